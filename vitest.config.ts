@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Each workspace owns its vitest.config.ts (unit tests, integration tests, global set-ups).
+// Each workspace owns its vitest.config.ts (unit tests) and, when it needs a control plane or
+// other services, a vitest.integration.config.ts with its global set-up.
 export default defineConfig({
   test: {
-    projects: ['*/vitest.config.ts'],
+    projects: ['*/vitest.config.ts', '*/vitest.integration.config.ts'],
   },
 });
