@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { ControlPlaneCerts } from './certs.ts';
+import {
+  apiServerArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  kwokArgs,
+  type Ports,
+  schedulerArgs,
+} from './component-args.ts';
+
+const ports: Ports = { etcdClient: 1001, etcdPeer: 1002, apiServer: 1003, scheduler: 1004 };
+const certs = Object.fromEntries(
+  [
+    'certDir',
+    'servingCa',
+    'servingCaKey',
+    'servingCert',
+    'servingKey',
+    'saSignerCert',
+    'saSignerKey',
+    'clientCa',
+    'clientCaKey',
+    'adminCert',
+    'adminKey',
+  ].map((k) => [k, `/c/${k}`]),
+) as unknown as ControlPlaneCerts;
+
+const all = [
+  ...etcdArgs('/d', ports),
+  ...apiServerArgs(certs, ports),
+  ...controllerManagerArgs('/k', certs),
+  ...schedulerArgs('/d', '/k', ports),
+  ...kwokArgs('/k', ['/s/a.yaml']),
+];
+
+describe('component command lines', () => {
+  it('bind and advertise loopback only', () => {
+    const addresses = all.flatMap((a) =>
+      [...a.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3}):\d+/g)].map((m) => m[1]),
+    );
+    expect(new Set(addresses)).toEqual(new Set(['127.0.0.1']));
+    expect(apiServerArgs(certs, ports)).toContain('--advertise-address=127.0.0.1');
+    expect(apiServerArgs(certs, ports)).toContain('--bind-address=127.0.0.1');
+    expect(schedulerArgs('/d', '/k', ports)).toContain('--bind-address=127.0.0.1');
+    expect(controllerManagerArgs('/k', certs)).toContain('--secure-port=0');
+  });
+
+  it('run the apiserver as envtest does: RBAC, client CA, no ServiceAccount admission', () => {
+    const args = apiServerArgs(certs, ports);
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--authorization-mode=RBAC',
+        '--client-ca-file=/c/clientCa',
+        '--disable-admission-plugins=ServiceAccount',
+        '--service-account-signing-key-file=/c/saSignerKey',
+      ]),
+    );
+  });
+
+  it('turn off leader election and load every kwok stage file', () => {
+    expect(controllerManagerArgs('/k', certs)).toContain('--leader-elect=false');
+    expect(schedulerArgs('/d', '/k', ports)).toContain('--leader-elect=false');
+    expect(kwokArgs('/k', ['/s/a.yaml', '/s/b.yaml']).filter((a) => a.startsWith('--config='))).toEqual([
+      '--config=/s/a.yaml',
+      '--config=/s/b.yaml',
+    ]);
+    expect(etcdArgs('/d', ports)).toContain('--unsafe-no-fsync=true');
+  });
+});

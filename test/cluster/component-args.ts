@@ -1,0 +1,88 @@
+// Command lines of the control-plane components, as pure functions of ports and paths.
+// Every listener is bound to 127.0.0.1; flags follow envtest (etcd, apiserver) and kwokctl (kcm, scheduler).
+import { join } from 'node:path';
+import type { ControlPlaneCerts } from './certs.ts';
+import { fakeNodeAnnotation } from './nodes.ts';
+
+export interface Ports {
+  readonly etcdClient: number;
+  readonly etcdPeer: number;
+  readonly apiServer: number;
+  readonly scheduler: number;
+}
+
+export function etcdArgs(dir: string, ports: Ports): string[] {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    '--name=hal9',
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=hal9=${peer}`,
+    // Throw-away data: skipping fsync makes every write much cheaper on a shared disk.
+    '--unsafe-no-fsync=true',
+  ];
+}
+
+export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+    `--cert-dir=${certs.certDir}`,
+    `--secure-port=${ports.apiServer}`,
+    '--bind-address=127.0.0.1',
+    // Without it the apiserver advertises the default route's address.
+    '--advertise-address=127.0.0.1',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    // As envtest: pods need no ServiceAccount to exist first.
+    '--disable-admission-plugins=ServiceAccount',
+    '--authorization-mode=RBAC',
+    `--client-ca-file=${certs.clientCa}`,
+    `--service-account-issuer=https://127.0.0.1:${ports.apiServer}/`,
+    `--service-account-key-file=${certs.saSignerCert}`,
+    `--service-account-signing-key-file=${certs.saSignerKey}`,
+  ];
+}
+
+export function controllerManagerArgs(kubeconfig: string, certs: ControlPlaneCerts): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    '--leader-elect=false',
+    // No serving endpoint at all (as kwokctl); readiness shows through the nodes losing their taints.
+    '--secure-port=0',
+    `--root-ca-file=${certs.servingCa}`,
+    `--service-account-private-key-file=${certs.saSignerKey}`,
+    '--kube-api-qps=200',
+    '--kube-api-burst=400',
+  ];
+}
+
+export function schedulerArgs(dir: string, kubeconfig: string, ports: Ports): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${ports.scheduler}`,
+    `--cert-dir=${join(dir, 'scheduler-certs')}`,
+    '--kube-api-qps=200',
+    '--kube-api-burst=400',
+  ];
+}
+
+export function kwokArgs(kubeconfig: string, stageFiles: readonly string[]): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    '--manage-all-nodes=false',
+    `--manage-nodes-with-annotation-selector=${fakeNodeAnnotation.key}=${fakeNodeAnnotation.value}`,
+    // Pod and node IPs are only strings written into status; nothing ever dials them.
+    '--cidr=10.244.0.0/16',
+    '--node-ip=10.244.255.1',
+    '--node-lease-duration-seconds=40',
+    ...stageFiles.map((f) => `--config=${f}`),
+  ];
+}

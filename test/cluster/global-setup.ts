@@ -1,0 +1,57 @@
+// vitest globalSetup: one shared control plane per vitest run, whichever projects reference this file.
+// Use from a workspace's vitest.config.ts as `globalSetup: ['../test/cluster/global-setup.ts']`.
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ensureBinaries, repoRoot } from './binaries.ts';
+import { type ControlPlane, startControlPlane } from './control-plane.ts';
+import { hasManifests } from './crds.ts';
+import { defaultFakeNodes } from './nodes.ts';
+import './provided.ts';
+
+interface Shared {
+  plane: Promise<ControlPlane>;
+  users: number;
+}
+
+// Several projects may list this file and vitest may load it once per project, so the plane is
+// shared through the process-wide symbol registry and reference-counted.
+const sharedKey = Symbol.for('hal9.test.control-plane');
+type SharedHolder = { [sharedKey]?: Shared };
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const holder = globalThis as SharedHolder;
+  let shared = holder[sharedKey];
+  if (!shared) {
+    shared = { plane: startShared(), users: 0 };
+    holder[sharedKey] = shared;
+  }
+  shared.users++;
+  const plane = await shared.plane;
+  project.provide('kubeconfig', plane.kubeconfigPath);
+  project.provide('k8sBinDir', plane.binDir);
+  return async () => {
+    const current = holder[sharedKey];
+    if (!current || --current.users > 0) return;
+    delete holder[sharedKey];
+    await plane.stop();
+  };
+}
+
+async function startShared(): Promise<ControlPlane> {
+  const log = (line: string) => process.stderr.write(`[control-plane] ${line}\n`);
+  const binDir = await ensureBinaries();
+  const crdDir = join(repoRoot, 'crds');
+  const plane = await startControlPlane({
+    binDir,
+    nodes: defaultFakeNodes(),
+    keepDir: process.env.HAL9_KEEP_CONTROL_PLANE === '1',
+    log,
+  });
+  try {
+    if (await hasManifests(crdDir)) await plane.installCrds(crdDir);
+  } catch (err) {
+    await plane.stop();
+    throw err;
+  }
+  return plane;
+}

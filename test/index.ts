@@ -1,0 +1,35 @@
+// @hal9/test: a real local Kubernetes control plane (etcd, kube-apiserver, kcm, scheduler, kwok) for tests.
+export { assertBinaries, ensureBinaries, kwokStagePaths, repoRoot } from './cluster/binaries.ts';
+export {
+  adminIdentity,
+  type ClientIdentity,
+  type ControlPlaneCerts,
+  issueClientCertificate,
+} from './cluster/certs.ts';
+export { type ControlPlane, type ControlPlaneOptions, startControlPlane } from './cluster/control-plane.ts';
+export {
+  deleteCrds,
+  installCrds,
+  installCrdsFromDir,
+  readCrdsFromDir,
+  waitForCrdDiscovery,
+} from './cluster/crds.ts';
+export { HarnessError, HarnessErrorCode } from './cluster/errors.ts';
+export {
+  binDirFromInject,
+  kubeConfigFromInject,
+  kubeconfigPathFromInject,
+  kubectl,
+} from './cluster/inject.ts';
+export { loadKubeConfig, renderKubeconfig, writeKubeconfig } from './cluster/kubeconfig.ts';
+export { type KubectlOptions, type KubectlResult, runKubectl } from './cluster/kubectl.ts';
+export { createTestNamespace, type TestNamespace, uniqueNamespaceName } from './cluster/namespace.ts';
+export {
+  createFakeNodes,
+  defaultFakeNodes,
+  type FakeNodeSpec,
+  isNodeSchedulable,
+  renderFakeNode,
+  waitForNodesSchedulable,
+} from './cluster/nodes.ts';
+export { type WaitOptions, waitFor } from './cluster/wait.ts';
