@@ -1,0 +1,45 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Layer, MockResponse, NeuronConfig } from '../config/types.ts';
+import type { Completion, ModelBackend } from './backend.ts';
+
+// The deterministic mock. A trigger matches when it is a substring of the signal's content (never of
+// the system prompt); the first configured match wins in file order; `default` matches only when
+// nothing else does; delays are exact. Layers without configured answers use the built-in ones,
+// which forward to every connection (or return a RESULT at the bottom of the hierarchy).
+
+const VERB: Partial<Record<Layer, string>> = { L4: 'Strategy', L3: 'Design', L2: 'Implementation' };
+
+export function builtinAnswer(neuron: NeuronConfig, content: string): string {
+  const line = `${VERB[neuron.layer] ?? `${neuron.layer} analysis`} by ${neuron.id}: ${content}`;
+  return neuron.forward_connections.length > 0
+    ? `FORWARD_TO: ${neuron.forward_connections.join(', ')}\nCONTENT: ${line}`
+    : `RESULT: ${line}`;
+}
+
+export function selectMockResponse(list: readonly MockResponse[], content: string): MockResponse | undefined {
+  let fallback: MockResponse | undefined;
+  for (const m of list) {
+    if (m.trigger === 'default') fallback ??= m;
+    else if (content.includes(m.trigger)) return m;
+  }
+  return fallback;
+}
+
+export class MockBackend implements ModelBackend {
+  readonly upstream = 'mock';
+  readonly model = 'mock';
+  readonly #responses: Readonly<Partial<Record<Layer, readonly MockResponse[]>>>;
+
+  constructor(responses: Readonly<Partial<Record<Layer, readonly MockResponse[]>>>) {
+    this.#responses = responses;
+  }
+
+  complete(neuron: NeuronConfig, content: string, signal?: AbortSignal): Promise<Completion> {
+    const m = selectMockResponse(this.#responses[neuron.layer] ?? [], content);
+    const text = m ? m.response : builtinAnswer(neuron, content);
+    if (!m || m.delay_ms === 0) return Promise.resolve({ text });
+    return sleep(m.delay_ms, { text }, signal ? { signal } : undefined);
+  }
+
+  async close(): Promise<void> {}
+}

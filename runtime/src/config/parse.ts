@@ -1,0 +1,416 @@
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { DEFAULT_CONFIG } from './defaults.ts';
+import { type Config, LAYERS, type Layer, type MockResponse, type NeuronConfig } from './types.ts';
+
+// Validation collects every problem (each naming its key) instead of stopping at the first,
+// and rejects unknown keys: a misspelt section must never be ignored silently.
+
+type Problems = { field: string; message: string }[];
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+interface Ctx {
+  readonly problems: Problems;
+}
+
+function section(ctx: Ctx, raw: unknown, path: string, allowed: readonly string[]): Obj {
+  if (raw === undefined || raw === null) return {};
+  if (!isObj(raw)) {
+    ctx.problems.push({ field: path, message: 'must be a mapping' });
+    return {};
+  }
+  for (const k of Object.keys(raw)) {
+    if (!allowed.includes(k)) {
+      ctx.problems.push({
+        field: path ? `${path}.${k}` : k,
+        message: `unknown key (allowed: ${allowed.join(', ')})`,
+      });
+    }
+  }
+  return raw;
+}
+
+const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+function int(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    ctx.problems.push({
+      field: join(path, key),
+      message: `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`,
+    });
+    return def;
+  }
+  return v;
+}
+
+function num(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    ctx.problems.push({
+      field: join(path, key),
+      message: `must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`,
+    });
+    return def;
+  }
+  return v;
+}
+
+function str(ctx: Ctx, o: Obj, path: string, key: string, def: string, maxLen = 65_536): string {
+  const v = o[key];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'string' || v.length > maxLen) {
+    ctx.problems.push({
+      field: join(path, key),
+      message: `must be a string of at most ${maxLen} characters`,
+    });
+    return def;
+  }
+  return v;
+}
+
+function oneOf<T extends string>(
+  ctx: Ctx,
+  o: Obj,
+  path: string,
+  key: string,
+  def: T,
+  values: readonly T[],
+): T {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !values.includes(v as T)) {
+    ctx.problems.push({
+      field: join(path, key),
+      message: `must be one of ${values.join(', ')} (got ${JSON.stringify(v)})`,
+    });
+    return def;
+  }
+  return v as T;
+}
+
+function strList(ctx: Ctx, o: Obj, path: string, key: string, def: readonly string[]): string[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [...def];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    ctx.problems.push({ field: join(path, key), message: 'must be a list of strings' });
+    return [...def];
+  }
+  return v as string[];
+}
+
+function url(ctx: Ctx, o: Obj, path: string, key: string): string {
+  const v = str(ctx, o, path, key, '');
+  if (v === '') return v;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    ctx.problems.push({
+      field: join(path, key),
+      message: `must be an http(s) URL (got ${JSON.stringify(v)})`,
+    });
+    return '';
+  }
+  return v.replace(/\/+$/, '');
+}
+
+function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
+  if (raw === undefined || raw === null) return [...DEFAULT_CONFIG.neurons];
+  if (!Array.isArray(raw) || raw.length === 0) {
+    ctx.problems.push({ field: 'neurons', message: 'must be a non-empty list of neurons' });
+    return [];
+  }
+  const neurons = raw.map((n, i): NeuronConfig => {
+    const path = `neurons[${i}]`;
+    const o = section(ctx, n, path, [
+      'id',
+      'layer',
+      'system_prompt',
+      'forward_connections',
+      'backward_connections',
+      'endpoint',
+    ]);
+    const id = str(ctx, o, path, 'id', '', 63);
+    if (!ID.test(id)) {
+      ctx.problems.push({
+        field: `${path}.id`,
+        message: 'is required: lower-case letters, digits and "-", at most 63 characters',
+      });
+    }
+    if (o.layer === undefined) ctx.problems.push({ field: `${path}.layer`, message: 'is required (L1..L9)' });
+    return {
+      id,
+      layer: oneOf<Layer>(ctx, o, path, 'layer', 'L1', LAYERS),
+      system_prompt: str(ctx, o, path, 'system_prompt', ''),
+      forward_connections: strList(ctx, o, path, 'forward_connections', []),
+      backward_connections: strList(ctx, o, path, 'backward_connections', []),
+      endpoint: url(ctx, o, path, 'endpoint'),
+    };
+  });
+  const ids = new Set<string>();
+  neurons.forEach((n, i) => {
+    if (ids.has(n.id))
+      ctx.problems.push({ field: `neurons[${i}].id`, message: `duplicate neuron id "${n.id}"` });
+    ids.add(n.id);
+  });
+  neurons.forEach((n, i) => {
+    for (const [key, list] of [
+      ['forward_connections', n.forward_connections],
+      ['backward_connections', n.backward_connections],
+    ] as const) {
+      list.forEach((t, j) => {
+        if (t === n.id) {
+          ctx.problems.push({
+            field: `neurons[${i}].${key}[${j}]`,
+            message: 'a neuron cannot connect to itself',
+          });
+        } else if (!ids.has(t)) {
+          ctx.problems.push({ field: `neurons[${i}].${key}[${j}]`, message: `unknown neuron "${t}"` });
+        }
+      });
+    }
+  });
+  if (neurons.length > 0 && neurons.every((n) => n.endpoint !== '')) {
+    ctx.problems.push({ field: 'neurons', message: 'at least one neuron must be hosted here (no endpoint)' });
+  }
+  return neurons;
+}
+
+function parseMockResponses(ctx: Ctx, raw: unknown): Partial<Record<Layer, MockResponse[]>> {
+  const o = section(ctx, raw, 'claude.mock_responses', LAYERS);
+  const out: Partial<Record<Layer, MockResponse[]>> = {};
+  for (const layer of LAYERS) {
+    const list = o[layer];
+    if (list === undefined) continue;
+    const path = `claude.mock_responses.${layer}`;
+    if (!Array.isArray(list)) {
+      ctx.problems.push({ field: path, message: 'must be a list of {trigger, response, delay_ms}' });
+      continue;
+    }
+    out[layer] = list.map((item, i) => {
+      const p = `${path}[${i}]`;
+      const m = section(ctx, item, p, ['trigger', 'response', 'delay_ms']);
+      if (typeof m.trigger !== 'string' || m.trigger === '') {
+        ctx.problems.push({ field: `${p}.trigger`, message: 'is required: a non-empty string' });
+      }
+      if (typeof m.response !== 'string') {
+        ctx.problems.push({ field: `${p}.response`, message: 'is required: a string' });
+      }
+      return {
+        trigger: str(ctx, m, p, 'trigger', ''),
+        response: str(ctx, m, p, 'response', ''),
+        delay_ms: int(ctx, m, p, 'delay_ms', 0, 0, 600_000),
+      };
+    });
+  }
+  return out;
+}
+
+/** Environment variables that override single values (read by the composition root, passed in here). */
+export interface ConfigEnv {
+  readonly PORT?: string;
+  readonly HOST?: string;
+  readonly HAL9_MODE?: string;
+  readonly HAL9_MAX_CONCURRENT_SIGNALS?: string;
+  readonly ANTHROPIC_BASE_URL?: string;
+  readonly HAL9_AUTH_TOKEN?: string;
+  readonly KUBERNETES_SERVICE_HOST?: string;
+}
+
+function applyEnv(doc: Obj, env: ConfigEnv): Obj {
+  const out: Obj = structuredClone(doc);
+  const sub = (k: string): Obj => {
+    if (!isObj(out[k])) out[k] = out[k] === undefined ? {} : out[k];
+    return out[k] as Obj;
+  };
+  const asNumber = (v: string) => (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+  if (env.PORT) sub('server').port = asNumber(env.PORT);
+  if (env.HOST) sub('server').host = env.HOST;
+  // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
+  else if (env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '0.0.0.0';
+  if (env.HAL9_AUTH_TOKEN) sub('server').auth_token = env.HAL9_AUTH_TOKEN;
+  if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;
+  if (env.ANTHROPIC_BASE_URL) sub('claude').base_url = env.ANTHROPIC_BASE_URL;
+  if (env.HAL9_MAX_CONCURRENT_SIGNALS)
+    sub('performance').max_concurrent_signals = asNumber(env.HAL9_MAX_CONCURRENT_SIGNALS);
+  return out;
+}
+
+const deepFreeze = <T>(v: T): T => {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+};
+
+/** Validates a parsed document (or nothing, for the embedded default) into a frozen Config. */
+export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
+  const ctx: Ctx = { problems: [] };
+  const root = applyEnv(
+    section(ctx, doc ?? {}, '', ['cluster', 'server', 'entry_neuron', 'neurons', 'performance', 'claude']),
+    env,
+  );
+  const d = DEFAULT_CONFIG;
+
+  const cl = section(ctx, root.cluster, 'cluster', ['name']);
+  const sv = section(ctx, root.server, 'server', [
+    'host',
+    'port',
+    'body_limit_bytes',
+    'auth_token',
+    'auth_token_file',
+    'drain_timeout_ms',
+    'results_ttl_seconds',
+    'results_max_entries',
+  ]);
+  const pf = section(ctx, root.performance, 'performance', [
+    'signal_buffer_size',
+    'buffer_flush_ms',
+    'cache_ttl_seconds',
+    'cache_max_entries',
+    'cache_layers',
+    'max_concurrent_signals',
+    'max_queue_depth',
+    'max_concurrent_neurons',
+    'hop_limit',
+    'request_timeout_ms',
+    'circuit_breaker',
+    'connection_pool',
+  ]);
+  const cb = section(ctx, pf.circuit_breaker, 'performance.circuit_breaker', [
+    'failure_threshold',
+    'success_threshold',
+    'timeout_seconds',
+    'window_seconds',
+  ]);
+  const cp = section(ctx, pf.connection_pool, 'performance.connection_pool', [
+    'max_connections_per_host',
+    'idle_timeout_seconds',
+  ]);
+  const cd = section(ctx, root.claude, 'claude', [
+    'mode',
+    'model',
+    'max_tokens',
+    'timeout_ms',
+    'max_retries',
+    'base_url',
+    'api_key_file',
+    'mock_responses',
+  ]);
+
+  const cacheLayers = strList(ctx, pf, 'performance', 'cache_layers', d.performance.cache_layers);
+  cacheLayers.forEach((l, i) => {
+    if (!LAYERS.includes(l as Layer)) {
+      ctx.problems.push({
+        field: `performance.cache_layers[${i}]`,
+        message: `must be one of L1..L9 (got "${l}")`,
+      });
+    }
+  });
+
+  const neurons = parseNeurons(ctx, root.neurons);
+  const entry = str(ctx, root, '', 'entry_neuron', '');
+  if (entry && !neurons.some((n) => n.id === entry && n.endpoint === '')) {
+    ctx.problems.push({ field: 'entry_neuron', message: `"${entry}" is not a neuron hosted here` });
+  }
+
+  const config: Config = {
+    cluster: { name: str(ctx, cl, 'cluster', 'name', d.cluster.name, 253) },
+    server: {
+      host: str(ctx, sv, 'server', 'host', d.server.host, 253),
+      port: int(ctx, sv, 'server', 'port', d.server.port, 0, 65_535),
+      body_limit_bytes: int(ctx, sv, 'server', 'body_limit_bytes', d.server.body_limit_bytes, 1024, 1 << 30),
+      auth_token: str(ctx, sv, 'server', 'auth_token', ''),
+      auth_token_file: str(ctx, sv, 'server', 'auth_token_file', ''),
+      drain_timeout_ms: int(ctx, sv, 'server', 'drain_timeout_ms', d.server.drain_timeout_ms, 0, 3_600_000),
+      results_ttl_seconds: int(
+        ctx,
+        sv,
+        'server',
+        'results_ttl_seconds',
+        d.server.results_ttl_seconds,
+        1,
+        86_400,
+      ),
+      results_max_entries: int(
+        ctx,
+        sv,
+        'server',
+        'results_max_entries',
+        d.server.results_max_entries,
+        1,
+        10_000_000,
+      ),
+    },
+    entry_neuron: entry,
+    neurons,
+    performance: {
+      signal_buffer_size: int(ctx, pf, 'performance', 'signal_buffer_size', 10, 1, 10_000),
+      buffer_flush_ms: num(ctx, pf, 'performance', 'buffer_flush_ms', 50, 0, 60_000),
+      cache_ttl_seconds: num(ctx, pf, 'performance', 'cache_ttl_seconds', 300, 0.001, 31_536_000),
+      cache_max_entries: int(ctx, pf, 'performance', 'cache_max_entries', 1000, 1, 10_000_000),
+      cache_layers: cacheLayers.filter((l): l is Layer => LAYERS.includes(l as Layer)),
+      max_concurrent_signals: int(ctx, pf, 'performance', 'max_concurrent_signals', 8, 1, 10_000),
+      max_queue_depth: int(ctx, pf, 'performance', 'max_queue_depth', 1000, 0, 10_000_000),
+      max_concurrent_neurons: int(ctx, pf, 'performance', 'max_concurrent_neurons', 10, 1, 10_000),
+      hop_limit: int(ctx, pf, 'performance', 'hop_limit', 16, 1, 1000),
+      request_timeout_ms: int(ctx, pf, 'performance', 'request_timeout_ms', 30_000, 1, 3_600_000),
+      circuit_breaker: {
+        failure_threshold: int(ctx, cb, 'performance.circuit_breaker', 'failure_threshold', 5, 1, 10_000),
+        success_threshold: int(ctx, cb, 'performance.circuit_breaker', 'success_threshold', 3, 1, 10_000),
+        timeout_seconds: num(ctx, cb, 'performance.circuit_breaker', 'timeout_seconds', 30, 0.01, 86_400),
+        window_seconds: num(ctx, cb, 'performance.circuit_breaker', 'window_seconds', 60, 0.1, 86_400),
+      },
+      connection_pool: {
+        max_connections_per_host: int(
+          ctx,
+          cp,
+          'performance.connection_pool',
+          'max_connections_per_host',
+          10,
+          1,
+          10_000,
+        ),
+        idle_timeout_seconds: num(
+          ctx,
+          cp,
+          'performance.connection_pool',
+          'idle_timeout_seconds',
+          90,
+          0.1,
+          86_400,
+        ),
+      },
+    },
+    claude: {
+      mode: oneOf(ctx, cd, 'claude', 'mode', 'mock', ['mock', 'api'] as const),
+      model: str(ctx, cd, 'claude', 'model', d.claude.model, 256),
+      max_tokens: int(ctx, cd, 'claude', 'max_tokens', d.claude.max_tokens, 1, 1_000_000),
+      timeout_ms: int(ctx, cd, 'claude', 'timeout_ms', d.claude.timeout_ms, 1, 3_600_000),
+      max_retries: int(ctx, cd, 'claude', 'max_retries', 0, 0, 1),
+      base_url: url(ctx, cd, 'claude', 'base_url'),
+      api_key_file: str(ctx, cd, 'claude', 'api_key_file', ''),
+      mock_responses: parseMockResponses(ctx, cd.mock_responses),
+    },
+  };
+  if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);
+  return deepFreeze(config);
+}
+
+/** Parses YAML text; a syntax error is reported as a problem of the file itself. */
+export function parseConfigText(text: string, env: ConfigEnv = {}, source = 'config'): Config {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError([{ field: source, message: `is not valid YAML: ${(e as Error).message}` }]);
+  }
+  return parseConfig(doc, env);
+}

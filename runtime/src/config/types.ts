@@ -1,0 +1,85 @@
+// The runtime's configuration after validation: frozen, fully defaulted, snake_case keys as in the file.
+
+export const LAYERS = ['L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'L7', 'L8', 'L9'] as const;
+export type Layer = (typeof LAYERS)[number];
+
+export interface NeuronConfig {
+  readonly id: string;
+  readonly layer: Layer;
+  readonly system_prompt: string;
+  readonly forward_connections: readonly string[];
+  readonly backward_connections: readonly string[];
+  /** Base URL of the runtime hosting this neuron; empty when it is hosted in this process. */
+  readonly endpoint: string;
+}
+
+export interface MockResponse {
+  readonly trigger: string;
+  readonly response: string;
+  readonly delay_ms: number;
+}
+
+export interface PerformanceConfig {
+  readonly signal_buffer_size: number;
+  readonly buffer_flush_ms: number;
+  readonly cache_ttl_seconds: number;
+  readonly cache_max_entries: number;
+  readonly cache_layers: readonly Layer[];
+  readonly max_concurrent_signals: number;
+  readonly max_queue_depth: number;
+  readonly max_concurrent_neurons: number;
+  readonly hop_limit: number;
+  readonly request_timeout_ms: number;
+  readonly circuit_breaker: {
+    readonly failure_threshold: number;
+    readonly success_threshold: number;
+    readonly timeout_seconds: number;
+    readonly window_seconds: number;
+  };
+  readonly connection_pool: {
+    readonly max_connections_per_host: number;
+    readonly idle_timeout_seconds: number;
+  };
+}
+
+export interface ClaudeConfig {
+  readonly mode: 'mock' | 'api';
+  readonly model: string;
+  readonly max_tokens: number;
+  readonly timeout_ms: number;
+  readonly max_retries: number;
+  readonly base_url: string;
+  readonly api_key_file: string;
+  readonly mock_responses: Readonly<Partial<Record<Layer, readonly MockResponse[]>>>;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly body_limit_bytes: number;
+  readonly auth_token: string;
+  readonly auth_token_file: string;
+  readonly drain_timeout_ms: number;
+  readonly results_ttl_seconds: number;
+  readonly results_max_entries: number;
+}
+
+export interface Config {
+  readonly cluster: { readonly name: string };
+  readonly server: ServerConfig;
+  readonly entry_neuron: string;
+  readonly neurons: readonly NeuronConfig[];
+  readonly performance: PerformanceConfig;
+  readonly claude: ClaudeConfig;
+}
+
+/** The tuning values that PUT /v1/admin/performance may change while running. */
+export const LIVE_TUNABLES = [
+  'max_concurrent_signals',
+  'max_concurrent_neurons',
+  'signal_buffer_size',
+  'buffer_flush_ms',
+  'max_queue_depth',
+] as const;
+export type LiveTunable = (typeof LIVE_TUNABLES)[number];
+export type LiveTuning = { -readonly [K in LiveTunable]: number };

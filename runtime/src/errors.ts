@@ -1,0 +1,80 @@
+// The runtime's error catalogue: every failure a caller can see has one stable code here.
+// http/error-response.ts is the one place that turns these into HTTP responses.
+
+export const ErrorCodes = {
+  INVALID_REQUEST: { status: 400, message: 'The request is invalid' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
+  QUEUE_FULL: { status: 429, message: 'The signal queue is full; retry later' },
+  DRAINING: { status: 503, message: 'The runtime is shutting down' },
+  BREAKER_OPEN: { status: 503, message: 'The upstream circuit breaker is open' },
+  UPSTREAM_RATE_LIMITED: { status: 502, message: 'The upstream model API is rate limiting' },
+  UPSTREAM_OVERLOADED: { status: 502, message: 'The upstream model API is overloaded' },
+  UPSTREAM_ERROR: { status: 502, message: 'The upstream model API failed' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream model API timed out' },
+  UPSTREAM_CONNECTION: { status: 502, message: 'The upstream model API could not be reached' },
+  PEER_ERROR: { status: 502, message: 'The runtime hosting a neuron failed' },
+  HOP_LIMIT_EXCEEDED: { status: 508, message: 'The signal exceeded the hop limit' },
+  CYCLE_DETECTED: { status: 508, message: 'The signal would revisit a neuron on its path' },
+  REQUEST_TIMEOUT: { status: 504, message: 'The request did not finish in time' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorDetails {
+  /** The offending field or key, e.g. `content` or `performance.cache_ttl_seconds`. */
+  readonly field?: string;
+  /** Seconds a caller should wait before retrying (429/503). */
+  readonly retryAfterSeconds?: number;
+  readonly upstream?: string;
+  readonly status?: number;
+  readonly problems?: readonly { readonly field: string; readonly message: string }[];
+}
+
+export class Hal9Error extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}, options?: ErrorOptions) {
+    super(message ?? ErrorCodes[code].message, options);
+    this.name = 'Hal9Error';
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return ErrorCodes[this.code].status;
+  }
+}
+
+export const isHal9Error = (e: unknown): e is Hal9Error => e instanceof Hal9Error;
+
+/** The serialisable form carried in traces, `errors` and between runtime pods. */
+export interface ErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly neuron?: string;
+  readonly field?: string;
+}
+
+export const toErrorInfo = (e: unknown, neuron?: string): ErrorInfo => {
+  const err = isHal9Error(e) ? e : new Hal9Error('INTERNAL', e instanceof Error ? e.message : String(e));
+  return {
+    code: err.code,
+    message: err.message,
+    ...(neuron ? { neuron } : {}),
+    ...(err.details.field ? { field: err.details.field } : {}),
+  };
+};
+
+/** A configuration file that failed validation: every problem, each naming its key. */
+export class ConfigError extends Error {
+  readonly problems: readonly { readonly field: string; readonly message: string }[];
+  constructor(problems: readonly { field: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}

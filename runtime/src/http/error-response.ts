@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyReply } from 'fastify';
+import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
+
+// The one place where errors become HTTP responses: status from the catalogue, a stable code, the
+// offending field when there is one, and Retry-After for 429/503.
+
+export interface ErrorBody {
+  readonly error: { code: string; message: string; field?: string; retryAfterSeconds?: number };
+}
+
+/** Normalises anything thrown in a handler (fastify's own errors included) into a Hal9Error. */
+export function toHal9Error(e: unknown): Hal9Error {
+  if (isHal9Error(e)) return e;
+  const fe = e as FastifyError & {
+    validation?: { instancePath?: string; params?: Record<string, unknown> }[];
+  };
+  if (fe?.validation && fe.validation.length > 0) {
+    const v = fe.validation[0]!;
+    const base = (fe.validationContext ?? 'body') as string;
+    const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
+    const path = [v.instancePath?.replace(/^\//, '').replaceAll('/', '.'), extra].filter(Boolean).join('.');
+    const field = path || base;
+    return new Hal9Error(
+      'INVALID_REQUEST',
+      `${base}${path ? `.${path}` : ''} ${fe.message.replace(/^(body|querystring|params)\/?\S* /, '')}`,
+      {
+        field,
+      },
+    );
+  }
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Hal9Error('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new Hal9Error('INVALID_JSON', fe.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Hal9Error('INVALID_REQUEST', fe.message, { field: 'content-type' });
+  }
+  if (e instanceof SyntaxError) return new Hal9Error('INVALID_JSON', e.message);
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new Hal9Error('INVALID_REQUEST', fe.message);
+  }
+  return new Hal9Error('INTERNAL', 'internal error', {}, { cause: e });
+}
+
+export function errorBody(err: Hal9Error): ErrorBody {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details.field ? { field: err.details.field } : {}),
+      ...(err.details.retryAfterSeconds !== undefined
+        ? { retryAfterSeconds: err.details.retryAfterSeconds }
+        : {}),
+    },
+  };
+}
+
+export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+  const err = toHal9Error(e);
+  if (err.details.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(err.details.retryAfterSeconds));
+  return reply.code(ErrorCodes[err.code].status).send(errorBody(err));
+}

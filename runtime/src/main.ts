@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from './config/load.ts';
+import { ConfigError } from './errors.ts';
+import { createRuntime } from './runtime.ts';
+
+// The process entry point: the only place that reads the environment and installs signal handlers.
+
+const readSecret = async (path: string): Promise<string> =>
+  path ? (await readFile(path, 'utf8')).trim() : '';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const path = process.argv[2] ?? env.HAL9_CONFIG;
+  let config: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    config = await loadConfig(path, env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`hal9-runtime: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const apiKey = config.claude.api_key_file
+    ? await readSecret(config.claude.api_key_file)
+    : (env.ANTHROPIC_API_KEY ?? '');
+  const authToken = config.server.auth_token_file
+    ? await readSecret(config.server.auth_token_file)
+    : config.server.auth_token;
+  const runtime = createRuntime(config, {
+    apiKey,
+    authToken,
+    logger: { level: env.HAL9_LOG_LEVEL ?? 'info' },
+  });
+  const address = await runtime.listen();
+  runtime.app.log.info(
+    {
+      address,
+      mode: config.claude.mode,
+      entry: runtime.engine.entry.id,
+      neurons: config.neurons.map((n) => n.id),
+    },
+    'hal9 runtime listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.app.log.info({ signal }, 'draining');
+    const { unfinished } = await runtime.shutdown();
+    runtime.app.log.info({ unfinished }, 'stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`hal9-runtime: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { parseAnswer } from './protocol.ts';
+
+describe('parseAnswer', () => {
+  it('keeps the text on the CONTENT line itself (the guide example forwards "Quick")', () => {
+    expect(parseAnswer('FORWARD_TO: next\nCONTENT: Quick')).toEqual({
+      forwards: [{ targets: ['next'], content: 'Quick' }],
+      results: [],
+      backward: undefined,
+    });
+  });
+
+  it('joins multi-line CONTENT up to the next directive', () => {
+    const a = parseAnswer('FORWARD_TO: a, b\nCONTENT: line one\nline two\n\nline three\nRESULT: done');
+    expect(a.forwards).toEqual([{ targets: ['a', 'b'], content: 'line one\nline two\n\nline three' }]);
+    expect(a.results).toEqual(['done']);
+  });
+
+  it('treats an answer without directives as one result', () => {
+    expect(parseAnswer('  just text\nmore  ').results).toEqual(['just text\nmore']);
+    expect(parseAnswer('   ').results).toEqual([]);
+  });
+
+  it('is case-sensitive and column-0 only', () => {
+    const a = parseAnswer('forward_to: x\n FORWARD_TO: y\nplain');
+    expect(a.forwards).toEqual([]);
+    expect(a.results).toEqual(['forward_to: x\n FORWARD_TO: y\nplain']);
+  });
+
+  it('pairs each FORWARD_TO with the CONTENT after it', () => {
+    const a = parseAnswer('FORWARD_TO: a\nCONTENT: for a\nFORWARD_TO: b\nCONTENT: for b');
+    expect(a.forwards).toEqual([
+      { targets: ['a'], content: 'for a' },
+      { targets: ['b'], content: 'for b' },
+    ]);
+  });
+
+  it('passes the content through when FORWARD_TO has no CONTENT', () => {
+    expect(parseAnswer('FORWARD_TO: a').forwards).toEqual([{ targets: ['a'], content: undefined }]);
+  });
+
+  it('parses multi-line RESULT and several results', () => {
+    expect(parseAnswer('preamble\nRESULT: one\ncontinued\nRESULT: two').results).toEqual([
+      'one\ncontinued',
+      'two',
+    ]);
+  });
+
+  it('parses BACKWARD_TO with ERROR_TYPE', () => {
+    expect(parseAnswer('BACKWARD_TO: up-1\nERROR_TYPE: Timeout').backward).toEqual({
+      targets: ['up-1'],
+      errorType: 'Timeout',
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Layer } from '../config/types.ts';
+import type { ErrorInfo } from '../errors.ts';
+
+export interface Signal {
+  readonly id: string;
+  /** The request this signal belongs to. */
+  readonly requestId: string;
+  /** W3C trace id (32 hex), from the caller's traceparent when it sent one. */
+  readonly traceId: string;
+  readonly parentId: string | null;
+  readonly from: string;
+  readonly to: string;
+  readonly hop: number;
+  readonly content: string;
+  /** Neurons already visited on this branch, for cycle detection. */
+  readonly path: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface ResultEntry {
+  readonly neuron: string;
+  readonly layer: Layer;
+  readonly content: string;
+}
+
+export interface TraceEntry {
+  readonly signal: string;
+  readonly parent: string | null;
+  readonly neuron: string;
+  readonly layer: Layer;
+  readonly hop: number;
+  readonly cached: boolean;
+  readonly durationMs: number;
+  readonly forwardedTo: readonly string[];
+  readonly dropped: readonly string[];
+  readonly error?: ErrorInfo;
+}
+
+/** What a branch of signals produced; also the unit returned by a peer runtime per forwarded signal. */
+export interface BranchOutcome {
+  readonly results: ResultEntry[];
+  readonly trace: TraceEntry[];
+  readonly errors: ErrorInfo[];
+}
+
+export const newId = (): string => randomUUID();
+export const newTraceId = (): string => randomBytes(16).toString('hex');
+export const newSpanId = (): string => randomBytes(8).toString('hex');
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The trace id of a valid W3C traceparent header, else undefined (an invalid header is ignored, per spec). */
+export function traceIdFrom(header: string | undefined): string | undefined {
+  const m = header ? TRACEPARENT.exec(header.trim()) : null;
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return m[1];
+}
+
+export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;

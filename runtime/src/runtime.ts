@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { Agent } from 'undici';
+import { AnthropicBackend, createAnthropicClient } from './claude/anthropic.ts';
+import type { ModelBackend } from './claude/backend.ts';
+import { MockBackend } from './claude/mock.ts';
+import { HttpPeerTransport } from './cluster/peer-client.ts';
+import type { Config } from './config/types.ts';
+import { Hal9Error } from './errors.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { Engine } from './pipeline/engine.ts';
+import { RunStore } from './pipeline/run-store.ts';
+import { buildServer } from './server.ts';
+
+// Composition root for one runtime process: builds the pool, back-end, registry, engine and HTTP
+// server from a validated Config. main.ts adds the environment, the listener and signal handlers;
+// tests and benchmarks call this directly.
+
+export interface RuntimeOptions {
+  /** The API key, already read from the environment or the mounted Secret file. */
+  readonly apiKey?: string;
+  readonly authToken?: string;
+  readonly logger?: boolean | { level: string };
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly engine: Engine;
+  readonly registry: Registry;
+  listen(): Promise<string>;
+  /** Readiness off, refuse new work, finish accepted work (bounded), close everything. */
+  shutdown(): Promise<{ unfinished: number }>;
+}
+
+export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtime {
+  const pool = config.performance.connection_pool;
+  // One keep-alive pool for the model API and for peer runtimes (10 per host, 90 s idle by default).
+  const agent = new Agent({
+    connections: pool.max_connections_per_host,
+    keepAliveTimeout: pool.idle_timeout_seconds * 1000,
+    keepAliveMaxTimeout: pool.idle_timeout_seconds * 1000,
+  });
+  const registry = new Registry();
+  registry.setDefaultLabels({ hal9_cluster: config.cluster.name });
+  const metrics = createMetrics(registry);
+
+  let backend: ModelBackend;
+  if (config.claude.mode === 'api') {
+    if (!opts.apiKey) {
+      throw new Hal9Error(
+        'INVALID_REQUEST',
+        'claude.mode is api but no API key is set (ANTHROPIC_API_KEY or claude.api_key_file)',
+        {
+          field: 'claude.api_key_file',
+        },
+      );
+    }
+    const client = createAnthropicClient({
+      apiKey: opts.apiKey,
+      ...(config.claude.base_url ? { baseURL: config.claude.base_url } : {}),
+      timeoutMs: config.claude.timeout_ms,
+      maxRetries: config.claude.max_retries,
+      dispatcher: agent,
+    });
+    backend = new AnthropicBackend(client, config.claude.model, config.claude.max_tokens);
+  } else {
+    backend = new MockBackend(config.claude.mock_responses);
+  }
+
+  const store = new RunStore(config.server.results_max_entries, config.server.results_ttl_seconds * 1000);
+  const engine = new Engine({
+    config,
+    backend,
+    metrics,
+    peers: new HttpPeerTransport(agent),
+    onRunEnd: (v) => store.finished(v),
+  });
+  const { app, lifecycle } = buildServer({
+    engine,
+    store,
+    registry,
+    bodyLimit: config.server.body_limit_bytes,
+    authToken: opts.authToken ?? config.server.auth_token,
+    ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+  });
+
+  return {
+    config,
+    app,
+    engine,
+    registry,
+    listen: () => app.listen({ host: config.server.host, port: config.server.port }),
+    async shutdown() {
+      lifecycle.draining = true;
+      const drained = await engine.drain(config.server.drain_timeout_ms);
+      await app.close();
+      await engine.close();
+      await agent.close();
+      return drained;
+    },
+  };
+}
