@@ -1,0 +1,202 @@
+// The hal9-operator dashboard: controller-runtime's reconcile and work-queue metrics, leader
+// election, API writes and the parallelism decisions.
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as units from '@grafana/grafana-foundation-sdk/units';
+import { addRow, datasourceVariable, labelVariable, statPanel, timeSeriesPanel } from './panels.ts';
+
+export const operatorDashboardUid = 'hal9-operator';
+
+const ri = '$__rate_interval';
+const sel = 'namespace=~"$namespace"';
+const selController = `${sel}, controller=~"$controller"`;
+const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
+const quantile = (q: number, bucket: string, selector: string, by: string) =>
+  `histogram_quantile(${q}, sum by (${by}, le) (${rate(bucket, selector)}))`;
+
+const reconcile = [
+  timeSeriesPanel({
+    title: 'Reconciles per second',
+    description:
+      'controller_runtime_reconcile_total by controller and result (success, error, requeue, requeue_after).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (controller, result) (${rate('controller_runtime_reconcile_total', selController)})`,
+        legend: '{{controller}} {{result}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Reconcile errors per second',
+    description:
+      'Reconciles that returned an error, per controller. Sustained errors fire Hal9OperatorReconcileErrors.',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (controller) (${rate('controller_runtime_reconcile_errors_total', selController)})`,
+        legend: '{{controller}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Reconcile duration p50 / p99',
+    description: 'Time one reconcile takes (controller_runtime_reconcile_time_seconds), per controller.',
+    unit: units.Seconds,
+    min: 0,
+    width: 24,
+    targets: [0.5, 0.99].map((q) => ({
+      expr: quantile(q, 'controller_runtime_reconcile_time_seconds_bucket', selController, 'controller'),
+      legend: `p${Math.round(q * 100)} {{controller}}`,
+    })),
+  }),
+];
+
+const workQueue = [
+  timeSeriesPanel({
+    title: 'Work queue depth',
+    description: 'Keys waiting in each work queue (workqueue_depth).',
+    unit: units.Short,
+    min: 0,
+    targets: [{ expr: `sum by (name) (workqueue_depth{${sel}})`, legend: '{{name}}' }],
+  }),
+  timeSeriesPanel({
+    title: 'Work queue adds and retries per second',
+    description:
+      'Keys added to each queue (workqueue_adds_total) and rate-limited re-adds after failures (workqueue_retries_total).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      { expr: `sum by (name) (${rate('workqueue_adds_total', sel)})`, legend: 'adds {{name}}' },
+      { expr: `sum by (name) (${rate('workqueue_retries_total', sel)})`, legend: 'retries {{name}}' },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Work queue wait p99',
+    description:
+      'How long a key waits in the queue before a worker takes it (workqueue_queue_duration_seconds).',
+    unit: units.Seconds,
+    min: 0,
+    targets: [
+      {
+        expr: quantile(0.99, 'workqueue_queue_duration_seconds_bucket', sel, 'name'),
+        legend: 'p99 {{name}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Work duration p99',
+    description: 'How long processing one key takes (workqueue_work_duration_seconds).',
+    unit: units.Seconds,
+    min: 0,
+    targets: [
+      { expr: quantile(0.99, 'workqueue_work_duration_seconds_bucket', sel, 'name'), legend: 'p99 {{name}}' },
+    ],
+  }),
+];
+
+const leadership = [
+  statPanel({
+    title: 'Leaders',
+    description:
+      'Replicas holding the leader-election Lease (leader_election_master_status summed). Exactly 1 is healthy.',
+    unit: units.Short,
+    width: 6,
+    height: 8,
+    thresholdBase: 'red',
+    thresholds: [
+      { value: 1, color: 'green' },
+      { value: 2, color: 'red' },
+    ],
+    targets: [{ expr: `sum by (name) (leader_election_master_status{${sel}})`, legend: '{{name}}' }],
+  }),
+  timeSeriesPanel({
+    title: 'Leader by instance',
+    description: 'leader_election_master_status per operator replica: 1 on the active leader, 0 on standbys.',
+    unit: units.Short,
+    min: 0,
+    max: 1,
+    width: 18,
+    targets: [
+      {
+        expr: `max by (instance, name) (leader_election_master_status{${sel}})`,
+        legend: '{{instance}} {{name}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'API writes per second',
+    description:
+      'Writes the operator sent to the Kubernetes API (hal9_operator_api_writes_total); near zero when idle.',
+    unit: units.OpsPerSecond,
+    min: 0,
+    width: 24,
+    targets: [{ expr: `sum by (kind) (${rate('hal9_operator_api_writes_total', sel)})`, legend: '{{kind}}' }],
+  }),
+];
+
+const parallelism = [
+  timeSeriesPanel({
+    title: 'Tuned parallelism by neuron',
+    description:
+      'max_concurrent_signals the operator chose for each Neuron from observed latency, utilization, queue depth and upstream errors (hal9_operator_neuron_parallelism). The namespace label is the Neuron’s.',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: 'max by (namespace, neuron) (hal9_operator_neuron_parallelism)',
+        legend: '{{namespace}}/{{neuron}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Parallelism decisions per second by reason',
+    description:
+      'hal9_operator_parallelism_decisions_total by reason (raise, cut on SLO breach, cut on upstream pushback, hold, …).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (reason) (${rate('hal9_operator_parallelism_decisions_total', sel)})`,
+        legend: '{{reason}}',
+      },
+    ],
+  }),
+];
+
+export function operatorDashboard(): dashboard.Dashboard {
+  const b = new dashboard.DashboardBuilder('Hal9 / Operator')
+    .uid(operatorDashboardUid)
+    .description(
+      'Reconcile loop, work queues, leader election, API writes and parallelism tuning of the Hal9 operator.',
+    )
+    .tags(['hal9', 'operator'])
+    .readonly()
+    .refresh('30s')
+    .time({ from: 'now-1h', to: 'now' })
+    .timezone('browser')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(datasourceVariable())
+    .withVariable(
+      labelVariable({
+        name: 'namespace',
+        label: 'Namespace',
+        description: 'Namespace the operator runs in.',
+        query: 'label_values(controller_runtime_reconcile_total, namespace)',
+      }),
+    )
+    .withVariable(
+      labelVariable({
+        name: 'controller',
+        label: 'Controller',
+        description: 'Reconciler (one per kind).',
+        query: 'label_values(controller_runtime_reconcile_total{namespace=~"$namespace"}, controller)',
+      }),
+    );
+  addRow(b, 'Reconcile', reconcile);
+  addRow(b, 'Work queues', workQueue);
+  addRow(b, 'Leader election and API writes', leadership);
+  addRow(b, 'Parallelism tuning', parallelism);
+  return b.build();
+}

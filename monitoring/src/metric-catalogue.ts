@@ -1,0 +1,81 @@
+// The metrics dashboards and rules may reference. Runtime names are fixed by docs/runtime-contract.md;
+// operator names follow controller-runtime so stock dashboards keep working.
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  readonly source: 'runtime' | 'operator';
+}
+
+const runtime = (name: string, type: MetricType, labels: readonly string[] = []): MetricSpec =>
+  Object.freeze({
+    name,
+    type,
+    labels: Object.freeze([...labels, 'hal9_cluster']),
+    source: 'runtime' as const,
+  });
+const operator = (name: string, type: MetricType, labels: readonly string[] = []): MetricSpec =>
+  Object.freeze({ name, type, labels: Object.freeze([...labels]), source: 'operator' as const });
+
+export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
+  runtime('hal9_processing_time', 'histogram', ['neuron', 'layer']),
+  runtime('hal9_cache_hits_total', 'counter', ['neuron', 'layer']),
+  runtime('hal9_cache_requests_total', 'counter', ['neuron', 'layer']),
+  runtime('hal9_batch_size_average', 'gauge', ['target']),
+  runtime('hal9_batch_size', 'histogram', ['target']),
+  runtime('hal9_parallel_tasks_active', 'gauge'),
+  runtime('hal9_parallel_tasks_max', 'gauge'),
+  runtime('hal9_queue_depth', 'gauge'),
+  runtime('hal9_requests_total', 'counter', ['outcome']),
+  runtime('hal9_request_duration_seconds', 'histogram', ['outcome']),
+  runtime('hal9_signals_total', 'counter', ['neuron', 'layer', 'outcome']),
+  runtime('hal9_signals_forwarded_total', 'counter', ['neuron', 'layer', 'locality']),
+  runtime('hal9_signals_dropped_total', 'counter', ['neuron', 'layer', 'reason']),
+  runtime('hal9_circuit_breaker_state', 'gauge', ['upstream']),
+  runtime('hal9_upstream_requests_total', 'counter', ['upstream', 'status']),
+  runtime('hal9_upstream_request_duration_seconds', 'histogram', ['upstream']),
+  runtime('hal9_tokens_total', 'counter', ['upstream', 'type']),
+  runtime('hal9_executor_rejections_total', 'counter'),
+]);
+
+export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
+  operator('controller_runtime_reconcile_total', 'counter', ['controller', 'result']),
+  operator('controller_runtime_reconcile_errors_total', 'counter', ['controller']),
+  operator('controller_runtime_reconcile_time_seconds', 'histogram', ['controller']),
+  operator('workqueue_depth', 'gauge', ['name']),
+  operator('workqueue_adds_total', 'counter', ['name']),
+  operator('workqueue_queue_duration_seconds', 'histogram', ['name']),
+  operator('workqueue_work_duration_seconds', 'histogram', ['name']),
+  operator('workqueue_retries_total', 'counter', ['name']),
+  operator('leader_election_master_status', 'gauge', ['name']),
+  operator('hal9_operator_api_writes_total', 'counter', ['kind']),
+  operator('hal9_operator_neuron_parallelism', 'gauge', ['namespace', 'neuron']),
+  operator('hal9_operator_parallelism_decisions_total', 'counter', ['reason']),
+]);
+
+export const allMetrics: readonly MetricSpec[] = Object.freeze([...runtimeMetrics, ...operatorMetrics]);
+
+const histogramSeries = ['_bucket', '_sum', '_count'] as const;
+
+/** The exposed series names of one metric (a histogram exposes _bucket, _sum and _count). */
+export function seriesNames(spec: MetricSpec): readonly string[] {
+  return spec.type === 'histogram' ? histogramSeries.map((s) => spec.name + s) : [spec.name];
+}
+
+/** Maps an exposed series name (e.g. `hal9_processing_time_bucket`) to its metric, if known. */
+export function resolveSeries(
+  series: string,
+  catalogue: readonly MetricSpec[] = allMetrics,
+): MetricSpec | undefined {
+  return catalogue.find((spec) => seriesNames(spec).includes(series));
+}
+
+/** Counters and histogram parts: the only series `rate()`/`increase()` are meaningful over. */
+export function isCounterSeries(series: string): boolean {
+  const spec = resolveSeries(series);
+  if (spec) return spec.type === 'counter' || (spec.type === 'histogram' && series !== spec.name);
+  return /_(total|bucket|count|sum)$/.test(series);
+}
