@@ -1,0 +1,142 @@
+import type { V1Container, V1Deployment, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import { configHashAnnotation, runtimePort, runtimePortName } from './labels.ts';
+import { renderPlacement } from './placement.ts';
+import type { PodTuning } from './tuning.ts';
+
+export const configMountPath = '/etc/hal9';
+export const configFile = `${configMountPath}/config.yaml`;
+export const preStopSleepSeconds = 5;
+
+export interface DeploymentInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly ownerReference: NonNullable<V1Deployment['metadata']>['ownerReferences'];
+  readonly configMapName: string;
+  readonly configHash: string;
+  readonly spec: EffectiveNeuronSpec;
+  readonly tuning: PodTuning;
+  /** When an HPA owns the replica count the Deployment leaves spec.replicas out. */
+  readonly hpa: boolean;
+}
+
+export const metricsAnnotations: Readonly<Record<string, string>> = {
+  'prometheus.io/path': '/metrics',
+  'prometheus.io/port': String(runtimePort),
+  'prometheus.io/scrape': 'true',
+};
+
+/** Node.js heap: 75% of the container's memory, leaving room for buffers and native memory. */
+export function heapMiB(memoryBytes: number): number {
+  return Math.floor((memoryBytes * 0.75) / 2 ** 20);
+}
+
+/** Seconds a pod may take to stop: the preStop delay, the longest request, and a margin. */
+export function terminationGraceSeconds(spec: EffectiveNeuronSpec): number {
+  return preStopSleepSeconds + Math.ceil(spec.performance.requestTimeoutMs / 1000) + 10;
+}
+
+function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
+  const vars: V1EnvVar[] = [
+    { name: 'HAL9_CONFIG', value: configFile },
+    { name: 'PORT', value: String(runtimePort) },
+  ];
+  if (tuning.memoryBytes !== undefined) {
+    vars.push({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiB(tuning.memoryBytes)}` });
+  }
+  const ref = spec.claude.apiKeySecretRef;
+  if (spec.claude.mode === 'api' && ref) {
+    vars.push({
+      name: 'ANTHROPIC_API_KEY',
+      valueFrom: { secretKeyRef: { name: ref.name, key: ref.key ?? 'api-key' } },
+    });
+  }
+  return vars.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function runtimeContainer(input: DeploymentInput): V1Container {
+  const { spec, tuning } = input;
+  const mounts: V1VolumeMount[] = [
+    { name: 'config', mountPath: configMountPath, readOnly: true },
+    { name: 'tmp', mountPath: '/tmp' },
+    ...tuning.runtimeMounts,
+  ];
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path, port: runtimePortName },
+    periodSeconds,
+    timeoutSeconds: 2,
+    failureThreshold,
+  });
+  return {
+    name: 'runtime',
+    image: spec.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    workingDir: '/app',
+    command: ['node', 'runtime/src/main.ts', configFile],
+    env: env(spec, tuning),
+    ports: [{ name: runtimePortName, containerPort: runtimePort, protocol: 'TCP' }],
+    resources: tuning.resources,
+    startupProbe: probe('/healthz', 2, 30),
+    livenessProbe: probe('/healthz', 10, 3),
+    readinessProbe: probe('/readyz', 5, 2),
+    lifecycle: { preStop: { sleep: { seconds: preStopSleepSeconds } } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+    volumeMounts: mounts.sort((a, b) => a.mountPath.localeCompare(b.mountPath)),
+  };
+}
+
+/** The neuron's Deployment: one runtime container, tuned from the effective spec. */
+export function renderDeployment(input: DeploymentInput): V1Deployment {
+  const { spec, tuning } = input;
+  const volumes: V1Volume[] = [
+    { name: 'config', configMap: { name: input.configMapName } },
+    { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ...tuning.volumes,
+  ].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: { ...input.labels },
+      ownerReferences: input.ownerReference,
+    },
+    spec: {
+      ...(input.hpa ? {} : { replicas: spec.replicas }),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: { ...input.selector } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: { ...input.labels },
+          annotations: { ...metricsAnnotations, [configHashAnnotation]: input.configHash },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: terminationGraceSeconds(spec),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+            ...(tuning.sysctls.length > 0 ? { sysctls: tuning.sysctls } : {}),
+          },
+          ...(tuning.initContainers.length > 0 ? { initContainers: tuning.initContainers } : {}),
+          containers: [runtimeContainer(input)],
+          volumes,
+          ...renderPlacement(spec, input.selector),
+        },
+      },
+    },
+  };
+}

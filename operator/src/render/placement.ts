@@ -1,0 +1,83 @@
+import type {
+  V1Affinity,
+  V1NodeSelectorRequirement,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
+import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+
+interface Requirement {
+  readonly key: string;
+  readonly operator?: string;
+  readonly values?: readonly string[];
+}
+
+export interface PodPlacement {
+  readonly nodeSelector?: Record<string, string>;
+  readonly affinity?: V1Affinity;
+  readonly tolerations?: V1Toleration[];
+  readonly topologySpreadConstraints?: V1TopologySpreadConstraint[];
+}
+
+function requirement(r: Requirement): V1NodeSelectorRequirement {
+  const operator = r.operator ?? 'In';
+  const takesValues = operator === 'In' || operator === 'NotIn';
+  return { key: r.key, operator, ...(takesValues ? { values: [...(r.values ?? [])] } : {}) };
+}
+
+/** Node selector, node affinity, tolerations and topology spread of the neuron's pods. */
+export function renderPlacement(
+  spec: EffectiveNeuronSpec,
+  selector: Readonly<Record<string, string>>,
+): PodPlacement {
+  const p = spec.placement;
+  const required = p.requiredNodeLabels ?? [];
+  const preferred = p.preferredNodeLabels ?? [];
+  const nodeAffinity =
+    required.length + preferred.length === 0
+      ? undefined
+      : {
+          ...(required.length > 0
+            ? {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [{ matchExpressions: required.map(requirement) }],
+                },
+              }
+            : {}),
+          ...(preferred.length > 0
+            ? {
+                preferredDuringSchedulingIgnoredDuringExecution: preferred.map((r) => ({
+                  weight: r.weight ?? 1,
+                  preference: { matchExpressions: [requirement(r)] },
+                })),
+              }
+            : {}),
+        };
+  const nodeSelector =
+    p.nodeSelector && Object.keys(p.nodeSelector).length > 0 ? { ...p.nodeSelector } : undefined;
+  const tolerations = (p.tolerations ?? []).map((t) => ({
+    key: t.key,
+    operator: t.operator ?? 'Equal',
+    value: t.value,
+    effect: t.effect,
+    tolerationSeconds: t.tolerationSeconds,
+  }));
+  const spread = p.topologySpread;
+  return {
+    ...(nodeSelector ? { nodeSelector } : {}),
+    ...(nodeAffinity ? { affinity: { nodeAffinity } } : {}),
+    ...(tolerations.length > 0 ? { tolerations } : {}),
+    ...(spread
+      ? {
+          topologySpreadConstraints: [
+            {
+              maxSkew: spread.maxSkew ?? 1,
+              topologyKey: spread.topologyKey ?? 'kubernetes.io/hostname',
+              whenUnsatisfiable: spread.whenUnsatisfiable ?? 'ScheduleAnyway',
+              labelSelector: { matchLabels: { ...selector } },
+            },
+          ],
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,113 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
+import type { Neuron } from '../generated/neuron.gen.ts';
+import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
+import { renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
+import { renderConfigMap } from './config-map.ts';
+import { renderDeployment } from './deployment.ts';
+import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';
+import { renderRuntimeConfig } from './runtime-config.ts';
+import { renderService } from './service.ts';
+import { renderServiceMonitor } from './service-monitor.ts';
+import { sortKeys } from './sort-keys.ts';
+import { renderTuning } from './tuning.ts';
+
+export interface RenderNeuronInput {
+  readonly cluster: Hal9Cluster;
+  readonly neuron: Neuron;
+  /** Neurons of the same namespace (may include the neuron itself); connected ones become remote entries. */
+  readonly peers: readonly Neuron[];
+  /** Namespace of the operator; reserved for policies that admit the operator's traffic. */
+  readonly operatorNamespace?: string;
+}
+
+export interface RenderNeuronOutput {
+  /** Desired objects, in apply order: ConfigMap, Service, Deployment, then HPA, PDB, ServiceMonitor when wanted. */
+  readonly objects: KubernetesObject[];
+  /** Things the user should know (privileged tuning, settings that could not be applied); for a condition. */
+  readonly warnings: string[];
+  /** The runtime's configuration file, as stored in the ConfigMap. */
+  readonly runtimeConfig: string;
+}
+
+/** Executor limit new pods start with: the tuner's current value when tuning is on, within its bounds. */
+export function startingParallelism(spec: EffectiveNeuronSpec, neuron: Neuron): number {
+  const p = spec.autoscaling.parallelism;
+  if (!p.enabled) return spec.performance.maxConcurrentSignals;
+  const current = neuron.status?.parallelism?.current ?? spec.performance.maxConcurrentSignals;
+  return Math.min(Math.max(current, p.min), Math.max(p.min, p.max));
+}
+
+/** Renders every object one Neuron becomes. Pure and deterministic: same input, same output. */
+export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
+  const { cluster, neuron } = input;
+  const name = neuron.metadata?.name ?? '';
+  const namespace = neuron.metadata?.namespace ?? 'default';
+  const spec = effectiveSpec(cluster, neuron);
+  const names = childNames(name);
+  const labels = neuronLabels(neuron);
+  const selector = selectorLabels(name);
+  const ownerReference = [neuronOwnerReference(neuron)];
+  const config = renderRuntimeConfig({
+    clusterName: cluster.metadata?.name ?? spec.cluster,
+    neuronName: name,
+    namespace,
+    spec,
+    peers: input.peers,
+    maxConcurrentSignals: startingParallelism(spec, neuron),
+  });
+  const tuning = renderTuning(spec);
+  const hpa = spec.autoscaling.enabled;
+  const bounds = replicaBounds(spec);
+  const scaling = {
+    name: names.hpa,
+    deploymentName: names.deployment,
+    namespace,
+    labels,
+    selector,
+    ownerReference,
+    spec,
+  };
+  const objects: KubernetesObject[] = [
+    renderConfigMap({
+      name: names.configMap,
+      namespace,
+      labels,
+      ownerReference,
+      yaml: config.yaml,
+      hash: config.hash,
+    }),
+    renderService({ name: names.service, namespace, labels, selector, ownerReference }),
+    renderDeployment({
+      name: names.deployment,
+      namespace,
+      labels,
+      selector,
+      ownerReference,
+      configMapName: names.configMap,
+      configHash: config.hash,
+      spec,
+      tuning,
+      hpa,
+    }),
+  ];
+  if (hpa) objects.push(renderHpa(scaling));
+  if ((hpa ? bounds.min : spec.replicas) > 1) objects.push(renderPdb({ ...scaling, name: names.pdb }));
+  if (spec.monitoring.serviceMonitor) {
+    objects.push(
+      renderServiceMonitor({
+        name: names.service,
+        namespace,
+        labels,
+        selector,
+        ownerReference,
+        interval: spec.monitoring.scrapeInterval,
+      }),
+    );
+  }
+  return {
+    objects: objects.map((o) => sortKeys(o)),
+    warnings: [...config.warnings, ...tuning.warnings, ...(hpa ? bounds.warnings : [])],
+    runtimeConfig: config.yaml,
+  };
+}

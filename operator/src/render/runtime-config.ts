@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import type { Neuron } from '../generated/neuron.gen.ts';
+import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import { neuronEndpoint, runtimePort } from './labels.ts';
+
+export interface RuntimeConfigInput {
+  readonly clusterName: string;
+  readonly neuronName: string;
+  readonly namespace: string;
+  readonly spec: EffectiveNeuronSpec;
+  /** Neurons of the namespace; those this neuron connects to become remote entries. */
+  readonly peers: readonly Neuron[];
+  /** Executor limit to start with (the tuner's current value, or the spec's). */
+  readonly maxConcurrentSignals: number;
+}
+
+export interface RuntimeConfig {
+  /** The runtime's YAML (docs/runtime-contract.md). */
+  readonly yaml: string;
+  /** Hash of the YAML with the tuned executor limit left out: tuning reaches pods live, not by a rollout. */
+  readonly hash: string;
+  readonly warnings: readonly string[];
+}
+
+function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unknown>[]; missing: string[] } {
+  const wanted = [...new Set([...input.spec.forwardConnections, ...input.spec.backwardConnections])].sort();
+  const byName = new Map(input.peers.map((p) => [p.metadata?.name, p]));
+  const entries: Record<string, unknown>[] = [];
+  const missing: string[] = [];
+  for (const id of wanted) {
+    const peer = byName.get(id);
+    if (!peer || peer.spec.cluster !== input.spec.cluster) {
+      missing.push(id);
+      continue;
+    }
+    entries.push({ id, layer: peer.spec.layer, endpoint: neuronEndpoint(id, input.namespace) });
+  }
+  return { entries, missing };
+}
+
+function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, maxConcurrentSignals: number) {
+  const { spec } = input;
+  const p = spec.performance;
+  const c = spec.claude;
+  const local = {
+    id: input.neuronName,
+    layer: spec.layer,
+    system_prompt: spec.systemPrompt,
+    forward_connections: spec.forwardConnections.filter((id) => connected.has(id)),
+    backward_connections: spec.backwardConnections.filter((id) => connected.has(id)),
+  };
+  const mock = Object.entries(c.mockResponses ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([layer, list]) => [
+      layer,
+      list.map((r) => ({ trigger: r.trigger, response: r.response, delay_ms: r.delayMs ?? 0 })),
+    ]);
+  return {
+    cluster: { name: input.clusterName },
+    server: { host: '0.0.0.0', port: runtimePort, drain_timeout_ms: p.requestTimeoutMs },
+    entry_neuron: input.neuronName,
+    neurons: [local],
+    performance: {
+      signal_buffer_size: p.signalBufferSize,
+      buffer_flush_ms: p.bufferFlushMs,
+      cache_ttl_seconds: spec.cache.ttlSeconds,
+      cache_max_entries: spec.cache.maxEntries,
+      // Only this neuron runs in the pod, so its cache switch is the whole list.
+      cache_layers: spec.cache.enabled ? [spec.layer] : [],
+      max_concurrent_signals: maxConcurrentSignals,
+      max_queue_depth: p.maxQueueDepth,
+      max_concurrent_neurons: p.maxConcurrentNeurons,
+      hop_limit: p.hopLimit,
+      request_timeout_ms: p.requestTimeoutMs,
+      circuit_breaker: {
+        failure_threshold: p.circuitBreaker.failureThreshold,
+        success_threshold: p.circuitBreaker.successThreshold,
+        timeout_seconds: p.circuitBreaker.timeoutSeconds,
+        window_seconds: p.circuitBreaker.windowSeconds,
+      },
+      connection_pool: {
+        max_connections_per_host: p.connectionPool.maxConnectionsPerHost,
+        idle_timeout_seconds: p.connectionPool.idleTimeoutSeconds,
+      },
+    },
+    claude: {
+      mode: c.mode,
+      model: c.model,
+      max_tokens: c.maxTokens,
+      timeout_ms: c.timeoutMs,
+      max_retries: c.maxRetries,
+      ...(c.baseURL ? { base_url: c.baseURL } : {}),
+      ...(mock.length > 0 ? { mock_responses: Object.fromEntries(mock) } : {}),
+    },
+  };
+}
+
+/** Renders the runtime's configuration file for one neuron hosted in its own pods. */
+export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
+  const { entries, missing } = remoteNeurons(input);
+  const connected = new Set(entries.map((e) => e.id as string));
+  const toYaml = (limit: number) => {
+    const doc = document(input, connected, limit);
+    return stringify({ ...doc, neurons: [...doc.neurons, ...entries] }, { lineWidth: 0 });
+  };
+  const yaml = toYaml(input.maxConcurrentSignals);
+  const hash = createHash('sha256')
+    .update(toYaml(input.spec.performance.maxConcurrentSignals))
+    .digest('hex')
+    .slice(0, 16);
+  const warnings = missing.map(
+    (id) =>
+      `connection ${id}: no Neuron named ${id} of cluster ${input.spec.cluster} in namespace ${input.namespace}; it is left out of the runtime configuration until it exists`,
+  );
+  if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {
+    warnings.push(
+      'claude.mode is api but no claude.apiKeySecretRef is set on the Neuron or its Hal9Cluster: the runtime has no API key',
+    );
+  }
+  return { yaml, hash, warnings };
+}

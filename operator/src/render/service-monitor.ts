@@ -1,0 +1,29 @@
+import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+import { runtimePortName } from './labels.ts';
+
+export interface ServiceMonitorInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly ownerReference: V1OwnerReference[];
+  readonly interval: string;
+}
+
+/** Prometheus Operator ServiceMonitor for the neuron's Service (only rendered when monitoring.serviceMonitor is on). */
+export function renderServiceMonitor(input: ServiceMonitorInput): KubernetesObject & { spec: unknown } {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: { ...input.labels },
+      ownerReferences: input.ownerReference,
+    },
+    spec: {
+      selector: { matchLabels: { ...input.selector } },
+      endpoints: [{ port: runtimePortName, path: '/metrics', interval: input.interval }],
+    },
+  };
+}

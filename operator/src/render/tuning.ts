@@ -1,0 +1,154 @@
+import type {
+  V1Container,
+  V1ResourceRequirements,
+  V1Sysctl,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import { milliCpu, parseQuantity, sameQuantity } from './quantity.ts';
+import { isSafeSysctl } from './sysctls.ts';
+
+export interface PodTuning {
+  readonly resources: V1ResourceRequirements;
+  /** Memory limit (or request when there is no limit) in bytes, for the Node.js heap size. */
+  readonly memoryBytes: number | undefined;
+  readonly sysctls: V1Sysctl[];
+  readonly initContainers: V1Container[];
+  readonly volumes: V1Volume[];
+  readonly runtimeMounts: V1VolumeMount[];
+  readonly warnings: string[];
+}
+
+const hugepagesMountPath = '/hugepages';
+const hostSysMountPath = '/host/sys';
+
+// Privileged init containers are small and have requests = limits so that they keep Guaranteed QoS.
+const initResources: V1ResourceRequirements = {
+  requests: { cpu: '100m', memory: '32Mi' },
+  limits: { cpu: '100m', memory: '32Mi' },
+};
+
+function privilegedContainer(
+  name: string,
+  image: string,
+  command: string[],
+  mounts: V1VolumeMount[],
+): V1Container {
+  return {
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command,
+    resources: initResources,
+    securityContext: {
+      privileged: true,
+      allowPrivilegeEscalation: true,
+      runAsNonRoot: false,
+      runAsUser: 0,
+      readOnlyRootFilesystem: true,
+    },
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
+  };
+}
+
+function cpuAndMemory(
+  spec: EffectiveNeuronSpec,
+  warnings: string[],
+): { requests: Record<string, string>; limits: Record<string, string> } {
+  const requests: Record<string, string> = { ...spec.resources.requests };
+  const limits: Record<string, string> = { ...spec.resources.limits };
+  if (!spec.nodeTuning.cpuPinning) return { requests, limits };
+  const cpu = limits.cpu ?? requests.cpu;
+  const memory = limits.memory ?? requests.memory;
+  const milli = milliCpu(cpu);
+  if (cpu === undefined || milli === undefined || milli <= 0 || milli % 1000 !== 0 || memory === undefined) {
+    warnings.push(
+      `nodeTuning.cpuPinning was not applied: it needs a whole number of CPUs and a memory limit, but the merged resources have cpu ${cpu ?? 'unset'} and memory ${memory ?? 'unset'}`,
+    );
+    return { requests, limits };
+  }
+  if (!sameQuantity(requests.cpu ?? cpu, cpu) || !sameQuantity(requests.memory ?? memory, memory)) {
+    warnings.push('nodeTuning.cpuPinning raised resources.requests to resources.limits for Guaranteed QoS');
+  }
+  return { requests: { cpu, memory }, limits: { cpu, memory } };
+}
+
+/** Resources, sysctls, hugepages and the privileged init containers the spec asks for. */
+export function renderTuning(spec: EffectiveNeuronSpec): PodTuning {
+  const warnings: string[] = [];
+  const t = spec.nodeTuning;
+  const { requests, limits } = cpuAndMemory(spec, warnings);
+  const volumes: V1Volume[] = [];
+  const runtimeMounts: V1VolumeMount[] = [];
+  const initContainers: V1Container[] = [];
+
+  if (t.hugepages) {
+    const key = `hugepages-${t.hugepages.size ?? '2Mi'}`;
+    requests[key] = t.hugepages.quantity;
+    limits[key] = t.hugepages.quantity;
+    if (requests.memory === undefined && limits.memory === undefined) {
+      warnings.push('nodeTuning.hugepages needs a memory request: set resources.requests.memory');
+    }
+    volumes.push({ name: 'hugepages', emptyDir: { medium: 'HugePages' } });
+    runtimeMounts.push({ name: 'hugepages', mountPath: hugepagesMountPath });
+  }
+
+  const sysctls = [...(t.sysctls ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  const safe = sysctls.filter((s) => isSafeSysctl(s.name));
+  const unsafe = sysctls.filter((s) => !isSafeSysctl(s.name));
+  if (unsafe.length > 0) {
+    const names = unsafe.map((s) => s.name).join(', ');
+    if (t.privilegedSysctlInitContainer) {
+      initContainers.push(
+        privilegedContainer(
+          'sysctl-tuning',
+          t.initImage,
+          ['sysctl', '-w', ...unsafe.map((s) => `${s.name}=${s.value}`)],
+          [],
+        ),
+      );
+      warnings.push(
+        `a privileged init container sets the sysctls ${names} (nodeTuning.privilegedSysctlInitContainer)`,
+      );
+    } else {
+      warnings.push(
+        `sysctls ${names} were not applied: they are outside the safe set and nodeTuning.privilegedSysctlInitContainer is false`,
+      );
+    }
+  }
+
+  const thp = t.transparentHugepages;
+  if (thp !== 'unset' && t.thpInitContainer) {
+    volumes.push({ name: 'host-sys', hostPath: { path: '/sys', type: 'Directory' } });
+    initContainers.push(
+      privilegedContainer(
+        'thp-tuning',
+        t.initImage,
+        ['sh', '-c', `echo ${thp} > ${hostSysMountPath}/kernel/mm/transparent_hugepage/enabled`],
+        [{ name: 'host-sys', mountPath: hostSysMountPath }],
+      ),
+    );
+    warnings.push(
+      `a privileged init container writes transparent hugepages = ${thp} on the node (nodeTuning.thpInitContainer); this is node-wide and outlives the pod`,
+    );
+  } else if (thp !== 'unset') {
+    warnings.push(
+      `nodeTuning.transparentHugepages ${thp} was not applied: nodeTuning.thpInitContainer is false`,
+    );
+  }
+
+  const memoryBytes = parseQuantity(limits.memory ?? requests.memory);
+  return {
+    resources: {
+      ...(Object.keys(requests).length > 0 ? { requests } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    },
+    memoryBytes,
+    sysctls: safe.map((s) => ({ name: s.name, value: s.value })),
+    initContainers,
+    volumes,
+    runtimeMounts,
+    warnings,
+  };
+}

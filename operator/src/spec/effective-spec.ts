@@ -1,0 +1,118 @@
+import type {
+  Hal9Cluster,
+  Hal9ClusterSpecAutoscaling,
+  Hal9ClusterSpecAutoscalingParallelism,
+  Hal9ClusterSpecClaude,
+  Hal9ClusterSpecMonitoring,
+  Hal9ClusterSpecNodeTuning,
+  Hal9ClusterSpecPerformance,
+  Hal9ClusterSpecPerformanceCircuitBreaker,
+  Hal9ClusterSpecPerformanceConnectionPool,
+  Hal9ClusterSpecPlacement,
+  Hal9ClusterSpecResources,
+} from '../generated/hal9cluster.gen.ts';
+import { hal9ClusterSpecDefaults } from '../generated/hal9cluster.gen.ts';
+import type { Neuron, NeuronSpec } from '../generated/neuron.gen.ts';
+import { neuronSpecDefaults } from '../generated/neuron.gen.ts';
+import { applyDefaults } from './apply-defaults.ts';
+import { deepFreeze } from './deep-freeze.ts';
+import { overlay } from './overlay.ts';
+
+type WithRequired<T, K extends keyof T> = T & { readonly [P in K]-?: NonNullable<T[P]> };
+
+export type Layer = NeuronSpec['layer'];
+
+export type EffectivePerformance = Required<
+  Omit<Hal9ClusterSpecPerformance, 'circuitBreaker' | 'connectionPool'>
+> & {
+  readonly circuitBreaker: Required<Hal9ClusterSpecPerformanceCircuitBreaker>;
+  readonly connectionPool: Required<Hal9ClusterSpecPerformanceConnectionPool>;
+};
+export type EffectiveClaude = WithRequired<
+  Hal9ClusterSpecClaude,
+  'mode' | 'model' | 'maxTokens' | 'timeoutMs' | 'maxRetries'
+>;
+export type EffectiveNodeTuning = WithRequired<
+  Hal9ClusterSpecNodeTuning,
+  'privilegedSysctlInitContainer' | 'transparentHugepages' | 'thpInitContainer' | 'cpuPinning' | 'initImage'
+>;
+export type EffectiveAutoscaling = WithRequired<
+  Omit<Hal9ClusterSpecAutoscaling, 'parallelism'>,
+  'enabled' | 'minReplicas' | 'maxReplicas' | 'targetCPUUtilizationPercentage'
+> & {
+  readonly parallelism: WithRequired<
+    Hal9ClusterSpecAutoscalingParallelism,
+    'enabled' | 'min' | 'max' | 'latencySLOMs'
+  >;
+};
+
+/** The fully defaulted spec of one neuron: its Hal9Cluster's defaults with the neuron's overrides on top. */
+export interface EffectiveNeuronSpec {
+  /** Name of the Hal9Cluster. */
+  readonly cluster: string;
+  readonly layer: Layer;
+  readonly systemPrompt: string;
+  readonly forwardConnections: readonly string[];
+  readonly backwardConnections: readonly string[];
+  readonly replicas: number;
+  readonly image: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number; readonly maxEntries: number };
+  readonly claude: EffectiveClaude;
+  readonly performance: EffectivePerformance;
+  readonly resources: Hal9ClusterSpecResources;
+  readonly placement: Hal9ClusterSpecPlacement;
+  readonly nodeTuning: EffectiveNodeTuning;
+  readonly autoscaling: EffectiveAutoscaling;
+  readonly monitoring: Required<Hal9ClusterSpecMonitoring>;
+}
+
+/** The Hal9Cluster's spec with the schema's defaults applied (a no-op for objects read from the apiserver). */
+export function defaultedClusterSpec(cluster: Hal9Cluster): NonNullable<Hal9Cluster['spec']> {
+  return applyDefaults(hal9ClusterSpecDefaults, cluster.spec ?? {}) as NonNullable<Hal9Cluster['spec']>;
+}
+
+/**
+ * Merges a Neuron with its Hal9Cluster: schema defaults first, then the cluster's values, then the
+ * neuron's overrides field by field (objects and maps merge per key, lists replace). Pure; the result is frozen.
+ */
+export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNeuronSpec {
+  const n = applyDefaults(neuronSpecDefaults, neuron.spec) as NeuronSpec;
+  const overrides = {
+    claude: n.claude,
+    performance: n.performance,
+    resources: n.resources,
+    placement: n.placement,
+    nodeTuning: n.nodeTuning,
+    autoscaling: n.autoscaling,
+  };
+  // Defaults apply again after the merge so that an object that only the neuron sets (for example
+  // placement.topologySpread) gets the defaults of its fields too.
+  const c = applyDefaults(
+    hal9ClusterSpecDefaults,
+    overlay(defaultedClusterSpec(cluster), overrides),
+  ) as NonNullable<Hal9Cluster['spec']>;
+  const performance = c.performance as EffectivePerformance;
+  return deepFreeze({
+    cluster: n.cluster,
+    layer: n.layer,
+    systemPrompt: n.systemPrompt ?? '',
+    forwardConnections: [...(n.forwardConnections ?? [])],
+    backwardConnections: [...(n.backwardConnections ?? [])],
+    replicas: n.replicas ?? 1,
+    image: c.image as string,
+    imagePullPolicy: c.imagePullPolicy as EffectiveNeuronSpec['imagePullPolicy'],
+    cache: {
+      enabled: n.cache?.enabled ?? performance.cacheLayers.includes(n.layer),
+      ttlSeconds: n.cache?.ttlSeconds ?? performance.cacheTtlSeconds,
+      maxEntries: n.cache?.maxEntries ?? performance.cacheMaxEntries,
+    },
+    claude: c.claude as EffectiveClaude,
+    performance,
+    resources: c.resources as Hal9ClusterSpecResources,
+    placement: (c.placement ?? {}) as Hal9ClusterSpecPlacement,
+    nodeTuning: c.nodeTuning as EffectiveNodeTuning,
+    autoscaling: c.autoscaling as EffectiveAutoscaling,
+    monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
+  }) as EffectiveNeuronSpec;
+}

@@ -1,0 +1,13 @@
+export { applyDefaults, type DefaultsNode } from './apply-defaults.ts';
+export { type DeepReadonly, deepFreeze } from './deep-freeze.ts';
+export {
+  defaultedClusterSpec,
+  type EffectiveAutoscaling,
+  type EffectiveClaude,
+  type EffectiveNeuronSpec,
+  type EffectiveNodeTuning,
+  type EffectivePerformance,
+  effectiveSpec,
+  type Layer,
+} from './effective-spec.ts';
+export { overlay } from './overlay.ts';
