@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { operatorDashboardUid } from '../../src/dashboards/hal9-operator.ts';
+import { performanceDashboardUid } from '../../src/dashboards/hal9-performance.ts';
+import { type DashboardJson, lintDashboard } from '../../src/lint/dashboard-lint.ts';
+import { dashboardExpressions, flattenPanels } from '../../src/promql/extract.ts';
+import { dashboardFiles, readDashboard, repoRoot } from '../support/repo.ts';
+
+const performance = () => readDashboard('hal9-performance.json');
+const exprs = (d: DashboardJson, file: string) => dashboardExpressions(file, d as never).map((e) => e.expr);
+
+describe('generated dashboards', () => {
+  it('match the TypeScript sources and the chart copies (gen:dashboards --check)', () => {
+    const run = spawnSync(process.execPath, ['monitoring/src/gen.ts', '--check'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it.each(dashboardFiles)('%s passes the dashboard lint', (file) => {
+    expect(lintDashboard(readDashboard(file))).toEqual([]);
+  });
+
+  it('keep their uids', () => {
+    expect(readDashboard('hal9-performance.json').uid).toBe('hal9-performance');
+    expect(performanceDashboardUid).toBe('hal9-performance');
+    expect(readDashboard('hal9-operator.json').uid).toBe('hal9-operator');
+    expect(operatorDashboardUid).toBe('hal9-operator');
+  });
+
+  it('give every panel a unique id', () => {
+    for (const file of dashboardFiles) {
+      const ids = flattenPanels(readDashboard(file).panels as never).map((p) => (p as { id?: number }).id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.every((id) => typeof id === 'number' && id > 0)).toBe(true);
+    }
+  });
+});
+
+describe('hal9-performance', () => {
+  it('has datasource, namespace, Hal9Cluster and neuron variables', () => {
+    expect(performance().templating?.list?.map((v) => v.name)).toEqual([
+      'datasource',
+      'namespace',
+      'hal9_cluster',
+      'neuron',
+    ]);
+  });
+
+  it('draws the SLO thresholds on the processing latency percentiles', () => {
+    const panel = flattenPanels(performance().panels as never).find(
+      (p) => p.title === 'Processing latency p50 / p95 / p99',
+    ) as { fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } } };
+    expect(panel.fieldConfig.defaults.thresholds.steps.map((s) => s.value)).toEqual([null, 0.02, 0.05, 0.1]);
+  });
+
+  it.each([
+    [
+      'processing latency percentiles',
+      /histogram_quantile\(0\.99, sum by \(le\) \(rate\(hal9_processing_time_bucket/,
+    ],
+    ['request latency', /hal9_request_duration_seconds_bucket/],
+    ['requests per second', /sum by \(outcome\) \(rate\(hal9_requests_total/],
+    ['signals per second', /rate\(hal9_signals_total/],
+    ['L2 cache hit rate', /hal9_cache_hits_total\{[^}]*layer="L2"/],
+    ['cache hit rate per layer', /sum by \(layer\) \(rate\(hal9_cache_hits_total/],
+    ['batch size', /hal9_batch_size_average/],
+    ['parallel utilization', /hal9_parallel_tasks_active\{[^}]*\}\) \/ \(sum\(hal9_parallel_tasks_max/],
+    ['tuned parallelism', /hal9_operator_neuron_parallelism/],
+    ['queue depth', /hal9_queue_depth/],
+    ['executor rejections', /rate\(hal9_executor_rejections_total/],
+    ['breaker state per upstream', /max by \(upstream\) \(hal9_circuit_breaker_state/],
+    ['upstream latency', /hal9_upstream_request_duration_seconds_bucket/],
+    ['upstream status', /sum by \(upstream, status\) \(rate\(hal9_upstream_requests_total/],
+    ['upstream throttling', /status=~"429\|529"/],
+    ['tokens', /rate\(hal9_tokens_total/],
+    ['forwarded signals', /rate\(hal9_signals_forwarded_total/],
+    ['dropped signals', /rate\(hal9_signals_dropped_total/],
+  ])('shows %s', (_name, pattern) => {
+    expect(exprs(performance(), 'p').some((e) => pattern.test(e))).toBe(true);
+  });
+
+  it('filters runtime series by namespace and Hal9Cluster and uses $__rate_interval', () => {
+    for (const e of exprs(performance(), 'p')) {
+      if (e.includes('hal9_operator_')) continue;
+      expect(e).toContain('namespace=~"$namespace"');
+      expect(e).toContain('hal9_cluster=~"$hal9_cluster"');
+      if (e.includes('rate(')) expect(e).toContain('[$__rate_interval]');
+    }
+  });
+});
+
+describe('hal9-operator', () => {
+  it.each([
+    'controller_runtime_reconcile_total',
+    'controller_runtime_reconcile_errors_total',
+    'controller_runtime_reconcile_time_seconds_bucket',
+    'workqueue_depth',
+    'workqueue_adds_total',
+    'workqueue_queue_duration_seconds_bucket',
+    'workqueue_work_duration_seconds_bucket',
+    'workqueue_retries_total',
+    'leader_election_master_status',
+    'hal9_operator_api_writes_total',
+    'hal9_operator_neuron_parallelism',
+    'hal9_operator_parallelism_decisions_total',
+  ])('charts %s', (metric) => {
+    expect(exprs(readDashboard('hal9-operator.json'), 'o').some((e) => e.includes(metric))).toBe(true);
+  });
+});
+
+describe('lintDashboard', () => {
+  const broken = (): DashboardJson => {
+    const d = structuredClone(performance());
+    const panel = flattenPanels(d.panels as never)[1] as Record<string, unknown> & {
+      fieldConfig: { defaults: { unit?: string } };
+      targets: { expr: string; datasource: { uid: string } }[];
+    };
+    delete panel.fieldConfig.defaults.unit;
+    panel.description = '';
+    const target = panel.targets[0]!;
+    target.datasource = { uid: 'prometheus-main' };
+    target.expr = 'sum(rate(hal9_queue_depth[5m])) + sum(hal9_requests_total{x="$nope"})';
+    return { ...d, editable: true };
+  };
+
+  it('reports each kind of problem', () => {
+    const problems = lintDashboard(broken()).join('\n');
+    for (const rule of [
+      'panel-units',
+      'panel-title-description',
+      'target datasource',
+      'target-rate-interval: range [5m]',
+      'rate() over non-counter hal9_queue_depth',
+      'target-counter-agg: hal9_requests_total',
+      'unknown variable $nope',
+      'must not be editable',
+    ])
+      expect(problems).toContain(rule);
+  });
+});

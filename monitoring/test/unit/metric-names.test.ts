@@ -1,0 +1,51 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../../runtime/src/metrics/metrics.ts';
+import { allMetrics, resolveSeries, runtimeMetrics } from '../../src/metric-catalogue.ts';
+import { dashboardExpressions, recordedNames, ruleExpressions } from '../../src/promql/extract.ts';
+import { metricNames } from '../../src/promql/metric-names.ts';
+import { dashboardFiles, readDashboard, readRules } from '../support/repo.ts';
+
+const allExpressions = () => [
+  ...dashboardFiles.flatMap((f) => dashboardExpressions(f, readDashboard(f) as never)),
+  ...ruleExpressions(readRules()),
+];
+
+describe('metric names referenced by dashboards and rules', () => {
+  it('are exported by the runtime or the operator, or recorded by the rule file', () => {
+    const recorded = new Set(recordedNames(readRules()));
+    const unknown = allExpressions().flatMap((e) =>
+      metricNames(e.expr)
+        .filter((n) => !recorded.has(n) && resolveSeries(n) === undefined)
+        .map((n) => `${e.source}: ${n}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('cover every metric of the runtime contract and of the operator', () => {
+    const used = new Set(allExpressions().flatMap((e) => metricNames(e.expr)));
+    const unused = allMetrics.filter((m) => ![...used].some((n) => resolveSeries(n, [m])));
+    expect(unused.map((m) => m.name)).toEqual([]);
+  });
+});
+
+describe('runtime metric catalogue', () => {
+  it('matches what the runtime registers (names, types, labels)', async () => {
+    const registry = new Registry();
+    registry.setDefaultLabels({ hal9_cluster: 'test' });
+    createMetrics(registry);
+    const registered = (await registry.getMetricsAsJSON()).map((m) => ({
+      name: m.name,
+      type: String(m.type),
+    }));
+    expect(registered.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      runtimeMetrics
+        .map((m) => ({ name: m.name, type: m.type }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    );
+    for (const spec of runtimeMetrics) {
+      const metric = registry.getSingleMetric(spec.name) as unknown as { labelNames: string[] };
+      expect([...metric.labelNames, 'hal9_cluster'].sort(), spec.name).toEqual([...spec.labels].sort());
+    }
+  });
+});

@@ -1,0 +1,131 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { monitoringDir, readRules, rulesPath, ruleTestsDir } from '../support/repo.ts';
+
+const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: ruleTestsDir, encoding: 'utf8' });
+const testFiles = readdirSync(ruleTestsDir).filter((f) => f.endsWith('.test.yaml'));
+const alerts = readRules().groups.flatMap((g) => g.rules.filter((r) => r.alert));
+
+interface AlertTest {
+  alertname: string;
+  exp_alerts?: unknown[];
+}
+
+describe('promtool', () => {
+  it('is installed', () => {
+    expect(execFileSync('promtool', ['--version'], { encoding: 'utf8' })).toMatch(/promtool, version 2\./);
+  });
+
+  it('accepts the rule file', () => {
+    const run = promtool('check', 'rules', rulesPath);
+    expect(run.stdout + run.stderr).toMatch(/SUCCESS: \d+ rules found/);
+    expect(run.status).toBe(0);
+  });
+
+  it.each(testFiles)('passes %s', (file) => {
+    const run = promtool('test', 'rules', file);
+    expect(run.stdout + run.stderr).toContain('SUCCESS');
+    expect(run.status).toBe(0);
+  });
+
+  it("rejects the guide's original cache expression, which has no range selector", () => {
+    const run = spawnSync('promtool', ['check', 'rules', '/dev/stdin'], {
+      input:
+        'groups: [{name: x, rules: [{alert: X, expr: "rate(hal9_cache_hits_total) / rate(hal9_cache_requests_total) < 0.5"}]}]',
+      encoding: 'utf8',
+    });
+    expect(run.status).not.toBe(0);
+  });
+
+  it('fails the unit tests when an alert threshold is changed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hal9-rules-'));
+    try {
+      mkdirSync(join(dir, 'tests'));
+      const rules = readFileSync(rulesPath, 'utf8');
+      const mutated = rules.replace(
+        '(rate(hal9_processing_time_bucket[5m]))) > 0.05',
+        '(rate(hal9_processing_time_bucket[5m]))) > 0.1',
+      );
+      expect(mutated).not.toBe(rules);
+      writeFileSync(join(dir, 'hal9-rules.yaml'), mutated);
+      copyFileSync(
+        join(ruleTestsDir, 'runtime-alerts.test.yaml'),
+        join(dir, 'tests/runtime-alerts.test.yaml'),
+      );
+      const run = spawnSync('promtool', ['test', 'rules', 'runtime-alerts.test.yaml'], {
+        cwd: join(dir, 'tests'),
+        encoding: 'utf8',
+      });
+      expect(run.status).not.toBe(0);
+      expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('alert rules', () => {
+  const cases = testFiles.flatMap((f) => {
+    const doc = parse(readFileSync(join(ruleTestsDir, f), 'utf8')) as {
+      tests: { alert_rule_test?: AlertTest[] }[];
+    };
+    return doc.tests.flatMap((t) => t.alert_rule_test ?? []);
+  });
+  const readme = readFileSync(join(monitoringDir, 'README.md'), 'utf8');
+
+  it.each(alerts.map((a) => a.alert as string))('%s is tested firing and not firing', (name) => {
+    const mine = cases.filter((c) => c.alertname === name);
+    expect(mine.some((c) => (c.exp_alerts ?? []).length > 0)).toBe(true);
+    expect(mine.some((c) => (c.exp_alerts ?? []).length === 0)).toBe(true);
+  });
+
+  it.each(alerts.map((a) => [a.alert as string, a] as const))(
+    '%s has severity, summary, description and a runbook',
+    (name, a) => {
+      expect(a.labels?.severity).toMatch(/^(critical|warning|info)$/);
+      expect(a.annotations?.summary).toBeTruthy();
+      expect(a.annotations?.description).toMatch(/\{\{ \$labels\./);
+      const anchor = name.toLowerCase();
+      expect(a.annotations?.runbook_url).toBe(
+        `https://github.com/hal9/hal9/blob/main/monitoring/README.md#${anchor}`,
+      );
+      expect(readme).toMatch(new RegExp(`^### ${name}$`, 'm'));
+    },
+  );
+
+  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, operator and burn rates', () => {
+    expect(alerts.map((a) => a.alert).sort()).toEqual(
+      [
+        'Hal9CircuitBreakerOpen',
+        'Hal9ErrorBudgetFastBurn',
+        'Hal9ErrorBudgetSlowBurn',
+        'Hal9ExecutorRejections',
+        'Hal9HighErrorRate',
+        'Hal9HighLatency',
+        'Hal9LatencyBudgetFastBurn',
+        'Hal9LatencyBudgetSlowBurn',
+        'Hal9LowCacheHitRate',
+        'Hal9OperatorReconcileErrors',
+        'Hal9QueueSaturated',
+        'Hal9UpstreamThrottled',
+      ].sort(),
+    );
+  });
+
+  it('name recording rules level:metric:operations', () => {
+    const records = readRules().groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
+    for (const r of records) expect(r).toMatch(/^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$/);
+  });
+});
