@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { parseConfig, parseConfigText } from './parse.ts';
+
+const problems = (doc: unknown, env = {}) => {
+  try {
+    parseConfig(doc, env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected the config to be rejected');
+};
+
+describe('parseConfig', () => {
+  it('gives the embedded default (three neurons, mock mode) for no file, frozen', () => {
+    const c = parseConfig(undefined);
+    expect(c.neurons.map((n) => `${n.id}:${n.layer}`)).toEqual([
+      'strategic-1:L4',
+      'design-1:L3',
+      'impl-1:L2',
+    ]);
+    expect(c.claude.mode).toBe('mock');
+    expect(c.performance).toMatchObject({
+      signal_buffer_size: 10,
+      buffer_flush_ms: 50,
+      cache_ttl_seconds: 300,
+      cache_max_entries: 1000,
+      max_concurrent_signals: 8,
+      max_concurrent_neurons: 10,
+    });
+    expect(Object.isFrozen(c.performance.circuit_breaker)).toBe(true);
+  });
+
+  it.each([
+    [{ performence: {} }, 'performence', /unknown key/],
+    [{ performance: { cache_ttl: 5 } }, 'performance.cache_ttl', /unknown key/],
+    [
+      { performance: { circuit_breaker: { failures: 5 } } },
+      'performance.circuit_breaker.failures',
+      /unknown key/,
+    ],
+    [{ performance: { max_concurrent_signals: 0 } }, 'performance.max_concurrent_signals', /integer from 1/],
+    [{ performance: { buffer_flush_ms: 'soon' } }, 'performance.buffer_flush_ms', /number/],
+    [{ performance: { cache_layers: ['L2', 'L12'] } }, 'performance.cache_layers[1]', /L1..L9/],
+    [{ claude: { mode: 'cli' } }, 'claude.mode', /one of mock, api/],
+    [{ claude: { max_retries: 3 } }, 'claude.max_retries', /0 to 1/],
+    [{ claude: { base_url: 'ftp://x' } }, 'claude.base_url', /http/],
+    [
+      { claude: { mock_responses: { L2: [{ response: 'x' }] } } },
+      'claude.mock_responses.L2[0].trigger',
+      /required/,
+    ],
+    [
+      { claude: { mock_responses: { L2: [{ trigger: 'a', response: 'x', delay: 1 }] } } },
+      'claude.mock_responses.L2[0].delay',
+      /unknown key/,
+    ],
+    [{ claude: { mock_responses: { L10: [] } } }, 'claude.mock_responses.L10', /unknown key/],
+    [{ server: { port: 70000 } }, 'server.port', /0 to 65535/],
+    [{ neurons: [] }, 'neurons', /non-empty/],
+    [{ neurons: [{ id: 'A_B', layer: 'L2' }] }, 'neurons[0].id', /lower-case/],
+    [{ neurons: [{ id: 'a' }] }, 'neurons[0].layer', /required/],
+    [
+      { neurons: [{ id: 'a', layer: 'L2', forward_connections: ['a'] }] },
+      'neurons[0].forward_connections[0]',
+      /itself/,
+    ],
+    [
+      { neurons: [{ id: 'a', layer: 'L2', forward_connections: ['b'] }] },
+      'neurons[0].forward_connections[0]',
+      /unknown neuron "b"/,
+    ],
+    [
+      {
+        neurons: [
+          { id: 'a', layer: 'L2' },
+          { id: 'a', layer: 'L3' },
+        ],
+      },
+      'neurons[1].id',
+      /duplicate/,
+    ],
+    [{ neurons: [{ id: 'a', layer: 'L2', endpoint: 'http://x:1' }] }, 'neurons', /hosted here/],
+    [{ entry_neuron: 'nope' }, 'entry_neuron', /not a neuron/],
+  ])('rejects %j naming %s', (doc, field, message) => {
+    expect(problems(doc)).toContainEqual({ field, message: expect.stringMatching(message) });
+  });
+
+  it('lists every problem at once', () => {
+    const p = problems({
+      bogus: 1,
+      performance: { max_concurrent_signals: -1, hop_limit: 'x' },
+      claude: { mode: 'x' },
+    });
+    expect(p.map((x) => x.field).sort()).toEqual([
+      'bogus',
+      'claude.mode',
+      'performance.hop_limit',
+      'performance.max_concurrent_signals',
+    ]);
+  });
+
+  it('applies environment overrides to single values, validated like the file', () => {
+    const c = parseConfig(
+      { server: { port: 1 } },
+      { PORT: '9090', HAL9_MAX_CONCURRENT_SIGNALS: '3', HAL9_MODE: 'mock' },
+    );
+    expect(c.server.port).toBe(9090);
+    expect(c.performance.max_concurrent_signals).toBe(3);
+    expect(problems({}, { PORT: 'eighty' })).toContainEqual({
+      field: 'server.port',
+      message: expect.any(String),
+    });
+    expect(parseConfig({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server.host).toBe('0.0.0.0');
+    expect(parseConfig({}, {}).server.host).toBe('127.0.0.1');
+  });
+
+  it('reports a YAML syntax error as a problem of the file', () => {
+    expect(() => parseConfigText('neurons: [', {}, 'hal9.yaml')).toThrow(/hal9.yaml: is not valid YAML/);
+  });
+});

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+
+let rt: Started | undefined;
+afterEach(async () => {
+  await rt?.close();
+  rt = undefined;
+});
+
+const slowNeuron = (limit: number, extra: Record<string, unknown> = {}) =>
+  startRuntime({
+    neurons: [neuron('only', 'L2')],
+    performance: { max_concurrent_signals: limit, cache_layers: [], ...extra },
+    claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 40)] } },
+  });
+
+/** Runs `n` concurrent requests while sampling the active-task gauge; returns the highest value seen. */
+async function observedConcurrency(s: Started, n: number): Promise<number> {
+  let max = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      max = Math.max(max, await s.metric('hal9_parallel_tasks_active'));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  const res = await Promise.all(
+    Array.from({ length: n }, (_, i) => s.post('/v1/signals', { content: `c${i}` })),
+  );
+  done = true;
+  await sampler;
+  expect(res.every((r) => r.status === 200)).toBe(true);
+  return max;
+}
+
+describe('parallel executor', () => {
+  it('never runs more than max_concurrent_signals at once, and reaches it under load', async () => {
+    rt = await slowNeuron(3);
+    expect(await observedConcurrency(rt, 15)).toBe(3);
+    expect(await rt.metric('hal9_parallel_tasks_max')).toBe(3);
+  });
+
+  it('changes the limit live through the admin API', async () => {
+    rt = await slowNeuron(2);
+    const put = await rt.put('/v1/admin/performance', { max_concurrent_signals: 5 });
+    expect(put.status).toBe(200);
+    expect(put.body.max_concurrent_signals).toBe(5);
+    expect(await observedConcurrency(rt, 20)).toBe(5);
+    expect(await rt.metric('hal9_parallel_tasks_max')).toBe(5);
+  });
+
+  it('answers 429 with Retry-After when the queue is full, and finishes what it accepted', async () => {
+    rt = await slowNeuron(1, { max_queue_depth: 2 });
+    const res = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => rt!.post('/v1/signals', { content: `q${i}` })),
+    );
+    const rejected = res.filter((r) => r.status === 429);
+    const accepted = res.filter((r) => r.status === 200);
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeGreaterThanOrEqual(3);
+    expect(accepted.length + rejected.length).toBe(12);
+    expect(rejected[0]!.headers.get('retry-after')).toBe('1');
+    expect(rejected[0]!.body.error.code).toBe('QUEUE_FULL');
+    expect(accepted.every((r) => r.body.status === 'completed')).toBe(true);
+    expect(await rt.metric('hal9_executor_rejections_total')).toBe(rejected.length);
+    expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);
+  });
+
+  it('protects the admin API with the configured bearer token and validates values', async () => {
+    rt = await startRuntime({ server: { auth_token: 's3cret' } });
+    const body = { max_concurrent_signals: 4 };
+    const denied = await rt.put('/v1/admin/performance', body, { authorization: 'Bearer wrong!' });
+    expect(denied.status).toBe(401);
+    expect(denied.body.error.code).toBe('UNAUTHORIZED');
+    const ok = await rt.put('/v1/admin/performance', body, { authorization: 'Bearer s3cret' });
+    expect(ok.status).toBe(200);
+    expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(4);
+    const bad = await rt.put(
+      '/v1/admin/performance',
+      { max_concurrent_signals: 0 },
+      { authorization: 'Bearer s3cret' },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('max_concurrent_signals');
+  });
+});

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { runToExit, spawnRuntime } from './support/process.ts';
+import { answer, neuron } from './support/runtime.ts';
+
+// The runtime as a real process: refusing bad config, draining on SIGTERM, and cluster mode across
+// three processes on loopback.
+
+const post = async (url: string, body: unknown) => {
+  const res = await fetch(`${url}/v1/signals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+describe('runtime process', () => {
+  it('refuses an invalid config file, listing every problem with its key, and never listens', async () => {
+    const { code, output } = await runToExit({
+      performance: { max_concurrent_signals: 'many', cache_ttl: 5 },
+      claude: { mode: 'cli' },
+    });
+    expect(code).toBe(2);
+    expect(output).toContain('performance.max_concurrent_signals: must be an integer');
+    expect(output).toContain('performance.cache_ttl: unknown key');
+    expect(output).toContain('claude.mode: must be one of mock, api');
+    expect(output).not.toContain('listening');
+  });
+
+  it('refuses a missing config file by name', async () => {
+    const { code, output } = await runToExit('/nonexistent/hal9.yaml');
+    expect(code).toBe(2);
+    expect(output).toContain('/nonexistent/hal9.yaml: cannot be read');
+  });
+
+  it('drains on SIGTERM: readiness goes false, new work is refused, accepted work completes, exit 0', async () => {
+    const rt = await spawnRuntime({
+      neurons: [neuron('only', 'L2')],
+      performance: { max_concurrent_signals: 2, cache_layers: [] },
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: finished', 150)] } },
+    });
+    const inflight = Array.from({ length: 12 }, (_, i) => post(rt.url, { content: `job ${i}` }));
+    // Wait until all twelve are accepted (two running, ten queued) before stopping.
+    for (let i = 0; i < 500; i++) {
+      const m = await (await fetch(`${rt.url}/metrics`)).text();
+      const active = Number(/^hal9_parallel_tasks_active\{[^}]*\} (\d+)/m.exec(m)?.[1] ?? 0);
+      const queued = Number(/^hal9_queue_depth\{[^}]*\} (\d+)/m.exec(m)?.[1] ?? 0);
+      if (active + queued >= 12) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    rt.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    const ready = await fetch(`${rt.url}/readyz`).catch(() => undefined);
+    if (ready) expect(ready.status).toBe(503);
+    const late = await post(rt.url, { content: 'too late' }).catch(() => undefined);
+    if (late) {
+      expect(late.status).toBe(503);
+      expect(late.body.error.code).toBe('DRAINING');
+    }
+    const results = await Promise.all(inflight);
+    expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+    expect(
+      results.every((r) => r.body.status === 'completed' && r.body.results[0].content === 'finished'),
+    ).toBe(true);
+    expect(await rt.exited).toBe(0);
+  });
+
+  it('forwards across three runtime processes and returns the results to the entry pod', async () => {
+    const impl = await spawnRuntime({
+      neurons: [neuron('impl', 'L2')],
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: implemented')] } },
+    });
+    const design = await spawnRuntime({
+      neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: impl.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
+    });
+    const lead = await spawnRuntime({
+      neurons: [
+        neuron('lead', 'L4', ['design']),
+        neuron('design', 'L3', ['impl'], { endpoint: design.url }),
+        neuron('impl', 'L2'),
+      ],
+      claude: { mock_responses: { L4: [answer('default', 'FORWARD_TO: design\nCONTENT: strategy')] } },
+    });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => post(lead.url, { content: `req ${i}` })),
+      );
+      for (const r of results) {
+        expect(r.status).toBe(200);
+        expect(r.body.results).toEqual([{ neuron: 'impl', layer: 'L2', content: 'implemented' }]);
+        expect(r.body.trace.map((t: any) => `${t.neuron}@${t.hop}`)).toEqual([
+          'lead@0',
+          'design@1',
+          'impl@2',
+        ]);
+      }
+      const neurons = (await (await fetch(`${lead.url}/v1/neurons`)).json()) as any;
+      expect(neurons.neurons.find((n: any) => n.id === 'design').hosted).toBe('remote');
+      // A peer that goes away fails its branch visibly instead of losing the request.
+      await impl.stop();
+      const failed = await post(lead.url, { content: 'after impl stopped' });
+      expect(failed.status).toBe(502);
+      expect(failed.body.status).toBe('failed');
+      expect(failed.body.errors[0]).toMatchObject({ code: 'PEER_ERROR', neuron: 'impl' });
+    } finally {
+      await Promise.all([lead.stop(), design.stop(), impl.stop()]);
+    }
+  });
+});

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// The routing protocol end to end over HTTP: what a neuron's answer means for the request.
+
+let rt: Started | undefined;
+afterEach(async () => {
+  await rt?.close();
+  rt = undefined;
+});
+
+const topology = (mock: Record<string, unknown[]>, neurons = defaultNeurons) =>
+  startRuntime({ neurons, claude: { mode: 'mock', mock_responses: mock } });
+
+const defaultNeurons = [
+  neuron('lead', 'L4', ['arch-a', 'arch-b']),
+  neuron('arch-a', 'L3', ['impl']),
+  neuron('arch-b', 'L3', ['impl']),
+  neuron('impl', 'L2'),
+];
+
+describe('routing', () => {
+  it('fans out to every FORWARD_TO target and returns every branch result to the caller', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a, arch-b\nCONTENT: plan')],
+      L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: design')],
+      L2: [answer('design', 'RESULT: built')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results).toEqual([
+      { neuron: 'impl', layer: 'L2', content: 'built' },
+      { neuron: 'impl', layer: 'L2', content: 'built' },
+    ]);
+    const lead = res.body.trace.find((t: any) => t.neuron === 'lead');
+    expect(lead.forwardedTo).toEqual(['arch-a', 'arch-b']);
+    expect(res.body.trace.map((t: any) => t.hop).sort()).toEqual([0, 1, 1, 2, 2]);
+    const impl = res.body.trace.filter((t: any) => t.neuron === 'impl');
+    const parents = new Set(impl.map((t: any) => t.parent));
+    expect(parents.size).toBe(2);
+  });
+
+  it('forwards the inline and multi-line CONTENT text', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: first line\nsecond line')],
+      L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: Quick')],
+      L2: [answer('Quick', 'RESULT: got quick'), answer('default', 'RESULT: content was not forwarded')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.body.results).toEqual([{ neuron: 'impl', layer: 'L2', content: 'got quick' }]);
+  });
+
+  it('returns multi-line RESULT text and treats an answer without directives as a result', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: c\nRESULT: summary line 1\nline 2')],
+      L3: [answer('default', 'Just prose, no directives.')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.body.results).toEqual([
+      { neuron: 'lead', layer: 'L4', content: 'summary line 1\nline 2' },
+      { neuron: 'arch-a', layer: 'L3', content: 'Just prose, no directives.' },
+    ]);
+  });
+
+  it('reports targets outside forward_connections as dropped instead of losing them silently', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a, impl, nowhere\nCONTENT: c')],
+      L3: [answer('default', 'RESULT: ok')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    const lead = res.body.trace.find((t: any) => t.neuron === 'lead');
+    expect(lead.forwardedTo).toEqual(['arch-a']);
+    expect(lead.dropped).toEqual(['impl', 'nowhere']);
+    expect(res.body.status).toBe('completed');
+    expect(await rt.metric('hal9_signals_dropped_total', { reason: 'not_connected' })).toBe(2);
+  });
+
+  it('ends a cycle with a CYCLE_DETECTED error in the trace and keeps the other results', async () => {
+    rt = await startRuntime({
+      neurons: [neuron('a', 'L4', ['b']), neuron('b', 'L3', ['a', 'c']), neuron('c', 'L2')],
+      claude: {
+        mock_responses: {
+          L4: [answer('default', 'FORWARD_TO: b\nCONTENT: to b')],
+          L3: [answer('default', 'FORWARD_TO: a, c\nCONTENT: back and on')],
+          L2: [answer('default', 'RESULT: c done')],
+        },
+      },
+    });
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([{ neuron: 'c', layer: 'L2', content: 'c done' }]);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'CYCLE_DETECTED', neuron: 'b' })]);
+    expect(res.body.trace.find((t: any) => t.neuron === 'b').dropped).toEqual(['a']);
+  });
+
+  it('stops a runaway chain at the hop limit with a clear error', async () => {
+    const chain = Array.from({ length: 8 }, (_, i) => neuron(`n${i}`, 'L3', i < 7 ? [`n${i + 1}`] : []));
+    rt = await startRuntime({
+      neurons: chain,
+      entry_neuron: 'n0',
+      performance: { hop_limit: 4 },
+      claude: {
+        mock_responses: {
+          L3: Array.from({ length: 7 }, (_, i) =>
+            answer(`step${i}`, `FORWARD_TO: n${i + 1}\nCONTENT: step${i + 1}`),
+          ),
+        },
+      },
+    });
+    const res = await rt.post('/v1/signals', { content: 'step0' });
+    expect(res.body.status).toBe('failed');
+    expect(res.status).toBe(422);
+    expect(res.body.trace.map((t: any) => t.neuron)).toEqual(['n0', 'n1', 'n2', 'n3']);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        code: 'HOP_LIMIT_EXCEEDED',
+        neuron: 'n3',
+        message: expect.stringContaining('hop limit of 4'),
+      }),
+    ]);
+  });
+
+  it('enters at a chosen neuron or layer, and 404s an unknown one with the field named', async () => {
+    rt = await topology({ L3: [answer('default', 'RESULT: from L3')] });
+    const byId = await rt.post('/v1/signals', { content: 'x', neuron: 'arch-b' });
+    expect(byId.body.trace[0].neuron).toBe('arch-b');
+    const byLayer = await rt.post('/v1/signals', { content: 'x', layer: 'L2' });
+    expect(byLayer.body.trace[0].neuron).toBe('impl');
+    const unknown = await rt.post('/v1/signals', { content: 'x', neuron: 'ghost' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'UNKNOWN_NEURON', field: 'neuron' });
+  });
+
+  it('returns 202 with ?wait=false and the result later by id', async () => {
+    rt = await topology({});
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'later' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('location')).toBe(`/v1/signals/${accepted.body.id}`);
+    let view: any;
+    for (let i = 0; i < 200; i++) {
+      view = (await rt.get(`/v1/signals/${accepted.body.id}`)).body;
+      if (view.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(view.status).toBe('completed');
+    expect(view.results[0].content).toContain('later');
+    expect((await rt.get('/v1/signals/no-such-id')).status).toBe(404);
+  });
+
+  it('honours the caller traceparent', async () => {
+    rt = await topology({});
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await rt.post(
+      '/v1/signals',
+      { content: 'x' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(res.body.traceId).toBe(traceId);
+  });
+
+  it('runs many requests in one batch call', async () => {
+    rt = await topology({});
+    const res = await rt.post('/v1/signals/batch', {
+      signals: [{ content: 'one' }, { content: 'two' }, { content: 'x', neuron: 'ghost' }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].results[0].content).toContain('one');
+    expect(res.body.results[1].results[0].content).toContain('two');
+    expect(res.body.results[2].error.code).toBe('UNKNOWN_NEURON');
+  });
+});

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+// Runs the runtime as a real process (`node runtime/src/main.ts config.yaml`) on a random loopback port.
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface RuntimeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function writeConfig(doc: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-rt-'));
+  const file = join(dir, 'hal9.yaml');
+  await writeFile(file, stringify(doc));
+  return file;
+}
+
+/** Spawns the runtime; resolves once it logs its address, rejects if it exits first. */
+export async function spawnRuntime(doc: unknown, env: Record<string, string> = {}): Promise<RuntimeProcess> {
+  const file = await writeConfig(doc);
+  const child = spawn(process.execPath, [MAIN, file], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => reject(new Error(`runtime exited with ${code} before listening:\n${out}`)));
+  });
+  return {
+    url,
+    child,
+    output: () => out,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the runtime with a config and waits for it to exit (for configs that must be refused). */
+export async function runToExit(doc: unknown | string): Promise<{ code: number | null; output: string }> {
+  const file = typeof doc === 'string' ? doc : await writeConfig(doc);
+  const child = spawn(process.execPath, [MAIN, file], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  return { code, output };
+}
