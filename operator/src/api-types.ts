@@ -1,0 +1,74 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Hal9Cluster } from './generated/hal9cluster.gen.ts';
+import type { Neuron } from './generated/neuron.gen.ts';
+
+export type { Hal9Cluster, Neuron };
+
+// Custom resource types (generated from the CRDs), the status shapes the controllers write,
+// and the render function's signature, which the reconcilers take as a dependency.
+
+export const group = 'hal9.ai';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+
+/** metav1.Condition */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+/** What the status functions read from a live object's status (generated types fit it). */
+export interface LiveStatus {
+  readonly observedGeneration?: number;
+  readonly conditions?: readonly Condition[];
+}
+
+/** The status fields the operator writes for a Neuron. */
+export interface NeuronStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  replicas?: number;
+  readyReplicas?: number;
+  selector?: string;
+  parallelism?: { current?: number };
+}
+
+/** The status fields the operator writes for a Hal9Cluster. */
+export interface Hal9ClusterStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  neurons?: number;
+  readyNeurons?: number;
+  entryEndpoint?: string;
+}
+
+export interface RenderInput {
+  readonly cluster: Hal9Cluster;
+  readonly neuron: Neuron;
+  readonly peers: readonly Neuron[];
+  readonly operatorNamespace?: string;
+}
+
+export interface RenderOutput {
+  readonly objects: KubernetesObject[];
+  readonly warnings: string[];
+  readonly runtimeConfig: string;
+}
+
+/** render/index.ts `renderNeuron`: pure, deterministic. */
+export type RenderNeuron = (input: RenderInput) => RenderOutput;
+
+export const labels = Object.freeze({
+  cluster: 'hal9.ai/cluster',
+  neuron: 'hal9.ai/neuron',
+});
+
+export const annotations = Object.freeze({
+  paused: 'hal9.ai/paused',
+});
+
+export const fieldManager = 'hal9-operator';

@@ -1,0 +1,127 @@
+import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Clock } from './clock.ts';
+import type { WorkQueue } from './work-queue.ts';
+
+/** What a reconcile asks for on success. Throwing means "retry with backoff" (see errors.ts). */
+export interface ReconcileResult {
+  /** Run again after this long, with the failure count reset (controller-runtime's RequeueAfter). */
+  readonly requeueAfterMs?: number;
+}
+
+export type Reconcile = (key: string, signal: AbortSignal) => Promise<ReconcileResult | undefined>;
+
+export type ReconcileOutcome = 'success' | 'error' | 'requeue_after';
+
+/** Observations a controller reports; metrics/ turns them into controller_runtime_* series. */
+export interface ControllerObserver {
+  reconciled(outcome: ReconcileOutcome, seconds: number): void;
+  failed(terminal: boolean): void;
+  activeWorkers(delta: number): void;
+}
+
+export const nullControllerObserver: ControllerObserver = Object.freeze({
+  reconciled() {},
+  failed() {},
+  activeWorkers() {},
+});
+
+export interface ControllerOptions {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  readonly reconcile: Reconcile;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly workers?: number;
+  readonly timeoutMs?: number;
+  readonly observer?: ControllerObserver;
+}
+
+/**
+ * Runs `workers` loops that take keys from the queue and reconcile them. The queue guarantees
+ * one key is never reconciled twice at once; the result decides forget / backoff / requeueAfter
+ * exactly as controller-runtime does.
+ */
+export class Controller {
+  readonly name: string;
+  readonly #o: ControllerOptions;
+  readonly #observer: ControllerObserver;
+  #running: Promise<void> | undefined;
+
+  constructor(options: ControllerOptions) {
+    this.name = options.name;
+    this.#o = options;
+    this.#observer = options.observer ?? nullControllerObserver;
+  }
+
+  /** Starts the workers; the promise settles once `stop` was called and every worker finished. */
+  run(): Promise<void> {
+    if (!this.#running) {
+      const n = Math.max(1, this.#o.workers ?? 2);
+      this.#running = Promise.all(Array.from({ length: n }, () => this.#worker())).then(() => undefined);
+    }
+    return this.#running;
+  }
+
+  /** Shuts the queue down; in-flight reconciles finish. */
+  async stop(): Promise<void> {
+    this.#o.queue.shutDown();
+    await this.#running;
+  }
+
+  async #worker(): Promise<void> {
+    const { queue } = this.#o;
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      this.#observer.activeWorkers(1);
+      try {
+        await this.#processOne(key);
+      } finally {
+        this.#observer.activeWorkers(-1);
+        queue.done(key);
+      }
+    }
+  }
+
+  async #processOne(key: string): Promise<void> {
+    const { queue, clock, logger } = this.#o;
+    const started = clock.now();
+    const abort = new AbortController();
+    const cancelTimer = clock.setTimer(() => abort.abort(), this.#o.timeoutMs ?? 60_000);
+    const seconds = () => (clock.now() - started) / 1000;
+    try {
+      const result = await this.#o.reconcile(key, abort.signal);
+      const after = result?.requeueAfterMs;
+      queue.forget(key);
+      if (after !== undefined && after > 0) {
+        queue.addAfter(key, after);
+        this.#observer.reconciled('requeue_after', seconds());
+      } else {
+        this.#observer.reconciled('success', seconds());
+      }
+    } catch (caught) {
+      const err = abort.signal.aborted
+        ? new OperatorError(OperatorErrorCode.ReconcileTimeout, `reconcile of ${key} timed out`, {
+            cause: caught,
+          })
+        : caught;
+      const terminal = requeueFor(err) === 'terminal';
+      this.#observer.reconciled('error', seconds());
+      this.#observer.failed(terminal);
+      const code = err instanceof OperatorError ? err.code : OperatorErrorCode.Unexpected;
+      logger.warn(
+        { controller: this.name, key, code, err: errorText(err), retries: queue.numRequeues(key), terminal },
+        'Failed reconcile',
+      );
+      if (terminal) queue.forget(key);
+      else queue.addRateLimited(key);
+    } finally {
+      cancelTimer();
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

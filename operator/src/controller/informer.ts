@@ -1,0 +1,200 @@
+import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from '../logger.ts';
+import type { Clock } from './clock.ts';
+
+export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+/** Builds one client-node informer (in production `makeInformer(kc, path, list, labelSelector)`). */
+export type InformerFactory<T extends KubernetesObject> = (list: ListFn<T>) => Informer<T> & ObjectCache<T>;
+
+export interface InformerHandler<T extends KubernetesObject> {
+  add?(obj: T): void;
+  update?(obj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  /** For logs and metrics, e.g. "apps/v1 Deployment". */
+  readonly name: string;
+  readonly factory: InformerFactory<T>;
+  readonly list: ListFn<T>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Restart delay after a failure: initialMs·2^n up to maxMs. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Restart when neither an event nor a (re)connect was seen for this long. */
+  readonly staleAfterMs?: number;
+  readonly onRestart?: (reason: string) => void;
+}
+
+type Instance<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+/**
+ * Wraps client-node's informer, which stops for good on any error other than 410 Gone or a
+ * client timeout. On such an error (or when the watch goes silent) it builds a fresh informer
+ * after a backoff, which relists; while that relist runs, reads keep coming from the last
+ * synced cache, and once it lands objects that vanished meanwhile are reported as deleted.
+ * Handlers see each change once: objects whose resourceVersion did not change are not re-sent.
+ */
+export class ResilientInformer<T extends KubernetesObject> {
+  readonly name: string;
+  readonly #o: ResilientInformerOptions<T>;
+  readonly #handlers: InformerHandler<T>[] = [];
+  #generation = 0;
+  #latest: Instance<T> | undefined;
+  #synced: Instance<T> | undefined;
+  #failures = 0;
+  #lastActivity = 0;
+  #stopped = true;
+  #cancelRestart: (() => void) | undefined;
+  #cancelWatchdog: (() => void) | undefined;
+  #firstSync: Promise<void>;
+  #resolveFirstSync!: () => void;
+
+  constructor(options: ResilientInformerOptions<T>) {
+    this.name = options.name;
+    this.#o = options;
+    this.#firstSync = new Promise((resolve) => {
+      this.#resolveFirstSync = resolve;
+    });
+  }
+
+  on(handler: InformerHandler<T>): void {
+    this.#handlers.push(handler);
+  }
+
+  /** Starts watching; the promise resolves after the first complete list. */
+  start(): Promise<void> {
+    if (this.#stopped) {
+      this.#stopped = false;
+      this.#lastActivity = this.#o.clock.now();
+      this.#launch();
+      this.#armWatchdog();
+    }
+    return this.#firstSync;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#generation++;
+    this.#cancelRestart?.();
+    this.#cancelWatchdog?.();
+    void this.#latest?.stop().catch(() => {});
+  }
+
+  hasSynced(): boolean {
+    return this.#synced !== undefined;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#synced?.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.#synced?.list(namespace) ?? [];
+  }
+
+  #launch(): void {
+    const generation = ++this.#generation;
+    const current = () => generation === this.#generation && !this.#stopped;
+    const list: ListFn<T> = async () => {
+      const result = await this.#o.list();
+      // The informer fills its cache synchronously right after this promise resolves;
+      // setImmediate runs after that continuation.
+      setImmediate(() => {
+        if (current()) this.#onSynced(instance);
+      });
+      return result;
+    };
+    const instance = this.#o.factory(list);
+    this.#latest = instance;
+    const previous = this.#synced;
+    const relisting = () => previous !== undefined && this.#synced === previous;
+    instance.on('add', (obj) => {
+      if (!current()) return;
+      this.#touch();
+      if (!relisting()) return this.#emit('add', obj);
+      const old = previous!.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+      if (!old) this.#emit('add', obj);
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#emit('update', obj);
+    });
+    instance.on('update', (obj) => {
+      if (!current()) return;
+      this.#touch();
+      this.#emit('update', obj);
+    });
+    instance.on('delete', (obj) => {
+      if (!current()) return;
+      this.#touch();
+      this.#emit('delete', obj);
+    });
+    instance.on('connect', () => {
+      if (current()) this.#touch();
+    });
+    instance.on('error', (err) => {
+      if (current()) this.#scheduleRestart(`watch failed: ${describe(err)}`);
+    });
+    instance.start().catch((err: unknown) => {
+      if (current()) this.#scheduleRestart(`start failed: ${describe(err)}`);
+    });
+  }
+
+  #onSynced(instance: Instance<T>): void {
+    const previous = this.#synced;
+    this.#synced = instance;
+    this.#failures = 0;
+    this.#touch();
+    if (previous && previous !== instance) {
+      for (const old of previous.list()) {
+        if (!instance.get(old.metadata?.name ?? '', old.metadata?.namespace)) this.#emit('delete', old);
+      }
+      this.#o.logger.info({ informer: this.name, objects: instance.list().length }, 'Relisted informer');
+    }
+    this.#resolveFirstSync();
+  }
+
+  #scheduleRestart(reason: string): void {
+    if (this.#cancelRestart) return;
+    const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    const delay = Math.min(initialMs * 2 ** this.#failures, maxMs);
+    this.#failures++;
+    this.#generation++; // silence the failed instance
+    this.#o.logger.warn({ informer: this.name, reason, retryInMs: delay }, 'Restarting informer');
+    this.#o.onRestart?.(reason);
+    const failed = this.#latest;
+    void failed?.stop().catch(() => {});
+    this.#cancelRestart = this.#o.clock.setTimer(() => {
+      this.#cancelRestart = undefined;
+      if (!this.#stopped) this.#launch();
+    }, delay);
+  }
+
+  #armWatchdog(): void {
+    const staleMs = this.#o.staleAfterMs ?? 120_000;
+    const tick = () => {
+      if (this.#stopped) return;
+      const silentFor = this.#o.clock.now() - this.#lastActivity;
+      if (silentFor > staleMs && !this.#cancelRestart) {
+        this.#touch();
+        this.#scheduleRestart(`no watch activity for ${Math.round(silentFor / 1000)} s`);
+      }
+      this.#cancelWatchdog = this.#o.clock.setTimer(tick, staleMs / 2);
+    };
+    this.#cancelWatchdog = this.#o.clock.setTimer(tick, staleMs / 2);
+  }
+
+  #touch(): void {
+    this.#lastActivity = this.#o.clock.now();
+  }
+
+  #emit(verb: 'add' | 'update' | 'delete', obj: T): void {
+    for (const h of this.#handlers) h[verb]?.(obj);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const status = (err as { statusCode?: number; code?: unknown }).statusCode;
+    return status ? `${err.message} (HTTP ${status})` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,104 @@
+/**
+ * The operator's error catalogue: every failure a reconcile can end with, its stable code, and
+ * what the work queue does about it. `requeueFor` is the one place that decides retries.
+ */
+export const OperatorErrorCode = {
+  /** The apiserver refused the rendered object (400/422): retrying the same input cannot help. */
+  Rejected: 'HAL9_ERR_REJECTED',
+  /** Optimistic-concurrency conflict (409): retry after a short backoff. */
+  Conflict: 'HAL9_ERR_CONFLICT',
+  /** The object or its API vanished under us (404): retry; the cache catches up. */
+  NotFound: 'HAL9_ERR_NOT_FOUND',
+  /** RBAC refused the request (401/403): retry with backoff, someone may fix the role. */
+  Forbidden: 'HAL9_ERR_FORBIDDEN',
+  /** The apiserver was unreachable, overloaded or failed (network, 429, 5xx). */
+  ApiUnavailable: 'HAL9_ERR_API_UNAVAILABLE',
+  /** A reconcile took longer than its deadline. */
+  ReconcileTimeout: 'HAL9_ERR_RECONCILE_TIMEOUT',
+  /** The render functions threw: a bug or a spec the CRD schema let through. */
+  RenderFailed: 'HAL9_ERR_RENDER_FAILED',
+  /** A command-line flag was missing or malformed. */
+  InvalidFlag: 'HAL9_ERR_INVALID_FLAG',
+  /** Anything else. */
+  Unexpected: 'HAL9_ERR_UNEXPECTED',
+} as const;
+export type OperatorErrorCode = (typeof OperatorErrorCode)[keyof typeof OperatorErrorCode];
+
+/** backoff: AddRateLimited; terminal: count it and wait for the next change of the object. */
+export type Requeue = 'backoff' | 'terminal';
+
+const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freeze({
+  HAL9_ERR_REJECTED: 'terminal',
+  HAL9_ERR_CONFLICT: 'backoff',
+  HAL9_ERR_NOT_FOUND: 'backoff',
+  HAL9_ERR_FORBIDDEN: 'backoff',
+  HAL9_ERR_API_UNAVAILABLE: 'backoff',
+  HAL9_ERR_RECONCILE_TIMEOUT: 'backoff',
+  HAL9_ERR_RENDER_FAILED: 'terminal',
+  HAL9_ERR_INVALID_FLAG: 'terminal',
+  HAL9_ERR_UNEXPECTED: 'backoff',
+});
+
+export class OperatorError extends Error {
+  readonly code: OperatorErrorCode;
+  /** HTTP status from the apiserver, when there was one. */
+  readonly status: number | undefined;
+  /** Human-readable reason from the apiserver's Status body (e.g. the CEL message). */
+  readonly detail: string | undefined;
+
+  constructor(
+    code: OperatorErrorCode,
+    message: string,
+    options?: ErrorOptions & { status?: number; detail?: string },
+  ) {
+    super(`${code}: ${message}`, options);
+    this.name = 'OperatorError';
+    this.code = code;
+    this.status = options?.status;
+    this.detail = options?.detail;
+  }
+}
+
+export function requeueFor(err: unknown): Requeue {
+  return err instanceof OperatorError ? requeueByCode[err.code] : 'backoff';
+}
+
+/** Maps an HTTP status to a catalogue code. */
+export function codeForStatus(status: number | undefined): OperatorErrorCode {
+  if (status === undefined) return OperatorErrorCode.ApiUnavailable;
+  if (status === 400 || status === 422) return OperatorErrorCode.Rejected;
+  if (status === 401 || status === 403) return OperatorErrorCode.Forbidden;
+  if (status === 404 || status === 410) return OperatorErrorCode.NotFound;
+  if (status === 409) return OperatorErrorCode.Conflict;
+  if (status === 429 || status >= 500) return OperatorErrorCode.ApiUnavailable;
+  return OperatorErrorCode.Unexpected;
+}
+
+/**
+ * Wraps whatever a client-node call threw. ApiException carries `code` and a raw string body;
+ * the apiserver's Status message sits inside that body as JSON.
+ */
+export function fromApiError(err: unknown, action: string): OperatorError {
+  if (err instanceof OperatorError) return err;
+  const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown } | undefined;
+  const status =
+    typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const detail = statusMessage(e?.body);
+  const fallback = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
+  const message = `${action} failed${status ? ` (HTTP ${status})` : ''}: ${detail ?? fallback}`;
+  const options: ErrorOptions & { status?: number; detail?: string } = { cause: err };
+  if (status !== undefined) options.status = status;
+  if (detail !== undefined) options.detail = detail;
+  return new OperatorError(codeForStatus(status), message, options);
+}
+
+function statusMessage(body: unknown): string | undefined {
+  if (typeof body === 'object' && body !== null && 'message' in body) return String(body.message);
+  if (typeof body !== 'string' || body === '') return undefined;
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message : undefined;
+  } catch {
+    return body.slice(0, 300);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * True when every field set in `desired` has the same value in `live`. Fields the apiserver
+ * defaults or other managers set are ignored, so a live object that already carries what we
+ * would apply needs no write. Quantities compare by value ("2000m" equals "2"), and empty
+ * lists/maps equal absent ones (the apiserver drops them).
+ */
+export function matchesLive(desired: unknown, live: unknown): boolean {
+  if (desired === null || desired === undefined) return true;
+  if (Array.isArray(desired)) {
+    if (desired.length === 0)
+      return live === undefined || live === null || (Array.isArray(live) && live.length === 0);
+    if (!Array.isArray(live) || live.length !== desired.length) return false;
+    return desired.every((d, i) => matchesLive(d, live[i]));
+  }
+  if (typeof desired === 'object') {
+    const entries = Object.entries(desired);
+    if (entries.length === 0) return live === undefined || live === null || typeof live === 'object';
+    if (typeof live !== 'object' || live === null || Array.isArray(live)) return false;
+    const l = live as Record<string, unknown>;
+    return entries.every(([k, v]) => matchesLive(v, l[k]));
+  }
+  if (desired === live) return true;
+  if (
+    (typeof desired === 'string' || typeof desired === 'number') &&
+    (typeof live === 'string' || typeof live === 'number')
+  ) {
+    const a = parseQuantity(String(desired));
+    const b = parseQuantity(String(live));
+    return a !== undefined && a === b;
+  }
+  return false;
+}
+
+const suffixes: Readonly<Record<string, number>> = Object.freeze({
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+});
+
+/** A Kubernetes resource.Quantity as a number, or undefined when the string is not one. */
+export function parseQuantity(s: string): number | undefined {
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(s);
+  if (!m) return undefined;
+  // Round away float noise so 0.1 × 1000 and 100 compare equal.
+  return Number((Number(m[1]) * suffixes[m[2] ?? '']!).toPrecision(12));
+}

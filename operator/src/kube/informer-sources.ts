@@ -1,0 +1,116 @@
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+  PolicyV1Api,
+} from '@kubernetes/client-node';
+import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
+import type { InformerFactory, ListFn } from '../controller/informer.ts';
+import type { ChildKind } from '../reconcile/child-kinds.ts';
+
+/** What ResilientInformer needs to watch one resource: a list call and a factory around makeInformer. */
+export interface InformerSource<T extends KubernetesObject> {
+  readonly name: string;
+  readonly list: ListFn<T>;
+  readonly factory: InformerFactory<T>;
+}
+
+function source<T extends KubernetesObject>(
+  kc: KubeConfig,
+  name: string,
+  path: string,
+  list: () => Promise<KubernetesListObject<KubernetesObject>>,
+  labelSelector?: string,
+): InformerSource<T> {
+  return {
+    name,
+    list: list as ListFn<T>,
+    factory: (listFn) => makeInformer(kc, path, listFn, labelSelector),
+  };
+}
+
+function prefix(apiPrefix: string, namespace: string | undefined, plural: string): string {
+  return namespace ? `${apiPrefix}/namespaces/${namespace}/${plural}` : `${apiPrefix}/${plural}`;
+}
+
+export function customResourceSource<T extends KubernetesObject>(
+  kc: KubeConfig,
+  plural: 'neurons' | 'hal9clusters',
+  namespace: string | undefined,
+): InformerSource<T> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const list = (): Promise<KubernetesListObject<T>> =>
+    namespace
+      ? api.listNamespacedCustomObject({ group, version, plural, namespace })
+      : api.listClusterCustomObject({ group, version, plural });
+  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list);
+}
+
+export const neuronSource = (kc: KubeConfig, ns: string | undefined) =>
+  customResourceSource<Neuron>(kc, 'neurons', ns);
+export const clusterSource = (kc: KubeConfig, ns: string | undefined) =>
+  customResourceSource<Hal9Cluster>(kc, 'hal9clusters', ns);
+
+/** Children carry the hal9.ai/neuron label; watching only those keeps the caches small. */
+export function childSources(
+  kc: KubeConfig,
+  namespace: string | undefined,
+): Record<ChildKind, InformerSource<KubernetesObject>> {
+  const labelSelector = labels.neuron;
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
+  const policy = kc.makeApiClient(PolicyV1Api);
+  const ns = namespace;
+  const q = { labelSelector };
+  return {
+    ConfigMap: source(
+      kc,
+      'ConfigMap',
+      prefix('/api/v1', ns, 'configmaps'),
+      () =>
+        ns ? core.listNamespacedConfigMap({ ...q, namespace: ns }) : core.listConfigMapForAllNamespaces(q),
+      labelSelector,
+    ),
+    Service: source(
+      kc,
+      'Service',
+      prefix('/api/v1', ns, 'services'),
+      () => (ns ? core.listNamespacedService({ ...q, namespace: ns }) : core.listServiceForAllNamespaces(q)),
+      labelSelector,
+    ),
+    Deployment: source(
+      kc,
+      'Deployment',
+      prefix('/apis/apps/v1', ns, 'deployments'),
+      () =>
+        ns ? apps.listNamespacedDeployment({ ...q, namespace: ns }) : apps.listDeploymentForAllNamespaces(q),
+      labelSelector,
+    ),
+    HorizontalPodAutoscaler: source(
+      kc,
+      'HorizontalPodAutoscaler',
+      prefix('/apis/autoscaling/v2', ns, 'horizontalpodautoscalers'),
+      () =>
+        ns
+          ? autoscaling.listNamespacedHorizontalPodAutoscaler({ ...q, namespace: ns })
+          : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(q),
+      labelSelector,
+    ),
+    PodDisruptionBudget: source(
+      kc,
+      'PodDisruptionBudget',
+      prefix('/apis/policy/v1', ns, 'poddisruptionbudgets'),
+      () =>
+        ns
+          ? policy.listNamespacedPodDisruptionBudget({ ...q, namespace: ns })
+          : policy.listPodDisruptionBudgetForAllNamespaces(q),
+      labelSelector,
+    ),
+  };
+}

@@ -1,0 +1,104 @@
+import {
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { apiVersion, fieldManager, group, version } from '../api-types.ts';
+import { fromApiError } from '../errors.ts';
+
+export interface StatusTarget {
+  readonly kind: string;
+  readonly plural: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** Every mutating request the reconcilers make goes through here, so it is counted in one place. */
+export interface KubeWriter {
+  /** Server-side apply (force, field manager `hal9-operator` unless another is named). */
+  apply<T extends KubernetesObject>(obj: T, options?: { manager?: string; force?: boolean }): Promise<T>;
+  /** Server-side apply of `status` on the status subresource of one of our custom resources. */
+  applyStatus(target: StatusTarget, status: object): Promise<void>;
+  createEvent(event: CoreV1Event): Promise<void>;
+  /** Deletes a child that is no longer rendered (background propagation). */
+  delete(obj: KubernetesObject): Promise<void>;
+}
+
+export type WriteCounter = (resource: string, verb: string) => void;
+
+// Without an explicit Content-Type client-node sends json-patch, which the apiserver rejects for an object body.
+const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWriter {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async apply(obj, options) {
+      count(resourceOf(obj), 'apply');
+      try {
+        return await objects.patch(
+          obj,
+          undefined,
+          undefined,
+          options?.manager ?? fieldManager,
+          options?.force ?? true,
+          PatchStrategy.ServerSideApply,
+        );
+      } catch (err) {
+        throw fromApiError(err, `Apply of ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`);
+      }
+    },
+    async applyStatus(target, status) {
+      count(`${target.plural}/status`, 'apply');
+      try {
+        await custom.patchNamespacedCustomObjectStatus(
+          {
+            group,
+            version,
+            plural: target.plural,
+            namespace: target.namespace,
+            name: target.name,
+            body: {
+              apiVersion,
+              kind: target.kind,
+              metadata: { name: target.name, namespace: target.namespace },
+              status,
+            },
+            fieldManager,
+            force: true,
+          },
+          applyContentType,
+        );
+      } catch (err) {
+        throw fromApiError(err, `Status apply of ${target.kind} ${target.namespace}/${target.name}`);
+      }
+    },
+    async createEvent(event) {
+      count('events', 'create');
+      try {
+        await core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
+      } catch (err) {
+        throw fromApiError(err, 'Event create');
+      }
+    },
+    async delete(obj) {
+      count(resourceOf(obj), 'delete');
+      try {
+        await objects.delete(obj, undefined, undefined, undefined, undefined, 'Background');
+      } catch (err) {
+        const e = fromApiError(err, `Delete of ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`);
+        if (e.status !== 404) throw e;
+      }
+    },
+  };
+}
+
+function resourceOf(obj: KubernetesObject): string {
+  return `${(obj.kind ?? 'unknown').toLowerCase()}s`;
+}

@@ -1,0 +1,58 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { parseConfig } from './config.ts';
+import { systemClock } from './controller/clock.ts';
+import { startOperator } from './operator.ts';
+import { renderNeuron } from './render/index.ts';
+
+// Composition root: the only module that reads argv/env, creates the KubeConfig, the registry
+// and the logger, and installs signal handlers.
+const parsed = parseConfig(process.argv.slice(2), process.env);
+if ('errors' in parsed) {
+  for (const e of parsed.errors) process.stderr.write(`HAL9_ERR_INVALID_FLAG: ${e}\n`);
+  process.exit(2);
+}
+const { config } = parsed;
+const logger = pino({ level: config.logLevel, base: { component: 'hal9-operator' } });
+
+const kc = new KubeConfig();
+if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+else kc.loadFromDefault(); // in-cluster service account when running in a pod
+
+const registry = new Registry();
+registry.setDefaultLabels({});
+
+process.on('unhandledRejection', (reason) => {
+  // A stray rejection must not kill the operator; it is logged and the queue retries.
+  logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'Unhandled rejection');
+});
+
+const operator = await startOperator({
+  kc,
+  config,
+  registry,
+  logger,
+  clock: systemClock,
+  render: renderNeuron,
+  onLostLeadership: () => {
+    logger.error('Exited after losing leadership');
+    process.exit(1);
+  },
+});
+logger.info({ metricsPort: operator.metricsPort, healthPort: operator.healthPort }, 'Started operator');
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Stopping operator');
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    operator.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

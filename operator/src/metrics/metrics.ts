@@ -1,0 +1,144 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ControllerObserver } from '../controller/controller.ts';
+import type { QueueObserver } from '../controller/work-queue.ts';
+
+// Bucket layouts as controller-runtime uses them, so stock dashboards' quantiles line up.
+const reconcileBuckets = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5,
+  1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+const queueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
+
+/** Every series the operator exports, registered on the registry passed in. */
+export function createMetrics(registry: Registry) {
+  const registers = [registry];
+  const m = {
+    reconcileTotal: new Counter({
+      name: 'controller_runtime_reconcile_total',
+      help: 'Total number of reconciliations per controller',
+      labelNames: ['controller', 'result'] as const,
+      registers,
+    }),
+    reconcileErrors: new Counter({
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
+    terminalReconcileErrors: new Counter({
+      name: 'controller_runtime_terminal_reconcile_errors_total',
+      help: 'Total number of terminal reconciliation errors per controller',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
+    reconcileTime: new Histogram({
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'Length of time per reconciliation per controller',
+      labelNames: ['controller'] as const,
+      buckets: reconcileBuckets,
+      registers,
+    }),
+    activeWorkers: new Gauge({
+      name: 'controller_runtime_active_workers',
+      help: 'Number of currently used workers per controller',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
+    maxConcurrentReconciles: new Gauge({
+      name: 'controller_runtime_max_concurrent_reconciles',
+      help: 'Maximum number of concurrent reconciles per controller',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'workqueue_depth',
+      help: 'Current depth of workqueue',
+      labelNames: ['name', 'controller'] as const,
+      registers,
+    }),
+    queueAdds: new Counter({
+      name: 'workqueue_adds_total',
+      help: 'Total number of adds handled by workqueue',
+      labelNames: ['name', 'controller'] as const,
+      registers,
+    }),
+    queueDuration: new Histogram({
+      name: 'workqueue_queue_duration_seconds',
+      help: 'How long in seconds an item stays in workqueue before being requested',
+      labelNames: ['name', 'controller'] as const,
+      buckets: queueBuckets,
+      registers,
+    }),
+    workDuration: new Histogram({
+      name: 'workqueue_work_duration_seconds',
+      help: 'How long in seconds processing an item from workqueue takes',
+      labelNames: ['name', 'controller'] as const,
+      buckets: queueBuckets,
+      registers,
+    }),
+    queueRetries: new Counter({
+      name: 'workqueue_retries_total',
+      help: 'Total number of retries handled by workqueue',
+      labelNames: ['name', 'controller'] as const,
+      registers,
+    }),
+    leaderStatus: new Gauge({
+      name: 'leader_election_master_status',
+      help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
+      labelNames: ['name'] as const,
+      registers,
+    }),
+    neuronParallelism: new Gauge({
+      name: 'hal9_operator_neuron_parallelism',
+      help: 'max_concurrent_signals the operator last set for a neuron',
+      labelNames: ['namespace', 'neuron'] as const,
+      registers,
+    }),
+    apiWrites: new Counter({
+      name: 'hal9_operator_api_writes_total',
+      help: 'Mutating requests the operator sent to the apiserver',
+      labelNames: ['resource', 'verb'] as const,
+      registers,
+    }),
+    informerRestarts: new Counter({
+      name: 'hal9_operator_informer_restarts_total',
+      help: 'Informers rebuilt after a failed or silent watch',
+      labelNames: ['informer'] as const,
+      registers,
+    }),
+    applySkipped: new Counter({
+      name: 'hal9_operator_apply_skipped_total',
+      help: 'Child applies skipped because the live object already matched',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+  };
+  return m;
+}
+
+export type OperatorMetrics = ReturnType<typeof createMetrics>;
+
+export function queueObserver(m: OperatorMetrics, controller: string): QueueObserver {
+  const labels = { name: controller, controller };
+  return {
+    depth: (n) => m.queueDepth.set(labels, n),
+    added: () => m.queueAdds.inc(labels),
+    queued: (s) => m.queueDuration.observe(labels, s),
+    worked: (s) => m.workDuration.observe(labels, s),
+    retried: () => m.queueRetries.inc(labels),
+  };
+}
+
+export function controllerObserver(m: OperatorMetrics, controller: string): ControllerObserver {
+  return {
+    reconciled(result, seconds) {
+      m.reconcileTotal.inc({ controller, result });
+      m.reconcileTime.observe({ controller }, seconds);
+    },
+    failed(terminal) {
+      m.reconcileErrors.inc({ controller });
+      if (terminal) m.terminalReconcileErrors.inc({ controller });
+    },
+    activeWorkers: (delta) => m.activeWorkers.inc({ controller }, delta),
+  };
+}

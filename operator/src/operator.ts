@@ -1,0 +1,213 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Hal9Cluster, Neuron, RenderNeuron } from './api-types.ts';
+import type { OperatorConfig } from './config.ts';
+import type { Clock } from './controller/clock.ts';
+import { Controller } from './controller/controller.ts';
+import { ResilientInformer } from './controller/informer.ts';
+import { keyOf } from './controller/object-reader.ts';
+import { defaultControllerRateLimiter } from './controller/rate-limiter.ts';
+import { WorkQueue } from './controller/work-queue.ts';
+import { createEventRecorder } from './events/recorder.ts';
+import { createProbeServer } from './http/probe-server.ts';
+import { childSources, clusterSource, type InformerSource, neuronSource } from './kube/informer-sources.ts';
+import { createKubeWriter } from './kube/writer.ts';
+import { LeaderElector } from './leader/leader-elector.ts';
+import { createLeaseClient } from './leader/lease-client.ts';
+import type { Logger } from './logger.ts';
+import { controllerObserver, createMetrics, queueObserver } from './metrics/metrics.ts';
+import { type ChildKind, childKinds } from './reconcile/child-kinds.ts';
+import { clusterReconciler } from './reconcile/cluster.ts';
+import { neuronReconciler } from './reconcile/neuron.ts';
+import { watchHandlers } from './reconcile/watches.ts';
+
+export interface OperatorDeps {
+  readonly kc: KubeConfig;
+  readonly config: OperatorConfig;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly render: RenderNeuron;
+  /** Called when leadership is lost: controller-runtime exits the process so a fresh one starts clean. */
+  readonly onLostLeadership?: () => void;
+}
+
+export interface RunningOperator {
+  readonly metricsPort: number;
+  readonly healthPort: number;
+  isLeader(): boolean;
+  /** Releases the Lease, stops controllers, watches and servers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts the operator: informers (on every replica, so a standby's cache is warm),
+ * probe and metrics servers, and, once this replica leads, the Neuron and Hal9Cluster controllers.
+ */
+export async function startOperator(deps: OperatorDeps): Promise<RunningOperator> {
+  const { kc, config, registry, logger, clock } = deps;
+  const metrics = createMetrics(registry);
+  const count = (resource: string, verb: string) => metrics.apiWrites.inc({ resource, verb });
+  const writer = createKubeWriter(kc, count);
+  const events = createEventRecorder({ writer, clock, logger });
+
+  const informer = <T extends KubernetesObject>(src: InformerSource<T>) =>
+    new ResilientInformer<T>({
+      ...src,
+      clock,
+      logger,
+      onRestart: () => metrics.informerRestarts.inc({ informer: src.name }),
+    });
+  const neurons = informer(neuronSource(kc, config.namespace));
+  const clusters = informer(clusterSource(kc, config.namespace));
+  const sources = childSources(kc, config.namespace);
+  const children = Object.fromEntries(childKinds.map((k) => [k, informer(sources[k])])) as Record<
+    ChildKind,
+    ResilientInformer<KubernetesObject>
+  >;
+  const all = [neurons, clusters, ...Object.values(children)];
+
+  const queue = (name: string) =>
+    new WorkQueue({
+      clock,
+      rateLimiter: defaultControllerRateLimiter(clock),
+      observer: queueObserver(metrics, name),
+    });
+  const neuronQueue = queue('neuron');
+  const clusterQueue = queue('hal9cluster');
+  const handlers = watchHandlers(neurons, { neurons: neuronQueue, clusters: clusterQueue });
+  neurons.on(handlers.neuron);
+  clusters.on(handlers.cluster);
+  for (const k of childKinds) children[k].on(handlers.child(k));
+
+  const controllers = [
+    new Controller({
+      name: 'neuron',
+      queue: neuronQueue,
+      clock,
+      logger,
+      workers: config.workers,
+      observer: controllerObserver(metrics, 'neuron'),
+      reconcile: neuronReconciler({
+        neurons,
+        clusters,
+        children,
+        render: deps.render,
+        writer,
+        events,
+        clock,
+        logger,
+        ...(config.leaderElectionNamespace ? { operatorNamespace: config.leaderElectionNamespace } : {}),
+        onParallelism: (namespace, neuron, value) => {
+          if (value === undefined) metrics.neuronParallelism.remove({ namespace, neuron });
+          else metrics.neuronParallelism.set({ namespace, neuron }, value);
+        },
+        onApplySkipped: (kind) => metrics.applySkipped.inc({ kind }),
+      }),
+    }),
+    new Controller({
+      name: 'hal9cluster',
+      queue: clusterQueue,
+      clock,
+      logger,
+      workers: 1,
+      observer: controllerObserver(metrics, 'hal9cluster'),
+      reconcile: clusterReconciler({ clusters, neurons, services: children.Service, writer, clock, logger }),
+    }),
+  ];
+  for (const c of controllers) {
+    metrics.maxConcurrentReconciles.set({ controller: c.name }, c.name === 'neuron' ? config.workers : 1);
+    metrics.activeWorkers.set({ controller: c.name }, 0);
+  }
+
+  let controllersStarted = false;
+  let cancelResync: (() => void) | undefined;
+  const startControllers = async () => {
+    await Promise.all(all.map((i) => i.start()));
+    if (controllersStarted || stopped) return;
+    controllersStarted = true;
+    for (const n of neurons.list()) neuronQueue.add(keyOf(n));
+    for (const c of clusters.list()) clusterQueue.add(keyOf(c));
+    for (const c of controllers) void c.run();
+    const resync = () => {
+      for (const n of neurons.list()) neuronQueue.add(keyOf(n));
+      for (const c of clusters.list()) clusterQueue.add(keyOf(c));
+      cancelResync = clock.setTimer(resync, config.resyncSeconds * 1000);
+    };
+    cancelResync = clock.setTimer(resync, config.resyncSeconds * 1000);
+    logger.info({ namespace: config.namespace ?? '(all)' }, 'Started controllers');
+  };
+
+  let stopped = false;
+  for (const i of all) void i.start();
+
+  const leaseName = config.leaseName;
+  metrics.leaderStatus.set({ name: leaseName }, 0);
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    const leaseNamespace = config.leaderElectionNamespace ?? config.namespace ?? 'default';
+    elector = new LeaderElector({
+      client: createLeaseClient(kc, leaseNamespace, leaseName, count),
+      name: leaseName,
+      namespace: leaseNamespace,
+      identity: config.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(16).slice(2, 10)}`,
+      clock,
+      logger,
+      onStatus: (leading) => metrics.leaderStatus.set({ name: leaseName }, leading ? 1 : 0),
+      onStartedLeading: () => void startControllers(),
+      onStoppedLeading: () => {
+        void Promise.all(controllers.map((c) => c.stop()));
+        deps.onLostLeadership?.();
+      },
+    });
+    elector.start();
+  } else {
+    metrics.leaderStatus.set({ name: leaseName }, 1);
+    void startControllers();
+  }
+
+  const health = createProbeServer({
+    healthz: { ping: () => undefined },
+    readyz: {
+      informers: () => {
+        const pending = all.filter((i) => !i.hasSynced()).map((i) => i.name);
+        return pending.length > 0 ? `caches not synced: ${pending.join(', ')}` : undefined;
+      },
+    },
+  });
+  const metricsServer = createProbeServer({ registry });
+  const healthPort = await listen(health, config.healthPort, config.bindAddress);
+  const metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
+
+  return {
+    metricsPort,
+    healthPort,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    async stop() {
+      stopped = true;
+      cancelResync?.();
+      await Promise.all(controllers.map((c) => c.stop()));
+      // Only after our reconciles finished may a standby start its own.
+      await elector?.release();
+      for (const i of all) i.stop();
+      await Promise.all([close(health), close(metricsServer)]);
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,56 @@
+import type { KubernetesObject, V1Service } from '@kubernetes/client-node';
+import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
+import type { Clock } from '../controller/clock.ts';
+import type { ReconcileResult } from '../controller/controller.ts';
+import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
+import { OperatorError } from '../errors.ts';
+import type { KubeWriter } from '../kube/writer.ts';
+import type { Logger } from '../logger.ts';
+import { computeClusterStatus } from '../status/cluster-status.ts';
+import { statusUpToDate } from '../status/up-to-date.ts';
+import { rfc3339 } from './neuron.ts';
+
+export interface ClusterReconcilerDeps {
+  readonly clusters: ObjectReader<Hal9Cluster>;
+  readonly neurons: ObjectReader<Neuron>;
+  readonly services: ObjectReader<KubernetesObject>;
+  readonly writer: KubeWriter;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** One Hal9Cluster: its status summarises its Neurons. It owns no children itself. */
+export function clusterReconciler(deps: ClusterReconcilerDeps) {
+  return async function reconcileCluster(key: string): Promise<ReconcileResult | undefined> {
+    const { namespace, name } = splitKey(key);
+    const cluster = deps.clusters.get(name, namespace);
+    if (!cluster || cluster.metadata?.deletionTimestamp) return undefined;
+    const neurons = deps.neurons.list(namespace).filter((n) => n.spec?.cluster === name);
+    const status = computeClusterStatus({
+      generation: cluster.metadata?.generation ?? 0,
+      namespace,
+      existing: cluster.status,
+      neurons,
+      serviceOf: (neuron) =>
+        deps.services
+          .list(namespace)
+          .find(
+            (s) =>
+              s.metadata?.labels?.[labels.neuron] === neuron && s.metadata?.labels?.[labels.cluster] === name,
+          ) as V1Service | undefined,
+      now: rfc3339(deps.clock.now()),
+    });
+    if (statusUpToDate(status, cluster.status)) return undefined;
+    try {
+      await deps.writer.applyStatus({ kind: 'Hal9Cluster', plural: 'hal9clusters', namespace, name }, status);
+      deps.logger.debug(
+        { cluster: key, neurons: status.neurons, ready: status.readyNeurons },
+        'Updated Hal9Cluster status',
+      );
+    } catch (err) {
+      if (err instanceof OperatorError && err.status === 404) return undefined;
+      throw err;
+    }
+    return undefined;
+  };
+}

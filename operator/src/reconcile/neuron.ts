@@ -1,0 +1,262 @@
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import {
+  annotations,
+  fieldManager,
+  type Hal9Cluster,
+  type Neuron,
+  type NeuronStatus,
+  type RenderNeuron,
+} from '../api-types.ts';
+import type { Clock } from '../controller/clock.ts';
+import type { ReconcileResult } from '../controller/controller.ts';
+import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import type { EventRecorder } from '../events/recorder.ts';
+import { matchesLive } from '../kube/compare.ts';
+import { ownsField } from '../kube/managed-fields.ts';
+import type { KubeWriter } from '../kube/writer.ts';
+import type { Logger } from '../logger.ts';
+import { computeNeuronStatus } from '../status/neuron-status.ts';
+import { Reason } from '../status/reasons.ts';
+import { statusUpToDate } from '../status/up-to-date.ts';
+import { type ChildKind, childKinds } from './child-kinds.ts';
+
+export interface NeuronReconcilerDeps {
+  readonly neurons: ObjectReader<Neuron>;
+  readonly clusters: ObjectReader<Hal9Cluster>;
+  readonly children: Readonly<Record<ChildKind, ObjectReader<KubernetesObject>>>;
+  readonly render: RenderNeuron;
+  readonly writer: KubeWriter;
+  readonly events: EventRecorder;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly operatorNamespace?: string;
+  readonly onParallelism?: (namespace: string, neuron: string, value: number | undefined) => void;
+  readonly onApplySkipped?: (kind: string) => void;
+}
+
+// Used only to hand spec.replicas over to the HPA without it being reset to the default.
+const handoverManager = 'hal9-operator-handover';
+
+/**
+ * One Neuron: gather (caches) → render (pure) → apply the children that differ → status.
+ * Writes nothing when the live children already match and the status is unchanged.
+ */
+export function neuronReconciler(deps: NeuronReconcilerDeps) {
+  // Kinds without an informer (e.g. ServiceMonitor): what we last applied, to skip repeats.
+  const uncached = new Map<string, string>();
+  return async function reconcileNeuron(key: string): Promise<ReconcileResult | undefined> {
+    const { namespace, name } = splitKey(key);
+    const neuron = deps.neurons.get(name, namespace);
+    if (!neuron || neuron.metadata?.deletionTimestamp) {
+      // Children go with it through their ownerReferences.
+      deps.onParallelism?.(namespace, name, undefined);
+      return undefined;
+    }
+    const log = deps.logger.child({ neuron: key });
+    const clusterName = neuron.spec?.cluster ?? '';
+    const cluster = deps.clusters.get(clusterName, namespace);
+    const paused = neuron.metadata?.annotations?.[annotations.paused] === 'true';
+    const liveDeployment = () =>
+      deps.children.Deployment.get(deploymentName(neuron, deps), namespace) as V1Deployment;
+    const base = {
+      generation: neuron.metadata?.generation ?? 0,
+      existing: neuron.status,
+      clusterName,
+      now: rfc3339(deps.clock.now()),
+    };
+
+    if (!cluster) {
+      deps.events.record(neuron, 'Warning', Reason.ClusterNotFound, `Hal9Cluster "${clusterName}" not found`);
+      const status = computeNeuronStatus({
+        ...base,
+        clusterFound: false,
+        paused,
+        deployment: liveDeployment(),
+        rendered: [],
+        warnings: [],
+        parallelism: undefined,
+      });
+      await writeStatus(deps, neuron, status, log);
+      return undefined;
+    }
+
+    let rendered: ReturnType<RenderNeuron>;
+    try {
+      rendered = deps.render({
+        cluster,
+        neuron,
+        peers: deps.neurons
+          .list(namespace)
+          .filter((n) => n.spec?.cluster === clusterName && n.metadata?.name !== name),
+        ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      deps.events.record(neuron, 'Warning', Reason.RenderFailed, message);
+      const status = computeNeuronStatus({
+        ...base,
+        clusterFound: true,
+        paused,
+        failure: { reason: Reason.RenderFailed, message },
+        deployment: liveDeployment(),
+        rendered: [],
+        warnings: [],
+        parallelism: undefined,
+      });
+      await writeStatus(deps, neuron, status, log);
+      throw new OperatorError(OperatorErrorCode.RenderFailed, `render of Neuron ${key} failed: ${message}`, {
+        cause: err,
+      });
+    }
+
+    const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
+    let failure: { reason: string; message: string } | undefined;
+    let failureError: unknown;
+    if (!paused) {
+      try {
+        const changed = await applyChildren(deps, neuron, rendered.objects, log, uncached);
+        if (changed.length > 0) {
+          deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
+        }
+      } catch (err) {
+        failureError = err;
+        failure = { reason: Reason.ApplyFailed, message: err instanceof Error ? err.message : String(err) };
+        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, failure.message);
+      }
+      deps.onParallelism?.(namespace, name, parallelism);
+    }
+
+    const status = computeNeuronStatus({
+      ...base,
+      clusterFound: true,
+      paused,
+      ...(failure ? { failure } : {}),
+      deployment: liveDeployment(),
+      rendered: rendered.objects,
+      warnings: rendered.warnings,
+      parallelism,
+    });
+    await writeStatus(deps, neuron, status, log);
+    if (failureError) throw failureError;
+    return undefined;
+  };
+}
+
+/** Applies the rendered children that differ from the cache and prunes ones no longer rendered. */
+async function applyChildren(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  desired: readonly KubernetesObject[],
+  log: Logger,
+  uncached: Map<string, string>,
+): Promise<string[]> {
+  const namespace = neuron.metadata?.namespace ?? '';
+  const changed: string[] = [];
+  const wanted = new Set<string>();
+  for (const obj of desired) {
+    const kind = obj.kind as ChildKind;
+    const name = obj.metadata?.name ?? '';
+    wanted.add(`${kind}/${name}`);
+    const cache = deps.children[kind] as ObjectReader<KubernetesObject> | undefined;
+    if (!cache) {
+      const id = `${kind}/${namespace}/${name}`;
+      const json = JSON.stringify(obj);
+      if (uncached.get(id) === json) continue;
+      await deps.writer.apply(obj);
+      uncached.set(id, json);
+      changed.push(`${kind} ${name}`);
+      continue;
+    }
+    const live = cache.get(name, namespace);
+    if (live && matchesLive(obj, live)) {
+      deps.onApplySkipped?.(kind);
+      continue;
+    }
+    if (
+      kind === 'Deployment' &&
+      live &&
+      !hasReplicas(obj) &&
+      ownsField(live, fieldManager, ['spec', 'replicas'])
+    ) {
+      // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
+      // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
+      await deps.writer.apply(
+        {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          metadata: { name, namespace },
+          spec: { replicas: (live as V1Deployment).spec?.replicas },
+        } as KubernetesObject,
+        { manager: handoverManager, force: false },
+      );
+    }
+    await deps.writer.apply(obj);
+    log.info({ kind, name, created: !live }, live ? `Updated ${kind}` : `Created ${kind}`);
+    changed.push(`${kind} ${name}`);
+  }
+  const uid = neuron.metadata?.uid;
+  for (const kind of childKinds) {
+    for (const live of deps.children[kind].list(namespace)) {
+      const owned = live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+      if (!owned || wanted.has(`${kind}/${live.metadata?.name}`)) continue;
+      await deps.writer.delete({ ...live, kind, apiVersion: live.apiVersion ?? apiVersionOf(kind) });
+      log.info({ kind, name: live.metadata?.name }, `Deleted ${kind}`);
+      changed.push(`deleted ${kind} ${live.metadata?.name}`);
+    }
+  }
+  return changed;
+}
+
+async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: NeuronStatus, log: Logger) {
+  if (statusUpToDate(status, neuron.status)) return;
+  const { name = '', namespace = '' } = neuron.metadata ?? {};
+  try {
+    await deps.writer.applyStatus({ kind: 'Neuron', plural: 'neurons', namespace, name }, status);
+    log.debug({ observedGeneration: status.observedGeneration }, 'Updated Neuron status');
+  } catch (err) {
+    // The Neuron was deleted meanwhile: nothing left to report on.
+    if (err instanceof OperatorError && err.status === 404) return;
+    throw err;
+  }
+}
+
+function hasReplicas(obj: KubernetesObject): boolean {
+  return (obj as V1Deployment).spec?.replicas !== undefined;
+}
+
+function deploymentName(neuron: Neuron, deps: NeuronReconcilerDeps): string {
+  // The Deployment is the one this Neuron controls; its name comes from render.
+  const uid = neuron.metadata?.uid;
+  const found = deps.children.Deployment.list(neuron.metadata?.namespace).find((d) =>
+    d.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid),
+  );
+  return found?.metadata?.name ?? neuron.metadata?.name ?? '';
+}
+
+function apiVersionOf(kind: ChildKind): string {
+  return {
+    ConfigMap: 'v1',
+    Service: 'v1',
+    Deployment: 'apps/v1',
+    HorizontalPodAutoscaler: 'autoscaling/v2',
+    PodDisruptionBudget: 'policy/v1',
+  }[kind];
+}
+
+/** performance.max_concurrent_signals from the rendered runtime config (runtime-contract.md). */
+function maxConcurrentSignals(runtimeConfig: string): number | undefined {
+  try {
+    const doc = parseYaml(runtimeConfig) as { performance?: { max_concurrent_signals?: unknown } } | null;
+    const v = doc?.performance?.max_concurrent_signals;
+    return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** metav1.Time has second precision; writing the same form keeps comparisons exact. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

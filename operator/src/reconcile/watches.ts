@@ -1,0 +1,102 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
+import type { InformerHandler } from '../controller/informer.ts';
+import { keyOf, type ObjectReader } from '../controller/object-reader.ts';
+import type { ChildKind } from './child-kinds.ts';
+
+export interface Queues {
+  readonly neurons: { add(key: string): void };
+  readonly clusters: { add(key: string): void };
+}
+
+interface Seen {
+  generation: number | undefined;
+  cluster: string;
+}
+
+/**
+ * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
+ * - a Neuron: itself and its Hal9Cluster (status summary); when its spec changes or it comes
+ *   or goes, also the other Neurons of the cluster (their rendered peer lists include it);
+ * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
+ * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
+ *   a Service also its cluster (the entry endpoint).
+ */
+export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
+  const seenNeurons = new Map<string, Seen>();
+  const seenClusters = new Map<string, number | undefined>();
+  const enqueueClusterNeurons = (namespace: string, cluster: string, except?: string) => {
+    for (const n of neurons.list(namespace)) {
+      if (n.spec?.cluster === cluster && n.metadata?.name !== except) queues.neurons.add(keyOf(n));
+    }
+  };
+
+  const neuron: InformerHandler<Neuron> = {
+    add(n) {
+      const key = keyOf(n);
+      const cluster = n.spec?.cluster ?? '';
+      seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      queues.neurons.add(key);
+      queues.clusters.add(`${n.metadata?.namespace}/${cluster}`);
+      enqueueClusterNeurons(n.metadata?.namespace ?? '', cluster, n.metadata?.name);
+    },
+    update(n) {
+      const key = keyOf(n);
+      const ns = n.metadata?.namespace ?? '';
+      const cluster = n.spec?.cluster ?? '';
+      const prev = seenNeurons.get(key);
+      seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      queues.neurons.add(key);
+      queues.clusters.add(`${ns}/${cluster}`);
+      if (prev && prev.cluster !== cluster) {
+        queues.clusters.add(`${ns}/${prev.cluster}`);
+        enqueueClusterNeurons(ns, prev.cluster, n.metadata?.name);
+      }
+      if (!prev || prev.generation !== n.metadata?.generation)
+        enqueueClusterNeurons(ns, cluster, n.metadata?.name);
+    },
+    delete(n) {
+      const key = keyOf(n);
+      seenNeurons.delete(key);
+      queues.neurons.add(key);
+      queues.clusters.add(`${n.metadata?.namespace}/${n.spec?.cluster ?? ''}`);
+      enqueueClusterNeurons(n.metadata?.namespace ?? '', n.spec?.cluster ?? '', n.metadata?.name);
+    },
+  };
+
+  const cluster: InformerHandler<Hal9Cluster> = {
+    add(c) {
+      seenClusters.set(keyOf(c), c.metadata?.generation);
+      queues.clusters.add(keyOf(c));
+      enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
+    },
+    update(c) {
+      const key = keyOf(c);
+      const prev = seenClusters.get(key);
+      seenClusters.set(key, c.metadata?.generation);
+      queues.clusters.add(key);
+      // Our own status writes do not bump the generation: no fan-out to every Neuron for them.
+      if (prev !== c.metadata?.generation)
+        enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
+    },
+    delete(c) {
+      seenClusters.delete(keyOf(c));
+      enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
+    },
+  };
+
+  const child = (kind: ChildKind): InformerHandler<KubernetesObject> => {
+    const toOwner = (obj: KubernetesObject) => {
+      const ns = obj.metadata?.namespace ?? '';
+      const ref = obj.metadata?.ownerReferences?.find(
+        (r) => r.controller && r.kind === 'Neuron' && r.apiVersion.startsWith('hal9.ai/'),
+      );
+      const owner = ref?.name ?? obj.metadata?.labels?.[labels.neuron];
+      if (owner) queues.neurons.add(`${ns}/${owner}`);
+      const c = obj.metadata?.labels?.[labels.cluster];
+      if (kind === 'Service' && c) queues.clusters.add(`${ns}/${c}`);
+    };
+    return { add: toOwner, update: toOwner, delete: toOwner };
+  };
+  return { neuron, cluster, child };
+}

@@ -1,0 +1,95 @@
+import type { V1Service } from '@kubernetes/client-node';
+import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
+import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
+import { ConditionType, Reason } from './reasons.ts';
+
+export interface ClusterStatusInput {
+  readonly generation: number;
+  readonly namespace: string;
+  readonly existing: LiveStatus | undefined;
+  /** Neurons whose spec.cluster names this cluster. */
+  readonly neurons: readonly Neuron[];
+  /** The Service of a neuron, by neuron name (from the cache). */
+  readonly serviceOf: (neuron: string) => V1Service | undefined;
+  readonly now: string;
+}
+
+/** Summary of a Hal9Cluster's neurons; pure like computeNeuronStatus. */
+export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStatus {
+  const g = input.generation;
+  const cond = (type: string, status: 'True' | 'False', reason: string, message: string) =>
+    ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
+  const isTrue = (n: Neuron, type: string) => findCondition(n.status?.conditions, type)?.status === 'True';
+  const total = input.neurons.length;
+  const ready = input.neurons.filter((n) => isTrue(n, ConditionType.Ready));
+  const degraded = input.neurons
+    .filter((n) => isTrue(n, ConditionType.Degraded))
+    .map(nameOf)
+    .sort();
+  const notReady = input.neurons
+    .filter((n) => !ready.includes(n))
+    .map(nameOf)
+    .sort();
+
+  const next: ConditionInput[] = [];
+  if (total === 0) {
+    next.push(cond(ConditionType.Ready, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
+    next.push(cond(ConditionType.Progressing, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
+  } else if (notReady.length === 0) {
+    next.push(cond(ConditionType.Ready, 'True', Reason.AllNeuronsReady, `${total}/${total} neurons ready`));
+    next.push(cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out'));
+  } else {
+    const msg = `${ready.length}/${total} neurons ready; waiting for ${list(notReady)}`;
+    next.push(cond(ConditionType.Ready, 'False', Reason.NeuronsNotReady, msg));
+    next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, msg));
+  }
+  next.push(
+    degraded.length > 0
+      ? cond(ConditionType.Degraded, 'True', Reason.NeuronsDegraded, `Degraded neurons: ${list(degraded)}`)
+      : cond(ConditionType.Degraded, 'False', Reason.AsExpected, 'No degraded neurons'),
+  );
+
+  const status: Hal9ClusterStatus = {
+    observedGeneration: g,
+    conditions: setConditions(
+      input.existing?.conditions?.filter(
+        (c) => c.type !== ConditionType.Paused && c.type !== ConditionType.Warning,
+      ),
+      next,
+      input.now,
+    ),
+    neurons: total,
+    readyNeurons: ready.length,
+  };
+  const endpoint = entryEndpoint(input);
+  if (endpoint) status.entryEndpoint = endpoint;
+  return status;
+}
+
+/** The Service of the highest-layer neuron (ties: the first name), as an in-cluster URL. */
+function entryEndpoint(input: ClusterStatusInput): string | undefined {
+  const entry = [...input.neurons].sort(
+    (a, b) => layerNumber(b) - layerNumber(a) || nameOf(a).localeCompare(nameOf(b)),
+  )[0];
+  if (!entry) return undefined;
+  const svc = input.serviceOf(nameOf(entry));
+  const name = svc?.metadata?.name;
+  if (!name) return undefined;
+  const port = svc.spec?.ports?.[0]?.port ?? 8080;
+  return `http://${name}.${input.namespace}.svc:${port}`;
+}
+
+function layerNumber(n: Neuron): number {
+  const m = /^L(\d)$/.exec(String(n.spec?.layer ?? ''));
+  return m ? Number(m[1]) : 0;
+}
+
+function nameOf(n: Neuron): string {
+  return n.metadata?.name ?? '';
+}
+
+function list(names: readonly string[]): string {
+  return names.length <= 5
+    ? names.join(', ')
+    : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+}

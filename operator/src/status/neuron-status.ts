@@ -1,0 +1,203 @@
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import type { LiveStatus, NeuronStatus } from '../api-types.ts';
+import { type ConditionInput, setConditions } from './conditions.ts';
+import { ConditionType, Reason } from './reasons.ts';
+
+export interface NeuronStatusInput {
+  readonly generation: number;
+  readonly existing: LiveStatus | undefined;
+  readonly clusterName: string;
+  readonly clusterFound: boolean;
+  readonly paused: boolean;
+  /** Set when render or apply failed this time. */
+  readonly failure?: { readonly reason: string; readonly message: string };
+  /** Live Deployment from the cache (after our apply, possibly one watch event behind). */
+  readonly deployment: V1Deployment | undefined;
+  /** The rendered children (empty when nothing was rendered). */
+  readonly rendered: readonly KubernetesObject[];
+  readonly warnings: readonly string[];
+  readonly parallelism: number | undefined;
+  /** RFC 3339, for lastTransitionTime. */
+  readonly now: string;
+}
+
+/**
+ * The part of a Neuron's status the operator owns, computed from what it saw and did.
+ * Pure: equal inputs give deep-equal output, so an unchanged world means no status write.
+ */
+export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
+  const g = input.generation;
+  const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) =>
+    ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
+  const next: ConditionInput[] = [];
+  const deployment = rollout(input.deployment);
+
+  if (!input.clusterFound) {
+    const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace; create it or fix spec.cluster`;
+    next.push(cond(ConditionType.Ready, 'False', Reason.ClusterNotFound, msg));
+    next.push(cond(ConditionType.Progressing, 'False', Reason.ClusterNotFound, msg));
+    next.push(cond(ConditionType.Degraded, 'True', Reason.ClusterNotFound, msg));
+  } else {
+    next.push(readyCondition(deployment, cond));
+    if (input.paused) {
+      next.push(
+        cond(ConditionType.Progressing, 'False', Reason.Paused, 'Reconciliation is paused by hal9.ai/paused'),
+      );
+    } else if (input.failure) {
+      next.push(cond(ConditionType.Progressing, 'False', input.failure.reason, input.failure.message));
+    } else if (!deployment.complete) {
+      next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, deployment.message));
+    } else {
+      next.push(
+        cond(
+          ConditionType.Progressing,
+          'False',
+          Reason.Reconciled,
+          'All children are applied and rolled out',
+        ),
+      );
+    }
+    if (input.failure) {
+      next.push(cond(ConditionType.Degraded, 'True', input.failure.reason, input.failure.message));
+    } else if (deployment.failure) {
+      next.push(cond(ConditionType.Degraded, 'True', deployment.failure.reason, deployment.failure.message));
+    } else {
+      next.push(cond(ConditionType.Degraded, 'False', Reason.AsExpected, 'No failures observed'));
+    }
+  }
+  next.push(
+    input.paused
+      ? cond(
+          ConditionType.Paused,
+          'True',
+          Reason.Paused,
+          'Annotation hal9.ai/paused is "true"; no changes are made',
+        )
+      : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
+  );
+  next.push(warningCondition(input.rendered, input.warnings, cond));
+
+  const status: NeuronStatus = {
+    // A paused Neuron did not act on its newest generation, so it keeps the old one.
+    observedGeneration: input.paused ? (input.existing?.observedGeneration ?? 0) : g,
+    conditions: setConditions(ownConditions(input.existing), next, input.now),
+    replicas: input.deployment?.status?.replicas ?? 0,
+    readyReplicas: input.deployment?.status?.readyReplicas ?? 0,
+  };
+  const selector = selectorOf(input.rendered) ?? selectorOf(input.deployment ? [input.deployment] : []);
+  if (selector) status.selector = selector;
+  if (input.parallelism !== undefined) status.parallelism = { current: input.parallelism };
+  return status;
+}
+
+const ownTypes = new Set<string>(Object.values(ConditionType));
+
+/** Keeps only condition types this function manages, so comparisons ignore other writers. */
+function ownConditions(existing: LiveStatus | undefined) {
+  return existing?.conditions?.filter((c) => ownTypes.has(c.type));
+}
+
+interface Rollout {
+  readonly exists: boolean;
+  readonly complete: boolean;
+  readonly desired: number;
+  readonly available: number;
+  readonly message: string;
+  readonly failure?: { reason: string; message: string };
+}
+
+function rollout(d: V1Deployment | undefined): Rollout {
+  if (!d) {
+    return {
+      exists: false,
+      complete: false,
+      desired: 0,
+      available: 0,
+      message: 'Deployment not created yet',
+    };
+  }
+  const desired = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  const updated = s.updatedReplicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const complete = observed && updated >= desired && available >= desired && total <= desired;
+  const message = !observed
+    ? 'Waiting for the Deployment controller to observe the new spec'
+    : `${updated}/${desired} replicas updated, ${available} available`;
+  const failed = d.status?.conditions?.find(
+    (c) =>
+      (c.type === 'ReplicaFailure' && c.status === 'True') ||
+      (c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'),
+  );
+  const r: Rollout = { exists: true, complete, desired, available, message };
+  if (!failed) return r;
+  const reason = failed.type === 'ReplicaFailure' ? Reason.ReplicaFailure : Reason.ProgressDeadlineExceeded;
+  return { ...r, failure: { reason, message: failed.message ?? reason } };
+}
+
+type Cond = (
+  type: string,
+  status: 'True' | 'False' | 'Unknown',
+  reason: string,
+  message: string,
+) => ConditionInput;
+
+function readyCondition(r: Rollout, cond: Cond): ConditionInput {
+  if (!r.exists) return cond(ConditionType.Ready, 'False', Reason.WaitingForDeployment, r.message);
+  if (r.complete && r.desired === 0) {
+    return cond(ConditionType.Ready, 'True', Reason.ScaledToZero, 'Scaled to zero replicas');
+  }
+  if (r.complete) {
+    return cond(
+      ConditionType.Ready,
+      'True',
+      Reason.Available,
+      `${r.available}/${r.desired} replicas available`,
+    );
+  }
+  return cond(ConditionType.Ready, 'False', Reason.RollingOut, r.message);
+}
+
+function warningCondition(rendered: readonly KubernetesObject[], warnings: readonly string[], cond: Cond) {
+  const privileged = privilegedInitContainers(rendered);
+  if (privileged.length > 0) {
+    const msg = `Privileged init containers run on the node: ${privileged.join(', ')}`;
+    return cond(
+      ConditionType.Warning,
+      'True',
+      Reason.PrivilegedInitContainers,
+      [msg, ...warnings].join('; '),
+    );
+  }
+  if (warnings.length > 0)
+    return cond(ConditionType.Warning, 'True', Reason.RenderWarnings, warnings.join('; '));
+  return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
+}
+
+interface PodTemplateHolder {
+  spec?: {
+    template?: { spec?: { initContainers?: { name: string; securityContext?: { privileged?: boolean } }[] } };
+  };
+}
+
+function privilegedInitContainers(rendered: readonly KubernetesObject[]): string[] {
+  const d = rendered.find((o) => o.kind === 'Deployment') as PodTemplateHolder | undefined;
+  return (d?.spec?.template?.spec?.initContainers ?? [])
+    .filter((c) => c.securityContext?.privileged === true)
+    .map((c) => c.name);
+}
+
+/** The Deployment's label selector as the string the scale subresource needs. */
+function selectorOf(objects: readonly KubernetesObject[]): string | undefined {
+  const d = objects.find((o) => o.kind === 'Deployment' || !o.kind) as
+    | { spec?: { selector?: { matchLabels?: Record<string, string> } } }
+    | undefined;
+  const labels = d?.spec?.selector?.matchLabels;
+  if (!labels) return undefined;
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}

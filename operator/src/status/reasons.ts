@@ -1,0 +1,32 @@
+/** Condition types the operator writes. */
+export const ConditionType = Object.freeze({
+  Ready: 'Ready',
+  Progressing: 'Progressing',
+  Degraded: 'Degraded',
+  Paused: 'Paused',
+  Warning: 'Warning',
+});
+
+/** Condition reasons (CamelCase): the vocabulary users see in `kubectl get -o yaml` and events. */
+export const Reason = Object.freeze({
+  ClusterNotFound: 'ClusterNotFound',
+  Paused: 'Paused',
+  NotPaused: 'NotPaused',
+  Available: 'Available',
+  ScaledToZero: 'ScaledToZero',
+  RollingOut: 'RollingOut',
+  WaitingForDeployment: 'WaitingForDeployment',
+  Reconciled: 'Reconciled',
+  AsExpected: 'AsExpected',
+  ApplyFailed: 'ApplyFailed',
+  RenderFailed: 'RenderFailed',
+  ReplicaFailure: 'ReplicaFailure',
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  PrivilegedInitContainers: 'PrivilegedInitContainers',
+  RenderWarnings: 'RenderWarnings',
+  NoWarnings: 'NoWarnings',
+  NoNeurons: 'NoNeurons',
+  AllNeuronsReady: 'AllNeuronsReady',
+  NeuronsNotReady: 'NeuronsNotReady',
+  NeuronsDegraded: 'NeuronsDegraded',
+});
