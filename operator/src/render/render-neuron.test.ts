@@ -1,0 +1,512 @@
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1PodSpec,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
+import type { NeuronSpec } from '../generated/neuron.gen.ts';
+import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testing/builders.ts';
+import { configHashAnnotation, selectorString } from './labels.ts';
+import { renderNeuron } from './render-neuron.ts';
+
+function render(cluster: Hal9ClusterSpec = {}, neuron: Partial<NeuronSpec> = {}) {
+  return renderNeuron({
+    cluster: aHal9Cluster(cluster),
+    neuron: aNeuron('impl-1', neuron),
+    peers: defaultTopology(),
+  });
+}
+const byKind = (objects: readonly KubernetesObject[], kind: string) => objects.find((o) => o.kind === kind);
+const deployment = (objects: readonly KubernetesObject[]) => byKind(objects, 'Deployment') as V1Deployment;
+const pod = (objects: readonly KubernetesObject[]): V1PodSpec => deployment(objects).spec!.template.spec!;
+const runtime = (objects: readonly KubernetesObject[]) => pod(objects).containers[0]!;
+
+describe('renderNeuron: the objects', () => {
+  it('renders ConfigMap, Service and Deployment for a default neuron, and nothing else', () => {
+    const { objects, warnings } = render();
+    expect(objects.map((o) => o.kind)).toEqual(['ConfigMap', 'Service', 'Deployment']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('gives every object name, namespace, the standard labels and a controller ownerReference to the Neuron', () => {
+    const { objects } = render({ autoscaling: { enabled: true, minReplicas: 2 } }, { layer: 'L2' });
+    expect(objects.map((o) => o.kind)).toEqual([
+      'ConfigMap',
+      'Service',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+    ]);
+    for (const o of objects) {
+      expect(o.apiVersion).toBeTruthy();
+      expect(o.metadata?.name).toMatch(/^impl-1/);
+      expect(o.metadata?.namespace).toBe(testNamespace);
+      expect(o.metadata?.labels).toEqual({
+        'app.kubernetes.io/component': 'neuron',
+        'app.kubernetes.io/instance': 'impl-1',
+        'app.kubernetes.io/managed-by': 'hal9-operator',
+        'app.kubernetes.io/name': 'hal9-runtime',
+        'app.kubernetes.io/part-of': 'hal9',
+        'hal9.ai/cluster': 'hal9',
+        'hal9.ai/layer': 'L2',
+        'hal9.ai/neuron': 'impl-1',
+      });
+      expect(o.metadata?.ownerReferences).toEqual([
+        {
+          apiVersion: 'hal9.ai/v1alpha1',
+          kind: 'Neuron',
+          name: 'impl-1',
+          uid: 'uid-neuron-impl-1',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+  });
+
+  it('is deterministic: the same input renders byte-identical output', () => {
+    const a = render({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } });
+    const b = render({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it('sorts object keys so that serialized output is stable', () => {
+    const d = deployment(render().objects) as unknown as Record<string, unknown>;
+    expect(Object.keys(d)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+  });
+
+  it('serves port 8080 named http with metrics annotations', () => {
+    const svc = byKind(render().objects, 'Service') as {
+      spec: { ports: unknown[]; selector: unknown };
+    } & KubernetesObject;
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP', targetPort: 'http' }]);
+    expect(svc.spec.selector).toEqual({
+      'app.kubernetes.io/name': 'hal9-runtime',
+      'hal9.ai/neuron': 'impl-1',
+    });
+    expect(svc.metadata?.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '8080',
+    });
+    expect(selectorString('impl-1')).toBe('app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron=impl-1');
+  });
+});
+
+describe('renderNeuron: the runtime container', () => {
+  it('runs the runtime with its config file, port and a heap of 75% of the memory limit', () => {
+    const c = runtime(render().objects);
+    expect(c.image).toBe('hal9/runtime:0.1.0');
+    expect(c.command).toEqual(['node', 'runtime/src/main.ts', '/etc/hal9/config.yaml']);
+    expect(c.workingDir).toBe('/app');
+    expect(c.env).toEqual([
+      { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=3072' },
+      { name: 'PORT', value: '8080' },
+    ]);
+  });
+
+  it('probes /healthz and /readyz, sleeps before stopping and has a grace period covering the drain', () => {
+    const c = runtime(render({ performance: { requestTimeoutMs: 60000 } }).objects);
+    expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(c.startupProbe?.httpGet?.path).toBe('/healthz');
+    expect(c.lifecycle?.preStop?.sleep?.seconds).toBe(5);
+    expect(
+      pod(render({ performance: { requestTimeoutMs: 60000 } }).objects).terminationGracePeriodSeconds,
+    ).toBe(75);
+  });
+
+  it('is restricted: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp, writable /tmp', () => {
+    const p = pod(render().objects);
+    expect(p.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(runtime(render().objects).securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    });
+    expect(p.initContainers).toBeUndefined();
+    expect(runtime(render().objects).volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(p.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+  });
+
+  it('passes the API key from the Secret in api mode', () => {
+    const c = runtime(render({ claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } }).objects);
+    expect(c.env).toContainEqual({
+      name: 'ANTHROPIC_API_KEY',
+      valueFrom: { secretKeyRef: { name: 'anthropic', key: 'api-key' } },
+    });
+  });
+
+  it('rolls out with no unavailable pods and keeps a bounded history', () => {
+    const d = deployment(render().objects);
+    expect(d.spec?.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    expect(d.spec?.revisionHistoryLimit).toBe(5);
+  });
+});
+
+describe('renderNeuron: tuning options', () => {
+  it.each<
+    [string, Hal9ClusterSpec, Partial<NeuronSpec>, (objects: KubernetesObject[], warnings: string[]) => void]
+  >([
+    [
+      'resources: requests and limits from the spec',
+      { resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      {},
+      (o) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '500m', memory: '512Mi' },
+          limits: { cpu: '1', memory: '1Gi' },
+        });
+        expect(runtime(o).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=768' });
+      },
+    ],
+    [
+      'cpuPinning: Guaranteed QoS with integer CPUs',
+      {
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+        nodeTuning: { cpuPinning: true },
+      },
+      {},
+      (o, w) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '2', memory: '2Gi' },
+          limits: { cpu: '2', memory: '2Gi' },
+        });
+        expect(w).toEqual([]);
+      },
+    ],
+    [
+      'cpuPinning with a neuron override that breaks requests = limits raises requests to limits',
+      {
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+        nodeTuning: { cpuPinning: true },
+      },
+      { resources: { limits: { cpu: '4' } } },
+      (o, w) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '4', memory: '2Gi' },
+          limits: { cpu: '4', memory: '2Gi' },
+        });
+        expect(w.join('\n')).toContain('raised resources.requests to resources.limits');
+      },
+    ],
+    [
+      'cpuPinning with a fractional CPU after the merge is not applied and says why',
+      {
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+        nodeTuning: { cpuPinning: true },
+      },
+      { resources: { limits: { cpu: '1500m' } } },
+      (o, w) => {
+        expect(runtime(o).resources?.limits?.cpu).toBe('1500m');
+        expect(runtime(o).resources?.requests?.cpu).toBe('2');
+        expect(w.join('\n')).toContain('cpuPinning was not applied');
+      },
+    ],
+    [
+      'required node affinity, preferred affinity, node selector, tolerations and topology spread',
+      {
+        placement: {
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          requiredNodeLabels: [
+            { key: 'node-type', operator: 'In', values: ['performance'] },
+            { key: 'spot', operator: 'DoesNotExist' },
+          ],
+          preferredNodeLabels: [{ weight: 50, key: 'zone', operator: 'In', values: ['a'] }],
+          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' }],
+          topologySpread: {
+            maxSkew: 1,
+            topologyKey: 'topology.kubernetes.io/zone',
+            whenUnsatisfiable: 'DoNotSchedule',
+          },
+        },
+      },
+      {},
+      (o) => {
+        const p = pod(o);
+        expect(p.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+        expect(p.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual({
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'node-type', operator: 'In', values: ['performance'] },
+                { key: 'spot', operator: 'DoesNotExist' },
+              ],
+            },
+          ],
+        });
+        expect(p.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+          { weight: 50, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } },
+        ]);
+        expect(p.tolerations).toEqual([
+          { key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' },
+        ]);
+        expect(p.topologySpreadConstraints).toEqual([
+          {
+            maxSkew: 1,
+            topologyKey: 'topology.kubernetes.io/zone',
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: {
+              matchLabels: { 'app.kubernetes.io/name': 'hal9-runtime', 'hal9.ai/neuron': 'impl-1' },
+            },
+          },
+        ]);
+      },
+    ],
+    [
+      'hugepages: requests = limits, memory request kept, HugePages emptyDir mounted',
+      { nodeTuning: { hugepages: { size: '2Mi', quantity: '512Mi' } } },
+      {},
+      (o) => {
+        const r = runtime(o).resources!;
+        expect(r.requests).toMatchObject({ 'hugepages-2Mi': '512Mi', memory: '2Gi' });
+        expect(r.limits).toMatchObject({ 'hugepages-2Mi': '512Mi' });
+        expect(pod(o).volumes).toContainEqual({ name: 'hugepages', emptyDir: { medium: 'HugePages' } });
+        expect(runtime(o).volumeMounts).toContainEqual({ name: 'hugepages', mountPath: '/hugepages' });
+      },
+    ],
+    [
+      'hugepages of 1Gi use the hugepages-1Gi resource',
+      { nodeTuning: { hugepages: { size: '1Gi', quantity: '2Gi' } } },
+      {},
+      (o) => expect(runtime(o).resources?.limits).toMatchObject({ 'hugepages-1Gi': '2Gi' }),
+    ],
+    [
+      'safe sysctls go into the pod securityContext, sorted, without any init container',
+      {
+        nodeTuning: {
+          sysctls: [
+            { name: 'net.ipv4.tcp_keepalive_time', value: '600' },
+            { name: 'net.ipv4.ip_local_port_range', value: '1024 65000' },
+          ],
+        },
+      },
+      {},
+      (o, w) => {
+        expect(pod(o).securityContext?.sysctls).toEqual([
+          { name: 'net.ipv4.ip_local_port_range', value: '1024 65000' },
+          { name: 'net.ipv4.tcp_keepalive_time', value: '600' },
+        ]);
+        expect(pod(o).initContainers).toBeUndefined();
+        expect(w).toEqual([]);
+      },
+    ],
+    [
+      'unsafe sysctls go through a privileged init container only when asked for, with a warning',
+      {
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          sysctls: [
+            { name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' },
+            { name: 'net.ipv4.tcp_fin_timeout', value: '15' },
+          ],
+        },
+      },
+      {},
+      (o, w) => {
+        expect(pod(o).securityContext?.sysctls).toEqual([{ name: 'net.ipv4.tcp_fin_timeout', value: '15' }]);
+        const init = pod(o).initContainers!;
+        expect(init.map((c) => c.name)).toEqual(['sysctl-tuning']);
+        expect(init[0]!.command).toEqual(['sysctl', '-w', 'net.ipv4.tcp_slow_start_after_idle=0']);
+        expect(init[0]!.securityContext).toMatchObject({ privileged: true, runAsUser: 0 });
+        expect(w).toEqual([
+          expect.stringContaining(
+            'privileged init container sets the sysctls net.ipv4.tcp_slow_start_after_idle',
+          ),
+        ]);
+      },
+    ],
+    [
+      'unsafe sysctls without permission (after a merge) are left out with a warning',
+      {
+        nodeTuning: { privilegedSysctlInitContainer: true, sysctls: [{ name: 'vm.swappiness', value: '1' }] },
+      },
+      { nodeTuning: { privilegedSysctlInitContainer: false } },
+      (o, w) => {
+        expect(pod(o).initContainers).toBeUndefined();
+        expect(pod(o).securityContext?.sysctls).toBeUndefined();
+        expect(w.join('\n')).toContain('vm.swappiness were not applied');
+      },
+    ],
+    [
+      'transparent hugepages: a privileged init container writes the host /sys, with a warning',
+      { nodeTuning: { transparentHugepages: 'madvise', thpInitContainer: true } },
+      {},
+      (o, w) => {
+        const init = pod(o).initContainers!;
+        expect(init.map((c) => c.name)).toEqual(['thp-tuning']);
+        expect(init[0]!.command).toEqual([
+          'sh',
+          '-c',
+          'echo madvise > /host/sys/kernel/mm/transparent_hugepage/enabled',
+        ]);
+        expect(init[0]!.volumeMounts).toEqual([{ name: 'host-sys', mountPath: '/host/sys' }]);
+        expect(pod(o).volumes).toContainEqual({
+          name: 'host-sys',
+          hostPath: { path: '/sys', type: 'Directory' },
+        });
+        expect(w).toEqual([expect.stringContaining('transparent hugepages = madvise')]);
+      },
+    ],
+    [
+      'both init containers keep Guaranteed QoS with cpuPinning (requests = limits everywhere)',
+      {
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+        nodeTuning: {
+          cpuPinning: true,
+          transparentHugepages: 'never',
+          thpInitContainer: true,
+          privilegedSysctlInitContainer: true,
+          sysctls: [{ name: 'net.core.somaxconn', value: '4096' }],
+        },
+      },
+      {},
+      (o, w) => {
+        for (const c of [...pod(o).initContainers!, runtime(o)])
+          expect(c.resources?.requests).toEqual(c.resources?.limits);
+        expect(w).toHaveLength(2);
+      },
+    ],
+    [
+      'autoscaling: an HPA on CPU with behavior, and the Deployment leaves spec.replicas to it',
+      {
+        autoscaling: {
+          enabled: true,
+          minReplicas: 2,
+          maxReplicas: 10,
+          targetCPUUtilizationPercentage: 70,
+          behavior: {
+            scaleDown: {
+              stabilizationWindowSeconds: 300,
+              policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+            },
+          },
+        },
+      },
+      { replicas: 3 },
+      (o) => {
+        expect(deployment(o).spec).not.toHaveProperty('replicas');
+        const hpa = byKind(o, 'HorizontalPodAutoscaler') as V2HorizontalPodAutoscaler;
+        expect(hpa.apiVersion).toBe('autoscaling/v2');
+        expect(hpa.spec).toEqual({
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'impl-1' },
+          minReplicas: 2,
+          maxReplicas: 10,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+            },
+          ],
+          behavior: {
+            scaleDown: {
+              stabilizationWindowSeconds: 300,
+              policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+            },
+          },
+        });
+        expect(byKind(o, 'PodDisruptionBudget')).toBeDefined();
+      },
+    ],
+    [
+      'no autoscaling: spec.replicas from the Neuron, a PDB only above one replica',
+      {},
+      { replicas: 3 },
+      (o) => {
+        expect(deployment(o).spec?.replicas).toBe(3);
+        expect(byKind(o, 'HorizontalPodAutoscaler')).toBeUndefined();
+        expect(byKind(o, 'PodDisruptionBudget')).toMatchObject({
+          apiVersion: 'policy/v1',
+          spec: { maxUnavailable: 1, selector: { matchLabels: { 'hal9.ai/neuron': 'impl-1' } } },
+        });
+      },
+    ],
+    [
+      'an HPA with minReplicas 1 gets no PDB',
+      { autoscaling: { enabled: true, minReplicas: 1 } },
+      {},
+      (o) => expect(byKind(o, 'PodDisruptionBudget')).toBeUndefined(),
+    ],
+    [
+      'a neuron override leaving minReplicas above maxReplicas is repaired with a warning',
+      { autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 3 } },
+      { autoscaling: { minReplicas: 5 } },
+      (o, w) => {
+        expect((byKind(o, 'HorizontalPodAutoscaler') as V2HorizontalPodAutoscaler).spec).toMatchObject({
+          minReplicas: 5,
+          maxReplicas: 5,
+        });
+        expect(w.join('\n')).toContain('minReplicas 5 is above autoscaling.maxReplicas 3');
+      },
+    ],
+    [
+      'monitoring.serviceMonitor adds a ServiceMonitor on the http port',
+      { monitoring: { serviceMonitor: true, scrapeInterval: '5s' } },
+      {},
+      (o) =>
+        expect(byKind(o, 'ServiceMonitor')).toMatchObject({
+          apiVersion: 'monitoring.coreos.com/v1',
+          spec: { endpoints: [{ port: 'http', path: '/metrics', interval: '5s' }] },
+        }),
+    ],
+    [
+      'the image and pull policy come from the cluster',
+      { image: 'registry.local/hal9/runtime:1.2.3', imagePullPolicy: 'Always' },
+      {},
+      (o) =>
+        expect(runtime(o)).toMatchObject({
+          image: 'registry.local/hal9/runtime:1.2.3',
+          imagePullPolicy: 'Always',
+        }),
+    ],
+  ])('%s', (_name, cluster, neuron, check) => {
+    const { objects, warnings } = render(cluster, neuron);
+    check(objects, warnings);
+  });
+});
+
+describe('renderNeuron: the config hash', () => {
+  const hash = (cluster: Hal9ClusterSpec, neuron: Partial<NeuronSpec> = {}, current?: number) =>
+    renderNeuron({
+      cluster: aHal9Cluster(cluster),
+      neuron: aNeuron('impl-1', neuron, current ? { status: { parallelism: { current } } } : {}),
+      peers: defaultTopology(),
+    });
+  const podHash = (out: ReturnType<typeof hash>) =>
+    deployment(out.objects).spec?.template.metadata?.annotations?.[configHashAnnotation];
+
+  it('changes with the runtime configuration, so a config change rolls the pods', () => {
+    expect(podHash(hash({ performance: { hopLimit: 4 } }))).not.toBe(
+      podHash(hash({ performance: { hopLimit: 5 } })),
+    );
+  });
+
+  it('does not change with what does not reach the config (replicas, resources)', () => {
+    expect(podHash(hash({}, { replicas: 1 }))).toBe(podHash(hash({}, { replicas: 4 })));
+    expect(podHash(hash({ resources: { limits: { cpu: '3', memory: '3Gi' } } }))).toBe(podHash(hash({})));
+  });
+
+  it('does not change with the tuned parallelism, which new pods still start with', () => {
+    const tuning = { autoscaling: { parallelism: { enabled: true, min: 2, max: 40 } } };
+    const a = hash(tuning, {}, 12);
+    const b = hash(tuning, {}, 30);
+    expect(podHash(a)).toBe(podHash(b));
+    expect(a.runtimeConfig).toContain('max_concurrent_signals: 12');
+    expect(b.runtimeConfig).toContain('max_concurrent_signals: 30');
+  });
+
+  it('clamps the tuned parallelism into the spec bounds', () => {
+    const out = hash({ autoscaling: { parallelism: { enabled: true, min: 2, max: 20 } } }, {}, 99);
+    expect(out.runtimeConfig).toContain('max_concurrent_signals: 20');
+  });
+});

@@ -1,0 +1,91 @@
+import { parseConfigText } from '@hal9/runtime';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { aHal9Cluster, aNeuron, defaultTopology } from '../testing/builders.ts';
+import { renderNeuron } from './render-neuron.ts';
+
+const topology = defaultTopology();
+const renderOf = (name: string, cluster = aHal9Cluster(), peers = topology) =>
+  renderNeuron({ cluster, neuron: peers.find((n) => n.metadata?.name === name)!, peers });
+
+describe('runtime configuration', () => {
+  it('hosts the neuron locally and its connections as remote neurons behind their Services', () => {
+    const doc = parse(renderOf('design-1').runtimeConfig);
+    expect(doc.cluster).toEqual({ name: 'hal9' });
+    expect(doc.entry_neuron).toBe('design-1');
+    expect(doc.neurons).toEqual([
+      {
+        id: 'design-1',
+        layer: 'L3',
+        system_prompt: '',
+        forward_connections: ['impl-1'],
+        backward_connections: ['strategic-1'],
+      },
+      { id: 'impl-1', layer: 'L2', endpoint: 'http://impl-1.hal9-test.svc:8080' },
+      { id: 'strategic-1', layer: 'L4', endpoint: 'http://strategic-1.hal9-test.svc:8080' },
+    ]);
+  });
+
+  it("is accepted by the runtime's own parser, with the values of the effective spec", () => {
+    const cluster = aHal9Cluster({
+      performance: { maxConcurrentSignals: 24, circuitBreaker: { failureThreshold: 7 } },
+      claude: { mockResponses: { L2: [{ trigger: 'fast', response: 'RESULT: ok', delayMs: 0 }] } },
+    });
+    for (const n of topology) {
+      const config = parseConfigText(renderOf(n.metadata!.name!, cluster).runtimeConfig);
+      expect(config.performance.max_concurrent_signals).toBe(24);
+      expect(config.performance.circuit_breaker.failure_threshold).toBe(7);
+      expect(config.cluster.name).toBe('hal9');
+    }
+  });
+
+  it('turns the cache on only for its own layer when the neuron caches', () => {
+    expect(parse(renderOf('impl-1').runtimeConfig).performance.cache_layers).toEqual(['L2']);
+    expect(parse(renderOf('design-1').runtimeConfig).performance.cache_layers).toEqual([]);
+  });
+
+  it('renders api mode with base URL and no key in the file', () => {
+    const cluster = aHal9Cluster({
+      claude: {
+        mode: 'api',
+        baseURL: 'http://fake-anthropic:8080',
+        apiKeySecretRef: { name: 's', key: 'k' },
+      },
+    });
+    const out = renderOf('impl-1', cluster);
+    expect(parse(out.runtimeConfig).claude).toEqual({
+      mode: 'api',
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      timeout_ms: 30000,
+      max_retries: 0,
+      base_url: 'http://fake-anthropic:8080',
+    });
+    expect(out.warnings).toEqual([]);
+  });
+
+  it('leaves out a connection whose Neuron does not exist (yet) and warns', () => {
+    const peers = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1', 'ghost'] }),
+      ...topology.slice(2),
+    ];
+    const out = renderNeuron({ cluster: aHal9Cluster(), neuron: peers[0]!, peers });
+    const doc = parse(out.runtimeConfig);
+    expect(doc.neurons[0].forward_connections).toEqual(['impl-1']);
+    expect(doc.neurons.map((n: { id: string }) => n.id)).toEqual(['design-1', 'impl-1']);
+    expect(out.warnings).toEqual([expect.stringContaining('connection ghost: no Neuron named ghost')]);
+  });
+
+  it('does not connect to a Neuron of another Hal9Cluster', () => {
+    const peers = [aNeuron('a', { forwardConnections: ['b'] }), aNeuron('b', { cluster: 'other' })];
+    const out = renderNeuron({ cluster: aHal9Cluster(), neuron: peers[0]!, peers });
+    expect(parse(out.runtimeConfig).neurons).toHaveLength(1);
+    expect(out.warnings).toHaveLength(1);
+  });
+
+  it('stores the same text in the ConfigMap', () => {
+    const out = renderOf('impl-1');
+    const cm = out.objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    expect(cm.data['config.yaml']).toBe(out.runtimeConfig);
+  });
+});

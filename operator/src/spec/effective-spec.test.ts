@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
+import { effectiveSpec } from './effective-spec.ts';
+
+describe('effectiveSpec', () => {
+  it('fills every section with the guide defaults when cluster and neuron set nothing', () => {
+    const spec = effectiveSpec(aHal9Cluster(), aNeuron('impl-1'));
+    expect(spec.performance).toEqual({
+      signalBufferSize: 10,
+      bufferFlushMs: 50,
+      cacheTtlSeconds: 300,
+      cacheMaxEntries: 1000,
+      cacheLayers: ['L2'],
+      maxConcurrentSignals: 8,
+      maxQueueDepth: 1000,
+      maxConcurrentNeurons: 10,
+      hopLimit: 16,
+      requestTimeoutMs: 30000,
+      circuitBreaker: { failureThreshold: 5, successThreshold: 3, timeoutSeconds: 30, windowSeconds: 60 },
+      connectionPool: { maxConnectionsPerHost: 10, idleTimeoutSeconds: 90 },
+    });
+    expect(spec.resources).toEqual({
+      requests: { cpu: '2000m', memory: '2Gi' },
+      limits: { cpu: '4000m', memory: '4Gi' },
+    });
+    expect(spec.claude).toMatchObject({
+      mode: 'mock',
+      model: 'claude-sonnet-4-5',
+      maxTokens: 1024,
+      timeoutMs: 30000,
+    });
+    expect(spec.autoscaling).toMatchObject({
+      enabled: false,
+      minReplicas: 1,
+      maxReplicas: 10,
+      targetCPUUtilizationPercentage: 70,
+    });
+    expect(spec.autoscaling.parallelism).toMatchObject({ enabled: false, min: 1, max: 64, latencySLOMs: 50 });
+    expect(spec.nodeTuning).toMatchObject({
+      cpuPinning: false,
+      transparentHugepages: 'unset',
+      thpInitContainer: false,
+    });
+    expect(spec.replicas).toBe(1);
+    expect(spec.backwardConnections).toEqual([]);
+    expect(spec.cache).toEqual({ enabled: true, ttlSeconds: 300, maxEntries: 1000 });
+  });
+
+  it('lets neuron overrides win field by field and keeps the cluster values it does not set', () => {
+    const cluster = aHal9Cluster({
+      performance: { maxConcurrentSignals: 16, hopLimit: 8, circuitBreaker: { failureThreshold: 9 } },
+      resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+    });
+    const neuron = aNeuron('impl-1', {
+      performance: { maxConcurrentSignals: 32, circuitBreaker: { windowSeconds: 10 } },
+      resources: { limits: { memory: '8Gi' } },
+    });
+    const spec = effectiveSpec(cluster, neuron);
+    expect(spec.performance.maxConcurrentSignals).toBe(32);
+    expect(spec.performance.hopLimit).toBe(8);
+    expect(spec.performance.circuitBreaker).toEqual({
+      failureThreshold: 9,
+      successThreshold: 3,
+      timeoutSeconds: 30,
+      windowSeconds: 10,
+    });
+    expect(spec.resources).toEqual({
+      requests: { cpu: '1', memory: '1Gi' },
+      limits: { cpu: '2', memory: '8Gi' },
+    });
+  });
+
+  it('replaces lists as a whole and merges maps key by key', () => {
+    const cluster = aHal9Cluster({
+      placement: {
+        nodeSelector: { 'node-type': 'performance', zone: 'a' },
+        tolerations: [{ key: 'a', operator: 'Exists' }],
+      },
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '600' }] },
+      claude: {
+        mockResponses: {
+          L2: [{ trigger: 'x', response: 'cluster' }],
+          L3: [{ trigger: 'y', response: 'c3' }],
+        },
+      },
+    });
+    const neuron = aNeuron('impl-1', {
+      placement: { nodeSelector: { zone: 'b' }, tolerations: [{ key: 'b', operator: 'Exists' }] },
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_fin_timeout', value: '15' }] },
+      claude: { mockResponses: { L2: [{ trigger: 'z', response: 'neuron' }] } },
+    });
+    const spec = effectiveSpec(cluster, neuron);
+    expect(spec.placement.nodeSelector).toEqual({ 'node-type': 'performance', zone: 'b' });
+    expect(spec.placement.tolerations).toEqual([{ key: 'b', operator: 'Exists' }]);
+    expect(spec.nodeTuning.sysctls).toEqual([{ name: 'net.ipv4.tcp_fin_timeout', value: '15' }]);
+    expect(spec.claude.mockResponses).toEqual({
+      L2: [{ trigger: 'z', response: 'neuron', delayMs: 0 }],
+      L3: [{ trigger: 'y', response: 'c3', delayMs: 0 }],
+    });
+  });
+
+  it('defaults fields of an object only the neuron sets', () => {
+    const spec = effectiveSpec(
+      aHal9Cluster(),
+      aNeuron('impl-1', { placement: { topologySpread: { maxSkew: 2 } } }),
+    );
+    expect(spec.placement.topologySpread).toEqual({
+      maxSkew: 2,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'ScheduleAnyway',
+    });
+  });
+
+  it('keeps a cluster resources section as written (no per-field defaults inside it)', () => {
+    const spec = effectiveSpec(
+      aHal9Cluster({ resources: { limits: { cpu: '8', memory: '8Gi' } } }),
+      aNeuron('impl-1'),
+    );
+    expect(spec.resources).toEqual({ limits: { cpu: '8', memory: '8Gi' } });
+  });
+
+  it.each([
+    ['an L2 neuron caches by default (L2 is in cacheLayers)', 'L2', undefined, true],
+    ['an L3 neuron does not cache by default', 'L3', undefined, false],
+    ['cache.enabled on the neuron wins over cacheLayers', 'L3', true, true],
+    ['cache.enabled false turns an L2 neuron off', 'L2', false, false],
+  ] as const)('%s', (_name, layer, enabled, expected) => {
+    const neuron = aNeuron('n', { layer, ...(enabled === undefined ? {} : { cache: { enabled } }) });
+    expect(effectiveSpec(aHal9Cluster(), neuron).cache.enabled).toBe(expected);
+  });
+
+  it('takes cache ttl and size from the neuron, else from performance', () => {
+    const cluster = aHal9Cluster({ performance: { cacheTtlSeconds: 60, cacheMaxEntries: 10 } });
+    expect(effectiveSpec(cluster, aNeuron('n', { cache: { ttlSeconds: 5 } })).cache).toEqual({
+      enabled: true,
+      ttlSeconds: 5,
+      maxEntries: 10,
+    });
+  });
+
+  it('returns a frozen value and leaves its inputs untouched', () => {
+    const cluster = aHal9Cluster({ performance: { hopLimit: 4 } });
+    const neuron = aNeuron('impl-1');
+    const before = structuredClone([cluster, neuron]);
+    const spec = effectiveSpec(cluster, neuron);
+    expect(Object.isFrozen(spec)).toBe(true);
+    expect(Object.isFrozen(spec.performance.circuitBreaker)).toBe(true);
+    expect([cluster, neuron]).toEqual(before);
+  });
+
+  it('is idempotent on objects the apiserver already defaulted', () => {
+    const once = effectiveSpec(aHal9Cluster(), aNeuron('impl-1'));
+    const serverCluster = aHal9Cluster(structuredClone(once) as never);
+    expect(effectiveSpec(serverCluster, aNeuron('impl-1')).performance).toEqual(once.performance);
+  });
+});
