@@ -1,0 +1,113 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { FakeClock } from '../testing/fake-clock.ts';
+import { Controller, type ControllerObserver, type Reconcile } from './controller.ts';
+import { exponentialFailureRateLimiter } from './rate-limiter.ts';
+import { WorkQueue } from './work-queue.ts';
+
+const logger = pino({ level: 'silent' });
+
+function setup(reconcile: Reconcile, workers = 2) {
+  const clock = new FakeClock();
+  const queue = new WorkQueue({ clock, rateLimiter: exponentialFailureRateLimiter(5, 1_000_000) });
+  const outcomes: string[] = [];
+  const failures: boolean[] = [];
+  const observer: ControllerObserver = {
+    reconciled: (o) => outcomes.push(o),
+    failed: (t) => failures.push(t),
+    activeWorkers: () => {},
+  };
+  const controller = new Controller({ name: 't', queue, reconcile, clock, logger, workers, observer });
+  void controller.run();
+  return { clock, queue, controller, outcomes, failures };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Controller', () => {
+  it('never runs two reconciles of one key at once, and runs again when re-added meanwhile', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    const gates: Array<() => void> = [];
+    const { queue, controller } = setup(async () => {
+      calls++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise<void>((r) => gates.push(r));
+      inFlight--;
+      return undefined;
+    }, 4);
+    queue.add('ns/a');
+    await tick();
+    queue.add('ns/a');
+    queue.add('ns/a');
+    await tick();
+    expect(calls).toBe(1);
+    gates.shift()!();
+    await tick();
+    expect(calls).toBe(2);
+    gates.shift()!();
+    await tick();
+    expect(maxInFlight).toBe(1);
+    await controller.stop();
+  });
+
+  it('retries a thrown error with backoff and forgets the key after success', async () => {
+    let calls = 0;
+    const { clock, queue, controller, outcomes } = setup(async () => {
+      calls++;
+      if (calls < 3) throw new Error('boom');
+      return undefined;
+    });
+    queue.add('k');
+    await tick();
+    expect(calls).toBe(1);
+    clock.advance(5);
+    await tick();
+    expect(calls).toBe(2);
+    clock.advance(9);
+    await tick();
+    expect(calls).toBe(2);
+    clock.advance(1);
+    await tick();
+    expect(calls).toBe(3);
+    expect(outcomes).toEqual(['error', 'error', 'success']);
+    expect(queue.numRequeues('k')).toBe(0);
+    await controller.stop();
+  });
+
+  it('does not retry a terminal error but counts it', async () => {
+    let calls = 0;
+    const { clock, queue, controller, failures } = setup(async () => {
+      calls++;
+      throw new OperatorError(OperatorErrorCode.Rejected, 'invalid');
+    });
+    queue.add('k');
+    await tick();
+    clock.advance(60_000);
+    await tick();
+    expect(calls).toBe(1);
+    expect(failures).toEqual([true]);
+    await controller.stop();
+  });
+
+  it('requeues after the requested delay on success', async () => {
+    let calls = 0;
+    const { clock, queue, controller, outcomes } = setup(async () => {
+      calls++;
+      return { requeueAfterMs: 30_000 };
+    });
+    queue.add('k');
+    await tick();
+    clock.advance(29_999);
+    await tick();
+    expect(calls).toBe(1);
+    clock.advance(1);
+    await tick();
+    expect(calls).toBe(2);
+    expect(outcomes.slice(0, 2)).toEqual(['requeue_after', 'requeue_after']);
+    await controller.stop();
+  });
+});

@@ -1,0 +1,138 @@
+import { type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../testing/fake-clock.ts';
+import { ResilientInformer } from './informer.ts';
+
+const logger = pino({ level: 'silent' });
+const tick = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+function obj(name: string, rv: string): KubernetesObject {
+  return { metadata: { name, namespace: 'ns', resourceVersion: rv } };
+}
+
+type Done = (err: unknown) => void;
+type Callback = (phase: string, obj: unknown) => void;
+
+/** Stands in for client-node's Watch: each watch() call is recorded and driven by the test. */
+class FakeWatch {
+  calls: { query: Record<string, unknown>; callback: Callback; done: Done }[] = [];
+  async watch(_path: string, query: Record<string, unknown>, callback: Callback, done: Done) {
+    this.calls.push({ query, callback, done });
+    return new AbortController();
+  }
+  last() {
+    return this.calls[this.calls.length - 1]!;
+  }
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const watch = new FakeWatch();
+  let items: KubernetesObject[] = [obj('a', '1'), obj('b', '2')];
+  let listCalls = 0;
+  let failList = false;
+  const events: string[] = [];
+  const informer = new ResilientInformer<KubernetesObject>({
+    name: 'test',
+    clock,
+    logger,
+    backoff: { initialMs: 1000, maxMs: 30_000 },
+    staleAfterMs: 120_000,
+    list: async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      listCalls++;
+      if (failList) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return { metadata: { resourceVersion: '10' }, items };
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: FakeWatch implements the one method ListWatch calls.
+    factory: (list) => new ListWatch('/api/v1/things', watch as any, list, false),
+  });
+  informer.on({
+    add: (o) => events.push(`add ${o.metadata?.name}`),
+    update: (o) => events.push(`update ${o.metadata?.name}`),
+    delete: (o) => events.push(`delete ${o.metadata?.name}`),
+  });
+  return {
+    clock,
+    watch,
+    informer,
+    events,
+    setItems: (i: KubernetesObject[]) => {
+      items = i;
+    },
+    setFailList: (f: boolean) => {
+      failList = f;
+    },
+    listCalls: () => listCalls,
+  };
+}
+
+describe('ResilientInformer', () => {
+  it('lists, reports adds, then follows watch events', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    expect(t.informer.hasSynced()).toBe(true);
+    expect(t.events).toEqual(['add a', 'add b']);
+    t.watch.last().callback('MODIFIED', obj('a', '11'));
+    t.watch.last().callback('DELETED', obj('b', '12'));
+    expect(t.events.slice(2)).toEqual(['update a', 'delete b']);
+    expect(t.informer.get('a', 'ns')?.metadata?.resourceVersion).toBe('11');
+    t.informer.stop();
+  });
+
+  it('restarts a watch that failed (client-node gives up) with backoff, relists and reports only changes', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    expect(t.listCalls()).toBe(1);
+    // The apiserver went away: the watch ends with an error and client-node's informer stops.
+    t.setFailList(true);
+    t.watch.last().done(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(t.listCalls()).toBe(2); // restarted once, list failed
+    expect(t.informer.get('a', 'ns')).toBeDefined(); // reads still served from the last cache
+    t.clock.advance(1999);
+    await tick();
+    expect(t.listCalls()).toBe(2); // second failure waits 2 s
+    // Meanwhile a changed, b deleted, c created.
+    t.setFailList(false);
+    t.setItems([obj('a', '20'), obj('c', '21')]);
+    t.clock.advance(1);
+    await tick();
+    expect(t.listCalls()).toBe(3);
+    expect(t.events.slice(2).sort()).toEqual(['add c', 'delete b', 'update a']);
+    expect(t.informer.get('b', 'ns')).toBeUndefined();
+    expect(t.informer.get('c', 'ns')).toBeDefined();
+    t.informer.stop();
+  });
+
+  it('does not re-send objects whose resourceVersion is unchanged after a relist', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    t.watch.last().done(Object.assign(new Error('boom'), { statusCode: 500 }));
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(t.events).toEqual(['add a', 'add b']);
+    t.informer.stop();
+  });
+
+  it('rebuilds a watch that went silent', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    const lists = t.listCalls();
+    t.clock.advance(200_000);
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(t.listCalls()).toBe(lists + 1);
+    t.informer.stop();
+  });
+});

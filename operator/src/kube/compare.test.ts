@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { matchesLive, parseQuantity } from './compare.ts';
+
+describe('matchesLive', () => {
+  const cases: [string, unknown, unknown, boolean][] = [
+    ['ignores fields the apiserver defaulted', { a: 1 }, { a: 1, b: 2 }, true],
+    ['sees a changed value', { spec: { image: 'x:1' } }, { spec: { image: 'x:2' } }, false],
+    ['sees a removed field', { metadata: { labels: { a: 'b' } } }, { metadata: { labels: {} } }, false],
+    [
+      'compares list elements in order, each as a subset',
+      [{ name: 'c', x: 1 }],
+      [{ name: 'c', x: 1, y: 2 }],
+      true,
+    ],
+    ['sees a missing list element', [{ name: 'a' }, { name: 'b' }], [{ name: 'a' }], false],
+    ['treats an empty list as absent', { env: [] }, {}, true],
+    ['treats an empty map as absent', { emptyDir: {} }, {}, true],
+    ['compares quantities by value', { cpu: '2000m', memory: '2Gi' }, { cpu: '2', memory: '2048Mi' }, true],
+    ['sees a changed quantity', { cpu: '500m' }, { cpu: '1' }, false],
+    ['treats a number and its string as equal quantities', { replicas: 2 }, { replicas: '2' }, true],
+    ['does not equate unrelated strings', { mode: 'api' }, { mode: 'mock' }, false],
+  ];
+  it.each(cases)('%s', (_name, desired, live, expected) => {
+    expect(matchesLive(desired, live)).toBe(expected);
+  });
+});
+
+describe('parseQuantity', () => {
+  it('reads decimal and binary suffixes', () => {
+    expect(parseQuantity('100m')).toBe(0.1);
+    expect(parseQuantity('1Ki')).toBe(1024);
+    expect(parseQuantity('1.5G')).toBe(1.5e9);
+    expect(parseQuantity('x')).toBeUndefined();
+  });
+});

@@ -1,0 +1,111 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { computeNeuronStatus, type NeuronStatusInput } from './neuron-status.ts';
+import { statusUpToDate } from './up-to-date.ts';
+
+function aDeployment(
+  o: { replicas?: number; ready?: number; generation?: number; observed?: number } = {},
+): V1Deployment {
+  const replicas = o.replicas ?? 2;
+  const ready = o.ready ?? replicas;
+  return {
+    metadata: { name: 'n', generation: o.generation ?? 1 },
+    spec: {
+      replicas,
+      selector: { matchLabels: { 'hal9.ai/neuron': 'n', 'hal9.ai/cluster': 'c' } },
+      template: {},
+    },
+    status: {
+      observedGeneration: o.observed ?? o.generation ?? 1,
+      replicas: ready,
+      readyReplicas: ready,
+      updatedReplicas: ready,
+      availableReplicas: ready,
+    },
+  };
+}
+
+function anInput(over: Partial<NeuronStatusInput> = {}): NeuronStatusInput {
+  return {
+    generation: 3,
+    existing: undefined,
+    clusterName: 'c',
+    clusterFound: true,
+    paused: false,
+    deployment: aDeployment(),
+    rendered: [],
+    warnings: [],
+    parallelism: 8,
+    now: '2026-01-01T00:00:00Z',
+    ...over,
+  };
+}
+
+const cond = (s: ReturnType<typeof computeNeuronStatus>, type: string) =>
+  s.conditions?.find((c) => c.type === type);
+
+describe('computeNeuronStatus', () => {
+  it('is Ready when the Deployment rolled out, with scale fields and observedGeneration', () => {
+    const s = computeNeuronStatus(anInput());
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'Available', observedGeneration: 3 });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(s).toMatchObject({
+      observedGeneration: 3,
+      replicas: 2,
+      readyReplicas: 2,
+      parallelism: { current: 8 },
+    });
+    expect(s.selector).toBe('hal9.ai/cluster=c,hal9.ai/neuron=n');
+  });
+
+  it('is Progressing while replicas are not yet available', () => {
+    const s = computeNeuronStatus(anInput({ deployment: aDeployment({ replicas: 3, ready: 1 }) }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+  });
+
+  it('says ClusterNotFound when the Hal9Cluster is missing', () => {
+    const s = computeNeuronStatus(anInput({ clusterFound: false, deployment: undefined }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterNotFound' });
+    expect(cond(s, 'Ready')?.message).toContain('"c"');
+  });
+
+  it('says Paused and keeps the previously observed generation', () => {
+    const s = computeNeuronStatus(anInput({ paused: true, existing: { observedGeneration: 2 } }));
+    expect(cond(s, 'Paused')).toMatchObject({ status: 'True', reason: 'Paused' });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
+    expect(s.observedGeneration).toBe(2);
+  });
+
+  it('warns about privileged init containers', () => {
+    const rendered = [
+      {
+        kind: 'Deployment',
+        spec: {
+          template: { spec: { initContainers: [{ name: 'sysctl', securityContext: { privileged: true } }] } },
+        },
+      },
+    ];
+    const s = computeNeuronStatus(anInput({ rendered }));
+    expect(cond(s, 'Warning')).toMatchObject({ status: 'True', reason: 'PrivilegedInitContainers' });
+    expect(cond(s, 'Warning')?.message).toContain('sysctl');
+  });
+
+  it('reports an apply failure as Degraded', () => {
+    const s = computeNeuronStatus(anInput({ failure: { reason: 'ApplyFailed', message: 'HTTP 422' } }));
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed', message: 'HTTP 422' });
+  });
+
+  it('keeps lastTransitionTime and needs no write when nothing changed', () => {
+    const first = computeNeuronStatus(anInput());
+    const again = computeNeuronStatus(anInput({ existing: first, now: '2026-01-01T01:00:00Z' }));
+    expect(again).toEqual(first);
+    expect(statusUpToDate(again, first)).toBe(true);
+    const flipped = computeNeuronStatus(
+      anInput({ existing: first, now: '2026-01-01T02:00:00Z', deployment: aDeployment({ ready: 0 }) }),
+    );
+    expect(cond(flipped, 'Ready')?.lastTransitionTime).toBe('2026-01-01T02:00:00Z');
+    expect(statusUpToDate(flipped, first)).toBe(false);
+  });
+});
