@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  apiDoc,
+  apiError,
+  type FakeMessagesApi,
+  message,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// The circuit breaker around the Messages API: opens after failure_threshold failures in the window,
+// fails fast with 503 + Retry-After without calling upstream, lets trial calls through after
+// timeout_seconds and closes only after success_threshold successes.
+
+const UPSTREAM = 'claude-api';
+const CLOSED = 0;
+const HALF_OPEN = 1;
+const OPEN = 2;
+
+let fake: FakeMessagesApi | undefined;
+let rt: Started | undefined;
+
+afterEach(async () => {
+  await rt?.close();
+  await fake?.close();
+  rt = undefined;
+  fake = undefined;
+});
+
+// Tests that only look at the open state keep it open long (a slow machine must not see it half-open
+// too early); tests of recovery use a short open time, long enough to check a fail-fast after re-opening.
+const LONG_OPEN = 30;
+const SHORT_OPEN = 1;
+
+async function start(
+  openSeconds: number,
+  performance: Record<string, unknown> = {},
+): Promise<{ fake: FakeMessagesApi; rt: Started }> {
+  fake = await startFakeMessagesApi();
+  rt = await startRuntime(
+    apiDoc(fake, {
+      neurons: [neuron('impl-1', 'L2')],
+      performance: {
+        circuit_breaker: {
+          failure_threshold: 5,
+          success_threshold: 3,
+          timeout_seconds: openSeconds,
+          window_seconds: 60,
+        },
+        ...performance,
+      },
+    }),
+    { apiKey: 'test-key' },
+  );
+  return { fake, rt };
+}
+
+let n = 0;
+const send = (content = `signal ${++n}`) => rt!.post('/v1/signals', { content });
+const state = () => rt!.metric('hal9_circuit_breaker_state', { upstream: UPSTREAM });
+const waitForState = (want: number) =>
+  vi.waitFor(async () => expect(await state()).toBe(want), { timeout: 10_000, interval: 20 });
+
+/** Fails `count` requests with upstream 500s; returns their HTTP statuses and error codes. */
+async function failRequests(count: number): Promise<[number, string][]> {
+  fake!.respond(apiError(500));
+  const out: [number, string][] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await send();
+    out.push([r.status, r.body.errors?.[0]?.code]);
+  }
+  return out;
+}
+
+describe('circuit breaker', () => {
+  it('opens after failure_threshold failures and then fails fast with 503, BREAKER_OPEN and Retry-After', async () => {
+    const { fake, rt } = await start(LONG_OPEN);
+    expect(await state()).toBe(CLOSED);
+
+    expect(await failRequests(4)).toEqual(Array(4).fill([502, 'UPSTREAM_ERROR']));
+    expect(await state()).toBe(CLOSED);
+    expect(await failRequests(1)).toEqual([[502, 'UPSTREAM_ERROR']]);
+    expect(await state()).toBe(OPEN);
+    expect(fake.requests).toHaveLength(5);
+
+    const res = await send();
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
+    expect(res.body.trace[0].error.code).toBe('BREAKER_OPEN');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(fake.requests).toHaveLength(5);
+    expect(await rt.metric('hal9_signals_total', { neuron: 'impl-1', outcome: 'error' })).toBe(6);
+  });
+
+  it('after timeout_seconds lets trial calls through and closes only after success_threshold successes', async () => {
+    const { fake } = await start(0.3);
+    await failRequests(5);
+    expect(await state()).toBe(OPEN);
+
+    await waitForState(HALF_OPEN);
+    fake.respond(message('RESULT: recovered'));
+
+    const first = await send();
+    expect(first.status).toBe(200);
+    expect(first.body.results[0].content).toBe('recovered');
+    expect(await state()).toBe(HALF_OPEN);
+    expect((await send()).status).toBe(200);
+    expect(await state()).toBe(HALF_OPEN);
+    expect((await send()).status).toBe(200);
+    expect(await state()).toBe(CLOSED);
+    expect(fake.requests).toHaveLength(8);
+
+    // Closed again means the failure count starts over: four more failures do not open it.
+    await failRequests(4);
+    expect(await state()).toBe(CLOSED);
+  });
+
+  it('re-opens when a call fails while recovering', async () => {
+    const { fake } = await start(SHORT_OPEN);
+    await failRequests(5);
+    await waitForState(HALF_OPEN);
+
+    fake.respond(message('RESULT: ok'));
+    expect((await send()).status).toBe(200);
+    expect(await state()).toBe(HALF_OPEN);
+
+    expect(await failRequests(1)).toEqual([[502, 'UPSTREAM_ERROR']]);
+    expect(await state()).toBe(OPEN);
+    const calls = fake.requests.length;
+    fake.respond(message('RESULT: ok'));
+    const res = await send();
+    expect(res.status).toBe(503);
+    expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
+    expect(fake.requests).toHaveLength(calls);
+
+    // And it recovers the same way afterwards.
+    await waitForState(HALF_OPEN);
+    for (let i = 0; i < 3; i++) expect((await send()).status).toBe(200);
+    expect(await state()).toBe(CLOSED);
+  });
+
+  it('re-opens when the first trial call fails', async () => {
+    const { fake } = await start(SHORT_OPEN);
+    await failRequests(5);
+    await waitForState(HALF_OPEN);
+
+    expect(await failRequests(1)).toEqual([[502, 'UPSTREAM_ERROR']]);
+    expect(await state()).toBe(OPEN);
+    expect((await send()).status).toBe(503);
+    expect(fake.requests).toHaveLength(6);
+  });
+
+  it('does not count caller errors (upstream 400) as failures', async () => {
+    const { fake } = await start(LONG_OPEN);
+    fake.respond(apiError(400, { message: 'max_tokens: too large' }));
+
+    for (let i = 0; i < 7; i++) {
+      const r = await send();
+      expect([r.status, r.body.errors[0].code]).toEqual([502, 'UPSTREAM_ERROR']);
+    }
+    expect(await state()).toBe(CLOSED);
+    expect(fake.requests).toHaveLength(7);
+  });
+
+  it('serves a cached answer while open, and fails fast for what is not cached', async () => {
+    const { fake, rt } = await start(LONG_OPEN, { cache_layers: ['L2'] });
+    fake.respond(message('RESULT: remembered'));
+    expect((await send('warm')).status).toBe(200);
+
+    await failRequests(5);
+    expect(await state()).toBe(OPEN);
+    expect(fake.requests).toHaveLength(6);
+
+    const hit = await send('warm');
+    expect(hit.status).toBe(200);
+    expect(hit.body.results).toEqual([{ neuron: 'impl-1', layer: 'L2', content: 'remembered' }]);
+    expect(hit.body.trace[0].cached).toBe(true);
+
+    const miss = await send('cold');
+    expect(miss.status).toBe(503);
+    expect(miss.body.errors[0].code).toBe('BREAKER_OPEN');
+    expect(fake.requests).toHaveLength(6);
+    expect(await rt.metric('hal9_cache_hits_total', { neuron: 'impl-1' })).toBe(1);
+  });
+});

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cacheKey } from '../src/pipeline/response-cache.ts';
+import {
+  apiDoc,
+  apiError,
+  type FakeMessagesApi,
+  gate,
+  message,
+  promptOf,
+  type RecordedRequest,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// The response cache in api mode: hits save upstream calls, entries expire and are bounded, identical
+// concurrent misses share one call, failures are never cached, and the key separates neurons/content.
+
+let fake: FakeMessagesApi | undefined;
+let rt: Started | undefined;
+
+afterEach(async () => {
+  await rt?.close();
+  await fake?.close();
+  rt = undefined;
+  fake = undefined;
+});
+
+const L2 = { neuron: 'impl-1', layer: 'L2' };
+
+async function start(
+  performance: Record<string, unknown> = {},
+  neurons = [neuron('impl-1', 'L2')],
+): Promise<{ fake: FakeMessagesApi; rt: Started }> {
+  fake = await startFakeMessagesApi();
+  // Each answer names the call that produced it, so a cached answer is recognisable.
+  fake.respond((req: RecordedRequest) =>
+    message(`RESULT: answer ${fake!.requests.length} to ${promptOf(req).user}`),
+  );
+  rt = await startRuntime(apiDoc(fake, { neurons, performance: { cache_layers: ['L2'], ...performance } }), {
+    apiKey: 'test-key',
+  });
+  return { fake, rt };
+}
+
+const send = (content: string, neuronId?: string) =>
+  rt!.post('/v1/signals', { content, ...(neuronId ? { neuron: neuronId } : {}) });
+const cachedOf = (r: { body: { trace: { cached: boolean }[] } }) => r.body.trace[0]!.cached;
+
+describe('response cache', () => {
+  it('answers a repeated identical signal from the cache without an upstream call', async () => {
+    const { fake, rt } = await start();
+
+    const first = await send('same question');
+    const second = await send('same question');
+
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(cachedOf(first)).toBe(false);
+    expect(cachedOf(second)).toBe(true);
+    expect(second.body.results).toEqual(first.body.results);
+    expect(first.body.results[0].content).toBe('answer 1 to same question');
+    expect(fake.requests).toHaveLength(1);
+    expect(await rt.metric('hal9_cache_requests_total', L2)).toBe(2);
+    expect(await rt.metric('hal9_cache_hits_total', L2)).toBe(1);
+  });
+
+  it('calls upstream again once an entry is older than cache_ttl_seconds', async () => {
+    const { fake } = await start({ cache_ttl_seconds: 0.2 });
+    expect(cachedOf(await send('ttl'))).toBe(false);
+
+    // Repeat until the entry has expired: every answer before that is a hit, the first miss calls upstream.
+    const seen: boolean[] = [];
+    await vi.waitFor(
+      async () => {
+        const r = await send('ttl');
+        seen.push(cachedOf(r));
+        expect(cachedOf(r)).toBe(false);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(seen.at(-1)).toBe(false);
+    expect(seen.slice(0, -1).every(Boolean)).toBe(true);
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests.map((r) => promptOf(r).user)).toEqual(['ttl', 'ttl']);
+  });
+
+  it('keeps at most cache_max_entries answers, evicting the least recently used', async () => {
+    const { fake } = await start({ cache_max_entries: 2 });
+    for (const c of ['a', 'b', 'c']) expect(cachedOf(await send(c))).toBe(false);
+    expect(fake.requests).toHaveLength(3);
+
+    expect(cachedOf(await send('a'))).toBe(false);
+    expect(fake.requests).toHaveLength(4);
+    // 'c' was used more recently than 'b', so 'b' made room for 'a' and 'c' is still there.
+    expect(cachedOf(await send('c'))).toBe(true);
+    expect(fake.requests).toHaveLength(4);
+  });
+
+  it('makes exactly one upstream call for 20 concurrent identical signals (coalescing)', async () => {
+    const hold = gate();
+    const { fake, rt } = await start({ max_concurrent_signals: 32, max_concurrent_neurons: 32 });
+    fake.respond(message('RESULT: shared answer', {}, { until: hold.promise }));
+
+    const pending = Array.from({ length: 20 }, () => send('burst'));
+    // Hold the one upstream answer until all 20 signals have looked the key up.
+    await vi.waitFor(async () => expect(await rt.metric('hal9_cache_requests_total', L2)).toBe(20), {
+      timeout: 10_000,
+      interval: 10,
+    });
+    expect(fake.requests).toHaveLength(1);
+    hold.open();
+    const all = await Promise.all(pending);
+
+    expect(all.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(all.every((r) => r.body.results[0].content === 'shared answer')).toBe(true);
+    expect(all.filter((r) => !cachedOf(r))).toHaveLength(1);
+    expect(fake.requests).toHaveLength(1);
+    expect(await rt.metric('hal9_cache_hits_total', L2)).toBe(19);
+    expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api' })).toBe(1);
+  });
+
+  it('does not cache failures: after an upstream error the same signal calls upstream again', async () => {
+    const { fake } = await start();
+    fake.script(apiError(500));
+
+    const failed = await send('flaky');
+    expect(failed.status).toBe(502);
+    expect(failed.body.errors[0].code).toBe('UPSTREAM_ERROR');
+
+    const ok = await send('flaky');
+    expect(ok.status).toBe(200);
+    expect(cachedOf(ok)).toBe(false);
+    expect(fake.requests).toHaveLength(2);
+
+    // The success is what gets cached.
+    expect(cachedOf(await send('flaky'))).toBe(true);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('keys on content and neuron (system prompt), and only caches the configured layers', async () => {
+    const { fake, rt } = await start({}, [
+      neuron('design-1', 'L3', ['impl-1']),
+      neuron('impl-1', 'L2', [], { system_prompt: 'Prompt one.' }),
+      neuron('impl-2', 'L2', [], { system_prompt: 'Prompt two.' }),
+    ]);
+
+    expect(cachedOf(await send('alpha', 'impl-1'))).toBe(false);
+    expect(cachedOf(await send('beta', 'impl-1'))).toBe(false);
+    expect(cachedOf(await send('alpha', 'impl-2'))).toBe(false);
+    expect(cachedOf(await send('alpha', 'impl-1'))).toBe(true);
+    expect(fake.requests.map((r) => [promptOf(r).system, promptOf(r).user])).toEqual([
+      ['Prompt one.', 'alpha'],
+      ['Prompt one.', 'beta'],
+      ['Prompt two.', 'alpha'],
+    ]);
+
+    // L3 is not in cache_layers: the same signal twice is two upstream calls and no lookups.
+    fake.respond(message('RESULT: from design'));
+    expect(cachedOf(await send('gamma', 'design-1'))).toBe(false);
+    expect(cachedOf(await send('gamma', 'design-1'))).toBe(false);
+    expect(fake.requests).toHaveLength(5);
+    expect(await rt.metric('hal9_cache_requests_total', { neuron: 'design-1' })).toBe(0);
+  });
+
+  it('derives distinct keys from each of neuron, model, system prompt and content', () => {
+    const base = { neuron: 'impl-1', model: 'm', systemPrompt: 'p', content: 'c' };
+    const keys = [
+      base,
+      { ...base, neuron: 'impl-2' },
+      { ...base, model: 'm2' },
+      { ...base, systemPrompt: 'p2' },
+      { ...base, content: 'c2' },
+      // Field boundaries matter: moving text from one part to the next is a different key.
+      { ...base, systemPrompt: 'pc', content: '' },
+    ].map(cacheKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(cacheKey({ ...base })).toBe(keys[0]);
+  });
+});
