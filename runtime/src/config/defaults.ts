@@ -66,7 +66,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   claude: {
     mode: 'mock',
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-5-5',
     max_tokens: 1024,
     timeout_ms: 30_000,
     max_retries: 0,

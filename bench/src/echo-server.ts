@@ -1,0 +1,8 @@
+// The reference server for HTTP load: a bare fastify route that echoes the JSON body.
+import Fastify from 'fastify';
+
+const app = Fastify({ logger: false });
+app.post('/echo', async (req) => req.body);
+const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
+process.stdout.write(`${JSON.stringify({ address })}\n`);
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

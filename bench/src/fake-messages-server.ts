@@ -1,0 +1,36 @@
+// A local stand-in for the Messages API (the one fake we accept: there is no internet here).
+// It answers at once; the answer routes by the layer named in the system prompt so the default
+// topology flows L4 → L3 → L2.
+import http from 'node:http';
+
+const reply = (text: string) =>
+  JSON.stringify({
+    id: 'msg_bench',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-sonnet-5-5',
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  });
+const L4 = reply('FORWARD_TO: design-1\nCONTENT: strategy');
+const L3 = reply('FORWARD_TO: impl-1\nCONTENT: design');
+const L2 = reply('RESULT: implemented');
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString();
+    const text = body.includes('(L4)') ? L4 : body.includes('(L3)') ? L3 : L2;
+    res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_bench' });
+    res.end(text);
+  });
+});
+server.keepAliveTimeout = 90_000;
+server.listen(0, '127.0.0.1', () => {
+  const a = server.address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ address: `http://127.0.0.1:${a.port}` })}\n`);
+});
+process.once('SIGTERM', () => server.close(() => process.exit(0)));
