@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/parse.ts';
 import { createRuntime } from '../src/runtime.ts';
@@ -177,6 +177,21 @@ describe('api mode: upstream failures', () => {
       1,
     );
   });
+
+  it('shuts down without waiting for a hung call once the drain timeout has passed', async () => {
+    // The call would hang for 10 minutes; the test's own timeout fails it if shutdown waits for that.
+    const { fake, rt } = await start({ claude: { timeout_ms: 600_000 }, server: { drain_timeout_ms: 100 } });
+    fake.respond(hang());
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'stuck' });
+    expect(accepted.status).toBe(202);
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000, interval: 10 });
+
+    await rt.close();
+
+    expect(rt.runtime.engine.draining).toBe(true);
+    // The client side of the hung call was closed, not left to the upstream.
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000, interval: 10 });
+  }, 20_000);
 
   it('maps 429 with retry-after to UPSTREAM_RATE_LIMITED (HTTP 502) and counts status 429', async () => {
     const { fake, rt } = await start();

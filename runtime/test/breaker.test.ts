@@ -93,6 +93,24 @@ describe('circuit breaker', () => {
     expect(await rt.metric('hal9_signals_total', { neuron: 'impl-1', outcome: 'error' })).toBe(6);
   });
 
+  it('counts only the failures within window_seconds', async () => {
+    const { fake } = await start(LONG_OPEN, {
+      circuit_breaker: {
+        failure_threshold: 5,
+        success_threshold: 3,
+        timeout_seconds: 30,
+        window_seconds: 0.3,
+      },
+    });
+    await failRequests(4);
+    // Let the four failures age out of the window (a slow machine only makes them older).
+    await new Promise((r) => setTimeout(r, 400));
+    await failRequests(4);
+    expect(await state()).toBe(CLOSED);
+    expect((await send()).body.errors[0].code).toBe('UPSTREAM_ERROR');
+    expect(fake.requests).toHaveLength(9);
+  });
+
   it('after timeout_seconds lets trial calls through and closes only after success_threshold successes', async () => {
     const { fake } = await start(0.3);
     await failRequests(5);

@@ -86,6 +86,9 @@ export class AnthropicBackend implements ModelBackend {
   readonly model: string;
   readonly #client: Anthropic;
   readonly #maxTokens: number;
+  // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
+  // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
+  readonly #inflight = new Set<AbortController>();
 
   constructor(client: Anthropic, model: string, maxTokens: number) {
     this.#client = client;
@@ -94,6 +97,8 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   async complete(neuron: NeuronConfig, content: string, signal?: AbortSignal): Promise<Completion> {
+    const own = new AbortController();
+    this.#inflight.add(own);
     try {
       const msg = await this.#client.messages.create(
         {
@@ -108,7 +113,7 @@ export class AnthropicBackend implements ModelBackend {
           ],
           messages: [{ role: 'user', content }],
         },
-        signal ? { signal } : undefined,
+        { signal: signal ? AbortSignal.any([signal, own.signal]) : own.signal },
       );
       const text = msg.content
         .map((b) => (b.type === 'text' ? b.text : ''))
@@ -126,8 +131,13 @@ export class AnthropicBackend implements ModelBackend {
       };
     } catch (e) {
       throw upstreamError(e);
+    } finally {
+      this.#inflight.delete(own);
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const c of this.#inflight) c.abort();
+    this.#inflight.clear();
+  }
 }
