@@ -1,0 +1,332 @@
+// The CRDs against a real kube-apiserver: samples are accepted, invalid objects are rejected by
+// kubectl with messages that say what to fix, and explain/printer columns show what users see.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { loadAllYaml } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Hal9Cluster, Hal9ClusterSpec } from '../src/generated/hal9cluster.gen.ts';
+import type { Neuron, NeuronSpec } from '../src/generated/neuron.gen.ts';
+import { renderNeuron } from '../src/render/index.ts';
+import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+let ns = '';
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kubeConfigFromInject(), 'crd-validation');
+  ns = namespace.name;
+  return namespace.delete;
+});
+
+/** What a user would write: apiVersion, kind, name and spec (no uid or generation). */
+function manifest(o: Hal9Cluster | Neuron): string {
+  return JSON.stringify({
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: o.metadata?.name },
+    spec: o.spec,
+  });
+}
+const apply = (o: Hal9Cluster | Neuron, extra: string[] = []) =>
+  kubectl(['apply', '-n', ns, ...extra, '-f', '-'], { stdin: manifest(o), allowFailure: true });
+const cluster = (spec: Hal9ClusterSpec) => aHal9Cluster(spec, 'invalid');
+const neuron = (spec: Partial<NeuronSpec>, name = 'impl-1') => aNeuron(name, spec);
+const pinned = { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } };
+
+const samples = (dir: string) =>
+  readdirSync(`${root}samples/${dir}`)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `samples/${dir}/${f}`);
+
+describe('samples', () => {
+  it.each([...samples('production'), ...samples('minimal')])(
+    '%s is accepted (server-side dry run)',
+    async (file) => {
+      const r = await kubectl(['apply', '-n', ns, '--dry-run=server', '-f', `${root}${file}`], {
+        allowFailure: true,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    },
+  );
+
+  it('the production sample renders to objects the apiserver accepts (server-side dry run)', async () => {
+    const docs = [...samples('production')].flatMap((f) => loadAllYaml(readFileSync(`${root}${f}`, 'utf8')));
+    const h9c = docs.find((d) => d.kind === 'Hal9Cluster') as Hal9Cluster;
+    const neurons = docs.filter((d) => d.kind === 'Neuron') as Neuron[];
+    const withMeta = (n: Neuron): Neuron => ({
+      ...n,
+      metadata: { ...n.metadata, namespace: ns, uid: `uid-${n.metadata?.name}` },
+    });
+    const peers = neurons.map(withMeta);
+    for (const n of peers) {
+      const { objects, warnings } = renderNeuron({ cluster: h9c, neuron: n, peers });
+      expect(warnings).toEqual([]);
+      // The owner does not exist, so drop ownerReferences: the dry run checks the objects themselves.
+      const list = {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: objects.map((o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } })),
+      };
+      const r = await kubectl(['apply', '-n', ns, '--server-side', '--dry-run=server', '-f', '-'], {
+        stdin: JSON.stringify(list),
+        allowFailure: true,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('deployment.apps/');
+      expect(r.stdout).toContain('horizontalpodautoscaler.autoscaling/');
+      expect(r.stdout).toContain('poddisruptionbudget.policy/');
+    }
+  });
+});
+
+describe('rendered objects with every tuning option', () => {
+  it('are accepted by the apiserver (server-side dry run)', async () => {
+    const h9c = aHal9Cluster({
+      claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } },
+      resources: pinned,
+      placement: {
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        requiredNodeLabels: [{ key: 'node-type', operator: 'In', values: ['performance'] }],
+        preferredNodeLabels: [{ weight: 20, key: 'zone', operator: 'Exists' }],
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' }],
+        topologySpread: { whenUnsatisfiable: 'DoNotSchedule' },
+      },
+      nodeTuning: {
+        cpuPinning: true,
+        hugepages: { size: '1Gi', quantity: '1Gi' },
+        privilegedSysctlInitContainer: true,
+        sysctls: [
+          { name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' },
+          { name: 'net.ipv4.ip_local_port_range', value: '1024 65000' },
+        ],
+        transparentHugepages: 'madvise',
+        thpInitContainer: true,
+      },
+      autoscaling: {
+        enabled: true,
+        minReplicas: 2,
+        behavior: {
+          scaleUp: { selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
+        },
+      },
+    });
+    const n = aNeuron('tuned', {}, { namespace: ns });
+    const { objects, warnings } = renderNeuron({ cluster: h9c, neuron: n, peers: [n] });
+    expect(warnings).toHaveLength(2);
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: objects.map((o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } })),
+    };
+    const r = await kubectl(['apply', '-n', ns, '--server-side', '--dry-run=server', '-f', '-'], {
+      stdin: JSON.stringify(list),
+      allowFailure: true,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('deployment.apps/tuned serverside-applied (server dry run)');
+  });
+});
+
+describe('invalid objects are rejected with a message that says what to fix', () => {
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a forward connection to the neuron itself',
+      neuron({ forwardConnections: ['impl-1'] }),
+      'spec.forwardConnections must not contain the neuron itself',
+    ],
+    [
+      'a backward connection to the neuron itself',
+      neuron({ backwardConnections: ['impl-1'] }),
+      'spec.backwardConnections must not contain the neuron itself',
+    ],
+    [
+      'a duplicate forward connection',
+      neuron({ forwardConnections: ['a', 'a'] }),
+      'spec.forwardConnections[1]: Duplicate value: "a"',
+    ],
+    [
+      'a connection that is not a neuron name',
+      neuron({ forwardConnections: ['Impl_2'] }),
+      'spec.forwardConnections[0]: Invalid value',
+    ],
+    ['a layer outside L1..L9', neuron({ layer: 'L0' as 'L1' }), 'spec.layer: Unsupported value: "L0"'],
+    ['a Neuron name that cannot name a Service', neuron({}, '1st'), 'Neuron names must be DNS labels'],
+    [
+      'negative replicas',
+      neuron({ replicas: -1 }),
+      'spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0',
+    ],
+    [
+      'minReplicas above maxReplicas',
+      cluster({ autoscaling: { minReplicas: 5, maxReplicas: 2 } }),
+      'spec.autoscaling.minReplicas: Invalid value: autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas',
+    ],
+    [
+      'minReplicas above maxReplicas in a Neuron override',
+      neuron({ autoscaling: { minReplicas: 5, maxReplicas: 2 } }),
+      'autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas',
+    ],
+    [
+      'parallelism min above max',
+      cluster({ autoscaling: { parallelism: { min: 50, max: 2 } } }),
+      'autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max',
+    ],
+    [
+      'hugepages without a memory request',
+      cluster({ resources: { requests: { cpu: '1' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } }),
+      'nodeTuning.hugepages needs a memory request: set resources.requests.memory',
+    ],
+    [
+      'cpuPinning with a fractional CPU',
+      cluster({
+        resources: { requests: { cpu: '1500m', memory: '1Gi' }, limits: { cpu: '1500m', memory: '1Gi' } },
+        nodeTuning: { cpuPinning: true },
+      }),
+      'nodeTuning.cpuPinning needs an integer CPU limit',
+    ],
+    [
+      'cpuPinning with requests below limits',
+      cluster({
+        resources: { ...pinned, limits: { cpu: '4', memory: '4Gi' } },
+        nodeTuning: { cpuPinning: true },
+      }),
+      'nodeTuning.cpuPinning needs Guaranteed QoS: make resources.requests equal resources.limits',
+    ],
+    [
+      'limits below requests',
+      cluster({ resources: { requests: { cpu: '8', memory: '1Gi' }, limits: { cpu: '4', memory: '1Gi' } } }),
+      'resources.limits.cpu is lower than resources.requests.cpu: raise the limit or lower the request',
+    ],
+    [
+      'a quantity that is not one',
+      cluster({ resources: { requests: { cpu: 'lots' } } }),
+      'spec.resources.requests.cpu: Invalid value: "lots"',
+    ],
+    [
+      'mode api without apiKeySecretRef',
+      cluster({ claude: { mode: 'api' } }),
+      'claude.mode is api but claude.apiKeySecretRef is missing',
+    ],
+    [
+      'a sysctl outside the safe set without the privileged init container',
+      cluster({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' }] } }),
+      'nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true',
+    ],
+    [
+      'a malformed sysctl name',
+      cluster({ nodeTuning: { sysctls: [{ name: 'net..ipv4', value: '1' }] } }),
+      'spec.nodeTuning.sysctls[0].name: Invalid value: "net..ipv4"',
+    ],
+    [
+      'transparent hugepages without the init container',
+      cluster({ nodeTuning: { transparentHugepages: 'never' } }),
+      'nodeTuning.transparentHugepages needs nodeTuning.thpInitContainer: true',
+    ],
+    [
+      'the THP init container without a mode',
+      cluster({ nodeTuning: { thpInitContainer: true } }),
+      'nodeTuning.thpInitContainer is true but transparentHugepages is unset',
+    ],
+    [
+      'mock responses for a layer that does not exist',
+      cluster({ claude: { mockResponses: { L10: [{ trigger: 'a', response: 'b' }] } } }),
+      'claude.mockResponses keys must be layers L1 to L9',
+    ],
+    [
+      'operator In without values',
+      cluster({ placement: { requiredNodeLabels: [{ key: 'node-type', operator: 'In' }] } }),
+      'operator In and NotIn need at least one entry in values',
+    ],
+    [
+      'operator Exists with values',
+      cluster({
+        placement: { requiredNodeLabels: [{ key: 'node-type', operator: 'Exists', values: ['x'] }] },
+      }),
+      'operator Exists and DoesNotExist take no values',
+    ],
+    [
+      'an unknown field',
+      cluster({ performance: { maxConcurrentSignal: 3 } as never }),
+      'unknown field "spec.performance.maxConcurrentSignal"',
+    ],
+  ])('%s', async (_name, object, message) => {
+    const r = await apply(object);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('spec.cluster cannot change', async () => {
+    const created = await apply(neuron({ cluster: 'hal9' }, 'moving'));
+    expect(created.stderr).toBe('');
+    const r = await apply(neuron({ cluster: 'other' }, 'moving'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec.cluster is immutable: delete the Neuron and create it again');
+  });
+});
+
+describe('what kubectl users see', () => {
+  it('kubectl explain shows field descriptions', async () => {
+    const stdout = await waitFor(
+      'explain neuron.spec.forwardConnections',
+      async () => {
+        const r = await kubectl(['explain', 'neuron.spec.forwardConnections'], { allowFailure: true });
+        return r.code === 0 ? r.stdout : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(stdout.replaceAll(/\s+/g, ' ')).toContain('Neurons this neuron may forward signals to');
+    const perf = await kubectl(['explain', 'hal9cluster.spec.performance.maxConcurrentSignals']);
+    expect(perf.stdout).toContain('Executor limit');
+  });
+
+  it('kubectl get shows the printer columns, and defaults are applied', async () => {
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: manifest(aHal9Cluster({}, 'columns')) });
+    await kubectl(['apply', '-n', ns, '-f', '-'], {
+      stdin: manifest(aNeuron('columns-1', { cluster: 'columns', layer: 'L3' })),
+    });
+    const nrn = await kubectl(['get', 'nrn', 'columns-1', '-n', ns]);
+    expect(nrn.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
+      'NAME',
+      'READY',
+      'LAYER',
+      'REPLICAS',
+      'PARALLELISM',
+      'AGE',
+    ]);
+    expect(nrn.stdout).toMatch(/columns-1\s+L3/);
+    const h9c = await kubectl(['get', 'h9c', 'columns', '-n', ns]);
+    expect(h9c.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
+      'NAME',
+      'READY',
+      'NEURONS',
+      'AGE',
+    ]);
+    const stored = JSON.parse(
+      (await kubectl(['get', 'h9c', 'columns', '-n', ns, '-o', 'json'])).stdout,
+    ) as Hal9Cluster;
+    expect(stored.spec.performance).toMatchObject({
+      maxConcurrentSignals: 8,
+      signalBufferSize: 10,
+      cacheLayers: ['L2'],
+    });
+    expect(stored.spec.resources).toEqual({
+      requests: { cpu: '2000m', memory: '2Gi' },
+      limits: { cpu: '4000m', memory: '4Gi' },
+    });
+  });
+
+  it('kubectl get hal9 lists both kinds (category)', async () => {
+    const r = await kubectl(['get', 'hal9', '-n', ns]);
+    expect(r.stdout).toContain('hal9cluster.hal9.ai/columns');
+    expect(r.stdout).toContain('neuron.hal9.ai/columns-1');
+  });
+
+  it('the scale subresource works (kubectl scale nrn)', async () => {
+    await kubectl(['scale', 'nrn', 'columns-1', '-n', ns, '--replicas=3']);
+    const n = JSON.parse(
+      (await kubectl(['get', 'nrn', 'columns-1', '-n', ns, '-o', 'json'])).stdout,
+    ) as Neuron;
+    expect(n.spec.replicas).toBe(3);
+  });
+});
