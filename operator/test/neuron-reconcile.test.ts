@@ -1,0 +1,238 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+
+const minimalSample = readFileSync(
+  fileURLToPath(new URL('../../samples/minimal/hal9.yaml', import.meta.url)),
+  'utf8',
+);
+const kc = kubeConfigFromInject();
+let ns: string;
+let operator: InProcessOperator;
+let r: ReturnType<typeof reads>;
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kc, 'operator-reconcile');
+  ns = namespace.name;
+  r = reads(kc, ns);
+  operator = await startInProcess(kc, ns);
+  return namespace.delete;
+});
+afterAll(async () => {
+  await operator?.stop();
+});
+
+const apply = (objects: readonly object[]) =>
+  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
+const patchNeuron = (name: string, patch: object) =>
+  kubectl(['patch', 'neuron', name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(patch)]);
+
+describe('the minimal sample', () => {
+  it('becomes a ConfigMap, Service and Deployment per neuron, owned by the Neuron, and Ready', async () => {
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: minimalSample });
+    for (const name of ['strategic-1', 'design-1', 'impl-1']) {
+      const neuron = await waitForNeuronReady(r, name);
+      const uid = neuron.metadata?.uid;
+      const [cm, svc, deploy] = await Promise.all([
+        r.configMap(`${name}-config`),
+        r.service(name),
+        r.deployment(name),
+      ]);
+      for (const child of [cm, svc, deploy]) {
+        expect(child?.metadata?.ownerReferences).toEqual([
+          expect.objectContaining({ kind: 'Neuron', name, uid, controller: true, blockOwnerDeletion: true }),
+        ]);
+        expect(child?.metadata?.labels).toMatchObject({ 'hal9.ai/cluster': 'hal9', 'hal9.ai/neuron': name });
+      }
+      const managers = deploy?.metadata?.managedFields?.map((m) => m.manager);
+      expect(managers).toContain('hal9-operator');
+      expect(deploy?.spec?.replicas).toBe(1);
+      // One replica: no PDB; autoscaling off: no HPA.
+      expect(await r.pdb(name)).toBeUndefined();
+      expect(await r.hpa(name)).toBeUndefined();
+      expect(parseYaml(cm?.data?.[Object.keys(cm?.data ?? {})[0]!] ?? '')).toMatchObject({
+        cluster: { name: 'hal9' },
+      });
+      expect(neuron.status).toMatchObject({ replicas: 1, readyReplicas: 1, observedGeneration: 1 });
+      expect(neuron.status?.selector).toContain(`hal9.ai/neuron=${name}`);
+      expect(condition(neuron, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+      expect(condition(neuron, 'Degraded')).toMatchObject({ status: 'False' });
+    }
+  });
+
+  it('summarises the neurons in the Hal9Cluster status with the highest layer as entry endpoint', async () => {
+    const cluster = await waitFor(
+      'Hal9Cluster hal9 ready',
+      async () => {
+        const c = await r.cluster('hal9');
+        return c?.status?.readyNeurons === 3 && condition(c, 'Ready')?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(cluster.status).toMatchObject({ neurons: 3, readyNeurons: 3, observedGeneration: 1 });
+    expect(cluster.status?.entryEndpoint).toBe(`http://strategic-1.${ns}.svc:8080`);
+  });
+
+  it('shows Ready, Layer, Replicas and Parallelism as printer columns', async () => {
+    const { stdout } = await kubectl(['get', 'nrn', 'strategic-1', '-n', ns]);
+    const [header, row] = stdout.trim().split('\n');
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'READY', 'LAYER', 'REPLICAS', 'PARALLELISM', 'AGE']);
+    expect(row?.split(/\s+/).slice(0, 5)).toEqual(['strategic-1', 'True', 'L4', '1', '8']);
+  });
+
+  it('records an Event when it applied the children', async () => {
+    const events = await r.events();
+    expect(
+      events.some((e) => e.involvedObject.name === 'impl-1' && e.reason === 'Applied' && e.type === 'Normal'),
+    ).toBe(true);
+  });
+});
+
+describe('changes', () => {
+  it('rolls a spec change into the children and bumps observedGeneration', async () => {
+    await patchNeuron('impl-1', { spec: { performance: { maxConcurrentSignals: 12 } } });
+    const neuron = await waitFor(
+      'impl-1 generation 2 observed',
+      async () => {
+        const n = await r.neuron('impl-1');
+        return n?.status?.observedGeneration === 2 ? n : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(neuron.status?.parallelism?.current).toBe(12);
+    const cm = await r.configMap('impl-1-config');
+    const config = parseYaml(Object.values(cm?.data ?? {})[0] ?? '') as {
+      performance: Record<string, unknown>;
+    };
+    expect(config.performance.max_concurrent_signals).toBe(12);
+  });
+
+  it('recreates a deleted child', async () => {
+    const before = await r.configMap('design-1-config');
+    await kubectl(['delete', 'configmap', 'design-1-config', '-n', ns]);
+    const after = await waitFor(
+      'design-1-config recreated',
+      async () => {
+        const cm = await r.configMap('design-1-config');
+        return cm && cm.metadata?.uid !== before?.metadata?.uid ? cm : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(after.data).toEqual(before?.data);
+  });
+
+  it('repairs an operator-owned field another manager changed', async () => {
+    const image = (await r.deployment('design-1'))?.spec?.template?.spec?.containers?.[0]?.image;
+    await kubectl([
+      'patch',
+      'deployment',
+      'design-1',
+      '-n',
+      ns,
+      '--type',
+      'json',
+      '-p',
+      JSON.stringify([
+        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'tampered:1' },
+      ]),
+    ]);
+    await waitFor(
+      'design-1 image restored',
+      async () => {
+        const d = await r.deployment('design-1');
+        return d?.spec?.template?.spec?.containers?.[0]?.image === image ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  it('reports ClusterNotFound for a Neuron of a missing cluster, and reconciles it once the cluster appears', async () => {
+    await apply([aNeuron('orphan', 'later')]);
+    const waiting = await waitFor(
+      'orphan ClusterNotFound',
+      async () => {
+        const n = await r.neuron('orphan');
+        return condition(n, 'Ready')?.reason === 'ClusterNotFound' ? n : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(waiting, 'Ready')?.status).toBe('False');
+    expect(await r.deployment('orphan')).toBeUndefined();
+    await apply([aCluster('later')]);
+    await waitForNeuronReady(r, 'orphan');
+    expect(await r.deployment('orphan')).toBeDefined();
+  });
+
+  it('makes no changes while paused and says so in the status', async () => {
+    await kubectl(['annotate', 'neuron', 'orphan', '-n', ns, 'hal9.ai/paused=true']);
+    await patchNeuron('orphan', { spec: { performance: { maxConcurrentSignals: 20 } } });
+    const paused = await waitFor(
+      'orphan Paused for generation 2',
+      async () => {
+        const n = await r.neuron('orphan');
+        const c = condition(n, 'Paused');
+        return c?.status === 'True' && c.observedGeneration === 2 ? n : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(paused, 'Progressing')?.reason).toBe('Paused');
+    expect(paused.status?.observedGeneration).toBe(1);
+    const cm = await r.configMap('orphan-config');
+    expect(Object.values(cm?.data ?? {})[0]).not.toContain('max_concurrent_signals: 20');
+
+    await kubectl(['annotate', 'neuron', 'orphan', '-n', ns, 'hal9.ai/paused-']);
+    await waitFor(
+      'orphan config updated after resume',
+      async () => {
+        const c = await r.configMap('orphan-config');
+        return Object.values(c?.data ?? {})[0]?.includes('max_concurrent_signals: 20') ? c : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  it('leaves its children to garbage collection when a Neuron is deleted', async () => {
+    await kubectl(['delete', 'neuron', 'orphan', '-n', ns, '--wait=false']);
+    await waitFor(
+      'orphan children gone',
+      async () => {
+        const left = await Promise.all([
+          r.deployment('orphan'),
+          r.service('orphan'),
+          r.configMap('orphan-config'),
+        ]);
+        return left.every((o) => o === undefined) ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  });
+});
+
+describe('when nothing changes', () => {
+  it('sends no write requests for 60 s and leaves every object untouched', { timeout: 180_000 }, async () => {
+    // Let the last rollouts and status updates settle first.
+    for (const name of ['strategic-1', 'design-1', 'impl-1']) await waitForNeuronReady(r, name);
+    await new Promise((res) => setTimeout(res, 5000));
+    const snapshot = async () => {
+      const names = ['strategic-1', 'design-1', 'impl-1'];
+      const objs = await Promise.all([
+        r.cluster('hal9'),
+        ...names.map((n) => r.neuron(n)),
+        ...names.map((n) => r.deployment(n)),
+        ...names.map((n) => r.service(n)),
+        ...names.map((n) => r.configMap(`${n}-config`)),
+      ]);
+      return objs.map((o) => `${o?.metadata?.name}@${o?.metadata?.resourceVersion}`);
+    };
+    const before = await snapshot();
+    const writesBefore = await operator.writes();
+    await new Promise((res) => setTimeout(res, 60_000));
+    expect(await operator.writes()).toBe(writesBefore);
+    expect(await snapshot()).toEqual(before);
+  });
+});
