@@ -131,9 +131,6 @@ export interface Hal9ClusterSpecClaudeApiKeySecretRef {
   readonly key?: string;
 }
 
-/**
- * One mock answer.
- */
 export interface Hal9ClusterSpecClaudeMockResponsesValueItem {
   /**
    * Substring of the signal content that selects this answer, or `default`.
@@ -330,9 +327,6 @@ export interface Hal9ClusterSpecPlacement {
   readonly topologySpread?: Hal9ClusterSpecPlacementTopologySpread;
 }
 
-/**
- * A required node label requirement.
- */
 export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
   /**
    * Node label key, for example `node-type`.
@@ -349,9 +343,6 @@ export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
   readonly values?: readonly string[];
 }
 
-/**
- * A preferred node label requirement with a weight.
- */
 export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
   /**
    * Preference weight, 1 to 100.
@@ -373,9 +364,6 @@ export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
   readonly values?: readonly string[];
 }
 
-/**
- * A toleration.
- */
 export interface Hal9ClusterSpecPlacementTolerationsItem {
   /**
    * Taint key; empty with operator Exists tolerates every taint.
@@ -461,9 +449,6 @@ export interface Hal9ClusterSpecNodeTuning {
   readonly initImage?: string;
 }
 
-/**
- * One kernel parameter.
- */
 export interface Hal9ClusterSpecNodeTuningSysctlsItem {
   /**
    * Sysctl name, for example net.ipv4.tcp_keepalive_time.
@@ -558,9 +543,6 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleUp {
   readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleUpPoliciesItem[];
 }
 
-/**
- * One rate limit.
- */
 export interface Hal9ClusterSpecAutoscalingBehaviorScaleUpPoliciesItem {
   /**
    * Pods (absolute) or Percent (of current replicas).
@@ -594,9 +576,6 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleDown {
   readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem[];
 }
 
-/**
- * One rate limit.
- */
 export interface Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem {
   /**
    * Pods (absolute) or Percent (of current replicas).
@@ -686,9 +665,6 @@ export interface Hal9ClusterStatus {
   readonly entryEndpoint?: string;
 }
 
-/**
- * A standard condition (metav1.Condition).
- */
 export interface Hal9ClusterStatusConditionsItem {
   /**
    * Condition type in CamelCase (Ready, Progressing, Degraded, ...).

@@ -256,9 +256,6 @@ export interface NeuronSpecPlacement {
   readonly topologySpread?: NeuronSpecPlacementTopologySpread;
 }
 
-/**
- * A required node label requirement.
- */
 export interface NeuronSpecPlacementRequiredNodeLabelsItem {
   /**
    * Node label key, for example `node-type`.
@@ -274,9 +271,6 @@ export interface NeuronSpecPlacementRequiredNodeLabelsItem {
   readonly values?: readonly string[];
 }
 
-/**
- * A preferred node label requirement with a weight.
- */
 export interface NeuronSpecPlacementPreferredNodeLabelsItem {
   /**
    * Preference weight, 1 to 100.
@@ -296,9 +290,6 @@ export interface NeuronSpecPlacementPreferredNodeLabelsItem {
   readonly values?: readonly string[];
 }
 
-/**
- * A toleration.
- */
 export interface NeuronSpecPlacementTolerationsItem {
   /**
    * Taint key; empty with operator Exists tolerates every taint.
@@ -374,9 +365,6 @@ export interface NeuronSpecNodeTuning {
   readonly initImage?: string;
 }
 
-/**
- * One kernel parameter.
- */
 export interface NeuronSpecNodeTuningSysctlsItem {
   /**
    * Sysctl name, for example net.ipv4.tcp_keepalive_time.
@@ -464,9 +452,6 @@ export interface NeuronSpecAutoscalingBehaviorScaleUp {
   readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleUpPoliciesItem[];
 }
 
-/**
- * One rate limit.
- */
 export interface NeuronSpecAutoscalingBehaviorScaleUpPoliciesItem {
   /**
    * Pods (absolute) or Percent (of current replicas).
@@ -500,9 +485,6 @@ export interface NeuronSpecAutoscalingBehaviorScaleDown {
   readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem[];
 }
 
-/**
- * One rate limit.
- */
 export interface NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem {
   /**
    * Pods (absolute) or Percent (of current replicas).
@@ -596,9 +578,6 @@ export interface NeuronSpecClaudeApiKeySecretRef {
   readonly key?: string;
 }
 
-/**
- * One mock answer.
- */
 export interface NeuronSpecClaudeMockResponsesValueItem {
   /**
    * Substring of the signal content that selects this answer, or `default`.
@@ -644,9 +623,6 @@ export interface NeuronStatus {
   readonly parallelism?: NeuronStatusParallelism;
 }
 
-/**
- * A standard condition (metav1.Condition).
- */
 export interface NeuronStatusConditionsItem {
   /**
    * Condition type in CamelCase (Ready, Progressing, Degraded, ...).

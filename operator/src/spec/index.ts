@@ -10,4 +10,5 @@ export {
   effectiveSpec,
   type Layer,
 } from './effective-spec.ts';
+export { entryNeuron } from './entry-neuron.ts';
 export { overlay } from './overlay.ts';
