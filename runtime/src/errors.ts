@@ -57,6 +57,7 @@ export interface ErrorInfo {
   readonly message: string;
   readonly neuron?: string;
   readonly field?: string;
+  readonly retryAfterSeconds?: number;
 }
 
 export const toErrorInfo = (e: unknown, neuron?: string): ErrorInfo => {
@@ -66,6 +67,9 @@ export const toErrorInfo = (e: unknown, neuron?: string): ErrorInfo => {
     message: err.message,
     ...(neuron ? { neuron } : {}),
     ...(err.details.field ? { field: err.details.field } : {}),
+    ...(err.details.retryAfterSeconds !== undefined
+      ? { retryAfterSeconds: err.details.retryAfterSeconds }
+      : {}),
   };
 };
 

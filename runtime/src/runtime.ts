@@ -40,6 +40,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     connections: pool.max_connections_per_host,
     keepAliveTimeout: pool.idle_timeout_seconds * 1000,
     keepAliveMaxTimeout: pool.idle_timeout_seconds * 1000,
+    // Call timeouts belong to the SDK (claude.timeout_ms) and the request deadline; undici's own
+    // 300 s defaults must never end a call first and misreport it as a connection error.
+    headersTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
+    bodyTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
   });
   const registry = new Registry();
   registry.setDefaultLabels({ hal9_cluster: config.cluster.name });

@@ -46,10 +46,8 @@ function statusOf(view: RunView): { code: number; retryAfter?: number } {
   const first = view.errors[0];
   if (!first) return { code: 502 };
   const err = new Hal9Error(first.code);
-  return {
-    code: err.status === 508 ? 422 : err.status,
-    ...(first.code === 'BREAKER_OPEN' ? { retryAfter: 1 } : {}),
-  };
+  const retryAfter = first.retryAfterSeconds ?? (first.code === 'BREAKER_OPEN' ? 1 : undefined);
+  return { code: err.status === 508 ? 422 : err.status, ...(retryAfter !== undefined ? { retryAfter } : {}) };
 }
 
 const publicView = (v: RunView) => ({

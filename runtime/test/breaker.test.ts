@@ -88,9 +88,12 @@ describe('circuit breaker', () => {
     expect(res.body.status).toBe('failed');
     expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
     expect(res.body.trace[0].error.code).toBe('BREAKER_OPEN');
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Retry-After is the time left until trial calls (open for 30 s here), not a fixed second.
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(20);
+    expect(res.body.errors[0].retryAfterSeconds).toBe(Number(res.headers.get('retry-after')));
     expect(fake.requests).toHaveLength(5);
     expect(await rt.metric('hal9_signals_total', { neuron: 'impl-1', outcome: 'error' })).toBe(6);
+    expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api', status: 'breaker_open' })).toBe(1);
   });
 
   it('counts only the failures within window_seconds', async () => {

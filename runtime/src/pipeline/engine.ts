@@ -335,7 +335,7 @@ export class Engine {
   #callModel(neuron: NeuronConfig, content: string): Promise<string> {
     const upstream = this.#backend.upstream;
     return this.#upstreamLimit.use(() =>
-      this.#breaker.fire(async () => {
+      this.#guarded(upstream, async () => {
         const t0 = performance.now();
         try {
           const c = await this.#backend.complete(neuron, content);
@@ -356,6 +356,17 @@ export class Engine {
         }
       }),
     );
+  }
+
+  /** Runs a call through the breaker; a fast-fail while open is counted like any other upstream status. */
+  async #guarded<T>(upstream: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#breaker.fire(call);
+    } catch (e) {
+      if (isHal9Error(e) && e.code === 'BREAKER_OPEN')
+        this.#m.upstreamRequests.inc({ upstream, status: 'breaker_open' });
+      throw e;
+    }
   }
 
   #route(
