@@ -84,7 +84,7 @@ export interface Hal9ClusterSpecClaude {
   readonly mode?: "mock" | "api";
   /**
    * Claude model id used in `api` mode.
-   * @default "claude-sonnet-4-5"
+   * @default "claude-sonnet-5-5"
    */
   readonly model?: string;
   /**
@@ -708,7 +708,7 @@ export const hal9ClusterSpecDefaults = {
           "default": "mock"
         },
         "model": {
-          "default": "claude-sonnet-4-5"
+          "default": "claude-sonnet-5-5"
         },
         "maxTokens": {
           "default": 1024

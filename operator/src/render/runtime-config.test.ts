@@ -55,7 +55,7 @@ describe('runtime configuration', () => {
     const out = renderOf('impl-1', cluster);
     expect(parse(out.runtimeConfig).claude).toEqual({
       mode: 'api',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       max_tokens: 1024,
       timeout_ms: 30000,
       max_retries: 0,

@@ -25,7 +25,7 @@ describe('effectiveSpec', () => {
     });
     expect(spec.claude).toMatchObject({
       mode: 'mock',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       maxTokens: 1024,
       timeoutMs: 30000,
     });
