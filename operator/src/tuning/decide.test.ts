@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { advance, decide, type Observation, type TunerState } from './decide.ts';
+
+const bounds = { min: 2, max: 64, sloMs: 50, stableWindowSeconds: 30, panicWindowSeconds: 5 };
+const obs = (o: Partial<Observation> = {}): Observation => ({
+  p95Ms: 20,
+  utilization: 0.5,
+  queueDepth: 0,
+  throttledPerSecond: 0,
+  throughput: 100,
+  ...o,
+});
+const state = (
+  current: number,
+  lastChangeAt = 0,
+  lastDirection: TunerState['lastDirection'] = 'none',
+): TunerState => ({
+  current,
+  lastChangeAt,
+  lastDirection,
+});
+const T = 1_000_000;
+
+describe('decide', () => {
+  it('holds the last value when there is no data (an empty result is not a zero)', () => {
+    expect(decide(state(8), undefined, bounds, T)).toMatchObject({
+      value: 8,
+      changed: false,
+      reason: 'NoData',
+    });
+    expect(decide(state(8), obs({ p95Ms: Number.NaN }), bounds, T).reason).toBe('NoData');
+  });
+
+  it('raises additively while saturated within the SLO, after the stable window', () => {
+    expect(decide(state(8), obs({ utilization: 1 }), bounds, T)).toMatchObject({
+      value: 9,
+      reason: 'Saturated',
+    });
+    expect(decide(state(32), obs({ queueDepth: 4 }), bounds, T)).toMatchObject({
+      value: 36,
+      reason: 'Saturated',
+    });
+    expect(decide(state(8, T - 10_000, 'up'), obs({ utilization: 1 }), bounds, T)).toMatchObject({
+      value: 8,
+      reason: 'Cooldown',
+    });
+  });
+
+  it('does not raise without headroom under the SLO, nor past the maximum', () => {
+    expect(decide(state(8), obs({ utilization: 1, p95Ms: 45 }), bounds, T).reason).toBe('WithinSLO');
+    expect(decide(state(64), obs({ utilization: 1 }), bounds, T)).toMatchObject({
+      value: 64,
+      reason: 'AtBound',
+    });
+  });
+
+  it('cuts multiplicatively at once when latency breaks the SLO or the upstream throttles', () => {
+    expect(decide(state(20, T - 1000, 'up'), obs({ p95Ms: 80 }), bounds, T)).toMatchObject({
+      value: 16,
+      reason: 'LatencyAboveSLO',
+      changed: true,
+    });
+    expect(decide(state(20), obs({ throttledPerSecond: 3 }), bounds, T)).toMatchObject({
+      value: 15,
+      reason: 'UpstreamThrottling',
+    });
+    expect(decide(state(3), obs({ p95Ms: 80 }), bounds, T).value).toBe(2);
+    expect(decide(state(2), obs({ p95Ms: 80 }), bounds, T)).toMatchObject({ value: 2, reason: 'AtBound' });
+  });
+
+  it('waits the panic window between cuts so one slow spell is not cut twice', () => {
+    expect(decide(state(16, T - 2000, 'down'), obs({ p95Ms: 80 }), bounds, T).reason).toBe('Cooldown');
+    expect(decide(state(16, T - 6000, 'down'), obs({ p95Ms: 80 }), bounds, T).value).toBe(12);
+  });
+
+  it('moves an out-of-bounds value into the bounds', () => {
+    expect(decide(state(100), obs(), bounds, T)).toMatchObject({ value: 64, reason: 'OutOfBounds' });
+    expect(decide(state(1), obs(), bounds, T)).toMatchObject({ value: 2, reason: 'OutOfBounds' });
+  });
+
+  it('settles without oscillating on a system whose latency grows with concurrency', () => {
+    // Latency 5 ms + 1.5 ms per concurrent signal; the SLO (50 ms) holds up to 30 signals.
+    let s = state(8);
+    const values: number[] = [];
+    for (let t = 0; t < 600; t += 5) {
+      const now = T + t * 1000;
+      const d = decide(s, obs({ p95Ms: 5 + 1.5 * s.current, utilization: 1, queueDepth: 10 }), bounds, now);
+      s = advance(s, d, now);
+      values.push(s.current);
+    }
+    const tail = values.slice(-60);
+    expect(Math.max(...tail) - Math.min(...tail)).toBe(0);
+    expect(tail[0]).toBeGreaterThan(16);
+    expect(5 + 1.5 * tail[0]!).toBeLessThanOrEqual(50 * 0.8 + 1.5 * Math.ceil(tail[0]! / 8));
+  });
+});

@@ -1,0 +1,117 @@
+// The parallelism tuner's decision: a pure function of what was observed and what was decided
+// before. Additive increase while the latency SLO holds and the slots are saturated; multiplicative
+// decrease at once when latency breaks the SLO or the upstream pushes back (429/529). Increases wait
+// for a stable window after any change, decreases only for a short panic window, so the value
+// settles instead of oscillating. An empty observation holds the last value: no data is not zero.
+
+export interface Observation {
+  /** p95 processing latency over the window, milliseconds. */
+  readonly p95Ms: number;
+  /** hal9_parallel_tasks_active / hal9_parallel_tasks_max, 0..1. */
+  readonly utilization: number;
+  /** Signals waiting for a slot (average over the window). */
+  readonly queueDepth: number;
+  /** Upstream 429/529 answers per second. */
+  readonly throttledPerSecond: number;
+  /** Signals processed per second. */
+  readonly throughput: number;
+}
+
+export interface TuningBounds {
+  readonly min: number;
+  readonly max: number;
+  readonly sloMs: number;
+  /** Seconds after any change before an increase (default 30). */
+  readonly stableWindowSeconds?: number;
+  /** Seconds after a decrease before another decrease (default 5). */
+  readonly panicWindowSeconds?: number;
+}
+
+export type DecisionReason =
+  | 'NoData'
+  | 'UpstreamThrottling'
+  | 'LatencyAboveSLO'
+  | 'Saturated'
+  | 'WithinSLO'
+  | 'Cooldown'
+  | 'AtBound'
+  | 'OutOfBounds';
+
+export interface Decision {
+  readonly value: number;
+  readonly reason: DecisionReason;
+  readonly changed: boolean;
+  readonly message: string;
+}
+
+export interface TunerState {
+  readonly current: number;
+  /** Epoch milliseconds of the last change, 0 if never. */
+  readonly lastChangeAt: number;
+  readonly lastDirection: 'up' | 'down' | 'none';
+}
+
+const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
+
+export function decide(
+  state: TunerState,
+  obs: Observation | undefined,
+  b: TuningBounds,
+  now: number,
+): Decision {
+  const stable = (b.stableWindowSeconds ?? 30) * 1000;
+  const panic = (b.panicWindowSeconds ?? 5) * 1000;
+  const since = now - state.lastChangeAt;
+  const hold = (reason: DecisionReason, message: string): Decision => ({
+    value: state.current,
+    reason,
+    changed: false,
+    message,
+  });
+  const to = (value: number, reason: DecisionReason, message: string): Decision => ({
+    value,
+    reason,
+    changed: value !== state.current,
+    message,
+  });
+
+  if (state.current < b.min || state.current > b.max) {
+    return to(clamp(state.current, b.min, b.max), 'OutOfBounds', `limit moved into [${b.min}, ${b.max}]`);
+  }
+  if (!obs || !Number.isFinite(obs.p95Ms)) return hold('NoData', 'no latency data for the window; holding');
+
+  const down = (reason: DecisionReason, factor: number, why: string): Decision => {
+    if (state.current <= b.min) return hold('AtBound', `${why}, already at the minimum ${b.min}`);
+    if (state.lastDirection === 'down' && since < panic)
+      return hold('Cooldown', `${why}; waiting for the last cut to take effect`);
+    return to(clamp(Math.floor(state.current * factor), b.min, state.current - 1), reason, why);
+  };
+  if (obs.throttledPerSecond > 0) {
+    return down('UpstreamThrottling', 0.75, `upstream throttled ${obs.throttledPerSecond.toFixed(2)}/s`);
+  }
+  if (obs.p95Ms > b.sloMs) {
+    return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
+  }
+  const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
+  const headroom = obs.p95Ms <= b.sloMs * 0.8;
+  if (saturated && headroom) {
+    if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
+    if (since < stable) return hold('Cooldown', 'saturated within the SLO; waiting for the stable window');
+    const step = Math.max(1, Math.ceil(state.current / 8));
+    return to(
+      clamp(state.current + step, b.min, b.max),
+      'Saturated',
+      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}, p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`,
+    );
+  }
+  return hold(
+    'WithinSLO',
+    `p95 ${obs.p95Ms.toFixed(1)} ms, slots ${(obs.utilization * 100).toFixed(0)} % busy`,
+  );
+}
+
+/** The state after applying a decision. */
+export const advance = (state: TunerState, d: Decision, now: number): TunerState =>
+  d.changed
+    ? { current: d.value, lastChangeAt: now, lastDirection: d.value > state.current ? 'up' : 'down' }
+    : state;
