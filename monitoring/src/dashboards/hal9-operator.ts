@@ -132,7 +132,12 @@ const leadership = [
     unit: units.OpsPerSecond,
     min: 0,
     width: 24,
-    targets: [{ expr: `sum by (kind) (${rate('hal9_operator_api_writes_total', sel)})`, legend: '{{kind}}' }],
+    targets: [
+      {
+        expr: `sum by (resource, verb) (${rate('hal9_operator_api_writes_total', sel)})`,
+        legend: '{{verb}} {{resource}}',
+      },
+    ],
   }),
 ];
 

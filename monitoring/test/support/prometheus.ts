@@ -1,0 +1,108 @@
+// A real Prometheus on 127.0.0.1 with temporary storage, a 1 s scrape and rule interval and the rule file.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { type Child, freePort, startChild, waitForHttp } from './processes.ts';
+
+export interface ScrapeJob {
+  readonly job: string;
+  readonly targets: readonly string[];
+  /** Target labels, e.g. the `namespace` Kubernetes service discovery would add. */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly honorLabels?: boolean;
+}
+
+export interface PrometheusOptions {
+  readonly ruleFiles: readonly string[];
+  readonly jobs: readonly ScrapeJob[];
+}
+
+export interface PromResult {
+  readonly status: 'success' | 'error';
+  readonly errorType?: string;
+  readonly error?: string;
+  readonly data?: {
+    resultType: string;
+    result: { metric: Record<string, string>; values?: unknown[]; value?: unknown }[];
+  };
+}
+
+export interface RunningPrometheus {
+  readonly url: string;
+  query(expr: string, time?: number): Promise<PromResult>;
+  queryRange(expr: string, start: number, end: number, step: number): Promise<PromResult>;
+  labelValues(label: string, match: string): Promise<string[]>;
+  /** Seconds since the epoch of the newest completed scrape of every target. */
+  scrapedTargets(): Promise<{ job: string; health: string; lastError: string }[]>;
+  stop(): Promise<void>;
+  readonly child: Child;
+}
+
+export function prometheusConfig(options: PrometheusOptions): string {
+  return stringify({
+    global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
+    rule_files: [...options.ruleFiles],
+    scrape_configs: options.jobs.map((j) => ({
+      job_name: j.job,
+      honor_labels: j.honorLabels ?? false,
+      static_configs: [{ targets: [...j.targets], labels: { ...(j.labels ?? {}) } }],
+    })),
+  });
+}
+
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'hal9-prometheus-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(options));
+  const child = startChild(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1h',
+      '--log.level=warn',
+    ],
+    dir,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/-/ready`, child);
+  const api = async (path: string, params: Record<string, string>): Promise<PromResult> => {
+    const res = await fetch(`${url}/api/v1/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params),
+    });
+    return (await res.json()) as PromResult;
+  };
+  return {
+    url,
+    child,
+    query: (expr, time) => api('query', { query: expr, ...(time ? { time: String(time) } : {}) }),
+    queryRange: (expr, start, end, step) =>
+      api('query_range', { query: expr, start: String(start), end: String(end), step: String(step) }),
+    labelValues: async (label, match) => {
+      const qs = new URLSearchParams(match ? { 'match[]': match } : {});
+      const res = await fetch(`${url}/api/v1/label/${label}/values?${qs}`);
+      const body = (await res.json()) as { status: string; data: string[]; error?: string };
+      if (body.status !== 'success') throw new Error(`label_values(${match}, ${label}): ${body.error}`);
+      return body.data;
+    },
+    scrapedTargets: async () => {
+      const res = await fetch(`${url}/api/v1/targets`);
+      const body = (await res.json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+      };
+      return body.data.activeTargets.map((t) => ({
+        job: t.labels.job,
+        health: t.health,
+        lastError: t.lastError,
+      }));
+    },
+    stop: async () => {
+      await child.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
