@@ -2,13 +2,10 @@
 # Builds the local control plane's binaries from the Go module proxy, once per version set.
 # Output: $HAL9_TOOLS_BIN (printed on stdout as the last line). Skips the build when present.
 set -euo pipefail
-K8S_VERSION=v1.37.2
-STAGING_VERSION=v0.37.2
-ETCD_VERSION=v3.7.3
-KWOK_VERSION=v0.8.0
-HELM_VERSION=v3.22.0
-GO_VERSION=$(go env GOVERSION)
 here=$(cd "$(dirname "$0")/.." && pwd)
+# K8S_VERSION, STAGING_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION (the test harness reads them too)
+source "$here/tools/versions.env"
+GO_VERSION=$(go env GOVERSION)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hal9
 bin=${HAL9_TOOLS_BIN:-$cache/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION-$GO_VERSION}
 export GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -16,6 +13,14 @@ export GOFLAGS=-modcacherw CGO_ENABLED=0
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ]; then
   echo "$KUBEBUILDER_ASSETS"; exit 0
 fi
+# The wrapper modules pin the same versions (bump both together; see tools/README.md).
+grep -q "k8s.io/kubernetes $K8S_VERSION" "$here/tools/k8s-bin/go.mod" &&
+  grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$here/tools/etcd-bin/go.mod" || {
+  echo "tools/versions.env and tools/*/go.mod disagree" >&2; exit 1; }
+mkdir -p "$cache"
+# One build at a time per machine: a second caller waits, then finds the binaries present.
+exec 9>"$cache/build.lock"
+flock 9
 need=()
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok helm; do
   [ -x "$bin/$b" ] || need+=("$b")
@@ -30,8 +35,12 @@ has() { [[ " ${need[*]} " == *" $1 "* ]]; }
 if has kube-apiserver || has kube-controller-manager || has kube-scheduler || has kubectl; then
   (
     cd "$here/tools/k8s-bin"
-    ver="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean"
-    ver="$ver -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=37 -X k8s.io/client-go/pkg/version.gitTreeState=clean"
+    # Stamp the version: helm's kubeVersion checks and kwokctl parse it.
+    minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+    ver=""
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ver="$ver -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
     go build -trimpath -ldflags "-s -w $ver" -o "$bin/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
       k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
@@ -39,6 +48,10 @@ if has kube-apiserver || has kube-controller-manager || has kube-scheduler || ha
 fi
 if has etcd; then (cd "$here/tools/etcd-bin" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3); fi
 if has kwok; then GOBIN="$bin" go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION; fi
-if has helm; then GOBIN="$bin" go install -trimpath -ldflags "-s -w" helm.sh/helm/v3/cmd/helm@$HELM_VERSION; fi
+if has helm; then
+  GOBIN="$bin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    helm.sh/helm/v3/cmd/helm@$HELM_VERSION
+fi
 echo "built in $(( $(date +%s) - start )) s" >&2
 echo "$bin"

@@ -1,5 +1,6 @@
 // @hal9/test: a real local Kubernetes control plane (etcd, kube-apiserver, kcm, scheduler, kwok) for tests.
 export { assertBinaries, ensureBinaries, kwokStagePaths, repoRoot } from './cluster/binaries.ts';
+export { deployment, hugepagesResources, pod, podSpec, requireNodeLabel } from './cluster/builders.ts';
 export {
   adminIdentity,
   type ClientIdentity,
@@ -33,3 +34,4 @@ export {
   waitForNodesSchedulable,
 } from './cluster/nodes.ts';
 export { type WaitOptions, waitFor } from './cluster/wait.ts';
+export { listPods, podCondition, waitForDeploymentReady, waitForPod } from './cluster/workloads.ts';

@@ -33,13 +33,18 @@ export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports): string[] 
     `--cert-dir=${certs.certDir}`,
     `--secure-port=${ports.apiServer}`,
     '--bind-address=127.0.0.1',
-    // Without it the apiserver advertises the default route's address.
+    // Without it the apiserver advertises the default route's address. The endpoint reconciler
+    // refuses a loopback address, so the `kubernetes` Service gets no endpoints (nothing here needs them).
     '--advertise-address=127.0.0.1',
+    '--endpoint-reconciler-type=none',
     '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
     // As envtest: pods need no ServiceAccount to exist first.
     '--disable-admission-plugins=ServiceAccount',
     '--authorization-mode=RBAC',
+    // Close open watches on SIGTERM instead of waiting for them: otherwise a stop with clients
+    // attached (kcm, scheduler, kwok) hangs until the kill timeout.
+    '--shutdown-watch-termination-grace-period=2s',
     `--client-ca-file=${certs.clientCa}`,
     `--service-account-issuer=https://127.0.0.1:${ports.apiServer}/`,
     `--service-account-key-file=${certs.saSignerCert}`,

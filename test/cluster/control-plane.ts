@@ -85,7 +85,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const dir = await mkdtemp(join(options.baseDir ?? tmpdir(), 'hal9-control-plane-'));
   await mkdir(join(dir, 'pids'));
-  const reaper = startReaper(dir);
+  const reaper = startReaper(dir, { keepDir: options.keepDir });
   const running: Running = {};
   let stopped: Promise<void> | undefined;
 

@@ -33,12 +33,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const current = holder[sharedKey];
     if (!current || --current.users > 0) return;
     delete holder[sharedKey];
+    const started = Date.now();
     await plane.stop();
+    log(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   };
 }
 
+const log = (line: string) => process.stderr.write(`[control-plane] ${line}\n`);
+
 async function startShared(): Promise<ControlPlane> {
-  const log = (line: string) => process.stderr.write(`[control-plane] ${line}\n`);
   const binDir = await ensureBinaries();
   const crdDir = join(repoRoot, 'crds');
   const plane = await startControlPlane({

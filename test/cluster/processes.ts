@@ -10,7 +10,7 @@ export interface ProcessSpec {
   /** Directory for `<name>.log` (stdout and stderr) and `pids/<name>` (for the reaper). */
   readonly dir: string;
   readonly env?: Readonly<Record<string, string>>;
-  /** Record the pid for the reaper (default true). */
+  /** Record the pid for the reaper and kill the process when Node exits (default true). */
   readonly reap?: boolean;
 }
 
@@ -82,9 +82,9 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
   });
   child.unref();
   const pid = child.pid ?? -1;
-  if (pid > 0) {
+  if (pid > 0 && spec.reap !== false) {
     live.add(pid);
-    if (spec.reap !== false) writeFileSync(join(spec.dir, 'pids', spec.name), `${pid}\n`);
+    writeFileSync(join(spec.dir, 'pids', spec.name), `${pid}\n`);
     void exited.then(() => live.delete(pid));
   }
 
@@ -99,8 +99,17 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
 
   const stop = async (graceMs = 20_000): Promise<ExitInfo> => {
     if (info || pid <= 0) return exited;
+    // The child is unref'd so it never holds Node open; while we wait for its exit it must.
+    child.ref();
     killGroup(pid, 'SIGTERM');
-    const done = await Promise.race([exited, sleep(graceMs).then(() => undefined)]);
+    // Cancel the grace timer once the process exits, so it does not hold Node open.
+    const grace = new AbortController();
+    const timedOut = sleep(graceMs, undefined, { signal: grace.signal }).then(
+      () => undefined,
+      () => undefined,
+    );
+    const done = await Promise.race([exited, timedOut]);
+    grace.abort();
     if (done) return done;
     killGroup(pid, 'SIGKILL');
     return exited;
@@ -120,19 +129,23 @@ export function logExcerpt(proc: ManagedProcess, lines = 30): string {
 
 /**
  * Starts a detached watchdog shell that, once `parentPid` is gone, kills every process group
- * listed in `<dir>/pids/*` and removes `dir`. It covers crashes and SIGKILL of the test runner,
- * where no exit hook runs.
+ * listed in `<dir>/pids/*` and removes `dir` (unless keepDir). It covers crashes and SIGKILL of
+ * the test runner, where no exit hook runs; Node's exit hook does not kill it.
  */
-export function startReaper(dir: string, parentPid = process.pid): ManagedProcess {
+export function startReaper(
+  dir: string,
+  opts: { keepDir?: boolean; parentPid?: number } = {},
+): ManagedProcess {
   const script = [
     'while kill -0 "$1" 2>/dev/null; do sleep 1; done',
     'for f in "$2"/pids/*; do [ -f "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null; done',
-    'rm -rf "$2"',
+    '[ "$3" = keep ] || rm -rf "$2"',
   ].join('\n');
+  const parent = String(opts.parentPid ?? process.pid);
   return startProcess({
     name: 'reaper',
     command: 'sh',
-    args: ['-c', script, 'hal9-reaper', String(parentPid), dir],
+    args: ['-c', script, 'hal9-reaper', parent, dir, opts.keepDir ? 'keep' : 'remove'],
     dir,
     reap: false,
   });
