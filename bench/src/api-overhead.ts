@@ -1,7 +1,7 @@
+import { Agent } from 'undici';
 import { createAnthropicClient } from '../../runtime/src/claude/anthropic.ts';
 import { parseConfig } from '../../runtime/src/config/parse.ts';
 import { createRuntime } from '../../runtime/src/runtime.ts';
-import { Agent } from 'undici';
 import { startFakeMessagesServer } from './servers.ts';
 import { type Summary, sample, summarize } from './stats.ts';
 
@@ -17,12 +17,24 @@ export interface ApiOverhead {
 export async function apiOverhead(n = 2000): Promise<ApiOverhead> {
   const fake = await startFakeMessagesServer();
   const agent = new Agent({ connections: 10, keepAliveTimeout: 90_000 });
-  const client = createAnthropicClient({ apiKey: 'bench', baseURL: fake.url, timeoutMs: 30_000, maxRetries: 0, dispatcher: agent });
+  const client = createAnthropicClient({
+    apiKey: 'bench',
+    baseURL: fake.url,
+    timeoutMs: 30_000,
+    maxRetries: 0,
+    dispatcher: agent,
+  });
   const directCall = () =>
     client.messages.create({
       model: 'claude-sonnet-5-5',
       max_tokens: 1024,
-      system: [{ type: 'text', text: 'You are an implementation neuron (L2).', cache_control: { type: 'ephemeral' } }],
+      system: [
+        {
+          type: 'text',
+          text: 'You are an implementation neuron (L2).',
+          cache_control: { type: 'ephemeral' },
+        },
+      ],
       messages: [{ role: 'user', content: 'benchmark signal' }],
     });
   const rt = createRuntime(

@@ -1,7 +1,7 @@
-import { parseConfig } from '../../runtime/src/config/parse.ts';
-import { createRuntime } from '../../runtime/src/runtime.ts';
 import { MockBackend } from '../../runtime/src/claude/mock.ts';
+import { parseConfig } from '../../runtime/src/config/parse.ts';
 import { parseAnswer } from '../../runtime/src/pipeline/protocol.ts';
+import { createRuntime } from '../../runtime/src/runtime.ts';
 import { type Summary, sample, summarize } from './stats.ts';
 
 // The guide's four cases, in process (no sockets): the engine's own cost per request.

@@ -15,7 +15,9 @@ const print = (s = '') => {
   console.log(s);
 };
 
-print(`# Hal9 runtime benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+print(
+  `# Hal9 runtime benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+);
 print();
 print('## In process (mock, zero delay, default topology; milliseconds)');
 const rows = await inProcess();
@@ -73,7 +75,9 @@ for (const [name, ramp] of [
   ['hal9', rtRamp],
   ['echo', echoRamp],
 ] as const) {
-  print(`- ${name}: ${ramp.steps.map((s) => `${s.rate}/s → ${ms(s.latency.p50, 2)} / ${ms(s.latency.p99, 2)}${s.errors ? ` (${s.errors} err)` : ''}`).join('; ')}`);
+  print(
+    `- ${name}: ${ramp.steps.map((s) => `${s.rate}/s → ${ms(s.latency.p50, 2)} / ${ms(s.latency.p99, 2)}${s.errors ? ` (${s.errors} err)` : ''}`).join('; ')}`,
+  );
 }
 print();
 

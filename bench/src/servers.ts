@@ -36,12 +36,15 @@ async function start(args: string[], env: Record<string, string>): Promise<Serve
   };
 }
 
-export async function startRuntimeProcess(doc: unknown): Promise<ServerProcess> {
+export async function startRuntimeProcess(
+  doc: unknown,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-'));
   const file = join(dir, 'hal9.yaml');
   await writeFile(file, stringify(doc));
   const main = fileURLToPath(new URL('../../runtime/src/main.ts', import.meta.url));
-  return start([main, file], { PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info' });
+  return start([main, file], { PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env });
 }
 
 export const startEchoServer = (): Promise<ServerProcess> =>
@@ -49,3 +52,7 @@ export const startEchoServer = (): Promise<ServerProcess> =>
 
 export const startFakeMessagesServer = (): Promise<ServerProcess> =>
   start([fileURLToPath(new URL('./fake-messages-server.ts', import.meta.url))], {});
+
+/** Starts one of the bench's own servers (a file beside this one). */
+export const startServer = (file: string, env: Record<string, string>): Promise<ServerProcess> =>
+  start([fileURLToPath(new URL(`./${file}`, import.meta.url))], env);

@@ -10,7 +10,8 @@ export interface Summary {
 
 export function summarize(samples: readonly number[]): Summary {
   const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
+  const q = (p: number) =>
+    s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
   return { n: s.length, p50: q(50), p95: q(95), p99: q(99), max: s.at(-1) ?? Number.NaN };
 }
 
@@ -32,5 +33,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const all = [headers, ...rows.map((r) => r.map(String))];
   const w = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
-  return [line(all[0]!), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...all.slice(1).map(line)].join('\n');
+  return [line(all[0]!), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...all.slice(1).map(line)].join(
+    '\n',
+  );
 }
