@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { helm, kubeVersion, template } from '../support/helm.ts';
+import { monitoringDir, readRules } from '../support/repo.ts';
+
+type Obj = {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
+
+const monitoringApi = ['--api-versions', 'monitoring.coreos.com/v1'];
+
+function render(...extra: string[]): Obj[] {
+  const run = template(...extra);
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  return parseAllDocuments(run.stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+}
+
+const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
+const one = (objs: Obj[], kind: string) => {
+  const found = objs.filter((o) => o.kind === kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] as Obj & Record<string, any>;
+};
+
+describe('charts/hal9-operator', () => {
+  it('passes helm lint --strict', () => {
+    const run = helm('lint', '--strict', '.', '--kube-version', kubeVersion);
+    expect(run.stdout).toContain('0 chart(s) failed');
+    expect(run.status).toBe(0);
+  });
+
+  it('renders the operator without the monitoring API, leaving out ServiceMonitor and PrometheusRule', () => {
+    expect(kinds(render())).toEqual(
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'ConfigMap',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+  });
+
+  it('adds ServiceMonitor and PrometheusRule when monitoring.coreos.com/v1 is available', () => {
+    const objs = render(...monitoringApi);
+    expect(kinds(objs)).toContain('ServiceMonitor');
+    expect(kinds(objs)).toContain('PrometheusRule');
+    const sm = one(objs, 'ServiceMonitor');
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics', honorLabels: true });
+    expect(sm.spec.selector.matchLabels).toEqual(one(objs, 'Service').spec.selector);
+  });
+
+  it('puts exactly the groups of monitoring/prometheus/hal9-rules.yaml into the PrometheusRule', () => {
+    const rule = one(render(...monitoringApi), 'PrometheusRule');
+    expect(rule.spec.groups).toEqual(readRules().groups);
+  });
+
+  it('ships each dashboard as a ConfigMap for the Grafana sidecar', () => {
+    const maps = render().filter((o) => o.kind === 'ConfigMap') as (Obj & { data: Record<string, string> })[];
+    const byKey = new Map(maps.flatMap((m) => Object.entries(m.data)));
+    for (const file of ['hal9-performance.json', 'hal9-operator.json']) {
+      const committed = readFileSync(join(monitoringDir, 'grafana/dashboards', file), 'utf8');
+      expect(JSON.parse(byKey.get(file) ?? 'null'), file).toEqual(JSON.parse(committed));
+    }
+    for (const m of maps) expect(m.metadata.labels?.grafana_dashboard).toBe('1');
+  });
+
+  it('grants least privilege: explicit resources and verbs, no wildcards', () => {
+    const objs = render();
+    const rules = objs
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .flatMap(
+        (o) => (o as Obj & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }).rules,
+      );
+    for (const r of rules) {
+      for (const v of [...r.apiGroups, ...r.resources, ...r.verbs]) expect(v).not.toContain('*');
+    }
+    const grants = rules.flatMap((r) =>
+      r.apiGroups.flatMap((g) =>
+        r.resources.map((res) => `${g || 'core'}/${res}: ${[...r.verbs].sort().join(',')}`),
+      ),
+    );
+    const crud = 'create,delete,get,list,patch,update,watch';
+    expect(grants.sort()).toEqual(
+      [
+        'hal9.ai/hal9clusters: get,list,watch',
+        'hal9.ai/neurons: get,list,watch',
+        'hal9.ai/hal9clusters/status: patch,update',
+        'hal9.ai/neurons/status: patch,update',
+        `core/configmaps: ${crud}`,
+        `core/services: ${crud}`,
+        `apps/deployments: ${crud}`,
+        `autoscaling/horizontalpodautoscalers: ${crud}`,
+        `policy/poddisruptionbudgets: ${crud}`,
+        'core/events: create,patch',
+        'coordination.k8s.io/leases: create,get,update',
+      ].sort(),
+    );
+    expect(one(objs, 'Role').metadata).toMatchObject({ namespace: 'hal9-system' });
+  });
+
+  it('runs two replicas with leader election under the restricted pod security standard', () => {
+    const d = one(render(), 'Deployment');
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const c = pod.containers[0];
+    expect(c.image).toBe('ghcr.io/hal9/operator:0.1.0');
+    expect(c.args.slice(0, 5)).toEqual(['--leader-elect', '--metrics-port', '8080', '--health-port', '8081']);
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp']);
+    expect(pod.serviceAccountName).toBe(one(render(), 'ServiceAccount').metadata.name);
+  });
+
+  it('drops the PodDisruptionBudget for a single replica', () => {
+    expect(kinds(render('--set', 'replicaCount=1'))).not.toContain('PodDisruptionBudget');
+  });
+
+  it('renders byte-identical output twice (no random values or timestamps)', () => {
+    const a = template(...monitoringApi, '--include-crds');
+    const b = template(...monitoringApi, '--include-crds');
+    expect(a.status).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stdout).toContain('kind: CustomResourceDefinition');
+  });
+
+  it('rejects unknown and invalid values through values.schema.json', () => {
+    const typo = template('--set', 'iamge.tag=x');
+    expect(typo.status).not.toBe(0);
+    expect(typo.stderr).toMatch(/additional properties 'iamge' not allowed|iamge/);
+    const zero = template('--set', 'replicaCount=0');
+    expect(zero.status).not.toBe(0);
+    expect(zero.stderr).toMatch(/replicaCount/);
+  });
+});
