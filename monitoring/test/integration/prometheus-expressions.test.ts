@@ -151,7 +151,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(fake.calls().throttle ?? 0).toBeGreaterThan(0);
     expect(fake.calls().ok ?? 0).toBeGreaterThan(0);
     const targets = await prometheus.scrapedTargets();
-    expect(targets.map((t) => `${t.job} ${t.health} ${t.lastError}`)).toEqual([
+    expect(targets.map((t) => `${t.job} ${t.health} ${t.lastError}`).sort()).toEqual([
       'hal9-operator up ',
       'hal9-runtime up ',
       'hal9-runtime up ',
