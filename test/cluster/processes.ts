@@ -138,7 +138,7 @@ export function startReaper(
 ): ManagedProcess {
   const script = [
     'while kill -0 "$1" 2>/dev/null; do sleep 1; done',
-    'for f in "$2"/pids/*; do [ -f "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null; done',
+    'for f in "$2"/pids/*; do [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done',
     '[ "$3" = keep ] || rm -rf "$2"',
   ].join('\n');
   const parent = String(opts.parentPid ?? process.pid);
