@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { aPlatform } from '../test/builders.ts';
+import { buildBundleApp, renderBundle } from './bundle.ts';
+import { readRepositoryInputs } from './inputs.ts';
+import { productionPlatform } from './platforms/production.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const inputs = readRepositoryInputs(root);
+const production = () =>
+  renderBundle(buildBundleApp({ crds: inputs.crds, platform: productionPlatform(inputs) }));
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: any;
+}
+const manifests = (files: Map<string, string>) => [...files.values()].map((y) => parse(y) as Manifest);
+const wave = (m: Manifest) => Number(m.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+const options = (m: Manifest) =>
+  m.metadata.annotations?.['argocd.argoproj.io/sync-options']?.split(',') ?? [];
+
+describe('the synthesized GitOps bundle', () => {
+  it('has stable file names: one folder per chart, one object per file', () => {
+    const files = production();
+    expect([...files.keys()]).toEqual([
+      '00-crds/customresourcedefinition-hal9clusters.hal9.ai.yaml',
+      '00-crds/customresourcedefinition-neurons.hal9.ai.yaml',
+      '10-platform/configmap-hal9-production-dashboard-hal9-operator.yaml',
+      '10-platform/configmap-hal9-production-dashboard-hal9-performance.yaml',
+      '10-platform/hal9cluster-hal9-production.yaml',
+      '10-platform/namespace-hal9.yaml',
+      '10-platform/neuron-design-1.yaml',
+      '10-platform/neuron-impl-1.yaml',
+      '10-platform/neuron-strategic-1.yaml',
+      '10-platform/prometheusrule-hal9-production-rules.yaml',
+    ]);
+    for (const y of files.values()) expect(parseAllDocuments(y)).toHaveLength(1);
+  });
+
+  it('is byte-identical across two syntheses', () => {
+    const a = production();
+    const b = production();
+    expect(b).toEqual(a);
+    expect([...b.values()].join('')).toBe([...a.values()].join(''));
+  });
+
+  it('orders every CRD in an earlier sync wave than every custom resource of its group', () => {
+    const ms = manifests(production());
+    const crds = ms.filter((m) => m.kind === 'CustomResourceDefinition');
+    const crs = ms.filter((m) => m.apiVersion.startsWith('hal9.ai/'));
+    expect(crds).toHaveLength(2);
+    expect(crs.map((m) => m.kind).sort()).toEqual(['Hal9Cluster', 'Neuron', 'Neuron', 'Neuron']);
+    expect(Math.max(...crds.map(wave))).toBeLessThan(Math.min(...crs.map(wave)));
+    const ns = ms.find((m) => m.kind === 'Namespace')!;
+    expect(wave(ns)).toBeLessThan(
+      Math.min(
+        ...ms.filter((m) => m.kind !== 'Namespace' && m.kind !== 'CustomResourceDefinition').map(wave),
+      ),
+    );
+  });
+
+  it('applies the CRDs server-side and never prunes or deletes them; skips the dry run of custom resources', () => {
+    for (const m of manifests(production())) {
+      if (m.kind === 'CustomResourceDefinition') {
+        expect(options(m)).toEqual(['ServerSideApply=true', 'Prune=false', 'Delete=false']);
+      } else if (m.apiVersion.startsWith('hal9.ai/') || m.kind === 'PrometheusRule') {
+        expect(options(m)).toContain('SkipDryRunOnMissingResource=true');
+      }
+    }
+  });
+
+  it('carries the CRDs from crds/ unchanged apart from the Argo CD annotations', () => {
+    const ms = manifests(production());
+    for (const crd of inputs.crds) {
+      const out = ms.find((m) => m.metadata.name === crd.metadata.name)!;
+      const { annotations, ...meta } = out.metadata;
+      expect(annotations).toBeDefined();
+      expect({ ...out, metadata: meta }).toEqual(crd);
+    }
+  });
+
+  it('synthesizes the production platform of samples/production', () => {
+    const ms = manifests(production());
+    const sample = (file: string) =>
+      parseAllDocuments(readFileSync(`${root}samples/production/${file}`, 'utf8')).map(
+        (d) => d.toJS() as Manifest,
+      );
+    for (const s of [...sample('hal9cluster.yaml'), ...sample('neurons.yaml')]) {
+      const out = ms.find((m) => m.kind === s.kind && m.metadata.name === s.metadata.name);
+      expect(out?.spec, `${s.kind}/${s.metadata.name}`).toEqual(s.spec);
+    }
+  });
+
+  it('carries the dashboards and rules of monitoring/ verbatim', () => {
+    const ms = manifests(production());
+    const perf = ms.find((m) => m.metadata.name === 'hal9-production-dashboard-hal9-performance') as any;
+    expect(perf.data['hal9-performance.json']).toBe(
+      readFileSync(`${root}monitoring/grafana/dashboards/hal9-performance.json`, 'utf8'),
+    );
+    const rule = ms.find((m) => m.kind === 'PrometheusRule')!;
+    expect(rule.spec.groups).toEqual(
+      parse(readFileSync(`${root}monitoring/prometheus/hal9-rules.yaml`, 'utf8')).groups,
+    );
+  });
+
+  it('fails the synthesis on an invalid platform, naming the problem', () => {
+    const app = buildBundleApp({
+      crds: inputs.crds,
+      platform: aPlatform({ neurons: [{ id: 'a', layer: 'L2', forwardConnections: ['missing'] }] }),
+    });
+    expect(() => renderBundle(app)).toThrow('forwardConnections[0] names "missing"');
+  });
+});

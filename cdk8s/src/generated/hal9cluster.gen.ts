@@ -1,0 +1,939 @@
+// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
+import type { ApiObjectMetadata } from 'cdk8s';
+
+export const hal9ClusterGroup = "hal9.ai";
+export const hal9ClusterVersion = "v1alpha1";
+export const hal9ClusterApiVersion = "hal9.ai/v1alpha1";
+export const hal9ClusterKind = "Hal9Cluster";
+export const hal9ClusterPlural = "hal9clusters";
+
+/**
+ * Hal9Cluster holds the defaults of a group of Neurons: runtime image, Claude back-end, performance tuning, resources, placement, node tuning, autoscaling and monitoring. Each Neuron names its Hal9Cluster and may override any section.
+ */
+export interface Hal9Cluster {
+  readonly apiVersion?: "hal9.ai/v1alpha1";
+  readonly kind?: "Hal9Cluster";
+  readonly metadata?: ApiObjectMetadata;
+  readonly spec: Hal9ClusterSpec;
+  readonly status?: Hal9ClusterStatus;
+}
+
+/**
+ * Defaults for every Neuron of this cluster. Each Neuron may override any section field by field.
+ */
+export interface Hal9ClusterSpec {
+  /**
+   * Runtime container image.
+   * @default "hal9/runtime:0.1.0"
+   */
+  readonly image?: string;
+  /**
+   * Pull policy of the runtime image.
+   * @default "IfNotPresent"
+   */
+  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  /**
+   * Neuron where external requests enter (its Service is reported as status.entryEndpoint); default: a neuron of the highest layer.
+   */
+  readonly entryNeuron?: string;
+  /**
+   * Claude back-end of the runtime: `mock` answers from configured responses (no network), `api` calls the Anthropic Messages API.
+   * @default {}
+   */
+  readonly claude?: Hal9ClusterSpecClaude;
+  /**
+   * Tuning of the runtime (the `performance:` section of its configuration, in camelCase). Defaults are those of the Performance Tuning Guide.
+   * @default {}
+   */
+  readonly performance?: Hal9ClusterSpecPerformance;
+  /**
+   * CPU and memory of the runtime container. Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide.
+   * @default {"requests":{"cpu":"2000m","memory":"2Gi"},"limits":{"cpu":"4000m","memory":"4Gi"}}
+   */
+  readonly resources?: Hal9ClusterSpecResources;
+  /**
+   * Where the runtime pods are scheduled.
+   */
+  readonly placement?: Hal9ClusterSpecPlacement;
+  /**
+   * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition.
+   * @default {}
+   */
+  readonly nodeTuning?: Hal9ClusterSpecNodeTuning;
+  /**
+   * Horizontal pod autoscaling of each neuron, and tuning of its parallelism from observed metrics.
+   * @default {}
+   */
+  readonly autoscaling?: Hal9ClusterSpecAutoscaling;
+  /**
+   * Metrics scraping of the runtime pods. Services and pods always carry prometheus.io annotations.
+   * @default {}
+   */
+  readonly monitoring?: Hal9ClusterSpecMonitoring;
+}
+
+/**
+ * Claude back-end of the runtime: `mock` answers from configured responses (no network), `api` calls the Anthropic Messages API.
+ * @default {}
+ */
+export interface Hal9ClusterSpecClaude {
+  /**
+   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef).
+   * @default "mock"
+   */
+  readonly mode?: "mock" | "api";
+  /**
+   * Claude model id used in `api` mode.
+   * @default "claude-sonnet-5-5"
+   */
+  readonly model?: string;
+  /**
+   * Maximum tokens of one model answer (`max_tokens`).
+   * @default 1024
+   */
+  readonly maxTokens?: number;
+  /**
+   * Timeout of one model call in milliseconds.
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked.
+   * @default 0
+   */
+  readonly maxRetries?: number;
+  /**
+   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default.
+   */
+  readonly baseURL?: string;
+  /**
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+   */
+  readonly apiKeySecretRef?: Hal9ClusterSpecClaudeApiKeySecretRef;
+  /**
+   * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
+   */
+  readonly mockResponses?: { readonly [key: string]: readonly Hal9ClusterSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+ */
+export interface Hal9ClusterSpecClaudeApiKeySecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret.
+   * @default "api-key"
+   */
+  readonly key?: string;
+}
+
+export interface Hal9ClusterSpecClaudeMockResponsesValueItem {
+  /**
+   * Substring of the signal content that selects this answer, or `default`.
+   */
+  readonly trigger: string;
+  /**
+   * Answer text; may use the routing directives FORWARD_TO:, CONTENT: and RESULT:.
+   */
+  readonly response: string;
+  /**
+   * Exact delay before answering, in milliseconds (0 for benchmarks).
+   * @default 0
+   */
+  readonly delayMs?: number;
+}
+
+/**
+ * Tuning of the runtime (the `performance:` section of its configuration, in camelCase). Defaults are those of the Performance Tuning Guide.
+ * @default {}
+ */
+export interface Hal9ClusterSpecPerformance {
+  /**
+   * Signals per batch: a batch buffer flushes when it holds this many signals.
+   * @default 10
+   */
+  readonly signalBufferSize?: number;
+  /**
+   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once).
+   * @default 50
+   */
+  readonly bufferFlushMs?: number;
+  /**
+   * Time to live of cached answers, in seconds.
+   * @default 300
+   */
+  readonly cacheTtlSeconds?: number;
+  /**
+   * Maximum number of cached answers per process.
+   * @default 1000
+   */
+  readonly cacheMaxEntries?: number;
+  /**
+   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron).
+   * @default ["L2"]
+   */
+  readonly cacheLayers?: readonly ("L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9")[];
+  /**
+   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled.
+   * @default 8
+   */
+  readonly maxConcurrentSignals?: number;
+  /**
+   * Executor queue bound; beyond it the runtime answers 429 with Retry-After.
+   * @default 1000
+   */
+  readonly maxQueueDepth?: number;
+  /**
+   * Concurrent upstream model calls per pod.
+   * @default 10
+   */
+  readonly maxConcurrentNeurons?: number;
+  /**
+   * Maximum hops of one request before it ends with a hop-limit error.
+   * @default 16
+   */
+  readonly hopLimit?: number;
+  /**
+   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Circuit breaker per upstream.
+   * @default {}
+   */
+  readonly circuitBreaker?: Hal9ClusterSpecPerformanceCircuitBreaker;
+  /**
+   * Pooled HTTP connections to the Claude API and to other runtime pods.
+   * @default {}
+   */
+  readonly connectionPool?: Hal9ClusterSpecPerformanceConnectionPool;
+}
+
+/**
+ * Circuit breaker per upstream.
+ * @default {}
+ */
+export interface Hal9ClusterSpecPerformanceCircuitBreaker {
+  /**
+   * Failures within windowSeconds that open the breaker.
+   * @default 5
+   */
+  readonly failureThreshold?: number;
+  /**
+   * Successful trial calls that close a half-open breaker.
+   * @default 3
+   */
+  readonly successThreshold?: number;
+  /**
+   * Seconds the breaker stays open before it lets trial calls through.
+   * @default 30
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Length of the failure-counting window, in seconds.
+   * @default 60
+   */
+  readonly windowSeconds?: number;
+}
+
+/**
+ * Pooled HTTP connections to the Claude API and to other runtime pods.
+ * @default {}
+ */
+export interface Hal9ClusterSpecPerformanceConnectionPool {
+  /**
+   * Connections per upstream host.
+   * @default 10
+   */
+  readonly maxConnectionsPerHost?: number;
+  /**
+   * Seconds an idle pooled connection is kept.
+   * @default 90
+   */
+  readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * CPU and memory of the runtime container. Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide.
+ * @default {"requests":{"cpu":"2000m","memory":"2Gi"},"limits":{"cpu":"4000m","memory":"4Gi"}}
+ */
+export interface Hal9ClusterSpecResources {
+  /**
+   * Requested CPU and memory (what the scheduler reserves).
+   */
+  readonly requests?: Hal9ClusterSpecResourcesRequests;
+  /**
+   * CPU and memory limits. The Node.js heap is sized to 75% of the memory limit.
+   */
+  readonly limits?: Hal9ClusterSpecResourcesLimits;
+}
+
+/**
+ * Requested CPU and memory (what the scheduler reserves).
+ */
+export interface Hal9ClusterSpecResourcesRequests {
+  /**
+   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly cpu?: string;
+  /**
+   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly memory?: string;
+}
+
+/**
+ * CPU and memory limits. The Node.js heap is sized to 75% of the memory limit.
+ */
+export interface Hal9ClusterSpecResourcesLimits {
+  /**
+   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly cpu?: string;
+  /**
+   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly memory?: string;
+}
+
+/**
+ * Where the runtime pods are scheduled.
+ */
+export interface Hal9ClusterSpecPlacement {
+  /**
+   * Node labels the pods require (exact match).
+   */
+  readonly nodeSelector?: { readonly [key: string]: string };
+  /**
+   * Required node affinity: every requirement must hold (the guide uses `node-type In [performance]`).
+   */
+  readonly requiredNodeLabels?: readonly Hal9ClusterSpecPlacementRequiredNodeLabelsItem[];
+  /**
+   * Preferred node affinity: each matching requirement adds its weight to a node's score.
+   */
+  readonly preferredNodeLabels?: readonly Hal9ClusterSpecPlacementPreferredNodeLabelsItem[];
+  /**
+   * Taints the pods tolerate, for example of dedicated performance nodes.
+   */
+  readonly tolerations?: readonly Hal9ClusterSpecPlacementTolerationsItem[];
+  /**
+   * Spread of the neuron's pods over a topology domain (hosts by default).
+   */
+  readonly topologySpread?: Hal9ClusterSpecPlacementTopologySpread;
+}
+
+export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
+  /**
+   * Node label key, for example `node-type`.
+   */
+  readonly key: string;
+  /**
+   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * @default "In"
+   */
+  readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /**
+   * Label values for In and NotIn.
+   */
+  readonly values?: readonly string[];
+}
+
+export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
+  /**
+   * Preference weight, 1 to 100.
+   * @default 1
+   */
+  readonly weight?: number;
+  /**
+   * Node label key, for example `node-type`.
+   */
+  readonly key: string;
+  /**
+   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * @default "In"
+   */
+  readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /**
+   * Label values for In and NotIn.
+   */
+  readonly values?: readonly string[];
+}
+
+export interface Hal9ClusterSpecPlacementTolerationsItem {
+  /**
+   * Taint key; empty with operator Exists tolerates every taint.
+   */
+  readonly key?: string;
+  /**
+   * Equal (key and value match) or Exists (key matches).
+   * @default "Equal"
+   */
+  readonly operator?: "Equal" | "Exists";
+  /**
+   * Taint value for operator Equal.
+   */
+  readonly value?: string;
+  /**
+   * Taint effect to tolerate; empty means all effects.
+   */
+  readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  /**
+   * For NoExecute: seconds the pod stays bound after the taint appears.
+   */
+  readonly tolerationSeconds?: number;
+}
+
+/**
+ * Spread of the neuron's pods over a topology domain (hosts by default).
+ */
+export interface Hal9ClusterSpecPlacementTopologySpread {
+  /**
+   * Largest allowed difference in pod count between two domains.
+   * @default 1
+   */
+  readonly maxSkew?: number;
+  /**
+   * Node label that defines the domains.
+   * @default "kubernetes.io/hostname"
+   */
+  readonly topologyKey?: string;
+  /**
+   * DoNotSchedule (hard) or ScheduleAnyway (soft).
+   * @default "ScheduleAnyway"
+   */
+  readonly whenUnsatisfiable?: "DoNotSchedule" | "ScheduleAnyway";
+}
+
+/**
+ * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition.
+ * @default {}
+ */
+export interface Hal9ClusterSpecNodeTuning {
+  /**
+   * Kernel parameters. The safe set (kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, net.ipv4.tcp_syncookies, net.ipv4.tcp_wmem) goes into the pod's securityContext.sysctls; any other name needs privilegedSysctlInitContainer: true. There is no tcp_nodelay sysctl: the runtime sets TCP_NODELAY on its sockets.
+   */
+  readonly sysctls?: readonly Hal9ClusterSpecNodeTuningSysctlsItem[];
+  /**
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins.
+   * @default false
+   */
+  readonly privilegedSysctlInitContainer?: boolean;
+  /**
+   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod.
+   * @default "unset"
+   */
+  readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
+  /**
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys).
+   * @default false
+   */
+  readonly thpInitContainer?: boolean;
+  /**
+   * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+   */
+  readonly hugepages?: Hal9ClusterSpecNodeTuningHugepages;
+  /**
+   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset.
+   * @default false
+   */
+  readonly cpuPinning?: boolean;
+  /**
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both).
+   * @default "busybox:1.37"
+   */
+  readonly initImage?: string;
+}
+
+export interface Hal9ClusterSpecNodeTuningSysctlsItem {
+  /**
+   * Sysctl name, for example net.ipv4.tcp_keepalive_time.
+   */
+  readonly name: string;
+  /**
+   * Value, for example "600" or "1024 65000".
+   */
+  readonly value: string;
+}
+
+/**
+ * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+ */
+export interface Hal9ClusterSpecNodeTuningHugepages {
+  /**
+   * Page size: 2Mi or 1Gi.
+   * @default "2Mi"
+   */
+  readonly size?: "2Mi" | "1Gi";
+  /**
+   * Total hugepage memory, for example 512Mi. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly quantity: string;
+}
+
+/**
+ * Horizontal pod autoscaling of each neuron, and tuning of its parallelism from observed metrics.
+ * @default {}
+ */
+export interface Hal9ClusterSpecAutoscaling {
+  /**
+   * Create a HorizontalPodAutoscaler (autoscaling/v2); the HPA then owns the replica count and spec.replicas of the Neuron is ignored.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Lowest replica count of the HPA.
+   * @default 1
+   */
+  readonly minReplicas?: number;
+  /**
+   * Highest replica count of the HPA.
+   * @default 10
+   */
+  readonly maxReplicas?: number;
+  /**
+   * Average CPU utilization (percent of requests) the HPA aims for.
+   * @default 70
+   */
+  readonly targetCPUUtilizationPercentage?: number;
+  /**
+   * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+   */
+  readonly behavior?: Hal9ClusterSpecAutoscalingBehavior;
+  /**
+   * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+   * @default {}
+   */
+  readonly parallelism?: Hal9ClusterSpecAutoscalingParallelism;
+}
+
+/**
+ * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+ */
+export interface Hal9ClusterSpecAutoscalingBehavior {
+  /**
+   * HPA behavior when scaling up.
+   */
+  readonly scaleUp?: Hal9ClusterSpecAutoscalingBehaviorScaleUp;
+  /**
+   * HPA behavior when scaling down.
+   */
+  readonly scaleDown?: Hal9ClusterSpecAutoscalingBehaviorScaleDown;
+}
+
+/**
+ * HPA behavior when scaling up.
+ */
+export interface Hal9ClusterSpecAutoscalingBehaviorScaleUp {
+  /**
+   * Seconds of past recommendations considered, to avoid flapping.
+   */
+  readonly stabilizationWindowSeconds?: number;
+  /**
+   * Which policy wins: Max, Min, or Disabled (no scaling in this direction).
+   */
+  readonly selectPolicy?: "Max" | "Min" | "Disabled";
+  /**
+   * Rate limits of scaling.
+   */
+  readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleUpPoliciesItem[];
+}
+
+export interface Hal9ClusterSpecAutoscalingBehaviorScaleUpPoliciesItem {
+  /**
+   * Pods (absolute) or Percent (of current replicas).
+   */
+  readonly type: "Pods" | "Percent";
+  /**
+   * Pods or percent allowed per period.
+   */
+  readonly value: number;
+  /**
+   * Length of the period, 1 to 1800 seconds.
+   */
+  readonly periodSeconds: number;
+}
+
+/**
+ * HPA behavior when scaling down.
+ */
+export interface Hal9ClusterSpecAutoscalingBehaviorScaleDown {
+  /**
+   * Seconds of past recommendations considered, to avoid flapping.
+   */
+  readonly stabilizationWindowSeconds?: number;
+  /**
+   * Which policy wins: Max, Min, or Disabled (no scaling in this direction).
+   */
+  readonly selectPolicy?: "Max" | "Min" | "Disabled";
+  /**
+   * Rate limits of scaling.
+   */
+  readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem[];
+}
+
+export interface Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem {
+  /**
+   * Pods (absolute) or Percent (of current replicas).
+   */
+  readonly type: "Pods" | "Percent";
+  /**
+   * Pods or percent allowed per period.
+   */
+  readonly value: number;
+  /**
+   * Length of the period, 1 to 1800 seconds.
+   */
+  readonly periodSeconds: number;
+}
+
+/**
+ * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+ * @default {}
+ */
+export interface Hal9ClusterSpecAutoscalingParallelism {
+  /**
+   * Let the operator tune maxConcurrentSignals between min and max.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Lowest executor limit the tuner may set.
+   * @default 1
+   */
+  readonly min?: number;
+  /**
+   * Highest executor limit the tuner may set.
+   * @default 64
+   */
+  readonly max?: number;
+  /**
+   * Latency objective (p95 processing time, milliseconds) the tuner keeps.
+   * @default 50
+   */
+  readonly latencySLOMs?: number;
+  /**
+   * Base URL of the Prometheus API the tuner queries, for example http://prometheus.monitoring.svc:9090.
+   */
+  readonly prometheusURL?: string;
+}
+
+/**
+ * Metrics scraping of the runtime pods. Services and pods always carry prometheus.io annotations.
+ * @default {}
+ */
+export interface Hal9ClusterSpecMonitoring {
+  /**
+   * Also create a Prometheus Operator ServiceMonitor (only when its API is installed).
+   * @default false
+   */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Scrape interval, for example 15s.
+   * @default "15s"
+   */
+  readonly scrapeInterval?: string;
+}
+
+/**
+ * Observed state, written by the operator.
+ */
+export interface Hal9ClusterStatus {
+  /**
+   * Conditions Ready, Progressing and Degraded (and Warning for privileged tuning), each with a reason.
+   */
+  readonly conditions?: readonly Hal9ClusterStatusConditionsItem[];
+  /**
+   * metadata.generation of the spec the status describes.
+   */
+  readonly observedGeneration?: number;
+  /**
+   * Neurons that belong to this cluster.
+   */
+  readonly neurons?: number;
+  /**
+   * Neurons of this cluster whose condition Ready is True.
+   */
+  readonly readyNeurons?: number;
+  /**
+   * URL where requests enter the cluster (the Service of the entry neuron).
+   */
+  readonly entryEndpoint?: string;
+}
+
+export interface Hal9ClusterStatusConditionsItem {
+  /**
+   * Condition type in CamelCase (Ready, Progressing, Degraded, ...).
+   */
+  readonly type: string;
+  /**
+   * True, False or Unknown.
+   */
+  readonly status: "True" | "False" | "Unknown";
+  /**
+   * metadata.generation the condition was computed from.
+   */
+  readonly observedGeneration?: number;
+  /**
+   * When the status last changed.
+   */
+  readonly lastTransitionTime: string;
+  /**
+   * Machine-readable reason in CamelCase.
+   */
+  readonly reason: string;
+  /**
+   * Human-readable explanation.
+   */
+  readonly message: string;
+}
+
+/** The schema's defaults below spec, as the apiserver applies them. */
+export const hal9ClusterSpecDefaults = {
+  "properties": {
+    "image": {
+      "default": "hal9/runtime:0.1.0"
+    },
+    "imagePullPolicy": {
+      "default": "IfNotPresent"
+    },
+    "claude": {
+      "default": {},
+      "properties": {
+        "mode": {
+          "default": "mock"
+        },
+        "model": {
+          "default": "claude-sonnet-5-5"
+        },
+        "maxTokens": {
+          "default": 1024
+        },
+        "timeoutMs": {
+          "default": 30000
+        },
+        "maxRetries": {
+          "default": 0
+        },
+        "apiKeySecretRef": {
+          "properties": {
+            "key": {
+              "default": "api-key"
+            }
+          }
+        },
+        "mockResponses": {
+          "additionalProperties": {
+            "items": {
+              "properties": {
+                "delayMs": {
+                  "default": 0
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "performance": {
+      "default": {},
+      "properties": {
+        "signalBufferSize": {
+          "default": 10
+        },
+        "bufferFlushMs": {
+          "default": 50
+        },
+        "cacheTtlSeconds": {
+          "default": 300
+        },
+        "cacheMaxEntries": {
+          "default": 1000
+        },
+        "cacheLayers": {
+          "default": [
+            "L2"
+          ]
+        },
+        "maxConcurrentSignals": {
+          "default": 8
+        },
+        "maxQueueDepth": {
+          "default": 1000
+        },
+        "maxConcurrentNeurons": {
+          "default": 10
+        },
+        "hopLimit": {
+          "default": 16
+        },
+        "requestTimeoutMs": {
+          "default": 30000
+        },
+        "circuitBreaker": {
+          "default": {},
+          "properties": {
+            "failureThreshold": {
+              "default": 5
+            },
+            "successThreshold": {
+              "default": 3
+            },
+            "timeoutSeconds": {
+              "default": 30
+            },
+            "windowSeconds": {
+              "default": 60
+            }
+          }
+        },
+        "connectionPool": {
+          "default": {},
+          "properties": {
+            "maxConnectionsPerHost": {
+              "default": 10
+            },
+            "idleTimeoutSeconds": {
+              "default": 90
+            }
+          }
+        }
+      }
+    },
+    "resources": {
+      "default": {
+        "requests": {
+          "cpu": "2000m",
+          "memory": "2Gi"
+        },
+        "limits": {
+          "cpu": "4000m",
+          "memory": "4Gi"
+        }
+      }
+    },
+    "placement": {
+      "properties": {
+        "requiredNodeLabels": {
+          "items": {
+            "properties": {
+              "operator": {
+                "default": "In"
+              }
+            }
+          }
+        },
+        "preferredNodeLabels": {
+          "items": {
+            "properties": {
+              "weight": {
+                "default": 1
+              },
+              "operator": {
+                "default": "In"
+              }
+            }
+          }
+        },
+        "tolerations": {
+          "items": {
+            "properties": {
+              "operator": {
+                "default": "Equal"
+              }
+            }
+          }
+        },
+        "topologySpread": {
+          "properties": {
+            "maxSkew": {
+              "default": 1
+            },
+            "topologyKey": {
+              "default": "kubernetes.io/hostname"
+            },
+            "whenUnsatisfiable": {
+              "default": "ScheduleAnyway"
+            }
+          }
+        }
+      }
+    },
+    "nodeTuning": {
+      "default": {},
+      "properties": {
+        "privilegedSysctlInitContainer": {
+          "default": false
+        },
+        "transparentHugepages": {
+          "default": "unset"
+        },
+        "thpInitContainer": {
+          "default": false
+        },
+        "hugepages": {
+          "properties": {
+            "size": {
+              "default": "2Mi"
+            }
+          }
+        },
+        "cpuPinning": {
+          "default": false
+        },
+        "initImage": {
+          "default": "busybox:1.37"
+        }
+      }
+    },
+    "autoscaling": {
+      "default": {},
+      "properties": {
+        "enabled": {
+          "default": false
+        },
+        "minReplicas": {
+          "default": 1
+        },
+        "maxReplicas": {
+          "default": 10
+        },
+        "targetCPUUtilizationPercentage": {
+          "default": 70
+        },
+        "parallelism": {
+          "default": {},
+          "properties": {
+            "enabled": {
+              "default": false
+            },
+            "min": {
+              "default": 1
+            },
+            "max": {
+              "default": 64
+            },
+            "latencySLOMs": {
+              "default": 50
+            }
+          }
+        }
+      }
+    },
+    "monitoring": {
+      "default": {},
+      "properties": {
+        "serviceMonitor": {
+          "default": false
+        },
+        "scrapeInterval": {
+          "default": "15s"
+        }
+      }
+    }
+  }
+} as const;

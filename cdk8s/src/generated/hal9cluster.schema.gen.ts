@@ -1,0 +1,648 @@
+// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
+import type { SchemaNode } from '../schema-check.ts';
+
+/** The structural schema of Hal9Cluster.spec (no descriptions, defaults or CEL rules). */
+export const hal9ClusterSpecSchema: SchemaNode = {
+  "type": "object",
+  "properties": {
+    "image": {
+      "type": "string",
+      "maxLength": 512,
+      "minLength": 1
+    },
+    "imagePullPolicy": {
+      "type": "string",
+      "enum": [
+        "Always",
+        "IfNotPresent",
+        "Never"
+      ]
+    },
+    "entryNeuron": {
+      "type": "string",
+      "maxLength": 63,
+      "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+    },
+    "claude": {
+      "type": "object",
+      "properties": {
+        "mode": {
+          "type": "string",
+          "enum": [
+            "mock",
+            "api"
+          ]
+        },
+        "model": {
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+        },
+        "maxTokens": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 131072
+        },
+        "timeoutMs": {
+          "type": "integer",
+          "minimum": 100,
+          "maximum": 600000
+        },
+        "maxRetries": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1
+        },
+        "baseURL": {
+          "type": "string",
+          "maxLength": 2048,
+          "pattern": "^(https?://[^\\s]+)?$"
+        },
+        "apiKeySecretRef": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string",
+              "maxLength": 253,
+              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+            },
+            "key": {
+              "type": "string",
+              "maxLength": 253,
+              "pattern": "^[-._a-zA-Z0-9]+$"
+            }
+          },
+          "required": [
+            "name"
+          ]
+        },
+        "mockResponses": {
+          "type": "object",
+          "maxProperties": 9,
+          "additionalProperties": {
+            "type": "array",
+            "maxItems": 64,
+            "items": {
+              "type": "object",
+              "properties": {
+                "trigger": {
+                  "type": "string",
+                  "maxLength": 1024,
+                  "minLength": 1
+                },
+                "response": {
+                  "type": "string",
+                  "maxLength": 16384
+                },
+                "delayMs": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 600000
+                }
+              },
+              "required": [
+                "trigger",
+                "response"
+              ]
+            }
+          }
+        }
+      }
+    },
+    "performance": {
+      "type": "object",
+      "properties": {
+        "signalBufferSize": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000
+        },
+        "bufferFlushMs": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 10000
+        },
+        "cacheTtlSeconds": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 86400
+        },
+        "cacheMaxEntries": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1000000
+        },
+        "cacheLayers": {
+          "type": "array",
+          "maxItems": 9,
+          "x-kubernetes-list-type": "set",
+          "items": {
+            "type": "string",
+            "enum": [
+              "L1",
+              "L2",
+              "L3",
+              "L4",
+              "L5",
+              "L6",
+              "L7",
+              "L8",
+              "L9"
+            ]
+          }
+        },
+        "maxConcurrentSignals": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 10000
+        },
+        "maxQueueDepth": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1000000
+        },
+        "maxConcurrentNeurons": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 10000
+        },
+        "hopLimit": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 256
+        },
+        "requestTimeoutMs": {
+          "type": "integer",
+          "minimum": 100,
+          "maximum": 3600000
+        },
+        "circuitBreaker": {
+          "type": "object",
+          "properties": {
+            "failureThreshold": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "successThreshold": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "timeoutSeconds": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 3600
+            },
+            "windowSeconds": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 3600
+            }
+          }
+        },
+        "connectionPool": {
+          "type": "object",
+          "properties": {
+            "maxConnectionsPerHost": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "idleTimeoutSeconds": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 3600
+            }
+          }
+        }
+      }
+    },
+    "resources": {
+      "type": "object",
+      "properties": {
+        "requests": {
+          "type": "object",
+          "properties": {
+            "cpu": {
+              "type": "string",
+              "maxLength": 32,
+              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+            },
+            "memory": {
+              "type": "string",
+              "maxLength": 32,
+              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+            }
+          }
+        },
+        "limits": {
+          "type": "object",
+          "properties": {
+            "cpu": {
+              "type": "string",
+              "maxLength": 32,
+              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+            },
+            "memory": {
+              "type": "string",
+              "maxLength": 32,
+              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+            }
+          }
+        }
+      }
+    },
+    "placement": {
+      "type": "object",
+      "properties": {
+        "nodeSelector": {
+          "type": "object",
+          "maxProperties": 32,
+          "additionalProperties": {
+            "type": "string",
+            "maxLength": 63
+          }
+        },
+        "requiredNodeLabels": {
+          "type": "array",
+          "maxItems": 16,
+          "x-kubernetes-list-type": "atomic",
+          "items": {
+            "type": "object",
+            "properties": {
+              "key": {
+                "type": "string",
+                "maxLength": 317
+              },
+              "operator": {
+                "type": "string",
+                "enum": [
+                  "In",
+                  "NotIn",
+                  "Exists",
+                  "DoesNotExist"
+                ]
+              },
+              "values": {
+                "type": "array",
+                "maxItems": 32,
+                "x-kubernetes-list-type": "atomic",
+                "items": {
+                  "type": "string",
+                  "maxLength": 63
+                }
+              }
+            },
+            "required": [
+              "key"
+            ]
+          }
+        },
+        "preferredNodeLabels": {
+          "type": "array",
+          "maxItems": 16,
+          "x-kubernetes-list-type": "atomic",
+          "items": {
+            "type": "object",
+            "properties": {
+              "weight": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100
+              },
+              "key": {
+                "type": "string",
+                "maxLength": 317
+              },
+              "operator": {
+                "type": "string",
+                "enum": [
+                  "In",
+                  "NotIn",
+                  "Exists",
+                  "DoesNotExist"
+                ]
+              },
+              "values": {
+                "type": "array",
+                "maxItems": 32,
+                "x-kubernetes-list-type": "atomic",
+                "items": {
+                  "type": "string",
+                  "maxLength": 63
+                }
+              }
+            },
+            "required": [
+              "key"
+            ]
+          }
+        },
+        "tolerations": {
+          "type": "array",
+          "maxItems": 16,
+          "x-kubernetes-list-type": "atomic",
+          "items": {
+            "type": "object",
+            "properties": {
+              "key": {
+                "type": "string",
+                "maxLength": 317
+              },
+              "operator": {
+                "type": "string",
+                "enum": [
+                  "Equal",
+                  "Exists"
+                ]
+              },
+              "value": {
+                "type": "string",
+                "maxLength": 63
+              },
+              "effect": {
+                "type": "string",
+                "enum": [
+                  "NoSchedule",
+                  "PreferNoSchedule",
+                  "NoExecute"
+                ]
+              },
+              "tolerationSeconds": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 31536000
+              }
+            }
+          }
+        },
+        "topologySpread": {
+          "type": "object",
+          "properties": {
+            "maxSkew": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100
+            },
+            "topologyKey": {
+              "type": "string",
+              "maxLength": 317
+            },
+            "whenUnsatisfiable": {
+              "type": "string",
+              "enum": [
+                "DoNotSchedule",
+                "ScheduleAnyway"
+              ]
+            }
+          }
+        }
+      }
+    },
+    "nodeTuning": {
+      "type": "object",
+      "properties": {
+        "sysctls": {
+          "type": "array",
+          "maxItems": 32,
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "name"
+          ],
+          "items": {
+            "type": "object",
+            "properties": {
+              "name": {
+                "type": "string",
+                "maxLength": 253,
+                "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"
+              },
+              "value": {
+                "type": "string",
+                "maxLength": 256,
+                "minLength": 1,
+                "pattern": "^[-0-9A-Za-z_.,:/ ]+$"
+              }
+            },
+            "required": [
+              "name",
+              "value"
+            ]
+          }
+        },
+        "privilegedSysctlInitContainer": {
+          "type": "boolean"
+        },
+        "transparentHugepages": {
+          "type": "string",
+          "enum": [
+            "always",
+            "madvise",
+            "never",
+            "unset"
+          ]
+        },
+        "thpInitContainer": {
+          "type": "boolean"
+        },
+        "hugepages": {
+          "type": "object",
+          "properties": {
+            "size": {
+              "type": "string",
+              "enum": [
+                "2Mi",
+                "1Gi"
+              ]
+            },
+            "quantity": {
+              "type": "string",
+              "maxLength": 32,
+              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+            }
+          },
+          "required": [
+            "quantity"
+          ]
+        },
+        "cpuPinning": {
+          "type": "boolean"
+        },
+        "initImage": {
+          "type": "string",
+          "maxLength": 512
+        }
+      }
+    },
+    "autoscaling": {
+      "type": "object",
+      "properties": {
+        "enabled": {
+          "type": "boolean"
+        },
+        "minReplicas": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000
+        },
+        "maxReplicas": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000
+        },
+        "targetCPUUtilizationPercentage": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        },
+        "behavior": {
+          "type": "object",
+          "properties": {
+            "scaleUp": {
+              "type": "object",
+              "properties": {
+                "stabilizationWindowSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 3600
+                },
+                "selectPolicy": {
+                  "type": "string",
+                  "enum": [
+                    "Max",
+                    "Min",
+                    "Disabled"
+                  ]
+                },
+                "policies": {
+                  "type": "array",
+                  "maxItems": 10,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "enum": [
+                          "Pods",
+                          "Percent"
+                        ]
+                      },
+                      "value": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 10000
+                      },
+                      "periodSeconds": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1800
+                      }
+                    },
+                    "required": [
+                      "type",
+                      "value",
+                      "periodSeconds"
+                    ]
+                  }
+                }
+              }
+            },
+            "scaleDown": {
+              "type": "object",
+              "properties": {
+                "stabilizationWindowSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 3600
+                },
+                "selectPolicy": {
+                  "type": "string",
+                  "enum": [
+                    "Max",
+                    "Min",
+                    "Disabled"
+                  ]
+                },
+                "policies": {
+                  "type": "array",
+                  "maxItems": 10,
+                  "x-kubernetes-list-type": "atomic",
+                  "items": {
+                    "type": "object",
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "enum": [
+                          "Pods",
+                          "Percent"
+                        ]
+                      },
+                      "value": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 10000
+                      },
+                      "periodSeconds": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1800
+                      }
+                    },
+                    "required": [
+                      "type",
+                      "value",
+                      "periodSeconds"
+                    ]
+                  }
+                }
+              }
+            }
+          }
+        },
+        "parallelism": {
+          "type": "object",
+          "properties": {
+            "enabled": {
+              "type": "boolean"
+            },
+            "min": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 10000
+            },
+            "max": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 10000
+            },
+            "latencySLOMs": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 600000
+            },
+            "prometheusURL": {
+              "type": "string",
+              "maxLength": 2048,
+              "pattern": "^(https?://[^\\s]+)?$"
+            }
+          }
+        }
+      }
+    },
+    "monitoring": {
+      "type": "object",
+      "properties": {
+        "serviceMonitor": {
+          "type": "boolean"
+        },
+        "scrapeInterval": {
+          "type": "string",
+          "maxLength": 16,
+          "pattern": "^[0-9]+(ms|s|m|h)$"
+        }
+      }
+    }
+  }
+};

@@ -1,0 +1,701 @@
+// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
+import type { ApiObjectMetadata } from 'cdk8s';
+
+export const neuronGroup = "hal9.ai";
+export const neuronVersion = "v1alpha1";
+export const neuronApiVersion = "hal9.ai/v1alpha1";
+export const neuronKind = "Neuron";
+export const neuronPlural = "neurons";
+
+/**
+ * Neuron is one hierarchical LLM neuron: the operator runs it as a Deployment of the Hal9 runtime with a ConfigMap, a Service, and optionally an HPA and a PodDisruptionBudget, tuned from its Hal9Cluster's defaults and its own overrides.
+ */
+export interface Neuron {
+  readonly apiVersion?: "hal9.ai/v1alpha1";
+  readonly kind?: "Neuron";
+  readonly metadata?: ApiObjectMetadata;
+  readonly spec: NeuronSpec;
+  readonly status?: NeuronStatus;
+}
+
+/**
+ * Desired state of the neuron. Sections performance, resources, placement, nodeTuning, autoscaling and claude override the Hal9Cluster's.
+ */
+export interface NeuronSpec {
+  /**
+   * Name of the Hal9Cluster (same namespace) this neuron belongs to. Immutable.
+   */
+  readonly cluster: string;
+  /**
+   * Layer of the neuron, L1 to L9 (default topology: L4 strategic → L3 design → L2 implementation).
+   */
+  readonly layer: "L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9";
+  /**
+   * System prompt sent to Claude with every signal of this neuron.
+   * @default ""
+   */
+  readonly systemPrompt?: string;
+  /**
+   * Neurons this neuron may forward signals to (FORWARD_TO: targets outside this list are dropped and reported). Names of Neurons in the same namespace, without duplicates, never the neuron itself.
+   * @default []
+   */
+  readonly forwardConnections?: readonly string[];
+  /**
+   * Neurons this neuron may send errors back to (BACKWARD_TO:). Names of Neurons in the same namespace, without duplicates, never the neuron itself.
+   * @default []
+   */
+  readonly backwardConnections?: readonly string[];
+  /**
+   * Runtime pods of this neuron when autoscaling is off (target of the scale subresource, so `kubectl scale nrn` works).
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Response cache of this neuron; unset fields come from the cluster's performance section (cacheLayers, cacheTtlSeconds, cacheMaxEntries).
+   */
+  readonly cache?: NeuronSpecCache;
+  /**
+   * Overrides of the cluster's performance section, field by field; unset fields come from the Hal9Cluster.
+   */
+  readonly performance?: NeuronSpecPerformance;
+  /**
+   * Overrides of the cluster's resources, field by field (requests.cpu, limits.memory, ...); unset fields come from the Hal9Cluster.
+   */
+  readonly resources?: NeuronSpecResources;
+  /**
+   * Overrides of the cluster's placement, field by field; a list given here replaces the cluster's list.
+   */
+  readonly placement?: NeuronSpecPlacement;
+  /**
+   * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list.
+   */
+  readonly nodeTuning?: NeuronSpecNodeTuning;
+  /**
+   * Overrides of the cluster's autoscaling, field by field.
+   */
+  readonly autoscaling?: NeuronSpecAutoscaling;
+  /**
+   * Overrides of the cluster's claude section, field by field; mockResponses merge per layer.
+   */
+  readonly claude?: NeuronSpecClaude;
+}
+
+/**
+ * Response cache of this neuron; unset fields come from the cluster's performance section (cacheLayers, cacheTtlSeconds, cacheMaxEntries).
+ */
+export interface NeuronSpecCache {
+  /**
+   * Cache this neuron's answers (default: whether its layer is in performance.cacheLayers).
+   */
+  readonly enabled?: boolean;
+  /**
+   * Time to live of cached answers, in seconds.
+   */
+  readonly ttlSeconds?: number;
+  /**
+   * Maximum number of cached answers.
+   */
+  readonly maxEntries?: number;
+}
+
+/**
+ * Overrides of the cluster's performance section, field by field; unset fields come from the Hal9Cluster.
+ */
+export interface NeuronSpecPerformance {
+  /**
+   * Signals per batch: a batch buffer flushes when it holds this many signals.
+   */
+  readonly signalBufferSize?: number;
+  /**
+   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once).
+   */
+  readonly bufferFlushMs?: number;
+  /**
+   * Time to live of cached answers, in seconds.
+   */
+  readonly cacheTtlSeconds?: number;
+  /**
+   * Maximum number of cached answers per process.
+   */
+  readonly cacheMaxEntries?: number;
+  /**
+   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron).
+   */
+  readonly cacheLayers?: readonly ("L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9")[];
+  /**
+   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled.
+   */
+  readonly maxConcurrentSignals?: number;
+  /**
+   * Executor queue bound; beyond it the runtime answers 429 with Retry-After.
+   */
+  readonly maxQueueDepth?: number;
+  /**
+   * Concurrent upstream model calls per pod.
+   */
+  readonly maxConcurrentNeurons?: number;
+  /**
+   * Maximum hops of one request before it ends with a hop-limit error.
+   */
+  readonly hopLimit?: number;
+  /**
+   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish.
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Circuit breaker per upstream.
+   */
+  readonly circuitBreaker?: NeuronSpecPerformanceCircuitBreaker;
+  /**
+   * Pooled HTTP connections to the Claude API and to other runtime pods.
+   */
+  readonly connectionPool?: NeuronSpecPerformanceConnectionPool;
+}
+
+/**
+ * Circuit breaker per upstream.
+ */
+export interface NeuronSpecPerformanceCircuitBreaker {
+  /**
+   * Failures within windowSeconds that open the breaker.
+   */
+  readonly failureThreshold?: number;
+  /**
+   * Successful trial calls that close a half-open breaker.
+   */
+  readonly successThreshold?: number;
+  /**
+   * Seconds the breaker stays open before it lets trial calls through.
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Length of the failure-counting window, in seconds.
+   */
+  readonly windowSeconds?: number;
+}
+
+/**
+ * Pooled HTTP connections to the Claude API and to other runtime pods.
+ */
+export interface NeuronSpecPerformanceConnectionPool {
+  /**
+   * Connections per upstream host.
+   */
+  readonly maxConnectionsPerHost?: number;
+  /**
+   * Seconds an idle pooled connection is kept.
+   */
+  readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * Overrides of the cluster's resources, field by field (requests.cpu, limits.memory, ...); unset fields come from the Hal9Cluster.
+ */
+export interface NeuronSpecResources {
+  /**
+   * Requested CPU and memory (what the scheduler reserves).
+   */
+  readonly requests?: NeuronSpecResourcesRequests;
+  /**
+   * CPU and memory limits. The Node.js heap is sized to 75% of the memory limit.
+   */
+  readonly limits?: NeuronSpecResourcesLimits;
+}
+
+/**
+ * Requested CPU and memory (what the scheduler reserves).
+ */
+export interface NeuronSpecResourcesRequests {
+  /**
+   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly cpu?: string;
+  /**
+   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly memory?: string;
+}
+
+/**
+ * CPU and memory limits. The Node.js heap is sized to 75% of the memory limit.
+ */
+export interface NeuronSpecResourcesLimits {
+  /**
+   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly cpu?: string;
+  /**
+   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly memory?: string;
+}
+
+/**
+ * Overrides of the cluster's placement, field by field; a list given here replaces the cluster's list.
+ */
+export interface NeuronSpecPlacement {
+  /**
+   * Node labels the pods require (exact match).
+   */
+  readonly nodeSelector?: { readonly [key: string]: string };
+  /**
+   * Required node affinity: every requirement must hold (the guide uses `node-type In [performance]`).
+   */
+  readonly requiredNodeLabels?: readonly NeuronSpecPlacementRequiredNodeLabelsItem[];
+  /**
+   * Preferred node affinity: each matching requirement adds its weight to a node's score.
+   */
+  readonly preferredNodeLabels?: readonly NeuronSpecPlacementPreferredNodeLabelsItem[];
+  /**
+   * Taints the pods tolerate, for example of dedicated performance nodes.
+   */
+  readonly tolerations?: readonly NeuronSpecPlacementTolerationsItem[];
+  /**
+   * Spread of the neuron's pods over a topology domain (hosts by default).
+   */
+  readonly topologySpread?: NeuronSpecPlacementTopologySpread;
+}
+
+export interface NeuronSpecPlacementRequiredNodeLabelsItem {
+  /**
+   * Node label key, for example `node-type`.
+   */
+  readonly key: string;
+  /**
+   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   */
+  readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /**
+   * Label values for In and NotIn.
+   */
+  readonly values?: readonly string[];
+}
+
+export interface NeuronSpecPlacementPreferredNodeLabelsItem {
+  /**
+   * Preference weight, 1 to 100.
+   */
+  readonly weight?: number;
+  /**
+   * Node label key, for example `node-type`.
+   */
+  readonly key: string;
+  /**
+   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   */
+  readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /**
+   * Label values for In and NotIn.
+   */
+  readonly values?: readonly string[];
+}
+
+export interface NeuronSpecPlacementTolerationsItem {
+  /**
+   * Taint key; empty with operator Exists tolerates every taint.
+   */
+  readonly key?: string;
+  /**
+   * Equal (key and value match) or Exists (key matches).
+   */
+  readonly operator?: "Equal" | "Exists";
+  /**
+   * Taint value for operator Equal.
+   */
+  readonly value?: string;
+  /**
+   * Taint effect to tolerate; empty means all effects.
+   */
+  readonly effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  /**
+   * For NoExecute: seconds the pod stays bound after the taint appears.
+   */
+  readonly tolerationSeconds?: number;
+}
+
+/**
+ * Spread of the neuron's pods over a topology domain (hosts by default).
+ */
+export interface NeuronSpecPlacementTopologySpread {
+  /**
+   * Largest allowed difference in pod count between two domains.
+   */
+  readonly maxSkew?: number;
+  /**
+   * Node label that defines the domains.
+   */
+  readonly topologyKey?: string;
+  /**
+   * DoNotSchedule (hard) or ScheduleAnyway (soft).
+   */
+  readonly whenUnsatisfiable?: "DoNotSchedule" | "ScheduleAnyway";
+}
+
+/**
+ * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list.
+ */
+export interface NeuronSpecNodeTuning {
+  /**
+   * Kernel parameters. The safe set (kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, net.ipv4.tcp_syncookies, net.ipv4.tcp_wmem) goes into the pod's securityContext.sysctls; any other name needs privilegedSysctlInitContainer: true. There is no tcp_nodelay sysctl: the runtime sets TCP_NODELAY on its sockets.
+   */
+  readonly sysctls?: readonly NeuronSpecNodeTuningSysctlsItem[];
+  /**
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins.
+   */
+  readonly privilegedSysctlInitContainer?: boolean;
+  /**
+   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod.
+   */
+  readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
+  /**
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys).
+   */
+  readonly thpInitContainer?: boolean;
+  /**
+   * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+   */
+  readonly hugepages?: NeuronSpecNodeTuningHugepages;
+  /**
+   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset.
+   */
+  readonly cpuPinning?: boolean;
+  /**
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both).
+   */
+  readonly initImage?: string;
+}
+
+export interface NeuronSpecNodeTuningSysctlsItem {
+  /**
+   * Sysctl name, for example net.ipv4.tcp_keepalive_time.
+   */
+  readonly name: string;
+  /**
+   * Value, for example "600" or "1024 65000".
+   */
+  readonly value: string;
+}
+
+/**
+ * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+ */
+export interface NeuronSpecNodeTuningHugepages {
+  /**
+   * Page size: 2Mi or 1Gi.
+   */
+  readonly size?: "2Mi" | "1Gi";
+  /**
+   * Total hugepage memory, for example 512Mi. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   */
+  readonly quantity: string;
+}
+
+/**
+ * Overrides of the cluster's autoscaling, field by field.
+ */
+export interface NeuronSpecAutoscaling {
+  /**
+   * Create a HorizontalPodAutoscaler (autoscaling/v2); the HPA then owns the replica count and spec.replicas of the Neuron is ignored.
+   */
+  readonly enabled?: boolean;
+  /**
+   * Lowest replica count of the HPA.
+   */
+  readonly minReplicas?: number;
+  /**
+   * Highest replica count of the HPA.
+   */
+  readonly maxReplicas?: number;
+  /**
+   * Average CPU utilization (percent of requests) the HPA aims for.
+   */
+  readonly targetCPUUtilizationPercentage?: number;
+  /**
+   * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+   */
+  readonly behavior?: NeuronSpecAutoscalingBehavior;
+  /**
+   * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+   */
+  readonly parallelism?: NeuronSpecAutoscalingParallelism;
+}
+
+/**
+ * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+ */
+export interface NeuronSpecAutoscalingBehavior {
+  /**
+   * HPA behavior when scaling up.
+   */
+  readonly scaleUp?: NeuronSpecAutoscalingBehaviorScaleUp;
+  /**
+   * HPA behavior when scaling down.
+   */
+  readonly scaleDown?: NeuronSpecAutoscalingBehaviorScaleDown;
+}
+
+/**
+ * HPA behavior when scaling up.
+ */
+export interface NeuronSpecAutoscalingBehaviorScaleUp {
+  /**
+   * Seconds of past recommendations considered, to avoid flapping.
+   */
+  readonly stabilizationWindowSeconds?: number;
+  /**
+   * Which policy wins: Max, Min, or Disabled (no scaling in this direction).
+   */
+  readonly selectPolicy?: "Max" | "Min" | "Disabled";
+  /**
+   * Rate limits of scaling.
+   */
+  readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleUpPoliciesItem[];
+}
+
+export interface NeuronSpecAutoscalingBehaviorScaleUpPoliciesItem {
+  /**
+   * Pods (absolute) or Percent (of current replicas).
+   */
+  readonly type: "Pods" | "Percent";
+  /**
+   * Pods or percent allowed per period.
+   */
+  readonly value: number;
+  /**
+   * Length of the period, 1 to 1800 seconds.
+   */
+  readonly periodSeconds: number;
+}
+
+/**
+ * HPA behavior when scaling down.
+ */
+export interface NeuronSpecAutoscalingBehaviorScaleDown {
+  /**
+   * Seconds of past recommendations considered, to avoid flapping.
+   */
+  readonly stabilizationWindowSeconds?: number;
+  /**
+   * Which policy wins: Max, Min, or Disabled (no scaling in this direction).
+   */
+  readonly selectPolicy?: "Max" | "Min" | "Disabled";
+  /**
+   * Rate limits of scaling.
+   */
+  readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem[];
+}
+
+export interface NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem {
+  /**
+   * Pods (absolute) or Percent (of current replicas).
+   */
+  readonly type: "Pods" | "Percent";
+  /**
+   * Pods or percent allowed per period.
+   */
+  readonly value: number;
+  /**
+   * Length of the period, 1 to 1800 seconds.
+   */
+  readonly periodSeconds: number;
+}
+
+/**
+ * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+ */
+export interface NeuronSpecAutoscalingParallelism {
+  /**
+   * Let the operator tune maxConcurrentSignals between min and max.
+   */
+  readonly enabled?: boolean;
+  /**
+   * Lowest executor limit the tuner may set.
+   */
+  readonly min?: number;
+  /**
+   * Highest executor limit the tuner may set.
+   */
+  readonly max?: number;
+  /**
+   * Latency objective (p95 processing time, milliseconds) the tuner keeps.
+   */
+  readonly latencySLOMs?: number;
+  /**
+   * Base URL of the Prometheus API the tuner queries, for example http://prometheus.monitoring.svc:9090.
+   */
+  readonly prometheusURL?: string;
+}
+
+/**
+ * Overrides of the cluster's claude section, field by field; mockResponses merge per layer.
+ */
+export interface NeuronSpecClaude {
+  /**
+   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef).
+   */
+  readonly mode?: "mock" | "api";
+  /**
+   * Claude model id used in `api` mode.
+   */
+  readonly model?: string;
+  /**
+   * Maximum tokens of one model answer (`max_tokens`).
+   */
+  readonly maxTokens?: number;
+  /**
+   * Timeout of one model call in milliseconds.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked.
+   */
+  readonly maxRetries?: number;
+  /**
+   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default.
+   */
+  readonly baseURL?: string;
+  /**
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+   */
+  readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
+  /**
+   * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
+   */
+  readonly mockResponses?: { readonly [key: string]: readonly NeuronSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+ */
+export interface NeuronSpecClaudeApiKeySecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret.
+   */
+  readonly key?: string;
+}
+
+export interface NeuronSpecClaudeMockResponsesValueItem {
+  /**
+   * Substring of the signal content that selects this answer, or `default`.
+   */
+  readonly trigger: string;
+  /**
+   * Answer text; may use the routing directives FORWARD_TO:, CONTENT: and RESULT:.
+   */
+  readonly response: string;
+  /**
+   * Exact delay before answering, in milliseconds (0 for benchmarks).
+   */
+  readonly delayMs?: number;
+}
+
+/**
+ * Observed state, written by the operator.
+ */
+export interface NeuronStatus {
+  /**
+   * Conditions Ready, Progressing and Degraded (and Warning for privileged tuning), each with a reason.
+   */
+  readonly conditions?: readonly NeuronStatusConditionsItem[];
+  /**
+   * metadata.generation of the spec the status describes.
+   */
+  readonly observedGeneration?: number;
+  /**
+   * Runtime pods of this neuron (from its Deployment).
+   */
+  readonly replicas?: number;
+  /**
+   * Ready runtime pods of this neuron.
+   */
+  readonly readyReplicas?: number;
+  /**
+   * Label selector of the neuron's pods, as a string (for the scale subresource).
+   */
+  readonly selector?: string;
+  /**
+   * Executor limit (maxConcurrentSignals) currently set by the tuner.
+   */
+  readonly parallelism?: NeuronStatusParallelism;
+}
+
+export interface NeuronStatusConditionsItem {
+  /**
+   * Condition type in CamelCase (Ready, Progressing, Degraded, ...).
+   */
+  readonly type: string;
+  /**
+   * True, False or Unknown.
+   */
+  readonly status: "True" | "False" | "Unknown";
+  /**
+   * metadata.generation the condition was computed from.
+   */
+  readonly observedGeneration?: number;
+  /**
+   * When the status last changed.
+   */
+  readonly lastTransitionTime: string;
+  /**
+   * Machine-readable reason in CamelCase.
+   */
+  readonly reason: string;
+  /**
+   * Human-readable explanation.
+   */
+  readonly message: string;
+}
+
+/**
+ * Executor limit (maxConcurrentSignals) currently set by the tuner.
+ */
+export interface NeuronStatusParallelism {
+  /**
+   * Executor limit in effect.
+   */
+  readonly current?: number;
+  /**
+   * The tuner's last decision.
+   */
+  readonly lastDecision?: NeuronStatusParallelismLastDecision;
+}
+
+/**
+ * The tuner's last decision.
+ */
+export interface NeuronStatusParallelismLastDecision {
+  /**
+   * Executor limit decided.
+   */
+  readonly value?: number;
+  /**
+   * Why, in CamelCase (for example LatencyAboveSLO, Saturated, UpstreamThrottled, PrometheusUnavailable).
+   */
+  readonly reason?: string;
+  /**
+   * When the decision was made.
+   */
+  readonly time?: string;
+}
+
+/** The schema's defaults below spec, as the apiserver applies them. */
+export const neuronSpecDefaults = {
+  "properties": {
+    "systemPrompt": {
+      "default": ""
+    },
+    "forwardConnections": {
+      "default": []
+    },
+    "backwardConnections": {
+      "default": []
+    },
+    "replicas": {
+      "default": 1
+    }
+  }
+} as const;

@@ -1,0 +1,121 @@
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { aChart, find, type Obj } from '../test/builders.ts';
+import { Hal9Cdk8sError } from './errors.ts';
+import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
+import { Hal9Cluster } from './hal9-cluster.ts';
+
+const synthCluster = (spec: Hal9ClusterSpec, name = 'hal9'): Obj => {
+  const chart = aChart();
+  new Hal9Cluster(chart, 'c', { metadata: { name }, spec });
+  return find(Testing.synth(chart), 'Hal9Cluster', name);
+};
+
+const problemsOf = (spec: Hal9ClusterSpec, name = 'hal9'): readonly string[] => {
+  try {
+    synthCluster(spec, name);
+  } catch (err) {
+    expect(err).toBeInstanceOf(Hal9Cdk8sError);
+    expect((err as Hal9Cdk8sError).code).toBe('HAL9_ERR_INVALID_SPEC');
+    expect((err as Error).message).toContain(`Hal9Cluster "${name}" is invalid`);
+    return (err as Hal9Cdk8sError).problems;
+  }
+  throw new Error('expected the construct to throw');
+};
+
+describe('Hal9Cluster', () => {
+  it('synthesizes a hal9.ai/v1alpha1 Hal9Cluster with the spec as given', () => {
+    const spec: Hal9ClusterSpec = {
+      image: 'hal9/runtime:0.1.0',
+      autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 10 },
+      nodeTuning: { hugepages: { size: '2Mi', quantity: '512Mi' } },
+    };
+    const obj = synthCluster(spec);
+    expect(obj.apiVersion).toBe('hal9.ai/v1alpha1');
+    expect(obj.spec).toEqual(spec);
+  });
+
+  it('keeps an empty spec, so every field takes the CRD default', () => {
+    expect(synthCluster({}).spec).toEqual({});
+  });
+
+  it('copies the spec, so later edits of the input do not leak into the output', () => {
+    const spec = { autoscaling: { minReplicas: 1 } };
+    const chart = aChart();
+    new Hal9Cluster(chart, 'c', { metadata: { name: 'hal9' }, spec });
+    spec.autoscaling.minReplicas = 5;
+    expect(find(Testing.synth(chart), 'Hal9Cluster', 'hal9').spec.autoscaling.minReplicas).toBe(1);
+  });
+
+  it('accepts hugepages without a resources section: the default requests 2Gi of memory', () => {
+    expect(() => synthCluster({ nodeTuning: { hugepages: { quantity: '512Mi' } } })).not.toThrow();
+  });
+
+  it.each<[string, Hal9ClusterSpec, string]>([
+    [
+      'minReplicas above maxReplicas',
+      { autoscaling: { minReplicas: 12, maxReplicas: 10 } },
+      'spec.autoscaling.minReplicas (12): autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas (10)',
+    ],
+    [
+      'parallelism min above max',
+      { autoscaling: { parallelism: { min: 64, max: 2 } } },
+      'autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max',
+    ],
+    [
+      'hugepages without a memory request',
+      { resources: { requests: { cpu: '2' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } },
+      'nodeTuning.hugepages needs a memory request: set resources.requests.memory',
+    ],
+    [
+      'a limit below its request',
+      { resources: { requests: { memory: '4Gi' }, limits: { memory: '2Gi' } } },
+      'resources.limits.memory is lower than resources.requests.memory',
+    ],
+    [
+      'cpuPinning with a fractional CPU limit',
+      { nodeTuning: { cpuPinning: true }, resources: { limits: { cpu: '1500m' } } },
+      'nodeTuning.cpuPinning needs an integer CPU limit',
+    ],
+    ['api mode without a key Secret', { claude: { mode: 'api' } }, 'claude.apiKeySecretRef is missing'],
+    [
+      'a sysctl outside the safe set',
+      { nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' }] } },
+      'nodeTuning.sysctls has a sysctl outside the safe set',
+    ],
+    [
+      'operator In without values',
+      { placement: { requiredNodeLabels: [{ key: 'node-type' }] } },
+      'spec.placement.requiredNodeLabels[0].values: operator In and NotIn need at least one entry in values',
+    ],
+    [
+      'a misspelt field',
+      { autoscalling: {} } as Hal9ClusterSpec,
+      'spec.autoscalling is not a field of the schema',
+    ],
+    [
+      'a value outside the enum',
+      { imagePullPolicy: 'Sometimes' } as never,
+      'spec.imagePullPolicy is "Sometimes"',
+    ],
+    [
+      'a number above the maximum',
+      { autoscaling: { maxReplicas: 100000 } },
+      'spec.autoscaling.maxReplicas is 100000',
+    ],
+  ])('rejects %s with a message naming the field', (_, spec, message) => {
+    expect(problemsOf(spec).join('\n')).toContain(message);
+  });
+
+  it('rejects a name that is not a DNS label', () => {
+    expect(problemsOf({}, 'Hal9_Prod').join('\n')).toContain('Hal9Cluster names must be DNS labels');
+  });
+
+  it('lists every rule problem at once', () => {
+    const problems = problemsOf({
+      autoscaling: { minReplicas: 5, maxReplicas: 1, parallelism: { min: 9, max: 1 } },
+      claude: { mode: 'api' },
+    });
+    expect(problems).toHaveLength(3);
+  });
+});

@@ -1,0 +1,152 @@
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { aChart, aNeuron, aPlatform, find, type Obj } from '../test/builders.ts';
+import { Hal9Cdk8sError } from './errors.ts';
+import { Hal9Platform, type Hal9PlatformProps } from './hal9-platform.ts';
+
+const synth = (props: Hal9PlatformProps): Obj[] => {
+  const chart = aChart();
+  new Hal9Platform(chart, 'p', props);
+  return Testing.synth(chart);
+};
+
+const dashboard = (title: string) => JSON.stringify({ title, panels: [] });
+const rules = { groups: [{ name: 'hal9.rules', rules: [{ alert: 'HighLatency', expr: 'vector(1) > 0' }] }] };
+
+describe('Hal9Platform', () => {
+  it('produces the Hal9Cluster and one Neuron per definition, each naming the cluster', () => {
+    const objs = synth(aPlatform({ cluster: { entryNeuron: 'strategic-1' } }));
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'Hal9Cluster/hal9',
+      'Neuron/strategic-1',
+      'Neuron/design-1',
+      'Neuron/impl-1',
+    ]);
+    const cluster = find(objs, 'Hal9Cluster', 'hal9');
+    expect(cluster.spec).toEqual({ entryNeuron: 'strategic-1' });
+    const design = find(objs, 'Neuron', 'design-1');
+    expect(design.metadata.namespace).toBe('hal9');
+    expect(design.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'hal9' });
+    expect(design.spec).toEqual({
+      cluster: 'hal9',
+      layer: 'L3',
+      systemPrompt: 'You are design-1.',
+      forwardConnections: ['impl-1'],
+      backwardConnections: ['strategic-1'],
+    });
+  });
+
+  it('puts the custom resources in a later sync wave than the namespace, skipping the dry run while the CRD is missing', () => {
+    const objs = synth(aPlatform({ createNamespace: true }));
+    const ns = find(objs, 'Namespace', 'hal9');
+    expect(ns.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-5' });
+    for (const o of objs.filter((x) => x.apiVersion === 'hal9.ai/v1alpha1')) {
+      expect(o.metadata.annotations).toEqual({
+        'argocd.argoproj.io/sync-wave': '10',
+        'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+      });
+    }
+  });
+
+  it('leaves Argo CD annotations out when asked', () => {
+    for (const o of synth(aPlatform({ argoCd: false, createNamespace: true }))) {
+      expect(o.metadata.annotations ?? {}).toEqual({});
+    }
+  });
+
+  it('emits one dashboard ConfigMap per dashboard, labelled for the Grafana sidecar', () => {
+    const objs = synth(
+      aPlatform({ dashboards: [{ name: 'hal9-performance', json: dashboard('Hal9 performance') }] }),
+    );
+    const cm = find(objs, 'ConfigMap', 'hal9-dashboard-hal9-performance');
+    expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(cm.metadata.namespace).toBe('hal9');
+    expect(JSON.parse(cm.data!['hal9-performance.json']!).title).toBe('Hal9 performance');
+    expect(cm.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
+  });
+
+  it('wraps the rule groups in a PrometheusRule with the extra labels', () => {
+    const objs = synth(
+      aPlatform({ prometheusRules: rules, prometheusRuleLabels: { release: 'prometheus' } }),
+    );
+    const rule = find(objs, 'PrometheusRule', 'hal9-rules');
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(rule.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'hal9', release: 'prometheus' });
+    expect(rule.spec).toEqual(rules);
+    expect(rule.metadata.annotations!['argocd.argoproj.io/sync-options']).toBe(
+      'SkipDryRunOnMissingResource=true',
+    );
+  });
+
+  it('rejects a forward connection to a neuron the platform does not have, at synth', () => {
+    const props = aPlatform({
+      neurons: [
+        aNeuron('strategic-1', { layer: 'L4', forwardConnections: ['design-2'] }),
+        aNeuron('design-1'),
+      ],
+    });
+    expect(() => synth(props)).toThrow(
+      'neuron "strategic-1": forwardConnections[0] names "design-2", which is not a neuron of platform "hal9" (neurons: strategic-1, design-1); add it or fix the name',
+    );
+  });
+
+  it('rejects a backward connection to a neuron the platform does not have', () => {
+    const props = aPlatform({ neurons: [aNeuron('impl-1', { backwardConnections: ['design-1'] })] });
+    expect(() => synth(props)).toThrow('backwardConnections[0] names "design-1", which is not a neuron');
+  });
+
+  it('accepts a connection to a neuron added later with addNeuron', () => {
+    const chart = aChart();
+    const p = new Hal9Platform(
+      chart,
+      'p',
+      aPlatform({ neurons: [aNeuron('a', { forwardConnections: ['b'] })] }),
+    );
+    p.addNeuron(aNeuron('b'));
+    expect(Testing.synth(chart).filter((o) => o.kind === 'Neuron')).toHaveLength(2);
+    expect([...p.neurons.keys()]).toEqual(['a', 'b']);
+  });
+
+  it.each<[string, Partial<Hal9PlatformProps>, string]>([
+    ['no neurons', { neurons: [] }, 'neurons must list at least one neuron'],
+    ['a duplicate id', { neurons: [aNeuron('a'), aNeuron('a')] }, 'neuron id "a" is used twice'],
+    [
+      'an entry neuron that is not in the platform',
+      { cluster: { entryNeuron: 'ceo-1' } },
+      'cluster.entryNeuron names "ceo-1", which is not a neuron of the platform',
+    ],
+    [
+      'createNamespace without a namespace',
+      { namespace: undefined, createNamespace: true },
+      'createNamespace needs namespace',
+    ],
+  ])('rejects %s when constructed', (_, overrides, message) => {
+    let error: unknown;
+    try {
+      new Hal9Platform(aChart(), 'p', aPlatform(overrides));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(Hal9Cdk8sError);
+    expect((error as Hal9Cdk8sError).code).toBe('HAL9_ERR_INVALID_PLATFORM');
+    expect((error as Error).message).toContain('Hal9Platform "hal9" is invalid');
+    expect((error as Error).message).toContain(message);
+  });
+
+  it('passes a neuron spec error through with the neuron named', () => {
+    const props = aPlatform({ neurons: [aNeuron('impl-1', { layer: 'L10' as never })] });
+    expect(() => synth(props)).toThrow(/Neuron "impl-1" is invalid:\n {2}- spec.layer is "L10"/);
+  });
+
+  it('rejects a dashboard that is not JSON', () => {
+    expect(() => synth(aPlatform({ dashboards: [{ name: 'broken', json: '{' }] }))).toThrow(
+      /dashboards\[0\] \(broken\) is not JSON/,
+    );
+  });
+
+  it('rejects a rule without an expression', () => {
+    expect(() =>
+      synth(aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ alert: 'A' }] }] } })),
+    ).toThrow('groups[0].rules[0].expr is required');
+  });
+});

@@ -1,0 +1,220 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SyncOption, SyncWave, syncIn } from './argocd.ts';
+import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
+import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
+import type { NeuronSpec } from './generated/neuron.gen.ts';
+import { type GrafanaDashboard, GrafanaDashboards } from './grafana-dashboards.ts';
+import { Hal9Cluster } from './hal9-cluster.ts';
+import { Neuron } from './neuron.ts';
+import { PrometheusRule, type PrometheusRuleGroups } from './prometheus-rule.ts';
+
+/** One neuron of a platform: its id (the Neuron's name) and its spec without `cluster`, which the platform sets. */
+export interface NeuronDefinition extends Omit<NeuronSpec, 'cluster'> {
+  /** The neuron id: the Neuron's name and what connections refer to. A DNS label. */
+  readonly id: string;
+}
+
+export interface Hal9PlatformProps {
+  /** Name of the Hal9Cluster (a DNS label); also the prefix of the dashboard and rule object names. */
+  readonly name: string;
+  /**
+   * Namespace of every namespaced object.
+   * @default - none: objects take the namespace of the Argo CD Application (or `kubectl -n`)
+   */
+  readonly namespace?: string;
+  /**
+   * Emit the Namespace itself (sync wave before the custom resources). Needs `namespace`.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * The Hal9Cluster spec: defaults of every neuron.
+   * @default {} - the CRD's defaults
+   */
+  readonly cluster?: Hal9ClusterSpec;
+  /** The neurons. More can be added with addNeuron. */
+  readonly neurons: readonly NeuronDefinition[];
+  /**
+   * Labels on every object.
+   * @default { 'app.kubernetes.io/part-of': 'hal9' }
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Grafana dashboards, one ConfigMap each labelled `grafana_dashboard: "1"`.
+   * @default [] - none
+   */
+  readonly dashboards?: readonly GrafanaDashboard[];
+  /**
+   * Prometheus rule groups, emitted as a PrometheusRule (needs the Prometheus Operator's CRD).
+   * @default - no PrometheusRule
+   */
+  readonly prometheusRules?: PrometheusRuleGroups;
+  /**
+   * Extra labels on the PrometheusRule, for a Prometheus whose ruleSelector needs them (e.g. `release`).
+   * @default {}
+   */
+  readonly prometheusRuleLabels?: Readonly<Record<string, string>>;
+  /**
+   * Add Argo CD sync waves and sync options to the objects.
+   * @default true
+   */
+  readonly argoCd?: boolean;
+}
+
+/**
+ * A whole Hal9 platform: one Hal9Cluster, its Neurons, and optionally the Namespace, the Grafana
+ * dashboards and the alert rules, ordered in Argo CD sync waves.
+ *
+ * Checks at construction: ids are unique and the cluster's entry neuron exists. Checked at synth
+ * (so that addNeuron can add targets later): every forward and backward connection names a neuron
+ * of the platform. Each Hal9Cluster and Neuron also checks its own spec against the CRD.
+ *
+ * @example
+ * new Hal9Platform(chart, 'hal9', {
+ *   name: 'hal9', namespace: 'hal9', createNamespace: true,
+ *   neurons: [
+ *     { id: 'strategic-1', layer: 'L4', forwardConnections: ['impl-1'] },
+ *     { id: 'impl-1', layer: 'L2', backwardConnections: ['strategic-1'] },
+ *   ],
+ * });
+ */
+export class Hal9Platform extends Construct {
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cluster: Hal9Cluster;
+  readonly namespaceObject: kplus.Namespace | undefined;
+  readonly dashboards: GrafanaDashboards | undefined;
+  readonly prometheusRule: PrometheusRule | undefined;
+  private readonly argoCd: boolean;
+  private readonly neuronsById = new Map<string, Neuron>();
+
+  constructor(scope: Construct, id: string, props: Hal9PlatformProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.namespace = props.namespace;
+    this.labels = props.labels ?? { 'app.kubernetes.io/part-of': 'hal9' };
+    this.argoCd = props.argoCd ?? true;
+
+    const problems = propsProblems(props);
+    if (problems.length > 0) {
+      throw new Hal9Cdk8sError(
+        Hal9Cdk8sErrorCode.InvalidPlatform,
+        `Hal9Platform "${props.name}" is invalid`,
+        problems,
+      );
+    }
+
+    if (props.createNamespace && props.namespace) {
+      this.namespaceObject = new kplus.Namespace(this, 'namespace', {
+        metadata: { name: props.namespace, labels: { ...this.labels } },
+      });
+      if (this.argoCd) syncIn(this.namespaceObject, SyncWave.namespace);
+    }
+
+    this.cluster = new Hal9Cluster(this, 'cluster', {
+      metadata: this.metadata(props.name),
+      spec: props.cluster ?? {},
+    });
+    this.syncCustomResource(this.cluster);
+    for (const n of props.neurons) this.addNeuron(n);
+
+    if (props.dashboards && props.dashboards.length > 0) {
+      this.dashboards = new GrafanaDashboards(this, 'dashboards', {
+        namePrefix: props.name,
+        dashboards: props.dashboards,
+        labels: this.labels,
+        ...(props.namespace ? { namespace: props.namespace } : {}),
+      });
+      if (this.argoCd) for (const cm of this.dashboards.configMaps) syncIn(cm, SyncWave.monitoring);
+    }
+    if (props.prometheusRules) {
+      this.prometheusRule = new PrometheusRule(this, 'rules', {
+        metadata: this.metadata(`${props.name}-rules`, props.prometheusRuleLabels),
+        rules: props.prometheusRules,
+      });
+      if (this.argoCd) {
+        syncIn(this.prometheusRule, SyncWave.monitoring, [SyncOption.skipDryRunOnMissingResource]);
+      }
+    }
+
+    this.node.addValidation({ validate: () => this.connectionProblems() });
+  }
+
+  /** The Neurons, by id, in the order they were added. */
+  get neurons(): ReadonlyMap<string, Neuron> {
+    return this.neuronsById;
+  }
+
+  /** Adds a neuron of this platform's cluster. Its connections are checked at synth. */
+  addNeuron(definition: NeuronDefinition): Neuron {
+    const { id, ...rest } = definition;
+    if (this.neuronsById.has(id)) {
+      throw new Hal9Cdk8sError(Hal9Cdk8sErrorCode.InvalidPlatform, `Hal9Platform "${this.name}" is invalid`, [
+        `neuron id ${JSON.stringify(id)} is used twice: neuron ids are Neuron names and must be unique`,
+      ]);
+    }
+    const neuron = new Neuron(this, `neuron-${id}`, {
+      metadata: this.metadata(id),
+      spec: { ...rest, cluster: this.name },
+    });
+    this.syncCustomResource(neuron);
+    this.neuronsById.set(id, neuron);
+    return neuron;
+  }
+
+  private metadata(name: string, extraLabels: Readonly<Record<string, string>> = {}) {
+    return {
+      name,
+      ...(this.namespace ? { namespace: this.namespace } : {}),
+      labels: { ...this.labels, ...extraLabels },
+    };
+  }
+
+  private syncCustomResource(obj: Hal9Cluster | Neuron): void {
+    // The CRD may be in an earlier wave of the same sync or in another Application.
+    if (this.argoCd) syncIn(obj, SyncWave.platform, [SyncOption.skipDryRunOnMissingResource]);
+  }
+
+  private connectionProblems(): string[] {
+    const ids = [...this.neuronsById.keys()];
+    const problems: string[] = [];
+    for (const [id, neuron] of this.neuronsById) {
+      for (const field of ['forwardConnections', 'backwardConnections'] as const) {
+        for (const [i, target] of (neuron.spec[field] ?? []).entries()) {
+          if (!this.neuronsById.has(target)) {
+            problems.push(
+              `neuron ${JSON.stringify(id)}: ${field}[${i}] names ${JSON.stringify(target)}, which is not a neuron of platform "${this.name}" (neurons: ${ids.join(', ')}); add it or fix the name`,
+            );
+          } else if (target === id) {
+            problems.push(
+              `neuron ${JSON.stringify(id)}: ${field}[${i}] names the neuron itself; remove its own id from the list`,
+            );
+          }
+        }
+      }
+    }
+    return problems;
+  }
+}
+
+function propsProblems(props: Hal9PlatformProps): string[] {
+  const problems: string[] = [];
+  if (props.neurons.length === 0) problems.push('neurons must list at least one neuron');
+  const ids = props.neurons.map((n) => n.id);
+  const dup = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+  for (const id of dup) {
+    problems.push(
+      `neuron id ${JSON.stringify(id)} is used twice: neuron ids are Neuron names and must be unique`,
+    );
+  }
+  const entry = props.cluster?.entryNeuron;
+  if (entry !== undefined && !ids.includes(entry)) {
+    problems.push(
+      `cluster.entryNeuron names ${JSON.stringify(entry)}, which is not a neuron of the platform (neurons: ${ids.join(', ')})`,
+    );
+  }
+  if (props.createNamespace && !props.namespace) problems.push('createNamespace needs namespace');
+  return problems;
+}

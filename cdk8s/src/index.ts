@@ -1,0 +1,13 @@
+export { SyncOption, SyncWave, syncIn, syncOptionsAnnotation, syncWaveAnnotation } from './argocd.ts';
+export { BundleFolder, type BundleProps, buildBundleApp, renderBundle } from './bundle.ts';
+export { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
+export type * from './generated/hal9cluster.gen.ts';
+export type * from './generated/neuron.gen.ts';
+export { type GrafanaDashboard, GrafanaDashboards, grafanaDashboardLabel } from './grafana-dashboards.ts';
+export { Hal9Cluster, type Hal9ClusterProps } from './hal9-cluster.ts';
+export { type CrdDocument, Hal9Crds, type Hal9CrdsProps } from './hal9-crds.ts';
+export { Hal9Platform, type Hal9PlatformProps, type NeuronDefinition } from './hal9-platform.ts';
+export { inputPaths, type RepositoryInputs, readRepositoryInputs } from './inputs.ts';
+export { Neuron, type NeuronProps } from './neuron.ts';
+export { productionPlatform } from './platforms/production.ts';
+export { PrometheusRule, type PrometheusRuleGroups, type PrometheusRuleProps } from './prometheus-rule.ts';

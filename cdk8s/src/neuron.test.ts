@@ -1,0 +1,71 @@
+import { Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { aChart, find } from '../test/builders.ts';
+import { Hal9Cdk8sError } from './errors.ts';
+import type { NeuronSpec } from './generated/neuron.gen.ts';
+import { Neuron } from './neuron.ts';
+
+const make = (name: string, spec: NeuronSpec) => {
+  const chart = aChart();
+  new Neuron(chart, name, { metadata: { name, namespace: 'hal9' }, spec });
+  return Testing.synth(chart);
+};
+
+const messageOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(Hal9Cdk8sError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a Hal9Cdk8sError');
+};
+
+describe('Neuron', () => {
+  it('synthesizes a hal9.ai/v1alpha1 Neuron', () => {
+    const spec: NeuronSpec = {
+      cluster: 'hal9',
+      layer: 'L2',
+      backwardConnections: ['design-1'],
+      cache: { enabled: true, ttlSeconds: 600 },
+      performance: { maxConcurrentSignals: 16 },
+    };
+    const obj = find(make('impl-1', spec), 'Neuron', 'impl-1');
+    expect(obj.apiVersion).toBe('hal9.ai/v1alpha1');
+    expect(obj.metadata.namespace).toBe('hal9');
+    expect(obj.spec).toEqual(spec);
+  });
+
+  it('rejects a forward connection to itself, as the CRD does', () => {
+    expect(
+      messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', forwardConnections: ['impl-1'] })),
+    ).toContain('spec.forwardConnections must not contain the neuron itself');
+  });
+
+  it('rejects a layer outside L1 to L9 and a missing cluster', () => {
+    const msg = messageOf(() => make('impl-1', { layer: 'L0' } as never));
+    expect(msg).toContain('Neuron "impl-1" is invalid');
+    expect(msg).toContain('spec.cluster is required');
+    expect(msg).toContain('spec.layer is "L0": must be one of');
+  });
+
+  it('rejects a connection name that is not a DNS label', () => {
+    expect(
+      messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', backwardConnections: ['Design_1'] })),
+    ).toContain('spec.backwardConnections[0] is "Design_1": must match');
+  });
+
+  it('rejects a name that is not a DNS label', () => {
+    expect(messageOf(() => make('1st', { cluster: 'hal9', layer: 'L2' }))).toContain(
+      'Neuron names must be DNS labels',
+    );
+  });
+
+  it('checks per-neuron overrides with the cluster rules', () => {
+    expect(
+      messageOf(() =>
+        make('impl-1', { cluster: 'hal9', layer: 'L2', autoscaling: { minReplicas: 4, maxReplicas: 2 } }),
+      ),
+    ).toContain('autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas');
+  });
+});

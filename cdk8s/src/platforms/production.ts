@@ -1,0 +1,110 @@
+import type { Hal9PlatformProps } from '../hal9-platform.ts';
+import type { RepositoryInputs } from '../inputs.ts';
+
+/**
+ * The production platform of samples/production as code: performance nodes, the guide's resources,
+ * 2Mi hugepages, safe sysctls, an HPA from 2 to 10 pods and parallelism tuning against a 50 ms SLO;
+ * the default topology strategic-1 (L4) → design-1 (L3) → impl-1 (L2).
+ */
+export function productionPlatform(
+  inputs: Pick<RepositoryInputs, 'dashboards' | 'prometheusRules'>,
+): Hal9PlatformProps {
+  return {
+    name: 'hal9-production',
+    namespace: 'hal9',
+    createNamespace: true,
+    cluster: {
+      image: 'hal9/runtime:0.1.0',
+      imagePullPolicy: 'IfNotPresent',
+      entryNeuron: 'strategic-1',
+      // `api` needs a Secret with the Anthropic key and claude.apiKeySecretRef.
+      claude: { mode: 'mock', model: 'claude-sonnet-5-5', maxTokens: 1024, timeoutMs: 30000 },
+      performance: {
+        signalBufferSize: 10,
+        bufferFlushMs: 50,
+        cacheTtlSeconds: 300,
+        cacheMaxEntries: 1000,
+        cacheLayers: ['L2'],
+        maxConcurrentSignals: 8,
+        maxQueueDepth: 1000,
+        maxConcurrentNeurons: 10,
+        hopLimit: 16,
+        requestTimeoutMs: 30000,
+        circuitBreaker: { failureThreshold: 5, successThreshold: 3, timeoutSeconds: 30, windowSeconds: 60 },
+        connectionPool: { maxConnectionsPerHost: 10, idleTimeoutSeconds: 90 },
+      },
+      resources: { requests: { cpu: '2000m', memory: '2Gi' }, limits: { cpu: '4000m', memory: '4Gi' } },
+      placement: {
+        requiredNodeLabels: [{ key: 'node-type', operator: 'In', values: ['performance'] }],
+        topologySpread: {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+        },
+      },
+      nodeTuning: {
+        sysctls: [
+          { name: 'net.ipv4.ip_local_port_range', value: '1024 65000' },
+          { name: 'net.ipv4.tcp_fin_timeout', value: '15' },
+          { name: 'net.ipv4.tcp_keepalive_time', value: '600' },
+        ],
+        hugepages: { size: '2Mi', quantity: '512Mi' },
+        cpuPinning: false,
+      },
+      autoscaling: {
+        enabled: true,
+        minReplicas: 2,
+        maxReplicas: 10,
+        targetCPUUtilizationPercentage: 70,
+        behavior: {
+          scaleUp: {
+            stabilizationWindowSeconds: 0,
+            policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+          },
+          scaleDown: {
+            stabilizationWindowSeconds: 300,
+            policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
+          },
+        },
+        parallelism: {
+          enabled: true,
+          min: 2,
+          max: 64,
+          latencySLOMs: 50,
+          prometheusURL: 'http://prometheus-operated.monitoring.svc:9090',
+        },
+      },
+      // true once the Prometheus Operator (monitoring.coreos.com ServiceMonitor) is installed.
+      monitoring: { serviceMonitor: false, scrapeInterval: '15s' },
+    },
+    neurons: [
+      {
+        id: 'strategic-1',
+        layer: 'L4',
+        systemPrompt:
+          'You are a strategic neuron. Break the request into design tasks and forward them with FORWARD_TO and CONTENT.',
+        forwardConnections: ['design-1'],
+      },
+      {
+        id: 'design-1',
+        layer: 'L3',
+        systemPrompt:
+          'You are a design neuron. Turn the strategy into implementation tasks and forward them with FORWARD_TO and CONTENT.',
+        forwardConnections: ['impl-1'],
+        backwardConnections: ['strategic-1'],
+      },
+      {
+        id: 'impl-1',
+        layer: 'L2',
+        systemPrompt:
+          'You are an implementation neuron. Answer with the concrete result, prefixed by RESULT.',
+        backwardConnections: ['design-1'],
+        // Implementation answers repeat most: a larger cache for this neuron only.
+        cache: { enabled: true, ttlSeconds: 600, maxEntries: 5000 },
+        performance: { maxConcurrentSignals: 16 },
+      },
+    ],
+    dashboards: inputs.dashboards,
+    prometheusRules: inputs.prometheusRules,
+  };
+}

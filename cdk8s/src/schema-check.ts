@@ -1,0 +1,143 @@
+/** The subset of a CRD structural schema that synth-time validation reads. */
+export interface SchemaNode {
+  readonly type?: string;
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+  readonly additionalProperties?: SchemaNode | boolean;
+  readonly items?: SchemaNode;
+  readonly required?: readonly string[];
+  readonly enum?: readonly unknown[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly maxItems?: number;
+  readonly maxProperties?: number;
+  readonly pattern?: string;
+  readonly format?: string;
+  readonly 'x-kubernetes-int-or-string'?: boolean;
+  readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
+  readonly 'x-kubernetes-list-type'?: string;
+  readonly 'x-kubernetes-list-map-keys'?: readonly string[];
+}
+
+const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
+/**
+ * Checks a value against a structural schema the way the apiserver would before CEL: types, enums,
+ * bounds, patterns, list sizes, set/map uniqueness, required and unknown fields. Returns one message per
+ * problem, each starting with the field path. Pure.
+ */
+export function checkAgainstSchema(value: unknown, schema: SchemaNode, path: string): string[] {
+  if (value === undefined) return [];
+  if (value === null) return [`${path} is null: remove it or give a value`];
+  const typeProblem = checkType(value, schema, path);
+  if (typeProblem) return [typeProblem];
+  const problems: string[] = [];
+  if (schema.enum && !schema.enum.includes(value)) {
+    problems.push(`${path} is ${show(value)}: must be one of ${schema.enum.map(show).join(', ')}`);
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) {
+      problems.push(`${path} is ${value}: must be at least ${schema.minimum}`);
+    }
+    if (schema.maximum !== undefined && value > schema.maximum) {
+      problems.push(`${path} is ${value}: must be at most ${schema.maximum}`);
+    }
+  }
+  if (typeof value === 'string') problems.push(...checkString(value, schema, path));
+  if (Array.isArray(value)) problems.push(...checkArray(value, schema, path));
+  else if (typeof value === 'object')
+    problems.push(...checkObject(value as Record<string, unknown>, schema, path));
+  return problems;
+}
+
+function checkType(value: unknown, schema: SchemaNode, path: string): string | undefined {
+  if (schema['x-kubernetes-int-or-string']) {
+    return typeof value === 'string' || Number.isInteger(value)
+      ? undefined
+      : `${path} is ${show(value)}: must be an integer or a string`;
+  }
+  const actual = Array.isArray(value) ? 'array' : typeof value;
+  switch (schema.type) {
+    case undefined:
+      return undefined;
+    case 'integer':
+      return Number.isInteger(value) ? undefined : `${path} is ${show(value)}: must be an integer`;
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value)
+        ? undefined
+        : `${path} is ${show(value)}: must be a number`;
+    case 'object':
+      return actual === 'object' ? undefined : `${path} is ${show(value)}: must be an object`;
+    default:
+      return actual === schema.type ? undefined : `${path} is ${show(value)}: must be a ${schema.type}`;
+  }
+}
+
+function checkString(value: string, schema: SchemaNode, path: string): string[] {
+  const problems: string[] = [];
+  if (schema.minLength !== undefined && value.length < schema.minLength) {
+    problems.push(`${path} is ${show(value)}: must have at least ${schema.minLength} characters`);
+  }
+  if (schema.maxLength !== undefined && value.length > schema.maxLength) {
+    problems.push(`${path} has ${value.length} characters: must have at most ${schema.maxLength}`);
+  }
+  if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
+    problems.push(`${path} is ${show(value)}: must match ${schema.pattern}`);
+  }
+  return problems;
+}
+
+function checkArray(value: readonly unknown[], schema: SchemaNode, path: string): string[] {
+  const problems: string[] = [];
+  if (schema.maxItems !== undefined && value.length > schema.maxItems) {
+    problems.push(`${path} has ${value.length} entries: must have at most ${schema.maxItems}`);
+  }
+  const listType = schema['x-kubernetes-list-type'];
+  const keyOf =
+    listType === 'set'
+      ? (item: unknown) => show(item)
+      : listType === 'map'
+        ? (item: unknown) =>
+            show(
+              (schema['x-kubernetes-list-map-keys'] ?? []).map((k) => (item as Record<string, unknown>)?.[k]),
+            )
+        : undefined;
+  if (keyOf) {
+    const seen = new Set<string>();
+    for (const item of value) {
+      const key = keyOf(item);
+      if (seen.has(key)) problems.push(`${path} has ${key} more than once: list each entry once`);
+      seen.add(key);
+    }
+  }
+  if (schema.items) {
+    value.forEach((item, i) => {
+      problems.push(...checkAgainstSchema(item, schema.items as SchemaNode, `${path}[${i}]`));
+    });
+  }
+  return problems;
+}
+
+function checkObject(value: Readonly<Record<string, unknown>>, schema: SchemaNode, path: string): string[] {
+  const problems: string[] = [];
+  for (const key of schema.required ?? []) {
+    if (value[key] === undefined) problems.push(`${path}.${key} is required`);
+  }
+  const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+  if (schema.maxProperties !== undefined && keys.length > schema.maxProperties) {
+    problems.push(`${path} has ${keys.length} entries: must have at most ${schema.maxProperties}`);
+  }
+  const ap = schema.additionalProperties;
+  for (const key of keys) {
+    const child = schema.properties?.[key];
+    if (child) problems.push(...checkAgainstSchema(value[key], child, `${path}.${key}`));
+    else if (ap && typeof ap === 'object')
+      problems.push(...checkAgainstSchema(value[key], ap, `${path}.${key}`));
+    else if (!ap && schema.properties && !schema['x-kubernetes-preserve-unknown-fields']) {
+      const known = Object.keys(schema.properties).join(', ');
+      problems.push(`${path}.${key} is not a field of the schema (known: ${known})`);
+    }
+  }
+  return problems;
+}

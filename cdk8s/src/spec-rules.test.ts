@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { safeSysctls } from './spec-rules.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+describe('spec rules', () => {
+  it.each(['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'])(
+    'use the same safe sysctl set as the CEL rule of %s',
+    (file) => {
+      const crd = readFileSync(`${root}crds/${file}`, 'utf8');
+      const list = /s\.name in \[([^\]]*)\]/.exec(crd)?.[1];
+      expect(list, 'the CRD lists the safe sysctls in a CEL rule').toBeDefined();
+      const fromCrd = list!.split(',').map((s) => s.trim().replaceAll("'", ''));
+      expect([...safeSysctls].sort()).toEqual(fromCrd.sort());
+    },
+  );
+
+  it.each(['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'])('mirror every CEL message of %s', (file) => {
+    const crd = readFileSync(`${root}crds/${file}`, 'utf8');
+    const rules = readFileSync(new URL('./spec-rules.ts', import.meta.url), 'utf8');
+    const messages = [...crd.matchAll(/^\s+message: (.*)$/gm)]
+      .map((m) => m[1]!.trim().replace(/^["']|["']$/g, ''))
+      // The immutability of spec.cluster needs the old object: the apiserver alone can check it.
+      .filter((m) => !m.startsWith('spec.cluster is immutable'));
+    expect(messages.length).toBeGreaterThan(5);
+    for (const m of messages) {
+      // Messages are compared up to the first colon-separated clause with interpolated values.
+      const stem = m.split(':')[0]!.replace(/\\"/g, '"');
+      expect(rules, m).toContain(stem);
+    }
+  });
+});

@@ -1,0 +1,188 @@
+// Synth-time mirrors of the CRDs' CEL rules (x-kubernetes-validations), with the same messages, so a
+// mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
+// integration tests dry-run the synthesized objects against it.
+import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
+import type { NeuronSpec } from './generated/neuron.gen.ts';
+import { parseQuantity } from './quantity.ts';
+
+/** Sysctls the kubelet allows in any pod; the CRD's rule lists the same set. */
+export const safeSysctls: readonly string[] = [
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_rmem',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.tcp_wmem',
+];
+
+const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The sections a Neuron may override; both kinds share their shape and rules. */
+type Sections = Pick<Hal9ClusterSpec, 'claude' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling'>;
+
+interface NodeLabel {
+  readonly key: string;
+  readonly operator?: string;
+  readonly values?: readonly string[];
+}
+
+function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): string[] {
+  const problems: string[] = [];
+  (list ?? []).forEach((l, i) => {
+    const op = l.operator ?? 'In';
+    const n = l.values?.length ?? 0;
+    if ((op === 'In' || op === 'NotIn') && n === 0) {
+      problems.push(`${path}[${i}].values: operator In and NotIn need at least one entry in values`);
+    }
+    if ((op === 'Exists' || op === 'DoesNotExist') && n > 0) {
+      problems.push(
+        `${path}[${i}].values: operator Exists and DoesNotExist take no values: remove values or use In/NotIn`,
+      );
+    }
+  });
+  return problems;
+}
+
+const lower = (a: string | undefined, b: string | undefined): boolean => {
+  const x = a === undefined ? undefined : parseQuantity(a);
+  const y = b === undefined ? undefined : parseQuantity(b);
+  return x !== undefined && y !== undefined && x < y;
+};
+
+/** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
+export function sectionRules(s: Sections, p: string): string[] {
+  const problems: string[] = [];
+  const c = s.claude;
+  for (const key of Object.keys(c?.mockResponses ?? {})) {
+    if (!/^L[1-9]$/.test(key)) {
+      problems.push(
+        `${p}.claude.mockResponses.${key}: claude.mockResponses keys must be layers L1 to L9; rename or remove the other keys`,
+      );
+    }
+  }
+  if (c?.mode === 'api' && !c.apiKeySecretRef) {
+    problems.push(
+      `${p}.claude: claude.mode is api but claude.apiKeySecretRef is missing: set apiKeySecretRef.name (and key) to the Secret holding the Anthropic API key, or use mode mock`,
+    );
+  }
+  const r = s.resources;
+  const limitBelowRequest = {
+    cpu: 'resources.limits.cpu is lower than resources.requests.cpu: raise the limit or lower the request',
+    memory:
+      'resources.limits.memory is lower than resources.requests.memory: raise the limit or lower the request',
+  };
+  for (const res of ['cpu', 'memory'] as const) {
+    if (lower(r?.limits?.[res], r?.requests?.[res])) {
+      problems.push(`${p}.resources.limits.${res}: ${limitBelowRequest[res]}`);
+    }
+    for (const side of ['requests', 'limits'] as const) {
+      const v = r?.[side]?.[res];
+      if (v !== undefined && parseQuantity(v) === undefined) {
+        problems.push(`${p}.resources.${side}.${res} is ${JSON.stringify(v)}: not a Kubernetes quantity`);
+      }
+    }
+  }
+  problems.push(...nodeLabelRules(s.placement?.requiredNodeLabels, `${p}.placement.requiredNodeLabels`));
+  problems.push(...nodeLabelRules(s.placement?.preferredNodeLabels, `${p}.placement.preferredNodeLabels`));
+  (s.placement?.tolerations ?? []).forEach((t, i) => {
+    if (t.operator === 'Exists' && t.value) {
+      problems.push(
+        `${p}.placement.tolerations[${i}].value: a toleration with operator Exists takes no value: remove value or use Equal`,
+      );
+    }
+  });
+  const nt = s.nodeTuning;
+  const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.includes(n));
+  if (unsafe.length > 0 && !nt?.privilegedSysctlInitContainer) {
+    problems.push(
+      `${p}.nodeTuning.sysctls (${unsafe.join(', ')}): nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true (privileged init container) or remove it`,
+    );
+  }
+  const thp = nt?.transparentHugepages;
+  if (thp !== undefined && thp !== 'unset' && !nt?.thpInitContainer) {
+    problems.push(
+      `${p}.nodeTuning.transparentHugepages: nodeTuning.transparentHugepages needs nodeTuning.thpInitContainer: true (a privileged init container writes it on the node), or set it to unset`,
+    );
+  }
+  if (nt?.thpInitContainer && (thp === undefined || thp === 'unset')) {
+    problems.push(
+      `${p}.nodeTuning.thpInitContainer: nodeTuning.thpInitContainer is true but transparentHugepages is unset: choose always, madvise or never, or turn the init container off`,
+    );
+  }
+  const a = s.autoscaling;
+  if (a?.minReplicas !== undefined && a.maxReplicas !== undefined && a.minReplicas > a.maxReplicas) {
+    problems.push(
+      `${p}.autoscaling.minReplicas (${a.minReplicas}): autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas (${a.maxReplicas}): lower minReplicas or raise maxReplicas`,
+    );
+  }
+  const par = a?.parallelism;
+  if (par?.min !== undefined && par.max !== undefined && par.min > par.max) {
+    problems.push(
+      `${p}.autoscaling.parallelism.min (${par.min}): autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max (${par.max}): lower min or raise max`,
+    );
+  }
+  return problems;
+}
+
+/** Rules of a Hal9Cluster; `spec` has the schema defaults applied, as the apiserver validates it. */
+export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
+  const problems: string[] = [];
+  if (!dnsLabel.test(name) || name.length > 63) {
+    problems.push(
+      `metadata.name (${JSON.stringify(name)}): Hal9Cluster names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is used as a label value)`,
+    );
+  }
+  problems.push(...sectionRules(spec, 'spec'));
+  const r = spec.resources;
+  const nt = spec.nodeTuning;
+  if (nt?.hugepages && r?.requests?.memory === undefined) {
+    problems.push(
+      'spec.resources: nodeTuning.hugepages needs a memory request: set resources.requests.memory',
+    );
+  }
+  if (nt?.cpuPinning) {
+    const limit = r?.limits?.cpu === undefined ? undefined : parseQuantity(r.limits.cpu);
+    if (limit === undefined || !Number.isInteger(limit)) {
+      problems.push(
+        'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
+      );
+    }
+    const same = (res: 'cpu' | 'memory') =>
+      r?.requests?.[res] === undefined ||
+      parseQuantity(r.requests[res]) === parseQuantity(r?.limits?.[res] ?? 'unset');
+    if (r?.requests && !(same('cpu') && same('memory'))) {
+      problems.push(
+        'spec.resources.requests: nodeTuning.cpuPinning needs Guaranteed QoS: make resources.requests equal resources.limits for cpu and memory',
+      );
+    }
+  }
+  return problems;
+}
+
+/** Rules of a Neuron. */
+export function neuronRules(name: string, spec: NeuronSpec): string[] {
+  const problems: string[] = [];
+  if (!dnsLabel.test(name) || name.length > 63) {
+    problems.push(
+      `metadata.name (${JSON.stringify(name)}): Neuron names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is the neuron id and the name of its Service)`,
+    );
+  }
+  if (spec.forwardConnections?.includes(name)) {
+    problems.push(
+      'spec.forwardConnections: spec.forwardConnections must not contain the neuron itself: remove its own name from the list',
+    );
+  }
+  if (spec.backwardConnections?.includes(name)) {
+    problems.push(
+      'spec.backwardConnections: spec.backwardConnections must not contain the neuron itself: remove its own name from the list',
+    );
+  }
+  problems.push(...sectionRules(spec, 'spec'));
+  return problems;
+}
