@@ -97,22 +97,40 @@ export const kwokStageFiles = [
 
 /**
  * Paths of kwok's stage definitions inside the kwok module in the Go module cache (the build
- * downloads it). kwok standalone has no built-in stages.
+ * downloads it; when missing it is fetched with `go mod download`). kwok standalone has no
+ * built-in stages, and the repository keeps no copies of them.
  */
 export async function kwokStagePaths(root = repoRoot): Promise<string[]> {
-  const versions = await readToolVersions(root);
-  const version = versions.KWOK_VERSION;
-  const stageDir = join(await goModCache(), 'sigs.k8s.io', `kwok@${version}`, 'kustomize', 'stage');
-  const paths = kwokStageFiles.map((f) => join(stageDir, f));
-  for (const p of paths) {
+  const version = (await readToolVersions(root)).KWOK_VERSION;
+  const module = `sigs.k8s.io/kwok@${version}`;
+  let moduleDir = join(await goModCache(), 'sigs.k8s.io', `kwok@${version}`);
+  if (!(await readable(join(moduleDir, 'go.mod')))) {
     try {
-      await access(p, constants.R_OK);
+      const { stdout } = await run('go', ['mod', 'download', '-json', module], {
+        env: { ...process.env, GOFLAGS: '-modcacherw' },
+      });
+      moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir ?? moduleDir;
     } catch {
+      // reported below with the path that is missing
+    }
+  }
+  const paths = kwokStageFiles.map((f) => join(moduleDir, 'kustomize', 'stage', f));
+  for (const p of paths) {
+    if (!(await readable(p))) {
       throw new HarnessError(
         HarnessErrorCode.KwokStagesMissing,
-        `${p} not found; run scripts/build-k8s-tools.sh or \`go mod download sigs.k8s.io/kwok@${version}\``,
+        `${p} not found; run scripts/build-k8s-tools.sh or \`go mod download ${module}\``,
       );
     }
   }
   return paths;
+}
+
+async function readable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
