@@ -1,6 +1,7 @@
 // Generates the cdk8s types from crds/ (the single source of the Hal9 schema) with the shared generator
 // in scripts/gen-types.ts: the same interfaces as the operator's, with cdk8s's ApiObjectMetadata, plus
-// each CRD's spec schema as data for synth-time validation.
+// each CRD's spec schema as data for synth-time validation. Also embeds the Argo CD health checks of
+// argocd/health/ into argocd/argocd-cm-patch.yaml, so the patch never differs from the tested scripts.
 // `node cdk8s/scripts/gen.ts` writes the files; `--check` fails when the committed files drifted.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -62,6 +63,27 @@ function schemaModule(crdYaml: string): string {
   ].join('\n');
 }
 
+/** The health checks to embed: argocd-cm key suffix (`<group>_<Kind>`) → script path. */
+const healthChecks: readonly { readonly key: string; readonly script: string }[] = [
+  { key: 'hal9.ai_Hal9Cluster', script: 'argocd/health/hal9.ai/Hal9Cluster/health.lua' },
+  { key: 'hal9.ai_Neuron', script: 'argocd/health/hal9.ai/Neuron/health.lua' },
+];
+
+function argocdCmPatch(root: string): string {
+  const lines = [
+    '# Generated from argocd/health/ by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.',
+    '# Installs the Hal9 health checks in Argo CD (a strategic merge patch of argocd-cm):',
+    '#   kubectl -n argocd patch configmap argocd-cm --patch-file argocd/argocd-cm-patch.yaml',
+    'data:',
+  ];
+  for (const h of healthChecks) {
+    const script = readFileSync(join(root, h.script), 'utf8');
+    lines.push(`  resource.customizations.health.${h.key}: |`);
+    for (const line of script.trimEnd().split('\n')) lines.push(line === '' ? '' : `    ${line}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** Every generated file, path relative to the repository root → content. */
 export function generateCdk8sFiles(root: string): Map<string, string> {
   const files = new Map<string, string>();
@@ -76,6 +98,7 @@ export function generateCdk8sFiles(root: string): Map<string, string> {
     files.set(`cdk8s/src/generated/${t.stem}.gen.ts`, `${banner}\n${body}`);
     files.set(`cdk8s/src/generated/${t.stem}.schema.gen.ts`, schemaModule(yaml));
   }
+  files.set('argocd/argocd-cm-patch.yaml', argocdCmPatch(root));
   return files;
 }
 
