@@ -1,0 +1,79 @@
+// The synthesized bundle against a real kube-apiserver: every object passes a server-side dry run,
+// which runs the CRDs' structural schemas and CEL rules on the custom resources.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { buildBundleApp, renderBundle } from '../../src/bundle.ts';
+import { readRepositoryInputs } from '../../src/inputs.ts';
+import { productionPlatform } from '../../src/platforms/production.ts';
+import { repoRoot } from '../go.ts';
+
+let ns: string;
+let dir: string;
+const inputs = readRepositoryInputs(repoRoot);
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kubeConfigFromInject(), 'cdk8s-bundle');
+  ns = namespace.name;
+  // The production bundle, in the test's namespace (which exists already).
+  const platform = { ...productionPlatform(inputs), namespace: ns, createNamespace: false };
+  const files = renderBundle(buildBundleApp({ crds: inputs.crds, platform }));
+  dir = mkdtempSync(join(tmpdir(), 'hal9-bundle-'));
+  for (const [file, content] of files) {
+    // The test control plane has no Prometheus Operator, so no PrometheusRule CRD.
+    if (file.includes('/prometheusrule-')) continue;
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), content);
+  }
+  return namespace.delete;
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const dryRun = (path: string) =>
+  kubectl(['apply', '--dry-run=server', '--server-side', '--field-manager=argocd-controller', '-f', path], {
+    allowFailure: true,
+  });
+
+describe('the synthesized bundle on a real apiserver', () => {
+  it('applies the CRDs server-side (dry run)', async () => {
+    const r = await dryRun(join(dir, '00-crds'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/neurons.hal9.ai serverside-applied (server dry run)',
+    );
+    expect(r.stdout).toContain('hal9clusters.hal9.ai serverside-applied (server dry run)');
+  });
+
+  it('passes the schemas and CEL rules with every platform object (dry run)', async () => {
+    const r = await dryRun(join(dir, '10-platform'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const applied = r.stdout.trim().split('\n');
+    expect(applied).toHaveLength(readdirSync(join(dir, '10-platform')).length);
+    for (const name of [
+      'hal9cluster.hal9.ai/hal9-production',
+      'neuron.hal9.ai/strategic-1',
+      'neuron.hal9.ai/impl-1',
+    ]) {
+      expect(r.stdout).toContain(`${name} serverside-applied (server dry run)`);
+    }
+  });
+
+  it('would be rejected by the apiserver if a Neuron broke a CEL rule (the dry run is a real check)', async () => {
+    const neuron = parse(readFileSync(join(dir, '10-platform/neuron-impl-1.yaml'), 'utf8'));
+    neuron.spec.forwardConnections = ['impl-1'];
+    const r = await kubectl(['apply', '--dry-run=server', '--server-side', '-f', '-'], {
+      stdin: stringify(neuron),
+      allowFailure: true,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec.forwardConnections must not contain the neuron itself');
+  });
+});
