@@ -111,6 +111,21 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
+  it('tells handlers of a relisted object only once the cache they read from holds it', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    const readable: boolean[] = [];
+    t.informer.on({ add: (o) => readable.push(t.informer.get(o.metadata?.name ?? '', 'ns') !== undefined) });
+    t.setItems([obj('a', '1'), obj('b', '2'), obj('new', '30')]);
+    t.watch.last().done(Object.assign(new Error('boom'), { statusCode: 500 }));
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(readable).toEqual([true]);
+    t.informer.stop();
+  });
+
   it('does not re-send objects whose resourceVersion is unchanged after a relist', async () => {
     const t = setup();
     await t.informer.start();

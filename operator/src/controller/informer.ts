@@ -45,6 +45,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   #failures = 0;
   #lastActivity = 0;
   #stopped = true;
+  #pending: Array<['add' | 'update' | 'delete', T]> = [];
   #cancelRestart: (() => void) | undefined;
   #cancelWatchdog: (() => void) | undefined;
   #firstSync: Promise<void>;
@@ -108,24 +109,31 @@ export class ResilientInformer<T extends KubernetesObject> {
     const instance = this.#o.factory(list);
     this.#latest = instance;
     const previous = this.#synced;
-    const relisting = () => previous !== undefined && this.#synced === previous;
+    // Until this instance has listed, reads still come from `previous`: handlers must not hear of
+    // an object they cannot read yet, so its events wait in `pending` until the swap.
+    const pending: Array<['add' | 'update' | 'delete', T]> = [];
+    this.#pending = pending;
+    const deliver = (verb: 'add' | 'update' | 'delete', obj: T) => {
+      if (this.#synced === instance) this.#emit(verb, obj);
+      else pending.push([verb, obj]);
+    };
     instance.on('add', (obj) => {
       if (!current()) return;
       this.#touch();
-      if (!relisting()) return this.#emit('add', obj);
-      const old = previous!.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
-      if (!old) this.#emit('add', obj);
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#emit('update', obj);
+      if (this.#synced === instance || !previous) return deliver('add', obj);
+      const old = previous.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+      if (!old) deliver('add', obj);
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) deliver('update', obj);
     });
     instance.on('update', (obj) => {
       if (!current()) return;
       this.#touch();
-      this.#emit('update', obj);
+      deliver('update', obj);
     });
     instance.on('delete', (obj) => {
       if (!current()) return;
       this.#touch();
-      this.#emit('delete', obj);
+      deliver('delete', obj);
     });
     instance.on('connect', () => {
       if (current()) this.#touch();
@@ -141,6 +149,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   #onSynced(instance: Instance<T>): void {
     const previous = this.#synced;
     this.#synced = instance;
+    const pending = this.#pending;
+    this.#pending = [];
     this.#failures = 0;
     this.#touch();
     if (previous && previous !== instance) {
@@ -149,6 +159,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       }
       this.#o.logger.info({ informer: this.name, objects: instance.list().length }, 'Relisted informer');
     }
+    for (const [verb, obj] of pending) this.#emit(verb, obj);
     this.#resolveFirstSync();
   }
 

@@ -5,30 +5,47 @@
  * lists/maps equal absent ones (the apiserver drops them).
  */
 export function matchesLive(desired: unknown, live: unknown): boolean {
-  if (desired === null || desired === undefined) return true;
+  return firstMismatch(desired, live) === undefined;
+}
+
+/** The path of the first field where `live` differs from `desired` (for logs), or undefined. */
+export function firstMismatch(desired: unknown, live: unknown, path = ''): string | undefined {
+  if (desired === null || desired === undefined) return undefined;
   if (Array.isArray(desired)) {
-    if (desired.length === 0)
-      return live === undefined || live === null || (Array.isArray(live) && live.length === 0);
-    if (!Array.isArray(live) || live.length !== desired.length) return false;
-    return desired.every((d, i) => matchesLive(d, live[i]));
+    if (desired.length === 0) {
+      return live === undefined || live === null || (Array.isArray(live) && live.length === 0)
+        ? undefined
+        : path;
+    }
+    if (!Array.isArray(live) || live.length !== desired.length) return path;
+    for (let i = 0; i < desired.length; i++) {
+      const m = firstMismatch(desired[i], live[i], `${path}[${i}]`);
+      if (m !== undefined) return m;
+    }
+    return undefined;
   }
   if (typeof desired === 'object') {
     const entries = Object.entries(desired);
-    if (entries.length === 0) return live === undefined || live === null || typeof live === 'object';
-    if (typeof live !== 'object' || live === null || Array.isArray(live)) return false;
+    if (entries.length === 0)
+      return live === undefined || live === null || typeof live === 'object' ? undefined : path;
+    if (typeof live !== 'object' || live === null || Array.isArray(live)) return path;
     const l = live as Record<string, unknown>;
-    return entries.every(([k, v]) => matchesLive(v, l[k]));
+    for (const [k, v] of entries) {
+      const m = firstMismatch(v, l[k], `${path}.${k}`);
+      if (m !== undefined) return m;
+    }
+    return undefined;
   }
-  if (desired === live) return true;
+  if (desired === live) return undefined;
   if (
     (typeof desired === 'string' || typeof desired === 'number') &&
     (typeof live === 'string' || typeof live === 'number')
   ) {
     const a = parseQuantity(String(desired));
     const b = parseQuantity(String(live));
-    return a !== undefined && a === b;
+    if (a !== undefined && a === b) return undefined;
   }
-  return false;
+  return path;
 }
 
 const suffixes: Readonly<Record<string, number>> = Object.freeze({

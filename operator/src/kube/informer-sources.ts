@@ -12,6 +12,10 @@ import {
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
 import type { InformerFactory, ListFn } from '../controller/informer.ts';
 import type { ChildKind } from '../reconcile/child-kinds.ts';
+import { makeClient } from './api-client.ts';
+
+// A full list of a large namespace can take a while; a hung one must still end.
+const listTimeoutMs = 120_000;
 
 /** What ResilientInformer needs to watch one resource: a list call and a factory around makeInformer. */
 export interface InformerSource<T extends KubernetesObject> {
@@ -43,7 +47,7 @@ export function customResourceSource<T extends KubernetesObject>(
   plural: 'neurons' | 'hal9clusters',
   namespace: string | undefined,
 ): InformerSource<T> {
-  const api = kc.makeApiClient(CustomObjectsApi);
+  const api = makeClient(kc, CustomObjectsApi, listTimeoutMs);
   const list = (): Promise<KubernetesListObject<T>> =>
     namespace
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
@@ -62,10 +66,10 @@ export function childSources(
   namespace: string | undefined,
 ): Record<ChildKind, InformerSource<KubernetesObject>> {
   const labelSelector = labels.neuron;
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
-  const policy = kc.makeApiClient(PolicyV1Api);
+  const core = makeClient(kc, CoreV1Api, listTimeoutMs);
+  const apps = makeClient(kc, AppsV1Api, listTimeoutMs);
+  const autoscaling = makeClient(kc, AutoscalingV2Api, listTimeoutMs);
+  const policy = makeClient(kc, PolicyV1Api, listTimeoutMs);
   const ns = namespace;
   const q = { labelSelector };
   return {

@@ -4,12 +4,12 @@ import {
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
-  KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { apiVersion, fieldManager, group, version } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
+import { makeClient, makeObjectClient } from './api-client.ts';
 
 export interface StatusTarget {
   readonly kind: string;
@@ -35,9 +35,9 @@ export type WriteCounter = (resource: string, verb: string) => void;
 const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWriter {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
+  const objects = makeObjectClient(kc);
+  const custom = makeClient(kc, CustomObjectsApi);
+  const core = makeClient(kc, CoreV1Api);
   return {
     async apply(obj, options) {
       count(resourceOf(obj), 'apply');

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
+import { makeClient } from '../kube/api-client.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 
 /** The three Lease calls leader election needs; `replace` is a compare-and-swap on resourceVersion. */
@@ -15,7 +16,8 @@ export function createLeaseClient(
   name: string,
   count: WriteCounter,
 ): LeaseClient {
-  const api = kc.makeApiClient(CoordinationV1Api);
+  // Shorter than the renew deadline, so a hung renewal counts as a failed one.
+  const api = makeClient(kc, CoordinationV1Api, 5_000);
   return {
     async get() {
       try {

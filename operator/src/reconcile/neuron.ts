@@ -13,7 +13,7 @@ import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { EventRecorder } from '../events/recorder.ts';
-import { matchesLive } from '../kube/compare.ts';
+import { firstMismatch } from '../kube/compare.ts';
 import { ownsField } from '../kube/managed-fields.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
@@ -170,7 +170,11 @@ async function applyChildren(
       continue;
     }
     const live = cache.get(name, namespace);
-    if (live && matchesLive(obj, live)) {
+    // Listed items carry no apiVersion/kind (only watch events do), so those are not compared.
+    const differs = live
+      ? firstMismatch({ ...obj, apiVersion: undefined, kind: undefined }, live)
+      : '(absent)';
+    if (differs === undefined) {
       deps.onApplySkipped?.(kind);
       continue;
     }
@@ -193,7 +197,7 @@ async function applyChildren(
       );
     }
     await deps.writer.apply(obj);
-    log.info({ kind, name, created: !live }, live ? `Updated ${kind}` : `Created ${kind}`);
+    log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
     changed.push(`${kind} ${name}`);
   }
   const uid = neuron.metadata?.uid;
