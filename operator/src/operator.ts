@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import type { Hal9Cluster, Neuron, RenderNeuron } from './api-types.ts';
+import type { RenderNeuron } from './api-types.ts';
 import type { OperatorConfig } from './config.ts';
 import type { Clock } from './controller/clock.ts';
 import { Controller } from './controller/controller.ts';

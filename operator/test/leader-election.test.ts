@@ -74,15 +74,14 @@ describe('two operator processes with --leader-elect', () => {
     a.child.kill('SIGKILL');
     await a.exited();
     const killedAt = Date.now();
+    // Lease 15 s + retry 2 s (jittered): the standby leads within the 20 s the issue asks for; the
+    // deadline leaves room for a loaded machine, and the measured time is printed.
     await waitFor(
       'operator-b leads',
       async () => ((await leaseHolder()) === 'operator-b' ? true : undefined),
-      {
-        timeoutMs: 40_000,
-        intervalMs: 250,
-      },
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
-    const takeoverMs = Date.now() - killedAt;
+    console.log(`standby took over ${Date.now() - killedAt} ms after the leader was killed`);
     await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aNeuron('second', 'le')]) });
     await waitFor('second reconciled by operator-b', () => r.deployment('second'), { timeoutMs: 30_000 });
     expect(await reconciles(b)).toBeGreaterThan(0);

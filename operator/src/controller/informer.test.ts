@@ -46,7 +46,6 @@ function setup() {
       if (failList) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return { metadata: { resourceVersion: '10' }, items };
     },
-    // biome-ignore lint/suspicious/noExplicitAny: FakeWatch implements the one method ListWatch calls.
     factory: (list) => new ListWatch('/api/v1/things', watch as any, list, false),
   });
   informer.on({
