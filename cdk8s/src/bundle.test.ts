@@ -106,6 +106,18 @@ describe('the synthesized GitOps bundle', () => {
     );
   });
 
+  it('quotes strings that YAML 1.1 (kubectl, Argo CD) would read as booleans', () => {
+    const files = renderBundle(
+      buildBundleApp({
+        crds: inputs.crds,
+        platform: aPlatform({ neurons: [{ id: 'y', layer: 'L2', systemPrompt: 'yes' }] }),
+      }),
+    );
+    const neuron = parse(files.get('10-platform/neuron-y.yaml')!, { version: '1.1' });
+    expect(neuron.metadata.name).toBe('y');
+    expect(neuron.spec.systemPrompt).toBe('yes');
+  });
+
   it('fails the synthesis on an invalid platform, naming the problem', () => {
     const app = buildBundleApp({
       crds: inputs.crds,

@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
+import { Yaml } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { buildBundleApp, renderBundle } from '../../src/bundle.ts';
 import { readRepositoryInputs } from '../../src/inputs.ts';
 import { productionPlatform } from '../../src/platforms/production.ts';
@@ -70,7 +71,7 @@ describe('the synthesized bundle on a real apiserver', () => {
     const neuron = parse(readFileSync(join(dir, '10-platform/neuron-impl-1.yaml'), 'utf8'));
     neuron.spec.forwardConnections = ['impl-1'];
     const r = await kubectl(['apply', '--dry-run=server', '--server-side', '-f', '-'], {
-      stdin: stringify(neuron),
+      stdin: Yaml.stringify(neuron),
       allowFailure: true,
     });
     expect(r.code).not.toBe(0);

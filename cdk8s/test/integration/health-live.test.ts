@@ -4,9 +4,8 @@
 
 import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { Testing } from 'cdk8s';
+import { Testing, Yaml } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Neuron as LiveNeuron } from '../../../operator/src/api-types.ts';
 import { computeClusterStatus } from '../../../operator/src/status/cluster-status.ts';
 import { computeNeuronStatus, type NeuronStatusInput } from '../../../operator/src/status/neuron-status.ts';
@@ -75,9 +74,7 @@ beforeAll(async () => {
   cli = await buildHealthCli();
   const chart = aChart();
   new Hal9Platform(chart, 'p', aPlatform({ namespace: ns }));
-  const manifests = Testing.synth(chart)
-    .map((o) => stringify(o))
-    .join('---\n');
+  const manifests = Yaml.stringify(...Testing.synth(chart));
   await kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], {
     stdin: manifests,
   });

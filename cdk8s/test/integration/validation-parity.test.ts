@@ -1,0 +1,151 @@
+// Synth-time validation agrees with the apiserver: each definition the constructs reject is rejected by
+// a server-side dry run with the same CRD message, and each one they accept is accepted.
+import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
+import { Yaml } from 'cdk8s';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Hal9Cdk8sError } from '../../src/errors.ts';
+import type { Hal9ClusterSpec } from '../../src/generated/hal9cluster.gen.ts';
+import type { NeuronSpec } from '../../src/generated/neuron.gen.ts';
+import { Hal9Cluster } from '../../src/hal9-cluster.ts';
+import { Neuron } from '../../src/neuron.ts';
+import { aChart } from '../builders.ts';
+
+let ns: string;
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kubeConfigFromInject(), 'cdk8s-parity');
+  ns = namespace.name;
+  return namespace.delete;
+});
+
+type Case = readonly [
+  string,
+  'Hal9Cluster' | 'Neuron',
+  string,
+  Hal9ClusterSpec | NeuronSpec,
+  string | undefined,
+];
+
+const cases: readonly Case[] = [
+  ['an empty cluster', 'Hal9Cluster', 'c', {}, undefined],
+  [
+    'hugepages with the default memory request',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { hugepages: { quantity: '512Mi' } } },
+    undefined,
+  ],
+  [
+    'hugepages without a memory request',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { cpu: '2' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } },
+    'nodeTuning.hugepages needs a memory request',
+  ],
+  [
+    'min above max replicas',
+    'Hal9Cluster',
+    'c',
+    { autoscaling: { minReplicas: 5, maxReplicas: 2 } },
+    'autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas',
+  ],
+  [
+    'a limit below its request',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } },
+    'resources.limits.cpu is lower than resources.requests.cpu',
+  ],
+  [
+    'cpuPinning with 1500m',
+    'Hal9Cluster',
+    'c',
+    {
+      nodeTuning: { cpuPinning: true },
+      resources: { requests: { cpu: '1500m', memory: '2Gi' }, limits: { cpu: '1500m', memory: '2Gi' } },
+    },
+    'nodeTuning.cpuPinning needs an integer CPU limit',
+  ],
+  [
+    'api mode without a Secret',
+    'Hal9Cluster',
+    'c',
+    { claude: { mode: 'api' } },
+    'claude.apiKeySecretRef is missing',
+  ],
+  [
+    'an unsafe sysctl',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { sysctls: [{ name: 'net.core.somaxconn', value: '1024' }] } },
+    'nodeTuning.sysctls has a sysctl outside the safe set',
+  ],
+  [
+    'THP without its init container',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { transparentHugepages: 'always' } },
+    'nodeTuning.transparentHugepages needs nodeTuning.thpInitContainer',
+  ],
+  [
+    'a mock response for a non-layer',
+    'Hal9Cluster',
+    'c',
+    { claude: { mockResponses: { L0: [{ trigger: 'x', response: 'y' }] } } },
+    'claude.mockResponses keys must be layers L1 to L9',
+  ],
+  ['a plain neuron', 'Neuron', 'n', { cluster: 'c', layer: 'L2' }, undefined],
+  [
+    'a forward connection to itself',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', forwardConnections: ['n'] },
+    'spec.forwardConnections must not contain the neuron itself',
+  ],
+  [
+    'a backward connection to itself',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', backwardConnections: ['n'] },
+    'spec.backwardConnections must not contain the neuron itself',
+  ],
+  [
+    'an Exists toleration with a value',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', placement: { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] } },
+    'a toleration with operator Exists takes no value',
+  ],
+  [
+    'parallelism min above max',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', autoscaling: { parallelism: { min: 8, max: 2 } } },
+    'autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max',
+  ],
+];
+
+describe('synth-time validation and the apiserver', () => {
+  it.each(cases)('agree on %s', async (_, kind, name, spec, message) => {
+    let synthError: Hal9Cdk8sError | undefined;
+    try {
+      if (kind === 'Hal9Cluster') new Hal9Cluster(aChart(), 'x', { metadata: { name }, spec });
+      else new Neuron(aChart(), 'x', { metadata: { name }, spec: spec as NeuronSpec });
+    } catch (err) {
+      synthError = err as Hal9Cdk8sError;
+    }
+    const manifest = { apiVersion: 'hal9.ai/v1alpha1', kind, metadata: { name, namespace: ns }, spec };
+    const server = await kubectl(['apply', '--dry-run=server', '--server-side', '-f', '-'], {
+      // YAML 1.1 as kubectl reads it: cdk8s quotes `n`, `y`, `on` … which would otherwise be booleans.
+      stdin: Yaml.stringify(manifest),
+      allowFailure: true,
+    });
+    if (message === undefined) {
+      expect(synthError).toBeUndefined();
+      expect(server.stderr).toBe('');
+    } else {
+      expect(synthError?.message).toContain(message);
+      expect(server.code).not.toBe(0);
+      expect(server.stderr).toContain(message);
+    }
+  });
+});
