@@ -77,6 +77,20 @@ interface Running {
  * so far is stopped and the error carries the failing component's log tail.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  // Free ports are picked before the components bind them, so another process can take one
+  // in between (several planes start in parallel in a test run): retry those starts.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      const portTaken = err instanceof HarnessError && /address already in use/i.test(err.message);
+      if (!portTaken || attempt >= 3) throw err;
+      options.log?.(`a port was taken before use; retrying (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const started = Date.now();
   const log = options.log ?? (() => {});
   const timeoutMs = options.startTimeoutMs ?? 60_000;
