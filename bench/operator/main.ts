@@ -1,0 +1,330 @@
+// Operator benchmark on the local control plane (run with `npm run bench:operator`):
+//  1. 200 Neurons created at once: time until every Neuron is Ready (children applied, kwok pods
+//     Running), beside a plain loop that server-side-applies the same rendered children with the
+//     same concurrency as the operator's workers and waits for the same Deployments to be ready.
+//  2. Writes per minute while idle (the operator's own hal9_operator_api_writes_total).
+//  3. Operator RSS with 1,000 Neurons (API-only plane: no pods, the caches are what is measured).
+// Options: --runs N (default 3), --neurons N (default 200), --rss-neurons N (default 1000).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
+import type { Neuron } from '../../operator/src/api-types.ts';
+import { renderNeuron } from '../../operator/src/render/index.ts';
+import { ensureBinaries } from '../../test/cluster/binaries.ts';
+import { type ControlPlane, startControlPlane } from '../../test/cluster/control-plane.ts';
+import { defaultFakeNodes } from '../../test/cluster/nodes.ts';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string' }, neurons: { type: 'string' }, 'rss-neurons': { type: 'string' } },
+});
+const runs = Number(values.runs ?? 3);
+const neuronCount = Number(values.neurons ?? 200);
+const rssNeurons = Number(values['rss-neurons'] ?? 1000);
+const workers = 4;
+const crdDir = fileURLToPath(new URL('../../crds', import.meta.url));
+const operatorMain = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
+const group = 'hal9.ai';
+const version = 'v1alpha1';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const log = (s: string) => process.stderr.write(`[bench:operator] ${s}\n`);
+
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+async function createNamespace(kc: KubeConfig, name: string) {
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+}
+
+async function deleteNamespace(kc: KubeConfig, name: string) {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.deleteNamespace({ name }).catch(() => {});
+  await until(
+    `namespace ${name} gone`,
+    async () =>
+      core.readNamespace({ name }).then(
+        () => undefined,
+        () => true,
+      ),
+    300_000,
+  );
+}
+
+async function createCluster(kc: KubeConfig, namespace: string, n: number) {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await custom.createNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: 'hal9clusters',
+    body: { apiVersion: `${group}/${version}`, kind: 'Hal9Cluster', metadata: { name: 'bench' }, spec: {} },
+  });
+  const names = Array.from({ length: n }, (_, i) => `n-${i}`);
+  await pool(names, 16, (name) =>
+    custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'neurons',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'Neuron',
+        metadata: { name },
+        spec: { cluster: 'bench', layer: 'L2' },
+      },
+    }),
+  );
+}
+
+async function listNeurons(kc: KubeConfig, namespace: string): Promise<Neuron[]> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return (await custom.listNamespacedCustomObject({ group, version, namespace, plural: 'neurons' })).items;
+}
+
+async function readyDeployments(kc: KubeConfig, namespace: string): Promise<number> {
+  const items = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace })).items;
+  return items.filter((d) => (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1)).length;
+}
+
+/** The reference: render every Neuron's children and server-side-apply them, then wait for the Deployments. */
+async function plainLoop(kc: KubeConfig, namespace: string) {
+  await createCluster(kc, namespace, neuronCount);
+  const neurons = await until(
+    'neurons listed',
+    async () => {
+      const l = await listNeurons(kc, namespace);
+      return l.length === neuronCount ? l : undefined;
+    },
+    60_000,
+  );
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const cluster = await custom.getNamespacedCustomObject({
+    group,
+    version,
+    namespace,
+    plural: 'hal9clusters',
+    name: 'bench',
+  });
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const start = Date.now();
+  await pool(neurons, workers, async (neuron) => {
+    const { objects: children } = renderNeuron({ cluster, neuron, peers: neurons });
+    for (const child of children) {
+      await objects.patch(
+        child as KubernetesObject,
+        undefined,
+        undefined,
+        'bench-plain',
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    }
+  });
+  const applied = Date.now() - start;
+  await until(
+    'plain Deployments ready',
+    async () => ((await readyDeployments(kc, namespace)) >= neuronCount ? true : undefined),
+    600_000,
+  );
+  return { appliedMs: applied, readyMs: Date.now() - start };
+}
+
+interface OperatorChild {
+  child: ChildProcess;
+  metricsPort: number;
+}
+
+async function startOperator(kubeconfig: string, namespace: string | undefined): Promise<OperatorChild> {
+  const args = [
+    operatorMain,
+    '--kubeconfig',
+    kubeconfig,
+    '--metrics-port',
+    '0',
+    '--health-port',
+    '0',
+    '--workers',
+    String(workers),
+  ];
+  if (namespace) args.push('--namespace', namespace);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const metricsPort = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
+    createInterface(child.stdout!).on('line', (line) => {
+      if (line.includes('"Started operator"')) resolve(JSON.parse(line).metricsPort);
+    });
+  });
+  return { child, metricsPort };
+}
+
+async function writes(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('hal9_operator_api_writes_total{') && !l.includes('resource="leases"'))
+    .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function allReady(kc: KubeConfig, namespace: string, n: number) {
+  const neurons = await listNeurons(kc, namespace);
+  const ready = neurons.filter(
+    (x) =>
+      x.status?.observedGeneration === x.metadata?.generation &&
+      x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
+  return ready.length >= n ? true : undefined;
+}
+
+async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: string) {
+  const op = await startOperator(plane.kubeconfigPath, namespace);
+  try {
+    await sleep(2000); // caches synced, controllers started
+    const start = Date.now();
+    await createCluster(kc, namespace, neuronCount);
+    await until('operator converged', () => allReady(kc, namespace, neuronCount), 600_000);
+    const readyMs = Date.now() - start;
+    await sleep(5000);
+    const before = await writes(op.metricsPort);
+    await sleep(60_000);
+    const idleWrites = (await writes(op.metricsPort)) - before;
+    return { readyMs, idleWritesPerMin: idleWrites };
+  } finally {
+    op.child.kill('SIGTERM');
+    await new Promise((r) => op.child.once('exit', r));
+  }
+}
+
+async function main() {
+  const binDir = await ensureBinaries();
+  const results: { plainApplied: number; plainReady: number; operatorReady: number; idle: number }[] = [];
+  {
+    log('starting control plane with fake nodes');
+    const plane = await startControlPlane({ binDir, nodes: defaultFakeNodes(), crdDirs: [crdDir] });
+    const kc = plane.kubeConfig();
+    try {
+      for (let run = 0; run < runs; run++) {
+        const plainNs = `bench-plain-${run}`;
+        await createNamespace(kc, plainNs);
+        log(`run ${run + 1}/${runs}: plain loop`);
+        const plain = await plainLoop(kc, plainNs);
+        await deleteNamespace(kc, plainNs);
+        const opNs = `bench-operator-${run}`;
+        await createNamespace(kc, opNs);
+        log(`run ${run + 1}/${runs}: operator`);
+        const op = await operatorConverge(plane, kc, opNs);
+        await deleteNamespace(kc, opNs);
+        results.push({
+          plainApplied: plain.appliedMs,
+          plainReady: plain.readyMs,
+          operatorReady: op.readyMs,
+          idle: op.idleWritesPerMin,
+        });
+        log(
+          `run ${run + 1}: plain applied ${plain.appliedMs} ms, ready ${plain.readyMs} ms; operator ready ${op.readyMs} ms; idle writes/min ${op.idleWritesPerMin}`,
+        );
+      }
+    } finally {
+      await plane.stop();
+    }
+  }
+
+  log(`starting an API-only control plane for the RSS measurement (${rssNeurons} Neurons)`);
+  const plane = await startControlPlane({ binDir, workloads: false, crdDirs: [crdDir] });
+  let rss = 0;
+  let idleRss = 0;
+  try {
+    const kc = plane.kubeConfig();
+    await createNamespace(kc, 'bench-rss');
+    const op = await startOperator(plane.kubeconfigPath, 'bench-rss');
+    try {
+      await sleep(2000);
+      idleRss = rssMiB(op.child.pid!);
+      await createCluster(kc, 'bench-rss', rssNeurons);
+      await until(
+        'all Neurons observed',
+        async () => {
+          const ns = await listNeurons(kc, 'bench-rss');
+          const done = ns.filter((x) => x.status?.observedGeneration === x.metadata?.generation);
+          return done.length >= rssNeurons ? true : undefined;
+        },
+        900_000,
+      );
+      await sleep(10_000);
+      rss = rssMiB(op.child.pid!);
+    } finally {
+      op.child.kill('SIGTERM');
+      await new Promise((r) => op.child.once('exit', r));
+    }
+  } finally {
+    await plane.stop();
+  }
+
+  const plainReady = median(results.map((r) => r.plainReady));
+  const operatorReady = median(results.map((r) => r.operatorReady));
+  const rows = [
+    ['metric', 'value', 'reference', 'ratio', 'target'],
+    [
+      `${neuronCount} Neurons converged (median of ${runs})`,
+      `${(operatorReady / 1000).toFixed(1)} s`,
+      `${(plainReady / 1000).toFixed(1)} s plain SSA loop + rollout`,
+      (operatorReady / plainReady).toFixed(2),
+      '≤ 1.5',
+    ],
+    [
+      'plain loop: children applied only',
+      `${(median(results.map((r) => r.plainApplied)) / 1000).toFixed(1)} s`,
+      '',
+      '',
+      '',
+    ],
+    ['writes per minute while idle', String(median(results.map((r) => r.idle))), '', '', '0'],
+    [
+      `operator RSS with ${rssNeurons} Neurons`,
+      `${rss.toFixed(0)} MB`,
+      `${idleRss.toFixed(0)} MB at start`,
+      '',
+      '≤ 150 MB',
+    ],
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const [i, r] of rows.entries()) {
+    console.log(`| ${r.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`);
+    if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  }
+}
+
+await main();
