@@ -21,7 +21,9 @@ const address = await new Promise<string>((resolve, reject) => {
 });
 
 const content = process.argv[2] ?? 'Build a REST API for a todo app';
-console.log(`\n$ curl -s -X POST ${address}/v1/signals -H 'content-type: application/json' -d '${JSON.stringify({ content })}'`);
+console.log(
+  `\n$ curl -s -X POST ${address}/v1/signals -H 'content-type: application/json' -d '${JSON.stringify({ content })}'`,
+);
 const res = await fetch(`${address}/v1/signals`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -36,7 +38,9 @@ const body = (await res.json()) as {
 console.log(JSON.stringify(body, null, 2));
 console.log(`\nHTTP ${res.status}: ${body.status} in ${body.durationMs} ms`);
 for (const t of body.trace) {
-  console.log(`  hop ${t.hop}  ${t.layer} ${t.neuron.padEnd(12)} ${t.durationMs.toFixed(3)} ms  → ${t.forwardedTo.join(', ') || '(result)'}`);
+  console.log(
+    `  hop ${t.hop}  ${t.layer} ${t.neuron.padEnd(12)} ${t.durationMs.toFixed(3)} ms  → ${t.forwardedTo.join(', ') || '(result)'}`,
+  );
 }
 for (const r of body.results) console.log(`  RESULT from ${r.neuron} (${r.layer}): ${r.content}`);
 

@@ -93,7 +93,9 @@ describe('circuit breaker', () => {
     expect(res.body.errors[0].retryAfterSeconds).toBe(Number(res.headers.get('retry-after')));
     expect(fake.requests).toHaveLength(5);
     expect(await rt.metric('hal9_signals_total', { neuron: 'impl-1', outcome: 'error' })).toBe(6);
-    expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api', status: 'breaker_open' })).toBe(1);
+    expect(
+      await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api', status: 'breaker_open' }),
+    ).toBe(1);
   });
 
   it('counts only the failures within window_seconds', async () => {
