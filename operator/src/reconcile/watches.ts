@@ -17,7 +17,7 @@ interface Seen {
 /**
  * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
  * - a Neuron: itself and its Hal9Cluster (status summary); when its spec changes or it comes
- *   or goes, also the other Neurons of the cluster (their rendered peer lists include it);
+ *   or goes, also the Neurons whose connections name it (their rendered config lists it);
  * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
  *   a Service also its cluster (the entry endpoint).
@@ -25,9 +25,19 @@ interface Seen {
 export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
   const seenNeurons = new Map<string, Seen>();
   const seenClusters = new Map<string, number | undefined>();
-  const enqueueClusterNeurons = (namespace: string, cluster: string, except?: string) => {
+  const enqueueClusterNeurons = (namespace: string, cluster: string) => {
     for (const n of neurons.list(namespace)) {
-      if (n.spec?.cluster === cluster && n.metadata?.name !== except) queues.neurons.add(keyOf(n));
+      if (n.spec?.cluster === cluster) queues.neurons.add(keyOf(n));
+    }
+  };
+  // A Neuron's render reads only the peers its connections name (their layer and cluster), so a
+  // peer's change concerns just the Neurons that name it: O(referrers), not O(cluster) per event.
+  const enqueueReferrers = (namespace: string, name: string) => {
+    for (const n of neurons.list(namespace)) {
+      const s = n.spec;
+      if (s?.forwardConnections?.includes(name) || s?.backwardConnections?.includes(name)) {
+        queues.neurons.add(keyOf(n));
+      }
     }
   };
 
@@ -38,7 +48,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
       queues.neurons.add(key);
       queues.clusters.add(`${n.metadata?.namespace}/${cluster}`);
-      enqueueClusterNeurons(n.metadata?.namespace ?? '', cluster, n.metadata?.name);
+      enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');
     },
     update(n) {
       const key = keyOf(n);
@@ -48,19 +58,15 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
       queues.neurons.add(key);
       queues.clusters.add(`${ns}/${cluster}`);
-      if (prev && prev.cluster !== cluster) {
-        queues.clusters.add(`${ns}/${prev.cluster}`);
-        enqueueClusterNeurons(ns, prev.cluster, n.metadata?.name);
-      }
-      if (!prev || prev.generation !== n.metadata?.generation)
-        enqueueClusterNeurons(ns, cluster, n.metadata?.name);
+      if (prev && prev.cluster !== cluster) queues.clusters.add(`${ns}/${prev.cluster}`);
+      if (!prev || prev.generation !== n.metadata?.generation) enqueueReferrers(ns, n.metadata?.name ?? '');
     },
     delete(n) {
       const key = keyOf(n);
       seenNeurons.delete(key);
       queues.neurons.add(key);
       queues.clusters.add(`${n.metadata?.namespace}/${n.spec?.cluster ?? ''}`);
-      enqueueClusterNeurons(n.metadata?.namespace ?? '', n.spec?.cluster ?? '', n.metadata?.name);
+      enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');
     },
   };
 
