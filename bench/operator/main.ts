@@ -181,6 +181,7 @@ interface OperatorChild {
 
 async function startOperator(kubeconfig: string, namespace: string | undefined): Promise<OperatorChild> {
   const args = [
+    ...nodeArgs,
     operatorMain,
     '--kubeconfig',
     kubeconfig,
