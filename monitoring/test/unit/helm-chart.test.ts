@@ -121,7 +121,15 @@ describe('charts/hal9-operator', () => {
     });
     const c = pod.containers[0];
     expect(c.image).toBe('ghcr.io/hal9/operator:0.1.0');
-    expect(c.args.slice(0, 5)).toEqual(['--leader-elect', '--metrics-port', '8080', '--health-port', '8081']);
+    expect(c.args.slice(0, 7)).toEqual([
+      '--leader-elect',
+      '--bind-address',
+      '0.0.0.0',
+      '--metrics-port',
+      '8080',
+      '--health-port',
+      '8081',
+    ]);
     expect(c.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
