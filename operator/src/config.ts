@@ -14,6 +14,12 @@ export interface OperatorConfig {
   readonly workers: number;
   readonly resyncSeconds: number;
   readonly logLevel: string;
+  /** Seconds between passes of the parallelism tuner. */
+  readonly tuningIntervalSeconds: number;
+  /** Observation window of the tuner's queries; undefined: four scrape intervals of each Neuron. */
+  readonly tuningWindowSeconds: number | undefined;
+  /** Prometheus for Neurons whose spec names none. */
+  readonly prometheusURL: string | undefined;
 }
 
 // Defaults, each with its reason.
@@ -25,6 +31,7 @@ const defaults = Object.freeze({
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
   logLevel: 'info',
+  tuningIntervalSeconds: 10, // a few scrapes per pass; decisions wait their own windows anyway
 });
 
 const options = {
@@ -40,6 +47,9 @@ const options = {
   workers: { type: 'string' },
   'resync-seconds': { type: 'string' },
   'log-level': { type: 'string' },
+  'tuning-interval': { type: 'string' },
+  'tuning-window': { type: 'string' },
+  'prometheus-url': { type: 'string' },
 } as const;
 
 export type ParsedConfig = { readonly config: OperatorConfig } | { readonly errors: readonly string[] };
@@ -77,6 +87,10 @@ export function parseConfig(
       `--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "${logLevel}"`,
     );
   }
+  const prometheusURL = str('prometheus-url');
+  if (prometheusURL !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusURL)) {
+    errors.push(`--prometheus-url must be an http(s) URL, got "${prometheusURL}"`);
+  }
   const config: OperatorConfig = Object.freeze({
     namespace: str('namespace'),
     metricsPort: int('metrics-port', defaults.metricsPort, 0, 65535),
@@ -90,6 +104,9 @@ export function parseConfig(
     workers: int('workers', defaults.workers, 1, 64),
     resyncSeconds: int('resync-seconds', defaults.resyncSeconds, 10, 86_400),
     logLevel,
+    tuningIntervalSeconds: int('tuning-interval', defaults.tuningIntervalSeconds, 1, 3600),
+    tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),
+    prometheusURL,
   });
   return errors.length > 0 ? { errors } : { config };
 }

@@ -19,6 +19,10 @@ export const OperatorErrorCode = {
   RenderFailed: 'HAL9_ERR_RENDER_FAILED',
   /** A command-line flag was missing or malformed. */
   InvalidFlag: 'HAL9_ERR_INVALID_FLAG',
+  /** Prometheus was unreachable, timed out or refused a query (the parallelism tuner holds its value). */
+  MetricsUnavailable: 'HAL9_ERR_METRICS_UNAVAILABLE',
+  /** A runtime pod did not accept a new executor limit (PUT /v1/admin/performance); retried next tick. */
+  PodTuningFailed: 'HAL9_ERR_POD_TUNING_FAILED',
   /** Anything else. */
   Unexpected: 'HAL9_ERR_UNEXPECTED',
 } as const;
@@ -36,6 +40,8 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_RECONCILE_TIMEOUT: 'backoff',
   HAL9_ERR_RENDER_FAILED: 'terminal',
   HAL9_ERR_INVALID_FLAG: 'terminal',
+  HAL9_ERR_METRICS_UNAVAILABLE: 'backoff',
+  HAL9_ERR_POD_TUNING_FAILED: 'backoff',
   HAL9_ERR_UNEXPECTED: 'backoff',
 });
 

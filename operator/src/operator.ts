@@ -23,6 +23,7 @@ import { type ChildKind, childKinds } from './reconcile/child-kinds.ts';
 import { clusterReconciler } from './reconcile/cluster.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
+import { startTuning, type TuningOverrides } from './tuning/start-tuning.ts';
 
 export interface OperatorDeps {
   readonly kc: KubeConfig;
@@ -33,6 +34,8 @@ export interface OperatorDeps {
   readonly render: RenderNeuron;
   /** Called when leadership is lost: controller-runtime exits the process so a fresh one starts clean. */
   readonly onLostLeadership?: () => void;
+  /** Parallelism tuner seams (tests map pods to loopback runtimes). */
+  readonly tuning?: TuningOverrides;
 }
 
 export interface RunningOperator {
@@ -125,6 +128,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
 
   let controllersStarted = false;
   let cancelResync: (() => void) | undefined;
+  let tuner: ReturnType<typeof startTuning> | undefined;
   const startControllers = async () => {
     await Promise.all(all.map((i) => i.start()));
     if (controllersStarted || stopped) return;
@@ -138,6 +142,18 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       cancelResync = clock.setTimer(resync, config.resyncSeconds * 1000);
     };
     cancelResync = clock.setTimer(resync, config.resyncSeconds * 1000);
+    // The parallelism tuner, like the controllers, runs on the leader only.
+    tuner = startTuning({
+      kc,
+      config,
+      neurons,
+      clusters,
+      events,
+      metrics,
+      clock,
+      logger,
+      overrides: deps.tuning,
+    });
     logger.info({ namespace: config.namespace ?? '(all)' }, 'Started controllers');
   };
 
@@ -159,6 +175,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       onStatus: (leading) => metrics.leaderStatus.set({ name: leaseName }, leading ? 1 : 0),
       onStartedLeading: () => void startControllers(),
       onStoppedLeading: () => {
+        void tuner?.stop();
         void Promise.all(controllers.map((c) => c.stop()));
         deps.onLostLeadership?.();
       },
@@ -189,7 +206,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     async stop() {
       stopped = true;
       cancelResync?.();
-      await Promise.all(controllers.map((c) => c.stop()));
+      await Promise.all([tuner?.stop(), ...controllers.map((c) => c.stop())]);
       // Only after our reconciles finished may a standby start its own.
       await elector?.release();
       for (const i of all) i.stop();

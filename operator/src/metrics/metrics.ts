@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ControllerObserver } from '../controller/controller.ts';
 import type { QueueObserver } from '../controller/work-queue.ts';
+import type { TunerObserver } from '../tuning/tuner.ts';
 
 // Bucket layouts as controller-runtime uses them, so stock dashboards' quantiles line up.
 const reconcileBuckets = [
@@ -94,6 +95,18 @@ export function createMetrics(registry: Registry) {
       labelNames: ['namespace', 'neuron'] as const,
       registers,
     }),
+    parallelismDecisions: new Counter({
+      name: 'hal9_operator_parallelism_decisions_total',
+      help: 'Parallelism tuner decisions by reason (changes and holds; MetricsUnavailable when Prometheus failed)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    parallelismDeliveries: new Counter({
+      name: 'hal9_operator_parallelism_deliveries_total',
+      help: 'PUT /v1/admin/performance requests the tuner sent to runtime pods, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     apiWrites: new Counter({
       name: 'hal9_operator_api_writes_total',
       help: 'Mutating requests the operator sent to the apiserver',
@@ -126,6 +139,14 @@ export function queueObserver(m: OperatorMetrics, controller: string): QueueObse
     queued: (s) => m.queueDuration.observe(labels, s),
     worked: (s) => m.workDuration.observe(labels, s),
     retried: () => m.queueRetries.inc(labels),
+  };
+}
+
+export function tunerObserver(m: OperatorMetrics): TunerObserver {
+  return {
+    decided: (reason) => m.parallelismDecisions.inc({ reason }),
+    parallelism: (namespace, neuron, value) => m.neuronParallelism.set({ namespace, neuron }, value),
+    delivered: (ok) => m.parallelismDeliveries.inc({ result: ok ? 'ok' : 'error' }),
   };
 }
 

@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OperatorError } from '../errors.ts';
+import { collect, createPrometheusClient, observationQueries, observe } from './prometheus.ts';
+
+// A stand-in for the Prometheus HTTP API at the unit level only: it answers each query with what
+// `answer` returns for it, in Prometheus' JSON shapes. The tuner's integration test uses a real one.
+
+type Answer = (query: string) => { status?: number; body: unknown } | 'hang';
+const servers: Server[] = [];
+
+async function promStub(answer: Answer): Promise<{ url: string; queries: string[] }> {
+  const queries: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const query = new URLSearchParams(raw).get('query') ?? '';
+      queries.push(query);
+      if (req.url !== '/api/v1/query') {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      const a = answer(query);
+      if (a === 'hang') return;
+      res.writeHead(a.status ?? 200, { 'content-type': 'application/json' });
+      res.end(typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, queries };
+}
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+const vector = (...values: string[]) => ({
+  body: {
+    status: 'success',
+    data: { resultType: 'vector', result: values.map((v) => ({ metric: {}, value: [1_700_000_000, v] })) },
+  },
+});
+const series = { namespace: 'team-a', neuron: 'impl-1', cluster: 'hal9' };
+
+/** Answers each of the five queries by the metric it reads. */
+const byMetric =
+  (values: Partial<Record<'p95' | 'util' | 'queue' | 'throttled' | 'throughput', string | undefined>>) =>
+  (q: string) => {
+    const pick = q.startsWith('histogram_quantile')
+      ? values.p95
+      : q.includes('hal9_parallel_tasks_active')
+        ? values.util
+        : q.includes('hal9_queue_depth')
+          ? values.queue
+          : q.includes('hal9_upstream_requests_total')
+            ? values.throttled
+            : values.throughput;
+    return pick === undefined ? vector() : vector(pick);
+  };
+
+describe('createPrometheusClient', () => {
+  it('returns an instant vector as samples with their labels', async () => {
+    const { url } = await promStub(() => ({
+      body: {
+        status: 'success',
+        data: {
+          resultType: 'vector',
+          result: [
+            { metric: { pod: 'a' }, value: [1, '0.25'] },
+            { metric: { pod: 'b' }, value: [1, 'NaN'] },
+          ],
+        },
+      },
+    }));
+    const samples = await createPrometheusClient({ url: `${url}/` }).query('up');
+    expect(samples[0]).toEqual({ labels: { pod: 'a' }, value: 0.25 });
+    expect(samples[1]?.labels).toEqual({ pod: 'b' });
+    expect(samples[1]?.value).toBeNaN();
+  });
+
+  it('turns a failed query into HAL9_ERR_METRICS_UNAVAILABLE carrying Prometheus’ message', async () => {
+    const { url } = await promStub(() => ({
+      status: 400,
+      body: { status: 'error', errorType: 'bad_data', error: 'parse error at char 5' },
+    }));
+    const err = await createPrometheusClient({ url })
+      .query('sum(')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperatorError);
+    expect((err as OperatorError).code).toBe('HAL9_ERR_METRICS_UNAVAILABLE');
+    expect((err as Error).message).toContain('bad_data');
+    expect((err as Error).message).toContain('parse error at char 5');
+  });
+
+  it('reports a body that is not the API’s JSON', async () => {
+    const { url } = await promStub(() => ({ status: 502, body: '<html>bad gateway</html>' }));
+    await expect(createPrometheusClient({ url }).query('up')).rejects.toThrow(/HTTP 502.*not JSON/);
+  });
+
+  it('reports an unreachable Prometheus', async () => {
+    const { url } = await promStub(() => vector('1'));
+    const s = servers.pop()!;
+    await new Promise((r) => s.close(r));
+    await expect(createPrometheusClient({ url }).query('up')).rejects.toThrow(
+      /HAL9_ERR_METRICS_UNAVAILABLE: Prometheus .* unreachable \(ECONNREFUSED\)/,
+    );
+  });
+
+  it('gives up on a Prometheus that does not answer within the timeout', async () => {
+    const { url } = await promStub(() => 'hang');
+    await expect(createPrometheusClient({ url, timeoutMs: 200 }).query('up')).rejects.toThrow(
+      /no answer within 200 ms/,
+    );
+  });
+});
+
+describe('observe', () => {
+  it('builds the Observation: p95 in milliseconds, utilization, queue, throttling, throughput', async () => {
+    const { url, queries } = await promStub(
+      byMetric({ p95: '0.042', util: '0.9', queue: '3.5', throttled: '0.5', throughput: '120' }),
+    );
+    const obs = await observe(createPrometheusClient({ url }), series, 30);
+    expect(obs).toEqual({
+      p95Ms: 42,
+      utilization: 0.9,
+      queueDepth: 3.5,
+      throttledPerSecond: 0.5,
+      throughput: 120,
+    });
+    const q = observationQueries(series, 30);
+    expect(queries.sort()).toEqual(Object.values(q).sort());
+  });
+
+  it('selects one Neuron’s series by namespace, cluster, neuron label and its pods’ names', () => {
+    const q = observationQueries(series, 30);
+    expect(q.p95Seconds).toBe(
+      'histogram_quantile(0.95, sum by (le) (rate(hal9_processing_time_bucket{namespace="team-a",hal9_cluster="hal9",neuron="impl-1"}[30s])))',
+    );
+    expect(q.utilization).toContain(
+      'hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"}[30s]',
+    );
+    expect(q.throttledPerSecond).toContain('status=~"429|529"');
+  });
+
+  it('is no data, not zero, when a query returns an empty vector', async () => {
+    const { url } = await promStub(byMetric({ p95: '0.01', queue: '0', throughput: '5' }));
+    const c = await collect(createPrometheusClient({ url }), series, 30);
+    expect(c.observation).toBeUndefined();
+    expect(c.missing).toEqual(['utilization']);
+  });
+
+  it('is no data when the window saw no traffic (histogram_quantile of zero rates is NaN)', async () => {
+    const { url } = await promStub(byMetric({ p95: 'NaN', util: '0', queue: '0', throughput: '0' }));
+    const c = await collect(createPrometheusClient({ url }), series, 30);
+    expect(c.observation).toBeUndefined();
+    expect(c.missing).toEqual(['p95']);
+  });
+
+  it('reads an absent 429/529 series as no throttling once the pods’ other series are there', async () => {
+    const { url } = await promStub(byMetric({ p95: '0.01', util: '0.5', queue: '0', throughput: '5' }));
+    expect((await observe(createPrometheusClient({ url }), series, 30))?.throttledPerSecond).toBe(0);
+  });
+
+  it('throws when Prometheus cannot answer, so the loop can report it', async () => {
+    const { url } = await promStub(() => ({
+      status: 503,
+      body: { status: 'error', error: 'shutting down' },
+    }));
+    await expect(observe(createPrometheusClient({ url }), series, 30)).rejects.toThrow(/shutting down/);
+  });
+});

@@ -1,0 +1,193 @@
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import type { Observation } from './decide.ts';
+
+// A small client of the Prometheus HTTP API (instant queries only) and the PromQL that turns a
+// Neuron's runtime metrics into the tuner's Observation. An empty vector means "no data" and
+// becomes undefined, never zero; an unreachable Prometheus or a refused query throws.
+
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export interface PrometheusClient {
+  readonly url: string;
+  /** Evaluates `expr` now; an instant vector (or scalar) as samples. Throws HAL9_ERR_METRICS_UNAVAILABLE. */
+  query(expr: string): Promise<Sample[]>;
+}
+
+export interface PrometheusClientOptions {
+  /** Base URL, e.g. http://prometheus.monitoring.svc:9090 (a trailing slash is fine). */
+  readonly url: string;
+  /** Deadline of one query, request and body included (default 5 s). */
+  readonly timeoutMs?: number;
+  /** Injected for tests; global fetch (undici) by default. */
+  readonly fetch?: typeof fetch;
+}
+
+interface ApiBody {
+  status?: string;
+  errorType?: string;
+  error?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+export function createPrometheusClient(o: PrometheusClientOptions): PrometheusClient {
+  const base = o.url.replace(/\/+$/, '');
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const doFetch = o.fetch ?? fetch;
+  const fail = (message: string, cause?: unknown) =>
+    new OperatorError(
+      OperatorErrorCode.MetricsUnavailable,
+      `Prometheus ${base}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
+  return {
+    url: base,
+    async query(expr) {
+      let res: Response;
+      let body: ApiBody;
+      try {
+        res = await doFetch(`${base}/api/v1/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({ query: expr }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await res.text();
+        try {
+          body = JSON.parse(text) as ApiBody;
+        } catch {
+          throw fail(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+        }
+      } catch (err) {
+        if (err instanceof OperatorError) throw err;
+        const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+        const why =
+          e.name === 'TimeoutError'
+            ? `no answer within ${timeoutMs} ms`
+            : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(err));
+        throw fail(`unreachable (${why})`, err);
+      }
+      if (body.status !== 'success') {
+        throw fail(
+          `query failed (HTTP ${res.status}${body.errorType ? `, ${body.errorType}` : ''}): ${body.error ?? 'no error message'}`,
+        );
+      }
+      return samplesOf(body.data, fail);
+    },
+  };
+}
+
+function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): Sample[] {
+  const num = (v: unknown): number => {
+    // Prometheus sends [unixTime, "value"]; NaN and ±Inf arrive as strings too.
+    const s = Array.isArray(v) ? v[1] : undefined;
+    return typeof s === 'string' ? Number(s) : Number.NaN;
+  };
+  if (data?.resultType === 'scalar') return [{ labels: {}, value: num(data.result) }];
+  if (data?.resultType !== 'vector' || !Array.isArray(data.result)) {
+    throw fail(`expected an instant vector, got ${data?.resultType ?? 'no data'}`);
+  }
+  return data.result.map((r: { metric?: Record<string, string>; value?: unknown }) => ({
+    labels: r.metric ?? {},
+    value: num(r.value),
+  }));
+}
+
+/** Which series belong to one Neuron. */
+export interface NeuronSeries {
+  readonly namespace: string;
+  /** Neuron name: the runtime's `neuron` label (the neuron id) and the prefix of its pods' names. */
+  readonly neuron: string;
+  /** Hal9Cluster name: the runtime's constant `hal9_cluster` label. */
+  readonly cluster: string;
+}
+
+const quote = (s: string) => JSON.stringify(s);
+
+/**
+ * The PromQL behind an Observation. Per-neuron series (processing time) select by the runtime's
+ * `neuron` label; per-process gauges and counters carry no neuron label, so they select the
+ * Neuron's pods by the `pod` target label: a Deployment's pods are named
+ * `<deployment>-<template hash>-<suffix>` and PromQL regexes are anchored, so neuron `a` never
+ * matches the pods of neuron `a-b`. Every selector also pins `namespace` and `hal9_cluster`.
+ */
+export function observationQueries(s: NeuronSeries, windowSeconds: number) {
+  const w = `${Math.max(1, Math.round(windowSeconds))}s`;
+  const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
+  const neuron = `{${base},neuron=${quote(s.neuron)}}`;
+  const podRe = `${s.neuron}-[a-z0-9]+-[a-z0-9]+`;
+  const pods = `${base},pod=~${quote(podRe)}`;
+  return {
+    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_processing_time_bucket${neuron}[${w}])))`,
+    utilization: `sum(avg_over_time(hal9_parallel_tasks_active{${pods}}[${w}])) / sum(avg_over_time(hal9_parallel_tasks_max{${pods}}[${w}]))`,
+    queueDepth: `sum(avg_over_time(hal9_queue_depth{${pods}}[${w}]))`,
+    throttledPerSecond: `sum(rate(hal9_upstream_requests_total{${pods},status=~"429|529"}[${w}]))`,
+    throughput: `sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
+  } as const;
+}
+
+export interface Collected {
+  /** undefined when a query returned nothing usable ("no data", never zero). */
+  readonly observation: Observation | undefined;
+  /** Names of the queries that returned no usable sample, for the condition's message. */
+  readonly missing: readonly string[];
+}
+
+/**
+ * Runs the Observation's queries for one Neuron over the last `windowSeconds`. No data when any
+ * query but throttling has no samples or is not a number (no traffic in the window gives NaN).
+ * Throttling is the one exception: the counter with status 429/529 only exists once an upstream
+ * answered so, and the other series prove the pods are scraped, so its absence means none.
+ */
+export async function collect(
+  prom: PrometheusClient,
+  series: NeuronSeries,
+  windowSeconds: number,
+): Promise<Collected> {
+  const q = observationQueries(series, windowSeconds);
+  const [p95, utilization, queueDepth, throttled, throughput] = await Promise.all([
+    prom.query(q.p95Seconds).then(one),
+    prom.query(q.utilization).then(one),
+    prom.query(q.queueDepth).then(one),
+    prom.query(q.throttledPerSecond).then(one),
+    prom.query(q.throughput).then(one),
+  ]);
+  const missing = Object.entries({ p95, utilization, queueDepth, throughput })
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  if (
+    p95 === undefined ||
+    utilization === undefined ||
+    queueDepth === undefined ||
+    throughput === undefined
+  ) {
+    return { observation: undefined, missing };
+  }
+  return {
+    observation: {
+      p95Ms: p95 * 1000,
+      utilization,
+      queueDepth,
+      throttledPerSecond: throttled ?? 0,
+      throughput,
+    },
+    missing,
+  };
+}
+
+/** The decision's Observation for one Neuron, or undefined when there is no data (see collect). */
+export async function observe(
+  prom: PrometheusClient,
+  series: NeuronSeries,
+  windowSeconds: number,
+): Promise<Observation | undefined> {
+  return (await collect(prom, series, windowSeconds)).observation;
+}
+
+/** The first sample's value when it is a finite number. */
+function one(v: readonly Sample[]): number | undefined {
+  const x = v[0]?.value;
+  return x !== undefined && Number.isFinite(x) ? x : undefined;
+}

@@ -1,0 +1,100 @@
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { labels } from '../api-types.ts';
+import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { makeClient } from '../kube/api-client.ts';
+import { runtimePort, selectorLabels } from '../render/labels.ts';
+
+// The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
+// with PUT /v1/admin/performance (docs/runtime-contract.md), which resizes the executor in place.
+
+/** Lists the runtime pods of every Neuron in one request (`namespace` undefined: all namespaces). */
+export type PodLister = () => Promise<readonly V1Pod[]>;
+
+/** Where a pod's runtime listens, or undefined when it cannot be reached (no IP yet). */
+export type PodURL = (pod: V1Pod) => string | undefined;
+
+export const podIPURL: PodURL = (pod) =>
+  pod.status?.podIP
+    ? `http://${pod.status.podIP.includes(':') ? `[${pod.status.podIP}]` : pod.status.podIP}:${runtimePort}`
+    : undefined;
+
+// The runtime pods of every Neuron: the selector's constant label, and a neuron label present.
+const runtimeSelector = `app.kubernetes.io/name=${selectorLabels('')['app.kubernetes.io/name']},${labels.neuron}`;
+
+export function createPodLister(kc: KubeConfig, namespace: string | undefined): PodLister {
+  const core = makeClient(kc, CoreV1Api, 15_000);
+  return async () => {
+    try {
+      const list = namespace
+        ? await core.listNamespacedPod({ namespace, labelSelector: runtimeSelector })
+        : await core.listPodForAllNamespaces({ labelSelector: runtimeSelector });
+      return list.items;
+    } catch (err) {
+      throw fromApiError(err, 'List of runtime pods');
+    }
+  };
+}
+
+/** A pod that can take a new limit: Ready, not terminating, with an address. */
+export interface RuntimePod {
+  readonly uid: string;
+  readonly name: string;
+  readonly url: string;
+}
+
+/** Ready runtime pods grouped by `<namespace>/<neuron>` (the Neuron's key). */
+export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<string, RuntimePod[]> {
+  const out = new Map<string, RuntimePod[]>();
+  for (const pod of pods) {
+    const m = pod.metadata;
+    const neuron = m?.labels?.[labels.neuron];
+    if (!m?.name || !neuron || m.deletionTimestamp) continue;
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const url = ready ? podURL(pod) : undefined;
+    if (!url) continue;
+    const key = `${m.namespace ?? ''}/${neuron}`;
+    const list = out.get(key) ?? [];
+    list.push({ uid: m.uid ?? m.name, name: m.name, url });
+    out.set(key, list);
+  }
+  return out;
+}
+
+export interface SetLimitOptions {
+  readonly token?: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+/** Sets max_concurrent_signals on one running runtime; resolves with the value it reports back. */
+export async function setPodLimit(url: string, value: number, o: SetLimitOptions = {}): Promise<number> {
+  const timeoutMs = o.timeoutMs ?? 3000;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`${url}/v1/admin/performance`, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'application/json',
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      },
+      body: JSON.stringify({ max_concurrent_signals: value }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (err) {
+    const e = err as { name?: string; message?: string; cause?: { code?: string } };
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    throw new OperatorError(OperatorErrorCode.PodTuningFailed, `PUT ${url}/v1/admin/performance: ${why}`, {
+      cause: err,
+    });
+  }
+  if (!res.ok) {
+    throw new OperatorError(
+      OperatorErrorCode.PodTuningFailed,
+      `PUT ${url}/v1/admin/performance: HTTP ${res.status}: ${text.slice(0, 200)}`,
+      { status: res.status },
+    );
+  }
+  const applied = (JSON.parse(text) as { max_concurrent_signals?: unknown }).max_concurrent_signals;
+  return typeof applied === 'number' ? applied : value;
+}

@@ -1,0 +1,51 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { Clock } from '../controller/clock.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
+import type { EventRecorder } from '../events/recorder.ts';
+import type { Logger } from '../logger.ts';
+import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
+import { createPrometheusClient } from './prometheus.ts';
+import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
+import { createTunerStatusWriter } from './status-writer.ts';
+import { type RunningTuner, startTuner, type TunerDeps } from './tuner.ts';
+
+/** What a caller may replace: where pods listen (tests map pods to loopback runtimes), their token. */
+export type TuningOverrides = Partial<Pick<TunerDeps, 'podURL' | 'authToken' | 'setPodLimit' | 'listPods'>>;
+
+export interface TuningWiring {
+  readonly kc: KubeConfig;
+  readonly config: OperatorConfig;
+  readonly neurons: ObjectReader<Neuron>;
+  readonly clusters: ObjectReader<Hal9Cluster>;
+  readonly events: EventRecorder;
+  readonly metrics: OperatorMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly overrides?: TuningOverrides;
+}
+
+/** Builds the tuner's real dependencies and starts its loop (called once this replica leads). */
+export function startTuning(w: TuningWiring): RunningTuner {
+  const count = (resource: string, verb: string) => w.metrics.apiWrites.inc({ resource, verb });
+  return startTuner({
+    neurons: w.neurons,
+    clusters: w.clusters,
+    listPods: w.overrides?.listPods ?? createPodLister(w.kc, w.config.namespace),
+    podURL: w.overrides?.podURL ?? podIPURL,
+    prometheus: (url) => createPrometheusClient({ url }),
+    setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
+    ...(w.overrides?.authToken ? { authToken: w.overrides.authToken } : {}),
+    writeStatus: createTunerStatusWriter(w.kc, count),
+    events: w.events,
+    clock: w.clock,
+    logger: w.logger.child({ component: 'parallelism-tuner' }),
+    observer: tunerObserver(w.metrics),
+    options: {
+      intervalMs: w.config.tuningIntervalSeconds * 1000,
+      ...(w.config.tuningWindowSeconds !== undefined ? { windowSeconds: w.config.tuningWindowSeconds } : {}),
+      ...(w.config.prometheusURL ? { defaultPrometheusURL: w.config.prometheusURL } : {}),
+    },
+  });
+}
