@@ -1,0 +1,298 @@
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type RunningPrometheus, startPrometheus } from '../../monitoring/test/support/prometheus.ts';
+import { type RunningRuntime, startRuntime } from '../../monitoring/test/support/runtime-process.ts';
+import { parseConfig } from '../src/config.ts';
+import { systemClock } from '../src/controller/clock.ts';
+import { type RunningOperator, startOperator } from '../src/operator.ts';
+import { renderNeuron } from '../src/render/index.ts';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+
+// The parallelism tuner end to end on real parts: the local control plane (the Neuron's Deployment
+// and its kwok pods), two real runtime processes on loopback standing in for those pods (started
+// from the ConfigMap the operator rendered), a real Prometheus scraping them with the pods'
+// namespace/pod target labels, and load that saturates the executor slots.
+
+const kc = kubeConfigFromInject();
+const NEURON = 'impl-1';
+const SLO_MS = 250;
+let ns: string;
+let r: ReturnType<typeof reads>;
+let operator: RunningOperator | undefined;
+let registry: Registry;
+let prometheus: RunningPrometheus | undefined;
+const runtimes: RunningRuntime[] = [];
+/** kwok pod name → loopback runtime URL: where the tuner "reaches" each pod. */
+const podURLs = new Map<string, string>();
+
+const clusterSpec = (prometheusURL?: string) => ({
+  performance: { maxConcurrentSignals: 4, maxConcurrentNeurons: 64 },
+  resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  monitoring: { scrapeInterval: '1s' },
+  claude: {
+    mode: 'mock',
+    mockResponses: {
+      // Latency is chosen by the content: 40 ms is well within the SLO, 400 ms breaks it.
+      L2: [
+        { trigger: 'slow', response: 'RESULT: slow answer', delayMs: 400 },
+        { trigger: 'default', response: 'RESULT: quick answer', delayMs: 40 },
+      ],
+    },
+  },
+  autoscaling: {
+    parallelism: {
+      enabled: true,
+      min: 2,
+      max: 16,
+      latencySLOMs: SLO_MS,
+      ...(prometheusURL ? { prometheusURL } : {}),
+    },
+  },
+});
+
+const apply = (objects: readonly object[]) =>
+  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
+
+const limitOf = async (rt: RunningRuntime) =>
+  ((await (await fetch(`${rt.url}/v1/admin/performance`)).json()) as { max_concurrent_signals: number })
+    .max_concurrent_signals;
+
+const decisions = async (reason: string) =>
+  (await registry.getSingleMetric('hal9_operator_parallelism_decisions_total')?.get())?.values.find(
+    (v) => v.labels.reason === reason,
+  )?.value ?? 0;
+
+/** Closed-loop load on every runtime until stopped (bounded in requests and time). */
+function startLoad(content: string, workersPerRuntime: number) {
+  let stopped = false;
+  let sent = 0;
+  const deadline = Date.now() + 90_000;
+  const worker = async (rt: RunningRuntime) => {
+    while (!stopped && sent < 50_000 && Date.now() < deadline) {
+      const i = sent++;
+      try {
+        const res = await fetch(`${rt.url}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: `${content} ${i}` }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer();
+      } catch {
+        // a refused or timed-out request only lowers the load
+      }
+    }
+  };
+  const done = Promise.all(
+    runtimes.flatMap((rt) => Array.from({ length: workersPerRuntime }, () => worker(rt))),
+  );
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kc, 'tuning');
+  ns = namespace.name;
+  r = reads(kc, ns);
+  const parsed = parseConfig(
+    [
+      ...['--namespace', ns, '--metrics-port', '0', '--health-port', '0'],
+      ...['--tuning-interval', '1', '--tuning-window', '5'],
+    ],
+    {},
+  );
+  if ('errors' in parsed) throw new Error(parsed.errors.join('; '));
+  registry = new Registry();
+  operator = await startOperator({
+    kc,
+    config: parsed.config,
+    registry,
+    logger: pino({ level: process.env.HAL9_TEST_LOG ?? 'silent' }),
+    clock: systemClock,
+    render: renderNeuron,
+    tuning: { podURL: (pod: V1Pod) => podURLs.get(pod.metadata?.name ?? '') },
+  });
+  return async () => {
+    await operator?.stop();
+    await prometheus?.stop();
+    await Promise.all(runtimes.map((rt) => rt.stop()));
+    await namespace.delete();
+  };
+});
+
+describe('parallelism tuning', () => {
+  let pods: string[] = [];
+  let configHash: string | undefined;
+  let generation: number | undefined;
+  let pids: (number | undefined)[] = [];
+
+  it('reports that it has no metrics source until one is configured', async () => {
+    await apply([aCluster('hal9', clusterSpec()), aNeuron(NEURON, 'hal9', { replicas: 2 })]);
+    await waitForNeuronReady(r, NEURON);
+    const n = await waitFor(
+      'ParallelismTuned=False MetricsUnavailable',
+      async () => {
+        const n = await r.neuron(NEURON);
+        return condition(n, 'ParallelismTuned')?.reason === 'MetricsUnavailable' ? n : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(condition(n, 'ParallelismTuned')).toMatchObject({ status: 'False' });
+    expect(condition(n, 'ParallelismTuned')?.message).toContain('prometheusURL');
+    expect(n.status?.parallelism?.current).toBe(4);
+  });
+
+  it('raises max_concurrent_signals on the running pods when the slots are saturated within the SLO', async () => {
+    // Two runtimes from the ConfigMap the operator rendered stand in for the two kwok pods.
+    const cm = await r.configMap(`${NEURON}-config`);
+    const runtimeConfig = parseYaml(cm?.data?.['config.yaml'] ?? '') as Record<string, unknown>;
+    expect(runtimeConfig).toMatchObject({
+      cluster: { name: 'hal9' },
+      performance: { max_concurrent_signals: 4 },
+    });
+    pods = (await r.pods(`hal9.ai/neuron=${NEURON}`)).map((p) => p.metadata?.name ?? '').sort();
+    expect(pods).toHaveLength(2);
+    for (const pod of pods) {
+      const rt = await startRuntime(runtimeConfig);
+      runtimes.push(rt);
+      podURLs.set(pod, rt.url);
+    }
+    pids = runtimes.map((rt) => rt.child.process.pid);
+    prometheus = await startPrometheus({
+      ruleFiles: [],
+      // What Kubernetes service discovery would attach: the pod's namespace and name.
+      jobs: runtimes.map((rt, i) => ({
+        job: `hal9-runtime-${i}`,
+        targets: [rt.address],
+        labels: { namespace: ns, pod: pods[i]! },
+      })),
+    });
+    const deployment = await r.deployment(NEURON);
+    configHash = deployment?.spec?.template?.metadata?.annotations?.['hal9.ai/config-hash'];
+    generation = deployment?.metadata?.generation;
+    expect(configHash).toBeTruthy();
+
+    await apply([aCluster('hal9', clusterSpec(prometheus.url))]);
+    // 12 signals in flight per runtime against 4 slots: utilization 1, a queue, p95 ≈ 50 ms.
+    const load = startLoad('quick', 12);
+    let raised: Awaited<ReturnType<typeof r.neuron>>;
+    try {
+      raised = await waitFor(
+        'a Saturated decision',
+        async () => {
+          const n = await r.neuron(NEURON);
+          return n?.status?.parallelism?.lastDecision?.reason === 'Saturated' ? n : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+    } finally {
+      await load.stop();
+    }
+    const value = raised.status?.parallelism?.current ?? 0;
+    expect(value).toBeGreaterThan(4);
+    expect(raised.status?.parallelism?.lastDecision).toMatchObject({ value, reason: 'Saturated' });
+    expect(condition(raised, 'ParallelismTuned')).toMatchObject({
+      status: 'True',
+      reason: 'MetricsAvailable',
+    });
+
+    // The running processes took the value live: same processes, new executor limit.
+    await waitFor(
+      'the runtimes to report the raised limit',
+      async () => ((await Promise.all(runtimes.map(limitOf))).every((v) => v === value) ? true : undefined),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(runtimes.map((rt) => rt.child.process.pid)).toEqual(pids);
+    expect(runtimes.every((rt) => rt.child.process.exitCode === null)).toBe(true);
+
+    // New pods start with it (the ConfigMap), and the running ones are not rolled.
+    const rendered = await waitFor(
+      'the ConfigMap to carry the tuned value',
+      async () => {
+        const c = parseYaml((await r.configMap(`${NEURON}-config`))?.data?.['config.yaml'] ?? '') as {
+          performance?: { max_concurrent_signals?: number };
+        };
+        return c.performance?.max_concurrent_signals === value ? c : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(rendered.performance?.max_concurrent_signals).toBe(value);
+    const after = await r.deployment(NEURON);
+    expect(after?.spec?.template?.metadata?.annotations?.['hal9.ai/config-hash']).toBe(configHash);
+    expect(after?.metadata?.generation).toBe(generation);
+    expect((await r.pods(`hal9.ai/neuron=${NEURON}`)).map((p) => p.metadata?.name).sort()).toEqual(pods);
+
+    const events = await r.events();
+    expect(
+      events.some(
+        (e) =>
+          e.involvedObject.name === NEURON && e.reason === 'Saturated' && e.message?.includes(`to ${value}`),
+      ),
+    ).toBe(true);
+    expect(await decisions('Saturated')).toBeGreaterThan(0);
+    const neuronStatusManagers = raised.metadata?.managedFields
+      ?.filter((f) => f.subresource === 'status')
+      .map((f) => f.manager);
+    expect(neuronStatusManagers).toContain('hal9-operator-tuner');
+  });
+
+  it('cuts the value when latency breaks the SLO', async () => {
+    const before = (await r.neuron(NEURON))?.status?.parallelism?.current ?? 0;
+    const load = startLoad('slow', 8);
+    let cut: Awaited<ReturnType<typeof r.neuron>>;
+    try {
+      cut = await waitFor(
+        'a LatencyAboveSLO decision',
+        async () => {
+          const n = await r.neuron(NEURON);
+          return n?.status?.parallelism?.lastDecision?.reason === 'LatencyAboveSLO' ? n : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+    } finally {
+      await load.stop();
+    }
+    const value = cut.status?.parallelism?.current ?? 0;
+    expect(value).toBeLessThan(before);
+    expect(value).toBeGreaterThanOrEqual(2);
+    expect(cut.status?.parallelism?.lastDecision).toMatchObject({ value, reason: 'LatencyAboveSLO' });
+    await waitFor(
+      'the runtimes to report the cut limit',
+      async () => ((await Promise.all(runtimes.map(limitOf))).every((v) => v === value) ? true : undefined),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(runtimes.map((rt) => rt.child.process.pid)).toEqual(pids);
+    expect(await decisions('LatencyAboveSLO')).toBeGreaterThan(0);
+  });
+
+  it('holds the value and says why when Prometheus is gone', async () => {
+    const held = (await r.neuron(NEURON))?.status?.parallelism;
+    await prometheus?.stop();
+    prometheus = undefined;
+    const n = await waitFor(
+      'ParallelismTuned=False MetricsUnavailable',
+      async () => {
+        const n = await r.neuron(NEURON);
+        return condition(n, 'ParallelismTuned')?.reason === 'MetricsUnavailable' ? n : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(condition(n, 'ParallelismTuned')).toMatchObject({ status: 'False' });
+    expect(condition(n, 'ParallelismTuned')?.message).toMatch(/unreachable/);
+    // An unreachable Prometheus is not a zero: the value and the last decision stay.
+    expect(n.status?.parallelism).toEqual(held);
+    expect(await Promise.all(runtimes.map(limitOf))).toEqual(runtimes.map(() => held?.current));
+    expect(await decisions('MetricsUnavailable')).toBeGreaterThan(0);
+    // The reconciler's own conditions are untouched by the tuner's.
+    expect(condition(n, 'Ready')).toMatchObject({ status: 'True' });
+  });
+});
