@@ -68,7 +68,15 @@ describe('two operator processes with --leader-elect', () => {
       stdin: toYaml([aCluster('le'), aNeuron('first', 'le')]),
     });
     await waitFor('first reconciled', () => r.deployment('first'), { timeoutMs: 30_000 });
-    expect(await reconciles(a)).toBeGreaterThan(0);
+    // The Deployment appears mid-reconcile; the success is counted once its status is written.
+    await waitFor(
+      'operator-a counts the reconcile',
+      async () => ((await reconciles(a)) > 0 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
     expect(await reconciles(b)).toBe(0);
 
     a.child.kill('SIGKILL');
@@ -84,7 +92,14 @@ describe('two operator processes with --leader-elect', () => {
     console.log(`standby took over ${Date.now() - killedAt} ms after the leader was killed`);
     await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aNeuron('second', 'le')]) });
     await waitFor('second reconciled by operator-b', () => r.deployment('second'), { timeoutMs: 30_000 });
-    expect(await reconciles(b)).toBeGreaterThan(0);
+    await waitFor(
+      'operator-b counts the reconcile',
+      async () => ((await reconciles(b)) > 0 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
   });
 
   it('hands the Lease back on SIGTERM', { timeout: 60_000 }, async () => {

@@ -49,8 +49,25 @@ describe('the production sample', () => {
       // The operator must not own replicas while an HPA does.
       const ours = deploy?.metadata?.managedFields?.find((m) => m.manager === 'hal9-operator');
       expect(JSON.stringify(ours?.fieldsV1)).not.toContain('"f:replicas"');
-      expect(neuron.status?.replicas).toBeGreaterThanOrEqual(2);
-      const pods = await r.pods(`hal9.ai/neuron=${name}`);
+      // The Deployment starts without spec.replicas; kube-controller-manager's HPA controller raises it
+      // to minReplicas on its own sync period, and the Neuron's status follows.
+      const scaled = await waitFor(
+        `${name} scaled to the HPA minimum`,
+        async () => {
+          const n = await r.neuron(name);
+          return (n?.status?.replicas ?? 0) >= 2 ? n : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 500 },
+      );
+      expect(scaled.status?.replicas).toBeGreaterThanOrEqual(2);
+      const pods = await waitFor(
+        `${name} pods`,
+        async () => {
+          const p = await r.pods(`hal9.ai/neuron=${name}`);
+          return p.length >= 2 ? p : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
       expect(pods.length).toBeGreaterThanOrEqual(2);
       for (const pod of pods) {
         expect(performanceNodes.has(pod.spec?.nodeName)).toBe(true);
