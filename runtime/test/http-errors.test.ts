@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Started, startRuntime } from './support/runtime.ts';
+
+// Bad input gets a clear 4xx with a stable code and the offending field; nothing is half-accepted.
+
+let rt: Started;
+beforeAll(async () => {
+  rt = await startRuntime({ server: { body_limit_bytes: 2048 } });
+});
+afterAll(() => rt.close());
+
+describe('HTTP errors', () => {
+  it.each([
+    ['invalid JSON', '{"content": "x"', 400, 'INVALID_JSON', undefined],
+    ['a missing field', {}, 400, 'INVALID_REQUEST', 'content'],
+    ['a wrong type', { content: 5 }, 400, 'INVALID_REQUEST', 'content'],
+    ['an empty content', { content: '' }, 400, 'INVALID_REQUEST', 'content'],
+    ['an unknown field', { content: 'x', priority: 1 }, 400, 'INVALID_REQUEST', 'priority'],
+    ['a bad layer', { content: 'x', layer: 'L10' }, 400, 'INVALID_REQUEST', 'layer'],
+    ['non-string metadata', { content: 'x', metadata: { a: 1 } }, 400, 'INVALID_REQUEST', 'metadata.a'],
+    ['an unknown neuron', { content: 'x', neuron: 'ghost' }, 404, 'UNKNOWN_NEURON', 'neuron'],
+    ['a body over the limit', { content: 'x'.repeat(4096) }, 413, 'PAYLOAD_TOO_LARGE', undefined],
+  ])('answers %s with a stable code', async (_what, body, status, code, field) => {
+    const res = await rt.post('/v1/signals', body);
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    if (field) expect(res.body.error.field).toBe(field);
+    expect(res.body.error.message).toEqual(expect.any(String));
+  });
+
+  it('answers an unknown route with 404 NOT_FOUND and bad query values with 400', async () => {
+    expect((await rt.get('/v2/nothing')).body.error.code).toBe('NOT_FOUND');
+    const res = await rt.post('/v1/signals?wait=maybe', { content: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('wait');
+  });
+
+  it('rejects a malformed forwarded batch from a peer', async () => {
+    const res = await rt.post('/v1/neurons/impl-1/signals', { signals: [{ id: 'x' }], deadlineMs: 100 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_REQUEST');
+  });
+});
