@@ -1,0 +1,276 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import type { NeuronStatus } from '../generated/neuron.gen.ts';
+import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
+import { FakeClock } from '../testing/fake-clock.ts';
+import type { PrometheusClient, Sample } from './prometheus.ts';
+import { startTuner } from './tuner.ts';
+
+// The loop with its edges replaced: readers over plain objects, a Prometheus whose answers the
+// test sets, pods as data, and a status writer that stores what it is given (as the apiserver and
+// the informer cache would), so each tick sees the previous tick's status.
+
+interface Metrics {
+  p95?: number;
+  util?: number;
+  queue?: number;
+  throttled?: number;
+  throughput?: number;
+}
+const saturated: Metrics = { p95: 0.03, util: 1, queue: 6, throughput: 200 };
+
+const reader = <T extends Neuron | Hal9Cluster>(items: T[]): ObjectReader<T> => ({
+  get: (name, namespace) =>
+    items.find((i) => i.metadata?.name === name && (!namespace || i.metadata?.namespace === namespace)),
+  list: () => items,
+});
+
+const aPod = (name: string, neuron: string, o: { ready?: boolean; uid?: string } = {}): V1Pod => ({
+  metadata: {
+    name,
+    namespace: testNamespace,
+    uid: o.uid ?? `uid-${name}`,
+    labels: { 'hal9.ai/neuron': neuron },
+  },
+  status: {
+    podIP: `10.0.0.${name.length}`,
+    conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+  },
+});
+
+const tuned = (o: { min?: number; max?: number; url?: string } = {}) =>
+  aHal9Cluster({
+    performance: { maxConcurrentSignals: 8 },
+    monitoring: { scrapeInterval: '5s' },
+    autoscaling: {
+      parallelism: {
+        enabled: true,
+        min: o.min ?? 2,
+        max: o.max ?? 32,
+        latencySLOMs: 50,
+        prometheusURL: o.url ?? 'http://prometheus:9090',
+      },
+    },
+  });
+
+function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod[] } = {}) {
+  const clock = new FakeClock();
+  const clusters = [opts.cluster ?? tuned()];
+  const neurons = opts.neurons ?? [aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } })];
+  let metrics: Metrics | Error = saturated;
+  const queries: string[] = [];
+  const prom: PrometheusClient = {
+    url: 'http://prometheus:9090',
+    async query(expr) {
+      queries.push(expr);
+      if (metrics instanceof Error) throw metrics;
+      const m = metrics;
+      const v = expr.startsWith('histogram_quantile')
+        ? m.p95
+        : expr.includes('tasks_active')
+          ? m.util
+          : expr.includes('queue_depth')
+            ? m.queue
+            : expr.includes('upstream_requests')
+              ? m.throttled
+              : m.throughput;
+      return v === undefined ? [] : ([{ labels: {}, value: v }] satisfies Sample[]);
+    },
+  };
+  const puts: { url: string; value: number }[] = [];
+  const failing = new Set<string>();
+  const writes: { name: string; status: NeuronStatus }[] = [];
+  const events: { reason: string; message: string }[] = [];
+  const decisions: string[] = [];
+  const pods = { list: opts.pods ?? [aPod('impl-1-a-1', 'impl-1'), aPod('impl-1-a-2', 'impl-1')] };
+  const tuner = startTuner({
+    neurons: reader(neurons),
+    clusters: reader(clusters),
+    listPods: async () => pods.list,
+    podURL: (pod) => `http://${pod.metadata?.name}:8080`,
+    prometheus: () => prom,
+    setPodLimit: async (url, value) => {
+      if (failing.has(url)) throw new OperatorError(OperatorErrorCode.PodTuningFailed, `${url} refused`);
+      puts.push({ url, value });
+      return value;
+    },
+    writeStatus: async (_namespace, name, status) => {
+      writes.push({ name, status: structuredClone(status) as NeuronStatus });
+      const n = neurons.find((x) => x.metadata?.name === name)!;
+      const others = (n.status?.conditions ?? []).filter((c) => c.type !== 'ParallelismTuned');
+      Object.assign(n, {
+        status: {
+          ...n.status,
+          parallelism: status.parallelism,
+          conditions: [...others, ...status.conditions],
+        },
+      });
+      return true;
+    },
+    events: { record: (_obj, _type, reason, message) => events.push({ reason, message }) },
+    clock,
+    logger: pino({ level: 'silent' }),
+    observer: { decided: (r) => decisions.push(r), parallelism: () => undefined, delivered: () => undefined },
+    // The loop's own timer stays out of the way: the tests call tick().
+    options: { intervalMs: 3_600_000 },
+  });
+  return {
+    clock,
+    tuner,
+    neurons,
+    clusters,
+    pods,
+    puts,
+    failing,
+    writes,
+    events,
+    decisions,
+    queries,
+    setMetrics: (m: Metrics | Error) => {
+      metrics = m;
+    },
+    status: (name = 'impl-1') => neurons.find((n) => n.metadata?.name === name)?.status,
+  };
+}
+
+const tunedCondition = (s: NeuronStatus | undefined) =>
+  s?.conditions?.find((c) => c.type === 'ParallelismTuned');
+
+describe('the parallelism tuner', () => {
+  it('raises a saturated Neuron, delivers the value to its Ready pods and records the decision', async () => {
+    const h = harness({
+      pods: [
+        aPod('impl-1-a-1', 'impl-1'),
+        aPod('impl-1-a-2', 'impl-1', { ready: false }),
+        aPod('other-a-1', 'other'),
+      ],
+    });
+    await h.tuner.tick();
+    expect(h.puts).toEqual([{ url: 'http://impl-1-a-1:8080', value: 9 }]);
+    expect(h.status()?.parallelism).toEqual({
+      current: 9,
+      lastDecision: {
+        value: 9,
+        reason: 'Saturated',
+        time: new Date(h.clock.now()).toISOString().replace('.000', ''),
+      },
+    });
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+    expect(h.events).toEqual([{ reason: 'Saturated', message: expect.stringContaining('from 8 to 9') }]);
+    expect(h.decisions).toEqual(['Saturated']);
+    // Windows are four scrape intervals of the Neuron's monitoring spec (5 s → 20 s).
+    expect(h.queries.every((q) => q.includes('[20s]'))).toBe(true);
+  });
+
+  it('writes nothing and sends nothing while the decision holds', async () => {
+    const h = harness();
+    await h.tuner.tick();
+    const [writes, puts] = [h.writes.length, h.puts.length];
+    h.clock.advance(10_000); // within the stable window: Cooldown
+    await h.tuner.tick();
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    h.clock.advance(10_000);
+    await h.tuner.tick();
+    expect(h.decisions).toEqual(['Saturated', 'Cooldown', 'WithinSLO']);
+    expect(h.writes.length).toBe(writes);
+    expect(h.puts.length).toBe(puts);
+  });
+
+  it('holds the value and says MetricsUnavailable when Prometheus fails, writing that once', async () => {
+    const h = harness();
+    h.setMetrics(
+      new OperatorError(OperatorErrorCode.MetricsUnavailable, 'Prometheus x: unreachable (ECONNREFUSED)'),
+    );
+    await h.tuner.tick();
+    h.clock.advance(10_000);
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toEqual({ current: 8 });
+    expect(tunedCondition(h.status())).toMatchObject({
+      status: 'False',
+      reason: 'MetricsUnavailable',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(h.decisions).toEqual(['MetricsUnavailable', 'MetricsUnavailable']);
+    expect(h.writes).toHaveLength(1);
+    expect(h.events).toEqual([]);
+  });
+
+  it('treats an empty result as no data, not as zero', async () => {
+    const h = harness();
+    h.setMetrics({ p95: 0.01, queue: 0, throughput: 10 }); // utilization: empty vector
+    await h.tuner.tick();
+    expect(h.status()?.parallelism?.current).toBe(8);
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'False', reason: 'NoData' });
+    expect(tunedCondition(h.status())?.message).toContain('utilization');
+  });
+
+  it('seeds its memory from status.lastDecision, so a restart does not skip the stable window', async () => {
+    const clock = new FakeClock();
+    const last = { value: 8, reason: 'Saturated', time: new Date(clock.now() - 10_000).toISOString() };
+    const h = harness({
+      neurons: [aNeuron('impl-1', {}, { status: { parallelism: { current: 8, lastDecision: last } } })],
+    });
+    await h.tuner.tick();
+    expect(h.decisions).toEqual(['Cooldown']);
+    expect(h.status()?.parallelism?.current).toBe(8);
+  });
+
+  it('moves the value into new bounds even while Prometheus is down', async () => {
+    const h = harness({ cluster: tuned({ max: 6 }) });
+    h.setMetrics(new Error('down'));
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toMatchObject({ current: 6, lastDecision: { reason: 'OutOfBounds' } });
+    expect(h.puts.map((p) => p.value)).toEqual([6, 6]);
+    expect(tunedCondition(h.status())?.reason).toBe('MetricsUnavailable');
+  });
+
+  it('retries a pod that refused the value and reaches a pod started later', async () => {
+    const h = harness();
+    h.failing.add('http://impl-1-a-2:8080');
+    await h.tuner.tick();
+    expect(h.puts).toEqual([{ url: 'http://impl-1-a-1:8080', value: 9 }]);
+    h.failing.clear();
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    h.clock.advance(10_000);
+    await h.tuner.tick();
+    expect(h.puts.slice(1)).toEqual([{ url: 'http://impl-1-a-2:8080', value: 9 }]);
+    // A new pod: reached at the periodic pod resync (every sixth pass), not at every pass.
+    h.pods.list = [...h.pods.list, aPod('impl-1-b-3', 'impl-1')];
+    for (let i = 0; i < 4; i++) {
+      h.clock.advance(10_000);
+      await h.tuner.tick();
+    }
+    expect(h.puts).toHaveLength(3);
+    expect(h.puts[2]).toEqual({ url: 'http://impl-1-b-3:8080', value: 9 });
+  });
+
+  it('leaves Neurons without parallelism tuning alone', async () => {
+    const h = harness({ cluster: aHal9Cluster({}) });
+    await h.tuner.tick();
+    expect(h.queries).toEqual([]);
+    expect(h.writes).toEqual([]);
+    expect(h.puts).toEqual([]);
+  });
+
+  it('says where to configure Prometheus when no URL is set', async () => {
+    const cluster = tuned({ url: '' });
+    const h = harness({ cluster });
+    await h.tuner.tick();
+    expect(tunedCondition(h.status())).toMatchObject({
+      reason: 'MetricsUnavailable',
+      message: expect.stringContaining('--prometheus-url'),
+    });
+  });
+
+  it('stops its loop', async () => {
+    const h = harness();
+    h.clock.advance(3_600_000);
+    await h.tuner.stop();
+    expect(h.decisions).toEqual(['Saturated']);
+    expect(h.clock.pending()).toBe(0);
+  });
+});
