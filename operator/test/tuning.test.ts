@@ -295,4 +295,24 @@ describe('parallelism tuning', () => {
     // The reconciler's own conditions are untouched by the tuner's.
     expect(condition(n, 'Ready')).toMatchObject({ status: 'True' });
   });
+
+  it('removes its status part when tuning is turned off, leaving current to the reconciler', async () => {
+    const spec = clusterSpec();
+    await apply([
+      aCluster('hal9', {
+        ...spec,
+        autoscaling: { parallelism: { ...spec.autoscaling.parallelism, enabled: false } },
+      }),
+    ]);
+    const n = await waitFor(
+      'the tuner status part to be gone',
+      async () => {
+        const n = await r.neuron(NEURON);
+        return !n?.status?.parallelism?.lastDecision && !condition(n, 'ParallelismTuned') ? n : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(n.status?.parallelism).toEqual({ current: 4 });
+    expect(condition(n, 'Ready')).toMatchObject({ status: 'True' });
+  });
 });

@@ -12,8 +12,15 @@ import type { TunerStatus } from '../status/parallelism-status.ts';
  */
 export const tunerFieldManager = 'hal9-operator-tuner';
 
-/** Applies the tuner's status part to a Neuron; resolves false when the Neuron is gone. */
-export type TunerStatusWriter = (namespace: string, name: string, status: TunerStatus) => Promise<boolean>;
+/**
+ * Applies the tuner's status part to a Neuron (an empty one releases it); resolves false when the
+ * Neuron is gone.
+ */
+export type TunerStatusWriter = (
+  namespace: string,
+  name: string,
+  status: TunerStatus | Record<string, never>,
+) => Promise<boolean>;
 
 const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 

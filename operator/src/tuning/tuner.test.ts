@@ -102,13 +102,11 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
       writes.push({ name, status: structuredClone(status) as NeuronStatus });
       const n = neurons.find((x) => x.metadata?.name === name)!;
       const others = (n.status?.conditions ?? []).filter((c) => c.type !== 'ParallelismTuned');
-      Object.assign(n, {
-        status: {
-          ...n.status,
-          parallelism: status.parallelism,
-          conditions: [...others, ...status.conditions],
-        },
-      });
+      // As server-side apply does with fields only this manager owned: an empty part removes them.
+      const parallelism =
+        'parallelism' in status ? status.parallelism : { current: n.status?.parallelism?.current };
+      const conditions = 'conditions' in status ? status.conditions : [];
+      Object.assign(n, { status: { ...n.status, parallelism, conditions: [...others, ...conditions] } });
       return true;
     },
     events: { record: (_obj, _type, reason, message) => events.push({ reason, message }) },
@@ -254,6 +252,21 @@ describe('the parallelism tuner', () => {
     expect(h.queries).toEqual([]);
     expect(h.writes).toEqual([]);
     expect(h.puts).toEqual([]);
+  });
+
+  it('clears its status part once tuning is turned off, and only once', async () => {
+    const h = harness();
+    await h.tuner.tick();
+    expect(h.status()?.parallelism?.lastDecision).toBeDefined();
+    h.clusters[0] = aHal9Cluster({});
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(h.writes.map((w) => w.status)).toEqual([
+      expect.objectContaining({ parallelism: expect.anything() }),
+      {},
+    ]);
+    expect(h.status()?.parallelism).toEqual({ current: 9 });
+    expect(tunedCondition(h.status())).toBeUndefined();
   });
 
   it('says where to configure Prometheus when no URL is set', async () => {

@@ -8,6 +8,7 @@ import { effectiveSpec } from '../spec/effective-spec.ts';
 import {
   computeTunerStatus,
   type LastDecision,
+  ParallelismCondition,
   ParallelismReason,
   type TunerStatus,
 } from '../status/parallelism-status.ts';
@@ -118,21 +119,33 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     return c;
   };
 
-  const targets = (): Target[] => {
-    const out: Target[] = [];
+  /** Neurons to tune, and Neurons whose tuning was turned off but still carry the tuner's status. */
+  const targets = (): { tune: Target[]; retire: Neuron[] } => {
+    const tune: Target[] = [];
+    const retire: Neuron[] = [];
     for (const neuron of deps.neurons.list()) {
       const m = neuron.metadata;
       if (!m?.name || m.deletionTimestamp || m.annotations?.['hal9.ai/paused'] === 'true') continue;
       const cluster = deps.clusters.get(neuron.spec?.cluster ?? '', m.namespace);
-      if (!cluster) continue;
-      try {
-        const spec = effectiveSpec(cluster, neuron);
-        if (spec.autoscaling.parallelism.enabled) out.push({ key: keyOf(neuron), neuron, cluster, spec });
-      } catch {
-        // A spec render cannot use is reported by the reconciler; nothing to tune.
+      let enabled = false;
+      if (cluster) {
+        try {
+          const spec = effectiveSpec(cluster, neuron);
+          enabled = spec.autoscaling.parallelism.enabled;
+          if (enabled) tune.push({ key: keyOf(neuron), neuron, cluster, spec });
+        } catch {
+          // A spec render cannot use is reported by the reconciler; nothing to tune.
+        }
+      }
+      const s = neuron.status;
+      if (
+        !enabled &&
+        (s?.parallelism?.lastDecision || s?.conditions?.some((c) => c.type === ParallelismCondition))
+      ) {
+        retire.push(neuron);
       }
     }
-    return out;
+    return { tune, retire };
   };
 
   const remember = (t: Target): Memory => {
@@ -287,9 +300,23 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   const tick = async () => {
     const now = clock.now();
     ticks++;
-    const list = targets();
+    const { tune: list, retire } = targets();
     const keys = new Set(list.map((t) => t.key));
     for (const k of memory.keys()) if (!keys.has(k)) memory.delete(k);
+    // Tuning turned off: an empty apply under the tuner's manager removes the fields only it owns
+    // (lastDecision, the condition); `current` stays with the reconciler, which renders the spec's value.
+    await pool(retire, concurrency, async (n) => {
+      const { namespace = '', name = '' } = n.metadata ?? {};
+      try {
+        await deps.writeStatus(namespace, name, {});
+        logger.info({ neuron: keyOf(n) }, 'Cleared Neuron parallelism tuning status');
+      } catch (err) {
+        logger.warn(
+          { neuron: keyOf(n), err: err instanceof Error ? err.message : String(err) },
+          'Failed to clear Neuron parallelism tuning status',
+        );
+      }
+    });
     if (list.length === 0) return;
 
     const statuses = new Map<string, TunerStatus>();
