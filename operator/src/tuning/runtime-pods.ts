@@ -82,8 +82,11 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
     });
     text = await res.text();
   } catch (err) {
-    const e = err as { name?: string; message?: string; cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
+    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    const why =
+      e.name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new OperatorError(OperatorErrorCode.PodTuningFailed, `PUT ${url}/v1/admin/performance: ${why}`, {
       cause: err,
     });
