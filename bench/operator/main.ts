@@ -12,12 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   AppsV1Api,
+  AutoscalingV2Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  PolicyV1Api,
 } from '@kubernetes/client-node';
 import type { Neuron } from '../../operator/src/api-types.ts';
 import { renderNeuron } from '../../operator/src/render/index.ts';
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     'skip-converge': { type: 'boolean' },
     /** Node flags for the operator process, e.g. "--max-old-space-size=96" (a heap cap). */
     'node-args': { type: 'string' },
+    /** Write a heap snapshot of the operator with all RSS Neurons cached to this path. */
+    'heap-snapshot': { type: 'string' },
   },
 });
 const nodeArgs = values['node-args']?.split(' ').filter(Boolean) ?? [];
@@ -42,6 +46,7 @@ const rssNeurons = Number(values['rss-neurons'] ?? 1000);
 const workers = 4;
 const crdDir = fileURLToPath(new URL('../../crds', import.meta.url));
 const operatorMain = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
+const memoryProbe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
 const group = 'hal9.ai';
 const version = 'v1alpha1';
 
@@ -182,6 +187,9 @@ interface OperatorChild {
 async function startOperator(kubeconfig: string, namespace: string | undefined): Promise<OperatorChild> {
   const args = [
     ...nodeArgs,
+    '--expose-gc',
+    '--import',
+    memoryProbe,
     operatorMain,
     '--kubeconfig',
     kubeconfig,
@@ -193,7 +201,7 @@ async function startOperator(kubeconfig: string, namespace: string | undefined):
     String(workers),
   ];
   if (namespace) args.push('--namespace', namespace);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const metricsPort = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
     createInterface(child.stdout!).on('line', (line) => {
@@ -209,6 +217,91 @@ async function writes(port: number): Promise<number> {
     .split('\n')
     .filter((l) => l.startsWith('hal9_operator_api_writes_total{') && !l.includes('resource="leases"'))
     .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** heapUsed after a full GC: the live data. */
+  liveHeap: number;
+}
+
+const mib = (bytes: number) => bytes / 2 ** 20;
+
+/** RSS from /proc (before any GC), then the heap as the operator sees it, before and after a full GC. */
+async function memoryOf(child: ChildProcess): Promise<MemorySample> {
+  const rss = rssMiB(child.pid!);
+  const reply = await ask<{ memory: { beforeGc: NodeJS.MemoryUsage; afterGc: NodeJS.MemoryUsage } }>(
+    child,
+    'memory',
+    (m) => 'memory' in m,
+  );
+  const { beforeGc, afterGc } = reply.memory;
+  return {
+    rss,
+    heapUsed: mib(beforeGc.heapUsed),
+    heapTotal: mib(beforeGc.heapTotal),
+    external: mib(beforeGc.external),
+    liveHeap: mib(afterGc.heapUsed),
+  };
+}
+
+function ask<T>(child: ChildProcess, message: unknown, match: (m: object) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the operator did not answer the memory probe')),
+      120_000,
+    );
+    const onMessage = (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !match(m)) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m as T);
+    };
+    child.on('message', onMessage);
+    child.send(message as string);
+  });
+}
+
+const childKindLists = {
+  ConfigMap: (kc: KubeConfig, namespace: string) =>
+    kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace }),
+  Service: (kc: KubeConfig, namespace: string) =>
+    kc.makeApiClient(CoreV1Api).listNamespacedService({ namespace }),
+  Deployment: (kc: KubeConfig, namespace: string) =>
+    kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace }),
+  HorizontalPodAutoscaler: (kc: KubeConfig, namespace: string) =>
+    kc.makeApiClient(AutoscalingV2Api).listNamespacedHorizontalPodAutoscaler({ namespace }),
+  PodDisruptionBudget: (kc: KubeConfig, namespace: string) =>
+    kc.makeApiClient(PolicyV1Api).listNamespacedPodDisruptionBudget({ namespace }),
+};
+
+/** What the operator's informers hold: objects per kind and their size as the apiserver serves them. */
+async function census(kc: KubeConfig, namespace: string) {
+  const rows: { kind: string; count: number; jsonKiB: number; managedFieldsKiB: number }[] = [];
+  const add = (kind: string, items: readonly KubernetesObject[]) => {
+    // The API classes deserialize into model objects; their JSON is what a watch delivers.
+    const json = items.map((o) => JSON.stringify(o));
+    const mf = items.map((o) => JSON.stringify(o.metadata?.managedFields ?? []));
+    rows.push({
+      kind,
+      count: items.length,
+      jsonKiB: json.reduce((a, j) => a + j.length, 0) / 1024,
+      managedFieldsKiB: mf.reduce((a, j) => a + j.length, 0) / 1024,
+    });
+  };
+  add('Neuron', await listNeurons(kc, namespace));
+  for (const [kind, list] of Object.entries(childKindLists)) {
+    add(kind, (await list(kc, namespace)).items as KubernetesObject[]);
+  }
+  return rows;
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 function rssMiB(pid: number): number {
@@ -282,15 +375,17 @@ async function main() {
 
   log(`starting an API-only control plane for the RSS measurement (${rssNeurons} Neurons)`);
   const plane = await startControlPlane({ binDir, workloads: false, crdDirs: [crdDir] });
-  let rss = 0;
-  let idleRss = 0;
+  let atStart: MemorySample | undefined;
+  let loaded: MemorySample | undefined;
+  let peakRss = 0;
+  let counts: Awaited<ReturnType<typeof census>> = [];
   try {
     const kc = plane.kubeConfig();
     await createNamespace(kc, 'bench-rss');
     const op = await startOperator(plane.kubeconfigPath, 'bench-rss');
     try {
       await sleep(2000);
-      idleRss = rssMiB(op.child.pid!);
+      atStart = await memoryOf(op.child);
       await createCluster(kc, 'bench-rss', rssNeurons);
       await until(
         'all Neurons observed',
@@ -302,7 +397,17 @@ async function main() {
         900_000,
       );
       await sleep(10_000);
-      rss = rssMiB(op.child.pid!);
+      peakRss = peakRssMiB(op.child.pid!);
+      loaded = await memoryOf(op.child);
+      counts = await census(kc, 'bench-rss');
+      if (values['heap-snapshot']) {
+        const reply = await ask<{ snapshot: string }>(
+          op.child,
+          { snapshot: values['heap-snapshot'] },
+          (m) => 'snapshot' in m,
+        );
+        log(`heap snapshot written to ${reply.snapshot}`);
+      }
     } finally {
       op.child.kill('SIGTERM');
       await new Promise((r) => op.child.once('exit', r));
@@ -329,15 +434,50 @@ async function main() {
       '',
       '',
     ],
-    ['writes per minute while idle', String(median(results.map((r) => r.idle))), '', '', '0'],
+    [
+      'writes per minute while idle',
+      results.length ? String(median(results.map((r) => r.idle))) : '-',
+      '',
+      '',
+      '0',
+    ],
     [
       `operator RSS with ${rssNeurons} Neurons`,
-      `${rss.toFixed(0)} MB`,
-      `${idleRss.toFixed(0)} MB at start`,
+      `${loaded!.rss.toFixed(0)} MB`,
+      `${atStart!.rss.toFixed(0)} MB at start`,
       '',
       '≤ 150 MB',
     ],
+    [`operator peak RSS (VmHWM)`, `${peakRss.toFixed(0)} MB`, '', '', ''],
+    [
+      `operator heap used with ${rssNeurons} Neurons`,
+      `${loaded!.heapUsed.toFixed(0)} MB (${loaded!.liveHeap.toFixed(0)} MB live after GC)`,
+      `${atStart!.heapUsed.toFixed(0)} MB at start (${atStart!.liveHeap.toFixed(0)} MB live)`,
+      '',
+      '',
+    ],
+    [
+      'operator heap total / external',
+      `${loaded!.heapTotal.toFixed(0)} / ${loaded!.external.toFixed(0)} MB`,
+      `${atStart!.heapTotal.toFixed(0)} / ${atStart!.external.toFixed(0)} MB at start`,
+      '',
+      '',
+    ],
   ];
+  printTable(rows);
+  console.log('');
+  printTable([
+    ['kind (as served)', 'objects', 'JSON', 'of which managedFields'],
+    ...counts.map((c) => [
+      c.kind,
+      String(c.count),
+      `${(c.jsonKiB / 1024).toFixed(1)} MB`,
+      `${(c.managedFieldsKiB / 1024).toFixed(1)} MB`,
+    ]),
+  ]);
+}
+
+function printTable(rows: string[][]) {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const [i, r] of rows.entries()) {
     console.log(`| ${r.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`);
