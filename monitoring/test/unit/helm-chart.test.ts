@@ -105,6 +105,8 @@ describe('charts/hal9-operator', () => {
         `autoscaling/horizontalpodautoscalers: ${crud}`,
         `policy/poddisruptionbudgets: ${crud}`,
         'core/events: create,patch',
+        'core/pods: get,list',
+        `monitoring.coreos.com/servicemonitors: ${crud}`,
         'coordination.k8s.io/leases: create,get,update',
       ].sort(),
     );
