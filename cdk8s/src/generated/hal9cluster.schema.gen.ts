@@ -5,6 +5,24 @@ import type { SchemaNode } from '../schema-check.ts';
 export const hal9ClusterSpecSchema: SchemaNode = {
   "type": "object",
   "properties": {
+    "adminTokenSecretRef": {
+      "type": "object",
+      "properties": {
+        "name": {
+          "type": "string",
+          "maxLength": 253,
+          "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+        },
+        "key": {
+          "type": "string",
+          "maxLength": 253,
+          "pattern": "^[-._a-zA-Z0-9]+$"
+        }
+      },
+      "required": [
+        "name"
+      ]
+    },
     "image": {
       "type": "string",
       "maxLength": 512,

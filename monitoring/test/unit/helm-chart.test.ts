@@ -106,6 +106,7 @@ describe('charts/hal9-operator', () => {
         `policy/poddisruptionbudgets: ${crud}`,
         'core/events: create,patch',
         'core/pods: get,list',
+        'core/secrets: get',
         `monitoring.coreos.com/servicemonitors: ${crud}`,
         'coordination.k8s.io/leases: create,get,update',
       ].sort(),

@@ -23,6 +23,10 @@ export interface Hal9Cluster {
  */
 export interface Hal9ClusterSpec {
   /**
+   * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance). It reaches the runtime as the HAL9_AUTH_TOKEN environment variable, and the operator reads it to deliver tuned parallelism. Without it the admin API is open to anything that reaches the pods.
+   */
+  readonly adminTokenSecretRef?: Hal9ClusterSpecAdminTokenSecretRef;
+  /**
    * Runtime container image.
    * @default "hal9/runtime:0.1.0"
    */
@@ -70,6 +74,21 @@ export interface Hal9ClusterSpec {
    * @default {}
    */
   readonly monitoring?: Hal9ClusterSpecMonitoring;
+}
+
+/**
+ * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance). It reaches the runtime as the HAL9_AUTH_TOKEN environment variable, and the operator reads it to deliver tuned parallelism. Without it the admin API is open to anything that reaches the pods.
+ */
+export interface Hal9ClusterSpecAdminTokenSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret.
+   * @default "token"
+   */
+  readonly key?: string;
 }
 
 /**
@@ -695,6 +714,13 @@ export interface Hal9ClusterStatusConditionsItem {
 /** The schema's defaults below spec, as the apiserver applies them. */
 export const hal9ClusterSpecDefaults = {
   "properties": {
+    "adminTokenSecretRef": {
+      "properties": {
+        "key": {
+          "default": "token"
+        }
+      }
+    },
     "image": {
       "default": "hal9/runtime:0.1.0"
     },

@@ -53,6 +53,10 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
       valueFrom: { secretKeyRef: { name: ref.name, key: ref.key ?? 'api-key' } },
     });
   }
+  const admin = spec.adminTokenSecretRef;
+  if (admin) {
+    vars.push({ name: 'HAL9_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: admin.name, key: admin.key } } });
+  }
   return vars.sort((a, b) => a.name.localeCompare(b.name));
 }
 

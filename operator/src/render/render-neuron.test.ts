@@ -144,6 +144,15 @@ describe('renderNeuron: the runtime container', () => {
     });
   });
 
+  it('passes the runtime admin token from the Secret the cluster names, and nothing without one', () => {
+    const c = runtime(render({ adminTokenSecretRef: { name: 'hal9-admin' } }).objects);
+    expect(c.env).toContainEqual({
+      name: 'HAL9_AUTH_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'hal9-admin', key: 'token' } },
+    });
+    expect(runtime(render().objects).env?.some((e) => e.name === 'HAL9_AUTH_TOKEN')).toBe(false);
+  });
+
   it('rolls out with no unavailable pods and keeps a bounded history', () => {
     const d = deployment(render().objects);
     expect(d.spec?.strategy).toEqual({

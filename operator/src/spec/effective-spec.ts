@@ -57,6 +57,8 @@ export interface EffectiveNeuronSpec {
   readonly replicas: number;
   readonly image: string;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** The Secret with the runtime admin API's bearer token, when the cluster names one. */
+  readonly adminTokenSecretRef: { readonly name: string; readonly key: string } | undefined;
   readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number; readonly maxEntries: number };
   readonly claude: EffectiveClaude;
   readonly performance: EffectivePerformance;
@@ -102,6 +104,9 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     replicas: n.replicas ?? 1,
     image: c.image as string,
     imagePullPolicy: c.imagePullPolicy as EffectiveNeuronSpec['imagePullPolicy'],
+    adminTokenSecretRef: c.adminTokenSecretRef
+      ? { name: c.adminTokenSecretRef.name, key: c.adminTokenSecretRef.key ?? 'token' }
+      : undefined,
     cache: {
       enabled: n.cache?.enabled ?? performance.cacheLayers.includes(n.layer),
       ttlSeconds: n.cache?.ttlSeconds ?? performance.cacheTtlSeconds,

@@ -6,6 +6,7 @@ import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import type { Logger } from '../logger.ts';
 import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
+import { secretAdminToken } from './admin-token.ts';
 import { createPrometheusClient } from './prometheus.ts';
 import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createTunerStatusWriter } from './status-writer.ts';
@@ -36,7 +37,7 @@ export function startTuning(w: TuningWiring): RunningTuner {
     podURL: w.overrides?.podURL ?? podIPURL,
     prometheus: (url) => createPrometheusClient({ url }),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
-    ...(w.overrides?.authToken ? { authToken: w.overrides.authToken } : {}),
+    authToken: w.overrides?.authToken ?? secretTokenFor(w.kc),
     writeStatus: createTunerStatusWriter(w.kc, count),
     events: w.events,
     clock: w.clock,
@@ -49,3 +50,8 @@ export function startTuning(w: TuningWiring): RunningTuner {
     },
   });
 }
+
+const secretTokenFor = (kc: KubeConfig) => {
+  const read = secretAdminToken(kc);
+  return (_neuron: Neuron, cluster: Hal9Cluster) => read(cluster);
+};

@@ -51,7 +51,10 @@ export interface TunerDeps {
   /** PUT /v1/admin/performance on one pod; resolves with the value the runtime reports. */
   readonly setPodLimit: (url: string, value: number, token: string | undefined) => Promise<number>;
   /** Bearer token of a Neuron's runtime admin API, when its pods require one. */
-  readonly authToken?: (neuron: Neuron, cluster: Hal9Cluster) => string | undefined;
+  readonly authToken?: (
+    neuron: Neuron,
+    cluster: Hal9Cluster,
+  ) => Promise<string | undefined> | string | undefined;
   readonly writeStatus: TunerStatusWriter;
   readonly events: EventRecorder;
   readonly clock: Clock;
@@ -269,7 +272,18 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (!mem) return;
       const running = pods.get(t.key) ?? [];
       const value = mem.state.current;
-      const token = deps.authToken?.(t.neuron, t.cluster);
+      let token: string | undefined;
+      try {
+        token = await deps.authToken?.(t.neuron, t.cluster);
+      } catch (err) {
+        // Without the token the pods would refuse the value: retry on the next pass.
+        mem.pending = true;
+        logger.warn(
+          { neuron: t.key, err: err instanceof Error ? err.message : String(err) },
+          'Cannot read the runtime admin token',
+        );
+        return;
+      }
       let failed = 0;
       for (const uid of mem.delivered.keys()) {
         if (!running.some((p) => p.uid === uid)) mem.delivered.delete(uid);
