@@ -73,6 +73,19 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/**
+ * The test plane's Service range is a /24 (253 ClusterIPs), fewer than one Service per Neuron at
+ * 1,000 Neurons; a second ServiceCIDR (GA since Kubernetes 1.33) makes room without a restart.
+ */
+async function widenServiceRange(kc: KubeConfig) {
+  await KubernetesObjectApi.makeApiClient(kc).create({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'ServiceCIDR',
+    metadata: { name: 'bench-extra' },
+    spec: { cidrs: ['10.1.0.0/16'] },
+  } as KubernetesObject);
+}
+
 async function createNamespace(kc: KubeConfig, name: string) {
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
 }
@@ -381,18 +394,24 @@ async function main() {
   let counts: Awaited<ReturnType<typeof census>> = [];
   try {
     const kc = plane.kubeConfig();
+    await widenServiceRange(kc);
     await createNamespace(kc, 'bench-rss');
     const op = await startOperator(plane.kubeconfigPath, 'bench-rss');
     try {
       await sleep(2000);
       atStart = await memoryOf(op.child);
       await createCluster(kc, 'bench-rss', rssNeurons);
+      // Every Neuron's status written and every child applied: the caches hold the full set.
       await until(
-        'all Neurons observed',
+        'all Neurons observed and their Deployments applied',
         async () => {
           const ns = await listNeurons(kc, 'bench-rss');
           const done = ns.filter((x) => x.status?.observedGeneration === x.metadata?.generation);
-          return done.length >= rssNeurons ? true : undefined;
+          if (done.length < rssNeurons) return undefined;
+          const deployments = await kc
+            .makeApiClient(AppsV1Api)
+            .listNamespacedDeployment({ namespace: 'bench-rss' });
+          return deployments.items.length >= rssNeurons ? true : undefined;
         },
         900_000,
       );

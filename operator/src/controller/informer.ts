@@ -102,13 +102,17 @@ export class ResilientInformer<T extends KubernetesObject> {
       // The informer fills its cache synchronously right after this promise resolves;
       // setImmediate runs after that continuation.
       setImmediate(() => {
-        if (current()) this.#onSynced(instance);
+        if (!current()) return;
+        this.#onSynced(instance);
+        // Once swapped, the old cache must not live on in this instance's handlers: each
+        // restart would otherwise keep one more full copy of every object.
+        previous = undefined;
       });
       return result;
     };
     const instance = this.#o.factory(list);
     this.#latest = instance;
-    const previous = this.#synced;
+    let previous = this.#synced;
     // Until this instance has listed, reads still come from `previous`: handlers must not hear of
     // an object they cannot read yet, so its events wait in `pending` until the swap.
     const pending: Array<['add' | 'update' | 'delete', T]> = [];
@@ -121,6 +125,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (!current()) return;
       this.#touch();
       if (this.#synced === instance || !previous) return deliver('add', obj);
+      // Until the swap, an object the old cache already had is an update (or nothing new).
       const old = previous.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
       if (!old) deliver('add', obj);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) deliver('update', obj);
@@ -160,6 +165,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.#o.logger.info({ informer: this.name, objects: instance.list().length }, 'Relisted informer');
     }
     for (const [verb, obj] of pending) this.#emit(verb, obj);
+    pending.length = 0; // the instance's handlers still hold this array
     this.#resolveFirstSync();
   }
 

@@ -6,13 +6,15 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
   PolicyV1Api,
+  Watch,
 } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
 import type { InformerFactory, ListFn } from '../controller/informer.ts';
 import type { ChildKind } from '../reconcile/child-kinds.ts';
-import { makeClient } from './api-client.ts';
+import { makeClient, sharedConnections } from './api-client.ts';
+import { type CacheTransform, trimForCache } from './trim.ts';
 
 // A full list of a large namespace can take a while; a hung one must still end.
 const listTimeoutMs = 120_000;
@@ -29,13 +31,53 @@ function source<T extends KubernetesObject>(
   name: string,
   path: string,
   list: () => Promise<KubernetesListObject<KubernetesObject>>,
+  transform: CacheTransform,
   labelSelector?: string,
 ): InformerSource<T> {
+  const trimmedList = async (): Promise<KubernetesListObject<T>> => {
+    const result = await list();
+    return { ...result, items: result.items.map(transform) as T[] };
+  };
   return {
     name,
-    list: list as ListFn<T>,
-    factory: (listFn) => makeInformer(kc, path, listFn, labelSelector),
+    list: trimmedList,
+    // makeInformer(kc, …) with shared connections (see sharedConnections) and the transform.
+    factory: (listFn) =>
+      new ListWatch(
+        path,
+        new TransformingWatch(sharedConnections(kc), transform),
+        listFn,
+        false,
+        labelSelector,
+      ),
   };
+}
+
+/** A Watch whose objects pass through the cache transform before the informer stores them. */
+class TransformingWatch extends Watch {
+  readonly #transform: CacheTransform;
+
+  constructor(kc: KubeConfig, transform: CacheTransform) {
+    super(kc);
+    this.#transform = transform;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, raw) => {
+        const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+        callback(phase, object ? this.#transform(obj as KubernetesObject) : obj, raw);
+      },
+      done,
+    );
+  }
 }
 
 function prefix(apiPrefix: string, namespace: string | undefined, plural: string): string {
@@ -52,7 +94,7 @@ export function customResourceSource<T extends KubernetesObject>(
     namespace
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
       : api.listClusterCustomObject({ group, version, plural });
-  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list);
+  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list, trimForCache());
 }
 
 export const neuronSource = (kc: KubeConfig, ns: string | undefined) =>
@@ -72,6 +114,7 @@ export function childSources(
   const policy = makeClient(kc, PolicyV1Api, listTimeoutMs);
   const ns = namespace;
   const q = { labelSelector };
+  const trim = trimForCache();
   return {
     ConfigMap: source(
       kc,
@@ -79,6 +122,7 @@ export function childSources(
       prefix('/api/v1', ns, 'configmaps'),
       () =>
         ns ? core.listNamespacedConfigMap({ ...q, namespace: ns }) : core.listConfigMapForAllNamespaces(q),
+      trim,
       labelSelector,
     ),
     Service: source(
@@ -86,6 +130,7 @@ export function childSources(
       'Service',
       prefix('/api/v1', ns, 'services'),
       () => (ns ? core.listNamespacedService({ ...q, namespace: ns }) : core.listServiceForAllNamespaces(q)),
+      trim,
       labelSelector,
     ),
     Deployment: source(
@@ -94,6 +139,8 @@ export function childSources(
       prefix('/apis/apps/v1', ns, 'deployments'),
       () =>
         ns ? apps.listNamespacedDeployment({ ...q, namespace: ns }) : apps.listDeploymentForAllNamespaces(q),
+      // The replica hand-over to an HPA asks who owns spec.replicas.
+      trimForCache({ ownedPaths: [['spec', 'replicas']] }),
       labelSelector,
     ),
     HorizontalPodAutoscaler: source(
@@ -104,6 +151,7 @@ export function childSources(
         ns
           ? autoscaling.listNamespacedHorizontalPodAutoscaler({ ...q, namespace: ns })
           : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(q),
+      trim,
       labelSelector,
     ),
     PodDisruptionBudget: source(
@@ -114,6 +162,7 @@ export function childSources(
         ns
           ? policy.listNamespacedPodDisruptionBudget({ ...q, namespace: ns })
           : policy.listPodDisruptionBudgetForAllNamespaces(q),
+      trim,
       labelSelector,
     ),
   };
