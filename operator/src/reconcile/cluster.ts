@@ -26,18 +26,21 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
     const cluster = deps.clusters.get(name, namespace);
     if (!cluster || cluster.metadata?.deletionTimestamp) return undefined;
     const neurons = deps.neurons.list(namespace).filter((n) => n.spec?.cluster === name);
+    // Indexed once per reconcile: a lookup per Neuron over the whole list made every cluster
+    // reconcile O(neurons × services) in time and in garbage (a list copy per lookup).
+    const services = new Map<string, V1Service>();
+    for (const s of deps.services.list(namespace)) {
+      const neuron = s.metadata?.labels?.[labels.neuron];
+      if (neuron !== undefined && s.metadata?.labels?.[labels.cluster] === name && !services.has(neuron)) {
+        services.set(neuron, s as V1Service);
+      }
+    }
     const status = computeClusterStatus({
       generation: cluster.metadata?.generation ?? 0,
       namespace,
       existing: cluster.status,
       neurons,
-      serviceOf: (neuron) =>
-        deps.services
-          .list(namespace)
-          .find(
-            (s) =>
-              s.metadata?.labels?.[labels.neuron] === neuron && s.metadata?.labels?.[labels.cluster] === name,
-          ) as V1Service | undefined,
+      serviceOf: (neuron) => services.get(neuron),
       now: rfc3339(deps.clock.now()),
     });
     if (statusUpToDate(status, cluster.status)) return undefined;

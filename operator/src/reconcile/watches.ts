@@ -31,14 +31,31 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     }
   };
   // A Neuron's render reads only the peers its connections name (their layer and cluster), so a
-  // peer's change concerns just the Neurons that name it: O(referrers), not O(cluster) per event.
-  const enqueueReferrers = (namespace: string, name: string) => {
-    for (const n of neurons.list(namespace)) {
-      const s = n.spec;
-      if (s?.forwardConnections?.includes(name) || s?.backwardConnections?.includes(name)) {
-        queues.neurons.add(keyOf(n));
-      }
+  // peer's change concerns just the Neurons that name it. They are indexed as Neurons come and go:
+  // scanning every Neuron per event made the initial list of N Neurons O(N²).
+  const referrers = new Map<string, Set<string>>(); // "ns/peer" → keys of the Neurons naming it
+  const named = new Map<string, readonly string[]>(); // Neuron key → the "ns/peer"s it names
+  const index = (key: string, n: Neuron | undefined) => {
+    for (const peer of named.get(key) ?? []) {
+      const keys = referrers.get(peer);
+      keys?.delete(key);
+      if (keys?.size === 0) referrers.delete(peer);
     }
+    named.delete(key);
+    if (!n) return;
+    const ns = n.metadata?.namespace ?? '';
+    const peers = new Set([...(n.spec?.forwardConnections ?? []), ...(n.spec?.backwardConnections ?? [])]);
+    if (peers.size === 0) return;
+    const keys = [...peers].map((p) => `${ns}/${p}`);
+    named.set(key, keys);
+    for (const peer of keys) {
+      const set = referrers.get(peer) ?? new Set<string>();
+      set.add(key);
+      referrers.set(peer, set);
+    }
+  };
+  const enqueueReferrers = (namespace: string, name: string) => {
+    for (const key of referrers.get(`${namespace}/${name}`) ?? []) queues.neurons.add(key);
   };
 
   const neuron: InformerHandler<Neuron> = {
@@ -46,6 +63,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       const key = keyOf(n);
       const cluster = n.spec?.cluster ?? '';
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      index(key, n);
       queues.neurons.add(key);
       queues.clusters.add(`${n.metadata?.namespace}/${cluster}`);
       enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');
@@ -56,6 +74,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       const cluster = n.spec?.cluster ?? '';
       const prev = seenNeurons.get(key);
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      index(key, n);
       queues.neurons.add(key);
       queues.clusters.add(`${ns}/${cluster}`);
       if (prev && prev.cluster !== cluster) queues.clusters.add(`${ns}/${prev.cluster}`);
@@ -64,6 +83,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     delete(n) {
       const key = keyOf(n);
       seenNeurons.delete(key);
+      index(key, undefined);
       queues.neurons.add(key);
       queues.clusters.add(`${n.metadata?.namespace}/${n.spec?.cluster ?? ''}`);
       enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');

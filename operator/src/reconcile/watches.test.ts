@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { Neuron } from '../api-types.ts';
+import { aNeuron, testNamespace } from '../testing/builders.ts';
+import { watchHandlers } from './watches.ts';
+
+const ns = testNamespace;
+
+function setup(initial: Neuron[] = []) {
+  const cache = new Map(initial.map((n) => [n.metadata!.name!, n]));
+  const neuronKeys: string[] = [];
+  const clusterKeys: string[] = [];
+  const reader = {
+    get: (name: string) => cache.get(name),
+    list: () => [...cache.values()],
+  };
+  const h = watchHandlers(reader, {
+    neurons: { add: (k) => neuronKeys.push(k) },
+    clusters: { add: (k) => clusterKeys.push(k) },
+  });
+  const add = (n: Neuron) => {
+    cache.set(n.metadata!.name!, n);
+    h.neuron.add?.(n);
+  };
+  const update = (n: Neuron) => {
+    cache.set(n.metadata!.name!, n);
+    h.neuron.update?.(n);
+  };
+  const remove = (n: Neuron) => {
+    cache.delete(n.metadata!.name!);
+    h.neuron.delete?.(n);
+  };
+  const take = () => neuronKeys.splice(0).sort();
+  return { add, update, remove, take, clusterKeys };
+}
+
+describe('watchHandlers: Neurons', () => {
+  it('enqueues a Neuron and the Neurons whose connections name it, and no others', () => {
+    const t = setup();
+    t.add(aNeuron('a', { forwardConnections: ['c'] }));
+    t.add(aNeuron('b', { backwardConnections: ['c'] }));
+    t.add(aNeuron('x'));
+    t.take();
+    t.add(aNeuron('c'));
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/b`, `${ns}/c`]);
+  });
+
+  it('follows changed connections: a Neuron no longer naming a peer is not enqueued for it', () => {
+    const t = setup();
+    t.add(aNeuron('c'));
+    t.add(aNeuron('a', { forwardConnections: ['c'] }));
+    t.update(aNeuron('a', { forwardConnections: ['d'] }, { generation: 2 }));
+    t.add(aNeuron('d'));
+    t.take();
+    t.update(aNeuron('c', { layer: 'L3' }, { generation: 2 }));
+    expect(t.take()).toEqual([`${ns}/c`]);
+    t.update(aNeuron('d', { layer: 'L3' }, { generation: 2 }));
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/d`]);
+  });
+
+  it('enqueues referrers when a peer is deleted, and forgets a deleted referrer', () => {
+    const t = setup();
+    t.add(aNeuron('c'));
+    const a = aNeuron('a', { forwardConnections: ['c'] });
+    t.add(a);
+    t.take();
+    t.remove(aNeuron('c'));
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/c`]);
+    t.remove(a);
+    t.take();
+    t.add(aNeuron('c'));
+    expect(t.take()).toEqual([`${ns}/c`]);
+  });
+
+  it('does not fan out to referrers for a status-only update', () => {
+    const t = setup();
+    t.add(aNeuron('c'));
+    t.add(aNeuron('a', { forwardConnections: ['c'] }));
+    t.take();
+    t.update(aNeuron('c'));
+    expect(t.take()).toEqual([`${ns}/c`]);
+  });
+});
