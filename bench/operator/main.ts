@@ -3,8 +3,11 @@
 //     Running), beside a plain loop that server-side-applies the same rendered children with the
 //     same concurrency as the operator's workers and waits for the same Deployments to be ready.
 //  2. Writes per minute while idle (the operator's own hal9_operator_api_writes_total).
-//  3. Operator RSS with 1,000 Neurons (API-only plane: no pods, the caches are what is measured).
-// Options: --runs N (default 3), --neurons N (default 200), --rss-neurons N (default 1000).
+//  3. Operator RSS with 1,000 Neurons (API-only plane: no pods, the caches are what is measured),
+//     with the heap used (before and after a full GC), the peak RSS and the cached objects per kind.
+// The operator runs as its image runs it (see operator-image.ts) unless --source is given.
+// Options: --runs N (default 3), --neurons N (default 200), --rss-neurons N (default 1000),
+// --skip-converge (the RSS phase alone), --source, --node-args "…", --heap-snapshot PATH.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -26,6 +29,7 @@ import { renderNeuron } from '../../operator/src/render/index.ts';
 import { ensureBinaries } from '../../test/cluster/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../../test/cluster/control-plane.ts';
 import { defaultFakeNodes } from '../../test/cluster/nodes.ts';
+import { buildShippedOperator } from './operator-image.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +39,8 @@ const { values } = parseArgs({
     'skip-converge': { type: 'boolean' },
     /** Node flags for the operator process, e.g. "--max-old-space-size=96" (a heap cap). */
     'node-args': { type: 'string' },
+    /** Run operator/src/main.ts as it is, without the image's build and node flags. */
+    source: { type: 'boolean' },
     /** Write a heap snapshot of the operator with all RSS Neurons cached to this path. */
     'heap-snapshot': { type: 'string' },
   },
@@ -45,8 +51,12 @@ const neuronCount = Number(values.neurons ?? 200);
 const rssNeurons = Number(values['rss-neurons'] ?? 1000);
 const workers = 4;
 const crdDir = fileURLToPath(new URL('../../crds', import.meta.url));
-const operatorMain = fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
-const memoryProbe = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+// By default the operator runs as its image runs it (built JS, the ENTRYPOINT's node flags).
+const shipped = values.source ? undefined : await buildShippedOperator(repoRoot);
+const operatorMain = shipped?.main ?? fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
+const memoryProbe = shipped?.probe ?? fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
+const operatorFlags = [...(shipped?.nodeFlags ?? []), ...nodeArgs];
 const group = 'hal9.ai';
 const version = 'v1alpha1';
 
@@ -199,7 +209,7 @@ interface OperatorChild {
 
 async function startOperator(kubeconfig: string, namespace: string | undefined): Promise<OperatorChild> {
   const args = [
-    ...nodeArgs,
+    ...operatorFlags,
     '--expose-gc',
     '--import',
     memoryProbe,
@@ -214,7 +224,10 @@ async function startOperator(kubeconfig: string, namespace: string | undefined):
     String(workers),
   ];
   if (namespace) args.push('--namespace', namespace);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...shipped?.env },
+  });
   const metricsPort = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
     createInterface(child.stdout!).on('line', (line) => {
@@ -483,6 +496,9 @@ async function main() {
       '',
     ],
   ];
+  console.log(
+    `operator: ${shipped ? 'as shipped (built JS)' : 'operator/src/main.ts'}, node flags: ${operatorFlags.join(' ') || '(none)'}, image env: ${JSON.stringify(shipped?.env ?? {})}\n`,
+  );
   printTable(rows);
   console.log('');
   printTable([
@@ -504,4 +520,8 @@ function printTable(rows: string[][]) {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  await shipped?.remove();
+}
