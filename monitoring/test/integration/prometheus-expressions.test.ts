@@ -1,8 +1,20 @@
 // Every PromQL expression of the dashboards and the rule file, evaluated by a real Prometheus that
-// scrapes real runtimes under a short bounded load. Each must parse and return data; conditions that
-// are normally quiet (errors, throttling, an open breaker, a full queue) are driven on purpose.
+// scrapes real runtimes under a short bounded load and the real operator (two replicas, leader
+// election) reconciling real objects on the local control plane. Each must parse and return data;
+// conditions that are normally quiet (errors, throttling, an open breaker, a full queue, failing
+// reconciles) are driven on purpose.
+import {
+  createTestNamespace,
+  kubeConfigFromInject,
+  kubeconfigPathFromInject,
+  kubectl,
+  type TestNamespace,
+  waitFor,
+} from '@hal9/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSeries, runtimeMetrics, seriesNames } from '../../src/metric-catalogue.ts';
+import { toYaml } from '../../../operator/test/support/builders.ts';
+import { scrape } from '../../../operator/test/support/operator-harness.ts';
+import { operatorMetrics, resolveSeries, runtimeMetrics, seriesNames } from '../../src/metric-catalogue.ts';
 import {
   dashboardExpressions,
   dashboardLabelQueries,
@@ -12,20 +24,33 @@ import {
 import { interpolate } from '../../src/promql/interpolate.ts';
 import { type FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic.ts';
 import { driveLoad } from '../support/load.ts';
-import { type OperatorMetricsServer, startOperatorMetrics } from '../support/operator-metrics.ts';
+import {
+  noDisruptionBudgetsQuota,
+  perfTopology,
+  podNameOf,
+  refusedNeuron,
+  tunedNeuron,
+} from '../support/operator-objects.ts';
+import { type RunningOperatorProcess, startOperatorProcess } from '../support/operator-process.ts';
 import { type RunningPrometheus, startPrometheus } from '../support/prometheus.ts';
 import { dashboardFiles, readDashboard, readRules, rulesPath } from '../support/repo.ts';
 import { type RunningRuntime, startRuntime } from '../support/runtime-process.ts';
 
-const namespace = 'hal9-test';
+const kc = kubeConfigFromInject();
+// The test namespace: where the Neurons live, the operator watches and holds its Lease, and the
+// target label of every scrape (as Kubernetes service discovery would set it).
+let namespace = '';
 // What Grafana would substitute with "All" selected (and the test namespace chosen).
-const variables = { namespace, hal9_cluster: '.*', neuron: '.*', controller: '.*', __rate_interval: '1m' };
+const variables = () => ({
+  namespace,
+  hal9_cluster: '.*',
+  neuron: '.*',
+  controller: '.*',
+  __rate_interval: '1m',
+});
 
 const dashboardExprs: Expression[] = dashboardFiles.flatMap((f) =>
-  dashboardExpressions(f, readDashboard(f) as never).map((e) => ({
-    ...e,
-    expr: interpolate(e.expr, variables),
-  })),
+  dashboardExpressions(f, readDashboard(f) as never),
 );
 const ruleExprs: Expression[] = ruleExpressions(readRules());
 const labelQueries = dashboardFiles.flatMap((f) => dashboardLabelQueries(f, readDashboard(f) as never));
@@ -62,39 +87,81 @@ const apiConfig = (name: string, baseUrl: string, failureThreshold: number) => (
 
 const apiKey = { ANTHROPIC_API_KEY: 'test-key' };
 
+// saturated: one slot held by a signal that takes minutes and two more waiting behind it, so every
+// scrape sees a busy executor and a standing queue (Hal9QueueSaturated), however loaded the machine.
+// perf's queue saturates too, but empties for a few milliseconds now and then as its work flows
+// through, which a scrape may hit. A short drain timeout lets it stop with the work unfinished.
+const saturatedConfig = {
+  cluster: { name: 'saturated' },
+  server: { drain_timeout_ms: 500 },
+  neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
+  performance: { max_concurrent_signals: 1, max_queue_depth: 2 },
+  claude: {
+    mode: 'mock',
+    mock_responses: { L2: [{ trigger: 'default', response: 'RESULT: built', delay_ms: 300_000 }] },
+  },
+};
+
 // throttled: 15 % 429, 10 % 529, 5 % 500, the rest answered; the breaker never opens.
 const throttledContent = (i: number) =>
   `${['throttle', 'throttle', 'throttle', 'overload', 'overload', 'fail'][i % 20] ?? 'ok'} ${i}`;
 
 describe('dashboards and rules against a real Prometheus', () => {
   let fake: FakeAnthropic;
-  let operator: OperatorMetricsServer & { pending: string[] };
+  const operators: RunningOperatorProcess[] = [];
   const runtimes: RunningRuntime[] = [];
   let prometheus: RunningPrometheus;
   let window = { start: 0, end: 0 };
   const loads: Record<string, Record<string, number>> = {};
+  const pending = new AbortController();
+  let testNamespace: TestNamespace | undefined;
 
   beforeAll(async () => {
+    testNamespace = await createTestNamespace(kc, 'monitoring');
+    namespace = testNamespace.name;
     fake = await startFakeAnthropic();
-    operator = await startOperatorMetrics();
-    const [perf, throttled, broken] = await Promise.all([
-      startRuntime(perfConfig),
-      startRuntime(apiConfig('throttled', fake.url, 10_000), apiKey),
-      startRuntime(apiConfig('broken', fake.url, 5), apiKey),
+    const operatorOptions = (identity: string) => ({
+      kubeconfigPath: kubeconfigPathFromInject(),
+      namespace,
+      identity,
+    });
+    // Each process is listed as soon as it runs, so afterAll stops it even if another fails to start.
+    const [perf, throttled, broken, saturated, leader] = await Promise.all([
+      startRuntime(perfConfig).then(into(runtimes)),
+      startRuntime(apiConfig('throttled', fake.url, 10_000), apiKey).then(into(runtimes)),
+      startRuntime(apiConfig('broken', fake.url, 5), apiKey).then(into(runtimes)),
+      startRuntime(saturatedConfig).then(into(runtimes)),
+      startOperatorProcess(operatorOptions('operator-a')).then(into(operators)),
     ]);
-    runtimes.push(perf!, throttled!, broken!);
+    // One signal runs, two wait: sent and left pending until afterAll aborts them.
+    for (let i = 0; i < 3; i++) {
+      fetch(`${saturated.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `stuck ${i}` }),
+        signal: pending.signal,
+      }).catch(() => undefined);
+    }
+    await waitForQueue(saturated.url, 2);
+    // The second replica starts once the first holds the Lease, so it stays a standby.
+    await waitFor('operator-a to lead', async () => ((await leaderStatus(leader)) === 1 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      describe: leader.output,
+    });
+    into(operators)(await startOperatorProcess(operatorOptions('operator-b')));
 
     const perfLoad = driveLoad({
-      url: perf!.url,
+      url: perf.url,
       content: (i) => `task ${i}`,
-      // More clients than slots + queue, retrying faster than the executor drains: the queue never empties.
+      // More clients than slots + queue, retrying faster than the executor drains: it saturates and rejects.
       workers: 16,
       maxRequests: 300,
       maxMs: 20_000,
       backoffMs: 100,
     });
-    // Start scraping only once the queue is non-empty, so "queued the whole window" can hold.
-    await waitForQueue(perf!.url);
+    // Start scraping only once perf is saturated, so its queue and rejections fill the window.
+    await waitForQueue(perf.url, 1);
     const started = Date.now() / 1000;
     prometheus = await startPrometheus({
       ruleFiles: [rulesPath],
@@ -103,18 +170,28 @@ describe('dashboards and rules against a real Prometheus', () => {
           job: 'hal9-runtime',
           targets: runtimes.map((r) => r.address),
           labels: { namespace },
+          // perf stands in for the tuned Neuron's pod: the tuner selects per-process series by pod name.
+          targetLabels: { [perf.address]: { pod: podNameOf(tunedNeuron) } },
         },
         // honor_labels keeps hal9_operator_neuron_parallelism's own namespace label (the Neuron's).
-        { job: 'hal9-operator', targets: [operator.address], labels: { namespace }, honorLabels: true },
+        {
+          job: 'hal9-operator',
+          targets: operators.map((o) => o.address),
+          labels: { namespace },
+          honorLabels: true,
+        },
       ],
     });
-    // The first scrape is each counter's baseline: start the small api-mode loads only after it, and
-    // spread them over several scrapes.
-    await waitForScrapes(prometheus, 4);
+    // The first scrape is each counter's baseline: start the small api-mode loads and give the
+    // operator its objects only after it, so their counters move inside the window.
+    await waitForScrapes(prometheus, runtimes.length + operators.length);
+    await kubectl(['apply', '-n', namespace, '-f', '-'], {
+      stdin: toYaml([noDisruptionBudgetsQuota(), ...perfTopology('perf', prometheus.url)]),
+    });
     const [perfResult, throttledResult, brokenResult] = await Promise.all([
       perfLoad,
       driveLoad({
-        url: throttled!.url,
+        url: throttled.url,
         content: throttledContent,
         workers: 1,
         maxRequests: 150,
@@ -123,7 +200,7 @@ describe('dashboards and rules against a real Prometheus', () => {
         paceMs: 50,
       }),
       driveLoad({
-        url: broken!.url,
+        url: broken.url,
         content: (i) => `fail ${i}`,
         workers: 1,
         maxRequests: 40,
@@ -131,6 +208,7 @@ describe('dashboards and rules against a real Prometheus', () => {
         backoffMs: 100,
         paceMs: 100,
       }),
+      waitForOperatorActivity(leader),
     ]);
     Object.assign(loads, { perf: perfResult, throttled: throttledResult, broken: brokenResult });
     // Let the last scrapes and rule evaluations land.
@@ -139,10 +217,13 @@ describe('dashboards and rules against a real Prometheus', () => {
   });
 
   afterAll(async () => {
+    pending.abort();
     await prometheus?.stop();
     await Promise.all(runtimes.map((r) => r.stop()));
-    await operator?.close();
+    // The standby first, so the leader's release does not hand the Lease over during shutdown.
+    for (const o of [...operators].reverse()) await o.stop();
     await fake?.close();
+    await testNamespace?.delete();
   });
 
   it('drove the intended conditions', async () => {
@@ -153,6 +234,8 @@ describe('dashboards and rules against a real Prometheus', () => {
     const targets = await prometheus.scrapedTargets();
     expect(targets.map((t) => `${t.job} ${t.health} ${t.lastError}`).sort()).toEqual([
       'hal9-operator up ',
+      'hal9-operator up ',
+      'hal9-runtime up ',
       'hal9-runtime up ',
       'hal9-runtime up ',
       'hal9-runtime up ',
@@ -163,8 +246,8 @@ describe('dashboards and rules against a real Prometheus', () => {
     const exposed = new Set<string>();
     for (const r of runtimes) {
       const text = await (await fetch(`${r.url}/metrics`)).text();
-      for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{|\s)/gm)) if (m[1]) exposed.add(m[1]);
-      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken)"/);
+      for (const name of metricNames(text)) exposed.add(name);
+      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated)"/);
     }
     const missing = runtimeMetrics.flatMap((spec) => seriesNames(spec).filter((s) => !exposed.has(s)));
     expect(missing).toEqual([]);
@@ -172,28 +255,54 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(unknownHal9).toEqual([]);
   });
 
+  it('scrapes every operator metric of the catalogue from the real leading operator', async () => {
+    // operator-a started alone and led before operator-b started.
+    const exposed = new Set(
+      metricNames(await (await fetch(`http://${operators[0]!.address}/metrics`)).text()),
+    );
+    const missing = operatorMetrics.flatMap((spec) => seriesNames(spec).filter((s) => !exposed.has(s)));
+    expect(missing).toEqual([]);
+  });
+
+  it('ran the operator as arranged: one leader of two, a tuned Neuron, refused applies', async () => {
+    const value = async (expr: string) =>
+      Number((await prometheus.query(expr)).data?.result[0]?.value?.[1 as never] ?? Number.NaN);
+    const sel = `namespace="${namespace}"`;
+    expect(await value(`count(leader_election_master_status{${sel}})`)).toBe(2);
+    expect(await value(`sum(leader_election_master_status{${sel}})`)).toBe(1);
+    expect(await value(`sum(hal9_operator_parallelism_decisions_total{${sel}})`)).toBeGreaterThan(0);
+    expect(await value(`hal9_operator_neuron_parallelism{${sel}, neuron="${tunedNeuron}"}`)).toBeGreaterThan(
+      0,
+    );
+    expect(
+      await value(`sum(controller_runtime_reconcile_errors_total{${sel}, controller="neuron"})`),
+    ).toBeGreaterThan(0);
+    expect(await value(`sum(workqueue_retries_total{${sel}, name="neuron"})`)).toBeGreaterThan(0);
+
+    // The errors are the quota's refusals, reported on the Neuron; the tuner reports on its Neuron.
+    expect(JSON.stringify(await neuronConditions(refusedNeuron))).toMatch(/ApplyFailed.*exceeded quota/s);
+    // The tuner reached the test Prometheus (its data or its absence decides, not an unreachable URL).
+    const tuned = (await neuronConditions(tunedNeuron)).find((c) => c.type === 'ParallelismTuned');
+    expect(tuned?.reason, tuned?.message).toMatch(/^(MetricsAvailable|NoData)$/);
+    expect(
+      await value(`sum(hal9_operator_parallelism_decisions_total{${sel}, reason="MetricsUnavailable"})`),
+    ).toBeNaN();
+  });
+
   it.each(labelQueries.map((q) => [q.source, q] as const))('variable %s has values', async (_s, q) => {
-    const values = await prometheus.labelValues(q.label, interpolate(q.match, variables));
+    const values = await prometheus.labelValues(q.label, interpolate(q.match, variables()));
     expect(values.length).toBeGreaterThan(0);
   });
 
   it.each([...dashboardExprs, ...ruleExprs].map((e) => [e.source, e] as const))(
     '%s parses and returns data',
     async (_s, e) => {
-      const result = await prometheus.queryRange(e.expr, window.start, window.end, 1);
-      expect(result.error ?? '', e.expr).toBe('');
+      const expr = interpolate(e.expr, variables());
+      const result = await prometheus.queryRange(expr, window.start, window.end, 1);
+      expect(result.error ?? '', expr).toBe('');
       expect(result.status).toBe('success');
       const points = (result.data?.result ?? []).reduce((n, s) => n + (s.values?.length ?? 0), 0);
-      if (points === 0 && e.expr.includes('hal9_queue_depth')) {
-        const q = await prometheus.queryRange(
-          'hal9_queue_depth{hal9_cluster="perf"}',
-          window.start - 5,
-          window.end,
-          1,
-        );
-        console.log(JSON.stringify(q.data?.result[0]?.values));
-      }
-      expect(points, `no data for ${e.expr}`).toBeGreaterThan(0);
+      expect(points, `no data for ${expr}`).toBeGreaterThan(0);
     },
   );
 
@@ -206,20 +315,22 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9HighErrorRate',
       'Hal9CircuitBreakerOpen',
       'Hal9ExecutorRejections',
+      'Hal9QueueSaturated',
+      'Hal9OperatorReconcileErrors',
     ])
       expect(names).toContain(alert);
   });
 });
 
-async function waitForQueue(url: string): Promise<void> {
+async function waitForQueue(url: string, depth: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const depth = text.match(/^hal9_queue_depth\{[^}]*\} (\d+)/m);
-    if (depth && Number(depth[1]) > 0) return;
+    const queued = text.match(/^hal9_queue_depth\{[^}]*\} (\d+)/m);
+    if (queued && Number(queued[1]) >= depth) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the perf runtime never queued a signal');
+  throw new Error(`${url} never queued ${depth} signal(s)`);
 }
 
 async function waitForScrapes(prometheus: RunningPrometheus, targets: number): Promise<void> {
@@ -230,4 +341,55 @@ async function waitForScrapes(prometheus: RunningPrometheus, targets: number): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`Prometheus did not scrape ${targets} targets`);
+}
+
+/** Metric names in a Prometheus text exposition. */
+function metricNames(text: string): string[] {
+  return [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{|\s)/gm)].flatMap((m) => (m[1] ? [m[1]] : []));
+}
+
+/** Appends to `list` and passes the value on. */
+const into =
+  <T>(list: T[]) =>
+  (x: T): T => {
+    list.push(x);
+    return x;
+  };
+
+async function leaderStatus(o: RunningOperatorProcess): Promise<number | undefined> {
+  return scrape(o.metricsPort, 'leader_election_master_status');
+}
+
+/**
+ * Waits until the leading operator has reconciled, failed on the refused Neuron, retried it and
+ * made a tuning decision: then every operator series of the dashboards exists.
+ */
+async function waitForOperatorActivity(o: RunningOperatorProcess): Promise<void> {
+  const wanted: [string, Record<string, string>][] = [
+    ['controller_runtime_reconcile_total', { controller: 'hal9cluster', result: 'success' }],
+    ['controller_runtime_reconcile_errors_total', { controller: 'neuron' }],
+    ['workqueue_retries_total', { name: 'neuron' }],
+    ['hal9_operator_parallelism_decisions_total', {}],
+    ['hal9_operator_neuron_parallelism', { neuron: tunedNeuron }],
+  ];
+  await waitFor(
+    'the operator to reconcile, fail, retry and tune',
+    async () => {
+      for (const [name, labels] of wanted)
+        if (!((await scrape(o.metricsPort, name, labels)) ?? 0)) return undefined;
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, describe: o.output },
+  );
+}
+
+interface Condition {
+  readonly type: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+async function neuronConditions(neuron: string): Promise<Condition[]> {
+  const { stdout } = await kubectl(['get', 'neuron', neuron, '-n', namespace, '-o', 'json']);
+  return (JSON.parse(stdout) as { status?: { conditions?: Condition[] } }).status?.conditions ?? [];
 }

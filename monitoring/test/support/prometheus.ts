@@ -11,6 +11,8 @@ export interface ScrapeJob {
   /** Target labels, e.g. the `namespace` Kubernetes service discovery would add. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly honorLabels?: boolean;
+  /** Extra labels of single targets (e.g. the `pod` a runtime stands in for), on top of `labels`. */
+  readonly targetLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface PrometheusOptions {
@@ -46,7 +48,12 @@ export function prometheusConfig(options: PrometheusOptions): string {
     scrape_configs: options.jobs.map((j) => ({
       job_name: j.job,
       honor_labels: j.honorLabels ?? false,
-      static_configs: [{ targets: [...j.targets], labels: { ...(j.labels ?? {}) } }],
+      static_configs: j.targetLabels
+        ? j.targets.map((t) => ({
+            targets: [t],
+            labels: { ...(j.labels ?? {}), ...(j.targetLabels?.[t] ?? {}) },
+          }))
+        : [{ targets: [...j.targets], labels: { ...(j.labels ?? {}) } }],
     })),
   });
 }
