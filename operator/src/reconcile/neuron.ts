@@ -114,9 +114,10 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
     let failure: { reason: string; message: string } | undefined;
     let failureError: unknown;
+    const applyWarnings: string[] = [];
     if (!paused) {
       try {
-        const changed = await applyChildren(deps, neuron, rendered.objects, log, uncached);
+        const changed = await applyChildren(deps, neuron, rendered.objects, log, uncached, applyWarnings);
         if (changed.length > 0) {
           deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
         }
@@ -135,7 +136,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       ...(failure ? { failure } : {}),
       deployment: liveDeployment(),
       rendered: rendered.objects,
-      warnings: rendered.warnings,
+      warnings: [...rendered.warnings, ...applyWarnings],
       parallelism,
     });
     await writeStatus(deps, neuron, status, log);
@@ -151,6 +152,7 @@ async function applyChildren(
   desired: readonly KubernetesObject[],
   log: Logger,
   uncached: Map<string, string>,
+  warnings: string[],
 ): Promise<string[]> {
   const namespace = neuron.metadata?.namespace ?? '';
   const changed: string[] = [];
@@ -164,7 +166,17 @@ async function applyChildren(
       const id = `${kind}/${namespace}/${name}`;
       const json = JSON.stringify(obj);
       if (uncached.get(id) === json) continue;
-      await deps.writer.apply(obj);
+      try {
+        await deps.writer.apply(obj);
+      } catch (err) {
+        // An optional kind whose API the cluster lacks (e.g. ServiceMonitor without the Prometheus
+        // Operator) must not keep the Neuron Degraded: skip it, say so, and try again on resync.
+        if (!(err instanceof OperatorError && err.code === OperatorErrorCode.NotFound)) throw err;
+        warnings.push(
+          `${kind} ${name} not applied: the ${obj.apiVersion} API is not installed in this cluster`,
+        );
+        continue;
+      }
       uncached.set(id, json);
       changed.push(`${kind} ${name}`);
       continue;
