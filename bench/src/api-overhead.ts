@@ -49,9 +49,9 @@ export async function apiOverhead(n = 2000): Promise<ApiOverhead> {
   const three: number[] = [];
   const rounds = 10;
   for (let r = 0; r < rounds; r++) {
-    d.push(...(await sample(n / rounds, r === 0 ? 300 : 20, directCall)));
-    one.push(...(await sample(n / rounds, r === 0 ? 300 : 20, oneHopCall)));
-    three.push(...(await sample(n / rounds / 3, r === 0 ? 100 : 10, threeHopCall)));
+    d.push(...(await sample(Math.floor(n / rounds), r === 0 ? 300 : 20, directCall)));
+    one.push(...(await sample(Math.floor(n / rounds), r === 0 ? 300 : 20, oneHopCall)));
+    three.push(...(await sample(Math.floor(n / rounds / 3), r === 0 ? 100 : 10, threeHopCall)));
   }
   const direct = summarize(d);
   const oneHop = summarize(one);
