@@ -1,6 +1,6 @@
 import { apiOverhead } from './api-overhead.ts';
 import { inProcess } from './in-process.ts';
-import { openLoop, rampUntil } from './open-loop.ts';
+import { loadPool, openLoop, rampUntil } from './open-loop.ts';
 import { startEchoServer, startRuntimeProcess } from './servers.ts';
 import { ms, table } from './stats.ts';
 
@@ -43,15 +43,20 @@ print('## Over HTTP, open loop (runtime and bare fastify echo each in their own 
 const doc = { performance: { cache_layers: [] } };
 const body = JSON.stringify({ content: 'Build a REST API for a todo app' });
 const rates = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 15000, 20000, 25000];
+const measure = async (url: string, path: string) => {
+  const pool = loadPool(url);
+  // Warm-up: JIT, and every pooled connection opened, before anything is measured.
+  await openLoop(pool, path, body, 2000, 2);
+  const at1k = await openLoop(pool, path, body, 1000, stepSeconds * 2);
+  const ramp = await rampUntil(pool, path, body, rates, stepSeconds, 10);
+  await pool.close();
+  return { at1k, ramp };
+};
 const runtime = await startRuntimeProcess(doc);
-await openLoop(runtime.url, '/v1/signals', body, 500, 1); // warm-up
-const at1k = await openLoop(runtime.url, '/v1/signals', body, 1000, stepSeconds * 2);
-const rtRamp = await rampUntil(runtime.url, '/v1/signals', body, rates, stepSeconds, 10);
+const { at1k, ramp: rtRamp } = await measure(runtime.url, '/v1/signals');
 await runtime.stop();
 const echo = await startEchoServer();
-await openLoop(echo.url, '/echo', body, 500, 1);
-const echoAt1k = await openLoop(echo.url, '/echo', body, 1000, stepSeconds * 2);
-const echoRamp = await rampUntil(echo.url, '/echo', body, rates, stepSeconds, 10);
+const { at1k: echoAt1k, ramp: echoRamp } = await measure(echo.url, '/echo');
 await echo.stop();
 print(
   table(

@@ -12,16 +12,22 @@ export interface LoadResult {
   readonly latency: Summary;
 }
 
+/** A keep-alive pool to one server, opened once and warmed, so runs measure requests, not TCP set-up. */
+export const loadPool = (url: string, connections = 64): Pool =>
+  new Pool(new URL(url).origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 60_000,
+  });
+
 export async function openLoop(
-  url: string,
+  pool: Pool,
   path: string,
   body: string,
   rate: number,
   seconds: number,
-  connections = 64,
 ): Promise<LoadResult> {
-  const origin = new URL(url).origin;
-  const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
   let errors = 0;
@@ -55,13 +61,12 @@ export async function openLoop(
   while (done < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   const elapsed = (performance.now() - start) / 1000;
   errors += total - done;
-  await pool.close();
   return { rate, sent: total, errors, achievedRate: done / elapsed, latency: summarize(lat) };
 }
 
 /** Rising rates until p99 exceeds `p99LimitMs` (or errors appear); returns every step. */
 export async function rampUntil(
-  url: string,
+  pool: Pool,
   path: string,
   body: string,
   rates: readonly number[],
@@ -71,7 +76,7 @@ export async function rampUntil(
   const steps: LoadResult[] = [];
   let best = 0;
   for (const rate of rates) {
-    const r = await openLoop(url, path, body, rate, seconds);
+    const r = await openLoop(pool, path, body, rate, seconds);
     steps.push(r);
     if (r.latency.p99 <= p99LimitMs && r.errors === 0) best = rate;
     else break;
