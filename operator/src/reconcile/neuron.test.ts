@@ -31,7 +31,7 @@ function setup(neurons: Neuron[], cluster: Hal9Cluster = aHal9Cluster()) {
     createEvent: async () => {},
     delete: async () => {},
   };
-  const children = Object.fromEntries(childKinds.map((k) => [k, reader([])])) as Record<
+  const children = Object.fromEntries(childKinds.map((k) => [k, reader<KubernetesObject>([])])) as Record<
     ChildKind,
     ObjectReader<KubernetesObject>
   >;
