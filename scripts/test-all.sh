@@ -40,7 +40,16 @@ npm run --silent check
 done_phase "type check and lint"
 
 phase "tests"
-npm test
+report=$(mktemp -d)/vitest.json
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+# One plain summary line for CI, from vitest's own JSON report.
+node -e '
+const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+const skipped = r.numPendingTests + r.numTodoTests;
+console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$report" || true
 done_phase "tests"
+[ "$status" -eq 0 ] || exit "$status"
 
 echo "::: total $(( $(date +%s) - total_start )) s"
