@@ -102,8 +102,10 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     { schema: { body: signalInput, querystring: submitQuery } },
     async (req, reply) => {
       const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
-      store.add(run);
       if (req.query.wait === 'false') {
+        // Only requests whose caller will come back by id are kept: a waiting caller gets the result
+        // in the response, and retaining every one of those is what made GC pauses the latency tail.
+        store.add(run);
         return reply
           .code(202)
           .header('location', `/v1/signals/${run.id}`)
@@ -127,7 +129,6 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
       const items = req.body.signals.map((s) => {
         try {
           const run = submit(req, s);
-          store.add(run);
           return run.done.then(publicView);
         } catch (e) {
           return Promise.resolve(errorBody(toHal9Error(e)));

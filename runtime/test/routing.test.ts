@@ -146,6 +146,9 @@ describe('routing', () => {
     expect(view.status).toBe('completed');
     expect(view.results[0].content).toContain('later');
     expect((await rt.get('/v1/signals/no-such-id')).status).toBe(404);
+    // A caller that waited got its result in the response; only ?wait=false requests are kept.
+    const waited = await rt.post('/v1/signals', { content: 'now' });
+    expect((await rt.get(`/v1/signals/${waited.body.id}`)).status).toBe(404);
   });
 
   it('honours the caller traceparent', async () => {
