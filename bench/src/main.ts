@@ -48,7 +48,7 @@ const measure = async (url: string, path: string) => {
   // Warm-up: JIT, and every pooled connection opened, before anything is measured.
   await openLoop(pool, path, body, 2000, 2);
   const at1k = await openLoop(pool, path, body, 1000, stepSeconds * 2);
-  const ramp = await rampUntil(pool, path, body, rates, stepSeconds, 10);
+  const ramp = await rampUntil(pool, path, body, rates, quick ? 1 : 2, 10);
   await pool.close();
   return { at1k, ramp };
 };
@@ -75,7 +75,7 @@ print(
   ),
 );
 print();
-print('Ramp steps (rate → p50 / p99 ms, errors):');
+print('Ramp steps, median of 3 runs of 2 s per rate (rate → p50 / p99 ms, errors):');
 for (const [name, ramp] of [
   ['hal9', rtRamp],
   ['echo', echoRamp],

@@ -64,7 +64,10 @@ export async function openLoop(
   return { rate, sent: total, errors, achievedRate: done / elapsed, latency: summarize(lat) };
 }
 
-/** Rising rates until p99 exceeds `p99LimitMs` (or errors appear); returns every step. */
+/**
+ * Rising rates until p99 exceeds `p99LimitMs` (or errors appear). Each rate runs `repeats` times and
+ * the median p99 counts, so one scheduling blip on a shared machine does not end the ramp.
+ */
 export async function rampUntil(
   pool: Pool,
   path: string,
@@ -72,13 +75,17 @@ export async function rampUntil(
   rates: readonly number[],
   seconds: number,
   p99LimitMs: number,
+  repeats = 3,
 ): Promise<{ steps: LoadResult[]; maxRateWithinLimit: number }> {
   const steps: LoadResult[] = [];
   let best = 0;
   for (const rate of rates) {
-    const r = await openLoop(pool, path, body, rate, seconds);
-    steps.push(r);
-    if (r.latency.p99 <= p99LimitMs && r.errors === 0) best = rate;
+    const runs: LoadResult[] = [];
+    for (let i = 0; i < repeats; i++) runs.push(await openLoop(pool, path, body, rate, seconds));
+    runs.sort((a, b) => a.latency.p99 - b.latency.p99);
+    const median = runs[Math.floor(runs.length / 2)]!;
+    steps.push(median);
+    if (median.latency.p99 <= p99LimitMs && runs.every((r) => r.errors === 0)) best = rate;
     else break;
   }
   return { steps, maxRateWithinLimit: best };
