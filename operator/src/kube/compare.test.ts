@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchesLive, parseQuantity } from './compare.ts';
+import { parseQuantity } from '../render/quantity.ts';
+import { matchesLive } from './compare.ts';
 
 describe('matchesLive', () => {
   const cases: [string, unknown, unknown, boolean][] = [

@@ -1,3 +1,4 @@
+import { parseQuantity } from '../render/quantity.ts';
 /**
  * True when every field set in `desired` has the same value in `live`. Fields the apiserver
  * defaults or other managers set are ignored, so a live object that already carries what we
@@ -41,34 +42,15 @@ export function firstMismatch(desired: unknown, live: unknown, path = ''): strin
     (typeof desired === 'string' || typeof desired === 'number') &&
     (typeof live === 'string' || typeof live === 'number')
   ) {
-    const a = parseQuantity(String(desired));
-    const b = parseQuantity(String(live));
+    const a = quantityValue(String(desired));
+    const b = quantityValue(String(live));
     if (a !== undefined && a === b) return undefined;
   }
   return path;
 }
 
-const suffixes: Readonly<Record<string, number>> = Object.freeze({
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-});
-
-/** A Kubernetes resource.Quantity as a number, or undefined when the string is not one. */
-export function parseQuantity(s: string): number | undefined {
-  const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(s);
-  if (!m) return undefined;
-  // Round away float noise so 0.1 × 1000 and 100 compare equal.
-  return Number((Number(m[1]) * suffixes[m[2] ?? '']!).toPrecision(12));
+/** A quantity as a number for comparison, rounded so float noise (0.1 × 1000 vs 100) compares equal. */
+function quantityValue(s: string): number | undefined {
+  const v = parseQuantity(s);
+  return v === undefined ? undefined : Number(v.toPrecision(12));
 }
