@@ -49,30 +49,53 @@ describe('promtool', () => {
     expect(run.status).not.toBe(0);
   });
 
-  it('fails the unit tests when an alert threshold is changed', () => {
+  /** Runs one rule test file against the rule file with `from` replaced by `to` everywhere. */
+  const testMutated = (testFile: string, from: string, to: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'hal9-rules-'));
     try {
       mkdirSync(join(dir, 'tests'));
       const rules = readFileSync(rulesPath, 'utf8');
-      const mutated = rules.replace(
-        '(rate(hal9_processing_time_bucket[5m]))) > 0.05',
-        '(rate(hal9_processing_time_bucket[5m]))) > 0.1',
-      );
+      const mutated = rules.replaceAll(from, to);
       expect(mutated).not.toBe(rules);
       writeFileSync(join(dir, 'hal9-rules.yaml'), mutated);
-      copyFileSync(
-        join(ruleTestsDir, 'runtime-alerts.test.yaml'),
-        join(dir, 'tests/runtime-alerts.test.yaml'),
-      );
-      const run = spawnSync('promtool', ['test', 'rules', 'runtime-alerts.test.yaml'], {
+      copyFileSync(join(ruleTestsDir, testFile), join(dir, 'tests', testFile));
+      return spawnSync('promtool', ['test', 'rules', testFile], {
         cwd: join(dir, 'tests'),
         encoding: 'utf8',
       });
-      expect(run.status).not.toBe(0);
-      expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  };
+
+  it('fails the unit tests when an alert threshold is changed', () => {
+    const run = testMutated(
+      'runtime-alerts.test.yaml',
+      '(rate(hal9_signal_latency_seconds_bucket[5m]))) > 0.05',
+      '(rate(hal9_signal_latency_seconds_bucket[5m]))) > 0.1',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
+  });
+
+  it('fails the unit tests when HighLatency looks at processing time, which leaves out the queue wait', () => {
+    const run = testMutated(
+      'runtime-alerts.test.yaml',
+      'hal9_signal_latency_seconds',
+      'hal9_processing_time',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
+  });
+
+  it('fails the unit tests when the latency SLO is summed per Hal9Cluster instead of per neuron', () => {
+    const run = testMutated(
+      'slo-alerts.test.yaml',
+      'sum by (namespace, hal9_cluster, neuron, layer) (rate(hal9_signal_latency_seconds_',
+      'sum by (namespace, hal9_cluster) (rate(hal9_signal_latency_seconds_',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('alertname: Hal9LatencyBudget');
   });
 });
 
