@@ -49,18 +49,74 @@ describe('hal9-performance', () => {
     ]);
   });
 
-  it('draws the SLO thresholds on the processing latency percentiles', () => {
+  const panelExprs = (title: string) =>
+    (
+      flattenPanels(performance().panels as never).find((p) => p.title === title) as {
+        targets: { expr: string }[];
+      }
+    ).targets.map((t) => t.expr);
+
+  it('draws the SLO thresholds on the arrival → answer latency percentiles', () => {
     const panel = flattenPanels(performance().panels as never).find(
-      (p) => p.title === 'Processing latency p50 / p95 / p99',
+      (p) => p.title === 'Latency p50 / p95 / p99 (arrival → answer)',
     ) as { fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } } };
     expect(panel.fieldConfig.defaults.thresholds.steps.map((s) => s.value)).toEqual([null, 0.02, 0.05, 0.1]);
   });
 
+  it('measures the SLO panels on hal9_signal_latency_seconds, never on processing time', () => {
+    for (const title of [
+      'Latency p50 / p95 / p99 (arrival → answer)',
+      'Latency p95 by neuron (arrival → answer)',
+      'Latency SLO: signals answered within 50 ms by neuron',
+    ]) {
+      const exprs = panelExprs(title);
+      expect(exprs.length, title).toBeGreaterThan(0);
+      for (const e of exprs) {
+        expect(e, title).toContain('hal9_signal_latency_seconds_');
+        expect(e, title).not.toContain('hal9_processing_time');
+      }
+    }
+  });
+
+  it('labels every processing-time panel as time after a slot', () => {
+    const panels = flattenPanels(performance().panels as never) as {
+      title: string;
+      targets?: { expr: string }[];
+    }[];
+    const processingOnly = panels.filter(
+      (p) =>
+        (p.targets ?? []).some((t) => t.expr.includes('hal9_processing_time')) &&
+        !(p.targets ?? []).some((t) => t.expr.includes('hal9_signal_latency_seconds')),
+    );
+    expect(processingOnly.length).toBeGreaterThan(0);
+    for (const p of processingOnly) expect(p.title).toContain('(after a slot)');
+  });
+
+  it('shows queue wait as arrival → answer latency minus processing time, per neuron', () => {
+    const [wait] = panelExprs('Queue wait vs processing (mean per signal)');
+    expect(wait).toMatch(
+      /^clamp_min\(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_sum\{.*\}\[\$__rate_interval\]\)\) \/ .* - sum by \(neuron\) \(rate\(hal9_processing_time_sum/,
+    );
+  });
+
+  it('divides each edge by the completed signals of its source neuron for fan-out', () => {
+    const [fanOut] = panelExprs('Edge fan-out (signals sent per completed signal)');
+    expect(fanOut).toMatch(
+      /^sum by \(neuron, target\) \(rate\(hal9_edge_signals_total\{.*\) \/ on \(neuron\) group_left \(\) \(sum by \(neuron\) \(rate\(hal9_signals_total\{/,
+    );
+  });
+
   it.each([
     [
-      'processing latency percentiles',
+      'arrival → answer latency percentiles',
+      /histogram_quantile\(0\.99, sum by \(le\) \(rate\(hal9_signal_latency_seconds_bucket/,
+    ],
+    [
+      'processing time percentiles',
       /histogram_quantile\(0\.99, sum by \(le\) \(rate\(hal9_processing_time_bucket/,
     ],
+    ['arrivals per neuron', /sum by \(neuron\) \(rate\(hal9_signals_arrived_total/],
+    ['signals per edge', /sum by \(neuron, target\) \(rate\(hal9_edge_signals_total/],
     ['request latency', /hal9_request_duration_seconds_bucket/],
     ['requests per second', /sum by \(outcome\) \(rate\(hal9_requests_total/],
     ['signals per second', /rate\(hal9_signals_total/],
