@@ -56,7 +56,8 @@ const ruleExprs: Expression[] = ruleExpressions(readRules());
 const labelQueries = dashboardFiles.flatMap((f) => dashboardLabelQueries(f, readDashboard(f) as never));
 
 // perf: mock mode, default topology with a slow L4 (100 ms) that also forwards to a neuron it is not
-// connected to, the L4 cache on (unique contents: misses), a small executor and queue (saturation, 429s).
+// connected to, the L4 cache on (unique contents: misses), a small executor and queue (saturation, 429s:
+// signals wait for a slot, so arrival → answer latency exceeds processing time).
 const perfConfig = {
   cluster: { name: 'perf' },
   neurons: [
@@ -289,6 +290,47 @@ describe('dashboards and rules against a real Prometheus', () => {
     ).toBeNaN();
   });
 
+  it('holds the SLO to arrival → answer latency: neurons that only wait for a slot breach it', async () => {
+    // perf's design-1 and impl-1 answer at once (delay 0) but queue behind strategic-1's 100 ms signals
+    // on two slots: their processing time stays under 50 ms while callers wait for the slot too.
+    const at = window.end;
+    const byNeuron = async (expr: string) =>
+      Object.fromEntries(
+        ((await prometheus.query(expr, at)).data?.result ?? []).map((r) => [
+          r.metric.neuron,
+          Number((r.value as [number, string])[1]),
+        ]),
+      );
+    const perf = 'hal9_cluster="perf"';
+    const processing = await byNeuron(`neuron:hal9_processing_time:p95_rate5m{${perf}}`);
+    const latency = await byNeuron(`neuron:hal9_signal_latency_seconds:p95_rate5m{${perf}}`);
+    const wait = await byNeuron(`neuron:hal9_signal_queue_wait_seconds:mean_rate5m{${perf}}`);
+    const alerting = await byNeuron(`ALERTS{alertname="Hal9HighLatency", ${perf}}`);
+    const hidden = ['design-1', 'impl-1'].filter(
+      (n) => (processing[n] ?? 1) < 0.05 && (latency[n] ?? 0) > 0.05,
+    );
+    expect(hidden.length, JSON.stringify({ processing, latency })).toBeGreaterThan(0);
+    for (const n of hidden) {
+      expect(wait[n], n).toBeGreaterThan(0);
+      expect(alerting[n], n).toBe(1);
+    }
+  });
+
+  it('learns fan-out per edge: one design-1 per strategic-1 signal, and no edge for a dropped target', async () => {
+    const at = window.end;
+    const edges = await prometheus.query(
+      'edge:hal9_edge_signals_per_signals:ratio_rate5m{hal9_cluster="perf", neuron="strategic-1"}',
+      at,
+    );
+    const byTarget = Object.fromEntries(
+      (edges.data?.result ?? []).map((r) => [r.metric.target, Number((r.value as [number, string])[1])]),
+    );
+    // strategic-1 answers "FORWARD_TO: design-1, impl-1" but is connected to design-1 only.
+    expect(Object.keys(byTarget)).toEqual(['design-1']);
+    expect(byTarget['design-1']).toBeGreaterThan(0.9);
+    expect(byTarget['design-1']).toBeLessThan(1.1);
+  });
+
   it.each(labelQueries.map((q) => [q.source, q] as const))('variable %s has values', async (_s, q) => {
     const values = await prometheus.labelValues(q.label, interpolate(q.match, variables()));
     expect(values.length).toBeGreaterThan(0);
@@ -312,6 +354,8 @@ describe('dashboards and rules against a real Prometheus', () => {
     // `for:` durations are minutes, so these are pending here; being listed means the rule evaluated true.
     for (const alert of [
       'Hal9HighLatency',
+      'Hal9LatencyBudgetFastBurn',
+      'Hal9LatencyBudgetSlowBurn',
       'Hal9HighErrorRate',
       'Hal9CircuitBreakerOpen',
       'Hal9ExecutorRejections',
