@@ -23,6 +23,10 @@ export const OperatorErrorCode = {
   MetricsUnavailable: 'HAL9_ERR_METRICS_UNAVAILABLE',
   /** A runtime pod did not accept a new executor limit (PUT /v1/admin/performance); retried next tick. */
   PodTuningFailed: 'HAL9_ERR_POD_TUNING_FAILED',
+  /** A runtime pod's load report (GET /v1/admin/load) could not be read or was malformed; the autoscaler holds. */
+  PodLoadUnavailable: 'HAL9_ERR_POD_LOAD_UNAVAILABLE',
+  /** The operator refused to send to a pod IP outside --pod-cidrs. */
+  PodAddressRefused: 'HAL9_ERR_POD_ADDRESS_REFUSED',
   /** Anything else. */
   Unexpected: 'HAL9_ERR_UNEXPECTED',
 } as const;
@@ -42,6 +46,8 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_INVALID_FLAG: 'terminal',
   HAL9_ERR_METRICS_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_TUNING_FAILED: 'backoff',
+  HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',
+  HAL9_ERR_POD_ADDRESS_REFUSED: 'terminal',
   HAL9_ERR_UNEXPECTED: 'backoff',
 });
 

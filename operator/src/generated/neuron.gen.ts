@@ -46,7 +46,7 @@ export interface NeuronSpec {
    */
   readonly backwardConnections?: readonly string[];
   /**
-   * Runtime pods of this neuron when autoscaling is off (target of the scale subresource, so `kubectl scale nrn` works).
+   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored.
    * @default 1
    */
   readonly replicas?: number;
@@ -395,33 +395,65 @@ export interface NeuronSpecNodeTuningHugepages {
  */
 export interface NeuronSpecAutoscaling {
   /**
-   * Create a HorizontalPodAutoscaler (autoscaling/v2); the HPA then owns the replica count and spec.replicas of the Neuron is ignored.
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load).
+   */
+  readonly mode?: "operator" | "hpa";
+  /**
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target.
+   */
+  readonly targetConcurrencyPerPod?: number;
+  /**
+   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts.
+   */
+  readonly targetUtilizationPercentage?: number;
+  /**
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster.
+   */
+  readonly stableWindowSeconds?: number;
+  /**
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it.
+   */
+  readonly panicWindowSeconds?: number;
+  /**
+   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode.
+   */
+  readonly panicThresholdPercentage?: number;
+  /**
+   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down.
+   */
+  readonly scaleDownDelaySeconds?: number;
+  /**
+   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url).
+   */
+  readonly metricsSource?: "pods" | "prometheus";
+  /**
+   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it.
    */
   readonly enabled?: boolean;
   /**
-   * Lowest replica count of the HPA.
+   * Lowest replica count (both modes).
    */
   readonly minReplicas?: number;
   /**
-   * Highest replica count of the HPA.
+   * Highest replica count (both modes).
    */
   readonly maxReplicas?: number;
   /**
-   * Average CPU utilization (percent of requests) the HPA aims for.
+   * hpa mode: average CPU utilization (percent of requests) the HPA aims for.
    */
   readonly targetCPUUtilizationPercentage?: number;
   /**
-   * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+   * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
    */
   readonly behavior?: NeuronSpecAutoscalingBehavior;
   /**
-   * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+   * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
    */
   readonly parallelism?: NeuronSpecAutoscalingParallelism;
 }
 
 /**
- * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+ * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
  */
 export interface NeuronSpecAutoscalingBehavior {
   /**
@@ -501,7 +533,7 @@ export interface NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem {
 }
 
 /**
- * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+ * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
  */
 export interface NeuronSpecAutoscalingParallelism {
   /**
@@ -517,11 +549,11 @@ export interface NeuronSpecAutoscalingParallelism {
    */
   readonly max?: number;
   /**
-   * Latency objective (p95 processing time, milliseconds) the tuner keeps.
+   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps.
    */
   readonly latencySLOMs?: number;
   /**
-   * Base URL of the Prometheus API the tuner queries, for example http://prometheus.monitoring.svc:9090.
+   * Base URL of the Prometheus API the operator queries when autoscaling.metricsSource is prometheus, for example http://prometheus.monitoring.svc:9090.
    */
   readonly prometheusURL?: string;
 }
@@ -621,6 +653,10 @@ export interface NeuronStatus {
    * Executor limit (maxConcurrentSignals) currently set by the tuner.
    */
   readonly parallelism?: NeuronStatusParallelism;
+  /**
+   * The operator's replica decisions (autoscaling.mode operator).
+   */
+  readonly autoscaling?: NeuronStatusAutoscaling;
 }
 
 export interface NeuronStatusConditionsItem {
@@ -680,6 +716,66 @@ export interface NeuronStatusParallelismLastDecision {
    * When the decision was made.
    */
   readonly time?: string;
+  /**
+   * The inputs the decision was made from (latency, utilization, queue, push-back, demand).
+   */
+  readonly message?: string;
+}
+
+/**
+ * The operator's replica decisions (autoscaling.mode operator).
+ */
+export interface NeuronStatusAutoscaling {
+  /**
+   * Replica count the operator decided and wrote to spec.replicas.
+   */
+  readonly desiredReplicas?: number;
+  /**
+   * The last change of the replica count, and why.
+   */
+  readonly lastDecision?: NeuronStatusAutoscalingLastDecision;
+  /**
+   * Learned signals forwarded per signal completed here, per downstream Neuron (stable window), as decimal strings.
+   */
+  readonly fanOut?: { readonly [key: string]: string };
+}
+
+/**
+ * The last change of the replica count, and why.
+ */
+export interface NeuronStatusAutoscalingLastDecision {
+  /**
+   * Replicas decided.
+   */
+  readonly value?: number;
+  /**
+   * Why, in CamelCase (Concurrency, Panic, PreScaled, ScaleDownStabilized, ManualScaleOverridden, OutOfBounds).
+   */
+  readonly reason?: string;
+  /**
+   * The inputs (observed and predicted concurrency, per-pod target, windows, upstream intake × fan-out).
+   */
+  readonly message?: string;
+  /**
+   * When the decision was made.
+   */
+  readonly time?: string;
+  /**
+   * Signals in flight plus queued (stable window average), as a decimal string.
+   */
+  readonly observedConcurrency?: string;
+  /**
+   * Concurrency predicted from upstream intake × edge fan-out × this Neuron's latency (Little's law), as a decimal string.
+   */
+  readonly predictedConcurrency?: string;
+  /**
+   * Concurrency one pod was sized to hold, as a decimal string.
+   */
+  readonly perPodTarget?: string;
+  /**
+   * Whether the panic window drove the decision.
+   */
+  readonly panic?: boolean;
 }
 
 /** The schema's defaults below spec, as the apiserver applies them. */

@@ -15,6 +15,11 @@ export interface Observation {
   readonly throttledPerSecond: number;
   /** Signals processed per second. */
   readonly throughput: number;
+  /**
+   * Average signals in flight plus queued per pod, when known: a raise then goes straight to the
+   * slots that demand needs at 80 % utilization (at most doubling) instead of one small step.
+   */
+  readonly demandPerPod?: number;
 }
 
 export interface TuningBounds {
@@ -25,6 +30,12 @@ export interface TuningBounds {
   readonly stableWindowSeconds?: number;
   /** Seconds after a decrease before another decrease (default 5). */
   readonly panicWindowSeconds?: number;
+  /**
+   * Seconds after an increase before another increase (default: the stable window). The fast loop
+   * uses the panic window: a window that holds only data from after the raise is enough, while
+   * after a cut the next raise waits the whole stable window, so a ceiling is not probed again at once.
+   */
+  readonly raiseAfterRaiseSeconds?: number;
 }
 
 export type DecisionReason =
@@ -96,12 +107,16 @@ export function decide(
   const headroom = obs.p95Ms <= b.sloMs * 0.8;
   if (saturated && headroom) {
     if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
-    if (since < stable) return hold('Cooldown', 'saturated within the SLO; waiting for the stable window');
+    const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
+    if (since < wait)
+      return hold('Cooldown', 'saturated within the SLO; waiting for a window after the last change');
     const step = Math.max(1, Math.ceil(state.current / 8));
+    const demand = obs.demandPerPod === undefined ? 0 : Math.ceil(obs.demandPerPod / 0.8);
+    const target = Math.max(state.current + step, Math.min(demand, state.current * 2));
     return to(
-      clamp(state.current + step, b.min, b.max),
+      clamp(target, b.min, b.max),
       'Saturated',
-      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}, p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`,
+      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`,
     );
   }
   return hold(

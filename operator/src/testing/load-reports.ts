@@ -1,0 +1,90 @@
+import type { LoadReport } from '../tuning/load-report.ts';
+
+// Builds recorded load-report sequences: a pod process whose load is described in steps (in flight,
+// queued, arrivals/s, latency), integrated the way the runtime integrates it, read every `everyMs`.
+
+export const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface LoadStep {
+  /** Seconds this step lasts. */
+  readonly seconds: number;
+  readonly active: number;
+  readonly queued?: number;
+  readonly limit?: number;
+  /** Arrivals (= completions) per second. */
+  readonly rate?: number;
+  /** Latency of each completion, seconds. */
+  readonly latency?: number;
+  readonly throttledPerSecond?: number;
+  /** Signals forwarded per completion, per target. */
+  readonly fanOut?: Readonly<Record<string, number>>;
+}
+
+export interface PodProcess {
+  /** Advances the process by the steps, reading a report every `everyMs`; returns the reports. */
+  run(steps: readonly LoadStep[], everyMs?: number): LoadReport[];
+  readonly startedAt: number;
+}
+
+/** A runtime process started at `startedAt` (epoch ms) hosting `neuron`. */
+export function aPodProcess(neuron: string, startedAt = 1_700_000_000_000): PodProcess {
+  let at = startedAt;
+  let busy = 0;
+  let conc = 0;
+  let arrived = 0;
+  let throttled = 0;
+  let sum = 0;
+  const buckets = new Array<number>(BOUNDS.length + 1).fill(0);
+  const forwarded: Record<string, number> = {};
+  let carry = 0;
+  return {
+    startedAt,
+    run(steps, everyMs = 1000) {
+      const out: LoadReport[] = [];
+      for (const s of steps) {
+        const ticks = Math.round((s.seconds * 1000) / everyMs);
+        for (let i = 0; i < ticks; i++) {
+          const dt = everyMs / 1000;
+          at += everyMs;
+          busy += s.active * dt;
+          conc += (s.active + (s.queued ?? 0)) * dt;
+          carry += (s.rate ?? 0) * dt;
+          const n = Math.floor(carry + 1e-9);
+          carry -= n;
+          arrived += n;
+          throttled += (s.throttledPerSecond ?? 0) * dt;
+          if (n > 0) {
+            const lat = s.latency ?? 0.05;
+            let b = 0;
+            while (b < BOUNDS.length && lat > BOUNDS[b]!) b++;
+            buckets[b]! += n;
+            sum += lat * n;
+            for (const [t, f] of Object.entries(s.fanOut ?? {})) forwarded[t] = (forwarded[t] ?? 0) + n * f;
+          }
+          const counts: number[] = [];
+          let acc = 0;
+          for (const c of buckets) {
+            acc += c;
+            counts.push(acc);
+          }
+          const latency = { bounds: BOUNDS, counts, sum };
+          out.push({
+            startedAt,
+            at,
+            limit: s.limit ?? 8,
+            active: s.active,
+            queued: s.queued ?? 0,
+            busySeconds: busy,
+            concurrencySeconds: conc,
+            arrived,
+            completed: arrived,
+            throttled: Math.floor(throttled),
+            latency,
+            neurons: { [neuron]: { arrived, completed: arrived, latency, forwarded: { ...forwarded } } },
+          });
+        }
+      }
+      return out;
+    },
+  };
+}

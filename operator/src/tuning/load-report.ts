@@ -1,0 +1,151 @@
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+
+// The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md): cumulative counters and
+// time integrals since the process started, which the autoscaler differences over its windows.
+// A pod's answer is hostile input until checked: bounded in size and shape here.
+
+export interface LatencyHistogram {
+  readonly bounds: readonly number[];
+  /** Cumulative count per bound, then +Inf last. */
+  readonly counts: readonly number[];
+  readonly sum: number;
+}
+
+export interface NeuronLoad {
+  readonly arrived: number;
+  readonly completed: number;
+  readonly latency: LatencyHistogram;
+  readonly forwarded: Readonly<Record<string, number>>;
+}
+
+export interface LoadReport {
+  readonly startedAt: number;
+  readonly at: number;
+  readonly limit: number;
+  readonly active: number;
+  readonly queued: number;
+  readonly busySeconds: number;
+  readonly concurrencySeconds: number;
+  readonly arrived: number;
+  readonly completed: number;
+  readonly throttled: number;
+  readonly latency: LatencyHistogram;
+  readonly neurons: Readonly<Record<string, NeuronLoad>>;
+}
+
+const MAX_BODY = 256 * 1024;
+const MAX_BUCKETS = 64;
+const MAX_KEYS = 256;
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function histogram(v: unknown, where: string): LatencyHistogram | string {
+  if (!isObj(v)) return `${where} is not an object`;
+  const { bounds, counts, sum } = v;
+  if (!Array.isArray(bounds) || bounds.length > MAX_BUCKETS || !bounds.every(isNum))
+    return `${where}.bounds must be at most ${MAX_BUCKETS} numbers`;
+  if (!Array.isArray(counts) || counts.length !== bounds.length + 1 || !counts.every(isNum))
+    return `${where}.counts must hold one count per bound plus +Inf`;
+  if (!isNum(sum)) return `${where}.sum must be a number`;
+  return { bounds, counts, sum };
+}
+
+/** Checks a decoded report; returns it, or a message naming the first bad field. */
+export function parseLoadReport(body: unknown): LoadReport | string {
+  if (!isObj(body)) return 'the report is not a JSON object';
+  for (const k of [
+    'startedAt',
+    'at',
+    'limit',
+    'active',
+    'queued',
+    'busySeconds',
+    'concurrencySeconds',
+    'arrived',
+    'completed',
+    'throttled',
+  ] as const) {
+    if (!isNum(body[k])) return `${k} must be a non-negative number`;
+  }
+  const latency = histogram(body.latency, 'latency');
+  if (typeof latency === 'string') return latency;
+  const neurons: Record<string, NeuronLoad> = {};
+  const raw = body.neurons ?? {};
+  if (!isObj(raw) || Object.keys(raw).length > MAX_KEYS) return `neurons must map at most ${MAX_KEYS} ids`;
+  for (const [id, n] of Object.entries(raw)) {
+    if (!isObj(n) || !isNum(n.arrived) || !isNum(n.completed))
+      return `neurons.${id} needs arrived and completed`;
+    const h = histogram(n.latency, `neurons.${id}.latency`);
+    if (typeof h === 'string') return h;
+    const fw = n.forwarded ?? {};
+    if (!isObj(fw) || Object.keys(fw).length > MAX_KEYS || !Object.values(fw).every(isNum))
+      return `neurons.${id}.forwarded must map at most ${MAX_KEYS} targets to counts`;
+    neurons[id] = {
+      arrived: n.arrived,
+      completed: n.completed,
+      latency: h,
+      forwarded: fw as Record<string, number>,
+    };
+  }
+  const b = body as unknown as LoadReport;
+  return {
+    startedAt: b.startedAt,
+    at: b.at,
+    limit: b.limit,
+    active: b.active,
+    queued: b.queued,
+    busySeconds: b.busySeconds,
+    concurrencySeconds: b.concurrencySeconds,
+    arrived: b.arrived,
+    completed: b.completed,
+    throttled: b.throttled,
+    latency,
+    neurons,
+  };
+}
+
+export interface FetchLoadOptions {
+  readonly token?: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+/** GET <url>/v1/admin/load from one pod. Throws HAL9_ERR_POD_LOAD_UNAVAILABLE with the reason. */
+export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Promise<LoadReport> {
+  const timeoutMs = o.timeoutMs ?? 1000;
+  const fail = (why: string, cause?: unknown) =>
+    new OperatorError(
+      OperatorErrorCode.PodLoadUnavailable,
+      `GET ${url}/v1/admin/load: ${why}`,
+      cause === undefined ? undefined : { cause },
+    );
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`${url}/v1/admin/load`, {
+      headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (err) {
+    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    throw fail(
+      e.name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)),
+      err,
+    );
+  }
+  if (!res.ok) throw fail(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+  if (text.length > MAX_BODY) throw fail(`report larger than ${MAX_BODY} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw fail(`not JSON: ${text.slice(0, 200)}`);
+  }
+  const report = parseLoadReport(body);
+  if (typeof report === 'string') throw fail(report);
+  return report;
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { aPodProcess, BOUNDS } from '../testing/load-reports.ts';
+import type { LoadReport } from './load-report.ts';
+import { appendReport, histogramQuantile, windowStats } from './load-windows.ts';
+
+const history = (reports: readonly LoadReport[], keepMs = 60_000) =>
+  reports.reduce<LoadReport[]>((h, r) => appendReport(h, r, keepMs), []);
+
+describe('histogramQuantile', () => {
+  it('interpolates within the bucket like Prometheus', () => {
+    // 100 samples: 50 in (0.01, 0.02], 50 in (0.05, 0.1].
+    const counts = BOUNDS.map((b) => (b >= 0.1 ? 100 : b >= 0.02 ? 50 : 0));
+    expect(histogramQuantile(0.95, BOUNDS, [...counts, 100])).toBeCloseTo(0.05 + 0.05 * 0.9, 9);
+    expect(histogramQuantile(0.5, BOUNDS, [...counts, 100])).toBeCloseTo(0.02, 9);
+  });
+  it('gives the highest finite bound in +Inf and nothing without samples', () => {
+    expect(histogramQuantile(0.95, BOUNDS, [...BOUNDS.map(() => 0), 10])).toBe(30);
+    expect(histogramQuantile(0.95, BOUNDS, [...BOUNDS.map(() => 0), 0])).toBeUndefined();
+  });
+});
+
+describe('appendReport', () => {
+  it('keeps one baseline at or before the oldest window start and drops the rest', () => {
+    const h = history(aPodProcess('a').run([{ seconds: 100, active: 1 }]), 10_000);
+    expect(h.length).toBe(11);
+    expect(h.at(-1)!.at - h[0]!.at).toBe(10_000);
+  });
+  it('starts again when the process restarted (counters began again)', () => {
+    const before = history(aPodProcess('a', 1).run([{ seconds: 5, active: 1 }]));
+    const after = aPodProcess('a', 2).run([{ seconds: 1, active: 1 }]);
+    expect(appendReport(before, after[0]!, 60_000)).toEqual([after[0]]);
+  });
+  it('ignores a report that is not newer', () => {
+    const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
+    expect(appendReport(h, h[1]!, 60_000)).toEqual(h);
+  });
+});
+
+describe('windowStats', () => {
+  const pod = aPodProcess('impl-1');
+  // 60 s quiet-ish, then a step: 4 in flight + 6 queued, 40/s at 200 ms.
+  const reports = pod.run([
+    { seconds: 60, active: 2, rate: 10, latency: 0.04, limit: 8, fanOut: { 'impl-2': 2 } },
+    {
+      seconds: 6,
+      active: 8,
+      queued: 6,
+      rate: 40,
+      latency: 0.2,
+      limit: 8,
+      throttledPerSecond: 1,
+      fanOut: { 'impl-2': 2 },
+    },
+  ]);
+  const h = history(reports, 60_000);
+  const now = reports.at(-1)!.at;
+
+  it('computes the panic window from counter differences', () => {
+    const s = windowStats([h], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!;
+    expect(s.pods).toBe(1);
+    expect(s.concurrency).toBeCloseTo(14, 9);
+    expect(s.active).toBeCloseTo(8, 9);
+    expect(s.utilization).toBeCloseTo(1, 9);
+    expect(s.queue).toBeCloseTo(6, 9);
+    expect(s.arrivalRate).toBeCloseTo(40, 9);
+    expect(s.throttledRate).toBeCloseTo(1, 9);
+    expect(s.p95Seconds).toBeGreaterThan(0.1);
+    expect(s.p95Seconds).toBeLessThanOrEqual(0.25);
+    expect(s.meanLatencySeconds).toBeCloseTo(0.2, 9);
+    expect(s.fanOut).toEqual({ 'impl-2': 2 });
+  });
+
+  it('averages the stable window over both steps', () => {
+    const s = windowStats([h], 'impl-1', { now, windowMs: 60_000, staleMs: 3000 })!;
+    expect(s.concurrency).toBeCloseTo((54 * 2 + 6 * 14) / 60, 9);
+    expect(s.arrivalRate).toBeCloseTo((54 * 10 + 6 * 40) / 60, 9);
+  });
+
+  it('sums pods, and leaves out a pod that stopped answering', () => {
+    const other = history(aPodProcess('impl-1').run([{ seconds: 66, active: 1, rate: 5 }]));
+    const both = windowStats([h, other], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!;
+    expect(both.pods).toBe(2);
+    expect(both.concurrency).toBeCloseTo(15, 9);
+    const stale = windowStats([h, other.slice(0, -5)], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!;
+    expect(stale.pods).toBe(1);
+  });
+
+  it('is no data, not zero, when no pod spans a window', () => {
+    expect(windowStats([], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
+    expect(windowStats([h.slice(-1)], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
+    expect(windowStats([h], 'impl-1', { now: now + 10_000, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
+  });
+
+  it('has no latency when nothing finished, but a real zero concurrency for an idle pod', () => {
+    const idle = history(aPodProcess('impl-1').run([{ seconds: 10, active: 0 }]));
+    const s = windowStats([idle], 'impl-1', { now: idle.at(-1)!.at, windowMs: 6000, staleMs: 3000 })!;
+    expect(s.concurrency).toBe(0);
+    expect(s.p95Seconds).toBeUndefined();
+    expect(s.meanLatencySeconds).toBeUndefined();
+    expect(s.fanOut).toEqual({});
+  });
+});

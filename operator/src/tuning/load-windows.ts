@@ -1,0 +1,158 @@
+import type { LatencyHistogram, LoadReport } from './load-report.ts';
+
+// Windows over the pods' load reports (pure). Every figure is a difference of two cumulative
+// reports of the same process divided by the time between them, so a window's rate or average is
+// exact however the reads were spaced. A process that restarted (a new startedAt) starts a new
+// history: its counters began again.
+
+/** Appends a report to a pod's history, dropping what no window needs; returns the new history. */
+export function appendReport(history: readonly LoadReport[], r: LoadReport, keepMs: number): LoadReport[] {
+  const last = history.at(-1);
+  if (last && last.startedAt !== r.startedAt) return [r];
+  if (last && r.at <= last.at) return [...history];
+  const out = [...history, r];
+  // Keep one report at or before the oldest window start, as that window's baseline.
+  const cutoff = r.at - keepMs;
+  let first = 0;
+  while (first + 1 < out.length && out[first + 1]!.at <= cutoff) first++;
+  return out.slice(first);
+}
+
+export interface WindowStats {
+  /** Pods whose reports span the window (or part of it, for young pods). */
+  readonly pods: number;
+  /** Average signals in flight plus queued, summed over the pods. */
+  readonly concurrency: number;
+  /** Average signals holding a slot, summed over the pods. */
+  readonly active: number;
+  /** Executor slots (limits) of those pods, summed. */
+  readonly slots: number;
+  /** active ÷ slots. */
+  readonly utilization: number;
+  /** Average signals waiting for a slot. */
+  readonly queue: number;
+  /** Signals arriving at this Neuron per second. */
+  readonly arrivalRate: number;
+  /** Signals finished here per second. */
+  readonly completionRate: number;
+  /** Upstream 429/529 answers per second. */
+  readonly throttledRate: number;
+  /** Signals finished here in the window. */
+  readonly completed: number;
+  /** Caller-visible p95 (arrival to answer); undefined when nothing finished. */
+  readonly p95Seconds: number | undefined;
+  /** Mean caller-visible latency; undefined when nothing finished. */
+  readonly meanLatencySeconds: number | undefined;
+  /** Signals forwarded per signal finished, per target neuron; empty when nothing finished. */
+  readonly fanOut: Readonly<Record<string, number>>;
+}
+
+/**
+ * Prometheus' histogram_quantile over cumulative bucket counts (+Inf last): linear within the
+ * bucket; the highest finite bound when the quantile falls in +Inf; undefined without samples.
+ */
+export function histogramQuantile(
+  q: number,
+  bounds: readonly number[],
+  counts: readonly number[],
+): number | undefined {
+  const total = counts.at(-1) ?? 0;
+  if (!(total > 0)) return undefined;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    const c = counts[i]!;
+    if (c >= rank) {
+      const lo = i === 0 ? 0 : bounds[i - 1]!;
+      const below = i === 0 ? 0 : counts[i - 1]!;
+      const inBucket = c - below;
+      return inBucket > 0 ? lo + ((bounds[i]! - lo) * (rank - below)) / inBucket : bounds[i]!;
+    }
+  }
+  return bounds.at(-1);
+}
+
+export interface WindowOptions {
+  /** Wall-clock epoch ms now. */
+  readonly now: number;
+  readonly windowMs: number;
+  /** A pod whose newest report is older than this is not counted (it stopped answering). */
+  readonly staleMs: number;
+  /** Reports spanning less than this say nothing yet (default 500 ms). */
+  readonly minSpanMs?: number;
+}
+
+/** Stats of one Neuron over a window, from its pods' histories; undefined when no pod spans one. */
+export function windowStats(
+  histories: readonly (readonly LoadReport[])[],
+  neuron: string,
+  o: WindowOptions,
+): WindowStats | undefined {
+  const minSpan = o.minSpanMs ?? 500;
+  let pods = 0;
+  let concurrency = 0;
+  let active = 0;
+  let slots = 0;
+  let arrivalRate = 0;
+  let completionRate = 0;
+  let throttledRate = 0;
+  let completed = 0;
+  let latencySum = 0;
+  let bounds: readonly number[] | undefined;
+  let counts: number[] | undefined;
+  const forwarded: Record<string, number> = {};
+  for (const h of histories) {
+    const newest = h.at(-1);
+    if (!newest || o.now - newest.at > o.staleMs) continue;
+    const start = newest.at - o.windowMs;
+    let base = h[0]!;
+    for (const r of h) if (r.at <= start) base = r;
+    const dt = (newest.at - base.at) / 1000;
+    if (dt * 1000 < minSpan) continue;
+    pods++;
+    concurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
+    active += (newest.busySeconds - base.busySeconds) / dt;
+    slots += newest.limit;
+    throttledRate += (newest.throttled - base.throttled) / dt;
+    const n1 = newest.neurons[neuron];
+    const n0 = base.neurons[neuron];
+    const a1 = n1 ?? newest;
+    const a0 = n0 ?? (n1 ? undefined : base);
+    const arrived = a1.arrived - (a0?.arrived ?? 0);
+    const done = a1.completed - (a0?.completed ?? 0);
+    arrivalRate += arrived / dt;
+    completionRate += done / dt;
+    completed += done;
+    const l1: LatencyHistogram = a1.latency;
+    const l0: LatencyHistogram | undefined = a0?.latency;
+    if (!bounds) {
+      bounds = l1.bounds;
+      counts = new Array<number>(l1.counts.length).fill(0);
+    }
+    if (l1.counts.length === counts!.length && (!l0 || l0.counts.length === l1.counts.length)) {
+      for (let i = 0; i < l1.counts.length; i++) counts![i]! += l1.counts[i]! - (l0?.counts[i] ?? 0);
+      latencySum += l1.sum - (l0?.sum ?? 0);
+    }
+    for (const [target, c] of Object.entries(n1?.forwarded ?? {})) {
+      forwarded[target] = (forwarded[target] ?? 0) + c - (n0?.forwarded[target] ?? 0);
+    }
+  }
+  if (pods === 0) return undefined;
+  const finished = counts?.at(-1) ?? 0;
+  const fanOut: Record<string, number> = {};
+  if (completed > 0) for (const [t, c] of Object.entries(forwarded)) fanOut[t] = c / completed;
+  return {
+    pods,
+    concurrency,
+    active,
+    slots,
+    utilization: slots > 0 ? active / slots : 0,
+    queue: Math.max(0, concurrency - active),
+    arrivalRate,
+    completionRate,
+    throttledRate,
+    completed,
+    p95Seconds: bounds && counts ? histogramQuantile(0.95, bounds, counts) : undefined,
+    meanLatencySeconds: finished > 0 ? latencySum / finished : undefined,
+    fanOut,
+  };
+}

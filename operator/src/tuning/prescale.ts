@@ -1,0 +1,84 @@
+// Graph-aware pre-scaling (pure). Each edge's fan-out (signals forwarded per signal finished at
+// the source) is learned from the load reports. A Neuron's intake is predicted from its upstream
+// Neurons' intake × fan-out, carried through the whole graph in one pass (edges that close a cycle
+// are left out, so backward connections cannot inflate it), and Little's law turns the predicted intake into concurrency with the Neuron's own
+// latency: concurrency = arrival rate × time in the system. The replica law sizes pods for it, so
+// downstream capacity is added when the upstream's intake rises, before the downstream's queue does.
+
+export interface NeuronFlow {
+  /** Signals arriving per second, panic window (reacts fast); undefined: no data. */
+  readonly intake: number | undefined;
+  /** Signals forwarded per signal finished, per target Neuron key (stable window). */
+  readonly fanOut: Readonly<Record<string, number>>;
+  /** Mean caller-visible latency in seconds (stable window, or the last one seen). */
+  readonly latencySeconds: number | undefined;
+}
+
+export interface Prediction {
+  /** Predicted arrivals per second. */
+  readonly intake: number;
+  /** intake × latency. */
+  readonly concurrency: number;
+  /** The upstream contributions, for the decision's message. */
+  readonly from: readonly { readonly source: string; readonly intake: number; readonly fanOut: number }[];
+}
+
+type Edge = { readonly source: string; readonly target: string; readonly fanOut: number };
+
+/**
+ * Predictions for every Neuron with upstream flow and a latency; keyed like `flows`. Edges that
+ * close a cycle (found by a depth-first walk in key order) are left out, and intake is carried
+ * once through the rest in topological order: eff(n) = max(observed(n), Σ eff(u) × fanOut(u→n)).
+ */
+export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Prediction> {
+  const keys = [...flows.keys()].sort();
+  const out = new Map<string, Edge[]>();
+  for (const k of keys) {
+    const edges = Object.entries(flows.get(k)!.fanOut)
+      .filter(([t, f]) => t !== k && flows.has(t) && f > 0)
+      .map(([target, fanOut]) => ({ source: k, target, fanOut }))
+      .sort((a, b) => (a.target < b.target ? -1 : 1));
+    out.set(k, edges);
+  }
+  // Depth-first walk: an edge to a Neuron on the current path is a back edge (a cycle).
+  const state = new Map<string, 'open' | 'done'>();
+  const dag: Edge[] = [];
+  const visit = (k: string) => {
+    state.set(k, 'open');
+    for (const e of out.get(k) ?? []) {
+      const s = state.get(e.target);
+      if (s === 'open') continue;
+      dag.push(e);
+      if (!s) visit(e.target);
+    }
+    state.set(k, 'done');
+  };
+  for (const k of keys) if (!state.has(k)) visit(k);
+  // Kahn's order over the acyclic edges.
+  const indegree = new Map(keys.map((k) => [k, 0]));
+  for (const e of dag) indegree.set(e.target, indegree.get(e.target)! + 1);
+  const queue = keys.filter((k) => indegree.get(k) === 0);
+  const eff = new Map<string, number>();
+  const incoming = new Map<string, Edge[]>();
+  for (const e of dag) incoming.set(e.target, [...(incoming.get(e.target) ?? []), e]);
+  const result = new Map<string, Prediction>();
+  while (queue.length > 0) {
+    const k = queue.shift()!;
+    const f = flows.get(k)!;
+    const ins = incoming.get(k) ?? [];
+    const from = ins
+      .filter((e) => (eff.get(e.source) ?? 0) > 0)
+      .map((e) => ({ source: e.source, intake: eff.get(e.source)!, fanOut: e.fanOut }));
+    const predicted = from.reduce((a, c) => a + c.intake * c.fanOut, 0);
+    eff.set(k, Math.max(f.intake ?? 0, predicted));
+    if (from.length > 0 && f.latencySeconds !== undefined && f.latencySeconds > 0) {
+      result.set(k, { intake: predicted, concurrency: predicted * f.latencySeconds, from });
+    }
+    for (const e of dag) {
+      if (e.source !== k) continue;
+      indegree.set(e.target, indegree.get(e.target)! - 1);
+      if (indegree.get(e.target) === 0) queue.push(e.target);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { decideReplicas, type ReplicaBounds, type ReplicaInputs, type ReplicaState } from './replicas.ts';
+
+const bounds: ReplicaBounds = {
+  min: 1,
+  max: 20,
+  targetPerPod: 32,
+  targetUtilization: 0.7,
+  panicThreshold: 2,
+  stableWindowMs: 60_000,
+  scaleDownDelayMs: 0,
+};
+const calm = (current: number): ReplicaState => ({ current, panicUntil: 0, recent: [] });
+const load = (
+  stable: number | undefined,
+  panic: number | undefined,
+  extra: Partial<ReplicaInputs> = {},
+): ReplicaInputs => ({
+  readyPods: 2,
+  stableConcurrency: stable,
+  panicConcurrency: panic,
+  slotsPerPod: 8,
+  throttled: false,
+  ...extra,
+});
+
+/** Runs a recorded sequence of (stable, panic) concurrencies, one decision every 2 s. */
+function run(
+  start: ReplicaState,
+  seq: readonly [number | undefined, number | undefined][],
+  b = bounds,
+  extra: Partial<ReplicaInputs> = {},
+) {
+  let s = start;
+  let now = 1_000_000;
+  return seq.map(([stable, panic]) => {
+    const d = decideReplicas(s, load(stable, panic, { readyPods: s.current, ...extra }), b, now);
+    s = d.state;
+    now += 2000;
+    return d;
+  });
+}
+
+describe('decideReplicas', () => {
+  it('sizes pods for the stable concurrency at the per-pod target (limit × utilization)', () => {
+    // 8 slots × 0.7 = 5.6 per pod; 20 concurrency → 4 pods.
+    const d = decideReplicas(calm(3), load(20, 22, { readyPods: 3 }), bounds, 0);
+    expect(d).toMatchObject({ value: 4, changed: true, reason: 'Concurrency', panic: false });
+    expect(d.perPodTarget).toBeCloseTo(5.6, 9);
+    expect(d.message).toContain('per-pod target 5.6');
+  });
+
+  it('caps the per-pod target at targetConcurrencyPerPod', () => {
+    const d = decideReplicas(
+      calm(1),
+      load(100, 100, { slotsPerPod: 64 }),
+      { ...bounds, targetPerPod: 10 },
+      0,
+    );
+    expect(d.value).toBe(10);
+  });
+
+  it('panics on a burst of twice the ready pods and scales at once from the panic window', () => {
+    const d = decideReplicas(calm(2), load(8, 40), bounds, 0);
+    expect(d).toMatchObject({ value: 8, reason: 'Panic', panic: true });
+    expect(d.state.panicUntil).toBe(60_000);
+  });
+
+  it('does not scale down while in panic, and calms down a stable window after the last burst', () => {
+    const seq: [number, number][] = [[8, 40], ...Array.from({ length: 35 }, (): [number, number] => [6, 6])];
+    const ds = run(calm(2), seq);
+    expect(ds[0]!.value).toBe(8);
+    // 60 s of panic = 30 decisions at 2 s: held at 8.
+    expect(ds.slice(0, 30).every((d) => d.value === 8)).toBe(true);
+    const after = ds.slice(30);
+    expect(after[0]!.panic).toBe(false);
+    // Then down at most halving per decision: 8 → 4 → 2.
+    expect(after.map((d) => d.value).slice(0, 3)).toEqual([4, 2, 2]);
+  });
+
+  it('holds on no data (an empty window is not a zero), but moves into new bounds', () => {
+    expect(decideReplicas(calm(5), load(undefined, undefined), bounds, 0)).toMatchObject({
+      value: 5,
+      changed: false,
+      reason: 'NoData',
+    });
+    expect(decideReplicas(calm(5), load(undefined, undefined), { ...bounds, max: 3 }, 0)).toMatchObject({
+      value: 3,
+      reason: 'OutOfBounds',
+    });
+  });
+
+  it('scales an idle Neuron down to minReplicas: zero reported is a measurement', () => {
+    const ds = run(
+      calm(8),
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      { ...bounds, min: 2 },
+    );
+    expect(ds.map((d) => d.value)).toEqual([4, 2, 2, 2]);
+  });
+
+  it('delays scale-down to the highest count wanted over the delay window', () => {
+    const b = { ...bounds, scaleDownDelayMs: 10_000 };
+    // 4 pods wanted, then 2 pods wanted for 14 s.
+    const ds = run(
+      calm(4),
+      [
+        [20, 20],
+        [10, 10],
+        [10, 10],
+        [10, 10],
+        [10, 10],
+        [10, 10],
+        [10, 10],
+        [10, 10],
+      ],
+      b,
+    );
+    // The 4 wanted at t = 0 leaves the window at t = 10 s (the sixth decision).
+    expect(ds.map((d) => d.value)).toEqual([4, 4, 4, 4, 4, 2, 2, 2]);
+    expect(ds[1]!.reason).toBe('ScaleDownStabilized');
+  });
+
+  it('does not add pods while the upstream pushes back', () => {
+    const d = decideReplicas(calm(2), load(30, 30, { throttled: true }), bounds, 0);
+    expect(d).toMatchObject({ value: 2, reason: 'UpstreamThrottling', changed: false });
+    // …but still scales down.
+    expect(decideReplicas(calm(6), load(5, 5, { throttled: true }), bounds, 0).value).toBe(3);
+  });
+
+  it('pre-scales from the predicted concurrency before the own concurrency rises', () => {
+    const d = decideReplicas(calm(2), load(8, 8, { predictedConcurrency: 30 }), bounds, 0);
+    expect(d).toMatchObject({ value: 6, reason: 'PreScaled' });
+    expect(d.message).toContain('30.0 predicted');
+  });
+
+  it('keeps within [min, max]', () => {
+    expect(decideReplicas(calm(2), load(1000, 1000), bounds, 0).value).toBe(20);
+    expect(decideReplicas(calm(1), load(0, 0), { ...bounds, min: 3 }, 0)).toMatchObject({
+      value: 3,
+      reason: 'OutOfBounds',
+    });
+  });
+
+  it('settles under steady load: one value, no oscillation', () => {
+    const noisy: [number, number][] = Array.from({ length: 60 }, (_, i) => [
+      22 + (i % 3) * 0.1,
+      20 + (i % 5),
+    ]);
+    const values = run(calm(4), noisy).map((d) => d.value);
+    expect(new Set(values)).toEqual(new Set([4]));
+  });
+});

@@ -1,0 +1,168 @@
+// The replica law (pure), after Knative's autoscaler: desired pods = observed concurrency (signals
+// in flight plus queued) ÷ what one pod should hold. The stable window's average decides; the
+// short panic window takes over when it asks for at least `panicThreshold` × the ready pods, and
+// then replicas only go up until the stable window passes without such a burst. Scale-up is
+// immediate; scale-down goes to the highest count wanted over `scaleDownDelayMs`, at most halving
+// per decision. Graph-aware pre-scaling adds a predicted concurrency from upstream intake. No data
+// holds the value: an empty observation is never a zero.
+
+export interface ReplicaBounds {
+  readonly min: number;
+  readonly max: number;
+  /** targetConcurrencyPerPod: the most one pod should hold. */
+  readonly targetPerPod: number;
+  /** targetUtilizationPercentage / 100: the share of a pod's slots to keep busy. */
+  readonly targetUtilization: number;
+  /** panicThresholdPercentage / 100. */
+  readonly panicThreshold: number;
+  readonly stableWindowMs: number;
+  readonly scaleDownDelayMs: number;
+}
+
+export interface ReplicaInputs {
+  /** Pods counted ready (the denominator of the panic test). */
+  readonly readyPods: number;
+  /** Average concurrency over the stable window, all pods; undefined: no data. */
+  readonly stableConcurrency: number | undefined;
+  /** Average concurrency over the panic window; undefined: no data. */
+  readonly panicConcurrency: number | undefined;
+  /** Executor limit per pod in effect (as just decided by the parallelism law). */
+  readonly slotsPerPod: number;
+  /** The upstream pushes back (429/529): more pods would only send more into the same limit. */
+  readonly throttled: boolean;
+  /** Concurrency predicted from upstream intake × fan-out × latency (pre-scaling). */
+  readonly predictedConcurrency?: number | undefined;
+}
+
+export interface ReplicaState {
+  readonly current: number;
+  /** Epoch ms until which panic mode lasts; 0 when calm. */
+  readonly panicUntil: number;
+  /** Recommendations within the scale-down delay window. */
+  readonly recent: readonly { readonly at: number; readonly value: number }[];
+}
+
+export type ReplicaReason =
+  | 'NoData'
+  | 'OutOfBounds'
+  | 'Concurrency'
+  | 'Panic'
+  | 'PreScaled'
+  | 'ScaleDownStabilized'
+  | 'UpstreamThrottling'
+  | 'Steady';
+
+export interface ReplicaDecision {
+  readonly value: number;
+  readonly changed: boolean;
+  readonly reason: ReplicaReason;
+  readonly message: string;
+  readonly panic: boolean;
+  readonly perPodTarget: number;
+  readonly state: ReplicaState;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+const f1 = (n: number) => n.toFixed(1);
+
+/** What one pod is sized to hold: the lower of the target and its slots × target utilization. */
+export const perPodTarget = (b: ReplicaBounds, slotsPerPod: number): number =>
+  Math.max(0.1, Math.min(b.targetPerPod, slotsPerPod * b.targetUtilization));
+
+export function decideReplicas(
+  state: ReplicaState,
+  x: ReplicaInputs,
+  b: ReplicaBounds,
+  now: number,
+): ReplicaDecision {
+  const max = Math.max(b.min, b.max);
+  const perPod = perPodTarget(b, x.slotsPerPod);
+  const result = (
+    value: number,
+    reason: ReplicaReason,
+    message: string,
+    next: Partial<ReplicaState> = {},
+    panic = false,
+  ): ReplicaDecision => ({
+    value,
+    changed: value !== state.current,
+    reason,
+    message,
+    panic,
+    perPodTarget: perPod,
+    state: { ...state, ...next, current: value },
+  });
+
+  if (x.stableConcurrency === undefined) {
+    if (state.current < b.min || state.current > max)
+      return result(
+        clamp(state.current, b.min, max),
+        'OutOfBounds',
+        `replicas moved into [${b.min}, ${max}]`,
+      );
+    return result(
+      state.current,
+      'NoData',
+      `no load reports over the stable window; holding ${state.current}`,
+    );
+  }
+
+  const ready = Math.max(1, x.readyPods);
+  const stable = Math.ceil(x.stableConcurrency / perPod - 1e-9);
+  const burst = x.panicConcurrency === undefined ? stable : Math.ceil(x.panicConcurrency / perPod - 1e-9);
+  const predicted =
+    x.predictedConcurrency === undefined ? 0 : Math.ceil(x.predictedConcurrency / perPod - 1e-9);
+  const panicking = burst / ready >= b.panicThreshold;
+  const panicUntil = panicking ? now + b.stableWindowMs : state.panicUntil;
+  const inPanic = now < panicUntil;
+
+  let rec = inPanic ? Math.max(stable, burst, state.current) : stable;
+  let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
+  if (predicted > rec) {
+    rec = predicted;
+    reason = 'PreScaled';
+  }
+  rec = clamp(rec, b.min, max);
+  const recent = [...state.recent.filter((r) => now - r.at < b.scaleDownDelayMs), { at: now, value: rec }];
+  const inputs =
+    `concurrency ${f1(x.stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
+    `${x.predictedConcurrency === undefined ? '' : `, ${f1(x.predictedConcurrency)} predicted`}; ` +
+    `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
+  const next = { panicUntil, recent };
+
+  if (state.current < b.min || state.current > max) {
+    return result(
+      clamp(state.current, b.min, max),
+      'OutOfBounds',
+      `replicas moved into [${b.min}, ${max}]; ${inputs}`,
+      next,
+      inPanic,
+    );
+  }
+  if (rec > state.current) {
+    if (x.throttled)
+      return result(
+        state.current,
+        'UpstreamThrottling',
+        `would scale to ${rec}, but the upstream pushes back; ${inputs}`,
+        next,
+        inPanic,
+      );
+    return result(rec, reason, `${state.current} → ${rec}: ${inputs}`, next, inPanic);
+  }
+  if (rec < state.current) {
+    const held = Math.max(...recent.map((r) => r.value));
+    // At most halve per decision (Knative's max scale-down rate 2).
+    const to = Math.max(held, Math.ceil(state.current / 2));
+    if (to >= state.current)
+      return result(
+        state.current,
+        'ScaleDownStabilized',
+        `${rec} wanted, ${held} within the scale-down delay; ${inputs}`,
+        next,
+        inPanic,
+      );
+    return result(to, 'Concurrency', `${state.current} → ${to}: ${inputs}`, next, inPanic);
+  }
+  return result(state.current, 'Steady', inputs, next, inPanic);
+}
