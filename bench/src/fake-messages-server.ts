@@ -1,6 +1,7 @@
 // A local stand-in for the Messages API (the one fake we accept: there is no internet here).
 // It answers at once; the answer routes by the layer named in the system prompt so the default
-// topology flows L4 → L3 → L2.
+// topology flows L4 → L3 → L2. `GET /count` tells how many messages it has answered, so a bench can
+// check every hop reached it (no cache hit hiding a call).
 import http from 'node:http';
 
 const reply = (text: string) =>
@@ -17,19 +18,26 @@ const reply = (text: string) =>
 const L4 = reply('FORWARD_TO: design-1\nCONTENT: strategy');
 const L3 = reply('FORWARD_TO: impl-1\nCONTENT: design');
 const L2 = reply('RESULT: implemented');
+let answered = 0;
 
 const server = http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ requests: answered }));
+    return;
+  }
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString();
     const text = body.includes('(L4)') ? L4 : body.includes('(L3)') ? L3 : L2;
+    answered++;
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_bench' });
     res.end(text);
   });
 });
 server.keepAliveTimeout = 90_000;
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const a = server.address() as { port: number };
   process.stdout.write(`${JSON.stringify({ address: `http://127.0.0.1:${a.port}` })}\n`);
 });

@@ -1,102 +1,166 @@
-import { apiOverhead } from './api-overhead.ts';
-import { inProcess } from './in-process.ts';
-import { loadPool, openLoop, rampUntil } from './open-loop.ts';
-import { startEchoServer, startRuntimeProcess } from './servers.ts';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { apiHop } from './api-hop.ts';
+import { httpRamp, P99_LIMIT_MS, type ServerRamp } from './http-ramp.ts';
+import { inProcess, met } from './in-process.ts';
 import { ms, table } from './stats.ts';
+import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
 
 // Runtime benchmarks (product.md §5): every number printed beside its reference from the same run.
-// Usage: npm run bench [-- --quick]   (--quick: shorter load steps, for a smoke run)
+// Usage: npm run bench [-- --quick] [-- --only in-process,http,api]
+// --quick: one short run per step, for a smoke run (numbers not to quote).
 
-const quick = process.argv.includes('--quick');
-const stepSeconds = quick ? 1 : 3;
-const out: string[] = [];
-const print = (s = '') => {
-  out.push(s);
-  console.log(s);
-};
+const { values: a } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'in-process,http,api' },
+  },
+});
+const quick = a.quick!;
+const only = new Set(a.only!.split(','));
+const t0 = performance.now();
+const yes = (b: boolean) => (b ? 'yes' : '**no**');
+const progress = (s: string) => process.stderr.write(`${s}\n`);
+const print = (s = '') => console.log(s);
 
 print(
-  `# Hal9 runtime benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+  `# Hal9 runtime benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores, load average at start ${loadavg()[0]!.toFixed(1)}${quick ? ' (QUICK: not for quoting)' : ''}`,
 );
-print();
-print('## In process (mock, zero delay, default topology; milliseconds)');
-const rows = await inProcess();
-print(
-  table(
-    ['case', 'guide', 'target', 'hal9 p50', 'hal9 p99', 'reference p50', 'ratio p50', 'met'],
-    rows.map((r) => [
-      r.name,
-      `< ${r.guideMs}`,
-      `≤ ${r.targetMs}`,
-      ms(r.hal9.p50),
-      ms(r.hal9.p99),
-      ms(r.reference.p50),
-      `${(r.hal9.p50 / r.reference.p50).toFixed(1)}×`,
-      r.hal9.p50 <= r.targetMs ? 'yes' : 'no',
-    ]),
-  ),
-);
-print('Reference: the bare work (mock answers parsed, no pipeline) for the same signals.');
 print();
 
-print('## Over HTTP, open loop (runtime and bare fastify echo each in their own process)');
-const doc = { performance: { cache_layers: [] } };
-const body = JSON.stringify({ content: 'Build a REST API for a todo app' });
-const rates = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 15000, 20000, 25000];
-const measure = async (url: string, path: string) => {
-  const pool = loadPool(url);
-  // Warm-up: JIT, and every pooled connection opened, before anything is measured.
-  await openLoop(pool, path, body, 2000, 2);
-  const at1k = await openLoop(pool, path, body, 1000, stepSeconds * 2);
-  const ramp = await rampUntil(pool, path, body, rates, quick ? 1 : 2, 10);
-  await pool.close();
-  return { at1k, ramp };
-};
-const runtime = await startRuntimeProcess(doc);
-const { at1k, ramp: rtRamp } = await measure(runtime.url, '/v1/signals');
-await runtime.stop();
-const echo = await startEchoServer();
-const { at1k: echoAt1k, ramp: echoRamp } = await measure(echo.url, '/echo');
-await echo.stop();
-print(
-  table(
-    ['measure', 'hal9 (3 hops)', 'bare fastify echo', 'target'],
-    [
-      ['p50 at 1,000/s (ms)', ms(at1k.latency.p50), ms(echoAt1k.latency.p50), '≤ 1'],
-      ['p99 at 1,000/s (ms)', ms(at1k.latency.p99), ms(echoAt1k.latency.p99), '≤ 5'],
-      ['errors at 1,000/s', at1k.errors, echoAt1k.errors, '0'],
-      [
-        'max rate with p99 ≤ 10 ms (req/s)',
-        rtRamp.maxRateWithinLimit,
-        echoRamp.maxRateWithinLimit,
-        `≥ 35 % of echo (${((rtRamp.maxRateWithinLimit / Math.max(1, echoRamp.maxRateWithinLimit)) * 100).toFixed(0)} %)`,
-      ],
-    ],
-  ),
-);
-print();
-print('Ramp steps, median of 3 runs of 2 s per rate (rate → p50 / p99 ms, errors):');
-for (const [name, ramp] of [
-  ['hal9', rtRamp],
-  ['echo', echoRamp],
-] as const) {
+if (only.has('in-process')) {
+  progress('in process ...');
+  const rows = await inProcess(quick ? 600 : 3000);
+  print('## In process (mock, zero delay, guide defaults, default topology L4 → L3 → L2; milliseconds)');
   print(
-    `- ${name}: ${ramp.steps.map((s) => `${s.rate}/s → ${ms(s.latency.p50, 2)} / ${ms(s.latency.p99, 2)}${s.errors ? ` (${s.errors} err)` : ''}`).join('; ')}`,
+    table(
+      [
+        'case',
+        'guide',
+        'target (p50 and p99)',
+        'hal9 p50',
+        'hal9 p99',
+        'reference p50',
+        'reference p99',
+        'met',
+      ],
+      rows.map((r) => [
+        r.name,
+        `< ${r.guideMs}`,
+        `≤ ${r.targetMs}`,
+        ms(r.hal9.p50),
+        ms(r.hal9.p99),
+        ms(r.reference.p50),
+        ms(r.reference.p99),
+        yes(met(r)),
+      ]),
+    ),
   );
+  print('Reference: the bare work (the mock answers parsed, no pipeline) for the same signals.');
+  print();
 }
-print();
 
-print('## api mode: added latency per hop over a direct SDK call (local fake Messages API, milliseconds)');
-const api = await apiOverhead(quick ? 500 : 2000);
+const vegeta = only.has('http') || only.has('api') ? await ensureVegeta(progress) : '';
+
+if (only.has('http')) {
+  progress('HTTP ramp (vegeta, open loop) ...');
+  const r = await httpRamp(vegeta, { seconds: quick ? 1 : 3, repeats: quick ? 1 : 3, log: progress });
+  const at = (s: ServerRamp, rate: number) => s.steps.find((x) => x.rate === rate);
+  const h1k = at(r.hal9, 1000);
+  const e1k = at(r.echo, 1000);
+  const ratio = r.echo.maxRate > 0 ? r.hal9.maxRate / r.echo.maxRate : 0;
+  print(
+    `## Over HTTP, open loop (vegeta ${VEGETA_VERSION} in its own process; \`node runtime/src/main.ts\` with no config vs a bare fastify echo, alternating)`,
+  );
+  print(
+    table(
+      ['measure', 'hal9 (3 hops)', 'bare fastify echo', 'target', 'met'],
+      [
+        [
+          'p50 / p99 at 1,000/s (ms)',
+          `${ms(h1k?.p50 ?? Number.NaN)} / ${ms(h1k?.p99 ?? Number.NaN)}`,
+          `${ms(e1k?.p50 ?? Number.NaN)} / ${ms(e1k?.p99 ?? Number.NaN)}`,
+          '≤ 1 / ≤ 5',
+          yes(!!h1k && h1k.p50 <= 1 && h1k.p99 <= 5),
+        ],
+        [
+          'errors at 1,000/s (3 runs)',
+          h1k?.errors ?? 'n/a',
+          e1k?.errors ?? 'n/a',
+          '0',
+          yes(h1k?.errors === 0),
+        ],
+        [
+          `highest rate with p99 ≤ ${P99_LIMIT_MS} ms`,
+          `${r.hal9.maxRate}/s`,
+          `${r.echo.maxRate}/s`,
+          `≥ 40 % of echo (${(ratio * 100).toFixed(0)} %)`,
+          yes(ratio >= 0.4),
+        ],
+        [
+          'runtime peak RSS during the ramp (VmHWM)',
+          `${r.peakRssMb.toFixed(0)} MB`,
+          '',
+          `(${r.startRssMb.toFixed(0)} MB at start)`,
+          '',
+        ],
+      ],
+    ),
+  );
+  print();
+  print(
+    `Ramp (median of ${quick ? 1 : 3} runs of ${quick ? 1 : 3} s per rate; rate → p50 / p99 ms, errors; ✗ = p99 over ${P99_LIMIT_MS} ms or errors):`,
+  );
+  for (const [name, s] of [
+    ['hal9', r.hal9],
+    ['echo', r.echo],
+  ] as const)
+    print(
+      `- ${name}: ${s.steps.map((x) => `${x.rate} → ${ms(x.p50, 2)} / ${ms(x.p99, 2)}${x.errors ? ` (${x.errors} err)` : ''}${x.p99 <= P99_LIMIT_MS ? '' : ' ✗'}`).join('; ')}`,
+    );
+  print(`(ramp took ${r.seconds.toFixed(0)} s)`);
+  print();
+}
+
+if (only.has('api')) {
+  progress('api mode (vegeta, closed loop) ...');
+  const rows = await apiHop(vegeta, { rounds: quick ? 2 : 5, seconds: quick ? 1 : 2, log: progress });
+  print(
+    '## `api` mode: added latency per hop over a raw HTTP POST of the same Messages request to the same local fake (vegeta closed loop, interleaved rounds, medians; ms)',
+  );
+  const ok = (f: { p50: number; p99: number }) => f.p50 <= 0.5 && f.p99 <= 2;
+  print(
+    table(
+      [
+        'clients',
+        'raw POST p50 / p99',
+        'hal9 1 hop p50 / p99',
+        'added per hop p50 / p99',
+        'target ≤ 0.5 / ≤ 2',
+        'hal9 3 hops p50 / p99',
+        'added per hop of 3, p50',
+        'errors',
+      ],
+      rows.map((r) => [
+        r.clients,
+        `${ms(r.raw.p50)} / ${ms(r.raw.p99)}`,
+        `${ms(r.oneHop.p50)} / ${ms(r.oneHop.p99)}`,
+        `**${ms(r.addedOneHop.p50)} / ${ms(r.addedOneHop.p99)}**`,
+        yes(ok(r.addedOneHop)),
+        `${ms(r.threeHops.p50)} / ${ms(r.threeHops.p99)}`,
+        ms(r.addedPerHopOfThree.p50),
+        r.errors,
+      ]),
+    ),
+  );
+  const calls = rows
+    .map((r) => `${r.callsPerRequest.one.toFixed(2)} / ${r.callsPerRequest.three.toFixed(2)}`)
+    .join(', ');
+  print(
+    `Upstream calls per request seen by the fake (1 hop / 3 hops): ${calls}. Knob changed: \`performance.cache_layers: []\` in both runtimes (one body repeats; a cache hit would skip the call measured).`,
+  );
+  print();
+}
 print(
-  table(
-    ['measure', 'p50', 'p99'],
-    [
-      ['direct SDK call (reference)', ms(api.direct.p50), ms(api.direct.p99)],
-      ['hal9, 1 hop', ms(api.oneHop.p50), ms(api.oneHop.p99)],
-      ['hal9, 3 hops', ms(api.threeHops.p50), ms(api.threeHops.p99)],
-      ['added per hop (3-hop p50 / 3 − direct p50), target ≤ 0.3', ms(api.perHopP50), ''],
-      ['added, 1 hop (p50 − direct p50)', ms(api.oneHop.p50 - api.direct.p50), ''],
-    ],
-  ),
+  `(bench took ${((performance.now() - t0) / 1000).toFixed(0)} s; load average now ${loadavg()[0]!.toFixed(1)})`,
 );

@@ -1,17 +1,36 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { RUNTIME_MAIN } from './runtime-src.ts';
 
 // Servers under test run in their own processes so the load generator does not share their event loop.
 
 export interface ServerProcess {
   readonly url: string;
+  /** The server's own process id (node itself, not a wrapper). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
+const here = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
+
+const stopper = (child: ChildProcess) => (): Promise<void> =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+
+/** Starts a server that prints `{"address": "http://127.0.0.1:port"}` on stdout (piped, parsed). */
 async function start(args: string[], env: Record<string, string>): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
@@ -19,40 +38,111 @@ async function start(args: string[], env: Record<string, string>): Promise<Serve
   });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
+    const onData = (d: Buffer) => {
       out += d;
       const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) resolve(m[1]!);
-    });
+      if (m) {
+        // Stop accumulating (a chatty server would otherwise grow `out`), but keep the pipe drained.
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (c) => reject(new Error(`server exited with ${c}: ${out}`)));
   });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, pid: child.pid!, stop: stopper(child) };
+}
+
+/** A free loopback port (the kernel's pick; closed again before use). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitReady(url: string, child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`${url} exited with ${child.exitCode}: ${await readFile(log, 'utf8')}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready within 30 s`);
+}
+
+export interface SpawnOptions {
+  readonly env?: Record<string, string>;
+  /** Extra node flags (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  readonly cwd?: string;
+}
+
+/**
+ * The runtime as `npm start` runs it: `node runtime/src/main.ts [config]`, output to a log file (as a
+ * terminal would take it, no pipe for the bench to read), ready when `/readyz` answers.
+ */
+export async function spawnRuntime(
+  configFile: string | undefined,
+  o: SpawnOptions = {},
+): Promise<ServerProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-rt-'));
+  const log = join(dir, 'runtime.log');
+  const fd = openSync(log, 'w');
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...(o.nodeArgs ?? []), RUNTIME_MAIN, ...(configFile ? [configFile] : [])],
+    {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...o.env },
+      stdio: ['ignore', fd, fd],
+      ...(o.cwd ? { cwd: o.cwd } : {}),
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/readyz`, child, log);
+  return { url, pid: child.pid!, stop: stopper(child) };
+}
+
+/** Writes a runtime config file. */
+export async function writeConfig(doc: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-'));
+  const file = join(dir, 'hal9.yaml');
+  await writeFile(file, stringify(doc));
+  return file;
 }
 
 export async function startRuntimeProcess(
   doc: unknown,
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-'));
-  const file = join(dir, 'hal9.yaml');
-  await writeFile(file, stringify(doc));
-  const main = fileURLToPath(new URL('../../runtime/src/main.ts', import.meta.url));
-  return start([main, file], { PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env });
+  return start([RUNTIME_MAIN, await writeConfig(doc)], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HAL9_LOG_LEVEL: 'info',
+    ...env,
+  });
 }
 
-export const startEchoServer = (): Promise<ServerProcess> =>
-  start([fileURLToPath(new URL('./echo-server.ts', import.meta.url))], { PORT: '0' });
+export const startEchoServer = (): Promise<ServerProcess> => start([here('echo-server.ts')], { PORT: '0' });
 
 export const startFakeMessagesServer = (): Promise<ServerProcess> =>
-  start([fileURLToPath(new URL('./fake-messages-server.ts', import.meta.url))], {});
+  start([here('fake-messages-server.ts')], {});
 
 /** Starts one of the bench's own servers (a file beside this one). */
 export const startServer = (file: string, env: Record<string, string>): Promise<ServerProcess> =>
-  start([fileURLToPath(new URL(`./${file}`, import.meta.url))], env);
+  start([here(file)], env);
+
+/** Resident-set figures from /proc (kB → MB): `hwm` is the peak since the process started. */
+export async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
+  const s = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? Number.NaN);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}

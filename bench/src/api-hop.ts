@@ -1,0 +1,134 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ServerProcess, spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
+import { type AttackResult, attack, writeTarget } from './vegeta.ts';
+
+// `api` mode: what a hop through the runtime adds over a raw HTTP POST of the same Messages request
+// to the same local fake. Closed loop from vegeta (1 client, then 10), rounds interleaved (raw, one
+// hop, three hops) so drift in machine load hits reference and runtime alike; medians over rounds.
+// Both runtimes run with `performance.cache_layers: []` (the one knob changed): the bench repeats one
+// body, and an L2 cache hit would skip the very call being measured. The fake counts the calls it
+// answered, and the bench checks every hop reached it.
+
+export const L2_PROMPT = 'You are an implementation neuron (L2). Produce the final implementation result.';
+export const CONTENT = 'Build a task management app';
+const MODEL = 'claude-sonnet-5-5';
+
+/** The Messages request the runtime's SDK call sends for one L2 hop (what the raw reference posts). */
+export const messagesBody = (system: string, content: string) =>
+  JSON.stringify({
+    model: MODEL,
+    max_tokens: 1024,
+    system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
+    messages: [{ role: 'user', content }],
+  });
+
+export const oneNeuronConfig = (fakeUrl: string) => ({
+  neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: L2_PROMPT, forward_connections: [] }],
+  performance: { cache_layers: [] },
+  claude: { mode: 'api', base_url: fakeUrl },
+});
+
+export const threeHopConfig = (fakeUrl: string) => ({
+  performance: { cache_layers: [] },
+  claude: { mode: 'api', base_url: fakeUrl },
+});
+
+export interface Figures {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export interface ApiRows {
+  readonly clients: number;
+  readonly raw: Figures;
+  readonly oneHop: Figures;
+  readonly threeHops: Figures;
+  /** Median over rounds of (one hop − raw). */
+  readonly addedOneHop: Figures;
+  /** Median over rounds of (three hops − 3 × raw) / 3; p99 is only indicative (tails do not add). */
+  readonly addedPerHopOfThree: Figures;
+  /** Upstream calls the fake answered per runtime request (1 and 3 expected). */
+  readonly callsPerRequest: { readonly one: number; readonly three: number };
+  readonly errors: number;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const figures = (rs: readonly AttackResult[]): Figures => ({
+  p50: median(rs.map((r) => r.p50)),
+  p99: median(rs.map((r) => r.p99)),
+});
+
+async function count(fake: ServerProcess): Promise<number> {
+  return ((await (await fetch(`${fake.url}/count`)).json()) as { requests: number }).requests;
+}
+
+export async function apiHop(
+  vegeta: string,
+  o: { clients?: readonly number[]; rounds?: number; seconds?: number; log?: (s: string) => void } = {},
+): Promise<ApiRows[]> {
+  const rounds = o.rounds ?? 5;
+  const seconds = o.seconds ?? 2;
+  const log = o.log ?? (() => {});
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-api-'));
+  const fake = await startFakeMessagesServer();
+  const env = { ANTHROPIC_API_KEY: 'bench-key', HAL9_LOG_LEVEL: 'info' };
+  const one = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url)), { env });
+  const three = await spawnRuntime(await writeConfig(threeHopConfig(fake.url)), { env });
+  try {
+    const signal = JSON.stringify({ content: CONTENT });
+    const targets = {
+      raw: await writeTarget(dir, 'raw', {
+        url: `${fake.url}/v1/messages`,
+        body: messagesBody(L2_PROMPT, CONTENT),
+        headers: { 'x-api-key': 'bench-key', 'anthropic-version': '2023-06-01' },
+      }),
+      one: await writeTarget(dir, 'one', { url: `${one.url}/v1/signals`, body: signal }),
+      three: await writeTarget(dir, 'three', { url: `${three.url}/v1/signals`, body: signal }),
+    };
+    const out: ApiRows[] = [];
+    for (const clients of o.clients ?? [1, 10]) {
+      const runs = { raw: [] as AttackResult[], one: [] as AttackResult[], three: [] as AttackResult[] };
+      const calls = { one: [0, 0], three: [0, 0] };
+      for (const k of ['raw', 'one', 'three'] as const)
+        await attack(vegeta, targets[k], { rate: 0, seconds: 1, workers: clients });
+      for (let r = 0; r < rounds; r++) {
+        for (const k of ['raw', 'one', 'three'] as const) {
+          const before = await count(fake);
+          const res = await attack(vegeta, targets[k], { rate: 0, seconds, workers: clients });
+          runs[k].push(res);
+          if (k !== 'raw') {
+            calls[k][0]! += (await count(fake)) - before;
+            calls[k][1]! += res.requests;
+          }
+        }
+        log(
+          `  ${clients} client(s), round ${r + 1}: raw ${runs.raw.at(-1)!.p50.toFixed(3)}, one hop ${runs.one.at(-1)!.p50.toFixed(3)}, three hops ${runs.three.at(-1)!.p50.toFixed(3)} ms p50`,
+        );
+      }
+      const diff = (f: (i: number) => number) => median(Array.from({ length: rounds }, (_, i) => f(i)));
+      out.push({
+        clients,
+        raw: figures(runs.raw),
+        oneHop: figures(runs.one),
+        threeHops: figures(runs.three),
+        addedOneHop: {
+          p50: diff((i) => runs.one[i]!.p50 - runs.raw[i]!.p50),
+          p99: diff((i) => runs.one[i]!.p99 - runs.raw[i]!.p99),
+        },
+        addedPerHopOfThree: {
+          p50: diff((i) => (runs.three[i]!.p50 - 3 * runs.raw[i]!.p50) / 3),
+          p99: diff((i) => (runs.three[i]!.p99 - 3 * runs.raw[i]!.p99) / 3),
+        },
+        callsPerRequest: { one: calls.one[0]! / calls.one[1]!, three: calls.three[0]! / calls.three[1]! },
+        errors: [...runs.raw, ...runs.one, ...runs.three].reduce((n, r) => n + r.errors, 0),
+      });
+    }
+    return out;
+  } finally {
+    await one.stop();
+    await three.stop();
+    await fake.stop();
+  }
+}

@@ -1,0 +1,109 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
+import { type AttackResult, attack, writeTarget } from './vegeta.ts';
+
+// The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
+// `npm start` runs it (no config: guide defaults, L4 → L3 → L2 mock) and a bare fastify echo, each in
+// its own process; vegeta sends a constant rate. At each rate the two servers alternate, three runs
+// each, and a server's figure is its median. A run with under 99.9 % success counts as a miss; a
+// server stops climbing after two missing rates in a row.
+
+export const RATES = [1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000] as const;
+export const BODY = JSON.stringify({ content: 'Build a task management app' });
+export const P99_LIMIT_MS = 10;
+
+export interface RateStep {
+  readonly rate: number;
+  /** Medians over the runs (each percentile its own median). */
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly runs: readonly AttackResult[];
+}
+
+export interface ServerRamp {
+  readonly steps: readonly RateStep[];
+  readonly maxRate: number;
+}
+
+export interface HttpRamp {
+  readonly hal9: ServerRamp;
+  readonly echo: ServerRamp;
+  readonly peakRssMb: number;
+  readonly startRssMb: number;
+  readonly seconds: number;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const within = (s: RateStep) => s.p99 <= P99_LIMIT_MS;
+
+/** The highest rate that met the limit (the ramp's verdict). */
+export const maxRate = (steps: readonly RateStep[]): number =>
+  steps.reduce((best, s) => (within(s) ? Math.max(best, s.rate) : best), 0);
+
+/** Folds runs at one rate into a step; a run that failed requests counts as an infinite p99. */
+export function step(rate: number, runs: readonly AttackResult[]): RateStep {
+  return {
+    rate,
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => (r.success >= 0.999 ? r.p99 : Number.POSITIVE_INFINITY))),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    runs,
+  };
+}
+
+export async function httpRamp(
+  vegeta: string,
+  o: { seconds?: number; repeats?: number; log?: (s: string) => void } = {},
+): Promise<HttpRamp> {
+  const seconds = o.seconds ?? 3;
+  const repeats = o.repeats ?? 3;
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-ramp-'));
+  // No config file and no knob in the environment: the guide's defaults, as `npm start` runs.
+  const runtime = await spawnRuntime(undefined, { env: { HAL9_LOG_LEVEL: 'info' } });
+  const echo = await startEchoServer();
+  try {
+    const start = await memory(runtime.pid);
+    const servers: Record<'hal9' | 'echo', ServerProcess> = { hal9: runtime, echo };
+    const targets = {
+      hal9: await writeTarget(dir, 'hal9', { url: `${runtime.url}/v1/signals`, body: BODY }),
+      echo: await writeTarget(dir, 'echo', { url: `${echo.url}/echo`, body: BODY }),
+    };
+    for (const name of ['hal9', 'echo'] as const) {
+      const r = await attack(vegeta, targets[name], { rate: 500, seconds: 2 }); // warm-up: JIT, connections
+      if (r.success < 1)
+        throw new Error(`${name} at ${servers[name].url} failed the warm-up: ${JSON.stringify(r)}`);
+    }
+    const steps = { hal9: [] as RateStep[], echo: [] as RateStep[] };
+    const misses = { hal9: 0, echo: 0 };
+    for (const rate of RATES) {
+      const live = (['hal9', 'echo'] as const).filter((n) => misses[n] < 2);
+      if (live.length === 0) break;
+      const runs = { hal9: [] as AttackResult[], echo: [] as AttackResult[] };
+      for (let i = 0; i < repeats; i++)
+        for (const n of live) runs[n].push(await attack(vegeta, targets[n], { rate, seconds }));
+      for (const n of live) {
+        const s = step(rate, runs[n]);
+        steps[n].push(s);
+        misses[n] = within(s) ? 0 : misses[n] + 1;
+        log(`  ${n} ${rate}/s: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, errors ${s.errors}`);
+      }
+    }
+    const end = await memory(runtime.pid);
+    return {
+      hal9: { steps: steps.hal9, maxRate: maxRate(steps.hal9) },
+      echo: { steps: steps.echo, maxRate: maxRate(steps.echo) },
+      peakRssMb: end.hwmMb,
+      startRssMb: start.rssMb,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await runtime.stop();
+    await echo.stop();
+  }
+}

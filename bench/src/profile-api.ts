@@ -1,0 +1,98 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CONTENT, oneNeuronConfig } from './api-hop.ts';
+import { type CpuProfile, summarizeProfile } from './cpuprofile.ts';
+import { spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
+import { table } from './stats.ts';
+import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
+
+// Where a hop's CPU goes: the one-neuron `api` runtime (or, with --mode mock, the default runtime)
+// runs under `node --cpu-prof` while vegeta drives it; the profile is folded into self time per
+// package / our file and the top functions, per request served. The .cpuprofile stays on disk for
+// a flame graph (Chrome DevTools → Performance → Load profile, or speedscope).
+// Usage: npm run bench:profile [-- --mode api|mock --seconds 10 --clients 1 --rate 1000]
+
+const { values: a } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'api' },
+    seconds: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '1' },
+    rate: { type: 'string', default: '1000' },
+    top: { type: 'string', default: '30' },
+    interval: { type: 'string', default: '200' },
+  },
+});
+const mode = a.mode === 'mock' ? 'mock' : 'api';
+const seconds = Number(a.seconds);
+const top = Number(a.top);
+
+const vegeta = await ensureVegeta(console.log);
+const dir = await mkdtemp(join(tmpdir(), 'hal9-profile-'));
+const fake = mode === 'api' ? await startFakeMessagesServer() : undefined;
+const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${Number(a.interval)}`];
+const runtime = await spawnRuntime(fake ? await writeConfig(oneNeuronConfig(fake.url)) : undefined, {
+  nodeArgs,
+  env: { ANTHROPIC_API_KEY: 'bench-key' },
+});
+const targets = await writeTarget(dir, 'signal', {
+  url: `${runtime.url}/v1/signals`,
+  body: JSON.stringify({ content: CONTENT }),
+});
+const load = mode === 'api' ? { rate: 0, workers: Number(a.clients) } : { rate: Number(a.rate) };
+await attack(vegeta, targets, { ...load, seconds: 2 }); // warm-up, inside the profile but small
+const r = await attack(vegeta, targets, { ...load, seconds });
+await runtime.stop(); // SIGTERM → drain → exit, which writes the profile
+await fake?.stop();
+const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+const s = summarizeProfile(JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile);
+const requests = r.requests; // the warm-up's requests are in the profile too: per-request figures are an upper bound
+const warm = 2 * (r.requests / seconds);
+const perReq = (ms: number) => ((ms * 1000) / (requests + warm)).toFixed(1);
+
+console.log(
+  `\n${mode} runtime, ${mode === 'api' ? `${a.clients} closed-loop client(s)` : `${a.rate}/s open loop`}, ${seconds} s (+2 s warm-up): ${requests} requests, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, errors ${r.errors}`,
+);
+console.log(
+  `CPU busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms sampled → ${perReq(s.busyMs)} µs per request (≈ ${Math.round(requests + warm)} requests incl. warm-up)\n`,
+);
+console.log('Self time by group:');
+console.log(
+  table(
+    ['group', 'self ms', '%', 'µs/request'],
+    s.groups
+      .filter((g) => g.self >= s.busyMs * 0.005)
+      .map((g) => [g.group, g.self.toFixed(1), ((g.self / s.busyMs) * 100).toFixed(1), perReq(g.self)]),
+  ),
+);
+console.log(`\nTop ${top} functions by self time:`);
+console.log(
+  table(
+    ['function', 'group', 'where', 'self ms', '%', 'µs/req'],
+    [...s.functions]
+      .sort((x, y) => y.self - x.self)
+      .slice(0, top)
+      .map((f) => [
+        f.name,
+        f.group,
+        f.where,
+        f.self.toFixed(1),
+        ((f.self / s.busyMs) * 100).toFixed(1),
+        perReq(f.self),
+      ]),
+  ),
+);
+console.log('\nOur functions by inclusive time (what each costs with everything it calls):');
+console.log(
+  table(
+    ['function', 'where', 'inclusive ms', 'µs/req', 'self µs/req'],
+    s.functions
+      .filter((f) => f.group.startsWith('ours:'))
+      .sort((x, y) => y.inclusive - x.inclusive)
+      .slice(0, top)
+      .map((f) => [f.name, f.where, f.inclusive.toFixed(1), perReq(f.inclusive), perReq(f.self)]),
+  ),
+);
+console.log(`\nProfile: ${join(dir, file)}`);
