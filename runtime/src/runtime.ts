@@ -8,7 +8,11 @@ import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { Hal9Error } from './errors.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { metricsObserver } from './metrics/metrics-observer.ts';
+import { systemClock } from './pipeline/clock.ts';
 import { Engine } from './pipeline/engine.ts';
+import { createLoadTracker } from './pipeline/load-report.ts';
+import { fanOut } from './pipeline/observer.ts';
 import { RunStore } from './pipeline/run-store.ts';
 import { buildServer } from './server.ts';
 
@@ -48,6 +52,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const registry = new Registry();
   registry.setDefaultLabels({ hal9_cluster: config.cluster.name });
   const metrics = createMetrics(registry);
+  const clock = systemClock();
+  const local = config.neurons.filter((n) => !n.endpoint);
+  const load = createLoadTracker(clock, local);
+  const observer = fanOut(metricsObserver(metrics, config.neurons), load);
 
   let backend: ModelBackend;
   if (config.claude.mode === 'api') {
@@ -76,7 +84,8 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const engine = new Engine({
     config,
     backend,
-    metrics,
+    observer,
+    clock,
     peers: new HttpPeerTransport(agent),
     onRunEnd: (v) => store.finished(v),
   });
@@ -84,6 +93,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     engine,
     store,
     registry,
+    load: () => load.report(),
     bodyLimit: config.server.body_limit_bytes,
     authToken: opts.authToken ?? config.server.auth_token,
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),

@@ -9,7 +9,13 @@ import { traceparent } from '../pipeline/signal.ts';
 // to the request's entry pod on the same connection.
 
 export interface PeerTransport {
-  send(target: NeuronConfig, signals: readonly Signal[], deadlineMs: number): Promise<BranchOutcome[]>;
+  /** `signal` cancels the call once no request in the batch is waiting for it. */
+  send(
+    target: NeuronConfig,
+    signals: readonly Signal[],
+    deadlineMs: number,
+    signal?: AbortSignal,
+  ): Promise<BranchOutcome[]>;
 }
 
 export interface PeerBatchBody {
@@ -23,7 +29,12 @@ export class HttpPeerTransport implements PeerTransport {
     this.#agent = agent;
   }
 
-  async send(target: NeuronConfig, signals: readonly Signal[], deadlineMs: number): Promise<BranchOutcome[]> {
+  async send(
+    target: NeuronConfig,
+    signals: readonly Signal[],
+    deadlineMs: number,
+    signal?: AbortSignal,
+  ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
     const body: PeerBatchBody = { deadlineMs, signals };
     let res: Awaited<ReturnType<Agent['request']>>;
@@ -37,10 +48,12 @@ export class HttpPeerTransport implements PeerTransport {
           ...(signals[0] ? { traceparent: traceparent(signals[0].traceId) } : {}),
         },
         body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
         headersTimeout: deadlineMs + 1000,
         bodyTimeout: deadlineMs + 1000,
       });
     } catch (e) {
+      if (signal?.aborted) throw new Hal9Error('REQUEST_TIMEOUT', `the call to ${target.id} was cancelled`);
       throw new Hal9Error(
         'PEER_ERROR',
         `cannot reach ${target.id} at ${target.endpoint}: ${(e as Error).message}`,

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
+import type { RunView } from '../pipeline/request-run.ts';
 
 // The one place where errors become HTTP responses: status from the catalogue, a stable code, the
 // offending field when there is one, and Retry-After for 429/503.
@@ -63,4 +64,16 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   if (err.details.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(err.details.retryAfterSeconds));
   return reply.code(ErrorCodes[err.code].status).send(errorBody(err));
+}
+
+/** HTTP status of a finished request: 200 unless it failed (its first error's status) or timed out. */
+export function runStatus(view: RunView): { code: number; retryAfter?: number } {
+  if (view.status === 'completed') return { code: 200 };
+  if (view.status === 'timed_out') return { code: 504 };
+  const first = view.errors[0];
+  if (!first) return { code: 502 };
+  const status = ErrorCodes[first.code].status;
+  const retryAfter = first.retryAfterSeconds ?? (first.code === 'BREAKER_OPEN' ? 1 : undefined);
+  // 508 marks routing errors inside a trace; a request that produced nothing else is the caller's 422.
+  return { code: status === 508 ? 422 : status, ...(retryAfter !== undefined ? { retryAfter } : {}) };
 }

@@ -1,10 +1,11 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BOUNDS_SECONDS } from '../pipeline/load-report.ts';
 
 // The runtime's metrics, on a registry the composition root passes in. Names follow the guide
 // exactly (hal9_processing_time, hal9_cache_*, hal9_batch_size_average, hal9_parallel_tasks_*)
 // so its queries work; labels stay bounded (neuron ids come from config, never request ids).
 
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LATENCY_BUCKETS = [...LATENCY_BOUNDS_SECONDS];
 
 export function createMetrics(registry: Registry) {
   const r = [registry];
@@ -14,6 +15,25 @@ export function createMetrics(registry: Registry) {
       help: 'Time a neuron takes to process one signal, in seconds (cache hits included)',
       labelNames: ['neuron', 'layer'] as const,
       buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    signalLatency: new Histogram({
+      name: 'hal9_signal_latency_seconds',
+      help: 'Arrival of a signal at this pod to its answer, queue wait included, in seconds (the SLO latency)',
+      labelNames: ['neuron', 'layer'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    arrived: new Counter({
+      name: 'hal9_signals_arrived_total',
+      help: 'Signals that arrived at this pod (from clients, peers and local forwards)',
+      labelNames: ['neuron', 'layer'] as const,
+      registers: r,
+    }),
+    edges: new Counter({
+      name: 'hal9_edge_signals_total',
+      help: 'Signals forwarded on each edge of the neuron graph',
+      labelNames: ['neuron', 'target'] as const,
       registers: r,
     }),
     cacheHits: new Counter({

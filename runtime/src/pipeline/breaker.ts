@@ -1,10 +1,12 @@
 import CircuitBreaker from 'opossum';
 import { Hal9Error, isHal9Error } from '../errors.ts';
+import type { Clock, Timer } from './clock.ts';
 
-// One breaker per upstream, on opossum. Policy (the guide's): open after `failureThreshold` failures
-// within `windowMs`; stay open `openMs`, then let trial calls through; close after `successThreshold`
-// successes in a row (a failure while recovering opens it again). Caller errors (4xx other than
-// 408/429) say nothing about the upstream's health and are not counted.
+// One breaker per upstream. opossum is the gate (it rejects while open); the policy and its timing are
+// ours, on an injected clock: open after `failureThreshold` counted failures within `windowMs`; after
+// `openMs` the next call finds it half-open and up to `successThreshold` trial calls pass; that many
+// successes close it, a failure while recovering re-opens it. Caller errors (4xx other than 408/429)
+// say nothing about the upstream's health and are not counted.
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -17,45 +19,47 @@ export interface BreakerOptions {
 }
 
 const countsAsFailure = (e: unknown): boolean => {
+  if (isHal9Error(e) && e.code === 'REQUEST_TIMEOUT') return false; // our own deadline, not the upstream
   const status = isHal9Error(e) ? e.details.status : undefined;
   return !(status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429);
 };
+
+// opossum never re-arms itself: half-open is decided on our clock at the next call.
+const NEVER_MS = 2 ** 31 - 1;
 
 export class UpstreamBreaker {
   readonly upstream: string;
   readonly #cb: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #opts: BreakerOptions;
+  readonly #clock: Clock;
   readonly #onState: (state: BreakerState) => void;
   #failures: number[] = [];
-  #recovering = false;
   #successes = 0;
+  #trials = 0;
   #openedAt = 0;
   #state: BreakerState = 'closed';
+  #timer: Timer | undefined;
 
-  constructor(upstream: string, opts: BreakerOptions, onState: (upstream: string, s: BreakerState) => void) {
+  constructor(
+    upstream: string,
+    opts: BreakerOptions,
+    clock: Clock,
+    onState: (upstream: string, s: BreakerState) => void,
+  ) {
     this.upstream = upstream;
     this.#opts = opts;
+    this.#clock = clock;
     this.#onState = (s) => onState(upstream, s);
     this.#cb = new CircuitBreaker((fn: () => Promise<unknown>) => fn(), {
       name: upstream,
       timeout: false,
-      resetTimeout: opts.openMs,
-      rollingCountTimeout: opts.windowMs,
-      // Opening is decided here by count, not by opossum's error percentage.
+      resetTimeout: NEVER_MS,
+      // Opening is decided here by count, not by opossum's error percentage or rolling stats.
       errorThresholdPercentage: 100,
       volumeThreshold: Number.MAX_SAFE_INTEGER,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
       errorFilter: (e: unknown) => !countsAsFailure(e),
-    });
-    this.#cb.on('open', () => {
-      this.#openedAt = Date.now();
-      this.#recovering = false;
-      this.#set('open');
-    });
-    this.#cb.on('halfOpen', () => this.#set('half-open'));
-    this.#cb.on('close', () => {
-      // opossum closes on the first trial success; we keep reporting half-open until enough successes.
-      this.#recovering = true;
-      this.#successes = 0;
     });
     this.#onState('closed');
   }
@@ -65,48 +69,70 @@ export class UpstreamBreaker {
   }
 
   async fire<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#state === 'open' && this.#clock.now() - this.#openedAt >= this.#opts.openMs) this.#halfOpen();
+    if (this.#state === 'half-open' && this.#trials >= this.#opts.successThreshold) throw this.#openError(1);
+    const trial = this.#state === 'half-open';
+    if (trial) this.#trials++;
     let result: T;
     try {
       result = (await this.#cb.fire(fn)) as T;
     } catch (e) {
-      if ((e as { code?: string }).code === 'EOPENBREAKER') {
-        const left = Math.max(1, Math.ceil((this.#openedAt + this.#opts.openMs - Date.now()) / 1000));
-        throw new Hal9Error('BREAKER_OPEN', `circuit breaker for ${this.upstream} is open`, {
-          upstream: this.upstream,
-          retryAfterSeconds: left,
-        });
-      }
+      if (trial) this.#trials--;
+      if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();
       if (countsAsFailure(e)) this.#failure();
       throw e;
     }
+    if (trial) this.#trials--;
     this.#success();
     return result;
   }
 
   shutdown(): void {
+    this.#clock.clearTimeout(this.#timer);
     this.#cb.shutdown();
   }
 
+  #halfOpen(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#state !== 'open') return;
+    this.#successes = 0;
+    this.#trials = 0;
+    this.#cb.close();
+    this.#set('half-open');
+  }
+
+  #openError(seconds?: number): Hal9Error {
+    const left = Math.ceil((this.#openedAt + this.#opts.openMs - this.#clock.now()) / 1000);
+    return new Hal9Error('BREAKER_OPEN', `circuit breaker for ${this.upstream} is open`, {
+      upstream: this.upstream,
+      retryAfterSeconds: seconds ?? Math.max(1, left),
+    });
+  }
+
+  #open(): void {
+    this.#failures = [];
+    this.#openedAt = this.#clock.now();
+    this.#cb.open();
+    this.#set('open');
+    // The state metric turns half-open on time even without traffic; a call finds it so either way.
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(() => this.#halfOpen(), this.#opts.openMs);
+    this.#timer.unref?.();
+  }
+
   #failure(): void {
-    if (this.#recovering) {
-      this.#cb.open();
-      return;
-    }
-    const now = Date.now();
+    if (this.#state === 'half-open') return this.#open();
+    if (this.#state === 'open') return;
+    const now = this.#clock.now();
     this.#failures = this.#failures.filter((t) => now - t < this.#opts.windowMs);
     this.#failures.push(now);
-    if (this.#failures.length >= this.#opts.failureThreshold) {
-      this.#failures = [];
-      this.#cb.open();
-    }
+    if (this.#failures.length >= this.#opts.failureThreshold) this.#open();
   }
 
   #success(): void {
-    if (!this.#recovering) return;
-    // The trial call that closed opossum counts as the first success.
-    this.#successes++;
-    if (this.#successes >= this.#opts.successThreshold) {
-      this.#recovering = false;
+    if (this.#state !== 'half-open') return;
+    if (++this.#successes >= this.#opts.successThreshold) {
       this.#failures = [];
       this.#set('closed');
     }

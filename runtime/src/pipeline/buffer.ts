@@ -1,29 +1,41 @@
-// Signal batching: a buffer flushes when it is full, when the flush interval passes, and at once
-// (on the next microtask, so a synchronous burst still forms one batch) whenever the consumer has
-// idle capacity. A lone signal therefore never waits for the timer.
+import type { Clock, Timer } from './clock.ts';
+
+// Signal batching, work-conserving. A signal goes straight through while the consumer can take it
+// (immediately, or on the next microtask with `coalesce`, so a synchronous burst — one answer's
+// fan-out to a peer — still forms one batch). Only while the consumer is busy do signals wait here;
+// then a batch leaves when it is full, when the consumer pulls (a slot freed), or after `flushMs`,
+// which bounds how long a batch may wait when it truly cannot be served.
 
 export interface BufferOptions<T> {
   size: number;
   flushMs: number;
-  /** True when the consumer could start work immediately. */
-  isIdle: () => boolean;
+  clock: Clock;
+  /** How many items the consumer could start right now. */
+  capacity: () => number;
+  /** Hands a batch to the consumer (which starts or queues it). */
   flush: (batch: T[]) => void;
+  /** Form batches from synchronous bursts (one microtask) instead of sending each item at once. */
+  coalesce?: boolean;
 }
 
 export class SignalBuffer<T> {
   #items: T[] = [];
   #size: number;
   #flushMs: number;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #microtask = false;
-  readonly #isIdle: () => boolean;
+  readonly #clock: Clock;
+  readonly #capacity: () => number;
   readonly #flush: (batch: T[]) => void;
+  readonly #coalesce: boolean;
 
   constructor(opts: BufferOptions<T>) {
     this.#size = opts.size;
     this.#flushMs = opts.flushMs;
-    this.#isIdle = opts.isIdle;
+    this.#clock = opts.clock;
+    this.#capacity = opts.capacity;
     this.#flush = opts.flush;
+    this.#coalesce = opts.coalesce ?? false;
   }
 
   get pending(): number {
@@ -37,43 +49,68 @@ export class SignalBuffer<T> {
   }
 
   add(item: T): void {
+    if (this.#items.length === 0 && !this.#coalesce && this.#capacity() > 0) {
+      this.#flush([item]);
+      return;
+    }
     this.#items.push(item);
     if (this.#items.length >= this.#size) this.flushNow();
     else this.poke();
   }
 
-  /** The consumer may have capacity now: flush soon if it is idle, else make sure the timer runs. */
+  /** The consumer may have capacity now: hand over what it can take, else make sure the timer runs. */
   poke(): void {
     if (this.#items.length === 0) return;
-    if (this.#isIdle()) {
+    if (this.#coalesce) {
       if (!this.#microtask) {
         this.#microtask = true;
         queueMicrotask(() => {
           this.#microtask = false;
-          if (this.#items.length > 0 && this.#isIdle()) this.flushNow();
-          else this.#arm();
+          while (this.#items.length > 0 && this.#capacity() > 0) this.#flushBatch();
+          this.#arm();
         });
       }
-    } else this.#arm();
+      return;
+    }
+    const free = this.#capacity();
+    if (free > 0) {
+      const batch = this.take(free);
+      if (batch.length > 0) this.#flush(batch);
+    }
+    this.#arm();
+  }
+
+  /** Up to `n` items (at most one batch) for a consumer that pulls when a slot frees. */
+  take(n: number): T[] {
+    if (this.#items.length === 0) return [];
+    const batch = this.#items.splice(0, Math.min(n, this.#size));
+    if (this.#items.length === 0) this.#disarm();
+    return batch;
   }
 
   flushNow(): void {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    while (this.#items.length > 0) {
-      const batch = this.#items.splice(0, this.#size);
-      this.#flush(batch);
-    }
+    this.#disarm();
+    while (this.#items.length > 0) this.#flushBatch();
+  }
+
+  #flushBatch(): void {
+    this.#flush(this.#items.splice(0, this.#size));
+    if (this.#items.length === 0) this.#disarm();
   }
 
   #arm(): void {
     if (this.#timer || this.#items.length === 0) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.flushNow();
     }, this.#flushMs);
+  }
+
+  #disarm(): void {
+    if (this.#timer) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
   /** Flushes what is left and stops the timer (drain). */

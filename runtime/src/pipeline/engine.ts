@@ -1,27 +1,32 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { Hal9Error, isHal9Error, toErrorInfo } from '../errors.ts';
-import type { Metrics } from '../metrics/metrics.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { type BreakerState, UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
+import type { Clock } from './clock.ts';
 import { Executor } from './executor.ts';
+import { createModelCall, type ModelCall } from './model-call.ts';
+import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
+import { RemoteDispatch } from './remote-dispatch.ts';
 import { RequestRun, type RunView } from './request-run.ts';
 import { cacheKey, ResponseCache } from './response-cache.ts';
+import { planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
 import { type BranchOutcome, newId, newTraceId, type Signal, type TraceEntry } from './signal.ts';
 
-// The signal pipeline. A request becomes a tree of signals; each local signal passes
-// buffer → executor slot → cache → upstream limiter → breaker → model, and its answer's directives
-// create the next signals (local ones re-enter the buffer, remote ones are batched to their pod).
+// The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
+// every slot is busy (buffer, executor queue) → answer (cache → model call chain) → routing plan →
+// children (local ones arrive again here, remote ones go to their pod's dispatch) → trace.
 
 export interface EngineDeps {
   readonly config: Config;
   readonly backend: ModelBackend;
-  readonly metrics: Metrics;
+  readonly observer: PipelineObserver;
   readonly peers: PeerTransport;
-  /** Called when a run ends (request store). */
+  readonly clock: Clock;
+  /** Called when an external request ends (request store). */
   readonly onRunEnd?: (view: RunView) => void;
 }
 
@@ -44,35 +49,37 @@ interface NeuronCounters {
 interface Work {
   readonly run: RequestRun;
   readonly signal: Signal;
+  /** clock.now() when the signal reached this pod. */
+  readonly arrivedAt: number;
 }
 
 export class Engine {
   readonly config: Config;
   readonly #backend: ModelBackend;
-  readonly #m: Metrics;
-  readonly #peers: PeerTransport;
+  readonly #obs: PipelineObserver;
+  readonly #clock: Clock;
   readonly #onRunEnd: EngineDeps['onRunEnd'];
   readonly #neurons: Map<string, NeuronConfig>;
   readonly #entry: NeuronConfig;
-  readonly #executor: Executor;
-  readonly #upstreamLimit: Semaphore;
+  readonly #executor: Executor<Work>;
+  readonly #permits: Semaphore;
   readonly #breaker: UpstreamBreaker;
+  readonly #modelCall: ModelCall;
   readonly #cache: ResponseCache<string>;
   readonly #cacheLayers: ReadonlySet<Layer>;
   readonly #local: SignalBuffer<Work>;
-  readonly #remote = new Map<string, { buffer: SignalBuffer<Work>; inFlight: number }>();
+  readonly #remote = new Map<string, RemoteDispatch>();
   readonly #counters = new Map<string, NeuronCounters>();
   readonly #runs = new Set<RequestRun>();
-  readonly #batchStats = new Map<string, { sum: number; count: number }>();
   readonly #tuning: LiveTuning;
   #draining = false;
 
   constructor(deps: EngineDeps) {
-    const { config, metrics } = deps;
+    const { config, observer, clock } = deps;
     this.config = config;
     this.#backend = deps.backend;
-    this.#m = metrics;
-    this.#peers = deps.peers;
+    this.#obs = observer;
+    this.#clock = clock;
     this.#onRunEnd = deps.onRunEnd;
     this.#neurons = new Map(config.neurons.map((n) => [n.id, n]));
     this.#entry = pickEntry(config);
@@ -84,20 +91,30 @@ export class Engine {
       buffer_flush_ms: p.buffer_flush_ms,
       max_queue_depth: p.max_queue_depth,
     };
-    this.#executor = new Executor({
-      limit: p.max_concurrent_signals,
-      maxQueue: p.max_queue_depth,
-      onChange: (active, queued, limit) => {
-        metrics.parallelActive.set(active);
-        metrics.queueDepth.set(queued + this.#local.pending);
-        metrics.parallelMax.set(limit);
-        if (active < limit && queued === 0) this.#local?.poke();
+    this.#local = new SignalBuffer<Work>({
+      size: p.signal_buffer_size,
+      flushMs: p.buffer_flush_ms,
+      clock,
+      capacity: () => this.#executor.free,
+      flush: (batch) => {
+        observer.batch('local', batch.length);
+        this.#executor.submit(batch);
       },
     });
-    metrics.parallelMax.set(p.max_concurrent_signals);
-    metrics.parallelActive.set(0);
-    metrics.queueDepth.set(0);
-    this.#upstreamLimit = new Semaphore(p.max_concurrent_neurons);
+    this.#executor = new Executor<Work>({
+      limit: p.max_concurrent_signals,
+      maxQueue: p.max_queue_depth,
+      process: (w) => this.#process(w),
+      isStale: (w) => !w.run.running,
+      pull: (free) => {
+        const batch = this.#local.take(free);
+        if (batch.length > 0) observer.batch('local', batch.length);
+        return batch;
+      },
+      onChange: (active, queued, limit) => observer.executor(active, queued + this.#local.pending, limit),
+    });
+    observer.executor(0, 0, p.max_concurrent_signals);
+    this.#permits = new Semaphore(p.max_concurrent_neurons);
     const cb = p.circuit_breaker;
     this.#breaker = new UpstreamBreaker(
       deps.backend.upstream,
@@ -107,26 +124,38 @@ export class Engine {
         openMs: cb.timeout_seconds * 1000,
         windowMs: cb.window_seconds * 1000,
       },
-      (upstream, s: BreakerState) =>
-        metrics.breakerState.set({ upstream }, { closed: 0, 'half-open': 1, open: 2 }[s]),
+      clock,
+      (upstream, s: BreakerState) => observer.breaker(upstream, s),
     );
+    this.#modelCall = createModelCall({
+      backend: deps.backend,
+      permits: this.#permits,
+      breaker: this.#breaker,
+      observer,
+      clock,
+    });
     this.#cache = new ResponseCache<string>({
       maxEntries: p.cache_max_entries,
       ttlMs: p.cache_ttl_seconds * 1000,
     });
     this.#cacheLayers = new Set(p.cache_layers);
-    this.#local = new SignalBuffer<Work>({
-      size: p.signal_buffer_size,
-      flushMs: p.buffer_flush_ms,
-      isIdle: () => this.#executor.hasIdleCapacity,
-      flush: (batch) => {
-        this.#recordBatch('local', batch.length);
-        for (const w of batch) this.#executor.run(() => this.#process(w));
-      },
-    });
     for (const n of config.neurons) {
       this.#counters.set(n.id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
-      if (n.endpoint) this.#remote.set(n.id, this.#remoteBuffer(n));
+      if (n.endpoint) {
+        this.#remote.set(
+          n.id,
+          new RemoteDispatch({
+            target: n,
+            peers: deps.peers,
+            observer,
+            clock,
+            size: p.signal_buffer_size,
+            flushMs: p.buffer_flush_ms,
+            maxInFlight: p.connection_pool.max_connections_per_host,
+            traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
+          }),
+        );
+      }
     }
   }
 
@@ -139,6 +168,14 @@ export class Engine {
   get breakerState(): BreakerState {
     return this.#breaker.state;
   }
+  /** Executor and upstream-permit occupancy (tests, load report). */
+  get occupancy(): { active: number; queued: number; permits: number } {
+    return {
+      active: this.#executor.active,
+      queued: this.#executor.queued + this.#local.pending,
+      permits: this.#permits.held,
+    };
+  }
 
   tuning(): Readonly<LiveTuning> {
     return { ...this.#tuning };
@@ -148,11 +185,10 @@ export class Engine {
   tune(patch: Partial<LiveTuning>): Readonly<LiveTuning> {
     Object.assign(this.#tuning, patch);
     const t = this.#tuning;
-    this.#executor.resize(t.max_concurrent_signals, t.max_queue_depth);
-    this.#upstreamLimit.resize(t.max_concurrent_neurons);
     this.#local.resize(t.signal_buffer_size, t.buffer_flush_ms);
-    for (const r of this.#remote.values()) r.buffer.resize(t.signal_buffer_size, t.buffer_flush_ms);
-    this.#m.parallelMax.set(t.max_concurrent_signals);
+    this.#executor.resize(t.max_concurrent_signals, t.max_queue_depth);
+    this.#permits.resize(t.max_concurrent_neurons);
+    for (const r of this.#remote.values()) r.resize(t.signal_buffer_size, t.buffer_flush_ms);
     return this.tuning();
   }
 
@@ -202,7 +238,8 @@ export class Engine {
     const entry = this.resolveEntry(input);
     const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
     const run = this.#newRun(newId(), input.traceId ?? newTraceId(), entry.id, timeoutMs, true);
-    const signal: Signal = {
+    run.open();
+    this.#arrive(run, {
       id: newId(),
       requestId: run.id,
       traceId: run.traceId,
@@ -213,9 +250,7 @@ export class Engine {
       content: input.content,
       path: [],
       metadata: input.metadata ?? {},
-    };
-    run.open();
-    this.#local.add({ run, signal });
+    });
     return run;
   }
 
@@ -228,10 +263,12 @@ export class Engine {
     const n = this.#neurons.get(neuronId);
     if (!n || n.endpoint) throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`);
     this.#admit(signals.length);
+    // The caller's deadline, never longer than ours.
+    const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
     const runs = signals.map((s) => {
-      const run = this.#newRun(s.requestId, s.traceId, neuronId, deadlineMs, false);
+      const run = this.#newRun(s.requestId, s.traceId, neuronId, timeoutMs, false);
       run.open();
-      this.#local.add({ run, signal: { ...s, to: neuronId } });
+      this.#arrive(run, { ...s, to: neuronId });
       return run;
     });
     const views = await Promise.all(runs.map((r) => r.done));
@@ -242,11 +279,11 @@ export class Engine {
   async drain(timeoutMs: number): Promise<{ unfinished: number }> {
     this.#draining = true;
     this.#local.flushNow();
-    for (const r of this.#remote.values()) r.buffer.flushNow();
+    for (const r of this.#remote.values()) r.flushNow();
     const all = Promise.all([...this.#runs].map((r) => r.done));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
+    this.#clock.clearTimeout(timer);
     const unfinished = this.#runs.size;
     // Whatever is still running ends visibly (timed_out) rather than vanishing with the process.
     for (const r of [...this.#runs]) r.timeOut();
@@ -263,110 +300,91 @@ export class Engine {
     const free = Math.max(0, this.#executor.limit - this.#executor.active);
     const waiting = this.#executor.queued + this.#local.pending;
     if (waiting + n - free > this.#executor.maxQueue) {
-      this.#m.rejections.inc();
-      this.#m.requests.inc({ outcome: 'rejected' });
+      this.#obs.rejected();
       throw new Hal9Error('QUEUE_FULL', undefined, { retryAfterSeconds: 1 });
     }
   }
 
   #newRun(id: string, traceId: string, entry: string, timeoutMs: number, external: boolean): RequestRun {
-    const run = new RequestRun(id, traceId, entry, timeoutMs, (r) => {
-      this.#runs.delete(r);
-      const view = r.view();
-      if (external) {
-        this.#m.requests.inc({ outcome: view.status });
-        this.#m.requestDuration.observe({ outcome: view.status }, view.durationMs / 1000);
+    const run = new RequestRun({
+      id,
+      traceId,
+      entry,
+      timeoutMs,
+      clock: this.#clock,
+      onEnd: (r) => {
+        this.#runs.delete(r);
+        if (!external) return;
+        const view = r.view();
+        this.#obs.request(view.status, view.durationMs);
         this.#onRunEnd?.(view);
-      }
+      },
     });
     this.#runs.add(run);
     return run;
   }
 
-  async #process({ run, signal }: Work): Promise<void> {
+  /** A signal reached a neuron hosted here: it starts now if a slot is free, else waits for one. */
+  #arrive(run: RequestRun, signal: Signal): void {
+    this.#obs.arrived(this.#neurons.get(signal.to)!);
+    this.#local.add({ run, signal, arrivedAt: this.#clock.now() });
+  }
+
+  async #process({ run, signal, arrivedAt }: Work): Promise<void> {
     if (!run.running) return;
     const neuron = this.#neurons.get(signal.to)!;
     const counters = this.#counters.get(neuron.id)!;
-    const labels = { neuron: neuron.id, layer: neuron.layer };
-    const t0 = performance.now();
+    const t0 = this.#clock.now();
     counters.active++;
     let answer: string;
     let cached = false;
     try {
-      if (this.#cacheLayers.has(neuron.layer)) {
-        this.#m.cacheRequests.inc(labels);
-        const key = cacheKey({
-          neuron: neuron.id,
-          model: this.#backend.model,
-          systemPrompt: neuron.system_prompt,
-          content: signal.content,
-        });
-        const r = await this.#cache.getOrLoad(key, () => this.#callModel(neuron, signal.content));
-        answer = r.value;
-        cached = r.cached;
-        if (cached) {
-          this.#m.cacheHits.inc(labels);
-          counters.cacheHits++;
-        }
-      } else {
-        answer = await this.#callModel(neuron, signal.content);
-      }
+      ({ answer, cached } = await this.#answer(neuron, signal.content, run));
     } catch (e) {
       counters.active--;
       counters.failed++;
-      const durationMs = performance.now() - t0;
-      this.#m.processingTime.observe(labels, durationMs / 1000);
-      this.#m.signals.inc({ ...labels, outcome: 'error' });
+      const now = this.#clock.now();
       const error = toErrorInfo(e, neuron.id);
-      run.close({
-        trace: [this.#traceEntry(signal, neuron, false, durationMs, [], [], error)],
-        errors: [error],
+      this.#obs.finished(neuron, {
+        outcome: 'error',
+        cached: false,
+        latencyMs: now - arrivedAt,
+        processingMs: now - t0,
       });
+      run.close({ trace: [traceEntry(signal, neuron, false, now - t0, [], [], error)], errors: [error] });
       return;
     }
     counters.active--;
     counters.processed++;
-    const durationMs = performance.now() - t0;
-    this.#m.processingTime.observe(labels, durationMs / 1000);
-    this.#m.signals.inc({ ...labels, outcome: 'ok' });
-    this.#route(run, signal, neuron, answer, cached, durationMs);
+    if (cached) counters.cacheHits++;
+    const now = this.#clock.now();
+    this.#route(run, signal, neuron, answer, cached, now - t0);
+    this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - arrivedAt, processingMs: now - t0 });
   }
 
-  #callModel(neuron: NeuronConfig, content: string): Promise<string> {
-    const upstream = this.#backend.upstream;
-    return this.#upstreamLimit.use(() =>
-      this.#guarded(upstream, async () => {
-        const t0 = performance.now();
-        try {
-          const c = await this.#backend.complete(neuron, content);
-          this.#m.upstreamRequests.inc({ upstream, status: '200' });
-          if (c.usage) {
-            const u = c.usage;
-            this.#m.tokens.inc({ upstream, type: 'input' }, u.input);
-            this.#m.tokens.inc({ upstream, type: 'output' }, u.output);
-            this.#m.tokens.inc({ upstream, type: 'cache_read' }, u.cacheRead);
-            this.#m.tokens.inc({ upstream, type: 'cache_creation' }, u.cacheCreation);
-          }
-          return c.text;
-        } catch (e) {
-          this.#m.upstreamRequests.inc({ upstream, status: upstreamStatus(e) });
-          throw e;
-        } finally {
-          this.#m.upstreamDuration.observe({ upstream }, (performance.now() - t0) / 1000);
-        }
-      }),
-    );
-  }
-
-  /** Runs a call through the breaker; a fast-fail while open is counted like any other upstream status. */
-  async #guarded<T>(upstream: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await this.#breaker.fire(call);
-    } catch (e) {
-      if (isHal9Error(e) && e.code === 'BREAKER_OPEN')
-        this.#m.upstreamRequests.inc({ upstream, status: 'breaker_open' });
-      throw e;
+  /** The neuron's answer: from the cache for cached layers (misses coalesced), else the model. */
+  async #answer(
+    neuron: NeuronConfig,
+    content: string,
+    run: RequestRun,
+  ): Promise<{ answer: string; cached: boolean }> {
+    if (!this.#cacheLayers.has(neuron.layer)) {
+      return { answer: (await this.#modelCall(neuron, content, run.signal)).text, cached: false };
     }
+    this.#obs.cacheRequest(neuron);
+    const key = cacheKey({
+      neuron: neuron.id,
+      model: this.#backend.model,
+      systemPrompt: neuron.system_prompt,
+      content,
+    });
+    const r = await this.#cache.getOrLoad(
+      key,
+      async (signal) => (await this.#modelCall(neuron, content, signal)).text,
+      run.signal,
+    );
+    if (r.cached) this.#obs.cacheHit(neuron);
+    return { answer: r.value, cached: r.cached };
   }
 
   #route(
@@ -378,178 +396,77 @@ export class Engine {
     ms: number,
   ): void {
     const parsed = parseAnswer(answer);
-    const labels = { neuron: neuron.id, layer: neuron.layer };
-    const forwardedTo: string[] = [];
-    const dropped: string[] = [];
-    const errors = [];
-    const children: Signal[] = [];
     const path = [...signal.path, neuron.id];
-    for (const f of parsed.forwards) {
-      for (const target of f.targets) {
-        if (!neuron.forward_connections.includes(target) || !this.#neurons.has(target)) {
-          dropped.push(target);
-          this.#m.dropped.inc({ ...labels, reason: 'not_connected' });
-          continue;
-        }
-        if (path.includes(target)) {
-          dropped.push(target);
-          this.#m.dropped.inc({ ...labels, reason: 'cycle' });
-          errors.push(
-            toErrorInfo(
-              new Hal9Error(
-                'CYCLE_DETECTED',
-                `${neuron.id} → ${target} would revisit ${target} (path ${[...path, target].join(' → ')})`,
-              ),
-              neuron.id,
-            ),
-          );
-          continue;
-        }
-        if (signal.hop + 1 >= this.config.performance.hop_limit) {
-          dropped.push(target);
-          this.#m.dropped.inc({ ...labels, reason: 'hop_limit' });
-          errors.push(
-            toErrorInfo(
-              new Hal9Error(
-                'HOP_LIMIT_EXCEEDED',
-                `forwarding ${neuron.id} → ${target} would exceed the hop limit of ${this.config.performance.hop_limit}`,
-              ),
-              neuron.id,
-            ),
-          );
-          continue;
-        }
-        forwardedTo.push(target);
-        children.push({
-          id: newId(),
-          requestId: signal.requestId,
-          traceId: signal.traceId,
-          parentId: signal.id,
-          from: neuron.id,
-          to: target,
-          hop: signal.hop + 1,
-          content: f.content ?? signal.content,
-          path,
-          metadata: signal.metadata,
-        });
-      }
-    }
+    const plan = planForwards({
+      neuron,
+      known: this.#neurons,
+      path: signal.path,
+      hop: signal.hop,
+      hopLimit: this.config.performance.hop_limit,
+      incoming: signal.content,
+      parsed,
+    });
+    for (const d of plan.dropped) this.#obs.dropped(neuron, d.reason);
     const results = parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content }));
-    run.open(children.length);
-    for (const child of children) {
-      const remote = this.#remote.get(child.to);
-      this.#m.forwarded.inc({ ...labels, locality: remote ? 'remote' : 'local' });
-      if (remote) remote.buffer.add({ run, signal: child });
-      else this.#local.add({ run, signal: child });
+    run.open(plan.children.length);
+    const forwardedTo: string[] = [];
+    for (const c of plan.children) {
+      forwardedTo.push(c.target);
+      const child: Signal = {
+        id: newId(),
+        requestId: signal.requestId,
+        traceId: signal.traceId,
+        parentId: signal.id,
+        from: neuron.id,
+        to: c.target,
+        hop: signal.hop + 1,
+        content: c.content,
+        path,
+        metadata: signal.metadata,
+      };
+      const remote = this.#remote.get(c.target);
+      this.#obs.forwarded(neuron, c.target, remote ? 'remote' : 'local');
+      if (remote) remote.add({ run, signal: child });
+      else this.#arrive(run, child);
     }
     run.close({
       results,
-      trace: [this.#traceEntry(signal, neuron, cached, ms, forwardedTo, dropped)],
-      errors,
+      trace: [
+        traceEntry(
+          signal,
+          neuron,
+          cached,
+          ms,
+          forwardedTo,
+          plan.dropped.map((d) => d.target),
+        ),
+      ],
+      errors: plan.errors as ErrorInfo[],
     });
-  }
-
-  #remoteBuffer(target: NeuronConfig) {
-    const state = {
-      inFlight: 0,
-      buffer: undefined as unknown as SignalBuffer<Work>,
-    };
-    const maxInFlight = this.config.performance.connection_pool.max_connections_per_host;
-    state.buffer = new SignalBuffer<Work>({
-      size: this.#tuning.signal_buffer_size,
-      flushMs: this.#tuning.buffer_flush_ms,
-      isIdle: () => state.inFlight < maxInFlight,
-      flush: (batch) => {
-        this.#recordBatch(target.id, batch.length);
-        state.inFlight++;
-        void this.#sendRemote(target, batch).finally(() => {
-          state.inFlight--;
-          state.buffer.poke();
-        });
-      },
-    });
-    return state;
-  }
-
-  async #sendRemote(target: NeuronConfig, batch: Work[]): Promise<void> {
-    const live = batch.filter((w) => w.run.running);
-    const upstream = `peer:${target.id}`;
-    if (live.length === 0) return;
-    const deadline =
-      Math.max(...live.map((w) => w.run.startedAt + this.config.performance.request_timeout_ms)) -
-      performance.now();
-    const t0 = performance.now();
-    try {
-      const outcomes = await this.#peers.send(
-        target,
-        live.map((w) => w.signal),
-        Math.max(1, Math.round(deadline)),
-      );
-      this.#m.upstreamRequests.inc({ upstream, status: '200' });
-      live.forEach((w, i) => {
-        w.run.close(outcomes[i]);
-      });
-    } catch (e) {
-      this.#m.upstreamRequests.inc({ upstream, status: upstreamStatus(e) });
-      for (const w of live) {
-        const error = toErrorInfo(e, target.id);
-        w.run.close({
-          trace: [this.#traceEntry(w.signal, target, false, 0, [], [], error)],
-          errors: [error],
-        });
-      }
-    } finally {
-      this.#m.upstreamDuration.observe({ upstream }, (performance.now() - t0) / 1000);
-    }
-  }
-
-  #recordBatch(target: string, size: number): void {
-    const s = this.#batchStats.get(target) ?? { sum: 0, count: 0 };
-    s.sum += size;
-    s.count++;
-    this.#batchStats.set(target, s);
-    this.#m.batchSize.observe({ target }, size);
-    this.#m.batchSizeAverage.set({ target }, s.sum / s.count);
-  }
-
-  #traceEntry(
-    signal: Signal,
-    neuron: NeuronConfig,
-    cached: boolean,
-    durationMs: number,
-    forwardedTo: string[],
-    dropped: string[],
-    error?: ReturnType<typeof toErrorInfo>,
-  ): TraceEntry {
-    return {
-      signal: signal.id,
-      parent: signal.parentId,
-      neuron: neuron.id,
-      layer: neuron.layer,
-      hop: signal.hop,
-      cached,
-      durationMs: Math.round(durationMs * 1000) / 1000,
-      forwardedTo,
-      dropped,
-      ...(error ? { error } : {}),
-    };
   }
 }
 
-function upstreamStatus(e: unknown): string {
-  if (!isHal9Error(e)) return 'error';
-  if (e.details.status) return String(e.details.status);
-  switch (e.code) {
-    case 'UPSTREAM_TIMEOUT':
-      return 'timeout';
-    case 'UPSTREAM_CONNECTION':
-    case 'PEER_ERROR':
-      return 'connection_error';
-    case 'BREAKER_OPEN':
-      return 'breaker_open';
-    default:
-      return 'error';
-  }
+function traceEntry(
+  signal: Signal,
+  neuron: NeuronConfig,
+  cached: boolean,
+  durationMs: number,
+  forwardedTo: string[],
+  dropped: string[],
+  error?: ErrorInfo,
+): TraceEntry {
+  return {
+    signal: signal.id,
+    parent: signal.parentId,
+    neuron: neuron.id,
+    layer: neuron.layer,
+    hop: signal.hop,
+    cached,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+    forwardedTo,
+    dropped,
+    ...(error ? { error } : {}),
+  };
 }
 
 /** The configured entry neuron, else the local neuron of the highest layer (first in file order). */

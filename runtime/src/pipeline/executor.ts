@@ -1,28 +1,38 @@
-// Bounded concurrency with a bounded queue. The limit can change while running (the operator tunes it):
-// raising it starts queued tasks at once; lowering it lets running tasks finish and starts no new ones
-// until the active count is below the new limit.
+// Bounded concurrency with a bounded queue, work-conserving: a slot that frees starts the next waiting
+// item in the same turn (first from the queue, then pulled from the batching buffer), so nothing waits
+// for a timer while a slot is free. The limit can change while running (the operator tunes it):
+// raising it starts waiting items at once; lowering it lets running items finish.
 
-export interface ExecutorOptions {
+export interface ExecutorOptions<T> {
   limit: number;
   maxQueue: number;
-  /** Called whenever active or queued counts change (metrics). */
+  process: (item: T) => Promise<void>;
+  /** Items whose request already ended are dropped when their turn comes instead of started. */
+  isStale?: (item: T) => boolean;
+  /** More work when a slot frees and the queue is empty (the batching buffer); at most `free` items. */
+  pull?: (free: number) => readonly T[];
+  /** Called whenever active or queued counts change (metrics, load report). */
   onChange?: (active: number, queued: number, limit: number) => void;
 }
 
-type Task = () => Promise<void>;
-
-export class Executor {
+export class Executor<T> {
   #limit: number;
   #maxQueue: number;
   #active = 0;
-  readonly #queue: Task[] = [];
+  #queue: T[] = [];
   #head = 0;
-  readonly #onChange: ExecutorOptions['onChange'];
+  readonly #process: (item: T) => Promise<void>;
+  readonly #isStale: (item: T) => boolean;
+  readonly #pull: (free: number) => readonly T[];
+  readonly #onChange: ExecutorOptions<T>['onChange'];
   readonly #idleWaiters: (() => void)[] = [];
 
-  constructor(opts: ExecutorOptions) {
+  constructor(opts: ExecutorOptions<T>) {
     this.#limit = opts.limit;
     this.#maxQueue = opts.maxQueue;
+    this.#process = opts.process;
+    this.#isStale = opts.isStale ?? (() => false);
+    this.#pull = opts.pull ?? (() => []);
     this.#onChange = opts.onChange;
   }
 
@@ -38,14 +48,9 @@ export class Executor {
   get queued(): number {
     return this.#queue.length - this.#head;
   }
-  /** True when a new task would start now rather than wait. */
-  get hasIdleCapacity(): boolean {
-    return this.#active < this.#limit && this.queued === 0;
-  }
-  /** Whether admitting `n` more tasks stays within the queue bound. */
-  canAdmit(n = 1): boolean {
-    const free = Math.max(0, this.#limit - this.#active);
-    return this.queued + n - free <= this.#maxQueue;
+  /** Slots an item would take right now (0 while anything queues). */
+  get free(): number {
+    return this.queued === 0 ? Math.max(0, this.#limit - this.#active) : 0;
   }
 
   resize(limit: number, maxQueue = this.#maxQueue): void {
@@ -55,13 +60,13 @@ export class Executor {
     this.#changed();
   }
 
-  /** Runs the task when a slot is free. The caller decides admission (canAdmit) beforehand. */
-  run(task: Task): void {
-    if (this.#active < this.#limit && this.queued === 0) this.#start(task);
-    else {
-      this.#queue.push(task);
-      this.#changed();
+  /** Starts each item now while a slot is free, queues the rest (admission is decided beforehand). */
+  submit(items: readonly T[]): void {
+    for (const item of items) {
+      if (this.#active < this.#limit && this.queued === 0) this.#start(item);
+      else this.#queue.push(item);
     }
+    this.#changed();
   }
 
   /** Resolves when nothing is running or queued. */
@@ -70,12 +75,11 @@ export class Executor {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #start(task: Task): void {
+  #start(item: T): void {
     this.#active++;
-    this.#changed();
     let p: Promise<void>;
     try {
-      p = task();
+      p = this.#process(item);
     } catch {
       p = Promise.resolve();
     }
@@ -92,14 +96,24 @@ export class Executor {
   };
 
   #pump(): void {
-    while (this.#active < this.#limit && this.queued > 0) {
-      const task = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as Task;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue.splice(0, this.#head);
-        this.#head = 0;
+    while (this.#active < this.#limit) {
+      if (this.queued > 0) {
+        const item = this.#queue[this.#head]!;
+        this.#queue[this.#head++] = undefined as T;
+        if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#head);
+          this.#head = 0;
+        }
+        if (!this.#isStale(item)) this.#start(item);
+        continue;
       }
-      this.#start(task);
+      const more = this.#pull(this.#limit - this.#active);
+      if (more.length === 0) return;
+      for (const item of more) {
+        if (this.#isStale(item)) continue;
+        if (this.#active < this.#limit) this.#start(item);
+        else this.#queue.push(item);
+      }
     }
   }
 

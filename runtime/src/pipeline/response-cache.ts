@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 // The response cache: only successful answers are stored; concurrent identical misses share one
-// upstream call (coalescing), so a burst of the same signal costs one model call.
+// upstream call (coalescing), so a burst of the same signal costs one model call. The shared call is
+// cancelled only when every caller waiting on it has given up: one request's deadline never fails
+// another request that joined the same call.
 
 export interface CacheKeyParts {
   readonly neuron: string;
@@ -28,9 +30,15 @@ export interface CacheLookup<V> {
   readonly cached: boolean;
 }
 
+interface Inflight<V> {
+  readonly promise: Promise<V>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
 export class ResponseCache<V extends {}> {
   readonly #lru: LRUCache<string, V>;
-  readonly #inflight = new Map<string, Promise<V>>();
+  readonly #inflight = new Map<string, Inflight<V>>();
 
   constructor(opts: { maxEntries: number; ttlMs: number }) {
     this.#lru = new LRUCache<string, V>({ max: opts.maxEntries, ttl: opts.ttlMs, ttlAutopurge: false });
@@ -44,19 +52,55 @@ export class ResponseCache<V extends {}> {
     return this.#lru.get(key);
   }
 
-  async getOrLoad(key: string, load: () => Promise<V>): Promise<CacheLookup<V>> {
+  async getOrLoad(
+    key: string,
+    load: (signal: AbortSignal) => Promise<V>,
+    signal?: AbortSignal,
+  ): Promise<CacheLookup<V>> {
     const hit = this.#lru.get(key);
     if (hit !== undefined) return { value: hit, cached: true };
-    const pending = this.#inflight.get(key);
-    if (pending) return { value: await pending, cached: true };
-    const p = load();
-    this.#inflight.set(key, p);
-    try {
-      const value = await p;
-      this.#lru.set(key, value);
-      return { value, cached: false };
-    } finally {
-      this.#inflight.delete(key);
+    let entry = this.#inflight.get(key);
+    const joined = entry !== undefined;
+    if (!entry) {
+      const controller = new AbortController();
+      const created: Inflight<V> = { promise: load(controller.signal), controller, waiters: 0 };
+      entry = created;
+      this.#inflight.set(key, created);
+      created.promise.then(
+        (value) => {
+          this.#lru.set(key, value);
+          this.#inflight.delete(key);
+        },
+        () => this.#inflight.delete(key),
+      );
     }
+    const value = await this.#wait(entry, signal);
+    return { value, cached: joined };
+  }
+
+  #wait(entry: Inflight<V>, signal: AbortSignal | undefined): Promise<V> {
+    if (!signal) {
+      entry.waiters++;
+      return entry.promise;
+    }
+    signal.throwIfAborted();
+    entry.waiters++;
+    return new Promise<V>((resolve, reject) => {
+      const onAbort = () => {
+        if (--entry.waiters === 0) entry.controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.promise.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
   }
 }

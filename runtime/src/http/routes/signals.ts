@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Hal9Error } from '../../errors.ts';
+import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
+import type { RunView } from '../../pipeline/request-run.ts';
+import type { RunStore } from '../../pipeline/run-store.ts';
+import { traceIdFrom } from '../../pipeline/signal.ts';
+import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import { batchInput, signalInput, submitQuery } from '../schemas.ts';
+
+// The public signal API: submit (wait or not), look up by id, and batches of requests.
+
+export interface SignalRoutesOptions {
+  readonly engine: Engine;
+  readonly store: RunStore;
+}
+
+type SignalBody = {
+  content: string;
+  neuron?: string;
+  layer?: SubmitInput['layer'];
+  metadata?: Record<string, string>;
+};
+
+const publicView = (v: RunView) => ({
+  id: v.id,
+  traceId: v.traceId,
+  status: v.status,
+  results: v.results,
+  trace: v.trace,
+  errors: v.errors,
+  durationMs: v.durationMs,
+});
+
+export async function signalRoutes(app: FastifyInstance, { engine, store }: SignalRoutesOptions) {
+  const submit = (req: FastifyRequest, body: SignalBody, timeoutMs?: number) => {
+    const traceId = traceIdFrom(req.headers.traceparent as string | undefined);
+    return engine.submit({
+      content: body.content,
+      ...(body.neuron ? { neuron: body.neuron } : {}),
+      ...(body.layer ? { layer: body.layer } : {}),
+      ...(body.metadata ? { metadata: body.metadata } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(traceId ? { traceId } : {}),
+    });
+  };
+
+  const replyView = (reply: FastifyReply, view: RunView) => {
+    const s = runStatus(view);
+    if (s.retryAfter) reply.header('retry-after', String(s.retryAfter));
+    return reply.code(s.code).send(publicView(view));
+  };
+
+  app.post<{ Body: SignalBody; Querystring: { wait?: 'true' | 'false'; timeout_ms?: string } }>(
+    '/v1/signals',
+    { schema: { body: signalInput, querystring: submitQuery } },
+    async (req, reply) => {
+      const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
+      if (req.query.wait === 'false') {
+        // Only requests whose caller will come back by id are kept: a waiting caller gets the result
+        // in the response, and retaining every one of those is what made GC pauses the latency tail.
+        store.add(run);
+        return reply
+          .code(202)
+          .header('location', `/v1/signals/${run.id}`)
+          .send({ id: run.id, status: run.status });
+      }
+      return replyView(reply, await run.done);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
+    const view = store.get(req.params.id);
+    if (!view)
+      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    return reply.send(publicView(view));
+  });
+
+  app.post<{ Body: { signals: SignalBody[] } }>(
+    '/v1/signals/batch',
+    { schema: { body: batchInput } },
+    async (req) => {
+      const items = req.body.signals.map((s) => {
+        try {
+          return submit(req, s).done.then(publicView);
+        } catch (e) {
+          return Promise.resolve(errorBody(toHal9Error(e)));
+        }
+      });
+      return { results: await Promise.all(items) };
+    },
+  );
+}

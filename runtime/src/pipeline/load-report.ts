@@ -1,0 +1,149 @@
+import type { NeuronConfig } from '../config/types.ts';
+import type { Clock } from './clock.ts';
+import { type PipelineObserver, silentObserver } from './observer.ts';
+
+// The load report the operator's autoscaler reads from every pod (GET /v1/admin/load): cumulative
+// counters and time integrals, so any window's rates and averages are differences of two reports.
+// Integrals make the average concurrency exact between two reads, however short the bursts.
+
+export const LATENCY_BOUNDS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+] as const;
+
+export interface LatencyHistogram {
+  readonly bounds: readonly number[];
+  /** Cumulative count per bound, then the +Inf count last. */
+  readonly counts: readonly number[];
+  readonly sum: number;
+}
+
+export interface NeuronLoad {
+  readonly arrived: number;
+  readonly completed: number;
+  readonly latency: LatencyHistogram;
+  readonly forwarded: Readonly<Record<string, number>>;
+}
+
+export interface LoadReport {
+  readonly startedAt: number;
+  readonly at: number;
+  readonly limit: number;
+  readonly active: number;
+  readonly queued: number;
+  readonly busySeconds: number;
+  readonly concurrencySeconds: number;
+  readonly arrived: number;
+  readonly completed: number;
+  readonly throttled: number;
+  readonly latency: LatencyHistogram;
+  readonly neurons: Readonly<Record<string, NeuronLoad>>;
+}
+
+class Histogram {
+  readonly buckets = new Float64Array(LATENCY_BOUNDS_SECONDS.length + 1);
+  sum = 0;
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BOUNDS_SECONDS.length && seconds > LATENCY_BOUNDS_SECONDS[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += seconds;
+  }
+  view(): LatencyHistogram {
+    const counts: number[] = [];
+    let acc = 0;
+    for (const b of this.buckets) counts.push((acc += b));
+    return { bounds: LATENCY_BOUNDS_SECONDS, counts, sum: this.sum };
+  }
+}
+
+interface NeuronTally {
+  arrived: number;
+  completed: number;
+  readonly latency: Histogram;
+  readonly forwarded: Map<string, number>;
+}
+
+export interface LoadTracker extends PipelineObserver {
+  report(): LoadReport;
+}
+
+export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]): LoadTracker {
+  const startedAt = clock.wall();
+  const tallies = new Map<string, NeuronTally>(
+    neurons.map((n) => [n.id, { arrived: 0, completed: 0, latency: new Histogram(), forwarded: new Map() }]),
+  );
+  const all = new Histogram();
+  let arrived = 0;
+  let completed = 0;
+  let throttled = 0;
+  let active = 0;
+  let queued = 0;
+  let limit = 0;
+  let busy = 0;
+  let concurrency = 0;
+  let last = clock.now();
+  const accumulate = () => {
+    const now = clock.now();
+    const dt = (now - last) / 1000;
+    last = now;
+    busy += active * dt;
+    concurrency += (active + queued) * dt;
+  };
+  return {
+    ...silentObserver(),
+    executor(a, q, l) {
+      accumulate();
+      active = a;
+      queued = q;
+      limit = l;
+    },
+    arrived(n) {
+      arrived++;
+      const t = tallies.get(n.id);
+      if (t) t.arrived++;
+    },
+    finished(n, f) {
+      completed++;
+      const s = f.latencyMs / 1000;
+      all.observe(s);
+      const t = tallies.get(n.id);
+      if (t) {
+        t.completed++;
+        t.latency.observe(s);
+      }
+    },
+    forwarded(n, target) {
+      const t = tallies.get(n.id);
+      if (t) t.forwarded.set(target, (t.forwarded.get(target) ?? 0) + 1);
+    },
+    upstream(_u, status) {
+      if (status === '429' || status === '529') throttled++;
+    },
+    report() {
+      accumulate();
+      const neuronsView: Record<string, NeuronLoad> = {};
+      for (const [id, t] of tallies) {
+        neuronsView[id] = {
+          arrived: t.arrived,
+          completed: t.completed,
+          latency: t.latency.view(),
+          forwarded: Object.fromEntries(t.forwarded),
+        };
+      }
+      return {
+        startedAt,
+        at: clock.wall(),
+        limit,
+        active,
+        queued,
+        busySeconds: busy,
+        concurrencySeconds: concurrency,
+        arrived,
+        completed,
+        throttled,
+        latency: all.view(),
+        neurons: neuronsView,
+      };
+    },
+  };
+}

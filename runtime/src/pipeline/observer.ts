@@ -1,0 +1,75 @@
+import type { TokenUsage } from '../claude/backend.ts';
+import type { NeuronConfig } from '../config/types.ts';
+import type { BreakerState } from './breaker.ts';
+
+// What the pipeline tells the outside world. The stages call an observer; the Prometheus metrics and
+// the load report the operator reads are two implementations, so no stage imports a metrics library.
+
+export type SignalOutcome = 'ok' | 'error';
+export type DropReason = 'not_connected' | 'hop_limit' | 'cycle';
+
+export interface SignalFinish {
+  readonly outcome: SignalOutcome;
+  readonly cached: boolean;
+  /** Arrival at this pod → answer, queue wait included (what a caller of this neuron sees). */
+  readonly latencyMs: number;
+  /** Slot taken → answer. */
+  readonly processingMs: number;
+}
+
+export interface PipelineObserver {
+  executor(active: number, queued: number, limit: number): void;
+  arrived(neuron: NeuronConfig): void;
+  finished(neuron: NeuronConfig, f: SignalFinish): void;
+  cacheRequest(neuron: NeuronConfig): void;
+  cacheHit(neuron: NeuronConfig): void;
+  forwarded(neuron: NeuronConfig, target: string, locality: 'local' | 'remote'): void;
+  dropped(neuron: NeuronConfig, reason: DropReason): void;
+  batch(target: string, size: number): void;
+  upstream(upstream: string, status: string, durationMs: number): void;
+  tokens(upstream: string, usage: TokenUsage): void;
+  breaker(upstream: string, state: BreakerState): void;
+  request(outcome: string, durationMs: number): void;
+  rejected(): void;
+}
+
+/** Calls every observer in order. */
+export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
+  const each =
+    <K extends keyof PipelineObserver>(k: K) =>
+    (...args: Parameters<PipelineObserver[K]>) => {
+      for (const o of observers) (o[k] as (...a: Parameters<PipelineObserver[K]>) => void)(...args);
+    };
+  return {
+    executor: each('executor'),
+    arrived: each('arrived'),
+    finished: each('finished'),
+    cacheRequest: each('cacheRequest'),
+    cacheHit: each('cacheHit'),
+    forwarded: each('forwarded'),
+    dropped: each('dropped'),
+    batch: each('batch'),
+    upstream: each('upstream'),
+    tokens: each('tokens'),
+    breaker: each('breaker'),
+    request: each('request'),
+    rejected: each('rejected'),
+  };
+}
+
+/** An observer that records nothing (unit tests of single stages). */
+export const silentObserver = (): PipelineObserver => ({
+  executor() {},
+  arrived() {},
+  finished() {},
+  cacheRequest() {},
+  cacheHit() {},
+  forwarded() {},
+  dropped() {},
+  batch() {},
+  upstream() {},
+  tokens() {},
+  breaker() {},
+  request() {},
+  rejected() {},
+});

@@ -1,0 +1,109 @@
+import type { PeerTransport } from '../cluster/peer-client.ts';
+import type { NeuronConfig } from '../config/types.ts';
+import { toErrorInfo } from '../errors.ts';
+import { SignalBuffer } from './buffer.ts';
+import type { Clock } from './clock.ts';
+import { upstreamStatus } from './model-call.ts';
+import type { PipelineObserver } from './observer.ts';
+import type { RequestRun } from './request-run.ts';
+import type { Signal, TraceEntry } from './signal.ts';
+
+// Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
+// batch), at most `maxInFlight` batches per peer. The peer gets the longest remaining deadline of the
+// batch's requests; the call is cancelled once every request in the batch has ended.
+
+export interface RemoteWork {
+  readonly run: RequestRun;
+  readonly signal: Signal;
+}
+
+export interface RemoteDispatchDeps {
+  readonly target: NeuronConfig;
+  readonly peers: PeerTransport;
+  readonly observer: PipelineObserver;
+  readonly clock: Clock;
+  readonly size: number;
+  readonly flushMs: number;
+  readonly maxInFlight: number;
+  readonly traceEntry: (
+    signal: Signal,
+    neuron: NeuronConfig,
+    error: ReturnType<typeof toErrorInfo>,
+  ) => TraceEntry;
+}
+
+export class RemoteDispatch {
+  readonly #d: RemoteDispatchDeps;
+  readonly #buffer: SignalBuffer<RemoteWork>;
+  #inFlight = 0;
+
+  constructor(d: RemoteDispatchDeps) {
+    this.#d = d;
+    this.#buffer = new SignalBuffer<RemoteWork>({
+      size: d.size,
+      flushMs: d.flushMs,
+      clock: d.clock,
+      coalesce: true,
+      capacity: () => d.maxInFlight - this.#inFlight,
+      flush: (batch) => this.#send(batch),
+    });
+  }
+
+  get pending(): number {
+    return this.#buffer.pending;
+  }
+
+  add(w: RemoteWork): void {
+    this.#buffer.add(w);
+  }
+
+  resize(size: number, flushMs: number): void {
+    this.#buffer.resize(size, flushMs);
+  }
+
+  flushNow(): void {
+    this.#buffer.flushNow();
+  }
+
+  #send(batch: RemoteWork[]): void {
+    const live = batch.filter((w) => w.run.running);
+    if (live.length === 0) return;
+    const { target, observer, clock } = this.#d;
+    this.#d.observer.batch(target.id, live.length);
+    this.#inFlight++;
+    const cancel = new AbortController();
+    let open = live.length;
+    const onEnd = () => {
+      if (--open === 0) cancel.abort();
+    };
+    for (const w of live) w.run.signal.addEventListener('abort', onEnd, { once: true });
+    const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
+    const upstream = `peer:${target.id}`;
+    const t0 = clock.now();
+    this.#d.peers
+      .send(
+        target,
+        live.map((w) => w.signal),
+        Math.round(deadline),
+        cancel.signal,
+      )
+      .then(
+        (outcomes) => {
+          observer.upstream(upstream, '200', clock.now() - t0);
+          live.forEach((w, i) => w.run.close(outcomes[i]));
+        },
+        (e) => {
+          observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
+          for (const w of live) {
+            const error = toErrorInfo(e, target.id);
+            w.run.close({ trace: [this.#d.traceEntry(w.signal, target, error)], errors: [error] });
+          }
+        },
+      )
+      .finally(() => {
+        for (const w of live) w.run.signal.removeEventListener('abort', onEnd);
+        this.#inFlight--;
+        this.#buffer.poke();
+      });
+  }
+}

@@ -1,0 +1,72 @@
+import type { NeuronConfig } from '../config/types.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import type { DropReason } from './observer.ts';
+import type { ParsedAnswer } from './protocol.ts';
+
+// Routing policy as a pure function: which targets of an answer's FORWARD_TO directives are followed,
+// which are dropped and why. No ids, no clocks, no metrics: the engine turns forwards into signals.
+
+export interface RoutingInput {
+  readonly neuron: NeuronConfig;
+  /** Neuron ids this runtime knows (local or remote). */
+  readonly known: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  /** Neurons already visited on this branch, this neuron excluded. */
+  readonly path: readonly string[];
+  readonly hop: number;
+  readonly hopLimit: number;
+  readonly incoming: string;
+  readonly parsed: ParsedAnswer;
+}
+
+export interface PlannedForward {
+  readonly target: string;
+  readonly content: string;
+}
+
+export interface DroppedTarget {
+  readonly target: string;
+  readonly reason: DropReason;
+}
+
+export interface ForwardPlan {
+  readonly children: readonly PlannedForward[];
+  readonly dropped: readonly DroppedTarget[];
+  readonly errors: readonly ErrorInfo[];
+}
+
+export function planForwards(i: RoutingInput): ForwardPlan {
+  const children: PlannedForward[] = [];
+  const dropped: DroppedTarget[] = [];
+  const errors: ErrorInfo[] = [];
+  const id = i.neuron.id;
+  for (const f of i.parsed.forwards) {
+    for (const target of f.targets) {
+      if (!i.neuron.forward_connections.includes(target) || !i.known.has(target)) {
+        dropped.push({ target, reason: 'not_connected' });
+      } else if (target === id || i.path.includes(target)) {
+        dropped.push({ target, reason: 'cycle' });
+        const path = [...i.path, id, target].join(' → ');
+        errors.push(
+          toErrorInfo(
+            new Hal9Error('CYCLE_DETECTED', `${id} → ${target} would revisit ${target} (path ${path})`),
+            id,
+          ),
+        );
+      } else if (i.hop + 1 >= i.hopLimit) {
+        dropped.push({ target, reason: 'hop_limit' });
+        errors.push(
+          toErrorInfo(
+            new Hal9Error(
+              'HOP_LIMIT_EXCEEDED',
+              `forwarding ${id} → ${target} would exceed the hop limit of ${i.hopLimit}`,
+            ),
+            id,
+          ),
+        );
+      } else {
+        children.push({ target, content: f.content ?? i.incoming });
+      }
+    }
+  }
+  return { children, dropped, errors };
+}
