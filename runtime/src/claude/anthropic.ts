@@ -6,14 +6,21 @@ import Anthropic, {
   OverloadedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import { type Agent, fetch as undiciFetch } from 'undici';
+import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { type Agent, type Dispatcher, Response as UndiciResponse } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error } from '../errors.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 
 // The Messages API back-end. The neuron's system prompt goes in `system` with a cache_control
 // breakpoint (prompt caching), the signal in the user message. Connections come from the undici
-// Agent passed in, used with undici's own fetch (Node's bundled fetch rejects a foreign Agent).
+// Agent passed in.
+//
+// The hop's cost is mostly the client's, so the client is set up to do no more per call than the
+// call needs (bench/README.md has the profile): OpenTelemetry spans off (no tracer is installed, so
+// the SDK would build and drop a span's attributes on every call), and a fetch over the Agent's own
+// request API instead of undici's WHATWG fetch (no Request object, header-list copies or body
+// streams; the answer is read whole, as a non-streamed Messages answer is).
 
 export interface AnthropicClientOptions {
   readonly apiKey: string;
@@ -23,14 +30,55 @@ export interface AnthropicClientOptions {
   readonly dispatcher: Agent;
 }
 
+// Statuses whose Response must have no body (the constructor refuses one).
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+const headerPairs = (h: Record<string, string | string[] | undefined>): [string, string][] => {
+  const out: [string, string][] = [];
+  for (const k in h) {
+    const v = h[k];
+    if (typeof v === 'string') out.push([k, v]);
+    else if (v) for (const x of v) out.push([k, x]);
+  }
+  return out;
+};
+
+/**
+ * A `fetch` for the SDK over `dispatcher.request()`: the SDK's own signal (its timeout, linked to the
+ * caller's) aborts the call, connection errors surface as undici's (the SDK wraps them), and the
+ * body is buffered before the Response is built. Not for streamed (SSE) calls.
+ */
+export function dispatcherFetch(dispatcher: Dispatcher): typeof globalThis.fetch {
+  const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
+    const res = await dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+      // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
+      headers: (init.headers ?? undefined) as Dispatcher.RequestOptions['headers'],
+      body: (init.body ?? null) as Dispatcher.RequestOptions['body'],
+      signal: init.signal ?? undefined,
+    });
+    let body: Uint8Array | null = null;
+    if (NULL_BODY.has(res.statusCode)) await res.body.dump();
+    else body = await res.body.bytes();
+    return new UndiciResponse(body, {
+      status: res.statusCode,
+      headers: headerPairs(res.headers),
+    }) as unknown as Response;
+  };
+  return f as typeof globalThis.fetch;
+}
+
 export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
   new Anthropic({
     apiKey: o.apiKey,
     ...(o.baseURL ? { baseURL: o.baseURL } : {}),
     timeout: o.timeoutMs,
     maxRetries: o.maxRetries,
-    fetch: undiciFetch as unknown as typeof globalThis.fetch,
-    fetchOptions: { dispatcher: o.dispatcher },
+    fetch: dispatcherFetch(o.dispatcher),
+    openTelemetry: false,
   });
 
 const retryAfter = (e: APIError): number | undefined => {
@@ -89,6 +137,7 @@ export class AnthropicBackend implements ModelBackend {
   // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
   // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
   readonly #inflight = new Set<AbortController>();
+  readonly #systems = new WeakMap<NeuronConfig, TextBlockParam[]>();
 
   constructor(client: Anthropic, model: string, maxTokens: number) {
     this.#client = client;
@@ -97,31 +146,34 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   async complete(neuron: NeuronConfig, content: string, signal?: AbortSignal): Promise<Completion> {
+    // One controller per call, which close() can abort; the caller's signal is linked with one
+    // listener (AbortSignal.any would build a dependent signal and weak references per call).
     const own = new AbortController();
+    let unlink: (() => void) | undefined;
+    if (signal) {
+      if (signal.aborted) own.abort(signal.reason);
+      else {
+        const onAbort = () => own.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        unlink = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
     this.#inflight.add(own);
     try {
       const msg = await this.#client.messages.create(
         {
           model: this.model,
           max_tokens: this.#maxTokens,
-          system: [
-            {
-              type: 'text',
-              text: neuron.system_prompt || `You are neuron ${neuron.id} on layer ${neuron.layer}.`,
-              cache_control: { type: 'ephemeral' },
-            },
-          ],
+          system: this.#system(neuron),
           messages: [{ role: 'user', content }],
         },
-        { signal: signal ? AbortSignal.any([signal, own.signal]) : own.signal },
+        { signal: own.signal },
       );
-      const text = msg.content
-        .map((b) => (b.type === 'text' ? b.text : ''))
-        .join('')
-        .trim();
+      let text = '';
+      for (const b of msg.content) if (b.type === 'text') text += b.text;
       const u = msg.usage;
       return {
-        text,
+        text: text.trim(),
         usage: {
           input: u.input_tokens ?? 0,
           output: u.output_tokens ?? 0,
@@ -132,8 +184,25 @@ export class AnthropicBackend implements ModelBackend {
     } catch (e) {
       throw upstreamError(e);
     } finally {
+      unlink?.();
       this.#inflight.delete(own);
     }
+  }
+
+  /** The neuron's system block, built once per neuron config (the same prompt on every call). */
+  #system(neuron: NeuronConfig): TextBlockParam[] {
+    let s = this.#systems.get(neuron);
+    if (!s) {
+      s = [
+        {
+          type: 'text',
+          text: neuron.system_prompt || `You are neuron ${neuron.id} on layer ${neuron.layer}.`,
+          cache_control: { type: 'ephemeral' },
+        },
+      ];
+      this.#systems.set(neuron, s);
+    }
+    return s;
   }
 
   async close(): Promise<void> {

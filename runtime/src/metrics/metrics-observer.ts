@@ -54,7 +54,10 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       per.get(n.id)?.[locality].inc();
       const key = `${n.id} ${target}`;
       let e = edges.get(key);
-      if (!e) edges.set(key, (e = m.edges.labels({ neuron: n.id, target })));
+      if (!e) {
+        e = m.edges.labels({ neuron: n.id, target });
+        edges.set(key, e);
+      }
       e.inc();
     },
     dropped(n, reason) {

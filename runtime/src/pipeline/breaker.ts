@@ -122,7 +122,10 @@ export class UpstreamBreaker {
   }
 
   #failure(): void {
-    if (this.#state === 'half-open') return this.#open();
+    if (this.#state === 'half-open') {
+      this.#open();
+      return;
+    }
     if (this.#state === 'open') return;
     const now = this.#clock.now();
     this.#failures = this.#failures.filter((t) => now - t < this.#opts.windowMs);
