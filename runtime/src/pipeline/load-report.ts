@@ -51,7 +51,10 @@ class Histogram {
   view(): LatencyHistogram {
     const counts: number[] = [];
     let acc = 0;
-    for (const b of this.buckets) counts.push((acc += b));
+    for (const b of this.buckets) {
+      acc += b;
+      counts.push(acc);
+    }
     return { bounds: LATENCY_BOUNDS_SECONDS, counts, sum: this.sum };
   }
 }

@@ -90,7 +90,9 @@ export class RemoteDispatch {
       .then(
         (outcomes) => {
           observer.upstream(upstream, '200', clock.now() - t0);
-          live.forEach((w, i) => w.run.close(outcomes[i]));
+          live.forEach((w, i) => {
+            w.run.close(outcomes[i]);
+          });
         },
         (e) => {
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
