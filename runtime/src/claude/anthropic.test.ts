@@ -1,0 +1,126 @@
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  apiError,
+  type FakeMessagesApi,
+  hang,
+  message,
+  startFakeMessagesApi,
+} from '../../test/support/fake-messages-api.ts';
+import type { NeuronConfig } from '../config/types.ts';
+import type { Hal9Error } from '../errors.ts';
+import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
+
+// The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
+// dispatcher-based fetch must keep from undici's fetch (headers both ways, errors, aborts).
+
+const neuron: NeuronConfig = {
+  id: 'impl-1',
+  layer: 'L2',
+  system_prompt: 'You implement.',
+  forward_connections: [],
+  backward_connections: [],
+  endpoint: '',
+};
+
+let fake: FakeMessagesApi | undefined;
+let agent: Agent | undefined;
+afterEach(async () => {
+  await agent?.close();
+  await fake?.close();
+  agent = fake = undefined;
+});
+
+async function backend(timeoutMs = 30_000): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend }> {
+  fake = await startFakeMessagesApi();
+  agent = new Agent({ connections: 2 });
+  const client = createAnthropicClient({
+    apiKey: 'sk-test',
+    baseURL: fake.url,
+    timeoutMs,
+    maxRetries: 0,
+    dispatcher: agent,
+  });
+  return { fake, be: new AnthropicBackend(client, 'claude-sonnet-5-5', 64) };
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as Hal9Error,
+  );
+
+describe('AnthropicBackend over the Agent', () => {
+  it('sends the SDK headers and JSON body, and reads text and usage from the answer', async () => {
+    const { fake, be } = await backend();
+    fake.respond(
+      message(' RESULT: done ', { input_tokens: 7, output_tokens: 3, cache_read_input_tokens: 2 }),
+    );
+
+    const c = await be.complete(neuron, 'build it');
+
+    expect(c.text).toBe('RESULT: done');
+    expect(c.usage).toMatchObject({ input: 7, output: 3, cacheRead: 2 });
+    const req = fake.requests[0]!;
+    expect(req.headers.authorization).toBe('Bearer sk-test');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(req.body.system).toEqual([
+      { type: 'text', text: 'You implement.', cache_control: { type: 'ephemeral' } },
+    ]);
+    expect(req.body.messages).toEqual([{ role: 'user', content: 'build it' }]);
+  });
+
+  it('maps an error answer with its response headers (retry-after) onto the catalogue', async () => {
+    const { fake, be } = await backend();
+    fake.respond(apiError(429, { retryAfter: '7' }));
+
+    const e = await failure(be.complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(e.details).toMatchObject({ status: 429, retryAfterSeconds: 7 });
+  });
+
+  it("ends a hung call when the caller's signal aborts: REQUEST_TIMEOUT, and the upstream sees the connection closed", async () => {
+    const { fake, be } = await backend();
+    fake.respond(hang());
+    const caller = new AbortController();
+
+    const call = failure(be.complete(neuron, 'x', caller.signal));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1));
+    caller.abort();
+
+    expect((await call).code).toBe('REQUEST_TIMEOUT');
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0));
+  });
+
+  it('ends a hung call at the client timeout with UPSTREAM_TIMEOUT', async () => {
+    const { fake, be } = await backend(100);
+    fake.respond(hang());
+
+    expect((await failure(be.complete(neuron, 'x'))).code).toBe('UPSTREAM_TIMEOUT');
+  });
+
+  it('close() ends the calls in flight', async () => {
+    const { fake, be } = await backend();
+    fake.respond(hang());
+
+    const call = failure(be.complete(neuron, 'x'));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1));
+    await be.close();
+
+    expect((await call).code).toBe('REQUEST_TIMEOUT');
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0));
+  });
+
+  it('a signal already aborted never reaches the upstream', async () => {
+    const { fake, be } = await backend();
+    const caller = new AbortController();
+    caller.abort();
+
+    expect((await failure(be.complete(neuron, 'x', caller.signal))).code).toBe('REQUEST_TIMEOUT');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
