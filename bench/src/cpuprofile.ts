@@ -60,7 +60,11 @@ const whereOf = (f: CallFrame): string => {
   return `${file.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
 };
 
-export function summarizeProfile(p: CpuProfile): ProfileSummary {
+/**
+ * `window` (microseconds on the profile's clock, CLOCK_MONOTONIC as `process.hrtime` reads it) keeps
+ * only the samples taken inside it: the measured load, without start-up and shutdown.
+ */
+export function summarizeProfile(p: CpuProfile, window?: { from: number; to: number }): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) {
@@ -74,7 +78,10 @@ export function summarizeProfile(p: CpuProfile): ProfileSummary {
   let total = 0;
   let idle = 0;
   // timeDeltas[i] is the time before sample i; the interval after sample i is charged to it.
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (window && (at < window.from || at > window.to)) continue;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
     total += dt;
     const node = byId.get(p.samples[i]!);
