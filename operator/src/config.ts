@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type Cidr, parseCidrs } from './tuning/pod-cidrs.ts';
 
 export interface OperatorConfig {
   /** Namespace to watch; undefined watches all. */
@@ -20,6 +21,8 @@ export interface OperatorConfig {
   readonly tuningWindowSeconds: number | undefined;
   /** Prometheus for Neurons whose spec names none. */
   readonly prometheusURL: string | undefined;
+  /** --pod-cidrs: the only pod addresses the operator sends to; undefined allows any. */
+  readonly podCidrs: readonly Cidr[] | undefined;
 }
 
 // Defaults, each with its reason.
@@ -31,7 +34,7 @@ const defaults = Object.freeze({
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
   logLevel: 'info',
-  tuningIntervalSeconds: 10, // a few scrapes per pass; decisions wait their own windows anyway
+  tuningIntervalSeconds: 2, // Knative reads its pods every 2 s: a first reaction within a panic window
 });
 
 const options = {
@@ -50,6 +53,7 @@ const options = {
   'tuning-interval': { type: 'string' },
   'tuning-window': { type: 'string' },
   'prometheus-url': { type: 'string' },
+  'pod-cidrs': { type: 'string' },
 } as const;
 
 export type ParsedConfig = { readonly config: OperatorConfig } | { readonly errors: readonly string[] };
@@ -91,6 +95,14 @@ export function parseConfig(
   if (prometheusURL !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusURL)) {
     errors.push(`--prometheus-url must be an http(s) URL, got "${prometheusURL}"`);
   }
+  const cidrList = str('pod-cidrs');
+  let podCidrs: Cidr[] | undefined;
+  if (cidrList !== undefined) {
+    const parsed = parseCidrs(cidrList);
+    for (const e of parsed.errors) errors.push(`--pod-cidrs: ${e}`);
+    if (parsed.errors.length === 0 && parsed.cidrs.length === 0) errors.push('--pod-cidrs names no CIDR');
+    podCidrs = parsed.cidrs;
+  }
   const config: OperatorConfig = Object.freeze({
     namespace: str('namespace'),
     metricsPort: int('metrics-port', defaults.metricsPort, 0, 65535),
@@ -107,6 +119,7 @@ export function parseConfig(
     tuningIntervalSeconds: int('tuning-interval', defaults.tuningIntervalSeconds, 1, 3600),
     tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),
     prometheusURL,
+    podCidrs,
   });
   return errors.length > 0 ? { errors } : { config };
 }

@@ -107,6 +107,42 @@ export function createMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers,
     }),
+    replicaDecisions: new Counter({
+      name: 'hal9_operator_replica_decisions_total',
+      help: 'Replica decisions in autoscaling mode operator, by reason (changes and holds)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    neuronReplicas: new Gauge({
+      name: 'hal9_operator_neuron_desired_replicas',
+      help: 'Replica count the operator decided for a neuron (its spec.replicas)',
+      labelNames: ['namespace', 'neuron'] as const,
+      registers,
+    }),
+    neuronConcurrency: new Gauge({
+      name: 'hal9_operator_neuron_concurrency',
+      help: 'Signals in flight plus queued over all pods of a neuron, averaged over the stable or panic window',
+      labelNames: ['namespace', 'neuron', 'window'] as const,
+      registers,
+    }),
+    neuronPredictedConcurrency: new Gauge({
+      name: 'hal9_operator_neuron_predicted_concurrency',
+      help: "Concurrency predicted from upstream intake × edge fan-out × the neuron's latency (pre-scaling)",
+      labelNames: ['namespace', 'neuron'] as const,
+      registers,
+    }),
+    edgeFanOut: new Gauge({
+      name: 'hal9_operator_edge_fanout',
+      help: 'Signals forwarded to target per signal finished at source (stable window)',
+      labelNames: ['namespace', 'source', 'target'] as const,
+      registers,
+    }),
+    loadReads: new Counter({
+      name: 'hal9_operator_load_reads_total',
+      help: 'GET /v1/admin/load reads of runtime pods, by result (ok, error, refused: outside --pod-cidrs)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     apiWrites: new Counter({
       name: 'hal9_operator_api_writes_total',
       help: 'Mutating requests the operator sent to the apiserver',
@@ -147,6 +183,24 @@ export function tunerObserver(m: OperatorMetrics): TunerObserver {
     decided: (reason) => m.parallelismDecisions.inc({ reason }),
     parallelism: (namespace, neuron, value) => m.neuronParallelism.set({ namespace, neuron }, value),
     delivered: (ok) => m.parallelismDeliveries.inc({ result: ok ? 'ok' : 'error' }),
+    replicaDecided: (reason) => m.replicaDecisions.inc({ reason }),
+    replicas: (namespace, neuron, value) => m.neuronReplicas.set({ namespace, neuron }, value),
+    loadRead: (result) => m.loadReads.inc({ result }),
+    concurrency: (namespace, neuron, window, value) => {
+      // No data is not a zero: the series goes away instead.
+      if (value === undefined) m.neuronConcurrency.remove({ namespace, neuron, window });
+      else m.neuronConcurrency.set({ namespace, neuron, window }, value);
+    },
+    predicted: (namespace, neuron, value) => {
+      if (value === undefined) m.neuronPredictedConcurrency.remove({ namespace, neuron });
+      else m.neuronPredictedConcurrency.set({ namespace, neuron }, value);
+    },
+    fanOut: (namespace, source, target, value) => m.edgeFanOut.set({ namespace, source, target }, value),
+    forget: (namespace, neuron) => {
+      m.neuronReplicas.remove({ namespace, neuron });
+      m.neuronPredictedConcurrency.remove({ namespace, neuron });
+      for (const window of ['stable', 'panic']) m.neuronConcurrency.remove({ namespace, neuron, window });
+    },
   };
 }
 

@@ -20,6 +20,8 @@ export interface DeploymentInput {
   readonly tuning: PodTuning;
   /** When an HPA owns the replica count the Deployment leaves spec.replicas out. */
   readonly hpa: boolean;
+  /** Replica count when no HPA owns it (the Neuron's spec.replicas, within the bounds in operator mode). */
+  readonly replicas: number;
 }
 
 export const metricsAnnotations: Readonly<Record<string, string>> = {
@@ -114,7 +116,7 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
       ownerReferences: input.ownerReference,
     },
     spec: {
-      ...(input.hpa ? {} : { replicas: spec.replicas }),
+      ...(input.hpa ? {} : { replicas: input.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...input.selector } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

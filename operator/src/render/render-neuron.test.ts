@@ -31,7 +31,10 @@ describe('renderNeuron: the objects', () => {
   });
 
   it('gives every object name, namespace, the standard labels and a controller ownerReference to the Neuron', () => {
-    const { objects } = render({ autoscaling: { enabled: true, minReplicas: 2 } }, { layer: 'L2' });
+    const { objects } = render(
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 2 } },
+      { layer: 'L2' },
+    );
     expect(objects.map((o) => o.kind)).toEqual([
       'ConfigMap',
       'Service',
@@ -391,6 +394,7 @@ describe('renderNeuron: tuning options', () => {
       {
         autoscaling: {
           enabled: true,
+          mode: 'hpa',
           minReplicas: 2,
           maxReplicas: 10,
           targetCPUUtilizationPercentage: 70,
@@ -441,14 +445,36 @@ describe('renderNeuron: tuning options', () => {
       },
     ],
     [
+      "operator mode (the default): no HPA; the Deployment takes the Neuron's spec.replicas, which the operator writes",
+      { autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 10 } },
+      { replicas: 4 },
+      (o) => {
+        expect(byKind(o, 'HorizontalPodAutoscaler')).toBeUndefined();
+        expect(deployment(o).spec?.replicas).toBe(4);
+        expect(byKind(o, 'PodDisruptionBudget')).toBeDefined();
+      },
+    ],
+    [
+      'operator mode keeps the Deployment within [minReplicas, maxReplicas] whatever spec.replicas says',
+      { autoscaling: { enabled: true, mode: 'operator', minReplicas: 2, maxReplicas: 5 } },
+      { replicas: 9 },
+      (o) => expect(deployment(o).spec?.replicas).toBe(5),
+    ],
+    [
+      'operator mode raises spec.replicas below minReplicas to it',
+      { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 5 } },
+      { replicas: 1 },
+      (o) => expect(deployment(o).spec?.replicas).toBe(3),
+    ],
+    [
       'an HPA with minReplicas 1 gets no PDB',
-      { autoscaling: { enabled: true, minReplicas: 1 } },
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1 } },
       {},
       (o) => expect(byKind(o, 'PodDisruptionBudget')).toBeUndefined(),
     ],
     [
       'a neuron override leaving minReplicas above maxReplicas is repaired with a warning',
-      { autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 3 } },
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 3 } },
       { autoscaling: { minReplicas: 5 } },
       (o, w) => {
         expect((byKind(o, 'HorizontalPodAutoscaler') as V2HorizontalPodAutoscaler).spec).toMatchObject({

@@ -57,8 +57,12 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     maxConcurrentSignals: startingParallelism(spec, neuron),
   });
   const tuning = renderTuning(spec);
-  const hpa = spec.autoscaling.enabled;
+  const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';
   const bounds = replicaBounds(spec);
+  // Operator mode: the operator writes the Neuron's spec.replicas (scale subresource); render keeps
+  // the Deployment within the bounds whatever was written there last.
+  const operatorScaled = spec.autoscaling.enabled && spec.autoscaling.mode === 'operator';
+  const replicas = operatorScaled ? Math.min(Math.max(spec.replicas, bounds.min), bounds.max) : spec.replicas;
   const scaling = {
     name: names.hpa,
     deploymentName: names.deployment,
@@ -89,10 +93,11 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       spec,
       tuning,
       hpa,
+      replicas,
     }),
   ];
   if (hpa) objects.push(renderHpa(scaling));
-  if ((hpa ? bounds.min : spec.replicas) > 1) objects.push(renderPdb({ ...scaling, name: names.pdb }));
+  if ((hpa ? bounds.min : replicas) > 1) objects.push(renderPdb({ ...scaling, name: names.pdb }));
   if (spec.monitoring.serviceMonitor) {
     objects.push(
       renderServiceMonitor({
@@ -107,7 +112,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
   }
   return {
     objects: objects.map((o) => sortKeys(o)),
-    warnings: [...config.warnings, ...tuning.warnings, ...(hpa ? bounds.warnings : [])],
+    warnings: [...config.warnings, ...tuning.warnings, ...(spec.autoscaling.enabled ? bounds.warnings : [])],
     runtimeConfig: config.yaml,
   };
 }

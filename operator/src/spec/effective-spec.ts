@@ -38,7 +38,18 @@ export type EffectiveNodeTuning = WithRequired<
 >;
 export type EffectiveAutoscaling = WithRequired<
   Omit<Hal9ClusterSpecAutoscaling, 'parallelism'>,
-  'enabled' | 'minReplicas' | 'maxReplicas' | 'targetCPUUtilizationPercentage'
+  | 'enabled'
+  | 'mode'
+  | 'minReplicas'
+  | 'maxReplicas'
+  | 'targetCPUUtilizationPercentage'
+  | 'targetConcurrencyPerPod'
+  | 'targetUtilizationPercentage'
+  | 'stableWindowSeconds'
+  | 'panicWindowSeconds'
+  | 'panicThresholdPercentage'
+  | 'scaleDownDelaySeconds'
+  | 'metricsSource'
 > & {
   readonly parallelism: WithRequired<
     Hal9ClusterSpecAutoscalingParallelism,

@@ -18,49 +18,94 @@ export const ParallelismReason = Object.freeze({
   MetricsAvailable: 'MetricsAvailable',
 });
 
+/** Condition type of the operator's replica decisions (autoscaling.mode operator). */
+export const ReplicasCondition = 'ReplicasAutoscaled';
+
+/** Reasons of the ReplicasAutoscaled condition. */
+export const ReplicasReason = Object.freeze({
+  /** The pods report their load and the operator decides from it (status True). */
+  MetricsAvailable: 'MetricsAvailable',
+  /** No Ready pod with an address answered GET /v1/admin/load; the count holds. */
+  PodsUnreachable: 'PodsUnreachable',
+  /** Pods answered, but not yet over a whole window (just started); the count holds. */
+  NoData: 'NoData',
+  /** Prometheus was the source and failed; the count holds. */
+  MetricsUnavailable: 'MetricsUnavailable',
+});
+
 export interface LastDecision {
   readonly value: number;
   readonly reason: string;
   /** RFC 3339 (second precision, like metav1.Time). */
   readonly time: string;
+  /** The inputs the decision was made from. */
+  readonly message?: string;
+}
+
+export interface ReplicaDecisionStatus extends LastDecision {
+  readonly observedConcurrency?: string;
+  readonly predictedConcurrency?: string;
+  readonly perPodTarget?: string;
+  readonly panic?: boolean;
+}
+
+export interface AutoscalingStatus {
+  desiredReplicas: number;
+  lastDecision?: ReplicaDecisionStatus;
+  fanOut?: Record<string, string>;
 }
 
 export interface TunerStatus {
-  parallelism: { current: number; lastDecision?: LastDecision };
+  parallelism?: { current: number; lastDecision?: LastDecision };
+  autoscaling?: AutoscalingStatus;
   conditions: Condition[];
 }
 
 export interface TunerStatusInput {
   readonly generation: number;
   readonly existing: (LiveStatus & { readonly parallelism?: { readonly current?: number } }) | undefined;
-  readonly current: number;
-  readonly lastDecision: LastDecision | undefined;
-  readonly condition: {
-    readonly status: 'True' | 'False';
-    readonly reason: string;
-    readonly message: string;
-  };
+  /** The parallelism part; undefined when parallelism tuning is off. */
+  readonly current?: number;
+  readonly lastDecision?: LastDecision | undefined;
+  readonly condition?: ConditionInput;
+  /** The replica part; undefined unless autoscaling is on in operator mode. */
+  readonly autoscaling?: AutoscalingStatus;
+  readonly replicasCondition?: ConditionInput;
   readonly now: string;
+}
+
+export interface ConditionInput {
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
 }
 
 /** Pure: the tuner's status part; equal inputs and an unchanged live status give an equal result. */
 export function computeTunerStatus(input: TunerStatusInput): TunerStatus {
-  const [cond] = setCondition(
-    input.existing?.conditions?.filter((c) => c.type === ParallelismCondition),
-    {
-      type: ParallelismCondition,
-      status: input.condition.status,
-      reason: input.condition.reason,
-      message: input.condition.message.slice(0, 1024),
-      observedGeneration: input.generation,
-    },
-    input.now,
-  );
-  return {
-    parallelism: {
+  const condition = (type: string, c: ConditionInput) =>
+    setCondition(
+      input.existing?.conditions?.filter((x) => x.type === type),
+      {
+        type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message.slice(0, 1024),
+        observedGeneration: input.generation,
+      },
+      input.now,
+    )[0]!;
+  const conditions: Condition[] = [];
+  const out: TunerStatus = { conditions };
+  if (input.current !== undefined) {
+    out.parallelism = {
       current: input.current,
       ...(input.lastDecision ? { lastDecision: { ...input.lastDecision } } : {}),
-    },
-    conditions: [cond!],
-  };
+    };
+    if (input.condition) conditions.push(condition(ParallelismCondition, input.condition));
+  }
+  if (input.autoscaling) {
+    out.autoscaling = structuredClone(input.autoscaling);
+    if (input.replicasCondition) conditions.push(condition(ReplicasCondition, input.replicasCondition));
+  }
+  return out;
 }

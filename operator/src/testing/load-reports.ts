@@ -88,3 +88,35 @@ export function aPodProcess(neuron: string, startedAt = 1_700_000_000_000): PodP
     },
   };
 }
+
+export type LiveLoad = Omit<LoadStep, 'seconds'>;
+
+export interface LivePod {
+  /** Changes the load from now on. */
+  set(load: LiveLoad): void;
+  /** The report at `now` (epoch ms), integrating the load since the last one. */
+  report(now: number): LoadReport;
+}
+
+/** A runtime process whose load the test sets, read at any time (for a loop on a fake clock). */
+export function aLivePod(neuron: string, startedAt: number, load: LiveLoad = { active: 0 }): LivePod {
+  let current = load;
+  let last = startedAt;
+  const proc = aPodProcess(neuron, startedAt);
+  let latest: LoadReport | undefined;
+  return {
+    set(l) {
+      current = l;
+    },
+    report(now) {
+      const ms = now - last;
+      if (ms > 0) {
+        const reports = proc.run([{ ...current, seconds: ms / 1000 }], ms);
+        latest = reports.at(-1) ?? latest;
+        last = now;
+      }
+      if (!latest) latest = proc.run([{ ...current, seconds: 0.001 }], 1).at(-1) ?? latest;
+      return latest!;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipAllowed, parseCidrs } from './pod-cidrs.ts';
+import { ipAllowed, parseCidrs, urlAllowed } from './pod-cidrs.ts';
 
 describe('pod CIDRs', () => {
   const { cidrs, errors } = parseCidrs('127.0.0.0/8, 10.244.0.0/16,fd00::/8');
@@ -40,4 +40,16 @@ describe('pod CIDRs', () => {
       '"10.0.0.1" is not a CIDR like 10.244.0.0/16 or fd00::/8',
     ]);
   });
+});
+
+describe('urlAllowed', () => {
+  const { cidrs } = parseCidrs('127.0.0.0/8,fd00::/8');
+  it.each([
+    ['http://127.0.0.3:8080', true],
+    ['http://10.244.0.5:8080', false],
+    ['http://[fd00::5]:8080', true],
+    ['http://pod-name:8080', false],
+    ['not a url', false],
+  ])('%s: %s', (url, ok) => expect(urlAllowed(url, cidrs)).toBe(ok));
+  it('allows any URL without a list', () => expect(urlAllowed('http://10.0.0.1', undefined)).toBe(true));
 });

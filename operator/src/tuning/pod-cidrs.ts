@@ -62,3 +62,15 @@ export function ipAllowed(ip: string, cidrs: readonly Cidr[] | undefined): boole
     return (n & mask) === c.base;
   });
 }
+
+/** Whether the host of `url` (the address actually dialled) is an IP inside `cidrs`. */
+export function urlAllowed(url: string, cidrs: readonly Cidr[] | undefined): boolean {
+  if (!cidrs) return true;
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  return ipAllowed(host, cidrs);
+}

@@ -142,7 +142,7 @@ describe('observe', () => {
   it('selects one Neuron’s series by namespace, cluster, neuron label and its pods’ names', () => {
     const q = observationQueries(series, 30);
     expect(q.p95Seconds).toBe(
-      'histogram_quantile(0.95, sum by (le) (rate(hal9_processing_time_bucket{namespace="team-a",hal9_cluster="hal9",neuron="impl-1"}[30s])))',
+      'histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",neuron="impl-1"}[30s])))',
     );
     expect(q.utilization).toContain(
       'hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"}[30s]',

@@ -120,11 +120,12 @@ export function observationQueries(s: NeuronSeries, windowSeconds: number) {
   const podRe = `${s.neuron}-[a-z0-9]+-[a-z0-9]+`;
   const pods = `${base},pod=~${quote(podRe)}`;
   return {
-    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_processing_time_bucket${neuron}[${w}])))`,
+    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket${neuron}[${w}])))`,
     utilization: `sum(avg_over_time(hal9_parallel_tasks_active{${pods}}[${w}])) / sum(avg_over_time(hal9_parallel_tasks_max{${pods}}[${w}]))`,
     queueDepth: `sum(avg_over_time(hal9_queue_depth{${pods}}[${w}]))`,
     throttledPerSecond: `sum(rate(hal9_upstream_requests_total{${pods},status=~"429|529"}[${w}]))`,
     throughput: `sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
+    concurrency: `sum(avg_over_time(hal9_parallel_tasks_active{${pods}}[${w}])) + sum(avg_over_time(hal9_queue_depth{${pods}}[${w}]))`,
   } as const;
 }
 
@@ -133,6 +134,8 @@ export interface Collected {
   readonly observation: Observation | undefined;
   /** Names of the queries that returned no usable sample, for the condition's message. */
   readonly missing: readonly string[];
+  /** Signals in flight plus queued over all the Neuron's pods (the replica law's input); undefined: no data. */
+  readonly concurrency?: number | undefined;
 }
 
 /**
@@ -147,12 +150,13 @@ export async function collect(
   windowSeconds: number,
 ): Promise<Collected> {
   const q = observationQueries(series, windowSeconds);
-  const [p95, utilization, queueDepth, throttled, throughput] = await Promise.all([
+  const [p95, utilization, queueDepth, throttled, throughput, concurrency] = await Promise.all([
     prom.query(q.p95Seconds).then(one),
     prom.query(q.utilization).then(one),
     prom.query(q.queueDepth).then(one),
     prom.query(q.throttledPerSecond).then(one),
     prom.query(q.throughput).then(one),
+    prom.query(q.concurrency).then(one),
   ]);
   const missing = Object.entries({ p95, utilization, queueDepth, throughput })
     .filter(([, v]) => v === undefined)
@@ -163,7 +167,7 @@ export async function collect(
     queueDepth === undefined ||
     throughput === undefined
   ) {
-    return { observation: undefined, missing };
+    return { observation: undefined, missing, concurrency };
   }
   return {
     observation: {
@@ -174,6 +178,7 @@ export async function collect(
       throughput,
     },
     missing,
+    concurrency,
   };
 }
 

@@ -7,13 +7,17 @@ import type { EventRecorder } from '../events/recorder.ts';
 import type { Logger } from '../logger.ts';
 import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { secretAdminToken } from './admin-token.ts';
+import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient } from './prometheus.ts';
 import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
+import { createNeuronScaler } from './scale-writer.ts';
 import { createTunerStatusWriter } from './status-writer.ts';
 import { type RunningTuner, startTuner, type TunerDeps } from './tuner.ts';
 
 /** What a caller may replace: where pods listen (tests map pods to loopback runtimes), their token. */
-export type TuningOverrides = Partial<Pick<TunerDeps, 'podURL' | 'authToken' | 'setPodLimit' | 'listPods'>>;
+export type TuningOverrides = Partial<
+  Pick<TunerDeps, 'podURL' | 'authToken' | 'setPodLimit' | 'listPods' | 'readLoad'>
+>;
 
 export interface TuningWiring {
   readonly kc: KubeConfig;
@@ -37,16 +41,19 @@ export function startTuning(w: TuningWiring): RunningTuner {
     podURL: w.overrides?.podURL ?? podIPURL,
     prometheus: (url) => createPrometheusClient({ url }),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
+    readLoad: w.overrides?.readLoad ?? ((url, token) => fetchLoadReport(url, { token })),
+    scaleNeuron: createNeuronScaler(w.kc, count),
     authToken: w.overrides?.authToken ?? secretTokenFor(w.kc),
     writeStatus: createTunerStatusWriter(w.kc, count),
     events: w.events,
     clock: w.clock,
-    logger: w.logger.child({ component: 'parallelism-tuner' }),
+    logger: w.logger.child({ component: 'autoscaler' }),
     observer: tunerObserver(w.metrics),
     options: {
       intervalMs: w.config.tuningIntervalSeconds * 1000,
       ...(w.config.tuningWindowSeconds !== undefined ? { windowSeconds: w.config.tuningWindowSeconds } : {}),
       ...(w.config.prometheusURL ? { defaultPrometheusURL: w.config.prometheusURL } : {}),
+      ...(w.config.podCidrs ? { podCidrs: w.config.podCidrs } : {}),
     },
   });
 }

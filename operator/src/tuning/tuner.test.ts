@@ -47,6 +47,7 @@ const tuned = (o: { min?: number; max?: number; url?: string } = {}) =>
     performance: { maxConcurrentSignals: 8 },
     monitoring: { scrapeInterval: '5s' },
     autoscaling: {
+      metricsSource: 'prometheus',
       parallelism: {
         enabled: true,
         min: o.min ?? 2,
@@ -155,6 +156,7 @@ describe('the parallelism tuner', () => {
         value: 9,
         reason: 'Saturated',
         time: new Date(h.clock.now()).toISOString().replace('.000', ''),
+        message: expect.stringContaining('slots 100 % busy, queue 6.0'),
       },
     });
     expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });

@@ -6,39 +6,80 @@ import type { Logger } from '../logger.ts';
 import { startingParallelism } from '../render/render-neuron.ts';
 import { effectiveSpec } from '../spec/effective-spec.ts';
 import {
+  type AutoscalingStatus,
+  type ConditionInput,
   computeTunerStatus,
   type LastDecision,
   ParallelismCondition,
   ParallelismReason,
+  type ReplicaDecisionStatus,
+  ReplicasCondition,
+  ReplicasReason,
   type TunerStatus,
 } from '../status/parallelism-status.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
-import { advance, type DecisionReason, decide, type TunerState, type TuningBounds } from './decide.ts';
+import {
+  advance,
+  type DecisionReason,
+  decide,
+  type Observation,
+  type TunerState,
+  type TuningBounds,
+} from './decide.ts';
+import type { LoadReport } from './load-report.ts';
+import { appendReport, type WindowStats, windowStats } from './load-windows.ts';
+import { type Cidr, urlAllowed } from './pod-cidrs.ts';
+import { type NeuronFlow, type Prediction, predict } from './prescale.ts';
 import { collect, type PrometheusClient } from './prometheus.ts';
-import { type PodLister, type PodURL, readyPodsByNeuron } from './runtime-pods.ts';
+import { decideReplicas, type ReplicaBounds, type ReplicaDecision, type ReplicaState } from './replicas.ts';
+import { type PodLister, type PodURL, type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
+import type { NeuronScaler } from './scale-writer.ts';
 import type { TunerStatusWriter } from './status-writer.ts';
 
-// The parallelism tuner: every interval, for each Neuron whose effective spec enables parallelism
-// tuning, observe (Prometheus) → decide (pure) → deliver the value to the running pods live →
-// write the tuner's status part, which the next render puts into the ConfigMap for new pods.
-// Runs only on the leader. State per Neuron lives in memory, seeded from status.lastDecision.
+// The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
+//  1. gather: list the runtime pods once; read every Ready pod's load report (GET /v1/admin/load)
+//     for Neurons whose metricsSource is pods, or query Prometheus for the others;
+//  2. decide: windows over the reports (load-windows.ts) → parallelism (decide.ts) → predicted
+//     intake from the graph (prescale.ts) → replicas (replicas.ts);
+//  3. apply: the limit to running pods (PUT /v1/admin/performance), the replica count to the
+//     Neuron's scale subresource, and the decisions to status (the next render carries them into
+//     the ConfigMap and the Deployment).
+// State per Neuron lives in memory, seeded from its status, so a new leader keeps the windows.
 
 export interface TunerOptions {
   readonly intervalMs: number;
-  /** Observation window in seconds; default four scrape intervals of the Neuron's monitoring spec. */
+  /** Prometheus query window in seconds; default four scrape intervals of the Neuron's monitoring spec. */
   readonly windowSeconds?: number;
   /** Prometheus for Neurons whose spec names none. */
   readonly defaultPrometheusURL?: string;
-  /** Every this many ticks the pods are listed even without a change, to reach pods that missed one. */
+  /** Every this many ticks the limit is delivered to every pod even without a change. */
   readonly resyncTicks?: number;
-  /** Neurons observed at once. */
+  /** Neurons decided at once. */
   readonly concurrency?: number;
+  /** Pod reads in flight at once (default 16). */
+  readonly readConcurrency?: number;
+  /** Deadline of one pod read (default 1 s). */
+  readonly readTimeoutMs?: number;
+  /** --pod-cidrs: addresses the operator may send to; undefined allows any. */
+  readonly podCidrs?: readonly Cidr[];
 }
 
 export interface TunerObserver {
   decided(reason: string): void;
   parallelism(namespace: string, neuron: string, value: number): void;
   delivered(ok: boolean): void;
+  replicaDecided?(reason: string): void;
+  replicas?(namespace: string, neuron: string, value: number): void;
+  loadRead?(result: 'ok' | 'error' | 'refused'): void;
+  concurrency?(
+    namespace: string,
+    neuron: string,
+    window: 'stable' | 'panic',
+    value: number | undefined,
+  ): void;
+  predicted?(namespace: string, neuron: string, value: number | undefined): void;
+  fanOut?(namespace: string, source: string, target: string, value: number): void;
+  forget?(namespace: string, neuron: string): void;
 }
 
 export interface TunerDeps {
@@ -50,6 +91,10 @@ export interface TunerDeps {
   readonly prometheus: (url: string) => PrometheusClient;
   /** PUT /v1/admin/performance on one pod; resolves with the value the runtime reports. */
   readonly setPodLimit: (url: string, value: number, token: string | undefined) => Promise<number>;
+  /** GET /v1/admin/load on one pod. */
+  readonly readLoad?: (url: string, token: string | undefined) => Promise<LoadReport>;
+  /** Writes a Neuron's spec.replicas through its scale subresource. */
+  readonly scaleNeuron?: NeuronScaler;
   /** Bearer token of a Neuron's runtime admin API, when its pods require one. */
   readonly authToken?: (
     neuron: Neuron,
@@ -69,24 +114,48 @@ interface Memory {
   lastDecision: LastDecision | undefined;
   /** Pod uid → the value that pod last accepted. */
   delivered: Map<string, number>;
-  /** A pod may not have the current value yet: list pods next tick. */
+  /** A pod may not have the current value yet: deliver next tick. */
   pending: boolean;
+  replicas: ReplicaState | undefined;
+  replicaDecision: ReplicaDecisionStatus | undefined;
+  /** The count this operator last wrote to spec.replicas, and when. */
+  written: number | undefined;
+  writtenAt: number;
+  /** Last mean latency seen (seconds), for Little's law when the window has none. */
+  latency: number | undefined;
+  fanOut: Record<string, number>;
 }
+
+type Spec = ReturnType<typeof effectiveSpec>;
 
 interface Target {
   readonly key: string;
   readonly neuron: Neuron;
   readonly cluster: Hal9Cluster;
-  readonly spec: ReturnType<typeof effectiveSpec>;
+  readonly spec: Spec;
+  readonly tuneParallelism: boolean;
+  readonly scaleReplicas: boolean;
+  readonly fromPods: boolean;
+}
+
+/** What the pods of one Neuron reported this tick. */
+interface PodView {
+  readonly ready: number;
+  readonly reporting: number;
+  readonly refused: number;
+  readonly errors: readonly string[];
+  readonly stable: WindowStats | undefined;
+  readonly panic: WindowStats | undefined;
 }
 
 export interface RunningTuner {
-  /** One pass over every tuned Neuron (the loop calls it; tests may too). */
+  /** One pass over every autoscaled Neuron (the loop calls it; tests may too). */
   tick(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const dec = (n: number) => String(Math.round(n * 100) / 100);
 
 const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
   reason === 'Saturated'
@@ -102,10 +171,17 @@ export function durationSeconds(s: string | undefined): number | undefined {
   return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
+/** Concurrency over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
+const scaled = (s: WindowStats | undefined, ready: number) =>
+  s === undefined ? undefined : (s.concurrency * Math.max(ready, s.pods)) / s.pods;
+
 export function startTuner(deps: TunerDeps): RunningTuner {
   const { clock, logger, options } = deps;
   const memory = new Map<string, Memory>();
   const clients = new Map<string, PrometheusClient>();
+  /** Pod uid → its recent load reports and when it last answered (operator clock). */
+  const histories = new Map<string, { reports: LoadReport[]; okAt: number }>();
+  const refusedLogged = new Set<string>();
   const resyncTicks = options.resyncTicks ?? 6;
   const concurrency = options.concurrency ?? 4;
   let ticks = 0;
@@ -122,7 +198,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     return c;
   };
 
-  /** Neurons to tune, and Neurons whose tuning was turned off but still carry the tuner's status. */
+  /** Neurons to autoscale, and Neurons whose autoscaling was turned off but still carry its status. */
   const targets = (): { tune: Target[]; retire: Neuron[] } => {
     const tune: Target[] = [];
     const retire: Neuron[] = [];
@@ -134,16 +210,31 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (cluster) {
         try {
           const spec = effectiveSpec(cluster, neuron);
-          enabled = spec.autoscaling.parallelism.enabled;
-          if (enabled) tune.push({ key: keyOf(neuron), neuron, cluster, spec });
+          const a = spec.autoscaling;
+          const tuneParallelism = a.parallelism.enabled;
+          const scaleReplicas = a.enabled && a.mode === 'operator';
+          enabled = tuneParallelism || scaleReplicas;
+          if (enabled) {
+            tune.push({
+              key: keyOf(neuron),
+              neuron,
+              cluster,
+              spec,
+              tuneParallelism,
+              scaleReplicas,
+              fromPods: a.metricsSource !== 'prometheus',
+            });
+          }
         } catch {
           // A spec render cannot use is reported by the reconciler; nothing to tune.
         }
       }
-      const s = neuron.status;
+      const s = neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
       if (
         !enabled &&
-        (s?.parallelism?.lastDecision || s?.conditions?.some((c) => c.type === ParallelismCondition))
+        (s?.parallelism?.lastDecision ||
+          s?.autoscaling ||
+          s?.conditions?.some((c) => c.type === ParallelismCondition || c.type === ReplicasCondition))
       ) {
         retire.push(neuron);
       }
@@ -156,12 +247,18 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     const known = memory.get(t.key);
     if (known && known.uid === uid) return known;
     const p = t.neuron.status?.parallelism;
-    const last = p?.lastDecision;
+    const last = p?.lastDecision as (LastDecision & { message?: string }) | undefined;
     const lastDecision =
       last?.value !== undefined && last.reason && last.time
-        ? { value: last.value, reason: last.reason, time: last.time }
+        ? {
+            value: last.value,
+            reason: last.reason,
+            time: last.time,
+            ...(last.message ? { message: last.message } : {}),
+          }
         : undefined;
     const lastChangeAt = lastDecision ? Date.parse(lastDecision.time) : Number.NaN;
+    const a = t.neuron.status?.autoscaling as AutoscalingStatus | undefined;
     const m: Memory = {
       uid,
       state: {
@@ -173,44 +270,205 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       delivered: new Map(),
       // After a restart or a leader change the pods' values are unknown: deliver once.
       pending: true,
+      replicas: undefined,
+      replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
+      written: a?.desiredReplicas,
+      writtenAt: 0,
+      latency: undefined,
+      fanOut: {},
     };
     memory.set(t.key, m);
     return m;
   };
 
-  /** Observe and decide for one Neuron; returns its status part. */
-  const decideFor = async (t: Target, mem: Memory, now: number): Promise<TunerStatus> => {
+  const tokenFor = async (t: Target): Promise<string | undefined> => deps.authToken?.(t.neuron, t.cluster);
+
+  /** Reads the load of every Ready pod of the pod-sourced Neurons; returns each Neuron's view. */
+  const readPods = async (list: readonly Target[], pods: Map<string, RuntimePod[]>) => {
+    const now = clock.now();
+    const views = new Map<string, PodView>();
+    const jobs: { t: Target; pod: RuntimePod; token: string | undefined }[] = [];
+    const errors = new Map<string, string[]>();
+    const refused = new Map<string, number>();
+    for (const t of list) {
+      if (!t.fromPods) continue;
+      let token: string | undefined;
+      try {
+        token = await tokenFor(t);
+      } catch (err) {
+        errors.set(t.key, [
+          `cannot read the runtime admin token: ${err instanceof Error ? err.message : String(err)}`,
+        ]);
+        continue;
+      }
+      for (const pod of pods.get(t.key) ?? []) {
+        if (!urlAllowed(pod.url, options.podCidrs)) {
+          refused.set(t.key, (refused.get(t.key) ?? 0) + 1);
+          deps.observer?.loadRead?.('refused');
+          if (!refusedLogged.has(pod.uid)) {
+            refusedLogged.add(pod.uid);
+            logger.warn(
+              { neuron: t.key, pod: pod.name, url: pod.url },
+              'Refused to reach a pod outside --pod-cidrs',
+            );
+          }
+          continue;
+        }
+        jobs.push({ t, pod, token });
+      }
+    }
+    const read = deps.readLoad;
+    if (read) {
+      await pool(jobs, options.readConcurrency ?? 16, async ({ t, pod, token }) => {
+        try {
+          const report = await read(pod.url, token);
+          const h = histories.get(pod.uid);
+          const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
+          histories.set(pod.uid, {
+            reports: appendReport(h?.reports ?? [], report, keepMs),
+            okAt: clock.now(),
+          });
+          deps.observer?.loadRead?.('ok');
+        } catch (err) {
+          deps.observer?.loadRead?.('error');
+          const list = errors.get(t.key) ?? [];
+          list.push(err instanceof Error ? err.message : String(err));
+          errors.set(t.key, list);
+        }
+      });
+    }
+    const live = new Set<string>();
+    for (const t of list) {
+      if (!t.fromPods) continue;
+      const a = t.spec.autoscaling;
+      const ready = pods.get(t.key) ?? [];
+      for (const p of ready) live.add(p.uid);
+      // A pod that missed two intervals is left out rather than averaged as if it were idle.
+      const staleMs = Math.max(2 * options.intervalMs, 3000);
+      const fresh = ready
+        .map((p) => histories.get(p.uid))
+        .filter((h): h is { reports: LoadReport[]; okAt: number } => !!h && now - h.okAt <= staleMs)
+        .map((h) => h.reports);
+      const reportNow = Math.max(0, ...fresh.map((h) => h.at(-1)?.at ?? 0));
+      const name = t.neuron.metadata?.name ?? '';
+      const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY };
+      const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
+      const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
+      views.set(t.key, {
+        ready: ready.length,
+        reporting: stable?.pods ?? 0,
+        refused: refused.get(t.key) ?? 0,
+        errors: errors.get(t.key) ?? [],
+        stable,
+        panic,
+      });
+    }
+    for (const uid of histories.keys()) if (!live.has(uid)) histories.delete(uid);
+    return views;
+  };
+
+  /** The parallelism observation of a pod-sourced Neuron: the panic window when enough finished. */
+  const podObservation = (v: PodView): Observation | undefined => {
+    const w = v.panic && v.panic.completed >= 20 ? v.panic : v.stable;
+    if (!w || w.p95Seconds === undefined || !v.panic) return undefined;
+    return {
+      p95Ms: w.p95Seconds * 1000,
+      utilization: v.panic.utilization,
+      queueDepth: v.panic.queue,
+      throttledPerSecond: v.panic.throttledRate,
+      throughput: w.completionRate,
+      demandPerPod: v.panic.concurrency / v.panic.pods,
+    };
+  };
+
+  const podCondition = (
+    v: PodView | undefined,
+    what: string,
+    holding: string,
+  ): ConditionInput | undefined => {
+    if (!v || v.stable) return undefined;
+    if (v.ready === 0)
+      return {
+        status: 'False',
+        reason: ReplicasReason.NoData,
+        message: `No Ready pod with an address to read; holding ${holding}`,
+      };
+    if (v.refused === v.ready)
+      return {
+        status: 'False',
+        reason: ReplicasReason.PodsUnreachable,
+        message: `Every Ready pod's address is outside --pod-cidrs; holding ${holding}`,
+      };
+    if (v.errors.length > 0)
+      return {
+        status: 'False',
+        reason: ReplicasReason.PodsUnreachable,
+        message: `No pod answered GET /v1/admin/load (${v.errors[0]}); holding ${holding}`,
+      };
+    return {
+      status: 'False',
+      reason: ReplicasReason.NoData,
+      message: `Pods answer, but not yet over a whole window (${what}); holding ${holding}`,
+    };
+  };
+
+  /** Parallelism for one Neuron; returns its status inputs. */
+  const decideParallelism = async (t: Target, mem: Memory, view: PodView | undefined, now: number) => {
     const p = t.spec.autoscaling.parallelism;
+    const a = t.spec.autoscaling;
     const namespace = t.neuron.metadata?.namespace ?? '';
     const name = t.neuron.metadata?.name ?? '';
-    const scrape = durationSeconds(t.spec.monitoring.scrapeInterval) ?? 15;
-    const window = options.windowSeconds ?? 4 * scrape;
-    const bounds: TuningBounds = {
-      min: p.min,
-      max: Math.max(p.min, p.max),
-      sloMs: p.latencySLOMs,
-      // Before another move, the window must hold only data from after the last one.
-      stableWindowSeconds: Math.max(30, window),
-      panicWindowSeconds: window,
-    };
-    const url = p.prometheusURL || options.defaultPrometheusURL;
+    let bounds: TuningBounds;
     let unavailable: string | undefined;
-    let missing: readonly string[] = [];
-    let observation: Parameters<typeof decide>[1];
-    if (!url) {
-      unavailable =
-        'no Prometheus URL: set spec.autoscaling.parallelism.prometheusURL on the Hal9Cluster or the Neuron, or start the operator with --prometheus-url';
+    let noData: string | undefined;
+    let observation: Observation | undefined;
+    let source: string;
+    if (t.fromPods) {
+      bounds = {
+        min: p.min,
+        max: Math.max(p.min, p.max),
+        sloMs: p.latencySLOMs,
+        stableWindowSeconds: a.stableWindowSeconds,
+        panicWindowSeconds: a.panicWindowSeconds,
+        raiseAfterRaiseSeconds: a.panicWindowSeconds,
+      };
+      source = `the pods' load reports (windows ${a.panicWindowSeconds}s/${a.stableWindowSeconds}s)`;
+      observation = view ? podObservation(view) : undefined;
+      const c = podCondition(view, 'no latency yet', `${mem.state.current}`);
+      if (c?.reason === ReplicasReason.PodsUnreachable) unavailable = c.message;
+      else if (!observation)
+        noData =
+          c?.message ??
+          `No signal finished over the last ${a.stableWindowSeconds}s (no traffic); holding ${mem.state.current}`;
     } else {
-      try {
-        const c = await collect(
-          promFor(url),
-          { namespace, neuron: name, cluster: t.cluster.metadata?.name ?? t.spec.cluster },
-          window,
-        );
-        observation = c.observation;
-        missing = c.missing;
-      } catch (err) {
-        unavailable = err instanceof Error ? err.message : String(err);
+      const scrape = durationSeconds(t.spec.monitoring.scrapeInterval) ?? 15;
+      const window = options.windowSeconds ?? 4 * scrape;
+      bounds = {
+        min: p.min,
+        max: Math.max(p.min, p.max),
+        sloMs: p.latencySLOMs,
+        // Before another move, the window must hold only data from after the last one.
+        stableWindowSeconds: Math.max(30, window),
+        panicWindowSeconds: window,
+      };
+      const url = p.prometheusURL || options.defaultPrometheusURL;
+      source = `${url} over ${window}s windows`;
+      if (!url) {
+        unavailable =
+          'no Prometheus URL: set spec.autoscaling.parallelism.prometheusURL on the Hal9Cluster or the Neuron, or start the operator with --prometheus-url';
+      } else {
+        try {
+          const c = await collect(
+            promFor(url),
+            { namespace, neuron: name, cluster: t.cluster.metadata?.name ?? t.spec.cluster },
+            window,
+          );
+          observation = c.observation;
+          if (!observation)
+            noData = `Prometheus returned no data for ${c.missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped); holding ${mem.state.current}`;
+        } catch (err) {
+          unavailable = err instanceof Error ? err.message : String(err);
+        }
       }
     }
     // Decided even without metrics: new bounds still move the value into them.
@@ -221,7 +479,12 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     if (d.changed) {
       const from = mem.state.current;
       mem.state = advance(mem.state, d, now);
-      mem.lastDecision = { value: d.value, reason: d.reason, time: rfc3339(now) };
+      mem.lastDecision = {
+        value: d.value,
+        reason: d.reason,
+        time: rfc3339(now),
+        message: d.message.slice(0, 1024),
+      };
       mem.pending = true;
       deps.events.record(
         t.neuron,
@@ -233,48 +496,202 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         { neuron: t.key, from, to: d.value, reason: d.reason, detail: d.message },
         'Tuned Neuron parallelism',
       );
-    } else {
-      logger.debug(
-        { neuron: t.key, value: d.value, reason: counted, detail: d.message },
-        'Held Neuron parallelism',
-      );
     }
     deps.observer?.parallelism(namespace, name, mem.state.current);
-
-    const condition = unavailable
-      ? { status: 'False' as const, reason: ParallelismReason.MetricsUnavailable, message: unavailable }
+    const condition: ConditionInput = unavailable
+      ? { status: 'False', reason: ParallelismReason.MetricsUnavailable, message: unavailable }
       : d.reason === 'NoData'
-        ? {
-            status: 'False' as const,
-            reason: ParallelismReason.NoData,
-            message: `Prometheus returned no data for ${missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped); holding ${mem.state.current}`,
-          }
+        ? { status: 'False', reason: ParallelismReason.NoData, message: noData ?? 'no data' }
         : {
-            status: 'True' as const,
+            status: 'True',
             reason: ParallelismReason.MetricsAvailable,
-            message: `Tuned from ${url} over ${window}s windows within [${bounds.min}, ${bounds.max}], p95 SLO ${bounds.sloMs} ms`,
+            message: `Tuned from ${source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms`,
           };
-    return computeTunerStatus({
-      generation: t.neuron.metadata?.generation ?? 0,
-      existing: t.neuron.status,
-      current: mem.state.current,
-      lastDecision: mem.lastDecision,
+    return condition;
+  };
+
+  /** Replicas for one Neuron (operator mode): decide, write the scale subresource, say why. */
+  const decideScale = async (
+    t: Target,
+    mem: Memory,
+    view: PodView | undefined,
+    prediction: Prediction | undefined,
+    now: number,
+  ): Promise<{ status: AutoscalingStatus; condition: ConditionInput }> => {
+    const a = t.spec.autoscaling;
+    const namespace = t.neuron.metadata?.namespace ?? '';
+    const name = t.neuron.metadata?.name ?? '';
+    const min = a.minReplicas;
+    const max = Math.max(a.minReplicas, a.maxReplicas);
+    const live = t.neuron.spec?.replicas ?? 1;
+    // Another writer changed spec.replicas (kubectl scale, a GitOps sync): in operator mode the
+    // operator owns it, so it is set back, and said so. A value just written may not be in the
+    // informer's cache yet, so a difference right after a write is not one.
+    let overridden: number | undefined;
+    if (mem.written !== undefined && live !== mem.written && now - mem.writtenAt > 5000) overridden = live;
+    const base = mem.written ?? live;
+    mem.replicas ??= { current: base, panicUntil: 0, recent: [] };
+    mem.replicas = { ...mem.replicas, current: base };
+    const bounds: ReplicaBounds = {
+      min,
+      max,
+      targetPerPod: a.targetConcurrencyPerPod,
+      targetUtilization: a.targetUtilizationPercentage / 100,
+      panicThreshold: a.panicThresholdPercentage / 100,
+      stableWindowMs: a.stableWindowSeconds * 1000,
+      scaleDownDelayMs: a.scaleDownDelaySeconds * 1000,
+    };
+    let stable: number | undefined;
+    let panic: number | undefined;
+    let ready: number;
+    let throttled = false;
+    let condition: ConditionInput;
+    if (t.fromPods) {
+      ready = view?.ready ?? 0;
+      stable = scaled(view?.stable, ready);
+      panic = scaled(view?.panic, ready);
+      throttled = (view?.panic?.throttledRate ?? 0) > 0;
+      condition = podCondition(view, 'the first reports', `${base} replicas`) ?? {
+        status: 'True',
+        reason: ReplicasReason.MetricsAvailable,
+        message: `Replicas from the pods' load reports: concurrency ÷ per-pod target over ${a.stableWindowSeconds}s (panic ${a.panicWindowSeconds}s) within [${min}, ${max}]`,
+      };
+    } else {
+      ready = t.neuron.status?.readyReplicas ?? 0;
+      const url = a.parallelism.prometheusURL || options.defaultPrometheusURL;
+      const scrape = durationSeconds(t.spec.monitoring.scrapeInterval) ?? 15;
+      const window = options.windowSeconds ?? 4 * scrape;
+      condition = {
+        status: 'False',
+        reason: ReplicasReason.MetricsUnavailable,
+        message: `no Prometheus URL: set spec.autoscaling.parallelism.prometheusURL or start the operator with --prometheus-url; holding ${base} replicas`,
+      };
+      if (url) {
+        try {
+          const c = await collect(
+            promFor(url),
+            { namespace, neuron: name, cluster: t.cluster.metadata?.name ?? t.spec.cluster },
+            window,
+          );
+          stable = c.concurrency;
+          panic = c.concurrency;
+          throttled = (c.observation?.throttledPerSecond ?? 0) > 0;
+          condition =
+            stable === undefined
+              ? {
+                  status: 'False',
+                  reason: ReplicasReason.NoData,
+                  message: `Prometheus returned no concurrency over the last ${window}s; holding ${base} replicas`,
+                }
+              : {
+                  status: 'True',
+                  reason: ReplicasReason.MetricsAvailable,
+                  message: `Replicas from ${url} over ${window}s windows within [${min}, ${max}]`,
+                };
+        } catch (err) {
+          condition = {
+            status: 'False',
+            reason: ReplicasReason.MetricsUnavailable,
+            message: `${err instanceof Error ? err.message : String(err)}; holding ${base} replicas`,
+          };
+        }
+      }
+    }
+    deps.observer?.concurrency?.(namespace, name, 'stable', stable);
+    deps.observer?.concurrency?.(namespace, name, 'panic', panic);
+    deps.observer?.predicted?.(namespace, name, prediction?.concurrency);
+    const slots = t.tuneParallelism ? mem.state.current : t.spec.performance.maxConcurrentSignals;
+    const d: ReplicaDecision = decideReplicas(
+      mem.replicas,
+      {
+        readyPods: ready,
+        stableConcurrency: stable,
+        panicConcurrency: panic,
+        slotsPerPod: slots,
+        throttled,
+        predictedConcurrency: prediction?.concurrency,
+      },
+      bounds,
+      now,
+    );
+    deps.observer?.replicaDecided?.(d.reason);
+    mem.replicas = d.state;
+    const reason = overridden !== undefined ? 'ManualScaleOverridden' : d.reason;
+    const target = d.value;
+    if (d.changed || overridden !== undefined || mem.written === undefined || live !== target) {
+      if (live !== target) {
+        const upstream = prediction?.from
+          .map((f) => `${f.source} ${dec(f.intake)}/s × ${dec(f.fanOut)}`)
+          .join(', ');
+        const message = `${d.message}${upstream ? `; upstream ${upstream}` : ''}`.slice(0, 1024);
+        try {
+          await deps.scaleNeuron?.(namespace, name, target);
+          mem.written = target;
+          mem.writtenAt = now;
+          if (overridden !== undefined) {
+            deps.events.record(
+              t.neuron,
+              'Warning',
+              'ManualScaleOverridden',
+              `spec.replicas was set to ${overridden} by another writer; in autoscaling mode operator the operator owns it and set it to ${target}. Change autoscaling.minReplicas/maxReplicas, or turn autoscaling off to scale by hand`,
+            );
+          } else {
+            deps.events.record(
+              t.neuron,
+              'Normal',
+              d.reason,
+              `Scaled from ${live} to ${target} replicas: ${message}`,
+            );
+          }
+          logger.info({ neuron: t.key, from: live, to: target, reason, detail: message }, 'Scaled Neuron');
+          mem.replicaDecision = {
+            value: target,
+            reason,
+            time: rfc3339(now),
+            message,
+            ...(stable === undefined ? {} : { observedConcurrency: dec(stable) }),
+            ...(prediction ? { predictedConcurrency: dec(prediction.concurrency) } : {}),
+            perPodTarget: dec(d.perPodTarget),
+            panic: d.panic,
+          };
+        } catch (err) {
+          logger.warn(
+            { neuron: t.key, err: err instanceof Error ? err.message : String(err) },
+            'Failed to scale Neuron',
+          );
+        }
+      } else {
+        mem.written = target;
+        mem.writtenAt = now;
+      }
+    }
+    deps.observer?.replicas?.(namespace, name, mem.written ?? live);
+    const fanOut = view?.stable?.fanOut ?? {};
+    if (Object.keys(fanOut).length > 0) mem.fanOut = { ...fanOut };
+    for (const [target, v] of Object.entries(mem.fanOut)) deps.observer?.fanOut?.(namespace, name, target, v);
+    const fan = Object.entries(mem.fanOut)
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .slice(0, 64);
+    return {
+      status: {
+        desiredReplicas: mem.written ?? live,
+        ...(mem.replicaDecision ? { lastDecision: mem.replicaDecision } : {}),
+        ...(fan.length > 0 ? { fanOut: Object.fromEntries(fan.map(([k, v]) => [k, dec(v)])) } : {}),
+      },
       condition,
-      now: rfc3339(now),
-    });
+    };
   };
 
   /** Puts the current value on every Ready pod of each Neuron that does not have it yet. */
-  const deliver = async (list: readonly Target[]) => {
-    const pods = readyPodsByNeuron(await deps.listPods(), deps.podURL);
+  const deliver = async (list: readonly Target[], pods: Map<string, RuntimePod[]>) => {
     await pool(list, concurrency, async (t) => {
       const mem = memory.get(t.key);
-      if (!mem) return;
-      const running = pods.get(t.key) ?? [];
+      if (!mem || !t.tuneParallelism) return;
+      const running = (pods.get(t.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
       const value = mem.state.current;
       let token: string | undefined;
       try {
-        token = await deps.authToken?.(t.neuron, t.cluster);
+        token = await tokenFor(t);
       } catch (err) {
         // Without the token the pods would refuse the value: retry on the next pass.
         mem.pending = true;
@@ -316,48 +733,102 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     ticks++;
     const { tune: list, retire } = targets();
     const keys = new Set(list.map((t) => t.key));
-    for (const k of memory.keys()) if (!keys.has(k)) memory.delete(k);
-    // Tuning turned off: an empty apply under the tuner's manager removes the fields only it owns
-    // (lastDecision, the condition); `current` stays with the reconciler, which renders the spec's value.
+    for (const k of memory.keys()) {
+      if (keys.has(k)) continue;
+      memory.delete(k);
+      const [namespace = '', name = ''] = k.split('/');
+      deps.observer?.forget?.(namespace, name);
+    }
+    // Autoscaling turned off: an empty apply under the tuner's manager removes the fields only it
+    // owns (lastDecision, autoscaling, the conditions); `current` stays with the reconciler.
     await pool(retire, concurrency, async (n) => {
       const { namespace = '', name = '' } = n.metadata ?? {};
       try {
         await deps.writeStatus(namespace, name, {});
-        logger.info({ neuron: keyOf(n) }, 'Cleared Neuron parallelism tuning status');
+        logger.info({ neuron: keyOf(n) }, 'Cleared Neuron autoscaling status');
       } catch (err) {
         logger.warn(
           { neuron: keyOf(n), err: err instanceof Error ? err.message : String(err) },
-          'Failed to clear Neuron parallelism tuning status',
+          'Failed to clear Neuron autoscaling status',
         );
       }
     });
     if (list.length === 0) return;
+    for (const t of list) remember(t);
 
-    const statuses = new Map<string, TunerStatus>();
-    await pool(list, concurrency, async (t) => {
-      statuses.set(t.key, await decideFor(t, remember(t), now));
-    });
-
-    const pending = list.some((t) => memory.get(t.key)?.pending);
-    if (pending || ticks % resyncTicks === 0) {
+    // Gather: one pod list per tick, then every pod-sourced Neuron's pods in parallel.
+    let pods = new Map<string, RuntimePod[]>();
+    let listed = false;
+    const needPods =
+      list.some((t) => t.fromPods) ||
+      list.some((t) => memory.get(t.key)?.pending) ||
+      ticks % resyncTicks === 0;
+    if (needPods) {
       try {
-        await deliver(list);
+        pods = readyPodsByNeuron(await deps.listPods(), deps.podURL);
+        listed = true;
       } catch (err) {
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Failed to list runtime pods');
       }
     }
+    const views = listed ? await readPods(list, pods) : new Map<string, PodView>();
 
-    // Status last: running pods first, then the ConfigMap (through the reconciler) for new ones.
+    // Decide: parallelism first (replicas size pods by the limit just decided), then the graph.
+    const conditions = new Map<string, ConditionInput>();
     await pool(list, concurrency, async (t) => {
-      const status = statuses.get(t.key);
-      if (!status || statusUpToDate(status, t.neuron.status)) return;
+      const mem = memory.get(t.key)!;
+      if (t.tuneParallelism) conditions.set(t.key, await decideParallelism(t, mem, views.get(t.key), now));
+    });
+    const flows = new Map<string, NeuronFlow>();
+    for (const t of list) {
+      const v = views.get(t.key);
+      const mem = memory.get(t.key)!;
+      if (v?.stable?.meanLatencySeconds !== undefined) mem.latency = v.stable.meanLatencySeconds;
+      const namespace = t.neuron.metadata?.namespace ?? '';
+      const fan = v?.stable?.fanOut ?? mem.fanOut;
+      flows.set(t.key, {
+        intake: v?.panic ? (v.panic.arrivalRate * Math.max(v.ready, v.panic.pods)) / v.panic.pods : undefined,
+        fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
+        latencySeconds: mem.latency,
+      });
+    }
+    const predictions = predict(flows);
+    const scales = new Map<string, { status: AutoscalingStatus; condition: ConditionInput }>();
+    await pool(list, concurrency, async (t) => {
+      if (!t.scaleReplicas) return;
+      scales.set(
+        t.key,
+        await decideScale(t, memory.get(t.key)!, views.get(t.key), predictions.get(t.key), now),
+      );
+    });
+
+    // Apply: running pods first, then status (the reconciler renders new pods from it).
+    if (listed && list.some((t) => memory.get(t.key)?.pending || ticks % resyncTicks === 0)) {
+      await deliver(
+        list.filter((t) => memory.get(t.key)?.pending || ticks % resyncTicks === 0),
+        pods,
+      );
+    }
+    await pool(list, concurrency, async (t) => {
+      const mem = memory.get(t.key)!;
+      const scale = scales.get(t.key);
+      const cond = conditions.get(t.key);
+      const status: TunerStatus = computeTunerStatus({
+        generation: t.neuron.metadata?.generation ?? 0,
+        existing: t.neuron.status,
+        ...(t.tuneParallelism ? { current: mem.state.current, lastDecision: mem.lastDecision } : {}),
+        ...(cond ? { condition: cond } : {}),
+        ...(scale ? { autoscaling: scale.status, replicasCondition: scale.condition } : {}),
+        now: rfc3339(now),
+      });
+      if (statusUpToDate(status, t.neuron.status)) return;
       const { namespace = '', name = '' } = t.neuron.metadata ?? {};
       try {
         await deps.writeStatus(namespace, name, status);
       } catch (err) {
         logger.warn(
           { neuron: t.key, err: err instanceof Error ? err.message : String(err) },
-          'Failed to update Neuron parallelism status',
+          'Failed to update Neuron autoscaling status',
         );
       }
     });
@@ -367,10 +838,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     if (stopped) return;
     running = tick()
       .catch((err: unknown) =>
-        logger.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          'Parallelism tuning pass failed',
-        ),
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Autoscaling pass failed'),
       )
       .finally(() => {
         running = undefined;

@@ -1,0 +1,237 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
+import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
+import type { NeuronStatus } from '../generated/neuron.gen.ts';
+import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
+import { FakeClock } from '../testing/fake-clock.ts';
+import { aLivePod, type LiveLoad, type LivePod } from '../testing/load-reports.ts';
+import { parseCidrs } from './pod-cidrs.ts';
+import { startTuner } from './tuner.ts';
+
+// The autoscaler loop on the pods' load reports, with its edges replaced by plain objects: Neurons
+// and pods as data, pods whose load the test sets (read at the fake clock's time), a scale
+// subresource and a status writer that store what they get as the apiserver would. One tick = 2 s.
+
+type Spec = NonNullable<Hal9ClusterSpec['autoscaling']>;
+
+const reader = <T extends Neuron | Hal9Cluster>(items: T[]): ObjectReader<T> => ({
+  get: (name, namespace) =>
+    items.find((i) => i.metadata?.name === name && (!namespace || i.metadata?.namespace === namespace)),
+  list: () => items,
+});
+
+const aPod = (name: string, neuron: string, ip: string): V1Pod => ({
+  metadata: { name, namespace: testNamespace, uid: `uid-${name}`, labels: { 'hal9.ai/neuron': neuron } },
+  status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
+});
+
+const cluster = (a: Spec = {}) =>
+  aHal9Cluster({
+    performance: { maxConcurrentSignals: 8 },
+    autoscaling: {
+      enabled: true,
+      minReplicas: 1,
+      maxReplicas: 20,
+      parallelism: { enabled: true, min: 2, max: 32, latencySLOMs: 500 },
+      ...a,
+    },
+  });
+
+function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string } = {}) {
+  const clock = new FakeClock();
+  const neurons = o.neurons ?? [aNeuron('impl-1', { replicas: 2 })];
+  const pods: V1Pod[] = [];
+  const live = new Map<string, LivePod>();
+  const down = new Set<string>();
+  const reads: string[] = [];
+  const scales: { name: string; replicas: number }[] = [];
+  const puts: { url: string; value: number }[] = [];
+  const events: { type: string; reason: string; message: string }[] = [];
+  const tuner = startTuner({
+    neurons: reader(neurons),
+    clusters: reader([o.cluster ?? cluster()]),
+    listPods: async () => pods,
+    podURL: (pod) => `http://${pod.status?.podIP}:8080`,
+    prometheus: () => {
+      throw new Error('no Prometheus in these tests');
+    },
+    readLoad: async (url) => {
+      reads.push(url);
+      if (down.has(url)) throw new Error(`${url}: ECONNREFUSED`);
+      return live.get(url)!.report(clock.now());
+    },
+    setPodLimit: async (url, value) => {
+      puts.push({ url, value });
+      return value;
+    },
+    scaleNeuron: async (_ns, name, replicas) => {
+      scales.push({ name, replicas });
+      const n = neurons.find((x) => x.metadata?.name === name)!;
+      Object.assign(n, { spec: { ...n.spec!, replicas } });
+      return true;
+    },
+    writeStatus: async (_ns, name, status) => {
+      const n = neurons.find((x) => x.metadata?.name === name)!;
+      const s = status as NeuronStatus & { autoscaling?: unknown };
+      const mine = ['ParallelismTuned', 'ReplicasAutoscaled'];
+      const others = (n.status?.conditions ?? []).filter((c) => !mine.includes(c.type));
+      const next = {
+        ...(s.parallelism ? { parallelism: s.parallelism } : {}),
+        ...(s.autoscaling ? { autoscaling: s.autoscaling } : {}),
+        conditions: [...others, ...(s.conditions ?? [])],
+      };
+      Object.assign(n, { status: next });
+      return true;
+    },
+    events: { record: (_obj, type, reason, message) => events.push({ type, reason, message }) },
+    clock,
+    logger: pino({ level: 'silent' }),
+    options: { intervalMs: 2000, ...(o.cidrs ? { podCidrs: parseCidrs(o.cidrs).cidrs } : {}) },
+  });
+  let n = 0;
+  return {
+    clock,
+    neurons,
+    reads,
+    scales,
+    puts,
+    events,
+    down,
+    /** Adds a Ready pod of `neuron` at `ip` whose load the test sets. */
+    pod(neuron: string, ip: string, load: LiveLoad = { active: 0 }) {
+      const name = `${neuron}-7d9f8-${n++}`;
+      pods.push(aPod(name, neuron, ip));
+      const p = aLivePod(neuron, clock.now() - 1000, load);
+      live.set(`http://${ip}:8080`, p);
+      return p;
+    },
+    /** `count` ticks, 2 s apart. */
+    async run(count: number) {
+      for (let i = 0; i < count; i++) {
+        clock.advance(2000);
+        await tuner.tick();
+      }
+    },
+    status: (name = 'impl-1') =>
+      neurons.find((x) => x.metadata?.name === name)?.status as
+        | (NeuronStatus & { autoscaling?: Record<string, unknown> })
+        | undefined,
+    condition: (type: string, name = 'impl-1') =>
+      neurons.find((x) => x.metadata?.name === name)?.status?.conditions?.find((c) => c.type === type),
+  };
+}
+
+describe('the autoscaler on the pods’ load reports', () => {
+  it('raises parallelism and replicas under load, and lowers replicas after it', async () => {
+    const h = harness();
+    const quiet: LiveLoad = { active: 1, rate: 10, latency: 0.1, limit: 8 };
+    const a = h.pod('impl-1', '127.0.0.2', quiet);
+    const b = h.pod('impl-1', '127.0.0.3', quiet);
+    await h.run(5);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+    const before = h.scales.length;
+
+    // A step: every slot busy and a queue of 12 per pod, answers still well within the SLO.
+    const busy: LiveLoad = { active: 8, queued: 12, rate: 80, latency: 0.2, limit: 8 };
+    a.set(busy);
+    b.set(busy);
+    await h.run(5); // 10 s
+    const up = h.scales.slice(before);
+    expect(up.length).toBeGreaterThan(0);
+    expect(Math.max(...up.map((s) => s.replicas))).toBeGreaterThan(2);
+    expect(h.status()?.autoscaling?.lastDecision).toMatchObject({ reason: 'Panic', panic: true });
+    expect(h.status()?.autoscaling?.lastDecision).toMatchObject({
+      message: expect.stringContaining('per-pod target'),
+    });
+    // Slots first within a pod: the limit went up on both running pods.
+    expect(h.status()?.parallelism?.current).toBeGreaterThan(8);
+    expect(new Set(h.puts.filter((p) => p.value > 8).map((p) => p.url))).toEqual(
+      new Set(['http://127.0.0.2:8080', 'http://127.0.0.3:8080']),
+    );
+    expect(h.status()?.parallelism?.lastDecision).toMatchObject({ reason: 'Saturated' });
+
+    // The load goes away: once the panic has passed and the stable window averaged it out, the
+    // count comes down to the minimum.
+    a.set({ active: 0, limit: 8 });
+    b.set({ active: 0, limit: 8 });
+    await h.run(80);
+    expect(h.neurons[0]!.spec?.replicas).toBe(1);
+    expect(h.status()?.autoscaling).toMatchObject({ desiredReplicas: 1 });
+  });
+
+  it('holds replicas and parallelism when the pods stop answering, and says why', async () => {
+    const h = harness();
+    h.pod('impl-1', '127.0.0.2', { active: 4, queued: 4, rate: 20, latency: 0.1 });
+    await h.run(5);
+    const replicas = h.neurons[0]!.spec?.replicas;
+    const limit = h.status()?.parallelism?.current;
+    const scales = h.scales.length;
+    h.down.add('http://127.0.0.2:8080');
+    await h.run(40);
+    expect(h.scales.length).toBe(scales);
+    expect(h.neurons[0]!.spec?.replicas).toBe(replicas);
+    expect(h.status()?.parallelism?.current).toBe(limit);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({ status: 'False', reason: 'PodsUnreachable' });
+    expect(h.condition('ReplicasAutoscaled')?.message).toContain('ECONNREFUSED');
+    expect(h.condition('ParallelismTuned')).toMatchObject({ status: 'False', reason: 'MetricsUnavailable' });
+  });
+
+  it('owns spec.replicas in operator mode: a manual scale is set back, with a warning event', async () => {
+    const h = harness();
+    h.pod('impl-1', '127.0.0.2', { active: 1, rate: 5, latency: 0.1 });
+    await h.run(5);
+    const decided = h.neurons[0]!.spec?.replicas;
+    Object.assign(h.neurons[0]!, { spec: { ...h.neurons[0]!.spec!, replicas: 7 } }); // kubectl scale --replicas 7
+    await h.run(4);
+    expect(h.neurons[0]!.spec?.replicas).toBe(decided);
+    expect(h.events.find((e) => e.reason === 'ManualScaleOverridden')).toMatchObject({ type: 'Warning' });
+    expect(h.status()?.autoscaling?.lastDecision).toMatchObject({ reason: 'ManualScaleOverridden' });
+  });
+
+  it('never writes replicas in hpa mode or with autoscaling off', async () => {
+    for (const a of [{ mode: 'hpa' as const }, { enabled: false }]) {
+      const h = harness({ cluster: cluster(a) });
+      h.pod('impl-1', '127.0.0.2', { active: 8, queued: 40, rate: 80, latency: 0.1 });
+      await h.run(10);
+      expect(h.scales).toEqual([]);
+      expect(h.status()?.autoscaling).toBeUndefined();
+      // Parallelism is still tuned.
+      expect(h.status()?.parallelism?.current).toBeGreaterThan(8);
+    }
+  });
+
+  it('reads and sends nothing outside --pod-cidrs, and says so', async () => {
+    const h = harness({ cidrs: '127.0.0.0/8' });
+    h.pod('impl-1', '10.244.0.7', { active: 8, queued: 8, rate: 40 });
+    await h.run(5);
+    expect(h.reads).toEqual([]);
+    expect(h.puts).toEqual([]);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({ reason: 'PodsUnreachable' });
+    expect(h.condition('ReplicasAutoscaled')?.message).toContain('--pod-cidrs');
+  });
+
+  it('pre-scales a downstream Neuron when its upstream intake rises, before its own load does', async () => {
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
+    ];
+    const h = harness({ neurons, cluster: cluster({ parallelism: { enabled: false } }) });
+    // design-1 forwards 2 signals to impl-1 per signal it finishes; impl-1 takes 1 s per signal.
+    const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    h.pod('impl-1', '127.0.0.3', { active: 4, rate: 4, latency: 1 });
+    await h.run(35);
+    expect(h.neurons[1]!.spec?.replicas).toBe(1);
+    // design-1's intake quadruples; impl-1's own load has not changed (yet).
+    up.set({ active: 4, rate: 8, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    await h.run(5);
+    // 8/s × 2 × 1 s = 16 in flight predicted ÷ (8 slots × 0.7) = 3 pods.
+    expect(h.neurons[1]!.spec?.replicas).toBeGreaterThanOrEqual(3);
+    const d = h.status('impl-1')?.autoscaling as { lastDecision: Record<string, unknown>; fanOut?: unknown };
+    expect(d.lastDecision).toMatchObject({ reason: 'PreScaled' });
+    expect(String(d.lastDecision.message)).toContain(`${testNamespace}/design-1`);
+    expect(h.status('design-1')?.autoscaling).toMatchObject({ fanOut: { 'impl-1': '2' } });
+  });
+});

@@ -1,0 +1,42 @@
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { group, version } from '../api-types.ts';
+import { fromApiError } from '../errors.ts';
+import { makeClient } from '../kube/api-client.ts';
+import type { WriteCounter } from '../kube/writer.ts';
+
+/**
+ * Field manager of the replica count the autoscaler writes (the Neuron's spec.replicas, through the
+ * scale subresource), so `kubectl get nrn -o yaml --show-managed-fields` tells who set it.
+ */
+export const autoscalerFieldManager = 'hal9-operator-autoscaler';
+
+/** Sets a Neuron's spec.replicas through its scale subresource; resolves false when it is gone. */
+export type NeuronScaler = (namespace: string, name: string, replicas: number) => Promise<boolean>;
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function createNeuronScaler(kc: KubeConfig, count: WriteCounter): NeuronScaler {
+  const custom = makeClient(kc, CustomObjectsApi);
+  return async (namespace, name, replicas) => {
+    count('neurons/scale', 'patch');
+    try {
+      await custom.patchNamespacedCustomObjectScale(
+        {
+          group,
+          version,
+          plural: 'neurons',
+          namespace,
+          name,
+          body: { spec: { replicas } },
+          fieldManager: autoscalerFieldManager,
+        },
+        mergePatch,
+      );
+      return true;
+    } catch (err) {
+      const e = fromApiError(err, `Scale of Neuron ${namespace}/${name}`);
+      if (e.status === 404) return false;
+      throw e;
+    }
+  };
+}
