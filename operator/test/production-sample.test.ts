@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('the production sample', () => {
-  it('runs every pod on performance nodes with hugepages, under an HPA and a PDB', {
+  it('runs every pod on performance nodes with hugepages, sized by the operator (no HPA), with a PDB', {
     timeout: 180_000,
   }, async () => {
     await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: sample('hal9cluster.yaml') });
@@ -41,25 +41,23 @@ describe('the production sample', () => {
       nodes.filter((n) => n.metadata?.labels?.['node-type'] === 'performance').map((n) => n.metadata?.name),
     );
     for (const name of neurons) {
-      const neuron = await waitForNeuronReady(r, name, 150_000);
-      const [deploy, hpa, pdb] = await Promise.all([r.deployment(name), r.hpa(name), r.pdb(name)]);
-      expect(hpa?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
-      expect(hpa?.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name });
-      expect(pdb?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Neuron', name, controller: true });
-      // The operator must not own replicas while an HPA does.
-      const ours = deploy?.metadata?.managedFields?.find((m) => m.manager === 'hal9-operator');
-      expect(JSON.stringify(ours?.fieldsV1)).not.toContain('"f:replicas"');
-      // The Deployment starts without spec.replicas; kube-controller-manager's HPA controller raises it
-      // to minReplicas on its own sync period, and the Neuron's status follows.
-      const scaled = await waitFor(
-        `${name} scaled to the HPA minimum`,
+      await waitForNeuronReady(r, name, 150_000);
+      // Autoscaling mode operator: the operator moved spec.replicas (default 1) into [2, 10] through
+      // the scale subresource, and the Deployment follows it; there is no HPA.
+      const neuron = await waitFor(
+        `${name} scaled to minReplicas by the operator`,
         async () => {
           const n = await r.neuron(name);
-          return (n?.status?.replicas ?? 0) >= 2 ? n : undefined;
+          return n?.spec?.replicas === 2 && (n.status?.replicas ?? 0) >= 2 ? n : undefined;
         },
         { timeoutMs: 90_000, intervalMs: 500 },
       );
-      expect(scaled.status?.replicas).toBeGreaterThanOrEqual(2);
+      const scaler = neuron.metadata?.managedFields?.find((m) => m.manager === 'hal9-operator-autoscaler');
+      expect(scaler?.subresource).toBe('scale');
+      const [deploy, hpa, pdb] = await Promise.all([r.deployment(name), r.hpa(name), r.pdb(name)]);
+      expect(hpa).toBeUndefined();
+      expect(deploy?.spec?.replicas).toBe(2);
+      expect(pdb?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Neuron', name, controller: true });
       const pods = await waitFor(
         `${name} pods`,
         async () => {
@@ -68,19 +66,95 @@ describe('the production sample', () => {
         },
         { timeoutMs: 60_000, intervalMs: 500 },
       );
-      expect(pods.length).toBeGreaterThanOrEqual(2);
       for (const pod of pods) {
         expect(performanceNodes.has(pod.spec?.nodeName)).toBe(true);
         expect(hugepageNodes.has(pod.spec?.nodeName)).toBe(true);
         expect(pod.spec?.containers[0]?.resources?.limits?.['hugepages-2Mi']).toBeDefined();
       }
+      // No runtime answers on these pods' addresses: the count holds, and the condition says why.
+      const held = await waitFor(
+        `${name} ReplicasAutoscaled False`,
+        async () => {
+          const c = condition(await r.neuron(name), 'ReplicasAutoscaled');
+          return c?.status === 'False' ? c : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(['PodsUnreachable', 'NoData']).toContain(held.reason);
     }
   });
 
-  it('does not reset a replica count another manager set while the HPA owns it', {
+  it('owns the replica count in operator mode: a manual kubectl scale is set back, with a warning', {
     timeout: 90_000,
   }, async () => {
+    await kubectl(['scale', 'neuron', 'impl-1', '-n', ns, '--replicas=5']);
+    await waitFor(
+      'the ManualScaleOverridden event',
+      async () =>
+        (await r.events()).find(
+          (e) =>
+            e.involvedObject.name === 'impl-1' &&
+            e.reason === 'ManualScaleOverridden' &&
+            e.type === 'Warning',
+        ),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const neuron = await waitFor(
+      'impl-1 back at 2 replicas',
+      async () => {
+        const n = await r.neuron('impl-1');
+        return n?.spec?.replicas === 2 ? n : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(
+      (neuron.status as { autoscaling?: { lastDecision?: { reason?: string } } }).autoscaling?.lastDecision,
+    ).toMatchObject({ reason: 'ManualScaleOverridden' });
+  });
+
+  it('hands replicas to a CPU HPA in mode hpa, and then never writes them', {
+    timeout: 120_000,
+  }, async () => {
+    await kubectl([
+      'patch',
+      'hal9cluster',
+      'hal9-production',
+      '-n',
+      ns,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ spec: { autoscaling: { mode: 'hpa' } } }),
+    ]);
+    for (const name of neurons) {
+      const hpa = await waitFor(`${name} HPA`, () => r.hpa(name), { timeoutMs: 60_000, intervalMs: 250 });
+      expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+      expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name });
+      // The operator's status part about replicas goes away: it no longer decides them.
+      await waitFor(
+        `${name} without status.autoscaling`,
+        async () => {
+          const n = await r.neuron(name);
+          return n?.status && !(n.status as { autoscaling?: unknown }).autoscaling ? n : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      // The operator must not own replicas while an HPA does; the hand-over kept the count.
+      const deploy = await waitFor(
+        `${name} Deployment without the operator's replicas`,
+        async () => {
+          const d = await r.deployment(name);
+          const ours = d?.metadata?.managedFields?.find((m) => m.manager === 'hal9-operator');
+          return ours && !JSON.stringify(ours.fieldsV1).includes('"f:replicas"') ? d : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      expect(deploy.spec?.replicas).toBeGreaterThanOrEqual(2);
+    }
+
+    // Another manager's count stays, and so does a count written on the Neuron: nothing sets it back.
     await kubectl(['scale', 'deployment', 'impl-1', '-n', ns, '--replicas=3']);
+    await kubectl(['scale', 'neuron', 'impl-1', '-n', ns, '--replicas=4']);
     // A spec change makes the operator render and compare impl-1 again.
     await kubectl([
       'patch',
@@ -94,10 +168,13 @@ describe('the production sample', () => {
       JSON.stringify({ spec: { systemPrompt: 'Answer briefly.' } }),
     ]);
     const neuron = await waitFor(
-      'impl-1 generation 2 observed',
+      'impl-1 spec change observed',
       async () => {
         const n = await r.neuron('impl-1');
-        return n?.status?.observedGeneration === 2 && condition(n, 'Ready')?.status === 'True'
+        const g = n?.metadata?.generation ?? 0;
+        return n?.status?.observedGeneration === g &&
+          n.spec?.systemPrompt === 'Answer briefly.' &&
+          condition(n, 'Ready')?.status === 'True'
           ? n
           : undefined;
       },
@@ -105,5 +182,6 @@ describe('the production sample', () => {
     );
     expect((await r.deployment('impl-1'))?.spec?.replicas).toBe(3);
     expect(neuron.status?.replicas).toBe(3);
+    expect(neuron.spec?.replicas).toBe(4);
   });
 });

@@ -45,6 +45,7 @@ const clusterSpec = (prometheusURL?: string) => ({
     },
   },
   autoscaling: {
+    metricsSource: 'prometheus',
     parallelism: {
       enabled: true,
       min: 2,
@@ -106,7 +107,7 @@ beforeAll(async () => {
   const parsed = parseConfig(
     [
       ...['--namespace', ns, '--metrics-port', '0', '--health-port', '0'],
-      ...['--tuning-interval', '1', '--tuning-window', '5'],
+      ...['--tuning-interval', '1', '--tuning-window', '5', '--pod-cidrs', '127.0.0.0/8'],
     ],
     {},
   );

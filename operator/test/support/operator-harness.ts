@@ -11,6 +11,9 @@ import { renderNeuron } from '../../src/render/index.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
+/** Every test operator sends to pods on 127.0.0.0/8 only (the local control plane's pod network). */
+export const loopbackOnly = ['--pod-cidrs', '127.0.0.0/8'];
+
 export interface InProcessOperator extends RunningOperator {
   readonly registry: Registry;
   /** Sum of hal9_operator_api_writes_total, leases excluded (renewals are writes by design). */
@@ -24,7 +27,7 @@ export async function startInProcess(
   args: string[] = [],
 ): Promise<InProcessOperator> {
   const parsed = parseConfig(
-    ['--namespace', namespace, '--metrics-port', '0', '--health-port', '0', ...args],
+    ['--namespace', namespace, '--metrics-port', '0', '--health-port', '0', ...loopbackOnly, ...args],
     {},
   );
   if ('errors' in parsed) throw new Error(parsed.errors.join('; '));
@@ -80,6 +83,7 @@ export function startChildProcess(
       '0',
       '--identity',
       identity,
+      ...loopbackOnly,
       ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
