@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { Hal9Error } from '../errors.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { type BreakerState, UpstreamBreaker } from './breaker.ts';
+
+// The breaker's policy on a manual clock: no waiting on wall time.
+
+const opts = { failureThreshold: 3, successThreshold: 2, openMs: 30_000, windowMs: 60_000 };
+const fail = (status = 500) => Promise.reject(new Hal9Error('UPSTREAM_ERROR', 'boom', { status }));
+const ok = () => Promise.resolve('ok');
+
+function setup() {
+  const clock = new ManualClock();
+  const states: BreakerState[] = [];
+  const b = new UpstreamBreaker('up', opts, clock, (_u, s) => states.push(s));
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: Hal9Error) => e.code,
+    );
+  return { clock, states, b, code };
+}
+
+describe('UpstreamBreaker', () => {
+  it('opens after failure_threshold failures within the window and then fails fast', async () => {
+    const { b, code } = setup();
+    for (let i = 0; i < 3; i++) expect(await code(b.fire(fail))).toBe('UPSTREAM_ERROR');
+    expect(b.state).toBe('open');
+    let called = false;
+    expect(
+      await code(
+        b.fire(() => {
+          called = true;
+          return ok();
+        }),
+      ),
+    ).toBe('BREAKER_OPEN');
+    expect(called).toBe(false);
+  });
+
+  it('forgets failures older than the window', async () => {
+    const { b, clock, code } = setup();
+    await code(b.fire(fail));
+    await code(b.fire(fail));
+    clock.advance(60_001);
+    await code(b.fire(fail));
+    expect(b.state).toBe('closed');
+  });
+
+  it('does not count caller errors (4xx other than 408/429) or our own deadline', async () => {
+    const { b, code } = setup();
+    for (let i = 0; i < 5; i++) await code(b.fire(() => fail(400)));
+    for (let i = 0; i < 5; i++) await code(b.fire(() => Promise.reject(new Hal9Error('REQUEST_TIMEOUT'))));
+    expect(b.state).toBe('closed');
+    for (let i = 0; i < 3; i++) await code(b.fire(() => fail(429)));
+    expect(b.state).toBe('open');
+  });
+
+  it('turns half-open after the open time, closes after success_threshold successes', async () => {
+    const { b, clock, states, code } = setup();
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    clock.advance(29_999);
+    expect(b.state).toBe('open');
+    clock.advance(1);
+    expect(b.state).toBe('half-open');
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(b.state).toBe('half-open');
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(states).toEqual(['closed', 'open', 'half-open', 'closed']);
+  });
+
+  it('re-opens on a failure while recovering, with Retry-After the full open time', async () => {
+    const { b, clock, code } = setup();
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    clock.advance(30_000);
+    await code(b.fire(ok));
+    await code(b.fire(fail));
+    expect(b.state).toBe('open');
+    const e = await b.fire(ok).catch((x: Hal9Error) => x);
+    expect((e as Hal9Error).details.retryAfterSeconds).toBe(30);
+  });
+
+  it('lets at most success_threshold trial calls through at once while half-open', async () => {
+    const { b, clock, code } = setup();
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    clock.advance(30_000);
+    const hold: (() => void)[] = [];
+    const slow = () => new Promise<string>((r) => hold.push(() => r('ok')));
+    const t1 = b.fire(slow);
+    const t2 = b.fire(slow);
+    expect(await code(b.fire(ok))).toBe('BREAKER_OPEN');
+    for (const h of hold) h();
+    expect(await Promise.all([t1, t2])).toEqual(['ok', 'ok']);
+    expect(b.state).toBe('closed');
+  });
+});

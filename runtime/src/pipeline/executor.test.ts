@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { Executor } from './executor.ts';
+
+// Work conservation is asserted through ordering and counters, never durations.
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe('Executor', () => {
+  it('starts the next queued item in the same turn a slot frees', async () => {
+    const gates = new Map<number, ReturnType<typeof deferred>>();
+    const started: number[] = [];
+    const ex = new Executor<number>({
+      limit: 2,
+      maxQueue: 10,
+      process: (i) => {
+        started.push(i);
+        const d = deferred();
+        gates.set(i, d);
+        return d.promise;
+      },
+    });
+    ex.submit([1, 2, 3]);
+    expect(started).toEqual([1, 2]);
+    expect(ex.queued).toBe(1);
+    gates.get(1)!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toEqual([1, 2, 3]);
+    expect(ex.active).toBe(2);
+  });
+
+  it('pulls from the batching buffer when a slot frees and nothing is queued (no timer involved)', async () => {
+    const buffered = [10, 11];
+    const started: number[] = [];
+    const gates: ReturnType<typeof deferred>[] = [];
+    const ex = new Executor<number>({
+      limit: 1,
+      maxQueue: 10,
+      process: (i) => {
+        started.push(i);
+        const d = deferred();
+        gates.push(d);
+        return d.promise;
+      },
+      pull: (free) => buffered.splice(0, free),
+    });
+    ex.submit([1]);
+    expect(ex.free).toBe(0);
+    gates[0]!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toEqual([1, 10]);
+    expect(buffered).toEqual([11]);
+  });
+
+  it('drops items of ended requests instead of starting them', async () => {
+    const started: number[] = [];
+    const d = deferred();
+    const ex = new Executor<number>({
+      limit: 1,
+      maxQueue: 10,
+      process: (i) => {
+        started.push(i);
+        return i === 1 ? d.promise : Promise.resolve();
+      },
+      isStale: (i) => i === 2,
+    });
+    ex.submit([1, 2, 3]);
+    d.resolve();
+    await ex.idle();
+    expect(started).toEqual([1, 3]);
+  });
+
+  it('raising the limit live starts waiting items at once; lowering lets running ones finish', async () => {
+    const started: number[] = [];
+    const gates: ReturnType<typeof deferred>[] = [];
+    const ex = new Executor<number>({
+      limit: 1,
+      maxQueue: 10,
+      process: (i) => {
+        started.push(i);
+        const d = deferred();
+        gates.push(d);
+        return d.promise;
+      },
+    });
+    ex.submit([1, 2, 3, 4]);
+    ex.resize(3);
+    expect(started).toEqual([1, 2, 3]);
+    ex.resize(1);
+    expect(ex.active).toBe(3);
+    gates[0]!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toEqual([1, 2, 3]);
+    expect(ex.active).toBe(2);
+  });
+});

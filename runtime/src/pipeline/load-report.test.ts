@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { NeuronConfig } from '../config/types.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { createLoadTracker } from './load-report.ts';
+
+const n = (id: string): NeuronConfig => ({
+  id,
+  layer: 'L2',
+  system_prompt: '',
+  forward_connections: [],
+  backward_connections: [],
+  endpoint: '',
+});
+
+describe('load report', () => {
+  it('integrates busy slots and concurrency over time, so averages between two reports are exact', () => {
+    const clock = new ManualClock();
+    const t = createLoadTracker(clock, [n('a')]);
+    t.executor(2, 3, 8); // 2 busy, 3 waiting
+    clock.advance(1000);
+    t.executor(1, 0, 8);
+    clock.advance(2000);
+    const r = t.report();
+    expect(r.busySeconds).toBeCloseTo(2 * 1 + 1 * 2);
+    expect(r.concurrencySeconds).toBeCloseTo(5 * 1 + 1 * 2);
+    expect(r).toMatchObject({ limit: 8, active: 1, queued: 0 });
+  });
+
+  it('counts arrivals, completions, throttling, edges and the arrival-to-answer latency per neuron', () => {
+    const clock = new ManualClock();
+    const t = createLoadTracker(clock, [n('a'), n('b')]);
+    t.arrived(n('a'));
+    t.arrived(n('a'));
+    t.finished(n('a'), { outcome: 'ok', cached: false, latencyMs: 30, processingMs: 1 });
+    t.forwarded(n('a'), 'b', 'local');
+    t.forwarded(n('a'), 'b', 'local');
+    t.upstream('claude-api', '429', 1);
+    t.upstream('claude-api', '529', 1);
+    t.upstream('claude-api', '500', 1);
+    const r = t.report();
+    expect(r).toMatchObject({ arrived: 2, completed: 1, throttled: 2 });
+    expect(r.neurons.a).toMatchObject({ arrived: 2, completed: 1, forwarded: { b: 2 } });
+    // 30 ms lands in the 0.05 s bucket (index 5): cumulative counts are 0 below it and 1 from it on.
+    const counts = r.neurons.a!.latency.counts;
+    expect(counts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(counts.slice(5).every((c) => c === 1)).toBe(true);
+    expect(r.neurons.b).toMatchObject({ arrived: 0, completed: 0 });
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { NeuronConfig } from '../config/types.ts';
+import { parseAnswer } from './protocol.ts';
+import { planForwards } from './routing.ts';
+
+const neuron = (id: string, forward: string[]): NeuronConfig => ({
+  id,
+  layer: 'L3',
+  system_prompt: '',
+  forward_connections: forward,
+  backward_connections: [],
+  endpoint: '',
+});
+
+const known = new Set(['a', 'b', 'c']);
+
+const cases: {
+  name: string;
+  answer: string;
+  from?: NeuronConfig;
+  path?: string[];
+  hop?: number;
+  children: [string, string][];
+  dropped: [string, string][];
+  codes: string[];
+}[] = [
+  {
+    name: 'forwards the CONTENT to a connected target',
+    answer: 'FORWARD_TO: b\nCONTENT: go',
+    children: [['b', 'go']],
+    dropped: [],
+    codes: [],
+  },
+  {
+    name: 'passes the incoming content through when there is no CONTENT',
+    answer: 'FORWARD_TO: b',
+    children: [['b', 'incoming']],
+    dropped: [],
+    codes: [],
+  },
+  {
+    name: 'drops a target outside forward_connections, without an error',
+    answer: 'FORWARD_TO: b, c\nCONTENT: x',
+    children: [['b', 'x']],
+    dropped: [['c', 'not_connected']],
+    codes: [],
+  },
+  {
+    name: 'drops a connected target that no runtime knows',
+    answer: 'FORWARD_TO: zz',
+    from: neuron('a', ['zz']),
+    children: [],
+    dropped: [['zz', 'not_connected']],
+    codes: [],
+  },
+  {
+    name: 'refuses to revisit a neuron on its own path',
+    answer: 'FORWARD_TO: c',
+    from: neuron('a', ['c']),
+    path: ['c', 'b'],
+    children: [],
+    dropped: [['c', 'cycle']],
+    codes: ['CYCLE_DETECTED'],
+  },
+  {
+    name: 'ends the branch at the hop limit',
+    answer: 'FORWARD_TO: b',
+    hop: 15,
+    children: [],
+    dropped: [['b', 'hop_limit']],
+    codes: ['HOP_LIMIT_EXCEEDED'],
+  },
+  {
+    name: 'a plain answer forwards nothing',
+    answer: 'just text',
+    children: [],
+    dropped: [],
+    codes: [],
+  },
+];
+
+describe('planForwards', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = planForwards({
+        neuron: c.from ?? neuron('a', ['b']),
+        known,
+        path: c.path ?? [],
+        hop: c.hop ?? 0,
+        hopLimit: 16,
+        incoming: 'incoming',
+        parsed: parseAnswer(c.answer),
+      });
+      expect(plan.children.map((x) => [x.target, x.content])).toEqual(c.children);
+      expect(plan.dropped.map((x) => [x.target, x.reason])).toEqual(c.dropped);
+      expect(plan.errors.map((e) => e.code)).toEqual(c.codes);
+    });
+  }
+});

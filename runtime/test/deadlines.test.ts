@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  apiDoc,
+  type FakeMessagesApi,
+  gate,
+  hang,
+  message,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Deadlines stop work: a request's AbortSignal reaches the SDK call, the upstream permit, the queue and
+// peer calls; a timed-out request gives its executor slot back. Asserted by states and counters only.
+
+let fake: FakeMessagesApi | undefined;
+const started: Started[] = [];
+
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.close();
+  await fake?.close();
+  fake = undefined;
+});
+
+async function api(performance: Record<string, unknown> = {}, neurons = [neuron('impl-1', 'L2')]) {
+  fake = await startFakeMessagesApi();
+  const rt = await startRuntime(apiDoc(fake, { neurons, performance }), { apiKey: 'k' });
+  started.push(rt);
+  return { fake, rt };
+}
+
+describe('deadlines', () => {
+  it('aborts the model call at the deadline: the fake upstream sees its request closed, and the slot and permit are free', async () => {
+    const { fake, rt } = await api();
+    fake.respond(hang());
+    const res = await rt.post('/v1/signals?timeout_ms=300', { content: 'never answered' });
+    expect(res.status).toBe(504);
+    expect(res.body.status).toBe('timed_out');
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
+    expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+    // The cancellation is not an upstream failure: it is counted apart and never feeds the breaker.
+    expect(await rt.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
+    expect(rt.runtime.engine.breakerState).toBe('closed');
+  });
+
+  it('frees the slot of a timed-out request at once, so a waiting request runs without the 60 s flush timer', async () => {
+    const { fake, rt } = await api({ max_concurrent_signals: 1, buffer_flush_ms: 60_000 });
+    fake.script(hang());
+    fake.respond(message('RESULT: second'));
+    const first = rt.post('/v1/signals?timeout_ms=300', { content: 'first' });
+    await vi.waitFor(() => expect(fake.requests).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    // The second request waits for the only slot; the 60 s flush timer must not be what frees it.
+    const second = rt.post('/v1/signals', { content: 'second' });
+    expect((await first).status).toBe(504);
+    const r2 = await second;
+    expect(r2.status).toBe(200);
+    expect(r2.body.results[0].content).toBe('second');
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('a waiter for an upstream permit leaves the line when its request ends', async () => {
+    const { fake, rt } = await api({ max_concurrent_neurons: 1 });
+    const g = gate();
+    fake.script({ ...message('RESULT: slow'), until: g.promise });
+    const holder = rt.post('/v1/signals', { content: 'holds the permit' });
+    await vi.waitFor(() => expect(fake.requests).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    const waiter = await rt.post('/v1/signals?timeout_ms=200', { content: 'waits for the permit' });
+    expect(waiter.status).toBe(504);
+    g.open();
+    expect((await holder).status).toBe(200);
+    // The timed-out waiter never reached the upstream.
+    expect(fake.requests.map((r) => r.body.messages[0].content)).toEqual(['holds the permit']);
+  });
+
+  it('sends a peer the run’s own deadline (?timeout_ms), not the configured one, and cancels the peer call at it', async () => {
+    fake = await startFakeMessagesApi();
+    fake.respond(hang());
+    const peerBodies: { deadlineMs: number }[] = [];
+    const worker = await startRuntime(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }), {
+      apiKey: 'k',
+      beforeListen: (rt) =>
+        rt.app.addHook('preHandler', async (req) => {
+          if (req.url.startsWith('/v1/neurons/')) peerBodies.push(req.body as { deadlineMs: number });
+        }),
+    });
+    started.push(worker);
+    const lead = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
+      claude: {
+        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
+      },
+    });
+    started.push(lead);
+    const res = await lead.post('/v1/signals?timeout_ms=400', { content: 'deep' });
+    expect(res.status).toBe(504);
+    expect(peerBodies).toHaveLength(1);
+    expect(peerBodies[0]!.deadlineMs).toBeGreaterThan(0);
+    expect(peerBodies[0]!.deadlineMs).toBeLessThanOrEqual(400);
+    // The worker's own run ends at that deadline too, and its upstream call is cancelled.
+    await vi.waitFor(() => expect(fake!.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
+    expect(worker.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+    expect(lead.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+  });
+});
