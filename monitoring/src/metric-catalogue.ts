@@ -57,6 +57,13 @@ export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('hal9_operator_api_writes_total', 'counter', ['resource', 'verb']),
   operator('hal9_operator_neuron_parallelism', 'gauge', ['namespace', 'neuron']),
   operator('hal9_operator_parallelism_decisions_total', 'counter', ['reason']),
+  operator('hal9_operator_parallelism_deliveries_total', 'counter', ['result']),
+  operator('hal9_operator_replica_decisions_total', 'counter', ['reason']),
+  operator('hal9_operator_neuron_desired_replicas', 'gauge', ['namespace', 'neuron']),
+  operator('hal9_operator_neuron_concurrency', 'gauge', ['namespace', 'neuron', 'window']),
+  operator('hal9_operator_neuron_predicted_concurrency', 'gauge', ['namespace', 'neuron']),
+  operator('hal9_operator_edge_fanout', 'gauge', ['namespace', 'source', 'target']),
+  operator('hal9_operator_load_reads_total', 'counter', ['result']),
 ]);
 
 export const allMetrics: readonly MetricSpec[] = Object.freeze([...runtimeMetrics, ...operatorMetrics]);

@@ -1,5 +1,5 @@
 // The hal9-operator dashboard: controller-runtime's reconcile and work-queue metrics, leader
-// election, API writes and the parallelism decisions.
+// election, API writes, the parallelism decisions and the autoscaler's replica decisions.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { addRow, datasourceVariable, labelVariable, statPanel, timeSeriesPanel } from './panels.ts';
@@ -170,11 +170,91 @@ const parallelism = [
   }),
 ];
 
+// Autoscaling mode `operator`: the operator reads its pods' load reports and decides replicas; the
+// per-Neuron gauges carry the Neuron's namespace (kept by honorLabels), so they are not filtered on the
+// operator's namespace.
+const autoscaling = [
+  timeSeriesPanel({
+    title: 'Desired replicas by neuron',
+    description:
+      'Replica count the operator decided for each Neuron in autoscaling mode operator (hal9_operator_neuron_desired_replicas): observed concurrency ÷ the per-pod target, within the min/max bounds, with scale-down stabilisation.',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: 'max by (namespace, neuron) (hal9_operator_neuron_desired_replicas)',
+        legend: '{{namespace}}/{{neuron}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Replica decisions per second by reason',
+    description:
+      'hal9_operator_replica_decisions_total by reason: Concurrency (stable window), Panic (short window), PreScaled (upstream intake × fan-out), ScaleDownStabilized, UpstreamThrottling, OutOfBounds, Steady, NoData (an empty window is never a zero: it holds).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (reason) (${rate('hal9_operator_replica_decisions_total', sel)})`,
+        legend: '{{reason}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Concurrency by neuron: observed and predicted',
+    description:
+      'Signals in flight plus queued over all pods of a Neuron, averaged over the stable and the panic window (hal9_operator_neuron_concurrency), and the concurrency predicted from upstream intake × edge fan-out × latency, which pre-scales a Neuron before its queue grows (hal9_operator_neuron_predicted_concurrency).',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: 'max by (namespace, neuron, window) (hal9_operator_neuron_concurrency)',
+        legend: '{{window}} {{namespace}}/{{neuron}}',
+      },
+      {
+        expr: 'max by (namespace, neuron) (hal9_operator_neuron_predicted_concurrency)',
+        legend: 'predicted {{namespace}}/{{neuron}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Edge fan-out learned by the operator',
+    description:
+      'Signals forwarded to the target per signal finished at the source, over the stable window, as the operator measured it from the load reports (hal9_operator_edge_fanout).',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: 'max by (namespace, source, target) (hal9_operator_edge_fanout)',
+        legend: '{{namespace}} {{source}} → {{target}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Pod load reads and decision deliveries per second by result',
+    description:
+      'GET /v1/admin/load reads of runtime pods (hal9_operator_load_reads_total: ok, error, or refused because the pod IP is outside --pod-cidrs) and PUT /v1/admin/performance deliveries of parallelism decisions (hal9_operator_parallelism_deliveries_total: ok, error).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    width: 24,
+    targets: [
+      {
+        expr: `sum by (result) (${rate('hal9_operator_load_reads_total', sel)})`,
+        legend: 'read {{result}}',
+      },
+      {
+        expr: `sum by (result) (${rate('hal9_operator_parallelism_deliveries_total', sel)})`,
+        legend: 'delivery {{result}}',
+      },
+    ],
+  }),
+];
+
 export function operatorDashboard(): dashboard.Dashboard {
   const b = new dashboard.DashboardBuilder('Hal9 / Operator')
     .uid(operatorDashboardUid)
     .description(
-      'Reconcile loop, work queues, leader election, API writes and parallelism tuning of the Hal9 operator.',
+      'Reconcile loop, work queues, leader election, API writes, parallelism tuning and replica autoscaling of the Hal9 operator.',
     )
     .tags(['hal9', 'operator'])
     .readonly()
@@ -203,5 +283,6 @@ export function operatorDashboard(): dashboard.Dashboard {
   addRow(b, 'Work queues', workQueue);
   addRow(b, 'Leader election and API writes', leadership);
   addRow(b, 'Parallelism tuning', parallelism);
+  addRow(b, 'Autoscaling (replicas)', autoscaling);
   return b.build();
 }

@@ -162,6 +162,13 @@ describe('hal9-operator', () => {
     'hal9_operator_api_writes_total',
     'hal9_operator_neuron_parallelism',
     'hal9_operator_parallelism_decisions_total',
+    'hal9_operator_parallelism_deliveries_total',
+    'hal9_operator_replica_decisions_total',
+    'hal9_operator_neuron_desired_replicas',
+    'hal9_operator_neuron_concurrency',
+    'hal9_operator_neuron_predicted_concurrency',
+    'hal9_operator_edge_fanout',
+    'hal9_operator_load_reads_total',
   ])('charts %s', (metric) => {
     expect(exprs(readDashboard('hal9-operator.json'), 'o').some((e) => e.includes(metric))).toBe(true);
   });
