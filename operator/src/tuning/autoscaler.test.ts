@@ -50,6 +50,7 @@ function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string 
   const scales: { name: string; replicas: number }[] = [];
   const puts: { url: string; value: number }[] = [];
   const events: { type: string; reason: string; message: string }[] = [];
+  const writes: string[] = [];
   const tuner = startTuner({
     neurons: reader(neurons),
     clusters: reader([o.cluster ?? cluster()]),
@@ -74,6 +75,7 @@ function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string 
       return true;
     },
     writeStatus: async (_ns, name, status) => {
+      writes.push(name);
       const n = neurons.find((x) => x.metadata?.name === name)!;
       const s = status as NeuronStatus & { autoscaling?: unknown };
       const mine = ['ParallelismTuned', 'ReplicasAutoscaled'];
@@ -99,6 +101,7 @@ function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string 
     scales,
     puts,
     events,
+    writes,
     down,
     /** Adds a Ready pod of `neuron` at `ip` whose load the test sets. */
     pod(neuron: string, ip: string, load: LiveLoad = { active: 0 }) {
@@ -160,6 +163,22 @@ describe('the autoscaler on the pods’ load reports', () => {
     await h.run(80);
     expect(h.neurons[0]!.spec?.replicas).toBe(1);
     expect(h.status()?.autoscaling).toMatchObject({ desiredReplicas: 1 });
+  });
+
+  it('writes status only on decisions, not every pass, under steady load', async () => {
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
+    ];
+    const h = harness({ neurons });
+    // A fan-out of 1.37 per signal: its windowed value wobbles from pass to pass.
+    h.pod('design-1', '127.0.0.2', { active: 2, rate: 7, latency: 0.1, fanOut: { 'impl-1': 1.37 } });
+    h.pod('impl-1', '127.0.0.3', { active: 3, rate: 9, latency: 0.3 });
+    await h.run(40);
+    const settled = h.writes.length;
+    await h.run(20);
+    expect(h.writes.length).toBe(settled);
+    expect(h.status('design-1')?.autoscaling).toMatchObject({ fanOut: { 'impl-1': expect.any(String) } });
   });
 
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {

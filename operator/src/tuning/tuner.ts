@@ -123,7 +123,9 @@ interface Memory {
   writtenAt: number;
   /** Last mean latency seen (seconds), for Little's law when the window has none. */
   latency: number | undefined;
+  /** Learned fan-out per target neuron (stable window), and its snapshot in status. */
   fanOut: Record<string, number>;
+  fanOutStatus: Record<string, string>;
 }
 
 type Spec = ReturnType<typeof effectiveSpec>;
@@ -276,6 +278,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       writtenAt: 0,
       latency: undefined,
       fanOut: {},
+      fanOutStatus: { ...(a?.fanOut ?? {}) },
     };
     memory.set(t.key, m);
     return m;
@@ -386,7 +389,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     what: string,
     holding: string,
   ): ConditionInput | undefined => {
-    if (!v || v.stable) return undefined;
+    if (!v)
+      return {
+        status: 'False',
+        reason: ReplicasReason.PodsUnreachable,
+        message: `The runtime pods could not be listed; holding ${holding}`,
+      };
+    if (v.stable) return undefined;
     if (v.ready === 0)
       return {
         status: 'False',
@@ -666,17 +675,26 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       }
     }
     deps.observer?.replicas?.(namespace, name, mem.written ?? live);
-    const fanOut = view?.stable?.fanOut ?? {};
-    if (Object.keys(fanOut).length > 0) mem.fanOut = { ...fanOut };
     for (const [target, v] of Object.entries(mem.fanOut)) deps.observer?.fanOut?.(namespace, name, target, v);
-    const fan = Object.entries(mem.fanOut)
-      .sort(([x], [y]) => (x < y ? -1 : 1))
-      .slice(0, 64);
+    // The fan-out in status is a snapshot taken at decisions (and when an edge first shows), so a
+    // number that wobbles every pass does not write status every pass; the metric is live.
+    const edges = Object.keys(mem.fanOut).sort().join(',');
+    if (
+      mem.replicaDecision?.time === rfc3339(now) ||
+      edges !== Object.keys(mem.fanOutStatus).sort().join(',')
+    ) {
+      mem.fanOutStatus = Object.fromEntries(
+        Object.entries(mem.fanOut)
+          .sort(([x], [y]) => (x < y ? -1 : 1))
+          .slice(0, 64)
+          .map(([k, v]) => [k, dec(v)]),
+      );
+    }
     return {
       status: {
         desiredReplicas: mem.written ?? live,
         ...(mem.replicaDecision ? { lastDecision: mem.replicaDecision } : {}),
-        ...(fan.length > 0 ? { fanOut: Object.fromEntries(fan.map(([k, v]) => [k, dec(v)])) } : {}),
+        ...(Object.keys(mem.fanOutStatus).length > 0 ? { fanOut: { ...mem.fanOutStatus } } : {}),
       },
       condition,
     };
@@ -785,7 +803,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const mem = memory.get(t.key)!;
       if (v?.stable?.meanLatencySeconds !== undefined) mem.latency = v.stable.meanLatencySeconds;
       const namespace = t.neuron.metadata?.namespace ?? '';
-      const fan = v?.stable?.fanOut ?? mem.fanOut;
+      if (v?.stable && Object.keys(v.stable.fanOut).length > 0) mem.fanOut = { ...v.stable.fanOut };
+      const fan = mem.fanOut;
       flows.set(t.key, {
         intake: v?.panic ? (v.panic.arrivalRate * Math.max(v.ready, v.panic.pods)) / v.panic.pods : undefined,
         fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
