@@ -36,6 +36,7 @@ export function aPodProcess(neuron: string, startedAt = 1_700_000_000_000): PodP
   let sum = 0;
   const buckets = new Array<number>(BOUNDS.length + 1).fill(0);
   const forwarded: Record<string, number> = {};
+  const exact: Record<string, number> = {};
   let carry = 0;
   return {
     startedAt,
@@ -59,7 +60,11 @@ export function aPodProcess(neuron: string, startedAt = 1_700_000_000_000): PodP
             while (b < BOUNDS.length && lat > BOUNDS[b]!) b++;
             buckets[b]! += n;
             sum += lat * n;
-            for (const [t, f] of Object.entries(s.fanOut ?? {})) forwarded[t] = (forwarded[t] ?? 0) + n * f;
+            // Whole signals, as the runtime counts them: the windowed ratio wobbles like a real one.
+            for (const [t, f] of Object.entries(s.fanOut ?? {})) {
+              exact[t] = (exact[t] ?? 0) + n * f;
+              forwarded[t] = Math.floor(exact[t] + 1e-9);
+            }
           }
           const counts: number[] = [];
           let acc = 0;

@@ -171,8 +171,8 @@ describe('the autoscaler on the pods’ load reports', () => {
       aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
     ];
     const h = harness({ neurons });
-    // A fan-out of 1.37 per signal: its windowed value wobbles from pass to pass.
-    h.pod('design-1', '127.0.0.2', { active: 2, rate: 7, latency: 0.1, fanOut: { 'impl-1': 1.37 } });
+    // A fan-out of 1.375 per signal, in whole signals: its windowed value wobbles around 1.37|1.38.
+    h.pod('design-1', '127.0.0.2', { active: 2, rate: 7, latency: 0.1, fanOut: { 'impl-1': 1.375 } });
     h.pod('impl-1', '127.0.0.3', { active: 3, rate: 9, latency: 0.3 });
     await h.run(40);
     const settled = h.writes.length;
