@@ -8,6 +8,8 @@ export const ErrorCodes = {
   NOT_FOUND: { status: 404, message: 'Not found' },
   UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
+  URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
   QUEUE_FULL: { status: 429, message: 'The signal queue is full; retry later' },
   DRAINING: { status: 503, message: 'The runtime is shutting down' },
   BREAKER_OPEN: { status: 503, message: 'The upstream circuit breaker is open' },
@@ -19,6 +21,8 @@ export const ErrorCodes = {
   PEER_ERROR: { status: 502, message: 'The runtime hosting a neuron failed' },
   HOP_LIMIT_EXCEEDED: { status: 508, message: 'The signal exceeded the hop limit' },
   CYCLE_DETECTED: { status: 508, message: 'The signal would revisit a neuron on its path' },
+  FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },
+  BUDGET_EXCEEDED: { status: 508, message: 'The request exhausted one of its budgets' },
   REQUEST_TIMEOUT: { status: 504, message: 'The request did not finish in time' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

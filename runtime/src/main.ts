@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
@@ -27,9 +28,25 @@ async function main(): Promise<void> {
   const authToken = config.server.auth_token_file
     ? await readSecret(config.server.auth_token_file)
     : config.server.auth_token;
+  let apiKeys: Map<string, string> | undefined;
+  try {
+    if (config.server.api_keys_file)
+      apiKeys = parseApiKeys(await readFile(config.server.api_keys_file, 'utf8'));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`hal9-runtime: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const peerToken = config.server.peer_token_file
+    ? await readSecret(config.server.peer_token_file)
+    : undefined;
   const runtime = createRuntime(config, {
     apiKey,
     authToken,
+    ...(apiKeys ? { apiKeys } : {}),
+    ...(peerToken ? { peerToken } : {}),
     logger: { level: env.HAL9_LOG_LEVEL ?? 'info' },
   });
   const address = await runtime.listen();

@@ -7,6 +7,7 @@ import { MockBackend } from './claude/mock.ts';
 import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { Hal9Error } from './errors.ts';
+import { credentials } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
 import { systemClock } from './pipeline/clock.ts';
@@ -24,6 +25,10 @@ export interface RuntimeOptions {
   /** The API key, already read from the environment or the mounted Secret file. */
   readonly apiKey?: string;
   readonly authToken?: string;
+  /** Client name → key for the signal API (read from server.api_keys_file by main.ts). */
+  readonly apiKeys?: ReadonlyMap<string, string>;
+  /** The cluster's peer token (read from server.peer_token_file by main.ts). */
+  readonly peerToken?: string;
   readonly logger?: boolean | { level: string };
 }
 
@@ -80,13 +85,15 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     backend = new MockBackend(config.claude.mock_responses);
   }
 
+  const adminToken = opts.authToken ?? config.server.auth_token;
+  const clients = credentials(opts.apiKeys ?? new Map());
   const store = new RunStore(config.server.results_max_entries, config.server.results_ttl_seconds * 1000);
   const engine = new Engine({
     config,
     backend,
     observer,
     clock,
-    peers: new HttpPeerTransport(agent),
+    peers: new HttpPeerTransport(agent, opts.peerToken),
     onRunEnd: (v) => store.finished(v),
   });
   const { app, lifecycle } = buildServer({
@@ -95,7 +102,15 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     registry,
     load: () => load.report(),
     bodyLimit: config.server.body_limit_bytes,
-    authToken: opts.authToken ?? config.server.auth_token,
+    clients,
+    admins: adminToken ? credentials(new Map([['admin', adminToken]])) : clients,
+    peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : new Map(),
+    onClient: (name) => metrics.clientRequests.inc({ client: name }),
+    timeouts: {
+      requestMs: config.server.request_timeout_ms,
+      headersMs: config.server.headers_timeout_ms,
+      keepAliveMs: config.server.keep_alive_timeout_ms,
+    },
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
 
@@ -108,7 +123,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     async shutdown() {
       lifecycle.draining = true;
       const drained = await engine.drain(config.server.drain_timeout_ms);
-      await app.close();
+      // Answers of drained requests get a moment to be written; then stalled or idle clients (a body
+      // that never finishes, an open keep-alive socket) are cut, so the drain stays bounded.
+      const closing = app.close();
+      const cut = setTimeout(() => app.server.closeAllConnections(), 1000);
+      await closing;
+      clearTimeout(cut);
       await engine.close();
       await agent.close();
       return drained;

@@ -1,17 +1,19 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Hal9Error } from './errors.ts';
-import { sendError, toHal9Error } from './http/error-response.ts';
+import type { Credentials } from './http/credentials.ts';
+import { clip, sendError, toHal9Error, writeClientError } from './http/error-response.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { neuronRoutes } from './http/routes/neurons.ts';
+import { peerRoutes } from './http/routes/peers.ts';
 import { signalRoutes } from './http/routes/signals.ts';
 import type { Engine } from './pipeline/engine.ts';
 import type { LoadReport } from './pipeline/load-report.ts';
 import type { RunStore } from './pipeline/run-store.ts';
 
 // The HTTP app: one fastify instance, the error mapping (http/error-response.ts) and four encapsulated
-// route plugins. Listening is the caller's business (runtime.ts), so tests can inject.
+// route plugins (signals, peers, admin, health), each with its own credentials hook. Listening is the
+// caller's business (runtime.ts), so tests can inject.
 
 export interface ServerDeps {
   readonly engine: Engine;
@@ -19,8 +21,14 @@ export interface ServerDeps {
   readonly registry: Registry;
   readonly load: () => LoadReport;
   readonly bodyLimit: number;
-  /** Bearer token for the admin API; empty means no authentication. */
-  readonly authToken: string;
+  /** Client keys of the signal API (empty: open). */
+  readonly clients: Credentials;
+  /** Admin API credentials (empty only when no credential at all is configured). */
+  readonly admins: Credentials;
+  /** The cluster's peer token for the internal route (empty: peers unauthenticated). */
+  readonly peers: Credentials;
+  readonly onClient: (name: string) => void;
+  readonly timeouts: { readonly requestMs: number; readonly headersMs: number; readonly keepAliveMs: number };
   readonly logger?: boolean | { level: string };
 }
 
@@ -36,6 +44,13 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     // Per-request logs would cost more than the work on the hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit,
+    // Slow or stalled clients: a whole request must arrive within requestMs, headers within headersMs,
+    // and an idle keep-alive connection is closed after keepAliveMs.
+    requestTimeout: deps.timeouts.requestMs,
+    keepAliveTimeout: deps.timeouts.keepAliveMs,
+    http: { headersTimeout: deps.timeouts.headersMs },
+    // Malformed HTTP (bad Content-Length, oversized headers) still gets the catalogue's format.
+    clientErrorHandler: (err, socket) => writeClientError(err, socket),
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
@@ -46,12 +61,12 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     return sendError(reply, err);
   });
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${req.url}`)),
+    sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`)),
   );
 
-  app.register(signalRoutes, { engine, store });
-  app.register(neuronRoutes, { engine });
-  app.register(adminRoutes, { engine, load: deps.load, authToken: deps.authToken });
+  app.register(signalRoutes, { engine, store, clients: deps.clients, onClient: deps.onClient });
+  app.register(peerRoutes, { engine, peers: deps.peers });
+  app.register(adminRoutes, { engine, load: deps.load, admins: deps.admins });
   app.register(healthRoutes, { engine, registry, draining: () => lifecycle.draining });
   return { app, lifecycle };
 }

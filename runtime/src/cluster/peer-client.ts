@@ -25,8 +25,10 @@ export interface PeerBatchBody {
 
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
-  constructor(agent: Agent) {
+  readonly #auth: Record<string, string>;
+  constructor(agent: Agent, peerToken?: string) {
     this.#agent = agent;
+    this.#auth = peerToken ? { authorization: `Bearer ${peerToken}` } : {};
   }
 
   async send(
@@ -45,6 +47,7 @@ export class HttpPeerTransport implements PeerTransport {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          ...this.#auth,
           ...(signals[0] ? { traceparent: traceparent(signals[0].traceId) } : {}),
         },
         body: JSON.stringify(body),

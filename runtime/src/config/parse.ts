@@ -1,7 +1,14 @@
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
-import { type Config, LAYERS, type Layer, type MockResponse, type NeuronConfig } from './types.ts';
+import {
+  LIVE_TUNABLE_BOUNDS as B,
+  type Config,
+  LAYERS,
+  type Layer,
+  type MockResponse,
+  type NeuronConfig,
+} from './types.ts';
 
 // Validation collects every problem (each naming its key) instead of stopping at the first,
 // and rejects unknown keys: a misspelt section must never be ignored silently.
@@ -220,6 +227,8 @@ export interface ConfigEnv {
   readonly HAL9_MAX_CONCURRENT_SIGNALS?: string;
   readonly ANTHROPIC_BASE_URL?: string;
   readonly HAL9_AUTH_TOKEN?: string;
+  readonly HAL9_API_KEYS_FILE?: string;
+  readonly HAL9_PEER_TOKEN_FILE?: string;
   readonly KUBERNETES_SERVICE_HOST?: string;
 }
 
@@ -235,6 +244,8 @@ function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
   else if (env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '0.0.0.0';
   if (env.HAL9_AUTH_TOKEN) sub('server').auth_token = env.HAL9_AUTH_TOKEN;
+  if (env.HAL9_API_KEYS_FILE) sub('server').api_keys_file = env.HAL9_API_KEYS_FILE;
+  if (env.HAL9_PEER_TOKEN_FILE) sub('server').peer_token_file = env.HAL9_PEER_TOKEN_FILE;
   if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;
   if (env.ANTHROPIC_BASE_URL) sub('claude').base_url = env.ANTHROPIC_BASE_URL;
   if (env.HAL9_MAX_CONCURRENT_SIGNALS)
@@ -269,6 +280,11 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'drain_timeout_ms',
     'results_ttl_seconds',
     'results_max_entries',
+    'api_keys_file',
+    'peer_token_file',
+    'request_timeout_ms',
+    'headers_timeout_ms',
+    'keep_alive_timeout_ms',
   ]);
   const pf = section(ctx, root.performance, 'performance', [
     'signal_buffer_size',
@@ -283,6 +299,13 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'request_timeout_ms',
     'circuit_breaker',
     'connection_pool',
+    'request_budget',
+  ]);
+  const rb = section(ctx, pf.request_budget, 'performance.request_budget', [
+    'max_fanout',
+    'max_signals',
+    'max_model_calls',
+    'max_tokens',
   ]);
   const cb = section(ctx, pf.circuit_breaker, 'performance.circuit_breaker', [
     'failure_threshold',
@@ -348,18 +371,61 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
         1,
         10_000_000,
       ),
+      api_keys_file: str(ctx, sv, 'server', 'api_keys_file', '', 4096),
+      peer_token_file: str(ctx, sv, 'server', 'peer_token_file', '', 4096),
+      request_timeout_ms: int(
+        ctx,
+        sv,
+        'server',
+        'request_timeout_ms',
+        d.server.request_timeout_ms,
+        100,
+        3_600_000,
+      ),
+      headers_timeout_ms: int(
+        ctx,
+        sv,
+        'server',
+        'headers_timeout_ms',
+        d.server.headers_timeout_ms,
+        100,
+        600_000,
+      ),
+      keep_alive_timeout_ms: int(
+        ctx,
+        sv,
+        'server',
+        'keep_alive_timeout_ms',
+        d.server.keep_alive_timeout_ms,
+        100,
+        600_000,
+      ),
     },
     entry_neuron: entry,
     neurons,
     performance: {
-      signal_buffer_size: int(ctx, pf, 'performance', 'signal_buffer_size', 10, 1, 10_000),
-      buffer_flush_ms: num(ctx, pf, 'performance', 'buffer_flush_ms', 50, 0, 60_000),
+      signal_buffer_size: int(ctx, pf, 'performance', 'signal_buffer_size', 10, ...B.signal_buffer_size),
+      buffer_flush_ms: num(ctx, pf, 'performance', 'buffer_flush_ms', 50, ...B.buffer_flush_ms),
       cache_ttl_seconds: num(ctx, pf, 'performance', 'cache_ttl_seconds', 300, 0.001, 31_536_000),
       cache_max_entries: int(ctx, pf, 'performance', 'cache_max_entries', 1000, 1, 10_000_000),
       cache_layers: cacheLayers.filter((l): l is Layer => LAYERS.includes(l as Layer)),
-      max_concurrent_signals: int(ctx, pf, 'performance', 'max_concurrent_signals', 8, 1, 10_000),
-      max_queue_depth: int(ctx, pf, 'performance', 'max_queue_depth', 1000, 0, 10_000_000),
-      max_concurrent_neurons: int(ctx, pf, 'performance', 'max_concurrent_neurons', 10, 1, 10_000),
+      max_concurrent_signals: int(
+        ctx,
+        pf,
+        'performance',
+        'max_concurrent_signals',
+        8,
+        ...B.max_concurrent_signals,
+      ),
+      max_queue_depth: int(ctx, pf, 'performance', 'max_queue_depth', 1000, ...B.max_queue_depth),
+      max_concurrent_neurons: int(
+        ctx,
+        pf,
+        'performance',
+        'max_concurrent_neurons',
+        10,
+        ...B.max_concurrent_neurons,
+      ),
       hop_limit: int(ctx, pf, 'performance', 'hop_limit', 16, 1, 1000),
       request_timeout_ms: int(ctx, pf, 'performance', 'request_timeout_ms', 30_000, 1, 3_600_000),
       circuit_breaker: {
@@ -387,6 +453,12 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
           0.1,
           86_400,
         ),
+      },
+      request_budget: {
+        max_fanout: int(ctx, rb, 'performance.request_budget', 'max_fanout', 10, 1, 1000),
+        max_signals: int(ctx, rb, 'performance.request_budget', 'max_signals', 500, 1, 1_000_000),
+        max_model_calls: int(ctx, rb, 'performance.request_budget', 'max_model_calls', 200, 1, 1_000_000),
+        max_tokens: int(ctx, rb, 'performance.request_budget', 'max_tokens', 2_000_000, 1, 1_000_000_000),
       },
     },
     claude: {

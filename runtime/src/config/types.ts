@@ -40,6 +40,19 @@ export interface PerformanceConfig {
     readonly max_connections_per_host: number;
     readonly idle_timeout_seconds: number;
   };
+  readonly request_budget: RequestBudget;
+}
+
+/** What one request may consume; exceeding a budget ends that branch with a stable error code. */
+export interface RequestBudget {
+  /** Distinct targets followed from one answer. */
+  readonly max_fanout: number;
+  /** Signals in one request's tree on this runtime. */
+  readonly max_signals: number;
+  /** Upstream model calls of one request (cache hits are free). */
+  readonly max_model_calls: number;
+  /** Model tokens (input + output, cache reads and writes included) of one request. */
+  readonly max_tokens: number;
 }
 
 export interface ClaudeConfig {
@@ -62,6 +75,16 @@ export interface ServerConfig {
   readonly drain_timeout_ms: number;
   readonly results_ttl_seconds: number;
   readonly results_max_entries: number;
+  /** YAML mapping of client name → bearer key for the signal API; empty: the signal API is open. */
+  readonly api_keys_file: string;
+  /** Shared secret between the runtime pods of one cluster (peer route); empty: peers unauthenticated. */
+  readonly peer_token_file: string;
+  /** Time to receive a whole request (headers and body) from a client. */
+  readonly request_timeout_ms: number;
+  /** Time to receive a request's headers. */
+  readonly headers_timeout_ms: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keep_alive_timeout_ms: number;
 }
 
 export interface Config {
@@ -83,3 +106,12 @@ export const LIVE_TUNABLES = [
 ] as const;
 export type LiveTunable = (typeof LIVE_TUNABLES)[number];
 export type LiveTuning = { -readonly [K in LiveTunable]: number };
+
+/** Bounds of the live tunables: the config file and PUT /v1/admin/performance accept the same ranges. */
+export const LIVE_TUNABLE_BOUNDS: Readonly<Record<LiveTunable, readonly [min: number, max: number]>> = {
+  max_concurrent_signals: [1, 10_000],
+  max_concurrent_neurons: [1, 10_000],
+  signal_buffer_size: [1, 10_000],
+  buffer_flush_ms: [0, 60_000],
+  max_queue_depth: [0, 10_000_000],
+};

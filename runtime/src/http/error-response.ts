@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
 import type { RunView } from '../pipeline/request-run.ts';
@@ -32,6 +34,14 @@ export function toHal9Error(e: unknown): Hal9Error {
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new Hal9Error('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_BAD_URL':
+      return new Hal9Error('INVALID_REQUEST', 'the URL is not valid (bad percent-encoding)', {
+        field: 'url',
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new Hal9Error('URI_TOO_LONG', 'a path parameter is longer than 100 characters', {
+        field: 'url',
+      });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new Hal9Error('INVALID_JSON', fe.message);
@@ -44,6 +54,28 @@ export function toHal9Error(e: unknown): Hal9Error {
     return new Hal9Error('INVALID_REQUEST', fe.message);
   }
   return new Hal9Error('INTERNAL', 'internal error', {}, { cause: e });
+}
+
+/** Caller input quoted in an error message, cut short: an error never echoes a huge input back. */
+export const clip = (s: string, max = 120): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+
+/** Errors the HTTP parser raises before fastify sees a request, answered in the catalogue's format. */
+export function writeClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new Hal9Error('HEADERS_TOO_LARGE')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new Hal9Error('REQUEST_TIMEOUT', 'the request was not received in time')
+        : new Hal9Error('INVALID_REQUEST', 'malformed HTTP request');
+  const body = JSON.stringify(errorBody(e));
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function errorBody(err: Hal9Error): ErrorBody {

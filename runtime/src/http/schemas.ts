@@ -1,4 +1,4 @@
-import { LAYERS, LIVE_TUNABLES } from '../config/types.ts';
+import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../config/types.ts';
 
 // JSON schemas for request bodies; fastify validates with them before a handler runs.
 
@@ -41,7 +41,8 @@ export const forwardedBatch = {
   required: ['signals', 'deadlineMs'],
   additionalProperties: false,
   properties: {
-    deadlineMs: { type: 'integer', minimum: 1 },
+    // Bounded here; the receiver also caps it at its own request_timeout_ms.
+    deadlineMs: { type: 'integer', minimum: 1, maximum: 3_600_000 },
     signals: {
       type: 'array',
       minItems: 1,
@@ -49,16 +50,17 @@ export const forwardedBatch = {
       items: {
         type: 'object',
         required: ['id', 'requestId', 'traceId', 'from', 'to', 'hop', 'content', 'path', 'metadata'],
+        additionalProperties: false,
         properties: {
-          id: { type: 'string' },
-          requestId: { type: 'string' },
-          traceId: { type: 'string' },
-          parentId: { type: ['string', 'null'] },
-          from: { type: 'string' },
-          to: { type: 'string' },
-          hop: { type: 'integer', minimum: 0 },
+          id: { type: 'string', minLength: 1, maxLength: 64 },
+          requestId: { type: 'string', minLength: 1, maxLength: 64 },
+          traceId: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+          parentId: { type: ['string', 'null'], maxLength: 64 },
+          from: { type: 'string', minLength: 1, maxLength: 63 },
+          to: { type: 'string', minLength: 1, maxLength: 63 },
+          hop: { type: 'integer', minimum: 0, maximum: 1000 },
           content: { type: 'string' },
-          path: { type: 'array', items: { type: 'string' } },
+          path: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 63 } },
           metadata,
         },
       },
@@ -73,9 +75,11 @@ export const performancePatch = {
   properties: Object.fromEntries(
     LIVE_TUNABLES.map((k) => [
       k,
-      k === 'buffer_flush_ms'
-        ? { type: 'number', minimum: 0, maximum: 60_000 }
-        : { type: 'integer', minimum: k === 'max_queue_depth' ? 0 : 1, maximum: 10_000_000 },
+      {
+        type: k === 'buffer_flush_ms' ? 'number' : 'integer',
+        minimum: LIVE_TUNABLE_BOUNDS[k][0],
+        maximum: LIVE_TUNABLE_BOUNDS[k][1],
+      },
     ]),
   ),
 } as const;

@@ -36,6 +36,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['neuron', 'target'] as const,
       registers: r,
     }),
+    clientRequests: new Counter({
+      name: 'hal9_client_requests_total',
+      help: 'Signal API requests by authenticated client name (only when client keys are configured)',
+      labelNames: ['client'] as const,
+      registers: r,
+    }),
     cacheHits: new Counter({
       name: 'hal9_cache_hits_total',
       help: 'Response cache hits (including calls coalesced onto an in-flight identical call)',

@@ -12,7 +12,7 @@ import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import { RequestRun, type RunView } from './request-run.ts';
 import { cacheKey, ResponseCache } from './response-cache.ts';
-import { planForwards } from './routing.ts';
+import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
 import { type BranchOutcome, newId, newTraceId, type Signal, type TraceEntry } from './signal.ts';
 
@@ -239,6 +239,7 @@ export class Engine {
     const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
     const run = this.#newRun(newId(), input.traceId ?? newTraceId(), entry.id, timeoutMs, true);
     run.open();
+    run.spent.signals++;
     this.#arrive(run, {
       id: newId(),
       requestId: run.id,
@@ -265,14 +266,22 @@ export class Engine {
     this.#admit(signals.length);
     // The caller's deadline, never longer than ours.
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
-    const runs = signals.map((s) => {
+    const outcomes = signals.map((s): Promise<BranchOutcome> => {
+      // A peer's hop, path and deadline are checked against our own limits, never trusted.
+      const refused = this.#refuseForwarded(n, s);
+      if (refused)
+        return Promise.resolve({
+          results: [],
+          trace: [traceEntry(s, n, false, 0, [], [], refused)],
+          errors: [refused],
+        });
       const run = this.#newRun(s.requestId, s.traceId, neuronId, timeoutMs, false);
       run.open();
+      run.spent.signals++;
       this.#arrive(run, { ...s, to: neuronId });
-      return run;
+      return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });
-    const views = await Promise.all(runs.map((r) => r.done));
-    return views.map((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
+    return Promise.all(outcomes);
   }
 
   /** Stops admitting work, flushes buffers and waits for every accepted run (up to `timeoutMs`). */
@@ -293,6 +302,23 @@ export class Engine {
   async close(): Promise<void> {
     this.#breaker.shutdown();
     await this.#backend.close();
+  }
+
+  #refuseForwarded(n: NeuronConfig, s: Signal): ErrorInfo | undefined {
+    const limit = this.config.performance.hop_limit;
+    if (s.hop >= limit || s.path.length >= limit) {
+      return toErrorInfo(
+        new Hal9Error(
+          'HOP_LIMIT_EXCEEDED',
+          `a forwarded signal at hop ${s.hop} reached the hop limit of ${limit}`,
+        ),
+        n.id,
+      );
+    }
+    if (s.path.includes(n.id)) {
+      return toErrorInfo(new Hal9Error('CYCLE_DETECTED', `a forwarded signal would revisit ${n.id}`), n.id);
+    }
+    return undefined;
   }
 
   #admit(n: number): void {
@@ -369,7 +395,7 @@ export class Engine {
     run: RequestRun,
   ): Promise<{ answer: string; cached: boolean }> {
     if (!this.#cacheLayers.has(neuron.layer)) {
-      return { answer: (await this.#modelCall(neuron, content, run.signal)).text, cached: false };
+      return { answer: await this.#charged(neuron, content, run, run.signal), cached: false };
     }
     this.#obs.cacheRequest(neuron);
     const key = cacheKey({
@@ -380,11 +406,29 @@ export class Engine {
     });
     const r = await this.#cache.getOrLoad(
       key,
-      async (signal) => (await this.#modelCall(neuron, content, signal)).text,
+      (signal) => this.#charged(neuron, content, run, signal),
       run.signal,
     );
     if (r.cached) this.#obs.cacheHit(neuron);
     return { answer: r.value, cached: r.cached };
+  }
+
+  /** A model call charged to the run's budgets: refused once a budget is spent, tokens counted after. */
+  async #charged(
+    neuron: NeuronConfig,
+    content: string,
+    run: RequestRun,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const b = this.config.performance.request_budget;
+    if (run.spent.modelCalls >= b.max_model_calls)
+      throw budgetError('max_model_calls', b.max_model_calls, 'model calls');
+    if (run.spent.tokens >= b.max_tokens) throw budgetError('max_tokens', b.max_tokens, 'tokens');
+    run.spent.modelCalls++;
+    const c = await this.#modelCall(neuron, content, signal);
+    if (c.usage)
+      run.spent.tokens += c.usage.input + c.usage.output + c.usage.cacheRead + c.usage.cacheCreation;
+    return c.text;
   }
 
   #route(
@@ -403,14 +447,25 @@ export class Engine {
       path: signal.path,
       hop: signal.hop,
       hopLimit: this.config.performance.hop_limit,
+      maxFanout: this.config.performance.request_budget.max_fanout,
       incoming: signal.content,
       parsed,
     });
-    for (const d of plan.dropped) this.#obs.dropped(neuron, d.reason);
+    const maxSignals = this.config.performance.request_budget.max_signals;
+    const room = Math.max(0, maxSignals - run.spent.signals);
+    const children = plan.children.slice(0, room);
+    const dropped = plan.dropped.slice();
+    const errors = plan.errors.slice();
+    if (children.length < plan.children.length) {
+      for (const c of plan.children.slice(room)) dropped.push({ target: c.target, reason: 'budget' });
+      errors.push(toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuron.id));
+    }
+    run.spent.signals += children.length;
+    for (const d of dropped) this.#obs.dropped(neuron, d.reason);
     const results = parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content }));
-    run.open(plan.children.length);
+    run.open(children.length);
     const forwardedTo: string[] = [];
-    for (const c of plan.children) {
+    for (const c of children) {
       forwardedTo.push(c.target);
       const child: Signal = {
         id: newId(),
@@ -438,13 +493,22 @@ export class Engine {
           cached,
           ms,
           forwardedTo,
-          plan.dropped.map((d) => d.target),
+          dropped.slice(0, MAX_DROPPED_LISTED).map((d) => d.target),
         ),
       ],
-      errors: plan.errors as ErrorInfo[],
+      errors,
     });
   }
 }
+
+const budgetError = (key: string, limit: number, what: string) =>
+  new Hal9Error(
+    'BUDGET_EXCEEDED',
+    `the request used its ${limit} ${what} (performance.request_budget.${key})`,
+    {
+      field: `performance.request_budget.${key}`,
+    },
+  );
 
 function traceEntry(
   signal: Signal,

@@ -6,7 +6,7 @@ import type { BreakerState } from './breaker.ts';
 // the load report the operator reads are two implementations, so no stage imports a metrics library.
 
 export type SignalOutcome = 'ok' | 'error';
-export type DropReason = 'not_connected' | 'hop_limit' | 'cycle';
+export type DropReason = 'not_connected' | 'hop_limit' | 'cycle' | 'fanout_limit' | 'budget';
 
 export interface SignalFinish {
   readonly outcome: SignalOutcome;

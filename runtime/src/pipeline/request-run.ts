@@ -38,6 +38,8 @@ export class RequestRun {
   readonly results: ResultEntry[] = [];
   readonly trace: TraceEntry[] = [];
   readonly errors: ErrorInfo[] = [];
+  /** What this run has consumed of its budgets (performance.request_budget). */
+  readonly spent = { signals: 0, modelCalls: 0, tokens: 0 };
   #status: RunStatus = 'running';
   #pending = 0;
   #endedAt = 0;

@@ -12,7 +12,7 @@ const neuron = (id: string, forward: string[]): NeuronConfig => ({
   endpoint: '',
 });
 
-const known = new Set(['a', 'b', 'c']);
+const known = new Set(['a', 'b', 'c', 'a2', 'a3', 'a4']);
 
 const cases: {
   name: string;
@@ -20,6 +20,7 @@ const cases: {
   from?: NeuronConfig;
   path?: string[];
   hop?: number;
+  maxFanout?: number;
   children: [string, string][];
   dropped: [string, string][];
   codes: string[];
@@ -71,6 +72,25 @@ const cases: {
     codes: ['HOP_LIMIT_EXCEEDED'],
   },
   {
+    name: 'follows a target named twice once',
+    answer: 'FORWARD_TO: b, b\nFORWARD_TO: b\nCONTENT: y',
+    children: [['b', 'y']],
+    dropped: [],
+    codes: [],
+  },
+  {
+    name: 'drops distinct targets beyond max_fanout with one FANOUT_LIMIT_EXCEEDED',
+    answer: 'FORWARD_TO: a2, a3, a4',
+    from: neuron('a', ['a2', 'a3', 'a4']),
+    maxFanout: 1,
+    children: [['a2', 'incoming']],
+    dropped: [
+      ['a3', 'fanout_limit'],
+      ['a4', 'fanout_limit'],
+    ],
+    codes: ['FANOUT_LIMIT_EXCEEDED'],
+  },
+  {
     name: 'a plain answer forwards nothing',
     answer: 'just text',
     children: [],
@@ -88,6 +108,7 @@ describe('planForwards', () => {
         path: c.path ?? [],
         hop: c.hop ?? 0,
         hopLimit: 16,
+        maxFanout: c.maxFanout ?? 10,
         incoming: 'incoming',
         parsed: parseAnswer(c.answer),
       });

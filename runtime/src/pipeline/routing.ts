@@ -5,6 +5,8 @@ import type { ParsedAnswer } from './protocol.ts';
 
 // Routing policy as a pure function: which targets of an answer's FORWARD_TO directives are followed,
 // which are dropped and why. No ids, no clocks, no metrics: the engine turns forwards into signals.
+// A target named twice is followed once; beyond `maxFanout` distinct targets the rest are dropped,
+// so one crafted answer cannot multiply into thousands of (paid) calls.
 
 export interface RoutingInput {
   readonly neuron: NeuronConfig;
@@ -14,6 +16,8 @@ export interface RoutingInput {
   readonly path: readonly string[];
   readonly hop: number;
   readonly hopLimit: number;
+  /** Distinct targets one answer may forward to. */
+  readonly maxFanout: number;
   readonly incoming: string;
   readonly parsed: ParsedAnswer;
 }
@@ -34,13 +38,20 @@ export interface ForwardPlan {
   readonly errors: readonly ErrorInfo[];
 }
 
+/** Dropped targets listed per answer; the rest are counted in metrics but not repeated in the trace. */
+export const MAX_DROPPED_LISTED = 100;
+
 export function planForwards(i: RoutingInput): ForwardPlan {
   const children: PlannedForward[] = [];
   const dropped: DroppedTarget[] = [];
   const errors: ErrorInfo[] = [];
   const id = i.neuron.id;
+  const seen = new Set<string>();
+  let overflow = 0;
   for (const f of i.parsed.forwards) {
     for (const target of f.targets) {
+      if (seen.has(target)) continue;
+      seen.add(target);
       if (!i.neuron.forward_connections.includes(target) || !i.known.has(target)) {
         dropped.push({ target, reason: 'not_connected' });
       } else if (target === id || i.path.includes(target)) {
@@ -63,10 +74,25 @@ export function planForwards(i: RoutingInput): ForwardPlan {
             id,
           ),
         );
+      } else if (children.length >= i.maxFanout) {
+        dropped.push({ target, reason: 'fanout_limit' });
+        overflow++;
       } else {
         children.push({ target, content: f.content ?? i.incoming });
       }
     }
+  }
+  if (overflow > 0) {
+    errors.push(
+      toErrorInfo(
+        new Hal9Error(
+          'FANOUT_LIMIT_EXCEEDED',
+          `${id} named ${overflow} more target(s) than performance.request_budget.max_fanout (${i.maxFanout})`,
+          { field: 'performance.request_budget.max_fanout' },
+        ),
+        id,
+      ),
+    );
   }
   return { children, dropped, errors };
 }

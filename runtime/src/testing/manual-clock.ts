@@ -13,7 +13,7 @@ export class ManualClock implements Clock {
     return 1_764_000_000_000 + this.#now;
   }
   setTimeout(fn: () => void, ms: number): Timer {
-    const t = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    const t = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, unref: () => t };
     this.#timers.push(t);
     return t;
   }

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { LiveTuning } from '../../config/types.ts';
-import { Hal9Error } from '../../errors.ts';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { LoadReport } from '../../pipeline/load-report.ts';
+import { bearerGuard } from '../auth-hook.ts';
+import type { Credentials } from '../credentials.ts';
 import { performancePatch } from '../schemas.ts';
 
 // The admin API (the operator's channel): live tuning and the load report. One onRequest hook checks
@@ -12,21 +12,12 @@ import { performancePatch } from '../schemas.ts';
 export interface AdminRoutesOptions {
   readonly engine: Engine;
   readonly load: () => LoadReport;
-  /** Bearer token; empty means no authentication. */
-  readonly authToken: string;
+  /** Who may use the admin API: the admin token, else the client keys; empty only when neither is set. */
+  readonly admins: Credentials;
 }
 
-export async function adminRoutes(app: FastifyInstance, { engine, load, authToken }: AdminRoutesOptions) {
-  if (authToken) {
-    const want = Buffer.from(`Bearer ${authToken}`);
-    app.addHook('onRequest', async (req, reply) => {
-      const given = Buffer.from(String(req.headers.authorization ?? ''));
-      if (given.length !== want.length || !timingSafeEqual(given, want)) {
-        reply.header('www-authenticate', 'Bearer realm="hal9-admin"');
-        throw new Hal9Error('UNAUTHORIZED');
-      }
-    });
-  }
+export async function adminRoutes(app: FastifyInstance, { engine, load, admins }: AdminRoutesOptions) {
+  if (admins.size > 0) app.addHook('onRequest', bearerGuard(admins, 'hal9-admin'));
 
   app.get('/v1/admin/performance', async () => engine.tuning());
   app.put<{ Body: Partial<LiveTuning> }>(

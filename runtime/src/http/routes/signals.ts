@@ -4,14 +4,21 @@ import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import type { RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { traceIdFrom } from '../../pipeline/signal.ts';
+import { bearerGuard } from '../auth-hook.ts';
+import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import { batchInput, signalInput, submitQuery } from '../schemas.ts';
 
-// The public signal API: submit (wait or not), look up by id, and batches of requests.
+// The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
+// With client keys configured every route here needs one.
 
 export interface SignalRoutesOptions {
   readonly engine: Engine;
   readonly store: RunStore;
+  /** Client keys; empty: the signal API is open. */
+  readonly clients: Credentials;
+  /** A request authenticated as this client (logs and metrics carry the name, never the key). */
+  readonly onClient: (name: string) => void;
 }
 
 type SignalBody = {
@@ -31,7 +38,21 @@ const publicView = (v: RunView) => ({
   durationMs: v.durationMs,
 });
 
-export async function signalRoutes(app: FastifyInstance, { engine, store }: SignalRoutesOptions) {
+export async function signalRoutes(
+  app: FastifyInstance,
+  { engine, store, clients, onClient }: SignalRoutesOptions,
+) {
+  if (clients.size > 0) {
+    app.addHook(
+      'onRequest',
+      bearerGuard(clients, 'hal9', (req, name) => {
+        req.log = req.log.child({ client: name });
+        onClient(name);
+      }),
+    );
+  }
+  app.get('/v1/neurons', async () => ({ entry: engine.entry.id, neurons: engine.neurons() }));
+
   const submit = (req: FastifyRequest, body: SignalBody, timeoutMs?: number) => {
     const traceId = traceIdFrom(req.headers.traceparent as string | undefined);
     return engine.submit({
