@@ -42,6 +42,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_signal_latency_seconds', 'histogram', ['neuron', 'layer']),
   runtime('hal9_signals_arrived_total', 'counter', ['neuron', 'layer']),
   runtime('hal9_edge_signals_total', 'counter', ['neuron', 'target']),
+  runtime('hal9_client_requests_total', 'counter', ['client']),
 ]);
 
 export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
