@@ -51,6 +51,10 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     http: { headersTimeout: deps.timeouts.headersMs },
     // Malformed HTTP (bad Content-Length, oversized headers) still gets the catalogue's format.
     clientErrorHandler: (err, socket) => writeClientError(err, socket),
+    // The router's own errors (a bad percent-encoding) too.
+    frameworkErrors: (e, _req, reply) => {
+      sendError(reply, toHal9Error(e));
+    },
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });

@@ -53,6 +53,6 @@ describe('GET /v1/admin/load', () => {
     expect((await rt.put('/v1/admin/performance', { bogus: 1 })).status).toBe(401);
     const res = await fetch(`${rt.url}/v1/admin/load`, { headers: { authorization: 'Bearer sesame' } });
     expect(res.status).toBe(200);
-    expect((await res.json()).limit).toBe(8);
+    expect(((await res.json()) as { limit: number }).limit).toBe(8);
   });
 });

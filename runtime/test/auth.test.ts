@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Credentials: named client keys for the signal API, the admin token (else the client keys) for the
+// admin API, and the cluster's peer token for the internal route. 401s carry WWW-Authenticate.
+
+const KEYS = new Map([
+  ['team-a', 'key-aaaaaaaaaaaaaaaaaaaa'],
+  ['team-b', 'key-bbbbbbbbbbbbbbbbbbbb'],
+]);
+const started: Started[] = [];
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.close();
+});
+const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
+
+describe('signal API keys', () => {
+  it('refuses a missing or wrong key with 401 and WWW-Authenticate, accepts each named key and counts it by name', async () => {
+    const rt = await startRuntime({}, { apiKeys: KEYS });
+    started.push(rt);
+    const anon = await rt.post('/v1/signals', { content: 'x' });
+    expect(anon.status).toBe(401);
+    expect(anon.body.error.code).toBe('UNAUTHORIZED');
+    expect(anon.headers.get('www-authenticate')).toBe('Bearer realm="hal9"');
+    expect((await rt.post('/v1/signals', { content: 'x' }, bearer('key-wrong-wrong-wrong'))).status).toBe(
+      401,
+    );
+    expect((await rt.post('/v1/signals', { content: 'x' }, bearer('key-aaaaaaaaaaaaaaaaaaaa'))).status).toBe(
+      200,
+    );
+    expect((await rt.post('/v1/signals', { content: 'y' }, bearer('key-bbbbbbbbbbbbbbbbbbbb'))).status).toBe(
+      200,
+    );
+    expect(await rt.metric('hal9_client_requests_total', { client: 'team-a' })).toBe(1);
+    expect(await rt.metric('hal9_client_requests_total', { client: 'team-b' })).toBe(1);
+    // An invalid body from an anonymous caller is a 401, not a schema lesson.
+    expect((await rt.post('/v1/signals', { nope: 1 })).status).toBe(401);
+    // Health and metrics stay open for probes and Prometheus.
+    expect((await rt.get('/healthz')).status).toBe(200);
+    const metrics = await rt.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(String(metrics.body)).not.toContain('key-aaaa');
+  });
+
+  it('without an admin token the admin API takes the client keys; with one, only the token', async () => {
+    const rt = await startRuntime({}, { apiKeys: KEYS });
+    started.push(rt);
+    expect((await rt.put('/v1/admin/performance', { max_concurrent_signals: 9 })).status).toBe(401);
+    expect(
+      (
+        await rt.put(
+          '/v1/admin/performance',
+          { max_concurrent_signals: 9 },
+          bearer('key-aaaaaaaaaaaaaaaaaaaa'),
+        )
+      ).status,
+    ).toBe(200);
+    const withAdmin = await startRuntime({}, { apiKeys: KEYS, authToken: 'admin-secret' });
+    started.push(withAdmin);
+    expect(
+      (
+        await withAdmin.put(
+          '/v1/admin/performance',
+          { max_concurrent_signals: 9 },
+          bearer('key-aaaaaaaaaaaaaaaaaaaa'),
+        )
+      ).status,
+    ).toBe(401);
+    expect(
+      (await withAdmin.put('/v1/admin/performance', { max_concurrent_signals: 9 }, bearer('admin-secret')))
+        .status,
+    ).toBe(200);
+  });
+
+  it('admin limits equal the config file’s', async () => {
+    const rt = await startRuntime();
+    started.push(rt);
+    const over = await rt.put('/v1/admin/performance', { max_concurrent_signals: 10_001 });
+    expect(over.status).toBe(400);
+    expect(over.body.error.field).toBe('max_concurrent_signals');
+    expect((await rt.put('/v1/admin/performance', { max_concurrent_signals: 10_000 })).status).toBe(200);
+  });
+});
+
+describe('peer route', () => {
+  const signal = (over: Record<string, unknown> = {}) => ({
+    id: 's1',
+    requestId: 'r1',
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    parentId: null,
+    from: 'lead',
+    to: 'worker',
+    hop: 1,
+    content: 'work',
+    path: ['lead'],
+    metadata: {},
+    ...over,
+  });
+
+  it('needs the cluster peer token when one is configured, and the sending runtime presents it', async () => {
+    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'peer-secret' });
+    started.push(worker);
+    const body = { deadlineMs: 1000, signals: [signal()] };
+    expect((await worker.post('/v1/neurons/worker/signals', body)).status).toBe(401);
+    const lead = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })] },
+      { peerToken: 'peer-secret' },
+    );
+    started.push(lead);
+    const res = await lead.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].neuron).toBe('worker');
+  });
+
+  it('re-checks a peer’s hop, path and deadline against its own limits', async () => {
+    const worker = await startRuntime({
+      neurons: [neuron('worker', 'L2')],
+      performance: { hop_limit: 4, request_timeout_ms: 2000 },
+    });
+    started.push(worker);
+    const send = (signals: unknown[], deadlineMs = 1000) =>
+      worker.post('/v1/neurons/worker/signals', { deadlineMs, signals });
+    const hop = await send([signal({ hop: 99 })]);
+    expect(hop.status).toBe(200);
+    expect(hop.body.outcomes[0].errors[0].code).toBe('HOP_LIMIT_EXCEEDED');
+    const cycle = await send([signal({ path: ['lead', 'worker'] })]);
+    expect(cycle.body.outcomes[0].errors[0].code).toBe('CYCLE_DETECTED');
+    const huge = await send([signal()], 99_999_999_999);
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.field).toBe('deadlineMs');
+    const ok = await send([signal()]);
+    expect(ok.body.outcomes[0].results).toHaveLength(1);
+  });
+});

@@ -1,0 +1,73 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RuntimeProcess, spawnRuntime } from './support/process.ts';
+import { type Started, startRuntime } from './support/runtime.ts';
+
+// Every error in the catalogue's format, nothing huge echoed back, and slow or stalled clients bounded.
+
+let rt: Started | undefined;
+let proc: RuntimeProcess | undefined;
+afterEach(async () => {
+  await rt?.close();
+  await proc?.stop('SIGKILL');
+  rt = undefined;
+  proc = undefined;
+});
+
+/** Sends raw bytes and returns the raw HTTP answer (the connection is closed by either side). */
+function raw(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => s.write(bytes));
+    let out = '';
+    s.on('data', (d) => {
+      out += d;
+    });
+    s.on('end', () => resolve(out));
+    s.on('close', () => resolve(out));
+    s.on('error', reject);
+    s.setTimeout(10_000, () => s.destroy());
+  });
+}
+const jsonOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+describe('HTTP hygiene', () => {
+  it('answers a bad URL, an over-long id and an unknown long route in the catalogue format, without echoing the input', async () => {
+    rt = await startRuntime();
+    const bad = await rt.get('/v1/signals/%ZZ');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'INVALID_REQUEST', field: 'url' });
+    const long = await rt.get(`/v1/signals/${'a'.repeat(500)}`);
+    expect(long.status).toBe(414);
+    expect(long.body.error.code).toBe('URI_TOO_LONG');
+    const unknown = await rt.get(`/nope/${'x'.repeat(15_000)}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('NOT_FOUND');
+    expect(JSON.stringify(unknown.body).length).toBeLessThan(400);
+  });
+
+  it('answers malformed HTTP and oversized headers in the catalogue format', async () => {
+    rt = await startRuntime();
+    const short = await raw(rt.url, 'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}');
+    expect(short).toMatch(/^HTTP\/1\.1 400/);
+    expect(jsonOf(short).error.code).toBe('INVALID_REQUEST');
+    const big = await raw(rt.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431/);
+    expect(jsonOf(big).error.code).toBe('HEADERS_TOO_LARGE');
+  });
+
+  it('a client that never finishes its body cannot hold the process past the drain on SIGTERM', async () => {
+    proc = await spawnRuntime({ server: { drain_timeout_ms: 300 } });
+    const { port } = new URL(proc.url);
+    const s = connect(Number(port), '127.0.0.1', () =>
+      s.write(
+        'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"con',
+      ),
+    );
+    s.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 200));
+    // The process exits by itself (code 0); before this change it stayed up for the whole 30 s+ the client held.
+    expect(await proc.stop('SIGTERM')).toBe(0);
+    s.destroy();
+  });
+});
