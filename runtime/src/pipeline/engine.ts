@@ -14,7 +14,7 @@ import { RequestRun, type RunView } from './request-run.ts';
 import { cacheKey, ResponseCache } from './response-cache.ts';
 import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
-import { type BranchOutcome, newId, newTraceId, type Signal, type TraceEntry } from './signal.ts';
+import { type BranchOutcome, newId, newTraceId, type Signal, signalIds, type TraceEntry } from './signal.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
 // every slot is busy (buffer, executor queue) → answer (cache → model call chain) → routing plan →
@@ -72,6 +72,7 @@ export class Engine {
   readonly #counters = new Map<string, NeuronCounters>();
   readonly #runs = new Set<RequestRun>();
   readonly #tuning: LiveTuning;
+  readonly #signalId = signalIds();
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -241,7 +242,7 @@ export class Engine {
     run.open();
     run.spent.signals++;
     this.#arrive(run, {
-      id: newId(),
+      id: this.#signalId(),
       requestId: run.id,
       traceId: run.traceId,
       parentId: null,
@@ -468,7 +469,7 @@ export class Engine {
     for (const c of children) {
       forwardedTo.push(c.target);
       const child: Signal = {
-        id: newId(),
+        id: this.#signalId(),
         requestId: signal.requestId,
         traceId: signal.traceId,
         parentId: signal.id,

@@ -1,6 +1,8 @@
 // The routing protocol: how a neuron's text answer says where the signal goes next.
 // Directives start at column 0 and are case-sensitive; a directive's text is the rest of its own
 // line plus every following line up to the next directive (the original dropped the inline text).
+// A line ends at \r\n, \n or a lone \r; every other character (U+2028 included) is text, so no
+// line that starts with a directive is ever read as the previous directive's text.
 
 const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYPE'] as const;
 type Directive = (typeof DIRECTIVES)[number];
@@ -22,11 +24,11 @@ export interface ParsedAnswer {
   readonly backward: { readonly targets: readonly string[]; readonly errorType: string } | undefined;
 }
 
-const DIRECTIVE_LINE = /^(FORWARD_TO|CONTENT|RESULT|BACKWARD_TO|ERROR_TYPE):[ \t]?(.*)$/;
+const DIRECTIVE_LINE = /^(FORWARD_TO|CONTENT|RESULT|BACKWARD_TO|ERROR_TYPE):[ \t]?(.*)$/s;
 
 function blocks(answer: string): Block[] {
   const out: { directive: Directive; lines: string[] }[] = [];
-  for (const line of answer.split(/\r?\n/)) {
+  for (const line of answer.split(/\r\n|\r|\n/)) {
     const m = DIRECTIVE_LINE.exec(line);
     if (m) out.push({ directive: m[1] as Directive, lines: [m[2] ?? ''] });
     else out.at(-1)?.lines.push(line);
