@@ -85,6 +85,17 @@ describe('windowStats', () => {
     expect(stale.pods).toBe(1);
   });
 
+  it('does not count the load twice when a new pod takes its share within the window', () => {
+    // 12 in flight on one pod for 6 s; then a second pod starts and each holds 6 for 4 s.
+    const old = aPodProcess('impl-1', 0);
+    const young = aPodProcess('impl-1', 6000);
+    const a = history([...old.run([{ seconds: 6, active: 12 }]), ...old.run([{ seconds: 4, active: 6 }])]);
+    const b = history(young.run([{ seconds: 4, active: 6 }]));
+    const s = windowStats([a, b], 'impl-1', { now: a.at(-1)!.at, windowMs: 6000, staleMs: 3000 })!;
+    // The true average over the last 6 s: 12 for 2 s, then 6 + 6 for 4 s = 12.
+    expect(s.concurrency).toBeCloseTo(12, 9);
+  });
+
   it('is no data, not zero, when no pod spans a window', () => {
     expect(windowStats([], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
     expect(windowStats([h.slice(-1)], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();

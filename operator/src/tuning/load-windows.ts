@@ -71,6 +71,31 @@ export function histogramQuantile(
   return bounds.at(-1);
 }
 
+/** The report a process would have given the moment it started: all counters zero. */
+function started(r: LoadReport): LoadReport {
+  const zero = (h: LatencyHistogram): LatencyHistogram => ({
+    bounds: h.bounds,
+    counts: h.counts.map(() => 0),
+    sum: 0,
+  });
+  return {
+    ...r,
+    at: r.startedAt,
+    busySeconds: 0,
+    concurrencySeconds: 0,
+    arrived: 0,
+    completed: 0,
+    throttled: 0,
+    latency: zero(r.latency),
+    neurons: Object.fromEntries(
+      Object.entries(r.neurons).map(([id, n]) => [
+        id,
+        { arrived: 0, completed: 0, latency: zero(n.latency), forwarded: {} },
+      ]),
+    ),
+  };
+}
+
 export interface WindowOptions {
   /** Wall-clock epoch ms now. */
   readonly now: number;
@@ -100,14 +125,24 @@ export function windowStats(
   let bounds: readonly number[] | undefined;
   let counts: number[] | undefined;
   const forwarded: Record<string, number> = {};
-  for (const h of histories) {
+  const spans = histories.flatMap((h) => {
     const newest = h.at(-1);
-    if (!newest || o.now - newest.at > o.staleMs) continue;
+    if (!newest || o.now - newest.at > o.staleMs) return [];
     const start = newest.at - o.windowMs;
     let base = h[0]!;
     for (const r of h) if (r.at <= start) base = r;
-    const dt = (newest.at - base.at) / 1000;
-    if (dt * 1000 < minSpan) continue;
+    // Every counter is zero when the process starts: a process younger than the window has an
+    // exact baseline at startedAt, before its first report.
+    if (base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at)
+      base = started(base);
+    const ms = newest.at - base.at;
+    return ms < minSpan ? [] : [{ h, newest, base, ms }];
+  });
+  // One denominator for every pod: the longest span. A pod younger than that contributed nothing
+  // before it started; dividing its integrals by its own short span would count the load twice,
+  // once in the older pods' windows (from before it took its share) and once in its own.
+  const dt = Math.max(0, ...spans.map((s) => s.ms)) / 1000;
+  for (const { newest, base } of spans) {
     pods++;
     concurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
     active += (newest.busySeconds - base.busySeconds) / dt;

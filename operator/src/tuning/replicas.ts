@@ -38,6 +38,11 @@ export interface ReplicaState {
   readonly current: number;
   /** Epoch ms until which panic mode lasts; 0 when calm. */
   readonly panicUntil: number;
+  /**
+   * Highest panic-window concurrency seen in this panic. Panic holds this much capacity, counted
+   * in concurrency and not in pods, so slots raised meanwhile let the pod count come down.
+   */
+  readonly panicPeak?: number;
   /** Recommendations within the scale-down delay window. */
   readonly recent: readonly { readonly at: number; readonly value: number }[];
 }
@@ -115,8 +120,14 @@ export function decideReplicas(
   const panicking = burst / ready >= b.panicThreshold;
   const panicUntil = panicking ? now + b.stableWindowMs : state.panicUntil;
   const inPanic = now < panicUntil;
+  const panicPeak = inPanic
+    ? Math.max(state.panicPeak ?? 0, x.panicConcurrency ?? x.stableConcurrency)
+    : undefined;
+  // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
+  // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
+  const held = panicPeak === undefined ? 0 : Math.ceil(panicPeak / perPod - 1e-9);
 
-  let rec = inPanic ? Math.max(stable, burst, state.current) : stable;
+  let rec = inPanic ? Math.max(stable, burst, held) : stable;
   let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
   if (predicted > rec) {
     rec = predicted;
@@ -128,7 +139,11 @@ export function decideReplicas(
     `concurrency ${f1(x.stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
     `${x.predictedConcurrency === undefined ? '' : `, ${f1(x.predictedConcurrency)} predicted`}; ` +
     `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
-  const next = { panicUntil, recent };
+  const next = {
+    panicUntil,
+    recent,
+    ...(panicPeak === undefined ? { panicPeak: undefined } : { panicPeak }),
+  };
 
   if (state.current < b.min || state.current > max) {
     return result(

@@ -144,6 +144,8 @@ interface Target {
 interface PodView {
   readonly ready: number;
   readonly reporting: number;
+  /** Ready pods that answered before but not now: their share is extrapolated from the others. */
+  readonly silent: number;
   readonly refused: number;
   readonly errors: readonly string[];
   readonly stable: WindowStats | undefined;
@@ -174,8 +176,8 @@ export function durationSeconds(s: string | undefined): number | undefined {
 }
 
 /** Concurrency over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
-const scaled = (s: WindowStats | undefined, ready: number) =>
-  s === undefined ? undefined : (s.concurrency * Math.max(ready, s.pods)) / s.pods;
+const scaled = (s: WindowStats | undefined, silent: number) =>
+  s === undefined ? undefined : (s.concurrency * (s.pods + silent)) / s.pods;
 
 export function startTuner(deps: TunerDeps): RunningTuner {
   const { clock, logger, options } = deps;
@@ -348,10 +350,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       for (const p of ready) live.add(p.uid);
       // A pod that missed two intervals is left out rather than averaged as if it were idle.
       const staleMs = Math.max(2 * options.intervalMs, 3000);
-      const fresh = ready
-        .map((p) => histories.get(p.uid))
-        .filter((h): h is { reports: LoadReport[]; okAt: number } => !!h && now - h.okAt <= staleMs)
-        .map((h) => h.reports);
+      const known = ready.map((p) => histories.get(p.uid)).filter((h) => h !== undefined);
+      const fresh = known.filter((h) => now - h.okAt <= staleMs).map((h) => h.reports);
+      // A new pod has no history yet and is not extrapolated: the others' windows hold the load
+      // from before it started, and counting it again would overshoot.
       const reportNow = Math.max(0, ...fresh.map((h) => h.at(-1)?.at ?? 0));
       const name = t.neuron.metadata?.name ?? '';
       const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY };
@@ -360,6 +362,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       views.set(t.key, {
         ready: ready.length,
         reporting: stable?.pods ?? 0,
+        silent: known.length - fresh.length,
         refused: refused.get(t.key) ?? 0,
         errors: errors.get(t.key) ?? [],
         stable,
@@ -557,8 +560,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     let condition: ConditionInput;
     if (t.fromPods) {
       ready = view?.ready ?? 0;
-      stable = scaled(view?.stable, ready);
-      panic = scaled(view?.panic, ready);
+      stable = scaled(view?.stable, view?.silent ?? 0);
+      panic = scaled(view?.panic, view?.silent ?? 0);
       throttled = (view?.panic?.throttledRate ?? 0) > 0;
       condition = podCondition(view, 'the first reports', `${base} replicas`) ?? {
         status: 'True',
@@ -806,7 +809,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (v?.stable && Object.keys(v.stable.fanOut).length > 0) mem.fanOut = { ...v.stable.fanOut };
       const fan = mem.fanOut;
       flows.set(t.key, {
-        intake: v?.panic ? (v.panic.arrivalRate * Math.max(v.ready, v.panic.pods)) / v.panic.pods : undefined,
+        intake: v?.panic ? (v.panic.arrivalRate * (v.panic.pods + v.silent)) / v.panic.pods : undefined,
         fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
         latencySeconds: mem.latency,
       });
