@@ -1,0 +1,168 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type ParsedAnswer, parseAnswer } from './protocol.ts';
+
+// Properties of the routing protocol (README "The routing protocol") over generated answers: model
+// answers are arbitrary text, so the parser must never throw and must read every directive line.
+
+const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYPE'] as const;
+/** A line ends at \r\n, \n or a lone \r; any other character (U+2028 included) is text. */
+const BREAK = /\r\n|\r|\n/;
+const directiveOf = (line: string) => DIRECTIVES.find((d) => line.startsWith(`${d}:`));
+const count = (answer: string, d: string) => answer.split(BREAK).filter((l) => directiveOf(l) === d).length;
+const normalised = (s: string) => s.split(BREAK).join('\n');
+
+const fragment = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 24 }),
+  fc.stringMatching(/^[a-z0-9-]{1,12}$/),
+  fc.constantFrom(...DIRECTIVES.map((d) => `${d}:`)),
+  fc.constantFrom('forward_to:', ' RESULT:', 'CONTENT :', 'RESULT:\t', 'FORWARD_TO: ,', ', ,', ','),
+  fc.constantFrom(' ', '\t', '\u00a0', '\u2028', '\u2029', '\u0085', '\ufeff', '\u0000', '\ud800', '😀', 'é'),
+  fc.constantFrom('\r', '\n', '\r\n', '\r\r\n'),
+);
+const line = fc.array(fragment, { maxLength: 6 }).map((a) => a.join(''));
+const sep = fc.constantFrom('\n', '\r\n', '\r', '\r\r\n', '\n\n', '\u2028');
+const answer = fc.array(fc.tuple(line, sep), { maxLength: 24 }).map((xs) => xs.flat().join(''));
+
+// Counterexamples found here once (a lone \r or a trailing \r hid a directive line), kept as examples.
+const FOUND: [string][] = [
+  ['FORWARD_TO:\nFORWARD_TO:\rforward_to:\n'],
+  ['FORWARD_TO:\r\r\n'],
+  ['forward_to:\nFORWARD_TO:\r\r\n\n'],
+  ['RESULT: a\u2028b\nFORWARD_TO: x\u2029'],
+];
+const RUNS = { numRuns: 2000, examples: FOUND };
+
+function everyTarget(p: ParsedAnswer): string[] {
+  return [...p.forwards.flatMap((f) => f.targets), ...(p.backward?.targets ?? [])];
+}
+
+describe('parseAnswer over generated answers', () => {
+  it('never throws; targets are trimmed, non-empty, without commas or line breaks, and quoted from the answer', () => {
+    fc.assert(
+      fc.property(answer, (a) => {
+        const p = parseAnswer(a);
+        for (const t of everyTarget(p)) {
+          expect(t).toBe(t.trim());
+          expect(t).not.toBe('');
+          expect(t).not.toMatch(/[,\r\n]/);
+          expect(a).toContain(t);
+        }
+        for (const r of p.results) expect(r).toBe(r.trim());
+        for (const f of p.forwards) if (f.content !== undefined) expect(f.content).toBe(f.content.trim());
+        if (p.backward) expect(p.backward.errorType).not.toBe('');
+      }),
+      RUNS,
+    );
+  });
+
+  it('reads every directive line: one forward per FORWARD_TO line, one result per RESULT line', () => {
+    fc.assert(
+      fc.property(answer, (a) => {
+        const p = parseAnswer(a);
+        const directives = a.split(BREAK).filter((l) => directiveOf(l) !== undefined).length;
+        if (directives === 0) {
+          // No directive: the whole answer is the one result.
+          expect(p).toEqual({
+            forwards: [],
+            results: a.trim() === '' ? [] : [a.trim()],
+            backward: undefined,
+          });
+          return;
+        }
+        expect(p.forwards).toHaveLength(count(a, 'FORWARD_TO'));
+        expect(p.results).toHaveLength(count(a, 'RESULT'));
+        expect(p.backward !== undefined).toBe(count(a, 'BACKWARD_TO') > 0);
+        // Content is given to every forward exactly when the answer has a CONTENT line.
+        const hasContent = count(a, 'CONTENT') > 0;
+        for (const f of p.forwards) expect(f.content !== undefined).toBe(hasContent);
+      }),
+      RUNS,
+    );
+  });
+
+  it('re-parses its own RESULT texts to the same results', () => {
+    fc.assert(
+      fc.property(answer, (a) => {
+        const results = parseAnswer(a).results;
+        const again = parseAnswer(results.map((r) => `RESULT: ${r}`).join('\n')).results;
+        expect(again).toEqual(results.map(normalised));
+      }),
+      RUNS,
+    );
+  });
+
+  // Structured answers: what is rendered is what is parsed back.
+  const name = fc.oneof(
+    fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?$/),
+    fc
+      .string({ unit: 'binary', minLength: 1, maxLength: 12 })
+      .map((s) => s.replace(/[,\r\n]/g, '').trim())
+      .filter((s) => s !== ''),
+  );
+  const text = fc
+    .array(
+      fc.string({ unit: 'binary', maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, ' ')),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((ls) => ls.join('\n').trim())
+    .filter((t) => t !== '' && t.split('\n').every((l) => directiveOf(l) === undefined));
+  type Item =
+    | { kind: 'forward'; targets: string[]; content: string | undefined }
+    | { kind: 'result'; text: string };
+  const item: fc.Arbitrary<Item> = fc.oneof(
+    fc.record({
+      kind: fc.constant('forward' as const),
+      targets: fc.array(name, { minLength: 1, maxLength: 4 }),
+      content: fc.option(text, { nil: undefined }),
+    }),
+    fc.record({ kind: fc.constant('result' as const), text }),
+  );
+  const render = (items: Item[], nl: string) =>
+    items
+      .flatMap((i) =>
+        i.kind === 'result'
+          ? [`RESULT: ${i.text}`]
+          : [
+              `FORWARD_TO: ${i.targets.join(', ')}`,
+              ...(i.content === undefined ? [] : [`CONTENT: ${i.content}`]),
+            ],
+      )
+      .join(nl);
+
+  it('parses a rendered answer back to its forwards (own CONTENT, else the first) and results', () => {
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), fc.constantFrom('\n', '\r\n', '\r'), (items, nl) => {
+        const forwards = items.filter((i) => i.kind === 'forward');
+        const first = forwards.find((f) => f.content !== undefined)?.content;
+        expect(parseAnswer(render(items, nl))).toEqual({
+          forwards: forwards.map((f) => ({ targets: f.targets, content: f.content ?? first })),
+          results: items.flatMap((i) => (i.kind === 'result' ? [i.text] : [])),
+          backward: undefined,
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads huge repeated directives one by one (no de-duplication here: the budgets do that)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.constantFrom('FORWARD_TO: design-1', 'FORWARD_TO:', 'FORWARD_TO: ,,,', 'RESULT: x', 'CONTENT:'),
+        sep,
+        (n, directive, nl) => {
+          const p = parseAnswer(`${directive}${nl}`.repeat(n));
+          const breaks = nl === '\u2028' ? 1 : n;
+          if (directive.startsWith('FORWARD_TO')) {
+            expect(p.forwards).toHaveLength(breaks);
+            const expected = directive === 'FORWARD_TO: design-1' ? ['design-1'] : [];
+            if (breaks === n) for (const f of p.forwards) expect(f.targets).toEqual(expected);
+          }
+          if (directive.startsWith('RESULT')) expect(p.results).toHaveLength(breaks);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+});
