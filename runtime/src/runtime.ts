@@ -106,6 +106,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     admins: adminToken ? credentials(new Map([['admin', adminToken]])) : clients,
     peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : new Map(),
     onClient: (name) => metrics.clientRequests.inc({ client: name }),
+    sse: {
+      clock,
+      heartbeatMs: config.server.sse_heartbeat_ms,
+      maxBufferedBytes: config.server.sse_max_buffered_bytes,
+    },
     timeouts: {
       requestMs: config.server.request_timeout_ms,
       headersMs: config.server.headers_timeout_ms,

@@ -7,6 +7,7 @@ import { adminRoutes } from './http/routes/admin.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { peerRoutes } from './http/routes/peers.ts';
 import { signalRoutes } from './http/routes/signals.ts';
+import type { SseOptions } from './http/sse.ts';
 import type { Engine } from './pipeline/engine.ts';
 import type { LoadReport } from './pipeline/load-report.ts';
 import type { RunStore } from './pipeline/run-store.ts';
@@ -28,6 +29,7 @@ export interface ServerDeps {
   /** The cluster's peer token for the internal route (empty: peers unauthenticated). */
   readonly peers: Credentials;
   readonly onClient: (name: string) => void;
+  readonly sse: SseOptions;
   readonly timeouts: { readonly requestMs: number; readonly headersMs: number; readonly keepAliveMs: number };
   readonly logger?: boolean | { level: string };
 }
@@ -68,7 +70,13 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`)),
   );
 
-  app.register(signalRoutes, { engine, store, clients: deps.clients, onClient: deps.onClient });
+  app.register(signalRoutes, {
+    engine,
+    store,
+    clients: deps.clients,
+    onClient: deps.onClient,
+    sse: deps.sse,
+  });
   app.register(peerRoutes, { engine, peers: deps.peers });
   app.register(adminRoutes, { engine, load: deps.load, admins: deps.admins });
   app.register(healthRoutes, { engine, registry, draining: () => lifecycle.draining });

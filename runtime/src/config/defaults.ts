@@ -52,6 +52,8 @@ export const DEFAULT_CONFIG: Config = {
     request_timeout_ms: 30_000,
     headers_timeout_ms: 10_000,
     keep_alive_timeout_ms: 5_000,
+    sse_heartbeat_ms: 15_000,
+    sse_max_buffered_bytes: 1_048_576,
   },
   entry_neuron: '',
   neurons: DEFAULT_NEURONS,

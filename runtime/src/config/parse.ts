@@ -285,6 +285,8 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'request_timeout_ms',
     'headers_timeout_ms',
     'keep_alive_timeout_ms',
+    'sse_heartbeat_ms',
+    'sse_max_buffered_bytes',
   ]);
   const pf = section(ctx, root.performance, 'performance', [
     'signal_buffer_size',
@@ -399,6 +401,16 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
         d.server.keep_alive_timeout_ms,
         100,
         600_000,
+      ),
+      sse_heartbeat_ms: int(ctx, sv, 'server', 'sse_heartbeat_ms', d.server.sse_heartbeat_ms, 100, 600_000),
+      sse_max_buffered_bytes: int(
+        ctx,
+        sv,
+        'server',
+        'sse_max_buffered_bytes',
+        d.server.sse_max_buffered_bytes,
+        1024,
+        1 << 30,
       ),
     },
     entry_neuron: entry,

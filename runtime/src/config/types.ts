@@ -85,6 +85,10 @@ export interface ServerConfig {
   readonly headers_timeout_ms: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keep_alive_timeout_ms: number;
+  /** A comment line on idle event streams this often, so proxies keep them open. */
+  readonly sse_heartbeat_ms: number;
+  /** Unsent event-stream bytes a slow reader may leave before its stream ends (STREAM_OVERFLOW). */
+  readonly sse_max_buffered_bytes: number;
 }
 
 export interface Config {

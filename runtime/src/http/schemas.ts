@@ -25,6 +25,7 @@ export const submitQuery = {
   additionalProperties: false,
   properties: {
     wait: { type: 'string', enum: ['true', 'false'] },
+    stream: { type: 'string', enum: ['true', 'false'] },
     timeout_ms: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
   },
 } as const;

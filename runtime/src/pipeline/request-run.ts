@@ -19,6 +19,23 @@ export interface RunView {
   readonly durationMs: number;
 }
 
+/** What a streaming caller sees, in order: each finished signal, each result, then the end. */
+export type RunEvent =
+  | { readonly id: number; readonly type: 'trace'; readonly data: TraceEntry }
+  | { readonly id: number; readonly type: 'result'; readonly data: ResultEntry }
+  | { readonly id: number; readonly type: 'end'; readonly data: RunEnd };
+
+export interface RunEnd {
+  readonly status: RunStatus;
+  readonly durationMs: number;
+  readonly results: number;
+  readonly signals: number;
+  readonly errors: readonly ErrorInfo[];
+}
+
+/** Events kept per recorded run for late subscribers and Last-Event-ID resumption. */
+export const MAX_RECORDED_EVENTS = 10_000;
+
 export interface RunInit {
   readonly id: string;
   readonly traceId: string;
@@ -45,6 +62,10 @@ export class RequestRun {
   #endedAt = 0;
   #timer: Timer | undefined;
   #abort: AbortController | undefined;
+  #events: RunEvent[] | undefined;
+  #eventSeq = 0;
+  #overflowed = false;
+  readonly #listeners = new Set<(e: RunEvent) => void>();
   readonly #clock: Clock;
   readonly done: Promise<RunView>;
   #resolve!: (v: RunView) => void;
@@ -85,11 +106,47 @@ export class RequestRun {
     this.#pending += n;
   }
 
+  /** Keep this run's events (streamed or looked up by id), so subscribers can join late and resume. */
+  record(): void {
+    this.#events ??= [];
+  }
+
+  /**
+   * Every event after `afterId` (what a resuming client missed), then live events until the end.
+   * Returns an unsubscribe function; `undefined` when the missed events are no longer kept.
+   */
+  subscribe(listener: (e: RunEvent) => void, afterId = 0): (() => void) | undefined {
+    const kept = this.#events ?? [];
+    if (afterId < this.#eventSeq && (this.#overflowed || kept.length === 0)) return undefined;
+    for (const e of kept) if (e.id > afterId) listener(e);
+    if (!this.running) return () => {};
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: Omit<RunEvent, 'id'>): void {
+    if (this.#events === undefined && this.#listeners.size === 0) return;
+    const event = { ...e, id: ++this.#eventSeq } as RunEvent;
+    if (this.#events) {
+      if (this.#events.length < MAX_RECORDED_EVENTS) this.#events.push(event);
+      else this.#overflowed = true;
+    }
+    for (const l of this.#listeners) l(event);
+  }
+
   /** A signal finished; what it produced is recorded. */
   close(outcome?: Partial<BranchOutcome>): void {
     if (!this.running) return;
-    if (outcome?.results) for (const r of outcome.results) this.results.push(r);
-    if (outcome?.trace) for (const t of outcome.trace) this.trace.push(t);
+    if (outcome?.trace)
+      for (const t of outcome.trace) {
+        this.trace.push(t);
+        this.#emit({ type: 'trace', data: t });
+      }
+    if (outcome?.results)
+      for (const r of outcome.results) {
+        this.results.push(r);
+        this.#emit({ type: 'result', data: r });
+      }
     if (outcome?.errors) for (const e of outcome.errors) this.errors.push(e);
     if (--this.#pending === 0)
       this.#finish(this.results.length === 0 && this.errors.length > 0 ? 'failed' : 'completed');
@@ -121,6 +178,18 @@ export class RequestRun {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#onEnd(this);
-    this.#resolve(this.view());
+    const view = this.view();
+    this.#emit({
+      type: 'end',
+      data: {
+        status,
+        durationMs: view.durationMs,
+        results: this.results.length,
+        signals: this.trace.length,
+        errors: this.errors,
+      },
+    });
+    this.#listeners.clear();
+    this.#resolve(view);
   }
 }

@@ -8,6 +8,7 @@ import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import { batchInput, signalInput, submitQuery } from '../schemas.ts';
+import { type SseOptions, streamRun } from '../sse.ts';
 
 // The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
 // With client keys configured every route here needs one.
@@ -19,6 +20,7 @@ export interface SignalRoutesOptions {
   readonly clients: Credentials;
   /** A request authenticated as this client (logs and metrics carry the name, never the key). */
   readonly onClient: (name: string) => void;
+  readonly sse: SseOptions;
 }
 
 type SignalBody = {
@@ -40,7 +42,7 @@ const publicView = (v: RunView) => ({
 
 export async function signalRoutes(
   app: FastifyInstance,
-  { engine, store, clients, onClient }: SignalRoutesOptions,
+  { engine, store, clients, onClient, sse }: SignalRoutesOptions,
 ) {
   if (clients.size > 0) {
     app.addHook(
@@ -71,29 +73,45 @@ export async function signalRoutes(
     return reply.code(s.code).send(publicView(view));
   };
 
-  app.post<{ Body: SignalBody; Querystring: { wait?: 'true' | 'false'; timeout_ms?: string } }>(
-    '/v1/signals',
-    { schema: { body: signalInput, querystring: submitQuery } },
-    async (req, reply) => {
-      const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
-      if (req.query.wait === 'false') {
-        // Only requests whose caller will come back by id are kept: a waiting caller gets the result
-        // in the response, and retaining every one of those is what made GC pauses the latency tail.
-        store.add(run);
-        return reply
-          .code(202)
-          .header('location', `/v1/signals/${run.id}`)
-          .send({ id: run.id, status: run.status });
-      }
-      return replyView(reply, await run.done);
-    },
-  );
+  app.post<{
+    Body: SignalBody;
+    Querystring: { wait?: 'true' | 'false'; stream?: 'true' | 'false'; timeout_ms?: string };
+  }>('/v1/signals', { schema: { body: signalInput, querystring: submitQuery } }, async (req, reply) => {
+    const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
+    if (req.query.stream === 'true') {
+      // Kept by id like ?wait=false, so a client that loses the stream can resume it.
+      store.add(run);
+      reply.hijack();
+      streamRun(reply.raw, run, 0, sse);
+      return reply;
+    }
+    if (req.query.wait === 'false') {
+      // Only requests whose caller will come back by id are kept: a waiting caller gets the result
+      // in the response, and retaining every one of those is what made GC pauses the latency tail.
+      store.add(run);
+      return reply
+        .code(202)
+        .header('location', `/v1/signals/${run.id}`)
+        .send({ id: run.id, status: run.status });
+    }
+    return replyView(reply, await run.done);
+  });
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const view = store.get(req.params.id);
     if (!view)
       throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
     return reply.send(publicView(view));
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
+    const run = store.run(req.params.id);
+    if (!run)
+      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    const last = Number(req.headers['last-event-id'] ?? 0);
+    reply.hijack();
+    streamRun(reply.raw, run, Number.isSafeInteger(last) && last > 0 ? last : 0, sse);
+    return reply;
   });
 
   app.post<{ Body: { signals: SignalBody[] } }>(

@@ -1,0 +1,140 @@
+import { connect } from 'node:net';
+import { EventSource } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Streamed progress: a real EventSource client over loopback HTTP, resumption with Last-Event-ID, and a
+// reader too slow to keep up, which loses its stream while the request goes on.
+
+let rt: Started | undefined;
+afterEach(async () => {
+  await rt?.close();
+  rt = undefined;
+});
+
+interface Frame {
+  id?: string;
+  event: string;
+  data: any;
+}
+/** Parses an event-stream body into frames (comments and retry lines skipped). */
+function frames(text: string): Frame[] {
+  return text
+    .split('\n\n')
+    .map((block) => {
+      const f: Partial<Frame> & { event: string } = { event: 'message' };
+      for (const line of block.split('\n')) {
+        if (line.startsWith('id: ')) f.id = line.slice(4);
+        else if (line.startsWith('event: ')) f.event = line.slice(7);
+        else if (line.startsWith('data: ')) f.data = JSON.parse(line.slice(6));
+      }
+      return f;
+    })
+    .filter((f): f is Frame => f.data !== undefined);
+}
+
+const slowImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 300)] } } };
+
+describe('event streams', () => {
+  it('POST ?stream=true sends a trace event as each neuron finishes, the results, then the end with totals', async () => {
+    rt = await startRuntime(slowImpl);
+    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'stream me' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const f = frames(await res.text());
+    expect(f.map((x) => x.event)).toEqual(['trace', 'trace', 'trace', 'result', 'end']);
+    expect(f.map((x) => x.id)).toEqual(['1', '2', '3', '4', '5']);
+    expect(f.slice(0, 3).map((x) => x.data.neuron)).toEqual(['strategic-1', 'design-1', 'impl-1']);
+    expect(f[3]!.data).toEqual({ neuron: 'impl-1', layer: 'L2', content: 'built' });
+    expect(f[4]!.data).toMatchObject({ status: 'completed', results: 1, signals: 3, errors: [] });
+  });
+
+  it('a real EventSource follows GET /v1/signals/:id/events live, and receives the events before the request ends', async () => {
+    rt = await startRuntime(slowImpl);
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'follow me' });
+    const es = new EventSource(`${rt.url}/v1/signals/${accepted.body.id}/events`);
+    const seen: { type: string; data: any; at: string }[] = [];
+    const done = new Promise<void>((resolve) => {
+      for (const type of ['trace', 'result']) {
+        es.addEventListener(type, (e) => {
+          seen.push({ type, data: JSON.parse((e as MessageEvent).data), at: 'live' });
+        });
+      }
+      es.addEventListener('end', (e) => {
+        seen.push({ type: 'end', data: JSON.parse((e as MessageEvent).data), at: 'live' });
+        es.close();
+        resolve();
+      });
+    });
+    // While impl-1 is still working (300 ms), the first two trace events are already there.
+    await vi.waitFor(() => expect(seen.filter((s) => s.type === 'trace')).toHaveLength(2), {
+      timeout: 5_000,
+    });
+    expect((await rt.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('running');
+    await done;
+    expect(seen.map((s) => s.type)).toEqual(['trace', 'trace', 'trace', 'result', 'end']);
+    expect(seen.at(-1)!.data.status).toBe('completed');
+  });
+
+  it('resumes after Last-Event-ID with only the missed events, even after the request ended', async () => {
+    rt = await startRuntime();
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'resume me' });
+    await vi.waitFor(async () =>
+      expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+    );
+    const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`, {
+      headers: { 'last-event-id': '3' },
+    });
+    const f = frames(await res.text());
+    expect(f.map((x) => [x.id, x.event])).toEqual([
+      ['4', 'result'],
+      ['5', 'end'],
+    ]);
+  });
+
+  it('sends heartbeats on an idle stream', async () => {
+    rt = await startRuntime({ ...slowImpl, server: { sse_heartbeat_ms: 100 } });
+    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'quiet' }),
+    });
+    expect((await res.text()).match(/^: ping$/gm)?.length ?? 0).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ends the stream of a reader that does not keep up with STREAM_OVERFLOW, and the request still completes', async () => {
+    const workers = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
+      server: { sse_max_buffered_bytes: 1024 },
+      performance: { cache_layers: [] },
+    });
+    const { port } = new URL(rt.url);
+    const body = JSON.stringify({ content: 'x'.repeat(600_000) });
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.pause(); // reads nothing until the server is done
+    socket.write(
+      `POST /v1/signals?stream=true HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await vi.waitFor(
+      async () => expect(await rt!.metric('hal9_requests_total', { outcome: 'completed' })).toBe(1),
+      {
+        timeout: 10_000,
+      },
+    );
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.resume();
+    await new Promise((r) => socket.once('close', r));
+    expect(text).toContain('event: error');
+    expect(text).toContain('STREAM_OVERFLOW');
+    expect(text).not.toContain('event: end');
+  });
+});
