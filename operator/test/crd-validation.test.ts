@@ -173,6 +173,21 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max',
     ],
     [
+      'a panic window longer than the stable window',
+      cluster({ autoscaling: { panicWindowSeconds: 30, stableWindowSeconds: 20 } }),
+      'spec.autoscaling.panicWindowSeconds: Invalid value: autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds',
+    ],
+    [
+      'a panic window longer than the stable window in a Neuron override',
+      neuron({ autoscaling: { panicWindowSeconds: 30, stableWindowSeconds: 20 } }),
+      'autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds',
+    ],
+    [
+      'an autoscaling mode that does not exist',
+      cluster({ autoscaling: { mode: 'keda' as 'hpa' } }),
+      'spec.autoscaling.mode: Unsupported value: "keda"',
+    ],
+    [
       'hugepages without a memory request',
       cluster({ resources: { requests: { cpu: '1' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } }),
       'nodeTuning.hugepages needs a memory request: set resources.requests.memory',
