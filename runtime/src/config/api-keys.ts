@@ -5,6 +5,9 @@ import { ConfigError } from '../errors.ts';
 // → bearer key. Names appear in logs and metrics, so they are short and plain; keys are long.
 
 const NAME = /^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$/;
+// A key travels in `Authorization: Bearer <key>`: visible ASCII only, so none can be accepted here that
+// no client could send (a control character, a space the header parser trims, a YAML block's newline).
+const KEY = /^[\x21-\x7e]{16,4096}$/;
 export const MAX_API_KEYS = 1000;
 
 export function parseApiKeys(text: string, field = 'server.api_keys_file'): Map<string, string> {
@@ -30,10 +33,10 @@ export function parseApiKeys(text: string, field = 'server.api_keys_file'): Map<
         field: `${field}.${name.slice(0, 63)}`,
         message: 'a client name is lower-case letters, digits, "-" or "_", at most 63',
       });
-    } else if (typeof key !== 'string' || key.length < 16 || key.length > 4096) {
+    } else if (typeof key !== 'string' || !KEY.test(key)) {
       problems.push({
         field: `${field}.${name}`,
-        message: 'the key must be a string of 16 to 4096 characters',
+        message: 'the key must be a string of 16 to 4096 visible ASCII characters (no spaces)',
       });
     } else if (seen.has(key)) {
       problems.push({ field: `${field}.${name}`, message: 'the same key is given to two clients' });
