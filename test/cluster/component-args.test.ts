@@ -8,8 +8,10 @@ import {
   type Ports,
   schedulerArgs,
 } from './component-args.ts';
+import { podNetworkFor } from './loopback.ts';
 
 const ports: Ports = { etcdClient: 1001, etcdPeer: 1002, apiServer: 1003, scheduler: 1004 };
+const network = podNetworkFor(200);
 const certs = Object.fromEntries(
   [
     'certDir',
@@ -28,10 +30,10 @@ const certs = Object.fromEntries(
 
 const all = [
   ...etcdArgs('/d', ports),
-  ...apiServerArgs(certs, ports),
+  ...apiServerArgs(certs, ports, network),
   ...controllerManagerArgs('/k', certs),
   ...schedulerArgs('/d', '/k', ports),
-  ...kwokArgs('/k', ['/s/a.yaml']),
+  ...kwokArgs('/k', ['/s/a.yaml'], network),
 ];
 
 describe('component command lines', () => {
@@ -40,14 +42,14 @@ describe('component command lines', () => {
       [...a.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3}):\d+/g)].map((m) => m[1]),
     );
     expect(new Set(addresses)).toEqual(new Set(['127.0.0.1']));
-    expect(apiServerArgs(certs, ports)).toContain('--advertise-address=127.0.0.1');
-    expect(apiServerArgs(certs, ports)).toContain('--bind-address=127.0.0.1');
+    expect(apiServerArgs(certs, ports, network)).toContain('--advertise-address=127.0.0.1');
+    expect(apiServerArgs(certs, ports, network)).toContain('--bind-address=127.0.0.1');
     expect(schedulerArgs('/d', '/k', ports)).toContain('--bind-address=127.0.0.1');
     expect(controllerManagerArgs('/k', certs)).toContain('--secure-port=0');
   });
 
   it('run the apiserver as envtest does: RBAC, client CA, no ServiceAccount admission', () => {
-    const args = apiServerArgs(certs, ports);
+    const args = apiServerArgs(certs, ports, network);
     expect(args).toEqual(
       expect.arrayContaining([
         '--authorization-mode=RBAC',
@@ -61,10 +63,29 @@ describe('component command lines', () => {
   it('turn off leader election and load every kwok stage file', () => {
     expect(controllerManagerArgs('/k', certs)).toContain('--leader-elect=false');
     expect(schedulerArgs('/d', '/k', ports)).toContain('--leader-elect=false');
-    expect(kwokArgs('/k', ['/s/a.yaml', '/s/b.yaml']).filter((a) => a.startsWith('--config='))).toEqual([
-      '--config=/s/a.yaml',
-      '--config=/s/b.yaml',
-    ]);
+    expect(
+      kwokArgs('/k', ['/s/a.yaml', '/s/b.yaml'], network).filter((a) => a.startsWith('--config=')),
+    ).toEqual(['--config=/s/a.yaml', '--config=/s/b.yaml']);
     expect(etcdArgs('/d', ports)).toContain('--unsafe-no-fsync=true');
+  });
+
+  it('put pod, node and Service addresses inside 127.0.0.0/8', () => {
+    expect(kwokArgs('/k', [], network)).toEqual(
+      expect.arrayContaining(['--cidr=127.200.0.0/17', '--node-ip=127.200.255.1']),
+    );
+    expect(apiServerArgs(certs, ports, network)).toContain('--service-cluster-ip-range=127.200.254.0/24');
+    const cidrs = all.flatMap((a) => [...a.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3})\/\d+/g)].map((m) => m[1]));
+    expect(cidrs.length).toBeGreaterThan(0);
+    for (const ip of cidrs) expect(ip).toMatch(/^127\./);
+  });
+
+  it('refuse a pod network outside loopback', () => {
+    expect(() => kwokArgs('/k', [], { ...network, podCidr: '10.244.0.0/16' })).toThrow(
+      /HAL9_TEST_NON_LOOPBACK: podNetwork.podCidr "10.244.0.0\/16" must be a CIDR inside 127.0.0.0\/8/,
+    );
+    expect(() => kwokArgs('/k', [], { ...network, nodeIp: '10.244.255.1' })).toThrow(/podNetwork.nodeIp/);
+    expect(() => apiServerArgs(certs, ports, { ...network, serviceCidr: '10.0.0.0/24' })).toThrow(
+      /podNetwork.serviceCidr/,
+    );
   });
 });

@@ -2,6 +2,7 @@
 // Every listener is bound to 127.0.0.1; flags follow envtest (etcd, apiserver) and kwokctl (kcm, scheduler).
 import { join } from 'node:path';
 import type { ControlPlaneCerts } from './certs.ts';
+import { assertLoopbackNetwork, type PodNetwork } from './loopback.ts';
 import { fakeNodeAnnotation } from './nodes.ts';
 
 export interface Ports {
@@ -27,7 +28,7 @@ export function etcdArgs(dir: string, ports: Ports): string[] {
   ];
 }
 
-export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports): string[] {
+export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports, network: PodNetwork): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     `--cert-dir=${certs.certDir}`,
@@ -37,7 +38,8 @@ export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports): string[] 
     // refuses a loopback address, so the `kubernetes` Service gets no endpoints (nothing here needs them).
     '--advertise-address=127.0.0.1',
     '--endpoint-reconciler-type=none',
-    '--service-cluster-ip-range=10.0.0.0/24',
+    // ClusterIPs on loopback too: a client that dials a Service IP stays on this machine.
+    `--service-cluster-ip-range=${assertLoopbackNetwork(network).serviceCidr}`,
     '--allow-privileged=true',
     // As envtest: pods need no ServiceAccount to exist first.
     '--disable-admission-plugins=ServiceAccount',
@@ -79,14 +81,16 @@ export function schedulerArgs(dir: string, kubeconfig: string, ports: Ports): st
   ];
 }
 
-export function kwokArgs(kubeconfig: string, stageFiles: readonly string[]): string[] {
+export function kwokArgs(kubeconfig: string, stageFiles: readonly string[], network: PodNetwork): string[] {
+  const { podCidr, nodeIp } = assertLoopbackNetwork(network);
   return [
     `--kubeconfig=${kubeconfig}`,
     '--manage-all-nodes=false',
     `--manage-nodes-with-annotation-selector=${fakeNodeAnnotation.key}=${fakeNodeAnnotation.value}`,
-    // Pod and node IPs are only strings written into status; nothing ever dials them.
-    '--cidr=10.244.0.0/16',
-    '--node-ip=10.244.255.1',
+    // Pod and node IPs inside 127.0.0.0/8: the pod runner binds a real process to each pod IP,
+    // and anything that dials a pod or node address stays on this machine.
+    `--cidr=${podCidr}`,
+    `--node-ip=${nodeIp}`,
     '--node-lease-duration-seconds=40',
     ...stageFiles.map((f) => `--config=${f}`),
   ];

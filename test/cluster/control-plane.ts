@@ -16,6 +16,7 @@ import { installCrdsFromDir } from './crds.ts';
 import { HarnessError, HarnessErrorCode } from './errors.ts';
 import { isHealthy, type TlsClient } from './health.ts';
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig.ts';
+import { assertLoopbackNetwork, type PodNetwork, pickPodNetwork } from './loopback.ts';
 import { createFakeNodes, type FakeNodeSpec, waitForNodesSchedulable } from './nodes.ts';
 import { freePorts } from './ports.ts';
 import { describeExit, logExcerpt, type ManagedProcess, startProcess, startReaper } from './processes.ts';
@@ -41,6 +42,11 @@ export interface ControlPlaneOptions {
   readonly keepDir?: boolean;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
+  /**
+   * Pod, node and Service addresses, all inside 127.0.0.0/8 (default: a free 127.<n>.0.0/16 picked
+   * at random, see loopback.ts). A non-loopback range is refused.
+   */
+  readonly podNetwork?: PodNetwork;
 }
 
 export interface ControlPlane {
@@ -50,6 +56,8 @@ export interface ControlPlane {
   readonly server: string;
   readonly binDir: string;
   readonly certs: ControlPlaneCerts;
+  /** The plane's loopback pod CIDR, node IP and Service CIDR. */
+  readonly podNetwork: PodNetwork;
   /** A fresh client-node KubeConfig with admin (system:masters) credentials. */
   kubeConfig(): KubeConfig;
   /** Stops kube-apiserver only (etcd keeps the data), e.g. to test watch reconnects. */
@@ -96,6 +104,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const workloads = options.workloads ?? true;
   const bin = (name: string) => join(options.binDir, name);
+  const podNetwork = assertLoopbackNetwork(options.podNetwork ?? pickPodNetwork());
 
   const dir = await mkdtemp(join(options.baseDir ?? tmpdir(), 'hal9-control-plane-'));
   await mkdir(join(dir, 'pids'));
@@ -165,7 +174,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       running.apiServer = startProcess({
         name: 'kube-apiserver',
         command: bin('kube-apiserver'),
-        args: apiServerArgs(certs, ports),
+        args: apiServerArgs(certs, ports, podNetwork),
         dir,
       });
       await waitHealthy(running.apiServer, `${server}/healthz`, adminTls);
@@ -198,7 +207,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       running.kwok = startProcess({
         name: 'kwok',
         command: bin('kwok'),
-        args: kwokArgs(kubeconfigPath, stages),
+        args: kwokArgs(kubeconfigPath, stages, podNetwork),
         dir,
       });
       await waitHealthy(running.scheduler, `https://127.0.0.1:${ports.scheduler}/healthz`, {
@@ -251,6 +260,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       server,
       binDir: options.binDir,
       certs,
+      podNetwork,
       kubeConfig,
       stopApiServer: async () => {
         await running.apiServer?.stop(20_000);

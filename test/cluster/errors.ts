@@ -9,6 +9,8 @@ export const HarnessErrorCode = {
   KubectlFailed: 'HAL9_TEST_KUBECTL_FAILED',
   NotProvided: 'HAL9_TEST_NOT_PROVIDED',
   InvalidManifest: 'HAL9_TEST_INVALID_MANIFEST',
+  NonLoopback: 'HAL9_TEST_NON_LOOPBACK',
+  PodRunner: 'HAL9_TEST_POD_RUNNER',
 } as const;
 export type HarnessErrorCode = (typeof HarnessErrorCode)[keyof typeof HarnessErrorCode];
 

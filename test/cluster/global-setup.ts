@@ -29,6 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const plane = await shared.plane;
   project.provide('kubeconfig', plane.kubeconfigPath);
   project.provide('k8sBinDir', plane.binDir);
+  project.provide('podNetwork', plane.podNetwork);
   return async () => {
     const current = holder[sharedKey];
     if (!current || --current.users > 0) return;

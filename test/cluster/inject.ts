@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { HarnessError, HarnessErrorCode } from './errors.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { type KubectlOptions, type KubectlResult, runKubectl } from './kubectl.ts';
+import type { PodNetwork } from './loopback.ts';
 import './provided.ts';
 
 /** The shared control plane's kubeconfig path (inside a test file of a project using the global setup). */
@@ -37,4 +38,12 @@ export function kubectl(args: readonly string[], opts: KubectlOptions = {}): Pro
     kubeconfig: opts.kubeconfig ?? kubeconfigPathFromInject(),
     binDir: opts.binDir ?? binDirFromInject(),
   });
+}
+
+/** The shared plane's loopback pod CIDR, node IP and Service CIDR. */
+export function podNetworkFromInject(): PodNetwork {
+  const network = inject('podNetwork');
+  if (!network)
+    throw new HarnessError(HarnessErrorCode.NotProvided, 'no podNetwork provided (global setup missing?)');
+  return network;
 }
