@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServerProcess, spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
+import { cpuMs, type ServerProcess, spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 // `api` mode: what a hop through the runtime adds over a raw HTTP POST of the same Messages request
@@ -13,17 +13,6 @@ import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 export const L2_PROMPT = 'You are an implementation neuron (L2). Produce the final implementation result.';
 export const CONTENT = 'Build a task management app';
-const MODEL = 'claude-sonnet-5-5';
-
-/** The Messages request the runtime's SDK call sends for one L2 hop (what the raw reference posts). */
-export const messagesBody = (system: string, content: string) =>
-  JSON.stringify({
-    model: MODEL,
-    max_tokens: 1024,
-    system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
-    messages: [{ role: 'user', content }],
-  });
-
 export const oneNeuronConfig = (fakeUrl: string) => ({
   neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: L2_PROMPT, forward_connections: [] }],
   performance: { cache_layers: [] },
@@ -49,6 +38,10 @@ export interface ApiRows {
   readonly addedOneHop: Figures;
   /** Median over rounds of (three hops − 3 × raw) / 3; p99 is only indicative (tails do not add). */
   readonly addedPerHopOfThree: Figures;
+  /** CPU the runtime process used per request (µs, from /proc; less sensitive to a noisy machine). */
+  readonly cpuPerRequestUs: { readonly one: number; readonly three: number };
+  /** CPU the fake used per raw POST (µs): what the upstream side of one call costs. */
+  readonly fakeCpuPerCallUs: number;
   /** Upstream calls the fake answered per runtime request (1 and 3 expected). */
   readonly callsPerRequest: { readonly one: number; readonly three: number };
   readonly errors: number;
@@ -59,6 +52,26 @@ const figures = (rs: readonly AttackResult[]): Figures => ({
   p50: median(rs.map((r) => r.p50)),
   p99: median(rs.map((r) => r.p99)),
 });
+
+/**
+ * The raw reference: exactly the request (headers and body) the one-hop runtime's client sent to the
+ * fake for this signal, so the reference and the hop move the same bytes upstream.
+ */
+async function sentByRuntime(fake: ServerProcess, one: ServerProcess, signal: string) {
+  const res = await fetch(`${one.url}/v1/signals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: signal,
+  });
+  if (!res.ok) throw new Error(`the one-hop runtime answered ${res.status}: ${await res.text()}`);
+  const last = (await (await fetch(`${fake.url}/last`)).json()) as {
+    headers: Record<string, string>;
+    body: string;
+  };
+  const skip = new Set(['host', 'content-length', 'connection', 'content-type']);
+  const headers = Object.fromEntries(Object.entries(last.headers).filter(([k]) => !skip.has(k)));
+  return { url: `${fake.url}/v1/messages`, body: last.body, headers };
+}
 
 async function count(fake: ServerProcess): Promise<number> {
   return ((await (await fetch(`${fake.url}/count`)).json()) as { requests: number }).requests;
@@ -79,11 +92,7 @@ export async function apiHop(
   try {
     const signal = JSON.stringify({ content: CONTENT });
     const targets = {
-      raw: await writeTarget(dir, 'raw', {
-        url: `${fake.url}/v1/messages`,
-        body: messagesBody(L2_PROMPT, CONTENT),
-        headers: { 'x-api-key': 'bench-key', 'anthropic-version': '2023-06-01' },
-      }),
+      raw: await writeTarget(dir, 'raw', await sentByRuntime(fake, one, signal)),
       one: await writeTarget(dir, 'one', { url: `${one.url}/v1/signals`, body: signal }),
       three: await writeTarget(dir, 'three', { url: `${three.url}/v1/signals`, body: signal }),
     };
@@ -91,12 +100,16 @@ export async function apiHop(
     for (const clients of o.clients ?? [1, 10]) {
       const runs = { raw: [] as AttackResult[], one: [] as AttackResult[], three: [] as AttackResult[] };
       const calls = { one: [0, 0], three: [0, 0] };
+      const cpu = { one: [] as number[], three: [] as number[], raw: [] as number[] };
+      const pids = { one: one.pid, three: three.pid, raw: fake.pid };
       for (const k of ['raw', 'one', 'three'] as const)
         await attack(vegeta, targets[k], { rate: 0, seconds: 1, workers: clients });
       for (let r = 0; r < rounds; r++) {
         for (const k of ['raw', 'one', 'three'] as const) {
           const before = await count(fake);
+          const cpu0 = await cpuMs(pids[k]);
           const res = await attack(vegeta, targets[k], { rate: 0, seconds, workers: clients });
+          cpu[k].push((((await cpuMs(pids[k])) - cpu0) * 1000) / res.requests);
           runs[k].push(res);
           if (k !== 'raw') {
             calls[k][0]! += (await count(fake)) - before;
@@ -121,6 +134,8 @@ export async function apiHop(
           p50: diff((i) => (runs.three[i]!.p50 - 3 * runs.raw[i]!.p50) / 3),
           p99: diff((i) => (runs.three[i]!.p99 - 3 * runs.raw[i]!.p99) / 3),
         },
+        cpuPerRequestUs: { one: median(cpu.one), three: median(cpu.three) },
+        fakeCpuPerCallUs: median(cpu.raw),
         callsPerRequest: { one: calls.one[0]! / calls.one[1]!, three: calls.three[0]! / calls.three[1]! },
         errors: [...runs.raw, ...runs.one, ...runs.three].reduce((n, r) => n + r.errors, 0),
       });
