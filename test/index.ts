@@ -1,6 +1,17 @@
 // @hal9/test: a real local Kubernetes control plane (etcd, kube-apiserver, kcm, scheduler, kwok) for tests.
+
+export { assertClusterLoopback, nonLoopbackAddresses } from './cluster/address-audit.ts';
 export { assertBinaries, ensureBinaries, kwokStagePaths, repoRoot } from './cluster/binaries.ts';
-export { deployment, hugepagesResources, pod, podSpec, requireNodeLabel } from './cluster/builders.ts';
+export {
+  deployment,
+  hugepagesResources,
+  pod,
+  podSpec,
+  type RuntimePodOptions,
+  requireNodeLabel,
+  runtimeDeployment,
+  runtimePodSpec,
+} from './cluster/builders.ts';
 export {
   adminIdentity,
   type ClientIdentity,
@@ -21,9 +32,17 @@ export {
   kubeConfigFromInject,
   kubeconfigPathFromInject,
   kubectl,
+  podNetworkFromInject,
 } from './cluster/inject.ts';
 export { loadKubeConfig, renderKubeconfig, writeKubeconfig } from './cluster/kubeconfig.ts';
 export { type KubectlOptions, type KubectlResult, runKubectl } from './cluster/kubectl.ts';
+export {
+  assertLoopbackIp,
+  ipInCidr,
+  isLoopbackIp,
+  type PodNetwork,
+  podNetworkFor,
+} from './cluster/loopback.ts';
 export { createTestNamespace, type TestNamespace, uniqueNamespaceName } from './cluster/namespace.ts';
 export {
   createFakeNodes,
@@ -33,5 +52,12 @@ export {
   renderFakeNode,
   waitForNodesSchedulable,
 } from './cluster/nodes.ts';
+export {
+  defaultRuntimeSelector,
+  type PodProcess,
+  type PodRunner,
+  type PodRunnerOptions,
+  startPodRunner,
+} from './cluster/pod-runner.ts';
 export { type WaitOptions, waitFor } from './cluster/wait.ts';
 export { listPods, podCondition, waitForDeploymentReady, waitForPod } from './cluster/workloads.ts';

@@ -10,6 +10,9 @@ export interface ProcessSpec {
   /** Directory for `<name>.log` (stdout and stderr) and `pids/<name>` (for the reaper). */
   readonly dir: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Start from this Node process's environment, then `env` (default true); false gives `env` alone. */
+  readonly inheritEnv?: boolean;
+  readonly cwd?: string;
   /** Record the pid for the reaper and kill the process when Node exits (default true). */
   readonly reap?: boolean;
 }
@@ -63,7 +66,8 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
     child = spawn(spec.command, spec.args, {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...spec.env },
+      env: spec.inheritEnv === false ? { ...spec.env } : { ...process.env, ...spec.env },
+      cwd: spec.cwd,
     });
   } finally {
     closeSync(fd);
