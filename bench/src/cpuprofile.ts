@@ -124,3 +124,37 @@ export function summarizeProfile(p: CpuProfile, window?: { from: number; to: num
     functions,
   };
 }
+
+/**
+ * The part of a hop a function's self time belongs to, for the "where each 0.1 ms went" budget:
+ * socket syscalls, the client side (SDK, its WHATWG Headers, undici), the server side (fastify and
+ * Node's HTTP), and our own stages by file.
+ */
+export function budgetOf(f: FunctionTime): string {
+  const g = f.group;
+  if (/^(writev|writeUtf8String|writeBuffer|writeLatin1String|readv?)$/.test(f.name) && g === '(native)')
+    return 'socket syscalls (both exchanges)';
+  if (g === '(garbage collector)') return 'GC';
+  if (g === '@anthropic-ai/sdk') return 'SDK (@anthropic-ai/sdk)';
+  if (g === 'node:internal' && f.where.startsWith('undici/undici'))
+    return "SDK's WHATWG Headers/Response (Node's undici)";
+  if (g === 'undici' || g.startsWith('wasm://')) return 'undici (the call to the upstream)';
+  if (f.name === 'randomFillSync' || /pipeline\/signal\.ts/.test(g)) return 'ids (crypto random per request)';
+  if (g === 'opossum' || /pipeline\/breaker\.ts/.test(g)) return 'breaker (opossum + ours)';
+  if (g === 'prom-client' || /ours: runtime\/src\/metrics\//.test(g))
+    return 'metrics (prom-client + observer)';
+  if (
+    /^(fastify|find-my-way|secure-json-parse|fast-json-stringify|light-my-request|avvio|fast-querystring)$/.test(
+      g,
+    )
+  )
+    return 'fastify (inbound request/reply)';
+  if (/^node:(_http_|net|stream|buffer)/.test(g) || g === 'node:events')
+    return "Node's HTTP server and streams";
+  if (g.startsWith('ours: runtime/src/claude/')) return 'ours: claude/ (back-end)';
+  if (g.startsWith('ours: runtime/src/pipeline/')) return 'ours: pipeline/';
+  if (g.startsWith('ours: ')) return 'ours: other files';
+  if (g === '(program)' || g === '(native)' || g === 'node:internal' || g.startsWith('node:'))
+    return 'V8/Node runtime (microtasks, timers, promises)';
+  return 'other packages';
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONTENT, oneNeuronConfig } from './api-hop.ts';
-import { type CpuProfile, summarizeProfile } from './cpuprofile.ts';
+import { budgetOf, type CpuProfile, summarizeProfile } from './cpuprofile.ts';
 import { spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
 import { table } from './stats.ts';
 import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
@@ -62,7 +62,18 @@ console.log(
 console.log(
   `CPU busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms sampled in the measured run → ${perReq(s.busyMs)} µs per request (profile ${profile.startTime}–${profile.endTime} µs, run ${from}–${to} µs)\n`,
 );
-console.log('Self time by group:');
+const budget = new Map<string, number>();
+for (const f of s.functions) budget.set(budgetOf(f), (budget.get(budgetOf(f)) ?? 0) + f.self);
+console.log("Where a request's CPU went (self time, summed by part of the hop):");
+console.log(
+  table(
+    ['part', 'µs/request', '%'],
+    [...budget.entries()]
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => [k, perReq(v), ((v / s.busyMs) * 100).toFixed(1)]),
+  ),
+);
+console.log('\nSelf time by group:');
 console.log(
   table(
     ['group', 'self ms', '%', 'µs/request'],
