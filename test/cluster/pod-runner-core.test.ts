@@ -1,7 +1,13 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackIp } from './loopback.ts';
-import { decide, type ProcessState, proxyRoutes, type RunnerEntry } from './pod-runner-core.ts';
+import {
+  decide,
+  type ProcessState,
+  proxyRoutes,
+  type RunnerEntry,
+  readinessStatus,
+} from './pod-runner-core.ts';
 
 const pod = (
   name: string,
@@ -118,5 +124,43 @@ describe('proxyRoutes', () => {
 
   it('never listens on a non-loopback ClusterIP', () => {
     expect(proxyRoutes([service('10.0.0.3')], [entry('a', '127.9.0.1', 'ready')], isLoopbackIp)).toEqual([]);
+  });
+});
+
+describe('readinessStatus', () => {
+  const now = new Date(1_000);
+  const kwokReady: V1Pod = {
+    metadata: { name: 'p' },
+    status: {
+      phase: 'Running',
+      podIP: '127.9.0.1',
+      conditions: [
+        { type: 'Initialized', status: 'True' },
+        { type: 'Ready', status: 'True' },
+        { type: 'ContainersReady', status: 'True' },
+      ],
+      containerStatuses: [{ name: 'runtime', image: 'x', imageID: '', ready: true, restartCount: 0 }],
+    },
+  };
+
+  it('turns a pod kwok marked Ready to not Ready until the process answers', () => {
+    const status = readinessStatus(kwokReady, false, now);
+    expect(status?.phase).toBe('Running');
+    expect(status?.podIP).toBe('127.9.0.1');
+    expect(status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual([
+      'Initialized=True',
+      'ContainersReady=False',
+      'Ready=False',
+    ]);
+    expect(status?.containerStatuses?.map((c) => c.ready)).toEqual([false]);
+  });
+
+  it('changes nothing when the status already agrees', () => {
+    expect(readinessStatus(kwokReady, true, now)).toBeUndefined();
+    const notReady = { ...kwokReady, status: readinessStatus(kwokReady, false, now) };
+    expect(readinessStatus(notReady, false, now)).toBeUndefined();
+    expect(readinessStatus(notReady, true, now)?.conditions?.find((c) => c.type === 'Ready')?.status).toBe(
+      'True',
+    );
   });
 });

@@ -1,6 +1,6 @@
 // The pod runner's decisions, as pure functions: which pods should have a runtime process, which
 // processes must stop, and which Service backends a connection may go to.
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Pod, V1PodStatus, V1Service } from '@kubernetes/client-node';
 
 export type ProcessState = 'starting' | 'ready' | 'stopping' | 'exited' | 'failed';
 
@@ -132,4 +132,31 @@ export function proxyRoutes(
     }
   }
   return routes;
+}
+
+/**
+ * The pod status a kubelet would report from its readiness probe: Ready and ContainersReady (and
+ * each container's `ready`) follow whether the runtime process answers. kwok marks a pod Ready when
+ * it starts it and never again once it is Running, so the runner owns readiness from then on.
+ * Returns undefined when the status already says so.
+ */
+export function readinessStatus(pod: V1Pod, ready: boolean, now: Date): V1PodStatus | undefined {
+  const current = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  if (current === ready) return undefined;
+  const status = ready ? 'True' : 'False';
+  const reason = ready
+    ? {}
+    : { reason: 'ContainersNotReady', message: 'the runtime process does not answer yet' };
+  const conditions = (pod.status?.conditions ?? []).filter(
+    (c) => c.type !== 'Ready' && c.type !== 'ContainersReady',
+  );
+  conditions.push(
+    { type: 'ContainersReady', status, lastTransitionTime: now, ...reason },
+    { type: 'Ready', status, lastTransitionTime: now, ...reason },
+  );
+  return {
+    ...pod.status,
+    conditions,
+    containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({ ...c, ready })),
+  };
 }

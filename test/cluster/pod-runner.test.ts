@@ -7,7 +7,7 @@ import { ipInCidr } from './loopback.ts';
 import { createTestNamespace } from './namespace.ts';
 import { type PodRunner, startPodRunner } from './pod-runner.ts';
 import { waitFor } from './wait.ts';
-import { listPods } from './workloads.ts';
+import { listPods, podCondition, waitForPod } from './workloads.ts';
 
 // Real runtime processes as the fake cluster's pods: each bound to its pod's 127.x IP, configured
 // from the pod's ConfigMap and Secret, reached through pod IPs and Service ClusterIPs.
@@ -117,6 +117,7 @@ describe('pod runner', () => {
 
     const proc = await runner.waitForReady(ns, alpha.metadata?.name ?? '');
     expect(proc.url).toBe(`http://${ip}:8080`);
+    await waitForPod(kc, ns, alpha.metadata?.name ?? '', (p) => podCondition(p, 'Ready')?.status === 'True');
     expect(proc.uid).toBe(alpha.metadata?.uid);
     expect(proc.pid).toBeGreaterThan(0);
 
@@ -201,6 +202,37 @@ describe('pod runner', () => {
     expect((await postSignal(proc.url, 'ping-alpha again')).body.results?.[0]?.content).toBe(
       'pong from the alpha ConfigMap',
     );
+  });
+
+  it('reports a pod Ready only while its process answers, as a readiness probe would', async () => {
+    // No ConfigMap yet: kwok marks the pod Running and Ready, the runner cannot start it.
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: runtimeDeployment('gamma', ns, 1, { configMapName: 'gamma-config' }),
+    });
+    const gamma = await runningPod('gamma');
+    const name = gamma.metadata?.name ?? '';
+    const problem = await waitFor(
+      'the missing ConfigMap to be reported',
+      async () => runner.problems().get(`${ns}/${name}`),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(problem).toBe(`pod ${ns}/${name}: volume config: ConfigMap gamma-config not found`);
+    const notReady = await waitForPod(kc, ns, name, (p) => podCondition(p, 'Ready')?.status === 'False');
+    expect(podCondition(notReady, 'ContainersReady')?.status).toBe('False');
+    expect(runner.get(ns, name)).toBeUndefined();
+
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'gamma-config' }, data: { 'config.yaml': alphaConfig } },
+    });
+    const proc = await runner.waitForReady(ns, name);
+    const ready = await waitForPod(kc, ns, name, (p) => podCondition(p, 'Ready')?.status === 'True');
+    expect(ready.status?.containerStatuses?.every((c) => c.ready)).toBe(true);
+    expect(runner.problems().has(`${ns}/${name}`)).toBe(false);
+    expect((await postSignal(proc.url, 'ping-alpha from gamma')).status).toBe(200);
   });
 
   it('refuses and flags a pod whose IP is outside 127.0.0.0/8', async () => {

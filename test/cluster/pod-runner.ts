@@ -28,7 +28,15 @@ import {
   podReferences,
   resolveEndpoints,
 } from './pod-process-plan.ts';
-import { decide, type ProcessState, podKey, proxyRoutes, type RunnerEntry } from './pod-runner-core.ts';
+import {
+  decide,
+  type ProcessState,
+  podKey,
+  proxyRoutes,
+  type RunnerEntry,
+  readinessStatus,
+  wantsProcess,
+} from './pod-runner-core.ts';
 import { describeExit, type ExitInfo, type ManagedProcess, startProcess, startReaper } from './processes.ts';
 import { createServiceProxy } from './service-proxy.ts';
 import { waitFor } from './wait.ts';
@@ -53,6 +61,11 @@ export interface PodRunnerOptions {
   readonly startTimeoutMs?: number;
   /** How often the pods are listed (default 200 ms). */
   readonly pollIntervalMs?: number;
+  /**
+   * Report each pod Ready only while its process answers /healthz, as a kubelet's readiness probe
+   * would (default true). kwok alone marks pods Ready before anything runs.
+   */
+  readonly gateReadiness?: boolean;
   /** Forward each Service's ClusterIP:port to its ready processes (default true). */
   readonly serviceProxy?: boolean;
   /** Parent of the runner's temporary directory (default os.tmpdir()). */
@@ -231,6 +244,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       if (await probeHealthy(url)) {
         if (e.state === 'starting') e.state = 'ready';
         log(`${e.key}: runtime ready at ${url} (pid ${proc.pid})`);
+        void sync().catch(() => {});
         return;
       }
       if (Date.now() > deadline) {
@@ -313,6 +327,26 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     log(`${e.key}: stopped (${info ? describeExit(info) : 'not started'})`);
   };
 
+  const syncReadiness = async (pods: readonly V1Pod[]): Promise<void> => {
+    for (const pod of pods.filter(wantsProcess)) {
+      const e = entries.get(podKey(pod));
+      const ready = e?.state === 'ready' && e.uid === pod.metadata?.uid;
+      const status = readinessStatus(pod, ready, new Date());
+      if (!status) continue;
+      try {
+        await core.replaceNamespacedPodStatus({
+          namespace: pod.metadata?.namespace ?? '',
+          name: pod.metadata?.name ?? '',
+          body: { ...pod, status },
+        });
+      } catch (err) {
+        // Changed or gone since the list: the next pass decides again.
+        const code = (err as { code?: number }).code;
+        if (code !== 409 && code !== 404) throw err;
+      }
+    }
+  };
+
   let pass: Promise<void> | undefined;
   const runPass = async (): Promise<void> => {
     const pods = await listPods();
@@ -330,6 +364,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     await Promise.all(
       d.start.filter((pod) => (retryAt.get(podKey(pod)) ?? 0) <= now).map((pod) => start(pod)),
     );
+    if (options.gateReadiness !== false) await syncReadiness(pods);
     if (proxy) {
       const routes = proxyRoutes(lastServices, [...entries.values()], isLoopbackIp);
       for (const err of await proxy.apply(routes)) log(err);
