@@ -93,6 +93,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     backend,
     observer,
     clock,
+    random: Math.random,
     peers: new HttpPeerTransport(agent, opts.peerToken),
     onRunEnd: (v) => store.finished(v),
   });

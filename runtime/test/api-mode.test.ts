@@ -194,7 +194,7 @@ describe('api mode: upstream failures', () => {
   }, 20_000);
 
   it('maps 429 with retry-after to UPSTREAM_RATE_LIMITED (HTTP 502) and counts status 429', async () => {
-    const { fake, rt } = await start();
+    const { fake, rt } = await start({ claude: { retry: { max_retries: 0 } } });
     fake.respond(apiError(429, { retryAfter: '7', message: 'slow down' }));
 
     const res = await rt.post('/v1/signals', { content: 'busy' });
@@ -208,7 +208,7 @@ describe('api mode: upstream failures', () => {
   });
 
   it('maps 500 to UPSTREAM_ERROR and 529 to UPSTREAM_OVERLOADED (HTTP 502)', async () => {
-    const { fake, rt } = await start();
+    const { fake, rt } = await start({ claude: { retry: { max_retries: 0 } } });
     fake.script(apiError(500), apiError(529));
 
     const r500 = await rt.post('/v1/signals', { content: 'first' });
@@ -237,7 +237,7 @@ describe('api mode: upstream failures', () => {
   });
 
   it('with claude.max_retries 0 a 529 is tried once', async () => {
-    const { fake, rt } = await start({ claude: { max_retries: 0 } });
+    const { fake, rt } = await start({ claude: { max_retries: 0, retry: { max_retries: 0 } } });
     fake.script(apiError(529, { retryAfterMs: '1' }));
 
     const res = await rt.post('/v1/signals', { content: 'once' });
@@ -248,7 +248,7 @@ describe('api mode: upstream failures', () => {
   });
 
   it('with claude.max_retries 1 a 529 then a success is tried twice and succeeds', async () => {
-    const { fake, rt } = await start({ claude: { max_retries: 1 } });
+    const { fake, rt } = await start({ claude: { max_retries: 1, retry: { max_retries: 0 } } });
     fake.script(apiError(529, { retryAfterMs: '1' }), message('RESULT: second time lucky'));
 
     const res = await rt.post('/v1/signals', { content: 'twice' });

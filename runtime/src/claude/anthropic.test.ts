@@ -21,6 +21,7 @@ const neuron: NeuronConfig = {
   forward_connections: [],
   backward_connections: [],
   endpoint: '',
+  fallback_models: [],
 };
 
 let fake: FakeMessagesApi | undefined;

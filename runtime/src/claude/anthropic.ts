@@ -145,7 +145,12 @@ export class AnthropicBackend implements ModelBackend {
     this.#maxTokens = maxTokens;
   }
 
-  async complete(neuron: NeuronConfig, content: string, signal?: AbortSignal): Promise<Completion> {
+  async complete(
+    neuron: NeuronConfig,
+    content: string,
+    signal?: AbortSignal,
+    model?: string,
+  ): Promise<Completion> {
     // One controller per call, which close() can abort; the caller's signal is linked with one
     // listener (AbortSignal.any would build a dependent signal and weak references per call).
     const own = new AbortController();
@@ -162,7 +167,7 @@ export class AnthropicBackend implements ModelBackend {
     try {
       const msg = await this.#client.messages.create(
         {
-          model: this.model,
+          model: model ?? this.model,
           max_tokens: this.#maxTokens,
           system: this.#system(neuron),
           messages: [{ role: 'user', content }],

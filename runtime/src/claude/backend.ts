@@ -17,6 +17,7 @@ export interface ModelBackend {
   /** The upstream label for metrics and the breaker (`mock`, `claude-api`). */
   readonly upstream: string;
   readonly model: string;
-  complete(neuron: NeuronConfig, content: string, signal?: AbortSignal): Promise<Completion>;
+  /** `model` overrides the configured one (a neuron's fallback chain). */
+  complete(neuron: NeuronConfig, content: string, signal?: AbortSignal, model?: string): Promise<Completion>;
   close(): Promise<void>;
 }

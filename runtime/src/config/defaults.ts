@@ -13,6 +13,7 @@ const neuron = (
   forward_connections,
   backward_connections: [],
   endpoint: '',
+  fallback_models: [],
 });
 
 export const DEFAULT_NEURONS: readonly NeuronConfig[] = [
@@ -70,7 +71,13 @@ export const DEFAULT_CONFIG: Config = {
     request_timeout_ms: 30_000,
     circuit_breaker: { failure_threshold: 5, success_threshold: 3, timeout_seconds: 30, window_seconds: 60 },
     connection_pool: { max_connections_per_host: 10, idle_timeout_seconds: 90 },
-    request_budget: { max_fanout: 10, max_signals: 500, max_model_calls: 200, max_tokens: 2_000_000 },
+    request_budget: {
+      max_fanout: 10,
+      max_signals: 500,
+      max_model_calls: 200,
+      max_tokens: 2_000_000,
+      max_cost_usd: 0,
+    },
   },
   claude: {
     mode: 'mock',
@@ -81,5 +88,7 @@ export const DEFAULT_CONFIG: Config = {
     base_url: '',
     api_key_file: '',
     mock_responses: {},
+    retry: { max_retries: 2, base_delay_ms: 250, max_delay_ms: 8_000 },
+    prices: {},
   },
 };

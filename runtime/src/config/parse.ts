@@ -7,6 +7,7 @@ import {
   LAYERS,
   type Layer,
   type MockResponse,
+  type ModelPrice,
   type NeuronConfig,
 } from './types.ts';
 
@@ -127,6 +128,51 @@ function url(ctx: Ctx, o: Obj, path: string, key: string): string {
   return v.replace(/\/+$/, '');
 }
 
+function models(ctx: Ctx, o: Obj, path: string, key: string): string[] {
+  const list = strList(ctx, o, path, key, []);
+  if (list.length > 8) ctx.problems.push({ field: join(path, key), message: 'at most 8 fallback models' });
+  list.forEach((m, i) => {
+    if (m === '' || m.length > 256)
+      ctx.problems.push({
+        field: `${join(path, key)}[${i}]`,
+        message: 'a model name of 1 to 256 characters',
+      });
+  });
+  return list.slice(0, 8);
+}
+
+function parsePrices(ctx: Ctx, raw: unknown): Record<string, ModelPrice> {
+  const path = 'claude.prices';
+  if (raw === undefined || raw === null) return {};
+  if (!isObj(raw)) {
+    ctx.problems.push({
+      field: path,
+      message: 'must be a mapping of model name to {input, output, cache_read, cache_write}',
+    });
+    return {};
+  }
+  const entries = Object.entries(raw);
+  if (entries.length > 100) ctx.problems.push({ field: path, message: 'at most 100 models' });
+  const out: Record<string, ModelPrice> = {};
+  for (const [model, v] of entries.slice(0, 100)) {
+    const p = `${path}.${model.slice(0, 256)}`;
+    const o = section(ctx, v, p, ['input', 'output', 'cache_read', 'cache_write']);
+    for (const k of ['input', 'output']) {
+      if (o[k] === undefined)
+        ctx.problems.push({ field: `${p}.${k}`, message: 'is required (USD per million tokens)' });
+    }
+    const input = num(ctx, o, p, 'input', 0, 0, 1_000_000);
+    out[model] = {
+      input,
+      output: num(ctx, o, p, 'output', 0, 0, 1_000_000),
+      // Anthropic's list prices: cache reads 0.1×, cache writes 1.25× the input price, unless given.
+      cache_read: num(ctx, o, p, 'cache_read', input * 0.1, 0, 1_000_000),
+      cache_write: num(ctx, o, p, 'cache_write', input * 1.25, 0, 1_000_000),
+    };
+  }
+  return out;
+}
+
 function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
   if (raw === undefined || raw === null) return [...DEFAULT_CONFIG.neurons];
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -142,6 +188,7 @@ function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
       'forward_connections',
       'backward_connections',
       'endpoint',
+      'fallback_models',
     ]);
     const id = str(ctx, o, path, 'id', '', 63);
     if (!ID.test(id)) {
@@ -158,6 +205,7 @@ function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
       forward_connections: strList(ctx, o, path, 'forward_connections', []),
       backward_connections: strList(ctx, o, path, 'backward_connections', []),
       endpoint: url(ctx, o, path, 'endpoint'),
+      fallback_models: models(ctx, o, path, 'fallback_models'),
     };
   });
   const ids = new Set<string>();
@@ -308,6 +356,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'max_signals',
     'max_model_calls',
     'max_tokens',
+    'max_cost_usd',
   ]);
   const cb = section(ctx, pf.circuit_breaker, 'performance.circuit_breaker', [
     'failure_threshold',
@@ -328,7 +377,10 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'base_url',
     'api_key_file',
     'mock_responses',
+    'retry',
+    'prices',
   ]);
+  const rt = section(ctx, cd.retry, 'claude.retry', ['max_retries', 'base_delay_ms', 'max_delay_ms']);
 
   const cacheLayers = strList(ctx, pf, 'performance', 'cache_layers', d.performance.cache_layers);
   cacheLayers.forEach((l, i) => {
@@ -471,6 +523,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
         max_signals: int(ctx, rb, 'performance.request_budget', 'max_signals', 500, 1, 1_000_000),
         max_model_calls: int(ctx, rb, 'performance.request_budget', 'max_model_calls', 200, 1, 1_000_000),
         max_tokens: int(ctx, rb, 'performance.request_budget', 'max_tokens', 2_000_000, 1, 1_000_000_000),
+        max_cost_usd: num(ctx, rb, 'performance.request_budget', 'max_cost_usd', 0, 0, 1_000_000),
       },
     },
     claude: {
@@ -482,6 +535,12 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       base_url: url(ctx, cd, 'claude', 'base_url'),
       api_key_file: str(ctx, cd, 'claude', 'api_key_file', ''),
       mock_responses: parseMockResponses(ctx, cd.mock_responses),
+      retry: {
+        max_retries: int(ctx, rt, 'claude.retry', 'max_retries', d.claude.retry.max_retries, 0, 10),
+        base_delay_ms: int(ctx, rt, 'claude.retry', 'base_delay_ms', d.claude.retry.base_delay_ms, 1, 60_000),
+        max_delay_ms: int(ctx, rt, 'claude.retry', 'max_delay_ms', d.claude.retry.max_delay_ms, 1, 600_000),
+      },
+      prices: parsePrices(ctx, cd.prices),
     },
   };
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);

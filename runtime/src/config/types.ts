@@ -11,6 +11,16 @@ export interface NeuronConfig {
   readonly backward_connections: readonly string[];
   /** Base URL of the runtime hosting this neuron; empty when it is hosted in this process. */
   readonly endpoint: string;
+  /** Models tried in order after claude.model when it is overloaded (529) or its breaker is open. */
+  readonly fallback_models: readonly string[];
+}
+
+/** USD per million tokens of one model, by token type. */
+export interface ModelPrice {
+  readonly input: number;
+  readonly output: number;
+  readonly cache_read: number;
+  readonly cache_write: number;
 }
 
 export interface MockResponse {
@@ -53,6 +63,8 @@ export interface RequestBudget {
   readonly max_model_calls: number;
   /** Model tokens (input + output, cache reads and writes included) of one request. */
   readonly max_tokens: number;
+  /** USD one request may cost (priced models only); 0: no cost budget. */
+  readonly max_cost_usd: number;
 }
 
 export interface ClaudeConfig {
@@ -64,6 +76,14 @@ export interface ClaudeConfig {
   readonly base_url: string;
   readonly api_key_file: string;
   readonly mock_responses: Readonly<Partial<Record<Layer, readonly MockResponse[]>>>;
+  /** 429/529 retries within the request's deadline (exponential backoff, full jitter, retry-after honoured). */
+  readonly retry: {
+    readonly max_retries: number;
+    readonly base_delay_ms: number;
+    readonly max_delay_ms: number;
+  };
+  /** Price table by model; a model without a price has no cost (never a guess). */
+  readonly prices: Readonly<Record<string, ModelPrice>>;
 }
 
 export interface ServerConfig {

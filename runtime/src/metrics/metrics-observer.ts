@@ -81,6 +81,19 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       m.tokens.inc({ upstream, type: 'cache_read' }, u.cacheRead);
       m.tokens.inc({ upstream, type: 'cache_creation' }, u.cacheCreation);
     },
+    charged(n, model, u, costUsd) {
+      m.neuronTokens.inc({ neuron: n.id, type: 'input' }, u.input);
+      m.neuronTokens.inc({ neuron: n.id, type: 'output' }, u.output);
+      m.neuronTokens.inc({ neuron: n.id, type: 'cache_read' }, u.cacheRead);
+      m.neuronTokens.inc({ neuron: n.id, type: 'cache_creation' }, u.cacheCreation);
+      if (costUsd !== undefined) m.cost.inc({ neuron: n.id, model }, costUsd);
+    },
+    retried(upstream, status) {
+      m.retries.inc({ upstream, status });
+    },
+    fallback(n, from, to) {
+      m.fallbacks.inc({ neuron: n.id, from, to });
+    },
     breaker(upstream, state) {
       m.breakerState.set({ upstream }, BREAKER_STATE_VALUE[state]);
     },

@@ -36,6 +36,30 @@ export function createMetrics(registry: Registry) {
       labelNames: ['neuron', 'target'] as const,
       registers: r,
     }),
+    neuronTokens: new Counter({
+      name: 'hal9_neuron_tokens_total',
+      help: 'Model tokens used per neuron, by type (input, output, cache_read, cache_creation)',
+      labelNames: ['neuron', 'type'] as const,
+      registers: r,
+    }),
+    cost: new Counter({
+      name: 'hal9_cost_usd_total',
+      help: 'Model cost in USD per neuron and model, from claude.prices (unpriced models are not counted)',
+      labelNames: ['neuron', 'model'] as const,
+      registers: r,
+    }),
+    retries: new Counter({
+      name: 'hal9_upstream_retries_total',
+      help: 'Upstream calls retried after 429 or 529, by upstream and status',
+      labelNames: ['upstream', 'status'] as const,
+      registers: r,
+    }),
+    fallbacks: new Counter({
+      name: 'hal9_model_fallbacks_total',
+      help: 'Model calls handed to the next model of a neuron (529 or breaker open)',
+      labelNames: ['neuron', 'from', 'to'] as const,
+      registers: r,
+    }),
     clientRequests: new Counter({
       name: 'hal9_client_requests_total',
       help: 'Signal API requests by authenticated client name (only when client keys are configured)',

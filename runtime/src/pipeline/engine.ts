@@ -5,8 +5,9 @@ import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { type BreakerState, UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
+import { costOf } from './cost.ts';
 import { Executor } from './executor.ts';
-import { createModelCall, type ModelCall } from './model-call.ts';
+import { breakers, createModelCall, type ModelAnswer, type ModelCall } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
@@ -26,6 +27,8 @@ export interface EngineDeps {
   readonly observer: PipelineObserver;
   readonly peers: PeerTransport;
   readonly clock: Clock;
+  /** Jitter for retry backoff (Math.random in the composition root). */
+  readonly random: () => number;
   /** Called when an external request ends (request store). */
   readonly onRunEnd?: (view: RunView) => void;
 }
@@ -63,9 +66,10 @@ export class Engine {
   readonly #entry: NeuronConfig;
   readonly #executor: Executor<Work>;
   readonly #permits: Semaphore;
-  readonly #breaker: UpstreamBreaker;
+  readonly #newBreaker: (upstream: string) => UpstreamBreaker;
+  readonly #breakers: ReturnType<typeof breakers>;
   readonly #modelCall: ModelCall;
-  readonly #cache: ResponseCache<string>;
+  readonly #cache: ResponseCache<ModelAnswer>;
   readonly #cacheLayers: ReadonlySet<Layer>;
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
@@ -117,25 +121,36 @@ export class Engine {
     observer.executor(0, 0, p.max_concurrent_signals);
     this.#permits = new Semaphore(p.max_concurrent_neurons);
     const cb = p.circuit_breaker;
-    this.#breaker = new UpstreamBreaker(
-      deps.backend.upstream,
-      {
-        failureThreshold: cb.failure_threshold,
-        successThreshold: cb.success_threshold,
-        openMs: cb.timeout_seconds * 1000,
-        windowMs: cb.window_seconds * 1000,
-      },
-      clock,
-      (upstream, s: BreakerState) => observer.breaker(upstream, s),
-    );
+    const breakerOptions = {
+      failureThreshold: cb.failure_threshold,
+      successThreshold: cb.success_threshold,
+      openMs: cb.timeout_seconds * 1000,
+      windowMs: cb.window_seconds * 1000,
+    };
+    this.#newBreaker = (upstream) =>
+      new UpstreamBreaker(upstream, breakerOptions, clock, (u, s: BreakerState) => observer.breaker(u, s));
+    // One breaker per model: the configured model is `claude-api` (or `mock`), a fallback `claude-api:<model>`.
+    const primary = deps.backend.model;
+    const upstreamFor = (model: string) =>
+      model === primary ? deps.backend.upstream : `${deps.backend.upstream}:${model}`;
+    this.#breakers = breakers(upstreamFor, this.#newBreaker);
+    this.#breakers.get(primary);
     this.#modelCall = createModelCall({
       backend: deps.backend,
       permits: this.#permits,
-      breaker: this.#breaker,
+      breakerFor: this.#breakers.get,
+      upstreamFor,
+      models: (n) => (n.fallback_models.length > 0 ? [primary, ...n.fallback_models] : [primary]),
+      retry: {
+        maxRetries: config.claude.retry.max_retries,
+        baseDelayMs: config.claude.retry.base_delay_ms,
+        maxDelayMs: config.claude.retry.max_delay_ms,
+      },
+      random: deps.random,
       observer,
       clock,
     });
-    this.#cache = new ResponseCache<string>({
+    this.#cache = new ResponseCache<ModelAnswer>({
       maxEntries: p.cache_max_entries,
       ttlMs: p.cache_ttl_seconds * 1000,
     });
@@ -153,6 +168,7 @@ export class Engine {
             size: p.signal_buffer_size,
             flushMs: p.buffer_flush_ms,
             maxInFlight: p.connection_pool.max_connections_per_host,
+            breaker: this.#newBreaker(`peer:${n.id}`),
             traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
           }),
         );
@@ -166,8 +182,9 @@ export class Engine {
   get draining(): boolean {
     return this.#draining;
   }
+  /** State of the configured model's breaker. */
   get breakerState(): BreakerState {
-    return this.#breaker.state;
+    return this.#breakers.get(this.#backend.model).state;
   }
   /** Executor and upstream-permit occupancy (tests, load report). */
   get occupancy(): { active: number; queued: number; permits: number } {
@@ -301,7 +318,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
-    this.#breaker.shutdown();
+    for (const b of this.#breakers.all()) b.shutdown();
+    for (const r of this.#remote.values()) r.shutdown();
     await this.#backend.close();
   }
 
@@ -363,7 +381,7 @@ export class Engine {
     const counters = this.#counters.get(neuron.id)!;
     const t0 = this.#clock.now();
     counters.active++;
-    let answer: string;
+    let answer: ModelAnswer;
     let cached = false;
     try {
       ({ answer, cached } = await this.#answer(neuron, signal.content, run));
@@ -394,7 +412,7 @@ export class Engine {
     neuron: NeuronConfig,
     content: string,
     run: RequestRun,
-  ): Promise<{ answer: string; cached: boolean }> {
+  ): Promise<{ answer: ModelAnswer; cached: boolean }> {
     if (!this.#cacheLayers.has(neuron.layer)) {
       return { answer: await this.#charged(neuron, content, run, run.signal), cached: false };
     }
@@ -420,27 +438,31 @@ export class Engine {
     content: string,
     run: RequestRun,
     signal: AbortSignal,
-  ): Promise<string> {
+  ): Promise<ModelAnswer> {
     const b = this.config.performance.request_budget;
     if (run.spent.modelCalls >= b.max_model_calls)
       throw budgetError('max_model_calls', b.max_model_calls, 'model calls');
     if (run.spent.tokens >= b.max_tokens) throw budgetError('max_tokens', b.max_tokens, 'tokens');
+    if (b.max_cost_usd > 0 && run.spent.costUsd >= b.max_cost_usd)
+      throw budgetError('max_cost_usd', b.max_cost_usd, 'USD');
     run.spent.modelCalls++;
-    const c = await this.#modelCall(neuron, content, signal);
-    if (c.usage)
-      run.spent.tokens += c.usage.input + c.usage.output + c.usage.cacheRead + c.usage.cacheCreation;
-    return c.text;
+    const c = await this.#modelCall(neuron, content, { signal, deadline: run.deadline });
+    if (!c.usage) return c;
+    const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
+    run.charge(c.usage, costUsd);
+    this.#obs.charged(neuron, c.model, c.usage, costUsd);
+    return costUsd === undefined ? c : { ...c, costUsd };
   }
 
   #route(
     run: RequestRun,
     signal: Signal,
     neuron: NeuronConfig,
-    answer: string,
+    answer: ModelAnswer,
     cached: boolean,
     ms: number,
   ): void {
-    const parsed = parseAnswer(answer);
+    const parsed = parseAnswer(answer.text);
     const path = [...signal.path, neuron.id];
     const plan = planForwards({
       neuron,
@@ -495,6 +517,8 @@ export class Engine {
           ms,
           forwardedTo,
           dropped.slice(0, MAX_DROPPED_LISTED).map((d) => d.target),
+          undefined,
+          answer,
         ),
       ],
       errors,
@@ -519,7 +543,20 @@ function traceEntry(
   forwardedTo: string[],
   dropped: string[],
   error?: ErrorInfo,
+  call?: ModelAnswer,
 ): TraceEntry {
+  // Which model answered, what it cost and how it got there; only for real model calls (the mock has
+  // no usage), and a cache hit names the model but was free.
+  const model = call?.usage ? { model: call.model } : {};
+  const paid =
+    call?.usage && !cached
+      ? {
+          usage: call.usage,
+          ...(call.costUsd !== undefined ? { costUsd: call.costUsd } : {}),
+          ...(call.retries > 0 ? { retries: call.retries } : {}),
+          ...(call.fellBackFrom.length > 0 ? { fellBackFrom: call.fellBackFrom } : {}),
+        }
+      : {};
   return {
     signal: signal.id,
     parent: signal.parentId,
@@ -530,6 +567,8 @@ function traceEntry(
     durationMs: Math.round(durationMs * 1000) / 1000,
     forwardedTo,
     dropped,
+    ...model,
+    ...paid,
     ...(error ? { error } : {}),
   };
 }

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { NeuronConfig } from '../config/types.ts';
+import { neuronConfig } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { createLoadTracker } from './load-report.ts';
 
-const n = (id: string): NeuronConfig => ({
-  id,
-  layer: 'L2',
-  system_prompt: '',
-  forward_connections: [],
-  backward_connections: [],
-  endpoint: '',
-});
+const n = (id: string) => neuronConfig(id);
 
 describe('load report', () => {
   it('integrates busy slots and concurrency over time, so averages between two reports are exact', () => {

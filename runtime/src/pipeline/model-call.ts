@@ -1,31 +1,65 @@
 import type { Completion, ModelBackend } from '../claude/backend.ts';
 import type { NeuronConfig } from '../config/types.ts';
-import { isHal9Error } from '../errors.ts';
+import { type Hal9Error, isHal9Error } from '../errors.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { Semaphore } from './semaphore.ts';
 
-// The model call as a chain of small stages: limit (upstream permits) → breaker → instrumentation →
-// back-end. Each stage has the same shape, so the order is visible in one line (createModelCall).
+// The model call as a chain of small stages:
+//   limit (upstream permits) → fallback over the neuron's models → per model: retry (429/529 within the
+//   deadline) → breaker (one per model) → instrumentation → back-end.
+// Each stage has one shape, so the order is visible in createModelCall.
 
-export type ModelCall = (neuron: NeuronConfig, content: string, signal?: AbortSignal) => Promise<Completion>;
-export type Stage = (next: ModelCall) => ModelCall;
+export interface CallContext {
+  readonly signal: AbortSignal;
+  /** clock.now() the request's deadline falls at: no retry is started that cannot finish before it. */
+  readonly deadline: number;
+}
+
+export interface ModelAnswer extends Completion {
+  /** The model that answered. */
+  readonly model: string;
+  /** Retries (429/529) it took, over all models tried. */
+  readonly retries: number;
+  /** Models tried before the one that answered (overloaded or breaker open). */
+  readonly fellBackFrom: readonly string[];
+  /** Set once the call is charged to a request and the model has a price. */
+  readonly costUsd?: number;
+}
+
+export type ModelCall = (neuron: NeuronConfig, content: string, ctx: CallContext) => Promise<ModelAnswer>;
+/** One call to one model. */
+type Attempt = (
+  neuron: NeuronConfig,
+  content: string,
+  model: string,
+  ctx: CallContext,
+) => Promise<Completion>;
+type AttemptStage = (next: Attempt) => Attempt;
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (0: none). */
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
 
 /** Bounds concurrent calls (max_concurrent_neurons); a cancelled request leaves the line at once. */
 export const withLimit =
-  (permits: Semaphore): Stage =>
-  (next) =>
-  (neuron, content, signal) =>
-    permits.use(() => next(neuron, content, signal), signal);
+  (permits: Semaphore) =>
+  (next: ModelCall): ModelCall =>
+  (neuron, content, ctx) =>
+    permits.use(() => next(neuron, content, ctx), ctx.signal);
 
-/** Fails fast while the upstream's breaker is open; counts failures toward opening it. */
+/** Fails fast while that model's breaker is open; counts failures toward opening it. */
 export const withBreaker =
-  (breaker: UpstreamBreaker, observer: PipelineObserver): Stage =>
+  (breakerFor: (model: string) => UpstreamBreaker, observer: PipelineObserver): AttemptStage =>
   (next) =>
-  async (neuron, content, signal) => {
+  async (neuron, content, model, ctx) => {
+    const breaker = breakerFor(model);
     try {
-      return await breaker.fire(() => next(neuron, content, signal));
+      return await breaker.fire(() => next(neuron, content, model, ctx));
     } catch (e) {
       if (isHal9Error(e) && e.code === 'BREAKER_OPEN') observer.upstream(breaker.upstream, 'breaker_open', 0);
       throw e;
@@ -34,12 +68,13 @@ export const withBreaker =
 
 /** Status, duration and tokens of every call that reached the back-end. */
 export const withInstrumentation =
-  (upstream: string, observer: PipelineObserver, clock: Clock): Stage =>
+  (upstreamFor: (model: string) => string, observer: PipelineObserver, clock: Clock): AttemptStage =>
   (next) =>
-  async (neuron, content, signal) => {
+  async (neuron, content, model, ctx) => {
+    const upstream = upstreamFor(model);
     const t0 = clock.now();
     try {
-      const c = await next(neuron, content, signal);
+      const c = await next(neuron, content, model, ctx);
       observer.upstream(upstream, '200', clock.now() - t0);
       if (c.usage) observer.tokens(upstream, c.usage);
       return c;
@@ -49,25 +84,135 @@ export const withInstrumentation =
     }
   };
 
-export const compose =
-  (...stages: Stage[]) =>
-  (last: ModelCall): ModelCall =>
-    stages.reduceRight((next, stage) => stage(next), last);
+const retriable = (e: unknown): boolean =>
+  isHal9Error(e) && (e.code === 'UPSTREAM_RATE_LIMITED' || e.code === 'UPSTREAM_OVERLOADED');
+
+/** Backoff before retry `n` (0-based): exponential with full jitter, never shorter than retry-after. */
+export function retryDelayMs(
+  p: RetryPolicy,
+  n: number,
+  retryAfterSeconds: number | undefined,
+  random: number,
+): number {
+  const exp = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** n);
+  const jittered = exp / 2 + (random * exp) / 2;
+  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+}
+
+/** Retries 429 and 529 with backoff, only while the wait and a call still fit before the deadline. */
+export const withRetry =
+  (
+    policy: RetryPolicy,
+    clock: Clock,
+    random: () => number,
+    upstreamFor: (model: string) => string,
+    observer: PipelineObserver,
+  ) =>
+  (next: Attempt) =>
+  async (
+    neuron: NeuronConfig,
+    content: string,
+    model: string,
+    ctx: CallContext,
+  ): Promise<Completion & { retries: number }> => {
+    for (let n = 0; ; n++) {
+      try {
+        return { ...(await next(neuron, content, model, ctx)), retries: n };
+      } catch (e) {
+        if (!retriable(e) || n >= policy.maxRetries) throw e;
+        const wait = retryDelayMs(policy, n, (e as Hal9Error).details.retryAfterSeconds, random());
+        if (clock.now() + wait >= ctx.deadline) throw e;
+        observer.retried(upstreamFor(model), String((e as Hal9Error).details.status ?? ''));
+        await sleep(clock, wait, ctx.signal);
+      }
+    }
+  };
+
+/** Tries the neuron's models in order: the next one answers on 529 (after retries) or an open breaker. */
+export const withFallback =
+  (models: (neuron: NeuronConfig) => readonly string[], observer: PipelineObserver) =>
+  (
+    next: (
+      n: NeuronConfig,
+      c: string,
+      model: string,
+      ctx: CallContext,
+    ) => Promise<Completion & { retries: number }>,
+  ) =>
+  async (neuron: NeuronConfig, content: string, ctx: CallContext): Promise<ModelAnswer> => {
+    const chain = models(neuron);
+    const tried: string[] = [];
+    const retries = 0;
+    for (let i = 0; ; i++) {
+      const model = chain[i]!;
+      try {
+        const c = await next(neuron, content, model, ctx);
+        return { ...c, model, retries: retries + c.retries, fellBackFrom: tried };
+      } catch (e) {
+        const overloaded = isHal9Error(e) && (e.code === 'UPSTREAM_OVERLOADED' || e.code === 'BREAKER_OPEN');
+        if (!overloaded || i + 1 >= chain.length) throw e;
+        tried.push(model);
+        observer.fallback(neuron, model, chain[i + 1]!);
+      }
+    }
+  };
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clock.clearTimeout(t);
+      reject(signal.reason);
+    };
+    const t = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export interface ModelCallDeps {
   readonly backend: ModelBackend;
   readonly permits: Semaphore;
-  readonly breaker: UpstreamBreaker;
+  readonly breakerFor: (model: string) => UpstreamBreaker;
+  readonly upstreamFor: (model: string) => string;
+  readonly models: (neuron: NeuronConfig) => readonly string[];
+  readonly retry: RetryPolicy;
+  readonly random: () => number;
   readonly observer: PipelineObserver;
   readonly clock: Clock;
 }
 
-export const createModelCall = (d: ModelCallDeps): ModelCall =>
-  compose(
-    withLimit(d.permits),
-    withBreaker(d.breaker, d.observer),
-    withInstrumentation(d.backend.upstream, d.observer, d.clock),
-  )((neuron, content, signal) => d.backend.complete(neuron, content, signal));
+export function createModelCall(d: ModelCallDeps): ModelCall {
+  const backend: Attempt = (neuron, content, model, ctx) =>
+    d.backend.complete(neuron, content, ctx.signal, model);
+  const attempt = withBreaker(
+    d.breakerFor,
+    d.observer,
+  )(withInstrumentation(d.upstreamFor, d.observer, d.clock)(backend));
+  const retried = withRetry(d.retry, d.clock, d.random, d.upstreamFor, d.observer)(attempt);
+  return withLimit(d.permits)(withFallback(d.models, d.observer)(retried));
+}
+
+/** One breaker per model upstream, created on first use. */
+export function breakers(
+  upstreamFor: (model: string) => string,
+  make: (upstream: string) => UpstreamBreaker,
+): { get: (model: string) => UpstreamBreaker; all: () => UpstreamBreaker[] } {
+  const map = new Map<string, UpstreamBreaker>();
+  return {
+    get: (model) => {
+      let b = map.get(model);
+      if (!b) {
+        b = make(upstreamFor(model));
+        map.set(model, b);
+      }
+      return b;
+    },
+    all: () => [...map.values()],
+  };
+}
 
 /** The status label of a failed upstream call. */
 export function upstreamStatus(e: unknown): string {

@@ -28,6 +28,10 @@ export interface PipelineObserver {
   batch(target: string, size: number): void;
   upstream(upstream: string, status: string, durationMs: number): void;
   tokens(upstream: string, usage: TokenUsage): void;
+  /** A neuron's model call was charged: its tokens, and its cost when the model has a price. */
+  charged(neuron: NeuronConfig, model: string, usage: TokenUsage, costUsd: number | undefined): void;
+  retried(upstream: string, status: string): void;
+  fallback(neuron: NeuronConfig, from: string, to: string): void;
   breaker(upstream: string, state: BreakerState): void;
   request(outcome: string, durationMs: number): void;
   rejected(): void;
@@ -51,6 +55,9 @@ export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
     batch: each('batch'),
     upstream: each('upstream'),
     tokens: each('tokens'),
+    charged: each('charged'),
+    retried: each('retried'),
+    fallback: each('fallback'),
     breaker: each('breaker'),
     request: each('request'),
     rejected: each('rejected'),
@@ -69,6 +76,9 @@ export const silentObserver = (): PipelineObserver => ({
   batch() {},
   upstream() {},
   tokens() {},
+  charged() {},
+  retried() {},
+  fallback() {},
   breaker() {},
   request() {},
   rejected() {},

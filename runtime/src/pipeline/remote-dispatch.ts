@@ -1,6 +1,7 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
+import type { UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { upstreamStatus } from './model-call.ts';
@@ -25,6 +26,8 @@ export interface RemoteDispatchDeps {
   readonly size: number;
   readonly flushMs: number;
   readonly maxInFlight: number;
+  /** This peer's breaker: a dead or failing pod fails fast instead of holding every batch to its deadline. */
+  readonly breaker: UpstreamBreaker;
   readonly traceEntry: (
     signal: Signal,
     neuron: NeuronConfig,
@@ -65,6 +68,10 @@ export class RemoteDispatch {
     this.#buffer.flushNow();
   }
 
+  shutdown(): void {
+    this.#d.breaker.shutdown();
+  }
+
   #send(batch: RemoteWork[]): void {
     const live = batch.filter((w) => w.run.running);
     if (live.length === 0) return;
@@ -80,12 +87,14 @@ export class RemoteDispatch {
     const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
     const upstream = `peer:${target.id}`;
     const t0 = clock.now();
-    this.#d.peers
-      .send(
-        target,
-        live.map((w) => w.signal),
-        Math.round(deadline),
-        cancel.signal,
+    this.#d.breaker
+      .fire(() =>
+        this.#d.peers.send(
+          target,
+          live.map((w) => w.signal),
+          Math.round(deadline),
+          cancel.signal,
+        ),
       )
       .then(
         (outcomes) => {

@@ -1,5 +1,7 @@
+import type { TokenUsage } from '../claude/backend.ts';
 import { type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { Clock, Timer } from './clock.ts';
+import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from './signal.ts';
 
 // One external request (or one signal a peer runtime forwarded to us): the signals still pending in
@@ -17,6 +19,10 @@ export interface RunView {
   readonly trace: readonly TraceEntry[];
   readonly errors: readonly ErrorInfo[];
   readonly durationMs: number;
+  /** Tokens of the request's model calls on this runtime (api mode). */
+  readonly usage?: TokenUsage;
+  /** USD, when every model call was priced. */
+  readonly costUsd?: number;
 }
 
 /** What a streaming caller sees, in order: each finished signal, each result, then the end. */
@@ -31,6 +37,8 @@ export interface RunEnd {
   readonly results: number;
   readonly signals: number;
   readonly errors: readonly ErrorInfo[];
+  readonly usage?: TokenUsage;
+  readonly costUsd?: number;
 }
 
 /** Events kept per recorded run for late subscribers and Last-Event-ID resumption. */
@@ -56,7 +64,9 @@ export class RequestRun {
   readonly trace: TraceEntry[] = [];
   readonly errors: ErrorInfo[] = [];
   /** What this run has consumed of its budgets (performance.request_budget). */
-  readonly spent = { signals: 0, modelCalls: 0, tokens: 0 };
+  readonly spent = { signals: 0, modelCalls: 0, tokens: 0, costUsd: 0 };
+  #usage: TokenUsage = NO_USAGE;
+  #unpriced = false;
   #status: RunStatus = 'running';
   #pending = 0;
   #endedAt = 0;
@@ -104,6 +114,14 @@ export class RequestRun {
   /** A new signal of this request exists. */
   open(n = 1): void {
     this.#pending += n;
+  }
+
+  /** A model call's tokens and cost (undefined: the model has no price) count against this run. */
+  charge(usage: TokenUsage, costUsd: number | undefined): void {
+    this.#usage = addUsage(this.#usage, usage);
+    this.spent.tokens += totalTokens(usage);
+    if (costUsd === undefined) this.#unpriced = true;
+    else this.spent.costUsd += costUsd;
   }
 
   /** Keep this run's events (streamed or looked up by id), so subscribers can join late and resume. */
@@ -169,6 +187,9 @@ export class RequestRun {
       trace: this.trace,
       errors: this.errors,
       durationMs: Math.round(((this.#endedAt || this.#clock.now()) - this.startedAt) * 1000) / 1000,
+      ...(this.spent.modelCalls > 0 && this.#usage !== NO_USAGE ? { usage: this.#usage } : {}),
+      // A total only when every call was priced: a partial sum would under-report.
+      ...(this.#usage !== NO_USAGE && !this.#unpriced ? { costUsd: this.spent.costUsd } : {}),
     };
   }
 
@@ -187,6 +208,8 @@ export class RequestRun {
         results: this.results.length,
         signals: this.trace.length,
         errors: this.errors,
+        ...(view.usage ? { usage: view.usage } : {}),
+        ...(view.costUsd !== undefined ? { costUsd: view.costUsd } : {}),
       },
     });
     this.#listeners.clear();

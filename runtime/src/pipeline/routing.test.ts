@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NeuronConfig } from '../config/types.ts';
+import { neuronConfig } from '../testing/builders.ts';
 import { parseAnswer } from './protocol.ts';
 import { planForwards } from './routing.ts';
 
-const neuron = (id: string, forward: string[]): NeuronConfig => ({
-  id,
-  layer: 'L3',
-  system_prompt: '',
-  forward_connections: forward,
-  backward_connections: [],
-  endpoint: '',
-});
+const neuron = (id: string, forward: string[]) => neuronConfig(id, 'L3', forward);
 
 const known = new Set(['a', 'b', 'c', 'a2', 'a3', 'a4']);
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { TokenUsage } from '../claude/backend.ts';
 import type { Layer } from '../config/types.ts';
 import type { ErrorInfo } from '../errors.ts';
 
@@ -34,6 +35,16 @@ export interface TraceEntry {
   readonly durationMs: number;
   readonly forwardedTo: readonly string[];
   readonly dropped: readonly string[];
+  /** The model that answered (api mode). */
+  readonly model?: string;
+  /** Tokens of this signal's model call (not on cache hits). */
+  readonly usage?: TokenUsage;
+  /** USD, when the model has a price in claude.prices. */
+  readonly costUsd?: number;
+  /** 429/529 retries the call took. */
+  readonly retries?: number;
+  /** Models that were overloaded (or whose breaker was open) before `model` answered. */
+  readonly fellBackFrom?: readonly string[];
   readonly error?: ErrorInfo;
 }
 

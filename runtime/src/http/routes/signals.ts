@@ -38,6 +38,8 @@ const publicView = (v: RunView) => ({
   trace: v.trace,
   errors: v.errors,
   durationMs: v.durationMs,
+  ...(v.usage ? { usage: v.usage } : {}),
+  ...(v.costUsd !== undefined ? { costUsd: v.costUsd } : {}),
 });
 
 export async function signalRoutes(

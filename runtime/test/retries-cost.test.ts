@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  apiDoc,
+  apiError,
+  type FakeMessagesApi,
+  message,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Retries within the deadline, fallback models, one breaker per model and per peer, and token cost —
+// the real SDK against the fake Messages API.
+
+let fake: FakeMessagesApi | undefined;
+const started: Started[] = [];
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.close();
+  await fake?.close();
+  fake = undefined;
+});
+
+async function start(o: Parameters<typeof apiDoc>[1] = {}) {
+  fake = await startFakeMessagesApi();
+  const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], ...o }), { apiKey: 'k' });
+  started.push(rt);
+  return { fake, rt };
+}
+const fastRetry = { max_retries: 2, base_delay_ms: 1, max_delay_ms: 5 };
+
+describe('retries', () => {
+  it('retries a 529 and then answers; the trace and metrics count the retry', async () => {
+    const { fake, rt } = await start({ claude: { retry: fastRetry } });
+    fake.script(apiError(529));
+    fake.respond(message('RESULT: second time'));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].content).toBe('second time');
+    expect(res.body.trace[0]).toMatchObject({ model: 'claude-test-1', retries: 1 });
+    expect(fake.requests).toHaveLength(2);
+    expect(await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '529' })).toBe(1);
+  });
+
+  it('does not retry when retry-after would pass the deadline', async () => {
+    const { fake, rt } = await start({ claude: { retry: fastRetry } });
+    fake.respond(apiError(429, { retryAfter: '5' }));
+    const res = await rt.post('/v1/signals?timeout_ms=1000', { content: 'x' });
+    expect(res.body.errors[0].code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('honours retry-after when it fits', async () => {
+    const { fake, rt } = await start({ claude: { retry: fastRetry } });
+    fake.script(apiError(429, { retryAfterMs: '200' }));
+    fake.respond(message('RESULT: ok'));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.trace[0].durationMs).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('fallback models', () => {
+  it('on 529 the next model of the neuron answers, and the trace says which', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] })],
+      claude: { retry: { max_retries: 0 } },
+    });
+    fake.respond((req) => (req.body.model === 'claude-b' ? message('RESULT: from b') : apiError(529)));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].content).toBe('from b');
+    expect(res.body.trace[0]).toMatchObject({ model: 'claude-b', fellBackFrom: ['claude-test-1'] });
+    expect(fake.requests.map((r) => r.body.model)).toEqual(['claude-test-1', 'claude-b']);
+    expect(
+      await rt.metric('hal9_model_fallbacks_total', {
+        neuron: 'impl-1',
+        from: 'claude-test-1',
+        to: 'claude-b',
+      }),
+    ).toBe(1);
+  });
+
+  it('while the primary model’s breaker is open the fallback answers without calling the primary', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] })],
+      claude: { retry: { max_retries: 0 } },
+      performance: { cache_layers: [], circuit_breaker: { failure_threshold: 1, timeout_seconds: 60 } },
+    });
+    fake.script(apiError(500));
+    fake.respond((req) => message(`RESULT: ${req.body.model}`));
+    expect((await rt.post('/v1/signals', { content: 'a' })).body.errors[0].code).toBe('UPSTREAM_ERROR');
+    expect(await rt.metric('hal9_circuit_breaker_state', { upstream: 'claude-api' })).toBe(2);
+    const res = await rt.post('/v1/signals', { content: 'b' });
+    expect(res.body.results[0].content).toBe('claude-b');
+    expect(fake.requests.map((r) => r.body.model)).toEqual(['claude-test-1', 'claude-b']);
+    // The fallback model has a breaker of its own, still closed.
+    expect(await rt.metric('hal9_circuit_breaker_state', { upstream: 'claude-api:claude-b' })).toBe(0);
+  });
+});
+
+describe('tokens and cost', () => {
+  const usage = {
+    input_tokens: 1000,
+    output_tokens: 500,
+    cache_read_input_tokens: 2000,
+    cache_creation_input_tokens: 100,
+  };
+
+  it('reports usage and cost per trace entry and per request, and exports them per neuron', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')],
+      claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } },
+    });
+    fake.respond((req) =>
+      message(req.body.system[0].text === 'You are lead.' ? 'FORWARD_TO: impl-1' : 'RESULT: done', usage),
+    );
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    // (1000×3 + 500×15 + 2000×0.3 + 100×3.75) / 1e6 USD, cache prices derived from the input price.
+    const each = (1000 * 3 + 500 * 15 + 2000 * 0.3 + 100 * 3.75) / 1e6;
+    expect(res.body.trace[0]).toMatchObject({
+      model: 'claude-test-1',
+      usage: { input: 1000, output: 500, cacheRead: 2000, cacheCreation: 100 },
+    });
+    expect(res.body.trace[0].costUsd).toBeCloseTo(each, 10);
+    expect(res.body.usage).toEqual({ input: 2000, output: 1000, cacheRead: 4000, cacheCreation: 200 });
+    expect(res.body.costUsd).toBeCloseTo(2 * each, 10);
+    expect(await rt.metric('hal9_neuron_tokens_total', { neuron: 'lead', type: 'cache_read' })).toBe(2000);
+    expect(await rt.metric('hal9_cost_usd_total', { neuron: 'impl-1', model: 'claude-test-1' })).toBeCloseTo(
+      each,
+      10,
+    );
+  });
+
+  it('an unpriced model has usage but no cost, never a guess', async () => {
+    const { fake, rt } = await start();
+    fake.respond(message('RESULT: done', usage));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.body.usage.input).toBe(1000);
+    expect(res.body.costUsd).toBeUndefined();
+    expect(res.body.trace[0].costUsd).toBeUndefined();
+    expect(await rt.metric('hal9_cost_usd_total')).toBe(0);
+  });
+
+  it('a cost budget ends the request with BUDGET_EXCEEDED naming max_cost_usd', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')],
+      claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } },
+      performance: { request_budget: { max_cost_usd: 0.001 } },
+    });
+    fake.respond(() => message('FORWARD_TO: impl-1', usage));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.body.errors[0]).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      field: 'performance.request_budget.max_cost_usd',
+    });
+    expect(fake.requests).toHaveLength(1);
+  });
+});
+
+describe('peer breaker', () => {
+  it('opens for a dead peer runtime and then fails fast', async () => {
+    const lead = await startRuntime({
+      neurons: [
+        neuron('lead', 'L3', ['worker']),
+        neuron('worker', 'L2', [], { endpoint: 'http://127.0.0.1:9' }),
+      ],
+      performance: { circuit_breaker: { failure_threshold: 2, timeout_seconds: 60 } },
+    });
+    started.push(lead);
+    for (let i = 0; i < 2; i++)
+      expect((await lead.post('/v1/signals', { content: `x${i}` })).body.errors[0].code).toBe('PEER_ERROR');
+    expect(await lead.metric('hal9_circuit_breaker_state', { upstream: 'peer:worker' })).toBe(2);
+    const res = await lead.post('/v1/signals', { content: 'y' });
+    expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
+  });
+});
