@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { nonLoopbackAddresses } from './address-audit.ts';
 import { kwokStagePaths } from './binaries.ts';
 import { type ControlPlaneCerts, generateCertificates } from './certs.ts';
 import {
@@ -240,6 +241,15 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
               .join('\n'),
         },
       );
+      // kwok's --node-ip is loopback; a node that reports anything else would be a harness bug.
+      const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+      const bad = nonLoopbackAddresses([], nodes.items, []);
+      if (bad.length > 0) {
+        throw new HarnessError(
+          HarnessErrorCode.NonLoopback,
+          `node addresses outside 127.0.0.0/8: ${bad.join('; ')}`,
+        );
+      }
       log(`${specs.length} fake node(s) ready (${t()})`);
     };
 

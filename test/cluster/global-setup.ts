@@ -2,9 +2,11 @@
 // Use from a workspace's vitest.config.ts as `globalSetup: ['../test/cluster/global-setup.ts']`.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { assertClusterLoopback } from './address-audit.ts';
 import { ensureBinaries, repoRoot } from './binaries.ts';
 import { type ControlPlane, startControlPlane } from './control-plane.ts';
 import { hasManifests } from './crds.ts';
+import { HarnessError, HarnessErrorCode } from './errors.ts';
 import { defaultFakeNodes } from './nodes.ts';
 import './provided.ts';
 
@@ -34,9 +36,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const current = holder[sharedKey];
     if (!current || --current.users > 0) return;
     delete holder[sharedKey];
+    // Every address the run left in the cluster must still be loopback; a forged one fails the run.
+    let leak: unknown;
+    try {
+      await assertClusterLoopback(plane.kubeConfig());
+    } catch (err) {
+      if (err instanceof HarnessError && err.code === HarnessErrorCode.NonLoopback) leak = err;
+      else log(`address check skipped: ${(err as Error).message}`);
+    }
     const started = Date.now();
     await plane.stop();
     log(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (leak) throw leak;
   };
 }
 
