@@ -235,6 +235,31 @@ describe('pod runner', () => {
     expect((await postSignal(proc.url, 'ping-alpha from gamma')).status).toBe(200);
   });
 
+  it('shows why a runtime exited on its own and keeps its pod not Ready', async () => {
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'broken-config' }, data: { 'config.yaml': 'serverr: {}\n' } },
+    });
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: runtimeDeployment('broken', ns, 1, { configMapName: 'broken-config' }),
+    });
+    const name = (await runningPod('broken')).metadata?.name ?? '';
+    await expect(runner.waitForReady(ns, name)).rejects.toThrow(
+      /HAL9_TEST_PROCESS_EXITED: .*exited with code 2/s,
+    );
+    const proc = runner.get(ns, name);
+    expect(proc?.state).toBe('failed');
+    expect(proc?.exit?.code).toBe(2);
+    expect(proc?.error).toContain('serverr');
+    await waitForPod(kc, ns, name, (p) => podCondition(p, 'Ready')?.status === 'False');
+    const starts = runner.starts();
+    await runner.sync();
+    await runner.sync();
+    // Not restarted for the same pod: a crash loop would hide the error.
+    expect(runner.starts()).toBe(starts);
+  });
+
   it('refuses and flags a pod whose IP is outside 127.0.0.0/8', async () => {
     // A pod on a node kwok does not manage keeps the status we write: here a non-loopback IP.
     await core.createNamespacedPod({
