@@ -20,7 +20,8 @@ import type { Completion, ModelBackend } from './backend.ts';
 // call needs (bench/README.md has the profile): OpenTelemetry spans off (no tracer is installed, so
 // the SDK would build and drop a span's attributes on every call), and a fetch over the Agent's own
 // request API instead of undici's WHATWG fetch (no Request object, header-list copies or body
-// streams; the answer is read whole, as a non-streamed Messages answer is).
+// streams; the answer is read whole, as a non-streamed Messages answer is), and none of the SDK's
+// telemetry headers.
 
 export interface AnthropicClientOptions {
   readonly apiKey: string;
@@ -29,9 +30,6 @@ export interface AnthropicClientOptions {
   readonly maxRetries: number;
   readonly dispatcher: Agent;
 }
-
-// Statuses whose Response must have no body (the constructor refuses one).
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 const headerPairs = (h: Record<string, string | string[] | undefined>): [string, string][] => {
   const out: [string, string][] = [];
@@ -44,9 +42,31 @@ const headerPairs = (h: Record<string, string | string[] | undefined>): [string,
 };
 
 /**
+ * A Response whose body was read whole before it was built: `json()` and `text()` answer from that
+ * text, without a body stream, its reader and a decoder per call. It has no `body` stream, so it
+ * serves calls that are not streamed (as ours are), read through `json()` or `text()`.
+ */
+class BufferedResponse extends UndiciResponse {
+  override readonly json: () => Promise<unknown>;
+  override readonly text: () => Promise<string>;
+
+  constructor(text: string, status: number, headers: [string, string][]) {
+    super(null, { status, headers });
+    this.text = () => Promise.resolve(text);
+    this.json = () => {
+      try {
+        return Promise.resolve(JSON.parse(text));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
+  }
+}
+
+/**
  * A `fetch` for the SDK over `dispatcher.request()`: the SDK's own signal (its timeout, linked to the
  * caller's) aborts the call, connection errors surface as undici's (the SDK wraps them), and the
- * body is buffered before the Response is built. Not for streamed (SSE) calls.
+ * body is read whole (and the timeout covers that too). Not for streamed (SSE) calls.
  */
 export function dispatcherFetch(dispatcher: Dispatcher): typeof globalThis.fetch {
   const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -60,16 +80,19 @@ export function dispatcherFetch(dispatcher: Dispatcher): typeof globalThis.fetch
       body: (init.body ?? null) as Dispatcher.RequestOptions['body'],
       signal: init.signal ?? undefined,
     });
-    let body: Uint8Array | null = null;
-    if (NULL_BODY.has(res.statusCode)) await res.body.dump();
-    else body = await res.body.bytes();
-    return new UndiciResponse(body, {
-      status: res.statusCode,
-      headers: headerPairs(res.headers),
-    }) as unknown as Response;
+    const text = await res.body.text();
+    return new BufferedResponse(text, res.statusCode, headerPairs(res.headers)) as unknown as Response;
   };
   return f as typeof globalThis.fetch;
 }
+
+// The SDK's own telemetry headers (language, OS, runtime, retry count, timeout) on every call: the
+// API does not need them, and each one is built, validated and copied three times per call.
+const NO_TELEMETRY_HEADERS = Object.fromEntries(
+  ['Lang', 'Package-Version', 'OS', 'Arch', 'Runtime', 'Runtime-Version', 'Retry-Count', 'Timeout'].map(
+    (h) => [`X-Stainless-${h}`, null],
+  ),
+);
 
 export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
   new Anthropic({
@@ -78,7 +101,9 @@ export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
     timeout: o.timeoutMs,
     maxRetries: o.maxRetries,
     fetch: dispatcherFetch(o.dispatcher),
+    // No tracer is installed: with spans on, the SDK would build and drop a span's attributes per call.
     openTelemetry: false,
+    defaultHeaders: NO_TELEMETRY_HEADERS,
   });
 
 const retryAfter = (e: APIError): number | undefined => {
