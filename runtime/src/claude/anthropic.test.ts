@@ -68,6 +68,8 @@ describe('AnthropicBackend over the Agent', () => {
     expect(req.headers.authorization).toBe('Bearer sk-test');
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // The SDK's telemetry headers are left out (per-call work the API does not need).
+    expect(Object.keys(req.headers).filter((h) => h.startsWith('x-stainless-'))).toEqual([]);
     expect(req.body.system).toEqual([
       { type: 'text', text: 'You implement.', cache_control: { type: 'ephemeral' } },
     ]);
