@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertClusterLoopback } from './address-audit.ts';
@@ -296,5 +297,6 @@ describe('pod runner', () => {
     await runner.close();
     for (const p of live) expect(await refusal(p.url)).toBe('ECONNREFUSED');
     expect(runner.processes().every((p) => p.state === 'exited' || p.state === 'failed')).toBe(true);
+    expect(existsSync(runner.dir)).toBe(false);
   });
 });
