@@ -17,7 +17,11 @@ import {
 type Problems = { field: string; message: string }[];
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+// Plain mappings only: a YAML !!set or !!map with non-plain prototype is not a section.
+const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' &&
+  v !== null &&
+  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 const ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 interface Ctx {
@@ -27,13 +31,13 @@ interface Ctx {
 function section(ctx: Ctx, raw: unknown, path: string, allowed: readonly string[]): Obj {
   if (raw === undefined || raw === null) return {};
   if (!isObj(raw)) {
-    ctx.problems.push({ field: path, message: 'must be a mapping' });
+    ctx.problems.push({ field: path || '(document)', message: 'must be a mapping' });
     return {};
   }
   for (const k of Object.keys(raw)) {
     if (!allowed.includes(k)) {
       ctx.problems.push({
-        field: path ? `${path}.${k}` : k,
+        field: k === '' ? `${path || '(document)'}.""` : join(path, k),
         message: `unknown key (allowed: ${allowed.join(', ')})`,
       });
     }
@@ -41,7 +45,20 @@ function section(ctx: Ctx, raw: unknown, path: string, allowed: readonly string[
   return raw;
 }
 
-const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+/** A key as it appears in a field path; keys that are not plain names are quoted. */
+const keyName = (key: string): string => (/^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key));
+const join = (path: string, key: string) => (path ? `${path}.${keyName(key)}` : keyName(key));
+
+/** A value quoted in a problem, bounded, and safe for cycles (YAML aliases) and BigInts. */
+function show(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = typeof v;
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
 
 function int(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: number, max: number): number {
   const v = o[key];
@@ -49,7 +66,7 @@ function int(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: numb
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     ctx.problems.push({
       field: join(path, key),
-      message: `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`,
+      message: `must be an integer from ${min} to ${max} (got ${show(v)})`,
     });
     return def;
   }
@@ -62,7 +79,7 @@ function num(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: numb
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
     ctx.problems.push({
       field: join(path, key),
-      message: `must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`,
+      message: `must be a number from ${min} to ${max} (got ${show(v)})`,
     });
     return def;
   }
@@ -95,7 +112,7 @@ function oneOf<T extends string>(
   if (typeof v !== 'string' || !values.includes(v as T)) {
     ctx.problems.push({
       field: join(path, key),
-      message: `must be one of ${values.join(', ')} (got ${JSON.stringify(v)})`,
+      message: `must be one of ${values.join(', ')} (got ${show(v)})`,
     });
     return def;
   }
@@ -121,7 +138,7 @@ function url(ctx: Ctx, o: Obj, path: string, key: string): string {
   } catch {
     ctx.problems.push({
       field: join(path, key),
-      message: `must be an http(s) URL (got ${JSON.stringify(v)})`,
+      message: `must be an http(s) URL (got ${show(v)})`,
     });
     return '';
   }
@@ -282,9 +299,11 @@ export interface ConfigEnv {
 
 function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   const out: Obj = structuredClone(doc);
+  // An absent or empty section takes the override; a section of the wrong type keeps its value (so
+  // section() reports it) and the override goes nowhere.
   const sub = (k: string): Obj => {
-    if (!isObj(out[k])) out[k] = out[k] === undefined ? {} : out[k];
-    return out[k] as Obj;
+    if (out[k] === undefined || out[k] === null) out[k] = {};
+    return isObj(out[k]) ? out[k] : {};
   };
   const asNumber = (v: string) => (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v);
   if (env.PORT) sub('server').port = asNumber(env.PORT);

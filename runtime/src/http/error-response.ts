@@ -21,7 +21,12 @@ export function toHal9Error(e: unknown): Hal9Error {
     const v = fe.validation[0]!;
     const base = (fe.validationContext ?? 'body') as string;
     const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
-    const path = [v.instancePath?.replace(/^\//, '').replaceAll('/', '.'), extra].filter(Boolean).join('.');
+    // JSON-pointer segments, unescaped (~1 is "/", ~0 is "~"), joined with dots.
+    const segments = (v.instancePath ?? '')
+      .split('/')
+      .slice(1)
+      .map((x) => x.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const path = [...segments, ...(extra !== undefined ? [extra] : [])].join('.');
     const field = path || base;
     return new Hal9Error(
       'INVALID_REQUEST',
@@ -44,12 +49,12 @@ export function toHal9Error(e: unknown): Hal9Error {
       });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new Hal9Error('INVALID_JSON', fe.message);
+      return new Hal9Error('INVALID_JSON', fe.message, { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new Hal9Error('INVALID_REQUEST', fe.message, { field: 'content-type' });
   }
-  if (e instanceof SyntaxError) return new Hal9Error('INVALID_JSON', e.message);
+  if (e instanceof SyntaxError) return new Hal9Error('INVALID_JSON', e.message, { field: 'body' });
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new Hal9Error('INVALID_REQUEST', fe.message);
   }

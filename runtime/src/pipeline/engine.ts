@@ -280,7 +280,8 @@ export class Engine {
     deadlineMs: number,
   ): Promise<BranchOutcome[]> {
     const n = this.#neurons.get(neuronId);
-    if (!n || n.endpoint) throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`);
+    if (!n || n.endpoint)
+      throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
     this.#admit(signals.length);
     // The caller's deadline, never longer than ours.
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);

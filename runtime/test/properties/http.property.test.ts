@@ -46,7 +46,7 @@ async function send(
 }
 
 // INVALID_JSON carries no field yet (the whole body is at fault); pending in http/error-response.ts.
-const NO_FIELD_YET = new Set(['INVALID_JSON']);
+const NO_FIELD_YET = new Set<string>();
 
 /** What every response must satisfy, whatever was sent. */
 function checkContract(r: Res, what: string): void {
@@ -209,7 +209,8 @@ describe('HTTP API over generated requests', () => {
   it('POST /v1/signals: a wrong metadata value under any key names that key', async () => {
     await fc.assert(
       fc.asyncProperty(validSignal, anyKey, async (s, k) => {
-        fc.pre(!/[/~]/.test(k)); // pending: see below
+        // A "__proto__" key is refused as INVALID_JSON by fastify's JSON parser before validation.
+        fc.pre(k !== '__proto__');
         const r = await send(rt, 'POST', '/v1/signals', JSON.stringify({ ...s, metadata: { [k]: 5 } }));
         expectRejected(r, 400, 'INVALID_REQUEST', `metadata.${k}`);
       }),
@@ -516,11 +517,11 @@ describe('HTTP API over generated requests', () => {
 });
 
 describe('HTTP API: pending fixes (expected to fail until the error mapping is changed)', () => {
-  it.fails('an invalid JSON body names its field (the body)', async () => {
+  it('an invalid JSON body names its field (the body)', async () => {
     const r = await send(rt, 'POST', '/v1/signals', '{"content": "x"');
     expect(r.body.error.field).toBe('body');
   });
-  it.fails('a metadata key with "/" or "~" is named as sent, not JSON-pointer escaped (metadata.~1)', async () => {
+  it('a metadata key with "/" or "~" is named as sent, not JSON-pointer escaped (metadata.~1)', async () => {
     for (const k of ['a/b', 'a~b']) {
       const r = await send(rt, 'POST', '/v1/signals', JSON.stringify({ content: 'x', metadata: { [k]: 5 } }));
       expect(r.body.error.field).toBe(`metadata.${k}`);
