@@ -74,7 +74,8 @@ describe('samples', () => {
       });
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('deployment.apps/');
-      expect(r.stdout).toContain('horizontalpodautoscaler.autoscaling/');
+      // Autoscaling mode operator: the operator sizes the Deployment, no HPA.
+      expect(r.stdout).not.toContain('horizontalpodautoscaler');
       expect(r.stdout).toContain('poddisruptionbudget.policy/');
     }
   });

@@ -181,19 +181,22 @@ async function applyChildren(
     }
     const live = cache.get(name, namespace);
     // Listed items carry no apiVersion/kind (only watch events do), so those are not compared.
+    // Leaving spec.replicas out (an HPA takes over) changes nothing a comparison sees, but the
+    // field must still be handed over, or this manager keeps owning it.
+    const handover =
+      kind === 'Deployment' &&
+      live &&
+      !hasReplicas(obj) &&
+      ownsField(live, fieldManager, ['spec', 'replicas']);
     const differs = live
-      ? firstMismatch({ ...obj, apiVersion: undefined, kind: undefined }, live)
+      ? (firstMismatch({ ...obj, apiVersion: undefined, kind: undefined }, live) ??
+        (handover ? '.spec.replicas (handed over)' : undefined))
       : '(absent)';
     if (differs === undefined) {
       deps.onApplySkipped?.(kind);
       continue;
     }
-    if (
-      kind === 'Deployment' &&
-      live &&
-      !hasReplicas(obj) &&
-      ownsField(live, fieldManager, ['spec', 'replicas'])
-    ) {
+    if (handover) {
       // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
       // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
       await deps.writer.apply(

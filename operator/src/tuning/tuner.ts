@@ -121,6 +121,8 @@ interface Memory {
   /** The count this operator last wrote to spec.replicas, and when. */
   written: number | undefined;
   writtenAt: number;
+  /** spec.replicas as the cache showed it when the operator last wrote (a cache lagging still shows it). */
+  before: number | undefined;
   /** Last mean latency seen (seconds), for Little's law when the window has none. */
   latency: number | undefined;
   /** Learned fan-out per target neuron (stable window), and its snapshot in status. */
@@ -278,6 +280,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
       written: a?.desiredReplicas,
       writtenAt: 0,
+      before: undefined,
       latency: undefined,
       fanOut: {},
       fanOutStatus: { ...(a?.fanOut ?? {}) },
@@ -537,10 +540,12 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     const max = Math.max(a.minReplicas, a.maxReplicas);
     const live = t.neuron.spec?.replicas ?? 1;
     // Another writer changed spec.replicas (kubectl scale, a GitOps sync): in operator mode the
-    // operator owns it, so it is set back, and said so. A value just written may not be in the
-    // informer's cache yet, so a difference right after a write is not one.
+    // operator owns it, so it is set back, and said so. The informer may still show the value from
+    // before the operator's own last write for a moment: that one value, right after a write, is
+    // not another writer.
     let overridden: number | undefined;
-    if (mem.written !== undefined && live !== mem.written && now - mem.writtenAt > 5000) overridden = live;
+    const lagging = live === mem.before && now - mem.writtenAt < 10_000;
+    if (mem.written !== undefined && live !== mem.written && !lagging) overridden = live;
     const base = mem.written ?? live;
     mem.replicas ??= { current: base, panicUntil: 0, recent: [] };
     mem.replicas = { ...mem.replicas, current: base };
@@ -631,13 +636,14 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     const reason = overridden !== undefined ? 'ManualScaleOverridden' : d.reason;
     const target = d.value;
     if (d.changed || overridden !== undefined || mem.written === undefined || live !== target) {
-      if (live !== target) {
+      if (live !== target && !(lagging && target === mem.written)) {
         const upstream = prediction?.from
           .map((f) => `${f.source} ${dec(f.intake)}/s × ${dec(f.fanOut)}`)
           .join(', ');
         const message = `${d.message}${upstream ? `; upstream ${upstream}` : ''}`.slice(0, 1024);
         try {
           await deps.scaleNeuron?.(namespace, name, target);
+          mem.before = live;
           mem.written = target;
           mem.writtenAt = now;
           if (overridden !== undefined) {
@@ -672,9 +678,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
             'Failed to scale Neuron',
           );
         }
-      } else {
+      } else if (live === target) {
         mem.written = target;
-        mem.writtenAt = now;
       }
     }
     deps.observer?.replicas?.(namespace, name, mem.written ?? live);
@@ -843,7 +848,16 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         ...(scale ? { autoscaling: scale.status, replicasCondition: scale.condition } : {}),
         now: rfc3339(now),
       });
-      if (statusUpToDate(status, t.neuron.status)) return;
+      // A part turned off (replicas in hpa mode, parallelism tuning off) is released by applying
+      // the rest without it: the live status still carrying it is not up to date.
+      const live = t.neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
+      const released =
+        (!status.autoscaling &&
+          (live?.autoscaling !== undefined || live?.conditions?.some((c) => c.type === ReplicasCondition))) ||
+        (!status.parallelism &&
+          (live?.parallelism?.lastDecision !== undefined ||
+            live?.conditions?.some((c) => c.type === ParallelismCondition)));
+      if (!released && statusUpToDate(status, t.neuron.status)) return;
       const { namespace = '', name = '' } = t.neuron.metadata ?? {};
       try {
         await deps.writeStatus(namespace, name, status);
