@@ -115,6 +115,26 @@ const retryAfter = (e: APIError): number | undefined => {
   return undefined;
 };
 
+/**
+ * What of an upstream failure a caller may see: the status, the API's error type and its request id.
+ * Never the upstream's message or body: an upstream (or a proxy at base_url) can echo anything back,
+ * the request's API key included.
+ */
+export function describeApiError(e: APIError): string {
+  const body = e.error as { error?: { type?: unknown } } | undefined;
+  const type =
+    typeof body?.error?.type === 'string' ? body.error.type.replace(/[^a-z_]/g, '').slice(0, 40) : '';
+  const id = typeof e.requestID === 'string' ? e.requestID.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : '';
+  return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${id ? ` (request ${id})` : ''}`;
+}
+
+/** A connection failure by its code only (ECONNREFUSED, ECONNRESET…), never the message. */
+const connectionCode = (e: Error): string => {
+  const cause = (e as { cause?: { code?: unknown; cause?: { code?: unknown } } }).cause;
+  const code = cause?.code ?? cause?.cause?.code;
+  return typeof code === 'string' ? code.replace(/[^A-Z_]/g, '').slice(0, 40) : 'connection error';
+};
+
 /** Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure. */
 export function upstreamError(e: unknown): Hal9Error {
   const upstream = 'claude-api';
@@ -129,29 +149,26 @@ export function upstreamError(e: unknown): Hal9Error {
   if (e instanceof APIConnectionError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
-      `cannot reach the model API: ${e.message}`,
+      `cannot reach the model API: ${connectionCode(e)}`,
       { upstream },
       { cause: e },
     );
   if (e instanceof RateLimitError) {
     const ra = retryAfter(e);
-    return new Hal9Error('UPSTREAM_RATE_LIMITED', `model API rate limit: ${e.message}`, {
+    return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e), {
       upstream,
       status: 429,
       ...(ra !== undefined ? { retryAfterSeconds: ra } : {}),
     });
   }
   if (e instanceof OverloadedError)
-    return new Hal9Error('UPSTREAM_OVERLOADED', `model API overloaded: ${e.message}`, {
-      upstream,
-      status: 529,
-    });
+    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e), { upstream, status: 529 });
   if (e instanceof APIError)
-    return new Hal9Error('UPSTREAM_ERROR', `model API error ${e.status ?? ''}: ${e.message}`, {
+    return new Hal9Error('UPSTREAM_ERROR', describeApiError(e), {
       upstream,
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
-  return new Hal9Error('UPSTREAM_ERROR', e instanceof Error ? e.message : String(e), { upstream });
+  return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
 }
 
 export class AnthropicBackend implements ModelBackend {
