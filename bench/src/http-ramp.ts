@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
+import { cpuMs, memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 // The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
@@ -20,6 +20,8 @@ export interface RateStep {
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
+  /** The server's CPU per request (µs, median over runs), from /proc: steadier than latency here. */
+  readonly cpuUs: number;
   readonly runs: readonly AttackResult[];
 }
 
@@ -45,8 +47,9 @@ export const maxRate = (steps: readonly RateStep[]): number =>
   steps.reduce((best, s) => (within(s) ? Math.max(best, s.rate) : best), 0);
 
 /** Folds runs at one rate into a step; a run that failed requests counts as an infinite p99. */
-export function step(rate: number, runs: readonly AttackResult[]): RateStep {
+export function step(rate: number, runs: readonly AttackResult[], cpuUs: readonly number[] = []): RateStep {
   return {
+    cpuUs: cpuUs.length ? median(cpuUs) : Number.NaN,
     rate,
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => (r.success >= 0.999 ? r.p99 : Number.POSITIVE_INFINITY))),
@@ -86,13 +89,21 @@ export async function httpRamp(
       const live = (['hal9', 'echo'] as const).filter((n) => misses[n] < 2);
       if (live.length === 0) break;
       const runs = { hal9: [] as AttackResult[], echo: [] as AttackResult[] };
+      const cpu = { hal9: [] as number[], echo: [] as number[] };
       for (let i = 0; i < repeats; i++)
-        for (const n of live) runs[n].push(await attack(vegeta, targets[n], { rate, seconds }));
+        for (const n of live) {
+          const c0 = await cpuMs(servers[n].pid);
+          const r = await attack(vegeta, targets[n], { rate, seconds });
+          cpu[n].push((((await cpuMs(servers[n].pid)) - c0) * 1000) / Math.max(1, r.requests));
+          runs[n].push(r);
+        }
       for (const n of live) {
-        const s = step(rate, runs[n]);
+        const s = step(rate, runs[n], cpu[n]);
         steps[n].push(s);
         misses[n] = within(s) ? 0 : misses[n] + 1;
-        log(`  ${n} ${rate}/s: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, errors ${s.errors}`);
+        log(
+          `  ${n} ${rate}/s: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, errors ${s.errors}, CPU ${s.cpuUs.toFixed(0)} µs/request`,
+        );
       }
     }
     const end = await memory(runtime.pid);

@@ -109,14 +109,14 @@ if (only.has('http')) {
   );
   print();
   print(
-    `Ramp (median of ${quick ? 1 : 3} runs of ${quick ? 1 : 3} s per rate; rate → p50 / p99 ms, errors; ✗ = p99 over ${P99_LIMIT_MS} ms or errors):`,
+    `Ramp (median of ${quick ? 1 : 3} runs of ${quick ? 1 : 3} s per rate; rate → p50 / p99 ms, errors, server CPU per request; ✗ = p99 over ${P99_LIMIT_MS} ms or errors):`,
   );
   for (const [name, s] of [
     ['hal9', r.hal9],
     ['echo', r.echo],
   ] as const)
     print(
-      `- ${name}: ${s.steps.map((x) => `${x.rate} → ${ms(x.p50, 2)} / ${ms(x.p99, 2)}${x.errors ? ` (${x.errors} err)` : ''}${x.p99 <= P99_LIMIT_MS ? '' : ' ✗'}`).join('; ')}`,
+      `- ${name}: ${s.steps.map((x) => `${x.rate} → ${ms(x.p50, 2)} / ${ms(x.p99, 2)}${x.errors ? ` (${x.errors} err)` : ''}, ${x.cpuUs.toFixed(0)} µs${x.p99 <= P99_LIMIT_MS ? '' : ' ✗'}`).join('; ')}`,
     );
   print(`(ramp took ${r.seconds.toFixed(0)} s)`);
   print();
