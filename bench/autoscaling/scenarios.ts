@@ -1,0 +1,193 @@
+// The bench's scenarios as data: load profiles (open-loop rates over time), upstream events (a 429
+// storm), the phases each figure is measured over, and the manifests of the two configurations.
+// Pure: main.ts turns these into namespaces, pods, vegeta processes and upstream calls.
+
+export type Config = 'static' | 'operator';
+
+/** Requests per second from `from` to `to` seconds after the profile starts. */
+export interface Segment {
+  readonly from: number;
+  readonly to: number;
+  readonly rate: number;
+}
+
+/** The upstream's rate limit set at `at` seconds. */
+export interface UpstreamEvent {
+  readonly at: number;
+  readonly maxRps: number;
+}
+
+export interface Phase {
+  readonly name: string;
+  /** Window the figures are taken over, seconds after the profile starts. */
+  readonly from: number;
+  readonly to: number;
+  /** When the load changed (reaction and settle are counted from here); undefined: no step. */
+  readonly stepAt?: number;
+  /** Which decisions count as the reaction. */
+  readonly reaction?: 'up' | 'down' | 'cut';
+  /** Count changes of value here (oscillation under steady load). */
+  readonly steady?: boolean;
+  /** Graph: the Neurons downstream of the entry, whose capacity should be raised before their queues grow. */
+  readonly downstream?: readonly string[];
+}
+
+export interface NeuronSpec {
+  readonly name: string;
+  readonly layer: string;
+  readonly forwardTo?: string;
+}
+
+export interface Profile {
+  readonly name: string;
+  readonly neurons: readonly NeuronSpec[];
+  /** Where the load enters. */
+  readonly entry: string;
+  readonly segments: readonly Segment[];
+  readonly upstream: readonly UpstreamEvent[];
+  readonly phases: readonly Phase[];
+  /** Fixed replicas of every Neuron in the static configuration. */
+  readonly staticReplicas: number;
+  /** Operator configuration: replica bounds per Neuron. */
+  readonly maxReplicas: number;
+}
+
+/** The upstream's rate limit outside a storm: above anything the profiles send. */
+export const UPSTREAM_MAX_RPS = 1000;
+/** Caller-visible latency objective (p95), the Neurons' `parallelism.latencySLOMs`. */
+export const SLO_MS = 250;
+/** Signals per batch (`performance.signalBufferSize`, the default): "one batch" of queue. */
+export const BATCH = 10;
+
+const end = (segments: readonly Segment[]) => segments.at(-1)!.to;
+
+/**
+ * One Neuron: a step up (60 → 180 requests/s), steady load at 180, a step down to 60 and a 429
+ * storm (the upstream limited to 40/s for 30 s while 60/s arrive), one profile so each phase starts
+ * from where the last one left the pods.
+ */
+export function singleNeuronProfile(scale = 1): Profile {
+  const s = (x: number) => Math.round(x * scale);
+  const segments = [
+    { from: 0, to: s(30), rate: 60 },
+    { from: s(30), to: s(140), rate: 180 },
+    { from: s(140), to: s(250), rate: 60 },
+  ];
+  return {
+    name: 'one Neuron',
+    neurons: [{ name: 'impl', layer: 'L2' }],
+    entry: 'impl',
+    segments,
+    upstream: [
+      { at: s(200), maxRps: 40 },
+      { at: s(230), maxRps: UPSTREAM_MAX_RPS },
+    ],
+    phases: [
+      { name: 'step up 60 → 180/s', from: s(30), to: s(140), stepAt: s(30), reaction: 'up' },
+      { name: 'steady 180/s', from: s(90), to: s(140), steady: true },
+      { name: 'step down 180 → 60/s', from: s(140), to: s(200), stepAt: s(140), reaction: 'down' },
+      {
+        name: '429 storm (limit 40/s, 30 s)',
+        from: s(200),
+        to: end(segments),
+        stepAt: s(200),
+        reaction: 'cut',
+      },
+    ],
+    staticReplicas: 2,
+    maxReplicas: 4,
+  };
+}
+
+/** L4 → L3 → L2, one Neuron each; L4's intake doubles (40 → 80 requests/s). */
+export function graphProfile(scale = 1): Profile {
+  const s = (x: number) => Math.round(x * scale);
+  return {
+    name: 'three layers',
+    neurons: [
+      { name: 'strategy', layer: 'L4', forwardTo: 'design' },
+      { name: 'design', layer: 'L3', forwardTo: 'impl' },
+      { name: 'impl', layer: 'L2' },
+    ],
+    entry: 'strategy',
+    segments: [
+      { from: 0, to: s(30), rate: 40 },
+      { from: s(30), to: s(100), rate: 80 },
+    ],
+    upstream: [],
+    phases: [
+      {
+        name: 'graph: L4 intake 40 → 80/s',
+        from: s(30),
+        to: s(100),
+        stepAt: s(30),
+        reaction: 'up',
+        downstream: ['design', 'impl'],
+      },
+    ],
+    staticReplicas: 1,
+    maxReplicas: 2,
+  };
+}
+
+export const profileSeconds = (p: Profile): number => end(p.segments);
+
+export type Manifest = { readonly apiVersion: string; readonly kind: string } & Record<string, unknown>;
+
+/**
+ * The Hal9Cluster, the API key Secret and the Neurons of one configuration. Both share the runtime
+ * settings; they differ only in autoscaling. Everything not named here is the shipped default
+ * (resources 2 CPU / 2Gi requested, targetConcurrencyPerPod 32, 70 % utilization, stable window
+ * 60 s, panic window 6 s, panic at 200 %, metricsSource pods, parallelism 1..64).
+ */
+export function manifests(p: Profile, config: Config, upstreamUrl: string): Manifest[] {
+  const autoscaling =
+    config === 'operator'
+      ? {
+          enabled: true,
+          mode: 'operator',
+          minReplicas: 1,
+          maxReplicas: p.maxReplicas,
+          parallelism: { enabled: true, latencySLOMs: SLO_MS },
+        }
+      : { enabled: false };
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'anthropic' },
+      stringData: { 'api-key': 'bench-key' },
+    },
+    {
+      apiVersion: 'hal9.ai/v1alpha1',
+      kind: 'Hal9Cluster',
+      metadata: { name: 'bench' },
+      spec: {
+        entryNeuron: p.entry,
+        claude: { mode: 'api', baseURL: upstreamUrl, apiKeySecretRef: { name: 'anthropic' } },
+        performance: {
+          maxConcurrentSignals: 8,
+          // Upstream calls and pooled connections per pod must not cap the executor limit the
+          // operator sets (both default to 10).
+          maxConcurrentNeurons: 64,
+          connectionPool: { maxConnectionsPerHost: 64 },
+          // Every signal goes to the upstream: no cached answers hide the load.
+          cacheLayers: [],
+        },
+        autoscaling,
+      },
+    },
+    ...p.neurons.map((n) => ({
+      apiVersion: 'hal9.ai/v1alpha1',
+      kind: 'Neuron',
+      metadata: { name: n.name },
+      spec: {
+        cluster: 'bench',
+        layer: n.layer,
+        systemPrompt: n.forwardTo ? `Plan, then hand over. [route:${n.forwardTo}]` : 'Do the work.',
+        forwardConnections: n.forwardTo ? [n.forwardTo] : [],
+        ...(config === 'static' ? { replicas: p.staticReplicas } : {}),
+      },
+    })),
+  ];
+}
