@@ -11,7 +11,7 @@ import {
   stepFigures,
   timeline,
 } from './analysis.ts';
-import { BATCH, type Config, type Profile, profileSeconds, SLO_MS } from './scenarios.ts';
+import { BATCH, type Config, type Profile, profileSeconds } from './scenarios.ts';
 
 export interface ConfigRun {
   readonly results: readonly RequestResult[];
@@ -60,8 +60,8 @@ export function cpuHpa(
 export function scenarioRows(p: ProfileRun): string[][] {
   const { static: st, operator: op } = p.runs;
   return p.profile.phases.map((phase) => {
-    const a = clientFigures(st.results, phase.from, phase.to, SLO_MS);
-    const b = clientFigures(op.results, phase.from, phase.to, SLO_MS);
+    const a = clientFigures(st.results, phase.from, phase.to, p.profile.clientSloMs);
+    const b = clientFigures(op.results, phase.from, phase.to, p.profile.clientSloMs);
     const ratio = b.goodput / Math.max(a.goodput, 1e-9);
     const step = phase.stepAt === undefined ? undefined : stepFigures(op.decisions, phase);
     const osc = phase.steady ? oscillation(op.decisions, phase.from, phase.to) : undefined;
@@ -139,14 +139,21 @@ export function timelineTable(p: ProfileRun, step: number): string {
     const e = p.profile.upstream.filter((u) => u.at <= t).at(-1);
     return e && e.maxRps < 1000 ? ` (429 > ${e.maxRps}/s)` : '';
   };
-  const a = timeline(p.runs.static.results, p.runs.static.samples, p.profile.entry, seconds, step, SLO_MS);
+  const a = timeline(
+    p.runs.static.results,
+    p.runs.static.samples,
+    p.profile.entry,
+    seconds,
+    step,
+    p.profile.clientSloMs,
+  );
   const b = timeline(
     p.runs.operator.results,
     p.runs.operator.samples,
     p.profile.entry,
     seconds,
     step,
-    SLO_MS,
+    p.profile.clientSloMs,
   );
   return table(
     [

@@ -46,6 +46,8 @@ export interface Profile {
   readonly segments: readonly Segment[];
   readonly upstream: readonly UpstreamEvent[];
   readonly phases: readonly Phase[];
+  /** Caller-visible objective at the client: the sum of the Neurons' SLOs along the path. */
+  readonly clientSloMs: number;
   /** Fixed replicas of every Neuron in the static configuration. */
   readonly staticReplicas: number;
   /** Operator configuration: replica bounds per Neuron. */
@@ -54,24 +56,25 @@ export interface Profile {
 
 /** The upstream's rate limit outside a storm: above anything the profiles send. */
 export const UPSTREAM_MAX_RPS = 1000;
-/** Caller-visible latency objective (p95), the Neurons' `parallelism.latencySLOMs`. */
-export const SLO_MS = 250;
+/** Each Neuron's latency objective (`parallelism.latencySLOMs`, p95 from arrival to answer). */
+export const SLO_MS = 1000;
 /** Signals per batch (`performance.signalBufferSize`, the default): "one batch" of queue. */
 export const BATCH = 10;
 
 const end = (segments: readonly Segment[]) => segments.at(-1)!.to;
 
 /**
- * One Neuron: a step up (60 → 180 requests/s), steady load at 180, a step down to 60 and a 429
- * storm (the upstream limited to 40/s for 30 s while 60/s arrive), one profile so each phase starts
- * from where the last one left the pods.
+ * One Neuron: a step up (15 → 50 requests/s), steady load at 50, a step down to 15 and a 429
+ * storm (the upstream limited to 8/s for 30 s while 15/s arrive), one profile so each phase starts
+ * from where the last one left the pods. With 500 ms upstream calls the static pods hold about
+ * 30/s (16 slots), so 50/s needs more slots or pods and 15/s does not.
  */
 export function singleNeuronProfile(scale = 1): Profile {
   const s = (x: number) => Math.round(x * scale);
   const segments = [
-    { from: 0, to: s(30), rate: 60 },
-    { from: s(30), to: s(140), rate: 180 },
-    { from: s(140), to: s(250), rate: 60 },
+    { from: 0, to: s(30), rate: 15 },
+    { from: s(30), to: s(140), rate: 50 },
+    { from: s(140), to: s(250), rate: 15 },
   ];
   return {
     name: 'one Neuron',
@@ -79,13 +82,13 @@ export function singleNeuronProfile(scale = 1): Profile {
     entry: 'impl',
     segments,
     upstream: [
-      { at: s(200), maxRps: 40 },
+      { at: s(200), maxRps: 8 },
       { at: s(230), maxRps: UPSTREAM_MAX_RPS },
     ],
     phases: [
-      { name: 'step up 60 → 180/s', from: s(30), to: s(140), stepAt: s(30), reaction: 'up' },
-      { name: 'steady 180/s', from: s(90), to: s(140), steady: true },
-      { name: 'step down 180 → 60/s', from: s(140), to: s(200), stepAt: s(140), reaction: 'down' },
+      { name: 'step up 15 → 50/s', from: s(30), to: s(140), stepAt: s(30), reaction: 'up' },
+      { name: 'steady 50/s', from: s(90), to: s(140), steady: true },
+      { name: 'step down 50 → 15/s', from: s(140), to: s(200), stepAt: s(140), reaction: 'down' },
       {
         name: '429 storm (limit 40/s, 30 s)',
         from: s(200),
@@ -94,12 +97,13 @@ export function singleNeuronProfile(scale = 1): Profile {
         reaction: 'cut',
       },
     ],
+    clientSloMs: SLO_MS,
     staticReplicas: 2,
     maxReplicas: 4,
   };
 }
 
-/** L4 → L3 → L2, one Neuron each; L4's intake doubles (40 → 80 requests/s). */
+/** L4 → L3 → L2, one Neuron each; L4's intake doubles (10 → 20 requests/s; one pod holds about 15). */
 export function graphProfile(scale = 1): Profile {
   const s = (x: number) => Math.round(x * scale);
   return {
@@ -111,13 +115,13 @@ export function graphProfile(scale = 1): Profile {
     ],
     entry: 'strategy',
     segments: [
-      { from: 0, to: s(30), rate: 40 },
-      { from: s(30), to: s(100), rate: 80 },
+      { from: 0, to: s(30), rate: 10 },
+      { from: s(30), to: s(100), rate: 20 },
     ],
     upstream: [],
     phases: [
       {
-        name: 'graph: L4 intake 40 → 80/s',
+        name: 'graph: L4 intake 10 → 20/s',
         from: s(30),
         to: s(100),
         stepAt: s(30),
@@ -125,6 +129,7 @@ export function graphProfile(scale = 1): Profile {
         downstream: ['design', 'impl'],
       },
     ],
+    clientSloMs: 3 * SLO_MS,
     staticReplicas: 1,
     maxReplicas: 2,
   };
