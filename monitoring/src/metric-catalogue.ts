@@ -43,6 +43,10 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_signals_arrived_total', 'counter', ['neuron', 'layer']),
   runtime('hal9_edge_signals_total', 'counter', ['neuron', 'target']),
   runtime('hal9_client_requests_total', 'counter', ['client']),
+  runtime('hal9_neuron_tokens_total', 'counter', ['neuron', 'type']),
+  runtime('hal9_cost_usd_total', 'counter', ['neuron', 'model']),
+  runtime('hal9_upstream_retries_total', 'counter', ['upstream', 'status']),
+  runtime('hal9_model_fallbacks_total', 'counter', ['neuron', 'from', 'to']),
 ]);
 
 export const operatorMetrics: readonly MetricSpec[] = Object.freeze([

@@ -2,6 +2,7 @@
 // feature of the runtime.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as units from '@grafana/grafana-foundation-sdk/units';
+import { tokensAndCost } from './cost-panels.ts';
 import {
   addRow,
   datasourceVariable,
@@ -11,22 +12,14 @@ import {
   statPanel,
   timeSeriesPanel,
 } from './panels.ts';
+import { rate, ratio, sel, selNeuron } from './queries.ts';
 
 export const performanceDashboardUid = 'hal9-performance';
 
-const ri = '$__rate_interval';
-const sel = 'namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"';
-const selNeuron = `${sel}, neuron=~"$neuron"`;
 const errorOutcomes = 'outcome=~"failed|timed_out"';
 
-const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
 const quantile = (q: number, bucket: string, selector: string, by: string[] = []) =>
   `histogram_quantile(${q}, sum by (${[...by, 'le'].join(', ')}) (${rate(bucket, selector)}))`;
-/** A ratio of summed rates that is 0, not empty, when the numerator's series do not exist yet. */
-const ratio = (num: string, den: string, by: string[] = []) => {
-  const b = by.length > 0 ? `by (${by.join(', ')}) ` : '';
-  return `(sum ${b}(${num}) or 0 * sum ${b}(${den})) / (sum ${b}(${den}) > 0)`;
-};
 
 const sloLines = [
   { value: 0.02, color: 'yellow' },
@@ -137,6 +130,14 @@ const serviceLevel = [
     unit: units.RequestsPerSecond,
     min: 0,
     targets: [{ expr: `sum by (outcome) (${rate('hal9_requests_total', sel)})`, legend: '{{outcome}}' }],
+  }),
+  timeSeriesPanel({
+    title: 'Requests per second by client',
+    description:
+      'Signal API requests per second by the name of the client key that authenticated them (hal9_client_requests_total; only when server.api_keys_file is set).',
+    unit: units.RequestsPerSecond,
+    min: 0,
+    targets: [{ expr: `sum by (client) (${rate('hal9_client_requests_total', sel)})`, legend: '{{client}}' }],
   }),
   timeSeriesPanel({
     title: 'Arrivals and completions per second by neuron',
@@ -305,7 +306,7 @@ const upstreams = [
   stateTimelinePanel({
     title: 'Circuit breaker state by upstream',
     description:
-      'hal9_circuit_breaker_state per upstream (worst pod): closed, half-open (trial calls) or open (failing fast).',
+      'hal9_circuit_breaker_state per upstream (worst pod): closed, half-open (trial calls) or open (failing fast). One breaker per model (claude-api for the configured model, claude-api:<model> for each fallback model) and one per peer runtime (peer:<neuron>).',
     unit: units.Short,
     states: [
       { value: 0, text: 'closed', color: 'green' },
@@ -356,14 +357,44 @@ const upstreams = [
     ],
   }),
   timeSeriesPanel({
-    title: 'Tokens per second',
-    description: 'Model tokens per second by upstream and type (input, output, cache_read, cache_creation).',
+    title: 'Tokens per second by upstream',
+    description:
+      'Model tokens per second by upstream and type (input, output, cache_read, cache_creation); per neuron under “Tokens and cost”.',
     unit: units.Short,
     min: 0,
     targets: [
       {
         expr: `sum by (upstream, type) (${rate('hal9_tokens_total', sel)})`,
         legend: '{{upstream}} {{type}}',
+      },
+    ],
+  }),
+];
+
+const retries = [
+  timeSeriesPanel({
+    title: 'Upstream retries per second',
+    description:
+      'Calls retried after a 429 (rate limited) or 529 (overloaded) answer, within the request’s deadline, by upstream (claude-api for the configured model, claude-api:<model> for a fallback model) and status (hal9_upstream_retries_total).',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (upstream, status) (${rate('hal9_upstream_retries_total', sel)})`,
+        legend: '{{upstream}} {{status}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Model fallbacks per second',
+    description:
+      'Model calls a neuron handed to the next model of its fallback chain because the model answered 529 after its retries or its breaker was open (hal9_model_fallbacks_total), by neuron and from → to.',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (neuron, from, to) (${rate('hal9_model_fallbacks_total', selNeuron)})`,
+        legend: '{{neuron}}: {{from}} → {{to}}',
       },
     ],
   }),
@@ -427,7 +458,7 @@ export function performanceDashboard(): dashboard.Dashboard {
   const b = new dashboard.DashboardBuilder('Hal9 / Performance')
     .uid(performanceDashboardUid)
     .description(
-      'Latency SLOs (arrival → answer, queue wait included), throughput, cache, batching, parallelism, upstream health and graph fan-out of Hal9 runtimes.',
+      'Latency SLOs (arrival → answer, queue wait included), throughput, cache, batching, parallelism, upstream health, retries and fallbacks, tokens, cost and cache savings, and graph fan-out of Hal9 runtimes.',
     )
     .tags(['hal9', 'performance'])
     .readonly()
@@ -465,6 +496,8 @@ export function performanceDashboard(): dashboard.Dashboard {
   addRow(b, 'Cache', cache);
   addRow(b, 'Batching and parallelism', batching);
   addRow(b, 'Upstreams', upstreams);
+  addRow(b, 'Retries and fallbacks', retries);
+  addRow(b, 'Tokens and cost', tokensAndCost);
   addRow(b, 'Routing', routing);
   return b.build();
 }

@@ -132,10 +132,35 @@ describe('hal9-performance', () => {
     ['upstream status', /sum by \(upstream, status\) \(rate\(hal9_upstream_requests_total/],
     ['upstream throttling', /status=~"429\|529"/],
     ['tokens', /rate\(hal9_tokens_total/],
+    ['requests per client', /sum by \(client\) \(rate\(hal9_client_requests_total/],
+    ['tokens per neuron and type', /sum by \(neuron, type\) \(rate\(hal9_neuron_tokens_total/],
+    ['cost per neuron and model in USD/h', /^3600 \* sum by \(neuron, model\) \(rate\(hal9_cost_usd_total/],
+    ['the cost limit of the burn-rate alert', /cluster:hal9_cost_limit_usd_per_hour:effective\{/],
+    ['retries per upstream and status', /sum by \(upstream, status\) \(rate\(hal9_upstream_retries_total/],
+    ['fallbacks per neuron and model pair', /sum by \(neuron, from, to\) \(rate\(hal9_model_fallbacks_total/],
     ['forwarded signals', /rate\(hal9_signals_forwarded_total/],
     ['dropped signals', /rate\(hal9_signals_dropped_total/],
   ])('shows %s', (_name, pattern) => {
     expect(exprs(performance(), 'p').some((e) => pattern.test(e))).toBe(true);
+  });
+
+  it('computes the prompt-cache hit ratio over prompt tokens only, per neuron', () => {
+    const [hitRatio] = panelExprs('Prompt-cache hit ratio by neuron');
+    expect(hitRatio).toMatch(
+      /^\(sum by \(neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type="cache_read"\}.* \/ \(sum by \(neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type=~"input\|cache_read\|cache_creation"\}/,
+    );
+  });
+
+  it('says that the cache savings are an estimate and how they are estimated', () => {
+    const panel = flattenPanels(performance().panels as never).find(
+      (p) => p.title === 'Cache savings per neuron (USD/h, estimate)',
+    ) as { description: string; targets: { legendFormat: string }[] };
+    expect(panel.description).toMatch(/^An estimate/);
+    expect(panel.description).toContain('list-price ratios');
+    expect(panel.targets.map((t) => t.legendFormat)).toEqual([
+      'response cache {{neuron}}',
+      'prompt cache {{neuron}}',
+    ]);
   });
 
   it('filters runtime series by namespace and Hal9Cluster and uses $__rate_interval', () => {

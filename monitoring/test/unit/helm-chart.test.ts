@@ -99,6 +99,7 @@ describe('charts/hal9-operator', () => {
         'hal9.ai/neurons: get,list,watch',
         'hal9.ai/hal9clusters/status: patch,update',
         'hal9.ai/neurons/status: patch,update',
+        'hal9.ai/neurons/scale: get,patch,update',
         `core/configmaps: ${crud}`,
         `core/services: ${crud}`,
         `apps/deployments: ${crud}`,

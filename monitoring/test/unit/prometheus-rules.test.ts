@@ -58,7 +58,8 @@ describe('promtool', () => {
       const mutated = rules.replaceAll(from, to);
       expect(mutated).not.toBe(rules);
       writeFileSync(join(dir, 'hal9-rules.yaml'), mutated);
-      copyFileSync(join(ruleTestsDir, testFile), join(dir, 'tests', testFile));
+      // The test file and the rule files it loads beside it (e.g. cost-limit overrides).
+      for (const f of readdirSync(ruleTestsDir)) copyFileSync(join(ruleTestsDir, f), join(dir, 'tests', f));
       return spawnSync('promtool', ['test', 'rules', testFile], {
         cwd: join(dir, 'tests'),
         encoding: 'utf8',
@@ -97,6 +98,32 @@ describe('promtool', () => {
     expect(run.status).not.toBe(0);
     expect(run.stdout + run.stderr).toContain('alertname: Hal9LatencyBudget');
   });
+
+  it('fails the unit tests when the default hourly cost limit changes', () => {
+    const run = testMutated('cost-alerts.test.yaml', 'expr: vector(10)', 'expr: vector(100)');
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('alertname: Hal9CostBurnRateHigh');
+  });
+
+  it("fails the unit tests when a Hal9Cluster's cost limit override is ignored", () => {
+    const run = testMutated(
+      'cost-alerts.test.yaml',
+      'cluster:hal9_cost_limit_usd_per_hour:config{hal9_cluster!=""}',
+      'cluster:hal9_cost_limit_usd_per_hour:config{hal9_cluster="none"}',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('alertname: Hal9CostBurnRateHigh');
+  });
+
+  it('fails the unit tests when the cost alert drops its short window (it would not resolve when spending stops)', () => {
+    const run = testMutated(
+      'cost-alerts.test.yaml',
+      '  and\n          cluster:hal9_cost_usd_per_hour:rate5m > on (namespace, hal9_cluster) cluster:hal9_cost_limit_usd_per_hour:effective\n',
+      '\n',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('hal9_cluster="stopped"');
+  });
 });
 
 describe('alert rules', () => {
@@ -128,10 +155,11 @@ describe('alert rules', () => {
     },
   );
 
-  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, operator and burn rates', () => {
+  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, operator, burn rates and cost', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'Hal9CircuitBreakerOpen',
+        'Hal9CostBurnRateHigh',
         'Hal9ErrorBudgetFastBurn',
         'Hal9ErrorBudgetSlowBurn',
         'Hal9ExecutorRejections',

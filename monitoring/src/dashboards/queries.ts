@@ -1,0 +1,18 @@
+// PromQL pieces shared by the runtime panels: Grafana's variables as selectors, rates over
+// $__rate_interval, and ratios that are 0 (not empty) before the numerator's first series.
+
+export const ri = '$__rate_interval';
+export const sel = 'namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"';
+export const selNeuron = `${sel}, neuron=~"$neuron"`;
+
+export const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
+
+/** `sum by (…) (rate(series{selector}))`; `by` empty: a plain sum. */
+export const sumRate = (series: string, selector: string, by: readonly string[] = []) =>
+  `sum ${by.length > 0 ? `by (${by.join(', ')}) ` : ''}(${rate(series, selector)})`;
+
+/** A ratio of summed rates that is 0, not empty, when the numerator's series do not exist yet. */
+export const ratio = (num: string, den: string, by: string[] = []) => {
+  const b = by.length > 0 ? `by (${by.join(', ')}) ` : '';
+  return `(sum ${b}(${num}) or 0 * sum ${b}(${den})) / (sum ${b}(${den}) > 0)`;
+};
