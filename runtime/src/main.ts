@@ -3,6 +3,7 @@ import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
+import { createTracing } from './tracing/provider.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
@@ -42,8 +43,10 @@ async function main(): Promise<void> {
   const peerToken = config.server.peer_token_file
     ? await readSecret(config.server.peer_token_file)
     : undefined;
+  const tracing = createTracing(env, config.cluster.name);
   const runtime = createRuntime(config, {
     apiKey,
+    tracing,
     authToken,
     ...(apiKeys ? { apiKeys } : {}),
     ...(peerToken ? { peerToken } : {}),

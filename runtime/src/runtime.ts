@@ -16,6 +16,8 @@ import { createLoadTracker } from './pipeline/load-report.ts';
 import { fanOut } from './pipeline/observer.ts';
 import { RunStore } from './pipeline/run-store.ts';
 import { buildServer } from './server.ts';
+import type { TracingHandle } from './tracing/provider.ts';
+import { noTracing } from './tracing/tracing.ts';
 
 // Composition root for one runtime process: builds the pool, back-end, registry, engine and HTTP
 // server from a validated Config. main.ts adds the environment, the listener and signal handlers;
@@ -30,6 +32,8 @@ export interface RuntimeOptions {
   /** The cluster's peer token (read from server.peer_token_file by main.ts). */
   readonly peerToken?: string;
   readonly logger?: boolean | { level: string };
+  /** OTLP export (createTracing from the OTEL_* environment, in main.ts); off when absent. */
+  readonly tracing?: TracingHandle;
 }
 
 export interface Runtime {
@@ -94,6 +98,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     observer,
     clock,
     random: Math.random,
+    tracing: opts.tracing?.tracing ?? noTracing(),
     peers: new HttpPeerTransport(agent, opts.peerToken),
     onRunEnd: (v) => store.finished(v),
   });
@@ -137,6 +142,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       clearTimeout(cut);
       await engine.close();
       await agent.close();
+      await opts.tracing?.shutdown();
       return drained;
     },
   };

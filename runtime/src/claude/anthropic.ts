@@ -192,6 +192,7 @@ export class AnthropicBackend implements ModelBackend {
     content: string,
     signal?: AbortSignal,
     model?: string,
+    traceparent?: string,
   ): Promise<Completion> {
     // One controller per call, which close() can abort; the caller's signal is linked with one
     // listener (AbortSignal.any would build a dependent signal and weak references per call).
@@ -214,13 +215,15 @@ export class AnthropicBackend implements ModelBackend {
           system: this.#system(neuron),
           messages: [{ role: 'user', content }],
         },
-        { signal: own.signal },
+        traceparent ? { signal: own.signal, headers: { traceparent } } : { signal: own.signal },
       );
       let text = '';
       for (const b of msg.content) if (b.type === 'text') text += b.text;
       const u = msg.usage;
       return {
         text: text.trim(),
+        ...(msg.stop_reason ? { finishReason: msg.stop_reason } : {}),
+        ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
         usage: {
           input: u.input_tokens ?? 0,
           output: u.output_tokens ?? 0,

@@ -10,6 +10,10 @@ export interface TokenUsage {
 export interface Completion {
   readonly text: string;
   readonly usage?: TokenUsage;
+  /** Why the model stopped (end_turn, max_tokens, …), when the back-end says. */
+  readonly finishReason?: string;
+  /** The upstream's id of this answer. */
+  readonly id?: string;
 }
 
 /** A model back-end: the mock or the Messages API. Failures throw Hal9Errors with upstream codes. */
@@ -18,6 +22,13 @@ export interface ModelBackend {
   readonly upstream: string;
   readonly model: string;
   /** `model` overrides the configured one (a neuron's fallback chain). */
-  complete(neuron: NeuronConfig, content: string, signal?: AbortSignal, model?: string): Promise<Completion>;
+  complete(
+    neuron: NeuronConfig,
+    content: string,
+    signal?: AbortSignal,
+    model?: string,
+    /** W3C context of the model-call span, sent to the upstream. */
+    traceparent?: string,
+  ): Promise<Completion>;
   close(): Promise<void>;
 }

@@ -2,7 +2,6 @@ import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import type { BranchOutcome, Signal } from '../pipeline/signal.ts';
-import { traceparent } from '../pipeline/signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
 // keep-alive pool; the peer answers with each signal's whole sub-tree outcome, so results flow back
@@ -15,6 +14,8 @@ export interface PeerTransport {
     signals: readonly Signal[],
     deadlineMs: number,
     signal?: AbortSignal,
+    /** W3C context of the peer call's span. */
+    traceparent?: string,
   ): Promise<BranchOutcome[]>;
 }
 
@@ -36,6 +37,7 @@ export class HttpPeerTransport implements PeerTransport {
     signals: readonly Signal[],
     deadlineMs: number,
     signal?: AbortSignal,
+    traceparent?: string,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
     const body: PeerBatchBody = { deadlineMs, signals };
@@ -48,7 +50,7 @@ export class HttpPeerTransport implements PeerTransport {
         headers: {
           'content-type': 'application/json',
           ...this.#auth,
-          ...(signals[0] ? { traceparent: traceparent(signals[0].traceId) } : {}),
+          ...(traceparent ? { traceparent } : {}),
         },
         body: JSON.stringify(body),
         ...(signal ? { signal } : {}),

@@ -2,6 +2,7 @@ import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { type BreakerState, UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
@@ -15,7 +16,7 @@ import { RequestRun, type RunView } from './request-run.ts';
 import { cacheKey, ResponseCache } from './response-cache.ts';
 import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
-import { type BranchOutcome, newId, newTraceId, type Signal, signalIds, type TraceEntry } from './signal.ts';
+import { type BranchOutcome, newId, type Signal, signalIds, type TraceEntry } from './signal.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
 // every slot is busy (buffer, executor queue) → answer (cache → model call chain) → routing plan →
@@ -29,6 +30,8 @@ export interface EngineDeps {
   readonly clock: Clock;
   /** Jitter for retry backoff (Math.random in the composition root). */
   readonly random: () => number;
+  /** Spans (noTracing() when OTLP export is off). */
+  readonly tracing: Tracing;
   /** Called when an external request ends (request store). */
   readonly onRunEnd?: (view: RunView) => void;
 }
@@ -38,7 +41,8 @@ export interface SubmitInput {
   readonly neuron?: string;
   readonly layer?: Layer;
   readonly metadata?: Readonly<Record<string, string>>;
-  readonly traceId?: string;
+  /** The caller's W3C traceparent header: the request continues its trace. */
+  readonly traceparent?: string;
   readonly timeoutMs?: number;
 }
 
@@ -54,6 +58,8 @@ interface Work {
   readonly signal: Signal;
   /** clock.now() when the signal reached this pod. */
   readonly arrivedAt: number;
+  /** The span this signal's span is a child of (its parent signal's, the request's, or a peer's). */
+  readonly parent: SpanRef;
 }
 
 export class Engine {
@@ -77,6 +83,7 @@ export class Engine {
   readonly #runs = new Set<RequestRun>();
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
+  readonly #tracing: Tracing;
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -86,6 +93,7 @@ export class Engine {
     this.#obs = observer;
     this.#clock = clock;
     this.#onRunEnd = deps.onRunEnd;
+    this.#tracing = deps.tracing;
     this.#neurons = new Map(config.neurons.map((n) => [n.id, n]));
     this.#entry = pickEntry(config);
     const p = config.performance;
@@ -149,6 +157,9 @@ export class Engine {
       random: deps.random,
       observer,
       clock,
+      tracing: deps.tracing,
+      provider: deps.backend.upstream === 'mock' ? 'mock' : 'anthropic',
+      maxTokens: config.claude.max_tokens,
     });
     this.#cache = new ResponseCache<ModelAnswer>({
       maxEntries: p.cache_max_entries,
@@ -169,6 +180,7 @@ export class Engine {
             flushMs: p.buffer_flush_ms,
             maxInFlight: p.connection_pool.max_connections_per_host,
             breaker: this.#newBreaker(`peer:${n.id}`),
+            tracing: deps.tracing,
             traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
           }),
         );
@@ -255,10 +267,12 @@ export class Engine {
     this.#admit(1);
     const entry = this.resolveEntry(input);
     const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
-    const run = this.#newRun(newId(), input.traceId ?? newTraceId(), entry.id, timeoutMs, true);
+    const span = this.#tracing.request(input.traceparent, 'hal9.request', { 'hal9.entry': entry.id });
+    const run = this.#newRun(newId(), span.traceId, entry.id, timeoutMs, true);
+    run.span = span;
     run.open();
     run.spent.signals++;
-    this.#arrive(run, {
+    this.#arrive(run, span, {
       id: this.#signalId(),
       requestId: run.id,
       traceId: run.traceId,
@@ -278,7 +292,9 @@ export class Engine {
     neuronId: string,
     signals: readonly Signal[],
     deadlineMs: number,
+    traceparent?: string,
   ): Promise<BranchOutcome[]> {
+    const parent = this.#tracing.remote(traceparent);
     const n = this.#neurons.get(neuronId);
     if (!n || n.endpoint)
       throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
@@ -297,7 +313,7 @@ export class Engine {
       const run = this.#newRun(s.requestId, s.traceId, neuronId, timeoutMs, false);
       run.open();
       run.spent.signals++;
-      this.#arrive(run, { ...s, to: neuronId });
+      this.#arrive(run, parent, { ...s, to: neuronId });
       return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });
     return Promise.all(outcomes);
@@ -362,6 +378,10 @@ export class Engine {
         this.#runs.delete(r);
         if (!external) return;
         const view = r.view();
+        r.span?.end({
+          attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
+          ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
+        });
         this.#obs.request(view.status, view.durationMs);
         this.#onRunEnd?.(view);
       },
@@ -371,21 +391,28 @@ export class Engine {
   }
 
   /** A signal reached a neuron hosted here: it starts now if a slot is free, else waits for one. */
-  #arrive(run: RequestRun, signal: Signal): void {
+  #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {
     this.#obs.arrived(this.#neurons.get(signal.to)!);
-    this.#local.add({ run, signal, arrivedAt: this.#clock.now() });
+    this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent });
   }
 
-  async #process({ run, signal, arrivedAt }: Work): Promise<void> {
+  async #process({ run, signal, arrivedAt, parent }: Work): Promise<void> {
     if (!run.running) return;
     const neuron = this.#neurons.get(signal.to)!;
     const counters = this.#counters.get(neuron.id)!;
     const t0 = this.#clock.now();
     counters.active++;
+    const span = this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
+      'hal9.neuron': neuron.id,
+      'hal9.layer': neuron.layer,
+      'hal9.hop': signal.hop,
+      'hal9.signal.id': signal.id,
+      'hal9.queue_ms': t0 - arrivedAt,
+    });
     let answer: ModelAnswer;
     let cached = false;
     try {
-      ({ answer, cached } = await this.#answer(neuron, signal.content, run));
+      ({ answer, cached } = await this.#answer(neuron, signal.content, run, span));
     } catch (e) {
       counters.active--;
       counters.failed++;
@@ -397,6 +424,7 @@ export class Engine {
         latencyMs: now - arrivedAt,
         processingMs: now - t0,
       });
+      span.end({ error });
       run.close({ trace: [traceEntry(signal, neuron, false, now - t0, [], [], error)], errors: [error] });
       return;
     }
@@ -404,7 +432,8 @@ export class Engine {
     counters.processed++;
     if (cached) counters.cacheHits++;
     const now = this.#clock.now();
-    this.#route(run, signal, neuron, answer, cached, now - t0);
+    const forwarded = this.#route(run, signal, neuron, answer, cached, now - t0, span);
+    span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
     this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - arrivedAt, processingMs: now - t0 });
   }
 
@@ -413,9 +442,10 @@ export class Engine {
     neuron: NeuronConfig,
     content: string,
     run: RequestRun,
+    span: SpanRef,
   ): Promise<{ answer: ModelAnswer; cached: boolean }> {
     if (!this.#cacheLayers.has(neuron.layer)) {
-      return { answer: await this.#charged(neuron, content, run, run.signal), cached: false };
+      return { answer: await this.#charged(neuron, content, run, run.signal, span), cached: false };
     }
     this.#obs.cacheRequest(neuron);
     const key = cacheKey({
@@ -426,7 +456,7 @@ export class Engine {
     });
     const r = await this.#cache.getOrLoad(
       key,
-      (signal) => this.#charged(neuron, content, run, signal),
+      (signal) => this.#charged(neuron, content, run, signal, span),
       run.signal,
     );
     if (r.cached) this.#obs.cacheHit(neuron);
@@ -439,6 +469,7 @@ export class Engine {
     content: string,
     run: RequestRun,
     signal: AbortSignal,
+    span: SpanRef,
   ): Promise<ModelAnswer> {
     const b = this.config.performance.request_budget;
     if (run.spent.modelCalls >= b.max_model_calls)
@@ -447,7 +478,7 @@ export class Engine {
     if (b.max_cost_usd > 0 && run.spent.costUsd >= b.max_cost_usd)
       throw budgetError('max_cost_usd', b.max_cost_usd, 'USD');
     run.spent.modelCalls++;
-    const c = await this.#modelCall(neuron, content, { signal, deadline: run.deadline });
+    const c = await this.#modelCall(neuron, content, { signal, deadline: run.deadline, span });
     if (!c.usage) return c;
     const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
     run.charge(c.usage, costUsd);
@@ -462,7 +493,8 @@ export class Engine {
     answer: ModelAnswer,
     cached: boolean,
     ms: number,
-  ): void {
+    span: SpanRef,
+  ): number {
     const parsed = parseAnswer(answer.text);
     const path = [...signal.path, neuron.id];
     const plan = planForwards({
@@ -505,8 +537,8 @@ export class Engine {
       };
       const remote = this.#remote.get(c.target);
       this.#obs.forwarded(neuron, c.target, remote ? 'remote' : 'local');
-      if (remote) remote.add({ run, signal: child });
-      else this.#arrive(run, child);
+      if (remote) remote.add({ run, signal: child, parent: span });
+      else this.#arrive(run, span, child);
     }
     run.close({
       results,
@@ -524,6 +556,7 @@ export class Engine {
       ],
       errors,
     });
+    return children.length;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Completion, ModelBackend } from '../claude/backend.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { type Hal9Error, isHal9Error } from '../errors.ts';
+import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
 import type { PipelineObserver } from './observer.ts';
@@ -13,6 +14,8 @@ import type { Semaphore } from './semaphore.ts';
 
 export interface CallContext {
   readonly signal: AbortSignal;
+  /** The signal's span: model-call spans are its children. */
+  readonly span: SpanRef;
   /** clock.now() the request's deadline falls at: no retry is started that cannot finish before it. */
   readonly deadline: number;
 }
@@ -35,6 +38,7 @@ type Attempt = (
   content: string,
   model: string,
   ctx: CallContext,
+  traceparent?: string,
 ) => Promise<Completion>;
 type AttemptStage = (next: Attempt) => Attempt;
 
@@ -98,6 +102,43 @@ export function retryDelayMs(
   const jittered = exp / 2 + (random * exp) / 2;
   return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
 }
+
+/** A span per call to the back-end, with the GenAI semantic conventions; its context goes upstream. */
+export const withTracing =
+  (tracing: Tracing, provider: string, maxTokens: number): AttemptStage =>
+  (next) =>
+  async (neuron, content, model, ctx) => {
+    if (!tracing.enabled) return next(neuron, content, model, ctx);
+    const span = tracing.child(ctx.span, `chat ${model}`, 'client', {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': provider,
+      'gen_ai.request.model': model,
+      'gen_ai.request.max_tokens': maxTokens,
+      'hal9.neuron': neuron.id,
+    });
+    try {
+      const c = await next(neuron, content, model, ctx, span.traceparent());
+      span.end({
+        attributes: {
+          'gen_ai.response.model': model,
+          ...(c.id ? { 'gen_ai.response.id': c.id } : {}),
+          ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
+          ...(c.usage
+            ? {
+                'gen_ai.usage.input_tokens': c.usage.input,
+                'gen_ai.usage.output_tokens': c.usage.output,
+                'gen_ai.usage.cache_read.input_tokens': c.usage.cacheRead,
+                'gen_ai.usage.cache_creation.input_tokens': c.usage.cacheCreation,
+              }
+            : {}),
+        },
+      });
+      return c;
+    } catch (e) {
+      span.end({ error: { code: isHal9Error(e) ? e.code : 'INTERNAL', message: (e as Error).message } });
+      throw e;
+    }
+  };
 
 /** Retries 429 and 529 with backoff, only while the wait and a call still fit before the deadline. */
 export const withRetry =
@@ -182,15 +223,20 @@ export interface ModelCallDeps {
   readonly random: () => number;
   readonly observer: PipelineObserver;
   readonly clock: Clock;
+  readonly tracing: Tracing;
+  /** gen_ai.provider.name: anthropic, or mock. */
+  readonly provider: string;
+  readonly maxTokens: number;
 }
 
 export function createModelCall(d: ModelCallDeps): ModelCall {
-  const backend: Attempt = (neuron, content, model, ctx) =>
-    d.backend.complete(neuron, content, ctx.signal, model);
+  const backend: Attempt = (neuron, content, model, ctx, traceparent) =>
+    d.backend.complete(neuron, content, ctx.signal, model, traceparent);
+  const traced = withTracing(d.tracing, d.provider, d.maxTokens)(backend);
   const attempt = withBreaker(
     d.breakerFor,
     d.observer,
-  )(withInstrumentation(d.upstreamFor, d.observer, d.clock)(backend));
+  )(withInstrumentation(d.upstreamFor, d.observer, d.clock)(traced));
   const retried = withRetry(d.retry, d.clock, d.random, d.upstreamFor, d.observer)(attempt);
   return withLimit(d.permits)(withFallback(d.models, d.observer)(retried));
 }

@@ -1,6 +1,7 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
+import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
@@ -16,6 +17,8 @@ import type { Signal, TraceEntry } from './signal.ts';
 export interface RemoteWork {
   readonly run: RequestRun;
   readonly signal: Signal;
+  /** The forwarding signal's span: the peer call's span is its child. */
+  readonly parent: SpanRef;
 }
 
 export interface RemoteDispatchDeps {
@@ -28,6 +31,7 @@ export interface RemoteDispatchDeps {
   readonly maxInFlight: number;
   /** This peer's breaker: a dead or failing pod fails fast instead of holding every batch to its deadline. */
   readonly breaker: UpstreamBreaker;
+  readonly tracing: Tracing;
   readonly traceEntry: (
     signal: Signal,
     neuron: NeuronConfig,
@@ -86,6 +90,13 @@ export class RemoteDispatch {
     for (const w of live) w.run.signal.addEventListener('abort', onEnd, { once: true });
     const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
     const upstream = `peer:${target.id}`;
+    // One HTTP call carries the batch: its span hangs under the first signal's parent, and the peer's
+    // spans hang under it through the traceparent header.
+    const span = this.#d.tracing.child(live[0]!.parent, `hal9.peer ${target.id}`, 'client', {
+      'hal9.peer': target.id,
+      'hal9.batch_size': live.length,
+      'server.address': target.endpoint,
+    });
     const t0 = clock.now();
     this.#d.breaker
       .fire(() =>
@@ -94,16 +105,19 @@ export class RemoteDispatch {
           live.map((w) => w.signal),
           Math.round(deadline),
           cancel.signal,
+          span.traceparent(),
         ),
       )
       .then(
         (outcomes) => {
+          span.end();
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
             w.run.close(outcomes[i]);
           });
         },
         (e) => {
+          span.end({ error: toErrorInfo(e, target.id) });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           for (const w of live) {
             const error = toErrorInfo(e, target.id);

@@ -1,5 +1,6 @@
 import type { TokenUsage } from '../claude/backend.ts';
 import { type ErrorInfo, Hal9Error } from '../errors.ts';
+import type { SpanRef } from '../tracing/tracing.ts';
 import type { Clock, Timer } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from './signal.ts';
@@ -65,6 +66,8 @@ export class RequestRun {
   readonly errors: ErrorInfo[] = [];
   /** What this run has consumed of its budgets (performance.request_budget). */
   readonly spent = { signals: 0, modelCalls: 0, tokens: 0, costUsd: 0 };
+  /** The request's span (external requests), ended by the engine with the outcome. */
+  span: SpanRef | undefined;
   #usage: TokenUsage = NO_USAGE;
   #unpriced = false;
   #status: RunStatus = 'running';

@@ -19,7 +19,12 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
     '/v1/neurons/:id/signals',
     { schema: { body: forwardedBatch } },
     async (req) => ({
-      outcomes: await engine.runForwarded(req.params.id, req.body.signals, req.body.deadlineMs),
+      outcomes: await engine.runForwarded(
+        req.params.id,
+        req.body.signals,
+        req.body.deadlineMs,
+        req.headers.traceparent as string | undefined,
+      ),
     }),
   );
 }

@@ -3,7 +3,6 @@ import { Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import type { RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
-import { traceIdFrom } from '../../pipeline/signal.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
@@ -58,14 +57,14 @@ export async function signalRoutes(
   app.get('/v1/neurons', async () => ({ entry: engine.entry.id, neurons: engine.neurons() }));
 
   const submit = (req: FastifyRequest, body: SignalBody, timeoutMs?: number) => {
-    const traceId = traceIdFrom(req.headers.traceparent as string | undefined);
+    const traceparent = req.headers.traceparent as string | undefined;
     return engine.submit({
       content: body.content,
       ...(body.neuron ? { neuron: body.neuron } : {}),
       ...(body.layer ? { layer: body.layer } : {}),
       ...(body.metadata ? { metadata: body.metadata } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
-      ...(traceId ? { traceId } : {}),
+      ...(traceparent ? { traceparent } : {}),
     });
   };
 

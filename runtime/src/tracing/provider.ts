@@ -1,0 +1,49 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { noTracing, otelTracing, type Tracing } from './tracing.ts';
+
+// The OTLP/HTTP exporter, configured from the standard OTEL_* variables (read by main.ts and passed
+// in). Off unless an endpoint is set. The provider is not registered globally.
+
+export interface OtelEnv {
+  readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  readonly OTEL_SERVICE_NAME?: string;
+  readonly OTEL_SDK_DISABLED?: string;
+}
+
+export interface TracingHandle {
+  readonly tracing: Tracing;
+  /** Flushes spans still in the batch and stops the exporter. */
+  shutdown(): Promise<void>;
+}
+
+/** The traces URL the env names, or undefined when tracing is off. */
+export function tracesURL(env: OtelEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
+    return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
+}
+
+export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
+  const url = tracesURL(env);
+  if (!url) return { tracing: noTracing(), shutdown: async () => {} };
+  // Bounded: at most 2,048 spans wait for export; beyond that they are dropped, never the process.
+  const processor = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), maxQueueSize: 2048 });
+  return tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster);
+}
+
+/** A tracer provider around one span processor (the OTLP batch above; tests pass their own). */
+export function tracingWith(processor: SpanProcessor, serviceName: string, cluster: string): TracingHandle {
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName, 'hal9.cluster': cluster }),
+    spanProcessors: [processor],
+  });
+  return {
+    tracing: otelTracing(provider.getTracer('hal9-runtime')),
+    shutdown: () => provider.shutdown(),
+  };
+}

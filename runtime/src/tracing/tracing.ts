@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Attributes,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { traceIdFrom } from '../pipeline/signal.ts';
+
+// Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
+// never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
+// parent SpanRef per signal), never through a global context manager; W3C traceparent in and out.
+
+export interface SpanEnd {
+  readonly attributes?: Attributes;
+  /** An error code (and message) marks the span failed. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface SpanRef {
+  readonly traceId: string;
+  /** The W3C header for a call made inside this span. */
+  traceparent(): string;
+  end(o?: SpanEnd): void;
+}
+
+export type SpanKindName = 'internal' | 'client' | 'server';
+
+export interface Tracing {
+  readonly enabled: boolean;
+  /** A request's root span: a child of the caller's traceparent when it sent a valid one. */
+  request(callerTraceparent: string | undefined, name: string, attributes: Attributes): SpanRef;
+  child(parent: SpanRef, name: string, kind: SpanKindName, attributes: Attributes): SpanRef;
+  /** The caller's context (a peer runtime's span) as a parent, from its traceparent header. */
+  remote(traceparent: string | undefined): SpanRef;
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** Tracing off: trace ids still flow (the caller's, or a new one) and peers still get a traceparent. */
+export function noTracing(): Tracing {
+  const ref = (traceId: string): SpanRef => ({
+    traceId,
+    traceparent: () => `00-${traceId}-${hex(8)}-01`,
+    end() {},
+  });
+  return {
+    enabled: false,
+    request: (caller) => ref(traceIdFrom(caller) ?? hex(16)),
+    child: (parent) => parent,
+    remote: (tp) => ref(traceIdFrom(tp) ?? hex(16)),
+  };
+}
+
+const KIND: Record<SpanKindName, SpanKind> = {
+  internal: SpanKind.INTERNAL,
+  client: SpanKind.CLIENT,
+  server: SpanKind.SERVER,
+};
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+class OtelSpanRef implements SpanRef {
+  readonly span: Span;
+  constructor(span: Span) {
+    this.span = span;
+  }
+  get traceId(): string {
+    return this.span.spanContext().traceId;
+  }
+  traceparent(): string {
+    const c = this.span.spanContext();
+    return `00-${c.traceId}-${c.spanId}-${c.traceFlags & TraceFlags.SAMPLED ? '01' : '00'}`;
+  }
+  end(o: SpanEnd = {}): void {
+    if (o.attributes) this.span.setAttributes(o.attributes);
+    if (o.error) {
+      this.span.setAttribute('error.type', o.error.code);
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: o.error.message });
+    }
+    this.span.end();
+  }
+}
+
+/** Tracing through an OpenTelemetry tracer (the composition root builds the provider and exporter). */
+export function otelTracing(tracer: Tracer): Tracing {
+  const contextOf = (parent: SpanRef | undefined) =>
+    parent instanceof OtelSpanRef ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
+  const remoteContext = (tp: string | undefined) => {
+    const m = tp ? TRACEPARENT.exec(tp.trim()) : null;
+    if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return ROOT_CONTEXT;
+    return trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: m[1]!,
+      spanId: m[2]!,
+      traceFlags: Number.parseInt(m[3]!, 16),
+      isRemote: true,
+    });
+  };
+  return {
+    enabled: true,
+    request: (caller, name, attributes) =>
+      new OtelSpanRef(tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, remoteContext(caller))),
+    child: (parent, name, kind, attributes) =>
+      new OtelSpanRef(tracer.startSpan(name, { kind: KIND[kind], attributes }, contextOf(parent))),
+    remote: (tp) => {
+      // A parent that is not ours to end: a non-recording span carrying the peer's context.
+      const ctx = remoteContext(tp);
+      const sc = trace.getSpanContext(ctx);
+      const span = sc ? trace.wrapSpanContext(sc) : tracer.startSpan('hal9.forwarded', {}, ROOT_CONTEXT);
+      return new OtelSpanRef(span);
+    },
+  };
+}

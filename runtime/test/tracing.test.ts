@@ -1,0 +1,115 @@
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tracingWith } from '../src/tracing/provider.ts';
+import { apiDoc, type FakeMessagesApi, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Spans and their parent links with the real OpenTelemetry SDK (in-memory exporter here; the OTLP path
+// against a real Jaeger is in tracing-jaeger.test.ts): request → signal → model call / peer call, W3C
+// context to the Messages API and to peers, GenAI attributes on model calls.
+
+let fake: FakeMessagesApi | undefined;
+const started: Started[] = [];
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.close();
+  await fake?.close();
+  fake = undefined;
+});
+
+const spanId = (s: ReadableSpan) => s.spanContext().spanId;
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+describe('tracing', () => {
+  it('links request, signal and model-call spans, continues the caller’s trace and sends context upstream', async () => {
+    const exporter = new InMemorySpanExporter();
+    fake = await startFakeMessagesApi();
+    fake.respond((req) =>
+      message(req.body.system[0].text === 'You are lead.' ? 'FORWARD_TO: impl-1' : 'RESULT: done', {
+        input_tokens: 11,
+        output_tokens: 7,
+        cache_read_input_tokens: 5,
+      }),
+    );
+    const rt = await startRuntime(
+      apiDoc(fake, { neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')] }),
+      { apiKey: 'k', tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await rt.post(
+      '/v1/signals',
+      { content: 'x' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.traceId).toBe(traceId);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.every((s) => s.spanContext().traceId === traceId)).toBe(true);
+    const byName = (n: string) => spans.filter((s) => s.name === n);
+    const [request] = byName('hal9.request');
+    const [lead] = byName('hal9.signal lead');
+    const [impl] = byName('hal9.signal impl-1');
+    const chats = byName('chat claude-test-1');
+    expect(parentOf(request!)).toBe('00f067aa0ba902b7');
+    expect(parentOf(lead!)).toBe(spanId(request!));
+    expect(parentOf(impl!)).toBe(spanId(lead!));
+    expect(chats.map(parentOf).sort()).toEqual([spanId(lead!), spanId(impl!)].sort());
+    const leadChat = chats.find((c) => parentOf(c) === spanId(lead!))!;
+    expect(leadChat.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.model': 'claude-test-1',
+      'gen_ai.usage.input_tokens': 11,
+      'gen_ai.usage.output_tokens': 7,
+      'gen_ai.usage.cache_read.input_tokens': 5,
+      'gen_ai.response.finish_reasons': ['end_turn'],
+    });
+    // The Messages API received the model-call span's context.
+    const sentIds = fake.requests.map((r) => String(r.headers.traceparent).split('-')[2]);
+    expect(sentIds.sort()).toEqual(chats.map(spanId).sort());
+  });
+
+  it('in cluster mode the peer call is a span, and the peer’s signal spans are its children', async () => {
+    const lead = new InMemorySpanExporter();
+    const worker = new InMemorySpanExporter();
+    const w = await startRuntime(
+      { neurons: [neuron('worker', 'L2')] },
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter: worker }), 'worker', 'test') },
+    );
+    started.push(w);
+    const l = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: w.url })] },
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter: lead }), 'lead', 'test') },
+    );
+    started.push(l);
+    const res = await l.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    const peer = lead.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
+    const leadSignal = lead.getFinishedSpans().find((s) => s.name === 'hal9.signal lead')!;
+    expect(parentOf(peer)).toBe(spanId(leadSignal));
+    const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
+    expect(remote.spanContext().traceId).toBe(res.body.traceId);
+    expect(parentOf(remote)).toBe(spanId(peer));
+  });
+
+  it('marks a failed model call and its signal as errors', async () => {
+    const exporter = new InMemorySpanExporter();
+    fake = await startFakeMessagesApi();
+    fake.respond({ kind: 'error', status: 500, type: 'api_error', message: 'boom' });
+    const rt = await startRuntime(
+      apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], claude: { retry: { max_retries: 0 } } }),
+      {
+        apiKey: 'k',
+        tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test'),
+      },
+    );
+    started.push(rt);
+    await rt.post('/v1/signals', { content: 'x' });
+    const spans = exporter.getFinishedSpans();
+    for (const name of ['chat claude-test-1', 'hal9.signal impl-1', 'hal9.request']) {
+      const s = spans.find((x) => x.name === name)!;
+      expect(s.status.code, name).toBe(2);
+      expect(s.attributes['error.type'], name).toBe('UPSTREAM_ERROR');
+    }
+  });
+});
