@@ -177,34 +177,6 @@ function outcome(doc: unknown, env: ConfigEnv = {}): { field: string; message: s
   return [];
 }
 
-// Pending fixes in parse.ts (see the `fails` cases at the end): inputs that still crash or name no field.
-const sectionOrRootIsNotAMapping = (doc: unknown, env: ConfigEnv): boolean => {
-  if (doc !== undefined && doc !== null && !isObj(doc)) return true;
-  if (!isObj(doc)) return false;
-  const hit = (k: string, vars: (keyof ConfigEnv)[]) =>
-    vars.some((v) => env[v]) && doc[k] !== undefined && !isObj(doc[k]);
-  return (
-    hit('server', [
-      'PORT',
-      'HOST',
-      'HAL9_AUTH_TOKEN',
-      'HAL9_API_KEYS_FILE',
-      'HAL9_PEER_TOKEN_FILE',
-      'KUBERNETES_SERVICE_HOST',
-    ]) ||
-    hit('claude', ['HAL9_MODE', 'ANTHROPIC_BASE_URL']) ||
-    hit('performance', ['HAL9_MAX_CONCURRENT_SIGNALS'])
-  );
-};
-/** Keys the parser reads (root, sections, neurons, mock responses) that are empty or contain "." or "[". */
-const unnameableKey = (doc: unknown): boolean => {
-  const bad = (o: unknown) => isObj(o) && Object.keys(o).some((k) => k === '' || /[.[\]]/.test(k));
-  if (!isObj(doc)) return false;
-  const at = (path: string) => path.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), doc);
-  const lists = [doc.neurons, ...LAYERS.map((l) => at(`claude.mock_responses.${l}`))];
-  return bad(doc) || SECTIONS.some((s) => bad(at(s))) || lists.some((l) => Array.isArray(l) && l.some(bad));
-};
-
 // ---- generators ------------------------------------------------------------------------------------
 
 const key = fc.oneof(
