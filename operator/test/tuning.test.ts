@@ -20,7 +20,9 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
 const kc = kubeConfigFromInject();
 const NEURON = 'impl-1';
-const SLO_MS = 250;
+// The caller-visible p95 (queue wait included): 12 quick signals in flight over 4 slots give about
+// 240 ms, within 80 % of the SLO; slow answers with their queue wait break it.
+const SLO_MS = 500;
 let ns: string;
 let r: ReturnType<typeof reads>;
 let operator: RunningOperator | undefined;
@@ -37,7 +39,7 @@ const clusterSpec = (prometheusURL?: string) => ({
   claude: {
     mode: 'mock',
     mockResponses: {
-      // Latency is chosen by the content: 40 ms is well within the SLO, 400 ms breaks it.
+      // Latency is chosen by the content: 40 ms answers stay within the SLO even queued, 400 ms ones break it.
       L2: [
         { trigger: 'slow', response: 'RESULT: slow answer', delayMs: 400 },
         { trigger: 'default', response: 'RESULT: quick answer', delayMs: 40 },
@@ -183,7 +185,7 @@ describe('parallelism tuning', () => {
     expect(configHash).toBeTruthy();
 
     await apply([aCluster('hal9', clusterSpec(prometheus.url))]);
-    // 12 signals in flight per runtime against 4 slots: utilization 1, a queue, p95 ≈ 50 ms.
+    // 12 signals in flight per runtime against 4 slots: utilization 1, a queue, caller-visible p95 ≈ 240 ms.
     const load = startLoad('quick', 12);
     let raised: Awaited<ReturnType<typeof r.neuron>>;
     try {
