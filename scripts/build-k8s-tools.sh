@@ -25,6 +25,8 @@ need=()
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok helm; do
   [ -x "$bin/$b" ] || need+=("$b")
 done
+# A helm built before its default Kubernetes version was stamped is built again.
+[ -x "$bin/helm" ] && [ ! -e "$bin/.helm-kube-version" ] && need+=(helm)
 if [ ${#need[@]} -eq 0 ]; then echo "$bin"; exit 0; fi
 mkdir -p "$bin"
 echo "building ${need[*]} into $bin" >&2
@@ -49,9 +51,18 @@ fi
 if has etcd; then (cd "$here/tools/etcd-bin" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3); fi
 if has kwok; then GOBIN="$bin" go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION; fi
 if has helm; then
+  # As helm's release builds do (its Makefile): the default Kubernetes version for `helm template` and
+  # `helm lint` comes from the client-go it is built with (v0.37.x -> 1.37), not the 1.20 in its source.
+  helm_mod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  kminor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$helm_mod" | head -n 1)
+  kstamp=""
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    kstamp="$kstamp -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$kminor"
+  done
   GOBIN="$bin" go install -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean $kstamp" \
     helm.sh/helm/v3/cmd/helm@$HELM_VERSION
+  echo "1.$kminor" >"$bin/.helm-kube-version"
 fi
 echo "built in $(( $(date +%s) - start )) s" >&2
 echo "$bin"
