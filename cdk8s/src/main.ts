@@ -1,7 +1,8 @@
 // Synthesizes the GitOps bundle Argo CD syncs: cdk8s/dist/00-crds/ and cdk8s/dist/10-platform/.
 // `npm run synth` (optionally `-- --out <dir>`). The directory is replaced as a whole, so a removed
-// object disappears from the output instead of lingering.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// object disappears from the output instead of lingering — but only a directory this command wrote
+// (it leaves a marker file) or an empty one: anything else is refused unless `--force` is given.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundleApp, renderBundle } from './bundle.ts';
@@ -17,7 +18,22 @@ function main(argv: readonly string[]): number {
   const inputs = readRepositoryInputs(root);
   const files = renderBundle(buildBundleApp({ crds: inputs.crds, platform: productionPlatform(inputs) }));
 
+  const MARKER = '.hal9-synth';
+  if (
+    existsSync(out) &&
+    readdirSync(out).length > 0 &&
+    !existsSync(join(out, MARKER)) &&
+    !argv.includes('--force')
+  ) {
+    console.error(
+      `refusing to replace ${out}: it is not empty and was not written by this command (no ${MARKER}); ` +
+        'choose an empty or new directory, or pass --force',
+    );
+    return 2;
+  }
   rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, MARKER), 'written by npm run synth; the directory is replaced on every run\n');
   for (const [file, content] of files) {
     mkdirSync(dirname(join(out, file)), { recursive: true });
     writeFileSync(join(out, file), content);
