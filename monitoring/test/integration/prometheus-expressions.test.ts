@@ -3,6 +3,10 @@
 // election) reconciling real objects on the local control plane. Each must parse and return data;
 // conditions that are normally quiet (errors, throttling, an open breaker, a full queue, failing
 // reconciles) are driven on purpose.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createTestNamespace,
   kubeConfigFromInject,
@@ -12,8 +16,10 @@ import {
   waitFor,
 } from '@hal9/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { toYaml } from '../../../operator/test/support/builders.ts';
 import { scrape } from '../../../operator/test/support/operator-harness.ts';
+import { promptCacheSavings, responseCacheSavings } from '../../src/dashboards/cost-panels.ts';
 import { operatorMetrics, resolveSeries, runtimeMetrics, seriesNames } from '../../src/metric-catalogue.ts';
 import {
   dashboardExpressions,
@@ -22,7 +28,7 @@ import {
   ruleExpressions,
 } from '../../src/promql/extract.ts';
 import { interpolate } from '../../src/promql/interpolate.ts';
-import { type FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic.ts';
+import { type FakeAnthropic, fakeUsage, startFakeAnthropic } from '../support/fake-anthropic.ts';
 import { driveLoad } from '../support/load.ts';
 import {
   noDisruptionBudgetsQuota,
@@ -92,25 +98,75 @@ const perfConfig = {
   },
 };
 
+// USD per million tokens at Anthropic's list ratios (cache read 0.1×, cache write 1.25× the input price,
+// the parser's defaults), so the dashboard's prompt-cache estimate is exact here.
+const prices = {
+  'claude-sonnet-5-5': { input: 3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+};
+
 // api mode against the fake Messages API: one L2 neuron, so each request is one upstream call.
+// Priced: throttled's answers cost money (the default cost limit applies to it).
 const apiConfig = (name: string, baseUrl: string, failureThreshold: number) => ({
   cluster: { name },
   neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
   performance: { circuit_breaker: { failure_threshold: failureThreshold, timeout_seconds: 600 } },
-  claude: { mode: 'api', base_url: baseUrl, max_retries: 0, timeout_ms: 5000 },
+  claude: { mode: 'api', base_url: baseUrl, max_retries: 0, timeout_ms: 5000, prices },
 });
+
+// priced: api mode with client keys, a response cache, and a fallback from sonnet to haiku. The fake
+// answers "overload" with 529 on sonnet (retried once, then handed to haiku, which answers); "ok" contents
+// repeat, so the response cache answers most of them. Its Hal9Cluster's cost limit is overridden to almost
+// nothing, so Hal9CostBurnRateHigh evaluates true.
+const primaryModel = 'claude-sonnet-4-5';
+const spareModel = 'claude-haiku-4-5';
+const pricedConfig = (baseUrl: string) => ({
+  cluster: { name: 'priced' },
+  neurons: [
+    {
+      id: 'impl-1',
+      layer: 'L2',
+      system_prompt: 'build',
+      forward_connections: [],
+      fallback_models: [spareModel],
+    },
+  ],
+  performance: {
+    cache_layers: ['L2'],
+    circuit_breaker: { failure_threshold: 10_000, timeout_seconds: 600 },
+  },
+  claude: {
+    mode: 'api',
+    model: primaryModel,
+    base_url: baseUrl,
+    max_retries: 0,
+    timeout_ms: 5000,
+    retry: { max_retries: 1, base_delay_ms: 5, max_delay_ms: 20 },
+    prices,
+  },
+});
+// Before the first scrape, every priced series is created with a good part of its final value: each then
+// has the same rate() extrapolation (same target, same scrapes), so the window's ratios are the calls' own.
+// After it, "ok" contents are all cache hits and every paid call is an "overload" that haiku answers.
+const pricedWarmUp = (i: number) => (i < 4 ? `ok ${i}` : i % 2 === 0 ? `overload warm ${i}` : `ok ${i % 4}`);
+const pricedContent = (i: number) => (i % 3 === 0 ? `overload ${i}` : `ok ${i % 4}`);
+const clientKeys = { alpha: 'alpha-key-0123456789abcdef', beta: 'beta-key-0123456789abcdef' };
+const pricedClient = (i: number) => (i % 2 === 0 ? 'alpha' : 'beta');
+const pricedLimitUsdPerHour = 0.000001;
 
 const apiKey = { ANTHROPIC_API_KEY: 'test-key' };
 
 // saturated: one slot held by a signal that takes minutes and two more waiting behind it, so every
 // scrape sees a busy executor and a standing queue (Hal9QueueSaturated), however loaded the machine.
 // perf's queue saturates too, but empties for a few milliseconds now and then as its work flows
-// through, which a scrape may hit. A short drain timeout lets it stop with the work unfinished.
+// through, which a scrape may hit. A short drain timeout lets it stop with the work unfinished; a long
+// request deadline keeps the held and waiting signals from timing out (30 s by default) before the end.
 const saturatedConfig = {
   cluster: { name: 'saturated' },
   server: { drain_timeout_ms: 500 },
   neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
-  performance: { max_concurrent_signals: 1, max_queue_depth: 2 },
+  performance: { max_concurrent_signals: 1, max_queue_depth: 2, request_timeout_ms: 600_000 },
   claude: {
     mode: 'mock',
     mock_responses: { L2: [{ trigger: 'default', response: 'RESULT: built', delay_ms: 300_000 }] },
@@ -130,22 +186,65 @@ describe('dashboards and rules against a real Prometheus', () => {
   const loads: Record<string, Record<string, number>> = {};
   const pending = new AbortController();
   let testNamespace: TestNamespace | undefined;
+  const files = mkdtempSync(join(tmpdir(), 'hal9-monitoring-'));
+  let pricedUrl = '';
+  let pricedSent = 0;
+  let overloadsSent = 0;
+  /** The priced runtime's load: counts what it sends, with alternating client keys. */
+  const pricedLoad = (url: string, content: (i: number) => string, maxRequests: number) =>
+    driveLoad({
+      url,
+      content: (i) => {
+        const c = content(i);
+        pricedSent++;
+        if (c.startsWith('overload')) overloadsSent++;
+        return c;
+      },
+      headers: (i) => ({ authorization: `Bearer ${clientKeys[pricedClient(i)]}` }),
+      workers: 1,
+      maxRequests,
+      maxMs: 20_000,
+      backoffMs: 100,
+      paceMs: 50,
+    });
 
   beforeAll(async () => {
     testNamespace = await createTestNamespace(kc, 'monitoring');
     namespace = testNamespace.name;
-    fake = await startFakeAnthropic();
+    fake = await startFakeAnthropic({ spareModels: [spareModel] });
+    const keysFile = join(files, 'api-keys.yaml');
+    writeFileSync(keysFile, stringify(clientKeys));
+    // The override an operator would add for one Hal9Cluster (README: "Cost limit").
+    const limitsFile = join(files, 'cost-limits.yaml');
+    writeFileSync(
+      limitsFile,
+      stringify({
+        groups: [
+          {
+            name: 'hal9-cost-limits',
+            rules: [
+              {
+                record: 'cluster:hal9_cost_limit_usd_per_hour:config',
+                expr: `vector(${pricedLimitUsdPerHour})`,
+                labels: { namespace, hal9_cluster: 'priced' },
+              },
+            ],
+          },
+        ],
+      }),
+    );
     const operatorOptions = (identity: string) => ({
       kubeconfigPath: kubeconfigPathFromInject(),
       namespace,
       identity,
     });
     // Each process is listed as soon as it runs, so afterAll stops it even if another fails to start.
-    const [perf, throttled, broken, saturated, leader] = await Promise.all([
+    const [perf, throttled, broken, saturated, priced, leader] = await Promise.all([
       startRuntime(perfConfig).then(into(runtimes)),
       startRuntime(apiConfig('throttled', fake.url, 10_000), apiKey).then(into(runtimes)),
       startRuntime(apiConfig('broken', fake.url, 5), apiKey).then(into(runtimes)),
       startRuntime(saturatedConfig).then(into(runtimes)),
+      startRuntime(pricedConfig(fake.url), { ...apiKey, HAL9_API_KEYS_FILE: keysFile }).then(into(runtimes)),
       startOperatorProcess(operatorOptions('operator-a')).then(into(operators)),
     ]);
     // One signal runs, two wait: sent and left pending until afterAll aborts them.
@@ -158,6 +257,8 @@ describe('dashboards and rules against a real Prometheus', () => {
       }).catch(() => undefined);
     }
     await waitForQueue(saturated.url, 2);
+    pricedUrl = priced.url;
+    loads.pricedWarmUp = await pricedLoad(priced.url, pricedWarmUp, 20);
     // The second replica starts once the first holds the Lease, so it stays a standby.
     await waitFor('operator-a to lead', async () => ((await leaderStatus(leader)) === 1 ? true : undefined), {
       timeoutMs: 30_000,
@@ -179,7 +280,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     await waitForQueue(perf.url, 1);
     const started = Date.now() / 1000;
     prometheus = await startPrometheus({
-      ruleFiles: [rulesPath],
+      ruleFiles: [rulesPath, limitsFile],
       jobs: [
         {
           job: 'hal9-runtime',
@@ -203,7 +304,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     await kubectl(['apply', '-n', namespace, '-f', '-'], {
       stdin: toYaml([noDisruptionBudgetsQuota(), ...perfTopology('perf', prometheus.url)]),
     });
-    const [perfResult, throttledResult, brokenResult] = await Promise.all([
+    const [perfResult, throttledResult, brokenResult, pricedResult] = await Promise.all([
       perfLoad,
       driveLoad({
         url: throttled.url,
@@ -223,9 +324,15 @@ describe('dashboards and rules against a real Prometheus', () => {
         backoffMs: 100,
         paceMs: 100,
       }),
+      pricedLoad(priced.url, pricedContent, 120),
       waitForOperatorActivity(leader),
     ]);
-    Object.assign(loads, { perf: perfResult, throttled: throttledResult, broken: brokenResult });
+    Object.assign(loads, {
+      perf: perfResult,
+      throttled: throttledResult,
+      broken: brokenResult,
+      priced: pricedResult,
+    });
     // Let the last scrapes and rule evaluations land.
     await new Promise((r) => setTimeout(r, 4_000));
     window = { start: Math.ceil(started) + 2, end: Math.floor(Date.now() / 1000) };
@@ -239,6 +346,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     for (const o of [...operators].reverse()) await o.stop();
     await fake?.close();
     await testNamespace?.delete();
+    rmSync(files, { recursive: true, force: true });
   });
 
   it('drove the intended conditions', async () => {
@@ -254,7 +362,10 @@ describe('dashboards and rules against a real Prometheus', () => {
       'hal9-runtime up ',
       'hal9-runtime up ',
       'hal9-runtime up ',
+      'hal9-runtime up ',
     ]);
+    expect(Object.keys(loads.pricedWarmUp ?? {})).toEqual(['200']);
+    expect(Object.keys(loads.priced ?? {})).toEqual(['200']);
   });
 
   it('scrapes every runtime metric of the contract from the real runtimes', async () => {
@@ -262,7 +373,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     for (const r of runtimes) {
       const text = await (await fetch(`${r.url}/metrics`)).text();
       for (const name of metricNames(text)) exposed.add(name);
-      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated)"/);
+      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated|priced)"/);
     }
     const missing = runtimeMetrics.flatMap((spec) => seriesNames(spec).filter((s) => !exposed.has(s)));
     expect(missing).toEqual([]);
@@ -347,6 +458,83 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(byTarget['design-1']).toBeLessThan(1.1);
   });
 
+  it('counts clients, retries, fallbacks, tokens and cost per model as the runtime answered them', async () => {
+    const text = await (await fetch(`${pricedUrl}/metrics`)).text();
+    const sample = (name: string, labels: Record<string, string>) => {
+      const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    // Every request carried a key: the two clients add up to what was sent, alternating within each load.
+    const alpha = sample('hal9_client_requests_total', { client: 'alpha' });
+    const beta = sample('hal9_client_requests_total', { client: 'beta' });
+    expect(alpha + beta).toBe(pricedSent);
+    expect(Math.abs(alpha - beta)).toBeLessThanOrEqual(2);
+    // Each "overload" was retried once on sonnet (529), then handed to haiku, which answered.
+    const fallbacks = sample('hal9_model_fallbacks_total', { from: primaryModel, to: spareModel });
+    expect(fallbacks).toBe(overloadsSent);
+    expect(sample('hal9_upstream_retries_total', { upstream: 'claude-api', status: '529' })).toBe(
+      overloadsSent,
+    );
+    // Both models were paid for; the four "ok" contents were answered once each, then from the cache.
+    const calls = { [primaryModel]: 4, [spareModel]: fallbacks };
+    for (const [model, n] of Object.entries(calls)) {
+      const p = prices[model as keyof typeof prices];
+      const perCall =
+        (fakeUsage.input * p.input +
+          fakeUsage.output * p.output +
+          fakeUsage.cacheRead * p.input * 0.1 +
+          fakeUsage.cacheCreation * p.input * 1.25) /
+        1e6;
+      expect(sample('hal9_cost_usd_total', { model })).toBeCloseTo(n * perCall, 12);
+    }
+    expect(sample('hal9_neuron_tokens_total', { neuron: 'impl-1', type: 'cache_read' })).toBe(
+      (4 + fallbacks) * fakeUsage.cacheRead,
+    );
+  });
+
+  it('estimates cache savings and applies the cost limits on the real series', async () => {
+    const at = window.end;
+    const one = async (expr: string) => {
+      // A range over the whole run: it starts before the first scrape, whenever the loads ended.
+      const vars = { ...variables(), __rate_interval: '10m' };
+      const r = (await prometheus.query(interpolate(expr, vars), at)).data?.result ?? [];
+      return Object.fromEntries(
+        r.map((x) => [x.metric.neuron ?? x.metric.hal9_cluster, Number((x.value as [number, string])[1])]),
+      );
+    };
+    const sel = 'hal9_cluster="priced"';
+    // The fake's usage at list-price ratios: prompt-cache savings are exactly (0.9 × reads − 0.25 × writes)
+    // input prices per call, i.e. that share of the cost.
+    const u = fakeUsage;
+    const share =
+      (0.9 * u.cacheRead - 0.25 * u.cacheCreation) /
+      (u.input + 5 * u.output + 0.1 * u.cacheRead + 1.25 * u.cacheCreation);
+    const cost = (await one(`3600 * sum by (neuron) (rate(hal9_cost_usd_total{${sel}}[10m]))`))['impl-1'];
+    const prompt = (await one(promptCacheSavings.replaceAll('hal9_cluster=~"$hal9_cluster"', sel)))['impl-1'];
+    expect(cost).toBeGreaterThan(0);
+    expect(prompt! / cost!).toBeCloseTo(share, 9);
+    // A response-cache hit is valued at the mean paid call: in the window, every paid call is haiku's.
+    const response = (await one(responseCacheSavings.replaceAll('hal9_cluster=~"$hal9_cluster"', sel)))[
+      'impl-1'
+    ];
+    const hits = (await one(`3600 * sum by (neuron) (rate(hal9_cache_hits_total{${sel}}[10m]))`))['impl-1'];
+    const perCall = (p: { input: number; output: number }) =>
+      (u.input * p.input +
+        u.output * p.output +
+        u.cacheRead * p.input * 0.1 +
+        u.cacheCreation * p.input * 1.25) /
+      1e6;
+    expect(hits).toBeGreaterThan(0);
+    expect(response! / hits! / perCall(prices[spareModel])).toBeCloseTo(1, 6);
+    // Hit ratio of the prompt cache: reads over prompt tokens.
+    const ratio = await one(`neuron:hal9_neuron_tokens_cache_read_per_prompt_tokens:ratio_rate5m{${sel}}`);
+    expect(ratio['impl-1']).toBeCloseTo(u.cacheRead / (u.input + u.cacheRead + u.cacheCreation), 9);
+    // The override applies to priced, the default (10 USD/h) to throttled; broken never got an answer.
+    const limits = await one(`cluster:hal9_cost_limit_usd_per_hour:effective{namespace="${namespace}"}`);
+    expect(limits).toEqual({ priced: pricedLimitUsdPerHour, throttled: 10 });
+  });
+
   it.each(labelQueries.map((q) => [q.source, q] as const))('variable %s has values', async (_s, q) => {
     const values = await prometheus.labelValues(q.label, interpolate(q.match, variables()));
     expect(values.length).toBeGreaterThan(0);
@@ -378,8 +566,12 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9ExecutorRejections',
       'Hal9QueueSaturated',
       'Hal9OperatorReconcileErrors',
+      'Hal9CostBurnRateHigh',
     ])
       expect(names).toContain(alert);
+    // Only priced is over its limit: throttled spends far less than the default 10 USD/h.
+    const cost = await prometheus.query(`ALERTS{alertname="Hal9CostBurnRateHigh", namespace="${namespace}"}`);
+    expect((cost.data?.result ?? []).map((s) => s.metric.hal9_cluster)).toEqual(['priced']);
   });
 });
 

@@ -1,5 +1,6 @@
 // A local fake of the Messages API. The answer depends on the user message, so a test drives each
 // upstream outcome by what it sends: "throttle" → 429, "overload" → 529, "fail" → 500, else 200 with usage.
+// Models named in `spareModels` are never overloaded: a fallback to one of them answers.
 import { createServer, type Server } from 'node:http';
 
 export interface FakeAnthropic {
@@ -11,7 +12,13 @@ export interface FakeAnthropic {
 const errorBody = (type: string, message: string) =>
   JSON.stringify({ type: 'error', error: { type, message } });
 
-export async function startFakeAnthropic(): Promise<FakeAnthropic> {
+/** The usage of every 200 answer: a prompt partly read from and partly written to the prompt cache. */
+export const fakeUsage = Object.freeze({ input: 12, output: 3, cacheRead: 8, cacheCreation: 4 });
+
+export async function startFakeAnthropic(
+  options: { readonly spareModels?: readonly string[] } = {},
+): Promise<FakeAnthropic> {
+  const spare = new Set(options.spareModels ?? []);
   const calls: Record<string, number> = {};
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -19,9 +26,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
       body += c.toString();
     });
     req.on('end', () => {
-      const parsed = JSON.parse(body || '{}') as { messages?: { content?: unknown }[] };
+      const parsed = JSON.parse(body || '{}') as { model?: string; messages?: { content?: unknown }[] };
       const text = JSON.stringify(parsed.messages?.at(-1)?.content ?? '');
-      const kind = ['throttle', 'overload', 'fail'].find((k) => text.includes(k)) ?? 'ok';
+      const found = ['throttle', 'overload', 'fail'].find((k) => text.includes(k)) ?? 'ok';
+      const kind = found === 'overload' && spare.has(parsed.model ?? '') ? 'ok' : found;
       calls[kind] = (calls[kind] ?? 0) + 1;
       const json = { 'content-type': 'application/json' };
       if (kind === 'throttle') {
@@ -45,10 +53,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
             stop_reason: 'end_turn',
             stop_sequence: null,
             usage: {
-              input_tokens: 12,
-              output_tokens: 3,
-              cache_creation_input_tokens: 0,
-              cache_read_input_tokens: 8,
+              input_tokens: fakeUsage.input,
+              output_tokens: fakeUsage.output,
+              cache_creation_input_tokens: fakeUsage.cacheCreation,
+              cache_read_input_tokens: fakeUsage.cacheRead,
             },
           }),
         );

@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly backoffMs: number;
   /** Pause between a worker's requests, to spread a small load over several scrapes. */
   readonly paceMs?: number;
+  /** Extra headers of request `i` (e.g. a client key). */
+  readonly headers?: (i: number) => Readonly<Record<string, string>>;
 }
 
 export async function driveLoad(o: LoadOptions): Promise<Record<string, number>> {
@@ -24,7 +26,7 @@ export async function driveLoad(o: LoadOptions): Promise<Record<string, number>>
       try {
         const res = await fetch(`${o.url}/v1/signals`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...o.headers?.(i) },
           body: JSON.stringify({ content: o.content(i) }),
           signal: AbortSignal.timeout(30_000),
         });
