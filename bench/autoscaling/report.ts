@@ -101,7 +101,7 @@ export function deliveryRows(runs: readonly ProfileRun[]): string[][] {
       String(all.length),
       String(all.length - shown.length),
       f(quantile(shown, 0.5)),
-      f(Math.max(...shown, Number.NaN)),
+      f(shown.length > 0 ? Math.max(...shown) : undefined),
       mark(shown.length > 0 && Math.max(...shown) <= 5),
     ]);
   }

@@ -90,7 +90,7 @@ export function singleNeuronProfile(scale = 1): Profile {
       { name: 'steady 50/s', from: s(90), to: s(140), steady: true },
       { name: 'step down 50 → 15/s', from: s(140), to: s(200), stepAt: s(140), reaction: 'down' },
       {
-        name: '429 storm (limit 40/s, 30 s)',
+        name: '429 storm (limit 8/s, 30 s)',
         from: s(200),
         to: end(segments),
         stepAt: s(200),
