@@ -33,7 +33,10 @@ export function perfTopology(
   return [
     aCluster(clusterName, {
       monitoring: { scrapeInterval: '1s' },
-      autoscaling: { metricsSource: 'prometheus', parallelism: { min: 1, max: 8, latencySLOMs: 50, prometheusURL } },
+      autoscaling: {
+        metricsSource: 'prometheus',
+        parallelism: { min: 1, max: 8, latencySLOMs: 50, prometheusURL },
+      },
     }),
     aNeuron(tunedNeuron, clusterName, {
       layer: 'L4',
