@@ -6,7 +6,12 @@ describe('matchesLive', () => {
   const cases: [string, unknown, unknown, boolean][] = [
     ['ignores fields the apiserver defaulted', { a: 1 }, { a: 1, b: 2 }, true],
     ['sees a changed value', { spec: { image: 'x:1' } }, { spec: { image: 'x:2' } }, false],
-    ['sees a removed field', { metadata: { labels: { a: 'b' } } }, { metadata: { labels: {} } }, false],
+    [
+      'sees a label that the live object lacks',
+      { metadata: { labels: { a: 'b' } } },
+      { metadata: { labels: {} } },
+      false,
+    ],
     [
       'compares list elements in order, each as a subset',
       [{ name: 'c', x: 1 }],

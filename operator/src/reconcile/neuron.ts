@@ -13,7 +13,7 @@ import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { EventRecorder } from '../events/recorder.ts';
-import { firstMismatch } from '../kube/compare.ts';
+import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import { ownsField } from '../kube/managed-fields.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
@@ -155,7 +155,8 @@ async function applyChildren(
   const namespace = neuron.metadata?.namespace ?? '';
   const changed: string[] = [];
   const wanted = new Set<string>();
-  for (const obj of desired) {
+  for (const rendered of desired) {
+    const obj = withAppliedHash(rendered);
     const kind = obj.kind as ChildKind;
     const name = obj.metadata?.name ?? '';
     wanted.add(`${kind}/${name}`);
@@ -180,7 +181,6 @@ async function applyChildren(
       continue;
     }
     const live = cache.get(name, namespace);
-    // Listed items carry no apiVersion/kind (only watch events do), so those are not compared.
     // Leaving spec.replicas out (an HPA takes over) changes nothing a comparison sees, but the
     // field must still be handed over, or this manager keeps owning it.
     const handover =
@@ -189,8 +189,7 @@ async function applyChildren(
       !hasReplicas(obj) &&
       ownsField(live, fieldManager, ['spec', 'replicas']);
     const differs = live
-      ? (firstMismatch({ ...obj, apiVersion: undefined, kind: undefined }, live) ??
-        (handover ? '.spec.replicas (handed over)' : undefined))
+      ? (liveDiffers(obj, live) ?? (handover ? '.spec.replicas (handed over)' : undefined))
       : '(absent)';
     if (differs === undefined) {
       deps.onApplySkipped?.(kind);

@@ -1,0 +1,58 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { appliedHashAnnotation, liveDiffers, withAppliedHash } from './applied-hash.ts';
+
+const deployment = (podSpec: Record<string, unknown>): KubernetesObject =>
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'n', namespace: 'ns', labels: { a: 'b' } },
+    spec: { template: { spec: { containers: [{ name: 'runtime', image: 'x:1' }], ...podSpec } } },
+  }) as KubernetesObject;
+
+// What the apiserver returns after an apply: what we sent plus defaults and other writers' fields.
+const served = (applied: KubernetesObject): KubernetesObject => {
+  const o = structuredClone(applied) as KubernetesObject & { spec: { template: { spec: object } } };
+  o.spec.template.spec = { ...o.spec.template.spec, restartPolicy: 'Always', dnsPolicy: 'ClusterFirst' };
+  return o;
+};
+
+describe('liveDiffers', () => {
+  it('needs no apply when the live object is what we applied plus defaults', () => {
+    const d = withAppliedHash(deployment({ nodeSelector: { zone: 'a' } }));
+    expect(liveDiffers(d, served(d))).toBeUndefined();
+  });
+
+  it('sees a field we stopped sending (removed nodeSelector, affinity, init container)', () => {
+    for (const before of [
+      { nodeSelector: { zone: 'a' } },
+      { affinity: { nodeAffinity: {} } },
+      { initContainers: [{ name: 'sysctl', image: 'busybox' }] },
+    ]) {
+      const live = served(withAppliedHash(deployment(before)));
+      const now = withAppliedHash(deployment({}));
+      expect(liveDiffers(now, live)).toBe(`.metadata.annotations.${appliedHashAnnotation}`);
+    }
+  });
+
+  it('sees a field we send that another writer changed', () => {
+    const d = withAppliedHash(deployment({}));
+    const live = served(d) as KubernetesObject & {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    live.spec.template.spec.containers[0]!.image = 'tampered:1';
+    expect(liveDiffers(d, live)).toBe('.spec.template.spec.containers[0].image');
+  });
+
+  it('applies once to an object written before the hash existed', () => {
+    const d = deployment({});
+    expect(liveDiffers(withAppliedHash(d), served(d))).toBeDefined();
+  });
+
+  it('hashes content, so equal renders give equal hashes and other annotations are kept', () => {
+    const a = withAppliedHash({ ...deployment({}), metadata: { name: 'n', annotations: { x: 'y' } } });
+    const b = withAppliedHash({ ...deployment({}), metadata: { name: 'n', annotations: { x: 'y' } } });
+    expect(a.metadata?.annotations).toEqual(b.metadata?.annotations);
+    expect(a.metadata?.annotations?.x).toBe('y');
+  });
+});
