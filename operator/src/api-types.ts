@@ -51,12 +51,16 @@ export interface RenderInput {
   readonly neuron: Neuron;
   readonly peers: readonly Neuron[];
   readonly operatorNamespace?: string;
+  /** Whether privileged init containers may be rendered (render/tuning.ts); unset: they may. */
+  readonly privileged?: { readonly allowed: boolean; readonly howToAllow: string };
 }
 
 export interface RenderOutput {
   readonly objects: KubernetesObject[];
   readonly warnings: string[];
   readonly runtimeConfig: string;
+  /** Something the spec asks for that was not rendered (e.g. privileged containers not allowed): Degraded. */
+  readonly failure?: { readonly reason: string; readonly message: string };
 }
 
 /** render/index.ts `renderNeuron`: pure, deterministic. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './config.ts';
+import { helpRequested, parseConfig, usage } from './config.ts';
 import { ipAllowed } from './tuning/pod-cidrs.ts';
 
 describe('parseConfig: autoscaling flags', () => {
@@ -23,5 +23,66 @@ describe('parseConfig: autoscaling flags', () => {
       errors: ['--pod-cidrs: "10.1.2.3" is not a CIDR like 10.244.0.0/16 or fd00::/8'],
     });
     expect(parseConfig(['--pod-cidrs', ','], {})).toEqual({ errors: ['--pod-cidrs names no CIDR'] });
+  });
+});
+
+describe('parseConfig: least-privilege flags', () => {
+  const ok = (argv: string[]) => {
+    const parsed = parseConfig(argv, {});
+    if ('errors' in parsed) throw new Error(parsed.errors.join('; '));
+    return parsed.config;
+  };
+
+  it('allows privileged init containers nowhere, renders NetworkPolicies and admits the monitoring namespace by default', () => {
+    const c = ok([]);
+    expect(c.allowPrivilegedNamespaces).toEqual([]);
+    expect(c.networkPolicies).toBe(true);
+    expect(c.prometheusNamespaceSelector).toEqual({ 'kubernetes.io/metadata.name': 'monitoring' });
+  });
+
+  it('takes the allow-list, --no-network-policies and a namespace selector', () => {
+    const c = ok([
+      '--allow-privileged-namespaces',
+      'perf, batch',
+      '--no-network-policies',
+      '--prometheus-namespace-selector',
+      'team=obs,tier=metrics',
+    ]);
+    expect(c.allowPrivilegedNamespaces).toEqual(['perf', 'batch']);
+    expect(c.networkPolicies).toBe(false);
+    expect(c.prometheusNamespaceSelector).toEqual({ team: 'obs', tier: 'metrics' });
+    expect(ok(['--allow-privileged-namespaces', '*']).allowPrivilegedNamespaces).toEqual(['*']);
+  });
+
+  it('names the flag and the entry when a value is malformed', () => {
+    expect(parseConfig(['--allow-privileged-namespaces', 'Bad_NS'], {})).toEqual({
+      errors: ['--allow-privileged-namespaces: "Bad_NS" is not a namespace name (or *)'],
+    });
+    expect(parseConfig(['--allow-privileged-namespaces', ','], {})).toEqual({
+      errors: ['--allow-privileged-namespaces names no namespace'],
+    });
+    expect(parseConfig(['--prometheus-namespace-selector', 'team'], {})).toEqual({
+      errors: [
+        '--prometheus-namespace-selector: "team" is not a label equality like kubernetes.io/metadata.name=monitoring',
+      ],
+    });
+  });
+
+  it('recognises --help and -h; the usage names every flag', () => {
+    expect(helpRequested(['--namespace', 'x', '--help'])).toBe(true);
+    expect(helpRequested(['-h'])).toBe(true);
+    expect(helpRequested(['--namespace', 'x'])).toBe(false);
+    for (const flag of [
+      'kubeconfig',
+      'namespace',
+      'leader-elect',
+      'pod-cidrs',
+      'allow-privileged-namespaces',
+      'no-network-policies',
+      'prometheus-namespace-selector',
+      'help',
+    ]) {
+      expect(usage).toContain(`--${flag}`);
+    }
   });
 });

@@ -23,6 +23,12 @@ export interface OperatorConfig {
   readonly prometheusURL: string | undefined;
   /** --pod-cidrs: the only pod addresses the operator sends to; undefined allows any. */
   readonly podCidrs: readonly Cidr[] | undefined;
+  /** --allow-privileged-namespaces: where privileged init containers may be created ('*': all); empty: nowhere. */
+  readonly allowPrivilegedNamespaces: readonly string[];
+  /** Whether each Hal9Cluster gets its NetworkPolicies (--no-network-policies turns them off). */
+  readonly networkPolicies: boolean;
+  /** Labels of the namespaces whose pods may scrape the runtime pods (Prometheus). */
+  readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
 }
 
 // Defaults, each with its reason.
@@ -35,6 +41,8 @@ const defaults = Object.freeze({
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
   logLevel: 'info',
   tuningIntervalSeconds: 2, // Knative reads its pods every 2 s: a first reaction within a panic window
+  // kube-prometheus-stack's usual namespace; the label is set by the apiserver on every namespace.
+  prometheusNamespaceSelector: 'kubernetes.io/metadata.name=monitoring',
 });
 
 const options = {
@@ -54,7 +62,73 @@ const options = {
   'tuning-window': { type: 'string' },
   'prometheus-url': { type: 'string' },
   'pod-cidrs': { type: 'string' },
+  'allow-privileged-namespaces': { type: 'string' },
+  'network-policies': { type: 'boolean', default: true },
+  'prometheus-namespace-selector': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `--help`: every flag, its default and what it does. */
+export const usage = `Usage: node operator/src/main.ts [flags]
+
+Reconciles Hal9Cluster and Neuron resources. Runs in a pod (in-cluster service account) or out of
+cluster against a kubeconfig (--kubeconfig, else $KUBECONFIG, else ~/.kube/config).
+
+Flags:
+  --kubeconfig PATH                    kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --namespace NS                       watch one namespace (default: all)
+  --leader-elect                       hold a Lease before reconciling (run several replicas)
+  --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE)
+  --lease-name NAME                    Lease name (default: ${defaults.leaseName})
+  --identity ID                        leader election identity (default: $POD_NAME, else host_pid_random)
+  --bind-address ADDR                  address of the metrics and probe servers (default: ${defaults.bindAddress})
+  --metrics-port N                     metrics port (default: ${defaults.metricsPort}; 0 picks a free one)
+  --health-port N                      /healthz and /readyz port (default: ${defaults.healthPort}; 0 picks a free one)
+  --workers N                          concurrent Neuron reconciles, 1-64 (default: ${defaults.workers})
+  --resync-seconds N                   full resync period, 10-86400 (default: ${defaults.resyncSeconds})
+  --log-level LEVEL                    trace, debug, info, warn, error, fatal, silent (default: ${defaults.logLevel})
+  --tuning-interval N                  seconds between autoscaler passes, 1-3600 (default: ${defaults.tuningIntervalSeconds})
+  --tuning-window N                    Prometheus query window in seconds (default: 4 scrape intervals)
+  --prometheus-url URL                 Prometheus for Neurons whose spec names none
+  --pod-cidrs CIDR[,CIDR]              the only pod addresses the operator sends to (default: any)
+  --allow-privileged-namespaces NS[,NS]
+                                       namespaces where nodeTuning may create privileged init
+                                       containers ('*': every namespace; default: none)
+  --no-network-policies                do not render a Hal9Cluster's NetworkPolicies
+  --prometheus-namespace-selector K=V[,K=V]
+                                       labels of the namespaces Prometheus scrapes from
+                                       (default: ${defaults.prometheusNamespaceSelector})
+  -h, --help                           print this help and exit
+`;
+
+/** True when the command line asks for --help (checked before anything else is parsed). */
+export function helpRequested(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--help' || a === '-h');
+}
+
+const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const labelKey =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `k=v,k2=v2` (equality only, as a NetworkPolicy's matchLabels takes). */
+export function parseLabelSelector(text: string): { labels: Record<string, string>; errors: string[] } {
+  const labels: Record<string, string> = {};
+  const errors: string[] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq).trim();
+    const value = eq < 0 ? '' : part.slice(eq + 1).trim();
+    if (eq < 0 || !labelKey.test(key) || !labelValue.test(value) || value.includes('=')) {
+      errors.push(`"${part}" is not a label equality like kubernetes.io/metadata.name=monitoring`);
+      continue;
+    }
+    labels[key] = value;
+  }
+  if (errors.length === 0 && Object.keys(labels).length === 0) errors.push('names no label');
+  return { labels, errors };
+}
 
 export type ParsedConfig = { readonly config: OperatorConfig } | { readonly errors: readonly string[] };
 
@@ -65,7 +139,13 @@ export function parseConfig(
 ): ParsedConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({
+      args: [...argv],
+      options,
+      strict: true,
+      allowPositionals: false,
+      allowNegative: true,
+    }).values;
   } catch (err) {
     return { errors: [err instanceof Error ? err.message : String(err)] };
   }
@@ -103,6 +183,26 @@ export function parseConfig(
     if (parsed.errors.length === 0 && parsed.cidrs.length === 0) errors.push('--pod-cidrs names no CIDR');
     podCidrs = parsed.cidrs;
   }
+  const privileged = str('allow-privileged-namespaces');
+  const allowPrivilegedNamespaces =
+    privileged === undefined
+      ? []
+      : privileged
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== '');
+  for (const n of allowPrivilegedNamespaces) {
+    if (n !== '*' && !namespaceName.test(n)) {
+      errors.push(`--allow-privileged-namespaces: "${n}" is not a namespace name (or *)`);
+    }
+  }
+  if (privileged !== undefined && allowPrivilegedNamespaces.length === 0) {
+    errors.push('--allow-privileged-namespaces names no namespace');
+  }
+  const selector = parseLabelSelector(
+    str('prometheus-namespace-selector') ?? defaults.prometheusNamespaceSelector,
+  );
+  for (const e of selector.errors) errors.push(`--prometheus-namespace-selector: ${e}`);
   const config: OperatorConfig = Object.freeze({
     namespace: str('namespace'),
     metricsPort: int('metrics-port', defaults.metricsPort, 0, 65535),
@@ -120,6 +220,9 @@ export function parseConfig(
     tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),
     prometheusURL,
     podCidrs,
+    allowPrivilegedNamespaces: Object.freeze(allowPrivilegedNamespaces),
+    networkPolicies: values['network-policies'] !== false,
+    prometheusNamespaceSelector: Object.freeze(selector.labels),
   });
   return errors.length > 0 ? { errors } : { config };
 }

@@ -1,16 +1,21 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { parseConfig } from './config.ts';
+import { helpRequested, parseConfig, usage } from './config.ts';
 import { systemClock } from './controller/clock.ts';
 import { startOperator } from './operator.ts';
 import { renderNeuron } from './render/index.ts';
 
 // Composition root: the only module that reads argv/env, creates the KubeConfig, the registry
 // and the logger, and installs signal handlers.
+if (helpRequested(process.argv.slice(2))) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
 const parsed = parseConfig(process.argv.slice(2), process.env);
 if ('errors' in parsed) {
   for (const e of parsed.errors) process.stderr.write(`HAL9_ERR_INVALID_FLAG: ${e}\n`);
+  process.stderr.write('Run with --help for the flags.\n');
   process.exit(2);
 }
 const { config } = parsed;

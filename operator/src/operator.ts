@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -21,8 +22,10 @@ import type { Logger } from './logger.ts';
 import { controllerObserver, createMetrics, queueObserver } from './metrics/metrics.ts';
 import { type ChildKind, childKinds } from './reconcile/child-kinds.ts';
 import { clusterReconciler } from './reconcile/cluster.ts';
+import { clusterAccess, secretCreator } from './reconcile/cluster-access.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
+import { privilegedPolicy } from './render/tuning.ts';
 import { startTuning, type TuningOverrides } from './tuning/start-tuning.ts';
 
 export interface OperatorDeps {
@@ -98,7 +101,15 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         neurons,
         clusters,
         children,
-        render: deps.render,
+        // Privileged init containers only where a cluster admin allowed them (--allow-privileged-namespaces).
+        render: (input) =>
+          deps.render({
+            ...input,
+            privileged: privilegedPolicy(
+              config.allowPrivilegedNamespaces,
+              input.neuron.metadata?.namespace ?? '',
+            ),
+          }),
         writer,
         events,
         clock,
@@ -118,7 +129,24 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       logger,
       workers: 1,
       observer: controllerObserver(metrics, 'hal9cluster'),
-      reconcile: clusterReconciler({ clusters, neurons, services: children.Service, writer, clock, logger }),
+      reconcile: clusterReconciler({
+        clusters,
+        neurons,
+        services: children.Service,
+        writer,
+        clock,
+        logger,
+        access: clusterAccess({
+          writer,
+          createSecret: secretCreator(kc, count),
+          randomToken: () => randomBytes(32).toString('base64url'),
+          clock,
+          logger,
+          networkPolicies: config.networkPolicies,
+          operatorNamespace: config.leaderElectionNamespace,
+          prometheusNamespaceSelector: config.prometheusNamespaceSelector,
+        }),
+      }),
     }),
   ];
   for (const c of controllers) {

@@ -8,6 +8,7 @@ import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeClusterStatus } from '../status/cluster-status.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
+import type { ClusterAccess } from './cluster-access.ts';
 import { rfc3339 } from './neuron.ts';
 
 export interface ClusterReconcilerDeps {
@@ -17,6 +18,8 @@ export interface ClusterReconcilerDeps {
   readonly writer: KubeWriter;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The peer-token Secret and NetworkPolicies the cluster owns (cluster-access.ts); none when unset. */
+  readonly access?: ClusterAccess;
 }
 
 /** One Hal9Cluster: its status summarises its Neurons. It owns no children itself. */
@@ -43,7 +46,10 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       serviceOf: (neuron) => services.get(neuron),
       now: rfc3339(deps.clock.now()),
     });
-    if (statusUpToDate(status, cluster.status)) return undefined;
+    if (statusUpToDate(status, cluster.status)) {
+      await deps.access?.(cluster, neurons);
+      return undefined;
+    }
     try {
       await deps.writer.applyStatus({ kind: 'Hal9Cluster', plural: 'hal9clusters', namespace, name }, status);
       deps.logger.debug(
@@ -54,6 +60,7 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       if (err instanceof OperatorError && err.status === 404) return undefined;
       throw err;
     }
+    await deps.access?.(cluster, neurons);
     return undefined;
   };
 }

@@ -110,7 +110,8 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     }
 
     const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
-    let failure: { reason: string; message: string } | undefined;
+    // Something render left out on purpose (privileged containers not allowed) keeps the Neuron Degraded.
+    let failure: { reason: string; message: string } | undefined = rendered.failure;
     let failureError: unknown;
     const applyWarnings: string[] = [];
     if (!paused) {

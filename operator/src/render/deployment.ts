@@ -1,6 +1,7 @@
 import type { V1Container, V1Deployment, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { configHashAnnotation, runtimePort, runtimePortName } from './labels.ts';
+import { peerSecretName, peerTokenFile, peerTokenMountPath, peerTokenVolume } from './peer-secret.ts';
 import { renderPlacement } from './placement.ts';
 import type { PodTuning } from './tuning.ts';
 
@@ -43,6 +44,7 @@ export function terminationGraceSeconds(spec: EffectiveNeuronSpec): number {
 function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
   const vars: V1EnvVar[] = [
     { name: 'HAL9_CONFIG', value: configFile },
+    { name: 'HAL9_PEER_TOKEN_FILE', value: peerTokenFile },
     { name: 'PORT', value: String(runtimePort) },
   ];
   if (tuning.memoryBytes !== undefined) {
@@ -67,6 +69,7 @@ function runtimeContainer(input: DeploymentInput): V1Container {
   const mounts: V1VolumeMount[] = [
     { name: 'config', mountPath: configMountPath, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
+    { name: peerTokenVolume, mountPath: peerTokenMountPath, readOnly: true },
     ...tuning.runtimeMounts,
   ];
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -104,6 +107,8 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
   const volumes: V1Volume[] = [
     { name: 'config', configMap: { name: input.configMapName } },
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    // The cluster's peer token (created by the Hal9Cluster reconcile); readable by the runtime's group only.
+    { name: peerTokenVolume, secret: { secretName: peerSecretName(spec.cluster), defaultMode: 0o440 } },
     ...tuning.volumes,
   ].sort((a, b) => a.name.localeCompare(b.name));
   return {

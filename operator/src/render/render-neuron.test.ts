@@ -105,6 +105,7 @@ describe('renderNeuron: the runtime container', () => {
     expect(c.workingDir).toBe('/app');
     expect(c.env).toEqual([
       { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
+      { name: 'HAL9_PEER_TOKEN_FILE', value: '/var/run/hal9/peer/token' },
       { name: 'NODE_OPTIONS', value: '--max-old-space-size=3072' },
       { name: 'PORT', value: '8080' },
     ]);

@@ -10,7 +10,7 @@ import { renderRuntimeConfig } from './runtime-config.ts';
 import { renderService } from './service.ts';
 import { renderServiceMonitor } from './service-monitor.ts';
 import { sortKeys } from './sort-keys.ts';
-import { renderTuning } from './tuning.ts';
+import { type PrivilegedPolicy, renderTuning } from './tuning.ts';
 
 export interface RenderNeuronInput {
   readonly cluster: Hal9Cluster;
@@ -19,6 +19,8 @@ export interface RenderNeuronInput {
   readonly peers: readonly Neuron[];
   /** Namespace of the operator; reserved for policies that admit the operator's traffic. */
   readonly operatorNamespace?: string;
+  /** Whether privileged init containers may be rendered; unset: they may (the operator always sets it). */
+  readonly privileged?: PrivilegedPolicy;
 }
 
 export interface RenderNeuronOutput {
@@ -28,6 +30,8 @@ export interface RenderNeuronOutput {
   readonly warnings: string[];
   /** The runtime's configuration file, as stored in the ConfigMap. */
   readonly runtimeConfig: string;
+  /** Something the spec asks for that was not rendered (privileged containers not allowed): Degraded. */
+  readonly failure?: { readonly reason: string; readonly message: string };
 }
 
 /** Executor limit new pods start with: the tuner's current value when tuning is on, within its bounds. */
@@ -56,7 +60,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     peers: input.peers,
     maxConcurrentSignals: startingParallelism(spec, neuron),
   });
-  const tuning = renderTuning(spec);
+  const tuning = renderTuning(spec, input.privileged);
   const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';
   const bounds = replicaBounds(spec);
   // Operator mode: the operator writes the Neuron's spec.replicas (scale subresource); render keeps
@@ -114,5 +118,6 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     objects: objects.map((o) => sortKeys(o)),
     warnings: [...config.warnings, ...tuning.warnings, ...(spec.autoscaling.enabled ? bounds.warnings : [])],
     runtimeConfig: config.yaml,
+    ...(tuning.denied ? { failure: tuning.denied } : {}),
   };
 }

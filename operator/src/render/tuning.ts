@@ -18,6 +18,29 @@ export interface PodTuning {
   readonly volumes: V1Volume[];
   readonly runtimeMounts: V1VolumeMount[];
   readonly warnings: string[];
+  /** Set when the spec asks for privileged init containers the policy does not allow (none are rendered). */
+  readonly denied?: { readonly reason: string; readonly message: string };
+}
+
+/**
+ * Whether privileged init containers may be rendered for a Neuron, and what to tell the user when not.
+ * The operator decides it per namespace from --allow-privileged-namespaces (a cluster admin's choice):
+ * a Hal9Cluster's author alone cannot make the operator create privileged, root, hostPath containers.
+ */
+export interface PrivilegedPolicy {
+  readonly allowed: boolean;
+  /** Appended to the Degraded message: how a cluster admin allows it. */
+  readonly howToAllow: string;
+}
+
+export const privilegedNotAllowedReason = 'PrivilegedNotAllowed';
+
+/** The policy for one namespace, from the operator's allow-list ('*' allows every namespace). */
+export function privilegedPolicy(allowList: readonly string[], namespace: string): PrivilegedPolicy {
+  return {
+    allowed: allowList.includes('*') || allowList.includes(namespace),
+    howToAllow: `a cluster admin allows them by starting the operator with --allow-privileged-namespaces=${namespace} (chart value privileged.allowedNamespaces), or turn nodeTuning.privilegedSysctlInitContainer and nodeTuning.thpInitContainer off`,
+  };
 }
 
 const hugepagesMountPath = '/hugepages';
@@ -74,8 +97,12 @@ function cpuAndMemory(
   return { requests: { cpu, memory }, limits: { cpu, memory } };
 }
 
-/** Resources, sysctls, hugepages and the privileged init containers the spec asks for. */
-export function renderTuning(spec: EffectiveNeuronSpec): PodTuning {
+/**
+ * Resources, sysctls, hugepages and the privileged init containers the spec asks for. Without a
+ * policy (pure rendering, no operator) they are rendered; with one that denies them, none are and
+ * `denied` says why.
+ */
+export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolicy): PodTuning {
   const warnings: string[] = [];
   const t = spec.nodeTuning;
   const { requests, limits } = cpuAndMemory(spec, warnings);
@@ -139,6 +166,21 @@ export function renderTuning(spec: EffectiveNeuronSpec): PodTuning {
   }
 
   const memoryBytes = parseQuantity(limits.memory ?? requests.memory);
+  let denied: PodTuning['denied'];
+  if (initContainers.length > 0 && policy && !policy.allowed) {
+    const asked = initContainers.map((c) => c.name).join(', ');
+    denied = {
+      reason: privilegedNotAllowedReason,
+      message: `nodeTuning asks for privileged init containers (${asked}), which this operator does not create in this namespace: ${policy.howToAllow}`,
+    };
+    initContainers.length = 0;
+    const hostSys = volumes.findIndex((v) => v.name === 'host-sys');
+    if (hostSys >= 0) volumes.splice(hostSys, 1);
+    // The warnings that announced them are replaced by the denial.
+    for (let i = warnings.length - 1; i >= 0; i--) {
+      if (warnings[i]!.startsWith('a privileged init container')) warnings.splice(i, 1);
+    }
+  }
   return {
     resources: {
       ...(Object.keys(requests).length > 0 ? { requests } : {}),
@@ -150,5 +192,6 @@ export function renderTuning(spec: EffectiveNeuronSpec): PodTuning {
     volumes,
     runtimeMounts,
     warnings,
+    ...(denied ? { denied } : {}),
   };
 }

@@ -1,23 +1,46 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
+import { fromApiError } from '../errors.ts';
 
 // The runtime admin API's bearer token, from the Secret a Hal9Cluster names (spec.adminTokenSecretRef).
-// Read on demand and kept briefly, so a rotated token is picked up within `ttlMs`.
+// Read on demand by name (a GET, which a Role can grant for that one name: the operator has no
+// cluster-wide read on Secrets) and kept briefly, so a rotated token is picked up within `ttlMs`.
+// A refused read is kept for a tenth of that, so a missing grant costs one request per Secret per
+// few seconds, not one per Neuron per pass.
 
 export type AdminTokenReader = (cluster: Hal9Cluster) => Promise<string | undefined>;
 
 export function secretAdminToken(kc: KubeConfig, ttlMs = 60_000, now = () => Date.now()): AdminTokenReader {
   const api = kc.makeApiClient(CoreV1Api);
-  const cache = new Map<string, { token: string | undefined; at: number }>();
+  const cache = new Map<string, { token: string | undefined; error?: Error; at: number }>();
   return async (cluster) => {
     const ref = cluster.spec?.adminTokenSecretRef;
     const namespace = cluster.metadata?.namespace;
     if (!ref || !namespace) return undefined;
-    const key = `${namespace}/${ref.name}/${ref.key ?? 'token'}`;
+    const keyName = ref.key ?? 'token';
+    const key = `${namespace}/${ref.name}/${keyName}`;
     const hit = cache.get(key);
-    if (hit && now() - hit.at < ttlMs) return hit.token;
-    const secret = await api.readNamespacedSecret({ name: ref.name, namespace });
-    const raw = secret.data?.[ref.key ?? 'token'];
+    if (hit && now() - hit.at < (hit.error ? ttlMs / 10 : ttlMs)) {
+      if (hit.error) throw hit.error;
+      return hit.token;
+    }
+    for (const [k, v] of cache) if (now() - v.at >= ttlMs) cache.delete(k);
+    let secret: Awaited<ReturnType<CoreV1Api['readNamespacedSecret']>>;
+    try {
+      secret = await api.readNamespacedSecret({ name: ref.name, namespace });
+    } catch (err) {
+      const e = fromApiError(err, `Read of Secret ${namespace}/${ref.name} (spec.adminTokenSecretRef)`);
+      const error =
+        e.status === 403
+          ? new Error(
+              `${e.message}; the operator may read only the Secrets it is granted: add {namespace: ${namespace}, names: [${ref.name}]} to the chart value rbac.adminTokenSecrets (a Role with get on that name)`,
+              { cause: e },
+            )
+          : e;
+      cache.set(key, { token: undefined, error, at: now() });
+      throw error;
+    }
+    const raw = secret.data?.[keyName];
     const token = raw ? Buffer.from(raw, 'base64').toString('utf8').trim() : undefined;
     cache.set(key, { token, at: now() });
     return token;

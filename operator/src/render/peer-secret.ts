@@ -1,0 +1,56 @@
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
+
+// The peer route's shared secret: one per Hal9Cluster, generated once by the operator, mounted into
+// every runtime pod of the cluster (HAL9_PEER_TOKEN_FILE). Runtimes send it to their peers and
+// require it on POST /v1/neurons/:id/signals, so only pods of the same cluster can hand work over.
+
+export const peerTokenKey = 'token';
+export const peerTokenMountPath = '/var/run/hal9/peer';
+export const peerTokenFile = `${peerTokenMountPath}/${peerTokenKey}`;
+export const peerTokenVolume = 'peer-token';
+
+/** The Secret's name: derived from the cluster's, so a pod template can name it without a lookup. */
+export function peerSecretName(clusterName: string): string {
+  return `${clusterName}-peer-token`;
+}
+
+/** The controller ownerReference to the Hal9Cluster: the Secret goes when the cluster goes. */
+export function clusterOwnerReference(cluster: Hal9Cluster): V1OwnerReference {
+  return {
+    apiVersion: 'hal9.ai/v1alpha1',
+    kind: 'Hal9Cluster',
+    name: cluster.metadata?.name ?? '',
+    uid: cluster.metadata?.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * The Secret to create for a cluster with a freshly generated `token`. It is only ever created,
+ * never applied or updated, so an existing token is never replaced behind the user's back.
+ */
+export function renderPeerSecret(cluster: Hal9Cluster, token: string): V1Secret {
+  const name = cluster.metadata?.name ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: peerSecretName(name),
+      namespace: cluster.metadata?.namespace ?? 'default',
+      labels: {
+        'app.kubernetes.io/managed-by': 'hal9-operator',
+        'app.kubernetes.io/part-of': 'hal9',
+        'hal9.ai/cluster': name,
+      },
+      annotations: {
+        'hal9.ai/description':
+          'Shared token of the peer route between this Hal9Cluster runtime pods. Generated once; to rotate it, replace the data and restart the pods.',
+      },
+      ownerReferences: [clusterOwnerReference(cluster)],
+    },
+    type: 'Opaque',
+    stringData: { [peerTokenKey]: token },
+  };
+}
