@@ -184,6 +184,56 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds',
     ],
     [
+      'a cache TTL of 0 (the runtime refuses it)',
+      cluster({ performance: { cacheTtlSeconds: 0 } }),
+      'performance.cacheTtlSeconds must be at least 1: the runtime refuses 0. To turn the cache off, remove the layer from performance.cacheLayers',
+    ],
+    [
+      'a cache size of 0 (the runtime refuses it)',
+      cluster({ performance: { cacheMaxEntries: 0 } }),
+      'performance.cacheMaxEntries must be at least 1: the runtime refuses 0. To turn the cache off',
+    ],
+    [
+      "a Neuron's cache TTL of 0",
+      neuron({ cache: { ttlSeconds: 0 } }),
+      'cache.ttlSeconds must be at least 1: the runtime refuses 0. To turn the cache off, set cache.enabled: false',
+    ],
+    [
+      "a Neuron's cache size of 0",
+      neuron({ cache: { maxEntries: 0 } }),
+      'cache.maxEntries must be at least 1: the runtime refuses 0. To turn the cache off, set cache.enabled: false',
+    ],
+    [
+      "a Neuron's performance cache TTL of 0",
+      neuron({ performance: { cacheTtlSeconds: 0 } }),
+      'performance.cacheTtlSeconds must be at least 1',
+    ],
+    [
+      'a request budget without fan-out',
+      cluster({ performance: { requestBudget: { maxFanout: 0 } } }),
+      'spec.performance.requestBudget.maxFanout: Invalid value: 0',
+    ],
+    [
+      'a retry base delay above the longest delay',
+      cluster({ claude: { retry: { baseDelayMs: 5000, maxDelayMs: 1000 } } }),
+      'claude.retry.baseDelayMs must not exceed claude.retry.maxDelayMs',
+    ],
+    [
+      'a price without an output price',
+      cluster({ claude: { prices: { 'claude-sonnet-5-5': { input: 3 } as never } } }),
+      'spec.claude.prices.claude-sonnet-5-5.output: Required value',
+    ],
+    [
+      'a price for something that is not a model id',
+      neuron({ claude: { prices: { 'not a model': { input: 1, output: 1 } } } }),
+      'claude.prices keys must be model ids',
+    ],
+    [
+      'more than 8 fallback models',
+      cluster({ claude: { fallbackModels: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] } }),
+      'spec.claude.fallbackModels: Too many: 9: must have at most 8 items',
+    ],
+    [
       'an autoscaling mode that does not exist',
       cluster({ autoscaling: { mode: 'keda' as 'hpa' } }),
       'spec.autoscaling.mode: Unsupported value: "keda"',

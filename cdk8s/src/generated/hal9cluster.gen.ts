@@ -126,6 +126,19 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly baseURL?: string;
   /**
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   */
+  readonly fallbackModels?: readonly string[];
+  /**
+   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   * @default {}
+   */
+  readonly retry?: Hal9ClusterSpecClaudeRetry;
+  /**
+   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices).
+   */
+  readonly prices?: { readonly [key: string]: Hal9ClusterSpecClaudePricesValue };
+  /**
    * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
    */
   readonly apiKeySecretRef?: Hal9ClusterSpecClaudeApiKeySecretRef;
@@ -133,6 +146,47 @@ export interface Hal9ClusterSpecClaude {
    * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
    */
   readonly mockResponses?: { readonly [key: string]: readonly Hal9ClusterSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ * @default {}
+ */
+export interface Hal9ClusterSpecClaudeRetry {
+  /**
+   * Retries per model call; 0 turns them off.
+   * @default 2
+   */
+  readonly maxRetries?: number;
+  /**
+   * Backoff before the first retry, in milliseconds (doubled per retry).
+   * @default 250
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Longest backoff, in milliseconds.
+   * @default 8000
+   */
+  readonly maxDelayMs?: number;
+}
+
+export interface Hal9ClusterSpecClaudePricesValue {
+  /**
+   * USD per million input tokens.
+   */
+  readonly input: number;
+  /**
+   * USD per million output tokens.
+   */
+  readonly output: number;
+  /**
+   * USD per million tokens read from the prompt cache.
+   */
+  readonly cacheRead?: number;
+  /**
+   * USD per million tokens written to the prompt cache.
+   */
+  readonly cacheWrite?: number;
 }
 
 /**
@@ -231,6 +285,11 @@ export interface Hal9ClusterSpecPerformance {
    * @default {}
    */
   readonly connectionPool?: Hal9ClusterSpecPerformanceConnectionPool;
+  /**
+   * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+   * @default {}
+   */
+  readonly requestBudget?: Hal9ClusterSpecPerformanceRequestBudget;
 }
 
 /**
@@ -275,6 +334,38 @@ export interface Hal9ClusterSpecPerformanceConnectionPool {
    * @default 90
    */
   readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+ * @default {}
+ */
+export interface Hal9ClusterSpecPerformanceRequestBudget {
+  /**
+   * Distinct targets followed from one answer; further targets are dropped with an error.
+   * @default 10
+   */
+  readonly maxFanout?: number;
+  /**
+   * Signals in one request's tree.
+   * @default 500
+   */
+  readonly maxSignals?: number;
+  /**
+   * Upstream model calls of one request (cache hits are free).
+   * @default 200
+   */
+  readonly maxModelCalls?: number;
+  /**
+   * Tokens of one request (input, output, cache reads and cache writes).
+   * @default 2000000
+   */
+  readonly maxTokens?: number;
+  /**
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget.
+   * @default 0
+   */
+  readonly maxCostUSD?: number;
 }
 
 /**
@@ -500,38 +591,78 @@ export interface Hal9ClusterSpecNodeTuningHugepages {
  */
 export interface Hal9ClusterSpecAutoscaling {
   /**
-   * Create a HorizontalPodAutoscaler (autoscaling/v2); the HPA then owns the replica count and spec.replicas of the Neuron is ignored.
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load).
+   * @default "operator"
+   */
+  readonly mode?: "operator" | "hpa";
+  /**
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target.
+   * @default 32
+   */
+  readonly targetConcurrencyPerPod?: number;
+  /**
+   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts.
+   * @default 70
+   */
+  readonly targetUtilizationPercentage?: number;
+  /**
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster.
+   * @default 60
+   */
+  readonly stableWindowSeconds?: number;
+  /**
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it.
+   * @default 6
+   */
+  readonly panicWindowSeconds?: number;
+  /**
+   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode.
+   * @default 200
+   */
+  readonly panicThresholdPercentage?: number;
+  /**
+   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down.
+   * @default 0
+   */
+  readonly scaleDownDelaySeconds?: number;
+  /**
+   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url).
+   * @default "pods"
+   */
+  readonly metricsSource?: "pods" | "prometheus";
+  /**
+   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it.
    * @default false
    */
   readonly enabled?: boolean;
   /**
-   * Lowest replica count of the HPA.
+   * Lowest replica count (both modes).
    * @default 1
    */
   readonly minReplicas?: number;
   /**
-   * Highest replica count of the HPA.
+   * Highest replica count (both modes).
    * @default 10
    */
   readonly maxReplicas?: number;
   /**
-   * Average CPU utilization (percent of requests) the HPA aims for.
+   * hpa mode: average CPU utilization (percent of requests) the HPA aims for.
    * @default 70
    */
   readonly targetCPUUtilizationPercentage?: number;
   /**
-   * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+   * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
    */
   readonly behavior?: Hal9ClusterSpecAutoscalingBehavior;
   /**
-   * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+   * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
    * @default {}
    */
   readonly parallelism?: Hal9ClusterSpecAutoscalingParallelism;
 }
 
 /**
- * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+ * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
  */
 export interface Hal9ClusterSpecAutoscalingBehavior {
   /**
@@ -611,7 +742,7 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem {
 }
 
 /**
- * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+ * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
  * @default {}
  */
 export interface Hal9ClusterSpecAutoscalingParallelism {
@@ -631,12 +762,12 @@ export interface Hal9ClusterSpecAutoscalingParallelism {
    */
   readonly max?: number;
   /**
-   * Latency objective (p95 processing time, milliseconds) the tuner keeps.
+   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps.
    * @default 50
    */
   readonly latencySLOMs?: number;
   /**
-   * Base URL of the Prometheus API the tuner queries, for example http://prometheus.monitoring.svc:9090.
+   * Base URL of the Prometheus API the operator queries when autoscaling.metricsSource is prometheus, for example http://prometheus.monitoring.svc:9090.
    */
   readonly prometheusURL?: string;
 }
@@ -745,6 +876,20 @@ export const hal9ClusterSpecDefaults = {
         "maxRetries": {
           "default": 0
         },
+        "retry": {
+          "default": {},
+          "properties": {
+            "maxRetries": {
+              "default": 2
+            },
+            "baseDelayMs": {
+              "default": 250
+            },
+            "maxDelayMs": {
+              "default": 8000
+            }
+          }
+        },
         "apiKeySecretRef": {
           "properties": {
             "key": {
@@ -825,6 +970,26 @@ export const hal9ClusterSpecDefaults = {
             },
             "idleTimeoutSeconds": {
               "default": 90
+            }
+          }
+        },
+        "requestBudget": {
+          "default": {},
+          "properties": {
+            "maxFanout": {
+              "default": 10
+            },
+            "maxSignals": {
+              "default": 500
+            },
+            "maxModelCalls": {
+              "default": 200
+            },
+            "maxTokens": {
+              "default": 2000000
+            },
+            "maxCostUSD": {
+              "default": 0
             }
           }
         }
@@ -919,6 +1084,30 @@ export const hal9ClusterSpecDefaults = {
     "autoscaling": {
       "default": {},
       "properties": {
+        "mode": {
+          "default": "operator"
+        },
+        "targetConcurrencyPerPod": {
+          "default": 32
+        },
+        "targetUtilizationPercentage": {
+          "default": 70
+        },
+        "stableWindowSeconds": {
+          "default": 60
+        },
+        "panicWindowSeconds": {
+          "default": 6
+        },
+        "panicThresholdPercentage": {
+          "default": 200
+        },
+        "scaleDownDelaySeconds": {
+          "default": 0
+        },
+        "metricsSource": {
+          "default": "pods"
+        },
         "enabled": {
           "default": false
         },

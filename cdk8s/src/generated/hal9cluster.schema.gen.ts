@@ -76,6 +76,70 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "maxLength": 2048,
           "pattern": "^(https?://[^\\s]+)?$"
         },
+        "fallbackModels": {
+          "type": "array",
+          "maxItems": 8,
+          "x-kubernetes-list-type": "atomic",
+          "items": {
+            "type": "string",
+            "maxLength": 128,
+            "minLength": 1,
+            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+          }
+        },
+        "retry": {
+          "type": "object",
+          "properties": {
+            "maxRetries": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 10
+            },
+            "baseDelayMs": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 60000
+            },
+            "maxDelayMs": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 600000
+            }
+          }
+        },
+        "prices": {
+          "type": "object",
+          "maxProperties": 100,
+          "additionalProperties": {
+            "type": "object",
+            "properties": {
+              "input": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "output": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "cacheRead": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "cacheWrite": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              }
+            },
+            "required": [
+              "input",
+              "output"
+            ]
+          }
+        },
         "apiKeySecretRef": {
           "type": "object",
           "properties": {
@@ -142,12 +206,12 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         },
         "cacheTtlSeconds": {
           "type": "integer",
-          "minimum": 0,
+          "minimum": 1,
           "maximum": 86400
         },
         "cacheMaxEntries": {
           "type": "integer",
-          "minimum": 0,
+          "minimum": 1,
           "maximum": 1000000
         },
         "cacheLayers": {
@@ -231,6 +295,36 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               "type": "integer",
               "minimum": 1,
               "maximum": 3600
+            }
+          }
+        },
+        "requestBudget": {
+          "type": "object",
+          "properties": {
+            "maxFanout": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "maxSignals": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            },
+            "maxModelCalls": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            },
+            "maxTokens": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000000
+            },
+            "maxCostUSD": {
+              "type": "number",
+              "minimum": 0,
+              "maximum": 1000000
             }
           }
         }
@@ -496,6 +590,50 @@ export const hal9ClusterSpecSchema: SchemaNode = {
     "autoscaling": {
       "type": "object",
       "properties": {
+        "mode": {
+          "type": "string",
+          "enum": [
+            "operator",
+            "hpa"
+          ]
+        },
+        "targetConcurrencyPerPod": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 10000
+        },
+        "targetUtilizationPercentage": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 100
+        },
+        "stableWindowSeconds": {
+          "type": "integer",
+          "minimum": 6,
+          "maximum": 600
+        },
+        "panicWindowSeconds": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 60
+        },
+        "panicThresholdPercentage": {
+          "type": "integer",
+          "minimum": 110,
+          "maximum": 1000
+        },
+        "scaleDownDelaySeconds": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 3600
+        },
+        "metricsSource": {
+          "type": "string",
+          "enum": [
+            "pods",
+            "prometheus"
+          ]
+        },
         "enabled": {
           "type": "boolean"
         },

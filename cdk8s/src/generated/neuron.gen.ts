@@ -46,7 +46,7 @@ export interface NeuronSpec {
    */
   readonly backwardConnections?: readonly string[];
   /**
-   * Runtime pods of this neuron when autoscaling is off (target of the scale subresource, so `kubectl scale nrn` works).
+   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored.
    * @default 1
    */
   readonly replicas?: number;
@@ -150,6 +150,10 @@ export interface NeuronSpecPerformance {
    * Pooled HTTP connections to the Claude API and to other runtime pods.
    */
   readonly connectionPool?: NeuronSpecPerformanceConnectionPool;
+  /**
+   * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+   */
+  readonly requestBudget?: NeuronSpecPerformanceRequestBudget;
 }
 
 /**
@@ -186,6 +190,32 @@ export interface NeuronSpecPerformanceConnectionPool {
    * Seconds an idle pooled connection is kept.
    */
   readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+ */
+export interface NeuronSpecPerformanceRequestBudget {
+  /**
+   * Distinct targets followed from one answer; further targets are dropped with an error.
+   */
+  readonly maxFanout?: number;
+  /**
+   * Signals in one request's tree.
+   */
+  readonly maxSignals?: number;
+  /**
+   * Upstream model calls of one request (cache hits are free).
+   */
+  readonly maxModelCalls?: number;
+  /**
+   * Tokens of one request (input, output, cache reads and cache writes).
+   */
+  readonly maxTokens?: number;
+  /**
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget.
+   */
+  readonly maxCostUSD?: number;
 }
 
 /**
@@ -395,33 +425,65 @@ export interface NeuronSpecNodeTuningHugepages {
  */
 export interface NeuronSpecAutoscaling {
   /**
-   * Create a HorizontalPodAutoscaler (autoscaling/v2); the HPA then owns the replica count and spec.replicas of the Neuron is ignored.
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load).
+   */
+  readonly mode?: "operator" | "hpa";
+  /**
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target.
+   */
+  readonly targetConcurrencyPerPod?: number;
+  /**
+   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts.
+   */
+  readonly targetUtilizationPercentage?: number;
+  /**
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster.
+   */
+  readonly stableWindowSeconds?: number;
+  /**
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it.
+   */
+  readonly panicWindowSeconds?: number;
+  /**
+   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode.
+   */
+  readonly panicThresholdPercentage?: number;
+  /**
+   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down.
+   */
+  readonly scaleDownDelaySeconds?: number;
+  /**
+   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url).
+   */
+  readonly metricsSource?: "pods" | "prometheus";
+  /**
+   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it.
    */
   readonly enabled?: boolean;
   /**
-   * Lowest replica count of the HPA.
+   * Lowest replica count (both modes).
    */
   readonly minReplicas?: number;
   /**
-   * Highest replica count of the HPA.
+   * Highest replica count (both modes).
    */
   readonly maxReplicas?: number;
   /**
-   * Average CPU utilization (percent of requests) the HPA aims for.
+   * hpa mode: average CPU utilization (percent of requests) the HPA aims for.
    */
   readonly targetCPUUtilizationPercentage?: number;
   /**
-   * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+   * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
    */
   readonly behavior?: NeuronSpecAutoscalingBehavior;
   /**
-   * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+   * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
    */
   readonly parallelism?: NeuronSpecAutoscalingParallelism;
 }
 
 /**
- * Scaling behavior of the HPA; unset fields keep the HPA defaults.
+ * hpa mode: scaling behavior of the HPA; unset fields keep the HPA defaults.
  */
 export interface NeuronSpecAutoscalingBehavior {
   /**
@@ -501,7 +563,7 @@ export interface NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem {
 }
 
 /**
- * Tuning of the runtime's executor limit (maxConcurrentSignals) from Prometheus metrics, applied to running pods without restarting them.
+ * Tuning of the runtime's executor limit (maxConcurrentSignals) from the observed load (autoscaling.metricsSource), applied to running pods without restarting them.
  */
 export interface NeuronSpecAutoscalingParallelism {
   /**
@@ -517,11 +579,11 @@ export interface NeuronSpecAutoscalingParallelism {
    */
   readonly max?: number;
   /**
-   * Latency objective (p95 processing time, milliseconds) the tuner keeps.
+   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps.
    */
   readonly latencySLOMs?: number;
   /**
-   * Base URL of the Prometheus API the tuner queries, for example http://prometheus.monitoring.svc:9090.
+   * Base URL of the Prometheus API the operator queries when autoscaling.metricsSource is prometheus, for example http://prometheus.monitoring.svc:9090.
    */
   readonly prometheusURL?: string;
 }
@@ -555,6 +617,18 @@ export interface NeuronSpecClaude {
    */
   readonly baseURL?: string;
   /**
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   */
+  readonly fallbackModels?: readonly string[];
+  /**
+   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   */
+  readonly retry?: NeuronSpecClaudeRetry;
+  /**
+   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices).
+   */
+  readonly prices?: { readonly [key: string]: NeuronSpecClaudePricesValue };
+  /**
    * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
@@ -562,6 +636,43 @@ export interface NeuronSpecClaude {
    * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
    */
   readonly mockResponses?: { readonly [key: string]: readonly NeuronSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ */
+export interface NeuronSpecClaudeRetry {
+  /**
+   * Retries per model call; 0 turns them off.
+   */
+  readonly maxRetries?: number;
+  /**
+   * Backoff before the first retry, in milliseconds (doubled per retry).
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Longest backoff, in milliseconds.
+   */
+  readonly maxDelayMs?: number;
+}
+
+export interface NeuronSpecClaudePricesValue {
+  /**
+   * USD per million input tokens.
+   */
+  readonly input: number;
+  /**
+   * USD per million output tokens.
+   */
+  readonly output: number;
+  /**
+   * USD per million tokens read from the prompt cache.
+   */
+  readonly cacheRead?: number;
+  /**
+   * USD per million tokens written to the prompt cache.
+   */
+  readonly cacheWrite?: number;
 }
 
 /**
@@ -621,6 +732,10 @@ export interface NeuronStatus {
    * Executor limit (maxConcurrentSignals) currently set by the tuner.
    */
   readonly parallelism?: NeuronStatusParallelism;
+  /**
+   * The operator's replica decisions (autoscaling.mode operator).
+   */
+  readonly autoscaling?: NeuronStatusAutoscaling;
 }
 
 export interface NeuronStatusConditionsItem {
@@ -680,6 +795,66 @@ export interface NeuronStatusParallelismLastDecision {
    * When the decision was made.
    */
   readonly time?: string;
+  /**
+   * The inputs the decision was made from (latency, utilization, queue, push-back, demand).
+   */
+  readonly message?: string;
+}
+
+/**
+ * The operator's replica decisions (autoscaling.mode operator).
+ */
+export interface NeuronStatusAutoscaling {
+  /**
+   * Replica count the operator decided and wrote to spec.replicas.
+   */
+  readonly desiredReplicas?: number;
+  /**
+   * The last change of the replica count, and why.
+   */
+  readonly lastDecision?: NeuronStatusAutoscalingLastDecision;
+  /**
+   * Learned signals forwarded per signal completed here, per downstream Neuron (stable window), as decimal strings.
+   */
+  readonly fanOut?: { readonly [key: string]: string };
+}
+
+/**
+ * The last change of the replica count, and why.
+ */
+export interface NeuronStatusAutoscalingLastDecision {
+  /**
+   * Replicas decided.
+   */
+  readonly value?: number;
+  /**
+   * Why, in CamelCase (Concurrency, Panic, PreScaled, ScaleDownStabilized, ManualScaleOverridden, OutOfBounds).
+   */
+  readonly reason?: string;
+  /**
+   * The inputs (observed and predicted concurrency, per-pod target, windows, upstream intake × fan-out).
+   */
+  readonly message?: string;
+  /**
+   * When the decision was made.
+   */
+  readonly time?: string;
+  /**
+   * Signals in flight plus queued (stable window average), as a decimal string.
+   */
+  readonly observedConcurrency?: string;
+  /**
+   * Concurrency predicted from upstream intake × edge fan-out × this Neuron's latency (Little's law), as a decimal string.
+   */
+  readonly predictedConcurrency?: string;
+  /**
+   * Concurrency one pod was sized to hold, as a decimal string.
+   */
+  readonly perPodTarget?: string;
+  /**
+   * Whether the panic window drove the decision.
+   */
+  readonly panic?: boolean;
 }
 
 /** The schema's defaults below spec, as the apiserver applies them. */

@@ -126,6 +126,19 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly baseURL?: string;
   /**
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   */
+  readonly fallbackModels?: readonly string[];
+  /**
+   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   * @default {}
+   */
+  readonly retry?: Hal9ClusterSpecClaudeRetry;
+  /**
+   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices).
+   */
+  readonly prices?: { readonly [key: string]: Hal9ClusterSpecClaudePricesValue };
+  /**
    * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
    */
   readonly apiKeySecretRef?: Hal9ClusterSpecClaudeApiKeySecretRef;
@@ -133,6 +146,47 @@ export interface Hal9ClusterSpecClaude {
    * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
    */
   readonly mockResponses?: { readonly [key: string]: readonly Hal9ClusterSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ * @default {}
+ */
+export interface Hal9ClusterSpecClaudeRetry {
+  /**
+   * Retries per model call; 0 turns them off.
+   * @default 2
+   */
+  readonly maxRetries?: number;
+  /**
+   * Backoff before the first retry, in milliseconds (doubled per retry).
+   * @default 250
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Longest backoff, in milliseconds.
+   * @default 8000
+   */
+  readonly maxDelayMs?: number;
+}
+
+export interface Hal9ClusterSpecClaudePricesValue {
+  /**
+   * USD per million input tokens.
+   */
+  readonly input: number;
+  /**
+   * USD per million output tokens.
+   */
+  readonly output: number;
+  /**
+   * USD per million tokens read from the prompt cache.
+   */
+  readonly cacheRead?: number;
+  /**
+   * USD per million tokens written to the prompt cache.
+   */
+  readonly cacheWrite?: number;
 }
 
 /**
@@ -231,6 +285,11 @@ export interface Hal9ClusterSpecPerformance {
    * @default {}
    */
   readonly connectionPool?: Hal9ClusterSpecPerformanceConnectionPool;
+  /**
+   * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+   * @default {}
+   */
+  readonly requestBudget?: Hal9ClusterSpecPerformanceRequestBudget;
 }
 
 /**
@@ -275,6 +334,38 @@ export interface Hal9ClusterSpecPerformanceConnectionPool {
    * @default 90
    */
   readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+ * @default {}
+ */
+export interface Hal9ClusterSpecPerformanceRequestBudget {
+  /**
+   * Distinct targets followed from one answer; further targets are dropped with an error.
+   * @default 10
+   */
+  readonly maxFanout?: number;
+  /**
+   * Signals in one request's tree.
+   * @default 500
+   */
+  readonly maxSignals?: number;
+  /**
+   * Upstream model calls of one request (cache hits are free).
+   * @default 200
+   */
+  readonly maxModelCalls?: number;
+  /**
+   * Tokens of one request (input, output, cache reads and cache writes).
+   * @default 2000000
+   */
+  readonly maxTokens?: number;
+  /**
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget.
+   * @default 0
+   */
+  readonly maxCostUSD?: number;
 }
 
 /**
@@ -785,6 +876,20 @@ export const hal9ClusterSpecDefaults = {
         "maxRetries": {
           "default": 0
         },
+        "retry": {
+          "default": {},
+          "properties": {
+            "maxRetries": {
+              "default": 2
+            },
+            "baseDelayMs": {
+              "default": 250
+            },
+            "maxDelayMs": {
+              "default": 8000
+            }
+          }
+        },
         "apiKeySecretRef": {
           "properties": {
             "key": {
@@ -865,6 +970,26 @@ export const hal9ClusterSpecDefaults = {
             },
             "idleTimeoutSeconds": {
               "default": 90
+            }
+          }
+        },
+        "requestBudget": {
+          "default": {},
+          "properties": {
+            "maxFanout": {
+              "default": 10
+            },
+            "maxSignals": {
+              "default": 500
+            },
+            "maxModelCalls": {
+              "default": 200
+            },
+            "maxTokens": {
+              "default": 2000000
+            },
+            "maxCostUSD": {
+              "default": 0
             }
           }
         }

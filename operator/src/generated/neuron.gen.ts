@@ -150,6 +150,10 @@ export interface NeuronSpecPerformance {
    * Pooled HTTP connections to the Claude API and to other runtime pods.
    */
   readonly connectionPool?: NeuronSpecPerformanceConnectionPool;
+  /**
+   * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+   */
+  readonly requestBudget?: NeuronSpecPerformanceRequestBudget;
 }
 
 /**
@@ -186,6 +190,32 @@ export interface NeuronSpecPerformanceConnectionPool {
    * Seconds an idle pooled connection is kept.
    */
   readonly idleTimeoutSeconds?: number;
+}
+
+/**
+ * What one request may consume on one runtime pod (the runtime's performance.request_budget). Exceeding a budget ends that branch of the request with a stable error code while the rest of the request goes on; a model's answer can be steered by the content a caller sends, and these budgets are what bound it.
+ */
+export interface NeuronSpecPerformanceRequestBudget {
+  /**
+   * Distinct targets followed from one answer; further targets are dropped with an error.
+   */
+  readonly maxFanout?: number;
+  /**
+   * Signals in one request's tree.
+   */
+  readonly maxSignals?: number;
+  /**
+   * Upstream model calls of one request (cache hits are free).
+   */
+  readonly maxModelCalls?: number;
+  /**
+   * Tokens of one request (input, output, cache reads and cache writes).
+   */
+  readonly maxTokens?: number;
+  /**
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget.
+   */
+  readonly maxCostUSD?: number;
 }
 
 /**
@@ -587,6 +617,18 @@ export interface NeuronSpecClaude {
    */
   readonly baseURL?: string;
   /**
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   */
+  readonly fallbackModels?: readonly string[];
+  /**
+   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   */
+  readonly retry?: NeuronSpecClaudeRetry;
+  /**
+   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices).
+   */
+  readonly prices?: { readonly [key: string]: NeuronSpecClaudePricesValue };
+  /**
    * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
@@ -594,6 +636,43 @@ export interface NeuronSpecClaude {
    * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
    */
   readonly mockResponses?: { readonly [key: string]: readonly NeuronSpecClaudeMockResponsesValueItem[] };
+}
+
+/**
+ * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ */
+export interface NeuronSpecClaudeRetry {
+  /**
+   * Retries per model call; 0 turns them off.
+   */
+  readonly maxRetries?: number;
+  /**
+   * Backoff before the first retry, in milliseconds (doubled per retry).
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Longest backoff, in milliseconds.
+   */
+  readonly maxDelayMs?: number;
+}
+
+export interface NeuronSpecClaudePricesValue {
+  /**
+   * USD per million input tokens.
+   */
+  readonly input: number;
+  /**
+   * USD per million output tokens.
+   */
+  readonly output: number;
+  /**
+   * USD per million tokens read from the prompt cache.
+   */
+  readonly cacheRead?: number;
+  /**
+   * USD per million tokens written to the prompt cache.
+   */
+  readonly cacheWrite?: number;
 }
 
 /**

@@ -60,8 +60,42 @@ describe('runtime configuration', () => {
       timeout_ms: 30000,
       max_retries: 0,
       base_url: 'http://fake-anthropic:8080',
+      retry: { max_retries: 2, base_delay_ms: 250, max_delay_ms: 8000 },
     });
     expect(out.warnings).toEqual([]);
+  });
+
+  it('renders request budgets, retries, prices and fallback models, which the runtime parses', () => {
+    const cluster = aHal9Cluster({
+      performance: { requestBudget: { maxFanout: 3, maxCostUSD: 0.5 } },
+      claude: {
+        retry: { maxRetries: 4, maxDelayMs: 2000 },
+        prices: {
+          'claude-sonnet-5-5': { input: 3, output: 15 },
+          'claude-haiku-5': { input: 1, output: 5, cacheRead: 0.2 },
+        },
+        fallbackModels: ['claude-haiku-5'],
+      },
+    });
+    const neuron = aNeuron('impl-1', {
+      performance: { requestBudget: { maxSignals: 50 } },
+      claude: { prices: { 'claude-haiku-5': { input: 2, output: 6 } } },
+    });
+    const config = parseConfigText(renderNeuron({ cluster, neuron, peers: [] }).runtimeConfig);
+    expect(config.performance.request_budget).toEqual({
+      max_fanout: 3,
+      max_signals: 50,
+      max_model_calls: 200,
+      max_tokens: 2_000_000,
+      max_cost_usd: 0.5,
+    });
+    expect(config.claude.retry).toEqual({ max_retries: 4, base_delay_ms: 250, max_delay_ms: 2000 });
+    // Maps merge per key: the neuron's haiku price replaces the cluster's, sonnet stays.
+    expect(config.claude.prices).toEqual({
+      'claude-haiku-5': { input: 2, output: 6, cache_read: 0.2, cache_write: 2.5 },
+      'claude-sonnet-5-5': { input: 3, output: 15, cache_read: 0.30000000000000004, cache_write: 3.75 },
+    });
+    expect(config.neurons[0]?.fallback_models).toEqual(['claude-haiku-5']);
   });
 
   it('leaves out a connection whose Neuron does not exist (yet) and warns', () => {

@@ -49,12 +49,25 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
     system_prompt: spec.systemPrompt,
     forward_connections: spec.forwardConnections.filter((id) => connected.has(id)),
     backward_connections: spec.backwardConnections.filter((id) => connected.has(id)),
+    ...(c.fallbackModels && c.fallbackModels.length > 0 ? { fallback_models: [...c.fallbackModels] } : {}),
   };
   const mock = Object.entries(c.mockResponses ?? {})
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([layer, list]) => [
       layer,
       list.map((r) => ({ trigger: r.trigger, response: r.response, delay_ms: r.delayMs ?? 0 })),
+    ]);
+  // Unset cache prices are left to the runtime, which derives them from the input price.
+  const prices = Object.entries(c.prices ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([model, p]) => [
+      model,
+      {
+        input: p.input,
+        output: p.output,
+        ...(p.cacheRead === undefined ? {} : { cache_read: p.cacheRead }),
+        ...(p.cacheWrite === undefined ? {} : { cache_write: p.cacheWrite }),
+      },
     ]);
   return {
     cluster: { name: input.clusterName },
@@ -83,6 +96,13 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
         max_connections_per_host: p.connectionPool.maxConnectionsPerHost,
         idle_timeout_seconds: p.connectionPool.idleTimeoutSeconds,
       },
+      request_budget: {
+        max_fanout: p.requestBudget.maxFanout,
+        max_signals: p.requestBudget.maxSignals,
+        max_model_calls: p.requestBudget.maxModelCalls,
+        max_tokens: p.requestBudget.maxTokens,
+        max_cost_usd: p.requestBudget.maxCostUSD,
+      },
     },
     claude: {
       mode: c.mode,
@@ -91,6 +111,12 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
       timeout_ms: c.timeoutMs,
       max_retries: c.maxRetries,
       ...(c.baseURL ? { base_url: c.baseURL } : {}),
+      retry: {
+        max_retries: c.retry.maxRetries,
+        base_delay_ms: c.retry.baseDelayMs,
+        max_delay_ms: c.retry.maxDelayMs,
+      },
+      ...(prices.length > 0 ? { prices: Object.fromEntries(prices) } : {}),
       ...(mock.length > 0 ? { mock_responses: Object.fromEntries(mock) } : {}),
     },
   };

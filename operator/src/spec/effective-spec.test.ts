@@ -18,6 +18,13 @@ describe('effectiveSpec', () => {
       requestTimeoutMs: 30000,
       circuitBreaker: { failureThreshold: 5, successThreshold: 3, timeoutSeconds: 30, windowSeconds: 60 },
       connectionPool: { maxConnectionsPerHost: 10, idleTimeoutSeconds: 90 },
+      requestBudget: {
+        maxFanout: 10,
+        maxSignals: 500,
+        maxModelCalls: 200,
+        maxTokens: 2000000,
+        maxCostUSD: 0,
+      },
     });
     expect(spec.resources).toEqual({
       requests: { cpu: '2000m', memory: '2Gi' },

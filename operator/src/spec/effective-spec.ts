@@ -3,11 +3,13 @@ import type {
   Hal9ClusterSpecAutoscaling,
   Hal9ClusterSpecAutoscalingParallelism,
   Hal9ClusterSpecClaude,
+  Hal9ClusterSpecClaudeRetry,
   Hal9ClusterSpecMonitoring,
   Hal9ClusterSpecNodeTuning,
   Hal9ClusterSpecPerformance,
   Hal9ClusterSpecPerformanceCircuitBreaker,
   Hal9ClusterSpecPerformanceConnectionPool,
+  Hal9ClusterSpecPerformanceRequestBudget,
   Hal9ClusterSpecPlacement,
   Hal9ClusterSpecResources,
 } from '../generated/hal9cluster.gen.ts';
@@ -23,15 +25,16 @@ type WithRequired<T, K extends keyof T> = T & { readonly [P in K]-?: NonNullable
 export type Layer = NeuronSpec['layer'];
 
 export type EffectivePerformance = Required<
-  Omit<Hal9ClusterSpecPerformance, 'circuitBreaker' | 'connectionPool'>
+  Omit<Hal9ClusterSpecPerformance, 'circuitBreaker' | 'connectionPool' | 'requestBudget'>
 > & {
   readonly circuitBreaker: Required<Hal9ClusterSpecPerformanceCircuitBreaker>;
   readonly connectionPool: Required<Hal9ClusterSpecPerformanceConnectionPool>;
+  readonly requestBudget: Required<Hal9ClusterSpecPerformanceRequestBudget>;
 };
 export type EffectiveClaude = WithRequired<
-  Hal9ClusterSpecClaude,
+  Omit<Hal9ClusterSpecClaude, 'retry'>,
   'mode' | 'model' | 'maxTokens' | 'timeoutMs' | 'maxRetries'
->;
+> & { readonly retry: Required<Hal9ClusterSpecClaudeRetry> };
 export type EffectiveNodeTuning = WithRequired<
   Hal9ClusterSpecNodeTuning,
   'privilegedSysctlInitContainer' | 'transparentHugepages' | 'thpInitContainer' | 'cpuPinning' | 'initImage'
