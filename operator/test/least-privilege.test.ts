@@ -1,0 +1,331 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  binDirFromInject,
+  createTestNamespace,
+  kubeConfigFromInject,
+  kubectl,
+  type PodRunner,
+  startPodRunner,
+  waitFor,
+} from '@hal9/test';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  loadAllYaml,
+  NetworkingV1Api,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+
+// The operator as the chart grants it: its own service account bound to the chart's RBAC, in a
+// namespace that enforces the restricted Pod Security Standard, with real runtime processes as
+// pods (pod runner). Checks: no read access to Secrets anywhere, the peer route authenticated by
+// the per-cluster Secret, NetworkPolicies owned by the cluster, privileged init containers only
+// with the allow-list, and runtime pods admitted under `restricted`.
+
+const run = promisify(execFile);
+const chart = fileURLToPath(new URL('../../charts/hal9-operator', import.meta.url));
+const admin = kubeConfigFromInject();
+const core = admin.makeApiClient(CoreV1Api);
+let ns: string;
+let release: string;
+let serviceAccount: string;
+let asOperator: KubeConfig;
+let operator: InProcessOperator | undefined;
+let runner: PodRunner | undefined;
+let r: ReturnType<typeof reads>;
+const clusterScoped: string[] = [];
+
+const clusterSpec = {
+  claude: {
+    mockResponses: {
+      L4: [{ trigger: 'default', response: 'FORWARD_TO: design-1\nCONTENT: plan the widget' }],
+      L3: [{ trigger: 'default', response: 'RESULT: widget planned by design-1' }],
+    },
+  },
+};
+
+async function chartRbac(): Promise<object[]> {
+  const { stdout } = await run(
+    join(binDirFromInject(), 'helm'),
+    [
+      'template',
+      release,
+      chart,
+      '--namespace',
+      ns,
+      '--set',
+      `rbac.adminTokenSecrets[0].namespace=${ns}`,
+      '--set',
+      'rbac.adminTokenSecrets[0].names[0]=hal9-admin',
+    ],
+    { maxBuffer: 64 * 2 ** 20 },
+  );
+  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  return (loadAllYaml(stdout) as { kind?: string }[]).filter((o) => o && kinds.has(o.kind ?? ''));
+}
+
+/** A KubeConfig that authenticates as the chart's service account (a TokenRequest token). */
+async function serviceAccountKubeConfig(): Promise<KubeConfig> {
+  const token = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace: ns,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'local' }],
+    users: [{ name: 'operator', token: token.status?.token }],
+    contexts: [{ name: 'operator', cluster: 'local', user: 'operator' }],
+    currentContext: 'operator',
+  });
+  return kc;
+}
+
+async function canI(verb: string, resource: string, where: string[]): Promise<string> {
+  const res = await kubectl(
+    ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:${serviceAccount}`, ...where],
+    { allowFailure: true },
+  );
+  return res.stdout.trim();
+}
+
+const startOperator = async (args: string[] = []) => {
+  await operator?.stop();
+  operator = await startInProcess(asOperator, ns, ['--leader-election-namespace', ns, ...args]);
+};
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(admin, 'least-privilege');
+  ns = namespace.name;
+  r = reads(admin, ns);
+  release = `lp-${ns.slice(-12)}`;
+  serviceAccount = `${release}-hal9-operator`;
+  await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+  const rbac = await chartRbac();
+  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
+    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
+  }
+  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
+  asOperator = await serviceAccountKubeConfig();
+  await startOperator();
+  runner = await startPodRunner({ kubeConfig: admin, namespace: ns, maxProcesses: 4, stopGraceMs: 2000 });
+  return namespace.delete;
+});
+afterAll(async () => {
+  await runner?.close();
+  await operator?.stop();
+  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
+});
+
+describe('the chart grants least privilege', () => {
+  it('has no get, list or watch on Secrets in any namespace, only create, and a get by name for admin tokens', async () => {
+    for (const verb of ['get', 'list', 'watch', 'update', 'patch', 'delete']) {
+      expect(await canI(verb, 'secrets', ['--all-namespaces']), verb).toBe('no');
+      expect(await canI(verb, 'secrets', ['-n', ns]), verb).toBe('no');
+      expect(await canI(verb, 'secrets', ['-n', 'kube-system']), verb).toBe('no');
+    }
+    expect(await canI('create', 'secrets', ['-n', 'kube-system'])).toBe('yes');
+    expect(await canI('get', 'secrets/hal9-admin', ['-n', ns])).toBe('yes');
+    expect(await canI('get', 'secrets/other', ['-n', ns])).toBe('no');
+    expect(await canI('update', 'neurons.hal9.ai', ['--subresource=finalizers', '-n', ns])).toBe('yes');
+    expect(await canI('update', 'hal9clusters.hal9.ai', ['--subresource=finalizers', '-n', ns])).toBe('yes');
+    expect(await canI('patch', 'networkpolicies.networking.k8s.io', ['-n', ns])).toBe('yes');
+  });
+
+  it('the namespace enforces the restricted Pod Security Standard (the admission plugin is on)', async () => {
+    const refused = await core
+      .createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'privileged-probe' },
+          spec: {
+            containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }],
+          },
+        },
+      })
+      .then(
+        () => undefined,
+        (err: { code?: number; body?: string }) =>
+          `${err.code} ${(JSON.parse(err.body ?? '{}') as { message?: string }).message}`,
+      );
+    expect(refused).toMatch(/^403 .*violates PodSecurity "restricted/);
+  });
+});
+
+describe('a Hal9Cluster under the chart’s RBAC in a restricted namespace', () => {
+  let token = '';
+
+  it('runs its pods (admitted under restricted) and creates its peer token Secret, owned by the cluster', async () => {
+    await kubectl(['apply', '-n', ns, '-f', '-'], {
+      stdin: toYaml([
+        aCluster('brain', clusterSpec),
+        aNeuron('strategic-1', 'brain', { layer: 'L4', forwardConnections: ['design-1'] }),
+        aNeuron('design-1', 'brain', { layer: 'L3', backwardConnections: ['strategic-1'] }),
+      ]),
+    });
+    await waitForNeuronReady(r, 'strategic-1');
+    await waitForNeuronReady(r, 'design-1');
+    const secret = await core.readNamespacedSecret({ name: 'brain-peer-token', namespace: ns });
+    const cluster = await r.cluster('brain');
+    expect(secret.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: 'Hal9Cluster',
+        name: 'brain',
+        uid: cluster?.metadata?.uid,
+        controller: true,
+      }),
+    ]);
+    token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+    expect(token.length).toBeGreaterThanOrEqual(40);
+    for (const name of ['strategic-1', 'design-1']) {
+      const pods = await r.pods(`hal9.ai/neuron=${name}`);
+      expect(pods.length, name).toBe(1);
+      expect(pods[0]?.spec?.volumes?.find((v) => v.secret)?.secret?.secretName).toBe('brain-peer-token');
+    }
+  });
+
+  it('two Neurons’ pods talk to each other with the token; the peer route refuses a caller without it', async () => {
+    const procs = await Promise.all(
+      ['strategic-1', 'design-1'].map(async (name) => {
+        const [pod] = await r.pods(`hal9.ai/neuron=${name}`);
+        return runner!.waitForReady(ns, pod!.metadata!.name!);
+      }),
+    );
+    const [entry, design] = procs as [(typeof procs)[0], (typeof procs)[0]];
+    const res = await fetch(`${entry.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'build a widget' }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect(body).toContain('widget planned by design-1');
+
+    const peerCall = (authorization?: string) =>
+      fetch(`${design.url}/v1/neurons/design-1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ content: 'sneak in', hop: 0, path: [] }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    const anonymous = await peerCall();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await peerCall('Bearer not-the-token')).status).toBe(401);
+    expect((await peerCall(`Bearer ${token}`)).status).not.toBe(401);
+  });
+
+  it('renders NetworkPolicies owned by the cluster: peers, the operator and Prometheus; anyone to the entry', async () => {
+    const net = admin.makeApiClient(NetworkingV1Api);
+    const policies = await waitFor(
+      'the two NetworkPolicies',
+      async () => {
+        const list = (
+          await net.listNamespacedNetworkPolicy({ namespace: ns, labelSelector: 'hal9.ai/cluster=brain' })
+        ).items;
+        return list.length === 2 ? list : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const byName = new Map(policies.map((p) => [p.metadata?.name, p]));
+    const runtime = byName.get('brain-hal9-runtime');
+    const entry = byName.get('brain-hal9-entry');
+    expect(runtime?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Hal9Cluster', name: 'brain' });
+    expect(runtime?.spec?.ingress?.[0]?._from).toEqual([
+      {
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/name': 'hal9-runtime', 'hal9.ai/cluster': 'brain' },
+        },
+      },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
+    expect(entry?.spec?.podSelector?.matchLabels?.['hal9.ai/neuron']).toBe('strategic-1');
+    expect(entry?.spec?.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+  });
+
+  it('a restarted operator keeps the token (the Secret is never replaced)', async () => {
+    await startOperator();
+    await waitFor(
+      'the new operator to try the Secret',
+      async () => {
+        const metric = await operator!.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
+        return metric?.values.some((v) => v.labels.resource === 'secrets' && v.value >= 1) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const secret = await core.readNamespacedSecret({ name: 'brain-peer-token', namespace: ns });
+    expect(Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8')).toBe(token);
+  });
+});
+
+describe('privileged init containers', () => {
+  const tuned = aNeuron('tuned-1', 'brain', {
+    layer: 'L2',
+    nodeTuning: { privilegedSysctlInitContainer: true, sysctls: [{ name: 'vm.swappiness', value: '1' }] },
+  });
+  const apps = admin.makeApiClient(AppsV1Api);
+  const deployment = () => apps.readNamespacedDeployment({ name: 'tuned-1', namespace: ns });
+
+  it('are not created without the allow-list: the Neuron is Degraded and says how to allow them', async () => {
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([tuned]) });
+    const degraded = await waitFor(
+      'tuned-1 Degraded',
+      async () => {
+        const c = condition(await r.neuron('tuned-1'), 'Degraded');
+        return c?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(degraded.reason).toBe('PrivilegedNotAllowed');
+    expect(degraded.message).toContain(`--allow-privileged-namespaces=${ns}`);
+    const d: V1Deployment = await waitFor('the Deployment', deployment, { timeoutMs: 30_000 });
+    expect(d.spec?.template.spec?.initContainers).toBeUndefined();
+    // Without them it runs, admitted under restricted.
+    await waitForNeuronReady(r, 'tuned-1');
+  });
+
+  it('are created where a cluster admin allowed them, and restricted then refuses the pods', async () => {
+    await startOperator(['--allow-privileged-namespaces', ns]);
+    const d = await waitFor(
+      'the init container',
+      async () => {
+        const live = await deployment();
+        return live.spec?.template.spec?.initContainers?.length ? live : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(d.spec?.template.spec?.initContainers?.[0]).toMatchObject({
+      name: 'sysctl-tuning',
+      securityContext: { privileged: true },
+    });
+    const c = await waitFor(
+      'tuned-1 no longer PrivilegedNotAllowed',
+      async () => {
+        const cond = condition(await r.neuron('tuned-1'), 'Degraded');
+        return cond && cond.reason !== 'PrivilegedNotAllowed' ? cond : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(c.reason).not.toBe('PrivilegedNotAllowed');
+    const refusal = await waitFor(
+      'a PodSecurity refusal of the new ReplicaSet',
+      async () =>
+        (await r.events()).find(
+          (e) => e.reason === 'FailedCreate' && /violates PodSecurity "restricted/.test(e.message ?? ''),
+        ),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(refusal.involvedObject.kind).toBe('ReplicaSet');
+  });
+});
