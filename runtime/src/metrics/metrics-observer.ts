@@ -1,10 +1,12 @@
 import type { NeuronConfig } from '../config/types.ts';
 import { BREAKER_STATE_VALUE } from '../pipeline/breaker.ts';
 import type { PipelineObserver } from '../pipeline/observer.ts';
+import type { CounterSeries, HistogramSeries } from './fixed-series.ts';
 import type { Metrics } from './metrics.ts';
 
-// The pipeline observer that feeds Prometheus. Per-neuron label children are resolved once, not per
-// signal: label hashing was a measurable share of a zero-delay hop.
+// The pipeline observer that feeds Prometheus. Series are resolved once per neuron (or per label
+// set, on first use) and the executor gauges are read at scrape time, so a signal's metrics cost a
+// few array writes.
 
 export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): PipelineObserver {
   const per = new Map(
@@ -22,17 +24,19 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
           cacheHits: m.cacheHits.labels(l),
           local: m.forwarded.labels({ ...l, locality: 'local' }),
           remote: m.forwarded.labels({ ...l, locality: 'remote' }),
+          edges: new Map<string, CounterSeries>(),
         },
       ];
     }),
   );
-  const edges = new Map<string, ReturnType<Metrics['edges']['labels']>>();
-  const batchAverages = new Map<string, { sum: number; count: number }>();
+  const batchSeries = new Map<string, HistogramSeries>();
+  const upstreamSeries = new Map<string, { count: CounterSeries; duration: HistogramSeries | undefined }>();
+  const { executor, batches } = m.state;
   return {
     executor(active, queued, limit) {
-      m.parallelActive.set(active);
-      m.queueDepth.set(queued);
-      m.parallelMax.set(limit);
+      executor.active = active;
+      executor.queued = queued;
+      executor.limit = limit;
     },
     arrived(n) {
       per.get(n.id)?.arrived.inc();
@@ -51,12 +55,13 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       per.get(n.id)?.cacheHits.inc();
     },
     forwarded(n, target, locality) {
-      per.get(n.id)?.[locality].inc();
-      const key = `${n.id} ${target}`;
-      let e = edges.get(key);
+      const c = per.get(n.id);
+      if (!c) return;
+      c[locality].inc();
+      let e = c.edges.get(target);
       if (!e) {
         e = m.edges.labels({ neuron: n.id, target });
-        edges.set(key, e);
+        c.edges.set(target, e);
       }
       e.inc();
     },
@@ -64,16 +69,29 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       m.dropped.inc({ neuron: n.id, layer: n.layer, reason });
     },
     batch(target, size) {
-      const s = batchAverages.get(target) ?? { sum: 0, count: 0 };
+      const s = batches.get(target) ?? { sum: 0, count: 0 };
       s.sum += size;
       s.count++;
-      batchAverages.set(target, s);
-      m.batchSize.observe({ target }, size);
-      m.batchSizeAverage.set({ target }, s.sum / s.count);
+      batches.set(target, s);
+      let h = batchSeries.get(target);
+      if (!h) {
+        h = m.batchSize.labels({ target });
+        batchSeries.set(target, h);
+      }
+      h.observe(size);
     },
     upstream(upstream, status, durationMs) {
-      m.upstreamRequests.inc({ upstream, status });
-      if (status !== 'breaker_open') m.upstreamDuration.observe({ upstream }, durationMs / 1000);
+      const key = `${upstream} ${status}`;
+      let u = upstreamSeries.get(key);
+      if (!u) {
+        u = {
+          count: m.upstreamRequests.labels({ upstream, status }),
+          duration: status === 'breaker_open' ? undefined : m.upstreamDuration.labels({ upstream }),
+        };
+        upstreamSeries.set(key, u);
+      }
+      u.count.inc();
+      u.duration?.observe(durationMs / 1000);
     },
     tokens(upstream, u) {
       m.tokens.inc({ upstream, type: 'input' }, u.input);
@@ -98,12 +116,12 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       m.breakerState.set({ upstream }, BREAKER_STATE_VALUE[state]);
     },
     request(outcome, durationMs) {
-      m.requests.inc({ outcome });
-      m.requestDuration.observe({ outcome }, durationMs / 1000);
+      m.requests.labels({ outcome }).inc();
+      m.requestDuration.labels({ outcome }).observe(durationMs / 1000);
     },
     rejected() {
       m.rejections.inc();
-      m.requests.inc({ outcome: 'rejected' });
+      m.requests.labels({ outcome: 'rejected' }).inc();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BOUNDS_SECONDS } from '../pipeline/load-report.ts';
+import { FixedCounter, FixedHistogram } from './fixed-series.ts';
 
 // The runtime's metrics, on a registry the composition root passes in. Names follow the guide
 // exactly (hal9_processing_time, hal9_cache_*, hal9_batch_size_average, hal9_parallel_tasks_*)
@@ -7,35 +8,45 @@ import { LATENCY_BOUNDS_SECONDS } from '../pipeline/load-report.ts';
 
 const LATENCY_BUCKETS = [...LATENCY_BOUNDS_SECONDS];
 
+/** Live executor occupancy and batch sizes, read by the gauges at scrape time. */
+export interface MetricsState {
+  readonly executor: { active: number; queued: number; limit: number };
+  readonly batches: Map<string, { sum: number; count: number }>;
+}
+
 export function createMetrics(registry: Registry) {
   const r = [registry];
+  const executor = { active: 0, queued: 0, limit: 0 };
+  const batches = new Map<string, { sum: number; count: number }>();
+  const state: MetricsState = { executor, batches };
   return {
-    processingTime: new Histogram({
-      name: 'hal9_processing_time',
-      help: 'Time a neuron takes to process one signal, in seconds (cache hits included)',
-      labelNames: ['neuron', 'layer'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
-    signalLatency: new Histogram({
-      name: 'hal9_signal_latency_seconds',
-      help: 'Arrival of a signal at this pod to its answer, queue wait included, in seconds (the SLO latency)',
-      labelNames: ['neuron', 'layer'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
-    arrived: new Counter({
-      name: 'hal9_signals_arrived_total',
-      help: 'Signals that arrived at this pod (from clients, peers and local forwards)',
-      labelNames: ['neuron', 'layer'] as const,
-      registers: r,
-    }),
-    edges: new Counter({
-      name: 'hal9_edge_signals_total',
-      help: 'Signals forwarded on each edge of the neuron graph',
-      labelNames: ['neuron', 'target'] as const,
-      registers: r,
-    }),
+    state,
+    processingTime: new FixedHistogram(
+      registry,
+      'hal9_processing_time',
+      'Time a neuron takes to process one signal, in seconds (cache hits included)',
+      ['neuron', 'layer'],
+      LATENCY_BUCKETS,
+    ),
+    signalLatency: new FixedHistogram(
+      registry,
+      'hal9_signal_latency_seconds',
+      'Arrival of a signal at this pod to its answer, queue wait included, in seconds (the SLO latency)',
+      ['neuron', 'layer'],
+      LATENCY_BUCKETS,
+    ),
+    arrived: new FixedCounter(
+      registry,
+      'hal9_signals_arrived_total',
+      'Signals that arrived at this pod (from clients, peers and local forwards)',
+      ['neuron', 'layer'],
+    ),
+    edges: new FixedCounter(
+      registry,
+      'hal9_edge_signals_total',
+      'Signals forwarded on each edge of the neuron graph',
+      ['neuron', 'target'],
+    ),
     neuronTokens: new Counter({
       name: 'hal9_neuron_tokens_total',
       help: 'Model tokens used per neuron, by type (input, output, cache_read, cache_creation)',
@@ -66,76 +77,83 @@ export function createMetrics(registry: Registry) {
       labelNames: ['client'] as const,
       registers: r,
     }),
-    cacheHits: new Counter({
-      name: 'hal9_cache_hits_total',
-      help: 'Response cache hits (including calls coalesced onto an in-flight identical call)',
-      labelNames: ['neuron', 'layer'] as const,
-      registers: r,
-    }),
-    cacheRequests: new Counter({
-      name: 'hal9_cache_requests_total',
-      help: 'Response cache lookups',
-      labelNames: ['neuron', 'layer'] as const,
-      registers: r,
-    }),
+    cacheHits: new FixedCounter(
+      registry,
+      'hal9_cache_hits_total',
+      'Response cache hits (including calls coalesced onto an in-flight identical call)',
+      ['neuron', 'layer'],
+    ),
+    cacheRequests: new FixedCounter(registry, 'hal9_cache_requests_total', 'Response cache lookups', [
+      'neuron',
+      'layer',
+    ]),
     batchSizeAverage: new Gauge({
       name: 'hal9_batch_size_average',
       help: 'Average size of the signal batches flushed, since start',
       labelNames: ['target'] as const,
       registers: r,
+      collect() {
+        for (const [target, b] of batches) this.set({ target }, b.sum / b.count);
+      },
     }),
-    batchSize: new Histogram({
-      name: 'hal9_batch_size',
-      help: 'Sizes of the signal batches flushed',
-      labelNames: ['target'] as const,
-      buckets: [1, 2, 3, 5, 8, 10, 20, 50, 100],
-      registers: r,
-    }),
+    batchSize: new FixedHistogram(
+      registry,
+      'hal9_batch_size',
+      'Sizes of the signal batches flushed',
+      ['target'],
+      [1, 2, 3, 5, 8, 10, 20, 50, 100],
+    ),
     parallelActive: new Gauge({
       name: 'hal9_parallel_tasks_active',
       help: 'Signals being processed right now',
       registers: r,
+      // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
+      collect() {
+        this.set(executor.active);
+      },
     }),
     parallelMax: new Gauge({
       name: 'hal9_parallel_tasks_max',
       help: 'Current limit of concurrently processed signals (max_concurrent_signals)',
       registers: r,
+      // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
+      collect() {
+        this.set(executor.limit);
+      },
     }),
     queueDepth: new Gauge({
       name: 'hal9_queue_depth',
       help: 'Signals waiting for an executor slot',
       registers: r,
+      // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
+      collect() {
+        this.set(executor.queued);
+      },
     }),
     rejections: new Counter({
       name: 'hal9_executor_rejections_total',
       help: 'Requests refused with 429 because the queue was full',
       registers: r,
     }),
-    requests: new Counter({
-      name: 'hal9_requests_total',
-      help: 'External requests by outcome',
-      labelNames: ['outcome'] as const,
-      registers: r,
-    }),
-    requestDuration: new Histogram({
-      name: 'hal9_request_duration_seconds',
-      help: 'End-to-end duration of external requests, in seconds',
-      labelNames: ['outcome'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
-    signals: new Counter({
-      name: 'hal9_signals_total',
-      help: 'Signals processed by neuron and outcome',
-      labelNames: ['neuron', 'layer', 'outcome'] as const,
-      registers: r,
-    }),
-    forwarded: new Counter({
-      name: 'hal9_signals_forwarded_total',
-      help: 'Signals forwarded to another neuron',
-      labelNames: ['neuron', 'layer', 'locality'] as const,
-      registers: r,
-    }),
+    requests: new FixedCounter(registry, 'hal9_requests_total', 'External requests by outcome', ['outcome']),
+    requestDuration: new FixedHistogram(
+      registry,
+      'hal9_request_duration_seconds',
+      'End-to-end duration of external requests, in seconds',
+      ['outcome'],
+      LATENCY_BUCKETS,
+    ),
+    signals: new FixedCounter(registry, 'hal9_signals_total', 'Signals processed by neuron and outcome', [
+      'neuron',
+      'layer',
+      'outcome',
+    ]),
+    forwarded: new FixedCounter(
+      registry,
+      'hal9_signals_forwarded_total',
+      'Signals forwarded to another neuron',
+      ['neuron', 'layer', 'locality'],
+    ),
     dropped: new Counter({
       name: 'hal9_signals_dropped_total',
       help: 'Forward targets not followed, by reason',
@@ -148,19 +166,19 @@ export function createMetrics(registry: Registry) {
       labelNames: ['upstream'] as const,
       registers: r,
     }),
-    upstreamRequests: new Counter({
-      name: 'hal9_upstream_requests_total',
-      help: 'Calls to upstreams (model API, mock, peer runtimes) by status',
-      labelNames: ['upstream', 'status'] as const,
-      registers: r,
-    }),
-    upstreamDuration: new Histogram({
-      name: 'hal9_upstream_request_duration_seconds',
-      help: 'Duration of upstream calls, in seconds',
-      labelNames: ['upstream'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
+    upstreamRequests: new FixedCounter(
+      registry,
+      'hal9_upstream_requests_total',
+      'Calls to upstreams (model API, mock, peer runtimes) by status',
+      ['upstream', 'status'],
+    ),
+    upstreamDuration: new FixedHistogram(
+      registry,
+      'hal9_upstream_request_duration_seconds',
+      'Duration of upstream calls, in seconds',
+      ['upstream'],
+      LATENCY_BUCKETS,
+    ),
     tokens: new Counter({
       name: 'hal9_tokens_total',
       help: 'Model tokens used, by type',
