@@ -43,6 +43,7 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       namespace,
       existing: cluster.status,
       neurons,
+      ...(cluster.spec?.entryNeuron ? { entryNeuron: cluster.spec.entryNeuron } : {}),
       serviceOf: (neuron) => services.get(neuron),
       now: rfc3339(deps.clock.now()),
     });

@@ -7,13 +7,19 @@ import type { Neuron } from '../generated/neuron.gen.ts';
  */
 export function entryNeuron(cluster: Hal9Cluster, neurons: readonly Neuron[]): Neuron | undefined {
   const clusterName = cluster.metadata?.name;
-  const members = neurons.filter((n) => n.spec.cluster === clusterName);
-  const named = cluster.spec.entryNeuron;
+  return pickEntryNeuron(
+    cluster.spec.entryNeuron,
+    neurons.filter((n) => n.spec.cluster === clusterName),
+  );
+}
+
+/** The entry among a cluster's neurons: the one `named` names, else the highest layer (first by name). */
+export function pickEntryNeuron(named: string | undefined, members: readonly Neuron[]): Neuron | undefined {
   const explicit = named ? members.find((n) => n.metadata?.name === named) : undefined;
   if (explicit) return explicit;
   return [...members].sort(
     (a, b) =>
-      b.spec.layer.localeCompare(a.spec.layer) ||
+      String(b.spec?.layer ?? '').localeCompare(String(a.spec?.layer ?? '')) ||
       (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
   )[0];
 }

@@ -1,5 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
+import { pickEntryNeuron } from '../spec/entry-neuron.ts';
 import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
@@ -9,6 +10,8 @@ export interface ClusterStatusInput {
   readonly existing: LiveStatus | undefined;
   /** Neurons whose spec.cluster names this cluster. */
   readonly neurons: readonly Neuron[];
+  /** spec.entryNeuron: where requests enter, when it names one of the neurons. */
+  readonly entryNeuron?: string;
   /** The Service of a neuron, by neuron name (from the cache). */
   readonly serviceOf: (neuron: string) => V1Service | undefined;
   readonly now: string;
@@ -66,22 +69,15 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   return status;
 }
 
-/** The Service of the highest-layer neuron (ties: the first name), as an in-cluster URL. */
+/** The Service of the entry neuron (spec.entryNeuron, else the highest layer), as an in-cluster URL. */
 function entryEndpoint(input: ClusterStatusInput): string | undefined {
-  const entry = [...input.neurons].sort(
-    (a, b) => layerNumber(b) - layerNumber(a) || nameOf(a).localeCompare(nameOf(b)),
-  )[0];
+  const entry = pickEntryNeuron(input.entryNeuron, input.neurons);
   if (!entry) return undefined;
   const svc = input.serviceOf(nameOf(entry));
   const name = svc?.metadata?.name;
   if (!name) return undefined;
   const port = svc.spec?.ports?.[0]?.port ?? 8080;
   return `http://${name}.${input.namespace}.svc:${port}`;
-}
-
-function layerNumber(n: Neuron): number {
-  const m = /^L(\d)$/.exec(String(n.spec?.layer ?? ''));
-  return m ? Number(m[1]) : 0;
 }
 
 function nameOf(n: Neuron): string {
