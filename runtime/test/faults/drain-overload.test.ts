@@ -130,7 +130,10 @@ describe('fault matrix: drain and overload', () => {
       },
       {
         alive: ['runtime'],
-        latency: { slo: 'p99 ≤ 100 ms (product SLO; 20 ms of it is the mock answer), client-side' },
+        latency: {
+          sloP99Ms: 100,
+          slo: 'p99 ≤ 100 ms (product SLO; 20 ms of it is the mock answer), measured by the client',
+        },
       },
     );
   });

@@ -23,14 +23,20 @@ export interface ScenarioRecord {
   readonly runtimeCounts: Readonly<Record<string, RuntimeCounts>>;
   /** Distinct breaker states seen, in order, per upstream. */
   readonly breakerStates: Readonly<Record<string, readonly BreakerState[]>>;
-  /** /healthz answered 200 on every surviving process after the fault. */
-  readonly healthyAfter: boolean;
+  /** /healthz answered 200 on every surviving process after the fault; null when none was meant to survive. */
+  readonly healthyAfter: boolean | null;
   /** From the fault's end to the first normal request that completed (ms); null when not applicable. */
   readonly recoveryMs: number | null;
   /** Peak resident set (VmHWM, MiB) of the process under test, where measured. */
   readonly peakRssMiB?: number;
   /** Latency of completed requests (ms), where it matters. */
-  readonly latencyMs?: { readonly p50: number; readonly p99: number; readonly slo?: string };
+  readonly latencyMs?: {
+    readonly p50: number;
+    readonly p99: number;
+    /** The p99 the SLO allows, and what it covers. */
+    readonly sloP99Ms: number;
+    readonly slo: string;
+  };
   /** Anything the numbers alone do not say. */
   readonly notes?: string;
 }
