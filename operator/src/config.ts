@@ -75,7 +75,8 @@ Reconciles Hal9Cluster and Neuron resources. Runs in a pod (in-cluster service a
 cluster against a kubeconfig (--kubeconfig, else $KUBECONFIG, else ~/.kube/config).
 
 Flags:
-  --kubeconfig PATH                    kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --kubeconfig PATH                    kubeconfig file (default: $KUBECONFIG, a path list, else
+                                       ~/.kube/config, else the in-cluster service account)
   --namespace NS                       watch one namespace (default: all)
   --leader-elect                       hold a Lease before reconciling (run several replicas)
   --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE)
@@ -212,7 +213,8 @@ export function parseConfig(
     leaderElectionNamespace: str('leader-election-namespace') ?? env.POD_NAMESPACE,
     leaseName: str('lease-name') ?? defaults.leaseName,
     identity: str('identity') ?? env.POD_NAME,
-    kubeconfig: str('kubeconfig') ?? env.KUBECONFIG,
+    // Without the flag, main.ts loads as kubectl does: $KUBECONFIG (a path list), ~/.kube/config, in cluster.
+    kubeconfig: str('kubeconfig'),
     workers: int('workers', defaults.workers, 1, 64),
     resyncSeconds: int('resync-seconds', defaults.resyncSeconds, 10, 86_400),
     logLevel,

@@ -23,7 +23,7 @@ const logger = pino({ level: config.logLevel, base: { component: 'hal9-operator'
 
 const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-else kc.loadFromDefault(); // in-cluster service account when running in a pod
+else kc.loadFromDefault(); // $KUBECONFIG (a path list), else ~/.kube/config, else the in-cluster service account
 
 const registry = new Registry();
 registry.setDefaultLabels({});
