@@ -33,6 +33,9 @@ node --version
 phase "control-plane binaries"
 bin_dir=$(bash scripts/build-k8s-tools.sh | tail -n 1)
 echo "binaries in $bin_dir"
+jaeger_start=$(date +%s)
+jaeger_bin=$(bash scripts/build-jaeger.sh | tail -n 1)
+echo "jaeger at $jaeger_bin ($(( $(date +%s) - jaeger_start )) s)"
 done_phase "control-plane binaries"
 
 phase "type check and lint"
