@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   ROOT_CONTEXT,
@@ -9,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { traceIdFrom } from '../pipeline/signal.ts';
+import { randomHex, traceIdFrom } from '../pipeline/signal.ts';
 
 // Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
 // never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
@@ -39,10 +38,9 @@ export interface Tracing {
   remote(traceparent: string | undefined): SpanRef;
 }
 
-const hex = (bytes: number) => randomBytes(bytes).toString('hex');
-
 /** Tracing off: trace ids still flow (the caller's, or a new one) and peers still get a traceparent. */
 export function noTracing(): Tracing {
+  const hex = randomHex();
   const ref = (traceId: string): SpanRef => ({
     traceId,
     traceparent: () => `00-${traceId}-${hex(8)}-01`,
