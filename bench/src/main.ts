@@ -95,7 +95,11 @@ if (only.has('http')) {
           `${r.hal9.maxRate}/s`,
           `${r.echo.maxRate}/s`,
           `≥ 40 % of echo (${(ratio * 100).toFixed(0)} %)`,
-          yes(ratio >= 0.4),
+          // The bare echo reached 8,000/s on a quiet machine: a ceiling at the ramp's first rates says
+          // the machine, not the servers, set it, and the ratio says nothing.
+          r.echo.maxRate < 2000
+            ? `not judged (the echo itself stopped at ${r.echo.maxRate}/s: machine busy)`
+            : yes(ratio >= 0.4),
         ],
         [
           'runtime peak RSS during the ramp (VmHWM)',
