@@ -15,6 +15,7 @@ import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
 import { createProbeServer } from './http/probe-server.ts';
 import { childSources, clusterSource, type InformerSource, neuronSource } from './kube/informer-sources.ts';
+import { createNeuronPodLister } from './kube/pod-lister.ts';
 import { createKubeWriter } from './kube/writer.ts';
 import { LeaderElector } from './leader/leader-elector.ts';
 import { createLeaseClient } from './leader/lease-client.ts';
@@ -120,6 +121,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           else metrics.neuronParallelism.set({ namespace, neuron }, value);
         },
         onApplySkipped: (kind) => metrics.applySkipped.inc({ kind }),
+        listPods: createNeuronPodLister(kc),
       }),
     }),
     new Controller({

@@ -3,7 +3,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { reads, waitForNeuronReady } from './support/reads.ts';
+import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
 // What a platform engineer hits after the first apply: removed fields, the entry neuron, merged
 // resources, why a rollout waits, deleting a cluster, and kubectl scale on an HPA-scaled Neuron.
@@ -68,5 +68,56 @@ describe('fields removed from the spec', () => {
       { timeoutMs: 30_000 },
     );
     expect(podSpec(after)?.containers[0]?.resources?.requests).toMatchObject({ cpu: '100m', memory: '64Mi' });
+  });
+});
+
+describe('why a rollout waits', () => {
+  it("says in the Neuron's conditions that its pods cannot be scheduled, with the scheduler's reason", async () => {
+    // The fake nodes have 32 CPUs each.
+    await apply([aNeuron('greedy', 'c1', { resources: { requests: { cpu: '64' } } })]);
+    const n = await waitFor(
+      'greedy Ready=False with the scheduler reason',
+      async () => {
+        const x = await r.neuron('greedy');
+        return condition(x, 'Ready')?.message.includes('Insufficient cpu') ? x : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(condition(n, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+    expect(condition(n, 'Ready')?.message).toContain(
+      '1 pod Pending (Unschedulable): 0/3 nodes are available',
+    );
+    expect(condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    expect(condition(n, 'Progressing')?.message).toContain('Insufficient cpu');
+    await kubectl(['delete', 'neuron', 'greedy', '-n', ns, '--wait=false']);
+  });
+});
+
+describe('deleting a Hal9Cluster', () => {
+  it('deletes its Neurons and, with them, their Deployments, Services and ConfigMaps', async () => {
+    await apply([aCluster('doomed'), aNeuron('d1', 'doomed'), aNeuron('d2', 'doomed', { layer: 'L3' })]);
+    const [d1] = await Promise.all([waitForNeuronReady(r, 'd1'), waitForNeuronReady(r, 'd2')]);
+    const cluster = await r.cluster('doomed');
+    expect(d1.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Hal9Cluster', name: 'doomed', uid: cluster?.metadata?.uid }),
+    ]);
+    await kubectl(['delete', 'hal9cluster', 'doomed', '-n', ns, '--wait=false']);
+    await waitFor(
+      'the Neurons of doomed and their children gone',
+      async () => {
+        const left = await Promise.all([
+          r.neuron('d1'),
+          r.neuron('d2'),
+          r.deployment('d1'),
+          r.deployment('d2'),
+          r.service('d1'),
+          r.configMap('d2-config'),
+        ]);
+        return left.every((o) => o === undefined) ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    // Neurons of other clusters stay.
+    expect(await r.neuron('n1')).toBeDefined();
   });
 });

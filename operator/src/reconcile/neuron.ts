@@ -15,12 +15,15 @@ import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import { ownsField } from '../kube/managed-fields.ts';
+import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
+import { podProblems } from '../status/pod-problems.ts';
 import { Reason } from '../status/reasons.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import { type ChildKind, childKinds } from './child-kinds.ts';
+import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
 
 export interface NeuronReconcilerDeps {
   readonly neurons: ObjectReader<Neuron>;
@@ -34,7 +37,13 @@ export interface NeuronReconcilerDeps {
   readonly operatorNamespace?: string;
   readonly onParallelism?: (namespace: string, neuron: string, value: number | undefined) => void;
   readonly onApplySkipped?: (kind: string) => void;
+  /** The Neuron's pods, read while its rollout is incomplete to say why they do not run. */
+  readonly listPods?: NeuronPodLister;
 }
+
+// While a rollout is incomplete, the pods' reasons are read again this often (they change without
+// a Deployment event: a pod stays Pending with a new scheduler message).
+const rolloutRecheckMs = 10_000;
 
 // Used only to hand spec.replicas over to the HPA without it being reset to the default.
 const handoverManager = 'hal9-operator-handover';
@@ -115,6 +124,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     let failureError: unknown;
     const applyWarnings: string[] = [];
     if (!paused) {
+      await ownByCluster(deps, neuron, cluster, log);
       try {
         const changed = await applyChildren(deps, neuron, rendered.objects, log, uncached, applyWarnings);
         if (changed.length > 0) {
@@ -128,19 +138,23 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       deps.onParallelism?.(namespace, name, parallelism);
     }
 
+    const deployment = liveDeployment();
+    const incomplete = deployment !== undefined && !rolledOut(deployment);
+    const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
     const status = computeNeuronStatus({
       ...base,
       clusterFound: true,
       paused,
       ...(failure ? { failure } : {}),
-      deployment: liveDeployment(),
+      deployment,
       rendered: rendered.objects,
       warnings: [...rendered.warnings, ...applyWarnings],
       parallelism,
+      ...(problems ? { podProblems: problems } : {}),
     });
     await writeStatus(deps, neuron, status, log);
     if (failureError) throw failureError;
-    return undefined;
+    return incomplete && deps.listPods ? { requeueAfterMs: rolloutRecheckMs } : undefined;
   };
 }
 
@@ -236,6 +250,46 @@ async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: N
     // The Neuron was deleted meanwhile: nothing left to report on.
     if (err instanceof OperatorError && err.status === 404) return;
     throw err;
+  }
+}
+
+/** The Neuron goes with its Hal9Cluster (cluster-owner.ts); a refusal is logged, not fatal. */
+async function ownByCluster(deps: NeuronReconcilerDeps, neuron: Neuron, cluster: Hal9Cluster, log: Logger) {
+  const patch = clusterOwnerApply(neuron, cluster);
+  if (!patch) return;
+  try {
+    await deps.writer.apply(patch, { manager: clusterOwnerManager, force: false });
+  } catch (err) {
+    if (err instanceof OperatorError && err.status === 404) return;
+    log.warn({ err }, 'Could not add the Hal9Cluster as owner of the Neuron: it will outlive its cluster');
+  }
+}
+
+/** Every replica updated and available (the status part of neuron-status's rollout). */
+function rolledOut(d: V1Deployment): boolean {
+  const desired = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= desired &&
+    (s.availableReplicas ?? 0) >= desired &&
+    (s.replicas ?? 0) <= desired
+  );
+}
+
+async function readPodProblems(
+  deps: NeuronReconcilerDeps,
+  namespace: string,
+  name: string,
+  log: Logger,
+): Promise<string | undefined> {
+  if (!deps.listPods) return undefined;
+  try {
+    return podProblems(await deps.listPods(namespace, name));
+  } catch (err) {
+    // The reason is a courtesy: without it the status still says how far the rollout is.
+    log.debug({ err }, 'Could not list the pods of the Neuron');
+    return undefined;
   }
 }
 

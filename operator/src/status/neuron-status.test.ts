@@ -59,6 +59,50 @@ describe('computeNeuronStatus', () => {
     expect(s.selector).toBe('hal9.ai/cluster=c,hal9.ai/neuron=n');
   });
 
+  it('stays Ready while the old pods serve during a rollout (the Deployment is Available)', () => {
+    const d = aDeployment({ replicas: 3 });
+    const rolling: V1Deployment = {
+      ...d,
+      status: {
+        ...d.status,
+        updatedReplicas: 1,
+        replicas: 4,
+        conditions: [{ type: 'Available', status: 'True' }],
+      },
+    };
+    const s = computeNeuronStatus(anInput({ deployment: rolling }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(cond(s, 'Ready')?.message).toContain('rolling out: 1/3 replicas updated');
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+  });
+
+  it("carries the pods' reason while they cannot run, and stops Progressing past the deadline", () => {
+    const why = '1 pod Pending (Unschedulable): 0/3 nodes are available: 3 Insufficient cpu.';
+    const stuck = aDeployment({ replicas: 1, ready: 0 });
+    const s = computeNeuronStatus(anInput({ deployment: stuck, podProblems: why }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });
+    expect(cond(s, 'Ready')?.message).toContain(why);
+    expect(cond(s, 'Progressing')?.message).toContain(why);
+    const late: V1Deployment = {
+      ...stuck,
+      status: {
+        ...stuck.status,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "n-1" has timed out progressing.',
+          },
+        ],
+      },
+    };
+    const after = computeNeuronStatus(anInput({ deployment: late, podProblems: why }));
+    expect(cond(after, 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(cond(after, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded' });
+    expect(cond(after, 'Degraded')?.message).toContain(why);
+  });
+
   it('is Progressing while replicas are not yet available', () => {
     const s = computeNeuronStatus(anInput({ deployment: aDeployment({ replicas: 3, ready: 1 }) }));
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut' });

@@ -17,6 +17,8 @@ export interface NeuronStatusInput {
   readonly rendered: readonly KubernetesObject[];
   readonly warnings: readonly string[];
   readonly parallelism: number | undefined;
+  /** Why pods do not run (status/pod-problems.ts), while the rollout is incomplete. */
+  readonly podProblems?: string;
   /** RFC 3339, for lastTransitionTime. */
   readonly now: string;
 }
@@ -30,7 +32,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
   const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) =>
     ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
   const next: ConditionInput[] = [];
-  const deployment = rollout(input.deployment);
+  const deployment = rollout(input.deployment, input.podProblems);
 
   if (!input.clusterFound) {
     const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace; create it or fix spec.cluster`;
@@ -45,6 +47,11 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
       );
     } else if (input.failure) {
       next.push(cond(ConditionType.Progressing, 'False', input.failure.reason, input.failure.message));
+    } else if (deployment.failure) {
+      // Past the Deployment's progress deadline the rollout is no longer progressing: Degraded says why.
+      next.push(
+        cond(ConditionType.Progressing, 'False', deployment.failure.reason, deployment.failure.message),
+      );
     } else if (!deployment.complete) {
       next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, deployment.message));
     } else {
@@ -100,17 +107,21 @@ function ownConditions(existing: LiveStatus | undefined) {
 interface Rollout {
   readonly exists: boolean;
   readonly complete: boolean;
+  /** The Deployment has its minimum availability (its Available condition): the Neuron serves. */
+  readonly serving: boolean;
   readonly desired: number;
   readonly available: number;
   readonly message: string;
   readonly failure?: { reason: string; message: string };
 }
 
-function rollout(d: V1Deployment | undefined): Rollout {
+function rollout(d: V1Deployment | undefined, podProblems: string | undefined): Rollout {
+  const why = podProblems ? `; ${podProblems}` : '';
   if (!d) {
     return {
       exists: false,
       complete: false,
+      serving: false,
       desired: 0,
       available: 0,
       message: 'Deployment not created yet',
@@ -123,18 +134,22 @@ function rollout(d: V1Deployment | undefined): Rollout {
   const available = s.availableReplicas ?? 0;
   const total = s.replicas ?? 0;
   const complete = observed && updated >= desired && available >= desired && total <= desired;
+  // The Deployment controller's own judgement (available ≥ replicas − maxUnavailable), so old pods
+  // that still serve during a rollout keep the Neuron Ready; before it has one, all must be available.
+  const availableCondition = s.conditions?.find((c) => c.type === 'Available');
+  const serving = availableCondition ? availableCondition.status === 'True' : available >= desired;
   const message = !observed
     ? 'Waiting for the Deployment controller to observe the new spec'
-    : `${updated}/${desired} replicas updated, ${available} available`;
+    : `${updated}/${desired} replicas updated, ${available} available${complete ? '' : why}`;
   const failed = d.status?.conditions?.find(
     (c) =>
       (c.type === 'ReplicaFailure' && c.status === 'True') ||
       (c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'),
   );
-  const r: Rollout = { exists: true, complete, desired, available, message };
+  const r: Rollout = { exists: true, complete, serving, desired, available, message };
   if (!failed) return r;
   const reason = failed.type === 'ReplicaFailure' ? Reason.ReplicaFailure : Reason.ProgressDeadlineExceeded;
-  return { ...r, failure: { reason, message: failed.message ?? reason } };
+  return { ...r, failure: { reason, message: `${failed.message ?? reason}${why}` } };
 }
 
 type Cond = (
@@ -155,6 +170,14 @@ function readyCondition(r: Rollout, cond: Cond): ConditionInput {
       'True',
       Reason.Available,
       `${r.available}/${r.desired} replicas available`,
+    );
+  }
+  if (r.serving && r.desired > 0) {
+    return cond(
+      ConditionType.Ready,
+      'True',
+      Reason.Available,
+      `${r.available} replicas available; rolling out: ${r.message}`,
     );
   }
   return cond(ConditionType.Ready, 'False', Reason.RollingOut, r.message);
