@@ -68,6 +68,30 @@ describe('decide', () => {
     expect(decide(state(2), obs({ p95Ms: 80 }), bounds, T)).toMatchObject({ value: 2, reason: 'AtBound' });
   });
 
+  it('raises instead of cutting when queue wait, not service time, breaks the SLO', () => {
+    // The bench's failure: p95 was queue wait behind full slots while each call took well under the
+    // SLO; cutting slots made the queue (and p95) worse, down to one slot.
+    const queued = obs({ p95Ms: 400, utilization: 1, queueDepth: 30, serviceMs: 12, demandPerPod: 38 });
+    expect(decide(state(8), queued, bounds, T)).toMatchObject({
+      value: 16,
+      reason: 'Saturated',
+      changed: true,
+    });
+    expect(decide(state(8), queued, bounds, T).message).toMatch(/queue wait/);
+    // The service itself too slow for the SLO: more slots would only add contention, so cut.
+    expect(decide(state(8), { ...queued, serviceMs: 45 }, bounds, T)).toMatchObject({
+      value: 6,
+      reason: 'LatencyAboveSLO',
+    });
+    // Without a service-time estimate (the Prometheus source) the old, careful rule holds: cut.
+    const { serviceMs: _, ...unknown } = queued;
+    expect(decide(state(8), unknown, bounds, T).reason).toBe('LatencyAboveSLO');
+    // Upstream push-back wins over everything.
+    expect(decide(state(8), { ...queued, throttledPerSecond: 1 }, bounds, T).reason).toBe(
+      'UpstreamThrottling',
+    );
+  });
+
   it('waits the panic window between cuts so one slow spell is not cut twice', () => {
     expect(decide(state(16, T - 2000, 'down'), obs({ p95Ms: 80 }), bounds, T).reason).toBe('Cooldown');
     expect(decide(state(16, T - 6000, 'down'), obs({ p95Ms: 80 }), bounds, T).value).toBe(12);

@@ -1,6 +1,7 @@
 // The parallelism tuner's decision: a pure function of what was observed and what was decided
-// before. Additive increase while the latency SLO holds and the slots are saturated; multiplicative
-// decrease at once when latency breaks the SLO or the upstream pushes back (429/529). Increases wait
+// before. Increase while the slots are saturated and the service itself fits the SLO — also when the
+// caller-visible p95 breaks the SLO because of queue wait, which more slots shorten; multiplicative
+// decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529). Increases wait
 // for a stable window after any change, decreases only for a short panic window, so the value
 // settles instead of oscillating. An empty observation holds the last value: no data is not zero.
 
@@ -20,6 +21,11 @@ export interface Observation {
    * slots that demand needs at 80 % utilization (at most doubling) instead of one small step.
    */
   readonly demandPerPod?: number;
+  /**
+   * Mean time a signal holds its slot (busy slots ÷ completions, Little's law), milliseconds, when
+   * known. It tells a slow upstream (cut) from a long queue (raise) when p95 breaks the SLO.
+   */
+  readonly serviceMs?: number;
 }
 
 export interface TuningBounds {
@@ -100,11 +106,14 @@ export function decide(
   if (obs.throttledPerSecond > 0) {
     return down('UpstreamThrottling', 0.75, `upstream throttled ${obs.throttledPerSecond.toFixed(2)}/s`);
   }
-  if (obs.p95Ms > b.sloMs) {
+  const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
+  // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.
+  const queueBound =
+    obs.p95Ms > b.sloMs && saturated && obs.serviceMs !== undefined && obs.serviceMs <= b.sloMs * 0.8;
+  if (obs.p95Ms > b.sloMs && !queueBound) {
     return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
   }
-  const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
-  const headroom = obs.p95Ms <= b.sloMs * 0.8;
+  const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
   if (saturated && headroom) {
     if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
     const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
@@ -116,7 +125,7 @@ export function decide(
     return to(
       clamp(target, b.min, b.max),
       'Saturated',
-      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`,
+      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, ${queueBound ? `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO)` : `p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`}`,
     );
   }
   return hold(

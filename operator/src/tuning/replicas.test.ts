@@ -139,6 +139,23 @@ describe('decideReplicas', () => {
     expect(d.message).toContain('30.0 predicted');
   });
 
+  it('holds a pre-scale for a stable window when the predicted intake dips before the pods are ready', () => {
+    // Recorded in the end-to-end bench: design pre-scaled 1 → 2 at 8.0 s, then 2 → 1 at 10.4 s on
+    // its own (still low) concurrency, before the new pod ran.
+    const first = decideReplicas(calm(1), load(2, 2, { readyPods: 1, predictedConcurrency: 10 }), bounds, 0);
+    expect(first).toMatchObject({ value: 2, reason: 'PreScaled' });
+    const dip = decideReplicas(
+      first.state,
+      load(2, 2, { readyPods: 1, predictedConcurrency: 3 }),
+      bounds,
+      2_400,
+    );
+    expect(dip.value).toBe(2);
+    // A stable window later, with no prediction asking for it, the capacity may go.
+    const later = decideReplicas(dip.state, load(2, 2, { readyPods: 2 }), bounds, 2_400 + 60_001);
+    expect(later.value).toBe(1);
+  });
+
   it('keeps within [min, max]', () => {
     expect(decideReplicas(calm(2), load(1000, 1000), bounds, 0).value).toBe(20);
     expect(decideReplicas(calm(1), load(0, 0), { ...bounds, min: 3 }, 0)).toMatchObject({

@@ -118,10 +118,17 @@ export function decideReplicas(
   const predicted =
     x.predictedConcurrency === undefined ? 0 : Math.ceil(x.predictedConcurrency / perPod - 1e-9);
   const panicking = burst / ready >= b.panicThreshold;
-  const panicUntil = panicking ? now + b.stableWindowMs : state.panicUntil;
+  // A pre-scale is held like a panic: the capacity it asked for stays a stable window, so it is not
+  // undone (by a dip in the upstream's intake) before its pods are even ready.
+  const prescaling = predicted > stable;
+  const panicUntil = panicking || prescaling ? now + b.stableWindowMs : state.panicUntil;
   const inPanic = now < panicUntil;
   const panicPeak = inPanic
-    ? Math.max(state.panicPeak ?? 0, x.panicConcurrency ?? x.stableConcurrency)
+    ? Math.max(
+        state.panicPeak ?? 0,
+        x.panicConcurrency ?? x.stableConcurrency,
+        prescaling ? (x.predictedConcurrency ?? 0) : 0,
+      )
     : undefined;
   // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
   // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
@@ -129,7 +136,7 @@ export function decideReplicas(
 
   let rec = inPanic ? Math.max(stable, burst, held) : stable;
   let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
-  if (predicted > rec) {
+  if (prescaling && predicted >= rec) {
     rec = predicted;
     reason = 'PreScaled';
   }

@@ -387,6 +387,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       throttledPerSecond: v.panic.throttledRate,
       throughput: w.completionRate,
       demandPerPod: v.panic.concurrency / v.panic.pods,
+      ...(w.completionRate > 0 ? { serviceMs: (w.active / w.completionRate) * 1000 } : {}),
     };
   };
 
