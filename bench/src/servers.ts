@@ -119,18 +119,6 @@ export async function writeConfig(doc: unknown): Promise<string> {
   return file;
 }
 
-export async function startRuntimeProcess(
-  doc: unknown,
-  env: Record<string, string> = {},
-): Promise<ServerProcess> {
-  return start([RUNTIME_MAIN, await writeConfig(doc)], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    HAL9_LOG_LEVEL: 'info',
-    ...env,
-  });
-}
-
 export const startEchoServer = (): Promise<ServerProcess> => start([here('echo-server.ts')], { PORT: '0' });
 
 export const startFakeMessagesServer = (): Promise<ServerProcess> =>
