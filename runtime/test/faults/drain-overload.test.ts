@@ -23,7 +23,7 @@ const oneNeuron = (delayMs: number, performance: Record<string, unknown>) => ({
 
 const job = (i: number) => ({ content: `job ${i}` });
 
-describe('fault matrix: drain and overload', () => {
+describe('fault matrix: drain and overload', { timeout: 60_000 }, () => {
   it('SIGTERM under load: every accepted request is answered, new ones get 503 DRAINING, exit 0', async () => {
     const ACCEPTED = 100;
     const LATE = 20;

@@ -91,6 +91,18 @@ export interface Target {
   readonly url: string;
 }
 
+/**
+ * The breaker left `closed` during the fault. Scraped once more first: a burst that fails fast (connection
+ * refused) can end before the poller's next look; by then it may even be half-open (open for 1 s).
+ */
+export async function expectOpened(sc: Scenario, label: string, upstream: string): Promise<void> {
+  await sc.observe(label);
+  const key = Object.keys(sc.breakers()).find((k) => k === upstream || k === `${label} ${upstream}`);
+  const seen = sc.breakers()[key ?? upstream] ?? [];
+  expect(seen[0]).toBe('closed');
+  expect(['open', 'half-open']).toContain(seen[1]);
+}
+
 /** One scenario: its processes, the client's tally per process, and the breaker states polled from each. */
 export class Scenario {
   readonly #tallies = new Map<string, Tally>();

@@ -8,7 +8,7 @@ import {
   startFakeMessagesApi,
 } from '../support/fake-messages-api.ts';
 import type { RuntimeProcess } from '../support/process.ts';
-import { Scenario, scrape } from './harness.ts';
+import { expectOpened, Scenario, scrape } from './harness.ts';
 import { sumOf } from './prom-text.ts';
 import { BREAKER, deadPort, relay, spawnApiRuntime } from './upstreams.ts';
 
@@ -49,7 +49,7 @@ async function closeAfterRecovery(sc: Scenario) {
 }
 
 /** Every request failed; the first `failure_threshold` or more reached upstream, the rest failed fast. */
-function expectBreakerFailFast(
+async function expectBreakerFailFast(
   sc: Scenario,
   fake: FakeMessagesApi,
   code: string,
@@ -67,15 +67,15 @@ function expectBreakerFailFast(
     const c = answer.body.errors[0].code;
     expect(answer.status).toBe(c === 'BREAKER_OPEN' ? 503 : status);
   }
-  expect(sc.breakers()['claude-api']!.slice(0, 2)).toEqual(['closed', 'open']);
+  await expectOpened(sc, 'runtime', 'claude-api');
 }
 
-describe('fault matrix: the Messages API', () => {
+describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
   it('upstream 500s open the breaker at the threshold, then fail fast; it closes after recovery', async () => {
     const { fake, sc } = await start();
     fake.respond(apiError(500));
     const answers = await sc.burst('runtime', BURST, job);
-    expectBreakerFailFast(sc, fake, 'UPSTREAM_ERROR', 502, answers);
+    await expectBreakerFailFast(sc, fake, 'UPSTREAM_ERROR', 502, answers);
     fake.respond(message('RESULT: ok'));
     const recoveryMs = await sc.recover('runtime', probe);
     await closeAfterRecovery(sc);
@@ -182,7 +182,7 @@ describe('fault matrix: the Messages API', () => {
     const samples = (await scrape(rt.url))!;
     expect(sumOf(samples, 'hal9_upstream_retries_total', { status: '529' })).toBeGreaterThan(0);
     expect(sumOf(samples, 'hal9_model_fallbacks_total', { to: 'claude-fallback-1' })).toBe(BURST);
-    expect(sc.breakers()['claude-api']!.slice(0, 2)).toEqual(['closed', 'open']);
+    await expectOpened(sc, 'runtime', 'claude-api');
 
     fake.respond(message('RESULT: primary'));
     const recoveryMs = await sc.recover('runtime', probe, {
@@ -208,7 +208,7 @@ describe('fault matrix: the Messages API', () => {
     const { fake, sc } = await start({ claude: { timeout_ms: 250 } });
     fake.respond(message('RESULT: too late', {}, { delayMs: 3000 }));
     const answers = await sc.burst('runtime', BURST, job);
-    expectBreakerFailFast(sc, fake, 'UPSTREAM_TIMEOUT', 504, answers);
+    await expectBreakerFailFast(sc, fake, 'UPSTREAM_TIMEOUT', 504, answers);
     fake.respond(message('RESULT: ok'));
     const recoveryMs = await sc.recover('runtime', probe);
     await closeAfterRecovery(sc);
@@ -228,7 +228,7 @@ describe('fault matrix: the Messages API', () => {
     const { fake, sc } = await start();
     fake.respond(reset());
     const answers = await sc.burst('runtime', BURST, job);
-    expectBreakerFailFast(sc, fake, 'UPSTREAM_CONNECTION', 502, answers);
+    await expectBreakerFailFast(sc, fake, 'UPSTREAM_CONNECTION', 502, answers);
     fake.respond(message('RESULT: ok'));
     const recoveryMs = await sc.recover('runtime', probe);
     await closeAfterRecovery(sc);
@@ -259,7 +259,7 @@ describe('fault matrix: the Messages API', () => {
     expect(t.codes.BREAKER_OPEN).toBeGreaterThan(0);
     for (const { answer } of answers)
       expect(answer.status).toBe(answer.body.errors[0].code === 'BREAKER_OPEN' ? 503 : 502);
-    expect(sc.breakers()['claude-api']!.slice(0, 2)).toEqual(['closed', 'open']);
+    await expectOpened(sc, 'runtime', 'claude-api');
     // The upstream comes to life on the same port.
     const live = await relay(port, Number(new URL(fake.url).port));
     cleanups.push(() => live.close());
