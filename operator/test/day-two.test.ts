@@ -121,3 +121,44 @@ describe('deleting a Hal9Cluster', () => {
     expect(await r.neuron('n1')).toBeDefined();
   });
 });
+
+describe('a Neuron merged with its cluster', () => {
+  it('that requests more CPU than the cluster allows gets a valid Deployment and a warning', async () => {
+    await apply([
+      aCluster('c4', {
+        resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '4', memory: '4Gi' } },
+      }),
+      aNeuron('big', 'c4', { resources: { requests: { cpu: '8' } } }),
+    ]);
+    const n = await waitForNeuronReady(r, 'big');
+    const resources = podSpec(await r.deployment('big'))?.containers[0]?.resources;
+    expect(resources?.requests?.cpu).toBe('8');
+    expect(resources?.limits?.cpu).toBe('8');
+    expect(condition(n, 'Degraded')?.status).toBe('False');
+    expect(condition(n, 'Warning')).toMatchObject({ status: 'True', reason: 'RenderWarnings' });
+    expect(condition(n, 'Warning')?.message).toContain('resources.requests.cpu 8 is above the limit 4');
+  });
+});
+
+describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
+  it('says in a condition that the scale has no effect', async () => {
+    await apply([
+      aCluster('c7', { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 3 } }),
+      aNeuron('h1', 'c7'),
+    ]);
+    await waitForNeuronReady(r, 'h1');
+    await waitFor('HPA h1', () => r.hpa('h1'), { timeoutMs: 30_000 });
+    const scaled = await kubectl(['scale', 'neuron', 'h1', '-n', ns, '--replicas=3']);
+    expect(scaled.stdout).toContain('scaled');
+    const n = await waitFor(
+      'h1 warns that the scale has no effect',
+      async () => {
+        const x = await r.neuron('h1');
+        return condition(x, 'Warning')?.message.includes('the scale has no effect') ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(n, 'Warning')?.message).toContain('spec.replicas is 3');
+    expect((await r.deployment('h1'))?.spec?.replicas).toBe(1);
+  });
+});

@@ -94,7 +94,9 @@ export function customResourceSource<T extends KubernetesObject>(
     namespace
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
       : api.listClusterCustomObject({ group, version, plural });
-  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list, trimForCache());
+  // A Neuron's spec.replicas: who wrote it through the scale subresource (status/scale-ignored.ts).
+  const transform = trimForCache(plural === 'neurons' ? { ownedPaths: [['spec', 'replicas']] } : {});
+  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list, transform);
 }
 
 export const neuronSource = (kc: KubeConfig, ns: string | undefined) =>

@@ -21,7 +21,9 @@ import type { Logger } from '../logger.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { podProblems } from '../status/pod-problems.ts';
 import { Reason } from '../status/reasons.ts';
+import { scaleIgnored } from '../status/scale-ignored.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
+import { autoscalerFieldManager } from '../tuning/scale-writer.ts';
 import { type ChildKind, childKinds } from './child-kinds.ts';
 import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
 
@@ -44,6 +46,9 @@ export interface NeuronReconcilerDeps {
 // While a rollout is incomplete, the pods' reasons are read again this often (they change without
 // a Deployment event: a pod stays Pending with a new scheduler message).
 const rolloutRecheckMs = 10_000;
+
+// Writers of a Neuron's spec.replicas that are the operator itself.
+const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldManager]);
 
 // Used only to hand spec.replicas over to the HPA without it being reset to the default.
 const handoverManager = 'hal9-operator-handover';
@@ -141,6 +146,12 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     const deployment = liveDeployment();
     const incomplete = deployment !== undefined && !rolledOut(deployment);
     const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
+    const ignoredScale = scaleIgnored(
+      neuron,
+      rendered.objects.some((o) => o.kind === 'HorizontalPodAutoscaler'),
+      deployment,
+      ownManagers,
+    );
     const status = computeNeuronStatus({
       ...base,
       clusterFound: true,
@@ -148,7 +159,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       ...(failure ? { failure } : {}),
       deployment,
       rendered: rendered.objects,
-      warnings: [...rendered.warnings, ...applyWarnings],
+      warnings: [...rendered.warnings, ...applyWarnings, ...(ignoredScale ? [ignoredScale] : [])],
       parallelism,
       ...(problems ? { podProblems: problems } : {}),
     });

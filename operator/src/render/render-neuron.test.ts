@@ -222,7 +222,9 @@ describe('renderNeuron: tuning options', () => {
       { resources: { limits: { cpu: '1500m' } } },
       (o, w) => {
         expect(runtime(o).resources?.limits?.cpu).toBe('1500m');
-        expect(runtime(o).resources?.requests?.cpu).toBe('2');
+        // A request above the limit would make the apiserver refuse the Deployment.
+        expect(runtime(o).resources?.requests?.cpu).toBe('1500m');
+        expect(w.join('\n')).toContain('the request is lowered to 1500m');
         expect(w.join('\n')).toContain('cpuPinning was not applied');
       },
     ],

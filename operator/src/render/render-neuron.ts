@@ -116,7 +116,12 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
   }
   return {
     objects: objects.map((o) => sortKeys(o)),
-    warnings: [...config.warnings, ...tuning.warnings, ...(spec.autoscaling.enabled ? bounds.warnings : [])],
+    warnings: [
+      ...spec.repairs,
+      ...config.warnings,
+      ...tuning.warnings,
+      ...(spec.autoscaling.enabled ? bounds.warnings : []),
+    ],
     runtimeConfig: config.yaml,
     ...(tuning.denied ? { failure: tuning.denied } : {}),
   };

@@ -145,6 +145,25 @@ describe('effectiveSpec', () => {
     });
   });
 
+  it("repairs a request above the limit after the merge: the Neuron's own value wins", () => {
+    const cluster = aHal9Cluster({
+      resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '4', memory: '4Gi' } },
+    });
+    const more = effectiveSpec(cluster, aNeuron('n', { resources: { requests: { cpu: '8' } } }));
+    expect(more.resources).toEqual({
+      requests: { cpu: '8', memory: '2Gi' },
+      limits: { cpu: '8', memory: '4Gi' },
+    });
+    expect(more.repairs).toEqual([expect.stringContaining('resources.requests.cpu 8 is above the limit 4')]);
+    const less = effectiveSpec(cluster, aNeuron('n', { resources: { limits: { memory: '1Gi' } } }));
+    expect(less.resources).toEqual({
+      requests: { cpu: '2', memory: '1Gi' },
+      limits: { cpu: '4', memory: '1Gi' },
+    });
+    expect(less.repairs).toEqual([expect.stringContaining('the request is lowered to 1Gi')]);
+    expect(effectiveSpec(cluster, aNeuron('n')).repairs).toEqual([]);
+  });
+
   it('returns a frozen value and leaves its inputs untouched', () => {
     const cluster = aHal9Cluster({ performance: { hopLimit: 4 } });
     const neuron = aNeuron('impl-1');

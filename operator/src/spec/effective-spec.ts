@@ -16,6 +16,7 @@ import type {
 import { hal9ClusterSpecDefaults } from '../generated/hal9cluster.gen.ts';
 import type { Neuron, NeuronSpec } from '../generated/neuron.gen.ts';
 import { neuronSpecDefaults } from '../generated/neuron.gen.ts';
+import { parseQuantity } from '../render/quantity.ts';
 import { applyDefaults } from './apply-defaults.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { overlay } from './overlay.ts';
@@ -81,6 +82,8 @@ export interface EffectiveNeuronSpec {
   readonly nodeTuning: EffectiveNodeTuning;
   readonly autoscaling: EffectiveAutoscaling;
   readonly monitoring: Required<Hal9ClusterSpecMonitoring>;
+  /** What the merge had to repair so that the pod is valid (for the Neuron's Warning condition). */
+  readonly repairs: readonly string[];
 }
 
 /** The Hal9Cluster's spec with the schema's defaults applied (a no-op for objects read from the apiserver). */
@@ -109,6 +112,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     overlay(defaultedClusterSpec(cluster), overrides),
   ) as NonNullable<Hal9Cluster['spec']>;
   const performance = c.performance as EffectivePerformance;
+  const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
   return deepFreeze({
     cluster: n.cluster,
     layer: n.layer,
@@ -128,10 +132,55 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     },
     claude: c.claude as EffectiveClaude,
     performance,
-    resources: c.resources as Hal9ClusterSpecResources,
+    resources,
     placement: (c.placement ?? {}) as Hal9ClusterSpecPlacement,
     nodeTuning: c.nodeTuning as EffectiveNodeTuning,
     autoscaling: c.autoscaling as EffectiveAutoscaling,
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
+    repairs,
   }) as EffectiveNeuronSpec;
+}
+
+/**
+ * A request above its limit after the merge (a Neuron asking for 8 CPUs in a cluster whose limit is
+ * 4) would make the apiserver refuse the Deployment. The value the Neuron set wins: its request
+ * raises the limit, its limit lowers the request; when it set both or neither (the CRD checks each
+ * object alone, so only the merge can break it) the limit wins, as the safer bound.
+ */
+function repairResources(
+  merged: Hal9ClusterSpecResources,
+  own: NeuronSpec['resources'],
+): { resources: Hal9ClusterSpecResources; repairs: string[] } {
+  const requests: Record<string, string | undefined> = { ...merged.requests };
+  const limits: Record<string, string | undefined> = { ...merged.limits };
+  const repairs: string[] = [];
+  for (const r of ['cpu', 'memory'] as const) {
+    const req = requests[r];
+    const lim = limits[r];
+    const a = parseQuantity(req);
+    const b = parseQuantity(lim);
+    if (a === undefined || b === undefined || a <= b) continue;
+    const neuronSetRequest = own?.requests?.[r] !== undefined;
+    const neuronSetLimit = own?.limits?.[r] !== undefined;
+    if (neuronSetRequest && !neuronSetLimit) {
+      limits[r] = req;
+      repairs.push(
+        `resources.requests.${r} ${req} is above the limit ${lim} from the Hal9Cluster: the limit is raised to ${req} (set resources.limits.${r} on the Neuron to choose another)`,
+      );
+    } else {
+      requests[r] = lim;
+      repairs.push(
+        `resources.requests.${r} ${req} is above resources.limits.${r} ${lim} after merging the Neuron with its Hal9Cluster: the request is lowered to ${lim} (set both on the Neuron to choose)`,
+      );
+    }
+  }
+  if (repairs.length === 0) return { resources: merged, repairs };
+  return {
+    resources: {
+      ...merged,
+      ...(merged.requests ? { requests } : {}),
+      ...(merged.limits ? { limits } : {}),
+    } as Hal9ClusterSpecResources,
+    repairs,
+  };
 }
