@@ -24,7 +24,15 @@ export const safeSysctls: readonly string[] = [
 const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The sections a Neuron may override; both kinds share their shape and rules. */
-type Sections = Pick<Hal9ClusterSpec, 'claude' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling'>;
+type Sections = Pick<
+  Hal9ClusterSpec,
+  'claude' | 'performance' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling'
+>;
+
+const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
+const cacheOffPerformance =
+  "the runtime refuses 0. To turn the cache off, remove the layer from performance.cacheLayers (or set a Neuron's cache.enabled: false)";
+const cacheOffNeuron = 'the runtime refuses 0. To turn the cache off, set cache.enabled: false';
 
 interface NodeLabel {
   readonly key: string;
@@ -70,6 +78,28 @@ export function sectionRules(s: Sections, p: string): string[] {
     problems.push(
       `${p}.claude: claude.mode is api but claude.apiKeySecretRef is missing: set apiKeySecretRef.name (and key) to the Secret holding the Anthropic API key, or use mode mock`,
     );
+  }
+  const rt = c?.retry;
+  if (rt?.baseDelayMs !== undefined && rt.maxDelayMs !== undefined && rt.baseDelayMs > rt.maxDelayMs) {
+    problems.push(
+      `${p}.claude.retry.baseDelayMs (${rt.baseDelayMs}): claude.retry.baseDelayMs must not exceed claude.retry.maxDelayMs (${rt.maxDelayMs}): lower baseDelayMs or raise maxDelayMs`,
+    );
+  }
+  for (const model of Object.keys(c?.prices ?? {})) {
+    if (model.length > 128 || !modelId.test(model)) {
+      problems.push(
+        `${p}.claude.prices.${JSON.stringify(model)}: claude.prices keys must be model ids (at most 128 letters, digits and -._:@, starting with a letter or digit); rename the other keys`,
+      );
+    }
+  }
+  const cacheBounds = {
+    cacheTtlSeconds: 'performance.cacheTtlSeconds must be at least 1',
+    cacheMaxEntries: 'performance.cacheMaxEntries must be at least 1',
+  };
+  for (const [key, message] of Object.entries(cacheBounds) as [keyof typeof cacheBounds, string][]) {
+    const v = s.performance?.[key];
+    if (v !== undefined && v < 1)
+      problems.push(`${p}.performance.${key} (${v}): ${message}: ${cacheOffPerformance}`);
   }
   const r = s.resources;
   const limitBelowRequest = {
@@ -119,6 +149,15 @@ export function sectionRules(s: Sections, p: string): string[] {
   if (a?.minReplicas !== undefined && a.maxReplicas !== undefined && a.minReplicas > a.maxReplicas) {
     problems.push(
       `${p}.autoscaling.minReplicas (${a.minReplicas}): autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas (${a.maxReplicas}): lower minReplicas or raise maxReplicas`,
+    );
+  }
+  if (
+    a?.panicWindowSeconds !== undefined &&
+    a.stableWindowSeconds !== undefined &&
+    a.panicWindowSeconds > a.stableWindowSeconds
+  ) {
+    problems.push(
+      `${p}.autoscaling.panicWindowSeconds (${a.panicWindowSeconds}): autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds (${a.stableWindowSeconds}): shorten the panic window or lengthen the stable window`,
     );
   }
   const par = a?.parallelism;
@@ -182,6 +221,14 @@ export function neuronRules(name: string, spec: NeuronSpec): string[] {
     problems.push(
       'spec.backwardConnections: spec.backwardConnections must not contain the neuron itself: remove its own name from the list',
     );
+  }
+  const cacheBounds = {
+    ttlSeconds: 'cache.ttlSeconds must be at least 1',
+    maxEntries: 'cache.maxEntries must be at least 1',
+  };
+  for (const [key, message] of Object.entries(cacheBounds) as [keyof typeof cacheBounds, string][]) {
+    const v = spec.cache?.[key];
+    if (v !== undefined && v < 1) problems.push(`spec.cache.${key} (${v}): ${message}: ${cacheOffNeuron}`);
   }
   problems.push(...sectionRules(spec, 'spec'));
   return problems;

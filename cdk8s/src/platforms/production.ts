@@ -3,7 +3,8 @@ import type { RepositoryInputs } from '../inputs.ts';
 
 /**
  * The production platform of samples/production as code: performance nodes, the guide's resources,
- * 2Mi hugepages, safe sysctls, an HPA from 2 to 10 pods and parallelism tuning against a 50 ms SLO;
+ * 2Mi hugepages, safe sysctls, the operator's autoscaling from 2 to 10 pods and parallelism tuning
+ * against a 50 ms SLO;
  * the default topology strategic-1 (L4) → design-1 (L3) → impl-1 (L2).
  */
 export function productionPlatform(
@@ -52,27 +53,20 @@ export function productionPlatform(
         cpuPinning: false,
       },
       autoscaling: {
+        // The operator decides replicas and per-pod parallelism together from the load the pods
+        // report: a neuron pod mostly waits on Claude, so CPU says little. `mode: hpa` (with
+        // targetCPUUtilizationPercentage and behavior) is the CPU alternative.
         enabled: true,
+        mode: 'operator',
         minReplicas: 2,
         maxReplicas: 10,
-        targetCPUUtilizationPercentage: 70,
-        behavior: {
-          scaleUp: {
-            stabilizationWindowSeconds: 0,
-            policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
-          },
-          scaleDown: {
-            stabilizationWindowSeconds: 300,
-            policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
-          },
-        },
-        parallelism: {
-          enabled: true,
-          min: 2,
-          max: 64,
-          latencySLOMs: 50,
-          prometheusURL: 'http://prometheus-operated.monitoring.svc:9090',
-        },
+        targetConcurrencyPerPod: 32,
+        targetUtilizationPercentage: 70,
+        stableWindowSeconds: 60,
+        panicWindowSeconds: 6,
+        scaleDownDelaySeconds: 0,
+        metricsSource: 'pods',
+        parallelism: { enabled: true, min: 2, max: 64, latencySLOMs: 50 },
       },
       // true once the Prometheus Operator (monitoring.coreos.com ServiceMonitor) is installed.
       monitoring: { serviceMonitor: false, scrapeInterval: '15s' },
