@@ -84,3 +84,93 @@ export const performancePatch = {
     ]),
   ),
 } as const;
+
+// Response schemas: fastify serializes with fast-json-stringify, much cheaper than JSON.stringify for
+// the run view on every answer. Every field of the view is listed: a field missing here would be
+// dropped from the response (test/retries-cost.test.ts and test/budgets.test.ts read every optional field).
+const errorInfo = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    neuron: { type: 'string' },
+    field: { type: 'string' },
+    retryAfterSeconds: { type: 'number' },
+  },
+} as const;
+
+const usage = {
+  type: 'object',
+  required: ['input', 'output', 'cacheRead', 'cacheCreation'],
+  properties: {
+    input: { type: 'number' },
+    output: { type: 'number' },
+    cacheRead: { type: 'number' },
+    cacheCreation: { type: 'number' },
+  },
+} as const;
+
+const strings = { type: 'array', items: { type: 'string' } } as const;
+
+export const runView = {
+  type: 'object',
+  required: ['id', 'traceId', 'status', 'results', 'trace', 'errors', 'durationMs'],
+  properties: {
+    id: { type: 'string' },
+    traceId: { type: 'string' },
+    status: { type: 'string' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['neuron', 'layer', 'content'],
+        properties: { neuron: { type: 'string' }, layer: { type: 'string' }, content: { type: 'string' } },
+      },
+    },
+    trace: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'signal',
+          'parent',
+          'neuron',
+          'layer',
+          'hop',
+          'cached',
+          'durationMs',
+          'forwardedTo',
+          'dropped',
+        ],
+        properties: {
+          signal: { type: 'string' },
+          parent: { type: ['string', 'null'] },
+          neuron: { type: 'string' },
+          layer: { type: 'string' },
+          hop: { type: 'integer' },
+          cached: { type: 'boolean' },
+          durationMs: { type: 'number' },
+          forwardedTo: strings,
+          dropped: strings,
+          model: { type: 'string' },
+          usage,
+          costUsd: { type: 'number' },
+          retries: { type: 'integer' },
+          fellBackFrom: strings,
+          error: errorInfo,
+        },
+      },
+    },
+    errors: { type: 'array', items: errorInfo },
+    durationMs: { type: 'number' },
+    usage,
+    costUsd: { type: 'number' },
+  },
+} as const;
+
+export const accepted = {
+  type: 'object',
+  required: ['id', 'status'],
+  properties: { id: { type: 'string' }, status: { type: 'string' } },
+} as const;

@@ -8,6 +8,22 @@ import type { Metrics } from './metrics.ts';
 // set, on first use) and the executor gauges are read at scrape time, so a signal's metrics cost a
 // few array writes.
 
+const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_creation'] as const;
+type TokenSeries = Record<(typeof TOKEN_TYPES)[number], CounterSeries>;
+
+function tokenSeries(
+  cache: Map<string, TokenSeries>,
+  key: string,
+  make: (type: string) => CounterSeries,
+): TokenSeries {
+  let t = cache.get(key);
+  if (!t) {
+    t = Object.fromEntries(TOKEN_TYPES.map((type) => [type, make(type)])) as TokenSeries;
+    cache.set(key, t);
+  }
+  return t;
+}
+
 export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): PipelineObserver {
   const per = new Map(
     neurons.map((n) => {
@@ -32,6 +48,9 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
   const batchSeries = new Map<string, HistogramSeries>();
   const upstreamSeries = new Map<string, { count: CounterSeries; duration: HistogramSeries | undefined }>();
   const { executor, batches } = m.state;
+  const upstreamTokens = new Map<string, TokenSeries>();
+  const neuronTokens = new Map<string, TokenSeries>();
+  const costs = new Map<string, CounterSeries>();
   return {
     executor(active, queued, limit) {
       executor.active = active;
@@ -94,17 +113,26 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       u.duration?.observe(durationMs / 1000);
     },
     tokens(upstream, u) {
-      m.tokens.inc({ upstream, type: 'input' }, u.input);
-      m.tokens.inc({ upstream, type: 'output' }, u.output);
-      m.tokens.inc({ upstream, type: 'cache_read' }, u.cacheRead);
-      m.tokens.inc({ upstream, type: 'cache_creation' }, u.cacheCreation);
+      const t = tokenSeries(upstreamTokens, upstream, (type) => m.tokens.labels({ upstream, type }));
+      t.input.inc(u.input);
+      t.output.inc(u.output);
+      t.cache_read.inc(u.cacheRead);
+      t.cache_creation.inc(u.cacheCreation);
     },
     charged(n, model, u, costUsd) {
-      m.neuronTokens.inc({ neuron: n.id, type: 'input' }, u.input);
-      m.neuronTokens.inc({ neuron: n.id, type: 'output' }, u.output);
-      m.neuronTokens.inc({ neuron: n.id, type: 'cache_read' }, u.cacheRead);
-      m.neuronTokens.inc({ neuron: n.id, type: 'cache_creation' }, u.cacheCreation);
-      if (costUsd !== undefined) m.cost.inc({ neuron: n.id, model }, costUsd);
+      const t = tokenSeries(neuronTokens, n.id, (type) => m.neuronTokens.labels({ neuron: n.id, type }));
+      t.input.inc(u.input);
+      t.output.inc(u.output);
+      t.cache_read.inc(u.cacheRead);
+      t.cache_creation.inc(u.cacheCreation);
+      if (costUsd === undefined) return;
+      const key = `${n.id} ${model}`;
+      let c = costs.get(key);
+      if (!c) {
+        c = m.cost.labels({ neuron: n.id, model });
+        costs.set(key, c);
+      }
+      c.inc(costUsd);
     },
     retried(upstream, status) {
       m.retries.inc({ upstream, status });

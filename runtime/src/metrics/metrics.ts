@@ -47,18 +47,18 @@ export function createMetrics(registry: Registry) {
       'Signals forwarded on each edge of the neuron graph',
       ['neuron', 'target'],
     ),
-    neuronTokens: new Counter({
-      name: 'hal9_neuron_tokens_total',
-      help: 'Model tokens used per neuron, by type (input, output, cache_read, cache_creation)',
-      labelNames: ['neuron', 'type'] as const,
-      registers: r,
-    }),
-    cost: new Counter({
-      name: 'hal9_cost_usd_total',
-      help: 'Model cost in USD per neuron and model, from claude.prices (unpriced models are not counted)',
-      labelNames: ['neuron', 'model'] as const,
-      registers: r,
-    }),
+    neuronTokens: new FixedCounter(
+      registry,
+      'hal9_neuron_tokens_total',
+      'Model tokens used per neuron, by type (input, output, cache_read, cache_creation)',
+      ['neuron', 'type'],
+    ),
+    cost: new FixedCounter(
+      registry,
+      'hal9_cost_usd_total',
+      'Model cost in USD per neuron and model, from claude.prices (unpriced models are not counted)',
+      ['neuron', 'model'],
+    ),
     retries: new Counter({
       name: 'hal9_upstream_retries_total',
       help: 'Upstream calls retried after 429 or 529, by upstream and status',
@@ -179,12 +179,10 @@ export function createMetrics(registry: Registry) {
       ['upstream'],
       LATENCY_BUCKETS,
     ),
-    tokens: new Counter({
-      name: 'hal9_tokens_total',
-      help: 'Model tokens used, by type',
-      labelNames: ['upstream', 'type'] as const,
-      registers: r,
-    }),
+    tokens: new FixedCounter(registry, 'hal9_tokens_total', 'Model tokens used, by type', [
+      'upstream',
+      'type',
+    ]),
   };
 }
 

@@ -75,7 +75,9 @@ export class UpstreamBreaker {
     if (trial) this.#trials++;
     let result: T;
     try {
-      result = (await this.#cb.fire(fn)) as T;
+      // Closed, the call goes straight through (the policy is counted here); opossum gates only
+      // while open or recovering, where its per-call bookkeeping no longer costs every call.
+      result = this.#state === 'closed' ? await fn() : ((await this.#cb.fire(fn)) as T);
     } catch (e) {
       if (trial) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();

@@ -6,7 +6,7 @@ import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
-import { batchInput, signalInput, submitQuery } from '../schemas.ts';
+import { accepted, batchInput, runView, signalInput, submitQuery } from '../schemas.ts';
 import { type SseOptions, streamRun } from '../sse.ts';
 
 // The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
@@ -77,26 +77,30 @@ export async function signalRoutes(
   app.post<{
     Body: SignalBody;
     Querystring: { wait?: 'true' | 'false'; stream?: 'true' | 'false'; timeout_ms?: string };
-  }>('/v1/signals', { schema: { body: signalInput, querystring: submitQuery } }, async (req, reply) => {
-    const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
-    if (req.query.stream === 'true') {
-      // Kept by id like ?wait=false, so a client that loses the stream can resume it.
-      store.add(run);
-      reply.hijack();
-      streamRun(reply.raw, run, 0, sse);
-      return reply;
-    }
-    if (req.query.wait === 'false') {
-      // Only requests whose caller will come back by id are kept: a waiting caller gets the result
-      // in the response, and retaining every one of those is what made GC pauses the latency tail.
-      store.add(run);
-      return reply
-        .code(202)
-        .header('location', `/v1/signals/${run.id}`)
-        .send({ id: run.id, status: run.status });
-    }
-    return replyView(reply, await run.done);
-  });
+  }>(
+    '/v1/signals',
+    { schema: { body: signalInput, querystring: submitQuery, response: { 200: runView, 202: accepted } } },
+    async (req, reply) => {
+      const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
+      if (req.query.stream === 'true') {
+        // Kept by id like ?wait=false, so a client that loses the stream can resume it.
+        store.add(run);
+        reply.hijack();
+        streamRun(reply.raw, run, 0, sse);
+        return reply;
+      }
+      if (req.query.wait === 'false') {
+        // Only requests whose caller will come back by id are kept: a waiting caller gets the result
+        // in the response, and retaining every one of those is what made GC pauses the latency tail.
+        store.add(run);
+        return reply
+          .code(202)
+          .header('location', `/v1/signals/${run.id}`)
+          .send({ id: run.id, status: run.status });
+      }
+      return replyView(reply, await run.done);
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const view = store.get(req.params.id);
