@@ -107,7 +107,11 @@ describe('charts/hal9-operator', () => {
         `policy/poddisruptionbudgets: ${crud}`,
         'core/events: create,patch',
         'core/pods: get,list',
-        'core/secrets: get',
+        // Secrets are only created (the per-cluster peer token), never read cluster-wide.
+        'core/secrets: create',
+        'networking.k8s.io/networkpolicies: create,delete,patch',
+        'hal9.ai/hal9clusters/finalizers: update',
+        'hal9.ai/neurons/finalizers: update',
         `monitoring.coreos.com/servicemonitors: ${crud}`,
         'coordination.k8s.io/leases: create,get,update',
       ].sort(),
