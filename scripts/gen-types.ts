@@ -1,6 +1,8 @@
-// Generates TypeScript types (and the schema's default values) from the CRD YAML in crds/, the single
-// source of the Hal9 schema. `node scripts/gen-types.ts` writes the files; `--check` fails when the
-// committed files differ from a fresh generation (drift).
+// Generates the Hal9 API package (api/src/generated/) from the CRD YAML in crds/, the single source of
+// the Hal9 schema: per CRD the TypeScript types with the schema's default values and group/version
+// constants, and the structural schema of its spec as data (for validation before apply). The operator
+// and cdk8s import them from @hal9/api. `node scripts/gen-types.ts` writes the files; `--check` fails
+// when the committed files differ from a fresh generation (drift).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,15 +34,15 @@ export interface GenerateOptions {
 export interface GenerationTarget {
   /** CRD file relative to the repository root. */
   readonly crd: string;
-  /** Output file relative to the repository root. */
-  readonly out: string;
+  /** Stem of the output files under api/src/generated/: `<stem>.gen.ts` and `<stem>.schema.gen.ts`. */
+  readonly stem: string;
 }
 
-/** The files the operator needs; cdk8s can call generateTypes with its own targets and options. */
-export const operatorTargets: readonly GenerationTarget[] = [
-  { crd: 'crds/hal9.ai_hal9clusters.yaml', out: 'operator/src/generated/hal9cluster.gen.ts' },
-  { crd: 'crds/hal9.ai_neurons.yaml', out: 'operator/src/generated/neuron.gen.ts' },
+export const apiTargets: readonly GenerationTarget[] = [
+  { crd: 'crds/hal9.ai_hal9clusters.yaml', stem: 'hal9cluster' },
+  { crd: 'crds/hal9.ai_neurons.yaml', stem: 'neuron' },
 ];
+const outDir = 'api/src/generated';
 
 const parenthesize = (t: string): string => (/^[A-Za-z0-9_]+$/.test(t) ? t : `(${t})`);
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -193,18 +195,56 @@ export function generateTypes(crdYaml: string, options: GenerateOptions = {}): s
   return `${parts.join('\n').trimEnd()}\n`;
 }
 
+/** Keeps what validation needs; descriptions, defaults and CEL rules stay in the CRD. */
+function validationSchema(node: SchemaNode): SchemaNode {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'description' || key === 'default' || key === 'x-kubernetes-validations') continue;
+    if (key === 'properties') {
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, SchemaNode>).map(([k, v]) => [k, validationSchema(v)]),
+      );
+    } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
+      out[key] = validationSchema(value as SchemaNode);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out as SchemaNode;
+}
+
+/** The structural schema of one CRD's spec as a module (for checkAgainstSchema). */
+export function generateSchemaModule(crdYaml: string): string {
+  const crd = parse(crdYaml) as Crd;
+  const kind = crd.spec.names.kind;
+  const lower = kind.charAt(0).toLowerCase() + kind.slice(1);
+  const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec ?? {};
+  return [
+    '// Generated from the CRD by scripts/gen-types.ts (npm run gen:types). Do not edit.',
+    "import type { SchemaNode } from '../schema-check.ts';",
+    '',
+    `/** The structural schema of ${kind}.spec (no descriptions, defaults or CEL rules). */`,
+    `export const ${lower}SpecSchema: SchemaNode = ${JSON.stringify(validationSchema(spec), null, 2)};`,
+    '',
+  ].join('\n');
+}
+
 /** Generates every target, returning file path (relative to root) → content. */
 export function generateAll(
   root: string,
-  targets: readonly GenerationTarget[] = operatorTargets,
+  targets: readonly GenerationTarget[] = apiTargets,
 ): Map<string, string> {
   const files = new Map<string, string>();
-  for (const t of targets) files.set(t.out, generateTypes(readFileSync(join(root, t.crd), 'utf8')));
+  for (const t of targets) {
+    const yaml = readFileSync(join(root, t.crd), 'utf8');
+    files.set(`${outDir}/${t.stem}.gen.ts`, generateTypes(yaml));
+    files.set(`${outDir}/${t.stem}.schema.gen.ts`, generateSchemaModule(yaml));
+  }
   return files;
 }
 
 /** Regenerates into a temporary directory and lists the committed files that differ (drift). */
-export function checkDrift(root: string, targets: readonly GenerationTarget[] = operatorTargets): string[] {
+export function checkDrift(root: string, targets: readonly GenerationTarget[] = apiTargets): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'hal9-gen-'));
   try {
     const drifted: string[] = [];

@@ -1,8 +1,8 @@
+import type { Hal9ClusterSpec } from '@hal9/api';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { aChart, find, type Obj } from '../test/builders.ts';
 import { Hal9Cdk8sError } from './errors.ts';
-import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
 import { Hal9Cluster } from './hal9-cluster.ts';
 
 const synthCluster = (spec: Hal9ClusterSpec, name = 'hal9'): Obj => {

@@ -1,7 +1,7 @@
+import { type Hal9ClusterSpec, hal9ClusterApiVersion, hal9ClusterKind } from '@hal9/api';
 import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
-import { type Hal9ClusterSpec, hal9ClusterApiVersion, hal9ClusterKind } from './generated/hal9cluster.gen.ts';
 import { hal9ClusterProblems } from './validate-spec.ts';
 
 export interface Hal9ClusterProps {

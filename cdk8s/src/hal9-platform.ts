@@ -1,9 +1,8 @@
+import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SyncOption, SyncWave, syncIn } from './argocd.ts';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
-import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
-import type { NeuronSpec } from './generated/neuron.gen.ts';
 import { type GrafanaDashboard, GrafanaDashboards } from './grafana-dashboards.ts';
 import { Hal9Cluster } from './hal9-cluster.ts';
 import { Neuron } from './neuron.ts';

@@ -1,8 +1,7 @@
+export type * from '@hal9/api';
 export { SyncOption, SyncWave, syncIn, syncOptionsAnnotation, syncWaveAnnotation } from './argocd.ts';
 export { BundleFolder, type BundleProps, buildBundleApp, renderBundle } from './bundle.ts';
 export { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
-export type * from './generated/hal9cluster.gen.ts';
-export type * from './generated/neuron.gen.ts';
 export { type GrafanaDashboard, GrafanaDashboards, grafanaDashboardLabel } from './grafana-dashboards.ts';
 export { Hal9Cluster, type Hal9ClusterProps } from './hal9-cluster.ts';
 export { type CrdDocument, Hal9Crds, type Hal9CrdsProps } from './hal9-crds.ts';

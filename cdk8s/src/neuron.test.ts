@@ -1,8 +1,8 @@
+import type { NeuronSpec } from '@hal9/api';
 import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { aChart, find } from '../test/builders.ts';
 import { Hal9Cdk8sError } from './errors.ts';
-import type { NeuronSpec } from './generated/neuron.gen.ts';
 import { Neuron } from './neuron.ts';
 
 const make = (name: string, spec: NeuronSpec) => {

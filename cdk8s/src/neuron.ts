@@ -1,7 +1,7 @@
+import { type NeuronSpec, neuronApiVersion, neuronKind } from '@hal9/api';
 import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
-import { type NeuronSpec, neuronApiVersion, neuronKind } from './generated/neuron.gen.ts';
 import { neuronProblems } from './validate-spec.ts';
 
 export interface NeuronProps {

@@ -1,25 +1,11 @@
 // Synth-time mirrors of the CRDs' CEL rules (x-kubernetes-validations), with the same messages, so a
 // mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
 // integration tests dry-run the synthesized objects against it.
-import type { Hal9ClusterSpec } from './generated/hal9cluster.gen.ts';
-import type { NeuronSpec } from './generated/neuron.gen.ts';
-import { parseQuantity } from './quantity.ts';
+import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
+import { parseQuantity, safeSysctls } from '@hal9/api';
 
-/** Sysctls the kubelet allows in any pod; the CRD's rule lists the same set. */
-export const safeSysctls: readonly string[] = [
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_rmem',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.tcp_wmem',
-];
+// The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
+export { safeSysctls };
 
 const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -128,7 +114,7 @@ export function sectionRules(s: Sections, p: string): string[] {
     }
   });
   const nt = s.nodeTuning;
-  const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.includes(n));
+  const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.has(n));
   if (unsafe.length > 0 && !nt?.privilegedSysctlInitContainer) {
     problems.push(
       `${p}.nodeTuning.sysctls (${unsafe.join(', ')}): nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true (privileged init container) or remove it`,

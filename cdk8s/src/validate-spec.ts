@@ -1,9 +1,13 @@
-import { applyDefaults } from './defaults.ts';
-import { type Hal9ClusterSpec, hal9ClusterSpecDefaults } from './generated/hal9cluster.gen.ts';
-import { hal9ClusterSpecSchema } from './generated/hal9cluster.schema.gen.ts';
-import { type NeuronSpec, neuronSpecDefaults } from './generated/neuron.gen.ts';
-import { neuronSpecSchema } from './generated/neuron.schema.gen.ts';
-import { checkAgainstSchema } from './schema-check.ts';
+import {
+  applyDefaults,
+  checkAgainstSchema,
+  type Hal9ClusterSpec,
+  hal9ClusterSpecDefaults,
+  hal9ClusterSpecSchema,
+  type NeuronSpec,
+  neuronSpecDefaults,
+  neuronSpecSchema,
+} from '@hal9/api';
 import { clusterRules, neuronRules } from './spec-rules.ts';
 
 /**
@@ -13,12 +17,12 @@ import { clusterRules, neuronRules } from './spec-rules.ts';
 export function hal9ClusterProblems(name: string, spec: Hal9ClusterSpec): string[] {
   const structural = checkAgainstSchema(spec, hal9ClusterSpecSchema, 'spec');
   if (structural.length > 0) return structural;
-  return clusterRules(name, applyDefaults(spec, hal9ClusterSpecDefaults) as Hal9ClusterSpec);
+  return clusterRules(name, applyDefaults(hal9ClusterSpecDefaults, spec) as Hal9ClusterSpec);
 }
 
 /** Every problem of a Neuron (see hal9ClusterProblems). Pure. */
 export function neuronProblems(name: string, spec: NeuronSpec): string[] {
   const structural = checkAgainstSchema(spec, neuronSpecSchema, 'spec');
   if (structural.length > 0) return structural;
-  return neuronRules(name, applyDefaults(spec, neuronSpecDefaults) as NeuronSpec);
+  return neuronRules(name, applyDefaults(neuronSpecDefaults, spec) as NeuronSpec);
 }

@@ -1,11 +1,10 @@
 // The CRDs against a real kube-apiserver: samples are accepted, invalid objects are rejected by
 // kubectl with messages that say what to fix, and explain/printer columns show what users see.
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Hal9Cluster, Hal9ClusterSpec, Neuron, NeuronSpec } from '@hal9/api';
 import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Hal9Cluster, Hal9ClusterSpec } from '../src/generated/hal9cluster.gen.ts';
-import type { Neuron, NeuronSpec } from '../src/generated/neuron.gen.ts';
 import { renderNeuron } from '../src/render/index.ts';
 import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
 

@@ -1,11 +1,11 @@
 // Synth-time validation agrees with the apiserver: each definition the constructs reject is rejected by
 // a server-side dry run with the same CRD message, and each one they accept is accepted.
+
+import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
 import { Yaml } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Hal9Cdk8sError } from '../../src/errors.ts';
-import type { Hal9ClusterSpec } from '../../src/generated/hal9cluster.gen.ts';
-import type { NeuronSpec } from '../../src/generated/neuron.gen.ts';
 import { Hal9Cluster } from '../../src/hal9-cluster.ts';
 import { Neuron } from '../../src/neuron.ts';
 import { aChart } from '../builders.ts';

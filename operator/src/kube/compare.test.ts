@@ -1,5 +1,5 @@
+import { parseQuantity } from '@hal9/api';
 import { describe, expect, it } from 'vitest';
-import { parseQuantity } from '../render/quantity.ts';
 import { matchesLive } from './compare.ts';
 
 describe('matchesLive', () => {

@@ -1,4 +1,4 @@
-import { parseQuantity } from '../render/quantity.ts';
+import { parseQuantity } from '@hal9/api';
 /**
  * True when every field set in `desired` has the same value in `live`. Fields the apiserver
  * defaults or other managers set are ignored, so a live object that already carries what we

@@ -1,3 +1,4 @@
+import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import type {
   KubernetesObject,
   V1Deployment,
@@ -5,8 +6,6 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
-import type { NeuronSpec } from '../generated/neuron.gen.ts';
 import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testing/builders.ts';
 import { configHashAnnotation, selectorString } from './labels.ts';
 import { renderNeuron } from './render-neuron.ts';

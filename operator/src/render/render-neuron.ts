@@ -1,6 +1,5 @@
+import type { Hal9Cluster, Neuron } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
-import type { Neuron } from '../generated/neuron.gen.ts';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';

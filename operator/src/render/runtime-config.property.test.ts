@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
+import type { Hal9Cluster, Neuron } from '@hal9/api';
 import { parseConfigText } from '@hal9/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
-import type { Neuron } from '../generated/neuron.gen.ts';
 import { renderNeuron } from './render-neuron.ts';
 
 // Every Neuron and Hal9Cluster the CRD schemas admit must render a configuration that the runtime's

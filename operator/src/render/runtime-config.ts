@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Neuron } from '@hal9/api';
 import { stringify } from 'yaml';
-import type { Neuron } from '../generated/neuron.gen.ts';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { neuronEndpoint, runtimePort } from './labels.ts';
 

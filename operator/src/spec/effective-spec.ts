@@ -12,12 +12,10 @@ import type {
   Hal9ClusterSpecPerformanceRequestBudget,
   Hal9ClusterSpecPlacement,
   Hal9ClusterSpecResources,
-} from '../generated/hal9cluster.gen.ts';
-import { hal9ClusterSpecDefaults } from '../generated/hal9cluster.gen.ts';
-import type { Neuron, NeuronSpec } from '../generated/neuron.gen.ts';
-import { neuronSpecDefaults } from '../generated/neuron.gen.ts';
-import { parseQuantity } from '../render/quantity.ts';
-import { applyDefaults } from './apply-defaults.ts';
+  Neuron,
+  NeuronSpec,
+} from '@hal9/api';
+import { applyDefaults, hal9ClusterSpecDefaults, neuronSpecDefaults, parseQuantity } from '@hal9/api';
 import { deepFreeze } from './deep-freeze.ts';
 import { overlay } from './overlay.ts';
 

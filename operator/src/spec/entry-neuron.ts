@@ -1,5 +1,4 @@
-import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
-import type { Neuron } from '../generated/neuron.gen.ts';
+import type { Hal9Cluster, Neuron } from '@hal9/api';
 
 /**
  * The neuron where requests enter a Hal9Cluster: spec.entryNeuron when it names one of the cluster's

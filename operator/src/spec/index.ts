@@ -1,4 +1,4 @@
-export { applyDefaults, type DefaultsNode } from './apply-defaults.ts';
+export { applyDefaults, type DefaultsNode } from '@hal9/api';
 export { type DeepReadonly, deepFreeze } from './deep-freeze.ts';
 export {
   defaultedClusterSpec,

@@ -1,5 +1,5 @@
+import { applyDefaults } from '@hal9/api';
 import { describe, expect, it } from 'vitest';
-import { applyDefaults } from './apply-defaults.ts';
 import { overlay } from './overlay.ts';
 
 describe('overlay', () => {

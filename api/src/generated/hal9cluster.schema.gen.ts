@@ -1,73 +1,193 @@
-// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
+// Generated from the CRD by scripts/gen-types.ts (npm run gen:types). Do not edit.
 import type { SchemaNode } from '../schema-check.ts';
 
-/** The structural schema of Neuron.spec (no descriptions, defaults or CEL rules). */
-export const neuronSpecSchema: SchemaNode = {
+/** The structural schema of Hal9Cluster.spec (no descriptions, defaults or CEL rules). */
+export const hal9ClusterSpecSchema: SchemaNode = {
   "type": "object",
   "properties": {
-    "cluster": {
+    "adminTokenSecretRef": {
+      "type": "object",
+      "properties": {
+        "name": {
+          "type": "string",
+          "maxLength": 253,
+          "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+        },
+        "key": {
+          "type": "string",
+          "maxLength": 253,
+          "pattern": "^[-._a-zA-Z0-9]+$"
+        }
+      },
+      "required": [
+        "name"
+      ]
+    },
+    "image": {
+      "type": "string",
+      "maxLength": 512,
+      "minLength": 1
+    },
+    "imagePullPolicy": {
+      "type": "string",
+      "enum": [
+        "Always",
+        "IfNotPresent",
+        "Never"
+      ]
+    },
+    "entryNeuron": {
       "type": "string",
       "maxLength": 63,
       "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
     },
-    "layer": {
-      "type": "string",
-      "enum": [
-        "L1",
-        "L2",
-        "L3",
-        "L4",
-        "L5",
-        "L6",
-        "L7",
-        "L8",
-        "L9"
-      ]
-    },
-    "systemPrompt": {
-      "type": "string",
-      "maxLength": 32768
-    },
-    "forwardConnections": {
-      "type": "array",
-      "maxItems": 32,
-      "x-kubernetes-list-type": "set",
-      "items": {
-        "type": "string",
-        "maxLength": 63,
-        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
-      }
-    },
-    "backwardConnections": {
-      "type": "array",
-      "maxItems": 32,
-      "x-kubernetes-list-type": "set",
-      "items": {
-        "type": "string",
-        "maxLength": 63,
-        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
-      }
-    },
-    "replicas": {
-      "type": "integer",
-      "minimum": 0,
-      "maximum": 1000
-    },
-    "cache": {
+    "claude": {
       "type": "object",
       "properties": {
-        "enabled": {
-          "type": "boolean"
+        "mode": {
+          "type": "string",
+          "enum": [
+            "mock",
+            "api"
+          ]
         },
-        "ttlSeconds": {
+        "model": {
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+        },
+        "maxTokens": {
           "type": "integer",
           "minimum": 1,
-          "maximum": 86400
+          "maximum": 131072
         },
-        "maxEntries": {
+        "timeoutMs": {
           "type": "integer",
-          "minimum": 1,
-          "maximum": 1000000
+          "minimum": 100,
+          "maximum": 600000
+        },
+        "maxRetries": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1
+        },
+        "baseURL": {
+          "type": "string",
+          "maxLength": 2048,
+          "pattern": "^(https?://[^\\s]+)?$"
+        },
+        "fallbackModels": {
+          "type": "array",
+          "maxItems": 8,
+          "x-kubernetes-list-type": "atomic",
+          "items": {
+            "type": "string",
+            "maxLength": 128,
+            "minLength": 1,
+            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+          }
+        },
+        "retry": {
+          "type": "object",
+          "properties": {
+            "maxRetries": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 10
+            },
+            "baseDelayMs": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 60000
+            },
+            "maxDelayMs": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 600000
+            }
+          }
+        },
+        "prices": {
+          "type": "object",
+          "maxProperties": 100,
+          "additionalProperties": {
+            "type": "object",
+            "properties": {
+              "input": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "output": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "cacheRead": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              },
+              "cacheWrite": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1000000
+              }
+            },
+            "required": [
+              "input",
+              "output"
+            ]
+          }
+        },
+        "apiKeySecretRef": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string",
+              "maxLength": 253,
+              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+            },
+            "key": {
+              "type": "string",
+              "maxLength": 253,
+              "pattern": "^[-._a-zA-Z0-9]+$"
+            }
+          },
+          "required": [
+            "name"
+          ]
+        },
+        "mockResponses": {
+          "type": "object",
+          "maxProperties": 9,
+          "additionalProperties": {
+            "type": "array",
+            "maxItems": 64,
+            "items": {
+              "type": "object",
+              "properties": {
+                "trigger": {
+                  "type": "string",
+                  "maxLength": 1024,
+                  "minLength": 1
+                },
+                "response": {
+                  "type": "string",
+                  "maxLength": 16384
+                },
+                "delayMs": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 600000
+                }
+              },
+              "required": [
+                "trigger",
+                "response"
+              ]
+            }
+          }
         }
       }
     },
@@ -667,159 +787,18 @@ export const neuronSpecSchema: SchemaNode = {
         }
       }
     },
-    "claude": {
+    "monitoring": {
       "type": "object",
       "properties": {
-        "mode": {
+        "serviceMonitor": {
+          "type": "boolean"
+        },
+        "scrapeInterval": {
           "type": "string",
-          "enum": [
-            "mock",
-            "api"
-          ]
-        },
-        "model": {
-          "type": "string",
-          "maxLength": 128,
-          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
-        },
-        "maxTokens": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 131072
-        },
-        "timeoutMs": {
-          "type": "integer",
-          "minimum": 100,
-          "maximum": 600000
-        },
-        "maxRetries": {
-          "type": "integer",
-          "minimum": 0,
-          "maximum": 1
-        },
-        "baseURL": {
-          "type": "string",
-          "maxLength": 2048,
-          "pattern": "^(https?://[^\\s]+)?$"
-        },
-        "fallbackModels": {
-          "type": "array",
-          "maxItems": 8,
-          "x-kubernetes-list-type": "atomic",
-          "items": {
-            "type": "string",
-            "maxLength": 128,
-            "minLength": 1,
-            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
-          }
-        },
-        "retry": {
-          "type": "object",
-          "properties": {
-            "maxRetries": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 10
-            },
-            "baseDelayMs": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 60000
-            },
-            "maxDelayMs": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 600000
-            }
-          }
-        },
-        "prices": {
-          "type": "object",
-          "maxProperties": 100,
-          "additionalProperties": {
-            "type": "object",
-            "properties": {
-              "input": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1000000
-              },
-              "output": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1000000
-              },
-              "cacheRead": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1000000
-              },
-              "cacheWrite": {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1000000
-              }
-            },
-            "required": [
-              "input",
-              "output"
-            ]
-          }
-        },
-        "apiKeySecretRef": {
-          "type": "object",
-          "properties": {
-            "name": {
-              "type": "string",
-              "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
-            },
-            "key": {
-              "type": "string",
-              "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
-            }
-          },
-          "required": [
-            "name"
-          ]
-        },
-        "mockResponses": {
-          "type": "object",
-          "maxProperties": 9,
-          "additionalProperties": {
-            "type": "array",
-            "maxItems": 64,
-            "items": {
-              "type": "object",
-              "properties": {
-                "trigger": {
-                  "type": "string",
-                  "maxLength": 1024,
-                  "minLength": 1
-                },
-                "response": {
-                  "type": "string",
-                  "maxLength": 16384
-                },
-                "delayMs": {
-                  "type": "integer",
-                  "minimum": 0,
-                  "maximum": 600000
-                }
-              },
-              "required": [
-                "trigger",
-                "response"
-              ]
-            }
-          }
+          "maxLength": 16,
+          "pattern": "^[0-9]+(ms|s|m|h)$"
         }
       }
     }
-  },
-  "required": [
-    "cluster",
-    "layer"
-  ]
+  }
 };

@@ -1,5 +1,5 @@
-// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
-import type { ApiObjectMetadata } from 'cdk8s';
+// Generated from the CRD by scripts/gen-types.ts (npm run gen:types). Do not edit.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 export const neuronGroup = "hal9.ai";
 export const neuronVersion = "v1alpha1";
@@ -13,7 +13,7 @@ export const neuronPlural = "neurons";
 export interface Neuron {
   readonly apiVersion?: "hal9.ai/v1alpha1";
   readonly kind?: "Neuron";
-  readonly metadata?: ApiObjectMetadata;
+  readonly metadata?: V1ObjectMeta;
   readonly spec: NeuronSpec;
   readonly status?: NeuronStatus;
 }

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { checkDrift } from '../../../scripts/gen-types.ts';
-import { safeSysctls } from '../render/sysctls.ts';
+import { checkDrift } from '../../scripts/gen-types.ts';
+import { safeSysctls } from './sysctls.ts';
 
-const root = new URL('../../../', import.meta.url).pathname;
+const root = new URL('../../', import.meta.url).pathname;
 type Node = Record<string, unknown> & { properties?: Record<string, Node> };
 const specOf = (file: string): Node =>
-  (parse(readFileSync(`${root}crds/${file}`, 'utf8')) as { spec: { versions: { schema: { openAPIV3Schema: Node } }[] } }).spec
-    .versions[0]!.schema.openAPIV3Schema.properties!.spec!;
+  (
+    parse(readFileSync(`${root}crds/${file}`, 'utf8')) as {
+      spec: { versions: { schema: { openAPIV3Schema: Node } }[] };
+    }
+  ).spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!;
 
 // Drops what may differ between a cluster section and its per-neuron override.
 function shape(node: unknown): unknown {
@@ -23,7 +26,7 @@ function shape(node: unknown): unknown {
 }
 
 describe('CRDs', () => {
-  it('the generated types are up to date with crds/ (npm run gen:types)', () => {
+  it('the generated types and schemas are up to date with crds/ (npm run gen:types)', () => {
     expect(checkDrift(root)).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
-// Generated from the CRD by cdk8s/scripts/gen.ts (npm run gen:cdk8s). Do not edit.
-import type { ApiObjectMetadata } from 'cdk8s';
+// Generated from the CRD by scripts/gen-types.ts (npm run gen:types). Do not edit.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 export const hal9ClusterGroup = "hal9.ai";
 export const hal9ClusterVersion = "v1alpha1";
@@ -13,7 +13,7 @@ export const hal9ClusterPlural = "hal9clusters";
 export interface Hal9Cluster {
   readonly apiVersion?: "hal9.ai/v1alpha1";
   readonly kind?: "Hal9Cluster";
-  readonly metadata?: ApiObjectMetadata;
+  readonly metadata?: V1ObjectMeta;
   readonly spec: Hal9ClusterSpec;
   readonly status?: Hal9ClusterStatus;
 }
