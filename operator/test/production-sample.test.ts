@@ -172,9 +172,11 @@ describe('the production sample', () => {
       async () => {
         const n = await r.neuron('impl-1');
         const g = n?.metadata?.generation ?? 0;
+        // Ready stays True while the old pods serve; the rollout is over when Progressing is False.
         return n?.status?.observedGeneration === g &&
           n.spec?.systemPrompt === 'Answer briefly.' &&
-          condition(n, 'Ready')?.status === 'True'
+          condition(n, 'Ready')?.status === 'True' &&
+          condition(n, 'Progressing')?.status === 'False'
           ? n
           : undefined;
       },

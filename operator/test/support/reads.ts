@@ -52,14 +52,19 @@ export function condition(
     | undefined;
 }
 
-/** Waits until the Neuron's Ready condition is True for its current generation. */
+/**
+ * Waits until the Neuron is Ready for its current generation and its rollout is over (Ready stays
+ * True while old pods serve during a rollout; Progressing is False once it finished).
+ */
 export function waitForNeuronReady(r: ReturnType<typeof reads>, name: string, timeoutMs = 90_000) {
   return waitFor(
     `Neuron ${name} Ready`,
     async () => {
       const n = await r.neuron(name);
       const ready = condition(n, 'Ready');
-      return ready?.status === 'True' && n?.status?.observedGeneration === n?.metadata?.generation
+      return ready?.status === 'True' &&
+        condition(n, 'Progressing')?.status !== 'True' &&
+        n?.status?.observedGeneration === n?.metadata?.generation
         ? n
         : undefined;
     },
