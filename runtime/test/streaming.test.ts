@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { EventSource } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -78,6 +79,73 @@ describe('event streams', () => {
     await done;
     expect(seen.map((s) => s.type)).toEqual(['trace', 'trace', 'trace', 'result', 'end']);
     expect(seen.at(-1)!.data.status).toBe('completed');
+  });
+
+  it('in cluster mode, a sub-tree running in another pod streams its trace events as they happen', async () => {
+    const worker = await startRuntime({
+      neurons: [neuron('w1', 'L3', ['w2']), neuron('w2', 'L2')],
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: slow part', 600)] } },
+    });
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L4', ['w1']), neuron('w1', 'L3', [], { endpoint: worker.url })],
+    });
+    try {
+      const accepted = await rt.post('/v1/signals?wait=false', { content: 'across pods' });
+      const es = new EventSource(`${rt.url}/v1/signals/${accepted.body.id}/events`);
+      const traces: string[] = [];
+      const ended = new Promise<void>((resolve) => {
+        es.addEventListener('trace', (e) => {
+          traces.push(JSON.parse((e as MessageEvent).data).neuron);
+        });
+        es.addEventListener('end', () => {
+          es.close();
+          resolve();
+        });
+      });
+      // w1 finished in the worker pod while w2 still works there: its entry is already here.
+      await vi.waitFor(() => expect(traces).toEqual(['lead', 'w1']), { timeout: 5_000 });
+      const view = (await rt.get(`/v1/signals/${accepted.body.id}`)).body;
+      expect(view.status).toBe('running');
+      expect(view.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['lead', 'w1']);
+      await ended;
+      expect(traces).toEqual(['lead', 'w1', 'w2']);
+      const done = (await rt.get(`/v1/signals/${accepted.body.id}`)).body;
+      expect(done.status).toBe('completed');
+      expect(done.results).toEqual([{ neuron: 'w2', layer: 'L2', content: 'slow part' }]);
+      expect(done.trace).toHaveLength(3);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a peer that streams garbage fails that branch with PEER_ERROR, and the request ends', async () => {
+    const bogus = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end('{"i": 0, "trace": {"neuron": "w1"}}\nnot json\n');
+    });
+    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
+    const { port } = bogus.address() as AddressInfo;
+    rt = await startRuntime({
+      neurons: [
+        neuron('lead', 'L4', ['w1']),
+        neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` }),
+      ],
+    });
+    try {
+      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'x' }),
+      });
+      const f = frames(await res.text());
+      const end = f.find((x) => x.event === 'end')!;
+      expect(end.data.status).toBe('failed');
+      expect(end.data.errors[0].code).toBe('PEER_ERROR');
+      expect(end.data.errors[0].message).toContain('malformed stream');
+    } finally {
+      bogus.close();
+    }
   });
 
   it('resumes after Last-Event-ID with only the missed events, even after the request ended', async () => {

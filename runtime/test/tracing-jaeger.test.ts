@@ -33,7 +33,12 @@ describe('OTLP export to Jaeger', () => {
         neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')],
         claude: { mode: 'api', base_url: fake.url, model: 'claude-test-1' },
       },
-      { ANTHROPIC_API_KEY: 'k', ...jaeger.otelEnv(), OTEL_SERVICE_NAME: 'hal9-jaeger-test', OTEL_BSP_SCHEDULE_DELAY: '100' },
+      {
+        ANTHROPIC_API_KEY: 'k',
+        ...jaeger.otelEnv(),
+        OTEL_SERVICE_NAME: 'hal9-jaeger-test',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      },
     );
     const res = await fetch(`${proc.url}/v1/signals`, {
       method: 'POST',

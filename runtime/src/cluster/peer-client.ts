@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
-import type { BranchOutcome, Signal } from '../pipeline/signal.ts';
+import { type ErrorCode, ErrorCodes, type ErrorInfo, Hal9Error } from '../errors.ts';
+import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
 // keep-alive pool; the peer answers with each signal's whole sub-tree outcome, so results flow back
@@ -16,8 +16,21 @@ export interface PeerTransport {
     signal?: AbortSignal,
     /** W3C context of the peer call's span. */
     traceparent?: string,
+    /**
+     * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
+     * (and is then left out of the returned outcomes, which carry only the errors).
+     */
+    onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]>;
 }
+
+export interface PeerProgress {
+  readonly trace?: TraceEntry;
+  readonly result?: ResultEntry;
+}
+
+/** The longest line a streaming peer may send (one trace entry or result). */
+export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface PeerBatchBody {
   readonly deadlineMs: number;
@@ -38,6 +51,7 @@ export class HttpPeerTransport implements PeerTransport {
     deadlineMs: number,
     signal?: AbortSignal,
     traceparent?: string,
+    onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
     const body: PeerBatchBody = { deadlineMs, signals };
@@ -49,6 +63,7 @@ export class HttpPeerTransport implements PeerTransport {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          ...(onProgress ? { accept: 'application/x-ndjson' } : {}),
           ...this.#auth,
           ...(traceparent ? { traceparent } : {}),
         },
@@ -66,6 +81,9 @@ export class HttpPeerTransport implements PeerTransport {
           upstream: `peer:${target.id}`,
         },
       );
+    }
+    if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
+      return readProgress(res.body, signals.length, onProgress, target);
     }
     const payload = (await res.body.json().catch(() => undefined)) as
       | { outcomes?: BranchOutcome[]; error?: { code?: string; message?: string } }
@@ -85,4 +103,50 @@ export class HttpPeerTransport implements PeerTransport {
       { upstream: `peer:${target.id}`, status: res.statusCode },
     );
   }
+}
+
+/** Reads a streaming peer's lines: progress as it comes, then the errors of each outcome. */
+async function readProgress(
+  body: AsyncIterable<Buffer>,
+  count: number,
+  onProgress: (index: number, p: PeerProgress) => void,
+  target: NeuronConfig,
+): Promise<BranchOutcome[]> {
+  const bad = (why: string) =>
+    new Hal9Error('PEER_ERROR', `${target.id} sent a malformed stream: ${why}`, {
+      upstream: `peer:${target.id}`,
+    });
+  let pending = '';
+  let errors: ErrorInfo[][] | undefined;
+  const line = (text: string) => {
+    if (text === '') return;
+    let msg: { i?: unknown; trace?: TraceEntry; result?: ResultEntry; errors?: ErrorInfo[][] };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      throw bad('a line is not JSON');
+    }
+    if (Array.isArray(msg.errors)) {
+      if (msg.errors.length !== count) throw bad(`${msg.errors.length} outcomes for ${count} signals`);
+      errors = msg.errors;
+    } else if (typeof msg.i === 'number' && Number.isInteger(msg.i) && msg.i >= 0 && msg.i < count) {
+      onProgress(msg.i, {
+        ...(msg.trace ? { trace: msg.trace } : {}),
+        ...(msg.result ? { result: msg.result } : {}),
+      });
+    } else throw bad('a line names no signal');
+  };
+  for await (const chunk of body) {
+    pending += chunk.toString('utf8');
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      line(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+    }
+    if (pending.length > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
+  }
+  line(pending);
+  if (!errors) throw bad('it ended before the outcomes');
+  return errors.map((e) => ({ results: [], trace: [], errors: e }));
 }

@@ -16,7 +16,14 @@ import { RequestRun, type RunView } from './request-run.ts';
 import { cacheKey, ResponseCache } from './response-cache.ts';
 import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
-import { type BranchOutcome, newId, type Signal, signalIds, type TraceEntry } from './signal.ts';
+import {
+  type BranchOutcome,
+  newId,
+  type ResultEntry,
+  type Signal,
+  signalIds,
+  type TraceEntry,
+} from './signal.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
 // every slot is busy (buffer, executor queue) → answer (cache → model call chain) → routing plan →
@@ -288,11 +295,13 @@ export class Engine {
   }
 
   /** Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree. */
-  async runForwarded(
+  runForwarded(
     neuronId: string,
     signals: readonly Signal[],
     deadlineMs: number,
     traceparent?: string,
+    /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
+    onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
   ): Promise<BranchOutcome[]> {
     const parent = this.#tracing.remote(traceparent);
     const n = this.#neurons.get(neuronId);
@@ -301,16 +310,20 @@ export class Engine {
     this.#admit(signals.length);
     // The caller's deadline, never longer than ours.
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
-    const outcomes = signals.map((s): Promise<BranchOutcome> => {
+    const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted.
       const refused = this.#refuseForwarded(n, s);
-      if (refused)
-        return Promise.resolve({
-          results: [],
-          trace: [traceEntry(s, n, false, 0, [], [], refused)],
-          errors: [refused],
-        });
+      if (refused) {
+        const entry = traceEntry(s, n, false, 0, [], [], refused);
+        onProgress?.(i, { trace: entry });
+        return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
+      }
       const run = this.#newRun(s.requestId, s.traceId, neuronId, timeoutMs, false);
+      if (onProgress)
+        run.subscribe((e) => {
+          if (e.type === 'trace') onProgress(i, { trace: e.data });
+          else if (e.type === 'result') onProgress(i, { result: e.data });
+        });
       run.open();
       run.spent.signals++;
       this.#arrive(run, parent, { ...s, to: neuronId });

@@ -106,6 +106,14 @@ export class RemoteDispatch {
           Math.round(deadline),
           cancel.signal,
           span.traceparent(),
+          // Only when someone follows a run of the batch: then its sub-trees stream as they run.
+          live.some((w) => w.run.observed)
+            ? (i, p) =>
+                live[i]?.run.progress({
+                  ...(p.trace ? { trace: [p.trace] } : {}),
+                  ...(p.result ? { results: [p.result] } : {}),
+                })
+            : undefined,
         ),
       )
       .then(

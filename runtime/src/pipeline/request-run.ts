@@ -155,6 +155,26 @@ export class RequestRun {
     for (const l of this.#listeners) l(event);
   }
 
+  /** Someone follows this run's events (a stream, or a request kept by id). */
+  get observed(): boolean {
+    return this.#events !== undefined || this.#listeners.size > 0;
+  }
+
+  /** Entries of a sub-tree still running elsewhere (a peer pod streams them): recorded, not closed. */
+  progress(outcome: Pick<Partial<BranchOutcome>, 'results' | 'trace'>): void {
+    if (!this.running) return;
+    if (outcome.trace)
+      for (const t of outcome.trace) {
+        this.trace.push(t);
+        this.#emit({ type: 'trace', data: t });
+      }
+    if (outcome.results)
+      for (const r of outcome.results) {
+        this.results.push(r);
+        this.#emit({ type: 'result', data: r });
+      }
+  }
+
   /** A signal finished; what it produced is recorded. */
   close(outcome?: Partial<BranchOutcome>): void {
     if (!this.running) return;

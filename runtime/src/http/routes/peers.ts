@@ -7,24 +7,41 @@ import { forwardedBatch } from '../schemas.ts';
 
 // The internal endpoint other runtime pods of the same cluster forward batches to, authenticated with
 // the cluster's peer token when one is configured. Hop, path and deadline are re-checked by the engine.
+// A sender that follows a stream asks for `application/x-ndjson`: each trace entry and result of every
+// sub-tree is a line as it happens, then one line with the outcomes' errors.
 
 export interface PeerRoutesOptions {
   readonly engine: Engine;
   readonly peers: Credentials;
 }
 
+export const NDJSON = 'application/x-ndjson';
+
 export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRoutesOptions) {
   if (peers.size > 0) app.addHook('onRequest', bearerGuard(peers, 'hal9-peers'));
   app.post<{ Params: { id: string }; Body: { signals: Signal[]; deadlineMs: number } }>(
     '/v1/neurons/:id/signals',
     { schema: { body: forwardedBatch } },
-    async (req) => ({
-      outcomes: await engine.runForwarded(
-        req.params.id,
-        req.body.signals,
-        req.body.deadlineMs,
-        req.headers.traceparent as string | undefined,
-      ),
-    }),
+    async (req, reply) => {
+      const traceparent = req.headers.traceparent as string | undefined;
+      const { signals, deadlineMs } = req.body;
+      if (!String(req.headers.accept ?? '').includes(NDJSON)) {
+        return { outcomes: await engine.runForwarded(req.params.id, signals, deadlineMs, traceparent) };
+      }
+      const lines: string[] = [];
+      let raw: typeof reply.raw | undefined;
+      const write = (line: string) => (raw ? raw.write(line) : lines.push(line));
+      // Refusals (unknown neuron, queue full) throw here, before anything is sent: a plain error answer.
+      const done = engine.runForwarded(req.params.id, signals, deadlineMs, traceparent, (i, p) =>
+        write(`${JSON.stringify({ i, ...p })}\n`),
+      );
+      reply.hijack();
+      raw = reply.raw;
+      raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-cache' });
+      for (const l of lines.splice(0)) raw.write(l);
+      const outcomes = await done;
+      raw.end(`${JSON.stringify({ errors: outcomes.map((o) => o.errors) })}\n`);
+      return reply;
+    },
   );
 }
