@@ -105,7 +105,9 @@ function run(
 /** `it.fails` tests in the fault suite, with the comment above each as its description. */
 function knownDefects(): KnownDefect[] {
   const out: KnownDefect[] = [];
-  for (const name of readdirSync(join(ROOT, FAULTS)).filter((f) => f.endsWith('.test.ts')).sort()) {
+  for (const name of readdirSync(join(ROOT, FAULTS))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()) {
     const file = `${FAULTS}/${name}`;
     const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
     lines.forEach((line, i) => {

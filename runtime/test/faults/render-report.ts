@@ -108,7 +108,7 @@ function summary(records: readonly ScenarioRecord[]): string {
 
 function operatorTable(cases: readonly OperatorCase[], run: boolean): string {
   const head = run
-    ? ['| fault | test | what it proves | this run |', '|---|---|---|---|']
+    ? ['| fault | test | what it proves | this run (result, test duration) |', '|---|---|---|---|']
     : ['| fault | test | what it proves |', '|---|---|---|'];
   return [
     ...head,
