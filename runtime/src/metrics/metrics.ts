@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { LATENCY_BOUNDS_SECONDS } from '../pipeline/load-report.ts';
 import { FixedCounter, FixedHistogram } from './fixed-series.ts';
 
