@@ -3,17 +3,18 @@ import { parseArgs } from 'node:util';
 import { apiHop } from './api-hop.ts';
 import { httpRamp, P99_LIMIT_MS, type ServerRamp } from './http-ramp.ts';
 import { inProcess, met } from './in-process.ts';
+import { observability } from './observability.ts';
 import { ms, table } from './stats.ts';
 import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
 
 // Runtime benchmarks (product.md §5): every number printed beside its reference from the same run.
-// Usage: npm run bench [-- --quick] [-- --only in-process,http,api]
+// Usage: npm run bench [-- --quick] [-- --only in-process,http,api,observability]
 // --quick: one short run per step, for a smoke run (numbers not to quote).
 
 const { values: a } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'in-process,http,api' },
+    only: { type: 'string', default: 'in-process,http,api,observability' },
   },
 });
 const quick = a.quick!;
@@ -60,7 +61,8 @@ if (only.has('in-process')) {
   print();
 }
 
-const vegeta = only.has('http') || only.has('api') ? await ensureVegeta(progress) : '';
+const vegeta =
+  only.has('http') || only.has('api') || only.has('observability') ? await ensureVegeta(progress) : '';
 
 if (only.has('http')) {
   progress('HTTP ramp (vegeta, open loop) ...');
@@ -123,6 +125,37 @@ if (only.has('http')) {
       `- ${name}: ${s.steps.map((x) => `${x.rate} → ${ms(x.p50, 2)} / ${ms(x.p99, 2)}${x.errors ? ` (${x.errors} err)` : ''}, ${x.cpuUs.toFixed(0)} µs${x.p99 <= P99_LIMIT_MS ? '' : ' ✗'}`).join('; ')}`,
     );
   print(`(ramp took ${r.seconds.toFixed(0)} s)`);
+  print();
+}
+
+if (only.has('observability')) {
+  progress('streaming and tracing overhead (vegeta, open loop) ...');
+  const rate = 300;
+  const rows = await observability(vegeta, {
+    rate,
+    seconds: quick ? 1 : 4,
+    rounds: quick ? 1 : 3,
+    log: progress,
+  });
+  const plain = rows[0]!;
+  print(
+    `## Streaming and tracing beside the plain path (guide defaults, open loop ${rate}/s, interleaved rounds, medians)`,
+  );
+  print(
+    table(
+      ['path', 'p50 ms', 'p99 ms', 'CPU µs per request', 'CPU vs plain', 'errors'],
+      rows.map((r) => [
+        r.name,
+        ms(r.p50),
+        ms(r.p99),
+        r.cpuUsPerRequest.toFixed(0),
+        r === plain
+          ? '—'
+          : `+${(r.cpuUsPerRequest - plain.cpuUsPerRequest).toFixed(0)} µs (${((r.cpuUsPerRequest / plain.cpuUsPerRequest - 1) * 100).toFixed(0)} %)`,
+        r.errors,
+      ]),
+    ),
+  );
   print();
 }
 
