@@ -1,6 +1,6 @@
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tracingWith } from '../src/tracing/provider.ts';
+import { samplerFrom, tracingWith } from '../src/tracing/provider.ts';
 import { apiDoc, type FakeMessagesApi, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -90,6 +90,30 @@ describe('tracing', () => {
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);
     expect(parentOf(remote)).toBe(spanId(peer));
+  });
+
+  it('samples whole requests by the standard OTEL_TRACES_SAMPLER variables', async () => {
+    const exporter = new InMemorySpanExporter();
+    const off = samplerFrom({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    const rt = await startRuntime(
+      {},
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test', off) },
+    );
+    started.push(rt);
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    // A caller that sampled its trace still gets its spans (parent-based).
+    await rt.post(
+      '/v1/signals',
+      { content: 'y' },
+      { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    );
+    expect(exporter.getFinishedSpans().length).toBeGreaterThan(0);
   });
 
   it('marks a failed model call and its signal as errors', async () => {

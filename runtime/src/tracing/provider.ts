@@ -1,6 +1,15 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
 // The OTLP/HTTP exporter, configured from the standard OTEL_* variables (read by main.ts and passed
@@ -11,6 +20,32 @@ export interface OtelEnv {
   readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
   readonly OTEL_SERVICE_NAME?: string;
   readonly OTEL_SDK_DISABLED?: string;
+  readonly OTEL_TRACES_SAMPLER?: string;
+  readonly OTEL_TRACES_SAMPLER_ARG?: string;
+}
+
+/**
+ * The sampler the standard variables name (always_on, always_off, traceidratio and their parentbased_
+ * forms; default parentbased_always_on). A ratio samples whole requests: spans of an unsampled
+ * request are not recorded, which is what makes tracing cheap under load.
+ */
+export function samplerFrom(env: OtelEnv): Sampler {
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const r = Number.isFinite(ratio) ? Math.min(1, Math.max(0, ratio)) : 1;
+  switch (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on') {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(r);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
 }
 
 export interface TracingHandle {
@@ -33,12 +68,18 @@ export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
   // Bounded: at most 2,048 spans wait for export; beyond that they are dropped, never the process.
   const processor = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), maxQueueSize: 2048 });
-  return tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster);
+  return tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster, samplerFrom(env));
 }
 
 /** A tracer provider around one span processor (the OTLP batch above; tests pass their own). */
-export function tracingWith(processor: SpanProcessor, serviceName: string, cluster: string): TracingHandle {
+export function tracingWith(
+  processor: SpanProcessor,
+  serviceName: string,
+  cluster: string,
+  sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+): TracingHandle {
   const provider = new TracerProvider({
+    sampler,
     resource: resourceFromAttributes({ 'service.name': serviceName, 'hal9.cluster': cluster }),
     spanProcessors: [processor],
   });
