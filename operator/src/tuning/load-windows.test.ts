@@ -96,6 +96,35 @@ describe('windowStats', () => {
     expect(s.concurrency).toBeCloseTo(12, 9);
   });
 
+  it('keeps the load of a pod that left within the window, so a scale-down does not cascade', () => {
+    // Four pods hold 6 each for 50 s; then two are removed and the other two hold 12 each for 10 s.
+    const stay = [0, 1].map(() => aPodProcess('impl-1'));
+    const leave = [0, 1].map(() => aPodProcess('impl-1'));
+    const kept = stay.map((p) =>
+      history([
+        ...p.run([{ seconds: 50, active: 6, rate: 10 }]),
+        ...p.run([{ seconds: 10, active: 12, rate: 20 }]),
+      ]),
+    );
+    const gone = leave.map((p) => history(p.run([{ seconds: 50, active: 6, rate: 10 }])));
+    const now = kept[0]!.at(-1)!.at;
+    const o = { now, windowMs: 60_000, staleMs: 3000 };
+    const s = windowStats(kept, 'impl-1', { ...o, departed: gone })!;
+    // The true average over the minute: 24 in the system all along, 40 arrivals/s.
+    expect(s.concurrency).toBeCloseTo(24, 9);
+    expect(s.arrivalRate).toBeCloseTo(40, 9);
+    // Pods, slots and the queue are the live pods' alone.
+    expect(s.pods).toBe(2);
+    expect(s.queue).toBeCloseTo(0, 9);
+    // Without them the window shows the load falling by a third with every pod removed.
+    expect(windowStats(kept, 'impl-1', o)!.concurrency).toBeCloseTo(14, 9);
+    // A pod that left before the window began adds nothing.
+    expect(windowStats(kept, 'impl-1', { ...o, windowMs: 6000, departed: gone })!.concurrency).toBeCloseTo(
+      24,
+      9,
+    );
+  });
+
   it('is no data, not zero, when no pod spans a window', () => {
     expect(windowStats([], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
     expect(windowStats([h.slice(-1)], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();

@@ -104,6 +104,13 @@ export interface WindowOptions {
   readonly staleMs: number;
   /** Reports spanning less than this say nothing yet (default 500 ms). */
   readonly minSpanMs?: number;
+  /**
+   * Histories of pods that left (scaled down, deleted) within the window. The load they carried
+   * until they left still counts in the window's concurrency and arrivals: the pods that stay
+   * take it over only from then on, so leaving it out would show the load falling with every pod
+   * removed and scale down again (a cascade). They count in no pod, slot, queue or latency figure.
+   */
+  readonly departed?: readonly (readonly LoadReport[])[];
 }
 
 /** Stats of one Neuron over a window, from its pods' histories; undefined when no pod spans one. */
@@ -172,17 +179,40 @@ export function windowStats(
     }
   }
   if (pods === 0) return undefined;
+  // A departed pod's integrals from the window's start (at the live pods' end) to its last report,
+  // over the same denominator: exactly its share of the window's time average.
+  let departedConcurrency = 0;
+  let departedArrivals = 0;
+  const end = o.now;
+  for (const h of o.departed ?? []) {
+    const newest = h.at(-1);
+    if (!newest || newest.at <= end - o.windowMs) continue;
+    let base = h[0]!;
+    for (const r of h) if (r.at <= end - o.windowMs) base = r;
+    if (
+      base === h[0] &&
+      base.at > end - o.windowMs &&
+      base.startedAt >= end - o.windowMs &&
+      base.startedAt < base.at
+    )
+      base = started(base);
+    if (newest.at <= base.at) continue;
+    departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
+    const a1 = newest.neurons[neuron] ?? newest;
+    const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
+    departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / dt;
+  }
   const finished = counts?.at(-1) ?? 0;
   const fanOut: Record<string, number> = {};
   if (completed > 0) for (const [t, c] of Object.entries(forwarded)) fanOut[t] = c / completed;
   return {
     pods,
-    concurrency,
+    concurrency: concurrency + departedConcurrency,
     active,
     slots,
     utilization: slots > 0 ? active / slots : 0,
     queue: Math.max(0, concurrency - active),
-    arrivalRate,
+    arrivalRate: arrivalRate + departedArrivals,
     completionRate,
     throttledRate,
     completed,

@@ -185,8 +185,11 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   const { clock, logger, options } = deps;
   const memory = new Map<string, Memory>();
   const clients = new Map<string, PrometheusClient>();
-  /** Pod uid → its recent load reports and when it last answered (operator clock). */
-  const histories = new Map<string, { reports: LoadReport[]; okAt: number }>();
+  /** Pod uid → its Neuron, its recent load reports and when it last answered (operator clock). */
+  const histories = new Map<
+    string,
+    { neuron: string; reports: LoadReport[]; okAt: number; keepMs: number }
+  >();
   const refusedLogged = new Set<string>();
   const resyncTicks = options.resyncTicks ?? 6;
   const concurrency = options.concurrency ?? 4;
@@ -333,8 +336,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
           const h = histories.get(pod.uid);
           const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
           histories.set(pod.uid, {
+            neuron: t.key,
             reports: appendReport(h?.reports ?? [], report, keepMs),
             okAt: clock.now(),
+            keepMs,
           });
           deps.observer?.loadRead?.('ok');
         } catch (err) {
@@ -359,7 +364,12 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       // from before it started, and counting it again would overshoot.
       const reportNow = Math.max(0, ...fresh.map((h) => h.at(-1)?.at ?? 0));
       const name = t.neuron.metadata?.name ?? '';
-      const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY };
+      // Pods that left still count with the load they carried in the window (load-windows.ts).
+      const uids = new Set(ready.map((p) => p.uid));
+      const departed = [...histories.entries()]
+        .filter(([uid, h]) => h.neuron === t.key && !uids.has(uid))
+        .map(([, h]) => h.reports);
+      const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed };
       const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
       const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
       views.set(t.key, {
@@ -372,7 +382,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         panic,
       });
     }
-    for (const uid of histories.keys()) if (!live.has(uid)) histories.delete(uid);
+    for (const [uid, h] of histories) if (!live.has(uid) && now - h.okAt > h.keepMs) histories.delete(uid);
     return views;
   };
 
