@@ -156,6 +156,43 @@ describe('decideReplicas', () => {
     expect(later.value).toBe(1);
   });
 
+  it('follows a step down within a panic window, and the old load in the stable window does not scale back up', () => {
+    // Recorded from the bench: 50 → 15 requests/s at 500 ms calls, 24 slots per pod (16.8 per pod):
+    // concurrency 27 → 8. The panic window (6 s) falls in three passes, the stable one (60 s) over 30.
+    const seq: [number, number][] = Array.from({ length: 45 }, (_, i) => [
+      Math.max(8, 27 - (19 * (i + 1)) / 30),
+      Math.max(8, 27 - (19 * (i + 1)) / 3),
+    ]);
+    const ds = run(calm(2), seq, bounds, { slotsPerPod: 24 });
+    const first = ds.findIndex((d) => d.changed);
+    // Down within 10 s (5 passes), not after the stable window's 32 s.
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(first).toBeLessThan(5);
+    expect(ds[first]).toMatchObject({ value: 1, reason: 'Concurrency' });
+    expect(ds[first]!.message).toContain('load dropped');
+    // The stable window still wants 2 pods for a while: the drop holds 1 throughout.
+    expect(ds.slice(first).every((d) => d.value === 1)).toBe(true);
+  });
+
+  it('scales up at once from the panic window when load rises again during a drop', () => {
+    const seq: [number, number][] = [
+      [27, 10],
+      [26, 8],
+      [25, 8],
+      [25, 30],
+    ];
+    const ds = run(calm(2), seq, bounds, { slotsPerPod: 24 });
+    expect(ds.map((d) => d.value)).toEqual([1, 1, 1, 2]);
+  });
+
+  it('does not read a dip of the panic window under steady load as a drop', () => {
+    // 27 in the stable window, the panic window between 14 and 40: never at most half.
+    const seq: [number, number][] = Array.from({ length: 30 }, (_, i) => [27, 14 + ((i * 7) % 27)]);
+    const ds = run(calm(2), seq, bounds, { slotsPerPod: 24 });
+    expect(ds.every((d) => d.value === 2 || d.reason === 'Panic')).toBe(true);
+    expect(ds.some((d) => d.message.includes('load dropped'))).toBe(false);
+  });
+
   it('keeps within [min, max]', () => {
     expect(decideReplicas(calm(2), load(1000, 1000), bounds, 0).value).toBe(20);
     expect(decideReplicas(calm(1), load(0, 0), { ...bounds, min: 3 }, 0)).toMatchObject({

@@ -3,7 +3,11 @@
 // short panic window takes over when it asks for at least `panicThreshold` × the ready pods, and
 // then replicas only go up until the stable window passes without such a burst. Scale-up is
 // immediate; scale-down goes to the highest count wanted over `scaleDownDelayMs`, at most halving
-// per decision. Graph-aware pre-scaling adds a predicted concurrency from upstream intake. No data
+// per decision. A drop is the mirror of a panic: when the panic window holds at most 1 ÷
+// `panicThreshold` of the stable window's concurrency, the load fell, and for a stable window (until
+// it holds only data from after the drop) the panic window decides both ways, so a step down is
+// followed within a panic window instead of a stable one, and the old load still in the stable
+// window does not scale straight back up. Graph-aware pre-scaling adds a predicted concurrency from upstream intake. No data
 // holds the value: an empty observation is never a zero.
 
 export interface ReplicaBounds {
@@ -43,6 +47,8 @@ export interface ReplicaState {
    * in concurrency and not in pods, so slots raised meanwhile let the pod count come down.
    */
   readonly panicPeak?: number;
+  /** Epoch ms until which the panic window decides after a drop in load; 0 or absent when none. */
+  readonly dropUntil?: number;
   /** Recommendations within the scale-down delay window. */
   readonly recent: readonly { readonly at: number; readonly value: number }[];
 }
@@ -134,7 +140,15 @@ export function decideReplicas(
   // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
   const held = panicPeak === undefined ? 0 : Math.ceil(panicPeak / perPod - 1e-9);
 
-  let rec = inPanic ? Math.max(stable, burst, held) : stable;
+  const dropping =
+    !inPanic &&
+    x.panicConcurrency !== undefined &&
+    burst < stable &&
+    x.panicConcurrency * b.panicThreshold <= x.stableConcurrency;
+  const dropUntil = inPanic ? 0 : dropping ? now + b.stableWindowMs : (state.dropUntil ?? 0);
+  const inDrop = now < dropUntil;
+
+  let rec = inPanic ? Math.max(stable, burst, held) : inDrop ? burst : stable;
   let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
   if (prescaling && predicted >= rec) {
     rec = predicted;
@@ -148,6 +162,7 @@ export function decideReplicas(
     `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
   const next = {
     panicUntil,
+    dropUntil,
     recent,
     ...(panicPeak === undefined ? { panicPeak: undefined } : { panicPeak }),
   };
@@ -184,7 +199,13 @@ export function decideReplicas(
         next,
         inPanic,
       );
-    return result(to, 'Concurrency', `${state.current} → ${to}: ${inputs}`, next, inPanic);
+    return result(
+      to,
+      'Concurrency',
+      `${state.current} → ${to}: ${inDrop ? 'load dropped (the panic window decides until the stable window holds only data from after the drop); ' : ''}${inputs}`,
+      next,
+      inPanic,
+    );
   }
   return result(state.current, 'Steady', inputs, next, inPanic);
 }
