@@ -329,4 +329,27 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(String(d.lastDecision.message)).toContain(`${testNamespace}/design-1`);
     expect(h.status('design-1')?.autoscaling).toMatchObject({ fanOut: { 'impl-1': '2' } });
   });
+  it("raises the downstream pods' slots ahead of a predicted intake, live, before its own load rises", async () => {
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
+    ];
+    const h = harness({ neurons, cluster: cluster() });
+    const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    h.pod('impl-1', '127.0.0.3', { active: 1, rate: 4, latency: 0.2 });
+    await h.run(35);
+    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    up.set({ active: 8, rate: 40, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    await h.run(5);
+    // 40/s × 2 × 0.2 s = 16 predicted in flight on impl-1's one ready pod, whose own load has not
+    // changed (1 in flight): about 20 slots hold it at 80 %. The first raise follows the panic
+    // window's intake as it fills, the next comes a window later; each is put on the pod.
+    const raised = h.puts
+      .filter((p) => p.url.includes('127.0.0.3'))
+      .slice(before)
+      .map((p) => p.value);
+    expect(raised[0]).toBeGreaterThan(8);
+    expect(raised.at(-1)).toBeGreaterThanOrEqual(20);
+    expect(h.status('impl-1')?.parallelism?.lastDecision).toMatchObject({ reason: 'PreScaled' });
+  });
 });

@@ -92,6 +92,30 @@ describe('decide', () => {
     );
   });
 
+  it('raises slots ahead of a predicted intake before the pod saturates (graph pre-scaling)', () => {
+    // Recorded from the bench's graph: L3 at 8 slots, 40 % busy, when L4's intake doubles:
+    // 20/s × 0.55 s = 11 predicted per pod → 14 slots keep it at 80 %.
+    const idle = obs({ utilization: 0.4, predictedPerPod: 11 });
+    expect(decide(state(8), idle, bounds, T)).toMatchObject({
+      value: 14,
+      reason: 'PreScaled',
+      changed: true,
+    });
+    // At most doubling, within the bounds, and after a raise only once a window has passed.
+    expect(decide(state(8), obs({ predictedPerPod: 40 }), bounds, T).value).toBe(16);
+    expect(decide(state(60), obs({ predictedPerPod: 80 }), bounds, T).value).toBe(64);
+    expect(decide(state(8, T - 2000, 'up'), idle, bounds, T).reason).toBe('Cooldown');
+    const fast = { ...bounds, raiseAfterRaiseSeconds: 5 };
+    expect(decide(state(8, T - 6000, 'up'), idle, fast, T).reason).toBe('PreScaled');
+    // A prediction the slots already hold at 80 % changes nothing; nor without headroom under the SLO.
+    expect(decide(state(14), idle, bounds, T)).toMatchObject({ value: 14, reason: 'WithinSLO' });
+    expect(decide(state(8), obs({ predictedPerPod: 11, p95Ms: 45 }), bounds, T).changed).toBe(false);
+    // The upstream pushing back still cuts.
+    expect(decide(state(8), obs({ predictedPerPod: 11, throttledPerSecond: 1 }), bounds, T).reason).toBe(
+      'UpstreamThrottling',
+    );
+  });
+
   it('waits the panic window between cuts so one slow spell is not cut twice', () => {
     expect(decide(state(16, T - 2000, 'down'), obs({ p95Ms: 80 }), bounds, T).reason).toBe('Cooldown');
     expect(decide(state(16, T - 6000, 'down'), obs({ p95Ms: 80 }), bounds, T).value).toBe(12);

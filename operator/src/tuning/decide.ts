@@ -26,6 +26,11 @@ export interface Observation {
    * known. It tells a slow upstream (cut) from a long queue (raise) when p95 breaks the SLO.
    */
   readonly serviceMs?: number;
+  /**
+   * Signals in flight plus queued per ready pod predicted from the upstream Neurons' intake ×
+   * fan-out (graph pre-scaling), when known: slots are raised for it before the queue grows.
+   */
+  readonly predictedPerPod?: number;
 }
 
 export interface TuningBounds {
@@ -49,6 +54,7 @@ export type DecisionReason =
   | 'UpstreamThrottling'
   | 'LatencyAboveSLO'
   | 'Saturated'
+  | 'PreScaled'
   | 'WithinSLO'
   | 'Cooldown'
   | 'AtBound'
@@ -114,9 +120,21 @@ export function decide(
     return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
+  const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
+  // Graph pre-scaling: the intake predicted from upstream would fill the slots past 80 %. The live
+  // limit is the fastest capacity there is (pods take seconds to start), so it goes first.
+  const ahead = obs.predictedPerPod === undefined ? 0 : Math.ceil(obs.predictedPerPod / 0.8);
+  if (ahead > state.current && headroom && state.current < b.max) {
+    if (since < wait)
+      return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last change');
+    return to(
+      clamp(Math.min(ahead, state.current * 2), b.min, b.max),
+      'PreScaled',
+      `${obs.predictedPerPod!.toFixed(1)} per pod predicted in flight and queued from upstream intake, p95 ${obs.p95Ms.toFixed(1)} ms`,
+    );
+  }
   if (saturated && headroom) {
     if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
-    const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
     if (since < wait)
       return hold('Cooldown', 'saturated within the SLO; waiting for a window after the last change');
     const step = Math.max(1, Math.ceil(state.current / 8));

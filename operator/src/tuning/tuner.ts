@@ -164,7 +164,7 @@ const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 
 const dec = (n: number) => String(Math.round(n * 100) / 100);
 
 const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
-  reason === 'Saturated'
+  reason === 'Saturated' || reason === 'PreScaled'
     ? 'up'
     : reason === 'LatencyAboveSLO' || reason === 'UpstreamThrottling'
       ? 'down'
@@ -387,7 +387,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   };
 
   /** The parallelism observation of a pod-sourced Neuron: the panic window when enough finished. */
-  const podObservation = (v: PodView): Observation | undefined => {
+  const podObservation = (v: PodView, prediction: Prediction | undefined): Observation | undefined => {
     const w = v.panic && v.panic.completed >= 20 ? v.panic : v.stable;
     if (!w || w.p95Seconds === undefined || !v.panic) return undefined;
     return {
@@ -398,6 +398,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       throughput: w.completionRate,
       demandPerPod: v.panic.concurrency / v.panic.pods,
       ...(w.completionRate > 0 ? { serviceMs: (w.active / w.completionRate) * 1000 } : {}),
+      ...(prediction ? { predictedPerPod: prediction.concurrency / Math.max(1, v.ready) } : {}),
     };
   };
 
@@ -439,7 +440,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   };
 
   /** Parallelism for one Neuron; returns its status inputs. */
-  const decideParallelism = async (t: Target, mem: Memory, view: PodView | undefined, now: number) => {
+  const decideParallelism = async (
+    t: Target,
+    mem: Memory,
+    view: PodView | undefined,
+    prediction: Prediction | undefined,
+    now: number,
+  ) => {
     const p = t.spec.autoscaling.parallelism;
     const a = t.spec.autoscaling;
     const namespace = t.neuron.metadata?.namespace ?? '';
@@ -459,7 +466,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         raiseAfterRaiseSeconds: a.panicWindowSeconds,
       };
       source = `the pods' load reports (windows ${a.panicWindowSeconds}s/${a.stableWindowSeconds}s)`;
-      observation = view ? podObservation(view) : undefined;
+      observation = view ? podObservation(view, prediction) : undefined;
       const c = podCondition(view, 'no latency yet', `${mem.state.current}`);
       if (c?.reason === ReplicasReason.PodsUnreachable) unavailable = c.message;
       else if (!observation)
@@ -810,12 +817,6 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     }
     const views = listed ? await readPods(list, pods) : new Map<string, PodView>();
 
-    // Decide: parallelism first (replicas size pods by the limit just decided), then the graph.
-    const conditions = new Map<string, ConditionInput>();
-    await pool(list, concurrency, async (t) => {
-      const mem = memory.get(t.key)!;
-      if (t.tuneParallelism) conditions.set(t.key, await decideParallelism(t, mem, views.get(t.key), now));
-    });
     const flows = new Map<string, NeuronFlow>();
     for (const t of list) {
       const v = views.get(t.key);
@@ -831,6 +832,14 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       });
     }
     const predictions = predict(flows);
+    // Decide: parallelism first (replicas size pods by the limit just decided), both with the
+    // graph's predictions.
+    const conditions = new Map<string, ConditionInput>();
+    await pool(list, concurrency, async (t) => {
+      const mem = memory.get(t.key)!;
+      if (t.tuneParallelism)
+        conditions.set(t.key, await decideParallelism(t, mem, views.get(t.key), predictions.get(t.key), now));
+    });
     const scales = new Map<string, { status: AutoscalingStatus; condition: ConditionInput }>();
     await pool(list, concurrency, async (t) => {
       if (!t.scaleReplicas) return;
