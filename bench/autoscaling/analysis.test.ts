@@ -121,6 +121,23 @@ describe('downstream figures', () => {
     expect(f.runningS).toBe(3);
     expect(f.queueOverBatchS).toBe(10);
     expect(f.maxQueue).toBe(11);
+    expect(f.capacityFirst).toBe(true);
+  });
+  it('judges by when the raise ran, not when it was decided', () => {
+    // Decided at 1 s, but the second pod ready only at 8 s; the queue passed a batch at 5 s.
+    const ds = [decision(31_000, 'replicas', 1, 2, 'design')];
+    const ss = [
+      sample(30_500, 1, [8], [2], 'design'),
+      sample(35_000, 1, [8], [12], 'design'),
+      sample(38_000, 2, [8, 8], [6, 0], 'design'),
+    ];
+    const f = downstreamFigures('design', phase, ds, ss, 10);
+    expect(f.raisedS).toBe(1);
+    expect(f.runningS).toBe(8);
+    expect(f.queueOverBatchS).toBe(5);
+    expect(f.capacityFirst).toBe(false);
+    // A queue that never passed a batch is met, raised or not.
+    expect(downstreamFigures('design', phase, [], ss.slice(0, 1), 10).capacityFirst).toBe(true);
   });
 });
 

@@ -149,6 +149,11 @@ export interface DownstreamFigures {
   /** First sample after the step in which one pod's queue held more than a batch. */
   readonly queueOverBatchS: number | undefined;
   readonly maxQueue: number;
+  /**
+   * The raised capacity was running before one pod's queue held more than a batch (or no queue
+   * ever did). A decision alone adds no capacity: what counts is when the pods show it.
+   */
+  readonly capacityFirst: boolean;
 }
 
 export function downstreamFigures(
@@ -165,13 +170,15 @@ export function downstreamFigures(
   const w = samples.filter((s) => s.neuron === neuron && s.t >= step && s.t < phase.to * 1000);
   const over = w.find((s) => s.queued.some((q) => q > batch));
   const rel = (t: number | undefined) => (t === undefined ? undefined : (t - step) / 1000);
+  const runningAt = raise && delivered?.delayMs !== undefined ? raise.t + delivered.delayMs : undefined;
   return {
     neuron,
     raisedS: rel(raise?.t),
     raisedBy: raise,
-    runningS: rel(raise && delivered?.delayMs !== undefined ? raise.t + delivered.delayMs : undefined),
+    runningS: rel(runningAt),
     queueOverBatchS: rel(over?.t),
     maxQueue: Math.max(0, ...w.flatMap((s) => s.queued)),
+    capacityFirst: over === undefined || (runningAt !== undefined && runningAt < over.t),
   };
 }
 

@@ -320,7 +320,7 @@ function render(
             'queue > batch',
             'max queue',
             'static: queue > batch',
-            'raised first',
+            'running before queue > batch',
           ],
           g,
         ),

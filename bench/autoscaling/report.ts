@@ -114,8 +114,6 @@ export function graphRows(p: ProfileRun): string[][] {
     for (const n of phase.downstream ?? []) {
       const op = downstreamFigures(n, phase, p.runs.operator.decisions, p.runs.operator.samples, BATCH);
       const st = downstreamFigures(n, phase, p.runs.static.decisions, p.runs.static.samples, BATCH);
-      const before =
-        op.raisedS !== undefined && (op.queueOverBatchS === undefined || op.raisedS < op.queueOverBatchS);
       rows.push([
         n,
         op.raisedBy
@@ -125,7 +123,7 @@ export function graphRows(p: ProfileRun): string[][] {
         s(op.queueOverBatchS),
         String(op.maxQueue),
         `${s(st.queueOverBatchS)}, max ${st.maxQueue}`,
-        mark(before),
+        mark(op.capacityFirst),
       ]);
     }
   }
