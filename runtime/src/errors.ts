@@ -34,6 +34,8 @@ export interface ErrorDetails {
   readonly field?: string;
   /** Seconds a caller should wait before retrying (429/503). */
   readonly retryAfterSeconds?: number;
+  /** The upstream's own hint in milliseconds (retry-after-ms), for retries; callers see whole seconds. */
+  readonly retryAfterMs?: number;
   readonly upstream?: string;
   readonly status?: number;
   readonly problems?: readonly { readonly field: string; readonly message: string }[];

@@ -106,12 +106,13 @@ export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
     defaultHeaders: NO_TELEMETRY_HEADERS,
   });
 
-const retryAfter = (e: APIError): number | undefined => {
+/** The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds). */
+const retryAfterMs = (e: APIError): number | undefined => {
   const h = e.headers;
-  const ms = h?.get?.('retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Math.ceil(Number(ms) / 1000);
-  const s = h?.get?.('retry-after');
-  if (s && Number.isFinite(Number(s))) return Number(s);
+  const ms = Number(h?.get?.('retry-after-ms') ?? Number.NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const s = Number(h?.get?.('retry-after') ?? Number.NaN);
+  if (Number.isFinite(s) && s >= 0) return s * 1000;
   return undefined;
 };
 
@@ -154,11 +155,12 @@ export function upstreamError(e: unknown): Hal9Error {
       { cause: e },
     );
   if (e instanceof RateLimitError) {
-    const ra = retryAfter(e);
+    const ra = retryAfterMs(e);
     return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e), {
       upstream,
       status: 429,
-      ...(ra !== undefined ? { retryAfterSeconds: ra } : {}),
+      // Callers get whole seconds (an HTTP Retry-After); the retry stage keeps the exact hint.
+      ...(ra !== undefined ? { retryAfterSeconds: Math.ceil(ra / 1000), retryAfterMs: ra } : {}),
     });
   }
   if (e instanceof OverloadedError)

@@ -95,12 +95,12 @@ const retriable = (e: unknown): boolean =>
 export function retryDelayMs(
   p: RetryPolicy,
   n: number,
-  retryAfterSeconds: number | undefined,
+  retryAfterMs: number | undefined,
   random: number,
 ): number {
   const exp = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** n);
   const jittered = exp / 2 + (random * exp) / 2;
-  return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+  return Math.max(jittered, retryAfterMs ?? 0);
 }
 
 /** A span per call to the back-end, with the GenAI semantic conventions; its context goes upstream. */
@@ -161,7 +161,10 @@ export const withRetry =
         return { ...(await next(neuron, content, model, ctx)), retries: n };
       } catch (e) {
         if (!retriable(e) || n >= policy.maxRetries) throw e;
-        const wait = retryDelayMs(policy, n, (e as Hal9Error).details.retryAfterSeconds, random());
+        const d = (e as Hal9Error).details;
+        const hint =
+          d.retryAfterMs ?? (d.retryAfterSeconds === undefined ? undefined : d.retryAfterSeconds * 1000);
+        const wait = retryDelayMs(policy, n, hint, random());
         if (clock.now() + wait >= ctx.deadline) throw e;
         observer.retried(upstreamFor(model), String((e as Hal9Error).details.status ?? ''));
         await sleep(clock, wait, ctx.signal);
