@@ -96,7 +96,7 @@ describe('charts/hal9-operator', () => {
     expect(grants.sort()).toEqual(
       [
         'hal9.ai/hal9clusters: get,list,watch',
-        'hal9.ai/neurons: get,list,watch',
+        'hal9.ai/neurons: get,list,patch,watch',
         'hal9.ai/hal9clusters/status: patch,update',
         'hal9.ai/neurons/status: patch,update',
         'hal9.ai/neurons/scale: get,patch,update',
