@@ -1,7 +1,8 @@
 // The parallelism tuner's decision: a pure function of what was observed and what was decided
 // before. Increase while the slots are saturated and the service itself fits the SLO — also when the
 // caller-visible p95 breaks the SLO because of queue wait, which more slots shorten; multiplicative
-// decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529). Increases wait
+// decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529);
+// a p95 left over from a queue that has drained holds. Increases wait
 // for a stable window after any change, decreases only for a short panic window, so the value
 // settles instead of oscillating. An empty observation holds the last value: no data is not zero.
 
@@ -53,6 +54,7 @@ export type DecisionReason =
   | 'NoData'
   | 'UpstreamThrottling'
   | 'LatencyAboveSLO'
+  | 'QueueDrained'
   | 'Saturated'
   | 'PreScaled'
   | 'WithinSLO'
@@ -114,10 +116,18 @@ export function decide(
   }
   const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
   // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.
-  const queueBound =
-    obs.p95Ms > b.sloMs && saturated && obs.serviceMs !== undefined && obs.serviceMs <= b.sloMs * 0.8;
-  if (obs.p95Ms > b.sloMs && !queueBound) {
+  const serviceFits = obs.serviceMs !== undefined && obs.serviceMs <= b.sloMs * 0.8;
+  const queueBound = obs.p95Ms > b.sloMs && saturated && serviceFits;
+  if (obs.p95Ms > b.sloMs && !serviceFits) {
     return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
+  }
+  // The p95 still holds signals that waited in a queue which has since drained (the slots are no
+  // longer saturated) while the service fits: neither a cut nor a raise would help.
+  if (obs.p95Ms > b.sloMs && !saturated) {
+    return hold(
+      'QueueDrained',
+      `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait that has drained (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO, slots ${(obs.utilization * 100).toFixed(0)} % busy); holding`,
+    );
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
   const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
