@@ -193,6 +193,42 @@ describe('decideReplicas', () => {
     expect(ds.some((d) => d.message.includes('load dropped'))).toBe(false);
   });
 
+  it('holds what the arrivals of a burst need, not the backlog it built, so it settles within the stable window', () => {
+    // Recorded from the bench's step 15 → 50/s (500 ms calls, max 4 pods): the panic window's
+    // concurrency peaks at 70 with the backlog while the slots go 8 → 14 → 28 → 32; the arrivals
+    // need 50/s × 0.55 s = 27.5 in flight throughout.
+    const seq: [number, number, number][] = [
+      [8, 22, 8],
+      [10, 46, 14],
+      [12, 70, 28],
+      [14, 60, 32],
+      [16, 40, 32],
+      ...Array.from({ length: 25 }, (_, i): [number, number, number] => [18 + i * 0.4, 27, 32]),
+    ];
+    const replay = (demand: number | undefined) => {
+      let st = calm(2);
+      let now = 1_000_000;
+      return seq.map(([stable, panic, slotsPerPod]) => {
+        const d = decideReplicas(
+          st,
+          load(stable, panic, { readyPods: st.current, slotsPerPod, panicDemand: demand }),
+          { ...bounds, max: 4 },
+          now,
+        );
+        st = d.state;
+        now += 2000;
+        return d;
+      });
+    };
+    const values = replay(27.5).map((d) => d.value);
+    // Up at once on the burst; down to what 27.5 needs at 22.4 per pod once the backlog drains,
+    // while still in panic (at most halving), and nothing after.
+    expect(values.slice(0, 5)).toEqual([4, 4, 4, 3, 2]);
+    expect(new Set(values.slice(4))).toEqual(new Set([2]));
+    // Holding the backlog's peak instead keeps all 4 pods for the whole panic.
+    expect(new Set(replay(undefined).map((d) => d.value))).toEqual(new Set([4]));
+  });
+
   it('keeps within [min, max]', () => {
     expect(decideReplicas(calm(2), load(1000, 1000), bounds, 0).value).toBe(20);
     expect(decideReplicas(calm(1), load(0, 0), { ...bounds, min: 3 }, 0)).toMatchObject({

@@ -30,6 +30,11 @@ export interface ReplicaInputs {
   readonly stableConcurrency: number | undefined;
   /** Average concurrency over the panic window; undefined: no data. */
   readonly panicConcurrency: number | undefined;
+  /**
+   * In flight the panic window's arrivals need at its service time (arrival rate × time a signal
+   * holds a slot), when known: what a burst keeps needing once the backlog it built is drained.
+   */
+  readonly panicDemand?: number | undefined;
   /** Executor limit per pod in effect (as just decided by the parallelism law). */
   readonly slotsPerPod: number;
   /** The upstream pushes back (429/529): more pods would only send more into the same limit. */
@@ -129,12 +134,15 @@ export function decideReplicas(
   const prescaling = predicted > stable;
   const panicUntil = panicking || prescaling ? now + b.stableWindowMs : state.panicUntil;
   const inPanic = now < panicUntil;
+  // The capacity a panic holds is its arrivals' need, not the backlog they built: the burst itself
+  // scales on the whole concurrency (so the backlog drains fast), but holding a backlog's peak for
+  // a stable window keeps pods nobody needs once it is drained, and scales down a minute late.
+  const sustained = Math.min(
+    x.panicConcurrency ?? x.stableConcurrency,
+    x.panicDemand ?? Number.POSITIVE_INFINITY,
+  );
   const panicPeak = inPanic
-    ? Math.max(
-        state.panicPeak ?? 0,
-        x.panicConcurrency ?? x.stableConcurrency,
-        prescaling ? (x.predictedConcurrency ?? 0) : 0,
-      )
+    ? Math.max(state.panicPeak ?? 0, sustained, prescaling ? (x.predictedConcurrency ?? 0) : 0)
     : undefined;
   // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
   // this holds the concurrency, so a per-pod target raised by the slots lowers the count).

@@ -177,6 +177,12 @@ export function durationSeconds(s: string | undefined): number | undefined {
   return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
+/** In flight the window's arrivals need: arrival rate × time a signal holds a slot (Little's law). */
+const demandOf = (s: WindowStats | undefined, silent: number) =>
+  s === undefined || !(s.completionRate > 0)
+    ? undefined
+    : (s.arrivalRate * (s.active / s.completionRate) * (s.pods + silent)) / s.pods;
+
 /** Concurrency over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
 const scaled = (s: WindowStats | undefined, silent: number) =>
   s === undefined ? undefined : (s.concurrency * (s.pods + silent)) / s.pods;
@@ -578,6 +584,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     };
     let stable: number | undefined;
     let panic: number | undefined;
+    let demand: number | undefined;
     let ready: number;
     let throttled = false;
     let condition: ConditionInput;
@@ -585,6 +592,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       ready = view?.ready ?? 0;
       stable = scaled(view?.stable, view?.silent ?? 0);
       panic = scaled(view?.panic, view?.silent ?? 0);
+      demand = demandOf(view?.panic, view?.silent ?? 0);
       throttled = (view?.panic?.throttledRate ?? 0) > 0;
       condition = podCondition(view, 'the first reports', `${base} replicas`) ?? {
         status: 'True',
@@ -642,6 +650,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         readyPods: ready,
         stableConcurrency: stable,
         panicConcurrency: panic,
+        panicDemand: demand,
         slotsPerPod: slots,
         throttled,
         predictedConcurrency: prediction?.concurrency,
