@@ -119,6 +119,11 @@ describe('decide', () => {
     // A prediction the slots already hold at 80 % changes nothing; nor without headroom under the SLO.
     expect(decide(state(14), idle, bounds, T)).toMatchObject({ value: 14, reason: 'WithinSLO' });
     expect(decide(state(8), obs({ predictedPerPod: 11, p95Ms: 45 }), bounds, T).changed).toBe(false);
+    // …unless the service fits and the p95 is queue wait (recorded from the bench's graph: p95
+    // 2018 ms, service 541 ms against 1000 ms): that queue is what the raise is for.
+    expect(decide(state(8), obs({ predictedPerPod: 11, p95Ms: 80, serviceMs: 22 }), bounds, T)).toMatchObject(
+      { value: 14, reason: 'PreScaled' },
+    );
     // The upstream pushing back still cuts.
     expect(decide(state(8), obs({ predictedPerPod: 11, throttledPerSecond: 1 }), bounds, T).reason).toBe(
       'UpstreamThrottling',

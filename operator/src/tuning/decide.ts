@@ -121,26 +121,27 @@ export function decide(
   if (obs.p95Ms > b.sloMs && !serviceFits) {
     return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
   }
-  // The p95 still holds signals that waited in a queue which has since drained (the slots are no
-  // longer saturated) while the service fits: neither a cut nor a raise would help.
-  if (obs.p95Ms > b.sloMs && !saturated) {
-    return hold(
-      'QueueDrained',
-      `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait that has drained (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO, slots ${(obs.utilization * 100).toFixed(0)} % busy); holding`,
-    );
-  }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
   const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
   // Graph pre-scaling: the intake predicted from upstream would fill the slots past 80 %. The live
-  // limit is the fastest capacity there is (pods take seconds to start), so it goes first.
+  // limit is the fastest capacity there is (pods take seconds to start), so it goes first, whenever
+  // the service itself fits the SLO (a p95 made of queue wait is what it is meant to prevent).
   const ahead = obs.predictedPerPod === undefined ? 0 : Math.ceil(obs.predictedPerPod / 0.8);
-  if (ahead > state.current && headroom && state.current < b.max) {
+  if (ahead > state.current && (obs.p95Ms <= b.sloMs * 0.8 || serviceFits) && state.current < b.max) {
     if (since < wait)
       return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last change');
     return to(
       clamp(Math.min(ahead, state.current * 2), b.min, b.max),
       'PreScaled',
       `${obs.predictedPerPod!.toFixed(1)} per pod predicted in flight and queued from upstream intake, p95 ${obs.p95Ms.toFixed(1)} ms`,
+    );
+  }
+  // The p95 still holds signals that waited in a queue which has since drained (the slots are no
+  // longer saturated) while the service fits: neither a cut nor a raise would help.
+  if (obs.p95Ms > b.sloMs && !saturated) {
+    return hold(
+      'QueueDrained',
+      `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait that has drained (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO, slots ${(obs.utilization * 100).toFixed(0)} % busy); holding`,
     );
   }
   if (saturated && headroom) {
