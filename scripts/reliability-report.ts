@@ -33,10 +33,13 @@ const OPERATOR: OperatorCase[] = [
       'its informers notice and restart (hal9_operator_informer_restarts_total > 0); a Neuron created and a spec changed after the restart are reconciled',
   },
   {
-    fault: 'etcd restart',
-    coverage: 'not covered',
-    proves:
-      'nothing yet: the control-plane harness (test/cluster/control-plane.ts) can stop and start only the apiserver',
+    fault: 'etcd restart (stopped 5 s under a running apiserver) while the operator runs',
+    test: {
+      file: 'operator/test/apiserver-restart.test.ts',
+      title: 'keeps it reconciling once storage is back',
+    },
+    coverage: 'covered',
+    proves: 'a Neuron created and a spec changed after storage is back are reconciled',
   },
   {
     fault: '409 conflicts from a competing writer',

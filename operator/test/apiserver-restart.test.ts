@@ -69,3 +69,29 @@ describe('an apiserver restart while the operator runs', () => {
     expect(restarts?.values.reduce((s, v) => s + v.value, 0)).toBeGreaterThan(0);
   });
 });
+
+describe('an etcd restart while the operator runs', () => {
+  it('keeps it reconciling once storage is back', { timeout: 180_000 }, async () => {
+    await apply([aNeuron('etcd-before', 'restart')]);
+    await waitFor('Deployment etcd-before', () => r.deployment('etcd-before'), { timeoutMs: 60_000 });
+
+    // Storage gone under a running apiserver: writes and watches fail until etcd is back.
+    await plane.restartEtcd(5000);
+
+    await apply([aNeuron('etcd-after', 'restart')]);
+    const deployment = await waitFor('Deployment etcd-after', () => r.deployment('etcd-after'), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+    expect(deployment.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Neuron', name: 'etcd-after' });
+    await apply([aNeuron('etcd-before', 'restart', { performance: { maxConcurrentSignals: 5 } })]);
+    await waitFor(
+      'etcd-before ConfigMap updated',
+      async () => {
+        const cm = await r.configMap('etcd-before-config');
+        return Object.values(cm?.data ?? {})[0]?.includes('max_concurrent_signals: 5') ? cm : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  });
+});

@@ -65,6 +65,11 @@ export interface ControlPlane {
   stopApiServer(): Promise<void>;
   /** Starts kube-apiserver again on the same port and waits until it is healthy. */
   startApiServer(): Promise<void>;
+  /**
+   * Stops etcd for `downMs` and starts it again on the same ports and data directory (a storage
+   * outage under a running apiserver), then waits until etcd and the apiserver are healthy again.
+   */
+  restartEtcd(downMs: number): Promise<void>;
   installCrds(dir: string): Promise<string[]>;
   /** Creates fake nodes and waits until they are Ready and untainted. */
   createNodes(specs: readonly FakeNodeSpec[]): Promise<void>;
@@ -166,8 +171,11 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       });
 
     let t = stepTimer();
-    running.etcd = startProcess({ name: 'etcd', command: bin('etcd'), args: etcdArgs(dir, ports), dir });
-    await waitHealthy(running.etcd, `http://127.0.0.1:${ports.etcdClient}/health`, {});
+    const startEtcd = async () => {
+      running.etcd = startProcess({ name: 'etcd', command: bin('etcd'), args: etcdArgs(dir, ports), dir });
+      await waitHealthy(running.etcd, `http://127.0.0.1:${ports.etcdClient}/health`, {});
+    };
+    await startEtcd();
     log(`etcd ready (${t()})`);
 
     const startApiServer = async (): Promise<void> => {
@@ -278,6 +286,13 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       startApiServer: async () => {
         if (running.apiServer && !running.apiServer.exitInfo()) return;
         await startApiServer();
+      },
+      restartEtcd: async (downMs: number) => {
+        await running.etcd?.stop(20_000);
+        await new Promise((r) => setTimeout(r, downMs));
+        await startEtcd();
+        if (running.apiServer) await waitHealthy(running.apiServer, `${server}/readyz`, adminTls);
+        log('etcd restarted');
       },
       installCrds,
       createNodes,
