@@ -58,14 +58,12 @@ export async function observability(
         const c0 = await cpuMs(p.server.pid);
         const r = await attack(vegeta, p.targets, { rate: o.rate, seconds: o.seconds });
         const c1 = await cpuMs(p.server.pid);
-        runs
-          .get(p.name)!
-          .push({
-            p50: r.p50,
-            p99: r.p99,
-            cpu: ((c1 - c0) * 1000) / Math.max(1, r.requests),
-            errors: r.errors,
-          });
+        runs.get(p.name)!.push({
+          p50: r.p50,
+          p99: r.p99,
+          cpu: ((c1 - c0) * 1000) / Math.max(1, r.requests),
+          errors: r.errors,
+        });
       }
     }
     return paths.map((p) => {
