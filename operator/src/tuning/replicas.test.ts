@@ -229,6 +229,18 @@ describe('decideReplicas', () => {
     expect(new Set(replay(undefined).map((d) => d.value))).toEqual(new Set([4]));
   });
 
+  it('does not scale down below what the panic window asks for when a panic ends before the stable window caught up', () => {
+    // Recorded from the bench: a panic from start-up ends 35 s after a step 15 → 50/s; the stable
+    // window (21.6) still holds the lower load from before it, the panic window (26.4) the new one;
+    // 18 slots × 70 % = 12.6 per pod. Down to 2 here came back up to 3 twelve seconds later.
+    const d = decideReplicas(calm(3), load(21.6, 26.4, { readyPods: 3, slotsPerPod: 18 }), bounds, 0);
+    expect(d).toMatchObject({ value: 3, changed: false });
+    // Once the panic window agrees, down it goes.
+    expect(decideReplicas(calm(3), load(21.6, 24, { readyPods: 3, slotsPerPod: 18 }), bounds, 0).value).toBe(
+      2,
+    );
+  });
+
   it('keeps within [min, max]', () => {
     expect(decideReplicas(calm(2), load(1000, 1000), bounds, 0).value).toBe(20);
     expect(decideReplicas(calm(1), load(0, 0), { ...bounds, min: 3 }, 0)).toMatchObject({

@@ -163,6 +163,10 @@ export function decideReplicas(
     reason = 'PreScaled';
   }
   rec = clamp(rec, b.min, max);
+  // Never down below what the panic window asks for: out of a panic the stable window can still
+  // hold the load from before a rise (below the panic threshold), and would take pods away that
+  // the last seconds need, only to add them again when it catches up.
+  if (rec < state.current && !inDrop && burst > rec) rec = Math.min(state.current, clamp(burst, b.min, max));
   const recent = [...state.recent.filter((r) => now - r.at < b.scaleDownDelayMs), { at: now, value: rec }];
   const inputs =
     `concurrency ${f1(x.stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
