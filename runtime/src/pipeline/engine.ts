@@ -415,13 +415,16 @@ export class Engine {
     const counters = this.#counters.get(neuron.id)!;
     const t0 = this.#clock.now();
     counters.active++;
-    const span = this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
-      'hal9.neuron': neuron.id,
-      'hal9.layer': neuron.layer,
-      'hal9.hop': signal.hop,
-      'hal9.signal.id': signal.id,
-      'hal9.queue_ms': t0 - arrivedAt,
-    });
+    // No span (and no attribute object) per signal when tracing is off.
+    const span = !this.#tracing.enabled
+      ? parent
+      : this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
+          'hal9.neuron': neuron.id,
+          'hal9.layer': neuron.layer,
+          'hal9.hop': signal.hop,
+          'hal9.signal.id': signal.id,
+          'hal9.queue_ms': t0 - arrivedAt,
+        });
     let answer: ModelAnswer;
     let cached = false;
     try {
@@ -446,7 +449,8 @@ export class Engine {
     if (cached) counters.cacheHits++;
     const now = this.#clock.now();
     const forwarded = this.#route(run, signal, neuron, answer, cached, now - t0, span);
-    span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
+    if (this.#tracing.enabled)
+      span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
     this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - arrivedAt, processingMs: now - t0 });
   }
 
