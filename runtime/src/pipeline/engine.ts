@@ -391,10 +391,11 @@ export class Engine {
         this.#runs.delete(r);
         if (!external) return;
         const view = r.view();
-        r.span?.end({
-          attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
-          ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
-        });
+        if (this.#tracing.enabled)
+          r.span?.end({
+            attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
+            ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
+          });
         this.#obs.request(view.status, view.durationMs);
         this.#onRunEnd?.(view);
       },
