@@ -9,6 +9,11 @@
 // followed within a panic window instead of a stable one, and the old load still in the stable
 // window does not scale straight back up. Graph-aware pre-scaling adds a predicted concurrency from upstream intake. No data
 // holds the value: an empty observation is never a zero.
+//
+// Hysteresis: pods are added when the load passes the per-pod target, but taken away only when the
+// smaller count would hold the load at `SCALE_DOWN_MARGIN` of it. Without the band a load that sits
+// on the target (a window's average crossing it by noise) adds a pod and removes it again seconds
+// later; with it such a load costs at most one step up and no step back.
 
 export interface ReplicaBounds {
   readonly min: number;
@@ -79,6 +84,14 @@ export interface ReplicaDecision {
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+/** Pods that hold `concurrency` at `perPod` each (a hair of float noise is not another pod). */
+const podsFor = (concurrency: number, perPod: number) => Math.ceil(concurrency / perPod - 1e-9);
+
+/**
+ * The share of the per-pod target a smaller count must hold the load at before pods are taken away:
+ * 10 % of the target is the hysteresis band (a window's noise at a steady load is a few percent).
+ */
+export const SCALE_DOWN_MARGIN = 0.9;
 const f1 = (n: number) => n.toFixed(1);
 
 /** What one pod is sized to hold: the lower of the target and its slots × target utilization. */
@@ -124,10 +137,10 @@ export function decideReplicas(
   }
 
   const ready = Math.max(1, x.readyPods);
-  const stable = Math.ceil(x.stableConcurrency / perPod - 1e-9);
-  const burst = x.panicConcurrency === undefined ? stable : Math.ceil(x.panicConcurrency / perPod - 1e-9);
-  const predicted =
-    x.predictedConcurrency === undefined ? 0 : Math.ceil(x.predictedConcurrency / perPod - 1e-9);
+  const stableConcurrency = x.stableConcurrency;
+  const stable = podsFor(stableConcurrency, perPod);
+  const burst = x.panicConcurrency === undefined ? stable : podsFor(x.panicConcurrency, perPod);
+  const predicted = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, perPod);
   const panicking = burst / ready >= b.panicThreshold;
   // A pre-scale is held like a panic: the capacity it asked for stays a stable window, so it is not
   // undone (by a dip in the upstream's intake) before its pods are even ready.
@@ -144,32 +157,48 @@ export function decideReplicas(
   const panicPeak = inPanic
     ? Math.max(state.panicPeak ?? 0, sustained, prescaling ? (x.predictedConcurrency ?? 0) : 0)
     : undefined;
-  // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
-  // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
-  const held = panicPeak === undefined ? 0 : Math.ceil(panicPeak / perPod - 1e-9);
 
   const dropping =
     !inPanic &&
     x.panicConcurrency !== undefined &&
     burst < stable &&
-    x.panicConcurrency * b.panicThreshold <= x.stableConcurrency;
+    x.panicConcurrency * b.panicThreshold <= stableConcurrency;
   const dropUntil = inPanic ? 0 : dropping ? now + b.stableWindowMs : (state.dropUntil ?? 0);
   const inDrop = now < dropUntil;
 
-  let rec = inPanic ? Math.max(stable, burst, held) : inDrop ? burst : stable;
-  let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
-  if (prescaling && predicted >= rec) {
-    rec = predicted;
-    reason = 'PreScaled';
+  // The count the windows ask for when each pod holds `per`: the per-pod target for a raise, the
+  // target × SCALE_DOWN_MARGIN for how far a scale-down may go.
+  const recommend = (per: number, floor: boolean): { value: number; reason: ReplicaReason } => {
+    const s = podsFor(stableConcurrency, per);
+    const p = x.panicConcurrency === undefined ? s : podsFor(x.panicConcurrency, per);
+    // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
+    // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
+    const held = panicPeak === undefined ? 0 : podsFor(panicPeak, per);
+    let value = inPanic ? Math.max(s, p, held) : inDrop ? p : s;
+    let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
+    const pre = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, per);
+    if (prescaling && pre >= value) {
+      value = pre;
+      reason = 'PreScaled';
+    }
+    // Going down, never below what the panic window asks for: out of a panic the stable window can
+    // still hold the load from before a rise (below the panic threshold), and would take pods away
+    // that the last seconds need, only to add them again when it catches up.
+    if (floor && !inDrop && p > value) value = p;
+    return { value: clamp(value, b.min, max), reason };
+  };
+  const up = recommend(perPod, false);
+  let rec = up.value;
+  const reason = up.reason;
+  let banded = false;
+  if (rec < state.current) {
+    const down = Math.min(state.current, recommend(perPod * SCALE_DOWN_MARGIN, true).value);
+    banded = down > Math.min(state.current, recommend(perPod, true).value);
+    rec = down;
   }
-  rec = clamp(rec, b.min, max);
-  // Never down below what the panic window asks for: out of a panic the stable window can still
-  // hold the load from before a rise (below the panic threshold), and would take pods away that
-  // the last seconds need, only to add them again when it catches up.
-  if (rec < state.current && !inDrop && burst > rec) rec = Math.min(state.current, clamp(burst, b.min, max));
   const recent = [...state.recent.filter((r) => now - r.at < b.scaleDownDelayMs), { at: now, value: rec }];
   const inputs =
-    `concurrency ${f1(x.stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
+    `concurrency ${f1(stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
     `${x.predictedConcurrency === undefined ? '' : `, ${f1(x.predictedConcurrency)} predicted`}; ` +
     `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
   const next = {
@@ -199,6 +228,14 @@ export function decideReplicas(
       );
     return result(rec, reason, `${state.current} → ${rec}: ${inputs}`, next, inPanic);
   }
+  if (banded && rec >= state.current)
+    return result(
+      state.current,
+      'ScaleDownStabilized',
+      `${up.value} wanted at the per-pod target, but ${state.current - 1} would hold the load above ${Math.round(SCALE_DOWN_MARGIN * 100)} % of it (hysteresis); ${inputs}`,
+      next,
+      inPanic,
+    );
   if (rec < state.current) {
     const held = Math.max(...recent.map((r) => r.value));
     // At most halve per decision (Knative's max scale-down rate 2).
