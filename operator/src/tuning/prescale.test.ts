@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type NeuronFlow, predict } from './prescale.ts';
+import { aPodProcess } from '../testing/load-reports.ts';
+import { windowStats } from './load-windows.ts';
+import { intakeOf, type NeuronFlow, predict } from './prescale.ts';
 
 const flow = (
   intake: number | undefined,
@@ -62,5 +64,54 @@ describe('predict', () => {
       ]),
     );
     expect(p.size).toBe(0);
+  });
+});
+
+/**
+ * The graph bench's entry Neuron around its step 10 → 20/s at 30 s (0.55 s per call), read every
+ * 2 s as the operator reads it, the last read 1.5 s after the step (when the bench's first
+ * pre-scale was decided).
+ */
+function stepReads() {
+  const proc = aPodProcess('strategy', 1_700_000_000_000);
+  const reports = [
+    ...proc.run([{ seconds: 30, active: 5.5, rate: 10, latency: 0.55, fanOut: { design: 1 } }], 500),
+    ...proc.run([{ seconds: 1.5, active: 11, rate: 20, latency: 0.55, fanOut: { design: 1 } }], 500),
+  ];
+  const read = reports.filter((r) => (r.at - proc.startedAt - 1500) % 2000 === 0);
+  const now = read.at(-1)!.at;
+  const w = (ms: number) =>
+    windowStats([read], 'strategy', { now, windowMs: ms, staleMs: Number.POSITIVE_INFINITY })!;
+  return { panic: w(6000), latest: w(1500) };
+}
+
+describe('intakeOf', () => {
+  it('takes the newest interval, or the panic window when higher, extrapolating silent pods', () => {
+    expect(intakeOf({ arrivalRate: 12, pods: 1 }, { arrivalRate: 18, pods: 1 }, 0)).toBe(18);
+    // A burst the newest interval missed is still in the panic window.
+    expect(intakeOf({ arrivalRate: 12, pods: 1 }, { arrivalRate: 9, pods: 1 }, 0)).toBe(12);
+    expect(intakeOf({ arrivalRate: 10, pods: 2 }, undefined, 1)).toBe(15);
+    expect(intakeOf(undefined, { arrivalRate: 10, pods: 2 }, 0)).toBe(10);
+    // No data is not a zero.
+    expect(intakeOf(undefined, undefined, 0)).toBeUndefined();
+  });
+
+  it('pre-scales for about the whole step at the first read after it, not for the filling panic window', () => {
+    const { panic, latest } = stepReads();
+    // The recorded case: the 6 s window still says 12.5/s; the newest 2 s interval 17.5/s.
+    expect(panic.arrivalRate).toBeCloseTo(12.5, 1);
+    expect(latest.arrivalRate).toBeCloseTo(17.5, 1);
+    const downstream = (intake: number | undefined) =>
+      predict(
+        new Map([
+          ['ns/strategy', flow(intake, { 'ns/design': 1 })],
+          ['ns/design', flow(10, {}, 0.55)],
+        ]),
+      ).get('ns/design')!.concurrency;
+    const need = 20 * 0.55;
+    const now = downstream(intakeOf(panic, latest, 0));
+    const before = downstream(intakeOf(panic, undefined, 0));
+    expect(now).toBeGreaterThan(0.85 * need);
+    expect(before).toBeLessThan(0.65 * need);
   });
 });

@@ -6,7 +6,7 @@
 // downstream capacity is added when the upstream's intake rises, before the downstream's queue does.
 
 export interface NeuronFlow {
-  /** Signals arriving per second, panic window (reacts fast); undefined: no data. */
+  /** Signals arriving per second, from `intakeOf` (the newest interval, fast); undefined: no data. */
   readonly intake: number | undefined;
   /** Signals forwarded per signal finished, per target Neuron key (stable window). */
   readonly fanOut: Readonly<Record<string, number>>;
@@ -21,6 +21,32 @@ export interface Prediction {
   readonly concurrency: number;
   /** The upstream contributions, for the decision's message. */
   readonly from: readonly { readonly source: string; readonly intake: number; readonly fanOut: number }[];
+}
+
+/** Arrivals of a window: the rate over the pods that reported, and how many did. */
+export interface ArrivalWindow {
+  readonly arrivalRate: number;
+  readonly pods: number;
+}
+
+/**
+ * A Neuron's intake for the prediction: the arrival rate over the newest interval between two reads
+ * (`latest`), or over the panic window when that is higher. A step in load is in the newest interval
+ * at once, while the panic window's average fills with it over its whole length: 1.5 s after a step
+ * 10 → 20/s a 6 s window says 12.5/s, and a downstream pre-scaled for that still had its queue pass
+ * a batch. The panic window keeps a burst that one interval missed. Pods that stopped answering
+ * (`silent`) are extrapolated from those that reported; undefined when neither window has data.
+ */
+export function intakeOf(
+  panic: ArrivalWindow | undefined,
+  latest: ArrivalWindow | undefined,
+  silent: number,
+): number | undefined {
+  const rate = (w: ArrivalWindow | undefined) =>
+    w === undefined || w.pods <= 0 ? undefined : (w.arrivalRate * (w.pods + silent)) / w.pods;
+  const p = rate(panic);
+  const l = rate(latest);
+  return p === undefined ? l : l === undefined ? p : Math.max(p, l);
 }
 
 type Edge = { readonly source: string; readonly target: string; readonly fanOut: number };

@@ -29,7 +29,7 @@ import {
 import type { LoadReport } from './load-report.ts';
 import { appendReport, type WindowStats, windowStats } from './load-windows.ts';
 import { type Cidr, urlAllowed } from './pod-cidrs.ts';
-import { type NeuronFlow, type Prediction, predict } from './prescale.ts';
+import { intakeOf, type NeuronFlow, type Prediction, predict } from './prescale.ts';
 import { collect, type PrometheusClient } from './prometheus.ts';
 import { decideReplicas, type ReplicaBounds, type ReplicaDecision, type ReplicaState } from './replicas.ts';
 import { type PodLister, type PodURL, type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
@@ -152,6 +152,8 @@ interface PodView {
   readonly errors: readonly string[];
   readonly stable: WindowStats | undefined;
   readonly panic: WindowStats | undefined;
+  /** The newest interval between two reads (graph pre-scaling's intake). */
+  readonly latest: WindowStats | undefined;
 }
 
 export interface RunningTuner {
@@ -378,6 +380,11 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed };
       const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
       const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
+      // Three quarters of an interval back reaches the read before the newest: one interval's span.
+      const latest = windowStats(fresh, name, {
+        ...opts,
+        windowMs: Math.min(a.panicWindowSeconds * 1000, Math.max(500, options.intervalMs * 0.75)),
+      });
       views.set(t.key, {
         ready: ready.length,
         reporting: stable?.pods ?? 0,
@@ -386,6 +393,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         errors: errors.get(t.key) ?? [],
         stable,
         panic,
+        latest,
       });
     }
     for (const [uid, h] of histories) if (!live.has(uid) && now - h.okAt > h.keepMs) histories.delete(uid);
@@ -835,7 +843,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (v?.stable && Object.keys(v.stable.fanOut).length > 0) mem.fanOut = { ...v.stable.fanOut };
       const fan = mem.fanOut;
       flows.set(t.key, {
-        intake: v?.panic ? (v.panic.arrivalRate * (v.panic.pods + v.silent)) / v.panic.pods : undefined,
+        intake: intakeOf(v?.panic, v?.latest, v?.silent ?? 0),
         fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
         latencySeconds: mem.latency,
       });
