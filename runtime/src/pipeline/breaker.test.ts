@@ -47,13 +47,38 @@ describe('UpstreamBreaker', () => {
     expect(b.state).toBe('closed');
   });
 
-  it('does not count caller errors (4xx other than 408/429) or our own deadline', async () => {
+  it('does not count caller errors (4xx other than 408) or our own deadline', async () => {
     const { b, code } = setup();
     for (let i = 0; i < 5; i++) await code(b.fire(() => fail(400)));
     for (let i = 0; i < 5; i++) await code(b.fire(() => Promise.reject(new Hal9Error('REQUEST_TIMEOUT'))));
     expect(b.state).toBe('closed');
-    for (let i = 0; i < 3; i++) await code(b.fire(() => fail(429)));
+    for (let i = 0; i < 3; i++) await code(b.fire(() => fail(408)));
     expect(b.state).toBe('open');
+  });
+
+  it('does not open on 429 (admission control: calls it admits keep passing), but opens on 529', async () => {
+    const { b, code } = setup();
+    const limited = () =>
+      Promise.reject(new Hal9Error('UPSTREAM_RATE_LIMITED', 'rate limited', { status: 429 }));
+    for (let i = 0; i < 20; i++) expect(await code(b.fire(limited))).toBe('UPSTREAM_RATE_LIMITED');
+    expect(b.state).toBe('closed');
+    // The calls the upstream admits between the 429s still reach it.
+    expect(await code(b.fire(ok))).toBe('ok');
+    const overloaded = () =>
+      Promise.reject(new Hal9Error('UPSTREAM_OVERLOADED', 'overloaded', { status: 529 }));
+    for (let i = 0; i < 3; i++) expect(await code(b.fire(overloaded))).toBe('UPSTREAM_OVERLOADED');
+    expect(b.state).toBe('open');
+  });
+
+  it('a 429 while half-open neither re-opens nor closes it', async () => {
+    const { b, clock, code } = setup();
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    clock.advance(30_000);
+    await code(b.fire(() => fail(429)));
+    expect(b.state).toBe('half-open');
+    await code(b.fire(ok));
+    await code(b.fire(ok));
+    expect(b.state).toBe('closed');
   });
 
   it('turns half-open after the open time, closes after success_threshold successes', async () => {

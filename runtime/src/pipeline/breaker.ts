@@ -5,8 +5,15 @@ import type { Clock, Timer } from './clock.ts';
 // One breaker per upstream. opossum is the gate (it rejects while open); the policy and its timing are
 // ours, on an injected clock: open after `failureThreshold` counted failures within `windowMs`; after
 // `openMs` the next call finds it half-open and up to `successThreshold` trial calls pass; that many
-// successes close it, a failure while recovering re-opens it. Caller errors (4xx other than 408/429)
-// say nothing about the upstream's health and are not counted.
+// successes close it, a failure while recovering re-opens it.
+//
+// What counts is a sign the upstream is unhealthy: 5xx (529 overloaded included), 408, timeouts of
+// the call and connection errors. Not counted: caller errors (4xx), our own deadline, and 429. A 429
+// is the upstream's admission control (a rate limit, with retry-after): it is healthy and still
+// admits its rate. Opening on it refused even the calls it would admit (in the autoscaling bench,
+// 0–1/s got through a storm where the upstream admitted 8/s, for the breaker's whole open time);
+// pacing is the retry layer's job (it honours retry-after within the deadline) and the operator's
+// (it cuts slots on UpstreamThrottling). 529 is an overload, and the fallback model answers it.
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -21,7 +28,8 @@ export interface BreakerOptions {
 const countsAsFailure = (e: unknown): boolean => {
   if (isHal9Error(e) && e.code === 'REQUEST_TIMEOUT') return false; // our own deadline, not the upstream
   const status = isHal9Error(e) ? e.details.status : undefined;
-  return !(status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429);
+  // 4xx but 408: the caller's error, or (429) the upstream's admission control: not a fault.
+  return !(status !== undefined && status >= 400 && status < 500 && status !== 408);
 };
 
 // opossum never re-arms itself: half-open is decided on our clock at the next call.
