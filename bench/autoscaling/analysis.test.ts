@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ceiling,
   clientFigures,
   type Decision,
   deliveries,
@@ -10,6 +11,7 @@ import {
   stepFigures,
 } from './analysis.ts';
 import { decisionOf } from './operator-process.ts';
+import { ratioCell } from './report.ts';
 import { graphProfile, manifests, singleNeuronProfile } from './scenarios.ts';
 
 const result = (t: number, latencyMs: number, code = 200): RequestResult => ({ t, code, latencyMs });
@@ -193,5 +195,29 @@ describe('scenarios', () => {
     const p = singleNeuronProfile(0.5);
     expect(p.segments.at(-1)?.to).toBe(125);
     expect(p.phases.every((ph) => ph.from < ph.to)).toBe(true);
+  });
+});
+
+describe('the ceiling and the ratio', () => {
+  it('caps the storm at the admitted rate, the rest of a phase at the offered rate', () => {
+    const single = singleNeuronProfile();
+    const storm = single.phases.find((p) => p.name.startsWith('429'))!;
+    // 30 s at the 8/s admitted, then 20 s at the 15/s offered.
+    expect(ceiling(single, storm.from, storm.to)).toBeCloseTo((30 * 8 + 20 * 15) / 50, 6);
+    expect(ceiling(single, 200, 230)).toBeCloseTo(8, 6);
+    const steady = single.phases.find((p) => p.steady)!;
+    expect(ceiling(single, steady.from, steady.to)).toBeCloseTo(50, 6);
+    // Three calls per request through the graph, none limited.
+    const g = graphProfile();
+    expect(ceiling(g, 30, 100)).toBeCloseTo(20, 6);
+    expect(ceiling({ ...g, upstream: [{ at: 0, maxRps: 30 }] }, 30, 100)).toBeCloseTo(10, 6);
+  });
+
+  it('prints static 0 instead of a huge ratio, and says when the ceiling makes 1.5× unreachable', () => {
+    expect(ratioCell(0, 48.1, 50)).toBe('static 0 ✓');
+    expect(ratioCell(0, 0, 50)).toBe('both 0 ✗');
+    expect(ratioCell(0.4, 48.1, 50)).toBe('120.25× ✓');
+    expect(ratioCell(7.5, 7.6, 10.8)).toBe('1.01× ✗ (1.5× unreachable: the ceiling is 1.44× static)');
+    expect(ratioCell(5.8, 9.0, 10.8)).toBe('1.55× ✓');
   });
 });

@@ -1,7 +1,7 @@
 // Pure figures from what a run recorded: the client's results (vegeta), the operator's decisions
 // (its log) and samples of the pods (ready processes, their limits and queues). Times are
 // milliseconds since the profile started.
-import type { Phase } from './scenarios.ts';
+import { type Phase, type Profile, UPSTREAM_MAX_RPS } from './scenarios.ts';
 
 export interface RequestResult {
   /** When vegeta sent it. */
@@ -216,4 +216,28 @@ export function timeline(
     });
   }
   return rows;
+}
+
+/**
+ * The most goodput a window allows whatever the configuration, requests/s: at each moment the
+ * offered rate, or what the upstream admits ÷ the calls one request makes (one per Neuron on its
+ * path) when that is lower, as in a 429 storm. A refused call comes back with `retry-after: 1`, so
+ * with a 1 s SLO per Neuron only calls admitted at the first try can be good: the admitted rate is
+ * the ceiling, not the offered one.
+ */
+export function ceiling(
+  p: Pick<Profile, 'segments' | 'upstream' | 'neurons'>,
+  from: number,
+  to: number,
+): number {
+  const n = Math.round((to - from) * 10);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    // The middle of each tenth of a second: no float drift across a boundary.
+    const t = from + (i + 0.5) / 10;
+    const offered = p.segments.find((x) => t >= x.from && t < x.to)?.rate ?? 0;
+    const admitted = p.upstream.filter((u) => u.at <= t).at(-1)?.maxRps ?? UPSTREAM_MAX_RPS;
+    sum += Math.min(offered, admitted / Math.max(1, p.neurons.length));
+  }
+  return n > 0 ? sum / n : 0;
 }

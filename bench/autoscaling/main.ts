@@ -283,13 +283,14 @@ function render(
       .join(
         ' ',
       )}); flags a user sets: \`${OPERATOR_USER_FLAGS.join(' ')}\`; every other flag at its default (passes every 2 s).`,
-    `Upstream per configuration: ${UPSTREAM_ENV.BASE_MS} ms + ${UPSTREAM_ENV.PER_INFLIGHT_MS} ms per call in flight, 429 past its rate limit. Each Neuron's SLO (latencySLOMs): p95 ≤ ${SLO_MS} ms; at the client a request is good when answered 2xx within the sum of the SLOs on its path (${done.map((d) => `${d.run.profile.name} ${d.run.profile.clientSloMs} ms`).join(', ')}), from vegeta's latency (queue wait included). Whole run ${seconds.toFixed(0)} s.`,
+    `Upstream per configuration: ${UPSTREAM_ENV.BASE_MS} ms + ${UPSTREAM_ENV.PER_INFLIGHT_MS} ms per call in flight, 429 past its rate limit. Each Neuron's SLO (latencySLOMs): p95 ≤ ${SLO_MS} ms; at the client a request is good when answered 2xx within the sum of the SLOs on its path (${done.map((d) => `${d.run.profile.name} ${d.run.profile.clientSloMs} ms`).join(', ')}), from vegeta's latency (queue wait included). The ceiling is the most any configuration can get: the offered rate, or what the upstream admits ÷ calls per request when lower (the 429 storm). Whole run ${seconds.toFixed(0)} s.`,
     '',
     table(
       [
         'scenario',
         'goodput /s static / operator',
         'ratio (≥ 1.5×)',
+        'ceiling /s (static / operator of it)',
         'p95 ms static / operator',
         'errors static / operator',
         'first reaction (≤ 10 s)',

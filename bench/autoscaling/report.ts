@@ -1,5 +1,6 @@
 // Pure: the markdown the bench prints, from what each profile recorded for both configurations.
 import {
+  ceiling,
   clientFigures,
   type Decision,
   deliveries,
@@ -57,18 +58,37 @@ export function cpuHpa(
   };
 }
 
+/**
+ * The goodput ratio against the static configuration (target 1.5×). With static at 0 there is no
+ * ratio to print; when the ceiling itself is less than 1.5 × static, the target cannot be met by
+ * any configuration, and the cell says so (it stays ✗: the target is not met).
+ */
+export function ratioCell(staticGoodput: number, operatorGoodput: number, ceilingPerS: number): string {
+  if (staticGoodput === 0) return operatorGoodput > 0 ? 'static 0 ✓' : 'both 0 ✗';
+  const ratio = operatorGoodput / staticGoodput;
+  const best = ceilingPerS / staticGoodput;
+  return `${ratio.toFixed(2)}× ${mark(ratio >= 1.5)}${best < 1.5 ? ` (1.5× unreachable: the ceiling is ${best.toFixed(2)}× static)` : ''}`;
+}
+
+/** Goodput as a share of the ceiling, static / operator. */
+export function ceilingCell(ceilingPerS: number, staticGoodput: number, operatorGoodput: number): string {
+  const pct = (g: number) => (ceilingPerS > 0 ? `${Math.round((100 * g) / ceilingPerS)} %` : '–');
+  return `${f(ceilingPerS)} (${pct(staticGoodput)} / ${pct(operatorGoodput)})`;
+}
+
 export function scenarioRows(p: ProfileRun): string[][] {
   const { static: st, operator: op } = p.runs;
   return p.profile.phases.map((phase) => {
     const a = clientFigures(st.results, phase.from, phase.to, p.profile.clientSloMs);
     const b = clientFigures(op.results, phase.from, phase.to, p.profile.clientSloMs);
-    const ratio = b.goodput / Math.max(a.goodput, 1e-9);
+    const top = ceiling(p.profile, phase.from, phase.to);
     const step = phase.stepAt === undefined ? undefined : stepFigures(op.decisions, phase);
     const osc = phase.steady ? oscillation(op.decisions, phase.from, phase.to) : undefined;
     return [
       phase.name,
       `${f(a.goodput)} / ${f(b.goodput)}`,
-      `${ratio.toFixed(2)}× ${mark(ratio >= 1.5)}`,
+      ratioCell(a.goodput, b.goodput, top),
+      ceilingCell(top, a.goodput, b.goodput),
       `${f(a.p95Ms, 0)} / ${f(b.p95Ms, 0)}`,
       `${a.errors} / ${b.errors}`,
       step
