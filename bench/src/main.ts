@@ -2,7 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { apiHop } from './api-hop.ts';
 import { httpRamp, P99_LIMIT_MS, type ServerRamp } from './http-ramp.ts';
-import { inProcess, met } from './in-process.ts';
+import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
 import { observability } from './observability.ts';
 import { ms, table } from './stats.ts';
 import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
@@ -31,7 +31,7 @@ print();
 
 if (only.has('in-process')) {
   progress('in process ...');
-  const rows = await inProcess(quick ? 600 : 3000);
+  const { rows, cold } = await inProcess(quick ? 600 : 3000, quick ? 500 : WARMUP_MS);
   print('## In process (mock, zero delay, guide defaults, default topology L4 → L3 → L2; milliseconds)');
   print(
     table(
@@ -57,7 +57,12 @@ if (only.has('in-process')) {
       ]),
     ),
   );
-  print('Reference: the bare work (the mock answers parsed, no pipeline) for the same signals.');
+  print(
+    'Reference: the bare work (the mock answers parsed, no pipeline) for the same signals; for the batch, a bare fastify route doing that work, through the same `inject`.',
+  );
+  print(
+    `Each case: ${quick ? 500 : WARMUP_MS} ms of the same calls untimed (steady state), then ${ROUNDS} rounds of ${quick ? 600 : 3000} calls; each percentile is the median over the rounds. Cold: the first ${COLD_SIGNALS} single signals of a fresh runtime, p50 ${ms(cold.p50)} / p99 ${ms(cold.p99)} / max ${ms(cold.max)} ms (reported, not a target).`,
+  );
   print();
 }
 

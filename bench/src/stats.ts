@@ -15,11 +15,32 @@ export function summarize(samples: readonly number[]): Summary {
   return { n: s.length, p50: q(50), p95: q(95), p99: q(99), max: s.at(-1) ?? Number.NaN };
 }
 
+/** Each percentile the median of the same percentile over rounds (rounds: at least one). */
+export function medianOf(rounds: readonly Summary[]): Summary {
+  const mid = (f: (s: Summary) => number) => rounds.map(f).sort((a, b) => a - b)[(rounds.length - 1) >> 1]!;
+  return {
+    n: rounds.reduce((t, r) => t + r.n, 0),
+    p50: mid((r) => r.p50),
+    p95: mid((r) => r.p95),
+    p99: mid((r) => r.p99),
+    max: Math.max(...rounds.map((r) => r.max)),
+  };
+}
+
 export const ms = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
-/** Times `fn` `n` times after `warmup` runs; returns per-call milliseconds. */
-export async function sample(n: number, warmup: number, fn: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
+/**
+ * Times `fn` `n` times after warming up; returns per-call milliseconds. A number warms up by runs; a
+ * `{ ms }` warms up for that long, so the code is compiled by the optimising tier before it is timed
+ * (a server runs its hot path millions of times; the first seconds are reported apart as cold).
+ */
+export async function sample(
+  n: number,
+  warmup: number | { readonly ms: number },
+  fn: () => Promise<unknown>,
+): Promise<number[]> {
+  if (typeof warmup === 'number') for (let i = 0; i < warmup; i++) await fn();
+  else for (const end = performance.now() + warmup.ms; performance.now() < end; ) await fn();
   const out: number[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
