@@ -9,7 +9,7 @@ import {
 } from '../../test/support/fake-messages-api.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
-import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
+import { AnthropicBackend, createAnthropicClient, MAX_ANSWER_BYTES } from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
 // dispatcher-based fetch must keep from undici's fetch (headers both ways, errors, aborts).
@@ -125,5 +125,17 @@ describe('AnthropicBackend over the Agent', () => {
 
     expect((await failure(be.complete(neuron, 'x', caller.signal))).code).toBe('REQUEST_TIMEOUT');
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it('cuts an answer over MAX_ANSWER_BYTES: UPSTREAM_ERROR naming the limit, and the next call still works', async () => {
+    const { fake, be } = await backend();
+    fake.respond(message('x'.repeat(MAX_ANSWER_BYTES + 1)));
+
+    const e = await failure(be.complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    expect(e.message).toContain(`over ${MAX_ANSWER_BYTES} bytes`);
+    fake.respond(message('RESULT: fine'));
+    expect((await be.complete(neuron, 'y')).text).toBe('RESULT: fine');
   });
 });

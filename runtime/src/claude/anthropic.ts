@@ -63,26 +63,81 @@ class BufferedResponse extends UndiciResponse {
   }
 }
 
+/** The most an answer of the model API may hold: a Messages answer is at most `max_tokens` of text (a
+ * few hundred KiB at the API's largest), so anything past this is a broken or hostile upstream. */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** An answer cut off at MAX_ANSWER_BYTES; the SDK wraps it as a connection error (its `cause`). */
+export class AnswerTooLargeError extends Error {
+  readonly code = 'UPSTREAM_ANSWER_TOO_LARGE';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`the model API's answer is over ${limit} bytes (the runtime's limit for one answer)`);
+    this.limit = limit;
+  }
+}
+
+const abortReason = (signal: AbortSignal): unknown =>
+  signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+
 /**
- * A `fetch` for the SDK over `dispatcher.request()`: the SDK's own signal (its timeout, linked to the
- * caller's) aborts the call, connection errors surface as undici's (the SDK wraps them), and the
- * body is read whole (and the timeout covers that too). Not for streamed (SSE) calls.
+ * A `fetch` for the SDK over `dispatcher.dispatch()`, undici's own handler API: the answer's chunks are
+ * collected as they come (no body stream, reader or decoder) and the call is cut at `maxBytes`. The
+ * SDK's own signal (its timeout, linked to the caller's) aborts the call, and connection errors
+ * surface as undici's (the SDK wraps them). Not for streamed (SSE) calls.
  */
-export function dispatcherFetch(dispatcher: Dispatcher): typeof globalThis.fetch {
-  const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
-    const res = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
-      headers: (init.headers ?? undefined) as Dispatcher.RequestOptions['headers'],
-      body: (init.body ?? null) as Dispatcher.RequestOptions['body'],
-      signal: init.signal ?? undefined,
+export function dispatcherFetch(
+  dispatcher: Dispatcher,
+  maxBytes = MAX_ANSWER_BYTES,
+): typeof globalThis.fetch {
+  const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
+    new Promise<Response>((resolve, reject) => {
+      const signal = init.signal ?? undefined;
+      if (signal?.aborted) return reject(abortReason(signal));
+      const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let headers: Record<string, string | string[] | undefined> = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onAbort = () => controller?.abort(abortReason(signal!) as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+          // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
+          headers: (init.headers ?? undefined) as Dispatcher.DispatchOptions['headers'],
+          body: (init.body ?? null) as Dispatcher.DispatchOptions['body'],
+        },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (signal?.aborted) c.abort(abortReason(signal) as Error);
+          },
+          onResponseStart(_c, statusCode, h) {
+            status = statusCode;
+            headers = h;
+          },
+          onResponseData(c, chunk) {
+            size += chunk.length;
+            if (size > maxBytes) c.abort(new AnswerTooLargeError(maxBytes));
+            else chunks.push(chunk);
+          },
+          onResponseEnd() {
+            settle();
+            const text = Buffer.concat(chunks, size).toString('utf8');
+            resolve(new BufferedResponse(text, status, headerPairs(headers)) as unknown as Response);
+          },
+          onResponseError(_c, err) {
+            settle();
+            reject(err);
+          },
+        },
+      );
     });
-    const text = await res.body.text();
-    return new BufferedResponse(text, res.statusCode, headerPairs(res.headers)) as unknown as Response;
-  };
   return f as typeof globalThis.fetch;
 }
 
@@ -147,6 +202,8 @@ export function upstreamError(e: unknown): Hal9Error {
       { upstream },
       { cause: e },
     );
+  if (e instanceof APIConnectionError && e.cause instanceof AnswerTooLargeError)
+    return new Hal9Error('UPSTREAM_ERROR', e.cause.message, { upstream }, { cause: e });
   if (e instanceof APIConnectionError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
