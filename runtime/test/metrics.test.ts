@@ -29,6 +29,18 @@ const NAMES = [
 ];
 
 describe('metrics', () => {
+  it('counts a request refused while draining as rejected, apart from queue-full rejections', async () => {
+    rt = await startRuntime();
+    await rt.runtime.engine.drain(1000);
+
+    const late = await rt.post('/v1/signals', { content: 'too late' });
+
+    expect(late.status).toBe(503);
+    expect(late.body.error.code).toBe('DRAINING');
+    expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
+    expect(await rt.metric('hal9_executor_rejections_total')).toBe(0);
+  });
+
   it('exports every documented metric on /metrics, with the guide histogram in seconds', async () => {
     rt = await startRuntime();
     const res = await fetch(`${rt.url}/metrics`);

@@ -147,8 +147,8 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       m.requests.labels({ outcome }).inc();
       m.requestDuration.labels({ outcome }).observe(durationMs / 1000);
     },
-    rejected() {
-      m.rejections.inc();
+    rejected(reason) {
+      if (reason === 'queue_full') m.rejections.inc();
       m.requests.labels({ outcome: 'rejected' }).inc();
     },
   };

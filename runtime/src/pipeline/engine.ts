@@ -371,11 +371,14 @@ export class Engine {
   }
 
   #admit(n: number): void {
-    if (this.#draining) throw new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
+    if (this.#draining) {
+      this.#obs.rejected('draining');
+      throw new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
+    }
     const free = Math.max(0, this.#executor.limit - this.#executor.active);
     const waiting = this.#executor.queued + this.#local.pending;
     if (waiting + n - free > this.#executor.maxQueue) {
-      this.#obs.rejected();
+      this.#obs.rejected('queue_full');
       throw new Hal9Error('QUEUE_FULL', undefined, { retryAfterSeconds: 1 });
     }
   }

@@ -34,7 +34,8 @@ export interface PipelineObserver {
   fallback(neuron: NeuronConfig, from: string, to: string): void;
   breaker(upstream: string, state: BreakerState): void;
   request(outcome: string, durationMs: number): void;
-  rejected(): void;
+  /** A request refused at admission: the queue was full (429), or the runtime is draining (503). */
+  rejected(reason: 'queue_full' | 'draining'): void;
 }
 
 /** Calls every observer in order. */

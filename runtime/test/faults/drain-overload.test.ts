@@ -71,7 +71,7 @@ describe('fault matrix: drain and overload', { timeout: 60_000 }, () => {
           'readiness 503, liveness 200 while draining; every accepted request answered 200; new ones 503 DRAINING + Retry-After; exit 0 with nothing unfinished',
         test: TEST,
         recoveryMs: null,
-        notes: `${ACCEPTED - finishedBefore} of the accepted requests were unfinished at SIGTERM; exit code ${code}; drained and exited ${drainMs} ms after SIGTERM; runtime counts are not read after exit (the log says "unfinished":0); DRAINING refusals are not counted in hal9_requests_total (only queue-full rejections are)`,
+        notes: `${ACCEPTED - finishedBefore} of the accepted requests were unfinished at SIGTERM; exit code ${code}; drained and exited ${drainMs} ms after SIGTERM; runtime counts are not read after exit (the log says "unfinished":0); DRAINING refusals count in hal9_requests_total{outcome="rejected"}`,
       },
       { alive: [] },
     );
