@@ -359,4 +359,29 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(raised.at(-1)).toBeGreaterThanOrEqual(20);
     expect(h.status('impl-1')?.parallelism?.lastDecision).toMatchObject({ reason: 'PreScaled' });
   });
+
+  it("counts an upstream's queue in the downstream's prediction: it comes down together once drained", async () => {
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
+    ];
+    const h = harness({ neurons, cluster: cluster() });
+    const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 1 } });
+    h.pod('impl-1', '127.0.0.3', { active: 1, rate: 2, latency: 0.2 });
+    await h.run(35);
+    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    // design-1's intake rises a little, and 20 signals wait for its slots: 10/s × 0.2 s = 2 in
+    // flight would not raise impl-1's 8 slots; the 20 that reach it when design-1 drains do.
+    up.set({ active: 8, queued: 20, rate: 10, latency: 0.2, fanOut: { 'impl-1': 1 } });
+    await h.run(1);
+    const raised = h.puts
+      .filter((p) => p.url.includes('127.0.0.3'))
+      .slice(before)
+      .map((p) => p.value);
+    expect(raised.length).toBeGreaterThan(0);
+    expect(new Set(raised)).toEqual(new Set([16]));
+    const d = h.status('impl-1')?.autoscaling as { lastDecision: Record<string, unknown> };
+    expect(d.lastDecision).toMatchObject({ reason: 'PreScaled' });
+    expect(String(d.lastDecision.message)).toContain('queued');
+  });
 });

@@ -85,6 +85,40 @@ function stepReads() {
   return { panic: w(6000), latest: w(1500) };
 }
 
+describe('the upstream backlog', () => {
+  it("adds what an upstream has queued × fan-out to the downstream's predicted concurrency", () => {
+    // Recorded in the graph bench 1.7 s after L4's step: 17.5/s in the newest interval, about 4.5
+    // queued at L4 (19 by 34 s, which reached L3 at once when L4's slots doubled).
+    const with4 = predict(
+      new Map([
+        ['ns/strategy', { ...flow(17.5, { 'ns/design': 1 }), backlog: 4.5 }],
+        ['ns/design', flow(10, { 'ns/impl': 2 }, 0.55)],
+        ['ns/impl', flow(20, {}, 0.5)],
+      ]),
+    );
+    expect(with4.get('ns/design')!.concurrency).toBeCloseTo(17.5 * 0.55 + 4.5, 9);
+    expect(with4.get('ns/design')!.from).toEqual([
+      { source: 'ns/strategy', intake: 17.5, fanOut: 1, backlog: 4.5 },
+    ]);
+    // One hop only: impl gets design's own queue (none here), not strategy's again.
+    expect(with4.get('ns/impl')!.concurrency).toBeCloseTo(17.5 * 2 * 0.5, 9);
+    const none = predict(
+      new Map([
+        ['ns/strategy', flow(17.5, { 'ns/design': 2 })],
+        ['ns/design', flow(10, {}, 0.55)],
+      ]),
+    );
+    expect(none.get('ns/design')!.concurrency).toBeCloseTo(35 * 0.55, 9);
+    const doubled = predict(
+      new Map([
+        ['ns/strategy', { ...flow(17.5, { 'ns/design': 2 }), backlog: 3 }],
+        ['ns/design', flow(10, {}, 0.55)],
+      ]),
+    );
+    expect(doubled.get('ns/design')!.concurrency).toBeCloseTo(35 * 0.55 + 6, 9);
+  });
+});
+
 describe('intakeOf', () => {
   it('takes the newest interval, or the panic window when higher, extrapolating silent pods', () => {
     expect(intakeOf({ arrivalRate: 12, pods: 1 }, { arrivalRate: 18, pods: 1 }, 0)).toBe(18);

@@ -2,7 +2,8 @@
 // the source) is learned from the load reports. A Neuron's intake is predicted from its upstream
 // Neurons' intake × fan-out, carried through the whole graph in one pass (edges that close a cycle
 // are left out, so backward connections cannot inflate it), and Little's law turns the predicted intake into concurrency with the Neuron's own
-// latency: concurrency = arrival rate × time in the system. The replica law sizes pods for it, so
+// latency: concurrency = arrival rate × time in the system, plus what the upstream has queued (it
+// comes down together once the upstream gets slots for it). The replica law sizes pods for it, so
 // downstream capacity is added when the upstream's intake rises, before the downstream's queue does.
 
 export interface NeuronFlow {
@@ -12,15 +13,25 @@ export interface NeuronFlow {
   readonly fanOut: Readonly<Record<string, number>>;
   /** Mean caller-visible latency in seconds (stable window, or the last one seen). */
   readonly latencySeconds: number | undefined;
+  /**
+   * Signals waiting for a slot here now (the newest interval's average): once this Neuron gets the
+   * slots for them, they reach its downstream Neurons together, on top of the intake.
+   */
+  readonly backlog?: number | undefined;
 }
 
 export interface Prediction {
   /** Predicted arrivals per second. */
   readonly intake: number;
-  /** intake × latency. */
+  /** intake × latency + the upstream backlog × fan-out. */
   readonly concurrency: number;
   /** The upstream contributions, for the decision's message. */
-  readonly from: readonly { readonly source: string; readonly intake: number; readonly fanOut: number }[];
+  readonly from: readonly {
+    readonly source: string;
+    readonly intake: number;
+    readonly fanOut: number;
+    readonly backlog: number;
+  }[];
 }
 
 /** Arrivals of a window: the rate over the pods that reported, and how many did. */
@@ -94,11 +105,19 @@ export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Pre
     const ins = incoming.get(k) ?? [];
     const from = ins
       .filter((e) => (eff.get(e.source) ?? 0) > 0)
-      .map((e) => ({ source: e.source, intake: eff.get(e.source)!, fanOut: e.fanOut }));
+      .map((e) => ({
+        source: e.source,
+        intake: eff.get(e.source)!,
+        fanOut: e.fanOut,
+        backlog: Math.max(0, flows.get(e.source)!.backlog ?? 0),
+      }));
     const predicted = from.reduce((a, c) => a + c.intake * c.fanOut, 0);
+    // An upstream's queue arrives here at once when it gets slots (a raise there drains it at its
+    // new rate), so it is in flight or queued here on top of what the steady intake keeps busy.
+    const burst = from.reduce((a, c) => a + c.backlog * c.fanOut, 0);
     eff.set(k, Math.max(f.intake ?? 0, predicted));
     if (from.length > 0 && f.latencySeconds !== undefined && f.latencySeconds > 0) {
-      result.set(k, { intake: predicted, concurrency: predicted * f.latencySeconds, from });
+      result.set(k, { intake: predicted, concurrency: predicted * f.latencySeconds + burst, from });
     }
     for (const e of dag) {
       if (e.source !== k) continue;

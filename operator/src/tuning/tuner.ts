@@ -673,7 +673,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     if (d.changed || overridden !== undefined || mem.written === undefined || live !== target) {
       if (live !== target && !(lagging && target === mem.written)) {
         const upstream = prediction?.from
-          .map((f) => `${f.source} ${dec(f.intake)}/s × ${dec(f.fanOut)}`)
+          .map(
+            (f) =>
+              `${f.source} ${dec(f.intake)}/s × ${dec(f.fanOut)}${f.backlog > 0 ? ` (+ ${dec(f.backlog)} queued)` : ''}`,
+          )
           .join(', ');
         const message = `${d.message}${upstream ? `; upstream ${upstream}` : ''}`.slice(0, 1024);
         try {
@@ -844,6 +847,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const fan = mem.fanOut;
       flows.set(t.key, {
         intake: intakeOf(v?.panic, v?.latest, v?.silent ?? 0),
+        backlog: v?.latest ? (v.latest.queue * (v.latest.pods + v.silent)) / v.latest.pods : undefined,
         fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
         latencySeconds: mem.latency,
       });
