@@ -126,10 +126,14 @@ export function decide(
   // Graph pre-scaling: the intake predicted from upstream would fill the slots past 80 %. The live
   // limit is the fastest capacity there is (pods take seconds to start), so it goes first, whenever
   // the service itself fits the SLO (a p95 made of queue wait is what it is meant to prevent).
+  // A raise waits for a window of its own measurements from after the last raise; a prediction is
+  // the upstream's measurement, so a pre-scale follows a raise at once (a pass right after the
+  // upstream's step sees a fraction of it, and the rest must not wait a panic window). After a cut
+  // it waits the stable window like any raise.
   const ahead = obs.predictedPerPod === undefined ? 0 : Math.ceil(obs.predictedPerPod / 0.8);
   if (ahead > state.current && (obs.p95Ms <= b.sloMs * 0.8 || serviceFits) && state.current < b.max) {
-    if (since < wait)
-      return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last change');
+    if (state.lastDirection !== 'up' && since < wait)
+      return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last cut');
     return to(
       clamp(Math.min(ahead, state.current * 2), b.min, b.max),
       'PreScaled',
