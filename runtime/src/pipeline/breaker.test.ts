@@ -70,6 +70,18 @@ describe('UpstreamBreaker', () => {
     expect(b.state).toBe('open');
   });
 
+  it("does not open on a peer pod's DRAINING (it is leaving), but on the peer's other 503s", async () => {
+    const { b, code } = setup();
+    const draining = () =>
+      Promise.reject(new Hal9Error('DRAINING', 'impl answered 503: shutting down', { status: 503 }));
+    for (let i = 0; i < 10; i++) expect(await code(b.fire(draining))).toBe('DRAINING');
+    expect(b.state).toBe('closed');
+    const unavailable = () =>
+      Promise.reject(new Hal9Error('PEER_ERROR', 'impl answered 503', { status: 503 }));
+    for (let i = 0; i < 3; i++) await code(b.fire(unavailable));
+    expect(b.state).toBe('open');
+  });
+
   it('a 429 while half-open neither re-opens nor closes it', async () => {
     const { b, clock, code } = setup();
     for (let i = 0; i < 3; i++) await code(b.fire(fail));

@@ -14,6 +14,9 @@ import type { Clock, Timer } from './clock.ts';
 // 0–1/s got through a storm where the upstream admitted 8/s, for the breaker's whole open time);
 // pacing is the retry layer's job (it honours retry-after within the deadline) and the operator's
 // (it cuts slots on UpstreamThrottling). 529 is an overload, and the fallback model answers it.
+// Nor does a peer's DRAINING (503): that pod is shutting down (a scale-down, a rollout), not the
+// Neuron behind the peer breaker failing; counted, one pod leaving opened the breaker for the whole
+// downstream Neuron and refused every branch to it for the open time.
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -27,6 +30,7 @@ export interface BreakerOptions {
 
 const countsAsFailure = (e: unknown): boolean => {
   if (isHal9Error(e) && e.code === 'REQUEST_TIMEOUT') return false; // our own deadline, not the upstream
+  if (isHal9Error(e) && e.code === 'DRAINING') return false; // one peer pod leaving, not the peer failing
   const status = isHal9Error(e) ? e.details.status : undefined;
   // 4xx but 408: the caller's error, or (429) the upstream's admission control: not a fault.
   return !(status !== undefined && status >= 400 && status < 500 && status !== 408);
