@@ -384,4 +384,29 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(d.lastDecision).toMatchObject({ reason: 'PreScaled' });
     expect(String(d.lastDecision.message)).toContain('queued');
   });
+
+  it('sizes the slot pre-scale for the pods already decided, not only the ready ones', async () => {
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 2 }),
+    ];
+    const h = harness({ neurons, cluster: cluster({ minReplicas: 2 }) });
+    const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    // impl-1 is scaled to 2; one of them runs yet.
+    h.pod('impl-1', '127.0.0.3', { active: 1, rate: 4, latency: 0.2 });
+    await h.run(35);
+    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    // 40/s × 2 × 0.2 s = 16 predicted in flight on impl-1, shared by the 2 pods it is scaled to:
+    // 8 each, 10–11 slots at 80 %. Sizing the one ready pod for all 16 (20 slots) would count the
+    // headroom twice, and the pods the slots made unneeded would go a stable window later.
+    up.set({ active: 8, rate: 40, latency: 0.2, fanOut: { 'impl-1': 2 } });
+    await h.run(3);
+    const raised = h.puts
+      .filter((p) => p.url.includes('127.0.0.3'))
+      .slice(before)
+      .map((p) => p.value);
+    expect(raised.length).toBeGreaterThan(0);
+    expect(Math.min(...raised)).toBeGreaterThan(8);
+    expect(Math.max(...raised)).toBeLessThanOrEqual(11);
+  });
 });

@@ -401,7 +401,17 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   };
 
   /** The parallelism observation of a pod-sourced Neuron: the panic window when enough finished. */
-  const podObservation = (v: PodView, prediction: Prediction | undefined): Observation | undefined => {
+  /**
+   * `pods`: what the predicted load is shared by: the ready pods, or the count the replicas are
+   * scaled to when more (pods already decided take it from the slots once they run; sizing the
+   * slots of the ready ones for all of it counts the same headroom twice, and the pods the slots
+   * made unneeded go a stable window later).
+   */
+  const podObservation = (
+    v: PodView,
+    prediction: Prediction | undefined,
+    pods: number,
+  ): Observation | undefined => {
     const w = v.panic && v.panic.completed >= 20 ? v.panic : v.stable;
     if (!w || w.p95Seconds === undefined || !v.panic) return undefined;
     return {
@@ -412,7 +422,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       throughput: w.completionRate,
       demandPerPod: v.panic.concurrency / v.panic.pods,
       ...(w.completionRate > 0 ? { serviceMs: (w.active / w.completionRate) * 1000 } : {}),
-      ...(prediction ? { predictedPerPod: prediction.concurrency / Math.max(1, v.ready) } : {}),
+      ...(prediction ? { predictedPerPod: prediction.concurrency / Math.max(1, v.ready, pods) } : {}),
     };
   };
 
@@ -480,7 +490,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         raiseAfterRaiseSeconds: a.panicWindowSeconds,
       };
       source = `the pods' load reports (windows ${a.panicWindowSeconds}s/${a.stableWindowSeconds}s)`;
-      observation = view ? podObservation(view, prediction) : undefined;
+      const scaledTo = t.scaleReplicas ? (mem.written ?? t.neuron.spec?.replicas ?? 1) : 0;
+      observation = view ? podObservation(view, prediction, scaledTo) : undefined;
       const c = podCondition(view, 'no latency yet', `${mem.state.current}`);
       if (c?.reason === ReplicasReason.PodsUnreachable) unavailable = c.message;
       else if (!observation)
