@@ -31,6 +31,8 @@ export interface PeerProgress {
 
 /** The longest line a streaming peer may send (one trace entry or result). */
 export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
+/** How many times a batch refused by a draining pod is sent again (each on a new connection). */
+export const MAX_DRAINING_RESENDS = 2;
 
 export interface PeerBatchBody {
   readonly deadlineMs: number;
@@ -45,7 +47,30 @@ export class HttpPeerTransport implements PeerTransport {
     this.#auth = peerToken ? { authorization: `Bearer ${peerToken}` } : {};
   }
 
+  /**
+   * Sends a batch; a pod that answers DRAINING refused it before running anything, so the batch is
+   * sent again on a new connection (the refusal closed the old one): behind the Neuron's Service it
+   * reaches a pod that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands.
+   */
   async send(
+    target: NeuronConfig,
+    signals: readonly Signal[],
+    deadlineMs: number,
+    signal?: AbortSignal,
+    traceparent?: string,
+    onProgress?: (index: number, p: PeerProgress) => void,
+  ): Promise<BranchOutcome[]> {
+    for (let resends = 0; ; resends++) {
+      try {
+        return await this.#sendOnce(target, signals, deadlineMs, signal, traceparent, onProgress);
+      } catch (e) {
+        if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
+        if (signal?.aborted) throw e;
+      }
+    }
+  }
+
+  async #sendOnce(
     target: NeuronConfig,
     signals: readonly Signal[],
     deadlineMs: number,

@@ -1,0 +1,98 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// A Neuron's pods sit behind one Service; when one of them drains (scale-down, rollout), the batches
+// a peer sends it are refused with DRAINING before any work runs. The refusal closes the connection
+// and the peer sends the batch again, so it lands on a pod that still serves: scale-down loses nothing.
+
+/** A Service stand-in: every new TCP connection goes to the next backend, round robin (as kube-proxy). */
+async function roundRobin(backends: readonly string[]): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const u = new URL(backends[next++ % backends.length]!);
+    const upstream = connect({ host: u.hostname, port: Number(u.port) });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const started: Started[] = [];
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+const start = async (doc: Record<string, unknown>) => {
+  const s = await startRuntime(doc);
+  started.push(s);
+  return s;
+};
+
+const workerDoc = {
+  entry_neuron: 'worker',
+  neurons: [neuron('worker', 'L2')],
+  claude: { mock_responses: { L2: [answer('default', 'RESULT: worked')] } },
+};
+
+describe('a peer pod that drains', () => {
+  it('answers DRAINING with connection: close, and the batch is sent again to a pod that serves', async () => {
+    const draining = await start(workerDoc);
+    const serving = await start(workerDoc);
+    await draining.runtime.engine.drain(1000);
+    const service = await roundRobin([draining.url, serving.url]);
+    closers.push(service.close);
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: service.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker\nCONTENT: job')] } },
+    });
+
+    const res = await lead.post('/v1/signals', { content: 'scale down under me' });
+
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results.map((r: { content: string }) => r.content)).toEqual(['worked']);
+    // The draining pod refused the first send; the one that serves ran the branch.
+    expect(await draining.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
+    expect(await serving.metric('hal9_signals_total', { neuron: 'worker' })).toBe(1);
+    expect(await draining.metric('hal9_signals_total', { neuron: 'worker' })).toBe(0);
+    // The refusal ends the connection, so a keep-alive client's next request reconnects.
+    const refused = await draining.post('/v1/signals', { content: 'direct' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(refused.headers.get('retry-after')).toBe('1');
+  });
+
+  it('gives up after the resends when every pod drains: the branch ends with DRAINING', async () => {
+    const only = await start(workerDoc);
+    await only.runtime.engine.drain(1000);
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: only.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker\nCONTENT: job')] } },
+    });
+
+    const res = await lead.post('/v1/signals', { content: 'nobody home' });
+
+    expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual(['DRAINING']);
+    // One send and two resends, each refused before any work.
+    expect(await only.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(3);
+  });
+});
