@@ -58,7 +58,7 @@ if (only.has('in-process')) {
     ),
   );
   print(
-    'Reference: the bare work (the mock answers parsed, no pipeline) for the same signals; for the batch, a bare fastify route doing that work, through the same `inject`.',
+    'Reference: the bare work (the mock answers parsed, no pipeline) for the same signals; for the batch (the batch API over a loopback socket), a bare fastify route doing that work over the same kind of socket.',
   );
   print(
     `Each case: ${quick ? 500 : WARMUP_MS} ms of the same calls untimed (steady state), then ${ROUNDS} rounds of ${quick ? 600 : 3000} calls; each percentile is the median over the rounds. Cold: the first ${COLD_SIGNALS} single signals of a fresh runtime, p50 ${ms(cold.p50)} / p99 ${ms(cold.p99)} / max ${ms(cold.max)} ms (reported, not a target).`,
