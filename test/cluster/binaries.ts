@@ -35,11 +35,11 @@ export async function readToolVersions(root = repoRoot): Promise<Readonly<Record
 }
 
 /**
- * Returns the directory with the control-plane binaries, building them first when missing
- * (scripts/build-k8s-tools.sh; a cold build takes tens of minutes, progress goes to stderr).
+ * Runs one of the repository's build scripts (they build into a cache outside the repo only what is
+ * missing, and print the result's path as their last line); progress goes to stderr.
  */
-export async function ensureBinaries(root = repoRoot): Promise<string> {
-  const script = join(root, 'scripts', 'build-k8s-tools.sh');
+export async function runBuildScript(root: string, name: string): Promise<string> {
+  const script = join(root, 'scripts', name);
   const child = spawn('bash', [script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -52,7 +52,15 @@ export async function ensureBinaries(root = repoRoot): Promise<string> {
   if (code !== 0) {
     throw new HarnessError(HarnessErrorCode.BuildFailed, `${script} exited with code ${code}`);
   }
-  const binDir = stdout.trim().split('\n').at(-1) ?? '';
+  return stdout.trim().split('\n').at(-1) ?? '';
+}
+
+/**
+ * Returns the directory with the control-plane binaries, building them first when missing
+ * (scripts/build-k8s-tools.sh; a cold build takes tens of minutes).
+ */
+export async function ensureBinaries(root = repoRoot): Promise<string> {
+  const binDir = await runBuildScript(root, 'build-k8s-tools.sh');
   await assertBinaries(binDir);
   return binDir;
 }

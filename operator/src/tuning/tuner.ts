@@ -185,9 +185,12 @@ const demandOf = (s: WindowStats | undefined, silent: number) =>
     ? undefined
     : (s.arrivalRate * (s.active / s.completionRate) * (s.pods + silent)) / s.pods;
 
-/** Concurrency over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
-const scaled = (s: WindowStats | undefined, silent: number) =>
-  s === undefined ? undefined : (s.concurrency * (s.pods + silent)) / s.pods;
+/** A per-window sum over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
+const overAllPods = (s: WindowStats | undefined, silent: number, value: (s: WindowStats) => number) =>
+  s === undefined ? undefined : (value(s) * (s.pods + silent)) / s.pods;
+
+/** Concurrency over all Ready pods. */
+const scaled = (s: WindowStats | undefined, silent: number) => overAllPods(s, silent, (w) => w.concurrency);
 
 export function startTuner(deps: TunerDeps): RunningTuner {
   const { clock, logger, options } = deps;
@@ -400,8 +403,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     return views;
   };
 
-  /** The parallelism observation of a pod-sourced Neuron: the panic window when enough finished. */
   /**
+   * The parallelism observation of a pod-sourced Neuron: the panic window when enough finished.
    * `pods`: what the predicted load is shared by: the ready pods, or the count the replicas are
    * scaled to when more (pods already decided take it from the slots once they run; sizing the
    * slots of the ready ones for all of it counts the same headroom twice, and the pods the slots
@@ -858,7 +861,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const fan = mem.fanOut;
       flows.set(t.key, {
         intake: intakeOf(v?.panic, v?.latest, v?.silent ?? 0),
-        backlog: v?.latest ? (v.latest.queue * (v.latest.pods + v.silent)) / v.latest.pods : undefined,
+        backlog: overAllPods(v?.latest, v?.silent ?? 0, (w) => w.queue),
         fanOut: Object.fromEntries(Object.entries(fan).map(([target, f]) => [`${namespace}/${target}`, f])),
         latencySeconds: mem.latency,
       });
