@@ -11,6 +11,7 @@ export const ErrorCodes = {
   URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
   QUEUE_FULL: { status: 429, message: 'The signal queue is full; retry later' },
+  QUEUE_TIMEOUT: { status: 503, message: 'The signal waited for a slot past its latency objective' },
   DRAINING: { status: 503, message: 'The runtime is shutting down' },
   BREAKER_OPEN: { status: 503, message: 'The upstream circuit breaker is open' },
   UPSTREAM_RATE_LIMITED: { status: 502, message: 'The upstream model API is rate limiting' },

@@ -767,6 +767,11 @@ export interface Hal9ClusterSpecAutoscalingParallelism {
    */
   readonly latencySLOMs?: number;
   /**
+   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late.
+   * @default true
+   */
+  readonly shedLateSignals?: boolean;
+  /**
    * Base URL of the Prometheus API the operator queries when autoscaling.metricsSource is prometheus, for example http://prometheus.monitoring.svc:9090.
    */
   readonly prometheusURL?: string;
@@ -1134,6 +1139,9 @@ export const hal9ClusterSpecDefaults = {
             },
             "latencySLOMs": {
               "default": 50
+            },
+            "shedLateSignals": {
+              "default": true
             }
           }
         }

@@ -778,6 +778,9 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               "minimum": 1,
               "maximum": 600000
             },
+            "shedLateSignals": {
+              "type": "boolean"
+            },
             "prometheusURL": {
               "type": "string",
               "maxLength": 2048,

@@ -583,6 +583,10 @@ export interface NeuronSpecAutoscalingParallelism {
    */
   readonly latencySLOMs?: number;
   /**
+   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late.
+   */
+  readonly shedLateSignals?: boolean;
+  /**
    * Base URL of the Prometheus API the operator queries when autoscaling.metricsSource is prometheus, for example http://prometheus.monitoring.svc:9090.
    */
   readonly prometheusURL?: string;

@@ -658,6 +658,9 @@ export const neuronSpecSchema: SchemaNode = {
               "minimum": 1,
               "maximum": 600000
             },
+            "shedLateSignals": {
+              "type": "boolean"
+            },
             "prometheusURL": {
               "type": "string",
               "maxLength": 2048,

@@ -39,6 +39,17 @@ describe('runtime configuration', () => {
     }
   });
 
+  it('holds signals to the tuned latency objective only when parallelism tuning sheds late signals', () => {
+    const slo = (autoscaling: object) =>
+      parseConfigText(renderOf('impl-1', aHal9Cluster({ autoscaling })).runtimeConfig).performance
+        .latency_slo_ms;
+    const tuned = { enabled: true, parallelism: { enabled: true, latencySLOMs: 800 } };
+    expect(slo(tuned)).toBe(800);
+    expect(slo({ ...tuned, parallelism: { ...tuned.parallelism, shedLateSignals: false } })).toBe(0);
+    expect(slo({ ...tuned, parallelism: { enabled: false, latencySLOMs: 800 } })).toBe(0);
+    expect(slo({ enabled: false, parallelism: { enabled: true, latencySLOMs: 800 } })).toBe(0);
+  });
+
   it('turns the cache on only for its own layer when the neuron caches', () => {
     expect(parse(renderOf('impl-1').runtimeConfig).performance.cache_layers).toEqual(['L2']);
     expect(parse(renderOf('design-1').runtimeConfig).performance.cache_layers).toEqual([]);

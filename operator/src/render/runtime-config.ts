@@ -39,6 +39,11 @@ function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unk
   return { entries, missing };
 }
 
+const sloShedding = (spec: EffectiveNeuronSpec): boolean =>
+  spec.autoscaling.enabled &&
+  spec.autoscaling.parallelism.enabled &&
+  spec.autoscaling.parallelism.shedLateSignals;
+
 function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, maxConcurrentSignals: number) {
   const { spec } = input;
   const p = spec.performance;
@@ -86,6 +91,8 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
       max_concurrent_neurons: p.maxConcurrentNeurons,
       hop_limit: p.hopLimit,
       request_timeout_ms: p.requestTimeoutMs,
+      // The objective the tuner keeps is the one each signal is held to (shedLateSignals).
+      ...(sloShedding(spec) ? { latency_slo_ms: spec.autoscaling.parallelism.latencySLOMs } : {}),
       circuit_breaker: {
         failure_threshold: p.circuitBreaker.failureThreshold,
         success_threshold: p.circuitBreaker.successThreshold,

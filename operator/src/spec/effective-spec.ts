@@ -55,7 +55,7 @@ export type EffectiveAutoscaling = WithRequired<
 > & {
   readonly parallelism: WithRequired<
     Hal9ClusterSpecAutoscalingParallelism,
-    'enabled' | 'min' | 'max' | 'latencySLOMs'
+    'enabled' | 'min' | 'max' | 'latencySLOMs' | 'shedLateSignals'
   >;
 };
 

@@ -68,6 +68,22 @@ describe('decide', () => {
     expect(decide(state(2), obs({ p95Ms: 80 }), bounds, T)).toMatchObject({ value: 2, reason: 'AtBound' });
   });
 
+  it('on push-back trims only the slots the admitted calls leave idle', () => {
+    // The bench's 429 storm (8/s admitted, 15/s offered, 500 ms calls) cut 18 → 13 → 9 → 6 → 4
+    // slots per pod while the pods used about 5: the queue grew past the SLO for everyone.
+    const throttled = (utilization: number) => obs({ throttledPerSecond: 7, utilization });
+    expect(decide(state(18), throttled(0.3), bounds, T)).toMatchObject({ value: 13, changed: true });
+    // 9 × 0.6 = 5.4 in use needs 7 at 80 %: the cut stops there, not at 6.
+    expect(decide(state(9), throttled(0.6), bounds, T)).toMatchObject({
+      value: 7,
+      reason: 'UpstreamThrottling',
+    });
+    // Every slot needed: hold, and say why.
+    const held = decide(state(6), throttled(0.9), bounds, T);
+    expect(held).toMatchObject({ value: 6, reason: 'UpstreamThrottling', changed: false });
+    expect(held.message).toMatch(/slots in use/);
+  });
+
   it('raises instead of cutting when queue wait, not service time, breaks the SLO', () => {
     // The bench's failure: p95 was queue wait behind full slots while each call took well under the
     // SLO; cutting slots made the queue (and p95) worse, down to one slot.

@@ -1,7 +1,8 @@
 // The parallelism tuner's decision: a pure function of what was observed and what was decided
 // before. Increase while the slots are saturated and the service itself fits the SLO — also when the
 // caller-visible p95 breaks the SLO because of queue wait, which more slots shorten; multiplicative
-// decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529);
+// decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529;
+// then never below the slots in use at 80 %);
 // a p95 left over from a queue that has drained holds. Increases wait
 // for a stable window after any change, decreases only for a short panic window, so the value
 // settles instead of oscillating. An empty observation holds the last value: no data is not zero.
@@ -105,14 +106,29 @@ export function decide(
   }
   if (!obs || !Number.isFinite(obs.p95Ms)) return hold('NoData', 'no latency data for the window; holding');
 
-  const down = (reason: DecisionReason, factor: number, why: string): Decision => {
+  const down = (reason: DecisionReason, factor: number, why: string, floor = b.min): Decision => {
     if (state.current <= b.min) return hold('AtBound', `${why}, already at the minimum ${b.min}`);
     if (state.lastDirection === 'down' && since < panic)
       return hold('Cooldown', `${why}; waiting for the last cut to take effect`);
-    return to(clamp(Math.floor(state.current * factor), b.min, state.current - 1), reason, why);
+    return to(
+      clamp(Math.max(Math.floor(state.current * factor), floor), b.min, state.current - 1),
+      reason,
+      why,
+    );
   };
   if (obs.throttledPerSecond > 0) {
-    return down('UpstreamThrottling', 0.75, `upstream throttled ${obs.throttledPerSecond.toFixed(2)}/s`);
+    // Push-back trims the slots the upstream's admissions do not use, never those in use: under
+    // open-loop load fewer slots do not mean fewer arrivals, so a deeper cut only turns fast
+    // refusals into queue wait (the autoscaling bench's 429 storm).
+    const why = `upstream throttled ${obs.throttledPerSecond.toFixed(2)}/s`;
+    const busy = obs.utilization * state.current;
+    const needed = Math.ceil(busy / 0.8);
+    if (needed >= state.current)
+      return hold(
+        'UpstreamThrottling',
+        `${why}; the ${busy.toFixed(1)} slots in use carry what it admits, so a cut would only queue: holding`,
+      );
+    return down('UpstreamThrottling', 0.75, why, needed);
   }
   const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
   // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.

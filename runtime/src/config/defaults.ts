@@ -69,6 +69,7 @@ export const DEFAULT_CONFIG: Config = {
     max_concurrent_neurons: 10,
     hop_limit: 16,
     request_timeout_ms: 30_000,
+    latency_slo_ms: 0,
     circuit_breaker: { failure_threshold: 5, success_threshold: 3, timeout_seconds: 30, window_seconds: 60 },
     connection_pool: { max_connections_per_host: 10, idle_timeout_seconds: 90 },
     request_budget: {

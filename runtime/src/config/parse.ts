@@ -366,6 +366,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'max_concurrent_neurons',
     'hop_limit',
     'request_timeout_ms',
+    'latency_slo_ms',
     'circuit_breaker',
     'connection_pool',
     'request_budget',
@@ -511,6 +512,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       ),
       hop_limit: int(ctx, pf, 'performance', 'hop_limit', 16, 1, 1000),
       request_timeout_ms: int(ctx, pf, 'performance', 'request_timeout_ms', 30_000, 1, 3_600_000),
+      latency_slo_ms: int(ctx, pf, 'performance', 'latency_slo_ms', 0, 0, 3_600_000),
       circuit_breaker: {
         failure_threshold: int(ctx, cb, 'performance.circuit_breaker', 'failure_threshold', 5, 1, 10_000),
         success_threshold: int(ctx, cb, 'performance.circuit_breaker', 'success_threshold', 3, 1, 10_000),

@@ -40,6 +40,12 @@ export interface PerformanceConfig {
   readonly max_concurrent_neurons: number;
   readonly hop_limit: number;
   readonly request_timeout_ms: number;
+  /**
+   * Latency objective from a signal's arrival here to its answer (0: none). A signal that has
+   * certainly missed it is refused instead of started late: still waiting for a slot when it passes
+   * (QUEUE_TIMEOUT), or a 429/529 retry that would start after it (the upstream's error returns).
+   */
+  readonly latency_slo_ms: number;
   readonly circuit_breaker: {
     readonly failure_threshold: number;
     readonly success_threshold: number;

@@ -151,5 +151,8 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       if (reason === 'queue_full') m.rejections.inc();
       m.requests.labels({ outcome: 'rejected' }).inc();
     },
+    shed(n) {
+      m.shed.inc({ neuron: n.id, layer: n.layer });
+    },
   };
 }

@@ -135,6 +135,12 @@ export function createMetrics(registry: Registry) {
       help: 'Requests refused with 429 because the queue was full',
       registers: r,
     }),
+    shed: new Counter({
+      name: 'hal9_signals_shed_total',
+      help: 'Signals refused when their turn came: they had waited for a slot past performance.latency_slo_ms',
+      labelNames: ['neuron', 'layer'] as const,
+      registers: r,
+    }),
     requests: new FixedCounter(registry, 'hal9_requests_total', 'External requests by outcome', ['outcome']),
     requestDuration: new FixedHistogram(
       registry,

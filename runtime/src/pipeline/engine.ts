@@ -125,7 +125,7 @@ export class Engine {
       limit: p.max_concurrent_signals,
       maxQueue: p.max_queue_depth,
       process: (w) => this.#process(w),
-      isStale: (w) => !w.run.running,
+      isStale: (w) => !w.run.running || this.#missedObjective(w),
       pull: (free) => {
         const batch = this.#local.take(free);
         if (batch.length > 0) observer.batch('local', batch.length);
@@ -413,6 +413,32 @@ export class Engine {
     this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent });
   }
 
+  /**
+   * A signal whose latency objective passed while it waited for a slot has missed it for certain:
+   * it ends now with QUEUE_TIMEOUT (its caller may retry) instead of taking a slot, and the upstream
+   * admissions, that signals which can still make it need.
+   */
+  #missedObjective({ run, signal, arrivedAt }: Work): boolean {
+    const slo = this.config.performance.latency_slo_ms;
+    if (slo === 0) return false;
+    const waited = this.#clock.now() - arrivedAt;
+    if (waited < slo) return false;
+    const neuron = this.#neurons.get(signal.to)!;
+    this.#counters.get(neuron.id)!.failed++;
+    const error = toErrorInfo(
+      new Hal9Error(
+        'QUEUE_TIMEOUT',
+        `the signal waited ${Math.round(waited)} ms for a slot, past its ${slo} ms latency objective (performance.latency_slo_ms)`,
+        { field: 'performance.latency_slo_ms', retryAfterSeconds: 1 },
+      ),
+      neuron.id,
+    );
+    this.#obs.shed(neuron);
+    this.#obs.finished(neuron, { outcome: 'error', cached: false, latencyMs: waited, processingMs: 0 });
+    run.close({ trace: [traceEntry(signal, neuron, false, 0, [], [], error)], errors: [error] });
+    return true;
+  }
+
   async #process({ run, signal, arrivedAt, parent }: Work): Promise<void> {
     if (!run.running) return;
     const neuron = this.#neurons.get(signal.to)!;
@@ -432,7 +458,7 @@ export class Engine {
     let answer: ModelAnswer;
     let cached = false;
     try {
-      ({ answer, cached } = await this.#answer(neuron, signal.content, run, span));
+      ({ answer, cached } = await this.#answer(neuron, signal.content, run, span, arrivedAt));
     } catch (e) {
       counters.active--;
       counters.failed++;
@@ -464,9 +490,13 @@ export class Engine {
     content: string,
     run: RequestRun,
     span: SpanRef,
+    arrivedAt: number,
   ): Promise<{ answer: ModelAnswer; cached: boolean }> {
+    // No retry starts after the request's deadline, nor after the signal's latency objective.
+    const slo = this.config.performance.latency_slo_ms;
+    const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
     if (!this.#cacheLayers.has(neuron.layer)) {
-      return { answer: await this.#charged(neuron, content, run, run.signal, span), cached: false };
+      return { answer: await this.#charged(neuron, content, run, run.signal, span, deadline), cached: false };
     }
     this.#obs.cacheRequest(neuron);
     const key = cacheKey({
@@ -477,7 +507,7 @@ export class Engine {
     });
     const r = await this.#cache.getOrLoad(
       key,
-      (signal) => this.#charged(neuron, content, run, signal, span),
+      (signal) => this.#charged(neuron, content, run, signal, span, deadline),
       run.signal,
     );
     if (r.cached) this.#obs.cacheHit(neuron);
@@ -491,6 +521,7 @@ export class Engine {
     run: RequestRun,
     signal: AbortSignal,
     span: SpanRef,
+    deadline: number,
   ): Promise<ModelAnswer> {
     const b = this.config.performance.request_budget;
     if (run.spent.modelCalls >= b.max_model_calls)
@@ -499,7 +530,7 @@ export class Engine {
     if (b.max_cost_usd > 0 && run.spent.costUsd >= b.max_cost_usd)
       throw budgetError('max_cost_usd', b.max_cost_usd, 'USD');
     run.spent.modelCalls++;
-    const c = await this.#modelCall(neuron, content, { signal, deadline: run.deadline, span });
+    const c = await this.#modelCall(neuron, content, { signal, deadline, span });
     if (!c.usage) return c;
     const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
     run.charge(c.usage, costUsd);

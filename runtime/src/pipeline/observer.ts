@@ -36,6 +36,8 @@ export interface PipelineObserver {
   request(outcome: string, durationMs: number): void;
   /** A request refused at admission: the queue was full (429), or the runtime is draining (503). */
   rejected(reason: 'queue_full' | 'draining'): void;
+  /** A signal refused when its turn came: it had waited past its latency objective (QUEUE_TIMEOUT). */
+  shed(neuron: NeuronConfig): void;
 }
 
 /** Calls every observer in order. */
@@ -62,6 +64,7 @@ export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
     breaker: each('breaker'),
     request: each('request'),
     rejected: each('rejected'),
+    shed: each('shed'),
   };
 }
 
@@ -83,4 +86,5 @@ export const silentObserver = (): PipelineObserver => ({
   breaker() {},
   request() {},
   rejected() {},
+  shed() {},
 });
