@@ -293,12 +293,15 @@ const batching = [
     ],
   }),
   timeSeriesPanel({
-    title: 'Executor rejections',
+    title: 'Executor rejections and late signals shed',
     description:
-      'Submissions refused per second because the executor queue was full (answered 429 with Retry-After).',
+      'Submissions refused per second because the executor queue was full (answered 429 with Retry-After), and signals refused when their turn came because they had waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
     unit: units.RequestsPerSecond,
     min: 0,
-    targets: [{ expr: `sum(${rate('hal9_executor_rejections_total', sel)})`, legend: 'rejections' }],
+    targets: [
+      { expr: `sum(${rate('hal9_executor_rejections_total', sel)})`, legend: 'rejections' },
+      { expr: `sum by (neuron) (${rate('hal9_signals_shed_total', sel)})`, legend: 'shed {{neuron}}' },
+    ],
   }),
 ];
 

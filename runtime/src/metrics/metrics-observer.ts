@@ -24,6 +24,12 @@ function tokenSeries(
   return t;
 }
 
+/** A prom-client counter child shows in the scrape only once incremented; from the start it reads 0. */
+const exposedAtZero = <C extends { inc(v?: number): void }>(c: C): C => {
+  c.inc(0);
+  return c;
+};
+
 export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): PipelineObserver {
   const per = new Map(
     neurons.map((n) => {
@@ -36,6 +42,7 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
           arrived: m.arrived.labels(l),
           ok: m.signals.labels({ ...l, outcome: 'ok' }),
           error: m.signals.labels({ ...l, outcome: 'error' }),
+          shed: exposedAtZero(m.shed.labels(l)),
           cacheRequests: m.cacheRequests.labels(l),
           cacheHits: m.cacheHits.labels(l),
           local: m.forwarded.labels({ ...l, locality: 'local' }),
@@ -152,7 +159,7 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       m.requests.labels({ outcome: 'rejected' }).inc();
     },
     shed(n) {
-      m.shed.inc({ neuron: n.id, layer: n.layer });
+      per.get(n.id)?.shed.inc();
     },
   };
 }
