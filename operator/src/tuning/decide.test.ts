@@ -84,6 +84,28 @@ describe('decide', () => {
     expect(held.message).toMatch(/slots in use/);
   });
 
+  it('raises a panic window after a push-back trim once the push-back ends, not a stable window', () => {
+    // The bench's storm ended at 230 s with the slots trimmed to 5 and 15/s arriving: waiting the
+    // stable window after that trim left the queue to the replica law (good 1/s for 10 s).
+    const b = { ...bounds, raiseAfterRaiseSeconds: 5 };
+    const trimmed = advance(
+      state(9),
+      decide(state(9), obs({ throttledPerSecond: 7, utilization: 0.6 }), b, T),
+      T,
+    );
+    expect(trimmed).toMatchObject({ current: 7, lastDirection: 'trim' });
+    const saturated = obs({ utilization: 1, queueDepth: 12, serviceMs: 30, p95Ms: 40 });
+    expect(decide(trimmed, saturated, b, T + 6000)).toMatchObject({ reason: 'Saturated', changed: true });
+    // Trims, like cuts, wait a panic window between them.
+    expect(decide(trimmed, obs({ throttledPerSecond: 7, utilization: 0.1 }), b, T + 2000).reason).toBe(
+      'Cooldown',
+    );
+    // A cut for the service time still waits the stable window before a raise.
+    const cut = advance(state(9), decide(state(9), obs({ p95Ms: 80 }), b, T), T);
+    expect(cut.lastDirection).toBe('down');
+    expect(decide(cut, saturated, b, T + 6000).reason).toBe('Cooldown');
+  });
+
   it('raises instead of cutting when queue wait, not service time, breaks the SLO', () => {
     // The bench's failure: p95 was queue wait behind full slots while each call took well under the
     // SLO; cutting slots made the queue (and p95) worse, down to one slot.

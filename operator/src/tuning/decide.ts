@@ -74,7 +74,12 @@ export interface TunerState {
   readonly current: number;
   /** Epoch milliseconds of the last change, 0 if never. */
   readonly lastChangeAt: number;
-  readonly lastDirection: 'up' | 'down' | 'none';
+  /**
+   * 'trim': a cut on push-back, which removes only slots the admitted calls leave idle. The next
+   * saturation is then new load, not the same ceiling found again, so a raise waits only the panic
+   * window, as after a raise.
+   */
+  readonly lastDirection: 'up' | 'down' | 'trim' | 'none';
 }
 
 const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
@@ -108,7 +113,7 @@ export function decide(
 
   const down = (reason: DecisionReason, factor: number, why: string, floor = b.min): Decision => {
     if (state.current <= b.min) return hold('AtBound', `${why}, already at the minimum ${b.min}`);
-    if (state.lastDirection === 'down' && since < panic)
+    if ((state.lastDirection === 'down' || state.lastDirection === 'trim') && since < panic)
       return hold('Cooldown', `${why}; waiting for the last cut to take effect`);
     return to(
       clamp(Math.max(Math.floor(state.current * factor), floor), b.min, state.current - 1),
@@ -138,7 +143,10 @@ export function decide(
     return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
-  const wait = state.lastDirection === 'up' ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000 : stable;
+  const wait =
+    state.lastDirection === 'up' || state.lastDirection === 'trim'
+      ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000
+      : stable;
   // Graph pre-scaling: the intake predicted from upstream would fill the slots past 80 %. The live
   // limit is the fastest capacity there is (pods take seconds to start), so it goes first, whenever
   // the service itself fits the SLO (a p95 made of queue wait is what it is meant to prevent).
@@ -148,7 +156,7 @@ export function decide(
   // it waits the stable window like any raise.
   const ahead = obs.predictedPerPod === undefined ? 0 : Math.ceil(obs.predictedPerPod / 0.8);
   if (ahead > state.current && (obs.p95Ms <= b.sloMs * 0.8 || serviceFits) && state.current < b.max) {
-    if (state.lastDirection !== 'up' && since < wait)
+    if (state.lastDirection === 'down' && since < wait)
       return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last cut');
     return to(
       clamp(Math.min(ahead, state.current * 2), b.min, b.max),
@@ -186,5 +194,9 @@ export function decide(
 /** The state after applying a decision. */
 export const advance = (state: TunerState, d: Decision, now: number): TunerState =>
   d.changed
-    ? { current: d.value, lastChangeAt: now, lastDirection: d.value > state.current ? 'up' : 'down' }
+    ? {
+        current: d.value,
+        lastChangeAt: now,
+        lastDirection: d.value > state.current ? 'up' : d.reason === 'UpstreamThrottling' ? 'trim' : 'down',
+      }
     : state;

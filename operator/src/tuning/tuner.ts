@@ -168,9 +168,11 @@ const dec = (n: number) => String(Math.round(n * 100) / 100);
 const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
   reason === 'Saturated' || reason === 'PreScaled'
     ? 'up'
-    : reason === 'LatencyAboveSLO' || reason === 'UpstreamThrottling'
+    : reason === 'LatencyAboveSLO'
       ? 'down'
-      : 'none';
+      : reason === 'UpstreamThrottling'
+        ? 'trim'
+        : 'none';
 
 /** Scrape interval like "15s", "1m", "500ms" in seconds; undefined when it is not one. */
 export function durationSeconds(s: string | undefined): number | undefined {
