@@ -64,9 +64,9 @@ export const BATCH = 10;
 const end = (segments: readonly Segment[]) => segments.at(-1)!.to;
 
 /**
- * One Neuron: a step up (15 → 50 requests/s), steady load at 50, a step down to 15 and a 429
- * storm (the upstream limited to 8/s for 30 s while 15/s arrive), one profile so each phase starts
- * from where the last one left the pods. With 500 ms upstream calls the static pods hold about
+ * One Neuron: a step up (15 → 50 requests/s), steady load at 50, a step down to 15, a 429 storm
+ * (the upstream limited to 8/s for 30 s while 15/s arrive) and 50 s after it, one profile so each
+ * phase starts from where the last one left the pods. With 500 ms upstream calls the static pods hold about
  * 30/s (16 slots), so 50/s needs more slots or pods and 15/s does not.
  */
 export function singleNeuronProfile(scale = 1): Profile {
@@ -74,7 +74,7 @@ export function singleNeuronProfile(scale = 1): Profile {
   const segments = [
     { from: 0, to: s(30), rate: 15 },
     { from: s(30), to: s(140), rate: 50 },
-    { from: s(140), to: s(250), rate: 15 },
+    { from: s(140), to: s(280), rate: 15 },
   ];
   return {
     name: 'one Neuron',
@@ -89,13 +89,9 @@ export function singleNeuronProfile(scale = 1): Profile {
       { name: 'step up 15 → 50/s', from: s(30), to: s(140), stepAt: s(30), reaction: 'up' },
       { name: 'steady 50/s', from: s(90), to: s(140), steady: true },
       { name: 'step down 50 → 15/s', from: s(140), to: s(200), stepAt: s(140), reaction: 'down' },
-      {
-        name: '429 storm (limit 8/s, 30 s)',
-        from: s(200),
-        to: end(segments),
-        stepAt: s(200),
-        reaction: 'cut',
-      },
+      { name: '429 storm (limit 8/s, 30 s)', from: s(200), to: s(230), stepAt: s(200), reaction: 'cut' },
+      // The storm's end is a step of its own: 15/s against the slots trimmed during the storm.
+      { name: 'after the storm (15/s)', from: s(230), to: end(segments), stepAt: s(230), reaction: 'up' },
     ],
     clientSloMs: SLO_MS,
     staticReplicas: 2,
