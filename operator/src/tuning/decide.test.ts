@@ -60,8 +60,9 @@ describe('decide', () => {
       reason: 'LatencyAboveSLO',
       changed: true,
     });
+    // Push-back: 10 of 20 slots in use, which 13 hold at 80 %.
     expect(decide(state(20), obs({ throttledPerSecond: 3 }), bounds, T)).toMatchObject({
-      value: 15,
+      value: 13,
       reason: 'UpstreamThrottling',
     });
     expect(decide(state(3), obs({ p95Ms: 80 }), bounds, T).value).toBe(2);
@@ -72,8 +73,9 @@ describe('decide', () => {
     // The bench's 429 storm (8/s admitted, 15/s offered, 500 ms calls) cut 18 → 13 → 9 → 6 → 4
     // slots per pod while the pods used about 5: the queue grew past the SLO for everyone.
     const throttled = (utilization: number) => obs({ throttledPerSecond: 7, utilization });
-    expect(decide(state(18), throttled(0.3), bounds, T)).toMatchObject({ value: 13, changed: true });
-    // 9 × 0.6 = 5.4 in use needs 7 at 80 %: the cut stops there, not at 6.
+    // 18 × 0.3 = 5.4 in use: straight to the 7 that hold it at 80 %, in one step.
+    expect(decide(state(18), throttled(0.3), bounds, T)).toMatchObject({ value: 7, changed: true });
+    // 9 × 0.6 = 5.4 in use needs 7 at 80 %: not the 6 a cut × 0.75 would give.
     expect(decide(state(9), throttled(0.6), bounds, T)).toMatchObject({
       value: 7,
       reason: 'UpstreamThrottling',

@@ -122,7 +122,7 @@ export function decide(
     );
   };
   if (obs.throttledPerSecond > 0) {
-    // Push-back trims the slots the upstream's admissions do not use, never those in use: under
+    // Push-back trims the slots the upstream's admissions leave idle, never those in use: under
     // open-loop load fewer slots do not mean fewer arrivals, so a deeper cut only turns fast
     // refusals into queue wait (the autoscaling bench's 429 storm).
     const why = `upstream throttled ${obs.throttledPerSecond.toFixed(2)}/s`;
@@ -133,7 +133,8 @@ export function decide(
         'UpstreamThrottling',
         `${why}; the ${busy.toFixed(1)} slots in use carry what it admits, so a cut would only queue: holding`,
       );
-    return down('UpstreamThrottling', 0.75, why, needed);
+    // Straight to what is in use: idle slots carry nothing, so there is nothing to step down from.
+    return down('UpstreamThrottling', 0, why, needed);
   }
   const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
   // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.

@@ -25,6 +25,8 @@ export interface Prediction {
   readonly intake: number;
   /** intake × latency + the upstream backlog × fan-out. */
   readonly concurrency: number;
+  /** intake × latency: what the upstream's intake keeps needing once its backlog has passed through. */
+  readonly sustained: number;
   /** The upstream contributions, for the decision's message. */
   readonly from: readonly {
     readonly source: string;
@@ -117,7 +119,8 @@ export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Pre
     const burst = from.reduce((a, c) => a + c.backlog * c.fanOut, 0);
     eff.set(k, Math.max(f.intake ?? 0, predicted));
     if (from.length > 0 && f.latencySeconds !== undefined && f.latencySeconds > 0) {
-      result.set(k, { intake: predicted, concurrency: predicted * f.latencySeconds + burst, from });
+      const sustained = predicted * f.latencySeconds;
+      result.set(k, { intake: predicted, concurrency: sustained + burst, sustained, from });
     }
     for (const e of dag) {
       if (e.source !== k) continue;

@@ -204,6 +204,24 @@ describe('decideReplicas', () => {
     expect(later.value).toBe(1);
   });
 
+  it("holds a pre-scale for the upstream's intake, not for the backlog it passed on once", () => {
+    // Recorded in the graph bench: L3 was pre-scaled 1 → 2 for 41 in flight (L4's intake 20/s ×
+    // 0.55 s = 11, plus L4's queue of 30 released at once when its slots doubled), with 17 slots
+    // per pod; holding 41 for a stable window kept a pod the intake never needed until 97.7 s.
+    const b = { ...bounds, max: 2 };
+    const x = { slotsPerPod: 17, predictedConcurrency: 41, predictedDemand: 9 };
+    const first = decideReplicas(calm(1), load(5, 5, { readyPods: 1, ...x }), b, 0);
+    expect(first).toMatchObject({ value: 2, reason: 'PreScaled' });
+    // The backlog has passed: 9 in flight, which one pod of 17 slots holds (9 ≤ 0.9 × 11.9).
+    const after = { readyPods: 2, slotsPerPod: 17, predictedConcurrency: 9, predictedDemand: 9 };
+    expect(decideReplicas(first.state, load(9, 9, after), b, 10_000).value).toBe(1);
+    // Without the split (a prediction of unknown make-up) the whole prediction is held, as before.
+    const { predictedDemand: _, ...whole } = x;
+    const held = decideReplicas(calm(1), load(5, 5, { readyPods: 1, ...whole }), b, 0);
+    const { predictedDemand: __, ...afterWhole } = after;
+    expect(decideReplicas(held.state, load(9, 9, afterWhole), b, 10_000).value).toBe(2);
+  });
+
   it('follows a step down within a panic window, and the old load in the stable window does not scale back up', () => {
     // Recorded from the bench: 50 → 15 requests/s at 500 ms calls, 24 slots per pod (16.8 per pod):
     // concurrency 27 → 8. The panic window (6 s) falls in three passes, the stable one (60 s) over 30.

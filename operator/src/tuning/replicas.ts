@@ -46,6 +46,11 @@ export interface ReplicaInputs {
   readonly throttled: boolean;
   /** Concurrency predicted from upstream intake × fan-out × latency (pre-scaling). */
   readonly predictedConcurrency?: number | undefined;
+  /**
+   * The part of the prediction the upstream's intake keeps needing (without its backlog × fan-out,
+   * which passes through once), when known: what a pre-scale holds for a stable window.
+   */
+  readonly predictedDemand?: number | undefined;
 }
 
 export interface ReplicaState {
@@ -155,7 +160,12 @@ export function decideReplicas(
     x.panicDemand ?? Number.POSITIVE_INFINITY,
   );
   const panicPeak = inPanic
-    ? Math.max(state.panicPeak ?? 0, sustained, prescaling ? (x.predictedConcurrency ?? 0) : 0)
+    ? Math.max(
+        state.panicPeak ?? 0,
+        sustained,
+        // Like a burst's backlog, an upstream's backlog is scaled for but not held: it passes once.
+        prescaling ? Math.min(x.predictedConcurrency ?? 0, x.predictedDemand ?? Number.POSITIVE_INFINITY) : 0,
+      )
     : undefined;
 
   const dropping =

@@ -678,6 +678,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         slotsPerPod: slots,
         throttled,
         predictedConcurrency: prediction?.concurrency,
+        predictedDemand: prediction?.sustained,
       },
       bounds,
       now,
