@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_V8_FLAGS } from '@hal9/runtime';
 import { stringify } from 'yaml';
 import { RUNTIME_MAIN } from './runtime-src.ts';
 
@@ -86,7 +87,7 @@ export interface SpawnOptions {
 }
 
 /**
- * The runtime as `npm start` runs it: `node runtime/src/main.ts [config]`, output to a log file (as a
+ * The runtime as `npm start` runs it: `node <RUNTIME_V8_FLAGS> runtime/src/main.ts [config]`, output to a log file (as a
  * terminal would take it, no pipe for the bench to read), ready when `/readyz` answers.
  */
 export async function spawnRuntime(
@@ -99,7 +100,7 @@ export async function spawnRuntime(
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [...(o.nodeArgs ?? []), RUNTIME_MAIN, ...(configFile ? [configFile] : [])],
+    [...RUNTIME_V8_FLAGS, ...(o.nodeArgs ?? []), RUNTIME_MAIN, ...(configFile ? [configFile] : [])],
     {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...o.env },
       stdio: ['ignore', fd, fd],

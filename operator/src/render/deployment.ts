@@ -5,6 +5,12 @@ import { peerSecretName, peerTokenFile, peerTokenMountPath, peerTokenVolume } fr
 import { renderPlacement } from './placement.ts';
 import type { PodTuning } from './tuning.ts';
 
+/**
+ * The runtime's V8 flags (runtime/src/node-options.ts, the image's NODE_OPTIONS, which the env below
+ * replaces): the operator's image does not carry the runtime package, so a test keeps the two equal.
+ */
+export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export const configMountPath = '/etc/hal9';
 export const configFile = `${configMountPath}/config.yaml`;
 export const preStopSleepSeconds = 5;
@@ -47,9 +53,10 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
     { name: 'HAL9_PEER_TOKEN_FILE', value: peerTokenFile },
     { name: 'PORT', value: String(runtimePort) },
   ];
-  if (tuning.memoryBytes !== undefined) {
-    vars.push({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiB(tuning.memoryBytes)}` });
-  }
+  // The runtime's own V8 flags (the image's NODE_OPTIONS, which this replaces), then the heap bound.
+  const heap =
+    tuning.memoryBytes === undefined ? [] : [`--max-old-space-size=${heapMiB(tuning.memoryBytes)}`];
+  vars.push({ name: 'NODE_OPTIONS', value: [...RUNTIME_V8_FLAGS, ...heap].join(' ') });
   const ref = spec.claude.apiKeySecretRef;
   if (spec.claude.mode === 'api' && ref) {
     vars.push({

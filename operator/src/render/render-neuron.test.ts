@@ -1,4 +1,5 @@
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
+import { RUNTIME_V8_FLAGS as RUNTIME_IMAGE_V8_FLAGS } from '@hal9/runtime';
 import type {
   KubernetesObject,
   V1Deployment,
@@ -7,6 +8,7 @@ import type {
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testing/builders.ts';
+import { RUNTIME_V8_FLAGS } from './deployment.ts';
 import { configHashAnnotation, selectorString } from './labels.ts';
 import { renderNeuron } from './render-neuron.ts';
 
@@ -97,6 +99,13 @@ describe('renderNeuron: the objects', () => {
 });
 
 describe('renderNeuron: the runtime container', () => {
+  it("carries the runtime image's V8 flags, which its NODE_OPTIONS replaces", () => {
+    expect(RUNTIME_V8_FLAGS).toEqual(RUNTIME_IMAGE_V8_FLAGS);
+    const env = runtime(render().objects).env ?? [];
+    const options = env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    expect(options.startsWith(`${RUNTIME_IMAGE_V8_FLAGS.join(' ')} `)).toBe(true);
+  });
+
   it('runs the runtime with its config file, port and a heap of 75% of the memory limit', () => {
     const c = runtime(render().objects);
     expect(c.image).toBe('hal9/runtime:0.1.0');
@@ -105,7 +114,7 @@ describe('renderNeuron: the runtime container', () => {
     expect(c.env).toEqual([
       { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
       { name: 'HAL9_PEER_TOKEN_FILE', value: '/var/run/hal9/peer/token' },
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=3072' },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4 --max-old-space-size=3072' },
       { name: 'PORT', value: '8080' },
     ]);
   });
@@ -179,7 +188,10 @@ describe('renderNeuron: tuning options', () => {
           requests: { cpu: '500m', memory: '512Mi' },
           limits: { cpu: '1', memory: '1Gi' },
         });
-        expect(runtime(o).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=768' });
+        expect(runtime(o).env).toContainEqual({
+          name: 'NODE_OPTIONS',
+          value: '--max-semi-space-size=4 --max-old-space-size=768',
+        });
       },
     ],
     [
