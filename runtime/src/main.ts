@@ -3,7 +3,7 @@ import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
-import { createTracing } from './tracing/provider.ts';
+import { tracesURL } from './tracing/otel-env.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
@@ -43,10 +43,13 @@ async function main(): Promise<void> {
   const peerToken = config.server.peer_token_file
     ? await readSecret(config.server.peer_token_file)
     : undefined;
-  const tracing = createTracing(env, config.cluster.name);
+  // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
+  const tracing = tracesURL(env)
+    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name)
+    : undefined;
   const runtime = createRuntime(config, {
     apiKey,
-    tracing,
+    ...(tracing ? { tracing } : {}),
     authToken,
     ...(apiKeys ? { apiKeys } : {}),
     ...(peerToken ? { peerToken } : {}),

@@ -10,19 +10,13 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { type OtelEnv, tracesURL } from './otel-env.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
+
+export { type OtelEnv, tracesURL };
 
 // The OTLP/HTTP exporter, configured from the standard OTEL_* variables (read by main.ts and passed
 // in). Off unless an endpoint is set. The provider is not registered globally.
-
-export interface OtelEnv {
-  readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
-  readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
-  readonly OTEL_SERVICE_NAME?: string;
-  readonly OTEL_SDK_DISABLED?: string;
-  readonly OTEL_TRACES_SAMPLER?: string;
-  readonly OTEL_TRACES_SAMPLER_ARG?: string;
-}
 
 /**
  * The sampler the standard variables name (always_on, always_off, traceidratio and their parentbased_
@@ -52,15 +46,6 @@ export interface TracingHandle {
   readonly tracing: Tracing;
   /** Flushes spans still in the batch and stops the exporter. */
   shutdown(): Promise<void>;
-}
-
-/** The traces URL the env names, or undefined when tracing is off. */
-export function tracesURL(env: OtelEnv): string | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
-    return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
-  return undefined;
 }
 
 export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
