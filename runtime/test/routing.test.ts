@@ -171,5 +171,12 @@ describe('routing', () => {
     expect(res.body.results[0].results[0].content).toContain('one');
     expect(res.body.results[1].results[0].content).toContain('two');
     expect(res.body.results[2].error.code).toBe('UNKNOWN_NEURON');
+    // Each entry carries the whole run view, as POST /v1/signals answers it.
+    const single = await rt.post('/v1/signals', { content: 'one' });
+    expect(Object.keys(res.body.results[0]).sort()).toEqual(Object.keys(single.body).sort());
+    expect(Object.keys(res.body.results[0].trace[0]).sort()).toEqual(
+      Object.keys(single.body.trace[0]).sort(),
+    );
+    expect(Object.keys(res.body.results[2])).toEqual(['error']);
   });
 });

@@ -174,3 +174,19 @@ export const accepted = {
   required: ['id', 'status'],
   properties: { id: { type: 'string' }, status: { type: 'string' } },
 } as const;
+
+/**
+ * POST /v1/signals/batch: one entry per signal, a run view or `{ error }` when it was refused at once.
+ * One item schema holds both shapes (nothing required), which fast-json-stringify serializes without
+ * trying each alternative of an anyOf.
+ */
+export const batchView = {
+  type: 'object',
+  required: ['results'],
+  properties: {
+    results: {
+      type: 'array',
+      items: { type: 'object', properties: { ...runView.properties, error: errorInfo } },
+    },
+  },
+} as const;

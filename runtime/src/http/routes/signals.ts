@@ -6,7 +6,7 @@ import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
-import { accepted, batchInput, runView, signalInput, submitQuery } from '../schemas.ts';
+import { accepted, batchInput, batchView, runView, signalInput, submitQuery } from '../schemas.ts';
 import { type SseOptions, streamRun } from '../sse.ts';
 
 // The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
@@ -121,7 +121,7 @@ export async function signalRoutes(
 
   app.post<{ Body: { signals: SignalBody[] } }>(
     '/v1/signals/batch',
-    { schema: { body: batchInput } },
+    { schema: { body: batchInput, response: { 200: batchView } } },
     async (req) => {
       const items = req.body.signals.map((s) => {
         try {
