@@ -48,6 +48,17 @@ describe('retries', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('starts no retry after performance.latency_slo_ms: the 429 returns at once, with its retry-after', async () => {
+    const { fake, rt } = await start({ claude: { retry: fastRetry }, performance: { latency_slo_ms: 300 } });
+    fake.respond(apiError(429, { retryAfterMs: '400' }));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(502);
+    expect(res.body.errors[0].code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(fake.requests).toHaveLength(1);
+    expect(await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '429' })).toBe(0);
+  });
+
   it('honours retry-after when it fits', async () => {
     const { fake, rt } = await start({ claude: { retry: fastRetry } });
     fake.script(apiError(429, { retryAfterMs: '200' }));
