@@ -415,8 +415,8 @@ export class Engine {
 
   /**
    * A signal whose latency objective passed while it waited for a slot has missed it for certain:
-   * it ends now with QUEUE_TIMEOUT (its caller may retry) instead of taking a slot, and the upstream
-   * admissions, that signals which can still make it need.
+   * it ends now with QUEUE_TIMEOUT (its caller may retry) instead of taking a slot and an upstream
+   * admission that signals which can still make it need.
    */
   #missedObjective({ run, signal, arrivedAt }: Work): boolean {
     const slo = this.config.performance.latency_slo_ms;
