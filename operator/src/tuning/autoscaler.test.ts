@@ -159,6 +159,10 @@ function model(h: ReturnType<typeof harness>, demand: () => number) {
   };
 }
 
+/** The executor limits delivered to the pod at `ip`, in order. */
+const limitsTo = (h: ReturnType<typeof harness>, ip: string): number[] =>
+  h.puts.filter((p) => p.url.includes(ip)).map((p) => p.value);
+
 describe('the autoscaler on the pods’ load reports', () => {
   it('reacts to a step within 10 s and settles within 60 s at the shipped defaults', async () => {
     const h = harness({
@@ -338,24 +342,18 @@ describe('the autoscaler on the pods’ load reports', () => {
     const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 2 } });
     h.pod('impl-1', '127.0.0.3', { active: 1, rate: 4, latency: 0.2 });
     await h.run(35);
-    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    const before = limitsTo(h, '127.0.0.3').length;
     up.set({ active: 8, rate: 40, latency: 0.2, fanOut: { 'impl-1': 2 } });
     await h.run(1);
     // 40/s × 2 × 0.2 s = 16 predicted in flight on impl-1's one ready pod, whose own load has not
     // changed (1 in flight): about 20 slots hold it at 80 %. The first pass after the step sees it in
     // the newest interval (the 6 s panic window still says 14.7/s, 6 in flight: no raise at all) and
     // raises at least as far as one step may (doubling); a pre-scale follows a raise at once.
-    const first = h.puts
-      .filter((p) => p.url.includes('127.0.0.3'))
-      .slice(before)
-      .map((p) => p.value);
+    const first = limitsTo(h, '127.0.0.3').slice(before);
     expect(first.length).toBeGreaterThan(0);
     expect(Math.min(...first)).toBeGreaterThanOrEqual(16);
     await h.run(4);
-    const raised = h.puts
-      .filter((p) => p.url.includes('127.0.0.3'))
-      .slice(before)
-      .map((p) => p.value);
+    const raised = limitsTo(h, '127.0.0.3').slice(before);
     expect(raised.at(-1)).toBeGreaterThanOrEqual(20);
     expect(h.status('impl-1')?.parallelism?.lastDecision).toMatchObject({ reason: 'PreScaled' });
   });
@@ -369,15 +367,12 @@ describe('the autoscaler on the pods’ load reports', () => {
     const up = h.pod('design-1', '127.0.0.2', { active: 1, rate: 2, latency: 0.2, fanOut: { 'impl-1': 1 } });
     h.pod('impl-1', '127.0.0.3', { active: 1, rate: 2, latency: 0.2 });
     await h.run(35);
-    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    const before = limitsTo(h, '127.0.0.3').length;
     // design-1's intake rises a little, and 20 signals wait for its slots: 10/s × 0.2 s = 2 in
     // flight would not raise impl-1's 8 slots; the 20 that reach it when design-1 drains do.
     up.set({ active: 8, queued: 20, rate: 10, latency: 0.2, fanOut: { 'impl-1': 1 } });
     await h.run(1);
-    const raised = h.puts
-      .filter((p) => p.url.includes('127.0.0.3'))
-      .slice(before)
-      .map((p) => p.value);
+    const raised = limitsTo(h, '127.0.0.3').slice(before);
     expect(raised.length).toBeGreaterThan(0);
     expect(Math.min(...raised)).toBeGreaterThanOrEqual(16);
     const d = h.status('impl-1')?.autoscaling as { lastDecision: Record<string, unknown> };
@@ -395,16 +390,13 @@ describe('the autoscaler on the pods’ load reports', () => {
     // impl-1 is scaled to 2; one of them runs yet.
     h.pod('impl-1', '127.0.0.3', { active: 1, rate: 4, latency: 0.2 });
     await h.run(35);
-    const before = h.puts.filter((p) => p.url.includes('127.0.0.3')).length;
+    const before = limitsTo(h, '127.0.0.3').length;
     // 40/s × 2 × 0.2 s = 16 predicted in flight on impl-1, shared by the 2 pods it is scaled to:
     // 8 each, 10–11 slots at 80 %. Sizing the one ready pod for all 16 (20 slots) would count the
     // headroom twice, and the pods the slots made unneeded would go a stable window later.
     up.set({ active: 8, rate: 40, latency: 0.2, fanOut: { 'impl-1': 2 } });
     await h.run(3);
-    const raised = h.puts
-      .filter((p) => p.url.includes('127.0.0.3'))
-      .slice(before)
-      .map((p) => p.value);
+    const raised = limitsTo(h, '127.0.0.3').slice(before);
     expect(raised.length).toBeGreaterThan(0);
     expect(Math.min(...raised)).toBeGreaterThan(8);
     expect(Math.max(...raised)).toBeLessThanOrEqual(11);

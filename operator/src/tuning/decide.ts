@@ -111,15 +111,12 @@ export function decide(
   }
   if (!obs || !Number.isFinite(obs.p95Ms)) return hold('NoData', 'no latency data for the window; holding');
 
-  const down = (reason: DecisionReason, factor: number, why: string, floor = b.min): Decision => {
+  /** A cut to `value` (at least one slot, within the bounds), a panic window after the last one. */
+  const down = (reason: DecisionReason, value: number, why: string): Decision => {
     if (state.current <= b.min) return hold('AtBound', `${why}, already at the minimum ${b.min}`);
     if ((state.lastDirection === 'down' || state.lastDirection === 'trim') && since < panic)
       return hold('Cooldown', `${why}; waiting for the last cut to take effect`);
-    return to(
-      clamp(Math.max(Math.floor(state.current * factor), floor), b.min, state.current - 1),
-      reason,
-      why,
-    );
+    return to(clamp(value, b.min, state.current - 1), reason, why);
   };
   if (obs.throttledPerSecond > 0) {
     // Push-back trims the slots the upstream's admissions leave idle, never those in use: under
@@ -134,14 +131,18 @@ export function decide(
         `${why}; the ${busy.toFixed(1)} slots in use carry what it admits, so a cut would only queue: holding`,
       );
     // Straight to what is in use: idle slots carry nothing, so there is nothing to step down from.
-    return down('UpstreamThrottling', 0, why, needed);
+    return down('UpstreamThrottling', needed, why);
   }
   const saturated = obs.utilization >= 0.8 || obs.queueDepth >= 1;
   // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.
   const serviceFits = obs.serviceMs !== undefined && obs.serviceMs <= b.sloMs * 0.8;
   const queueBound = obs.p95Ms > b.sloMs && saturated && serviceFits;
   if (obs.p95Ms > b.sloMs && !serviceFits) {
-    return down('LatencyAboveSLO', 0.8, `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`);
+    return down(
+      'LatencyAboveSLO',
+      Math.floor(state.current * 0.8),
+      `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`,
+    );
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
   const wait =

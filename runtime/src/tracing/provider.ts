@@ -13,8 +13,6 @@ import {
 import { type OtelEnv, tracesURL } from './otel-env.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
-export { type OtelEnv, tracesURL };
-
 // The OTLP/HTTP exporter, configured from the standard OTEL_* variables (read by main.ts and passed
 // in). Off unless an endpoint is set. The provider is not registered globally.
 
