@@ -83,6 +83,8 @@ describe('parseConfig', () => {
     ],
     [{ neurons: [{ id: 'a', layer: 'L2', endpoint: 'http://x:1' }] }, 'neurons', /hosted here/],
     [{ entry_neuron: 'nope' }, 'entry_neuron', /not a neuron/],
+    [{ performance: { latency_slo_ms: -1 } }, 'performance.latency_slo_ms', /integer from 0 to 3600000/],
+    [{ performance: { latency_slo_ms: '500' } }, 'performance.latency_slo_ms', /integer from 0 to 3600000/],
   ])('rejects %j naming %s', (doc, field, message) => {
     expect(problems(doc)).toContainEqual({ field, message: expect.stringMatching(message) });
   });
