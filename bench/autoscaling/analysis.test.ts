@@ -11,7 +11,7 @@ import {
   stepFigures,
 } from './analysis.ts';
 import { decisionOf } from './operator-process.ts';
-import { ratioCell } from './report.ts';
+import { deliveryRows, type ProfileRun, ratioCell } from './report.ts';
 import { graphProfile, manifests, singleNeuronProfile } from './scenarios.ts';
 
 const result = (t: number, latencyMs: number, code = 200): RequestResult => ({ t, code, latencyMs });
@@ -219,5 +219,37 @@ describe('the ceiling and the ratio', () => {
     expect(ratioCell(0.4, 48.1, 50)).toBe('120.25× ✓');
     expect(ratioCell(7.5, 7.6, 10.8)).toBe('1.01× ✗ (1.5× unreachable: the ceiling is 1.44× static)');
     expect(ratioCell(5.8, 9.0, 10.8)).toBe('1.55× ✓');
+  });
+});
+
+describe('the start of new pods', () => {
+  it('splits a pod start into preparing and the process start, counting a start that never answered', () => {
+    const run: ProfileRun = {
+      profile: singleNeuronProfile(),
+      runs: {
+        static: { results: [], decisions: [], samples: [] },
+        operator: {
+          results: [],
+          decisions: [decision(1000, 'replicas', 1, 2)],
+          samples: [sample(0, 1, [8]), sample(3500, 2, [8, 8])].map((x) => ({ ...x, cpuMs: 0 })),
+          starts: [
+            { pod: 'a', seenMs: 2000, spawnedMs: 2100, readyMs: 2900 },
+            { pod: 'b', seenMs: 4000, spawnedMs: 4300, readyMs: 5500 },
+            { pod: 'c', seenMs: 6000, spawnedMs: 6200, readyMs: undefined },
+          ],
+        },
+      },
+    };
+    const rows = deliveryRows([run]);
+    expect(rows.find((r) => r[0] === 'that many pods running and ready')).toEqual([
+      'that many pods running and ready',
+      '1',
+      '0',
+      '2.5',
+      '2.5',
+      '✓',
+    ]);
+    expect(rows.find((r) => r[0]?.includes('seen Running'))?.slice(1)).toEqual(['3', '', '0.2', '0.3', '']);
+    expect(rows.find((r) => r[0]?.includes('Node start'))?.slice(1)).toEqual(['3', '1', '0.8', '1.2', '']);
   });
 });

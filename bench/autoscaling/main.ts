@@ -205,6 +205,15 @@ async function runProfile(env: Env, p: Profile) {
         results: await readResults(env.vegeta, files[i]!, t0),
         decisions: decisions.filter((d) => d.namespace === ns).map((d) => ({ ...d, t: d.time - t0 })),
         samples: monitor.samples(ns),
+        starts: env.runner
+          .processes()
+          .filter((x) => x.namespace === ns && x.spawnedAt >= t0)
+          .map((x) => ({
+            pod: x.name,
+            seenMs: x.seenAt - t0,
+            spawnedMs: x.spawnedAt - t0,
+            readyMs: x.readyAt === undefined ? undefined : x.readyAt - t0,
+          })),
       };
       rolled[c] = (await rollouts(env.kc, ns)) - setsBefore[c]!;
     }

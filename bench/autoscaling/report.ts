@@ -14,10 +14,22 @@ import {
 } from './analysis.ts';
 import { BATCH, type Config, type Profile, profileSeconds } from './scenarios.ts';
 
+/** A pod process the runner started during the run (ms after the profile started). */
+export interface ProcessStart {
+  readonly pod: string;
+  /** The runner saw the pod Running (after creation, scheduling and kwok). */
+  readonly seenMs: number;
+  readonly spawnedMs: number;
+  /** It answered /healthz on its pod IP; undefined: never. */
+  readonly readyMs: number | undefined;
+}
+
 export interface ConfigRun {
   readonly results: readonly RequestResult[];
   readonly decisions: readonly Decision[];
   readonly samples: readonly (Sample & { readonly cpuMs: number })[];
+  /** Absent in runs recorded before it was kept. */
+  readonly starts?: readonly ProcessStart[];
 }
 
 export interface ProfileRun {
@@ -124,6 +136,31 @@ export function deliveryRows(runs: readonly ProfileRun[]): string[][] {
       f(shown.length > 0 ? Math.max(...shown) : undefined),
       mark(shown.length > 0 && Math.max(...shown) <= 5),
     ]);
+  }
+  // Where a new pod's time goes once the runner (the kubelet here) sees it Running: the rest of
+  // "running and ready" is the Deployment, ReplicaSet, scheduler and kwok.
+  const starts = runs.flatMap((p) => p.runs.operator.starts ?? []);
+  const ready = starts.flatMap((x) => (x.readyMs === undefined ? [] : [(x.readyMs - x.spawnedMs) / 1000]));
+  const prepared = starts.map((x) => (x.spawnedMs - x.seenMs) / 1000);
+  if (starts.length > 0) {
+    rows.push(
+      [
+        'of which: seen Running → process spawned (config files written)',
+        String(starts.length),
+        '',
+        f(quantile(prepared, 0.5)),
+        f(Math.max(...prepared)),
+        '',
+      ],
+      [
+        'of which: process spawned → answers /healthz (Node start)',
+        String(starts.length),
+        String(starts.length - ready.length),
+        f(quantile(ready, 0.5)),
+        f(ready.length > 0 ? Math.max(...ready) : undefined),
+        '',
+      ],
+    );
   }
   return rows;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertClusterLoopback } from './address-audit.ts';
@@ -121,6 +121,11 @@ describe('pod runner', () => {
     await waitForPod(kc, ns, alpha.metadata?.name ?? '', (p) => podCondition(p, 'Ready')?.status === 'True');
     expect(proc.uid).toBe(alpha.metadata?.uid);
     expect(proc.pid).toBeGreaterThan(0);
+    expect(proc.seenAt).toBeLessThanOrEqual(proc.spawnedAt);
+    expect(proc.readyAt).toBeGreaterThanOrEqual(proc.spawnedAt);
+    // As the image does, the process has a compile cache (the runner's default, outside the repo).
+    const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+    expect(environ.find((v) => v.startsWith('NODE_COMPILE_CACHE='))).toMatch(/hal9\/node-compile-cache$/);
 
     // Answered by the process, with the trigger only that ConfigMap has.
     const res = await postSignal(proc.url, 'ping-alpha please');

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -72,6 +72,12 @@ export interface PodRunnerOptions {
   readonly baseDir?: string;
   /** Keep the directory (per-pod files and `<pod>.log`) after close. */
   readonly keepDir?: boolean;
+  /**
+   * The processes' NODE_COMPILE_CACHE, as the runtime image sets it (its cache is built into the
+   * image; here it is filled by the first start). Default `$XDG_CACHE_HOME/hal9/node-compile-cache`
+   * (else ~/.cache/...); `false` runs without one.
+   */
+  readonly compileCache?: string | false;
   readonly log?: (line: string) => void;
 }
 
@@ -92,6 +98,12 @@ export interface PodProcess {
   /** Why the process is exited/failed (with the log tail), if it is. */
   readonly error?: string;
   readonly exit?: ExitInfo;
+  /** When the runner saw the pod Running and began to prepare its process (ms since the epoch). */
+  readonly seenAt: number;
+  /** When the process was spawned. */
+  readonly spawnedAt: number;
+  /** When the process first answered /healthz on its pod IP. */
+  readonly readyAt?: number;
 }
 
 export interface PodRunner {
@@ -126,9 +138,14 @@ interface Entry extends RunnerEntry {
   proc?: ManagedProcess;
   error?: string;
   exit?: ExitInfo;
+  readonly seenAt: number;
+  readonly spawnedAt: number;
+  readyAt?: number;
 }
 
 const mainPath = join(repoRoot, 'runtime', 'src', 'main.ts');
+const defaultCompileCache = (): string =>
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hal9', 'node-compile-cache');
 const nodeBinary = (): string => {
   const local = join(repoRoot, 'node_modules', '.bin', 'node');
   return existsSync(local) ? local : process.execPath;
@@ -147,6 +164,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   await mkdir(join(dir, 'pids'));
   const reaper = startReaper(dir, { keepDir: options.keepDir });
   const node = nodeBinary();
+  const compileCache = options.compileCache ?? defaultCompileCache();
 
   const entries = new Map<string, Entry>();
   const problems = new Map<string, string>();
@@ -242,7 +260,10 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     const deadline = Date.now() + startTimeoutMs;
     while (e.state === 'starting' && !proc.exitInfo()) {
       if (await probeHealthy(url)) {
-        if (e.state === 'starting') e.state = 'ready';
+        if (e.state === 'starting') {
+          e.state = 'ready';
+          e.readyAt = Date.now();
+        }
         log(`${e.key}: runtime ready at ${url} (pid ${proc.pid})`);
         void sync().catch(() => {});
         return;
@@ -260,6 +281,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
 
   const start = async (pod: V1Pod): Promise<void> => {
     const key = podKey(pod);
+    const seenAt = Date.now();
     const uid = pod.metadata?.uid ?? '';
     const name = `${pod.metadata?.namespace}_${pod.metadata?.name}_${uid.slice(0, 8)}`;
     const rootDir = join(dir, 'pods', name, 'root');
@@ -294,6 +316,8 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       logPath: join(dir, `${name}.log`),
       configPath: planned.configPath,
       graceMs: podGrace === undefined ? stopGraceMs : Math.min(stopGraceMs, podGrace * 1000),
+      seenAt,
+      spawnedAt: Date.now(),
     };
     entries.set(key, e);
     const proc = startProcess({
@@ -302,7 +326,11 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       args: [mainPath, ...planned.args],
       dir,
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...planned.env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
+        ...planned.env,
+      },
       inheritEnv: false,
     });
     e.proc = proc;
@@ -403,6 +431,9 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     configPath: e.configPath,
     ...(e.error ? { error: e.error } : {}),
     ...(e.exit ? { exit: e.exit } : {}),
+    seenAt: e.seenAt,
+    spawnedAt: e.spawnedAt,
+    ...(e.readyAt === undefined ? {} : { readyAt: e.readyAt }),
   });
 
   let closing: Promise<void> | undefined;
