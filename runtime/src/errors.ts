@@ -10,6 +10,10 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
   URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
+  CLIENT_TIMEOUT: {
+    status: 408,
+    message: 'The request was not received in time (server.headers_timeout_ms, server.request_timeout_ms)',
+  },
   QUEUE_FULL: { status: 429, message: 'The signal queue is full; retry later' },
   QUEUE_TIMEOUT: { status: 503, message: 'The signal waited for a slot past its latency objective' },
   DRAINING: { status: 503, message: 'The runtime is shutting down' },

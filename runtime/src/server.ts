@@ -50,7 +50,15 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     // and an idle keep-alive connection is closed after keepAliveMs.
     requestTimeout: deps.timeouts.requestMs,
     keepAliveTimeout: deps.timeouts.keepAliveMs,
-    http: { headersTimeout: deps.timeouts.headersMs },
+    http: {
+      headersTimeout: deps.timeouts.headersMs,
+      // Node checks both timeouts only this often (30 s by default, which would stretch a 10 s bound
+      // to 40 s); a check walks the connection list natively, so once a second costs nothing.
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(1000, Math.floor(Math.min(deps.timeouts.headersMs, deps.timeouts.requestMs) / 2)),
+      ),
+    },
     // Malformed HTTP (bad Content-Length, oversized headers) still gets the catalogue's format.
     clientErrorHandler: (err, socket) => writeClientError(err, socket),
     // The router's own errors (a bad percent-encoding) too.

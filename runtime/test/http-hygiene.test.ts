@@ -56,6 +56,40 @@ describe('HTTP hygiene', () => {
     expect(jsonOf(big).error.code).toBe('HEADERS_TOO_LARGE');
   });
 
+  it('answers a request that stalls with 408 CLIENT_TIMEOUT, and closes idle connections without a word', async () => {
+    rt = await startRuntime({
+      server: { headers_timeout_ms: 300, request_timeout_ms: 600, keep_alive_timeout_ms: 1500 },
+    });
+    const { hostname, port } = new URL(rt.url);
+    // Headers that never end, and a body that never ends: each answered within the bound (the check
+    // runs every half of the smaller timeout, not Node's 30 s) in the catalogue's format.
+    const started = Date.now();
+    const headers = await raw(rt.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1');
+    expect(headers).toMatch(/^HTTP\/1\.1 408/);
+    expect(jsonOf(headers).error.code).toBe('CLIENT_TIMEOUT');
+    expect(jsonOf(headers).error.message).toContain('server.headers_timeout_ms');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const body = await raw(
+      rt.url,
+      'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"co',
+    );
+    expect(body).toMatch(/^HTTP\/1\.1 408/);
+    // A spare connection that never carried a request, and a keep-alive connection after its answer:
+    // closed by the server with nothing written (an answer there would be unsolicited).
+    expect(await raw(rt.url, '')).toBe('');
+    const used = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(port), hostname, () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let out = '';
+      s.on('data', (d) => {
+        out += d;
+      });
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+    });
+    expect(used).toMatch(/^HTTP\/1\.1 200/);
+    expect(used.match(/HTTP\/1\.1/g)).toHaveLength(1);
+  });
+
   it('a client that never finishes its body cannot hold the process past the drain on SIGTERM', async () => {
     proc = await spawnRuntime({ server: { drain_timeout_ms: 300 } });
     const { port } = new URL(proc.url);

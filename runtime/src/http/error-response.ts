@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
 import type { RunView } from '../pipeline/request-run.ts';
@@ -65,8 +65,13 @@ export function toHal9Error(e: unknown): Hal9Error {
 export const clip = (s: string, max = 120): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 /** Errors the HTTP parser raises before fastify sees a request, answered in the catalogue's format. */
-export function writeClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) {
+export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A timeout on a connection that holds no part of a request (a client's spare keep-alive
+  // connection, never used, or one that already had its answers) is closed without a word, as
+  // Node's own handler does: an answer there is one no request asked for (Go's client logs it as an
+  // "unsolicited response" and drops the connection anyway).
+  const idle = socket.bytesRead === 0 || socket.bytesWritten > 0;
+  if (!socket.writable || (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && idle)) {
     socket.destroy();
     return;
   }
@@ -74,7 +79,7 @@ export function writeClientError(err: Error & { code?: string }, socket: Duplex)
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new Hal9Error('HEADERS_TOO_LARGE')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new Hal9Error('REQUEST_TIMEOUT', 'the request was not received in time')
+        ? new Hal9Error('CLIENT_TIMEOUT')
         : new Hal9Error('INVALID_REQUEST', 'malformed HTTP request');
   const body = JSON.stringify(errorBody(e));
   socket.end(
