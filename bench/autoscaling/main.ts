@@ -205,9 +205,9 @@ async function runProfile(env: Env, p: Profile) {
         results: await readResults(env.vegeta, files[i]!, t0),
         decisions: decisions.filter((d) => d.namespace === ns).map((d) => ({ ...d, t: d.time - t0 })),
         samples: monitor.samples(ns),
-        starts: env.runner
-          .processes()
-          .filter((x) => x.namespace === ns && x.spawnedAt >= t0)
+        starts: monitor
+          .seen(ns)
+          .filter((x) => x.spawnedAt >= t0)
           .map((x) => ({
             pod: x.name,
             seenMs: x.seenAt - t0,

@@ -43,6 +43,8 @@ export interface Monitor {
   samples(namespace: string): readonly MonitoredSample[];
   /** Ready pods' base URLs of a Neuron, now. */
   ready(namespace: string, neuron: string): readonly string[];
+  /** Every pod process seen in a namespace, the last view of each (the runner forgets stopped pods). */
+  seen(namespace: string): readonly PodProcess[];
   stop(): Promise<void>;
 }
 
@@ -53,9 +55,11 @@ export function startMonitor(
   intervalMs: number,
 ): Monitor {
   const byNs = new Map<string, MonitoredSample[]>(namespaces.map((n) => [n, []]));
+  const seen = new Map<string, PodProcess>();
   let stopped = false;
   const pass = async () => {
     const current = processes();
+    for (const p of current) seen.set(`${p.namespace}/${p.name}/${p.uid}`, p);
     const at = Date.now();
     for (const ns of namespaces) {
       const mine = current.filter((p) => p.namespace === ns);
@@ -96,6 +100,10 @@ export function startMonitor(
       processes()
         .filter((p) => p.namespace === ns && p.state === 'ready' && neuronOfPod(p.name) === neuron)
         .map((p) => p.url),
+    seen: (ns) => {
+      for (const p of processes()) seen.set(`${p.namespace}/${p.name}/${p.uid}`, p);
+      return [...seen.values()].filter((p) => p.namespace === ns);
+    },
     stop: async () => {
       stopped = true;
       await loop;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cacheKey } from '../src/pipeline/response-cache.ts';
+import { cacheKey, cacheScope, INLINE_KEY_MAX } from '../src/pipeline/response-cache.ts';
 import {
   apiDoc,
   apiError,
@@ -164,6 +164,8 @@ describe('response cache', () => {
 
   it('derives distinct keys from each of neuron, model, system prompt and content', () => {
     const base = { neuron: 'impl-1', model: 'm', systemPrompt: 'p', content: 'c' };
+    const keyOf = (p: typeof base) => cacheKey(cacheScope(p.neuron, p.model, p.systemPrompt), p.content);
+    const long = 'x'.repeat(INLINE_KEY_MAX + 1);
     const keys = [
       base,
       { ...base, neuron: 'impl-2' },
@@ -172,8 +174,16 @@ describe('response cache', () => {
       { ...base, content: 'c2' },
       // Field boundaries matter: moving text from one part to the next is a different key.
       { ...base, systemPrompt: 'pc', content: '' },
-    ].map(cacheKey);
+      { ...base, neuron: 'impl-1\0m', model: 'p' },
+      // Long contents are hashed: still distinct, and the key stays small.
+      { ...base, content: long },
+      { ...base, content: `${long}y` },
+      { ...base, content: 'x'.repeat(INLINE_KEY_MAX) },
+    ].map(keyOf);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(cacheKey({ ...base })).toBe(keys[0]);
+    expect(keyOf({ ...base })).toBe(keys[0]);
+    expect(keyOf({ ...base, content: long })).toBe(keys[7]);
+    expect(keys[7]!.length).toBeLessThan(100);
+    expect(keyOf({ ...base, content: 'x'.repeat(10_000_000) }).length).toBeLessThan(100);
   });
 });

@@ -222,6 +222,43 @@ describe('decideReplicas', () => {
     expect(decideReplicas(held.state, load(9, 9, afterWhole), b, 10_000).value).toBe(2);
   });
 
+  it('releases a pre-scale the load did not need after its hold (two panic windows), not a stable window', () => {
+    // Recorded in the graph bench (2026-12-02 03:42): L3 pre-scaled 1 → 2 when L4's intake doubled,
+    // its slots raised 9 → 17 (per-pod target 11.9), then 10.7 in flight, which one pod holds
+    // (≤ 0.9 × 11.9). Held for the stable window, the second pod went 67 s after the step.
+    const b = { ...bounds, max: 4 };
+    const seq = (hold: number | undefined) => {
+      let s = calm(1);
+      const out: { t: number; value: number }[] = [];
+      for (let t = 0; t <= 80_000; t += 2_000) {
+        const x: Partial<ReplicaInputs> =
+          t === 0
+            ? { slotsPerPod: 9, predictedConcurrency: 6.5 }
+            : t <= 4_000
+              ? { slotsPerPod: 17, predictedConcurrency: 16, predictedDemand: 11 }
+              : { slotsPerPod: 17, predictedConcurrency: 10.7, predictedDemand: 10.7 };
+        // The stable window climbs from the old load over a minute; the panic window has the new one.
+        const stable = Math.min(10.7, 4.1 + (6.6 * t) / 60_000);
+        const panic = t === 0 ? 5.2 : 10.7;
+        const d = decideReplicas(
+          s,
+          load(stable, panic, { readyPods: s.current, ...x }),
+          { ...b, ...(hold === undefined ? {} : { prescaleHoldMs: hold }) },
+          t,
+        );
+        s = d.state;
+        out.push({ t, value: d.value });
+      }
+      return out;
+    };
+    const changes = (xs: { t: number; value: number }[]) =>
+      xs.filter((x, i) => i > 0 && x.value !== xs[i - 1]!.value).map((x) => [x.t, x.value]);
+    expect(seq(12_000)[0]!.value).toBe(2);
+    expect(changes(seq(12_000))).toEqual([[16_000, 1]]);
+    // Held for the stable window (the default), the same load steps down a minute late.
+    expect(changes(seq(undefined))).toEqual([[64_000, 1]]);
+  });
+
   it('follows a step down within a panic window, and the old load in the stable window does not scale back up', () => {
     // Recorded from the bench: 50 → 15 requests/s at 500 ms calls, 24 slots per pod (16.8 per pod):
     // concurrency 27 → 8. The panic window (6 s) falls in three passes, the stable one (60 s) over 30.

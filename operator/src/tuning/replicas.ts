@@ -26,6 +26,11 @@ export interface ReplicaBounds {
   readonly panicThreshold: number;
   readonly stableWindowMs: number;
   readonly scaleDownDelayMs: number;
+  /**
+   * How long a pre-scale is held after the last pass that predicted more than the Neuron's own
+   * windows (the tuner passes two panic windows). Default: the stable window.
+   */
+  readonly prescaleHoldMs?: number;
 }
 
 export interface ReplicaInputs {
@@ -57,6 +62,8 @@ export interface ReplicaState {
   readonly current: number;
   /** Epoch ms until which panic mode lasts; 0 when calm. */
   readonly panicUntil: number;
+  /** Epoch ms until which a pre-scale is held (like a panic); 0 or absent when none. */
+  readonly prescaleUntil?: number;
   /**
    * Highest panic-window concurrency seen in this panic. Panic holds this much capacity, counted
    * in concurrency and not in pods, so slots raised meanwhile let the pod count come down.
@@ -147,11 +154,17 @@ export function decideReplicas(
   const burst = x.panicConcurrency === undefined ? stable : podsFor(x.panicConcurrency, perPod);
   const predicted = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, perPod);
   const panicking = burst / ready >= b.panicThreshold;
-  // A pre-scale is held like a panic: the capacity it asked for stays a stable window, so it is not
-  // undone (by a dip in the upstream's intake) before its pods are even ready.
+  // A pre-scale is held like a panic, so it is not undone (by a dip in the upstream's intake) before
+  // its pods are even ready. But only for `prescaleHoldMs` after the last pass that predicted more:
+  // by then the Neuron's own panic window holds the load that arrived, and the floor below keeps
+  // what it needs. Held for a stable window, a prediction the load did not need cost a late step
+  // down a minute after the step up (the graph bench: L3's second pod went at 67 s).
   const prescaling = predicted > stable;
-  const panicUntil = panicking || prescaling ? now + b.stableWindowMs : state.panicUntil;
-  const inPanic = now < panicUntil;
+  const panicUntil = panicking ? now + b.stableWindowMs : state.panicUntil;
+  const prescaleUntil = prescaling
+    ? now + (b.prescaleHoldMs ?? b.stableWindowMs)
+    : (state.prescaleUntil ?? 0);
+  const inPanic = now < panicUntil || now < prescaleUntil;
   // The capacity a panic holds is its arrivals' need, not the backlog they built: the burst itself
   // scales on the whole concurrency (so the backlog drains fast), but holding a backlog's peak for
   // a stable window keeps pods nobody needs once it is drained, and scales down a minute late.
@@ -213,6 +226,7 @@ export function decideReplicas(
     `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
   const next = {
     panicUntil,
+    prescaleUntil,
     dropUntil,
     recent,
     ...(panicPeak === undefined ? { panicPeak: undefined } : { panicPeak }),

@@ -605,6 +605,9 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       panicThreshold: a.panicThresholdPercentage / 100,
       stableWindowMs: a.stableWindowSeconds * 1000,
       scaleDownDelayMs: a.scaleDownDelaySeconds * 1000,
+      // Two panic windows: the pods it asked for are ready and the Neuron's own panic window has
+      // the load that arrived (replicas.ts).
+      prescaleHoldMs: Math.min(a.stableWindowSeconds, 2 * a.panicWindowSeconds) * 1000,
     };
     let stable: number | undefined;
     let panic: number | undefined;

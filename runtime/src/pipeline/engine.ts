@@ -13,7 +13,7 @@ import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import { RequestRun, type RunView } from './request-run.ts';
-import { cacheKey, ResponseCache } from './response-cache.ts';
+import { cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
 import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
 import {
@@ -83,6 +83,8 @@ export class Engine {
   readonly #breakers: ReturnType<typeof breakers>;
   readonly #modelCall: ModelCall;
   readonly #cache: ResponseCache<ModelAnswer>;
+  /** Per neuron id: the hashed part of its cache keys (model and system prompt are fixed for the engine's life). */
+  readonly #cacheScopes = new Map<string, string>();
   readonly #cacheLayers: ReadonlySet<Layer>;
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
@@ -499,12 +501,12 @@ export class Engine {
       return { answer: await this.#charged(neuron, content, run, run.signal, span, deadline), cached: false };
     }
     this.#obs.cacheRequest(neuron);
-    const key = cacheKey({
-      neuron: neuron.id,
-      model: this.#backend.model,
-      systemPrompt: neuron.system_prompt,
-      content,
-    });
+    let scope = this.#cacheScopes.get(neuron.id);
+    if (scope === undefined) {
+      scope = cacheScope(neuron.id, this.#backend.model, neuron.system_prompt);
+      this.#cacheScopes.set(neuron.id, scope);
+    }
+    const key = cacheKey(scope, content);
     const r = await this.#cache.getOrLoad(
       key,
       (signal) => this.#charged(neuron, content, run, signal, span, deadline),
