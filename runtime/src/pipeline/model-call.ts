@@ -107,38 +107,42 @@ export function retryDelayMs(
 export const withTracing =
   (tracing: Tracing, provider: string, maxTokens: number): AttemptStage =>
   (next) =>
-  async (neuron, content, model, ctx) => {
-    if (!tracing.enabled) return next(neuron, content, model, ctx);
-    const span = tracing.child(ctx.span, `chat ${model}`, 'client', {
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': provider,
-      'gen_ai.request.model': model,
-      'gen_ai.request.max_tokens': maxTokens,
-      'hal9.neuron': neuron.id,
-    });
-    try {
-      const c = await next(neuron, content, model, ctx, span.traceparent());
-      span.end({
-        attributes: {
-          'gen_ai.response.model': model,
-          ...(c.id ? { 'gen_ai.response.id': c.id } : {}),
-          ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
-          ...(c.usage
-            ? {
-                'gen_ai.usage.input_tokens': c.usage.input,
-                'gen_ai.usage.output_tokens': c.usage.output,
-                'gen_ai.usage.cache_read.input_tokens': c.usage.cacheRead,
-                'gen_ai.usage.cache_creation.input_tokens': c.usage.cacheCreation,
-              }
-            : {}),
-        },
-      });
-      return c;
-    } catch (e) {
-      span.end({ error: { code: isHal9Error(e) ? e.code : 'INTERNAL', message: (e as Error).message } });
-      throw e;
-    }
-  };
+    // Without a tracer the stage is not in the chain at all (no async frame per call).
+    !tracing.enabled
+      ? next
+      : async (neuron, content, model, ctx) => {
+          const span = tracing.child(ctx.span, `chat ${model}`, 'client', {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': provider,
+            'gen_ai.request.model': model,
+            'gen_ai.request.max_tokens': maxTokens,
+            'hal9.neuron': neuron.id,
+          });
+          try {
+            const c = await next(neuron, content, model, ctx, span.traceparent());
+            span.end({
+              attributes: {
+                'gen_ai.response.model': model,
+                ...(c.id ? { 'gen_ai.response.id': c.id } : {}),
+                ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
+                ...(c.usage
+                  ? {
+                      'gen_ai.usage.input_tokens': c.usage.input,
+                      'gen_ai.usage.output_tokens': c.usage.output,
+                      'gen_ai.usage.cache_read.input_tokens': c.usage.cacheRead,
+                      'gen_ai.usage.cache_creation.input_tokens': c.usage.cacheCreation,
+                    }
+                  : {}),
+              },
+            });
+            return c;
+          } catch (e) {
+            span.end({
+              error: { code: isHal9Error(e) ? e.code : 'INTERNAL', message: (e as Error).message },
+            });
+            throw e;
+          }
+        };
 
 /** Retries 429 and 529 with backoff, only while the wait and a call still fit before the deadline. */
 export const withRetry =
