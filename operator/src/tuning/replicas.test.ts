@@ -235,7 +235,7 @@ describe('decideReplicas', () => {
           t === 0
             ? { slotsPerPod: 9, predictedConcurrency: 6.5 }
             : t <= 4_000
-              ? { slotsPerPod: 17, predictedConcurrency: 16, predictedDemand: 11 }
+              ? { slotsPerPod: 17, predictedConcurrency: 16, predictedDemand: 13 }
               : { slotsPerPod: 17, predictedConcurrency: 10.7, predictedDemand: 10.7 };
         // The stable window climbs from the old load over a minute; the panic window has the new one.
         const stable = Math.min(10.7, 4.1 + (6.6 * t) / 60_000);
@@ -257,6 +257,32 @@ describe('decideReplicas', () => {
     expect(changes(seq(12_000))).toEqual([[16_000, 1]]);
     // Held for the stable window (the default), the same load steps down a minute late.
     expect(changes(seq(undefined))).toEqual([[64_000, 1]]);
+  });
+
+  it('holds what a panic peak asked for at the per-pod target, so slots raised since let the burst pod go', () => {
+    // Recorded in the graph bench (2026-12-02 04:00): L4 panicked 1 → 2 at 8 slots (per-pod target
+    // 5.6) when its intake doubled, its slots went 8 → 15 → 17 (11.9) over the next passes, and its
+    // load settled at 10.7 in flight after a peak of 11.2. Holding the peak with the scale-down
+    // margin (11.2 > 0.9 × 11.9) kept the second pod for the whole stable window: gone at 65 s.
+    let s = calm(1);
+    const values: [number, number][] = [];
+    for (let t = 0; t <= 80_000; t += 2_000) {
+      const slotsPerPod = t < 2_000 ? 8 : t < 8_000 ? 15 : 17;
+      const panic = t === 0 ? 6.4 : t <= 6_000 ? 11.2 : 10.7;
+      const stable = Math.min(10.7, 4.5 + (6.2 * t) / 60_000);
+      const d = decideReplicas(
+        s,
+        load(stable, panic, { readyPods: s.current, slotsPerPod, panicDemand: panic }),
+        bounds,
+        t,
+      );
+      s = d.state;
+      values.push([t, d.value]);
+    }
+    const changes = values.filter(([, v], i) => i > 0 && v !== values[i - 1]![1]);
+    expect(values[0]![1]).toBe(2);
+    // One step down, once the slots make one pod enough, and nothing after it.
+    expect(changes).toEqual([[8_000, 1]]);
   });
 
   it('follows a step down within a panic window, and the old load in the stable window does not scale back up', () => {

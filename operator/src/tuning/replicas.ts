@@ -195,8 +195,11 @@ export function decideReplicas(
     const s = podsFor(stableConcurrency, per);
     const p = x.panicConcurrency === undefined ? s : podsFor(x.panicConcurrency, per);
     // Panic never scales down below the capacity its peak asked for (Knative holds the pod count;
-    // this holds the concurrency, so a per-pod target raised by the slots lowers the count).
-    const held = panicPeak === undefined ? 0 : podsFor(panicPeak, per);
+    // this holds the concurrency, so a per-pod target raised by the slots lowers the count). What
+    // the peak asked for is counted at the per-pod target, not with the scale-down margin: the peak
+    // is already a maximum, and a margin on it kept a pod a whole stable window for a peak 5 % over
+    // what one pod holds (the graph bench, 04:00).
+    const held = panicPeak === undefined ? 0 : podsFor(panicPeak, perPod);
     let value = inPanic ? Math.max(s, p, held) : inDrop ? p : s;
     let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
     const pre = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, per);
