@@ -24,16 +24,35 @@ export interface ParsedAnswer {
   readonly backward: { readonly targets: readonly string[]; readonly errorType: string } | undefined;
 }
 
-const DIRECTIVE_LINE = /^(FORWARD_TO|CONTENT|RESULT|BACKWARD_TO|ERROR_TYPE):[ \t]?(.*)$/s;
+/** The directive a line starting at `at` opens (`NAME:` at column 0), else undefined. */
+function directiveAt(text: string, at: number): Directive | undefined {
+  for (const d of DIRECTIVES) if (text.startsWith(d, at) && text.charCodeAt(at + d.length) === 58) return d;
+  return undefined;
+}
 
+// One pass over the line starts with no per-line strings: a block's text is one slice of the answer
+// (its line breaks made \n first), from after `NAME:` and one optional space or tab to the line
+// before the next directive. The answer parsing was the largest allocation of a hop.
 function blocks(answer: string): Block[] {
-  const out: { directive: Directive; lines: string[] }[] = [];
-  for (const line of answer.split(/\r\n|\r|\n/)) {
-    const m = DIRECTIVE_LINE.exec(line);
-    if (m) out.push({ directive: m[1] as Directive, lines: [m[2] ?? ''] });
-    else out.at(-1)?.lines.push(line);
+  const text = answer.includes('\r') ? answer.replace(/\r\n?/g, '\n') : answer;
+  const out: Block[] = [];
+  let open: Directive | undefined;
+  let from = 0;
+  for (let at = 0; at <= text.length; ) {
+    const d = directiveAt(text, at);
+    if (d) {
+      if (open) out.push({ directive: open, text: text.slice(from, at - 1).trim() });
+      open = d;
+      from = at + d.length + 1;
+      const c = text.charCodeAt(from);
+      if (c === 32 || c === 9) from++;
+    }
+    const nl = text.indexOf('\n', at);
+    if (nl === -1) break;
+    at = nl + 1;
   }
-  return out.map((b) => ({ directive: b.directive, text: b.lines.join('\n').trim() }));
+  if (open) out.push({ directive: open, text: text.slice(from).trim() });
+  return out;
 }
 
 const targetList = (text: string): string[] =>
