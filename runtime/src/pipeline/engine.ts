@@ -550,7 +550,6 @@ export class Engine {
     span: SpanRef,
   ): number {
     const parsed = parseAnswer(answer.text);
-    const path = [...signal.path, neuron.id];
     const plan = planForwards({
       neuron,
       known: this.#neurons,
@@ -563,18 +562,22 @@ export class Engine {
     });
     const maxSignals = this.config.performance.request_budget.max_signals;
     const room = Math.max(0, maxSignals - run.spent.signals);
-    const children = plan.children.slice(0, room);
-    const dropped = plan.dropped.slice();
-    const errors = plan.errors.slice();
-    if (children.length < plan.children.length) {
-      for (const c of plan.children.slice(room)) dropped.push({ target: c.target, reason: 'budget' });
-      errors.push(toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuron.id));
+    // The plan's own arrays when the budget has room (the common case: no copies per hop).
+    let { children, dropped, errors } = plan;
+    if (children.length > room) {
+      dropped = [
+        ...dropped,
+        ...children.slice(room).map((c) => ({ target: c.target, reason: 'budget' as const })),
+      ];
+      errors = [...errors, toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuron.id)];
+      children = children.slice(0, room);
     }
     run.spent.signals += children.length;
     for (const d of dropped) this.#obs.dropped(neuron, d.reason);
     const results = parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content }));
     run.open(children.length);
     const forwardedTo: string[] = [];
+    const path = children.length > 0 ? [...signal.path, neuron.id] : signal.path;
     for (const c of children) {
       forwardedTo.push(c.target);
       const child: Signal = {
@@ -603,7 +606,7 @@ export class Engine {
           cached,
           ms,
           forwardedTo,
-          dropped.slice(0, MAX_DROPPED_LISTED).map((d) => d.target),
+          dropped.length === 0 ? [] : dropped.slice(0, MAX_DROPPED_LISTED).map((d) => d.target),
           undefined,
           answer,
         ),

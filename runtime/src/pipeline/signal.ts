@@ -50,9 +50,9 @@ export interface TraceEntry {
 
 /** What a branch of signals produced; also the unit returned by a peer runtime per forwarded signal. */
 export interface BranchOutcome {
-  readonly results: ResultEntry[];
-  readonly trace: TraceEntry[];
-  readonly errors: ErrorInfo[];
+  readonly results: readonly ResultEntry[];
+  readonly trace: readonly TraceEntry[];
+  readonly errors: readonly ErrorInfo[];
 }
 
 /** Request ids are unguessable: GET /v1/signals/:id hands results to whoever holds one. */
