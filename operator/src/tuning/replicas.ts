@@ -198,7 +198,7 @@ export function decideReplicas(
     // this holds the concurrency, so a per-pod target raised by the slots lowers the count). What
     // the peak asked for is counted at the per-pod target, not with the scale-down margin: the peak
     // is already a maximum, and a margin on it kept a pod a whole stable window for a peak 5 % over
-    // what one pod holds (the graph bench, 04:00).
+    // what one pod holds (the graph bench of 2026-12-02).
     const held = panicPeak === undefined ? 0 : podsFor(panicPeak, perPod);
     let value = inPanic ? Math.max(s, p, held) : inDrop ? p : s;
     let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
