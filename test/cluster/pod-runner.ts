@@ -112,7 +112,10 @@ export interface PodRunner {
   /** Every process the runner knows, live or finished. */
   processes(): PodProcess[];
   get(namespace: string, name: string): PodProcess | undefined;
-  /** Waits until the pod's process answers /healthz on its pod IP (a failed start rejects at once). */
+  /**
+   * Waits until the pod's process answers /healthz on its pod IP and is behind its Services' routes
+   * (a failed start rejects at once).
+   */
   waitForReady(namespace: string, name: string, timeoutMs?: number): Promise<PodProcess>;
   /** Waits until the pod has no live process any more (stopped after the pod went away). */
   waitForStopped(namespace: string, name: string, timeoutMs?: number): Promise<void>;
@@ -141,6 +144,8 @@ interface Entry extends RunnerEntry {
   readonly seenAt: number;
   readonly spawnedAt: number;
   readyAt?: number;
+  /** Ready and in its Services' proxy routes. */
+  routed?: boolean;
 }
 
 const mainPath = join(repoRoot, 'runtime', 'src', 'main.ts');
@@ -245,6 +250,13 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     };
   };
 
+  /** The Service proxy's routes from the state now (each ready process behind its Services). */
+  const applyRoutes = async (): Promise<void> => {
+    if (!proxy) return;
+    const routes = proxyRoutes(lastServices, [...entries.values()], isLoopbackIp);
+    for (const err of await proxy.apply(routes)) log(err);
+  };
+
   const probeHealthy = (url: string): Promise<boolean> =>
     new Promise((resolve) => {
       const req = get(`${url}/healthz`, { timeout: 2_000, agent: false }, (res) => {
@@ -264,6 +276,10 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
           e.state = 'ready';
           e.readyAt = Date.now();
         }
+        // Into its Services' routes now, not at the next pass: a caller told the pod is ready may
+        // go through its Service at once (a route still without it resets the connection).
+        await applyRoutes().catch((err: Error) => log(`routes: ${err.message}`));
+        e.routed = true;
         log(`${e.key}: runtime ready at ${url} (pid ${proc.pid})`);
         void sync().catch(() => {});
         return;
@@ -393,10 +409,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       d.start.filter((pod) => (retryAt.get(podKey(pod)) ?? 0) <= now).map((pod) => start(pod)),
     );
     if (options.gateReadiness !== false) await syncReadiness(pods);
-    if (proxy) {
-      const routes = proxyRoutes(lastServices, [...entries.values()], isLoopbackIp);
-      for (const err of await proxy.apply(routes)) log(err);
-    }
+    await applyRoutes();
   };
   const sync = (): Promise<void> => {
     if (closed) return Promise.resolve();
@@ -450,7 +463,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
         `runtime of pod ${key} to answer on its pod IP`,
         async () => {
           const e = entries.get(key);
-          return e?.state === 'ready' ? view(e) : undefined;
+          return e?.state === 'ready' && e.routed ? view(e) : undefined;
         },
         {
           timeoutMs,
