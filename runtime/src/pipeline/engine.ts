@@ -83,7 +83,7 @@ export class Engine {
   readonly #breakers: ReturnType<typeof breakers>;
   readonly #modelCall: ModelCall;
   readonly #cache: ResponseCache<ModelAnswer>;
-  /** Per neuron id: the hashed part of its cache keys (model and system prompt are fixed for the engine's life). */
+  /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
   readonly #cacheScopes = new Map<string, string>();
   readonly #cacheLayers: ReadonlySet<Layer>;
   readonly #local: SignalBuffer<Work>;
@@ -177,6 +177,7 @@ export class Engine {
     this.#cacheLayers = new Set(p.cache_layers);
     for (const n of config.neurons) {
       this.#counters.set(n.id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
+      this.#cacheScopes.set(n.id, cacheScope(n.id, deps.backend.model, n.system_prompt));
       if (n.endpoint) {
         this.#remote.set(
           n.id,
@@ -501,12 +502,7 @@ export class Engine {
       return { answer: await this.#charged(neuron, content, run, run.signal, span, deadline), cached: false };
     }
     this.#obs.cacheRequest(neuron);
-    let scope = this.#cacheScopes.get(neuron.id);
-    if (scope === undefined) {
-      scope = cacheScope(neuron.id, this.#backend.model, neuron.system_prompt);
-      this.#cacheScopes.set(neuron.id, scope);
-    }
-    const key = cacheKey(scope, content);
+    const key = cacheKey(this.#cacheScopes.get(neuron.id)!, content);
     const r = await this.#cache.getOrLoad(
       key,
       (signal) => this.#charged(neuron, content, run, signal, span, deadline),
