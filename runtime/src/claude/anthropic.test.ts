@@ -9,7 +9,7 @@ import {
 } from '../../test/support/fake-messages-api.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
-import { AnthropicBackend, createAnthropicClient, MAX_ANSWER_BYTES } from './anthropic.ts';
+import { AnswerHeaders, AnthropicBackend, createAnthropicClient, MAX_ANSWER_BYTES } from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
 // dispatcher-based fetch must keep from undici's fetch (headers both ways, errors, aborts).
@@ -84,6 +84,24 @@ describe('AnthropicBackend over the Agent', () => {
 
     expect(e.code).toBe('UPSTREAM_RATE_LIMITED');
     expect(e.details).toMatchObject({ status: 429, retryAfterSeconds: 7 });
+    // The SDK reads the request id from the answer's headers.
+    expect(e.message).toMatch(/\(request req_\w+\)$/);
+  });
+
+  it('gives the SDK headers that answer as a WHATWG Headers does', () => {
+    const raw = { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-gone': undefined };
+    const ours = new AnswerHeaders(raw);
+    const web = new Headers([
+      ['content-type', 'application/json'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+    ]);
+    for (const name of ['content-type', 'Content-Type', 'x-gone', 'set-cookie'])
+      expect([name, ours.get(name), ours.has(name)]).toEqual([name, web.get(name), web.has(name)]);
+    expect(Object.fromEntries(ours.entries())).toEqual({
+      'content-type': 'application/json',
+      'set-cookie': 'a=1, b=2',
+    });
   });
 
   it("ends a hung call when the caller's signal aborts: REQUEST_TIMEOUT, and the upstream sees the connection closed", async () => {

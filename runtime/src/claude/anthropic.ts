@@ -7,10 +7,11 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { type Agent, type Dispatcher, Response as UndiciResponse } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error } from '../errors.ts';
 import type { Completion, ModelBackend } from './backend.ts';
+import { memoizeSdkHeaders } from './sdk-headers.ts';
 
 // The Messages API back-end. The neuron's system prompt goes in `system` with a cache_control
 // breakpoint (prompt caching), the signal in the user message. Connections come from the undici
@@ -20,8 +21,8 @@ import type { Completion, ModelBackend } from './backend.ts';
 // call needs (bench/README.md has the profile): OpenTelemetry spans off (no tracer is installed, so
 // the SDK would build and drop a span's attributes on every call), and a fetch over the Agent's own
 // request API instead of undici's WHATWG fetch (no Request object, header-list copies or body
-// streams; the answer is read whole, as a non-streamed Messages answer is), and none of the SDK's
-// telemetry headers.
+// streams; the answer is read whole, as a non-streamed Messages answer is), none of the SDK's
+// telemetry headers, and the SDK's own headers built once per client (sdk-headers.ts).
 
 export interface AnthropicClientOptions {
   readonly apiKey: string;
@@ -31,36 +32,73 @@ export interface AnthropicClientOptions {
   readonly dispatcher: Agent;
 }
 
-const headerPairs = (h: Record<string, string | string[] | undefined>): [string, string][] => {
-  const out: [string, string][] = [];
-  for (const k in h) {
-    const v = h[k];
-    if (typeof v === 'string') out.push([k, v]);
-    else if (v) for (const x of v) out.push([k, x]);
+/**
+ * An answer's headers, read-only, as the SDK reads them (`get`, `has`, iteration): a map over the
+ * lower-case names undici hands over, without a WHATWG Headers' per-header validation and sorting.
+ * A repeated header is joined with ", ", as Headers.get joins it.
+ */
+export class AnswerHeaders {
+  readonly #map = new Map<string, string>();
+  constructor(h: Record<string, string | string[] | undefined>) {
+    for (const k in h) {
+      const v = h[k];
+      if (typeof v === 'string') this.#map.set(k, v);
+      else if (v) this.#map.set(k, v.join(', '));
+    }
   }
-  return out;
-};
+  get(name: string): string | null {
+    return this.#map.get(name.toLowerCase()) ?? null;
+  }
+  has(name: string): boolean {
+    return this.#map.has(name.toLowerCase());
+  }
+  entries(): IterableIterator<[string, string]> {
+    return this.#map.entries();
+  }
+  keys(): IterableIterator<string> {
+    return this.#map.keys();
+  }
+  values(): IterableIterator<string> {
+    return this.#map.values();
+  }
+  forEach(fn: (value: string, name: string, self: AnswerHeaders) => void): void {
+    for (const [k, v] of this.#map) fn(v, k, this);
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.#map.entries();
+  }
+}
 
 /**
- * A Response whose body was read whole before it was built: `json()` and `text()` answer from that
- * text, without a body stream, its reader and a decoder per call. It has no `body` stream, so it
- * serves calls that are not streamed (as ours are), read through `json()` or `text()`.
+ * The Response the SDK gets for an answer read whole: status, headers, and `json()` / `text()` over
+ * the text already read. No body stream, so it serves calls that are not streamed (as ours are).
+ * Built as a plain object: a WHATWG Response validates and copies every header and sets up a body.
  */
-class BufferedResponse extends UndiciResponse {
-  override readonly json: () => Promise<unknown>;
-  override readonly text: () => Promise<string>;
-
-  constructor(text: string, status: number, headers: [string, string][]) {
-    super(null, { status, headers });
-    this.text = () => Promise.resolve(text);
-    this.json = () => {
+function bufferedResponse(
+  url: string,
+  text: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): Response {
+  return {
+    url,
+    status,
+    statusText: '',
+    ok: status >= 200 && status < 300,
+    redirected: false,
+    type: 'basic',
+    headers: new AnswerHeaders(headers),
+    body: null,
+    bodyUsed: false,
+    text: () => Promise.resolve(text),
+    json: () => {
       try {
         return Promise.resolve(JSON.parse(text));
       } catch (e) {
         return Promise.reject(e);
       }
-    };
-  }
+    },
+  } as unknown as Response;
 }
 
 /** The most an answer of the model API may hold: a Messages answer is at most `max_tokens` of text (a
@@ -129,7 +167,7 @@ export function dispatcherFetch(
           onResponseEnd() {
             settle();
             const text = Buffer.concat(chunks, size).toString('utf8');
-            resolve(new BufferedResponse(text, status, headerPairs(headers)) as unknown as Response);
+            resolve(bufferedResponse(url.href, text, status, headers));
           },
           onResponseError(_c, err) {
             settle();
@@ -149,8 +187,8 @@ const NO_TELEMETRY_HEADERS = Object.fromEntries(
   ),
 );
 
-export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
-  new Anthropic({
+export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
+  const client = new Anthropic({
     apiKey: o.apiKey,
     ...(o.baseURL ? { baseURL: o.baseURL } : {}),
     timeout: o.timeoutMs,
@@ -160,6 +198,9 @@ export const createAnthropicClient = (o: AnthropicClientOptions): Anthropic =>
     openTelemetry: false,
     defaultHeaders: NO_TELEMETRY_HEADERS,
   });
+  memoizeSdkHeaders(client);
+  return client;
+}
 
 /** The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds). */
 const retryAfterMs = (e: APIError): number | undefined => {
