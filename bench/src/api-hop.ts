@@ -1,7 +1,14 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, type ServerProcess, spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
+import {
+  cpuMs,
+  type ServerProcess,
+  spawnRuntime,
+  startFakeMessagesServer,
+  startServer,
+  writeConfig,
+} from './servers.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 // `api` mode: what a hop through the runtime adds over a raw HTTP POST of the same Messages request
@@ -10,6 +17,8 @@ import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 // Both runtimes run with `performance.cache_layers: []` (the one knob changed): the bench repeats one
 // body, and an L2 cache hit would skip the very call being measured. The fake counts the calls it
 // answered, and the bench checks every hop reached it.
+// Beside them, the floor of any hop in Node: a bare fastify route forwarding the same request to the
+// fake through an undici pool (proxy-server.ts), no SDK and no pipeline.
 
 export const L2_PROMPT = 'You are an implementation neuron (L2). Produce the final implementation result.';
 export const CONTENT = 'Build a task management app';
@@ -32,14 +41,18 @@ export interface Figures {
 export interface ApiRows {
   readonly clients: number;
   readonly raw: Figures;
+  /** The bare fastify + undici hop. */
+  readonly proxy: Figures;
   readonly oneHop: Figures;
   readonly threeHops: Figures;
   /** Median over rounds of (one hop − raw). */
   readonly addedOneHop: Figures;
+  /** Median over rounds of (bare proxy − raw): the floor a one-event-loop hop adds here. */
+  readonly addedProxy: Figures;
   /** Median over rounds of (three hops − 3 × raw) / 3; p99 is only indicative (tails do not add). */
   readonly addedPerHopOfThree: Figures;
   /** CPU the runtime process used per request (µs, from /proc; less sensitive to a noisy machine). */
-  readonly cpuPerRequestUs: { readonly one: number; readonly three: number };
+  readonly cpuPerRequestUs: { readonly one: number; readonly three: number; readonly proxy: number };
   /** CPU the fake used per raw POST (µs): what the upstream side of one call costs. */
   readonly fakeCpuPerCallUs: number;
   /** Upstream calls the fake answered per runtime request (1 and 3 expected). */
@@ -89,61 +102,75 @@ export async function apiHop(
   const env = { ANTHROPIC_API_KEY: 'bench-key', HAL9_LOG_LEVEL: 'info' };
   const one = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url)), { env });
   const three = await spawnRuntime(await writeConfig(threeHopConfig(fake.url)), { env });
+  const proxy = await startServer('proxy-server.ts', { UPSTREAM: fake.url, PORT: '0' });
   try {
     const signal = JSON.stringify({ content: CONTENT });
+    const sent = await sentByRuntime(fake, one, signal);
     const targets = {
-      raw: await writeTarget(dir, 'raw', await sentByRuntime(fake, one, signal)),
+      raw: await writeTarget(dir, 'raw', sent),
+      proxy: await writeTarget(dir, 'proxy', { ...sent, url: `${proxy.url}/v1/messages` }),
       one: await writeTarget(dir, 'one', { url: `${one.url}/v1/signals`, body: signal }),
       three: await writeTarget(dir, 'three', { url: `${three.url}/v1/signals`, body: signal }),
     };
     const out: ApiRows[] = [];
     for (const clients of o.clients ?? [1, 10]) {
-      const runs = { raw: [] as AttackResult[], one: [] as AttackResult[], three: [] as AttackResult[] };
+      const kinds = ['raw', 'proxy', 'one', 'three'] as const;
+      const runs = {
+        raw: [] as AttackResult[],
+        proxy: [] as AttackResult[],
+        one: [] as AttackResult[],
+        three: [] as AttackResult[],
+      };
       const calls = { one: [0, 0], three: [0, 0] };
-      const cpu = { one: [] as number[], three: [] as number[], raw: [] as number[] };
-      const pids = { one: one.pid, three: three.pid, raw: fake.pid };
-      for (const k of ['raw', 'one', 'three'] as const)
-        await attack(vegeta, targets[k], { rate: 0, seconds: 1, workers: clients });
+      const cpu = { one: [] as number[], three: [] as number[], raw: [] as number[], proxy: [] as number[] };
+      const pids = { one: one.pid, three: three.pid, raw: fake.pid, proxy: proxy.pid };
+      for (const k of kinds) await attack(vegeta, targets[k], { rate: 0, seconds: 1, workers: clients });
       for (let r = 0; r < rounds; r++) {
-        for (const k of ['raw', 'one', 'three'] as const) {
+        for (const k of kinds) {
           const before = await count(fake);
           const cpu0 = await cpuMs(pids[k]);
           const res = await attack(vegeta, targets[k], { rate: 0, seconds, workers: clients });
           cpu[k].push((((await cpuMs(pids[k])) - cpu0) * 1000) / res.requests);
           runs[k].push(res);
-          if (k !== 'raw') {
+          if (k === 'one' || k === 'three') {
             calls[k][0]! += (await count(fake)) - before;
             calls[k][1]! += res.requests;
           }
         }
         log(
-          `  ${clients} client(s), round ${r + 1}: raw ${runs.raw.at(-1)!.p50.toFixed(3)}, one hop ${runs.one.at(-1)!.p50.toFixed(3)}, three hops ${runs.three.at(-1)!.p50.toFixed(3)} ms p50`,
+          `  ${clients} client(s), round ${r + 1}: raw ${runs.raw.at(-1)!.p50.toFixed(3)}, bare proxy ${runs.proxy.at(-1)!.p50.toFixed(3)}, one hop ${runs.one.at(-1)!.p50.toFixed(3)}, three hops ${runs.three.at(-1)!.p50.toFixed(3)} ms p50`,
         );
       }
       const diff = (f: (i: number) => number) => median(Array.from({ length: rounds }, (_, i) => f(i)));
       out.push({
         clients,
         raw: figures(runs.raw),
+        proxy: figures(runs.proxy),
         oneHop: figures(runs.one),
         threeHops: figures(runs.three),
         addedOneHop: {
           p50: diff((i) => runs.one[i]!.p50 - runs.raw[i]!.p50),
           p99: diff((i) => runs.one[i]!.p99 - runs.raw[i]!.p99),
         },
+        addedProxy: {
+          p50: diff((i) => runs.proxy[i]!.p50 - runs.raw[i]!.p50),
+          p99: diff((i) => runs.proxy[i]!.p99 - runs.raw[i]!.p99),
+        },
         addedPerHopOfThree: {
           p50: diff((i) => (runs.three[i]!.p50 - 3 * runs.raw[i]!.p50) / 3),
           p99: diff((i) => (runs.three[i]!.p99 - 3 * runs.raw[i]!.p99) / 3),
         },
-        cpuPerRequestUs: { one: median(cpu.one), three: median(cpu.three) },
+        cpuPerRequestUs: { one: median(cpu.one), three: median(cpu.three), proxy: median(cpu.proxy) },
         fakeCpuPerCallUs: median(cpu.raw),
         callsPerRequest: { one: calls.one[0]! / calls.one[1]!, three: calls.three[0]! / calls.three[1]! },
-        errors: [...runs.raw, ...runs.one, ...runs.three].reduce((n, r) => n + r.errors, 0),
+        errors: [...runs.raw, ...runs.proxy, ...runs.one, ...runs.three].reduce((n, r) => n + r.errors, 0),
       });
     }
     return out;
   } finally {
     await one.stop();
     await three.stop();
+    await proxy.stop();
     await fake.stop();
   }
 }
