@@ -2,17 +2,19 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONTENT, oneNeuronConfig } from './api-hop.ts';
+import { CONTENT, L2_PROMPT, oneNeuronConfig } from './api-hop.ts';
 import { budgetOf, type CpuProfile, summarizeProfile } from './cpuprofile.ts';
-import { spawnRuntime, startFakeMessagesServer, writeConfig } from './servers.ts';
+import { spawnRuntime, startFakeMessagesServer, startServer, writeConfig } from './servers.ts';
 import { table } from './stats.ts';
 import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
 
 // Where a hop's CPU goes: the one-neuron `api` runtime (or, with --mode mock, the default runtime)
 // runs under `node --cpu-prof` while vegeta drives it; the profile is folded into self time per
 // package / our file and the top functions, per request served. The .cpuprofile stays on disk for
-// a flame graph (Chrome DevTools → Performance → Load profile, or speedscope).
-// Usage: npm run bench:profile [-- --mode api|mock --seconds 10 --clients 1 --rate 1000]
+// a flame graph (Chrome DevTools → Performance → Load profile, or speedscope). With --mode proxy the
+// profiled process is the bare hop of the `api` bench (proxy-server.ts: fastify and an undici pool,
+// the same Messages request): the floor the `api` runtime's profile is read against.
+// Usage: npm run bench:profile [-- --mode api|mock|proxy --seconds 10 --clients 1 --rate 1000]
 
 const { values: a } = parseArgs({
   options: {
@@ -24,23 +26,40 @@ const { values: a } = parseArgs({
     interval: { type: 'string', default: '200' },
   },
 });
-const mode = a.mode === 'mock' ? 'mock' : 'api';
+const mode = a.mode === 'mock' ? 'mock' : a.mode === 'proxy' ? 'proxy' : 'api';
 const seconds = Number(a.seconds);
 const top = Number(a.top);
 
 const vegeta = await ensureVegeta(console.log);
 const dir = await mkdtemp(join(tmpdir(), 'hal9-profile-'));
-const fake = mode === 'api' ? await startFakeMessagesServer() : undefined;
+const fake = mode === 'mock' ? undefined : await startFakeMessagesServer();
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${Number(a.interval)}`];
-const runtime = await spawnRuntime(fake ? await writeConfig(oneNeuronConfig(fake.url)) : undefined, {
-  nodeArgs,
-  env: { ANTHROPIC_API_KEY: 'bench-key' },
-});
-const targets = await writeTarget(dir, 'signal', {
-  url: `${runtime.url}/v1/signals`,
-  body: JSON.stringify({ content: CONTENT }),
-});
-const load = mode === 'api' ? { rate: 0, workers: Number(a.clients) } : { rate: Number(a.rate) };
+const runtime =
+  mode === 'proxy'
+    ? await startServer('proxy-server.ts', { UPSTREAM: fake!.url, PORT: '0' }, nodeArgs)
+    : await spawnRuntime(fake ? await writeConfig(oneNeuronConfig(fake.url)) : undefined, {
+        nodeArgs,
+        env: { ANTHROPIC_API_KEY: 'bench-key' },
+      });
+// The bare hop gets a Messages request as the runtime's client sends one for the same signal.
+const messagesRequest = {
+  url: `${runtime.url}/v1/messages`,
+  headers: { authorization: 'Bearer bench-key', 'anthropic-version': '2023-06-01' },
+  body: JSON.stringify({
+    model: 'claude-sonnet-5-5',
+    max_tokens: 1024,
+    system: [{ type: 'text', text: L2_PROMPT, cache_control: { type: 'ephemeral' } }],
+    messages: [{ role: 'user', content: CONTENT }],
+  }),
+};
+const targets = await writeTarget(
+  dir,
+  'signal',
+  mode === 'proxy'
+    ? messagesRequest
+    : { url: `${runtime.url}/v1/signals`, body: JSON.stringify({ content: CONTENT }) },
+);
+const load = mode === 'mock' ? { rate: Number(a.rate) } : { rate: 0, workers: Number(a.clients) };
 await attack(vegeta, targets, { ...load, seconds: 2 }); // warm-up, inside the profile but small
 const usNow = () => Number(process.hrtime.bigint() / 1000n);
 const from = usNow();
@@ -57,7 +76,7 @@ const requests = r.requests;
 const perReq = (ms: number) => ((ms * 1000) / requests).toFixed(1);
 
 console.log(
-  `\n${mode} runtime, ${mode === 'api' ? `${a.clients} closed-loop client(s)` : `${a.rate}/s open loop`}, ${seconds} s (after a 2 s warm-up): ${requests} requests, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, errors ${r.errors}`,
+  `\n${mode} runtime, ${mode === 'mock' ? `${a.rate}/s open loop` : `${a.clients} closed-loop client(s)`}, ${seconds} s (after a 2 s warm-up): ${requests} requests, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, errors ${r.errors}`,
 );
 console.log(
   `CPU busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms sampled in the measured run → ${perReq(s.busyMs)} µs per request (profile ${profile.startTime}–${profile.endTime} µs, run ${from}–${to} µs)\n`,

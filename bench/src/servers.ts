@@ -32,7 +32,7 @@ const stopper = (child: ChildProcess) => (): Promise<void> =>
   });
 
 /** Starts a server that prints `{"address": "http://127.0.0.1:port"}` on stdout (piped, parsed). */
-async function start(args: string[], env: Record<string, string>): Promise<ServerProcess> {
+async function start(args: readonly string[], env: Record<string, string>): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -125,9 +125,12 @@ export const startEchoServer = (): Promise<ServerProcess> => start([here('echo-s
 export const startFakeMessagesServer = (): Promise<ServerProcess> =>
   start([here('fake-messages-server.ts')], {});
 
-/** Starts one of the bench's own servers (a file beside this one). */
-export const startServer = (file: string, env: Record<string, string>): Promise<ServerProcess> =>
-  start([here(file)], env);
+/** Starts one of the bench's own servers (a file beside this one), with extra node flags if given. */
+export const startServer = (
+  file: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> => start([...nodeArgs, here(file)], env);
 
 /** Resident-set figures from /proc (kB → MB): `hwm` is the peak since the process started. */
 export async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
