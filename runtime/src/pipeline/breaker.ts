@@ -80,16 +80,37 @@ export class UpstreamBreaker {
     return this.#state;
   }
 
-  async fire<T>(fn: () => Promise<T>): Promise<T> {
+  fire<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#state === 'open' && this.#clock.now() - this.#openedAt >= this.#opts.openMs) this.#halfOpen();
+    // Closed, the call goes straight through and its promise is the caller's: the policy only looks
+    // at a failure, on the side (no async frame per call on the hot path). opossum gates only while
+    // open or recovering, where its per-call bookkeeping no longer costs every call.
+    if (this.#state === 'closed') {
+      let p: Promise<T>;
+      try {
+        p = fn();
+      } catch (e) {
+        this.#counted(e);
+        return Promise.reject(e);
+      }
+      // Registered before the caller's own reaction: a failure is counted before the caller sees it.
+      p.then(undefined, this.#counted);
+      return p;
+    }
+    return this.#gated(fn);
+  }
+
+  #counted = (e: unknown): void => {
+    if (countsAsFailure(e)) this.#failure();
+  };
+
+  async #gated<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#state === 'half-open' && this.#trials >= this.#opts.successThreshold) throw this.#openError(1);
     const trial = this.#state === 'half-open';
     if (trial) this.#trials++;
     let result: T;
     try {
-      // Closed, the call goes straight through (the policy is counted here); opossum gates only
-      // while open or recovering, where its per-call bookkeeping no longer costs every call.
-      result = this.#state === 'closed' ? await fn() : ((await this.#cb.fire(fn)) as T);
+      result = (await this.#cb.fire(fn)) as T;
     } catch (e) {
       if (trial) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();

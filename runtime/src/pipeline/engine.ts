@@ -13,7 +13,7 @@ import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import { RequestRun, type RunView } from './request-run.ts';
-import { cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
+import { type CacheLookup, cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
 import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
 import {
@@ -461,7 +461,7 @@ export class Engine {
     let answer: ModelAnswer;
     let cached = false;
     try {
-      ({ answer, cached } = await this.#answer(neuron, signal.content, run, span, arrivedAt));
+      ({ value: answer, cached } = await this.#answer(neuron, signal.content, run, span, arrivedAt));
     } catch (e) {
       counters.active--;
       counters.failed++;
@@ -479,7 +479,10 @@ export class Engine {
     }
     counters.active--;
     counters.processed++;
-    if (cached) counters.cacheHits++;
+    if (cached) {
+      counters.cacheHits++;
+      this.#obs.cacheHit(neuron);
+    }
     const now = this.#clock.now();
     const forwarded = this.#route(run, signal, neuron, answer, cached, now - t0, span);
     if (this.#tracing.enabled)
@@ -488,32 +491,30 @@ export class Engine {
   }
 
   /** The neuron's answer: from the cache for cached layers (misses coalesced), else the model. */
-  async #answer(
+  #answer(
     neuron: NeuronConfig,
     content: string,
     run: RequestRun,
     span: SpanRef,
     arrivedAt: number,
-  ): Promise<{ answer: ModelAnswer; cached: boolean }> {
+  ): Promise<CacheLookup<ModelAnswer>> {
     // No retry starts after the request's deadline, nor after the signal's latency objective.
     const slo = this.config.performance.latency_slo_ms;
     const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
-    if (!this.#cacheLayers.has(neuron.layer)) {
-      return { answer: await this.#charged(neuron, content, run, run.signal, span, deadline), cached: false };
-    }
+    if (!this.#cacheLayers.has(neuron.layer))
+      return this.#charged(neuron, content, run, run.signal, span, deadline).then(fresh);
     this.#obs.cacheRequest(neuron);
     const key = cacheKey(this.#cacheScopes.get(neuron.id)!, content);
-    const r = await this.#cache.getOrLoad(
+    // A hit is counted by #process, with the neuron's counters.
+    return this.#cache.getOrLoad(
       key,
       (signal) => this.#charged(neuron, content, run, signal, span, deadline),
       run.signal,
     );
-    if (r.cached) this.#obs.cacheHit(neuron);
-    return { answer: r.value, cached: r.cached };
   }
 
   /** A model call charged to the run's budgets: refused once a budget is spent, tokens counted after. */
-  async #charged(
+  #charged(
     neuron: NeuronConfig,
     content: string,
     run: RequestRun,
@@ -523,17 +524,19 @@ export class Engine {
   ): Promise<ModelAnswer> {
     const b = this.config.performance.request_budget;
     if (run.spent.modelCalls >= b.max_model_calls)
-      throw budgetError('max_model_calls', b.max_model_calls, 'model calls');
-    if (run.spent.tokens >= b.max_tokens) throw budgetError('max_tokens', b.max_tokens, 'tokens');
+      return Promise.reject(budgetError('max_model_calls', b.max_model_calls, 'model calls'));
+    if (run.spent.tokens >= b.max_tokens)
+      return Promise.reject(budgetError('max_tokens', b.max_tokens, 'tokens'));
     if (b.max_cost_usd > 0 && run.spent.costUsd >= b.max_cost_usd)
-      throw budgetError('max_cost_usd', b.max_cost_usd, 'USD');
+      return Promise.reject(budgetError('max_cost_usd', b.max_cost_usd, 'USD'));
     run.spent.modelCalls++;
-    const c = await this.#modelCall(neuron, content, { signal, deadline, span });
-    if (!c.usage) return c;
-    const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
-    run.charge(c.usage, costUsd);
-    this.#obs.charged(neuron, c.model, c.usage, costUsd);
-    return costUsd === undefined ? c : { ...c, costUsd };
+    return this.#modelCall(neuron, content, { signal, deadline, span }).then((c) => {
+      if (!c.usage) return c;
+      const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
+      run.charge(c.usage, costUsd);
+      this.#obs.charged(neuron, c.model, c.usage, costUsd);
+      return costUsd === undefined ? c : { ...c, costUsd };
+    });
   }
 
   #route(
@@ -612,6 +615,8 @@ export class Engine {
     return children.length;
   }
 }
+
+const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
 
 const budgetError = (key: string, limit: number, what: string) =>
   new Hal9Error(

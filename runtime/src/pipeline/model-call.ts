@@ -60,32 +60,36 @@ export const withLimit =
 export const withBreaker =
   (breakerFor: (model: string) => UpstreamBreaker, observer: PipelineObserver): AttemptStage =>
   (next) =>
-  async (neuron, content, model, ctx) => {
+  (neuron, content, model, ctx) => {
     const breaker = breakerFor(model);
-    try {
-      return await breaker.fire(() => next(neuron, content, model, ctx));
-    } catch (e) {
-      if (isHal9Error(e) && e.code === 'BREAKER_OPEN') observer.upstream(breaker.upstream, 'breaker_open', 0);
-      throw e;
-    }
+    // Only a breaker that is not closed can refuse; the refusal is counted on the side.
+    const gated = breaker.state !== 'closed';
+    const p = breaker.fire(() => next(neuron, content, model, ctx));
+    if (gated)
+      p.then(undefined, (e: unknown) => {
+        if (isHal9Error(e) && e.code === 'BREAKER_OPEN')
+          observer.upstream(breaker.upstream, 'breaker_open', 0);
+      });
+    return p;
   };
 
 /** Status, duration and tokens of every call that reached the back-end. */
 export const withInstrumentation =
   (upstreamFor: (model: string) => string, observer: PipelineObserver, clock: Clock): AttemptStage =>
   (next) =>
-  async (neuron, content, model, ctx) => {
+  (neuron, content, model, ctx, traceparent) => {
     const upstream = upstreamFor(model);
     const t0 = clock.now();
-    try {
-      const c = await next(neuron, content, model, ctx);
-      observer.upstream(upstream, '200', clock.now() - t0);
-      if (c.usage) observer.tokens(upstream, c.usage);
-      return c;
-    } catch (e) {
-      observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
-      throw e;
-    }
+    const p = next(neuron, content, model, ctx, traceparent);
+    // Observed on the side: the caller gets the back-end's own promise (no async frame per call).
+    p.then(
+      (c) => {
+        observer.upstream(upstream, '200', clock.now() - t0);
+        if (c.usage) observer.tokens(upstream, c.usage);
+      },
+      (e: unknown) => observer.upstream(upstream, upstreamStatus(e), clock.now() - t0),
+    );
+    return p;
   };
 
 const retriable = (e: unknown): boolean =>
@@ -144,6 +148,18 @@ export const withTracing =
           }
         };
 
+/** What the retry stage tells the fallback stage about one call: a counter, not a copy of the answer. */
+interface Tally {
+  retries: number;
+}
+type Retried = (
+  neuron: NeuronConfig,
+  content: string,
+  model: string,
+  ctx: CallContext,
+  tally: Tally,
+) => Promise<Completion>;
+
 /** Retries 429 and 529 with backoff, only while the wait and a call still fit before the deadline. */
 export const withRetry =
   (
@@ -153,56 +169,81 @@ export const withRetry =
     upstreamFor: (model: string) => string,
     observer: PipelineObserver,
   ) =>
-  (next: Attempt) =>
-  async (
-    neuron: NeuronConfig,
-    content: string,
-    model: string,
-    ctx: CallContext,
-  ): Promise<Completion & { retries: number }> => {
-    for (let n = 0; ; n++) {
-      try {
-        return { ...(await next(neuron, content, model, ctx)), retries: n };
-      } catch (e) {
+  (next: Attempt): Retried => {
+    // The loop runs only once an attempt failed; the first attempt's promise is passed on as it is.
+    const again = async (
+      first: unknown,
+      neuron: NeuronConfig,
+      content: string,
+      model: string,
+      ctx: CallContext,
+      tally: Tally,
+    ): Promise<Completion> => {
+      let e = first;
+      for (let n = 0; ; n++) {
         if (!retriable(e) || n >= policy.maxRetries) throw e;
         const d = (e as Hal9Error).details;
         const hint =
           d.retryAfterMs ?? (d.retryAfterSeconds === undefined ? undefined : d.retryAfterSeconds * 1000);
         const wait = retryDelayMs(policy, n, hint, random());
         if (clock.now() + wait >= ctx.deadline) throw e;
-        observer.retried(upstreamFor(model), String((e as Hal9Error).details.status ?? ''));
+        observer.retried(upstreamFor(model), String(d.status ?? ''));
         await sleep(clock, wait, ctx.signal);
+        tally.retries++;
+        try {
+          return await next(neuron, content, model, ctx);
+        } catch (err) {
+          e = err;
+        }
       }
-    }
+    };
+    return (neuron, content, model, ctx, tally) => {
+      const p = next(neuron, content, model, ctx);
+      return policy.maxRetries === 0 ? p : p.catch((e) => again(e, neuron, content, model, ctx, tally));
+    };
   };
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /** Tries the neuron's models in order: the next one answers on 529 (after retries) or an open breaker. */
 export const withFallback =
-  (models: (neuron: NeuronConfig) => readonly string[], observer: PipelineObserver) =>
-  (
-    next: (
-      n: NeuronConfig,
-      c: string,
-      model: string,
+  (models: (neuron: NeuronConfig) => readonly string[], observer: PipelineObserver) => (next: Retried) => {
+    // The models after the first, only once the first failed.
+    const fallBack = async (
+      first: unknown,
+      chain: readonly string[],
+      neuron: NeuronConfig,
+      content: string,
       ctx: CallContext,
-    ) => Promise<Completion & { retries: number }>,
-  ) =>
-  async (neuron: NeuronConfig, content: string, ctx: CallContext): Promise<ModelAnswer> => {
-    const chain = models(neuron);
-    const tried: string[] = [];
-    const retries = 0;
-    for (let i = 0; ; i++) {
-      const model = chain[i]!;
-      try {
-        const c = await next(neuron, content, model, ctx);
-        return { ...c, model, retries: retries + c.retries, fellBackFrom: tried };
-      } catch (e) {
+      tally: Tally,
+    ): Promise<ModelAnswer> => {
+      const tried: string[] = [];
+      let e = first;
+      for (let i = 0; ; i++) {
         const overloaded = isHal9Error(e) && (e.code === 'UPSTREAM_OVERLOADED' || e.code === 'BREAKER_OPEN');
         if (!overloaded || i + 1 >= chain.length) throw e;
-        tried.push(model);
-        observer.fallback(neuron, model, chain[i + 1]!);
+        tried.push(chain[i]!);
+        const model = chain[i + 1]!;
+        observer.fallback(neuron, chain[i]!, model);
+        try {
+          const c = await next(neuron, content, model, ctx, tally);
+          return { ...c, model, retries: tally.retries, fellBackFrom: tried };
+        } catch (err) {
+          e = err;
+        }
       }
-    }
+    };
+    return (neuron: NeuronConfig, content: string, ctx: CallContext): Promise<ModelAnswer> => {
+      const chain = models(neuron);
+      const model = chain[0]!;
+      const tally: Tally = { retries: 0 };
+      const answer = next(neuron, content, model, ctx, tally).then(
+        (c): ModelAnswer => ({ ...c, model, retries: tally.retries, fellBackFrom: NONE }),
+      );
+      return chain.length === 1
+        ? answer
+        : answer.catch((e) => fallBack(e, chain, neuron, content, ctx, tally));
+    };
   };
 
 function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {

@@ -27,6 +27,9 @@ export interface CacheLookup<V> {
   readonly cached: boolean;
 }
 
+const joinedLookup = <V>(value: V): CacheLookup<V> => ({ value, cached: true });
+const loadedLookup = <V>(value: V): CacheLookup<V> => ({ value, cached: false });
+
 interface Inflight<V> {
   readonly promise: Promise<V>;
   readonly controller: AbortController;
@@ -49,13 +52,13 @@ export class ResponseCache<V extends {}> {
     return this.#lru.get(key);
   }
 
-  async getOrLoad(
+  getOrLoad(
     key: string,
     load: (signal: AbortSignal) => Promise<V>,
     signal?: AbortSignal,
   ): Promise<CacheLookup<V>> {
     const hit = this.#lru.get(key);
-    if (hit !== undefined) return { value: hit, cached: true };
+    if (hit !== undefined) return Promise.resolve({ value: hit, cached: true });
     let entry = this.#inflight.get(key);
     const joined = entry !== undefined;
     if (!entry) {
@@ -71,8 +74,13 @@ export class ResponseCache<V extends {}> {
         () => this.#inflight.delete(key),
       );
     }
-    const value = await this.#wait(entry, signal);
-    return { value, cached: joined };
+    let waited: Promise<V>;
+    try {
+      waited = this.#wait(entry, signal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return waited.then(joined ? joinedLookup : loadedLookup);
   }
 
   #wait(entry: Inflight<V>, signal: AbortSignal | undefined): Promise<V> {

@@ -30,17 +30,33 @@ export class Semaphore {
     this.#wake();
   }
 
-  async use<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    signal?.throwIfAborted();
-    if (this.#held < this.#limit && this.#waiters.length === 0) this.#held++;
-    else await this.#wait(signal);
-    try {
-      return await fn();
-    } finally {
-      this.#held--;
-      this.#wake();
+  /** Runs `fn` holding a permit. With one free the call starts at once and its promise is the
+   * caller's (the permit goes back on the side, before the caller sees the outcome). */
+  use<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#held < this.#limit && this.#waiters.length === 0) {
+      this.#held++;
+      return this.#run(fn);
     }
+    return this.#wait(signal).then(() => this.#run(fn));
   }
+
+  #run<T>(fn: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      this.#release();
+      return Promise.reject(e);
+    }
+    p.then(this.#release, this.#release);
+    return p;
+  }
+
+  #release = (): void => {
+    this.#held--;
+    this.#wake();
+  };
 
   #wait(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {

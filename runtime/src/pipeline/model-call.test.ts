@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { Completion, ModelBackend } from '../claude/backend.ts';
+import { Hal9Error } from '../errors.ts';
+import { neuronConfig } from '../testing/builders.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { noTracing } from '../tracing/tracing.ts';
+import { UpstreamBreaker } from './breaker.ts';
+import { breakers, type CallContext, createModelCall } from './model-call.ts';
+import { type PipelineObserver, silentObserver } from './observer.ts';
+import { Semaphore } from './semaphore.ts';
+
+// The model-call chain (limit → fallback → retry → breaker → instrumentation → back-end) on a manual
+// clock: retry waits are advanced, never slept. The back-end is scripted per model.
+
+type Step = Completion | Hal9Error;
+const overloaded = () => new Hal9Error('UPSTREAM_OVERLOADED', 'busy', { status: 529 });
+const limited = (retryAfterMs?: number) =>
+  new Hal9Error('UPSTREAM_RATE_LIMITED', 'slow down', {
+    status: 429,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+
+function setup(
+  script: Record<string, Step[]>,
+  o: { maxRetries?: number; fallbacks?: string[]; permits?: number } = {},
+) {
+  const clock = new ManualClock();
+  const calls: string[] = [];
+  const seen: { upstream: string; status: string; ms: number }[] = [];
+  const retried: string[] = [];
+  const fellBack: string[] = [];
+  const permits = new Semaphore(o.permits ?? 4);
+  const heldDuringCall: number[] = [];
+  const backend: ModelBackend = {
+    upstream: 'claude-api',
+    model: 'm1',
+    complete(_n, _c, _s, model = 'm1') {
+      calls.push(model);
+      heldDuringCall.push(permits.held);
+      const step = script[model]?.shift() ?? { text: 'RESULT: default' };
+      return step instanceof Hal9Error ? Promise.reject(step) : Promise.resolve(step);
+    },
+    close: async () => {},
+  };
+  const observer: PipelineObserver = {
+    ...silentObserver(),
+    upstream: (upstream, status, ms) => seen.push({ upstream, status, ms }),
+    retried: (upstream, status) => retried.push(`${upstream} ${status}`),
+    fallback: (_n, from, to) => fellBack.push(`${from}→${to}`),
+  };
+  const upstreamFor = (m: string) => (m === 'm1' ? 'claude-api' : `claude-api:${m}`);
+  const breakerOptions = { failureThreshold: 2, successThreshold: 1, openMs: 30_000, windowMs: 60_000 };
+  const all = breakers(upstreamFor, (u) => new UpstreamBreaker(u, breakerOptions, clock, () => {}));
+  const call = createModelCall({
+    backend,
+    permits,
+    breakerFor: all.get,
+    upstreamFor,
+    models: () => ['m1', ...(o.fallbacks ?? [])],
+    retry: { maxRetries: o.maxRetries ?? 2, baseDelayMs: 100, maxDelayMs: 1000 },
+    random: () => 1,
+    observer,
+    clock,
+    tracing: noTracing(),
+    provider: 'anthropic',
+    maxTokens: 64,
+  });
+  const ctx = (deadline = 60_000): CallContext => ({
+    signal: new AbortController().signal,
+    span: noTracing().request(undefined, 'test', {}),
+    deadline,
+  });
+  const neuron = neuronConfig('impl-1');
+  /** Runs a call to its end, advancing the clock through each retry wait. */
+  const run = async (deadline?: number) => {
+    let settled = false;
+    const p = call(neuron, 'build it', ctx(deadline)).finally(() => {
+      settled = true;
+    });
+    p.catch(() => {});
+    for (let i = 0; i < 50 && !settled; i++) {
+      await new Promise((r) => setImmediate(r));
+      clock.advance(1000);
+    }
+    return p;
+  };
+  return { run, calls, seen, retried, fellBack, permits, heldDuringCall, breaker: all.get };
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: Hal9Error) => e,
+  );
+
+describe('the model-call chain', () => {
+  it('answers with the first model, counted once as 200 and holding one permit while it runs', async () => {
+    const t = setup({ m1: [{ text: 'RESULT: a' }] });
+
+    const a = await t.run();
+
+    expect(a).toMatchObject({ text: 'RESULT: a', model: 'm1', retries: 0, fellBackFrom: [] });
+    expect(t.seen).toEqual([{ upstream: 'claude-api', status: '200', ms: 0 }]);
+    expect(t.heldDuringCall).toEqual([1]);
+    expect(t.permits.held).toBe(0);
+  });
+
+  it('retries a 429 after its retry-after and counts the retry', async () => {
+    const t = setup({ m1: [limited(500), limited(), { text: 'RESULT: b' }] });
+
+    const a = await t.run();
+
+    expect(a).toMatchObject({ text: 'RESULT: b', model: 'm1', retries: 2 });
+    expect(t.calls).toEqual(['m1', 'm1', 'm1']);
+    expect(t.retried).toEqual(['claude-api 429', 'claude-api 429']);
+    expect(t.seen.map((s) => s.status)).toEqual(['429', '429', '200']);
+    expect(t.permits.held).toBe(0);
+  });
+
+  it('gives up when the next wait would pass the deadline, with the upstream error', async () => {
+    const t = setup({ m1: [limited(5_000), { text: 'never' }] });
+
+    const e = await failure(t.run(1_000));
+
+    expect(e.code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(t.calls).toEqual(['m1']);
+    expect(t.permits.held).toBe(0);
+  });
+
+  it('falls back on 529 after the retries, counting retries over every model tried', async () => {
+    const t = setup(
+      { m1: [overloaded(), overloaded()], m2: [limited(), { text: 'RESULT: c' }] },
+      {
+        maxRetries: 1,
+        fallbacks: ['m2'],
+      },
+    );
+
+    const a = await t.run();
+
+    expect(a).toMatchObject({ text: 'RESULT: c', model: 'm2', retries: 2, fellBackFrom: ['m1'] });
+    expect(t.calls).toEqual(['m1', 'm1', 'm2', 'm2']);
+    expect(t.fellBack).toEqual(['m1→m2']);
+    expect(t.permits.held).toBe(0);
+  });
+
+  it('refuses at once while a model breaker is open, counted as breaker_open, and the fallback answers', async () => {
+    const t = setup(
+      { m1: [overloaded(), overloaded()], m2: [{ text: 'RESULT: d' }, { text: 'RESULT: e' }] },
+      {
+        maxRetries: 0,
+        fallbacks: ['m2'],
+      },
+    );
+    await t.run(); // m1 fails (1), m2 answers
+    await t.run(); // m1 fails (2): its breaker opens; m2 answers
+    expect(t.breaker('m1').state).toBe('open');
+    t.calls.length = 0;
+    t.seen.length = 0;
+
+    const a = await t.run();
+
+    expect(a).toMatchObject({ text: 'RESULT: default', model: 'm2', fellBackFrom: ['m1'] });
+    expect(t.calls).toEqual(['m2']);
+    expect(t.seen).toEqual([
+      { upstream: 'claude-api', status: 'breaker_open', ms: 0 },
+      { upstream: 'claude-api:m2', status: '200', ms: 0 },
+    ]);
+  });
+
+  it('with one permit, a second call waits for the first and starts once it is released', async () => {
+    const t = setup({}, { permits: 1 });
+
+    const [a, b] = await Promise.all([t.run(), t.run()]);
+
+    expect([a.text, b.text]).toEqual(['RESULT: default', 'RESULT: default']);
+    expect(t.heldDuringCall).toEqual([1, 1]);
+    expect(t.permits.held).toBe(0);
+    expect(t.permits.waiting).toBe(0);
+  });
+});
