@@ -67,6 +67,9 @@ interface Work {
   readonly arrivedAt: number;
   /** The span this signal's span is a child of (its parent signal's, the request's, or a peer's). */
   readonly parent: SpanRef;
+  /** Set when the signal takes a slot: clock.now() then, and the signal's own span. */
+  startedAt: number;
+  span: SpanRef;
 }
 
 export class Engine {
@@ -413,7 +416,7 @@ export class Engine {
   /** A signal reached a neuron hosted here: it starts now if a slot is free, else waits for one. */
   #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {
     this.#obs.arrived(this.#neurons.get(signal.to)!);
-    this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent });
+    this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent, startedAt: 0, span: parent });
   }
 
   /**
@@ -442,41 +445,31 @@ export class Engine {
     return true;
   }
 
-  async #process({ run, signal, arrivedAt, parent }: Work): Promise<void> {
-    if (!run.running) return;
+  // A signal in its slot: the answer, then its routing (#answered) or its failure (#failed). Two plain
+  // handlers on the answer's promise rather than an async function: no suspended frame per hop.
+  #process(w: Work): Promise<void> {
+    const { run, signal, arrivedAt, parent } = w;
+    if (!run.running) return DONE;
     const neuron = this.#neurons.get(signal.to)!;
-    const counters = this.#counters.get(neuron.id)!;
-    const t0 = this.#clock.now();
-    counters.active++;
+    w.startedAt = this.#clock.now();
+    this.#counters.get(neuron.id)!.active++;
     // No span (and no attribute object) per signal when tracing is off.
-    const span = !this.#tracing.enabled
-      ? parent
-      : this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
-          'hal9.neuron': neuron.id,
-          'hal9.layer': neuron.layer,
-          'hal9.hop': signal.hop,
-          'hal9.signal.id': signal.id,
-          'hal9.queue_ms': t0 - arrivedAt,
-        });
-    let answer: ModelAnswer;
-    let cached = false;
-    try {
-      ({ value: answer, cached } = await this.#answer(neuron, signal.content, run, span, arrivedAt));
-    } catch (e) {
-      counters.active--;
-      counters.failed++;
-      const now = this.#clock.now();
-      const error = toErrorInfo(e, neuron.id);
-      this.#obs.finished(neuron, {
-        outcome: 'error',
-        cached: false,
-        latencyMs: now - arrivedAt,
-        processingMs: now - t0,
+    if (this.#tracing.enabled)
+      w.span = this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
+        'hal9.neuron': neuron.id,
+        'hal9.layer': neuron.layer,
+        'hal9.hop': signal.hop,
+        'hal9.signal.id': signal.id,
+        'hal9.queue_ms': w.startedAt - arrivedAt,
       });
-      span.end({ error });
-      run.close({ trace: [traceEntry(signal, neuron, false, now - t0, [], [], error)], errors: [error] });
-      return;
-    }
+    return this.#answer(neuron, signal.content, run, w.span, arrivedAt).then(
+      (l) => this.#answered(w, neuron, l),
+      (e: unknown) => this.#failed(w, neuron, e),
+    );
+  }
+
+  #answered(w: Work, neuron: NeuronConfig, { value: answer, cached }: CacheLookup<ModelAnswer>): void {
+    const counters = this.#counters.get(neuron.id)!;
     counters.active--;
     counters.processed++;
     if (cached) {
@@ -484,10 +477,30 @@ export class Engine {
       this.#obs.cacheHit(neuron);
     }
     const now = this.#clock.now();
-    const forwarded = this.#route(run, signal, neuron, answer, cached, now - t0, span);
+    const ms = now - w.startedAt;
+    const forwarded = this.#route(w.run, w.signal, neuron, answer, cached, ms, w.span);
     if (this.#tracing.enabled)
-      span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
-    this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - arrivedAt, processingMs: now - t0 });
+      w.span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
+    this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - w.arrivedAt, processingMs: ms });
+  }
+
+  #failed(w: Work, neuron: NeuronConfig, e: unknown): void {
+    const counters = this.#counters.get(neuron.id)!;
+    counters.active--;
+    counters.failed++;
+    const now = this.#clock.now();
+    const error = toErrorInfo(e, neuron.id);
+    this.#obs.finished(neuron, {
+      outcome: 'error',
+      cached: false,
+      latencyMs: now - w.arrivedAt,
+      processingMs: now - w.startedAt,
+    });
+    w.span.end({ error });
+    w.run.close({
+      trace: [traceEntry(w.signal, neuron, false, now - w.startedAt, [], [], error)],
+      errors: [error],
+    });
   }
 
   /** The neuron's answer: from the cache for cached layers (misses coalesced), else the model. */
@@ -616,6 +629,7 @@ export class Engine {
   }
 }
 
+const DONE: Promise<void> = Promise.resolve();
 const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
 
 const budgetError = (key: string, limit: number, what: string) =>
