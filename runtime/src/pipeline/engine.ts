@@ -462,7 +462,14 @@ export class Engine {
         'hal9.signal.id': signal.id,
         'hal9.queue_ms': w.startedAt - arrivedAt,
       });
-    return this.#answer(neuron, signal.content, run, w.span, arrivedAt).then(
+    let answer: Promise<CacheLookup<ModelAnswer>>;
+    try {
+      answer = this.#answer(neuron, signal.content, run, w.span, arrivedAt);
+    } catch (e) {
+      // Whatever fails, the signal still ends visibly (its run is closed with the error).
+      answer = Promise.reject(e);
+    }
+    return answer.then(
       (l) => this.#answered(w, neuron, l),
       (e: unknown) => this.#failed(w, neuron, e),
     );
