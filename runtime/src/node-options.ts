@@ -4,7 +4,5 @@
 // A bounded young generation. Node 24 sizes the semi-space from the machine (up to 32 MiB), and each
 // scavenge then promotes megabytes of signals that were merely in flight: 7–13 ms pauses, the batch
 // API's p99 of 5–7 ms in a runtime process under a closed loop of batches. 4 MiB scavenges more often,
-// each one short (p99 2.2–2.5 ms, the same CPU per request); 2 MiB halves each pause again (batch p99
-// 1.5–1.9 ms against 1.9–2.3, 10 parallel 0.9–1.1 against 1.6–1.9) for ≈ 3 µs more GC per request on
-// the HTTP ramp (bench/README.md has the runs).
-export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+// each one short (p99 2.2–2.5 ms, the same CPU per request); bench/README.md has the runs.
+export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -9,7 +9,7 @@ import type { PodTuning } from './tuning.ts';
  * The runtime's V8 flags (runtime/src/node-options.ts, the image's NODE_OPTIONS, which the env below
  * replaces): the operator's image does not carry the runtime package, so a test keeps the two equal.
  */
-export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 export const configMountPath = '/etc/hal9';
 export const configFile = `${configMountPath}/config.yaml`;

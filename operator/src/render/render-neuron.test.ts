@@ -114,7 +114,7 @@ describe('renderNeuron: the runtime container', () => {
     expect(c.env).toEqual([
       { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
       { name: 'HAL9_PEER_TOKEN_FILE', value: '/var/run/hal9/peer/token' },
-      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2 --max-old-space-size=3072' },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4 --max-old-space-size=3072' },
       { name: 'PORT', value: '8080' },
     ]);
   });
@@ -190,7 +190,7 @@ describe('renderNeuron: tuning options', () => {
         });
         expect(runtime(o).env).toContainEqual({
           name: 'NODE_OPTIONS',
-          value: '--max-semi-space-size=2 --max-old-space-size=768',
+          value: '--max-semi-space-size=4 --max-old-space-size=768',
         });
       },
     ],
