@@ -181,7 +181,7 @@ export function dispatcherFetch(
 
 // The SDK's own telemetry headers (language, OS, runtime, retry count, timeout) on every call: the
 // API does not need them, and each one is built, validated and copied three times per call.
-const NO_TELEMETRY_HEADERS = Object.fromEntries(
+export const NO_TELEMETRY_HEADERS = Object.fromEntries(
   ['Lang', 'Package-Version', 'OS', 'Arch', 'Runtime', 'Runtime-Version', 'Retry-Count', 'Timeout'].map(
     (h) => [`X-Stainless-${h}`, null],
   ),

@@ -2,21 +2,19 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FakeMessagesApi, message, startFakeMessagesApi } from '../../test/support/fake-messages-api.ts';
-import type { NeuronConfig } from '../config/types.ts';
-import { AnthropicBackend, createAnthropicClient, dispatcherFetch } from './anthropic.ts';
+import { neuronConfig } from '../testing/builders.ts';
+import {
+  AnthropicBackend,
+  createAnthropicClient,
+  dispatcherFetch,
+  NO_TELEMETRY_HEADERS,
+} from './anthropic.ts';
 
 // The SDK's headers are built once per client and reused: what reaches the wire must be exactly what
 // the SDK itself would send on every call, and a call's own header must not stick to the next call.
 
-const neuron: NeuronConfig = {
-  id: 'impl-1',
-  layer: 'L2',
-  system_prompt: 'You implement.',
-  forward_connections: [],
-  backward_connections: [],
-  endpoint: '',
-  fallback_models: [],
-};
+const neuron = neuronConfig('impl-1', 'L2', [], { system_prompt: 'You implement.' });
+const MODEL = 'claude-sonnet-5-5';
 
 let fake: FakeMessagesApi | undefined;
 let agent: Agent | undefined;
@@ -27,10 +25,18 @@ afterEach(async () => {
   agent = fake = undefined;
 });
 
+/** The fake, an Agent, and the back-end as the runtime builds it (memoized headers). */
 async function setUp() {
   fake = await startFakeMessagesApi();
   agent = new Agent({ connections: 2 });
-  return { fake, agent };
+  const client = createAnthropicClient({
+    apiKey: 'sk-test',
+    baseURL: fake.url,
+    timeoutMs: 5000,
+    maxRetries: 0,
+    dispatcher: agent,
+  });
+  return { fake, agent, be: new AnthropicBackend(client, MODEL, 64) };
 }
 
 const withoutLength = (h: Record<string, unknown>) => {
@@ -40,19 +46,8 @@ const withoutLength = (h: Record<string, unknown>) => {
 
 describe('memoized SDK headers', () => {
   it("send what the SDK's own path sends, call after call, built once", async () => {
-    const { fake, agent } = await setUp();
     const build = vi.spyOn(Anthropic.prototype as unknown as { buildHeaders: () => unknown }, 'buildHeaders');
-    const be = new AnthropicBackend(
-      createAnthropicClient({
-        apiKey: 'sk-test',
-        baseURL: fake.url,
-        timeoutMs: 5000,
-        maxRetries: 0,
-        dispatcher: agent,
-      }),
-      'claude-sonnet-5-5',
-      64,
-    );
+    const { fake, agent, be } = await setUp();
     for (let i = 0; i < 3; i++) {
       fake.respond(message('RESULT: ok'));
       await be.complete(neuron, 'same');
@@ -67,14 +62,10 @@ describe('memoized SDK headers', () => {
       timeout: 5000,
       maxRetries: 0,
       fetch: dispatcherFetch(agent),
-      defaultHeaders: Object.fromEntries(
-        ['Lang', 'Package-Version', 'OS', 'Arch', 'Runtime', 'Runtime-Version', 'Retry-Count', 'Timeout'].map(
-          (h) => [`X-Stainless-${h}`, null],
-        ),
-      ),
+      defaultHeaders: NO_TELEMETRY_HEADERS,
     });
     fake.respond(message('RESULT: ok'));
-    await new AnthropicBackend(plain, 'claude-sonnet-5-5', 64).complete(neuron, 'same');
+    await new AnthropicBackend(plain, MODEL, 64).complete(neuron, 'same');
 
     const sent = fake.requests.map((r) => withoutLength(r.headers));
     expect(sent[0]).toMatchObject({ authorization: 'Bearer sk-test', 'content-type': 'application/json' });
@@ -84,18 +75,7 @@ describe('memoized SDK headers', () => {
   });
 
   it("carry a call's own traceparent on that call only", async () => {
-    const { fake, agent } = await setUp();
-    const be = new AnthropicBackend(
-      createAnthropicClient({
-        apiKey: 'sk-test',
-        baseURL: fake.url,
-        timeoutMs: 5000,
-        maxRetries: 0,
-        dispatcher: agent,
-      }),
-      'claude-sonnet-5-5',
-      64,
-    );
+    const { fake, be } = await setUp();
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     fake.respond(message('RESULT: a'));
     await be.complete(neuron, 'a', undefined, undefined, tp);

@@ -1,14 +1,15 @@
 import type Anthropic from '@anthropic-ai/sdk';
 
-// The SDK builds every call's headers anew: five sources merged through generators into a validated
-// WHATWG Headers, twice per call (10 % of an `api` hop's CPU; bench/README.md has the profile). For
+// The SDK builds every call's headers anew: its client merges five sources through generators into a
+// validated WHATWG Headers (with the smaller merges before it, 10 % of an `api` hop's CPU;
+// bench/README.md has the profile). For
 // our calls they never change: the key is fixed per client, the body is always JSON and the SDK's
 // per-call telemetry headers (retry count, timeout) are switched off in createAnthropicClient. So
 // the SDK builds them once, by its own code, and each call reuses that result, adding only what the
 // call itself carries (a traceparent).
 //
 // The hook is the client's own `buildHeaders` method (private in the SDK's types, so reached through
-// a cast). An SDK without it keeps its own path; anthropic.test.ts checks the headers on the wire.
+// a cast). An SDK without it keeps its own path; sdk-headers.test.ts checks the headers on the wire.
 
 interface BuildHeadersArgs {
   readonly options: { readonly headers?: unknown };
@@ -66,6 +67,7 @@ export function memoizeSdkHeaders(client: Anthropic): void {
       // A failure (no credentials) is not kept: the next call builds again, and fails the same way.
       base.catch(() => built.delete(kind));
     }
+    // The shared headers as they are, or (a call with its own, e.g. a traceparent) a copy with them.
     for (const _ in own) return base.then((b) => ({ ...b, ...own }));
     return base;
   } as BuildHeaders;

@@ -114,7 +114,7 @@ export class UpstreamBreaker {
     } catch (e) {
       if (trial) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();
-      if (countsAsFailure(e)) this.#failure();
+      this.#counted(e);
       throw e;
     }
     if (trial) this.#trials--;
