@@ -13,8 +13,9 @@ import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
 // package / our file and the top functions, per request served. The .cpuprofile stays on disk for
 // a flame graph (Chrome DevTools → Performance → Load profile, or speedscope). With --mode proxy the
 // profiled process is the bare hop of the `api` bench (proxy-server.ts: fastify and an undici pool,
-// the same Messages request): the floor the `api` runtime's profile is read against.
-// Usage: npm run bench:profile [-- --mode api|mock|proxy --seconds 10 --clients 1 --rate 1000]
+// the same Messages request): the floor the `api` runtime's profile is read against. With --mode echo
+// it is the bare fastify echo of the HTTP ramp, under the same open-loop load as --mode mock.
+// Usage: npm run bench:profile [-- --mode api|mock|proxy|echo --seconds 10 --clients 1 --rate 1000]
 
 const { values: a } = parseArgs({
   options: {
@@ -26,21 +27,24 @@ const { values: a } = parseArgs({
     interval: { type: 'string', default: '200' },
   },
 });
-const mode = a.mode === 'mock' ? 'mock' : a.mode === 'proxy' ? 'proxy' : 'api';
+const mode = a.mode === 'mock' || a.mode === 'proxy' || a.mode === 'echo' ? a.mode : 'api';
+const openLoop = mode === 'mock' || mode === 'echo';
 const seconds = Number(a.seconds);
 const top = Number(a.top);
 
 const vegeta = await ensureVegeta(console.log);
 const dir = await mkdtemp(join(tmpdir(), 'hal9-profile-'));
-const fake = mode === 'mock' ? undefined : await startFakeMessagesServer();
+const fake = openLoop ? undefined : await startFakeMessagesServer();
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${Number(a.interval)}`];
 const runtime =
   mode === 'proxy'
     ? await startServer('proxy-server.ts', { UPSTREAM: fake!.url, PORT: '0' }, nodeArgs)
-    : await spawnRuntime(fake ? await writeConfig(oneNeuronConfig(fake.url)) : undefined, {
-        nodeArgs,
-        env: { ANTHROPIC_API_KEY: 'bench-key' },
-      });
+    : mode === 'echo'
+      ? await startServer('echo-server.ts', { PORT: '0' }, nodeArgs)
+      : await spawnRuntime(fake ? await writeConfig(oneNeuronConfig(fake.url)) : undefined, {
+          nodeArgs,
+          env: { ANTHROPIC_API_KEY: 'bench-key' },
+        });
 // The bare hop gets a Messages request as the runtime's client sends one for the same signal.
 const messagesRequest = {
   url: `${runtime.url}/v1/messages`,
@@ -57,9 +61,12 @@ const targets = await writeTarget(
   'signal',
   mode === 'proxy'
     ? messagesRequest
-    : { url: `${runtime.url}/v1/signals`, body: JSON.stringify({ content: CONTENT }) },
+    : {
+        url: `${runtime.url}${mode === 'echo' ? '/echo' : '/v1/signals'}`,
+        body: JSON.stringify({ content: CONTENT }),
+      },
 );
-const load = mode === 'mock' ? { rate: Number(a.rate) } : { rate: 0, workers: Number(a.clients) };
+const load = openLoop ? { rate: Number(a.rate) } : { rate: 0, workers: Number(a.clients) };
 await attack(vegeta, targets, { ...load, seconds: 2 }); // warm-up, inside the profile but small
 const usNow = () => Number(process.hrtime.bigint() / 1000n);
 const from = usNow();
@@ -76,7 +83,7 @@ const requests = r.requests;
 const perReq = (ms: number) => ((ms * 1000) / requests).toFixed(1);
 
 console.log(
-  `\n${mode} runtime, ${mode === 'mock' ? `${a.rate}/s open loop` : `${a.clients} closed-loop client(s)`}, ${seconds} s (after a 2 s warm-up): ${requests} requests, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, errors ${r.errors}`,
+  `\n${mode === 'echo' ? 'bare fastify echo' : `${mode} runtime`}, ${openLoop ? `${a.rate}/s open loop` : `${a.clients} closed-loop client(s)`}, ${seconds} s (after a 2 s warm-up): ${requests} requests, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, errors ${r.errors}`,
 );
 console.log(
   `CPU busy ${s.busyMs.toFixed(0)} ms of ${s.totalMs.toFixed(0)} ms sampled in the measured run → ${perReq(s.busyMs)} µs per request (profile ${profile.startTime}–${profile.endTime} µs, run ${from}–${to} µs)\n`,
