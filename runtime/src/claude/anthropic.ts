@@ -10,6 +10,7 @@ import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error } from '../errors.ts';
+import { LiveList } from '../pipeline/live-list.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
 
@@ -278,7 +279,8 @@ export class AnthropicBackend implements ModelBackend {
   readonly #maxTokens: number;
   // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
   // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
-  readonly #inflight = new Set<AbortController>();
+  // A list, not a Set: see pipeline/live-list.ts.
+  readonly #inflight = new LiveList<AbortController>();
   readonly #systems = new WeakMap<NeuronConfig, TextBlockParam[]>();
 
   constructor(client: Anthropic, model: string, maxTokens: number) {
@@ -306,7 +308,7 @@ export class AnthropicBackend implements ModelBackend {
         unlink = () => signal.removeEventListener('abort', onAbort);
       }
     }
-    this.#inflight.add(own);
+    const live = this.#inflight.add(own);
     try {
       const msg = await this.#client.messages.create(
         {
@@ -335,7 +337,7 @@ export class AnthropicBackend implements ModelBackend {
       throw upstreamError(e);
     } finally {
       unlink?.();
-      this.#inflight.delete(own);
+      this.#inflight.remove(live);
     }
   }
 
@@ -356,7 +358,6 @@ export class AnthropicBackend implements ModelBackend {
   }
 
   async close(): Promise<void> {
-    for (const c of this.#inflight) c.abort();
-    this.#inflight.clear();
+    for (const c of this.#inflight.values()) c.abort();
   }
 }

@@ -7,7 +7,9 @@ import { type BreakerState, UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { costOf } from './cost.ts';
+import { Deadlines } from './deadlines.ts';
 import { Executor } from './executor.ts';
+import { LiveList } from './live-list.ts';
 import { breakers, createModelCall, type ModelAnswer, type ModelCall } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
@@ -92,7 +94,8 @@ export class Engine {
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
   readonly #counters = new Map<string, NeuronCounters>();
-  readonly #runs = new Set<RequestRun>();
+  readonly #runs = new LiveList<RequestRun>();
+  readonly #deadlines: Deadlines;
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
@@ -104,6 +107,7 @@ export class Engine {
     this.#backend = deps.backend;
     this.#obs = observer;
     this.#clock = clock;
+    this.#deadlines = new Deadlines(clock);
     this.#onRunEnd = deps.onRunEnd;
     this.#tracing = deps.tracing;
     this.#neurons = new Map(config.neurons.map((n) => [n.id, n]));
@@ -343,17 +347,18 @@ export class Engine {
     this.#draining = true;
     this.#local.flushNow();
     for (const r of this.#remote.values()) r.flushNow();
-    const all = Promise.all([...this.#runs].map((r) => r.done));
+    const all = Promise.all(this.#runs.values().map((r) => r.done));
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
     this.#clock.clearTimeout(timer);
     const unfinished = this.#runs.size;
     // Whatever is still running ends visibly (timed_out) rather than vanishing with the process.
-    for (const r of [...this.#runs]) r.timeOut();
+    for (const r of this.#runs.values()) r.timeOut();
     return { unfinished };
   }
 
   async close(): Promise<void> {
+    this.#deadlines.close();
     for (const b of this.#breakers.all()) b.shutdown();
     for (const r of this.#remote.values()) r.shutdown();
     await this.#backend.close();
@@ -396,8 +401,9 @@ export class Engine {
       entry,
       timeoutMs,
       clock: this.#clock,
+      deadlines: this.#deadlines,
       onEnd: (r) => {
-        this.#runs.delete(r);
+        this.#runs.remove(live);
         if (!external) return;
         const view = r.view();
         if (this.#tracing.enabled)
@@ -409,7 +415,7 @@ export class Engine {
         this.#onRunEnd?.(view);
       },
     });
-    this.#runs.add(run);
+    const live = this.#runs.add(run);
     return run;
   }
 

@@ -1,8 +1,9 @@
 import type { TokenUsage } from '../claude/backend.ts';
 import { type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
-import type { Clock, Timer } from './clock.ts';
+import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
+import type { Deadline, Deadlines } from './deadlines.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from './signal.ts';
 
 // One external request (or one signal a peer runtime forwarded to us): the signals still pending in
@@ -51,6 +52,8 @@ export interface RunInit {
   readonly entry: string;
   readonly timeoutMs: number;
   readonly clock: Clock;
+  /** Where the run's deadline is scheduled (one timer for every run of the engine). */
+  readonly deadlines: Deadlines;
   readonly onEnd: (run: RequestRun) => void;
 }
 
@@ -73,7 +76,8 @@ export class RequestRun {
   #status: RunStatus = 'running';
   #pending = 0;
   #endedAt = 0;
-  #timer: Timer | undefined;
+  #scheduled: Deadline | undefined;
+  readonly #deadlines: Deadlines;
   #abort: AbortController | undefined;
   #events: RunEvent[] | undefined;
   #eventSeq = 0;
@@ -89,13 +93,14 @@ export class RequestRun {
     this.traceId = init.traceId;
     this.entry = init.entry;
     this.#clock = init.clock;
+    this.#deadlines = init.deadlines;
     this.startedAt = init.clock.now();
     this.deadline = this.startedAt + init.timeoutMs;
     this.#onEnd = init.onEnd;
     this.done = new Promise((r) => {
       this.#resolve = r;
     });
-    this.#timer = init.clock.setTimeout(() => this.timeOut(), init.timeoutMs);
+    this.#scheduled = init.deadlines.add(this.deadline, () => this.timeOut());
   }
 
   get status(): RunStatus {
@@ -219,8 +224,8 @@ export class RequestRun {
   #finish(status: RunStatus): void {
     this.#status = status;
     this.#endedAt = this.#clock.now();
-    this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#scheduled) this.#deadlines.remove(this.#scheduled);
+    this.#scheduled = undefined;
     this.#onEnd(this);
     const view = this.view();
     this.#emit({

@@ -41,7 +41,14 @@ export class ResponseCache<V extends {}> {
   readonly #inflight = new Map<string, Inflight<V>>();
 
   constructor(opts: { maxEntries: number; ttlMs: number }) {
-    this.#lru = new LRUCache<string, V>({ max: opts.maxEntries, ttl: opts.ttlMs, ttlAutopurge: false });
+    // ttlResolution 0: lru-cache then reads the clock on each staleness check, as it does anyway;
+    // at its default (1 ms) it also arms and unrefs a fresh timer on every read to forget the time.
+    this.#lru = new LRUCache<string, V>({
+      max: opts.maxEntries,
+      ttl: opts.ttlMs,
+      ttlAutopurge: false,
+      ttlResolution: 0,
+    });
   }
 
   get size(): number {
