@@ -1,4 +1,4 @@
-// Run as its own process (node --expose-gc --max-semi-space-size=4 retention-probe.ts '<config JSON>'):
+// Run as its own process (node --expose-gc <the runtime's V8 flags> retention-probe.ts '<config JSON>'):
 // batches of 10 requests at once through the engine, and how much the young generation's
 // collections moved into the old one per scavenge, from V8's own GC statistics. Prints one JSON line.
 import { GCProfiler } from 'node:v8';
