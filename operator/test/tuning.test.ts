@@ -6,10 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type RunningPrometheus, startPrometheus } from '../../monitoring/test/support/prometheus.ts';
 import { type RunningRuntime, startRuntime } from '../../monitoring/test/support/runtime-process.ts';
+import { fieldManager, type Neuron } from '../src/api-types.ts';
 import { parseConfig } from '../src/config.ts';
 import { systemClock } from '../src/controller/clock.ts';
+import { ownsField } from '../src/kube/managed-fields.ts';
 import { type RunningOperator, startOperator } from '../src/operator.ts';
 import { renderNeuron } from '../src/render/index.ts';
+import { tunerFieldManager } from '../src/tuning/status-writer.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
@@ -57,6 +60,14 @@ const clusterSpec = (prometheusURL?: string) => ({
     },
   },
 });
+
+const currentPath = ['status', 'parallelism', 'current'];
+/** Field managers that own status.parallelism.current (writes through /status), sorted. */
+const parallelismOwners = (n: Neuron | undefined) =>
+  (n?.metadata?.managedFields ?? [])
+    .filter((e) => ownsField({ metadata: { managedFields: [e] } }, e.manager ?? '', currentPath, 'status'))
+    .map((e) => e.manager ?? '')
+    .sort();
 
 const apply = (objects: readonly object[]) =>
   kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
@@ -300,6 +311,17 @@ describe('parallelism tuning', () => {
   });
 
   it('removes its status part when tuning is turned off, leaving current to the reconciler', async () => {
+    // The tuner's decisions took status.parallelism.current under force; the reconciler claimed it
+    // back, so both managers own it and the tuner's release cannot delete it.
+    const owners = await waitFor(
+      'both managers to own status.parallelism.current',
+      async () => {
+        const o = parallelismOwners(await r.neuron(NEURON));
+        return o.includes(fieldManager) && o.includes(tunerFieldManager) ? o : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(owners).toEqual(expect.arrayContaining([fieldManager, tunerFieldManager]));
     const spec = clusterSpec();
     await apply([
       aCluster('hal9', {
@@ -307,15 +329,24 @@ describe('parallelism tuning', () => {
         autoscaling: { parallelism: { ...spec.autoscaling.parallelism, enabled: false } },
       }),
     ]);
+    const seen: (number | undefined)[] = [];
     const n = await waitFor(
-      'the tuner status part to be gone',
+      'the tuner status part to be gone and current back at the spec value',
       async () => {
         const n = await r.neuron(NEURON);
-        return !n?.status?.parallelism?.lastDecision && !condition(n, 'ParallelismTuned') ? n : undefined;
+        seen.push(n?.status?.parallelism?.current);
+        return !n?.status?.parallelism?.lastDecision &&
+          !condition(n, 'ParallelismTuned') &&
+          n?.status?.parallelism?.current === 4
+          ? n
+          : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 250 },
+      { timeoutMs: 30_000, intervalMs: 50 },
     );
+    // Never absent on the way: readers (kubectl, dashboards) always see the executor limit.
+    expect(seen.filter((v) => v === undefined)).toEqual([]);
     expect(n.status?.parallelism).toEqual({ current: 4 });
+    expect(parallelismOwners(n)).toEqual([fieldManager]);
     expect(condition(n, 'Ready')).toMatchObject({ status: 'True' });
   });
 });

@@ -78,6 +78,33 @@ describe('trimForCache', () => {
     }
   });
 
+  it('tells writes through a subresource from writes to the main resource, before and after trimming', () => {
+    const current = ['status', 'parallelism', 'current'];
+    const reconciler = entry(
+      fieldManager,
+      { 'f:status': { 'f:parallelism': { 'f:current': {} } } },
+      'status',
+    );
+    const tuner = entry(
+      'hal9-operator-tuner',
+      { 'f:status': { 'f:parallelism': { 'f:lastDecision': {} } } },
+      'status',
+    );
+    const trim = trimForCache({ ownedPaths: [['spec', 'replicas'], current] });
+    for (const obj of [
+      aServedDeployment([reconciler, tuner]),
+      trim(aServedDeployment([reconciler, tuner])),
+    ]) {
+      expect(ownsField(obj, fieldManager, current, 'status')).toBe(true);
+      // The same path through the main resource is another manager entry.
+      expect(ownsField(obj, fieldManager, current)).toBe(false);
+      expect(ownsField(obj, 'hal9-operator-tuner', current, 'status')).toBe(false);
+    }
+    expect(
+      ownsField(aServedDeployment([controller]), 'kube-controller-manager', ['status', 'replicas'], 'scale'),
+    ).toBe(false);
+  });
+
   it('keeps a manager only for the kept paths, and nothing of the rest', () => {
     expect(compactManagedFields([ours, controller, hpa], [['spec', 'replicas']])).toEqual([
       { manager: fieldManager, operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },

@@ -252,7 +252,7 @@ async function applyChildren(
 }
 
 async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: NeuronStatus, log: Logger) {
-  if (statusUpToDate(status, neuron.status)) return;
+  if (statusUpToDate(status, neuron.status) && !parallelismToClaim(status, neuron)) return;
   const { name = '', namespace = '' } = neuron.metadata ?? {};
   try {
     await deps.writer.applyStatus({ kind: 'Neuron', plural: 'neurons', namespace, name }, status);
@@ -262,6 +262,19 @@ async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: N
     if (err instanceof OperatorError && err.status === 404) return;
     throw err;
   }
+}
+
+/**
+ * status.parallelism.current is written by both the reconciler and the tuner (same value, each
+ * under its own field manager). A tuner decision changes it under force, which takes the field from
+ * the reconciler; the reconciler then re-applies to share it again, or the tuner's release (tuning
+ * turned off) would delete it until the next reconcile.
+ */
+function parallelismToClaim(status: NeuronStatus, neuron: Neuron): boolean {
+  return (
+    status.parallelism !== undefined &&
+    !ownsField(neuron, fieldManager, ['status', 'parallelism', 'current'], 'status')
+  );
 }
 
 /** The Neuron goes with its Hal9Cluster (cluster-owner.ts); a refusal is logged, not fatal. */
