@@ -1,22 +1,25 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
-import { type BreakerState, UpstreamBreaker } from './breaker.ts';
+import { AnswerSource } from './answer-source.ts';
+import type { BreakerState } from './breaker.ts';
+import { withinSignalBudget } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
-import { costOf } from './cost.ts';
 import { Deadlines } from './deadlines.ts';
+import { pickEntry, resolveEntry } from './entry.ts';
 import { Executor } from './executor.ts';
 import { LiveList } from './live-list.ts';
-import { breakers, createModelCall, type ModelAnswer, type ModelCall } from './model-call.ts';
+import type { ModelAnswer } from './model-call.ts';
+import { createModelStack, type ModelStack } from './model-stack.ts';
 import type { PipelineObserver } from './observer.ts';
 import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import { RequestRun, type RunView } from './request-run.ts';
-import { type CacheLookup, cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
-import { MAX_DROPPED_LISTED, planForwards } from './routing.ts';
+import type { CacheLookup } from './response-cache.ts';
+import { MAX_DROPPED_LISTED, planForwards, refuseForwarded } from './routing.ts';
 import { Semaphore } from './semaphore.ts';
 import {
   type BranchOutcome,
@@ -26,10 +29,13 @@ import {
   signalIds,
   type TraceEntry,
 } from './signal.ts';
+import { traceEntry } from './trace-entry.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
-// every slot is busy (buffer, executor queue) → answer (cache → model call chain) → routing plan →
-// children (local ones arrive again here, remote ones go to their pod's dispatch) → trace.
+// every slot is busy (buffer.ts, executor.ts) → answer (answer-source.ts: cache, budgets, then the
+// model call chain of model-stack.ts) → routing plan (routing.ts, cut to the budget by budget.ts) →
+// children (local ones arrive again here, remote ones go to their pod's remote-dispatch.ts) → trace
+// (trace-entry.ts). The engine holds the bookkeeping between the stages: admission, counters, drain.
 
 export interface EngineDeps {
   readonly config: Config;
@@ -84,13 +90,9 @@ export class Engine {
   readonly #entry: NeuronConfig;
   readonly #executor: Executor<Work>;
   readonly #permits: Semaphore;
-  readonly #newBreaker: (upstream: string) => UpstreamBreaker;
-  readonly #breakers: ReturnType<typeof breakers>;
-  readonly #modelCall: ModelCall;
-  readonly #cache: ResponseCache<ModelAnswer>;
+  readonly #breakers: ModelStack['breakers'];
+  readonly #answers: AnswerSource;
   /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
-  readonly #cacheScopes = new Map<string, string>();
-  readonly #cacheLayers: ReadonlySet<Layer>;
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
   readonly #counters = new Map<string, NeuronCounters>();
@@ -144,47 +146,25 @@ export class Engine {
     });
     observer.executor(0, 0, p.max_concurrent_signals);
     this.#permits = new Semaphore(p.max_concurrent_neurons);
-    const cb = p.circuit_breaker;
-    const breakerOptions = {
-      failureThreshold: cb.failure_threshold,
-      successThreshold: cb.success_threshold,
-      openMs: cb.timeout_seconds * 1000,
-      windowMs: cb.window_seconds * 1000,
-    };
-    this.#newBreaker = (upstream) =>
-      new UpstreamBreaker(upstream, breakerOptions, clock, (u, s: BreakerState) => observer.breaker(u, s));
-    // One breaker per model: the configured model is `claude-api` (or `mock`), a fallback `claude-api:<model>`.
-    const primary = deps.backend.model;
-    const upstreamFor = (model: string) =>
-      model === primary ? deps.backend.upstream : `${deps.backend.upstream}:${model}`;
-    this.#breakers = breakers(upstreamFor, this.#newBreaker);
-    this.#breakers.get(primary);
-    this.#modelCall = createModelCall({
+    const stack = createModelStack({
+      config,
       backend: deps.backend,
       permits: this.#permits,
-      breakerFor: this.#breakers.get,
-      upstreamFor,
-      models: (n) => (n.fallback_models.length > 0 ? [primary, ...n.fallback_models] : [primary]),
-      retry: {
-        maxRetries: config.claude.retry.max_retries,
-        baseDelayMs: config.claude.retry.base_delay_ms,
-        maxDelayMs: config.claude.retry.max_delay_ms,
-      },
-      random: deps.random,
       observer,
       clock,
+      random: deps.random,
       tracing: deps.tracing,
-      provider: deps.backend.upstream === 'mock' ? 'mock' : 'anthropic',
-      maxTokens: config.claude.max_tokens,
     });
-    this.#cache = new ResponseCache<ModelAnswer>({
-      maxEntries: p.cache_max_entries,
-      ttlMs: p.cache_ttl_seconds * 1000,
+    this.#breakers = stack.breakers;
+    const newBreaker = stack.newBreaker;
+    this.#answers = new AnswerSource({
+      config,
+      model: deps.backend.model,
+      modelCall: stack.modelCall,
+      observer,
     });
-    this.#cacheLayers = new Set(p.cache_layers);
     for (const n of config.neurons) {
       this.#counters.set(n.id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
-      this.#cacheScopes.set(n.id, cacheScope(n.id, deps.backend.model, n.system_prompt));
       if (n.endpoint) {
         this.#remote.set(
           n.id,
@@ -196,7 +176,7 @@ export class Engine {
             size: p.signal_buffer_size,
             flushMs: p.buffer_flush_ms,
             maxInFlight: p.connection_pool.max_connections_per_host,
-            breaker: this.#newBreaker(`peer:${n.id}`),
+            breaker: newBreaker(`peer:${n.id}`),
             tracing: deps.tracing,
             traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
           }),
@@ -253,30 +233,13 @@ export class Engine {
       backward_connections: n.backward_connections,
       state: n.endpoint ? 'remote' : this.#counters.get(n.id)!.active > 0 ? 'processing' : 'idle',
       counters: { ...this.#counters.get(n.id)! },
-      cache: this.#cacheLayers.has(n.layer) ? 'on' : 'off',
+      cache: this.#answers.caches(n.layer) ? 'on' : 'off',
     }));
   }
 
   /** Resolves the neuron a request enters at: by id, by layer, or the default entry. */
   resolveEntry(input: Pick<SubmitInput, 'neuron' | 'layer'>): NeuronConfig {
-    if (input.neuron) {
-      const n = this.#neurons.get(input.neuron);
-      if (!n || n.endpoint) {
-        throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${input.neuron}" is hosted here`, {
-          field: 'neuron',
-        });
-      }
-      return n;
-    }
-    if (input.layer) {
-      const n = this.config.neurons.find((x) => x.layer === input.layer && !x.endpoint);
-      if (!n)
-        throw new Hal9Error('UNKNOWN_NEURON', `no neuron of layer ${input.layer} is hosted here`, {
-          field: 'layer',
-        });
-      return n;
-    }
-    return this.#entry;
+    return resolveEntry(this.config, this.#neurons, this.#entry, input);
   }
 
   /** Accepts a request (or refuses it at once: draining, unknown neuron, queue full). */
@@ -322,7 +285,7 @@ export class Engine {
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted.
-      const refused = this.#refuseForwarded(n, s);
+      const refused = refuseForwarded(n, s, this.config.performance.hop_limit);
       if (refused) {
         const entry = traceEntry(s, n, false, 0, [], [], refused);
         onProgress?.(i, { trace: entry });
@@ -362,23 +325,6 @@ export class Engine {
     for (const b of this.#breakers.all()) b.shutdown();
     for (const r of this.#remote.values()) r.shutdown();
     await this.#backend.close();
-  }
-
-  #refuseForwarded(n: NeuronConfig, s: Signal): ErrorInfo | undefined {
-    const limit = this.config.performance.hop_limit;
-    if (s.hop >= limit || s.path.length >= limit) {
-      return toErrorInfo(
-        new Hal9Error(
-          'HOP_LIMIT_EXCEEDED',
-          `a forwarded signal at hop ${s.hop} reached the hop limit of ${limit}`,
-        ),
-        n.id,
-      );
-    }
-    if (s.path.includes(n.id)) {
-      return toErrorInfo(new Hal9Error('CYCLE_DETECTED', `a forwarded signal would revisit ${n.id}`), n.id);
-    }
-    return undefined;
   }
 
   #admit(n: number): void {
@@ -470,7 +416,7 @@ export class Engine {
       });
     let answer: Promise<CacheLookup<ModelAnswer>>;
     try {
-      answer = this.#answer(neuron, signal.content, run, w.span, arrivedAt);
+      answer = this.#answers.answer(neuron, signal.content, run, w.span, arrivedAt);
     } catch (e) {
       // Whatever fails, the signal still ends visibly (its run is closed with the error).
       answer = Promise.reject(e);
@@ -516,55 +462,6 @@ export class Engine {
     });
   }
 
-  /** The neuron's answer: from the cache for cached layers (misses coalesced), else the model. */
-  #answer(
-    neuron: NeuronConfig,
-    content: string,
-    run: RequestRun,
-    span: SpanRef,
-    arrivedAt: number,
-  ): Promise<CacheLookup<ModelAnswer>> {
-    // No retry starts after the request's deadline, nor after the signal's latency objective.
-    const slo = this.config.performance.latency_slo_ms;
-    const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
-    if (!this.#cacheLayers.has(neuron.layer))
-      return this.#charged(neuron, content, run, run.signal, span, deadline).then(fresh);
-    this.#obs.cacheRequest(neuron);
-    const key = cacheKey(this.#cacheScopes.get(neuron.id)!, content);
-    // A hit is counted by #process, with the neuron's counters.
-    return this.#cache.getOrLoad(
-      key,
-      (signal) => this.#charged(neuron, content, run, signal, span, deadline),
-      run.signal,
-    );
-  }
-
-  /** A model call charged to the run's budgets: refused once a budget is spent, tokens counted after. */
-  #charged(
-    neuron: NeuronConfig,
-    content: string,
-    run: RequestRun,
-    signal: AbortSignal,
-    span: SpanRef,
-    deadline: number,
-  ): Promise<ModelAnswer> {
-    const b = this.config.performance.request_budget;
-    if (run.spent.modelCalls >= b.max_model_calls)
-      return Promise.reject(budgetError('max_model_calls', b.max_model_calls, 'model calls'));
-    if (run.spent.tokens >= b.max_tokens)
-      return Promise.reject(budgetError('max_tokens', b.max_tokens, 'tokens'));
-    if (b.max_cost_usd > 0 && run.spent.costUsd >= b.max_cost_usd)
-      return Promise.reject(budgetError('max_cost_usd', b.max_cost_usd, 'USD'));
-    run.spent.modelCalls++;
-    return this.#modelCall(neuron, content, { signal, deadline, span }).then((c) => {
-      if (!c.usage) return c;
-      const costUsd = costOf(c.usage, this.config.claude.prices[c.model]);
-      run.charge(c.usage, costUsd);
-      this.#obs.charged(neuron, c.model, c.usage, costUsd);
-      return costUsd === undefined ? c : { ...c, costUsd };
-    });
-  }
-
   #route(
     run: RequestRun,
     signal: Signal,
@@ -585,18 +482,12 @@ export class Engine {
       incoming: signal.content,
       parsed,
     });
-    const maxSignals = this.config.performance.request_budget.max_signals;
-    const room = Math.max(0, maxSignals - run.spent.signals);
-    // The plan's own arrays when the budget has room (the common case: no copies per hop).
-    let { children, dropped, errors } = plan;
-    if (children.length > room) {
-      dropped = [
-        ...dropped,
-        ...children.slice(room).map((c) => ({ target: c.target, reason: 'budget' as const })),
-      ];
-      errors = [...errors, toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuron.id)];
-      children = children.slice(0, room);
-    }
+    const { children, dropped, errors } = withinSignalBudget(
+      plan,
+      run.spent.signals,
+      this.config.performance.request_budget.max_signals,
+      neuron.id,
+    );
     run.spent.signals += children.length;
     for (const d of dropped) this.#obs.dropped(neuron, d.reason);
     const results = parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content }));
@@ -643,58 +534,3 @@ export class Engine {
 }
 
 const DONE: Promise<void> = Promise.resolve();
-const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
-
-const budgetError = (key: string, limit: number, what: string) =>
-  new Hal9Error(
-    'BUDGET_EXCEEDED',
-    `the request used its ${limit} ${what} (performance.request_budget.${key})`,
-    {
-      field: `performance.request_budget.${key}`,
-    },
-  );
-
-function traceEntry(
-  signal: Signal,
-  neuron: NeuronConfig,
-  cached: boolean,
-  durationMs: number,
-  forwardedTo: string[],
-  dropped: string[],
-  error?: ErrorInfo,
-  call?: ModelAnswer,
-): TraceEntry {
-  // Which model answered, what it cost and how it got there; only for real model calls (the mock has
-  // no usage), and a cache hit names the model but was free.
-  const model = call?.usage ? { model: call.model } : {};
-  const paid =
-    call?.usage && !cached
-      ? {
-          usage: call.usage,
-          ...(call.costUsd !== undefined ? { costUsd: call.costUsd } : {}),
-          ...(call.retries > 0 ? { retries: call.retries } : {}),
-          ...(call.fellBackFrom.length > 0 ? { fellBackFrom: call.fellBackFrom } : {}),
-        }
-      : {};
-  return {
-    signal: signal.id,
-    parent: signal.parentId,
-    neuron: neuron.id,
-    layer: neuron.layer,
-    hop: signal.hop,
-    cached,
-    durationMs: Math.round(durationMs * 1000) / 1000,
-    forwardedTo,
-    dropped,
-    ...model,
-    ...paid,
-    ...(error ? { error } : {}),
-  };
-}
-
-/** The configured entry neuron, else the local neuron of the highest layer (first in file order). */
-export function pickEntry(config: Config): NeuronConfig {
-  const local = config.neurons.filter((n) => !n.endpoint);
-  if (config.entry_neuron) return local.find((n) => n.id === config.entry_neuron)!;
-  return local.reduce((best, n) => (Number(n.layer.slice(1)) > Number(best.layer.slice(1)) ? n : best));
-}

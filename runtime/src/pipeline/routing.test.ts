@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NeuronConfig } from '../config/types.ts';
 import { neuronConfig } from '../testing/builders.ts';
 import { parseAnswer } from './protocol.ts';
-import { planForwards } from './routing.ts';
+import { planForwards, refuseForwarded } from './routing.ts';
 
 const neuron = (id: string, forward: string[]) => neuronConfig(id, 'L3', forward);
 
@@ -111,4 +111,22 @@ describe('planForwards', () => {
       expect(plan.errors.map((e) => e.code)).toEqual(c.codes);
     });
   }
+});
+
+describe('refuseForwarded', () => {
+  const n = neuron('b', []);
+  it.each([
+    ['accepts a signal within the hop limit and off its path', { hop: 2, path: ['a'] }, undefined],
+    ['refuses a hop count at the limit', { hop: 4, path: ['a'] }, 'HOP_LIMIT_EXCEEDED'],
+    [
+      'refuses a path as long as the limit (a peer cannot under-report its hop)',
+      { hop: 0, path: ['a', 'c', 'd', 'e'] },
+      'HOP_LIMIT_EXCEEDED',
+    ],
+    ['refuses a signal that would revisit the neuron', { hop: 1, path: ['b'] }, 'CYCLE_DETECTED'],
+  ])('%s', (_name, s, code) => {
+    const refused = refuseForwarded(n, s, 4);
+    expect(refused?.code).toBe(code);
+    if (code) expect(refused?.neuron).toBe('b');
+  });
 });

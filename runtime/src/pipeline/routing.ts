@@ -96,3 +96,27 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   }
   return { children, dropped, errors };
 }
+
+/**
+ * Why a signal another runtime forwarded to neuron `n` is refused, or undefined: a peer's hop count
+ * and path are checked against this runtime's own hop limit and for a cycle, never trusted.
+ */
+export function refuseForwarded(
+  n: NeuronConfig,
+  s: { readonly hop: number; readonly path: readonly string[] },
+  hopLimit: number,
+): ErrorInfo | undefined {
+  if (s.hop >= hopLimit || s.path.length >= hopLimit) {
+    return toErrorInfo(
+      new Hal9Error(
+        'HOP_LIMIT_EXCEEDED',
+        `a forwarded signal at hop ${s.hop} reached the hop limit of ${hopLimit}`,
+      ),
+      n.id,
+    );
+  }
+  if (s.path.includes(n.id)) {
+    return toErrorInfo(new Hal9Error('CYCLE_DETECTED', `a forwarded signal would revisit ${n.id}`), n.id);
+  }
+  return undefined;
+}

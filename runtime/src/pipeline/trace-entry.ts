@@ -1,0 +1,43 @@
+import type { NeuronConfig } from '../config/types.ts';
+import type { ErrorInfo } from '../errors.ts';
+import type { ModelAnswer } from './model-call.ts';
+import type { Signal, TraceEntry } from './signal.ts';
+
+/** What the caller's trace says about one signal at one neuron. Pure. */
+export function traceEntry(
+  signal: Signal,
+  neuron: NeuronConfig,
+  cached: boolean,
+  durationMs: number,
+  forwardedTo: string[],
+  dropped: string[],
+  error?: ErrorInfo,
+  call?: ModelAnswer,
+): TraceEntry {
+  // Which model answered, what it cost and how it got there; only for real model calls (the mock has
+  // no usage), and a cache hit names the model but was free.
+  const model = call?.usage ? { model: call.model } : {};
+  const paid =
+    call?.usage && !cached
+      ? {
+          usage: call.usage,
+          ...(call.costUsd !== undefined ? { costUsd: call.costUsd } : {}),
+          ...(call.retries > 0 ? { retries: call.retries } : {}),
+          ...(call.fellBackFrom.length > 0 ? { fellBackFrom: call.fellBackFrom } : {}),
+        }
+      : {};
+  return {
+    signal: signal.id,
+    parent: signal.parentId,
+    neuron: neuron.id,
+    layer: neuron.layer,
+    hop: signal.hop,
+    cached,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+    forwardedTo,
+    dropped,
+    ...model,
+    ...paid,
+    ...(error ? { error } : {}),
+  };
+}
