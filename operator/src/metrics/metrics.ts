@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ControllerObserver } from '../controller/controller.ts';
 import type { QueueObserver } from '../controller/work-queue.ts';
-import type { TunerObserver } from '../tuning/tuner.ts';
+import type { TunerObserver } from '../tuning/tuner-deps.ts';
 
 // Bucket layouts as controller-runtime uses them, so stock dashboards' quantiles line up.
 const reconcileBuckets = [

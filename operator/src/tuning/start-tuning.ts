@@ -12,7 +12,8 @@ import { createPrometheusClient } from './prometheus.ts';
 import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
 import { createTunerStatusWriter } from './status-writer.ts';
-import { type RunningTuner, startTuner, type TunerDeps } from './tuner.ts';
+import { type RunningTuner, startTuner } from './tuner.ts';
+import type { TunerDeps } from './tuner-deps.ts';
 
 /** What a caller may replace: where pods listen (tests map pods to loopback runtimes), their token. */
 export type TuningOverrides = Partial<

@@ -1,0 +1,77 @@
+import { startingParallelism } from '../render/render-neuron.ts';
+import type { AutoscalingStatus, LastDecision, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
+import type { TunerState } from './decide.ts';
+import type { ReplicaState } from './replicas.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+/** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
+export interface NeuronMemory {
+  uid: string;
+  state: TunerState;
+  lastDecision: LastDecision | undefined;
+  /** Pod uid → the value that pod last accepted. */
+  delivered: Map<string, number>;
+  /** A pod may not have the current value yet: deliver next tick. */
+  pending: boolean;
+  replicas: ReplicaState | undefined;
+  replicaDecision: ReplicaDecisionStatus | undefined;
+  /** The count this operator last wrote to spec.replicas, and when. */
+  written: number | undefined;
+  writtenAt: number;
+  /** spec.replicas as the cache showed it when the operator last wrote (a cache lagging still shows it). */
+  before: number | undefined;
+  /** Last mean latency seen (seconds), for Little's law when the window has none. */
+  latency: number | undefined;
+  /** Learned fan-out per target neuron (stable window), and its snapshot in status. */
+  fanOut: Record<string, number>;
+  fanOutStatus: Record<string, string>;
+}
+
+const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
+  reason === 'Saturated' || reason === 'PreScaled'
+    ? 'up'
+    : reason === 'LatencyAboveSLO'
+      ? 'down'
+      : reason === 'UpstreamThrottling'
+        ? 'trim'
+        : 'none';
+
+/**
+ * A Neuron's memory as its status left it, so a new leader (or a restart) keeps the last decisions
+ * and their times instead of starting over.
+ */
+export function seedMemory(t: TuningTarget): NeuronMemory {
+  const p = t.neuron.status?.parallelism;
+  const last = p?.lastDecision as (LastDecision & { message?: string }) | undefined;
+  const lastDecision =
+    last?.value !== undefined && last.reason && last.time
+      ? {
+          value: last.value,
+          reason: last.reason,
+          time: last.time,
+          ...(last.message ? { message: last.message } : {}),
+        }
+      : undefined;
+  const lastChangeAt = lastDecision ? Date.parse(lastDecision.time) : Number.NaN;
+  const a = t.neuron.status?.autoscaling as AutoscalingStatus | undefined;
+  return {
+    uid: t.neuron.metadata?.uid ?? '',
+    state: {
+      current: p?.current ?? startingParallelism(t.spec, t.neuron),
+      lastChangeAt: Number.isFinite(lastChangeAt) ? lastChangeAt : 0,
+      lastDirection: directionOf(lastDecision?.reason),
+    },
+    lastDecision,
+    delivered: new Map(),
+    // After a restart or a leader change the pods' values are unknown: deliver once.
+    pending: true,
+    replicas: undefined,
+    replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
+    written: a?.desiredReplicas,
+    writtenAt: 0,
+    before: undefined,
+    latency: undefined,
+    fanOut: {},
+    fanOutStatus: { ...(a?.fanOut ?? {}) },
+  };
+}

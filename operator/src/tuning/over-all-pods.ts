@@ -1,0 +1,21 @@
+import type { WindowStats } from './load-windows.ts';
+
+// A window covers the pods that reported; Ready pods that fell silent (`silent`) are counted with
+// the others' average share.
+
+/** A per-window sum over all Ready pods, from the pods that reported (Knative extrapolates the same way). */
+export const overAllPods = (
+  s: WindowStats | undefined,
+  silent: number,
+  value: (s: WindowStats) => number,
+): number | undefined => (s === undefined ? undefined : (value(s) * (s.pods + silent)) / s.pods);
+
+/** Concurrency over all Ready pods. */
+export const concurrencyOverAllPods = (s: WindowStats | undefined, silent: number): number | undefined =>
+  overAllPods(s, silent, (w) => w.concurrency);
+
+/** In flight the window's arrivals need: arrival rate × time a signal holds a slot (Little's law). */
+export const demandOverAllPods = (s: WindowStats | undefined, silent: number): number | undefined =>
+  s === undefined || !(s.completionRate > 0)
+    ? undefined
+    : (s.arrivalRate * (s.active / s.completionRate) * (s.pods + silent)) / s.pods;

@@ -1,0 +1,155 @@
+import {
+  type ConditionInput,
+  type LastDecision,
+  ParallelismReason,
+  ReplicasReason,
+} from '../status/parallelism-status.ts';
+import {
+  advance,
+  type Decision,
+  type DecisionReason,
+  decide,
+  type Observation,
+  type TunerState,
+  type TuningBounds,
+} from './decide.ts';
+import { podCondition } from './pod-condition.ts';
+import { podObservation } from './pod-observation.ts';
+import type { PodView } from './pod-view.ts';
+import type { Prediction } from './prescale.ts';
+import type { PrometheusRead, PrometheusSource } from './prometheus-source.ts';
+import { rfc3339 } from './status-format.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+// Parallelism for one Neuron: its inputs come from the pods' load reports or from Prometheus
+// (the two builders below), then one decision and the condition that says why.
+
+/** What the parallelism law decides from, and what the condition says about it. */
+export interface ParallelismInput {
+  readonly bounds: TuningBounds;
+  /** Where the figures came from, for the condition's message. */
+  readonly source: string;
+  readonly observation: Observation | undefined;
+  /** Why the metrics could not be read (MetricsUnavailable). */
+  readonly unavailable?: string | undefined;
+  /** Why the metrics hold no observation (NoData). */
+  readonly noData?: string | undefined;
+}
+
+/**
+ * From the pods' load reports. `written`: the replica count the operator last wrote, which the
+ * predicted load is shared by when replicas are scaled here too.
+ */
+export function podParallelismInput(
+  t: TuningTarget,
+  view: PodView | undefined,
+  prediction: Prediction | undefined,
+  current: number,
+  written: number | undefined,
+): ParallelismInput {
+  const p = t.spec.autoscaling.parallelism;
+  const a = t.spec.autoscaling;
+  const scaledTo = t.scaleReplicas ? (written ?? t.neuron.spec?.replicas ?? 1) : 0;
+  const observation = view ? podObservation(view, prediction, scaledTo) : undefined;
+  const c = podCondition(view, 'no latency yet', `${current}`);
+  const unreachable = c?.reason === ReplicasReason.PodsUnreachable;
+  return {
+    bounds: {
+      min: p.min,
+      max: Math.max(p.min, p.max),
+      sloMs: p.latencySLOMs,
+      stableWindowSeconds: a.stableWindowSeconds,
+      panicWindowSeconds: a.panicWindowSeconds,
+      raiseAfterRaiseSeconds: a.panicWindowSeconds,
+    },
+    source: `the pods' load reports (windows ${a.panicWindowSeconds}s/${a.stableWindowSeconds}s)`,
+    observation,
+    ...(unreachable ? { unavailable: c.message } : {}),
+    ...(!unreachable && !observation
+      ? {
+          noData:
+            c?.message ??
+            `No signal finished over the last ${a.stableWindowSeconds}s (no traffic); holding ${current}`,
+        }
+      : {}),
+  };
+}
+
+/** From Prometheus; `read` is undefined when no Prometheus URL is set. */
+export function prometheusParallelismInput(
+  t: TuningTarget,
+  source: PrometheusSource,
+  read: PrometheusRead | undefined,
+  current: number,
+): ParallelismInput {
+  const p = t.spec.autoscaling.parallelism;
+  const { url, window } = source;
+  const bounds: TuningBounds = {
+    min: p.min,
+    max: Math.max(p.min, p.max),
+    sloMs: p.latencySLOMs,
+    // Before another move, the window must hold only data from after the last one.
+    stableWindowSeconds: Math.max(30, window),
+    panicWindowSeconds: window,
+  };
+  const base = { bounds, source: `${url} over ${window}s windows` };
+  if (!url || read === undefined)
+    return {
+      ...base,
+      observation: undefined,
+      unavailable:
+        'no Prometheus URL: set spec.autoscaling.parallelism.prometheusURL on the Hal9Cluster or the Neuron, or start the operator with --prometheus-url',
+    };
+  if ('error' in read) return { ...base, observation: undefined, unavailable: read.error };
+  const c = read.collected;
+  return {
+    ...base,
+    observation: c.observation,
+    ...(c.observation
+      ? {}
+      : {
+          noData: `Prometheus returned no data for ${c.missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped); holding ${current}`,
+        }),
+  };
+}
+
+export interface ParallelismOutcome {
+  readonly decision: Decision;
+  /** The reason counted in metrics: NoData for want of metrics counts as MetricsUnavailable. */
+  readonly counted: DecisionReason | 'MetricsUnavailable';
+  /** The state and status record after a change; undefined when the value holds. */
+  readonly next: { readonly state: TunerState; readonly lastDecision: LastDecision } | undefined;
+  readonly condition: ConditionInput;
+}
+
+/** Decided even without metrics: new bounds still move the value into them. */
+export function decideParallelism(
+  state: TunerState,
+  input: ParallelismInput,
+  now: number,
+): ParallelismOutcome {
+  const { bounds, unavailable } = input;
+  const d = decide(state, input.observation, bounds, now);
+  const counted = d.reason === 'NoData' && unavailable ? 'MetricsUnavailable' : d.reason;
+  const next = d.changed
+    ? {
+        state: advance(state, d, now),
+        lastDecision: {
+          value: d.value,
+          reason: d.reason,
+          time: rfc3339(now),
+          message: d.message.slice(0, 1024),
+        },
+      }
+    : undefined;
+  const condition: ConditionInput = unavailable
+    ? { status: 'False', reason: ParallelismReason.MetricsUnavailable, message: unavailable }
+    : d.reason === 'NoData'
+      ? { status: 'False', reason: ParallelismReason.NoData, message: input.noData ?? 'no data' }
+      : {
+          status: 'True',
+          reason: ParallelismReason.MetricsAvailable,
+          message: `Tuned from ${input.source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms`,
+        };
+  return { decision: d, counted, next, condition };
+}

@@ -1,0 +1,96 @@
+import { errorMessage } from './error-message.ts';
+import { appendReport } from './load-windows.ts';
+import { urlAllowed } from './pod-cidrs.ts';
+import { type PodHistory, type PodView, podView } from './pod-view.ts';
+import { pool } from './pool.ts';
+import type { RuntimePod } from './runtime-pods.ts';
+import type { TunerDeps } from './tuner-deps.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+// The tuner's gather step for Neurons whose metricsSource is pods: GET /v1/admin/load on every
+// Ready pod inside --pod-cidrs, each pod's recent reports kept between passes, and each Neuron's
+// windows over them (pod-view.ts).
+
+/** Reads the load of every Ready pod of the pod-sourced Neurons; returns each Neuron's view. */
+export type PodLoadReader = (
+  list: readonly TuningTarget[],
+  pods: ReadonlyMap<string, readonly RuntimePod[]>,
+) => Promise<Map<string, PodView>>;
+
+export type PodLoadReaderDeps = Pick<TunerDeps, 'readLoad' | 'clock' | 'logger' | 'observer' | 'options'> & {
+  /** The Neuron's runtime admin token (throws when it cannot be read). */
+  readonly tokenFor: (t: TuningTarget) => Promise<string | undefined>;
+};
+
+export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
+  const { clock, logger, observer, options } = deps;
+  /** Pod uid → its Neuron, its recent load reports and when it last answered (operator clock). */
+  const histories = new Map<string, PodHistory>();
+  const refusedLogged = new Set<string>();
+  return async (list, pods) => {
+    const now = clock.now();
+    const sourced = list.filter((t) => t.fromPods);
+    const jobs: { t: TuningTarget; pod: RuntimePod; token: string | undefined }[] = [];
+    const errors = new Map<string, string[]>();
+    const failed = (key: string, message: string) => errors.set(key, [...(errors.get(key) ?? []), message]);
+    const refused = new Map<string, number>();
+    for (const t of sourced) {
+      let token: string | undefined;
+      try {
+        token = await deps.tokenFor(t);
+      } catch (err) {
+        failed(t.key, `cannot read the runtime admin token: ${errorMessage(err)}`);
+        continue;
+      }
+      for (const pod of pods.get(t.key) ?? []) {
+        if (urlAllowed(pod.url, options.podCidrs)) {
+          jobs.push({ t, pod, token });
+          continue;
+        }
+        refused.set(t.key, (refused.get(t.key) ?? 0) + 1);
+        observer?.loadRead?.('refused');
+        if (refusedLogged.has(pod.uid)) continue;
+        refusedLogged.add(pod.uid);
+        logger.warn(
+          { neuron: t.key, pod: pod.name, url: pod.url },
+          'Refused to reach a pod outside --pod-cidrs',
+        );
+      }
+    }
+    const read = deps.readLoad;
+    if (read) {
+      await pool(jobs, options.readConcurrency ?? 16, async ({ t, pod, token }) => {
+        try {
+          const report = await read(pod.url, token);
+          const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
+          const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs);
+          histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), keepMs });
+          observer?.loadRead?.('ok');
+        } catch (err) {
+          observer?.loadRead?.('error');
+          failed(t.key, errorMessage(err));
+        }
+      });
+    }
+    const views = new Map<string, PodView>();
+    const live = new Set<string>();
+    for (const t of sourced) {
+      const ready = pods.get(t.key) ?? [];
+      for (const p of ready) live.add(p.uid);
+      views.set(
+        t.key,
+        podView({
+          target: t,
+          ready,
+          histories,
+          now,
+          intervalMs: options.intervalMs,
+          refused: refused.get(t.key) ?? 0,
+          errors: errors.get(t.key) ?? [],
+        }),
+      );
+    }
+    for (const [uid, h] of histories) if (!live.has(uid) && now - h.okAt > h.keepMs) histories.delete(uid);
+    return views;
+  };
+}

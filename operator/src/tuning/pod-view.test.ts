@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
+import { aPodProcess } from '../testing/load-reports.ts';
+import { type PodHistory, podView } from './pod-view.ts';
+import type { RuntimePod } from './runtime-pods.ts';
+import { tuningTargets } from './tuning-targets.ts';
+
+const cluster = aHal9Cluster({
+  autoscaling: { enabled: true, stableWindowSeconds: 20, panicWindowSeconds: 4 },
+});
+const t = tuningTargets([aNeuron('impl-1')], { get: () => cluster, list: () => [cluster] }).tune[0]!;
+const pod = (name: string): RuntimePod => ({ name, uid: `uid-${name}`, url: `http://${name}:8080` });
+const reports = (startedAt: number) =>
+  aPodProcess('impl-1', startedAt).run([{ seconds: 30, active: 2, rate: 10, latency: 0.1 }]);
+
+describe('podView', () => {
+  it('extrapolates a pod that stopped answering, and not a pod too new to have reported', () => {
+    const a = reports(1_000_000);
+    const now = a.at(-1)!.at;
+    const histories = new Map<string, PodHistory>([
+      ['uid-a', { neuron: t.key, reports: a, okAt: now, keepMs: 30_000 }],
+      // Missed more than two 2 s intervals: left out of the windows, counted as silent.
+      ['uid-b', { neuron: t.key, reports: reports(1_000_000), okAt: now - 10_000, keepMs: 30_000 }],
+    ]);
+    const view = podView({
+      target: t,
+      ready: [pod('a'), pod('b'), pod('new')],
+      histories,
+      now,
+      intervalMs: 2000,
+      refused: 0,
+      errors: ['new: ECONNREFUSED'],
+    });
+    expect(view).toMatchObject({
+      ready: 3,
+      reporting: 1,
+      silent: 1,
+      refused: 0,
+      errors: ['new: ECONNREFUSED'],
+    });
+    expect(view.stable?.pods).toBe(1);
+    expect(view.stable?.concurrency).toBeCloseTo(2, 1);
+    expect(view.panic?.arrivalRate).toBeCloseTo(10, 0);
+    expect(view.latest).toBeDefined();
+  });
+
+  it('has no windows before any pod has reported', () => {
+    const view = podView({
+      target: t,
+      ready: [pod('a')],
+      histories: new Map(),
+      now: 1_000_000,
+      intervalMs: 2000,
+      refused: 0,
+      errors: [],
+    });
+    expect(view).toMatchObject({ ready: 1, reporting: 0, silent: 0, stable: undefined, panic: undefined });
+  });
+});

@@ -1,0 +1,78 @@
+import type { LoadReport } from './load-report.ts';
+import { type WindowStats, windowStats } from './load-windows.ts';
+import type { RuntimePod } from './runtime-pods.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+/** One pod's recent load reports, its Neuron, and when it last answered (operator clock). */
+export interface PodHistory {
+  readonly neuron: string;
+  readonly reports: LoadReport[];
+  readonly okAt: number;
+  readonly keepMs: number;
+}
+
+/** What the pods of one Neuron reported this tick. */
+export interface PodView {
+  readonly ready: number;
+  readonly reporting: number;
+  /** Ready pods that answered before but not now: their share is extrapolated from the others. */
+  readonly silent: number;
+  readonly refused: number;
+  readonly errors: readonly string[];
+  readonly stable: WindowStats | undefined;
+  readonly panic: WindowStats | undefined;
+  /** The newest interval between two reads (graph pre-scaling's intake). */
+  readonly latest: WindowStats | undefined;
+}
+
+export interface PodViewInput {
+  readonly target: TuningTarget;
+  /** The Neuron's Ready pods this tick. */
+  readonly ready: readonly RuntimePod[];
+  /** Pod uid → history, for every pod read so far (departed pods included). */
+  readonly histories: ReadonlyMap<string, PodHistory>;
+  /** When this tick's reads started. */
+  readonly now: number;
+  readonly intervalMs: number;
+  /** Ready pods outside --pod-cidrs, not read. */
+  readonly refused: number;
+  /** Why reads failed this tick. */
+  readonly errors: readonly string[];
+}
+
+/** A Neuron's stable, panic and newest-interval windows over its pods' load reports. */
+export function podView(i: PodViewInput): PodView {
+  const { target: t, ready, histories, now } = i;
+  const a = t.spec.autoscaling;
+  // A pod that missed two intervals is left out rather than averaged as if it were idle.
+  const staleMs = Math.max(2 * i.intervalMs, 3000);
+  const known = ready.map((p) => histories.get(p.uid)).filter((h) => h !== undefined);
+  const fresh = known.filter((h) => now - h.okAt <= staleMs).map((h) => h.reports);
+  // A new pod has no history yet and is not extrapolated: the others' windows hold the load
+  // from before it started, and counting it again would overshoot.
+  const reportNow = Math.max(0, ...fresh.map((h) => h.at(-1)?.at ?? 0));
+  const name = t.neuron.metadata?.name ?? '';
+  // Pods that left still count with the load they carried in the window (load-windows.ts).
+  const uids = new Set(ready.map((p) => p.uid));
+  const departed = [...histories.entries()]
+    .filter(([uid, h]) => h.neuron === t.key && !uids.has(uid))
+    .map(([, h]) => h.reports);
+  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed };
+  const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
+  const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
+  // Three quarters of an interval back reaches the read before the newest: one interval's span.
+  const latest = windowStats(fresh, name, {
+    ...opts,
+    windowMs: Math.min(a.panicWindowSeconds * 1000, Math.max(500, i.intervalMs * 0.75)),
+  });
+  return {
+    ready: ready.length,
+    reporting: stable?.pods ?? 0,
+    silent: known.length - fresh.length,
+    refused: i.refused,
+    errors: i.errors,
+    stable,
+    panic,
+    latest,
+  };
+}

@@ -1,0 +1,38 @@
+import type { Collected, NeuronSeries } from './prometheus.ts';
+import type { TunerOptions } from './tuner-deps.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+/** Where a Prometheus-sourced Neuron's metrics come from: the URL (if any), the window, its series. */
+export interface PrometheusSource {
+  readonly url: string | undefined;
+  /** Query window in seconds. */
+  readonly window: number;
+  readonly series: NeuronSeries;
+}
+
+/** Scrape interval like "15s", "1m", "500ms" in seconds; undefined when it is not one. */
+export function durationSeconds(s: string | undefined): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s ?? '');
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+/** The Neuron's Prometheus, else the operator's; the window defaults to four scrape intervals. */
+export function prometheusSource(
+  t: TuningTarget,
+  options: Pick<TunerOptions, 'windowSeconds' | 'defaultPrometheusURL'>,
+): PrometheusSource {
+  const scrape = durationSeconds(t.spec.monitoring.scrapeInterval) ?? 15;
+  return {
+    url: t.spec.autoscaling.parallelism.prometheusURL || options.defaultPrometheusURL,
+    window: options.windowSeconds ?? 4 * scrape,
+    series: {
+      namespace: t.neuron.metadata?.namespace ?? '',
+      neuron: t.neuron.metadata?.name ?? '',
+      cluster: t.cluster.metadata?.name ?? t.spec.cluster,
+    },
+  };
+}
+
+/** What one read of a Neuron's Prometheus gave: its figures, or why it failed. */
+export type PrometheusRead = { readonly collected: Collected } | { readonly error: string };

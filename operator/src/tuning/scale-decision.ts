@@ -1,0 +1,165 @@
+import type { EventType } from '../events/recorder.ts';
+import type { ReplicaDecisionStatus } from '../status/parallelism-status.ts';
+import type { NeuronMemory } from './neuron-memory.ts';
+import type { Prediction } from './prescale.ts';
+import type { ReplicaSignals } from './replica-signals.ts';
+import { decideReplicas, type ReplicaBounds, type ReplicaDecision, type ReplicaState } from './replicas.ts';
+import { dec, rfc3339 } from './status-format.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+// Replicas for one Neuron (operator mode): who set spec.replicas last, the replica law's decision,
+// and whether (and with what words) the operator writes the scale subresource.
+
+/** The operator's own writes to spec.replicas, as the tuner remembers them. */
+export type ScaleMemory = Pick<NeuronMemory, 'replicas' | 'written' | 'writtenAt' | 'before'>;
+
+export interface ReplicaOwnership {
+  /** spec.replicas as the cache shows it. */
+  readonly live: number;
+  /** What another writer set spec.replicas to; undefined when nobody else did. */
+  readonly overridden: number | undefined;
+  /** The cache may still show the count from before the operator's own last write. */
+  readonly lagging: boolean;
+  /** The count the decision starts from: the one the operator last wrote, else the live one. */
+  readonly base: number;
+}
+
+/**
+ * Another writer changed spec.replicas (kubectl scale, a GitOps sync): in operator mode the
+ * operator owns it, so it is set back, and said so. The informer may still show the value from
+ * before the operator's own last write for a moment: that one value, right after a write, is
+ * not another writer.
+ */
+export function replicaOwnership(t: TuningTarget, mem: ScaleMemory, now: number): ReplicaOwnership {
+  const live = t.neuron.spec?.replicas ?? 1;
+  const lagging = live === mem.before && now - mem.writtenAt < 10_000;
+  const overridden = mem.written !== undefined && live !== mem.written && !lagging ? live : undefined;
+  return { live, overridden, lagging, base: mem.written ?? live };
+}
+
+export interface ScaleInput {
+  readonly target: TuningTarget;
+  readonly mem: ScaleMemory;
+  readonly owner: ReplicaOwnership;
+  readonly signals: ReplicaSignals;
+  readonly prediction: Prediction | undefined;
+  /** Slots of one pod: the limit just decided, or the spec's when parallelism is not tuned. */
+  readonly slotsPerPod: number;
+  readonly now: number;
+}
+
+/** The count to write to spec.replicas, the event that says so, and the status record once written. */
+export interface ScaleWrite {
+  readonly target: number;
+  readonly message: string;
+  readonly event: { readonly type: EventType; readonly reason: string; readonly message: string };
+  readonly status: ReplicaDecisionStatus;
+}
+
+export interface ScaleOutcome {
+  readonly decision: ReplicaDecision;
+  /** ManualScaleOverridden when another writer is set back, else the decision's reason. */
+  readonly reason: string;
+  /** The replica law's state from here on. */
+  readonly replicas: ReplicaState;
+  /** What to write; undefined when spec.replicas is left as it is. */
+  readonly write: ScaleWrite | undefined;
+  /** spec.replicas already shows the decided count: it counts as written. */
+  readonly settled: boolean;
+}
+
+const boundsOf = (t: TuningTarget): ReplicaBounds => {
+  const a = t.spec.autoscaling;
+  return {
+    min: a.minReplicas,
+    max: Math.max(a.minReplicas, a.maxReplicas),
+    targetPerPod: a.targetConcurrencyPerPod,
+    targetUtilization: a.targetUtilizationPercentage / 100,
+    panicThreshold: a.panicThresholdPercentage / 100,
+    stableWindowMs: a.stableWindowSeconds * 1000,
+    scaleDownDelayMs: a.scaleDownDelaySeconds * 1000,
+    // Two panic windows: the pods it asked for are ready and the Neuron's own panic window has
+    // the load that arrived (replicas.ts).
+    prescaleHoldMs: Math.min(a.stableWindowSeconds, 2 * a.panicWindowSeconds) * 1000,
+  };
+};
+
+/** Decides the replica count and whether to write it; the caller writes and remembers. */
+export function decideScale(i: ScaleInput): ScaleOutcome {
+  const { mem, owner, signals: s, prediction, now } = i;
+  const { live, overridden, lagging, base } = owner;
+  const start: ReplicaState = {
+    ...(mem.replicas ?? { current: base, panicUntil: 0, recent: [] }),
+    current: base,
+  };
+  const d = decideReplicas(
+    start,
+    {
+      readyPods: s.ready,
+      stableConcurrency: s.stable,
+      panicConcurrency: s.panic,
+      panicDemand: s.demand,
+      slotsPerPod: i.slotsPerPod,
+      throttled: s.throttled,
+      predictedConcurrency: prediction?.concurrency,
+      predictedDemand: prediction?.sustained,
+    },
+    boundsOf(i.target),
+    now,
+  );
+  const reason = overridden !== undefined ? 'ManualScaleOverridden' : d.reason;
+  const target = d.value;
+  const due = d.changed || overridden !== undefined || mem.written === undefined || live !== target;
+  const writes = due && live !== target && !(lagging && target === mem.written);
+  return {
+    decision: d,
+    reason,
+    replicas: d.state,
+    write: writes ? scaleWrite(d, reason, owner, s.stable, prediction, now) : undefined,
+    settled: due && live === target,
+  };
+}
+
+function scaleWrite(
+  d: ReplicaDecision,
+  reason: string,
+  { live, overridden }: ReplicaOwnership,
+  stable: number | undefined,
+  prediction: Prediction | undefined,
+  now: number,
+): ScaleWrite {
+  const target = d.value;
+  const upstream = prediction?.from
+    .map(
+      (f) =>
+        `${f.source} ${dec(f.intake)}/s × ${dec(f.fanOut)}${f.backlog > 0 ? ` (+ ${dec(f.backlog)} queued)` : ''}`,
+    )
+    .join(', ');
+  const message = `${d.message}${upstream ? `; upstream ${upstream}` : ''}`.slice(0, 1024);
+  return {
+    target,
+    message,
+    event:
+      overridden !== undefined
+        ? {
+            type: 'Warning',
+            reason: 'ManualScaleOverridden',
+            message: `spec.replicas was set to ${overridden} by another writer; in autoscaling mode operator the operator owns it and set it to ${target}. Change autoscaling.minReplicas/maxReplicas, or turn autoscaling off to scale by hand`,
+          }
+        : {
+            type: 'Normal',
+            reason: d.reason,
+            message: `Scaled from ${live} to ${target} replicas: ${message}`,
+          },
+    status: {
+      value: target,
+      reason,
+      time: rfc3339(now),
+      message,
+      ...(stable === undefined ? {} : { observedConcurrency: dec(stable) }),
+      ...(prediction ? { predictedConcurrency: dec(prediction.concurrency) } : {}),
+      perPodTarget: dec(d.perPodTarget),
+      panic: d.panic,
+    },
+  };
+}

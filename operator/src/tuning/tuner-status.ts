@@ -1,0 +1,58 @@
+import type { Neuron } from '../api-types.ts';
+import {
+  type AutoscalingStatus,
+  type ConditionInput,
+  computeTunerStatus,
+  ParallelismCondition,
+  ReplicasCondition,
+  type TunerStatus,
+} from '../status/parallelism-status.ts';
+import { statusUpToDate } from '../status/up-to-date.ts';
+import type { NeuronMemory } from './neuron-memory.ts';
+import { rfc3339 } from './status-format.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+/** The replica part of one pass: the autoscaling status and its condition. */
+export interface ScaleStatus {
+  readonly status: AutoscalingStatus;
+  readonly condition: ConditionInput;
+}
+
+/** This pass's decisions about one Neuron, for its status. */
+export interface TunerStatusParts {
+  /** The parallelism condition; undefined unless parallelism is tuned. */
+  readonly condition: ConditionInput | undefined;
+  /** The replica part; undefined unless replicas are scaled by the operator. */
+  readonly scale: ScaleStatus | undefined;
+}
+
+/** The tuner's status part of one Neuron after this pass. */
+export function tunerStatusOf(
+  t: TuningTarget,
+  mem: Pick<NeuronMemory, 'state' | 'lastDecision'>,
+  { condition, scale }: TunerStatusParts,
+  now: number,
+): TunerStatus {
+  return computeTunerStatus({
+    generation: t.neuron.metadata?.generation ?? 0,
+    existing: t.neuron.status,
+    ...(t.tuneParallelism ? { current: mem.state.current, lastDecision: mem.lastDecision } : {}),
+    ...(condition ? { condition } : {}),
+    ...(scale ? { autoscaling: scale.status, replicasCondition: scale.condition } : {}),
+    now: rfc3339(now),
+  });
+}
+
+/** Whether `status` must be applied: it differs from the live one, or releases a part turned off. */
+export function statusWriteNeeded(status: TunerStatus, neuron: Neuron): boolean {
+  // A part turned off (replicas in hpa mode, parallelism tuning off) is released by applying
+  // the rest without it: the live status still carrying it is not up to date.
+  const live = neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
+  const released =
+    (!status.autoscaling &&
+      (live?.autoscaling !== undefined || live?.conditions?.some((c) => c.type === ReplicasCondition))) ||
+    (!status.parallelism &&
+      (live?.parallelism?.lastDecision !== undefined ||
+        live?.conditions?.some((c) => c.type === ParallelismCondition)));
+  return released || !statusUpToDate(status, neuron.status);
+}

@@ -1,0 +1,62 @@
+import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import { keyOf, type ObjectReader } from '../controller/object-reader.ts';
+import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
+import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
+
+/** One autoscaled Neuron this pass, with its cluster and the spec render would use. */
+export interface TuningTarget {
+  readonly key: string;
+  readonly neuron: Neuron;
+  readonly cluster: Hal9Cluster;
+  readonly spec: EffectiveNeuronSpec;
+  readonly tuneParallelism: boolean;
+  readonly scaleReplicas: boolean;
+  readonly fromPods: boolean;
+}
+
+/** Neurons to autoscale, and Neurons whose autoscaling was turned off but still carry its status. */
+export function tuningTargets(
+  neurons: readonly Neuron[],
+  clusters: ObjectReader<Hal9Cluster>,
+): { tune: TuningTarget[]; retire: Neuron[] } {
+  const tune: TuningTarget[] = [];
+  const retire: Neuron[] = [];
+  for (const neuron of neurons) {
+    const m = neuron.metadata;
+    if (!m?.name || m.deletionTimestamp || m.annotations?.['hal9.ai/paused'] === 'true') continue;
+    const cluster = clusters.get(neuron.spec?.cluster ?? '', m.namespace);
+    let enabled = false;
+    if (cluster) {
+      try {
+        const spec = effectiveSpec(cluster, neuron);
+        const a = spec.autoscaling;
+        const tuneParallelism = a.parallelism.enabled;
+        const scaleReplicas = a.enabled && a.mode === 'operator';
+        enabled = tuneParallelism || scaleReplicas;
+        if (enabled) {
+          tune.push({
+            key: keyOf(neuron),
+            neuron,
+            cluster,
+            spec,
+            tuneParallelism,
+            scaleReplicas,
+            fromPods: a.metricsSource !== 'prometheus',
+          });
+        }
+      } catch {
+        // A spec render cannot use is reported by the reconciler; nothing to tune.
+      }
+    }
+    const s = neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
+    if (
+      !enabled &&
+      (s?.parallelism?.lastDecision ||
+        s?.autoscaling ||
+        s?.conditions?.some((c) => c.type === ParallelismCondition || c.type === ReplicasCondition))
+    ) {
+      retire.push(neuron);
+    }
+  }
+  return { tune, retire };
+}
