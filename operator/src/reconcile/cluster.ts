@@ -7,9 +7,9 @@ import { OperatorError } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeClusterStatus } from '../status/cluster-status.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import type { ClusterAccess } from './cluster-access.ts';
-import { rfc3339 } from './neuron.ts';
 
 export interface ClusterReconcilerDeps {
   readonly clusters: ObjectReader<Hal9Cluster>;

@@ -21,6 +21,7 @@ import type { Logger } from '../logger.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { podProblems } from '../status/pod-problems.ts';
 import { Reason } from '../status/reasons.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import { scaleIgnored } from '../status/scale-ignored.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import { autoscalerFieldManager } from '../tuning/scale-writer.ts';
@@ -377,9 +378,4 @@ export function maxConcurrentSignals(runtimeConfig: string): number | undefined 
   } catch {
     return undefined;
   }
-}
-
-/** metav1.Time has second precision; writing the same form keeps comparisons exact. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

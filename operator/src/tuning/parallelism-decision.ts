@@ -4,6 +4,7 @@ import {
   ParallelismReason,
   ReplicasReason,
 } from '../status/parallelism-status.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import {
   advance,
   type Decision,
@@ -18,7 +19,6 @@ import { podObservation } from './pod-observation.ts';
 import type { PodView } from './pod-view.ts';
 import type { Prediction } from './prescale.ts';
 import type { PrometheusRead, PrometheusSource } from './prometheus-source.ts';
-import { rfc3339 } from './status-format.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 // Parallelism for one Neuron: its inputs come from the pods' load reports or from Prometheus

@@ -1,10 +1,11 @@
 import type { EventType } from '../events/recorder.ts';
 import type { ReplicaDecisionStatus } from '../status/parallelism-status.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import type { Prediction } from './prescale.ts';
 import type { ReplicaSignals } from './replica-signals.ts';
 import { decideReplicas, type ReplicaBounds, type ReplicaDecision, type ReplicaState } from './replicas.ts';
-import { dec, rfc3339 } from './status-format.ts';
+import { dec } from './status-format.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 // Replicas for one Neuron (operator mode): who set spec.replicas last, the replica law's decision,

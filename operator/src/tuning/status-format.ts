@@ -1,7 +1,4 @@
-// How the tuner writes times and figures into status and its messages.
-
-/** metav1.Time has second precision; writing the same form keeps comparisons exact. */
-export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+// How the tuner writes figures into status and its messages (times: status/rfc3339.ts).
 
 /** A figure rounded to two decimals, as a string. */
 export const dec = (n: number): string => String(Math.round(n * 100) / 100);

@@ -7,9 +7,9 @@ import {
   ReplicasCondition,
   type TunerStatus,
 } from '../status/parallelism-status.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
-import { rfc3339 } from './status-format.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 /** The replica part of one pass: the autoscaling status and its condition. */

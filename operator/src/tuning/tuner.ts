@@ -1,5 +1,6 @@
 import { keyOf } from '../controller/object-reader.ts';
 import type { ConditionInput } from '../status/parallelism-status.ts';
+import { rfc3339 } from '../status/rfc3339.ts';
 import { errorMessage } from './error-message.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
@@ -19,7 +20,6 @@ import { type PrometheusRead, type PrometheusSource, prometheusSource } from './
 import { podReplicaSignals, prometheusReplicaSignals } from './replica-signals.ts';
 import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
 import { decideScale, replicaOwnership } from './scale-decision.ts';
-import { rfc3339 } from './status-format.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { type ScaleStatus, statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
