@@ -1,8 +1,8 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { Hal9Cluster, Neuron, RenderInput } from '../api-types.ts';
+import type { Hal9Cluster, Neuron, NeuronStatus, RenderInput } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
@@ -19,22 +19,33 @@ function reader<T extends KubernetesObject>(objects: readonly T[]): ObjectReader
   };
 }
 
-function setup(neurons: Neuron[], cluster: Hal9Cluster = aHal9Cluster()) {
+function setup(
+  neurons: Neuron[],
+  cluster: Hal9Cluster = aHal9Cluster(),
+  o: {
+    /** Deployments in the cache. */
+    deployments?: V1Deployment[];
+    /** What the API server answers an apply with (default: the object as sent). */
+    answer?: (obj: KubernetesObject) => KubernetesObject;
+  } = {},
+) {
   const applied: KubernetesObject[] = [];
+  const statuses: NeuronStatus[] = [];
   const renderInputs: RenderInput[] = [];
   const writer: KubeWriter = {
-    apply: async (obj) => {
+    apply: async <T extends KubernetesObject>(obj: T) => {
       applied.push(obj);
-      return obj;
+      return (o.answer?.(obj) ?? obj) as T;
     },
-    applyStatus: async () => {},
+    applyStatus: async (_target, status) => {
+      statuses.push(status as NeuronStatus);
+    },
     createEvent: async () => {},
     delete: async () => {},
   };
-  const children = Object.fromEntries(childKinds.map((k) => [k, reader<KubernetesObject>([])])) as Record<
-    ChildKind,
-    ObjectReader<KubernetesObject>
-  >;
+  const children = Object.fromEntries(
+    childKinds.map((k) => [k, reader<KubernetesObject>(k === 'Deployment' ? (o.deployments ?? []) : [])]),
+  ) as Record<ChildKind, ObjectReader<KubernetesObject>>;
   const reconcile = neuronReconciler({
     neurons: reader(neurons),
     clusters: reader([cluster]),
@@ -48,7 +59,7 @@ function setup(neurons: Neuron[], cluster: Hal9Cluster = aHal9Cluster()) {
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
   });
-  return { reconcile, applied, renderInputs };
+  return { reconcile, applied, renderInputs, statuses };
 }
 
 describe('neuronReconciler', () => {
@@ -69,6 +80,42 @@ describe('neuronReconciler', () => {
       ['a', 'L4'],
       ['b', 'L3'],
     ]);
+  });
+});
+
+describe('the status after an apply', () => {
+  it('reads the Deployment as the apply left it, not the cache’s older copy: a started rollout is not finished', async () => {
+    const neuron = aNeuron('a');
+    // The cache still holds generation 1, rolled out; this pass's apply makes generation 2.
+    const rolledOut = (generation: number, image: string): V1Deployment => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'a', namespace: testNamespace, generation, resourceVersion: String(generation) },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: {} },
+        template: { spec: { containers: [{ name: 'runtime', image }] } },
+      },
+      status: {
+        observedGeneration: 1,
+        replicas: 1,
+        updatedReplicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+        conditions: [{ type: 'Available', status: 'True' }],
+      },
+    });
+    const t = setup([neuron], aHal9Cluster(), {
+      deployments: [rolledOut(1, 'old:1')],
+      answer: (obj) =>
+        obj.kind === 'Deployment'
+          ? { ...obj, metadata: { ...obj.metadata, generation: 2 }, status: rolledOut(2, '').status }
+          : obj,
+    });
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.applied.some((x) => x.kind === 'Deployment')).toBe(true);
+    const progressing = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Progressing');
+    expect(progressing).toMatchObject({ status: 'True', reason: 'RollingOut' });
   });
 });
 

@@ -129,10 +129,21 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     let failure: { reason: string; message: string } | undefined = rendered.failure;
     let failureError: unknown;
     const applyWarnings: string[] = [];
+    // The Deployment as this pass's apply left it: the cache may not have seen that write yet, and a
+    // status from the older copy would call a rollout that has not started finished.
+    let applied: V1Deployment | undefined;
     if (!paused) {
       await ownByCluster(deps, neuron, cluster, log);
       try {
-        const changed = await applyChildren(deps, neuron, rendered.objects, log, uncached, applyWarnings);
+        const { changed, deployment } = await applyChildren(
+          deps,
+          neuron,
+          rendered.objects,
+          log,
+          uncached,
+          applyWarnings,
+        );
+        applied = deployment;
         if (changed.length > 0) {
           deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
         }
@@ -144,7 +155,8 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       deps.onParallelism?.(namespace, name, parallelism);
     }
 
-    const deployment = liveDeployment();
+    // Anything newer than our apply (the controller's status) comes as a watch event, which reconciles again.
+    const deployment = applied ?? liveDeployment();
     const incomplete = deployment !== undefined && !rolledOut(deployment);
     const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
     const ignoredScale = scaleIgnored(
@@ -178,9 +190,10 @@ async function applyChildren(
   log: Logger,
   uncached: Map<string, string>,
   warnings: string[],
-): Promise<string[]> {
+): Promise<{ changed: string[]; deployment?: V1Deployment }> {
   const namespace = neuron.metadata?.namespace ?? '';
   const changed: string[] = [];
+  let deployment: V1Deployment | undefined;
   const wanted = new Set<string>();
   for (const rendered of desired) {
     const obj = withAppliedHash(rendered);
@@ -235,7 +248,8 @@ async function applyChildren(
         { manager: handoverManager, force: false },
       );
     }
-    await deps.writer.apply(obj);
+    const result = await deps.writer.apply(obj);
+    if (kind === 'Deployment') deployment = result as V1Deployment;
     log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
     changed.push(`${kind} ${name}`);
   }
@@ -249,7 +263,7 @@ async function applyChildren(
       changed.push(`deleted ${kind} ${live.metadata?.name}`);
     }
   }
-  return changed;
+  return deployment ? { changed, deployment } : { changed };
 }
 
 async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: NeuronStatus, log: Logger) {
