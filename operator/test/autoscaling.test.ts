@@ -257,7 +257,10 @@ describe('autoscaling on the pods’ load reports', () => {
       'replicas back at 1',
       async () => {
         const n = await r.neuron(NEURON);
-        return n?.spec?.replicas === 1 ? n : undefined;
+        const d = (n?.status as { autoscaling?: { lastDecision?: { value?: number } } } | undefined)
+          ?.autoscaling?.lastDecision;
+        // The scale subresource is written before the status with the decision, in the same pass.
+        return n?.spec?.replicas === 1 && d?.value === 1 ? n : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );

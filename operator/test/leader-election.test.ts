@@ -46,9 +46,15 @@ describe('two operator processes with --leader-elect', () => {
     const args = ['--leader-elect', '--leader-election-namespace', ns];
     const a = startChildProcess(kubeconfigPathFromInject(), ns, 'operator-a', args);
     processes.push(a);
+    const masterStatus = async (p: OperatorProcess) =>
+      scrape(await p.metricsPort(), 'leader_election_master_status', { name: 'hal9-operator-leader' });
+    // operator-a sets its gauge once its Lease write returns, after the Lease reads as its own.
     await waitFor(
       'operator-a leads',
-      async () => ((await leaseHolder().catch(() => undefined)) === 'operator-a' ? true : undefined),
+      async () =>
+        (await leaseHolder().catch(() => undefined)) === 'operator-a' && (await masterStatus(a)) === 1
+          ? true
+          : undefined,
       {
         timeoutMs: 30_000,
         intervalMs: 250,
@@ -57,12 +63,8 @@ describe('two operator processes with --leader-elect', () => {
     const b = startChildProcess(kubeconfigPathFromInject(), ns, 'operator-b', args);
     processes.push(b);
     await b.metricsPort();
-    expect(
-      await scrape(await b.metricsPort(), 'leader_election_master_status', { name: 'hal9-operator-leader' }),
-    ).toBe(0);
-    expect(
-      await scrape(await a.metricsPort(), 'leader_election_master_status', { name: 'hal9-operator-leader' }),
-    ).toBe(1);
+    expect(await masterStatus(b)).toBe(0);
+    expect(await masterStatus(a)).toBe(1);
 
     await kubectl(['apply', '-n', ns, '-f', '-'], {
       stdin: toYaml([aCluster('le'), aNeuron('first', 'le')]),

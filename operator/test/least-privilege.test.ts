@@ -174,7 +174,13 @@ describe('a Hal9Cluster under the chart’s RBAC in a restricted namespace', () 
     });
     await waitForNeuronReady(r, 'strategic-1');
     await waitForNeuronReady(r, 'design-1');
-    const secret = await core.readNamespacedSecret({ name: 'brain-peer-token', namespace: ns });
+    // The cluster reconciler creates the Secret; the Neurons' readiness does not wait for it (kwok pods
+    // need no volume).
+    const secret = await waitFor(
+      'the peer token Secret',
+      () => core.readNamespacedSecret({ name: 'brain-peer-token', namespace: ns }),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const cluster = await r.cluster('brain');
     expect(secret.metadata?.ownerReferences).toEqual([
       expect.objectContaining({

@@ -86,10 +86,15 @@ describe('the minimal sample', () => {
   });
 
   it('records an Event when it applied the children', async () => {
-    const events = await r.events();
-    expect(
-      events.some((e) => e.involvedObject.name === 'impl-1' && e.reason === 'Applied' && e.type === 'Normal'),
-    ).toBe(true);
+    // The recorder creates Events without waiting (fire and forget): wait for it.
+    await waitFor(
+      'the Applied Event of impl-1',
+      async () =>
+        (await r.events()).find(
+          (e) => e.involvedObject.name === 'impl-1' && e.reason === 'Applied' && e.type === 'Normal',
+        ),
+      { timeoutMs: 30_000 },
+    );
   });
 });
 

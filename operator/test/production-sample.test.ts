@@ -173,7 +173,10 @@ describe('the production sample', () => {
         const n = await r.neuron('impl-1');
         const g = n?.metadata?.generation ?? 0;
         // Ready stays True while the old pods serve; the rollout is over when Progressing is False.
+        // The operator computes status from its Deployment cache, which may not have seen the
+        // kubectl scale yet: wait for status.replicas too.
         return n?.status?.observedGeneration === g &&
+          n.status.replicas === 3 &&
           n.spec?.systemPrompt === 'Answer briefly.' &&
           condition(n, 'Ready')?.status === 'True' &&
           condition(n, 'Progressing')?.status === 'False'

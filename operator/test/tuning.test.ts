@@ -245,13 +245,18 @@ describe('parallelism tuning', () => {
     expect(after?.metadata?.generation).toBe(generation);
     expect((await r.pods(`hal9.ai/neuron=${NEURON}`)).map((p) => p.metadata?.name).sort()).toEqual(pods);
 
-    const events = await r.events();
-    expect(
-      events.some(
-        (e) =>
-          e.involvedObject.name === NEURON && e.reason === 'Saturated' && e.message?.includes(`to ${value}`),
-      ),
-    ).toBe(true);
+    // The recorder creates Events without waiting (fire and forget): wait for it.
+    await waitFor(
+      'the Saturated Event',
+      async () =>
+        (await r.events()).find(
+          (e) =>
+            e.involvedObject.name === NEURON &&
+            e.reason === 'Saturated' &&
+            e.message?.includes(`to ${value}`),
+        ),
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(await decisions('Saturated')).toBeGreaterThan(0);
     const neuronStatusManagers = raised.metadata?.managedFields
       ?.filter((f) => f.subresource === 'status')
