@@ -220,9 +220,20 @@ describe('changes', () => {
 
 describe('when nothing changes', () => {
   it('sends no write requests for 60 s and leaves every object untouched', { timeout: 180_000 }, async () => {
-    // Let the last rollouts and status updates settle first.
+    // Let the last rollouts and status updates settle first: Ready, then no write for 5 s in a row
+    // (a fixed pause is too short on a slow machine, where the cluster's status still follows).
     for (const name of ['strategic-1', 'design-1', 'impl-1']) await waitForNeuronReady(r, name);
-    await new Promise((res) => setTimeout(res, 5000));
+    let last = await operator.writes();
+    let quietSince = Date.now();
+    await waitFor(
+      'the operator to send no write for 5 s',
+      async () => {
+        const now = await operator.writes();
+        if (now !== last) [last, quietSince] = [now, Date.now()];
+        return Date.now() - quietSince >= 5000 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const snapshot = async () => {
       const names = ['strategic-1', 'design-1', 'impl-1'];
       const objs = await Promise.all([
