@@ -333,8 +333,9 @@ describe('dashboards and rules against a real Prometheus', () => {
       broken: brokenResult,
       priced: pricedResult,
     });
-    // Let the last scrapes and rule evaluations land.
-    await new Promise((r) => setTimeout(r, 4_000));
+    // The window ends only once every target was scraped after the loads, and every rule group
+    // evaluated after those scrapes.
+    await waitForScrapesAfter(prometheus, Date.now() / 1000);
     window = { start: Math.ceil(started) + 2, end: Math.floor(Date.now() / 1000) };
   });
 
@@ -594,6 +595,30 @@ async function waitForScrapes(prometheus: RunningPrometheus, targets: number): P
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`Prometheus did not scrape ${targets} targets`);
+}
+
+/**
+ * Waits until every target's newest scrape started after `since`, then until every rule group has
+ * evaluated after those scrapes (groups evaluate at offsets of their own, so the mark is fixed once).
+ */
+async function waitForScrapesAfter(prometheus: RunningPrometheus, since: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let scraped: number | undefined;
+  while (Date.now() < deadline) {
+    if (scraped === undefined) {
+      const scrapes = (await prometheus.scrapedTargets()).map((t) => t.lastScrape);
+      if (scrapes.length > 0 && Math.min(...scrapes) > since) scraped = Math.max(...scrapes);
+    }
+    if (scraped !== undefined) {
+      const evaluations = await prometheus.ruleEvaluations();
+      if (evaluations.length > 0 && Math.min(...evaluations) > scraped) return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const scrapes = (await prometheus.scrapedTargets()).map((t) => `${t.job} ${t.health} ${t.lastScrape}`);
+  throw new Error(
+    `Prometheus did not scrape every target and evaluate every rule group after ${since}: scrapes ${scrapes.join(', ')}; evaluations ${(await prometheus.ruleEvaluations()).join(', ')}`,
+  );
 }
 
 /** Metric names in a Prometheus text exposition. */

@@ -35,8 +35,10 @@ export interface RunningPrometheus {
   query(expr: string, time?: number): Promise<PromResult>;
   queryRange(expr: string, start: number, end: number, step: number): Promise<PromResult>;
   labelValues(label: string, match: string): Promise<string[]>;
-  /** Seconds since the epoch of the newest completed scrape of every target. */
-  scrapedTargets(): Promise<{ job: string; health: string; lastError: string }[]>;
+  /** Every target: its job, health, last error, and when its newest completed scrape started (s since the epoch). */
+  scrapedTargets(): Promise<{ job: string; health: string; lastError: string; lastScrape: number }[]>;
+  /** When each rule group was last evaluated (s since the epoch; 0 before its first evaluation). */
+  ruleEvaluations(): Promise<number[]>;
   stop(): Promise<void>;
   readonly child: Child;
 }
@@ -99,13 +101,21 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     scrapedTargets: async () => {
       const res = await fetch(`${url}/api/v1/targets`);
       const body = (await res.json()) as {
-        data: { activeTargets: { labels: { job: string }; health: string; lastError: string }[] };
+        data: {
+          activeTargets: { labels: { job: string }; health: string; lastError: string; lastScrape: string }[];
+        };
       };
       return body.data.activeTargets.map((t) => ({
         job: t.labels.job,
         health: t.health,
         lastError: t.lastError,
+        lastScrape: seconds(t.lastScrape),
       }));
+    },
+    ruleEvaluations: async () => {
+      const res = await fetch(`${url}/api/v1/rules`);
+      const body = (await res.json()) as { data: { groups: { lastEvaluation: string }[] } };
+      return body.data.groups.map((g) => seconds(g.lastEvaluation));
     },
     stop: async () => {
       await child.stop();
@@ -113,3 +123,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     },
   };
 }
+
+/** An RFC 3339 time from the API in seconds since the epoch; 0 for Go's zero time (never). */
+const seconds = (t: string): number => Math.max(0, Date.parse(t) / 1000 || 0);
