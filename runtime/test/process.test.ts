@@ -49,8 +49,14 @@ describe('runtime process', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     rt.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 50));
-    const ready = await fetch(`${rt.url}/readyz`).catch(() => undefined);
+    // Readiness turns false once the process handles the signal: polled, not guessed (a slow machine
+    // may take longer than any fixed pause). The twelve accepted requests keep it up for ~0.9 s.
+    let ready: Response | undefined;
+    for (let i = 0; i < 300; i++) {
+      ready = await fetch(`${rt.url}/readyz`).catch(() => undefined);
+      if (!ready || ready.status === 503) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     if (ready) expect(ready.status).toBe(503);
     const late = await post(rt.url, { content: 'too late' }).catch(() => undefined);
     if (late) {
