@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { errorMessage } from './errors.ts';
 import { type Cidr, parseCidrs } from './tuning/pod-cidrs.ts';
 
 export interface OperatorConfig {
@@ -148,7 +149,7 @@ export function parseConfig(
       allowNegative: true,
     }).values;
   } catch (err) {
-    return { errors: [err instanceof Error ? err.message : String(err)] };
+    return { errors: [errorMessage(err)] };
   }
   const errors: string[] = [];
   const int = (flag: string, fallback: number, min: number, max: number): number => {

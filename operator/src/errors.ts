@@ -114,3 +114,6 @@ function statusMessage(body: unknown): string | undefined {
     return body.slice(0, 300);
   }
 }
+
+/** What a caught value says, for logs, conditions and messages. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -1,4 +1,4 @@
-import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
+import { errorMessage, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
 import type { WorkQueue } from './work-queue.ts';
@@ -111,7 +111,14 @@ export class Controller {
       this.#observer.failed(terminal);
       const code = err instanceof OperatorError ? err.code : OperatorErrorCode.Unexpected;
       logger.warn(
-        { controller: this.name, key, code, err: errorText(err), retries: queue.numRequeues(key), terminal },
+        {
+          controller: this.name,
+          key,
+          code,
+          err: errorMessage(err),
+          retries: queue.numRequeues(key),
+          terminal,
+        },
         'Failed reconcile',
       );
       if (terminal) queue.forget(key);
@@ -120,8 +127,4 @@ export class Controller {
       cancelTimer();
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

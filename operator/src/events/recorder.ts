@@ -1,5 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Clock } from '../controller/clock.ts';
+import { errorMessage } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 
@@ -56,10 +57,7 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
           count: 1,
         })
         .catch((err: unknown) =>
-          o.logger.debug(
-            { reason, err: err instanceof Error ? err.message : String(err) },
-            'Failed to record Event',
-          ),
+          o.logger.debug({ reason, err: errorMessage(err) }, 'Failed to record Event'),
         );
     },
   };

@@ -84,6 +84,13 @@ function prefix(apiPrefix: string, namespace: string | undefined, plural: string
   return namespace ? `${apiPrefix}/namespaces/${namespace}/${plural}` : `${apiPrefix}/${plural}`;
 }
 
+// A Neuron's spec.replicas: who wrote it through the scale subresource (status/scale-ignored.ts);
+// its status.parallelism.current: whether the reconciler co-owns it with the tuner (reconcile/neuron.ts).
+const neuronOwnedPaths: readonly (readonly string[])[] = [
+  ['spec', 'replicas'],
+  ['status', 'parallelism', 'current'],
+];
+
 export function customResourceSource<T extends KubernetesObject>(
   kc: KubeConfig,
   plural: 'neurons' | 'hal9clusters',
@@ -94,16 +101,9 @@ export function customResourceSource<T extends KubernetesObject>(
     namespace
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
       : api.listClusterCustomObject({ group, version, plural });
-  // A Neuron's spec.replicas: who wrote it through the scale subresource (status/scale-ignored.ts);
-  // its status.parallelism.current: whether the reconciler co-owns it with the tuner (reconcile/neuron.ts).
   const transform = trimForCache(plural === 'neurons' ? { ownedPaths: neuronOwnedPaths } : {});
   return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list, transform);
 }
-
-export const neuronOwnedPaths: readonly (readonly string[])[] = [
-  ['spec', 'replicas'],
-  ['status', 'parallelism', 'current'],
-];
 
 export const neuronSource = (kc: KubeConfig, ns: string | undefined) =>
   customResourceSource<Neuron>(kc, 'neurons', ns);

@@ -1,5 +1,6 @@
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Clock } from '../controller/clock.ts';
+import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { LeaseClient } from './lease-client.ts';
 
@@ -79,7 +80,7 @@ export class LeaderElector {
     try {
       ok = await this.#tryAcquireOrRenew();
     } catch (err) {
-      this.#o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'Failed Lease attempt');
+      this.#o.logger.debug({ err: errorMessage(err) }, 'Failed Lease attempt');
     }
     if (this.#stopped) return;
     const now = this.#o.clock.now();

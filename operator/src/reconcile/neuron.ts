@@ -11,7 +11,7 @@ import {
 import type { Clock } from '../controller/clock.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
-import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import { ownsField } from '../kube/managed-fields.ts';
@@ -106,7 +106,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
       });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       deps.events.record(neuron, 'Warning', Reason.RenderFailed, message);
       const status = computeNeuronStatus({
         ...base,
@@ -149,7 +149,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         }
       } catch (err) {
         failureError = err;
-        failure = { reason: Reason.ApplyFailed, message: err instanceof Error ? err.message : String(err) };
+        failure = { reason: Reason.ApplyFailed, message: errorMessage(err) };
         deps.events.record(neuron, 'Warning', Reason.ApplyFailed, failure.message);
       }
       deps.onParallelism?.(namespace, name, parallelism);

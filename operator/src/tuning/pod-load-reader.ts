@@ -1,4 +1,4 @@
-import { errorMessage } from './error-message.ts';
+import { errorMessage } from '../errors.ts';
 import { appendReport } from './load-windows.ts';
 import { urlAllowed } from './pod-cidrs.ts';
 import { type PodHistory, type PodView, podView } from './pod-view.ts';

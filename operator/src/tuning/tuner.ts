@@ -1,7 +1,7 @@
 import { keyOf } from '../controller/object-reader.ts';
+import { errorMessage } from '../errors.ts';
 import type { ConditionInput } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
-import { errorMessage } from './error-message.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
 import { type NeuronMemory, seedMemory } from './neuron-memory.ts';

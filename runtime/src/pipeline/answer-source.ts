@@ -28,6 +28,7 @@ export class AnswerSource {
   readonly #obs: PipelineObserver;
   readonly #cache: ResponseCache<ModelAnswer>;
   readonly #layers: ReadonlySet<Layer>;
+  /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
   readonly #scopes = new Map<string, string>();
 
   constructor(d: AnswerSourceDeps) {

@@ -92,7 +92,6 @@ export class Engine {
   readonly #permits: Semaphore;
   readonly #breakers: ModelStack['breakers'];
   readonly #answers: AnswerSource;
-  /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
   readonly #counters = new Map<string, NeuronCounters>();
