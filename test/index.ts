@@ -61,3 +61,9 @@ export {
 } from './cluster/pod-runner.ts';
 export { type WaitOptions, waitFor } from './cluster/wait.ts';
 export { listPods, podCondition, waitForDeploymentReady, waitForPod } from './cluster/workloads.ts';
+export {
+  type BuildImageOptions,
+  type BuiltImage,
+  buildImage,
+  type ImageCommand,
+} from './image/build-image.ts';

@@ -1,11 +1,11 @@
-// The operator as its image runs it, so the bench measures what ships: the code built by the
-// `RUN tsc` line of operator/Dockerfile (types erased ahead of time) and started with the node
-// flags of its ENTRYPOINT. Both are read from the Dockerfile, which stays the one place they live.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+// The operator as its image runs it, so the bench measures what ships: operator/Dockerfile's image
+// built by test/image (its own `npm ci`, the files its COPY lines take, its compile steps), started
+// with its ENTRYPOINT's node flags and its final ENV. The Dockerfile stays the one place they live.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { buildImage } from '@hal9/test';
+import ts from 'typescript';
 
 export interface ShippedOperator {
   /** The built entry point (the ENTRYPOINT's script). */
@@ -14,91 +14,34 @@ export interface ShippedOperator {
   readonly nodeFlags: readonly string[];
   /** The image's environment (e.g. MALLOC_ARENA_MAX). */
   readonly env: Readonly<Record<string, string>>;
-  /** bench/operator/memory-probe.ts built the same way, so no TypeScript is loaded at run time. */
+  /** bench/operator/memory-probe.ts as JavaScript, so no TypeScript is loaded into the operator. */
   readonly probe: string;
   remove(): Promise<void>;
 }
 
-export interface ImageRecipe {
-  readonly tscArgs: readonly string[];
-  /** ENV of the final stage. */
-  readonly env: Readonly<Record<string, string>>;
-  readonly entrypoint: readonly string[];
-}
-
-/** The `RUN tsc …` arguments, the final stage's `ENV K=V` lines and the exec-form ENTRYPOINT. */
-export function parseDockerfile(text: string): ImageRecipe {
-  const lines = text.split('\n');
-  const finalStage = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
-  const env: Record<string, string> = {};
-  for (const l of finalStage) {
-    const m = /^ENV ([A-Za-z_][A-Za-z0-9_]*)=(\S+)$/.exec(l);
-    if (m) env[m[1]!] = m[2]!;
-  }
-  const tsc = lines.find((l) => l.startsWith('RUN tsc '));
-  const entry = lines.find((l) => l.startsWith('ENTRYPOINT ['));
-  if (!tsc || !entry) throw new Error('operator/Dockerfile: no `RUN tsc` line or exec-form ENTRYPOINT');
-  const entrypoint = JSON.parse(entry.slice('ENTRYPOINT '.length)) as string[];
-  if (entrypoint[0] !== 'node' || entrypoint.length < 2) throw new Error('ENTRYPOINT does not start node');
-  return { tscArgs: tsc.slice('RUN tsc '.length).trim().split(/\s+/), env, entrypoint };
-}
-
-/** Builds the operator as the image does, into a temporary directory beside a node_modules link. */
+/** Builds the operator image's file tree into a temporary directory. */
 export async function buildShippedOperator(repoRoot: string): Promise<ShippedOperator> {
-  const recipe = parseDockerfile(await readFile(join(repoRoot, 'operator/Dockerfile'), 'utf8'));
   const dir = await mkdtemp(join(tmpdir(), 'hal9-operator-bench-'));
-  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-  const tsc = join(repoRoot, 'node_modules/.bin/tsc');
-  const run = promisify(execFile);
-  const args = recipe.tscArgs;
-  const flagValue = (flag: string) => {
-    const i = args.indexOf(flag);
-    if (i < 0 || !args[i + 1]) throw new Error(`the Dockerfile's tsc line has no ${flag}`);
-    return args[i + 1]!;
-  };
-  // Compiler options alone: without the output and root directories and the input files.
-  const options = args.filter(
-    (a, i) =>
-      !['--outDir', '--rootDir'].includes(a) &&
-      !['--outDir', '--rootDir'].includes(args[i - 1] ?? '') &&
-      !a.endsWith('.ts'),
-  );
-  const inputs = args.filter((a) => a.endsWith('.ts'));
-  await run(
-    tsc,
-    [
-      ...options,
-      '--outDir',
-      join(dir, flagValue('--outDir')),
-      '--rootDir',
-      flagValue('--rootDir'),
-      ...inputs,
-    ],
-    {
-      cwd: repoRoot,
-    },
-  );
-  // The probe with the same compiler options, so the operator process loads no TypeScript.
-  await run(
-    tsc,
-    [
-      ...options,
-      '--outDir',
-      join(dir, 'probe'),
-      '--rootDir',
-      'bench/operator',
-      'bench/operator/memory-probe.ts',
-    ],
-    {
-      cwd: repoRoot,
-    },
-  );
-  const script = recipe.entrypoint[recipe.entrypoint.length - 1]!;
+  const image = await buildImage({ context: repoRoot, dockerfile: 'operator/Dockerfile', out: dir });
+  const [node, ...rest] = image.entrypoint;
+  const script = rest.at(-1);
+  if (node !== 'node' || !script?.endsWith('.js'))
+    throw new Error(
+      `operator/Dockerfile: the ENTRYPOINT does not start node on a script: ${image.entrypoint}`,
+    );
+  // The image's own ENV only, as a pod gets it (the command adds PATH and HOME for the build tree).
+  const { PATH: _path, HOME: _home, ...env } = image.command().env;
+  const probe = join(dir, 'memory-probe.mjs');
+  const source = await readFile(new URL('./memory-probe.ts', import.meta.url), 'utf8');
+  const js = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2024 },
+  }).outputText;
+  await writeFile(probe, js);
   return {
-    main: join(dir, script),
-    nodeFlags: recipe.entrypoint.slice(1, -1),
-    env: recipe.env,
-    probe: join(dir, 'probe/memory-probe.js'),
+    main: image.hostPath(script),
+    nodeFlags: rest.slice(0, -1),
+    env,
+    probe,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

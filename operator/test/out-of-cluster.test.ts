@@ -2,19 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  createTestNamespace,
-  kubeConfigFromInject,
-  kubeconfigPathFromInject,
-  kubectl,
-  waitFor,
-} from '@hal9/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { createTestNamespace, kubeConfigFromInject, kubeconfigPathFromInject } from '@hal9/test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { loopbackOnly } from './support/operator-harness.ts';
-import { reads } from './support/reads.ts';
+import { expectReconcilesAndStops } from './support/reconciles-and-stops.ts';
 
 // The operator run from a checkout against a cluster, as operator/README.md documents it: only
 // KUBECONFIG in the environment, no flag naming the file, no in-cluster service account.
@@ -47,21 +39,6 @@ describe('out of cluster against a kubeconfig', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const lines: string[] = [];
-    createInterface(child.stdout!).on('line', (l) => lines.push(l));
-    createInterface(child.stderr!).on('line', (l) => lines.push(l));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
-
-    await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('local', {}), aNeuron('impl-1', 'local')]),
-    });
-    const r = reads(kc, ns);
-    await waitFor('the Deployment the operator renders', () => r.deployment('impl-1'), {
-      timeoutMs: 60_000,
-      intervalMs: 250,
-    });
-    expect(lines.some((l) => l.includes('"Started operator"'))).toBe(true);
-    child.kill('SIGTERM');
-    expect(await exited, lines.slice(-5).join('\n')).toBe(0);
+    await expectReconcilesAndStops(child, kc, ns);
   });
 });

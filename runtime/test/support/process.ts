@@ -27,14 +27,21 @@ export async function writeConfig(doc: unknown): Promise<string> {
 /** Spawns the runtime; resolves once it logs its address, rejects if it exits first. */
 export async function spawnRuntime(doc: unknown, env: Record<string, string> = {}): Promise<RuntimeProcess> {
   const file = await writeConfig(doc);
-  const child = spawn(process.execPath, [MAIN, file], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return watchRuntime(
+    spawn(process.execPath, [MAIN, file], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+/** A started runtime process, once it logs its address; rejects if it exits first. */
+export async function watchRuntime(child: ChildProcess): Promise<RuntimeProcess> {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the streams may still hold the last lines (the drain log) when 'exit' fires.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
       const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
@@ -65,6 +72,6 @@ export async function runToExit(doc: unknown | string): Promise<{ code: number |
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const code = await new Promise<number | null>((r) => child.once('close', r));
   return { code, output };
 }
