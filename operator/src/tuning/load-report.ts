@@ -1,37 +1,12 @@
+import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 
-// The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md): cumulative counters and
-// time integrals since the process started, which the autoscaler differences over its windows.
+// The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md; its shape is @hal9/api's,
+// shared with the runtime that builds it): cumulative counters and time integrals since the process
+// started, which the autoscaler differences over its windows.
 // A pod's answer is hostile input until checked: bounded in size and shape here.
 
-export interface LatencyHistogram {
-  readonly bounds: readonly number[];
-  /** Cumulative count per bound, then +Inf last. */
-  readonly counts: readonly number[];
-  readonly sum: number;
-}
-
-export interface NeuronLoad {
-  readonly arrived: number;
-  readonly completed: number;
-  readonly latency: LatencyHistogram;
-  readonly forwarded: Readonly<Record<string, number>>;
-}
-
-export interface LoadReport {
-  readonly startedAt: number;
-  readonly at: number;
-  readonly limit: number;
-  readonly active: number;
-  readonly queued: number;
-  readonly busySeconds: number;
-  readonly concurrencySeconds: number;
-  readonly arrived: number;
-  readonly completed: number;
-  readonly throttled: number;
-  readonly latency: LatencyHistogram;
-  readonly neurons: Readonly<Record<string, NeuronLoad>>;
-}
+export type { LatencyHistogram, LoadReport, NeuronLoad };
 
 const MAX_BODY = 256 * 1024;
 const MAX_BUCKETS = 64;

@@ -1,43 +1,18 @@
+import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import type { NeuronConfig } from '../config/types.ts';
 import type { Clock } from './clock.ts';
 import { type PipelineObserver, silentObserver } from './observer.ts';
 
-// The load report the operator's autoscaler reads from every pod (GET /v1/admin/load): cumulative
-// counters and time integrals, so any window's rates and averages are differences of two reports.
+// The load report the operator's autoscaler reads from every pod (GET /v1/admin/load; its shape is
+// @hal9/api's, a type-only import the image does not need): cumulative counters and time integrals,
+// so any window's rates and averages are differences of two reports.
 // Integrals make the average concurrency exact between two reads, however short the bursts.
 
 export const LATENCY_BOUNDS_SECONDS = [
   0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ] as const;
 
-export interface LatencyHistogram {
-  readonly bounds: readonly number[];
-  /** Cumulative count per bound, then the +Inf count last. */
-  readonly counts: readonly number[];
-  readonly sum: number;
-}
-
-export interface NeuronLoad {
-  readonly arrived: number;
-  readonly completed: number;
-  readonly latency: LatencyHistogram;
-  readonly forwarded: Readonly<Record<string, number>>;
-}
-
-export interface LoadReport {
-  readonly startedAt: number;
-  readonly at: number;
-  readonly limit: number;
-  readonly active: number;
-  readonly queued: number;
-  readonly busySeconds: number;
-  readonly concurrencySeconds: number;
-  readonly arrived: number;
-  readonly completed: number;
-  readonly throttled: number;
-  readonly latency: LatencyHistogram;
-  readonly neurons: Readonly<Record<string, NeuronLoad>>;
-}
+export type { LatencyHistogram, LoadReport, NeuronLoad };
 
 class Histogram {
   readonly buckets = new Float64Array(LATENCY_BOUNDS_SECONDS.length + 1);
