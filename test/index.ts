@@ -53,6 +53,13 @@ export {
   waitForNodesSchedulable,
 } from './cluster/nodes.ts';
 export {
+  type PlanInputs,
+  type PodProcessPlan,
+  planPodProcess,
+  podReferences,
+  selectContainer,
+} from './cluster/pod-process-plan.ts';
+export {
   defaultRuntimeSelector,
   type PodProcess,
   type PodRunner,

@@ -1,15 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chown, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   type BuiltImage,
   buildImage,
   createTestNamespace,
+  defaultRuntimeSelector,
   kubeConfigFromInject,
   kubeconfigPathFromInject,
+  listPods,
+  planPodProcess,
+  podReferences,
+  selectContainer,
+  waitFor,
 } from '@hal9/test';
+import { CoreV1Api, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackOnly } from './support/operator-harness.ts';
 import { expectReconcilesAndStops } from './support/reconciles-and-stops.ts';
@@ -17,7 +25,8 @@ import { expectReconcilesAndStops } from './support/reconciles-and-stops.ts';
 // operator/Dockerfile's image, built as `docker build` builds it (test/image: its own `npm ci`, the
 // files its COPY lines take, its compile steps) and started by its ENTRYPOINT, as its user, against
 // the cluster: what the Helm chart deploys. Its code is the compiled JavaScript alone (no TypeScript
-// at run time), with @hal9/api resolved to that package's compiled build.
+// at run time), with @hal9/api resolved to that package's compiled build. Then the runtime image runs
+// the pod that operator rendered: its container's command, working directory, env and mounts.
 
 const root = process.getuid?.() === 0;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,6 +38,12 @@ async function files(dir: string): Promise<string[]> {
     if (e.isFile()) out.push(relative(dir, join(e.parentPath, e.name)));
   return out;
 }
+
+/** Modules the runtime compiled itself (absent from the cache), from NODE_DEBUG_NATIVE=COMPILE_CACHE. */
+const compiledWithoutCache = (log: string): string[] =>
+  [...log.matchAll(/V8 code cache for \w+ (\S+) was not initialized|no transpile cache for \w+ (\S+)/g)].map(
+    (m) => m[1] ?? m[2]!,
+  );
 
 describe.skipIf(!root)('the operator image (operator/Dockerfile), built and started as a pod', () => {
   let out: string;
@@ -74,4 +89,92 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
     child = spawn(c.file, c.args, { cwd: c.cwd, env: c.env, uid: c.uid!, gid: c.gid!, stdio: 'pipe' });
     await expectReconcilesAndStops(child, kc, ns);
   });
+
+  it('renders a pod the runtime image runs: command, working dir, env and mounts, read-only', async () => {
+    const runtimeImage = await buildImage({
+      context: ROOT,
+      dockerfile: 'runtime/Dockerfile',
+      out: join(out, 'runtime'),
+    });
+    // readOnlyRootFilesystem, as the rendered securityContext asks: the compile cache (the one
+    // directory the image's user owns) is read, never written.
+    await promisify(execFile)('chmod', ['-R', 'a-w', runtimeImage.hostPath('.')]);
+    const pod = await waitFor(
+      "the Neuron's pod, scheduled with a loopback IP",
+      async () => (await listPods(kc, ns, defaultRuntimeSelector)).find((p) => p.status?.podIP),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const planned = planPodProcess({
+      pod,
+      ...(await mountedObjects(pod, ns)),
+      rootDir: join(out, 'pod-root'),
+      extraEnv: { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    });
+    if (!planned.ok) throw new Error(planned.error);
+    const plan = planned.value;
+    for (const d of plan.dirs) await mkdir(d, { recursive: true });
+    for (const f of plan.files) {
+      await mkdir(dirname(f.path), { recursive: true });
+      await writeFile(f.path, f.data);
+      await chown(f.path, 65532, 65532);
+    }
+    await promisify(execFile)('chmod', ['-R', 'a+rX', join(out, 'pod-root')]);
+
+    const container = selectContainer(pod)!;
+    const argv = [...(container.command ?? []), ...(container.args ?? [])];
+    const configAt = argv.findIndex((a) => a.endsWith('main.ts')) + 1;
+    expect(configAt).toBeGreaterThan(0);
+    argv[configAt] = plan.configPath!;
+    expect(argv[0]).toBe('node');
+    // The image's ENV first, then the container's (as a kubelet merges them), re-rooted by the plan.
+    const base = runtimeImage.command();
+    const rt = spawn(process.execPath, argv.slice(1), {
+      cwd: runtimeImage.hostPath(container.workingDir ?? '.'),
+      env: { ...base.env, ...plan.env },
+      uid: 65532,
+      gid: 65532,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    rt.stdout!.on('data', (d) => (log += d));
+    rt.stderr!.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((resolve) => rt.once('close', resolve));
+    try {
+      const url = `http://${plan.ip}:${plan.port}`;
+      await waitFor(
+        "the pod's /readyz",
+        async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        },
+      );
+      const res = await fetch(`${url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'a signal to the pod the operator rendered' }),
+      });
+      expect(res.status, log).toBe(200);
+      expect(((await res.json()) as { results: unknown[] }).results.length).toBeGreaterThan(0);
+    } finally {
+      rt.kill('SIGTERM');
+    }
+    expect(await exited, log.slice(-2000)).toBe(0);
+    expect(compiledWithoutCache(log)).toEqual([]);
+  });
 });
+
+/** The ConfigMaps and Secrets the pod's runtime container mounts or reads, as the kubelet would. */
+async function mountedObjects(
+  pod: V1Pod,
+  namespace: string,
+): Promise<{ configMaps: Map<string, V1ConfigMap>; secrets: Map<string, V1Secret> }> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const refs = podReferences(pod);
+  const configMaps = new Map<string, V1ConfigMap>();
+  const secrets = new Map<string, V1Secret>();
+  for (const name of refs.configMaps)
+    configMaps.set(name, await core.readNamespacedConfigMap({ name, namespace }));
+  for (const name of refs.secrets) secrets.set(name, await core.readNamespacedSecret({ name, namespace }));
+  return { configMaps, secrets };
+}

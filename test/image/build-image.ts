@@ -24,7 +24,7 @@ export interface BuildImageOptions {
   readonly context: string;
   /** The Dockerfile, relative to the context. */
   readonly dockerfile: string;
-  /** An empty directory to build the stages in. */
+  /** An empty (or new) directory to build the stages in. */
   readonly out: string;
   readonly log?: (line: string) => void;
 }
@@ -121,6 +121,7 @@ export async function buildImage(o: BuildImageOptions): Promise<BuiltImage> {
   const ignored: Ignore = existsSync(ignorePath)
     ? parseDockerignore(await readFile(ignorePath, 'utf8'))
     : () => false;
+  await mkdir(o.out, { recursive: true });
   await chmod(o.out, 0o755);
   const stages = new Map<string, StageState>();
   let last: StageState | undefined;
