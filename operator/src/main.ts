@@ -19,7 +19,12 @@ if ('errors' in parsed) {
   process.exit(2);
 }
 const { config } = parsed;
-const logger = pino({ level: config.logLevel, base: { component: 'hal9-operator' } });
+// Written synchronously: an asynchronous write still in flight at process.exit makes pino's exit
+// flush retry forever when the log's reader has gone (EPIPE), so SIGTERM would never end the process.
+const logger = pino(
+  { level: config.logLevel, base: { component: 'hal9-operator' } },
+  pino.destination({ dest: 1, sync: true }),
+);
 
 const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
@@ -53,7 +54,10 @@ async function main(): Promise<void> {
     authToken,
     ...(apiKeys ? { apiKeys } : {}),
     ...(peerToken ? { peerToken } : {}),
-    logger: { level: env.HAL9_LOG_LEVEL ?? 'info' },
+    // Written synchronously: the runtime logs only its lifecycle and errors (no request logs). An
+    // asynchronous write still in flight at process.exit makes pino's exit flush retry forever when
+    // the log's reader has gone (EPIPE), so SIGTERM would never end the process.
+    logger: { level: env.HAL9_LOG_LEVEL ?? 'info', stream: pino.destination({ dest: 1, sync: true }) },
   });
   const address = await runtime.listen();
   runtime.app.log.info(

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import { AnthropicBackend, createAnthropicClient } from './claude/anthropic.ts';
@@ -31,7 +32,8 @@ export interface RuntimeOptions {
   readonly apiKeys?: ReadonlyMap<string, string>;
   /** The cluster's peer token (read from server.peer_token_file by main.ts). */
   readonly peerToken?: string;
-  readonly logger?: boolean | { level: string };
+  /** Fastify's logger: off, or pino at `level`, written to `stream` (stdout by default). */
+  readonly logger?: boolean | { readonly level: string; readonly stream?: DestinationStream };
   /** OTLP export (createTracing from the OTEL_* environment, in main.ts); off when absent. */
   readonly tracing?: TracingHandle;
 }

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
@@ -31,7 +32,8 @@ export interface ServerDeps {
   readonly onClient: (name: string) => void;
   readonly sse: SseOptions;
   readonly timeouts: { readonly requestMs: number; readonly headersMs: number; readonly keepAliveMs: number };
-  readonly logger?: boolean | { level: string };
+  /** Fastify's logger: off, or pino at `level`, written to `stream` (stdout by default). */
+  readonly logger?: boolean | { readonly level: string; readonly stream?: DestinationStream };
 }
 
 export interface Lifecycle {

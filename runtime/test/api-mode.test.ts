@@ -161,7 +161,8 @@ describe('api mode: the request the Messages API receives', () => {
 
 describe('api mode: upstream failures', () => {
   it('ends a call that hangs at claude.timeout_ms with UPSTREAM_TIMEOUT (HTTP 504)', async () => {
-    const { fake, rt } = await start({ claude: { timeout_ms: 300 } });
+    // Long enough for the call to reach the fake first, also on a loaded machine.
+    const { fake, rt } = await start({ claude: { timeout_ms: 1000 } });
     fake.respond(hang());
 
     const res = await rt.post('/v1/signals', { content: 'slow' });
@@ -307,7 +308,8 @@ describe('api mode: the API key', () => {
       child.stderr.on('data', (c: Buffer) => {
         output += c.toString();
       });
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      // 'close', not 'exit': by then everything the process wrote is in `output`.
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
       try {
         const address = await new Promise<string>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`runtime did not start:\n${output}`)), 20_000);

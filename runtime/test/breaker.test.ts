@@ -117,7 +117,7 @@ describe('circuit breaker', () => {
   });
 
   it('after timeout_seconds lets trial calls through and closes only after success_threshold successes', async () => {
-    const { fake } = await start(0.3);
+    const { fake } = await start(SHORT_OPEN);
     await failRequests(5);
     expect(await state()).toBe(OPEN);
 

@@ -71,7 +71,28 @@ describe('runtime process', () => {
     expect(await rt.exited).toBe(0);
   });
 
-  it('forwards across three runtime processes and returns the results to the entry pod', async () => {
+  it('stops on SIGTERM when the reader of its log has gone (stdout a closed pipe)', async () => {
+    const rt = await spawnRuntime({ neurons: [neuron('only', 'L2')] });
+    try {
+      // As when a log shipper crashes or the output was piped to `head`: writes now fail with EPIPE.
+      rt.child.stdout!.destroy();
+      expect((await post(rt.url, { content: 'still served' })).status).toBe(200);
+      rt.child.kill('SIGTERM');
+      // A liveness bound, not a timing: the drain takes milliseconds; a process that hangs never exits.
+      const code = await Promise.race([
+        rt.exited,
+        new Promise<string>((r) => setTimeout(() => r('still running 20 s after SIGTERM'), 20_000)),
+      ]);
+      expect(code).toBe(0);
+    } finally {
+      rt.child.kill('SIGKILL');
+    }
+  });
+
+  // Three processes start one after another: about 4 s on an idle machine, 16 s with a quarter of a core.
+  it('forwards across three runtime processes and returns the results to the entry pod', {
+    timeout: 90_000,
+  }, async () => {
     const impl = await spawnRuntime({
       neurons: [neuron('impl', 'L2')],
       claude: { mock_responses: { L2: [answer('default', 'RESULT: implemented')] } },

@@ -55,9 +55,11 @@ describe('redaction', () => {
         body: JSON.stringify({ content: `later ${i}` }),
       });
       const { id } = (await later.json()) as { id: string };
-      await new Promise((r) => setTimeout(r, 100));
-      seen.push(await (await fetch(`${proc.url}/v1/signals/${id}`)).text());
+      // The event stream ends with the run, so the stored result read after it is the final one.
       seen.push(await (await fetch(`${proc.url}/v1/signals/${id}/events`)).text());
+      const stored = await (await fetch(`${proc.url}/v1/signals/${id}`)).text();
+      expect(JSON.parse(stored).status).not.toBe('running');
+      seen.push(stored);
     }
     seen.push(await (await fetch(`${proc.url}/metrics`)).text());
     // The upstream did receive the key (the echo is real), and answered with it in every field.

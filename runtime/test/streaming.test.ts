@@ -35,6 +35,8 @@ function frames(text: string): Frame[] {
 }
 
 const slowImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 300)] } } };
+// For checks made while impl-1 still works: long enough that they cannot race its end on a slow machine.
+const heldImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 2_000)] } } };
 
 describe('event streams', () => {
   it('POST ?stream=true sends a trace event as each neuron finishes, the results, then the end with totals', async () => {
@@ -55,7 +57,7 @@ describe('event streams', () => {
   });
 
   it('a real EventSource follows GET /v1/signals/:id/events live, and receives the events before the request ends', async () => {
-    rt = await startRuntime(slowImpl);
+    rt = await startRuntime(heldImpl);
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'follow me' });
     const es = new EventSource(`${rt.url}/v1/signals/${accepted.body.id}/events`);
     const seen: { type: string; data: any; at: string }[] = [];
@@ -71,7 +73,7 @@ describe('event streams', () => {
         resolve();
       });
     });
-    // While impl-1 is still working (300 ms), the first two trace events are already there.
+    // While impl-1 is still working (2 s), the first two trace events are already there.
     await vi.waitFor(() => expect(seen.filter((s) => s.type === 'trace')).toHaveLength(2), {
       timeout: 5_000,
     });
@@ -84,7 +86,7 @@ describe('event streams', () => {
   it('in cluster mode, a sub-tree running in another pod streams its trace events as they happen', async () => {
     const worker = await startRuntime({
       neurons: [neuron('w1', 'L3', ['w2']), neuron('w2', 'L2')],
-      claude: { mock_responses: { L2: [answer('default', 'RESULT: slow part', 600)] } },
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: slow part', 2_000)] } },
     });
     rt = await startRuntime({
       neurons: [neuron('lead', 'L4', ['w1']), neuron('w1', 'L3', [], { endpoint: worker.url })],
@@ -151,8 +153,9 @@ describe('event streams', () => {
   it('resumes after Last-Event-ID with only the missed events, even after the request ended', async () => {
     rt = await startRuntime();
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'resume me' });
-    await vi.waitFor(async () =>
-      expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+    await vi.waitFor(
+      async () => expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+      { timeout: 10_000 },
     );
     const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`, {
       headers: { 'last-event-id': '3' },

@@ -15,7 +15,7 @@ import {
   type TestNamespace,
   waitFor,
 } from '@hal9/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { toYaml } from '../../../operator/test/support/builders.ts';
 import { scrape } from '../../../operator/test/support/operator-harness.ts';
@@ -355,16 +355,23 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(loads.perf?.['429'] ?? 0).toBeGreaterThan(0);
     expect(fake.calls().throttle ?? 0).toBeGreaterThan(0);
     expect(fake.calls().ok ?? 0).toBeGreaterThan(0);
-    const targets = await prometheus.scrapedTargets();
-    expect(targets.map((t) => `${t.job} ${t.health} ${t.lastError}`).sort()).toEqual([
-      'hal9-operator up ',
-      'hal9-operator up ',
-      'hal9-runtime up ',
-      'hal9-runtime up ',
-      'hal9-runtime up ',
-      'hal9-runtime up ',
-      'hal9-runtime up ',
-    ]);
+    // Health is that of each target's newest scrape: one that timed out (900 ms) on a loaded machine
+    // is retried every second, so a healthy target is up again within a few scrapes.
+    await vi.waitFor(
+      async () => {
+        const targets = await prometheus.scrapedTargets();
+        expect(targets.map((t) => `${t.job} ${t.health} ${t.lastError}`).sort()).toEqual([
+          'hal9-operator up ',
+          'hal9-operator up ',
+          'hal9-runtime up ',
+          'hal9-runtime up ',
+          'hal9-runtime up ',
+          'hal9-runtime up ',
+          'hal9-runtime up ',
+        ]);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
     expect(Object.keys(loads.pricedWarmUp ?? {})).toEqual(['200']);
     expect(Object.keys(loads.priced ?? {})).toEqual(['200']);
   });
@@ -411,8 +418,13 @@ describe('dashboards and rules against a real Prometheus', () => {
     // The errors are the quota's refusals, reported on the Neuron; the tuner reports on its Neuron.
     expect(JSON.stringify(await neuronConditions(refusedNeuron))).toMatch(/ApplyFailed.*exceeded quota/s);
     // The tuner reached the test Prometheus (its data or its absence decides, not an unreachable URL).
-    const tuned = (await neuronConditions(tunedNeuron)).find((c) => c.type === 'ParallelismTuned');
-    expect(tuned?.reason, tuned?.message).toMatch(/^(MetricsAvailable|NoData)$/);
+    // It counts a decision before it writes the condition at the end of that pass: wait for the write.
+    const tuned = await waitFor(
+      'the ParallelismTuned condition',
+      async () => (await neuronConditions(tunedNeuron)).find((c) => c.type === 'ParallelismTuned'),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(tuned.reason, tuned.message).toMatch(/^(MetricsAvailable|NoData)$/);
     expect(
       await value(`sum(hal9_operator_parallelism_decisions_total{${sel}, reason="MetricsUnavailable"})`),
     ).toBeNaN();

@@ -39,7 +39,14 @@ describe('fault matrix: drain and overload', { timeout: 60_000 }, () => {
     const finishedBefore = sumOf((await scrape(proc.url)) ?? [], 'hal9_requests_total');
     const signalled = performance.now();
     proc.child.kill('SIGTERM');
-    await sleep(20);
+    // The late burst goes out once the process has handled the signal (readiness false), not after a guess.
+    await waitUntil('readiness to turn false', async () => {
+      const status = await fetch(`${proc.url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      return status === 503;
+    });
     const [late, ready, live] = await Promise.all([
       sc.burst('runtime', LATE, (i) => ({ content: `late ${i}` })),
       fetch(`${proc.url}/readyz`).then((r) => r.status),

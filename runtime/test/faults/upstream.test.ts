@@ -205,7 +205,10 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
   });
 
   it('answers slower than claude.timeout_ms end as UPSTREAM_TIMEOUT (504) and open the breaker', async () => {
-    const { fake, sc } = await start({ claude: { timeout_ms: 250 } });
+    // Every call that times out must have reached the fake first (counted against fake.requests): the
+    // first calls of a fresh process under a burst take over 100 ms to get there on an idle machine.
+    const timeoutMs = 1000;
+    const { fake, sc } = await start({ claude: { timeout_ms: timeoutMs } });
     fake.respond(message('RESULT: too late', {}, { delayMs: 3000 }));
     const answers = await sc.burst('runtime', BURST, job);
     await expectBreakerFailFast(sc, fake, 'UPSTREAM_TIMEOUT', 504, answers);
@@ -215,7 +218,7 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     await sc.finish(
       {
         id: '04-upstream-slow',
-        fault: 'Messages API answers after 3 s; claude.timeout_ms is 250',
+        fault: `Messages API answers after 3 s; claude.timeout_ms is ${timeoutMs}`,
         expected: 'UPSTREAM_TIMEOUT (504) at the call timeout, then BREAKER_OPEN (503) after the threshold',
         test: TEST,
         recoveryMs,
