@@ -74,3 +74,4 @@ export {
   buildImage,
   type ImageCommand,
 } from './image/build-image.ts';
+export { compiledWithoutCache, filesIn } from './image/inspect.ts';

@@ -1,14 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   type BuiltImage,
   buildImage,
+  compiledWithoutCache,
   createTestNamespace,
   defaultRuntimeSelector,
+  filesIn,
   kubeConfigFromInject,
   kubeconfigPathFromInject,
   listPods,
@@ -32,19 +34,6 @@ const root = process.getuid?.() === 0;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const kc = kubeConfigFromInject();
 
-async function files(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) out.push(relative(dir, join(e.parentPath, e.name)));
-  return out;
-}
-
-/** Modules the runtime compiled itself (absent from the cache), from NODE_DEBUG_NATIVE=COMPILE_CACHE. */
-const compiledWithoutCache = (log: string): string[] =>
-  [...log.matchAll(/V8 code cache for \w+ (\S+) was not initialized|no transpile cache for \w+ (\S+)/g)].map(
-    (m) => m[1] ?? m[2]!,
-  );
-
 describe.skipIf(!root)('the operator image (operator/Dockerfile), built and started as a pod', () => {
   let out: string;
   let image: BuiltImage;
@@ -64,7 +53,7 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
 
   it('holds compiled JavaScript and production dependencies only', async () => {
     const app = image.hostPath('.');
-    const own = [...(await files(join(app, 'operator'))), ...(await files(join(app, 'api')))];
+    const own = [...(await filesIn(join(app, 'operator'))), ...(await filesIn(join(app, 'api')))];
     expect(own).toContain('dist/main.js');
     expect(own).toContain('dist/index.js');
     expect(own.filter((f) => f.endsWith('.ts'))).toEqual([]);

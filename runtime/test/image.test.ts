@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { chown, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuiltImage, buildImage, type ImageCommand } from '@hal9/test';
+import { type BuiltImage, buildImage, compiledWithoutCache, filesIn, type ImageCommand } from '@hal9/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { type RuntimeProcess, watchRuntime } from './support/process.ts';
@@ -15,19 +15,6 @@ import { type RuntimeProcess, watchRuntime } from './support/process.ts';
 
 const root = process.getuid?.() === 0;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Modules the runtime compiled itself (absent from the cache), from NODE_DEBUG_NATIVE=COMPILE_CACHE. */
-const compiledWithoutCache = (log: string): string[] =>
-  [...log.matchAll(/V8 code cache for \w+ (\S+) was not initialized|no transpile cache for \w+ (\S+)/g)].map(
-    (m) => m[1] ?? m[2]!,
-  );
-
-async function files(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) out.push(relative(dir, join(e.parentPath, e.name)));
-  return out;
-}
 
 function start(c: ImageCommand): Promise<RuntimeProcess> {
   return watchRuntime(
@@ -64,7 +51,7 @@ describe.skipIf(!root)('the runtime image (runtime/Dockerfile), built and starte
 
   it('holds the runtime and its production dependencies, no tests or dev tools', async () => {
     const app = image.hostPath('.');
-    const own = await files(join(app, 'runtime'));
+    const own = await filesIn(join(app, 'runtime'));
     expect(own).toContain('src/main.ts');
     expect(own.filter((f) => f.endsWith('.test.ts') || f.includes('/testing/'))).toEqual([]);
     const deps = await readdir(join(app, 'node_modules'));
