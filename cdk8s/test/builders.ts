@@ -1,8 +1,13 @@
 // Builders for test fixtures: a small valid platform, varied per test.
-import { Chart, Testing } from 'cdk8s';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
 import type { Hal9PlatformProps, NeuronDefinition } from '../src/hal9-platform.ts';
 
-export const aChart = (): Chart => new Chart(Testing.app(), 'test');
+// Charts are synthesized in memory (Testing.synth); an App whose outdir is never written leaves nothing
+// behind (Testing.app() makes a temporary directory per chart).
+export const aChart = (): Chart =>
+  new Chart(new App({ outdir: join(tmpdir(), 'hal9-cdk8s-unwritten') }), 'test');
 
 export function aNeuron(id: string, overrides: Partial<NeuronDefinition> = {}): NeuronDefinition {
   return { id, layer: 'L2', systemPrompt: `You are ${id}.`, ...overrides };

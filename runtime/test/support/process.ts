@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
@@ -27,12 +27,13 @@ export async function writeConfig(doc: unknown): Promise<string> {
 /** Spawns the runtime; resolves once it logs its address, rejects if it exits first. */
 export async function spawnRuntime(doc: unknown, env: Record<string, string> = {}): Promise<RuntimeProcess> {
   const file = await writeConfig(doc);
-  return watchRuntime(
-    spawn(process.execPath, [MAIN, file], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+  const child = spawn(process.execPath, [MAIN, file], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The config's directory goes with the process (the runtime reads the file only at start).
+  child.once('exit', () => void rm(dirname(file), { recursive: true, force: true }));
+  return watchRuntime(child);
 }
 
 /** A started runtime process, once it logs its address; rejects if it exits first. */
@@ -73,5 +74,6 @@ export async function runToExit(doc: unknown | string): Promise<{ code: number |
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const code = await new Promise<number | null>((r) => child.once('close', r));
+  if (typeof doc !== 'string') await rm(dirname(file), { recursive: true, force: true });
   return { code, output };
 }
