@@ -52,6 +52,7 @@ export {
   renderFakeNode,
   waitForNodesSchedulable,
 } from './cluster/nodes.ts';
+export { readOptional, readPodReferences, writePlannedFiles } from './cluster/pod-files.ts';
 export {
   type PlanInputs,
   type PodProcessPlan,

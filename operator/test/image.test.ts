@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -15,11 +15,12 @@ import {
   kubeconfigPathFromInject,
   listPods,
   planPodProcess,
-  podReferences,
+  readPodReferences,
   selectContainer,
   waitFor,
+  writePlannedFiles,
 } from '@hal9/test';
-import { CoreV1Api, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackOnly } from './support/operator-harness.ts';
 import { expectReconcilesAndStops } from './support/reconciles-and-stops.ts';
@@ -95,18 +96,13 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
     );
     const planned = planPodProcess({
       pod,
-      ...(await mountedObjects(pod, ns)),
+      ...(await readPodReferences(kc.makeApiClient(CoreV1Api), pod)),
       rootDir: join(out, 'pod-root'),
       extraEnv: { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
     });
     if (!planned.ok) throw new Error(planned.error);
     const plan = planned.value;
-    for (const d of plan.dirs) await mkdir(d, { recursive: true });
-    for (const f of plan.files) {
-      await mkdir(dirname(f.path), { recursive: true });
-      await writeFile(f.path, f.data);
-      await chown(f.path, 65532, 65532);
-    }
+    await writePlannedFiles(plan, { uid: 65532, gid: 65532 });
     await promisify(execFile)('chmod', ['-R', 'a+rX', join(out, 'pod-root')]);
 
     const container = selectContainer(pod)!;
@@ -152,18 +148,3 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
     expect(compiledWithoutCache(log)).toEqual([]);
   });
 });
-
-/** The ConfigMaps and Secrets the pod's runtime container mounts or reads, as the kubelet would. */
-async function mountedObjects(
-  pod: V1Pod,
-  namespace: string,
-): Promise<{ configMaps: Map<string, V1ConfigMap>; secrets: Map<string, V1Secret> }> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const refs = podReferences(pod);
-  const configMaps = new Map<string, V1ConfigMap>();
-  const secrets = new Map<string, V1Secret>();
-  for (const name of refs.configMaps)
-    configMaps.set(name, await core.readNamespacedConfigMap({ name, namespace }));
-  for (const name of refs.secrets) secrets.set(name, await core.readNamespacedSecret({ name, namespace }));
-  return { configMaps, secrets };
-}

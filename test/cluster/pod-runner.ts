@@ -4,28 +4,21 @@
 // through their IPs with no test seam. Gather (list pods, Services, ConfigMaps, Secrets) → decide
 // (pod-runner-core.ts, pod-process-plan.ts) → apply (write files, spawn, stop, proxy).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CoreV1Api,
-  type KubeConfig,
-  type V1ConfigMap,
-  type V1Pod,
-  type V1Secret,
-  type V1Service,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { repoRoot } from './binaries.ts';
 import { HarnessError, HarnessErrorCode } from './errors.ts';
 import { isLoopbackIp } from './loopback.ts';
+import { readOptional, readPodReferences, writePlannedFiles } from './pod-files.ts';
 import {
   checkUpstream,
   endpointRefs,
   type PodProcessPlan,
   planPodProcess,
-  podReferences,
   resolveEndpoints,
 } from './pod-process-plan.ts';
 import {
@@ -197,28 +190,10 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       ? await core.listNamespacedService({ namespace: options.namespace })
       : await core.listServiceForAllNamespaces()
     ).items;
-  const readOptional = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await read();
-    } catch (err) {
-      if ((err as { code?: number }).code === 404) return undefined;
-      throw err;
-    }
-  };
 
   const plan = async (pod: V1Pod, rootDir: string): Promise<PodProcessPlan | string> => {
     const namespace = pod.metadata?.namespace ?? 'default';
-    const refs = podReferences(pod, options.container);
-    const configMaps = new Map<string, V1ConfigMap>();
-    const secrets = new Map<string, V1Secret>();
-    for (const name of refs.configMaps) {
-      const cm = await readOptional(() => core.readNamespacedConfigMap({ namespace, name }));
-      if (cm) configMaps.set(name, cm);
-    }
-    for (const name of refs.secrets) {
-      const s = await readOptional(() => core.readNamespacedSecret({ namespace, name }));
-      if (s) secrets.set(name, s);
-    }
+    const { configMaps, secrets } = await readPodReferences(core, pod, options.container);
     const extraEnv = typeof options.env === 'function' ? options.env(pod) : options.env;
     const planned = planPodProcess({
       pod,
@@ -314,11 +289,7 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       return;
     }
     report(key, undefined);
-    for (const d of planned.dirs) await mkdir(d, { recursive: true });
-    for (const f of planned.files) {
-      await mkdir(dirname(f.path), { recursive: true });
-      await writeFile(f.path, f.data, { mode: 0o600 });
-    }
+    await writePlannedFiles(planned);
     const podGrace = pod.spec?.terminationGracePeriodSeconds;
     const e: Entry = {
       key,
