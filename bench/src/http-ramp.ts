@@ -10,7 +10,7 @@ import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 // each, and a server's figure is its median. A run with under 99.9 % success counts as a miss; a
 // server stops climbing after two missing rates in a row.
 
-export const RATES = [1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000] as const;
+export const RATES = [1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 14000, 16000] as const;
 export const BODY = JSON.stringify({ content: 'Build a task management app' });
 export const P99_LIMIT_MS = 10;
 

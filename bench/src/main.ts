@@ -1,7 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { apiHop } from './api-hop.ts';
-import { httpRamp, P99_LIMIT_MS, type ServerRamp } from './http-ramp.ts';
+import { httpRamp, P99_LIMIT_MS, RATES, type ServerRamp } from './http-ramp.ts';
 import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
 import { observability } from './observability.ts';
 import { ms, table } from './stats.ts';
@@ -106,7 +106,10 @@ if (only.has('http')) {
           // the machine, not the servers, set it, and the ratio says nothing.
           r.echo.maxRate < 2000
             ? `not judged (the echo itself stopped at ${r.echo.maxRate}/s: machine busy)`
-            : yes(ratio >= 0.4),
+            : r.echo.maxRate >= RATES[RATES.length - 1]!
+              ? // The echo never missed, so its ceiling (and the true ratio) was not measured.
+                `not judged (the echo held the ramp's top rate, ${r.echo.maxRate}/s)`
+              : yes(ratio >= 0.4),
         ],
         [
           'runtime peak RSS during the ramp (VmHWM)',
@@ -222,6 +225,14 @@ if (only.has('api')) {
   print(
     `The raw reference sends the very headers and body the runtime's client sent. Upstream calls per request seen by the fake (1 hop / 3 hops): ${calls}. Knob changed: \`performance.cache_layers: []\` in both runtimes (one body repeats; a cache hit would skip the call measured).`,
   );
+  // With N closed-loop clients the hop's one event loop never idles, so a request's latency is about
+  // N × the hop's CPU per request (Little's law): the bound says what CPU the target would need.
+  for (const r of rows.filter((x) => x.clients > 1)) {
+    const need = ((r.raw.p50 + 0.5) / r.clients) * 1000;
+    print(
+      `With ${r.clients} clients a hop's event loop is never idle, so its latency is about ${r.clients} × its CPU per request: the runtime ${r.clients} × ${r.cpuPerRequestUs.one.toFixed(0)} µs = ${ms((r.clients * r.cpuPerRequestUs.one) / 1000)} ms (measured ${ms(r.oneHop.p50)}), the bare hop ${r.clients} × ${r.cpuPerRequestUs.proxy.toFixed(0)} µs = ${ms((r.clients * r.cpuPerRequestUs.proxy) / 1000)} ms (measured ${ms(r.raw.p50 + r.addedProxy.p50)}). Adding ≤ 0.5 ms to the raw POST's ${ms(r.raw.p50)} ms needs ≤ ${need.toFixed(0)} µs of CPU per request in the hop's process.`,
+    );
+  }
   print();
 }
 print(
