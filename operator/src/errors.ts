@@ -11,6 +11,9 @@ export const OperatorErrorCode = {
   NotFound: 'HAL9_ERR_NOT_FOUND',
   /** RBAC refused the request (401/403): retry with backoff, someone may fix the role. */
   Forbidden: 'HAL9_ERR_FORBIDDEN',
+  /** The namespace is being deleted, so nothing new can be created in it (403 NamespaceTerminating):
+   * retrying cannot help, and the Neuron goes with its namespace. */
+  NamespaceTerminating: 'HAL9_ERR_NAMESPACE_TERMINATING',
   /** The apiserver was unreachable, overloaded or failed (network, 429, 5xx). */
   ApiUnavailable: 'HAL9_ERR_API_UNAVAILABLE',
   /** A reconcile took longer than its deadline. */
@@ -40,6 +43,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_CONFLICT: 'backoff',
   HAL9_ERR_NOT_FOUND: 'backoff',
   HAL9_ERR_FORBIDDEN: 'backoff',
+  HAL9_ERR_NAMESPACE_TERMINATING: 'terminal',
   HAL9_ERR_API_UNAVAILABLE: 'backoff',
   HAL9_ERR_RECONCILE_TIMEOUT: 'backoff',
   HAL9_ERR_RENDER_FAILED: 'terminal',
@@ -95,24 +99,41 @@ export function fromApiError(err: unknown, action: string): OperatorError {
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown } | undefined;
   const status =
     typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-  const detail = statusMessage(e?.body);
+  const body = statusBody(e?.body);
+  const detail = body.message;
   const fallback = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
   const message = `${action} failed${status ? ` (HTTP ${status})` : ''}: ${detail ?? fallback}`;
   const options: ErrorOptions & { status?: number; detail?: string } = { cause: err };
   if (status !== undefined) options.status = status;
   if (detail !== undefined) options.detail = detail;
-  return new OperatorError(codeForStatus(status), message, options);
+  const code =
+    status === 403 && body.causes.includes('NamespaceTerminating')
+      ? OperatorErrorCode.NamespaceTerminating
+      : codeForStatus(status);
+  return new OperatorError(code, message, options);
 }
 
-function statusMessage(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null && 'message' in body) return String(body.message);
-  if (typeof body !== 'string' || body === '') return undefined;
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown };
-    return typeof parsed.message === 'string' ? parsed.message : undefined;
-  } catch {
-    return body.slice(0, 300);
+/** The apiserver's Status body (an object, or the raw string client-node keeps): its message and the
+ * reasons of its causes (`details.causes[].reason`, e.g. NamespaceTerminating). */
+function statusBody(body: unknown): { message: string | undefined; causes: readonly string[] } {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    if (body === '') return { message: undefined, causes: [] };
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return { message: body.slice(0, 300), causes: [] };
+    }
   }
+  if (typeof parsed !== 'object' || parsed === null) return { message: undefined, causes: [] };
+  const s = parsed as { message?: unknown; details?: { causes?: unknown } };
+  const causes = Array.isArray(s.details?.causes)
+    ? s.details.causes.flatMap((c: { reason?: unknown }) => (typeof c?.reason === 'string' ? [c.reason] : []))
+    : [];
+  return {
+    message: 'message' in s ? (typeof s.message === 'string' ? s.message : String(s.message)) : undefined,
+    causes,
+  };
 }
 
 /** What a caught value says, for logs, conditions and messages. */
