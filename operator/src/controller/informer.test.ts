@@ -1,4 +1,9 @@
-import { type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type KubernetesListObject,
+  type KubernetesObject,
+  ListWatch,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../testing/fake-clock.ts';
@@ -28,7 +33,7 @@ class FakeWatch {
   }
 }
 
-function setup() {
+function setup(log = logger) {
   const clock = new FakeClock();
   const watch = new FakeWatch();
   let items: KubernetesObject[] = [obj('a', '1'), obj('b', '2')];
@@ -38,7 +43,7 @@ function setup() {
   const informer = new ResilientInformer<KubernetesObject>({
     name: 'test',
     clock,
-    logger,
+    logger: log,
     backoff: { initialMs: 1000, maxMs: 30_000 },
     staleAfterMs: 120_000,
     list: async (): Promise<KubernetesListObject<KubernetesObject>> => {
@@ -107,6 +112,37 @@ describe('ResilientInformer', () => {
     expect(t.events.slice(2).sort()).toEqual(['add c', 'delete b', 'update a']);
     expect(t.informer.get('b', 'ns')).toBeUndefined();
     expect(t.informer.get('c', 'ns')).toBeDefined();
+    t.informer.stop();
+  });
+
+  it("logs why it restarts in one line: the apiserver's status and message, not client-node's whole answer", async () => {
+    const lines: { reason?: string; msg?: string }[] = [];
+    const t = setup(pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) }));
+    await t.informer.start();
+    await tick();
+    const status = {
+      kind: 'Status',
+      status: 'Failure',
+      message: 'storage is (re)initializing',
+      reason: 'TooManyRequests',
+      code: 429,
+    };
+    t.watch
+      .last()
+      .done(
+        new ApiException(429, 'Unknown API Status Code!', JSON.stringify(status), { 'retry-after': '1' }),
+      );
+    await tick();
+    expect(lines.map((l) => [l.msg, l.reason])).toEqual([
+      ['Restarting informer', 'watch failed: HTTP 429: storage is (re)initializing'],
+    ]);
+    t.clock.advance(1000);
+    await tick();
+    t.watch
+      .last()
+      .done(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+    await tick();
+    expect(lines[1]?.reason).toBe('watch failed: connect ECONNREFUSED 127.0.0.1:6443');
     t.informer.stop();
   });
 

@@ -1,4 +1,5 @@
 import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { fromApiError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
 
@@ -208,10 +209,12 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 }
 
+/** The failure in one line: client-node's ApiException message holds the whole answer (body and
+ * headers), so its status and the apiserver's Status message are what is logged. */
 function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const status = (err as { statusCode?: number; code?: unknown }).statusCode;
-    return status ? `${err.message} (HTTP ${status})` : err.message;
-  }
-  return String(err);
+  const firstLine = String(err instanceof Error ? err.message : err).split('\n')[0]!;
+  const e = (err as { code?: unknown; statusCode?: unknown } | undefined) ?? {};
+  const http = typeof e.code === 'number' ? e.code : e.statusCode;
+  if (typeof http !== 'number') return firstLine;
+  return `HTTP ${http}: ${fromApiError(err, 'request').detail ?? firstLine}`;
 }
