@@ -213,8 +213,6 @@ export class ResilientInformer<T extends KubernetesObject> {
  * headers), so its status and the apiserver's Status message are what is logged. */
 function describe(err: unknown): string {
   const firstLine = String(err instanceof Error ? err.message : err).split('\n')[0]!;
-  const e = (err as { code?: unknown; statusCode?: unknown } | undefined) ?? {};
-  const http = typeof e.code === 'number' ? e.code : e.statusCode;
-  if (typeof http !== 'number') return firstLine;
-  return `HTTP ${http}: ${fromApiError(err, 'request').detail ?? firstLine}`;
+  const { status, detail } = fromApiError(err, 'request');
+  return status === undefined ? firstLine : `HTTP ${status}: ${detail ?? firstLine}`;
 }
