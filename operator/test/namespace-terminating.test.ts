@@ -55,10 +55,13 @@ describe('applying into a namespace that is being deleted', () => {
     expect(writes).toEqual(['apply configmaps']);
 
     await core.deleteNamespace({ name: ns });
+    // A new name each try: an object created while admission still saw the namespace live would
+    // make the next apply an update, which a terminating namespace allows.
+    let attempt = 0;
     const err = await waitFor(
       'the apiserver to refuse creates in the terminating namespace',
       () =>
-        writer.apply(configMap(ns, 'after')).then(
+        writer.apply(configMap(ns, `after-${attempt++}`)).then(
           () => undefined,
           (e: unknown) => e,
         ),
