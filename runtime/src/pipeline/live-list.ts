@@ -6,7 +6,7 @@
 // points at: every request in flight at a swing, with its signals, traces and results, was copied
 // into the old generation. With 5–10 requests in flight (the batch API) that was about 240 KB
 // promoted per scavenge, 1.3 ms scavenges instead of 0.4, and a 10–15 ms mark-compact every second
-// or two (bench/README.md). A node removed here has its links cleared, so nothing dead points on.
+// or two (bench/HISTORY.md). A node removed here has its links cleared, so nothing dead points on.
 // Values must not be undefined (a removed node is marked by its value).
 
 declare const entry: unique symbol;
