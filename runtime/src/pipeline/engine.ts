@@ -1,25 +1,21 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { Hal9Error, toErrorInfo } from '../errors.ts';
+import { Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { withinSignalBudget } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
-import { Deadlines } from './deadlines.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
 import { Executor } from './executor.ts';
-import { LiveList } from './live-list.ts';
-import type { ModelAnswer } from './model-call.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
+import { NeuronCounters } from './neuron-counters.ts';
 import type { PipelineObserver } from './observer.ts';
-import { parseAnswer } from './protocol.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
-import { RequestRun, type RunView } from './request-run.ts';
-import type { CacheLookup } from './response-cache.ts';
-import { MAX_DROPPED_LISTED, planForwards, refuseForwarded } from './routing.ts';
+import type { RequestRun, RunView } from './request-run.ts';
+import { refuseForwarded } from './routing.ts';
+import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
 import {
   type BranchOutcome,
@@ -29,13 +25,16 @@ import {
   signalIds,
   type TraceEntry,
 } from './signal.ts';
+import { SignalStep, type Work } from './signal-step.ts';
 import { traceEntry } from './trace-entry.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
-// every slot is busy (buffer.ts, executor.ts) → answer (answer-source.ts: cache, budgets, then the
-// model call chain of model-stack.ts) → routing plan (routing.ts, cut to the budget by budget.ts) →
-// children (local ones arrive again here, remote ones go to their pod's remote-dispatch.ts) → trace
-// (trace-entry.ts). The engine holds the bookkeeping between the stages: admission, counters, drain.
+// every slot is busy (buffer.ts, executor.ts) → takes a slot (signal-step.ts): its answer
+// (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
+// (route-answer.ts: routing.ts's policy cut to budget.ts's limits) → children, which arrive here
+// again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). The engine wires
+// the stages and holds what spans them: admission, live tuning, the runs in flight (run-registry.ts)
+// and drain.
 
 export interface EngineDeps {
   readonly config: Config;
@@ -61,25 +60,6 @@ export interface SubmitInput {
   readonly timeoutMs?: number;
 }
 
-interface NeuronCounters {
-  processed: number;
-  failed: number;
-  cacheHits: number;
-  active: number;
-}
-
-interface Work {
-  readonly run: RequestRun;
-  readonly signal: Signal;
-  /** clock.now() when the signal reached this pod. */
-  readonly arrivedAt: number;
-  /** The span this signal's span is a child of (its parent signal's, the request's, or a peer's). */
-  readonly parent: SpanRef;
-  /** Set when the signal takes a slot: clock.now() then, and the signal's own span. */
-  startedAt: number;
-  span: SpanRef;
-}
-
 export class Engine {
   readonly config: Config;
   readonly #backend: ModelBackend;
@@ -89,14 +69,14 @@ export class Engine {
   readonly #neurons: Map<string, NeuronConfig>;
   readonly #entry: NeuronConfig;
   readonly #executor: Executor<Work>;
+  readonly #step: SignalStep;
   readonly #permits: Semaphore;
   readonly #breakers: ModelStack['breakers'];
   readonly #answers: AnswerSource;
   readonly #local: SignalBuffer<Work>;
   readonly #remote = new Map<string, RemoteDispatch>();
-  readonly #counters = new Map<string, NeuronCounters>();
-  readonly #runs = new LiveList<RequestRun>();
-  readonly #deadlines: Deadlines;
+  readonly #counters: NeuronCounters;
+  readonly #runs: RunRegistry;
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
@@ -108,7 +88,8 @@ export class Engine {
     this.#backend = deps.backend;
     this.#obs = observer;
     this.#clock = clock;
-    this.#deadlines = new Deadlines(clock);
+    this.#runs = new RunRegistry(clock);
+    this.#counters = new NeuronCounters(config.neurons.map((n) => n.id));
     this.#onRunEnd = deps.onRunEnd;
     this.#tracing = deps.tracing;
     this.#neurons = new Map(config.neurons.map((n) => [n.id, n]));
@@ -134,8 +115,8 @@ export class Engine {
     this.#executor = new Executor<Work>({
       limit: p.max_concurrent_signals,
       maxQueue: p.max_queue_depth,
-      process: (w) => this.#process(w),
-      isStale: (w) => !w.run.running || this.#missedObjective(w),
+      process: (w) => this.#step.run(w),
+      isStale: (w) => !w.run.running || this.#step.missedObjective(w),
       pull: (free) => {
         const batch = this.#local.take(free);
         if (batch.length > 0) observer.batch('local', batch.length);
@@ -162,8 +143,18 @@ export class Engine {
       modelCall: stack.modelCall,
       observer,
     });
+    this.#step = new SignalStep({
+      config,
+      neurons: this.#neurons,
+      answers: this.#answers,
+      counters: this.#counters,
+      observer,
+      clock,
+      tracing: deps.tracing,
+      nextSignalId: this.#signalId,
+      forward: (run, parent, child, from) => this.#forward(run, parent, child, from),
+    });
     for (const n of config.neurons) {
-      this.#counters.set(n.id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
       if (n.endpoint) {
         this.#remote.set(
           n.id,
@@ -230,8 +221,8 @@ export class Engine {
       ...(n.endpoint ? { endpoint: n.endpoint } : {}),
       forward_connections: n.forward_connections,
       backward_connections: n.backward_connections,
-      state: n.endpoint ? 'remote' : this.#counters.get(n.id)!.active > 0 ? 'processing' : 'idle',
-      counters: { ...this.#counters.get(n.id)! },
+      state: n.endpoint ? 'remote' : this.#counters.of(n.id).active > 0 ? 'processing' : 'idle',
+      counters: this.#counters.of(n.id),
       cache: this.#answers.caches(n.layer) ? 'on' : 'off',
     }));
   }
@@ -309,18 +300,11 @@ export class Engine {
     this.#draining = true;
     this.#local.flushNow();
     for (const r of this.#remote.values()) r.flushNow();
-    const all = Promise.all(this.#runs.values().map((r) => r.done));
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
-    this.#clock.clearTimeout(timer);
-    const unfinished = this.#runs.size;
-    // Whatever is still running ends visibly (timed_out) rather than vanishing with the process.
-    for (const r of this.#runs.values()) r.timeOut();
-    return { unfinished };
+    return { unfinished: await this.#runs.settle(timeoutMs) };
   }
 
   async close(): Promise<void> {
-    this.#deadlines.close();
+    this.#runs.close();
     for (const b of this.#breakers.all()) b.shutdown();
     for (const r of this.#remote.values()) r.shutdown();
     await this.#backend.close();
@@ -340,29 +324,26 @@ export class Engine {
   }
 
   #newRun(id: string, traceId: string, entry: string, timeoutMs: number, external: boolean): RequestRun {
-    const run = new RequestRun({
+    return this.#runs.open({
       id,
       traceId,
       entry,
       timeoutMs,
-      clock: this.#clock,
-      deadlines: this.#deadlines,
-      onEnd: (r) => {
-        this.#runs.remove(live);
-        if (!external) return;
-        const view = r.view();
-        if (this.#tracing.enabled)
-          r.span?.end({
-            attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
-            ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
-          });
-        this.#obs.request(view.status, view.durationMs);
-        this.#onRunEnd?.(view);
-      },
+      ...(external ? { onEnd: this.#endRequest } : {}),
     });
-    const live = this.#runs.add(run);
-    return run;
   }
+
+  /** An external request ended: its span, its metric, the request store. */
+  readonly #endRequest = (r: RequestRun): void => {
+    const view = r.view();
+    if (this.#tracing.enabled)
+      r.span?.end({
+        attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
+        ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
+      });
+    this.#obs.request(view.status, view.durationMs);
+    this.#onRunEnd?.(view);
+  };
 
   /** A signal reached a neuron hosted here: it starts now if a slot is free, else waits for one. */
   #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {
@@ -370,166 +351,11 @@ export class Engine {
     this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent, startedAt: 0, span: parent });
   }
 
-  /**
-   * A signal whose latency objective passed while it waited for a slot has missed it for certain:
-   * it ends now with QUEUE_TIMEOUT (its caller may retry) instead of taking a slot and an upstream
-   * admission that signals which can still make it need.
-   */
-  #missedObjective({ run, signal, arrivedAt }: Work): boolean {
-    const slo = this.config.performance.latency_slo_ms;
-    if (slo === 0) return false;
-    const waited = this.#clock.now() - arrivedAt;
-    if (waited < slo) return false;
-    const neuron = this.#neurons.get(signal.to)!;
-    this.#counters.get(neuron.id)!.failed++;
-    const error = toErrorInfo(
-      new Hal9Error(
-        'QUEUE_TIMEOUT',
-        `the signal waited ${Math.round(waited)} ms for a slot, past its ${slo} ms latency objective (performance.latency_slo_ms)`,
-        { field: 'performance.latency_slo_ms', retryAfterSeconds: 1 },
-      ),
-      neuron.id,
-    );
-    this.#obs.shed(neuron);
-    this.#obs.finished(neuron, { outcome: 'error', cached: false, latencyMs: waited, processingMs: 0 });
-    run.close({ trace: [traceEntry(signal, neuron, false, 0, [], [], error)], errors: [error] });
-    return true;
-  }
-
-  // A signal in its slot: the answer, then its routing (#answered) or its failure (#failed). Two plain
-  // handlers on the answer's promise rather than an async function: no suspended frame per hop.
-  #process(w: Work): Promise<void> {
-    const { run, signal, arrivedAt, parent } = w;
-    if (!run.running) return DONE;
-    const neuron = this.#neurons.get(signal.to)!;
-    w.startedAt = this.#clock.now();
-    this.#counters.get(neuron.id)!.active++;
-    // No span (and no attribute object) per signal when tracing is off.
-    if (this.#tracing.enabled)
-      w.span = this.#tracing.child(parent, `hal9.signal ${neuron.id}`, 'internal', {
-        'hal9.neuron': neuron.id,
-        'hal9.layer': neuron.layer,
-        'hal9.hop': signal.hop,
-        'hal9.signal.id': signal.id,
-        'hal9.queue_ms': w.startedAt - arrivedAt,
-      });
-    let answer: Promise<CacheLookup<ModelAnswer>>;
-    try {
-      answer = this.#answers.answer(neuron, signal.content, run, w.span, arrivedAt);
-    } catch (e) {
-      // Whatever fails, the signal still ends visibly (its run is closed with the error).
-      answer = Promise.reject(e);
-    }
-    return answer.then(
-      (l) => this.#answered(w, neuron, l),
-      (e: unknown) => this.#failed(w, neuron, e),
-    );
-  }
-
-  #answered(w: Work, neuron: NeuronConfig, { value: answer, cached }: CacheLookup<ModelAnswer>): void {
-    const counters = this.#counters.get(neuron.id)!;
-    counters.active--;
-    counters.processed++;
-    if (cached) {
-      counters.cacheHits++;
-      this.#obs.cacheHit(neuron);
-    }
-    const now = this.#clock.now();
-    const ms = now - w.startedAt;
-    const forwarded = this.#route(w.run, w.signal, neuron, answer, cached, ms, w.span);
-    if (this.#tracing.enabled)
-      w.span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': forwarded } });
-    this.#obs.finished(neuron, { outcome: 'ok', cached, latencyMs: now - w.arrivedAt, processingMs: ms });
-  }
-
-  #failed(w: Work, neuron: NeuronConfig, e: unknown): void {
-    const counters = this.#counters.get(neuron.id)!;
-    counters.active--;
-    counters.failed++;
-    const now = this.#clock.now();
-    const error = toErrorInfo(e, neuron.id);
-    this.#obs.finished(neuron, {
-      outcome: 'error',
-      cached: false,
-      latencyMs: now - w.arrivedAt,
-      processingMs: now - w.startedAt,
-    });
-    w.span.end({ error });
-    w.run.close({
-      trace: [traceEntry(w.signal, neuron, false, now - w.startedAt, [], [], error)],
-      errors: [error],
-    });
-  }
-
-  #route(
-    run: RequestRun,
-    signal: Signal,
-    neuron: NeuronConfig,
-    answer: ModelAnswer,
-    cached: boolean,
-    ms: number,
-    span: SpanRef,
-  ): number {
-    const parsed = parseAnswer(answer.text);
-    const plan = planForwards({
-      neuron,
-      known: this.#neurons,
-      path: signal.path,
-      hop: signal.hop,
-      hopLimit: this.config.performance.hop_limit,
-      maxFanout: this.config.performance.request_budget.max_fanout,
-      incoming: signal.content,
-      parsed,
-    });
-    const { children, dropped, errors } = withinSignalBudget(
-      plan,
-      run.spent.signals,
-      this.config.performance.request_budget.max_signals,
-      neuron.id,
-    );
-    run.spent.signals += children.length;
-    for (const d of dropped) this.#obs.dropped(neuron, d.reason);
-    const results = parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content }));
-    run.open(children.length);
-    const forwardedTo: string[] = [];
-    const path = children.length > 0 ? [...signal.path, neuron.id] : signal.path;
-    for (const c of children) {
-      forwardedTo.push(c.target);
-      const child: Signal = {
-        id: this.#signalId(),
-        requestId: signal.requestId,
-        traceId: signal.traceId,
-        parentId: signal.id,
-        from: neuron.id,
-        to: c.target,
-        hop: signal.hop + 1,
-        content: c.content,
-        path,
-        metadata: signal.metadata,
-      };
-      const remote = this.#remote.get(c.target);
-      this.#obs.forwarded(neuron, c.target, remote ? 'remote' : 'local');
-      if (remote) remote.add({ run, signal: child, parent: span });
-      else this.#arrive(run, span, child);
-    }
-    run.close({
-      results,
-      trace: [
-        traceEntry(
-          signal,
-          neuron,
-          cached,
-          ms,
-          forwardedTo,
-          dropped.length === 0 ? [] : dropped.slice(0, MAX_DROPPED_LISTED).map((d) => d.target),
-          undefined,
-          answer,
-        ),
-      ],
-      errors,
-    });
-    return children.length;
+  /** A child signal leaves `from`: to its peer pod's dispatch, or back into this pod's pipeline. */
+  #forward(run: RequestRun, parent: SpanRef, child: Signal, from: NeuronConfig): void {
+    const remote = this.#remote.get(child.to);
+    this.#obs.forwarded(from, child.to, remote ? 'remote' : 'local');
+    if (remote) remote.add({ run, signal: child, parent });
+    else this.#arrive(run, parent, child);
   }
 }
-
-const DONE: Promise<void> = Promise.resolve();

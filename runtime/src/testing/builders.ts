@@ -1,4 +1,5 @@
 import type { Layer, NeuronConfig } from '../config/types.ts';
+import type { Signal } from '../pipeline/signal.ts';
 
 /** A neuron of a parsed config, for unit tests of single stages. */
 export const neuronConfig = (
@@ -14,5 +15,20 @@ export const neuronConfig = (
   backward_connections: [],
   endpoint: '',
   fallback_models: [],
+  ...extra,
+});
+
+/** A signal arriving at `to`, for unit tests of routing and the signal step. */
+export const signalTo = (to: string, extra: Partial<Signal> = {}): Signal => ({
+  id: 's1',
+  requestId: 'r1',
+  traceId: `${'0'.repeat(31)}1`,
+  parentId: null,
+  from: 'client',
+  to,
+  hop: 0,
+  content: 'incoming',
+  path: [],
+  metadata: {},
   ...extra,
 });

@@ -1,0 +1,60 @@
+// Per-neuron counters of this runtime, as GET /v1/neurons shows them: signals answered, failed,
+// answered from the cache, and in a slot right now.
+
+export interface NeuronCounts {
+  readonly processed: number;
+  readonly failed: number;
+  readonly cacheHits: number;
+  readonly active: number;
+}
+
+interface Counts {
+  processed: number;
+  failed: number;
+  cacheHits: number;
+  active: number;
+}
+
+export class NeuronCounters {
+  readonly #by = new Map<string, Counts>();
+
+  constructor(neuronIds: Iterable<string>) {
+    for (const id of neuronIds) this.#by.set(id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
+  }
+
+  /** A signal took a slot at this neuron. */
+  started(id: string): void {
+    this.#of(id).active++;
+  }
+
+  /** A signal in a slot got its answer. */
+  answered(id: string, cached: boolean): void {
+    const c = this.#of(id);
+    c.active--;
+    c.processed++;
+    if (cached) c.cacheHits++;
+  }
+
+  /** A signal in a slot failed. */
+  failed(id: string): void {
+    const c = this.#of(id);
+    c.active--;
+    c.failed++;
+  }
+
+  /** A signal was refused before it took a slot (it waited past its latency objective). */
+  shed(id: string): void {
+    this.#of(id).failed++;
+  }
+
+  /** A copy: callers cannot change the counts. */
+  of(id: string): NeuronCounts {
+    return { ...this.#of(id) };
+  }
+
+  #of(id: string): Counts {
+    const c = this.#by.get(id);
+    if (!c) throw new Error(`no counters for neuron "${id}"`);
+    return c;
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/defaults.ts';
+import { neuronConfig, signalTo } from '../testing/builders.ts';
+import { type RouteInput, routeAnswer } from './route-answer.ts';
+
+const design = neuronConfig('design', 'L3', ['impl-a', 'impl-b']);
+const known = new Map([
+  ['design', design],
+  ['impl-a', neuronConfig('impl-a')],
+  ['impl-b', neuronConfig('impl-b')],
+]);
+
+function route(text: string, extra: Partial<RouteInput> = {}) {
+  let n = 0;
+  return routeAnswer({
+    signal: signalTo('design', { id: 'parent', hop: 1, path: ['strategy'], metadata: { team: 'x' } }),
+    neuron: design,
+    text,
+    known,
+    performance: DEFAULT_CONFIG.performance,
+    spentSignals: 2,
+    nextId: () => `c${++n}`,
+    ...extra,
+  });
+}
+
+describe('routeAnswer', () => {
+  it('turns FORWARD_TO into child signals one hop further, with the path and metadata carried on', () => {
+    const r = route('FORWARD_TO: impl-a, impl-b\nCONTENT: build it');
+    expect(r.children).toEqual([
+      expect.objectContaining({ id: 'c1', parentId: 'parent', from: 'design', to: 'impl-a', hop: 2 }),
+      expect.objectContaining({ id: 'c2', parentId: 'parent', from: 'design', to: 'impl-b', hop: 2 }),
+    ]);
+    for (const c of r.children) {
+      expect(c).toMatchObject({ requestId: 'r1', content: 'build it', metadata: { team: 'x' } });
+      expect(c.path).toEqual(['strategy', 'design']);
+    }
+    expect(r.results).toEqual([]);
+    expect(r.dropped).toEqual([]);
+  });
+
+  it('makes RESULT lines the neuron’s results and starts no child', () => {
+    const r = route('RESULT: done\nRESULT: and more');
+    expect(r.results).toEqual([
+      { neuron: 'design', layer: 'L3', content: 'done' },
+      { neuron: 'design', layer: 'L3', content: 'and more' },
+    ]);
+    expect(r.children).toEqual([]);
+  });
+
+  it('cuts the children to what the request’s signal budget has room for', () => {
+    const budget = { ...DEFAULT_CONFIG.performance.request_budget, max_signals: 3 };
+    const r = route('FORWARD_TO: impl-a, impl-b', {
+      performance: { ...DEFAULT_CONFIG.performance, request_budget: budget },
+    });
+    expect(r.children.map((c) => c.to)).toEqual(['impl-a']);
+    expect(r.dropped).toEqual([{ target: 'impl-b', reason: 'budget' }]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_signals' }),
+    ]);
+  });
+
+  it('drops targets the neuron is not connected to, and uses no id for them', () => {
+    let ids = 0;
+    const r = route('FORWARD_TO: elsewhere', { nextId: () => `c${++ids}` });
+    expect(r.children).toEqual([]);
+    expect(r.dropped).toEqual([{ target: 'elsewhere', reason: 'not_connected' }]);
+    expect(ids).toBe(0);
+  });
+});

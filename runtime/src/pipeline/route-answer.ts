@@ -1,0 +1,69 @@
+import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
+import { withinSignalBudget } from './budget.ts';
+import { parseAnswer } from './protocol.ts';
+import { type ForwardPlan, planForwards } from './routing.ts';
+import type { ResultEntry, Signal } from './signal.ts';
+
+// What a neuron's answer does to its signal, as a pure function: the answer's RESULT lines become
+// the request's results, its FORWARD_TO directives become child signals (routing.ts's policy, cut to
+// the request's signal budget), and the rest is dropped with reasons. Ids come from `nextId`, so the
+// same input gives the same output.
+
+export interface RouteInput {
+  readonly signal: Signal;
+  readonly neuron: NeuronConfig;
+  /** The answer's text. */
+  readonly text: string;
+  /** Neuron ids this runtime knows (local or remote). */
+  readonly known: ReadonlyMap<string, unknown>;
+  readonly performance: Pick<PerformanceConfig, 'hop_limit' | 'request_budget'>;
+  /** Signals the request has started so far (RequestRun.spent.signals). */
+  readonly spentSignals: number;
+  readonly nextId: () => string;
+}
+
+export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'errors'> {
+  readonly results: readonly ResultEntry[];
+  readonly children: readonly Signal[];
+}
+
+export function routeAnswer(i: RouteInput): RoutedAnswer {
+  const { signal, neuron, performance } = i;
+  const parsed = parseAnswer(i.text);
+  const plan = withinSignalBudget(
+    planForwards({
+      neuron,
+      known: i.known,
+      path: signal.path,
+      hop: signal.hop,
+      hopLimit: performance.hop_limit,
+      maxFanout: performance.request_budget.max_fanout,
+      incoming: signal.content,
+      parsed,
+    }),
+    i.spentSignals,
+    performance.request_budget.max_signals,
+    neuron.id,
+  );
+  // One path array shared by every child: it is never mutated.
+  const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
+  return {
+    results: parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content })),
+    children: plan.children.map(
+      (c): Signal => ({
+        id: i.nextId(),
+        requestId: signal.requestId,
+        traceId: signal.traceId,
+        parentId: signal.id,
+        from: neuron.id,
+        to: c.target,
+        hop: signal.hop + 1,
+        content: c.content,
+        path,
+        metadata: signal.metadata,
+      }),
+    ),
+    dropped: plan.dropped,
+    errors: plan.errors,
+  };
+}

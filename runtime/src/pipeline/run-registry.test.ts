@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { RunRegistry } from './run-registry.ts';
+
+const run = (id: string, timeoutMs = 1000) => ({ id, traceId: 't', entry: 'impl', timeoutMs });
+
+describe('RunRegistry', () => {
+  it('forgets a run when it ends, then calls its onEnd', () => {
+    const reg = new RunRegistry(new ManualClock());
+    const ended: string[] = [];
+    const r = reg.open({ ...run('a'), onEnd: (x) => ended.push(`${x.id}:${reg.size}`) });
+    r.open();
+    expect(reg.size).toBe(1);
+    r.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+    expect(ended).toEqual(['a:0']);
+    expect(r.status).toBe('completed');
+  });
+
+  it('times a run out at its deadline on the injected clock', () => {
+    const clock = new ManualClock();
+    const reg = new RunRegistry(clock);
+    const r = reg.open(run('a', 50));
+    r.open();
+    clock.advance(49);
+    expect(r.status).toBe('running');
+    clock.advance(1);
+    expect(r.status).toBe('timed_out');
+    expect(reg.size).toBe(0);
+  });
+
+  it('settle() waits for runs that end and times out the ones still running at its limit', async () => {
+    const clock = new ManualClock();
+    const reg = new RunRegistry(clock);
+    const quick = reg.open(run('quick', 60_000));
+    const stuck = reg.open(run('stuck', 60_000));
+    quick.open();
+    stuck.open();
+    const settled = reg.settle(100);
+    quick.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+    clock.advance(100);
+    expect(await settled).toBe(1);
+    expect(quick.status).toBe('completed');
+    expect(stuck.status).toBe('timed_out');
+    expect(reg.size).toBe(0);
+  });
+});

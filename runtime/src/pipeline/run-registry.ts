@@ -1,0 +1,69 @@
+import type { Clock } from './clock.ts';
+import { Deadlines } from './deadlines.ts';
+import { LiveList } from './live-list.ts';
+import { RequestRun } from './request-run.ts';
+
+// Every run in flight on this runtime (external requests and sub-trees peers forwarded), their
+// deadlines on one timer, and the wait for all of them at shutdown.
+
+export interface NewRun {
+  readonly id: string;
+  readonly traceId: string;
+  readonly entry: string;
+  readonly timeoutMs: number;
+  /** Called once when the run ends, after it has left the registry. */
+  readonly onEnd?: (run: RequestRun) => void;
+}
+
+export class RunRegistry {
+  readonly #clock: Clock;
+  readonly #deadlines: Deadlines;
+  readonly #runs = new LiveList<RequestRun>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+    this.#deadlines = new Deadlines(clock);
+  }
+
+  /** Runs not yet ended. */
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  open(init: NewRun): RequestRun {
+    const onEnd = init.onEnd;
+    const run = new RequestRun({
+      id: init.id,
+      traceId: init.traceId,
+      entry: init.entry,
+      timeoutMs: init.timeoutMs,
+      clock: this.#clock,
+      deadlines: this.#deadlines,
+      onEnd: (r) => {
+        this.#runs.remove(live);
+        onEnd?.(r);
+      },
+    });
+    const live = this.#runs.add(run);
+    return run;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for every run to end; whatever still runs then ends visibly (timed_out)
+   * rather than vanishing with the process. Returns how many had to be timed out.
+   */
+  async settle(timeoutMs: number): Promise<number> {
+    const all = Promise.all(this.#runs.values().map((r) => r.done));
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
+    this.#clock.clearTimeout(timer);
+    const unfinished = this.#runs.values();
+    for (const r of unfinished) r.timeOut();
+    return unfinished.length;
+  }
+
+  /** Stops the deadline timer. */
+  close(): void {
+    this.#deadlines.close();
+  }
+}

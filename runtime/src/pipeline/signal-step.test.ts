@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/defaults.ts';
+import type { NeuronConfig } from '../config/types.ts';
+import { Hal9Error } from '../errors.ts';
+import { neuronConfig, signalTo } from '../testing/builders.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { noTracing } from '../tracing/tracing.ts';
+import type { ModelAnswer } from './model-call.ts';
+import { NeuronCounters } from './neuron-counters.ts';
+import { silentObserver } from './observer.ts';
+import type { CacheLookup } from './response-cache.ts';
+import { RunRegistry } from './run-registry.ts';
+import type { Signal } from './signal.ts';
+import { SignalStep, type Work } from './signal-step.ts';
+
+// The signal step alone: answers come from a script, time from a manual clock, children go to a list.
+
+const design = neuronConfig('design', 'L3', ['impl']);
+const impl = neuronConfig('impl');
+
+function setup(answer: (n: NeuronConfig, content: string) => Promise<CacheLookup<ModelAnswer>>) {
+  const clock = new ManualClock();
+  const counters = new NeuronCounters(['design', 'impl']);
+  const forwarded: Signal[] = [];
+  const asked: string[] = [];
+  const tracing = noTracing();
+  const step = new SignalStep({
+    config: DEFAULT_CONFIG,
+    neurons: new Map([
+      ['design', design],
+      ['impl', impl],
+    ]),
+    answers: {
+      answer: (n, content) => {
+        asked.push(n.id);
+        return answer(n, content);
+      },
+    },
+    counters,
+    observer: silentObserver(),
+    clock,
+    tracing,
+    nextSignalId: () => `child${forwarded.length + 1}`,
+    forward: (_run, _span, child) => forwarded.push(child),
+  });
+  const runs = new RunRegistry(clock);
+  const work = (to: string): Work => {
+    const run = runs.open({ id: 'r1', traceId: 't', entry: to, timeoutMs: 1000 });
+    run.open();
+    const parent = tracing.request(undefined, 'hal9.request', {});
+    return { run, signal: signalTo(to), arrivedAt: clock.now(), parent, startedAt: 0, span: parent };
+  };
+  return { step, counters, forwarded, asked, clock, work };
+}
+
+const said = (text: string): Promise<CacheLookup<ModelAnswer>> =>
+  Promise.resolve({ value: { text, model: 'm', retries: 0, fellBackFrom: [] }, cached: false });
+
+describe('SignalStep', () => {
+  it('forwards the answer’s children and keeps the run open until they end', async () => {
+    const { step, counters, forwarded, work, clock } = setup(() => {
+      clock.advance(7);
+      return said('FORWARD_TO: impl\nCONTENT: build');
+    });
+    const w = work('design');
+    await step.run(w);
+    expect(forwarded).toEqual([
+      expect.objectContaining({ id: 'child1', to: 'impl', hop: 1, content: 'build' }),
+    ]);
+    expect(w.run.trace).toEqual([
+      expect.objectContaining({ neuron: 'design', forwardedTo: ['impl'], durationMs: 7 }),
+    ]);
+    expect(w.run.status).toBe('running');
+    expect(counters.of('design')).toMatchObject({ processed: 1, active: 0 });
+  });
+
+  it('ends the run with the neuron’s results when the answer forwards nowhere', async () => {
+    const { step, work } = setup(() => said('RESULT: done'));
+    const w = work('impl');
+    await step.run(w);
+    expect((await w.run.done).results).toEqual([{ neuron: 'impl', layer: 'L2', content: 'done' }]);
+  });
+
+  it('ends the run with the error when the answer fails, and frees the neuron’s slot count', async () => {
+    const { step, counters, work } = setup(() =>
+      Promise.reject(new Hal9Error('UPSTREAM_CONNECTION', 'the fake is down')),
+    );
+    const w = work('impl');
+    await step.run(w);
+    const v = await w.run.done;
+    expect(v.status).toBe('failed');
+    expect(v.errors).toEqual([expect.objectContaining({ code: 'UPSTREAM_CONNECTION', neuron: 'impl' })]);
+    expect(counters.of('impl')).toMatchObject({ failed: 1, active: 0 });
+  });
+
+  it('ends the run with the error when asking throws synchronously', async () => {
+    const { step, work } = setup(() => {
+      throw new Error('boom');
+    });
+    const w = work('impl');
+    await step.run(w);
+    expect((await w.run.done).status).toBe('failed');
+  });
+
+  it('does not ask for an answer once the signal’s run has ended', async () => {
+    const { step, asked, work } = setup(() => said('RESULT: late'));
+    const w = work('impl');
+    w.run.timeOut();
+    await step.run(w);
+    expect(asked).toEqual([]);
+  });
+});
