@@ -1,22 +1,43 @@
-import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
+import { readSecretFile } from './config/secrets.ts';
+import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
 import { tracesURL } from './tracing/otel-env.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
-const readSecret = async (path: string): Promise<string> =>
-  path ? (await readFile(path, 'utf8')).trim() : '';
+/** Every secret file the config names, each checked (ConfigError naming its key). */
+async function readSecrets(config: Config) {
+  const { claude, server } = config;
+  const token = (path: string, field: string) => readSecretFile(path, field, MAX_TOKEN_FILE_BYTES);
+  return {
+    apiKey: claude.api_key_file ? await token(claude.api_key_file, 'claude.api_key_file') : undefined,
+    authToken: server.auth_token_file
+      ? await token(server.auth_token_file, 'server.auth_token_file')
+      : server.auth_token,
+    apiKeys: server.api_keys_file
+      ? parseApiKeys(await readSecretFile(server.api_keys_file, 'server.api_keys_file'))
+      : undefined,
+    peerToken: server.peer_token_file
+      ? await token(server.peer_token_file, 'server.peer_token_file')
+      : undefined,
+  };
+}
+
+/** A bearer token or API key file: far smaller than this. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 async function main(): Promise<void> {
   const env = process.env;
   const path = process.argv[2] ?? env.HAL9_CONFIG;
-  let config: Awaited<ReturnType<typeof loadConfig>>;
+  let config: Config;
+  let secrets: Awaited<ReturnType<typeof readSecrets>>;
   try {
     config = await loadConfig(path, env);
+    secrets = await readSecrets(config);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hal9-runtime: ${e.message}\n`);
@@ -24,26 +45,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const apiKey = config.claude.api_key_file
-    ? await readSecret(config.claude.api_key_file)
-    : (env.ANTHROPIC_API_KEY ?? '');
-  const authToken = config.server.auth_token_file
-    ? await readSecret(config.server.auth_token_file)
-    : config.server.auth_token;
-  let apiKeys: Map<string, string> | undefined;
-  try {
-    if (config.server.api_keys_file)
-      apiKeys = parseApiKeys(await readFile(config.server.api_keys_file, 'utf8'));
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`hal9-runtime: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  const peerToken = config.server.peer_token_file
-    ? await readSecret(config.server.peer_token_file)
-    : undefined;
+  const apiKey = secrets.apiKey ?? env.ANTHROPIC_API_KEY ?? '';
+  const { authToken, apiKeys, peerToken } = secrets;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
   const tracing = tracesURL(env)
     ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name)

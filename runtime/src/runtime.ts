@@ -112,7 +112,9 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     bodyLimit: config.server.body_limit_bytes,
     clients,
     admins: adminToken ? credentials(new Map([['admin', adminToken]])) : clients,
-    peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : new Map(),
+    // Without a peer token the internal route takes the client keys, as the admin API does: it runs
+    // model calls, so it is never the one open door of a runtime whose signal API needs a key.
+    peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : clients,
     onClient: (name) => metrics.clientRequests.inc({ client: name }),
     sse: {
       clock,

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Credentials: named client keys for the signal API, the admin token (else the client keys) for the
-// admin API, and the cluster's peer token for the internal route. 401s carry WWW-Authenticate.
+// admin API, and the cluster's peer token (else the client keys) for the internal route. 401s carry
+// WWW-Authenticate.
 
 const KEYS = new Map([
   ['team-a', 'key-aaaaaaaaaaaaaaaaaaaa'],
@@ -110,6 +111,18 @@ describe('peer route', () => {
     const res = await lead.post('/v1/signals', { content: 'go' });
     expect(res.status).toBe(200);
     expect(res.body.results[0].neuron).toBe('worker');
+  });
+
+  it('without a peer token takes the client keys: the signal API’s keys are not bypassed through it', async () => {
+    const rt = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { apiKeys: KEYS });
+    started.push(rt);
+    const body = { deadlineMs: 1000, signals: [signal({ hop: 0, path: [] })] };
+    const anon = await rt.post('/v1/neurons/worker/signals', body);
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('www-authenticate')).toContain('Bearer');
+    const keyed = await rt.post('/v1/neurons/worker/signals', body, bearer('key-aaaaaaaaaaaaaaaaaaaa'));
+    expect(keyed.status).toBe(200);
+    expect(keyed.body.outcomes[0].results[0].neuron).toBe('worker');
   });
 
   it('re-checks a peer’s hop, path and deadline against its own limits', async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runToExit, spawnRuntime } from './support/process.ts';
 import { answer, neuron } from './support/runtime.ts';
@@ -31,6 +34,20 @@ describe('runtime process', () => {
     const { code, output } = await runToExit('/nonexistent/hal9.yaml');
     expect(code).toBe(2);
     expect(output).toContain('/nonexistent/hal9.yaml: cannot be read');
+  });
+
+  it('refuses an empty token file by its key instead of running with the route it guards open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-empty-token-'));
+    try {
+      const empty = join(dir, 'token');
+      await writeFile(empty, '\n');
+      const { code, output } = await runToExit({ server: { auth_token_file: empty } });
+      expect(code).toBe(2);
+      expect(output).toContain(`server.auth_token_file: ${empty} is empty`);
+      expect(output).not.toContain('listening');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('drains on SIGTERM: readiness goes false, new work is refused, accepted work completes, exit 0', async () => {
