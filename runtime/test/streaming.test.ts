@@ -144,7 +144,7 @@ describe('event streams', () => {
       const end = f.find((x) => x.event === 'end')!;
       expect(end.data.status).toBe('failed');
       expect(end.data.errors[0].code).toBe('PEER_ERROR');
-      expect(end.data.errors[0].message).toContain('malformed stream');
+      expect(end.data.errors[0].message).toContain('malformed answer');
     } finally {
       bogus.close();
     }

@@ -1,7 +1,9 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { type ErrorCode, ErrorCodes, type ErrorInfo, Hal9Error } from '../errors.ts';
+import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
+import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
 // keep-alive pool; the peer answers with each signal's whole sub-tree outcome, so results flow back
@@ -31,6 +33,20 @@ export interface PeerProgress {
 
 /** The longest line a streaming peer may send (one trace entry or result). */
 export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
+/** The most a peer's answer to one batch may hold, streamed or not. */
+export const MAX_PEER_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A peer's refusals that mean the same to our caller (load, shutdown, a failing upstream: retry
+ * later). Any other refusal (401, 404, 413, 400) is about the call between two pods, not about what
+ * the caller sent, so it reaches the caller as PEER_ERROR (502) with the peer's code in the message.
+ */
+const PASSED_ON: ReadonlySet<string> = new Set<ErrorCode>([
+  'DRAINING',
+  'QUEUE_FULL',
+  'QUEUE_TIMEOUT',
+  'BREAKER_OPEN',
+]);
 /** How many times a batch refused by a draining pod is sent again (each on a new connection). */
 export const MAX_DRAINING_RESENDS = 2;
 
@@ -42,9 +58,13 @@ export interface PeerBatchBody {
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
   readonly #auth: Record<string, string>;
-  constructor(agent: Agent, peerToken?: string) {
+  readonly #checks: PeerAnswerChecks;
+  readonly #maxAnswerBytes: number;
+  constructor(agent: Agent, peerToken?: string, maxAnswerBytes = MAX_PEER_ANSWER_BYTES) {
     this.#agent = agent;
+    this.#maxAnswerBytes = maxAnswerBytes;
     this.#auth = peerToken ? { authorization: `Bearer ${peerToken}` } : {};
+    this.#checks = peerAnswerChecks();
   }
 
   /**
@@ -107,62 +127,100 @@ export class HttpPeerTransport implements PeerTransport {
         },
       );
     }
+    const bad = (why: string) =>
+      new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
+        upstream: `peer:${target.id}`,
+      });
     if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
-      return readProgress(res.body, signals.length, onProgress, target);
+      return readProgress(res.body, signals.length, onProgress, this.#checks, bad, this.#maxAnswerBytes);
     }
-    const payload = (await res.body.json().catch(() => undefined)) as
-      | { outcomes?: BranchOutcome[]; error?: { code?: string; message?: string } }
-      | undefined;
-    if (
-      res.statusCode === 200 &&
-      Array.isArray(payload?.outcomes) &&
-      payload.outcomes.length === signals.length
-    ) {
-      return payload.outcomes;
+    let payload: { outcomes?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    try {
+      payload = JSON.parse(await readCapped(res.body, bad, this.#maxAnswerBytes));
+    } catch (e) {
+      if (e instanceof Hal9Error) throw e;
+      payload = undefined;
     }
-    const code = payload?.error?.code;
-    const known = code && code in ErrorCodes ? (code as ErrorCode) : 'PEER_ERROR';
+    if (res.statusCode === 200 && payload && 'outcomes' in payload) {
+      const outcomes = this.#checks.outcomes(payload.outcomes, signals.length);
+      if (typeof outcomes === 'string') throw bad(outcomes);
+      return outcomes;
+    }
+    const code = typeof payload?.error?.code === 'string' ? payload.error.code.slice(0, 64) : undefined;
+    const message =
+      typeof payload?.error?.message === 'string'
+        ? payload.error.message.slice(0, 300)
+        : 'malformed response';
+    const retryAfter = Number(res.headers['retry-after']);
+    const passed = code !== undefined && PASSED_ON.has(code);
     throw new Hal9Error(
-      known,
-      `${target.id} answered ${res.statusCode}: ${payload?.error?.message ?? 'malformed response'}`,
-      { upstream: `peer:${target.id}`, status: res.statusCode },
+      passed ? (code as ErrorCode) : 'PEER_ERROR',
+      `${target.id} answered ${res.statusCode}${passed || !code ? '' : ` ${code}`}: ${message}`,
+      {
+        upstream: `peer:${target.id}`,
+        status: res.statusCode,
+        ...(passed ? { retryAfterSeconds: retryAfter > 0 && retryAfter <= 3600 ? retryAfter : 1 } : {}),
+      },
     );
   }
 }
 
-/** Reads a streaming peer's lines: progress as it comes, then the errors of each outcome. */
+/** A peer's answer as text, read whole up to `max` bytes (then the call is cut off). */
+async function readCapped(
+  body: AsyncIterable<Buffer>,
+  bad: (why: string) => Hal9Error,
+  max: number,
+): Promise<string> {
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
+  let text = '';
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > max) throw bad(`it is over ${max} bytes`);
+    text += decoder.write(chunk);
+  }
+  return text + decoder.end();
+}
+
+/**
+ * Reads a streaming peer's lines: progress as it comes, then the errors of each outcome. Chunks are
+ * decoded with a StringDecoder, so a character split across two chunks arrives whole.
+ */
 async function readProgress(
   body: AsyncIterable<Buffer>,
   count: number,
   onProgress: (index: number, p: PeerProgress) => void,
-  target: NeuronConfig,
+  checks: PeerAnswerChecks,
+  bad: (why: string) => Hal9Error,
+  max: number,
 ): Promise<BranchOutcome[]> {
-  const bad = (why: string) =>
-    new Hal9Error('PEER_ERROR', `${target.id} sent a malformed stream: ${why}`, {
-      upstream: `peer:${target.id}`,
-    });
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
   let pending = '';
   let errors: ErrorInfo[][] | undefined;
   const line = (text: string) => {
     if (text === '') return;
-    let msg: { i?: unknown; trace?: TraceEntry; result?: ResultEntry; errors?: ErrorInfo[][] };
+    let msg: { i?: unknown; trace?: unknown; result?: unknown; errors?: unknown };
     try {
       msg = JSON.parse(text);
     } catch {
       throw bad('a line is not JSON');
     }
-    if (Array.isArray(msg.errors)) {
-      if (msg.errors.length !== count) throw bad(`${msg.errors.length} outcomes for ${count} signals`);
-      errors = msg.errors;
+    if (typeof msg !== 'object' || msg === null) throw bad('a line is not an object');
+    if (msg.errors !== undefined) {
+      const checked = checks.errors(msg.errors, count);
+      if (typeof checked === 'string') throw bad(checked);
+      errors = checked;
     } else if (typeof msg.i === 'number' && Number.isInteger(msg.i) && msg.i >= 0 && msg.i < count) {
-      onProgress(msg.i, {
-        ...(msg.trace ? { trace: msg.trace } : {}),
-        ...(msg.result ? { result: msg.result } : {}),
-      });
+      const p = checks.progress(msg.trace, msg.result);
+      if (typeof p === 'string') throw bad(p);
+      onProgress(msg.i, p);
     } else throw bad('a line names no signal');
   };
   for await (const chunk of body) {
-    pending += chunk.toString('utf8');
+    bytes += chunk.length;
+    if (bytes > max) throw bad(`it is over ${max} bytes`);
+    pending += decoder.write(chunk);
     let nl = pending.indexOf('\n');
     while (nl >= 0) {
       line(pending.slice(0, nl));
@@ -171,7 +229,7 @@ async function readProgress(
     }
     if (pending.length > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
   }
-  line(pending);
+  line(pending + decoder.end());
   if (!errors) throw bad('it ended before the outcomes');
   return errors.map((e) => ({ results: [], trace: [], errors: e }));
 }

@@ -88,7 +88,7 @@ export const performancePatch = {
 // Response schemas: fastify serializes with fast-json-stringify, much cheaper than JSON.stringify for
 // the run view on every answer. Every field of the view is listed: a field missing here would be
 // dropped from the response (test/retries-cost.test.ts and test/budgets.test.ts read every optional field).
-const errorInfo = {
+export const errorInfo = {
   type: 'object',
   required: ['code', 'message'],
   properties: {
@@ -113,6 +113,36 @@ const usage = {
 
 const strings = { type: 'array', items: { type: 'string' } } as const;
 
+/** One result of a run (also what a peer pod sends back). */
+export const resultEntry = {
+  type: 'object',
+  required: ['neuron', 'layer', 'content'],
+  properties: { neuron: { type: 'string' }, layer: { type: 'string' }, content: { type: 'string' } },
+} as const;
+
+/** One trace entry of a run (also what a peer pod sends back). */
+export const traceEntry = {
+  type: 'object',
+  required: ['signal', 'parent', 'neuron', 'layer', 'hop', 'cached', 'durationMs', 'forwardedTo', 'dropped'],
+  properties: {
+    signal: { type: 'string' },
+    parent: { type: ['string', 'null'] },
+    neuron: { type: 'string' },
+    layer: { type: 'string' },
+    hop: { type: 'integer' },
+    cached: { type: 'boolean' },
+    durationMs: { type: 'number' },
+    forwardedTo: strings,
+    dropped: strings,
+    model: { type: 'string' },
+    usage,
+    costUsd: { type: 'number' },
+    retries: { type: 'integer' },
+    fellBackFrom: strings,
+    error: errorInfo,
+  },
+} as const;
+
 export const runView = {
   type: 'object',
   required: ['id', 'traceId', 'status', 'results', 'trace', 'errors', 'durationMs'],
@@ -120,48 +150,8 @@ export const runView = {
     id: { type: 'string' },
     traceId: { type: 'string' },
     status: { type: 'string' },
-    results: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['neuron', 'layer', 'content'],
-        properties: { neuron: { type: 'string' }, layer: { type: 'string' }, content: { type: 'string' } },
-      },
-    },
-    trace: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [
-          'signal',
-          'parent',
-          'neuron',
-          'layer',
-          'hop',
-          'cached',
-          'durationMs',
-          'forwardedTo',
-          'dropped',
-        ],
-        properties: {
-          signal: { type: 'string' },
-          parent: { type: ['string', 'null'] },
-          neuron: { type: 'string' },
-          layer: { type: 'string' },
-          hop: { type: 'integer' },
-          cached: { type: 'boolean' },
-          durationMs: { type: 'number' },
-          forwardedTo: strings,
-          dropped: strings,
-          model: { type: 'string' },
-          usage,
-          costUsd: { type: 'number' },
-          retries: { type: 'integer' },
-          fellBackFrom: strings,
-          error: errorInfo,
-        },
-      },
-    },
+    results: { type: 'array', items: resultEntry },
+    trace: { type: 'array', items: traceEntry },
     errors: { type: 'array', items: errorInfo },
     durationMs: { type: 'number' },
     usage,

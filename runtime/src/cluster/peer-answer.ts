@@ -1,0 +1,85 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { type ErrorCode, ErrorCodes, type ErrorInfo } from '../errors.ts';
+import { errorInfo, resultEntry, traceEntry } from '../http/schemas.ts';
+import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
+
+// What a peer pod answers is checked before any of it reaches a caller: the same schemas the signal
+// API answers with (http/schemas.ts), so an entry that could not be serialized to the caller (a
+// missing field, a wrong type) fails its branch with PEER_ERROR here, not the caller's response
+// later. An error code this runtime does not know (a newer peer) becomes PEER_ERROR naming it.
+
+export interface PeerProgressEntry {
+  readonly trace?: TraceEntry;
+  readonly result?: ResultEntry;
+}
+
+export interface PeerAnswerChecks {
+  /** The outcomes of a batch of `count` signals, or why they are malformed. */
+  outcomes(value: unknown, count: number): BranchOutcome[] | string;
+  /** One streamed line's trace entry or result, or why it is malformed. */
+  progress(trace: unknown, result: unknown): PeerProgressEntry | string;
+  /** The errors of each outcome (the stream's last line), or why they are malformed. */
+  errors(value: unknown, count: number): ErrorInfo[][] | string;
+}
+
+const outcome = {
+  type: 'object',
+  required: ['results', 'trace', 'errors'],
+  properties: {
+    results: { type: 'array', items: resultEntry },
+    trace: { type: 'array', items: traceEntry },
+    errors: { type: 'array', items: errorInfo },
+  },
+} as const;
+
+/** Compiled once per transport (in the composition root's lifetime, not at import). */
+export function peerAnswerChecks(): PeerAnswerChecks {
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  const outcomes = ajv.compile<BranchOutcome[]>({ type: 'array', items: outcome });
+  const errors = ajv.compile<ErrorInfo[][]>({ type: 'array', items: { type: 'array', items: errorInfo } });
+  const trace = ajv.compile<TraceEntry>(traceEntry);
+  const result = ajv.compile<ResultEntry>(resultEntry);
+  const why = (v: ValidateFunction) => {
+    const e = v.errors?.[0];
+    return e ? `${e.instancePath || 'the answer'} ${e.message}` : 'malformed';
+  };
+  return {
+    outcomes(value, count) {
+      if (!outcomes(value)) return why(outcomes);
+      if (value.length !== count) return `${value.length} outcomes for ${count} signals`;
+      return value.map(withKnownCodes);
+    },
+    progress(t, r) {
+      if (t !== undefined && !trace(t)) return why(trace);
+      if (r !== undefined && !result(r)) return why(result);
+      return {
+        ...(t !== undefined ? { trace: withKnownCode(t as TraceEntry) } : {}),
+        ...(r !== undefined ? { result: r as ResultEntry } : {}),
+      };
+    },
+    errors(value, count) {
+      if (!errors(value)) return why(errors);
+      if (value.length !== count) return `${value.length} outcomes for ${count} signals`;
+      return value.map((list) => list.map(knownCode));
+    },
+  };
+}
+
+const unknownCode = (e: ErrorInfo): boolean => !Object.hasOwn(ErrorCodes, e.code);
+
+function knownCode(e: ErrorInfo): ErrorInfo {
+  if (!unknownCode(e)) return e;
+  return {
+    ...e,
+    code: 'PEER_ERROR' satisfies ErrorCode,
+    message: `${String(e.code).slice(0, 64)}: ${e.message}`,
+  };
+}
+
+const withKnownCode = (t: TraceEntry): TraceEntry =>
+  t.error && unknownCode(t.error) ? { ...t, error: knownCode(t.error) } : t;
+
+function withKnownCodes(o: BranchOutcome): BranchOutcome {
+  if (!o.errors.some(unknownCode) && !o.trace.some((t) => t.error && unknownCode(t.error))) return o;
+  return { results: o.results, trace: o.trace.map(withKnownCode), errors: o.errors.map(knownCode) };
+}

@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import type { NeuronConfig } from '../src/config/types.ts';
+import { isHal9Error } from '../src/errors.ts';
+import { neuronConfig, signalTo } from '../src/testing/builders.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// What another runtime pod answers is hostile input too: its refusals, its entries, its size and its
+// bytes. The peer here is a loopback server that answers exactly what each test writes.
+
+const servers: Server[] = [];
+const agents: Agent[] = [];
+const started: Started[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) s.close();
+  for (const a of agents.splice(0)) await a.close();
+  for (const s of started.splice(0)) await s.close();
+});
+
+async function peer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<NeuronConfig> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => handler(req, res));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return neuronConfig('impl', 'L2', [], { endpoint: `http://127.0.0.1:${port}` });
+}
+
+function transport(maxAnswerBytes?: number) {
+  const agent = new Agent();
+  agents.push(agent);
+  return new HttpPeerTransport(agent, 'peer-token', maxAnswerBytes);
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+const failure = async (p: Promise<unknown>) => {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!isHal9Error(e)) throw new Error(`expected a Hal9Error, got ${String(e)}`);
+  return e;
+};
+
+const goodTrace = {
+  signal: 's1',
+  parent: null,
+  neuron: 'impl',
+  layer: 'L2',
+  hop: 1,
+  cached: false,
+  durationMs: 1,
+  forwardedTo: [],
+  dropped: [],
+};
+
+describe('peer answers', () => {
+  it('a refusal about the call between pods (401, 404, 413) reaches the caller as PEER_ERROR naming it', async () => {
+    for (const [status, code] of [
+      [401, 'UNAUTHORIZED'],
+      [404, 'UNKNOWN_NEURON'],
+      [413, 'PAYLOAD_TOO_LARGE'],
+    ] as const) {
+      const target = await peer((_req, res) => json(res, status, { error: { code, message: 'refused' } }));
+      const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+      expect(e.code).toBe('PEER_ERROR');
+      expect(e.message).toBe(`impl answered ${status} ${code}: refused`);
+    }
+  });
+
+  it('a peer’s load refusal keeps its meaning and its Retry-After', async () => {
+    const target = await peer((_req, res) =>
+      json(res, 429, { error: { code: 'QUEUE_FULL', message: 'full' } }, { 'retry-after': '7' }),
+    );
+    const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+    expect(e.code).toBe('QUEUE_FULL');
+    expect(e.details.retryAfterSeconds).toBe(7);
+  });
+
+  it('an entry that could not be sent on to the caller fails the batch with PEER_ERROR naming what is wrong', async () => {
+    const { hop: _, ...noHop } = goodTrace;
+    const target = await peer((_req, res) =>
+      json(res, 200, { outcomes: [{ results: [], trace: [noHop], errors: [] }] }),
+    );
+    const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+    expect(e.code).toBe('PEER_ERROR');
+    expect(e.message).toContain("must have required property 'hop'");
+  });
+
+  it('an outcome missing altogether, or one too few, is refused', async () => {
+    const target = await peer((_req, res) => json(res, 200, { outcomes: [null] }));
+    expect((await failure(transport().send(target, [signalTo('impl')], 1000))).code).toBe('PEER_ERROR');
+    const short = await peer((_req, res) => json(res, 200, { outcomes: [] }));
+    const e = await failure(transport().send(short, [signalTo('impl')], 1000));
+    expect(e.message).toContain('0 outcomes for 1 signals');
+  });
+
+  it('an error code this runtime does not know becomes PEER_ERROR with the code in its message', async () => {
+    const target = await peer((_req, res) =>
+      json(res, 200, {
+        outcomes: [{ results: [], trace: [], errors: [{ code: 'FUTURE_CODE', message: 'new' }] }],
+      }),
+    );
+    const [o] = await transport().send(target, [signalTo('impl')], 1000);
+    expect(o!.errors).toEqual([{ code: 'PEER_ERROR', message: 'FUTURE_CODE: new' }]);
+  });
+
+  it('an answer over the limit is cut off and named, streamed or not', async () => {
+    const big = {
+      outcomes: [
+        {
+          results: [{ neuron: 'impl', layer: 'L2', content: 'x'.repeat(5000) }],
+          trace: [goodTrace],
+          errors: [],
+        },
+      ],
+    };
+    const target = await peer((_req, res) => json(res, 200, big));
+    const e = await failure(transport(4096).send(target, [signalTo('impl')], 1000));
+    expect(e.message).toContain('it is over 4096 bytes');
+    const streamed = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (let i = 0; i < 10; i++)
+        res.write(
+          `${JSON.stringify({ i: 0, result: { neuron: 'impl', layer: 'L2', content: 'y'.repeat(1000) } })}\n`,
+        );
+      res.end();
+    });
+    const s = await failure(
+      transport(4096).send(streamed, [signalTo('impl')], 1000, undefined, undefined, () => {}),
+    );
+    expect(s.message).toContain('it is over 4096 bytes');
+  });
+
+  it('a character split across two chunks of a stream arrives whole', async () => {
+    const text = '界'.repeat(100);
+    const line = Buffer.from(
+      `${JSON.stringify({ i: 0, result: { neuron: 'impl', layer: 'L2', content: text } })}\n`,
+    );
+    const end = Buffer.from(`${JSON.stringify({ errors: [[]] })}\n`);
+    // Cut inside the first 界 (3 bytes in UTF-8), with a pause so the two parts are separate chunks.
+    const cut = line.indexOf(Buffer.from('界')) + 1;
+    const target = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(line.subarray(0, cut));
+      setTimeout(() => res.end(Buffer.concat([line.subarray(cut), end])), 50);
+    });
+    const got: string[] = [];
+    await transport().send(target, [signalTo('impl')], 1000, undefined, undefined, (_i, p) => {
+      if (p.result) got.push(p.result.content);
+    });
+    expect(got).toEqual([text]);
+  });
+
+  it('pods with different peer tokens: the caller gets 502 PEER_ERROR, not the 401 of the call between them', async () => {
+    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'token-one' });
+    started.push(worker);
+    const lead = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })] },
+      { peerToken: 'token-two' },
+    );
+    started.push(lead);
+    const res = await lead.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(502);
+    expect(res.body.errors[0]).toMatchObject({ code: 'PEER_ERROR', neuron: 'worker' });
+    expect(res.body.errors[0].message).toContain('answered 401 UNAUTHORIZED');
+  });
+});
