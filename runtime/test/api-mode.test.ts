@@ -194,6 +194,21 @@ describe('api mode: upstream failures', () => {
     await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000, interval: 10 });
   }, 20_000);
 
+  it('a waiting caller whose request the drain cut off gets 503 DRAINING naming the drain timeout', async () => {
+    const { fake, rt } = await start({ claude: { timeout_ms: 600_000 }, server: { drain_timeout_ms: 100 } });
+    fake.respond(hang());
+    const waiting = rt.post('/v1/signals', { content: 'stuck' });
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000, interval: 10 });
+    const closed = rt.close();
+    const res = await waiting;
+    await closed;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.body.status).toBe('timed_out');
+    expect(res.body.errors[0]).toMatchObject({ code: 'DRAINING', field: 'server.drain_timeout_ms' });
+    expect(res.body.errors[0].message).toContain('shut down before the request finished');
+  }, 20_000);
+
   it('maps 429 with retry-after to UPSTREAM_RATE_LIMITED (HTTP 502) and counts status 429', async () => {
     const { fake, rt } = await start({ claude: { retry: { max_retries: 0 } } });
     fake.respond(apiError(429, { retryAfter: '7', message: 'slow down' }));

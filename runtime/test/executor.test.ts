@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 let rt: Started | undefined;
@@ -64,6 +64,36 @@ describe('parallel executor', () => {
     expect(accepted.every((r) => r.body.status === 'completed')).toBe(true);
     expect(await rt.metric('hal9_executor_rejections_total')).toBe(rejected.length);
     expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);
+  });
+
+  it('a batch call refused whole by a full queue answers 429 with Retry-After; a partly refused one 200 with it', async () => {
+    rt = await startRuntime({
+      neurons: [neuron('only', 'L2')],
+      performance: { max_concurrent_signals: 1, max_queue_depth: 2, cache_layers: [] },
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 300)] } },
+    });
+    const partly = rt.post('/v1/signals/batch', {
+      signals: Array.from({ length: 6 }, (_, i) => ({ content: `b${i}` })),
+    });
+    // Once that batch is admitted (1 running, 2 queued, 3 refused), the queue stays full for 300 ms.
+    await vi.waitFor(async () => expect(await rt!.metric('hal9_executor_rejections_total')).toBe(3), {
+      interval: 5,
+    });
+    const whole = await rt.post('/v1/signals/batch', { signals: [{ content: 'x' }, { content: 'y' }] });
+    expect(whole.status).toBe(429);
+    expect(whole.headers.get('retry-after')).toBe('1');
+    expect(whole.body.results.map((r: { error: { code: string } }) => r.error.code)).toEqual([
+      'QUEUE_FULL',
+      'QUEUE_FULL',
+    ]);
+    const first = await partly;
+    expect(first.status).toBe(200);
+    expect(first.headers.get('retry-after')).toBe('1');
+    const codes = first.body.results.map(
+      (r: { status?: string; error?: { code: string } }) => r.status ?? r.error!.code,
+    );
+    expect(codes.slice(0, 3)).toEqual(['completed', 'completed', 'completed']);
+    expect(codes.slice(3)).toEqual(['QUEUE_FULL', 'QUEUE_FULL', 'QUEUE_FULL']);
   });
 
   it('protects the admin API with the configured bearer token and validates values', async () => {

@@ -114,7 +114,9 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 /** HTTP status of a finished request: 200 unless it failed (its first error's status) or timed out. */
 export function runStatus(view: RunView): { code: number; retryAfter?: number } {
   if (view.status === 'completed') return { code: 200 };
-  if (view.status === 'timed_out') return { code: 504 };
+  // Cut off by a shutdown (DRAINING): 503, retry elsewhere; else its deadline passed: 504.
+  if (view.status === 'timed_out')
+    return view.errors[0]?.code === 'DRAINING' ? { code: 503, retryAfter: 1 } : { code: 504 };
   const first = view.errors[0];
   if (!first) return { code: 502 };
   const status = ErrorCodes[first.code].status;

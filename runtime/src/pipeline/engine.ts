@@ -300,7 +300,12 @@ export class Engine {
     this.#draining = true;
     this.#local.flushNow();
     for (const r of this.#remote.values()) r.flushNow();
-    return { unfinished: await this.#runs.settle(timeoutMs) };
+    const cut = new Hal9Error(
+      'DRAINING',
+      `the runtime shut down before the request finished (it waited server.drain_timeout_ms, ${timeoutMs} ms)`,
+      { field: 'server.drain_timeout_ms', retryAfterSeconds: 1 },
+    );
+    return { unfinished: await this.#runs.settle(timeoutMs, cut) };
   }
 
   async close(): Promise<void> {

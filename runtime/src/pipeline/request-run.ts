@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../claude/backend.ts';
-import { type ErrorInfo, Hal9Error } from '../errors.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
 import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
@@ -198,11 +198,13 @@ export class RequestRun {
       this.#finish(this.results.length === 0 && this.errors.length > 0 ? 'failed' : 'completed');
   }
 
-  timeOut(): void {
+  /** Ends the run at its deadline, or with `cause` (a shutdown cutting it off). */
+  timeOut(cause?: Hal9Error): void {
     if (!this.running) return;
-    this.errors.push({ code: 'REQUEST_TIMEOUT', message: 'the request did not finish before its deadline' });
+    const e = cause ?? new Hal9Error('REQUEST_TIMEOUT', 'the request did not finish before its deadline');
+    this.errors.push(toErrorInfo(e));
     this.#finish('timed_out');
-    this.#abort?.abort(new Hal9Error('REQUEST_TIMEOUT', 'the request did not finish before its deadline'));
+    this.#abort?.abort(e);
   }
 
   view(): RunView {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Hal9Error } from '../errors.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { RunRegistry } from './run-registry.ts';
 
@@ -35,12 +36,15 @@ describe('RunRegistry', () => {
     const stuck = reg.open(run('stuck', 60_000));
     quick.open();
     stuck.open();
-    const settled = reg.settle(100);
+    const settled = reg.settle(100, new Hal9Error('DRAINING', 'shut down'));
     quick.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
     clock.advance(100);
     expect(await settled).toBe(1);
     expect(quick.status).toBe('completed');
     expect(stuck.status).toBe('timed_out');
+    expect(stuck.view().errors).toEqual([
+      expect.objectContaining({ code: 'DRAINING', message: 'shut down' }),
+    ]);
     expect(reg.size).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { Hal9Error } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { Deadlines } from './deadlines.ts';
 import { LiveList } from './live-list.ts';
@@ -49,16 +50,16 @@ export class RunRegistry {
   }
 
   /**
-   * Waits up to `timeoutMs` for every run to end; whatever still runs then ends visibly (timed_out)
-   * rather than vanishing with the process. Returns how many had to be timed out.
+   * Waits up to `timeoutMs` for every run to end; whatever still runs then ends visibly (timed_out,
+   * with `cause`) rather than vanishing with the process. Returns how many had to be cut off.
    */
-  async settle(timeoutMs: number): Promise<number> {
+  async settle(timeoutMs: number, cause: Hal9Error): Promise<number> {
     const all = Promise.all(this.#runs.values().map((r) => r.done));
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
     this.#clock.clearTimeout(timer);
     const unfinished = this.#runs.values();
-    for (const r of unfinished) r.timeOut();
+    for (const r of unfinished) r.timeOut(cause);
     return unfinished.length;
   }
 

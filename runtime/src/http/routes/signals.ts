@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Hal9Error } from '../../errors.ts';
+import { ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import type { RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
@@ -122,15 +122,29 @@ export async function signalRoutes(
   app.post<{ Body: { signals: SignalBody[] } }>(
     '/v1/signals/batch',
     { schema: { body: batchInput, response: { 200: batchView } } },
-    async (req) => {
+    async (req, reply) => {
+      let backOff: Hal9Error | undefined;
+      let backOffs = 0;
       const items = req.body.signals.map((s) => {
         try {
           return submit(req, s).done.then(publicView);
         } catch (e) {
-          return Promise.resolve(errorBody(toHal9Error(e)));
+          const err = toHal9Error(e);
+          if (err.details.retryAfterSeconds !== undefined) {
+            backOff ??= err;
+            backOffs++;
+          }
+          return Promise.resolve(errorBody(err));
         }
       });
-      return { results: await Promise.all(items) };
+      const results = await Promise.all(items);
+      // Refusals that ask the client to back off (queue full, draining) set Retry-After; when every
+      // item was refused so, the batch answers with that refusal's status rather than a 200.
+      if (backOff) {
+        reply.header('retry-after', String(backOff.details.retryAfterSeconds));
+        if (backOffs === results.length) reply.code(ErrorCodes[backOff.code].status);
+      }
+      return reply.send({ results });
     },
   );
 }
