@@ -41,6 +41,17 @@ describe('routing', () => {
     expect(parents.size).toBe(2);
   });
 
+  it('shows an answer’s BACKWARD_TO and ERROR_TYPE in that neuron’s trace entry', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: plan')],
+      L3: [answer('default', 'BACKWARD_TO: lead\nERROR_TYPE: invalid_input')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    const arch = res.body.trace.find((t: any) => t.neuron === 'arch-a');
+    expect(arch.backward).toEqual({ targets: ['lead'], errorType: 'invalid_input' });
+    expect(res.body.trace.find((t: any) => t.neuron === 'lead').backward).toBeUndefined();
+  });
+
   it('forwards the inline and multi-line CONTENT text', async () => {
     rt = await topology({
       L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: first line\nsecond line')],

@@ -139,6 +139,11 @@ export const traceEntry = {
     costUsd: { type: 'number' },
     retries: { type: 'integer' },
     fellBackFrom: strings,
+    backward: {
+      type: 'object',
+      required: ['targets', 'errorType'],
+      properties: { targets: strings, errorType: { type: 'string' } },
+    },
     error: errorInfo,
   },
 } as const;

@@ -67,4 +67,16 @@ describe('routeAnswer', () => {
     expect(r.dropped).toEqual([{ target: 'elsewhere', reason: 'not_connected' }]);
     expect(ids).toBe(0);
   });
+
+  it('records BACKWARD_TO and ERROR_TYPE for the trace, bounded, and acts on neither', () => {
+    const r = route('BACKWARD_TO: strategy\nERROR_TYPE: invalid_input');
+    expect(r.backward).toEqual({ targets: ['strategy'], errorType: 'invalid_input' });
+    expect(r.children).toEqual([]);
+    const many = route(
+      `BACKWARD_TO: ${Array.from({ length: 500 }, (_, i) => `n${i}`).join(', ')}\nERROR_TYPE: ${'e'.repeat(1000)}`,
+    );
+    expect(many.backward!.targets).toHaveLength(100);
+    expect(many.backward!.errorType).toHaveLength(200);
+    expect(route('RESULT: done').backward).toBeUndefined();
+  });
 });

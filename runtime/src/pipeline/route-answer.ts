@@ -1,8 +1,8 @@
 import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
 import { withinSignalBudget } from './budget.ts';
 import { parseAnswer } from './protocol.ts';
-import { type ForwardPlan, planForwards } from './routing.ts';
-import type { ResultEntry, Signal } from './signal.ts';
+import { type ForwardPlan, MAX_DROPPED_LISTED, planForwards } from './routing.ts';
+import type { ResultEntry, Signal, TraceEntry } from './signal.ts';
 
 // What a neuron's answer does to its signal, as a pure function: the answer's RESULT lines become
 // the request's results, its FORWARD_TO directives become child signals (routing.ts's policy, cut to
@@ -25,6 +25,8 @@ export interface RouteInput {
 export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'errors'> {
   readonly results: readonly ResultEntry[];
   readonly children: readonly Signal[];
+  /** BACKWARD_TO / ERROR_TYPE, for the trace only: at most MAX_DROPPED_LISTED targets, ERROR_TYPE cut to 200 characters. */
+  readonly backward: TraceEntry['backward'];
 }
 
 export function routeAnswer(i: RouteInput): RoutedAnswer {
@@ -65,5 +67,9 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     ),
     dropped: plan.dropped,
     errors: plan.errors,
+    backward: parsed.backward && {
+      targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => t.slice(0, 253)),
+      errorType: parsed.backward.errorType.slice(0, 200),
+    },
   };
 }

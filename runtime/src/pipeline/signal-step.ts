@@ -138,7 +138,9 @@ export class SignalStep {
     const listed = dropped.length === 0 ? [] : dropped.slice(0, MAX_DROPPED_LISTED).map((x) => x.target);
     run.close({
       results: routed.results,
-      trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, undefined, answer)],
+      trace: [
+        traceEntry(signal, neuron, cached, ms, forwardedTo, listed, undefined, answer, routed.backward),
+      ],
       errors: routed.errors,
     });
     if (d.tracing.enabled)

@@ -45,6 +45,8 @@ export interface TraceEntry {
   readonly retries?: number;
   /** Models that were overloaded (or whose breaker was open) before `model` answered. */
   readonly fellBackFrom?: readonly string[];
+  /** The answer's BACKWARD_TO / ERROR_TYPE, recorded and not acted on. */
+  readonly backward?: { readonly targets: readonly string[]; readonly errorType: string };
   readonly error?: ErrorInfo;
 }
 

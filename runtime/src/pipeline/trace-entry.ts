@@ -13,6 +13,7 @@ export function traceEntry(
   dropped: string[],
   error?: ErrorInfo,
   call?: ModelAnswer,
+  backward?: TraceEntry['backward'],
 ): TraceEntry {
   // Which model answered, what it cost and how it got there; only for real model calls (the mock has
   // no usage), and a cache hit names the model but was free.
@@ -38,6 +39,7 @@ export function traceEntry(
     dropped,
     ...model,
     ...paid,
+    ...(backward ? { backward } : {}),
     ...(error ? { error } : {}),
   };
 }
