@@ -101,7 +101,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     clock,
     random: Math.random,
     tracing: opts.tracing?.tracing ?? noTracing(),
-    peers: new HttpPeerTransport(agent, opts.peerToken),
+    peers: new HttpPeerTransport({
+      agent,
+      ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
+      maxBodyBytes: config.server.body_limit_bytes,
+    }),
     onRunEnd: (v) => store.finished(v),
   });
   const { app, lifecycle } = buildServer({

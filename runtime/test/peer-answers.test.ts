@@ -31,10 +31,15 @@ async function peer(handler: (req: IncomingMessage, res: ServerResponse) => void
   return neuronConfig('impl', 'L2', [], { endpoint: `http://127.0.0.1:${port}` });
 }
 
-function transport(maxAnswerBytes?: number) {
+function transport(maxAnswerBytes?: number, maxBodyBytes?: number) {
   const agent = new Agent();
   agents.push(agent);
-  return new HttpPeerTransport(agent, 'peer-token', maxAnswerBytes);
+  return new HttpPeerTransport({
+    agent,
+    peerToken: 'peer-token',
+    maxBodyBytes: maxBodyBytes ?? 1024 * 1024,
+    ...(maxAnswerBytes ? { maxAnswerBytes } : {}),
+  });
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -174,4 +179,82 @@ describe('peer answers', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'PEER_ERROR', neuron: 'worker' });
     expect(res.body.errors[0].message).toContain('answered 401 UNAUTHORIZED');
   });
+
+  it('splits a batch to stay within the receiver’s body limit, and fails alone a signal that never fits', async () => {
+    const bodies: number[] = [];
+    const target = await peerReading((body, res) => {
+      bodies.push(Buffer.byteLength(body));
+      const { signals } = JSON.parse(body) as { signals: { content: string }[] };
+      json(res, 200, {
+        outcomes: signals.map((s) => ({
+          results: [{ neuron: 'impl', layer: 'L2', content: `got ${s.content.length}` }],
+          trace: [],
+          errors: [],
+        })),
+      });
+    });
+    const sizes = [300, 300, 300, 5000, 300, 300];
+    const signals = sizes.map((n, i) => signalTo('impl', { id: `s${i}`, content: 'c'.repeat(n) }));
+    const outcomes = await transport(undefined, 1000).send(target, signals, 1000);
+    expect(bodies.length).toBeGreaterThan(1);
+    expect(Math.max(...bodies)).toBeLessThanOrEqual(1000);
+    expect(outcomes.map((o) => o.results[0]?.content ?? o.errors[0]?.code)).toEqual([
+      'got 300',
+      'got 300',
+      'got 300',
+      'PEER_ERROR',
+      'got 300',
+      'got 300',
+    ]);
+    expect(outcomes[3]!.errors[0]).toMatchObject({ field: 'server.body_limit_bytes', neuron: 'impl' });
+    expect(outcomes[3]!.errors[0]!.message).toContain('over server.body_limit_bytes (1000)');
+    expect(outcomes[3]!.trace[0]).toMatchObject({ signal: 's3', neuron: 'impl' });
+  });
+
+  it('a split streamed batch reports each part’s progress under the signal’s own index', async () => {
+    const target = await peerReading((body, res) => {
+      const { signals } = JSON.parse(body) as { signals: { content: string }[] };
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (const [i, s] of signals.entries()) {
+        const result = { neuron: 'impl', layer: 'L2', content: s.content.slice(0, 2) };
+        res.write(`${JSON.stringify({ i, result })}\n`);
+      }
+      res.end(`${JSON.stringify({ errors: signals.map(() => []) })}\n`);
+    });
+    const signals = ['a', 'b', 'c', 'd'].map((x, i) =>
+      signalTo('impl', { id: `s${i}`, content: x.repeat(400) }),
+    );
+    const seen: [number, string][] = [];
+    const outcomes = await transport(undefined, 1000).send(
+      target,
+      signals,
+      1000,
+      undefined,
+      undefined,
+      (i, p) => {
+        if (p.result) seen.push([i, p.result.content]);
+      },
+    );
+    expect(seen.sort()).toEqual([
+      [0, 'aa'],
+      [1, 'bb'],
+      [2, 'cc'],
+      [3, 'dd'],
+    ]);
+    expect(outcomes).toHaveLength(4);
+  });
 });
+
+/** A peer that reads the request body and answers from it. */
+async function peerReading(handler: (body: string, res: ServerResponse) => void): Promise<NeuronConfig> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => handler(body, res));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return neuronConfig('impl', 'L2', [], { endpoint: `http://127.0.0.1:${port}` });
+}

@@ -1,8 +1,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
+import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
+import { traceEntry } from '../pipeline/trace-entry.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
@@ -55,22 +56,36 @@ export interface PeerBatchBody {
   readonly signals: readonly Signal[];
 }
 
+export interface HttpPeerTransportOptions {
+  readonly agent: Agent;
+  readonly peerToken?: string;
+  /** The most one batch body may hold: the receiving pod's server.body_limit_bytes. */
+  readonly maxBodyBytes: number;
+  readonly maxAnswerBytes?: number;
+}
+
+/** The JSON around a batch's signals, with room for any deadline. */
+const BODY_OVERHEAD_BYTES = 64;
+
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
   readonly #auth: Record<string, string>;
   readonly #checks: PeerAnswerChecks;
+  readonly #maxBodyBytes: number;
   readonly #maxAnswerBytes: number;
-  constructor(agent: Agent, peerToken?: string, maxAnswerBytes = MAX_PEER_ANSWER_BYTES) {
-    this.#agent = agent;
-    this.#maxAnswerBytes = maxAnswerBytes;
-    this.#auth = peerToken ? { authorization: `Bearer ${peerToken}` } : {};
+  constructor(o: HttpPeerTransportOptions) {
+    this.#agent = o.agent;
+    this.#maxBodyBytes = o.maxBodyBytes;
+    this.#maxAnswerBytes = o.maxAnswerBytes ?? MAX_PEER_ANSWER_BYTES;
+    this.#auth = o.peerToken ? { authorization: `Bearer ${o.peerToken}` } : {};
     this.#checks = peerAnswerChecks();
   }
 
   /**
-   * Sends a batch; a pod that answers DRAINING refused it before running anything, so the batch is
-   * sent again on a new connection (the refusal closed the old one): behind the Neuron's Service it
-   * reaches a pod that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands.
+   * Sends a batch in as few requests as the receiver's body limit allows: signals of many requests
+   * share a batch, so one caller's large content must not make the peer refuse everyone's (413). A
+   * signal that alone is over the limit fails by itself, naming the limit. The parts go in parallel;
+   * if one part fails, the batch fails as one (the breaker sees one failure).
    */
   async send(
     target: NeuronConfig,
@@ -80,9 +95,70 @@ export class HttpPeerTransport implements PeerTransport {
     traceparent?: string,
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
+    const encoded = signals.map((s) => JSON.stringify(s));
+    const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
+    // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
+    let chars = 0;
+    for (const e of encoded) chars += e.length + 1;
+    if (chars * 3 <= room)
+      return this.#sendWithResends(target, encoded, deadlineMs, signal, traceparent, onProgress);
+
+    const outcomes: BranchOutcome[] = new Array(encoded.length);
+    const parts: number[][] = [];
+    let part: number[] = [];
+    let bytes = 0;
+    encoded.forEach((e, i) => {
+      const size = Buffer.byteLength(e) + 1;
+      if (size > room) {
+        const { error, entry } = tooLarge(signals[i]!, target, size, this.#maxBodyBytes);
+        // A streaming caller gets the entry as progress; outcomes then carry only errors.
+        if (onProgress) onProgress(i, { trace: entry });
+        outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
+        return;
+      }
+      if (bytes + size > room && part.length > 0) {
+        parts.push(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(i);
+      bytes += size;
+    });
+    if (part.length > 0) parts.push(part);
+    await Promise.all(
+      parts.map(async (idx) => {
+        const got = await this.#sendWithResends(
+          target,
+          idx.map((i) => encoded[i]!),
+          deadlineMs,
+          signal,
+          traceparent,
+          onProgress && ((k, p) => onProgress(idx[k]!, p)),
+        );
+        idx.forEach((i, k) => {
+          outcomes[i] = got[k]!;
+        });
+      }),
+    );
+    return outcomes;
+  }
+
+  /**
+   * A pod that answers DRAINING refused the batch before running anything, so it is sent again on a
+   * new connection (the refusal closed the old one): behind the Neuron's Service it reaches a pod
+   * that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands.
+   */
+  async #sendWithResends(
+    target: NeuronConfig,
+    encoded: readonly string[],
+    deadlineMs: number,
+    signal?: AbortSignal,
+    traceparent?: string,
+    onProgress?: (index: number, p: PeerProgress) => void,
+  ): Promise<BranchOutcome[]> {
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, signals, deadlineMs, signal, traceparent, onProgress);
+        return await this.#sendOnce(target, encoded, deadlineMs, signal, traceparent, onProgress);
       } catch (e) {
         if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
         if (signal?.aborted) throw e;
@@ -92,14 +168,15 @@ export class HttpPeerTransport implements PeerTransport {
 
   async #sendOnce(
     target: NeuronConfig,
-    signals: readonly Signal[],
+    encoded: readonly string[],
     deadlineMs: number,
     signal?: AbortSignal,
     traceparent?: string,
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
-    const body: PeerBatchBody = { deadlineMs, signals };
+    // The signals are encoded once (send measured them); the body is PeerBatchBody's JSON.
+    const body = `{"deadlineMs":${deadlineMs},"signals":[${encoded.join(',')}]}`;
     let res: Awaited<ReturnType<Agent['request']>>;
     try {
       res = await this.#agent.request({
@@ -112,7 +189,7 @@ export class HttpPeerTransport implements PeerTransport {
           ...this.#auth,
           ...(traceparent ? { traceparent } : {}),
         },
-        body: JSON.stringify(body),
+        body,
         ...(signal ? { signal } : {}),
         headersTimeout: deadlineMs + 1000,
         bodyTimeout: deadlineMs + 1000,
@@ -132,7 +209,7 @@ export class HttpPeerTransport implements PeerTransport {
         upstream: `peer:${target.id}`,
       });
     if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
-      return readProgress(res.body, signals.length, onProgress, this.#checks, bad, this.#maxAnswerBytes);
+      return readProgress(res.body, encoded.length, onProgress, this.#checks, bad, this.#maxAnswerBytes);
     }
     let payload: { outcomes?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
     try {
@@ -142,7 +219,7 @@ export class HttpPeerTransport implements PeerTransport {
       payload = undefined;
     }
     if (res.statusCode === 200 && payload && 'outcomes' in payload) {
-      const outcomes = this.#checks.outcomes(payload.outcomes, signals.length);
+      const outcomes = this.#checks.outcomes(payload.outcomes, encoded.length);
       if (typeof outcomes === 'string') throw bad(outcomes);
       return outcomes;
     }
@@ -163,6 +240,24 @@ export class HttpPeerTransport implements PeerTransport {
       },
     );
   }
+}
+
+/** A signal no peer would accept: its own error and trace entry, naming the limit. */
+function tooLarge(
+  signal: Signal,
+  target: NeuronConfig,
+  size: number,
+  limit: number,
+): { error: ErrorInfo; entry: TraceEntry } {
+  const error = toErrorInfo(
+    new Hal9Error(
+      'PEER_ERROR',
+      `the signal for ${target.id} is ${size} bytes as JSON, over server.body_limit_bytes (${limit}), the most a runtime accepts in one request`,
+      { field: 'server.body_limit_bytes' },
+    ),
+    target.id,
+  );
+  return { error, entry: traceEntry(signal, target, false, 0, [], [], error) };
 }
 
 /** A peer's answer as text, read whole up to `max` bytes (then the call is cut off). */
