@@ -77,9 +77,38 @@ describe('the synthesized GitOps bundle', () => {
     for (const crd of inputs.crds) {
       const out = ms.find((m) => m.metadata.name === crd.metadata.name)!;
       const { annotations, ...meta } = out.metadata;
-      expect(annotations).toBeDefined();
-      expect({ ...out, metadata: meta }).toEqual(crd);
+      const { annotations: own, ...ownMeta } = crd.metadata as Manifest['metadata'];
+      expect(annotations).toEqual({
+        ...own,
+        'argocd.argoproj.io/sync-wave': '-10',
+        'argocd.argoproj.io/sync-options': 'ServerSideApply=true,Prune=false,Delete=false',
+      });
+      expect({ ...out, metadata: meta }).toEqual({ ...crd, metadata: ownMeta });
     }
+  });
+
+  it('keeps the deletion protection of crds/ (Helm keep, Argo CD Prune=false and Delete=false, each once)', () => {
+    const crds = manifests(production()).filter((m) => m.kind === 'CustomResourceDefinition');
+    expect(crds).toHaveLength(2);
+    for (const m of crds) {
+      expect(m.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+      expect(options(m)).toEqual([...new Set(options(m))]);
+      expect(options(m)).toEqual(expect.arrayContaining(['Prune=false', 'Delete=false']));
+    }
+  });
+
+  it("merges a CRD's own sync options with the bundle's, each option once", () => {
+    const [first] = inputs.crds;
+    const crd = {
+      ...first!,
+      metadata: {
+        ...first!.metadata,
+        annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false, Replace=true' },
+      },
+    };
+    const files = renderBundle(buildBundleApp({ crds: [crd], platform: aPlatform() }));
+    const out = manifests(files).find((m) => m.kind === 'CustomResourceDefinition')!;
+    expect(options(out)).toEqual(['ServerSideApply=true', 'Prune=false', 'Delete=false', 'Replace=true']);
   });
 
   it('synthesizes the production platform of samples/production', () => {

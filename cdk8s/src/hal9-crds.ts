@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { SyncOption, SyncWave, syncIn } from './argocd.ts';
+import { SyncOption, SyncWave, syncIn, syncOptionsAnnotation } from './argocd.ts';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
 
 /** A CustomResourceDefinition document, as parsed from crds/. */
@@ -15,10 +15,21 @@ export interface Hal9CrdsProps {
   /** The CRDs from crds/ (the single source of the schema), parsed. */
   readonly crds: readonly CrdDocument[];
   /**
-   * Add the Argo CD sync wave and options (server-side apply; never pruned or deleted by Argo CD).
+   * Add the Argo CD sync wave and server-side apply. The CRDs of crds/ already carry
+   * `Prune=false,Delete=false` and `helm.sh/resource-policy: keep`, which pass through either way.
    * @default true
    */
   readonly argoCd?: boolean;
+}
+
+/** The sync options a CRD document already carries (crds/ sets Prune=false,Delete=false). */
+function ownSyncOptions(c: CrdDocument): string[] {
+  const annotations = c.metadata.annotations as Readonly<Record<string, string>> | undefined;
+  const value = annotations?.[syncOptionsAnnotation] ?? '';
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
 }
 
 /** The Hal9 CRDs, unchanged but for Argo CD annotations, in the earliest sync wave. */
@@ -41,11 +52,14 @@ export class Hal9Crds extends Construct {
     this.crds = props.crds.map((c) => {
       const obj = new ApiObject(this, c.metadata.name, structuredClone(c) as never);
       if (props.argoCd ?? true) {
-        syncIn(obj, SyncWave.crds, [
+        // One annotation holds all options: merge with the document's own, each option once.
+        const options = new Set<string>([
           SyncOption.serverSideApply,
           SyncOption.pruneFalse,
           SyncOption.deleteFalse,
+          ...ownSyncOptions(c),
         ]);
+        syncIn(obj, SyncWave.crds, [...options]);
       }
       return obj;
     });

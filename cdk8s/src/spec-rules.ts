@@ -107,9 +107,21 @@ export function sectionRules(s: Sections, p: string): string[] {
   problems.push(...nodeLabelRules(s.placement?.requiredNodeLabels, `${p}.placement.requiredNodeLabels`));
   problems.push(...nodeLabelRules(s.placement?.preferredNodeLabels, `${p}.placement.preferredNodeLabels`));
   (s.placement?.tolerations ?? []).forEach((t, i) => {
-    if (t.operator === 'Exists' && t.value) {
+    // A missing operator is Equal, as in a pod's tolerations.
+    const op = t.operator ?? 'Equal';
+    if (op === 'Exists' && t.value) {
       problems.push(
         `${p}.placement.tolerations[${i}].value: a toleration with operator Exists takes no value: remove value or use Equal`,
+      );
+    }
+    if (op !== 'Exists' && !t.key) {
+      problems.push(
+        `${p}.placement.tolerations[${i}].key: a toleration with operator Equal needs a key; use operator: Exists to tolerate every taint`,
+      );
+    }
+    if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') {
+      problems.push(
+        `${p}.placement.tolerations[${i}].tolerationSeconds: tolerationSeconds applies only to effect NoExecute: set effect: NoExecute or remove tolerationSeconds`,
       );
     }
   });

@@ -66,6 +66,25 @@ describe('argocd/ example Applications', () => {
     expect(a.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
   });
 
+  it('leaves the dashboards and the PrometheusRule to hal9-platform, which ships the same ones', () => {
+    // Both on would give Grafana two dashboards with one uid (the chart test renders these values).
+    expect(app('hal9-operator.yaml').spec.source.helm.valuesObject).toMatchObject({
+      dashboards: { enabled: false },
+      prometheusRule: { enabled: false },
+    });
+  });
+
+  it("keeps the Neurons' spec.replicas that operator-mode autoscaling writes through the scale subresource", () => {
+    const a = app('hal9-platform.yaml');
+    expect(a.spec.ignoreDifferences).toContainEqual({
+      group: 'hal9.ai',
+      kind: 'Neuron',
+      jsonPointers: ['/spec/replicas'],
+    });
+    // Without it a sync still applies the value from Git: ignoreDifferences only hides the diff.
+    expect(a.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+  });
+
   it('syncs the synthesized directory recursively', () => {
     const a = app('hal9-platform.yaml');
     expect(a.spec.source.path).toBe('cdk8s/dist');

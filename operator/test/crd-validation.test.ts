@@ -128,6 +128,52 @@ describe('rendered objects with every tuning option', () => {
   });
 });
 
+describe('valid tolerations and node selectors', () => {
+  const placement = {
+    nodeSelector: { 'node-type': 'performance', 'example.com/empty': '' },
+    tolerations: [
+      // Every taint.
+      { operator: 'Exists' as const },
+      // Every taint with this key, bound for 60 s after a NoExecute taint appears.
+      {
+        key: 'node.kubernetes.io/unreachable',
+        operator: 'Exists' as const,
+        effect: 'NoExecute' as const,
+        tolerationSeconds: 60,
+      },
+      { key: 'dedicated', operator: 'Equal' as const, value: 'hal9', effect: 'NoSchedule' as const },
+      // Equal with an empty value matches a taint without a value.
+      { key: 'gpu' },
+    ],
+  };
+
+  it('are accepted in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
+    for (const o of [cluster({ placement }), neuron({ placement })]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('render a Deployment the apiserver accepts (server-side dry run)', async () => {
+    const h9c = aHal9Cluster({ placement });
+    const n = aNeuron('tolerant', {}, { namespace: ns });
+    const deployment = renderNeuron({ cluster: h9c, neuron: n, peers: [n] }).objects.find(
+      (o) => o.kind === 'Deployment',
+    );
+    expect(deployment).toBeDefined();
+    const r = await kubectl(['apply', '-n', ns, '--server-side', '--dry-run=server', '-f', '-'], {
+      stdin: JSON.stringify({
+        ...deployment,
+        metadata: { ...deployment?.metadata, ownerReferences: undefined },
+      }),
+      allowFailure: true,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('deployment.apps/tolerant serverside-applied (server dry run)');
+  });
+});
+
 describe('invalid objects are rejected with a message that says what to fix', () => {
   it.each<[string, Hal9Cluster | Neuron, string]>([
     [
@@ -309,6 +355,47 @@ describe('invalid objects are rejected with a message that says what to fix', ()
         placement: { requiredNodeLabels: [{ key: 'node-type', operator: 'Exists', values: ['x'] }] },
       }),
       'operator Exists and DoesNotExist take no values',
+    ],
+    // Tolerations: what the apiserver refuses in a pod (ValidateTolerations) is refused on apply, not by
+    // the Deployment the operator renders later.
+    [
+      'an Equal toleration without a key (operator defaults to Equal)',
+      cluster({ placement: { tolerations: [{ value: 'hal9', effect: 'NoSchedule' }] } }),
+      'spec.placement.tolerations[0].key: Required value: a toleration with operator Equal needs a key; use operator: Exists to tolerate every taint',
+    ],
+    [
+      'an Equal toleration with an empty key in a Neuron (no operator: Equal, as in a pod)',
+      neuron({ placement: { tolerations: [{ key: 'dedicated' }, { key: '', value: 'hal9' }] } }),
+      'spec.placement.tolerations[1].key: Required value: a toleration with operator Equal needs a key; use operator: Exists to tolerate every taint',
+    ],
+    [
+      'tolerationSeconds with effect NoSchedule',
+      cluster({
+        placement: {
+          tolerations: [{ key: 'k', value: 'v', effect: 'NoSchedule', tolerationSeconds: 30 }],
+        },
+      }),
+      'tolerationSeconds applies only to effect NoExecute: set effect: NoExecute or remove tolerationSeconds',
+    ],
+    [
+      'tolerationSeconds without an effect in a Neuron',
+      neuron({ placement: { tolerations: [{ key: 'k', operator: 'Exists', tolerationSeconds: 30 }] } }),
+      'spec.placement.tolerations[0].tolerationSeconds: Invalid value',
+    ],
+    [
+      'an Exists toleration with a value',
+      neuron({ placement: { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] } }),
+      'a toleration with operator Exists takes no value: remove value or use Equal',
+    ],
+    [
+      'a toleration value that is not a label value',
+      cluster({ placement: { tolerations: [{ key: 'k', value: 'two words' }] } }),
+      'spec.placement.tolerations[0].value: Invalid value: "two words"',
+    ],
+    [
+      'a nodeSelector value that is not a label value',
+      neuron({ placement: { nodeSelector: { 'node-type': 'fast/nodes' } } }),
+      'spec.placement.nodeSelector.node-type: Invalid value: "fast/nodes"',
     ],
     [
       'an unknown field',

@@ -6,7 +6,7 @@ import { repoRoot } from './binaries.ts';
 import { binDirFromInject } from './inject.ts';
 
 // The helm built by scripts/build-k8s-tools.sh carries the default Kubernetes version of its client-go,
-// as helm's release builds do, so `helm template` of a chart that needs >= 1.28 works without flags.
+// as helm's release builds do, so `helm template` of a chart that needs >= 1.32 works without flags.
 
 const run = promisify(execFile);
 

@@ -485,7 +485,7 @@ export interface Hal9ClusterSpecPlacementTolerationsItem {
    */
   readonly operator?: "Equal" | "Exists";
   /**
-   * Taint value for operator Equal.
+   * Taint value for operator Equal (a label value).
    */
   readonly value?: string;
   /**

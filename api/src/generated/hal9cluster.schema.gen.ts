@@ -373,7 +373,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "maxProperties": 32,
           "additionalProperties": {
             "type": "string",
-            "maxLength": 63
+            "maxLength": 63,
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
           }
         },
         "requiredNodeLabels": {
@@ -471,7 +472,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               },
               "value": {
                 "type": "string",
-                "maxLength": 63
+                "maxLength": 63,
+                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
               },
               "effect": {
                 "type": "string",

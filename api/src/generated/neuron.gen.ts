@@ -330,7 +330,7 @@ export interface NeuronSpecPlacementTolerationsItem {
    */
   readonly operator?: "Equal" | "Exists";
   /**
-   * Taint value for operator Equal.
+   * Taint value for operator Equal (a label value).
    */
   readonly value?: string;
   /**

@@ -253,7 +253,8 @@ export const neuronSpecSchema: SchemaNode = {
           "maxProperties": 32,
           "additionalProperties": {
             "type": "string",
-            "maxLength": 63
+            "maxLength": 63,
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
           }
         },
         "requiredNodeLabels": {
@@ -351,7 +352,8 @@ export const neuronSpecSchema: SchemaNode = {
               },
               "value": {
                 "type": "string",
-                "maxLength": 63
+                "maxLength": 63,
+                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
               },
               "effect": {
                 "type": "string",

@@ -116,6 +116,34 @@ const cases: readonly Case[] = [
     'a toleration with operator Exists takes no value',
   ],
   [
+    'an Equal toleration without a key',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', placement: { tolerations: [{ value: 'v', effect: 'NoSchedule' }] } },
+    'a toleration with operator Equal needs a key; use operator: Exists to tolerate every taint',
+  ],
+  [
+    'tolerationSeconds without effect NoExecute',
+    'Hal9Cluster',
+    'c',
+    { placement: { tolerations: [{ key: 'k', value: 'v', effect: 'NoSchedule', tolerationSeconds: 30 }] } },
+    'tolerationSeconds applies only to effect NoExecute',
+  ],
+  [
+    'valid tolerations (Exists without a key, NoExecute with tolerationSeconds)',
+    'Hal9Cluster',
+    'c',
+    {
+      placement: {
+        tolerations: [
+          { operator: 'Exists' },
+          { key: 'k', value: 'v', effect: 'NoExecute', tolerationSeconds: 30 },
+        ],
+      },
+    },
+    undefined,
+  ],
+  [
     'parallelism min above max',
     'Neuron',
     'n',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { repoRoot } from './repo.ts';
 
 export const chartDir = join(repoRoot, 'charts/hal9-operator');
-// The helm built from the module proxy defaults to Kubernetes v1.20; the chart needs >= 1.28.
+// The helm built from the module proxy defaults to Kubernetes v1.20; the chart needs >= 1.32.
 export const kubeVersion = '1.34.0';
 
 export function findHelm(): string {

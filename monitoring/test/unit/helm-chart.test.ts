@@ -1,13 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { helm, kubeVersion, template } from '../support/helm.ts';
-import { monitoringDir, readRules } from '../support/repo.ts';
+import { monitoringDir, readRules, repoRoot } from '../support/repo.ts';
 
 type Obj = {
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [k: string]: unknown;
 };
 
@@ -147,6 +153,75 @@ describe('charts/hal9-operator', () => {
     });
     expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp']);
     expect(pod.serviceAccountName).toBe(one(render(), 'ServiceAccount').metadata.name);
+  });
+
+  it('grants the admin tokens with one Role and RoleBinding per namespace, however many entries name it', () => {
+    const entry = (i: number, namespace: string, names: string[]) => [
+      '--set',
+      `rbac.adminTokenSecrets[${i}].namespace=${namespace}`,
+      ...names.flatMap((n, j) => ['--set', `rbac.adminTokenSecrets[${i}].names[${j}]=${n}`]),
+    ];
+    const objs = render(
+      ...entry(0, 'team-a', ['token-2']),
+      ...entry(1, 'team-b', ['token-b']),
+      ...entry(2, 'team-a', ['token-1', 'token-2']),
+    );
+    const adminTokens = (kind: string) =>
+      objs.filter((o) => o.kind === kind && o.metadata.name.endsWith('-admin-tokens')) as (Obj &
+        Record<string, any>)[];
+    for (const kind of ['Role', 'RoleBinding']) {
+      const ids = adminTokens(kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+      // Two objects of one kind with the same namespace and name fail the install.
+      expect(ids, kind).toEqual([...new Set(ids)]);
+      expect(ids.map((id) => id.split('/')[0]).sort(), kind).toEqual(['team-a', 'team-b']);
+    }
+    const names = (namespace: string) =>
+      adminTokens('Role').find((r) => r.metadata.namespace === namespace)?.rules[0].resourceNames;
+    expect(names('team-a')).toEqual(['token-1', 'token-2']);
+    expect(names('team-b')).toEqual(['token-b']);
+    for (const b of adminTokens('RoleBinding')) {
+      const role = adminTokens('Role').find((r) => r.metadata.namespace === b.metadata.namespace);
+      expect(b.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: role?.metadata.name,
+      });
+    }
+  });
+
+  it('ships CRDs that neither helm uninstall nor Argo CD prune or delete', () => {
+    const crds = render('--include-crds').filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(['hal9clusters.hal9.ai', 'neurons.hal9.ai']);
+    for (const c of crds) {
+      expect(c.metadata.annotations, c.metadata.name).toMatchObject({
+        'helm.sh/resource-policy': 'keep',
+        'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+      });
+    }
+  });
+
+  it('requires Kubernetes 1.32 (safe tcp_rmem/tcp_wmem sysctls, CEL quantity())', () => {
+    const old = helm('template', 'hal9', '.', '--kube-version', '1.31.0');
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.32.0-0');
+    expect(helm('template', 'hal9', '.', '--kube-version', '1.32.0').status).toBe(0);
+  });
+
+  it("leaves dashboards and rules to hal9-platform with the Argo CD Application's values", () => {
+    // argocd/applications/hal9-platform.yaml ships the same dashboards (same uid) and rules.
+    const app = parse(readFileSync(join(repoRoot, 'argocd/applications/hal9-operator.yaml'), 'utf8'));
+    const dir = mkdtempSync(join(tmpdir(), 'hal9-values-'));
+    let objs: Obj[];
+    try {
+      writeFileSync(join(dir, 'values.yaml'), JSON.stringify(app.spec.source.helm.valuesObject));
+      objs = render(...monitoringApi, '--values', join(dir, 'values.yaml'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(kinds(objs)).not.toContain('PrometheusRule');
+    expect(objs.filter((o) => o.metadata.labels?.grafana_dashboard !== undefined)).toEqual([]);
+    // The operator's own scrape target stays.
+    expect(kinds(objs)).toContain('ServiceMonitor');
   });
 
   it('drops the PodDisruptionBudget for a single replica', () => {
