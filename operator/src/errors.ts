@@ -97,8 +97,7 @@ export function codeForStatus(status: number | undefined): OperatorErrorCode {
 export function fromApiError(err: unknown, action: string): OperatorError {
   if (err instanceof OperatorError) return err;
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown } | undefined;
-  const status =
-    typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const status = httpStatus(e?.code) ?? httpStatus(e?.statusCode);
   const body = statusBody(e?.body);
   const detail = body.message;
   const fallback = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
@@ -111,6 +110,12 @@ export function fromApiError(err: unknown, action: string): OperatorError {
       ? OperatorErrorCode.NamespaceTerminating
       : codeForStatus(status);
   return new OperatorError(code, message, options);
+}
+
+/** An HTTP status, or undefined: a request aborted at its deadline rejects with a DOMException
+ * whose numeric `code` is a legacy DOM code (23 for TimeoutError), not a response. */
+function httpStatus(code: unknown): number | undefined {
+  return typeof code === 'number' && Number.isInteger(code) && code >= 100 && code <= 599 ? code : undefined;
 }
 
 /** The apiserver's Status body (an object, or the raw string client-node keeps): its message and the

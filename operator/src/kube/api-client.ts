@@ -1,8 +1,10 @@
 import {
   type Configuration,
+  type ConfigurationOptions,
   createConfiguration,
   type KubeConfig,
   KubernetesObjectApi,
+  Observable,
   type RequestContext,
   type ResponseContext,
   ServerConfiguration,
@@ -73,4 +75,26 @@ export function makeClient<T>(kc: KubeConfig, Api: new (c: Configuration) => T, 
 
 export function makeObjectClient(kc: KubeConfig, timeoutMs = 30_000): KubernetesObjectApi {
   return new KubernetesObjectApi(apiConfiguration(kc, timeoutMs));
+}
+
+/**
+ * Per-call options that also abort the request when `signal` does, on top of the client's own
+ * deadline: for a caller whose time budget is shorter than the client's, or ends on an event.
+ * (The object-parameter APIs take per-call middleware in its Observable form, not as promises.)
+ */
+export function abortedBy(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
+  if (!signal) return undefined;
+  return {
+    middlewareMergeStrategy: 'append',
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          const deadline = ctx.getSignal();
+          ctx.setSignal(deadline ? AbortSignal.any([deadline, signal]) : signal);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+      },
+    ],
+  };
 }

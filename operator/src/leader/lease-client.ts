@@ -1,13 +1,16 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
+import { abortedBy, makeClient } from '../kube/api-client.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 
-/** The three Lease calls leader election needs; `replace` is a compare-and-swap on resourceVersion. */
+/**
+ * The three Lease calls leader election needs; `replace` is a compare-and-swap on resourceVersion.
+ * Each call is abandoned when `signal` aborts: the elector's budget for one attempt.
+ */
 export interface LeaseClient {
-  get(): Promise<V1Lease | undefined>;
-  create(lease: V1Lease): Promise<V1Lease>;
-  replace(lease: V1Lease): Promise<V1Lease>;
+  get(signal?: AbortSignal): Promise<V1Lease | undefined>;
+  create(lease: V1Lease, signal?: AbortSignal): Promise<V1Lease>;
+  replace(lease: V1Lease, signal?: AbortSignal): Promise<V1Lease>;
 }
 
 export function createLeaseClient(
@@ -16,30 +19,30 @@ export function createLeaseClient(
   name: string,
   count: WriteCounter,
 ): LeaseClient {
-  // Shorter than the renew deadline, so a hung renewal counts as a failed one.
+  // A backstop only: the elector bounds each attempt by the time left before its renew deadline.
   const api = makeClient(kc, CoordinationV1Api, 5_000);
   return {
-    async get() {
+    async get(signal) {
       try {
-        return await api.readNamespacedLease({ name, namespace });
+        return await api.readNamespacedLease({ name, namespace }, abortedBy(signal));
       } catch (err) {
         const e = fromApiError(err, 'Lease read');
         if (e.status === 404) return undefined;
         throw e;
       }
     },
-    async create(lease) {
+    async create(lease, signal) {
       count('leases', 'create');
       try {
-        return await api.createNamespacedLease({ namespace, body: lease });
+        return await api.createNamespacedLease({ namespace, body: lease }, abortedBy(signal));
       } catch (err) {
         throw fromApiError(err, 'Lease create');
       }
     },
-    async replace(lease) {
+    async replace(lease, signal) {
       count('leases', 'update');
       try {
-        return await api.replaceNamespacedLease({ name, namespace, body: lease });
+        return await api.replaceNamespacedLease({ name, namespace, body: lease }, abortedBy(signal));
       } catch (err) {
         throw fromApiError(err, 'Lease update');
       }
