@@ -168,6 +168,9 @@ export function sectionRules(s: Sections, p: string): string[] {
 }
 
 /** Rules of a Hal9Cluster; `spec` has the schema defaults applied, as the apiserver validates it. */
+// The CRD's CEL pattern for a label key.
+const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   const problems: string[] = [];
   if (!dnsLabel.test(name) || name.length > 63) {
@@ -176,6 +179,13 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     );
   }
   problems.push(...sectionRules(spec, 'spec'));
+  for (const key of Object.keys(spec.monitoring?.serviceMonitorLabels ?? {})) {
+    if (!labelKey.test(key)) {
+      problems.push(
+        'spec.monitoring.serviceMonitorLabels: each serviceMonitorLabels key must be a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit',
+      );
+    }
+  }
   const r = spec.resources;
   const nt = spec.nodeTuning;
   if (nt?.hugepages && r?.requests?.memory === undefined) {

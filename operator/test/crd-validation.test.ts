@@ -128,6 +128,17 @@ describe('rendered objects with every tuning option', () => {
   });
 });
 
+describe('valid ServiceMonitor labels', () => {
+  it('are accepted in a Hal9Cluster (server-side dry run)', async () => {
+    const labels = { release: 'kube-prometheus-stack', 'example.com/team': 'platform', empty: '' };
+    const r = await apply(cluster({ monitoring: { serviceMonitor: true, serviceMonitorLabels: labels } }), [
+      '--dry-run=server',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('valid tolerations and node selectors', () => {
   const placement = {
     nodeSelector: { 'node-type': 'performance', 'example.com/empty': '' },
@@ -396,6 +407,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'a nodeSelector value that is not a label value',
       neuron({ placement: { nodeSelector: { 'node-type': 'fast/nodes' } } }),
       'spec.placement.nodeSelector.node-type: Invalid value: "fast/nodes"',
+    ],
+    [
+      'a serviceMonitorLabels key that is not a label key',
+      cluster({ monitoring: { serviceMonitor: true, serviceMonitorLabels: { 'has space': 'x' } } }),
+      'each serviceMonitorLabels key must be a label key',
+    ],
+    [
+      'a serviceMonitorLabels value that is not a label value',
+      cluster({ monitoring: { serviceMonitorLabels: { release: 'a b' } } }),
+      'spec.monitoring.serviceMonitorLabels.release: Invalid value: "a b"',
     ],
     [
       'an unknown field',

@@ -792,6 +792,10 @@ export interface Hal9ClusterSpecMonitoring {
    * @default "15s"
    */
   readonly scrapeInterval?: string;
+  /**
+   * Labels added to each ServiceMonitor, so a Prometheus whose serviceMonitorSelector needs them (kube-prometheus-stack: release: <its release name>) selects it. The operator's own labels win on a clash.
+   */
+  readonly serviceMonitorLabels?: { readonly [key: string]: string };
 }
 
 /**

@@ -802,6 +802,15 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "type": "string",
           "maxLength": 16,
           "pattern": "^[0-9]+(ms|s|m|h)$"
+        },
+        "serviceMonitorLabels": {
+          "type": "object",
+          "maxProperties": 16,
+          "additionalProperties": {
+            "type": "string",
+            "maxLength": 63,
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+          }
         }
       }
     }

@@ -130,6 +130,20 @@ const cases: readonly Case[] = [
     'tolerationSeconds applies only to effect NoExecute',
   ],
   [
+    'a ServiceMonitor label key that is not a label key',
+    'Hal9Cluster',
+    'c',
+    { monitoring: { serviceMonitorLabels: { 'not a key': 'x' } } },
+    'each serviceMonitorLabels key must be a label key',
+  ],
+  [
+    'valid ServiceMonitor labels',
+    'Hal9Cluster',
+    'c',
+    { monitoring: { serviceMonitorLabels: { release: 'kube-prometheus-stack', 'example.com/team': 'a' } } },
+    undefined,
+  ],
+  [
     'valid tolerations (Exists without a key, NoExecute with tolerationSeconds)',
     'Hal9Cluster',
     'c',

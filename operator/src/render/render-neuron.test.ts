@@ -509,6 +509,28 @@ describe('renderNeuron: tuning options', () => {
         }),
     ],
     [
+      'monitoring.serviceMonitorLabels reach the ServiceMonitor, and cannot replace the operator’s own labels',
+      {
+        monitoring: {
+          serviceMonitor: true,
+          scrapeInterval: '15s',
+          serviceMonitorLabels: {
+            release: 'kube-prometheus-stack',
+            'app.kubernetes.io/managed-by': 'someone',
+          },
+        },
+      },
+      {},
+      (o) => {
+        const labels = byKind(o, 'ServiceMonitor')!.metadata!.labels!;
+        expect(labels.release).toBe('kube-prometheus-stack');
+        expect(labels['app.kubernetes.io/managed-by']).toBe(
+          byKind(o, 'Deployment')!.metadata!.labels!['app.kubernetes.io/managed-by'],
+        );
+        expect(labels['app.kubernetes.io/managed-by']).not.toBe('someone');
+      },
+    ],
+    [
       'the image and pull policy come from the cluster',
       { image: 'registry.local/hal9/runtime:1.2.3', imagePullPolicy: 'Always' },
       {},

@@ -107,6 +107,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
         name: names.service,
         namespace,
         labels,
+        extraLabels: spec.monitoring.serviceMonitorLabels ?? {},
         selector,
         ownerReference,
         interval: spec.monitoring.scrapeInterval,

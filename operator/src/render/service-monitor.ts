@@ -5,6 +5,8 @@ export interface ServiceMonitorInput {
   readonly name: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** monitoring.serviceMonitorLabels: what the Prometheus's serviceMonitorSelector needs (ours win a clash). */
+  readonly extraLabels?: Readonly<Record<string, string>>;
   readonly selector: Readonly<Record<string, string>>;
   readonly ownerReference: V1OwnerReference[];
   readonly interval: string;
@@ -18,7 +20,7 @@ export function renderServiceMonitor(input: ServiceMonitorInput): KubernetesObje
     metadata: {
       name: input.name,
       namespace: input.namespace,
-      labels: { ...input.labels },
+      labels: { ...input.extraLabels, ...input.labels },
       ownerReferences: input.ownerReference,
     },
     spec: {
