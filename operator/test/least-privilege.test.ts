@@ -141,6 +141,23 @@ describe('the chart grants least privilege', () => {
     expect(await canI('patch', 'networkpolicies.networking.k8s.io', ['-n', ns])).toBe('yes');
   });
 
+  it('applies what a Neuron becomes and replaces nothing: patch and create, no update', async () => {
+    for (const resource of [
+      'deployments.apps',
+      'services',
+      'configmaps',
+      'horizontalpodautoscalers.autoscaling',
+    ]) {
+      expect(await canI('patch', resource, ['-n', ns]), resource).toBe('yes');
+      expect(await canI('create', resource, ['-n', ns]), resource).toBe('yes');
+      expect(await canI('update', resource, ['-n', ns]), resource).toBe('no');
+    }
+    expect(await canI('patch', 'neurons.hal9.ai', ['--subresource=scale', '-n', ns])).toBe('yes');
+    expect(await canI('update', 'neurons.hal9.ai', ['--subresource=scale', '-n', ns])).toBe('no');
+    expect(await canI('get', 'pods', ['-n', ns])).toBe('no');
+    expect(await canI('patch', 'events', ['-n', ns])).toBe('no');
+  });
+
   it('the namespace enforces the restricted Pod Security Standard (the admission plugin is on)', async () => {
     const refused = await core
       .createNamespacedPod({

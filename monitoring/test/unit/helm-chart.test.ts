@@ -98,27 +98,28 @@ describe('charts/hal9-operator', () => {
         r.resources.map((res) => `${g || 'core'}/${res}: ${[...r.verbs].sort().join(',')}`),
       ),
     );
-    const crud = 'create,delete,get,list,patch,update,watch';
+    // Server-side apply: patch (and create for a new object); nothing is replaced, so no update.
+    const apply = 'create,delete,get,list,patch,watch';
     expect(grants.sort()).toEqual(
       [
         'hal9.ai/hal9clusters: get,list,watch',
         'hal9.ai/neurons: get,list,patch,watch',
-        'hal9.ai/hal9clusters/status: patch,update',
-        'hal9.ai/neurons/status: patch,update',
-        'hal9.ai/neurons/scale: get,patch,update',
-        `core/configmaps: ${crud}`,
-        `core/services: ${crud}`,
-        `apps/deployments: ${crud}`,
-        `autoscaling/horizontalpodautoscalers: ${crud}`,
-        `policy/poddisruptionbudgets: ${crud}`,
-        'core/events: create,patch',
-        'core/pods: get,list',
+        'hal9.ai/hal9clusters/status: patch',
+        'hal9.ai/neurons/status: patch',
+        'hal9.ai/neurons/scale: patch',
+        `core/configmaps: ${apply}`,
+        `core/services: ${apply}`,
+        `apps/deployments: ${apply}`,
+        `autoscaling/horizontalpodautoscalers: ${apply}`,
+        `policy/poddisruptionbudgets: ${apply}`,
+        'core/events: create',
+        'core/pods: list',
         // Secrets are only created (the per-cluster peer token), never read cluster-wide.
         'core/secrets: create',
         'networking.k8s.io/networkpolicies: create,delete,patch',
         'hal9.ai/hal9clusters/finalizers: update',
         'hal9.ai/neurons/finalizers: update',
-        `monitoring.coreos.com/servicemonitors: ${crud}`,
+        `monitoring.coreos.com/servicemonitors: ${apply}`,
         'coordination.k8s.io/leases: create,get,update',
       ].sort(),
     );
