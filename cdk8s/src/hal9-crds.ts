@@ -22,7 +22,7 @@ export interface Hal9CrdsProps {
   readonly argoCd?: boolean;
 }
 
-/** The sync options a CRD document already carries (crds/ sets Prune=false,Delete=false). */
+/** The sync options a CRD document already carries (crds/ sets ServerSideApply=true,Prune=false,Delete=false). */
 function ownSyncOptions(c: CrdDocument): string[] {
   const annotations = c.metadata.annotations as Readonly<Record<string, string>> | undefined;
   const value = annotations?.[syncOptionsAnnotation] ?? '';

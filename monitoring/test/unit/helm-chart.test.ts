@@ -196,7 +196,7 @@ describe('charts/hal9-operator', () => {
     for (const c of crds) {
       expect(c.metadata.annotations, c.metadata.name).toMatchObject({
         'helm.sh/resource-policy': 'keep',
-        'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+        'argocd.argoproj.io/sync-options': 'ServerSideApply=true,Prune=false,Delete=false',
       });
     }
   });
