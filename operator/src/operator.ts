@@ -6,6 +6,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { RenderNeuron } from './api-types.ts';
 import type { OperatorConfig } from './config.ts';
+import { ApiGatedInformer, type CachingInformer } from './controller/api-gated-informer.ts';
 import type { Clock } from './controller/clock.ts';
 import { Controller } from './controller/controller.ts';
 import { ResilientInformer } from './controller/informer.ts';
@@ -14,6 +15,7 @@ import { defaultControllerRateLimiter } from './controller/rate-limiter.ts';
 import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
 import { createProbeServer } from './http/probe-server.ts';
+import { apiResourceServed } from './kube/discovery.ts';
 import { childSources, clusterSource, type InformerSource, neuronSource } from './kube/informer-sources.ts';
 import { createNeuronPodLister } from './kube/pod-lister.ts';
 import { createKubeWriter } from './kube/writer.ts';
@@ -21,7 +23,7 @@ import { LeaderElector } from './leader/leader-elector.ts';
 import { createLeaseClient } from './leader/lease-client.ts';
 import type { Logger } from './logger.ts';
 import { controllerObserver, createMetrics, queueObserver } from './metrics/metrics.ts';
-import { type ChildKind, childKinds } from './reconcile/child-kinds.ts';
+import { type ChildKind, childKinds, optionalChildApis } from './reconcile/child-kinds.ts';
 import { clusterReconciler } from './reconcile/cluster.ts';
 import { clusterAccess, secretCreator } from './reconcile/cluster-access.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
@@ -71,11 +73,27 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const neurons = informer(neuronSource(kc, config.namespace));
   const clusters = informer(clusterSource(kc, config.namespace));
   const sources = childSources(kc, config.namespace);
-  const children = Object.fromEntries(childKinds.map((k) => [k, informer(sources[k])])) as Record<
-    ChildKind,
-    ResilientInformer<KubernetesObject>
-  >;
-  const all = [neurons, clusters, ...Object.values(children)];
+  // A kind whose API may be absent (ServiceMonitor) is watched only while discovery serves it; when
+  // it comes or goes, every Neuron is reconciled again (to apply, or to warn that it cannot).
+  const optionalInformer = (k: ChildKind) => {
+    const api = optionalChildApis[k];
+    if (!api) return undefined;
+    return new ApiGatedInformer<KubernetesObject>({
+      name: k,
+      served: apiResourceServed(kc, api),
+      create: () => informer(sources[k]),
+      clock,
+      logger,
+      onChange: () => {
+        if (!controllersStarted) return;
+        for (const n of neurons.list()) neuronQueue.add(keyOf(n));
+      },
+    });
+  };
+  const children = Object.fromEntries(
+    childKinds.map((k) => [k, optionalInformer(k) ?? informer(sources[k])]),
+  ) as Record<ChildKind, ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>>;
+  const all: CachingInformer<KubernetesObject>[] = [neurons, clusters, ...Object.values(children)];
 
   const queue = (name: string) =>
     new WorkQueue({
@@ -85,6 +103,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     });
   const neuronQueue = queue('neuron');
   const clusterQueue = queue('hal9cluster');
+  let controllersStarted = false;
   const handlers = watchHandlers(neurons, { neurons: neuronQueue, clusters: clusterQueue });
   neurons.on(handlers.neuron);
   clusters.on(handlers.cluster);
@@ -156,7 +175,6 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     metrics.activeWorkers.set({ controller: c.name }, 0);
   }
 
-  let controllersStarted = false;
   let cancelResync: (() => void) | undefined;
   let tuner: ReturnType<typeof startTuning> | undefined;
   const startControllers = async () => {

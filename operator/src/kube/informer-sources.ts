@@ -12,8 +12,9 @@ import {
 } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
 import type { InformerFactory, ListFn } from '../controller/informer.ts';
-import type { ChildKind } from '../reconcile/child-kinds.ts';
+import { type ChildKind, serviceMonitorApi } from '../reconcile/child-kinds.ts';
 import { makeClient, sharedConnections } from './api-client.ts';
+import type { ApiResource } from './discovery.ts';
 import { type CacheTransform, trimForCache } from './trim.ts';
 
 // A full list of a large namespace can take a while; a hung one must still end.
@@ -120,6 +121,7 @@ export function childSources(
   const apps = makeClient(kc, AppsV1Api, listTimeoutMs);
   const autoscaling = makeClient(kc, AutoscalingV2Api, listTimeoutMs);
   const policy = makeClient(kc, PolicyV1Api, listTimeoutMs);
+  const custom = makeClient(kc, CustomObjectsApi, listTimeoutMs);
   const ns = namespace;
   const q = { labelSelector };
   const trim = trimForCache();
@@ -173,5 +175,27 @@ export function childSources(
       trim,
       labelSelector,
     ),
+    // Listed only while discovery serves it (operator.ts gates it with ApiGatedInformer).
+    ServiceMonitor: customChildSource(kc, custom, serviceMonitorApi, 'ServiceMonitor', ns, trim),
   };
+}
+
+function customChildSource(
+  kc: KubeConfig,
+  api: CustomObjectsApi,
+  r: ApiResource,
+  name: string,
+  namespace: string | undefined,
+  transform: CacheTransform,
+): InformerSource<KubernetesObject> {
+  const labelSelector = labels.neuron;
+  const q = { group: r.group, version: r.version, plural: r.plural, labelSelector };
+  return source(
+    kc,
+    name,
+    prefix(`/apis/${r.group}/${r.version}`, namespace, r.plural),
+    () => (namespace ? api.listNamespacedCustomObject({ ...q, namespace }) : api.listClusterCustomObject(q)),
+    transform,
+    labelSelector,
+  );
 }

@@ -3,12 +3,14 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Hal9Cluster, Neuron, NeuronStatus, RenderInput } from '../api-types.ts';
+import type { ApiState } from '../controller/api-gated-informer.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
+import { withAppliedHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
-import { type ChildKind, childKinds } from './child-kinds.ts';
+import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { maxConcurrentSignals, neuronReconciler } from './neuron.ts';
 
 function reader<T extends KubernetesObject>(objects: readonly T[]): ObjectReader<T> {
@@ -27,9 +29,12 @@ function setup(
     deployments?: V1Deployment[];
     /** What the API server answers an apply with (default: the object as sent). */
     answer?: (obj: KubernetesObject) => KubernetesObject;
+    /** Caches of other kinds (default: empty). */
+    children?: Partial<Record<ChildKind, ChildReader>>;
   } = {},
 ) {
   const applied: KubernetesObject[] = [];
+  const deleted: KubernetesObject[] = [];
   const statuses: NeuronStatus[] = [];
   const renderInputs: RenderInput[] = [];
   const writer: KubeWriter = {
@@ -41,11 +46,16 @@ function setup(
       statuses.push(status as NeuronStatus);
     },
     createEvent: async () => {},
-    delete: async () => {},
+    delete: async (obj) => {
+      deleted.push(obj);
+    },
   };
   const children = Object.fromEntries(
-    childKinds.map((k) => [k, reader<KubernetesObject>(k === 'Deployment' ? (o.deployments ?? []) : [])]),
-  ) as Record<ChildKind, ObjectReader<KubernetesObject>>;
+    childKinds.map((k) => [
+      k,
+      o.children?.[k] ?? reader<KubernetesObject>(k === 'Deployment' ? (o.deployments ?? []) : []),
+    ]),
+  ) as Record<ChildKind, ChildReader>;
   const reconcile = neuronReconciler({
     neurons: reader(neurons),
     clusters: reader([cluster]),
@@ -59,7 +69,7 @@ function setup(
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
   });
-  return { reconcile, applied, renderInputs, statuses };
+  return { reconcile, applied, deleted, renderInputs, statuses };
 }
 
 describe('neuronReconciler', () => {
@@ -116,6 +126,85 @@ describe('the status after an apply', () => {
     expect(t.applied.some((x) => x.kind === 'Deployment')).toBe(true);
     const progressing = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Progressing');
     expect(progressing).toMatchObject({ status: 'True', reason: 'RollingOut' });
+  });
+});
+
+describe('ServiceMonitors (spec.monitoring.serviceMonitor)', () => {
+  const monitored = aHal9Cluster({ monitoring: { serviceMonitor: true } });
+  const key = `${testNamespace}/a`;
+  /** The ServiceMonitor a reconcile of Neuron `a` in `cluster` applies, as its informer would hold it. */
+  const rendered = (cluster: Hal9Cluster) => {
+    const sm = renderNeuron({ cluster, neuron: aNeuron('a'), peers: [] }).objects.find(
+      (x) => x.kind === 'ServiceMonitor',
+    );
+    return withAppliedHash(sm!);
+  };
+  const serviceMonitors = (objects: KubernetesObject[], state: ApiState = 'served'): ChildReader => ({
+    ...reader(objects),
+    apiState: () => state,
+  });
+  const kinds = (objects: KubernetesObject[]) => objects.map((x) => `${x.kind} ${x.metadata?.name}`);
+
+  it('deletes the one it owns once it is no longer rendered', async () => {
+    const live = rendered(monitored);
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      children: {
+        ServiceMonitor: serviceMonitors([
+          live,
+          { ...live, metadata: { ...live.metadata, name: 'theirs', ownerReferences: [] } },
+        ]),
+      },
+    });
+    await t.reconcile(key);
+    expect(kinds(t.deleted)).toEqual(['ServiceMonitor a']);
+    expect(t.deleted[0]?.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(kinds(t.applied)).not.toContain('ServiceMonitor a');
+  });
+
+  it('applies it again once it is gone from the cache (deleted by someone), and not while it matches', async () => {
+    const cache: KubernetesObject[] = [];
+    const t = setup([aNeuron('a')], monitored, { children: { ServiceMonitor: serviceMonitors(cache) } });
+    const appliedMonitors = async () => {
+      t.applied.length = 0;
+      await t.reconcile(key);
+      return kinds(t.applied).filter((k) => k.startsWith('ServiceMonitor'));
+    };
+    expect(await appliedMonitors()).toEqual(['ServiceMonitor a']);
+    cache.push(rendered(monitored)); // the informer sees it
+    expect(await appliedMonitors()).toEqual([]);
+    cache.length = 0; // kubectl delete servicemonitor a
+    expect(await appliedMonitors()).toEqual(['ServiceMonitor a']);
+    expect(t.deleted).toEqual([]);
+  });
+
+  it('is skipped with a warning where its API is not installed, and the Neuron is not Degraded', async () => {
+    const t = setup([aNeuron('a')], monitored, {
+      children: { ServiceMonitor: serviceMonitors([], 'absent') },
+    });
+    await t.reconcile(key);
+    expect(kinds(t.applied)).not.toContain('ServiceMonitor a');
+    const conditions = t.statuses.at(-1)?.conditions ?? [];
+    expect(conditions.find((c) => c.type === 'Warning')).toMatchObject({
+      status: 'True',
+      message: expect.stringContaining(
+        'ServiceMonitor a not applied: the monitoring.coreos.com/v1 API is not installed in this cluster',
+      ),
+    });
+    expect(conditions.find((c) => c.type === 'Degraded')?.status).toBe('False');
+  });
+
+  it('is neither applied nor pruned while its informer is still listing', async () => {
+    const live = rendered(monitored);
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      children: { ServiceMonitor: serviceMonitors([live], 'pending') },
+    });
+    await t.reconcile(key);
+    expect(t.deleted).toEqual([]);
+    const u = setup([aNeuron('a')], monitored, {
+      children: { ServiceMonitor: serviceMonitors([], 'pending') },
+    });
+    await u.reconcile(key);
+    expect(kinds(u.applied)).not.toContain('ServiceMonitor a');
   });
 });
 

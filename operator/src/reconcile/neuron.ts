@@ -25,13 +25,19 @@ import { rfc3339 } from '../status/rfc3339.ts';
 import { scaleIgnored } from '../status/scale-ignored.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import { autoscalerFieldManager } from '../tuning/scale-writer.ts';
-import { type ChildKind, childKinds } from './child-kinds.ts';
+import {
+  type ChildKind,
+  type ChildReader,
+  childApiVersions,
+  childKinds,
+  optionalChildApis,
+} from './child-kinds.ts';
 import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
 
 export interface NeuronReconcilerDeps {
   readonly neurons: ObjectReader<Neuron>;
   readonly clusters: ObjectReader<Hal9Cluster>;
-  readonly children: Readonly<Record<ChildKind, ObjectReader<KubernetesObject>>>;
+  readonly children: Readonly<Record<ChildKind, ChildReader>>;
   readonly render: RenderNeuron;
   readonly writer: KubeWriter;
   readonly events: EventRecorder;
@@ -59,8 +65,6 @@ const handoverManager = 'hal9-operator-handover';
  * Writes nothing when the live children already match and the status is unchanged.
  */
 export function neuronReconciler(deps: NeuronReconcilerDeps) {
-  // Kinds without an informer (e.g. ServiceMonitor): what we last applied, to skip repeats.
-  const uncached = new Map<string, string>();
   return async function reconcileNeuron(key: string): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
     const neuron = deps.neurons.get(name, namespace);
@@ -140,7 +144,6 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
           neuron,
           rendered.objects,
           log,
-          uncached,
           applyWarnings,
         );
         applied = deployment;
@@ -182,44 +185,44 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
   };
 }
 
-/** Applies the rendered children that differ from the cache and prunes ones no longer rendered. */
+/**
+ * Applies the rendered children that differ from the cache and prunes ones no longer rendered.
+ * An optional kind whose API the cluster lacks (ServiceMonitor without the Prometheus Operator)
+ * must not keep the Neuron Degraded: it is skipped with a warning. While its informer is still
+ * listing (its API just appeared) it is neither applied nor pruned: the informer's sync
+ * reconciles every Neuron again (operator.ts).
+ */
 async function applyChildren(
   deps: NeuronReconcilerDeps,
   neuron: Neuron,
   desired: readonly KubernetesObject[],
   log: Logger,
-  uncached: Map<string, string>,
   warnings: string[],
 ): Promise<{ changed: string[]; deployment?: V1Deployment }> {
   const namespace = neuron.metadata?.namespace ?? '';
   const changed: string[] = [];
   let deployment: V1Deployment | undefined;
   const wanted = new Set<string>();
+  const notInstalled = (obj: KubernetesObject) =>
+    `${obj.kind} ${obj.metadata?.name} not applied: the ${obj.apiVersion} API is not installed in this cluster`;
   for (const rendered of desired) {
     const obj = withAppliedHash(rendered);
     const kind = obj.kind as ChildKind;
     const name = obj.metadata?.name ?? '';
     wanted.add(`${kind}/${name}`);
-    const cache = deps.children[kind] as ObjectReader<KubernetesObject> | undefined;
+    const cache: ChildReader | undefined = deps.children[kind];
     if (!cache) {
-      const id = `${kind}/${namespace}/${name}`;
-      const json = JSON.stringify(obj);
-      if (uncached.get(id) === json) continue;
-      try {
-        await deps.writer.apply(obj);
-      } catch (err) {
-        // An optional kind whose API the cluster lacks (e.g. ServiceMonitor without the Prometheus
-        // Operator) must not keep the Neuron Degraded: skip it, say so, and try again on resync.
-        if (!(err instanceof OperatorError && err.code === OperatorErrorCode.NotFound)) throw err;
-        warnings.push(
-          `${kind} ${name} not applied: the ${obj.apiVersion} API is not installed in this cluster`,
-        );
-        continue;
-      }
-      uncached.set(id, json);
-      changed.push(`${kind} ${name}`);
+      throw new OperatorError(
+        OperatorErrorCode.Unexpected,
+        `render produced a ${kind}, which is no child kind`,
+      );
+    }
+    const api = cache.apiState?.() ?? 'served';
+    if (api === 'absent') {
+      warnings.push(notInstalled(obj));
       continue;
     }
+    if (api === 'pending') continue;
     const live = cache.get(name, namespace);
     // Leaving spec.replicas out (an HPA takes over) changes nothing a comparison sees, but the
     // field must still be handed over, or this manager keeps owning it.
@@ -248,17 +251,29 @@ async function applyChildren(
         { manager: handoverManager, force: false },
       );
     }
-    const result = await deps.writer.apply(obj);
+    let result: KubernetesObject;
+    try {
+      result = await deps.writer.apply(obj);
+    } catch (err) {
+      // The API went away since discovery last listed it.
+      const gone = err instanceof OperatorError && err.code === OperatorErrorCode.NotFound;
+      if (!(gone && optionalChildApis[kind])) throw err;
+      warnings.push(notInstalled(obj));
+      continue;
+    }
     if (kind === 'Deployment') deployment = result as V1Deployment;
     log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
     changed.push(`${kind} ${name}`);
   }
   const uid = neuron.metadata?.uid;
   for (const kind of childKinds) {
-    for (const live of deps.children[kind].list(namespace)) {
+    const cache = deps.children[kind];
+    // Only a complete cache says what is not wanted any more.
+    if ((cache.apiState?.() ?? 'served') !== 'served') continue;
+    for (const live of cache.list(namespace)) {
       const owned = live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
       if (!owned || wanted.has(`${kind}/${live.metadata?.name}`)) continue;
-      await deps.writer.delete({ ...live, kind, apiVersion: live.apiVersion ?? apiVersionOf(kind) });
+      await deps.writer.delete({ ...live, kind, apiVersion: live.apiVersion ?? childApiVersions[kind] });
       log.info({ kind, name: live.metadata?.name }, `Deleted ${kind}`);
       changed.push(`deleted ${kind} ${live.metadata?.name}`);
     }
@@ -364,16 +379,6 @@ function connectedPeers(neurons: ObjectReader<Neuron>, neuron: Neuron, clusterNa
     if (peer && peer.spec?.cluster === clusterName) peers.push(peer);
   }
   return peers;
-}
-
-function apiVersionOf(kind: ChildKind): string {
-  return {
-    ConfigMap: 'v1',
-    Service: 'v1',
-    Deployment: 'apps/v1',
-    HorizontalPodAutoscaler: 'autoscaling/v2',
-    PodDisruptionBudget: 'policy/v1',
-  }[kind];
 }
 
 // The block form the renderer writes: `  max_concurrent_signals: N` inside the top-level

@@ -1,9 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRuntime, startRuntime } from '../../../monitoring/test/support/runtime-process.ts';
-import { podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
+import { type ApiserverStub, startApiserverStub } from '../testing/apiserver-stub.ts';
+import { createPodLister, podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
 
 const aPod = (
   name: string,
@@ -45,6 +46,30 @@ describe('readyPodsByNeuron', () => {
       'ns/impl-1': [{ uid: 'uid-impl-1-a-1', name: 'impl-1-a-1', url: 'http://10.1.2.3:8080' }],
       'other/impl-1': [{ uid: 'uid-impl-1-a-5', name: 'impl-1-a-5', url: 'http://10.1.2.3:8080' }],
       'ns/design-1': [{ uid: 'uid-design-1-a-1', name: 'design-1-a-1', url: 'http://[fd00::7]:8080' }],
+    });
+  });
+});
+
+describe('createPodLister', () => {
+  // The list runs every pass (2 s): it must be served from the apiserver's watch cache
+  // (resourceVersion=0), not be a quorum read through etcd, and carry the runtime pod selector.
+  let stub: ApiserverStub | undefined;
+  afterEach(() => stub?.close());
+  const podList = { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [aPod('impl-1-a-1')] };
+
+  it.each([
+    ['one namespace', 'team-a', '/api/v1/namespaces/team-a/pods'],
+    ['all namespaces', undefined, '/api/v1/pods'],
+  ])('lists the runtime pods of %s from the watch cache', async (_, namespace, path) => {
+    stub = await startApiserverStub(() => ({ body: podList }));
+    const pods = await createPodLister(stub.kc, namespace)();
+    expect(pods.map((p) => p.metadata?.name)).toEqual(['impl-1-a-1']);
+    expect(stub.requests).toHaveLength(1);
+    const url = new URL(stub.requests[0]!.url!, 'http://stub');
+    expect(url.pathname).toBe(path);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      labelSelector: 'app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron',
+      resourceVersion: '0',
     });
   });
 });

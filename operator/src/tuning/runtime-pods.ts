@@ -21,13 +21,20 @@ export const podIPURL: PodURL = (pod) =>
 // The runtime pods of every Neuron: the selector's constant label, and a neuron label present.
 const runtimeSelector = `app.kubernetes.io/name=${selectorLabels('')['app.kubernetes.io/name']},${labels.neuron}`;
 
+/**
+ * Called on every pass (2 s), so the list is served from the apiserver's watch cache
+ * (`resourceVersion=0`: no quorum read through etcd), as fresh as an informer's cache would be; the
+ * selector keeps the answer to runtime pods. (An informer would need `watch` on pods, which the
+ * chart does not grant.)
+ */
 export function createPodLister(kc: KubeConfig, namespace: string | undefined): PodLister {
   const core = makeClient(kc, CoreV1Api, 15_000);
+  const q = { labelSelector: runtimeSelector, resourceVersion: '0' };
   return async () => {
     try {
       const list = namespace
-        ? await core.listNamespacedPod({ namespace, labelSelector: runtimeSelector })
-        : await core.listPodForAllNamespaces({ labelSelector: runtimeSelector });
+        ? await core.listNamespacedPod({ ...q, namespace })
+        : await core.listPodForAllNamespaces(q);
       return list.items;
     } catch (err) {
       throw fromApiError(err, 'List of runtime pods');
