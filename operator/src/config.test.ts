@@ -37,7 +37,9 @@ describe('parseConfig: least-privilege flags', () => {
     const c = ok([]);
     expect(c.allowPrivilegedNamespaces).toEqual([]);
     expect(c.networkPolicies).toBe(true);
+    expect(c.neuronClusterOwner).toBe(true);
     expect(c.prometheusNamespaceSelector).toEqual({ 'kubernetes.io/metadata.name': 'monitoring' });
+    expect(ok(['--no-neuron-cluster-owner']).neuronClusterOwner).toBe(false);
   });
 
   it('takes the allow-list, --no-network-policies and a namespace selector', () => {

@@ -28,6 +28,11 @@ export interface OperatorConfig {
   readonly allowPrivilegedNamespaces: readonly string[];
   /** Whether each Hal9Cluster gets its NetworkPolicies (--no-network-policies turns them off). */
   readonly networkPolicies: boolean;
+  /**
+   * Whether each Neuron gets an ownerReference to its Hal9Cluster, so deleting the cluster deletes its
+   * Neurons (--no-neuron-cluster-owner turns it off: Argo CD never prunes an object with owners).
+   */
+  readonly neuronClusterOwner: boolean;
   /** Labels of the namespaces whose pods may scrape the runtime pods (Prometheus). */
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
 }
@@ -65,6 +70,7 @@ const options = {
   'pod-cidrs': { type: 'string' },
   'allow-privileged-namespaces': { type: 'string' },
   'network-policies': { type: 'boolean', default: true },
+  'neuron-cluster-owner': { type: 'boolean', default: true },
   'prometheus-namespace-selector': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -97,6 +103,9 @@ Flags:
                                        namespaces where nodeTuning may create privileged init
                                        containers ('*': every namespace; default: none)
   --no-network-policies                do not render a Hal9Cluster's NetworkPolicies
+  --no-neuron-cluster-owner            do not make a Neuron owned by its Hal9Cluster (deleting
+                                       the cluster then keeps its Neurons; for Argo CD, which
+                                       never prunes an object that has owners)
   --prometheus-namespace-selector K=V[,K=V]
                                        labels of the namespaces Prometheus scrapes from
                                        (default: ${defaults.prometheusNamespaceSelector})
@@ -225,6 +234,7 @@ export function parseConfig(
     podCidrs,
     allowPrivilegedNamespaces: Object.freeze(allowPrivilegedNamespaces),
     networkPolicies: values['network-policies'] !== false,
+    neuronClusterOwner: values['neuron-cluster-owner'] !== false,
     prometheusNamespaceSelector: Object.freeze(selector.labels),
   });
   return errors.length > 0 ? { errors } : { config };

@@ -141,6 +141,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         },
         onApplySkipped: (kind) => metrics.applySkipped.inc({ kind }),
         listPods: createNeuronPodLister(kc),
+        clusterOwner: config.neuronClusterOwner,
       }),
     }),
     new Controller({

@@ -223,6 +223,20 @@ describe('charts/hal9-operator', () => {
     expect(objs.filter((o) => o.metadata.labels?.grafana_dashboard !== undefined)).toEqual([]);
     // The operator's own scrape target stays.
     expect(kinds(objs)).toContain('ServiceMonitor');
+    // Neurons are not owned by their cluster under Argo CD, which never prunes an owned object.
+    const args = (
+      objs.find((o) => o.kind === 'Deployment') as unknown as {
+        spec: { template: { spec: { containers: { args: string[] }[] } } };
+      }
+    ).spec.template.spec.containers[0]!.args;
+    expect(args).toContain('--no-neuron-cluster-owner');
+  });
+
+  it('makes Neurons owned by their cluster by default', () => {
+    const d = one(render(), 'Deployment') as unknown as {
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    expect(d.spec.template.spec.containers[0]!.args).not.toContain('--no-neuron-cluster-owner');
   });
 
   it('drops the PodDisruptionBudget for a single replica', () => {

@@ -31,6 +31,7 @@ function setup(
     answer?: (obj: KubernetesObject) => KubernetesObject;
     /** Caches of other kinds (default: empty). */
     children?: Partial<Record<ChildKind, ChildReader>>;
+    clusterOwner?: boolean;
   } = {},
 ) {
   const applied: KubernetesObject[] = [];
@@ -68,6 +69,7 @@ function setup(
     events: { record: () => {} },
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
+    ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
   });
   return { reconcile, applied, deleted, renderInputs, statuses };
 }
@@ -90,6 +92,30 @@ describe('neuronReconciler', () => {
       ['a', 'L4'],
       ['b', 'L3'],
     ]);
+  });
+});
+
+describe('the Neuron’s owner reference to its Hal9Cluster', () => {
+  const cluster = () => {
+    const c = aHal9Cluster();
+    return { ...c, metadata: { ...c.metadata, uid: 'cluster-uid-1' } };
+  };
+  const ownerApplies = (applied: KubernetesObject[]) =>
+    applied.filter((o) => o.kind === 'Neuron' && o.metadata?.ownerReferences?.length);
+
+  it('is added by default, so deleting the cluster deletes its Neurons', async () => {
+    const t = setup([aNeuron('a')], cluster());
+    await t.reconcile(`${testNamespace}/a`);
+    expect(ownerApplies(t.applied).map((o) => o.metadata?.ownerReferences?.[0]?.uid)).toEqual([
+      'cluster-uid-1',
+    ]);
+  });
+
+  it('is not added with --no-neuron-cluster-owner (Argo CD never prunes an object that has owners)', async () => {
+    const t = setup([aNeuron('a')], cluster(), { clusterOwner: false });
+    await t.reconcile(`${testNamespace}/a`);
+    expect(ownerApplies(t.applied)).toEqual([]);
+    expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
   });
 });
 

@@ -48,6 +48,8 @@ export interface NeuronReconcilerDeps {
   readonly onApplySkipped?: (kind: string) => void;
   /** The Neuron's pods, read while its rollout is incomplete to say why they do not run. */
   readonly listPods?: NeuronPodLister;
+  /** Give each Neuron an ownerReference to its Hal9Cluster (--neuron-cluster-owner, the default). */
+  readonly clusterOwner?: boolean;
 }
 
 // While a rollout is incomplete, the pods' reasons are read again this often (they change without
@@ -137,7 +139,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
     if (!paused) {
-      await ownByCluster(deps, neuron, cluster, log);
+      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, log);
       try {
         const { changed, deployment } = await applyChildren(
           deps,
