@@ -1,32 +1,44 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
-import { clusterAccess } from './cluster-access.ts';
+import { clusterAccess, startingPods } from './cluster-access.ts';
 
-// The step's own decisions (what to send, when not to repeat it), with the writes recorded; the
-// apiserver side runs in operator/test/least-privilege.test.ts.
+// The step's own decisions (what to send, when not to send it again), with every request recorded
+// (the writes the operator counts in hal9_operator_api_writes_total); the apiserver side runs in
+// operator/test/least-privilege.test.ts and operator/test/cluster-access.test.ts.
 
-function setup(existing = new Set<string>()) {
+const minute = 60_000;
+const resync = 10 * minute;
+
+function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorError | undefined } = {}) {
+  const existing = o.existing ?? new Set<string>();
   const clock = new FakeClock();
   const calls: string[] = [];
   const tokens: string[] = [];
+  const record = (call: string) => {
+    calls.push(call);
+    const err = o.refuse?.(call);
+    if (err) throw err;
+  };
   const writer = {
     apply: async (obj: KubernetesObject) => {
-      calls.push(`apply ${obj.metadata?.name}`);
+      record(`apply ${obj.metadata?.name}`);
       return obj;
     },
     delete: async (obj: KubernetesObject) => {
-      calls.push(`delete ${obj.metadata?.name}`);
+      record(`delete ${obj.metadata?.name}`);
     },
   } as unknown as KubeWriter;
   let n = 0;
   const step = clusterAccess({
     writer,
     createSecret: async (s: V1Secret) => {
-      calls.push(`create ${s.metadata?.name}`);
+      record(`create ${s.metadata?.name}`);
       tokens.push(s.stringData?.token ?? '');
       if (existing.has(s.metadata?.name ?? '')) return 'exists';
       existing.add(s.metadata?.name ?? '');
@@ -39,54 +51,167 @@ function setup(existing = new Set<string>()) {
     operatorNamespace: 'hal9-system',
     prometheusNamespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
   });
-  return { step, calls, tokens, clock };
+  /** Runs the step and returns the requests it sent. */
+  const pass = async (c: Hal9Cluster = cluster, ns: readonly Neuron[] = neurons) => {
+    calls.length = 0;
+    const result = await step(c, ns);
+    return { calls: [...calls], result };
+  };
+  return { step, pass, calls, tokens, clock, existing };
 }
 
+const settled = {
+  conditions: [
+    { type: 'Ready', status: 'True', reason: 'Available', message: '', lastTransitionTime: '' },
+    { type: 'Progressing', status: 'False', reason: 'Reconciled', message: '', lastTransitionTime: '' },
+  ],
+} as const;
+const rollingOut = {
+  conditions: [
+    { type: 'Ready', status: 'True', reason: 'Available', message: '', lastTransitionTime: '' },
+    { type: 'Progressing', status: 'True', reason: 'RollingOut', message: '', lastTransitionTime: '' },
+  ],
+} as const;
 const cluster = aHal9Cluster({}, 'brain');
-const neurons = [aNeuron('a', { cluster: 'brain', layer: 'L4' }), aNeuron('b', { cluster: 'brain' })];
+const neurons = [
+  aNeuron('a', { cluster: 'brain', layer: 'L4' }, { status: structuredClone(settled) }),
+  aNeuron('b', { cluster: 'brain' }, { status: structuredClone(settled) }),
+];
+const everything = ['create brain-peer-token', 'apply brain-hal9-runtime', 'apply brain-hal9-entry'];
 
 describe('clusterAccess', () => {
-  it('creates the Secret and applies both policies once; a repeat within 10 minutes writes nothing', async () => {
-    const { step, calls } = setup();
-    await step(cluster, neurons);
-    expect(calls).toEqual(['create brain-peer-token', 'apply brain-hal9-runtime', 'apply brain-hal9-entry']);
-    calls.length = 0;
-    await step(cluster, neurons);
-    expect(calls).toEqual([]);
+  it('creates the Secret and applies both policies once; resyncs of an unchanged cluster send nothing for an hour', async () => {
+    const t = setup();
+    expect((await t.pass()).calls).toEqual(everything);
+    for (let i = 1; i <= 5; i++) {
+      t.clock.advance(resync);
+      expect((await t.pass()).calls, `resync ${i}`).toEqual([]);
+    }
   });
 
-  it('applies a policy again when its input changes (a new entry Neuron), and everything after 10 minutes', async () => {
-    const { step, calls, clock } = setup();
-    await step(cluster, neurons);
-    calls.length = 0;
-    await step(cluster, [...neurons, aNeuron('c', { cluster: 'brain', layer: 'L5' })]);
-    expect(calls).toEqual(['apply brain-hal9-entry']);
-    calls.length = 0;
-    clock.advance(600_000);
-    await step(cluster, neurons);
-    expect(calls).toEqual(['create brain-peer-token', 'apply brain-hal9-runtime', 'apply brain-hal9-entry']);
+  it('sends everything again for a new generation of the cluster, and for the same name with another uid', async () => {
+    const t = setup();
+    await t.pass();
+    t.clock.advance(minute);
+    expect((await t.pass(aHal9Cluster({}, 'brain', { generation: 2 }))).calls).toEqual(everything);
+    expect((await t.pass(aHal9Cluster({}, 'brain', { generation: 2 }))).calls).toEqual([]);
+    expect((await t.pass(aHal9Cluster({}, 'brain', { uid: 'another', generation: 2 }))).calls).toEqual(
+      everything,
+    );
+  });
+
+  it('applies only the policy whose rendered content changed (a new entry Neuron)', async () => {
+    const t = setup();
+    await t.pass();
+    const more = [
+      ...neurons,
+      aNeuron('c', { cluster: 'brain', layer: 'L5' }, { status: structuredClone(settled) }),
+    ];
+    expect((await t.pass(cluster, more)).calls).toEqual(['apply brain-hal9-entry']);
+    expect((await t.pass(cluster, more)).calls).toEqual([]);
+  });
+
+  it('checks and applies everything again after an hour, so a policy deleted by hand comes back', async () => {
+    const t = setup();
+    await t.pass();
+    t.clock.advance(59 * minute);
+    expect((await t.pass()).calls).toEqual([]);
+    t.clock.advance(minute);
+    expect((await t.pass()).calls).toEqual(everything);
   });
 
   it('only ever creates the Secret: an existing one is left as it is', async () => {
-    const { step, calls, clock } = setup(new Set(['brain-peer-token']));
-    await step(cluster, neurons);
-    clock.advance(600_000);
-    await step(cluster, neurons);
-    expect(calls.filter((c) => c.includes('peer-token'))).toEqual([
-      'create brain-peer-token',
-      'create brain-peer-token',
-    ]);
-    expect(calls.some((c) => c.startsWith('apply brain-peer'))).toBe(false);
+    const t = setup({ existing: new Set(['brain-peer-token']) });
+    await t.pass();
+    t.clock.advance(60 * minute);
+    await t.pass();
+    expect(t.tokens).toHaveLength(2);
+    expect(t.existing).toEqual(new Set(['brain-peer-token']));
   });
 
-  it('removes the entry policy when the cluster has no Neuron', async () => {
-    const { step, calls } = setup();
-    await step(cluster, neurons);
-    calls.length = 0;
-    await step(cluster, []);
-    expect(calls).toEqual(['delete brain-hal9-entry']);
-    calls.length = 0;
-    await step(cluster, []);
-    expect(calls).toEqual([]);
+  it('removes the entry policy when the cluster has no Neuron, once', async () => {
+    const t = setup();
+    await t.pass();
+    expect((await t.pass(cluster, [])).calls).toEqual(['delete brain-hal9-entry']);
+    t.clock.advance(resync);
+    expect((await t.pass(cluster, [])).calls).toEqual([]);
+  });
+
+  it('while a Neuron rolls out, checks the Secret after 30 s, then 1, 2, 4 minutes, and asks to be reconciled then', async () => {
+    const t = setup();
+    await t.pass();
+    const starting = [
+      neurons[0]!,
+      aNeuron('b', { cluster: 'brain' }, { status: structuredClone(rollingOut) }),
+    ];
+    // Five seconds after the last check: not yet, but come back when the first check is due.
+    t.clock.advance(5_000);
+    expect(await t.pass(cluster, starting)).toEqual({ calls: [], result: { recheckAfterMs: 25_000 } });
+    const waits: number[] = [];
+    for (const wait of [25_000, 60_000, 120_000, 240_000]) {
+      t.clock.advance(wait);
+      const { calls, result } = await t.pass(cluster, starting);
+      expect(calls).toEqual(['create brain-peer-token']);
+      waits.push(result.recheckAfterMs ?? 0);
+    }
+    expect(waits).toEqual([60_000, 120_000, 240_000, 480_000]);
+    // Rolled out: no more checks, no requeue, and the next rollout starts at 30 s again.
+    expect(await t.pass()).toEqual({ calls: [], result: {} });
+    t.clock.advance(30_000);
+    expect((await t.pass(cluster, starting)).calls).toEqual(['create brain-peer-token']);
+  });
+
+  it('re-creates a Secret deleted for rotation once the restarted pods are starting', async () => {
+    const t = setup();
+    await t.pass();
+    t.existing.delete('brain-peer-token'); // kubectl delete secret brain-peer-token
+    t.clock.advance(5 * minute);
+    expect((await t.pass()).calls).toEqual([]); // nothing is starting: nobody needs it yet
+    const restarted = neurons.map((n) => ({ ...n, status: structuredClone(rollingOut) }));
+    expect((await t.pass(cluster, restarted)).calls).toEqual(['create brain-peer-token']);
+    expect(t.existing.has('brain-peer-token')).toBe(true);
+  });
+
+  it('reports the first failure with its catalogue reason, still sends the other steps, and retries only the failed one', async () => {
+    let forbidden = true;
+    const t = setup({
+      refuse: (call) =>
+        forbidden && call.startsWith('create')
+          ? new OperatorError(
+              OperatorErrorCode.Forbidden,
+              'Create of Secret hal9-test/brain-peer-token failed (HTTP 403): no',
+              {
+                status: 403,
+              },
+            )
+          : undefined,
+    });
+    const first = await t.pass();
+    expect(first.calls).toEqual(everything);
+    expect(first.result.failure?.reason).toBe('Forbidden');
+    expect(first.result.failure?.message).toMatch(
+      /^HAL9_ERR_FORBIDDEN: Create of Secret hal9-test\/brain-peer-token/,
+    );
+    expect(first.result.failure?.error).toBeInstanceOf(OperatorError);
+    expect((await t.pass()).calls).toEqual(['create brain-peer-token']);
+    forbidden = false;
+    expect(await t.pass()).toEqual({ calls: ['create brain-peer-token'], result: {} });
+    expect((await t.pass()).calls).toEqual([]);
+  });
+});
+
+describe('startingPods', () => {
+  it.each([
+    ['no status yet (a new Neuron)', undefined, true],
+    ['Ready and rolled out', settled, false],
+    ['Ready while rolling out', rollingOut, true],
+    [
+      'not Ready',
+      { conditions: [{ ...settled.conditions[0], status: 'False' }, settled.conditions[1]] },
+      true,
+    ],
+  ] as const)('%s: %s', (_name, status, expected) => {
+    const n = aNeuron('a', {}, status ? { status: structuredClone(status) as Neuron['status'] } : {});
+    expect(startingPods(n as Neuron)).toBe(expected);
   });
 });

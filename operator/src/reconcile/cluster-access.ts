@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import { fromApiError } from '../errors.ts';
@@ -8,6 +9,9 @@ import type { Logger } from '../logger.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
 import { renderPeerSecret } from '../render/peer-secret.ts';
 import { entryNeuron } from '../spec/entry-neuron.ts';
+import { type AccessFailure, type AccessStep, accessFailure } from '../status/access-failure.ts';
+import { findCondition } from '../status/conditions.ts';
+import { ConditionType } from '../status/reasons.ts';
 
 /** Creates a Secret; 'exists' when one of that name is already there (it is never read or replaced). */
 export type CreateSecret = (secret: V1Secret) => Promise<'created' | 'exists'>;
@@ -22,67 +26,174 @@ export interface ClusterAccessDeps {
   readonly networkPolicies: boolean;
   readonly operatorNamespace: string | undefined;
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
-  /** How long a step done is not repeated (a deleted Secret or policy is restored after this). */
+  /**
+   * How long what was done is trusted while nothing changes: after this the Secret is checked and
+   * the policies applied again, so one deleted by hand is back within it and a resync.
+   * @default 3_600_000 (one hour: six 10-minute resyncs without a write)
+   */
   readonly recheckMs?: number;
+  /**
+   * While a Neuron of the cluster is starting pods: the first wait between two checks of the
+   * Secret, doubled after each check, up to `recheckMs`.
+   * @default 30_000
+   */
+  readonly startingRecheckMs?: number;
+}
+
+export interface AccessResult {
+  /** The step that failed, as the Hal9Cluster's Degraded condition shows it, and its error (the
+   * error's code decides the retry, as for any reconcile). */
+  readonly failure?: AccessFailure & { readonly error: unknown };
+  /** Reconcile again after this long although nothing changes: pods are starting and need the Secret. */
+  readonly recheckAfterMs?: number;
 }
 
 /** What a Hal9Cluster owns besides its Neurons: the peer-token Secret and the NetworkPolicies. */
-export type ClusterAccess = (cluster: Hal9Cluster, neurons: readonly Neuron[]) => Promise<void>;
+export type ClusterAccess = (cluster: Hal9Cluster, neurons: readonly Neuron[]) => Promise<AccessResult>;
+
+/** What was last done for one Hal9Cluster (by uid: one deleted and re-created is another). */
+interface Done {
+  /** metadata.generation it was done for: a new generation starts afresh. */
+  readonly generation: number;
+  /** When a reconcile last saw the cluster (entries of deleted clusters expire). */
+  seenAt: number;
+  /** When the Secret was last created or found there (409). */
+  secretAt?: number;
+  /** The current wait between checks of the Secret while pods are starting. */
+  startingWaitMs: number;
+  /** Per policy name: the hash of what was applied (or 'absent' for a deleted entry policy), and when. */
+  readonly policies: Map<string, { readonly hash: string; readonly at: number }>;
+}
 
 /**
- * The Secret is only created (POST, 409 = it exists): the operator needs no read access to
- * Secrets for it, and a token, once there, is never replaced. The policies are applied with
- * server-side apply when they differ from what was last applied. Neither is repeated for
- * `recheckMs` (10 min) unless its input changed, so a busy cluster costs no extra writes.
+ * Writes nothing while nothing changed (the operator's promise: no write when idle). Per cluster it
+ * remembers what it did successfully, for which generation, and the hash of each rendered policy;
+ * a step is sent again only when one of those changes, after `recheckMs`, or, for the Secret, while
+ * pods are starting. A failed step is not remembered, so the retry sends it again.
+ *
+ * The Secret is only ever created (POST; 409 = it exists): the token, once there, is never
+ * replaced, and the operator has no read access to Secrets (least privilege), so it cannot see one
+ * go. The create is therefore also the check: it stores nothing when the Secret exists. It is sent
+ * on the first reconcile of a cluster (or of a new generation), every `recheckMs`, and, because a
+ * missing Secret only matters to a pod that is starting (the kubelet mounts it; a running pod keeps
+ * its token), while a Neuron of the cluster has pods starting: not Ready, or rolling out (as after
+ * the documented rotation: delete the Secret, restart the Deployments). Those checks start after
+ * `startingRecheckMs` and back off to `recheckMs`, so a Neuron that never gets Ready costs a few
+ * creates, not one per reconcile.
+ *
+ * The policies are server-side applied; the chart grants no read on them either, so a policy
+ * deleted by hand comes back at the next apply: within `recheckMs` and a resync.
  */
 export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
-  const recheckMs = deps.recheckMs ?? 600_000;
-  const done = new Map<string, { json: string; at: number }>();
-  const fresh = (id: string, json: string) => {
-    const hit = done.get(id);
-    return hit !== undefined && hit.json === json && deps.clock.now() - hit.at < recheckMs;
-  };
+  const recheckMs = deps.recheckMs ?? 3_600_000;
+  const startingRecheckMs = Math.min(deps.startingRecheckMs ?? 30_000, recheckMs);
+  const memory = new Map<string, Done>();
+
   return async (cluster, neurons) => {
-    // Entries of deleted clusters expire with the rest: the map holds what was done recently only.
-    for (const [id, hit] of done) if (deps.clock.now() - hit.at >= recheckMs) done.delete(id);
+    const now = deps.clock.now();
+    for (const [uid, d] of memory) if (now - d.seenAt >= recheckMs) memory.delete(uid);
     const uid = cluster.metadata?.uid ?? '';
-    const log = deps.logger.child({ cluster: `${cluster.metadata?.namespace}/${cluster.metadata?.name}` });
-    // A cluster deleted and re-created under the same name is another uid: keys carry it.
-    const secretId = `${uid}/secret`;
-    if (!fresh(secretId, '')) {
+    const generation = cluster.metadata?.generation ?? 0;
+    const namespace = cluster.metadata?.namespace ?? 'default';
+    const log = deps.logger.child({ cluster: `${namespace}/${cluster.metadata?.name}` });
+    const last = memory.get(uid);
+    const done: Done =
+      last?.generation === generation
+        ? last
+        : { generation, seenAt: now, startingWaitMs: startingRecheckMs, policies: new Map() };
+    memory.set(uid, done);
+    done.seenAt = now;
+    // Every step is tried, so a Secret refused does not keep the policies out; the first failure is
+    // the one the cluster's condition shows.
+    let failure: AccessResult['failure'];
+    const fail = (at: AccessStep, error: unknown) => {
+      failure ??= { ...accessFailure(at, error), error };
+    };
+
+    const starting = neurons.some(startingPods);
+    if (!starting) done.startingWaitMs = startingRecheckMs;
+    const secretWait = starting ? done.startingWaitMs : recheckMs;
+    if (done.secretAt === undefined || now - done.secretAt >= secretWait) {
       const secret = renderPeerSecret(cluster, deps.randomToken());
-      const result = await deps.createSecret(secret);
-      if (result === 'created') log.info({ secret: secret.metadata?.name }, 'Created peer token Secret');
-      done.set(secretId, { json: '', at: deps.clock.now() });
-    }
-    if (!deps.networkPolicies) return;
-    const policies = renderNetworkPolicies({
-      cluster,
-      entryNeuron: entryNeuron(cluster, neurons)?.metadata?.name,
-      operatorNamespace: deps.operatorNamespace,
-      prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
-    });
-    const names = networkPolicyNames(cluster.metadata?.name ?? '');
-    for (const policy of policies) {
-      const id = `${uid}/${policy.metadata?.name}`;
-      const json = JSON.stringify(policy);
-      if (fresh(id, json)) continue;
-      await deps.writer.apply(policy);
-      done.set(id, { json, at: deps.clock.now() });
-    }
-    if (!policies.some((p) => p.metadata?.name === names.entry)) {
-      // No entry Neuron (any more): its policy would admit anyone to a pod that is not the entry.
-      const id = `${uid}/${names.entry}`;
-      if (!fresh(id, 'absent')) {
-        await deps.writer.delete({
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'NetworkPolicy',
-          metadata: { name: names.entry, namespace: cluster.metadata?.namespace ?? 'default' },
-        });
-        done.set(id, { json: 'absent', at: deps.clock.now() });
+      try {
+        const result = await deps.createSecret(secret);
+        if (result === 'created') log.info({ secret: secret.metadata?.name }, 'Created peer token Secret');
+        done.secretAt = now;
+        if (starting) done.startingWaitMs = Math.min(done.startingWaitMs * 2, recheckMs);
+      } catch (err) {
+        fail(step('create', secret), err);
       }
     }
+
+    if (deps.networkPolicies) {
+      const policies = renderNetworkPolicies({
+        cluster,
+        entryNeuron: entryNeuron(cluster, neurons)?.metadata?.name,
+        operatorNamespace: deps.operatorNamespace,
+        prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
+      });
+      const due = (name: string, hash: string) => {
+        const applied = done.policies.get(name);
+        return applied === undefined || applied.hash !== hash || now - applied.at >= recheckMs;
+      };
+      for (const policy of policies) {
+        const name = policy.metadata?.name ?? '';
+        const hash = hashOf(policy);
+        if (!due(name, hash)) continue;
+        try {
+          await deps.writer.apply(policy);
+          done.policies.set(name, { hash, at: now });
+        } catch (err) {
+          fail(step('apply', policy), err);
+        }
+      }
+      const entry = networkPolicyNames(cluster.metadata?.name ?? '').entry;
+      if (!policies.some((p) => p.metadata?.name === entry) && due(entry, 'absent')) {
+        // No entry Neuron (any more): its policy would admit anyone to a pod that is not the entry.
+        const absent = {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: entry, namespace },
+        };
+        try {
+          await deps.writer.delete(absent);
+          done.policies.set(entry, { hash: 'absent', at: now });
+        } catch (err) {
+          fail(step('delete', absent), err);
+        }
+      }
+    }
+
+    if (failure) return { failure };
+    return starting && done.secretAt !== undefined
+      ? { recheckAfterMs: done.secretAt + done.startingWaitMs - now }
+      : {};
   };
+}
+
+/**
+ * Whether a Neuron may have pods waiting to start (and so to mount the peer token): not Ready, or
+ * still rolling out, as its own conditions say (from the Neuron cache: no extra read).
+ */
+export function startingPods(neuron: Neuron): boolean {
+  const conditions = neuron.status?.conditions;
+  return (
+    findCondition(conditions, ConditionType.Ready)?.status !== 'True' ||
+    findCondition(conditions, ConditionType.Progressing)?.status === 'True'
+  );
+}
+
+function step(verb: AccessStep['verb'], obj: KubernetesObject): AccessStep {
+  return {
+    verb,
+    kind: obj.kind === 'Secret' ? 'Secret' : 'NetworkPolicy',
+    namespace: obj.metadata?.namespace ?? 'default',
+    name: obj.metadata?.name ?? '',
+  };
+}
+
+function hashOf(obj: KubernetesObject): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
 }
 
 /** The Secret creator over the API: POST only; the operator's role has create on Secrets, never get. */

@@ -22,7 +22,10 @@ export interface ClusterReconcilerDeps {
   readonly access?: ClusterAccess;
 }
 
-/** One Hal9Cluster: its status summarises its Neurons. It owns no children itself. */
+/**
+ * One Hal9Cluster: its peer-token Secret and NetworkPolicies (access), then its status, which
+ * summarises its Neurons and says when access failed (Degraded, with the error's catalogue name).
+ */
 export function clusterReconciler(deps: ClusterReconcilerDeps) {
   return async function reconcileCluster(key: string): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
@@ -38,6 +41,9 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
         services.set(neuron, s as V1Service);
       }
     }
+    // The cluster's own objects first: when one could not be written, the status says why (pods
+    // wait for the peer token in ContainerCreating and nothing else would tell).
+    const access = await deps.access?.(cluster, neurons);
     const status = computeClusterStatus({
       generation: cluster.metadata?.generation ?? 0,
       namespace,
@@ -45,23 +51,28 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       neurons,
       ...(cluster.spec?.entryNeuron ? { entryNeuron: cluster.spec.entryNeuron } : {}),
       serviceOf: (neuron) => services.get(neuron),
+      ...(access?.failure ? { accessFailure: access.failure } : {}),
       now: rfc3339(deps.clock.now()),
     });
-    if (statusUpToDate(status, cluster.status)) {
-      await deps.access?.(cluster, neurons);
-      return undefined;
+    if (!statusUpToDate(status, cluster.status)) {
+      try {
+        await deps.writer.applyStatus(
+          { kind: 'Hal9Cluster', plural: 'hal9clusters', namespace, name },
+          status,
+        );
+        deps.logger.debug(
+          { cluster: key, neurons: status.neurons, ready: status.readyNeurons },
+          'Updated Hal9Cluster status',
+        );
+      } catch (err) {
+        if (err instanceof OperatorError && err.status === 404) return undefined;
+        throw err;
+      }
     }
-    try {
-      await deps.writer.applyStatus({ kind: 'Hal9Cluster', plural: 'hal9clusters', namespace, name }, status);
-      deps.logger.debug(
-        { cluster: key, neurons: status.neurons, ready: status.readyNeurons },
-        'Updated Hal9Cluster status',
-      );
-    } catch (err) {
-      if (err instanceof OperatorError && err.status === 404) return undefined;
-      throw err;
-    }
-    await deps.access?.(cluster, neurons);
-    return undefined;
+    // Retried as its code says (errors.ts): backoff, or, for an object the apiserver refused, the
+    // next change of the cluster or resync. The condition stays until a pass succeeds.
+    if (access?.failure) throw access.failure.error;
+    const after = access?.recheckAfterMs;
+    return after !== undefined && after > 0 ? { requeueAfterMs: after } : undefined;
   };
 }

@@ -14,6 +14,8 @@ export interface ClusterStatusInput {
   readonly entryNeuron?: string;
   /** The Service of a neuron, by neuron name (from the cache). */
   readonly serviceOf: (neuron: string) => V1Service | undefined;
+  /** Set when the cluster's own objects (peer-token Secret, NetworkPolicies) could not be written. */
+  readonly accessFailure?: { readonly reason: string; readonly message: string };
   readonly now: string;
 }
 
@@ -46,11 +48,24 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     next.push(cond(ConditionType.Ready, 'False', Reason.NeuronsNotReady, msg));
     next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, msg));
   }
-  next.push(
-    degraded.length > 0
-      ? cond(ConditionType.Degraded, 'True', Reason.NeuronsDegraded, `Degraded neurons: ${list(degraded)}`)
-      : cond(ConditionType.Degraded, 'False', Reason.AsExpected, 'No degraded neurons'),
-  );
+  if (input.accessFailure) {
+    // The cluster's own failure first: a Neuron's may follow from it (pods without the peer token).
+    const also = degraded.length > 0 ? ` Degraded neurons: ${list(degraded)}` : '';
+    next.push(
+      cond(
+        ConditionType.Degraded,
+        'True',
+        input.accessFailure.reason,
+        `${input.accessFailure.message}${also}`,
+      ),
+    );
+  } else {
+    next.push(
+      degraded.length > 0
+        ? cond(ConditionType.Degraded, 'True', Reason.NeuronsDegraded, `Degraded neurons: ${list(degraded)}`)
+        : cond(ConditionType.Degraded, 'False', Reason.AsExpected, 'No degraded neurons'),
+    );
+  }
 
   const status: Hal9ClusterStatus = {
     observedGeneration: g,

@@ -1,0 +1,129 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Hal9Cluster, Hal9ClusterStatus } from '../api-types.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import type { KubeWriter } from '../kube/writer.ts';
+import { accessFailure } from '../status/access-failure.ts';
+import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
+import { FakeClock } from '../testing/fake-clock.ts';
+import { clusterReconciler } from './cluster.ts';
+import type { AccessResult } from './cluster-access.ts';
+
+function reader<T extends KubernetesObject>(objects: () => readonly T[]): ObjectReader<T> {
+  return {
+    get: (name, namespace) =>
+      objects().find((o) => o.metadata?.name === name && o.metadata?.namespace === namespace),
+    list: (namespace) => objects().filter((o) => !namespace || o.metadata?.namespace === namespace),
+  };
+}
+
+/** The reconciler with a cache that sees its own status writes, and an access step that answers `next`. */
+function setup() {
+  const clock = new FakeClock();
+  let cluster: Hal9Cluster = aHal9Cluster({}, 'brain');
+  const order: string[] = [];
+  const statuses: Hal9ClusterStatus[] = [];
+  let next: AccessResult = {};
+  const writer = {
+    applyStatus: async (_target: unknown, status: Hal9ClusterStatus) => {
+      order.push('status');
+      statuses.push(status);
+      cluster = { ...cluster, status } as Hal9Cluster;
+    },
+  } as unknown as KubeWriter;
+  const reconcile = clusterReconciler({
+    clusters: reader(() => [cluster]),
+    neurons: reader(() => [aNeuron('a', { cluster: 'brain', layer: 'L4' })]),
+    services: reader(() => []),
+    writer,
+    clock,
+    logger: pino({ level: 'silent' }),
+    access: async () => {
+      order.push('access');
+      return next;
+    },
+  });
+  return {
+    reconcile: () => reconcile(`${testNamespace}/brain`),
+    answer: (r: AccessResult) => {
+      next = r;
+    },
+    degraded: () => statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded'),
+    statuses,
+    order,
+    clock,
+  };
+}
+
+const forbidden = new OperatorError(
+  OperatorErrorCode.Forbidden,
+  'Create of Secret hal9-test/brain-peer-token failed (HTTP 403): secrets is forbidden',
+  { status: 403 },
+);
+const secretStep = {
+  verb: 'create',
+  kind: 'Secret',
+  namespace: testNamespace,
+  name: 'brain-peer-token',
+} as const;
+
+describe('clusterReconciler', () => {
+  it('writes an access failure into Degraded before it retries, and clears it when access succeeds', async () => {
+    const t = setup();
+    t.answer({ failure: { ...accessFailure(secretStep, forbidden), error: forbidden } });
+    // The error still goes to the work queue (backoff for HAL9_ERR_FORBIDDEN)...
+    await expect(t.reconcile()).rejects.toBe(forbidden);
+    // ...after the status says it, with the generation it was computed for.
+    expect(t.order).toEqual(['access', 'status']);
+    expect(t.statuses.at(-1)?.observedGeneration).toBe(1);
+    expect(t.degraded()).toMatchObject({
+      status: 'True',
+      reason: 'Forbidden',
+      observedGeneration: 1,
+      message: expect.stringMatching(/^HAL9_ERR_FORBIDDEN: .*ContainerCreating.*create on secrets/),
+    });
+    const since = t.degraded()?.lastTransitionTime;
+
+    // The same failure again: the status already says it, nothing is written.
+    t.clock.advance(5_000);
+    await expect(t.reconcile()).rejects.toBe(forbidden);
+    expect(t.statuses).toHaveLength(1);
+
+    // Fixed: Degraded goes back to False, with a new transition time.
+    t.clock.advance(5_000);
+    t.answer({});
+    await expect(t.reconcile()).resolves.toBeUndefined();
+    expect(t.degraded()).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    expect(t.degraded()?.lastTransitionTime).not.toBe(since);
+  });
+
+  it('keeps the transition time while the failure changes its reason', async () => {
+    const t = setup();
+    t.answer({ failure: { ...accessFailure(secretStep, forbidden), error: forbidden } });
+    await expect(t.reconcile()).rejects.toBe(forbidden);
+    const since = t.degraded()?.lastTransitionTime;
+    t.clock.advance(5_000);
+    const down = new OperatorError(
+      OperatorErrorCode.ApiUnavailable,
+      'Create of Secret … failed (HTTP 503): down',
+      {
+        status: 503,
+      },
+    );
+    t.answer({ failure: { ...accessFailure(secretStep, down), error: down } });
+    await expect(t.reconcile()).rejects.toBe(down);
+    expect(t.degraded()).toMatchObject({
+      status: 'True',
+      reason: 'ApiUnavailable',
+      lastTransitionTime: since,
+    });
+  });
+
+  it('asks to be reconciled again when access wants to look again', async () => {
+    const t = setup();
+    t.answer({ recheckAfterMs: 30_000 });
+    await expect(t.reconcile()).resolves.toEqual({ requeueAfterMs: 30_000 });
+  });
+});

@@ -1,0 +1,244 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { binDirFromInject, createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { CoreV1Api, KubeConfig, loadAllYaml, NetworkingV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aCluster, toYaml } from './support/builders.ts';
+import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { condition, reads } from './support/reads.ts';
+
+// A Hal9Cluster's own objects (peer-token Secret, NetworkPolicies) on the real apiserver, with the
+// operator acting as the chart's service account: a write refused shows in the cluster's Degraded
+// condition (not only in logs), goes away once the cause is fixed, and a resync of a cluster where
+// nothing changed writes nothing. Resync is 10 s here (600 s by default).
+
+const run = promisify(execFile);
+const chart = fileURLToPath(new URL('../../charts/hal9-operator', import.meta.url));
+const admin = kubeConfigFromInject();
+const core = admin.makeApiClient(CoreV1Api);
+const networking = admin.makeApiClient(NetworkingV1Api);
+let ns: string;
+let release: string;
+let serviceAccount: string;
+let operator: InProcessOperator | undefined;
+let r: ReturnType<typeof reads>;
+const clusterScoped: string[] = [];
+const admission = 'hal9-test-reviewed-network-policies';
+
+/** The chart's RBAC for a release in `ns`, less the one rule that lets it create Secrets. */
+async function chartRbacWithoutSecrets(): Promise<object[]> {
+  const { stdout } = await run(
+    join(binDirFromInject(), 'helm'),
+    ['template', release, chart, '--namespace', ns],
+    {
+      maxBuffer: 64 * 2 ** 20,
+    },
+  );
+  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  type Rule = { resources?: string[]; verbs?: string[]; resourceNames?: string[] };
+  const objects = (loadAllYaml(stdout) as { kind?: string; rules?: Rule[] }[]).filter(
+    (o) => o && kinds.has(o.kind ?? ''),
+  );
+  const role = objects.find((o) => o.kind === 'ClusterRole');
+  const before = role?.rules?.length ?? 0;
+  if (role?.rules)
+    role.rules = role.rules.filter((rule) => !rule.resources?.includes('secrets') || rule.resourceNames);
+  expect((role?.rules?.length ?? 0) + 1).toBe(before);
+  return objects;
+}
+
+async function serviceAccountKubeConfig(): Promise<KubeConfig> {
+  const token = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace: ns,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'local' }],
+    users: [{ name: 'operator', token: token.status?.token }],
+    contexts: [{ name: 'operator', cluster: 'local', user: 'operator' }],
+    currentContext: 'operator',
+  });
+  return kc;
+}
+
+const secret = async (name: string) => {
+  try {
+    return await core.readNamespacedSecret({ name, namespace: ns });
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+};
+
+/** Waits for the cluster's Degraded condition to match, for the cluster's current generation. */
+const degraded = (name: string, status: 'True' | 'False', reason: string, timeoutMs = 60_000) =>
+  waitFor(
+    `Hal9Cluster ${name} Degraded=${status} ${reason}`,
+    async () => {
+      const c = await r.cluster(name);
+      const d = condition(c, 'Degraded') as
+        | (ReturnType<typeof condition> & { lastTransitionTime?: string })
+        | undefined;
+      return d?.status === status && d.reason === reason && d.observedGeneration === c?.metadata?.generation
+        ? d
+        : undefined;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+
+/** A NetworkPolicy create in `ns` as the admission chain answers it (dry run: nothing is stored). */
+const policyAdmitted = async () => {
+  try {
+    await networking.createNamespacedNetworkPolicy({
+      namespace: ns,
+      dryRun: 'All',
+      body: { metadata: { name: 'probe' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } },
+    });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 422) return false;
+    throw err;
+  }
+};
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(admin, 'cluster-access');
+  ns = namespace.name;
+  r = reads(admin, ns);
+  release = `ca-${ns.slice(-12)}`;
+  serviceAccount = `${release}-hal9-operator`;
+  const rbac = await chartRbacWithoutSecrets();
+  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
+    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
+  }
+  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
+  operator = await startInProcess(await serviceAccountKubeConfig(), ns, ['--resync-seconds', '10']);
+  return namespace.delete;
+});
+afterAll(async () => {
+  await operator?.stop();
+  await kubectl([
+    'delete',
+    '--ignore-not-found',
+    ...clusterScoped,
+    `validatingadmissionpolicybinding/${admission}`,
+    `validatingadmissionpolicy/${admission}`,
+  ]);
+});
+
+describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
+  it('a Secret the operator may not create: Degraded=True Forbidden saying what to grant, cleared once granted', async () => {
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aCluster('brain')]) });
+    const d = await degraded('brain', 'True', 'Forbidden');
+    expect(d.message).toMatch(
+      /^HAL9_ERR_FORBIDDEN: Create of Secret .*\/brain-peer-token failed \(HTTP 403\)/,
+    );
+    expect(d.message).toContain('ContainerCreating');
+    expect(d.message).toContain('Grant the operator create on secrets in this namespace');
+    expect(await secret('brain-peer-token')).toBeUndefined();
+    // The policies do not wait for the Secret.
+    expect(
+      (await networking.readNamespacedNetworkPolicy({ name: 'brain-hal9-runtime', namespace: ns })).metadata
+        ?.name,
+    ).toBe('brain-hal9-runtime');
+
+    // The fix the message names: create on secrets in this namespace. The retry (backoff) clears it.
+    await kubectl(['create', 'role', 'peer-token', '-n', ns, '--verb=create', '--resource=secrets']);
+    await kubectl([
+      'create',
+      'rolebinding',
+      'peer-token',
+      '-n',
+      ns,
+      '--role=peer-token',
+      `--serviceaccount=${ns}:${serviceAccount}`,
+    ]);
+    const cleared = await degraded('brain', 'False', 'AsExpected');
+    expect(Date.parse(cleared.lastTransitionTime ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(d.lastTransitionTime ?? ''),
+    );
+    const created = await secret('brain-peer-token');
+    expect(Object.keys(created?.data ?? {})).toEqual(['token']);
+  });
+
+  it('a NetworkPolicy an admission policy refuses: Degraded=True Rejected with its message, cleared at a resync once admitted', async () => {
+    await kubectl(['apply', '-f', '-'], {
+      stdin: toYaml([
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: admission },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [
+                {
+                  apiGroups: ['networking.k8s.io'],
+                  apiVersions: ['v1'],
+                  operations: ['CREATE', 'UPDATE'],
+                  resources: ['networkpolicies'],
+                },
+              ],
+            },
+            validations: [
+              {
+                expression: "has(object.metadata.labels) && 'example.com/reviewed' in object.metadata.labels",
+                message: 'NetworkPolicies in this namespace need the label example.com/reviewed',
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: admission },
+          spec: {
+            policyName: admission,
+            validationActions: ['Deny'],
+            matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+          },
+        },
+      ]),
+    });
+    await waitFor(
+      'the admission policy in force',
+      async () => ((await policyAdmitted()) ? undefined : true),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
+
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aCluster('gate')]) });
+    const d = await degraded('gate', 'True', 'Rejected');
+    expect(d.message).toMatch(
+      /^HAL9_ERR_REJECTED: Apply of NetworkPolicy .*\/gate-hal9-runtime failed \(HTTP 422\)/,
+    );
+    expect(d.message).toContain('need the label example.com/reviewed');
+    expect(d.message).toContain('--no-network-policies');
+    // A refused object is not retried with backoff (errors.ts: terminal), but the Secret was created.
+    expect(await secret('gate-peer-token')).toBeDefined();
+
+    await kubectl(['delete', `validatingadmissionpolicybinding/${admission}`]);
+    await waitFor('the admission policy gone', async () => ((await policyAdmitted()) ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    // Nothing about the cluster changed: the resync retries what failed.
+    await degraded('gate', 'False', 'AsExpected', 40_000);
+    const policy = await networking.readNamespacedNetworkPolicy({ name: 'gate-hal9-runtime', namespace: ns });
+    expect(policy.metadata?.ownerReferences?.[0]?.name).toBe('gate');
+  });
+
+  it('resyncs of clusters where nothing changed write nothing', async () => {
+    const before = await operator!.writes();
+    await new Promise((resolve) => setTimeout(resolve, 22_000)); // two resyncs
+    const metric = await operator!.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
+    expect(await operator!.writes(), JSON.stringify(metric?.values)).toBe(before);
+  });
+});
