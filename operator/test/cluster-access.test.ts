@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { binDirFromInject, createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
-import { CoreV1Api, KubeConfig, loadAllYaml, NetworkingV1Api } from '@kubernetes/client-node';
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, toYaml } from './support/builders.ts';
+import { chartRbac, type RbacObject, serviceAccountKubeConfig } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
 import { condition, reads } from './support/reads.ts';
 
@@ -14,8 +11,6 @@ import { condition, reads } from './support/reads.ts';
 // condition (not only in logs), goes away once the cause is fixed, and a resync of a cluster where
 // nothing changed writes nothing. Resync is 10 s here (600 s by default).
 
-const run = promisify(execFile);
-const chart = fileURLToPath(new URL('../../charts/hal9-operator', import.meta.url));
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 const networking = admin.makeApiClient(NetworkingV1Api);
@@ -28,42 +23,14 @@ const clusterScoped: string[] = [];
 const admission = 'hal9-test-reviewed-network-policies';
 
 /** The chart's RBAC for a release in `ns`, less the one rule that lets it create Secrets. */
-async function chartRbacWithoutSecrets(): Promise<object[]> {
-  const { stdout } = await run(
-    join(binDirFromInject(), 'helm'),
-    ['template', release, chart, '--namespace', ns],
-    {
-      maxBuffer: 64 * 2 ** 20,
-    },
-  );
-  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-  type Rule = { resources?: string[]; verbs?: string[]; resourceNames?: string[] };
-  const objects = (loadAllYaml(stdout) as { kind?: string; rules?: Rule[] }[]).filter(
-    (o) => o && kinds.has(o.kind ?? ''),
-  );
+async function chartRbacWithoutSecrets(): Promise<RbacObject[]> {
+  const objects = await chartRbac(release, ns);
   const role = objects.find((o) => o.kind === 'ClusterRole');
   const before = role?.rules?.length ?? 0;
   if (role?.rules)
     role.rules = role.rules.filter((rule) => !rule.resources?.includes('secrets') || rule.resourceNames);
   expect((role?.rules?.length ?? 0) + 1).toBe(before);
   return objects;
-}
-
-async function serviceAccountKubeConfig(): Promise<KubeConfig> {
-  const token = await core.createNamespacedServiceAccountToken({
-    name: serviceAccount,
-    namespace: ns,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: 'local' }],
-    users: [{ name: 'operator', token: token.status?.token }],
-    contexts: [{ name: 'operator', cluster: 'local', user: 'operator' }],
-    currentContext: 'operator',
-  });
-  return kc;
 }
 
 const secret = async (name: string) => {
@@ -117,7 +84,10 @@ beforeAll(async () => {
     if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
   }
   await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  operator = await startInProcess(await serviceAccountKubeConfig(), ns, ['--resync-seconds', '10']);
+  operator = await startInProcess(await serviceAccountKubeConfig(admin, ns, serviceAccount), ns, [
+    '--resync-seconds',
+    '10',
+  ]);
   return namespace.delete;
 });
 afterAll(async () => {

@@ -1,9 +1,4 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
-  binDirFromInject,
   createTestNamespace,
   kubeConfigFromInject,
   kubectl,
@@ -14,13 +9,13 @@ import {
 import {
   AppsV1Api,
   CoreV1Api,
-  KubeConfig,
-  loadAllYaml,
+  type KubeConfig,
   NetworkingV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { chartRbac, serviceAccountKubeConfig } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
 import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
@@ -30,8 +25,6 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 // the per-cluster Secret, NetworkPolicies owned by the cluster, privileged init containers only
 // with the allow-list, and runtime pods admitted under `restricted`.
 
-const run = promisify(execFile);
-const chart = fileURLToPath(new URL('../../charts/hal9-operator', import.meta.url));
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 let ns: string;
@@ -51,44 +44,6 @@ const clusterSpec = {
     },
   },
 };
-
-async function chartRbac(): Promise<object[]> {
-  const { stdout } = await run(
-    join(binDirFromInject(), 'helm'),
-    [
-      'template',
-      release,
-      chart,
-      '--namespace',
-      ns,
-      '--set',
-      `rbac.adminTokenSecrets[0].namespace=${ns}`,
-      '--set',
-      'rbac.adminTokenSecrets[0].names[0]=hal9-admin',
-    ],
-    { maxBuffer: 64 * 2 ** 20 },
-  );
-  const kinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-  return (loadAllYaml(stdout) as { kind?: string }[]).filter((o) => o && kinds.has(o.kind ?? ''));
-}
-
-/** A KubeConfig that authenticates as the chart's service account (a TokenRequest token). */
-async function serviceAccountKubeConfig(): Promise<KubeConfig> {
-  const token = await core.createNamespacedServiceAccountToken({
-    name: serviceAccount,
-    namespace: ns,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: 'local' }],
-    users: [{ name: 'operator', token: token.status?.token }],
-    contexts: [{ name: 'operator', cluster: 'local', user: 'operator' }],
-    currentContext: 'operator',
-  });
-  return kc;
-}
 
 async function canI(verb: string, resource: string, where: string[]): Promise<string> {
   const res = await kubectl(
@@ -110,12 +65,17 @@ beforeAll(async () => {
   release = `lp-${ns.slice(-12)}`;
   serviceAccount = `${release}-hal9-operator`;
   await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
-  const rbac = await chartRbac();
+  const rbac = await chartRbac(release, ns, [
+    '--set',
+    `rbac.adminTokenSecrets[0].namespace=${ns}`,
+    '--set',
+    'rbac.adminTokenSecrets[0].names[0]=hal9-admin',
+  ]);
   for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
     if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
   }
   await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  asOperator = await serviceAccountKubeConfig();
+  asOperator = await serviceAccountKubeConfig(admin, ns, serviceAccount);
   await startOperator();
   runner = await startPodRunner({ kubeConfig: admin, namespace: ns, maxProcesses: 4, stopGraceMs: 2000 });
   return namespace.delete;

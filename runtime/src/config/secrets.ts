@@ -19,11 +19,9 @@ export async function readSecretFile(
   try {
     const file = await open(path, 'r');
     try {
-      // One byte past the limit tells "too large" from "exactly at the limit" without reading it all.
-      const buf = Buffer.alloc(maxBytes + 1);
-      const { bytesRead } = await file.read(buf, 0, buf.length, 0);
-      if (bytesRead > maxBytes) throw fail(`${path} is over ${maxBytes} bytes`);
-      text = buf.toString('utf8', 0, bytesRead).trim();
+      // A mounted Secret is a regular file: its size is known before anything is read.
+      if ((await file.stat()).size > maxBytes) throw fail(`${path} is over ${maxBytes} bytes`);
+      text = (await file.readFile('utf8')).trim();
     } finally {
       await file.close();
     }
