@@ -11,9 +11,13 @@ import { firstMismatch } from './compare.ts';
  */
 export const appliedHashAnnotation = 'hal9.ai/applied-hash';
 
+/** A short hash of an object's content (key order must be stable). */
+export const contentHash = (obj: KubernetesObject): string =>
+  createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+
 /** The desired object with the hash of its content in the annotation (key order must be stable). */
 export function withAppliedHash<T extends KubernetesObject>(obj: T): T {
-  const hash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+  const hash = contentHash(obj);
   return {
     ...obj,
     metadata: {

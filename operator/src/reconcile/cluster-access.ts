@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import { fromApiError } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
+import { contentHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
@@ -138,7 +138,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       };
       for (const policy of policies) {
         const name = policy.metadata?.name ?? '';
-        const hash = hashOf(policy);
+        const hash = contentHash(policy);
         if (!due(name, hash)) continue;
         try {
           await deps.writer.apply(policy);
@@ -190,10 +190,6 @@ function step(verb: AccessStep['verb'], obj: KubernetesObject): AccessStep {
     namespace: obj.metadata?.namespace ?? 'default',
     name: obj.metadata?.name ?? '',
   };
-}
-
-function hashOf(obj: KubernetesObject): string {
-  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
 }
 
 /** The Secret creator over the API: POST only; the operator's role has create on Secrets, never get. */
