@@ -24,6 +24,10 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream model API timed out' },
   UPSTREAM_CONNECTION: { status: 502, message: 'The upstream model API could not be reached' },
   PEER_ERROR: { status: 502, message: 'The runtime hosting a neuron failed' },
+  UNROUTABLE_ANSWER: {
+    status: 508,
+    message: 'The neuron answered with no result and nothing to forward',
+  },
   HOP_LIMIT_EXCEEDED: { status: 508, message: 'The signal exceeded the hop limit' },
   CYCLE_DETECTED: { status: 508, message: 'The signal would revisit a neuron on its path' },
   FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },

@@ -52,6 +52,36 @@ describe('routing', () => {
     expect(res.body.trace.find((t: any) => t.neuron === 'lead').backward).toBeUndefined();
   });
 
+  it('returns CONTENT with nowhere to go as a result, and fails a branch whose answer holds nothing', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: design a\nFORWARD_TO: arch-b\nCONTENT: design b')],
+      L3: [
+        answer('design a', 'CONTENT: a design with no FORWARD_TO'),
+        answer('design b', 'BACKWARD_TO: lead\nERROR_TYPE: invalid_input'),
+      ],
+    });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results).toEqual([
+      { neuron: 'arch-a', layer: 'L3', content: 'a design with no FORWARD_TO' },
+    ]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'UNROUTABLE_ANSWER', neuron: 'arch-b' }),
+    ]);
+    expect(res.body.errors[0].message).toContain('invalid_input');
+    const archB = res.body.trace.find((t: any) => t.neuron === 'arch-b');
+    expect(archB.error).toMatchObject({ code: 'UNROUTABLE_ANSWER' });
+  });
+
+  it('fails a request whose only answer holds nothing, with 422 naming the neuron', async () => {
+    rt = await topology({ L4: [answer('default', 'ERROR_TYPE: nothing else')] });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(422);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER', neuron: 'lead' })]);
+  });
+
   it('forwards the inline and multi-line CONTENT text', async () => {
     rt = await topology({
       L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: first line\nsecond line')],

@@ -39,6 +39,15 @@ describe('parseAnswer', () => {
     expect(parseAnswer('FORWARD_TO: a').forwards).toEqual([{ targets: ['a'], content: undefined }]);
   });
 
+  it('makes CONTENT the result when the answer neither forwards nor results', () => {
+    expect(parseAnswer('CONTENT: the design\nin two lines\nCONTENT:\nCONTENT: more').results).toEqual([
+      'the design\nin two lines',
+      'more',
+    ]);
+    expect(parseAnswer('CONTENT: kept for the forward\nFORWARD_TO: a').results).toEqual([]);
+    expect(parseAnswer('CONTENT: not a result\nRESULT: the result').results).toEqual(['the result']);
+  });
+
   it('parses multi-line RESULT and several results', () => {
     expect(parseAnswer('preamble\nRESULT: one\ncontinued\nRESULT: two').results).toEqual([
       'one\ncontinued',

@@ -83,6 +83,10 @@ export function parseAnswer(answer: string): ParsedAnswer {
     }
     forwards.push({ targets: targetList(b.text), content: content ?? firstContent });
   });
+  // CONTENT with no FORWARD_TO and no RESULT has nowhere to go: it is the neuron's result, not lost.
+  if (forwards.length === 0 && results.length === 0) {
+    for (const b of bs) if (b.directive === 'CONTENT' && b.text !== '') results.push(b.text);
+  }
   const back = bs.find((b) => b.directive === 'BACKWARD_TO');
   const backward = back
     ? {

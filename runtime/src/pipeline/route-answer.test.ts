@@ -48,6 +48,24 @@ describe('routeAnswer', () => {
     expect(r.children).toEqual([]);
   });
 
+  it('fails an answer that neither results nor forwards, naming what it held', () => {
+    expect(route('').errors).toEqual([
+      expect.objectContaining({
+        code: 'UNROUTABLE_ANSWER',
+        neuron: 'design',
+        message: expect.stringContaining('no text'),
+      }),
+    ]);
+    const back = route('BACKWARD_TO: strategy\nERROR_TYPE: Timeout');
+    expect(back.errors).toEqual([
+      expect.objectContaining({ code: 'UNROUTABLE_ANSWER', message: expect.stringContaining('Timeout') }),
+    ]);
+    expect(back.backward).toEqual({ targets: ['strategy'], errorType: 'Timeout' });
+    // Forwards that are all dropped are reported as dropped, not as an unroutable answer.
+    expect(route('FORWARD_TO: nowhere').errors).toEqual([]);
+    expect(route('CONTENT: kept').results).toEqual([{ neuron: 'design', layer: 'L3', content: 'kept' }]);
+  });
+
   it('cuts the children to what the request’s signal budget has room for', () => {
     const budget = { ...DEFAULT_CONFIG.performance.request_budget, max_signals: 3 };
     const r = route('FORWARD_TO: impl-a, impl-b', {

@@ -1,4 +1,5 @@
 import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { withinSignalBudget } from './budget.ts';
 import { parseAnswer } from './protocol.ts';
 import { type ForwardPlan, MAX_DROPPED_LISTED, planForwards } from './routing.ts';
@@ -47,6 +48,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     performance.request_budget.max_signals,
     neuron.id,
   );
+  const unroutable = parsed.results.length === 0 && parsed.forwards.length === 0;
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
   return {
@@ -66,10 +68,19 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
       }),
     ),
     dropped: plan.dropped,
-    errors: plan.errors,
+    errors: unroutable ? [...plan.errors, unroutableError(neuron.id, parsed.backward)] : plan.errors,
     backward: parsed.backward && {
       targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => t.slice(0, 253)),
       errorType: parsed.backward.errorType.slice(0, 200),
     },
   };
+}
+
+// An answer that neither results nor forwards would end its branch with nothing to show: it is an
+// error the caller sees, naming what the answer held.
+function unroutableError(id: string, backward: RoutedAnswer['backward']): ErrorInfo {
+  const what = backward
+    ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType.slice(0, 200)})`
+    : 'no text, no RESULT and no FORWARD_TO';
+  return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${id}'s answer had ${what}`), id);
 }

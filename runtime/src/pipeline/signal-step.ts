@@ -136,11 +136,11 @@ export class SignalStep {
       d.forward(run, w.span, child, neuron);
     }
     const listed = dropped.length === 0 ? [] : dropped.slice(0, MAX_DROPPED_LISTED).map((x) => x.target);
+    // A branch that ends here with nothing to show failed: its trace entry names why.
+    const ended = children.length === 0 && routed.results.length === 0 ? routed.errors.at(-1) : undefined;
     run.close({
       results: routed.results,
-      trace: [
-        traceEntry(signal, neuron, cached, ms, forwardedTo, listed, undefined, answer, routed.backward),
-      ],
+      trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward)],
       errors: routed.errors,
     });
     if (d.tracing.enabled)
