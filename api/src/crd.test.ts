@@ -30,7 +30,7 @@ describe('CRDs', () => {
     expect(checkDrift(root)).toEqual([]);
   });
 
-  it.each(['performance', 'resources', 'placement', 'nodeTuning', 'autoscaling', 'claude'])(
+  it.each(['performance', 'resources', 'placement', 'nodeTuning', 'autoscaling', 'claude', 'monitoring'])(
     'Neuron spec.%s has the shape of the Hal9Cluster section, without defaults',
     (section) => {
       const cluster = specOf('hal9.ai_hal9clusters.yaml').properties![section];

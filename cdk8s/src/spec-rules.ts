@@ -12,7 +12,7 @@ const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** The sections a Neuron may override; both kinds share their shape and rules. */
 type Sections = Pick<
   Hal9ClusterSpec,
-  'claude' | 'performance' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling'
+  'claude' | 'performance' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling' | 'monitoring'
 >;
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
@@ -48,6 +48,9 @@ const lower = (a: string | undefined, b: string | undefined): boolean => {
   const y = b === undefined ? undefined : parseQuantity(b);
   return x !== undefined && y !== undefined && x < y;
 };
+
+// The CRD's CEL pattern for a label key.
+const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
 export function sectionRules(s: Sections, p: string): string[] {
@@ -158,6 +161,13 @@ export function sectionRules(s: Sections, p: string): string[] {
       `${p}.autoscaling.panicWindowSeconds (${a.panicWindowSeconds}): autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds (${a.stableWindowSeconds}): shorten the panic window or lengthen the stable window`,
     );
   }
+  for (const key of Object.keys(s.monitoring?.serviceMonitorLabels ?? {})) {
+    if (!labelKey.test(key)) {
+      problems.push(
+        `${p}.monitoring.serviceMonitorLabels: each serviceMonitorLabels key must be a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+      );
+    }
+  }
   const par = a?.parallelism;
   if (par?.min !== undefined && par.max !== undefined && par.min > par.max) {
     problems.push(
@@ -168,9 +178,6 @@ export function sectionRules(s: Sections, p: string): string[] {
 }
 
 /** Rules of a Hal9Cluster; `spec` has the schema defaults applied, as the apiserver validates it. */
-// The CRD's CEL pattern for a label key.
-const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   const problems: string[] = [];
   if (!dnsLabel.test(name) || name.length > 63) {
@@ -179,13 +186,6 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     );
   }
   problems.push(...sectionRules(spec, 'spec'));
-  for (const key of Object.keys(spec.monitoring?.serviceMonitorLabels ?? {})) {
-    if (!labelKey.test(key)) {
-      problems.push(
-        'spec.monitoring.serviceMonitorLabels: each serviceMonitorLabels key must be a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit',
-      );
-    }
-  }
   const r = spec.resources;
   const nt = spec.nodeTuning;
   if (nt?.hugepages && r?.requests?.memory === undefined) {

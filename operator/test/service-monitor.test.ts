@@ -26,7 +26,8 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 // - without it (the shared plane has no monitoring.coreos.com), the Neuron still converges and a
 //   warning says why there is no ServiceMonitor, instead of failing every reconcile;
 // - with it (a private API-only plane, so no other test file sees the CRD), the ServiceMonitor is
-//   a child like the others: re-created when deleted, deleted when no longer asked for.
+//   a child like the others: re-created when deleted, deleted when no longer asked for (by the
+//   cluster, or by one Neuron's own monitoring override).
 
 describe('a ServiceMonitor asked for where its API is not installed', () => {
   const kc = kubeConfigFromInject();
@@ -157,6 +158,24 @@ describe('a ServiceMonitor where its API is installed', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(again.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Neuron', name: 'watched' });
+  });
+
+  it("follows a Neuron's own monitoring: its labels are added, and false removes only its ServiceMonitor", async () => {
+    await apply([aNeuron('own', 'mon', { monitoring: { serviceMonitorLabels: { tier: 'l2' } } })]);
+    const own = await waitFor('ServiceMonitor own', () => serviceMonitor('own'), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    expect(own.metadata?.labels?.tier).toBe('l2');
+    expect((await serviceMonitor('watched'))?.metadata?.labels?.tier).toBeUndefined();
+
+    await apply([aNeuron('own', 'mon', { monitoring: { serviceMonitor: false } })]);
+    await waitFor(
+      'ServiceMonitor own deleted',
+      async () => ((await serviceMonitor('own')) ? undefined : true),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(await serviceMonitor('watched')).toBeDefined();
   });
 
   it('is deleted when monitoring.serviceMonitor is turned off, the other children kept', async () => {

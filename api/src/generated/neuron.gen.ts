@@ -19,7 +19,7 @@ export interface Neuron {
 }
 
 /**
- * Desired state of the neuron. Sections performance, resources, placement, nodeTuning, autoscaling and claude override the Hal9Cluster's.
+ * Desired state of the neuron. Sections performance, resources, placement, nodeTuning, autoscaling, claude and monitoring override the Hal9Cluster's.
  */
 export interface NeuronSpec {
   /**
@@ -78,6 +78,10 @@ export interface NeuronSpec {
    * Overrides of the cluster's claude section, field by field; mockResponses merge per layer.
    */
   readonly claude?: NeuronSpecClaude;
+  /**
+   * Overrides of the cluster's monitoring, field by field (serviceMonitorLabels are added to the cluster's; the neuron's win a clash).
+   */
+  readonly monitoring?: NeuronSpecMonitoring;
 }
 
 /**
@@ -706,6 +710,24 @@ export interface NeuronSpecClaudeMockResponsesValueItem {
    * Exact delay before answering, in milliseconds (0 for benchmarks).
    */
   readonly delayMs?: number;
+}
+
+/**
+ * Overrides of the cluster's monitoring, field by field (serviceMonitorLabels are added to the cluster's; the neuron's win a clash).
+ */
+export interface NeuronSpecMonitoring {
+  /**
+   * Create a Prometheus Operator ServiceMonitor for this neuron (only when its API is installed); false turns the cluster's off for it.
+   */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Scrape interval, for example 15s.
+   */
+  readonly scrapeInterval?: string;
+  /**
+   * Labels added to this neuron's ServiceMonitor, on top of the cluster's. The operator's own labels win on a clash.
+   */
+  readonly serviceMonitorLabels?: { readonly [key: string]: string };
 }
 
 /**

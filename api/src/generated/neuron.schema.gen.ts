@@ -821,6 +821,28 @@ export const neuronSpecSchema: SchemaNode = {
           }
         }
       }
+    },
+    "monitoring": {
+      "type": "object",
+      "properties": {
+        "serviceMonitor": {
+          "type": "boolean"
+        },
+        "scrapeInterval": {
+          "type": "string",
+          "maxLength": 16,
+          "pattern": "^[0-9]+(ms|s|m|h)$"
+        },
+        "serviceMonitorLabels": {
+          "type": "object",
+          "maxProperties": 16,
+          "additionalProperties": {
+            "type": "string",
+            "maxLength": 63,
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+          }
+        }
+      }
     }
   },
   "required": [

@@ -137,6 +137,24 @@ const cases: readonly Case[] = [
     'each serviceMonitorLabels key must be a label key',
   ],
   [
+    'a Neuron ServiceMonitor label key that is not a label key',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', monitoring: { serviceMonitorLabels: { 'team/': 'x' } } },
+    'each serviceMonitorLabels key must be a label key',
+  ],
+  [
+    'a Neuron monitoring override',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      monitoring: { serviceMonitor: false, scrapeInterval: '5s', serviceMonitorLabels: { tier: 'l2' } },
+    },
+    undefined,
+  ],
+  [
     'valid ServiceMonitor labels',
     'Hal9Cluster',
     'c',

@@ -531,6 +531,12 @@ describe('renderNeuron: tuning options', () => {
       },
     ],
     [
+      'a Neuron turns its cluster’s ServiceMonitor off for itself',
+      { monitoring: { serviceMonitor: true } },
+      { monitoring: { serviceMonitor: false } },
+      (o) => expect(byKind(o, 'ServiceMonitor')).toBeUndefined(),
+    ],
+    [
       'the image and pull policy come from the cluster',
       { image: 'registry.local/hal9/runtime:1.2.3', imagePullPolicy: 'Always' },
       {},

@@ -106,6 +106,29 @@ describe('effectiveSpec', () => {
     });
   });
 
+  it("overrides the cluster's monitoring per neuron: off for one, labels added to the cluster's", () => {
+    const cluster = aHal9Cluster({
+      monitoring: { serviceMonitor: true, serviceMonitorLabels: { release: 'kps', team: 'a' } },
+    });
+    const off = effectiveSpec(cluster, aNeuron('impl-1', { monitoring: { serviceMonitor: false } }));
+    expect(off.monitoring).toEqual({
+      serviceMonitor: false,
+      scrapeInterval: '15s',
+      serviceMonitorLabels: { release: 'kps', team: 'a' },
+    });
+    const labelled = effectiveSpec(
+      cluster,
+      aNeuron('impl-2', { monitoring: { scrapeInterval: '5s', serviceMonitorLabels: { team: 'b' } } }),
+    );
+    expect(labelled.monitoring).toEqual({
+      serviceMonitor: true,
+      scrapeInterval: '5s',
+      serviceMonitorLabels: { release: 'kps', team: 'b' },
+    });
+    // A neuron that sets nothing keeps the cluster's.
+    expect(effectiveSpec(cluster, aNeuron('impl-3')).monitoring.serviceMonitor).toBe(true);
+  });
+
   it('defaults fields of an object only the neuron sets', () => {
     const spec = effectiveSpec(
       aHal9Cluster(),

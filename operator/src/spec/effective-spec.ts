@@ -102,6 +102,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     placement: n.placement,
     nodeTuning: n.nodeTuning,
     autoscaling: n.autoscaling,
+    monitoring: n.monitoring,
   };
   // Defaults apply again after the merge so that an object that only the neuron sets (for example
   // placement.topologySpread) gets the defaults of its fields too.
