@@ -16,7 +16,13 @@ import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
 import { createProbeServer } from './http/probe-server.ts';
 import { apiResourceServed } from './kube/discovery.ts';
-import { childSources, clusterSource, type InformerSource, neuronSource } from './kube/informer-sources.ts';
+import {
+  childSources,
+  clusterSource,
+  type InformerSource,
+  networkPolicySource,
+  neuronSource,
+} from './kube/informer-sources.ts';
 import { createNeuronPodLister } from './kube/pod-lister.ts';
 import { createKubeWriter } from './kube/writer.ts';
 import { LeaderElector } from './leader/leader-elector.ts';
@@ -93,7 +99,17 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const children = Object.fromEntries(
     childKinds.map((k) => [k, optionalInformer(k) ?? informer(sources[k])]),
   ) as Record<ChildKind, ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>>;
-  const all: CachingInformer<KubernetesObject>[] = [neurons, clusters, ...Object.values(children)];
+  // A Hal9Cluster's NetworkPolicies, watched so one deleted or edited is applied again at once; not
+  // watched (nor read) with --no-network-policies.
+  const networkPolicies = config.networkPolicies
+    ? informer(networkPolicySource(kc, config.namespace))
+    : undefined;
+  const all: CachingInformer<KubernetesObject>[] = [
+    neurons,
+    clusters,
+    ...Object.values(children),
+    ...(networkPolicies ? [networkPolicies] : []),
+  ];
 
   const queue = (name: string) =>
     new WorkQueue({
@@ -108,6 +124,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   neurons.on(handlers.neuron);
   clusters.on(handlers.cluster);
   for (const k of childKinds) children[k].on(handlers.child(k));
+  networkPolicies?.on(handlers.clusterChild);
 
   const controllers = [
     new Controller({
@@ -164,7 +181,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           randomToken: () => randomBytes(32).toString('base64url'),
           clock,
           logger,
-          networkPolicies: config.networkPolicies,
+          networkPolicies: networkPolicies ?? false,
           operatorNamespace: config.leaderElectionNamespace,
           prometheusNamespaceSelector: config.prometheusNamespaceSelector,
         }),

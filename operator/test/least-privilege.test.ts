@@ -87,7 +87,7 @@ afterAll(async () => {
 });
 
 describe('the chart grants least privilege', () => {
-  it('has no get, list or watch on Secrets in any namespace, only create, and a get by name for admin tokens', async () => {
+  it('has no get, list or watch on Secrets in any namespace, only create, and a get by name for admin tokens; lists and watches NetworkPolicies', async () => {
     for (const verb of ['get', 'list', 'watch', 'update', 'patch', 'delete']) {
       expect(await canI(verb, 'secrets', ['--all-namespaces']), verb).toBe('no');
       expect(await canI(verb, 'secrets', ['-n', ns]), verb).toBe('no');
@@ -98,7 +98,13 @@ describe('the chart grants least privilege', () => {
     expect(await canI('get', 'secrets/other', ['-n', ns])).toBe('no');
     expect(await canI('update', 'neurons.hal9.ai', ['--subresource=finalizers', '-n', ns])).toBe('yes');
     expect(await canI('update', 'hal9clusters.hal9.ai', ['--subresource=finalizers', '-n', ns])).toBe('yes');
-    expect(await canI('patch', 'networkpolicies.networking.k8s.io', ['-n', ns])).toBe('yes');
+    // NetworkPolicies: applied, and listed and watched (the informer restores one deleted or edited).
+    for (const verb of ['patch', 'create', 'delete', 'list', 'watch']) {
+      expect(await canI(verb, 'networkpolicies.networking.k8s.io', ['-n', ns]), verb).toBe('yes');
+    }
+    for (const verb of ['get', 'update']) {
+      expect(await canI(verb, 'networkpolicies.networking.k8s.io', ['-n', ns]), verb).toBe('no');
+    }
   });
 
   it('applies what a Neuron becomes and replaces nothing: patch and create, no update', async () => {

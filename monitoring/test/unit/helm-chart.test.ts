@@ -116,7 +116,7 @@ describe('charts/hal9-operator', () => {
         'core/pods: list',
         // Secrets are only created (the per-cluster peer token), never read cluster-wide.
         'core/secrets: create',
-        'networking.k8s.io/networkpolicies: create,delete,patch',
+        'networking.k8s.io/networkpolicies: create,delete,list,patch,watch',
         'hal9.ai/hal9clusters/finalizers: update',
         'hal9.ai/neurons/finalizers: update',
         `monitoring.coreos.com/servicemonitors: ${apply}`,

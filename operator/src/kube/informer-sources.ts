@@ -7,14 +7,17 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
+  NetworkingV1Api,
   PolicyV1Api,
   Watch,
 } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
 import type { InformerFactory, ListFn } from '../controller/informer.ts';
 import { type ChildKind, serviceMonitorApi } from '../reconcile/child-kinds.ts';
+import { networkPolicySelector } from '../render/network-policy.ts';
 import { makeClient, sharedConnections } from './api-client.ts';
 import type { ApiResource } from './discovery.ts';
+import { networkPolicyForCache } from './network-policy-cache.ts';
 import { type CacheTransform, trimForCache } from './trim.ts';
 
 // A full list of a large namespace can take a while; a hung one must still end.
@@ -178,6 +181,27 @@ export function childSources(
     // Listed only while discovery serves it (operator.ts gates it with ApiGatedInformer).
     ServiceMonitor: customChildSource(kc, custom, serviceMonitorApi, 'ServiceMonitor', ns, trim),
   };
+}
+
+/** The NetworkPolicies the operator renders for Hal9Clusters (networkPolicySelector), trimmed. */
+export function networkPolicySource(
+  kc: KubeConfig,
+  namespace: string | undefined,
+): InformerSource<KubernetesObject> {
+  const labelSelector = networkPolicySelector;
+  const networking = makeClient(kc, NetworkingV1Api, listTimeoutMs);
+  const q = { labelSelector };
+  return source(
+    kc,
+    'NetworkPolicy',
+    prefix('/apis/networking.k8s.io/v1', namespace, 'networkpolicies'),
+    () =>
+      namespace
+        ? networking.listNamespacedNetworkPolicy({ ...q, namespace })
+        : networking.listNetworkPolicyForAllNamespaces(q),
+    networkPolicyForCache(),
+    labelSelector,
+  );
 }
 
 function customChildSource(

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1NetworkPolicy, V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
@@ -6,7 +6,7 @@ import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
-import { clusterAccess, startingPods } from './cluster-access.ts';
+import { clusterAccess, policyDiffers, startingPods } from './cluster-access.ts';
 
 // The step's own decisions (what to send, when not to send it again), with every request recorded
 // (the writes the operator counts in hal9_operator_api_writes_total); the apiserver side runs in
@@ -20,6 +20,9 @@ function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorE
   const clock = new FakeClock();
   const calls: string[] = [];
   const tokens: string[] = [];
+  // The live NetworkPolicies as the informer cache holds them: what was applied, less what was
+  // deleted (by the step, or by hand in a test).
+  const live = new Map<string, KubernetesObject>();
   const record = (call: string) => {
     calls.push(call);
     const err = o.refuse?.(call);
@@ -28,10 +31,12 @@ function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorE
   const writer = {
     apply: async (obj: KubernetesObject) => {
       record(`apply ${obj.metadata?.name}`);
+      live.set(obj.metadata?.name ?? '', structuredClone(obj));
       return obj;
     },
     delete: async (obj: KubernetesObject) => {
       record(`delete ${obj.metadata?.name}`);
+      live.delete(obj.metadata?.name ?? '');
     },
   } as unknown as KubeWriter;
   let n = 0;
@@ -47,7 +52,10 @@ function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorE
     randomToken: () => `token-${++n}`,
     clock,
     logger: pino({ level: 'silent' }),
-    networkPolicies: true,
+    networkPolicies: {
+      get: (name) => live.get(name),
+      list: () => [...live.values()],
+    },
     operatorNamespace: 'hal9-system',
     prometheusNamespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
   });
@@ -57,7 +65,7 @@ function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorE
     const result = await step(c, ns);
     return { calls: [...calls], result };
   };
-  return { step, pass, calls, tokens, clock, existing };
+  return { step, pass, calls, tokens, clock, existing, live };
 }
 
 const settled = {
@@ -89,12 +97,16 @@ describe('clusterAccess', () => {
     }
   });
 
-  it('sends everything again for a new generation of the cluster, and for the same name with another uid', async () => {
+  it('checks the Secret again for a new generation of the cluster, and sends everything for the same name with another uid', async () => {
     const t = setup();
     await t.pass();
     t.clock.advance(minute);
-    expect((await t.pass(aHal9Cluster({}, 'brain', { generation: 2 }))).calls).toEqual(everything);
+    // The policies in place are what this generation renders too.
+    expect((await t.pass(aHal9Cluster({}, 'brain', { generation: 2 }))).calls).toEqual([
+      'create brain-peer-token',
+    ]);
     expect((await t.pass(aHal9Cluster({}, 'brain', { generation: 2 }))).calls).toEqual([]);
+    // Another cluster of that name: the policies' ownerReference names the old one.
     expect((await t.pass(aHal9Cluster({}, 'brain', { uid: 'another', generation: 2 }))).calls).toEqual(
       everything,
     );
@@ -111,13 +123,51 @@ describe('clusterAccess', () => {
     expect((await t.pass(cluster, more)).calls).toEqual([]);
   });
 
-  it('checks and applies everything again after an hour, so a policy deleted by hand comes back', async () => {
+  it('applies a policy deleted by hand again at the next reconcile, and only that one', async () => {
+    const t = setup();
+    await t.pass();
+    t.clock.advance(minute);
+    t.live.delete('brain-hal9-runtime'); // kubectl delete networkpolicy brain-hal9-runtime
+    expect((await t.pass()).calls).toEqual(['apply brain-hal9-runtime']);
+    expect((await t.pass()).calls).toEqual([]);
+  });
+
+  it('applies a policy edited by hand again, but not one where others only added fields', async () => {
+    const t = setup();
+    await t.pass();
+    const entry = t.live.get('brain-hal9-entry') as V1NetworkPolicy;
+    entry.spec!.ingress = [{ ports: [{ port: 9090, protocol: 'TCP' }] }];
+    expect((await t.pass()).calls).toEqual(['apply brain-hal9-entry']);
+    const runtime = t.live.get('brain-hal9-runtime') as V1NetworkPolicy;
+    runtime.metadata!.labels = { ...runtime.metadata!.labels, team: 'a' };
+    runtime.metadata!.resourceVersion = '42';
+    expect((await t.pass()).calls).toEqual([]);
+  });
+
+  it('checks only the Secret again after an hour: the policies in place are not written', async () => {
     const t = setup();
     await t.pass();
     t.clock.advance(59 * minute);
     expect((await t.pass()).calls).toEqual([]);
     t.clock.advance(minute);
-    expect((await t.pass()).calls).toEqual(everything);
+    expect((await t.pass()).calls).toEqual(['create brain-peer-token']);
+  });
+
+  it('renders and reads no policy with network policies turned off', async () => {
+    const off = clusterAccess({
+      writer: {
+        apply: async () => expect.unreachable('no apply'),
+        delete: async () => expect.unreachable('no delete'),
+      } as unknown as KubeWriter,
+      createSecret: async () => 'created',
+      randomToken: () => 'token',
+      clock: new FakeClock(),
+      logger: pino({ level: 'silent' }),
+      networkPolicies: false,
+      operatorNamespace: 'hal9-system',
+      prometheusNamespaceSelector: {},
+    });
+    expect(await off(cluster, neurons)).toEqual({});
   });
 
   it('only ever creates the Secret: an existing one is left as it is', async () => {
@@ -135,6 +185,20 @@ describe('clusterAccess', () => {
     expect((await t.pass(cluster, [])).calls).toEqual(['delete brain-hal9-entry']);
     t.clock.advance(resync);
     expect((await t.pass(cluster, [])).calls).toEqual([]);
+  });
+
+  it('applies a refused policy again on the next reconcile', async () => {
+    let refused = true;
+    const t = setup({
+      refuse: (call) =>
+        refused && call === 'apply brain-hal9-runtime'
+          ? new OperatorError(OperatorErrorCode.Rejected, 'Apply of NetworkPolicy refused', { status: 422 })
+          : undefined,
+    });
+    expect((await t.pass()).result.failure?.reason).toBe('Rejected');
+    refused = false;
+    expect(await t.pass()).toEqual({ calls: ['apply brain-hal9-runtime'], result: {} });
+    expect((await t.pass()).calls).toEqual([]);
   });
 
   it('while a Neuron rolls out, checks the Secret after 30 s, then 1, 2, 4 minutes, and asks to be reconciled then', async () => {
@@ -213,5 +277,47 @@ describe('startingPods', () => {
   ] as const)('%s: %s', (_name, status, expected) => {
     const n = aNeuron('a', {}, status ? { status: structuredClone(status) as Neuron['status'] } : {});
     expect(startingPods(n as Neuron)).toBe(expected);
+  });
+});
+
+describe('policyDiffers', () => {
+  const desired = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'p', namespace: 'ns', annotations: { 'hal9.ai/applied-hash': 'h1' } },
+    spec: { policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 8080, protocol: 'TCP' }] }] },
+  };
+  // As listed: no apiVersion or kind, with what the apiserver and other writers add.
+  const served = {
+    metadata: {
+      name: 'p',
+      namespace: 'ns',
+      uid: 'u',
+      resourceVersion: '7',
+      annotations: { 'hal9.ai/applied-hash': 'h1', note: 'x' },
+    },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 8080, protocol: 'TCP' }] }],
+    },
+  };
+
+  it.each([
+    ['missing (deleted)', undefined, '(absent)'],
+    ['as applied, with fields others added', served, undefined],
+    [
+      'applied from other content',
+      { ...served, metadata: { ...served.metadata, annotations: { 'hal9.ai/applied-hash': 'h0' } } },
+      '.metadata.annotations.hal9.ai/applied-hash',
+    ],
+    [
+      'a sent field edited',
+      { ...served, spec: { ...served.spec, ingress: [{ ports: [{ port: 9090, protocol: 'TCP' }] }] } },
+      '.spec.ingress[0].ports[0].port',
+    ],
+    ['a rule added', { ...served, spec: { ...served.spec, ingress: [{}, {}] } }, '.spec.ingress'],
+  ] as const)('%s', (_name, live, expected) => {
+    expect(policyDiffers(desired, live as KubernetesObject | undefined)).toBe(expected);
   });
 });

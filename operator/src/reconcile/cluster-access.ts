@@ -1,9 +1,10 @@
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
 import { fromApiError } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
-import { contentHash } from '../kube/applied-hash.ts';
+import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
@@ -23,12 +24,17 @@ export interface ClusterAccessDeps {
   readonly randomToken: () => string;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly networkPolicies: boolean;
+  /**
+   * The informer cache of the NetworkPolicies the operator rendered (selected by
+   * networkPolicySelector): a policy is applied when it is missing there or differs from the
+   * rendered one. `false`: no policies are rendered (--no-network-policies).
+   */
+  readonly networkPolicies: ObjectReader<KubernetesObject> | false;
   readonly operatorNamespace: string | undefined;
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
   /**
-   * How long what was done is trusted while nothing changes: after this the Secret is checked and
-   * the policies applied again, so one deleted by hand is back within it and a resync.
+   * How long a Secret found there is trusted while nothing changes: after this it is checked again
+   * (a create), so one deleted by hand is back within it and a resync even if no pod starts.
    * @default 3_600_000 (one hour: six 10-minute resyncs without a write)
    */
   readonly recheckMs?: number;
@@ -61,28 +67,29 @@ interface Done {
   secretAt?: number;
   /** The current wait between checks of the Secret while pods are starting. */
   startingWaitMs: number;
-  /** Per policy name: the hash of what was applied (or 'absent' for a deleted entry policy), and when. */
-  readonly policies: Map<string, { readonly hash: string; readonly at: number }>;
 }
 
 /**
- * Writes nothing while nothing changed (the operator's promise: no write when idle). Per cluster it
- * remembers what it did successfully, for which generation, and the hash of each rendered policy;
- * a step is sent again only when one of those changes, after `recheckMs`, or, for the Secret, while
- * pods are starting. A failed step is not remembered, so the retry sends it again.
+ * Writes nothing while nothing changed (the operator's promise: no write when idle).
+ *
+ * The policies are server-side applied, each with the hash of its content in the applied-hash
+ * annotation, and compared with the live ones in the informer cache: a policy is applied when it is
+ * missing there (deleted by hand), when a field the operator sends differs (edited by hand), or when
+ * the rendered content changed (the hash); the entry policy is deleted while it is there and not
+ * rendered. The informer enqueues the owning cluster on every change of one (watches.ts), so a
+ * deleted or edited policy is back at once, and an unchanged one costs no request.
  *
  * The Secret is only ever created (POST; 409 = it exists): the token, once there, is never
  * replaced, and the operator has no read access to Secrets (least privilege), so it cannot see one
- * go. The create is therefore also the check: it stores nothing when the Secret exists. It is sent
- * on the first reconcile of a cluster (or of a new generation), every `recheckMs`, and, because a
- * missing Secret only matters to a pod that is starting (the kubelet mounts it; a running pod keeps
- * its token), while a Neuron of the cluster has pods starting: not Ready, or rolling out (as after
- * the documented rotation: delete the Secret, restart the Deployments). Those checks start after
- * `startingRecheckMs` and back off to `recheckMs`, so a Neuron that never gets Ready costs a few
- * creates, not one per reconcile.
- *
- * The policies are server-side applied; the chart grants no read on them either, so a policy
- * deleted by hand comes back at the next apply: within `recheckMs` and a resync.
+ * go. The create is therefore also the check: it stores nothing when the Secret exists. Per cluster
+ * the step remembers when the Secret was last created or found, for which generation, and sends
+ * the create on the first reconcile of a cluster (or of a new generation), every `recheckMs`, and,
+ * because a missing Secret only matters to a pod that is starting (the kubelet mounts it; a running
+ * pod keeps its token), while a Neuron of the cluster has pods starting: not Ready, or rolling out
+ * (as after the documented rotation: delete the Secret, restart the Deployments). Those checks
+ * start after `startingRecheckMs` and back off to `recheckMs`, so a Neuron that never gets Ready
+ * costs a few creates, not one per reconcile. A failed create is not remembered, so the retry sends
+ * it again.
  */
 export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
   const recheckMs = deps.recheckMs ?? 3_600_000;
@@ -98,9 +105,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
     const log = deps.logger.child({ cluster: `${namespace}/${cluster.metadata?.name}` });
     const last = memory.get(uid);
     const done: Done =
-      last?.generation === generation
-        ? last
-        : { generation, seenAt: now, startingWaitMs: startingRecheckMs, policies: new Map() };
+      last?.generation === generation ? last : { generation, seenAt: now, startingWaitMs: startingRecheckMs };
     memory.set(uid, done);
     done.seenAt = now;
     // Every step is tried, so a Secret refused does not keep the policies out; the first failure is
@@ -125,30 +130,27 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       }
     }
 
-    if (deps.networkPolicies) {
+    const live = deps.networkPolicies;
+    if (live) {
       const policies = renderNetworkPolicies({
         cluster,
         entryNeuron: entryNeuron(cluster, neurons)?.metadata?.name,
         operatorNamespace: deps.operatorNamespace,
         prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
-      });
-      const due = (name: string, hash: string) => {
-        const applied = done.policies.get(name);
-        return applied === undefined || applied.hash !== hash || now - applied.at >= recheckMs;
-      };
+      }).map(withAppliedHash);
       for (const policy of policies) {
         const name = policy.metadata?.name ?? '';
-        const hash = contentHash(policy);
-        if (!due(name, hash)) continue;
+        const differs = policyDiffers(policy, live.get(name, namespace));
+        if (differs === undefined) continue;
         try {
           await deps.writer.apply(policy);
-          done.policies.set(name, { hash, at: now });
+          log.info({ policy: name, differs }, 'Applied NetworkPolicy');
         } catch (err) {
           fail(step('apply', policy), err);
         }
       }
       const entry = networkPolicyNames(cluster.metadata?.name ?? '').entry;
-      if (!policies.some((p) => p.metadata?.name === entry) && due(entry, 'absent')) {
+      if (!policies.some((p) => p.metadata?.name === entry) && live.get(entry, namespace)) {
         // No entry Neuron (any more): its policy would admit anyone to a pod that is not the entry.
         const absent = {
           apiVersion: 'networking.k8s.io/v1',
@@ -157,7 +159,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         };
         try {
           await deps.writer.delete(absent);
-          done.policies.set(entry, { hash: 'absent', at: now });
+          log.info({ policy: entry }, 'Deleted NetworkPolicy');
         } catch (err) {
           fail(step('delete', absent), err);
         }
@@ -169,6 +171,18 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       ? { recheckAfterMs: done.secretAt + done.startingWaitMs - now }
       : {};
   };
+}
+
+/**
+ * Why the live policy (from the informer cache) needs an apply of the rendered one (a path for
+ * logs), or undefined when it does not: missing (deleted), another applied hash (the operator sends
+ * other content than last time), or a field the operator sends changed by another writer. Pure.
+ */
+export function policyDiffers(
+  desired: KubernetesObject,
+  live: KubernetesObject | undefined,
+): string | undefined {
+  return live ? liveDiffers(desired, live) : '(absent)';
 }
 
 /**

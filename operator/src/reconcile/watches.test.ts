@@ -1,3 +1,4 @@
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Neuron } from '../api-types.ts';
 import { aNeuron, testNamespace } from '../testing/builders.ts';
@@ -30,7 +31,7 @@ function setup(initial: Neuron[] = []) {
     h.neuron.delete?.(n);
   };
   const take = () => neuronKeys.splice(0).sort();
-  return { add, update, remove, take, clusterKeys };
+  return { add, update, remove, take, clusterKeys, handlers: h };
 }
 
 describe('watchHandlers: Neurons', () => {
@@ -78,5 +79,44 @@ describe('watchHandlers: Neurons', () => {
     t.take();
     t.update(aNeuron('c'));
     expect(t.take()).toEqual([`${ns}/c`]);
+  });
+});
+
+describe("watchHandlers: a Hal9Cluster's NetworkPolicies", () => {
+  const policy = (metadata: V1ObjectMeta): KubernetesObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { namespace: ns, ...metadata },
+  });
+  const owner = {
+    apiVersion: 'hal9.ai/v1alpha1',
+    kind: 'Hal9Cluster',
+    name: 'brain',
+    uid: 'u-1',
+    controller: true,
+  };
+
+  it('enqueues the owning Hal9Cluster on add, update and delete, and no Neuron', () => {
+    const t = setup([aNeuron('a', { cluster: 'brain' })]);
+    t.take();
+    t.clusterKeys.length = 0;
+    const p = policy({
+      name: 'brain-hal9-runtime',
+      ownerReferences: [owner],
+      labels: { 'hal9.ai/cluster': 'brain' },
+    });
+    t.handlers.clusterChild.add?.(p);
+    t.handlers.clusterChild.update?.(p);
+    t.handlers.clusterChild.delete?.(p);
+    expect(t.clusterKeys).toEqual([`${ns}/brain`, `${ns}/brain`, `${ns}/brain`]);
+    expect(t.take()).toEqual([]);
+  });
+
+  it('follows the ownerReference when the label was edited away, else the label', () => {
+    const t = setup();
+    t.handlers.clusterChild.delete?.(policy({ name: 'brain-hal9-entry', ownerReferences: [owner] }));
+    t.handlers.clusterChild.update?.(policy({ name: 'x', labels: { 'hal9.ai/cluster': 'other' } }));
+    t.handlers.clusterChild.update?.(policy({ name: 'unowned' }));
+    expect(t.clusterKeys).toEqual([`${ns}/brain`, `${ns}/other`]);
   });
 });

@@ -20,7 +20,9 @@ interface Seen {
  *   or goes, also the Neurons whose connections name it (their rendered config lists it);
  * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
- *   a Service also its cluster (the entry endpoint).
+ *   a Service also its cluster (the entry endpoint);
+ * - a NetworkPolicy of a cluster: that Hal9Cluster (ownerReference, else the hal9.ai/cluster label),
+ *   so one deleted or edited is applied again.
  */
 export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
   const seenNeurons = new Map<string, Seen>();
@@ -124,5 +126,18 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     };
     return { add: toOwner, update: toOwner, delete: toOwner };
   };
-  return { neuron, cluster, child };
+
+  const toCluster = (obj: KubernetesObject) => {
+    const owner = obj.metadata?.ownerReferences?.find(
+      (r) => r.controller && r.kind === 'Hal9Cluster' && r.apiVersion.startsWith('hal9.ai/'),
+    );
+    const c = owner?.name ?? obj.metadata?.labels?.[labels.cluster];
+    if (c) queues.clusters.add(`${obj.metadata?.namespace ?? ''}/${c}`);
+  };
+  const clusterChild: InformerHandler<KubernetesObject> = {
+    add: toCluster,
+    update: toCluster,
+    delete: toCluster,
+  };
+  return { neuron, cluster, child, clusterChild };
 }

@@ -14,6 +14,13 @@ export interface NetworkPolicyInput {
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
 }
 
+/**
+ * Selects the policies the operator renders (their labels below), for its informer: watching only
+ * those keeps the cache small. A policy that loses one of these labels leaves the cache, so it reads
+ * as deleted and is applied again.
+ */
+export const networkPolicySelector = 'app.kubernetes.io/managed-by=hal9-operator,hal9.ai/cluster';
+
 /** Names of a cluster's two policies. */
 export function networkPolicyNames(clusterName: string): {
   readonly runtime: string;

@@ -2,7 +2,7 @@ import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
 import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testing/builders.ts';
-import { renderNetworkPolicies } from './network-policy.ts';
+import { networkPolicySelector, renderNetworkPolicies } from './network-policy.ts';
 import { peerSecretName, peerTokenFile, renderPeerSecret } from './peer-secret.ts';
 import { renderNeuron } from './render-neuron.ts';
 import { privilegedNotAllowedReason, privilegedPolicy } from './tuning.ts';
@@ -147,6 +147,18 @@ describe('renderNetworkPolicies', () => {
     expect(renderNetworkPolicies({ ...input, entryNeuron: undefined }).map((p) => p.metadata?.name)).toEqual([
       'brain-hal9-runtime',
     ]);
+  });
+
+  it('labels every policy so that the informer selector (networkPolicySelector) selects it', () => {
+    const selects = (labels: Record<string, string> | undefined) =>
+      networkPolicySelector.split(',').every((term) => {
+        const [key, value] = term.split('=') as [string, string | undefined];
+        return value === undefined ? labels?.[key] !== undefined : labels?.[key] === value;
+      });
+    const policies = renderNetworkPolicies(input);
+    expect(policies).toHaveLength(2);
+    for (const p of policies) expect(selects(p.metadata?.labels), p.metadata?.name).toBe(true);
+    expect(policies[0]!.metadata?.labels?.['hal9.ai/cluster']).toBe('brain');
   });
 
   it('has no operator rule when the operator runs out of cluster, and is deterministic', () => {
