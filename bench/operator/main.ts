@@ -237,12 +237,22 @@ async function startOperator(kubeconfig: string, namespace: string | undefined):
   return { child, metricsPort };
 }
 
-async function writes(port: number): Promise<number> {
+/** The operator's writes (hal9_operator_api_writes_total, Lease renewals left out) by resource and verb. */
+async function writesBy(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('hal9_operator_api_writes_total{') && !l.includes('resource="leases"'))
-    .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const by = new Map<string, number>();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith('hal9_operator_api_writes_total{') || l.includes('resource="leases"')) continue;
+    const resource = /resource="([^"]*)"/.exec(l)?.[1] ?? '?';
+    const verb = /verb="([^"]*)"/.exec(l)?.[1];
+    const key = verb ? `${resource} ${verb}` : resource;
+    by.set(key, (by.get(key) ?? 0) + Number(l.slice(l.lastIndexOf(' ') + 1)));
+  }
+  return by;
+}
+
+async function writes(port: number): Promise<number> {
+  return [...(await writesBy(port)).values()].reduce((a, b) => a + b, 0);
 }
 
 interface MemorySample {
@@ -354,6 +364,8 @@ async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: 
     await createCluster(kc, namespace, neuronCount);
     await until('operator converged', () => allReady(kc, namespace, neuronCount), 600_000);
     const readyMs = Date.now() - start;
+    const converge = [...(await writesBy(op.metricsPort))].sort(([a], [b]) => a.localeCompare(b));
+    log(`operator writes until converged: ${converge.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     await sleep(5000);
     const before = await writes(op.metricsPort);
     await sleep(60_000);

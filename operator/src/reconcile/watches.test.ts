@@ -2,7 +2,7 @@ import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Neuron } from '../api-types.ts';
 import { aNeuron, testNamespace } from '../testing/builders.ts';
-import { watchHandlers } from './watches.ts';
+import { CLUSTER_SUMMARY_DELAY_MS, watchHandlers } from './watches.ts';
 
 const ns = testNamespace;
 
@@ -10,13 +10,17 @@ function setup(initial: Neuron[] = []) {
   const cache = new Map(initial.map((n) => [n.metadata!.name!, n]));
   const neuronKeys: string[] = [];
   const clusterKeys: string[] = [];
+  const delayedClusterKeys: [string, number][] = [];
   const reader = {
     get: (name: string) => cache.get(name),
     list: () => [...cache.values()],
   };
   const h = watchHandlers(reader, {
     neurons: { add: (k) => neuronKeys.push(k) },
-    clusters: { add: (k) => clusterKeys.push(k) },
+    clusters: {
+      add: (k) => clusterKeys.push(k),
+      addAfter: (k, ms) => delayedClusterKeys.push([k, ms]),
+    },
   });
   const add = (n: Neuron) => {
     cache.set(n.metadata!.name!, n);
@@ -31,10 +35,31 @@ function setup(initial: Neuron[] = []) {
     h.neuron.delete?.(n);
   };
   const take = () => neuronKeys.splice(0).sort();
-  return { add, update, remove, take, clusterKeys, handlers: h };
+  return { add, update, remove, take, clusterKeys, delayedClusterKeys, handlers: h };
 }
 
 describe('watchHandlers: Neurons', () => {
+  it('enqueues the Neuron at once and its Hal9Cluster after the summary delay, on every change', () => {
+    const t = setup();
+    const a = aNeuron('a', { cluster: 'brain' });
+    t.add(a);
+    t.update({ ...a, status: { replicas: 1 } } as Neuron);
+    t.update({ ...a, spec: { ...a.spec!, cluster: 'other' } } as Neuron);
+    t.remove(a);
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/a`, `${ns}/a`, `${ns}/a`]);
+    // Never at once: a burst of Neuron changes becomes one status summary per delay (the queue keeps
+    // the earliest pending time per key).
+    expect(t.clusterKeys).toEqual([]);
+    expect(t.delayedClusterKeys).toEqual([
+      [`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS],
+      [`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS],
+      [`${ns}/other`, CLUSTER_SUMMARY_DELAY_MS],
+      [`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS],
+      [`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS],
+    ]);
+    expect(CLUSTER_SUMMARY_DELAY_MS).toBeGreaterThan(0);
+  });
+
   it('enqueues a Neuron and the Neurons whose connections name it, and no others', () => {
     const t = setup();
     t.add(aNeuron('a', { forwardConnections: ['c'] }));

@@ -6,8 +6,16 @@ import type { ChildKind } from './child-kinds.ts';
 
 export interface Queues {
   readonly neurons: { add(key: string): void };
-  readonly clusters: { add(key: string): void };
+  readonly clusters: { add(key: string): void; addAfter(key: string, ms: number): void };
 }
+
+/**
+ * How long a Hal9Cluster's reconcile waits after a change of one of its Neurons (or their
+ * Services): its status summary counts them, so 200 Neurons becoming Ready one by one cost one
+ * status write per second at most, not one per Neuron (the work queue keeps the earliest pending
+ * time per key). Its own changes and its NetworkPolicies' are reconciled at once.
+ */
+export const CLUSTER_SUMMARY_DELAY_MS = 1000;
 
 interface Seen {
   generation: number | undefined;
@@ -16,15 +24,16 @@ interface Seen {
 
 /**
  * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
- * - a Neuron: itself and its Hal9Cluster (status summary); when its spec changes or it comes
+ * - a Neuron: itself and, after CLUSTER_SUMMARY_DELAY_MS, its Hal9Cluster (status summary); when its spec changes or it comes
  *   or goes, also the Neurons whose connections name it (their rendered config lists it);
  * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
- *   a Service also its cluster (the entry endpoint);
+ *   a Service also its cluster (the entry endpoint), after CLUSTER_SUMMARY_DELAY_MS;
  * - a NetworkPolicy of a cluster: that Hal9Cluster (ownerReference, else the hal9.ai/cluster label),
  *   so one deleted or edited is applied again.
  */
 export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
+  const summarize = (key: string) => queues.clusters.addAfter(key, CLUSTER_SUMMARY_DELAY_MS);
   const seenNeurons = new Map<string, Seen>();
   const seenClusters = new Map<string, number | undefined>();
   const enqueueClusterNeurons = (namespace: string, cluster: string) => {
@@ -67,7 +76,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
       index(key, n);
       queues.neurons.add(key);
-      queues.clusters.add(`${n.metadata?.namespace}/${cluster}`);
+      summarize(`${n.metadata?.namespace}/${cluster}`);
       enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');
     },
     update(n) {
@@ -78,8 +87,8 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
       index(key, n);
       queues.neurons.add(key);
-      queues.clusters.add(`${ns}/${cluster}`);
-      if (prev && prev.cluster !== cluster) queues.clusters.add(`${ns}/${prev.cluster}`);
+      summarize(`${ns}/${cluster}`);
+      if (prev && prev.cluster !== cluster) summarize(`${ns}/${prev.cluster}`);
       if (!prev || prev.generation !== n.metadata?.generation) enqueueReferrers(ns, n.metadata?.name ?? '');
     },
     delete(n) {
@@ -87,7 +96,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       seenNeurons.delete(key);
       index(key, undefined);
       queues.neurons.add(key);
-      queues.clusters.add(`${n.metadata?.namespace}/${n.spec?.cluster ?? ''}`);
+      summarize(`${n.metadata?.namespace}/${n.spec?.cluster ?? ''}`);
       enqueueReferrers(n.metadata?.namespace ?? '', n.metadata?.name ?? '');
     },
   };
@@ -122,7 +131,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       const owner = ref?.name ?? obj.metadata?.labels?.[labels.neuron];
       if (owner) queues.neurons.add(`${ns}/${owner}`);
       const c = obj.metadata?.labels?.[labels.cluster];
-      if (kind === 'Service' && c) queues.clusters.add(`${ns}/${c}`);
+      if (kind === 'Service' && c) summarize(`${ns}/${c}`);
     };
     return { add: toOwner, update: toOwner, delete: toOwner };
   };
