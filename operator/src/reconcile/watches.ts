@@ -24,8 +24,9 @@ interface Seen {
 
 /**
  * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
- * - a Neuron: itself and, after CLUSTER_SUMMARY_DELAY_MS, its Hal9Cluster (status summary); when its spec changes or it comes
- *   or goes, also the Neurons whose connections name it (their rendered config lists it);
+ * - a Neuron: itself and, after CLUSTER_SUMMARY_DELAY_MS, its Hal9Cluster (status summary); when
+ *   its spec changes or it comes or goes, also the Neurons whose connections name it (their
+ *   rendered config lists it);
  * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
  *   a Service also its cluster (the entry endpoint), after CLUSTER_SUMMARY_DELAY_MS;
@@ -125,10 +126,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
   const child = (kind: ChildKind): InformerHandler<KubernetesObject> => {
     const toOwner = (obj: KubernetesObject) => {
       const ns = obj.metadata?.namespace ?? '';
-      const ref = obj.metadata?.ownerReferences?.find(
-        (r) => r.controller && r.kind === 'Neuron' && r.apiVersion.startsWith('hal9.ai/'),
-      );
-      const owner = ref?.name ?? obj.metadata?.labels?.[labels.neuron];
+      const owner = ownerOf(obj, 'Neuron', labels.neuron);
       if (owner) queues.neurons.add(`${ns}/${owner}`);
       const c = obj.metadata?.labels?.[labels.cluster];
       if (kind === 'Service' && c) summarize(`${ns}/${c}`);
@@ -137,10 +135,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
   };
 
   const toCluster = (obj: KubernetesObject) => {
-    const owner = obj.metadata?.ownerReferences?.find(
-      (r) => r.controller && r.kind === 'Hal9Cluster' && r.apiVersion.startsWith('hal9.ai/'),
-    );
-    const c = owner?.name ?? obj.metadata?.labels?.[labels.cluster];
+    const c = ownerOf(obj, 'Hal9Cluster', labels.cluster);
     if (c) queues.clusters.add(`${obj.metadata?.namespace ?? ''}/${c}`);
   };
   const clusterChild: InformerHandler<KubernetesObject> = {
@@ -149,4 +144,12 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     delete: toCluster,
   };
   return { neuron, cluster, child, clusterChild };
+}
+
+/** The name of the hal9.ai object of `kind` that controls `obj` (ownerReference), else its label. */
+function ownerOf(obj: KubernetesObject, kind: 'Neuron' | 'Hal9Cluster', label: string): string | undefined {
+  const ref = obj.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === kind && r.apiVersion.startsWith('hal9.ai/'),
+  );
+  return ref?.name ?? obj.metadata?.labels?.[label];
 }

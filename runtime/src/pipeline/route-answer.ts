@@ -48,6 +48,10 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     performance.request_budget.max_signals,
     neuron.id,
   );
+  const backward = parsed.backward && {
+    targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => t.slice(0, 253)),
+    errorType: parsed.backward.errorType.slice(0, 200),
+  };
   const unroutable = parsed.results.length === 0 && parsed.forwards.length === 0;
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
@@ -68,11 +72,8 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
       }),
     ),
     dropped: plan.dropped,
-    errors: unroutable ? [...plan.errors, unroutableError(neuron.id, parsed.backward)] : plan.errors,
-    backward: parsed.backward && {
-      targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => t.slice(0, 253)),
-      errorType: parsed.backward.errorType.slice(0, 200),
-    },
+    errors: unroutable ? [...plan.errors, unroutableError(neuron.id, backward)] : plan.errors,
+    backward,
   };
 }
 
@@ -80,7 +81,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
 // error the caller sees, naming what the answer held.
 function unroutableError(id: string, backward: RoutedAnswer['backward']): ErrorInfo {
   const what = backward
-    ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType.slice(0, 200)})`
+    ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType})`
     : 'no text, no RESULT and no FORWARD_TO';
   return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${id}'s answer had ${what}`), id);
 }
