@@ -17,6 +17,16 @@
 {{- end }}
 {{- end }}
 
+{{/* The full name with a suffix, within the 63-character limit of a Service name (and of a label value):
+the full name is shortened, never the suffix, so that names which differ only in their suffix stay distinct.
+Usage: include "hal9-operator.suffixedName" (list $ "metrics") */}}
+{{- define "hal9-operator.suffixedName" -}}
+{{- $ctx := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $prefix := include "hal9-operator.fullname" $ctx | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $prefix $suffix }}
+{{- end }}
+
 {{- define "hal9-operator.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -50,6 +60,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+{{- end }}
+
+{{/* A duration of values.schema.json's form (digits and one unit: ms, s, m or h) in milliseconds. */}}
+{{- define "hal9-operator.durationMs" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 }}
+{{- mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "(ms|s|m|h)$" .)) }}
 {{- end }}
 
 {{/* True when the Prometheus Operator's API is served (or passed with --api-versions). */}}

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,6 +250,109 @@ describe('charts/hal9-operator', () => {
     expect(a.status).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout).toContain('kind: CustomResourceDefinition');
+  });
+
+  it('keeps every object name valid and distinct under the longest release names and fullnameOverrides', () => {
+    // Helm accepts release names up to 53 characters; the schema accepts a fullnameOverride up to 63.
+    const cases: [string, string[]][] = [
+      ['r'.repeat(53), []],
+      ['hal9', ['--set', `fullnameOverride=${'f'.repeat(50)}`]],
+      ['hal9', ['--set', `fullnameOverride=${'f'.repeat(63)}`]],
+    ];
+    const dns1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+    for (const [release, extra] of cases) {
+      const label = `${release.length}-character release ${extra.join(' ')}`;
+      const run = helm(
+        'template',
+        release,
+        '.',
+        '--namespace',
+        'hal9-system',
+        '--kube-version',
+        kubeVersion,
+        ...monitoringApi,
+        ...extra,
+      );
+      expect(run.stderr, label).toBe('');
+      const objs = parseAllDocuments(run.stdout)
+        .map((d) => d.toJS() as Obj | null)
+        .filter((o): o is Obj => o !== null);
+      // The apiserver refuses a Service name that is not a DNS-1035 label (at most 63 characters).
+      for (const svc of objs.filter((o) => o.kind === 'Service')) {
+        expect(svc.metadata.name, label).toMatch(dns1035);
+      }
+      // Two objects with one kind, namespace and name fail the install ("already exists").
+      const ids = objs.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      expect(ids, label).toEqual([...new Set(ids)]);
+      const dashboards = objs.filter((o) => o.metadata.labels?.grafana_dashboard === '1');
+      expect(dashboards.length, label).toBe(2);
+      for (const d of dashboards) {
+        expect(d.metadata.name.length, label).toBeLessThanOrEqual(63);
+        const key = Object.keys((d as Obj & { data: Record<string, string> }).data)[0] ?? '';
+        expect(d.metadata.name, label).toMatch(new RegExp(`-dashboard-${key.replace(/\.json$/, '')}$`));
+      }
+    }
+    // The default names are unchanged, so an upgrade renames nothing.
+    const names = render().map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names).toContain('Service/hal9-hal9-operator-metrics');
+    expect(names).toContain('ConfigMap/hal9-hal9-operator-dashboard-hal9-performance');
+    expect(names).toContain('ConfigMap/hal9-hal9-operator-dashboard-hal9-operator');
+  });
+
+  it('renders a ServiceMonitor Prometheus accepts for any scrape interval, and refuses a timeout above it', () => {
+    // The Prometheus Operator turns an endpoint into a scrape config (interval -> scrape_interval,
+    // scrapeTimeout -> scrape_timeout) and drops the ServiceMonitor when Prometheus would refuse it.
+    const dir = mkdtempSync(join(tmpdir(), 'hal9-scrape-'));
+    try {
+      for (const interval of ['5s', '30s', '2m']) {
+        const sm = one(
+          render(...monitoringApi, '--set', `serviceMonitor.interval=${interval}`),
+          'ServiceMonitor',
+        );
+        const ep = sm.spec.endpoints[0] as { interval: string; scrapeTimeout?: string };
+        expect(ep.interval).toBe(interval);
+        const config = {
+          global: { scrape_interval: '30s', scrape_timeout: '10s' },
+          scrape_configs: [
+            {
+              job_name: 'hal9-operator',
+              scrape_interval: ep.interval,
+              ...(ep.scrapeTimeout ? { scrape_timeout: ep.scrapeTimeout } : {}),
+              static_configs: [{ targets: ['127.0.0.1:8080'] }],
+            },
+          ],
+        };
+        const file = join(dir, `prometheus-${interval}.yml`);
+        writeFileSync(file, JSON.stringify(config));
+        const check = spawnSync('promtool', ['check', 'config', '--syntax-only', file], { encoding: 'utf8' });
+        expect(`${check.stdout}${check.stderr}`, interval).toContain('SUCCESS');
+        expect(check.status, interval).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const ok = one(
+      render(
+        ...monitoringApi,
+        '--set',
+        'serviceMonitor.interval=1m',
+        '--set',
+        'serviceMonitor.scrapeTimeout=59s',
+      ),
+      'ServiceMonitor',
+    );
+    expect(ok.spec.endpoints[0]).toMatchObject({ interval: '1m', scrapeTimeout: '59s' });
+    const over = template(
+      ...monitoringApi,
+      '--set',
+      'serviceMonitor.interval=500ms',
+      '--set',
+      'serviceMonitor.scrapeTimeout=1s',
+    );
+    expect(over.status).not.toBe(0);
+    expect(over.stderr).toContain(
+      'serviceMonitor.scrapeTimeout (1s) must not exceed serviceMonitor.interval (500ms)',
+    );
   });
 
   it('rejects unknown and invalid values through values.schema.json', () => {

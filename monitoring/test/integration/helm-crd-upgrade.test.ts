@@ -1,0 +1,126 @@
+// The CRD upgrade the chart prints after `helm install`, run on a real kube-apiserver. Helm creates the
+// CRDs of crds/ on first install (its field manager, `helm`, then owns every field) and never touches
+// them again, so the printed command is the only way a Helm user gets a changed schema. The CRDs are
+// the chart's own, moved to a group of their own so that the shared control plane's hal9.ai CRDs stay
+// as they are.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  binDirFromInject,
+  createTestNamespace,
+  kubeConfigFromInject,
+  kubeconfigPathFromInject,
+  kubectl,
+  type TestNamespace,
+} from '@hal9/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartDir } from '../support/helm.ts';
+
+let ns: TestNamespace;
+let dir: string;
+let group: string;
+const release = 'crd-upgrade';
+const changed = 'Condition Ready (schema of the next chart version).';
+
+function helm(...args: string[]) {
+  const run = spawnSync(
+    join(binDirFromInject(), 'helm'),
+    [...args, '--kubeconfig', kubeconfigPathFromInject()],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** A copy of the chart whose CRDs are in `group`, at `version`, with `edit` applied to each CRD file. */
+function chartCopy(name: string, version: string, edit: (crd: string) => string = (c) => c): string {
+  const copy = join(dir, name);
+  cpSync(chartDir, copy, { recursive: true });
+  const chartYaml = join(copy, 'Chart.yaml');
+  writeFileSync(chartYaml, readFileSync(chartYaml, 'utf8').replace(/^version: .*$/m, `version: ${version}`));
+  for (const file of readdirSync(join(copy, 'crds'))) {
+    const path = join(copy, 'crds', file);
+    writeFileSync(path, edit(readFileSync(path, 'utf8').replaceAll('hal9.ai', group)));
+  }
+  return copy;
+}
+
+beforeAll(async () => {
+  ns = await createTestNamespace(kubeConfigFromInject(), 'helm-crds');
+  group = `${ns.name}.hal9.test`;
+  dir = mkdtempSync(join(tmpdir(), 'hal9-crd-upgrade-'));
+});
+
+afterAll(async () => {
+  helm('uninstall', release, '--namespace', ns.name);
+  // helm.sh/resource-policy: keep leaves the CRDs behind on uninstall.
+  await kubectl(['delete', 'crd', `hal9clusters.${group}`, `neurons.${group}`, '--ignore-not-found'], {
+    allowFailure: true,
+  });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await ns?.delete();
+});
+
+describe('CRD upgrade after helm install', () => {
+  it('applies the next version’s CRDs with the command the chart prints', async () => {
+    const installed = helm(
+      'install',
+      release,
+      chartCopy('v1', '0.1.0'),
+      '--namespace',
+      ns.name,
+      '--set',
+      'replicaCount=1',
+    );
+    expect(installed.status, installed.stderr).toBe(0);
+    const crd = `neurons.${group}`;
+    const managers = await kubectl([
+      'get',
+      'crd',
+      crd,
+      '-o',
+      'jsonpath={.metadata.managedFields[*].manager}',
+    ]);
+    expect(managers.stdout.split(' ')).toContain('helm');
+
+    // The next chart version changes a field Helm set on install.
+    const next = chartCopy('v2', '0.2.0', (c) =>
+      c.replace('description: Condition Ready.', `description: ${changed}`),
+    );
+    const crds = helm('show', 'crds', next, '--version', '0.2.0');
+    expect(crds.status, crds.stderr).toBe(0);
+    expect(crds.stdout).toContain(changed);
+
+    // A plain server-side apply is refused: the field belongs to helm.
+    const plain = await kubectl(['apply', '--server-side', '-f', '-'], {
+      stdin: crds.stdout,
+      allowFailure: true,
+    });
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toContain('conflict with "helm"');
+
+    // The command of the NOTES, with the next chart in place of <chart>.
+    const notes = installed.stdout.slice(installed.stdout.indexOf('NOTES:'));
+    const line = notes.split('\n').find((l) => l.includes('helm show crds'));
+    expect(line, notes).toBeDefined();
+    const [show, apply] = (line ?? '').trim().split(' | ');
+    expect(show).toBe('helm show crds <chart> --version 0.1.0');
+    const args = (apply ?? '').split(/\s+/);
+    expect(args.slice(0, 1)).toEqual(['kubectl']);
+    const applied = await kubectl(args.slice(1), { stdin: crds.stdout, allowFailure: true });
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+
+    const column = await kubectl([
+      'get',
+      'crd',
+      crd,
+      '-o',
+      'jsonpath={.spec.versions[0].additionalPrinterColumns[0].description}',
+    ]);
+    expect(column.stdout).toBe(changed);
+  });
+});
