@@ -168,6 +168,8 @@ describe('alert rules', () => {
         'Hal9LatencyBudgetFastBurn',
         'Hal9LatencyBudgetSlowBurn',
         'Hal9LowCacheHitRate',
+        'Hal9OperatorDown',
+        'Hal9OperatorNoLeader',
         'Hal9OperatorReconcileErrors',
         'Hal9QueueSaturated',
         'Hal9UpstreamThrottled',
