@@ -71,6 +71,72 @@ describe('fields removed from the spec', () => {
   });
 });
 
+describe('a list item another writer added to a child', () => {
+  it('is kept, and later reconciles send nothing (kubectl set env, a webhook-added volume)', async () => {
+    const metric = async (name: string, labels: Record<string, string>) => {
+      const values = (await operator.registry.getSingleMetric(name)?.get())?.values ?? [];
+      return values
+        .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+        .reduce((sum, v) => sum + v.value, 0);
+    };
+    const deploymentApplies = () =>
+      metric('hal9_operator_api_writes_total', { resource: 'deployments', verb: 'apply' });
+    const neuronReconciles = () => metric('controller_runtime_reconcile_total', { controller: 'neuron' });
+    await apply([aCluster('c8'), aNeuron('e1', 'c8')]);
+    await waitForNeuronReady(r, 'e1');
+    const applied = await deploymentApplies();
+
+    // Server-side apply merges env, volumes and volumeMounts by key: these stay after our apply.
+    await kubectl(['set', 'env', 'deployment/e1', '-n', ns, 'EXTRA=from-kubectl']);
+    await patch(
+      'deployment',
+      'e1',
+      {
+        spec: {
+          template: {
+            spec: {
+              volumes: [{ name: 'extra-ca', emptyDir: {} }],
+              containers: [
+                { name: 'runtime', volumeMounts: [{ name: 'extra-ca', mountPath: '/etc/extra-ca' }] },
+              ],
+            },
+          },
+        },
+      },
+      'strategic',
+    );
+    // The edits roll the pods: each step is a Deployment event, so a reconcile of e1.
+    await waitFor(
+      'the edited Deployment e1 rolled out',
+      async () => {
+        const d = await r.deployment('e1');
+        const done =
+          d?.status?.observedGeneration === d?.metadata?.generation &&
+          d?.status?.updatedReplicas === 1 &&
+          d?.status?.replicas === 1 &&
+          d?.status?.availableReplicas === 1;
+        return done ? d : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    await waitForNeuronReady(r, 'e1');
+    const reconciled = await neuronReconciles();
+    await kubectl(['annotate', 'neuron', 'e1', '-n', ns, 'example.com/touched=yes']);
+    await waitFor(
+      'e1 reconciled again',
+      async () => ((await neuronReconciles()) > reconciled ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+
+    expect(await deploymentApplies()).toBe(applied);
+    const spec = podSpec(await r.deployment('e1'));
+    expect(spec?.containers[0]?.env?.find((e) => e.name === 'EXTRA')?.value).toBe('from-kubectl');
+    expect(spec?.volumes?.map((v) => v.name)).toContain('extra-ca');
+  });
+});
+
 describe('why a rollout waits', () => {
   it("says in the Neuron's conditions that its pods cannot be scheduled, with the scheduler's reason", async () => {
     // The fake nodes have 32 CPUs each.
@@ -90,6 +156,32 @@ describe('why a rollout waits', () => {
     expect(condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
     expect(condition(n, 'Progressing')?.message).toContain('Insufficient cpu');
     await kubectl(['delete', 'neuron', 'greedy', '-n', ns, '--wait=false']);
+  });
+
+  it('keeps its Hal9Cluster Progressing while old pods still serve, until the rollout is over', async () => {
+    await apply([aCluster('c9'), aNeuron('r1', 'c9')]);
+    await waitForNeuronReady(r, 'r1');
+    const clusterCondition = async (type: string) => condition(await r.cluster('c9'), type);
+    const rolledOut = async () =>
+      (await clusterCondition('Progressing'))?.reason === 'Reconciled' ? true : undefined;
+    await waitFor('c9 rolled out', rolledOut, { timeoutMs: 30_000 });
+    // New pods that no node takes: the old pod keeps serving, so r1 stays Ready while it rolls out.
+    const nowhere = [{ key: 'node-type', operator: 'In', values: ['nowhere'] }];
+    await patch('hal9cluster', 'c9', { spec: { placement: { requiredNodeLabels: nowhere } } });
+    const progressing = await waitFor(
+      'c9 Progressing=True',
+      async () => {
+        const c = await clusterCondition('Progressing');
+        return c?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(progressing).toMatchObject({ reason: 'RollingOut', message: '1/1 neurons ready; rolling out r1' });
+    expect(await clusterCondition('Ready')).toMatchObject({ status: 'True', reason: 'AllNeuronsReady' });
+    expect(condition(await r.neuron('r1'), 'Ready')?.status).toBe('True');
+
+    await patch('hal9cluster', 'c9', { spec: { placement: null } });
+    await waitFor('c9 rolled out again', rolledOut, { timeoutMs: 60_000 });
   });
 });
 

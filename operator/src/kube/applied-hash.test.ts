@@ -44,6 +44,48 @@ describe('liveDiffers', () => {
     expect(liveDiffers(d, live)).toBe('.spec.template.spec.containers[0].image');
   });
 
+  it('needs no apply for list items other managers added where server-side apply merges by key', () => {
+    // `kubectl set env`, a webhook's sidecar and volume: our apply keeps them, so they are no drift.
+    const d = withAppliedHash(
+      deployment({
+        containers: [
+          {
+            name: 'runtime',
+            image: 'x:1',
+            env: [{ name: 'A', value: '1' }],
+            ports: [{ name: 'http', containerPort: 8080 }],
+            volumeMounts: [{ name: 'config', mountPath: '/etc/hal9' }],
+          },
+        ],
+        volumes: [{ name: 'config', configMap: { name: 'n-config' } }],
+      }),
+    );
+    const live = served(d) as KubernetesObject & { spec: { template: { spec: Record<string, unknown[]> } } };
+    const pod = live.spec.template.spec;
+    const runtime = pod.containers![0] as Record<string, unknown[]>;
+    runtime.env = [{ name: 'EXTRA', value: 'x' }, ...runtime.env!];
+    runtime.ports = [
+      { ...(runtime.ports![0] as object), protocol: 'TCP' },
+      { containerPort: 9090, protocol: 'TCP' },
+    ];
+    runtime.volumeMounts!.push({ name: 'ca', mountPath: '/etc/ca' });
+    pod.containers!.unshift({ name: 'sidecar', image: 'proxy:1' });
+    pod.volumes!.push({ name: 'ca', secret: { secretName: 'ca' } });
+    expect(liveDiffers(d, live)).toBeUndefined();
+    // Ours are still compared, found by key wherever they are.
+    runtime.env!.splice(1, 1, { name: 'A', value: 'tampered' });
+    expect(liveDiffers(d, live)).toBe('.spec.template.spec.containers[0].env[0].value');
+    runtime.env!.splice(1, 1);
+    expect(liveDiffers(d, live)).toBe('.spec.template.spec.containers[0].env[0]');
+  });
+
+  it('sees an item added to an atomic list (our apply replaces it whole)', () => {
+    const d = withAppliedHash(deployment({ tolerations: [{ key: 'a', operator: 'Exists' }] }));
+    const live = served(d) as KubernetesObject & { spec: { template: { spec: { tolerations: object[] } } } };
+    live.spec.template.spec.tolerations.push({ key: 'b', operator: 'Exists' });
+    expect(liveDiffers(d, live)).toBe('.spec.template.spec.tolerations');
+  });
+
   it('applies once to an object written before the hash existed', () => {
     const d = deployment({});
     expect(liveDiffers(withAppliedHash(d), served(d))).toBeDefined();

@@ -9,6 +9,53 @@ export function matchesLive(desired: unknown, live: unknown): boolean {
   return firstMismatch(desired, live) === undefined;
 }
 
+/** One key field of an associative list's items, and the value the apiserver defaults it to. */
+interface ListKey {
+  readonly field: string;
+  readonly default?: string;
+}
+
+const byName: readonly ListKey[] = [{ field: 'name' }];
+const containerLists = {
+  '': byName,
+  '[].env': byName,
+  '[].ports': [{ field: 'containerPort' }, { field: 'protocol', default: 'TCP' }],
+  '[].volumeMounts': [{ field: 'mountPath' }],
+  '[].volumeDevices': [{ field: 'devicePath' }],
+  '[].resources.claims': byName,
+} as const;
+const podSpec = '.spec.template.spec';
+
+/**
+ * Lists that server-side apply merges item by item (listType=map, or a patch merge key on the
+ * built-in types), by path with list indexes dropped, and the keys of their items. An item another
+ * manager added to one of them (`kubectl set env`, a mutating webhook's sidecar or volume) stays
+ * after our apply, so it is no difference: compared by position, it made every reconcile apply
+ * again, forever. Other lists are atomic: our apply replaces them whole, so any change is drift.
+ */
+const associativeLists: ReadonlyMap<string, readonly ListKey[]> = new Map([
+  ['.metadata.ownerReferences', [{ field: 'uid' }]],
+  ...['containers', 'initContainers', 'ephemeralContainers'].flatMap((c) =>
+    Object.entries(containerLists).map(([suffix, keys]) => [`${podSpec}.${c}${suffix}`, keys] as const),
+  ),
+  [`${podSpec}.volumes`, byName],
+  [`${podSpec}.imagePullSecrets`, byName],
+  [`${podSpec}.resourceClaims`, byName],
+  [`${podSpec}.schedulingGates`, byName],
+  [`${podSpec}.hostAliases`, [{ field: 'ip' }]],
+  [`${podSpec}.topologySpreadConstraints`, [{ field: 'topologyKey' }, { field: 'whenUnsatisfiable' }]],
+  // A Service's ports (a NetworkPolicy's rules and their ports are atomic).
+  ['.spec.ports', [{ field: 'port' }, { field: 'protocol', default: 'TCP' }]],
+]);
+
+const listKeysAt = (path: string) => associativeLists.get(path.replace(/\[\d+\]/g, '[]'));
+
+function itemKey(item: unknown, keys: readonly ListKey[]): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const o = item as Record<string, unknown>;
+  return JSON.stringify(keys.map((k) => o[k.field] ?? k.default ?? null));
+}
+
 /** The path of the first field where `live` differs from `desired` (for logs), or undefined. */
 export function firstMismatch(desired: unknown, live: unknown, path = ''): string | undefined {
   if (desired === null || desired === undefined) return undefined;
@@ -18,7 +65,20 @@ export function firstMismatch(desired: unknown, live: unknown, path = ''): strin
         ? undefined
         : path;
     }
-    if (!Array.isArray(live) || live.length !== desired.length) return path;
+    if (!Array.isArray(live)) return path;
+    const keys = listKeysAt(path);
+    if (keys) {
+      // Each item we send must be there, found by its key; items others added are theirs.
+      const liveByKey = new Map(live.map((l: unknown) => [itemKey(l, keys), l]));
+      for (let i = 0; i < desired.length; i++) {
+        const key = itemKey(desired[i], keys);
+        if (key === undefined || !liveByKey.has(key)) return `${path}[${i}]`;
+        const m = firstMismatch(desired[i], liveByKey.get(key), `${path}[${i}]`);
+        if (m !== undefined) return m;
+      }
+      return undefined;
+    }
+    if (live.length !== desired.length) return path;
     for (let i = 0; i < desired.length; i++) {
       const m = firstMismatch(desired[i], live[i], `${path}[${i}]`);
       if (m !== undefined) return m;

@@ -1,6 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology } from '../testing/builders.ts';
+import { aNeuron, defaultTopology } from '../testing/builders.ts';
 import { computeClusterStatus } from './cluster-status.ts';
 
 const service = (name: string): V1Service => ({ metadata: { name }, spec: { ports: [{ port: 8080 }] } });
@@ -23,5 +23,53 @@ describe('the entry endpoint', () => {
   it('is the highest layer without spec.entryNeuron, or when it names no neuron of the cluster', () => {
     expect(statusWith().entryEndpoint).toBe('http://strategic-1.ns.svc:8080');
     expect(statusWith('ghost').entryEndpoint).toBe('http://strategic-1.ns.svc:8080');
+  });
+});
+
+describe('Ready and Progressing', () => {
+  const at = '2026-01-01T00:00:00Z';
+  const neuron = (name: string, ready: 'True' | 'False', progressing: 'True' | 'False') =>
+    aNeuron(
+      name,
+      {},
+      {
+        status: {
+          conditions: [
+            { type: 'Ready', status: ready, reason: 'r', message: '', lastTransitionTime: at },
+            { type: 'Progressing', status: progressing, reason: 'r', message: '', lastTransitionTime: at },
+          ],
+        },
+      },
+    );
+  const conditionsOf = (neurons: ReturnType<typeof neuron>[]) =>
+    computeClusterStatus({
+      generation: 2,
+      namespace: 'ns',
+      existing: undefined,
+      neurons,
+      serviceOf: service,
+      now: at,
+    }).conditions;
+  const find = (neurons: ReturnType<typeof neuron>[], type: string) =>
+    conditionsOf(neurons)?.find((c) => c.type === type);
+
+  it('the cluster is Progressing while a Neuron rolls out, although every Neuron is Ready (old pods serve)', () => {
+    const neurons = [neuron('a', 'True', 'False'), neuron('b', 'True', 'True')];
+    expect(find(neurons, 'Ready')).toMatchObject({ status: 'True', reason: 'AllNeuronsReady' });
+    expect(find(neurons, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'RollingOut',
+      message: '2/2 neurons ready; rolling out b',
+    });
+  });
+
+  it('is rolled out once no Neuron progresses', () => {
+    const neurons = [neuron('a', 'True', 'False'), neuron('b', 'True', 'False')];
+    expect(find(neurons, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+  });
+
+  it('names the Neurons that are not Ready and those rolling out', () => {
+    const neurons = [neuron('a', 'False', 'True'), neuron('b', 'True', 'True')];
+    expect(find(neurons, 'Progressing')?.message).toBe('1/2 neurons ready; waiting for a; rolling out b');
   });
 });

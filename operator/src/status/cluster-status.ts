@@ -35,18 +35,35 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     .filter((n) => !ready.includes(n))
     .map(nameOf)
     .sort();
+  // A Neuron stays Ready while old pods serve during its rollout: the cluster is rolled out only
+  // when none of its Neurons is still progressing.
+  const rollingOut = input.neurons
+    .filter((n) => ready.includes(n) && isTrue(n, ConditionType.Progressing))
+    .map(nameOf)
+    .sort();
 
   const next: ConditionInput[] = [];
   if (total === 0) {
     next.push(cond(ConditionType.Ready, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
     next.push(cond(ConditionType.Progressing, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
   } else if (notReady.length === 0) {
-    next.push(cond(ConditionType.Ready, 'True', Reason.AllNeuronsReady, `${total}/${total} neurons ready`));
-    next.push(cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out'));
+    const msg = `${total}/${total} neurons ready`;
+    next.push(cond(ConditionType.Ready, 'True', Reason.AllNeuronsReady, msg));
+    next.push(
+      rollingOut.length === 0
+        ? cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out')
+        : cond(
+            ConditionType.Progressing,
+            'True',
+            Reason.RollingOut,
+            `${msg}; rolling out ${list(rollingOut)}`,
+          ),
+    );
   } else {
     const msg = `${ready.length}/${total} neurons ready; waiting for ${list(notReady)}`;
+    const also = rollingOut.length > 0 ? `; rolling out ${list(rollingOut)}` : '';
     next.push(cond(ConditionType.Ready, 'False', Reason.NeuronsNotReady, msg));
-    next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, msg));
+    next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${msg}${also}`));
   }
   if (input.accessFailure) {
     // The cluster's own failure first: a Neuron's may follow from it (pods without the peer token).
