@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
+import { type LogLevel, logLevel } from './config/log-level.ts';
 import { readSecretFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   const path = process.argv[2] ?? env.HAL9_CONFIG;
   let config: Config;
   let secrets: Awaited<ReturnType<typeof readSecrets>>;
+  let level: LogLevel;
   try {
+    level = logLevel(env.HAL9_LOG_LEVEL);
     config = await loadConfig(path, env);
     secrets = await readSecrets(config);
   } catch (e) {
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
     // Written synchronously: the runtime logs only its lifecycle and errors (no request logs). An
     // asynchronous write still in flight at process.exit makes pino's exit flush retry forever when
     // the log's reader has gone (EPIPE), so SIGTERM would never end the process.
-    logger: { level: env.HAL9_LOG_LEVEL ?? 'info', stream: pino.destination({ dest: 1, sync: true }) },
+    logger: { level, stream: pino.destination({ dest: 1, sync: true }) },
   });
   const address = await runtime.listen();
   runtime.app.log.info(

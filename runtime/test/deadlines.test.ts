@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   apiDoc,
@@ -7,7 +9,7 @@ import {
   message,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Deadlines stop work: a request's AbortSignal reaches the SDK call, the upstream permit, the queue and
 // peer calls; a timed-out request gives its executor slot back. Asserted by states and counters only.
@@ -101,5 +103,53 @@ describe('deadlines', () => {
     await vi.waitFor(() => expect(fake!.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
     expect(worker.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
     expect(lead.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+  });
+
+  it('cancels a peer call when its requests end, also when two branches of one request share the batch', async () => {
+    // A peer that never answers, recording each call and whether its connection closed.
+    const calls: { signals: number; closed: boolean }[] = [];
+    const peer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const call = { signals: JSON.parse(body).signals.length, closed: false };
+        calls.push(call);
+        res.on('close', () => (call.closed = true));
+      });
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    try {
+      const lead = await startRuntime({
+        neurons: [
+          neuron('lead', 'L4', ['a', 'b']),
+          neuron('a', 'L3', ['worker']),
+          neuron('b', 'L3', ['worker']),
+          neuron('worker', 'L2', [], {
+            endpoint: `http://127.0.0.1:${(peer.address() as AddressInfo).port}`,
+          }),
+        ],
+        claude: {
+          mock_responses: {
+            L4: [answer('default', 'FORWARD_TO: a, b')],
+            L3: [answer('default', 'FORWARD_TO: worker')],
+          },
+        },
+        // The peer gets the request's deadline: far past the test's own, so only a cancel ends the call.
+        performance: { request_timeout_ms: 120_000 },
+        server: { drain_timeout_ms: 100 },
+      });
+      started.push(lead);
+      const pending = lead.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(calls).toHaveLength(1), { timeout: 5_000, interval: 10 });
+      expect(calls[0]!.signals).toBe(2);
+      // The drain cuts the request; its peer call goes with it, so the shutdown is not held by it.
+      const closing = lead.close();
+      expect((await pending).body.errors[0].code).toBe('DRAINING');
+      await closing;
+      await vi.waitFor(() => expect(calls[0]!.closed).toBe(true), { timeout: 5_000, interval: 10 });
+    } finally {
+      peer.closeAllConnections();
+      await new Promise((r) => peer.close(r));
+    }
   });
 });

@@ -30,6 +30,13 @@ describe('runtime process', () => {
     expect(output).not.toContain('listening');
   });
 
+  it('refuses an unknown HAL9_LOG_LEVEL by name, with the levels it takes, and never listens', async () => {
+    const { code, output } = await runToExit({}, { HAL9_LOG_LEVEL: 'verbose' });
+    expect(code).toBe(2);
+    expect(output).toContain('HAL9_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent');
+    expect(output).not.toContain('listening');
+  });
+
   it('refuses a missing config file by name', async () => {
     const { code, output } = await runToExit('/nonexistent/hal9.yaml');
     expect(code).toBe(2);

@@ -167,6 +167,26 @@ describe('tokens and cost', () => {
   });
 });
 
+describe('crafted token counts', () => {
+  it('an answer with a negative or non-numeric token count fails its call; no budget or counter runs backwards', async () => {
+    const { fake, rt } = await start({ claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } } });
+    fake.script(
+      message('RESULT: cheap', { input_tokens: 1000, output_tokens: -5_000_000 }),
+      message('RESULT: cheap', { input_tokens: '1000' as unknown as number }),
+    );
+    for (const content of ['a', 'b']) {
+      const res = await rt.post('/v1/signals', { content });
+      expect(res.status).toBe(502);
+      expect(res.body.errors[0]).toMatchObject({ code: 'UPSTREAM_ERROR', neuron: 'impl-1' });
+      expect(res.body.errors[0].message).toMatch(
+        /usage\.(output|input)_tokens must be a non-negative integer/,
+      );
+    }
+    expect(await rt.metric('hal9_tokens_total')).toBe(0);
+    expect(await rt.metric('hal9_cost_usd_total')).toBe(0);
+  });
+});
+
 describe('peer breaker', () => {
   it('opens for a dead peer runtime and then fails fast', async () => {
     const lead = await startRuntime({

@@ -167,6 +167,34 @@ describe('event streams', () => {
     ]);
   });
 
+  it('a client that has every event of an ended request gets 204, so an EventSource stops reconnecting', async () => {
+    rt = await startRuntime();
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'done already' });
+    const url = `${rt.url}/v1/signals/${accepted.body.id}/events`;
+    await vi.waitFor(
+      async () => expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+      { timeout: 10_000 },
+    );
+    const again = await fetch(url, { headers: { 'last-event-id': '5' } });
+    expect(again.status).toBe(204);
+    expect(await again.text()).toBe('');
+    // A real EventSource gets the stream, then reconnects with the end's id as every EventSource
+    // does when a stream ends, and is told to stop.
+    const es = new EventSource(url);
+    const seen: string[] = [];
+    for (const type of ['trace', 'result', 'end']) es.addEventListener(type, () => seen.push(type));
+    try {
+      await new Promise<void>((resolve) => {
+        es.onerror = () => {
+          if (es.readyState === EventSource.CLOSED) resolve();
+        };
+      });
+      expect(seen).toEqual(['trace', 'trace', 'trace', 'result', 'end']);
+    } finally {
+      es.close();
+    }
+  });
+
   it('sends heartbeats on an idle stream', async () => {
     rt = await startRuntime({ ...slowImpl, server: { sse_heartbeat_ms: 100 } });
     const res = await fetch(`${rt.url}/v1/signals?stream=true`, {

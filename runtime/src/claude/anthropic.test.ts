@@ -5,6 +5,7 @@ import {
   type FakeMessagesApi,
   hang,
   message,
+  raw,
   startFakeMessagesApi,
 } from '../../test/support/fake-messages-api.ts';
 import type { NeuronConfig } from '../config/types.ts';
@@ -155,5 +156,43 @@ describe('AnthropicBackend over the Agent', () => {
     expect(e.message).toContain(`over ${MAX_ANSWER_BYTES} bytes`);
     fake.respond(message('RESULT: fine'));
     expect((await be.complete(neuron, 'y')).text).toBe('RESULT: fine');
+  });
+
+  it('fails a crafted answer (token counts that are not non-negative integers, no content list) naming the field', async () => {
+    const { fake, be } = await backend();
+    const answer = (o: Record<string, unknown>) => ({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      content: [{ type: 'text', text: 'RESULT: x' }],
+      usage: { input_tokens: 1, output_tokens: 1 },
+      ...o,
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ usage: { input_tokens: 1, output_tokens: -500 } }, 'usage.output_tokens'],
+      [{ usage: { input_tokens: '1000', output_tokens: 1 } }, 'usage.input_tokens'],
+      [
+        { usage: { input_tokens: 1, output_tokens: 1, cache_read_input_tokens: 1e300 } },
+        'usage.cache_read_input_tokens',
+      ],
+      [{ usage: { input_tokens: 1.5, output_tokens: 1 } }, 'usage.input_tokens'],
+      [{ usage: null }, 'usage'],
+      [{ content: 'RESULT: x' }, 'content'],
+      [{ content: [{ type: 'text', text: { nested: true } }] }, 'text block'],
+    ];
+    for (const [o, field] of cases) {
+      fake.respond(raw(answer(o)));
+      const e = await failure(be.complete(neuron, 'x'));
+      expect(e.code, field).toBe('UPSTREAM_ERROR');
+      expect(e.message, field).toContain(field);
+    }
+    // Absent cache counts are zero, as the API omits them when prompt caching did nothing.
+    fake.respond(raw(answer({})));
+    expect((await be.complete(neuron, 'y')).usage).toEqual({
+      input: 1,
+      output: 1,
+      cacheRead: 0,
+      cacheCreation: 0,
+    });
   });
 });

@@ -6,10 +6,10 @@ import Anthropic, {
   OverloadedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
-import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { Message, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { Hal9Error } from '../errors.ts';
+import { Hal9Error, isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
@@ -235,6 +235,7 @@ const connectionCode = (e: Error): string => {
 
 /** Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure. */
 export function upstreamError(e: unknown): Hal9Error {
+  if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
   if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
   if (e instanceof APIConnectionTimeoutError)
@@ -270,6 +271,51 @@ export function upstreamError(e: unknown): Hal9Error {
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
   return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
+}
+
+/** An answer that parsed as JSON but is not a Messages answer: the call fails, naming what is wrong. */
+const malformed = (what: string): Hal9Error =>
+  new Hal9Error('UPSTREAM_ERROR', `the model API's answer is malformed: ${what}`, {
+    upstream: 'claude-api',
+  });
+
+/**
+ * A token count of the answer's `usage`: absent is 0; anything but a non-negative integer fails the
+ * call. These counts feed the request's token and cost budgets and Prometheus counters, so a negative
+ * or non-numeric one would lift a budget or run a counter backwards.
+ */
+function tokens(usage: Record<string, unknown>, key: string): number {
+  const v = usage[key];
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw malformed(`usage.${key} must be a non-negative integer`);
+  return v;
+}
+
+/** The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it. */
+function completionOf(msg: Message): Completion {
+  const body = msg as unknown as Record<string, unknown>;
+  if (!Array.isArray(body.content)) throw malformed('content must be a list');
+  const usage = body.usage;
+  if (typeof usage !== 'object' || usage === null) throw malformed('usage must be an object');
+  let text = '';
+  for (const b of body.content as { type?: unknown; text?: unknown }[]) {
+    if (b?.type !== 'text') continue;
+    if (typeof b.text !== 'string') throw malformed('a text block has no text');
+    text += b.text;
+  }
+  const u = usage as Record<string, unknown>;
+  return {
+    text: text.trim(),
+    ...(typeof msg.stop_reason === 'string' ? { finishReason: msg.stop_reason } : {}),
+    ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
+    usage: {
+      input: tokens(u, 'input_tokens'),
+      output: tokens(u, 'output_tokens'),
+      cacheRead: tokens(u, 'cache_read_input_tokens'),
+      cacheCreation: tokens(u, 'cache_creation_input_tokens'),
+    },
+  };
 }
 
 export class AnthropicBackend implements ModelBackend {
@@ -319,20 +365,7 @@ export class AnthropicBackend implements ModelBackend {
         },
         traceparent ? { signal: own.signal, headers: { traceparent } } : { signal: own.signal },
       );
-      let text = '';
-      for (const b of msg.content) if (b.type === 'text') text += b.text;
-      const u = msg.usage;
-      return {
-        text: text.trim(),
-        ...(msg.stop_reason ? { finishReason: msg.stop_reason } : {}),
-        ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
-        usage: {
-          input: u.input_tokens ?? 0,
-          output: u.output_tokens ?? 0,
-          cacheRead: u.cache_read_input_tokens ?? 0,
-          cacheCreation: u.cache_creation_input_tokens ?? 0,
-        },
-      };
+      return completionOf(msg);
     } catch (e) {
       throw upstreamError(e);
     } finally {

@@ -83,11 +83,15 @@ export class RemoteDispatch {
     this.#d.observer.batch(target.id, live.length);
     this.#inFlight++;
     const cancel = new AbortController();
-    let open = live.length;
+    // Counted per request, not per signal: two branches of one request can share a batch, and one
+    // listener fires per request (the same listener twice on one signal is registered once), so a
+    // per-signal count would never reach 0 and the call would outlive every request it serves.
+    const runs = new Set(live.map((w) => w.run));
+    let open = runs.size;
     const onEnd = () => {
       if (--open === 0) cancel.abort();
     };
-    for (const w of live) w.run.signal.addEventListener('abort', onEnd, { once: true });
+    for (const run of runs) run.signal.addEventListener('abort', onEnd, { once: true });
     const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
     const upstream = `peer:${target.id}`;
     // One HTTP call carries the batch: its span hangs under the first signal's parent, and the peer's
@@ -134,7 +138,7 @@ export class RemoteDispatch {
         },
       )
       .finally(() => {
-        for (const w of live) w.run.signal.removeEventListener('abort', onEnd);
+        for (const run of runs) run.signal.removeEventListener('abort', onEnd);
         this.#inFlight--;
         this.#buffer.poke();
       });

@@ -160,6 +160,11 @@ export class RequestRun {
     for (const l of this.#listeners) l(event);
   }
 
+  /** The id of the run's latest event (0: none yet); an ended run's is its `end` event's. */
+  get lastEventId(): number {
+    return this.#eventSeq;
+  }
+
   /** Someone follows this run's events (a stream, or a request kept by id). */
   get observed(): boolean {
     return this.#events !== undefined || this.#listeners.size > 0;

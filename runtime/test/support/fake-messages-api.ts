@@ -43,6 +43,8 @@ export type Reply = Timing &
     | { readonly kind: 'hang' }
     /** Destroy the socket without an answer. */
     | { readonly kind: 'reset' }
+    /** A 200 JSON answer with exactly this body (a malformed or crafted Messages answer). */
+    | { readonly kind: 'raw'; readonly body: unknown }
   );
 
 export type Responder = (req: RecordedRequest) => Reply;
@@ -85,6 +87,7 @@ export const apiError = (
 });
 
 export const hang = (): Reply => ({ kind: 'hang' });
+export const raw = (body: unknown): Reply => ({ kind: 'raw', body });
 export const reset = (timing: Timing = {}): Reply => ({ kind: 'reset', ...timing });
 
 /** A promise the test resolves when it chooses (to hold answers back). */
@@ -166,6 +169,11 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
       return;
     }
     const requestId = `req_fake_${requests.indexOf(req) + 1}`;
+    if (reply.kind === 'raw') {
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': requestId });
+      res.end(JSON.stringify(reply.body));
+      return;
+    }
     if (reply.kind === 'error') {
       res.writeHead(reply.status, {
         'content-type': 'application/json',

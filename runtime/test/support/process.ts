@@ -64,10 +64,13 @@ export async function watchRuntime(child: ChildProcess): Promise<RuntimeProcess>
 }
 
 /** Runs the runtime with a config and waits for it to exit (for configs that must be refused). */
-export async function runToExit(doc: unknown | string): Promise<{ code: number | null; output: string }> {
+export async function runToExit(
+  doc: unknown | string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   const file = typeof doc === 'string' ? doc : await writeConfig(doc);
   const child = spawn(process.execPath, [MAIN, file], {
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

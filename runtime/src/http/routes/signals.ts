@@ -113,9 +113,14 @@ export async function signalRoutes(
     const run = store.run(req.params.id);
     if (!run)
       throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
-    const last = Number(req.headers['last-event-id'] ?? 0);
+    const header = Number(req.headers['last-event-id'] ?? 0);
+    const last = Number.isSafeInteger(header) && header > 0 ? header : 0;
+    // An ended run whose events the client all has (an EventSource reconnects after every stream
+    // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
+    // with nothing left to send, until the client gave up.
+    if (!run.running && last >= run.lastEventId) return reply.code(204).send();
     reply.hijack();
-    streamRun(reply.raw, run, Number.isSafeInteger(last) && last > 0 ? last : 0, sse);
+    streamRun(reply.raw, run, last, sse);
     return reply;
   });
 
