@@ -28,6 +28,10 @@ export const ErrorCodes = {
     status: 508,
     message: 'The neuron answered with no result and nothing to forward',
   },
+  RESULT_LIMIT_EXCEEDED: {
+    status: 508,
+    message: 'An answer held more RESULT blocks than one answer may give',
+  },
   HOP_LIMIT_EXCEEDED: { status: 508, message: 'The signal exceeded the hop limit' },
   CYCLE_DETECTED: { status: 508, message: 'The signal would revisit a neuron on its path' },
   FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },

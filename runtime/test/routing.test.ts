@@ -82,6 +82,22 @@ describe('routing', () => {
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER', neuron: 'lead' })]);
   });
 
+  it('keeps at most 100 results of one answer, and the request completes with an error naming the limit', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => `RESULT: r${i}`).join('\n');
+    rt = await topology({ L4: [answer('default', many)] });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results).toHaveLength(100);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        code: 'RESULT_LIMIT_EXCEEDED',
+        neuron: 'lead',
+        message: expect.stringContaining('held 1000 RESULT blocks'),
+      }),
+    ]);
+  });
+
   it('forwards the inline and multi-line CONTENT text', async () => {
     rt = await topology({
       L4: [answer('default', 'FORWARD_TO: arch-a\nCONTENT: first line\nsecond line')],

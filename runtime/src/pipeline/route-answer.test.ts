@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/defaults.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
-import { type RouteInput, routeAnswer } from './route-answer.ts';
+import { MAX_RESULTS_PER_ANSWER, type RouteInput, routeAnswer } from './route-answer.ts';
 
 const design = neuronConfig('design', 'L3', ['impl-a', 'impl-b']);
 const known = new Map([
@@ -46,6 +46,29 @@ describe('routeAnswer', () => {
       { neuron: 'design', layer: 'L3', content: 'and more' },
     ]);
     expect(r.children).toEqual([]);
+  });
+
+  it('keeps at most MAX_RESULTS_PER_ANSWER results of one answer and names the limit for the rest', () => {
+    const text = Array.from({ length: MAX_RESULTS_PER_ANSWER + 50 }, (_, i) => `RESULT: r${i}`).join('\n');
+    const r = route(`${text}\nFORWARD_TO: impl-a\nCONTENT: go`);
+    expect(r.results).toHaveLength(MAX_RESULTS_PER_ANSWER);
+    expect(r.results.at(-1)).toEqual({
+      neuron: 'design',
+      layer: 'L3',
+      content: `r${MAX_RESULTS_PER_ANSWER - 1}`,
+    });
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        code: 'RESULT_LIMIT_EXCEEDED',
+        neuron: 'design',
+        message: expect.stringContaining(`held ${MAX_RESULTS_PER_ANSWER + 50} RESULT blocks`),
+      }),
+    ]);
+    // The rest of the answer still routes.
+    expect(r.children.map((c) => c.to)).toEqual(['impl-a']);
+    const exact = route(Array.from({ length: MAX_RESULTS_PER_ANSWER }, (_, i) => `RESULT: r${i}`).join('\n'));
+    expect(exact.results).toHaveLength(MAX_RESULTS_PER_ANSWER);
+    expect(exact.errors).toEqual([]);
   });
 
   it('fails an answer that neither results nor forwards, naming what it held', () => {

@@ -10,6 +10,14 @@ import type { ResultEntry, Signal, TraceEntry } from './signal.ts';
 // the request's signal budget), and the rest is dropped with reasons. Ids come from `nextId`, so the
 // same input gives the same output.
 
+/**
+ * The most results one answer gives. A model's answer holds a few; a broken or hostile upstream can
+ * send an 8 MiB answer of one-line RESULT blocks, each of which would become a result object in the
+ * request's response (hundreds of thousands of them: hundreds of MB). The rest are not kept, and the
+ * branch says so (`RESULT_LIMIT_EXCEEDED`).
+ */
+export const MAX_RESULTS_PER_ANSWER = 100;
+
 export interface RouteInput {
   readonly signal: Signal;
   readonly neuron: NeuronConfig;
@@ -53,10 +61,12 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     errorType: parsed.backward.errorType.slice(0, 200),
   };
   const unroutable = parsed.results.length === 0 && parsed.forwards.length === 0;
+  const over = parsed.results.length - MAX_RESULTS_PER_ANSWER;
+  const results = over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results;
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
   return {
-    results: parsed.results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content })),
+    results: results.map((content) => ({ neuron: neuron.id, layer: neuron.layer, content })),
     children: plan.children.map(
       (c): Signal => ({
         id: i.nextId(),
@@ -72,7 +82,11 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
       }),
     ),
     dropped: plan.dropped,
-    errors: unroutable ? [...plan.errors, unroutableError(neuron.id, backward)] : plan.errors,
+    errors: unroutable
+      ? [...plan.errors, unroutableError(neuron.id, backward)]
+      : over > 0
+        ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
+        : plan.errors,
     backward,
   };
 }
@@ -84,4 +98,14 @@ function unroutableError(id: string, backward: RoutedAnswer['backward']): ErrorI
     ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType})`
     : 'no text, no RESULT and no FORWARD_TO';
   return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${id}'s answer had ${what}`), id);
+}
+
+function resultLimitError(id: string, held: number): ErrorInfo {
+  return toErrorInfo(
+    new Hal9Error(
+      'RESULT_LIMIT_EXCEEDED',
+      `${id}'s answer held ${held} RESULT blocks; the first ${MAX_RESULTS_PER_ANSWER} are kept (at most ${MAX_RESULTS_PER_ANSWER} per answer)`,
+    ),
+    id,
+  );
 }
