@@ -88,3 +88,16 @@ describe('parseConfig: least-privilege flags', () => {
     }
   });
 });
+
+describe('parseConfig: ports', () => {
+  it('refuses one port for both servers, naming both flags', () => {
+    expect(parseConfig(['--metrics-port', '9000', '--health-port', '9000'], {})).toEqual({
+      errors: ['--metrics-port and --health-port must differ, both are 9000'],
+    });
+    expect(parseConfig(['--health-port', '8080'], {})).toEqual({
+      errors: ['--metrics-port and --health-port must differ, both are 8080'],
+    });
+    // 0 picks a free port for each.
+    expect('config' in parseConfig(['--metrics-port', '0', '--health-port', '0'], {})).toBe(true);
+  });
+});

@@ -237,5 +237,9 @@ export function parseConfig(
     neuronClusterOwner: values['neuron-cluster-owner'] !== false,
     prometheusNamespaceSelector: Object.freeze(selector.labels),
   });
+  // Two servers on one port: the second listen would fail at start-up with EADDRINUSE and no hint.
+  if (config.metricsPort !== 0 && config.metricsPort === config.healthPort) {
+    errors.push(`--metrics-port and --health-port must differ, both are ${config.metricsPort}`);
+  }
   return errors.length > 0 ? { errors } : { config };
 }

@@ -363,4 +363,11 @@ describe('charts/hal9-operator', () => {
     expect(zero.status).not.toBe(0);
     expect(zero.stderr).toMatch(/replicaCount/);
   });
+
+  it('refuses one port for metrics and probes, naming both values', () => {
+    const same = template('--set', 'health.port=8080');
+    expect(same.status).not.toBe(0);
+    expect(same.stderr).toContain('metrics.port and health.port must differ (both are 8080)');
+    expect(template('--set', 'health.port=9090').status).toBe(0);
+  });
 });
