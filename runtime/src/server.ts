@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
 import { clip, sendError, toHal9Error, writeClientError } from './http/error-response.ts';
+import { parseJsonBody } from './http/json-body.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { peerRoutes } from './http/routes/peers.ts';
@@ -70,6 +71,9 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 
   app.setErrorHandler((e, _req, reply) => {
     const err = toHal9Error(e);

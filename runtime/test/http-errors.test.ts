@@ -11,7 +11,7 @@ afterAll(() => rt.close());
 
 describe('HTTP errors', () => {
   it.each([
-    ['invalid JSON', '{"content": "x"', 400, 'INVALID_JSON', undefined],
+    ['invalid JSON', '{"content": "x"', 400, 'INVALID_JSON', 'body'],
     ['a missing field', {}, 400, 'INVALID_REQUEST', 'content'],
     ['a wrong type', { content: 5 }, 400, 'INVALID_REQUEST', 'content'],
     ['an empty content', { content: '' }, 400, 'INVALID_REQUEST', 'content'],
@@ -26,6 +26,46 @@ describe('HTTP errors', () => {
     expect(res.body.error.code).toBe(code);
     if (field) expect(res.body.error.field).toBe(field);
     expect(res.body.error.message).toEqual(expect.any(String));
+  });
+
+  it('says what is wrong with a body that is not JSON, empty, or has a prototype key', async () => {
+    const send = (body: string) =>
+      fetch(`${rt.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const syntax = await send('{"content": "x",');
+    expect(syntax.status).toBe(400);
+    expect((await syntax.json()).error).toMatchObject({
+      code: 'INVALID_JSON',
+      field: 'body',
+      message: expect.stringMatching(/^the body is not valid JSON: .*JSON/),
+    });
+    const empty = await send('');
+    expect((await empty.json()).error).toMatchObject({
+      code: 'INVALID_JSON',
+      message: 'the body is empty: send a JSON object',
+    });
+    for (const body of [
+      '{"content":"x","__proto__":{"a":1}}',
+      '{"content":"x","constructor":{"prototype":{"a":1}}}',
+    ]) {
+      const res = await send(body);
+      expect(res.status, body).toBe(400);
+      expect((await res.json()).error, body).toEqual({
+        code: 'INVALID_REQUEST',
+        field: 'body',
+        message: 'the body has a "__proto__" or "constructor.prototype" key',
+      });
+    }
+    // A charset parameter is still JSON.
+    const ok = await fetch(`${rt.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{"content":"x"}',
+    });
+    expect(ok.status).toBe(200);
   });
 
   it('answers an unknown route with 404 NOT_FOUND and bad query values with 400', async () => {
