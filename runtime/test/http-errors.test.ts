@@ -35,15 +35,16 @@ describe('HTTP errors', () => {
         headers: { 'content-type': 'application/json' },
         body,
       });
+    const errorOf = async (res: Response) => ((await res.json()) as { error: unknown }).error;
     const syntax = await send('{"content": "x",');
     expect(syntax.status).toBe(400);
-    expect((await syntax.json()).error).toMatchObject({
+    expect(await errorOf(syntax)).toMatchObject({
       code: 'INVALID_JSON',
       field: 'body',
       message: expect.stringMatching(/^the body is not valid JSON: .*JSON/),
     });
     const empty = await send('');
-    expect((await empty.json()).error).toMatchObject({
+    expect(await errorOf(empty)).toMatchObject({
       code: 'INVALID_JSON',
       message: 'the body is empty: send a JSON object',
     });
@@ -53,7 +54,7 @@ describe('HTTP errors', () => {
     ]) {
       const res = await send(body);
       expect(res.status, body).toBe(400);
-      expect((await res.json()).error, body).toEqual({
+      expect(await errorOf(res), body).toEqual({
         code: 'INVALID_REQUEST',
         field: 'body',
         message: 'the body has a "__proto__" or "constructor.prototype" key',
