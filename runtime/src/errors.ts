@@ -37,6 +37,10 @@ export const ErrorCodes = {
   FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },
   BUDGET_EXCEEDED: { status: 508, message: 'The request exhausted one of its budgets' },
   REQUEST_TIMEOUT: { status: 504, message: 'The request did not finish in time' },
+  // Event-stream errors, sent as `event: error` on a stream already answered 200; the status is what
+  // the same failure would be as a response of its own.
+  STREAM_OVERFLOW: { status: 503, message: 'The stream reader left too many bytes unsent' },
+  EVENTS_EXPIRED: { status: 410, message: 'The events asked for are no longer kept' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.ts';
 import type { Clock, Timer } from '../pipeline/clock.ts';
 import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 
@@ -14,7 +15,7 @@ export interface SseOptions {
 }
 
 const frame = (e: RunEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
-const errorFrame = (code: string, message: string): string =>
+const errorFrame = (code: ErrorCode, message: string): string =>
   `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
 
 export function streamRun(res: ServerResponse, run: RequestRun, lastEventId: number, o: SseOptions): void {
