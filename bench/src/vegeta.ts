@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,18 @@ export async function writeTarget(dir: string, name: string, t: Target): Promise
   const lines = [`POST ${t.url}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `@${bodyFile}`];
   const file = join(dir, `${name}.targets`);
   await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** A targets file that vegeta walks round-robin: one request to each in turn (each with its own body file). */
+export async function writeTargets(dir: string, name: string, ts: readonly Target[]): Promise<string> {
+  const parts: string[] = [];
+  for (const [i, t] of ts.entries()) {
+    const one = await writeTarget(dir, `${name}-${i}`, t);
+    parts.push((await readFile(one, 'utf8')).trimEnd());
+  }
+  const file = join(dir, `${name}.targets`);
+  await writeFile(file, `${parts.join('\n\n')}\n`);
   return file;
 }
 
