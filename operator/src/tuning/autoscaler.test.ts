@@ -302,6 +302,30 @@ describe('the autoscaler on the pods’ load reports', () => {
     }
   });
 
+  it('takes the count over from whoever held it when switched back to operator mode', async () => {
+    for (const away of [{ enabled: false }, { mode: 'hpa' as const }]) {
+      const c = cluster();
+      const h = harness({ cluster: c });
+      h.pod('impl-1', '127.0.0.2', { active: 1, rate: 5, latency: 0.1 });
+      await h.run(5);
+      expect(h.neurons[0]!.spec?.replicas).toBe(1);
+      // Replicas handed over (parallelism stays tuned); meanwhile the count is set to 6 by its
+      // owner then (kubectl scale with autoscaling off; with an HPA, whoever mirrors its count).
+      Object.assign(c.spec!.autoscaling!, away);
+      await h.run(2);
+      Object.assign(h.neurons[0]!, { spec: { ...h.neurons[0]!.spec!, replicas: 6 } });
+      await h.run(2);
+      Object.assign(c.spec!.autoscaling!, { enabled: true, mode: 'operator' });
+      const scales = h.scales.length;
+      await h.run(1);
+      // Not another writer overriding the operator: the count was not the operator's.
+      expect(h.events.filter((e) => e.reason === 'ManualScaleOverridden')).toEqual([]);
+      expect(h.status()?.autoscaling?.lastDecision).toMatchObject({ reason: 'Concurrency' });
+      // And the decision starts from the 6 it found, at most halving per pass.
+      expect(h.scales[scales]).toEqual({ name: 'impl-1', replicas: 3 });
+    }
+  });
+
   it('reads and sends nothing outside --pod-cidrs, and says so', async () => {
     const h = harness({ cidrs: '127.0.0.0/8' });
     h.pod('impl-1', '10.244.0.7', { active: 8, queued: 8, rate: 40 });

@@ -1,5 +1,6 @@
 import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { readBounded } from './bounded-body.ts';
 
 // The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md; its shape is @hal9/api's,
 // shared with the runtime that builds it): cumulative counters and time integrals since the process
@@ -97,12 +98,13 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
     );
   let res: Response;
   let text: string;
+  let truncated: boolean;
   try {
     res = await fetch(`${url}/v1/admin/load`, {
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
       signal: AbortSignal.timeout(timeoutMs),
     });
-    text = await res.text();
+    ({ text, truncated } = await readBounded(res, MAX_BODY));
   } catch (err) {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     throw fail(
@@ -113,7 +115,7 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
     );
   }
   if (!res.ok) throw fail(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-  if (text.length > MAX_BODY) throw fail(`report larger than ${MAX_BODY} bytes`);
+  if (truncated) throw fail(`report larger than ${MAX_BODY} bytes`);
   let body: unknown;
   try {
     body = JSON.parse(text);

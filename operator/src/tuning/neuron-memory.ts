@@ -75,3 +75,19 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     fanOutStatus: { ...(a?.fanOut ?? {}) },
   };
 }
+
+/**
+ * Forgets the replica count the operator wrote, and its decisions, once the count is no longer its
+ * own (autoscaling off, or mode hpa; the status part is released too). Kept, they outlived the
+ * switch while parallelism stayed tuned: switched back to operator mode, a count set in between
+ * (kubectl scale while it was not the operator's) was taken for a manual override (a Warning
+ * ManualScaleOverridden, that reason in status) and the decision started from the stale count.
+ */
+export function releaseReplicas(mem: NeuronMemory): void {
+  mem.replicas = undefined;
+  mem.replicaDecision = undefined;
+  mem.written = undefined;
+  mem.writtenAt = 0;
+  mem.before = undefined;
+  mem.fanOutStatus = {};
+}

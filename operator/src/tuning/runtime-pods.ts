@@ -3,6 +3,7 @@ import { labels } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
 import { runtimePort, selectorLabels } from '../render/labels.ts';
+import { readBounded } from './bounded-body.ts';
 
 // The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
 // with PUT /v1/admin/performance (docs/runtime-contract.md), which resizes the executor in place.
@@ -67,6 +68,8 @@ export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<s
   return out;
 }
 
+const MAX_ANSWER = 64 * 1024;
+
 export interface SetLimitOptions {
   readonly token?: string | undefined;
   readonly timeoutMs?: number;
@@ -77,6 +80,7 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
   const timeoutMs = o.timeoutMs ?? 3000;
   let res: Response;
   let text: string;
+  let truncated: boolean;
   try {
     res = await fetch(`${url}/v1/admin/performance`, {
       method: 'PUT',
@@ -87,7 +91,8 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
       body: JSON.stringify({ max_concurrent_signals: value }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    text = await res.text();
+    // The answer is one small JSON object: a pod that streams more is not buffered.
+    ({ text, truncated } = await readBounded(res, MAX_ANSWER));
   } catch (err) {
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
     const why =
@@ -105,6 +110,16 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
       { status: res.status },
     );
   }
-  const applied = (JSON.parse(text) as { max_concurrent_signals?: unknown }).max_concurrent_signals;
+  let applied: unknown;
+  try {
+    if (truncated) throw new Error(`answer larger than ${MAX_ANSWER} bytes`);
+    applied = (JSON.parse(text) as { max_concurrent_signals?: unknown } | null)?.max_concurrent_signals;
+  } catch (err) {
+    throw new OperatorError(
+      OperatorErrorCode.PodTuningFailed,
+      `PUT ${url}/v1/admin/performance: unreadable answer: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
   return typeof applied === 'number' ? applied : value;
 }

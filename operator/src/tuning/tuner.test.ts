@@ -84,6 +84,8 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
   };
   const puts: { url: string; value: number }[] = [];
   const failing = new Set<string>();
+  const hanging = new Set<string>();
+  const held: (() => void)[] = [];
   const writes: { name: string; status: NeuronStatus }[] = [];
   const events: { reason: string; message: string }[] = [];
   const decisions: string[] = [];
@@ -97,6 +99,8 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
     setPodLimit: async (url, value) => {
       if (failing.has(url)) throw new OperatorError(OperatorErrorCode.PodTuningFailed, `${url} refused`);
       puts.push({ url, value });
+      // A pod that takes the request and does not answer until the test lets it.
+      if (hanging.has(url)) await new Promise<void>((r) => held.push(r));
       return value;
     },
     writeStatus: async (_namespace, name, status) => {
@@ -125,6 +129,12 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
     pods,
     puts,
     failing,
+    hanging,
+    /** The pods in `hanging` answer the PUTs they hold. */
+    answer: () => {
+      hanging.clear();
+      for (const r of held.splice(0)) r();
+    },
     writes,
     events,
     decisions,
@@ -246,6 +256,54 @@ describe('the parallelism tuner', () => {
     }
     expect(h.puts).toHaveLength(3);
     expect(h.puts[2]).toEqual({ url: 'http://impl-1-b-3:8080', value: 9 });
+  });
+
+  it('does not hold the pass, or other Neurons, for a pod that does not answer its PUT', async () => {
+    const h = harness({
+      neurons: [
+        aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } }),
+        aNeuron('impl-2', {}, { status: { parallelism: { current: 8 } } }),
+      ],
+      pods: [aPod('impl-1-a-1', 'impl-1'), aPod('impl-2-b-1', 'impl-2')],
+    });
+    h.hanging.add('http://impl-1-a-1:8080');
+    // The pass ends while that PUT is still open (it used to wait up to its 3 s deadline, at
+    // every pass, holding every Neuron's status and scale writes and the next pass).
+    await h.tuner.tick();
+    expect(h.puts).toEqual([
+      { url: 'http://impl-1-a-1:8080', value: 9 },
+      { url: 'http://impl-2-b-1:8080', value: 9 },
+    ]);
+    expect(h.status('impl-1')?.parallelism?.current).toBe(9);
+    expect(h.status('impl-2')?.parallelism?.current).toBe(9);
+    // The next pass sends no second PUT to a pod still holding the first one.
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    h.clock.advance(10_000);
+    await h.tuner.tick();
+    expect(h.puts).toHaveLength(2);
+    // Once it answers it counts as delivered: nothing more goes to either pod.
+    h.answer();
+    for (let i = 0; i < 2; i++) {
+      h.clock.advance(10_000);
+      await h.tuner.tick();
+    }
+    expect(h.puts).toHaveLength(2);
+    await h.tuner.stop();
+  });
+
+  it('waits for the PUTs still open when it stops', async () => {
+    const h = harness();
+    h.hanging.add('http://impl-1-a-1:8080');
+    await h.tuner.tick();
+    let stopped = false;
+    const stopping = h.tuner.stop().then(() => {
+      stopped = true;
+    });
+    await Promise.resolve();
+    expect(stopped).toBe(false);
+    h.answer();
+    await stopping;
+    expect(stopped).toBe(true);
   });
 
   it('leaves Neurons without parallelism tuning alone', async () => {

@@ -4,7 +4,7 @@ import type { ConditionInput } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
-import { type NeuronMemory, seedMemory } from './neuron-memory.ts';
+import { type NeuronMemory, releaseReplicas, seedMemory } from './neuron-memory.ts';
 import {
   decideParallelism,
   podParallelismInput,
@@ -159,7 +159,16 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     };
   };
 
-  /** Puts the current value on every Ready pod of each Neuron that does not have it yet. */
+  /** PUTs in flight, by pod uid: a pod gets one at a time. */
+  const inFlight = new Map<string, Promise<void>>();
+
+  /**
+   * Puts the current value on every Ready pod of each Neuron that does not have it yet. The PUTs
+   * run beside the pass, not within it: one pod that does not answer (its deadline is 3 s, longer
+   * than an interval) held every Neuron's status, scale writes and next pass until it gave up, at
+   * every pass while it kept failing. A Neuron stays pending until a pass finds every pod with the
+   * value and nothing in flight.
+   */
   const deliver = async (list: readonly TuningTarget[], pods: Map<string, RuntimePod[]>) => {
     await pool(list, concurrency, async (t) => {
       const mem = memory.get(t.key);
@@ -175,27 +184,31 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Cannot read the runtime admin token');
         return;
       }
-      let failed = 0;
       for (const uid of mem.delivered.keys())
         if (!running.some((p) => p.uid === uid)) mem.delivered.delete(uid);
-      await Promise.all(
-        running
-          .filter((pod) => mem.delivered.get(pod.uid) !== value)
-          .map(async (pod) => {
-            try {
-              const applied = await deps.setPodLimit(pod.url, value, token);
-              mem.delivered.set(pod.uid, applied);
-              observer?.delivered(true);
-              logger.debug({ neuron: t.key, pod: pod.name, value: applied }, 'Set pod parallelism');
-            } catch (err) {
-              failed++;
-              observer?.delivered(false);
-              const detail = { neuron: t.key, pod: pod.name, err: errorMessage(err) };
-              logger.warn(detail, 'Failed to set pod parallelism');
-            }
-          }),
-      );
-      mem.pending = failed > 0;
+      let unsettled = 0;
+      for (const pod of running) {
+        if (mem.delivered.get(pod.uid) === value) continue;
+        unsettled++;
+        if (inFlight.has(pod.uid)) continue;
+        // Started after it is registered, so even a PUT that fails at once is seen in flight until done.
+        const put = Promise.resolve().then(async () => {
+          try {
+            const applied = await deps.setPodLimit(pod.url, value, token);
+            mem.delivered.set(pod.uid, applied);
+            observer?.delivered(true);
+            logger.debug({ neuron: t.key, pod: pod.name, value: applied }, 'Set pod parallelism');
+          } catch (err) {
+            observer?.delivered(false);
+            const detail = { neuron: t.key, pod: pod.name, err: errorMessage(err) };
+            logger.warn(detail, 'Failed to set pod parallelism');
+          } finally {
+            inFlight.delete(pod.uid);
+          }
+        });
+        inFlight.set(pod.uid, put);
+      }
+      mem.pending = unsettled > 0;
     });
   };
 
@@ -225,6 +238,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     if (list.length === 0) return;
     for (const t of list) {
       if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
+      if (!t.scaleReplicas) releaseReplicas(memory.get(t.key)!);
     }
     const memOf = (t: TuningTarget) => memory.get(t.key)!;
     const resync = ticks % resyncTicks === 0;
@@ -265,7 +279,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (t.scaleReplicas) scales.set(t.key, await scale(step(t)));
     });
 
-    // Apply: running pods first, then status (the reconciler renders new pods from it).
+    // Apply: start the PUTs to running pods, then status (the reconciler renders new pods from it).
     const due = list.filter((t) => memOf(t).pending || resync);
     if (listed && due.length > 0) await deliver(due, pods);
     await pool(list, concurrency, async (t) => {
@@ -298,6 +312,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       stopped = true;
       cancel?.();
       await running;
+      await Promise.all(inFlight.values());
     },
   };
 }
