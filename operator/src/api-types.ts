@@ -30,6 +30,8 @@ export interface LiveStatus {
 /** The status fields the operator writes for a Neuron. */
 export interface NeuronStatus {
   observedGeneration?: number;
+  /** metadata.generation of the Hal9Cluster the children were last rendered from. */
+  clusterGeneration?: number;
   conditions?: Condition[];
   replicas?: number;
   readyReplicas?: number;

@@ -168,11 +168,12 @@ describe('why a rollout waits', () => {
     // New pods that no node takes: the old pod keeps serving, so r1 stays Ready while it rolls out.
     const nowhere = [{ key: 'node-type', operator: 'In', values: ['nowhere'] }];
     await patch('hal9cluster', 'c9', { spec: { placement: { requiredNodeLabels: nowhere } } });
+    // First NeuronsPending (r1 not yet rendered from the new generation), then RollingOut.
     const progressing = await waitFor(
-      'c9 Progressing=True',
+      'c9 Progressing=True RollingOut',
       async () => {
         const c = await clusterCondition('Progressing');
-        return c?.status === 'True' ? c : undefined;
+        return c?.status === 'True' && c.reason === 'RollingOut' ? c : undefined;
       },
       { timeoutMs: 30_000 },
     );

@@ -743,6 +743,10 @@ export interface NeuronStatus {
    */
   readonly observedGeneration?: number;
   /**
+   * metadata.generation of the Hal9Cluster the children were last rendered from (kept while paused). The Hal9Cluster stays Progressing=True until each of its Neurons has caught up with its generation.
+   */
+  readonly clusterGeneration?: number;
+  /**
    * Runtime pods of this neuron (from its Deployment).
    */
   readonly replicas?: number;

@@ -120,6 +120,12 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
 });
 
 describe('the status after an apply', () => {
+  it('records the generation of the Hal9Cluster it rendered from, in the one status write', async () => {
+    const t = setup([aNeuron('a')], aHal9Cluster({}, 'hal9', { generation: 7 }));
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses.map((s) => s.clusterGeneration)).toEqual([7]);
+  });
+
   it('reads the Deployment as the apply left it, not the cache’s older copy: a started rollout is not finished', async () => {
     const neuron = aNeuron('a');
     // The cache still holds generation 1, rolled out; this pass's apply makes generation 2.

@@ -103,6 +103,9 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       return undefined;
     }
 
+    // Recorded in the status: the Hal9Cluster's summary waits for each Neuron to render from its
+    // current generation, or a cluster change would look rolled out before any Deployment changed.
+    const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };
     let rendered: ReturnType<RenderNeuron>;
     try {
       rendered = deps.render({
@@ -115,8 +118,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       const message = errorMessage(err);
       deps.events.record(neuron, 'Warning', Reason.RenderFailed, message);
       const status = computeNeuronStatus({
-        ...base,
-        clusterFound: true,
+        ...rendering,
         paused,
         failure: { reason: Reason.RenderFailed, message },
         deployment: liveDeployment(),
@@ -171,8 +173,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       ownManagers,
     );
     const status = computeNeuronStatus({
-      ...base,
-      clusterFound: true,
+      ...rendering,
       paused,
       ...(failure ? { failure } : {}),
       deployment,

@@ -28,19 +28,39 @@ describe('the entry endpoint', () => {
 
 describe('Ready and Progressing', () => {
   const at = '2026-01-01T00:00:00Z';
-  const neuron = (name: string, ready: 'True' | 'False', progressing: 'True' | 'False') =>
-    aNeuron(
+  const neuron = (
+    name: string,
+    ready: 'True' | 'False',
+    progressing: 'True' | 'False',
+    o: { clusterGeneration?: number; paused?: boolean } = {},
+  ) => {
+    // Rendered from the cluster's current generation (2) unless the test says otherwise.
+    const clusterGeneration = 'clusterGeneration' in o ? o.clusterGeneration : 2;
+    return aNeuron(
       name,
       {},
       {
         status: {
+          ...(clusterGeneration !== undefined ? { clusterGeneration } : {}),
           conditions: [
             { type: 'Ready', status: ready, reason: 'r', message: '', lastTransitionTime: at },
             { type: 'Progressing', status: progressing, reason: 'r', message: '', lastTransitionTime: at },
+            ...(o.paused
+              ? [
+                  {
+                    type: 'Paused',
+                    status: 'True' as const,
+                    reason: 'r',
+                    message: '',
+                    lastTransitionTime: at,
+                  },
+                ]
+              : []),
           ],
         },
       },
     );
+  };
   const conditionsOf = (neurons: ReturnType<typeof neuron>[]) =>
     computeClusterStatus({
       generation: 2,
@@ -71,5 +91,38 @@ describe('Ready and Progressing', () => {
   it('names the Neurons that are not Ready and those rolling out', () => {
     const neurons = [neuron('a', 'False', 'True'), neuron('b', 'True', 'True')];
     expect(find(neurons, 'Progressing')?.message).toBe('1/2 neurons ready; waiting for a; rolling out b');
+  });
+
+  it('is Progressing while a Neuron has not been rendered from the cluster’s generation, though its own status says rolled out', () => {
+    // The cluster's spec just changed (generation 2): b's conditions still describe generation 1.
+    const neurons = [neuron('a', 'True', 'False'), neuron('b', 'True', 'False', { clusterGeneration: 1 })];
+    expect(find(neurons, 'Ready')).toMatchObject({ status: 'True', reason: 'AllNeuronsReady' });
+    expect(find(neurons, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'NeuronsPending',
+      observedGeneration: 2,
+      message: '2/2 neurons ready; not yet reconciled for cluster generation 2: b',
+    });
+  });
+
+  it('counts a Neuron that never recorded a cluster generation as not yet reconciled', () => {
+    const neurons = [
+      neuron('a', 'False', 'True', { clusterGeneration: undefined }),
+      neuron('b', 'True', 'True'),
+    ];
+    expect(find(neurons, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'NeuronsPending',
+      message:
+        '1/2 neurons ready; waiting for a; rolling out b; not yet reconciled for cluster generation 2: a',
+    });
+  });
+
+  it('does not wait for a paused Neuron, which renders nothing until it is resumed', () => {
+    const neurons = [
+      neuron('a', 'True', 'False'),
+      neuron('b', 'True', 'False', { clusterGeneration: 1, paused: true }),
+    ];
+    expect(find(neurons, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
   });
 });

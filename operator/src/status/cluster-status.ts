@@ -41,6 +41,25 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     .filter((n) => ready.includes(n) && isTrue(n, ConditionType.Progressing))
     .map(nameOf)
     .sort();
+  // A Neuron's conditions describe the cluster generation its last reconcile rendered from. Right
+  // after a change of the cluster's spec they still describe the old one (rolled out), so without
+  // this the new generation would look rolled out before any Deployment changed. A paused Neuron
+  // renders nothing until it is resumed: waiting for it would never end.
+  const pending = input.neurons
+    .filter((n) => n.status?.clusterGeneration !== g && !isTrue(n, ConditionType.Paused))
+    .map(nameOf)
+    .sort();
+  const progressing = (summary: string) => {
+    const rolling = rollingOut.length > 0 ? `; rolling out ${list(rollingOut)}` : '';
+    if (pending.length > 0) {
+      const behind = `; not yet reconciled for cluster generation ${g}: ${list(pending)}`;
+      return cond(ConditionType.Progressing, 'True', Reason.NeuronsPending, `${summary}${rolling}${behind}`);
+    }
+    if (notReady.length > 0 || rollingOut.length > 0) {
+      return cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${summary}${rolling}`);
+    }
+    return cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out');
+  };
 
   const next: ConditionInput[] = [];
   if (total === 0) {
@@ -49,21 +68,11 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   } else if (notReady.length === 0) {
     const msg = `${total}/${total} neurons ready`;
     next.push(cond(ConditionType.Ready, 'True', Reason.AllNeuronsReady, msg));
-    next.push(
-      rollingOut.length === 0
-        ? cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out')
-        : cond(
-            ConditionType.Progressing,
-            'True',
-            Reason.RollingOut,
-            `${msg}; rolling out ${list(rollingOut)}`,
-          ),
-    );
+    next.push(progressing(msg));
   } else {
     const msg = `${ready.length}/${total} neurons ready; waiting for ${list(notReady)}`;
-    const also = rollingOut.length > 0 ? `; rolling out ${list(rollingOut)}` : '';
     next.push(cond(ConditionType.Ready, 'False', Reason.NeuronsNotReady, msg));
-    next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${msg}${also}`));
+    next.push(progressing(msg));
   }
   if (input.accessFailure) {
     // The cluster's own failure first: a Neuron's may follow from it (pods without the peer token).

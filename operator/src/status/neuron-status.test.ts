@@ -31,6 +31,7 @@ function anInput(over: Partial<NeuronStatusInput> = {}): NeuronStatusInput {
     existing: undefined,
     clusterName: 'c',
     clusterFound: true,
+    clusterGeneration: 5,
     paused: false,
     deployment: aDeployment(),
     rendered: [],
@@ -109,17 +110,29 @@ describe('computeNeuronStatus', () => {
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
   });
 
+  it('records the generation of the Hal9Cluster it rendered from', () => {
+    expect(computeNeuronStatus(anInput()).clusterGeneration).toBe(5);
+    const failed = anInput({ failure: { reason: 'RenderFailed', message: 'bad' }, rendered: [] });
+    expect(computeNeuronStatus(failed).clusterGeneration).toBe(5);
+  });
+
   it('says ClusterNotFound when the Hal9Cluster is missing', () => {
-    const s = computeNeuronStatus(anInput({ clusterFound: false, deployment: undefined }));
+    const { clusterGeneration: _, ...notFound } = anInput({ clusterFound: false, deployment: undefined });
+    const s = computeNeuronStatus(notFound);
+    expect(s.clusterGeneration).toBeUndefined();
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterNotFound' });
     expect(cond(s, 'Ready')?.message).toContain('"c"');
   });
 
   it('says Paused and keeps the previously observed generation', () => {
-    const s = computeNeuronStatus(anInput({ paused: true, existing: { observedGeneration: 2 } }));
+    const s = computeNeuronStatus(
+      anInput({ paused: true, existing: { observedGeneration: 2, clusterGeneration: 4 } }),
+    );
     expect(cond(s, 'Paused')).toMatchObject({ status: 'True', reason: 'Paused' });
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
     expect(s.observedGeneration).toBe(2);
+    // It rendered nothing from the cluster's newer generation either.
+    expect(s.clusterGeneration).toBe(4);
   });
 
   it('warns about privileged init containers', () => {
@@ -151,5 +164,8 @@ describe('computeNeuronStatus', () => {
     );
     expect(cond(flipped, 'Ready')?.lastTransitionTime).toBe('2026-01-01T02:00:00Z');
     expect(statusUpToDate(flipped, first)).toBe(false);
+    // A new generation of the cluster is one write, even when nothing else changed.
+    const newCluster = computeNeuronStatus(anInput({ existing: first, clusterGeneration: 6 }));
+    expect(statusUpToDate(newCluster, first)).toBe(false);
   });
 });

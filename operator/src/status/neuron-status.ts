@@ -5,9 +5,11 @@ import { ConditionType, Reason } from './reasons.ts';
 
 export interface NeuronStatusInput {
   readonly generation: number;
-  readonly existing: LiveStatus | undefined;
+  readonly existing: (LiveStatus & { readonly clusterGeneration?: number }) | undefined;
   readonly clusterName: string;
   readonly clusterFound: boolean;
+  /** metadata.generation of the Hal9Cluster this pass rendered from (unset when it was not found). */
+  readonly clusterGeneration?: number;
   readonly paused: boolean;
   /** Set when render or apply failed this time. */
   readonly failure?: { readonly reason: string; readonly message: string };
@@ -91,6 +93,10 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
     replicas: input.deployment?.status?.replicas ?? 0,
     readyReplicas: input.deployment?.status?.readyReplicas ?? 0,
   };
+  // The Hal9Cluster's summary waits until this reaches the cluster's generation (cluster-status.ts).
+  // Written with the rest of the status, so it costs a write only when the cluster's generation moved.
+  const clusterGeneration = input.paused ? input.existing?.clusterGeneration : input.clusterGeneration;
+  if (clusterGeneration !== undefined) status.clusterGeneration = clusterGeneration;
   const selector = selectorOf(input.rendered) ?? selectorOf(input.deployment ? [input.deployment] : []);
   if (selector) status.selector = selector;
   if (input.parallelism !== undefined) status.parallelism = { current: input.parallelism };

@@ -28,5 +28,7 @@ export const Reason = Object.freeze({
   NoNeurons: 'NoNeurons',
   AllNeuronsReady: 'AllNeuronsReady',
   NeuronsNotReady: 'NeuronsNotReady',
+  /** The cluster's spec changed and some of its Neurons have not been rendered from it yet. */
+  NeuronsPending: 'NeuronsPending',
   NeuronsDegraded: 'NeuronsDegraded',
 });
