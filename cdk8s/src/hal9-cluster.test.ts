@@ -47,6 +47,40 @@ describe('Hal9Cluster', () => {
     expect(find(Testing.synth(chart), 'Hal9Cluster', 'hal9').spec.autoscaling.minReplicas).toBe(1);
   });
 
+  it.each<[string, Hal9ClusterSpec]>([
+    [
+      'a cpu limit equal to its request in another notation',
+      { resources: { requests: { cpu: '700m' }, limits: { cpu: '0.7' } } },
+    ],
+    [
+      'a memory limit equal to its request in another notation',
+      { resources: { requests: { memory: '4100M' }, limits: { memory: '4.1G' } } },
+    ],
+    [
+      'cpuPinning with requests equal to limits in other notations',
+      {
+        nodeTuning: { cpuPinning: true },
+        resources: { requests: { cpu: '3000m', memory: '8.2G' }, limits: { cpu: '3', memory: '8200M' } },
+      },
+    ],
+  ])('accepts %s, as CEL compares quantities exactly', (_, spec) => {
+    expect(() => synthCluster(spec)).not.toThrow();
+  });
+
+  it('still rejects a limit a millicore below its request, and cpuPinning on 2001m', () => {
+    expect(problemsOf({ resources: { requests: { cpu: '0.7' }, limits: { cpu: '699m' } } })).toEqual([
+      'spec.resources.limits.cpu: resources.limits.cpu is lower than resources.requests.cpu: raise the limit or lower the request',
+    ]);
+    expect(
+      problemsOf({
+        nodeTuning: { cpuPinning: true },
+        resources: { requests: { cpu: '2001m', memory: '2Gi' }, limits: { cpu: '2001m', memory: '2Gi' } },
+      }),
+    ).toEqual([
+      'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
+    ]);
+  });
+
   it('accepts hugepages without a resources section: the default requests 2Gi of memory', () => {
     expect(() => synthCluster({ nodeTuning: { hugepages: { quantity: '512Mi' } } })).not.toThrow();
   });

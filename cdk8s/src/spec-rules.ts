@@ -3,6 +3,7 @@
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import { parseQuantity, safeSysctls } from '@hal9/api';
+import { compareQuantities, isWholeQuantity } from './exact-quantity.ts';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
 export { safeSysctls };
@@ -43,11 +44,9 @@ function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): s
   return problems;
 }
 
-const lower = (a: string | undefined, b: string | undefined): boolean => {
-  const x = a === undefined ? undefined : parseQuantity(a);
-  const y = b === undefined ? undefined : parseQuantity(b);
-  return x !== undefined && y !== undefined && x < y;
-};
+// Exact, as CEL's quantity().compareTo: "0.7" is not lower than "700m".
+const lower = (a: string | undefined, b: string | undefined): boolean =>
+  a !== undefined && b !== undefined && (compareQuantities(a, b) ?? 0) < 0;
 
 // The CRD's CEL pattern for a label key.
 const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -194,15 +193,16 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     );
   }
   if (nt?.cpuPinning) {
-    const limit = r?.limits?.cpu === undefined ? undefined : parseQuantity(r.limits.cpu);
-    if (limit === undefined || !Number.isInteger(limit)) {
+    if (r?.limits?.cpu === undefined || isWholeQuantity(r.limits.cpu) !== true) {
       problems.push(
         'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
       );
     }
-    const same = (res: 'cpu' | 'memory') =>
-      r?.requests?.[res] === undefined ||
-      parseQuantity(r.requests[res]) === parseQuantity(r?.limits?.[res] ?? 'unset');
+    const same = (res: 'cpu' | 'memory') => {
+      const request = r?.requests?.[res];
+      const limit = r?.limits?.[res];
+      return request === undefined || (limit !== undefined && compareQuantities(request, limit) === 0);
+    };
     if (r?.requests && !(same('cpu') && same('memory'))) {
       problems.push(
         'spec.resources.requests: nodeTuning.cpuPinning needs Guaranteed QoS: make resources.requests equal resources.limits for cpu and memory',

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { autoscalerFieldManager } from '../../operator/src/tuning/scale-writer.ts';
 import { type GoTestEvent, goTestJson, healthDir, repoRoot } from './go.ts';
 
 interface HealthTests {
@@ -76,11 +77,11 @@ describe('argocd/ example Applications', () => {
 
   it("keeps the Neurons' spec.replicas that operator-mode autoscaling writes through the scale subresource", () => {
     const a = app('hal9-platform.yaml');
-    expect(a.spec.ignoreDifferences).toContainEqual({
-      group: 'hal9.ai',
-      kind: 'Neuron',
-      jsonPointers: ['/spec/replicas'],
-    });
+    // Only the fields the operator's autoscaler owns: spec.replicas of a Neuron without autoscaling
+    // (the CRD's default) stays Git's, so an ignored /spec/replicas pointer would freeze it.
+    expect(a.spec.ignoreDifferences).toEqual([
+      { group: 'hal9.ai', kind: 'Neuron', managedFieldsManagers: [autoscalerFieldManager] },
+    ]);
     // Without it a sync still applies the value from Git: ignoreDifferences only hides the diff.
     expect(a.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
   });

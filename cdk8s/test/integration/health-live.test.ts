@@ -52,11 +52,14 @@ const writeStatus = (kind: string, name: string, status: unknown) =>
 /** Writes what the operator would write for this live Neuron. */
 async function operatorWritesNeuron(name: string, over: Partial<NeuronStatusInput> = {}) {
   const live = await get('neuron', name);
+  // A reconcile renders from the Hal9Cluster's current generation; the cluster's summary waits for it.
+  const clusterGeneration = (await get('hal9cluster', live.spec.cluster)).metadata.generation as number;
   const status = computeNeuronStatus({
     generation: live.metadata.generation,
     existing: live.status,
     clusterName: live.spec.cluster,
     clusterFound: true,
+    clusterGeneration,
     paused: live.metadata.annotations?.['hal9.ai/paused'] === 'true',
     deployment: rolledOut(2),
     rendered: [],
@@ -156,6 +159,32 @@ describe('Argo CD health of a live Hal9Cluster', () => {
   it('is Healthy when every Neuron is ready', async () => {
     await kubectl(['annotate', 'neuron', 'impl-1', '-n', ns, 'hal9.ai/paused-']);
     for (const n of ['strategic-1', 'design-1', 'impl-1']) await operatorWritesNeuron(n);
+    await operatorWritesCluster();
+    expect(await health('Hal9Cluster', 'hal9')).toEqual({ status: 'Healthy', message: '3/3 neurons ready' });
+  });
+
+  it('is Progressing while a Neuron rolls out with its old pods serving, and Healthy once it is done', async () => {
+    // The Deployment controller mid-rollout: one of two pods updated, both available.
+    const midRollout: V1Deployment = {
+      metadata: { generation: 2 },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'x' } }, template: {} },
+      status: {
+        observedGeneration: 2,
+        replicas: 3,
+        updatedReplicas: 1,
+        availableReplicas: 2,
+        readyReplicas: 2,
+        conditions: [{ type: 'Available', status: 'True' }],
+      },
+    };
+    await operatorWritesNeuron('impl-1', { deployment: midRollout });
+    expect((await health('Neuron', 'impl-1')).status).toBe('Progressing');
+    await operatorWritesCluster();
+    expect(await health('Hal9Cluster', 'hal9')).toEqual({
+      status: 'Progressing',
+      message: '3/3 neurons ready; rolling out impl-1',
+    });
+    await operatorWritesNeuron('impl-1');
     await operatorWritesCluster();
     expect(await health('Hal9Cluster', 'hal9')).toEqual({ status: 'Healthy', message: '3/3 neurons ready' });
   });

@@ -56,6 +56,30 @@ const cases: readonly Case[] = [
     'resources.limits.cpu is lower than resources.requests.cpu',
   ],
   [
+    'a limit equal to its request in another notation (CEL compares quantities exactly)',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { cpu: '700m', memory: '4100M' }, limits: { cpu: '0.7', memory: '4.1G' } } },
+    undefined,
+  ],
+  [
+    'a limit one millicore below its request',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', resources: { requests: { cpu: '0.7' }, limits: { cpu: '699m' } } },
+    'resources.limits.cpu is lower than resources.requests.cpu',
+  ],
+  [
+    'cpuPinning with requests equal to limits in other notations',
+    'Hal9Cluster',
+    'c',
+    {
+      nodeTuning: { cpuPinning: true },
+      resources: { requests: { cpu: '3000m', memory: '8.2G' }, limits: { cpu: '3', memory: '8200M' } },
+    },
+    undefined,
+  ],
+  [
     'cpuPinning with 1500m',
     'Hal9Cluster',
     'c',

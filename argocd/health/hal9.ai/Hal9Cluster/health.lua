@@ -49,6 +49,11 @@ end
 
 local ready = condition("Ready")
 if ready ~= nil and ready.status == "True" then
+  -- Every Neuron serves, but some still roll out (old pods serving): not healthy yet, as for a Neuron.
+  if progressing ~= nil and progressing.status == "True" then
+    hs.message = progressing.message
+    return hs
+  end
   hs.status = "Healthy"
   hs.message = ready.message
   return hs

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { compareQuantities, isWholeQuantity } from './exact-quantity.ts';
+
+describe('exact quantities', () => {
+  it.each([
+    ['0.7', '700m'],
+    ['4.1G', '4100M'],
+    ['1Gi', '1073741824'],
+    ['1.5Gi', '1536Mi'],
+    ['1e3', '1k'],
+    ['+2', '2000m'],
+    ['.5', '500m'],
+    ['2.', '2'],
+    ['1000n', '1u'],
+  ])('%s equals %s', (a, b) => {
+    expect(compareQuantities(a, b)).toBe(0);
+    expect(compareQuantities(b, a)).toBe(0);
+  });
+
+  it('orders by value', () => {
+    expect(compareQuantities('699m', '0.7')).toBe(-1);
+    expect(compareQuantities('0.7', '699m')).toBe(1);
+    expect(compareQuantities('1Gi', '1G')).toBe(1);
+    expect(compareQuantities('1e-3', '2m')).toBe(-1);
+  });
+
+  it('is undefined for a value that is not a quantity', () => {
+    expect(compareQuantities('2 cores', '2')).toBeUndefined();
+    expect(compareQuantities('2', '-1')).toBeUndefined();
+    expect(isWholeQuantity('x')).toBeUndefined();
+  });
+
+  it.each([
+    ['2', true],
+    ['2000m', true],
+    ['1e3', true],
+    ['1.0', true],
+    ['1500m', false],
+    ['2.000000001', false],
+    ['1e-1', false],
+  ])('%s is whole: %s', (q, whole) => {
+    expect(isWholeQuantity(q)).toBe(whole);
+  });
+});
