@@ -20,12 +20,16 @@ export function selectorString(neuronName: string): string {
     .join(',');
 }
 
-/** The standard labels of every object rendered for a neuron. */
+/**
+ * The standard labels of every object rendered for a neuron. No `app.kubernetes.io/instance`: under
+ * Argo CD's label tracking that label names the Application an object belongs to, so children
+ * carrying a Neuron's name would be taken for the resources of an Application of that name (shown,
+ * diffed, pruned). `hal9.ai/neuron` says which Neuron they are for.
+ */
 export function neuronLabels(neuron: Neuron): Readonly<Record<string, string>> {
   const name = neuron.metadata?.name ?? '';
   return {
     'app.kubernetes.io/component': 'neuron',
-    'app.kubernetes.io/instance': name,
     'app.kubernetes.io/managed-by': 'hal9-operator',
     'app.kubernetes.io/name': 'hal9-runtime',
     'app.kubernetes.io/part-of': 'hal9',

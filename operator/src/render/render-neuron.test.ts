@@ -31,6 +31,24 @@ describe('renderNeuron: the objects', () => {
     expect(warnings).toEqual([]);
   });
 
+  it("copies none of Argo CD's tracking metadata from the Neuron onto its children", () => {
+    const plain = aNeuron('impl-1', {});
+    const neuron = {
+      ...plain,
+      metadata: {
+        ...plain.metadata,
+        labels: { 'app.kubernetes.io/instance': 'hal9-platform', team: 'a' },
+        annotations: { 'argocd.argoproj.io/tracking-id': 'hal9-platform:hal9.ai/Neuron:hal9/impl-1' },
+      },
+    };
+    const { objects } = renderNeuron({ cluster: aHal9Cluster(), neuron, peers: defaultTopology() });
+    const template = deployment(objects).spec!.template.metadata!;
+    for (const meta of [...objects.map((o) => o.metadata!), template]) {
+      expect(Object.keys(meta.labels ?? {})).not.toContain('app.kubernetes.io/instance');
+      expect(Object.keys(meta.annotations ?? {})).not.toContain('argocd.argoproj.io/tracking-id');
+    }
+  });
+
   it('gives every object name, namespace, the standard labels and a controller ownerReference to the Neuron', () => {
     const { objects } = render(
       { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 2 } },
@@ -49,7 +67,6 @@ describe('renderNeuron: the objects', () => {
       expect(o.metadata?.namespace).toBe(testNamespace);
       expect(o.metadata?.labels).toEqual({
         'app.kubernetes.io/component': 'neuron',
-        'app.kubernetes.io/instance': 'impl-1',
         'app.kubernetes.io/managed-by': 'hal9-operator',
         'app.kubernetes.io/name': 'hal9-runtime',
         'app.kubernetes.io/part-of': 'hal9',
