@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { type LogLevel, logLevel } from './config/log-level.ts';
+import { secretFileReload } from './config/secret-reload.ts';
 import { readSecretFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
@@ -30,6 +31,8 @@ async function readSecrets(config: Config) {
 
 /** A bearer token or API key file: far smaller than this. */
 const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+/** How often a mounted admin token is re-read: a rotation reaches the pod's file within a minute. */
+const SECRET_RELOAD_MS = 2000;
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -76,10 +79,36 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
+  // A rotated admin token Secret is taken up without a restart (config/secret-reload.ts).
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const tokenFile = config.server.auth_token_file;
+  if (tokenFile && authToken) {
+    const log = runtime.app.log;
+    const reload = secretFileReload({
+      path: tokenFile,
+      field: 'server.auth_token_file',
+      current: authToken,
+      maxBytes: MAX_TOKEN_FILE_BYTES,
+      onError: (message) => log.warn({ err: message }, 'cannot re-read the admin token; the last one stays'),
+    });
+    let busy = false;
+    reloadTimer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      const token = await reload.check().finally(() => {
+        busy = false;
+      });
+      if (token !== undefined && runtime.rotateAdminToken(token))
+        log.info({ file: tokenFile }, 'admin token reloaded');
+    }, SECRET_RELOAD_MS);
+    reloadTimer.unref();
+  }
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(reloadTimer);
     runtime.app.log.info({ signal }, 'draining');
     const { unfinished } = await runtime.shutdown();
     runtime.app.log.info({ unfinished }, 'stopped');

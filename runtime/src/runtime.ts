@@ -8,7 +8,7 @@ import { MockBackend } from './claude/mock.ts';
 import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { Hal9Error } from './errors.ts';
-import { credentials } from './http/credentials.ts';
+import { credentials, rotatingCredential } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
 import { systemClock } from './pipeline/clock.ts';
@@ -44,6 +44,8 @@ export interface Runtime {
   readonly engine: Engine;
   readonly registry: Registry;
   listen(): Promise<string>;
+  /** Replaces the admin token (a rotated Secret file); false when the runtime has none to replace. */
+  rotateAdminToken(token: string): boolean;
   /** Readiness off, refuse new work, finish accepted work (bounded), close everything. */
   shutdown(): Promise<{ unfinished: number }>;
 }
@@ -93,6 +95,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
 
   const adminToken = opts.authToken ?? config.server.auth_token;
   const clients = credentials(opts.apiKeys ?? new Map());
+  const admin = adminToken ? rotatingCredential('admin', adminToken) : undefined;
   const store = new RunStore(config.server.results_max_entries, config.server.results_ttl_seconds * 1000);
   const engine = new Engine({
     config,
@@ -115,7 +118,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     load: () => load.report(),
     bodyLimit: config.server.body_limit_bytes,
     clients,
-    admins: adminToken ? credentials(new Map([['admin', adminToken]])) : clients,
+    admins: admin?.credentials ?? clients,
     // Without a peer token the internal route takes the client keys, as the admin API does: it runs
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
     peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : clients,
@@ -139,6 +142,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     engine,
     registry,
     listen: () => app.listen({ host: config.server.host, port: config.server.port }),
+    rotateAdminToken(token) {
+      admin?.set(token);
+      return admin !== undefined;
+    },
     async shutdown() {
       lifecycle.draining = true;
       const drained = await engine.drain(config.server.drain_timeout_ms);

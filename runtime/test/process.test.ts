@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,42 @@ describe('runtime process', () => {
       expect(output).toContain(`server.auth_token_file: ${empty} is empty`);
       expect(output).not.toContain('listening');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes up a rotated admin token file (HAL9_AUTH_TOKEN_FILE) without a restart, and keeps it through a broken one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-admin-'));
+    const file = join(dir, 'token');
+    await writeFile(file, 'old-token\n');
+    const rt = await spawnRuntime({}, { HAL9_AUTH_TOKEN_FILE: file });
+    const status = async (token: string) =>
+      (await fetch(`${rt.url}/v1/admin/performance`, { headers: { authorization: `Bearer ${token}` } }))
+        .status;
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (const deadline = Date.now() + 20_000; !(await ok()); ) {
+        if (Date.now() > deadline) throw new Error(`never: ${what}\n${rt.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      expect(await status('old-token')).toBe(200);
+      expect(await status('new-token')).toBe(401);
+      // Rotated the way the kubelet updates a mounted Secret: a new file renamed over the old one.
+      await writeFile(join(dir, 'next'), 'new-token');
+      await rename(join(dir, 'next'), file);
+      await until('the new token is taken', async () => (await status('new-token')) === 200);
+      expect(await status('old-token')).toBe(401);
+      expect(rt.output()).toContain('admin token reloaded');
+      // A file gone or emptied mid-rotation never opens the admin API or locks it: the last token stays.
+      await writeFile(file, '');
+      await until('the empty file is reported', async () =>
+        rt.output().includes('cannot re-read the admin token'),
+      );
+      expect(await status('new-token')).toBe(200);
+      expect(await status('')).toBe(401);
+    } finally {
+      await rt.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -13,6 +13,13 @@ export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 export const configMountPath = '/etc/hal9';
 export const configFile = `${configMountPath}/config.yaml`;
+// The admin token as a mounted file, not an environment variable: the kubelet updates a mounted
+// Secret in place when it is rotated, and the runtime re-reads the file, so pods take the new token
+// without a restart (an environment variable keeps the old one until the pod is replaced, and the
+// operator, which reads the Secret itself, would be refused by every pod until then).
+export const adminTokenVolume = 'admin-token';
+export const adminTokenMountPath = '/var/run/hal9/admin';
+export const adminTokenFile = `${adminTokenMountPath}/token`;
 export const preStopSleepSeconds = 5;
 
 export interface DeploymentInput {
@@ -66,7 +73,7 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
   }
   const admin = spec.adminTokenSecretRef;
   if (admin) {
-    vars.push({ name: 'HAL9_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: admin.name, key: admin.key } } });
+    vars.push({ name: 'HAL9_AUTH_TOKEN_FILE', value: adminTokenFile });
   }
   return vars.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -77,6 +84,9 @@ function runtimeContainer(input: DeploymentInput): V1Container {
     { name: 'config', mountPath: configMountPath, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
     { name: peerTokenVolume, mountPath: peerTokenMountPath, readOnly: true },
+    ...(spec.adminTokenSecretRef
+      ? [{ name: adminTokenVolume, mountPath: adminTokenMountPath, readOnly: true }]
+      : []),
     ...tuning.runtimeMounts,
   ];
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -116,6 +126,18 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     // The cluster's peer token (created by the Hal9Cluster reconcile); readable by the runtime's group only.
     { name: peerTokenVolume, secret: { secretName: peerSecretName(spec.cluster), defaultMode: 0o440 } },
+    ...(spec.adminTokenSecretRef
+      ? [
+          {
+            name: adminTokenVolume,
+            secret: {
+              secretName: spec.adminTokenSecretRef.name,
+              items: [{ key: spec.adminTokenSecretRef.key, path: 'token' }],
+              defaultMode: 0o440,
+            },
+          },
+        ]
+      : []),
     ...tuning.volumes,
   ].sort((a, b) => a.name.localeCompare(b.name));
   return {

@@ -173,13 +173,25 @@ describe('renderNeuron: the runtime container', () => {
     });
   });
 
-  it('passes the runtime admin token from the Secret the cluster names, and nothing without one', () => {
-    const c = runtime(render({ adminTokenSecretRef: { name: 'hal9-admin' } }).objects);
-    expect(c.env).toContainEqual({
-      name: 'HAL9_AUTH_TOKEN',
-      valueFrom: { secretKeyRef: { name: 'hal9-admin', key: 'token' } },
+  it('mounts the runtime admin token from the Secret the cluster names as a file (rotations reach the pods), and nothing without one', () => {
+    const objects = render({ adminTokenSecretRef: { name: 'hal9-admin', key: 'admin' } }).objects;
+    const c = runtime(objects);
+    expect(c.env).toContainEqual({ name: 'HAL9_AUTH_TOKEN_FILE', value: '/var/run/hal9/admin/token' });
+    expect(c.env?.some((e) => e.name === 'HAL9_AUTH_TOKEN')).toBe(false);
+    expect(c.volumeMounts).toContainEqual({
+      name: 'admin-token',
+      mountPath: '/var/run/hal9/admin',
+      readOnly: true,
     });
-    expect(runtime(render().objects).env?.some((e) => e.name === 'HAL9_AUTH_TOKEN')).toBe(false);
+    // A directory mount of the Secret, not subPath: the kubelet updates those in place.
+    expect(c.volumeMounts?.some((m) => m.subPath)).toBe(false);
+    expect(pod(objects).volumes).toContainEqual({
+      name: 'admin-token',
+      secret: { secretName: 'hal9-admin', items: [{ key: 'admin', path: 'token' }], defaultMode: 0o440 },
+    });
+    const none = render().objects;
+    expect(runtime(none).env?.some((e) => e.name.startsWith('HAL9_AUTH_TOKEN'))).toBe(false);
+    expect(pod(none).volumes?.some((v) => v.name === 'admin-token')).toBe(false);
   });
 
   it('rolls out with no unavailable pods and keeps a bounded history', () => {

@@ -143,6 +143,7 @@ function withEnv(doc: unknown, env: ConfigEnv): unknown {
   if (env.PORT) set('server.port', env.PORT);
   if (env.HOST) setPath(out, 'server.host', env.HOST);
   if (env.HAL9_AUTH_TOKEN) setPath(out, 'server.auth_token', env.HAL9_AUTH_TOKEN);
+  if (env.HAL9_AUTH_TOKEN_FILE) setPath(out, 'server.auth_token_file', env.HAL9_AUTH_TOKEN_FILE);
   if (env.HAL9_API_KEYS_FILE) setPath(out, 'server.api_keys_file', env.HAL9_API_KEYS_FILE);
   if (env.HAL9_PEER_TOKEN_FILE) setPath(out, 'server.peer_token_file', env.HAL9_PEER_TOKEN_FILE);
   if (env.HAL9_MODE) setPath(out, 'claude.mode', env.HAL9_MODE);
@@ -284,6 +285,7 @@ const envArb: fc.Arbitrary<ConfigEnv> = fc.record(
     HAL9_MAX_CONCURRENT_SIGNALS: fc.oneof(fc.integer({ min: -5, max: 20_000 }).map(String), fc.string()),
     ANTHROPIC_BASE_URL: fc.oneof(fc.webUrl(), fc.string({ maxLength: 20 })),
     HAL9_AUTH_TOKEN: fc.string({ maxLength: 20 }),
+    HAL9_AUTH_TOKEN_FILE: fc.string({ maxLength: 20 }),
     KUBERNETES_SERVICE_HOST: fc.constantFrom('10.0.0.1', ''),
   },
   { requiredKeys: [] },

@@ -292,6 +292,7 @@ export interface ConfigEnv {
   readonly HAL9_MAX_CONCURRENT_SIGNALS?: string;
   readonly ANTHROPIC_BASE_URL?: string;
   readonly HAL9_AUTH_TOKEN?: string;
+  readonly HAL9_AUTH_TOKEN_FILE?: string;
   readonly HAL9_API_KEYS_FILE?: string;
   readonly HAL9_PEER_TOKEN_FILE?: string;
   readonly KUBERNETES_SERVICE_HOST?: string;
@@ -311,6 +312,7 @@ function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
   else if (env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '0.0.0.0';
   if (env.HAL9_AUTH_TOKEN) sub('server').auth_token = env.HAL9_AUTH_TOKEN;
+  if (env.HAL9_AUTH_TOKEN_FILE) sub('server').auth_token_file = env.HAL9_AUTH_TOKEN_FILE;
   if (env.HAL9_API_KEYS_FILE) sub('server').api_keys_file = env.HAL9_API_KEYS_FILE;
   if (env.HAL9_PEER_TOKEN_FILE) sub('server').peer_token_file = env.HAL9_PEER_TOKEN_FILE;
   if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;

@@ -11,6 +11,17 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 export const credentials = (named: ReadonlyMap<string, string>): Credentials =>
   new Map([...named].map(([name, key]) => [name, digest(key)]));
 
+/** One named key that can be replaced while the server runs (a rotated Secret, re-read from its file). */
+export interface RotatingCredential {
+  readonly credentials: Credentials;
+  set(key: string): void;
+}
+
+export function rotatingCredential(name: string, key: string): RotatingCredential {
+  const map = new Map([[name, digest(key)]]);
+  return { credentials: map, set: (k) => void map.set(name, digest(k)) };
+}
+
 /** The name of the key the Authorization header carries, or undefined. */
 export function authenticate(creds: Credentials, header: string | undefined): string | undefined {
   const m = /^Bearer (.+)$/.exec(header ?? '');

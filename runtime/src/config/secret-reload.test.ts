@@ -1,0 +1,47 @@
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { secretFileReload } from './secret-reload.ts';
+
+describe('secretFileReload', () => {
+  it('returns a changed value once, keeps the old one through failed reads, and reports each failure once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-secret-'));
+    const path = join(dir, 'token');
+    await writeFile(path, 'first\n');
+    const errors: string[] = [];
+    const reload = secretFileReload({
+      path,
+      field: 'server.auth_token_file',
+      current: 'first',
+      maxBytes: 64,
+      onError: (m) => errors.push(m),
+    });
+    try {
+      expect(await reload.check()).toBeUndefined();
+      // Replaced the way the kubelet does it: a new file renamed over the old.
+      await writeFile(join(dir, 'next'), 'second');
+      await rename(join(dir, 'next'), path);
+      expect(await reload.check()).toBe('second');
+      expect(await reload.check()).toBeUndefined();
+      await rm(path);
+      expect(await reload.check()).toBeUndefined();
+      expect(await reload.check()).toBeUndefined();
+      await writeFile(path, '   ');
+      expect(await reload.check()).toBeUndefined();
+      await writeFile(path, 'x'.repeat(65));
+      expect(await reload.check()).toBeUndefined();
+      expect(errors).toEqual([
+        expect.stringContaining('server.auth_token_file'),
+        expect.stringContaining('is empty'),
+        expect.stringContaining('over 64 bytes'),
+      ]);
+      await writeFile(path, 'second');
+      expect(await reload.check()).toBeUndefined();
+      await writeFile(path, 'third');
+      expect(await reload.check()).toBe('third');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

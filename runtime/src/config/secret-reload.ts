@@ -1,0 +1,42 @@
+import { readSecretFile } from './secrets.ts';
+
+// A mounted Secret changes in place when it is rotated (the kubelet swaps its files within about a
+// minute), but a process that read it once at start-up keeps the old value until it restarts: the
+// operator, which reads the Secret itself, was refused by every pod until they were rolled. This
+// re-reads one such file; the composition root runs it on a timer and applies a changed value.
+
+export interface SecretFileReload {
+  /** Reads the file again: its value when it changed, else undefined. A failed read (a file
+   * missing mid-swap, emptied, oversized) keeps the value in use, and is reported once. */
+  check(): Promise<string | undefined>;
+}
+
+export function secretFileReload(o: {
+  readonly path: string;
+  /** The config key that names the file, for errors. */
+  readonly field: string;
+  /** The value read at start-up. */
+  readonly current: string;
+  readonly maxBytes: number;
+  readonly onError: (message: string) => void;
+}): SecretFileReload {
+  let value = o.current;
+  let failed: string | undefined;
+  return {
+    async check() {
+      let text: string;
+      try {
+        text = await readSecretFile(o.path, o.field, o.maxBytes);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (message !== failed) o.onError(message);
+        failed = message;
+        return undefined;
+      }
+      failed = undefined;
+      if (text === value) return undefined;
+      value = text;
+      return text;
+    },
+  };
+}
