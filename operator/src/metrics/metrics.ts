@@ -178,6 +178,19 @@ export function queueObserver(m: OperatorMetrics, controller: string): QueueObse
   };
 }
 
+/** The replica autoscaler's series of one Neuron: a gauge left behind would keep its last value. */
+function dropReplicaSeries(
+  m: OperatorMetrics,
+  namespace: string,
+  neuron: string,
+  targets: readonly string[],
+) {
+  m.neuronReplicas.remove({ namespace, neuron });
+  m.neuronPredictedConcurrency.remove({ namespace, neuron });
+  for (const window of ['stable', 'panic']) m.neuronConcurrency.remove({ namespace, neuron, window });
+  for (const target of targets) m.edgeFanOut.remove({ namespace, source: neuron, target });
+}
+
 export function tunerObserver(m: OperatorMetrics): TunerObserver {
   return {
     decided: (reason) => m.parallelismDecisions.inc({ reason }),
@@ -196,11 +209,11 @@ export function tunerObserver(m: OperatorMetrics): TunerObserver {
       else m.neuronPredictedConcurrency.set({ namespace, neuron }, value);
     },
     fanOut: (namespace, source, target, value) => m.edgeFanOut.set({ namespace, source, target }, value),
-    forget: (namespace, neuron) => {
-      m.neuronReplicas.remove({ namespace, neuron });
-      m.neuronPredictedConcurrency.remove({ namespace, neuron });
-      for (const window of ['stable', 'panic']) m.neuronConcurrency.remove({ namespace, neuron, window });
+    forget: (namespace, neuron, targets) => {
+      dropReplicaSeries(m, namespace, neuron, targets);
+      m.neuronParallelism.remove({ namespace, neuron });
     },
+    replicasReleased: (namespace, neuron, targets) => dropReplicaSeries(m, namespace, neuron, targets),
   };
 }
 

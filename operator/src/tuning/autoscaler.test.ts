@@ -1,15 +1,18 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
 import type { NeuronStatus } from '../generated/neuron.gen.ts';
+import { createMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { aLivePod, type LiveLoad, type LivePod } from '../testing/load-reports.ts';
 import { parseCidrs } from './pod-cidrs.ts';
 import { startTuner } from './tuner.ts';
+import type { TunerObserver } from './tuner-deps.ts';
 
 // The autoscaler loop on the pods' load reports, with its edges replaced by plain objects: Neurons
 // and pods as data, pods whose load the test sets (read at the fake clock's time), a scale
@@ -40,7 +43,9 @@ const cluster = (a: Spec = {}) =>
     },
   });
 
-function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string } = {}) {
+function harness(
+  o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string; observer?: TunerObserver } = {},
+) {
   const clock = new FakeClock();
   const neurons = o.neurons ?? [aNeuron('impl-1', { replicas: 2 })];
   const pods: V1Pod[] = [];
@@ -90,6 +95,7 @@ function harness(o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string 
     },
     events: { record: (_obj, type, reason, message) => events.push({ type, reason, message }) },
     clock,
+    ...(o.observer ? { observer: o.observer } : {}),
     logger: pino({ level: 'silent' }),
     options: { intervalMs: 2000, ...(o.cidrs ? { podCidrs: parseCidrs(o.cidrs).cidrs } : {}) },
   });
@@ -324,6 +330,41 @@ describe('the autoscaler on the pods’ load reports', () => {
       // And the decision starts from the 6 it found, at most halving per pass.
       expect(h.scales[scales]).toEqual({ name: 'impl-1', replicas: 3 });
     }
+  });
+
+  it('drops the replica series of a Neuron whose count is no longer its own, and every series of one no longer tuned', async () => {
+    const registry = new Registry();
+    const c = cluster();
+    const h = harness({ cluster: c, observer: tunerObserver(createMetrics(registry)) });
+    h.pod('impl-1', '127.0.0.2', { active: 8, queued: 40, rate: 80, latency: 0.1 });
+    const series = async (name: string) =>
+      ((await registry.getSingleMetric(name)?.get())?.values ?? []).filter(
+        (v) => v.labels.neuron === 'impl-1',
+      );
+    await h.run(5);
+    expect(await series('hal9_operator_neuron_desired_replicas')).toHaveLength(1);
+    expect(await series('hal9_operator_neuron_concurrency')).toHaveLength(2);
+    expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
+    // An HPA owns the count now: its last value would read as the operator's wish in Grafana.
+    Object.assign(c.spec!.autoscaling!, { mode: 'hpa' });
+    await h.run(2);
+    expect(await series('hal9_operator_neuron_desired_replicas')).toEqual([]);
+    expect(await series('hal9_operator_neuron_concurrency')).toEqual([]);
+    expect(await series('hal9_operator_neuron_predicted_concurrency')).toEqual([]);
+    expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
+    // Back to operator mode: the series come back.
+    Object.assign(c.spec!.autoscaling!, { mode: 'operator' });
+    await h.run(1);
+    expect(await series('hal9_operator_neuron_desired_replicas')).toHaveLength(1);
+    // Deleted: nothing of it is left.
+    h.neurons.length = 0;
+    await h.run(1);
+    for (const name of [
+      'hal9_operator_neuron_desired_replicas',
+      'hal9_operator_neuron_concurrency',
+      'hal9_operator_neuron_parallelism',
+    ])
+      expect(await series(name), name).toEqual([]);
   });
 
   it('reads and sends nothing outside --pod-cidrs, and says so', async () => {

@@ -76,6 +76,14 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
   };
 }
 
+/** The memory holds something of the replica autoscaler's: a count, a decision, edges in status.
+ * (`fanOut` itself stays: downstream Neurons' pre-scaling reads it whoever owns this one's count.) */
+export const holdsReplicas = (mem: NeuronMemory): boolean =>
+  mem.replicas !== undefined ||
+  mem.written !== undefined ||
+  mem.replicaDecision !== undefined ||
+  Object.keys(mem.fanOutStatus).length > 0;
+
 /**
  * Forgets the replica count the operator wrote, and its decisions, once the count is no longer its
  * own (autoscaling off, or mode hpa; the status part is released too). Kept, they outlived the

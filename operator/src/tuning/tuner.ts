@@ -4,7 +4,7 @@ import type { ConditionInput } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
-import { type NeuronMemory, releaseReplicas, seedMemory } from './neuron-memory.ts';
+import { holdsReplicas, type NeuronMemory, releaseReplicas, seedMemory } from './neuron-memory.ts';
 import {
   decideParallelism,
   podParallelismInput,
@@ -217,11 +217,11 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     ticks++;
     const { tune: list, retire } = tuningTargets(deps.neurons.list(), deps.clusters);
     const keys = new Set(list.map((t) => t.key));
-    for (const k of memory.keys()) {
+    for (const [k, mem] of memory) {
       if (keys.has(k)) continue;
       memory.delete(k);
       const [namespace = '', name = ''] = k.split('/');
-      observer?.forget?.(namespace, name);
+      observer?.forget?.(namespace, name, Object.keys(mem.fanOut));
     }
     // Autoscaling turned off: an empty apply under the tuner's manager removes the fields only it
     // owns (lastDecision, autoscaling, the conditions); `current` stays with the reconciler.
@@ -238,7 +238,16 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     if (list.length === 0) return;
     for (const t of list) {
       if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
-      if (!t.scaleReplicas) releaseReplicas(memory.get(t.key)!);
+      const mem = memory.get(t.key)!;
+      if (!t.scaleReplicas && holdsReplicas(mem)) {
+        const targets = Object.keys(mem.fanOut);
+        releaseReplicas(mem);
+        observer?.replicasReleased?.(
+          t.neuron.metadata?.namespace ?? '',
+          t.neuron.metadata?.name ?? '',
+          targets,
+        );
+      }
     }
     const memOf = (t: TuningTarget) => memory.get(t.key)!;
     const resync = ticks % resyncTicks === 0;
