@@ -46,7 +46,7 @@ export interface NeuronSpec {
    */
   readonly backwardConnections?: readonly string[];
   /**
-   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored.
+   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored. Leaving hpa mode, the operator sets it once to the count the HorizontalPodAutoscaler left the Deployment at, so the switch removes no pod.
    * @default 1
    */
   readonly replicas?: number;

@@ -35,12 +35,15 @@ function setup(
   } = {},
 ) {
   const applied: KubernetesObject[] = [];
+  /** The field manager of each apply, in the order of `applied`. */
+  const managers: string[] = [];
   const deleted: KubernetesObject[] = [];
   const statuses: NeuronStatus[] = [];
   const renderInputs: RenderInput[] = [];
   const writer: KubeWriter = {
-    apply: async <T extends KubernetesObject>(obj: T) => {
+    apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
       applied.push(obj);
+      managers.push(options?.manager ?? 'hal9-operator');
       return (o.answer?.(obj) ?? obj) as T;
     },
     applyStatus: async (_target, status) => {
@@ -71,7 +74,7 @@ function setup(
     logger: pino({ level: 'silent' }),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
   });
-  return { reconcile, applied, deleted, renderInputs, statuses };
+  return { reconcile, applied, managers, deleted, renderInputs, statuses };
 }
 
 describe('neuronReconciler', () => {
@@ -237,6 +240,104 @@ describe('ServiceMonitors (spec.monitoring.serviceMonitor)', () => {
     });
     await u.reconcile(key);
     expect(kinds(u.applied)).not.toContain('ServiceMonitor a');
+  });
+});
+
+describe('leaving autoscaling mode hpa', () => {
+  const key = `${testNamespace}/a`;
+  // The HPA controller scaled the Deployment to 6 through its scale subresource; spec.replicas stayed 1.
+  const scaledByHpa = (replicas = 6): V1Deployment => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'a',
+      namespace: testNamespace,
+      ownerReferences: [
+        { apiVersion: 'hal9.ai/v1alpha1', kind: 'Neuron', name: 'a', uid: 'uid-neuron-a', controller: true },
+      ],
+      managedFields: [
+        {
+          manager: 'kube-controller-manager',
+          operation: 'Update',
+          subresource: 'scale',
+          fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+        },
+      ],
+    },
+    spec: { replicas, selector: { matchLabels: {} }, template: {} },
+  });
+  const liveHpa: KubernetesObject = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: {
+      name: 'a',
+      namespace: testNamespace,
+      ownerReferences: [
+        { apiVersion: 'hal9.ai/v1alpha1', kind: 'Neuron', name: 'a', uid: 'uid-neuron-a', controller: true },
+      ],
+    },
+  };
+  const hpas = (objects: KubernetesObject[]): Partial<Record<ChildKind, ChildReader>> => ({
+    HorizontalPodAutoscaler: reader(objects),
+  });
+  const replicaWrites = (t: ReturnType<typeof setup>) =>
+    t.applied.flatMap((o, i) =>
+      o.kind === 'Neuron' && (o as Neuron).spec?.replicas !== undefined
+        ? [{ manager: t.managers[i], replicas: (o as Neuron).spec?.replicas }]
+        : [],
+    );
+  const deploymentReplicas = (t: ReturnType<typeof setup>) =>
+    (t.applied.find((o) => o.kind === 'Deployment') as V1Deployment | undefined)?.spec?.replicas;
+
+  it('for operator mode, carries the running count into spec.replicas as the autoscaler, within the bounds', async () => {
+    const cluster = aHal9Cluster({
+      autoscaling: { enabled: true, mode: 'operator', minReplicas: 1, maxReplicas: 4 },
+    });
+    const t = setup([aNeuron('a')], cluster, { deployments: [scaledByHpa(6)], children: hpas([liveHpa]) });
+    await t.reconcile(key);
+    expect(replicaWrites(t)).toEqual([{ manager: 'hal9-operator-autoscaler', replicas: 4 }]);
+    expect(deploymentReplicas(t)).toBe(4);
+    expect(t.deleted.map((o) => o.kind)).toEqual(['HorizontalPodAutoscaler']);
+    // The Neuron write comes before the Deployment's: the Deployment never goes below it.
+    const neuronAt = t.applied.findIndex((o) => o.kind === 'Neuron' && (o as Neuron).spec?.replicas);
+    expect(neuronAt).toBeLessThan(t.applied.findIndex((o) => o.kind === 'Deployment'));
+  });
+
+  it('with autoscaling off, keeps the running count as spec.replicas (the user’s from then on)', async () => {
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      deployments: [scaledByHpa(6)],
+      children: hpas([liveHpa]),
+    });
+    await t.reconcile(key);
+    expect(replicaWrites(t)).toEqual([{ manager: 'hal9-operator-handover', replicas: 6 }]);
+    expect(deploymentReplicas(t)).toBe(6);
+  });
+
+  it('writes nothing to spec.replicas when it already holds the running count (scaled before the switch)', async () => {
+    const t = setup([aNeuron('a', { replicas: 6 })], aHal9Cluster(), {
+      deployments: [scaledByHpa(6)],
+      children: hpas([liveHpa]),
+    });
+    await t.reconcile(key);
+    expect(replicaWrites(t)).toEqual([]);
+    expect(deploymentReplicas(t)).toBe(6);
+  });
+
+  it('writes nothing without a live HPA: a Deployment scaled by hand is set back to spec.replicas', async () => {
+    const t = setup([aNeuron('a')], aHal9Cluster(), { deployments: [scaledByHpa(6)] });
+    await t.reconcile(key);
+    expect(replicaWrites(t)).toEqual([]);
+    expect(deploymentReplicas(t)).toBe(1);
+  });
+
+  it('writes nothing in hpa mode, while the HPA is rendered', async () => {
+    const cluster = aHal9Cluster({
+      autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 10 },
+    });
+    const t = setup([aNeuron('a')], cluster, { deployments: [scaledByHpa(6)], children: hpas([liveHpa]) });
+    await t.reconcile(key);
+    expect(replicaWrites(t)).toEqual([]);
+    expect(deploymentReplicas(t)).toBe(undefined);
   });
 });
 

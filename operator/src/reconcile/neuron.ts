@@ -2,6 +2,7 @@ import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import {
   annotations,
+  apiVersion,
   fieldManager,
   type Hal9Cluster,
   type Neuron,
@@ -18,6 +19,8 @@ import { ownsField } from '../kube/managed-fields.ts';
 import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
+import { childNames } from '../render/labels.ts';
+import { effectiveSpec } from '../spec/effective-spec.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { podProblems } from '../status/pod-problems.ts';
 import { Reason } from '../status/reasons.ts';
@@ -33,6 +36,7 @@ import {
   optionalChildApis,
 } from './child-kinds.ts';
 import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
+import { replicasToHandBack } from './replica-handback.ts';
 
 export interface NeuronReconcilerDeps {
   readonly neurons: ObjectReader<Neuron>;
@@ -59,7 +63,9 @@ const rolloutRecheckMs = 10_000;
 // Writers of a Neuron's spec.replicas that are the operator itself.
 const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldManager]);
 
-// Used only to hand spec.replicas over to the HPA without it being reset to the default.
+// Used only to hand a replica count over: the Deployment's to an HPA (without it being reset to
+// the default), and, leaving hpa mode with autoscaling off, the HPA's count to the Neuron's
+// spec.replicas (operator mode writes it as the autoscaler).
 const handoverManager = 'hal9-operator-handover';
 
 /**
@@ -107,13 +113,16 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     // current generation, or a cluster change would look rolled out before any Deployment changed.
     const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };
     let rendered: ReturnType<RenderNeuron>;
-    try {
-      rendered = deps.render({
+    const peers = connectedPeers(deps.neurons, neuron, clusterName);
+    const render = (n: Neuron) =>
+      deps.render({
         cluster,
-        neuron,
-        peers: connectedPeers(deps.neurons, neuron, clusterName),
+        neuron: n,
+        peers,
         ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
       });
+    try {
+      rendered = render(neuron);
     } catch (err) {
       const message = errorMessage(err);
       deps.events.record(neuron, 'Warning', Reason.RenderFailed, message);
@@ -143,6 +152,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     if (!paused) {
       if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, log);
       try {
+        rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
         const { changed, deployment } = await applyChildren(
           deps,
           neuron,
@@ -282,6 +292,59 @@ async function applyChildren(
     }
   }
   return deployment ? { changed, deployment } : { changed };
+}
+
+/**
+ * Leaving hpa mode: the count the HPA left the Deployment at goes into the Neuron's spec.replicas
+ * first (replica-handback.ts), and the Deployment is rendered from it, so the switch removes no
+ * pod. In operator mode it is written as the autoscaler (which goes on from it, within the
+ * bounds); with autoscaling off, spec.replicas is the user's again from then on. Returns what to
+ * apply: `rendered`, or the render from the carried count.
+ */
+async function handBackReplicas(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  cluster: Hal9Cluster,
+  rendered: ReturnType<RenderNeuron>,
+  render: (n: Neuron) => ReturnType<RenderNeuron>,
+  log: Logger,
+): Promise<ReturnType<RenderNeuron>> {
+  const { name = '', namespace = '', uid } = neuron.metadata ?? {};
+  const hpa = deps.children.HorizontalPodAutoscaler.get(childNames(name).hpa, namespace);
+  const ours = hpa?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+  const running = replicasToHandBack({
+    liveHpa: ours ? hpa : undefined,
+    rendered: rendered.objects,
+    liveDeployment: deps.children.Deployment.get(deploymentName(neuron, deps), namespace) as
+      | V1Deployment
+      | undefined,
+  });
+  if (running === undefined) return rendered;
+  const carried = render({ ...neuron, spec: { ...neuron.spec, replicas: running } as Neuron['spec'] });
+  // Operator mode keeps the count within its bounds (minReplicas/maxReplicas changed with the mode).
+  const count = replicasOf(carried.objects) ?? running;
+  if (count === replicasOf(rendered.objects)) return rendered;
+  // Then spec.replicas (rendered from, within the same bounds) differs from it too: written.
+  const from = neuron.spec?.replicas ?? 1;
+  const operatorMode = effectiveSpec(cluster, neuron).autoscaling.enabled;
+  await deps.writer.apply(
+    {
+      apiVersion,
+      kind: 'Neuron',
+      metadata: { name, namespace },
+      spec: { replicas: count },
+    } as KubernetesObject,
+    { manager: operatorMode ? autoscalerFieldManager : handoverManager, force: true },
+  );
+  const bounded = count === running ? '' : ` (${running}, within minReplicas/maxReplicas)`;
+  const message = `Autoscaling mode hpa left: spec.replicas set from ${from} to ${count}, the count the HorizontalPodAutoscaler left the Deployment at${bounded}`;
+  deps.events.record(neuron, 'Normal', 'ReplicasHandedBack', message);
+  log.info({ from, to: count, running }, 'Carried the replica count of the HPA into spec.replicas');
+  return carried;
+}
+
+function replicasOf(objects: readonly KubernetesObject[]): number | undefined {
+  return (objects.find((o) => o.kind === 'Deployment') as V1Deployment | undefined)?.spec?.replicas;
 }
 
 async function writeStatus(deps: NeuronReconcilerDeps, neuron: Neuron, status: NeuronStatus, log: Logger) {

@@ -367,6 +367,18 @@ describe('the autoscaler on the pods’ load reports', () => {
       expect(await series(name), name).toEqual([]);
   });
 
+  it('claims no count it held for want of data: the count carried in from an HPA is not an override', async () => {
+    const h = harness();
+    // Just switched to operator mode: no pod has reported yet, and spec.replicas still holds 2.
+    await h.run(1);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({ reason: 'NoData' });
+    // The reconciler carries the 6 pods the HPA ran into spec.replicas.
+    Object.assign(h.neurons[0]!, { spec: { ...h.neurons[0]!.spec!, replicas: 6 } });
+    await h.run(2);
+    expect(h.events.filter((e) => e.reason === 'ManualScaleOverridden')).toEqual([]);
+    expect(h.scales).toEqual([]);
+  });
+
   it('reads and sends nothing outside --pod-cidrs, and says so', async () => {
     const h = harness({ cidrs: '127.0.0.0/8' });
     h.pod('impl-1', '10.244.0.7', { active: 8, queued: 8, rate: 40 });

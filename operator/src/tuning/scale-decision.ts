@@ -117,7 +117,10 @@ export function decideScale(i: ScaleInput): ScaleOutcome {
     reason,
     replicas: d.state,
     write: writes ? scaleWrite(d, reason, owner, s.stable, prediction, now) : undefined,
-    settled: due && live === target,
+    // Only a count decided on data is claimed: one held for want of data would make the next
+    // change by its rightful owner (the count an HPA left, carried into spec.replicas when the
+    // mode switches to operator) look like a manual override, and set it back.
+    settled: due && live === target && s.stable !== undefined,
   };
 }
 
