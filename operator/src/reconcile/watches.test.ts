@@ -121,6 +121,21 @@ describe("watchHandlers: a Hal9Cluster's NetworkPolicies", () => {
     controller: true,
   };
 
+  it('reconciles a Hal9Cluster at once on a spec change, and after the summary delay on its own status writes', () => {
+    const t = setup();
+    const c = (generation: number) =>
+      ({ metadata: { name: 'brain', namespace: ns, generation } }) as Parameters<
+        NonNullable<typeof t.handlers.cluster.add>
+      >[0];
+    t.handlers.cluster.add?.(c(1));
+    t.clusterKeys.splice(0);
+    t.handlers.cluster.update?.(c(1));
+    expect(t.clusterKeys).toEqual([]);
+    expect(t.delayedClusterKeys).toEqual([[`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS]]);
+    t.handlers.cluster.update?.(c(2));
+    expect(t.clusterKeys).toEqual([`${ns}/brain`]);
+  });
+
   it('enqueues the owning Hal9Cluster on add, update and delete, and no Neuron', () => {
     const t = setup([aNeuron('a', { cluster: 'brain' })]);
     t.take();
