@@ -436,8 +436,11 @@ describe('HTTP API over generated requests', () => {
     );
     await fc.assert(
       fc.asyncProperty(raw, async (id) => {
-        // A client resolves dot segments before sending: /v1/signals/.. is another route.
-        fc.pre(!/^(\.|%2e){1,2}$/i.test(id));
+        // A client resolves dot segments before sending (after dropping tabs, newlines and trailing
+        // controls: "..\u0000" is ".."), so /v1/signals/.. is another route: only ids the request
+        // still carries are this route's.
+        const sent = new URL(`http://h/v1/signals/${id}`).pathname;
+        fc.pre(sent.startsWith('/v1/signals/') && sent !== '/v1/signals/');
         const r = await send(rt, 'GET', `/v1/signals/${id}`);
         expect([400, 404, 414], r.text).toContain(r.status);
         if (r.status === 404) expect(r.body.error.field).toBe('id');
