@@ -1,23 +1,24 @@
-const BINARY: Readonly<Record<string, number>> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
+// Suffixes by power: 2^e for the binary ones, 10^e for the decimal ones (exact comparisons below
+// work on the powers; parseQuantity on the multipliers, which are the same numbers as literals).
+const BINARY_POWER: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Ti: 40, Gi: 30, Pi: 50, Ei: 60 };
+const DECIMAL_POWER: Readonly<Record<string, number>> = {
+  n: -9,
+  u: -6,
+  m: -3,
+  '': 0,
+  k: 3,
+  M: 6,
+  G: 9,
+  T: 12,
+  P: 15,
+  E: 18,
 };
-const DECIMAL: Readonly<Record<string, number>> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
+const multipliers = (powers: Readonly<Record<string, number>>, base: (e: number) => number) =>
+  Object.fromEntries(Object.entries(powers).map(([k, e]) => [k, base(e)])) as Readonly<
+    Record<string, number>
+  >;
+const BINARY = multipliers(BINARY_POWER, (e) => 2 ** e);
+const DECIMAL = multipliers(DECIMAL_POWER, (e) => Number(`1e${e}`));
 // The CRDs' quantity pattern: an optional "+", never "-" (no resource here can be negative).
 const QUANTITY = /^\+?((?:\d+(?:\.\d*)?)|(?:\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][-+]?\d+)?$/;
 
@@ -48,4 +49,52 @@ export function sameQuantity(a: string | undefined, b: string | undefined): bool
   const x = parseQuantity(a);
   const y = parseQuantity(b);
   return x !== undefined && y !== undefined && Math.abs(x - y) <= Math.abs(x) * 1e-12;
+}
+
+// Exact comparisons, for the synth-time mirrors of the CRDs' CEL rules. CEL's quantity() compares
+// decimal values exactly, so "0.7" equals "700m" and "4.1G" equals "4100M"; binary floating point
+// does not (0.7 < 700 × 0.001), and would reject specs the apiserver accepts.
+
+// Exponents beyond this are not values the apiserver stores (it keeps quantities within int64 nanos).
+const MAX_EXPONENT = 400;
+
+/** value = digits × 10^exp, exactly. */
+interface Decimal {
+  readonly digits: bigint;
+  readonly exp: number;
+}
+
+function exact(q: string): Decimal | undefined {
+  const m = QUANTITY.exec(q.trim());
+  if (!m) return undefined;
+  const [whole = '', fraction = ''] = (m[1] ?? '').split('.');
+  const suffix = m[2] ?? '';
+  let digits = BigInt(`${whole}${fraction}` || '0');
+  let exp = -fraction.length;
+  if (suffix in BINARY_POWER) digits <<= BigInt(BINARY_POWER[suffix] as number);
+  else if (suffix in DECIMAL_POWER) exp += DECIMAL_POWER[suffix] as number;
+  else exp += Number(suffix.slice(1));
+  if (Math.abs(exp) > MAX_EXPONENT) return undefined;
+  return { digits, exp };
+}
+
+/**
+ * Compares two quantities by value, exactly: negative when a < b, 0 when equal, positive when a > b;
+ * undefined when either is not a quantity.
+ */
+export function compareQuantities(a: string, b: string): number | undefined {
+  const x = exact(a);
+  const y = exact(b);
+  if (!x || !y) return undefined;
+  const e = Math.min(x.exp, y.exp);
+  const xs = x.digits * 10n ** BigInt(x.exp - e);
+  const ys = y.digits * 10n ** BigInt(y.exp - e);
+  return xs < ys ? -1 : xs > ys ? 1 : 0;
+}
+
+/** Whether a quantity is a whole number ("2", "2000m", "1e3"; not "1500m"); undefined when it is none. */
+export function isWholeQuantity(q: string): boolean | undefined {
+  const x = exact(q);
+  if (!x) return undefined;
+  return x.exp >= 0 || x.digits % 10n ** BigInt(-x.exp) === 0n;
 }

@@ -2,8 +2,7 @@
 // mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
-import { parseQuantity, safeSysctls } from '@hal9/api';
-import { compareQuantities, isWholeQuantity } from './exact-quantity.ts';
+import { compareQuantities, isWholeQuantity, parseQuantity, safeSysctls } from '@hal9/api';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
 export { safeSysctls };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareQuantities, isWholeQuantity } from './exact-quantity.ts';
+import { compareQuantities, isWholeQuantity } from './quantity.ts';
 
 describe('exact quantities', () => {
   it.each([
