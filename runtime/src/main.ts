@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
@@ -31,8 +32,43 @@ async function readSecrets(config: Config) {
 
 /** A bearer token or API key file: far smaller than this. */
 const MAX_TOKEN_FILE_BYTES = 64 * 1024;
-/** How often a mounted admin token is re-read: a rotation reaches the pod's file within a minute. */
+/** How often a mounted admin token or API key is re-read: a rotation reaches the pod's file within a minute. */
 const SECRET_RELOAD_MS = 2000;
+
+/**
+ * Re-reads a mounted secret file on a timer and hands a changed value to `apply` (true when it took
+ * it), so a rotated Secret is taken up without a restart (config/secret-reload.ts). A failed read
+ * keeps the value in use and is logged once; the value itself is never logged.
+ */
+function reloadSecretFile(o: {
+  readonly path: string;
+  readonly field: string;
+  /** The value read at start-up. */
+  readonly current: string;
+  /** What the file holds, for the log lines. */
+  readonly what: string;
+  readonly log: FastifyBaseLogger;
+  readonly apply: (value: string) => boolean;
+}): NodeJS.Timeout {
+  const reload = secretFileReload({
+    path: o.path,
+    field: o.field,
+    current: o.current,
+    maxBytes: MAX_TOKEN_FILE_BYTES,
+    onError: (message) => o.log.warn({ err: message }, `cannot re-read the ${o.what}; the last one stays`),
+  });
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    const value = await reload.check().finally(() => {
+      busy = false;
+    });
+    if (value !== undefined && o.apply(value)) o.log.info({ file: o.path }, `${o.what} reloaded`);
+  }, SECRET_RELOAD_MS);
+  timer.unref();
+  return timer;
+}
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -51,6 +87,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // A key from claude.api_key_file is re-read while the runtime runs (below); ANTHROPIC_API_KEY alone
+  // is read once, so a changed environment variable needs a restart.
   const apiKey = secrets.apiKey ?? env.ANTHROPIC_API_KEY ?? '';
   const { authToken, apiKeys, peerToken } = secrets;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
@@ -79,36 +117,41 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
-  // A rotated admin token Secret is taken up without a restart (config/secret-reload.ts).
-  let reloadTimer: NodeJS.Timeout | undefined;
+  // A rotated admin token or API key Secret is taken up without a restart.
+  const reloadTimers: NodeJS.Timeout[] = [];
+  const log = runtime.app.log;
   const tokenFile = config.server.auth_token_file;
   if (tokenFile && authToken) {
-    const log = runtime.app.log;
-    const reload = secretFileReload({
-      path: tokenFile,
-      field: 'server.auth_token_file',
-      current: authToken,
-      maxBytes: MAX_TOKEN_FILE_BYTES,
-      onError: (message) => log.warn({ err: message }, 'cannot re-read the admin token; the last one stays'),
-    });
-    let busy = false;
-    reloadTimer = setInterval(async () => {
-      if (busy) return;
-      busy = true;
-      const token = await reload.check().finally(() => {
-        busy = false;
-      });
-      if (token !== undefined && runtime.rotateAdminToken(token))
-        log.info({ file: tokenFile }, 'admin token reloaded');
-    }, SECRET_RELOAD_MS);
-    reloadTimer.unref();
+    reloadTimers.push(
+      reloadSecretFile({
+        path: tokenFile,
+        field: 'server.auth_token_file',
+        current: authToken,
+        what: 'admin token',
+        log,
+        apply: (token) => runtime.rotateAdminToken(token),
+      }),
+    );
+  }
+  const keyFile = config.claude.api_key_file;
+  if (keyFile && secrets.apiKey && config.claude.mode === 'api') {
+    reloadTimers.push(
+      reloadSecretFile({
+        path: keyFile,
+        field: 'claude.api_key_file',
+        current: secrets.apiKey,
+        what: 'API key',
+        log,
+        apply: (key) => runtime.rotateApiKey(key),
+      }),
+    );
   }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearInterval(reloadTimer);
+    for (const t of reloadTimers) clearInterval(t);
     runtime.app.log.info({ signal }, 'draining');
     const { unfinished } = await runtime.shutdown();
     runtime.app.log.info({ unfinished }, 'stopped');

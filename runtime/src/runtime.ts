@@ -46,6 +46,12 @@ export interface Runtime {
   listen(): Promise<string>;
   /** Replaces the admin token (a rotated Secret file); false when the runtime has none to replace. */
   rotateAdminToken(token: string): boolean;
+  /**
+   * Replaces the model API key (a rotated Secret file): calls started from now on send the new key,
+   * calls in flight finish with the one they started with. False when the runtime calls no model API
+   * (mock mode).
+   */
+  rotateApiKey(key: string): boolean;
   /** Readiness off, refuse new work, finish accepted work (bounded), close everything. */
   shutdown(): Promise<{ unfinished: number }>;
 }
@@ -71,6 +77,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const observer = fanOut(metricsObserver(metrics, config.neurons), load);
 
   let backend: ModelBackend;
+  let useApiKey: ((key: string) => void) | undefined;
   if (config.claude.mode === 'api') {
     if (!opts.apiKey) {
       throw new Hal9Error(
@@ -81,14 +88,19 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
         },
       );
     }
-    const client = createAnthropicClient({
-      apiKey: opts.apiKey,
-      ...(config.claude.base_url ? { baseURL: config.claude.base_url } : {}),
-      timeoutMs: config.claude.timeout_ms,
-      maxRetries: config.claude.max_retries,
-      dispatcher: agent,
-    });
-    backend = new AnthropicBackend(client, config.claude.model, config.claude.max_tokens);
+    // One SDK client per key, all over the same pool: a rotated key gets a new client (its headers,
+    // key included, are built once per client), and the pool's connections stay warm.
+    const client = (apiKey: string) =>
+      createAnthropicClient({
+        apiKey,
+        ...(config.claude.base_url ? { baseURL: config.claude.base_url } : {}),
+        timeoutMs: config.claude.timeout_ms,
+        maxRetries: config.claude.max_retries,
+        dispatcher: agent,
+      });
+    const api = new AnthropicBackend(client(opts.apiKey), config.claude.model, config.claude.max_tokens);
+    useApiKey = (key) => api.useClient(client(key));
+    backend = api;
   } else {
     backend = new MockBackend(config.claude.mock_responses);
   }
@@ -145,6 +157,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     rotateAdminToken(token) {
       admin?.set(token);
       return admin !== undefined;
+    },
+    rotateApiKey(key) {
+      // An empty key is never applied: the SDK would fail every call without one.
+      if (!useApiKey || key === '') return false;
+      useApiKey(key);
+      return true;
     },
     async shutdown() {
       lifecycle.draining = true;

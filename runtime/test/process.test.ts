@@ -2,6 +2,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { apiDoc, startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { runToExit, spawnRuntime } from './support/process.ts';
 import { answer, neuron } from './support/runtime.ts';
 
@@ -89,6 +90,54 @@ describe('runtime process', () => {
       expect(await status('')).toBe(401);
     } finally {
       await rt.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes up a rotated API key file (HAL9_API_KEY_FILE) without a restart, and keeps it through a broken one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-api-key-'));
+    const file = join(dir, 'key');
+    const [oldKey, newKey] = ['sk-ant-old-5b4c3d2e1f0a', 'sk-ant-new-0a1f2e3d4c5b'];
+    await writeFile(file, `${oldKey}\n`);
+    const fake = await startFakeMessagesApi();
+    // The environment's key is ignored when a file names one.
+    const rt = await spawnRuntime(apiDoc(fake, { neurons: [neuron('only', 'L2')] }), {
+      HAL9_API_KEY_FILE: file,
+      ANTHROPIC_API_KEY: 'sk-ant-env-unused',
+    });
+    let n = 0;
+    /** The key the upstream saw on a call started now. */
+    const sent = async () => {
+      expect((await post(rt.url, { content: `call ${++n}` })).status).toBe(200);
+      return fake.requests.at(-1)!.headers.authorization;
+    };
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (const deadline = Date.now() + 20_000; !(await ok()); ) {
+        if (Date.now() > deadline) throw new Error(`never: ${what}\n${rt.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      expect(await sent()).toBe(`Bearer ${oldKey}`);
+      // Rotated the way the kubelet updates a mounted Secret: a new file renamed over the old one.
+      await writeFile(join(dir, 'next'), newKey);
+      await rename(join(dir, 'next'), file);
+      await until('the new key is sent', async () => (await sent()) === `Bearer ${newKey}`);
+      expect(rt.output()).toContain('API key reloaded');
+      // A file gone or emptied mid-rotation keeps the last key: calls go on with it.
+      await writeFile(file, '');
+      await until('the empty file is reported', async () =>
+        rt.output().includes('cannot re-read the API key'),
+      );
+      expect(await sent()).toBe(`Bearer ${newKey}`);
+      await rm(file);
+      await until('the missing file is reported', async () => rt.output().includes(`cannot read ${file}`));
+      expect(await sent()).toBe(`Bearer ${newKey}`);
+      expect(rt.output()).not.toContain(oldKey);
+      expect(rt.output()).not.toContain(newKey);
+    } finally {
+      await rt.stop();
+      await fake.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

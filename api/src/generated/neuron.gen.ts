@@ -637,7 +637,7 @@ export interface NeuronSpecClaude {
    */
   readonly prices?: { readonly [key: string]: NeuronSpecClaudePricesValue };
   /**
-   * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
   /**
@@ -684,7 +684,7 @@ export interface NeuronSpecClaudePricesValue {
 }
 
 /**
- * Secret (in the Neuron's namespace) holding the Anthropic API key; passed to the runtime as the ANTHROPIC_API_KEY environment variable. Required when mode is `api`.
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
  */
 export interface NeuronSpecClaudeApiKeySecretRef {
   /**

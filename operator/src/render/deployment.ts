@@ -20,6 +20,11 @@ export const configFile = `${configMountPath}/config.yaml`;
 export const adminTokenVolume = 'admin-token';
 export const adminTokenMountPath = '/var/run/hal9/admin';
 export const adminTokenFile = `${adminTokenMountPath}/token`;
+// The Anthropic API key, mounted the same way and for the same reason: a rotated key Secret reaches
+// running pods, which re-read the file (HAL9_API_KEY_FILE) and send the new key on their next calls.
+export const apiKeyVolume = 'anthropic-api-key';
+export const apiKeyMountPath = '/var/run/hal9/anthropic';
+export const apiKeyFile = `${apiKeyMountPath}/key`;
 export const preStopSleepSeconds = 5;
 
 export interface DeploymentInput {
@@ -54,6 +59,12 @@ export function terminationGraceSeconds(spec: EffectiveNeuronSpec): number {
   return preStopSleepSeconds + Math.ceil(spec.performance.requestTimeoutMs / 1000) + 10;
 }
 
+/** The API key Secret the runtime mounts: in api mode, when the spec names one. */
+function apiKeyRef(spec: EffectiveNeuronSpec): { name: string; key: string } | undefined {
+  const ref = spec.claude.apiKeySecretRef;
+  return spec.claude.mode === 'api' && ref ? { name: ref.name, key: ref.key ?? 'api-key' } : undefined;
+}
+
 function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
   const vars: V1EnvVar[] = [
     { name: 'HAL9_CONFIG', value: configFile },
@@ -64,12 +75,8 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
   const heap =
     tuning.memoryBytes === undefined ? [] : [`--max-old-space-size=${heapMiB(tuning.memoryBytes)}`];
   vars.push({ name: 'NODE_OPTIONS', value: [...RUNTIME_V8_FLAGS, ...heap].join(' ') });
-  const ref = spec.claude.apiKeySecretRef;
-  if (spec.claude.mode === 'api' && ref) {
-    vars.push({
-      name: 'ANTHROPIC_API_KEY',
-      valueFrom: { secretKeyRef: { name: ref.name, key: ref.key ?? 'api-key' } },
-    });
+  if (apiKeyRef(spec)) {
+    vars.push({ name: 'HAL9_API_KEY_FILE', value: apiKeyFile });
   }
   const admin = spec.adminTokenSecretRef;
   if (admin) {
@@ -87,6 +94,7 @@ function runtimeContainer(input: DeploymentInput): V1Container {
     ...(spec.adminTokenSecretRef
       ? [{ name: adminTokenVolume, mountPath: adminTokenMountPath, readOnly: true }]
       : []),
+    ...(apiKeyRef(spec) ? [{ name: apiKeyVolume, mountPath: apiKeyMountPath, readOnly: true }] : []),
     ...tuning.runtimeMounts,
   ];
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -121,6 +129,7 @@ function runtimeContainer(input: DeploymentInput): V1Container {
 /** The neuron's Deployment: one runtime container, tuned from the effective spec. */
 export function renderDeployment(input: DeploymentInput): V1Deployment {
   const { spec, tuning } = input;
+  const apiKey = apiKeyRef(spec);
   const volumes: V1Volume[] = [
     { name: 'config', configMap: { name: input.configMapName } },
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
@@ -133,6 +142,18 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
             secret: {
               secretName: spec.adminTokenSecretRef.name,
               items: [{ key: spec.adminTokenSecretRef.key, path: 'token' }],
+              defaultMode: 0o440,
+            },
+          },
+        ]
+      : []),
+    ...(apiKey
+      ? [
+          {
+            name: apiKeyVolume,
+            secret: {
+              secretName: apiKey.name,
+              items: [{ key: apiKey.key, path: 'key' }],
               defaultMode: 0o440,
             },
           },

@@ -165,12 +165,39 @@ describe('renderNeuron: the runtime container', () => {
     expect(p.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
   });
 
-  it('passes the API key from the Secret in api mode', () => {
-    const c = runtime(render({ claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } }).objects);
-    expect(c.env).toContainEqual({
-      name: 'ANTHROPIC_API_KEY',
-      valueFrom: { secretKeyRef: { name: 'anthropic', key: 'api-key' } },
+  it('mounts the API key from the Secret in api mode as a file (rotations reach the pods), never as an environment variable', () => {
+    const objects = render({ claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } }).objects;
+    const c = runtime(objects);
+    expect(c.env).toContainEqual({ name: 'HAL9_API_KEY_FILE', value: '/var/run/hal9/anthropic/key' });
+    expect(c.env?.some((e) => e.name === 'ANTHROPIC_API_KEY' || e.valueFrom?.secretKeyRef)).toBe(false);
+    expect(c.volumeMounts).toContainEqual({
+      name: 'anthropic-api-key',
+      mountPath: '/var/run/hal9/anthropic',
+      readOnly: true,
     });
+    // A directory mount of the Secret, not subPath: the kubelet updates those in place.
+    expect(c.volumeMounts?.some((m) => m.subPath)).toBe(false);
+    // The Secret's key (the CRD's default here) is mapped to the file name the runtime reads.
+    expect(pod(objects).volumes).toContainEqual({
+      name: 'anthropic-api-key',
+      secret: { secretName: 'anthropic', items: [{ key: 'api-key', path: 'key' }], defaultMode: 0o440 },
+    });
+    const named = render({ claude: { mode: 'api', apiKeySecretRef: { name: 'llm', key: 'token' } } }).objects;
+    expect(pod(named).volumes).toContainEqual({
+      name: 'anthropic-api-key',
+      secret: { secretName: 'llm', items: [{ key: 'token', path: 'key' }], defaultMode: 0o440 },
+    });
+    // The ConfigMap carries neither the key's Secret nor the file: the pod's env points at the mount.
+    const configMap = JSON.stringify(byKind(objects, 'ConfigMap'));
+    expect(configMap).not.toContain('anthropic');
+    expect(configMap).not.toContain('api_key_file');
+  });
+
+  it('mounts no API key in mock mode, even when a Secret is named', () => {
+    const objects = render({ claude: { mode: 'mock', apiKeySecretRef: { name: 'anthropic' } } }).objects;
+    expect(runtime(objects).env?.some((e) => e.name === 'HAL9_API_KEY_FILE')).toBe(false);
+    expect(runtime(objects).volumeMounts?.some((m) => m.name === 'anthropic-api-key')).toBe(false);
+    expect(pod(objects).volumes?.some((v) => v.name === 'anthropic-api-key')).toBe(false);
   });
 
   it('mounts the runtime admin token from the Secret the cluster names as a file (rotations reach the pods), and nothing without one', () => {

@@ -321,7 +321,7 @@ function completionOf(msg: Message): Completion {
 export class AnthropicBackend implements ModelBackend {
   readonly upstream = 'claude-api';
   readonly model: string;
-  readonly #client: Anthropic;
+  #client: Anthropic;
   readonly #maxTokens: number;
   // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
   // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
@@ -372,6 +372,14 @@ export class AnthropicBackend implements ModelBackend {
       unlink?.();
       this.#inflight.remove(live);
     }
+  }
+
+  /**
+   * Calls from now on go through `client` (one built for a rotated API key: the key is in the headers
+   * each client builds once, sdk-headers.ts). A call in flight keeps the client it started with.
+   */
+  useClient(client: Anthropic): void {
+    this.#client = client;
   }
 
   /** The neuron's system block, built once per neuron config (the same prompt on every call). */

@@ -148,6 +148,7 @@ function withEnv(doc: unknown, env: ConfigEnv): unknown {
   if (env.HAL9_PEER_TOKEN_FILE) setPath(out, 'server.peer_token_file', env.HAL9_PEER_TOKEN_FILE);
   if (env.HAL9_MODE) setPath(out, 'claude.mode', env.HAL9_MODE);
   if (env.ANTHROPIC_BASE_URL) setPath(out, 'claude.base_url', env.ANTHROPIC_BASE_URL);
+  if (env.HAL9_API_KEY_FILE) setPath(out, 'claude.api_key_file', env.HAL9_API_KEY_FILE);
   if (env.HAL9_MAX_CONCURRENT_SIGNALS)
     set('performance.max_concurrent_signals', env.HAL9_MAX_CONCURRENT_SIGNALS);
   return out;
@@ -286,6 +287,7 @@ const envArb: fc.Arbitrary<ConfigEnv> = fc.record(
     ANTHROPIC_BASE_URL: fc.oneof(fc.webUrl(), fc.string({ maxLength: 20 })),
     HAL9_AUTH_TOKEN: fc.string({ maxLength: 20 }),
     HAL9_AUTH_TOKEN_FILE: fc.string({ maxLength: 20 }),
+    HAL9_API_KEY_FILE: fc.string({ maxLength: 20 }),
     KUBERNETES_SERVICE_HOST: fc.constantFrom('10.0.0.1', ''),
   },
   { requiredKeys: [] },

@@ -118,6 +118,15 @@ describe('parseConfig', () => {
     expect(parseConfig({}, {}).server.host).toBe('127.0.0.1');
   });
 
+  it('takes the API key file from HAL9_API_KEY_FILE over the file, as the admin token file from HAL9_AUTH_TOKEN_FILE', () => {
+    const c = parseConfig(
+      { claude: { api_key_file: '/etc/key' } },
+      { HAL9_API_KEY_FILE: '/var/run/hal9/anthropic/key' },
+    );
+    expect(c.claude.api_key_file).toBe('/var/run/hal9/anthropic/key');
+    expect(parseConfig({ claude: { api_key_file: '/etc/key' } }, {}).claude.api_key_file).toBe('/etc/key');
+  });
+
   it('reports a YAML syntax error as a problem of the file', () => {
     expect(() => parseConfigText('neurons: [', {}, 'hal9.yaml')).toThrow(/hal9.yaml: is not valid YAML/);
   });

@@ -295,6 +295,7 @@ export interface ConfigEnv {
   readonly HAL9_AUTH_TOKEN_FILE?: string;
   readonly HAL9_API_KEYS_FILE?: string;
   readonly HAL9_PEER_TOKEN_FILE?: string;
+  readonly HAL9_API_KEY_FILE?: string;
   readonly KUBERNETES_SERVICE_HOST?: string;
 }
 
@@ -317,6 +318,7 @@ function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   if (env.HAL9_PEER_TOKEN_FILE) sub('server').peer_token_file = env.HAL9_PEER_TOKEN_FILE;
   if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;
   if (env.ANTHROPIC_BASE_URL) sub('claude').base_url = env.ANTHROPIC_BASE_URL;
+  if (env.HAL9_API_KEY_FILE) sub('claude').api_key_file = env.HAL9_API_KEY_FILE;
   if (env.HAL9_MAX_CONCURRENT_SIGNALS)
     sub('performance').max_concurrent_signals = asNumber(env.HAL9_MAX_CONCURRENT_SIGNALS);
   return out;
