@@ -8,6 +8,7 @@ const schema: SchemaNode = {
     layer: { type: 'string', enum: ['L1', 'L2'] },
     replicas: { type: 'integer', minimum: 0, maximum: 10 },
     name: { type: 'string', maxLength: 5, pattern: '^[a-z]+$' },
+    note: { type: 'string', minLength: 2, maxLength: 5 },
     links: { type: 'array', maxItems: 2, 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
     sysctls: {
       type: 'array',
@@ -36,6 +37,16 @@ describe('checkAgainstSchema', () => {
     ['a number below the minimum', { layer: 'L1', replicas: -1 }, 'spec.replicas is -1: must be at least 0'],
     ['a string too long', { layer: 'L1', name: 'abcdef' }, 'spec.name has 6 characters: must have at most 5'],
     ['a string off the pattern', { layer: 'L1', name: 'A' }, 'spec.name is "A": must match ^[a-z]+$'],
+    [
+      'a string of astral characters one over maxLength, counted in code points',
+      { layer: 'L1', note: '😀'.repeat(6) },
+      'spec.note has 6 characters: must have at most 5',
+    ],
+    [
+      'a string one code point under minLength, though two UTF-16 code units',
+      { layer: 'L1', note: '😀' },
+      'spec.note is "😀": must have at least 2 characters',
+    ],
     [
       'too many list entries',
       { layer: 'L1', links: ['a', 'b', 'c'] },
@@ -78,6 +89,14 @@ describe('checkAgainstSchema', () => {
     const problems = checkAgainstSchema(value, schema, 'spec');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(message);
+  });
+
+  // The apiserver counts code points (Go's utf8.RuneCountInString): five emoji are 5, not String.length's 10.
+  it.each([
+    ['at maxLength', '😀'.repeat(5)],
+    ['at minLength', '𝄞😀'],
+  ])('accepts astral characters %s, as the apiserver does', (_, note) => {
+    expect(checkAgainstSchema({ layer: 'L1', note }, schema, 'spec')).toEqual([]);
   });
 
   it('reports every problem at once', () => {

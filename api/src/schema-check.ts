@@ -1,3 +1,5 @@
+import { runeLength } from './rune-length.ts';
+
 /** The subset of a CRD structural schema that synth-time validation reads. */
 export interface SchemaNode {
   readonly type?: string;
@@ -74,13 +76,15 @@ function checkType(value: unknown, schema: SchemaNode, path: string): string | u
   }
 }
 
+// Lengths are in code points, as the apiserver counts them (not UTF-16 code units).
 function checkString(value: string, schema: SchemaNode, path: string): string[] {
   const problems: string[] = [];
-  if (schema.minLength !== undefined && value.length < schema.minLength) {
+  const length = runeLength(value);
+  if (schema.minLength !== undefined && length < schema.minLength) {
     problems.push(`${path} is ${show(value)}: must have at least ${schema.minLength} characters`);
   }
-  if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-    problems.push(`${path} has ${value.length} characters: must have at most ${schema.maxLength}`);
+  if (schema.maxLength !== undefined && length > schema.maxLength) {
+    problems.push(`${path} has ${length} characters: must have at most ${schema.maxLength}`);
   }
   if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
     problems.push(`${path} is ${show(value)}: must match ${schema.pattern}`);

@@ -107,14 +107,44 @@ describe('Hal9Platform', () => {
     expect([...p.neurons.keys()]).toEqual(['a', 'b']);
   });
 
+  it('accepts an entry neuron added after construction with addNeuron, and the Hal9Cluster carries it', () => {
+    const chart = aChart();
+    const p = new Hal9Platform(
+      chart,
+      'p',
+      aPlatform({ cluster: { entryNeuron: 'ceo-1' }, neurons: [aNeuron('impl-1')] }),
+    );
+    p.addNeuron(aNeuron('ceo-1', { layer: 'L5', forwardConnections: ['impl-1'] }));
+    const objs = Testing.synth(chart);
+    expect(find(objs, 'Hal9Cluster', 'hal9').spec).toEqual({ entryNeuron: 'ceo-1' });
+    expect(find(objs, 'Neuron', 'ceo-1').spec).toMatchObject({ cluster: 'hal9', layer: 'L5' });
+  });
+
+  it('rejects an entry neuron the platform does not have at synth, naming the field and the fix', () => {
+    const chart = aChart();
+    // Constructing is fine: the neuron could still be added.
+    const p = new Hal9Platform(chart, 'p', aPlatform({ cluster: { entryNeuron: 'ceo-1' } }));
+    p.addNeuron(aNeuron('ceo-2'));
+    expect(() => Testing.synth(chart)).toThrow(
+      'cluster.entryNeuron names "ceo-1", which is not a neuron of platform "hal9" (neurons: strategic-1, design-1, impl-1, ceo-2); add it (in neurons or with addNeuron) or fix cluster.entryNeuron',
+    );
+  });
+
+  it('builds a platform from neurons added only after construction, and refuses one left empty at synth', () => {
+    const chart = aChart();
+    const p = new Hal9Platform(chart, 'p', aPlatform({ neurons: [], cluster: { entryNeuron: 'ceo-1' } }));
+    p.addNeuron(aNeuron('ceo-1'));
+    expect(find(Testing.synth(chart), 'Neuron', 'ceo-1').spec).toMatchObject({ cluster: 'hal9' });
+
+    const empty = aChart();
+    new Hal9Platform(empty, 'p', aPlatform({ neurons: [] }));
+    expect(() => Testing.synth(empty)).toThrow(
+      'the platform has no neurons: list at least one in neurons or add one with addNeuron',
+    );
+  });
+
   it.each<[string, Partial<Hal9PlatformProps>, string]>([
-    ['no neurons', { neurons: [] }, 'neurons must list at least one neuron'],
     ['a duplicate id', { neurons: [aNeuron('a'), aNeuron('a')] }, 'neuron id "a" is used twice'],
-    [
-      'an entry neuron that is not in the platform',
-      { cluster: { entryNeuron: 'ceo-1' } },
-      'cluster.entryNeuron names "ceo-1", which is not a neuron of the platform',
-    ],
     [
       'createNamespace without a namespace',
       { namespace: undefined, createNamespace: true },

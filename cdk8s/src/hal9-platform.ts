@@ -28,7 +28,8 @@ export interface Hal9PlatformProps {
    */
   readonly createNamespace?: boolean;
   /**
-   * The Hal9Cluster spec: defaults of every neuron.
+   * The Hal9Cluster spec: defaults of every neuron. Its `entryNeuron` may name a neuron added
+   * later with addNeuron: it is checked at synth.
    * @default {} - the CRD's defaults
    */
   readonly cluster?: Hal9ClusterSpec;
@@ -65,9 +66,9 @@ export interface Hal9PlatformProps {
  * A whole Hal9 platform: one Hal9Cluster, its Neurons, and optionally the Namespace, the Grafana
  * dashboards and the alert rules, ordered in Argo CD sync waves.
  *
- * Checks at construction: ids are unique and the cluster's entry neuron exists. Checked at synth
- * (so that addNeuron can add targets later): every forward and backward connection names a neuron
- * of the platform. Each Hal9Cluster and Neuron also checks its own spec against the CRD.
+ * Checks at construction: ids are unique. Checked at synth (so that addNeuron can add neurons
+ * later, in any order): there is at least one neuron, the cluster's entry neuron and every forward and backward connection name
+ * a neuron of the platform. Each Hal9Cluster and Neuron also checks its own spec against the CRD.
  *
  * @example
  * new Hal9Platform(chart, 'hal9', {
@@ -138,7 +139,9 @@ export class Hal9Platform extends Construct {
       }
     }
 
-    this.node.addValidation({ validate: () => this.connectionProblems() });
+    this.node.addValidation({
+      validate: () => [...this.entryNeuronProblems(), ...this.connectionProblems()],
+    });
   }
 
   /** The Neurons, by id, in the order they were added. */
@@ -146,7 +149,7 @@ export class Hal9Platform extends Construct {
     return this.neuronsById;
   }
 
-  /** Adds a neuron of this platform's cluster. Its connections are checked at synth. */
+  /** Adds a neuron of this platform's cluster. Its connections, and the entry neuron, are checked at synth. */
   addNeuron(definition: NeuronDefinition): Neuron {
     const { id, ...rest } = definition;
     if (this.neuronsById.has(id)) {
@@ -176,6 +179,17 @@ export class Hal9Platform extends Construct {
     if (this.argoCd) syncIn(obj, SyncWave.platform, [SyncOption.skipDryRunOnMissingResource]);
   }
 
+  private entryNeuronProblems(): string[] {
+    if (this.neuronsById.size === 0)
+      return ['the platform has no neurons: list at least one in neurons or add one with addNeuron'];
+    const entry = this.cluster.spec.entryNeuron;
+    if (entry === undefined || this.neuronsById.has(entry)) return [];
+    const ids = [...this.neuronsById.keys()];
+    return [
+      `cluster.entryNeuron names ${JSON.stringify(entry)}, which is not a neuron of platform "${this.name}" (neurons: ${ids.join(', ')}); add it (in neurons or with addNeuron) or fix cluster.entryNeuron`,
+    ];
+  }
+
   private connectionProblems(): string[] {
     const ids = [...this.neuronsById.keys()];
     const problems: string[] = [];
@@ -200,18 +214,11 @@ export class Hal9Platform extends Construct {
 
 function propsProblems(props: Hal9PlatformProps): string[] {
   const problems: string[] = [];
-  if (props.neurons.length === 0) problems.push('neurons must list at least one neuron');
   const ids = props.neurons.map((n) => n.id);
   const dup = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
   for (const id of dup) {
     problems.push(
       `neuron id ${JSON.stringify(id)} is used twice: neuron ids are Neuron names and must be unique`,
-    );
-  }
-  const entry = props.cluster?.entryNeuron;
-  if (entry !== undefined && !ids.includes(entry)) {
-    problems.push(
-      `cluster.entryNeuron names ${JSON.stringify(entry)}, which is not a neuron of the platform (neurons: ${ids.join(', ')})`,
     );
   }
   if (props.createNamespace && !props.namespace) problems.push('createNamespace needs namespace');

@@ -61,6 +61,20 @@ describe('Neuron', () => {
     );
   });
 
+  it('counts the system prompt in code points, as the apiserver does', () => {
+    // 32768 (the maxLength) emoji are 65536 UTF-16 code units.
+    const atLimit = '😀'.repeat(32768);
+    const obj = find(
+      make('impl-1', { cluster: 'hal9', layer: 'L2', systemPrompt: atLimit }),
+      'Neuron',
+      'impl-1',
+    );
+    expect(obj.spec.systemPrompt).toBe(atLimit);
+    expect(
+      messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', systemPrompt: `${atLimit}😀` })),
+    ).toContain('spec.systemPrompt has 32769 characters: must have at most 32768');
+  });
+
   it('checks per-neuron overrides with the cluster rules', () => {
     expect(
       messageOf(() =>

@@ -2,7 +2,7 @@
 // mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
-import { compareQuantities, isWholeQuantity, parseQuantity, safeSysctls } from '@hal9/api';
+import { compareQuantities, isWholeQuantity, parseQuantity, runeLength, safeSysctls } from '@hal9/api';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
 export { safeSysctls };
@@ -73,7 +73,8 @@ export function sectionRules(s: Sections, p: string): string[] {
     );
   }
   for (const model of Object.keys(c?.prices ?? {})) {
-    if (model.length > 128 || !modelId.test(model)) {
+    // CEL's size() on a string counts code points, as runeLength does.
+    if (runeLength(model) > 128 || !modelId.test(model)) {
       problems.push(
         `${p}.claude.prices.${JSON.stringify(model)}: claude.prices keys must be model ids (at most 128 letters, digits and -._:@, starting with a letter or digit); rename the other keys`,
       );
@@ -178,7 +179,7 @@ export function sectionRules(s: Sections, p: string): string[] {
 /** Rules of a Hal9Cluster; `spec` has the schema defaults applied, as the apiserver validates it. */
 export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   const problems: string[] = [];
-  if (!dnsLabel.test(name) || name.length > 63) {
+  if (!dnsLabel.test(name) || runeLength(name) > 63) {
     problems.push(
       `metadata.name (${JSON.stringify(name)}): Hal9Cluster names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is used as a label value)`,
     );
@@ -214,7 +215,7 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
 /** Rules of a Neuron. */
 export function neuronRules(name: string, spec: NeuronSpec): string[] {
   const problems: string[] = [];
-  if (!dnsLabel.test(name) || name.length > 63) {
+  if (!dnsLabel.test(name) || runeLength(name) > 63) {
     problems.push(
       `metadata.name (${JSON.stringify(name)}): Neuron names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is the neuron id and the name of its Service)`,
     );

@@ -25,8 +25,45 @@ type Case = readonly [
   string | undefined,
 ];
 
+// Strings of characters outside the Basic Multilingual Plane: each is one code point (what the apiserver
+// counts for maxLength) but two UTF-16 code units (what String.length counts). Refused, the apiserver
+// says "Too long: may not be more than N bytes" though it counts code points, and synth says "has N
+// characters": the field path is what the two messages share.
+const astral = (n: number): string => '😀'.repeat(n);
+const mockTrigger = (trigger: string): Hal9ClusterSpec => ({
+  claude: { mockResponses: { L2: [{ trigger, response: 'ok' }] } },
+});
+
 const cases: readonly Case[] = [
   ['an empty cluster', 'Hal9Cluster', 'c', {}, undefined],
+  [
+    'a mock trigger of 1024 astral characters (its maxLength, in code points)',
+    'Hal9Cluster',
+    'c',
+    mockTrigger(astral(1024)),
+    undefined,
+  ],
+  [
+    'a mock trigger of 1025 astral characters',
+    'Hal9Cluster',
+    'c',
+    mockTrigger(astral(1025)),
+    'spec.claude.mockResponses.L2[0].trigger',
+  ],
+  [
+    'a system prompt of 32768 astral characters (its maxLength, in code points)',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', systemPrompt: astral(32768) },
+    undefined,
+  ],
+  [
+    'a system prompt of 32769 astral characters',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', systemPrompt: astral(32769) },
+    'spec.systemPrompt',
+  ],
   [
     'hugepages with the default memory request',
     'Hal9Cluster',
