@@ -47,7 +47,23 @@ describe('runtime configuration', () => {
     expect(slo(tuned)).toBe(800);
     expect(slo({ ...tuned, parallelism: { ...tuned.parallelism, shedLateSignals: false } })).toBe(0);
     expect(slo({ ...tuned, parallelism: { enabled: false, latencySLOMs: 800 } })).toBe(0);
-    expect(slo({ enabled: false, parallelism: { enabled: true, latencySLOMs: 800 } })).toBe(0);
+    // Parallelism is tuned with replica autoscaling off too (parallelism.enabled alone): its objective
+    // holds, in every replica mode.
+    expect(slo({ enabled: false, parallelism: { enabled: true, latencySLOMs: 800 } })).toBe(800);
+    expect(slo({ ...tuned, mode: 'hpa' })).toBe(800);
+    expect(slo({ enabled: false, parallelism: { enabled: false, latencySLOMs: 800 } })).toBe(0);
+  });
+
+  it('keeps the pods when replica autoscaling is switched on, off or to hpa while parallelism is tuned', () => {
+    const parallelism = { enabled: true, latencySLOMs: 800 };
+    const podTemplate = (autoscaling: object) => {
+      const out = renderOf('impl-1', aHal9Cluster({ autoscaling: { ...autoscaling, parallelism } }));
+      const deployment = out.objects.find((o) => o.kind === 'Deployment') as { spec: { template: unknown } };
+      return { config: out.runtimeConfig, template: deployment.spec.template };
+    };
+    const operatorMode = podTemplate({ enabled: true });
+    expect(podTemplate({ enabled: false })).toEqual(operatorMode);
+    expect(podTemplate({ enabled: true, mode: 'hpa' })).toEqual(operatorMode);
   });
 
   it('turns the cache on only for its own layer when the neuron caches', () => {

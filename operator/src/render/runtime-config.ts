@@ -39,10 +39,11 @@ function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unk
   return { entries, missing };
 }
 
+// Parallelism is tuned whenever parallelism.enabled is, whatever autoscaling.enabled (replicas) says
+// (tuning-targets.ts), so the objective it keeps is held whether or not the replica count is automatic:
+// turning replica autoscaling on or off neither changes how late signals are treated nor rolls the pods.
 const sloShedding = (spec: EffectiveNeuronSpec): boolean =>
-  spec.autoscaling.enabled &&
-  spec.autoscaling.parallelism.enabled &&
-  spec.autoscaling.parallelism.shedLateSignals;
+  spec.autoscaling.parallelism.enabled && spec.autoscaling.parallelism.shedLateSignals;
 
 function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, maxConcurrentSignals: number) {
   const { spec } = input;
