@@ -29,6 +29,7 @@ import { renderNeuron } from '../../operator/src/render/index.ts';
 import { ensureBinaries } from '../../test/cluster/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../../test/cluster/control-plane.ts';
 import { defaultFakeNodes } from '../../test/cluster/nodes.ts';
+import { apiserverRequests, compareRequests, requestDelta } from './api-requests.ts';
 import { buildShippedOperator } from './operator-image.ts';
 
 const { values } = parseArgs({
@@ -159,7 +160,8 @@ async function readyDeployments(kc: KubeConfig, namespace: string): Promise<numb
 }
 
 /** The reference: render every Neuron's children and server-side-apply them, then wait for the Deployments. */
-async function plainLoop(kc: KubeConfig, namespace: string) {
+async function plainLoop(plane: ControlPlane, kc: KubeConfig, namespace: string) {
+  const requestsBefore = await apiserverRequests(plane);
   // The clock starts before the Neurons are created, as in the operator run.
   const start = Date.now();
   await createCluster(kc, namespace, neuronCount);
@@ -199,7 +201,12 @@ async function plainLoop(kc: KubeConfig, namespace: string) {
     async () => ((await readyDeployments(kc, namespace)) >= neuronCount ? true : undefined),
     600_000,
   );
-  return { appliedMs: applied, readyMs: Date.now() - start };
+  const readyMs = Date.now() - start;
+  return {
+    appliedMs: applied,
+    readyMs,
+    requests: requestDelta(requestsBefore, await apiserverRequests(plane)),
+  };
 }
 
 interface OperatorChild {
@@ -360,17 +367,19 @@ async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: 
   const op = await startOperator(plane.kubeconfigPath, namespace);
   try {
     await sleep(2000); // caches synced, controllers started
+    const requestsBefore = await apiserverRequests(plane);
     const start = Date.now();
     await createCluster(kc, namespace, neuronCount);
     await until('operator converged', () => allReady(kc, namespace, neuronCount), 600_000);
     const readyMs = Date.now() - start;
+    const requests = requestDelta(requestsBefore, await apiserverRequests(plane));
     const converge = [...(await writesBy(op.metricsPort))].sort(([a], [b]) => a.localeCompare(b));
     log(`operator writes until converged: ${converge.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     await sleep(5000);
     const before = await writes(op.metricsPort);
     await sleep(60_000);
     const idleWrites = (await writes(op.metricsPort)) - before;
-    return { readyMs, idleWritesPerMin: idleWrites };
+    return { readyMs, idleWritesPerMin: idleWrites, requests };
   } finally {
     op.child.kill('SIGTERM');
     await new Promise((r) => op.child.once('exit', r));
@@ -389,12 +398,14 @@ async function main() {
         const plainNs = `bench-plain-${run}`;
         await createNamespace(kc, plainNs);
         log(`run ${run + 1}/${runs}: plain loop`);
-        const plain = await plainLoop(kc, plainNs);
+        const plain = await plainLoop(plane, kc, plainNs);
         await deleteNamespace(kc, plainNs);
         const opNs = `bench-operator-${run}`;
         await createNamespace(kc, opNs);
         log(`run ${run + 1}/${runs}: operator`);
         const op = await operatorConverge(plane, kc, opNs);
+        log(`run ${run + 1}: apiserver requests per Neuron until ready, plain loop → operator:`);
+        for (const line of compareRequests(plain.requests, op.requests, neuronCount)) log(`  ${line}`);
         await deleteNamespace(kc, opNs);
         results.push({
           plainApplied: plain.appliedMs,
