@@ -22,6 +22,9 @@ export const OperatorErrorCode = {
   RenderFailed: 'HAL9_ERR_RENDER_FAILED',
   /** A command-line flag was missing or malformed. */
   InvalidFlag: 'HAL9_ERR_INVALID_FLAG',
+  /** The metrics or probe server could not listen (port in use, not permitted, address not local):
+   * a start-up error like a bad flag, naming the flag to change. */
+  ListenFailed: 'HAL9_ERR_LISTEN_FAILED',
   /** Prometheus was unreachable, timed out or refused a query (the parallelism tuner holds its value). */
   MetricsUnavailable: 'HAL9_ERR_METRICS_UNAVAILABLE',
   /** A runtime pod did not accept a new executor limit (PUT /v1/admin/performance); retried next tick. */
@@ -48,6 +51,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_RECONCILE_TIMEOUT: 'backoff',
   HAL9_ERR_RENDER_FAILED: 'terminal',
   HAL9_ERR_INVALID_FLAG: 'terminal',
+  HAL9_ERR_LISTEN_FAILED: 'terminal',
   HAL9_ERR_METRICS_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_TUNING_FAILED: 'backoff',
   HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',

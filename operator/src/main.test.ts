@@ -1,6 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer } from './http/listen.ts';
+import { type ApiserverStub, startApiserverStub } from './testing/apiserver-stub.ts';
 
 // The command line as a user meets it: the real entry point, no cluster needed.
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -28,4 +35,70 @@ describe('main.ts command line', () => {
     expect(r.stderr).toContain("HAL9_ERR_INVALID_FLAG: Unknown option '--bogus'");
     expect(r.stderr).toContain('Run with --help for the flags.');
   });
+});
+
+describe('main.ts with a port taken', () => {
+  // A stand-in apiserver that records what reaches it, a kubeconfig naming it, and a port in use.
+  let stub: ApiserverStub;
+  let dir: string;
+  let kubeconfig: string;
+  let other: Server;
+  let taken: number;
+
+  beforeAll(async () => {
+    stub = await startApiserverStub(() => 'hang');
+    dir = mkdtempSync(join(tmpdir(), 'hal9-main-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, stub.kc.exportConfig());
+    other = createServer();
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    taken = (other.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await Promise.all([stub?.close(), other && closeServer(other)]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs main.ts without blocking this process, so the stand-in apiserver can take requests. */
+  const run = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [main, '--kubeconfig', kubeconfig, ...args], {
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 30_000,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        stdout += c;
+      });
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+      });
+      child.once('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  it.each([
+    ['--metrics-port', 'metrics server', ['--health-port', '0']],
+    ['--health-port', 'health server', ['--metrics-port', '0']],
+  ])(
+    '%s in use exits 2 with one line naming the flag and the address, before any request',
+    async (flag, name, rest) => {
+      const r = await run([
+        flag,
+        String(taken),
+        ...rest,
+        '--leader-elect',
+        '--leader-election-namespace',
+        'ns',
+      ]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        `HAL9_ERR_LISTEN_FAILED: Listen of the ${name} on 127.0.0.1:${taken} failed: the address is in use (EADDRINUSE); stop what listens there, or pick another port with ${flag} (0 picks a free one)\n`,
+      );
+      expect(r.stdout).not.toContain('Started operator');
+      // No watch, discovery or Lease request left the process.
+      expect(stub.requests.map((q) => `${q.method} ${q.url}`)).toEqual([]);
+    },
+  );
 });

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { helpRequested, parseConfig, usage } from './config.ts';
 import { systemClock } from './controller/clock.ts';
-import { startOperator } from './operator.ts';
+import { OperatorError, OperatorErrorCode } from './errors.ts';
+import { type RunningOperator, startOperator } from './operator.ts';
 import { renderNeuron } from './render/index.ts';
 
 // Composition root: the only module that reads argv/env, creates the KubeConfig, the registry
@@ -38,18 +39,29 @@ process.on('unhandledRejection', (reason) => {
   logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'Unhandled rejection');
 });
 
-const operator = await startOperator({
-  kc,
-  config,
-  registry,
-  logger,
-  clock: systemClock,
-  render: renderNeuron,
-  onLostLeadership: () => {
-    logger.error('Exited after losing leadership');
-    process.exit(1);
-  },
-});
+let operator: RunningOperator;
+try {
+  operator = await startOperator({
+    kc,
+    config,
+    registry,
+    logger,
+    clock: systemClock,
+    render: renderNeuron,
+    onLostLeadership: () => {
+      logger.error('Exited after losing leadership');
+      process.exit(1);
+    },
+  });
+} catch (err) {
+  // A port that cannot be bound is a configuration error like a bad flag: one line that names the
+  // flag to change, exit 2. startOperator has started nothing by then.
+  if (err instanceof OperatorError && err.code === OperatorErrorCode.ListenFailed) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
 logger.info({ metricsPort: operator.metricsPort, healthPort: operator.healthPort }, 'Started operator');
 
 let stopping = false;

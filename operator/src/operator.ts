@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
@@ -14,6 +12,7 @@ import { keyOf } from './controller/object-reader.ts';
 import { defaultControllerRateLimiter } from './controller/rate-limiter.ts';
 import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
+import { closeServer, listenAll } from './http/listen.ts';
 import { createProbeServer } from './http/probe-server.ts';
 import { apiResourceServed } from './kube/discovery.ts';
 import {
@@ -223,6 +222,39 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     logger.info({ namespace: config.namespace ?? '(all)' }, 'Started controllers');
   };
 
+  // The servers listen before anything starts: a port that is taken ends the start here, with
+  // no watch opened and no Lease taken, and the server already listening closed again.
+  const health = createProbeServer({
+    healthz: { ping: () => undefined },
+    readyz: {
+      informers: () => {
+        const pending = all.filter((i) => !i.hasSynced()).map((i) => i.name);
+        return pending.length > 0 ? `caches not synced: ${pending.join(', ')}` : undefined;
+      },
+    },
+  });
+  const metricsServer = createProbeServer({ registry });
+  const host = config.bindAddress;
+  const hostFlag = '--bind-address';
+  const [healthPort, metricsPort] = await listenAll([
+    {
+      server: health,
+      name: 'health server',
+      port: config.healthPort,
+      host,
+      portFlag: '--health-port',
+      hostFlag,
+    },
+    {
+      server: metricsServer,
+      name: 'metrics server',
+      port: config.metricsPort,
+      host,
+      portFlag: '--metrics-port',
+      hostFlag,
+    },
+  ]);
+
   let stopped = false;
   for (const i of all) void i.start();
 
@@ -252,19 +284,6 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     void startControllers();
   }
 
-  const health = createProbeServer({
-    healthz: { ping: () => undefined },
-    readyz: {
-      informers: () => {
-        const pending = all.filter((i) => !i.hasSynced()).map((i) => i.name);
-        return pending.length > 0 ? `caches not synced: ${pending.join(', ')}` : undefined;
-      },
-    },
-  });
-  const metricsServer = createProbeServer({ registry });
-  const healthPort = await listen(health, config.healthPort, config.bindAddress);
-  const metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
-
   return {
     metricsPort,
     healthPort,
@@ -276,21 +295,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       // Only after our reconciles finished may a standby start its own.
       await elector?.release();
       for (const i of all) i.stop();
-      await Promise.all([close(health), close(metricsServer)]);
+      await Promise.all([closeServer(health), closeServer(metricsServer)]);
     },
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -4,7 +4,9 @@ import {
   ApiextensionsV1Api,
   CustomObjectsApi,
   type KubeConfig,
+  KubernetesObjectApi,
   loadAllYaml,
+  PatchStrategy,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { HarnessError, HarnessErrorCode } from './errors.ts';
@@ -49,31 +51,29 @@ export async function hasManifests(dir: string): Promise<boolean> {
   }
 }
 
-/** Installs the CRDs found in `dir` (create, or replace when present) and waits until discovery serves them. */
+/** Installs the CRDs found in `dir` (server-side apply as kubectl) and waits until discovery serves them. */
 export async function installCrdsFromDir(kc: KubeConfig, dir: string, timeoutMs?: number): Promise<string[]> {
   return installCrds(kc, await readCrdsFromDir(dir), timeoutMs);
 }
 
-/** Creates or replaces each CRD, then waits until every served version lists its plural. Returns CRD names. */
+/**
+ * The field manager `kubectl apply --server-side` uses unless told otherwise. The CRDs are applied
+ * under it, so the documented `kubectl apply --server-side -f crds/` after an edit of crds/ updates
+ * them as their owner: under any other manager (a create or replace is recorded under the client's
+ * user agent) the apiserver refuses every changed field with a conflict unless `--force-conflicts`.
+ */
+export const crdFieldManager = 'kubectl';
+
+/** Server-side applies each CRD, then waits until every served version lists its plural. Returns CRD names. */
 export async function installCrds(
   kc: KubeConfig,
   crds: readonly V1CustomResourceDefinition[],
   timeoutMs = 30_000,
 ): Promise<string[]> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const api = KubernetesObjectApi.makeApiClient(kc);
   for (const crd of crds) {
-    const name = crd.metadata?.name ?? '';
-    try {
-      await api.createCustomResourceDefinition({ body: crd });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-      const existing = await api.readCustomResourceDefinition({ name });
-      const body = {
-        ...crd,
-        metadata: { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion },
-      };
-      await api.replaceCustomResourceDefinition({ name, body });
-    }
+    // force: the harness's copy wins over whatever an earlier run or a test left under other managers.
+    await api.patch(crd, undefined, undefined, crdFieldManager, true, PatchStrategy.ServerSideApply);
   }
   await Promise.all(crds.map((crd) => waitForCrdDiscovery(kc, crd, timeoutMs)));
   return crds.map((crd) => crd.metadata?.name ?? '');

@@ -25,6 +25,9 @@ export interface NeuronMemory {
   /** Learned fan-out per target neuron (stable window), and its snapshot in status. */
   fanOut: Record<string, number>;
   fanOutStatus: Record<string, string>;
+  /** Why the runtime admin token could not be read, as last logged; undefined while it can be. A
+   * failure is logged when it starts or changes and once when it ends, not at every pass. */
+  tokenFailure: string | undefined;
 }
 
 const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
@@ -73,6 +76,7 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     latency: undefined,
     fanOut: {},
     fanOutStatus: { ...(a?.fanOut ?? {}) },
+    tokenFailure: undefined,
   };
 }
 

@@ -9,6 +9,7 @@ import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import type { PrometheusClient, Sample } from './prometheus.ts';
 import { startTuner } from './tuner.ts';
+import type { TunerDeps } from './tuner-deps.ts';
 
 // The loop with its edges replaced: readers over plain objects, a Prometheus whose answers the
 // test sets, pods as data, and a status writer that stores what it is given (as the apiserver and
@@ -58,7 +59,21 @@ const tuned = (o: { min?: number; max?: number; url?: string } = {}) =>
     },
   });
 
-function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod[] } = {}) {
+interface LogLine {
+  level: number;
+  msg: string;
+  neuron?: string;
+  err?: string;
+}
+
+function harness(
+  opts: {
+    cluster?: Hal9Cluster;
+    neurons?: Neuron[];
+    pods?: V1Pod[];
+    authToken?: TunerDeps['authToken'];
+  } = {},
+) {
   const clock = new FakeClock();
   const clusters = [opts.cluster ?? tuned()];
   const neurons = opts.neurons ?? [aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } })];
@@ -89,6 +104,7 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
   const writes: { name: string; status: NeuronStatus }[] = [];
   const events: { reason: string; message: string }[] = [];
   const decisions: string[] = [];
+  const logs: LogLine[] = [];
   const pods = { list: opts.pods ?? [aPod('impl-1-a-1', 'impl-1'), aPod('impl-1-a-2', 'impl-1')] };
   const tuner = startTuner({
     neurons: reader(neurons),
@@ -115,8 +131,9 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
       return true;
     },
     events: { record: (_obj, _type, reason, message) => events.push({ reason, message }) },
+    ...(opts.authToken ? { authToken: opts.authToken } : {}),
     clock,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
     observer: { decided: (r) => decisions.push(r), parallelism: () => undefined, delivered: () => undefined },
     // The loop's own timer stays out of the way: the tests call tick().
     options: { intervalMs: 3_600_000 },
@@ -138,6 +155,7 @@ function harness(opts: { cluster?: Hal9Cluster; neurons?: Neuron[]; pods?: V1Pod
     writes,
     events,
     decisions,
+    logs,
     queries,
     setMetrics: (m: Metrics | Error) => {
       metrics = m;
@@ -289,6 +307,68 @@ describe('the parallelism tuner', () => {
     }
     expect(h.puts).toHaveLength(2);
     await h.tuner.stop();
+  });
+
+  it('logs a failing admin token read when it starts, changes and ends, not at every pass', async () => {
+    const secret = `Read of Secret ${testNamespace}/admin (spec.adminTokenSecretRef) failed`;
+    const refused = `HAL9_ERR_FORBIDDEN: ${secret} (HTTP 403)`;
+    const missing = `HAL9_ERR_NOT_FOUND: ${secret} (HTTP 404)`;
+    let failure: string | undefined = refused;
+    const h = harness({
+      authToken: () => {
+        if (failure) throw new Error(failure);
+        return 'admin-token';
+      },
+    });
+    const pass = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await h.tuner.tick();
+        h.clock.advance(2_000);
+      }
+    };
+    const tokenLogs = () =>
+      h.logs
+        .filter((l) => l.msg.includes('runtime admin token'))
+        .map(({ level, msg, neuron, err }) => ({ level, msg, neuron, err }));
+
+    // Every pass retries (the raise to 9 is still owed to the pods), but only the first failure is logged.
+    await pass(1);
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 }); // the value holds from here on
+    await pass(4);
+    expect(h.puts).toEqual([]);
+    expect(tokenLogs()).toEqual([
+      {
+        level: 40,
+        msg: 'Cannot read the runtime admin token',
+        neuron: `${testNamespace}/impl-1`,
+        err: refused,
+      },
+    ]);
+    // A different failure is logged once more.
+    failure = missing;
+    await pass(5);
+    expect(tokenLogs()).toHaveLength(2);
+    expect(tokenLogs()[1]).toMatchObject({ level: 40, err: missing });
+    // The recovery is logged once, at info, and the owed value reaches the pods.
+    failure = undefined;
+    await pass(5);
+    expect(tokenLogs().slice(2)).toEqual([
+      {
+        level: 30,
+        msg: 'Read the runtime admin token again',
+        neuron: `${testNamespace}/impl-1`,
+        err: undefined,
+      },
+    ]);
+    expect(h.puts).toEqual([
+      { url: 'http://impl-1-a-1:8080', value: 9 },
+      { url: 'http://impl-1-a-2:8080', value: 9 },
+    ]);
+    // A failure that starts again is logged again.
+    failure = refused;
+    await pass(6); // the sixth pass delivers to every pod, so the token is read
+    expect(tokenLogs()).toHaveLength(4);
+    expect(tokenLogs()[3]).toMatchObject({ level: 40, err: refused });
   });
 
   it('waits for the PUTs still open when it stops', async () => {

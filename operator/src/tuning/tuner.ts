@@ -179,10 +179,19 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       try {
         token = await tokenFor(t);
       } catch (err) {
-        // Without the token the pods would refuse the value: retry on the next pass.
+        // Without the token the pods would refuse the value: retry on the next pass. Logged when
+        // the failure starts or changes, not at every pass.
         mem.pending = true;
-        logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Cannot read the runtime admin token');
+        const failure = errorMessage(err);
+        if (mem.tokenFailure !== failure) {
+          mem.tokenFailure = failure;
+          logger.warn({ neuron: t.key, err: failure }, 'Cannot read the runtime admin token');
+        }
         return;
+      }
+      if (mem.tokenFailure !== undefined) {
+        mem.tokenFailure = undefined;
+        logger.info({ neuron: t.key }, 'Read the runtime admin token again');
       }
       for (const uid of mem.delivered.keys())
         if (!running.some((p) => p.uid === uid)) mem.delivered.delete(uid);
