@@ -12,7 +12,10 @@ describe('exact quantities', () => {
     ['.5', '500m'],
     ['2.', '2'],
     ['1000n', '1u'],
-  ])('%s equals %s', (a, b) => {
+    [2, '2000m'],
+    [1073741824, '1Gi'],
+    [0, '0m'],
+  ] as const)('%j equals %j', (a, b) => {
     expect(compareQuantities(a, b)).toBe(0);
     expect(compareQuantities(b, a)).toBe(0);
   });
@@ -22,11 +25,14 @@ describe('exact quantities', () => {
     expect(compareQuantities('0.7', '699m')).toBe(1);
     expect(compareQuantities('1Gi', '1G')).toBe(1);
     expect(compareQuantities('1e-3', '2m')).toBe(-1);
+    expect(compareQuantities(1, '1500m')).toBe(-1);
+    expect(compareQuantities('4Gi', 4294967295)).toBe(1);
   });
 
   it('is undefined for a value that is not a quantity', () => {
     expect(compareQuantities('2 cores', '2')).toBeUndefined();
     expect(compareQuantities('2', '-1')).toBeUndefined();
+    expect(compareQuantities(2, -1)).toBeUndefined();
     expect(isWholeQuantity('x')).toBeUndefined();
   });
 
@@ -38,7 +44,9 @@ describe('exact quantities', () => {
     ['1500m', false],
     ['2.000000001', false],
     ['1e-1', false],
-  ])('%s is whole: %s', (q, whole) => {
+    [2, true],
+    [0, true],
+  ] as const)('%j is whole: %s', (q, whole) => {
     expect(isWholeQuantity(q)).toBe(whole);
   });
 });

@@ -6,7 +6,16 @@ export * from './generated/hal9cluster.schema.gen.ts';
 export * from './generated/neuron.gen.ts';
 export * from './generated/neuron.schema.gen.ts';
 export type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
-export { compareQuantities, isWholeQuantity, milliCpu, parseQuantity, sameQuantity } from './quantity.ts';
+export {
+  compareQuantities,
+  isQuantity,
+  isWholeQuantity,
+  milliCpu,
+  parseQuantity,
+  type Quantity,
+  quantityString,
+  sameQuantity,
+} from './quantity.ts';
 export { runeLength } from './rune-length.ts';
 export { checkAgainstSchema, type SchemaNode } from './schema-check.ts';
 export { isSafeSysctl, safeSysctls } from './sysctls.ts';

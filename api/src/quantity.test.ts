@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { milliCpu, parseQuantity, sameQuantity } from './quantity.ts';
+import { isQuantity, milliCpu, parseQuantity, quantityString, sameQuantity } from './quantity.ts';
 
 describe('quantities', () => {
   it.each([
@@ -17,7 +17,7 @@ describe('quantities', () => {
     expect(parseQuantity(q)).toBeCloseTo(v);
   });
 
-  // The CRDs' pattern admits no sign but "+": a negative quantity is not one here.
+  // The CRDs admit no sign but "+": a negative quantity is not one here.
   it.each(['garbage', 'two', '2 Gi', '2GB', '', '-1', '-500m', -1, Number.NaN])(
     '%j is not a quantity',
     (q) => {
@@ -27,6 +27,7 @@ describe('quantities', () => {
 
   it('counts millicores', () => {
     expect(milliCpu('2')).toBe(2000);
+    expect(milliCpu(2)).toBe(2000);
     expect(milliCpu('1500m')).toBe(1500);
     expect(milliCpu('0.1')).toBe(100);
   });
@@ -35,5 +36,47 @@ describe('quantities', () => {
     expect(sameQuantity('2', '2000m')).toBe(true);
     expect(sameQuantity('1Gi', '1024Mi')).toBe(true);
     expect(sameQuantity('1G', '1Gi')).toBe(false);
+    expect(sameQuantity(2, '2000m')).toBe(true);
+    expect(sameQuantity(1073741824, '1Gi')).toBe(true);
+  });
+});
+
+// isQuantity mirrors the CRDs' rule on a quantity field (int-or-string):
+// `string(self).matches('^[+]?[.]?[0-9]') && isQuantity(string(self))`.
+describe('isQuantity', () => {
+  it.each([0, 1, 2, 1073741824, '2', '+2', '1500m', '.5', '2.', '1Gi', '1e3', '1E-3', '1Ei', '1e400'])(
+    'accepts %j',
+    (q) => {
+      expect(isQuantity(q)).toBe(true);
+    },
+  );
+
+  // CEL's isQuantity alone takes "", "+", "." and "Gi" as 0; the rule wants a digit, as the old pattern did.
+  it.each([
+    -1,
+    -0.5,
+    0.5,
+    Number.NaN,
+    '-1',
+    '-0',
+    '2GB',
+    '512MiB',
+    '2 cores',
+    ' 2',
+    '2 ',
+    '',
+    '+',
+    '.',
+    'Gi',
+    '1K',
+    '1e',
+  ])('refuses %j', (q) => {
+    expect(isQuantity(q)).toBe(false);
+  });
+
+  it('writes a number as Kubernetes does in a Pod: its decimal digits in a string', () => {
+    expect(quantityString(2)).toBe('2');
+    expect(quantityString(1073741824)).toBe('1073741824');
+    expect(quantityString('1500m')).toBe('1500m');
   });
 });

@@ -19,14 +19,38 @@ const multipliers = (powers: Readonly<Record<string, number>>, base: (e: number)
   >;
 const BINARY = multipliers(BINARY_POWER, (e) => 2 ** e);
 const DECIMAL = multipliers(DECIMAL_POWER, (e) => Number(`1e${e}`));
-// The CRDs' quantity pattern: an optional "+", never "-" (no resource here can be negative).
+// What the CRDs' CEL rule on a quantity field accepts: Kubernetes' quantity syntax with an optional "+",
+// never "-" (no resource here can be negative), and a digit before the suffix ("Gi" alone is not 2Gi).
 const QUANTITY = /^\+?((?:\d+(?:\.\d*)?)|(?:\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][-+]?\d+)?$/;
+
+/**
+ * A quantity field as the CRDs type it (int-or-string, as a Pod's resources): `2`, `"2"`, `"1500m"`,
+ * `1073741824`, `"1Gi"`.
+ */
+export type Quantity = number | string;
+
+/**
+ * Whether a value passes the CRDs' rule on a quantity field,
+ * `string(self).matches('^[+]?[.]?[0-9]') && isQuantity(string(self))`: a non-negative integer, or a
+ * string in Kubernetes' quantity syntax with a digit before its suffix. No spaces are trimmed, as in CEL.
+ */
+export function isQuantity(q: Quantity): boolean {
+  return typeof q === 'number' ? Number.isSafeInteger(q) && q >= 0 : QUANTITY.test(q);
+}
+
+/**
+ * The quantity as Kubernetes writes it in a Pod: a string, with a number in decimal digits
+ * (`2` is `"2"`, `1073741824` is `"1073741824"`, the same value).
+ */
+export function quantityString(q: Quantity): string {
+  return typeof q === 'number' ? String(q) : q;
+}
 
 /**
  * The value of a Kubernetes quantity in base units (cores, bytes); undefined when it is not one.
  * A number is its own value (YAML may carry `cpu: 2`).
  */
-export function parseQuantity(q: string | number | undefined): number | undefined {
+export function parseQuantity(q: Quantity | undefined): number | undefined {
   if (q === undefined) return undefined;
   if (typeof q === 'number') return Number.isFinite(q) && q >= 0 ? q : undefined;
   const m = QUANTITY.exec(q.trim());
@@ -39,13 +63,13 @@ export function parseQuantity(q: string | number | undefined): number | undefine
 }
 
 /** CPU in millicores, rounded as the kubelet does (up). */
-export function milliCpu(q: string | undefined): number | undefined {
+export function milliCpu(q: Quantity | undefined): number | undefined {
   const v = parseQuantity(q);
   return v === undefined ? undefined : Math.ceil(Math.round(v * 1e6) / 1e3);
 }
 
 /** Whether two quantities are equal in value ("2" equals "2000m"). */
-export function sameQuantity(a: string | undefined, b: string | undefined): boolean {
+export function sameQuantity(a: Quantity | undefined, b: Quantity | undefined): boolean {
   const x = parseQuantity(a);
   const y = parseQuantity(b);
   return x !== undefined && y !== undefined && Math.abs(x - y) <= Math.abs(x) * 1e-12;
@@ -64,8 +88,9 @@ interface Decimal {
   readonly exp: number;
 }
 
-function exact(q: string): Decimal | undefined {
-  const m = QUANTITY.exec(q.trim());
+function exact(q: Quantity): Decimal | undefined {
+  // A number is its decimal digits, as CEL's string() writes it: 2 is "2", -1 is "-1" (not a quantity).
+  const m = QUANTITY.exec(quantityString(q).trim());
   if (!m) return undefined;
   const [whole = '', fraction = ''] = (m[1] ?? '').split('.');
   const suffix = m[2] ?? '';
@@ -82,7 +107,7 @@ function exact(q: string): Decimal | undefined {
  * Compares two quantities by value, exactly: negative when a < b, 0 when equal, positive when a > b;
  * undefined when either is not a quantity.
  */
-export function compareQuantities(a: string, b: string): number | undefined {
+export function compareQuantities(a: Quantity, b: Quantity): number | undefined {
   const x = exact(a);
   const y = exact(b);
   if (!x || !y) return undefined;
@@ -93,7 +118,7 @@ export function compareQuantities(a: string, b: string): number | undefined {
 }
 
 /** Whether a quantity is a whole number ("2", "2000m", "1e3"; not "1500m"); undefined when it is none. */
-export function isWholeQuantity(q: string): boolean | undefined {
+export function isWholeQuantity(q: Quantity): boolean | undefined {
   const x = exact(q);
   if (!x) return undefined;
   return x.exp >= 0 || x.digits % 10n ** BigInt(-x.exp) === 0n;

@@ -17,6 +17,13 @@ const schema: SchemaNode = {
       items: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } },
     },
     port: { 'x-kubernetes-int-or-string': true },
+    // A quantity, as the CRDs write it: int-or-string, its length bounded for CEL.
+    cpu: {
+      anyOf: [{ type: 'integer' }, { type: 'string' }],
+      'x-kubernetes-int-or-string': true,
+      maxLength: 4,
+    },
+    weight: { type: 'integer', anyOf: [{ minimum: 10 }, { maximum: 0 }] },
     selector: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 1 },
   },
 };
@@ -84,6 +91,21 @@ describe('checkAgainstSchema', () => {
       { layer: 'L1', port: true },
       'spec.port is true: must be an integer or a string',
     ],
+    [
+      'a fraction for an int-or-string quantity',
+      { layer: 'L1', cpu: 0.5 },
+      'spec.cpu is 0.5: must be an integer or a string',
+    ],
+    [
+      'a quantity string over its maxLength',
+      { layer: 'L1', cpu: '1500m' },
+      'spec.cpu has 5 characters: must have at most 4',
+    ],
+    [
+      'a value that fits no branch of anyOf',
+      { layer: 'L1', weight: 5 },
+      'spec.weight is 5: must match one of the 2 schemas of its anyOf',
+    ],
     ['null', { layer: 'L1', name: null }, 'spec.name is null'],
   ])('reports %s with its path', (_, value, message) => {
     const problems = checkAgainstSchema(value, schema, 'spec');
@@ -97,6 +119,15 @@ describe('checkAgainstSchema', () => {
     ['at minLength', '𝄞😀'],
   ])('accepts astral characters %s, as the apiserver does', (_, note) => {
     expect(checkAgainstSchema({ layer: 'L1', note }, schema, 'spec')).toEqual([]);
+  });
+
+  it.each([
+    ['cpu', 2],
+    ['cpu', '500m'],
+    ['weight', 10],
+    ['weight', -1],
+  ])('accepts %s %j: an int-or-string takes both forms, anyOf any branch', (field, v) => {
+    expect(checkAgainstSchema({ layer: 'L1', [field]: v }, schema, 'spec')).toEqual([]);
   });
 
   it('reports every problem at once', () => {

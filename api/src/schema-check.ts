@@ -16,6 +16,8 @@ export interface SchemaNode {
   readonly maxProperties?: number;
   readonly pattern?: string;
   readonly format?: string;
+  /** The value must fit at least one of these (an int-or-string field lists `integer` and `string`). */
+  readonly anyOf?: readonly SchemaNode[];
   readonly 'x-kubernetes-int-or-string'?: boolean;
   readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
   readonly 'x-kubernetes-list-type'?: string;
@@ -32,7 +34,7 @@ const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
 export function checkAgainstSchema(value: unknown, schema: SchemaNode, path: string): string[] {
   if (value === undefined) return [];
   if (value === null) return [`${path} is null: remove it or give a value`];
-  const typeProblem = checkType(value, schema, path);
+  const typeProblem = checkType(value, schema, path) ?? checkAnyOf(value, schema, path);
   if (typeProblem) return [typeProblem];
   const problems: string[] = [];
   if (schema.enum && !schema.enum.includes(value)) {
@@ -74,6 +76,19 @@ function checkType(value: unknown, schema: SchemaNode, path: string): string | u
     default:
       return actual === schema.type ? undefined : `${path} is ${show(value)}: must be a ${schema.type}`;
   }
+}
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
+// anyOf in a structural schema: value checks in each branch, and the types of an int-or-string field.
+function checkAnyOf(value: unknown, schema: SchemaNode, path: string): string | undefined {
+  const branches = schema.anyOf;
+  if (!branches || branches.some((b) => checkAgainstSchema(value, b, path).length === 0)) return undefined;
+  if (branches.every((b) => b.type)) {
+    const types = [...new Set(branches.map((b) => article(b.type as string)))];
+    return `${path} is ${show(value)}: must be ${types.join(' or ')}`;
+  }
+  return `${path} is ${show(value)}: must match one of the ${branches.length} schemas of its anyOf`;
 }
 
 // Lengths are in code points, as the apiserver counts them (not UTF-16 code units).

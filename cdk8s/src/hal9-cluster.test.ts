@@ -81,6 +81,73 @@ describe('Hal9Cluster', () => {
     ]);
   });
 
+  it('accepts quantities written as numbers, as a Pod does, and keeps them as written', () => {
+    const spec: Hal9ClusterSpec = {
+      resources: { requests: { cpu: 1, memory: 1073741824 }, limits: { cpu: 2, memory: '2Gi' } },
+      nodeTuning: { hugepages: { quantity: 536870912 } },
+    };
+    expect(synthCluster(spec).spec).toEqual(spec);
+  });
+
+  it('accepts cpuPinning on whole CPUs written as numbers, equal to their limits in another notation', () => {
+    const spec: Hal9ClusterSpec = {
+      nodeTuning: { cpuPinning: true },
+      resources: { requests: { cpu: 2, memory: '2Gi' }, limits: { cpu: '2000m', memory: 2147483648 } },
+    };
+    expect(() => synthCluster(spec)).not.toThrow();
+  });
+
+  it.each<[string, Hal9ClusterSpec, string]>([
+    [
+      'a negative CPU request',
+      { resources: { requests: { cpu: -1 } } },
+      'spec.resources.requests.cpu (-1): resources.requests.cpu must be a non-negative CPU quantity: cores (2, "0.5") or millicores ("1500m")',
+    ],
+    [
+      'a negative CPU limit in a string',
+      { resources: { limits: { cpu: '-2' } } },
+      'spec.resources.limits.cpu ("-2"): resources.limits.cpu must be a non-negative CPU quantity',
+    ],
+    [
+      'a memory request in GB',
+      { resources: { requests: { memory: '2GB' } } },
+      'spec.resources.requests.memory ("2GB"): resources.requests.memory must be a non-negative memory quantity such as "512Mi" or "2Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+    ],
+    [
+      'a unit without a number',
+      { resources: { limits: { memory: 'Gi' } } },
+      'spec.resources.limits.memory ("Gi"): resources.limits.memory must be a non-negative memory quantity',
+    ],
+    [
+      'a negative hugepages quantity',
+      { nodeTuning: { hugepages: { quantity: -512 } } },
+      'spec.nodeTuning.hugepages.quantity (-512): nodeTuning.hugepages.quantity must be a non-negative memory quantity',
+    ],
+  ])('rejects %s with the CRD rule message, and nothing else', (_, spec, message) => {
+    const problems = problemsOf(spec);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('rejects a fraction written as a number: the CRD takes whole numbers or strings', () => {
+    expect(problemsOf({ resources: { requests: { cpu: 0.5 } } })).toEqual([
+      'spec.resources.requests.cpu is 0.5: must be an integer or a string',
+    ]);
+  });
+
+  it('reports a malformed quantity once: not also as a limit below its request, nor as a fractional CPU', () => {
+    const problems = problemsOf({
+      resources: { requests: { cpu: '2x', memory: '2GB' }, limits: { cpu: '2x', memory: '4GB' } },
+      nodeTuning: { cpuPinning: true },
+    });
+    expect(problems.map((p) => p.slice(0, p.indexOf(' ')))).toEqual([
+      'spec.resources.requests.cpu',
+      'spec.resources.limits.cpu',
+      'spec.resources.requests.memory',
+      'spec.resources.limits.memory',
+    ]);
+  });
+
   it('accepts hugepages without a resources section: the default requests 2Gi of memory', () => {
     expect(() => synthCluster({ nodeTuning: { hugepages: { quantity: '512Mi' } } })).not.toThrow();
   });

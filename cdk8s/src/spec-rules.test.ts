@@ -30,4 +30,18 @@ describe('spec rules', () => {
       expect(rules, m).toContain(stem);
     }
   });
+
+  it.each(['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'])(
+    'mirror the quantity rules of %s word for word (no value is interpolated in them)',
+    (file) => {
+      const crd = readFileSync(`${root}crds/${file}`, 'utf8');
+      const rules = readFileSync(new URL('./spec-rules.ts', import.meta.url), 'utf8');
+      const messages = [
+        ...crd.matchAll(/- rule: ".*isQuantity\(string\(self\)\).*"\n\s+message: '(.*)'$/gm),
+      ].map((m) => m[1]!);
+      // requests and limits of cpu and memory, and the hugepages quantity.
+      expect(messages).toHaveLength(5);
+      for (const m of messages) expect(rules, m).toContain(m);
+    },
+  );
 });

@@ -2,7 +2,14 @@
 // mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
-import { compareQuantities, isWholeQuantity, parseQuantity, runeLength, safeSysctls } from '@hal9/api';
+import {
+  compareQuantities,
+  isQuantity,
+  isWholeQuantity,
+  type Quantity,
+  runeLength,
+  safeSysctls,
+} from '@hal9/api';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
 export { safeSysctls };
@@ -17,8 +24,9 @@ type Sections = Pick<
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
 const cacheOffPerformance =
-  "the runtime refuses 0. To turn the cache off, remove the layer from performance.cacheLayers (or set a Neuron's cache.enabled: false)";
-const cacheOffNeuron = 'the runtime refuses 0. To turn the cache off, set cache.enabled: false';
+  "the runtime refuses 0 and negative values. To turn the cache off, remove the layer from performance.cacheLayers (or set a Neuron's cache.enabled: false)";
+const cacheOffNeuron =
+  'the runtime refuses 0 and negative values. To turn the cache off, set cache.enabled: false';
 
 interface NodeLabel {
   readonly key: string;
@@ -43,9 +51,26 @@ function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): s
   return problems;
 }
 
-// Exact, as CEL's quantity().compareTo: "0.7" is not lower than "700m".
-const lower = (a: string | undefined, b: string | undefined): boolean =>
-  a !== undefined && b !== undefined && (compareQuantities(a, b) ?? 0) < 0;
+// Exact, as CEL's quantity().compareTo: "0.7" is not lower than "700m". As in the CRDs, a malformed
+// quantity is not compared (its own rule reports it).
+const lower = (a: Quantity | undefined, b: Quantity | undefined): boolean =>
+  a !== undefined && b !== undefined && isQuantity(a) && isQuantity(b) && (compareQuantities(a, b) ?? 0) < 0;
+
+// The CRDs' rule on each quantity field (int-or-string): a non-negative integer or a quantity string.
+const quantityMessages = {
+  requests: {
+    cpu: 'resources.requests.cpu must be a non-negative CPU quantity: cores (2, "0.5") or millicores ("1500m")',
+    memory:
+      'resources.requests.memory must be a non-negative memory quantity such as "512Mi" or "2Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+  },
+  limits: {
+    cpu: 'resources.limits.cpu must be a non-negative CPU quantity: cores (2, "0.5") or millicores ("1500m")',
+    memory:
+      'resources.limits.memory must be a non-negative memory quantity such as "512Mi" or "2Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+  },
+  hugepages:
+    'nodeTuning.hugepages.quantity must be a non-negative memory quantity such as "512Mi" or "1Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+};
 
 // The CRD's CEL pattern for a label key.
 const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -101,8 +126,8 @@ export function sectionRules(s: Sections, p: string): string[] {
     }
     for (const side of ['requests', 'limits'] as const) {
       const v = r?.[side]?.[res];
-      if (v !== undefined && parseQuantity(v) === undefined) {
-        problems.push(`${p}.resources.${side}.${res} is ${JSON.stringify(v)}: not a Kubernetes quantity`);
+      if (v !== undefined && !isQuantity(v)) {
+        problems.push(`${p}.resources.${side}.${res} (${JSON.stringify(v)}): ${quantityMessages[side][res]}`);
       }
     }
   }
@@ -128,6 +153,12 @@ export function sectionRules(s: Sections, p: string): string[] {
     }
   });
   const nt = s.nodeTuning;
+  const hugepages = nt?.hugepages?.quantity;
+  if (hugepages !== undefined && !isQuantity(hugepages)) {
+    problems.push(
+      `${p}.nodeTuning.hugepages.quantity (${JSON.stringify(hugepages)}): ${quantityMessages.hugepages}`,
+    );
+  }
   const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.has(n));
   if (unsafe.length > 0 && !nt?.privilegedSysctlInitContainer) {
     problems.push(
@@ -193,7 +224,9 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     );
   }
   if (nt?.cpuPinning) {
-    if (r?.limits?.cpu === undefined || isWholeQuantity(r.limits.cpu) !== true) {
+    // A malformed limit is reported by its own rule, not as a fraction of a CPU.
+    const cpu = r?.limits?.cpu;
+    if (cpu === undefined || (isQuantity(cpu) && isWholeQuantity(cpu) === false)) {
       problems.push(
         'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
       );
@@ -201,7 +234,11 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     const same = (res: 'cpu' | 'memory') => {
       const request = r?.requests?.[res];
       const limit = r?.limits?.[res];
-      return request === undefined || (limit !== undefined && compareQuantities(request, limit) === 0);
+      return (
+        request === undefined ||
+        (limit !== undefined &&
+          (!isQuantity(request) || !isQuantity(limit) || compareQuantities(request, limit) === 0))
+      );
     };
     if (r?.requests && !(same('cpu') && same('memory'))) {
       problems.push(

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Hal9Cluster, Hal9ClusterSpec, Neuron, NeuronSpec } from '@hal9/api';
 import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
-import { loadAllYaml } from '@kubernetes/client-node';
+import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderNeuron } from '../src/render/index.ts';
 import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
@@ -128,6 +128,74 @@ describe('rendered objects with every tuning option', () => {
   });
 });
 
+describe('quantities written as numbers, as in a Pod', () => {
+  const numbers = {
+    requests: { cpu: 1, memory: 1073741824 },
+    limits: { cpu: 2, memory: 2147483648 },
+  };
+
+  it('are accepted in a Hal9Cluster and a Neuron: cpu: 1, memory in bytes, hugepages in bytes', async () => {
+    const hugepages = { nodeTuning: { hugepages: { quantity: 536870912 } } };
+    for (const o of [
+      cluster({ resources: numbers, ...hugepages }),
+      neuron({ resources: numbers, ...hugepages }),
+      // Whole CPUs as numbers pin, equal to limits in another notation.
+      cluster({
+        resources: { requests: { cpu: 2, memory: '2Gi' }, limits: { cpu: '2000m', memory: 2147483648 } },
+        nodeTuning: { cpuPinning: true },
+      }),
+    ]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('cpuPinning takes whole CPUs in any notation ("2000m", "2.0"), as the kubelet does, and refuses "2001m"', async () => {
+    const pin = (cpu: number | string) =>
+      cluster({
+        resources: { requests: { cpu, memory: '2Gi' }, limits: { cpu, memory: '2Gi' } },
+        nodeTuning: { cpuPinning: true },
+      });
+    for (const cpu of [2, '2', '2000m', '2.0']) {
+      const r = await apply(pin(cpu), ['--dry-run=server']);
+      expect(r.stderr, String(cpu)).toBe('');
+    }
+    const r = await apply(pin('2001m'), ['--dry-run=server']);
+    expect(r.stderr).toContain('nodeTuning.cpuPinning needs an integer CPU limit');
+  });
+
+  it('are compared by value: a limit of 1 CPU below a request of "1500m" is refused', async () => {
+    const r = await apply(cluster({ resources: { requests: { cpu: '1500m' }, limits: { cpu: 1 } } }));
+    expect(r.stderr).toContain('resources.limits.cpu is lower than resources.requests.cpu');
+  });
+
+  it('render into a Deployment the apiserver accepts, as the same quantities', async () => {
+    const n = aNeuron('numbers', {}, { namespace: ns });
+    const h9c = aHal9Cluster({ resources: numbers });
+    const deployment = renderNeuron({ cluster: h9c, neuron: n, peers: [n] }).objects.find(
+      (o) => o.kind === 'Deployment',
+    );
+    const r = await kubectl(
+      ['apply', '-n', ns, '--server-side', '--dry-run=server', '-o', 'json', '-f', '-'],
+      {
+        stdin: JSON.stringify({
+          ...deployment,
+          metadata: { ...deployment?.metadata, ownerReferences: undefined },
+        }),
+        allowFailure: true,
+      },
+    );
+    expect(r.stderr).toBe('');
+    const applied = JSON.parse(r.stdout) as V1Deployment;
+    // The Pod template holds the quantities the Hal9Cluster wrote as numbers, as strings.
+    expect(applied.spec?.template.spec?.containers[0]?.resources).toEqual({
+      requests: { cpu: '1', memory: '1073741824' },
+      limits: { cpu: '2', memory: '2147483648' },
+    });
+  });
+});
+
 describe('valid ServiceMonitor labels', () => {
   it('are accepted in a Hal9Cluster (server-side dry run)', async () => {
     const labels = { release: 'kube-prometheus-stack', 'example.com/team': 'platform', empty: '' };
@@ -242,22 +310,32 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     [
       'a cache TTL of 0 (the runtime refuses it)',
       cluster({ performance: { cacheTtlSeconds: 0 } }),
-      'performance.cacheTtlSeconds must be at least 1: the runtime refuses 0. To turn the cache off, remove the layer from performance.cacheLayers',
+      'performance.cacheTtlSeconds must be at least 1: the runtime refuses 0 and negative values. To turn the cache off, remove the layer from performance.cacheLayers',
+    ],
+    [
+      'a negative cache TTL',
+      cluster({ performance: { cacheTtlSeconds: -5 } }),
+      'spec.performance.cacheTtlSeconds: Invalid value: -5: performance.cacheTtlSeconds must be at least 1: the runtime refuses 0 and negative values.',
     ],
     [
       'a cache size of 0 (the runtime refuses it)',
       cluster({ performance: { cacheMaxEntries: 0 } }),
-      'performance.cacheMaxEntries must be at least 1: the runtime refuses 0. To turn the cache off',
+      'performance.cacheMaxEntries must be at least 1: the runtime refuses 0 and negative values. To turn the cache off',
     ],
     [
       "a Neuron's cache TTL of 0",
       neuron({ cache: { ttlSeconds: 0 } }),
-      'cache.ttlSeconds must be at least 1: the runtime refuses 0. To turn the cache off, set cache.enabled: false',
+      'cache.ttlSeconds must be at least 1: the runtime refuses 0 and negative values. To turn the cache off, set cache.enabled: false',
     ],
     [
       "a Neuron's cache size of 0",
       neuron({ cache: { maxEntries: 0 } }),
-      'cache.maxEntries must be at least 1: the runtime refuses 0. To turn the cache off, set cache.enabled: false',
+      'cache.maxEntries must be at least 1: the runtime refuses 0 and negative values. To turn the cache off, set cache.enabled: false',
+    ],
+    [
+      "a Neuron's negative cache TTL",
+      neuron({ cache: { ttlSeconds: -5 } }),
+      'spec.cache.ttlSeconds: Invalid value: -5: cache.ttlSeconds must be at least 1: the runtime refuses 0 and negative values.',
     ],
     [
       "a Neuron's performance cache TTL of 0",
@@ -324,6 +402,51 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'a quantity that is not one',
       cluster({ resources: { requests: { cpu: 'lots' } } }),
       'spec.resources.requests.cpu: Invalid value: "lots"',
+    ],
+    [
+      'a memory request in GB, which is not a Kubernetes unit',
+      cluster({ resources: { requests: { memory: '2GB' } } }),
+      'spec.resources.requests.memory: Invalid value: "2GB": resources.requests.memory must be a non-negative memory quantity such as "512Mi" or "2Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+    ],
+    [
+      "a Neuron's CPU limit in cores",
+      neuron({ resources: { limits: { cpu: '2cores' } } }),
+      'spec.resources.limits.cpu: Invalid value: "2cores": resources.limits.cpu must be a non-negative CPU quantity: cores (2, "0.5") or millicores ("1500m")',
+    ],
+    [
+      'a negative CPU request',
+      cluster({ resources: { requests: { cpu: '-1' } } }),
+      'spec.resources.requests.cpu: Invalid value: "-1": resources.requests.cpu must be a non-negative CPU quantity',
+    ],
+    [
+      'a negative CPU request written as a number',
+      cluster({ resources: { requests: { cpu: -1 } } }),
+      'spec.resources.requests.cpu: Invalid value: -1: resources.requests.cpu must be a non-negative CPU quantity: cores (2, "0.5") or millicores ("1500m")',
+    ],
+    [
+      "a Neuron's negative memory limit written as a number",
+      neuron({ resources: { limits: { memory: -1073741824 } } }),
+      'spec.resources.limits.memory: Invalid value: -1073741824: resources.limits.memory must be a non-negative memory quantity',
+    ],
+    [
+      'a negative hugepages quantity written as a number',
+      cluster({ nodeTuning: { hugepages: { quantity: -512 } } }),
+      'spec.nodeTuning.hugepages.quantity: Invalid value: -512: nodeTuning.hugepages.quantity must be a non-negative memory quantity',
+    ],
+    [
+      'a memory limit of "Gi", a unit without a number',
+      cluster({ resources: { limits: { memory: 'Gi' } } }),
+      'spec.resources.limits.memory: Invalid value: "Gi": resources.limits.memory must be a non-negative memory quantity',
+    ],
+    [
+      'a CPU fraction written as a number, which a CRD cannot take (int-or-string)',
+      cluster({ resources: { requests: { cpu: 0.5 } } }),
+      'spec.resources.requests.cpu in body must be of type integer,string: "number"',
+    ],
+    [
+      'a hugepages quantity in MB',
+      cluster({ nodeTuning: { hugepages: { quantity: '512MB' } } }),
+      'spec.nodeTuning.hugepages.quantity: Invalid value: "512MB": nodeTuning.hugepages.quantity must be a non-negative memory quantity such as "512Mi" or "1Gi"',
     ],
     [
       'mode api without apiKeySecretRef',
@@ -429,6 +552,30 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     expect(r.stderr).toContain(message);
   });
 
+  it('a malformed quantity is reported once, by the rule that names the units, not by a raw pattern', async () => {
+    const r = await apply(cluster({ resources: { requests: { memory: '2GB' } } }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'The Hal9Cluster "invalid" is invalid: spec.resources.requests.memory: Invalid value: "2GB": resources.requests.memory must be a non-negative memory quantity such as "512Mi" or "2Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
+    );
+    expect(r.stderr).not.toContain('should match');
+  });
+
+  it('a malformed quantity is not reported as a limit below its request, nor as a CEL evaluation error', async () => {
+    const r = await apply(
+      cluster({
+        resources: { requests: { cpu: '2x', memory: '2GB' }, limits: { cpu: '2x', memory: '4GB' } },
+        nodeTuning: { cpuPinning: true },
+      }),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('resources.limits.memory must be a non-negative memory quantity');
+    expect(r.stderr).toContain('resources.requests.cpu must be a non-negative CPU quantity');
+    expect(r.stderr).not.toContain('is lower than');
+    expect(r.stderr).not.toContain('evaluating rule');
+    expect(r.stderr).not.toContain('nodeTuning.cpuPinning needs');
+  });
+
   it('spec.cluster cannot change', async () => {
     const created = await apply(neuron({ cluster: 'hal9' }, 'moving'));
     expect(created.stderr).toBe('');
@@ -451,6 +598,20 @@ describe('what kubectl users see', () => {
     expect(stdout.replaceAll(/\s+/g, ' ')).toContain('Neurons this neuron may forward signals to');
     const perf = await kubectl(['explain', 'hal9cluster.spec.performance.maxConcurrentSignals']);
     expect(perf.stdout).toContain('Executor limit');
+  });
+
+  it('kubectl explain gives quantity examples of the right kind (no millibytes of memory, no Gi of CPU)', async () => {
+    const explain = async (field: string) =>
+      (await kubectl(['explain', field])).stdout.replaceAll(/\s+/g, ' ');
+    for (const kind of ['hal9cluster', 'neuron']) {
+      const memory = await explain(`${kind}.spec.resources.limits.memory`);
+      expect(memory).toContain('"512Mi", "2Gi" (powers of 1024)');
+      expect(memory).not.toContain('2000m');
+      const cpu = await explain(`${kind}.spec.resources.requests.cpu`);
+      expect(cpu).toContain('millicores ("1500m")');
+      expect(cpu).not.toContain('Gi');
+      expect(await explain(`${kind}.spec.nodeTuning.hugepages.quantity`)).not.toContain('2000m');
+    }
   });
 
   it('kubectl get shows the printer columns, and defaults are applied', async () => {

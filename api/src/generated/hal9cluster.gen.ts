@@ -388,13 +388,13 @@ export interface Hal9ClusterSpecResources {
  */
 export interface Hal9ClusterSpecResourcesRequests {
   /**
-   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
    */
-  readonly cpu?: string;
+  readonly cpu?: number | string;
   /**
-   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
    */
-  readonly memory?: string;
+  readonly memory?: number | string;
 }
 
 /**
@@ -402,13 +402,13 @@ export interface Hal9ClusterSpecResourcesRequests {
  */
 export interface Hal9ClusterSpecResourcesLimits {
   /**
-   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
    */
-  readonly cpu?: string;
+  readonly cpu?: number | string;
   /**
-   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
    */
-  readonly memory?: string;
+  readonly memory?: number | string;
 }
 
 /**
@@ -580,9 +580,9 @@ export interface Hal9ClusterSpecNodeTuningHugepages {
    */
   readonly size?: "2Mi" | "1Gi";
   /**
-   * Total hugepage memory, for example 512Mi. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Total hugepage memory, a Kubernetes quantity such as "512Mi" or "1Gi" (or a number of bytes).
    */
-  readonly quantity: string;
+  readonly quantity: number | string;
 }
 
 /**

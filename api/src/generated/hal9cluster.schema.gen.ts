@@ -337,14 +337,28 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             },
             "memory": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           }
         },
@@ -352,14 +366,28 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             },
             "memory": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           }
         }
@@ -571,9 +599,16 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               ]
             },
             "quantity": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           },
           "required": [

@@ -241,13 +241,13 @@ export interface NeuronSpecResources {
  */
 export interface NeuronSpecResourcesRequests {
   /**
-   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
    */
-  readonly cpu?: string;
+  readonly cpu?: number | string;
   /**
-   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
    */
-  readonly memory?: string;
+  readonly memory?: number | string;
 }
 
 /**
@@ -255,13 +255,13 @@ export interface NeuronSpecResourcesRequests {
  */
 export interface NeuronSpecResourcesLimits {
   /**
-   * CPU. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
    */
-  readonly cpu?: string;
+  readonly cpu?: number | string;
   /**
-   * Memory. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
    */
-  readonly memory?: string;
+  readonly memory?: number | string;
 }
 
 /**
@@ -419,9 +419,9 @@ export interface NeuronSpecNodeTuningHugepages {
    */
   readonly size?: "2Mi" | "1Gi";
   /**
-   * Total hugepage memory, for example 512Mi. A Kubernetes quantity written as a string, for example "2000m", "2" or "4Gi".
+   * Total hugepage memory, a Kubernetes quantity such as "512Mi" or "1Gi" (or a number of bytes).
    */
-  readonly quantity: string;
+  readonly quantity: number | string;
 }
 
 /**

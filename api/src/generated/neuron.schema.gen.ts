@@ -217,14 +217,28 @@ export const neuronSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             },
             "memory": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           }
         },
@@ -232,14 +246,28 @@ export const neuronSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             },
             "memory": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           }
         }
@@ -451,9 +479,16 @@ export const neuronSpecSchema: SchemaNode = {
               ]
             },
             "quantity": {
-              "type": "string",
-              "maxLength": 32,
-              "pattern": "^(\\+)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$"
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "x-kubernetes-int-or-string": true,
+              "maxLength": 32
             }
           },
           "required": [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { findDrift, planOutputs } from './plan.ts';
 
 const sources = () => ({
@@ -19,8 +20,27 @@ describe('planOutputs', () => {
     ]);
     const crd = out.find((f) => f.path.endsWith('neurons.yaml'));
     expect(crd?.content).toBe(
-      '# Generated from crds/hal9.ai_neurons.yaml by `npm run gen:dashboards`. Do not edit.\nkind: CustomResourceDefinition\n',
+      '---\n# Generated from crds/hal9.ai_neurons.yaml by `npm run gen:dashboards`. Do not edit.\nkind: CustomResourceDefinition\n',
     );
+  });
+
+  it('starts each chart CRD with a document separator, so `helm show crds` (the files back to back) keeps them apart', () => {
+    const out = planOutputs({
+      ...sources(),
+      'crds/hal9.ai_hal9clusters.yaml':
+        'kind: CustomResourceDefinition\nmetadata: {name: hal9clusters.hal9.ai}\n',
+      'crds/hal9.ai_neurons.yaml': 'kind: CustomResourceDefinition\nmetadata: {name: neurons.hal9.ai}\n',
+    });
+    // What helm show crds prints: each file of crds/ followed by a newline.
+    const shown = out
+      .filter((f) => f.path.startsWith('charts/hal9-operator/crds/'))
+      .map((f) => `${f.content}\n`)
+      .join('');
+    const names = parseAllDocuments(shown)
+      .map((d) => d.toJS() as { metadata?: { name?: string } } | null)
+      .filter((d) => d !== null)
+      .map((d) => d.metadata?.name);
+    expect(names).toEqual(['hal9clusters.hal9.ai', 'neurons.hal9.ai']);
   });
 });
 

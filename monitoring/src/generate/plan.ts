@@ -27,6 +27,10 @@ export const generatedDirs: readonly string[] = Object.freeze([
 ]);
 
 const banner = (source: string) => `# Generated from ${source} by \`npm run gen:dashboards\`. Do not edit.\n`;
+// `helm show crds` prints the chart's CRD files back to back, without a separator of its own: each one
+// starts a YAML document, or `helm show crds | kubectl apply -f -` reads them as one object (the last
+// file's keys win) and applies only the last CRD.
+const documentStart = '---\n';
 
 export function planOutputs(sources: SourceFiles): OutputFile[] {
   const out: OutputFile[] = [];
@@ -41,7 +45,7 @@ export function planOutputs(sources: SourceFiles): OutputFile[] {
     else if (path.startsWith(`${crdDir}/`))
       out.push({
         path: `${chartDir}/crds/${path.slice(crdDir.length + 1)}`,
-        content: banner(path) + content,
+        content: documentStart + banner(path) + content,
       });
   }
   return out;

@@ -91,9 +91,11 @@ describe('CRD upgrade after helm install', () => {
     ]);
     expect(managers.stdout.split(' ')).toContain('helm');
 
-    // The next chart version changes a field Helm set on install.
+    // The next chart version changes a field Helm set on install, in both CRDs.
     const next = chartCopy('v2', '0.2.0', (c) =>
-      c.replace('description: Condition Ready.', `description: ${changed}`),
+      c
+        .replace('description: Condition Ready.', `description: ${changed}`)
+        .replace('description: Whether every neuron of the cluster is ready.', `description: ${changed}`),
     );
     const crds = helm('show', 'crds', next, '--version', '0.2.0');
     expect(crds.status, crds.stderr).toBe(0);
@@ -118,14 +120,20 @@ describe('CRD upgrade after helm install', () => {
     const applied = await kubectl(args.slice(1), { stdin: crds.stdout, allowFailure: true });
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
+    // helm show crds prints the files back to back: each is its own document, so both are applied
+    // (without a separator kubectl read one object, the last file's, and the Hal9Cluster CRD stayed old).
+    expect(applied.stdout).toContain(`hal9clusters.${group} serverside-applied`);
+    expect(applied.stdout).toContain(`neurons.${group} serverside-applied`);
 
-    const column = await kubectl([
-      'get',
-      'crd',
-      crd,
-      '-o',
-      'jsonpath={.spec.versions[0].additionalPrinterColumns[0].description}',
-    ]);
-    expect(column.stdout).toBe(changed);
+    for (const name of [`hal9clusters.${group}`, crd]) {
+      const column = await kubectl([
+        'get',
+        'crd',
+        name,
+        '-o',
+        'jsonpath={.spec.versions[0].additionalPrinterColumns[0].description}',
+      ]);
+      expect(column.stdout, name).toBe(changed);
+    }
   });
 });

@@ -19,7 +19,7 @@ export {
   selectorLabels,
   selectorString,
 } from './labels.ts';
-export { milliCpu, parseQuantity, sameQuantity } from './quantity.ts';
+export { milliCpu, parseQuantity, type Quantity, quantityString, sameQuantity } from './quantity.ts';
 export {
   type RenderNeuronInput,
   type RenderNeuronOutput,

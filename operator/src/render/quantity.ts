@@ -1,2 +1,2 @@
 // Quantities are part of the Hal9 API package (one parser for the operator and cdk8s).
-export { milliCpu, parseQuantity, sameQuantity } from '@hal9/api';
+export { milliCpu, parseQuantity, type Quantity, quantityString, sameQuantity } from '@hal9/api';

@@ -251,6 +251,64 @@ describe('renderNeuron: tuning options', () => {
       },
     ],
     [
+      'resources written as numbers (cpu: 1, memory in bytes) render as the same quantities, as strings',
+      { resources: { requests: { cpu: 1, memory: 1073741824 }, limits: { cpu: 2, memory: 2147483648 } } },
+      {},
+      (o) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '1', memory: '1073741824' },
+          limits: { cpu: '2', memory: '2147483648' },
+        });
+        // 75% of 2 GiB.
+        expect(runtime(o).env).toContainEqual({
+          name: 'NODE_OPTIONS',
+          value: '--max-semi-space-size=4 --max-old-space-size=1536',
+        });
+      },
+    ],
+    [
+      "a Neuron's number overrides the cluster's string field by field",
+      { resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      { resources: { requests: { cpu: 1 }, limits: { cpu: 2 } } },
+      (o, w) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '1', memory: '512Mi' },
+          limits: { cpu: '2', memory: '1Gi' },
+        });
+        expect(w).toEqual([]);
+      },
+    ],
+    [
+      'cpuPinning with whole CPUs written as numbers: Guaranteed QoS, no warning',
+      {
+        resources: { requests: { cpu: 2, memory: '2Gi' }, limits: { cpu: 2, memory: 2147483648 } },
+        nodeTuning: { cpuPinning: true },
+      },
+      {},
+      (o, w) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '2', memory: '2147483648' },
+          limits: { cpu: '2', memory: '2147483648' },
+        });
+        expect(w).toEqual([]);
+      },
+    ],
+    [
+      'cpuPinning: a Neuron limit of 4 CPUs as a number raises the requests to it',
+      {
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+        nodeTuning: { cpuPinning: true },
+      },
+      { resources: { limits: { cpu: 4 } } },
+      (o, w) => {
+        expect(runtime(o).resources).toEqual({
+          requests: { cpu: '4', memory: '2Gi' },
+          limits: { cpu: '4', memory: '2Gi' },
+        });
+        expect(w.join('\n')).toContain('raised resources.requests to resources.limits');
+      },
+    ],
+    [
       'cpuPinning: Guaranteed QoS with integer CPUs',
       {
         resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
@@ -362,6 +420,16 @@ describe('renderNeuron: tuning options', () => {
       { nodeTuning: { hugepages: { size: '1Gi', quantity: '2Gi' } } },
       {},
       (o) => expect(runtime(o).resources?.limits).toMatchObject({ 'hugepages-1Gi': '2Gi' }),
+    ],
+    [
+      'hugepages quantity written as a number of bytes renders as the same quantity',
+      { nodeTuning: { hugepages: { size: '2Mi', quantity: 536870912 } } },
+      {},
+      (o) => {
+        const r = runtime(o).resources!;
+        expect(r.requests).toMatchObject({ 'hugepages-2Mi': '536870912' });
+        expect(r.limits).toMatchObject({ 'hugepages-2Mi': '536870912' });
+      },
     ],
     [
       'safe sysctls go into the pod securityContext, sorted, without any init container',

@@ -56,7 +56,8 @@ const keysOf: Readonly<Record<string, fc.Arbitrary<string>>> = {
 /** An arbitrary value admitted by `schema` (CEL rules aside, which the sections below do not need). */
 function arbitrary(schema: Schema, name: string): fc.Arbitrary<unknown> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
-  if (schema['x-kubernetes-int-or-string']) return fc.integer({ min: 0, max: 10 });
+  // The CRDs' int-or-string fields are quantities: `cpu: 2` or `cpu: "1500m"`.
+  if (schema['x-kubernetes-int-or-string']) return fc.oneof(fc.integer({ min: 0, max: 10 }), quantity);
   switch (schema.type) {
     case 'integer':
       return fc.integer({ min: schema.minimum ?? 0, max: schema.maximum ?? 1_000_000 });
@@ -68,7 +69,6 @@ function arbitrary(schema: Schema, name: string): fc.Arbitrary<unknown> {
       if (schema.pattern !== undefined) {
         const arb = byPattern[schema.pattern];
         if (arb) return arb;
-        if (schema.pattern.includes('[KMGTPE]i')) return quantity;
         throw new Error(`no generator for the pattern of ${name}: ${schema.pattern}`);
       }
       return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 64, 64) });

@@ -6,7 +6,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
-import { milliCpu, parseQuantity, sameQuantity } from './quantity.ts';
+import { milliCpu, parseQuantity, type Quantity, quantityString, sameQuantity } from './quantity.ts';
 import { isSafeSysctl } from './sysctls.ts';
 
 export interface PodTuning {
@@ -75,12 +75,22 @@ function privilegedContainer(
   };
 }
 
+// A quantity the spec wrote as a number (`cpu: 2`, `memory: 1073741824`) goes into the Pod as the
+// same quantity in a string ("2", "1073741824"), as Kubernetes writes them.
+function quantityStrings(
+  q: { readonly cpu?: Quantity; readonly memory?: Quantity } = {},
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) out[k] = quantityString(v);
+  return out;
+}
+
 function cpuAndMemory(
   spec: EffectiveNeuronSpec,
   warnings: string[],
 ): { requests: Record<string, string>; limits: Record<string, string> } {
-  const requests: Record<string, string> = { ...spec.resources.requests };
-  const limits: Record<string, string> = { ...spec.resources.limits };
+  const requests = quantityStrings(spec.resources.requests);
+  const limits = quantityStrings(spec.resources.limits);
   if (!spec.nodeTuning.cpuPinning) return { requests, limits };
   const cpu = limits.cpu ?? requests.cpu;
   const memory = limits.memory ?? requests.memory;
@@ -112,8 +122,8 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
 
   if (t.hugepages) {
     const key = `hugepages-${t.hugepages.size ?? '2Mi'}`;
-    requests[key] = t.hugepages.quantity;
-    limits[key] = t.hugepages.quantity;
+    requests[key] = quantityString(t.hugepages.quantity);
+    limits[key] = quantityString(t.hugepages.quantity);
     if (requests.memory === undefined && limits.memory === undefined) {
       warnings.push('nodeTuning.hugepages needs a memory request: set resources.requests.memory');
     }

@@ -187,6 +187,29 @@ describe('effectiveSpec', () => {
     expect(effectiveSpec(cluster, aNeuron('n')).repairs).toEqual([]);
   });
 
+  it('merges quantities written as numbers field by field, and repairs them by value', () => {
+    const cluster = aHal9Cluster({
+      resources: { requests: { cpu: '2', memory: 2147483648 }, limits: { cpu: 4, memory: '4Gi' } },
+    });
+    const more = effectiveSpec(cluster, aNeuron('n', { resources: { requests: { cpu: 8 } } }));
+    expect(more.resources).toEqual({
+      requests: { cpu: 8, memory: 2147483648 },
+      limits: { cpu: 8, memory: '4Gi' },
+    });
+    expect(more.repairs).toEqual([expect.stringContaining('resources.requests.cpu 8 is above the limit 4')]);
+    // 4 cores and 4294967296 bytes are the limits 4 and "4Gi" themselves, not above them.
+    const equal = aNeuron('n', { resources: { requests: { cpu: 4, memory: 4294967296 } } });
+    expect(effectiveSpec(cluster, equal).repairs).toEqual([]);
+  });
+
+  it('compares a request with its limit exactly, as the apiserver does: "700m" is not above "0.7"', () => {
+    // In binary floating point 700 × 0.001 is 0.7000000000000001, above 0.7.
+    const cluster = aHal9Cluster({ resources: { limits: { cpu: '0.7' } } });
+    const spec = effectiveSpec(cluster, aNeuron('n', { resources: { requests: { cpu: '700m' } } }));
+    expect(spec.repairs).toEqual([]);
+    expect(spec.resources).toEqual({ requests: { cpu: '700m' }, limits: { cpu: '0.7' } });
+  });
+
   it('returns a frozen value and leaves its inputs untouched', () => {
     const cluster = aHal9Cluster({ performance: { hopLimit: 4 } });
     const neuron = aNeuron('impl-1');

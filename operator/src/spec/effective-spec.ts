@@ -15,7 +15,13 @@ import type {
   Neuron,
   NeuronSpec,
 } from '@hal9/api';
-import { applyDefaults, hal9ClusterSpecDefaults, neuronSpecDefaults, parseQuantity } from '@hal9/api';
+import {
+  applyDefaults,
+  compareQuantities,
+  hal9ClusterSpecDefaults,
+  neuronSpecDefaults,
+  type Quantity,
+} from '@hal9/api';
 import { deepFreeze } from './deep-freeze.ts';
 import { overlay } from './overlay.ts';
 
@@ -150,15 +156,14 @@ function repairResources(
   merged: Hal9ClusterSpecResources,
   own: NeuronSpec['resources'],
 ): { resources: Hal9ClusterSpecResources; repairs: string[] } {
-  const requests: Record<string, string | undefined> = { ...merged.requests };
-  const limits: Record<string, string | undefined> = { ...merged.limits };
+  const requests: Record<string, Quantity | undefined> = { ...merged.requests };
+  const limits: Record<string, Quantity | undefined> = { ...merged.limits };
   const repairs: string[] = [];
   for (const r of ['cpu', 'memory'] as const) {
     const req = requests[r];
     const lim = limits[r];
-    const a = parseQuantity(req);
-    const b = parseQuantity(lim);
-    if (a === undefined || b === undefined || a <= b) continue;
+    // Exact, as the apiserver compares them: "700m" is not above "0.7" (in floating point it is).
+    if (req === undefined || lim === undefined || (compareQuantities(req, lim) ?? 0) <= 0) continue;
     const neuronSetRequest = own?.requests?.[r] !== undefined;
     const neuronSetLimit = own?.limits?.[r] !== undefined;
     if (neuronSetRequest && !neuronSetLimit) {
