@@ -53,7 +53,7 @@ const rssNeurons = Number(values['rss-neurons'] ?? 1000);
 const workers = 4;
 const crdDir = fileURLToPath(new URL('../../crds', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-// By default the operator runs as its image runs it (built JS, the ENTRYPOINT's node flags).
+// By default the operator runs as its image runs it (the bundled JS, the ENTRYPOINT's node flags).
 const shipped = values.source ? undefined : await buildShippedOperator(repoRoot);
 const operatorMain = shipped?.main ?? fileURLToPath(new URL('../../operator/src/main.ts', import.meta.url));
 const memoryProbe = shipped?.probe ?? fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
@@ -520,7 +520,7 @@ async function main() {
     ],
   ];
   console.log(
-    `operator: ${shipped ? 'as shipped (built JS)' : 'operator/src/main.ts'}, node flags: ${operatorFlags.join(' ') || '(none)'}, image env: ${JSON.stringify(shipped?.env ?? {})}\n`,
+    `operator: ${shipped ? 'as shipped (the bundled JS)' : 'operator/src/main.ts'}, node flags: ${operatorFlags.join(' ') || '(none)'}, image env: ${JSON.stringify(shipped?.env ?? {})}\n`,
   );
   printTable(rows);
   console.log('');

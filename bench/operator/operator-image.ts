@@ -1,5 +1,5 @@
 // The operator as its image runs it, so the bench measures what ships: operator/Dockerfile's image
-// built by test/image (its own `npm ci`, the files its COPY lines take, its compile steps), started
+// built by test/image (its own `npm ci`, the files its COPY lines take, its bundling step), started
 // with its ENTRYPOINT's node flags and its final ENV. The Dockerfile stays the one place they live.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
