@@ -1,5 +1,5 @@
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
+import { parseYamlText } from './yaml-text.ts';
 
 // The signal API's keys file (server.api_keys_file, a mounted Secret): a YAML mapping of client name
 // → bearer key. Names appear in logs and metrics, so they are short and plain; keys are long.
@@ -12,12 +12,7 @@ export const MAX_API_KEYS = 1000;
 
 export function parseApiKeys(text: string, field = 'server.api_keys_file'): Map<string, string> {
   const problems: { field: string; message: string }[] = [];
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new ConfigError([{ field, message: `is not valid YAML: ${(e as Error).message}` }]);
-  }
+  const doc = parseYamlText(text, field);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new ConfigError([{ field, message: 'must be a mapping of client name to key' }]);
   }

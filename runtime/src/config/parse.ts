@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import {
@@ -10,6 +9,7 @@ import {
   type ModelPrice,
   type NeuronConfig,
 } from './types.ts';
+import { parseYamlText } from './yaml-text.ts';
 
 // Validation collects every problem (each naming its key) instead of stopping at the first,
 // and rejects unknown keys: a misspelt section must never be ignored silently.
@@ -574,11 +574,5 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
 
 /** Parses YAML text; a syntax error is reported as a problem of the file itself. */
 export function parseConfigText(text: string, env: ConfigEnv = {}, source = 'config'): Config {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new ConfigError([{ field: source, message: `is not valid YAML: ${(e as Error).message}` }]);
-  }
-  return parseConfig(doc, env);
+  return parseConfig(parseYamlText(text, source), env);
 }

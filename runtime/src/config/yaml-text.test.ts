@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { parseApiKeys } from './api-keys.ts';
+import { parseConfigText } from './parse.ts';
+import { parseYamlText } from './yaml-text.ts';
+
+// The config and the client keys file are plain YAML: what the yaml library only warns about is
+// refused with the file's field, and nothing reaches process warnings (stderr, outside the log).
+
+const warnings: Error[] = [];
+const onWarning = (w: Error) => warnings.push(w);
+process.on('warning', onWarning);
+afterEach(() => {
+  warnings.length = 0;
+});
+
+/** process.emitWarning delivers on the next tick: wait past it before asserting none came. */
+const settled = () => new Promise((r) => setImmediate(r));
+
+function problemOf(fn: () => unknown): { field: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems[0]!;
+  }
+  throw new Error('no ConfigError');
+}
+
+describe('parseYamlText', () => {
+  it('returns plain YAML as its value', async () => {
+    expect(parseYamlText('server:\n  port: 80\nlist: [a, b]\n', 'config')).toEqual({
+      server: { port: 80 },
+      list: ['a', 'b'],
+    });
+    await settled();
+    expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown local tag', 'server: !secret port\n', '!secret'],
+    ['a YAML 1.1 tag on a value it cannot tag', 'server: !!set a\n', 'tag:yaml.org,2002:set'],
+    ['an unknown directive', '%FOO bar\n---\nserver: {}\n', '%FOO'],
+  ])('refuses %s with the field and the tag, and writes no process warning', async (_, text, tag) => {
+    const problem = problemOf(() => parseYamlText(text, 'hal9.yaml'));
+    expect(problem.field).toBe('hal9.yaml');
+    expect(problem.message).toMatch(/^is not valid YAML: /);
+    expect(problem.message).toContain(tag);
+    await settled();
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses a syntax error and an alias bomb with the field', () => {
+    expect(problemOf(() => parseYamlText('a: [1, 2\n', 'f')).field).toBe('f');
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i <= 8; i++)
+      bomb.push(
+        `${'b'.repeat(i)}: &${'b'.repeat(i)} [${Array(10)
+          .fill(i === 1 ? '*a' : `*${'b'.repeat(i - 1)}`)
+          .join(', ')}]`,
+      );
+    const problem = problemOf(() => parseYamlText(`${bomb.join('\n')}\n`, 'f'));
+    expect(problem.message).toMatch(/alias/i);
+  });
+
+  it('is what the config and the client keys file are read with', async () => {
+    expect(problemOf(() => parseConfigText('server: !!set a\n', {}, 'hal9.yaml'))).toMatchObject({
+      field: 'hal9.yaml',
+      message: expect.stringContaining('tag:yaml.org,2002:set'),
+    });
+    expect(problemOf(() => parseApiKeys('team-a: !key abcdefghijklmnopqrstuvwxyz\n'))).toMatchObject({
+      field: 'server.api_keys_file',
+      message: expect.stringContaining('!key'),
+    });
+    await settled();
+    expect(warnings).toEqual([]);
+  });
+});
