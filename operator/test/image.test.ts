@@ -82,7 +82,7 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
     await expectReconcilesAndStops(child, kc, ns);
   });
 
-  it('renders a pod the runtime image runs: command, working dir, env and mounts, read-only', async () => {
+  it('renders a pod the runtime image runs: its entrypoint with the config, working dir, env and mounts, read-only', async () => {
     const runtimeImage = await buildImage({
       context: ROOT,
       dockerfile: 'runtime/Dockerfile',
@@ -108,11 +108,13 @@ describe.skipIf(!root)('the operator image (operator/Dockerfile), built and star
     await promisify(execFile)('chmod', ['-R', 'a+rX', join(out, 'pod-root')]);
 
     const container = selectContainer(pod)!;
-    const argv = [...(container.command ?? []), ...(container.args ?? [])];
-    const configAt = argv.findIndex((a) => a.endsWith('main.ts')) + 1;
-    expect(configAt).toBeGreaterThan(0);
-    argv[configAt] = plan.configPath!;
-    expect(argv[0]).toBe('node');
+    // As a kubelet starts it: the image's ENTRYPOINT unless the pod names a command, then the pod's
+    // args (they replace the image's CMD). The config path argument is re-rooted by the plan.
+    expect(container.command).toBeUndefined();
+    const args = (container.args ?? []).map((a) => (a === '/etc/hal9/config.yaml' ? plan.configPath! : a));
+    expect(args).toEqual([plan.configPath]);
+    const argv = [...runtimeImage.entrypoint, ...args];
+    expect(argv.slice(0, 2)).toEqual(['node', 'runtime/dist/main.js']);
     // The image's ENV first, then the container's (as a kubelet merges them), re-rooted by the plan.
     const base = runtimeImage.command();
     const rt = spawn(process.execPath, argv.slice(1), {

@@ -1,15 +1,19 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Fills NODE_COMPILE_CACHE when the image is built (runtime/Dockerfile): starts the runtime as a pod
-// does (`node runtime/src/main.ts`), once in mock mode and once in api mode against a Messages API
-// answered here on loopback, sends one signal through each and stops it with SIGTERM, so the modules
-// loaded on first use (the logger, the SDK's request path, the drain) are compiled too. Each child
-// writes the cache as it exits. A composition root: run directly, never imported.
+// does (`node runtime/dist/main.js`, the entry given as the first argument; `./main.ts` beside this
+// file without one), once in mock mode and once in api mode against a Messages API answered here on
+// loopback, sends one signal through each and stops it with SIGTERM, so the functions compiled on
+// first use (the logger, the SDK's request path, the drain) are cached too. Each child writes the
+// cache as it exits. A composition root: run directly, never imported.
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const MAIN = process.argv[2]
+  ? resolve(process.argv[2])
+  : fileURLToPath(new URL('./main.ts', import.meta.url));
 
 const MESSAGE = JSON.stringify({
   id: 'msg_warmup',

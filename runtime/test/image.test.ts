@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chown, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +12,9 @@ import { type RuntimeProcess, watchRuntime } from './support/process.ts';
 
 // runtime/Dockerfile's image, built as `docker build` builds it (test/image: its own `npm ci`, only
 // the files its COPY lines take, its RUN lines as its USER) and started by its ENTRYPOINT as a pod
-// starts it. The image's compile cache (compile-cache-warmup.ts, run at build time) must hold every
-// module a pod loads, since Node keys that cache by the user, which only the image's build shares.
+// starts it. It holds one bundled module; its compile cache (compile-cache-warmup.ts, bundled and run
+// at build time) must hold it, since Node keys that cache by the user, which only the image's build
+// shares.
 
 const root = process.getuid?.() === 0;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,17 +52,22 @@ describe.skipIf(!root)('the runtime image (runtime/Dockerfile), built and starte
   }, 300_000);
   afterAll(() => rm(out, { recursive: true, force: true }));
 
-  it('holds the runtime and its production dependencies, no tests or dev tools', async () => {
+  it('holds the bundled runtime and its compile cache: no sources, node_modules, tests or dev tools', async () => {
     const app = image.hostPath('.');
-    const own = await filesIn(join(app, 'runtime'));
-    expect(own).toContain('src/main.ts');
-    expect(own.filter((f) => f.endsWith('.test.ts') || f.includes('/testing/'))).toEqual([]);
-    const deps = await readdir(join(app, 'node_modules'));
-    expect(deps).toEqual(expect.arrayContaining(['fastify', 'undici', '@anthropic-ai', 'prom-client']));
-    for (const dev of ['vitest', 'typescript', 'fast-check', '@biomejs']) expect(deps).not.toContain(dev);
+    expect((await filesIn(app)).filter((f) => !f.startsWith('.node-compile-cache/')).sort()).toEqual([
+      'runtime/dist/compile-cache-warmup.js',
+      'runtime/dist/main.js',
+      'runtime/package.json',
+    ]);
+    expect(image.entrypoint).toEqual(['node', 'runtime/dist/main.js']);
+    // The dependencies are inside the bundle (one of each, minified with names kept).
+    const bundle = await readFile(image.hostPath('runtime/dist/main.js'), 'utf8');
+    for (const name of ['fastify', 'Anthropic', 'LRUCache', 'CircuitBreaker', 'Registry'])
+      expect(bundle).toContain(name);
     // Built by the user the pod runs as (USER 65532:65532), or the pod could not read its keys.
     const cache = await stat(image.hostPath('.node-compile-cache'));
     expect(cache.uid).toBe(65532);
+    expect((await filesIn(image.hostPath('.node-compile-cache'))).length).toBeGreaterThan(0);
     expect(image.command().uid).toBe(65532);
   });
 
@@ -69,12 +77,26 @@ describe.skipIf(!root)('the runtime image (runtime/Dockerfile), built and starte
     expect(body.results.length).toBeGreaterThan(0);
     expect(await rt.stop()).toBe(0);
     const log = rt.output();
-    expect(log).toContain('retrieving transpile cache for StrippedTypeScript');
+    expect(log).toContain(
+      `V8 code cache for ESM file://${image.hostPath('runtime/dist/main.js')} was accepted`,
+    );
     expect(compiledWithoutCache(log)).toEqual([]);
   });
 
-  it('calls the Messages API in api mode from its compile cache', async () => {
+  it('calls the Messages API in api mode from its compile cache, and exports its traces', async () => {
     const fake = await startFakeMessagesApi();
+    // The OTLP exporter is loaded on demand (a dynamic import inside the bundle): its batches must
+    // leave the bundled runtime too. A collector's endpoint that records what it is sent.
+    const exports: { path: string; type: string; bytes: number }[] = [];
+    const collector = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (d: Buffer) => (bytes += d.length));
+      req.on('end', () => {
+        exports.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', bytes });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     try {
       const rt = await start(
         image.command([], {
@@ -82,13 +104,18 @@ describe.skipIf(!root)('the runtime image (runtime/Dockerfile), built and starte
           HAL9_MODE: 'api',
           ANTHROPIC_API_KEY: 'test-key',
           ANTHROPIC_BASE_URL: fake.url,
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
         }),
       );
       await signalThrough(rt);
       expect(await rt.stop()).toBe(0);
       expect(fake.requests.length).toBeGreaterThan(0);
       expect(compiledWithoutCache(rt.output())).toEqual([]);
+      expect(exports.length, rt.output()).toBeGreaterThan(0);
+      expect(exports[0]).toMatchObject({ path: '/v1/traces' });
+      expect(exports[0]!.bytes).toBeGreaterThan(0);
     } finally {
+      collector.close();
       await fake.close();
     }
   });
@@ -100,7 +127,7 @@ describe.skipIf(!root)('the runtime image (runtime/Dockerfile), built and starte
       const rt = await start(image.command([], { ...podEnv, HAL9_MODE: 'mock', NODE_COMPILE_CACHE: empty }));
       await signalThrough(rt);
       expect(await rt.stop()).toBe(0);
-      expect(compiledWithoutCache(rt.output())).toContain(`file://${image.hostPath('runtime/src/main.ts')}`);
+      expect(compiledWithoutCache(rt.output())).toContain(`file://${image.hostPath('runtime/dist/main.js')}`);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -86,7 +86,7 @@ export function runtimePodSpec(opts: RuntimePodOptions): V1PodSpec {
         name: 'runtime',
         image: 'registry.invalid/hal9/runtime:0',
         workingDir: '/app',
-        command: ['node', 'runtime/src/main.ts', '/etc/hal9/config.yaml'],
+        args: ['/etc/hal9/config.yaml'],
         env: [
           { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
           { name: 'PORT', value: String(port) },

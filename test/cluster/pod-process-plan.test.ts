@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runtimePodSpec } from './builders.ts';
 import {
   checkUpstream,
+  configArgument,
   endpointRefs,
   planPodProcess,
   podReferences,
@@ -53,6 +54,31 @@ const secrets = new Map<string, V1Secret>([
 describe('podReferences', () => {
   it('names the ConfigMaps and Secrets the container mounts or reads in env', () => {
     expect(podReferences(neuronPod())).toEqual({ configMaps: ['a-config'], secrets: ['admin'] });
+  });
+});
+
+describe('configArgument', () => {
+  const env = { HAL9_CONFIG: '/from/env.yaml' };
+  it.each([
+    [
+      'args only (the image ENTRYPOINT runs the runtime)',
+      { args: ['/etc/hal9/config.yaml'] },
+      '/etc/hal9/config.yaml',
+    ],
+    ['a command naming the sources', { command: ['node', 'runtime/src/main.ts', '/c.yaml'] }, '/c.yaml'],
+    [
+      'a command naming the bundle, config in args',
+      { command: ['node', 'runtime/dist/main.js'], args: ['/c.yaml'] },
+      '/c.yaml',
+    ],
+    ['neither: HAL9_CONFIG', {}, '/from/env.yaml'],
+    [
+      'a command without the config: HAL9_CONFIG',
+      { command: ['node', 'runtime/dist/main.js'] },
+      '/from/env.yaml',
+    ],
+  ])('%s', (_, container, expected) => {
+    expect(configArgument({ name: 'runtime', ...container }, env)).toBe(expected);
   });
 });
 

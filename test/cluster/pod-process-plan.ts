@@ -32,7 +32,7 @@ export interface PlannedFile {
 export interface PodProcessPlan {
   readonly ip: string;
   readonly port: number;
-  /** Arguments after `runtime/src/main.ts`: the re-rooted config path. */
+  /** Arguments after the runtime's entry (`runtime/src/main.ts` here): the re-rooted config path. */
   readonly args: readonly string[];
   /** The process environment: the container's env, then `extraEnv`, then HOST and PORT. */
   readonly env: Readonly<Record<string, string>>;
@@ -250,12 +250,17 @@ function containerEnv(
   return { ok: true, value: env };
 }
 
-/** The runtime's config path from `node runtime/src/main.ts <path>` or HAL9_CONFIG (container paths). */
+/**
+ * The runtime's config path (a container path): the argument after `main.ts`/`main.js` when the
+ * container names a command; else its first arg, since the image's ENTRYPOINT (`node
+ * runtime/dist/main.js`) is the command then; else HAL9_CONFIG.
+ */
 export function configArgument(
   container: V1Container,
   env: Readonly<Record<string, string>>,
 ): string | undefined {
-  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  if (!container.command) return container.args?.[0] ?? env.HAL9_CONFIG;
+  const argv = [...container.command, ...(container.args ?? [])];
   const main = argv.findIndex((a) => a.endsWith('main.ts') || a.endsWith('main.js'));
   const fromArgs = main >= 0 ? argv[main + 1] : undefined;
   return fromArgs ?? env.HAL9_CONFIG;

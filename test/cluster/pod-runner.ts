@@ -141,6 +141,9 @@ interface Entry extends RunnerEntry {
   routed?: boolean;
 }
 
+// The image's ENTRYPOINT runs the bundle of these sources (runtime/Dockerfile); the runner runs the
+// sources themselves, so a test sees the working tree without an image build. The images' own tests
+// (runtime/test/image.test.ts, operator/test/image.test.ts) start the bundle.
 const mainPath = join(repoRoot, 'runtime', 'src', 'main.ts');
 const defaultCompileCache = (): string =>
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hal9', 'node-compile-cache');

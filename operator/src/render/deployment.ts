@@ -108,7 +108,9 @@ function runtimeContainer(input: DeploymentInput): V1Container {
     image: spec.image,
     imagePullPolicy: spec.imagePullPolicy,
     workingDir: '/app',
-    command: ['node', 'runtime/src/main.ts', configFile],
+    // The image's ENTRYPOINT runs the runtime (runtime/Dockerfile); a pod names only its config, so an
+    // image built FROM ours (extra CA certificates, a wrapper) keeps its own entrypoint.
+    args: [configFile],
     env: env(spec, tuning),
     ports: [{ name: runtimePortName, containerPort: runtimePort, protocol: 'TCP' }],
     resources: tuning.resources,

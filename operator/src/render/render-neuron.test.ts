@@ -126,7 +126,8 @@ describe('renderNeuron: the runtime container', () => {
   it('runs the runtime with its config file, port and a heap of 75% of the memory limit', () => {
     const c = runtime(render().objects);
     expect(c.image).toBe('hal9/runtime:0.1.0');
-    expect(c.command).toEqual(['node', 'runtime/src/main.ts', '/etc/hal9/config.yaml']);
+    expect(c.command).toBeUndefined();
+    expect(c.args).toEqual(['/etc/hal9/config.yaml']);
     expect(c.workingDir).toBe('/app');
     expect(c.env).toEqual([
       { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
