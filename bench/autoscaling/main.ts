@@ -17,6 +17,7 @@ import { startControlPlane } from '../../test/cluster/control-plane.ts';
 import { runKubectl } from '../../test/cluster/kubectl.ts';
 import { defaultFakeNodes } from '../../test/cluster/nodes.ts';
 import { type PodRunner, startPodRunner } from '../../test/cluster/pod-runner.ts';
+import { buildImage } from '../../test/image/build-image.ts';
 import { buildShippedOperator } from '../operator/operator-image.ts';
 import { type ServerProcess, startServer } from '../src/servers.ts';
 import { ensureVegeta } from '../src/vegeta.ts';
@@ -237,6 +238,14 @@ async function main() {
   log('building the operator as its image does');
   const shipped = await buildShippedOperator(repoRoot);
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-autoscaling-'));
+  // The Neurons' pods run from the runtime's image (its bundle, user and compile cache), so a new
+  // pod starts as it would in a cluster.
+  log('building the runtime image');
+  const runtimeImage = await buildImage({
+    context: repoRoot,
+    dockerfile: 'runtime/Dockerfile',
+    out: join(dir, 'runtime-image'),
+  });
   log('starting the control plane');
   const plane = await startControlPlane({
     binDir,
@@ -249,7 +258,12 @@ async function main() {
     const kc = plane.kubeConfig();
     const plumbing = ['--kubeconfig', plane.kubeconfigPath, '--metrics-port', '0', '--health-port', '0'];
     operator = await startOperator(shipped, [...plumbing, ...OPERATOR_USER_FLAGS], join(dir, 'operator.log'));
-    runner = await startPodRunner({ kubeConfig: kc, maxProcesses: 12, stopGraceMs: 2000 });
+    runner = await startPodRunner({
+      kubeConfig: kc,
+      maxProcesses: 12,
+      stopGraceMs: 2000,
+      image: runtimeImage,
+    });
     const env: Env = { kc, kubeconfig: plane.kubeconfigPath, binDir, runner, operator, vegeta, dir };
     const profiles = [
       ...(values.only !== 'graph' ? [singleNeuronProfile(scale)] : []),
@@ -291,7 +305,7 @@ function render(
       .map(([k, v]) => `${k}=${v}`)
       .join(
         ' ',
-      )}); flags a user sets: \`${OPERATOR_USER_FLAGS.join(' ')}\`; every other flag at its default (passes every 2 s).`,
+      )}); flags a user sets: \`${OPERATOR_USER_FLAGS.join(' ')}\`; every other flag at its default (passes every 2 s). Pods: runtime/Dockerfile's image (its ENTRYPOINT, ENV, USER and compile cache).`,
     `Upstream per configuration: ${UPSTREAM_ENV.BASE_MS} ms + ${UPSTREAM_ENV.PER_INFLIGHT_MS} ms per call in flight, 429 past its rate limit. Each Neuron's SLO (latencySLOMs): p95 ≤ ${SLO_MS} ms; at the client a request is good when answered 2xx within the sum of the SLOs on its path (${done.map((d) => `${d.run.profile.name} ${d.run.profile.clientSloMs} ms`).join(', ')}), from vegeta's latency (queue wait included). The ceiling is the most any configuration can get: the offered rate, or what the upstream admits ÷ calls per request when lower (the 429 storm). Whole run ${seconds.toFixed(0)} s.`,
     '',
     table(

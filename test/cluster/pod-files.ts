@@ -43,7 +43,11 @@ export async function writePlannedFiles(
   plan: Pick<PodProcessPlan, 'dirs' | 'files'>,
   owner?: { readonly uid: number; readonly gid: number },
 ): Promise<void> {
-  for (const d of plan.dirs) await mkdir(d, { recursive: true });
+  for (const d of plan.dirs) {
+    await mkdir(d, { recursive: true });
+    // The container's user owns its mounts' directories (a kubelet's emptyDir is writable by it).
+    if (owner) await chown(d, owner.uid, owner.gid);
+  }
   for (const f of plan.files) {
     await mkdir(dirname(f.path), { recursive: true });
     await writeFile(f.path, f.data, { mode: 0o600 });

@@ -4,12 +4,13 @@
 // through their IPs with no test seam. Gather (list pods, Services, ConfigMaps, Secrets) → decide
 // (pod-runner-core.ts, pod-process-plan.ts) → apply (write files, spawn, stop, proxy).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { BuiltImage, ImageCommand } from '../image/build-image.ts';
 import { repoRoot } from './binaries.ts';
 import { HarnessError, HarnessErrorCode } from './errors.ts';
 import { isLoopbackIp } from './loopback.ts';
@@ -71,6 +72,13 @@ export interface PodRunnerOptions {
    * (else ~/.cache/...); `false` runs without one.
    */
   readonly compileCache?: string | false;
+  /**
+   * Run each pod from this runtime image (test/image's build of runtime/Dockerfile) as a kubelet
+   * starts its container: the image's ENTRYPOINT with the pod's args, its WORKDIR, its ENV under the
+   * pod's env, its USER (when this process is root) and its own compile cache. Default: the
+   * repository's sources (`node runtime/src/main.ts`), with no image build.
+   */
+  readonly image?: BuiltImage;
   readonly log?: (line: string) => void;
 }
 
@@ -141,9 +149,9 @@ interface Entry extends RunnerEntry {
   routed?: boolean;
 }
 
-// The image's ENTRYPOINT runs the bundle of these sources (runtime/Dockerfile); the runner runs the
-// sources themselves, so a test sees the working tree without an image build. The images' own tests
-// (runtime/test/image.test.ts, operator/test/image.test.ts) start the bundle.
+// The image's ENTRYPOINT runs the bundle of these sources (runtime/Dockerfile); by default the
+// runner runs the sources themselves, so a test sees the working tree without an image build
+// (`image` runs the bundle, as the autoscaling bench does).
 const mainPath = join(repoRoot, 'runtime', 'src', 'main.ts');
 const defaultCompileCache = (): string =>
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hal9', 'node-compile-cache');
@@ -166,6 +174,23 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
   const reaper = startReaper(dir, { keepDir: options.keepDir });
   const node = nodeBinary();
   const compileCache = options.compileCache ?? defaultCompileCache();
+
+  // What a pod's container runs: the image's entrypoint as a kubelet starts it, or the sources.
+  const launchOf = (planned: PodProcessPlan): ImageCommand =>
+    options.image
+      ? options.image.command(planned.args, planned.env)
+      : {
+          file: node,
+          args: [mainPath, ...planned.args],
+          cwd: repoRoot,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
+            ...planned.env,
+          },
+        };
+  // Another user (the image's) must reach the per-pod files under this directory.
+  if (options.image?.command().uid !== undefined) await chmod(dir, 0o755);
 
   const entries = new Map<string, Entry>();
   const problems = new Map<string, string>();
@@ -292,7 +317,11 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
       return;
     }
     report(key, undefined);
-    await writePlannedFiles(planned);
+    const launch = launchOf(planned);
+    await writePlannedFiles(
+      planned,
+      launch.uid === undefined ? undefined : { uid: launch.uid, gid: launch.gid ?? launch.uid },
+    );
     const podGrace = pod.spec?.terminationGracePeriodSeconds;
     const e: Entry = {
       key,
@@ -312,16 +341,13 @@ export async function startPodRunner(options: PodRunnerOptions): Promise<PodRunn
     entries.set(key, e);
     const proc = startProcess({
       name,
-      command: node,
-      args: [mainPath, ...planned.args],
+      command: launch.file,
+      args: launch.args,
       dir,
-      cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
-        ...planned.env,
-      },
+      cwd: launch.cwd,
+      env: launch.env,
       inheritEnv: false,
+      ...(launch.uid === undefined ? {} : { uid: launch.uid, gid: launch.gid ?? launch.uid }),
     });
     e.proc = proc;
     started++;

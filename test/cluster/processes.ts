@@ -15,6 +15,9 @@ export interface ProcessSpec {
   readonly cwd?: string;
   /** Record the pid for the reaper and kill the process when Node exits (default true). */
   readonly reap?: boolean;
+  /** Run as this user and group (an image's USER; needs root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface ExitInfo {
@@ -68,6 +71,7 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
       stdio: ['ignore', fd, fd],
       env: spec.inheritEnv === false ? { ...spec.env } : { ...process.env, ...spec.env },
       cwd: spec.cwd,
+      ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid ?? spec.uid } : {}),
     });
   } finally {
     closeSync(fd);
