@@ -240,11 +240,13 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-autoscaling-'));
   // The Neurons' pods run from the runtime's image (its bundle, user and compile cache), so a new
   // pod starts as it would in a cluster.
+  // Its own directory: buildImage opens it to the image's user, and the bench's is private.
   log('building the runtime image');
+  const runtimeImageDir = await mkdtemp(join(tmpdir(), 'hal9-bench-runtime-image-'));
   const runtimeImage = await buildImage({
     context: repoRoot,
     dockerfile: 'runtime/Dockerfile',
-    out: join(dir, 'runtime-image'),
+    out: runtimeImageDir,
   });
   log('starting the control plane');
   const plane = await startControlPlane({
@@ -287,6 +289,7 @@ async function main() {
     await operator?.stop();
     await plane.stop();
     await shipped.remove();
+    await rm(runtimeImageDir, { recursive: true, force: true });
     if (!values.keep) await rm(dir, { recursive: true, force: true });
   }
 }
