@@ -6,7 +6,9 @@ import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 // Server-sent events of one request: `trace` per finished signal, `result` per result, `end` last.
 // Ids are the run's event numbers, so a client reconnecting with Last-Event-ID gets what it missed.
 // A reader that does not keep up never slows the pipeline: past `maxBufferedBytes` of unsent data the
-// stream ends with an `error` event (STREAM_OVERFLOW) and the request itself goes on.
+// stream ends with an `error` event (STREAM_OVERFLOW) and the request itself goes on. The latest event
+// is not counted: what the socket has not yet sent of an event just written says nothing about the
+// reader, so one event larger than the limit still reaches a reader that keeps up.
 
 export interface SseOptions {
   readonly clock: Clock;
@@ -43,9 +45,10 @@ export function streamRun(res: ServerResponse, run: RequestRun, lastEventId: num
     heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);
   };
   res.on('close', () => finish());
+  let latestBytes = 0;
   unsubscribe = run.subscribe((e) => {
     if (ended) return;
-    if (res.writableLength > o.maxBufferedBytes) {
+    if (res.writableLength - latestBytes > o.maxBufferedBytes) {
       finish(
         errorFrame(
           'STREAM_OVERFLOW',
@@ -54,7 +57,9 @@ export function streamRun(res: ServerResponse, run: RequestRun, lastEventId: num
       );
       return;
     }
-    res.write(frame(e));
+    const text = frame(e);
+    latestBytes = Buffer.byteLength(text);
+    res.write(text);
     if (e.type === 'end') finish();
   }, lastEventId);
   if (unsubscribe === undefined) {
