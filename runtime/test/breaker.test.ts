@@ -207,3 +207,30 @@ describe('circuit breaker', () => {
     expect(await rt.metric('hal9_cache_hits_total', { neuron: 'impl-1' })).toBe(1);
   });
 });
+
+describe('the breaker around the mock back-end', () => {
+  it("does not count calls cut off by their request's own deadline, so other callers are still served", async () => {
+    rt = await startRuntime({
+      neurons: [neuron('impl-1', 'L2')],
+      performance: {
+        circuit_breaker: {
+          failure_threshold: 2,
+          success_threshold: 1,
+          timeout_seconds: LONG_OPEN,
+          window_seconds: 60,
+        },
+      },
+      claude: { mock_responses: { L2: [{ trigger: 'slow', response: 'RESULT: late', delay_ms: 5_000 }] } },
+    });
+    for (let i = 0; i < 4; i++) {
+      const cut = await rt.post('/v1/signals?timeout_ms=50', { content: `slow ${i}` });
+      expect(cut.status).toBe(504);
+      expect(cut.body.status).toBe('timed_out');
+    }
+    expect(await rt.metric('hal9_circuit_breaker_state', { upstream: 'mock' })).toBe(CLOSED);
+    expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'mock', status: 'error' })).toBe(0);
+    const served = await rt.post('/v1/signals', { content: 'quick' });
+    expect(served.status).toBe(200);
+    expect(served.body.status).toBe('completed');
+  });
+});

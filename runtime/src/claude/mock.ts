@@ -43,7 +43,12 @@ export class MockBackend implements ModelBackend {
     const m = selectMockResponse(this.#responses[neuron.layer] ?? [], content);
     const text = m ? m.response : builtinAnswer(neuron, content);
     if (!m || m.delay_ms === 0) return Promise.resolve({ text });
-    return sleep(m.delay_ms, { text }, signal ? { signal } : undefined);
+    if (!signal) return sleep(m.delay_ms, { text });
+    // Cut off, a call rejects with the signal's reason (the request's deadline, a drain), as the
+    // SDK's does: timers' own AbortError would count against the upstream's breaker.
+    return sleep(m.delay_ms, { text }, { signal }).catch((e: unknown) => {
+      throw signal.aborted ? signal.reason : e;
+    });
   }
 
   async close(): Promise<void> {}
