@@ -22,9 +22,13 @@ export function rotatingCredential(name: string, key: string): RotatingCredentia
   return { credentials: map, set: (k) => void map.set(name, digest(k)) };
 }
 
+// RFC 9110 §11.1: the scheme is case-insensitive, and one or more spaces may follow it. Keys are
+// visible ASCII (config/api-keys.ts), so the credential is one run of non-space characters.
+const BEARER = /^bearer +(\S+)$/i;
+
 /** The name of the key the Authorization header carries, or undefined. */
 export function authenticate(creds: Credentials, header: string | undefined): string | undefined {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
+  const m = BEARER.exec(header ?? '');
   if (!m) return undefined;
   const given = digest(m[1]!);
   let found: string | undefined;
