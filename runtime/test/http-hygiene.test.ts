@@ -88,6 +88,25 @@ describe('HTTP hygiene', () => {
     });
     expect(used).toMatch(/^HTTP\/1\.1 200/);
     expect(used.match(/HTTP\/1\.1/g)).toHaveLength(1);
+    // A keep-alive connection whose second request stalls after its answer holds part of a request:
+    // that request is answered 408, as a first one is.
+    const second = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(port), hostname, () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let out = '';
+      s.on('data', (d) => {
+        out += d;
+        if (out.includes('"status"') && !out.includes('POST sent'))
+          s.write(
+            'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"co',
+            () => (out += 'POST sent'),
+          );
+      });
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+    });
+    expect(second).toMatch(/^HTTP\/1\.1 200/);
+    const answers = second.match(/HTTP\/1\.1 \d+/g);
+    expect(answers).toEqual(['HTTP/1.1 200', 'HTTP/1.1 408']);
   });
 
   it('a client that never finishes its body cannot hold the process past the drain on SIGTERM', async () => {

@@ -66,11 +66,17 @@ export const clip = (s: string, max = 120): string => (s.length > max ? `${s.sli
 
 /** Errors the HTTP parser raises before fastify sees a request, answered in the catalogue's format. */
 export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
-  // A timeout on a connection that holds no part of a request (a client's spare keep-alive
-  // connection, never used, or one that already had its answers) is closed without a word, as
-  // Node's own handler does: an answer there is one no request asked for (Go's client logs it as an
-  // "unsolicited response" and drops the connection anyway).
-  const idle = socket.bytesRead === 0 || socket.bytesWritten > 0;
+  // A timeout is answered when the connection holds a request no answer has begun for: the first
+  // request's bytes, or (kept alive) a request whose headers have arrived and whose answer has not
+  // started (Node keeps that answer on the socket as `_httpMessage`; its own handler reads the same
+  // field). Otherwise the connection holds no request of its own (a client's spare connection never
+  // used, one past its answers, the unread rest of a body answered early) and is closed without a
+  // word: an answer there is one no request asked for (Go's client logs an "unsolicited response").
+  const answer = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  const idle = !(
+    (socket.bytesRead > 0 && socket.bytesWritten === 0) ||
+    (answer != null && answer.headersSent === false)
+  );
   if (!socket.writable || (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && idle)) {
     socket.destroy();
     return;
