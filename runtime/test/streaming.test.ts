@@ -240,7 +240,10 @@ describe('event streams', () => {
   it('streams an event larger than sse_max_buffered_bytes whole to a reader that keeps up, then the end', async () => {
     // The result below is written in one piece; what the socket has not sent of it yet is no sign
     // of a slow reader, so the `end` written right after it must not count it.
-    rt = await startRuntime({ server: { sse_max_buffered_bytes: 65_536 }, performance: { cache_layers: [] } });
+    rt = await startRuntime({
+      server: { sse_max_buffered_bytes: 65_536 },
+      performance: { cache_layers: [] },
+    });
     const content = 'y'.repeat(400_000);
     const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
       method: 'POST',
