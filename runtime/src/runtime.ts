@@ -108,7 +108,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const adminToken = opts.authToken ?? config.server.auth_token;
   const clients = credentials(opts.apiKeys ?? new Map());
   const admin = adminToken ? rotatingCredential('admin', adminToken) : undefined;
-  const store = new RunStore(config.server.results_max_entries, config.server.results_ttl_seconds * 1000);
+  const store = new RunStore({
+    maxEntries: config.server.results_max_entries,
+    maxBytes: config.server.results_max_bytes,
+    ttlMs: config.server.results_ttl_seconds * 1000,
+  });
   const engine = new Engine({
     config,
     backend,

@@ -96,6 +96,24 @@ describe('response cache', () => {
     expect(fake.requests).toHaveLength(4);
   });
 
+  it('keeps at most cache_max_bytes of answers, however few they are, and never one larger than that', async () => {
+    // Each answer repeats its ~200k-character content: about 400 kB as estimated, so two fit in 1 MiB.
+    const { fake } = await start({ cache_max_entries: 1000, cache_max_bytes: 1_048_576 });
+    const big = (c: string) => c.repeat(200_000);
+    for (const c of ['a', 'b', 'c']) expect(cachedOf(await send(big(c)))).toBe(false);
+    expect(fake.requests).toHaveLength(3);
+    expect(cachedOf(await send(big('c')))).toBe(true);
+    expect(cachedOf(await send(big('b')))).toBe(true);
+    // 'a' made room for 'c' by bytes, although the cache holds far fewer than cache_max_entries.
+    expect(cachedOf(await send(big('a')))).toBe(false);
+    expect(fake.requests).toHaveLength(4);
+    // An answer over the whole budget is not cached: the same signal calls upstream again.
+    const huge = 'h'.repeat(600_000);
+    expect(cachedOf(await send(huge))).toBe(false);
+    expect(cachedOf(await send(huge))).toBe(false);
+    expect(fake.requests).toHaveLength(6);
+  });
+
   it('makes exactly one upstream call for 20 concurrent identical signals (coalescing)', async () => {
     const hold = gate();
     const { fake, rt } = await start({ max_concurrent_signals: 32, max_concurrent_neurons: 32 });

@@ -26,6 +26,7 @@ describe('parseConfig', () => {
       buffer_flush_ms: 50,
       cache_ttl_seconds: 300,
       cache_max_entries: 1000,
+      cache_max_bytes: 134_217_728,
       max_concurrent_signals: 8,
       max_concurrent_neurons: 10,
     });

@@ -60,6 +60,11 @@ function show(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
+// Byte budgets of the result store and the response cache: at least 1 MiB (one request at the default
+// body limit, and its answer), at most 64 GiB.
+const MIN_STORE_BYTES = 1_048_576;
+const MAX_STORE_BYTES = 68_719_476_736;
+
 function int(ctx: Ctx, o: Obj, path: string, key: string, def: number, min: number, max: number): number {
   const v = o[key];
   if (v === undefined) return def;
@@ -351,6 +356,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'drain_timeout_ms',
     'results_ttl_seconds',
     'results_max_entries',
+    'results_max_bytes',
     'api_keys_file',
     'peer_token_file',
     'request_timeout_ms',
@@ -364,6 +370,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'buffer_flush_ms',
     'cache_ttl_seconds',
     'cache_max_entries',
+    'cache_max_bytes',
     'cache_layers',
     'max_concurrent_signals',
     'max_queue_depth',
@@ -449,6 +456,15 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
         1,
         10_000_000,
       ),
+      results_max_bytes: int(
+        ctx,
+        sv,
+        'server',
+        'results_max_bytes',
+        d.server.results_max_bytes,
+        MIN_STORE_BYTES,
+        MAX_STORE_BYTES,
+      ),
       api_keys_file: str(ctx, sv, 'server', 'api_keys_file', '', 4096),
       peer_token_file: str(ctx, sv, 'server', 'peer_token_file', '', 4096),
       request_timeout_ms: int(
@@ -496,6 +512,15 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       buffer_flush_ms: num(ctx, pf, 'performance', 'buffer_flush_ms', 50, ...B.buffer_flush_ms),
       cache_ttl_seconds: num(ctx, pf, 'performance', 'cache_ttl_seconds', 300, 0.001, 31_536_000),
       cache_max_entries: int(ctx, pf, 'performance', 'cache_max_entries', 1000, 1, 10_000_000),
+      cache_max_bytes: int(
+        ctx,
+        pf,
+        'performance',
+        'cache_max_bytes',
+        d.performance.cache_max_bytes,
+        MIN_STORE_BYTES,
+        MAX_STORE_BYTES,
+      ),
       cache_layers: cacheLayers.filter((l): l is Layer => LAYERS.includes(l as Layer)),
       max_concurrent_signals: int(
         ctx,

@@ -34,6 +34,8 @@ export interface PerformanceConfig {
   readonly buffer_flush_ms: number;
   readonly cache_ttl_seconds: number;
   readonly cache_max_entries: number;
+  /** Estimated bytes of cached answers at most (each answer's text, twice its length, and its record). */
+  readonly cache_max_bytes: number;
   readonly cache_layers: readonly Layer[];
   readonly max_concurrent_signals: number;
   readonly max_queue_depth: number;
@@ -101,6 +103,8 @@ export interface ServerConfig {
   readonly drain_timeout_ms: number;
   readonly results_ttl_seconds: number;
   readonly results_max_entries: number;
+  /** Estimated bytes of finished requests kept for GET /v1/signals/:id at most (their results and trace). */
+  readonly results_max_bytes: number;
   /** YAML mapping of client name → bearer key for the signal API; empty: the signal API is open. */
   readonly api_keys_file: string;
   /** Shared secret between the runtime pods of one cluster (peer route); empty: peers unauthenticated. */

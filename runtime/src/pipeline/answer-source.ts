@@ -5,7 +5,7 @@ import { costOf } from './cost.ts';
 import type { ModelAnswer, ModelCall } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
-import { type CacheLookup, cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
+import { answerBytes, type CacheLookup, cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
 
 export interface AnswerSourceDeps {
   readonly config: Config;
@@ -38,6 +38,8 @@ export class AnswerSource {
     this.#obs = d.observer;
     this.#cache = new ResponseCache<ModelAnswer>({
       maxEntries: p.cache_max_entries,
+      maxBytes: p.cache_max_bytes,
+      sizeOf: answerBytes,
       ttlMs: p.cache_ttl_seconds * 1000,
     });
     this.#layers = new Set(p.cache_layers);

@@ -21,6 +21,9 @@ export const cacheKey = (scope: string, content: string): string =>
     ? `${scope}\0${content}`
     : `${scope}#${hash('sha256', content, 'base64url')}`;
 
+/** A cached answer's estimated bytes: its text (two bytes a character at most) and its record. */
+export const answerBytes = (a: { readonly text: string }): number => 256 + 2 * a.text.length;
+
 export interface CacheLookup<V> {
   readonly value: V;
   /** True when the answer came from the cache or from another caller's in-flight call. */
@@ -40,11 +43,14 @@ export class ResponseCache<V extends {}> {
   readonly #lru: LRUCache<string, V>;
   readonly #inflight = new Map<string, Inflight<V>>();
 
-  constructor(opts: { maxEntries: number; ttlMs: number }) {
+  constructor(opts: { maxEntries: number; maxBytes: number; sizeOf: (value: V) => number; ttlMs: number }) {
     // ttlResolution 0: lru-cache then reads the clock on each staleness check, as it does anyway;
     // at its default (1 ms) it also arms and unrefs a fresh timer on every read to forget the time.
+    // An answer larger than the whole budget is not cached (lru-cache refuses it).
     this.#lru = new LRUCache<string, V>({
       max: opts.maxEntries,
+      maxSize: opts.maxBytes,
+      sizeCalculation: opts.sizeOf,
       ttl: opts.ttlMs,
       ttlAutopurge: false,
       ttlResolution: 0,

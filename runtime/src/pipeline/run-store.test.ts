@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { RunRegistry } from './run-registry.ts';
-import { RunStore } from './run-store.ts';
+import { RunStore, runBytes } from './run-store.ts';
 
-function setup(maxEntries: number) {
-  const store = new RunStore(maxEntries, 60_000);
+function setup(maxEntries: number, maxBytes = 1 << 30) {
+  const store = new RunStore({ maxEntries, maxBytes, ttlMs: 60_000 });
   const runs = new RunRegistry(new ManualClock());
   const start = (id: string) => {
     const run = runs.open({
@@ -18,8 +18,8 @@ function setup(maxEntries: number) {
     store.add(run);
     return run;
   };
-  const finish = (run: ReturnType<typeof start>) =>
-    run.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+  const finish = (run: ReturnType<typeof start>, content = 'ok') =>
+    run.close({ results: [{ neuron: 'impl', layer: 'L2', content }] });
   return { store, start, finish };
 }
 
@@ -39,5 +39,35 @@ describe('RunStore', () => {
     expect(store.get('r0')).toBeUndefined();
     expect(store.get('r1')).toBeUndefined();
     expect(store.get('r4')?.status).toBe('completed');
+  });
+
+  it('keeps finished requests up to maxBytes of their estimated size, dropping the oldest first', () => {
+    const big = 'x'.repeat(100_000); // ≈ 200 kB each as estimated
+    const { store, start, finish } = setup(1000, 1_048_576);
+    for (let i = 0; i < 8; i++) finish(start(`big-${i}`), big);
+    const kept = Array.from({ length: 8 }, (_, i) => store.get(`big-${i}`) !== undefined);
+    // Five fit in 1 MiB; the three oldest went, the newest are all there.
+    expect(kept).toEqual([false, false, false, true, true, true, true, true]);
+    expect(store.get('big-7')?.results[0]?.content).toBe(big);
+  });
+
+  it('keeps a finished request larger than the whole budget, so its caller still sees how it ended', () => {
+    const { store, start, finish } = setup(1000, 1_048_576);
+    finish(start('small'));
+    finish(start('huge'), 'y'.repeat(600_000));
+    expect(store.get('huge')?.status).toBe('completed');
+    expect(store.get('small')).toBeUndefined();
+  });
+});
+
+describe('runBytes', () => {
+  it('counts two bytes a character of each result, and a record per result, trace entry and error', () => {
+    const none = runBytes({ results: [], trace: [], errors: [] });
+    const one = runBytes({
+      results: [{ neuron: 'a', layer: 'L2', content: 'z'.repeat(1000) }],
+      trace: [],
+      errors: [],
+    });
+    expect(one - none).toBe(128 + 2000);
   });
 });

@@ -3,13 +3,37 @@ import type { RequestRun, RunView } from './request-run.ts';
 
 // Requests by id for GET /v1/signals/:id and its event stream. A run still running is always kept
 // (admission bounds how many there are), so a caller that was answered 202 can always see where its
-// request ended; finished runs are kept up to `maxEntries` and for `ttlMs` after their end.
+// request ended; finished runs are kept for `ttlMs` after their end, up to `maxEntries` of them and
+// `maxBytes` of their estimated size (the oldest go first): results may be megabytes each, so a count
+// alone would let a few clients hold gigabytes.
+
+/**
+ * What a finished run holds, estimated: its results' text (two bytes a character, as V8 may store
+ * it), a record per result, trace entry and error. Recorded events point at the same entries.
+ */
+export function runBytes(run: Pick<RequestRun, 'results' | 'trace' | 'errors'>): number {
+  let bytes = 1024 + run.trace.length * 512 + run.errors.length * 256;
+  for (const r of run.results) bytes += 128 + 2 * r.content.length;
+  return bytes;
+}
+
+export interface RunStoreLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly ttlMs: number;
+}
 
 export class RunStore {
   readonly #running = new Map<string, RequestRun>();
   readonly #finished: LRUCache<string, RequestRun>;
-  constructor(maxEntries: number, ttlMs: number) {
-    this.#finished = new LRUCache({ max: maxEntries, ttl: ttlMs });
+  constructor(limits: RunStoreLimits) {
+    this.#finished = new LRUCache<string, RequestRun>({
+      max: limits.maxEntries,
+      ttl: limits.ttlMs,
+      maxSize: limits.maxBytes,
+      // A run larger than the whole budget is still kept, alone: its caller must see how it ended.
+      sizeCalculation: (run) => Math.min(runBytes(run), limits.maxBytes),
+    });
   }
   add(run: RequestRun): void {
     run.record();
