@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Started, startRuntime } from './support/runtime.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { answer, type Started, startRuntime } from './support/runtime.ts';
 
 // GET /v1/admin/load: the report the operator's autoscaler reads from each pod.
 
@@ -54,5 +54,34 @@ describe('GET /v1/admin/load', () => {
     const res = await fetch(`${rt.url}/v1/admin/load`, { headers: { authorization: 'Bearer sesame' } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { limit: number }).limit).toBe(8);
+  });
+
+  it('finishes every signal that arrived, those left when their request ended as cancelled', async () => {
+    // One slot and a slow L4: most signals are still queued when their request's deadline passes.
+    rt = await startRuntime({
+      performance: { max_concurrent_signals: 1, cache_layers: [] },
+      claude: { mock_responses: { L4: [answer('default', 'FORWARD_TO: design-1\nCONTENT: onwards', 150)] } },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => rt!.post('/v1/signals?timeout_ms=400', { content: `task ${i}` })),
+    );
+    expect(answers.filter((a) => a.body.status === 'timed_out').length).toBeGreaterThan(0);
+    await vi.waitFor(async () =>
+      expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0 }),
+    );
+    const r = (await rt.get('/v1/admin/load')).body;
+    expect(r.completed).toBe(r.arrived);
+    let cancelled = 0;
+    for (const neuron of ['strategic-1', 'design-1', 'impl-1']) {
+      expect(r.neurons[neuron].completed, neuron).toBe(r.neurons[neuron].arrived);
+      const done = await Promise.all(
+        ['ok', 'error', 'cancelled'].map((outcome) => rt!.metric('hal9_signals_total', { neuron, outcome })),
+      );
+      expect(done[0]! + done[1]! + done[2]!, neuron).toBe(
+        await rt.metric('hal9_signals_arrived_total', { neuron }),
+      );
+      cancelled += done[2]!;
+    }
+    expect(cancelled).toBeGreaterThan(0);
   });
 });

@@ -42,6 +42,7 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
           arrived: m.arrived.labels(l),
           ok: m.signals.labels({ ...l, outcome: 'ok' }),
           error: m.signals.labels({ ...l, outcome: 'error' }),
+          cancelled: m.signals.labels({ ...l, outcome: 'cancelled' }),
           shed: exposedAtZero(m.shed.labels(l)),
           cacheRequests: m.cacheRequests.labels(l),
           cacheHits: m.cacheHits.labels(l),
@@ -70,6 +71,10 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
     finished(n, f) {
       const c = per.get(n.id);
       if (!c) return;
+      if (f.outcome === 'cancelled') {
+        c.cancelled.inc();
+        return;
+      }
       c.processing.observe(f.processingMs / 1000);
       c.latency.observe(f.latencyMs / 1000);
       (f.outcome === 'ok' ? c.ok : c.error).inc();

@@ -116,7 +116,7 @@ export class Engine {
       limit: p.max_concurrent_signals,
       maxQueue: p.max_queue_depth,
       process: (w) => this.#step.run(w),
-      isStale: (w) => !w.run.running || this.#step.missedObjective(w),
+      isStale: (w) => this.#step.abandoned(w) || this.#step.missedObjective(w),
       pull: (free) => {
         const batch = this.#local.take(free);
         if (batch.length > 0) observer.batch('local', batch.length);

@@ -82,13 +82,13 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
     },
     finished(n, f) {
       completed++;
+      const t = tallies.get(n.id);
+      if (t) t.completed++;
+      // A cancelled signal had no answer: its time says nothing of the latency callers see.
+      if (f.outcome === 'cancelled') return;
       const s = f.latencyMs / 1000;
       all.observe(s);
-      const t = tallies.get(n.id);
-      if (t) {
-        t.completed++;
-        t.latency.observe(s);
-      }
+      t?.latency.observe(s);
     },
     forwarded(n, target) {
       const t = tallies.get(n.id);

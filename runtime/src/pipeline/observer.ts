@@ -5,13 +5,15 @@ import type { BreakerState } from './breaker.ts';
 // What the pipeline tells the outside world. The stages call an observer; the Prometheus metrics and
 // the load report the operator reads are two implementations, so no stage imports a metrics library.
 
-export type SignalOutcome = 'ok' | 'error';
+/** `cancelled`: the signal's request ended (its deadline, a drain) before the signal had its answer. */
+export type SignalOutcome = 'ok' | 'error' | 'cancelled';
 export type DropReason = 'not_connected' | 'hop_limit' | 'cycle' | 'fanout_limit' | 'budget';
 
 export interface SignalFinish {
   readonly outcome: SignalOutcome;
   readonly cached: boolean;
-  /** Arrival at this pod → answer, queue wait included (what a caller of this neuron sees). */
+  /** Arrival at this pod → answer, queue wait included (what a caller of this neuron sees); for a
+   * cancelled signal, arrival → the end of its request: no answer's latency, so not observed as one. */
   readonly latencyMs: number;
   /** Slot taken → answer. */
   readonly processingMs: number;

@@ -78,12 +78,28 @@ export class SignalStep {
     return true;
   }
 
+  /**
+   * A signal whose request ended (its deadline, a drain) before the signal took a slot: it is
+   * dropped, and finishes as cancelled, so what arrived at a neuron always finishes there.
+   */
+  abandoned({ run, signal, arrivedAt }: Work): boolean {
+    if (run.running) return false;
+    const d = this.#d;
+    d.observer.finished(d.neurons.get(signal.to)!, {
+      outcome: 'cancelled',
+      cached: false,
+      latencyMs: d.clock.now() - arrivedAt,
+      processingMs: 0,
+    });
+    return true;
+  }
+
   // Two plain handlers on the answer's promise rather than an async function: no suspended frame
   // per hop.
   run(w: Work): Promise<void> {
     const d = this.#d;
     const { run, signal, arrivedAt, parent } = w;
-    if (!run.running) return DONE;
+    if (this.abandoned(w)) return DONE;
     const neuron = d.neurons.get(signal.to)!;
     w.startedAt = d.clock.now();
     d.counters.started(neuron.id);
@@ -153,8 +169,9 @@ export class SignalStep {
     d.counters.failed(neuron.id);
     const now = d.clock.now();
     const error = toErrorInfo(e, neuron.id);
+    // Its request ended first (the call was cut off by its deadline or a drain): cancelled, not failed.
     d.observer.finished(neuron, {
-      outcome: 'error',
+      outcome: w.run.running ? 'error' : 'cancelled',
       cached: false,
       latencyMs: now - w.arrivedAt,
       processingMs: now - w.startedAt,
