@@ -236,4 +236,19 @@ describe('routing', () => {
     );
     expect(Object.keys(res.body.results[2])).toEqual(['error']);
   });
+
+  it('applies a batch call’s ?timeout_ms to each of its requests, and refuses the parameters a batch has not', async () => {
+    rt = await startRuntime({ claude: { mock_responses: { L2: [answer('slow', 'RESULT: late', 2_000)] } } });
+    const res = await rt.post('/v1/signals/batch?timeout_ms=100', {
+      signals: [{ content: 'slow one' }, { content: 'quick one' }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['timed_out', 'completed']);
+    for (const q of ['wait=false', 'stream=true', 'timeout_ms=0', 'timeout_ms=abc', 'nonsense=1']) {
+      const bad = await rt.post(`/v1/signals/batch?${q}`, { signals: [{ content: 'x' }] });
+      expect(bad.status, q).toBe(400);
+      expect(bad.body.error.code, q).toBe('INVALID_REQUEST');
+      expect(bad.body.error.field, q).toBe(q.split('=')[0]);
+    }
+  });
 });

@@ -20,14 +20,23 @@ export const signalInput = {
   },
 } as const;
 
+const timeoutMs = { type: 'string', pattern: '^[1-9][0-9]{0,6}$' } as const;
+
 export const submitQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
     wait: { type: 'string', enum: ['true', 'false'] },
     stream: { type: 'string', enum: ['true', 'false'] },
-    timeout_ms: { type: 'string', pattern: '^[1-9][0-9]{0,6}$' },
+    timeout_ms: timeoutMs,
   },
+} as const;
+
+/** A batch is always answered whole (no wait=false or stream); its requests share one timeout_ms. */
+export const batchQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { timeout_ms: timeoutMs },
 } as const;
 
 export const batchInput = {

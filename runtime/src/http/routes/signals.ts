@@ -6,7 +6,15 @@ import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
-import { accepted, batchInput, batchView, runView, signalInput, submitQuery } from '../schemas.ts';
+import {
+  accepted,
+  batchInput,
+  batchQuery,
+  batchView,
+  runView,
+  signalInput,
+  submitQuery,
+} from '../schemas.ts';
 import { type SseOptions, streamRun } from '../sse.ts';
 
 // The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
@@ -124,15 +132,16 @@ export async function signalRoutes(
     return reply;
   });
 
-  app.post<{ Body: { signals: SignalBody[] } }>(
+  app.post<{ Body: { signals: SignalBody[] }; Querystring: { timeout_ms?: string } }>(
     '/v1/signals/batch',
-    { schema: { body: batchInput, response: { 200: batchView } } },
+    { schema: { body: batchInput, querystring: batchQuery, response: { 200: batchView } } },
     async (req, reply) => {
       let backOff: Hal9Error | undefined;
       let backOffs = 0;
+      const timeoutMs = req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined;
       const items = req.body.signals.map((s) => {
         try {
-          return submit(req, s).done.then(publicView);
+          return submit(req, s, timeoutMs).done.then(publicView);
         } catch (e) {
           const err = toHal9Error(e);
           if (err.details.retryAfterSeconds !== undefined) {
