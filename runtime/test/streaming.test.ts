@@ -167,6 +167,18 @@ describe('event streams', () => {
     ]);
   });
 
+  it('refuses a Last-Event-ID past the latest event of a running request, naming both', async () => {
+    rt = await startRuntime(heldImpl);
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'still working' });
+    const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`, {
+      headers: { 'last-event-id': '50' },
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; field: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'INVALID_REQUEST', field: 'last-event-id' });
+    expect(body.error.message).toMatch(/Last-Event-ID 50 is past this request's latest event \(\d\)/);
+  });
+
   it('a client that has every event of an ended request gets 204, so an EventSource stops reconnecting', async () => {
     rt = await startRuntime();
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'done already' });

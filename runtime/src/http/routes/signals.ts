@@ -127,6 +127,14 @@ export async function signalRoutes(
     // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
     // with nothing left to send, until the client gave up.
     if (!run.running && last >= run.lastEventId) return reply.code(204).send();
+    // An id this request has not reached names events it never sent (another request's stream, a
+    // client's bug): streaming from there would send events the client claims to have.
+    if (last > run.lastEventId)
+      throw new Hal9Error(
+        'INVALID_REQUEST',
+        `Last-Event-ID ${last} is past this request's latest event (${run.lastEventId})`,
+        { field: 'last-event-id' },
+      );
     reply.hijack();
     streamRun(reply.raw, run, last, sse);
     return reply;
