@@ -44,6 +44,7 @@ export interface Lifecycle {
 export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle: Lifecycle } {
   const { engine, store, registry } = deps;
   const lifecycle: Lifecycle = { draining: false };
+  const limits = { bodyLimitBytes: deps.bodyLimit };
   const app = Fastify({
     logger: deps.logger ?? false,
     // Per-request logs would cost more than the work on the hot path; errors are still logged.
@@ -66,7 +67,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     clientErrorHandler: (err, socket) => writeClientError(err, socket),
     // The router's own errors (a bad percent-encoding) too.
     frameworkErrors: (e, _req, reply) => {
-      sendError(reply, toHal9Error(e));
+      sendError(reply, toHal9Error(e, limits));
     },
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
@@ -74,9 +75,12 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  // Every body is JSON: JSON sent as text/plain is refused for its content-type (415), not read as a
+  // string that then "must be object".
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((e, _req, reply) => {
-    const err = toHal9Error(e);
+    const err = toHal9Error(e, limits);
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
     return sendError(reply, err);
   });

@@ -28,6 +28,31 @@ describe('HTTP errors', () => {
     expect(res.body.error.message).toEqual(expect.any(String));
   });
 
+  it('names the limit a body is over, the field that is missing, and the content-type bodies need', async () => {
+    const big = await rt.post('/v1/signals', { content: 'x'.repeat(4096) });
+    expect(big.body.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'body',
+      message: 'the body is larger than server.body_limit_bytes (2048 bytes)',
+    });
+    const missing = await rt.post('/v1/signals', {});
+    expect(missing.body.error).toEqual({
+      code: 'INVALID_REQUEST',
+      field: 'content',
+      message: 'body.content is required',
+    });
+    // JSON sent as text/plain is refused for its content-type, not read as a string.
+    const plain = await fetch(`${rt.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"content":"x"}',
+    });
+    expect(plain.status).toBe(400);
+    const error = ((await plain.json()) as { error: { field: string; message: string } }).error;
+    expect(error.field).toBe('content-type');
+    expect(error.message).toContain('send content-type: application/json');
+  });
+
   it('says what is wrong with a body that is not JSON, empty, or has a prototype key', async () => {
     const send = (body: string) =>
       fetch(`${rt.url}/v1/signals`, {

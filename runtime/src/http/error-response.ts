@@ -11,8 +11,13 @@ export interface ErrorBody {
   readonly error: { code: string; message: string; field?: string; retryAfterSeconds?: number };
 }
 
+/** The server's limits, quoted in the errors that hit them. */
+export interface ErrorLimits {
+  readonly bodyLimitBytes: number;
+}
+
 /** Normalises anything thrown in a handler (fastify's own errors included) into a Hal9Error. */
-export function toHal9Error(e: unknown): Hal9Error {
+export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
   if (isHal9Error(e)) return e;
   const fe = e as FastifyError & {
     validation?: { instancePath?: string; params?: Record<string, unknown> }[];
@@ -28,17 +33,22 @@ export function toHal9Error(e: unknown): Hal9Error {
       .map((x) => x.replaceAll('~1', '/').replaceAll('~0', '~'));
     const path = [...segments, ...(extra !== undefined ? [extra] : [])].join('.');
     const field = path || base;
-    return new Hal9Error(
-      'INVALID_REQUEST',
-      `${base}${path ? `.${path}` : ''} ${fe.message.replace(/^(body|querystring|params)\/?\S* /, '')}`,
-      {
-        field,
-      },
-    );
+    // ajv says a missing property "must have required property 'x'" of its parent; the field is named.
+    const what =
+      v.params?.missingProperty !== undefined
+        ? 'is required'
+        : fe.message.replace(/^(body|querystring|params)\/?\S* /, '');
+    return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new Hal9Error('PAYLOAD_TOO_LARGE');
+      return limits
+        ? new Hal9Error(
+            'PAYLOAD_TOO_LARGE',
+            `the body is larger than server.body_limit_bytes (${limits.bodyLimitBytes} bytes)`,
+            { field: 'body' },
+          )
+        : new Hal9Error('PAYLOAD_TOO_LARGE');
     case 'FST_ERR_BAD_URL':
       return new Hal9Error('INVALID_REQUEST', 'the URL is not valid (bad percent-encoding)', {
         field: 'url',
@@ -51,6 +61,13 @@ export function toHal9Error(e: unknown): Hal9Error {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new Hal9Error('INVALID_JSON', fe.message, { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new Hal9Error(
+        'INVALID_REQUEST',
+        `bodies are JSON: send content-type: application/json (${fe.message})`,
+        {
+          field: 'content-type',
+        },
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new Hal9Error('INVALID_REQUEST', fe.message, { field: 'content-type' });
   }
