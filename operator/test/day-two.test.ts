@@ -233,6 +233,38 @@ describe('a Neuron merged with its cluster', () => {
   });
 });
 
+describe('a Neuron whose merged spec the runtime would refuse', () => {
+  it('is Degraded with what to change, and its running pods keep the last good configuration', async () => {
+    await apply([aCluster('c8'), aNeuron('keyless', 'c8')]);
+    await waitForNeuronReady(r, 'keyless');
+    const config = (await r.configMap('keyless-config'))?.data?.['config.yaml'];
+    expect(config).toContain('mode: mock');
+    // api mode on the Neuron, and no apiKeySecretRef on it or its cluster: the CRDs admit it (each
+    // sees one object), the runtime would exit at start.
+    await patch('neuron', 'keyless', { spec: { claude: { mode: 'api' } } });
+    const n = await waitFor(
+      'Neuron keyless Degraded',
+      async () => {
+        const x = await r.neuron('keyless');
+        return condition(x, 'Degraded')?.status === 'True' ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(n, 'Degraded')).toMatchObject({ reason: 'RenderFailed' });
+    expect(condition(n, 'Degraded')?.message).toContain(
+      'neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef',
+    );
+    expect((await r.configMap('keyless-config'))?.data?.['config.yaml']).toBe(config);
+    // Fixed, it rolls out.
+    await patch('neuron', 'keyless', { spec: { claude: { mode: 'mock' } } });
+    await waitFor(
+      'Neuron keyless no longer Degraded',
+      async () => (condition(await r.neuron('keyless'), 'Degraded')?.status === 'False' ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
+  });
+});
+
 describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
   it('says in a condition that the scale has no effect', async () => {
     await apply([

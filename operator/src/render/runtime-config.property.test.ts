@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderNeuron } from './render-neuron.ts';
+import { RenderRefusedError } from './runtime-config.ts';
 
 // Every Neuron and Hal9Cluster the CRD schemas admit must render a configuration that the runtime's
 // own parser accepts: a bound the runtime enforces and the CRD does not is found here, not by a pod
@@ -137,7 +138,16 @@ describe('every configuration the CRDs admit', () => {
             metadata: { name: 'n', namespace: 'ns', uid: 'u' },
             spec: { cluster: 'hal9', ...n, ...own },
           } as unknown as Neuron;
-          const { runtimeConfig } = renderNeuron({ cluster, neuron, peers: [] });
+          let runtimeConfig: string;
+          try {
+            runtimeConfig = renderNeuron({ cluster, neuron, peers: [] }).runtimeConfig;
+          } catch (e) {
+            // What the schemas cannot see (the merged mode without a key anywhere, the sum of the
+            // sizes) is refused by the render, naming what to fix, and never reaches a pod.
+            expect(e).toBeInstanceOf(RenderRefusedError);
+            expect((e as Error).message).toMatch(/sets claude\.apiKeySecretRef|a ConfigMap holds: shorten/);
+            return;
+          }
           expect(() => parseConfigText(runtimeConfig)).not.toThrow();
         },
       ),

@@ -3,12 +3,46 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { aHal9Cluster, aNeuron, defaultTopology } from '../testing/builders.ts';
 import { renderNeuron } from './render-neuron.ts';
+import { RenderRefusedError } from './runtime-config.ts';
 
 const topology = defaultTopology();
 const renderOf = (name: string, cluster = aHal9Cluster(), peers = topology) =>
   renderNeuron({ cluster, neuron: peers.find((n) => n.metadata?.name === name)!, peers });
 
 describe('runtime configuration', () => {
+  it("carries only the mock answers of the neuron's own layer", () => {
+    const answers = (layer: string) => [{ trigger: 'default', response: `RESULT: ${layer}`, delayMs: 0 }];
+    const cluster = aHal9Cluster({
+      claude: { mockResponses: { L2: answers('L2'), L3: answers('L3'), L4: answers('L4') } },
+    });
+    expect(
+      Object.keys(parseConfigText(renderOf('design-1', cluster).runtimeConfig).claude.mock_responses),
+    ).toEqual(['L3']);
+    expect(
+      Object.keys(parseConfigText(renderOf('impl-1', cluster).runtimeConfig).claude.mock_responses),
+    ).toEqual(['L2']);
+  });
+
+  it('refuses what the runtime or the apiserver would refuse, naming what to change', () => {
+    const api = aNeuron('impl-1', { claude: { mode: 'api' } });
+    expect(() => renderNeuron({ cluster: aHal9Cluster(), neuron: api, peers: [api] })).toThrow(
+      RenderRefusedError,
+    );
+    expect(() => renderNeuron({ cluster: aHal9Cluster(), neuron: api, peers: [api] })).toThrow(
+      /neither the Neuron nor its Hal9Cluster sets claude\.apiKeySecretRef/,
+    );
+    // 64 answers of 16,384 characters each: every one within the schema, together over 1 MiB.
+    const big = Array.from({ length: 64 }, (_, i) => ({
+      trigger: `t${i}`,
+      response: 'r'.repeat(16_384),
+      delayMs: 0,
+    }));
+    const huge = aNeuron('impl-1', { claude: { mockResponses: { L2: big } } });
+    expect(() => renderNeuron({ cluster: aHal9Cluster(), neuron: huge, peers: [huge] })).toThrow(
+      /over the 1048576 a ConfigMap holds: shorten claude\.mockResponses\.L2 \(about \d+ bytes\) or systemPrompt \(0 bytes\)/,
+    );
+  });
+
   it('hosts the neuron locally and its connections as remote neurons behind their Services', () => {
     const doc = parse(renderOf('design-1').runtimeConfig);
     expect(doc.cluster).toEqual({ name: 'hal9' });

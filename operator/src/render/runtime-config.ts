@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Neuron } from '@hal9/api';
 import { stringify } from 'yaml';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import { configKey } from './config-map.ts';
 import { neuronEndpoint, runtimePort } from './labels.ts';
 
 export interface RuntimeConfigInput {
@@ -57,7 +58,10 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
     backward_connections: spec.backwardConnections.filter((id) => connected.has(id)),
     ...(c.fallbackModels && c.fallbackModels.length > 0 ? { fallback_models: [...c.fallbackModels] } : {}),
   };
+  // Only this neuron's layer: the runtime answers for the one neuron it hosts, and every layer's
+  // answers at their schema limits would not fit in a ConfigMap.
   const mock = Object.entries(c.mockResponses ?? {})
+    .filter(([layer]) => layer === spec.layer)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([layer, list]) => [
       layer,
@@ -147,10 +151,29 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
     (id) =>
       `connection ${id}: no Neuron named ${id} of cluster ${input.spec.cluster} in namespace ${input.namespace}; it is left out of the runtime configuration until it exists`,
   );
+  // A configuration the runtime (or the apiserver) would refuse is never rolled out: the reconcile
+  // fails with this message (RenderFailed) and the running pods keep the last good one.
   if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {
-    warnings.push(
-      'claude.mode is api but no claude.apiKeySecretRef is set on the Neuron or its Hal9Cluster: the runtime has no API key',
+    throw new RenderRefusedError(
+      'claude.mode is api but neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef: the runtime would refuse to start without an API key. Set claude.apiKeySecretRef, or claude.mode: mock',
+    );
+  }
+  const bytes = Buffer.byteLength(yaml) + configKey.length;
+  if (bytes > MAX_CONFIG_MAP_BYTES) {
+    const mockBytes = Buffer.byteLength(
+      JSON.stringify(input.spec.claude.mockResponses?.[input.spec.layer] ?? []),
+    );
+    throw new RenderRefusedError(
+      `the runtime configuration is ${bytes} bytes, over the ${MAX_CONFIG_MAP_BYTES} a ConfigMap holds: shorten claude.mockResponses.${input.spec.layer} (about ${mockBytes} bytes) or systemPrompt (${Buffer.byteLength(input.spec.systemPrompt)} bytes)`,
     );
   }
   return { yaml, hash, warnings };
+}
+
+/** What the apiserver accepts in one ConfigMap's data (keys and values together). */
+export const MAX_CONFIG_MAP_BYTES = 1_048_576;
+
+/** A spec the CRD schemas admitted that renders something the runtime or the apiserver would refuse. */
+export class RenderRefusedError extends Error {
+  override readonly name = 'RenderRefusedError';
 }
