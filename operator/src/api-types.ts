@@ -77,4 +77,14 @@ export const annotations = Object.freeze({
   paused: 'hal9.ai/paused',
 });
 
+/**
+ * Whether an object's annotations pause it: `hal9.ai/paused` present with any value but "false" (in
+ * any case), so `yes`, `True` or `1` pause as surely as `true`, as the presence of Cluster API's
+ * pause annotation does. A typo must never leave a user believing rollouts are held.
+ */
+export function isPaused(a: Readonly<Record<string, string>> | undefined): boolean {
+  const v = a?.[annotations.paused];
+  return v !== undefined && v.trim().toLowerCase() !== 'false';
+}
+
 export const fieldManager = 'hal9-operator';

@@ -1,10 +1,10 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import {
-  annotations,
   apiVersion,
   fieldManager,
   type Hal9Cluster,
+  isPaused,
   type Neuron,
   type NeuronStatus,
   type RenderNeuron,
@@ -84,7 +84,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     const log = deps.logger.child({ neuron: key });
     const clusterName = neuron.spec?.cluster ?? '';
     const cluster = deps.clusters.get(clusterName, namespace);
-    const paused = neuron.metadata?.annotations?.[annotations.paused] === 'true';
+    const paused = isPaused(neuron.metadata?.annotations);
     const liveDeployment = () =>
       deps.children.Deployment.get(deploymentName(neuron, deps), namespace) as V1Deployment;
     const base = {

@@ -80,7 +80,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
           ConditionType.Paused,
           'True',
           Reason.Paused,
-          'Annotation hal9.ai/paused is "true"; no changes are made',
+          'Annotation hal9.ai/paused is set (to anything but "false"); no changes are made',
         )
       : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
   );

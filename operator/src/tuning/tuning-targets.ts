@@ -1,4 +1,4 @@
-import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import { type Hal9Cluster, isPaused, type Neuron } from '../api-types.ts';
 import { keyOf, type ObjectReader } from '../controller/object-reader.ts';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
@@ -23,7 +23,7 @@ export function tuningTargets(
   const retire: Neuron[] = [];
   for (const neuron of neurons) {
     const m = neuron.metadata;
-    if (!m?.name || m.deletionTimestamp || m.annotations?.['hal9.ai/paused'] === 'true') continue;
+    if (!m?.name || m.deletionTimestamp || isPaused(m.annotations)) continue;
     const cluster = clusters.get(neuron.spec?.cluster ?? '', m.namespace);
     let enabled = false;
     if (cluster) {
