@@ -364,6 +364,36 @@ describe('charts/hal9-operator', () => {
     expect(zero.stderr).toMatch(/replicaCount/);
   });
 
+  it("replaces the default Prometheus namespace selector with the user's, never merges the two", () => {
+    const selectorOf = (...extra: string[]) => {
+      const args: string[] = one(render(...extra), 'Deployment').spec.template.spec.containers[0].args;
+      return args[args.indexOf('--prometheus-namespace-selector') + 1];
+    };
+    expect(selectorOf()).toBe('kubernetes.io/metadata.name=monitoring');
+    expect(selectorOf('--set', 'networkPolicy.prometheusNamespaceSelector.purpose=observability')).toBe(
+      'purpose=observability',
+    );
+  });
+
+  it('refuses pod CIDRs and selector keys the operator would refuse at start', () => {
+    for (const cidrs of ['10.0.0.0/33', '999.1.1.1/8', '10.244.0.0', 'fd00::/129', '10.0.0.0/8,nonsense']) {
+      const bad = template('--set-string', `tuning.podCidrs=${cidrs.replaceAll(',', '\\,')}`);
+      expect(bad.status, cidrs).not.toBe(0);
+      expect(bad.stderr, cidrs).toMatch(/podCidrs/);
+    }
+    for (const cidrs of ['10.244.0.0/16', '10.0.0.0/8, 172.16.0.0/12', 'fd00::/8', '::/0,127.0.0.0/8']) {
+      expect(template('--set-string', `tuning.podCidrs=${cidrs.replaceAll(',', '\\,')}`).status, cidrs).toBe(
+        0,
+      );
+    }
+    const badKey = template('--set', 'networkPolicy.prometheusNamespaceSelector.bad key=v');
+    expect(badKey.status).not.toBe(0);
+    expect(badKey.stderr).toMatch(/invalid propertyName 'bad key'/);
+    expect(template('--set', 'networkPolicy.prometheusNamespaceSelector.example\\.com/team=obs').status).toBe(
+      0,
+    );
+  });
+
   it('refuses one port for metrics and probes, naming both values', () => {
     const same = template('--set', 'health.port=8080');
     expect(same.status).not.toBe(0);
