@@ -28,6 +28,9 @@ const cacheOffPerformance =
 const cacheOffNeuron =
   'the runtime refuses 0 and negative values. To turn the cache off, set cache.enabled: false';
 
+// The CRD's CEL pattern for a label key.
+const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 interface NodeLabel {
   readonly key: string;
   readonly operator?: string;
@@ -37,6 +40,11 @@ interface NodeLabel {
 function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): string[] {
   const problems: string[] = [];
   (list ?? []).forEach((l, i) => {
+    if (!labelKey.test(l.key)) {
+      problems.push(
+        `${path}[${i}].key: key must be a node label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+      );
+    }
     const op = l.operator ?? 'In';
     const n = l.values?.length ?? 0;
     if ((op === 'In' || op === 'NotIn') && n === 0) {
@@ -71,9 +79,6 @@ const quantityMessages = {
   hugepages:
     'nodeTuning.hugepages.quantity must be a non-negative memory quantity such as "512Mi" or "1Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
 };
-
-// The CRD's CEL pattern for a label key.
-const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
 export function sectionRules(s: Sections, p: string): string[] {
@@ -131,11 +136,23 @@ export function sectionRules(s: Sections, p: string): string[] {
       }
     }
   }
+  for (const key of Object.keys(s.placement?.nodeSelector ?? {})) {
+    if (!labelKey.test(key)) {
+      problems.push(
+        `${p}.placement.nodeSelector: each nodeSelector key must be a node label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+      );
+    }
+  }
   problems.push(...nodeLabelRules(s.placement?.requiredNodeLabels, `${p}.placement.requiredNodeLabels`));
   problems.push(...nodeLabelRules(s.placement?.preferredNodeLabels, `${p}.placement.preferredNodeLabels`));
   (s.placement?.tolerations ?? []).forEach((t, i) => {
     // A missing operator is Equal, as in a pod's tolerations.
     const op = t.operator ?? 'Equal';
+    if (t.key && !labelKey.test(t.key)) {
+      problems.push(
+        `${p}.placement.tolerations[${i}].key: key must be a taint key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+      );
+    }
     if (op === 'Exists' && t.value) {
       problems.push(
         `${p}.placement.tolerations[${i}].value: a toleration with operator Exists takes no value: remove value or use Equal`,

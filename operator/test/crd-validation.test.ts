@@ -210,6 +210,8 @@ describe('valid ServiceMonitor labels', () => {
 describe('valid tolerations and node selectors', () => {
   const placement = {
     nodeSelector: { 'node-type': 'performance', 'example.com/empty': '' },
+    requiredNodeLabels: [{ key: 'topology.kubernetes.io/zone', operator: 'In' as const, values: ['a'] }],
+    preferredNodeLabels: [{ weight: 5, key: 'node_type.v2', operator: 'Exists' as const }],
     tolerations: [
       // Every taint.
       { operator: 'Exists' as const },
@@ -489,6 +491,29 @@ describe('invalid objects are rejected with a message that says what to fix', ()
         placement: { requiredNodeLabels: [{ key: 'node-type', operator: 'Exists', values: ['x'] }] },
       }),
       'operator Exists and DoesNotExist take no values',
+    ],
+    // Label and taint keys a pod would refuse (the Deployment's apply failed with 422 on every pass).
+    [
+      'a required node label key with a space',
+      cluster({ placement: { requiredNodeLabels: [{ key: 'bad key!', operator: 'Exists' }] } }),
+      'spec.placement.requiredNodeLabels[0].key: Invalid value: key must be a node label key',
+    ],
+    [
+      'a preferred node label key with two slashes in a Neuron',
+      neuron({
+        placement: { preferredNodeLabels: [{ weight: 5, key: 'a/b/c', operator: 'In', values: ['x'] }] },
+      }),
+      'spec.placement.preferredNodeLabels[0].key: Invalid value: key must be a node label key',
+    ],
+    [
+      'a toleration key with a space',
+      cluster({ placement: { tolerations: [{ key: 'sp ace', operator: 'Exists' }] } }),
+      'spec.placement.tolerations[0].key: Invalid value: key must be a taint key',
+    ],
+    [
+      'a nodeSelector key with a space in a Neuron',
+      neuron({ placement: { nodeSelector: { 'node type': 'fast' } } }),
+      'each nodeSelector key must be a node label key',
     ],
     // Tolerations: what the apiserver refuses in a pod (ValidateTolerations) is refused on apply, not by
     // the Deployment the operator renders later.

@@ -246,6 +246,38 @@ const cases: readonly Case[] = [
     'tolerationSeconds applies only to effect NoExecute',
   ],
   [
+    'a required node label key with a space',
+    'Hal9Cluster',
+    'c',
+    { placement: { requiredNodeLabels: [{ key: 'bad key!', operator: 'Exists' }] } },
+    'key must be a node label key',
+  ],
+  [
+    'a preferred node label key with two slashes',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: { preferredNodeLabels: [{ weight: 5, key: 'a/b/c', operator: 'In', values: ['x'] }] },
+    },
+    'key must be a node label key',
+  ],
+  [
+    'a toleration key with a space',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', placement: { tolerations: [{ key: 'sp ace', operator: 'Exists' }] } },
+    'key must be a taint key',
+  ],
+  [
+    'a nodeSelector key that is not a label key',
+    'Hal9Cluster',
+    'c',
+    { placement: { nodeSelector: { 'node type': 'fast' } } },
+    'each nodeSelector key must be a node label key',
+  ],
+  [
     'a ServiceMonitor label key that is not a label key',
     'Hal9Cluster',
     'c',
