@@ -233,6 +233,33 @@ describe('a Neuron merged with its cluster', () => {
   });
 });
 
+describe('an entryNeuron that names no Neuron of the cluster', () => {
+  it('is named in a Warning on the Hal9Cluster, with where requests enter instead, until it exists', async () => {
+    await apply([aCluster('c9', { entryNeuron: 'ghost' }), aNeuron('front', 'c9')]);
+    const warning = async () => condition(await r.cluster('c9'), 'Warning');
+    // Until front is in the operator's cache the message may say no Neuron refers to c9 yet.
+    const expected =
+      'spec.entryNeuron names ghost, which is not a Neuron of this cluster: requests enter by front (the highest layer) instead';
+    const w = await waitFor(
+      'the Warning on c9',
+      async () => {
+        const c = await warning();
+        return c?.status === 'True' && c.message === expected ? c : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(w).toMatchObject({ reason: 'EntryNeuronNotFound' });
+    await apply([aNeuron('ghost', 'c9')]);
+    await waitFor(
+      'no Warning on c9',
+      async () => ((await warning())?.status === 'False' ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+  });
+});
+
 describe('a Neuron whose merged spec the runtime would refuse', () => {
   it('is Degraded with what to change, and its running pods keep the last good configuration', async () => {
     await apply([aCluster('c8'), aNeuron('keyless', 'c8')]);

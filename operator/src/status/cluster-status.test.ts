@@ -24,6 +24,32 @@ describe('the entry endpoint', () => {
     expect(statusWith().entryEndpoint).toBe('http://strategic-1.ns.svc:8080');
     expect(statusWith('ghost').entryEndpoint).toBe('http://strategic-1.ns.svc:8080');
   });
+
+  it('is named in a Warning when spec.entryNeuron names no neuron of the cluster', () => {
+    const warning = (s: ReturnType<typeof statusWith>) => s.conditions?.find((c) => c.type === 'Warning');
+    expect(warning(statusWith('ghost'))).toMatchObject({
+      status: 'True',
+      reason: 'EntryNeuronNotFound',
+      message:
+        'spec.entryNeuron names ghost, which is not a Neuron of this cluster: requests enter by strategic-1 (the highest layer) instead',
+    });
+    expect(warning(statusWith('design-1'))).toMatchObject({ status: 'False', reason: 'NoWarnings' });
+    expect(warning(statusWith())).toMatchObject({ status: 'False', reason: 'NoWarnings' });
+  });
+
+  it('keeps its Warning as it was when nothing changed, so an idle cluster writes nothing', () => {
+    const first = statusWith('ghost');
+    const again = computeClusterStatus({
+      generation: 1,
+      namespace: 'ns',
+      existing: first,
+      neurons: defaultTopology(),
+      entryNeuron: 'ghost',
+      serviceOf: service,
+      now: '2026-01-02T00:00:00Z',
+    });
+    expect(again.conditions).toEqual(first.conditions);
+  });
 });
 
 describe('Ready and Progressing', () => {

@@ -93,12 +93,12 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     );
   }
 
+  next.push(entryWarning(input, cond));
+
   const status: Hal9ClusterStatus = {
     observedGeneration: g,
     conditions: setConditions(
-      input.existing?.conditions?.filter(
-        (c) => c.type !== ConditionType.Paused && c.type !== ConditionType.Warning,
-      ),
+      input.existing?.conditions?.filter((c) => c.type !== ConditionType.Paused),
       next,
       input.now,
     ),
@@ -108,6 +108,29 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   const endpoint = entryEndpoint(input);
   if (endpoint) status.entryEndpoint = endpoint;
   return status;
+}
+
+/**
+ * A spec.entryNeuron that names no Neuron of the cluster (a typo, a Neuron not applied yet): requests
+ * then enter by the highest layer, which is documented but must not pass unseen.
+ */
+function entryWarning(
+  input: ClusterStatusInput,
+  cond: (type: string, status: 'True' | 'False', reason: string, message: string) => ConditionInput,
+): ConditionInput {
+  const named = input.entryNeuron;
+  if (!named || input.neurons.some((n) => nameOf(n) === named))
+    return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
+  const fallback = pickEntryNeuron(undefined, input.neurons);
+  const instead = fallback
+    ? `requests enter by ${nameOf(fallback)} (the highest layer) instead`
+    : 'no Neuron refers to this cluster yet';
+  return cond(
+    ConditionType.Warning,
+    'True',
+    Reason.EntryNeuronNotFound,
+    `spec.entryNeuron names ${named}, which is not a Neuron of this cluster: ${instead}`,
+  );
 }
 
 /** The Service of the entry neuron (spec.entryNeuron, else the highest layer), as an in-cluster URL. */

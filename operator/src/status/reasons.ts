@@ -25,6 +25,8 @@ export const Reason = Object.freeze({
   PrivilegedInitContainers: 'PrivilegedInitContainers',
   RenderWarnings: 'RenderWarnings',
   NoWarnings: 'NoWarnings',
+  /** Hal9Cluster: spec.entryNeuron names no Neuron of the cluster (requests enter by the fallback). */
+  EntryNeuronNotFound: 'EntryNeuronNotFound',
   NoNeurons: 'NoNeurons',
   AllNeuronsReady: 'AllNeuronsReady',
   NeuronsNotReady: 'NeuronsNotReady',
