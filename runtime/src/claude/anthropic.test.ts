@@ -5,8 +5,10 @@ import {
   type FakeMessagesApi,
   hang,
   message,
+  type Reply,
   raw,
   startFakeMessagesApi,
+  text,
 } from '../../test/support/fake-messages-api.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
@@ -185,6 +187,23 @@ describe('AnthropicBackend over the Agent', () => {
       const e = await failure(be.complete(neuron, 'x'));
       expect(e.code, field).toBe('UPSTREAM_ERROR');
       expect(e.message, field).toContain(field);
+    }
+    // Not a JSON object at all: the message says what the body was.
+    const valid = JSON.stringify(answer({}));
+    const bodies: [Reply, string][] = [
+      [
+        text('<html>502 Bad Gateway</html>', 'application/json'),
+        'its content-type says JSON but the body is not JSON',
+      ],
+      [raw(null), 'the body is null, not a JSON object'],
+      [raw([1, 2]), 'the body is a list, not a JSON object'],
+      [text(valid, 'text/plain'), 'its content-type is not application/json'],
+    ];
+    for (const [reply, says] of bodies) {
+      fake.respond(reply);
+      const e = await failure(be.complete(neuron, 'x'));
+      expect(e.code, says).toBe('UPSTREAM_ERROR');
+      expect(e.message, says).toContain(says);
     }
     // Absent cache counts are zero, as the API omits them when prompt caching did nothing.
     fake.respond(raw(answer({})));

@@ -270,6 +270,14 @@ export function upstreamError(e: unknown): Hal9Error {
       upstream,
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
+  // The SDK parses an answer whose content-type says JSON: a body that is not JSON fails there.
+  if (e instanceof SyntaxError)
+    return new Hal9Error(
+      'UPSTREAM_ERROR',
+      `the model API's answer is malformed: its content-type says JSON but the body is not JSON (${e.message})`,
+      { upstream },
+      { cause: e },
+    );
   return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
 }
 
@@ -294,6 +302,12 @@ function tokens(usage: Record<string, unknown>, key: string): number {
 
 /** The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it. */
 function completionOf(msg: Message): Completion {
+  // The SDK hands over the text of an answer whose content-type is not JSON.
+  if (typeof msg === 'string') throw malformed('its content-type is not application/json');
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    throw malformed(
+      `the body is ${msg === null ? 'null' : Array.isArray(msg) ? 'a list' : typeof msg}, not a JSON object`,
+    );
   const body = msg as unknown as Record<string, unknown>;
   if (!Array.isArray(body.content)) throw malformed('content must be a list');
   const usage = body.usage;
