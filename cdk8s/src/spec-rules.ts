@@ -28,6 +28,40 @@ const cacheOffPerformance =
 const cacheOffNeuron =
   'the runtime refuses 0 and negative values. To turn the cache off, set cache.enabled: false';
 
+// The values the safe sysctls take (the CRDs' rules on nodeTuning.sysctls items, same messages).
+const sysctlValueShapes: readonly { names: readonly string[]; pattern: RegExp; message: string }[] = [
+  {
+    names: [
+      'kernel.shm_rmid_forced',
+      'net.ipv4.ip_unprivileged_port_start',
+      'net.ipv4.tcp_fin_timeout',
+      'net.ipv4.tcp_keepalive_intvl',
+      'net.ipv4.tcp_keepalive_probes',
+      'net.ipv4.tcp_keepalive_time',
+      'net.ipv4.tcp_syncookies',
+    ],
+    pattern: /^[0-9]+$/,
+    message: 'this sysctl takes one whole number, for example "600"',
+  },
+  {
+    names: ['net.ipv4.ip_local_port_range', 'net.ipv4.ping_group_range'],
+    pattern: /^[0-9]+ +[0-9]+$/,
+    message:
+      'this sysctl takes two whole numbers, the first and the last of a range, for example "1024 65000"',
+  },
+  {
+    names: ['net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem'],
+    pattern: /^[0-9]+ +[0-9]+ +[0-9]+$/,
+    message: 'this sysctl takes three whole numbers (min, default, max), for example "4096 131072 6291456"',
+  },
+  {
+    names: ['net.ipv4.ip_local_reserved_ports'],
+    pattern: /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/,
+    message:
+      'net.ipv4.ip_local_reserved_ports takes ports and ranges separated by commas, for example "8080,9000-9100"',
+  },
+];
+
 // The CRD's CEL pattern for a label key.
 const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
@@ -176,6 +210,12 @@ export function sectionRules(s: Sections, p: string): string[] {
       `${p}.nodeTuning.hugepages.quantity (${JSON.stringify(hugepages)}): ${quantityMessages.hugepages}`,
     );
   }
+  (nt?.sysctls ?? []).forEach((x, i) => {
+    const shape = sysctlValueShapes.find((v) => v.names.includes(x.name));
+    if (shape && !shape.pattern.test(x.value)) {
+      problems.push(`${p}.nodeTuning.sysctls[${i}].value (${JSON.stringify(x.value)}): ${shape.message}`);
+    }
+  });
   const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.has(n));
   if (unsafe.length > 0 && !nt?.privilegedSysctlInitContainer) {
     problems.push(

@@ -461,6 +461,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true',
     ],
     [
+      'a safe sysctl with a value the kernel would refuse',
+      cluster({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_fin_timeout', value: 'abc' }] } }),
+      'spec.nodeTuning.sysctls[0].value: Invalid value: this sysctl takes one whole number, for example "600"',
+    ],
+    [
+      'tcp_wmem with two numbers in a Neuron',
+      neuron({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_wmem', value: '4096 16384' }] } }),
+      'spec.nodeTuning.sysctls[0].value: Invalid value: this sysctl takes three whole numbers (min, default, max)',
+    ],
+    [
       'a malformed sysctl name',
       cluster({ nodeTuning: { sysctls: [{ name: 'net..ipv4', value: '1' }] } }),
       'spec.nodeTuning.sysctls[0].name: Invalid value: "net..ipv4"',

@@ -189,6 +189,42 @@ const cases: readonly Case[] = [
     'claude.apiKeySecretRef is missing',
   ],
   [
+    'a safe sysctl with a value that is not a number',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_fin_timeout', value: 'abc' }] },
+    },
+    'this sysctl takes one whole number',
+  ],
+  [
+    'a port range with one number',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024' }] } },
+    'this sysctl takes two whole numbers',
+  ],
+  [
+    'tcp_rmem with two numbers',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_rmem', value: '4096 87380' }] } },
+    'this sysctl takes three whole numbers',
+  ],
+  [
+    'reserved ports with a space',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.ip_local_reserved_ports', value: '8080 9000' }] },
+    },
+    'net.ipv4.ip_local_reserved_ports takes ports and ranges separated by commas',
+  ],
+  [
     'an unsafe sysctl',
     'Hal9Cluster',
     'c',
