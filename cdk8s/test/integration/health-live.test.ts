@@ -132,7 +132,8 @@ describe('Argo CD health of live Neurons', () => {
     expect(live.status.observedGeneration).toBeLessThan(live.metadata.generation);
     expect(await health('Neuron', 'impl-1')).toEqual({
       status: 'Suspended',
-      message: 'Annotation hal9.ai/paused is "true"; no changes are made',
+      message:
+        'Annotation hal9.ai/paused is set; no changes are made (remove it, or set it to "false", to resume)',
     });
   });
 });

@@ -80,7 +80,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
           ConditionType.Paused,
           'True',
           Reason.Paused,
-          'Annotation hal9.ai/paused is set (to anything but "false"); no changes are made',
+          'Annotation hal9.ai/paused is set; no changes are made (remove it, or set it to "false", to resume)',
         )
       : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
   );
