@@ -115,6 +115,22 @@ describe('renderNeuron: the objects', () => {
   });
 });
 
+describe('renderNeuron: memory a runtime cannot start with', () => {
+  it('is named in a warning, with what a number without a unit means', () => {
+    expect(render({}, { resources: { requests: { memory: '32Mi' } } }).warnings).toContain(
+      'resources.requests.memory 32Mi is 33554432 bytes, too little for a runtime (about 100 MB once it listens): give it at least 64Mi',
+    );
+    expect(render({}, { resources: { limits: { memory: 512 } } }).warnings).toContain(
+      'resources.limits.memory 512 is 512 bytes, too little for a runtime (about 100 MB once it listens): a number without a unit is bytes, so write "512Mi" for 512 MiB',
+    );
+    const enough = render(
+      {},
+      { resources: { requests: { memory: '64Mi' }, limits: { memory: '1Gi' } } },
+    ).warnings;
+    expect(enough.filter((w) => w.includes('.memory'))).toEqual([]);
+  });
+});
+
 describe('renderNeuron: the runtime container', () => {
   it("carries the runtime image's V8 flags, which its NODE_OPTIONS replaces", () => {
     expect(RUNTIME_V8_FLAGS).toEqual(RUNTIME_IMAGE_V8_FLAGS);

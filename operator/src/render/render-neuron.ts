@@ -1,4 +1,4 @@
-import type { Hal9Cluster, Neuron } from '@hal9/api';
+import { type Hal9Cluster, type Neuron, parseQuantity } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
@@ -118,6 +118,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     objects: objects.map((o) => sortKeys(o)),
     warnings: [
       ...spec.repairs,
+      ...memoryWarnings(spec),
       ...config.warnings,
       ...tuning.warnings,
       ...(spec.autoscaling.enabled ? bounds.warnings : []),
@@ -125,4 +126,25 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     runtimeConfig: config.yaml,
     ...(tuning.denied ? { failure: tuning.denied } : {}),
   };
+}
+
+/** Below this a runtime cannot start (it holds about 100 MB of RSS once it listens). */
+const MIN_RUNTIME_MEMORY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A memory amount a runtime cannot start with: usually a bare number meant as MiB (`memory: 512` is
+ * 512 bytes). The schemas admit it, as a pod's do; the Neuron's Warning says what it means.
+ */
+function memoryWarnings(spec: EffectiveNeuronSpec): string[] {
+  const out: string[] = [];
+  for (const side of ['requests', 'limits'] as const) {
+    const q = spec.resources[side]?.memory;
+    const bytes = parseQuantity(q);
+    if (q === undefined || bytes === undefined || bytes >= MIN_RUNTIME_MEMORY_BYTES) continue;
+    const bare = typeof q === 'number' || /^[0-9]+$/.test(q);
+    out.push(
+      `resources.${side}.memory ${q} is ${bytes} bytes, too little for a runtime (about 100 MB once it listens): ${bare ? `a number without a unit is bytes, so write "${q}Mi" for ${q} MiB` : 'give it at least 64Mi'}`,
+    );
+  }
+  return out;
 }
