@@ -75,8 +75,8 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
-  // Every body is JSON: JSON sent as text/plain is refused for its content-type (415), not read as a
-  // string that then "must be object".
+  // Every body is JSON: JSON sent as text/plain is refused for its content-type (400 naming the
+  // content-type field), not read as a string that then "must be object".
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((e, _req, reply) => {
