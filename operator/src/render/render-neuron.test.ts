@@ -646,7 +646,10 @@ describe('renderNeuron: tuning options', () => {
       (o) =>
         expect(byKind(o, 'ServiceMonitor')).toMatchObject({
           apiVersion: 'monitoring.coreos.com/v1',
-          spec: { endpoints: [{ port: 'http', path: '/metrics', interval: '5s' }] },
+          spec: {
+            podTargetLabels: ['hal9.ai/neuron'],
+            endpoints: [{ port: 'http', path: '/metrics', interval: '5s' }],
+          },
         }),
     ],
     [

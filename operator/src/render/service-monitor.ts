@@ -1,4 +1,5 @@
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+import { labels } from '../api-types.ts';
 import { runtimePortName } from './labels.ts';
 
 export interface ServiceMonitorInput {
@@ -25,6 +26,9 @@ export function renderServiceMonitor(input: ServiceMonitorInput): KubernetesObje
     },
     spec: {
       selector: { matchLabels: { ...input.selector } },
+      // Each series then names its Neuron (as hal9_ai_neuron), which the tuner's queries select by:
+      // pod names cannot always tell (tuning/prometheus.ts).
+      podTargetLabels: [labels.neuron],
       endpoints: [{ port: runtimePortName, path: '/metrics', interval: input.interval }],
     },
   };

@@ -16,6 +16,8 @@ export const ParallelismReason = Object.freeze({
   NoData: 'NoData',
   /** The pods have metrics and the tuner decides from them (status True). */
   MetricsAvailable: 'MetricsAvailable',
+  /** Some Ready pods refused or did not answer the current value; raises wait until they take it. */
+  DeliveryFailed: 'DeliveryFailed',
 });
 
 /** Condition type of the operator's replica decisions (autoscaling.mode operator). */

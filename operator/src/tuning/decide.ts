@@ -61,7 +61,9 @@ export type DecisionReason =
   | 'WithinSLO'
   | 'Cooldown'
   | 'AtBound'
-  | 'OutOfBounds';
+  | 'OutOfBounds'
+  /** A raise held: some Ready pods have not taken the current value (parallelism-decision.ts). */
+  | 'Undelivered';
 
 export interface Decision {
   readonly value: number;

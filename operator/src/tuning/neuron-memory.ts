@@ -9,8 +9,10 @@ export interface NeuronMemory {
   uid: string;
   state: TunerState;
   lastDecision: LastDecision | undefined;
-  /** Pod uid → the value that pod last accepted. */
+  /** Pod instance (runtime-pods.ts) → the value that pod last accepted. */
   delivered: Map<string, number>;
+  /** Pod instance → why its last PUT failed (pod name and error), until it takes a value. */
+  refused: Map<string, { readonly pod: string; readonly error: string }>;
   /** A pod may not have the current value yet: deliver next tick. */
   pending: boolean;
   replicas: ReplicaState | undefined;
@@ -66,6 +68,7 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     },
     lastDecision,
     delivered: new Map(),
+    refused: new Map(),
     // After a restart or a leader change the pods' values are unknown: deliver once.
     pending: true,
     replicas: undefined,

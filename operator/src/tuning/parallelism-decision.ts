@@ -34,6 +34,11 @@ export interface ParallelismInput {
   readonly unavailable?: string | undefined;
   /** Why the metrics hold no observation (NoData). */
   readonly noData?: string | undefined;
+  /**
+   * Which Ready pods have not taken the current value, and why (DeliveryFailed). The pods' own
+   * figures then describe the old limit: a raise on them would climb on a value nobody applied.
+   */
+  readonly undelivered?: string | undefined;
 }
 
 /**
@@ -128,8 +133,17 @@ export function decideParallelism(
   input: ParallelismInput,
   now: number,
 ): ParallelismOutcome {
-  const { bounds, unavailable } = input;
-  const d = decide(state, input.observation, bounds, now);
+  const { bounds, unavailable, undelivered } = input;
+  const decided = decide(state, input.observation, bounds, now);
+  const d: Decision =
+    undelivered && decided.changed && decided.value > state.current
+      ? {
+          value: state.current,
+          reason: 'Undelivered',
+          changed: false,
+          message: `would raise to ${decided.value} (${decided.message}), but ${undelivered}`,
+        }
+      : decided;
   const counted = d.reason === 'NoData' && unavailable ? 'MetricsUnavailable' : d.reason;
   const next = d.changed
     ? {
@@ -142,14 +156,20 @@ export function decideParallelism(
         },
       }
     : undefined;
-  const condition: ConditionInput = unavailable
-    ? { status: 'False', reason: ParallelismReason.MetricsUnavailable, message: unavailable }
-    : d.reason === 'NoData'
-      ? { status: 'False', reason: ParallelismReason.NoData, message: input.noData ?? 'no data' }
-      : {
-          status: 'True',
-          reason: ParallelismReason.MetricsAvailable,
-          message: `Tuned from ${input.source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms`,
-        };
+  const condition: ConditionInput = undelivered
+    ? {
+        status: 'False',
+        reason: ParallelismReason.DeliveryFailed,
+        message: `${undelivered}; raises wait until they take it`,
+      }
+    : unavailable
+      ? { status: 'False', reason: ParallelismReason.MetricsUnavailable, message: unavailable }
+      : d.reason === 'NoData'
+        ? { status: 'False', reason: ParallelismReason.NoData, message: input.noData ?? 'no data' }
+        : {
+            status: 'True',
+            reason: ParallelismReason.MetricsAvailable,
+            message: `Tuned from ${input.source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms`,
+          };
   return { decision: d, counted, next, condition };
 }

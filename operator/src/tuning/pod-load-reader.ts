@@ -86,7 +86,8 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
           now,
           intervalMs: options.intervalMs,
           refused: refused.get(t.key) ?? 0,
-          errors: errors.get(t.key) ?? [],
+          // Sorted: reads end in any order, and the condition quotes the first error.
+          errors: (errors.get(t.key) ?? []).sort(),
         }),
       );
     }

@@ -9,7 +9,12 @@ const cluster = aHal9Cluster({
   autoscaling: { enabled: true, stableWindowSeconds: 20, panicWindowSeconds: 4 },
 });
 const t = tuningTargets([aNeuron('impl-1')], { get: () => cluster, list: () => [cluster] }).tune[0]!;
-const pod = (name: string): RuntimePod => ({ name, uid: `uid-${name}`, url: `http://${name}:8080` });
+const pod = (name: string): RuntimePod => ({
+  name,
+  uid: `uid-${name}`,
+  instance: `uid-${name}#0`,
+  url: `http://${name}:8080`,
+});
 const reports = (startedAt: number) =>
   aPodProcess('impl-1', startedAt).run([{ seconds: 30, active: 2, rate: 10, latency: 0.1 }]);
 

@@ -144,8 +144,9 @@ describe('observe', () => {
     expect(q.p95Seconds).toBe(
       'histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",neuron="impl-1"}[30s])))',
     );
+    // By the Neuron's target label (our ServiceMonitor), else by its pods' names.
     expect(q.utilization).toContain(
-      'hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"}[30s]',
+      'avg_over_time(hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1"}[30s]) or avg_over_time(hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"}[30s])',
     );
     expect(q.throttledPerSecond).toContain('status=~"429|529"');
   });

@@ -36,12 +36,9 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
   const base = o.url.replace(/\/+$/, '');
   const timeoutMs = o.timeoutMs ?? 5000;
   const doFetch = o.fetch ?? fetch;
-  const fail = (message: string, cause?: unknown) =>
-    new OperatorError(
-      OperatorErrorCode.MetricsUnavailable,
-      `Prometheus ${base}: ${message}`,
-      cause === undefined ? undefined : { cause },
-    );
+  // `status`: the HTTP status when Prometheus answered; none when it could not be reached in time.
+  const fail = (message: string, o: { cause?: unknown; status?: number } = {}) =>
+    new OperatorError(OperatorErrorCode.MetricsUnavailable, `Prometheus ${base}: ${message}`, o);
   return {
     url: base,
     async query(expr) {
@@ -58,7 +55,9 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
         try {
           body = JSON.parse(text) as ApiBody;
         } catch {
-          throw fail(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+          throw fail(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, {
+            status: res.status,
+          });
         }
       } catch (err) {
         if (err instanceof OperatorError) throw err;
@@ -67,14 +66,15 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
           e.name === 'TimeoutError'
             ? `no answer within ${timeoutMs} ms`
             : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(err));
-        throw fail(`unreachable (${why})`, err);
+        throw fail(`unreachable (${why})`, { cause: err });
       }
       if (body.status !== 'success') {
         throw fail(
           `query failed (HTTP ${res.status}${body.errorType ? `, ${body.errorType}` : ''}): ${body.error ?? 'no error message'}`,
+          { status: res.status },
         );
       }
-      return samplesOf(body.data, fail);
+      return samplesOf(body.data, (m) => fail(m, { status: res.status }));
     },
   };
 }
@@ -107,25 +107,45 @@ export interface NeuronSeries {
 const quote = (s: string) => JSON.stringify(s);
 
 /**
+ * The target label the ServiceMonitor the operator renders gives each series: its pod's
+ * `hal9.ai/neuron` label (podTargetLabels; Prometheus Operator writes `.` and `/` as `_`).
+ */
+export const neuronTargetLabel = 'hal9_ai_neuron';
+
+/**
+ * `fn(metric{…}[w])` over one Neuron's pods, for the per-process series (no neuron label: a
+ * standalone runtime hosts several). Scraped through our ServiceMonitor, each series names its
+ * Neuron. Scraped otherwise (a scrape config of the user's), the pods are known by the `pod` target
+ * label alone: a Deployment's pods are named `<deployment>-<template hash>-<suffix>`, and PromQL
+ * regexes are anchored, so neuron `a` never matches the pods of neuron `a-b`; but the apiserver cuts
+ * a generated name to 58 characters before its suffix, so that shape holds only for Neuron names up
+ * to 46 characters (the README says so).
+ */
+export function overPods(s: NeuronSeries, metric: string, fn: string, w: string, extra = ''): string {
+  const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
+  const labelled = `${metric}{${base},${neuronTargetLabel}=${quote(s.neuron)}${extra}}[${w}]`;
+  const podRe = `${s.neuron}-[a-z0-9]+-[a-z0-9]+`;
+  const named = `${metric}{${base},${neuronTargetLabel}="",pod=~${quote(podRe)}${extra}}[${w}]`;
+  return `(${fn}(${labelled}) or ${fn}(${named}))`;
+}
+
+/**
  * The PromQL behind an Observation. Per-neuron series (processing time) select by the runtime's
- * `neuron` label; per-process gauges and counters carry no neuron label, so they select the
- * Neuron's pods by the `pod` target label: a Deployment's pods are named
- * `<deployment>-<template hash>-<suffix>` and PromQL regexes are anchored, so neuron `a` never
- * matches the pods of neuron `a-b`. Every selector also pins `namespace` and `hal9_cluster`.
+ * `neuron` label; per-process gauges and counters select the Neuron's pods (overPods). Every
+ * selector also pins `namespace` and `hal9_cluster`.
  */
 export function observationQueries(s: NeuronSeries, windowSeconds: number) {
   const w = `${Math.max(1, Math.round(windowSeconds))}s`;
   const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
   const neuron = `{${base},neuron=${quote(s.neuron)}}`;
-  const podRe = `${s.neuron}-[a-z0-9]+-[a-z0-9]+`;
-  const pods = `${base},pod=~${quote(podRe)}`;
+  const avg = (metric: string) => overPods(s, metric, 'avg_over_time', w);
   return {
     p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket${neuron}[${w}])))`,
-    utilization: `sum(avg_over_time(hal9_parallel_tasks_active{${pods}}[${w}])) / sum(avg_over_time(hal9_parallel_tasks_max{${pods}}[${w}]))`,
-    queueDepth: `sum(avg_over_time(hal9_queue_depth{${pods}}[${w}]))`,
-    throttledPerSecond: `sum(rate(hal9_upstream_requests_total{${pods},status=~"429|529"}[${w}]))`,
+    utilization: `sum(${avg('hal9_parallel_tasks_active')}) / sum(${avg('hal9_parallel_tasks_max')})`,
+    queueDepth: `sum(${avg('hal9_queue_depth')})`,
+    throttledPerSecond: `sum(${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
     throughput: `sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
-    concurrency: `sum(avg_over_time(hal9_parallel_tasks_active{${pods}}[${w}])) + sum(avg_over_time(hal9_queue_depth{${pods}}[${w}]))`,
+    concurrency: `sum(${avg('hal9_parallel_tasks_active')}) + sum(${avg('hal9_queue_depth')})`,
   } as const;
 }
 

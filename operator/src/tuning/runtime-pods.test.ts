@@ -8,7 +8,14 @@ import { createPodLister, podIPURL, readyPodsByNeuron, setPodLimit } from './run
 
 const aPod = (
   name: string,
-  o: { neuron?: string; ip?: string; ready?: boolean; deleting?: boolean; namespace?: string } = {},
+  o: {
+    neuron?: string;
+    ip?: string;
+    ready?: boolean;
+    deleting?: boolean;
+    namespace?: string;
+    restarts?: number;
+  } = {},
 ): V1Pod => ({
   metadata: {
     name,
@@ -25,6 +32,13 @@ const aPod = (
   status: {
     ...(o.ip === '' ? {} : { podIP: o.ip ?? '10.1.2.3' }),
     conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    ...(o.restarts === undefined
+      ? {}
+      : {
+          containerStatuses: [
+            { name: 'runtime', image: 'hal9', imageID: '', ready: true, restartCount: o.restarts },
+          ],
+        }),
   },
 });
 
@@ -43,10 +57,38 @@ describe('readyPodsByNeuron', () => {
       podIPURL,
     );
     expect(Object.fromEntries(pods)).toEqual({
-      'ns/impl-1': [{ uid: 'uid-impl-1-a-1', name: 'impl-1-a-1', url: 'http://10.1.2.3:8080' }],
-      'other/impl-1': [{ uid: 'uid-impl-1-a-5', name: 'impl-1-a-5', url: 'http://10.1.2.3:8080' }],
-      'ns/design-1': [{ uid: 'uid-design-1-a-1', name: 'design-1-a-1', url: 'http://[fd00::7]:8080' }],
+      'ns/impl-1': [
+        {
+          uid: 'uid-impl-1-a-1',
+          instance: 'uid-impl-1-a-1#0',
+          name: 'impl-1-a-1',
+          url: 'http://10.1.2.3:8080',
+        },
+      ],
+      'other/impl-1': [
+        {
+          uid: 'uid-impl-1-a-5',
+          instance: 'uid-impl-1-a-5#0',
+          name: 'impl-1-a-5',
+          url: 'http://10.1.2.3:8080',
+        },
+      ],
+      'ns/design-1': [
+        {
+          uid: 'uid-design-1-a-1',
+          instance: 'uid-design-1-a-1#0',
+          name: 'design-1-a-1',
+          url: 'http://[fd00::7]:8080',
+        },
+      ],
     });
+  });
+
+  it("names a pod's process by its uid and restart count: a restarted container is a new instance", () => {
+    const [before] = readyPodsByNeuron([aPod('impl-1-a-1', { restarts: 0 })], podIPURL).get('ns/impl-1')!;
+    const [after] = readyPodsByNeuron([aPod('impl-1-a-1', { restarts: 1 })], podIPURL).get('ns/impl-1')!;
+    expect(before!.uid).toBe(after!.uid);
+    expect(before!.instance).not.toBe(after!.instance);
   });
 });
 

@@ -46,6 +46,11 @@ export function createPodLister(kc: KubeConfig, namespace: string | undefined): 
 /** A pod that can take a new limit: Ready, not terminating, with an address. */
 export interface RuntimePod {
   readonly uid: string;
+  /**
+   * The pod's current process: its uid and its containers' restart count. A restarted container
+   * starts from the ConfigMap's value (which may lag the tuned one), so it is a new delivery target.
+   */
+  readonly instance: string;
   readonly name: string;
   readonly url: string;
 }
@@ -62,7 +67,9 @@ export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<s
     if (!url) continue;
     const key = `${m.namespace ?? ''}/${neuron}`;
     const list = out.get(key) ?? [];
-    list.push({ uid: m.uid ?? m.name, name: m.name, url });
+    const uid = m.uid ?? m.name;
+    const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+    list.push({ uid, instance: `${uid}#${restarts}`, name: m.name, url });
     out.set(key, list);
   }
   return out;

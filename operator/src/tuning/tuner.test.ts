@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
@@ -30,7 +30,11 @@ const reader = <T extends Neuron | Hal9Cluster>(items: T[]): ObjectReader<T> => 
   list: () => items,
 });
 
-const aPod = (name: string, neuron: string, o: { ready?: boolean; uid?: string } = {}): V1Pod => ({
+const aPod = (
+  name: string,
+  neuron: string,
+  o: { ready?: boolean; uid?: string; restarts?: number } = {},
+): V1Pod => ({
   metadata: {
     name,
     namespace: testNamespace,
@@ -40,6 +44,9 @@ const aPod = (name: string, neuron: string, o: { ready?: boolean; uid?: string }
   status: {
     podIP: `10.0.0.${name.length}`,
     conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    containerStatuses: [
+      { name: 'runtime', image: 'hal9', imageID: '', ready: true, restartCount: o.restarts ?? 0 },
+    ],
   },
 });
 
@@ -72,6 +79,7 @@ function harness(
     neurons?: Neuron[];
     pods?: V1Pod[];
     authToken?: TunerDeps['authToken'];
+    readLoad?: TunerDeps['readLoad'];
   } = {},
 ) {
   const clock = new FakeClock();
@@ -79,10 +87,12 @@ function harness(
   const neurons = opts.neurons ?? [aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } })];
   let metrics: Metrics | Error = saturated;
   const queries: string[] = [];
+  let gate: Promise<void> | undefined;
   const prom: PrometheusClient = {
     url: 'http://prometheus:9090',
     async query(expr) {
       queries.push(expr);
+      await gate;
       if (metrics instanceof Error) throw metrics;
       const m = metrics;
       const v = expr.startsWith('histogram_quantile')
@@ -132,6 +142,7 @@ function harness(
     },
     events: { record: (_obj, _type, reason, message) => events.push({ reason, message }) },
     ...(opts.authToken ? { authToken: opts.authToken } : {}),
+    ...(opts.readLoad ? { readLoad: opts.readLoad } : {}),
     clock,
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
     observer: { decided: (r) => decisions.push(r), parallelism: () => undefined, delivered: () => undefined },
@@ -159,6 +170,15 @@ function harness(
     queries,
     setMetrics: (m: Metrics | Error) => {
       metrics = m;
+    },
+    /** Prometheus holds every query until the returned function is called. */
+    holdPrometheus: () => {
+      let open = () => {};
+      gate = new Promise<void>((r) => (open = r));
+      return () => {
+        gate = undefined;
+        open();
+      };
     },
     status: (name = 'impl-1') => neurons.find((n) => n.metadata?.name === name)?.status,
   };
@@ -417,6 +437,167 @@ describe('the parallelism tuner', () => {
       reason: 'MetricsUnavailable',
       message: expect.stringContaining('--prometheus-url'),
     });
+  });
+
+  it('does not raise on a value its pods refused, and says so in the condition', async () => {
+    const h = harness();
+    h.failing.add('http://impl-1-a-2:8080');
+    // Pass 1 raises 8 → 9; one pod refuses it. The pods still report saturation at their old
+    // limit, so every later pass would raise again on a value that pod never took.
+    for (let i = 0; i < 6; i++) {
+      await h.tuner.tick();
+      h.clock.advance(40_000); // past every window: only the refusal holds a raise
+    }
+    expect(h.status()?.parallelism?.current).toBe(9);
+    expect(h.decisions).toEqual(['Saturated', ...Array(5).fill('Undelivered')]);
+    expect(tunedCondition(h.status())).toMatchObject({
+      status: 'False',
+      reason: 'DeliveryFailed',
+      message:
+        '1 pod did not take max_concurrent_signals 9 (impl-1-a-2: HAL9_ERR_POD_TUNING_FAILED: http://impl-1-a-2:8080 refused); raises wait until they take it',
+    });
+    // One warning for the pod, not one a pass.
+    expect(h.logs.filter((l) => l.msg === 'Failed to set pod parallelism')).toHaveLength(1);
+    // The pod takes the value: the condition clears and raises resume.
+    h.failing.clear();
+    await h.tuner.tick();
+    h.clock.advance(40_000);
+    await h.tuner.tick();
+    expect(h.logs.filter((l) => l.msg === 'Pod took the parallelism value again')).toHaveLength(1);
+    expect(h.puts[1]).toEqual({ url: 'http://impl-1-a-2:8080', value: 9 });
+    expect(h.decisions.at(-1)).toBe('Saturated');
+    expect(h.status()?.parallelism?.current).toBeGreaterThan(9);
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+  });
+
+  it('delivers the value again to a pod whose container restarted', async () => {
+    const h = harness({ pods: [aPod('impl-1-a-1', 'impl-1')] });
+    await h.tuner.tick();
+    expect(h.puts).toEqual([{ url: 'http://impl-1-a-1:8080', value: 9 }]);
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    // Same pod, a new process: it started from the ConfigMap, which may still say 8.
+    h.pods.list = [aPod('impl-1-a-1', 'impl-1', { restarts: 1 })];
+    for (let i = 0; i < 6; i++) {
+      h.clock.advance(2_000);
+      await h.tuner.tick();
+    }
+    expect(h.puts).toEqual([
+      { url: 'http://impl-1-a-1:8080', value: 9 },
+      { url: 'http://impl-1-a-1:8080', value: 9 },
+    ]);
+  });
+
+  it('reads each Neuron once a pass and stops asking a Prometheus that cannot be reached', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `impl-${i + 1}`);
+    const h = harness({
+      neurons: names.map((n) => aNeuron(n, {}, { status: { parallelism: { current: 8 } } })),
+      pods: [],
+    });
+    h.setMetrics(
+      new OperatorError(
+        OperatorErrorCode.MetricsUnavailable,
+        'Prometheus x: unreachable (no answer within 5000 ms)',
+      ),
+    );
+    await h.tuner.tick();
+    // Four Neurons at a time; each asked its six queries once (not once for parallelism and again
+    // for replicas), and once those failed the other four were told the same without a query.
+    expect(h.queries).toHaveLength(4 * 6);
+    for (const n of names)
+      expect(tunedCondition(h.status(n))).toMatchObject({
+        reason: 'MetricsUnavailable',
+        message: expect.stringContaining('no answer within 5000 ms'),
+      });
+    // A query Prometheus answered with an error is about that query: the others still ask.
+    h.queries.length = 0;
+    h.setMetrics(
+      new OperatorError(OperatorErrorCode.MetricsUnavailable, 'Prometheus x: query failed (HTTP 400)', {
+        status: 400,
+      }),
+    );
+    h.clock.advance(2_000);
+    await h.tuner.tick();
+    expect(h.queries).toHaveLength(8 * 6);
+  });
+
+  it('does not hold pod-sourced Neurons behind a Prometheus that is slow to answer', async () => {
+    const h = harness({
+      neurons: [
+        aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } }),
+        aNeuron(
+          'impl-2',
+          { autoscaling: { metricsSource: 'pods' } },
+          { status: { parallelism: { current: 8 } } },
+        ),
+      ],
+      pods: [aPod('impl-1-a-1', 'impl-1'), aPod('impl-2-b-1', 'impl-2')],
+      readLoad: async () => {
+        throw new OperatorError(OperatorErrorCode.PodTuningFailed, 'GET /v1/admin/load: HTTP 503');
+      },
+    });
+    const open = h.holdPrometheus();
+    const pass = h.tuner.tick();
+    await vi.waitFor(() => expect(tunedCondition(h.status('impl-2'))?.reason).toBe('MetricsUnavailable'));
+    expect(h.status('impl-1')?.conditions ?? []).toEqual([]);
+    open();
+    await pass;
+    expect(tunedCondition(h.status('impl-1'))?.reason).toBe('MetricsAvailable');
+  });
+
+  it('quotes the same pod error whatever order the load reads end in', async () => {
+    let round = 0;
+    const h = harness({
+      cluster: aHal9Cluster({
+        autoscaling: {
+          metricsSource: 'pods',
+          parallelism: { enabled: true, min: 2, max: 32, latencySLOMs: 50 },
+        },
+      }),
+      readLoad: async (url) => {
+        // The two pods fail in alternating order from pass to pass.
+        const first = round % 2 === 0 ? 'a-1' : 'a-2';
+        if (!url.includes(first)) await new Promise((r) => setTimeout(r, 5));
+        throw new OperatorError(OperatorErrorCode.PodTuningFailed, `${url}: refused`);
+      },
+    });
+    for (; round < 4; round++) {
+      await h.tuner.tick();
+      h.clock.advance(2_000);
+    }
+    expect(tunedCondition(h.status())?.message).toContain('impl-1-a-1');
+    expect(h.writes).toHaveLength(1);
+  });
+
+  it("puts the spec's limit back on the pods when tuning is turned off, before it clears its status", async () => {
+    const h = harness();
+    await h.tuner.tick();
+    expect(h.puts.map((p) => p.value)).toEqual([9, 9]);
+    h.clusters[0] = aHal9Cluster({ performance: { maxConcurrentSignals: 8 } });
+    h.failing.add('http://impl-1-a-2:8080');
+    await h.tuner.tick();
+    // One pod refused: the status stays, so the next pass tries again.
+    expect(h.puts.slice(2)).toEqual([{ url: 'http://impl-1-a-1:8080', value: 8 }]);
+    expect(h.writes).toHaveLength(1);
+    h.failing.clear();
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(h.puts.slice(3)).toEqual([{ url: 'http://impl-1-a-2:8080', value: 8 }]);
+    expect(h.writes.map((w) => w.status)).toEqual([
+      expect.objectContaining({ parallelism: expect.anything() }),
+      {},
+    ]);
+  });
+
+  it("puts the spec's limit back when parallelism tuning is turned off but replicas stay autoscaled", async () => {
+    const h = harness();
+    await h.tuner.tick();
+    expect(h.puts.map((p) => p.value)).toEqual([9, 9]);
+    h.clusters[0] = aHal9Cluster({
+      performance: { maxConcurrentSignals: 8 },
+      autoscaling: { enabled: true, mode: 'operator', metricsSource: 'prometheus' },
+    });
+    await h.tuner.tick();
+    expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]);
   });
 
   it('stops its loop', async () => {

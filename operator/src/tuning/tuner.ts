@@ -1,6 +1,4 @@
-import { keyOf } from '../controller/object-reader.ts';
-import { errorMessage } from '../errors.ts';
-import type { ConditionInput } from '../status/parallelism-status.ts';
+import { errorMessage, OperatorError } from '../errors.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
@@ -22,7 +20,7 @@ import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
 import { decideScale, replicaOwnership } from './scale-decision.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { type ScaleStatus, statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
-import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
+import { type RetiredTarget, type TuningTarget, tuningTargets } from './tuning-targets.ts';
 
 // The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
 //  1. gather: list the runtime pods once; read every Ready pod's load report (GET /v1/admin/load)
@@ -49,6 +47,8 @@ interface Step {
   readonly view: PodView | undefined;
   readonly prediction: Prediction | undefined;
   readonly now: number;
+  /** This pass's Prometheus reads (one per Neuron, shared by both decisions). */
+  readonly read: (s: PrometheusSource) => Promise<PrometheusRead | undefined>;
 }
 
 export function startTuner(deps: TunerDeps): RunningTuner {
@@ -71,13 +71,21 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     return c;
   };
 
-  /** One read of a Neuron's Prometheus; undefined when no URL is set. */
-  const readPrometheus = async (s: PrometheusSource): Promise<PrometheusRead | undefined> => {
+  /**
+   * One read of a Neuron's Prometheus; undefined when no URL is set. A URL that could not be
+   * reached (no HTTP answer in time) goes into `down`, for the rest of the pass.
+   */
+  const readPrometheus = async (
+    s: PrometheusSource,
+    down: Map<string, string>,
+  ): Promise<PrometheusRead | undefined> => {
     if (!s.url) return undefined;
     try {
       return { collected: await collect(promFor(s.url), s.series, s.window) };
     } catch (err) {
-      return { error: errorMessage(err) };
+      const error = errorMessage(err);
+      if (err instanceof OperatorError && err.status === undefined) down.set(s.url, error);
+      return { error };
     }
   };
 
@@ -87,11 +95,14 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   const readPods = createPodLoadReader({ ...deps, tokenFor });
 
   /** Parallelism for one Neuron: decide, remember, say why; returns its condition. */
-  const tuneParallelism = async ({ t, mem, view, prediction, now }: Step) => {
+  const tuneParallelism = async ({ t, mem, view, prediction, now, read }: Step) => {
     const source = t.fromPods ? undefined : prometheusSource(t, options);
-    const input = source
-      ? prometheusParallelismInput(t, source, await readPrometheus(source), mem.state.current)
-      : podParallelismInput(t, view, prediction, mem.state.current, mem.written);
+    const input = {
+      ...(source
+        ? prometheusParallelismInput(t, source, await read(source), mem.state.current)
+        : podParallelismInput(t, view, prediction, mem.state.current, mem.written)),
+      undelivered: undelivered(mem),
+    };
     const { decision: d, counted, next, condition } = decideParallelism(mem.state, input, now);
     observer?.decided(counted);
     if (next) {
@@ -113,13 +124,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   };
 
   /** Replicas for one Neuron (operator mode): decide, write the scale subresource, say why. */
-  const scale = async ({ t, mem, view, prediction, now }: Step): Promise<ScaleStatus> => {
+  const scale = async ({ t, mem, view, prediction, now, read }: Step): Promise<ScaleStatus> => {
     const namespace = t.neuron.metadata?.namespace ?? '';
     const name = t.neuron.metadata?.name ?? '';
     const owner = replicaOwnership(t, mem, now);
     const source = t.fromPods ? undefined : prometheusSource(t, options);
     const signals = source
-      ? prometheusReplicaSignals(t, source, await readPrometheus(source), owner.base)
+      ? prometheusReplicaSignals(t, source, await read(source), owner.base)
       : podReplicaSignals(t, view, owner.base);
     observer?.concurrency?.(namespace, name, 'stable', signals.stable);
     observer?.concurrency?.(namespace, name, 'panic', signals.panic);
@@ -159,66 +170,160 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     };
   };
 
-  /** PUTs in flight, by pod uid: a pod gets one at a time. */
-  const inFlight = new Map<string, Promise<void>>();
+  /** PUTs in flight, by pod instance: a pod gets one at a time. */
+  const inFlight = new Map<string, Promise<boolean>>();
 
   /**
-   * Puts the current value on every Ready pod of each Neuron that does not have it yet. The PUTs
-   * run beside the pass, not within it: one pod that does not answer (its deadline is 3 s, longer
-   * than an interval) held every Neuron's status, scale writes and next pass until it gave up, at
-   * every pass while it kept failing. A Neuron stays pending until a pass finds every pod with the
-   * value and nothing in flight.
+   * One PUT of `value` to one pod, registered in flight before it starts (so even one that fails at
+   * once is seen until done). A failure is kept in `refused` and logged when it starts or changes,
+   * not at every pass; the pod taking a value again is logged once.
    */
-  const deliver = async (list: readonly TuningTarget[], pods: Map<string, RuntimePod[]>) => {
-    await pool(list, concurrency, async (t) => {
-      const mem = memory.get(t.key);
-      if (!mem || !t.tuneParallelism) return;
-      const running = (pods.get(t.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
-      const value = mem.state.current;
-      let token: string | undefined;
+  const put = (
+    key: string,
+    mem: Pick<NeuronMemory, 'delivered' | 'refused'>,
+    pod: RuntimePod,
+    value: number,
+    token: string | undefined,
+  ) => {
+    const p = Promise.resolve().then(async () => {
       try {
-        token = await tokenFor(t);
+        const applied = await deps.setPodLimit(pod.url, value, token);
+        mem.delivered.set(pod.instance, applied);
+        observer?.delivered(true);
+        if (mem.refused.delete(pod.instance))
+          logger.info({ neuron: key, pod: pod.name, value: applied }, 'Pod took the parallelism value again');
+        else logger.debug({ neuron: key, pod: pod.name, value: applied }, 'Set pod parallelism');
+        return true;
       } catch (err) {
-        // Without the token the pods would refuse the value: retry on the next pass. Logged when
-        // the failure starts or changes, not at every pass.
-        mem.pending = true;
-        const failure = errorMessage(err);
-        if (mem.tokenFailure !== failure) {
-          mem.tokenFailure = failure;
-          logger.warn({ neuron: t.key, err: failure }, 'Cannot read the runtime admin token');
-        }
-        return;
+        observer?.delivered(false);
+        const error = errorMessage(err);
+        if (mem.refused.get(pod.instance)?.error !== error)
+          logger.warn({ neuron: key, pod: pod.name, err: error }, 'Failed to set pod parallelism');
+        mem.refused.set(pod.instance, { pod: pod.name, error });
+        return false;
+      } finally {
+        inFlight.delete(pod.instance);
       }
+    });
+    inFlight.set(pod.instance, p);
+    return p;
+  };
+
+  /** The token for a Neuron's pods; undefined when it cannot be read (logged when that starts or changes). */
+  const tokenOrFailure = async (
+    key: string,
+    mem: Pick<NeuronMemory, 'tokenFailure'>,
+    read: () => Promise<string | undefined>,
+  ) => {
+    try {
+      const token = await read();
       if (mem.tokenFailure !== undefined) {
         mem.tokenFailure = undefined;
-        logger.info({ neuron: t.key }, 'Read the runtime admin token again');
+        logger.info({ neuron: key }, 'Read the runtime admin token again');
       }
-      for (const uid of mem.delivered.keys())
-        if (!running.some((p) => p.uid === uid)) mem.delivered.delete(uid);
-      let unsettled = 0;
-      for (const pod of running) {
-        if (mem.delivered.get(pod.uid) === value) continue;
-        unsettled++;
-        if (inFlight.has(pod.uid)) continue;
-        // Started after it is registered, so even a PUT that fails at once is seen in flight until done.
-        const put = Promise.resolve().then(async () => {
-          try {
-            const applied = await deps.setPodLimit(pod.url, value, token);
-            mem.delivered.set(pod.uid, applied);
-            observer?.delivered(true);
-            logger.debug({ neuron: t.key, pod: pod.name, value: applied }, 'Set pod parallelism');
-          } catch (err) {
-            observer?.delivered(false);
-            const detail = { neuron: t.key, pod: pod.name, err: errorMessage(err) };
-            logger.warn(detail, 'Failed to set pod parallelism');
-          } finally {
-            inFlight.delete(pod.uid);
-          }
-        });
-        inFlight.set(pod.uid, put);
+      return { token };
+    } catch (err) {
+      const failure = errorMessage(err);
+      if (mem.tokenFailure !== failure) {
+        mem.tokenFailure = failure;
+        logger.warn({ neuron: key, err: failure }, 'Cannot read the runtime admin token');
       }
-      mem.pending = unsettled > 0;
-    });
+      return undefined;
+    }
+  };
+
+  /** The value a Neuron's pods should run: the tuned one, else the spec's (tuning switched off). */
+  const valueFor = (t: TuningTarget, mem: NeuronMemory) =>
+    t.tuneParallelism ? mem.state.current : t.spec.performance.maxConcurrentSignals;
+
+  /**
+   * Puts the value on every Ready pod of one Neuron that does not have it yet. The PUTs run beside
+   * the pass, not within it: one pod that does not answer (its deadline is 3 s, longer than an
+   * interval) held every Neuron's status, scale writes and next pass until it gave up, at every pass
+   * while it kept failing. A Neuron stays pending until a pass finds every pod with the value and
+   * nothing in flight.
+   */
+  const deliver = async (t: TuningTarget, mem: NeuronMemory, pods: Map<string, RuntimePod[]>) => {
+    const running = (pods.get(t.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
+    const value = valueFor(t, mem);
+    const auth = await tokenOrFailure(t.key, mem, () => tokenFor(t));
+    // Without the token the pods would refuse the value: retry on the next pass.
+    if (!auth) {
+      mem.pending = true;
+      return;
+    }
+    const live = new Set(running.map((p) => p.instance));
+    for (const k of mem.delivered.keys()) if (!live.has(k)) mem.delivered.delete(k);
+    for (const k of mem.refused.keys()) if (!live.has(k)) mem.refused.delete(k);
+    let unsettled = 0;
+    for (const pod of running) {
+      if (mem.delivered.get(pod.instance) === value) continue;
+      unsettled++;
+      if (!inFlight.has(pod.instance)) void put(t.key, mem, pod, value, auth.token);
+    }
+    mem.pending = unsettled > 0;
+  };
+
+  /** Which Ready pods have not taken the current value, for the condition; undefined when none refused. */
+  const undelivered = (mem: NeuronMemory): string | undefined => {
+    if (mem.refused.size === 0) return undefined;
+    // The first pod by name, so the message (and the status) does not change with completion order.
+    const [first] = [...mem.refused.values()].sort((a, b) => a.pod.localeCompare(b.pod));
+    const n = mem.refused.size;
+    return `${n} pod${n === 1 ? '' : 's'} did not take max_concurrent_signals ${mem.state.current} (${first!.pod}: ${first!.error})`;
+  };
+
+  /**
+   * Autoscaling turned off: the pods go back to the spec's limit (a tuned one would otherwise stay
+   * until they restart), then an empty apply under the tuner's manager removes the fields only it
+   * owns (lastDecision, autoscaling, the conditions); `current` stays with the reconciler. Until
+   * every Ready pod has taken the value, the status stays, so the next pass tries again.
+   */
+  const retiring = new Map<string, Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure'>>();
+  const retireOne = async (r: RetiredTarget, pods: Map<string, RuntimePod[]> | undefined) => {
+    const { namespace = '', name = '' } = r.neuron.metadata ?? {};
+    if (r.restore !== undefined && r.cluster) {
+      if (!pods) return; // the pod list failed: try again next pass
+      const mem = retiring.get(r.key) ?? {
+        delivered: new Map(),
+        refused: new Map(),
+        tokenFailure: undefined,
+      };
+      retiring.set(r.key, mem);
+      const cluster = r.cluster;
+      const auth = await tokenOrFailure(r.key, mem, async () => deps.authToken?.(r.neuron, cluster));
+      if (!auth) return;
+      const running = (pods.get(r.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
+      const value = r.restore;
+      const results = await Promise.all(
+        running
+          .filter((p) => mem.delivered.get(p.instance) !== value)
+          .map((p) => inFlight.get(p.instance)?.then(() => false) ?? put(r.key, mem, p, value, auth.token)),
+      );
+      if (results.includes(false)) return;
+    }
+    try {
+      await deps.writeStatus(namespace, name, {});
+      retiring.delete(r.key);
+      logger.info({ neuron: r.key }, 'Cleared Neuron autoscaling status');
+    } catch (err) {
+      logger.warn({ neuron: r.key, err: errorMessage(err) }, 'Failed to clear Neuron autoscaling status');
+    }
+  };
+
+  /** One read of a Prometheus URL per pass that could not reach it: the other Neurons on it are told the same at once. */
+  const passReads = () => {
+    const reads = new Map<string, Promise<PrometheusRead | undefined>>();
+    const down = new Map<string, string>();
+    return (s: PrometheusSource): Promise<PrometheusRead | undefined> => {
+      const key = JSON.stringify([s.url, s.series, s.window]);
+      let r = reads.get(key);
+      if (!r) {
+        r = s.url && down.has(s.url) ? Promise.resolve({ error: down.get(s.url)! }) : readPrometheus(s, down);
+        reads.set(key, r);
+      }
+      return r;
+    };
   };
 
   const tick = async () => {
@@ -232,19 +337,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const [namespace = '', name = ''] = k.split('/');
       observer?.forget?.(namespace, name, Object.keys(mem.fanOut));
     }
-    // Autoscaling turned off: an empty apply under the tuner's manager removes the fields only it
-    // owns (lastDecision, autoscaling, the conditions); `current` stays with the reconciler.
-    await pool(retire, concurrency, async (n) => {
-      const { namespace = '', name = '' } = n.metadata ?? {};
-      const neuron = keyOf(n);
-      try {
-        await deps.writeStatus(namespace, name, {});
-        logger.info({ neuron }, 'Cleared Neuron autoscaling status');
-      } catch (err) {
-        logger.warn({ neuron, err: errorMessage(err) }, 'Failed to clear Neuron autoscaling status');
-      }
-    });
-    if (list.length === 0) return;
+    for (const k of retiring.keys()) if (!retire.some((r) => r.key === k)) retiring.delete(k);
     for (const t of list) {
       if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
       const mem = memory.get(t.key)!;
@@ -264,7 +357,11 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // Gather: one pod list per tick, then every pod-sourced Neuron's pods in parallel.
     let pods = new Map<string, RuntimePod[]>();
     let listed = false;
-    if (list.some((t) => t.fromPods) || list.some((t) => memOf(t).pending) || resync) {
+    if (
+      list.some((t) => t.fromPods || memOf(t).pending) ||
+      retire.some((r) => r.restore !== undefined) ||
+      (resync && list.length > 0)
+    ) {
       try {
         pods = readyPodsByNeuron(await deps.listPods(), deps.podURL);
         listed = true;
@@ -272,6 +369,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         logger.warn({ err: errorMessage(err) }, 'Failed to list runtime pods');
       }
     }
+    await pool(retire, concurrency, (r) => retireOne(r, listed ? pods : undefined));
+    if (list.length === 0) return;
     const views = listed ? await readPods(list, pods) : new Map<string, PodView>();
 
     const flows = new Map<string, NeuronFlow>();
@@ -283,26 +382,19 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       flows.set(t.key, neuronFlow(t.neuron.metadata?.namespace ?? '', v, mem.fanOut, mem.latency));
     }
     const predictions = predict(flows);
-    const step = (t: TuningTarget): Step => {
-      return { t, mem: memOf(t), view: views.get(t.key), prediction: predictions.get(t.key), now };
-    };
-    // Decide: parallelism first (replicas size pods by the limit just decided), both with the
-    // graph's predictions.
-    const conditions = new Map<string, ConditionInput>();
-    await pool(list, concurrency, async (t) => {
-      if (t.tuneParallelism) conditions.set(t.key, await tuneParallelism(step(t)));
-    });
-    const scales = new Map<string, ScaleStatus>();
-    await pool(list, concurrency, async (t) => {
-      if (t.scaleReplicas) scales.set(t.key, await scale(step(t)));
-    });
+    const read = passReads();
 
-    // Apply: start the PUTs to running pods, then status (the reconciler renders new pods from it).
-    const due = list.filter((t) => memOf(t).pending || resync);
-    if (listed && due.length > 0) await deliver(due, pods);
-    await pool(list, concurrency, async (t) => {
-      const parts = { condition: conditions.get(t.key), scale: scales.get(t.key) };
-      const status = tunerStatusOf(t, memOf(t), parts, now);
+    // Each Neuron: decide parallelism first (replicas size pods by the limit just decided), then
+    // replicas, both with the graph's predictions; then start the PUTs to its running pods, then
+    // write its status (the reconciler renders new pods from it). Pod-sourced Neurons run beside the
+    // Prometheus-sourced ones, so a Prometheus that does not answer holds only the Neurons reading it.
+    const pass = async (t: TuningTarget) => {
+      const mem = memOf(t);
+      const s: Step = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
+      const condition = t.tuneParallelism ? await tuneParallelism(s) : undefined;
+      const scaled = t.scaleReplicas ? await scale(s) : undefined;
+      if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
+      const status = tunerStatusOf(t, mem, { condition, scale: scaled }, now);
       if (!statusWriteNeeded(status, t.neuron)) return;
       const { namespace = '', name = '' } = t.neuron.metadata ?? {};
       try {
@@ -310,7 +402,19 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       } catch (err) {
         logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Failed to update Neuron autoscaling status');
       }
-    });
+    };
+    await Promise.all([
+      pool(
+        list.filter((t) => t.fromPods),
+        concurrency,
+        pass,
+      ),
+      pool(
+        list.filter((t) => !t.fromPods),
+        concurrency,
+        pass,
+      ),
+    ]);
   };
 
   const loop = () => {

@@ -58,7 +58,9 @@ describe('tuningTargets', () => {
     ];
     const { tune, retire } = tuningTargets(list, clusters(off));
     expect(tune).toEqual([]);
-    expect(names(retire)).toEqual(['conditioned', 'decided']);
+    expect(names(retire.map((r) => r.neuron))).toEqual(['conditioned', 'decided']);
+    // Their pods go back to the spec's limit.
+    expect(retire.map((r) => r.restore)).toEqual([8, 8]);
     expect(tuningTargets(list, clusters(both)).retire).toEqual([]);
   });
 });

@@ -14,18 +14,30 @@ export interface TuningTarget {
   readonly fromPods: boolean;
 }
 
+/**
+ * A Neuron whose autoscaling was turned off while its status still carries the tuner's part; its
+ * pods may still run a tuned limit, which goes back to `restore` (the spec's value) when it has one.
+ */
+export interface RetiredTarget {
+  readonly key: string;
+  readonly neuron: Neuron;
+  readonly cluster: Hal9Cluster | undefined;
+  readonly restore: number | undefined;
+}
+
 /** Neurons to autoscale, and Neurons whose autoscaling was turned off but still carry its status. */
 export function tuningTargets(
   neurons: readonly Neuron[],
   clusters: ObjectReader<Hal9Cluster>,
-): { tune: TuningTarget[]; retire: Neuron[] } {
+): { tune: TuningTarget[]; retire: RetiredTarget[] } {
   const tune: TuningTarget[] = [];
-  const retire: Neuron[] = [];
+  const retire: RetiredTarget[] = [];
   for (const neuron of neurons) {
     const m = neuron.metadata;
     if (!m?.name || m.deletionTimestamp || isPaused(m.annotations)) continue;
     const cluster = clusters.get(neuron.spec?.cluster ?? '', m.namespace);
     let enabled = false;
+    let restore: number | undefined;
     if (cluster) {
       try {
         const spec = effectiveSpec(cluster, neuron);
@@ -33,6 +45,7 @@ export function tuningTargets(
         const tuneParallelism = a.parallelism.enabled;
         const scaleReplicas = a.enabled && a.mode === 'operator';
         enabled = tuneParallelism || scaleReplicas;
+        restore = spec.performance.maxConcurrentSignals;
         if (enabled) {
           tune.push({
             key: keyOf(neuron),
@@ -55,7 +68,7 @@ export function tuningTargets(
         s?.autoscaling ||
         s?.conditions?.some((c) => c.type === ParallelismCondition || c.type === ReplicasCondition))
     ) {
-      retire.push(neuron);
+      retire.push({ key: keyOf(neuron), neuron, cluster, restore });
     }
   }
   return { tune, retire };
