@@ -110,10 +110,10 @@ function harness(
     writes,
     down,
     /** Adds a Ready pod of `neuron` at `ip` whose load the test sets. */
-    pod(neuron: string, ip: string, load: LiveLoad = { active: 0 }) {
+    pod(neuron: string, ip: string, load: LiveLoad = { active: 0 }, ageMs = 0) {
       const name = `${neuron}-7d9f8-${n++}`;
       pods.push(aPod(name, neuron, ip));
-      const p = aLivePod(neuron, clock.now(), load);
+      const p = aLivePod(neuron, clock.now() - ageMs, load);
       live.set(`http://${ip}:8080`, p);
       return p;
     },
@@ -263,6 +263,22 @@ describe('the autoscaler on the pods’ load reports', () => {
     await h.run(20);
     expect(h.writes.length).toBe(settled);
     expect(h.status('design-1')?.autoscaling).toMatchObject({ fanOut: { 'impl-1': expect.any(String) } });
+  });
+
+  it('keeps the live conditions through a new leader’s first window instead of flipping them to NoData', async () => {
+    const neurons = [aNeuron('impl-1', { layer: 'L2', replicas: 1 })];
+    const first = harness({ neurons });
+    first.pod('impl-1', '127.0.0.3', { active: 3, rate: 9, latency: 0.3 });
+    await first.run(40);
+    expect(first.condition('ParallelismTuned')?.status).toBe('True');
+    expect(first.condition('ReplicasAutoscaled')?.status).toBe('True');
+    const before = structuredClone(first.status());
+    // A failover: a new loop over the same Neurons and pods, with no history of its own.
+    const next = harness({ neurons });
+    next.pod('impl-1', '127.0.0.3', { active: 3, rate: 9, latency: 0.3 }, 600_000);
+    await next.run(5);
+    expect(next.writes).toEqual([]);
+    expect(next.status()).toEqual(before);
   });
 
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {

@@ -1,4 +1,11 @@
+import type { Neuron } from '../api-types.ts';
 import { errorMessage, OperatorError } from '../errors.ts';
+import {
+  type ConditionInput,
+  ParallelismCondition,
+  ParallelismReason,
+  ReplicasCondition,
+} from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
@@ -58,6 +65,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   const resyncTicks = options.resyncTicks ?? 6;
   const concurrency = options.concurrency ?? 4;
   let ticks = 0;
+  // When this loop started (on becoming leader): its pod histories start empty then.
+  const startedAt = clock.now();
   let stopped = false;
   let running: Promise<void> | undefined;
   let cancel: (() => void) | undefined;
@@ -394,7 +403,22 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const condition = t.tuneParallelism ? await tuneParallelism(s) : undefined;
       const scaled = t.scaleReplicas ? await scale(s) : undefined;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
-      const status = tunerStatusOf(t, mem, { condition, scale: scaled }, now);
+      // Over its first stable window a new leader has no window of its own, whatever the pods'
+      // age: "no data yet" then is about this process, not the Neuron, so the live condition stands
+      // (a failover used to flip every pod-sourced Neuron's conditions to NoData and back: two
+      // status writes each, at 1,000 Neurons 2,000, for nothing that changed).
+      const warming = t.fromPods && now - startedAt < t.spec.autoscaling.stableWindowSeconds * 1000;
+      const keep = (type: string, c: ConditionInput | undefined) =>
+        warming && c?.reason === ParallelismReason.NoData ? (liveCondition(t.neuron, type) ?? c) : c;
+      const status = tunerStatusOf(
+        t,
+        mem,
+        {
+          condition: keep(ParallelismCondition, condition),
+          scale: scaled && { ...scaled, condition: keep(ReplicasCondition, scaled.condition)! },
+        },
+        now,
+      );
       if (!statusWriteNeeded(status, t.neuron)) return;
       const { namespace = '', name = '' } = t.neuron.metadata ?? {};
       try {
@@ -437,4 +461,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       await Promise.all(inFlight.values());
     },
   };
+}
+
+/** A condition of the Neuron's live status, as the tuner would write it. */
+function liveCondition(neuron: Neuron, type: string): ConditionInput | undefined {
+  const c = neuron.status?.conditions?.find((x) => x.type === type);
+  return c && { status: c.status === 'True' ? 'True' : 'False', reason: c.reason, message: c.message };
 }
