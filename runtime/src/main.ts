@@ -4,7 +4,7 @@ import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { type LogLevel, logLevel } from './config/log-level.ts';
 import { secretFileReload } from './config/secret-reload.ts';
-import { readSecretFile } from './config/secrets.ts';
+import { readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
@@ -15,7 +15,7 @@ import { tracesURL } from './tracing/otel-env.ts';
 /** Every secret file the config names, each checked (ConfigError naming its key). */
 async function readSecrets(config: Config) {
   const { claude, server } = config;
-  const token = (path: string, field: string) => readSecretFile(path, field, MAX_TOKEN_FILE_BYTES);
+  const token = (path: string, field: string) => readTokenFile(path, field, MAX_TOKEN_FILE_BYTES);
   return {
     apiKey: claude.api_key_file ? await token(claude.api_key_file, 'claude.api_key_file') : undefined,
     authToken: server.auth_token_file
@@ -153,8 +153,8 @@ async function main(): Promise<void> {
     stopping = true;
     for (const t of reloadTimers) clearInterval(t);
     runtime.app.log.info({ signal }, 'draining');
-    const { unfinished } = await runtime.shutdown();
-    runtime.app.log.info({ unfinished }, 'stopped');
+    const { unfinished, unread } = await runtime.shutdown();
+    runtime.app.log.info({ unfinished, unread }, 'stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

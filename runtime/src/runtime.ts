@@ -52,8 +52,13 @@ export interface Runtime {
    * (mock mode).
    */
   rotateApiKey(key: string): boolean;
-  /** Readiness off, refuse new work, finish accepted work (bounded), close everything. */
-  shutdown(): Promise<{ unfinished: number }>;
+  /**
+   * Readiness off, refuse new work, finish accepted work (bounded by server.drain_timeout_ms), keep
+   * answering GET /v1/signals/:id until the requests the drain ended have been read (bounded by
+   * server.drain_linger_ms), close everything. `unfinished`: runs the drain cut off; `unread`: runs
+   * kept by id that ended in the drain and were never read.
+   */
+  shutdown(): Promise<{ unfinished: number; unread: number }>;
 }
 
 export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtime {
@@ -170,7 +175,14 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     async shutdown() {
       lifecycle.draining = true;
-      const drained = await engine.drain(config.server.drain_timeout_ms);
+      // Taken while nothing new is admitted: the ?wait=false and streamed requests still running,
+      // whose callers come back by id.
+      const reads = store.awaitReads();
+      const { unfinished } = await engine.drain(config.server.drain_timeout_ms);
+      // Those callers see how their requests ended before the process goes (spec: nothing is lost
+      // silently): lookups are still served, new work still refused (503 DRAINING), until each has
+      // been read once or drain_linger_ms has passed.
+      const unread = await reads.wait(clock, config.server.drain_linger_ms);
       // Answers of drained requests get a moment to be written; then stalled or idle clients (a body
       // that never finishes, an open keep-alive socket) are cut, so the drain stays bounded.
       const closing = app.close();
@@ -180,7 +192,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       await engine.close();
       await agent.close();
       await opts.tracing?.shutdown();
-      return drained;
+      return { unfinished, unread };
     },
   };
 }

@@ -137,6 +137,51 @@ describe('response cache', () => {
     expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api' })).toBe(1);
   });
 
+  it('a request’s deadline does not fail the request queued behind it for the same content', async () => {
+    // A cancels the call it started; B, waiting for the only slot, starts as A's slot frees and
+    // must not join that cancelled call: it makes its own.
+    const hold = gate();
+    const { fake, rt } = await start({ max_concurrent_signals: 1 });
+    fake.script(message('RESULT: too late', {}, { until: hold.promise }));
+    fake.respond(message('RESULT: done'));
+    try {
+      const a = rt.post('/v1/signals?timeout_ms=1000', { content: 'slow one' });
+      await vi.waitFor(() => expect(fake.requests).toHaveLength(1), { timeout: 5_000, interval: 5 });
+      const b = send('slow one');
+      expect((await a).status).toBe(504);
+      const r = await b;
+      expect(r.status).toBe(200);
+      expect(r.body.status).toBe('completed');
+      expect(r.body.results[0].content).toBe('done');
+      expect(cachedOf(r)).toBe(false);
+      expect(fake.requests).toHaveLength(2);
+    } finally {
+      hold.open();
+    }
+  });
+
+  it('a shared call retries within the deadline of the latest request waiting on it, not only its starter’s', async () => {
+    // A starts the call with a short deadline; B joins it. The 429's retry-after passes A's deadline
+    // but fits B's: B gets the retried answer, not A's UPSTREAM_RATE_LIMITED.
+    const hold = gate();
+    const { fake, rt } = await start({ max_concurrent_signals: 4 });
+    fake.script(apiError(429, { retryAfterMs: '1200', until: hold.promise }), message('RESULT: retried'));
+    const a = rt.post('/v1/signals?timeout_ms=1000', { content: 'limited' });
+    await vi.waitFor(() => expect(fake.requests).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    const b = send('limited');
+    await vi.waitFor(async () => expect(await rt.metric('hal9_cache_requests_total', L2)).toBe(2), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    hold.open();
+    const r = await b;
+    expect(r.status).toBe(200);
+    expect(r.body.results[0].content).toBe('retried');
+    expect(cachedOf(r)).toBe(true);
+    expect((await a).status).toBe(504);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('does not cache failures: after an upstream error the same signal calls upstream again', async () => {
     const { fake } = await start();
     fake.script(apiError(500));

@@ -28,7 +28,41 @@ const NAMES = [
   'hal9_tokens_total',
 ];
 
+/** A sample's value from the /metrics text, by name and the labels it must carry. */
+const sample = (text: string, name: string, labels: Record<string, string> = {}): number => {
+  const line = text
+    .split('\n')
+    .find(
+      (l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    );
+  if (!line) throw new Error(`no sample ${name} ${JSON.stringify(labels)}`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+};
+
 describe('metrics', () => {
+  it('does not record shed signals as 0 s of processing: processing time starts in an executor slot', async () => {
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L4')],
+      performance: { max_concurrent_signals: 1, latency_slo_ms: 100 },
+      claude: { mock_responses: { L4: [answer('default', 'RESULT: done', 500)] } },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => rt!.post('/v1/signals', { content: `job ${i}` })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 503, 503, 503]);
+    expect(answers.filter((a) => a.status === 503).map((a) => a.body.errors[0].code)).toEqual(
+      Array(3).fill('QUEUE_TIMEOUT'),
+    );
+    const text = await (await fetch(`${rt.url}/metrics`)).text();
+    const lead = { neuron: 'lead', layer: 'L4' };
+    // Only the served signal held a slot: the shed ones would be three 0 s samples, a lower p95 the
+    // more is shed, and a HighLatency alert that goes quiet under overload.
+    expect(sample(text, 'hal9_processing_time_count', lead)).toBe(1);
+    expect(sample(text, 'hal9_processing_time_bucket', { ...lead, le: '0.001' })).toBe(0);
+    expect(sample(text, 'hal9_signals_total', { ...lead, outcome: 'error' })).toBe(3);
+    expect(sample(text, 'hal9_signals_shed_total', lead)).toBe(3);
+  });
+
   it('counts a request refused while draining as rejected, apart from queue-full rejections', async () => {
     rt = await startRuntime();
     await rt.runtime.engine.drain(1000);

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
@@ -164,6 +165,41 @@ describe('peer answers', () => {
       if (p.result) got.push(p.result.content);
     });
     expect(got).toEqual([text]);
+  });
+
+  it('a call its caller cancels while the peer streams fails with the caller’s REQUEST_TIMEOUT, not as a peer failure', async () => {
+    // The peer sends its first line, then works on: the caller's deadline cuts the stream mid-way.
+    const target = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(`${JSON.stringify({ i: 0, trace: goodTrace })}\n`);
+    });
+    const cancel = new AbortController();
+    const e = await failure(
+      transport().send(target, [signalTo('impl')], 1000, cancel.signal, undefined, () => cancel.abort()),
+    );
+    expect(e.code).toBe('REQUEST_TIMEOUT');
+    expect(e.details.status).toBeUndefined();
+  });
+
+  it('a call its caller cancels while the peer’s JSON answer arrives fails with REQUEST_TIMEOUT, not as malformed', async () => {
+    const target = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"outcomes":[');
+    });
+    const cancel = new AbortController();
+    // Cancelled once the answer's headers are in, so the call is reading the body when it ends.
+    const onHeaders = (m: unknown) => {
+      const { request } = m as { request: { origin?: string } };
+      if (String(request.origin) === new URL(target.endpoint).origin) setImmediate(() => cancel.abort());
+    };
+    subscribe('undici:request:headers', onHeaders);
+    try {
+      const e = await failure(transport().send(target, [signalTo('impl')], 1000, cancel.signal));
+      expect(e.code).toBe('REQUEST_TIMEOUT');
+      expect(e.details.status).toBeUndefined();
+    } finally {
+      unsubscribe('undici:request:headers', onHeaders);
+    }
   });
 
   it('pods with different peer tokens: the caller gets 502 PEER_ERROR, not the 401 of the call between them', async () => {

@@ -44,6 +44,25 @@ describe('runtime process', () => {
     expect(output).toContain('/nonexistent/hal9.yaml: cannot be read');
   });
 
+  it('refuses an admin token with a space inside, from HAL9_AUTH_TOKEN or a file, by its key', async () => {
+    const env = await runToExit({}, { HAL9_AUTH_TOKEN: 'my token' });
+    expect(env.code).toBe(2);
+    expect(env.output).toContain('server.auth_token: must be one token of visible ASCII characters');
+    expect(env.output).not.toContain('listening');
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-spaced-token-'));
+    try {
+      const file = join(dir, 'token');
+      // A trailing newline is still trimmed; the space inside is what no bearer header can carry.
+      await writeFile(file, 'my token\n');
+      const fromFile = await runToExit({ server: { auth_token_file: file } });
+      expect(fromFile.code).toBe(2);
+      expect(fromFile.output).toContain(`server.auth_token_file: ${file} must be one token`);
+      expect(fromFile.output).not.toContain('my token');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty token file by its key instead of running with the route it guards open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hal9-empty-token-'));
     try {
@@ -178,6 +197,78 @@ describe('runtime process', () => {
       results.every((r) => r.body.status === 'completed' && r.body.results[0].content === 'finished'),
     ).toBe(true);
     expect(await rt.exited).toBe(0);
+  });
+
+  describe('a ?wait=false request that ends in the SIGTERM drain', () => {
+    const slowDoc = (server: Record<string, unknown> = {}) => ({
+      server,
+      neurons: [neuron('lead', 'L4')],
+      performance: { max_concurrent_signals: 1, cache_layers: [] },
+      claude: { mock_responses: { L4: [answer('slow', 'RESULT: done', 800)] } },
+    });
+    const metric = async (url: string, re: RegExp) =>
+      Number(re.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+    /** Sends a waiting `slow a` and a `?wait=false` `slow b` (one slot: b waits), then SIGTERM. */
+    const startDrain = async (rt: Awaited<ReturnType<typeof spawnRuntime>>) => {
+      const waiting = post(rt.url, { content: 'slow a' });
+      const res = await fetch(`${rt.url}/v1/signals?wait=false`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'slow b' }),
+      });
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      // Both accepted (one in the slot, one queued) before the signal: polled, not guessed.
+      for (let i = 0; i < 500; i++) {
+        const active = await metric(rt.url, /^hal9_parallel_tasks_active\{[^}]*\} (\d+)/m);
+        const queued = await metric(rt.url, /^hal9_queue_depth\{[^}]*\} (\d+)/m);
+        if (active + queued >= 2) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      rt.child.kill('SIGTERM');
+      return { id, waiting };
+    };
+
+    it('stays readable by id after the drain until its caller has read it, while new work is refused', async () => {
+      const rt = await spawnRuntime(slowDoc());
+      try {
+        const { id, waiting } = await startDrain(rt);
+        expect((await waiting).status).toBe(200);
+        // Both requests end in the drain. Their end is seen on /metrics, not by reading `b`: the
+        // process must still be there for its caller (it used to exit with the last run).
+        const ended = /^hal9_requests_total\{[^}]*outcome="completed"[^}]*\} (\d+)/m;
+        for (let i = 0; i < 1000 && (await metric(rt.url, ended)) < 2; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        expect(await metric(rt.url, ended)).toBe(2);
+        const late = await post(rt.url, { content: 'too late' });
+        expect(late.status).toBe(503);
+        expect(late.body.error.code).toBe('DRAINING');
+        const read = await fetch(`${rt.url}/v1/signals/${id}`);
+        expect(read.status).toBe(200);
+        expect(await read.json()).toMatchObject({
+          id,
+          status: 'completed',
+          results: [{ neuron: 'lead', content: 'done' }],
+        });
+        // Read once: nothing more to wait for, the process stops at once.
+        expect(await rt.exited).toBe(0);
+        expect(rt.output()).toMatch(/"unfinished":0,"unread":0,.*"msg":"stopped"/);
+      } finally {
+        rt.child.kill('SIGKILL');
+      }
+    });
+
+    it('waits at most server.drain_linger_ms for a caller that never comes back, and says so', async () => {
+      const rt = await spawnRuntime(slowDoc({ drain_linger_ms: 100 }));
+      try {
+        const { waiting } = await startDrain(rt);
+        expect((await waiting).status).toBe(200);
+        expect(await rt.exited).toBe(0);
+        expect(rt.output()).toMatch(/"unfinished":0,"unread":1,.*"msg":"stopped"/);
+      } finally {
+        rt.child.kill('SIGKILL');
+      }
+    });
   });
 
   it('stops on SIGTERM when the reader of its log has gone (stdout a closed pipe)', async () => {

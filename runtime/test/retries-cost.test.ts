@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   apiDoc,
   apiError,
@@ -6,7 +6,7 @@ import {
   message,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Retries within the deadline, fallback models, one breaker per model and per peer, and token cost —
 // the real SDK against the fake Messages API.
@@ -106,6 +106,26 @@ describe('fallback models', () => {
     // The fallback model has a breaker of its own, still closed.
     expect(await rt.metric('hal9_circuit_breaker_state', { upstream: 'claude-api:claude-b' })).toBe(0);
   });
+
+  it('a fallback model’s answer is not cached under the primary’s key: once the primary answers, it answers', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] })],
+      claude: { retry: { max_retries: 0 } },
+      performance: { cache_layers: ['L2'] },
+    });
+    fake.respond((req) => (req.body.model === 'claude-b' ? message('RESULT: from b') : apiError(529)));
+    const first = await rt.post('/v1/signals', { content: 'x' });
+    expect(first.body.trace[0]).toMatchObject({ model: 'claude-b', cached: false });
+    // The primary recovers: the same content is its answer, not the fallback's for the whole TTL.
+    fake.respond((req) => message(`RESULT: from ${req.body.model}`));
+    const second = await rt.post('/v1/signals', { content: 'x' });
+    expect(second.body.trace[0]).toMatchObject({ model: 'claude-test-1', cached: false });
+    expect(second.body.results[0].content).toBe('from claude-test-1');
+    // The primary's own answer is cached as usual.
+    const third = await rt.post('/v1/signals', { content: 'x' });
+    expect(third.body.trace[0]).toMatchObject({ model: 'claude-test-1', cached: true });
+    expect(fake.requests.map((r) => r.body.model)).toEqual(['claude-test-1', 'claude-b', 'claude-test-1']);
+  });
 });
 
 describe('tokens and cost', () => {
@@ -202,5 +222,42 @@ describe('peer breaker', () => {
     expect(await lead.metric('hal9_circuit_breaker_state', { upstream: 'peer:worker' })).toBe(2);
     const res = await lead.post('/v1/signals', { content: 'y' });
     expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
+  });
+
+  it('does not open on requests cut off by their own deadline while the peer streams their sub-trees', async () => {
+    // Followed requests (?wait=false) ask the peer to stream: each is cut at its deadline after the
+    // peer's first line arrived, while impl-1 still works there.
+    const worker = await startRuntime({
+      neurons: [neuron('design-1', 'L3', ['impl-1']), neuron('impl-1', 'L2')],
+      claude: { mock_responses: { L2: [answer('slow', 'RESULT: late', 2_000)] } },
+    });
+    started.push(worker);
+    const lead = await startRuntime({
+      neurons: [
+        neuron('strategic-1', 'L4', ['design-1']),
+        neuron('design-1', 'L3', [], { endpoint: worker.url }),
+      ],
+      performance: { circuit_breaker: { failure_threshold: 2, timeout_seconds: 60 } },
+    });
+    started.push(lead);
+    const peer = { upstream: 'peer:design-1' };
+    for (let i = 0; i < 2; i++) {
+      const { body } = await lead.post('/v1/signals?wait=false&timeout_ms=1000', { content: `slow ${i}` });
+      await vi.waitFor(
+        async () => expect((await lead.get(`/v1/signals/${body.id}`)).body.status).toBe('timed_out'),
+        { timeout: 5_000, interval: 20 },
+      );
+      const view = (await lead.get(`/v1/signals/${body.id}`)).body;
+      // The peer's first entry came before the cut: the stream was cut mid-way.
+      expect(view.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['strategic-1', 'design-1']);
+      // The peer call has settled (and its breaker has seen it).
+      const calls = () => lead.metric('hal9_upstream_requests_total', peer);
+      await vi.waitFor(async () => expect(await calls()).toBe(i + 1), { timeout: 5_000, interval: 10 });
+    }
+    expect(await lead.metric('hal9_upstream_requests_total', { ...peer, status: 'cancelled' })).toBe(2);
+    expect(await lead.metric('hal9_circuit_breaker_state', peer)).toBe(0);
+    const healthy = await lead.post('/v1/signals', { content: 'quick' });
+    expect(healthy.status).toBe(200);
+    expect(healthy.body.status).toBe('completed');
   });
 });

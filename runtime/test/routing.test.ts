@@ -82,6 +82,30 @@ describe('routing', () => {
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER', neuron: 'lead' })]);
   });
 
+  it('fails a request whose only answer forwards to nobody it may reach, naming the dropped target and why', async () => {
+    rt = await topology({ L4: [answer('default', 'FORWARD_TO: nobody\nCONTENT: hi')] });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(422);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.results).toEqual([]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        code: 'UNROUTABLE_ANSWER',
+        neuron: 'lead',
+        message: expect.stringContaining('nobody (not in its forward_connections)'),
+      }),
+    ]);
+    const lead = res.body.trace.find((t: any) => t.neuron === 'lead');
+    expect(lead.dropped).toEqual(['nobody']);
+    expect(lead.error).toMatchObject({ code: 'UNROUTABLE_ANSWER' });
+    // A FORWARD_TO that names no target at all is the same empty branch.
+    await rt.close();
+    rt = await topology({ L4: [answer('default', 'FORWARD_TO:\nCONTENT: hi')] });
+    const none = await rt.post('/v1/signals', { content: 'go' });
+    expect(none.status).toBe(422);
+    expect(none.body.errors[0].message).toContain('a FORWARD_TO with no target');
+  });
+
   it('keeps at most 100 results of one answer, and the request completes with an error naming the limit', async () => {
     const many = Array.from({ length: 1000 }, (_, i) => `RESULT: r${i}`).join('\n');
     rt = await topology({ L4: [answer('default', many)] });

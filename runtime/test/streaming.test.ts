@@ -39,6 +39,21 @@ const slowImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: b
 const heldImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 2_000)] } } };
 
 describe('event streams', () => {
+  it('a stream that delivers the end of a request the drain finished is its read: the shutdown waits for no one', async () => {
+    rt = await startRuntime(slowImpl);
+    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'stream me' }),
+    });
+    const body = res.text();
+    // Still running when the drain starts: one whose reader must see it end.
+    expect(rt.runtime.engine.occupancy.active).toBeGreaterThan(0);
+    const stopped = rt.runtime.shutdown();
+    rt = undefined; // shut down here, not again by afterEach
+    expect(await stopped).toEqual({ unfinished: 0, unread: 0 });
+    expect(frames(await body).at(-1)).toMatchObject({ event: 'end', data: { status: 'completed' } });
+  });
   it('POST ?stream=true sends a trace event as each neuron finishes, the results, then the end with totals', async () => {
     rt = await startRuntime(slowImpl);
     const res = await fetch(`${rt.url}/v1/signals?stream=true`, {

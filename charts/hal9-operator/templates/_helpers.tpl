@@ -46,11 +46,31 @@ app.kubernetes.io/part-of: hal9
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The chart's labels plus user labels (a dict, e.g. podLabels), as one mapping, so no key appears twice.
+A user label may not set a key the chart sets (its selector labels select the operator's pods): the install
+fails, naming the value. Usage: include "hal9-operator.labelsWith" (list $ .Values.podLabels "podLabels") */}}
+{{- define "hal9-operator.labelsWith" -}}
+{{- $chart := include "hal9-operator.labels" (index . 0) | fromYaml }}
+{{- $labels := dict }}
+{{- range $k, $v := index . 1 | default dict }}
+{{- if hasKey $chart $k }}
+{{- fail (printf "%s: %q is a label the chart sets itself (app.kubernetes.io/name and app.kubernetes.io/instance select the operator's pods); remove it" (index $ 2) $k) }}
+{{- end }}
+{{- $_ := set $labels $k (toString $v) }}
+{{- end }}
+{{- range $k, $v := $chart }}
+{{- $_ := set $labels $k (toString $v) }}
+{{- end }}
+{{- toYaml $labels }}
+{{- end }}
+
+{{/* values.schema.json requires serviceAccount.name when create is false: the operator never runs as (and
+never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
 {{- define "hal9-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "hal9-operator.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false (the ServiceAccount the operator runs as and its RBAC binds)" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
 
@@ -68,7 +88,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "(ms|s|m|h)$" .)) }}
 {{- end }}
 
-{{/* True when the Prometheus Operator's API is served (or passed with --api-versions). */}}
+{{/* True when the Prometheus Operator's API serves the kind (discovery, or --api-versions
+monitoring.coreos.com/v1/<Kind>): a cluster may have some of its CRDs and not others, and the group version
+alone says nothing about which. Usage: include "hal9-operator.monitoringApi" (list $ "ServiceMonitor") */}}
 {{- define "hal9-operator.monitoringApi" -}}
-{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- if (index . 0).Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" (index . 1)) }}true{{ end }}
+{{- end }}
+
+{{/* True when the chart renders the operator's ServiceMonitor, i.e. Prometheus scrapes the operator. */}}
+{{- define "hal9-operator.serviceMonitor" -}}
+{{- if and .Values.serviceMonitor.enabled (include "hal9-operator.monitoringApi" (list . "ServiceMonitor")) }}true{{ end }}
 {{- end }}

@@ -9,6 +9,10 @@ export const operatorDashboardUid = 'hal9-operator';
 const ri = '$__rate_interval';
 const sel = 'namespace=~"$namespace"';
 const selController = `${sel}, controller=~"$controller"`;
+// The per-Neuron gauges (hal9_operator_neuron_*, hal9_operator_edge_fanout) keep their own namespace label
+// (the ServiceMonitor's honorLabels): the Neuron's namespace, not the operator's, so they have a variable of
+// their own.
+const selNeuronNamespace = 'namespace=~"$neuron_namespace"';
 const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
 const quantile = (q: number, bucket: string, selector: string, by: string) =>
   `histogram_quantile(${q}, sum by (${by}, le) (${rate(bucket, selector)}))`;
@@ -145,12 +149,12 @@ const parallelism = [
   timeSeriesPanel({
     title: 'Tuned parallelism by neuron',
     description:
-      'max_concurrent_signals the operator chose for each Neuron from observed latency, utilization, queue depth and upstream errors (hal9_operator_neuron_parallelism). The namespace label is the Neuron’s.',
+      'max_concurrent_signals the operator chose for each Neuron from observed latency, utilization, queue depth and upstream errors (hal9_operator_neuron_parallelism). The namespace label is the Neuron’s (filtered on Neuron namespace).',
     unit: units.Short,
     min: 0,
     targets: [
       {
-        expr: 'max by (namespace, neuron) (hal9_operator_neuron_parallelism)',
+        expr: `max by (namespace, neuron) (hal9_operator_neuron_parallelism{${selNeuronNamespace}})`,
         legend: '{{namespace}}/{{neuron}}',
       },
     ],
@@ -171,8 +175,8 @@ const parallelism = [
 ];
 
 // Autoscaling mode `operator`: the operator reads its pods' load reports and decides replicas; the
-// per-Neuron gauges carry the Neuron's namespace (kept by honorLabels), so they are not filtered on the
-// operator's namespace.
+// per-Neuron gauges carry the Neuron's namespace (kept by honorLabels), so they are filtered on the Neuron
+// namespace variable, not on the operator's.
 const autoscaling = [
   timeSeriesPanel({
     title: 'Desired replicas by neuron',
@@ -182,7 +186,7 @@ const autoscaling = [
     min: 0,
     targets: [
       {
-        expr: 'max by (namespace, neuron) (hal9_operator_neuron_desired_replicas)',
+        expr: `max by (namespace, neuron) (hal9_operator_neuron_desired_replicas{${selNeuronNamespace}})`,
         legend: '{{namespace}}/{{neuron}}',
       },
     ],
@@ -208,11 +212,11 @@ const autoscaling = [
     min: 0,
     targets: [
       {
-        expr: 'max by (namespace, neuron, window) (hal9_operator_neuron_concurrency)',
+        expr: `max by (namespace, neuron, window) (hal9_operator_neuron_concurrency{${selNeuronNamespace}})`,
         legend: '{{window}} {{namespace}}/{{neuron}}',
       },
       {
-        expr: 'max by (namespace, neuron) (hal9_operator_neuron_predicted_concurrency)',
+        expr: `max by (namespace, neuron) (hal9_operator_neuron_predicted_concurrency{${selNeuronNamespace}})`,
         legend: 'predicted {{namespace}}/{{neuron}}',
       },
     ],
@@ -225,7 +229,7 @@ const autoscaling = [
     min: 0,
     targets: [
       {
-        expr: 'max by (namespace, source, target) (hal9_operator_edge_fanout)',
+        expr: `max by (namespace, source, target) (hal9_operator_edge_fanout{${selNeuronNamespace}})`,
         legend: '{{namespace}} {{source}} → {{target}}',
       },
     ],
@@ -277,6 +281,16 @@ export function operatorDashboard(): dashboard.Dashboard {
         label: 'Controller',
         description: 'Reconciler (one per kind).',
         query: 'label_values(controller_runtime_reconcile_total{namespace=~"$namespace"}, controller)',
+      }),
+    )
+    .withVariable(
+      labelVariable({
+        name: 'neuron_namespace',
+        label: 'Neuron namespace',
+        description:
+          'Namespace of the Neurons, for the parallelism and replica panels (their series carry the Neuron’s namespace, not the operator’s).',
+        query:
+          'label_values({__name__=~"hal9_operator_neuron_parallelism|hal9_operator_neuron_desired_replicas"}, namespace)',
       }),
     );
   addRow(b, 'Reconcile', reconcile);

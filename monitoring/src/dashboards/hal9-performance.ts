@@ -17,6 +17,9 @@ import { rate, ratio, sel, selNeuron } from './queries.ts';
 export const performanceDashboardUid = 'hal9-performance';
 
 const errorOutcomes = 'outcome=~"failed|timed_out"';
+// Requests that were admitted: rejected ones (queue full, 429) are backpressure, neither errors nor in the
+// error ratio's denominator, where a flood of them would hide the failures of the admitted ones.
+const admitted = 'outcome!="rejected"';
 
 const quantile = (q: number, bucket: string, selector: string, by: string[] = []) =>
   `histogram_quantile(${q}, sum by (${[...by, 'le'].join(', ')}) (${rate(bucket, selector)}))`;
@@ -121,7 +124,7 @@ const serviceLevel = [
     unit: units.Seconds,
     min: 0,
     thresholds: sloLines,
-    targets: percentiles('hal9_request_duration_seconds_bucket', `${sel}, outcome!="rejected"`),
+    targets: percentiles('hal9_request_duration_seconds_bucket', `${sel}, ${admitted}`),
   }),
   timeSeriesPanel({
     title: 'Requests per second by outcome',
@@ -171,7 +174,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Error rate',
     description:
-      'Share of requests that failed or timed out, and share of signals that ended in an error. The SLO allows 0.1 %.',
+      'Share of admitted requests that failed or timed out (rejected requests, 429 backpressure, are left out), and share of signals that ended in an error. The SLO allows 0.1 %.',
     unit: units.PercentUnit,
     width: 24,
     min: 0,
@@ -180,7 +183,7 @@ const serviceLevel = [
       {
         expr: ratio(
           rate('hal9_requests_total', `${sel}, ${errorOutcomes}`),
-          rate('hal9_requests_total', sel),
+          rate('hal9_requests_total', `${sel}, ${admitted}`),
         ),
         legend: 'requests',
       },
@@ -236,11 +239,18 @@ const cache = [
   }),
 ];
 
+/**
+ * A per-pod gauge without a neuron label (hal9_parallel_tasks_*), once for each neuron that received signals
+ * in that pod over the rate interval, so it can be shown per neuron (and filtered on $neuron).
+ */
+const perPodByNeuron = (gauge: string) =>
+  `${gauge}{${sel}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)})`;
+
 const batching = [
   timeSeriesPanel({
     title: 'Batch size',
     description:
-      'Signals per flushed batch by destination: mean and p95 from the hal9_batch_size histogram, and the runtime’s running average (hal9_batch_size_average). The guide’s batch size is 10.',
+      'Signals per flushed batch by destination (local: the pod’s own executor, for every neuron it hosts; else the peer neuron a remote batch goes to): mean and p95 from the hal9_batch_size histogram, and the runtime’s running average (hal9_batch_size_average). The guide’s batch size is 10.',
     unit: units.Short,
     min: 0,
     targets: [
@@ -267,14 +277,20 @@ const batching = [
     ],
   }),
   timeSeriesPanel({
-    title: 'Parallel tasks and tuned parallelism',
+    title: 'Parallel tasks per pod and tuned parallelism',
     description:
-      'Active executor tasks and the executor limit summed over pods, and the max_concurrent_signals the operator chose per neuron (hal9_operator_neuron_parallelism).',
+      'Per pod, by neuron: the executor limit (hal9_parallel_tasks_max, the largest of the neuron’s pods) and the busy slots (hal9_parallel_tasks_active, mean over its pods), beside the per-pod max_concurrent_signals the operator chose for the neuron (hal9_operator_neuron_parallelism). The runtime gauges have no neuron label: a pod counts for the neurons that received signals in it over the rate interval (a standalone runtime’s one executor counts for each of its neurons).',
     unit: units.Short,
     min: 0,
     targets: [
-      { expr: `sum(hal9_parallel_tasks_active{${sel}})`, legend: 'active' },
-      { expr: `sum(hal9_parallel_tasks_max{${sel}})`, legend: 'max' },
+      {
+        expr: `max by (neuron) (${perPodByNeuron('hal9_parallel_tasks_max')})`,
+        legend: 'limit per pod {{neuron}}',
+      },
+      {
+        expr: `avg by (neuron) (${perPodByNeuron('hal9_parallel_tasks_active')})`,
+        legend: 'active per pod (mean) {{neuron}}',
+      },
       {
         expr: 'max by (neuron) (hal9_operator_neuron_parallelism{namespace=~"$namespace", neuron=~"$neuron"})',
         legend: 'tuned {{neuron}}',
@@ -300,7 +316,7 @@ const batching = [
     min: 0,
     targets: [
       { expr: `sum(${rate('hal9_executor_rejections_total', sel)})`, legend: 'rejections' },
-      { expr: `sum by (neuron) (${rate('hal9_signals_shed_total', sel)})`, legend: 'shed {{neuron}}' },
+      { expr: `sum by (neuron) (${rate('hal9_signals_shed_total', selNeuron)})`, legend: 'shed {{neuron}}' },
     ],
   }),
 ];
@@ -331,7 +347,7 @@ const upstreams = [
   timeSeriesPanel({
     title: 'Upstream requests by status',
     description:
-      'Upstream calls per second by HTTP status, or timeout, connection_error and breaker_open for calls that got no answer.',
+      'Upstream calls per second by HTTP status, or timeout, connection_error and breaker_open for calls that got no answer, cancelled for calls cut off because their request ended first (its deadline or a drain), and error for other failures without an HTTP status.',
     unit: units.RequestsPerSecond,
     min: 0,
     targets: [

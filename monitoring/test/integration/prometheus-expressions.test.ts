@@ -69,6 +69,8 @@ let namespace = '';
 // What Grafana would substitute with "All" selected (and the test namespace chosen).
 const variables = () => ({
   namespace,
+  // The Neurons live in the operator's namespace here.
+  neuron_namespace: namespace,
   hal9_cluster: '.*',
   neuron: '.*',
   controller: '.*',

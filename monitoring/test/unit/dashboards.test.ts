@@ -3,11 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { operatorDashboardUid } from '../../src/dashboards/hal9-operator.ts';
 import { performanceDashboardUid } from '../../src/dashboards/hal9-performance.ts';
 import { type DashboardJson, lintDashboard } from '../../src/lint/dashboard-lint.ts';
+import { resolveSeries } from '../../src/metric-catalogue.ts';
 import { dashboardExpressions, flattenPanels } from '../../src/promql/extract.ts';
 import { dashboardFiles, readDashboard, repoRoot } from '../support/repo.ts';
 
 const performance = () => readDashboard('hal9-performance.json');
 const exprs = (d: DashboardJson, file: string) => dashboardExpressions(file, d as never).map((e) => e.expr);
+/** Each use of a known metric in an expression, as [metric, its selector ('' when bare)]. */
+const selectors = (expr: string) =>
+  [...expr.matchAll(/(?<![\w:$])([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?/g)]
+    .map((m) => [m[1] ?? '', m[2] ?? ''] as const)
+    .filter(([metric]) => resolveSeries(metric) !== undefined);
+const targetsOf = (d: DashboardJson) =>
+  (
+    flattenPanels(d.panels as never) as {
+      title: string;
+      targets?: { expr: string; legendFormat?: string }[];
+    }[]
+  ).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
 
 describe('generated dashboards', () => {
   it('match the TypeScript sources and the chart copies (gen:dashboards --check)', () => {
@@ -163,6 +176,20 @@ describe('hal9-performance', () => {
     ]);
   });
 
+  it('filters every per-neuron target on $neuron wherever its metric has a neuron label', () => {
+    const unfiltered = targetsOf(performance())
+      .filter((t) => t.legendFormat?.includes('{{neuron}}'))
+      .flatMap((t) =>
+        selectors(t.expr)
+          .filter(
+            ([metric, sel]) =>
+              resolveSeries(metric)?.labels.includes('neuron') && !sel.includes('neuron=~"$neuron"'),
+          )
+          .map(([metric]) => `${t.panel}: ${metric}`),
+      );
+    expect(unfiltered).toEqual([]);
+  });
+
   it('filters runtime series by namespace and Hal9Cluster and uses $__rate_interval', () => {
     for (const e of exprs(performance(), 'p')) {
       if (e.includes('hal9_operator_')) continue;
@@ -174,6 +201,31 @@ describe('hal9-performance', () => {
 });
 
 describe('hal9-operator', () => {
+  const operator = () => readDashboard('hal9-operator.json');
+
+  it('has datasource, namespace, controller and Neuron namespace variables', () => {
+    expect(operator().templating?.list?.map((v) => v.name)).toEqual([
+      'datasource',
+      'namespace',
+      'controller',
+      'neuron_namespace',
+    ]);
+  });
+
+  it("filters the operator's series on its namespace and the per-Neuron series on the Neuron's", () => {
+    // The per-Neuron gauges set their own namespace label (the Neuron's; honorLabels keeps it), so the
+    // operator's namespace would match none of them, and no filter would show every namespace.
+    const wrong = targetsOf(operator()).flatMap((t) =>
+      selectors(t.expr).flatMap(([metric, sel]) => {
+        const spec = resolveSeries(metric);
+        if (spec?.source !== 'operator') return [];
+        const want = spec.labels.includes('namespace') ? '$neuron_namespace' : '$namespace';
+        return sel.includes(`namespace=~"${want}"`) ? [] : [`${t.panel}: ${metric}{${sel}} (want ${want})`];
+      }),
+    );
+    expect(wrong).toEqual([]);
+  });
+
   it.each([
     'controller_runtime_reconcile_total',
     'controller_runtime_reconcile_errors_total',

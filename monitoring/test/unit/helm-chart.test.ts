@@ -18,15 +18,19 @@ type Obj = {
   [k: string]: unknown;
 };
 
-const monitoringApi = ['--api-versions', 'monitoring.coreos.com/v1'];
+// What Helm's discovery (and Argo CD) pass for the Prometheus Operator's API: the group version and each kind.
+const api = (...kinds: string[]) =>
+  kinds.flatMap((k) => ['--api-versions', k ? `monitoring.coreos.com/v1/${k}` : 'monitoring.coreos.com/v1']);
+const monitoringApi = api('', 'ServiceMonitor', 'PrometheusRule');
 
 function render(...extra: string[]): Obj[] {
   const run = template(...extra);
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
-  return parseAllDocuments(run.stdout)
-    .map((d) => d.toJS() as Obj | null)
-    .filter((o): o is Obj => o !== null);
+  const docs = parseAllDocuments(run.stdout);
+  // A key twice in one mapping (e.g. a label) is an error to kubectl and the API server.
+  expect(docs.flatMap((d) => d.errors.map((e) => e.message))).toEqual([]);
+  return docs.map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
 }
 
 const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
@@ -72,6 +76,36 @@ describe('charts/hal9-operator', () => {
   it('puts exactly the groups of monitoring/prometheus/hal9-rules.yaml into the PrometheusRule', () => {
     const rule = one(render(...monitoringApi), 'PrometheusRule');
     expect(rule.spec.groups).toEqual(readRules().groups);
+  });
+
+  it('renders ServiceMonitor and PrometheusRule each only when its own kind is served', () => {
+    // A cluster can serve monitoring.coreos.com/v1 with only some of its kinds (e.g. only the
+    // ServiceMonitor CRD installed): an object of a missing kind fails the install ("no matches for kind").
+    const cases: [string[], string[]][] = [
+      [api('', 'ServiceMonitor'), ['ServiceMonitor']],
+      [api('', 'PrometheusRule'), ['PrometheusRule']],
+      [api('ServiceMonitor', 'PrometheusRule'), ['PrometheusRule', 'ServiceMonitor']],
+      [monitoringApi, ['PrometheusRule', 'ServiceMonitor']],
+      [api(''), []],
+    ];
+    for (const [args, expected] of cases) {
+      const monitoring = kinds(render(...args)).filter(
+        (k) => k === 'ServiceMonitor' || k === 'PrometheusRule',
+      );
+      expect(monitoring, args.join(' ')).toEqual(expected);
+    }
+  });
+
+  it("leaves the operator's alerts out of the PrometheusRule when the operator is not scraped", () => {
+    // Hal9OperatorDown (absent(...)) would fire for good without the ServiceMonitor.
+    const runtimeGroups = readRules().groups.filter((g) => g.name !== 'hal9-operator.alerts');
+    expect(runtimeGroups.length).toBe(readRules().groups.length - 1);
+    for (const args of [
+      [...monitoringApi, '--set', 'serviceMonitor.enabled=false'],
+      api('', 'PrometheusRule'),
+    ]) {
+      expect(one(render(...args), 'PrometheusRule').spec.groups, args.join(' ')).toEqual(runtimeGroups);
+    }
   });
 
   it('ships each dashboard as a ConfigMap for the Grafana sidecar', () => {
@@ -238,6 +272,69 @@ describe('charts/hal9-operator', () => {
       spec: { template: { spec: { containers: { args: string[] }[] } } };
     };
     expect(d.spec.template.spec.containers[0]!.args).not.toContain('--no-neuron-cluster-owner');
+  });
+
+  it('requires serviceAccount.name with serviceAccount.create=false, never binding the namespace default', () => {
+    const unnamed = template('--set', 'serviceAccount.create=false');
+    expect(unnamed.status).not.toBe(0);
+    expect(unnamed.stderr).toMatch(/serviceAccount/);
+    expect(unnamed.stderr).toMatch(/name/);
+    const objs = render('--set', 'serviceAccount.create=false', '--set', 'serviceAccount.name=hal9-ops');
+    expect(kinds(objs)).not.toContain('ServiceAccount');
+    expect(one(objs, 'Deployment').spec.template.spec.serviceAccountName).toBe('hal9-ops');
+    const subjects = objs.flatMap((o) => (o as Obj & { subjects?: { name: string }[] }).subjects ?? []);
+    expect(subjects.length).toBeGreaterThan(0);
+    for (const s of subjects) expect(s.name).toBe('hal9-ops');
+  });
+
+  it("refuses user labels that would repeat or override the chart's own, and adds the others once", () => {
+    // A repeated key is refused by kubectl and the API server, or the last one wins: e.g. a podLabels
+    // app.kubernetes.io/instance the Deployment's selector no longer matches.
+    const dashboards = 'dashboards.label or dashboards.additionalLabels';
+    for (const [set, value, key] of [
+      ['podLabels.app\\.kubernetes\\.io/instance=x', 'podLabels', 'app.kubernetes.io/instance'],
+      ['podLabels.app\\.kubernetes\\.io/name=x', 'podLabels', 'app.kubernetes.io/name'],
+      [
+        'serviceMonitor.additionalLabels.app\\.kubernetes\\.io/instance=x',
+        'serviceMonitor.additionalLabels',
+        'app.kubernetes.io/instance',
+      ],
+      [
+        'prometheusRule.additionalLabels.helm\\.sh/chart=x',
+        'prometheusRule.additionalLabels',
+        'helm.sh/chart',
+      ],
+      [
+        'dashboards.additionalLabels.app\\.kubernetes\\.io/part-of=x',
+        dashboards,
+        'app.kubernetes.io/part-of',
+      ],
+      ['dashboards.label=app.kubernetes.io/name', dashboards, 'app.kubernetes.io/name'],
+    ] as const) {
+      const run = template(...monitoringApi, '--set', set);
+      expect(run.status, set).not.toBe(0);
+      expect(run.stderr, set).toContain(`${value}: "${key}" is a label the chart sets itself`);
+    }
+    const selector = { 'app.kubernetes.io/name': 'hal9-operator', 'app.kubernetes.io/instance': 'hal9' };
+    const objs = render(
+      ...monitoringApi,
+      '--set',
+      'podLabels.team=ai',
+      '--set',
+      'serviceMonitor.additionalLabels.release=kps',
+      '--set',
+      'prometheusRule.additionalLabels.release=kps',
+      '--set',
+      'dashboards.additionalLabels.team=ai',
+    );
+    const d = one(objs, 'Deployment');
+    expect(d.spec.selector.matchLabels).toEqual(selector);
+    expect(d.spec.template.metadata.labels).toMatchObject({ ...selector, team: 'ai' });
+    expect(one(objs, 'ServiceMonitor').metadata.labels).toMatchObject({ ...selector, release: 'kps' });
+    expect(one(objs, 'PrometheusRule').metadata.labels).toMatchObject({ ...selector, release: 'kps' });
+    for (const m of objs.filter((o) => o.kind === 'ConfigMap')) {
+      expect(m.metadata.labels).toMatchObject({ ...selector, team: 'ai', grafana_dashboard: '1' });
+    }
   });
 
   it('drops the PodDisruptionBudget for a single replica', () => {

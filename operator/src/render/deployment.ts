@@ -54,7 +54,11 @@ export function heapMiB(memoryBytes: number): number {
   return Math.floor((memoryBytes * 0.75) / 2 ** 20);
 }
 
-/** Seconds a pod may take to stop: the preStop delay, the longest request, and a margin. */
+/**
+ * Seconds a pod may take to stop: the preStop delay, the longest request (the runtime's drain timeout),
+ * and a margin that holds the runtime's drain linger (server.drain_linger_ms, 5 s by default, for callers
+ * reading their ?wait=false results) and its 1 s cut of stalled connections.
+ */
 export function terminationGraceSeconds(spec: EffectiveNeuronSpec): number {
   return preStopSleepSeconds + Math.ceil(spec.performance.requestTimeoutMs / 1000) + 10;
 }

@@ -159,6 +159,31 @@ describe('runtime configuration', () => {
     expect(config.neurons[0]?.fallback_models).toEqual(['claude-haiku-5']);
   });
 
+  it('renders one retry layer and a backoff base within its ceiling, repairing a merge and saying so', () => {
+    // The SDK's retry with the CRD's default retry.maxRetries (2) would stack; the runtime refuses both.
+    const sdk = renderNeuron({
+      cluster: aHal9Cluster({ claude: { maxRetries: 1 } }),
+      neuron: aNeuron('impl-1'),
+      peers: [],
+    });
+    const config = parseConfigText(sdk.runtimeConfig);
+    expect(config.claude.max_retries).toBe(1);
+    expect(config.claude.retry.max_retries).toBe(0);
+    expect(sdk.warnings).toEqual([expect.stringContaining('retries are not stacked')]);
+    // Each object passes the CRD's rule (base ≤ max); merged, the cluster's base is over the Neuron's max.
+    const merged = renderNeuron({
+      cluster: aHal9Cluster({ claude: { retry: { baseDelayMs: 5000 } } }),
+      neuron: aNeuron('impl-1', { claude: { retry: { maxDelayMs: 1000 } } }),
+      peers: [],
+    });
+    expect(parseConfigText(merged.runtimeConfig).claude.retry).toEqual({
+      max_retries: 2,
+      base_delay_ms: 1000,
+      max_delay_ms: 1000,
+    });
+    expect(merged.warnings).toEqual([expect.stringContaining('claude.retry.baseDelayMs 5000 is over')]);
+  });
+
   it('leaves out a connection whose Neuron does not exist (yet) and warns', () => {
     const peers = [
       aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1', 'ghost'] }),

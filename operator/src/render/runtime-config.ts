@@ -46,10 +46,40 @@ function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unk
 const sloShedding = (spec: EffectiveNeuronSpec): boolean =>
   spec.autoscaling.parallelism.enabled && spec.autoscaling.parallelism.shedLateSignals;
 
+/**
+ * The retry keys as the runtime accepts them (runtime/src/config/parse.ts): one retry layer, since
+ * retries are not stacked (the SDK's `maxRetries` turns the runtime's `retry.maxRetries` off), and a
+ * backoff base within its ceiling. The CRD default `retry.maxRetries: 2`, or a Neuron's override merged
+ * over its cluster's values, can break either: repaired here, each repair a warning.
+ */
+function retries(c: EffectiveNeuronSpec['claude']) {
+  const warnings: string[] = [];
+  const { maxRetries, baseDelayMs, maxDelayMs } = c.retry;
+  const stacked = c.maxRetries > 0 && maxRetries > 0;
+  if (stacked)
+    warnings.push(
+      `claude.maxRetries ${c.maxRetries} (the SDK's retries) turns claude.retry.maxRetries ${maxRetries} off: retries are not stacked; set claude.maxRetries: 0 to keep the runtime's retries`,
+    );
+  if (baseDelayMs > maxDelayMs)
+    warnings.push(
+      `claude.retry.baseDelayMs ${baseDelayMs} is over claude.retry.maxDelayMs ${maxDelayMs} after the merge; the runtime uses ${maxDelayMs} for both`,
+    );
+  return {
+    max_retries: c.maxRetries,
+    retry: {
+      max_retries: stacked ? 0 : maxRetries,
+      base_delay_ms: Math.min(baseDelayMs, maxDelayMs),
+      max_delay_ms: maxDelayMs,
+    },
+    warnings,
+  };
+}
+
 function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, maxConcurrentSignals: number) {
   const { spec } = input;
   const p = spec.performance;
   const c = spec.claude;
+  const r = retries(c);
   const local = {
     id: input.neuronName,
     layer: spec.layer,
@@ -121,13 +151,9 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
       model: c.model,
       max_tokens: c.maxTokens,
       timeout_ms: c.timeoutMs,
-      max_retries: c.maxRetries,
+      max_retries: r.max_retries,
       ...(c.baseURL ? { base_url: c.baseURL } : {}),
-      retry: {
-        max_retries: c.retry.maxRetries,
-        base_delay_ms: c.retry.baseDelayMs,
-        max_delay_ms: c.retry.maxDelayMs,
-      },
+      retry: r.retry,
       ...(prices.length > 0 ? { prices: Object.fromEntries(prices) } : {}),
       ...(mock.length > 0 ? { mock_responses: Object.fromEntries(mock) } : {}),
     },
@@ -147,10 +173,13 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
     .update(toYaml(input.spec.performance.maxConcurrentSignals))
     .digest('hex')
     .slice(0, 16);
-  const warnings = missing.map(
-    (id) =>
-      `connection ${id}: no Neuron named ${id} of cluster ${input.spec.cluster} in namespace ${input.namespace}; it is left out of the runtime configuration until it exists`,
-  );
+  const warnings = [
+    ...missing.map(
+      (id) =>
+        `connection ${id}: no Neuron named ${id} of cluster ${input.spec.cluster} in namespace ${input.namespace}; it is left out of the runtime configuration until it exists`,
+    ),
+    ...retries(input.spec.claude).warnings,
+  ];
   // A configuration the runtime (or the apiserver) would refuse is never rolled out: the reconcile
   // fails with this message (RenderFailed) and the running pods keep the last good one.
   if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {

@@ -195,7 +195,7 @@ export class HttpPeerTransport implements PeerTransport {
         bodyTimeout: deadlineMs + 1000,
       });
     } catch (e) {
-      if (signal?.aborted) throw new Hal9Error('REQUEST_TIMEOUT', `the call to ${target.id} was cancelled`);
+      if (signal?.aborted) throw cancelled(target);
       throw new Hal9Error(
         'PEER_ERROR',
         `cannot reach ${target.id} at ${target.endpoint}: ${(e as Error).message}`,
@@ -204,22 +204,39 @@ export class HttpPeerTransport implements PeerTransport {
         },
       );
     }
+    try {
+      return await this.#readAnswer(target, res, encoded.length, onProgress);
+    } catch (e) {
+      // Cut off by its callers (every request of the batch ended) while the answer arrived: their own
+      // deadline, not a failing peer, so the breaker must not count it. undici ends the body with a
+      // bare AbortError, which would otherwise escape a stream or read as a malformed answer.
+      if (signal?.aborted) throw cancelled(target);
+      if (e instanceof Hal9Error) throw e;
+      throw new Hal9Error('PEER_ERROR', `${target.id} broke off its answer: ${(e as Error).message}`, {
+        upstream: `peer:${target.id}`,
+      });
+    }
+  }
+
+  /** The peer's answer to one batch: its streamed progress and errors, its outcomes, or its refusal. */
+  async #readAnswer(
+    target: NeuronConfig,
+    res: Awaited<ReturnType<Agent['request']>>,
+    count: number,
+    onProgress?: (index: number, p: PeerProgress) => void,
+  ): Promise<BranchOutcome[]> {
     const bad = (why: string) =>
       new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
         upstream: `peer:${target.id}`,
       });
     if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
-      return readProgress(res.body, encoded.length, onProgress, this.#checks, bad, this.#maxAnswerBytes);
+      return readProgress(res.body, count, onProgress, this.#checks, bad, this.#maxAnswerBytes);
     }
-    let payload: { outcomes?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
-    try {
-      payload = JSON.parse(await readCapped(res.body, bad, this.#maxAnswerBytes));
-    } catch (e) {
-      if (e instanceof Hal9Error) throw e;
-      payload = undefined;
-    }
+    const payload = jsonObject(await readCapped(res.body, bad, this.#maxAnswerBytes)) as
+      | { outcomes?: unknown; error?: { code?: unknown; message?: unknown } }
+      | undefined;
     if (res.statusCode === 200 && payload && 'outcomes' in payload) {
-      const outcomes = this.#checks.outcomes(payload.outcomes, encoded.length);
+      const outcomes = this.#checks.outcomes(payload.outcomes, count);
       if (typeof outcomes === 'string') throw bad(outcomes);
       return outcomes;
     }
@@ -239,6 +256,20 @@ export class HttpPeerTransport implements PeerTransport {
         ...(passed ? { retryAfterSeconds: retryAfter > 0 && retryAfter <= 3600 ? retryAfter : 1 } : {}),
       },
     );
+  }
+}
+
+/** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
+const cancelled = (target: NeuronConfig): Hal9Error =>
+  new Hal9Error('REQUEST_TIMEOUT', `the call to ${target.id} was cancelled`);
+
+/** The JSON object a text holds; undefined when it holds none (a refusal in another format). */
+function jsonObject(text: string): object | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 

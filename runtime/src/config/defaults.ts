@@ -46,6 +46,9 @@ export const DEFAULT_CONFIG: Config = {
     auth_token: '',
     auth_token_file: '',
     drain_timeout_ms: 25_000,
+    // Inside the margin of the operator's termination grace period (preStop 5 s + the request
+    // timeout, which is the drain, + 10 s), beside the second that cuts stalled connections.
+    drain_linger_ms: 5_000,
     results_ttl_seconds: 300,
     results_max_entries: 10_000,
     results_max_bytes: 134_217_728,

@@ -11,6 +11,7 @@ import { LAYERS } from './types.ts';
 type Leaf =
   | { kind: 'int' | 'num'; min: number; max: number }
   | { kind: 'str'; max: number }
+  | { kind: 'token' }
   | { kind: 'mode' }
   | { kind: 'url' }
   | { kind: 'layers' };
@@ -23,7 +24,8 @@ const LEAVES: Record<string, Leaf> = {
   'server.host': str(253),
   'server.port': int(0, 65_535),
   'server.body_limit_bytes': int(1024, 1 << 30),
-  'server.auth_token': str(),
+  'server.auth_token': { kind: 'token' },
+  'server.drain_linger_ms': int(0, 600_000),
   'server.auth_token_file': str(),
   'server.drain_timeout_ms': int(0, 3_600_000),
   'server.results_ttl_seconds': int(1, 86_400),
@@ -310,6 +312,14 @@ function validValue(leaf: Leaf): fc.Arbitrary<unknown> {
         fc.constant('x'.repeat(leaf.max)),
         fc.constant(null),
       );
+    case 'token':
+      // What a bearer header carries: visible ASCII, no space (empty: no token).
+      return fc.oneof(
+        fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+        fc.constant('x'.repeat(65_536)),
+        fc.constant(''),
+        fc.constant(null),
+      );
     case 'mode':
       return fc.constantFrom('mock', 'api');
     case 'url':
@@ -390,6 +400,8 @@ function invalidValue(path: string, leaf: Leaf): fc.Arbitrary<[unknown, string]>
       );
     case 'str':
       return at(5, 'x'.repeat(leaf.max + 1), ...wrongType);
+    case 'token':
+      return at(5, 'x'.repeat(65_537), 'my token', ' lead', 'a\tb', 'a\nb', 'é', ...wrongType);
     case 'mode':
       return at('cli', 'Mock', '', 5, null, ...wrongType);
     case 'url':

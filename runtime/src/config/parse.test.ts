@@ -86,6 +86,27 @@ describe('parseConfig', () => {
     [{ entry_neuron: 'nope' }, 'entry_neuron', /not a neuron/],
     [{ performance: { latency_slo_ms: -1 } }, 'performance.latency_slo_ms', /integer from 0 to 3600000/],
     [{ performance: { latency_slo_ms: '500' } }, 'performance.latency_slo_ms', /integer from 0 to 3600000/],
+    // A token every bearer header would fail to carry: refused here, not by 401s on every call.
+    [{ server: { auth_token: 'my token' } }, 'server.auth_token', /visible ASCII.*no space/],
+    [{ server: { auth_token: 'tab\there' } }, 'server.auth_token', /visible ASCII/],
+    [{ server: { auth_token: 'naïve-token' } }, 'server.auth_token', /visible ASCII/],
+    // A base delay above the ceiling would be ignored: both keys named.
+    [
+      { claude: { retry: { base_delay_ms: 9000, max_delay_ms: 10 } } },
+      'claude.retry.base_delay_ms',
+      /claude\.retry\.base_delay_ms \(9000\) must not exceed claude\.retry\.max_delay_ms \(10\)/,
+    ],
+    [
+      { claude: { retry: { max_delay_ms: 10 } } },
+      'claude.retry.max_delay_ms',
+      /base_delay_ms \(250\) must not exceed claude\.retry\.max_delay_ms \(10\)/,
+    ],
+    // The SDK's retries beneath the runtime's would multiply attempts the breaker never sees.
+    [
+      { claude: { max_retries: 1, retry: { max_retries: 2 } } },
+      'claude.max_retries',
+      /stack with claude\.retry\.max_retries \(2\).*set claude\.max_retries: 0.*or claude\.retry\.max_retries: 0/,
+    ],
   ])('rejects %j naming %s', (doc, field, message) => {
     expect(problems(doc)).toContainEqual({ field, message: expect.stringMatching(message) });
   });
@@ -126,6 +147,35 @@ describe('parseConfig', () => {
     );
     expect(c.claude.api_key_file).toBe('/var/run/hal9/anthropic/key');
     expect(parseConfig({ claude: { api_key_file: '/etc/key' } }, {}).claude.api_key_file).toBe('/etc/key');
+  });
+
+  it('refuses HAL9_AUTH_TOKEN with a space by the key it sets, and takes a token of visible ASCII', () => {
+    expect(problems({}, { HAL9_AUTH_TOKEN: 'my token' })).toEqual([
+      { field: 'server.auth_token', message: expect.stringContaining('no space') },
+    ]);
+    expect(parseConfig({}, { HAL9_AUTH_TOKEN: 'my-t0ken_!~' }).server.auth_token).toBe('my-t0ken_!~');
+    expect(parseConfig({ server: { auth_token: '' } }).server.auth_token).toBe('');
+  });
+
+  it('runs one retry layer: SDK retries turn the runtime’s off by default; a base delay may equal its ceiling', () => {
+    expect(parseConfig({}).claude).toMatchObject({ max_retries: 0, retry: { max_retries: 2 } });
+    expect(parseConfig({ claude: { max_retries: 1 } }).claude).toMatchObject({
+      max_retries: 1,
+      retry: { max_retries: 0 },
+    });
+    expect(
+      parseConfig({ claude: { max_retries: 1, retry: { max_retries: 0 } } }).claude.retry.max_retries,
+    ).toBe(0);
+    expect(
+      parseConfig({ claude: { retry: { base_delay_ms: 500, max_delay_ms: 500 } } }).claude.retry,
+    ).toMatchObject({ base_delay_ms: 500, max_delay_ms: 500 });
+    // A value refused on its own is not compared with another key as well.
+    expect(problems({ claude: { retry: { base_delay_ms: 'x', max_delay_ms: 10 } } })).toEqual([
+      expect.objectContaining({
+        field: 'claude.retry.base_delay_ms',
+        message: expect.stringMatching(/integer/),
+      }),
+    ]);
   });
 
   it('reports a YAML syntax error as a problem of the file', () => {

@@ -1,7 +1,9 @@
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
+import { tokenProblem } from './secrets.ts';
 import {
   LIVE_TUNABLE_BOUNDS as B,
+  type ClaudeConfig,
   type Config,
   LAYERS,
   type Layer,
@@ -150,6 +152,17 @@ function url(ctx: Ctx, o: Obj, path: string, key: string): string {
   return v.replace(/\/+$/, '');
 }
 
+/** A bearer token given inline (empty: none): one a client can send, or every call is refused. */
+function token(ctx: Ctx, o: Obj, path: string, key: string): string {
+  const v = str(ctx, o, path, key, '');
+  const problem = v === '' ? undefined : tokenProblem(v);
+  if (problem) {
+    ctx.problems.push({ field: join(path, key), message: problem });
+    return '';
+  }
+  return v;
+}
+
 function models(ctx: Ctx, o: Obj, path: string, key: string): string[] {
   const list = strList(ctx, o, path, key, []);
   if (list.length > 8) ctx.problems.push({ field: join(path, key), message: 'at most 8 fallback models' });
@@ -193,6 +206,40 @@ function parsePrices(ctx: Ctx, raw: unknown): Record<string, ModelPrice> {
     };
   }
   return out;
+}
+
+/**
+ * The SDK's retries (claude.max_retries) and the runtime's own (claude.retry). The SDK's run beneath
+ * the circuit breaker, unseen by it and blind to the request's deadline; the runtime's are counted,
+ * paced and bounded by the deadline. One of them at a time, never stacked: SDK retries turn the
+ * runtime's off by default, and both set is refused. The backoff's base must fit under its ceiling.
+ */
+function parseRetries(ctx: Ctx, cd: Obj, rt: Obj): Pick<ClaudeConfig, 'max_retries' | 'retry'> {
+  const d = DEFAULT_CONFIG.claude;
+  const before = ctx.problems.length;
+  const sdk = int(ctx, cd, 'claude', 'max_retries', d.max_retries, 0, 1);
+  const p = 'claude.retry';
+  const retry = {
+    max_retries: int(ctx, rt, p, 'max_retries', sdk > 0 ? 0 : d.retry.max_retries, 0, 10),
+    base_delay_ms: int(ctx, rt, p, 'base_delay_ms', d.retry.base_delay_ms, 1, 60_000),
+    max_delay_ms: int(ctx, rt, p, 'max_delay_ms', d.retry.max_delay_ms, 1, 600_000),
+  };
+  // Checked across keys only when each value is one the file gave validly (not a default standing in).
+  if (ctx.problems.length > before) return { max_retries: sdk, retry };
+  if (sdk > 0 && retry.max_retries > 0) {
+    ctx.problems.push({
+      field: 'claude.max_retries',
+      message: `the SDK's own retries (${sdk}) would stack with claude.retry.max_retries (${retry.max_retries}) beneath the circuit breaker: set claude.max_retries: 0 (the runtime's retries honour retry-after and the request's deadline), or claude.retry.max_retries: 0`,
+    });
+  }
+  if (retry.base_delay_ms > retry.max_delay_ms) {
+    ctx.problems.push({
+      // The key the file set (a default is not the user's to fix).
+      field: rt.base_delay_ms === undefined ? `${p}.max_delay_ms` : `${p}.base_delay_ms`,
+      message: `${p}.base_delay_ms (${retry.base_delay_ms}) must not exceed ${p}.max_delay_ms (${retry.max_delay_ms}): lower base_delay_ms or raise max_delay_ms`,
+    });
+  }
+  return { max_retries: sdk, retry };
 }
 
 function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
@@ -354,6 +401,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     'auth_token',
     'auth_token_file',
     'drain_timeout_ms',
+    'drain_linger_ms',
     'results_ttl_seconds',
     'results_max_entries',
     'results_max_bytes',
@@ -435,9 +483,10 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       host: str(ctx, sv, 'server', 'host', d.server.host, 253),
       port: int(ctx, sv, 'server', 'port', d.server.port, 0, 65_535),
       body_limit_bytes: int(ctx, sv, 'server', 'body_limit_bytes', d.server.body_limit_bytes, 1024, 1 << 30),
-      auth_token: str(ctx, sv, 'server', 'auth_token', ''),
+      auth_token: token(ctx, sv, 'server', 'auth_token'),
       auth_token_file: str(ctx, sv, 'server', 'auth_token_file', ''),
       drain_timeout_ms: int(ctx, sv, 'server', 'drain_timeout_ms', d.server.drain_timeout_ms, 0, 3_600_000),
+      drain_linger_ms: int(ctx, sv, 'server', 'drain_linger_ms', d.server.drain_linger_ms, 0, 600_000),
       results_ttl_seconds: int(
         ctx,
         sv,
@@ -581,15 +630,10 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       model: str(ctx, cd, 'claude', 'model', d.claude.model, 256),
       max_tokens: int(ctx, cd, 'claude', 'max_tokens', d.claude.max_tokens, 1, 1_000_000),
       timeout_ms: int(ctx, cd, 'claude', 'timeout_ms', d.claude.timeout_ms, 1, 3_600_000),
-      max_retries: int(ctx, cd, 'claude', 'max_retries', 0, 0, 1),
+      ...parseRetries(ctx, cd, rt),
       base_url: url(ctx, cd, 'claude', 'base_url'),
       api_key_file: str(ctx, cd, 'claude', 'api_key_file', ''),
       mock_responses: parseMockResponses(ctx, cd.mock_responses),
-      retry: {
-        max_retries: int(ctx, rt, 'claude.retry', 'max_retries', d.claude.retry.max_retries, 0, 10),
-        base_delay_ms: int(ctx, rt, 'claude.retry', 'base_delay_ms', d.claude.retry.base_delay_ms, 1, 60_000),
-        max_delay_ms: int(ctx, rt, 'claude.retry', 'max_delay_ms', d.claude.retry.max_delay_ms, 1, 600_000),
-      },
       prices: parsePrices(ctx, cd.prices),
     },
   };

@@ -31,10 +31,14 @@ describe('secretFileReload', () => {
       expect(await reload.check()).toBeUndefined();
       await writeFile(path, 'x'.repeat(65));
       expect(await reload.check()).toBeUndefined();
+      // A token no client could send (a space inside) is not taken up either.
+      await writeFile(path, 'new token');
+      expect(await reload.check()).toBeUndefined();
       expect(errors).toEqual([
         expect.stringContaining('server.auth_token_file'),
         expect.stringContaining('is empty'),
         expect.stringContaining('over 64 bytes'),
+        expect.stringContaining('no space'),
       ]);
       await writeFile(path, 'second');
       expect(await reload.check()).toBeUndefined();

@@ -1,4 +1,4 @@
-import { readSecretFile } from './secrets.ts';
+import { readTokenFile } from './secrets.ts';
 
 // A mounted Secret changes in place when it is rotated (the kubelet swaps its files within about a
 // minute), but a process that read it once at start-up keeps the old value until it restarts: the
@@ -7,7 +7,7 @@ import { readSecretFile } from './secrets.ts';
 
 export interface SecretFileReload {
   /** Reads the file again: its value when it changed, else undefined. A failed read (a file
-   * missing mid-swap, emptied, oversized) keeps the value in use, and is reported once. */
+   * missing mid-swap, emptied, oversized, not one token) keeps the value in use, and is reported once. */
   check(): Promise<string | undefined>;
 }
 
@@ -26,7 +26,7 @@ export function secretFileReload(o: {
     async check() {
       let text: string;
       try {
-        text = await readSecretFile(o.path, o.field, o.maxBytes);
+        text = await readTokenFile(o.path, o.field, o.maxBytes);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         if (message !== failed) o.onError(message);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { readSecretFile } from './secrets.ts';
+import { readSecretFile, readTokenFile } from './secrets.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -52,5 +52,29 @@ describe('readSecretFile', () => {
     expect(
       await readSecretFile(await file('at', 'y'.repeat(100)), 'server.peer_token_file', 100),
     ).toHaveLength(100);
+  });
+});
+
+describe('readTokenFile', () => {
+  it('reads one token, trimmed of the trailing newline as before', async () => {
+    expect(await readTokenFile(await file('admin', 'admin-token-1\n'), 'server.auth_token_file')).toBe(
+      'admin-token-1',
+    );
+  });
+
+  it.each([
+    ['a space inside', 'my token\n'],
+    ['a tab inside', 'my\ttoken'],
+    ['two lines', 'first-token\nsecond-token\n'],
+    ['a character outside ASCII', 'tøken'],
+  ])('refuses a token with %s by its key, naming the file but never the token', async (_name, text) => {
+    const path = await file('bad-token', text);
+    const p = await problem(readTokenFile(path, 'server.auth_token_file'));
+    expect(p).toEqual({
+      field: 'server.auth_token_file',
+      message: expect.stringMatching(/visible ASCII.*no space or line break/),
+    });
+    expect(p.message).toContain(path);
+    expect(p.message).not.toContain(text.trim());
   });
 });

@@ -3,7 +3,8 @@ import { ConfigError } from '../errors.ts';
 
 // Mounted secrets (API key, admin token, peer token, client keys): read once at start-up. A file the
 // config names but that is missing, unreadable, empty or oversized stops the start with the key to fix:
-// an empty token read as "no token" would leave the route it guards open.
+// an empty token read as "no token" would leave the route it guards open. A token file must hold one
+// token a client can send: one with a space inside would be accepted here and then refuse every call.
 
 /** The most a secret file may hold (the client keys file: 1,000 keys of at most 4 KiB). */
 export const MAX_SECRET_FILE_BYTES = 8 * 1024 * 1024;
@@ -30,5 +31,29 @@ export async function readSecretFile(
     throw fail(`cannot read ${path}: ${(e as Error).message}`);
   }
   if (text === '') throw fail(`${path} is empty`);
+  return text;
+}
+
+/**
+ * Why `token` cannot be a token sent in an HTTP header (`Authorization: Bearer <token>`, `x-api-key`),
+ * or undefined. Visible ASCII only: the bearer parser stops at whitespace, and a byte outside ASCII
+ * reaches the server as another character, so such a token would be refused on every request.
+ */
+export function tokenProblem(token: string): string | undefined {
+  return /^[\x21-\x7e]+$/.test(token)
+    ? undefined
+    : 'must be one token of visible ASCII characters, with no space or line break inside (it is sent in an HTTP header)';
+}
+
+/** A file holding one token (admin, peer, API key): read as readSecretFile does, then checked. */
+export async function readTokenFile(
+  path: string,
+  field: string,
+  maxBytes = MAX_SECRET_FILE_BYTES,
+): Promise<string> {
+  const text = await readSecretFile(path, field, maxBytes);
+  // The message names the file, never the token.
+  const problem = tokenProblem(text);
+  if (problem) throw new ConfigError([{ field, message: `${path} ${problem}` }]);
   return text;
 }

@@ -80,6 +80,7 @@ export interface ClaudeConfig {
   readonly model: string;
   readonly max_tokens: number;
   readonly timeout_ms: number;
+  /** The SDK's own retries (0 or 1); never together with retry.max_retries > 0 (not stacked). */
   readonly max_retries: number;
   readonly base_url: string;
   readonly api_key_file: string;
@@ -101,6 +102,11 @@ export interface ServerConfig {
   readonly auth_token: string;
   readonly auth_token_file: string;
   readonly drain_timeout_ms: number;
+  /**
+   * After the drain, how long GET /v1/signals/:id (and its events) keeps serving requests that ended
+   * in it, until each has been read once; new work is still refused.
+   */
+  readonly drain_linger_ms: number;
   readonly results_ttl_seconds: number;
   readonly results_max_entries: number;
   /** Estimated bytes of finished requests kept for GET /v1/signals/:id at most (their results and trace). */

@@ -20,7 +20,14 @@ const frame = (e: RunEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${J
 const errorFrame = (code: ErrorCode, message: string): string =>
   `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
 
-export function streamRun(res: ServerResponse, run: RequestRun, lastEventId: number, o: SseOptions): void {
+/** `onEnd`: the stream has written the run's `end` event (its reader has seen how it ended). */
+export function streamRun(
+  res: ServerResponse,
+  run: RequestRun,
+  lastEventId: number,
+  o: SseOptions,
+  onEnd?: () => void,
+): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -60,7 +67,10 @@ export function streamRun(res: ServerResponse, run: RequestRun, lastEventId: num
     const text = frame(e);
     latestBytes = Buffer.byteLength(text);
     res.write(text);
-    if (e.type === 'end') finish();
+    if (e.type === 'end') {
+      finish();
+      onEnd?.();
+    }
   }, lastEventId);
   if (unsubscribe === undefined) {
     finish(

@@ -75,7 +75,9 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
         c.cancelled.inc();
         return;
       }
-      c.processing.observe(f.processingMs / 1000);
+      // Processing time starts once a signal holds a slot; a shed signal never did (it is counted by
+      // outcome, and its wait is caller-visible latency).
+      if (f.processingMs !== undefined) c.processing.observe(f.processingMs / 1000);
       c.latency.observe(f.latencyMs / 1000);
       (f.outcome === 'ok' ? c.ok : c.error).inc();
     },

@@ -114,4 +114,60 @@ describe('AnswerSource', () => {
     slow.source.answer(l3, 'x', r2, slow.span, 50);
     expect(slow.calls[0]!.ctx.deadline).toBe(r2.deadline);
   });
+
+  it('a lookup after every caller of a shared call gave up starts a new call, not the cancelled one', async () => {
+    const t = setup();
+    const early = t.run(100);
+    const first = t.source.answer(l2, 'same', early, t.span, 0);
+    t.clock.advance(100);
+    await expect(first).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(t.calls[0]!.ctx.signal.aborted).toBe(true);
+    const later = t.run();
+    const second = t.source.answer(l2, 'same', later, t.span, 0);
+    expect(t.calls).toHaveLength(2);
+    t.pending[1]!(t.answer());
+    expect(await second).toMatchObject({ cached: false, value: { text: 'RESULT: done' } });
+  });
+
+  it('a shared call may retry until the latest deadline of the callers waiting on it', () => {
+    const t = setup({ latency_slo_ms: 0 });
+    const short = t.run(1_000);
+    const long = t.run(20_000);
+    void t.source.answer(l2, 'same', short, t.span, 0).catch(() => {});
+    expect(t.calls[0]!.ctx.deadline).toBe(1_000);
+    void t.source.answer(l2, 'same', long, t.span, 0);
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]!.ctx.deadline).toBe(20_000);
+    // A caller with an earlier deadline joining does not shorten it.
+    void t.source.answer(l2, 'same', t.run(5_000), t.span, 0);
+    expect(t.calls[0]!.ctx.deadline).toBe(20_000);
+  });
+
+  it('one run’s spent budget refuses only that run: another run looking up the same content calls the model', async () => {
+    const t = setup({ request_budget: { ...DEFAULT_CONFIG.performance.request_budget, max_model_calls: 1 } });
+    const spent = t.run();
+    spent.spent.modelCalls = 1;
+    const fresh = t.run();
+    const refused = t.source.answer(l2, 'same', spent, t.span, 0);
+    const served = t.source.answer(l2, 'same', fresh, t.span, 0);
+    await expect(refused).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' });
+    expect(t.calls).toHaveLength(1);
+    t.pending[0]!(t.answer());
+    expect(await served).toMatchObject({ cached: false, value: { text: 'RESULT: done' } });
+    expect(fresh.spent.modelCalls).toBe(1);
+  });
+
+  it('shares a fallback model’s answer with the callers waiting on it, but does not cache it', async () => {
+    const t = setup();
+    const r = t.run();
+    const first = t.source.answer(l2, 'same', r, t.span, 0);
+    const joined = t.source.answer(l2, 'same', r, t.span, 0);
+    t.pending[0]!(t.answer({ model: 'fb', fellBackFrom: ['m1'] }));
+    expect((await first).value.model).toBe('fb');
+    expect(await joined).toMatchObject({ cached: true, value: { model: 'fb' } });
+    const next = t.source.answer(l2, 'same', r, t.span, 0);
+    expect(t.calls).toHaveLength(2);
+    t.pending[1]!(t.answer());
+    expect(await next).toMatchObject({ cached: false, value: { model: 'm1' } });
+  });
 });

@@ -1,11 +1,19 @@
 import type { Config, Layer, NeuronConfig } from '../config/types.ts';
+import type { Hal9Error } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
 import { modelCallRefusal } from './budget.ts';
 import { costOf } from './cost.ts';
-import type { ModelAnswer, ModelCall } from './model-call.ts';
+import type { CallContext, ModelAnswer, ModelCall } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
-import { answerBytes, type CacheLookup, cacheKey, cacheScope, ResponseCache } from './response-cache.ts';
+import {
+  answerBytes,
+  type CacheLookup,
+  cacheKey,
+  cacheScope,
+  ResponseCache,
+  type SharedLoad,
+} from './response-cache.ts';
 
 export interface AnswerSourceDeps {
   readonly config: Config;
@@ -17,10 +25,21 @@ export interface AnswerSourceDeps {
 
 const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
 
+// A cache key names the configured model (spec: neuron, model, system prompt, content), so only its
+// answers are stored: a fallback model's answer stands in while the primary cannot answer, and stored
+// under the primary's key it would still be served for the whole TTL after the primary recovered.
+const primaryAnswer = (a: ModelAnswer): boolean => a.fellBackFrom.length === 0;
+
 /**
  * Where a neuron's answer comes from: the response cache for cached layers (concurrent misses of one
  * key share a call), else the model call chain, charged to the run's budgets (a call is refused once
  * one is spent, and its tokens and cost are counted after).
+ *
+ * A shared call belongs to no single request. It is cancelled only when every request waiting on it
+ * has given up, and may retry (429/529) until the latest of their deadlines; only the request that
+ * starts it is charged, so only that request's budget can refuse it, and the refusal is that request's
+ * alone. A request that joins pays nothing, as a hit does. Each waiting request thus gets what it would
+ * have got alone, or better: its own deadline ends only its own wait.
  */
 export class AnswerSource {
   readonly #config: Config;
@@ -41,6 +60,7 @@ export class AnswerSource {
       maxBytes: p.cache_max_bytes,
       sizeOf: answerBytes,
       ttlMs: p.cache_ttl_seconds * 1000,
+      storable: primaryAnswer,
     });
     this.#layers = new Set(p.cache_layers);
     for (const n of d.config.neurons) this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
@@ -61,30 +81,34 @@ export class AnswerSource {
     // No retry starts after the request's deadline, nor after the signal's latency objective.
     const slo = this.#config.performance.latency_slo_ms;
     const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
-    if (!this.#layers.has(neuron.layer))
-      return this.#charged(neuron, content, run, run.signal, span, deadline).then(fresh);
+    if (!this.#layers.has(neuron.layer)) {
+      const refused = this.#refusal(run);
+      if (refused) return Promise.reject(refused);
+      return this.#charged(neuron, content, run, { signal: run.signal, deadline, span }).then(fresh);
+    }
     this.#obs.cacheRequest(neuron);
     const key = cacheKey(this.#scopes.get(neuron.id)!, content);
     // A hit is counted by the engine, with the neuron's counters.
     return this.#cache.getOrLoad(
       key,
-      (signal) => this.#charged(neuron, content, run, signal, span, deadline),
-      run.signal,
+      (shared) => {
+        // Thrown, not rejected: the cache then fails this request alone and shares nothing.
+        const refused = this.#refusal(run);
+        if (refused) throw refused;
+        return this.#charged(neuron, content, run, sharedContext(shared, span));
+      },
+      { signal: run.signal, deadline },
     );
   }
 
-  #charged(
-    neuron: NeuronConfig,
-    content: string,
-    run: RequestRun,
-    signal: AbortSignal,
-    span: SpanRef,
-    deadline: number,
-  ): Promise<ModelAnswer> {
-    const refused = modelCallRefusal(run.spent, this.#config.performance.request_budget);
-    if (refused) return Promise.reject(refused);
+  /** Why the run may not make one more model call (a budget is spent), or undefined. */
+  #refusal(run: RequestRun): Hal9Error | undefined {
+    return modelCallRefusal(run.spent, this.#config.performance.request_budget);
+  }
+
+  #charged(neuron: NeuronConfig, content: string, run: RequestRun, ctx: CallContext): Promise<ModelAnswer> {
     run.spent.modelCalls++;
-    return this.#modelCall(neuron, content, { signal, deadline, span }).then((c) => {
+    return this.#modelCall(neuron, content, ctx).then((c) => {
       if (!c.usage) return c;
       const costUsd = costOf(c.usage, this.#config.claude.prices[c.model]);
       run.charge(c.usage, costUsd);
@@ -93,3 +117,12 @@ export class AnswerSource {
     });
   }
 }
+
+/** A shared call's context: the deadline is read at each retry decision, so a later joiner extends it. */
+const sharedContext = (shared: SharedLoad, span: SpanRef): CallContext => ({
+  signal: shared.signal,
+  span,
+  get deadline() {
+    return shared.deadline;
+  },
+});

@@ -51,6 +51,9 @@ describe('UpstreamBreaker', () => {
     const { b, code } = setup();
     for (let i = 0; i < 5; i++) await code(b.fire(() => fail(400)));
     for (let i = 0; i < 5; i++) await code(b.fire(() => Promise.reject(new Hal9Error('REQUEST_TIMEOUT'))));
+    // A cancellation some layer let through unmapped is still ours (undici's, a timer's AbortError).
+    const aborted = () => Promise.reject(new DOMException('This operation was aborted', 'AbortError'));
+    for (let i = 0; i < 5; i++) await code(b.fire(aborted));
     expect(b.state).toBe('closed');
     for (let i = 0; i < 3; i++) await code(b.fire(() => fail(408)));
     expect(b.state).toBe('open');

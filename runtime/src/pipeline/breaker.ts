@@ -30,6 +30,9 @@ export interface BreakerOptions {
 
 const countsAsFailure = (e: unknown): boolean => {
   if (isHal9Error(e) && e.code === 'REQUEST_TIMEOUT') return false; // our own deadline, not the upstream
+  // A bare AbortError is a call we cancelled (only our own signals abort calls), whatever layer let it
+  // through unmapped; a call's own timeout is mapped to UPSTREAM_TIMEOUT and still counts.
+  if (e instanceof Error && e.name === 'AbortError') return false;
   if (isHal9Error(e) && e.code === 'DRAINING') return false; // one peer pod leaving, not the peer failing
   const status = isHal9Error(e) ? e.details.status : undefined;
   // 4xx but 408: the caller's error, or (429) the upstream's admission control: not a fault.

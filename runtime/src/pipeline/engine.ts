@@ -11,7 +11,7 @@ import { pickEntry, resolveEntry } from './entry.ts';
 import { Executor } from './executor.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
 import { NeuronCounters } from './neuron-counters.ts';
-import type { PipelineObserver } from './observer.ts';
+import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
 import { refuseForwarded } from './routing.ts';
@@ -108,7 +108,7 @@ export class Engine {
       clock,
       capacity: () => this.#executor.free,
       flush: (batch) => {
-        observer.batch('local', batch.length);
+        observer.batch(LOCAL_BATCH_TARGET, batch.length);
         this.#executor.submit(batch);
       },
     });
@@ -119,7 +119,7 @@ export class Engine {
       isStale: (w) => this.#step.abandoned(w) || this.#step.missedObjective(w),
       pull: (free) => {
         const batch = this.#local.take(free);
-        if (batch.length > 0) observer.batch('local', batch.length);
+        if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
         return batch;
       },
       onChange: (active, queued, limit) => observer.executor(active, queued + this.#local.pending, limit),

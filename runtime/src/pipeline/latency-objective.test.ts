@@ -1,11 +1,14 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Completion, ModelBackend } from '../claude/backend.ts';
 import { parseConfig } from '../config/parse.ts';
 import { Hal9Error } from '../errors.ts';
+import { createMetrics } from '../metrics/metrics.ts';
+import { metricsObserver } from '../metrics/metrics-observer.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { noTracing } from '../tracing/tracing.ts';
 import { Engine } from './engine.ts';
-import { silentObserver } from './observer.ts';
+import { type PipelineObserver, silentObserver } from './observer.ts';
 
 // performance.latency_slo_ms: a signal that has certainly missed its objective is refused instead
 // of started late — in the executor queue, and before a 429/529 retry. Time moves only by hand.
@@ -22,18 +25,29 @@ function scriptedBackend() {
   return { backend, calls };
 }
 
-function engine(performance: Record<string, unknown>, retry = { max_retries: 2 }) {
+function engine(
+  performance: Record<string, unknown>,
+  retry = { max_retries: 2 },
+  observer: PipelineObserver = silentObserver(),
+) {
   const clock = new ManualClock();
   const { backend, calls } = scriptedBackend();
   const shed: string[] = [];
+  const config = parseConfig({
+    neurons: [{ id: 'impl', layer: 'L2' }],
+    performance: { cache_layers: [], ...performance },
+    claude: { retry },
+  });
   const e = new Engine({
-    config: parseConfig({
-      neurons: [{ id: 'impl', layer: 'L2' }],
-      performance: { cache_layers: [], ...performance },
-      claude: { retry },
-    }),
+    config,
     backend,
-    observer: { ...silentObserver(), shed: (n) => shed.push(n.id) },
+    observer: {
+      ...observer,
+      shed: (n) => {
+        shed.push(n.id);
+        observer.shed(n);
+      },
+    },
     peers: { send: () => Promise.reject(new Error('no peers here')) },
     clock,
     random: () => 0,
@@ -90,6 +104,45 @@ describe('latency objective: the executor queue', () => {
     await flush();
     calls[1]!.resolve({ text: 'RESULT: b' });
     expect((await waiting.done).status).toBe('completed');
+  });
+});
+
+describe('latency objective: metrics', () => {
+  it('counts a shed signal by outcome but never observes it as processing time, which starts in a slot', async () => {
+    const registry = new Registry();
+    const neurons = parseConfig({ neurons: [{ id: 'impl', layer: 'L2' }] }).neurons;
+    const observer = metricsObserver(createMetrics(registry), neurons);
+    const { e, clock, calls } = engine(
+      { max_concurrent_signals: 1, latency_slo_ms: 100 },
+      undefined,
+      observer,
+    );
+    const served = e.submit({ content: 'a' });
+    const late = [e.submit({ content: 'b' }), e.submit({ content: 'c' }), e.submit({ content: 'd' })];
+    clock.advance(500);
+    calls[0]!.resolve({ text: 'RESULT: a' });
+    expect((await served.done).status).toBe('completed');
+    for (const r of late) expect((await r.done).errors[0]?.code).toBe('QUEUE_TIMEOUT');
+    /** The sum of the samples named `name` whose labels include `labels`. */
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await registry.getMetricsAsJSON())
+        .flatMap((m) =>
+          (m.values as { metricName?: string; labels: Record<string, string | number>; value: number }[]).map(
+            (v) => ({ ...v, sample: v.metricName ?? m.name }),
+          ),
+        )
+        .filter((v) => v.sample === name)
+        .filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x))
+        .reduce((sum, v) => sum + v.value, 0);
+    // One signal held a slot (500 ms); the three shed ones add no 0 s sample under the SLO buckets.
+    expect(await value('hal9_processing_time_count')).toBe(1);
+    expect(await value('hal9_processing_time_bucket', { le: '0.001' })).toBe(0);
+    expect(await value('hal9_processing_time_sum')).toBeCloseTo(0.5);
+    expect(await value('hal9_signals_total', { outcome: 'ok' })).toBe(1);
+    expect(await value('hal9_signals_total', { outcome: 'error' })).toBe(3);
+    expect(await value('hal9_signals_shed_total')).toBe(3);
+    // Their wait is what their callers saw: caller-visible latency keeps them.
+    expect(await value('hal9_signal_latency_seconds_count')).toBe(4);
   });
 });
 

@@ -308,10 +308,25 @@ export function breakers(
   };
 }
 
-/** The status label of a failed upstream call. */
-export function upstreamStatus(e: unknown): string {
+/**
+ * The `status` label values of hal9_upstream_requests_total besides an HTTP code (docs/runtime-contract.md
+ * lists the same set; a test holds them together). `cancelled`: the call's request ended first (its
+ * deadline, or a drain) and the call was cut off, which says nothing of the upstream; `error`: a failure
+ * with no HTTP status and none of the other kinds (an answer that is not a Messages answer, or too large).
+ */
+export const UPSTREAM_STATUS_KINDS = [
+  'timeout',
+  'connection_error',
+  'breaker_open',
+  'cancelled',
+  'error',
+] as const;
+export type UpstreamStatus = `${number}` | (typeof UPSTREAM_STATUS_KINDS)[number];
+
+/** The status label of a failed upstream call: its HTTP code, else its kind. */
+export function upstreamStatus(e: unknown): UpstreamStatus {
   if (!isHal9Error(e)) return 'error';
-  if (e.details.status) return String(e.details.status);
+  if (e.details.status) return `${e.details.status}`;
   switch (e.code) {
     case 'UPSTREAM_TIMEOUT':
       return 'timeout';
@@ -320,7 +335,9 @@ export function upstreamStatus(e: unknown): string {
       return 'connection_error';
     case 'BREAKER_OPEN':
       return 'breaker_open';
+    // The run's own end, passed down as the abort reason (a peer's DRAINING refusal has its 503).
     case 'REQUEST_TIMEOUT':
+    case 'DRAINING':
       return 'cancelled';
     default:
       return 'error';

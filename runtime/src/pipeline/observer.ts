@@ -5,6 +5,12 @@ import type { BreakerState } from './breaker.ts';
 // What the pipeline tells the outside world. The stages call an observer; the Prometheus metrics and
 // the load report the operator reads are two implementations, so no stage imports a metrics library.
 
+/**
+ * The batch target of signals handed to this pod's own executor: one buffer serves every hosted
+ * neuron, so a local batch has no single destination. A remote batch's target is its peer neuron's id.
+ */
+export const LOCAL_BATCH_TARGET = 'local';
+
 /** `cancelled`: the signal's request ended (its deadline, a drain) before the signal had its answer. */
 export type SignalOutcome = 'ok' | 'error' | 'cancelled';
 export type DropReason = 'not_connected' | 'hop_limit' | 'cycle' | 'fanout_limit' | 'budget';
@@ -15,8 +21,11 @@ export interface SignalFinish {
   /** Arrival at this pod → answer, queue wait included (what a caller of this neuron sees); for a
    * cancelled signal, arrival → the end of its request: no answer's latency, so not observed as one. */
   readonly latencyMs: number;
-  /** Slot taken → answer. */
-  readonly processingMs: number;
+  /**
+   * Slot taken → answer. Absent when the signal never held a slot (shed past its latency objective,
+   * or cancelled before its turn): it has no processing time, and a 0 would pull the histogram down.
+   */
+  readonly processingMs?: number;
 }
 
 export interface PipelineObserver {
@@ -27,6 +36,7 @@ export interface PipelineObserver {
   cacheHit(neuron: NeuronConfig): void;
   forwarded(neuron: NeuronConfig, target: string, locality: 'local' | 'remote'): void;
   dropped(neuron: NeuronConfig, reason: DropReason): void;
+  /** A batch left a buffer: for `target` (a peer neuron's id, or LOCAL_BATCH_TARGET). */
   batch(target: string, size: number): void;
   upstream(upstream: string, status: string, durationMs: number): void;
   tokens(upstream: string, usage: TokenUsage): void;

@@ -2,9 +2,10 @@ import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 // The response cache: only successful answers are stored; concurrent identical misses share one
-// upstream call (coalescing), so a burst of the same signal costs one model call. The shared call is
-// cancelled only when every caller waiting on it has given up: one request's deadline never fails
-// another request that joined the same call.
+// upstream call (coalescing), so a burst of the same signal costs one model call. The shared call
+// belongs to no single caller: it is cancelled only when every caller waiting on it has given up (and
+// is then forgotten at once, so no later lookup joins it), and its deadline is the latest of theirs:
+// one request's deadline never fails another request that joined the same call.
 
 /** The part of a key that is fixed for a neuron while the runtime runs (model, system prompt): hashed once per neuron. */
 export const cacheScope = (neuron: string, model: string, systemPrompt: string): string =>
@@ -33,17 +34,49 @@ export interface CacheLookup<V> {
 const joinedLookup = <V>(value: V): CacheLookup<V> => ({ value, cached: true });
 const loadedLookup = <V>(value: V): CacheLookup<V> => ({ value, cached: false });
 
-interface Inflight<V> {
-  readonly promise: Promise<V>;
-  readonly controller: AbortController;
-  waiters: number;
+/** One caller of getOrLoad: its cancellation, and the clock.now() past which it no longer waits. */
+export interface Caller {
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+}
+
+/** What a shared load runs with: limits that belong to no single caller. */
+export interface SharedLoad {
+  /** Fires only once every caller waiting on the load has given up. */
+  readonly signal: AbortSignal;
+  /** The latest deadline of the callers that waited on the load so far (it only grows). */
+  readonly deadline: number;
+}
+
+class Inflight<V> implements SharedLoad {
+  readonly controller = new AbortController();
+  deadline: number;
+  waiters = 0;
+  promise!: Promise<V>;
+  constructor(deadline: number) {
+    this.deadline = deadline;
+  }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+}
+
+export interface ResponseCacheOptions<V> {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly sizeOf: (value: V) => number;
+  readonly ttlMs: number;
+  /** Whether a loaded value is stored (it is shared with the callers waiting on it either way). Default: all. */
+  readonly storable?: (value: V) => boolean;
 }
 
 export class ResponseCache<V extends {}> {
   readonly #lru: LRUCache<string, V>;
+  /** Calls in flight by key; each has a caller waiting on it (the last one to leave removes it). */
   readonly #inflight = new Map<string, Inflight<V>>();
+  readonly #storable: (value: V) => boolean;
 
-  constructor(opts: { maxEntries: number; maxBytes: number; sizeOf: (value: V) => number; ttlMs: number }) {
+  constructor(opts: ResponseCacheOptions<V>) {
     // ttlResolution 0: lru-cache then reads the clock on each staleness check, as it does anyway;
     // at its default (1 ms) it also arms and unrefs a fresh timer on every read to forget the time.
     // An answer larger than the whole budget is not cached (lru-cache refuses it).
@@ -55,6 +88,7 @@ export class ResponseCache<V extends {}> {
       ttlAutopurge: false,
       ttlResolution: 0,
     });
+    this.#storable = opts.storable ?? (() => true);
   }
 
   get size(): number {
@@ -65,47 +99,55 @@ export class ResponseCache<V extends {}> {
     return this.#lru.get(key);
   }
 
-  getOrLoad(
-    key: string,
-    load: (signal: AbortSignal) => Promise<V>,
-    signal?: AbortSignal,
-  ): Promise<CacheLookup<V>> {
+  /**
+   * The cached value, else the value of the call in flight for `key`, else `load`'s. A `load` that
+   * throws (rather than rejects) refused to start: that caller alone fails, and nothing is shared.
+   */
+  getOrLoad(key: string, load: (shared: SharedLoad) => Promise<V>, caller: Caller): Promise<CacheLookup<V>> {
     const hit = this.#lru.get(key);
     if (hit !== undefined) return Promise.resolve({ value: hit, cached: true });
-    let entry = this.#inflight.get(key);
-    const joined = entry !== undefined;
-    if (!entry) {
-      const controller = new AbortController();
-      const created: Inflight<V> = { promise: load(controller.signal), controller, waiters: 0 };
-      entry = created;
-      this.#inflight.set(key, created);
-      created.promise.then(
-        (value) => {
-          this.#lru.set(key, value);
-          this.#inflight.delete(key);
-        },
-        () => this.#inflight.delete(key),
-      );
-    }
-    let waited: Promise<V>;
+    if (caller.signal.aborted) return Promise.reject(caller.signal.reason);
+    const inflight = this.#inflight.get(key);
+    if (inflight) return this.#wait(key, inflight, caller).then(joinedLookup);
+    let started: Inflight<V>;
     try {
-      waited = this.#wait(entry, signal);
+      started = this.#start(key, load, caller.deadline);
     } catch (e) {
       return Promise.reject(e);
     }
-    return waited.then(joined ? joinedLookup : loadedLookup);
+    return this.#wait(key, started, caller).then(loadedLookup);
   }
 
-  #wait(entry: Inflight<V>, signal: AbortSignal | undefined): Promise<V> {
-    if (!signal) {
-      entry.waiters++;
-      return entry.promise;
-    }
-    signal.throwIfAborted();
+  #start(key: string, load: (shared: SharedLoad) => Promise<V>, deadline: number): Inflight<V> {
+    const entry = new Inflight<V>(deadline);
+    entry.promise = load(entry);
+    this.#inflight.set(key, entry);
+    entry.promise.then(
+      (value) => {
+        if (this.#storable(value)) this.#lru.set(key, value);
+        this.#forget(key, entry);
+      },
+      () => this.#forget(key, entry),
+    );
+    return entry;
+  }
+
+  /** Removes the entry unless a newer call for the key has taken its place. */
+  #forget(key: string, entry: Inflight<V>): void {
+    if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+  }
+
+  #wait(key: string, entry: Inflight<V>, { signal, deadline }: Caller): Promise<V> {
     entry.waiters++;
+    if (deadline > entry.deadline) entry.deadline = deadline;
     return new Promise<V>((resolve, reject) => {
       const onAbort = () => {
-        if (--entry.waiters === 0) entry.controller.abort(signal.reason);
+        // The last caller left: the call is cancelled and forgotten now, not when it settles, so a
+        // lookup in between starts its own call instead of inheriting this caller's cancellation.
+        if (--entry.waiters === 0) {
+          this.#forget(key, entry);
+          entry.controller.abort(signal.reason);
+        }
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });

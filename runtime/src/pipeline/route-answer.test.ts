@@ -84,9 +84,74 @@ describe('routeAnswer', () => {
       expect.objectContaining({ code: 'UNROUTABLE_ANSWER', message: expect.stringContaining('Timeout') }),
     ]);
     expect(back.backward).toEqual({ targets: ['strategy'], errorType: 'Timeout' });
-    // Forwards that are all dropped are reported as dropped, not as an unroutable answer.
-    expect(route('FORWARD_TO: nowhere').errors).toEqual([]);
     expect(route('CONTENT: kept').results).toEqual([{ neuron: 'design', layer: 'L3', content: 'kept' }]);
+  });
+
+  // An answer whose forwards all went nowhere would otherwise "complete" its branch with nothing.
+  const forwardsNowhere: { name: string; text: string; extra?: Partial<RouteInput>; message: RegExp }[] = [
+    {
+      name: 'a target outside forward_connections',
+      text: 'FORWARD_TO: nobody\nCONTENT: hi',
+      message:
+        /design's answer had no result, and FORWARD_TO only to nobody \(not in its forward_connections\)/,
+    },
+    {
+      name: 'a connected target no runtime hosts',
+      text: 'FORWARD_TO: impl-c',
+      extra: { neuron: neuronConfig('design', 'L3', ['impl-a', 'impl-c']) },
+      message: /FORWARD_TO only to impl-c \(no runtime hosts it\)/,
+    },
+    {
+      name: 'several dropped targets, each with its reason',
+      text: 'FORWARD_TO: x, y\nFORWARD_TO: x',
+      message:
+        /FORWARD_TO only to x \(not in its forward_connections\), y \(not in its forward_connections\)$/,
+    },
+    {
+      name: 'a FORWARD_TO with no target',
+      text: 'FORWARD_TO:\nCONTENT: hi',
+      message: /design's answer had no result and a FORWARD_TO with no target/,
+    },
+  ];
+  for (const c of forwardsNowhere) {
+    it(`fails a branch whose only forward went nowhere: ${c.name}`, () => {
+      const r = route(c.text, c.extra);
+      expect(r.children).toEqual([]);
+      expect(r.results).toEqual([]);
+      expect(r.errors).toEqual([
+        expect.objectContaining({
+          code: 'UNROUTABLE_ANSWER',
+          neuron: 'design',
+          message: expect.stringMatching(c.message),
+        }),
+      ]);
+    });
+  }
+
+  it('keeps a dropped target silent when the answer has a result or another target is followed', () => {
+    expect(route('FORWARD_TO: nowhere\nRESULT: done').errors).toEqual([]);
+    expect(route('FORWARD_TO: impl-a, nowhere').errors).toEqual([]);
+  });
+
+  it('lets a dropped forward’s own error (cycle, hop limit) explain the empty branch, alone', () => {
+    const cycle = route('FORWARD_TO: impl-a', {
+      signal: signalTo('design', { id: 'parent', hop: 1, path: ['impl-a'] }),
+    });
+    expect(cycle.errors.map((e) => e.code)).toEqual(['CYCLE_DETECTED']);
+    const hops = route('FORWARD_TO: impl-a', {
+      signal: signalTo('design', { id: 'parent', hop: 15, path: [] }),
+    });
+    expect(hops.errors.map((e) => e.code)).toEqual(['HOP_LIMIT_EXCEEDED']);
+  });
+
+  it('names at most ten dropped targets and counts the rest, each cut to a neuron id’s length', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `t${i}`).join(', ');
+    expect(route(`FORWARD_TO: ${many}`).errors[0]!.message).toMatch(
+      /t9 \(not in its forward_connections\) and 2 more$/,
+    );
+    const long = route(`FORWARD_TO: ${'x'.repeat(500)}`).errors[0]!.message;
+    expect(long).toContain(`${'x'.repeat(63)}… (not in`);
+    expect(long.length).toBeLessThan(200);
   });
 
   it('cuts the children to what the request’s signal budget has room for', () => {

@@ -2,7 +2,7 @@ import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { withinSignalBudget } from './budget.ts';
 import { parseAnswer } from './protocol.ts';
-import { type ForwardPlan, MAX_DROPPED_LISTED, planForwards } from './routing.ts';
+import { type DroppedTarget, type ForwardPlan, MAX_DROPPED_LISTED, planForwards } from './routing.ts';
 import type { ResultEntry, Signal, TraceEntry } from './signal.ts';
 
 // What a neuron's answer does to its signal, as a pure function: the answer's RESULT lines become
@@ -61,6 +61,13 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     errorType: parsed.backward.errorType.slice(0, 200),
   };
   const unroutable = parsed.results.length === 0 && parsed.forwards.length === 0;
+  // Forwards that all went nowhere, with no result and no error of their own (a cycle, the hop
+  // limit, a budget) to say why: the branch would "complete" with nothing.
+  const forwardedNowhere =
+    parsed.results.length === 0 &&
+    parsed.forwards.length > 0 &&
+    plan.children.length === 0 &&
+    plan.errors.length === 0;
   const over = parsed.results.length - MAX_RESULTS_PER_ANSWER;
   const results = over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results;
   // One path array shared by every child: it is never mutated.
@@ -84,9 +91,11 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     dropped: plan.dropped,
     errors: unroutable
       ? [...plan.errors, unroutableError(neuron.id, backward)]
-      : over > 0
-        ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
-        : plan.errors,
+      : forwardedNowhere
+        ? [droppedAllError(neuron, plan.dropped)]
+        : over > 0
+          ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
+          : plan.errors,
     backward,
   };
 }
@@ -98,6 +107,29 @@ function unroutableError(id: string, backward: RoutedAnswer['backward']): ErrorI
     ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType})`
     : 'no text, no RESULT and no FORWARD_TO';
   return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${id}'s answer had ${what}`), id);
+}
+
+/** Targets named in the message; the rest are counted (the trace lists up to MAX_DROPPED_LISTED). */
+const NAMED_TARGETS = 10;
+
+// Why a target was not followed, in the words of the config that decides it.
+function droppedWhy(n: NeuronConfig, d: DroppedTarget): string {
+  if (d.reason !== 'not_connected') return d.reason;
+  return n.forward_connections.includes(d.target) ? 'no runtime hosts it' : 'not in its forward_connections';
+}
+
+// An answer whose every FORWARD_TO target was dropped (or that named none) has nothing to show for
+// the branch: an error naming each target and why, as an empty answer gets.
+function droppedAllError(n: NeuronConfig, dropped: readonly DroppedTarget[]): ErrorInfo {
+  // A target is the model's text: quoted at a neuron id's length at most.
+  const name = (t: string) => (t.length > 63 ? `${t.slice(0, 63)}…` : t);
+  const named = dropped.slice(0, NAMED_TARGETS).map((d) => `${name(d.target)} (${droppedWhy(n, d)})`);
+  const more = dropped.length > NAMED_TARGETS ? ` and ${dropped.length - NAMED_TARGETS} more` : '';
+  const what =
+    dropped.length === 0
+      ? 'no result and a FORWARD_TO with no target'
+      : `no result, and FORWARD_TO only to ${named.join(', ')}${more}`;
+  return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${n.id}'s answer had ${what}`), n.id);
 }
 
 function resultLimitError(id: string, held: number): ErrorInfo {

@@ -34,6 +34,8 @@ const cases: {
     codes: [],
   },
   {
+    // No error of the plan's own: the other target is followed. A branch left with nothing at all
+    // is failed by routeAnswer (UNROUTABLE_ANSWER, route-answer.test.ts).
     name: 'drops a target outside forward_connections, without an error',
     answer: 'FORWARD_TO: b, c\nCONTENT: x',
     children: [['b', 'x']],

@@ -60,6 +60,55 @@ describe('RunStore', () => {
   });
 });
 
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('RunStore: reads awaited by a drain', () => {
+  it('waits for the runs still running at the drain until each is read after its end', async () => {
+    const { store, start, finish } = setup(100);
+    finish(start('done-before'));
+    const a = start('a');
+    const b = start('b');
+    const reads = store.awaitReads();
+    expect(reads.size).toBe(2);
+    const clock = new ManualClock();
+    let unread: number | undefined;
+    void reads.wait(clock, 5000).then((n) => (unread = n));
+    // A read while running is no read of how it ended; an unknown id changes nothing.
+    store.delivered('a-typo');
+    finish(a);
+    finish(b);
+    store.delivered('a');
+    await flush();
+    expect(unread).toBeUndefined();
+    store.delivered('b');
+    await flush();
+    expect(unread).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('gives up after its bound on the clock, and says how many were never read', async () => {
+    const { store, start } = setup(100);
+    start('never-read');
+    const reads = store.awaitReads();
+    const clock = new ManualClock();
+    let unread: number | undefined;
+    void reads.wait(clock, 5000).then((n) => (unread = n));
+    clock.advance(4999);
+    await flush();
+    expect(unread).toBeUndefined();
+    clock.advance(1);
+    await flush();
+    expect(unread).toBe(1);
+  });
+
+  it('does not wait when nothing was running, or with no linger', async () => {
+    const { store, start } = setup(100);
+    expect(await store.awaitReads().wait(new ManualClock(), 5000)).toBe(0);
+    start('r');
+    expect(await store.awaitReads().wait(new ManualClock(), 0)).toBe(1);
+  });
+});
+
 describe('runBytes', () => {
   it('counts two bytes a character of each result, and a record per result, trace entry and error', () => {
     const none = runBytes({ results: [], trace: [], errors: [] });

@@ -1,11 +1,13 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock, Timer } from './clock.ts';
 import type { RequestRun, RunView } from './request-run.ts';
 
 // Requests by id for GET /v1/signals/:id and its event stream. A run still running is always kept
 // (admission bounds how many there are), so a caller that was answered 202 can always see where its
 // request ended; finished runs are kept for `ttlMs` after their end, up to `maxEntries` of them and
 // `maxBytes` of their estimated size (the oldest go first): results may be megabytes each, so a count
-// alone would let a few clients hold gigabytes.
+// alone would let a few clients hold gigabytes. At shutdown it also tracks which runs the drain ended
+// that no caller has read yet, so the process does not go before they can be (PendingReads).
 
 /**
  * What a finished run holds, estimated: its results' text (two bytes a character, as V8 may store
@@ -23,9 +25,43 @@ export interface RunStoreLimits {
   readonly ttlMs: number;
 }
 
+/**
+ * Kept runs a caller will come back for by id (GET or its event stream), not yet read since they
+ * ended. The drain takes the runs still running when it starts: a caller that was answered 202 polls
+ * for them, and may be between two polls when the last one ends.
+ */
+export class PendingReads {
+  readonly #ids: Set<string>;
+  #wake: (() => void) | undefined;
+  constructor(ids: Iterable<string>) {
+    this.#ids = new Set(ids);
+  }
+  /** Runs not read yet. */
+  get size(): number {
+    return this.#ids.size;
+  }
+  /** A caller has seen how run `id` ended. */
+  read(id: string): void {
+    if (this.#ids.delete(id) && this.#ids.size === 0) this.#wake?.();
+  }
+  /** Resolves once every run has been read, or after `maxMs` on `clock`: how many never were. */
+  async wait(clock: Clock, maxMs: number): Promise<number> {
+    if (this.#ids.size === 0 || maxMs <= 0) return this.#ids.size;
+    let timer: Timer | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = clock.setTimeout(resolve, maxMs);
+    });
+    clock.clearTimeout(timer);
+    this.#wake = undefined;
+    return this.#ids.size;
+  }
+}
+
 export class RunStore {
   readonly #running = new Map<string, RequestRun>();
   readonly #finished: LRUCache<string, RequestRun>;
+  #pending: PendingReads | undefined;
   constructor(limits: RunStoreLimits) {
     this.#finished = new LRUCache<string, RequestRun>({
       max: limits.maxEntries,
@@ -46,6 +82,15 @@ export class RunStore {
     if (!run) return;
     this.#running.delete(view.id);
     this.#finished.set(view.id, run);
+  }
+  /** The drain starts: from now on, reads of the runs still running are tracked until they end. */
+  awaitReads(): PendingReads {
+    this.#pending = new PendingReads(this.#running.keys());
+    return this.#pending;
+  }
+  /** A caller was handed how run `id` ended (its final view, or its stream's `end` event). */
+  delivered(id: string): void {
+    this.#pending?.read(id);
   }
   run(id: string): RequestRun | undefined {
     return this.#running.get(id) ?? this.#finished.get(id);

@@ -73,7 +73,8 @@ export class SignalStep {
       neuron.id,
     );
     d.observer.shed(neuron);
-    d.observer.finished(neuron, { outcome: 'error', cached: false, latencyMs: waited, processingMs: 0 });
+    // No processingMs: the signal never held a slot.
+    d.observer.finished(neuron, { outcome: 'error', cached: false, latencyMs: waited });
     run.close({ trace: [traceEntry(signal, neuron, false, 0, [], [], error)], errors: [error] });
     return true;
   }
@@ -89,7 +90,6 @@ export class SignalStep {
       outcome: 'cancelled',
       cached: false,
       latencyMs: d.clock.now() - arrivedAt,
-      processingMs: 0,
     });
     return true;
   }

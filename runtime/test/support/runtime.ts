@@ -31,7 +31,13 @@ export interface StartOptions extends RuntimeOptions {
 }
 
 export async function startRuntime(doc: Doc = {}, opts: StartOptions = {}): Promise<Started> {
-  const server = { host: '127.0.0.1', port: 0, ...((doc.server as Doc | undefined) ?? {}) };
+  // No drain linger unless a test asks for one: closing a test's runtime waits for no poller.
+  const server = {
+    host: '127.0.0.1',
+    port: 0,
+    drain_linger_ms: 0,
+    ...((doc.server as Doc | undefined) ?? {}),
+  };
   const config = parseConfig({ ...doc, server });
   const runtime = createRuntime(config, opts);
   opts.beforeListen?.(runtime);

@@ -94,7 +94,7 @@ export async function signalRoutes(
         // Kept by id like ?wait=false, so a client that loses the stream can resume it.
         store.add(run);
         reply.hijack();
-        streamRun(reply.raw, run, 0, sse);
+        streamRun(reply.raw, run, 0, sse, () => store.delivered(run.id));
         return reply;
       }
       if (req.query.wait === 'false') {
@@ -114,6 +114,8 @@ export async function signalRoutes(
     const view = store.get(req.params.id);
     if (!view)
       throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    // Its caller now knows how it ended: a draining runtime need not wait for this one any more.
+    if (view.status !== 'running') store.delivered(view.id);
     return reply.send(publicView(view));
   });
 
@@ -126,7 +128,10 @@ export async function signalRoutes(
     // An ended run whose events the client all has (an EventSource reconnects after every stream
     // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
     // with nothing left to send, until the client gave up.
-    if (!run.running && last >= run.lastEventId) return reply.code(204).send();
+    if (!run.running && last >= run.lastEventId) {
+      store.delivered(run.id);
+      return reply.code(204).send();
+    }
     // An id this request has not reached names events it never sent (another request's stream, a
     // client's bug): streaming from there would send events the client claims to have.
     if (last > run.lastEventId)
@@ -136,7 +141,7 @@ export async function signalRoutes(
         { field: 'last-event-id' },
       );
     reply.hijack();
-    streamRun(reply.raw, run, last, sse);
+    streamRun(reply.raw, run, last, sse, () => store.delivered(run.id));
     return reply;
   });
 

@@ -1,0 +1,130 @@
+// Dashboard queries evaluated by promtool on series whose answer is known: the generated dashboard's own
+// expressions, with Grafana's variables substituted.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { flattenPanels } from '../../src/promql/extract.ts';
+import { interpolate } from '../../src/promql/interpolate.ts';
+import { readDashboard } from '../support/repo.ts';
+
+const allVars = { namespace: '.*', hal9_cluster: '.*', neuron: '.*', __rate_interval: '5m' };
+const dir = mkdtempSync(join(tmpdir(), 'hal9-dashboard-queries-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Series {
+  readonly series: string;
+  readonly values: string;
+}
+interface Sample {
+  readonly labels: string;
+  readonly value: number;
+}
+
+/** Evaluates each expression at 30m over `input` (1-minute samples) and expects exactly `samples`. */
+function evaluate(input: readonly Series[], cases: readonly { expr: string; samples: readonly Sample[] }[]) {
+  const test = join(dir, 'queries.test.yaml');
+  writeFileSync(
+    test,
+    stringify({
+      rule_files: [],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: input,
+          promql_expr_test: cases.map((c) => ({ expr: c.expr, eval_time: '30m', exp_samples: c.samples })),
+        },
+      ],
+    }),
+  );
+  const run = spawnSync('promtool', ['test', 'rules', test], { encoding: 'utf8' });
+  return run.stdout + run.stderr;
+}
+
+type Target = { expr: string; legendFormat: string };
+const panels = () =>
+  flattenPanels(readDashboard('hal9-performance.json').panels as never) as {
+    title: string;
+    targets?: Target[];
+  }[];
+
+describe('hal9-performance queries', () => {
+  it('count failures among admitted requests only: 1000 rejected, 99 completed and 1 failed a second is 1 %', () => {
+    const errorRate = panels()
+      .find((p) => p.title === 'Error rate')
+      ?.targets?.find((t) => t.legendFormat === 'requests');
+    expect(errorRate).toBeDefined();
+    const l = (outcome: string) =>
+      `hal9_requests_total{namespace="ai",hal9_cluster="prod",outcome="${outcome}"}`;
+    const out = evaluate(
+      [
+        { series: l('rejected'), values: '0+60000x30' },
+        { series: l('completed'), values: '0+5940x30' },
+        { series: l('failed'), values: '0+60x30' },
+      ],
+      // promtool 2.42 compares floats exactly: compare within 1e-9 in PromQL instead.
+      [
+        {
+          expr: `abs((${interpolate(errorRate?.expr ?? '', allVars)}) - 0.01) < bool 1e-9`,
+          samples: [{ labels: '{}', value: 1 }],
+        },
+      ],
+    );
+    expect(out).toContain('SUCCESS');
+  });
+
+  describe('parallel tasks beside the tuned parallelism', () => {
+    // 3 neurons with 2 pods each, every pod at the tuned limit of 8; n1's pods have 6 and 2 busy slots.
+    const pods = { p1: 'n1', p2: 'n1', p3: 'n2', p4: 'n2', p5: 'n3', p6: 'n3' } as const;
+    const runtime = (name: string, pod: string, extra = '') =>
+      `${name}{namespace="ai",hal9_cluster="prod",job="hal9",instance="${pod}"${extra}}`;
+    const input: Series[] = [
+      ...Object.entries(pods).flatMap(([pod, neuron]) => [
+        { series: runtime('hal9_parallel_tasks_max', pod), values: '8x30' },
+        { series: runtime('hal9_parallel_tasks_active', pod), values: `${pod === 'p1' ? 6 : 2}x30` },
+        {
+          series: runtime('hal9_signals_arrived_total', pod, `,neuron="${neuron}",layer="L2"`),
+          values: '0+60x30',
+        },
+      ]),
+      ...['n1', 'n2', 'n3'].map((neuron) => ({
+        series: `hal9_operator_neuron_parallelism{namespace="ai",neuron="${neuron}",job="hal9-operator",instance="op"}`,
+        values: '8x30',
+      })),
+    ];
+    const panel = () =>
+      panels().find((p) => p.targets?.some((t) => t.expr.includes('hal9_operator_neuron_parallelism')));
+    const targetOver = (metric: string) =>
+      panel()?.targets?.filter((t) => t.expr.includes(`${metric}{`)) ?? [];
+    const perNeuron = (values: Record<string, number>) =>
+      Object.entries(values).map(([neuron, value]) => ({ labels: `{neuron="${neuron}"}`, value }));
+
+    it('show the executor limit per pod and neuron, the unit of the tuned value (8, not 48 summed over pods)', () => {
+      const limits = targetOver('hal9_parallel_tasks_max');
+      expect(limits.length).toBeGreaterThan(0);
+      const tuned = targetOver('hal9_operator_neuron_parallelism');
+      expect(tuned).toHaveLength(1);
+      const eight = perNeuron({ n1: 8, n2: 8, n3: 8 });
+      const out = evaluate(input, [
+        ...[...limits, ...tuned].map((t) => ({ expr: interpolate(t.expr, allVars), samples: eight })),
+      ]);
+      expect(out).toContain('SUCCESS');
+    });
+
+    it('show the busy slots per pod by neuron, and only the selected neurons', () => {
+      const [active] = targetOver('hal9_parallel_tasks_active');
+      expect(active).toBeDefined();
+      const out = evaluate(input, [
+        { expr: interpolate(active?.expr ?? '', allVars), samples: perNeuron({ n1: 4, n2: 2, n3: 2 }) },
+        ...(panel()?.targets ?? []).map((t) => ({
+          expr: interpolate(t.expr, { ...allVars, neuron: 'n2' }),
+          samples: perNeuron({ n2: t.expr.includes('hal9_parallel_tasks_active') ? 2 : 8 }),
+        })),
+      ]);
+      expect(out).toContain('SUCCESS');
+    });
+  });
+});
