@@ -622,9 +622,37 @@ describe('renderNeuron: tuning options', () => {
       (o) => expect(deployment(o).spec?.replicas).toBe(3),
     ],
     [
-      'an HPA with minReplicas 1 gets no PDB',
-      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1 } },
+      'an HPA from minReplicas 1 gets a PDB: it may scale past one pod at any time (spec §3.2)',
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 10 } },
       {},
+      (o) => expect(byKind(o, 'PodDisruptionBudget')).toMatchObject({ spec: { maxUnavailable: 1 } }),
+    ],
+    [
+      'operator mode at one replica gets a PDB when its maxReplicas lets it add pods',
+      { autoscaling: { enabled: true, mode: 'operator', minReplicas: 1, maxReplicas: 4 } },
+      { replicas: 1 },
+      (o) => {
+        expect(deployment(o).spec?.replicas).toBe(1);
+        expect(byKind(o, 'PodDisruptionBudget')).toMatchObject({ spec: { maxUnavailable: 1 } });
+      },
+    ],
+    [
+      'autoscaling that can never run more than one pod gets no PDB (hpa or operator mode)',
+      { autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 1 } },
+      {},
+      (o) => {
+        expect(byKind(o, 'PodDisruptionBudget')).toBeUndefined();
+        const hpa = render(
+          { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 1 } },
+          {},
+        );
+        expect(byKind(hpa.objects, 'PodDisruptionBudget')).toBeUndefined();
+      },
+    ],
+    [
+      'autoscaling off at one replica gets no PDB, whatever maxReplicas says',
+      { autoscaling: { enabled: false, maxReplicas: 10 } },
+      { replicas: 1 },
       (o) => expect(byKind(o, 'PodDisruptionBudget')).toBeUndefined(),
     ],
     [
@@ -638,6 +666,32 @@ describe('renderNeuron: tuning options', () => {
         });
         expect(w.join('\n')).toContain('minReplicas 5 is above autoscaling.maxReplicas 3');
       },
+    ],
+    [
+      "a Neuron's parallelism.min above its cluster's max is repaired (min wins) with a warning naming both",
+      { autoscaling: { parallelism: { enabled: true, min: 2, max: 64 } } },
+      { autoscaling: { parallelism: { min: 100 } } },
+      (o, w) => {
+        expect(w).toContain(
+          "the Neuron's spec.autoscaling.parallelism.min 100 is above spec.autoscaling.parallelism.max 64 of Hal9Cluster hal9 after merging the Neuron with its Hal9Cluster (each passes its own check alone): parallelism.max 100 is used; lower the Neuron's parallelism.min to 64 or less, or set parallelism.max on the Neuron",
+        );
+        expect(o.find((x) => x.kind === 'ConfigMap')).toBeDefined();
+      },
+    ],
+    [
+      "a cluster's parallelism.min above the Neuron's max says to raise the Neuron's max",
+      { autoscaling: { parallelism: { enabled: true, min: 16, max: 64 } } },
+      { autoscaling: { parallelism: { max: 8 } } },
+      (_o, w) =>
+        expect(w.join('\n')).toContain(
+          "spec.autoscaling.parallelism.min 16 of Hal9Cluster hal9 is above the Neuron's spec.autoscaling.parallelism.max 8",
+        ),
+    ],
+    [
+      'parallelism bounds the merge leaves crossed warn nothing while tuning is off',
+      { autoscaling: { parallelism: { enabled: false, min: 2, max: 64 } } },
+      { autoscaling: { parallelism: { min: 100 } } },
+      (_o, w) => expect(w.join('\n')).not.toContain('parallelism.min'),
     ],
     [
       'monitoring.serviceMonitor adds a ServiceMonitor on the http port',
@@ -726,8 +780,32 @@ describe('renderNeuron: the config hash', () => {
     expect(b.runtimeConfig).toContain('max_concurrent_signals: 30');
   });
 
+  it("does not roll tuned pods for a new spec limit they would not run (the tuner's value stands)", () => {
+    const tuning = (maxConcurrentSignals: number) => ({
+      performance: { maxConcurrentSignals },
+      autoscaling: { parallelism: { enabled: true, min: 2, max: 40 } },
+    });
+    const a = hash(tuning(8), {}, 16);
+    const b = hash(tuning(20), {}, 16);
+    expect(b.runtimeConfig).toContain('max_concurrent_signals: 16');
+    expect(podHash(a)).toBe(podHash(b));
+    // Untuned, the spec's limit is what the pods run: a new one rolls them.
+    expect(podHash(hash({ performance: { maxConcurrentSignals: 8 } }))).not.toBe(
+      podHash(hash({ performance: { maxConcurrentSignals: 20 } })),
+    );
+  });
+
   it('clamps the tuned parallelism into the spec bounds', () => {
     const out = hash({ autoscaling: { parallelism: { enabled: true, min: 2, max: 20 } } }, {}, 99);
     expect(out.runtimeConfig).toContain('max_concurrent_signals: 20');
+  });
+
+  it('starts new pods at the repaired bounds when the merge leaves min above max', () => {
+    const crossed = hash(
+      { autoscaling: { parallelism: { enabled: true, min: 2, max: 64 } } },
+      { autoscaling: { parallelism: { min: 100 } } },
+      8,
+    );
+    expect(crossed.runtimeConfig).toContain('max_concurrent_signals: 100');
   });
 });

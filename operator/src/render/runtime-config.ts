@@ -169,10 +169,13 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
     return stringify({ ...doc, neurons: [...doc.neurons, ...entries] }, { lineWidth: 0 });
   };
   const yaml = toYaml(input.maxConcurrentSignals);
-  const hash = createHash('sha256')
-    .update(toYaml(input.spec.performance.maxConcurrentSignals))
-    .digest('hex')
-    .slice(0, 16);
+  // The pod template's hash leaves a tuned limit out: the tuner delivers it to running pods live, and
+  // with tuning on the spec's limit is only where it starts (a new one changes nothing the pods run,
+  // so rolling them for it would be a restart for nothing). Untuned, the spec's limit is the value.
+  const hashedLimit = input.spec.autoscaling.parallelism.enabled
+    ? 0
+    : input.spec.performance.maxConcurrentSignals;
+  const hash = createHash('sha256').update(toYaml(hashedLimit)).digest('hex').slice(0, 16);
   const warnings = [
     ...missing.map(
       (id) =>
