@@ -735,11 +735,11 @@ export interface NeuronSpecMonitoring {
  */
 export interface NeuronStatus {
   /**
-   * Conditions Ready, Progressing and Degraded (and Warning for privileged tuning), each with a reason.
+   * Conditions, each with a reason and the generation it describes. The reconciler writes Ready (the pods serve), Progressing (a rollout is under way), Degraded (something needs you: ApplyFailed, RenderFailed, ReplicaFailure, ProgressDeadlineExceeded, ClusterNotFound, PrivilegedNotAllowed), Paused (the hal9.ai/paused annotation) and Warning (something you should know: privileged init containers, values the merge with the Hal9Cluster repaired, a connection to a Neuron that does not exist, kubectl scale without effect, a ServiceMonitor without its API). With autoscaling on, the tuner writes ParallelismTuned (MetricsAvailable, MetricsUnavailable, NoData, DeliveryFailed) and, in operator mode, ReplicasAutoscaled (MetricsAvailable, PodsUnreachable, NoData, MetricsUnavailable).
    */
   readonly conditions?: readonly NeuronStatusConditionsItem[];
   /**
-   * metadata.generation of the spec the status describes.
+   * metadata.generation of the spec the status describes (the operator acted on it, successfully or not; the conditions say which). It stays behind while the Neuron is paused.
    */
   readonly observedGeneration?: number;
   /**

@@ -10,7 +10,7 @@ export function matchesLive(desired: unknown, live: unknown): boolean {
 }
 
 /** One key field of an associative list's items, and the value the apiserver defaults it to. */
-interface ListKey {
+export interface ListKey {
   readonly field: string;
   readonly default?: string;
 }
@@ -48,9 +48,14 @@ const associativeLists: ReadonlyMap<string, readonly ListKey[]> = new Map([
   ['.spec.ports', [{ field: 'port' }, { field: 'protocol', default: 'TCP' }]],
 ]);
 
-const listKeysAt = (path: string) => associativeLists.get(path.replace(/\[\d+\]/g, '[]'));
+/** The path of a list with its indexes dropped (`.spec.template.spec.containers[].ports`). */
+export const listPath = (path: string) => path.replace(/\[\d+\]/g, '[]');
 
-function itemKey(item: unknown, keys: readonly ListKey[]): string | undefined {
+/** The keys of the associative list at `path` (a path as firstMismatch writes it), or undefined when atomic. */
+export const listKeysAt = (path: string) => associativeLists.get(listPath(path));
+
+/** An item's merge key as a comparable string (defaulted key fields count as their default). */
+export function itemKey(item: unknown, keys: readonly ListKey[]): string | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const o = item as Record<string, unknown>;
   return JSON.stringify(keys.map((k) => o[k.field] ?? k.default ?? null));

@@ -1,4 +1,5 @@
 import {
+  AppsV1Api,
   CoreV1Api,
   type CoreV1Event,
   CustomObjectsApi,
@@ -8,8 +9,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { apiVersion, fieldManager, group, version } from '../api-types.ts';
-import { fromApiError } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient, makeObjectClient } from './api-client.ts';
+import type { JsonPatchOp } from './name-conflicts.ts';
 
 export interface StatusTarget {
   readonly kind: string;
@@ -24,6 +26,11 @@ export interface KubeWriter {
   apply<T extends KubernetesObject>(obj: T, options?: { manager?: string; force?: boolean }): Promise<T>;
   /** Server-side apply of `status` on the status subresource of one of our custom resources. */
   applyStatus(target: StatusTarget, status: object): Promise<void>;
+  /**
+   * A JSON patch of a child (a Service or Deployment), recorded under `manager`: only to remove list
+   * items that block an apply (name-conflicts.ts), guarded by its own `test` ops.
+   */
+  jsonPatch(obj: KubernetesObject, ops: readonly JsonPatchOp[], options: { manager: string }): Promise<void>;
   createEvent(event: CoreV1Event): Promise<void>;
   /** Deletes a child that is no longer rendered (background propagation). */
   delete(obj: KubernetesObject): Promise<void>;
@@ -33,11 +40,13 @@ export type WriteCounter = (resource: string, verb: string) => void;
 
 // Without an explicit Content-Type client-node sends json-patch, which the apiserver rejects for an object body.
 const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const jsonPatchContentType = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWriter {
   const objects = makeObjectClient(kc);
   const custom = makeClient(kc, CustomObjectsApi);
   const core = makeClient(kc, CoreV1Api);
+  const apps = makeClient(kc, AppsV1Api);
   return {
     async apply(obj, options) {
       count(resourceOf(obj), 'apply');
@@ -77,6 +86,20 @@ export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWrite
         );
       } catch (err) {
         throw fromApiError(err, `Status apply of ${target.kind} ${target.namespace}/${target.name}`);
+      }
+    },
+    async jsonPatch(obj, ops, options) {
+      count(resourceOf(obj), 'patch');
+      const { name = '', namespace = '' } = obj.metadata ?? {};
+      const request = { name, namespace, body: ops, fieldManager: options.manager };
+      if (obj.kind !== 'Service' && obj.kind !== 'Deployment') {
+        throw new OperatorError(OperatorErrorCode.Unexpected, `no JSON patch for kind ${obj.kind}`);
+      }
+      try {
+        if (obj.kind === 'Service') await core.patchNamespacedService(request, jsonPatchContentType);
+        else await apps.patchNamespacedDeployment(request, jsonPatchContentType);
+      } catch (err) {
+        throw fromApiError(err, `Patch of ${obj.kind} ${namespace}/${name}`);
       }
     },
     async createEvent(event) {

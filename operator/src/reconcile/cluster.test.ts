@@ -20,9 +20,10 @@ function reader<T extends KubernetesObject>(objects: () => readonly T[]): Object
 }
 
 /** The reconciler with a cache that sees its own status writes, and an access step that answers `next`. */
-function setup() {
+function setup(annotations?: Record<string, string>) {
   const clock = new FakeClock();
-  let cluster: Hal9Cluster = aHal9Cluster({}, 'brain');
+  const fresh = aHal9Cluster({}, 'brain');
+  let cluster: Hal9Cluster = annotations ? { ...fresh, metadata: { ...fresh.metadata, annotations } } : fresh;
   const order: string[] = [];
   const statuses: Hal9ClusterStatus[] = [];
   let next: AccessResult = {};
@@ -118,6 +119,15 @@ describe('clusterReconciler', () => {
       status: 'True',
       reason: 'ApiUnavailable',
       lastTransitionTime: since,
+    });
+  });
+
+  it('says in its Warning that hal9.ai/paused on the cluster pauses nothing', async () => {
+    const t = setup({ 'hal9.ai/paused': 'true' });
+    await t.reconcile();
+    expect(t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Warning')).toMatchObject({
+      status: 'True',
+      reason: 'ClusterPauseIgnored',
     });
   });
 

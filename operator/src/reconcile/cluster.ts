@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1Service } from '@kubernetes/client-node';
-import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
+import { type Hal9Cluster, isPaused, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
@@ -52,6 +52,7 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       ...(cluster.spec?.entryNeuron ? { entryNeuron: cluster.spec.entryNeuron } : {}),
       serviceOf: (neuron) => services.get(neuron),
       ...(access?.failure ? { accessFailure: access.failure } : {}),
+      ...(isPaused(cluster.metadata?.annotations) ? { pausedAnnotation: true } : {}),
       now: rfc3339(deps.clock.now()),
     });
     if (!statusUpToDate(status, cluster.status)) {

@@ -5,7 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import type { Hal9Cluster, Neuron, NeuronStatus, RenderInput } from '../api-types.ts';
 import type { ApiState } from '../controller/api-gated-informer.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
+import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { withAppliedHash } from '../kube/applied-hash.ts';
+import type { JsonPatchOp } from '../kube/name-conflicts.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
@@ -29,6 +31,8 @@ function setup(
     deployments?: V1Deployment[];
     /** What the API server answers an apply with (default: the object as sent). */
     answer?: (obj: KubernetesObject) => KubernetesObject;
+    /** The error the API server refuses an apply of this object with (default: none). */
+    refuse?: (obj: KubernetesObject) => Error | undefined;
     /** Caches of other kinds (default: empty). */
     children?: Partial<Record<ChildKind, ChildReader>>;
     clusterOwner?: boolean;
@@ -40,11 +44,21 @@ function setup(
   const deleted: KubernetesObject[] = [];
   const statuses: NeuronStatus[] = [];
   const renderInputs: RenderInput[] = [];
+  /** Every write in order: `apply Kind name` or `patch Kind name`. */
+  const writes: string[] = [];
+  const patches: { obj: KubernetesObject; ops: readonly JsonPatchOp[]; manager: string }[] = [];
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
+      writes.push(`apply ${obj.kind} ${obj.metadata?.name}`);
+      const refused = o.refuse?.(obj);
+      if (refused) throw refused;
       applied.push(obj);
       managers.push(options?.manager ?? 'hal9-operator');
       return (o.answer?.(obj) ?? obj) as T;
+    },
+    jsonPatch: async (obj, ops, options) => {
+      writes.push(`patch ${obj.kind} ${obj.metadata?.name}`);
+      patches.push({ obj, ops, manager: options.manager });
     },
     applyStatus: async (_target, status) => {
       statuses.push(status as NeuronStatus);
@@ -74,7 +88,7 @@ function setup(
     logger: pino({ level: 'silent' }),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
   });
-  return { reconcile, applied, managers, deleted, renderInputs, statuses };
+  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches };
 }
 
 describe('neuronReconciler', () => {
@@ -338,6 +352,147 @@ describe('leaving autoscaling mode hpa', () => {
     await t.reconcile(key);
     expect(replicaWrites(t)).toEqual([]);
     expect(deploymentReplicas(t)).toBe(undefined);
+  });
+});
+
+describe('a child the apiserver refuses', () => {
+  const key = `${testNamespace}/a`;
+  // Generation 2 of a Neuron whose generation 1 was applied.
+  const neuron = (spec: Parameters<typeof aNeuron>[1] = {}) =>
+    aNeuron('a', spec, {
+      generation: 2,
+      status: { observedGeneration: 1, clusterGeneration: 1 },
+    });
+  const refusal = (kind: string, code: OperatorErrorCode = OperatorErrorCode.Rejected) =>
+    new OperatorError(code, `Apply of ${kind} ${testNamespace}/a failed (HTTP 422): refused by policy`, {
+      status: code === OperatorErrorCode.Rejected ? 422 : 503,
+    });
+  const refusing =
+    (kinds: Record<string, OperatorErrorCode>) =>
+    (obj: KubernetesObject): Error | undefined => {
+      const code = kinds[obj.kind ?? ''];
+      return code ? refusal(obj.kind ?? '', code) : undefined;
+    };
+  const reconcileFailing = async (t: ReturnType<typeof setup>) => {
+    const err = await t.reconcile(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OperatorError);
+    return err as OperatorError;
+  };
+  const condition = (t: ReturnType<typeof setup>, type: string) =>
+    t.statuses.at(-1)?.conditions?.find((c) => c.type === type);
+  const children = (t: ReturnType<typeof setup>) =>
+    t.applied.flatMap((o) => (o.kind === 'Neuron' ? [] : [o.kind]));
+
+  it('does not stop the others: every failure is named, for the generation it was applying', async () => {
+    const t = setup([neuron({ replicas: 2 })], aHal9Cluster({}, 'hal9', { generation: 2 }), {
+      refuse: refusing({
+        Service: OperatorErrorCode.Rejected,
+        PodDisruptionBudget: OperatorErrorCode.Rejected,
+      }),
+    });
+    const err = await reconcileFailing(t);
+    expect(children(t)).toEqual(['ConfigMap', 'Deployment']);
+    expect(requeueFor(err)).toBe('terminal');
+    const status = t.statuses.at(-1);
+    expect(status).toMatchObject({ observedGeneration: 2 });
+    const degraded = condition(t, 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed', observedGeneration: 2 });
+    expect(degraded?.message).toContain('2 children not applied');
+    expect(degraded?.message).toContain('Apply of Service');
+    expect(degraded?.message).toContain('Apply of PodDisruptionBudget');
+  });
+
+  it('is retried with backoff when one of the failures may pass on a retry', async () => {
+    const t = setup([neuron({ replicas: 2 })], aHal9Cluster(), {
+      refuse: refusing({
+        Service: OperatorErrorCode.Rejected,
+        PodDisruptionBudget: OperatorErrorCode.ApiUnavailable,
+      }),
+    });
+    expect(requeueFor(await reconcileFailing(t))).toBe('backoff');
+  });
+
+  it('holds the Deployment back when its ConfigMap was refused: its pods would start from the old config', async () => {
+    const t = setup([neuron()], aHal9Cluster(), {
+      refuse: refusing({ ConfigMap: OperatorErrorCode.Rejected }),
+    });
+    await reconcileFailing(t);
+    expect(children(t)).toEqual(['Service']);
+    expect(condition(t, 'Degraded')?.message).toContain(
+      'Deployment a not applied: its pods start from ConfigMap a-config, which was not applied',
+    );
+  });
+});
+
+describe('a port edited by hand', () => {
+  const key = `${testNamespace}/a`;
+  const live = (kind: string, edit: (o: Record<string, any>) => void): KubernetesObject => {
+    const rendered = renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
+      (x) => x.kind === kind,
+    );
+    const copy = structuredClone(withAppliedHash(rendered!)) as Record<string, any>;
+    edit(copy);
+    return copy as KubernetesObject;
+  };
+
+  it("is removed from the Service before the apply, which could not add the operator's port of the same name", async () => {
+    const service = live('Service', (s) => {
+      s.spec.ports[0].port = 9999;
+    });
+    const t = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([service]) } });
+    await t.reconcile(key);
+    expect(t.writes.filter((w) => w.includes('Service'))).toEqual(['patch Service a', 'apply Service a']);
+    expect(t.patches).toEqual([
+      {
+        obj: expect.objectContaining({ kind: 'Service' }),
+        manager: 'hal9-operator-repair',
+        ops: [
+          { op: 'test', path: '/spec/ports/0/name', value: 'http' },
+          { op: 'test', path: '/spec/ports/0/port', value: 9999 },
+          { op: 'test', path: '/spec/ports/0/protocol', value: 'TCP' },
+          { op: 'remove', path: '/spec/ports/0' },
+          // A ClusterIP Service needs a port: the rendered one comes in the same patch.
+          {
+            op: 'add',
+            path: '/spec/ports/-',
+            value: { name: 'http', port: 8080, protocol: 'TCP', targetPort: 'http' },
+          },
+        ],
+      },
+    ]);
+    expect(t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded')?.status).toBe('False');
+  });
+
+  it("is removed from the Deployment's container before the apply", async () => {
+    const deployment = live('Deployment', (d) => {
+      d.spec.template.spec.containers[0].ports[0].containerPort = 9090;
+    }) as V1Deployment;
+    const t = setup([aNeuron('a')], aHal9Cluster(), { deployments: [deployment] });
+    await t.reconcile(key);
+    expect(t.writes.filter((w) => w.includes('Deployment'))).toEqual([
+      'patch Deployment a',
+      'apply Deployment a',
+    ]);
+    expect(t.patches.map((p) => p.ops)).toEqual([
+      [
+        { op: 'test', path: '/spec/template/spec/containers/0/ports/0/name', value: 'http' },
+        { op: 'test', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 9090 },
+        { op: 'test', path: '/spec/template/spec/containers/0/ports/0/protocol', value: 'TCP' },
+        { op: 'remove', path: '/spec/template/spec/containers/0/ports/0' },
+      ],
+    ]);
+  });
+
+  it("sends no patch when the live lists hold the operator's items (other items added by others stay)", async () => {
+    const service = live('Service', (s) => {
+      s.spec.ports.push({ name: 'debug', port: 9999, protocol: 'TCP' });
+    });
+    const t = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([service]) } });
+    await t.reconcile(key);
+    expect(t.patches).toEqual([]);
   });
 });
 

@@ -29,6 +29,44 @@ export function replicaBounds(spec: EffectiveNeuronSpec): { min: number; max: nu
   };
 }
 
+/** The Neuron's own parallelism bounds (spec.autoscaling.parallelism), to say where each merged one came from. */
+export interface OwnParallelismBounds {
+  readonly min?: number | undefined;
+  readonly max?: number | undefined;
+}
+
+/**
+ * Parallelism tuning bounds after the merge. Each object's CEL rule sees only its own values, so a
+ * Neuron's min above its cluster's max (or the cluster's min above the Neuron's max) passes both and
+ * is repaired here: min wins, as in replicaBounds, with a warning that names the field of each
+ * object and what to change. `own`, the Neuron's own values, says which object set which.
+ */
+export function parallelismBounds(
+  spec: EffectiveNeuronSpec,
+  own?: OwnParallelismBounds,
+): { min: number; max: number; warnings: string[] } {
+  const { min, max } = spec.autoscaling.parallelism;
+  if (min <= max) return { min, max, warnings: [] };
+  const neuronSets = (field: 'min' | 'max') => own?.[field] !== undefined;
+  const field = (f: 'min' | 'max', value: number) =>
+    neuronSets(f)
+      ? `the Neuron's spec.autoscaling.parallelism.${f} ${value}`
+      : `spec.autoscaling.parallelism.${f} ${value} of Hal9Cluster ${spec.cluster}`;
+  const fix =
+    neuronSets('min') && !neuronSets('max')
+      ? `lower the Neuron's parallelism.min to ${max} or less, or set parallelism.max on the Neuron`
+      : neuronSets('max') && !neuronSets('min')
+        ? `raise the Neuron's parallelism.max to ${min} or more, or set parallelism.min on the Neuron`
+        : 'make parallelism.min at most parallelism.max on the Neuron or its Hal9Cluster';
+  return {
+    min,
+    max: min,
+    warnings: [
+      `${field('min', min)} is above ${field('max', max)} after merging the Neuron with its Hal9Cluster (each passes its own check alone): parallelism.max ${min} is used; ${fix}`,
+    ],
+  };
+}
+
 /** autoscaling/v2 HPA on the neuron's Deployment, scaling on CPU utilization. */
 export function renderHpa(input: ScalingInput): V2HorizontalPodAutoscaler {
   const a = input.spec.autoscaling;

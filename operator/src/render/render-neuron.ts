@@ -1,7 +1,7 @@
 import { type Hal9Cluster, type Neuron, parseQuantity } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
-import { renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
+import { parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
 import { renderDeployment } from './deployment.ts';
 import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';
@@ -35,10 +35,10 @@ export interface RenderNeuronOutput {
 
 /** Executor limit new pods start with: the tuner's current value when tuning is on, within its bounds. */
 export function startingParallelism(spec: EffectiveNeuronSpec, neuron: Neuron): number {
-  const p = spec.autoscaling.parallelism;
-  if (!p.enabled) return spec.performance.maxConcurrentSignals;
+  if (!spec.autoscaling.parallelism.enabled) return spec.performance.maxConcurrentSignals;
+  const { min, max } = parallelismBounds(spec);
   const current = neuron.status?.parallelism?.current ?? spec.performance.maxConcurrentSignals;
-  return Math.min(Math.max(current, p.min), Math.max(p.min, p.max));
+  return Math.min(Math.max(current, min), max);
 }
 
 /** Renders every object one Neuron becomes. Pure and deterministic: same input, same output. */
@@ -100,7 +100,10 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     }),
   ];
   if (hpa) objects.push(renderHpa(scaling));
-  if ((hpa ? bounds.min : replicas) > 1) objects.push(renderPdb({ ...scaling, name: names.pdb }));
+  // A PDB whenever more than one pod may run: an autoscaler (the HPA, or the operator in operator
+  // mode) may scale up to its max at any time, and maxUnavailable 1 costs nothing at one pod.
+  const mostPods = spec.autoscaling.enabled ? bounds.max : replicas;
+  if (mostPods > 1) objects.push(renderPdb({ ...scaling, name: names.pdb }));
   if (spec.monitoring.serviceMonitor) {
     objects.push(
       renderServiceMonitor({
@@ -122,6 +125,9 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       ...config.warnings,
       ...tuning.warnings,
       ...(spec.autoscaling.enabled ? bounds.warnings : []),
+      ...(spec.autoscaling.parallelism.enabled
+        ? parallelismBounds(spec, neuron.spec?.autoscaling?.parallelism).warnings
+        : []),
     ],
     runtimeConfig: config.yaml,
     ...(tuning.denied ? { failure: tuning.denied } : {}),

@@ -144,11 +144,56 @@ describe('Ready and Progressing', () => {
     });
   });
 
-  it('does not wait for a paused Neuron, which renders nothing until it is resumed', () => {
+  it('does not wait for a paused Neuron, which renders nothing until it is resumed, but names it', () => {
     const neurons = [
       neuron('a', 'True', 'False'),
       neuron('b', 'True', 'False', { clusterGeneration: 1, paused: true }),
     ];
-    expect(find(neurons, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(find(neurons, 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'Reconciled',
+      message:
+        'All neurons but paused ones are rolled out; paused (changes wait until its hal9.ai/paused annotation is removed): b',
+    });
+    expect(find([neuron('a', 'True', 'False')], 'Progressing')?.message).toBe('All neurons are rolled out');
+  });
+
+  it('names paused Neurons while others still roll out', () => {
+    const neurons = [
+      neuron('a', 'True', 'True'),
+      neuron('b', 'True', 'False', { clusterGeneration: 1, paused: true }),
+      neuron('c', 'True', 'False', { clusterGeneration: 1 }),
+    ];
+    expect(find(neurons, 'Progressing')).toMatchObject({
+      reason: 'NeuronsPending',
+      message:
+        '3/3 neurons ready; rolling out a; not yet reconciled for cluster generation 2: c; paused (changes wait until its hal9.ai/paused annotation is removed): b',
+    });
+  });
+});
+
+describe('hal9.ai/paused on the Hal9Cluster', () => {
+  const warning = (o: { pausedAnnotation?: boolean; entryNeuron?: string }) =>
+    computeClusterStatus({
+      generation: 1,
+      namespace: 'ns',
+      existing: undefined,
+      neurons: defaultTopology(),
+      serviceOf: service,
+      now: '2026-01-01T00:00:00Z',
+      ...o,
+    }).conditions?.find((c) => c.type === 'Warning');
+
+  it('pauses nothing, and the Warning says so and how to pause', () => {
+    const w = warning({ pausedAnnotation: true });
+    expect(w).toMatchObject({ status: 'True', reason: 'ClusterPauseIgnored' });
+    expect(w?.message).toContain('hal9.ai/paused has no effect on a Hal9Cluster');
+    expect(w?.message).toContain('kubectl annotate nrn <name> hal9.ai/paused=true');
+  });
+
+  it('shares the Warning with an unknown entryNeuron, whose reason comes first', () => {
+    const w = warning({ pausedAnnotation: true, entryNeuron: 'ghost' });
+    expect(w?.reason).toBe('EntryNeuronNotFound');
+    expect(w?.message).toMatch(/^spec\.entryNeuron names ghost.*; hal9\.ai\/paused has no effect/);
   });
 });

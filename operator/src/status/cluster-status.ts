@@ -16,6 +16,8 @@ export interface ClusterStatusInput {
   readonly serviceOf: (neuron: string) => V1Service | undefined;
   /** Set when the cluster's own objects (peer-token Secret, NetworkPolicies) could not be written. */
   readonly accessFailure?: { readonly reason: string; readonly message: string };
+  /** The cluster carries hal9.ai/paused, which pauses nothing: pausing is per Neuron. */
+  readonly pausedAnnotation?: boolean;
   readonly now: string;
 }
 
@@ -45,20 +47,36 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   // after a change of the cluster's spec they still describe the old one (rolled out), so without
   // this the new generation would look rolled out before any Deployment changed. A paused Neuron
   // renders nothing until it is resumed: waiting for it would never end.
-  const pending = input.neurons
-    .filter((n) => n.status?.clusterGeneration !== g && !isTrue(n, ConditionType.Paused))
+  const paused = input.neurons
+    .filter((n) => isTrue(n, ConditionType.Paused))
     .map(nameOf)
     .sort();
+  const pending = input.neurons
+    .filter((n) => n.status?.clusterGeneration !== g && !paused.includes(nameOf(n)))
+    .map(nameOf)
+    .sort();
+  // Not waited for, but named: a paused Neuron may run an older spec (its own, or this cluster's).
+  const pausedNote =
+    paused.length > 0
+      ? `; paused (changes wait until its hal9.ai/paused annotation is removed): ${list(paused)}`
+      : '';
   const progressing = (summary: string) => {
     const rolling = rollingOut.length > 0 ? `; rolling out ${list(rollingOut)}` : '';
     if (pending.length > 0) {
       const behind = `; not yet reconciled for cluster generation ${g}: ${list(pending)}`;
-      return cond(ConditionType.Progressing, 'True', Reason.NeuronsPending, `${summary}${rolling}${behind}`);
+      return cond(
+        ConditionType.Progressing,
+        'True',
+        Reason.NeuronsPending,
+        `${summary}${rolling}${behind}${pausedNote}`,
+      );
     }
     if (notReady.length > 0 || rollingOut.length > 0) {
-      return cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${summary}${rolling}`);
+      return cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${summary}${rolling}${pausedNote}`);
     }
-    return cond(ConditionType.Progressing, 'False', Reason.Reconciled, 'All neurons are rolled out');
+    const done =
+      paused.length > 0 ? 'All neurons but paused ones are rolled out' : 'All neurons are rolled out';
+    return cond(ConditionType.Progressing, 'False', Reason.Reconciled, `${done}${pausedNote}`);
   };
 
   const next: ConditionInput[] = [];
@@ -93,7 +111,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     );
   }
 
-  next.push(entryWarning(input, cond));
+  next.push(warningCondition(input, cond));
 
   const status: Hal9ClusterStatus = {
     observedGeneration: g,
@@ -110,27 +128,42 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   return status;
 }
 
+/** The cluster's Warning: each thing below that applies, the first one's reason. */
+function warningCondition(
+  input: ClusterStatusInput,
+  cond: (type: string, status: 'True' | 'False', reason: string, message: string) => ConditionInput,
+): ConditionInput {
+  const warnings = [entryWarning(input), pauseWarning(input)].filter((w) => w !== undefined);
+  const first = warnings[0];
+  if (!first) return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
+  return cond(ConditionType.Warning, 'True', first.reason, warnings.map((w) => w.message).join('; '));
+}
+
 /**
  * A spec.entryNeuron that names no Neuron of the cluster (a typo, a Neuron not applied yet): requests
  * then enter by the highest layer, which is documented but must not pass unseen.
  */
-function entryWarning(
-  input: ClusterStatusInput,
-  cond: (type: string, status: 'True' | 'False', reason: string, message: string) => ConditionInput,
-): ConditionInput {
+function entryWarning(input: ClusterStatusInput): { reason: string; message: string } | undefined {
   const named = input.entryNeuron;
-  if (!named || input.neurons.some((n) => nameOf(n) === named))
-    return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
+  if (!named || input.neurons.some((n) => nameOf(n) === named)) return undefined;
   const fallback = pickEntryNeuron(undefined, input.neurons);
   const instead = fallback
     ? `requests enter by ${nameOf(fallback)} (the highest layer) instead`
     : 'no Neuron refers to this cluster yet';
-  return cond(
-    ConditionType.Warning,
-    'True',
-    Reason.EntryNeuronNotFound,
-    `spec.entryNeuron names ${named}, which is not a Neuron of this cluster: ${instead}`,
-  );
+  return {
+    reason: Reason.EntryNeuronNotFound,
+    message: `spec.entryNeuron names ${named}, which is not a Neuron of this cluster: ${instead}`,
+  };
+}
+
+/** hal9.ai/paused on a Hal9Cluster pauses nothing: the annotation must not look as if it did. */
+function pauseWarning(input: ClusterStatusInput): { reason: string; message: string } | undefined {
+  if (!input.pausedAnnotation) return undefined;
+  return {
+    reason: Reason.ClusterPauseIgnored,
+    message:
+      'hal9.ai/paused has no effect on a Hal9Cluster: its Neurons are reconciled as usual. Pausing is per Neuron: annotate each Neuron to pause (kubectl annotate nrn <name> hal9.ai/paused=true)',
+  };
 }
 
 /** The Service of the entry neuron (spec.entryNeuron, else the highest layer), as an in-cluster URL. */

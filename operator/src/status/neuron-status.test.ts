@@ -112,8 +112,29 @@ describe('computeNeuronStatus', () => {
 
   it('records the generation of the Hal9Cluster it rendered from', () => {
     expect(computeNeuronStatus(anInput()).clusterGeneration).toBe(5);
-    const failed = anInput({ failure: { reason: 'RenderFailed', message: 'bad' }, rendered: [] });
-    expect(computeNeuronStatus(failed).clusterGeneration).toBe(5);
+  });
+
+  it.each([
+    ['ApplyFailed', 'HAL9_ERR_REJECTED: Apply of Service hal9-test/n failed (HTTP 422): …'],
+    ['RenderFailed', 'bad'],
+  ])(
+    'advances both generations after a pass that failed (%s), and says why for the new one',
+    (reason, message) => {
+      const existing = { observedGeneration: 2, clusterGeneration: 4 };
+      const s = computeNeuronStatus(anInput({ existing, failure: { reason, message } }));
+      expect(s.observedGeneration).toBe(3);
+      expect(s.clusterGeneration).toBe(5);
+      expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason, message, observedGeneration: 3 });
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason, observedGeneration: 3 });
+    },
+  );
+
+  it('advances both generations when render only left out what it may not render (still Degraded)', () => {
+    const existing = { observedGeneration: 2, clusterGeneration: 4 };
+    const failure = { reason: 'PrivilegedNotAllowed', message: 'not in --allow-privileged-namespaces' };
+    const s = computeNeuronStatus(anInput({ existing, failure }));
+    expect(s).toMatchObject({ observedGeneration: 3, clusterGeneration: 5 });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'PrivilegedNotAllowed' });
   });
 
   it('says ClusterNotFound when the Hal9Cluster is missing', () => {
@@ -133,6 +154,15 @@ describe('computeNeuronStatus', () => {
     expect(s.observedGeneration).toBe(2);
     // It rendered nothing from the cluster's newer generation either.
     expect(s.clusterGeneration).toBe(4);
+  });
+
+  it('while paused, gives every condition but Paused the generation it last acted on', () => {
+    const s = computeNeuronStatus(
+      anInput({ generation: 10, paused: true, existing: { observedGeneration: 9, clusterGeneration: 4 } }),
+    );
+    expect(s.observedGeneration).toBe(9);
+    const generations = Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c.observedGeneration]));
+    expect(generations).toEqual({ Ready: 9, Progressing: 9, Degraded: 9, Paused: 10, Warning: 9 });
   });
 
   it('warns about privileged init containers', () => {

@@ -31,8 +31,17 @@ export interface NeuronStatusInput {
  */
 export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
   const g = input.generation;
+  // A paused Neuron did not act on its newest generation: its conditions describe the one it last
+  // acted on, as status.observedGeneration does (only Paused speaks of the newest).
+  const acted = input.paused ? (input.existing?.observedGeneration ?? 0) : g;
   const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason: string, message: string) =>
-    ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
+    ({
+      type,
+      status,
+      reason,
+      message,
+      observedGeneration: type === ConditionType.Paused ? g : acted,
+    }) satisfies ConditionInput;
   const next: ConditionInput[] = [];
   const deployment = rollout(input.deployment, input.podProblems);
 
@@ -86,16 +95,20 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
   );
   next.push(warningCondition(input.rendered, input.warnings, cond));
 
+  // A paused Neuron did not act on its newest generation, so it keeps the old ones. A pass that
+  // failed did act on it, as a Deployment's controller does: the generations advance, and Degraded
+  // (with Ready and Progressing) says why, for that generation, so kstatus, `kubectl wait` and Argo
+  // CD read a failure, not a reconcile still to come.
+  const behind = input.paused;
   const status: NeuronStatus = {
-    // A paused Neuron did not act on its newest generation, so it keeps the old one.
-    observedGeneration: input.paused ? (input.existing?.observedGeneration ?? 0) : g,
+    observedGeneration: behind ? (input.existing?.observedGeneration ?? 0) : g,
     conditions: setConditions(ownConditions(input.existing), next, input.now),
     replicas: input.deployment?.status?.replicas ?? 0,
     readyReplicas: input.deployment?.status?.readyReplicas ?? 0,
   };
   // The Hal9Cluster's summary waits until this reaches the cluster's generation (cluster-status.ts).
   // Written with the rest of the status, so it costs a write only when the cluster's generation moved.
-  const clusterGeneration = input.paused ? input.existing?.clusterGeneration : input.clusterGeneration;
+  const clusterGeneration = behind ? input.existing?.clusterGeneration : input.clusterGeneration;
   if (clusterGeneration !== undefined) status.clusterGeneration = clusterGeneration;
   const selector = selectorOf(input.rendered) ?? selectorOf(input.deployment ? [input.deployment] : []);
   if (selector) status.selector = selector;

@@ -1,3 +1,4 @@
+import { parallelismBounds } from '../render/autoscaling.ts';
 import {
   type ConditionInput,
   type LastDecision,
@@ -61,7 +62,7 @@ export function podParallelismInput(
   return {
     bounds: {
       min: p.min,
-      max: Math.max(p.min, p.max),
+      max: parallelismBounds(t.spec).max,
       sloMs: p.latencySLOMs,
       stableWindowSeconds: a.stableWindowSeconds,
       panicWindowSeconds: a.panicWindowSeconds,
@@ -91,7 +92,7 @@ export function prometheusParallelismInput(
   const { url, window } = source;
   const bounds: TuningBounds = {
     min: p.min,
-    max: Math.max(p.min, p.max),
+    max: parallelismBounds(t.spec).max,
     sloMs: p.latencySLOMs,
     // Before another move, the window must hold only data from after the last one.
     stableWindowSeconds: Math.max(30, window),

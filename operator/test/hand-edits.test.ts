@@ -1,0 +1,205 @@
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Neuron } from '../src/api-types.ts';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+
+// Hand edits of the children that server-side apply cannot undo on its own, and children the
+// apiserver refuses, on the real apiserver: a port number edited by hand (a Service's, a
+// container's) is set back instead of blocking every later apply, and one refused child neither
+// stops the others nor lets the Neuron's status claim the new generation.
+const kc = kubeConfigFromInject();
+let ns: string;
+let operator: InProcessOperator;
+let r: ReturnType<typeof reads>;
+const admission = 'hal9-test-frozen-services';
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kc, 'operator-hand-edits');
+  ns = namespace.name;
+  r = reads(kc, ns);
+  operator = await startInProcess(kc, ns);
+  return namespace.delete;
+});
+afterAll(async () => {
+  await operator?.stop();
+  await kubectl([
+    'delete',
+    '--ignore-not-found',
+    `validatingadmissionpolicybinding/${admission}`,
+    `validatingadmissionpolicy/${admission}`,
+  ]);
+});
+
+const apply = (objects: readonly object[]) =>
+  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
+const jsonPatch = (kind: string, name: string, ops: readonly object[]) =>
+  kubectl(['patch', kind, name, '-n', ns, '--type', 'json', '-p', JSON.stringify(ops)]);
+const setPrompt = (name: string, systemPrompt: string, more: object = {}) =>
+  kubectl([
+    'patch',
+    'neuron',
+    name,
+    '-n',
+    ns,
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { systemPrompt, ...more } }),
+  ]);
+/** The config hash the ConfigMap carries, and the one the Deployment's pods were started from. */
+const storedHash = (c: V1ConfigMap | undefined) => c?.metadata?.annotations?.['hal9.ai/config-hash'];
+const podsHash = (d: V1Deployment | undefined) =>
+  d?.spec?.template?.metadata?.annotations?.['hal9.ai/config-hash'];
+const podSpec = (d: V1Deployment | undefined) => d?.spec?.template?.spec;
+
+/** The Neuron Ready for its generation, its Deployment rolled from the ConfigMap that holds `prompt`. */
+async function rolledOutWith(name: string, prompt: string): Promise<Neuron> {
+  const n = await waitForNeuronReady(r, name);
+  expect(condition(n, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  const configMap = await r.configMap(`${name}-config`);
+  expect(configMap?.data?.['config.yaml']).toContain(prompt);
+  expect(podsHash(await r.deployment(name))).toBe(storedHash(configMap));
+  return n;
+}
+
+describe('a port number edited by hand', () => {
+  it('on the Service is set back, and later changes of the Neuron still reach the Deployment', async () => {
+    await apply([aCluster('c1'), aNeuron('design-1', 'c1', { layer: 'L3', systemPrompt: 'first prompt' })]);
+    await rolledOutWith('design-1', 'first prompt');
+
+    // Server-side apply merges a Service's ports by port: ours would be added beside this one, with
+    // the same name, and the apiserver refuses the duplicate name.
+    await jsonPatch('svc', 'design-1', [{ op: 'replace', path: '/spec/ports/0/port', value: 9999 }]);
+    const service = await waitFor(
+      'Service design-1 back on port 8080 alone',
+      async () => {
+        const ports = (await r.service('design-1'))?.spec?.ports ?? [];
+        return ports.length === 1 && ports[0]?.port === 8080 ? ports : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(service[0]).toMatchObject({ name: 'http', port: 8080, protocol: 'TCP', targetPort: 'http' });
+
+    await setPrompt('design-1', 'second prompt');
+    await rolledOutWith('design-1', 'second prompt');
+  });
+
+  it("on the Deployment's container is set back, and the Neuron rolls out", async () => {
+    await apply([aNeuron('impl-1', 'c1', { systemPrompt: 'first prompt' })]);
+    await rolledOutWith('impl-1', 'first prompt');
+
+    await jsonPatch('deployment', 'impl-1', [
+      { op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 9090 },
+    ]);
+    const ports = await waitFor(
+      'Deployment impl-1 back on containerPort 8080 alone',
+      async () => {
+        const p = podSpec(await r.deployment('impl-1'))?.containers[0]?.ports ?? [];
+        return p.length === 1 && p[0]?.containerPort === 8080 ? p : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(ports[0]).toMatchObject({ name: 'http', containerPort: 8080, protocol: 'TCP' });
+
+    await setPrompt('impl-1', 'second prompt');
+    await rolledOutWith('impl-1', 'second prompt');
+  });
+});
+
+describe('a child the apiserver refuses', () => {
+  it('does not keep the others from being applied, and says which one failed', async () => {
+    await apply([aNeuron('frozen', 'c1', { systemPrompt: 'first prompt' })]);
+    const before = await rolledOutWith('frozen', 'first prompt');
+    const applied = before.metadata?.generation;
+
+    // An admission policy refuses every update of the Service (first in the apply order but the ConfigMap).
+    await kubectl(['apply', '-f', '-'], {
+      stdin: toYaml([
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: admission },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [
+                { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['services'] },
+              ],
+            },
+            validations: [
+              {
+                expression:
+                  "!(has(object.metadata.labels) && 'hal9.ai/neuron' in object.metadata.labels && object.metadata.labels['hal9.ai/neuron'] == 'frozen')",
+                message: 'the Service of frozen is frozen',
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: admission },
+          spec: {
+            policyName: admission,
+            validationActions: ['Deny'],
+            matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+          },
+        },
+      ]),
+    });
+    const serviceRefused = async () => {
+      const probe = await kubectl(['label', 'svc', 'frozen', '-n', ns, 'probe=1', '--dry-run=server'], {
+        allowFailure: true,
+      });
+      return probe.code !== 0 && probe.stderr.includes('is frozen');
+    };
+    await waitFor(
+      'the admission policy in force',
+      async () => ((await serviceRefused()) ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
+
+    // A new layer changes the labels of every child (the Service's too) and the runtime config.
+    await setPrompt('frozen', 'second prompt', { layer: 'L3' });
+    const failed = await waitFor(
+      'frozen Degraded=True ApplyFailed for its new generation',
+      async () => {
+        const n = await r.neuron('frozen');
+        const d = condition(n, 'Degraded');
+        return d?.status === 'True' &&
+          d.reason === 'ApplyFailed' &&
+          d.observedGeneration === n?.metadata?.generation
+          ? n
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(condition(failed, 'Degraded')?.message).toContain('the Service of frozen is frozen');
+    expect(failed.status?.observedGeneration).toBe(failed.metadata?.generation);
+    expect(failed.metadata?.generation).toBeGreaterThan(applied ?? 0);
+    // The ConfigMap and the Deployment were applied all the same, the Deployment from that ConfigMap.
+    const configMap = await r.configMap('frozen-config');
+    expect(configMap?.data?.['config.yaml']).toContain('second prompt');
+    const deployment = await r.deployment('frozen');
+    expect(podsHash(deployment)).toBe(storedHash(configMap));
+    expect(deployment?.metadata?.labels?.['hal9.ai/layer']).toBe('L3');
+    expect((await r.service('frozen'))?.metadata?.labels?.['hal9.ai/layer']).toBe('L2');
+
+    // Once the Service may change, the next reconcile applies it and the generation is observed.
+    await kubectl(['delete', `validatingadmissionpolicybinding/${admission}`]);
+    await waitFor('the admission policy gone', async () => ((await serviceRefused()) ? undefined : true), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    await kubectl(['annotate', 'neuron', 'frozen', '-n', ns, 'example.com/retry=1']);
+    const n = await rolledOutWith('frozen', 'second prompt');
+    expect(n.status?.observedGeneration).toBe(n.metadata?.generation);
+    expect((await r.service('frozen'))?.metadata?.labels?.['hal9.ai/layer']).toBe('L3');
+  });
+});
