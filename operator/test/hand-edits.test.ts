@@ -55,9 +55,21 @@ const podsHash = (d: V1Deployment | undefined) =>
   d?.spec?.template?.metadata?.annotations?.['hal9.ai/config-hash'];
 const podSpec = (d: V1Deployment | undefined) => d?.spec?.template?.spec;
 
-/** The Neuron Ready for its generation, its Deployment rolled from the ConfigMap that holds `prompt`. */
+/**
+ * The Neuron Ready and not Degraded for its generation (a failed pass also advances
+ * observedGeneration, with Degraded saying why), its Deployment rolled from the ConfigMap that holds
+ * `prompt`.
+ */
 async function rolledOutWith(name: string, prompt: string): Promise<Neuron> {
-  const n = await waitForNeuronReady(r, name);
+  await waitForNeuronReady(r, name);
+  const n = await waitFor(
+    `${name} Degraded=False`,
+    async () => {
+      const live = await r.neuron(name);
+      return condition(live, 'Degraded')?.status === 'False' ? live : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
   expect(condition(n, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
   const configMap = await r.configMap(`${name}-config`);
   expect(configMap?.data?.['config.yaml']).toContain(prompt);
