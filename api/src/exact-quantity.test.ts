@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareQuantities, isWholeQuantity } from './quantity.ts';
+import { compareQuantities, isWholeQuantity, wholeQuantityValue } from './quantity.ts';
 
 describe('exact quantities', () => {
   it.each([
@@ -48,5 +48,22 @@ describe('exact quantities', () => {
     [0, true],
   ] as const)('%j is whole: %s', (q, whole) => {
     expect(isWholeQuantity(q)).toBe(whole);
+  });
+
+  it.each([
+    ['2Gi', 2147483648n],
+    ['1.5Gi', 1610612736n],
+    ['2000m', 2n],
+    ['4194304000m', 4194304n],
+    ['1e3', 1000n],
+    ['+.5k', 500n],
+    [536870912, 536870912n],
+    [0, 0n],
+    ['1500m', undefined],
+    ['2.5', undefined],
+    ['x', undefined],
+    ['-2', undefined],
+  ] as const)('%j has the whole value %s', (q, value) => {
+    expect(wholeQuantityValue(q)).toBe(value);
   });
 });

@@ -15,6 +15,7 @@ export {
   type Quantity,
   quantityString,
   sameQuantity,
+  wholeQuantityValue,
 } from './quantity.ts';
 export { runeLength } from './rune-length.ts';
 export { checkAgainstSchema, type SchemaNode } from './schema-check.ts';

@@ -123,3 +123,15 @@ export function isWholeQuantity(q: Quantity): boolean | undefined {
   if (!x) return undefined;
   return x.exp >= 0 || x.digits % 10n ** BigInt(-x.exp) === 0n;
 }
+
+/**
+ * The exact value of a whole quantity in base units, as a bigint ("2Gi" is 2147483648n, "2000m" is 2n,
+ * "1.5Gi" is 1610612736n); undefined when it is not a quantity or not a whole number ("1500m").
+ */
+export function wholeQuantityValue(q: Quantity): bigint | undefined {
+  const x = exact(q);
+  if (!x) return undefined;
+  if (x.exp >= 0) return x.digits * 10n ** BigInt(x.exp);
+  const scale = 10n ** BigInt(-x.exp);
+  return x.digits % scale === 0n ? x.digits / scale : undefined;
+}

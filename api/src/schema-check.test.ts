@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkAgainstSchema, type SchemaNode } from './schema-check.ts';
+import { hal9ClusterSpecSchema } from './generated/hal9cluster.schema.gen.ts';
+import { neuronSpecSchema } from './generated/neuron.schema.gen.ts';
+import { checkAgainstSchema, re2Pattern, type SchemaNode } from './schema-check.ts';
 
 const schema: SchemaNode = {
   type: 'object',
@@ -132,5 +134,57 @@ describe('checkAgainstSchema', () => {
 
   it('reports every problem at once', () => {
     expect(checkAgainstSchema({ layer: 'L9', replicas: 99, name: 'X' }, schema, 'spec')).toHaveLength(3);
+  });
+});
+
+// The apiserver matches `pattern` with RE2, whose \s is [\t\n\f\r ] (ASCII) and whose . matches all but \n.
+describe('patterns match as RE2 does', () => {
+  const url = '^(https?://[^\\s]+)?$';
+
+  it.each([
+    ['a no-break space', 'http://a\u00a0b'],
+    ['an ideographic space', 'http://a\u3000b'],
+    ['a vertical tab', 'http://a\vb'],
+    ['a line separator', 'http://a\u2028b'],
+  ])('\\s does not match %s, which RE2 takes as a non-space', (_, value) => {
+    expect(re2Pattern(url).test(value)).toBe(true);
+    expect(checkAgainstSchema(value, { type: 'string', pattern: url }, 'spec.url')).toEqual([]);
+  });
+
+  it('\\s still matches ASCII whitespace, inside and outside a class', () => {
+    for (const space of [' ', '\t', '\n', '\f', '\r']) {
+      expect(re2Pattern(url).test(`http://a${space}b`), JSON.stringify(space)).toBe(false);
+      expect(re2Pattern('^a\\sb$').test(`a${space}b`), JSON.stringify(space)).toBe(true);
+      expect(re2Pattern('^a\\Sb$').test(`a${space}b`), JSON.stringify(space)).toBe(false);
+    }
+    expect(re2Pattern('^a\\sb$').test('a\u00a0b')).toBe(false);
+    expect(re2Pattern('^a\\Sb$').test('a\u00a0b')).toBe(true);
+  });
+
+  it('. matches a carriage return and a line separator, not a newline', () => {
+    expect(re2Pattern('^a.b$').test('a\rb')).toBe(true);
+    expect(re2Pattern('^a.b$').test('a\u2028b')).toBe(true);
+    expect(re2Pattern('^a.b$').test('a\nb')).toBe(false);
+    expect(re2Pattern('^a[.]b$').test('a\rb')).toBe(false);
+  });
+
+  it('keeps escapes and literal brackets as they are', () => {
+    expect(re2Pattern('^[]a]+\\.[^]]$').test(']a.b')).toBe(true);
+    expect(re2Pattern('^\\d\\w$').test('1_')).toBe(true);
+  });
+
+  it('translates every pattern of both CRDs', () => {
+    const patterns: string[] = [];
+    const walk = (node: unknown): void => {
+      if (node === null || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'pattern' && typeof v === 'string') patterns.push(v);
+        else walk(v);
+      }
+    };
+    walk(hal9ClusterSpecSchema);
+    walk(neuronSpecSchema);
+    expect(patterns.length).toBeGreaterThan(10);
+    for (const p of patterns) expect(() => re2Pattern(p), p).not.toThrow();
   });
 });

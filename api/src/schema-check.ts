@@ -91,6 +91,53 @@ function checkAnyOf(value: unknown, schema: SchemaNode, path: string): string | 
   return `${path} is ${show(value)}: must match one of the ${branches.length} schemas of its anyOf`;
 }
 
+// RE2's classes (the apiserver's patterns) as JavaScript's: RE2's \s is ASCII whitespace, where
+// JavaScript's also matches \v and Unicode spaces (U+00A0, U+2028, …), and RE2's . matches \r, U+2028 and
+// U+2029, which JavaScript's does not. \d and \w are ASCII in both (with the u flag and without i).
+const RE2_SPACE = '\\t\\n\\f\\r ';
+const compiled = new Map<string, RegExp>();
+
+/** A RegExp that matches what the apiserver's RE2 matches for a CRD `pattern`. */
+export function re2Pattern(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (re === undefined) {
+    re = new RegExp(translateRe2(pattern), 'u');
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
+function translateRe2(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i++;
+      if (next === 's') out += inClass ? RE2_SPACE : `[${RE2_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${RE2_SPACE}]`;
+      else if (next === 'S')
+        throw new Error(`pattern ${pattern}: \\S inside a character class is not supported`);
+      else out += `\\${next}`;
+    } else if (c === '[' && !inClass) {
+      inClass = true;
+      out += c;
+      // A ] first in the class (after an optional ^) is a literal.
+      if (pattern[i + 1] === '^') out += pattern[++i];
+      if (pattern[i + 1] === ']') out += `\\${pattern[++i]}`;
+    } else if (c === ']' && inClass) {
+      inClass = false;
+      out += c;
+    } else if (c === '.' && !inClass) {
+      out += '[^\\n]';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // Lengths are in code points, as the apiserver counts them (not UTF-16 code units).
 function checkString(value: string, schema: SchemaNode, path: string): string[] {
   const problems: string[] = [];
@@ -101,7 +148,7 @@ function checkString(value: string, schema: SchemaNode, path: string): string[] 
   if (schema.maxLength !== undefined && length > schema.maxLength) {
     problems.push(`${path} has ${length} characters: must have at most ${schema.maxLength}`);
   }
-  if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) {
+  if (schema.pattern !== undefined && !re2Pattern(schema.pattern).test(value)) {
     problems.push(`${path} is ${show(value)}: must match ${schema.pattern}`);
   }
   return problems;

@@ -67,6 +67,38 @@ describe('Hal9Cluster', () => {
     expect(() => synthCluster(spec)).not.toThrow();
   });
 
+  it.each<[string, Hal9ClusterSpec]>([
+    ['hugepages of 1.5Gi in 2Mi pages (768 pages)', { nodeTuning: { hugepages: { quantity: '1.5Gi' } } }],
+    ['hugepages of 2Gi in 1Gi pages', { nodeTuning: { hugepages: { size: '1Gi', quantity: '2Gi' } } }],
+    ['hugepages in bytes', { nodeTuning: { hugepages: { quantity: 536870912 } } }],
+    [
+      'an image by digest from a registry with a port',
+      {
+        image: 'registry.example.com:5000/hal9/runtime@sha256:0123456789abcdef',
+        nodeTuning: { initImage: 'busybox:1.37' },
+      },
+    ],
+    [
+      'a topology key with a prefix',
+      { placement: { topologySpread: { topologyKey: 'topology.kubernetes.io/zone' } } },
+    ],
+    [
+      'node affinity values that are label values, one empty',
+      { placement: { requiredNodeLabels: [{ key: 'node-type', values: ['performance', ''] }] } },
+    ],
+    [
+      'cpuPinning with only limits (requests default to them in the pod)',
+      { nodeTuning: { cpuPinning: true }, resources: { limits: { cpu: '2', memory: '2Gi' } } },
+    ],
+    // RE2's \s (the apiserver's) is ASCII whitespace: a no-break space is not one.
+    [
+      'a Prometheus URL with a no-break space',
+      { autoscaling: { parallelism: { prometheusURL: 'http://a\u00a0b' } } },
+    ],
+  ])('accepts %s, as the apiserver does', (_, spec) => {
+    expect(() => synthCluster(spec)).not.toThrow();
+  });
+
   it('still rejects a limit a millicore below its request, and cpuPinning on 2001m', () => {
     expect(problemsOf({ resources: { requests: { cpu: '0.7' }, limits: { cpu: '699m' } } })).toEqual([
       'spec.resources.limits.cpu: resources.limits.cpu is lower than resources.requests.cpu: raise the limit or lower the request',
@@ -188,6 +220,52 @@ describe('Hal9Cluster', () => {
       'operator In without values',
       { placement: { requiredNodeLabels: [{ key: 'node-type' }] } },
       'spec.placement.requiredNodeLabels[0].values: operator In and NotIn need at least one entry in values',
+    ],
+    // Values a pod refuses, refused on apply by the CRD rather than by the Deployment later.
+    [
+      'an empty topologyKey',
+      { placement: { topologySpread: { topologyKey: '' } } },
+      'spec.placement.topologySpread.topologyKey (""): placement.topologySpread.topologyKey must be a node label key',
+    ],
+    [
+      'a node affinity value that is not a label value',
+      { placement: { requiredNodeLabels: [{ key: 'a', values: ['not a label!'] }] } },
+      'spec.placement.requiredNodeLabels[0].values[0] is "not a label!": must match',
+    ],
+    [
+      'hugepages of 1000 bytes (not a whole 2Mi page)',
+      { nodeTuning: { hugepages: { quantity: '1000' } } },
+      'spec.nodeTuning.hugepages.quantity ("1000"): nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'hugepages of 1536Mi in 1Gi pages',
+      { nodeTuning: { hugepages: { size: '1Gi', quantity: '1536Mi' } } },
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'no hugepages at all (quantity 0)',
+      { nodeTuning: { hugepages: { quantity: 0 } } },
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'an image with a leading space',
+      { image: ' hal9/runtime:0.1.0' },
+      'spec.image (" hal9/runtime:0.1.0"): image must be a container image reference',
+    ],
+    [
+      'an empty init image',
+      { nodeTuning: { initImage: '' } },
+      'spec.nodeTuning.initImage (""): nodeTuning.initImage must be a container image reference',
+    ],
+    [
+      'cpuPinning with a CPU limit only (Burstable: no memory limit)',
+      { nodeTuning: { cpuPinning: true }, resources: { limits: { cpu: '2' } } },
+      'spec.resources.limits: nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
+    ],
+    [
+      'cpuPinning with requests equal to limits for cpu only',
+      { nodeTuning: { cpuPinning: true }, resources: { requests: { cpu: '2' }, limits: { cpu: '2' } } },
+      'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
     ],
     [
       'a misspelt field',

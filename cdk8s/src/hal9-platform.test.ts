@@ -163,6 +163,32 @@ describe('Hal9Platform', () => {
     expect((error as Error).message).toContain(message);
   });
 
+  it('accepts a neuron in api mode whose key Secret is on the Hal9Cluster', () => {
+    const props = aPlatform({
+      cluster: { claude: { apiKeySecretRef: { name: 'anthropic' } } },
+      neurons: [aNeuron('strategic-1', { layer: 'L4', claude: { mode: 'api' } })],
+    });
+    expect(find(synth(props), 'Neuron', 'strategic-1').spec.claude).toEqual({ mode: 'api' });
+  });
+
+  it('rejects at synth a neuron in api mode with a key Secret on neither it nor the Hal9Cluster', () => {
+    const props = aPlatform({
+      neurons: [
+        aNeuron('strategic-1', { layer: 'L4', claude: { mode: 'api' } }),
+        aNeuron('impl-1', { claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } }),
+      ],
+    });
+    expect(() => synth(props)).toThrow(
+      'neuron "strategic-1": claude.mode is api but neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef: the runtime would refuse to start without an API key. Set claude.apiKeySecretRef on the neuron or in cluster.claude, or claude.mode: mock',
+    );
+    // A neuron in mock mode under an api-mode cluster needs no key either.
+    const mock = aPlatform({
+      cluster: { claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } },
+      neurons: [aNeuron('impl-1', { claude: { mode: 'mock' } })],
+    });
+    expect(() => synth(mock)).not.toThrow();
+  });
+
   it('passes a neuron spec error through with the neuron named', () => {
     const props = aPlatform({ neurons: [aNeuron('impl-1', { layer: 'L10' as never })] });
     expect(() => synth(props)).toThrow(/Neuron "impl-1" is invalid:\n {2}- spec.layer is "L10"/);

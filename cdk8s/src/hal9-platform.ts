@@ -68,7 +68,8 @@ export interface Hal9PlatformProps {
  *
  * Checks at construction: ids are unique. Checked at synth (so that addNeuron can add neurons
  * later, in any order): there is at least one neuron, the cluster's entry neuron and every forward and backward connection name
- * a neuron of the platform. Each Hal9Cluster and Neuron also checks its own spec against the CRD.
+ * a neuron of the platform, and a neuron in api mode has a key Secret on it or on the cluster. Each Hal9Cluster and Neuron
+ * also checks its own spec against the CRD.
  *
  * @example
  * new Hal9Platform(chart, 'hal9', {
@@ -140,7 +141,7 @@ export class Hal9Platform extends Construct {
     }
 
     this.node.addValidation({
-      validate: () => [...this.entryNeuronProblems(), ...this.connectionProblems()],
+      validate: () => [...this.entryNeuronProblems(), ...this.connectionProblems(), ...this.apiKeyProblems()],
     });
   }
 
@@ -188,6 +189,26 @@ export class Hal9Platform extends Construct {
     return [
       `cluster.entryNeuron names ${JSON.stringify(entry)}, which is not a neuron of platform "${this.name}" (neurons: ${ids.join(', ')}); add it (in neurons or with addNeuron) or fix cluster.entryNeuron`,
     ];
+  }
+
+  /**
+   * A Neuron in api mode may take its key Secret from its Hal9Cluster, so neither object's own rules
+   * can tell; the operator refuses to render the pair when neither sets one (the runtime would not start).
+   */
+  private apiKeyProblems(): string[] {
+    const cluster = this.cluster.spec.claude;
+    const problems: string[] = [];
+    for (const [id, neuron] of this.neuronsById) {
+      const own = neuron.spec.claude;
+      // The cluster's mode defaults to mock.
+      const mode = own?.mode ?? cluster?.mode ?? 'mock';
+      if (mode === 'api' && !own?.apiKeySecretRef && !cluster?.apiKeySecretRef) {
+        problems.push(
+          `neuron ${JSON.stringify(id)}: claude.mode is api but neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef: the runtime would refuse to start without an API key. Set claude.apiKeySecretRef on the neuron or in cluster.claude, or claude.mode: mock`,
+        );
+      }
+    }
+    return problems;
   }
 
   private connectionProblems(): string[] {

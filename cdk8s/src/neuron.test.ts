@@ -82,4 +82,47 @@ describe('Neuron', () => {
       ),
     ).toContain('autoscaling.minReplicas must be less than or equal to autoscaling.maxReplicas');
   });
+
+  it('accepts api mode without a key Secret: the Neuron may take it from its Hal9Cluster', () => {
+    const spec: NeuronSpec = { cluster: 'hal9', layer: 'L4', claude: { mode: 'api' } };
+    expect(find(make('strategic-1', spec), 'Neuron', 'strategic-1').spec).toEqual(spec);
+  });
+
+  it('treats a node affinity requirement without an operator as In, which needs values', () => {
+    const placement = (values?: string[]) => ({
+      requiredNodeLabels: [{ key: 'node-type', ...(values ? { values } : {}) }],
+      preferredNodeLabels: [{ key: 'disk', ...(values ? { values } : {}) }],
+    });
+    expect(() =>
+      make('impl-1', { cluster: 'hal9', layer: 'L2', placement: placement(['ssd']) }),
+    ).not.toThrow();
+    const msg = messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', placement: placement() }));
+    for (const list of ['requiredNodeLabels', 'preferredNodeLabels']) {
+      expect(msg).toContain(
+        `spec.placement.${list}[0].values: operator In and NotIn need at least one entry in values (a missing operator is In): list the label values to match, or use operator Exists or DoesNotExist`,
+      );
+    }
+  });
+
+  it.each<[string, Partial<NeuronSpec>, string]>([
+    [
+      'a topology key that is not a label key',
+      { placement: { topologySpread: { topologyKey: 'bad key!' } } },
+      'placement.topologySpread.topologyKey must be a node label key',
+    ],
+    [
+      'hugepages that are not whole 2Mi pages (no size: 2Mi, which every 1Gi amount also fills)',
+      { nodeTuning: { hugepages: { quantity: '3Mi' } } },
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'an init image with a trailing space',
+      { nodeTuning: { initImage: 'busybox:1.37 ' } },
+      'nodeTuning.initImage must be a container image reference',
+    ],
+  ])('rejects %s, as the CRD does', (_, overrides, message) => {
+    expect(messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', ...overrides }))).toContain(
+      message,
+    );
+  });
 });

@@ -9,6 +9,7 @@ import {
   type Quantity,
   runeLength,
   safeSysctls,
+  wholeQuantityValue,
 } from '@hal9/api';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
@@ -79,10 +80,13 @@ function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): s
         `${path}[${i}].key: key must be a node label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
       );
     }
+    // A missing operator is In, as the renderer writes it into the pod's node affinity.
     const op = l.operator ?? 'In';
     const n = l.values?.length ?? 0;
     if ((op === 'In' || op === 'NotIn') && n === 0) {
-      problems.push(`${path}[${i}].values: operator In and NotIn need at least one entry in values`);
+      problems.push(
+        `${path}[${i}].values: operator In and NotIn need at least one entry in values (a missing operator is In): list the label values to match, or use operator Exists or DoesNotExist`,
+      );
     }
     if ((op === 'Exists' || op === 'DoesNotExist') && n > 0) {
       problems.push(
@@ -114,6 +118,25 @@ const quantityMessages = {
     'nodeTuning.hugepages.quantity must be a non-negative memory quantity such as "512Mi" or "1Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
 };
 
+const hugepageBytes = { '2Mi': 2n ** 21n, '1Gi': 2n ** 30n } as const;
+
+/**
+ * The CRDs' rule on nodeTuning.hugepages: a positive whole number of pages (of 2Mi when size is unset),
+ * compared by value as CEL does ("1.5Gi" is 768 pages of 2Mi), below the rule's bound of 10^15 bytes.
+ * A malformed quantity is its own rule's problem.
+ */
+function wholePages(q: Quantity, size: '2Mi' | '1Gi' | undefined): boolean {
+  if (!isQuantity(q)) return true;
+  const bytes = wholeQuantityValue(q);
+  return (
+    bytes !== undefined && bytes > 0n && bytes < 10n ** 15n && bytes % hugepageBytes[size ?? '2Mi'] === 0n
+  );
+}
+
+// The CRDs' rule on image fields: printable ASCII without spaces (a pod refuses an image with leading or
+// trailing whitespace, and no registry has a name with any).
+const imageReference = /^[!-~]+$/;
+
 /** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
 export function sectionRules(s: Sections, p: string): string[] {
   const problems: string[] = [];
@@ -124,11 +147,6 @@ export function sectionRules(s: Sections, p: string): string[] {
         `${p}.claude.mockResponses.${key}: claude.mockResponses keys must be layers L1 to L9; rename or remove the other keys`,
       );
     }
-  }
-  if (c?.mode === 'api' && !c.apiKeySecretRef) {
-    problems.push(
-      `${p}.claude: claude.mode is api but claude.apiKeySecretRef is missing: set apiKeySecretRef.name (and key) to the Secret holding the Anthropic API key, or use mode mock`,
-    );
   }
   const rt = c?.retry;
   if (rt?.baseDelayMs !== undefined && rt.maxDelayMs !== undefined && rt.baseDelayMs > rt.maxDelayMs) {
@@ -179,6 +197,12 @@ export function sectionRules(s: Sections, p: string): string[] {
   }
   problems.push(...nodeLabelRules(s.placement?.requiredNodeLabels, `${p}.placement.requiredNodeLabels`));
   problems.push(...nodeLabelRules(s.placement?.preferredNodeLabels, `${p}.placement.preferredNodeLabels`));
+  const topologyKey = s.placement?.topologySpread?.topologyKey;
+  if (topologyKey !== undefined && !labelKey.test(topologyKey)) {
+    problems.push(
+      `${p}.placement.topologySpread.topologyKey (${JSON.stringify(topologyKey)}): placement.topologySpread.topologyKey must be a node label key such as kubernetes.io/hostname or topology.kubernetes.io/zone: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+    );
+  }
   (s.placement?.tolerations ?? []).forEach((t, i) => {
     // A missing operator is Equal, as in a pod's tolerations.
     const op = t.operator ?? 'Equal';
@@ -208,6 +232,16 @@ export function sectionRules(s: Sections, p: string): string[] {
   if (hugepages !== undefined && !isQuantity(hugepages)) {
     problems.push(
       `${p}.nodeTuning.hugepages.quantity (${JSON.stringify(hugepages)}): ${quantityMessages.hugepages}`,
+    );
+  }
+  if (hugepages !== undefined && !wholePages(hugepages, nt?.hugepages?.size)) {
+    problems.push(
+      `${p}.nodeTuning.hugepages.quantity (${JSON.stringify(hugepages)}): nodeTuning.hugepages.quantity must be a positive whole number of pages of nodeTuning.hugepages.size (2Mi unless set to 1Gi): round it to a multiple of the page size, for example "512Mi" of 2Mi pages or "2Gi" of 1Gi pages`,
+    );
+  }
+  if (nt?.initImage !== undefined && !imageReference.test(nt.initImage)) {
+    problems.push(
+      `${p}.nodeTuning.initImage (${JSON.stringify(nt.initImage)}): nodeTuning.initImage must be a container image reference such as "busybox:1.37": not empty, without spaces or other non-printing characters`,
     );
   }
   (nt?.sysctls ?? []).forEach((x, i) => {
@@ -272,7 +306,20 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
       `metadata.name (${JSON.stringify(name)}): Hal9Cluster names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is used as a label value)`,
     );
   }
+  if (spec.image !== undefined && !imageReference.test(spec.image)) {
+    problems.push(
+      `spec.image (${JSON.stringify(spec.image)}): image must be a container image reference such as "hal9/runtime:0.1.0", without spaces or other non-printing characters: remove them`,
+    );
+  }
   problems.push(...sectionRules(spec, 'spec'));
+  // A rule across the cluster's sections: a Neuron may take its key from its Hal9Cluster, which
+  // Hal9Platform checks on the merged pair (the operator refuses to render the pair otherwise).
+  const c = spec.claude;
+  if (c?.mode === 'api' && !c.apiKeySecretRef) {
+    problems.push(
+      'spec.claude: claude.mode is api but claude.apiKeySecretRef is missing: set apiKeySecretRef.name (and key) to the Secret holding the Anthropic API key, or use mode mock',
+    );
+  }
   const r = spec.resources;
   const nt = spec.nodeTuning;
   if (nt?.hugepages && r?.requests?.memory === undefined) {
@@ -286,6 +333,11 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     if (cpu === undefined || (isQuantity(cpu) && isWholeQuantity(cpu) === false)) {
       problems.push(
         'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
+      );
+    }
+    if (r?.limits?.memory === undefined) {
+      problems.push(
+        'spec.resources.limits: nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS: set resources.limits.memory (and resources.requests.memory, if you set it, to the same value)',
       );
     }
     const same = (res: 'cpu' | 'memory') => {

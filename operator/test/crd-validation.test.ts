@@ -255,6 +255,44 @@ describe('valid tolerations and node selectors', () => {
   });
 });
 
+describe('node affinity without an operator, and hugepages a Neuron merges with 1Gi pages', () => {
+  const dryRunDeployment = async (h9c: Hal9Cluster, n: Neuron) => {
+    const { objects, warnings } = renderNeuron({ cluster: h9c, neuron: n, peers: [n] });
+    const deployment = objects.find((o) => o.kind === 'Deployment');
+    const r = await kubectl(['apply', '-n', ns, '--server-side', '--dry-run=server', '-f', '-'], {
+      stdin: JSON.stringify({
+        ...deployment,
+        metadata: { ...deployment?.metadata, ownerReferences: undefined },
+      }),
+      allowFailure: true,
+    });
+    return { ...r, warnings };
+  };
+
+  it('a Neuron requirement without an operator (In) with values is accepted and renders a Deployment the apiserver accepts', async () => {
+    const placement = {
+      requiredNodeLabels: [{ key: 'node-type', values: ['performance'] }],
+      preferredNodeLabels: [{ key: 'disk', values: ['ssd'] }],
+    };
+    const created = await apply(neuron({ placement }), ['--dry-run=server']);
+    expect(created.stderr).toBe('');
+    const r = await dryRunDeployment(aHal9Cluster(), aNeuron('affinity', { placement }, { namespace: ns }));
+    expect(r.stderr).toBe('');
+  });
+
+  it("a Neuron's hugepages that are not whole pages of its cluster's size render rounded up, accepted, with a warning", async () => {
+    const h9c = aHal9Cluster({ nodeTuning: { hugepages: { size: '1Gi', quantity: '2Gi' } } });
+    const n = aNeuron('pages', { nodeTuning: { hugepages: { quantity: '1536Mi' } } }, { namespace: ns });
+    // Each object alone passes its rule: 1536Mi is 768 pages of 2Mi, the Neuron's size when unset.
+    expect((await apply(n, ['--dry-run=server'])).stderr).toBe('');
+    const r = await dryRunDeployment(h9c, n);
+    expect(r.stderr).toBe('');
+    expect(r.warnings.join('\n')).toContain(
+      'nodeTuning.hugepages.quantity 1536Mi is not a whole number of 1Gi pages',
+    );
+  });
+});
+
 describe('invalid objects are rejected with a message that says what to fix', () => {
   it.each<[string, Hal9Cluster | Neuron, string]>([
     [
@@ -496,6 +534,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'operator In and NotIn need at least one entry in values',
     ],
     [
+      'a Neuron node affinity requirement with neither operator nor values (a missing operator is In)',
+      neuron({ placement: { requiredNodeLabels: [{ key: 'node-type' }] } }),
+      'spec.placement.requiredNodeLabels[0].values: Required value: operator In and NotIn need at least one entry in values (a missing operator is In): list the label values to match, or use operator Exists or DoesNotExist',
+    ],
+    [
+      'a Neuron preferred node label with neither operator nor values',
+      neuron({ placement: { preferredNodeLabels: [{ key: 'disk' }] } }),
+      'spec.placement.preferredNodeLabels[0].values: Required value: operator In and NotIn need at least one entry in values',
+    ],
+    [
       'operator Exists with values',
       cluster({
         placement: { requiredNodeLabels: [{ key: 'node-type', operator: 'Exists', values: ['x'] }] },
@@ -575,6 +623,75 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'a serviceMonitorLabels value that is not a label value',
       cluster({ monitoring: { serviceMonitorLabels: { release: 'a b' } } }),
       'spec.monitoring.serviceMonitorLabels.release: Invalid value: "a b"',
+    ],
+    // Values a pod refuses (the Deployment's apply failed with 422): refused on apply instead.
+    [
+      'an empty topologyKey',
+      cluster({ placement: { topologySpread: { topologyKey: '' } } }),
+      'spec.placement.topologySpread.topologyKey: Invalid value: "": placement.topologySpread.topologyKey must be a node label key such as kubernetes.io/hostname',
+    ],
+    [
+      'a topologyKey that is not a label key in a Neuron',
+      neuron({ placement: { topologySpread: { topologyKey: 'bad key!' } } }),
+      'placement.topologySpread.topologyKey must be a node label key',
+    ],
+    [
+      'a node affinity value that is not a label value in a Neuron',
+      neuron({ placement: { requiredNodeLabels: [{ key: 'a', operator: 'In', values: ['not a label!'] }] } }),
+      'spec.placement.requiredNodeLabels[0].values[0]: Invalid value: "not a label!"',
+    ],
+    [
+      'a preferred node label value that is not a label value',
+      cluster({ placement: { preferredNodeLabels: [{ key: 'a', operator: 'NotIn', values: ['a/b'] }] } }),
+      'spec.placement.preferredNodeLabels[0].values[0]: Invalid value: "a/b"',
+    ],
+    [
+      'hugepages of 1000 bytes (a part of one 2Mi page)',
+      cluster({ nodeTuning: { hugepages: { quantity: '1000' } } }),
+      'spec.nodeTuning.hugepages.quantity: Invalid value: nodeTuning.hugepages.quantity must be a positive whole number of pages of nodeTuning.hugepages.size (2Mi unless set to 1Gi): round it to a multiple of the page size',
+    ],
+    [
+      'hugepages of 1536Mi in 1Gi pages',
+      cluster({ nodeTuning: { hugepages: { size: '1Gi', quantity: '1536Mi' } } }),
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'no hugepages (quantity 0)',
+      cluster({ nodeTuning: { hugepages: { quantity: 0 } } }),
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      "a Neuron's hugepages of 3Mi",
+      neuron({ nodeTuning: { hugepages: { quantity: '3Mi' } } }),
+      'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+    ],
+    [
+      'an image with a leading space',
+      cluster({ image: ' hal9/runtime:0.1.0' }),
+      'spec.image: Invalid value: " hal9/runtime:0.1.0": image must be a container image reference such as "hal9/runtime:0.1.0", without spaces or other non-printing characters: remove them',
+    ],
+    [
+      'an init image with a trailing space',
+      cluster({ nodeTuning: { initImage: 'busybox:1.37 ' } }),
+      'spec.nodeTuning.initImage: Invalid value: "busybox:1.37 ": nodeTuning.initImage must be a container image reference',
+    ],
+    [
+      "a Neuron's empty init image",
+      neuron({ nodeTuning: { initImage: '' } }),
+      'spec.nodeTuning.initImage: Invalid value: "": nodeTuning.initImage must be a container image reference',
+    ],
+    [
+      'cpuPinning with a CPU limit and no memory limit (Burstable)',
+      cluster({ resources: { limits: { cpu: '2' } }, nodeTuning: { cpuPinning: true } }),
+      'spec.resources.limits: Required value: nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS: set resources.limits.memory',
+    ],
+    [
+      'cpuPinning with requests equal to limits for cpu only',
+      cluster({
+        resources: { requests: { cpu: '2' }, limits: { cpu: '2' } },
+        nodeTuning: { cpuPinning: true },
+      }),
+      'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
     ],
     [
       'an unknown field',

@@ -443,7 +443,7 @@ export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
    * @default "In"
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
@@ -464,7 +464,7 @@ export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
    * @default "In"
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";

@@ -431,7 +431,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 "x-kubernetes-list-type": "atomic",
                 "items": {
                   "type": "string",
-                  "maxLength": 63
+                  "maxLength": 63,
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
                 }
               }
             },
@@ -471,7 +472,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 "x-kubernetes-list-type": "atomic",
                 "items": {
                   "type": "string",
-                  "maxLength": 63
+                  "maxLength": 63,
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
                 }
               }
             },

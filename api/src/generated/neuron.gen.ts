@@ -296,7 +296,7 @@ export interface NeuronSpecPlacementRequiredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
   /**
@@ -315,7 +315,7 @@ export interface NeuronSpecPlacementPreferredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In, NotIn (need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
   /**

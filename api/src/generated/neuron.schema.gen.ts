@@ -311,7 +311,8 @@ export const neuronSpecSchema: SchemaNode = {
                 "x-kubernetes-list-type": "atomic",
                 "items": {
                   "type": "string",
-                  "maxLength": 63
+                  "maxLength": 63,
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
                 }
               }
             },
@@ -351,7 +352,8 @@ export const neuronSpecSchema: SchemaNode = {
                 "x-kubernetes-list-type": "atomic",
                 "items": {
                   "type": "string",
-                  "maxLength": 63
+                  "maxLength": 63,
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
                 }
               }
             },

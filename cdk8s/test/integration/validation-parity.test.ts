@@ -366,6 +366,130 @@ const cases: readonly Case[] = [
     { cluster: 'c', layer: 'L2', autoscaling: { parallelism: { min: 8, max: 2 } } },
     'autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max',
   ],
+  // A node affinity requirement without an operator is In (the renderer writes it so), which needs values.
+  [
+    'a Neuron node affinity requirement with neither operator nor values',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: { requiredNodeLabels: [{ key: 'node-type' }], preferredNodeLabels: [{ key: 'disk' }] },
+    },
+    'operator In and NotIn need at least one entry in values (a missing operator is In)',
+  ],
+  [
+    'a Neuron node affinity requirement without an operator, with values',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: {
+        requiredNodeLabels: [{ key: 'node-type', values: ['performance'] }],
+        preferredNodeLabels: [{ key: 'disk', values: ['ssd'] }],
+      },
+    },
+    undefined,
+  ],
+  // The key may come from the Neuron's Hal9Cluster: api mode needs one only on the cluster.
+  [
+    'a Neuron in api mode without its own key Secret',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L4', claude: { mode: 'api' } },
+    undefined,
+  ],
+  // Values a pod refuses: refused on apply, not by the Deployment the operator renders later.
+  [
+    'an empty topologyKey',
+    'Hal9Cluster',
+    'c',
+    { placement: { topologySpread: { topologyKey: '' } } },
+    'placement.topologySpread.topologyKey must be a node label key',
+  ],
+  [
+    'a Neuron topologyKey with a space',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', placement: { topologySpread: { topologyKey: 'bad key!' } } },
+    'placement.topologySpread.topologyKey must be a node label key',
+  ],
+  [
+    'a Neuron node affinity value that is not a label value',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: { requiredNodeLabels: [{ key: 'a', values: ['not a label!'] }] },
+    },
+    'spec.placement.requiredNodeLabels[0].values[0]',
+  ],
+  [
+    'hugepages of 1000 bytes',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { hugepages: { quantity: '1000' } } },
+    'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+  ],
+  [
+    'hugepages of 1536Mi in 1Gi pages',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { hugepages: { size: '1Gi', quantity: '1536Mi' } } },
+    'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+  ],
+  [
+    'hugepages of 1.5Gi in 2Mi pages (768 pages, by value)',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { hugepages: { quantity: '1.5Gi' } } },
+    undefined,
+  ],
+  [
+    'Neuron hugepages of 3Mi',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', nodeTuning: { hugepages: { quantity: '3Mi' } } },
+    'nodeTuning.hugepages.quantity must be a positive whole number of pages',
+  ],
+  [
+    'an image with a leading space',
+    'Hal9Cluster',
+    'c',
+    { image: ' hal9/runtime:0.1.0' },
+    'image must be a container image reference such as "hal9/runtime:0.1.0"',
+  ],
+  [
+    'an empty Neuron init image',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', nodeTuning: { initImage: '' } },
+    'nodeTuning.initImage must be a container image reference',
+  ],
+  [
+    'cpuPinning with a CPU limit and no memory limit',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { cpuPinning: true }, resources: { limits: { cpu: '2' } } },
+    'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
+  ],
+  [
+    'cpuPinning with requests equal to limits for cpu only',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { cpuPinning: true }, resources: { requests: { cpu: '2' }, limits: { cpu: '2' } } },
+    'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
+  ],
+  // RE2's \s is ASCII whitespace: the apiserver admits a no-break space in a URL, so synth does too.
+  [
+    'a Prometheus URL with a no-break space',
+    'Hal9Cluster',
+    'c',
+    { autoscaling: { parallelism: { prometheusURL: 'http://a\u00a0b' } } },
+    undefined,
+  ],
 ];
 
 describe('synth-time validation and the apiserver', () => {

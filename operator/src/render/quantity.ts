@@ -1,2 +1,9 @@
 // Quantities are part of the Hal9 API package (one parser for the operator and cdk8s).
-export { milliCpu, parseQuantity, type Quantity, quantityString, sameQuantity } from '@hal9/api';
+export {
+  milliCpu,
+  parseQuantity,
+  type Quantity,
+  quantityString,
+  sameQuantity,
+  wholeQuantityValue,
+} from '@hal9/api';

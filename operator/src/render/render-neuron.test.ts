@@ -449,6 +449,28 @@ describe('renderNeuron: tuning options', () => {
       },
     ],
     [
+      "a Neuron's hugepages that are not whole pages of its cluster's 1Gi size are rounded up, with a warning",
+      { nodeTuning: { hugepages: { size: '1Gi', quantity: '2Gi' } } },
+      { nodeTuning: { hugepages: { quantity: '1536Mi' } } },
+      (o, w) => {
+        const r = runtime(o).resources!;
+        expect(r.requests).toMatchObject({ 'hugepages-1Gi': '2Gi' });
+        expect(r.limits).toMatchObject({ 'hugepages-1Gi': '2Gi' });
+        expect(w).toContain(
+          'nodeTuning.hugepages.quantity 1536Mi is not a whole number of 1Gi pages after merging the Neuron with its Hal9Cluster (each passes its own check alone): 2Gi (2 pages) is requested; set nodeTuning.hugepages.size and quantity together on the Neuron',
+        );
+      },
+    ],
+    [
+      'hugepages of 1.5Gi in 2Mi pages are whole pages, rendered as written',
+      { nodeTuning: { hugepages: { quantity: '1.5Gi' } } },
+      {},
+      (o, w) => {
+        expect(runtime(o).resources?.limits).toMatchObject({ 'hugepages-2Mi': '1.5Gi' });
+        expect(w).toEqual([]);
+      },
+    ],
+    [
       'safe sysctls go into the pod securityContext, sorted, without any init container',
       {
         nodeTuning: {
@@ -685,6 +707,24 @@ describe('renderNeuron: tuning options', () => {
       (_o, w) =>
         expect(w.join('\n')).toContain(
           "spec.autoscaling.parallelism.min 16 of Hal9Cluster hal9 is above the Neuron's spec.autoscaling.parallelism.max 8",
+        ),
+    ],
+    [
+      "a Neuron's panic window above its cluster's stable window is clamped with a warning naming both",
+      { autoscaling: { enabled: true, mode: 'operator', stableWindowSeconds: 60, panicWindowSeconds: 6 } },
+      { autoscaling: { panicWindowSeconds: 90 } },
+      (_o, w) =>
+        expect(w).toContain(
+          "the Neuron's spec.autoscaling.panicWindowSeconds 90 is above spec.autoscaling.stableWindowSeconds 60 of Hal9Cluster hal9 after merging the Neuron with its Hal9Cluster (each passes its own check alone): a panic window of 60s is used; lower the Neuron's panicWindowSeconds to 60 or less, or set stableWindowSeconds on the Neuron",
+        ),
+    ],
+    [
+      "a cluster's panic window above the Neuron's stable window, with parallelism tuning on, says to raise the Neuron's",
+      { autoscaling: { parallelism: { enabled: true }, panicWindowSeconds: 10 } },
+      { autoscaling: { stableWindowSeconds: 8 } },
+      (_o, w) =>
+        expect(w.join('\n')).toContain(
+          "spec.autoscaling.panicWindowSeconds 10 of Hal9Cluster hal9 is above the Neuron's spec.autoscaling.stableWindowSeconds 8",
         ),
     ],
     [

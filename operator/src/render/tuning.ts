@@ -6,7 +6,14 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
-import { milliCpu, parseQuantity, type Quantity, quantityString, sameQuantity } from './quantity.ts';
+import {
+  milliCpu,
+  parseQuantity,
+  type Quantity,
+  quantityString,
+  sameQuantity,
+  wholeQuantityValue,
+} from './quantity.ts';
 import { isSafeSysctl } from './sysctls.ts';
 
 export interface PodTuning {
@@ -107,6 +114,25 @@ function cpuAndMemory(
   return { requests: { cpu, memory }, limits: { cpu, memory } };
 }
 
+const pageBytes = { '2Mi': 2n ** 21n, '1Gi': 2n ** 30n } as const;
+
+/**
+ * Each object's CEL rule checks its own hugepages quantity against its own page size (2Mi when unset),
+ * so only the merge leaves part of a page (a Neuron's "1536Mi" with its cluster's 1Gi pages), which
+ * the apiserver refuses in a pod: the quantity is rounded up to whole pages, with a warning.
+ */
+function wholePages(q: Quantity, size: '2Mi' | '1Gi', warnings: string[]): string {
+  const bytes = wholeQuantityValue(q);
+  const page = pageBytes[size];
+  if (bytes === undefined || bytes % page === 0n) return quantityString(q);
+  const pages = (bytes + page - 1n) / page;
+  const rounded = size === '1Gi' ? `${pages}Gi` : `${pages * 2n}Mi`;
+  warnings.push(
+    `nodeTuning.hugepages.quantity ${q} is not a whole number of ${size} pages after merging the Neuron with its Hal9Cluster (each passes its own check alone): ${rounded} (${pages} pages) is requested; set nodeTuning.hugepages.size and quantity together on the Neuron`,
+  );
+  return rounded;
+}
+
 /**
  * Resources, sysctls, hugepages and the privileged init containers the spec asks for. Without a
  * policy (pure rendering, no operator) they are rendered; with one that denies them, none are and
@@ -121,9 +147,11 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
   const initContainers: V1Container[] = [];
 
   if (t.hugepages) {
-    const key = `hugepages-${t.hugepages.size ?? '2Mi'}`;
-    requests[key] = quantityString(t.hugepages.quantity);
-    limits[key] = quantityString(t.hugepages.quantity);
+    const size = t.hugepages.size ?? '2Mi';
+    const key = `hugepages-${size}`;
+    const quantity = wholePages(t.hugepages.quantity, size, warnings);
+    requests[key] = quantity;
+    limits[key] = quantity;
     if (requests.memory === undefined && limits.memory === undefined) {
       warnings.push('nodeTuning.hugepages needs a memory request: set resources.requests.memory');
     }

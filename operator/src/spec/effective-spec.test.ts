@@ -210,6 +210,37 @@ describe('effectiveSpec', () => {
     expect(spec.resources).toEqual({ requests: { cpu: '700m' }, limits: { cpu: '0.7' } });
   });
 
+  it("clamps a panic window the merge leaves above the stable window, and says which object's to change", () => {
+    const cluster = aHal9Cluster({
+      autoscaling: { enabled: true, stableWindowSeconds: 60, panicWindowSeconds: 6 },
+    });
+    const longPanic = effectiveSpec(cluster, aNeuron('n', { autoscaling: { panicWindowSeconds: 90 } }));
+    expect(longPanic.autoscaling).toMatchObject({ stableWindowSeconds: 60, panicWindowSeconds: 60 });
+    expect(longPanic.repairs).toEqual([
+      "the Neuron's spec.autoscaling.panicWindowSeconds 90 is above spec.autoscaling.stableWindowSeconds 60 of Hal9Cluster hal9 after merging the Neuron with its Hal9Cluster (each passes its own check alone): a panic window of 60s is used; lower the Neuron's panicWindowSeconds to 60 or less, or set stableWindowSeconds on the Neuron",
+    ]);
+    const shortStable = effectiveSpec(cluster, aNeuron('n', { autoscaling: { stableWindowSeconds: 5 } }));
+    expect(shortStable.autoscaling).toMatchObject({ stableWindowSeconds: 5, panicWindowSeconds: 5 });
+    expect(shortStable.repairs).toEqual([
+      expect.stringContaining(
+        "spec.autoscaling.panicWindowSeconds 6 of Hal9Cluster hal9 is above the Neuron's spec.autoscaling.stableWindowSeconds 5",
+      ),
+    ]);
+    expect(shortStable.repairs[0]).toContain(
+      "raise the Neuron's stableWindowSeconds to 6 or more, or set panicWindowSeconds on the Neuron",
+    );
+    expect(effectiveSpec(cluster, aNeuron('n', { autoscaling: { panicWindowSeconds: 60 } })).repairs).toEqual(
+      [],
+    );
+  });
+
+  it('clamps crossed windows without a warning while nothing reads them (autoscaling and tuning off)', () => {
+    const cluster = aHal9Cluster({ autoscaling: { enabled: false, parallelism: { enabled: false } } });
+    const spec = effectiveSpec(cluster, aNeuron('n', { autoscaling: { panicWindowSeconds: 120 } }));
+    expect(spec.autoscaling.panicWindowSeconds).toBe(60);
+    expect(spec.repairs).toEqual([]);
+  });
+
   it('returns a frozen value and leaves its inputs untouched', () => {
     const cluster = aHal9Cluster({ performance: { hopLimit: 4 } });
     const neuron = aNeuron('impl-1');

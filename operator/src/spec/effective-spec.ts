@@ -118,6 +118,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
   ) as NonNullable<Hal9Cluster['spec']>;
   const performance = c.performance as EffectivePerformance;
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
+  const windows = clampPanicWindow(c.autoscaling as EffectiveAutoscaling, n.autoscaling, n.cluster);
   return deepFreeze({
     cluster: n.cluster,
     layer: n.layer,
@@ -140,10 +141,46 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     resources,
     placement: (c.placement ?? {}) as Hal9ClusterSpecPlacement,
     nodeTuning: c.nodeTuning as EffectiveNodeTuning,
-    autoscaling: c.autoscaling as EffectiveAutoscaling,
+    autoscaling: windows.autoscaling,
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
-    repairs,
+    repairs: [...repairs, ...windows.repairs],
   }) as EffectiveNeuronSpec;
+}
+
+/**
+ * Each object's CEL rule keeps its own panic window within its own stable window, so only the merge
+ * crosses them: a Neuron's panic window above its cluster's stable window, or a Neuron's stable window
+ * below its cluster's panic window. The panic window is clamped to the stable window here, so the
+ * renderer and the tuner read the same windows; the repair is reported while the windows are in use
+ * (replicas in operator mode, or parallelism tuning).
+ */
+function clampPanicWindow(
+  merged: EffectiveAutoscaling,
+  own: NeuronSpec['autoscaling'],
+  clusterName: string,
+): { autoscaling: EffectiveAutoscaling; repairs: string[] } {
+  const { panicWindowSeconds: panic, stableWindowSeconds: stable } = merged;
+  if (panic <= stable) return { autoscaling: merged, repairs: [] };
+  const autoscaling = { ...merged, panicWindowSeconds: stable };
+  const inUse = (merged.enabled && merged.mode === 'operator') || merged.parallelism.enabled;
+  if (!inUse) return { autoscaling, repairs: [] };
+  const neuronSets = (f: 'panicWindowSeconds' | 'stableWindowSeconds') => own?.[f] !== undefined;
+  const field = (f: 'panicWindowSeconds' | 'stableWindowSeconds', value: number) =>
+    neuronSets(f)
+      ? `the Neuron's spec.autoscaling.${f} ${value}`
+      : `spec.autoscaling.${f} ${value} of Hal9Cluster ${clusterName}`;
+  const fix =
+    neuronSets('panicWindowSeconds') && !neuronSets('stableWindowSeconds')
+      ? `lower the Neuron's panicWindowSeconds to ${stable} or less, or set stableWindowSeconds on the Neuron`
+      : neuronSets('stableWindowSeconds') && !neuronSets('panicWindowSeconds')
+        ? `raise the Neuron's stableWindowSeconds to ${panic} or more, or set panicWindowSeconds on the Neuron`
+        : 'make panicWindowSeconds at most stableWindowSeconds on the Neuron or its Hal9Cluster';
+  return {
+    autoscaling,
+    repairs: [
+      `${field('panicWindowSeconds', panic)} is above ${field('stableWindowSeconds', stable)} after merging the Neuron with its Hal9Cluster (each passes its own check alone): a panic window of ${stable}s is used; ${fix}`,
+    ],
+  };
 }
 
 /**

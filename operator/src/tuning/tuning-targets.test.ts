@@ -30,6 +30,14 @@ describe('tuningTargets', () => {
     expect(h).toMatchObject({ tuneParallelism: true, scaleReplicas: false, fromPods: false });
   });
 
+  it("hands the tuner the windows render uses: a Neuron's panic window clamped to its cluster's stable window", () => {
+    const [t] = tuningTargets(
+      [aNeuron('impl-1', { autoscaling: { panicWindowSeconds: 90 } })],
+      clusters({ ...both, stableWindowSeconds: 30 }),
+    ).tune;
+    expect(t?.spec.autoscaling).toMatchObject({ stableWindowSeconds: 30, panicWindowSeconds: 30 });
+  });
+
   it('leaves out paused, deleted and clusterless Neurons, and those with autoscaling off', () => {
     const paused = aNeuron('paused');
     paused.metadata!.annotations = { 'hal9.ai/paused': 'true' };
