@@ -4,7 +4,7 @@ import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { type LogLevel, logLevel } from './config/log-level.ts';
 import { secretFileReload } from './config/secret-reload.ts';
-import { readSecretFile, readTokenFile } from './config/secrets.ts';
+import { MAX_SECRET_FILE_BYTES, readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { createRuntime } from './runtime.ts';
@@ -21,13 +21,24 @@ async function readSecrets(config: Config) {
     authToken: server.auth_token_file
       ? await token(server.auth_token_file, 'server.auth_token_file')
       : server.auth_token,
-    apiKeys: server.api_keys_file
-      ? parseApiKeys(await readSecretFile(server.api_keys_file, 'server.api_keys_file'))
+    apiKeysText: server.api_keys_file
+      ? await readApiKeysFile(server.api_keys_file, 'server.api_keys_file')
       : undefined,
     peerToken: server.peer_token_file
       ? await token(server.peer_token_file, 'server.peer_token_file')
       : undefined,
   };
+}
+
+/** The client keys file's text, once it parses (config/api-keys.ts: a ConfigError naming what is wrong). */
+async function readApiKeysFile(
+  path: string,
+  field: string,
+  maxBytes = MAX_SECRET_FILE_BYTES,
+): Promise<string> {
+  const text = await readSecretFile(path, field, maxBytes);
+  parseApiKeys(text, field);
+  return text;
 }
 
 /** A bearer token or API key file: far smaller than this. */
@@ -49,12 +60,16 @@ function reloadSecretFile(o: {
   readonly what: string;
   readonly log: FastifyBaseLogger;
   readonly apply: (value: string) => boolean;
+  /** Reads and checks the file: one token unless given (the client keys file). */
+  readonly read?: (path: string, field: string, maxBytes: number) => Promise<string>;
+  readonly maxBytes?: number;
 }): NodeJS.Timeout {
   const reload = secretFileReload({
     path: o.path,
     field: o.field,
     current: o.current,
-    maxBytes: MAX_TOKEN_FILE_BYTES,
+    maxBytes: o.maxBytes ?? MAX_TOKEN_FILE_BYTES,
+    ...(o.read ? { read: o.read } : {}),
     onError: (message) => o.log.warn({ err: message }, `cannot re-read the ${o.what}; the last one stays`),
   });
   let busy = false;
@@ -90,7 +105,8 @@ async function main(): Promise<void> {
   // A key from claude.api_key_file is re-read while the runtime runs (below); ANTHROPIC_API_KEY alone
   // is read once, so a changed environment variable needs a restart.
   const apiKey = secrets.apiKey ?? env.ANTHROPIC_API_KEY ?? '';
-  const { authToken, apiKeys, peerToken } = secrets;
+  const { authToken, apiKeysText, peerToken } = secrets;
+  const apiKeys = apiKeysText ? parseApiKeys(apiKeysText) : undefined;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
   const tracing = tracesURL(env)
     ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name)
@@ -117,7 +133,7 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
-  // A rotated admin token or API key Secret is taken up without a restart.
+  // A rotated admin token, client keys, peer token or API key Secret is taken up without a restart.
   const reloadTimers: NodeJS.Timeout[] = [];
   const log = runtime.app.log;
   const tokenFile = config.server.auth_token_file;
@@ -130,6 +146,34 @@ async function main(): Promise<void> {
         what: 'admin token',
         log,
         apply: (token) => runtime.rotateAdminToken(token),
+      }),
+    );
+  }
+  const keysFile = config.server.api_keys_file;
+  if (keysFile && apiKeysText) {
+    reloadTimers.push(
+      reloadSecretFile({
+        path: keysFile,
+        field: 'server.api_keys_file',
+        current: apiKeysText,
+        what: 'client keys file',
+        log,
+        read: readApiKeysFile,
+        maxBytes: MAX_SECRET_FILE_BYTES,
+        apply: (text) => runtime.rotateClientKeys(parseApiKeys(text)),
+      }),
+    );
+  }
+  const peerFile = config.server.peer_token_file;
+  if (peerFile && peerToken) {
+    reloadTimers.push(
+      reloadSecretFile({
+        path: peerFile,
+        field: 'server.peer_token_file',
+        current: peerToken,
+        what: 'peer token',
+        log,
+        apply: (token) => runtime.rotatePeerToken(token),
       }),
     );
   }
@@ -153,9 +197,16 @@ async function main(): Promise<void> {
     stopping = true;
     for (const t of reloadTimers) clearInterval(t);
     runtime.app.log.info({ signal }, 'draining');
-    const { unfinished, unread } = await runtime.shutdown();
-    runtime.app.log.info({ unfinished, unread }, 'stopped');
-    process.exit(0);
+    try {
+      const { unfinished, unread } = await runtime.shutdown();
+      runtime.app.log.info({ unfinished, unread }, 'stopped');
+      process.exit(0);
+    } catch (e) {
+      // Not expected (the trace flush, the one step that talks to a third party, never throws): said
+      // in the log, not as an uncaught rejection.
+      runtime.app.log.error({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

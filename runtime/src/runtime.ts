@@ -8,7 +8,7 @@ import { MockBackend } from './claude/mock.ts';
 import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { Hal9Error } from './errors.ts';
-import { credentials, rotatingCredential } from './http/credentials.ts';
+import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
 import { systemClock } from './pipeline/clock.ts';
@@ -17,6 +17,7 @@ import { createLoadTracker } from './pipeline/load-report.ts';
 import { fanOut } from './pipeline/observer.ts';
 import { RunStore } from './pipeline/run-store.ts';
 import { buildServer } from './server.ts';
+import { shutdownWithin } from './tracing/bounded-shutdown.ts';
 import type { TracingHandle } from './tracing/provider.ts';
 import { noTracing } from './tracing/tracing.ts';
 
@@ -47,6 +48,17 @@ export interface Runtime {
   /** Replaces the admin token (a rotated Secret file); false when the runtime has none to replace. */
   rotateAdminToken(token: string): boolean;
   /**
+   * Replaces the signal API's client keys whole (a rotated server.api_keys_file): a key removed or
+   * changed is refused from the next request on. False when the runtime has none to replace.
+   */
+  rotateClientKeys(keys: ReadonlyMap<string, string>): boolean;
+  /**
+   * Replaces the cluster's peer token (a rotated server.peer_token_file): batches sent from now on
+   * carry it, and the peer route takes it, and the previous one for PEER_TOKEN_GRACE_MS (pods take a
+   * rotated Secret up at different times). False when the runtime has none to replace.
+   */
+  rotatePeerToken(token: string): boolean;
+  /**
    * Replaces the model API key (a rotated Secret file): calls started from now on send the new key,
    * calls in flight finish with the one they started with. False when the runtime calls no model API
    * (mock mode).
@@ -60,6 +72,19 @@ export interface Runtime {
    */
   shutdown(): Promise<{ unfinished: number; unread: number }>;
 }
+
+/**
+ * The trace exporter's final flush at shutdown, at most this long: well inside the slack the
+ * operator's termination grace period leaves after the drain, the linger and the 1 s cut.
+ */
+const TRACE_FLUSH_MS = 2000;
+
+/**
+ * How long the peer route still takes the previous peer token after a rotation: the kubelet updates
+ * a mounted Secret in each pod within its sync period (about a minute), and the runtime re-reads it
+ * every 2 s, so pods that have and have not yet seen the new token keep reaching each other.
+ */
+export const PEER_TOKEN_GRACE_MS = 120_000;
 
 export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtime {
   const pool = config.performance.connection_pool;
@@ -111,12 +136,21 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   }
 
   const adminToken = opts.authToken ?? config.server.auth_token;
-  const clients = credentials(opts.apiKeys ?? new Map());
+  const clientKeys = rotatingCredentials(opts.apiKeys ?? new Map());
+  const clients = clientKeys.credentials;
+  const peerKeys = opts.peerToken ? rotatingCredentials(new Map([['peer', opts.peerToken]])) : undefined;
+  let peerToken = opts.peerToken;
+  let dropPreviousPeerToken: ReturnType<typeof clock.setTimeout> | undefined;
   const admin = adminToken ? rotatingCredential('admin', adminToken) : undefined;
   const store = new RunStore({
     maxEntries: config.server.results_max_entries,
     maxBytes: config.server.results_max_bytes,
     ttlMs: config.server.results_ttl_seconds * 1000,
+  });
+  const transport = new HttpPeerTransport({
+    agent,
+    ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
+    maxBodyBytes: config.server.body_limit_bytes,
   });
   const engine = new Engine({
     config,
@@ -125,11 +159,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     clock,
     random: Math.random,
     tracing: opts.tracing?.tracing ?? noTracing(),
-    peers: new HttpPeerTransport({
-      agent,
-      ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
-      maxBodyBytes: config.server.body_limit_bytes,
-    }),
+    peers: transport,
     onRunEnd: (v) => store.finished(v),
   });
   const { app, lifecycle } = buildServer({
@@ -142,7 +172,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     admins: admin?.credentials ?? clients,
     // Without a peer token the internal route takes the client keys, as the admin API does: it runs
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
-    peers: opts.peerToken ? credentials(new Map([['peer', opts.peerToken]])) : clients,
+    peers: peerKeys?.credentials ?? clients,
     onClient: (name) => metrics.clientRequests.inc({ client: name }),
     sse: {
       clock,
@@ -167,6 +197,29 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       admin?.set(token);
       return admin !== undefined;
     },
+    rotateClientKeys(keys) {
+      if (clients.size === 0 || keys.size === 0) return false;
+      clientKeys.set(keys);
+      return true;
+    },
+    rotatePeerToken(token) {
+      if (!peerKeys || !peerToken || token === peerToken) return false;
+      peerKeys.set(
+        new Map([
+          ['peer', token],
+          ['peer-previous', peerToken],
+        ]),
+      );
+      peerToken = token;
+      transport.usePeerToken(token);
+      clock.clearTimeout(dropPreviousPeerToken);
+      dropPreviousPeerToken = clock.setTimeout(
+        () => peerKeys.set(new Map([['peer', token]])),
+        PEER_TOKEN_GRACE_MS,
+      );
+      dropPreviousPeerToken.unref?.();
+      return true;
+    },
     rotateApiKey(key) {
       // An empty key is never applied: the SDK would fail every call without one.
       if (!useApiKey || key === '') return false;
@@ -175,6 +228,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     async shutdown() {
       lifecycle.draining = true;
+      clock.clearTimeout(dropPreviousPeerToken);
       // Taken while nothing new is admitted: the ?wait=false and streamed requests still running,
       // whose callers come back by id.
       const reads = store.awaitReads();
@@ -191,7 +245,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       clearTimeout(cut);
       await engine.close();
       await agent.close();
-      await opts.tracing?.shutdown();
+      if (opts.tracing) {
+        // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).
+        const flush = await shutdownWithin(() => opts.tracing!.shutdown(), clock, TRACE_FLUSH_MS);
+        if (!flush.flushed)
+          app.log.warn({ err: flush.reason }, 'trace export not flushed; its spans are dropped');
+      }
       return { unfinished, unread };
     },
   };

@@ -95,7 +95,7 @@ describe('request budgets', () => {
     rt = await startRuntime(
       apiDoc(fake, {
         neurons: [neuron('a', 'L4', ['b']), neuron('b', 'L3', ['c']), neuron('c', 'L2')],
-        performance: { cache_layers: [], request_budget: { max_tokens: 15 } },
+        performance: { cache_layers: [], request_budget: { max_tokens: 80 } },
       }),
       { apiKey: 'k' },
     );
@@ -104,8 +104,102 @@ describe('request budgets', () => {
       code: 'BUDGET_EXCEEDED',
       field: 'performance.request_budget.max_tokens',
     });
-    // 15 tokens were spent by the first call; the second is refused before it is made.
+    // The first call (worst case: 64 output + 4 input tokens) spent 15; the second's worst case (64 +
+    // the first's 10 input) no longer fits in the 65 left, so it is refused before it is made.
     expect(fake.requests).toHaveLength(3);
+  });
+
+  it('holds concurrent calls of a fan-out to max_tokens and max_cost_usd together, by reserving each call’s worst case', async () => {
+    fake = await startFakeMessagesApi();
+    const designs = Array.from({ length: 10 }, (_, i) => `design-${i}`);
+    // Every call uses 1,000 + 1,000 tokens ($0.018); the L3 calls answer after a pause, so they overlap.
+    fake.respond((req) =>
+      req.body.system[0].text === 'You are lead.'
+        ? message(`FORWARD_TO: ${designs.join(', ')}\nCONTENT: go`, {
+            input_tokens: 1000,
+            output_tokens: 1000,
+          })
+        : message('RESULT: designed', { input_tokens: 1000, output_tokens: 1000 }, { delayMs: 100 }),
+    );
+    const budget = { max_tokens: 7000, max_cost_usd: 0.06 };
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('lead', 'L4', designs), ...designs.map((d) => neuron(d, 'L3'))],
+        claude: { max_tokens: 1000, prices: { 'claude-test-1': { input: 3, output: 15 } } },
+        performance: { cache_layers: [], request_budget: { max_fanout: 10, ...budget } },
+      }),
+      { apiKey: 'k' },
+    );
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    // The lead's call spent 2,000; each design call may use 2,000 (1,000 output + the last 1,000
+    // input): two fit beside it (6,000 ≤ 7,000), the other eight are refused before they are made.
+    expect(fake.requests).toHaveLength(3);
+    expect(res.body.usage).toEqual({ input: 3000, output: 3000, cacheRead: 0, cacheCreation: 0 });
+    expect(res.body.usage.input + res.body.usage.output).toBeLessThanOrEqual(budget.max_tokens);
+    expect(res.body.costUsd).toBeLessThanOrEqual(budget.max_cost_usd);
+    expect(res.body.results).toHaveLength(2);
+    expect(res.body.errors).toHaveLength(8);
+    for (const e of res.body.errors)
+      expect(e).toMatchObject({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_tokens' });
+
+    // The cost budget alone bounds them the same way: $0.018 spent, $0.018 per call at most.
+    await rt.close();
+    const before = fake.requests.length;
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('lead', 'L4', designs), ...designs.map((d) => neuron(d, 'L3'))],
+        claude: { max_tokens: 1000, prices: { 'claude-test-1': { input: 3, output: 15 } } },
+        performance: { cache_layers: [], request_budget: { max_fanout: 10, max_cost_usd: 0.06 } },
+      }),
+      { apiKey: 'k' },
+    );
+    const byCost = await rt.post('/v1/signals', { content: 'x' });
+    expect(byCost.body.costUsd).toBeLessThanOrEqual(0.06);
+    expect(fake.requests.length - before).toBe(3);
+    expect(byCost.body.errors).toHaveLength(8);
+    for (const e of byCost.body.errors)
+      expect(e).toMatchObject({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_cost_usd' });
+  });
+});
+
+describe('request budgets on a peer pod', () => {
+  it('bound the request as a whole across the sub-trees it forwards there at once, not each forwarded signal', async () => {
+    const designs = ['design-0', 'design-1', 'design-2'];
+    const peer = await startRuntime({
+      neurons: designs.map((d) => neuron(d, 'L3')),
+      performance: { request_budget: { max_model_calls: 1 } },
+      // Answers after a pause, so the three sub-trees (one call per target neuron) run at once.
+      claude: { mock_responses: { L3: [answer('default', 'RESULT: designed', 200)] } },
+    });
+    try {
+      rt = await startRuntime({
+        neurons: [
+          neuron('lead', 'L4', designs),
+          ...designs.map((d) => neuron(d, 'L3', [], { endpoint: peer.url })),
+        ],
+        claude: { mock_responses: { L4: [answer('default', `FORWARD_TO: ${designs.join(', ')}`)] } },
+      });
+      const res = await rt.post('/v1/signals', { content: 'x' });
+      expect(res.status).toBe(200);
+      // Three signals of one request: the peer's one model call goes to one of them.
+      expect(res.body.results).toHaveLength(1);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          code: 'BUDGET_EXCEEDED',
+          field: 'performance.request_budget.max_model_calls',
+        }),
+        expect.objectContaining({
+          code: 'BUDGET_EXCEEDED',
+          field: 'performance.request_budget.max_model_calls',
+        }),
+      ]);
+      // The shared ledger goes with the request's last sub-run: another request starts afresh.
+      expect(peer.runtime.engine.forwardedRequests).toBe(0);
+      expect((await rt.post('/v1/signals', { content: 'y' })).body.results).toHaveLength(1);
+    } finally {
+      await peer.close();
+    }
   });
 });
 

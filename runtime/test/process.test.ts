@@ -1,4 +1,6 @@
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +109,82 @@ describe('runtime process', () => {
       );
       expect(await status('new-token')).toBe(200);
       expect(await status('')).toBe(401);
+    } finally {
+      await rt.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes up rotated client keys (HAL9_API_KEYS_FILE) and peer token (HAL9_PEER_TOKEN_FILE) files without a restart, and keeps the last good ones through a broken file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-keys-'));
+    const keys = join(dir, 'keys.yaml');
+    const peer = join(dir, 'peer');
+    const [aliceOld, aliceNew, bob] = [
+      'alice-old-key-0123456789',
+      'alice-new-key-9876543210',
+      'bob-key-abcdefghijklmnop',
+    ];
+    const [peerOld, peerNew] = ['peer-old-token-0123456789', 'peer-new-token-9876543210'];
+    await writeFile(keys, `alice: ${aliceOld}\nbob: ${bob}\n`);
+    await writeFile(peer, `${peerOld}\n`);
+    const rt = await spawnRuntime(
+      { neurons: [neuron('only', 'L2')] },
+      { HAL9_API_KEYS_FILE: keys, HAL9_PEER_TOKEN_FILE: peer },
+    );
+    const signal = async (key: string) =>
+      (
+        await fetch(`${rt.url}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ content: 'x' }),
+        })
+      ).status;
+    // The peer route checks the token before the body: an empty batch is a 400 once the token passes.
+    const peerRoute = async (token: string) =>
+      (
+        await fetch(`${rt.url}/v1/neurons/only/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: '{}',
+        })
+      ).status;
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (const deadline = Date.now() + 20_000; !(await ok()); ) {
+        if (Date.now() > deadline) throw new Error(`never: ${what}\n${rt.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    /** Rotated the way the kubelet updates a mounted Secret: a new file renamed over the old one. */
+    const rotate = async (file: string, text: string) => {
+      await writeFile(join(dir, 'next'), text);
+      await rename(join(dir, 'next'), file);
+    };
+    try {
+      expect([await signal(aliceOld), await signal(bob), await signal(aliceNew)]).toEqual([200, 200, 401]);
+      expect([await peerRoute(peerOld), await peerRoute(peerNew)]).toEqual([400, 401]);
+
+      // alice's key rotated, bob removed.
+      await rotate(keys, `alice: ${aliceNew}\n`);
+      await until('the new client keys are taken', async () => (await signal(aliceNew)) === 200);
+      expect([await signal(aliceOld), await signal(bob)]).toEqual([401, 401]);
+      expect(rt.output()).toContain('client keys file reloaded');
+
+      // A file that becomes invalid keeps the last good set, and says why without a key in the log.
+      await rotate(keys, `alice: ${aliceOld}\nbob: short\n`);
+      await until('the invalid file is reported', async () =>
+        rt.output().includes('cannot re-read the client keys file'),
+      );
+      expect(rt.output()).toContain('server.api_keys_file.bob');
+      expect([await signal(aliceNew), await signal(aliceOld)]).toEqual([200, 401]);
+
+      // The peer token: the new one is taken; the previous one still passes for a grace period.
+      await rotate(peer, peerNew);
+      await until('the new peer token is taken', async () => (await peerRoute(peerNew)) === 400);
+      expect(await peerRoute(peerOld)).toBe(400);
+      expect(await peerRoute('some-other-token-000000')).toBe(401);
+
+      for (const secret of [aliceOld, aliceNew, bob, peerOld, peerNew])
+        expect(rt.output()).not.toContain(secret);
     } finally {
       await rt.stop();
       await rm(dir, { recursive: true, force: true });
@@ -287,6 +365,46 @@ describe('runtime process', () => {
     } finally {
       rt.child.kill('SIGKILL');
     }
+  });
+
+  describe('SIGTERM with tracing on and the OTLP collector unusable: exit 0 and the stopped line', () => {
+    const listening = async (server: Server) => {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const drainWith = async (endpoint: string) => {
+      const rt = await spawnRuntime(
+        { neurons: [neuron('only', 'L2')] },
+        { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'hal9-drain-test' },
+      );
+      try {
+        for (let i = 0; i < 3; i++) expect((await post(rt.url, { content: `traced ${i}` })).status).toBe(200);
+        expect(await rt.stop()).toBe(0);
+        expect(rt.output()).toContain('trace export not flushed');
+        expect(rt.output()).toMatch(/"unfinished":0,"unread":0,.*"msg":"stopped"/);
+      } finally {
+        rt.child.kill('SIGKILL');
+      }
+    };
+
+    it('refusing connections (ECONNREFUSED)', { timeout: 60_000 }, async () => {
+      // A port that was free a moment ago and has no listener now.
+      const gone = createServer();
+      const endpoint = await listening(gone);
+      await new Promise((r) => gone.close(r));
+      await drainWith(endpoint);
+    });
+
+    it('accepting the export and never answering', { timeout: 60_000 }, async () => {
+      const hung = createServer(() => {});
+      const endpoint = await listening(hung);
+      try {
+        await drainWith(endpoint);
+      } finally {
+        hung.closeAllConnections();
+        hung.close();
+      }
+    });
   });
 
   // Three processes start one after another: about 4 s on an idle machine, 16 s with a quarter of a core.

@@ -187,6 +187,76 @@ describe('tokens and cost', () => {
   });
 });
 
+describe('tokens and cost in cluster mode', () => {
+  const each = { input_tokens: 1000, output_tokens: 1000 };
+  const prices = { 'claude-test-1': { input: 3, output: 15 } };
+  const designs = ['design-0', 'design-1', 'design-2'];
+  /** lead (this pod) forwards to three design neurons another pod hosts; every call 1,000 + 1,000. */
+  async function cluster(workerPrices: Record<string, unknown>) {
+    fake = await startFakeMessagesApi();
+    fake.respond((req) =>
+      message(
+        req.body.system[0].text === 'You are lead.' ? `FORWARD_TO: ${designs.join(', ')}` : 'RESULT: done',
+        each,
+      ),
+    );
+    const worker = await startRuntime(
+      apiDoc(fake, { neurons: designs.map((d) => neuron(d, 'L3')), claude: { prices: workerPrices } }),
+      { apiKey: 'k' },
+    );
+    started.push(worker);
+    const lead = await startRuntime(
+      apiDoc(fake, {
+        neurons: [
+          neuron('lead', 'L4', designs),
+          ...designs.map((d) => neuron(d, 'L3', [], { endpoint: worker.url })),
+        ],
+        claude: { prices },
+      }),
+      { apiKey: 'k' },
+    );
+    started.push(lead);
+    return lead;
+  }
+  /** The `end` event of a streamed request. */
+  async function streamedEnd(lead: Started) {
+    const res = await fetch(`${lead.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+    });
+    const text = await res.text();
+    const end = /event: end\ndata: (.*)\n/.exec(text);
+    return JSON.parse(end![1]!);
+  }
+  const cost = (1000 * 3 + 1000 * 15) / 1e6;
+
+  it('the totals count the model calls of the sub-trees peer pods ran (JSON and streamed answers)', async () => {
+    const lead = await cluster(prices);
+    const res = await lead.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.trace.filter((t: { usage?: unknown }) => t.usage)).toHaveLength(4);
+    expect(res.body.usage).toEqual({ input: 4000, output: 4000, cacheRead: 0, cacheCreation: 0 });
+    expect(res.body.costUsd).toBeCloseTo(4 * cost, 10);
+    // A followed request gets the peer's entries as they happen (ndjson): the same totals.
+    const end = await streamedEnd(lead);
+    expect(end.usage).toEqual({ input: 4000, output: 4000, cacheRead: 0, cacheCreation: 0 });
+    expect(end.costUsd).toBeCloseTo(4 * cost, 10);
+  });
+
+  it('a peer’s call with usage and no price makes the cost unknown, never a partial sum', async () => {
+    const lead = await cluster({});
+    const res = await lead.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.trace[0].costUsd).toBeCloseTo(cost, 10);
+    expect(res.body.usage).toEqual({ input: 4000, output: 4000, cacheRead: 0, cacheCreation: 0 });
+    expect(res.body.costUsd).toBeUndefined();
+    const end = await streamedEnd(lead);
+    expect(end.usage.input).toBe(4000);
+    expect(end.costUsd).toBeUndefined();
+  });
+});
+
 describe('crafted token counts', () => {
   it('an answer with a negative or non-numeric token count fails its call; no budget or counter runs backwards', async () => {
     const { fake, rt } = await start({ claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } } });

@@ -233,11 +233,15 @@ describe('event streams', () => {
   });
 
   it('ends the stream of a reader that does not keep up with STREAM_OVERFLOW, and the request still completes', async () => {
-    const workers = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    // 6 MB of results, more than loopback's socket buffers hold for a reader that takes nothing.
+    const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
     rt = await startRuntime({
       neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
       server: { sse_max_buffered_bytes: 1024 },
-      performance: { cache_layers: [] },
+      // One worker at a time, each answering after a pause: events keep coming while the reader
+      // takes nothing (what one turn writes at once is a burst, not a sign of a slow reader).
+      performance: { cache_layers: [], max_concurrent_signals: 1, request_budget: { max_fanout: 100 } },
+      claude: { mock_responses: { L2: [answer('default', `RESULT: ${'r'.repeat(60_000)}`, 2)] } },
     });
     const { port } = new URL(rt.url);
     const body = JSON.stringify({ content: 'x'.repeat(600_000) });
@@ -262,6 +266,72 @@ describe('event streams', () => {
     expect(text).toContain('event: error');
     expect(text).toContain('STREAM_OVERFLOW');
     expect(text).not.toContain('event: end');
+  });
+
+  describe('a reader that keeps up gets every event of many written in one turn, whatever their size', () => {
+    // 10 workers, each answering 20 results of 2 KB in one answer: 230 events, ~440 KB, against a
+    // 16 KiB limit. Each answer's results are emitted in one turn; a replay writes them all at once.
+    const workers = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    const many = Array.from({ length: 20 }, (_, i) => `RESULT: ${String(i).padEnd(2000, 'z')}`).join('\n');
+    const doc = {
+      neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
+      server: { sse_max_buffered_bytes: 16_384 },
+      performance: { cache_layers: [] },
+      claude: { mock_responses: { L2: [answer('default', many)] } },
+    };
+    const expectAll = (text: string) => {
+      const f = frames(text);
+      expect(f.filter((x) => x.event === 'error')).toEqual([]);
+      expect(f.filter((x) => x.event === 'result')).toHaveLength(200);
+      expect(f.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed', results: 200 } });
+      // In order, none missing.
+      expect(f.map((x) => Number(x.id))).toEqual(Array.from({ length: f.length }, (_, i) => i + 1));
+    };
+
+    it('live (POST ?stream=true)', async () => {
+      rt = await startRuntime(doc);
+      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'go' }),
+      });
+      expectAll(await res.text());
+    });
+
+    it('replayed from the start after the request ended (GET /v1/signals/:id/events)', async () => {
+      rt = await startRuntime(doc);
+      const accepted = await rt.post('/v1/signals?wait=false', { content: 'go' });
+      await vi.waitFor(
+        async () => expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+        { timeout: 10_000 },
+      );
+      const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`);
+      expectAll(await res.text());
+    });
+  });
+
+  it('resumes a request of more than 10,000 events from a recent Last-Event-ID; an id older than the latest 10,000 is EVENTS_EXPIRED', async () => {
+    // 100 workers × 100 results: 10,102 events.
+    const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
+    const results = Array.from({ length: 100 }, (_, i) => `RESULT: r${i}`).join('\n');
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
+      performance: { cache_layers: [], request_budget: { max_fanout: 100 } },
+      claude: { mock_responses: { L2: [answer('default', results)] } },
+    });
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'go' });
+    await vi.waitFor(
+      async () => expect((await rt!.get(`/v1/signals/${accepted.body.id}`)).body.status).toBe('completed'),
+      { timeout: 20_000 },
+    );
+    const url = `${rt.url}/v1/signals/${accepted.body.id}/events`;
+    const recent = frames(await (await fetch(url, { headers: { 'last-event-id': '10095' } })).text());
+    expect(recent.map((f) => Number(f.id))).toEqual([10096, 10097, 10098, 10099, 10100, 10101, 10102]);
+    expect(recent.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed', results: 10_000 } });
+    const old = frames(await (await fetch(url, { headers: { 'last-event-id': '50' } })).text());
+    expect(old).toEqual([
+      expect.objectContaining({ event: 'error', data: expect.objectContaining({ code: 'EVENTS_EXPIRED' }) }),
+    ]);
   });
 
   it('streams an event larger than sse_max_buffered_bytes whole to a reader that keeps up, then the end', async () => {

@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
+import type { BranchOutcome, ForwardedSignal, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 
@@ -17,8 +17,11 @@ export interface PeerTransport {
     signals: readonly Signal[],
     deadlineMs: number,
     signal?: AbortSignal,
-    /** W3C context of the peer call's span. */
-    traceparent?: string,
+    /**
+     * The W3C context of each signal's peer-call span, by index: sent with each signal (the first
+     * also as the `traceparent` header, for a receiver that reads only that).
+     */
+    traceparents?: readonly string[],
     /**
      * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
      * (and is then left out of the returned outcomes, which carry only the errors).
@@ -53,7 +56,7 @@ export const MAX_DRAINING_RESENDS = 2;
 
 export interface PeerBatchBody {
   readonly deadlineMs: number;
-  readonly signals: readonly Signal[];
+  readonly signals: readonly ForwardedSignal[];
 }
 
 export interface HttpPeerTransportOptions {
@@ -69,7 +72,7 @@ const BODY_OVERHEAD_BYTES = 64;
 
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
-  readonly #auth: Record<string, string>;
+  #auth: Record<string, string>;
   readonly #checks: PeerAnswerChecks;
   readonly #maxBodyBytes: number;
   readonly #maxAnswerBytes: number;
@@ -79,6 +82,11 @@ export class HttpPeerTransport implements PeerTransport {
     this.#maxAnswerBytes = o.maxAnswerBytes ?? MAX_PEER_ANSWER_BYTES;
     this.#auth = o.peerToken ? { authorization: `Bearer ${o.peerToken}` } : {};
     this.#checks = peerAnswerChecks();
+  }
+
+  /** A rotated peer token: batches sent from now on carry it. */
+  usePeerToken(token: string): void {
+    this.#auth = { authorization: `Bearer ${token}` };
   }
 
   /**
@@ -92,16 +100,23 @@ export class HttpPeerTransport implements PeerTransport {
     signals: readonly Signal[],
     deadlineMs: number,
     signal?: AbortSignal,
-    traceparent?: string,
+    traceparents?: readonly string[],
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
-    const encoded = signals.map((s) => JSON.stringify(s));
+    const plain = signals.map((s) => JSON.stringify(s));
+    // Each signal's context goes inside it (PeerBatchBody's ForwardedSignal).
+    const encoded = traceparents
+      ? plain.map((e, i) =>
+          traceparents[i] ? `${e.slice(0, -1)},"traceparent":${JSON.stringify(traceparents[i])}}` : e,
+        )
+      : plain;
+    const traceparent = traceparents?.[0];
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
     let chars = 0;
     for (const e of encoded) chars += e.length + 1;
     if (chars * 3 <= room)
-      return this.#sendWithResends(target, encoded, deadlineMs, signal, traceparent, onProgress);
+      return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, traceparent, onProgress);
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
     const parts: number[][] = [];
@@ -129,7 +144,7 @@ export class HttpPeerTransport implements PeerTransport {
       parts.map(async (idx) => {
         const got = await this.#sendWithResends(
           target,
-          idx.map((i) => encoded[i]!),
+          { encoded: idx.map((i) => encoded[i]!), plain: idx.map((i) => plain[i]!) },
           deadlineMs,
           signal,
           traceparent,
@@ -146,22 +161,30 @@ export class HttpPeerTransport implements PeerTransport {
   /**
    * A pod that answers DRAINING refused the batch before running anything, so it is sent again on a
    * new connection (the refusal closed the old one): behind the Neuron's Service it reaches a pod
-   * that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands.
+   * that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands. A pod of a
+   * version before per-signal contexts refuses the `traceparent` field (400, before running
+   * anything): the batch goes again without it (`plain`; the header still carries the first
+   * signal's context), so a rollout between versions loses no branch.
    */
   async #sendWithResends(
     target: NeuronConfig,
-    encoded: readonly string[],
+    bodies: { readonly encoded: readonly string[]; readonly plain: readonly string[] },
     deadlineMs: number,
     signal?: AbortSignal,
     traceparent?: string,
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
+    let encoded = bodies.encoded;
     for (let resends = 0; ; resends++) {
       try {
         return await this.#sendOnce(target, encoded, deadlineMs, signal, traceparent, onProgress);
       } catch (e) {
-        if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
         if (signal?.aborted) throw e;
+        if (encoded !== bodies.plain && refusedContexts(e)) {
+          encoded = bodies.plain;
+          continue;
+        }
+        if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
       }
     }
   }
@@ -258,6 +281,10 @@ export class HttpPeerTransport implements PeerTransport {
     );
   }
 }
+
+/** An older peer's schema refusal of the per-signal `traceparent` field (it names the field). */
+const refusedContexts = (e: unknown): boolean =>
+  e instanceof Hal9Error && e.details.status === 400 && /\.traceparent\b/.test(e.message);
 
 /** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
 const cancelled = (target: NeuronConfig): Hal9Error =>

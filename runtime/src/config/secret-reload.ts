@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts';
 import { readTokenFile } from './secrets.ts';
 
 // A mounted Secret changes in place when it is rotated (the kubelet swaps its files within about a
@@ -19,16 +20,22 @@ export function secretFileReload(o: {
   readonly current: string;
   readonly maxBytes: number;
   readonly onError: (message: string) => void;
+  /**
+   * Reads and checks the file (throwing a ConfigError naming what is wrong, never the secret):
+   * one token by default; the client keys file passes its own (config/api-keys.ts).
+   */
+  readonly read?: (path: string, field: string, maxBytes: number) => Promise<string>;
 }): SecretFileReload {
+  const read = o.read ?? readTokenFile;
   let value = o.current;
   let failed: string | undefined;
   return {
     async check() {
       let text: string;
       try {
-        text = await readTokenFile(o.path, o.field, o.maxBytes);
+        text = await read(o.path, o.field, o.maxBytes);
       } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
+        const message = describe(e);
         if (message !== failed) o.onError(message);
         failed = message;
         return undefined;
@@ -39,4 +46,14 @@ export function secretFileReload(o: {
       return text;
     },
   };
+}
+
+/**
+ * A failed read for the log: each problem's key and the first line of its message. A YAML parser's
+ * message goes on with the lines around the error, which would quote the file (its keys).
+ */
+function describe(e: unknown): string {
+  if (e instanceof ConfigError)
+    return e.problems.map((p) => `${p.field}: ${p.message.split('\n')[0]}`).join('; ');
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
 }

@@ -22,6 +22,28 @@ export function rotatingCredential(name: string, key: string): RotatingCredentia
   return { credentials: map, set: (k) => void map.set(name, digest(k)) };
 }
 
+/**
+ * A set of named keys replaced whole while the server runs (a rotated client keys file): the digests
+ * are made first, then the map's contents are swapped in one synchronous step, so no request ever
+ * sees a mix of the old set and the new one. Guards keep the same map, so they see the new set.
+ */
+export interface RotatingCredentials {
+  readonly credentials: Credentials;
+  set(named: ReadonlyMap<string, string>): void;
+}
+
+export function rotatingCredentials(named: ReadonlyMap<string, string>): RotatingCredentials {
+  const map = new Map(credentials(named));
+  return {
+    credentials: map,
+    set(next) {
+      const digests = credentials(next);
+      map.clear();
+      for (const [name, d] of digests) map.set(name, d);
+    },
+  };
+}
+
 // RFC 9110 §11.1: the scheme is case-insensitive, and one or more spaces may follow it. Keys are
 // visible ASCII (config/api-keys.ts), so the credential is one run of non-space characters.
 const BEARER = /^bearer +(\S+)$/i;

@@ -72,6 +72,8 @@ export const forwardedBatch = {
           content: { type: 'string' },
           path: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 63 } },
           metadata,
+          // The W3C context of the signal's own peer call; a malformed one is ignored (not refused).
+          traceparent: { type: 'string', maxLength: 256 },
         },
       },
     },

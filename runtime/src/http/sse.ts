@@ -5,10 +5,20 @@ import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 
 // Server-sent events of one request: `trace` per finished signal, `result` per result, `end` last.
 // Ids are the run's event numbers, so a client reconnecting with Last-Event-ID gets what it missed.
-// A reader that does not keep up never slows the pipeline: past `maxBufferedBytes` of unsent data the
-// stream ends with an `error` event (STREAM_OVERFLOW) and the request itself goes on. The latest event
-// is not counted: what the socket has not yet sent of an event just written says nothing about the
-// reader, so one event larger than the limit still reaches a reader that keeps up.
+//
+// Backpressure: the stream writes while the socket takes it; once a write says the socket's buffer is
+// full, it waits for 'drain' and then writes on from its cursor, reading the events the run keeps
+// (RequestRun.event). So the stream holds a cursor, never copies, and many events written in one
+// turn (a replay, a peer's sub-tree arriving whole) reach a reader that keeps up at its own pace.
+//
+// A reader that does not keep up never slows the pipeline: while the stream waits for a drain, the
+// events that arrive after the turn it began waiting in are what the reader leaves unsent; past
+// `maxBufferedBytes` of them the stream ends with an `error` event (STREAM_OVERFLOW) and the request
+// goes on. The latest event is not counted, so one event larger than the limit still reaches a reader
+// that keeps up; nor is what was already there when the wait began (its own burst or replay). A reader
+// that takes nothing for a whole heartbeat interval while events wait gets STREAM_OVERFLOW too (it
+// would otherwise hold the run, and its kept events, for as long as it keeps the connection). A reader
+// so far behind that its next event is no longer kept (only the latest 10,000 are) gets EVENTS_EXPIRED.
 
 export interface SseOptions {
   readonly clock: Clock;
@@ -19,6 +29,8 @@ export interface SseOptions {
 const frame = (e: RunEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 const errorFrame = (code: ErrorCode, message: string): string =>
   `event: error\ndata: ${JSON.stringify({ code, message })}\n\n`;
+const expired = (run: RequestRun, after: number): string =>
+  errorFrame('EVENTS_EXPIRED', `events after ${after} are no longer kept; GET /v1/signals/${run.id}`);
 
 /** `onEnd`: the stream has written the run's `end` event (its reader has seen how it ended). */
 export function streamRun(
@@ -36,49 +48,102 @@ export function streamRun(
   });
   // The reconnect delay a client should use, then a first byte so proxies see the stream open.
   res.write(`retry: 1000\n: ${run.id}\n\n`);
+  // The stream reads missed events back from the run while it waits for a drain.
+  run.record();
   let heartbeat: Timer | undefined;
   let unsubscribe: (() => void) | undefined;
   let ended = false;
+  /** The id of the latest event written. */
+  let cursor = lastEventId;
+  /** Waiting for 'drain': events are left in the run, and written from the cursor on. */
+  let waiting = false;
+  /** While waiting, events with an id above this are the reader's lag (undefined: still the first turn). */
+  let countAfter: number | undefined;
+  /** Bytes of those events not yet written. */
+  let lagBytes = 0;
+  /** The socket drained since the last heartbeat; `stalled`: it did not in the interval before either. */
+  let drained = false;
+  let stalled = false;
+  const overflow = (why: string) =>
+    finish(errorFrame('STREAM_OVERFLOW', `the client read too slowly (${why})`));
+
   const finish = (last?: string) => {
     if (ended) return;
     ended = true;
     o.clock.clearTimeout(heartbeat);
     unsubscribe?.();
+    res.off('drain', resume);
     if (last) res.write(last);
     res.end();
   };
-  const beat = () => {
-    res.write(': ping\n\n');
-    heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);
-  };
-  res.on('close', () => finish());
-  let latestBytes = 0;
-  unsubscribe = run.subscribe((e) => {
-    if (ended) return;
-    if (res.writableLength - latestBytes > o.maxBufferedBytes) {
-      finish(
-        errorFrame(
-          'STREAM_OVERFLOW',
-          `the client read too slowly (over ${o.maxBufferedBytes} bytes waiting)`,
-        ),
-      );
-      return;
-    }
+  /** Writes one event; false when the socket's buffer is full (then the stream waits for a drain). */
+  const write = (e: RunEvent): boolean => {
     const text = frame(e);
-    latestBytes = Buffer.byteLength(text);
-    res.write(text);
+    cursor = e.id;
+    if (countAfter !== undefined && e.id > countAfter) lagBytes -= Buffer.byteLength(text);
+    const more = res.write(text);
     if (e.type === 'end') {
       finish();
       onEnd?.();
     }
+    return more;
+  };
+  const wait = () => {
+    waiting = true;
+    countAfter = undefined;
+    lagBytes = 0;
+    // What the run emits in this turn is its own burst; the reader's lag counts from the next turn.
+    setImmediate(() => {
+      if (waiting && !ended && countAfter === undefined) countAfter = run.lastEventId;
+    });
+  };
+  /** The socket drained: write on from the cursor until caught up or the buffer is full again. */
+  function resume(): void {
+    if (ended) return;
+    drained = true;
+    while (cursor < run.lastEventId) {
+      const e = run.event(cursor + 1);
+      if (!e) {
+        finish(expired(run, cursor));
+        return;
+      }
+      if (!write(e) || ended) return;
+    }
+    waiting = false;
+    countAfter = undefined;
+    lagBytes = 0;
+  }
+  const beat = () => {
+    // Two heartbeats in a row with no drain while events wait: a whole interval with nothing taken.
+    if (waiting && !drained) {
+      if (stalled) {
+        overflow(`it took nothing for ${o.heartbeatMs} ms`);
+        return;
+      }
+      stalled = true;
+    } else stalled = false;
+    drained = false;
+    if (!waiting) res.write(': ping\n\n');
+    heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);
+  };
+  res.on('close', () => finish());
+  res.on('drain', resume);
+  unsubscribe = run.subscribe((e) => {
+    if (ended || e.id <= cursor) return;
+    if (waiting) {
+      if (countAfter === undefined || e.id <= countAfter) return;
+      // The unsent events before this one, while the reader has not drained since the last turn.
+      if (lagBytes > o.maxBufferedBytes) {
+        overflow(`over ${o.maxBufferedBytes} bytes waiting`);
+        return;
+      }
+      lagBytes += Buffer.byteLength(frame(e));
+      return;
+    }
+    if (!write(e) && !ended) wait();
   }, lastEventId);
   if (unsubscribe === undefined) {
-    finish(
-      errorFrame(
-        'EVENTS_EXPIRED',
-        `events after ${lastEventId} are no longer kept; GET /v1/signals/${run.id}`,
-      ),
-    );
+    finish(expired(run, lastEventId));
     return;
   }
   if (!ended) heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);

@@ -1,7 +1,7 @@
 import type { Config, Layer, NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
-import { modelCallRefusal } from './budget.ts';
+import { modelCallRefusal, NO_RESERVATION, type Reservation, worstCase } from './budget.ts';
 import { costOf } from './cost.ts';
 import type { CallContext, ModelAnswer, ModelCall } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
@@ -32,8 +32,11 @@ const primaryAnswer = (a: ModelAnswer): boolean => a.fellBackFrom.length === 0;
 
 /**
  * Where a neuron's answer comes from: the response cache for cached layers (concurrent misses of one
- * key share a call), else the model call chain, charged to the run's budgets (a call is refused once
- * one is spent, and its tokens and cost are counted after).
+ * key share a call), else the model call chain, charged to the run's budgets: before a call its worst
+ * case (budget.ts worstCase) is reserved, and the call is refused when that would exceed a budget
+ * together with what the run spent and its other calls in flight hold; after it, the reservation is
+ * settled to the call's usage (released when it fails). So a fan-out of concurrent calls cannot
+ * overshoot max_tokens or max_cost_usd together.
  *
  * A shared call belongs to no single request. It is cancelled only when every request waiting on it
  * has given up, and may retry (429/529) until the latest of their deadlines; only the request that
@@ -47,6 +50,8 @@ export class AnswerSource {
   readonly #obs: PipelineObserver;
   readonly #cache: ResponseCache<ModelAnswer>;
   readonly #layers: ReadonlySet<Layer>;
+  /** The back-end reports tokens (api mode): calls reserve their worst case against the budgets. */
+  readonly #metered: boolean;
   /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
   readonly #scopes = new Map<string, string>();
 
@@ -63,6 +68,7 @@ export class AnswerSource {
       storable: primaryAnswer,
     });
     this.#layers = new Set(p.cache_layers);
+    this.#metered = d.config.claude.mode === 'api';
     for (const n of d.config.neurons) this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
   }
 
@@ -82,9 +88,10 @@ export class AnswerSource {
     const slo = this.#config.performance.latency_slo_ms;
     const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
     if (!this.#layers.has(neuron.layer)) {
-      const refused = this.#refusal(run);
+      const need = this.#worstCase(neuron, content, run);
+      const refused = this.#refusal(run, need);
       if (refused) return Promise.reject(refused);
-      return this.#charged(neuron, content, run, { signal: run.signal, deadline, span }).then(fresh);
+      return this.#charged(neuron, content, run, need, { signal: run.signal, deadline, span }).then(fresh);
     }
     this.#obs.cacheRequest(neuron);
     const key = cacheKey(this.#scopes.get(neuron.id)!, content);
@@ -93,28 +100,55 @@ export class AnswerSource {
       key,
       (shared) => {
         // Thrown, not rejected: the cache then fails this request alone and shares nothing.
-        const refused = this.#refusal(run);
+        const need = this.#worstCase(neuron, content, run);
+        const refused = this.#refusal(run, need);
         if (refused) throw refused;
-        return this.#charged(neuron, content, run, sharedContext(shared, span));
+        return this.#charged(neuron, content, run, need, sharedContext(shared, span));
       },
       { signal: run.signal, deadline },
     );
   }
 
-  /** Why the run may not make one more model call (a budget is spent), or undefined. */
-  #refusal(run: RequestRun): Hal9Error | undefined {
-    return modelCallRefusal(run.spent, this.#config.performance.request_budget);
+  /** Why the run may not make one more model call (a budget is spent or would be), or undefined. */
+  #refusal(run: RequestRun, need: Reservation): Hal9Error | undefined {
+    return modelCallRefusal(run.spent, this.#config.performance.request_budget, need);
   }
 
-  #charged(neuron: NeuronConfig, content: string, run: RequestRun, ctx: CallContext): Promise<ModelAnswer> {
-    run.spent.modelCalls++;
-    return this.#modelCall(neuron, content, ctx).then((c) => {
-      if (!c.usage) return c;
-      const costUsd = costOf(c.usage, this.#config.claude.prices[c.model]);
-      run.charge(c.usage, costUsd);
-      this.#obs.charged(neuron, c.model, c.usage, costUsd);
-      return costUsd === undefined ? c : { ...c, costUsd };
+  /** What the call may use at most; nothing for a back-end that reports no usage (the mock). */
+  #worstCase(neuron: NeuronConfig, content: string, run: RequestRun): Reservation {
+    if (!this.#metered) return NO_RESERVATION;
+    const { prices, model, max_tokens } = this.#config.claude;
+    return worstCase({
+      promptBytes: Buffer.byteLength(neuron.system_prompt) + Buffer.byteLength(content),
+      lastInputTokens: run.spent.lastInputTokens,
+      maxOutputTokens: max_tokens,
+      prices: [model, ...neuron.fallback_models].map((m) => prices[m]),
     });
+  }
+
+  #charged(
+    neuron: NeuronConfig,
+    content: string,
+    run: RequestRun,
+    need: Reservation,
+    ctx: CallContext,
+  ): Promise<ModelAnswer> {
+    run.spent.modelCalls++;
+    run.reserve(need);
+    return this.#modelCall(neuron, content, ctx).then(
+      (c) => {
+        run.release(need);
+        if (!c.usage) return c;
+        const costUsd = costOf(c.usage, this.#config.claude.prices[c.model]);
+        run.charge(c.usage, costUsd);
+        this.#obs.charged(neuron, c.model, c.usage, costUsd);
+        return costUsd === undefined ? c : { ...c, costUsd };
+      },
+      (e: unknown) => {
+        run.release(need);
+        throw e;
+      },
+    );
   }
 }
 

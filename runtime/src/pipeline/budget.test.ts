@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/defaults.ts';
 import type { RequestBudget } from '../config/types.ts';
-import { modelCallRefusal, type Spent, withinSignalBudget } from './budget.ts';
+import { modelCallRefusal, type Spent, withinSignalBudget, worstCase } from './budget.ts';
 import type { ForwardPlan } from './routing.ts';
 
 const budget = (b: Partial<RequestBudget> = {}): RequestBudget => ({
   ...DEFAULT_CONFIG.performance.request_budget,
   ...b,
 });
-const spent = (s: Partial<Spent> = {}): Spent => ({ signals: 0, modelCalls: 0, tokens: 0, costUsd: 0, ...s });
+const spent = (s: Partial<Spent> = {}): Spent => ({
+  signals: 0,
+  modelCalls: 0,
+  tokens: 0,
+  costUsd: 0,
+  reservedTokens: 0,
+  reservedCostUsd: 0,
+  ...s,
+});
 const plan = (targets: string[]): ForwardPlan => ({
   children: targets.map((target) => ({ target, content: `to ${target}` })),
   dropped: [{ target: 'x', reason: 'not_connected' }],
@@ -35,6 +43,55 @@ describe('modelCallRefusal', () => {
       ),
     ).toBe(undefined);
     expect(modelCallRefusal(spent({ costUsd: 99 }), budget({ max_cost_usd: 0 }))).toBe(undefined);
+  });
+});
+
+describe('reservations (concurrent model calls of one request)', () => {
+  it('refuses a call whose worst case would not fit beside what is spent and what calls in flight hold', () => {
+    const b = budget({ max_tokens: 2500, max_cost_usd: 0.02 });
+    const need = { tokens: 1100, costUsd: 0.0155 };
+    expect(modelCallRefusal(spent(), b, need)).toBe(undefined);
+    // One call in flight holds 1,100 tokens: a second fits (2,200), a third would not (3,300).
+    expect(modelCallRefusal(spent({ reservedTokens: 1100 }), budget({ max_tokens: 2500 }), need)).toBe(
+      undefined,
+    );
+    const third = modelCallRefusal(spent({ reservedTokens: 2200 }), budget({ max_tokens: 2500 }), need);
+    expect(third?.details.field).toBe('performance.request_budget.max_tokens');
+    expect(third?.message).toBe(
+      "a model call may use up to 1100 tokens, more than the 300 left of the request's 2500 (performance.request_budget.max_tokens)",
+    );
+    // The cost budget the same way, spent and reserved together.
+    const cost = modelCallRefusal(spent({ costUsd: 0.003, reservedCostUsd: 0.002 }), b, need);
+    expect(cost?.details.field).toBe('performance.request_budget.max_cost_usd');
+  });
+
+  it('prices the worst case at the dearest model of the chain and input-side rate, from the larger input estimate', () => {
+    const p = (input: number, output: number) => ({
+      input,
+      output,
+      cache_read: input / 10,
+      cache_write: input * 1.25,
+    });
+    expect(
+      worstCase({
+        promptBytes: 300,
+        lastInputTokens: 0,
+        maxOutputTokens: 1000,
+        prices: [p(3, 15), undefined],
+      }),
+    ).toEqual({ tokens: 1100, costUsd: (100 * 3.75 + 1000 * 15) / 1e6 });
+    const w = worstCase({
+      promptBytes: 300,
+      lastInputTokens: 1000,
+      maxOutputTokens: 1000,
+      prices: [p(3, 15), p(15, 75)],
+    });
+    expect(w.tokens).toBe(2000);
+    expect(w.costUsd).toBeCloseTo((1000 * 18.75 + 1000 * 75) / 1e6, 12);
+    expect(worstCase({ promptBytes: 1, lastInputTokens: 0, maxOutputTokens: 64, prices: [] })).toEqual({
+      tokens: 65,
+      costUsd: 0,
+    });
   });
 });
 

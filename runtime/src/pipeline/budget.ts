@@ -1,16 +1,73 @@
-import type { RequestBudget } from '../config/types.ts';
+import type { ModelPrice, RequestBudget } from '../config/types.ts';
 import { Hal9Error, toErrorInfo } from '../errors.ts';
 import type { ForwardPlan } from './routing.ts';
 
-// A request's budgets (performance.request_budget) as pure checks: what a run has spent against its
-// limits. Exceeding one ends that branch with BUDGET_EXCEEDED naming the field to raise.
+// A request's budgets (performance.request_budget) as pure checks: what a run has spent, and what
+// its model calls in flight may still use (their worst case, reserved before each call and settled to
+// its usage after), against its limits. Exceeding one ends that branch with BUDGET_EXCEEDED naming
+// the field to raise.
 
-/** What a run has spent so far (RequestRun.spent). */
+/** What a run has spent so far (RequestRun.spent), with what its model calls in flight may still use. */
 export interface Spent {
   readonly signals: number;
   readonly modelCalls: number;
   readonly tokens: number;
   readonly costUsd: number;
+  /** The worst case of the model calls in flight (settled to their usage when they end). */
+  readonly reservedTokens: number;
+  readonly reservedCostUsd: number;
+}
+
+/** The budget ledger a run charges (RequestRun.spent); see Reservation for the tokens and cost. */
+export interface Ledger extends Spent {
+  signals: number;
+  modelCalls: number;
+  tokens: number;
+  costUsd: number;
+  reservedTokens: number;
+  reservedCostUsd: number;
+  /** Input-side tokens (input, cache read and write) of the ledger's latest answered call. */
+  lastInputTokens: number;
+}
+
+export const newLedger = (): Ledger => ({
+  signals: 0,
+  modelCalls: 0,
+  tokens: 0,
+  costUsd: 0,
+  reservedTokens: 0,
+  reservedCostUsd: 0,
+  lastInputTokens: 0,
+});
+
+/** What one model call may use at most: held against the budgets while it runs. */
+export interface Reservation {
+  readonly tokens: number;
+  readonly costUsd: number;
+}
+
+export const NO_RESERVATION: Reservation = Object.freeze({ tokens: 0, costUsd: 0 });
+
+/**
+ * The worst case of one model call: `claude.max_tokens` of output plus its input, estimated as the
+ * larger of the prompt's bytes / 3 (system prompt and content) and the input side of the run's latest
+ * call; its cost at the dearest price of the models the call may end on (the neuron's chain),
+ * input-side tokens at the dearest input-side rate. Unpriced models cost nothing here, as in `costOf`.
+ */
+export function worstCase(o: {
+  readonly promptBytes: number;
+  readonly lastInputTokens: number;
+  readonly maxOutputTokens: number;
+  readonly prices: readonly (ModelPrice | undefined)[];
+}): Reservation {
+  const input = Math.max(Math.ceil(o.promptBytes / 3), o.lastInputTokens);
+  let cost = 0;
+  for (const p of o.prices) {
+    if (!p) continue;
+    const inputRate = Math.max(p.input, p.cache_read, p.cache_write);
+    cost = Math.max(cost, (input * inputRate + o.maxOutputTokens * p.output) / 1_000_000);
+  }
+  return { tokens: input + o.maxOutputTokens, costUsd: cost };
 }
 
 export const budgetError = (key: string, limit: number, what: string): Hal9Error =>
@@ -22,13 +79,37 @@ export const budgetError = (key: string, limit: number, what: string): Hal9Error
     },
   );
 
-/** Why one more model call is refused, or undefined when the run may make it. */
-export function modelCallRefusal(spent: Spent, b: RequestBudget): Hal9Error | undefined {
+const reservationError = (key: string, limit: number, what: string, need: number, left: number) =>
+  new Hal9Error(
+    'BUDGET_EXCEEDED',
+    `a model call may use up to ${round(need)} ${what}, more than the ${round(Math.max(0, left))} left of the request's ${limit} (performance.request_budget.${key})`,
+    { field: `performance.request_budget.${key}` },
+  );
+
+const round = (n: number) => Math.round(n * 1e6) / 1e6;
+
+/**
+ * Why one more model call is refused, or undefined when the run may make it: a budget is spent, or
+ * what is spent plus the worst case of the calls in flight and of this one (`need`) would exceed it.
+ * So concurrent calls of one request can never overshoot a budget together.
+ */
+export function modelCallRefusal(
+  spent: Spent,
+  b: RequestBudget,
+  need: Reservation = NO_RESERVATION,
+): Hal9Error | undefined {
   if (spent.modelCalls >= b.max_model_calls)
     return budgetError('max_model_calls', b.max_model_calls, 'model calls');
-  if (spent.tokens >= b.max_tokens) return budgetError('max_tokens', b.max_tokens, 'tokens');
-  if (b.max_cost_usd > 0 && spent.costUsd >= b.max_cost_usd)
-    return budgetError('max_cost_usd', b.max_cost_usd, 'USD');
+  const tokens = spent.tokens + spent.reservedTokens;
+  if (tokens >= b.max_tokens) return budgetError('max_tokens', b.max_tokens, 'tokens');
+  if (tokens + need.tokens > b.max_tokens)
+    return reservationError('max_tokens', b.max_tokens, 'tokens', need.tokens, b.max_tokens - tokens);
+  if (b.max_cost_usd > 0) {
+    const cost = spent.costUsd + spent.reservedCostUsd;
+    if (cost >= b.max_cost_usd) return budgetError('max_cost_usd', b.max_cost_usd, 'USD');
+    if (cost + need.costUsd > b.max_cost_usd)
+      return reservationError('max_cost_usd', b.max_cost_usd, 'USD', need.costUsd, b.max_cost_usd - cost);
+  }
   return undefined;
 }
 

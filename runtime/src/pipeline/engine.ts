@@ -5,6 +5,7 @@ import { Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
+import { type Ledger, newLedger } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
@@ -19,6 +20,8 @@ import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
 import {
   type BranchOutcome,
+  type ForwardedSignal,
+  forwardedContext,
   newId,
   type ResultEntry,
   type Signal,
@@ -80,6 +83,12 @@ export class Engine {
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
+  /**
+   * The budget ledger of each request with sub-runs forwarded here: its concurrent sub-runs share
+   * one (performance.request_budget bounds the request here, not each forwarded signal). An entry
+   * goes when the last sub-run of its request ends, so there are never more than runs in flight.
+   */
+  readonly #forwardedLedgers = new Map<string, { readonly ledger: Ledger; runs: number }>();
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -238,7 +247,13 @@ export class Engine {
     const entry = this.resolveEntry(input);
     const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
     const span = this.#tracing.request(input.traceparent, 'hal9.request', { 'hal9.entry': entry.id });
-    const run = this.#newRun(newId(), span.traceId, entry.id, timeoutMs, true);
+    const run = this.#runs.open({
+      id: newId(),
+      traceId: span.traceId,
+      entry: entry.id,
+      timeoutMs,
+      onEnd: this.#endRequest,
+    });
     run.span = span;
     run.open();
     run.spent.signals++;
@@ -257,16 +272,30 @@ export class Engine {
     return run;
   }
 
-  /** Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree. */
+  /**
+   * Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree, its span
+   * a child of its own peer call's context (forwardedContext: the signal's traceparent, else the
+   * batch's header `traceparent` when it is of the signal's trace).
+   */
   runForwarded(
     neuronId: string,
-    signals: readonly Signal[],
+    signals: readonly ForwardedSignal[],
     deadlineMs: number,
     traceparent?: string,
     /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
     onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
   ): Promise<BranchOutcome[]> {
-    const parent = this.#tracing.remote(traceparent);
+    // Signals of one request share a context: one parent per distinct context.
+    const parents = new Map<string, SpanRef>();
+    const parentOf = (s: ForwardedSignal): SpanRef => {
+      const context = forwardedContext(s, traceparent);
+      let p = parents.get(context);
+      if (!p) {
+        p = this.#tracing.remote(context);
+        parents.set(context, p);
+      }
+      return p;
+    };
     const n = this.#neurons.get(neuronId);
     if (!n || n.endpoint)
       throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
@@ -281,7 +310,7 @@ export class Engine {
         onProgress?.(i, { trace: entry });
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
-      const run = this.#newRun(s.requestId, s.traceId, neuronId, timeoutMs, false);
+      const run = this.#forwardedRun(s.requestId, s.traceId, neuronId, timeoutMs);
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });
@@ -289,7 +318,8 @@ export class Engine {
         });
       run.open();
       run.spent.signals++;
-      this.#arrive(run, parent, { ...s, to: neuronId });
+      const { traceparent: _context, ...signal } = s;
+      this.#arrive(run, parentOf(s), { ...signal, to: neuronId });
       return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });
     return Promise.all(outcomes);
@@ -328,14 +358,30 @@ export class Engine {
     }
   }
 
-  #newRun(id: string, traceId: string, entry: string, timeoutMs: number, external: boolean): RequestRun {
+  /** A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs here. */
+  #forwardedRun(requestId: string, traceId: string, entry: string, timeoutMs: number): RequestRun {
+    let shared = this.#forwardedLedgers.get(requestId);
+    if (!shared) {
+      shared = { ledger: newLedger(), runs: 0 };
+      this.#forwardedLedgers.set(requestId, shared);
+    }
+    shared.runs++;
+    const ledgers = this.#forwardedLedgers;
     return this.#runs.open({
-      id,
+      id: requestId,
       traceId,
       entry,
       timeoutMs,
-      ...(external ? { onEnd: this.#endRequest } : {}),
+      spent: shared.ledger,
+      onEnd: () => {
+        if (--shared.runs === 0) ledgers.delete(requestId);
+      },
     });
+  }
+
+  /** Requests with sub-runs forwarded here still running (tests). */
+  get forwardedRequests(): number {
+    return this.#forwardedLedgers.size;
   }
 
   /** An external request ended: its span, its metric, the request store. */

@@ -94,12 +94,21 @@ export class RemoteDispatch {
     for (const run of runs) run.signal.addEventListener('abort', onEnd, { once: true });
     const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
     const upstream = `peer:${target.id}`;
-    // One HTTP call carries the batch: its span hangs under the first signal's parent, and the peer's
-    // spans hang under it through the traceparent header.
-    const span = this.#d.tracing.child(live[0]!.parent, `hal9.peer ${target.id}`, 'client', {
-      'hal9.peer': target.id,
-      'hal9.batch_size': live.length,
-      'server.address': target.endpoint,
+    // One HTTP call carries the batch, but its signals may belong to different requests (traces): a
+    // peer-call span per distinct parent, each signal sent with its own span's context, so the peer's
+    // span of every signal is a child of its own request's peer call (the header carries the first).
+    const spans = new Map<SpanRef, SpanRef>();
+    const traceparents = live.map((w) => {
+      let span = spans.get(w.parent);
+      if (!span) {
+        span = this.#d.tracing.child(w.parent, `hal9.peer ${target.id}`, 'client', {
+          'hal9.peer': target.id,
+          'hal9.batch_size': live.length,
+          'server.address': target.endpoint,
+        });
+        spans.set(w.parent, span);
+      }
+      return span.traceparent();
     });
     const t0 = clock.now();
     this.#d.breaker
@@ -109,7 +118,7 @@ export class RemoteDispatch {
           live.map((w) => w.signal),
           Math.round(deadline),
           cancel.signal,
-          span.traceparent(),
+          traceparents,
           // Only when someone follows a run of the batch: then its sub-trees stream as they run.
           live.some((w) => w.run.observed)
             ? (i, p) =>
@@ -122,14 +131,14 @@ export class RemoteDispatch {
       )
       .then(
         (outcomes) => {
-          span.end();
+          for (const span of spans.values()) span.end();
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
-            w.run.close(outcomes[i]);
+            w.run.close(outcomes[i], 'peer');
           });
         },
         (e) => {
-          span.end({ error: toErrorInfo(e, target.id) });
+          for (const span of spans.values()) span.end({ error: toErrorInfo(e, target.id) });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           for (const w of live) {
             const error = toErrorInfo(e, target.id);

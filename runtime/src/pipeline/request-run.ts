@@ -1,6 +1,7 @@
 import type { TokenUsage } from '../claude/backend.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
+import { type Ledger, newLedger, type Reservation } from './budget.ts';
 import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
 import type { Deadline, Deadlines } from './deadlines.ts';
@@ -21,7 +22,7 @@ export interface RunView {
   readonly trace: readonly TraceEntry[];
   readonly errors: readonly ErrorInfo[];
   readonly durationMs: number;
-  /** Tokens of the request's model calls on this runtime (api mode). */
+  /** Tokens of the request's model calls (api mode), those of sub-trees its peer pods ran included. */
   readonly usage?: TokenUsage;
   /** USD, when every model call was priced. */
   readonly costUsd?: number;
@@ -43,7 +44,7 @@ export interface RunEnd {
   readonly costUsd?: number;
 }
 
-/** Events kept per recorded run for late subscribers and Last-Event-ID resumption. */
+/** Events kept per recorded run for late subscribers and Last-Event-ID resumption: the latest ones. */
 export const MAX_RECORDED_EVENTS = 10_000;
 
 export interface RunInit {
@@ -55,6 +56,8 @@ export interface RunInit {
   /** Where the run's deadline is scheduled (one timer for every run of the engine). */
   readonly deadlines: Deadlines;
   readonly onEnd: (run: RequestRun) => void;
+  /** The budget ledger to charge; a new one when absent. */
+  readonly spent?: Ledger;
 }
 
 export class RequestRun {
@@ -67,11 +70,14 @@ export class RequestRun {
   readonly results: ResultEntry[] = [];
   readonly trace: TraceEntry[] = [];
   readonly errors: ErrorInfo[] = [];
-  /** What this run has consumed of its budgets (performance.request_budget). */
-  readonly spent = { signals: 0, modelCalls: 0, tokens: 0, costUsd: 0 };
+  /** What this run has consumed of its budgets (performance.request_budget), and holds in reserve. */
+  readonly spent: Ledger;
   /** The request's span (external requests), ended by the engine with the outcome. */
   span: SpanRef | undefined;
   #usage: TokenUsage = NO_USAGE;
+  /** Some model call, here or in a peer's sub-tree, reported usage. */
+  #metered = false;
+  #costUsd = 0;
   #unpriced = false;
   #status: RunStatus = 'running';
   #pending = 0;
@@ -79,9 +85,11 @@ export class RequestRun {
   #scheduled: Deadline | undefined;
   readonly #deadlines: Deadlines;
   #abort: AbortController | undefined;
+  /** The latest MAX_RECORDED_EVENTS events, a ring: event `id` is at (id - #recordFrom) % MAX. */
   #events: RunEvent[] | undefined;
+  /** The id of the first event recorded (events before record() were never kept). */
+  #recordFrom = 1;
   #eventSeq = 0;
-  #overflowed = false;
   readonly #listeners = new Set<(e: RunEvent) => void>();
   readonly #clock: Clock;
   readonly done: Promise<RunView>;
@@ -97,6 +105,7 @@ export class RequestRun {
     this.startedAt = init.clock.now();
     this.deadline = this.startedAt + init.timeoutMs;
     this.#onEnd = init.onEnd;
+    this.spent = init.spent ?? newLedger();
     this.done = new Promise((r) => {
       this.#resolve = r;
     });
@@ -126,25 +135,64 @@ export class RequestRun {
 
   /** A model call's tokens and cost (undefined: the model has no price) count against this run. */
   charge(usage: TokenUsage, costUsd: number | undefined): void {
-    this.#usage = addUsage(this.#usage, usage);
+    this.#total(usage, costUsd);
     this.spent.tokens += totalTokens(usage);
+    this.spent.lastInputTokens = usage.input + usage.cacheRead + usage.cacheCreation;
+    if (costUsd !== undefined) this.spent.costUsd += costUsd;
+  }
+
+  /** Adds a model call to the request's totals (the response's `usage` and `costUsd`). */
+  #total(usage: TokenUsage, costUsd: number | undefined): void {
+    this.#usage = addUsage(this.#usage, usage);
+    this.#metered = true;
     if (costUsd === undefined) this.#unpriced = true;
-    else this.spent.costUsd += costUsd;
+    else this.#costUsd += costUsd;
+  }
+
+  /**
+   * A peer pod's trace entries: their model calls were charged to the peer's budgets, not this
+   * pod's, but they are the request's calls, so they count in its totals (an entry with usage and
+   * no cost makes the cost unknown: never a partial sum).
+   */
+  #totalPeer(trace: readonly TraceEntry[]): void {
+    for (const t of trace) if (t.usage) this.#total(t.usage, t.costUsd);
+  }
+
+  /** Holds a model call's worst case against the budgets while it runs (budget.ts). */
+  reserve(r: Reservation): void {
+    this.spent.reservedTokens += r.tokens;
+    this.spent.reservedCostUsd += r.costUsd;
+  }
+
+  /** The call ended: its reservation goes (its usage, if any, is charged on its own). */
+  release(r: Reservation): void {
+    this.spent.reservedTokens = Math.max(0, this.spent.reservedTokens - r.tokens);
+    this.spent.reservedCostUsd = Math.max(0, this.spent.reservedCostUsd - r.costUsd);
   }
 
   /** Keep this run's events (streamed or looked up by id), so subscribers can join late and resume. */
   record(): void {
-    this.#events ??= [];
+    if (this.#events) return;
+    this.#events = [];
+    this.#recordFrom = this.#eventSeq + 1;
+  }
+
+  /** A kept event by id: undefined when it is not (yet) emitted, or no longer or never kept. */
+  event(id: number): RunEvent | undefined {
+    const events = this.#events;
+    if (!events || id > this.#eventSeq || id < this.#recordFrom || id <= this.#eventSeq - MAX_RECORDED_EVENTS)
+      return undefined;
+    return events[(id - this.#recordFrom) % MAX_RECORDED_EVENTS];
   }
 
   /**
    * Every event after `afterId` (what a resuming client missed), then live events until the end.
-   * Returns an unsubscribe function; `undefined` when the missed events are no longer kept.
+   * Returns an unsubscribe function; `undefined` when the missed events are no longer kept (only the
+   * latest MAX_RECORDED_EVENTS are).
    */
   subscribe(listener: (e: RunEvent) => void, afterId = 0): (() => void) | undefined {
-    const kept = this.#events ?? [];
-    if (afterId < this.#eventSeq && (this.#overflowed || kept.length === 0)) return undefined;
-    for (const e of kept) if (e.id > afterId) listener(e);
+    if (afterId < this.#eventSeq && this.event(afterId + 1) === undefined) return undefined;
+    for (let id = afterId + 1; id <= this.#eventSeq; id++) listener(this.event(id)!);
     if (!this.running) return () => {};
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -153,9 +201,11 @@ export class RequestRun {
   #emit(e: Omit<RunEvent, 'id'>): void {
     if (this.#events === undefined && this.#listeners.size === 0) return;
     const event = { ...e, id: ++this.#eventSeq } as RunEvent;
-    if (this.#events) {
-      if (this.#events.length < MAX_RECORDED_EVENTS) this.#events.push(event);
-      else this.#overflowed = true;
+    const events = this.#events;
+    if (events) {
+      const at = event.id - this.#recordFrom;
+      if (at < MAX_RECORDED_EVENTS) events.push(event);
+      else events[at % MAX_RECORDED_EVENTS] = event;
     }
     for (const l of this.#listeners) l(event);
   }
@@ -173,6 +223,7 @@ export class RequestRun {
   /** Entries of a sub-tree still running elsewhere (a peer pod streams them): recorded, not closed. */
   progress(outcome: Pick<Partial<BranchOutcome>, 'results' | 'trace'>): void {
     if (!this.running) return;
+    if (outcome.trace) this.#totalPeer(outcome.trace);
     if (outcome.trace)
       for (const t of outcome.trace) {
         this.trace.push(t);
@@ -185,9 +236,13 @@ export class RequestRun {
       }
   }
 
-  /** A signal finished; what it produced is recorded. */
-  close(outcome?: Partial<BranchOutcome>): void {
+  /**
+   * A signal finished; what it produced is recorded. `from: 'peer'`: the outcome of a sub-tree a peer
+   * pod ran, whose model calls count in the request's totals here (local calls were charged already).
+   */
+  close(outcome?: Partial<BranchOutcome>, from: 'local' | 'peer' = 'local'): void {
     if (!this.running) return;
+    if (from === 'peer' && outcome?.trace) this.#totalPeer(outcome.trace);
     if (outcome?.trace)
       for (const t of outcome.trace) {
         this.trace.push(t);
@@ -222,9 +277,9 @@ export class RequestRun {
       trace: this.trace,
       errors: this.errors,
       durationMs: Math.round(((this.#endedAt || this.#clock.now()) - this.startedAt) * 1000) / 1000,
-      ...(this.spent.modelCalls > 0 && this.#usage !== NO_USAGE ? { usage: this.#usage } : {}),
+      ...(this.#metered ? { usage: this.#usage } : {}),
       // A total only when every call was priced: a partial sum would under-report.
-      ...(this.#usage !== NO_USAGE && !this.#unpriced ? { costUsd: this.spent.costUsd } : {}),
+      ...(this.#metered && !this.#unpriced ? { costUsd: this.#costUsd } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Hal9Error } from '../errors.ts';
+import type { Ledger } from './budget.ts';
 import type { Clock } from './clock.ts';
 import { Deadlines } from './deadlines.ts';
 import { LiveList } from './live-list.ts';
@@ -14,6 +15,8 @@ export interface NewRun {
   readonly timeoutMs: number;
   /** Called once when the run ends, after it has left the registry. */
   readonly onEnd?: (run: RequestRun) => void;
+  /** The budget ledger to charge (shared by runs of one request); a new one when absent. */
+  readonly spent?: Ledger;
 }
 
 export class RunRegistry {
@@ -40,6 +43,7 @@ export class RunRegistry {
       timeoutMs: init.timeoutMs,
       clock: this.#clock,
       deadlines: this.#deadlines,
+      ...(init.spent ? { spent: init.spent } : {}),
       onEnd: (r) => {
         this.#runs.remove(live);
         onEnd?.(r);

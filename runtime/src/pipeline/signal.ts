@@ -19,6 +19,15 @@ export interface Signal {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/**
+ * A signal as another runtime forwards it: with the W3C context of the peer call it belongs to, so
+ * signals of different requests sharing one batch each keep their own trace (the batch's one
+ * traceparent header is the first signal's, for receivers that read only the header).
+ */
+export interface ForwardedSignal extends Signal {
+  readonly traceparent?: string;
+}
+
 export interface ResultEntry {
   readonly neuron: string;
   readonly layer: Layer;
@@ -102,3 +111,17 @@ export function traceIdFrom(header: string | undefined): string | undefined {
 }
 
 export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;
+
+/**
+ * The context a forwarded signal's span continues: the signal's own traceparent when it is valid and
+ * of the signal's trace; else the batch's header when it is of that trace (a sender that sends only
+ * the header); else a context in the signal's trace with an unknown parent, so the span is never put
+ * in another request's trace. A malformed value is ignored, never refused.
+ */
+export function forwardedContext(signal: ForwardedSignal, header: string | undefined): string {
+  const own = signal.traceparent;
+  if (own !== undefined && traceIdFrom(own) === signal.traceId) return own.trim();
+  if (traceIdFrom(header) === signal.traceId) return header!.trim();
+  const flags = header ? TRACEPARENT.exec(header.trim())?.[3] : undefined;
+  return `00-${signal.traceId}-${newSpanId()}-${flags ?? '01'}`;
+}

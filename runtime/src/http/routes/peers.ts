@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../pipeline/engine.ts';
-import type { Signal } from '../../pipeline/signal.ts';
+import type { ForwardedSignal } from '../../pipeline/signal.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import type { Credentials } from '../credentials.ts';
 import { forwardedBatch } from '../schemas.ts';
@@ -19,10 +19,11 @@ export const NDJSON = 'application/x-ndjson';
 
 export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRoutesOptions) {
   if (peers.size > 0) app.addHook('onRequest', bearerGuard(peers, 'hal9-peers'));
-  app.post<{ Params: { id: string }; Body: { signals: Signal[]; deadlineMs: number } }>(
+  app.post<{ Params: { id: string }; Body: { signals: ForwardedSignal[]; deadlineMs: number } }>(
     '/v1/neurons/:id/signals',
     { schema: { body: forwardedBatch } },
     async (req, reply) => {
+      // The batch's context; each signal may carry its own (engine.runForwarded picks per signal).
       const traceparent = req.headers.traceparent as string | undefined;
       const { signals, deadlineMs } = req.body;
       if (!String(req.headers.accept ?? '').includes(NDJSON)) {

@@ -1,0 +1,153 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { Deadlines } from '../pipeline/deadlines.ts';
+import { RequestRun } from '../pipeline/request-run.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { streamRun } from './sse.ts';
+
+// The event stream's backpressure against a socket that takes `room` bytes and then asks to wait for
+// 'drain', with a manual clock for the heartbeats. Turns are real (setImmediate): what one turn emits
+// is a burst, what later turns emit while the stream waits is the reader's lag.
+
+class FakeSocket extends EventEmitter {
+  text = '';
+  buffered = 0;
+  ended = false;
+  readonly room: number;
+  constructor(room: number) {
+    super();
+    this.room = room;
+  }
+  writeHead(): this {
+    return this;
+  }
+  write(chunk: string): boolean {
+    this.text += chunk;
+    this.buffered += Buffer.byteLength(chunk);
+    return this.buffered < this.room;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  get writableLength(): number {
+    return this.buffered;
+  }
+  /** The reader took everything buffered. */
+  drain(): void {
+    this.buffered = 0;
+    this.emit('drain');
+  }
+}
+
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
+function setup(o: { room: number; maxBufferedBytes: number; heartbeatMs?: number }) {
+  const clock = new ManualClock();
+  const run = new RequestRun({
+    id: 'r1',
+    traceId: 'a'.repeat(32),
+    entry: 'lead',
+    timeoutMs: 60_000,
+    clock,
+    deadlines: new Deadlines(clock),
+    onEnd: () => {},
+  });
+  run.record();
+  run.open();
+  const res = new FakeSocket(o.room);
+  let delivered = false;
+  streamRun(
+    res as unknown as ServerResponse,
+    run,
+    0,
+    { clock, heartbeatMs: o.heartbeatMs ?? 1000, maxBufferedBytes: o.maxBufferedBytes },
+    () => (delivered = true),
+  );
+  const results = (n: number, size = 100) =>
+    run.progress({
+      results: Array.from({ length: n }, (_, i) => ({
+        neuron: 'w',
+        layer: 'L2' as const,
+        content: `${i}`.padEnd(size),
+      })),
+    });
+  const ids = () => [...res.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  return { clock, run, res, results, ids, delivered: () => delivered };
+}
+
+describe('streamRun backpressure', () => {
+  it('writes a burst far over the limit to a reader that keeps up, from its cursor at each drain', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000 });
+    s.results(500); // ~65 KB in one turn
+    s.run.close();
+    expect(s.ids().length).toBeLessThan(20);
+    for (let i = 0; i < 200 && !s.res.ended; i++) {
+      await nextTurn();
+      s.res.drain();
+    }
+    expect(s.res.text).not.toContain('event: error');
+    expect(s.ids()).toEqual(Array.from({ length: 501 }, (_, i) => i + 1));
+    expect(s.res.text).toContain('event: end');
+    expect(s.delivered()).toBe(true);
+  });
+
+  it('ends with STREAM_OVERFLOW once the events of later turns left unsent pass the limit', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000 });
+    s.results(20); // fills the socket: the stream waits
+    await nextTurn();
+    for (let turn = 0; turn < 30 && !s.res.ended; turn++) {
+      s.results(1);
+      await nextTurn();
+    }
+    expect(s.res.ended).toBe(true);
+    expect(s.res.text).toContain('STREAM_OVERFLOW');
+    expect(s.res.text).toContain('over 2000 bytes waiting');
+    expect(s.res.text).not.toContain('event: end');
+    // The request goes on.
+    expect(s.run.running).toBe(true);
+  });
+
+  it('does not count what a reader that drains meanwhile has taken', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000 });
+    for (let turn = 0; turn < 100; turn++) {
+      s.results(3);
+      await nextTurn();
+      s.res.drain();
+    }
+    s.run.close();
+    await nextTurn();
+    s.res.drain();
+    expect(s.res.text).not.toContain('event: error');
+    expect(s.ids()).toHaveLength(301);
+  });
+
+  it('ends a reader that takes nothing for a whole heartbeat interval while events wait', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
+    s.results(50);
+    s.run.close();
+    await nextTurn();
+    // A drain in each interval: a slow reader, not a stalled one.
+    s.clock.advance(1000);
+    s.res.buffered = 0;
+    s.res.emit('drain');
+    s.clock.advance(1000);
+    expect(s.res.ended).toBe(false);
+    // Two heartbeats with nothing taken.
+    s.clock.advance(1000);
+    expect(s.res.ended).toBe(false);
+    s.clock.advance(1000);
+    expect(s.res.ended).toBe(true);
+    expect(s.res.text).toContain('STREAM_OVERFLOW');
+    expect(s.res.text).toContain('it took nothing for 1000 ms');
+  });
+
+  it('ends with EVENTS_EXPIRED when the next event to write is no longer kept', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 1_000_000_000 });
+    s.results(10_100, 1); // one turn: the first events leave the run's 10,000 before they are written
+    await nextTurn();
+    s.res.drain();
+    expect(s.res.ended).toBe(true);
+    expect(s.res.text).toContain('EVENTS_EXPIRED');
+  });
+});

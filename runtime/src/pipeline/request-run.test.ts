@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../testing/manual-clock.ts';
+import { Deadlines } from './deadlines.ts';
+import { MAX_RECORDED_EVENTS, RequestRun, type RunEvent } from './request-run.ts';
+
+const newRun = () => {
+  const clock = new ManualClock();
+  const run = new RequestRun({
+    id: 'r1',
+    traceId: 'a'.repeat(32),
+    entry: 'lead',
+    timeoutMs: 60_000,
+    clock,
+    deadlines: new Deadlines(clock),
+    onEnd: () => {},
+  });
+  run.record();
+  run.open();
+  return run;
+};
+const emit = (run: RequestRun, n: number) =>
+  run.progress({
+    results: Array.from({ length: n }, (_, i) => ({ neuron: 'w', layer: 'L2' as const, content: `r${i}` })),
+  });
+const ids = (run: RequestRun, afterId: number) => {
+  const seen: number[] = [];
+  const unsubscribe = run.subscribe((e: RunEvent) => seen.push(e.id), afterId);
+  unsubscribe?.();
+  return unsubscribe === undefined ? undefined : seen;
+};
+
+describe('RequestRun events (Last-Event-ID resumption)', () => {
+  it('keeps the latest 10,000 events of a longer request: a recent id resumes, an older one is expired', () => {
+    const run = newRun();
+    emit(run, MAX_RECORDED_EVENTS + 50);
+    run.close();
+    const last = run.lastEventId;
+    expect(last).toBe(MAX_RECORDED_EVENTS + 51);
+    // A reader a few events behind gets just those, the end included.
+    expect(ids(run, last - 3)).toEqual([last - 2, last - 1, last]);
+    // The oldest kept event is 52: resuming after 51 replays all 10,000 kept.
+    expect(ids(run, 51)).toHaveLength(MAX_RECORDED_EVENTS);
+    expect(run.event(52)?.id).toBe(52);
+    expect(run.event(51)).toBeUndefined();
+    // Before it: gone (EVENTS_EXPIRED for a stream).
+    expect(ids(run, 50)).toBeUndefined();
+    expect(ids(run, 0)).toBeUndefined();
+  });
+
+  it('replays every event of a request under the limit', () => {
+    const run = newRun();
+    emit(run, 5);
+    expect(ids(run, 0)).toEqual([1, 2, 3, 4, 5]);
+    expect(ids(run, 5)).toEqual([]);
+  });
+});
