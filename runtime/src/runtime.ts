@@ -11,7 +11,7 @@ import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
-import { systemClock } from './pipeline/clock.ts';
+import { type Clock, systemClock } from './pipeline/clock.ts';
 import { Engine } from './pipeline/engine.ts';
 import { createLoadTracker } from './pipeline/load-report.ts';
 import { fanOut } from './pipeline/observer.ts';
@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   readonly logger?: boolean | { readonly level: string; readonly stream?: DestinationStream };
   /** OTLP export (createTracing from the OTEL_* environment, in main.ts); off when absent. */
   readonly tracing?: TracingHandle;
+  /** Time for the pipeline's and the credentials' timers: the system clock unless a test drives it. */
+  readonly clock?: Clock;
 }
 
 export interface Runtime {
@@ -101,7 +103,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const registry = new Registry();
   registry.setDefaultLabels({ hal9_cluster: config.cluster.name });
   const metrics = createMetrics(registry);
-  const clock = systemClock();
+  const clock = opts.clock ?? systemClock();
   const local = config.neurons.filter((n) => !n.endpoint);
   const load = createLoadTracker(clock, local);
   const observer = fanOut(metricsObserver(metrics, config.neurons), load);

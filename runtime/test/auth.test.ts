@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PEER_TOKEN_GRACE_MS } from '../src/runtime.ts';
+import { ManualClock } from '../src/testing/manual-clock.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Credentials: named client keys for the signal API, the admin token (else the client keys) for the
@@ -111,6 +113,38 @@ describe('peer route', () => {
     const res = await lead.post('/v1/signals', { content: 'go' });
     expect(res.status).toBe(200);
     expect(res.body.results[0].neuron).toBe('worker');
+  });
+
+  it('takes the previous peer token for PEER_TOKEN_GRACE_MS after a rotation, then only the new one', async () => {
+    // Pods take a rotated Secret up at different times: a peer still sending the old token is served
+    // through the overlap, and refused once it is over. The clock is driven by hand (no waiting).
+    const clock = new ManualClock();
+    const worker = await startRuntime(
+      { neurons: [neuron('worker', 'L2')] },
+      { peerToken: 'token-old', clock },
+    );
+    started.push(worker);
+    const send = async (token: string) =>
+      (
+        await worker.post(
+          '/v1/neurons/worker/signals',
+          { deadlineMs: 1000, signals: [signal()] },
+          bearer(token),
+        )
+      ).status;
+    expect(await send('token-new')).toBe(401);
+    expect(worker.runtime.rotatePeerToken('token-new')).toBe(true);
+    expect(await send('token-new')).toBe(200);
+    clock.advance(PEER_TOKEN_GRACE_MS - 1);
+    expect(await send('token-old')).toBe(200);
+    // A second rotation inside the overlap restarts it for the token just replaced, and drops the first.
+    expect(worker.runtime.rotatePeerToken('token-third')).toBe(true);
+    expect(await send('token-old')).toBe(401);
+    clock.advance(PEER_TOKEN_GRACE_MS - 1);
+    expect(await send('token-new')).toBe(200);
+    clock.advance(1);
+    expect(await send('token-new')).toBe(401);
+    expect(await send('token-third')).toBe(200);
   });
 
   it('without a peer token takes the client keys: the signal API’s keys are not bypassed through it', async () => {
