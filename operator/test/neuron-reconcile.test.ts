@@ -52,6 +52,9 @@ describe('the minimal sample', () => {
       const managers = deploy?.metadata?.managedFields?.map((m) => m.manager);
       expect(managers).toContain('hal9-operator');
       expect(deploy?.spec?.replicas).toBe(1);
+      // One apply of the whole file creates the Neurons a moment apart: each first rollout waited for
+      // the peers it names, so no pod template was rendered twice (no pod replaced at creation).
+      expect(deploy?.metadata?.generation).toBe(1);
       // One replica: no PDB; autoscaling off: no HPA.
       expect(await r.pdb(name)).toBeUndefined();
       expect(await r.hpa(name)).toBeUndefined();
@@ -171,6 +174,40 @@ describe('changes', () => {
     await apply([aCluster('later')]);
     await waitForNeuronReady(r, 'orphan');
     expect(await r.deployment('orphan')).toBeDefined();
+  });
+
+  it('starts a new Neuron’s pods with the peers it names when they come a moment after it (no second rollout)', async () => {
+    await apply([
+      aCluster('pair'),
+      aNeuron('pair-lead', 'pair', { layer: 'L3', forwardConnections: ['pair-worker'] }),
+    ]);
+    const held = await waitFor(
+      'pair-lead waiting for its peer',
+      async () => {
+        const n = await r.neuron('pair-lead');
+        return condition(n, 'Warning')?.message?.includes('first rollout waits') ? n : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(held, 'Ready')?.status).toBe('False');
+    expect(await r.deployment('pair-lead')).toBeUndefined();
+    await apply([aNeuron('pair-worker', 'pair')]);
+    await waitForNeuronReady(r, 'pair-lead');
+    const lead = await r.deployment('pair-lead');
+    expect(lead?.metadata?.generation).toBe(1);
+    const config = parseYaml(Object.values((await r.configMap('pair-lead-config'))?.data ?? {})[0] ?? '') as {
+      neurons: { id: string }[];
+    };
+    expect(config.neurons.map((n) => n.id)).toEqual(['pair-lead', 'pair-worker']);
+    expect(condition(await r.neuron('pair-lead'), 'Warning')?.status).toBe('False');
+  });
+
+  it('rolls a new Neuron out without a peer that never comes, once the wait is over, and says which is missing', async () => {
+    await apply([aCluster('pair'), aNeuron('alone', 'pair', { layer: 'L3', forwardConnections: ['never'] })]);
+    await waitForNeuronReady(r, 'alone');
+    expect(condition(await r.neuron('alone'), 'Warning')?.message).toContain(
+      'connection never: no Neuron named never',
+    );
   });
 
   it('makes no changes while paused and says so in the status', async () => {

@@ -13,6 +13,7 @@ import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
+import { FIRST_ROLLOUT_WAIT_MS } from './first-rollout.ts';
 import { maxConcurrentSignals, neuronReconciler } from './neuron.ts';
 
 function reader<T extends KubernetesObject>(objects: readonly T[]): ObjectReader<T> {
@@ -109,6 +110,51 @@ describe('neuronReconciler', () => {
       ['a', 'L4'],
       ['b', 'L3'],
     ]);
+  });
+});
+
+describe('a new Neuron’s first rollout', () => {
+  // FakeClock's start: a Neuron created "now".
+  const justCreated = (name: string, spec: Parameters<typeof aNeuron>[1] = {}) => {
+    const n = aNeuron(name, spec);
+    return { ...n, metadata: { ...n.metadata, creationTimestamp: new Date(1_700_000_000_000) } } as Neuron;
+  };
+  const warning = (s: NeuronStatus | undefined) => s?.conditions?.find((c) => c.type === 'Warning');
+
+  it('waits for the Neurons its connections name: nothing is applied, a warning says why, and it looks again within the wait', async () => {
+    const t = setup([justCreated('a', { layer: 'L4', forwardConnections: ['b'] })]);
+    const result = await t.reconcile(`${testNamespace}/a`);
+    expect(t.applied).toEqual([]);
+    expect(result).toEqual({ requeueAfterMs: FIRST_ROLLOUT_WAIT_MS });
+    expect(warning(t.statuses.at(-1))?.message).toContain(
+      'first rollout waits up to 5s for the Neurons its connections name (b)',
+    );
+  });
+
+  it('rolls out with its peers once they exist: one Deployment, rendered with them', async () => {
+    const t = setup([
+      justCreated('a', { layer: 'L4', forwardConnections: ['b'] }),
+      aNeuron('b', { layer: 'L3' }),
+    ]);
+    expect(await t.reconcile(`${testNamespace}/a`)).toBeUndefined();
+    expect(t.applied.map((o) => o.kind)).toContain('Deployment');
+    expect(t.renderInputs.at(-1)?.peers.map((p) => p.metadata?.name)).toEqual(['b']);
+  });
+
+  it('does not hold a Neuron whose Deployment exists, nor one older than the wait', async () => {
+    const existing = setup([justCreated('a', { forwardConnections: ['b'] })], undefined, {
+      deployments: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'a', namespace: testNamespace } },
+      ],
+    });
+    await existing.reconcile(`${testNamespace}/a`);
+    expect(existing.applied.map((o) => o.kind)).toContain('ConfigMap');
+    const old = aNeuron('a', { forwardConnections: ['b'] });
+    const aged = setup([
+      { ...old, metadata: { ...old.metadata, creationTimestamp: new Date(1_699_999_990_000) } } as Neuron,
+    ]);
+    await aged.reconcile(`${testNamespace}/a`);
+    expect(aged.applied.map((o) => o.kind)).toContain('Deployment');
   });
 });
 

@@ -37,6 +37,7 @@ import {
   optionalChildApis,
 } from './child-kinds.ts';
 import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
+import { firstRolloutHold } from './first-rollout.ts';
 import { replicasToHandBack } from './replica-handback.ts';
 
 export interface NeuronReconcilerDeps {
@@ -146,6 +147,15 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     }
 
     const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
+    const hold = paused
+      ? undefined
+      : firstRolloutHold({
+          created: neuron.metadata?.creationTimestamp,
+          nowMs: deps.clock.now(),
+          named: connectionNames(neuron),
+          found: peers.map((p) => p.metadata?.name ?? ''),
+          deploymentExists: liveDeployment() !== undefined,
+        });
     // Something render left out on purpose (privileged containers not allowed) keeps the Neuron Degraded.
     let failure: { reason: string; message: string } | undefined = rendered.failure;
     let failureError: unknown;
@@ -153,7 +163,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     // The Deployment as this pass's apply left it: the cache may not have seen that write yet, and a
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
-    if (!paused) {
+    if (!paused && !hold) {
       if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, log);
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
@@ -197,12 +207,19 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       ...(failure ? { failure } : {}),
       deployment,
       rendered: rendered.objects,
-      warnings: [...rendered.warnings, ...applyWarnings, ...(ignoredScale ? [ignoredScale] : [])],
+      warnings: [
+        ...rendered.warnings,
+        ...applyWarnings,
+        ...(ignoredScale ? [ignoredScale] : []),
+        ...(hold ? [hold.message] : []),
+      ],
       parallelism,
       ...(problems ? { podProblems: problems } : {}),
     });
     await writeStatus(deps, neuron, status, log);
     if (failureError) throw failureError;
+    // A held first rollout goes on when a peer appears (its watch event) or, at the latest, here.
+    if (hold) return { requeueAfterMs: hold.retryAfterMs };
     return incomplete && deps.listPods ? { requeueAfterMs: rolloutRecheckMs } : undefined;
   };
 }
@@ -511,17 +528,22 @@ function deploymentName(neuron: Neuron, deps: NeuronReconcilerDeps): string {
  * Looked up by name, so a reconcile costs O(connections), not O(Neurons in the namespace).
  */
 function connectedPeers(neurons: ObjectReader<Neuron>, neuron: Neuron, clusterName: string): Neuron[] {
-  const { name, namespace } = neuron.metadata ?? {};
+  const peers: Neuron[] = [];
+  for (const peerName of connectionNames(neuron)) {
+    const peer = neurons.get(peerName, neuron.metadata?.namespace);
+    if (peer && peer.spec?.cluster === clusterName) peers.push(peer);
+  }
+  return peers;
+}
+
+/** The Neurons a Neuron's connections name, each once, its own name left out. */
+function connectionNames(neuron: Neuron): string[] {
+  const own = neuron.metadata?.name;
   const named = new Set([
     ...(neuron.spec?.forwardConnections ?? []),
     ...(neuron.spec?.backwardConnections ?? []),
   ]);
-  const peers: Neuron[] = [];
-  for (const peerName of named) {
-    const peer = peerName === name ? undefined : neurons.get(peerName, namespace);
-    if (peer && peer.spec?.cluster === clusterName) peers.push(peer);
-  }
-  return peers;
+  return [...named].filter((n) => n !== own);
 }
 
 // The block form the renderer writes: `  max_concurrent_signals: N` inside the top-level
