@@ -91,7 +91,7 @@ export function createMetrics(registry: Registry) {
     }),
     neuronParallelism: new Gauge({
       name: 'hal9_operator_neuron_parallelism',
-      help: 'max_concurrent_signals the operator last set for a neuron',
+      help: 'The executor limit (max_concurrent_signals) in effect for a neuron: the tuned value, else its spec',
       labelNames: ['namespace', 'neuron'] as const,
       registers,
     }),
@@ -209,9 +209,9 @@ export function tunerObserver(m: OperatorMetrics): TunerObserver {
       else m.neuronPredictedConcurrency.set({ namespace, neuron }, value);
     },
     fanOut: (namespace, source, target, value) => m.edgeFanOut.set({ namespace, source, target }, value),
-    forget: (namespace, neuron, targets) => {
+    forget: (namespace, neuron, targets, deleted) => {
       dropReplicaSeries(m, namespace, neuron, targets);
-      m.neuronParallelism.remove({ namespace, neuron });
+      if (deleted) m.neuronParallelism.remove({ namespace, neuron });
     },
     replicasReleased: (namespace, neuron, targets) => dropReplicaSeries(m, namespace, neuron, targets),
   };

@@ -348,7 +348,7 @@ describe('the autoscaler on the pods’ load reports', () => {
     }
   });
 
-  it('drops the replica series of a Neuron whose count is no longer its own, and every series of one no longer tuned', async () => {
+  it('drops the replica series of a Neuron whose count is no longer its own or that is no longer tuned, and every series of a deleted one', async () => {
     const registry = new Registry();
     const c = cluster();
     const h = harness({ cluster: c, observer: tunerObserver(createMetrics(registry)) });
@@ -372,6 +372,15 @@ describe('the autoscaler on the pods’ load reports', () => {
     Object.assign(c.spec!.autoscaling!, { mode: 'operator' });
     await h.run(1);
     expect(await series('hal9_operator_neuron_desired_replicas')).toHaveLength(1);
+    // Autoscaling off: the tuner's series go; the limit in effect stays (the reconciler reports it
+    // for every Neuron, and a tuner pass after the reconcile must not take it away).
+    Object.assign(c.spec!.autoscaling!, { enabled: false, parallelism: { enabled: false } });
+    await h.run(2);
+    expect(await series('hal9_operator_neuron_desired_replicas')).toEqual([]);
+    expect(await series('hal9_operator_neuron_concurrency')).toEqual([]);
+    expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
+    Object.assign(c.spec!.autoscaling!, { enabled: true, parallelism: { enabled: true } });
+    await h.run(1);
     // Deleted: nothing of it is left.
     h.neurons.length = 0;
     await h.run(1);

@@ -46,9 +46,12 @@ export interface TunerObserver {
   ): void;
   predicted?(namespace: string, neuron: string, value: number | undefined): void;
   fanOut?(namespace: string, source: string, target: string, value: number): void;
-  /** The Neuron is no longer tuned (deleted, autoscaling off): every series of it goes.
-   * `fanOutTargets` are the targets of its edges. */
-  forget?(namespace: string, neuron: string, fanOutTargets: readonly string[]): void;
+  /**
+   * The Neuron is no longer tuned (deleted, autoscaling off): the tuner's series of it go
+   * (`fanOutTargets` are the targets of its edges). Its parallelism, the limit in effect that the
+   * reconciler also reports for an untuned Neuron, goes only when the Neuron is `deleted`.
+   */
+  forget?(namespace: string, neuron: string, fanOutTargets: readonly string[], deleted: boolean): void;
   /** Its replica count is no longer the operator's (mode hpa, or replicas off while parallelism is
    * tuned): the replica autoscaler's series of it go; its parallelism stays. */
   replicasReleased?(namespace: string, neuron: string, fanOutTargets: readonly string[]): void;

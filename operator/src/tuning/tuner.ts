@@ -344,7 +344,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (keys.has(k)) continue;
       memory.delete(k);
       const [namespace = '', name = ''] = k.split('/');
-      observer?.forget?.(namespace, name, Object.keys(mem.fanOut));
+      const deleted = deps.neurons.get(name, namespace) === undefined;
+      observer?.forget?.(namespace, name, Object.keys(mem.fanOut), deleted);
     }
     for (const k of retiring.keys()) if (!retire.some((r) => r.key === k)) retiring.delete(k);
     for (const t of list) {
