@@ -18,6 +18,7 @@ export {
   wholeQuantityValue,
 } from './quantity.ts';
 export { runeLength } from './rune-length.ts';
+export { runtimeMemoryFloor, runtimeMemoryProblem } from './runtime-memory.ts';
 export { checkAgainstSchema, type SchemaNode } from './schema-check.ts';
 export { isSafeSysctl, safeSysctls } from './sysctls.ts';
 

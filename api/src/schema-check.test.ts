@@ -20,7 +20,9 @@ const schema: SchemaNode = {
     },
     port: { 'x-kubernetes-int-or-string': true },
     // A quantity, as the CRDs write it: int-or-string, its length bounded for CEL.
-    cpu: {
+    cpu: { 'x-kubernetes-int-or-string': true, maxLength: 4 },
+    // The same with the anyOf controller-gen writes beside it.
+    memory: {
       anyOf: [{ type: 'integer' }, { type: 'string' }],
       'x-kubernetes-int-or-string': true,
       maxLength: 4,
@@ -94,9 +96,24 @@ describe('checkAgainstSchema', () => {
       'spec.port is true: must be an integer or a string',
     ],
     [
-      'a fraction for an int-or-string quantity',
+      'a fraction for an int-or-string quantity, saying to quote it',
       { layer: 'L1', cpu: 0.5 },
-      'spec.cpu is 0.5: must be an integer or a string',
+      'spec.cpu is 0.5: must be an integer or a string: quote a fraction ("0.5")',
+    ],
+    [
+      'a fraction for an int-or-string quantity with an anyOf',
+      { layer: 'L1', memory: 1.5 },
+      'spec.memory is 1.5: must be an integer or a string: quote a fraction ("1.5")',
+    ],
+    [
+      'a whole number beyond int64 for int-or-string (the apiserver reads it as a float)',
+      { layer: 'L1', cpu: 2 ** 63 },
+      'spec.cpu is 9223372036854776000: must be an integer or a string: quote it ("9223372036854776000")',
+    ],
+    [
+      'a whole number beyond int64 for an integer',
+      { layer: 'L1', replicas: -(2 ** 64) },
+      'spec.replicas is -18446744073709552000: must be an integer',
     ],
     [
       'a quantity string over its maxLength',
@@ -126,6 +143,8 @@ describe('checkAgainstSchema', () => {
   it.each([
     ['cpu', 2],
     ['cpu', '500m'],
+    ['memory', 3],
+    ['cpu', 2 ** 62],
     ['weight', 10],
     ['weight', -1],
   ])('accepts %s %j: an int-or-string takes both forms, anyOf any branch', (field, v) => {

@@ -55,18 +55,28 @@ export function checkAgainstSchema(value: unknown, schema: SchemaNode, path: str
   return problems;
 }
 
+// The apiserver reads a JSON number as an integer only when it is whole and fits in int64; any other
+// number (0.5, 1e20) is a float, which neither an integer field nor an int-or-string field takes.
+// -(2 ** 63) itself is out: JSON.stringify writes it as -9223372036854776000, below int64's minimum.
+const isInt64 = (v: unknown): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v > -(2 ** 63) && v < 2 ** 63;
+
 function checkType(value: unknown, schema: SchemaNode, path: string): string | undefined {
   if (schema['x-kubernetes-int-or-string']) {
-    return typeof value === 'string' || Number.isInteger(value)
-      ? undefined
-      : `${path} is ${show(value)}: must be an integer or a string`;
+    if (typeof value === 'string' || isInt64(value)) return undefined;
+    // A CRD field cannot be a number or a string, so a fraction (YAML's cpu: 0.5) has to be quoted.
+    const quote =
+      typeof value === 'number' && Number.isFinite(value)
+        ? `: quote ${Number.isInteger(value) ? 'it' : 'a fraction'} ("${show(value)}")`
+        : '';
+    return `${path} is ${show(value)}: must be an integer or a string${quote}`;
   }
   const actual = Array.isArray(value) ? 'array' : typeof value;
   switch (schema.type) {
     case undefined:
       return undefined;
     case 'integer':
-      return Number.isInteger(value) ? undefined : `${path} is ${show(value)}: must be an integer`;
+      return isInt64(value) ? undefined : `${path} is ${show(value)}: must be an integer`;
     case 'number':
       return typeof value === 'number' && Number.isFinite(value)
         ? undefined

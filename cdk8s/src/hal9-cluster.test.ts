@@ -161,10 +161,73 @@ describe('Hal9Cluster', () => {
     expect(problems[0]).toContain(message);
   });
 
-  it('rejects a fraction written as a number: the CRD takes whole numbers or strings', () => {
+  it('rejects a fraction written as a number, saying to quote it: the CRD takes whole numbers or strings', () => {
     expect(problemsOf({ resources: { requests: { cpu: 0.5 } } })).toEqual([
-      'spec.resources.requests.cpu is 0.5: must be an integer or a string',
+      'spec.resources.requests.cpu is 0.5: must be an integer or a string: quote a fraction ("0.5")',
     ]);
+    expect(problemsOf({ nodeTuning: { hugepages: { quantity: 1.5 } } })).toEqual([
+      'spec.nodeTuning.hugepages.quantity is 1.5: must be an integer or a string: quote a fraction ("1.5")',
+    ]);
+  });
+
+  it('rejects a number beyond int64, which the apiserver reads as a fraction would be', () => {
+    expect(problemsOf({ resources: { limits: { memory: 1e20 } } })).toEqual([
+      'spec.resources.limits.memory is 100000000000000000000: must be an integer or a string: quote it ("100000000000000000000")',
+    ]);
+  });
+
+  const memoryFloor =
+    'A runtime holds about 100 MB once it listens: a memory request must be at least 64Mi and a limit at least 128Mi';
+  it.each<[string, Hal9ClusterSpec, string]>([
+    [
+      'a limit written as a bare number (bytes)',
+      { resources: { limits: { memory: 512 } } },
+      `spec.resources.limits.memory (512): resources.limits.memory 512 is 512 bytes (a number without a unit is bytes); did you mean 512Mi? ${memoryFloor}`,
+    ],
+    [
+      'a request as a string of digits',
+      { resources: { requests: { memory: '256' } } },
+      `spec.resources.requests.memory ("256"): resources.requests.memory 256 is 256 bytes (a number without a unit is bytes); did you mean 256Mi? ${memoryFloor}`,
+    ],
+    [
+      'a limit in millibytes',
+      { resources: { limits: { memory: '512m' } } },
+      `spec.resources.limits.memory ("512m"): resources.limits.memory 512m is 512 thousandths of a byte (m is milli); did you mean 512Mi? ${memoryFloor}`,
+    ],
+    [
+      'a bare number too small even as MiB',
+      { resources: { limits: { memory: 4 } } },
+      `resources.limits.memory 4 is 4 bytes (a number without a unit is bytes); did you mean 4Gi? ${memoryFloor}`,
+    ],
+    [
+      'no memory at all',
+      { resources: { requests: { memory: 0 } } },
+      `resources.requests.memory 0 is 0 bytes (a number without a unit is bytes). ${memoryFloor}`,
+    ],
+    [
+      'a limit below 128Mi',
+      { resources: { limits: { memory: '100Mi' } } },
+      `spec.resources.limits.memory ("100Mi"): resources.limits.memory 100Mi is too little. ${memoryFloor}`,
+    ],
+    [
+      'a request below 64Mi',
+      { resources: { requests: { memory: '0.03Gi' } } },
+      `resources.requests.memory 0.03Gi is too little. ${memoryFloor}`,
+    ],
+  ])('rejects a memory amount too small for a runtime: %s', (_, spec, message) => {
+    const problems = problemsOf(spec);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('accepts a memory request from 64Mi and a limit from 128Mi, in any notation', () => {
+    for (const resources of [
+      { requests: { memory: '64Mi' }, limits: { memory: '128Mi' } },
+      { requests: { memory: 67108864 }, limits: { memory: 134217728 } },
+      { requests: { memory: '0.0625Gi' }, limits: { memory: '134217728000m' } },
+    ]) {
+      expect(() => synthCluster({ resources }), JSON.stringify(resources)).not.toThrow();
+    }
   });
 
   it('reports a malformed quantity once: not also as a limit below its request, nor as a fractional CPU', () => {

@@ -8,6 +8,7 @@ import {
   isWholeQuantity,
   type Quantity,
   runeLength,
+  runtimeMemoryProblem,
   safeSysctls,
   wholeQuantityValue,
 } from '@hal9/api';
@@ -186,6 +187,9 @@ export function sectionRules(s: Sections, p: string): string[] {
       if (v !== undefined && !isQuantity(v)) {
         problems.push(`${p}.resources.${side}.${res} (${JSON.stringify(v)}): ${quantityMessages[side][res]}`);
       }
+      // The CRDs' floor on memory (64Mi requested, 128Mi limit), with their message.
+      const tooLittle = res === 'memory' && v !== undefined ? runtimeMemoryProblem(side, v) : undefined;
+      if (tooLittle) problems.push(`${p}.resources.${side}.memory (${JSON.stringify(v)}): ${tooLittle}`);
     }
   }
   for (const key of Object.keys(s.placement?.nodeSelector ?? {})) {

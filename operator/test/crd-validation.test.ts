@@ -196,6 +196,113 @@ describe('quantities written as numbers, as in a Pod', () => {
   });
 });
 
+describe('a fraction written as a number (cpu: 0.5), which no CRD field can take', () => {
+  // A structural schema cannot type a field "number or string", and a field without a type is not
+  // visible to CEL, so the apiserver refuses it by its type, before any rule. What is left to do is
+  // to say that once: an anyOf of integer and string beside x-kubernetes-int-or-string added three
+  // more lines, one saying the field must be an integer.
+  const fields = [
+    ['resources.requests.cpu', { resources: { requests: { cpu: 0.5 } } }],
+    ['resources.requests.memory', { resources: { requests: { memory: 0.5 } } }],
+    ['resources.limits.cpu', { resources: { limits: { cpu: 1.5 } } }],
+    ['resources.limits.memory', { resources: { limits: { memory: 1.5 } } }],
+    ['nodeTuning.hugepages.quantity', { nodeTuning: { hugepages: { quantity: 0.5 } } }],
+  ] as const;
+  const objects = fields.flatMap(([field, spec]) => [
+    [field, 'Hal9Cluster', cluster(spec as Hal9ClusterSpec)] as const,
+    [field, 'Neuron', neuron(spec as Partial<NeuronSpec>)] as const,
+  ]);
+
+  it.each(objects)('is reported once, as the type of %s, in a %s', async (field, kind, object) => {
+    const r = await apply(object);
+    expect(r.code).not.toBe(0);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => l.trimEnd()),
+    ).toEqual([
+      `The ${kind} "${object.metadata?.name}" is invalid:`,
+      `* spec.${field}: Invalid value: "number": spec.${field} in body must be of type integer,string: "number"`,
+      '* <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+    ]);
+  });
+
+  it('kubectl explain says to quote a fraction', async () => {
+    for (const kind of ['hal9cluster', 'neuron']) {
+      const cpu = (await kubectl(['explain', `${kind}.spec.resources.limits.cpu`])).stdout;
+      expect(cpu.replaceAll(/\s+/g, ' ')).toContain('a fraction in quotes ("0.5")');
+    }
+  });
+});
+
+describe('a memory request or limit too small for a runtime', () => {
+  const tail =
+    'A runtime holds about 100 MB once it listens: a memory request must be at least 64Mi and a limit at least 128Mi';
+
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a limit written as a bare number (bytes)',
+      cluster({ resources: { limits: { memory: 512 } } }),
+      `spec.resources.limits.memory: Invalid value: 512: resources.limits.memory 512 is 512 bytes (a number without a unit is bytes); did you mean 512Mi? ${tail}`,
+    ],
+    [
+      "a Neuron's request as a string of digits",
+      neuron({ resources: { requests: { memory: '256' } } }),
+      `spec.resources.requests.memory: Invalid value: "256": resources.requests.memory 256 is 256 bytes (a number without a unit is bytes); did you mean 256Mi? ${tail}`,
+    ],
+    [
+      'a limit in millibytes',
+      cluster({ resources: { limits: { memory: '512m' } } }),
+      `spec.resources.limits.memory: Invalid value: "512m": resources.limits.memory 512m is 512 thousandths of a byte (m is milli); did you mean 512Mi? ${tail}`,
+    ],
+    [
+      'a bare number that reads as too few MiB (meant as GiB)',
+      neuron({ resources: { limits: { memory: 4 } } }),
+      `resources.limits.memory 4 is 4 bytes (a number without a unit is bytes); did you mean 4Gi? ${tail}`,
+    ],
+    [
+      'no memory at all',
+      cluster({ resources: { requests: { memory: 0 } } }),
+      `resources.requests.memory 0 is 0 bytes (a number without a unit is bytes). ${tail}`,
+    ],
+    [
+      'a limit in MiB below 128Mi',
+      neuron({ resources: { limits: { memory: '100Mi' } } }),
+      `spec.resources.limits.memory: Invalid value: "100Mi": resources.limits.memory 100Mi is too little. ${tail}`,
+    ],
+    [
+      'a request in MiB below 64Mi',
+      cluster({ resources: { requests: { memory: '32Mi' } } }),
+      `resources.requests.memory 32Mi is too little. ${tail}`,
+    ],
+  ])('is refused on apply: %s', async (_name, object, message) => {
+    const r = await apply(object);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('is accepted from 64Mi for a request and 128Mi for a limit, in any notation', async () => {
+    const small = [
+      { requests: { memory: '64Mi' }, limits: { memory: '128Mi' } },
+      { requests: { memory: 67108864 }, limits: { memory: 134217728 } },
+      { requests: { memory: '0.0625Gi' }, limits: { memory: '134217728000m' } },
+    ];
+    for (const resources of small) {
+      for (const o of [cluster({ resources }), neuron({ resources })]) {
+        const r = await apply(o, ['--dry-run=server']);
+        expect(r.stderr, JSON.stringify(resources)).toBe('');
+      }
+    }
+  });
+
+  it('a malformed amount is reported by its own rule only', async () => {
+    const r = await apply(cluster({ resources: { limits: { memory: '512MB' } } }));
+    expect(r.stderr).toContain('resources.limits.memory must be a non-negative memory quantity');
+    expect(r.stderr).not.toContain(tail);
+  });
+});
+
 describe('valid ServiceMonitor labels', () => {
   it('are accepted in a Hal9Cluster (server-side dry run)', async () => {
     const labels = { release: 'kube-prometheus-stack', 'example.com/team': 'platform', empty: '' };

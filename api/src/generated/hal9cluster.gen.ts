@@ -266,7 +266,7 @@ export interface Hal9ClusterSpecPerformance {
    */
   readonly maxConcurrentNeurons?: number;
   /**
-   * Maximum hops of one request before it ends with a hop-limit error.
+   * The most neurons one path of a request visits, the entry neuron included (16 allows 15 forwards): forwarding past it ends that branch with HOP_LIMIT_EXCEEDED.
    * @default 16
    */
   readonly hopLimit?: number;
@@ -388,11 +388,11 @@ export interface Hal9ClusterSpecResources {
  */
 export interface Hal9ClusterSpecResourcesRequests {
   /**
-   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 64Mi: a runtime holds about 100 MB once it listens.
    */
   readonly memory?: number | string;
 }
@@ -402,11 +402,11 @@ export interface Hal9ClusterSpecResourcesRequests {
  */
 export interface Hal9ClusterSpecResourcesLimits {
   /**
-   * CPU, a Kubernetes quantity: cores as a number or a string (2, "2"), a fraction as a string ("0.5") or millicores ("1500m").
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a number of bytes (1073741824).
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 128Mi: a runtime holds about 100 MB once it listens.
    */
   readonly memory?: number | string;
 }
@@ -580,7 +580,7 @@ export interface Hal9ClusterSpecNodeTuningHugepages {
    */
   readonly size?: "2Mi" | "1Gi";
   /**
-   * Total hugepage memory, a Kubernetes quantity such as "512Mi" or "1Gi" (or a number of bytes).
+   * Total hugepage memory, a Kubernetes quantity such as "512Mi" or "1Gi" (or a whole number of bytes).
    */
   readonly quantity: number | string;
 }

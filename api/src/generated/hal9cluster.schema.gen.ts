@@ -337,26 +337,10 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             },
             "memory": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }
@@ -366,26 +350,10 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             },
             "memory": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }
@@ -601,14 +569,6 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               ]
             },
             "quantity": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }

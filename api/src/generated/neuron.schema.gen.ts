@@ -217,26 +217,10 @@ export const neuronSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             },
             "memory": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }
@@ -246,26 +230,10 @@ export const neuronSpecSchema: SchemaNode = {
           "type": "object",
           "properties": {
             "cpu": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             },
             "memory": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }
@@ -481,14 +449,6 @@ export const neuronSpecSchema: SchemaNode = {
               ]
             },
             "quantity": {
-              "anyOf": [
-                {
-                  "type": "integer"
-                },
-                {
-                  "type": "string"
-                }
-              ],
               "x-kubernetes-int-or-string": true,
               "maxLength": 32
             }

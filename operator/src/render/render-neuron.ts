@@ -1,4 +1,4 @@
-import { type Hal9Cluster, type Neuron, parseQuantity } from '@hal9/api';
+import { type Hal9Cluster, type Neuron, runtimeMemoryProblem } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
@@ -134,23 +134,17 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
   };
 }
 
-/** Below this a runtime cannot start (it holds about 100 MB of RSS once it listens). */
-const MIN_RUNTIME_MEMORY_BYTES = 64 * 1024 * 1024;
-
 /**
- * A memory amount a runtime cannot start with: usually a bare number meant as MiB (`memory: 512` is
- * 512 bytes). The schemas admit it, as a pod's do; the Neuron's Warning says what it means.
+ * Memory a runtime cannot start with: usually a bare number meant as MiB (`memory: 512` is 512 bytes).
+ * The CRDs refuse it on apply (64Mi requested, 128Mi limit); an object stored before they did keeps it
+ * (the apiserver lets an unchanged value stay on update), so the Neuron's Warning says it, in the same words.
  */
 function memoryWarnings(spec: EffectiveNeuronSpec): string[] {
   const out: string[] = [];
   for (const side of ['requests', 'limits'] as const) {
     const q = spec.resources[side]?.memory;
-    const bytes = parseQuantity(q);
-    if (q === undefined || bytes === undefined || bytes >= MIN_RUNTIME_MEMORY_BYTES) continue;
-    const bare = typeof q === 'number' || /^[0-9]+$/.test(q);
-    out.push(
-      `resources.${side}.memory ${q} is ${bytes} bytes, too little for a runtime (about 100 MB once it listens): ${bare ? `a number without a unit is bytes, so write "${q}Mi" for ${q} MiB` : 'give it at least 64Mi'}`,
-    );
+    const problem = q === undefined ? undefined : runtimeMemoryProblem(side, q);
+    if (problem) out.push(problem);
   }
   return out;
 }
