@@ -33,21 +33,26 @@ class FakeWatch {
   }
 }
 
-function setup(log = logger) {
+function setup(
+  log = logger,
+  backoff: { initialMs: number; maxMs: number } | null = { initialMs: 1000, maxMs: 30_000 },
+) {
   const clock = new FakeClock();
   const watch = new FakeWatch();
   let items: KubernetesObject[] = [obj('a', '1'), obj('b', '2')];
   let listCalls = 0;
   let failList = false;
+  let listError: unknown;
   const events: string[] = [];
   const informer = new ResilientInformer<KubernetesObject>({
     name: 'test',
     clock,
     logger: log,
-    backoff: { initialMs: 1000, maxMs: 30_000 },
+    ...(backoff ? { backoff } : {}),
     staleAfterMs: 120_000,
     list: async (): Promise<KubernetesListObject<KubernetesObject>> => {
       listCalls++;
+      if (listError !== undefined) throw listError;
       if (failList) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return { metadata: { resourceVersion: '10' }, items };
     },
@@ -68,6 +73,10 @@ function setup(log = logger) {
     },
     setFailList: (f: boolean) => {
       failList = f;
+    },
+    /** What every list throws from now on (undefined: back to setFailList's behaviour). */
+    setListError: (e: unknown) => {
+      listError = e;
     },
     listCalls: () => listCalls,
   };
@@ -112,6 +121,51 @@ describe('ResilientInformer', () => {
     expect(t.events.slice(2).sort()).toEqual(['add c', 'delete b', 'update a']);
     expect(t.informer.get('b', 'ns')).toBeUndefined();
     expect(t.informer.get('c', 'ns')).toBeDefined();
+    t.informer.stop();
+  });
+
+  it('asks an apiserver that answered 429 or 503 again after its Retry-After, without growing the backoff', async () => {
+    const t = setup(logger, null);
+    await t.informer.start();
+    await tick();
+    // Down: refused connections back off 1, 2, 4, 8 s, and no longer (the default ceiling).
+    t.setFailList(true);
+    t.watch.last().done(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    await tick();
+    for (const wait of [1000, 2000, 4000, 8000, 8000]) {
+      const before = t.listCalls();
+      t.clock.advance(wait - 1);
+      await tick();
+      expect(t.listCalls()).toBe(before);
+      t.clock.advance(1);
+      await tick();
+      expect(t.listCalls()).toBe(before + 1);
+    }
+    // Back, with its storage still initializing: 429 with Retry-After 2, then 503 without one.
+    const initializing = new ApiException(
+      429,
+      'Unknown API Status Code!',
+      JSON.stringify({ kind: 'Status', message: 'storage is (re)initializing', code: 429 }),
+      { 'retry-after': '2' },
+    );
+    t.setListError(initializing);
+    t.clock.advance(8000);
+    await tick();
+    const first429 = t.listCalls();
+    t.setListError(new ApiException(503, 'Service Unavailable', '', {}));
+    t.clock.advance(1999);
+    await tick();
+    expect(t.listCalls()).toBe(first429);
+    t.clock.advance(1);
+    await tick();
+    expect(t.listCalls()).toBe(first429 + 1);
+    // The 503 came without Retry-After: one initial delay, not the 8 s the outage had grown to.
+    t.setListError(undefined);
+    t.setFailList(false);
+    t.clock.advance(1000);
+    await tick();
+    expect(t.listCalls()).toBe(first429 + 2);
+    expect(t.informer.hasSynced()).toBe(true);
     t.informer.stop();
   });
 

@@ -20,7 +20,11 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   readonly list: ListFn<T>;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Restart delay after a failure: initialMs·2^n up to maxMs. */
+  /**
+   * Restart delay after a failure: initialMs·2^n up to maxMs (default 1 s to 8 s: a restarted
+   * apiserver is listed again within seconds of its return). An apiserver that answered 429 or 503
+   * (starting, or shedding load) is asked again after its Retry-After, and the backoff does not grow.
+   */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Restart when neither an event nor a (re)connect was seen for this long. */
   readonly staleAfterMs?: number;
@@ -145,10 +149,10 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (current()) this.#touch();
     });
     instance.on('error', (err) => {
-      if (current()) this.#scheduleRestart(`watch failed: ${describe(err)}`);
+      if (current()) this.#scheduleRestart(`watch failed: ${describe(err)}`, err);
     });
     instance.start().catch((err: unknown) => {
-      if (current()) this.#scheduleRestart(`start failed: ${describe(err)}`);
+      if (current()) this.#scheduleRestart(`start failed: ${describe(err)}`, err);
     });
   }
 
@@ -170,11 +174,12 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#resolveFirstSync();
   }
 
-  #scheduleRestart(reason: string): void {
+  #scheduleRestart(reason: string, err?: unknown): void {
     if (this.#cancelRestart) return;
-    const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
-    const delay = Math.min(initialMs * 2 ** this.#failures, maxMs);
-    this.#failures++;
+    const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 8_000 };
+    const busy = retryAfterMs(err, initialMs);
+    const delay = busy ?? Math.min(initialMs * 2 ** this.#failures, maxMs);
+    if (busy === undefined) this.#failures++;
     this.#generation++; // silence the failed instance
     this.#o.logger.warn({ informer: this.name, reason, retryInMs: delay }, 'Restarting informer');
     this.#o.onRestart?.(reason);
@@ -207,6 +212,20 @@ export class ResilientInformer<T extends KubernetesObject> {
   #emit(verb: 'add' | 'update' | 'delete', obj: T): void {
     for (const h of this.#handlers) h[verb]?.(obj);
   }
+}
+
+/**
+ * For an apiserver that answered 429 or 503 (storage still initializing after a restart, priority
+ * and fairness shedding, paths not installed yet): its Retry-After within 1–10 s, else `fallbackMs`.
+ * It is up and says when to come back, so waiting out a backoff grown while it was down would only
+ * leave the cache stale longer. Undefined for every other failure.
+ */
+function retryAfterMs(err: unknown, fallbackMs: number): number | undefined {
+  const { status } = fromApiError(err, 'request');
+  if (status !== 429 && status !== 503) return undefined;
+  const headers = (err as { headers?: Record<string, string | undefined> } | undefined)?.headers;
+  const seconds = Number(headers?.['retry-after'] ?? headers?.['Retry-After']);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.max(seconds, 1), 10) * 1000 : fallbackMs;
 }
 
 /** The failure in one line: client-node's ApiException message holds the whole answer (body and
