@@ -14,7 +14,7 @@ import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { FIRST_ROLLOUT_WAIT_MS } from './first-rollout.ts';
-import { maxConcurrentSignals, neuronReconciler } from './neuron.ts';
+import { neuronReconciler } from './neuron.ts';
 
 function reader<T extends KubernetesObject>(objects: readonly T[]): ObjectReader<T> {
   return {
@@ -539,26 +539,5 @@ describe('a port edited by hand', () => {
     const t = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([service]) } });
     await t.reconcile(key);
     expect(t.patches).toEqual([]);
-  });
-});
-
-describe('maxConcurrentSignals', () => {
-  it('reads the rendered value as a full YAML parse does', () => {
-    for (const value of [1, 8, 64]) {
-      const neuron = aNeuron('a', { forwardConnections: ['b'] });
-      const cluster = aHal9Cluster({ performance: { maxConcurrentSignals: value } });
-      const { runtimeConfig } = renderNeuron({ cluster, neuron, peers: [aNeuron('b')] });
-      const parsed = parseYaml(runtimeConfig) as { performance: { max_concurrent_signals: number } };
-      expect(maxConcurrentSignals(runtimeConfig)).toBe(parsed.performance.max_concurrent_signals);
-      expect(maxConcurrentSignals(runtimeConfig)).toBe(value);
-    }
-  });
-
-  it('finds the value in other YAML forms, and nothing where there is none', () => {
-    expect(maxConcurrentSignals('performance: { max_concurrent_signals: 5 }\n')).toBe(5);
-    expect(maxConcurrentSignals('other:\n  max_concurrent_signals: 3\nperformance:\n  batch_size: 2\n')).toBe(
-      undefined,
-    );
-    expect(maxConcurrentSignals('not: [yaml')).toBe(undefined);
   });
 });

@@ -1,0 +1,191 @@
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { fieldManager, type Neuron } from '../api-types.ts';
+import { errorMessage, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
+import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
+import { ownsField } from '../kube/managed-fields.ts';
+import { nameConflictRepair } from '../kube/name-conflicts.ts';
+import type { Logger } from '../logger.ts';
+import {
+  type ChildKind,
+  type ChildReader,
+  childApiVersions,
+  childKinds,
+  optionalChildApis,
+} from './child-kinds.ts';
+import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
+
+// Used only to hand a replica count over: the Deployment's to an HPA (without it being reset to
+// the default), and, leaving hpa mode with autoscaling off, the HPA's count to the Neuron's
+// spec.replicas (operator mode writes it as the autoscaler).
+export const handoverManager = 'hal9-operator-handover';
+
+/** The JSON patches that remove a list item blocking an apply (removeConflictingItems). */
+export const repairFieldManager = 'hal9-operator-repair';
+
+/** Why one child was not applied (or deleted): its error, or why it was held back. */
+export interface ChildFailure {
+  readonly error?: unknown;
+  readonly held?: string;
+}
+
+/**
+ * Applies the rendered children that differ from the cache and prunes ones no longer rendered.
+ * One child's failure does not stop the others: each is applied on its own and every failure is
+ * returned, so a Service the apiserver refuses does not leave the Deployment on an old generation.
+ * The one exception is the Deployment after a failed ConfigMap (below).
+ * An optional kind whose API the cluster lacks (ServiceMonitor without the Prometheus Operator)
+ * must not keep the Neuron Degraded: it is skipped with a warning. While its informer is still
+ * listing (its API just appeared) it is neither applied nor pruned: the informer's sync
+ * reconciles every Neuron again (operator.ts).
+ */
+export async function applyChildren(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  desired: readonly KubernetesObject[],
+  log: Logger,
+  warnings: string[],
+): Promise<{ changed: string[]; deployment?: V1Deployment; failures: ChildFailure[] }> {
+  const namespace = neuron.metadata?.namespace ?? '';
+  const changed: string[] = [];
+  const failures: ChildFailure[] = [];
+  let deployment: V1Deployment | undefined;
+  let configMapFailed: string | undefined;
+  const wanted = new Set<string>();
+  const notInstalled = (obj: KubernetesObject) =>
+    `${obj.kind} ${obj.metadata?.name} not applied: the ${obj.apiVersion} API is not installed in this cluster`;
+  for (const rendered of desired) {
+    const obj = withAppliedHash(rendered);
+    const kind = obj.kind as ChildKind;
+    const name = obj.metadata?.name ?? '';
+    wanted.add(`${kind}/${name}`);
+    const cache: ChildReader | undefined = deps.children[kind];
+    if (!cache) {
+      throw new OperatorError(
+        OperatorErrorCode.Unexpected,
+        `render produced a ${kind}, which is no child kind`,
+      );
+    }
+    const api = cache.apiState?.() ?? 'served';
+    if (api === 'absent') {
+      warnings.push(notInstalled(obj));
+      continue;
+    }
+    if (api === 'pending') continue;
+    const live = cache.get(name, namespace);
+    // Leaving spec.replicas out (an HPA takes over) changes nothing a comparison sees, but the
+    // field must still be handed over, or this manager keeps owning it.
+    const handover =
+      kind === 'Deployment' &&
+      live &&
+      !hasReplicas(obj) &&
+      ownsField(live, fieldManager, ['spec', 'replicas']);
+    const differs = live
+      ? (liveDiffers(obj, live) ?? (handover ? '.spec.replicas (handed over)' : undefined))
+      : '(absent)';
+    if (differs === undefined) {
+      deps.onApplySkipped?.(kind);
+      continue;
+    }
+    // The pod template hashes the ConfigMap it starts from: applied while that ConfigMap was
+    // refused, the Deployment would roll its pods onto the old config under the new hash, and
+    // nothing would roll them again once the ConfigMap is applied.
+    if (kind === 'Deployment' && configMapFailed !== undefined) {
+      failures.push({
+        held: `Deployment ${name} not applied: its pods start from ConfigMap ${configMapFailed}, which was not applied`,
+      });
+      continue;
+    }
+    try {
+      if (live) await removeConflictingItems(deps, neuron, obj, live, log);
+      if (handover) {
+        // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
+        // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
+        await deps.writer.apply(
+          {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            metadata: { name, namespace },
+            spec: { replicas: (live as V1Deployment).spec?.replicas },
+          } as KubernetesObject,
+          { manager: handoverManager, force: false },
+        );
+      }
+      const result = await deps.writer.apply(obj);
+      if (kind === 'Deployment') deployment = result as V1Deployment;
+      log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
+      changed.push(`${kind} ${name}`);
+    } catch (err) {
+      // The API went away since discovery last listed it.
+      const gone = err instanceof OperatorError && err.code === OperatorErrorCode.NotFound;
+      if (gone && optionalChildApis[kind]) {
+        warnings.push(notInstalled(obj));
+        continue;
+      }
+      failures.push({ error: err });
+      if (kind === 'ConfigMap') configMapFailed = name;
+    }
+  }
+  const uid = neuron.metadata?.uid;
+  for (const kind of childKinds) {
+    const cache = deps.children[kind];
+    // Only a complete cache says what is not wanted any more.
+    if ((cache.apiState?.() ?? 'served') !== 'served') continue;
+    for (const live of cache.list(namespace)) {
+      const owned = live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+      if (!owned || wanted.has(`${kind}/${live.metadata?.name}`)) continue;
+      try {
+        await deps.writer.delete({ ...live, kind, apiVersion: live.apiVersion ?? childApiVersions[kind] });
+      } catch (err) {
+        failures.push({ error: err });
+        continue;
+      }
+      log.info({ kind, name: live.metadata?.name }, `Deleted ${kind}`);
+      changed.push(`deleted ${kind} ${live.metadata?.name}`);
+    }
+  }
+  return deployment ? { changed, deployment, failures } : { changed, failures };
+}
+
+/**
+ * A hand edit of a port number leaves an item of ours (by merge key) missing next to one of the
+ * same name: our apply would add ours beside it and the apiserver refuse the duplicate name, at
+ * every pass (name-conflicts.ts). That item goes first, in a JSON patch guarded by `test` ops.
+ */
+async function removeConflictingItems(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  obj: KubernetesObject,
+  live: KubernetesObject,
+  log: Logger,
+): Promise<void> {
+  if (obj.kind !== 'Service' && obj.kind !== 'Deployment') return;
+  const { ops, removed } = nameConflictRepair(obj, live);
+  if (ops.length === 0) return;
+  await deps.writer.jsonPatch(obj, ops, { manager: repairFieldManager });
+  const name = obj.metadata?.name;
+  const message = `Removed ${removed.join(', ')} from ${obj.kind} ${name}: it has the name of an item the operator renders, so that item could not be applied`;
+  log.info({ kind: obj.kind, name, removed }, `Removed conflicting list items of ${obj.kind}`);
+  deps.events.record(neuron, 'Normal', 'ListItemsRepaired', message);
+}
+
+/**
+ * One error for every child that failed: the first that is retried with backoff decides how the
+ * work queue treats the reconcile (errors.ts), and the message names each failure.
+ */
+export function childrenFailed(failures: readonly ChildFailure[]): unknown {
+  const errors = failures.flatMap((f) => (f.error === undefined ? [] : [f.error]));
+  const only = errors[0];
+  if (failures.length === 1 && only !== undefined) return only;
+  const decides = errors.find((e) => requeueFor(e) === 'backoff') ?? only;
+  const code = decides instanceof OperatorError ? decides.code : OperatorErrorCode.Unexpected;
+  const messages = failures.map((f) => (f.error === undefined ? (f.held ?? '') : errorMessage(f.error)));
+  const status = decides instanceof OperatorError ? decides.status : undefined;
+  return new OperatorError(code, `${failures.length} children not applied: ${messages.join('; ')}`, {
+    cause: new AggregateError(errors),
+    ...(status !== undefined ? { status } : {}),
+  });
+}
+
+function hasReplicas(obj: KubernetesObject): boolean {
+  return (obj as V1Deployment).spec?.replicas !== undefined;
+}

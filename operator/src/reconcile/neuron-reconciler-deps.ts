@@ -1,0 +1,26 @@
+import type { Hal9Cluster, Neuron, RenderNeuron } from '../api-types.ts';
+import type { Clock } from '../controller/clock.ts';
+import type { ObjectReader } from '../controller/object-reader.ts';
+import type { EventRecorder } from '../events/recorder.ts';
+import type { NeuronPodLister } from '../kube/pod-lister.ts';
+import type { KubeWriter } from '../kube/writer.ts';
+import type { Logger } from '../logger.ts';
+import type { ChildKind, ChildReader } from './child-kinds.ts';
+
+export interface NeuronReconcilerDeps {
+  readonly neurons: ObjectReader<Neuron>;
+  readonly clusters: ObjectReader<Hal9Cluster>;
+  readonly children: Readonly<Record<ChildKind, ChildReader>>;
+  readonly render: RenderNeuron;
+  readonly writer: KubeWriter;
+  readonly events: EventRecorder;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly operatorNamespace?: string;
+  readonly onParallelism?: (namespace: string, neuron: string, value: number | undefined) => void;
+  readonly onApplySkipped?: (kind: string) => void;
+  /** The Neuron's pods, read while its rollout is incomplete to say why they do not run. */
+  readonly listPods?: NeuronPodLister;
+  /** Give each Neuron an ownerReference to its Hal9Cluster (--neuron-cluster-owner, the default). */
+  readonly clusterOwner?: boolean;
+}
