@@ -14,6 +14,7 @@ import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
 import { closeServer, listenAll } from './http/listen.ts';
 import { createProbeServer } from './http/probe-server.ts';
+import { createLiveClusterReader } from './kube/cluster-reader.ts';
 import { apiResourceServed } from './kube/discovery.ts';
 import {
   childSources,
@@ -147,6 +148,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
             ),
           }),
         writer,
+        readCluster: createLiveClusterReader(kc),
         events,
         clock,
         logger,

@@ -2,6 +2,7 @@ import type { Hal9Cluster, Neuron, RenderNeuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
+import type { LiveClusterReader } from '../kube/cluster-reader.ts';
 import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
@@ -23,4 +24,6 @@ export interface NeuronReconcilerDeps {
   readonly listPods?: NeuronPodLister;
   /** Give each Neuron an ownerReference to its Hal9Cluster (--neuron-cluster-owner, the default). */
   readonly clusterOwner?: boolean;
+  /** The cluster as the apiserver holds it: the uid an ownerReference names is never a cache's. */
+  readonly readCluster: LiveClusterReader;
 }

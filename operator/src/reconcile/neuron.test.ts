@@ -37,6 +37,8 @@ function setup(
     /** Caches of other kinds (default: empty). */
     children?: Partial<Record<ChildKind, ChildReader>>;
     clusterOwner?: boolean;
+    /** The Hal9Cluster the apiserver holds now (default: the cached one). */
+    liveCluster?: Hal9Cluster | undefined;
   } = {},
 ) {
   const applied: KubernetesObject[] = [];
@@ -88,6 +90,7 @@ function setup(
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
+    readCluster: async () => ('liveCluster' in o ? o.liveCluster : cluster),
   });
   return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches };
 }
@@ -172,6 +175,26 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
     expect(ownerApplies(t.applied).map((o) => o.metadata?.ownerReferences?.[0]?.uid)).toEqual([
       'cluster-uid-1',
     ]);
+  });
+
+  it('names the uid the apiserver holds, not a cache’s copy of a cluster deleted and re-created meanwhile', async () => {
+    // The garbage collector deletes a Neuron whose owner uid no longer exists: the cached uid would
+    // have the Neuron deleted a second after the user re-applied it.
+    const recreated = { ...cluster(), metadata: { ...cluster().metadata, uid: 'cluster-uid-2' } };
+    const t = setup([aNeuron('a')], cluster(), { liveCluster: recreated });
+    await t.reconcile(`${testNamespace}/a`);
+    expect(ownerApplies(t.applied).map((o) => o.metadata?.ownerReferences?.[0]?.uid)).toEqual([
+      'cluster-uid-2',
+    ]);
+  });
+
+  it('is not added for a cluster that is gone or being deleted (the cache has not seen it yet)', async () => {
+    const deleting = { ...cluster(), metadata: { ...cluster().metadata, deletionTimestamp: new Date() } };
+    for (const live of [undefined, deleting]) {
+      const t = setup([aNeuron('a')], cluster(), { liveCluster: live });
+      await t.reconcile(`${testNamespace}/a`);
+      expect(ownerApplies(t.applied)).toEqual([]);
+    }
   });
 
   it('is not added with --no-neuron-cluster-owner (Argo CD never prunes an object that has owners)', async () => {
