@@ -32,6 +32,7 @@ import { controllerObserver, createMetrics, queueObserver } from './metrics/metr
 import { type ChildKind, childKinds, optionalChildApis } from './reconcile/child-kinds.ts';
 import { clusterReconciler } from './reconcile/cluster.ts';
 import { clusterAccess, secretCreator } from './reconcile/cluster-access.ts';
+import { DepartedPeers } from './reconcile/departed-peers.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
 import { privilegedPolicy } from './render/tuning.ts';
@@ -121,6 +122,9 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const clusterQueue = queue('hal9cluster');
   let controllersStarted = false;
   const handlers = watchHandlers(neurons, { neurons: neuronQueue, clusters: clusterQueue });
+  // Before the handlers that reconcile the Neurons naming a deleted one: they render it still.
+  const departedPeers = new DepartedPeers(clock);
+  neurons.on({ add: (n) => departedPeers.added(n), delete: (n) => departedPeers.deleted(n) });
   neurons.on(handlers.neuron);
   clusters.on(handlers.cluster);
   for (const k of childKinds) children[k].on(handlers.child(k));
@@ -149,6 +153,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           }),
         writer,
         readCluster: createLiveClusterReader(kc),
+        departedPeers,
         events,
         clock,
         logger,

@@ -210,6 +210,33 @@ describe('changes', () => {
     );
   });
 
+  it('rolls nothing upstream when a peer is deleted and re-created (how a Neuron moves to another cluster)', async () => {
+    await apply([
+      aCluster('move'),
+      aNeuron('move-lead', 'move', { layer: 'L3', forwardConnections: ['move-worker'] }),
+      aNeuron('move-worker', 'move'),
+    ]);
+    await Promise.all(['move-lead', 'move-worker'].map((n) => waitForNeuronReady(r, n)));
+    const before = await r.deployment('move-lead');
+    const uid = (await r.neuron('move-worker'))?.metadata?.uid;
+    await kubectl(['delete', 'neuron', 'move-worker', '-n', ns, '--wait=true']);
+    await apply([aNeuron('move-worker', 'move')]);
+    await waitFor(
+      'move-worker re-created and Ready',
+      async () => {
+        const n = await r.neuron('move-worker');
+        return n?.metadata?.uid !== uid && condition(n, 'Ready')?.status === 'True' ? n : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    // Both changes reconciled move-lead (its peer went, then came): neither changed its configuration.
+    const after = await r.deployment('move-lead');
+    expect(after?.metadata?.generation).toBe(before?.metadata?.generation);
+    expect(after?.spec?.template?.metadata?.annotations).toEqual(
+      before?.spec?.template?.metadata?.annotations,
+    );
+  });
+
   it('makes no changes while paused and says so in the status', async () => {
     await kubectl(['annotate', 'neuron', 'orphan', '-n', ns, 'hal9.ai/paused=true']);
     await patchNeuron('orphan', { spec: { performance: { maxConcurrentSignals: 20 } } });

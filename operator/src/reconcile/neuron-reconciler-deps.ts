@@ -7,6 +7,7 @@ import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import type { ChildKind, ChildReader } from './child-kinds.ts';
+import type { DepartedPeers } from './departed-peers.ts';
 
 export interface NeuronReconcilerDeps {
   readonly neurons: ObjectReader<Neuron>;
@@ -24,6 +25,8 @@ export interface NeuronReconcilerDeps {
   readonly listPods?: NeuronPodLister;
   /** Give each Neuron an ownerReference to its Hal9Cluster (--neuron-cluster-owner, the default). */
   readonly clusterOwner?: boolean;
+  /** Neurons deleted moments ago, still rendered as peers of those naming them (departed-peers.ts). */
+  readonly departedPeers?: DepartedPeers;
   /** The cluster as the apiserver holds it: the uid an ownerReference names is never a cache's. */
   readonly readCluster: LiveClusterReader;
 }

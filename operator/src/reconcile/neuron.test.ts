@@ -13,6 +13,7 @@ import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
+import { DepartedPeers, PEER_GRACE_MS } from './departed-peers.ts';
 import { FIRST_ROLLOUT_WAIT_MS } from './first-rollout.ts';
 import { neuronReconciler } from './neuron.ts';
 
@@ -39,6 +40,8 @@ function setup(
     clusterOwner?: boolean;
     /** The Hal9Cluster the apiserver holds now (default: the cached one). */
     liveCluster?: Hal9Cluster | undefined;
+    departedPeers?: DepartedPeers;
+    clock?: FakeClock;
   } = {},
 ) {
   const applied: KubernetesObject[] = [];
@@ -87,7 +90,8 @@ function setup(
     },
     writer,
     events: { record: () => {} },
-    clock: new FakeClock(),
+    clock: o.clock ?? new FakeClock(),
+    ...(o.departedPeers ? { departedPeers: o.departedPeers } : {}),
     logger: pino({ level: 'silent' }),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
     readCluster: async () => ('liveCluster' in o ? o.liveCluster : cluster),
@@ -158,6 +162,30 @@ describe('a new Neuron’s first rollout', () => {
     ]);
     await aged.reconcile(`${testNamespace}/a`);
     expect(aged.applied.map((o) => o.kind)).toContain('Deployment');
+  });
+});
+
+describe('a peer deleted moments ago', () => {
+  const remoteIds = (applied: KubernetesObject[]) => {
+    const configMap = applied.findLast((o) => o.kind === 'ConfigMap') as { data?: Record<string, string> };
+    return (
+      parseYaml(Object.values(configMap?.data ?? {})[0] ?? '') as { neurons: { id: string }[] }
+    ).neurons.map((n) => n.id);
+  };
+
+  it('is still rendered while its grace lasts (a re-created one changes nothing), then left out', async () => {
+    const clock = new FakeClock();
+    const departedPeers = new DepartedPeers(clock);
+    departedPeers.deleted(aNeuron('worker', { layer: 'L2' }));
+    const t = setup([aNeuron('lead', { layer: 'L3', forwardConnections: ['worker'] })], undefined, {
+      clock,
+      departedPeers,
+    });
+    expect(await t.reconcile(`${testNamespace}/lead`)).toEqual({ requeueAfterMs: PEER_GRACE_MS });
+    expect(remoteIds(t.applied)).toEqual(['lead', 'worker']);
+    clock.advance(PEER_GRACE_MS);
+    expect(await t.reconcile(`${testNamespace}/lead`)).toBeUndefined();
+    expect(remoteIds(t.applied)).toEqual(['lead']);
   });
 });
 

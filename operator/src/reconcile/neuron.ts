@@ -71,7 +71,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     // current generation, or a cluster change would look rolled out before any Deployment changed.
     const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };
     let rendered: ReturnType<RenderNeuron>;
-    const peers = connectedPeers(deps.neurons, neuron, clusterName);
+    const { peers, graceLeftMs } = connectedPeers(deps.neurons, neuron, clusterName, deps.departedPeers);
     const render = (n: Neuron) =>
       deps.render({
         cluster,
@@ -173,6 +173,10 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     if (failureError) throw failureError;
     // A held first rollout goes on when a peer appears (its watch event) or, at the latest, here.
     if (hold) return { requeueAfterMs: hold.retryAfterMs };
-    return incomplete && deps.listPods ? { requeueAfterMs: rolloutRecheckMs } : undefined;
+    // A deleted peer still rendered (departed-peers.ts) is left out once its grace is over.
+    const recheck = [graceLeftMs, incomplete && deps.listPods ? rolloutRecheckMs : undefined].filter(
+      (ms) => ms !== undefined,
+    );
+    return recheck.length > 0 ? { requeueAfterMs: Math.min(...recheck) } : undefined;
   };
 }
