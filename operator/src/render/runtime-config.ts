@@ -47,7 +47,7 @@ const sloShedding = (spec: EffectiveNeuronSpec): boolean =>
   spec.autoscaling.parallelism.enabled && spec.autoscaling.parallelism.shedLateSignals;
 
 /**
- * The retry keys as the runtime accepts them (runtime/src/config/parse.ts): one retry layer, since
+ * The retry keys as the runtime accepts them (runtime/src/config/claude.ts): one retry layer, since
  * retries are not stacked (the SDK's `maxRetries` turns the runtime's `retry.maxRetries` off), and a
  * backoff base within its ceiling. The CRD default `retry.maxRetries: 2`, or a Neuron's override merged
  * over its cluster's values, can break either: repaired here, each repair a warning.

@@ -578,8 +578,8 @@ describe('parseConfig over generated documents', () => {
   });
 });
 
-// Minimal inputs the properties found in parse.ts; each case fails today and passes once fixed there.
-describe('parseConfig: pending fixes (expected to fail until parse.ts is changed)', () => {
+// Minimal inputs the properties above once found: each is refused with every problem naming its field.
+describe('parseConfig: inputs the properties found', () => {
   const rejectsWithFields = (f: () => unknown) => {
     try {
       f();

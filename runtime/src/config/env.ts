@@ -1,0 +1,41 @@
+import { isObj, type Obj } from './section.ts';
+
+/** Environment variables that override single values (read by the composition root, passed in here). */
+export interface ConfigEnv {
+  readonly PORT?: string;
+  readonly HOST?: string;
+  readonly HAL9_MODE?: string;
+  readonly HAL9_MAX_CONCURRENT_SIGNALS?: string;
+  readonly ANTHROPIC_BASE_URL?: string;
+  readonly HAL9_AUTH_TOKEN?: string;
+  readonly HAL9_AUTH_TOKEN_FILE?: string;
+  readonly HAL9_API_KEYS_FILE?: string;
+  readonly HAL9_PEER_TOKEN_FILE?: string;
+  readonly HAL9_API_KEY_FILE?: string;
+  readonly KUBERNETES_SERVICE_HOST?: string;
+}
+
+export function applyEnv(doc: Obj, env: ConfigEnv): Obj {
+  const out: Obj = structuredClone(doc);
+  // An absent or empty section takes the override; a section of the wrong type keeps its value (so
+  // section() reports it) and the override goes nowhere.
+  const sub = (k: string): Obj => {
+    if (out[k] === undefined || out[k] === null) out[k] = {};
+    return isObj(out[k]) ? out[k] : {};
+  };
+  const asNumber = (v: string) => (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+  if (env.PORT) sub('server').port = asNumber(env.PORT);
+  if (env.HOST) sub('server').host = env.HOST;
+  // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
+  else if (env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '0.0.0.0';
+  if (env.HAL9_AUTH_TOKEN) sub('server').auth_token = env.HAL9_AUTH_TOKEN;
+  if (env.HAL9_AUTH_TOKEN_FILE) sub('server').auth_token_file = env.HAL9_AUTH_TOKEN_FILE;
+  if (env.HAL9_API_KEYS_FILE) sub('server').api_keys_file = env.HAL9_API_KEYS_FILE;
+  if (env.HAL9_PEER_TOKEN_FILE) sub('server').peer_token_file = env.HAL9_PEER_TOKEN_FILE;
+  if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;
+  if (env.ANTHROPIC_BASE_URL) sub('claude').base_url = env.ANTHROPIC_BASE_URL;
+  if (env.HAL9_API_KEY_FILE) sub('claude').api_key_file = env.HAL9_API_KEY_FILE;
+  if (env.HAL9_MAX_CONCURRENT_SIGNALS)
+    sub('performance').max_concurrent_signals = asNumber(env.HAL9_MAX_CONCURRENT_SIGNALS);
+  return out;
+}
