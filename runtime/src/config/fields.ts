@@ -15,47 +15,24 @@ function show(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
-export function int(
-  ctx: Ctx,
-  o: Obj,
-  path: string,
-  key: string,
-  def: number,
-  min: number,
-  max: number,
-): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    ctx.problems.push({
-      field: join(path, key),
-      message: `must be an integer from ${min} to ${max} (got ${show(v)})`,
-    });
-    return def;
-  }
-  return v;
-}
+/** A number within [min, max] that `valid` accepts (`kind` names it in the problem). */
+const bounded =
+  (kind: string, valid: (v: number) => boolean) =>
+  (ctx: Ctx, o: Obj, path: string, key: string, def: number, min: number, max: number): number => {
+    const v = o[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !valid(v) || v < min || v > max) {
+      ctx.problems.push({
+        field: join(path, key),
+        message: `must be ${kind} from ${min} to ${max} (got ${show(v)})`,
+      });
+      return def;
+    }
+    return v;
+  };
 
-export function num(
-  ctx: Ctx,
-  o: Obj,
-  path: string,
-  key: string,
-  def: number,
-  min: number,
-  max: number,
-): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    ctx.problems.push({
-      field: join(path, key),
-      message: `must be a number from ${min} to ${max} (got ${show(v)})`,
-    });
-    return def;
-  }
-  return v;
-}
+export const int = bounded('an integer', Number.isInteger);
+export const num = bounded('a number', Number.isFinite);
 
 export function str(ctx: Ctx, o: Obj, path: string, key: string, def: string, maxLen = 65_536): string {
   const v = o[key];
