@@ -100,9 +100,42 @@ describe('createPrometheusClient', () => {
     expect((err as Error).message).toContain('parse error at char 5');
   });
 
-  it('reports a body that is not the API’s JSON', async () => {
-    const { url } = await promStub(() => ({ status: 502, body: '<html>bad gateway</html>' }));
-    await expect(createPrometheusClient({ url }).query('up')).rejects.toThrow(/HTTP 502.*not JSON/);
+  it('reports a body that is not the API’s JSON by its type and size, never its content', async () => {
+    // The URL is a custom resource's: whatever answers there would be published in the status.
+    const { url } = await promStub(() => ({ status: 200, body: 'SECRET-INTERNAL-DATA token=abc123' }));
+    const err = (await createPrometheusClient({ url })
+      .query('up')
+      .catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      /HTTP 200 with an answer that is not the Prometheus API's JSON \(application\/json, 33 bytes\)/,
+    );
+    expect(err.message).not.toContain('SECRET');
+    const other = await (await promStub(() => ({ status: 401, body: { error: 'SECRET-INTERNAL-DATA' } })))
+      .url;
+    const e2 = (await createPrometheusClient({ url: other })
+      .query('up')
+      .catch((e: unknown) => e)) as Error;
+    expect(e2.message).toContain("HTTP 401 with JSON that is not the Prometheus API's answer");
+    expect(e2.message).not.toContain('SECRET');
+  });
+
+  it('stops reading an answer over its limit (an endless body) and says so', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const more = () => {
+        while (res.write(chunk));
+      };
+      res.on('drain', more);
+      more();
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await expect(createPrometheusClient({ url, maxBytes: 1024 * 1024 }).query('up')).rejects.toThrow(
+      /HTTP 200 with an answer over 1048576 bytes/,
+    );
+    server.closeAllConnections();
   });
 
   it('reports an unreachable Prometheus', async () => {

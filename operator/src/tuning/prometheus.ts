@@ -1,4 +1,5 @@
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { readBounded } from './bounded-body.ts';
 import type { Observation } from './decide.ts';
 
 // A small client of the Prometheus HTTP API (instant queries only) and the PromQL that turns a
@@ -23,7 +24,16 @@ export interface PrometheusClientOptions {
   readonly timeoutMs?: number;
   /** Injected for tests; global fetch (undici) by default. */
   readonly fetch?: typeof fetch;
+  /** The most of an answer read (default PROMETHEUS_MAX_ANSWER_BYTES). */
+  readonly maxBytes?: number;
 }
+
+/**
+ * The largest answer read from a Prometheus. Each query returns one sample per Neuron or pod (a few
+ * KB); the URL comes from a custom resource, and whatever answers it (an endless body) would
+ * otherwise be buffered whole.
+ */
+export const PROMETHEUS_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 interface ApiBody {
   status?: string;
@@ -51,13 +61,22 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
           body: new URLSearchParams({ query: expr }),
           signal: AbortSignal.timeout(timeoutMs),
         });
-        const text = await res.text();
+        const max = o.maxBytes ?? PROMETHEUS_MAX_ANSWER_BYTES;
+        const { text, truncated } = await readBounded(res, max);
+        if (truncated)
+          throw fail(`HTTP ${res.status} with an answer over ${max} bytes`, { status: res.status });
         try {
           body = JSON.parse(text) as ApiBody;
         } catch {
-          throw fail(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, {
-            status: res.status,
-          });
+          // Never the body itself: the URL is a custom resource's, and what answers there (any HTTP
+          // service the operator can reach) would be published in the Neuron's status.
+          const type = (res.headers.get('content-type') ?? 'no content type').slice(0, 100);
+          throw fail(
+            `HTTP ${res.status} with an answer that is not the Prometheus API's JSON (${type}, ${Buffer.byteLength(text)} bytes)`,
+            {
+              status: res.status,
+            },
+          );
         }
       } catch (err) {
         if (err instanceof OperatorError) throw err;
@@ -69,8 +88,14 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
         throw fail(`unreachable (${why})`, { cause: err });
       }
       if (body.status !== 'success') {
+        // Prometheus' own error (a PromQL parse error says where) is kept, bounded; an answer that
+        // is not the API's shape says nothing of its content.
+        const own = body.status === 'error' && typeof body.error === 'string';
+        const type = typeof body.errorType === 'string' ? `, ${body.errorType.slice(0, 40)}` : '';
         throw fail(
-          `query failed (HTTP ${res.status}${body.errorType ? `, ${body.errorType}` : ''}): ${body.error ?? 'no error message'}`,
+          own
+            ? `query failed (HTTP ${res.status}${type}): ${body.error!.slice(0, 300)}`
+            : `HTTP ${res.status} with JSON that is not the Prometheus API's answer`,
           { status: res.status },
         );
       }

@@ -487,10 +487,18 @@ describe('the parallelism tuner', () => {
     ]);
   });
 
-  it('reads each Neuron once a pass and stops asking a Prometheus that cannot be reached', async () => {
-    const names = Array.from({ length: 8 }, (_, i) => `impl-${i + 1}`);
+  it('reads each Neuron once a pass and stops asking a Prometheus server that cannot be reached, whatever the path', async () => {
+    // Each Neuron names its own path on the one server: the URLs are custom resources', and a
+    // server that does not answer is known down for the pass by its origin, not per URL.
+    const names = Array.from({ length: 24 }, (_, i) => `impl-${i + 1}`);
     const h = harness({
-      neurons: names.map((n) => aNeuron(n, {}, { status: { parallelism: { current: 8 } } })),
+      neurons: names.map((n) =>
+        aNeuron(
+          n,
+          { autoscaling: { parallelism: { prometheusURL: `http://prometheus:9090/${n}` } } },
+          { status: { parallelism: { current: 8 } } },
+        ),
+      ),
       pods: [],
     });
     h.setMetrics(
@@ -500,9 +508,9 @@ describe('the parallelism tuner', () => {
       ),
     );
     await h.tuner.tick();
-    // Four Neurons at a time; each asked its six queries once (not once for parallelism and again
-    // for replicas), and once those failed the other four were told the same without a query.
-    expect(h.queries).toHaveLength(4 * 6);
+    // Sixteen Neurons at a time; each asked its six queries once (not once for parallelism and
+    // again for replicas), and once those failed the other eight were told the same without a query.
+    expect(h.queries).toHaveLength(16 * 6);
     for (const n of names)
       expect(tunedCondition(h.status(n))).toMatchObject({
         reason: 'MetricsUnavailable',
@@ -517,7 +525,7 @@ describe('the parallelism tuner', () => {
     );
     h.clock.advance(2_000);
     await h.tuner.tick();
-    expect(h.queries).toHaveLength(8 * 6);
+    expect(h.queries).toHaveLength(24 * 6);
   });
 
   it('does not hold pod-sourced Neurons behind a Prometheus that is slow to answer', async () => {

@@ -81,8 +81,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   };
 
   /**
-   * One read of a Neuron's Prometheus; undefined when no URL is set. A URL that could not be
-   * reached (no HTTP answer in time) goes into `down`, for the rest of the pass.
+   * One read of a Neuron's Prometheus; undefined when no URL is set. A server that could not be
+   * reached (no HTTP answer in time) goes into `down` by its origin, for the rest of the pass: the
+   * URLs are custom resources', and many paths on one server that does not answer would each cost
+   * the read's whole timeout.
    */
   const readPrometheus = async (
     s: PrometheusSource,
@@ -93,7 +95,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       return { collected: await collect(promFor(s.url), s.series, s.window) };
     } catch (err) {
       const error = errorMessage(err);
-      if (err instanceof OperatorError && err.status === undefined) down.set(s.url, error);
+      if (err instanceof OperatorError && err.status === undefined) down.set(originOf(s.url), error);
       return { error };
     }
   };
@@ -328,7 +330,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const key = JSON.stringify([s.url, s.series, s.window]);
       let r = reads.get(key);
       if (!r) {
-        r = s.url && down.has(s.url) ? Promise.resolve({ error: down.get(s.url)! }) : readPrometheus(s, down);
+        const known = s.url ? down.get(originOf(s.url)) : undefined;
+        r = known !== undefined ? Promise.resolve({ error: known }) : readPrometheus(s, down);
         reads.set(key, r);
       }
       return r;
@@ -434,9 +437,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         concurrency,
         pass,
       ),
+      // Wider: a Prometheus read waits on a server (up to its timeout), not on this process.
       pool(
         list.filter((t) => !t.fromPods),
-        concurrency,
+        concurrency * 4,
         pass,
       ),
     ]);
@@ -462,6 +466,15 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       await Promise.all(inFlight.values());
     },
   };
+}
+
+/** A URL's scheme, host and port (the URL itself when it does not parse: it is then its own server). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 /** A condition of the Neuron's live status, as the tuner would write it. */
