@@ -43,6 +43,42 @@ describe('runtime configuration', () => {
     );
   });
 
+  it('refuses a claude.baseURL the CRD admits but the runtime refuses at start, and only those', () => {
+    for (const baseURL of [
+      'http://x:99999',
+      'http://%zz',
+      'http://a^b',
+      'http://[::1',
+      'https://a|b',
+      'http://fake-api:8080',
+      'https://api.example.com/v1/',
+      'http://[::1]:9000',
+    ]) {
+      const neuron = aNeuron('impl-1', { claude: { baseURL } });
+      let rendered: string | undefined;
+      let refusal: unknown;
+      try {
+        rendered = renderNeuron({ cluster: aHal9Cluster(), neuron, peers: [neuron] }).runtimeConfig;
+      } catch (e) {
+        refusal = e;
+      }
+      // Refused by render exactly when the runtime would refuse the rendered file.
+      const runtimeRefuses = (() => {
+        try {
+          parseConfigText(`claude:\n  base_url: ${JSON.stringify(baseURL)}\n`);
+          return false;
+        } catch {
+          return true;
+        }
+      })();
+      expect(refusal !== undefined, baseURL).toBe(runtimeRefuses);
+      if (refusal) {
+        expect(refusal, baseURL).toBeInstanceOf(RenderRefusedError);
+        expect((refusal as Error).message).toContain('is not a URL the runtime accepts');
+      } else expect(() => parseConfigText(rendered!), baseURL).not.toThrow();
+    }
+  });
+
   it('hosts the neuron locally and its connections as remote neurons behind their Services', () => {
     const doc = parse(renderOf('design-1').runtimeConfig);
     expect(doc.cluster).toEqual({ name: 'hal9' });

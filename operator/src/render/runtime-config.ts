@@ -160,6 +160,20 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
   };
 }
 
+/**
+ * The runtime's own test of claude.base_url (runtime/src/config/fields.ts `url`): the CRD's pattern
+ * admits values such as `http://x:99999` or `http://a^b` that it refuses at start, and a pod that
+ * refuses its configuration never becomes ready.
+ */
+function runtimeTakesURL(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** Renders the runtime's configuration file for one neuron hosted in its own pods. */
 export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const { entries, missing } = remoteNeurons(input);
@@ -185,6 +199,12 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   ];
   // A configuration the runtime (or the apiserver) would refuse is never rolled out: the reconcile
   // fails with this message (RenderFailed) and the running pods keep the last good one.
+  const baseURL = input.spec.claude.baseURL;
+  if (baseURL && !runtimeTakesURL(baseURL)) {
+    throw new RenderRefusedError(
+      `claude.baseURL ${JSON.stringify(baseURL.slice(0, 300))} is not a URL the runtime accepts (an http or https URL as a WHATWG URL parser reads it): fix its host, its port (at most 65535) or its percent-escapes`,
+    );
+  }
   if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {
     throw new RenderRefusedError(
       'claude.mode is api but neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef: the runtime would refuse to start without an API key. Set claude.apiKeySecretRef, or claude.mode: mock',

@@ -1,6 +1,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { computeNeuronStatus, type NeuronStatusInput } from './neuron-status.ts';
+import {
+  computeNeuronStatus,
+  joinWarnings,
+  type NeuronStatusInput,
+  WARNING_MESSAGE_MAX,
+} from './neuron-status.ts';
 import { statusUpToDate } from './up-to-date.ts';
 
 function aDeployment(
@@ -197,5 +202,24 @@ describe('computeNeuronStatus', () => {
     // A new generation of the cluster is one write, even when nothing else changed.
     const newCluster = computeNeuronStatus(anInput({ existing: first, clusterGeneration: 6 }));
     expect(statusUpToDate(newCluster, first)).toBe(false);
+  });
+});
+
+describe('joinWarnings', () => {
+  it('joins warnings whole up to the limit, then counts the rest', () => {
+    expect(joinWarnings(['a', 'b'])).toBe('a; b');
+    const many = Array.from(
+      { length: 64 },
+      (_, i) => `connection ${'x'.repeat(60)}-${i}: no Neuron of that name`,
+    );
+    const joined = joinWarnings(many);
+    expect(joined.length).toBeLessThanOrEqual(WARNING_MESSAGE_MAX);
+    const kept = joined.split('; ').filter((w) => w.startsWith('connection')).length;
+    expect(joined).toMatch(new RegExp(`; and ${64 - kept} more warnings$`));
+    expect(kept).toBeGreaterThan(30);
+    // One warning longer than the limit is cut, and still says how many follow.
+    const one = joinWarnings(['y'.repeat(10_000), 'z']);
+    expect(one.length).toBeLessThanOrEqual(WARNING_MESSAGE_MAX);
+    expect(one).toMatch(/…; and 1 more warnings$/);
   });
 });

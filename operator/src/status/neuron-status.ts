@@ -210,12 +210,35 @@ function warningCondition(rendered: readonly KubernetesObject[], warnings: reado
       ConditionType.Warning,
       'True',
       Reason.PrivilegedInitContainers,
-      [msg, ...warnings].join('; '),
+      joinWarnings([msg, ...warnings]),
     );
   }
   if (warnings.length > 0)
-    return cond(ConditionType.Warning, 'True', Reason.RenderWarnings, warnings.join('; '));
+    return cond(ConditionType.Warning, 'True', Reason.RenderWarnings, joinWarnings(warnings));
   return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
+}
+
+/** The longest Warning message: `kubectl describe` stays readable, the rest are counted. */
+export const WARNING_MESSAGE_MAX = 4096;
+
+/**
+ * Warnings joined by "; ", whole ones only, up to WARNING_MESSAGE_MAX characters, then how many
+ * were left out (64 missing connections with long names made a 24,000-character message).
+ */
+export function joinWarnings(warnings: readonly string[]): string {
+  const all = warnings.join('; ');
+  if (all.length <= WARNING_MESSAGE_MAX) return all;
+  const budget = WARNING_MESSAGE_MAX - 40; // room for "; and N more warnings"
+  const kept: string[] = [];
+  let length = 0;
+  for (const w of warnings) {
+    const added = (kept.length > 0 ? 2 : 0) + w.length;
+    if (length + added > budget) break;
+    kept.push(w);
+    length += added;
+  }
+  if (kept.length === 0) kept.push(`${warnings[0]!.slice(0, budget - 1)}…`);
+  return `${kept.join('; ')}; and ${warnings.length - kept.length} more warnings`;
 }
 
 interface PodTemplateHolder {
