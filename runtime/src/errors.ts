@@ -9,7 +9,10 @@ export const ErrorCodes = {
   UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
   URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
-  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message: "The request headers are larger than the limit (Node's --max-http-header-size)",
+  },
   CLIENT_TIMEOUT: {
     status: 408,
     message: 'The request was not received in time (server.headers_timeout_ms, server.request_timeout_ms)',

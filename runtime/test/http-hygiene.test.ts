@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RuntimeProcess, spawnRuntime } from './support/process.ts';
@@ -14,11 +15,17 @@ afterEach(async () => {
   proc = undefined;
 });
 
-/** Sends raw bytes and returns the raw HTTP answer (the connection is closed by either side). */
-function raw(url: string, bytes: string): Promise<string> {
+/**
+ * Sends raw bytes (each part in a write of its own, the next once the previous one is flushed) and
+ * returns the raw HTTP answer (the connection is closed by either side).
+ */
+function raw(url: string, ...parts: string[]): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const s = connect(Number(port), hostname, () => s.write(bytes));
+    const next = (i: number) => {
+      if (i < parts.length) s.write(parts[i]!, () => next(i + 1));
+    };
+    const s = connect(Number(port), hostname, () => next(0));
     let out = '';
     s.on('data', (d) => {
       out += d;
@@ -46,14 +53,46 @@ describe('HTTP hygiene', () => {
     expect(JSON.stringify(unknown.body).length).toBeLessThan(400);
   });
 
-  it('answers malformed HTTP and oversized headers in the catalogue format', async () => {
+  it('answers malformed HTTP in the catalogue format', async () => {
     rt = await startRuntime();
     const short = await raw(rt.url, 'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}');
     expect(short).toMatch(/^HTTP\/1\.1 400/);
     expect(jsonOf(short).error.code).toBe('INVALID_REQUEST');
-    const big = await raw(rt.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(big).toMatch(/^HTTP\/1\.1 431/);
-    expect(jsonOf(big).error.code).toBe('HEADERS_TOO_LARGE');
+  });
+
+  it("answers oversized headers 431 and a request line that alone passes the header limit 414, naming Node's limit and how to raise it", async () => {
+    rt = await startRuntime();
+    const limit = `${maxHeaderSize} bytes for the request line and headers together (Node's --max-http-header-size; NODE_OPTIONS=--max-http-header-size=<bytes> raises it)`;
+    const headers = [
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'v'.repeat(50)}\r\n`).join('')}\r\n`,
+    ];
+    for (const request of headers) {
+      const answer = await raw(rt.url, request);
+      expect(answer).toMatch(/^HTTP\/1\.1 431/);
+      expect(jsonOf(answer).error).toEqual({
+        code: 'HEADERS_TOO_LARGE',
+        message: `the request headers are larger than the limit of ${limit}`,
+      });
+    }
+    // A long query string: in one write, split over two, longer than one read of the socket, and as
+    // the second request of a kept-alive connection.
+    const url = (n: number) => `/healthz?q=${'a'.repeat(n)}`;
+    const lines = [
+      [`GET ${url(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      [`GET ${url(10_000)}`, `${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      [`GET ${url(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      [`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET ${url(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+    ];
+    for (const parts of lines) {
+      const answer = await raw(rt.url, ...parts);
+      expect(answer).toMatch(/HTTP\/1\.1 414/);
+      expect(jsonOf(answer.slice(answer.lastIndexOf('HTTP/1.1 '))).error).toEqual({
+        code: 'URI_TOO_LONG',
+        message: `the URL is longer than the limit of ${limit}`,
+        field: 'url',
+      });
+    }
   });
 
   it('answers a request that stalls with 408 CLIENT_TIMEOUT, and closes idle connections without a word', async () => {

@@ -131,7 +131,8 @@ describe('fallback models', () => {
 describe('tokens and cost', () => {
   const usage = {
     input_tokens: 1000,
-    output_tokens: 500,
+    // At most the call's max_tokens (64 here): a count past it fails the call.
+    output_tokens: 50,
     cache_read_input_tokens: 2000,
     cache_creation_input_tokens: 100,
   };
@@ -145,14 +146,14 @@ describe('tokens and cost', () => {
       message(req.body.system[0].text === 'You are lead.' ? 'FORWARD_TO: impl-1' : 'RESULT: done', usage),
     );
     const res = await rt.post('/v1/signals', { content: 'x' });
-    // (1000×3 + 500×15 + 2000×0.3 + 100×3.75) / 1e6 USD, cache prices derived from the input price.
-    const each = (1000 * 3 + 500 * 15 + 2000 * 0.3 + 100 * 3.75) / 1e6;
+    // (1000×3 + 50×15 + 2000×0.3 + 100×3.75) / 1e6 USD, cache prices derived from the input price.
+    const each = (1000 * 3 + 50 * 15 + 2000 * 0.3 + 100 * 3.75) / 1e6;
     expect(res.body.trace[0]).toMatchObject({
       model: 'claude-test-1',
-      usage: { input: 1000, output: 500, cacheRead: 2000, cacheCreation: 100 },
+      usage: { input: 1000, output: 50, cacheRead: 2000, cacheCreation: 100 },
     });
     expect(res.body.trace[0].costUsd).toBeCloseTo(each, 10);
-    expect(res.body.usage).toEqual({ input: 2000, output: 1000, cacheRead: 4000, cacheCreation: 200 });
+    expect(res.body.usage).toEqual({ input: 2000, output: 100, cacheRead: 4000, cacheCreation: 200 });
     expect(res.body.costUsd).toBeCloseTo(2 * each, 10);
     expect(await rt.metric('hal9_neuron_tokens_total', { neuron: 'lead', type: 'cache_read' })).toBe(2000);
     expect(await rt.metric('hal9_cost_usd_total', { neuron: 'impl-1', model: 'claude-test-1' })).toBeCloseTo(
@@ -201,7 +202,10 @@ describe('tokens and cost in cluster mode', () => {
       ),
     );
     const worker = await startRuntime(
-      apiDoc(fake, { neurons: designs.map((d) => neuron(d, 'L3')), claude: { prices: workerPrices } }),
+      apiDoc(fake, {
+        neurons: designs.map((d) => neuron(d, 'L3')),
+        claude: { max_tokens: 1000, prices: workerPrices },
+      }),
       { apiKey: 'k' },
     );
     started.push(worker);
@@ -211,7 +215,7 @@ describe('tokens and cost in cluster mode', () => {
           neuron('lead', 'L4', designs),
           ...designs.map((d) => neuron(d, 'L3', [], { endpoint: worker.url })),
         ],
-        claude: { prices },
+        claude: { max_tokens: 1000, prices },
       }),
       { apiKey: 'k' },
     );

@@ -300,7 +300,7 @@ const batching = [
   timeSeriesPanel({
     title: 'Queue depth',
     description:
-      'Signals waiting for an executor slot: total and the deepest single pod. Past max_queue_depth requests get 429.',
+      'Signals waiting for an executor slot or on a peer pod: total and the deepest single pod. Past max_queue_depth requests get 429.',
     unit: units.Short,
     min: 0,
     targets: [

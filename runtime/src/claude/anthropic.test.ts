@@ -6,13 +6,21 @@ import {
   hang,
   message,
   type Reply,
+  type Responder,
   raw,
   startFakeMessagesApi,
   text,
 } from '../../test/support/fake-messages-api.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
-import { AnswerHeaders, AnthropicBackend, createAnthropicClient, MAX_ANSWER_BYTES } from './anthropic.ts';
+import { MAX_ANSWER_DEPTH } from './answer-json.ts';
+import {
+  AnswerHeaders,
+  AnthropicBackend,
+  createAnthropicClient,
+  MAX_ANSWER_BYTES,
+  MAX_INPUT_TOKENS,
+} from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
 // dispatcher-based fetch must keep from undici's fetch (headers both ways, errors, aborts).
@@ -35,11 +43,14 @@ afterEach(async () => {
   agent = fake = undefined;
 });
 
-async function backend(timeoutMs = 30_000): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend }> {
+async function backend(
+  timeoutMs = 30_000,
+  apiKey = 'sk-test',
+): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend }> {
   fake = await startFakeMessagesApi();
   agent = new Agent({ connections: 2 });
   const client = createAnthropicClient({
-    apiKey: 'sk-test',
+    apiKey,
     baseURL: fake.url,
     timeoutMs,
     maxRetries: 0,
@@ -47,6 +58,24 @@ async function backend(timeoutMs = 30_000): Promise<{ fake: FakeMessagesApi; be:
   });
   return { fake, be: new AnthropicBackend(client, 'claude-sonnet-5-5', 64) };
 }
+
+// A key an upstream echoes back, and whether any four characters in a row of it (or of its letters
+// alone, as a filter keeping [a-z_] would leave them) stand in a text.
+const KEY = 'sk-ant-api03-Qx7vZk9wLm2PbT4hRjYc';
+const quotesKey = (text: string): boolean =>
+  [KEY, KEY.replace(/[^a-z_]/g, '')].some((k) =>
+    Array.from({ length: k.length - 3 }, (_, i) => k.slice(i, i + 4)).some((w) => text.includes(w)),
+  );
+
+/** A Messages answer (with `o` over its fields) for the fake to send as it is. */
+const answer = (o: Record<string, unknown>) => ({
+  id: 'msg_1',
+  type: 'message',
+  role: 'assistant',
+  content: [{ type: 'text', text: 'RESULT: x' }],
+  usage: { input_tokens: 1, output_tokens: 1 },
+  ...o,
+});
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -162,14 +191,6 @@ describe('AnthropicBackend over the Agent', () => {
 
   it('fails a crafted answer (token counts that are not non-negative integers, no content list) naming the field', async () => {
     const { fake, be } = await backend();
-    const answer = (o: Record<string, unknown>) => ({
-      id: 'msg_1',
-      type: 'message',
-      role: 'assistant',
-      content: [{ type: 'text', text: 'RESULT: x' }],
-      usage: { input_tokens: 1, output_tokens: 1 },
-      ...o,
-    });
     const cases: [Record<string, unknown>, string][] = [
       [{ usage: { input_tokens: 1, output_tokens: -500 } }, 'usage.output_tokens'],
       [{ usage: { input_tokens: '1000', output_tokens: 1 } }, 'usage.input_tokens'],
@@ -212,6 +233,148 @@ describe('AnthropicBackend over the Agent', () => {
       output: 1,
       cacheRead: 0,
       cacheCreation: 0,
+    });
+  });
+
+  it("shows an upstream error's type only when the API documents it: a type that echoes the key is `unknown`", async () => {
+    const { fake, be } = await backend(30_000, KEY);
+    fake.respond((req) => ({
+      kind: 'error',
+      status: 500,
+      type: String(req.headers.authorization),
+      message: `bad key ${req.headers.authorization}`,
+    }));
+
+    const e = await failure(be.complete(neuron, 'x'));
+
+    expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(e.message).toBe('model API answered 500 unknown (request req_fake_1)');
+    expect(quotesKey(e.message)).toBe(false);
+    // A documented type is shown.
+    fake.respond(apiError(403));
+    expect((await failure(be.complete(neuron, 'y'))).message).toBe(
+      'model API answered 403 permission_error (request req_fake_2)',
+    );
+  });
+
+  it('says what kind of body said to be JSON is not, and where, never quoting it (it can echo the key)', async () => {
+    const { fake, be } = await backend(30_000, KEY);
+    let body = '';
+    const echo =
+      (f: (key: string) => string): Responder =>
+      (req) => {
+        body = f(String(req.headers.authorization).slice('Bearer '.length));
+        return text(body, 'application/json');
+      };
+    // `{"denied": "` is 12 characters, the key 33.
+    const cases: [Responder, string][] = [
+      [
+        echo((k) => `${k} is not a valid key`),
+        'a character that cannot start JSON at position 0 of 52 characters',
+      ],
+      [echo((k) => `{"denied": ${k}}`), 'an unexpected character somewhere in 45 characters'],
+      [
+        echo((k) => `{"denied": "${k}\u0001"}`),
+        'a control character inside a string at position 45 of 48 characters',
+      ],
+      [
+        echo((k) => `{"denied": "${k}"} ${k}`),
+        'more text after the JSON value at position 48 of 81 characters',
+      ],
+      [echo((k) => `{"denied": "${k}" ${k}}`), 'an unexpected character at position 47 of 81 characters'],
+      [echo((k) => `{"denied": "${k}`), 'it ends early, after 45 characters'],
+      [echo((k) => `{"denied": "${k}"`), 'it ends early, after 46 characters'],
+    ];
+    for (const [reply, says] of cases) {
+      fake.respond(reply);
+      const e = await failure(be.complete(neuron, 'x'));
+      expect(body).toContain(KEY);
+      expect(e.code).toBe('UPSTREAM_ERROR');
+      expect(e.message).toBe(
+        `the model API's answer is malformed: its content-type says JSON but the body is not JSON (${says})`,
+      );
+      expect(quotesKey(e.message), e.message).toBe(false);
+    }
+  });
+
+  it('refuses an answer nested deeper than MAX_ANSWER_DEPTH before parsing it, naming the limit; brackets in strings do not count', async () => {
+    const { fake, be } = await backend();
+    const lists = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // The answer itself is one level: its ignored field holds the rest.
+    const answer = (x: string) =>
+      text(`{"content":[{"type":"text","text":"RESULT: x"}],"usage":{},"x":${x}}`, 'application/json');
+
+    fake.respond(answer(lists(MAX_ANSWER_DEPTH)));
+    const e = await failure(be.complete(neuron, 'x'));
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    expect(e.message).toBe(
+      `the model API's answer is malformed: its JSON nests deeper than ${MAX_ANSWER_DEPTH} levels (the runtime's limit for an answer)`,
+    );
+    fake.respond(answer(lists(MAX_ANSWER_DEPTH - 1)));
+    expect((await be.complete(neuron, 'y')).text).toBe('RESULT: x');
+    // Brackets, escaped quotes and backslashes in a string are its text.
+    const many = `RESULT: ${'[{'.repeat(100)} " \\" \\ ${'[{'.repeat(100)}`;
+    fake.respond(message(many));
+    expect((await be.complete(neuron, 'z')).text).toBe(many);
+    // An error answer nested past the limit is not parsed: the call fails on its status alone.
+    fake.respond(
+      text(
+        `{"type":"error","error":{"type":"overloaded_error"},"x":${lists(MAX_ANSWER_DEPTH)}}`,
+        'application/json',
+        500,
+      ),
+    );
+    expect((await failure(be.complete(neuron, 'w'))).message).toBe(
+      'model API answered 500 (request req_fake_4)',
+    );
+  });
+
+  it("refuses token counts past their bounds (output over the call's max_tokens, input over MAX_INPUT_TOKENS), naming the bound", async () => {
+    const { fake, be } = await backend();
+    const counts = (usage: Record<string, number>) =>
+      answer({ usage: { input_tokens: 1, output_tokens: 1, ...usage } });
+    const input = `of at most ${MAX_INPUT_TOKENS} (the runtime's bound for an answer's input tokens)`;
+    const cases: [Record<string, number>, string][] = [
+      [
+        { output_tokens: 65 },
+        "usage.output_tokens must be a non-negative integer of at most 64 (the call's max_tokens)",
+      ],
+      [
+        { output_tokens: Number.MAX_SAFE_INTEGER },
+        'usage.output_tokens must be a non-negative integer of at most 64',
+      ],
+      [{ input_tokens: MAX_INPUT_TOKENS + 1 }, `usage.input_tokens must be a non-negative integer ${input}`],
+      [
+        { cache_read_input_tokens: Number.MAX_SAFE_INTEGER },
+        `usage.cache_read_input_tokens must be a non-negative integer ${input}`,
+      ],
+      [
+        { cache_creation_input_tokens: 2 ** 40 },
+        `usage.cache_creation_input_tokens must be a non-negative integer ${input}`,
+      ],
+    ];
+    for (const [usage, says] of cases) {
+      fake.respond(raw(counts(usage)));
+      const e = await failure(be.complete(neuron, 'x'));
+      expect(e.code, says).toBe('UPSTREAM_ERROR');
+      expect(e.message, says).toContain(says);
+    }
+    // At the bounds, the answer is taken.
+    fake.respond(
+      raw(
+        counts({
+          input_tokens: MAX_INPUT_TOKENS,
+          output_tokens: 64,
+          cache_read_input_tokens: MAX_INPUT_TOKENS,
+          cache_creation_input_tokens: MAX_INPUT_TOKENS,
+        }),
+      ),
+    );
+    expect((await be.complete(neuron, 'y')).usage).toEqual({
+      input: MAX_INPUT_TOKENS,
+      output: 64,
+      cacheRead: MAX_INPUT_TOKENS,
+      cacheCreation: MAX_INPUT_TOKENS,
     });
   });
 });

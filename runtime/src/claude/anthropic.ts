@@ -7,10 +7,12 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import type { Message, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
 import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error, isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
+import { MAX_ANSWER_DEPTH, MalformedAnswerError, nestsDeeperThan, parseAnswerJson } from './answer-json.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
 
@@ -91,10 +93,12 @@ function bufferedResponse(
     headers: new AnswerHeaders(headers),
     body: null,
     bodyUsed: false,
-    text: () => Promise.resolve(text),
+    // The SDK parses an error answer's text itself (JSON.parse): one nested past the limit is read as
+    // an empty body, so the call fails on its status alone.
+    text: () => Promise.resolve(status >= 400 && nestsDeeperThan(text, MAX_ANSWER_DEPTH) ? '' : text),
     json: () => {
       try {
-        return Promise.resolve(JSON.parse(text));
+        return Promise.resolve(parseAnswerJson(text));
       } catch (e) {
         return Promise.reject(e);
       }
@@ -214,14 +218,35 @@ const retryAfterMs = (e: APIError): number | undefined => {
 };
 
 /**
- * What of an upstream failure a caller may see: the status, the API's error type and its request id.
- * Never the upstream's message or body: an upstream (or a proxy at base_url) can echo anything back,
- * the request's API key included.
+ * The Messages API's documented error types (the SDK's ErrorType, and the 413 `request_too_large`):
+ * a caller sees the type only when it is one of these.
+ */
+const API_ERROR_TYPES: ReadonlySet<string> = new Set([
+  'invalid_request_error',
+  'authentication_error',
+  'billing_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'timeout_error',
+  'api_error',
+  'overloaded_error',
+  'conflict_error',
+  'memory_precondition_failed_error',
+  'memory_path_conflict_error',
+] satisfies (ErrorType | 'request_too_large')[]);
+
+/**
+ * What of an upstream failure a caller may see: the status, the API's error type (one it documents,
+ * else `unknown`) and its request id. Never the upstream's message or body: an upstream (or a proxy at
+ * base_url) can echo anything back, the request's API key included, in the type too.
  */
 export function describeApiError(e: APIError): string {
   const body = e.error as { error?: { type?: unknown } } | undefined;
+  const sent = body?.error?.type;
   const type =
-    typeof body?.error?.type === 'string' ? body.error.type.replace(/[^a-z_]/g, '').slice(0, 40) : '';
+    sent === undefined ? '' : typeof sent === 'string' && API_ERROR_TYPES.has(sent) ? sent : 'unknown';
   const id = typeof e.requestID === 'string' ? e.requestID.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : '';
   return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${id ? ` (request ${id})` : ''}`;
 }
@@ -245,6 +270,7 @@ export function upstreamError(e: unknown): Hal9Error {
       { upstream },
       { cause: e },
     );
+  if (e instanceof MalformedAnswerError) return malformed(e.message, e);
   if (e instanceof APIConnectionError && e.cause instanceof AnswerTooLargeError)
     return new Hal9Error('UPSTREAM_ERROR', e.cause.message, { upstream }, { cause: e });
   if (e instanceof APIConnectionError)
@@ -270,38 +296,44 @@ export function upstreamError(e: unknown): Hal9Error {
       upstream,
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
-  // The SDK parses an answer whose content-type says JSON: a body that is not JSON fails there.
-  if (e instanceof SyntaxError)
-    return new Hal9Error(
-      'UPSTREAM_ERROR',
-      `the model API's answer is malformed: its content-type says JSON but the body is not JSON (${e.message})`,
-      { upstream },
-      { cause: e },
-    );
   return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
 }
 
-/** An answer that parsed as JSON but is not a Messages answer: the call fails, naming what is wrong. */
-const malformed = (what: string): Hal9Error =>
-  new Hal9Error('UPSTREAM_ERROR', `the model API's answer is malformed: ${what}`, {
-    upstream: 'claude-api',
-  });
+/** An answer that is not a Messages answer (or not JSON): the call fails, naming what is wrong. */
+const malformed = (what: string, cause?: Error): Hal9Error =>
+  new Hal9Error(
+    'UPSTREAM_ERROR',
+    `the model API's answer is malformed: ${what}`,
+    { upstream: 'claude-api' },
+    cause ? { cause } : undefined,
+  );
 
 /**
- * A token count of the answer's `usage`: absent is 0; anything but a non-negative integer fails the
- * call. These counts feed the request's token and cost budgets and Prometheus counters, so a negative
- * or non-numeric one would lift a budget or run a counter backwards.
+ * The most input tokens (plain, cache read or cache written) one answer may report: ten times the
+ * largest context window the Messages API offers (1,000,000 tokens).
  */
-function tokens(usage: Record<string, unknown>, key: string): number {
+export const MAX_INPUT_TOKENS = 10_000_000;
+const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
+
+/**
+ * A token count of the answer's `usage`: absent is 0; anything but a non-negative integer of at
+ * most `max` fails the call. These counts feed the request's token and cost budgets and Prometheus counters, so a
+ * negative or non-numeric one would lift a budget or run a counter backwards, and a huge one would
+ * inflate the counters for good (and lose precision in their sums).
+ */
+function tokens(usage: Record<string, unknown>, key: string, max: number, bound: string): number {
   const v = usage[key];
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw malformed(`usage.${key} must be a non-negative integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
+    throw malformed(`usage.${key} must be a non-negative integer of at most ${max} (${bound})`);
   return v;
 }
 
-/** The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it. */
-function completionOf(msg: Message): Completion {
+/**
+ * The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it.
+ * Output tokens are at most the call's `max_tokens`, input ones at most MAX_INPUT_TOKENS.
+ */
+function completionOf(msg: Message, maxTokens: number): Completion {
   // The SDK hands over the text of an answer whose content-type is not JSON.
   if (typeof msg === 'string') throw malformed('its content-type is not application/json');
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
@@ -324,10 +356,10 @@ function completionOf(msg: Message): Completion {
     ...(typeof msg.stop_reason === 'string' ? { finishReason: msg.stop_reason } : {}),
     ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
     usage: {
-      input: tokens(u, 'input_tokens'),
-      output: tokens(u, 'output_tokens'),
-      cacheRead: tokens(u, 'cache_read_input_tokens'),
-      cacheCreation: tokens(u, 'cache_creation_input_tokens'),
+      input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+      output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens"),
+      cacheRead: tokens(u, 'cache_read_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+      cacheCreation: tokens(u, 'cache_creation_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
     },
   };
 }
@@ -379,7 +411,7 @@ export class AnthropicBackend implements ModelBackend {
         },
         traceparent ? { signal: own.signal, headers: { traceparent } } : { signal: own.signal },
       );
-      return completionOf(msg);
+      return completionOf(msg, this.#maxTokens);
     } catch (e) {
       throw upstreamError(e);
     } finally {

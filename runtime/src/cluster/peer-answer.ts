@@ -7,6 +7,8 @@ import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.
 // API answers with (http/schemas.ts), so an entry that could not be serialized to the caller (a
 // missing field, a wrong type) fails its branch with PEER_ERROR here, not the caller's response
 // later. An error code this runtime does not know (a newer peer) becomes PEER_ERROR naming it.
+// Fields the schemas do not name are removed: the caller never sees them (the response schemas
+// drop them), and a run holding them would hold more than the request store counts (runBytes).
 
 export interface PeerProgressEntry {
   readonly trace?: TraceEntry;
@@ -34,7 +36,7 @@ const outcome = {
 
 /** Compiled once per transport (in the composition root's lifetime, not at import). */
 export function peerAnswerChecks(): PeerAnswerChecks {
-  const ajv = new Ajv({ allErrors: false, strict: false });
+  const ajv = new Ajv({ allErrors: false, strict: false, removeAdditional: 'all' });
   const outcomes = ajv.compile<BranchOutcome[]>({ type: 'array', items: outcome });
   const errors = ajv.compile<ErrorInfo[][]>({ type: 'array', items: { type: 'array', items: errorInfo } });
   const trace = ajv.compile<TraceEntry>(traceEntry);

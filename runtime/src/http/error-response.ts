@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
@@ -81,6 +81,39 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
 /** Caller input quoted in an error message, cut short: an error never echoes a huge input back. */
 export const clip = (s: string, max = 120): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
+/** What the HTTP parser's error says of where it stopped: the chunk it was parsing, and how far in. */
+interface ParserError {
+  readonly bytesParsed?: number;
+  readonly rawPacket?: Buffer;
+}
+
+/**
+ * Whether a header overflow happened in the request line. Node counts the request line and the
+ * headers against one limit (--max-http-header-size) and tells only where in the chunk it was parsing
+ * it stopped. In a URL it stops at the space before " HTTP/" (in a header, at the end of a line), or,
+ * for a URL longer than one read, at the end of a chunk that so far is one line opening as a request
+ * line does ("GET /…"). A URL that overflows at the end of a chunk that began inside it cannot be
+ * told apart, and is answered 431.
+ */
+export function overflowInRequestLine(err: ParserError): boolean {
+  const raw = err.rawPacket;
+  const at = err.bytesParsed;
+  if (!Buffer.isBuffer(raw) || typeof at !== 'number') return false;
+  if (raw.toString('latin1', at, at + 6) === ' HTTP/') return true;
+  return /^[A-Z]+ [^\s]*$/.test(raw.toString('latin1', 0, at));
+}
+
+/** Node's limit for the request line and headers together, and how to raise it, for both answers. */
+const headerLimit = (): string =>
+  `${maxHeaderSize} bytes for the request line and headers together (Node's --max-http-header-size; NODE_OPTIONS=--max-http-header-size=<bytes> raises it)`;
+
+/** A request line and headers over Node's limit: 414 when the request line alone passed it, else 431. */
+function headerOverflow(err: Error & ParserError): Hal9Error {
+  return overflowInRequestLine(err)
+    ? new Hal9Error('URI_TOO_LONG', `the URL is longer than the limit of ${headerLimit()}`, { field: 'url' })
+    : new Hal9Error('HEADERS_TOO_LARGE', `the request headers are larger than the limit of ${headerLimit()}`);
+}
+
 /** Errors the HTTP parser raises before fastify sees a request, answered in the catalogue's format. */
 export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
   // A timeout is answered when the connection holds a request no answer has begun for: the first
@@ -100,7 +133,7 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket)
   }
   const e =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? new Hal9Error('HEADERS_TOO_LARGE')
+      ? headerOverflow(err)
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new Hal9Error('CLIENT_TIMEOUT')
         : new Hal9Error('INVALID_REQUEST', 'malformed HTTP request');

@@ -98,8 +98,8 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       }
       e.inc();
     },
-    dropped(n, reason) {
-      m.dropped.inc({ neuron: n.id, layer: n.layer, reason });
+    dropped(n, reason, count) {
+      m.dropped.inc({ neuron: n.id, layer: n.layer, reason }, count);
     },
     batch(target, size) {
       const s = batches.get(target) ?? { sum: 0, count: 0 };

@@ -1,6 +1,7 @@
 import type { ModelPrice, RequestBudget } from '../config/types.ts';
-import { Hal9Error, toErrorInfo } from '../errors.ts';
-import type { ForwardPlan } from './routing.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import type { DropReason } from './observer.ts';
+import { type DroppedTarget, type ForwardPlan, recordDrop } from './routing.ts';
 
 // A request's budgets (performance.request_budget) as pure checks: what a run has spent, and what
 // its model calls in flight may still use (their worst case, reserved before each call and settled to
@@ -113,6 +114,16 @@ export function modelCallRefusal(
   return undefined;
 }
 
+/** Why a run that has started `spent` signals may start no more (max_signals), or undefined. */
+export function signalBudgetRefusal(
+  spent: number,
+  b: RequestBudget,
+  neuronId: string,
+): ErrorInfo | undefined {
+  if (spent < b.max_signals) return undefined;
+  return toErrorInfo(budgetError('max_signals', b.max_signals, 'signals'), neuronId);
+}
+
 /**
  * The plan cut to the signals the run may still start (max_signals): the children past the room are
  * dropped with reason `budget` and one BUDGET_EXCEEDED error. The plan itself when it fits (the
@@ -126,12 +137,13 @@ export function withinSignalBudget(
 ): ForwardPlan {
   const room = Math.max(0, maxSignals - spentSignals);
   if (plan.children.length <= room) return plan;
+  const dropped: DroppedTarget[] = [...plan.dropped];
+  const unlisted: Partial<Record<DropReason, number>> = { ...plan.unlisted };
+  for (const c of plan.children.slice(room)) recordDrop(dropped, unlisted, c.target, 'budget');
   return {
     children: plan.children.slice(0, room),
-    dropped: [
-      ...plan.dropped,
-      ...plan.children.slice(room).map((c) => ({ target: c.target, reason: 'budget' as const })),
-    ],
+    dropped,
+    ...(Object.keys(unlisted).length > 0 ? { unlisted } : {}),
     errors: [...plan.errors, toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuronId)],
   };
 }

@@ -4,7 +4,9 @@ import type { Clock, Timer } from './clock.ts';
 // (immediately, or on the next microtask with `coalesce`, so a synchronous burst — one answer's
 // fan-out to a peer — still forms one batch). Only while the consumer is busy do signals wait here;
 // then a batch leaves when it is full, when the consumer pulls (a slot freed), or after `flushMs`,
-// which bounds how long a batch may wait when it truly cannot be served.
+// which bounds how long a batch may wait when it truly cannot be served. A `bounded` consumer (a peer
+// pod's batches in flight) is never handed more than its capacity: its batches wait, timer or not,
+// until it pokes the buffer with room.
 
 export interface BufferOptions<T> {
   size: number;
@@ -16,6 +18,12 @@ export interface BufferOptions<T> {
   flush: (batch: T[]) => void;
   /** Form batches from synchronous bursts (one microtask) instead of sending each item at once. */
   coalesce?: boolean;
+  /**
+   * Hand over nothing beyond `capacity()`, a full batch and a drain's flush included; the consumer
+   * calls poke() when it has room again. Otherwise a batch that waited `flushMs` goes regardless
+   * (to a consumer that queues it).
+   */
+  bounded?: boolean;
 }
 
 export class SignalBuffer<T> {
@@ -28,6 +36,7 @@ export class SignalBuffer<T> {
   readonly #capacity: () => number;
   readonly #flush: (batch: T[]) => void;
   readonly #coalesce: boolean;
+  readonly #bounded: boolean;
 
   constructor(opts: BufferOptions<T>) {
     this.#size = opts.size;
@@ -36,6 +45,7 @@ export class SignalBuffer<T> {
     this.#capacity = opts.capacity;
     this.#flush = opts.flush;
     this.#coalesce = opts.coalesce ?? false;
+    this.#bounded = opts.bounded ?? false;
   }
 
   get pending(): number {
@@ -88,9 +98,10 @@ export class SignalBuffer<T> {
     return batch;
   }
 
+  /** Hands over every batch now (a bounded buffer: as many as the consumer has room for). */
   flushNow(): void {
     this.#disarm();
-    while (this.#items.length > 0) this.#flushBatch();
+    while (this.#items.length > 0 && (!this.#bounded || this.#capacity() > 0)) this.#flushBatch();
   }
 
   #flushBatch(): void {
@@ -99,7 +110,8 @@ export class SignalBuffer<T> {
   }
 
   #arm(): void {
-    if (this.#timer || this.#items.length === 0) return;
+    // A bounded consumer's batches wait for its room, which it announces with poke(), not for a timer.
+    if (this.#timer || this.#items.length === 0 || this.#bounded) return;
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.flushNow();

@@ -5,7 +5,7 @@ import { Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { type Ledger, newLedger } from './budget.ts';
+import { type Ledger, newLedger, signalBudgetRefusal } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
@@ -131,7 +131,7 @@ export class Engine {
         if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
         return batch;
       },
-      onChange: (active, queued, limit) => observer.executor(active, queued + this.#local.pending, limit),
+      onChange: () => this.#reportOccupancy(),
     });
     observer.executor(0, 0, p.max_concurrent_signals);
     this.#permits = new Semaphore(p.max_concurrent_neurons);
@@ -178,6 +178,7 @@ export class Engine {
             breaker: newBreaker(`peer:${n.id}`),
             tracing: deps.tracing,
             traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
+            onChange: () => this.#reportOccupancy(),
           }),
         );
       }
@@ -194,13 +195,30 @@ export class Engine {
   get breakerState(): BreakerState {
     return this.#breakers.get(this.#backend.model).state;
   }
-  /** Executor and upstream-permit occupancy (tests, load report). */
+  /**
+   * Executor and upstream-permit occupancy (tests, load report): `queued` is every signal waiting,
+   * for a slot here or on a peer pod (remote-dispatch.ts `waiting`).
+   */
   get occupancy(): { active: number; queued: number; permits: number } {
     return {
       active: this.#executor.active,
-      queued: this.#executor.queued + this.#local.pending,
+      queued: this.#executor.queued + this.#local.pending + this.#peerWaiting(),
       permits: this.#permits.held,
     };
+  }
+
+  /** Signals sent or waiting to be sent to peer pods, not answered yet. */
+  #peerWaiting(): number {
+    if (this.#remote.size === 0) return 0;
+    let n = 0;
+    for (const r of this.#remote.values()) n += r.waiting;
+    return n;
+  }
+
+  /** Called on every change of the executor or a peer dispatch: nothing allocated per signal. */
+  #reportOccupancy(): void {
+    const e = this.#executor;
+    this.#obs.executor(e.active, e.queued + this.#local.pending + this.#peerWaiting(), e.limit);
   }
 
   tuning(): Readonly<LiveTuning> {
@@ -303,8 +321,15 @@ export class Engine {
     // The caller's deadline, never longer than ours.
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
-      // A peer's hop, path and deadline are checked against our own limits, never trusted.
-      const refused = refuseForwarded(n, s, this.config.performance.hop_limit);
+      // A peer's hop, path and deadline are checked against our own limits, never trusted; the
+      // request's signals here (those of this batch included) share one max_signals.
+      const refused =
+        refuseForwarded(n, s, this.config.performance.hop_limit) ??
+        signalBudgetRefusal(
+          this.#forwardedLedgers.get(s.requestId)?.ledger.signals ?? 0,
+          this.config.performance.request_budget,
+          n.id,
+        );
       if (refused) {
         const entry = traceEntry(s, n, false, 0, [], [], refused);
         onProgress?.(i, { trace: entry });
@@ -350,9 +375,10 @@ export class Engine {
       this.#obs.rejected('draining');
       throw new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
     }
+    // The new signals start here: free slots take some of them, never the signals waiting on a peer.
     const free = Math.max(0, this.#executor.limit - this.#executor.active);
-    const waiting = this.#executor.queued + this.#local.pending;
-    if (waiting + n - free > this.#executor.maxQueue) {
+    const local = Math.max(0, this.#executor.queued + this.#local.pending + n - free);
+    if (local + this.#peerWaiting() > this.#executor.maxQueue) {
       this.#obs.rejected('queue_full');
       throw new Hal9Error('QUEUE_FULL', undefined, { retryAfterSeconds: 1 });
     }

@@ -35,7 +35,8 @@ export interface PipelineObserver {
   cacheRequest(neuron: NeuronConfig): void;
   cacheHit(neuron: NeuronConfig): void;
   forwarded(neuron: NeuronConfig, target: string, locality: 'local' | 'remote'): void;
-  dropped(neuron: NeuronConfig, reason: DropReason): void;
+  /** `count` targets of one answer were not followed, for `reason`. */
+  dropped(neuron: NeuronConfig, reason: DropReason, count: number): void;
   /** A batch left a buffer: for `target` (a peer neuron's id, or LOCAL_BATCH_TARGET). */
   batch(target: string, size: number): void;
   upstream(upstream: string, status: string, durationMs: number): void;

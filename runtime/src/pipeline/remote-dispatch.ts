@@ -11,8 +11,9 @@ import type { RequestRun } from './request-run.ts';
 import type { Signal, TraceEntry } from './signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
-// batch), at most `maxInFlight` batches per peer. The peer gets the longest remaining deadline of the
-// batch's requests; the call is cancelled once every request in the batch has ended.
+// batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
+// remaining deadline of the batch's requests; the call is cancelled once every request in the batch
+// has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound.
 
 export interface RemoteWork {
   readonly run: RequestRun;
@@ -37,12 +38,16 @@ export interface RemoteDispatchDeps {
     neuron: NeuronConfig,
     error: ReturnType<typeof toErrorInfo>,
   ) => TraceEntry;
+  /** `waiting` changed (admission and the load report read it). */
+  readonly onChange?: () => void;
 }
 
 export class RemoteDispatch {
   readonly #d: RemoteDispatchDeps;
   readonly #buffer: SignalBuffer<RemoteWork>;
+  /** Batches sent and not answered yet, and the signals in them. */
   #inFlight = 0;
+  #inFlightSignals = 0;
 
   constructor(d: RemoteDispatchDeps) {
     this.#d = d;
@@ -51,17 +56,20 @@ export class RemoteDispatch {
       flushMs: d.flushMs,
       clock: d.clock,
       coalesce: true,
+      bounded: true,
       capacity: () => d.maxInFlight - this.#inFlight,
       flush: (batch) => this.#send(batch),
     });
   }
 
-  get pending(): number {
-    return this.#buffer.pending;
+  /** Signals for this peer not answered yet: waiting for a batch slot, or in a batch sent to it. */
+  get waiting(): number {
+    return this.#buffer.pending + this.#inFlightSignals;
   }
 
   add(w: RemoteWork): void {
     this.#buffer.add(w);
+    this.#d.onChange?.();
   }
 
   resize(size: number, flushMs: number): void {
@@ -78,10 +86,15 @@ export class RemoteDispatch {
 
   #send(batch: RemoteWork[]): void {
     const live = batch.filter((w) => w.run.running);
-    if (live.length === 0) return;
+    if (live.length === 0) {
+      this.#d.onChange?.();
+      return;
+    }
     const { target, observer, clock } = this.#d;
     this.#d.observer.batch(target.id, live.length);
     this.#inFlight++;
+    this.#inFlightSignals += live.length;
+    this.#d.onChange?.();
     const cancel = new AbortController();
     // Counted per request, not per signal: two branches of one request can share a batch, and one
     // listener fires per request (the same listener twice on one signal is registered once), so a
@@ -149,7 +162,9 @@ export class RemoteDispatch {
       .finally(() => {
         for (const run of runs) run.signal.removeEventListener('abort', onEnd);
         this.#inFlight--;
+        this.#inFlightSignals -= live.length;
         this.#buffer.poke();
+        this.#d.onChange?.();
       });
   }
 }

@@ -1,8 +1,15 @@
 import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { withinSignalBudget } from './budget.ts';
+import { detached } from './detached.ts';
 import { parseAnswer } from './protocol.ts';
-import { type DroppedTarget, type ForwardPlan, MAX_DROPPED_LISTED, planForwards } from './routing.ts';
+import {
+  type DroppedTarget,
+  droppedTotal,
+  type ForwardPlan,
+  MAX_DROPPED_LISTED,
+  planForwards,
+} from './routing.ts';
 import type { ResultEntry, Signal, TraceEntry } from './signal.ts';
 
 // What a neuron's answer does to its signal, as a pure function: the answer's RESULT lines become
@@ -31,7 +38,7 @@ export interface RouteInput {
   readonly nextId: () => string;
 }
 
-export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'errors'> {
+export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'unlisted' | 'errors'> {
   readonly results: readonly ResultEntry[];
   readonly children: readonly Signal[];
   /** BACKWARD_TO / ERROR_TYPE, for the trace only: at most MAX_DROPPED_LISTED targets, ERROR_TYPE cut to 200 characters. */
@@ -56,9 +63,10 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     performance.request_budget.max_signals,
     neuron.id,
   );
+  // What the trace keeps of the answer is copied out of it (detached.ts), as the dropped targets are.
   const backward = parsed.backward && {
-    targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => t.slice(0, 253)),
-    errorType: parsed.backward.errorType.slice(0, 200),
+    targets: parsed.backward.targets.slice(0, MAX_DROPPED_LISTED).map((t) => detached(t.slice(0, 253))),
+    errorType: detached(parsed.backward.errorType.slice(0, 200)),
   };
   const unroutable = parsed.results.length === 0 && parsed.forwards.length === 0;
   // Forwards that all went nowhere, with no result and no error of their own (a cycle, the hop
@@ -69,7 +77,10 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     plan.children.length === 0 &&
     plan.errors.length === 0;
   const over = parsed.results.length - MAX_RESULTS_PER_ANSWER;
-  const results = over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results;
+  const results = keptApart(
+    over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results,
+    i.text.length,
+  );
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
   return {
@@ -89,10 +100,11 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
       }),
     ),
     dropped: plan.dropped,
+    ...(plan.unlisted ? { unlisted: plan.unlisted } : {}),
     errors: unroutable
       ? [...plan.errors, unroutableError(neuron.id, backward)]
       : forwardedNowhere
-        ? [droppedAllError(neuron, plan.dropped)]
+        ? [droppedAllError(neuron, plan)]
         : over > 0
           ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
           : plan.errors,
@@ -119,17 +131,28 @@ function droppedWhy(n: NeuronConfig, d: DroppedTarget): string {
 }
 
 // An answer whose every FORWARD_TO target was dropped (or that named none) has nothing to show for
-// the branch: an error naming each target and why, as an empty answer gets.
-function droppedAllError(n: NeuronConfig, dropped: readonly DroppedTarget[]): ErrorInfo {
-  // A target is the model's text: quoted at a neuron id's length at most.
-  const name = (t: string) => (t.length > 63 ? `${t.slice(0, 63)}…` : t);
-  const named = dropped.slice(0, NAMED_TARGETS).map((d) => `${name(d.target)} (${droppedWhy(n, d)})`);
-  const more = dropped.length > NAMED_TARGETS ? ` and ${dropped.length - NAMED_TARGETS} more` : '';
+// the branch: an error naming each target and why, as an empty answer gets. The plan's targets are
+// already quoted at a neuron id's length (routing.ts quotedTarget).
+function droppedAllError(n: NeuronConfig, plan: Pick<ForwardPlan, 'dropped' | 'unlisted'>): ErrorInfo {
+  const total = droppedTotal(plan);
+  const named = plan.dropped.slice(0, NAMED_TARGETS).map((d) => `${d.target} (${droppedWhy(n, d)})`);
+  const more = total > NAMED_TARGETS ? ` and ${total - NAMED_TARGETS} more` : '';
   const what =
-    dropped.length === 0
+    total === 0
       ? 'no result and a FORWARD_TO with no target'
       : `no result, and FORWARD_TO only to ${named.join(', ')}${more}`;
   return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${n.id}'s answer had ${what}`), n.id);
+}
+
+/**
+ * The results as the request keeps them. Each is a piece of the answer, which keeps the whole answer
+ * alive (detached.ts): when they are under half of it, each is copied out (at most half the answer's
+ * length, less than parsing it took), so the request store's estimate of a result is what it holds.
+ */
+function keptApart(results: readonly string[], answerLength: number): readonly string[] {
+  let kept = 0;
+  for (const r of results) kept += r.length;
+  return kept * 2 >= answerLength ? results : results.map(detached);
 }
 
 function resultLimitError(id: string, held: number): ErrorInfo {

@@ -1,12 +1,14 @@
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { excerpt } from './detached.ts';
 import type { DropReason } from './observer.ts';
 import type { ParsedAnswer } from './protocol.ts';
 
 // Routing policy as a pure function: which targets of an answer's FORWARD_TO directives are followed,
 // which are dropped and why. No ids, no clocks, no metrics: the engine turns forwards into signals.
 // A target named twice is followed once; beyond `maxFanout` distinct targets the rest are dropped,
-// so one crafted answer cannot multiply into thousands of (paid) calls.
+// so one crafted answer cannot multiply into thousands of (paid) calls. Dropped targets are listed
+// up to MAX_DROPPED_LISTED (each quoted at a neuron id's length) and the rest only counted by reason.
 
 export interface RoutingInput {
   readonly neuron: NeuronConfig;
@@ -32,30 +34,81 @@ export interface DroppedTarget {
   readonly reason: DropReason;
 }
 
+export type DropCounts = Readonly<Partial<Record<DropReason, number>>>;
+
 export interface ForwardPlan {
   readonly children: readonly PlannedForward[];
+  /** The first MAX_DROPPED_LISTED dropped targets, each as the trace quotes it (quotedTarget). */
   readonly dropped: readonly DroppedTarget[];
+  /** The dropped targets past those, counted by reason (absent when none). */
+  readonly unlisted?: DropCounts;
   readonly errors: readonly ErrorInfo[];
 }
 
 /** Dropped targets listed per answer; the rest are counted in metrics but not repeated in the trace. */
 export const MAX_DROPPED_LISTED = 100;
 
+/** A target as the trace and messages quote it: the model's text, at a neuron id's length (63) at most. */
+export const quotedTarget = (t: string): string => excerpt(t, 63);
+
+/** Every dropped target of a plan by reason, the listed ones and the rest. */
+export function dropCounts(plan: Pick<ForwardPlan, 'dropped' | 'unlisted'>): DropCounts {
+  const counts: Partial<Record<DropReason, number>> = { ...plan.unlisted };
+  for (const d of plan.dropped) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
+  return counts;
+}
+
+/** How many targets a plan dropped in all. */
+export function droppedTotal(plan: Pick<ForwardPlan, 'dropped' | 'unlisted'>): number {
+  let n = plan.dropped.length;
+  for (const c of Object.values(plan.unlisted ?? {})) n += c;
+  return n;
+}
+
+/**
+ * Records a dropped target: listed (quoted) while the list has room, else only counted, so an answer
+ * naming a million targets costs a count, not a million entries.
+ */
+export function recordDrop(
+  dropped: DroppedTarget[],
+  unlisted: Partial<Record<DropReason, number>>,
+  target: string,
+  reason: DropReason,
+): void {
+  if (dropped.length < MAX_DROPPED_LISTED) dropped.push({ target: quotedTarget(target), reason });
+  else unlisted[reason] = (unlisted[reason] ?? 0) + 1;
+}
+
 export function planForwards(i: RoutingInput): ForwardPlan {
   const children: PlannedForward[] = [];
   const dropped: DroppedTarget[] = [];
+  const unlisted: Partial<Record<DropReason, number>> = {};
   const errors: ErrorInfo[] = [];
   const id = i.neuron.id;
-  const seen = new Set<string>();
+  const connections = i.neuron.forward_connections;
+  // Connections decided on, and names outside them that are listed: both bounded, however many
+  // names the answer holds (a set of every name was most of the routing time of a 900,000-name answer).
+  const decided = new Set<string>();
+  const listed = new Set<string>();
   let overflow = 0;
   for (const f of i.parsed.forwards) {
-    for (const target of f.targets) {
-      if (seen.has(target)) continue;
-      seen.add(target);
-      if (!i.neuron.forward_connections.includes(target) || !i.known.has(target)) {
-        dropped.push({ target, reason: 'not_connected' });
+    for (const named of f.targets) {
+      const c = connections.indexOf(named);
+      if (c === -1) {
+        // Past the listed names, each further name is counted, a repeated one again.
+        if (listed.has(named)) continue;
+        if (dropped.length < MAX_DROPPED_LISTED) listed.add(named);
+        recordDrop(dropped, unlisted, named, 'not_connected');
+        continue;
+      }
+      // The config's own id string, not a piece of the answer (detached.ts).
+      const target = connections[c]!;
+      if (decided.has(target)) continue;
+      decided.add(target);
+      if (!i.known.has(target)) {
+        recordDrop(dropped, unlisted, target, 'not_connected');
       } else if (target === id || i.path.includes(target)) {
-        dropped.push({ target, reason: 'cycle' });
+        recordDrop(dropped, unlisted, target, 'cycle');
         const path = [...i.path, id, target].join(' → ');
         errors.push(
           toErrorInfo(
@@ -64,7 +117,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
           ),
         );
       } else if (i.hop + 1 >= i.hopLimit) {
-        dropped.push({ target, reason: 'hop_limit' });
+        recordDrop(dropped, unlisted, target, 'hop_limit');
         errors.push(
           toErrorInfo(
             new Hal9Error(
@@ -75,7 +128,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
           ),
         );
       } else if (children.length >= i.maxFanout) {
-        dropped.push({ target, reason: 'fanout_limit' });
+        recordDrop(dropped, unlisted, target, 'fanout_limit');
         overflow++;
       } else {
         children.push({ target, content: f.content ?? i.incoming });
@@ -94,7 +147,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
       ),
     );
   }
-  return { children, dropped, errors };
+  return { children, dropped, ...(Object.keys(unlisted).length > 0 ? { unlisted } : {}), errors };
 }
 
 /**

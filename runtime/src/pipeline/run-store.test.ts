@@ -117,6 +117,7 @@ describe('runBytes', () => {
       trace: [],
       errors: [],
     });
-    expect(one - none).toBe(128 + 2000);
+    // The record, its text and its neuron's id.
+    expect(one - none).toBe(128 + 2000 + 2);
   });
 });

@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache';
+import type { ErrorInfo } from '../errors.ts';
 import type { Clock, Timer } from './clock.ts';
 import type { RequestRun, RunView } from './request-run.ts';
+import type { TraceEntry } from './signal.ts';
 
 // Requests by id for GET /v1/signals/:id and its event stream. A run still running is always kept
 // (admission bounds how many there are), so a caller that was answered 202 can always see where its
@@ -10,13 +12,46 @@ import type { RequestRun, RunView } from './request-run.ts';
 // that no caller has read yet, so the process does not go before they can be (PendingReads).
 
 /**
- * What a finished run holds, estimated: its results' text (two bytes a character, as V8 may store
- * it), a record per result, trace entry and error. Recorded events point at the same entries.
+ * What a finished run holds, estimated: a record per result, trace entry and error, and every string
+ * in them at two bytes a character (as V8 may store it): results' text, a trace entry's targets
+ * (forwardedTo, dropped, BACKWARD_TO), models and error messages, those a peer pod sent included.
+ * Recorded events point at the same entries.
  */
 export function runBytes(run: Pick<RequestRun, 'results' | 'trace' | 'errors'>): number {
-  let bytes = 1024 + run.trace.length * 512 + run.errors.length * 256;
-  for (const r of run.results) bytes += 128 + 2 * r.content.length;
+  let bytes = 1024;
+  for (const r of run.results) bytes += 128 + chars(r.content) + chars(r.neuron);
+  for (const t of run.trace) bytes += traceBytes(t);
+  for (const e of run.errors) bytes += errorBytes(e);
   return bytes;
+}
+
+const chars = (s: string | null | undefined): number => (s ? 2 * s.length : 0);
+
+/** An array's slots and its strings. */
+function listBytes(list: readonly string[] | undefined): number {
+  if (!list) return 0;
+  let bytes = 16 + 8 * list.length;
+  for (const s of list) bytes += chars(s);
+  return bytes;
+}
+
+function errorBytes(e: ErrorInfo): number {
+  return 256 + chars(e.code) + chars(e.message) + chars(e.neuron) + chars(e.field);
+}
+
+function traceBytes(t: TraceEntry): number {
+  return (
+    512 +
+    chars(t.signal) +
+    chars(t.parent) +
+    chars(t.neuron) +
+    chars(t.model) +
+    listBytes(t.forwardedTo) +
+    listBytes(t.dropped) +
+    listBytes(t.fellBackFrom) +
+    (t.backward ? listBytes(t.backward.targets) + chars(t.backward.errorType) : 0) +
+    (t.error ? errorBytes(t.error) : 0)
+  );
 }
 
 export interface RunStoreLimits {

@@ -5,11 +5,11 @@ import type { AnswerSource } from './answer-source.ts';
 import type { Clock } from './clock.ts';
 import type { ModelAnswer } from './model-call.ts';
 import type { NeuronCounters } from './neuron-counters.ts';
-import type { PipelineObserver } from './observer.ts';
+import type { DropReason, PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
 import type { CacheLookup } from './response-cache.ts';
 import { routeAnswer } from './route-answer.ts';
-import { MAX_DROPPED_LISTED } from './routing.ts';
+import { dropCounts } from './routing.ts';
 import type { Signal } from './signal.ts';
 import { traceEntry } from './trace-entry.ts';
 
@@ -141,9 +141,12 @@ export class SignalStep {
       spentSignals: run.spent.signals,
       nextId: d.nextSignalId,
     });
-    const { children, dropped } = routed;
+    const { children } = routed;
     run.spent.signals += children.length;
-    for (const x of dropped) d.observer.dropped(neuron, x.reason);
+    // One count per reason, however many targets the answer named.
+    if (routed.dropped.length > 0)
+      for (const [reason, n] of Object.entries(dropCounts(routed)) as [DropReason, number][])
+        d.observer.dropped(neuron, reason, n);
     // The children are counted before any can finish, so the run cannot end while this one routes.
     run.open(children.length);
     const forwardedTo: string[] = [];
@@ -151,7 +154,8 @@ export class SignalStep {
       forwardedTo.push(child.to);
       d.forward(run, w.span, child, neuron);
     }
-    const listed = dropped.length === 0 ? [] : dropped.slice(0, MAX_DROPPED_LISTED).map((x) => x.target);
+    // At most MAX_DROPPED_LISTED, each already quoted at a neuron id's length (routing.ts).
+    const listed = routed.dropped.length === 0 ? [] : routed.dropped.map((x) => x.target);
     // A branch that ends here with nothing to show failed: its trace entry names why.
     const ended = children.length === 0 && routed.results.length === 0 ? routed.errors.at(-1) : undefined;
     run.close({

@@ -45,8 +45,13 @@ export type Reply = Timing &
     | { readonly kind: 'reset' }
     /** A 200 JSON answer with exactly this body (a malformed or crafted Messages answer). */
     | { readonly kind: 'raw'; readonly body: unknown }
-    /** A 200 answer of exactly this text with this content-type (not JSON, or not said to be). */
-    | { readonly kind: 'text'; readonly body: string; readonly contentType: string }
+    /** An answer of exactly this text with this content-type (not JSON, or not said to be); 200 unless given. */
+    | {
+        readonly kind: 'text';
+        readonly body: string;
+        readonly contentType: string;
+        readonly status?: number;
+      }
   );
 
 export type Responder = (req: RecordedRequest) => Reply;
@@ -90,7 +95,12 @@ export const apiError = (
 
 export const hang = (): Reply => ({ kind: 'hang' });
 export const raw = (body: unknown): Reply => ({ kind: 'raw', body });
-export const text = (body: string, contentType: string): Reply => ({ kind: 'text', body, contentType });
+export const text = (body: string, contentType: string, status?: number): Reply => ({
+  kind: 'text',
+  body,
+  contentType,
+  ...(status !== undefined ? { status } : {}),
+});
 export const reset = (timing: Timing = {}): Reply => ({ kind: 'reset', ...timing });
 
 /** A promise the test resolves when it chooses (to hold answers back). */
@@ -173,7 +183,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
     }
     const requestId = `req_fake_${requests.indexOf(req) + 1}`;
     if (reply.kind === 'text') {
-      res.writeHead(200, { 'content-type': reply.contentType, 'request-id': requestId });
+      res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, 'request-id': requestId });
       res.end(reply.body);
       return;
     }
