@@ -24,14 +24,19 @@ import { type AttackResult, attack, writeTarget, writeTargets } from './vegeta.t
 
 export const L2_PROMPT = 'You are an implementation neuron (L2). Produce the final implementation result.';
 export const CONTENT = 'Build a task management app';
-export const oneNeuronConfig = (fakeUrl: string) => ({
+const performanceKnobs = (maxConcurrentSignals?: number) => ({
+  cache_layers: [],
+  ...(maxConcurrentSignals === undefined ? {} : { max_concurrent_signals: maxConcurrentSignals }),
+});
+
+export const oneNeuronConfig = (fakeUrl: string, maxConcurrentSignals?: number) => ({
   neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: L2_PROMPT, forward_connections: [] }],
-  performance: { cache_layers: [] },
+  performance: performanceKnobs(maxConcurrentSignals),
   claude: { mode: 'api', base_url: fakeUrl },
 });
 
-export const threeHopConfig = (fakeUrl: string) => ({
-  performance: { cache_layers: [] },
+export const threeHopConfig = (fakeUrl: string, maxConcurrentSignals?: number) => ({
+  performance: performanceKnobs(maxConcurrentSignals),
   claude: { mode: 'api', base_url: fakeUrl },
 });
 
@@ -104,17 +109,27 @@ async function count(fake: ServerProcess): Promise<number> {
 
 export async function apiHop(
   vegeta: string,
-  o: { clients?: readonly number[]; rounds?: number; seconds?: number; log?: (s: string) => void } = {},
+  o: {
+    clients?: readonly number[];
+    rounds?: number;
+    seconds?: number;
+    /** The fake answers after this long (default 0: at once). */
+    fakeDelayMs?: number;
+    /** `performance.max_concurrent_signals` in every runtime (default: the guide's 8). */
+    maxConcurrentSignals?: number;
+    log?: (s: string) => void;
+  } = {},
 ): Promise<ApiRows[]> {
   const rounds = o.rounds ?? 5;
   const seconds = o.seconds ?? 2;
   const log = o.log ?? (() => {});
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-api-'));
-  const fake = await startFakeMessagesServer();
+  const fake = await startFakeMessagesServer(o.fakeDelayMs ?? 0);
   const env = { ANTHROPIC_API_KEY: 'bench-key', HAL9_LOG_LEVEL: 'info' };
-  const one = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url)), { env });
-  const three = await spawnRuntime(await writeConfig(threeHopConfig(fake.url)), { env });
-  const oneB = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url)), { env });
+  const slots = o.maxConcurrentSignals;
+  const one = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url, slots)), { env });
+  const three = await spawnRuntime(await writeConfig(threeHopConfig(fake.url, slots)), { env });
+  const oneB = await spawnRuntime(await writeConfig(oneNeuronConfig(fake.url, slots)), { env });
   const proxy = await startServer('proxy-server.ts', { UPSTREAM: fake.url, PORT: '0' });
   try {
     const signal = JSON.stringify({ content: CONTENT });

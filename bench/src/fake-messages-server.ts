@@ -1,5 +1,5 @@
 // A local stand-in for the Messages API (the one fake we accept: there is no internet here).
-// It answers at once; the answer routes by the layer named in the system prompt so the default
+// It answers at once (or after DELAY_MS, as a model that takes time would); the answer routes by the layer named in the system prompt so the default
 // topology flows L4 → L3 → L2. `GET /count` tells how many messages it has answered, so a bench can
 // check every hop reached it (no cache hit hiding a call); `GET /last` shows the last request's
 // headers and body, so a reference can send exactly what the runtime's client sent.
@@ -19,6 +19,7 @@ const reply = (text: string) =>
 const L4 = reply('FORWARD_TO: design-1\nCONTENT: strategy');
 const L3 = reply('FORWARD_TO: impl-1\nCONTENT: design');
 const L2 = reply('RESULT: implemented');
+const delayMs = Number(process.env.DELAY_MS ?? 0);
 let answered = 0;
 let last: { headers: http.IncomingHttpHeaders; body: string } = { headers: {}, body: '' };
 
@@ -35,8 +36,12 @@ const server = http.createServer((req, res) => {
     last = { headers: req.headers, body };
     const text = body.includes('(L4)') ? L4 : body.includes('(L3)') ? L3 : L2;
     answered++;
-    res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_bench' });
-    res.end(text);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_bench' });
+      res.end(text);
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
 });
 server.keepAliveTimeout = 90_000;

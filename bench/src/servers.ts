@@ -122,8 +122,9 @@ export async function writeConfig(doc: unknown): Promise<string> {
 
 export const startEchoServer = (): Promise<ServerProcess> => start([here('echo-server.ts')], { PORT: '0' });
 
-export const startFakeMessagesServer = (): Promise<ServerProcess> =>
-  start([here('fake-messages-server.ts')], {});
+/** The fake Messages API; `delayMs` makes every answer wait that long (a timer, no CPU). */
+export const startFakeMessagesServer = (delayMs = 0): Promise<ServerProcess> =>
+  start([here('fake-messages-server.ts')], delayMs > 0 ? { DELAY_MS: String(delayMs) } : {});
 
 /** Starts one of the bench's own servers (a file beside this one), with extra node flags if given. */
 export const startServer = (
