@@ -40,6 +40,8 @@ export const ErrorCodes = {
   FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },
   BUDGET_EXCEEDED: { status: 508, message: 'The request exhausted one of its budgets' },
   REQUEST_TIMEOUT: { status: 504, message: 'The request did not finish in time' },
+  // Nobody sees this status (its caller has gone); 499 is the usual log value for it (nginx).
+  CLIENT_CLOSED: { status: 499, message: 'The caller closed its connection before the answer' },
   // Event-stream errors, sent as `event: error` on a stream already answered 200; the status is what
   // the same failure would be as a response of its own.
   STREAM_OVERFLOW: { status: 503, message: 'The stream reader left too many bytes unsent' },

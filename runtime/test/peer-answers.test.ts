@@ -202,6 +202,74 @@ describe('peer answers', () => {
     }
   });
 
+  it('a peer’s hostile numbers (negative, 1e308, null) fail its branch naming the field and bound; the totals stay finite', async () => {
+    const hostile: [string, Record<string, unknown>, string][] = [
+      [
+        'negative tokens',
+        { usage: { input: -5, output: 1, cacheRead: 0, cacheCreation: 0 } },
+        '/usage/input must be >= 0',
+      ],
+      [
+        'tokens of 1e308',
+        { usage: { input: 1e308, output: 1, cacheRead: 0, cacheCreation: 0 } },
+        "/usage/input must be <= 10000000 (the runtime's bound for an answer's input tokens)",
+      ],
+      [
+        'a cost of 1e308',
+        { usage: { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 }, costUsd: 1e308 },
+        '/costUsd must be <=',
+      ],
+      [
+        'a cost of null',
+        { usage: { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 }, costUsd: null },
+        '/costUsd must be number',
+      ],
+      ['a duration of 1e308', { durationMs: 1e308 }, '/durationMs must be <= 3600000'],
+      ['a negative duration', { durationMs: -1 }, '/durationMs must be >= 0'],
+    ];
+    for (const [name, fields, why] of hostile) {
+      for (const stream of [false, true]) {
+        // Two entries each: 1e308 twice would sum to Infinity, which JSON sends as null.
+        const entries = [
+          { ...goodTrace, ...fields },
+          { ...goodTrace, signal: 's2', ...fields },
+        ];
+        const target = await peer((req, res) => {
+          if (String(req.headers.accept).includes('ndjson')) {
+            res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+            for (const trace of entries) res.write(`${JSON.stringify({ i: 0, trace })}\n`);
+            res.end(`${JSON.stringify({ errors: [[]] })}\n`);
+          } else json(res, 200, { outcomes: [{ results: [], trace: entries, errors: [] }] });
+        });
+        const lead = await startRuntime({
+          neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: target.endpoint })],
+        });
+        started.push(lead);
+        const label = `${name}${stream ? ', streamed' : ''}`;
+        let body: any;
+        if (stream) {
+          const res = await fetch(`${lead.url}/v1/signals?stream=true`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ content: 'go' }),
+          });
+          const end = (await res.text()).split('\n\n').find((f) => f.includes('event: end'))!;
+          body = JSON.parse(end.slice(end.indexOf('data: ') + 6));
+        } else body = (await lead.post('/v1/signals', { content: 'go' })).body;
+        expect(body.status, label).toBe('failed');
+        expect(body.errors[0], label).toMatchObject({ code: 'PEER_ERROR', neuron: 'impl' });
+        // A streamed line is one entry; a JSON answer names the entry's place in the outcomes.
+        expect(body.errors[0].message, label).toContain(
+          `sent a malformed answer: ${stream ? '' : '/0/trace/0'}${why}`,
+        );
+        // No hostile number reached the request's totals.
+        expect(body.usage, label).toBeUndefined();
+        expect(body.costUsd, label).toBeUndefined();
+        await lead.close();
+      }
+    }
+  });
+
   it('pods with different peer tokens: the caller gets 502 PEER_ERROR, not the 401 of the call between them', async () => {
     const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'token-one' });
     started.push(worker);

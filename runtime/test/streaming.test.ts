@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { EventSource } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -237,7 +237,9 @@ describe('event streams', () => {
     const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
     rt = await startRuntime({
       neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
-      server: { sse_max_buffered_bytes: 1024 },
+      // A heartbeat interval far past the test: the connection of a reader that takes nothing after
+      // the end is destroyed one interval later, and this reader reads only once the request is done.
+      server: { sse_max_buffered_bytes: 1024, sse_heartbeat_ms: 120_000 },
       // One worker at a time, each answering after a pause: events keep coming while the reader
       // takes nothing (what one turn writes at once is a burst, not a sign of a slow reader).
       performance: { cache_layers: [], max_concurrent_signals: 1, request_budget: { max_fanout: 100 } },
@@ -266,6 +268,43 @@ describe('event streams', () => {
     expect(text).toContain('event: error');
     expect(text).toContain('STREAM_OVERFLOW');
     expect(text).not.toContain('event: end');
+  });
+
+  it('destroys the connection of a reader that never reads what is left after STREAM_OVERFLOW, freeing its bytes', async () => {
+    const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
+    const sockets: Socket[] = [];
+    rt = await startRuntime(
+      {
+        neurons: [neuron('lead', 'L3', workers), ...workers.map((w) => neuron(w, 'L2'))],
+        server: { sse_max_buffered_bytes: 1024, sse_heartbeat_ms: 200 },
+        performance: { cache_layers: [], max_concurrent_signals: 1, request_budget: { max_fanout: 100 } },
+        claude: { mock_responses: { L2: [answer('default', `RESULT: ${'r'.repeat(60_000)}`, 2)] } },
+      },
+      { beforeListen: (runtime) => runtime.app.server.on('connection', (s: Socket) => sockets.push(s)) },
+    );
+    const { port } = new URL(rt.url);
+    const body = JSON.stringify({ content: 'x'.repeat(600_000) });
+    const client = connect(Number(port), '127.0.0.1');
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      client.pause(); // never reads
+      client.write(
+        `POST /v1/signals?stream=true HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      await vi.waitFor(() => expect(sockets).toHaveLength(1), { timeout: 5_000 });
+      const server = sockets[0]!;
+      // The stream ended (STREAM_OVERFLOW) with bytes the reader never takes: the server's side of the
+      // connection is destroyed a heartbeat interval later, while the client still holds its end.
+      await vi.waitFor(() => expect(server.destroyed).toBe(true), { timeout: 10_000, interval: 20 });
+      expect(client.destroyed).toBe(false);
+      // The request goes on and completes.
+      await vi.waitFor(
+        async () => expect(await rt!.metric('hal9_requests_total', { outcome: 'completed' })).toBe(1),
+        { timeout: 10_000 },
+      );
+    } finally {
+      client.destroy();
+    }
   });
 
   describe('a reader that keeps up gets every event of many written in one turn, whatever their size', () => {

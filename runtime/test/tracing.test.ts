@@ -116,6 +116,33 @@ describe('tracing', () => {
     expect(exporter.getFinishedSpans().length).toBeGreaterThan(0);
   });
 
+  it('continues a caller’s traceparent of a later version (read as version 00), never one of version ff', async () => {
+    const exporter = new InMemorySpanExporter();
+    const rt = await startRuntime(
+      {},
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    const cases: [string, boolean][] = [
+      [`00-${traceId}-${parent}-01`, true],
+      [`01-${traceId}-${parent}-01`, true],
+      [`cc-${traceId}-${parent}-01-a-later-field`, true],
+      [`ff-${traceId}-${parent}-01`, false],
+      [`00-${traceId}-${parent}-01-a-later-field`, false],
+    ];
+    for (const [traceparent, continued] of cases) {
+      exporter.reset();
+      const res = await rt.post('/v1/signals', { content: 'x' }, { traceparent });
+      expect(res.status, traceparent).toBe(200);
+      expect(res.body.traceId === traceId, traceparent).toBe(continued);
+      const request = exporter.getFinishedSpans().find((s) => s.name === 'hal9.request')!;
+      expect(request.spanContext().traceId, traceparent).toBe(res.body.traceId);
+      expect(parentOf(request), traceparent).toBe(continued ? parent : undefined);
+    }
+  });
+
   it('marks a failed model call and its signal as errors', async () => {
     const exporter = new InMemorySpanExporter();
     fake = await startFakeMessagesApi();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_INPUT_TOKENS } from '../claude/anthropic.ts';
+import { MAX_COST_USD, MAX_DURATION_MS, MAX_OUTPUT_TOKENS } from '../http/schemas.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { peerAnswerChecks } from './peer-answer.ts';
@@ -55,5 +57,80 @@ describe('peerAnswerChecks', () => {
     expect(checks.errors([[{ code: 'PEER_ERROR', message: 'm', hidden }]], 1)).toEqual([
       [{ code: 'PEER_ERROR', message: 'm' }],
     ]);
+  });
+
+  describe('bounds the numbers a request totals, naming the field and the bound', () => {
+    const usage = { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 };
+    const cases: [string, Record<string, unknown>, string][] = [
+      [
+        'negative input tokens',
+        { usage: { ...usage, input: -5 } },
+        "/usage/input must be >= 0 (the runtime's bound for an answer's input tokens)",
+      ],
+      [
+        'input tokens of 1e308',
+        { usage: { ...usage, input: 1e308 } },
+        `/usage/input must be <= ${MAX_INPUT_TOKENS} (the runtime's bound for an answer's input tokens)`,
+      ],
+      [
+        'cache read tokens past the bound',
+        { usage: { ...usage, cacheRead: MAX_INPUT_TOKENS + 1 } },
+        `/usage/cacheRead must be <= ${MAX_INPUT_TOKENS}`,
+      ],
+      [
+        'cache write tokens that are not whole',
+        { usage: { ...usage, cacheCreation: 0.5 } },
+        '/usage/cacheCreation must be integer',
+      ],
+      [
+        'output tokens past the largest claude.max_tokens',
+        { usage: { ...usage, output: MAX_OUTPUT_TOKENS + 1 } },
+        `/usage/output must be <= ${MAX_OUTPUT_TOKENS} (the largest claude.max_tokens)`,
+      ],
+      [
+        'output tokens of null (a NaN sent as JSON)',
+        { usage: { ...usage, output: null } },
+        '/usage/output must be integer',
+      ],
+      ['a negative cost', { usage, costUsd: -0.01 }, '/costUsd must be >= 0'],
+      ['a cost of 1e308', { usage, costUsd: 1e308 }, `/costUsd must be <= ${MAX_COST_USD}`],
+      ['a cost of null', { usage, costUsd: null }, '/costUsd must be number'],
+      ['a negative duration', { durationMs: -1 }, '/durationMs must be >= 0'],
+      [
+        'a duration of 1e308',
+        { durationMs: 1e308 },
+        `/durationMs must be <= ${MAX_DURATION_MS} (the largest performance.request_timeout_ms)`,
+      ],
+      ['negative retries', { retries: -1 }, '/retries must be >= 0'],
+      ['a negative hop', { hop: -1 }, '/hop must be >= 0'],
+    ];
+    for (const [name, fields, why] of cases) {
+      it(`refuses ${name}`, () => {
+        const checks = peerAnswerChecks();
+        const hostile = { ...trace, ...fields };
+        const batch = checks.outcomes([{ results: [], trace: [hostile], errors: [] }], 1);
+        expect(batch).toContain(`/0/trace/0${why}`);
+        expect(checks.progress(hostile, undefined)).toContain(why);
+      });
+    }
+
+    it('takes every number at its bound', () => {
+      const atBounds = {
+        ...trace,
+        durationMs: MAX_DURATION_MS,
+        usage: {
+          input: MAX_INPUT_TOKENS,
+          output: MAX_OUTPUT_TOKENS,
+          cacheRead: MAX_INPUT_TOKENS,
+          cacheCreation: MAX_INPUT_TOKENS,
+        },
+        costUsd: MAX_COST_USD,
+        retries: 0,
+      };
+      expect(peerAnswerChecks().outcomes([{ results: [], trace: [atBounds], errors: [] }], 1)).toEqual([
+        { results: [], trace: [atBounds], errors: [] },
+      ]);
+      expect(peerAnswerChecks().progress(atBounds, undefined)).toEqual({ trace: atBounds });
+    });
   });
 });

@@ -9,6 +9,10 @@ import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.
 // later. An error code this runtime does not know (a newer peer) becomes PEER_ERROR naming it.
 // Fields the schemas do not name are removed: the caller never sees them (the response schemas
 // drop them), and a run holding them would hold more than the request store counts (runBytes).
+// Numbers are bounded (http/schemas.ts): a peer's token counts, cost and durations are added to the
+// request's totals, so one that is negative, fractional where a count is whole, or past what a runtime
+// can produce (1e308 sums to Infinity, sent as null) fails the batch with PEER_ERROR naming the field
+// and the bound, as a model API's answer with such a count fails its call (claude/anthropic.ts).
 
 export interface PeerProgressEntry {
   readonly trace?: TraceEntry;
@@ -36,14 +40,17 @@ const outcome = {
 
 /** Compiled once per transport (in the composition root's lifetime, not at import). */
 export function peerAnswerChecks(): PeerAnswerChecks {
-  const ajv = new Ajv({ allErrors: false, strict: false, removeAdditional: 'all' });
+  // verbose: an error carries its schema, whose `description` names a number's bound.
+  const ajv = new Ajv({ allErrors: false, strict: false, removeAdditional: 'all', verbose: true });
   const outcomes = ajv.compile<BranchOutcome[]>({ type: 'array', items: outcome });
   const errors = ajv.compile<ErrorInfo[][]>({ type: 'array', items: { type: 'array', items: errorInfo } });
   const trace = ajv.compile<TraceEntry>(traceEntry);
   const result = ajv.compile<ResultEntry>(resultEntry);
   const why = (v: ValidateFunction) => {
     const e = v.errors?.[0];
-    return e ? `${e.instancePath || 'the answer'} ${e.message}` : 'malformed';
+    if (!e) return 'malformed';
+    const bound = (e.parentSchema as { description?: unknown } | undefined)?.description;
+    return `${e.instancePath || 'the answer'} ${e.message}${typeof bound === 'string' ? ` (${bound})` : ''}`;
   };
   return {
     outcomes(value, count) {

@@ -1,3 +1,4 @@
+import { MAX_INPUT_TOKENS } from '../claude/anthropic.ts';
 import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../config/types.ts';
 
 // JSON schemas for request bodies; fastify validates with them before a handler runs.
@@ -99,6 +100,26 @@ export const performancePatch = {
 // Response schemas: fastify serializes with fast-json-stringify, much cheaper than JSON.stringify for
 // the run view on every answer. Every field of the view is listed: a field missing here would be
 // dropped from the response (test/retries-cost.test.ts and test/budgets.test.ts read every optional field).
+//
+// The numbers of these entries are bounded: what a peer pod answers is checked against them
+// (cluster/peer-answer.ts), and its token counts, cost and durations are added to the request's totals,
+// so a negative, huge or infinite one would make those totals wrong, infinite or null. The bounds are
+// what this runtime itself can produce; `description` names each one in the error.
+
+/** The most output tokens one model call may report: the largest claude.max_tokens a runtime accepts. */
+export const MAX_OUTPUT_TOKENS = 1_000_000;
+/** The most one model call may cost: its most tokens at the largest price claude.prices accepts (USD 1,000,000 per million tokens). */
+export const MAX_COST_USD = 3 * MAX_INPUT_TOKENS + MAX_OUTPUT_TOKENS;
+/** The longest a signal may take: the largest performance.request_timeout_ms (and peer deadline). */
+export const MAX_DURATION_MS = 3_600_000;
+/** The most hops a signal may have taken: the largest a forwarded signal may carry. */
+export const MAX_HOP = 1_000;
+/** The most 429/529 retries one signal's model calls may take (claude.retry.max_retries is at most 10). */
+export const MAX_RETRIES = 1_000;
+
+const bounded = (type: 'integer' | 'number', maximum: number, description: string) =>
+  ({ type, minimum: 0, maximum, description }) as const;
+
 export const errorInfo = {
   type: 'object',
   required: ['code', 'message'],
@@ -111,6 +132,7 @@ export const errorInfo = {
   },
 } as const;
 
+/** A request's totals (its run view): sums of many calls, so not bounded as one call's are. */
 const usage = {
   type: 'object',
   required: ['input', 'output', 'cacheRead', 'cacheCreation'],
@@ -119,6 +141,19 @@ const usage = {
     output: { type: 'number' },
     cacheRead: { type: 'number' },
     cacheCreation: { type: 'number' },
+  },
+} as const;
+
+const inputTokens = bounded('integer', MAX_INPUT_TOKENS, "the runtime's bound for an answer's input tokens");
+/** One model call's tokens (a trace entry's), bounded as the model API's answer is (claude/anthropic.ts). */
+const callUsage = {
+  type: 'object',
+  required: ['input', 'output', 'cacheRead', 'cacheCreation'],
+  properties: {
+    input: inputTokens,
+    output: bounded('integer', MAX_OUTPUT_TOKENS, 'the largest claude.max_tokens'),
+    cacheRead: inputTokens,
+    cacheCreation: inputTokens,
   },
 } as const;
 
@@ -140,15 +175,15 @@ export const traceEntry = {
     parent: { type: ['string', 'null'] },
     neuron: { type: 'string' },
     layer: { type: 'string' },
-    hop: { type: 'integer' },
+    hop: bounded('integer', MAX_HOP, 'the most hops a forwarded signal may carry'),
     cached: { type: 'boolean' },
-    durationMs: { type: 'number' },
+    durationMs: bounded('number', MAX_DURATION_MS, 'the largest performance.request_timeout_ms'),
     forwardedTo: strings,
     dropped: strings,
     model: { type: 'string' },
-    usage,
-    costUsd: { type: 'number' },
-    retries: { type: 'integer' },
+    usage: callUsage,
+    costUsd: bounded('number', MAX_COST_USD, "one call's most tokens at the largest claude.prices"),
+    retries: bounded('integer', MAX_RETRIES, "the runtime's bound for one signal's retries"),
     fellBackFrom: strings,
     backward: {
       type: 'object',

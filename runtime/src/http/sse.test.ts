@@ -27,8 +27,17 @@ class FakeSocket extends EventEmitter {
     this.buffered += Buffer.byteLength(chunk);
     return this.buffered < this.room;
   }
+  destroyed = false;
   end(): void {
     this.ended = true;
+  }
+  /** Ended, and the reader took everything. */
+  get writableFinished(): boolean {
+    return this.ended && this.buffered === 0;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.emit('close');
   }
   get writableLength(): number {
     return this.buffered;
@@ -149,5 +158,54 @@ describe('streamRun backpressure', () => {
     s.res.drain();
     expect(s.res.ended).toBe(true);
     expect(s.res.text).toContain('EVENTS_EXPIRED');
+  });
+
+  it('destroys the connection of a reader that takes nothing of what is left after an overflow', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000, heartbeatMs: 1000 });
+    s.results(20); // fills the socket: the stream waits
+    await nextTurn();
+    for (let turn = 0; turn < 30 && !s.res.ended; turn++) {
+      s.results(1);
+      await nextTurn();
+    }
+    expect(s.res.text).toContain('STREAM_OVERFLOW');
+    // Ended, with bytes unsent: the end alone frees nothing while the reader takes nothing.
+    expect(s.res.ended).toBe(true);
+    expect(s.res.destroyed).toBe(false);
+    s.clock.advance(999);
+    expect(s.res.destroyed).toBe(false);
+    s.clock.advance(1);
+    expect(s.res.destroyed).toBe(true);
+  });
+
+  it('leaves the connection of a reader that takes what is left, however slowly', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000, heartbeatMs: 1000 });
+    s.results(20);
+    await nextTurn();
+    for (let turn = 0; turn < 30 && !s.res.ended; turn++) {
+      s.results(1);
+      await nextTurn();
+    }
+    expect(s.res.ended).toBe(true);
+    // Some of it in each interval: a slow reader, not a stalled one.
+    for (let i = 0; i < 5; i++) {
+      s.res.buffered = Math.floor(s.res.buffered / 2);
+      s.clock.advance(1000);
+      expect(s.res.destroyed).toBe(false);
+    }
+    s.res.buffered = 0;
+    s.clock.advance(10_000);
+    expect(s.res.destroyed).toBe(false);
+  });
+
+  it('destroys the connection of a reader that stopped reading before the end of a completed request', async () => {
+    const s = setup({ room: 100_000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
+    s.results(10);
+    s.run.close();
+    await nextTurn();
+    expect(s.res.text).toContain('event: end');
+    expect(s.res.ended).toBe(true);
+    s.clock.advance(1000);
+    expect(s.res.destroyed).toBe(true);
   });
 });

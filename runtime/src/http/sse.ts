@@ -19,6 +19,11 @@ import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 // that takes nothing for a whole heartbeat interval while events wait gets STREAM_OVERFLOW too (it
 // would otherwise hold the run, and its kept events, for as long as it keeps the connection). A reader
 // so far behind that its next event is no longer kept (only the latest 10,000 are) gets EVENTS_EXPIRED.
+//
+// However a stream ends, what its reader has not taken yet (the events written before the end, the
+// `error` frame) is held in this process until the reader takes it: a reader that takes none of it for
+// a whole heartbeat interval has its connection destroyed, so those bytes and the socket are freed
+// (a reader that stopped reading would otherwise hold them for as long as it keeps the connection).
 
 export interface SseOptions {
   readonly clock: Clock;
@@ -51,6 +56,8 @@ export function streamRun(
   // The stream reads missed events back from the run while it waits for a drain.
   run.record();
   let heartbeat: Timer | undefined;
+  /** After the end: checks each heartbeat interval that the reader takes what is left. */
+  let reaper: Timer | undefined;
   let unsubscribe: (() => void) | undefined;
   let ended = false;
   /** The id of the latest event written. */
@@ -75,6 +82,17 @@ export function streamRun(
     res.off('drain', resume);
     if (last) res.write(last);
     res.end();
+    if (!res.writableFinished) reapUnlessTaken(res.writableLength);
+  };
+  /** Destroys the connection when the reader took nothing of the `left` unsent bytes in an interval. */
+  const reapUnlessTaken = (left: number) => {
+    reaper = o.clock.setTimeout(() => {
+      reaper = undefined;
+      if (res.writableFinished || res.destroyed) return;
+      const now = res.writableLength;
+      if (now < left) reapUnlessTaken(now);
+      else res.destroy();
+    }, o.heartbeatMs);
   };
   /** Writes one event; false when the socket's buffer is full (then the stream waits for a drain). */
   const write = (e: RunEvent): boolean => {
@@ -126,7 +144,10 @@ export function streamRun(
     if (!waiting) res.write(': ping\n\n');
     heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);
   };
-  res.on('close', () => finish());
+  res.on('close', () => {
+    o.clock.clearTimeout(reaper);
+    finish();
+  });
   res.on('drain', resume);
   unsubscribe = run.subscribe((e) => {
     if (ended || e.id <= cursor) return;

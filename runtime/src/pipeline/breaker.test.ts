@@ -47,10 +47,11 @@ describe('UpstreamBreaker', () => {
     expect(b.state).toBe('closed');
   });
 
-  it('does not count caller errors (4xx other than 408) or our own deadline', async () => {
+  it('does not count caller errors (4xx other than 408), our own deadline or a caller that left', async () => {
     const { b, code } = setup();
     for (let i = 0; i < 5; i++) await code(b.fire(() => fail(400)));
     for (let i = 0; i < 5; i++) await code(b.fire(() => Promise.reject(new Hal9Error('REQUEST_TIMEOUT'))));
+    for (let i = 0; i < 5; i++) await code(b.fire(() => Promise.reject(new Hal9Error('CLIENT_CLOSED'))));
     // A cancellation some layer let through unmapped is still ours (undici's, a timer's AbortError).
     const aborted = () => Promise.reject(new DOMException('This operation was aborted', 'AbortError'));
     for (let i = 0; i < 5; i++) await code(b.fire(aborted));

@@ -302,6 +302,8 @@ export class Engine {
     traceparent?: string,
     /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
     onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
+    /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
+    cancel?: AbortSignal,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -320,6 +322,7 @@ export class Engine {
     this.#admit(signals.length);
     // The caller's deadline, never longer than ours.
     const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
+    const runs: RequestRun[] = [];
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted; the
       // request's signals here (those of this batch included) share one max_signals.
@@ -336,6 +339,7 @@ export class Engine {
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
       const run = this.#forwardedRun(s.requestId, s.traceId, neuronId, timeoutMs);
+      runs.push(run);
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });
@@ -347,6 +351,14 @@ export class Engine {
       this.#arrive(run, parentOf(s), { ...signal, to: neuronId });
       return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });
+    if (cancel && runs.length > 0) {
+      const end = () => {
+        const cause = cancel.reason instanceof Hal9Error ? cancel.reason : undefined;
+        for (const r of runs) r.timeOut(cause);
+      };
+      if (cancel.aborted) end();
+      else cancel.addEventListener('abort', end, { once: true });
+    }
     return Promise.all(outcomes);
   }
 

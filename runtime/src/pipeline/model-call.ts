@@ -338,6 +338,7 @@ export function upstreamStatus(e: unknown): UpstreamStatus {
     // The run's own end, passed down as the abort reason (a peer's DRAINING refusal has its 503).
     case 'REQUEST_TIMEOUT':
     case 'DRAINING':
+    case 'CLIENT_CLOSED':
       return 'cancelled';
     default:
       return 'error';

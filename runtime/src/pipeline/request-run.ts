@@ -8,8 +8,9 @@ import type { Deadline, Deadlines } from './deadlines.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from './signal.ts';
 
 // One external request (or one signal a peer runtime forwarded to us): the signals still pending in
-// its tree, and what the finished ones produced. It ends when nothing is pending, or at its deadline;
-// then its AbortSignal fires, which cancels queue waits, upstream permits, model and peer calls.
+// its tree, and what the finished ones produced. It ends when nothing is pending, or at its deadline
+// (or earlier: a drain, a waiting caller that closed its connection); then its AbortSignal fires,
+// which cancels queue waits, upstream permits, model and peer calls.
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'timed_out';
 
@@ -118,7 +119,7 @@ export class RequestRun {
   get running(): boolean {
     return this.#status === 'running';
   }
-  /** Fires when the run ends before its signals do (deadline, drain): stages stop their work. */
+  /** Fires when the run ends before its signals do (deadline, drain, caller gone): stages stop their work. */
   get signal(): AbortSignal {
     this.#abort ??= new AbortController();
     return this.#abort.signal;
@@ -258,7 +259,10 @@ export class RequestRun {
       this.#finish(this.results.length === 0 && this.errors.length > 0 ? 'failed' : 'completed');
   }
 
-  /** Ends the run at its deadline, or with `cause` (a shutdown cutting it off). */
+  /**
+   * Ends the run at its deadline, or with `cause` (a shutdown cutting it off, DRAINING; its caller
+   * gone, CLIENT_CLOSED): its signals finish as cancelled and its AbortSignal fires with `cause`.
+   */
   timeOut(cause?: Hal9Error): void {
     if (!this.running) return;
     const e = cause ?? new Hal9Error('REQUEST_TIMEOUT', 'the request did not finish before its deadline');

@@ -101,14 +101,35 @@ export function randomHex(): (bytes: number) => string {
 }
 export const newSpanId = (): string => randomBytes(8).toString('hex');
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/**
+ * A W3C traceparent: version, trace id, parent id and flags, each lowercase hex. A version other than
+ * 00 is a later one (ff is invalid): its first four fields are read as version 00's, and it may carry
+ * more fields after a dash; version 00 has exactly these four.
+ */
+const TRACEPARENT = /^(?!ff)([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+
+export interface TraceparentFields {
+  readonly traceId: string;
+  readonly parentId: string;
+  /** The trace-flags byte (bit 0: sampled); of a later version, only the sampled bit. */
+  readonly flags: number;
+}
+
+/** A valid W3C traceparent header's fields, else undefined (an invalid header is ignored, per spec). */
+export function parseTraceparent(header: string | undefined): TraceparentFields | undefined {
+  const m = header ? TRACEPARENT.exec(header.trim()) : null;
+  if (!m) return undefined;
+  const [, version, traceId, parentId, flags, rest] = m;
+  if (version === '00' && rest !== undefined) return undefined;
+  if (/^0+$/.test(traceId!) || /^0+$/.test(parentId!)) return undefined;
+  // A later version's flags may mean more than version 00's: only its sampled bit is read.
+  const byte = Number.parseInt(flags!, 16);
+  return { traceId: traceId!, parentId: parentId!, flags: version === '00' ? byte : byte & 1 };
+}
 
 /** The trace id of a valid W3C traceparent header, else undefined (an invalid header is ignored, per spec). */
-export function traceIdFrom(header: string | undefined): string | undefined {
-  const m = header ? TRACEPARENT.exec(header.trim()) : null;
-  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
-  return m[1];
-}
+export const traceIdFrom = (header: string | undefined): string | undefined =>
+  parseTraceparent(header)?.traceId;
 
 export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;
 
@@ -122,6 +143,6 @@ export function forwardedContext(signal: ForwardedSignal, header: string | undef
   const own = signal.traceparent;
   if (own !== undefined && traceIdFrom(own) === signal.traceId) return own.trim();
   if (traceIdFrom(header) === signal.traceId) return header!.trim();
-  const flags = header ? TRACEPARENT.exec(header.trim())?.[3] : undefined;
-  return `00-${signal.traceId}-${newSpanId()}-${flags ?? '01'}`;
+  const flags = parseTraceparent(header)?.flags ?? 1;
+  return `00-${signal.traceId}-${newSpanId()}-${flags.toString(16).padStart(2, '0')}`;
 }

@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { randomHex, traceIdFrom } from '../pipeline/signal.ts';
+import { parseTraceparent, randomHex, traceIdFrom } from '../pipeline/signal.ts';
 
 // Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
 // never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
@@ -60,8 +60,6 @@ const KIND: Record<SpanKindName, SpanKind> = {
   server: SpanKind.SERVER,
 };
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 class OtelSpanRef implements SpanRef {
   readonly span: Span;
   constructor(span: Span) {
@@ -89,12 +87,13 @@ export function otelTracing(tracer: Tracer): Tracing {
   const contextOf = (parent: SpanRef | undefined) =>
     parent instanceof OtelSpanRef ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
   const remoteContext = (tp: string | undefined) => {
-    const m = tp ? TRACEPARENT.exec(tp.trim()) : null;
-    if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return ROOT_CONTEXT;
+    // Any version but ff: a later one's first four fields read as version 00's (W3C Trace Context).
+    const p = parseTraceparent(tp);
+    if (!p) return ROOT_CONTEXT;
     return trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: m[1]!,
-      spanId: m[2]!,
-      traceFlags: Number.parseInt(m[3]!, 16),
+      traceId: p.traceId,
+      spanId: p.parentId,
+      traceFlags: p.flags,
       isRemote: true,
     });
   };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { ForwardedSignal } from '../../pipeline/signal.ts';
 import { bearerGuard } from '../auth-hook.ts';
+import { whenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
 import { forwardedBatch } from '../schemas.ts';
 
@@ -26,15 +27,32 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
       // The batch's context; each signal may carry its own (engine.runForwarded picks per signal).
       const traceparent = req.headers.traceparent as string | undefined;
       const { signals, deadlineMs } = req.body;
+      // The sending pod cancels its call when no request of the batch waits any more: the sub-runs end.
+      const gone = new AbortController();
+      whenCallerLeaves(reply, (cause) => gone.abort(cause));
       if (!String(req.headers.accept ?? '').includes(NDJSON)) {
-        return { outcomes: await engine.runForwarded(req.params.id, signals, deadlineMs, traceparent) };
+        return {
+          outcomes: await engine.runForwarded(
+            req.params.id,
+            signals,
+            deadlineMs,
+            traceparent,
+            undefined,
+            gone.signal,
+          ),
+        };
       }
       const lines: string[] = [];
       let raw: typeof reply.raw | undefined;
       const write = (line: string) => (raw ? raw.write(line) : lines.push(line));
       // Refusals (unknown neuron, queue full) throw here, before anything is sent: a plain error answer.
-      const done = engine.runForwarded(req.params.id, signals, deadlineMs, traceparent, (i, p) =>
-        write(`${JSON.stringify({ i, ...p })}\n`),
+      const done = engine.runForwarded(
+        req.params.id,
+        signals,
+        deadlineMs,
+        traceparent,
+        (i, p) => write(`${JSON.stringify({ i, ...p })}\n`),
+        gone.signal,
       );
       reply.hijack();
       raw = reply.raw;

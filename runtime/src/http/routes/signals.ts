@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
-import type { RunView } from '../../pipeline/request-run.ts';
+import type { RequestRun, RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
+import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
 import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import {
@@ -106,6 +107,7 @@ export async function signalRoutes(
           .header('location', `/v1/signals/${run.id}`)
           .send({ id: run.id, status: run.status });
       }
+      cancelWhenCallerLeaves(reply, [run]);
       return replyView(reply, await run.done);
     },
   );
@@ -152,9 +154,12 @@ export async function signalRoutes(
       let backOff: Hal9Error | undefined;
       let backOffs = 0;
       const timeoutMs = req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined;
+      const runs: RequestRun[] = [];
       const items = req.body.signals.map((s) => {
         try {
-          return submit(req, s, timeoutMs).done.then(publicView);
+          const run = submit(req, s, timeoutMs);
+          runs.push(run);
+          return run.done.then(publicView);
         } catch (e) {
           const err = toHal9Error(e);
           if (err.details.retryAfterSeconds !== undefined) {
@@ -164,6 +169,7 @@ export async function signalRoutes(
           return Promise.resolve(errorBody(err));
         }
       });
+      cancelWhenCallerLeaves(reply, runs);
       const results = await Promise.all(items);
       // Refusals that ask the client to back off (queue full, draining) set Retry-After; when every
       // item was refused so, the batch answers with that refusal's status rather than a 200.

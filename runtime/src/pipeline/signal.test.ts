@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { signalTo } from '../testing/builders.ts';
+import { forwardedContext, parseTraceparent, traceIdFrom } from './signal.ts';
+
+// W3C Trace Context, "Versioning of traceparent": version ff is invalid; version 00 is exactly four
+// fields; a later version is read as version 00 for its first four fields (only the sampled flag of
+// its flags), and may carry more fields, each after a dash.
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT = '00f067aa0ba902b7';
+
+describe('parseTraceparent', () => {
+  const valid: [string, string, number][] = [
+    ['version 00', `00-${TRACE}-${PARENT}-01`, 1],
+    ['version 00, not sampled', `00-${TRACE}-${PARENT}-00`, 0],
+    ['version 00 keeps every flag bit it defines', `00-${TRACE}-${PARENT}-03`, 3],
+    ['surrounding spaces', `  00-${TRACE}-${PARENT}-01 `, 1],
+    ['a later version with four fields', `01-${TRACE}-${PARENT}-01`, 1],
+    ['a later version with more fields after a dash', `cc-${TRACE}-${PARENT}-01-what-the-future-holds`, 1],
+    ['a later version with an empty field after the dash', `42-${TRACE}-${PARENT}-00-`, 0],
+    ['a later version: only the sampled bit of its flags', `fe-${TRACE}-${PARENT}-ff`, 1],
+    ['a later version: other bits without the sampled one', `02-${TRACE}-${PARENT}-fe`, 0],
+  ];
+  for (const [name, header, flags] of valid)
+    it(`reads ${name}`, () => {
+      expect(parseTraceparent(header)).toEqual({ traceId: TRACE, parentId: PARENT, flags });
+      expect(traceIdFrom(header)).toBe(TRACE);
+    });
+
+  const invalid: [string, string | undefined][] = [
+    ['no header', undefined],
+    ['an empty header', ''],
+    ['version ff', `ff-${TRACE}-${PARENT}-01`],
+    ['version ff with more fields', `ff-${TRACE}-${PARENT}-01-x`],
+    ['version 00 with more fields', `00-${TRACE}-${PARENT}-01-x`],
+    ['version 00 with a trailing dash', `00-${TRACE}-${PARENT}-01-`],
+    ['a later version with something other than a dash after the flags', `01-${TRACE}-${PARENT}-01x`],
+    ['a later version shorter than 55 characters', `01-${TRACE}-${PARENT}-1`],
+    ['an uppercase version', `0A-${TRACE}-${PARENT}-01`],
+    ['a one-digit version', `1-${TRACE}-${PARENT}-01`],
+    ['uppercase hex in the trace id', `00-${TRACE.toUpperCase()}-${PARENT}-01`],
+    ['a short trace id', `00-${TRACE.slice(1)}-${PARENT}-01`],
+    ['a short parent id', `00-${TRACE}-${PARENT.slice(1)}-01`],
+    ['an all-zero trace id', `00-${'0'.repeat(32)}-${PARENT}-01`],
+    ['an all-zero parent id', `00-${TRACE}-${'0'.repeat(16)}-01`],
+    ['an all-zero trace id in a later version', `01-${'0'.repeat(32)}-${PARENT}-01`],
+    ['non-hex flags', `00-${TRACE}-${PARENT}-0g`],
+  ];
+  for (const [name, header] of invalid)
+    it(`ignores ${name}`, () => {
+      expect(parseTraceparent(header)).toBeUndefined();
+      expect(traceIdFrom(header)).toBeUndefined();
+    });
+});
+
+describe('forwardedContext', () => {
+  const signal = { ...signalTo('impl'), traceId: TRACE };
+
+  it('continues a signal’s own context of a later version', () => {
+    const own = `01-${TRACE}-${PARENT}-01-extra`;
+    expect(forwardedContext({ ...signal, traceparent: own }, undefined)).toBe(own);
+  });
+
+  it('continues the batch header of a later version when the signal carries none', () => {
+    const header = `07-${TRACE}-${PARENT}-00`;
+    expect(forwardedContext(signal, header)).toBe(header);
+  });
+
+  it('takes only the sampled flag of another trace’s later-version header, as a version 00 context', () => {
+    const other = `07-${'a'.repeat(32)}-${PARENT}-fe`;
+    expect(forwardedContext(signal, other)).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+  });
+});
