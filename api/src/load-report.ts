@@ -14,7 +14,10 @@ export interface LatencyHistogram {
 
 export interface NeuronLoad {
   readonly arrived: number;
+  /** Signals that finished here, however: answered, failed, shed or cancelled (arrived − completed is in the pod). */
   readonly completed: number;
+  /** Of those, the ones that held an executor slot (see LoadReport.served); absent from older runtimes. */
+  readonly served?: number;
   readonly latency: LatencyHistogram;
   /** Signals forwarded, by target neuron id. */
   readonly forwarded: Readonly<Record<string, number>>;
@@ -32,7 +35,15 @@ export interface LoadReport {
   readonly busySeconds: number;
   readonly concurrencySeconds: number;
   readonly arrived: number;
+  /** Signals that finished here, however: answered, failed, shed or cancelled (arrived − completed is in the pod). */
   readonly completed: number;
+  /**
+   * Of those, the ones that held an executor slot: answered (cache hits included, they hold one
+   * briefly), failed in it, or cancelled while in it. A signal shed past its latency objective or
+   * cancelled before its turn never held one. busySeconds ÷ served is the mean time a slot is held.
+   * Absent from runtimes older than the field: a reader then has only `completed`.
+   */
+  readonly served?: number;
   /** Model API answers 429 or 529. */
   readonly throttled: number;
   readonly latency: LatencyHistogram;

@@ -104,9 +104,6 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   registry.setDefaultLabels({ hal9_cluster: config.cluster.name });
   const metrics = createMetrics(registry);
   const clock = opts.clock ?? systemClock();
-  const local = config.neurons.filter((n) => !n.endpoint);
-  const load = createLoadTracker(clock, local);
-  const observer = fanOut(metricsObserver(metrics, config.neurons), load);
 
   let backend: ModelBackend;
   let useApiKey: ((key: string) => void) | undefined;
@@ -136,6 +133,13 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   } else {
     backend = new MockBackend(config.claude.mock_responses);
   }
+  const local = config.neurons.filter((n) => !n.endpoint);
+  const load = createLoadTracker(clock, local);
+  // The back-end's upstream and model: their series (and the fallbacks') are exported from the start.
+  const observer = fanOut(
+    metricsObserver(metrics, config.neurons, { upstream: backend.upstream, model: backend.model }),
+    load,
+  );
 
   const adminToken = opts.authToken ?? config.server.auth_token;
   const clientKeys = rotatingCredentials(opts.apiKeys ?? new Map());

@@ -12,11 +12,14 @@ const start = async (...args: Parameters<typeof startRuntime>) => {
   return s;
 };
 
-/** Sample counts of hal9_batch_size for one target: total batches and batches of at most `le`. */
-async function batches(rt: Started, target: string, le: string) {
+/**
+ * Sample counts of hal9_batch_size for one target: total batches and batches of at most `size`
+ * signals (the bucket bound halfway past it: a batch holds whole signals).
+ */
+async function batches(rt: Started, target: string, size: number) {
   return {
     total: await rt.metric('hal9_batch_size_count', { target }),
-    atMost: await rt.metric('hal9_batch_size_bucket', { target, le }),
+    atMost: await rt.metric('hal9_batch_size_bucket', { target, le: String(size + 0.5) }),
   };
 }
 
@@ -44,8 +47,8 @@ describe('signal batching', () => {
       Array.from({ length: 40 }, (_, i) => rt.post('/v1/signals', { content: `s${i}` })),
     );
     expect(results.every((r) => r.body.status === 'completed')).toBe(true);
-    const b = await batches(rt, 'local', '1');
-    const atMost10 = await rt.metric('hal9_batch_size_bucket', { target: 'local', le: '10' });
+    const b = await batches(rt, 'local', 1);
+    const atMost10 = (await batches(rt, 'local', 10)).atMost;
     expect(atMost10).toBe(b.total); // no batch larger than 10
     expect(b.atMost).toBeLessThan(b.total); // and some batches held several signals
     expect(await rt.metric('hal9_batch_size_sum', { target: 'local' })).toBe(40);
@@ -82,7 +85,7 @@ describe('signal batching', () => {
       upstream: 'peer:worker',
       status: '200',
     });
-    const flushed = await batches(lead, 'worker', '10');
+    const flushed = await batches(lead, 'worker', 10);
     expect(batchRequests).toBe(sent);
     expect(flushed.total).toBe(sent);
     expect(flushed.atMost).toBe(flushed.total);

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchLoadReport } from './load-report.ts';
+import { fetchLoadReport, parseLoadReport } from './load-report.ts';
 import { setPodLimit } from './runtime-pods.ts';
 
 // A pod's answers are hostile input: the operator must never buffer more of one than it will
@@ -80,5 +80,45 @@ describe('setPodLimit on a misbehaving pod', () => {
   it('reports an answer that is not JSON as a failed delivery', async () => {
     const url = await aPod((_req, res) => res.end('ok'));
     await expect(setPodLimit(url, 4)).rejects.toThrow(/HAL9_ERR_POD_TUNING_FAILED: .*unreadable answer/);
+  });
+});
+
+describe('parseLoadReport', () => {
+  const histogram = { bounds: [0.1], counts: [3, 4], sum: 0.5 };
+  const report = {
+    startedAt: 1,
+    at: 2,
+    limit: 8,
+    active: 1,
+    queued: 0,
+    busySeconds: 1,
+    concurrencySeconds: 1,
+    arrived: 5,
+    completed: 4,
+    served: 3,
+    throttled: 0,
+    latency: histogram,
+    neurons: { impl: { arrived: 5, completed: 4, served: 3, latency: histogram, forwarded: {} } },
+  };
+
+  it('keeps the signals that held a slot, overall and per neuron', () => {
+    const r = parseLoadReport(report);
+    expect(r).toMatchObject({ completed: 4, served: 3, neurons: { impl: { completed: 4, served: 3 } } });
+  });
+
+  it('takes a report from a runtime that does not count them, without inventing a count', () => {
+    const { served: _, ...older } = report;
+    const { served: __, ...olderNeuron } = report.neurons.impl;
+    const r = parseLoadReport({ ...older, neurons: { impl: olderNeuron } });
+    expect(typeof r).toBe('object');
+    expect(r).not.toHaveProperty('served');
+    expect((r as { neurons: Record<string, object> }).neurons.impl).not.toHaveProperty('served');
+  });
+
+  it('names a served count that is not a count', () => {
+    expect(parseLoadReport({ ...report, served: -1 })).toBe('served must be a non-negative number');
+    expect(
+      parseLoadReport({ ...report, neurons: { impl: { ...report.neurons.impl, served: 'many' } } }),
+    ).toBe('neurons.impl.served must be a non-negative number');
   });
 });

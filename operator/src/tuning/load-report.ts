@@ -45,6 +45,8 @@ export function parseLoadReport(body: unknown): LoadReport | string {
   ] as const) {
     if (!isNum(body[k])) return `${k} must be a non-negative number`;
   }
+  // Runtimes from before `served` leave it out: then only `completed` is known (load-windows.ts).
+  if (body.served !== undefined && !isNum(body.served)) return 'served must be a non-negative number';
   const latency = histogram(body.latency, 'latency');
   if (typeof latency === 'string') return latency;
   const neurons: Record<string, NeuronLoad> = {};
@@ -53,6 +55,8 @@ export function parseLoadReport(body: unknown): LoadReport | string {
   for (const [id, n] of Object.entries(raw)) {
     if (!isObj(n) || !isNum(n.arrived) || !isNum(n.completed))
       return `neurons.${id} needs arrived and completed`;
+    if (n.served !== undefined && !isNum(n.served))
+      return `neurons.${id}.served must be a non-negative number`;
     const h = histogram(n.latency, `neurons.${id}.latency`);
     if (typeof h === 'string') return h;
     const fw = n.forwarded ?? {};
@@ -61,6 +65,7 @@ export function parseLoadReport(body: unknown): LoadReport | string {
     neurons[id] = {
       arrived: n.arrived,
       completed: n.completed,
+      ...(n.served === undefined ? {} : { served: n.served }),
       latency: h,
       forwarded: fw as Record<string, number>,
     };
@@ -76,6 +81,7 @@ export function parseLoadReport(body: unknown): LoadReport | string {
     concurrencySeconds: b.concurrencySeconds,
     arrived: b.arrived,
     completed: b.completed,
+    ...(b.served === undefined ? {} : { served: b.served }),
     throttled: b.throttled,
     latency,
     neurons,

@@ -131,6 +131,30 @@ describe('windowStats', () => {
     expect(windowStats([h], 'impl-1', { now: now + 10_000, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
   });
 
+  it('counts the signals that held a slot apart from every finished one, and all of them for older pods', () => {
+    // Of 40 finishing per second, 10 were shed past their latency objective: they held no slot.
+    const served = (r: LoadReport) => Math.round(r.completed * 0.75);
+    const newer = reports.map((r) => ({
+      ...r,
+      served: served(r),
+      neurons: { 'impl-1': { ...r.neurons['impl-1']!, served: served(r) } },
+    }));
+    const o = { now, windowMs: 6000, staleMs: 3000 };
+    const s = windowStats([history(newer)], 'impl-1', o)!;
+    expect(s.completionRate).toBeCloseTo(40, 9);
+    expect(s.servedRate).toBeCloseTo(30, 9);
+    // A runtime that does not report served: every finished signal held a slot, as it counted them.
+    expect(windowStats([h], 'impl-1', o)!.servedRate).toBeCloseTo(40, 9);
+    // A pod younger than the window starts from zero served, as from zero completed.
+    const young = aPodProcess('impl-1', now - 3000);
+    const y = young.run([{ seconds: 3, active: 4, rate: 20 }]).map((r) => ({
+      ...r,
+      served: r.completed / 2,
+      neurons: { 'impl-1': { ...r.neurons['impl-1']!, served: r.completed / 2 } },
+    }));
+    expect(windowStats([history(y)], 'impl-1', o)!.servedRate).toBeCloseTo(10, 9);
+  });
+
   it('has no latency when nothing finished, but a real zero concurrency for an idle pod', () => {
     const idle = history(aPodProcess('impl-1').run([{ seconds: 10, active: 0 }]));
     const s = windowStats([idle], 'impl-1', { now: idle.at(-1)!.at, windowMs: 6000, staleMs: 3000 })!;

@@ -33,8 +33,14 @@ export interface WindowStats {
   readonly queue: number;
   /** Signals arriving at this Neuron per second. */
   readonly arrivalRate: number;
-  /** Signals finished here per second. */
+  /** Signals finished here per second, however they finished (shed and cancelled ones included). */
   readonly completionRate: number;
+  /**
+   * Signals finished here per second that held an executor slot (LoadReport.served): active ÷ this
+   * is the mean time a slot is held. A shed signal held none; counted, it would make that time look
+   * shorter. completionRate for pods whose runtime does not report `served`.
+   */
+  readonly servedRate: number;
   /** Upstream 429/529 answers per second. */
   readonly throttledRate: number;
   /** Signals finished here in the window. */
@@ -85,12 +91,19 @@ function started(r: LoadReport): LoadReport {
     concurrencySeconds: 0,
     arrived: 0,
     completed: 0,
+    ...(r.served === undefined ? {} : { served: 0 }),
     throttled: 0,
     latency: zero(r.latency),
     neurons: Object.fromEntries(
       Object.entries(r.neurons).map(([id, n]) => [
         id,
-        { arrived: 0, completed: 0, latency: zero(n.latency), forwarded: {} },
+        {
+          arrived: 0,
+          completed: 0,
+          ...(n.served === undefined ? {} : { served: 0 }),
+          latency: zero(n.latency),
+          forwarded: {},
+        },
       ]),
     ),
   };
@@ -126,6 +139,7 @@ export function windowStats(
   let slots = 0;
   let arrivalRate = 0;
   let completionRate = 0;
+  let servedRate = 0;
   let throttledRate = 0;
   let completed = 0;
   let latencySum = 0;
@@ -163,6 +177,9 @@ export function windowStats(
     const done = a1.completed - (a0?.completed ?? 0);
     arrivalRate += arrived / dt;
     completionRate += done / dt;
+    // A runtime from before `served` counted every finished signal as one that held a slot.
+    const served = (a1.served ?? a1.completed) - (a0 ? (a0.served ?? a0.completed) : 0);
+    servedRate += served / dt;
     completed += done;
     const l1: LatencyHistogram = a1.latency;
     const l0: LatencyHistogram | undefined = a0?.latency;
@@ -214,6 +231,7 @@ export function windowStats(
     queue: Math.max(0, concurrency - active),
     arrivalRate: arrivalRate + departedArrivals,
     completionRate,
+    servedRate,
     throttledRate,
     completed,
     p95Seconds: bounds && counts ? histogramQuantile(0.95, bounds, counts) : undefined,

@@ -14,8 +14,12 @@ export const overAllPods = (
 export const concurrencyOverAllPods = (s: WindowStats | undefined, silent: number): number | undefined =>
   overAllPods(s, silent, (w) => w.concurrency);
 
-/** In flight the window's arrivals need: arrival rate × time a signal holds a slot (Little's law). */
+/**
+ * In flight the window's arrivals need: arrival rate × time a signal holds a slot (Little's law).
+ * The slot time is busy slots over the signals that held one: a signal shed before its turn took
+ * none, and counting it would shrink the demand just when the pods are overloaded.
+ */
 export const demandOverAllPods = (s: WindowStats | undefined, silent: number): number | undefined =>
-  s === undefined || !(s.completionRate > 0)
+  s === undefined || !(s.servedRate > 0)
     ? undefined
-    : (s.arrivalRate * (s.active / s.completionRate) * (s.pods + silent)) / s.pods;
+    : (s.arrivalRate * (s.active / s.servedRate) * (s.pods + silent)) / s.pods;

@@ -23,7 +23,9 @@ export function podObservation(
     throttledPerSecond: v.panic.throttledRate,
     throughput: w.completionRate,
     demandPerPod: v.panic.concurrency / v.panic.pods,
-    ...(w.completionRate > 0 ? { serviceMs: (w.active / w.completionRate) * 1000 } : {}),
+    // Little's law over the signals that held a slot: a shed one used no slot time, so counted it
+    // would shorten the service time and the slots it sizes.
+    ...(w.servedRate > 0 ? { serviceMs: (w.active / w.servedRate) * 1000 } : {}),
     ...(prediction ? { predictedPerPod: prediction.concurrency / Math.max(1, v.ready, pods) } : {}),
   };
 }

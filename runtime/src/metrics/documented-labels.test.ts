@@ -6,7 +6,7 @@ import { parseConfig } from '../config/parse.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import { Engine } from '../pipeline/engine.ts';
 import { UPSTREAM_STATUS_KINDS, upstreamStatus } from '../pipeline/model-call.ts';
-import { LOCAL_BATCH_TARGET, silentObserver } from '../pipeline/observer.ts';
+import { DROP_REASONS, LOCAL_BATCH_TARGET, silentObserver } from '../pipeline/observer.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { noTracing } from '../tracing/tracing.ts';
 import { createMetrics } from './metrics.ts';
@@ -46,6 +46,12 @@ describe('hal9_upstream_requests_total{status}', () => {
     expect(upstreamStatus(new Hal9Error('REQUEST_TIMEOUT'))).toBe('cancelled');
     expect(upstreamStatus(new Hal9Error('DRAINING'))).toBe('cancelled');
     expect(upstreamStatus(new Hal9Error('DRAINING', 'peer refused', { status: 503 }))).toBe('503');
+  });
+});
+
+describe('hal9_signals_dropped_total{reason}', () => {
+  it('documents exactly the reasons the runtime counts (all exported at zero)', () => {
+    expect(documentedValues('hal9_signals_dropped_total')).toEqual([...DROP_REASONS]);
   });
 });
 

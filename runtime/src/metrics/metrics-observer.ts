@@ -1,15 +1,43 @@
 import type { NeuronConfig } from '../config/types.ts';
 import { BREAKER_STATE_VALUE } from '../pipeline/breaker.ts';
-import type { PipelineObserver } from '../pipeline/observer.ts';
+import { UPSTREAM_STATUS_KINDS } from '../pipeline/model-call.ts';
+import { DROP_REASONS, LOCAL_BATCH_TARGET, type PipelineObserver } from '../pipeline/observer.ts';
+import type { RunStatus } from '../pipeline/request-run.ts';
 import type { CounterSeries, HistogramSeries } from './fixed-series.ts';
 import type { Metrics } from './metrics.ts';
 
 // The pipeline observer that feeds Prometheus. Series are resolved once per neuron (or per label
 // set, on first use) and the executor gauges are read at scrape time, so a signal's metrics cost a
 // few array writes.
+//
+// Every series whose label values are known from the config (its neurons, edges, peers and models)
+// or a finite enumeration (outcomes, drop reasons, upstream statuses besides rare HTTP codes) is
+// exported at zero from the start: a series that first appears at 5 has no earlier sample, so
+// rate() and increase() miss that first burst. Nothing open-ended is created ahead (HTTP codes other
+// than those below, client names, model prices).
 
 const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_creation'] as const;
 type TokenSeries = Record<(typeof TOKEN_TYPES)[number], CounterSeries>;
+
+/** How an external request ends (hal9_requests_total{outcome}, besides `rejected` at admission). */
+const ENDED: Record<Exclude<RunStatus, 'running'>, true> = { completed: true, failed: true, timed_out: true };
+const REQUEST_OUTCOMES = Object.keys(ENDED) as Exclude<RunStatus, 'running'>[];
+
+/**
+ * Upstream statuses created at zero: success, the throttling answers the alerts and the tuner read,
+ * and every kind without an HTTP code. Other HTTP codes appear when they happen.
+ */
+const MODEL_STATUSES = ['200', '429', '529', ...UPSTREAM_STATUS_KINDS] as const;
+/** A peer runtime refuses with 429 (queue full) or 503 (draining); it never answers 529. */
+const PEER_STATUSES = ['200', '429', '503', ...UPSTREAM_STATUS_KINDS] as const;
+/** Model calls are retried after these (model-call.ts withRetry). */
+const RETRIED_STATUSES = ['429', '529'] as const;
+
+/** The model the runtime calls first, and its upstream label (its back-end's). */
+export interface PrimaryModel {
+  readonly upstream: string;
+  readonly model: string;
+}
 
 function tokenSeries(
   cache: Map<string, TokenSeries>,
@@ -30,7 +58,15 @@ const exposedAtZero = <C extends { inc(v?: number): void }>(c: C): C => {
   return c;
 };
 
-export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): PipelineObserver {
+/**
+ * `primary`: the back-end's upstream and model; with it the model upstreams (`<upstream>` and
+ * `<upstream>:<fallback model>`) and the fallback edges are created at zero too.
+ */
+export function metricsObserver(
+  m: Metrics,
+  neurons: readonly NeuronConfig[],
+  primary?: PrimaryModel,
+): PipelineObserver {
   const per = new Map(
     neurons.map((n) => {
       const l = { neuron: n.id, layer: n.layer };
@@ -59,6 +95,71 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
   const upstreamTokens = new Map<string, TokenSeries>();
   const neuronTokens = new Map<string, TokenSeries>();
   const costs = new Map<string, CounterSeries>();
+  const upstreamSeriesOf = (upstream: string, status: string) => {
+    const key = `${upstream} ${status}`;
+    let u = upstreamSeries.get(key);
+    if (!u) {
+      u = {
+        count: m.upstreamRequests.labels({ upstream, status }),
+        duration: status === 'breaker_open' ? undefined : m.upstreamDuration.labels({ upstream }),
+      };
+      upstreamSeries.set(key, u);
+    }
+    return u;
+  };
+  const edgeOf = (c: NonNullable<ReturnType<typeof per.get>>, neuron: string, target: string) => {
+    let e = c.edges.get(target);
+    if (!e) {
+      e = m.edges.labels({ neuron, target });
+      c.edges.set(target, e);
+    }
+    return e;
+  };
+  const batchOf = (target: string) => {
+    let h = batchSeries.get(target);
+    if (!h) {
+      h = m.batchSize.labels({ target });
+      batchSeries.set(target, h);
+    }
+    return h;
+  };
+
+  // At zero from the start (see the top of this file).
+  for (const outcome of REQUEST_OUTCOMES) {
+    m.requests.labels({ outcome });
+    m.requestDuration.labels({ outcome });
+  }
+  m.requests.labels({ outcome: 'rejected' });
+  const known = new Set(neurons.map((n) => n.id));
+  const local = neurons.filter((n) => !n.endpoint);
+  batchOf(LOCAL_BATCH_TARGET);
+  for (const n of local) {
+    for (const reason of DROP_REASONS)
+      exposedAtZero(m.dropped.labels({ neuron: n.id, layer: n.layer, reason }));
+    for (const target of n.forward_connections) if (known.has(target)) edgeOf(per.get(n.id)!, n.id, target);
+  }
+  for (const n of neurons) {
+    if (!n.endpoint) continue;
+    batchOf(n.id);
+    for (const status of PEER_STATUSES) upstreamSeriesOf(`peer:${n.id}`, status);
+  }
+  if (primary) {
+    const models = new Set([primary.model, ...local.flatMap((n) => n.fallback_models)]);
+    for (const model of models) {
+      const upstream = model === primary.model ? primary.upstream : `${primary.upstream}:${model}`;
+      for (const status of MODEL_STATUSES) upstreamSeriesOf(upstream, status);
+      for (const status of RETRIED_STATUSES) exposedAtZero(m.retries.labels({ upstream, status }));
+      tokenSeries(upstreamTokens, upstream, (type) => m.tokens.labels({ upstream, type }));
+    }
+    for (const n of local) {
+      const chain = [primary.model, ...n.fallback_models];
+      for (let i = 0; i + 1 < chain.length; i++)
+        exposedAtZero(m.fallbacks.labels({ neuron: n.id, from: chain[i]!, to: chain[i + 1]! }));
+    }
+  }
+  for (const n of local)
+    tokenSeries(neuronTokens, n.id, (type) => m.neuronTokens.labels({ neuron: n.id, type }));
+
   return {
     executor(active, queued, limit) {
       executor.active = active;
@@ -91,12 +192,7 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       const c = per.get(n.id);
       if (!c) return;
       c[locality].inc();
-      let e = c.edges.get(target);
-      if (!e) {
-        e = m.edges.labels({ neuron: n.id, target });
-        c.edges.set(target, e);
-      }
-      e.inc();
+      edgeOf(c, n.id, target).inc();
     },
     dropped(n, reason, count) {
       m.dropped.inc({ neuron: n.id, layer: n.layer, reason }, count);
@@ -106,23 +202,10 @@ export function metricsObserver(m: Metrics, neurons: readonly NeuronConfig[]): P
       s.sum += size;
       s.count++;
       batches.set(target, s);
-      let h = batchSeries.get(target);
-      if (!h) {
-        h = m.batchSize.labels({ target });
-        batchSeries.set(target, h);
-      }
-      h.observe(size);
+      batchOf(target).observe(size);
     },
     upstream(upstream, status, durationMs) {
-      const key = `${upstream} ${status}`;
-      let u = upstreamSeries.get(key);
-      if (!u) {
-        u = {
-          count: m.upstreamRequests.labels({ upstream, status }),
-          duration: status === 'breaker_open' ? undefined : m.upstreamDuration.labels({ upstream }),
-        };
-        upstreamSeries.set(key, u);
-      }
+      const u = upstreamSeriesOf(upstream, status);
       u.count.inc();
       u.duration?.observe(durationMs / 1000);
     },

@@ -8,6 +8,18 @@ import { FixedCounter, FixedHistogram } from './fixed-series.ts';
 
 const LATENCY_BUCKETS = [...LATENCY_BOUNDS_SECONDS];
 
+/**
+ * hal9_batch_size's bounds. A batch holds 1 to performance.signal_buffer_size (at most 10,000)
+ * whole signals, so each bound sits halfway between two sizes: a bucket holds whole sizes, and
+ * histogram_quantile's interpolation within it lands around them, not below them (with a bound at
+ * 1 the first bucket is (0, 1], and batches of one signal read as a p95 of 0.95, under their mean).
+ * One size per bucket up to 4, then steps of about half, up past the largest batch there can be.
+ */
+export const BATCH_SIZE_BUCKETS = [
+  1.5, 2.5, 3.5, 4.5, 6.5, 8.5, 10.5, 12.5, 16.5, 24.5, 32.5, 48.5, 64.5, 96.5, 128.5, 256.5, 512.5, 1024.5,
+  2048.5, 4096.5, 10_000.5,
+];
+
 /** Live executor occupancy and batch sizes, read by the gauges at scrape time. */
 export interface MetricsState {
   readonly executor: { active: number; queued: number; limit: number };
@@ -99,9 +111,9 @@ export function createMetrics(registry: Registry) {
     batchSize: new FixedHistogram(
       registry,
       'hal9_batch_size',
-      'Sizes of the signal batches flushed',
+      'Sizes of the signal batches flushed (whole signals; each bound lies halfway between two sizes)',
       ['target'],
-      [1, 2, 3, 5, 8, 10, 20, 50, 100],
+      BATCH_SIZE_BUCKETS,
     ),
     parallelActive: new Gauge({
       name: 'hal9_parallel_tasks_active',
@@ -123,7 +135,7 @@ export function createMetrics(registry: Registry) {
     }),
     queueDepth: new Gauge({
       name: 'hal9_queue_depth',
-      help: 'Signals waiting for an executor slot',
+      help: "Signals this pod is waiting on, not in one of its slots: waiting for an executor slot here (signal buffer and executor queue), and forwarded to a peer pod and not answered yet (waiting to be sent, or in a batch sent, queued or in progress there); the load report's queued",
       registers: r,
       // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
       collect() {

@@ -31,12 +31,29 @@ describe('load report', () => {
     t.upstream('claude-api', '529', 1);
     t.upstream('claude-api', '500', 1);
     const r = t.report();
-    expect(r).toMatchObject({ arrived: 2, completed: 1, throttled: 2 });
-    expect(r.neurons.a).toMatchObject({ arrived: 2, completed: 1, forwarded: { b: 2 } });
+    expect(r).toMatchObject({ arrived: 2, completed: 1, served: 1, throttled: 2 });
+    expect(r.neurons.a).toMatchObject({ arrived: 2, completed: 1, served: 1, forwarded: { b: 2 } });
     // 30 ms lands in the 0.05 s bucket (index 5): cumulative counts are 0 below it and 1 from it on.
     const counts = r.neurons.a!.latency.counts;
     expect(counts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     expect(counts.slice(5).every((c) => c === 1)).toBe(true);
-    expect(r.neurons.b).toMatchObject({ arrived: 0, completed: 0 });
+    expect(r.neurons.b).toMatchObject({ arrived: 0, completed: 0, served: 0 });
+  });
+
+  it('counts a signal shed or cancelled before its turn as completed but not served: it held no slot', () => {
+    const clock = new ManualClock();
+    const t = createLoadTracker(clock, [n('a')]);
+    for (let i = 0; i < 4; i++) t.arrived(n('a'));
+    // Held a slot: answered, a cache hit, failed in the slot, cut off by its request's end in the slot.
+    t.finished(n('a'), { outcome: 'ok', cached: false, latencyMs: 30, processingMs: 20 });
+    t.finished(n('a'), { outcome: 'ok', cached: true, latencyMs: 2, processingMs: 1 });
+    t.finished(n('a'), { outcome: 'error', cached: false, latencyMs: 40, processingMs: 30 });
+    t.finished(n('a'), { outcome: 'cancelled', cached: false, latencyMs: 50, processingMs: 10 });
+    // Never held one: shed past the latency objective, cancelled while waiting.
+    t.finished(n('a'), { outcome: 'error', cached: false, latencyMs: 500 });
+    t.finished(n('a'), { outcome: 'cancelled', cached: false, latencyMs: 900 });
+    const r = t.report();
+    expect(r).toMatchObject({ completed: 6, served: 4 });
+    expect(r.neurons.a).toMatchObject({ completed: 6, served: 4 });
   });
 });

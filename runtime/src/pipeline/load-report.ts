@@ -37,6 +37,7 @@ class Histogram {
 interface NeuronTally {
   arrived: number;
   completed: number;
+  served: number;
   readonly latency: Histogram;
   readonly forwarded: Map<string, number>;
 }
@@ -48,11 +49,15 @@ export interface LoadTracker extends PipelineObserver {
 export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]): LoadTracker {
   const startedAt = clock.wall();
   const tallies = new Map<string, NeuronTally>(
-    neurons.map((n) => [n.id, { arrived: 0, completed: 0, latency: new Histogram(), forwarded: new Map() }]),
+    neurons.map((n) => [
+      n.id,
+      { arrived: 0, completed: 0, served: 0, latency: new Histogram(), forwarded: new Map() },
+    ]),
   );
   const all = new Histogram();
   let arrived = 0;
   let completed = 0;
+  let served = 0;
   let throttled = 0;
   let active = 0;
   let queued = 0;
@@ -84,6 +89,13 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
       completed++;
       const t = tallies.get(n.id);
       if (t) t.completed++;
+      // Served: it held a slot (processingMs is set from the slot on), so its slot time is in busy.
+      // A signal shed past its latency objective, or cancelled before its turn, finishes without one:
+      // counted as served it would make the time a slot is held look shorter than it is.
+      if (f.processingMs !== undefined) {
+        served++;
+        if (t) t.served++;
+      }
       // A cancelled signal had no answer: its time says nothing of the latency callers see.
       if (f.outcome === 'cancelled') return;
       const s = f.latencyMs / 1000;
@@ -104,6 +116,7 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
         neuronsView[id] = {
           arrived: t.arrived,
           completed: t.completed,
+          served: t.served,
           latency: t.latency.view(),
           forwarded: Object.fromEntries(t.forwarded),
         };
@@ -118,6 +131,7 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
         concurrencySeconds: concurrency,
         arrived,
         completed,
+        served,
         throttled,
         latency: all.view(),
         neurons: neuronsView,

@@ -13,7 +13,9 @@ export const LOCAL_BATCH_TARGET = 'local';
 
 /** `cancelled`: the signal's request ended (its deadline, a drain) before the signal had its answer. */
 export type SignalOutcome = 'ok' | 'error' | 'cancelled';
-export type DropReason = 'not_connected' | 'hop_limit' | 'cycle' | 'fanout_limit' | 'budget';
+/** Why a forward target was not followed (hal9_signals_dropped_total's `reason`, a finite set). */
+export const DROP_REASONS = ['not_connected', 'hop_limit', 'cycle', 'fanout_limit', 'budget'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
 export interface SignalFinish {
   readonly outcome: SignalOutcome;

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/defaults.ts';
-import type { NeuronConfig } from '../config/types.ts';
+import type { Config, NeuronConfig } from '../config/types.ts';
 import { Hal9Error } from '../errors.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { noTracing } from '../tracing/tracing.ts';
+import { createLoadTracker } from './load-report.ts';
 import type { ModelAnswer } from './model-call.ts';
 import { NeuronCounters } from './neuron-counters.ts';
-import { silentObserver } from './observer.ts';
+import { type PipelineObserver, type SignalFinish, silentObserver } from './observer.ts';
 import type { CacheLookup } from './response-cache.ts';
 import { RunRegistry } from './run-registry.ts';
 import type { Signal } from './signal.ts';
@@ -18,14 +19,17 @@ import { SignalStep, type Work } from './signal-step.ts';
 const design = neuronConfig('design', 'L3', ['impl']);
 const impl = neuronConfig('impl');
 
-function setup(answer: (n: NeuronConfig, content: string) => Promise<CacheLookup<ModelAnswer>>) {
+function setup(
+  answer: (n: NeuronConfig, content: string) => Promise<CacheLookup<ModelAnswer>>,
+  o: { readonly config?: Config; readonly observer?: (clock: ManualClock) => PipelineObserver } = {},
+) {
   const clock = new ManualClock();
   const counters = new NeuronCounters(['design', 'impl']);
   const forwarded: Signal[] = [];
   const asked: string[] = [];
   const tracing = noTracing();
   const step = new SignalStep({
-    config: DEFAULT_CONFIG,
+    config: o.config ?? DEFAULT_CONFIG,
     neurons: new Map([
       ['design', design],
       ['impl', impl],
@@ -37,7 +41,7 @@ function setup(answer: (n: NeuronConfig, content: string) => Promise<CacheLookup
       },
     },
     counters,
-    observer: silentObserver(),
+    observer: o.observer?.(clock) ?? silentObserver(),
     clock,
     tracing,
     nextSignalId: () => `child${forwarded.length + 1}`,
@@ -108,5 +112,67 @@ describe('SignalStep', () => {
     w.run.timeOut();
     await step.run(w);
     expect(asked).toEqual([]);
+  });
+
+  it('finishes a signal shed past its latency objective without a slot: completed, not served', async () => {
+    const config: Config = {
+      ...DEFAULT_CONFIG,
+      performance: { ...DEFAULT_CONFIG.performance, latency_slo_ms: 100 },
+    };
+    let load!: ReturnType<typeof createLoadTracker>;
+    const { step, work, clock } = setup(
+      () => {
+        clock.advance(20);
+        return said('RESULT: done');
+      },
+      {
+        config,
+        observer: (c) => {
+          load = createLoadTracker(c, [impl]);
+          return load;
+        },
+      },
+    );
+    const onTime = work('impl');
+    load.arrived(impl);
+    expect(step.missedObjective(onTime)).toBe(false);
+    await step.run(onTime);
+    const late = work('impl');
+    load.arrived(impl);
+    clock.advance(150);
+    expect(step.missedObjective(late)).toBe(true);
+    expect((await late.run.done).errors[0]?.code).toBe('QUEUE_TIMEOUT');
+    const r = load.report();
+    expect(r).toMatchObject({ arrived: 2, completed: 2, served: 1 });
+    expect(r.neurons.impl).toMatchObject({ arrived: 2, completed: 2, served: 1 });
+  });
+
+  it('counts an answer that ends its branch with a routing error as an error, not ok', async () => {
+    const finished: SignalFinish[] = [];
+    const { step, work } = setup(() => said(''), {
+      observer: () => ({ ...silentObserver(), finished: (_n, f) => finished.push(f) }),
+    });
+    const w = work('impl');
+    await step.run(w);
+    const v = await w.run.done;
+    expect(v.status).toBe('failed');
+    expect(v.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER' })]);
+    // It held a slot and has an answer's latency: observed as processing, under outcome error.
+    expect(finished).toEqual([expect.objectContaining({ outcome: 'error', processingMs: 0 })]);
+  });
+
+  it('counts an answer with results and a routing error of its own (a partial branch) as ok', async () => {
+    // More results than one answer may give: the first ones are kept, and the rest is an error.
+    const manyResults = Array.from({ length: 101 }, (_, i) => `RESULT: r${i}`).join('\n');
+    const finished: SignalFinish[] = [];
+    const { step, work } = setup(() => said(manyResults), {
+      observer: () => ({ ...silentObserver(), finished: (_n, f) => finished.push(f) }),
+    });
+    const w = work('impl');
+    await step.run(w);
+    const v = await w.run.done;
+    expect(v.results.length).toBeGreaterThan(0);
+    expect(v.errors).not.toEqual([]);
+    expect(finished).toEqual([expect.objectContaining({ outcome: 'ok' })]);
   });
 });

@@ -165,7 +165,13 @@ export class SignalStep {
     });
     if (d.tracing.enabled)
       w.span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': children.length } });
-    d.observer.finished(neuron, { outcome: 'ok', cached, latencyMs: now - w.arrivedAt, processingMs: ms });
+    // A branch that ended here in a routing error failed, answer or not: an error, as its trace entry says.
+    d.observer.finished(neuron, {
+      outcome: ended ? 'error' : 'ok',
+      cached,
+      latencyMs: now - w.arrivedAt,
+      processingMs: ms,
+    });
   }
 
   #failed(w: Work, neuron: NeuronConfig, e: unknown): void {

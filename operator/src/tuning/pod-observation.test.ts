@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { aPodProcess } from '../testing/load-reports.ts';
+import type { LoadReport } from './load-report.ts';
+import { appendReport, windowStats } from './load-windows.ts';
+import { podObservation } from './pod-observation.ts';
+import type { PodView } from './pod-view.ts';
+
+// The service time the tuner weighs against the SLO is Little's law over the signals that held a
+// slot: busy slots ÷ signals served. Signals shed past their latency objective finish without one.
+
+/** The reports with `served` set: all but `shed` of every signal that finished was served. */
+const withShed = (reports: readonly LoadReport[], shed: number): LoadReport[] =>
+  reports.map((r) => ({
+    ...r,
+    served: Math.round(r.completed * (1 - shed)),
+    neurons: Object.fromEntries(
+      Object.entries(r.neurons).map(([id, n]) => [
+        id,
+        { ...n, served: Math.round(n.completed * (1 - shed)) },
+      ]),
+    ),
+  }));
+
+/** A view of one pod over its reports: 6 s panic and 60 s stable windows. */
+function view(reports: readonly LoadReport[]): PodView {
+  const h = reports.reduce<LoadReport[]>((acc, r) => appendReport(acc, r, 60_000), []);
+  const o = { now: h.at(-1)!.at, staleMs: 3000 };
+  return {
+    ready: 1,
+    reporting: 1,
+    silent: 0,
+    refused: 0,
+    errors: [],
+    stable: windowStats([h], 'impl-1', { ...o, windowMs: 60_000 }),
+    panic: windowStats([h], 'impl-1', { ...o, windowMs: 6000 }),
+    latest: undefined,
+  };
+}
+
+describe('podObservation', () => {
+  // 8 slots busy all along, 40 signals finishing per second.
+  const reports = aPodProcess('impl-1').run([{ seconds: 66, active: 8, queued: 4, rate: 40, latency: 0.2 }]);
+
+  it('takes the service time from the signals that held a slot: half shed, twice the time', () => {
+    const o = podObservation(view(withShed(reports, 0.5)), undefined, 1)!;
+    // 8 busy slots ÷ 20 served per second = 400 ms a slot, not 8 ÷ 40 = 200 ms.
+    expect(o.serviceMs).toBeCloseTo(400, 6);
+  });
+
+  it('takes it from every finished signal for a runtime that does not report served', () => {
+    expect(reports.at(-1)!.served).toBeUndefined();
+    const o = podObservation(view(reports), undefined, 1)!;
+    expect(o.serviceMs).toBeCloseTo(200, 6);
+  });
+
+  it('has no service time when no signal that held a slot finished', () => {
+    const o = podObservation(view(withShed(reports, 1)), undefined, 1)!;
+    expect(o.serviceMs).toBeUndefined();
+    expect(o.throughput).toBeCloseTo(40, 6);
+  });
+});
