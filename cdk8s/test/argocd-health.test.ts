@@ -23,11 +23,7 @@ describe('Argo CD health checks (argocd/health) in gopher-lua', () => {
     expect(kinds.sort()).toEqual(['Hal9Cluster', 'Neuron']);
     for (const kind of kinds) {
       const statuses = new Set(casesOf(kind).map((c) => c.healthStatus.status));
-      expect([...statuses].sort(), kind).toEqual(
-        kind === 'Neuron'
-          ? ['Degraded', 'Healthy', 'Progressing', 'Suspended']
-          : ['Degraded', 'Healthy', 'Progressing'],
-      );
+      expect([...statuses].sort(), kind).toEqual(['Degraded', 'Healthy', 'Progressing', 'Suspended']);
       for (const c of casesOf(kind))
         expect(existsSync(join(healthDir, kind, c.inputPath)), c.inputPath).toBe(true);
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
+import { renderNetworkPolicies } from '../render/network-policy.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { clusterAccess, policyDiffers, startingPods } from './cluster-access.ts';
@@ -15,7 +16,13 @@ import { clusterAccess, policyDiffers, startingPods } from './cluster-access.ts'
 const minute = 60_000;
 const resync = 10 * minute;
 
-function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorError | undefined } = {}) {
+function setup(
+  o: {
+    existing?: Set<string>;
+    refuse?: (call: string) => OperatorError | undefined;
+    applyNetworkPolicies?: boolean;
+  } = {},
+) {
   const existing = o.existing ?? new Set<string>();
   const clock = new FakeClock();
   const calls: string[] = [];
@@ -56,6 +63,7 @@ function setup(o: { existing?: Set<string>; refuse?: (call: string) => OperatorE
       get: (name) => live.get(name),
       list: () => [...live.values()],
     },
+    ...(o.applyNetworkPolicies !== undefined ? { applyNetworkPolicies: o.applyNetworkPolicies } : {}),
     operatorNamespace: 'hal9-system',
     prometheusNamespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
   });
@@ -168,6 +176,75 @@ describe('clusterAccess', () => {
       prometheusNamespaceSelector: {},
     });
     expect(await off(cluster, neurons)).toEqual({});
+  });
+
+  it('with network policies turned off, deletes the policies it applied while they were on, once', async () => {
+    const t = setup({ applyNetworkPolicies: false });
+    // Left by a run with policies on (the informer still lists them).
+    for (const p of renderNetworkPolicies({
+      cluster,
+      entryNeuron: 'a',
+      operatorNamespace: 'hal9-system',
+      prometheusNamespaceSelector: {},
+    })) {
+      t.live.set(p.metadata?.name ?? '', p);
+    }
+    expect((await t.pass()).calls).toEqual([
+      'create brain-peer-token',
+      'delete brain-hal9-runtime',
+      'delete brain-hal9-entry',
+    ]);
+    t.clock.advance(resync);
+    expect((await t.pass()).calls).toEqual([]);
+  });
+
+  it('with network policies turned off, never deletes a policy of that name it did not make', async () => {
+    const t = setup({ applyNetworkPolicies: false });
+    const policy = (name: string, labels: Record<string, string>, ownerUid?: string): KubernetesObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name,
+        namespace: 'hal9-test',
+        labels,
+        ...(ownerUid
+          ? {
+              ownerReferences: [
+                { apiVersion: 'hal9.ai/v1alpha1', kind: 'Hal9Cluster', name: 'brain', uid: ownerUid },
+              ],
+            }
+          : {}),
+      },
+    });
+    const ours = { 'app.kubernetes.io/managed-by': 'hal9-operator', 'hal9.ai/cluster': 'brain' };
+    // The user's own policy of that name, and one owned by an earlier cluster of that name.
+    t.live.set('brain-hal9-runtime', policy('brain-hal9-runtime', { team: 'a' }, cluster.metadata?.uid));
+    t.live.set('brain-hal9-entry', policy('brain-hal9-entry', ours, 'an-earlier-uid'));
+    expect((await t.pass()).calls).toEqual(['create brain-peer-token']);
+  });
+
+  it('with network policies turned off, reports a refused delete and sends it again on the next pass', async () => {
+    let forbidden = true;
+    const t = setup({
+      applyNetworkPolicies: false,
+      refuse: (call) =>
+        forbidden && call.startsWith('delete')
+          ? new OperatorError(OperatorErrorCode.Forbidden, 'Delete of NetworkPolicy refused', { status: 403 })
+          : undefined,
+    });
+    const [runtime] = renderNetworkPolicies({
+      cluster,
+      entryNeuron: undefined,
+      operatorNamespace: undefined,
+      prometheusNamespaceSelector: {},
+    });
+    t.live.set('brain-hal9-runtime', runtime as KubernetesObject);
+    const first = await t.pass();
+    expect(first.calls).toEqual(['create brain-peer-token', 'delete brain-hal9-runtime']);
+    expect(first.result.failure?.reason).toBe('Forbidden');
+    forbidden = false;
+    expect(await t.pass()).toEqual({ calls: ['delete brain-hal9-runtime'], result: {} });
+    expect((await t.pass()).calls).toEqual([]);
   });
 
   it('only ever creates the Secret: an existing one is left as it is', async () => {

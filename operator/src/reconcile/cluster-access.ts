@@ -1,5 +1,5 @@
 import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
-import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import { fromApiError } from '../errors.ts';
@@ -14,6 +14,9 @@ import { type AccessFailure, type AccessStep, accessFailure } from '../status/ac
 import { findCondition } from '../status/conditions.ts';
 import { ConditionType } from '../status/reasons.ts';
 
+// The label render/network-policy.ts puts on the policies it renders (with hal9.ai/cluster).
+const managedBy = { key: 'app.kubernetes.io/managed-by', value: 'hal9-operator' } as const;
+
 /** Creates a Secret; 'exists' when one of that name is already there (it is never read or replaced). */
 export type CreateSecret = (secret: V1Secret) => Promise<'created' | 'exists'>;
 
@@ -27,9 +30,16 @@ export interface ClusterAccessDeps {
   /**
    * The informer cache of the NetworkPolicies the operator rendered (selected by
    * networkPolicySelector): a policy is applied when it is missing there or differs from the
-   * rendered one. `false`: no policies are rendered (--no-network-policies).
+   * rendered one. `false`: no policy is read, applied or deleted.
    */
   readonly networkPolicies: ObjectReader<KubernetesObject> | false;
+  /**
+   * Whether each cluster's policies are rendered and applied. `false` (--no-network-policies):
+   * none is, and the cluster's own policies still in `networkPolicies` (applied while they were on)
+   * are deleted, so turning them off lifts the isolation they imposed.
+   * @default true
+   */
+  readonly applyNetworkPolicies?: boolean;
   readonly operatorNamespace: string | undefined;
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
   /**
@@ -78,6 +88,9 @@ interface Done {
  * the rendered content changed (the hash); the entry policy is deleted while it is there and not
  * rendered. The informer enqueues the owning cluster on every change of one (watches.ts), so a
  * deleted or edited policy is back at once, and an unchanged one costs no request.
+ *
+ * With policies off (`applyNetworkPolicies: false`) the cluster's own policies found in the cache
+ * (ownPolicies) are deleted, and a cluster that has none costs no request.
  *
  * The Secret is only ever created (POST; 409 = it exists): the token, once there, is never
  * replaced, and the operator has no read access to Secrets (least privilege), so it cannot see one
@@ -131,7 +144,17 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
     }
 
     const live = deps.networkPolicies;
-    if (live) {
+    if (live && deps.applyNetworkPolicies === false) {
+      // Turned off: the cluster's own policies left from a run with them on go; nothing else is read.
+      for (const policy of ownPolicies(cluster, live)) {
+        try {
+          await deps.writer.delete(policy);
+          log.info({ policy: policy.metadata?.name }, 'Deleted NetworkPolicy; network policies are off');
+        } catch (err) {
+          fail(step('delete', policy), err);
+        }
+      }
+    } else if (live) {
       const policies = renderNetworkPolicies({
         cluster,
         entryNeuron: entryNeuron(cluster, neurons)?.metadata?.name,
@@ -183,6 +206,32 @@ export function policyDiffers(
   live: KubernetesObject | undefined,
 ): string | undefined {
   return live ? liveDiffers(desired, live) : '(absent)';
+}
+
+/**
+ * The cluster's policies in the cache that the operator made for it: one of the two names it
+ * renders, its managed-by and cluster labels, and an ownerReference to this cluster's uid. A policy
+ * of such a name that someone else made (without them) is never touched. Reads the cache only.
+ */
+export function ownPolicies(cluster: Hal9Cluster, live: ObjectReader<KubernetesObject>): KubernetesObject[] {
+  const { name = '', namespace = 'default', uid } = cluster.metadata ?? {};
+  const names = networkPolicyNames(name);
+  return [names.runtime, names.entry]
+    .map((n) => live.get(n, namespace))
+    .filter((p): p is KubernetesObject => {
+      const meta = p?.metadata;
+      return (
+        meta?.labels?.[managedBy.key] === managedBy.value &&
+        meta.labels[labels.cluster] === name &&
+        uid !== undefined &&
+        (meta.ownerReferences ?? []).some((r) => r.kind === 'Hal9Cluster' && r.uid === uid)
+      );
+    })
+    .map((p) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: p.metadata?.name ?? '', namespace },
+    }));
 }
 
 /**

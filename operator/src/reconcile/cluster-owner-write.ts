@@ -1,7 +1,12 @@
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import { OperatorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { clusterOwnerApply, clusterOwnerManager } from './cluster-owner.ts';
+import {
+  clusterOwnerApply,
+  clusterOwnerManager,
+  clusterOwnerRelease,
+  hasClusterOwner,
+} from './cluster-owner.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
 
 /**
@@ -27,5 +32,33 @@ export async function ownByCluster(
   } catch (err) {
     if (err instanceof OperatorError && err.status === 404) return;
     log.warn({ err }, 'Could not add the Hal9Cluster as owner of the Neuron: it will outlive its cluster');
+  }
+}
+
+/**
+ * The reference turned off (cluster-owner.ts): takes back the one added while it was on, only while
+ * the Neuron has one (no request otherwise). A reference another manager owns too stays; `kept`
+ * remembers the cached Neuron it stayed on, so it is not sent again until the Neuron changes.
+ * A refusal is logged, not fatal.
+ */
+export async function releaseFromCluster(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  kept: WeakSet<Neuron>,
+  log: Logger,
+) {
+  const patch = clusterOwnerRelease(neuron);
+  if (!patch || kept.has(neuron)) return;
+  try {
+    const after = await deps.writer.apply(patch, { manager: clusterOwnerManager, force: false });
+    if (hasClusterOwner(after)) {
+      kept.add(neuron);
+      log.info("Kept the Neuron's Hal9Cluster ownerReference: another field manager owns it too");
+    } else {
+      log.info('Removed the Hal9Cluster as owner of the Neuron: it no longer goes with its cluster');
+    }
+  } catch (err) {
+    if (err instanceof OperatorError && err.status === 404) return;
+    log.warn({ err }, 'Could not remove the Hal9Cluster as owner of the Neuron: it will go with its cluster');
   }
 }

@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
-import { apiVersion, type Hal9Cluster, type Neuron } from '../api-types.ts';
+import { apiVersion, group, type Hal9Cluster, type Neuron } from '../api-types.ts';
 
 /** Field manager of the Neuron's ownerReference to its Hal9Cluster (and nothing else). */
 export const clusterOwnerManager = 'hal9-operator-cluster-owner';
@@ -33,4 +33,28 @@ export function clusterOwnerApply(neuron: Neuron, cluster: Hal9Cluster): Kuberne
       ownerReferences: [ref],
     },
   } as KubernetesObject;
+}
+
+/**
+ * With the reference turned off (--no-neuron-cluster-owner): the server-side apply that takes back
+ * the one clusterOwnerApply added, or undefined when the Neuron has no reference to a Hal9Cluster.
+ * It sends nothing but the Neuron's identity under clusterOwnerManager, which owns that reference
+ * alone: an apply drops the fields its manager applied before and sends no more, unless another
+ * manager owns them too. A Neuron left with it would still be deleted with its cluster, and Argo CD
+ * never prunes an object that has owners.
+ */
+export function clusterOwnerRelease(neuron: Neuron): KubernetesObject | undefined {
+  if (!hasClusterOwner(neuron)) return undefined;
+  return {
+    apiVersion,
+    kind: 'Neuron',
+    metadata: { name: neuron.metadata?.name ?? '', namespace: neuron.metadata?.namespace ?? '' },
+  } as KubernetesObject;
+}
+
+/** Whether the Neuron has an ownerReference to a Hal9Cluster (of any version of the API group). */
+export function hasClusterOwner(neuron: KubernetesObject | undefined): boolean {
+  return (neuron?.metadata?.ownerReferences ?? []).some(
+    (r) => r.kind === 'Hal9Cluster' && r.apiVersion.split('/')[0] === group,
+  );
 }

@@ -231,6 +231,61 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
     expect(ownerApplies(t.applied)).toEqual([]);
     expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
   });
+
+  describe('with --no-neuron-cluster-owner, one added while it was on', () => {
+    const owned = () => {
+      const n = aNeuron('a');
+      const ref = { apiVersion: 'hal9.ai/v1alpha1', kind: 'Hal9Cluster', name: 'hal9', uid: 'cluster-uid-1' };
+      return { ...n, metadata: { ...n.metadata, ownerReferences: [ref] } } as Neuron;
+    };
+    /** The applies of the Neuron itself, with their field managers. */
+    const neuronApplies = (t: ReturnType<typeof setup>) =>
+      t.applied.flatMap((o, i) => (o.kind === 'Neuron' ? [{ obj: o, manager: t.managers[i] }] : []));
+
+    it('is taken back: an apply of the Neuron’s identity alone, under the manager that added it', async () => {
+      const t = setup([owned()], cluster(), {
+        clusterOwner: false,
+        answer: (o) => (o.kind === 'Neuron' ? { ...o, metadata: { ...o.metadata, ownerReferences: [] } } : o),
+      });
+      await t.reconcile(`${testNamespace}/a`);
+      expect(neuronApplies(t)).toEqual([
+        {
+          obj: {
+            apiVersion: 'hal9.ai/v1alpha1',
+            kind: 'Neuron',
+            metadata: { name: 'a', namespace: testNamespace },
+          },
+          manager: 'hal9-operator-cluster-owner',
+        },
+      ]);
+    });
+
+    it('sends nothing for a Neuron without one, so a reconcile writes nothing more', async () => {
+      const t = setup([aNeuron('a')], cluster(), { clusterOwner: false });
+      await t.reconcile(`${testNamespace}/a`);
+      expect(neuronApplies(t)).toEqual([]);
+    });
+
+    it('is not sent again for the same Neuron when another manager keeps the reference', async () => {
+      const neuron = owned();
+      const t = setup([neuron], cluster(), { clusterOwner: false, answer: () => neuron });
+      await t.reconcile(`${testNamespace}/a`);
+      await t.reconcile(`${testNamespace}/a`);
+      expect(neuronApplies(t)).toHaveLength(1);
+    });
+
+    it('does not keep the Neuron from being applied when it is refused', async () => {
+      const t = setup([owned()], cluster(), {
+        clusterOwner: false,
+        refuse: (o) =>
+          o.kind === 'Neuron'
+            ? new OperatorError(OperatorErrorCode.Forbidden, 'Apply of Neuron refused', { status: 403 })
+            : undefined,
+      });
+      await expect(t.reconcile(`${testNamespace}/a`)).resolves.toBeUndefined();
+      expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
+    });
+  });
 });
 
 describe('the status after an apply', () => {

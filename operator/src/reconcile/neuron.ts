@@ -9,7 +9,7 @@ import { rfc3339 } from '../status/rfc3339.ts';
 import { scaleIgnored } from '../status/scale-ignored.ts';
 import { autoscalerFieldManager } from '../tuning/scale-writer.ts';
 import { applyChildren, childrenFailed } from './apply-children.ts';
-import { ownByCluster } from './cluster-owner-write.ts';
+import { ownByCluster, releaseFromCluster } from './cluster-owner-write.ts';
 import { deploymentName } from './deployment-name.ts';
 import { firstRolloutHold } from './first-rollout.ts';
 import { connectedPeers, connectionNames } from './neuron-peers.ts';
@@ -31,6 +31,8 @@ const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldM
  * Writes nothing when the live children already match and the status is unchanged.
  */
 export function neuronReconciler(deps: NeuronReconcilerDeps) {
+  // Neurons (cache objects) whose Hal9Cluster reference another manager keeps (cluster-owner-write.ts).
+  const keptClusterOwners = new WeakSet<Neuron>();
   return async function reconcileNeuron(key: string): Promise<ReconcileResult | undefined> {
     const { namespace, name } = splitKey(key);
     const neuron = deps.neurons.get(name, namespace);
@@ -118,6 +120,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     let applied: V1Deployment | undefined;
     if (!paused && !hold) {
       if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, log);
+      else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
         const { changed, deployment, failures } = await applyChildren(

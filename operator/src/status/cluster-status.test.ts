@@ -158,6 +158,59 @@ describe('Ready and Progressing', () => {
     expect(find([neuron('a', 'True', 'False')], 'Progressing')?.message).toBe('All neurons are rolled out');
   });
 
+  const pausedNote = 'paused (changes wait until its hal9.ai/paused annotation is removed)';
+  // A paused Neuron's own Progressing is False (Paused): nothing is applied to it until it is resumed.
+  it.each([
+    {
+      name: 'a paused Neuron that is not Ready keeps the cluster not Ready, names it, and is not waited for',
+      neurons: () => [neuron('a', 'True', 'False'), neuron('b', 'False', 'False', { paused: true })],
+      ready: ['False', 'NeuronsPaused', '1/2 neurons ready; 1 neuron paused and not ready: b'],
+      progressing: ['False', 'Reconciled', `All neurons but paused ones are rolled out; ${pausedNote}: b`],
+    },
+    {
+      name: 'a paused Neuron not Ready beside one still starting: only the other one is waited for',
+      neurons: () => [neuron('a', 'False', 'True'), neuron('b', 'False', 'False', { paused: true })],
+      ready: [
+        'False',
+        'NeuronsNotReady',
+        '0/2 neurons ready; waiting for a; 1 neuron paused and not ready: b',
+      ],
+      progressing: [
+        'True',
+        'RollingOut',
+        `0/2 neurons ready; waiting for a; 1 neuron paused and not ready: b; ${pausedNote}: b`,
+      ],
+    },
+    {
+      name: 'several paused Neurons not Ready are counted and named',
+      neurons: () => [
+        neuron('a', 'True', 'False'),
+        neuron('c', 'False', 'False', { paused: true, clusterGeneration: 1 }),
+        neuron('b', 'False', 'False', { paused: true }),
+      ],
+      ready: ['False', 'NeuronsPaused', '1/3 neurons ready; 2 neurons paused and not ready: b, c'],
+      progressing: ['False', 'Reconciled', `All neurons but paused ones are rolled out; ${pausedNote}: b, c`],
+    },
+    {
+      name: 'a paused Neuron that is Ready counts as ready',
+      neurons: () => [neuron('a', 'True', 'False'), neuron('b', 'True', 'False', { paused: true })],
+      ready: ['True', 'AllNeuronsReady', '2/2 neurons ready'],
+      progressing: ['False', 'Reconciled', `All neurons but paused ones are rolled out; ${pausedNote}: b`],
+    },
+    {
+      name: 'a Neuron not Ready and not paused is waited for, as before',
+      neurons: () => [neuron('a', 'True', 'False'), neuron('b', 'False', 'True')],
+      ready: ['False', 'NeuronsNotReady', '1/2 neurons ready; waiting for b'],
+      progressing: ['True', 'RollingOut', '1/2 neurons ready; waiting for b'],
+    },
+  ])('$name', ({ neurons, ready, progressing }) => {
+    const ns = neurons();
+    const [status, reason, message] = ready;
+    expect(find(ns, 'Ready')).toMatchObject({ status, reason, message });
+    const [pStatus, pReason, pMessage] = progressing;
+    expect(find(ns, 'Progressing')).toMatchObject({ status: pStatus, reason: pReason, message: pMessage });
+  });
+
   it('names paused Neurons while others still roll out', () => {
     const neurons = [
       neuron('a', 'True', 'True'),

@@ -33,10 +33,6 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     .filter((n) => isTrue(n, ConditionType.Degraded))
     .map(nameOf)
     .sort();
-  const notReady = input.neurons
-    .filter((n) => !ready.includes(n))
-    .map(nameOf)
-    .sort();
   // A Neuron stays Ready while old pods serve during its rollout: the cluster is rolled out only
   // when none of its Neurons is still progressing.
   const rollingOut = input.neurons
@@ -51,6 +47,15 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     .filter((n) => isTrue(n, ConditionType.Paused))
     .map(nameOf)
     .sort();
+  const notReady = input.neurons
+    .filter((n) => !ready.includes(n))
+    .map(nameOf)
+    .sort();
+  // A paused Neuron that is not Ready stays so until it is resumed (nothing is applied to it): the
+  // cluster is not Ready, since that Neuron does not serve, but nothing under way will change it,
+  // so it is not waited for and does not keep the cluster Progressing.
+  const waiting = notReady.filter((n) => !paused.includes(n));
+  const pausedNotReady = notReady.filter((n) => paused.includes(n));
   const pending = input.neurons
     .filter((n) => n.status?.clusterGeneration !== g && !paused.includes(nameOf(n)))
     .map(nameOf)
@@ -71,7 +76,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
         `${summary}${rolling}${behind}${pausedNote}`,
       );
     }
-    if (notReady.length > 0 || rollingOut.length > 0) {
+    if (waiting.length > 0 || rollingOut.length > 0) {
       return cond(ConditionType.Progressing, 'True', Reason.RollingOut, `${summary}${rolling}${pausedNote}`);
     }
     const done =
@@ -88,8 +93,16 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     next.push(cond(ConditionType.Ready, 'True', Reason.AllNeuronsReady, msg));
     next.push(progressing(msg));
   } else {
-    const msg = `${ready.length}/${total} neurons ready; waiting for ${list(notReady)}`;
-    next.push(cond(ConditionType.Ready, 'False', Reason.NeuronsNotReady, msg));
+    const held =
+      pausedNotReady.length > 0
+        ? `${neuronCount(pausedNotReady.length)} paused and not ready: ${list(pausedNotReady)}`
+        : '';
+    const msg =
+      waiting.length > 0
+        ? `${ready.length}/${total} neurons ready; waiting for ${list(waiting)}${held ? `; ${held}` : ''}`
+        : `${ready.length}/${total} neurons ready; ${held}`;
+    const reason = waiting.length > 0 ? Reason.NeuronsNotReady : Reason.NeuronsPaused;
+    next.push(cond(ConditionType.Ready, 'False', reason, msg));
     next.push(progressing(msg));
   }
   if (input.accessFailure) {
@@ -179,6 +192,10 @@ function entryEndpoint(input: ClusterStatusInput): string | undefined {
 
 function nameOf(n: Neuron): string {
   return n.metadata?.name ?? '';
+}
+
+function neuronCount(n: number): string {
+  return n === 1 ? '1 neuron' : `${n} neurons`;
 }
 
 function list(names: readonly string[]): string {

@@ -32,6 +32,8 @@ export const Reason = Object.freeze({
   NoNeurons: 'NoNeurons',
   AllNeuronsReady: 'AllNeuronsReady',
   NeuronsNotReady: 'NeuronsNotReady',
+  /** Hal9Cluster Ready=False only because of paused Neurons that are not Ready (not waited for). */
+  NeuronsPaused: 'NeuronsPaused',
   /** The cluster's spec changed and some of its Neurons have not been rendered from it yet. */
   NeuronsPending: 'NeuronsPending',
   NeuronsDegraded: 'NeuronsDegraded',

@@ -1,7 +1,7 @@
 -- Argo CD health of a hal9.ai Hal9Cluster, from what the Hal9 operator writes: status.observedGeneration
 -- and the conditions Ready, Progressing and Degraded, which summarise the cluster's Neurons (reasons
 -- in operator/src/status/reasons.ts). The operator pauses Neurons, not clusters, so a cluster is
--- Suspended only when a Paused condition says so.
+-- Suspended when a Paused condition says so, or when the only Neurons not Ready are paused ones.
 -- Argo CD runs health scripts without Lua's string library: only base and table functions here.
 local hs = { status = "Progressing", message = "Waiting for the Hal9 operator to reconcile the Hal9Cluster" }
 
@@ -55,6 +55,14 @@ if ready ~= nil and ready.status == "True" then
     return hs
   end
   hs.status = "Healthy"
+  hs.message = ready.message
+  return hs
+end
+
+-- The only Neurons not Ready are paused (hal9.ai/paused): nothing under way will change that until
+-- someone resumes them, so the cluster is Suspended rather than Progressing forever.
+if ready ~= nil and ready.reason == "NeuronsPaused" and (progressing == nil or progressing.status ~= "True") then
+  hs.status = "Suspended"
   hs.message = ready.message
   return hs
 end
