@@ -70,13 +70,15 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const writer = createKubeWriter(kc, count);
   const events = createEventRecorder({ writer, clock, logger });
 
-  const informer = <T extends KubernetesObject>(src: InformerSource<T>) =>
-    new ResilientInformer<T>({
+  const informer = <T extends KubernetesObject>(src: InformerSource<T>) => {
+    metrics.informerRestarts.inc({ informer: src.name }, 0);
+    return new ResilientInformer<T>({
       ...src,
       clock,
       logger,
       onRestart: () => metrics.informerRestarts.inc({ informer: src.name }),
     });
+  };
   const neurons = informer(neuronSource(kc, config.namespace));
   const clusters = informer(clusterSource(kc, config.namespace));
   const sources = childSources(kc, config.namespace);
@@ -100,23 +102,24 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const children = Object.fromEntries(
     childKinds.map((k) => [k, optionalInformer(k) ?? informer(sources[k])]),
   ) as Record<ChildKind, ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>>;
-  // A Hal9Cluster's NetworkPolicies, watched so one deleted or edited is applied again at once; not
-  // watched (nor read) with --no-network-policies.
-  const networkPolicies = config.networkPolicies
-    ? informer(networkPolicySource(kc, config.namespace))
-    : undefined;
+  // A Hal9Cluster's NetworkPolicies, watched so one deleted or edited is applied again at once, and
+  // with --no-network-policies so the ones applied while they were on are found and deleted.
+  const networkPolicies = informer(networkPolicySource(kc, config.namespace));
   const all: CachingInformer<KubernetesObject>[] = [
     neurons,
     clusters,
     ...Object.values(children),
-    ...(networkPolicies ? [networkPolicies] : []),
+    networkPolicies,
   ];
 
+  // Standing by until their controller runs: the informers feed them on every replica, but a
+  // queue's depth and waits are the leader's.
   const queue = (name: string) =>
     new WorkQueue({
       clock,
       rateLimiter: defaultControllerRateLimiter(clock),
       observer: queueObserver(metrics, name),
+      standby: true,
     });
   const neuronQueue = queue('neuron');
   const clusterQueue = queue('hal9cluster');
@@ -128,7 +131,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   neurons.on(handlers.neuron);
   clusters.on(handlers.cluster);
   for (const k of childKinds) children[k].on(handlers.child(k));
-  networkPolicies?.on(handlers.clusterChild);
+  networkPolicies.on(handlers.clusterChild);
 
   const controllers = [
     new Controller({
@@ -187,17 +190,17 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           randomToken: () => randomBytes(32).toString('base64url'),
           clock,
           logger,
-          networkPolicies: networkPolicies ?? false,
+          networkPolicies,
+          applyNetworkPolicies: config.networkPolicies,
           operatorNamespace: config.leaderElectionNamespace,
           prometheusNamespaceSelector: config.prometheusNamespaceSelector,
         }),
       }),
     }),
   ];
-  for (const c of controllers) {
+  for (const c of controllers)
     metrics.maxConcurrentReconciles.set({ controller: c.name }, c.name === 'neuron' ? config.workers : 1);
-    metrics.activeWorkers.set({ controller: c.name }, 0);
-  }
+  for (const kind of childKinds) metrics.applySkipped.inc({ kind }, 0);
 
   let cancelResync: (() => void) | undefined;
   let tuner: ReturnType<typeof startTuning> | undefined;

@@ -80,6 +80,9 @@ describe('two operator processes with --leader-elect', () => {
       },
     );
     expect(await reconciles(b)).toBe(0);
+    // The standby's informers see every object, but its queues stand by: their depth is the leader's.
+    for (const controller of ['neuron', 'hal9cluster'])
+      expect(await scrape(await b.metricsPort(), 'workqueue_depth', { controller })).toBe(0);
 
     a.child.kill('SIGKILL');
     await a.exited();
@@ -102,6 +105,12 @@ describe('two operator processes with --leader-elect', () => {
         intervalMs: 250,
       },
     );
+    // Its queue waits start when it leads: "first" stood in its queue while operator-a led (more
+    // than the Lease's 15 s), which is no wait of the leader's.
+    const waited = await scrape(await b.metricsPort(), 'workqueue_queue_duration_seconds_sum', {
+      controller: 'neuron',
+    });
+    expect(waited).toBeLessThan(5);
   });
 
   it('hands the Lease back on SIGTERM', { timeout: 60_000 }, async () => {

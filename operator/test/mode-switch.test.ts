@@ -165,5 +165,27 @@ describe('entering hpa mode', () => {
     expect((await r.hpa('to-hpa'))?.status?.currentReplicas).toBe(3);
     expect(d?.spec?.replicas).toBe(3);
     expect(ownsField(d, 'hal9-operator', ['spec', 'replicas'])).toBe(false);
+    // The HPA kept the count, so the handover's claim holds it (it ends when the HPA first changes it).
+    expect(ownsField(d, 'hal9-operator-handover', ['spec', 'replicas'])).toBe(true);
+  });
+
+  it('back to operator mode before the HPA changed the count, the handover lets go of it', async () => {
+    const watch = await replicasHistory('to-hpa');
+    await patchNeuron('to-hpa', { spec: { autoscaling: { mode: 'operator', minReplicas: 3 } } });
+    const d = await waitFor(
+      'the operator to own the count of Deployment to-hpa alone',
+      async () => {
+        const live = await r.deployment('to-hpa');
+        const alone =
+          (await r.hpa('to-hpa')) === undefined &&
+          ownsField(live, 'hal9-operator', ['spec', 'replicas']) &&
+          !live?.metadata?.managedFields?.some((f) => f.manager === 'hal9-operator-handover');
+        return alone ? live : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const history = watch.stop();
+    expect(Math.min(...(history as number[])), `spec.replicas went ${history.join(' → ')}`).toBe(3);
+    expect(d.spec?.replicas).toBe(3);
   });
 });

@@ -200,11 +200,15 @@ describe('parallelism tuning', () => {
     const load = startLoad('quick', 12);
     let raised: Awaited<ReturnType<typeof r.neuron>>;
     try {
+      // In effect: status reports as `current` the value once every Ready pod took it.
       raised = await waitFor(
-        'a Saturated decision',
+        'a Saturated decision in effect',
         async () => {
           const n = await r.neuron(NEURON);
-          return n?.status?.parallelism?.lastDecision?.reason === 'Saturated' ? n : undefined;
+          const p = n?.status?.parallelism;
+          return p?.lastDecision?.reason === 'Saturated' && p.current === p.lastDecision.value
+            ? n
+            : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
@@ -270,10 +274,13 @@ describe('parallelism tuning', () => {
     let cut: Awaited<ReturnType<typeof r.neuron>>;
     try {
       cut = await waitFor(
-        'a LatencyAboveSLO decision',
+        'a LatencyAboveSLO decision in effect',
         async () => {
           const n = await r.neuron(NEURON);
-          return n?.status?.parallelism?.lastDecision?.reason === 'LatencyAboveSLO' ? n : undefined;
+          const p = n?.status?.parallelism;
+          return p?.lastDecision?.reason === 'LatencyAboveSLO' && p.current === p.lastDecision.value
+            ? n
+            : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );

@@ -244,7 +244,7 @@ const cache = [
  * in that pod over the rate interval, so it can be shown per neuron (and filtered on $neuron).
  */
 const perPodByNeuron = (gauge: string) =>
-  `${gauge}{${sel}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)})`;
+  `${gauge}{${sel}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)} > 0)`;
 
 const batching = [
   timeSeriesPanel({
@@ -360,7 +360,7 @@ const upstreams = [
   timeSeriesPanel({
     title: 'Upstream throttling (429 / 529)',
     description:
-      'Share of upstream calls answered 429 (rate limited) or 529 (overloaded); the operator cuts parallelism when it rises.',
+      'Share of upstream calls answered 429 (rate limited) or 529 (overloaded), out of those sent (not those an open breaker refused or that were cancelled); the operator cuts parallelism when it rises.',
     unit: units.PercentUnit,
     min: 0,
     thresholds: [{ value: 0.05, color: 'red' }],
@@ -368,7 +368,7 @@ const upstreams = [
       {
         expr: ratio(
           rate('hal9_upstream_requests_total', `${sel}, status=~"429|529"`),
-          rate('hal9_upstream_requests_total', sel),
+          rate('hal9_upstream_requests_total', `${sel}, status!~"breaker_open|cancelled"`),
           ['upstream'],
         ),
         legend: '{{upstream}}',

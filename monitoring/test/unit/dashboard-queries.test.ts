@@ -76,6 +76,29 @@ describe('hal9-performance queries', () => {
     expect(out).toContain('SUCCESS');
   });
 
+  it('count throttling among the calls sent: 10 of 100 sent, beside 150 refused by the breaker or cancelled, is 10 %', () => {
+    const throttling = panels().find((p) => p.title === 'Upstream throttling (429 / 529)')?.targets?.[0];
+    expect(throttling).toBeDefined();
+    const l = (status: string) =>
+      `hal9_upstream_requests_total{namespace="ai",hal9_cluster="prod",upstream="claude-api",status="${status}"}`;
+    const out = evaluate(
+      [
+        { series: l('200'), values: '0+90x30' },
+        { series: l('429'), values: '0+6x30' },
+        { series: l('529'), values: '0+4x30' },
+        { series: l('breaker_open'), values: '0+100x30' },
+        { series: l('cancelled'), values: '0+50x30' },
+      ],
+      [
+        {
+          expr: `abs((${interpolate(throttling?.expr ?? '', allVars)}) - 0.1) < bool 1e-9`,
+          samples: [{ labels: '{upstream="claude-api"}', value: 1 }],
+        },
+      ],
+    );
+    expect(out).toContain('SUCCESS');
+  });
+
   describe('parallel tasks beside the tuned parallelism', () => {
     // 3 neurons with 2 pods each, every pod at the tuned limit of 8; n1's pods have 6 and 2 busy slots.
     const pods = { p1: 'n1', p2: 'n1', p3: 'n2', p4: 'n2', p5: 'n3', p6: 'n3' } as const;
@@ -124,6 +147,21 @@ describe('hal9-performance queries', () => {
           samples: perNeuron({ n2: t.expr.includes('hal9_parallel_tasks_active') ? 2 : 8 }),
         })),
       ]);
+      expect(out).toContain('SUCCESS');
+    });
+
+    it('count a pod only for the neurons that received signals in it over the interval', () => {
+      // p1 once received signals for n3 too, not within the interval: its counter is flat.
+      const flat = {
+        series: runtime('hal9_signals_arrived_total', 'p1', ',neuron="n3",layer="L2"'),
+        values: '7x30',
+      };
+      const [active] = targetOver('hal9_parallel_tasks_active');
+      expect(active).toBeDefined();
+      const out = evaluate(
+        [...input, flat],
+        [{ expr: interpolate(active?.expr ?? '', allVars), samples: perNeuron({ n1: 4, n2: 2, n3: 2 }) }],
+      );
       expect(out).toContain('SUCCESS');
     });
   });

@@ -54,9 +54,13 @@ export class Controller {
     this.#observer = options.observer ?? nullControllerObserver;
   }
 
-  /** Starts the workers; the promise settles once `stop` was called and every worker finished. */
+  /**
+   * Starts the queue (a standby one starts counting from here) and the workers; the promise settles
+   * once `stop` was called and every worker finished.
+   */
   run(): Promise<void> {
     if (!this.#running) {
+      this.#o.queue.start();
       const n = Math.max(1, this.#o.workers ?? 2);
       this.#running = Promise.all(Array.from({ length: n }, () => this.#worker())).then(() => undefined);
     }

@@ -3,14 +3,33 @@ import { FakeClock } from '../testing/fake-clock.ts';
 import { exponentialFailureRateLimiter } from './rate-limiter.ts';
 import { type QueueObserver, WorkQueue } from './work-queue.ts';
 
-function aQueue(observer?: QueueObserver) {
+function aQueue(observer?: QueueObserver, standby = false) {
   const clock = new FakeClock();
   const queue = new WorkQueue({
     clock,
     rateLimiter: exponentialFailureRateLimiter(5, 1_000_000),
     ...(observer ? { observer } : {}),
+    standby,
   });
   return { clock, queue };
+}
+
+function recording() {
+  const seen = {
+    depth: [] as number[],
+    adds: 0,
+    retries: 0,
+    queued: [] as number[],
+    worked: [] as number[],
+  };
+  const observer: QueueObserver = {
+    depth: (n) => seen.depth.push(n),
+    added: () => seen.adds++,
+    retried: () => seen.retries++,
+    queued: (s) => seen.queued.push(s),
+    worked: (s) => seen.worked.push(s),
+  };
+  return { seen, observer };
 }
 
 describe('WorkQueue', () => {
@@ -82,20 +101,8 @@ describe('WorkQueue', () => {
   });
 
   it('reports depth, adds, retries and durations to its observer', async () => {
-    const seen = {
-      depth: [] as number[],
-      adds: 0,
-      retries: 0,
-      queued: [] as number[],
-      worked: [] as number[],
-    };
-    const { clock, queue } = aQueue({
-      depth: (n) => seen.depth.push(n),
-      added: () => seen.adds++,
-      retried: () => seen.retries++,
-      queued: (s) => seen.queued.push(s),
-      worked: (s) => seen.worked.push(s),
-    });
+    const { seen, observer } = recording();
+    const { clock, queue } = aQueue(observer);
     queue.add('a');
     queue.add('a');
     clock.advance(2000);
@@ -108,5 +115,46 @@ describe('WorkQueue', () => {
     expect(seen.queued).toEqual([2]);
     expect(seen.worked).toEqual([0.5]);
     expect(seen.depth).toEqual([1, 0]);
+  });
+
+  it('standing by, holds its keys unreported, and counts their wait from when it starts', async () => {
+    // A standby replica: its informers feed the queue for ten minutes before it leads.
+    const { seen, observer } = recording();
+    const { clock, queue } = aQueue(observer, true);
+    queue.add('a');
+    queue.add('b');
+    queue.add('a');
+    queue.addAfter('c', 1000);
+    clock.advance(600_000);
+    expect(queue.len()).toBe(0);
+    expect(seen).toMatchObject({ depth: [], adds: 0, queued: [] });
+    let first: string | undefined;
+    void queue.get().then((k) => {
+      first = k;
+    });
+    await Promise.resolve();
+    expect(first).toBeUndefined();
+    // Leading: every key held, once each, as if added now.
+    queue.start();
+    await Promise.resolve();
+    expect(first).toBe('a');
+    expect(queue.len()).toBe(2);
+    expect(seen.adds).toBe(3);
+    expect(seen.depth.at(-1)).toBe(2);
+    clock.advance(100);
+    expect(await queue.get()).toBe('b');
+    expect(seen.queued).toEqual([0, 0.1]);
+    // Started, it queues as any other.
+    queue.add('d');
+    expect(queue.len()).toBe(2);
+  });
+
+  it('standing by, drops what it held when shut down', async () => {
+    const { queue } = aQueue(undefined, true);
+    queue.add('a');
+    queue.shutDown();
+    queue.start();
+    expect(queue.len()).toBe(0);
+    expect(await queue.get()).toBeUndefined();
   });
 });

@@ -24,6 +24,13 @@ export interface WorkQueueOptions {
   readonly clock: Clock;
   readonly rateLimiter: RateLimiter;
   readonly observer?: QueueObserver;
+  /**
+   * Hold keys until `start()`, unreported: a standby replica's informers feed its queues before it
+   * leads, and its depth would otherwise show every object for as long as it stands by, and the
+   * first waits on becoming leader the whole standby. Held keys are de-duplicated and queued, as
+   * just added, when the queue starts.
+   */
+  readonly standby?: boolean;
 }
 
 /**
@@ -45,15 +52,30 @@ export class WorkQueue {
   readonly #waiting = new Map<string, { at: number; cancel: () => void }>();
   #waiters: Array<(key: string | undefined) => void> = [];
   #shutDown = false;
+  /** Keys added before `start()` while standing by; undefined once started. */
+  #held: Set<string> | undefined;
 
   constructor(options: WorkQueueOptions) {
     this.#clock = options.clock;
     this.#limiter = options.rateLimiter;
     this.#observer = options.observer ?? nullQueueObserver;
+    if (options.standby) this.#held = new Set();
+  }
+
+  /** Ends standing by: the keys held so far are queued as if added now. */
+  start(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    for (const key of held ?? []) this.add(key);
   }
 
   add(key: string): void {
-    if (this.#shutDown || this.#dirty.has(key)) return;
+    if (this.#shutDown) return;
+    if (this.#held) {
+      this.#held.add(key);
+      return;
+    }
+    if (this.#dirty.has(key)) return;
     this.#observer.added();
     this.#dirty.add(key);
     this.#addedAt.set(key, this.#clock.now());
@@ -118,6 +140,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.#shutDown = true;
+    this.#held?.clear();
     for (const { cancel } of this.#waiting.values()) cancel();
     this.#waiting.clear();
     const waiters = this.#waiters;

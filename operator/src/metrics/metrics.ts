@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ControllerObserver } from '../controller/controller.ts';
+import type { ControllerObserver, ReconcileOutcome } from '../controller/controller.ts';
 import type { QueueObserver } from '../controller/work-queue.ts';
+import type { DecisionReason } from '../tuning/decide.ts';
+import type { ReplicaReason } from '../tuning/replicas.ts';
 import type { TunerObserver } from '../tuning/tuner-deps.ts';
 
 // Bucket layouts as controller-runtime uses them, so stock dashboards' quantiles line up.
@@ -9,6 +11,41 @@ const reconcileBuckets = [
   1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
 ];
 const queueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
+
+// Label values known up front: their series are created at zero (the tuner's with the metrics, a
+// controller's and its queue's with their observers), so the first burst is an increase rate()
+// sees; a series born at 3 has no earlier sample to rise from. Records over the label types, so a
+// new reason fails to compile until it is listed here.
+const reconcileOutcomes: Record<ReconcileOutcome, true> = { success: true, error: true, requeue_after: true };
+const decisionReasons: Record<DecisionReason | 'MetricsUnavailable', true> = {
+  NoData: true,
+  MetricsUnavailable: true,
+  UpstreamThrottling: true,
+  LatencyAboveSLO: true,
+  QueueDrained: true,
+  Saturated: true,
+  PreScaled: true,
+  WithinSLO: true,
+  Cooldown: true,
+  AtBound: true,
+  OutOfBounds: true,
+  Undelivered: true,
+};
+const replicaReasons: Record<ReplicaReason, true> = {
+  NoData: true,
+  OutOfBounds: true,
+  Concurrency: true,
+  Panic: true,
+  PreScaled: true,
+  ScaleDownStabilized: true,
+  UpstreamThrottling: true,
+  Steady: true,
+};
+const loadReadResults: Record<Parameters<NonNullable<TunerObserver['loadRead']>>[0], true> = {
+  ok: true,
+  error: true,
+  refused: true,
+};
 
 /** Every series the operator exports, registered on the registry passed in. */
 export function createMetrics(registry: Registry) {
@@ -162,6 +199,12 @@ export function createMetrics(registry: Registry) {
       registers,
     }),
   };
+  // The tuner's counters at zero from the start (it starts only on becoming leader, and counts at
+  // its first pass).
+  for (const reason of Object.keys(decisionReasons)) m.parallelismDecisions.inc({ reason }, 0);
+  for (const result of ['ok', 'error']) m.parallelismDeliveries.inc({ result }, 0);
+  for (const reason of Object.keys(replicaReasons)) m.replicaDecisions.inc({ reason }, 0);
+  for (const result of Object.keys(loadReadResults)) m.loadReads.inc({ result }, 0);
   return m;
 }
 
@@ -169,6 +212,11 @@ export type OperatorMetrics = ReturnType<typeof createMetrics>;
 
 export function queueObserver(m: OperatorMetrics, controller: string): QueueObserver {
   const labels = { name: controller, controller };
+  m.queueDepth.set(labels, 0);
+  m.queueAdds.inc(labels, 0);
+  m.queueRetries.inc(labels, 0);
+  m.queueDuration.zero(labels);
+  m.workDuration.zero(labels);
   return {
     depth: (n) => m.queueDepth.set(labels, n),
     added: () => m.queueAdds.inc(labels),
@@ -218,6 +266,11 @@ export function tunerObserver(m: OperatorMetrics): TunerObserver {
 }
 
 export function controllerObserver(m: OperatorMetrics, controller: string): ControllerObserver {
+  for (const result of Object.keys(reconcileOutcomes)) m.reconcileTotal.inc({ controller, result }, 0);
+  m.reconcileErrors.inc({ controller }, 0);
+  m.terminalReconcileErrors.inc({ controller }, 0);
+  m.reconcileTime.zero({ controller });
+  m.activeWorkers.set({ controller }, 0);
   return {
     reconciled(result, seconds) {
       m.reconcileTotal.inc({ controller, result });

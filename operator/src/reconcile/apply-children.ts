@@ -79,8 +79,22 @@ export async function applyChildren(
       live &&
       !hasReplicas(obj) &&
       ownsField(live, fieldManager, ['spec', 'replicas']);
+    // Rendering spec.replicas again (the HPA is gone), the count is this manager's once applied: a
+    // claim the handover left (the HPA never changed the count, which would have ended it) goes.
+    // Not before: while only the handover manager owns the count, releasing it would drop the
+    // field, and the apiserver would default the Deployment to one pod.
+    const release =
+      kind === 'Deployment' &&
+      live !== undefined &&
+      hasReplicas(obj) &&
+      ownsField(live, handoverManager, ['spec', 'replicas']);
     const differs = live
-      ? (liveDiffers(obj, live) ?? (handover ? '.spec.replicas (handed over)' : undefined))
+      ? (liveDiffers(obj, live) ??
+        (handover
+          ? '.spec.replicas (handed over)'
+          : release
+            ? '.spec.replicas (handover released)'
+            : undefined))
       : '(absent)';
     if (differs === undefined) {
       deps.onApplySkipped?.(kind);
@@ -110,7 +124,13 @@ export async function applyChildren(
           { manager: handoverManager, force: false },
         );
       }
-      const result = await deps.writer.apply(obj);
+      let result = await deps.writer.apply(obj);
+      if (release) {
+        result = (await deps.writer.apply(
+          { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace } } as KubernetesObject,
+          { manager: handoverManager, force: false },
+        )) as typeof result;
+      }
       if (kind === 'Deployment') deployment = result as V1Deployment;
       log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
       changed.push(`${kind} ${name}`);

@@ -141,6 +141,85 @@ describe('decide', () => {
     );
   });
 
+  describe('between 80 % of the SLO and the SLO', () => {
+    // p95 45 ms against 50 ms: within the SLO, past the headroom a raise normally needs. Slots full
+    // and signals queued while each call takes 20 ms: the margin is queue wait, which more slots
+    // shorten and which, left alone, grows until the SLO breaks.
+    const band = obs({ p95Ms: 45, utilization: 1, queueDepth: 6, serviceMs: 20 });
+    const cases: Record<string, { s: TunerState; o: Observation; want: { value: number; reason: string } }> =
+      {
+        'raises saturated slots with a queue whose wait fills the headroom': {
+          s: state(8),
+          o: band,
+          want: { value: 9, reason: 'Saturated' },
+        },
+        'raises to what the demand needs, at most doubling': {
+          s: state(8),
+          o: { ...band, demandPerPod: 14 },
+          want: { value: 16, reason: 'Saturated' },
+        },
+        'raises at the SLO itself': {
+          s: state(8),
+          o: { ...band, p95Ms: 50 },
+          want: { value: 9, reason: 'Saturated' },
+        },
+        'stops at the maximum': {
+          s: state(64),
+          o: band,
+          want: { value: 64, reason: 'AtBound' },
+        },
+        'never past the maximum': {
+          s: state(60),
+          o: { ...band, demandPerPod: 200 },
+          want: { value: 64, reason: 'Saturated' },
+        },
+        'waits the stable window after a change': {
+          s: state(8, T - 10_000, 'up'),
+          o: band,
+          want: { value: 8, reason: 'Cooldown' },
+        },
+        'waits the stable window after a cut': {
+          s: state(8, T - 10_000, 'down'),
+          o: band,
+          want: { value: 8, reason: 'Cooldown' },
+        },
+        'trims on push-back instead': {
+          s: state(20),
+          o: { ...band, utilization: 0.5, throttledPerSecond: 2 },
+          want: { value: 13, reason: 'UpstreamThrottling' },
+        },
+        'holds full slots on push-back': {
+          s: state(8),
+          o: { ...band, throttledPerSecond: 2 },
+          want: { value: 8, reason: 'UpstreamThrottling' },
+        },
+        'holds without a queue: the p95 is the service, which more slots would not shorten': {
+          s: state(8),
+          o: { ...band, queueDepth: 0 },
+          want: { value: 8, reason: 'WithinSLO' },
+        },
+        'holds when the service itself is past 80 % of the SLO: more slots only add contention': {
+          s: state(8),
+          o: { ...band, serviceMs: 42 },
+          want: { value: 8, reason: 'WithinSLO' },
+        },
+        'holds without a service-time estimate (the Prometheus source)': {
+          s: state(8),
+          o: (({ serviceMs: _, ...o }) => o)(band),
+          want: { value: 8, reason: 'WithinSLO' },
+        },
+      };
+    it.each(Object.entries(cases))('%s', (_, { s, o, want }) => {
+      expect(decide(s, o, bounds, T)).toMatchObject({ ...want, changed: want.value !== s.current });
+    });
+
+    it('says the margin is queue wait', () => {
+      expect(decide(state(8), band, bounds, T).message).toMatch(
+        /p95 45.0 ms past 80 % of the SLO on queue wait \(service 20.0 ms fits the SLO\)/,
+      );
+    });
+  });
+
   it('raises slots ahead of a predicted intake before the pod saturates (graph pre-scaling)', () => {
     // Recorded from the bench's graph: L3 at 8 slots, 40 % busy, when L4's intake doubles:
     // 20/s × 0.55 s = 11 predicted per pod → 14 slots keep it at 80 %.

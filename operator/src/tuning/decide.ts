@@ -1,6 +1,7 @@
 // The parallelism tuner's decision: a pure function of what was observed and what was decided
-// before. Increase while the slots are saturated and the service itself fits the SLO — also when the
-// caller-visible p95 breaks the SLO because of queue wait, which more slots shorten; multiplicative
+// before. Increase while the slots are saturated and the p95 keeps 20 % headroom under the SLO — also
+// when signals queue behind full slots and the service itself fits the SLO, whether the queue wait
+// eats that headroom or breaks the SLO: more slots shorten it; multiplicative
 // decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529;
 // then never below the slots in use at 80 %);
 // a p95 left over from a queue that has drained holds. Increases wait
@@ -139,6 +140,9 @@ export function decide(
   // Queue wait, not service, breaks the SLO: cutting slots would lengthen the queue and break it more.
   const serviceFits = obs.serviceMs !== undefined && obs.serviceMs <= b.sloMs * 0.8;
   const queueBound = obs.p95Ms > b.sloMs && saturated && serviceFits;
+  // Within the SLO but past its 80 % headroom, with full slots and signals queued behind them: the
+  // margin is queue wait, which only grows while the slots stay as they are, and the service fits.
+  const queueing = obs.p95Ms <= b.sloMs && saturated && obs.queueDepth >= 1 && serviceFits;
   if (obs.p95Ms > b.sloMs && !serviceFits) {
     return down(
       'LatencyAboveSLO',
@@ -146,7 +150,7 @@ export function decide(
       `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`,
     );
   }
-  const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound;
+  const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound || queueing;
   const wait =
     state.lastDirection === 'up' || state.lastDirection === 'trim'
       ? (b.raiseAfterRaiseSeconds ?? stable / 1000) * 1000
@@ -183,10 +187,15 @@ export function decide(
     const step = Math.max(1, Math.ceil(state.current / 8));
     const demand = obs.demandPerPod === undefined ? 0 : Math.ceil(obs.demandPerPod / 0.8);
     const target = Math.max(state.current + step, Math.min(demand, state.current * 2));
+    const latency = queueBound
+      ? `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO)`
+      : obs.p95Ms > b.sloMs * 0.8
+        ? `p95 ${obs.p95Ms.toFixed(1)} ms past 80 % of the SLO on queue wait (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO)`
+        : `p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`;
     return to(
       clamp(target, b.min, b.max),
       'Saturated',
-      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, ${queueBound ? `p95 ${obs.p95Ms.toFixed(1)} ms is queue wait (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO)` : `p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`}`,
+      `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, ${latency}`,
     );
   }
   return hold(

@@ -7,7 +7,14 @@ import type { TuningTarget } from './tuning-targets.ts';
 /** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
 export interface NeuronMemory {
   uid: string;
+  /** Parallelism was tuned at the last pass (the Neuron may stay here, replicas autoscaled, without). */
+  parallelismTuned: boolean;
   state: TunerState;
+  /**
+   * The value status (`current`) and the metric report as in effect: the last one every Ready pod
+   * took. A value the pods refused (or have not answered yet) is decided, not in effect.
+   */
+  published: number;
   lastDecision: LastDecision | undefined;
   /** Pod instance (runtime-pods.ts) → the value that pod last accepted. */
   delivered: Map<string, number>;
@@ -59,13 +66,16 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
       : undefined;
   const lastChangeAt = lastDecision ? Date.parse(lastDecision.time) : Number.NaN;
   const a = t.neuron.status?.autoscaling as AutoscalingStatus | undefined;
+  const current = p?.current ?? startingParallelism(t.spec, t.neuron);
   return {
     uid: t.neuron.metadata?.uid ?? '',
+    parallelismTuned: t.tuneParallelism,
     state: {
-      current: p?.current ?? startingParallelism(t.spec, t.neuron),
+      current,
       lastChangeAt: Number.isFinite(lastChangeAt) ? lastChangeAt : 0,
       lastDirection: directionOf(lastDecision?.reason),
     },
+    published: current,
     lastDecision,
     delivered: new Map(),
     refused: new Map(),
@@ -105,4 +115,18 @@ export function releaseReplicas(mem: NeuronMemory): void {
   mem.writtenAt = 0;
   mem.before = undefined;
   mem.fanOutStatus = {};
+}
+
+/**
+ * Parallelism tuning turned back on while the Neuron stayed autoscaled (its replicas): the memory
+ * still holds the value and the decision from before it was turned off, while the pods went back to
+ * the spec's limit, which the reconciler reports as `current`. Tuning starts over from that, with
+ * no decision yet: the old one would come back into status, and its value onto the pods.
+ */
+export function reseedParallelism(mem: NeuronMemory, t: TuningTarget): void {
+  const current = startingParallelism(t.spec, t.neuron);
+  mem.state = { current, lastChangeAt: 0, lastDirection: 'none' };
+  mem.published = current;
+  mem.lastDecision = undefined;
+  mem.pending = true;
 }

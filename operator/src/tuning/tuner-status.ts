@@ -29,14 +29,15 @@ export interface TunerStatusParts {
 /** The tuner's status part of one Neuron after this pass. */
 export function tunerStatusOf(
   t: TuningTarget,
-  mem: Pick<NeuronMemory, 'state' | 'lastDecision'>,
+  mem: Pick<NeuronMemory, 'published' | 'lastDecision'>,
   { condition, scale }: TunerStatusParts,
   now: number,
 ): TunerStatus {
   return computeTunerStatus({
     generation: t.neuron.metadata?.generation ?? 0,
     existing: t.neuron.status,
-    ...(t.tuneParallelism ? { current: mem.state.current, lastDecision: mem.lastDecision } : {}),
+    // The value in effect, not the one decided: until every Ready pod took that, it is in lastDecision.
+    ...(t.tuneParallelism ? { current: mem.published, lastDecision: mem.lastDecision } : {}),
     ...(condition ? { condition } : {}),
     ...(scale ? { autoscaling: scale.status, replicasCondition: scale.condition } : {}),
     now: rfc3339(now),

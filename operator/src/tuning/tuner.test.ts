@@ -80,6 +80,7 @@ function harness(
     pods?: V1Pod[];
     authToken?: TunerDeps['authToken'];
     readLoad?: TunerDeps['readLoad'];
+    intervalMs?: number;
   } = {},
 ) {
   const clock = new FakeClock();
@@ -114,6 +115,8 @@ function harness(
   const writes: { name: string; status: NeuronStatus }[] = [];
   const events: { reason: string; message: string }[] = [];
   const decisions: string[] = [];
+  /** hal9_operator_neuron_parallelism as the observer last set it, by Neuron. */
+  const parallelism = new Map<string, number>();
   const logs: LogLine[] = [];
   const pods = { list: opts.pods ?? [aPod('impl-1-a-1', 'impl-1'), aPod('impl-1-a-2', 'impl-1')] };
   const tuner = startTuner({
@@ -145,9 +148,13 @@ function harness(
     ...(opts.readLoad ? { readLoad: opts.readLoad } : {}),
     clock,
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
-    observer: { decided: (r) => decisions.push(r), parallelism: () => undefined, delivered: () => undefined },
-    // The loop's own timer stays out of the way: the tests call tick().
-    options: { intervalMs: 3_600_000 },
+    observer: {
+      decided: (r) => decisions.push(r),
+      parallelism: (_namespace, neuron, value) => parallelism.set(neuron, value),
+      delivered: () => undefined,
+    },
+    // The loop's own timer stays out of the way unless a test asks for it: the tests call tick().
+    options: { intervalMs: opts.intervalMs ?? 3_600_000 },
   });
   return {
     clock,
@@ -166,6 +173,7 @@ function harness(
     writes,
     events,
     decisions,
+    parallelism,
     logs,
     queries,
     setMetrics: (m: Metrics | Error) => {
@@ -198,8 +206,9 @@ describe('the parallelism tuner', () => {
     });
     await h.tuner.tick();
     expect(h.puts).toEqual([{ url: 'http://impl-1-a-1:8080', value: 9 }]);
+    // Decided; in effect (`current`) once the next pass finds every Ready pod took it.
     expect(h.status()?.parallelism).toEqual({
-      current: 9,
+      current: 8,
       lastDecision: {
         value: 9,
         reason: 'Saturated',
@@ -212,10 +221,17 @@ describe('the parallelism tuner', () => {
     expect(h.decisions).toEqual(['Saturated']);
     // Windows are four scrape intervals of the Neuron's monitoring spec (5 s → 20 s).
     expect(h.queries.every((q) => q.includes('[20s]'))).toBe(true);
+    h.clock.advance(2_000);
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 9 } });
+    expect(h.parallelism.get('impl-1')).toBe(9);
+    expect(h.puts).toHaveLength(1);
   });
 
   it('writes nothing and sends nothing while the decision holds', async () => {
     const h = harness();
+    await h.tuner.tick();
+    h.clock.advance(2_000); // the pods took it: in effect
     await h.tuner.tick();
     const [writes, puts] = [h.writes.length, h.puts.length];
     h.clock.advance(10_000); // within the stable window: Cooldown
@@ -223,7 +239,7 @@ describe('the parallelism tuner', () => {
     h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
     h.clock.advance(10_000);
     await h.tuner.tick();
-    expect(h.decisions).toEqual(['Saturated', 'Cooldown', 'WithinSLO']);
+    expect(h.decisions).toEqual(['Saturated', 'Cooldown', 'Cooldown', 'WithinSLO']);
     expect(h.writes.length).toBe(writes);
     expect(h.puts.length).toBe(puts);
   });
@@ -271,6 +287,8 @@ describe('the parallelism tuner', () => {
     const h = harness({ cluster: tuned({ max: 6 }) });
     h.setMetrics(new Error('down'));
     await h.tuner.tick();
+    h.clock.advance(2_000);
+    await h.tuner.tick();
     expect(h.status()?.parallelism).toMatchObject({ current: 6, lastDecision: { reason: 'OutOfBounds' } });
     expect(h.puts.map((p) => p.value)).toEqual([6, 6]);
     expect(tunedCondition(h.status())?.reason).toBe('MetricsUnavailable');
@@ -312,13 +330,16 @@ describe('the parallelism tuner', () => {
       { url: 'http://impl-1-a-1:8080', value: 9 },
       { url: 'http://impl-2-b-1:8080', value: 9 },
     ]);
-    expect(h.status('impl-1')?.parallelism?.current).toBe(9);
-    expect(h.status('impl-2')?.parallelism?.current).toBe(9);
-    // The next pass sends no second PUT to a pod still holding the first one.
+    expect(h.status('impl-1')?.parallelism?.lastDecision?.value).toBe(9);
+    expect(h.status('impl-2')?.parallelism?.lastDecision?.value).toBe(9);
+    // The next pass sends no second PUT to a pod still holding the first one; the value is in
+    // effect where the pods took it.
     h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
     h.clock.advance(10_000);
     await h.tuner.tick();
     expect(h.puts).toHaveLength(2);
+    expect(h.status('impl-1')?.parallelism?.current).toBe(8);
+    expect(h.status('impl-2')?.parallelism?.current).toBe(9);
     // Once it answers it counts as delivered: nothing more goes to either pod.
     h.answer();
     for (let i = 0; i < 2; i++) {
@@ -326,6 +347,7 @@ describe('the parallelism tuner', () => {
       await h.tuner.tick();
     }
     expect(h.puts).toHaveLength(2);
+    expect(h.status('impl-1')?.parallelism?.current).toBe(9);
     await h.tuner.stop();
   });
 
@@ -417,11 +439,13 @@ describe('the parallelism tuner', () => {
   it('clears its status part once tuning is turned off, and only once', async () => {
     const h = harness();
     await h.tuner.tick();
-    expect(h.status()?.parallelism?.lastDecision).toBeDefined();
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 9 } });
     h.clusters[0] = aHal9Cluster({});
     await h.tuner.tick();
     await h.tuner.tick();
     expect(h.writes.map((w) => w.status)).toEqual([
+      expect.objectContaining({ parallelism: expect.anything() }),
       expect.objectContaining({ parallelism: expect.anything() }),
       {},
     ]);
@@ -448,7 +472,9 @@ describe('the parallelism tuner', () => {
       await h.tuner.tick();
       h.clock.advance(40_000); // past every window: only the refusal holds a raise
     }
-    expect(h.status()?.parallelism?.current).toBe(9);
+    // Decided, not in effect: status and the metric keep the value every pod took.
+    expect(h.status()?.parallelism).toMatchObject({ current: 8, lastDecision: { value: 9 } });
+    expect(h.parallelism.get('impl-1')).toBe(8);
     expect(h.decisions).toEqual(['Saturated', ...Array(5).fill('Undelivered')]);
     expect(tunedCondition(h.status())).toMatchObject({
       status: 'False',
@@ -466,8 +492,40 @@ describe('the parallelism tuner', () => {
     expect(h.logs.filter((l) => l.msg === 'Pod took the parallelism value again')).toHaveLength(1);
     expect(h.puts[1]).toEqual({ url: 'http://impl-1-a-2:8080', value: 9 });
     expect(h.decisions.at(-1)).toBe('Saturated');
-    expect(h.status()?.parallelism?.current).toBeGreaterThan(9);
+    // Both pods took 9, which is now in effect; the raise past it is on its way.
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 11 } });
+    expect(h.parallelism.get('impl-1')).toBe(9);
     expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+  });
+
+  it('reports as in effect only a value every Ready pod took: not one they refused', async () => {
+    // Both pods answer the PUT 401 (an admin token they do not accept).
+    const h = harness();
+    for (const pod of ['impl-1-a-1', 'impl-1-a-2']) h.failing.add(`http://${pod}:8080`);
+    for (let i = 0; i < 3; i++) {
+      await h.tuner.tick();
+      h.clock.advance(2_000);
+    }
+    expect(h.status()?.parallelism).toMatchObject({ current: 8, lastDecision: { value: 9 } });
+    expect(h.parallelism.get('impl-1')).toBe(8);
+    // A cut they refuse is not in effect either: they still run 8.
+    h.setMetrics({ ...saturated, p95: 0.2 });
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    h.clock.advance(2_000);
+    await h.tuner.tick();
+    expect(h.status()?.parallelism?.lastDecision).toMatchObject({ reason: 'LatencyAboveSLO' });
+    expect(h.status()?.parallelism?.current).toBe(8);
+    // Taken, it is.
+    h.failing.clear();
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    for (let i = 0; i < 2; i++) {
+      h.clock.advance(2_000);
+      await h.tuner.tick();
+    }
+    const decided = h.status()?.parallelism?.lastDecision?.value;
+    expect(h.status()?.parallelism?.current).toBe(decided);
+    expect(h.parallelism.get('impl-1')).toBe(decided);
   });
 
   it('delivers the value again to a pod whose container restarted', async () => {
@@ -552,6 +610,44 @@ describe('the parallelism tuner', () => {
     expect(tunedCondition(h.status('impl-1'))?.reason).toBe('MetricsAvailable');
   });
 
+  it('keeps pod-sourced Neurons to their interval while Prometheus has not answered an earlier pass', async () => {
+    let reads = 0;
+    const h = harness({
+      neurons: [
+        aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } }),
+        aNeuron(
+          'impl-2',
+          { autoscaling: { metricsSource: 'pods' } },
+          { status: { parallelism: { current: 8 } } },
+        ),
+      ],
+      pods: [aPod('impl-1-a-1', 'impl-1'), aPod('impl-2-b-1', 'impl-2')],
+      readLoad: async () => {
+        reads++;
+        throw new OperatorError(OperatorErrorCode.PodTuningFailed, 'GET /v1/admin/load: HTTP 503');
+      },
+      intervalMs: 2_000,
+    });
+    // A Prometheus that does not answer (a read waits up to its timeout, 5 s by default).
+    const open = h.holdPrometheus();
+    for (let pass = 1; pass <= 3; pass++) {
+      h.clock.advance(2_000);
+      await vi.waitFor(() => expect(reads).toBe(pass));
+      // The next pass is due an interval after this one's pod-sourced Neurons, not after Prometheus.
+      await vi.waitFor(() => expect(h.clock.pending()).toBe(1));
+    }
+    expect(tunedCondition(h.status('impl-2'))?.reason).toBe('MetricsUnavailable');
+    // The Prometheus-sourced Neuron was asked once: the later passes leave it to the first.
+    expect(h.queries).toHaveLength(6);
+    expect(h.status('impl-1')?.conditions ?? []).toEqual([]);
+    open();
+    await vi.waitFor(() => expect(tunedCondition(h.status('impl-1'))?.reason).toBe('MetricsAvailable'));
+    // Answered, it is asked again at the next pass.
+    h.clock.advance(2_000);
+    await vi.waitFor(() => expect(h.queries).toHaveLength(12));
+    await h.tuner.stop();
+  });
+
   it('quotes the same pod error whatever order the load reads end in', async () => {
     let round = 0;
     const h = harness({
@@ -606,6 +702,35 @@ describe('the parallelism tuner', () => {
     });
     await h.tuner.tick();
     expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]);
+  });
+
+  it('starts over when parallelism tuning is turned back on while replicas stayed autoscaled', async () => {
+    const h = harness();
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 9 } });
+    const replicasOnly = {
+      performance: { maxConcurrentSignals: 8 },
+      autoscaling: { enabled: true, mode: 'operator', metricsSource: 'prometheus' },
+    } as const;
+    h.clusters[0] = aHal9Cluster(replicasOnly);
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]);
+    // The reconciler reports the spec's limit the pods now run.
+    Object.assign(h.status()!, { parallelism: { current: 8 } });
+    // Tuning back on, with load that calls for no change.
+    h.clusters[0] = aHal9Cluster({
+      ...replicasOnly,
+      autoscaling: { ...replicasOnly.autoscaling, parallelism: tuned().spec!.autoscaling!.parallelism },
+    });
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    // Neither the value nor the decision from before it was turned off comes back.
+    expect(h.status()?.parallelism).toEqual({ current: 8 });
+    expect(h.puts).toHaveLength(4);
+    expect(h.decisions.at(-1)).toBe('WithinSLO');
   });
 
   it('stops its loop', async () => {

@@ -9,7 +9,13 @@ import {
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
-import { holdsReplicas, type NeuronMemory, releaseReplicas, seedMemory } from './neuron-memory.ts';
+import {
+  holdsReplicas,
+  type NeuronMemory,
+  releaseReplicas,
+  reseedParallelism,
+  seedMemory,
+} from './neuron-memory.ts';
 import {
   decideParallelism,
   podParallelismInput,
@@ -126,11 +132,6 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const detail = { neuron: t.key, from, to: d.value, reason: d.reason, detail: d.message };
       logger.info(detail, 'Tuned Neuron parallelism');
     }
-    observer?.parallelism(
-      t.neuron.metadata?.namespace ?? '',
-      t.neuron.metadata?.name ?? '',
-      mem.state.current,
-    );
     return condition;
   };
 
@@ -273,6 +274,11 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (!inFlight.has(pod.instance)) void put(t.key, mem, pod, value, auth.token);
     }
     mem.pending = unsettled > 0;
+    // In effect: the value every Ready pod took (one decided since may still be on its way).
+    const taken = new Set(running.map((p) => mem.delivered.get(p.instance)));
+    const [only] = taken;
+    if (running.length === 0) mem.published = value;
+    else if (taken.size === 1 && only !== undefined) mem.published = only;
   };
 
   /** Which Ready pods have not taken the current value, for the condition; undefined when none refused. */
@@ -338,7 +344,16 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     };
   };
 
-  const tick = async () => {
+  /** The Prometheus-sourced Neurons of a pass still deciding (their reads wait on servers). */
+  let prometheusPart: Promise<void> | undefined;
+
+  /**
+   * One pass: gathers, then decides the pod-sourced Neurons. Resolves once those are done, with the
+   * Prometheus-sourced Neurons' part, which goes on beside: a Prometheus that does not answer (each
+   * read waits up to its timeout) must not stretch the pod-sourced Neurons' cadence. While an
+   * earlier pass's part still runs, a pass leaves those Neurons to it.
+   */
+  const passOnce = async (): Promise<{ readonly prometheus: Promise<void> }> => {
     const now = clock.now();
     ticks++;
     const { tune: list, retire } = tuningTargets(deps.neurons.list(), deps.clusters);
@@ -354,6 +369,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     for (const t of list) {
       if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
       const mem = memory.get(t.key)!;
+      if (t.tuneParallelism && !mem.parallelismTuned) reseedParallelism(mem, t);
+      // Turned off, replicas still autoscaled: the spec's limit goes back to the pods now.
+      if (!t.tuneParallelism && mem.parallelismTuned) mem.pending = true;
+      mem.parallelismTuned = t.tuneParallelism;
       if (!t.scaleReplicas && holdsReplicas(mem)) {
         const targets = Object.keys(mem.fanOut);
         releaseReplicas(mem);
@@ -383,7 +402,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       }
     }
     await pool(retire, concurrency, (r) => retireOne(r, listed ? pods : undefined));
-    if (list.length === 0) return;
+    if (list.length === 0) return { prometheus: prometheusPart ?? Promise.resolve() };
     const views = listed ? await readPods(list, pods) : new Map<string, PodView>();
 
     const flows = new Map<string, NeuronFlow>();
@@ -400,13 +419,21 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // Each Neuron: decide parallelism first (replicas size pods by the limit just decided), then
     // replicas, both with the graph's predictions; then start the PUTs to its running pods, then
     // write its status (the reconciler renders new pods from it). Pod-sourced Neurons run beside the
-    // Prometheus-sourced ones, so a Prometheus that does not answer holds only the Neurons reading it.
+    // Prometheus-sourced ones, so a Prometheus that does not answer holds only the Neurons reading it
+    // (within the pass, and, as the next pass does not wait for them, across passes).
     const pass = async (t: TuningTarget) => {
       const mem = memOf(t);
       const s: Step = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
       const condition = t.tuneParallelism ? await tuneParallelism(s) : undefined;
       const scaled = t.scaleReplicas ? await scale(s) : undefined;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
+      // The value in effect: the last one every Ready pod took (status says the same).
+      if (t.tuneParallelism)
+        observer?.parallelism(
+          t.neuron.metadata?.namespace ?? '',
+          t.neuron.metadata?.name ?? '',
+          mem.published,
+        );
       // Over its first stable window a new leader has no window of its own, whatever the pods'
       // age: "no data yet" then is about this process, not the Neuron, so the live condition stands
       // (a failover used to flip every pod-sourced Neuron's conditions to NoData and back: two
@@ -431,25 +458,40 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Failed to update Neuron autoscaling status');
       }
     };
-    await Promise.all([
-      pool(
-        list.filter((t) => t.fromPods),
-        concurrency,
-        pass,
-      ),
+    let prometheus = prometheusPart;
+    if (!prometheus) {
       // Wider: a Prometheus read waits on a server (up to its timeout), not on this process.
-      pool(
+      const part: Promise<void> = pool(
         list.filter((t) => !t.fromPods),
         concurrency * 4,
         pass,
-      ),
-    ]);
+      ).finally(() => {
+        if (prometheusPart === part) prometheusPart = undefined;
+      });
+      // Handled where awaited; this keeps a failure unhandled nowhere when the pass fails first.
+      part.catch(() => undefined);
+      prometheusPart = part;
+      prometheus = part;
+    }
+    await pool(
+      list.filter((t) => t.fromPods),
+      concurrency,
+      pass,
+    );
+    return { prometheus };
+  };
+
+  const failed = (err: unknown) => logger.error({ err: errorMessage(err) }, 'Autoscaling pass failed');
+
+  const tick = async () => {
+    const { prometheus } = await passOnce();
+    await prometheus;
   };
 
   const loop = () => {
     if (stopped) return;
-    running = tick()
-      .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'Autoscaling pass failed'))
+    running = passOnce()
+      .then(({ prometheus }) => void prometheus.catch(failed), failed)
       .finally(() => {
         running = undefined;
         if (!stopped) cancel = clock.setTimer(loop, options.intervalMs);
@@ -463,6 +505,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       stopped = true;
       cancel?.();
       await running;
+      await prometheusPart?.catch(() => undefined);
       await Promise.all(inFlight.values());
     },
   };
