@@ -125,3 +125,16 @@ export function aLivePod(neuron: string, startedAt: number, load: LiveLoad = { a
     },
   };
 }
+
+/** The reports with `served` set: all but the `shed` share of the signals that finished held a slot. */
+export const withShed = (reports: readonly LoadReport[], shed: number): LoadReport[] =>
+  reports.map((r) => ({
+    ...r,
+    served: Math.round(r.completed * (1 - shed)),
+    neurons: Object.fromEntries(
+      Object.entries(r.neurons).map(([id, n]) => [
+        id,
+        { ...n, served: Math.round(n.completed * (1 - shed)) },
+      ]),
+    ),
+  }));

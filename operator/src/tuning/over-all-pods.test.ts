@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { aPodProcess } from '../testing/load-reports.ts';
+import { aPodProcess, withShed } from '../testing/load-reports.ts';
 import type { LoadReport } from './load-report.ts';
 import { appendReport, windowStats } from './load-windows.ts';
 import { demandOverAllPods } from './over-all-pods.ts';
-
-/** The reports with `served` set: all but `shed` of every signal that finished held a slot. */
-const withShed = (reports: readonly LoadReport[], shed: number): LoadReport[] =>
-  reports.map((r) => ({
-    ...r,
-    served: Math.round(r.completed * (1 - shed)),
-    neurons: Object.fromEntries(
-      Object.entries(r.neurons).map(([id, n]) => [
-        id,
-        { ...n, served: Math.round(n.completed * (1 - shed)) },
-      ]),
-    ),
-  }));
 
 const stats = (reports: readonly LoadReport[]) => {
   const h = reports.reduce<LoadReport[]>((acc, r) => appendReport(acc, r, 60_000), []);

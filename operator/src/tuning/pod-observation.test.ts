@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aPodProcess } from '../testing/load-reports.ts';
+import { aPodProcess, withShed } from '../testing/load-reports.ts';
 import type { LoadReport } from './load-report.ts';
 import { appendReport, windowStats } from './load-windows.ts';
 import { podObservation } from './pod-observation.ts';
@@ -7,19 +7,6 @@ import type { PodView } from './pod-view.ts';
 
 // The service time the tuner weighs against the SLO is Little's law over the signals that held a
 // slot: busy slots ÷ signals served. Signals shed past their latency objective finish without one.
-
-/** The reports with `served` set: all but `shed` of every signal that finished was served. */
-const withShed = (reports: readonly LoadReport[], shed: number): LoadReport[] =>
-  reports.map((r) => ({
-    ...r,
-    served: Math.round(r.completed * (1 - shed)),
-    neurons: Object.fromEntries(
-      Object.entries(r.neurons).map(([id, n]) => [
-        id,
-        { ...n, served: Math.round(n.completed * (1 - shed)) },
-      ]),
-    ),
-  }));
 
 /** A view of one pod over its reports: 6 s panic and 60 s stable windows. */
 function view(reports: readonly LoadReport[]): PodView {
