@@ -93,4 +93,29 @@ describe('decideParallelism', () => {
     });
     expect(condition.reason).toBe('MetricsUnavailable');
   });
+
+  it('names missing metrics, not delivery, when no pod reports nor takes a value', () => {
+    const t = target(cluster('http://prom:9090'));
+    const input = {
+      ...prometheusParallelismInput(t, prometheusSource(t, {}), { error: 'connect ECONNREFUSED' }, 8),
+      undelivered: '2 of 2 Ready pods have not taken 8 (connect ECONNREFUSED)',
+    };
+    const { condition } = decideParallelism(state(8), input, now);
+    expect(condition.reason).toBe('MetricsUnavailable');
+    expect(condition.message).toMatch(/ECONNREFUSED.*; 2 of 2 Ready pods have not taken 8/);
+  });
+
+  it('says DeliveryFailed when the metrics are read but pods have not taken the value', () => {
+    const t = target(cluster('http://prom:9090'));
+    const input = {
+      ...prometheusParallelismInput(
+        t,
+        prometheusSource(t, {}),
+        { collected: { observation: undefined, missing: ['p95'] } },
+        8,
+      ),
+      undelivered: '1 of 2 Ready pods have not taken 8 (401)',
+    };
+    expect(decideParallelism(state(8), input, now).condition.reason).toBe('DeliveryFailed');
+  });
 });

@@ -157,14 +157,19 @@ export function decideParallelism(
         },
       }
     : undefined;
-  const condition: ConditionInput = undelivered
+  // No metrics is the cause to name when pods neither report nor take values (all unreachable).
+  const condition: ConditionInput = unavailable
     ? {
         status: 'False',
-        reason: ParallelismReason.DeliveryFailed,
-        message: `${undelivered}; raises wait until they take it`,
+        reason: ParallelismReason.MetricsUnavailable,
+        message: undelivered ? `${unavailable}; ${undelivered}` : unavailable,
       }
-    : unavailable
-      ? { status: 'False', reason: ParallelismReason.MetricsUnavailable, message: unavailable }
+    : undelivered
+      ? {
+          status: 'False',
+          reason: ParallelismReason.DeliveryFailed,
+          message: `${undelivered}; raises wait until they take it`,
+        }
       : d.reason === 'NoData'
         ? { status: 'False', reason: ParallelismReason.NoData, message: input.noData ?? 'no data' }
         : {
