@@ -27,11 +27,15 @@ export class NeuronCounters {
     this.#of(id).active++;
   }
 
-  /** A signal in a slot got its answer. */
-  answered(id: string, cached: boolean): void {
+  /**
+   * A signal in a slot got its answer. `ok` false: the answer ended its branch in a routing error,
+   * which counts as failed (as the metrics' outcome and the trace entry say), cache hit or not.
+   */
+  answered(id: string, cached: boolean, ok = true): void {
     const c = this.#of(id);
     c.active--;
-    c.processed++;
+    if (ok) c.processed++;
+    else c.failed++;
     if (cached) c.cacheHits++;
   }
 

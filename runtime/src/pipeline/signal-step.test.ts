@@ -149,7 +149,7 @@ describe('SignalStep', () => {
 
   it('counts an answer that ends its branch with a routing error as an error, not ok', async () => {
     const finished: SignalFinish[] = [];
-    const { step, work } = setup(() => said(''), {
+    const { step, work, counters } = setup(() => said(''), {
       observer: () => ({ ...silentObserver(), finished: (_n, f) => finished.push(f) }),
     });
     const w = work('impl');
@@ -159,13 +159,15 @@ describe('SignalStep', () => {
     expect(v.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER' })]);
     // It held a slot and has an answer's latency: observed as processing, under outcome error.
     expect(finished).toEqual([expect.objectContaining({ outcome: 'error', processingMs: 0 })]);
+    // GET /v1/neurons says the same: failed, not processed, and the slot is free.
+    expect(counters.of('impl')).toEqual({ processed: 0, failed: 1, cacheHits: 0, active: 0 });
   });
 
   it('counts an answer with results and a routing error of its own (a partial branch) as ok', async () => {
     // More results than one answer may give: the first ones are kept, and the rest is an error.
     const manyResults = Array.from({ length: 101 }, (_, i) => `RESULT: r${i}`).join('\n');
     const finished: SignalFinish[] = [];
-    const { step, work } = setup(() => said(manyResults), {
+    const { step, work, counters } = setup(() => said(manyResults), {
       observer: () => ({ ...silentObserver(), finished: (_n, f) => finished.push(f) }),
     });
     const w = work('impl');
@@ -174,5 +176,6 @@ describe('SignalStep', () => {
     expect(v.results.length).toBeGreaterThan(0);
     expect(v.errors).not.toEqual([]);
     expect(finished).toEqual([expect.objectContaining({ outcome: 'ok' })]);
+    expect(counters.of('impl')).toMatchObject({ processed: 1, failed: 0 });
   });
 });

@@ -127,7 +127,6 @@ export class SignalStep {
 
   #answered(w: Work, neuron: NeuronConfig, { value: answer, cached }: CacheLookup<ModelAnswer>): void {
     const d = this.#d;
-    d.counters.answered(neuron.id, cached);
     if (cached) d.observer.cacheHit(neuron);
     const now = d.clock.now();
     const ms = now - w.startedAt;
@@ -158,6 +157,7 @@ export class SignalStep {
     const listed = routed.dropped.length === 0 ? [] : routed.dropped.map((x) => x.target);
     // A branch that ends here with nothing to show failed: its trace entry names why.
     const ended = children.length === 0 && routed.results.length === 0 ? routed.errors.at(-1) : undefined;
+    d.counters.answered(neuron.id, cached, ended === undefined);
     run.close({
       results: routed.results,
       trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward)],
