@@ -104,6 +104,33 @@ async function sendAll(lead: Started) {
 }
 
 describe('trace context of signals that share a peer batch', () => {
+  it('with tracing off, passes each caller’s trace id and sampling decision on to the peer', async () => {
+    const leaf = await recordingPeer(0);
+    const lead = await startRuntime({
+      neurons: [neuron('lead', 'L4', ['leaf']), neuron('leaf', 'L2', [], { endpoint: leaf.url })],
+      claude: { mock_responses: { L4: [answer('default', 'FORWARD_TO: leaf')] } },
+    });
+    started.push(lead);
+    for (const [i, flags] of [
+      ['1', '00'],
+      ['2', '01'],
+    ] as const) {
+      const traceId = traceIds[Number(i)]!;
+      const res = await lead.post(
+        '/v1/signals',
+        { content: `x${i}` },
+        { traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}` },
+      );
+      expect(res.status).toBe(200);
+      const batch = leaf.received.at(-1)!;
+      // A "not sampled" caller stays not sampled downstream: never turned into a sampled trace.
+      for (const tp of [batch.header, batch.signals[0]!.traceparent]) {
+        const [version, id, , sent] = String(tp).split('-');
+        expect([version, id, sent]).toEqual(['00', traceId, flags]);
+      }
+    }
+  });
+
   it('parents each signal’s span on the peer under its own request’s peer call, and sends each its own context onward', async () => {
     const leaf = await recordingPeer(100);
     const leadSpans = new InMemorySpanExporter();

@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { parseTraceparent, randomHex, traceIdFrom } from '../pipeline/signal.ts';
+import { parseTraceparent, randomHex } from '../pipeline/signal.ts';
 
 // Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
 // never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
@@ -38,20 +38,24 @@ export interface Tracing {
   remote(traceparent: string | undefined): SpanRef;
 }
 
-/** Tracing off: trace ids still flow (the caller's, or a new one) and peers still get a traceparent. */
+/**
+ * Tracing off: trace ids still flow (the caller's, or a new one) and peers still get a traceparent.
+ * A runtime that records nothing passes the caller's trace flags on unchanged (W3C Trace Context), so
+ * a caller's "not sampled" is not turned into "sampled" for the peers and the upstream behind it; a
+ * trace it starts is sampled, for the traced services behind it.
+ */
 export function noTracing(): Tracing {
   const hex = randomHex();
-  const ref = (traceId: string): SpanRef => ({
+  const ref = (traceId: string, flags: string): SpanRef => ({
     traceId,
-    traceparent: () => `00-${traceId}-${hex(8)}-01`,
+    traceparent: () => `00-${traceId}-${hex(8)}-${flags}`,
     end() {},
   });
-  return {
-    enabled: false,
-    request: (caller) => ref(traceIdFrom(caller) ?? hex(16)),
-    child: (parent) => parent,
-    remote: (tp) => ref(traceIdFrom(tp) ?? hex(16)),
+  const continued = (tp: string | undefined): SpanRef => {
+    const p = parseTraceparent(tp);
+    return p ? ref(p.traceId, p.flags.toString(16).padStart(2, '0')) : ref(hex(16), '01');
   };
+  return { enabled: false, request: continued, child: (parent) => parent, remote: continued };
 }
 
 const KIND: Record<SpanKindName, SpanKind> = {
