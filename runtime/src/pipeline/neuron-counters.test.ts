@@ -7,7 +7,7 @@ describe('NeuronCounters', () => {
     c.started('a');
     c.started('a');
     expect(c.of('a')).toEqual({ processed: 0, failed: 0, cacheHits: 0, active: 2 });
-    c.answered('a', true);
+    c.answered('a', true, true);
     c.failed('a');
     expect(c.of('a')).toEqual({ processed: 1, failed: 1, cacheHits: 1, active: 0 });
     expect(c.of('b')).toEqual({ processed: 0, failed: 0, cacheHits: 0, active: 0 });

@@ -31,7 +31,7 @@ export class NeuronCounters {
    * A signal in a slot got its answer. `ok` false: the answer ended its branch in a routing error,
    * which counts as failed (as the metrics' outcome and the trace entry say), cache hit or not.
    */
-  answered(id: string, cached: boolean, ok = true): void {
+  answered(id: string, cached: boolean, ok: boolean): void {
     const c = this.#of(id);
     c.active--;
     if (ok) c.processed++;

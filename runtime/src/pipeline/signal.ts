@@ -127,6 +127,9 @@ export function parseTraceparent(header: string | undefined): TraceparentFields 
   return { traceId: traceId!, parentId: parentId!, flags: version === '00' ? byte : byte & 1 };
 }
 
+/** A traceparent's trace-flags field: the byte as two lowercase hex digits. */
+export const traceFlagsHex = (flags: number): string => flags.toString(16).padStart(2, '0');
+
 /** The trace id of a valid W3C traceparent header, else undefined (an invalid header is ignored, per spec). */
 export const traceIdFrom = (header: string | undefined): string | undefined =>
   parseTraceparent(header)?.traceId;
@@ -144,5 +147,5 @@ export function forwardedContext(signal: ForwardedSignal, header: string | undef
   if (own !== undefined && traceIdFrom(own) === signal.traceId) return own.trim();
   if (traceIdFrom(header) === signal.traceId) return header!.trim();
   const flags = parseTraceparent(header)?.flags ?? 1;
-  return `00-${signal.traceId}-${newSpanId()}-${flags.toString(16).padStart(2, '0')}`;
+  return `00-${signal.traceId}-${newSpanId()}-${traceFlagsHex(flags)}`;
 }

@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { parseTraceparent, randomHex } from '../pipeline/signal.ts';
+import { parseTraceparent, randomHex, traceFlagsHex } from '../pipeline/signal.ts';
 
 // Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
 // never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
@@ -53,7 +53,7 @@ export function noTracing(): Tracing {
   });
   const continued = (tp: string | undefined): SpanRef => {
     const p = parseTraceparent(tp);
-    return p ? ref(p.traceId, p.flags.toString(16).padStart(2, '0')) : ref(hex(16), '01');
+    return p ? ref(p.traceId, traceFlagsHex(p.flags)) : ref(hex(16), '01');
   };
   return { enabled: false, request: continued, child: (parent) => parent, remote: continued };
 }
