@@ -25,18 +25,21 @@ const traceOf = (s: ReadableSpan) => s.spanContext().traceId;
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 const traceIds = Array.from({ length: 4 }, (_, i) => `${String(i + 1).repeat(8)}${'ab'.repeat(12)}`);
 const callerTraceparent = (traceId: string) => `00-${traceId}-00f067aa0ba902b7-01`;
+/** A vendor's tracestate of each caller, different per trace. */
+const callerTracestate = (traceId: string) => `rojo=${traceId.slice(0, 8)},congo=t61rcWkgMzE`;
 
 interface Received {
   readonly header: string | undefined;
+  readonly stateHeader: string | undefined;
   readonly signals: ForwardedSignal[];
 }
 
 /**
  * A peer pod that records each batch and answers every signal with one result after `holdMs` (so
- * that, behind one connection, the signals that come meanwhile form a batch). `refuseContexts` plays
- * a receiver from before per-signal contexts: its schema refuses the field.
+ * that, behind one connection, the signals that come meanwhile form a batch). `refuses` plays a
+ * receiver from before per-signal contexts (or before their tracestate): its schema refuses the field.
  */
-async function recordingPeer(holdMs: number, refuseContexts = false) {
+async function recordingPeer(holdMs: number, refuses?: 'traceparent' | 'tracestate') {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -44,19 +47,23 @@ async function recordingPeer(holdMs: number, refuseContexts = false) {
     req.on('end', () => {
       const batch = JSON.parse(body) as { signals: ForwardedSignal[] };
       const headers: IncomingHttpHeaders = req.headers;
-      if (refuseContexts && batch.signals.some((s) => s.traceparent !== undefined)) {
+      if (refuses && batch.signals.some((s) => s[refuses] !== undefined)) {
         res.writeHead(400, { 'content-type': 'application/json' }).end(
           JSON.stringify({
             error: {
               code: 'INVALID_REQUEST',
-              message: 'body.signals.0.traceparent must NOT have additional properties',
-              field: 'signals.0.traceparent',
+              message: `body.signals.0.${refuses} must NOT have additional properties`,
+              field: `signals.0.${refuses}`,
             },
           }),
         );
         return;
       }
-      received.push({ header: headers.traceparent as string | undefined, signals: batch.signals });
+      received.push({
+        header: headers.traceparent as string | undefined,
+        stateHeader: headers.tracestate as string | undefined,
+        signals: batch.signals,
+      });
       setTimeout(() => {
         const outcomes = batch.signals.map(() => ({
           results: [{ neuron: 'leaf', layer: 'L2', content: 'leafed' }],
@@ -94,7 +101,13 @@ const leadDoc = (midUrl: string) => ({
 /** Four requests at once, each with its own caller trace; all end with the leaf's result. */
 async function sendAll(lead: Started) {
   const res = await Promise.all(
-    traceIds.map((t) => lead.post('/v1/signals', { content: 'x' }, { traceparent: callerTraceparent(t) })),
+    traceIds.map((t) =>
+      lead.post(
+        '/v1/signals',
+        { content: 'x' },
+        { traceparent: callerTraceparent(t), tracestate: callerTracestate(t) },
+      ),
+    ),
   );
   for (const r of res) {
     expect(r.status).toBe(200);
@@ -103,8 +116,21 @@ async function sendAll(lead: Started) {
   expect(res.map((r) => r.body.traceId)).toEqual(traceIds);
 }
 
+/** Every batch the leaf got: each signal carries its own trace's context and its caller's tracestate. */
+function expectOwnContexts(received: readonly Received[]) {
+  expect(received.some((b) => new Set(b.signals.map((s) => s.traceId)).size > 1)).toBe(true);
+  for (const b of received) {
+    expect(traceIdOf(b.header)).toBe(b.signals[0]!.traceId);
+    expect(b.stateHeader).toBe(callerTracestate(b.signals[0]!.traceId));
+    for (const s of b.signals) {
+      expect(traceIdOf(s.traceparent)).toBe(s.traceId);
+      expect(s.tracestate).toBe(callerTracestate(s.traceId));
+    }
+  }
+}
+
 describe('trace context of signals that share a peer batch', () => {
-  it('with tracing off, passes each caller’s trace id and sampling decision on to the peer', async () => {
+  it('with tracing off, passes each caller’s trace id, sampling decision and tracestate on to the peer', async () => {
     const leaf = await recordingPeer(0);
     const lead = await startRuntime({
       neurons: [neuron('lead', 'L4', ['leaf']), neuron('leaf', 'L2', [], { endpoint: leaf.url })],
@@ -119,10 +145,13 @@ describe('trace context of signals that share a peer batch', () => {
       const res = await lead.post(
         '/v1/signals',
         { content: `x${i}` },
-        { traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}` },
+        // Passed on normalised: members trimmed, empty ones left out.
+        { traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}`, tracestate: `rojo=${i} ,, congo=2` },
       );
       expect(res.status).toBe(200);
       const batch = leaf.received.at(-1)!;
+      expect(batch.stateHeader).toBe(`rojo=${i},congo=2`);
+      expect(batch.signals[0]!.tracestate).toBe(`rojo=${i},congo=2`);
       // A "not sampled" caller stays not sampled downstream: never turned into a sampled trace.
       for (const tp of [batch.header, batch.signals[0]!.traceparent]) {
         const [version, id, , sent] = String(tp).split('-');
@@ -162,12 +191,11 @@ describe('trace context of signals that share a peer batch', () => {
     // No span on mid outside the four traces.
     expect(new Set(midSpans.getFinishedSpans().map(traceOf))).toEqual(new Set(traceIds));
 
+    // Each span carries its own caller's tracestate.
+    for (const s of [...leadSpans.getFinishedSpans(), ...midSpans.getFinishedSpans()])
+      expect(s.spanContext().traceState?.serialize()).toBe(callerTracestate(traceOf(s)));
     // Onward to the leaf: every signal carries a context of its own trace.
-    expect(leaf.received.some((b) => new Set(b.signals.map((s) => s.traceId)).size > 1)).toBe(true);
-    for (const b of leaf.received) {
-      expect(traceIdOf(b.header)).toBe(b.signals[0]!.traceId);
-      for (const s of b.signals) expect(traceIdOf(s.traceparent)).toBe(s.traceId);
-    }
+    expectOwnContexts(leaf.received);
   });
 
   it('with tracing off, the context a peer sends onward is still each signal’s own trace', async () => {
@@ -177,32 +205,33 @@ describe('trace context of signals that share a peer batch', () => {
     const lead = await startRuntime(leadDoc(mid.url));
     started.push(lead);
     await sendAll(lead);
-    expect(leaf.received.some((b) => new Set(b.signals.map((s) => s.traceId)).size > 1)).toBe(true);
     expect(new Set(leaf.received.flatMap((b) => b.signals.map((s) => s.traceId)))).toEqual(new Set(traceIds));
-    for (const b of leaf.received) {
-      expect(traceIdOf(b.header)).toBe(b.signals[0]!.traceId);
-      for (const s of b.signals) expect(traceIdOf(s.traceparent)).toBe(s.traceId);
-    }
+    expectOwnContexts(leaf.received);
   });
 
-  it('sends a batch again without per-signal contexts to a peer of an older version that refuses them', async () => {
-    const old = await recordingPeer(0, true);
-    const lead = await startRuntime({
-      neurons: [neuron('lead', 'L3', ['leaf']), neuron('leaf', 'L2', [], { endpoint: old.url })],
-      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: leaf')] } },
-    });
-    started.push(lead);
-    const res = await lead.post(
-      '/v1/signals',
-      { content: 'x' },
-      { traceparent: callerTraceparent(traceIds[0]!) },
-    );
-    expect(res.status).toBe(200);
-    expect(res.body.results).toEqual([{ neuron: 'leaf', layer: 'L2', content: 'leafed' }]);
-    expect(old.received).toHaveLength(1);
-    expect(old.received[0]!.signals[0]!.traceparent).toBeUndefined();
-    expect(traceIdOf(old.received[0]!.header)).toBe(traceIds[0]);
-  });
+  it.each(['traceparent', 'tracestate'] as const)(
+    'sends a batch again without per-signal contexts to a peer of an older version that refuses %s',
+    async (field) => {
+      const old = await recordingPeer(0, field);
+      const lead = await startRuntime({
+        neurons: [neuron('lead', 'L3', ['leaf']), neuron('leaf', 'L2', [], { endpoint: old.url })],
+        claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: leaf')] } },
+      });
+      started.push(lead);
+      const res = await lead.post(
+        '/v1/signals',
+        { content: 'x' },
+        { traceparent: callerTraceparent(traceIds[0]!), tracestate: callerTracestate(traceIds[0]!) },
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.results).toEqual([{ neuron: 'leaf', layer: 'L2', content: 'leafed' }]);
+      expect(old.received).toHaveLength(1);
+      expect(old.received[0]!.signals[0]!.traceparent).toBeUndefined();
+      expect(old.received[0]!.signals[0]!.tracestate).toBeUndefined();
+      expect(traceIdOf(old.received[0]!.header)).toBe(traceIds[0]);
+      expect(old.received[0]!.stateHeader).toBe(callerTracestate(traceIds[0]!));
+    },
+  );
 
   it('ignores a malformed or foreign per-signal context (the span stays in the signal’s trace) and refuses an oversized one', async () => {
     const spans = new InMemorySpanExporter();

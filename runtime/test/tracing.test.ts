@@ -39,7 +39,7 @@ describe('tracing', () => {
     const res = await rt.post(
       '/v1/signals',
       { content: 'x' },
-      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, tracestate: 'rojo=00f067aa0ba902b7' },
     );
     expect(res.status).toBe(200);
     expect(res.body.traceId).toBe(traceId);
@@ -67,6 +67,11 @@ describe('tracing', () => {
     // The Messages API received the model-call span's context.
     const sentIds = fake.requests.map((r) => String(r.headers.traceparent).split('-')[2]);
     expect(sentIds.sort()).toEqual(chats.map(spanId).sort());
+    // and the caller's tracestate with it, as received.
+    expect(fake.requests.map((r) => r.headers.tracestate)).toEqual([
+      'rojo=00f067aa0ba902b7',
+      'rojo=00f067aa0ba902b7',
+    ]);
   });
 
   it('in cluster mode the peer call is a span, and the peer’s signal spans are its children', async () => {

@@ -12,6 +12,7 @@ import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error, isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
+import type { TraceContext } from '../pipeline/signal.ts';
 import { MAX_ANSWER_DEPTH, MalformedAnswerError, nestsDeeperThan, parseAnswerJson } from './answer-json.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
@@ -386,7 +387,7 @@ export class AnthropicBackend implements ModelBackend {
     content: string,
     signal?: AbortSignal,
     model?: string,
-    traceparent?: string,
+    trace?: TraceContext,
   ): Promise<Completion> {
     // One controller per call, which close() can abort; the caller's signal is linked with one
     // listener (AbortSignal.any would build a dependent signal and weak references per call).
@@ -409,7 +410,7 @@ export class AnthropicBackend implements ModelBackend {
           system: this.#system(neuron),
           messages: [{ role: 'user', content }],
         },
-        traceparent ? { signal: own.signal, headers: { traceparent } } : { signal: own.signal },
+        trace?.traceparent ? { signal: own.signal, headers: traceHeaders(trace) } : { signal: own.signal },
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
@@ -448,3 +449,7 @@ export class AnthropicBackend implements ModelBackend {
     for (const c of this.#inflight.values()) c.abort();
   }
 }
+
+/** A model call's W3C headers: its span's traceparent, and the caller's tracestate with it. */
+const traceHeaders = (t: TraceContext): Record<string, string> =>
+  t.tracestate ? { traceparent: t.traceparent!, tracestate: t.tracestate } : { traceparent: t.traceparent! };

@@ -1,4 +1,5 @@
 import type { NeuronConfig } from '../config/types.ts';
+import type { TraceContext } from '../pipeline/signal.ts';
 
 export interface TokenUsage {
   readonly input: number;
@@ -27,8 +28,8 @@ export interface ModelBackend {
     content: string,
     signal?: AbortSignal,
     model?: string,
-    /** W3C context of the model-call span, sent to the upstream. */
-    traceparent?: string,
+    /** W3C context of the model-call span (traceparent, tracestate), sent to the upstream. */
+    trace?: TraceContext,
   ): Promise<Completion>;
   close(): Promise<void>;
 }

@@ -74,16 +74,18 @@ describe('memoized SDK headers', () => {
     expect(sent[3]).toEqual(sent[0]);
   });
 
-  it("carry a call's own traceparent on that call only", async () => {
+  it("carry a call's own traceparent and tracestate on that call only", async () => {
     const { fake, be } = await setUp();
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     fake.respond(message('RESULT: a'));
-    await be.complete(neuron, 'a', undefined, undefined, tp);
+    await be.complete(neuron, 'a', undefined, undefined, { traceparent: tp, tracestate: 'rojo=1' });
     fake.respond(message('RESULT: b'));
     await be.complete(neuron, 'b');
 
     expect(fake.requests[0]!.headers.traceparent).toBe(tp);
+    expect(fake.requests[0]!.headers.tracestate).toBe('rojo=1');
     expect(fake.requests[1]!.headers.traceparent).toBeUndefined();
+    expect(fake.requests[1]!.headers.tracestate).toBeUndefined();
     expect(fake.requests[1]!.headers.authorization).toBe('Bearer sk-test');
   });
 });

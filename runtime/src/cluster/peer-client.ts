@@ -2,7 +2,14 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import type { BranchOutcome, ForwardedSignal, ResultEntry, Signal, TraceEntry } from '../pipeline/signal.ts';
+import type {
+  BranchOutcome,
+  ForwardedSignal,
+  ResultEntry,
+  Signal,
+  TraceContext,
+  TraceEntry,
+} from '../pipeline/signal.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 
@@ -19,9 +26,9 @@ export interface PeerTransport {
     signal?: AbortSignal,
     /**
      * The W3C context of each signal's peer-call span, by index: sent with each signal (the first
-     * also as the `traceparent` header, for a receiver that reads only that).
+     * also as the `traceparent` and `tracestate` headers, for a receiver that reads only those).
      */
-    traceparents?: readonly string[],
+    contexts?: readonly TraceContext[],
     /**
      * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
      * (and is then left out of the returned outcomes, which carry only the errors).
@@ -100,23 +107,19 @@ export class HttpPeerTransport implements PeerTransport {
     signals: readonly Signal[],
     deadlineMs: number,
     signal?: AbortSignal,
-    traceparents?: readonly string[],
+    contexts?: readonly TraceContext[],
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     const plain = signals.map((s) => JSON.stringify(s));
     // Each signal's context goes inside it (PeerBatchBody's ForwardedSignal).
-    const encoded = traceparents
-      ? plain.map((e, i) =>
-          traceparents[i] ? `${e.slice(0, -1)},"traceparent":${JSON.stringify(traceparents[i])}}` : e,
-        )
-      : plain;
-    const traceparent = traceparents?.[0];
+    const encoded = contexts ? plain.map((e, i) => withContext(e, contexts[i])) : plain;
+    const context = contexts?.[0];
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
     let chars = 0;
     for (const e of encoded) chars += e.length + 1;
     if (chars * 3 <= room)
-      return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, traceparent, onProgress);
+      return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, context, onProgress);
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
     const parts: number[][] = [];
@@ -147,7 +150,7 @@ export class HttpPeerTransport implements PeerTransport {
           { encoded: idx.map((i) => encoded[i]!), plain: idx.map((i) => plain[i]!) },
           deadlineMs,
           signal,
-          traceparent,
+          context,
           onProgress && ((k, p) => onProgress(idx[k]!, p)),
         );
         idx.forEach((i, k) => {
@@ -162,8 +165,8 @@ export class HttpPeerTransport implements PeerTransport {
    * A pod that answers DRAINING refused the batch before running anything, so it is sent again on a
    * new connection (the refusal closed the old one): behind the Neuron's Service it reaches a pod
    * that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands. A pod of a
-   * version before per-signal contexts refuses the `traceparent` field (400, before running
-   * anything): the batch goes again without it (`plain`; the header still carries the first
+   * version before per-signal contexts refuses the `traceparent` (or `tracestate`) field (400, before
+   * running anything): the batch goes again without them (`plain`; the headers still carry the first
    * signal's context), so a rollout between versions loses no branch.
    */
   async #sendWithResends(
@@ -171,13 +174,13 @@ export class HttpPeerTransport implements PeerTransport {
     bodies: { readonly encoded: readonly string[]; readonly plain: readonly string[] },
     deadlineMs: number,
     signal?: AbortSignal,
-    traceparent?: string,
+    context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     let encoded = bodies.encoded;
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, encoded, deadlineMs, signal, traceparent, onProgress);
+        return await this.#sendOnce(target, encoded, deadlineMs, signal, context, onProgress);
       } catch (e) {
         if (signal?.aborted) throw e;
         if (encoded !== bodies.plain && refusedContexts(e)) {
@@ -194,7 +197,7 @@ export class HttpPeerTransport implements PeerTransport {
     encoded: readonly string[],
     deadlineMs: number,
     signal?: AbortSignal,
-    traceparent?: string,
+    context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
@@ -210,7 +213,8 @@ export class HttpPeerTransport implements PeerTransport {
           'content-type': 'application/json',
           ...(onProgress ? { accept: 'application/x-ndjson' } : {}),
           ...this.#auth,
-          ...(traceparent ? { traceparent } : {}),
+          ...(context?.traceparent ? { traceparent: context.traceparent } : {}),
+          ...(context?.traceparent && context.tracestate ? { tracestate: context.tracestate } : {}),
         },
         body,
         ...(signal ? { signal } : {}),
@@ -282,9 +286,16 @@ export class HttpPeerTransport implements PeerTransport {
   }
 }
 
-/** An older peer's schema refusal of the per-signal `traceparent` field (it names the field). */
+/** A signal's JSON with its W3C context fields added (PeerBatchBody's ForwardedSignal). */
+function withContext(json: string, c: TraceContext | undefined): string {
+  if (!c?.traceparent) return json;
+  const state = c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
+  return `${json.slice(0, -1)},"traceparent":${JSON.stringify(c.traceparent)}${state}}`;
+}
+
+/** An older peer's schema refusal of a per-signal context field (it names the field). */
 const refusedContexts = (e: unknown): boolean =>
-  e instanceof Hal9Error && e.details.status === 400 && /\.traceparent\b/.test(e.message);
+  e instanceof Hal9Error && e.details.status === 400 && /\.trace(parent|state)\b/.test(e.message);
 
 /** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
 const cancelled = (target: NeuronConfig): Hal9Error =>

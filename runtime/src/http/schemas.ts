@@ -75,6 +75,8 @@ export const forwardedBatch = {
           metadata,
           // The W3C context of the signal's own peer call; a malformed one is ignored (not refused).
           traceparent: { type: 'string', maxLength: 256 },
+          // Its tracestate (W3C: 512 characters are passed on); also ignored when malformed.
+          tracestate: { type: 'string', maxLength: 1024 },
         },
       },
     },

@@ -46,7 +46,7 @@ function setup(performance: Partial<Config['performance']> = {}) {
       deadlines: new Deadlines(clock),
       onEnd: () => {},
     });
-  const span = noTracing().request(undefined, 'test', {});
+  const span = noTracing().request({}, 'test', {});
   const answer = (a: Partial<ModelAnswer> = {}): ModelAnswer => ({
     text: 'RESULT: done',
     model: 'm1',

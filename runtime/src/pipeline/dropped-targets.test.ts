@@ -150,7 +150,7 @@ describe('the dropped-signal metric', () => {
     });
     const run = new RunRegistry(clock).open({ id: 'r1', traceId: 't', entry: 'design', timeoutMs: 1000 });
     run.open();
-    const parent = tracing.request(undefined, 'hal9.request', {});
+    const parent = tracing.request({}, 'hal9.request', {});
     await step.run({ run, signal: signalTo('design'), arrivedAt: 0, parent, startedAt: 0, span: parent });
     expect(calls).toEqual([['not_connected', 200_000]]);
     expect(run.trace[0]!.dropped).toHaveLength(MAX_DROPPED_LISTED);

@@ -26,6 +26,7 @@ import {
   type ResultEntry,
   type Signal,
   signalIds,
+  type TraceContext,
   type TraceEntry,
 } from './signal.ts';
 import { SignalStep, type Work } from './signal-step.ts';
@@ -60,6 +61,8 @@ export interface SubmitInput {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The caller's W3C traceparent header: the request continues its trace. */
   readonly traceparent?: string;
+  /** The caller's W3C tracestate header: passed on with the trace. */
+  readonly tracestate?: string;
   readonly timeoutMs?: number;
 }
 
@@ -264,7 +267,7 @@ export class Engine {
     this.#admit(1);
     const entry = this.resolveEntry(input);
     const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
-    const span = this.#tracing.request(input.traceparent, 'hal9.request', { 'hal9.entry': entry.id });
+    const span = this.#tracing.request(input, 'hal9.request', { 'hal9.entry': entry.id });
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
@@ -292,14 +295,14 @@ export class Engine {
 
   /**
    * Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree, its span
-   * a child of its own peer call's context (forwardedContext: the signal's traceparent, else the
-   * batch's header `traceparent` when it is of the signal's trace).
+   * a child of its own peer call's context (forwardedContext: the signal's traceparent and tracestate,
+   * else the batch's headers when their traceparent is of the signal's trace).
    */
   runForwarded(
     neuronId: string,
     signals: readonly ForwardedSignal[],
     deadlineMs: number,
-    traceparent?: string,
+    headers: TraceContext = {},
     /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
     onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
     /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
@@ -308,11 +311,12 @@ export class Engine {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
     const parentOf = (s: ForwardedSignal): SpanRef => {
-      const context = forwardedContext(s, traceparent);
-      let p = parents.get(context);
+      const context = forwardedContext(s, headers);
+      const key = `${context.traceparent} ${context.tracestate ?? ''}`;
+      let p = parents.get(key);
       if (!p) {
         p = this.#tracing.remote(context);
-        parents.set(context, p);
+        parents.set(key, p);
       }
       return p;
     };
@@ -347,7 +351,7 @@ export class Engine {
         });
       run.open();
       run.spent.signals++;
-      const { traceparent: _context, ...signal } = s;
+      const { traceparent: _context, tracestate: _state, ...signal } = s;
       this.#arrive(run, parentOf(s), { ...signal, to: neuronId });
       return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });

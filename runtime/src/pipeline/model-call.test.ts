@@ -67,7 +67,7 @@ function setup(
   });
   const ctx = (deadline = 60_000): CallContext => ({
     signal: new AbortController().signal,
-    span: noTracing().request(undefined, 'test', {}),
+    span: noTracing().request({}, 'test', {}),
     deadline,
   });
   const neuron = neuronConfig('impl-1');

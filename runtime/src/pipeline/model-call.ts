@@ -6,6 +6,7 @@ import type { UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { Semaphore } from './semaphore.ts';
+import type { TraceContext } from './signal.ts';
 
 // The model call as a chain of small stages:
 //   limit (upstream permits) → fallback over the neuron's models → per model: retry (429/529 within the
@@ -38,7 +39,8 @@ type Attempt = (
   content: string,
   model: string,
   ctx: CallContext,
-  traceparent?: string,
+  /** The model-call span's W3C context (tracing on). */
+  trace?: TraceContext,
 ) => Promise<Completion>;
 type AttemptStage = (next: Attempt) => Attempt;
 
@@ -77,10 +79,10 @@ export const withBreaker =
 export const withInstrumentation =
   (upstreamFor: (model: string) => string, observer: PipelineObserver, clock: Clock): AttemptStage =>
   (next) =>
-  (neuron, content, model, ctx, traceparent) => {
+  (neuron, content, model, ctx, trace) => {
     const upstream = upstreamFor(model);
     const t0 = clock.now();
-    const p = next(neuron, content, model, ctx, traceparent);
+    const p = next(neuron, content, model, ctx, trace);
     // Observed on the side: the caller gets the back-end's own promise (no async frame per call).
     p.then(
       (c) => {
@@ -123,7 +125,11 @@ export const withTracing =
             'hal9.neuron': neuron.id,
           });
           try {
-            const c = await next(neuron, content, model, ctx, span.traceparent());
+            const tracestate = span.tracestate;
+            const c = await next(neuron, content, model, ctx, {
+              traceparent: span.traceparent(),
+              ...(tracestate ? { tracestate } : {}),
+            });
             span.end({
               attributes: {
                 'gen_ai.response.model': model,
@@ -278,8 +284,8 @@ export interface ModelCallDeps {
 }
 
 export function createModelCall(d: ModelCallDeps): ModelCall {
-  const backend: Attempt = (neuron, content, model, ctx, traceparent) =>
-    d.backend.complete(neuron, content, ctx.signal, model, traceparent);
+  const backend: Attempt = (neuron, content, model, ctx, trace) =>
+    d.backend.complete(neuron, content, ctx.signal, model, trace);
   const traced = withTracing(d.tracing, d.provider, d.maxTokens)(backend);
   const attempt = withBreaker(
     d.breakerFor,

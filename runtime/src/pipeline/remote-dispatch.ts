@@ -8,7 +8,7 @@ import type { Clock } from './clock.ts';
 import { upstreamStatus } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
-import type { Signal, TraceEntry } from './signal.ts';
+import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
@@ -111,7 +111,7 @@ export class RemoteDispatch {
     // peer-call span per distinct parent, each signal sent with its own span's context, so the peer's
     // span of every signal is a child of its own request's peer call (the header carries the first).
     const spans = new Map<SpanRef, SpanRef>();
-    const traceparents = live.map((w) => {
+    const contexts = live.map((w): TraceContext => {
       let span = spans.get(w.parent);
       if (!span) {
         span = this.#d.tracing.child(w.parent, `hal9.peer ${target.id}`, 'client', {
@@ -121,7 +121,10 @@ export class RemoteDispatch {
         });
         spans.set(w.parent, span);
       }
-      return span.traceparent();
+      const tracestate = span.tracestate;
+      return tracestate
+        ? { traceparent: span.traceparent(), tracestate }
+        : { traceparent: span.traceparent() };
     });
     const t0 = clock.now();
     this.#d.breaker
@@ -131,7 +134,7 @@ export class RemoteDispatch {
           live.map((w) => w.signal),
           Math.round(deadline),
           cancel.signal,
-          traceparents,
+          contexts,
           // Only when someone follows a run of the batch: then its sub-trees stream as they run.
           live.some((w) => w.run.observed)
             ? (i, p) =>

@@ -51,7 +51,7 @@ function setup(
   const work = (to: string): Work => {
     const run = runs.open({ id: 'r1', traceId: 't', entry: to, timeoutMs: 1000 });
     run.open();
-    const parent = tracing.request(undefined, 'hal9.request', {});
+    const parent = tracing.request({}, 'hal9.request', {});
     return { run, signal: signalTo(to), arrivedAt: clock.now(), parent, startedAt: 0, span: parent };
   };
   return { step, counters, forwarded, asked, clock, work };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { signalTo } from '../testing/builders.ts';
-import { forwardedContext, parseTraceparent, traceIdFrom } from './signal.ts';
+import { forwardedContext, parseTraceparent, parseTracestate, traceIdFrom } from './signal.ts';
 
 // W3C Trace Context, "Versioning of traceparent": version ff is invalid; version 00 is exactly four
 // fields; a later version is read as version 00 for its first four fields (only the sampled flag of
@@ -58,16 +58,64 @@ describe('forwardedContext', () => {
 
   it('continues a signal’s own context of a later version', () => {
     const own = `01-${TRACE}-${PARENT}-01-extra`;
-    expect(forwardedContext({ ...signal, traceparent: own }, undefined)).toBe(own);
+    expect(forwardedContext({ ...signal, traceparent: own }, {})).toEqual({ traceparent: own });
+  });
+
+  it('takes a signal’s own tracestate with its own traceparent, never the header’s', () => {
+    const own = `00-${TRACE}-${PARENT}-01`;
+    const header = { traceparent: `00-${TRACE}-${'1'.repeat(16)}-01`, tracestate: 'batch=1' };
+    expect(forwardedContext({ ...signal, traceparent: own, tracestate: 'own=1' }, header)).toEqual({
+      traceparent: own,
+      tracestate: 'own=1',
+    });
+    expect(forwardedContext({ ...signal, traceparent: own }, header)).toEqual({ traceparent: own });
+    expect(forwardedContext(signal, header)).toEqual(header);
   });
 
   it('continues the batch header of a later version when the signal carries none', () => {
     const header = `07-${TRACE}-${PARENT}-00`;
-    expect(forwardedContext(signal, header)).toBe(header);
+    expect(forwardedContext(signal, { traceparent: header })).toEqual({ traceparent: header });
   });
 
   it('takes only the sampled flag of another trace’s later-version header, as a version 00 context', () => {
     const other = `07-${'a'.repeat(32)}-${PARENT}-fe`;
-    expect(forwardedContext(signal, other)).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+    // Another trace's tracestate is not this signal's: left behind with its traceparent.
+    const ctx = forwardedContext(signal, { traceparent: other, tracestate: 'other=1' });
+    expect(ctx.traceparent).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+    expect(ctx.tracestate).toBeUndefined();
+  });
+});
+
+describe('parseTracestate', () => {
+  const member = (i: number) => `k${i}=v${i}`;
+  it.each([
+    ['one member', 'rojo=00f067aa0ba902b7', 'rojo=00f067aa0ba902b7'],
+    ['members trimmed, empty ones left out', ' rojo=1 ,\t,congo=2 ', 'rojo=1,congo=2'],
+    ['a multi-tenant key', 'tenant1@vendor=x', 'tenant1@vendor=x'],
+    ['a value with spaces and symbols inside', 'k=a b!~', 'k=a b!~'],
+    [
+      '32 members',
+      Array.from({ length: 32 }, (_, i) => member(i)).join(','),
+      Array.from({ length: 32 }, (_, i) => member(i)).join(','),
+    ],
+  ])('keeps %s', (_name, header, want) => {
+    expect(parseTracestate(header)).toBe(want);
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['only separators', ' , ,'],
+    ['an upper-case key', 'Rojo=1'],
+    ['a key starting with a digit and no tenant', '1rojo=1'],
+    ['a member without "="', 'rojo'],
+    ['a value with "="', 'rojo=a=b'],
+    ['a control character in a value', 'rojo=a\u0001b'],
+    ['a non-ASCII value', 'rojo=é'],
+    ['a key twice', 'rojo=1,rojo=2'],
+    ['33 members', Array.from({ length: 33 }, (_, i) => member(i)).join(',')],
+    ['more than 512 characters', Array.from({ length: 3 }, (_, i) => `k${i}=${'v'.repeat(200)}`).join(',')],
+    ['a huge header', 'k=v,'.repeat(10_000)],
+  ])('ignores %s', (_name, header) => {
+    expect(parseTracestate(header)).toBeUndefined();
   });
 });

@@ -26,6 +26,14 @@ export interface Signal {
  */
 export interface ForwardedSignal extends Signal {
   readonly traceparent?: string;
+  /** The W3C tracestate that goes with `traceparent` (vendors' entries, passed on as received). */
+  readonly tracestate?: string;
+}
+
+/** A W3C trace context as headers carry it: a traceparent and, with it, a tracestate. */
+export interface TraceContext {
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 export interface ResultEntry {
@@ -136,16 +144,49 @@ export const traceIdFrom = (header: string | undefined): string | undefined =>
 
 export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;
 
+/** W3C Trace Context's limits for a tracestate: list members, and characters passed on. */
+export const TRACESTATE_MAX_MEMBERS = 32;
+export const TRACESTATE_MAX_CHARS = 512;
+// A key (simple, or tenant@system) and a value of printable ASCII without "," and "=", ending non-blank.
+const TRACESTATE_MEMBER =
+  /^([a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=([ -+\--<>-~]{0,255}[!-+\--<>-~])$/;
+
 /**
- * The context a forwarded signal's span continues: the signal's own traceparent when it is valid and
- * of the signal's trace; else the batch's header when it is of that trace (a sender that sends only
- * the header); else a context in the signal's trace with an unknown parent, so the span is never put
- * in another request's trace. A malformed value is ignored, never refused.
+ * A caller's tracestate, normalised (members trimmed, empty ones left out, joined by ","), else
+ * undefined. It is only read beside a valid traceparent. A header the spec calls invalid (a malformed
+ * member, a key twice, more than 32 members) or longer than the 512 characters every participant
+ * passes on is ignored whole, never refused: the trace goes on without it.
  */
-export function forwardedContext(signal: ForwardedSignal, header: string | undefined): string {
+export function parseTracestate(header: string | undefined): string | undefined {
+  if (header === undefined || header.length > 4 * TRACESTATE_MAX_CHARS) return undefined;
+  const members: string[] = [];
+  const keys = new Set<string>();
+  for (const part of header.split(',')) {
+    const m = part.trim();
+    if (m === '') continue;
+    const kv = TRACESTATE_MEMBER.exec(m);
+    if (!kv || keys.has(kv[1]!) || members.length === TRACESTATE_MAX_MEMBERS) return undefined;
+    keys.add(kv[1]!);
+    members.push(m);
+  }
+  const out = members.join(',');
+  return out !== '' && out.length <= TRACESTATE_MAX_CHARS ? out : undefined;
+}
+
+/**
+ * The context a forwarded signal's span continues: the signal's own traceparent (and its tracestate)
+ * when it is valid and of the signal's trace; else the batch's headers when their traceparent is of
+ * that trace (a sender that sends only the headers); else a context in the signal's trace with an
+ * unknown parent and no tracestate, so the span is never put in another request's trace. A malformed
+ * value is ignored, never refused.
+ */
+export function forwardedContext(signal: ForwardedSignal, headers: TraceContext): TraceContext {
   const own = signal.traceparent;
-  if (own !== undefined && traceIdFrom(own) === signal.traceId) return own.trim();
-  if (traceIdFrom(header) === signal.traceId) return header!.trim();
-  const flags = parseTraceparent(header)?.flags ?? 1;
-  return `00-${signal.traceId}-${newSpanId()}-${traceFlagsHex(flags)}`;
+  if (own !== undefined && traceIdFrom(own) === signal.traceId)
+    return signal.tracestate === undefined
+      ? { traceparent: own }
+      : { traceparent: own, tracestate: signal.tracestate };
+  if (traceIdFrom(headers.traceparent) === signal.traceId) return headers;
+  const flags = parseTraceparent(headers.traceparent)?.flags ?? 1;
+  return { traceparent: `00-${signal.traceId}-${newSpanId()}-${traceFlagsHex(flags)}` };
 }

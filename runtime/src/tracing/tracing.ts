@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  createTraceState,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -8,11 +9,18 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { parseTraceparent, randomHex, traceFlagsHex } from '../pipeline/signal.ts';
+import {
+  parseTraceparent,
+  parseTracestate,
+  randomHex,
+  type TraceContext,
+  traceFlagsHex,
+} from '../pipeline/signal.ts';
 
 // Spans for requests, signals, model calls and peer calls, behind a small interface so the pipeline
 // never imports OpenTelemetry and costs nothing when tracing is off. Context is passed explicitly (a
-// parent SpanRef per signal), never through a global context manager; W3C traceparent in and out.
+// parent SpanRef per signal), never through a global context manager; W3C traceparent and tracestate
+// in and out (the caller's tracestate goes on as received: the runtime adds no entry of its own).
 
 export interface SpanEnd {
   readonly attributes?: Attributes;
@@ -24,6 +32,8 @@ export interface SpanRef {
   readonly traceId: string;
   /** The W3C header for a call made inside this span. */
   traceparent(): string;
+  /** The tracestate header that goes with it: the caller's, normalised; undefined when it sent none. */
+  readonly tracestate: string | undefined;
   end(o?: SpanEnd): void;
 }
 
@@ -32,10 +42,10 @@ export type SpanKindName = 'internal' | 'client' | 'server';
 export interface Tracing {
   readonly enabled: boolean;
   /** A request's root span: a child of the caller's traceparent when it sent a valid one. */
-  request(callerTraceparent: string | undefined, name: string, attributes: Attributes): SpanRef;
+  request(caller: TraceContext, name: string, attributes: Attributes): SpanRef;
   child(parent: SpanRef, name: string, kind: SpanKindName, attributes: Attributes): SpanRef;
-  /** The caller's context (a peer runtime's span) as a parent, from its traceparent header. */
-  remote(traceparent: string | undefined): SpanRef;
+  /** The caller's context (a peer runtime's span) as a parent, from its W3C headers. */
+  remote(caller: TraceContext): SpanRef;
 }
 
 /**
@@ -46,14 +56,18 @@ export interface Tracing {
  */
 export function noTracing(): Tracing {
   const hex = randomHex();
-  const ref = (traceId: string, flags: string): SpanRef => ({
+  const ref = (traceId: string, flags: string, tracestate?: string): SpanRef => ({
     traceId,
     traceparent: () => `00-${traceId}-${hex(8)}-${flags}`,
+    tracestate,
     end() {},
   });
-  const continued = (tp: string | undefined): SpanRef => {
-    const p = parseTraceparent(tp);
-    return p ? ref(p.traceId, traceFlagsHex(p.flags)) : ref(hex(16), '01');
+  // A tracestate is only read beside a valid traceparent (W3C Trace Context).
+  const continued = (caller: TraceContext): SpanRef => {
+    const p = parseTraceparent(caller.traceparent);
+    return p
+      ? ref(p.traceId, traceFlagsHex(p.flags), parseTracestate(caller.tracestate))
+      : ref(hex(16), '01');
   };
   return { enabled: false, request: continued, child: (parent) => parent, remote: continued };
 }
@@ -76,6 +90,9 @@ class OtelSpanRef implements SpanRef {
     const c = this.span.spanContext();
     return `00-${c.traceId}-${c.spanId}-${c.traceFlags & TraceFlags.SAMPLED ? '01' : '00'}`;
   }
+  get tracestate(): string | undefined {
+    return this.span.spanContext().traceState?.serialize() || undefined;
+  }
   end(o: SpanEnd = {}): void {
     if (o.attributes) this.span.setAttributes(o.attributes);
     if (o.error) {
@@ -90,15 +107,18 @@ class OtelSpanRef implements SpanRef {
 export function otelTracing(tracer: Tracer): Tracing {
   const contextOf = (parent: SpanRef | undefined) =>
     parent instanceof OtelSpanRef ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
-  const remoteContext = (tp: string | undefined) => {
+  const remoteContext = (caller: TraceContext) => {
     // Any version but ff: a later one's first four fields read as version 00's (W3C Trace Context).
-    const p = parseTraceparent(tp);
+    const p = parseTraceparent(caller.traceparent);
     if (!p) return ROOT_CONTEXT;
+    // Spans started under it inherit the tracestate (the SDK's tracer copies the parent's).
+    const state = parseTracestate(caller.tracestate);
     return trace.setSpanContext(ROOT_CONTEXT, {
       traceId: p.traceId,
       spanId: p.parentId,
       traceFlags: p.flags,
       isRemote: true,
+      ...(state ? { traceState: createTraceState(state) } : {}),
     });
   };
   return {
@@ -107,9 +127,9 @@ export function otelTracing(tracer: Tracer): Tracing {
       new OtelSpanRef(tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, remoteContext(caller))),
     child: (parent, name, kind, attributes) =>
       new OtelSpanRef(tracer.startSpan(name, { kind: KIND[kind], attributes }, contextOf(parent))),
-    remote: (tp) => {
+    remote: (caller) => {
       // A parent that is not ours to end: a non-recording span carrying the peer's context.
-      const ctx = remoteContext(tp);
+      const ctx = remoteContext(caller);
       const sc = trace.getSpanContext(ctx);
       const span = sc ? trace.wrapSpanContext(sc) : tracer.startSpan('hal9.forwarded', {}, ROOT_CONTEXT);
       return new OtelSpanRef(span);

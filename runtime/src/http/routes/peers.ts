@@ -25,7 +25,11 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
     { schema: { body: forwardedBatch } },
     async (req, reply) => {
       // The batch's context; each signal may carry its own (engine.runForwarded picks per signal).
-      const traceparent = req.headers.traceparent as string | undefined;
+      // Node joins repeated tracestate headers with ", ", as W3C Trace Context combines them.
+      const context = {
+        traceparent: req.headers.traceparent as string | undefined,
+        tracestate: req.headers.tracestate as string | undefined,
+      };
       const { signals, deadlineMs } = req.body;
       // The sending pod cancels its call when no request of the batch waits any more: the sub-runs end.
       const gone = new AbortController();
@@ -36,7 +40,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
             req.params.id,
             signals,
             deadlineMs,
-            traceparent,
+            context,
             undefined,
             gone.signal,
           ),
@@ -50,7 +54,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
         req.params.id,
         signals,
         deadlineMs,
-        traceparent,
+        context,
         (i, p) => write(`${JSON.stringify({ i, ...p })}\n`),
         gone.signal,
       );

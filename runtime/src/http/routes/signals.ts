@@ -67,6 +67,8 @@ export async function signalRoutes(
 
   const submit = (req: FastifyRequest, body: SignalBody, timeoutMs?: number) => {
     const traceparent = req.headers.traceparent as string | undefined;
+    // Node joins repeated tracestate headers with ", ", as W3C Trace Context combines them.
+    const tracestate = req.headers.tracestate as string | undefined;
     return engine.submit({
       content: body.content,
       ...(body.neuron ? { neuron: body.neuron } : {}),
@@ -74,6 +76,7 @@ export async function signalRoutes(
       ...(body.metadata ? { metadata: body.metadata } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(traceparent ? { traceparent } : {}),
+      ...(traceparent && tracestate ? { tracestate } : {}),
     });
   };
 
