@@ -12,7 +12,7 @@ import type { Agent, Dispatcher } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error, isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
-import type { TraceContext } from '../pipeline/signal.ts';
+import { type TraceContext, traceHeaders } from '../pipeline/signal.ts';
 import { MAX_ANSWER_DEPTH, MalformedAnswerError, nestsDeeperThan, parseAnswerJson } from './answer-json.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
@@ -449,7 +449,3 @@ export class AnthropicBackend implements ModelBackend {
     for (const c of this.#inflight.values()) c.abort();
   }
 }
-
-/** A model call's W3C headers: its span's traceparent, and the caller's tracestate with it. */
-const traceHeaders = (t: TraceContext): Record<string, string> =>
-  t.tracestate ? { traceparent: t.traceparent!, tracestate: t.tracestate } : { traceparent: t.traceparent! };

@@ -2,13 +2,14 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import type {
-  BranchOutcome,
-  ForwardedSignal,
-  ResultEntry,
-  Signal,
-  TraceContext,
-  TraceEntry,
+import {
+  type BranchOutcome,
+  type ForwardedSignal,
+  type ResultEntry,
+  type Signal,
+  type TraceContext,
+  type TraceEntry,
+  traceHeaders,
 } from '../pipeline/signal.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
@@ -213,8 +214,7 @@ export class HttpPeerTransport implements PeerTransport {
           'content-type': 'application/json',
           ...(onProgress ? { accept: 'application/x-ndjson' } : {}),
           ...this.#auth,
-          ...(context?.traceparent ? { traceparent: context.traceparent } : {}),
-          ...(context?.traceparent && context.tracestate ? { tracestate: context.tracestate } : {}),
+          ...(context ? traceHeaders(context) : {}),
         },
         body,
         ...(signal ? { signal } : {}),

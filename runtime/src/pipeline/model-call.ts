@@ -1,7 +1,7 @@
 import type { Completion, ModelBackend } from '../claude/backend.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { type Hal9Error, isHal9Error } from '../errors.ts';
-import type { SpanRef, Tracing } from '../tracing/tracing.ts';
+import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
 import type { PipelineObserver } from './observer.ts';
@@ -125,11 +125,7 @@ export const withTracing =
             'hal9.neuron': neuron.id,
           });
           try {
-            const tracestate = span.tracestate;
-            const c = await next(neuron, content, model, ctx, {
-              traceparent: span.traceparent(),
-              ...(tracestate ? { tracestate } : {}),
-            });
+            const c = await next(neuron, content, model, ctx, callContext(span));
             span.end({
               attributes: {
                 'gen_ai.response.model': model,

@@ -1,7 +1,7 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
-import type { SpanRef, Tracing } from '../tracing/tracing.ts';
+import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
@@ -121,10 +121,7 @@ export class RemoteDispatch {
         });
         spans.set(w.parent, span);
       }
-      const tracestate = span.tracestate;
-      return tracestate
-        ? { traceparent: span.traceparent(), tracestate }
-        : { traceparent: span.traceparent() };
+      return callContext(span);
     });
     const t0 = clock.now();
     this.#d.breaker

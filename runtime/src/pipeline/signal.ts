@@ -144,9 +144,17 @@ export const traceIdFrom = (header: string | undefined): string | undefined =>
 
 export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;
 
+/** The headers a context is sent as: its traceparent and, beside it only, its tracestate. */
+export function traceHeaders(c: TraceContext): Record<string, string> {
+  if (!c.traceparent) return {};
+  return c.tracestate
+    ? { traceparent: c.traceparent, tracestate: c.tracestate }
+    : { traceparent: c.traceparent };
+}
+
 /** W3C Trace Context's limits for a tracestate: list members, and characters passed on. */
-export const TRACESTATE_MAX_MEMBERS = 32;
-export const TRACESTATE_MAX_CHARS = 512;
+const TRACESTATE_MAX_MEMBERS = 32;
+const TRACESTATE_MAX_CHARS = 512;
 // A key (simple, or tenant@system) and a value of printable ASCII without "," and "=", ending non-blank.
 const TRACESTATE_MEMBER =
   /^([a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=([ -+\--<>-~]{0,255}[!-+\--<>-~])$/;

@@ -37,6 +37,12 @@ export interface SpanRef {
   end(o?: SpanEnd): void;
 }
 
+/** The W3C context a call made inside `span` sends (its traceparent, the caller's tracestate). */
+export function callContext(span: SpanRef): TraceContext {
+  const tracestate = span.tracestate;
+  return tracestate ? { traceparent: span.traceparent(), tracestate } : { traceparent: span.traceparent() };
+}
+
 export type SpanKindName = 'internal' | 'client' | 'server';
 
 export interface Tracing {

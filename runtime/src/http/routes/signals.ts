@@ -76,7 +76,7 @@ export async function signalRoutes(
       ...(body.metadata ? { metadata: body.metadata } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(traceparent ? { traceparent } : {}),
-      ...(traceparent && tracestate ? { tracestate } : {}),
+      ...(tracestate ? { tracestate } : {}),
     });
   };
 
