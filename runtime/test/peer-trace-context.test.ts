@@ -281,5 +281,28 @@ describe('trace context of signals that share a peer batch', () => {
     });
     expect(oversized.status).toBe(400);
     expect(oversized.body.error.field).toBe('signals.0.traceparent');
+
+    // A tracestate past the field's bound is refused, naming it; a malformed one is ignored.
+    const own = callerTraceparent(traceIds[0]!);
+    const longState = await peer.post('/v1/neurons/worker/signals', {
+      deadlineMs: 5000,
+      signals: [{ ...signal(0, own), tracestate: `k=${'v'.repeat(1100)}` }],
+    });
+    expect(longState.status).toBe(400);
+    expect(longState.body.error.field).toBe('signals.0.tracestate');
+    expect(longState.body.error.message).toContain('1024');
+    const badState = await peer.post('/v1/neurons/worker/signals', {
+      deadlineMs: 5000,
+      signals: [{ ...signal(1, callerTraceparent(traceIds[1]!)), tracestate: 'Not Valid=,k=1,k=2' }],
+    });
+    expect(badState.status).toBe(200);
+    const kept = spans
+      .getFinishedSpans()
+      .find(
+        (s) =>
+          s.name === 'hal9.signal worker' && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
+      );
+    expect(kept).toBeDefined();
+    expect(kept!.spanContext().traceState).toBeUndefined();
   });
 });
