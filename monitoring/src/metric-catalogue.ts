@@ -50,6 +50,17 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_model_fallbacks_total', 'counter', ['neuron', 'from', 'to']),
 ]);
 
+/**
+ * The runtime process's own series (main.ts, metrics/process-metrics.ts): the ones dashboards read of
+ * prom-client's standard process and Node.js metrics, and the event loop's busy time.
+ */
+export const runtimeProcessMetrics: readonly MetricSpec[] = Object.freeze([
+  runtime('hal9_event_loop_busy_seconds_total', 'counter'),
+  runtime('process_cpu_seconds_total', 'counter'),
+  runtime('process_resident_memory_bytes', 'gauge'),
+  runtime('nodejs_eventloop_lag_p99_seconds', 'gauge'),
+]);
+
 export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('controller_runtime_reconcile_total', 'counter', ['controller', 'result']),
   operator('controller_runtime_reconcile_errors_total', 'counter', ['controller']),
@@ -72,7 +83,11 @@ export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('hal9_operator_load_reads_total', 'counter', ['result']),
 ]);
 
-export const allMetrics: readonly MetricSpec[] = Object.freeze([...runtimeMetrics, ...operatorMetrics]);
+export const allMetrics: readonly MetricSpec[] = Object.freeze([
+  ...runtimeMetrics,
+  ...runtimeProcessMetrics,
+  ...operatorMetrics,
+]);
 
 const histogramSeries = ['_bucket', '_sum', '_count'] as const;
 

@@ -7,6 +7,7 @@ import { secretFileReload } from './config/secret-reload.ts';
 import { MAX_SECRET_FILE_BYTES, readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
+import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
 import { tracesURL } from './tracing/otel-env.ts';
 
@@ -122,6 +123,9 @@ async function main(): Promise<void> {
     // the log's reader has gone (EPIPE), so SIGTERM would never end the process.
     logger: { level, stream: pino.destination({ dest: 1, sync: true }) },
   });
+  // CPU, memory, GC and event loop series of this process beside the runtime's own (only here: an
+  // embedded runtime shares its process with others).
+  collectProcessMetrics(runtime.registry);
   const address = await runtime.listen();
   runtime.app.log.info(
     {

@@ -1,4 +1,4 @@
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -347,6 +347,54 @@ describe('runtime process', () => {
         rt.child.kill('SIGKILL');
       }
     });
+  });
+
+  it('exports its process series beside its own: CPU, memory, GC and event loop, moving with the work done', async () => {
+    const rt = await spawnRuntime({ neurons: [neuron('only', 'L2')], performance: { cache_layers: [] } });
+    try {
+      const sample = async () => {
+        const text = await (await fetch(`${rt.url}/metrics`)).text();
+        // The sum over a metric's series (the GC count has one per kind).
+        const value = (name: string) => {
+          const ms = [
+            ...text.matchAll(new RegExp(`^${name}\\{[^}]*hal9_cluster="[^"]+"[^}]*\\} (\\S+)$`, 'gm')),
+          ];
+          if (ms.length === 0) throw new Error(`/metrics has no ${name} series with hal9_cluster`);
+          return ms.reduce((sum, m) => sum + Number(m[1]), 0);
+        };
+        return {
+          at: performance.now(),
+          cpu: value('process_cpu_seconds_total'),
+          rss: value('process_resident_memory_bytes'),
+          busy: value('hal9_event_loop_busy_seconds_total'),
+          gcs: value('nodejs_gc_duration_seconds_count'),
+          lagP99: value('nodejs_eventloop_lag_p99_seconds'),
+        };
+      };
+      const before = await sample();
+      for (let i = 0; i < 20; i++)
+        await Promise.all(
+          Array.from({ length: 25 }, (_, j) =>
+            post(rt.url, { content: `work ${i}.${j} ${'x'.repeat(2000)}` }),
+          ),
+        );
+      const after = await sample();
+      // The process's own resident set, as the kernel counts it (within the time between the two reads).
+      const vmRss =
+        Number(/^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${rt.child.pid}/status`, 'utf8'))![1]) * 1024;
+      expect(after.rss).toBeGreaterThan(vmRss * 0.5);
+      expect(after.rss).toBeLessThan(vmRss * 2);
+      expect(after.cpu).toBeGreaterThan(before.cpu);
+      // Busy time grows with the work, and never faster than the wall clock between the two scrapes.
+      const busy = after.busy - before.busy;
+      expect(busy).toBeGreaterThan(0);
+      expect(busy).toBeLessThanOrEqual((after.at - before.at) / 1000 + 0.05);
+      // 500 signals of 2 KB each allocate enough for young-generation collections.
+      expect(after.gcs).toBeGreaterThan(before.gcs);
+      expect(after.lagP99).toBeGreaterThan(0);
+    } finally {
+      await rt.stop();
+    }
   });
 
   it('stops on SIGTERM when the reader of its log has gone (stdout a closed pipe)', async () => {

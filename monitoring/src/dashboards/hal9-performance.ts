@@ -473,11 +473,64 @@ const routing = [
   }),
 ];
 
+// One event loop serves every request of a runtime pod: its busy share is the pod's saturation (the
+// runtime's latency tail grows well before its CPU reaches a core, bench/README.md).
+const processes = [
+  timeSeriesPanel({
+    title: 'Event loop busy by pod',
+    description:
+      'Share of time each runtime pod’s event loop ran callbacks rather than waiting for I/O (rate of hal9_event_loop_busy_seconds_total). One loop serves every request of a pod: near 100 % the pod is saturated and queueing grows; past about 70 % latency tails grow. Add replicas (the Neuron’s autoscaling) rather than slots.',
+    unit: units.PercentUnit,
+    min: 0,
+    max: 1,
+    thresholds: [
+      { value: 0.7, color: 'orange' },
+      { value: 0.9, color: 'red' },
+    ],
+    targets: [
+      {
+        expr: `max by (pod) (${rate('hal9_event_loop_busy_seconds_total', sel)})`,
+        legend: '{{pod}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'CPU by pod',
+    description:
+      'CPU cores each runtime pod uses (rate of process_cpu_seconds_total), its event loop and Node.js’s other threads (GC, I/O) together.',
+    unit: units.Short,
+    min: 0,
+    targets: [{ expr: `max by (pod) (${rate('process_cpu_seconds_total', sel)})`, legend: '{{pod}}' }],
+  }),
+  timeSeriesPanel({
+    title: 'Resident memory by pod',
+    description:
+      'Resident memory of each runtime pod’s process (process_resident_memory_bytes), against which its container memory limit applies.',
+    unit: units.BytesIEC,
+    min: 0,
+    targets: [{ expr: `max by (pod) (process_resident_memory_bytes{${sel}})`, legend: '{{pod}}' }],
+  }),
+  timeSeriesPanel({
+    title: 'Event loop lag p99 by pod',
+    description:
+      'p99 of how late the event loop ran a 10 ms timer since the previous scrape (nodejs_eventloop_lag_p99_seconds less its 10 ms sampling period): a callback that blocks the loop shows here even when the busy share is low.',
+    unit: units.Seconds,
+    min: 0,
+    thresholds: [{ value: 0.05, color: 'red' }],
+    targets: [
+      {
+        expr: `clamp_min(max by (pod) (nodejs_eventloop_lag_p99_seconds{${sel}}) - 0.01, 0)`,
+        legend: '{{pod}}',
+      },
+    ],
+  }),
+];
+
 export function performanceDashboard(): dashboard.Dashboard {
   const b = new dashboard.DashboardBuilder('Hal9 / Performance')
     .uid(performanceDashboardUid)
     .description(
-      'Latency SLOs (arrival → answer, queue wait included), throughput, cache, batching, parallelism, upstream health, retries and fallbacks, tokens, cost and cache savings, and graph fan-out of Hal9 runtimes.',
+      'Latency SLOs (arrival → answer, queue wait included), throughput, cache, batching, parallelism, upstream health, retries and fallbacks, tokens, cost and cache savings, graph fan-out, and the event loop, CPU and memory of Hal9 runtime pods.',
     )
     .tags(['hal9', 'performance'])
     .readonly()
@@ -518,5 +571,6 @@ export function performanceDashboard(): dashboard.Dashboard {
   addRow(b, 'Retries and fallbacks', retries);
   addRow(b, 'Tokens and cost', tokensAndCost);
   addRow(b, 'Routing', routing);
+  addRow(b, 'Runtime processes', processes);
   return b.build();
 }

@@ -20,7 +20,13 @@ import { stringify } from 'yaml';
 import { toYaml } from '../../../operator/test/support/builders.ts';
 import { scrape } from '../../../operator/test/support/operator-harness.ts';
 import { promptCacheSavings, responseCacheSavings } from '../../src/dashboards/cost-panels.ts';
-import { operatorMetrics, resolveSeries, runtimeMetrics, seriesNames } from '../../src/metric-catalogue.ts';
+import {
+  operatorMetrics,
+  resolveSeries,
+  runtimeMetrics,
+  runtimeProcessMetrics,
+  seriesNames,
+} from '../../src/metric-catalogue.ts';
 import {
   dashboardExpressions,
   dashboardLabelQueries,
@@ -391,7 +397,9 @@ describe('dashboards and rules against a real Prometheus', () => {
       for (const name of metricNames(text)) exposed.add(name);
       expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated|priced)"/);
     }
-    const missing = runtimeMetrics.flatMap((spec) => seriesNames(spec).filter((s) => !exposed.has(s)));
+    const missing = [...runtimeMetrics, ...runtimeProcessMetrics].flatMap((spec) =>
+      seriesNames(spec).filter((s) => !exposed.has(s)),
+    );
     expect(missing).toEqual([]);
     const unknownHal9 = [...exposed].filter((n) => n.startsWith('hal9_') && !resolveSeries(n));
     expect(unknownHal9).toEqual([]);

@@ -2,7 +2,14 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMetrics as createOperatorMetrics } from '../../../operator/src/metrics/metrics.ts';
 import { createMetrics } from '../../../runtime/src/metrics/metrics.ts';
-import { allMetrics, operatorMetrics, resolveSeries, runtimeMetrics } from '../../src/metric-catalogue.ts';
+import { collectProcessMetrics } from '../../../runtime/src/metrics/process-metrics.ts';
+import {
+  allMetrics,
+  operatorMetrics,
+  resolveSeries,
+  runtimeMetrics,
+  runtimeProcessMetrics,
+} from '../../src/metric-catalogue.ts';
 import { dashboardExpressions, recordedNames, ruleExpressions } from '../../src/promql/extract.ts';
 import { metricNames } from '../../src/promql/metric-names.ts';
 import { dashboardFiles, readDashboard, readRules } from '../support/repo.ts';
@@ -47,6 +54,18 @@ describe('runtime metric catalogue', () => {
     for (const spec of runtimeMetrics) {
       const metric = registry.getSingleMetric(spec.name) as unknown as { labelNames: string[] };
       expect([...metric.labelNames, 'hal9_cluster'].sort(), spec.name).toEqual([...spec.labels].sort());
+    }
+  });
+});
+
+describe('runtime process metric catalogue', () => {
+  it('names what the runtime process registers besides its metrics (names, types; hal9_cluster from the registry)', async () => {
+    const registry = new Registry();
+    collectProcessMetrics(registry, () => 0);
+    const registered = new Map((await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]));
+    for (const spec of runtimeProcessMetrics) {
+      expect(registered.get(spec.name), spec.name).toBe(spec.type);
+      expect(spec.labels).toEqual(['hal9_cluster']);
     }
   });
 });
