@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { helpRequested, parseConfig, usage } from './config.ts';
 import { systemClock } from './controller/clock.ts';
 import { OperatorError, OperatorErrorCode } from './errors.ts';
@@ -33,6 +33,8 @@ else kc.loadFromDefault(); // $KUBECONFIG (a path list), else ~/.kube/config, el
 
 const registry = new Registry();
 registry.setDefaultLabels({});
+// The process's CPU, memory, GC and event loop series, which stock controller dashboards read.
+collectDefaultMetrics({ register: registry });
 
 process.on('unhandledRejection', (reason) => {
   // A stray rejection must not kill the operator; it is logged and the queue retries.

@@ -414,6 +414,13 @@ describe('dashboards and rules against a real Prometheus', () => {
       .filter((spec) => !needsAutoscaledPods.includes(spec.name))
       .flatMap((spec) => seriesNames(spec).filter((s) => !exposed.has(s)));
     expect(missing).toEqual([]);
+    // And its process's own, which stock controller dashboards read.
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ])
+      expect(exposed.has(name), name).toBe(true);
   });
 
   it('ran the operator as arranged: one leader of two, a tuned Neuron, refused applies', async () => {
