@@ -22,10 +22,12 @@ export function collectProcessMetrics(registry: Registry, busyMs: BusyClock = ev
     help: 'Time the event loop spent running callbacks, not waiting for I/O (its rate is the share of time it is busy, 0-1)',
     registers: [registry],
     collect() {
+      // A counter only goes up: a reading below the last one adds nothing.
       const busy = busyMs() / 1000;
-      // Monotonic by construction; a clock that went back would not make the counter go down.
-      if (busy > counted) this.inc(busy - counted);
-      counted = Math.max(counted, busy);
+      if (busy > counted) {
+        this.inc(busy - counted);
+        counted = busy;
+      }
     },
   });
 }
