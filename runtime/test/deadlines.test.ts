@@ -39,6 +39,14 @@ describe('deadlines', () => {
     const res = await rt.post('/v1/signals?timeout_ms=1000', { content: 'never answered' });
     expect(res.status).toBe(504);
     expect(res.body.status).toBe('timed_out');
+    // The error names the deadline that ended it, and its value.
+    expect(res.body.errors).toEqual([
+      {
+        code: 'REQUEST_TIMEOUT',
+        field: 'timeout_ms',
+        message: 'the request did not finish within its deadline (timeout_ms, 1000 ms)',
+      },
+    ]);
     await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
     expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
     // The cancellation is not an upstream failure: it is counted apart and never feeds the breaker.

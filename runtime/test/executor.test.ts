@@ -60,7 +60,12 @@ describe('parallel executor', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(3);
     expect(accepted.length + rejected.length).toBe(12);
     expect(rejected[0]!.headers.get('retry-after')).toBe('1');
-    expect(rejected[0]!.body.error.code).toBe('QUEUE_FULL');
+    expect(rejected[0]!.body.error).toEqual({
+      code: 'QUEUE_FULL',
+      field: 'performance.max_queue_depth',
+      message: 'the signal queue is full (performance.max_queue_depth, 2); retry later',
+      retryAfterSeconds: 1,
+    });
     expect(accepted.every((r) => r.body.status === 'completed')).toBe(true);
     expect(await rt.metric('hal9_executor_rejections_total')).toBe(rejected.length);
     expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);

@@ -15,6 +15,7 @@ describe('HTTP errors', () => {
     ['a missing field', {}, 400, 'INVALID_REQUEST', 'content'],
     ['a wrong type', { content: 5 }, 400, 'INVALID_REQUEST', 'content'],
     ['an empty content', { content: '' }, 400, 'INVALID_REQUEST', 'content'],
+    ['a blank content', { content: ' \n\t ' }, 400, 'INVALID_REQUEST', 'content'],
     ['an unknown field', { content: 'x', priority: 1 }, 400, 'INVALID_REQUEST', 'priority'],
     ['a bad layer', { content: 'x', layer: 'L10' }, 400, 'INVALID_REQUEST', 'layer'],
     ['non-string metadata', { content: 'x', metadata: { a: 1 } }, 400, 'INVALID_REQUEST', 'metadata.a'],
@@ -99,6 +100,27 @@ describe('HTTP errors', () => {
     const res = await rt.post('/v1/signals?wait=maybe', { content: 'x' });
     expect(res.status).toBe(400);
     expect(res.body.error.field).toBe('wait');
+  });
+
+  it('says what a blank content and a timeout_ms out of range are, in words', async () => {
+    const blank = await rt.post('/v1/signals', { content: '   ' });
+    expect(blank.body.error).toEqual({
+      code: 'INVALID_REQUEST',
+      field: 'content',
+      message: 'body.content must contain a character that is not whitespace',
+    });
+    for (const t of ['0', '10000000', '1.5', '-1']) {
+      const res = await rt.post(`/v1/signals?timeout_ms=${t}`, { content: 'x' });
+      expect([t, res.status, res.body.error]).toEqual([
+        t,
+        400,
+        {
+          code: 'INVALID_REQUEST',
+          field: 'timeout_ms',
+          message: 'querystring.timeout_ms must be a whole number of milliseconds from 1 to 9999999',
+        },
+      ]);
+    }
   });
 
   it('rejects a malformed forwarded batch from a peer', async () => {

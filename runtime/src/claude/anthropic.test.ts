@@ -20,6 +20,7 @@ import {
   createAnthropicClient,
   MAX_ANSWER_BYTES,
   MAX_INPUT_TOKENS,
+  MAX_RETRY_AFTER_MS,
 } from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
@@ -118,6 +119,18 @@ describe('AnthropicBackend over the Agent', () => {
     expect(e.details).toMatchObject({ status: 429, retryAfterSeconds: 7 });
     // The SDK reads the request id from the answer's headers.
     expect(e.message).toMatch(/\(request req_\w+\)$/);
+  });
+
+  it('cuts a huge or fractional retry hint to whole seconds of at most an hour', async () => {
+    const { fake, be } = await backend();
+    fake.script(apiError(429, { retryAfter: '1e24' }), apiError(429, { retryAfter: '0.2' }));
+
+    const huge = await failure(be.complete(neuron, 'x'));
+    const tiny = await failure(be.complete(neuron, 'y'));
+
+    expect(huge.details).toMatchObject({ retryAfterSeconds: 3600, retryAfterMs: MAX_RETRY_AFTER_MS });
+    // A caller's Retry-After is a whole number of seconds, never 0 for a hint that asks to wait.
+    expect(tiny.details).toMatchObject({ retryAfterSeconds: 1, retryAfterMs: 200 });
   });
 
   it('gives the SDK headers that answer as a WHATWG Headers does', () => {

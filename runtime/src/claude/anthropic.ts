@@ -208,13 +208,20 @@ export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
   return client;
 }
 
-/** The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds). */
+/** The longest retry hint taken from the model API (an hour, as from a peer); a longer one is cut to it. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds), at most
+ * MAX_RETRY_AFTER_MS. An upstream (or a proxy at base_url) may send anything, and callers get it
+ * back as a Retry-After header, which must stay a small whole number.
+ */
 const retryAfterMs = (e: APIError): number | undefined => {
   const h = e.headers;
   const ms = Number(h?.get?.('retry-after-ms') ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return ms;
+  if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
   const s = Number(h?.get?.('retry-after') ?? Number.NaN);
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
+  if (Number.isFinite(s) && s >= 0) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
   return undefined;
 };
 
@@ -287,7 +294,7 @@ export function upstreamError(e: unknown): Hal9Error {
       upstream,
       status: 429,
       // Callers get whole seconds (an HTTP Retry-After); the retry stage keeps the exact hint.
-      ...(ra !== undefined ? { retryAfterSeconds: Math.ceil(ra / 1000), retryAfterMs: ra } : {}),
+      ...(ra !== undefined ? { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra } : {}),
     });
   }
   if (e instanceof OverloadedError)

@@ -63,6 +63,16 @@ describe('parseYamlText', () => {
     expect(problem.message).toMatch(/alias/i);
   });
 
+  it.each([
+    ['a repeated key', 'alice: sk-alice-SECRET-0123456789abcdef\nalice: sk-alice2-SECRET-0123456789abcdef\n'],
+    ['an unclosed quote', 'alice: "sk-alice-SECRET-0123456789abcdef\nbob: x\n'],
+  ])('names where %s is, never the text around it (a keys file holds secrets)', (_, text) => {
+    const problem = problemOf(() => parseApiKeys(text));
+    expect(problem.message).toMatch(/at line \d+, column \d+$/);
+    expect(problem.message).not.toContain('SECRET');
+    expect(problem.message).not.toContain('\n');
+  });
+
   it('is what the config and the client keys file are read with', async () => {
     expect(problemOf(() => parseConfigText('server: !!set a\n', {}, 'hal9.yaml'))).toMatchObject({
       field: 'hal9.yaml',

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 // parse() reports what it only warns about (an unknown tag such as `!!set` or `!secret`, an unknown
 // directive) through process.emitWarning, outside the log, and goes on with a value the tag did not
 // mean. Our files use plain YAML only: a warning is refused like a syntax error, naming the file's
-// field and where, and nothing is written to stderr.
+// field and where (never the text around it), and nothing is written to stderr.
 
 /** The document's value, or a ConfigError on `field` for the first error or warning. */
 export function parseYamlText(text: string, field: string): unknown {
@@ -16,6 +16,11 @@ export function parseYamlText(text: string, field: string): unknown {
     return doc.toJS();
   } catch (e) {
     // toJS throws too: an alias cycle or more aliases than the library allows (a YAML bomb).
-    throw new ConfigError([{ field, message: `is not valid YAML: ${(e as Error).message}` }]);
+    // Only the first line: the library quotes the lines around the fault after it, and in a file
+    // of tokens or keys those lines are secrets (line and column are on the first line).
+    const first = String((e as Error).message)
+      .split('\n')[0]!
+      .replace(/:$/, '');
+    throw new ConfigError([{ field, message: `is not valid YAML: ${first}` }]);
   }
 }

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
 import type { RunView } from '../pipeline/request-run.ts';
+import { PATTERN_MEANINGS } from './schemas.ts';
 
 // The one place where errors become HTTP responses: status from the catalogue, a stable code, the
 // offending field when there is one, and Retry-After for 429/503.
@@ -20,7 +21,7 @@ export interface ErrorLimits {
 export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
   if (isHal9Error(e)) return e;
   const fe = e as FastifyError & {
-    validation?: { instancePath?: string; params?: Record<string, unknown> }[];
+    validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown> }[];
   };
   if (fe?.validation && fe.validation.length > 0) {
     const v = fe.validation[0]!;
@@ -34,10 +35,12 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
     const path = [...segments, ...(extra !== undefined ? [extra] : [])].join('.');
     const field = path || base;
     // ajv says a missing property "must have required property 'x'" of its parent; the field is named.
+    // A pattern is said in words (ajv would quote the regular expression).
+    const meaning = v.keyword === 'pattern' ? PATTERN_MEANINGS[String(v.params?.pattern)] : undefined;
     const what =
       v.params?.missingProperty !== undefined
         ? 'is required'
-        : fe.message.replace(/^(body|querystring|params)\/?\S* /, '');
+        : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
     return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {

@@ -9,19 +9,29 @@ const metadata = {
   additionalProperties: { type: 'string', maxLength: 1024 },
 } as const;
 
+/** Text a model is asked about: at least one non-whitespace character (the Messages API refuses blank text). */
+const NOT_BLANK = '\\S';
+const TIMEOUT_MS = '^[1-9][0-9]{0,6}$';
+
+/** What each pattern here means, for the error that names a value not matching it. */
+export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+  [NOT_BLANK]: 'must contain a character that is not whitespace',
+  [TIMEOUT_MS]: 'must be a whole number of milliseconds from 1 to 9999999',
+};
+
 export const signalInput = {
   type: 'object',
   required: ['content'],
   additionalProperties: false,
   properties: {
-    content: { type: 'string', minLength: 1 },
+    content: { type: 'string', minLength: 1, pattern: NOT_BLANK },
     neuron: { type: 'string', minLength: 1, maxLength: 63 },
     layer: { type: 'string', enum: LAYERS },
     metadata,
   },
 } as const;
 
-const timeoutMs = { type: 'string', pattern: '^[1-9][0-9]{0,6}$' } as const;
+const timeoutMs = { type: 'string', pattern: TIMEOUT_MS } as const;
 
 export const submitQuery = {
   type: 'object',
@@ -70,7 +80,7 @@ export const forwardedBatch = {
           from: { type: 'string', minLength: 1, maxLength: 63 },
           to: { type: 'string', minLength: 1, maxLength: 63 },
           hop: { type: 'integer', minimum: 0, maximum: 1000 },
-          content: { type: 'string' },
+          content: { type: 'string', minLength: 1, pattern: NOT_BLANK },
           path: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 63 } },
           metadata,
           // The W3C context of the signal's own peer call; a malformed one is ignored (not refused).

@@ -266,13 +266,16 @@ export class Engine {
   submit(input: SubmitInput): RequestRun {
     this.#admit(1);
     const entry = this.resolveEntry(input);
-    const timeoutMs = Math.min(input.timeoutMs ?? Infinity, this.config.performance.request_timeout_ms);
+    const limit = this.config.performance.request_timeout_ms;
+    const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
+    const timeoutMs = fromCaller ? input.timeoutMs! : limit;
     const span = this.#tracing.request(input, 'hal9.request', { 'hal9.entry': entry.id });
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
       entry: entry.id,
       timeoutMs,
+      deadlineField: fromCaller ? 'timeout_ms' : 'performance.request_timeout_ms',
       onEnd: this.#endRequest,
     });
     run.span = span;
@@ -325,7 +328,10 @@ export class Engine {
       throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
     this.#admit(signals.length);
     // The caller's deadline, never longer than ours.
-    const timeoutMs = Math.min(deadlineMs, this.config.performance.request_timeout_ms);
+    const limit = this.config.performance.request_timeout_ms;
+    const timeoutMs = Math.min(deadlineMs, limit);
+    // The sender's deadline (its request's own), else ours when that is shorter.
+    const deadlineField = deadlineMs < limit ? 'deadlineMs' : 'performance.request_timeout_ms';
     const runs: RequestRun[] = [];
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted; the
@@ -342,7 +348,7 @@ export class Engine {
         onProgress?.(i, { trace: entry });
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
-      const run = this.#forwardedRun(s.requestId, s.traceId, neuronId, timeoutMs);
+      const run = this.#forwardedRun(s.requestId, s.traceId, neuronId, timeoutMs, deadlineField);
       runs.push(run);
       if (onProgress)
         run.subscribe((e) => {
@@ -396,12 +402,22 @@ export class Engine {
     const local = Math.max(0, this.#executor.queued + this.#local.pending + n - free);
     if (local + this.#peerWaiting() > this.#executor.maxQueue) {
       this.#obs.rejected('queue_full');
-      throw new Hal9Error('QUEUE_FULL', undefined, { retryAfterSeconds: 1 });
+      throw new Hal9Error(
+        'QUEUE_FULL',
+        `the signal queue is full (performance.max_queue_depth, ${this.#executor.maxQueue}); retry later`,
+        { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
+      );
     }
   }
 
   /** A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs here. */
-  #forwardedRun(requestId: string, traceId: string, entry: string, timeoutMs: number): RequestRun {
+  #forwardedRun(
+    requestId: string,
+    traceId: string,
+    entry: string,
+    timeoutMs: number,
+    deadlineField: string,
+  ): RequestRun {
     let shared = this.#forwardedLedgers.get(requestId);
     if (!shared) {
       shared = { ledger: newLedger(), runs: 0 };
@@ -414,6 +430,7 @@ export class Engine {
       traceId,
       entry,
       timeoutMs,
+      deadlineField,
       spent: shared.ledger,
       onEnd: () => {
         if (--shared.runs === 0) ledgers.delete(requestId);

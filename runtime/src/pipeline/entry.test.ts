@@ -42,4 +42,14 @@ describe('resolveEntry', () => {
       expect.objectContaining({ code: 'UNKNOWN_NEURON', details: expect.objectContaining({ field }) }),
     );
   });
+  it('takes a neuron and a layer that agree, and refuses ones that do not, naming the layer', () => {
+    expect(resolveEntry(c, byId(c), entry, { neuron: 'impl', layer: 'L2' }).id).toBe('impl');
+    expect(() => resolveEntry(c, byId(c), entry, { neuron: 'impl', layer: 'L4' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: 'neuron "impl" is of layer L2, not L4: name one of them, or both alike',
+        details: expect.objectContaining({ field: 'layer' }),
+      }),
+    );
+  });
 });

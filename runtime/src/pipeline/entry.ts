@@ -24,6 +24,13 @@ export function resolveEntry(
         field: 'neuron',
       });
     }
+    // Both named: they must agree, or the request would enter somewhere its caller did not mean.
+    if (input.layer && input.layer !== n.layer)
+      throw new Hal9Error(
+        'INVALID_REQUEST',
+        `neuron "${n.id}" is of layer ${n.layer}, not ${input.layer}: name one of them, or both alike`,
+        { field: 'layer' },
+      );
     return n;
   }
   if (input.layer) {

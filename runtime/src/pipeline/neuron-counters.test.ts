@@ -6,18 +6,21 @@ describe('NeuronCounters', () => {
     const c = new NeuronCounters(['a', 'b']);
     c.started('a');
     c.started('a');
-    expect(c.of('a')).toEqual({ processed: 0, failed: 0, cacheHits: 0, active: 2 });
+    expect(c.of('a')).toEqual({ processed: 0, failed: 0, cancelled: 0, cacheHits: 0, active: 2 });
+    c.started('a');
     c.answered('a', true, true);
     c.failed('a');
-    expect(c.of('a')).toEqual({ processed: 1, failed: 1, cacheHits: 1, active: 0 });
-    expect(c.of('b')).toEqual({ processed: 0, failed: 0, cacheHits: 0, active: 0 });
+    // Its request had ended first: cancelled, as hal9_signals_total{outcome} counts it, not failed.
+    c.failed('a', true);
+    expect(c.of('a')).toEqual({ processed: 1, failed: 1, cancelled: 1, cacheHits: 1, active: 0 });
+    expect(c.of('b')).toEqual({ processed: 0, failed: 0, cancelled: 0, cacheHits: 0, active: 0 });
   });
 
   it('counts a shed signal as failed without touching the slots', () => {
     const c = new NeuronCounters(['a']);
     c.started('a');
     c.shed('a');
-    expect(c.of('a')).toEqual({ processed: 0, failed: 1, cacheHits: 0, active: 1 });
+    expect(c.of('a')).toEqual({ processed: 0, failed: 1, cancelled: 0, cacheHits: 0, active: 1 });
   });
 
   it('hands out copies, and names an unknown neuron', () => {

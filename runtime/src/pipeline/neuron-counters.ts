@@ -1,9 +1,11 @@
 // Per-neuron counters of this runtime, as GET /v1/neurons shows them: signals answered, failed,
-// answered from the cache, and in a slot right now.
+// cancelled (their request had ended: its deadline, a drain, its caller gone), answered from the
+// cache, and in a slot right now. The same outcomes as hal9_signals_total's.
 
 export interface NeuronCounts {
   readonly processed: number;
   readonly failed: number;
+  readonly cancelled: number;
   readonly cacheHits: number;
   readonly active: number;
 }
@@ -11,6 +13,7 @@ export interface NeuronCounts {
 interface Counts {
   processed: number;
   failed: number;
+  cancelled: number;
   cacheHits: number;
   active: number;
 }
@@ -19,7 +22,8 @@ export class NeuronCounters {
   readonly #by = new Map<string, Counts>();
 
   constructor(neuronIds: Iterable<string>) {
-    for (const id of neuronIds) this.#by.set(id, { processed: 0, failed: 0, cacheHits: 0, active: 0 });
+    for (const id of neuronIds)
+      this.#by.set(id, { processed: 0, failed: 0, cancelled: 0, cacheHits: 0, active: 0 });
   }
 
   /** A signal took a slot at this neuron. */
@@ -39,11 +43,12 @@ export class NeuronCounters {
     if (cached) c.cacheHits++;
   }
 
-  /** A signal in a slot failed. */
-  failed(id: string): void {
+  /** A signal in a slot failed; `cancelled`: its request had ended first, so nothing failed. */
+  failed(id: string, cancelled = false): void {
     const c = this.#of(id);
     c.active--;
-    c.failed++;
+    if (cancelled) c.cancelled++;
+    else c.failed++;
   }
 
   /** A signal was refused before it took a slot (it waited past its latency objective). */

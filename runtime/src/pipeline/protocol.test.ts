@@ -39,6 +39,16 @@ describe('parseAnswer', () => {
     expect(parseAnswer('FORWARD_TO: a').forwards).toEqual([{ targets: ['a'], content: undefined }]);
   });
 
+  it('reads a blank CONTENT as none: the first other CONTENT, else the incoming content, goes on', () => {
+    expect(parseAnswer('FORWARD_TO: a\nCONTENT:   \nFORWARD_TO: b\nCONTENT: for b').forwards).toEqual([
+      { targets: ['a'], content: 'for b' },
+      { targets: ['b'], content: 'for b' },
+    ]);
+    expect(parseAnswer('CONTENT:\nFORWARD_TO: a\nCONTENT: \t').forwards).toEqual([
+      { targets: ['a'], content: undefined },
+    ]);
+  });
+
   it('makes CONTENT the result when the answer neither forwards nor results', () => {
     expect(parseAnswer('CONTENT: the design\nin two lines\nCONTENT:\nCONTENT: more').results).toEqual([
       'the design\nin two lines',

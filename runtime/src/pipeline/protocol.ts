@@ -69,15 +69,17 @@ export function parseAnswer(answer: string): ParsedAnswer {
   }
   const forwards: Forward[] = [];
   const results: string[] = [];
-  const firstContent = bs.find((b) => b.directive === 'CONTENT')?.text;
+  // A blank CONTENT is no content (a model is never asked about blank text): it counts as absent.
+  const firstContent = bs.find((b) => b.directive === 'CONTENT' && b.text !== '')?.text;
   bs.forEach((b, i) => {
     if (b.directive === 'RESULT') results.push(b.text);
     if (b.directive !== 'FORWARD_TO') return;
-    // A FORWARD_TO takes the CONTENT that follows it (before the next FORWARD_TO), else the answer's first.
+    // A FORWARD_TO takes the CONTENT that follows it (before the next FORWARD_TO), else the answer's
+    // first, else the incoming content passes through.
     let content: string | undefined;
     for (let j = i + 1; j < bs.length && bs[j]!.directive !== 'FORWARD_TO'; j++) {
       if (bs[j]!.directive === 'CONTENT') {
-        content = bs[j]!.text;
+        content = bs[j]!.text || undefined;
         break;
       }
     }

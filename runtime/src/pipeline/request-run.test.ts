@@ -29,6 +29,43 @@ const ids = (run: RequestRun, afterId: number) => {
   return unsubscribe === undefined ? undefined : seen;
 };
 
+describe('RequestRun deadline', () => {
+  it('ends at its deadline naming what set it: the configured limit unless told otherwise', () => {
+    const clock = new ManualClock();
+    const deadlines = new Deadlines(clock);
+    const run = (deadlineField?: string) =>
+      new RequestRun({
+        id: 'r',
+        traceId: 'a'.repeat(32),
+        entry: 'lead',
+        timeoutMs: 250,
+        clock,
+        deadlines,
+        onEnd: () => {},
+        ...(deadlineField ? { deadlineField } : {}),
+      });
+    const configured = run();
+    const forwarded = run('deadlineMs');
+    configured.open();
+    forwarded.open();
+    clock.advance(250);
+    expect([configured.status, configured.errors]).toEqual([
+      'timed_out',
+      [
+        {
+          code: 'REQUEST_TIMEOUT',
+          field: 'performance.request_timeout_ms',
+          message: 'the request did not finish within its deadline (performance.request_timeout_ms, 250 ms)',
+        },
+      ],
+    ]);
+    expect(forwarded.errors[0]).toMatchObject({
+      field: 'deadlineMs',
+      message: expect.stringContaining('(deadlineMs, 250 ms)'),
+    });
+  });
+});
+
 describe('RequestRun events (Last-Event-ID resumption)', () => {
   it('keeps the latest 10,000 events of a longer request: a recent id resumes, an older one is expired', () => {
     const run = newRun();

@@ -53,6 +53,11 @@ export interface RunInit {
   readonly traceId: string;
   readonly entry: string;
   readonly timeoutMs: number;
+  /**
+   * What set the deadline, named in the timeout's error (`timeout_ms`, `deadlineMs`).
+   * @default 'performance.request_timeout_ms'
+   */
+  readonly deadlineField?: string;
   readonly clock: Clock;
   /** Where the run's deadline is scheduled (one timer for every run of the engine). */
   readonly deadlines: Deadlines;
@@ -86,6 +91,8 @@ export class RequestRun {
   #scheduled: Deadline | undefined;
   readonly #deadlines: Deadlines;
   #abort: AbortController | undefined;
+  readonly #timeoutMs: number;
+  readonly #deadlineField: string;
   /** The latest MAX_RECORDED_EVENTS events, a ring: event `id` is at (id - #recordFrom) % MAX. */
   #events: RunEvent[] | undefined;
   /** The id of the first event recorded (events before record() were never kept). */
@@ -105,6 +112,8 @@ export class RequestRun {
     this.#deadlines = init.deadlines;
     this.startedAt = init.clock.now();
     this.deadline = this.startedAt + init.timeoutMs;
+    this.#timeoutMs = init.timeoutMs;
+    this.#deadlineField = init.deadlineField ?? 'performance.request_timeout_ms';
     this.#onEnd = init.onEnd;
     this.spent = init.spent ?? newLedger();
     this.done = new Promise((r) => {
@@ -265,7 +274,13 @@ export class RequestRun {
    */
   timeOut(cause?: Hal9Error): void {
     if (!this.running) return;
-    const e = cause ?? new Hal9Error('REQUEST_TIMEOUT', 'the request did not finish before its deadline');
+    const e =
+      cause ??
+      new Hal9Error(
+        'REQUEST_TIMEOUT',
+        `the request did not finish within its deadline (${this.#deadlineField}, ${this.#timeoutMs} ms)`,
+        { field: this.#deadlineField },
+      );
     this.errors.push(toErrorInfo(e));
     this.#finish('timed_out');
     this.#abort?.abort(e);

@@ -13,6 +13,8 @@ export interface NewRun {
   readonly traceId: string;
   readonly entry: string;
   readonly timeoutMs: number;
+  /** What set the deadline (named in the timeout's error); RunInit's default when absent. */
+  readonly deadlineField?: string;
   /** Called once when the run ends, after it has left the registry. */
   readonly onEnd?: (run: RequestRun) => void;
   /** The budget ledger to charge (shared by runs of one request); a new one when absent. */
@@ -41,6 +43,7 @@ export class RunRegistry {
       traceId: init.traceId,
       entry: init.entry,
       timeoutMs: init.timeoutMs,
+      ...(init.deadlineField ? { deadlineField: init.deadlineField } : {}),
       clock: this.#clock,
       deadlines: this.#deadlines,
       ...(init.spent ? { spent: init.spent } : {}),

@@ -97,6 +97,19 @@ describe('SignalStep', () => {
     expect(counters.of('impl')).toMatchObject({ failed: 1, active: 0 });
   });
 
+  it('counts a call cut off by its request’s deadline as cancelled, not failed', async () => {
+    let w: Work | undefined;
+    const { step, counters, clock, work } = setup(() => {
+      // The request's deadline passes while the call is out; the call then fails with the abort.
+      clock.advance(1000);
+      expect(w!.run.status).toBe('timed_out');
+      return Promise.reject(new Hal9Error('REQUEST_TIMEOUT', 'cancelled'));
+    });
+    w = work('impl');
+    await step.run(w);
+    expect(counters.of('impl')).toMatchObject({ failed: 0, cancelled: 1, active: 0 });
+  });
+
   it('ends the run with the error when asking throws synchronously', async () => {
     const { step, work } = setup(() => {
       throw new Error('boom');
@@ -160,7 +173,7 @@ describe('SignalStep', () => {
     // It held a slot and has an answer's latency: observed as processing, under outcome error.
     expect(finished).toEqual([expect.objectContaining({ outcome: 'error', processingMs: 0 })]);
     // GET /v1/neurons says the same: failed, not processed, and the slot is free.
-    expect(counters.of('impl')).toEqual({ processed: 0, failed: 1, cacheHits: 0, active: 0 });
+    expect(counters.of('impl')).toEqual({ processed: 0, failed: 1, cancelled: 0, cacheHits: 0, active: 0 });
   });
 
   it('counts an answer with results and a routing error of its own (a partial branch) as ok', async () => {

@@ -176,12 +176,13 @@ export class SignalStep {
 
   #failed(w: Work, neuron: NeuronConfig, e: unknown): void {
     const d = this.#d;
-    d.counters.failed(neuron.id);
+    // Its request ended first (the call was cut off by its deadline or a drain): cancelled, not failed.
+    const cancelled = !w.run.running;
+    d.counters.failed(neuron.id, cancelled);
     const now = d.clock.now();
     const error = toErrorInfo(e, neuron.id);
-    // Its request ended first (the call was cut off by its deadline or a drain): cancelled, not failed.
     d.observer.finished(neuron, {
-      outcome: w.run.running ? 'error' : 'cancelled',
+      outcome: cancelled ? 'cancelled' : 'error',
       cached: false,
       latencyMs: now - w.arrivedAt,
       processingMs: now - w.startedAt,

@@ -4,6 +4,9 @@ import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../../src/config/typ
 import { ErrorCodes } from '../../src/errors.ts';
 import { type Started, startRuntime } from '../support/runtime.ts';
 
+/** What the schemas' content pattern accepts (ajv compiles patterns with the u flag). */
+const NOT_BLANK = /\S/u;
+
 // Properties of the HTTP API over generated bodies, queries, paths and headers against a real runtime
 // on loopback (mock mode, the embedded three neurons). For every response: no 5xx but the documented
 // upstream/timeout ones, every error in the catalogue's format with a code whose status it carries,
@@ -106,21 +109,27 @@ const text = fc
       )
       .chain((ls) => fc.constantFrom('\n', '\r\n', '\r', '\u2028').map((nl) => ls.join(nl))),
   )
-  .filter((s) => s.length > 0);
+  // Blank content is refused (the model API takes no blank text): a valid one has a visible character.
+  .filter((s) => NOT_BLANK.test(s));
 const wrongType = fc.constantFrom<unknown>(5, 0, true, null, [], {}, ['x'], { a: 'b' });
 const metadata = fc.dictionary(safeKey, fc.string({ maxLength: 40 }), { maxKeys: 5 });
 
-const validSignal = fc.record(
-  {
-    content: text,
-    neuron: fc.constantFrom(...HOSTED),
-    layer: fc.constantFrom(...HOSTED_LAYERS),
-    metadata,
-  },
-  { requiredKeys: ['content'] },
-);
+const layerOf = (neuron: string) => HOSTED_LAYERS[HOSTED.indexOf(neuron)]!;
+const validSignal = fc
+  .record(
+    {
+      content: text,
+      neuron: fc.constantFrom(...HOSTED),
+      layer: fc.constantFrom(...HOSTED_LAYERS),
+      metadata,
+    },
+    { requiredKeys: ['content'] },
+  )
+  // A neuron and a layer named together agree (else the request is refused, naming the layer).
+  .map((s) => (s.neuron && s.layer ? { ...s, layer: layerOf(s.neuron) } : s));
 
-type Mutation = { body: Json; status: number; code: string; field: string };
+/** `admission`: refused when the request is admitted, not by the schema (in a batch, that item alone). */
+type Mutation = { body: Json; status: number; code: string; field: string; admission?: true };
 /** One wrong value in an otherwise valid signal, with the field the API must name (prefix for items). */
 const mutatedSignal = (prefix: string): fc.Arbitrary<Mutation> => {
   const f = (name: string) => (prefix ? `${prefix}.${name}` : name);
@@ -131,7 +140,7 @@ const mutatedSignal = (prefix: string): fc.Arbitrary<Mutation> => {
       return { body: rest, ...bad('content') };
     }),
     fc
-      .tuple(validSignal, fc.oneof(wrongType, fc.constant('')))
+      .tuple(validSignal, fc.oneof(wrongType, fc.constantFrom('', ' ', '\n\t', '\u00a0\u2028')))
       .map(([s, v]) => ({ body: { ...s, content: v }, ...bad('content') })),
     fc
       .tuple(validSignal, fc.oneof(wrongType, fc.constantFrom('', 'n'.repeat(64))))
@@ -148,6 +157,14 @@ const mutatedSignal = (prefix: string): fc.Arbitrary<Mutation> => {
       .map(([{ neuron: _, ...s }, l]) => ({
         body: { ...s, layer: l },
         ...bad('layer', 404, 'UNKNOWN_NEURON'),
+      })),
+    fc
+      .tuple(validSignal, fc.constantFrom(...HOSTED), fc.constantFrom(...HOSTED_LAYERS))
+      .filter(([, n, l]) => layerOf(n) !== l)
+      .map(([s, n, l]) => ({
+        body: { ...s, neuron: n, layer: l },
+        ...bad('layer'),
+        admission: true as const,
       })),
     fc
       .tuple(validSignal, fc.constantFrom<unknown>(5, 'x', true, [], ['a']))
@@ -252,7 +269,7 @@ describe('HTTP API over generated requests', () => {
       fc.tuple(fc.array(validSignal, { minLength: 1, maxLength: 4 }), fc.nat(3)).chain(([signals, i]) => {
         const at = Math.min(i, signals.length - 1);
         return mutatedSignal(`signals.${at}`)
-          .filter((m) => m.status === 400)
+          .filter((m) => m.status === 400 && !m.admission)
           .map((m) => {
             const copy = [...signals];
             copy[at] = m.body as (typeof signals)[number];
@@ -300,7 +317,7 @@ describe('HTTP API over generated requests', () => {
       from: fc.constantFrom(...HOSTED, 'elsewhere'),
       to: fc.constantFrom(...HOSTED),
       hop: fc.integer({ min: 0, max: 1000 }),
-      content: fc.string({ maxLength: 100 }),
+      content: fc.string({ minLength: 1, maxLength: 100 }).filter((s) => NOT_BLANK.test(s)),
       path: fc.array(fc.constantFrom(...HOSTED, 'x'), { maxLength: 20 }),
       metadata,
     });
@@ -332,6 +349,7 @@ describe('HTTP API over generated requests', () => {
           ['hop', 1.5],
           ['hop', '1'],
           ['content', null],
+          ['content', ' \n'],
           ['path', 'a'],
           ['path', Array.from({ length: 1001 }, () => 'a')],
           ['metadata', []],
