@@ -33,6 +33,12 @@ export const OperatorErrorCode = {
   PodLoadUnavailable: 'HAL9_ERR_POD_LOAD_UNAVAILABLE',
   /** The operator refused to send to a pod IP outside --pod-cidrs. */
   PodAddressRefused: 'HAL9_ERR_POD_ADDRESS_REFUSED',
+  /**
+   * An object the operator would create has a name already taken by one it does not control (no
+   * controller ownerReference to the Neuron): it is never taken over. Retried with backoff, as the
+   * user renames or deletes one of the two (the operator does not watch objects it did not label).
+   */
+  NameTaken: 'HAL9_ERR_NAME_TAKEN',
   /** Anything else. */
   Unexpected: 'HAL9_ERR_UNEXPECTED',
 } as const;
@@ -56,6 +62,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_POD_TUNING_FAILED: 'backoff',
   HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_ADDRESS_REFUSED: 'terminal',
+  HAL9_ERR_NAME_TAKEN: 'backoff',
   HAL9_ERR_UNEXPECTED: 'backoff',
 });
 

@@ -23,6 +23,7 @@ import {
   networkPolicySource,
   neuronSource,
 } from './kube/informer-sources.ts';
+import { createLiveObjectReader } from './kube/live-object-reader.ts';
 import { createNeuronPodLister } from './kube/pod-lister.ts';
 import { createKubeWriter } from './kube/writer.ts';
 import { LeaderElector } from './leader/leader-elector.ts';
@@ -156,6 +157,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           }),
         writer,
         readCluster: createLiveClusterReader(kc),
+        readChild: createLiveObjectReader(kc),
         departedPeers,
         events,
         clock,

@@ -215,3 +215,52 @@ describe('a child the apiserver refuses', () => {
     expect((await r.service('frozen'))?.metadata?.labels?.['hal9.ai/layer']).toBe('L3');
   });
 });
+
+describe('a name already taken by an object the operator did not create', () => {
+  it('is left alone with the Neuron Degraded naming it, and is taken once it is free', async () => {
+    // A user's own Service, named like the Neuron that comes next.
+    const theirs = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'billing', labels: { app: 'billing' } },
+      spec: { selector: { app: 'billing' }, ports: [{ name: 'web', port: 80, targetPort: 8080 }] },
+    };
+    await apply([aCluster('c1'), theirs]);
+    await apply([aNeuron('billing', 'c1')]);
+    const degraded = await waitFor(
+      'billing Degraded=True ApplyFailed',
+      async () => {
+        const d = condition(await r.neuron('billing'), 'Degraded');
+        return d?.status === 'True' && d.reason === 'ApplyFailed' ? d : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(degraded.message).toContain(
+      `Service ${ns}/billing already exists and is not controlled by Neuron billing, so the operator leaves it alone`,
+    );
+    // Untouched: its selector, no ownerReference (deleting the Neuron would have deleted it), no labels of ours.
+    const service = await r.service('billing');
+    expect(service?.spec?.selector).toEqual({ app: 'billing' });
+    expect(service?.metadata?.ownerReferences ?? []).toEqual([]);
+    expect(service?.metadata?.labels).toEqual({ app: 'billing' });
+    // The other children are the Neuron's as usual.
+    expect((await r.configMap('billing-config'))?.metadata?.ownerReferences?.[0]?.name).toBe('billing');
+    expect(await r.deployment('billing')).toBeDefined();
+
+    // The user frees the name: the Neuron's Service is created and the Neuron is no longer Degraded.
+    await kubectl(['delete', 'service', 'billing', '-n', ns]);
+    await kubectl(['annotate', 'neuron', 'billing', '-n', ns, 'example.com/retry=1']);
+    await waitFor(
+      'billing Degraded=False',
+      async () => (condition(await r.neuron('billing'), 'Degraded')?.status === 'False' ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const ours = await r.service('billing');
+    expect(ours?.spec?.selector?.['hal9.ai/neuron']).toBe('billing');
+    expect(ours?.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Neuron',
+      name: 'billing',
+      controller: true,
+    });
+  });
+});

@@ -111,6 +111,7 @@ export async function applyChildren(
     }
     try {
       if (live) await removeConflictingItems(deps, neuron, obj, live, log);
+      else await refuseTakenName(deps, neuron, obj);
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
         // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
@@ -164,6 +165,25 @@ export async function applyChildren(
     }
   }
   return deployment ? { changed, deployment, failures } : { changed, failures };
+}
+
+/**
+ * Before a child is created: the child caches hold only objects the operator labelled, so one of
+ * that name may already exist, made by someone else (a user's Service named like the Neuron). A
+ * forced apply would take it over (its selector, data, ownerReference), and deleting the Neuron or
+ * no longer rendering the kind would then delete it. Only an object whose controller is this Neuron
+ * (one the caches have not seen yet) is applied over.
+ */
+async function refuseTakenName(deps: NeuronReconcilerDeps, neuron: Neuron, obj: KubernetesObject) {
+  const existing = await deps.readChild(obj);
+  if (!existing) return;
+  const uid = neuron.metadata?.uid;
+  if (existing.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid)) return;
+  const where = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+  throw new OperatorError(
+    OperatorErrorCode.NameTaken,
+    `${obj.kind} ${where} already exists and is not controlled by Neuron ${neuron.metadata?.name}, so the operator leaves it alone: rename the Neuron, or rename or delete that ${obj.kind}`,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import type { LiveClusterReader } from '../kube/cluster-reader.ts';
+import type { LiveObjectReader } from '../kube/live-object-reader.ts';
 import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
@@ -29,4 +30,9 @@ export interface NeuronReconcilerDeps {
   readonly departedPeers?: DepartedPeers;
   /** The cluster as the apiserver holds it: the uid an ownerReference names is never a cache's. */
   readonly readCluster: LiveClusterReader;
+  /**
+   * A child as the apiserver holds it, read before one is created (absent from the labelled child
+   * caches): an object of that name the Neuron does not control is never applied over.
+   */
+  readonly readChild: LiveObjectReader;
 }

@@ -42,8 +42,12 @@ function setup(
     liveCluster?: Hal9Cluster | undefined;
     departedPeers?: DepartedPeers;
     clock?: FakeClock;
+    /** Objects the apiserver holds that no child cache shows (not labelled by the operator). */
+    existing?: KubernetesObject[];
   } = {},
 ) {
+  /** `Kind name` of every live read of a child before its creation. */
+  const reads: string[] = [];
   const applied: KubernetesObject[] = [];
   /** The field manager of each apply, in the order of `applied`. */
   const managers: string[] = [];
@@ -95,8 +99,12 @@ function setup(
     logger: pino({ level: 'silent' }),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
     readCluster: async () => ('liveCluster' in o ? o.liveCluster : cluster),
+    readChild: async (obj) => {
+      reads.push(`${obj.kind} ${obj.metadata?.name}`);
+      return o.existing?.find((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
+    },
   });
-  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches };
+  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches, reads };
 }
 
 describe('neuronReconciler', () => {
@@ -576,6 +584,75 @@ describe('a child the apiserver refuses', () => {
     expect(condition(t, 'Degraded')?.message).toContain(
       'Deployment a not applied: its pods start from ConfigMap a-config, which was not applied',
     );
+  });
+});
+
+describe('a name already taken by an object the operator did not create', () => {
+  const key = `${testNamespace}/a`;
+  const theirs = (kind: string, extra: Record<string, unknown> = {}): KubernetesObject =>
+    ({
+      apiVersion: 'v1',
+      kind,
+      metadata: { name: 'a', namespace: testNamespace, ...extra },
+    }) as KubernetesObject;
+
+  it('is left alone: not applied over, the Neuron Degraded naming it, and retried with backoff', async () => {
+    const t = setup([aNeuron('a', { replicas: 2 })], aHal9Cluster(), { existing: [theirs('Service')] });
+    const err = await t.reconcile(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: OperatorErrorCode.NameTaken });
+    expect(requeueFor(err)).toBe('backoff');
+    // Every other child is applied; the Service is not touched.
+    expect(t.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'PodDisruptionBudget',
+    ]);
+    expect(t.reads).toEqual(['ConfigMap a-config', 'Service a', 'Deployment a', 'PodDisruptionBudget a']);
+    const degraded = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(degraded?.message).toContain(
+      `Service ${testNamespace}/a already exists and is not controlled by Neuron a, so the operator leaves it alone: rename the Neuron, or rename or delete that Service`,
+    );
+  });
+
+  it('holds the Deployment back when the ConfigMap’s name is taken', async () => {
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      existing: [{ ...theirs('ConfigMap'), metadata: { name: 'a-config', namespace: testNamespace } }],
+    });
+    await t.reconcile(key).catch(() => {});
+    expect(t.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual(['Service']);
+  });
+
+  it('is applied over when its controller is this Neuron (one the caches have not seen yet)', async () => {
+    const neuron = aNeuron('a');
+    const ours = theirs('Service', {
+      ownerReferences: [
+        {
+          apiVersion: 'hal9.ai/v1alpha1',
+          kind: 'Neuron',
+          name: 'a',
+          uid: neuron.metadata?.uid,
+          controller: true,
+        },
+      ],
+    });
+    const t = setup([neuron], aHal9Cluster(), { existing: [ours] });
+    await t.reconcile(key);
+    expect(t.applied.map((o) => o.kind)).toContain('Service');
+  });
+
+  it('is not read for a child the cache holds: only a creation costs the read', async () => {
+    const service = renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
+      (x) => x.kind === 'Service',
+    );
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      children: { Service: reader([withAppliedHash(service!)]) },
+    });
+    await t.reconcile(key);
+    expect(t.reads).toEqual(['ConfigMap a-config', 'Deployment a']);
   });
 });
 
