@@ -11,7 +11,13 @@ const schema: SchemaNode = {
     replicas: { type: 'integer', minimum: 0, maximum: 10 },
     name: { type: 'string', maxLength: 5, pattern: '^[a-z]+$' },
     note: { type: 'string', minLength: 2, maxLength: 5 },
-    links: { type: 'array', maxItems: 2, 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+    links: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 2,
+      'x-kubernetes-list-type': 'set',
+      items: { type: 'string' },
+    },
     sysctls: {
       type: 'array',
       'x-kubernetes-list-type': 'map',
@@ -63,6 +69,7 @@ describe('checkAgainstSchema', () => {
       { layer: 'L1', links: ['a', 'b', 'c'] },
       'spec.links has 3 entries: must have at most 2',
     ],
+    ['too few list entries', { layer: 'L1', links: [] }, 'spec.links has 0 entries: must have at least 1'],
     [
       'a duplicate in a set',
       { layer: 'L1', links: ['a', 'a'] },

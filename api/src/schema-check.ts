@@ -12,6 +12,7 @@ export interface SchemaNode {
   readonly maximum?: number;
   readonly minLength?: number;
   readonly maxLength?: number;
+  readonly minItems?: number;
   readonly maxItems?: number;
   readonly maxProperties?: number;
   readonly pattern?: string;
@@ -166,6 +167,9 @@ function checkString(value: string, schema: SchemaNode, path: string): string[] 
 
 function checkArray(value: readonly unknown[], schema: SchemaNode, path: string): string[] {
   const problems: string[] = [];
+  if (schema.minItems !== undefined && value.length < schema.minItems) {
+    problems.push(`${path} has ${value.length} entries: must have at least ${schema.minItems}`);
+  }
   if (schema.maxItems !== undefined && value.length > schema.maxItems) {
     problems.push(`${path} has ${value.length} entries: must have at most ${schema.maxItems}`);
   }

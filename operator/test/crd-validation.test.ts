@@ -801,6 +801,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
     ],
     [
+      'an empty list of scaling policies (an HPA would refuse it, and nothing would scale)',
+      cluster({ autoscaling: { enabled: true, maxReplicas: 3, behavior: { scaleDown: { policies: [] } } } }),
+      'spec.autoscaling.behavior.scaleDown.policies: Invalid value: 0: spec.autoscaling.behavior.scaleDown.policies in body should have at least 1 items',
+    ],
+    [
+      'an empty list of scaling policies in a Neuron override',
+      neuron({ autoscaling: { behavior: { scaleUp: { policies: [] } } } }),
+      'spec.autoscaling.behavior.scaleUp.policies in body should have at least 1 items',
+    ],
+    [
       'an unknown field',
       cluster({ performance: { maxConcurrentSignal: 3 } as never }),
       'unknown field "spec.performance.maxConcurrentSignal"',

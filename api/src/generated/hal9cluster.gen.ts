@@ -688,7 +688,7 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleUp {
    */
   readonly selectPolicy?: "Max" | "Min" | "Disabled";
   /**
-   * Rate limits of scaling.
+   * Rate limits of scaling, at least one (an HPA refuses an empty list); leave policies out for the Kubernetes defaults.
    */
   readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleUpPoliciesItem[];
 }
@@ -721,7 +721,7 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleDown {
    */
   readonly selectPolicy?: "Max" | "Min" | "Disabled";
   /**
-   * Rate limits of scaling.
+   * Rate limits of scaling, at least one (an HPA refuses an empty list); leave policies out for the Kubernetes defaults.
    */
   readonly policies?: readonly Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem[];
 }

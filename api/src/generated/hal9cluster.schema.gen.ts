@@ -672,6 +672,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 },
                 "policies": {
                   "type": "array",
+                  "minItems": 1,
                   "maxItems": 10,
                   "x-kubernetes-list-type": "atomic",
                   "items": {
@@ -722,6 +723,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 },
                 "policies": {
                   "type": "array",
+                  "minItems": 1,
                   "maxItems": 10,
                   "x-kubernetes-list-type": "atomic",
                   "items": {

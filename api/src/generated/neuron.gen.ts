@@ -513,7 +513,7 @@ export interface NeuronSpecAutoscalingBehaviorScaleUp {
    */
   readonly selectPolicy?: "Max" | "Min" | "Disabled";
   /**
-   * Rate limits of scaling.
+   * Rate limits of scaling, at least one (an HPA refuses an empty list); leave policies out for the Kubernetes defaults.
    */
   readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleUpPoliciesItem[];
 }
@@ -546,7 +546,7 @@ export interface NeuronSpecAutoscalingBehaviorScaleDown {
    */
   readonly selectPolicy?: "Max" | "Min" | "Disabled";
   /**
-   * Rate limits of scaling.
+   * Rate limits of scaling, at least one (an HPA refuses an empty list); leave policies out for the Kubernetes defaults.
    */
   readonly policies?: readonly NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem[];
 }

@@ -552,6 +552,7 @@ export const neuronSpecSchema: SchemaNode = {
                 },
                 "policies": {
                   "type": "array",
+                  "minItems": 1,
                   "maxItems": 10,
                   "x-kubernetes-list-type": "atomic",
                   "items": {
@@ -602,6 +603,7 @@ export const neuronSpecSchema: SchemaNode = {
                 },
                 "policies": {
                   "type": "array",
+                  "minItems": 1,
                   "maxItems": 10,
                   "x-kubernetes-list-type": "atomic",
                   "items": {

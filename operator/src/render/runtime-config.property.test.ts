@@ -20,6 +20,7 @@ interface Schema {
   readonly minLength?: number;
   readonly maxLength?: number;
   readonly pattern?: string;
+  readonly minItems?: number;
   readonly maxItems?: number;
   readonly maxProperties?: number;
   readonly properties?: Readonly<Record<string, Schema>>;
@@ -76,6 +77,7 @@ function arbitrary(schema: Schema, name: string): fc.Arbitrary<unknown> {
     }
     case 'array':
       return fc.array(arbitrary(schema.items ?? {}, `${name}[]`), {
+        minLength: schema.minItems ?? 0,
         maxLength: Math.min(schema.maxItems ?? 4, 4),
       });
     case 'object': {
