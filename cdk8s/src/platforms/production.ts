@@ -68,8 +68,11 @@ export function productionPlatform(
         metricsSource: 'pods',
         parallelism: { enabled: true, min: 2, max: 64, latencySLOMs: 50 },
       },
-      // true once the Prometheus Operator (monitoring.coreos.com ServiceMonitor) is installed.
-      monitoring: { serviceMonitor: false, scrapeInterval: '15s' },
+      // The platform ships a PrometheusRule, so the Prometheus Operator is there: its ServiceMonitors
+      // are what scrape the runtime pods (without the API the operator skips them, with a warning).
+      // kube-prometheus-stack selects rules and monitors by its release label by default: set
+      // serviceMonitorLabels (and the platform's prometheusRuleLabels) to match.
+      monitoring: { serviceMonitor: true, scrapeInterval: '15s' },
     },
     neurons: [
       {

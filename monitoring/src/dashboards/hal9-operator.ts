@@ -7,7 +7,9 @@ import { addRow, datasourceVariable, labelVariable, statPanel, timeSeriesPanel }
 export const operatorDashboardUid = 'hal9-operator';
 
 const ri = '$__rate_interval';
-const sel = 'namespace=~"$namespace"';
+// controller-runtime's, the work queues' and leader election's series have the same names in every
+// operator built like this one: the job variable keeps them to the jobs of Hal9 operator replicas.
+const sel = 'namespace=~"$namespace", job=~"$job"';
 const selController = `${sel}, controller=~"$controller"`;
 // The per-Neuron gauges (hal9_operator_neuron_*, hal9_operator_edge_fanout) keep their own namespace label
 // (the ServiceMonitor's honorLabels): the Neuron's namespace, not the operator's, so they have a variable of
@@ -269,10 +271,21 @@ export function operatorDashboard(): dashboard.Dashboard {
     .withVariable(datasourceVariable())
     .withVariable(
       labelVariable({
+        name: 'job',
+        label: 'Operator job',
+        description:
+          'Scrape jobs of Hal9 operator replicas: those that contend for the hal9-operator-leader Lease. "All" is the jobs found, never other operators exporting the same controller-runtime series.',
+        query: 'label_values(leader_election_master_status{name="hal9-operator-leader"}, job)',
+        allValue: false,
+      }),
+    )
+    .withVariable(
+      labelVariable({
         name: 'namespace',
         label: 'Namespace',
         description: 'Namespace the operator runs in.',
-        query: 'label_values(controller_runtime_reconcile_total, namespace)',
+        query:
+          'label_values(leader_election_master_status{name="hal9-operator-leader", job=~"$job"}, namespace)',
       }),
     )
     .withVariable(
@@ -280,7 +293,7 @@ export function operatorDashboard(): dashboard.Dashboard {
         name: 'controller',
         label: 'Controller',
         description: 'Reconciler (one per kind).',
-        query: 'label_values(controller_runtime_reconcile_total{namespace=~"$namespace"}, controller)',
+        query: `label_values(controller_runtime_reconcile_total{${sel}}, controller)`,
       }),
     )
     .withVariable(

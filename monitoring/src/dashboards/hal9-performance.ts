@@ -551,8 +551,12 @@ export function performanceDashboard(): dashboard.Dashboard {
       labelVariable({
         name: 'hal9_cluster',
         label: 'Hal9Cluster',
-        description: 'The Hal9Cluster the runtime belongs to (hal9_cluster label).',
+        description:
+          'The Hal9Cluster the runtime belongs to (hal9_cluster label, on every series a runtime exports: "standalone" outside a cluster).',
         query: 'label_values(hal9_requests_total{namespace=~"$namespace"}, hal9_cluster)',
+        // Every runtime series has the label: "All" must not take in the process series of other
+        // programs in the namespace (the operator's own, a sidecar's), which lack it.
+        allValue: '.+',
       }),
     )
     .withVariable(

@@ -131,15 +131,22 @@ export interface VariableSpec {
   readonly label: string;
   readonly query: string;
   readonly description: string;
+  /**
+   * What "All" stands for in `label=~"$name"`. `.*` also matches series without the label (another
+   * program's `process_cpu_seconds_total`); `.+` only those that have it; `false`: Grafana's own,
+   * the values the query found joined as `(a|b)`.
+   * @default '.*'
+   */
+  readonly allValue?: string | false;
 }
 
 export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
   return new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/** A multi-value label variable whose "All" is the regex `.*`, used as `label=~"$name"`. */
+/** A multi-value label variable whose "All" is the regex `.*` unless told otherwise, used as `label=~"$name"`. */
 export function labelVariable(spec: VariableSpec): dashboard.QueryVariableBuilder {
-  return new dashboard.QueryVariableBuilder(spec.name)
+  const v = new dashboard.QueryVariableBuilder(spec.name)
     .label(spec.label)
     .description(spec.description)
     .datasource(datasource)
@@ -148,8 +155,9 @@ export function labelVariable(spec: VariableSpec): dashboard.QueryVariableBuilde
     .sort(dashboard.VariableSort.AlphabeticalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue('.*')
     .current({ selected: true, text: 'All', value: '$__all' });
+  const all = spec.allValue ?? '.*';
+  return all === false ? v : v.allValue(all);
 }
 
 /** Appends a row and its panels; the SDK lays panels out left to right under the row. */

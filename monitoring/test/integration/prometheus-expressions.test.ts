@@ -77,9 +77,12 @@ const variables = () => ({
   namespace,
   // The Neurons live in the operator's namespace here.
   neuron_namespace: namespace,
-  hal9_cluster: '.*',
+  // Its "All" (every runtime series has the label; other programs' process series do not).
+  hal9_cluster: '.+',
   neuron: '.*',
   controller: '.*',
+  // Grafana's own "All": the values found, here the one job of the operator's replicas.
+  job: 'hal9-operator',
   __rate_interval: '1m',
 });
 
@@ -570,6 +573,18 @@ describe('dashboards and rules against a real Prometheus', () => {
     // The override applies to priced, the default (10 USD/h) to throttled; broken never got an answer.
     const limits = await one(`cluster:hal9_cost_limit_usd_per_hour:effective{namespace="${namespace}"}`);
     expect(limits).toEqual({ priced: pricedLimitUsdPerHour, throttled: 10 });
+  });
+
+  it('takes in no other program’s process series with "All" (the operator exports the same names)', async () => {
+    const memory = dashboardExprs.find((e) => e.source.includes('› Resident memory by pod ›'));
+    const selector = /process_resident_memory_bytes\{([^}]*)\}/.exec(memory?.expr ?? '')?.[1];
+    expect(selector).toBeDefined();
+    const jobs = async (sel: string) =>
+      ((await prometheus.query(`count by (job) (process_resident_memory_bytes{${sel}})`)).data?.result ?? [])
+        .map((s) => s.metric.job)
+        .sort();
+    expect(await jobs(`namespace="${namespace}"`)).toEqual(['hal9-operator', 'hal9-runtime']);
+    expect(await jobs(interpolate(selector!, variables()))).toEqual(['hal9-runtime']);
   });
 
   it.each(labelQueries.map((q) => [q.source, q] as const))('variable %s has values', async (_s, q) => {

@@ -203,13 +203,34 @@ describe('hal9-performance', () => {
 describe('hal9-operator', () => {
   const operator = () => readDashboard('hal9-operator.json');
 
-  it('has datasource, namespace, controller and Neuron namespace variables', () => {
+  it('has datasource, operator job, namespace, controller and Neuron namespace variables', () => {
     expect(operator().templating?.list?.map((v) => v.name)).toEqual([
       'datasource',
+      'job',
       'namespace',
       'controller',
       'neuron_namespace',
     ]);
+  });
+
+  it("keeps generic operator series (controller-runtime's, work queues', leader election's) to the Hal9 operator's jobs", () => {
+    const job = operator().templating?.list?.find((v) => v.name === 'job') as
+      | { query?: unknown; allValue?: string; includeAll?: boolean }
+      | undefined;
+    // "All" is Grafana's own: the jobs the query found, never `.*` (which matches any operator's).
+    expect(job?.includeAll).toBe(true);
+    expect(job?.allValue ?? '').toBe('');
+    expect(JSON.stringify(job?.query)).toContain(
+      'leader_election_master_status{name=\\"hal9-operator-leader\\"}',
+    );
+    const unscoped = targetsOf(operator()).flatMap((t) =>
+      selectors(t.expr).flatMap(([metric, sel]) =>
+        /^(controller_runtime_|workqueue_|leader_election_)/.test(metric) && !sel.includes('job=~"$job"')
+          ? [`${t.panel}: ${metric}{${sel}}`]
+          : [],
+      ),
+    );
+    expect(unscoped).toEqual([]);
   });
 
   it("filters the operator's series on its namespace and the per-Neuron series on the Neuron's", () => {

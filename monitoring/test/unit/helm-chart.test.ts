@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { helm, kubeVersion, template } from '../support/helm.ts';
+import { findHelm, helm, kubeVersion, template } from '../support/helm.ts';
 import { monitoringDir, readRules, repoRoot } from '../support/repo.ts';
 
 type Obj = {
@@ -334,6 +334,31 @@ describe('charts/hal9-operator', () => {
     expect(one(objs, 'PrometheusRule').metadata.labels).toMatchObject({ ...selector, release: 'kps' });
     for (const m of objs.filter((o) => o.kind === 'ConfigMap')) {
       expect(m.metadata.labels).toMatchObject({ ...selector, team: 'ai', grafana_dashboard: '1' });
+    }
+  });
+
+  it('installs as a dependency of another chart (Helm passes it the parent’s global values)', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'hal9-umbrella-'));
+    try {
+      writeFileSync(
+        join(parent, 'Chart.yaml'),
+        'apiVersion: v2\nname: platform\nversion: 0.1.0\ndependencies:\n  - name: hal9-operator\n    version: ">0.0.0-0"\n    repository: file://' +
+          join(repoRoot, 'charts/hal9-operator') +
+          '\n',
+      );
+      writeFileSync(join(parent, 'values.yaml'), 'global:\n  imageRegistry: registry.example\n');
+      const dep = spawnSync(findHelm(), ['dependency', 'update', parent], { encoding: 'utf8' });
+      expect(dep.stderr).toBe('');
+      const run = spawnSync(
+        findHelm(),
+        ['template', 'p', parent, '--namespace', 'hal9-system', '--kube-version', kubeVersion],
+        { encoding: 'utf8' },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain('kind: Deployment');
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 
