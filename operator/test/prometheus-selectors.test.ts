@@ -27,7 +27,15 @@ beforeAll(async () => {
   ];
   for (const p of pods) {
     runtimes.push(
-      await startRuntime({ cluster: { name: 'hal9' }, performance: { max_concurrent_signals: p.limit } }),
+      await startRuntime({
+        cluster: { name: 'hal9' },
+        performance: { max_concurrent_signals: p.limit },
+        // impl-1 (the L2 neuron of the default topology) holds its slot 40 ms per signal.
+        claude: {
+          mode: 'mock',
+          mock_responses: { L2: [{ trigger: 'default', response: 'RESULT: built', delay_ms: 40 }] },
+        },
+      }),
     );
   }
   prometheus = await startPrometheus({
@@ -75,5 +83,28 @@ describe("the tuner's per-pod selectors on a real Prometheus", () => {
     expect(c.missing).not.toContain('utilization');
     expect(c.missing).not.toContain('queueDepth');
     expect(c.concurrency).toBe(0);
+  });
+
+  it('give the law the service time, which tells queue wait from slow service', async () => {
+    // Signals straight to impl-1 of the third runtime (the pods of Neuron impl-1 here), one at a time.
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${runtimes[2]!.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `task ${i}`, neuron: short }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const c = await waitFor(
+      'the signals scraped',
+      async () => {
+        const got = await collect(createPrometheusClient({ url: prometheus!.url }), series(short), 30);
+        return got.observation?.serviceMs !== undefined ? got : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    // The mean time a signal held its slot: the mock's 40 ms and little more.
+    expect(c.observation!.serviceMs).toBeGreaterThanOrEqual(40);
+    expect(c.observation!.serviceMs).toBeLessThan(200);
   });
 });

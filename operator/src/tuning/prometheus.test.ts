@@ -52,17 +52,23 @@ const series = { namespace: 'team-a', neuron: 'impl-1', cluster: 'hal9' };
 
 /** Answers each of the five queries by the metric it reads. */
 const byMetric =
-  (values: Partial<Record<'p95' | 'util' | 'queue' | 'throttled' | 'throughput', string | undefined>>) =>
+  (
+    values: Partial<
+      Record<'p95' | 'util' | 'queue' | 'throttled' | 'throughput' | 'service', string | undefined>
+    >,
+  ) =>
   (q: string) => {
     const pick = q.startsWith('histogram_quantile')
       ? values.p95
-      : q.includes('hal9_parallel_tasks_active')
-        ? values.util
-        : q.includes('hal9_queue_depth')
-          ? values.queue
-          : q.includes('hal9_upstream_requests_total')
-            ? values.throttled
-            : values.throughput;
+      : q.includes('hal9_processing_time_sum')
+        ? values.service
+        : q.includes('hal9_parallel_tasks_active')
+          ? values.util
+          : q.includes('hal9_queue_depth')
+            ? values.queue
+            : q.includes('hal9_upstream_requests_total')
+              ? values.throttled
+              : values.throughput;
     return pick === undefined ? vector() : vector(pick);
   };
 
@@ -156,9 +162,16 @@ describe('createPrometheusClient', () => {
 });
 
 describe('observe', () => {
-  it('builds the Observation: p95 in milliseconds, utilization, queue, throttling, throughput', async () => {
+  it('builds the Observation: p95 and service time in milliseconds, utilization, queue, throttling, throughput', async () => {
     const { url, queries } = await promStub(
-      byMetric({ p95: '0.042', util: '0.9', queue: '3.5', throttled: '0.5', throughput: '120' }),
+      byMetric({
+        p95: '0.042',
+        util: '0.9',
+        queue: '3.5',
+        throttled: '0.5',
+        throughput: '120',
+        service: '0.008',
+      }),
     );
     const obs = await observe(createPrometheusClient({ url }), series, 30);
     expect(obs).toEqual({
@@ -167,6 +180,7 @@ describe('observe', () => {
       queueDepth: 3.5,
       throttledPerSecond: 0.5,
       throughput: 120,
+      serviceMs: 8,
     });
     const q = observationQueries(series, 30);
     expect(queries.sort()).toEqual(Object.values(q).sort());

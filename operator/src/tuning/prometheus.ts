@@ -170,6 +170,9 @@ export function observationQueries(s: NeuronSeries, windowSeconds: number) {
     queueDepth: `sum(${avg('hal9_queue_depth')})`,
     throttledPerSecond: `sum(${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
     throughput: `sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
+    // Mean time a signal holds its slot (processing starts with the slot): the service time that
+    // tells queue wait from slow service when the p95 breaks the SLO, as the pods' reports do.
+    serviceSeconds: `sum(rate(hal9_processing_time_sum${neuron}[${w}])) / sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
     concurrency: `sum(${avg('hal9_parallel_tasks_active')}) + sum(${avg('hal9_queue_depth')})`,
   } as const;
 }
@@ -185,7 +188,8 @@ export interface Collected {
 
 /**
  * Runs the Observation's queries for one Neuron over the last `windowSeconds`. No data when any
- * query but throttling has no samples or is not a number (no traffic in the window gives NaN).
+ * query but throttling and service time has no samples or is not a number (no traffic in the window
+ * gives NaN).
  * Throttling is the one exception: the counter with status 429/529 only exists once an upstream
  * answered so, and the other series prove the pods are scraped, so its absence means none.
  */
@@ -195,13 +199,14 @@ export async function collect(
   windowSeconds: number,
 ): Promise<Collected> {
   const q = observationQueries(series, windowSeconds);
-  const [p95, utilization, queueDepth, throttled, throughput, concurrency] = await Promise.all([
+  const [p95, utilization, queueDepth, throttled, throughput, concurrency, service] = await Promise.all([
     prom.query(q.p95Seconds).then(one),
     prom.query(q.utilization).then(one),
     prom.query(q.queueDepth).then(one),
     prom.query(q.throttledPerSecond).then(one),
     prom.query(q.throughput).then(one),
     prom.query(q.concurrency).then(one),
+    prom.query(q.serviceSeconds).then(one),
   ]);
   const missing = Object.entries({ p95, utilization, queueDepth, throughput })
     .filter(([, v]) => v === undefined)
@@ -221,6 +226,8 @@ export async function collect(
       queueDepth,
       throttledPerSecond: throttled ?? 0,
       throughput,
+      // Without it (no signal finished in the window) a breach counts as slow service, as before.
+      ...(service !== undefined ? { serviceMs: service * 1000 } : {}),
     },
     missing,
     concurrency,

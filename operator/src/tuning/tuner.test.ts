@@ -566,9 +566,9 @@ describe('the parallelism tuner', () => {
       ),
     );
     await h.tuner.tick();
-    // Sixteen Neurons at a time; each asked its six queries once (not once for parallelism and
+    // Sixteen Neurons at a time; each asked its seven queries once (not once for parallelism and
     // again for replicas), and once those failed the other eight were told the same without a query.
-    expect(h.queries).toHaveLength(16 * 6);
+    expect(h.queries).toHaveLength(16 * 7);
     for (const n of names)
       expect(tunedCondition(h.status(n))).toMatchObject({
         reason: 'MetricsUnavailable',
@@ -583,7 +583,7 @@ describe('the parallelism tuner', () => {
     );
     h.clock.advance(2_000);
     await h.tuner.tick();
-    expect(h.queries).toHaveLength(24 * 6);
+    expect(h.queries).toHaveLength(24 * 7);
   });
 
   it('does not hold pod-sourced Neurons behind a Prometheus that is slow to answer', async () => {
@@ -638,13 +638,13 @@ describe('the parallelism tuner', () => {
     }
     expect(tunedCondition(h.status('impl-2'))?.reason).toBe('MetricsUnavailable');
     // The Prometheus-sourced Neuron was asked once: the later passes leave it to the first.
-    expect(h.queries).toHaveLength(6);
+    expect(h.queries).toHaveLength(7);
     expect(h.status('impl-1')?.conditions ?? []).toEqual([]);
     open();
     await vi.waitFor(() => expect(tunedCondition(h.status('impl-1'))?.reason).toBe('MetricsAvailable'));
     // Answered, it is asked again at the next pass.
     h.clock.advance(2_000);
-    await vi.waitFor(() => expect(h.queries).toHaveLength(12));
+    await vi.waitFor(() => expect(h.queries).toHaveLength(14));
     await h.tuner.stop();
   });
 
