@@ -134,6 +134,33 @@ describe('renderNeuron: memory a runtime cannot start with', () => {
   });
 });
 
+describe('renderNeuron: a latency objective a model call cannot meet', () => {
+  const tuned = (latencySLOMs?: number, shedLateSignals?: boolean) => ({
+    parallelism: {
+      enabled: true,
+      ...(latencySLOMs !== undefined ? { latencySLOMs } : {}),
+      ...(shedLateSignals !== undefined ? { shedLateSignals } : {}),
+    },
+  });
+  const api = { mode: 'api' as const, apiKeySecretRef: { name: 'anthropic' } };
+  const sloWarnings = (w: readonly string[]) => w.filter((x) => x.includes('latencySLOMs'));
+
+  it('is a warning in api mode with tuning on (the default 50 ms), naming the cut and the refusals', () => {
+    expect(sloWarnings(render({ claude: api, autoscaling: tuned() }).warnings)).toEqual([
+      "autoscaling.parallelism.latencySLOMs is 50 ms with claude.mode api: a model call alone takes longer, so the tuner will cut the slots to autoscaling.parallelism.min (LatencyAboveSLO) and signals that wait for a slot past it are refused (503 QUEUE_TIMEOUT); set it above the model's p95 latency (for example 20000)",
+    ]);
+    expect(sloWarnings(render({ claude: api, autoscaling: tuned(500, false) }).warnings)[0]).not.toContain(
+      'QUEUE_TIMEOUT',
+    );
+  });
+
+  it('is no warning in mock mode, with tuning off, or with an objective a model can meet', () => {
+    expect(sloWarnings(render({ autoscaling: tuned() }).warnings)).toEqual([]);
+    expect(sloWarnings(render({ claude: api }).warnings)).toEqual([]);
+    expect(sloWarnings(render({ claude: api, autoscaling: tuned(20_000) }).warnings)).toEqual([]);
+  });
+});
+
 describe('renderNeuron: the runtime container', () => {
   it("carries the runtime image's V8 flags, which its NODE_OPTIONS replaces", () => {
     expect(RUNTIME_V8_FLAGS).toEqual(RUNTIME_IMAGE_V8_FLAGS);

@@ -122,6 +122,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     warnings: [
       ...spec.repairs,
       ...memoryWarnings(spec),
+      ...modelSloWarnings(spec),
       ...config.warnings,
       ...tuning.warnings,
       ...(spec.autoscaling.enabled ? bounds.warnings : []),
@@ -147,4 +148,24 @@ function memoryWarnings(spec: EffectiveNeuronSpec): string[] {
     if (problem) out.push(problem);
   }
   return out;
+}
+
+/**
+ * The shortest latency objective that a model call can meet: in `api` mode every hop waits seconds
+ * for the model, so an objective under this is one the tuner can never see met.
+ */
+export const API_MODE_MIN_SLO_MS = 1000;
+
+/**
+ * Parallelism tuning in `api` mode against a mock-sized objective (the CRD's default 50 ms): the p95
+ * is the model's own, over the objective at every pass, so the tuner cuts the slots to `min`
+ * (LatencyAboveSLO) and, with shedLateSignals, signals waiting for a slot past it are refused. Valid
+ * as a spec (a test may want it), so a warning, not a refusal.
+ */
+function modelSloWarnings(spec: EffectiveNeuronSpec): string[] {
+  const p = spec.autoscaling.parallelism;
+  if (spec.claude.mode !== 'api' || !p.enabled || p.latencySLOMs >= API_MODE_MIN_SLO_MS) return [];
+  return [
+    `autoscaling.parallelism.latencySLOMs is ${p.latencySLOMs} ms with claude.mode api: a model call alone takes longer, so the tuner will cut the slots to autoscaling.parallelism.min (LatencyAboveSLO)${p.shedLateSignals ? ' and signals that wait for a slot past it are refused (503 QUEUE_TIMEOUT)' : ''}; set it above the model's p95 latency (for example 20000)`,
+  ];
 }
