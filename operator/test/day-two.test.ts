@@ -244,12 +244,25 @@ describe('an entryNeuron that names no Neuron of the cluster', () => {
       'the Warning on c9',
       async () => {
         const c = await warning();
-        return c?.status === 'True' && c.message === expected ? c : undefined;
+        return c?.status === 'True' && c.message.startsWith(`${expected}; `) ? c : undefined;
       },
       { timeoutMs: 30_000 },
     );
     expect(w).toMatchObject({ reason: 'EntryNeuronNotFound' });
+    // c9 names no admin token: that is said too, after the first warning.
+    expect(w.message).toContain('spec.adminTokenSecretRef is not set');
     await apply([aNeuron('ghost', 'c9')]);
+    const left = await waitFor(
+      'only the admin token Warning on c9',
+      async () => {
+        const c = await warning();
+        return c?.reason === 'AdminAPIOpen' ? c : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(left.message).not.toContain('spec.entryNeuron');
+    // With a token named, no Warning is left.
+    await apply([aCluster('c9', { entryNeuron: 'ghost', adminTokenSecretRef: { name: 'c9-admin' } })]);
     await waitFor(
       'no Warning on c9',
       async () => ((await warning())?.status === 'False' ? true : undefined),

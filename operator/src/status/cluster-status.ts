@@ -18,6 +18,8 @@ export interface ClusterStatusInput {
   readonly accessFailure?: { readonly reason: string; readonly message: string };
   /** The cluster carries hal9.ai/paused, which pauses nothing: pausing is per Neuron. */
   readonly pausedAnnotation?: boolean;
+  /** spec.adminTokenSecretRef is not set: the runtime pods' admin API takes no token. */
+  readonly adminApiOpen?: boolean;
   readonly now: string;
 }
 
@@ -146,7 +148,9 @@ function warningCondition(
   input: ClusterStatusInput,
   cond: (type: string, status: 'True' | 'False', reason: string, message: string) => ConditionInput,
 ): ConditionInput {
-  const warnings = [entryWarning(input), pauseWarning(input)].filter((w) => w !== undefined);
+  const warnings = [entryWarning(input), pauseWarning(input), adminWarning(input)].filter(
+    (w) => w !== undefined,
+  );
   const first = warnings[0];
   if (!first) return cond(ConditionType.Warning, 'False', Reason.NoWarnings, 'No warnings');
   return cond(ConditionType.Warning, 'True', first.reason, warnings.map((w) => w.message).join('; '));
@@ -176,6 +180,20 @@ function pauseWarning(input: ClusterStatusInput): { reason: string; message: str
     reason: Reason.ClusterPauseIgnored,
     message:
       'hal9.ai/paused has no effect on a Hal9Cluster: its Neurons are reconciled as usual. Pausing is per Neuron: annotate each Neuron to pause (kubectl annotate nrn <name> hal9.ai/paused=true)',
+  };
+}
+
+/**
+ * No admin token: the runtime pods' admin API (live limits, load reports) answers anyone who reaches
+ * them, and the entry Neuron's NetworkPolicy admits every client. Valid (the operator needs no
+ * token to tune then), but not a state to leave unseen.
+ */
+function adminWarning(input: ClusterStatusInput): { reason: string; message: string } | undefined {
+  if (!input.adminApiOpen || input.neurons.length === 0) return undefined;
+  return {
+    reason: Reason.AdminAPIOpen,
+    message:
+      'spec.adminTokenSecretRef is not set: the runtime pods take PUT /v1/admin/performance without a token, and the entry Neuron admits every client on port 8080, so anyone who reaches its Service can change its limits. Name a Secret holding a token (and let the operator read it: chart value rbac.adminTokenSecrets)',
   };
 }
 
