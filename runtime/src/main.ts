@@ -96,6 +96,15 @@ async function main(): Promise<void> {
     level = logLevel(env.HAL9_LOG_LEVEL);
     config = await loadConfig(path, env);
     secrets = await readSecrets(config);
+    // Known only once the key file is read: reported with the config's problems, not as a crash.
+    if (config.claude.mode === 'api' && !(secrets.apiKey ?? env.ANTHROPIC_API_KEY))
+      throw new ConfigError([
+        {
+          field: 'claude.api_key_file',
+          message:
+            'claude.mode is api but no API key is set: set ANTHROPIC_API_KEY, or claude.api_key_file (HAL9_API_KEY_FILE)',
+        },
+      ]);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hal9-runtime: ${e.message}\n`);

@@ -40,6 +40,13 @@ describe('runtime process', () => {
     expect(output).not.toContain('listening');
   });
 
+  it('refuses api mode without an API key as a config problem (exit 2), before listening', async () => {
+    const { code, output } = await runToExit({ claude: { mode: 'api' } }, { ANTHROPIC_API_KEY: '' });
+    expect(code).toBe(2);
+    expect(output).toContain('claude.api_key_file: claude.mode is api but no API key is set');
+    expect(output).not.toContain('listening');
+  });
+
   it('refuses a missing config file by name', async () => {
     const { code, output } = await runToExit('/nonexistent/hal9.yaml');
     expect(code).toBe(2);

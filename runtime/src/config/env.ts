@@ -15,6 +15,26 @@ export interface ConfigEnv {
   readonly KUBERNETES_SERVICE_HOST?: string;
 }
 
+/** Which environment variable sets which field (a problem with that field names the variable). */
+export const ENV_FIELDS: Readonly<Record<string, keyof ConfigEnv>> = {
+  'server.port': 'PORT',
+  'server.host': 'HOST',
+  'server.auth_token': 'HAL9_AUTH_TOKEN',
+  'server.auth_token_file': 'HAL9_AUTH_TOKEN_FILE',
+  'server.api_keys_file': 'HAL9_API_KEYS_FILE',
+  'server.peer_token_file': 'HAL9_PEER_TOKEN_FILE',
+  'claude.mode': 'HAL9_MODE',
+  'claude.base_url': 'ANTHROPIC_BASE_URL',
+  'claude.api_key_file': 'HAL9_API_KEY_FILE',
+  'performance.max_concurrent_signals': 'HAL9_MAX_CONCURRENT_SIGNALS',
+};
+
+/** The variable that set `field`, when one did (a config file's value is then not what was read). */
+export function envSource(field: string, env: ConfigEnv): keyof ConfigEnv | undefined {
+  const name = ENV_FIELDS[field];
+  return name && env[name] ? name : undefined;
+}
+
 export function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   const out: Obj = structuredClone(doc);
   // An absent or empty section takes the override; a section of the wrong type keeps its value (so

@@ -372,7 +372,10 @@ const validDoc = fc
     fc.option(validMock, { nil: undefined }),
     fc.boolean(),
   )
-  .map(([leaves, neurons, mock, withEntry]) => {
+  .map(([all, neurons, mock, withEntry]) => {
+    // The admin token is given once, inline or as a file (both is refused: one would be ignored).
+    const inline = all.some(([p, v]) => p === 'server.auth_token' && v);
+    const leaves = all.filter(([p, v]) => !(inline && p === 'server.auth_token_file' && v));
     const doc: Obj = {};
     for (const [p, v] of leaves) setPath(doc, p, v);
     if (neurons) doc.neurons = neurons;

@@ -140,6 +140,39 @@ describe('parseConfig', () => {
     expect(parseConfig({}, {}).server.host).toBe('127.0.0.1');
   });
 
+  it('names the environment variable that set a refused value, not only the file key it sets', () => {
+    expect(problems({ server: { port: 18105 } }, { PORT: 'abc' })).toEqual([
+      {
+        field: 'server.port',
+        message: expect.stringMatching(/\(got "abc"\) \(set by the environment variable PORT\)$/),
+      },
+    ]);
+    expect(problems({}, { HAL9_MODE: 'cli', HAL9_MAX_CONCURRENT_SIGNALS: '0' })).toEqual([
+      expect.objectContaining({
+        field: 'performance.max_concurrent_signals',
+        message: expect.stringContaining('(set by the environment variable HAL9_MAX_CONCURRENT_SIGNALS)'),
+      }),
+      expect.objectContaining({
+        field: 'claude.mode',
+        message: expect.stringContaining('(set by the environment variable HAL9_MODE)'),
+      }),
+    ]);
+    // A value from the file is the file's.
+    expect(problems({ server: { port: 'abc' } })[0]?.message).not.toContain('environment variable');
+  });
+
+  it('refuses an admin token set twice (inline and as a file): one would be ignored unseen', () => {
+    expect(problems({ server: { auth_token: 'abc', auth_token_file: '/etc/token' } })).toEqual([
+      {
+        field: 'server.auth_token_file',
+        message: 'the admin token is set twice (server.auth_token and server.auth_token_file): keep one',
+      },
+    ]);
+    expect(problems({ server: { auth_token_file: '/etc/token' } }, { HAL9_AUTH_TOKEN: 'abc' })).toHaveLength(
+      1,
+    );
+  });
+
   it('takes the API key file from HAL9_API_KEY_FILE over the file, as the admin token file from HAL9_AUTH_TOKEN_FILE', () => {
     const c = parseConfig(
       { claude: { api_key_file: '/etc/key' } },

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import { claudeSections, parseClaude } from './claude.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
-import { applyEnv, type ConfigEnv } from './env.ts';
+import { applyEnv, type ConfigEnv, envSource } from './env.ts';
 import { str } from './fields.ts';
 import { parseEntryNeuron, parseNeurons } from './neurons.ts';
 import { parseCacheLayers, parsePerformance, performanceSections } from './performance.ts';
@@ -47,7 +47,21 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     performance: parsePerformance(ctx, pf, cacheLayers),
     claude: parseClaude(ctx, cd),
   };
-  if (ctx.problems.length > 0) throw new ConfigError(ctx.problems);
+  if (config.server.auth_token && config.server.auth_token_file)
+    ctx.problems.push({
+      field: 'server.auth_token_file',
+      message: 'the admin token is set twice (server.auth_token and server.auth_token_file): keep one',
+    });
+  if (ctx.problems.length > 0)
+    // A value an environment variable set is that variable's, not the file's: say which.
+    throw new ConfigError(
+      ctx.problems.map((p) => {
+        const from = envSource(p.field, env);
+        return from
+          ? { field: p.field, message: `${p.message} (set by the environment variable ${from})` }
+          : p;
+      }),
+    );
   return deepFreeze(config);
 }
 
