@@ -54,6 +54,45 @@ describe('deadlines', () => {
     expect(rt.runtime.engine.breakerState).toBe('closed');
   });
 
+  it('names in the trace each branch the deadline cut off: where it was, with the deadline’s error', async () => {
+    // design-1 answers at once and forwards to two L2 neurons: one answers, one takes 5 s.
+    const rt = await startRuntime({
+      neurons: [
+        neuron('design-1', 'L3', ['impl-1', 'impl-2']),
+        neuron('impl-1', 'L2'),
+        neuron('impl-2', 'L2'),
+      ],
+      claude: {
+        mock_responses: {
+          L3: [answer('default', 'FORWARD_TO: impl-1\nCONTENT: quick\nFORWARD_TO: impl-2\nCONTENT: slow')],
+          L2: [answer('slow', 'RESULT: late', 5_000), answer('default', 'RESULT: done')],
+        },
+      },
+    });
+    started.push(rt);
+    const res = await rt.post('/v1/signals?timeout_ms=300', { content: 'build it' });
+    expect(res.status).toBe(504);
+    expect(res.body.results).toEqual([{ neuron: 'impl-1', layer: 'L2', content: 'done' }]);
+    const byNeuron = Object.fromEntries(
+      res.body.trace.map((t: { neuron: string; error?: { code: string } }) => [
+        t.neuron,
+        t.error?.code ?? 'ok',
+      ]),
+    );
+    expect(byNeuron).toEqual({ 'design-1': 'ok', 'impl-1': 'ok', 'impl-2': 'REQUEST_TIMEOUT' });
+    const cut = res.body.trace.find((t: { neuron: string }) => t.neuron === 'impl-2');
+    expect(cut).toMatchObject({
+      layer: 'L2',
+      hop: 1,
+      error: { code: 'REQUEST_TIMEOUT', neuron: 'impl-2', field: 'timeout_ms' },
+    });
+    expect(cut.durationMs).toBeGreaterThan(0);
+    // The request's own error says which deadline ended it, once.
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'REQUEST_TIMEOUT', field: 'timeout_ms' }),
+    ]);
+  });
+
   it('frees the slot of a timed-out request at once, so a waiting request runs without the 60 s flush timer', async () => {
     const { fake, rt } = await api({ max_concurrent_signals: 1, buffer_flush_ms: 60_000 });
     fake.script(hang());

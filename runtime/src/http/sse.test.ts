@@ -3,8 +3,12 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { Deadlines } from '../pipeline/deadlines.ts';
 import { RequestRun } from '../pipeline/request-run.ts';
+import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { streamRun } from './sse.ts';
+
+/** The one signal of the runs here (a run is open while a signal of it is). */
+const ONLY = signalTo('impl');
 
 // The event stream's backpressure against a socket that takes `room` bytes and then asks to wait for
 // 'drain', with a manual clock for the heartbeats. Turns are real (setImmediate): what one turn emits
@@ -63,7 +67,7 @@ function setup(o: { room: number; maxBufferedBytes: number; heartbeatMs?: number
     onEnd: () => {},
   });
   run.record();
-  run.open();
+  run.open(ONLY);
   const res = new FakeSocket(o.room);
   let delivered = false;
   streamRun(
@@ -89,7 +93,7 @@ describe('streamRun backpressure', () => {
   it('writes a burst far over the limit to a reader that keeps up, from its cursor at each drain', async () => {
     const s = setup({ room: 1000, maxBufferedBytes: 2000 });
     s.results(500); // ~65 KB in one turn
-    s.run.close();
+    s.run.close(ONLY);
     expect(s.ids().length).toBeLessThan(20);
     for (let i = 0; i < 200 && !s.res.ended; i++) {
       await nextTurn();
@@ -124,7 +128,7 @@ describe('streamRun backpressure', () => {
       await nextTurn();
       s.res.drain();
     }
-    s.run.close();
+    s.run.close(ONLY);
     await nextTurn();
     s.res.drain();
     expect(s.res.text).not.toContain('event: error');
@@ -134,7 +138,7 @@ describe('streamRun backpressure', () => {
   it('ends a reader that takes nothing for a whole heartbeat interval while events wait', async () => {
     const s = setup({ room: 1000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
     s.results(50);
-    s.run.close();
+    s.run.close(ONLY);
     await nextTurn();
     // A drain in each interval: a slow reader, not a stalled one.
     s.clock.advance(1000);
@@ -201,7 +205,7 @@ describe('streamRun backpressure', () => {
   it('destroys the connection of a reader that stopped reading before the end of a completed request', async () => {
     const s = setup({ room: 100_000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
     s.results(10);
-    s.run.close();
+    s.run.close(ONLY);
     await nextTurn();
     expect(s.res.text).toContain('event: end');
     expect(s.res.ended).toBe(true);

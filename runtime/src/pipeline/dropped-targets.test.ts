@@ -149,9 +149,10 @@ describe('the dropped-signal metric', () => {
       forward: () => {},
     });
     const run = new RunRegistry(clock).open({ id: 'r1', traceId: 't', entry: 'design', timeoutMs: 1000 });
-    run.open();
+    const signal = signalTo('design');
+    run.open(signal);
     const parent = tracing.request({}, 'hal9.request', {});
-    await step.run({ run, signal: signalTo('design'), arrivedAt: 0, parent, startedAt: 0, span: parent });
+    await step.run({ run, signal, arrivedAt: 0, parent, startedAt: 0, span: parent });
     expect(calls).toEqual([['not_connected', 200_000]]);
     expect(run.trace[0]!.dropped).toHaveLength(MAX_DROPPED_LISTED);
   });

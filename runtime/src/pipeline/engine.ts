@@ -1,7 +1,7 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { Hal9Error } from '../errors.ts';
+import { type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
@@ -277,11 +277,10 @@ export class Engine {
       timeoutMs,
       deadlineField: fromCaller ? 'timeout_ms' : 'performance.request_timeout_ms',
       onEnd: this.#endRequest,
+      cutOff: this.#cutOff,
     });
     run.span = span;
-    run.open();
-    run.spent.signals++;
-    this.#arrive(run, span, {
+    const first: Signal = {
       id: this.#signalId(),
       requestId: run.id,
       traceId: run.traceId,
@@ -292,7 +291,10 @@ export class Engine {
       content: input.content,
       path: [],
       metadata: input.metadata ?? {},
-    });
+    };
+    run.open(first);
+    run.spent.signals++;
+    this.#arrive(run, span, first);
     return run;
   }
 
@@ -355,10 +357,11 @@ export class Engine {
           if (e.type === 'trace') onProgress(i, { trace: e.data });
           else if (e.type === 'result') onProgress(i, { result: e.data });
         });
-      run.open();
+      const { traceparent: _context, tracestate: _state, ...rest } = s;
+      const signal: Signal = { ...rest, to: neuronId };
+      run.open(signal);
       run.spent.signals++;
-      const { traceparent: _context, tracestate: _state, ...signal } = s;
-      this.#arrive(run, parentOf(s), { ...signal, to: neuronId });
+      this.#arrive(run, parentOf(s), signal);
       return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
     });
     if (cancel && runs.length > 0) {
@@ -431,6 +434,7 @@ export class Engine {
       entry,
       timeoutMs,
       deadlineField,
+      cutOff: this.#cutOff,
       spent: shared.ledger,
       onEnd: () => {
         if (--shared.runs === 0) ledgers.delete(requestId);
@@ -454,6 +458,11 @@ export class Engine {
     this.#obs.request(view.status, view.durationMs);
     this.#onRunEnd?.(view);
   };
+
+  /** A signal its run's end cut off, as the caller's trace shows it: where it was, and since when. */
+  // Every opened signal's target is a configured neuron (routing and the peer route refuse others).
+  readonly #cutOff = (signal: Signal, error: ErrorInfo, durationMs: number): TraceEntry =>
+    traceEntry(signal, this.#neurons.get(signal.to)!, false, durationMs, [], [], error);
 
   /** A signal reached a neuron hosted here: it starts now if a slot is free, else waits for one. */
   #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {

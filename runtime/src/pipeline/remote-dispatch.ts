@@ -147,7 +147,7 @@ export class RemoteDispatch {
           for (const span of spans.values()) span.end();
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
-            w.run.close(outcomes[i], 'peer');
+            w.run.close(w.signal, outcomes[i], 'peer');
           });
         },
         (e) => {
@@ -155,7 +155,7 @@ export class RemoteDispatch {
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           for (const w of live) {
             const error = toErrorInfo(e, target.id);
-            w.run.close({ trace: [this.#d.traceEntry(w.signal, target, error)], errors: [error] });
+            w.run.close(w.signal, { trace: [this.#d.traceEntry(w.signal, target, error)], errors: [error] });
           }
         },
       )

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { Deadlines } from './deadlines.ts';
 import { MAX_RECORDED_EVENTS, RequestRun, type RunEvent } from './request-run.ts';
+import { traceEntry } from './trace-entry.ts';
+
+/** The one signal of the runs here (a run is open while a signal of it is). */
+const ONLY = signalTo('impl');
 
 const newRun = () => {
   const clock = new ManualClock();
@@ -15,7 +20,7 @@ const newRun = () => {
     onEnd: () => {},
   });
   run.record();
-  run.open();
+  run.open(ONLY);
   return run;
 };
 const emit = (run: RequestRun, n: number) =>
@@ -46,8 +51,8 @@ describe('RequestRun deadline', () => {
       });
     const configured = run();
     const forwarded = run('deadlineMs');
-    configured.open();
-    forwarded.open();
+    configured.open(ONLY);
+    forwarded.open(ONLY);
     clock.advance(250);
     expect([configured.status, configured.errors]).toEqual([
       'timed_out',
@@ -66,11 +71,46 @@ describe('RequestRun deadline', () => {
   });
 });
 
+describe('RequestRun cut off', () => {
+  it('gives each signal still in flight a trace entry, except one a peer already reported', () => {
+    const clock = new ManualClock();
+    const cut: string[] = [];
+    const run = new RequestRun({
+      id: 'r',
+      traceId: 'a'.repeat(32),
+      entry: 'lead',
+      timeoutMs: 100,
+      clock,
+      deadlines: new Deadlines(clock),
+      onEnd: () => {},
+      cutOff: (s, error, durationMs) => {
+        cut.push(s.id);
+        return traceEntry(s, neuronConfig(s.to), false, durationMs, [], [], error);
+      },
+    });
+    const queued = signalTo('impl', { id: 'queued' });
+    const atPeer = signalTo('design', { id: 'at-peer' });
+    run.open(queued);
+    clock.advance(40);
+    run.open(atPeer);
+    // The peer streamed its entry for at-peer; its own children are the peer's to report.
+    run.progress({ trace: [traceEntry(atPeer, neuronConfig('design'), false, 5, ['impl'], [])] });
+    clock.advance(60);
+    expect(run.status).toBe('timed_out');
+    expect(cut).toEqual(['queued']);
+    expect(run.trace.map((t) => [t.signal, t.error?.code, t.durationMs])).toEqual([
+      ['at-peer', undefined, 5],
+      ['queued', 'REQUEST_TIMEOUT', 100],
+    ]);
+    expect(run.trace[1]?.error).toMatchObject({ neuron: 'impl', field: 'performance.request_timeout_ms' });
+  });
+});
+
 describe('RequestRun events (Last-Event-ID resumption)', () => {
   it('keeps the latest 10,000 events of a longer request: a recent id resumes, an older one is expired', () => {
     const run = newRun();
     emit(run, MAX_RECORDED_EVENTS + 50);
-    run.close();
+    run.close(ONLY);
     const last = run.lastEventId;
     expect(last).toBe(MAX_RECORDED_EVENTS + 51);
     // A reader a few events behind gets just those, the end included.

@@ -5,7 +5,7 @@ import { type Ledger, newLedger, type Reservation } from './budget.ts';
 import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
 import type { Deadline, Deadlines } from './deadlines.ts';
-import type { BranchOutcome, ResultEntry, TraceEntry } from './signal.ts';
+import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from './signal.ts';
 
 // One external request (or one signal a peer runtime forwarded to us): the signals still pending in
 // its tree, and what the finished ones produced. It ends when nothing is pending, or at its deadline
@@ -64,6 +64,11 @@ export interface RunInit {
   readonly onEnd: (run: RequestRun) => void;
   /** The budget ledger to charge; a new one when absent. */
   readonly spent?: Ledger;
+  /**
+   * The trace entry of a signal the run's end cut off (still queued, in its slot, or at a peer), so
+   * the caller sees which branches did not finish and where; none when absent.
+   */
+  readonly cutOff?: (signal: Signal, error: ErrorInfo, durationMs: number) => TraceEntry;
 }
 
 export class RequestRun {
@@ -86,7 +91,9 @@ export class RequestRun {
   #costUsd = 0;
   #unpriced = false;
   #status: RunStatus = 'running';
-  #pending = 0;
+  /** The run's signals not yet finished, with when each was opened. */
+  readonly #inFlight = new Map<Signal, number>();
+  readonly #cutOff: RunInit['cutOff'];
   #endedAt = 0;
   #scheduled: Deadline | undefined;
   readonly #deadlines: Deadlines;
@@ -114,6 +121,7 @@ export class RequestRun {
     this.deadline = this.startedAt + init.timeoutMs;
     this.#timeoutMs = init.timeoutMs;
     this.#deadlineField = init.deadlineField ?? 'performance.request_timeout_ms';
+    this.#cutOff = init.cutOff;
     this.#onEnd = init.onEnd;
     this.spent = init.spent ?? newLedger();
     this.done = new Promise((r) => {
@@ -138,9 +146,16 @@ export class RequestRun {
     return Math.max(1, this.deadline - this.#clock.now());
   }
 
-  /** A new signal of this request exists. */
-  open(n = 1): void {
-    this.#pending += n;
+  /** A new signal of this request exists; it is closed by close(signal, …). */
+  open(signal: Signal): void {
+    this.#inFlight.set(signal, this.#clock.now());
+  }
+
+  /** New signals of this request (an answer's children), all open before any can finish. */
+  openAll(signals: readonly Signal[]): void {
+    if (signals.length === 0) return;
+    const now = this.#clock.now();
+    for (const s of signals) this.#inFlight.set(s, now);
   }
 
   /** A model call's tokens and cost (undefined: the model has no price) count against this run. */
@@ -250,8 +265,9 @@ export class RequestRun {
    * A signal finished; what it produced is recorded. `from: 'peer'`: the outcome of a sub-tree a peer
    * pod ran, whose model calls count in the request's totals here (local calls were charged already).
    */
-  close(outcome?: Partial<BranchOutcome>, from: 'local' | 'peer' = 'local'): void {
+  close(signal: Signal, outcome?: Partial<BranchOutcome>, from: 'local' | 'peer' = 'local'): void {
     if (!this.running) return;
+    this.#inFlight.delete(signal);
     if (from === 'peer' && outcome?.trace) this.#totalPeer(outcome.trace);
     if (outcome?.trace)
       for (const t of outcome.trace) {
@@ -264,7 +280,7 @@ export class RequestRun {
         this.#emit({ type: 'result', data: r });
       }
     if (outcome?.errors) for (const e of outcome.errors) this.errors.push(e);
-    if (--this.#pending === 0)
+    if (this.#inFlight.size === 0)
       this.#finish(this.results.length === 0 && this.errors.length > 0 ? 'failed' : 'completed');
   }
 
@@ -281,6 +297,20 @@ export class RequestRun {
         `the request did not finish within its deadline (${this.#deadlineField}, ${this.#timeoutMs} ms)`,
         { field: this.#deadlineField },
       );
+    // Every branch still running ends here, each with a trace entry saying where it was cut off.
+    if (this.#cutOff && this.#inFlight.size > 0) {
+      const now = this.#clock.now();
+      // A signal at a peer pod may have an entry already (the peer streamed it before the cut): the
+      // signal was answered there and its own children were cut off, which only the peer saw.
+      const traced = new Set(this.trace.map((t) => t.signal));
+      for (const [s, at] of this.#inFlight) {
+        if (traced.has(s.id)) continue;
+        const entry = this.#cutOff(s, toErrorInfo(e, s.to), now - at);
+        this.trace.push(entry);
+        this.#emit({ type: 'trace', data: entry });
+      }
+      this.#inFlight.clear();
+    }
     this.errors.push(toErrorInfo(e));
     this.#finish('timed_out');
     this.#abort?.abort(e);

@@ -60,10 +60,11 @@ describe('RunStore with runs whose trace is large', () => {
         timeoutMs: 1000,
         onEnd: (r) => store.finished(r.view()),
       });
-      run.open();
+      const signal = signalTo('lead');
+      run.open(signal);
       store.add(run);
       // What a peer pod's answer carried: one trace entry naming a 1 MiB target (2 MiB as estimated).
-      run.close({ trace: [entry({ dropped: [`${i}`.padEnd(MiB, 'z')] })] }, 'peer');
+      run.close(signal, { trace: [entry({ dropped: [`${i}`.padEnd(MiB, 'z')] })] }, 'peer');
     }
     const kept = Array.from({ length: 10 }, (_, i) => store.get(`r${i}`) !== undefined);
     // Three fit in 8 MiB; the newest are kept.

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Hal9Error } from '../errors.ts';
+import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { RunRegistry } from './run-registry.ts';
+
+/** The one signal of the runs here (a run is open while a signal of it is). */
+const ONLY = signalTo('impl');
 
 const run = (id: string, timeoutMs = 1000) => ({ id, traceId: 't', entry: 'impl', timeoutMs });
 
@@ -10,9 +14,9 @@ describe('RunRegistry', () => {
     const reg = new RunRegistry(new ManualClock());
     const ended: string[] = [];
     const r = reg.open({ ...run('a'), onEnd: (x) => ended.push(`${x.id}:${reg.size}`) });
-    r.open();
+    r.open(ONLY);
     expect(reg.size).toBe(1);
-    r.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+    r.close(ONLY, { results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
     expect(ended).toEqual(['a:0']);
     expect(r.status).toBe('completed');
   });
@@ -21,7 +25,7 @@ describe('RunRegistry', () => {
     const clock = new ManualClock();
     const reg = new RunRegistry(clock);
     const r = reg.open(run('a', 50));
-    r.open();
+    r.open(ONLY);
     clock.advance(49);
     expect(r.status).toBe('running');
     clock.advance(1);
@@ -34,10 +38,10 @@ describe('RunRegistry', () => {
     const reg = new RunRegistry(clock);
     const quick = reg.open(run('quick', 60_000));
     const stuck = reg.open(run('stuck', 60_000));
-    quick.open();
-    stuck.open();
+    quick.open(ONLY);
+    stuck.open(ONLY);
     const settled = reg.settle(100, new Hal9Error('DRAINING', 'shut down'));
-    quick.close({ results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+    quick.close(ONLY, { results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
     clock.advance(100);
     expect(await settled).toBe(1);
     expect(quick.status).toBe('completed');

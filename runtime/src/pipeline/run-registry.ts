@@ -3,7 +3,7 @@ import type { Ledger } from './budget.ts';
 import type { Clock } from './clock.ts';
 import { Deadlines } from './deadlines.ts';
 import { LiveList } from './live-list.ts';
-import { RequestRun } from './request-run.ts';
+import { RequestRun, type RunInit } from './request-run.ts';
 
 // Every run in flight on this runtime (external requests and sub-trees peers forwarded), their
 // deadlines on one timer, and the wait for all of them at shutdown.
@@ -19,6 +19,8 @@ export interface NewRun {
   readonly onEnd?: (run: RequestRun) => void;
   /** The budget ledger to charge (shared by runs of one request); a new one when absent. */
   readonly spent?: Ledger;
+  /** The trace entry of a signal the run's end cut off (RunInit.cutOff). */
+  readonly cutOff?: RunInit['cutOff'];
 }
 
 export class RunRegistry {
@@ -44,6 +46,7 @@ export class RunRegistry {
       entry: init.entry,
       timeoutMs: init.timeoutMs,
       ...(init.deadlineField ? { deadlineField: init.deadlineField } : {}),
+      ...(init.cutOff ? { cutOff: init.cutOff } : {}),
       clock: this.#clock,
       deadlines: this.#deadlines,
       ...(init.spent ? { spent: init.spent } : {}),

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { RunRegistry } from './run-registry.ts';
 import { RunStore, runBytes } from './run-store.ts';
+
+/** The one signal of the runs here (a run is open while a signal of it is). */
+const ONLY = signalTo('impl');
 
 function setup(maxEntries: number, maxBytes = 1 << 30) {
   const store = new RunStore({ maxEntries, maxBytes, ttlMs: 60_000 });
@@ -14,12 +18,12 @@ function setup(maxEntries: number, maxBytes = 1 << 30) {
       timeoutMs: 1000,
       onEnd: (r) => store.finished(r.view()),
     });
-    run.open();
+    run.open(ONLY);
     store.add(run);
     return run;
   };
   const finish = (run: ReturnType<typeof start>, content = 'ok') =>
-    run.close({ results: [{ neuron: 'impl', layer: 'L2', content }] });
+    run.close(ONLY, { results: [{ neuron: 'impl', layer: 'L2', content }] });
   return { store, start, finish };
 }
 

@@ -50,9 +50,10 @@ function setup(
   const runs = new RunRegistry(clock);
   const work = (to: string): Work => {
     const run = runs.open({ id: 'r1', traceId: 't', entry: to, timeoutMs: 1000 });
-    run.open();
+    const signal = signalTo(to);
+    run.open(signal);
     const parent = tracing.request({}, 'hal9.request', {});
-    return { run, signal: signalTo(to), arrivedAt: clock.now(), parent, startedAt: 0, span: parent };
+    return { run, signal, arrivedAt: clock.now(), parent, startedAt: 0, span: parent };
   };
   return { step, counters, forwarded, asked, clock, work };
 }

@@ -75,7 +75,7 @@ export class SignalStep {
     d.observer.shed(neuron);
     // No processingMs: the signal never held a slot.
     d.observer.finished(neuron, { outcome: 'error', cached: false, latencyMs: waited });
-    run.close({ trace: [traceEntry(signal, neuron, false, 0, [], [], error)], errors: [error] });
+    run.close(signal, { trace: [traceEntry(signal, neuron, false, 0, [], [], error)], errors: [error] });
     return true;
   }
 
@@ -147,7 +147,7 @@ export class SignalStep {
       for (const [reason, n] of Object.entries(dropCounts(routed)) as [DropReason, number][])
         d.observer.dropped(neuron, reason, n);
     // The children are counted before any can finish, so the run cannot end while this one routes.
-    run.open(children.length);
+    run.openAll(children);
     const forwardedTo: string[] = [];
     for (const child of children) {
       forwardedTo.push(child.to);
@@ -158,7 +158,7 @@ export class SignalStep {
     // A branch that ends here with nothing to show failed: its trace entry names why.
     const ended = children.length === 0 && routed.results.length === 0 ? routed.errors.at(-1) : undefined;
     d.counters.answered(neuron.id, cached, ended === undefined);
-    run.close({
+    run.close(signal, {
       results: routed.results,
       trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward)],
       errors: routed.errors,
@@ -188,7 +188,7 @@ export class SignalStep {
       processingMs: now - w.startedAt,
     });
     w.span.end({ error });
-    w.run.close({
+    w.run.close(w.signal, {
       trace: [traceEntry(w.signal, neuron, false, now - w.startedAt, [], [], error)],
       errors: [error],
     });
