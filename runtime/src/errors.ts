@@ -7,6 +7,7 @@ export const ErrorCodes = {
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'The path does not take this method' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
   URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
   HEADERS_TOO_LARGE: {

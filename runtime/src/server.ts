@@ -5,6 +5,7 @@ import { Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
 import { clip, sendError, toHal9Error, writeClientError } from './http/error-response.ts';
 import { parseJsonBody } from './http/json-body.ts';
+import { routeMethods } from './http/route-methods.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { peerRoutes } from './http/routes/peers.ts';
@@ -84,9 +85,25 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
     return sendError(reply, err);
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`)),
-  );
+  // A known path with another method is 405 with the methods it takes, not "no such route".
+  const methods = routeMethods();
+  app.addHook('onRoute', (route) => methods.add(route));
+  app.setNotFoundHandler((req, reply) => {
+    const allow = methods.allowed(req.url);
+    if (allow.length === 0)
+      return sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`));
+    reply.header('allow', allow.join(', '));
+    return sendError(
+      reply,
+      new Hal9Error(
+        'METHOD_NOT_ALLOWED',
+        `${clip(req.url)} takes ${allow.join(', ')}, not ${clip(req.method)}`,
+        {
+          field: 'method',
+        },
+      ),
+    );
+  });
 
   app.register(signalRoutes, {
     engine,

@@ -95,6 +95,19 @@ describe('HTTP errors', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('answers a known path with another method 405 METHOD_NOT_ALLOWED, with the methods it takes', async () => {
+    const put = await rt.put('/v1/signals?wait=false', { content: 'x' });
+    expect([put.status, put.headers.get('allow'), put.body.error]).toEqual([
+      405,
+      'POST',
+      { code: 'METHOD_NOT_ALLOWED', field: 'method', message: '/v1/signals?wait=false takes POST, not PUT' },
+    ]);
+    const admin = await rt.post('/v1/admin/performance', { max_queue_depth: 1 });
+    expect([admin.status, admin.headers.get('allow')]).toEqual([405, 'GET, HEAD, PUT']);
+    const byId = await rt.post('/v1/signals/some-id', { content: 'x' });
+    expect([byId.status, byId.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+
   it('answers an unknown route with 404 NOT_FOUND and bad query values with 400', async () => {
     expect((await rt.get('/v2/nothing')).body.error.code).toBe('NOT_FOUND');
     const res = await rt.post('/v1/signals?wait=maybe', { content: 'x' });
