@@ -326,4 +326,29 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
     expect(condition(n, 'Warning')?.message).toContain('spec.replicas is 3');
     expect((await r.deployment('h1'))?.spec?.replicas).toBe(1);
   });
+
+  it('says in its Warning when the HPA cannot scale, in the HPA’s words (no metrics-server here)', async () => {
+    // c7's HPA h1 from above: this control plane serves no resource metrics, so it never gets CPU.
+    const hpa = await waitFor(
+      'the HPA reports it cannot get metrics',
+      async () => {
+        const h = await r.hpa('h1');
+        const active = h?.status?.conditions?.find((c) => c.type === 'ScalingActive');
+        return active?.status === 'False' ? active : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const n = await waitFor(
+      'h1 warns that its HPA cannot scale',
+      async () => {
+        const x = await r.neuron('h1');
+        return condition(x, 'Warning')?.message.includes('HorizontalPodAutoscaler h1 cannot scale')
+          ? x
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(n, 'Warning')?.message).toContain(`(ScalingActive=False, ${hpa.reason}`);
+    expect(condition(n, 'Warning')?.message).toContain('needs metrics-server');
+  });
 });

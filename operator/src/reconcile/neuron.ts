@@ -3,6 +3,7 @@ import { fieldManager, isPaused, type Neuron, type RenderNeuron } from '../api-t
 import type { ReconcileResult } from '../controller/controller.ts';
 import { splitKey } from '../controller/object-reader.ts';
 import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { hpaCannotScale } from '../status/hpa-stuck.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { Reason } from '../status/reasons.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
@@ -157,6 +158,11 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
       deployment,
       ownManagers,
     );
+    // The HPA this pass renders, as its controller reports it (the informer enqueues on its changes).
+    const renderedHpa = rendered.objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+    const hpaStuck = renderedHpa
+      ? hpaCannotScale(deps.children.HorizontalPodAutoscaler.get(renderedHpa.metadata?.name ?? '', namespace))
+      : undefined;
     const status = computeNeuronStatus({
       ...rendering,
       paused,
@@ -167,6 +173,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         ...rendered.warnings,
         ...applyWarnings,
         ...(ignoredScale ? [ignoredScale] : []),
+        ...(hpaStuck ? [hpaStuck] : []),
         ...(hold ? [hold.message] : []),
       ],
       parallelism,
