@@ -55,7 +55,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Latency p95 by neuron (arrival → answer)',
     description:
-      'p95 of hal9_signal_latency_seconds (arrival at the pod to answer, queue wait included) per neuron; Hal9HighLatency fires above 50 ms for 5 minutes.',
+      'p95 of hal9_signal_latency_seconds (arrival at the pod to answer, queue wait included) per neuron; Hal9HighLatency fires above the Hal9Cluster’s latency objective (cluster:hal9_latency_slo_seconds:effective; the line: the default 50 ms) for 5 minutes.',
     unit: units.Seconds,
     min: 0,
     thresholds: [{ value: 0.05, color: 'red' }],
@@ -67,9 +67,9 @@ const serviceLevel = [
     ],
   }),
   timeSeriesPanel({
-    title: 'Latency SLO: signals answered within 50 ms by neuron',
+    title: 'Latency SLO: signals answered within the objective by neuron',
     description:
-      'Share of each neuron’s signals answered within 50 ms of their arrival (hal9_signal_latency_seconds bucket le="0.05"). The SLO is 95 %; the latency burn-rate alerts fire when the rest uses the 5 % budget 6 or 14.4 times too fast.',
+      'Share of each neuron’s signals answered within their Hal9Cluster’s latency objective of their arrival (the hal9_signal_latency_seconds bucket of cluster:hal9_latency_slo_seconds:effective: 50 ms unless overridden). The SLO is 95 %; the latency burn-rate alerts fire when the rest uses the 5 % budget 6 or 14.4 times too fast.',
     unit: units.PercentUnit,
     min: 0,
     max: 1,
@@ -77,7 +77,7 @@ const serviceLevel = [
     thresholds: [{ value: 0.95, color: 'green' }],
     targets: [
       {
-        expr: `sum by (neuron) (${rate('hal9_signal_latency_seconds_bucket', `${selNeuron}, le="0.05"`)}) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
+        expr: `sum by (neuron) (${rate('hal9_signal_latency_seconds_bucket', selNeuron)} and on (namespace, hal9_cluster, le) cluster:hal9_latency_slo_seconds:effective) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
         legend: '{{neuron}}',
       },
     ],

@@ -80,7 +80,7 @@ describe('hal9-performance', () => {
     for (const title of [
       'Latency p50 / p95 / p99 (arrival → answer)',
       'Latency p95 by neuron (arrival → answer)',
-      'Latency SLO: signals answered within 50 ms by neuron',
+      'Latency SLO: signals answered within the objective by neuron',
     ]) {
       const exprs = panelExprs(title);
       expect(exprs.length, title).toBeGreaterThan(0);

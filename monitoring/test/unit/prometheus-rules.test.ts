@@ -69,14 +69,20 @@ describe('promtool', () => {
     }
   };
 
-  it('fails the unit tests when an alert threshold is changed', () => {
-    const run = testMutated(
-      'runtime-alerts.test.yaml',
-      '(rate(hal9_signal_latency_seconds_bucket[5m]))) > 0.05',
-      '(rate(hal9_signal_latency_seconds_bucket[5m]))) > 0.1',
-    );
+  it('fails the unit tests when an alert threshold (the default latency objective) is changed', () => {
+    const run = testMutated('runtime-alerts.test.yaml', 'expr: vector(0.05)', 'expr: vector(0.1)');
     expect(run.status).not.toBe(0);
     expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
+  });
+
+  it('fails the unit tests when a Hal9Cluster’s own latency objective is ignored', () => {
+    const run = testMutated(
+      'runtime-alerts.test.yaml',
+      'max by (namespace, hal9_cluster, le) (cluster:hal9_latency_slo_seconds:config{hal9_cluster!=""})',
+      'max by (namespace, hal9_cluster, le) (cluster:hal9_latency_slo_seconds:config{hal9_cluster="none"})',
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('model-1');
   });
 
   it('fails the unit tests when HighLatency looks at processing time, which leaves out the queue wait', () => {
