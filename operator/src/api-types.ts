@@ -55,6 +55,11 @@ export interface RenderInput {
   readonly operatorNamespace?: string;
   /** Whether privileged init containers may be rendered (render/tuning.ts); unset: they may. */
   readonly privileged?: { readonly allowed: boolean; readonly howToAllow: string };
+  /**
+   * The operator makes each Hal9Cluster without spec.adminTokenSecretRef a `<cluster>-admin-token`
+   * Secret (render/admin-secret.ts), which the pods then mount; unset: it does not (no key).
+   */
+  readonly generatedAdminToken?: boolean;
 }
 
 export interface RenderOutput {

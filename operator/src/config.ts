@@ -11,6 +11,11 @@ export interface OperatorConfig {
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace: string | undefined;
   readonly leaseName: string;
+  /**
+   * Secret in the operator's namespace with the key the admin tokens of clusters without
+   * spec.adminTokenSecretRef are derived from (tuning/admin-key.ts); made when missing.
+   */
+  readonly adminKeySecret: string;
   readonly identity: string | undefined;
   readonly kubeconfig: string | undefined;
   readonly workers: number;
@@ -43,6 +48,7 @@ const defaults = Object.freeze({
   healthPort: 8081, // controller-runtime's probe port
   bindAddress: '127.0.0.1', // loopback unless asked; the container image passes 0.0.0.0
   leaseName: 'hal9-operator-leader',
+  adminKeySecret: 'hal9-operator-admin-key',
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
   logLevel: 'info',
@@ -59,6 +65,7 @@ const options = {
   'leader-elect': { type: 'boolean' },
   'leader-election-namespace': { type: 'string' },
   'lease-name': { type: 'string' },
+  'admin-key-secret': { type: 'string' },
   identity: { type: 'string' },
   kubeconfig: { type: 'string' },
   workers: { type: 'string' },
@@ -88,6 +95,9 @@ Flags:
   --leader-elect                       hold a Lease before reconciling (run several replicas)
   --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE)
   --lease-name NAME                    Lease name (default: ${defaults.leaseName})
+  --admin-key-secret NAME              Secret in the operator's namespace ($POD_NAMESPACE) holding the key of the
+                                       runtime admin tokens of Hal9Clusters that name none; made when missing
+                                       (default: ${defaults.adminKeySecret}; without a namespace, none is made)
   --identity ID                        leader election identity (default: $POD_NAME, else host_pid_random)
   --bind-address ADDR                  address of the metrics and probe servers (default: ${defaults.bindAddress})
   --metrics-port N                     metrics port (default: ${defaults.metricsPort}; 0 picks a free one)
@@ -222,6 +232,7 @@ export function parseConfig(
     leaderElect: values['leader-elect'] === true,
     leaderElectionNamespace: str('leader-election-namespace') ?? env.POD_NAMESPACE,
     leaseName: str('lease-name') ?? defaults.leaseName,
+    adminKeySecret: str('admin-key-secret') ?? defaults.adminKeySecret,
     identity: str('identity') ?? env.POD_NAME,
     // Without the flag, main.ts loads as kubectl does: $KUBECONFIG (a path list), ~/.kube/config, in cluster.
     kubeconfig: str('kubeconfig'),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import type { RenderNeuron } from './api-types.ts';
+import type { Hal9Cluster, RenderNeuron } from './api-types.ts';
 import type { OperatorConfig } from './config.ts';
 import { ApiGatedInformer, type CachingInformer } from './controller/api-gated-informer.ts';
 import type { Clock } from './controller/clock.ts';
@@ -37,6 +37,7 @@ import { DepartedPeers } from './reconcile/departed-peers.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
 import { privilegedPolicy } from './render/tuning.ts';
+import { derivedAdminToken, secretAdminKey } from './tuning/admin-key.ts';
 import { startTuning, type TuningOverrides } from './tuning/start-tuning.ts';
 
 export interface OperatorDeps {
@@ -69,6 +70,19 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const metrics = createMetrics(registry);
   const count = (resource: string, verb: string) => metrics.apiWrites.inc({ resource, verb });
   const writer = createKubeWriter(kc, count);
+  // The runtime admin token of each Hal9Cluster that names no Secret of its own is derived from one
+  // key in the operator's namespace; without a namespace (out of cluster, no flag) there is no key,
+  // and such a cluster's admin API takes no token (its Warning condition says so).
+  const adminKey = config.leaderElectionNamespace
+    ? secretAdminKey(kc, {
+        namespace: config.leaderElectionNamespace,
+        name: config.adminKeySecret,
+        randomKey: () => randomBytes(32).toString('base64url'),
+      })
+    : undefined;
+  const adminToken = adminKey
+    ? async (cluster: Hal9Cluster) => derivedAdminToken(await adminKey(), cluster)
+    : undefined;
   const events = createEventRecorder({ writer, clock, logger });
 
   const informer = <T extends KubernetesObject>(src: InformerSource<T>) => {
@@ -154,6 +168,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
               config.allowPrivilegedNamespaces,
               input.neuron.metadata?.namespace ?? '',
             ),
+            generatedAdminToken: adminToken !== undefined,
           }),
         writer,
         readCluster: createLiveClusterReader(kc),
@@ -186,10 +201,12 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         writer,
         clock,
         logger,
+        generatedAdminToken: adminToken !== undefined,
         access: clusterAccess({
           writer,
           createSecret: secretCreator(kc, count),
           randomToken: () => randomBytes(32).toString('base64url'),
+          ...(adminToken ? { adminToken } : {}),
           clock,
           logger,
           networkPolicies,
@@ -229,6 +246,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       metrics,
       clock,
       logger,
+      ...(adminToken ? { adminToken } : {}),
       overrides: deps.tuning,
     });
     logger.info({ namespace: config.namespace ?? '(all)' }, 'Started controllers');

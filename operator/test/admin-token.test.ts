@@ -1,10 +1,14 @@
-import { createTestNamespace, kubeConfigFromInject } from '@hal9/test';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Started, startRuntime } from '../../runtime/test/support/runtime.ts';
 import type { Hal9Cluster } from '../src/api-types.ts';
+import { ADMIN_KEY_SECRET, derivedAdminToken, secretAdminKey } from '../src/tuning/admin-key.ts';
 import { secretAdminToken } from '../src/tuning/admin-token.ts';
 import { setPodLimit } from '../src/tuning/runtime-pods.ts';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { startInProcess } from './support/operator-harness.ts';
+import { condition, reads } from './support/reads.ts';
 
 // The tuner authenticates to runtime pods with the token from the Secret the Hal9Cluster names.
 
@@ -46,5 +50,63 @@ describe('runtime admin token', () => {
     const read = secretAdminToken(kc);
     expect(await read(cluster())).toBeUndefined();
     await expect(read(cluster({ name: 'no-such-secret' }))).rejects.toThrow();
+  });
+});
+
+describe('a Hal9Cluster that names no admin token Secret', () => {
+  it('gets one from the operator, derived from its key, which its pods mount: the admin API is never open', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const space = await createTestNamespace(kc, 'operator-admin-generated');
+    const op = await startInProcess(kc, space.name, ['--leader-election-namespace', space.name]);
+    const started: Started[] = [];
+    try {
+      await kubectl(['apply', '-n', space.name, '-f', '-'], {
+        stdin: toYaml([aCluster('open'), aNeuron('n1', 'open')]),
+      });
+      const secret = (name: string) =>
+        core.readNamespacedSecret({ name, namespace: space.name }).catch(() => undefined);
+      const made = await waitFor('the admin token Secret', () => secret('open-admin-token'), {
+        timeoutMs: 30_000,
+      });
+      const token = Buffer.from(made.data?.token ?? '', 'base64').toString('utf8');
+      // Derived from the key the operator made in its namespace, as any replica (or a restart) derives it.
+      const key = await secret(ADMIN_KEY_SECRET);
+      expect(key?.data?.key).toBeDefined();
+      const live = (await reads(kc, space.name).cluster('open')) as Hal9Cluster;
+      expect(token).toBe(derivedAdminToken(Buffer.from(key!.data!.key!, 'base64'), live));
+      const again = secretAdminKey(kc, { namespace: space.name, randomKey: () => 'never-used-here' });
+      expect((await again()).equals(Buffer.from(key!.data!.key!, 'base64'))).toBe(true);
+      // The pods mount it, and the cluster says nothing about an open admin API.
+      const deployment = await waitFor(
+        'the Deployment of n1',
+        () =>
+          kc
+            .makeApiClient(AppsV1Api)
+            .readNamespacedDeployment({ name: 'n1', namespace: space.name })
+            .catch(() => undefined),
+        { timeoutMs: 30_000 },
+      );
+      expect(deployment.spec?.template.spec?.volumes).toContainEqual(
+        expect.objectContaining({
+          name: 'admin-token',
+          secret: expect.objectContaining({ secretName: 'open-admin-token' }),
+        }),
+      );
+      const warning = await waitFor(
+        'the cluster status',
+        async () => condition(await reads(kc, space.name).cluster('open'), 'Warning'),
+        { timeoutMs: 30_000 },
+      );
+      expect(warning.reason).not.toBe('AdminAPIOpen');
+      // A runtime holding that token refuses an anonymous PUT and takes the operator's.
+      const pod = await startRuntime({ server: { auth_token: token } });
+      started.push(pod);
+      await expect(setPodLimit(pod.url, 9, {})).rejects.toThrow();
+      expect(await setPodLimit(pod.url, 9, { token })).toBe(9);
+    } finally {
+      for (const s of started) await s.close();
+      await op.stop();
+      await space.delete();
+    }
   });
 });

@@ -147,7 +147,7 @@ describe('the chart grants least privilege', () => {
 describe('a Hal9Cluster under the chart’s RBAC in a restricted namespace', () => {
   let token = '';
 
-  it('runs its pods (admitted under restricted) and creates its peer token Secret, owned by the cluster', async () => {
+  it('runs its pods (admitted under restricted) and creates its peer and admin token Secrets, owned by the cluster', async () => {
     await kubectl(['apply', '-n', ns, '-f', '-'], {
       stdin: toYaml([
         aCluster('brain', clusterSpec),
@@ -175,11 +175,38 @@ describe('a Hal9Cluster under the chart’s RBAC in a restricted namespace', () 
     ]);
     token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
     expect(token.length).toBeGreaterThanOrEqual(40);
+    // brain names no admin token Secret: the operator made one from its key (read under the chart's
+    // -admin-key Role, made with its create on secrets), and the pods mount both.
+    const admin = await waitFor(
+      'the admin token Secret',
+      () => core.readNamespacedSecret({ name: 'brain-admin-token', namespace: ns }),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(admin.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Hal9Cluster',
+      uid: cluster?.metadata?.uid,
+    });
     for (const name of ['strategic-1', 'design-1']) {
       const pods = await r.pods(`hal9.ai/neuron=${name}`);
       expect(pods.length, name).toBe(1);
-      expect(pods[0]?.spec?.volumes?.find((v) => v.secret)?.secret?.secretName).toBe('brain-peer-token');
+      const mounted = (pods[0]?.spec?.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+      expect(mounted.sort()).toEqual(['brain-admin-token', 'brain-peer-token']);
     }
+  });
+
+  it('a pod’s admin API refuses a caller without the admin token the operator made, and takes it', async () => {
+    const [pod] = await r.pods('hal9.ai/neuron=strategic-1');
+    const proc = await runner!.waitForReady(ns, pod!.metadata!.name!);
+    const secret = await core.readNamespacedSecret({ name: 'brain-admin-token', namespace: ns });
+    const adminToken = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+    const put = (headers: Record<string, string>) =>
+      fetch(`${proc.url}/v1/admin/performance`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ max_queue_depth: 5 }),
+      });
+    expect((await put({})).status).toBe(401);
+    expect((await put({ authorization: `Bearer ${adminToken}` })).status).toBe(200);
   });
 
   it('two Neurons’ pods talk to each other with the token; the peer route refuses a caller without it', async () => {

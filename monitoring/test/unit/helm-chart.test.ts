@@ -57,6 +57,8 @@ describe('charts/hal9-operator', () => {
         'Deployment',
         'PodDisruptionBudget',
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
@@ -149,8 +151,10 @@ describe('charts/hal9-operator', () => {
         `policy/poddisruptionbudgets: ${apply}`,
         'core/events: create',
         'core/pods: list',
-        // Secrets are only created (the per-cluster peer token), never read cluster-wide.
+        // Secrets are only created (the per-cluster peer and admin tokens, the operator's key), never
+        // read cluster-wide: the key is read by its name alone (below).
         'core/secrets: create',
+        'core/secrets: get',
         'networking.k8s.io/networkpolicies: create,delete,list,patch,watch',
         'hal9.ai/hal9clusters/finalizers: update',
         'hal9.ai/neurons/finalizers: update',
@@ -158,7 +162,13 @@ describe('charts/hal9-operator', () => {
         'coordination.k8s.io/leases: create,get,update',
       ].sort(),
     );
-    expect(one(objs, 'Role').metadata).toMatchObject({ namespace: 'hal9-system' });
+    const roles = objs.filter((o) => o.kind === 'Role') as (Obj & {
+      rules: { resources: string[]; resourceNames?: string[] }[];
+    })[];
+    for (const r of roles) expect(r.metadata).toMatchObject({ namespace: 'hal9-system' });
+    // The one Secret read: the operator's own key, by name.
+    const secretReads = roles.flatMap((r) => r.rules.filter((x) => x.resources.includes('secrets')));
+    expect(secretReads).toEqual([expect.objectContaining({ resourceNames: ['hal9-operator-admin-key'] })]);
   });
 
   it('runs two replicas with leader election under the restricted pod security standard', () => {

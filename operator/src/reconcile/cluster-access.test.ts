@@ -21,6 +21,8 @@ function setup(
     existing?: Set<string>;
     refuse?: (call: string) => OperatorError | undefined;
     applyNetworkPolicies?: boolean;
+    /** The operator's derived admin token of a cluster (it has a key); absent: it makes none. */
+    adminToken?: (c: Hal9Cluster) => Promise<string>;
   } = {},
 ) {
   const existing = o.existing ?? new Set<string>();
@@ -64,6 +66,7 @@ function setup(
       list: () => [...live.values()],
     },
     ...(o.applyNetworkPolicies !== undefined ? { applyNetworkPolicies: o.applyNetworkPolicies } : {}),
+    ...(o.adminToken ? { adminToken: o.adminToken } : {}),
     operatorNamespace: 'hal9-system',
     prometheusNamespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
   });
@@ -103,6 +106,41 @@ describe('clusterAccess', () => {
       t.clock.advance(resync);
       expect((await t.pass()).calls, `resync ${i}`).toEqual([]);
     }
+  });
+
+  it('creates the admin token Secret of a cluster that names none, with the derived token, checked as the peer token', async () => {
+    const t = setup({ adminToken: async (c) => `derived-for-${c.metadata?.name}` });
+    expect((await t.pass()).calls).toEqual([
+      'create brain-peer-token',
+      'create brain-admin-token',
+      'apply brain-hal9-runtime',
+      'apply brain-hal9-entry',
+    ]);
+    expect(t.tokens).toEqual(['token-1', 'derived-for-brain']);
+    t.clock.advance(resync);
+    expect((await t.pass()).calls).toEqual([]);
+    // A cluster that names its own Secret gets none.
+    const own = setup({ adminToken: async () => 'unused' });
+    const named = aHal9Cluster({ adminTokenSecretRef: { name: 'mine' } }, 'brain');
+    expect((await own.pass(named)).calls).toEqual(everything);
+  });
+
+  it('reports an admin token it cannot derive (no key yet) and checks both Secrets again at the next pass', async () => {
+    let key = false;
+    const t = setup({
+      adminToken: async () => {
+        if (!key)
+          throw new OperatorError(
+            OperatorErrorCode.Forbidden,
+            'Read of Secret hal9-system/hal9-operator-admin-key failed (HTTP 403)',
+          );
+        return 'derived';
+      },
+    });
+    const first = await t.pass();
+    expect(first.result.failure?.message).toContain('brain-admin-token');
+    key = true;
+    expect((await t.pass()).calls).toEqual(['create brain-peer-token', 'create brain-admin-token']);
   });
 
   it('checks the Secret again for a new generation of the cluster, and sends everything for the same name with another uid', async () => {

@@ -2,11 +2,12 @@ import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from
 import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
-import { fromApiError } from '../errors.ts';
+import { errorMessage, fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
+import { adminSecretName, renderAdminSecret } from '../render/admin-secret.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
 import { renderPeerSecret } from '../render/peer-secret.ts';
 import { entryNeuron } from '../spec/entry-neuron.ts';
@@ -25,6 +26,12 @@ export interface ClusterAccessDeps {
   readonly createSecret: CreateSecret;
   /** A fresh random token (the composition root passes crypto.randomBytes). */
   readonly randomToken: () => string;
+  /**
+   * The runtime admin token of a cluster that names no Secret of its own (derived from the operator's
+   * key, tuning/admin-key.ts): its `<cluster>-admin-token` Secret is created like the peer token's.
+   * Absent: none is made (the operator has no key), and such a cluster's admin API takes no token.
+   */
+  readonly adminToken?: (cluster: Hal9Cluster) => Promise<string>;
   readonly clock: Clock;
   readonly logger: Logger;
   /**
@@ -133,13 +140,37 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
     const secretWait = starting ? done.startingWaitMs : recheckMs;
     if (done.secretAt === undefined || now - done.secretAt >= secretWait) {
       const secret = renderPeerSecret(cluster, deps.randomToken());
+      let created = true;
       try {
         const result = await deps.createSecret(secret);
         if (result === 'created') log.info({ secret: secret.metadata?.name }, 'Created peer token Secret');
+      } catch (err) {
+        created = false;
+        fail(step('create', secret), err);
+      }
+      // The admin token Secret of a cluster that names none, checked the same way.
+      if (!cluster.spec?.adminTokenSecretRef && deps.adminToken) {
+        const name = adminSecretName(cluster.metadata?.name ?? '');
+        try {
+          const token = await deps.adminToken(cluster).catch((err: unknown) => {
+            // Not a refusal of this Secret: "create it yourself" would give the pods another token.
+            throw new OperatorError(
+              OperatorErrorCode.Unexpected,
+              `Cannot make Secret ${namespace}/${name}: the operator's admin key cannot be read (${errorMessage(err)}); the chart's -admin-key Role grants get on it`,
+              { cause: err },
+            );
+          });
+          const admin = renderAdminSecret(cluster, token);
+          const result = await deps.createSecret(admin);
+          if (result === 'created') log.info({ secret: name }, 'Created runtime admin token Secret');
+        } catch (err) {
+          created = false;
+          fail(step('create', { kind: 'Secret', metadata: { name, namespace } }), err);
+        }
+      }
+      if (created) {
         done.secretAt = now;
         if (starting) done.startingWaitMs = Math.min(done.startingWaitMs * 2, recheckMs);
-      } catch (err) {
-        fail(step('create', secret), err);
       }
     }
 

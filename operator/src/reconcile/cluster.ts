@@ -20,6 +20,8 @@ export interface ClusterReconcilerDeps {
   readonly logger: Logger;
   /** The peer-token Secret and NetworkPolicies the cluster owns (cluster-access.ts); none when unset. */
   readonly access?: ClusterAccess;
+  /** The operator makes an admin token Secret for a cluster that names none (it has a key). */
+  readonly generatedAdminToken?: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       serviceOf: (neuron) => services.get(neuron),
       ...(access?.failure ? { accessFailure: access.failure } : {}),
       ...(isPaused(cluster.metadata?.annotations) ? { pausedAnnotation: true } : {}),
-      ...(cluster.spec?.adminTokenSecretRef ? {} : { adminApiOpen: true }),
+      ...(cluster.spec?.adminTokenSecretRef || deps.generatedAdminToken ? {} : { adminApiOpen: true }),
       now: rfc3339(deps.clock.now()),
     });
     if (!statusUpToDate(status, cluster.status)) {

@@ -28,29 +28,41 @@ export function clusterOwnerReference(cluster: Hal9Cluster): V1OwnerReference {
 }
 
 /**
- * The Secret to create for a cluster with a freshly generated `token`. It is only ever created,
- * never applied or updated, so an existing token is never replaced behind the user's back.
+ * A token Secret the operator makes for a cluster (the peer token, a generated admin token), owned
+ * by it, holding `token` under `key`. Such Secrets are only ever created, never applied or updated,
+ * so an existing token is never replaced behind the user's back.
  */
-export function renderPeerSecret(cluster: Hal9Cluster, token: string): V1Secret {
+export function clusterTokenSecret(
+  cluster: Hal9Cluster,
+  o: { readonly name: string; readonly key: string; readonly description: string; readonly token: string },
+): V1Secret {
   const name = cluster.metadata?.name ?? '';
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: peerSecretName(name),
+      name: o.name,
       namespace: cluster.metadata?.namespace ?? 'default',
       labels: {
         'app.kubernetes.io/managed-by': 'hal9-operator',
         'app.kubernetes.io/part-of': 'hal9',
         'hal9.ai/cluster': name,
       },
-      annotations: {
-        'hal9.ai/description':
-          'Shared token of the peer route between this Hal9Cluster runtime pods. Generated once; to rotate it, replace the data and restart the pods.',
-      },
+      annotations: { 'hal9.ai/description': o.description },
       ownerReferences: [clusterOwnerReference(cluster)],
     },
     type: 'Opaque',
-    stringData: { [peerTokenKey]: token },
+    stringData: { [o.key]: o.token },
   };
+}
+
+/** The peer-token Secret to create for a cluster with a freshly generated `token`. */
+export function renderPeerSecret(cluster: Hal9Cluster, token: string): V1Secret {
+  return clusterTokenSecret(cluster, {
+    name: peerSecretName(cluster.metadata?.name ?? ''),
+    key: peerTokenKey,
+    description:
+      'Shared token of the peer route between this Hal9Cluster runtime pods. Generated once; to rotate it, replace the data and restart the pods.',
+    token,
+  });
 }

@@ -268,6 +268,32 @@ describe('renderNeuron: the runtime container', () => {
     expect(pod(none).volumes?.some((v) => v.name === 'admin-token')).toBe(false);
   });
 
+  it('mounts the admin token Secret the operator makes for a cluster that names none, never open by default', () => {
+    const generated = (cluster: Hal9ClusterSpec = {}) =>
+      renderNeuron({
+        cluster: aHal9Cluster(cluster),
+        neuron: aNeuron('impl-1'),
+        peers: defaultTopology(),
+        generatedAdminToken: true,
+      }).objects;
+    const objects = generated();
+    expect(runtime(objects).env).toContainEqual({
+      name: 'HAL9_AUTH_TOKEN_FILE',
+      value: '/var/run/hal9/admin/token',
+    });
+    expect(pod(objects).volumes).toContainEqual({
+      name: 'admin-token',
+      secret: {
+        secretName: 'hal9-admin-token',
+        items: [{ key: 'token', path: 'token' }],
+        defaultMode: 0o440,
+      },
+    });
+    // A Secret the cluster names wins.
+    const named = generated({ adminTokenSecretRef: { name: 'mine' } });
+    expect(pod(named).volumes?.find((v) => v.name === 'admin-token')?.secret?.secretName).toBe('mine');
+  });
+
   it('rolls out with no unavailable pods and keeps a bounded history', () => {
     const d = deployment(render().objects);
     expect(d.spec?.strategy).toEqual({

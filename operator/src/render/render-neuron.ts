@@ -1,6 +1,7 @@
 import { type Hal9Cluster, type Neuron, runtimeMemoryProblem } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
+import { adminSecretName, adminTokenKey } from './admin-secret.ts';
 import { parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
 import { renderDeployment } from './deployment.ts';
@@ -20,6 +21,8 @@ export interface RenderNeuronInput {
   readonly operatorNamespace?: string;
   /** Whether privileged init containers may be rendered; unset: they may (the operator always sets it). */
   readonly privileged?: PrivilegedPolicy;
+  /** The operator makes `<cluster>-admin-token` for a cluster that names no admin token Secret. */
+  readonly generatedAdminToken?: boolean;
 }
 
 export interface RenderNeuronOutput {
@@ -93,7 +96,11 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       ownerReference,
       configMapName: names.configMap,
       configHash: config.hash,
-      spec,
+      // Without a Secret of the cluster's own, the one the operator makes: the admin API is never open.
+      spec:
+        spec.adminTokenSecretRef || !input.generatedAdminToken
+          ? spec
+          : { ...spec, adminTokenSecretRef: { name: adminSecretName(spec.cluster), key: adminTokenKey } },
       tuning,
       hpa,
       replicas,

@@ -18,7 +18,10 @@ export interface ClusterStatusInput {
   readonly accessFailure?: { readonly reason: string; readonly message: string };
   /** The cluster carries hal9.ai/paused, which pauses nothing: pausing is per Neuron. */
   readonly pausedAnnotation?: boolean;
-  /** spec.adminTokenSecretRef is not set: the runtime pods' admin API takes no token. */
+  /**
+   * spec.adminTokenSecretRef is not set and the operator makes no token of its own (it has no
+   * namespace for its key): the runtime pods' admin API takes no token.
+   */
   readonly adminApiOpen?: boolean;
   readonly now: string;
 }
@@ -193,7 +196,7 @@ function adminWarning(input: ClusterStatusInput): { reason: string; message: str
   return {
     reason: Reason.AdminAPIOpen,
     message:
-      'spec.adminTokenSecretRef is not set: the runtime pods take PUT /v1/admin/performance without a token, and the entry Neuron admits every client on port 8080, so anyone who reaches its Service can change its limits. Name a Secret holding a token (and let the operator read it: chart value rbac.adminTokenSecrets)',
+      'spec.adminTokenSecretRef is not set and the operator makes no admin token (it runs without a namespace for its key: set --leader-election-namespace or POD_NAMESPACE): the runtime pods take PUT /v1/admin/performance without a token, and the entry Neuron admits every client on port 8080, so anyone who reaches its Service can change its limits. Name a Secret holding a token (and let the operator read it: chart value rbac.adminTokenSecrets)',
   };
 }
 

@@ -29,6 +29,8 @@ export interface TuningWiring {
   readonly metrics: OperatorMetrics;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The admin token of a cluster that names no Secret (derived from the operator's key); none: no token. */
+  readonly adminToken?: (cluster: Hal9Cluster) => Promise<string>;
   readonly overrides?: TuningOverrides;
 }
 
@@ -44,7 +46,7 @@ export function startTuning(w: TuningWiring): RunningTuner {
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
     readLoad: w.overrides?.readLoad ?? ((url, token) => fetchLoadReport(url, { token })),
     scaleNeuron: createNeuronScaler(w.kc, count),
-    authToken: w.overrides?.authToken ?? secretTokenFor(w.kc),
+    authToken: w.overrides?.authToken ?? secretTokenFor(w.kc, w.adminToken),
     writeStatus: createTunerStatusWriter(w.kc, count),
     events: w.events,
     clock: w.clock,
@@ -59,7 +61,9 @@ export function startTuning(w: TuningWiring): RunningTuner {
   });
 }
 
-const secretTokenFor = (kc: KubeConfig) => {
+/** The cluster's own Secret when it names one, else the token the operator derives (and mounted). */
+const secretTokenFor = (kc: KubeConfig, derived: TuningWiring['adminToken']) => {
   const read = secretAdminToken(kc);
-  return (_neuron: Neuron, cluster: Hal9Cluster) => read(cluster);
+  return (_neuron: Neuron, cluster: Hal9Cluster) =>
+    cluster.spec?.adminTokenSecretRef || !derived ? read(cluster) : derived(cluster);
 };

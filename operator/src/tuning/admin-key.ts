@@ -1,0 +1,92 @@
+import { createHmac } from 'node:crypto';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Hal9Cluster } from '../api-types.ts';
+import { fromApiError } from '../errors.ts';
+import { makeClient } from '../kube/api-client.ts';
+
+// The key the operator derives each Hal9Cluster's runtime admin token from when the cluster names
+// no Secret of its own (spec.adminTokenSecretRef): one Secret in the operator's namespace, made by
+// the first replica that finds none. The operator may read only that one Secret (a Role with get
+// on its name); it never reads the per-cluster token Secrets it creates, because it can derive
+// their token again at any time.
+
+/** The key Secret's default name (flag --admin-key-secret). */
+export const ADMIN_KEY_SECRET = 'hal9-operator-admin-key';
+const KEY = 'key';
+
+/** The operator's key (memoized once read; a failed read is tried again at the next call). */
+export type AdminKey = () => Promise<Buffer>;
+
+export interface AdminKeyOptions {
+  readonly namespace: string;
+  readonly name?: string;
+  /** A fresh random key, for the first replica (the composition root passes crypto.randomBytes). */
+  readonly randomKey: () => string;
+  /** Deadline of one request. @default 10 s */
+  readonly timeoutMs?: number;
+}
+
+export function secretAdminKey(kc: KubeConfig, o: AdminKeyOptions): AdminKey {
+  const name = o.name ?? ADMIN_KEY_SECRET;
+  const api = makeClient(kc, CoreV1Api, o.timeoutMs ?? 10_000);
+  const read = async (): Promise<Buffer | undefined> => {
+    try {
+      const s = await api.readNamespacedSecret({ name, namespace: o.namespace });
+      const raw = s.data?.[KEY];
+      if (!raw)
+        throw new Error(
+          `Secret ${o.namespace}/${name} has no "${KEY}": delete it and the operator makes a new one`,
+        );
+      return Buffer.from(raw, 'base64');
+    } catch (err) {
+      const e = fromApiError(err, `Read of Secret ${o.namespace}/${name} (the operator's admin key)`);
+      if (e.status === 404) return undefined;
+      throw e;
+    }
+  };
+  const load = async (): Promise<Buffer> => {
+    const found = await read();
+    if (found) return found;
+    try {
+      await api.createNamespacedSecret({
+        namespace: o.namespace,
+        body: {
+          metadata: {
+            name,
+            labels: { 'app.kubernetes.io/managed-by': 'hal9-operator', 'app.kubernetes.io/part-of': 'hal9' },
+            annotations: {
+              'hal9.ai/description':
+                'Key the Hal9 operator derives the runtime admin token of each Hal9Cluster without spec.adminTokenSecretRef from. Replacing it changes every such token: then delete the <cluster>-admin-token Secrets and restart the runtime pods.',
+            },
+          },
+          type: 'Opaque',
+          stringData: { [KEY]: o.randomKey() },
+        },
+      });
+    } catch (err) {
+      // Another replica made it first: read theirs.
+      const e = fromApiError(err, `Create of Secret ${o.namespace}/${name} (the operator's admin key)`);
+      if (e.status !== 409) throw e;
+    }
+    const made = await read();
+    if (!made) throw new Error(`Secret ${o.namespace}/${name} was created but cannot be read back`);
+    return made;
+  };
+  let memo: Promise<Buffer> | undefined;
+  return () => {
+    memo ??= load().catch((err: unknown) => {
+      memo = undefined;
+      throw err;
+    });
+    return memo;
+  };
+}
+
+/**
+ * A Hal9Cluster's admin token from the operator's key: the same for the same cluster (namespace
+ * and name) whenever it is derived, by any replica, and unguessable without the key. Pure.
+ */
+export function derivedAdminToken(key: Buffer, cluster: Hal9Cluster): string {
+  const id = `hal9-admin-token\n${cluster.metadata?.namespace ?? ''}\n${cluster.metadata?.name ?? ''}`;
+  return `hal9a_${createHmac('sha256', key).update(id).digest('base64url')}`;
+}
