@@ -258,7 +258,17 @@ async function main() {
   let operator: OperatorProcess | undefined;
   try {
     const kc = plane.kubeConfig();
-    const plumbing = ['--kubeconfig', plane.kubeconfigPath, '--metrics-port', '0', '--health-port', '0'];
+    // A namespace for the operator's own objects (its admin key), as the chart's pod has $POD_NAMESPACE.
+    const plumbing = [
+      '--kubeconfig',
+      plane.kubeconfigPath,
+      '--metrics-port',
+      '0',
+      '--health-port',
+      '0',
+      '--leader-election-namespace',
+      'default',
+    ];
     operator = await startOperator(shipped, [...plumbing, ...OPERATOR_USER_FLAGS], join(dir, 'operator.log'));
     runner = await startPodRunner({
       kubeConfig: kc,

@@ -97,7 +97,7 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
         async () => condition(await reads(kc, space.name).cluster('open'), 'Warning'),
         { timeoutMs: 30_000 },
       );
-      expect(warning.reason).not.toBe('AdminAPIOpen');
+      expect(warning.reason).not.toBe('NoAdminToken');
       // A runtime holding that token refuses an anonymous PUT and takes the operator's.
       const pod = await startRuntime({ server: { auth_token: token } });
       started.push(pod);

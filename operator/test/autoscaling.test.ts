@@ -6,6 +6,7 @@ import {
   startPodRunner,
   waitFor,
 } from '@hal9/test';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
@@ -55,9 +56,19 @@ const counter = async (name: string, reason: string) =>
   (await operator.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.reason === reason)
     ?.value ?? 0;
 
-const limitOf = async (url: string) =>
-  ((await (await fetch(`${url}/v1/admin/performance`)).json()) as { max_concurrent_signals: number })
-    .max_concurrent_signals;
+/** The pods' admin token: the one the operator made for the cluster (it names none). */
+const adminToken = async () => {
+  const s = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: 'hal9-admin-token', namespace: ns });
+  return Buffer.from(s.data?.token ?? '', 'base64').toString('utf8');
+};
+const limitOf = async (url: string) => {
+  const res = await fetch(`${url}/v1/admin/performance`, {
+    headers: { authorization: `Bearer ${await adminToken()}` },
+  });
+  return ((await res.json()) as { max_concurrent_signals: number }).max_concurrent_signals;
+};
 
 const ready = () => (runner?.processes() ?? []).filter((p) => p.state === 'ready');
 
@@ -101,7 +112,8 @@ beforeAll(async () => {
   const namespace = await createTestNamespace(kc, 'autoscaling');
   ns = namespace.name;
   r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
+  // As in a cluster (POD_NAMESPACE): the operator has its key, and the pods their admin token.
+  operator = await startInProcess(kc, ns, ['--leader-election-namespace', ns]);
   runner = await startPodRunner({
     kubeConfig: kc,
     namespace: ns,

@@ -256,7 +256,7 @@ describe('an entryNeuron that names no Neuron of the cluster', () => {
       'only the admin token Warning on c9',
       async () => {
         const c = await warning();
-        return c?.reason === 'AdminAPIOpen' ? c : undefined;
+        return c?.reason === 'NoAdminToken' ? c : undefined;
       },
       { timeoutMs: 30_000 },
     );

@@ -75,6 +75,17 @@ describe('signal API keys', () => {
     ).toBe(200);
   });
 
+  it('without an admin token or client keys the admin API takes the peer token: never the one open door', async () => {
+    const rt = await startRuntime({}, { peerToken: 'peer-secret-0123456789' });
+    started.push(rt);
+    const put = (headers?: Record<string, string>) =>
+      rt.put('/v1/admin/performance', { max_queue_depth: 0, max_concurrent_signals: 1 }, headers);
+    expect((await put()).status).toBe(401);
+    expect(rt.runtime.engine.tuning().max_concurrent_signals).not.toBe(1);
+    expect((await put(bearer('peer-secret-0123456789'))).status).toBe(200);
+    expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(1);
+  });
+
   it('admin limits equal the config file’s', async () => {
     const rt = await startRuntime();
     started.push(rt);

@@ -55,7 +55,7 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
       serviceOf: (neuron) => services.get(neuron),
       ...(access?.failure ? { accessFailure: access.failure } : {}),
       ...(isPaused(cluster.metadata?.annotations) ? { pausedAnnotation: true } : {}),
-      ...(cluster.spec?.adminTokenSecretRef || deps.generatedAdminToken ? {} : { adminApiOpen: true }),
+      ...(cluster.spec?.adminTokenSecretRef || deps.generatedAdminToken ? {} : { noAdminToken: true }),
       now: rfc3339(deps.clock.now()),
     });
     if (!statusUpToDate(status, cluster.status)) {

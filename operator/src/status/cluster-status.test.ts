@@ -53,19 +53,19 @@ describe('the entry endpoint', () => {
 });
 
 describe('an admin API without a token', () => {
-  const warning = (adminApiOpen: boolean, neurons = defaultTopology()) =>
+  const warning = (noAdminToken: boolean, neurons = defaultTopology()) =>
     computeClusterStatus({
       generation: 1,
       namespace: 'ns',
       existing: undefined,
       neurons,
       serviceOf: service,
-      ...(adminApiOpen ? { adminApiOpen } : {}),
+      ...(noAdminToken ? { noAdminToken } : {}),
       now: '2026-01-01T00:00:00Z',
     }).conditions?.find((c) => c.type === 'Warning');
 
   it('is a Warning naming the field to set, once the cluster has pods to reach', () => {
-    expect(warning(true)).toMatchObject({ status: 'True', reason: 'AdminAPIOpen' });
+    expect(warning(true)).toMatchObject({ status: 'True', reason: 'NoAdminToken' });
     expect(warning(true)?.message).toContain('spec.adminTokenSecretRef is not set');
     expect(warning(true, [])).toMatchObject({ status: 'False', reason: 'NoWarnings' });
     expect(warning(false)).toMatchObject({ status: 'False', reason: 'NoWarnings' });

@@ -20,9 +20,9 @@ export interface ClusterStatusInput {
   readonly pausedAnnotation?: boolean;
   /**
    * spec.adminTokenSecretRef is not set and the operator makes no token of its own (it has no
-   * namespace for its key): the runtime pods' admin API takes no token.
+   * namespace for its key): the pods' admin API takes only their peer token, which it cannot read.
    */
-  readonly adminApiOpen?: boolean;
+  readonly noAdminToken?: boolean;
   readonly now: string;
 }
 
@@ -187,16 +187,15 @@ function pauseWarning(input: ClusterStatusInput): { reason: string; message: str
 }
 
 /**
- * No admin token: the runtime pods' admin API (live limits, load reports) answers anyone who reaches
- * them, and the entry Neuron's NetworkPolicy admits every client. Valid (the operator needs no
- * token to tune then), but not a state to leave unseen.
+ * No admin token: the runtime pods' admin API then takes their peer token (it is never open), which
+ * the operator does not read, so it can neither deliver tuned limits nor read their load.
  */
 function adminWarning(input: ClusterStatusInput): { reason: string; message: string } | undefined {
-  if (!input.adminApiOpen || input.neurons.length === 0) return undefined;
+  if (!input.noAdminToken || input.neurons.length === 0) return undefined;
   return {
-    reason: Reason.AdminAPIOpen,
+    reason: Reason.NoAdminToken,
     message:
-      'spec.adminTokenSecretRef is not set and the operator makes no admin token (it runs without a namespace for its key: set --leader-election-namespace or POD_NAMESPACE): the runtime pods take PUT /v1/admin/performance without a token, and the entry Neuron admits every client on port 8080, so anyone who reaches its Service can change its limits. Name a Secret holding a token (and let the operator read it: chart value rbac.adminTokenSecrets)',
+      'spec.adminTokenSecretRef is not set and the operator makes no admin token (it runs without a namespace for its key: set --leader-election-namespace or POD_NAMESPACE): the runtime pods take their admin API calls with the peer token only, which the operator does not read, so it cannot deliver tuned limits or read their load. Name a Secret holding a token (and let the operator read it: chart value rbac.adminTokenSecrets)',
   };
 }
 

@@ -27,8 +27,8 @@ export const Reason = Object.freeze({
   NoWarnings: 'NoWarnings',
   /** Hal9Cluster: spec.entryNeuron names no Neuron of the cluster (requests enter by the fallback). */
   EntryNeuronNotFound: 'EntryNeuronNotFound',
-  /** Hal9Cluster: no spec.adminTokenSecretRef, so the runtime pods' admin API takes no token. */
-  AdminAPIOpen: 'AdminAPIOpen',
+  /** Hal9Cluster: no spec.adminTokenSecretRef, and the operator has no key to make an admin token. */
+  NoAdminToken: 'NoAdminToken',
   /** Hal9Cluster: it carries hal9.ai/paused, which pauses nothing (pausing is per Neuron). */
   ClusterPauseIgnored: 'ClusterPauseIgnored',
   NoNeurons: 'NoNeurons',
