@@ -29,7 +29,8 @@ export interface ClusterAccessDeps {
   /**
    * The runtime admin token of a cluster that names no Secret of its own (derived from the operator's
    * key, tuning/admin-key.ts): its `<cluster>-admin-token` Secret is created like the peer token's.
-   * Absent: none is made (the operator has no key), and such a cluster's admin API takes no token.
+   * Absent: none is made (the operator has no key), and such a cluster's pods take admin calls with
+   * their peer token only (the cluster's Warning says NoAdminToken).
    */
   readonly adminToken?: (cluster: Hal9Cluster) => Promise<string>;
   readonly clock: Clock;
