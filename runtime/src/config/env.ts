@@ -15,7 +15,7 @@ export interface ConfigEnv {
   readonly KUBERNETES_SERVICE_HOST?: string;
 }
 
-/** Which environment variable sets which field (a problem with that field names the variable). */
+/** Which environment variable sets which field (applyEnv; a problem with that field names the variable). */
 export const ENV_FIELDS: Readonly<Record<string, keyof ConfigEnv>> = {
   'server.port': 'PORT',
   'server.host': 'HOST',
@@ -28,6 +28,9 @@ export const ENV_FIELDS: Readonly<Record<string, keyof ConfigEnv>> = {
   'claude.api_key_file': 'HAL9_API_KEY_FILE',
   'performance.max_concurrent_signals': 'HAL9_MAX_CONCURRENT_SIGNALS',
 };
+
+/** Variables whose value is a number (given as one, so the file's validation applies to it). */
+const NUMERIC_ENV: ReadonlySet<keyof ConfigEnv> = new Set(['PORT', 'HAL9_MAX_CONCURRENT_SIGNALS']);
 
 /** The variable that set `field`, when one did (a config file's value is then not what was read). */
 export function envSource(field: string, env: ConfigEnv): keyof ConfigEnv | undefined {
@@ -44,18 +47,14 @@ export function applyEnv(doc: Obj, env: ConfigEnv): Obj {
     return isObj(out[k]) ? out[k] : {};
   };
   const asNumber = (v: string) => (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v);
-  if (env.PORT) sub('server').port = asNumber(env.PORT);
-  if (env.HOST) sub('server').host = env.HOST;
+  for (const [field, name] of Object.entries(ENV_FIELDS)) {
+    const value = env[name];
+    if (!value) continue;
+    const [section, key] = field.split('.') as [string, string];
+    sub(section)[key] = NUMERIC_ENV.has(name) ? asNumber(value) : value;
+  }
   // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
-  else if (env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '0.0.0.0';
-  if (env.HAL9_AUTH_TOKEN) sub('server').auth_token = env.HAL9_AUTH_TOKEN;
-  if (env.HAL9_AUTH_TOKEN_FILE) sub('server').auth_token_file = env.HAL9_AUTH_TOKEN_FILE;
-  if (env.HAL9_API_KEYS_FILE) sub('server').api_keys_file = env.HAL9_API_KEYS_FILE;
-  if (env.HAL9_PEER_TOKEN_FILE) sub('server').peer_token_file = env.HAL9_PEER_TOKEN_FILE;
-  if (env.HAL9_MODE) sub('claude').mode = env.HAL9_MODE;
-  if (env.ANTHROPIC_BASE_URL) sub('claude').base_url = env.ANTHROPIC_BASE_URL;
-  if (env.HAL9_API_KEY_FILE) sub('claude').api_key_file = env.HAL9_API_KEY_FILE;
-  if (env.HAL9_MAX_CONCURRENT_SIGNALS)
-    sub('performance').max_concurrent_signals = asNumber(env.HAL9_MAX_CONCURRENT_SIGNALS);
+  if (!env.HOST && env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined)
+    sub('server').host = '0.0.0.0';
   return out;
 }

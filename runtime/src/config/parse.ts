@@ -47,11 +47,6 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     performance: parsePerformance(ctx, pf, cacheLayers),
     claude: parseClaude(ctx, cd),
   };
-  if (config.server.auth_token && config.server.auth_token_file)
-    ctx.problems.push({
-      field: 'server.auth_token_file',
-      message: 'the admin token is set twice (server.auth_token and server.auth_token_file): keep one',
-    });
   if (ctx.problems.length > 0)
     // A value an environment variable set is that variable's, not the file's: say which.
     throw new ConfigError(

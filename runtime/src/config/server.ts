@@ -28,7 +28,7 @@ export const serverSection = (ctx: Ctx, raw: unknown): Obj =>
 
 export function parseServer(ctx: Ctx, sv: Obj): ServerConfig {
   const d = DEFAULT_CONFIG;
-  return {
+  const server: ServerConfig = {
     host: str(ctx, sv, 'server', 'host', d.server.host, 253),
     port: int(ctx, sv, 'server', 'port', d.server.port, 0, 65_535),
     body_limit_bytes: int(ctx, sv, 'server', 'body_limit_bytes', d.server.body_limit_bytes, 1024, 1 << 30),
@@ -103,4 +103,10 @@ export function parseServer(ctx: Ctx, sv: Obj): ServerConfig {
       1 << 30,
     ),
   };
+  if (server.auth_token && server.auth_token_file)
+    ctx.problems.push({
+      field: 'server.auth_token_file',
+      message: 'the admin token is set twice (server.auth_token and server.auth_token_file): keep one',
+    });
+  return server;
 }
