@@ -5,6 +5,7 @@ import { Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
 import { clip, sendError, toHal9Error, writeClientError } from './http/error-response.ts';
 import { parseJsonBody } from './http/json-body.ts';
+import { lazyChildLogger } from './http/lazy-request-logger.ts';
 import { routeMethods } from './http/route-methods.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -50,6 +51,8 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     logger: deps.logger ?? false,
     // Per-request logs would cost more than the work on the hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nor a request's pino child until the request logs (http/lazy-request-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.bodyLimit,
     // Slow or stalled clients: a whole request must arrive within requestMs, headers within headersMs,
     // and an idle keep-alive connection is closed after keepAliveMs.
