@@ -137,3 +137,21 @@ describe('CRD upgrade after helm install', () => {
     }
   });
 });
+
+// Each operator reconciles every namespace and leads through a Lease in its own namespace: a second
+// release would be a second leader. The release the test above installed is the first one.
+describe('a second release of the chart', () => {
+  it('is refused, naming the release that has the operator; that release still upgrades', () => {
+    const chart = chartCopy('again', '0.1.0');
+    const second = helm('install', 'second', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(second.status).not.toBe(0);
+    expect(second.stderr).toContain(
+      `the Hal9 operator is already installed by release "${release}" in namespace "${ns.name}"`,
+    );
+    expect(second.stderr).toContain(`helm upgrade ${release} -n ${ns.name}`);
+
+    const upgraded = helm('upgrade', release, chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(upgraded.stderr).toBe('');
+    expect(upgraded.status).toBe(0);
+  });
+});
