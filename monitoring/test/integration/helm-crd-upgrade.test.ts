@@ -154,4 +154,28 @@ describe('a second release of the chart', () => {
     expect(upgraded.stderr).toBe('');
     expect(upgraded.status).toBe(0);
   });
+
+  it('is refused beside an operator applied without Helm (Argo CD, kubectl), naming its Deployment', async () => {
+    const removed = helm('uninstall', release, '--namespace', ns.name);
+    expect(removed.status, removed.stderr).toBe(0);
+    const chart = chartCopy('applied', '0.1.0');
+    const rendered = helm(
+      'template',
+      'argo',
+      chart,
+      '--namespace',
+      ns.name,
+      '--show-only',
+      'templates/deployment.yaml',
+    );
+    expect(rendered.status, rendered.stderr).toBe(0);
+    await kubectl(['apply', '-n', ns.name, '-f', '-'], { stdin: rendered.stdout });
+
+    const installed = helm('install', 'second', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(installed.status).not.toBe(0);
+    expect(installed.stderr).toContain(
+      `the Hal9 operator is already installed by Deployment ${ns.name}/argo-hal9-operator`,
+    );
+    await kubectl(['delete', 'deployment', '-n', ns.name, 'argo-hal9-operator']);
+  });
 });
