@@ -82,10 +82,15 @@ never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
 {{- end }}
 {{- end }}
 
-{{/* A duration of values.schema.json's form (digits and one unit: ms, s, m or h) in milliseconds. */}}
+{{/* A duration of values.schema.json's form (Prometheus': 30s, 2m, 1m30s; units h, m, s, ms) in
+milliseconds. */}}
 {{- define "hal9-operator.durationMs" -}}
 {{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 }}
-{{- mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "(ms|s|m|h)$" .)) }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|h|m|s)" . -1 }}
+{{- $total = add $total (mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "[a-z]+$" .))) }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/* True when the Prometheus Operator's API serves the kind (discovery, or --api-versions
