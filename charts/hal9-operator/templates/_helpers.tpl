@@ -82,10 +82,15 @@ never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
 {{- end }}
 {{- end }}
 
-{{/* A duration of values.schema.json's form (digits and one unit: ms, s, m or h) in milliseconds. */}}
+{{/* A duration of values.schema.json's form (Prometheus': 30s, 2m, 1m30s; units h, m, s, ms) in
+milliseconds. */}}
 {{- define "hal9-operator.durationMs" -}}
 {{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 }}
-{{- mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "(ms|s|m|h)$" .)) }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|h|m|s)" . -1 }}
+{{- $total = add $total (mul (regexFind "^[0-9]+" . | int64) (get $units (regexFind "[a-z]+$" .))) }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/* True when the Prometheus Operator's API serves the kind (discovery, or --api-versions
@@ -98,4 +103,28 @@ alone says nothing about which. Usage: include "hal9-operator.monitoringApi" (li
 {{/* True when the chart renders the operator's ServiceMonitor, i.e. Prometheus scrapes the operator. */}}
 {{- define "hal9-operator.serviceMonitor" -}}
 {{- if and .Values.serviceMonitor.enabled (include "hal9-operator.monitoringApi" (list . "ServiceMonitor")) }}true{{ end }}
+{{- end }}
+
+{{/* One operator per cluster: each operator reconciles every namespace and leads through a Lease in its own
+namespace, so a second one would lead too, and the two would both write every Neuron's status and
+parallelism (each with its own admin key, whose tokens the other's runtime pods refuse). Looks for the
+operator Deployment of anything but this release: another Helm release, or one Argo CD or kubectl applied
+(lookup answers nothing under `helm template` and Argo CD, which render without a cluster). */}}
+{{- define "hal9-operator.oneOperator" -}}
+{{- range (lookup "apps/v1" "Deployment" "" "").items }}
+{{- $labels := .metadata.labels | default dict }}
+{{- $annotations := .metadata.annotations | default dict }}
+{{- $release := index $annotations "meta.helm.sh/release-name" | default "" }}
+{{- $namespace := index $annotations "meta.helm.sh/release-namespace" | default "" }}
+{{- $ours := and (eq $release $.Release.Name) (eq $namespace $.Release.Namespace) }}
+{{- if and (eq (index $labels "app.kubernetes.io/part-of" | default "") "hal9") (eq (index $labels "app.kubernetes.io/component" | default "") "operator") (not $ours) }}
+{{- $by := printf "Deployment %s/%s" .metadata.namespace .metadata.name }}
+{{- $fix := "uninstall it first" }}
+{{- if $release }}
+{{- $by = printf "release %q in namespace %q (%s)" $release $namespace $by }}
+{{- $fix = printf "upgrade that release (helm upgrade %s -n %s), or uninstall it first" $release $namespace }}
+{{- end }}
+{{- fail (printf "the Hal9 operator is already installed by %s: each operator reconciles every namespace, so a second one would fight it over every Hal9Cluster and Neuron; %s" $by $fix) }}
+{{- end }}
+{{- end }}
 {{- end }}

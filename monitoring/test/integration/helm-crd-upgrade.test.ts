@@ -137,3 +137,45 @@ describe('CRD upgrade after helm install', () => {
     }
   });
 });
+
+// Each operator reconciles every namespace and leads through a Lease in its own namespace: a second
+// release would be a second leader. The release the test above installed is the first one.
+describe('a second release of the chart', () => {
+  it('is refused, naming the release that has the operator; that release still upgrades', () => {
+    const chart = chartCopy('again', '0.1.0');
+    const second = helm('install', 'second', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(second.status).not.toBe(0);
+    expect(second.stderr).toContain(
+      `the Hal9 operator is already installed by release "${release}" in namespace "${ns.name}"`,
+    );
+    expect(second.stderr).toContain(`helm upgrade ${release} -n ${ns.name}`);
+
+    const upgraded = helm('upgrade', release, chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(upgraded.stderr).toBe('');
+    expect(upgraded.status).toBe(0);
+  });
+
+  it('is refused beside an operator applied without Helm (Argo CD, kubectl), naming its Deployment', async () => {
+    const removed = helm('uninstall', release, '--namespace', ns.name);
+    expect(removed.status, removed.stderr).toBe(0);
+    const chart = chartCopy('applied', '0.1.0');
+    const rendered = helm(
+      'template',
+      'argo',
+      chart,
+      '--namespace',
+      ns.name,
+      '--show-only',
+      'templates/deployment.yaml',
+    );
+    expect(rendered.status, rendered.stderr).toBe(0);
+    await kubectl(['apply', '-n', ns.name, '-f', '-'], { stdin: rendered.stdout });
+
+    const installed = helm('install', 'second', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(installed.status).not.toBe(0);
+    expect(installed.stderr).toContain(
+      `the Hal9 operator is already installed by Deployment ${ns.name}/argo-hal9-operator`,
+    );
+    await kubectl(['delete', 'deployment', '-n', ns.name, 'argo-hal9-operator']);
+  });
+});

@@ -436,7 +436,7 @@ describe('charts/hal9-operator', () => {
     // scrapeTimeout -> scrape_timeout) and drops the ServiceMonitor when Prometheus would refuse it.
     const dir = mkdtempSync(join(tmpdir(), 'hal9-scrape-'));
     try {
-      for (const interval of ['5s', '30s', '2m']) {
+      for (const interval of ['5s', '30s', '2m', '1m30s']) {
         const sm = one(
           render(...monitoringApi, '--set', `serviceMonitor.interval=${interval}`),
           'ServiceMonitor',
@@ -484,6 +484,21 @@ describe('charts/hal9-operator', () => {
     expect(over.status).not.toBe(0);
     expect(over.stderr).toContain(
       'serviceMonitor.scrapeTimeout (1s) must not exceed serviceMonitor.interval (500ms)',
+    );
+    // Durations of several units, as Prometheus writes them, are compared whole.
+    const compound = (timeout: string) =>
+      template(
+        ...monitoringApi,
+        '--set',
+        'serviceMonitor.interval=1m30s',
+        '--set',
+        `serviceMonitor.scrapeTimeout=${timeout}`,
+      );
+    expect(compound('1m29s500ms').status).toBe(0);
+    const longer = compound('1m31s');
+    expect(longer.status).not.toBe(0);
+    expect(longer.stderr).toContain(
+      'serviceMonitor.scrapeTimeout (1m31s) must not exceed serviceMonitor.interval (1m30s)',
     );
   });
 
