@@ -46,7 +46,11 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
   const deployment = rollout(input.deployment, input.podProblems);
 
   if (!input.clusterFound) {
-    const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace; create it or fix spec.cluster`;
+    // spec.cluster is immutable: "fix spec.cluster" would send the user to a change the apiserver refuses.
+    const running = input.deployment
+      ? `; Deployment ${input.deployment.metadata?.name} keeps running as last rendered until it exists`
+      : '';
+    const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace: create it, or delete this Neuron and create it again naming another cluster (spec.cluster cannot change)${running}`;
     next.push(cond(ConditionType.Ready, 'False', Reason.ClusterNotFound, msg));
     next.push(cond(ConditionType.Progressing, 'False', Reason.ClusterNotFound, msg));
     next.push(cond(ConditionType.Degraded, 'True', Reason.ClusterNotFound, msg));
