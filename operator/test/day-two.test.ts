@@ -180,6 +180,12 @@ describe('why a rollout waits', () => {
     expect(progressing).toMatchObject({ reason: 'RollingOut', message: '1/1 neurons ready; rolling out r1' });
     expect(await clusterCondition('Ready')).toMatchObject({ status: 'True', reason: 'AllNeuronsReady' });
     expect(condition(await r.neuron('r1'), 'Ready')?.status).toBe('True');
+    // kstatus reads Reconciling before Ready: InProgress, not Current, while the rollout goes on.
+    expect(await clusterCondition('Reconciling')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    expect(condition(await r.neuron('r1'), 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'RollingOut',
+    });
 
     await patch('hal9cluster', 'c9', { spec: { placement: null } });
     await waitFor('c9 rolled out again', rolledOut, { timeoutMs: 60_000 });
@@ -291,6 +297,9 @@ describe('a Neuron whose merged spec the runtime would refuse', () => {
       { timeoutMs: 30_000 },
     );
     expect(condition(n, 'Degraded')).toMatchObject({ reason: 'RenderFailed' });
+    // kstatus: Failed (Stalled), not InProgress until a timeout.
+    expect(condition(n, 'Stalled')).toMatchObject({ status: 'True', reason: 'RenderFailed' });
+    expect(condition(n, 'Reconciling')?.status).toBe('False');
     expect(condition(n, 'Degraded')?.message).toContain(
       'neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef',
     );

@@ -2,6 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
 import { pickEntryNeuron } from '../spec/entry-neuron.ts';
 import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
+import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
 export interface ClusterStatusInput {
@@ -130,6 +131,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   }
 
   next.push(warningCondition(input, cond));
+  next.push(...kstatusConditions(next));
 
   const status: Hal9ClusterStatus = {
     observedGeneration: g,

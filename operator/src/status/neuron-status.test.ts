@@ -178,7 +178,15 @@ describe('computeNeuronStatus', () => {
     );
     expect(s.observedGeneration).toBe(9);
     const generations = Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c.observedGeneration]));
-    expect(generations).toEqual({ Ready: 9, Progressing: 9, Degraded: 9, Paused: 10, Warning: 9 });
+    expect(generations).toEqual({
+      Ready: 9,
+      Progressing: 9,
+      Degraded: 9,
+      Paused: 10,
+      Warning: 9,
+      Reconciling: 9,
+      Stalled: 9,
+    });
   });
 
   it('warns about privileged init containers', () => {

@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { LiveStatus, NeuronStatus } from '../api-types.ts';
 import { type ConditionInput, setConditions } from './conditions.ts';
+import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
 export interface NeuronStatusInput {
@@ -98,6 +99,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
       : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
   );
   next.push(warningCondition(input.rendered, input.warnings, cond));
+  next.push(...kstatusConditions(next));
 
   // A paused Neuron did not act on its newest generation, so it keeps the old ones. A pass that
   // failed did act on it, as a Deployment's controller does: the generations advance, and Degraded
