@@ -336,6 +336,26 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
     expect((await r.deployment('h1'))?.spec?.replicas).toBe(1);
   });
 
+  it('says in its Warning how to start a Neuron that was at zero replicas when autoscaling came on', async () => {
+    await apply([aCluster('c6'), aNeuron('z0', 'c6', { replicas: 0 })]);
+    await waitForNeuronReady(r, 'z0');
+    await patch('neuron', 'z0', {
+      spec: { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 2 } },
+    });
+    const n = await waitFor(
+      'z0 warns that its HPA does not scale',
+      async () => {
+        const x = await r.neuron('z0');
+        return condition(x, 'Warning')?.message.includes('HorizontalPodAutoscaler z0 does not scale')
+          ? x
+          : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(condition(n, 'Warning')?.message).toContain('kubectl scale deployment z0 --replicas=');
+    expect((await r.deployment('z0'))?.spec?.replicas).toBe(0);
+  });
+
   it('says in its Warning when the HPA cannot scale, in the HPA’s words (no metrics-server here)', async () => {
     // c7's HPA h1 from above: this control plane serves no resource metrics, so it never gets CPU.
     const hpa = await waitFor(
