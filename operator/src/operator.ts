@@ -202,6 +202,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         clock,
         logger,
         generatedAdminToken: adminToken !== undefined,
+        events,
         access: clusterAccess({
           writer,
           createSecret: secretCreator(kc, count),

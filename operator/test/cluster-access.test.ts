@@ -110,6 +110,16 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     );
     expect(d.message).toContain('ContainerCreating');
     expect(d.message).toContain('Grant the operator create on secrets in this namespace');
+    // kubectl describe h9c brain says it too, as a Warning Event on the cluster.
+    const event = await waitFor(
+      'a Warning Event on Hal9Cluster brain',
+      async () =>
+        (await core.listNamespacedEvent({ namespace: ns })).items.find(
+          (e) => e.involvedObject.kind === 'Hal9Cluster' && e.involvedObject.name === 'brain',
+        ),
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    expect(event).toMatchObject({ type: 'Warning', reason: 'Forbidden' });
     expect(await secret('brain-peer-token')).toBeUndefined();
     // The policies do not wait for the Secret.
     expect(

@@ -180,6 +180,12 @@ describe('why a rollout waits', () => {
     expect(progressing).toMatchObject({ reason: 'RollingOut', message: '1/1 neurons ready; rolling out r1' });
     expect(await clusterCondition('Ready')).toMatchObject({ status: 'True', reason: 'AllNeuronsReady' });
     expect(condition(await r.neuron('r1'), 'Ready')?.status).toBe('True');
+    // kstatus reads Reconciling before Ready: InProgress, not Current, while the rollout goes on.
+    expect(await clusterCondition('Reconciling')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    expect(condition(await r.neuron('r1'), 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'RollingOut',
+    });
 
     await patch('hal9cluster', 'c9', { spec: { placement: null } });
     await waitFor('c9 rolled out again', rolledOut, { timeoutMs: 60_000 });
@@ -291,6 +297,9 @@ describe('a Neuron whose merged spec the runtime would refuse', () => {
       { timeoutMs: 30_000 },
     );
     expect(condition(n, 'Degraded')).toMatchObject({ reason: 'RenderFailed' });
+    // kstatus: Failed (Stalled), not InProgress until a timeout.
+    expect(condition(n, 'Stalled')).toMatchObject({ status: 'True', reason: 'RenderFailed' });
+    expect(condition(n, 'Reconciling')?.status).toBe('False');
     expect(condition(n, 'Degraded')?.message).toContain(
       'neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef',
     );
@@ -325,6 +334,26 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
     );
     expect(condition(n, 'Warning')?.message).toContain('spec.replicas is 3');
     expect((await r.deployment('h1'))?.spec?.replicas).toBe(1);
+  });
+
+  it('says in its Warning how to start a Neuron that was at zero replicas when autoscaling came on', async () => {
+    await apply([aCluster('c6'), aNeuron('z0', 'c6', { replicas: 0 })]);
+    await waitForNeuronReady(r, 'z0');
+    await patch('neuron', 'z0', {
+      spec: { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 1, maxReplicas: 2 } },
+    });
+    const n = await waitFor(
+      'z0 warns that its HPA does not scale',
+      async () => {
+        const x = await r.neuron('z0');
+        return condition(x, 'Warning')?.message.includes('HorizontalPodAutoscaler z0 does not scale')
+          ? x
+          : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(condition(n, 'Warning')?.message).toContain('kubectl scale deployment z0 --replicas=');
+    expect((await r.deployment('z0'))?.spec?.replicas).toBe(0);
   });
 
   it('says in its Warning when the HPA cannot scale, in the HPA’s words (no metrics-server here)', async () => {

@@ -803,7 +803,7 @@ export interface Hal9ClusterSpecMonitoring {
  */
 export interface Hal9ClusterStatus {
   /**
-   * Conditions, each with a reason: Ready (every Neuron is Ready), Progressing (a Neuron is rolling out or not yet reconciled for this generation; paused Neurons are named, not waited for), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron).
+   * Conditions, each with a reason: Ready (every Neuron is Ready; True without Neurons, NoNeurons), Progressing (a Neuron is rolling out or not yet reconciled for this generation; paused Neurons are named, not waited for), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron), and for kstatus (Flux, kpt) Reconciling (Progressing=True while not Degraded) and Stalled (Degraded=True).
    */
   readonly conditions?: readonly Hal9ClusterStatusConditionsItem[];
   /**

@@ -26,6 +26,7 @@ function setup(annotations?: Record<string, string>) {
   let cluster: Hal9Cluster = annotations ? { ...fresh, metadata: { ...fresh.metadata, annotations } } : fresh;
   const order: string[] = [];
   const statuses: Hal9ClusterStatus[] = [];
+  const events: string[] = [];
   let next: AccessResult = {};
   const writer = {
     applyStatus: async (_target: unknown, status: Hal9ClusterStatus) => {
@@ -41,6 +42,7 @@ function setup(annotations?: Record<string, string>) {
     writer,
     clock,
     logger: pino({ level: 'silent' }),
+    events: { record: (obj, type, reason) => void events.push(`${obj.kind} ${type} ${reason}`) },
     access: async () => {
       order.push('access');
       return next;
@@ -53,6 +55,7 @@ function setup(annotations?: Record<string, string>) {
     },
     degraded: () => statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded'),
     statuses,
+    events,
     order,
     clock,
   };
@@ -78,6 +81,7 @@ describe('clusterReconciler', () => {
     await expect(t.reconcile()).rejects.toBe(forbidden);
     // ...after the status says it, with the generation it was computed for.
     expect(t.order).toEqual(['access', 'status']);
+    expect(t.events).toEqual(['Hal9Cluster Warning Forbidden']);
     expect(t.statuses.at(-1)?.observedGeneration).toBe(1);
     expect(t.degraded()).toMatchObject({
       status: 'True',
@@ -98,6 +102,7 @@ describe('clusterReconciler', () => {
     await expect(t.reconcile()).resolves.toBeUndefined();
     expect(t.degraded()).toMatchObject({ status: 'False', reason: 'AsExpected' });
     expect(t.degraded()?.lastTransitionTime).not.toBe(since);
+    expect(t.events).toHaveLength(2); // one per failing pass (the recorder dedupes), none once it works
   });
 
   it('keeps the transition time while the failure changes its reason', async () => {

@@ -4,6 +4,7 @@ import type { Clock } from '../controller/clock.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
 import { OperatorError } from '../errors.ts';
+import type { EventRecorder } from '../events/recorder.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeClusterStatus } from '../status/cluster-status.ts';
@@ -22,6 +23,8 @@ export interface ClusterReconcilerDeps {
   readonly access?: ClusterAccess;
   /** The operator makes an admin token Secret for a cluster that names none (it has a key). */
   readonly generatedAdminToken?: boolean;
+  /** A Warning Event when access fails, as a Neuron gets one when a child is refused. */
+  readonly events?: EventRecorder;
 }
 
 /**
@@ -46,6 +49,9 @@ export function clusterReconciler(deps: ClusterReconcilerDeps) {
     // The cluster's own objects first: when one could not be written, the status says why (pods
     // wait for the peer token in ContainerCreating and nothing else would tell).
     const access = await deps.access?.(cluster, neurons);
+    // `kubectl describe h9c` shows it beside the condition (the recorder sends one per message and window).
+    if (access?.failure)
+      deps.events?.record(cluster, 'Warning', access.failure.reason, access.failure.message);
     const status = computeClusterStatus({
       generation: cluster.metadata?.generation ?? 0,
       namespace,

@@ -62,7 +62,7 @@ export function renderPeerSecret(cluster: Hal9Cluster, token: string): V1Secret 
     name: peerSecretName(cluster.metadata?.name ?? ''),
     key: peerTokenKey,
     description:
-      'Shared token of the peer route between this Hal9Cluster runtime pods. Generated once; to rotate it, replace the data and restart the pods.',
+      'Shared token of the peer route between this Hal9Cluster runtime pods. Generated once; to rotate it, replace the data: running pods take up the new token within about a minute, without a restart.',
     token,
   });
 }

@@ -129,6 +129,12 @@ describe('Ready and Progressing', () => {
     });
   });
 
+  it('without Neurons is Ready, so kstatus does not wait for Neurons that are not there, and settled', () => {
+    expect(find([], 'Ready')).toMatchObject({ status: 'True', reason: 'NoNeurons' });
+    expect(find([], 'Reconciling')).toMatchObject({ status: 'False', reason: 'NoNeurons' });
+    expect(find([], 'Stalled')?.status).toBe('False');
+  });
+
   it('is rolled out once no Neuron progresses', () => {
     const neurons = [neuron('a', 'True', 'False'), neuron('b', 'True', 'False')];
     expect(find(neurons, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });

@@ -2,6 +2,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
 import { pickEntryNeuron } from '../spec/entry-neuron.ts';
 import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
+import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
 export interface ClusterStatusInput {
@@ -91,7 +92,9 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
 
   const next: ConditionInput[] = [];
   if (total === 0) {
-    next.push(cond(ConditionType.Ready, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
+    // Every Neuron of it is Ready, vacuously: False would keep kstatus (Flux's wait, a Kustomization
+    // whose Neurons come in another that depends on this one) waiting for Neurons that are not there.
+    next.push(cond(ConditionType.Ready, 'True', Reason.NoNeurons, 'No Neuron refers to this cluster'));
     next.push(cond(ConditionType.Progressing, 'False', Reason.NoNeurons, 'No Neuron refers to this cluster'));
   } else if (notReady.length === 0) {
     const msg = `${total}/${total} neurons ready`;
@@ -130,6 +133,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   }
 
   next.push(warningCondition(input, cond));
+  next.push(...kstatusConditions(next));
 
   const status: Hal9ClusterStatus = {
     observedGeneration: g,

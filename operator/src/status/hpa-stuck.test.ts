@@ -29,15 +29,18 @@ describe('hpaCannotScale', () => {
     );
   });
 
-  it('is nothing for a working HPA, one without status yet, or one whose target is scaled to zero', () => {
+  it('says how to start an HPA whose Deployment is at zero (scaled to zero before autoscaling was on)', () => {
+    expect(hpaCannotScale(hpa({ type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled' }))).toBe(
+      'HorizontalPodAutoscaler impl-1 does not scale: Deployment impl-1 is at 0 replicas, which an HPA leaves alone. To start autoscaling, kubectl scale deployment impl-1 --replicas=<minReplicas or more>',
+    );
+  });
+
+  it('is nothing for a working HPA or one without status yet', () => {
     expect(hpaCannotScale(hpa({ type: 'ScalingActive', status: 'True', reason: 'ValidMetricFound' }))).toBe(
       undefined,
     );
     expect(hpaCannotScale(hpa())).toBe(undefined);
     expect(hpaCannotScale(undefined)).toBe(undefined);
-    expect(hpaCannotScale(hpa({ type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled' }))).toBe(
-      undefined,
-    );
   });
 
   it('quotes at most 300 characters of a message', () => {

@@ -147,7 +147,18 @@ describe('computeNeuronStatus', () => {
     const s = computeNeuronStatus(notFound);
     expect(s.clusterGeneration).toBeUndefined();
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterNotFound' });
-    expect(cond(s, 'Ready')?.message).toContain('"c"');
+    expect(cond(s, 'Ready')?.message).toBe(
+      'Hal9Cluster "c" was not found in this namespace: create it, or delete this Neuron and create it again naming another cluster (spec.cluster cannot change)',
+    );
+  });
+
+  it('says the Deployment of a Neuron whose Hal9Cluster is gone keeps running as it was', () => {
+    const { clusterGeneration: _, ...notFound } = anInput({ clusterFound: false, deployment: aDeployment() });
+    const s = computeNeuronStatus(notFound);
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ClusterNotFound' });
+    expect(cond(s, 'Degraded')?.message).toMatch(
+      /\(spec.cluster cannot change\); Deployment n keeps running as last rendered until it exists$/,
+    );
   });
 
   it('says Paused and keeps the previously observed generation', () => {
@@ -167,7 +178,15 @@ describe('computeNeuronStatus', () => {
     );
     expect(s.observedGeneration).toBe(9);
     const generations = Object.fromEntries((s.conditions ?? []).map((c) => [c.type, c.observedGeneration]));
-    expect(generations).toEqual({ Ready: 9, Progressing: 9, Degraded: 9, Paused: 10, Warning: 9 });
+    expect(generations).toEqual({
+      Ready: 9,
+      Progressing: 9,
+      Degraded: 9,
+      Paused: 10,
+      Warning: 9,
+      Reconciling: 9,
+      Stalled: 9,
+    });
   });
 
   it('warns about privileged init containers', () => {

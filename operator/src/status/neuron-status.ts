@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { LiveStatus, NeuronStatus } from '../api-types.ts';
 import { type ConditionInput, setConditions } from './conditions.ts';
+import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
 export interface NeuronStatusInput {
@@ -46,7 +47,11 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
   const deployment = rollout(input.deployment, input.podProblems);
 
   if (!input.clusterFound) {
-    const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace; create it or fix spec.cluster`;
+    // spec.cluster is immutable: "fix spec.cluster" would send the user to a change the apiserver refuses.
+    const running = input.deployment
+      ? `; Deployment ${input.deployment.metadata?.name} keeps running as last rendered until it exists`
+      : '';
+    const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace: create it, or delete this Neuron and create it again naming another cluster (spec.cluster cannot change)${running}`;
     next.push(cond(ConditionType.Ready, 'False', Reason.ClusterNotFound, msg));
     next.push(cond(ConditionType.Progressing, 'False', Reason.ClusterNotFound, msg));
     next.push(cond(ConditionType.Degraded, 'True', Reason.ClusterNotFound, msg));
@@ -94,6 +99,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
       : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
   );
   next.push(warningCondition(input.rendered, input.warnings, cond));
+  next.push(...kstatusConditions(next));
 
   // A paused Neuron did not act on its newest generation, so it keeps the old ones. A pass that
   // failed did act on it, as a Deployment's controller does: the generations advance, and Degraded

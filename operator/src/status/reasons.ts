@@ -5,6 +5,10 @@ export const ConditionType = Object.freeze({
   Degraded: 'Degraded',
   Paused: 'Paused',
   Warning: 'Warning',
+  /** kstatus's: Progressing=True while nothing needs the user (kstatus.ts). */
+  Reconciling: 'Reconciling',
+  /** kstatus's: Degraded=True (kstatus.ts). */
+  Stalled: 'Stalled',
 });
 
 /** Condition reasons (CamelCase): the vocabulary users see in `kubectl get -o yaml` and events. */
