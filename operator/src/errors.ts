@@ -25,6 +25,9 @@ export const OperatorErrorCode = {
   /** The metrics or probe server could not listen (port in use, not permitted, address not local):
    * a start-up error like a bad flag, naming the flag to change. */
   ListenFailed: 'HAL9_ERR_LISTEN_FAILED',
+  /** The kubeconfig (--kubeconfig, $KUBECONFIG or ~/.kube/config) could not be read or parsed: a start-up
+   * error like a bad flag, naming the file and where its path came from. */
+  InvalidKubeconfig: 'HAL9_ERR_INVALID_KUBECONFIG',
   /** Prometheus was unreachable, timed out or refused a query (the parallelism tuner holds its value). */
   MetricsUnavailable: 'HAL9_ERR_METRICS_UNAVAILABLE',
   /** A runtime pod did not accept a new executor limit (PUT /v1/admin/performance); retried next tick. */
@@ -58,6 +61,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_RENDER_FAILED: 'terminal',
   HAL9_ERR_INVALID_FLAG: 'terminal',
   HAL9_ERR_LISTEN_FAILED: 'terminal',
+  HAL9_ERR_INVALID_KUBECONFIG: 'terminal',
   HAL9_ERR_METRICS_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_TUNING_FAILED: 'backoff',
   HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',

@@ -37,6 +37,49 @@ describe('main.ts command line', () => {
   });
 });
 
+describe('main.ts with a kubeconfig it cannot use', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hal9-kubeconfig-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a missing file exits 2 with one line naming it and the flag', () => {
+    const missing = join(dir, 'absent');
+    const r = runMain(['--kubeconfig', missing]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `HAL9_ERR_INVALID_KUBECONFIG: cannot load the kubeconfig from --kubeconfig ${missing}: ENOENT: no such file or directory, open '${missing}'`,
+    ]);
+  });
+
+  it('malformed YAML exits 2 without quoting the file, which holds credentials', () => {
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, 'users:\n- name: admin\n  user:\n    token: s3cr3t-token\n  bad: [\n');
+    const r = runMain(['--kubeconfig', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `HAL9_ERR_INVALID_KUBECONFIG: cannot load the kubeconfig from --kubeconfig ${bad}: `,
+    );
+    expect(r.stderr).not.toContain('s3cr3t-token');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a kubeconfig with no current cluster exits 2 saying so; $KUBECONFIG is named when it was the source', () => {
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    const r = spawnSync(process.execPath, [main], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH, KUBECONFIG: empty },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `HAL9_ERR_INVALID_KUBECONFIG: the kubeconfig from $KUBECONFIG (${empty}) has no current context naming a cluster`,
+    );
+  });
+});
+
 describe('main.ts with a port taken', () => {
   // A stand-in apiserver that records what reaches it, a kubeconfig naming it, and a port in use.
   let stub: ApiserverStub;

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { helpRequested, parseConfig, usage } from './config.ts';
 import { systemClock } from './controller/clock.ts';
 import { OperatorError, OperatorErrorCode } from './errors.ts';
+import { loadKubeConfig } from './kube/load-kubeconfig.ts';
 import { type RunningOperator, startOperator } from './operator.ts';
 import { renderNeuron } from './render/index.ts';
 
@@ -28,8 +29,13 @@ const logger = pino(
 );
 
 const kc = new KubeConfig();
-if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-else kc.loadFromDefault(); // $KUBECONFIG (a path list), else ~/.kube/config, else the in-cluster service account
+try {
+  loadKubeConfig(kc, config.kubeconfig, process.env.KUBECONFIG);
+} catch (err) {
+  // Like a bad flag: one line naming the file, exit 2.
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
 
 const registry = new Registry();
 registry.setDefaultLabels({});
