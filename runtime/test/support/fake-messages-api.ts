@@ -31,7 +31,13 @@ interface Timing {
 
 export type Reply = Timing &
   (
-    | { readonly kind: 'message'; readonly text: string; readonly usage?: Partial<Usage> }
+    | {
+        readonly kind: 'message';
+        readonly text: string;
+        readonly usage?: Partial<Usage>;
+        /** Default end_turn. */
+        readonly stopReason?: string;
+      }
     | {
         readonly kind: 'error';
         readonly status: number;
@@ -91,6 +97,18 @@ export const apiError = (
   },
   ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
   ...(o.until ? { until: o.until } : {}),
+});
+
+/** An answer the model did not finish: cut off at max_tokens (or another stop reason). */
+export const cutOffMessage = (
+  text: string,
+  stopReason = 'max_tokens',
+  usage: Partial<Usage> = {},
+): Reply => ({
+  kind: 'message',
+  text,
+  usage,
+  stopReason,
 });
 
 export const hang = (): Reply => ({ kind: 'hang' });
@@ -216,7 +234,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
         role: 'assistant',
         model: req.body?.model ?? 'fake',
         content: [{ type: 'text', text: reply.text }],
-        stop_reason: 'end_turn',
+        stop_reason: reply.stopReason ?? 'end_turn',
         stop_sequence: null,
         usage,
       }),
