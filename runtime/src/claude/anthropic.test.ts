@@ -21,6 +21,7 @@ import {
   MAX_ANSWER_BYTES,
   MAX_INPUT_TOKENS,
   MAX_RETRY_AFTER_MS,
+  retryAfterMs,
 } from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
@@ -131,6 +132,32 @@ describe('AnthropicBackend over the Agent', () => {
     expect(huge.details).toMatchObject({ retryAfterSeconds: 3600, retryAfterMs: MAX_RETRY_AFTER_MS });
     // A caller's Retry-After is a whole number of seconds, never 0 for a hint that asks to wait.
     expect(tiny.details).toMatchObject({ retryAfterSeconds: 1, retryAfterMs: 200 });
+  });
+
+  it('keeps the retry hint of a 529 too', async () => {
+    const { fake, be } = await backend();
+    fake.respond(apiError(529, { retryAfter: '12' }));
+
+    const e = await failure(be.complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_OVERLOADED');
+    expect(e.details).toMatchObject({ status: 529, retryAfterSeconds: 12, retryAfterMs: 12_000 });
+  });
+
+  it('reads retry-after as seconds or as an HTTP-date, and nothing else', () => {
+    const now = Date.parse('Fri, 04 Dec 2026 20:00:00 GMT');
+    const hint = (h: Record<string, string>) => retryAfterMs(new AnswerHeaders(h), now);
+    expect(hint({ 'retry-after': '3' })).toBe(3000);
+    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 20:00:30 GMT' })).toBe(30_000);
+    // A date already past is no wait; one far ahead is cut to an hour.
+    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 19:00:00 GMT' })).toBe(0);
+    expect(hint({ 'retry-after': 'Sat, 05 Dec 2026 20:00:00 GMT' })).toBe(MAX_RETRY_AFTER_MS);
+    // retry-after-ms first; empty, negative or unreadable values are no hint.
+    expect(hint({ 'retry-after-ms': '250', 'retry-after': '3' })).toBe(250);
+    expect(hint({ 'retry-after-ms': '', 'retry-after': '' })).toBeUndefined();
+    expect(hint({ 'retry-after': '-1' })).toBeUndefined();
+    expect(hint({ 'retry-after': 'soon' })).toBeUndefined();
+    expect(hint({})).toBeUndefined();
   });
 
   it('gives the SDK headers that answer as a WHATWG Headers does', () => {

@@ -212,17 +212,36 @@ export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /**
- * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds), at most
- * MAX_RETRY_AFTER_MS. An upstream (or a proxy at base_url) may send anything, and callers get it
- * back as a Retry-After header, which must stay a small whole number.
+ * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after in seconds or as an
+ * HTTP-date (RFC 9110; what a proxy or gateway at base_url may send), at most MAX_RETRY_AFTER_MS. An
+ * upstream may send anything, and callers get it back as a Retry-After header, which must stay a
+ * small whole number. A date already past is no wait; an empty or unreadable value is no hint.
  */
-const retryAfterMs = (e: APIError): number | undefined => {
-  const h = e.headers;
-  const ms = Number(h?.get?.('retry-after-ms') ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
-  const s = Number(h?.get?.('retry-after') ?? Number.NaN);
-  if (Number.isFinite(s) && s >= 0) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
-  return undefined;
+export function retryAfterMs(
+  headers: { get?(name: string): string | null } | undefined,
+  now = Date.now(),
+): number | undefined {
+  const ms = numeric(headers?.get?.('retry-after-ms'));
+  if (ms !== undefined) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  const raw = headers?.get?.('retry-after');
+  if (raw == null) return undefined;
+  const s = numeric(raw);
+  if (s !== undefined) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP-date starts with the day's name (Date.parse alone would read "-1" as a year).
+  const at = /^[A-Za-z]{3}/.test(raw) ? Date.parse(raw) : Number.NaN;
+  return Number.isFinite(at) ? Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+const numeric = (v: string | null | undefined): number | undefined => {
+  if (v == null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+};
+
+/** A 429's or 529's hint: whole seconds for callers (an HTTP Retry-After), the exact one for the retry stage. */
+const retryHint = (e: APIError): { retryAfterSeconds?: number; retryAfterMs?: number } => {
+  const ra = retryAfterMs(e.headers);
+  return ra === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra };
 };
 
 /**
@@ -288,17 +307,19 @@ export function upstreamError(e: unknown): Hal9Error {
       { upstream },
       { cause: e },
     );
-  if (e instanceof RateLimitError) {
-    const ra = retryAfterMs(e);
+  if (e instanceof RateLimitError)
     return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e), {
       upstream,
       status: 429,
-      // Callers get whole seconds (an HTTP Retry-After); the retry stage keeps the exact hint.
-      ...(ra !== undefined ? { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra } : {}),
+      ...retryHint(e),
     });
-  }
+  // An overloaded API may say when to come back too: the retry stage waits at least that long.
   if (e instanceof OverloadedError)
-    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e), { upstream, status: 529 });
+    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e), {
+      upstream,
+      status: 529,
+      ...retryHint(e),
+    });
   if (e instanceof APIError)
     return new Hal9Error('UPSTREAM_ERROR', describeApiError(e), {
       upstream,
