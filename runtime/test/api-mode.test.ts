@@ -219,7 +219,7 @@ describe('api mode: upstream failures', () => {
     expect(res.body.errors[0].code).toBe('UPSTREAM_RATE_LIMITED');
     // Status, the API's error type and its request id reach the caller; the upstream's own text never does.
     expect(res.body.errors[0].message).toMatch(
-      /^model API answered 429 rate_limit_error \(request req_fake_1\)$/,
+      /^model API answered 429 rate_limit_error for claude-test-1 \(request req_fake_1\)$/,
     );
     expect(JSON.stringify(res.body)).not.toContain('slow down');
     expect(res.body.trace[0].error.code).toBe('UPSTREAM_RATE_LIMITED');

@@ -134,6 +134,21 @@ describe('AnthropicBackend over the Agent', () => {
     expect(tiny.details).toMatchObject({ retryAfterSeconds: 1, retryAfterMs: 200 });
   });
 
+  it('names the model asked, and what to check for a refused key or an unknown model', async () => {
+    const { fake, be } = await backend();
+    fake.script(apiError(401), apiError(404));
+
+    const refused = await failure(be.complete(neuron, 'x'));
+    const unknown = await failure(be.complete(neuron, 'y', undefined, 'claude-typo-1'));
+
+    expect(refused.message).toBe(
+      'model API answered 401 authentication_error for claude-sonnet-5-5 (request req_fake_1): the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)',
+    );
+    expect(unknown.message).toBe(
+      'model API answered 404 not_found_error for claude-typo-1 (request req_fake_2): is claude-typo-1 a model the API serves? (claude.model, fallback_models)',
+    );
+  });
+
   it('keeps the retry hint of a 529 too', async () => {
     const { fake, be } = await backend();
     fake.respond(apiError(529, { retryAfter: '12' }));
@@ -288,12 +303,12 @@ describe('AnthropicBackend over the Agent', () => {
     const e = await failure(be.complete(neuron, 'x'));
 
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
-    expect(e.message).toBe('model API answered 500 unknown (request req_fake_1)');
+    expect(e.message).toBe('model API answered 500 unknown for claude-sonnet-5-5 (request req_fake_1)');
     expect(quotesKey(e.message)).toBe(false);
     // A documented type is shown.
     fake.respond(apiError(403));
     expect((await failure(be.complete(neuron, 'y'))).message).toBe(
-      'model API answered 403 permission_error (request req_fake_2)',
+      'model API answered 403 permission_error for claude-sonnet-5-5 (request req_fake_2)',
     );
   });
 
@@ -365,7 +380,7 @@ describe('AnthropicBackend over the Agent', () => {
       ),
     );
     expect((await failure(be.complete(neuron, 'w'))).message).toBe(
-      'model API answered 500 (request req_fake_4)',
+      'model API answered 500 for claude-sonnet-5-5 (request req_fake_4)',
     );
   });
 

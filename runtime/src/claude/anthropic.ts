@@ -266,16 +266,23 @@ const API_ERROR_TYPES: ReadonlySet<string> = new Set([
 
 /**
  * What of an upstream failure a caller may see: the status, the API's error type (one it documents,
- * else `unknown`) and its request id. Never the upstream's message or body: an upstream (or a proxy at
- * base_url) can echo anything back, the request's API key included, in the type too.
+ * else `unknown`), the model asked (ours, from the config) and the answer's request id, with what to
+ * check for a refused key or an unknown model. Never the upstream's message or body: an upstream (or a
+ * proxy at base_url) can echo anything back, the request's API key included, in the type too.
  */
-export function describeApiError(e: APIError): string {
+export function describeApiError(e: APIError, model?: string): string {
   const body = e.error as { error?: { type?: unknown } } | undefined;
   const sent = body?.error?.type;
   const type =
     sent === undefined ? '' : typeof sent === 'string' && API_ERROR_TYPES.has(sent) ? sent : 'unknown';
   const id = typeof e.requestID === 'string' ? e.requestID.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : '';
-  return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${id ? ` (request ${id})` : ''}`;
+  const hint =
+    e.status === 401
+      ? ': the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)'
+      : e.status === 404 && model
+        ? `: is ${model} a model the API serves? (claude.model, fallback_models)`
+        : '';
+  return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${model ? ` for ${model}` : ''}${id ? ` (request ${id})` : ''}${hint}`;
 }
 
 /** A connection failure by its code only (ECONNREFUSED, ECONNRESET…), never the message. */
@@ -285,8 +292,11 @@ const connectionCode = (e: Error): string => {
   return typeof code === 'string' ? code.replace(/[^A-Z_]/g, '').slice(0, 40) : 'connection error';
 };
 
-/** Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure. */
-export function upstreamError(e: unknown): Hal9Error {
+/**
+ * Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure.
+ * `model`: the model the call asked for, named in the error (a neuron's chain has several).
+ */
+export function upstreamError(e: unknown, model?: string): Hal9Error {
   if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
   if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
@@ -308,20 +318,20 @@ export function upstreamError(e: unknown): Hal9Error {
       { cause: e },
     );
   if (e instanceof RateLimitError)
-    return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e), {
+    return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e, model), {
       upstream,
       status: 429,
       ...retryHint(e),
     });
   // An overloaded API may say when to come back too: the retry stage waits at least that long.
   if (e instanceof OverloadedError)
-    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e), {
+    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e, model), {
       upstream,
       status: 529,
       ...retryHint(e),
     });
   if (e instanceof APIError)
-    return new Hal9Error('UPSTREAM_ERROR', describeApiError(e), {
+    return new Hal9Error('UPSTREAM_ERROR', describeApiError(e, model), {
       upstream,
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
@@ -442,7 +452,7 @@ export class AnthropicBackend implements ModelBackend {
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
-      throw upstreamError(e);
+      throw upstreamError(e, model ?? this.model);
     } finally {
       unlink?.();
       this.#inflight.remove(live);
