@@ -127,7 +127,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
         maxRetries: config.claude.max_retries,
         dispatcher: agent,
       });
-    const api = new AnthropicBackend(client(opts.apiKey), config.claude.model, config.claude.max_tokens);
+    const api = new AnthropicBackend(
+      client(opts.apiKey),
+      config.claude.model,
+      config.claude.max_tokens,
+      config.claude.timeout_ms,
+    );
     useApiKey = (key) => api.useClient(client(key));
     backend = api;
   } else {

@@ -294,17 +294,18 @@ const connectionCode = (e: Error): string => {
 
 /**
  * Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure.
- * `model`: the model the call asked for, named in the error (a neuron's chain has several).
+ * `model`: the model the call asked for, named in the error (a neuron's chain has several);
+ * `timeoutMs`: claude.timeout_ms, named when a call runs out of it.
  */
-export function upstreamError(e: unknown, model?: string): Hal9Error {
+export function upstreamError(e: unknown, model?: string, timeoutMs?: number): Hal9Error {
   if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
   if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
   if (e instanceof APIConnectionTimeoutError)
     return new Hal9Error(
       'UPSTREAM_TIMEOUT',
-      'the model API did not answer in time',
-      { upstream },
+      `the model API did not answer${model ? ` for ${model}` : ''} ${timeoutMs ? `within claude.timeout_ms (${timeoutMs} ms)` : 'in time'}`,
+      { upstream, ...(timeoutMs ? { field: 'claude.timeout_ms' } : {}) },
       { cause: e },
     );
   if (e instanceof MalformedAnswerError) return malformed(e.message, e);
@@ -408,16 +409,19 @@ export class AnthropicBackend implements ModelBackend {
   readonly model: string;
   #client: Anthropic;
   readonly #maxTokens: number;
+  /** claude.timeout_ms (the client's own timeout), named in the error of a call that runs out of it. */
+  readonly #timeoutMs: number | undefined;
   // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
   // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
   // A list, not a Set: see pipeline/live-list.ts.
   readonly #inflight = new LiveList<AbortController>();
   readonly #systems = new WeakMap<NeuronConfig, TextBlockParam[]>();
 
-  constructor(client: Anthropic, model: string, maxTokens: number) {
+  constructor(client: Anthropic, model: string, maxTokens: number, timeoutMs?: number) {
     this.#client = client;
     this.model = model;
     this.#maxTokens = maxTokens;
+    this.#timeoutMs = timeoutMs;
   }
 
   async complete(
@@ -452,7 +456,7 @@ export class AnthropicBackend implements ModelBackend {
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
-      throw upstreamError(e, model ?? this.model);
+      throw upstreamError(e, model ?? this.model, this.#timeoutMs);
     } finally {
       unlink?.();
       this.#inflight.remove(live);
