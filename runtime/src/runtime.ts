@@ -7,6 +7,7 @@ import type { ModelBackend } from './claude/backend.ts';
 import { MockBackend } from './claude/mock.ts';
 import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
+import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
@@ -199,6 +200,13 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
+  // A cost budget that cannot see a model's cost would pass its calls unbounded without a word.
+  const unpriced = unpricedModels(config);
+  if (unpriced.length > 0)
+    app.log.warn(
+      { field: 'performance.request_budget.max_cost_usd', models: unpriced },
+      unpricedWarning(unpriced),
+    );
 
   return {
     config,
