@@ -228,6 +228,19 @@ describe('response cache', () => {
     expect(cachedOf(await send('long'))).toBe(true);
   });
 
+  it('does not cache an answer with no text', async () => {
+    const { fake } = await start();
+    fake.script(message('   '));
+
+    const blank = await send('blank');
+    expect(blank.body.errors.map((e: { code: string }) => e.code)).toEqual(['UNROUTABLE_ANSWER']);
+
+    const again = await send('blank');
+    expect(cachedOf(again)).toBe(false);
+    expect(again.status).toBe(200);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('an answer cut off with nothing routable ends its branch naming the cut', async () => {
     const { fake } = await start();
     fake.script(cutOffMessage('', 'model_context_window_exceeded'));
