@@ -19,6 +19,7 @@ import { fanOut } from './pipeline/observer.ts';
 import { RunStore } from './pipeline/run-store.ts';
 import { buildServer } from './server.ts';
 import { shutdownWithin } from './tracing/bounded-shutdown.ts';
+import { watchExports } from './tracing/export-watch.ts';
 import type { TracingHandle } from './tracing/provider.ts';
 import { noTracing } from './tracing/tracing.ts';
 
@@ -200,6 +201,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
+  if (opts.tracing?.onExport) watchExports(opts.tracing.onExport, app.log);
   // A cost budget that cannot see a model's cost would pass its calls unbounded without a word.
   const unpriced = unpricedModels(config);
   if (unpriced.length > 0)
