@@ -256,6 +256,23 @@ describe('response cache', () => {
     ]);
   });
 
+  it('treats an answer the API’s classifiers stopped (refusal) as one the model did not finish', async () => {
+    const { fake } = await start();
+    fake.script(cutOffMessage('RESULT: the first step is', 'refusal'));
+
+    const r = await send('risky');
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toEqual([
+      {
+        code: 'ANSWER_TRUNCATED',
+        message:
+          "impl-1's answer was cut off (stop_reason refusal: the model API's policy classifiers stopped it); what it held was routed as it stands",
+        neuron: 'impl-1',
+      },
+    ]);
+    expect(cachedOf(await send('risky'))).toBe(false);
+  });
+
   it('keys on content and neuron (system prompt), and only caches the configured layers', async () => {
     const { fake, rt } = await start({}, [
       neuron('design-1', 'L3', ['impl-1']),
