@@ -149,6 +149,29 @@ describe('AnthropicBackend over the Agent', () => {
     );
   });
 
+  it('names the origin it could not reach, never the path or credentials of claude.base_url', async () => {
+    // A port nothing listens on: the fake's, once closed.
+    const dead = await startFakeMessagesApi();
+    const port = new URL(dead.url).port;
+    await dead.close();
+    agent = new Agent({ connections: 1 });
+    const client = createAnthropicClient({
+      apiKey: 'k',
+      baseURL: `http://proxy-user:proxy-secret@127.0.0.1:${port}/anthropic`,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      dispatcher: agent,
+    });
+
+    const e = await failure(new AnthropicBackend(client, 'claude-sonnet-5-5', 64).complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_CONNECTION');
+    expect(e.message).toBe(
+      `cannot reach the model API at http://127.0.0.1:${port} (claude.base_url): ECONNREFUSED`,
+    );
+    expect(e.details.field).toBe('claude.base_url');
+  });
+
   it('keeps the retry hint of a 529 too', async () => {
     const { fake, be } = await backend();
     fake.respond(apiError(529, { retryAfter: '12' }));

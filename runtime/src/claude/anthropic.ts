@@ -294,10 +294,16 @@ const connectionCode = (e: Error): string => {
 
 /**
  * Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure.
- * `model`: the model the call asked for, named in the error (a neuron's chain has several);
- * `timeoutMs`: claude.timeout_ms, named when a call runs out of it.
+ * What the call was, for the error to name: the model it asked for (a neuron's chain has several),
+ * claude.timeout_ms, and the origin of the API it went to (claude.base_url).
  */
-export function upstreamError(e: unknown, model?: string, timeoutMs?: number): Hal9Error {
+export interface CallFacts {
+  readonly model?: string;
+  readonly timeoutMs?: number;
+  readonly origin?: string;
+}
+
+export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFacts = {}): Hal9Error {
   if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
   if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
@@ -314,8 +320,8 @@ export function upstreamError(e: unknown, model?: string, timeoutMs?: number): H
   if (e instanceof APIConnectionError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
-      `cannot reach the model API: ${connectionCode(e)}`,
-      { upstream },
+      `cannot reach the model API${origin ? ` at ${origin} (claude.base_url)` : ''}: ${connectionCode(e)}`,
+      { upstream, ...(origin ? { field: 'claude.base_url' } : {}) },
       { cause: e },
     );
   if (e instanceof RateLimitError)
@@ -338,6 +344,15 @@ export function upstreamError(e: unknown, model?: string, timeoutMs?: number): H
     });
   return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
 }
+
+/** A base URL's scheme, host and port: never its path, nor credentials written into it. */
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the configured base URL';
+  }
+};
 
 /** An answer that is not a Messages answer (or not JSON): the call fails, naming what is wrong. */
 const malformed = (what: string, cause?: Error): Hal9Error =>
@@ -456,7 +471,11 @@ export class AnthropicBackend implements ModelBackend {
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
-      throw upstreamError(e, model ?? this.model, this.#timeoutMs);
+      throw upstreamError(e, {
+        model: model ?? this.model,
+        ...(this.#timeoutMs ? { timeoutMs: this.#timeoutMs } : {}),
+        origin: originOf(this.#client.baseURL),
+      });
     } finally {
       unlink?.();
       this.#inflight.remove(live);
