@@ -145,7 +145,7 @@ describe('AnthropicBackend over the Agent', () => {
       'model API answered 401 authentication_error for claude-sonnet-5-5 (request req_fake_1): the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)',
     );
     expect(unknown.message).toBe(
-      'model API answered 404 not_found_error for claude-typo-1 (request req_fake_2): is claude-typo-1 a model the API serves? (claude.model, fallback_models)',
+      'model API answered 404 not_found_error for claude-typo-1 (request req_fake_2): the API does not know claude-typo-1, or claude.base_url is not its root (claude.model, fallback_models, claude.base_url)',
     );
   });
 

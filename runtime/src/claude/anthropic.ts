@@ -280,7 +280,7 @@ export function describeApiError(e: APIError, model?: string): string {
     e.status === 401
       ? ': the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)'
       : e.status === 404 && model
-        ? `: is ${model} a model the API serves? (claude.model, fallback_models)`
+        ? `: the API does not know ${model}, or claude.base_url is not its root (claude.model, fallback_models, claude.base_url)`
         : '';
   return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${model ? ` for ${model}` : ''}${id ? ` (request ${id})` : ''}${hint}`;
 }
