@@ -2,12 +2,14 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   apiError,
+  brokenOff,
   type FakeMessagesApi,
   hang,
   message,
   type Reply,
   type Responder,
   raw,
+  reset,
   startFakeMessagesApi,
   text,
 } from '../../test/support/fake-messages-api.ts';
@@ -170,6 +172,21 @@ describe('AnthropicBackend over the Agent', () => {
       `cannot reach the model API at http://127.0.0.1:${port} (claude.base_url): ECONNREFUSED`,
     );
     expect(e.details.field).toBe('claude.base_url');
+  });
+
+  it('says an answer broke off when its connection fails after the headers came', async () => {
+    const { fake, be } = await backend();
+    fake.script(brokenOff(), reset());
+
+    const cut = await failure(be.complete(neuron, 'x'));
+    const unreached = await failure(be.complete(neuron, 'y'));
+
+    expect(cut.code).toBe('UPSTREAM_CONNECTION');
+    expect(cut.message).toMatch(
+      /^the model API's answer for claude-sonnet-5-5 broke off after [1-9]\d* bytes: [A-Z_]+$/,
+    );
+    expect(unreached.code).toBe('UPSTREAM_CONNECTION');
+    expect(unreached.message).toMatch(/^cannot reach the model API at /);
   });
 
   it('keeps the retry hint of a 529 too', async () => {

@@ -121,6 +121,18 @@ export class AnswerTooLargeError extends Error {
   }
 }
 
+/**
+ * An answer whose connection failed after its headers came (a reset, a proxy cut, a socket closed
+ * mid-body): the API was reached, and its answer broke off. The SDK wraps it as a connection error.
+ */
+export class AnswerBrokeOffError extends Error {
+  readonly received: number;
+  constructor(received: number, cause: Error) {
+    super(`the answer broke off after ${received} bytes`, { cause });
+    this.received = received;
+  }
+}
+
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 
@@ -177,7 +189,10 @@ export function dispatcherFetch(
           },
           onResponseError(_c, err) {
             settle();
-            reject(err);
+            // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
+            // is how the SDK tells them apart; anything else once the headers came broke off the answer.
+            const ours = signal?.aborted || err instanceof AnswerTooLargeError;
+            reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
           },
         },
       );
@@ -317,6 +332,13 @@ export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFact
   if (e instanceof MalformedAnswerError) return malformed(e.message, e);
   if (e instanceof APIConnectionError && e.cause instanceof AnswerTooLargeError)
     return new Hal9Error('UPSTREAM_ERROR', e.cause.message, { upstream }, { cause: e });
+  if (e instanceof APIConnectionError && e.cause instanceof AnswerBrokeOffError)
+    return new Hal9Error(
+      'UPSTREAM_CONNECTION',
+      `the model API's answer${model ? ` for ${model}` : ''} broke off after ${e.cause.received} bytes: ${connectionCode(e.cause)}`,
+      { upstream },
+      { cause: e },
+    );
   if (e instanceof APIConnectionError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',

@@ -49,6 +49,8 @@ export type Reply = Timing &
     | { readonly kind: 'hang' }
     /** Destroy the socket without an answer. */
     | { readonly kind: 'reset' }
+    /** Send a 200's headers and the start of its body, then destroy the socket. */
+    | { readonly kind: 'brokenOff' }
     /** A 200 JSON answer with exactly this body (a malformed or crafted Messages answer). */
     | { readonly kind: 'raw'; readonly body: unknown }
     /** An answer of exactly this text with this content-type (not JSON, or not said to be); 200 unless given. */
@@ -120,6 +122,7 @@ export const text = (body: string, contentType: string, status?: number): Reply 
   ...(status !== undefined ? { status } : {}),
 });
 export const reset = (timing: Timing = {}): Reply => ({ kind: 'reset', ...timing });
+export const brokenOff = (): Reply => ({ kind: 'brokenOff' });
 
 /** A promise the test resolves when it chooses (to hold answers back). */
 export function gate(): { readonly promise: Promise<void>; open(): void } {
@@ -197,6 +200,13 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
     if (res.destroyed) return;
     if (reply.kind === 'reset') {
       res.socket?.destroy();
+      return;
+    }
+    if (reply.kind === 'brokenOff') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"id":"msg_cut","type":"message","content":[{"type":"text","text":"RESULT: par', () =>
+        setTimeout(() => res.socket?.destroy(), 20),
+      );
       return;
     }
     const requestId = `req_fake_${requests.indexOf(req) + 1}`;
