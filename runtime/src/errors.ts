@@ -32,6 +32,10 @@ export const ErrorCodes = {
     status: 508,
     message: 'The neuron answered with no result and nothing to forward',
   },
+  ANSWER_TRUNCATED: {
+    status: 508,
+    message: "The model's answer was cut off before it ended (claude.max_tokens, or its context window)",
+  },
   RESULT_LIMIT_EXCEEDED: {
     status: 508,
     message: 'An answer held more RESULT blocks than one answer may give',

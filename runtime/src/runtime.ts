@@ -7,6 +7,7 @@ import type { ModelBackend } from './claude/backend.ts';
 import { MockBackend } from './claude/mock.ts';
 import { HttpPeerTransport } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
+import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { createMetrics } from './metrics/metrics.ts';
@@ -18,6 +19,7 @@ import { fanOut } from './pipeline/observer.ts';
 import { RunStore } from './pipeline/run-store.ts';
 import { buildServer } from './server.ts';
 import { shutdownWithin } from './tracing/bounded-shutdown.ts';
+import { watchExports } from './tracing/export-watch.ts';
 import type { TracingHandle } from './tracing/provider.ts';
 import { noTracing } from './tracing/tracing.ts';
 
@@ -127,7 +129,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
         maxRetries: config.claude.max_retries,
         dispatcher: agent,
       });
-    const api = new AnthropicBackend(client(opts.apiKey), config.claude.model, config.claude.max_tokens);
+    const api = new AnthropicBackend(
+      client(opts.apiKey),
+      config.claude.model,
+      config.claude.max_tokens,
+      config.claude.timeout_ms,
+    );
     useApiKey = (key) => api.useClient(client(key));
     backend = api;
   } else {
@@ -194,6 +201,14 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
+  if (opts.tracing?.onExport) watchExports(opts.tracing.onExport, app.log);
+  // A cost budget that cannot see a model's cost would pass its calls unbounded without a word.
+  const unpriced = unpricedModels(config);
+  if (unpriced.length > 0)
+    app.log.warn(
+      { field: 'performance.request_budget.max_cost_usd', models: unpriced },
+      unpricedWarning(unpriced),
+    );
 
   return {
     config,

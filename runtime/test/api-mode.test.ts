@@ -160,7 +160,7 @@ describe('api mode: the request the Messages API receives', () => {
 });
 
 describe('api mode: upstream failures', () => {
-  it('ends a call that hangs at claude.timeout_ms with UPSTREAM_TIMEOUT (HTTP 504)', async () => {
+  it('ends a call that hangs at claude.timeout_ms with UPSTREAM_TIMEOUT (HTTP 504), naming the limit', async () => {
     // Long enough for the call to reach the fake first, also on a loaded machine.
     const { fake, rt } = await start({ claude: { timeout_ms: 1000 } });
     fake.respond(hang());
@@ -169,8 +169,14 @@ describe('api mode: upstream failures', () => {
 
     expect(res.status).toBe(504);
     expect(res.body.status).toBe('failed');
+    // The error names the limit that ended the call, and the model it asked.
     expect(res.body.errors).toEqual([
-      expect.objectContaining({ code: 'UPSTREAM_TIMEOUT', neuron: 'impl-1' }),
+      {
+        code: 'UPSTREAM_TIMEOUT',
+        message: 'the model API did not answer for claude-test-1 within claude.timeout_ms (1000 ms)',
+        neuron: 'impl-1',
+        field: 'claude.timeout_ms',
+      },
     ]);
     expect(res.body.trace[0].error.code).toBe('UPSTREAM_TIMEOUT');
     expect(fake.requests).toHaveLength(1);
@@ -219,7 +225,7 @@ describe('api mode: upstream failures', () => {
     expect(res.body.errors[0].code).toBe('UPSTREAM_RATE_LIMITED');
     // Status, the API's error type and its request id reach the caller; the upstream's own text never does.
     expect(res.body.errors[0].message).toMatch(
-      /^model API answered 429 rate_limit_error \(request req_fake_1\)$/,
+      /^model API answered 429 rate_limit_error for claude-test-1 \(request req_fake_1\)$/,
     );
     expect(JSON.stringify(res.body)).not.toContain('slow down');
     expect(res.body.trace[0].error.code).toBe('UPSTREAM_RATE_LIMITED');

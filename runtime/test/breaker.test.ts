@@ -98,6 +98,30 @@ describe('circuit breaker', () => {
     ).toBe(1);
   });
 
+  it('GET /v1/neurons shows the state of each breaker a neuron calls through', async () => {
+    fake = await startFakeMessagesApi();
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [
+          neuron('impl-1', 'L2', [], { fallback_models: ['claude-small-1'] }),
+          neuron('far-1', 'L1', [], { endpoint: 'http://127.0.0.1:9' }),
+        ],
+        entry_neuron: 'impl-1',
+        performance: { circuit_breaker: { failure_threshold: 2, timeout_seconds: LONG_OPEN } },
+      }),
+      { apiKey: 'test-key' },
+    );
+    const breakers = async (i = 0) => (await rt!.get('/v1/neurons')).body.neurons[i].breakers;
+    expect(await breakers()).toEqual({ [UPSTREAM]: 'closed', [`${UPSTREAM}:claude-small-1`]: 'closed' });
+    expect(await breakers(1)).toEqual({ 'peer:far-1': 'closed' });
+
+    fake.respond(apiError(500));
+    await send();
+    await send();
+    expect(await state()).toBe(OPEN);
+    expect(await breakers()).toEqual({ [UPSTREAM]: 'open', [`${UPSTREAM}:claude-small-1`]: 'closed' });
+  });
+
   it('counts only the failures within window_seconds', async () => {
     const { fake } = await start(LONG_OPEN, {
       circuit_breaker: {

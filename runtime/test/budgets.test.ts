@@ -163,6 +163,38 @@ describe('request budgets', () => {
   });
 });
 
+describe('a cost budget with models claude.prices does not price', () => {
+  const start = async (prices: Record<string, unknown>) => {
+    fake = await startFakeMessagesApi();
+    const lines: string[] = [];
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-small-1'] })],
+        claude: { prices },
+        performance: { request_budget: { max_cost_usd: 0.5 } },
+      }),
+      { apiKey: 'k', logger: { level: 'warn', stream: { write: (l: string) => void lines.push(l) } } },
+    );
+    return lines.map((l) => JSON.parse(l) as { level: number; msg: string; field?: string });
+  };
+
+  it('is named at start, with each model whose calls it cannot count', async () => {
+    const logged = await start({ 'claude-test-1': { input: 3, output: 15 } });
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: 40,
+        field: 'performance.request_budget.max_cost_usd',
+        msg: 'performance.request_budget.max_cost_usd bounds only priced models, and claude.prices has no price for claude-small-1: their calls count nothing toward it',
+      }),
+    ]);
+  });
+
+  it('says nothing when every model is priced', async () => {
+    const price = { input: 3, output: 15 };
+    expect(await start({ 'claude-test-1': price, 'claude-small-1': price })).toEqual([]);
+  });
+});
+
 describe('request budgets on a peer pod', () => {
   it('bound the request as a whole across the sub-trees it forwards there at once, not each forwarded signal', async () => {
     const designs = ['design-0', 'design-1', 'design-2'];

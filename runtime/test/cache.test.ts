@@ -3,6 +3,7 @@ import { cacheKey, cacheScope, INLINE_KEY_MAX } from '../src/pipeline/response-c
 import {
   apiDoc,
   apiError,
+  cutOffMessage,
   type FakeMessagesApi,
   gate,
   message,
@@ -198,6 +199,78 @@ describe('response cache', () => {
     // The success is what gets cached.
     expect(cachedOf(await send('flaky'))).toBe(true);
     expect(fake.requests).toHaveLength(2);
+  });
+
+  it('does not cache an answer cut off at max_tokens, and the request says it is partial', async () => {
+    const { fake } = await start();
+    fake.script(cutOffMessage('RESULT: the first half of the ans'));
+
+    const cut = await send('long');
+    expect(cut.status).toBe(200);
+    expect(cut.body.results).toEqual([
+      { neuron: 'impl-1', layer: 'L2', content: 'the first half of the ans' },
+    ]);
+    expect(cut.body.errors).toEqual([
+      {
+        code: 'ANSWER_TRUNCATED',
+        message:
+          "impl-1's answer was cut off at claude.max_tokens (64 tokens); what it held was routed as it stands",
+        neuron: 'impl-1',
+        field: 'claude.max_tokens',
+      },
+    ]);
+
+    // The next identical signal asks the model again, and that whole answer is what gets cached.
+    const whole = await send('long');
+    expect(cachedOf(whole)).toBe(false);
+    expect(whole.body.errors).toEqual([]);
+    expect(fake.requests).toHaveLength(2);
+    expect(cachedOf(await send('long'))).toBe(true);
+  });
+
+  it('does not cache an answer with no text', async () => {
+    const { fake } = await start();
+    fake.script(message('   '));
+
+    const blank = await send('blank');
+    expect(blank.body.errors.map((e: { code: string }) => e.code)).toEqual(['UNROUTABLE_ANSWER']);
+
+    const again = await send('blank');
+    expect(cachedOf(again)).toBe(false);
+    expect(again.status).toBe(200);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('an answer cut off with nothing routable ends its branch naming the cut', async () => {
+    const { fake } = await start();
+    fake.script(cutOffMessage('', 'model_context_window_exceeded'));
+
+    const r = await send('huge');
+    expect(r.status).toBe(422);
+    expect(r.body.status).toBe('failed');
+    expect(r.body.trace[0].error).toMatchObject({ code: 'ANSWER_TRUNCATED', neuron: 'impl-1' });
+    expect(r.body.trace[0].error.message).toContain("the model's context window is full");
+    expect(r.body.errors.map((e: { code: string }) => e.code)).toEqual([
+      'UNROUTABLE_ANSWER',
+      'ANSWER_TRUNCATED',
+    ]);
+  });
+
+  it('treats an answer the API’s classifiers stopped (refusal) as one the model did not finish', async () => {
+    const { fake } = await start();
+    fake.script(cutOffMessage('RESULT: the first step is', 'refusal'));
+
+    const r = await send('risky');
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toEqual([
+      {
+        code: 'ANSWER_TRUNCATED',
+        message:
+          "impl-1's answer was cut off (stop_reason refusal: the model API's policy classifiers stopped it); what it held was routed as it stands",
+        neuron: 'impl-1',
+      },
+    ]);
+    expect(cachedOf(await send('risky'))).toBe(false);
   });
 
   it('keys on content and neuron (system prompt), and only caches the configured layers', async () => {

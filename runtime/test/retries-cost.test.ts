@@ -48,6 +48,21 @@ describe('retries', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('honours a 529’s retry-after and an HTTP-date retry-after: no retry that would pass the deadline', async () => {
+    const { fake, rt } = await start({ claude: { retry: fastRetry } });
+    fake.respond(apiError(529, { retryAfter: '5' }));
+    const overloaded = await rt.post('/v1/signals?timeout_ms=1000', { content: 'x' });
+    expect(overloaded.body.errors[0].code).toBe('UPSTREAM_OVERLOADED');
+    expect(overloaded.headers.get('retry-after')).toBe('5');
+    expect(fake.requests).toHaveLength(1);
+
+    fake.respond(apiError(429, { retryAfter: new Date(Date.now() + 60_000).toUTCString() }));
+    const limited = await rt.post('/v1/signals?timeout_ms=1000', { content: 'y' });
+    expect(limited.body.errors[0].code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(50);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('starts no retry after performance.latency_slo_ms: the 429 returns at once, with its retry-after', async () => {
     const { fake, rt } = await start({ claude: { retry: fastRetry }, performance: { latency_slo_ms: 300 } });
     fake.respond(apiError(429, { retryAfterMs: '400' }));

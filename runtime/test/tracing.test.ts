@@ -1,6 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
-import { samplerFrom, tracingWith } from '../src/tracing/provider.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createTracing, samplerFrom, tracingWith } from '../src/tracing/provider.ts';
 import { apiDoc, type FakeMessagesApi, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -95,6 +97,58 @@ describe('tracing', () => {
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);
     expect(parentOf(remote)).toBe(spanId(peer));
+  });
+
+  it('says once when the OTLP collector stops taking spans and once when it takes them again', async () => {
+    // A collector that refuses the spans (400: not retried) until it is told to take them.
+    let status = 400;
+    let refused = 0;
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (status === 400) refused++;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const logged: { level: number; msg: string }[] = [];
+    const rt = await startRuntime(
+      {},
+      {
+        tracing: createTracing(
+          { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '20' },
+          'test',
+        ),
+        logger: { level: 'info', stream: { write: (l: string) => void logged.push(JSON.parse(l)) } },
+      },
+    );
+    try {
+      const failing = 'trace export failing; spans are dropped until the collector takes them again';
+      const messages = () => logged.map((l) => l.msg);
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(messages()).toContain(failing), { timeout: 10_000, interval: 20 });
+      // More failed batches: still the one warning.
+      for (const content of ['y', 'w']) {
+        const before = refused;
+        await rt.post('/v1/signals', { content });
+        await vi.waitFor(() => expect(refused).toBeGreaterThan(before), { timeout: 10_000, interval: 20 });
+      }
+
+      status = 200;
+      await rt.post('/v1/signals', { content: 'z' });
+      await vi.waitFor(() => expect(messages()).toContain('trace export recovered'), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      expect(messages().filter((m) => m === failing)).toHaveLength(1);
+      expect(logged.find((l) => l.msg === failing)?.level).toBe(40);
+    } finally {
+      await rt.close();
+      collector.closeAllConnections();
+      collector.close();
+    }
   });
 
   it('samples whole requests by the standard OTEL_TRACES_SAMPLER variables', async () => {

@@ -2,12 +2,14 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   apiError,
+  brokenOff,
   type FakeMessagesApi,
   hang,
   message,
   type Reply,
   type Responder,
   raw,
+  reset,
   startFakeMessagesApi,
   text,
 } from '../../test/support/fake-messages-api.ts';
@@ -21,6 +23,7 @@ import {
   MAX_ANSWER_BYTES,
   MAX_INPUT_TOKENS,
   MAX_RETRY_AFTER_MS,
+  retryAfterMs,
 } from './anthropic.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
@@ -131,6 +134,85 @@ describe('AnthropicBackend over the Agent', () => {
     expect(huge.details).toMatchObject({ retryAfterSeconds: 3600, retryAfterMs: MAX_RETRY_AFTER_MS });
     // A caller's Retry-After is a whole number of seconds, never 0 for a hint that asks to wait.
     expect(tiny.details).toMatchObject({ retryAfterSeconds: 1, retryAfterMs: 200 });
+  });
+
+  it('names the model asked, and what to check for a refused key or an unknown model', async () => {
+    const { fake, be } = await backend();
+    fake.script(apiError(401), apiError(404));
+
+    const refused = await failure(be.complete(neuron, 'x'));
+    const unknown = await failure(be.complete(neuron, 'y', undefined, 'claude-typo-1'));
+
+    expect(refused.message).toBe(
+      'model API answered 401 authentication_error for claude-sonnet-5-5 (request req_fake_1): the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)',
+    );
+    expect(unknown.message).toBe(
+      'model API answered 404 not_found_error for claude-typo-1 (request req_fake_2): the API does not know claude-typo-1, or claude.base_url is not its root (claude.model, fallback_models, claude.base_url)',
+    );
+  });
+
+  it('names the origin it could not reach, never the path or credentials of claude.base_url', async () => {
+    // A port nothing listens on: the fake's, once closed.
+    const dead = await startFakeMessagesApi();
+    const port = new URL(dead.url).port;
+    await dead.close();
+    agent = new Agent({ connections: 1 });
+    const client = createAnthropicClient({
+      apiKey: 'k',
+      baseURL: `http://proxy-user:proxy-secret@127.0.0.1:${port}/anthropic`,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      dispatcher: agent,
+    });
+
+    const e = await failure(new AnthropicBackend(client, 'claude-sonnet-5-5', 64).complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_CONNECTION');
+    expect(e.message).toBe(
+      `cannot reach the model API at http://127.0.0.1:${port} (claude.base_url): ECONNREFUSED`,
+    );
+    expect(e.details.field).toBe('claude.base_url');
+  });
+
+  it('says an answer broke off when its connection fails after the headers came', async () => {
+    const { fake, be } = await backend();
+    fake.script(brokenOff(), reset());
+
+    const cut = await failure(be.complete(neuron, 'x'));
+    const unreached = await failure(be.complete(neuron, 'y'));
+
+    expect(cut.code).toBe('UPSTREAM_CONNECTION');
+    expect(cut.message).toMatch(
+      /^the model API's answer for claude-sonnet-5-5 broke off after [1-9]\d* bytes: [A-Z_]+$/,
+    );
+    expect(unreached.code).toBe('UPSTREAM_CONNECTION');
+    expect(unreached.message).toMatch(/^cannot reach the model API at /);
+  });
+
+  it('keeps the retry hint of a 529 too', async () => {
+    const { fake, be } = await backend();
+    fake.respond(apiError(529, { retryAfter: '12' }));
+
+    const e = await failure(be.complete(neuron, 'x'));
+
+    expect(e.code).toBe('UPSTREAM_OVERLOADED');
+    expect(e.details).toMatchObject({ status: 529, retryAfterSeconds: 12, retryAfterMs: 12_000 });
+  });
+
+  it('reads retry-after as seconds or as an HTTP-date, and nothing else', () => {
+    const now = Date.parse('Fri, 04 Dec 2026 20:00:00 GMT');
+    const hint = (h: Record<string, string>) => retryAfterMs(new AnswerHeaders(h), now);
+    expect(hint({ 'retry-after': '3' })).toBe(3000);
+    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 20:00:30 GMT' })).toBe(30_000);
+    // A date already past is no wait; one far ahead is cut to an hour.
+    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 19:00:00 GMT' })).toBe(0);
+    expect(hint({ 'retry-after': 'Sat, 05 Dec 2026 20:00:00 GMT' })).toBe(MAX_RETRY_AFTER_MS);
+    // retry-after-ms first; empty, negative or unreadable values are no hint.
+    expect(hint({ 'retry-after-ms': '250', 'retry-after': '3' })).toBe(250);
+    expect(hint({ 'retry-after-ms': '', 'retry-after': '' })).toBeUndefined();
+    expect(hint({ 'retry-after': '-1' })).toBeUndefined();
+    expect(hint({ 'retry-after': 'soon' })).toBeUndefined();
+    expect(hint({})).toBeUndefined();
   });
 
   it('gives the SDK headers that answer as a WHATWG Headers does', () => {
@@ -261,12 +343,12 @@ describe('AnthropicBackend over the Agent', () => {
     const e = await failure(be.complete(neuron, 'x'));
 
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);
-    expect(e.message).toBe('model API answered 500 unknown (request req_fake_1)');
+    expect(e.message).toBe('model API answered 500 unknown for claude-sonnet-5-5 (request req_fake_1)');
     expect(quotesKey(e.message)).toBe(false);
     // A documented type is shown.
     fake.respond(apiError(403));
     expect((await failure(be.complete(neuron, 'y'))).message).toBe(
-      'model API answered 403 permission_error (request req_fake_2)',
+      'model API answered 403 permission_error for claude-sonnet-5-5 (request req_fake_2)',
     );
   });
 
@@ -338,7 +420,7 @@ describe('AnthropicBackend over the Agent', () => {
       ),
     );
     expect((await failure(be.complete(neuron, 'w'))).message).toBe(
-      'model API answered 500 (request req_fake_4)',
+      'model API answered 500 for claude-sonnet-5-5 (request req_fake_4)',
     );
   });
 

@@ -121,6 +121,18 @@ export class AnswerTooLargeError extends Error {
   }
 }
 
+/**
+ * An answer whose connection failed after its headers came (a reset, a proxy cut, a socket closed
+ * mid-body): the API was reached, and its answer broke off. The SDK wraps it as a connection error.
+ */
+export class AnswerBrokeOffError extends Error {
+  readonly received: number;
+  constructor(received: number, cause: Error) {
+    super(`the answer broke off after ${received} bytes`, { cause });
+    this.received = received;
+  }
+}
+
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 
@@ -177,7 +189,10 @@ export function dispatcherFetch(
           },
           onResponseError(_c, err) {
             settle();
-            reject(err);
+            // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
+            // is how the SDK tells them apart; anything else once the headers came broke off the answer.
+            const ours = signal?.aborted || err instanceof AnswerTooLargeError;
+            reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
           },
         },
       );
@@ -212,17 +227,36 @@ export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /**
- * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after (seconds), at most
- * MAX_RETRY_AFTER_MS. An upstream (or a proxy at base_url) may send anything, and callers get it
- * back as a Retry-After header, which must stay a small whole number.
+ * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after in seconds or as an
+ * HTTP-date (RFC 9110; what a proxy or gateway at base_url may send), at most MAX_RETRY_AFTER_MS. An
+ * upstream may send anything, and callers get it back as a Retry-After header, which must stay a
+ * small whole number. A date already past is no wait; an empty or unreadable value is no hint.
  */
-const retryAfterMs = (e: APIError): number | undefined => {
-  const h = e.headers;
-  const ms = Number(h?.get?.('retry-after-ms') ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
-  const s = Number(h?.get?.('retry-after') ?? Number.NaN);
-  if (Number.isFinite(s) && s >= 0) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
-  return undefined;
+export function retryAfterMs(
+  headers: { get?(name: string): string | null } | undefined,
+  now = Date.now(),
+): number | undefined {
+  const ms = numeric(headers?.get?.('retry-after-ms'));
+  if (ms !== undefined) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  const raw = headers?.get?.('retry-after');
+  if (raw == null) return undefined;
+  const s = numeric(raw);
+  if (s !== undefined) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP-date starts with the day's name (Date.parse alone would read "-1" as a year).
+  const at = /^[A-Za-z]{3}/.test(raw) ? Date.parse(raw) : Number.NaN;
+  return Number.isFinite(at) ? Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+const numeric = (v: string | null | undefined): number | undefined => {
+  if (v == null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+};
+
+/** A 429's or 529's hint: whole seconds for callers (an HTTP Retry-After), the exact one for the retry stage. */
+const retryHint = (e: APIError): { retryAfterSeconds?: number; retryAfterMs?: number } => {
+  const ra = retryAfterMs(e.headers);
+  return ra === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra };
 };
 
 /**
@@ -247,16 +281,23 @@ const API_ERROR_TYPES: ReadonlySet<string> = new Set([
 
 /**
  * What of an upstream failure a caller may see: the status, the API's error type (one it documents,
- * else `unknown`) and its request id. Never the upstream's message or body: an upstream (or a proxy at
- * base_url) can echo anything back, the request's API key included, in the type too.
+ * else `unknown`), the model asked (ours, from the config) and the answer's request id, with what to
+ * check for a refused key or an unknown model. Never the upstream's message or body: an upstream (or a
+ * proxy at base_url) can echo anything back, the request's API key included, in the type too.
  */
-export function describeApiError(e: APIError): string {
+export function describeApiError(e: APIError, model?: string): string {
   const body = e.error as { error?: { type?: unknown } } | undefined;
   const sent = body?.error?.type;
   const type =
     sent === undefined ? '' : typeof sent === 'string' && API_ERROR_TYPES.has(sent) ? sent : 'unknown';
   const id = typeof e.requestID === 'string' ? e.requestID.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : '';
-  return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${id ? ` (request ${id})` : ''}`;
+  const hint =
+    e.status === 401
+      ? ': the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)'
+      : e.status === 404 && model
+        ? `: the API does not know ${model}, or claude.base_url is not its root (claude.model, fallback_models, claude.base_url)`
+        : '';
+  return `model API answered ${e.status ?? 'without a status'}${type ? ` ${type}` : ''}${model ? ` for ${model}` : ''}${id ? ` (request ${id})` : ''}${hint}`;
 }
 
 /** A connection failure by its code only (ECONNREFUSED, ECONNRESET…), never the message. */
@@ -266,46 +307,74 @@ const connectionCode = (e: Error): string => {
   return typeof code === 'string' ? code.replace(/[^A-Z_]/g, '').slice(0, 40) : 'connection error';
 };
 
-/** Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure. */
-export function upstreamError(e: unknown): Hal9Error {
+/**
+ * Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure.
+ * What the call was, for the error to name: the model it asked for (a neuron's chain has several),
+ * claude.timeout_ms, and the origin of the API it went to (claude.base_url).
+ */
+export interface CallFacts {
+  readonly model?: string;
+  readonly timeoutMs?: number;
+  readonly origin?: string;
+}
+
+export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFacts = {}): Hal9Error {
   if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
   if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
   if (e instanceof APIConnectionTimeoutError)
     return new Hal9Error(
       'UPSTREAM_TIMEOUT',
-      'the model API did not answer in time',
-      { upstream },
+      `the model API did not answer${model ? ` for ${model}` : ''} ${timeoutMs ? `within claude.timeout_ms (${timeoutMs} ms)` : 'in time'}`,
+      { upstream, ...(timeoutMs ? { field: 'claude.timeout_ms' } : {}) },
       { cause: e },
     );
   if (e instanceof MalformedAnswerError) return malformed(e.message, e);
   if (e instanceof APIConnectionError && e.cause instanceof AnswerTooLargeError)
     return new Hal9Error('UPSTREAM_ERROR', e.cause.message, { upstream }, { cause: e });
-  if (e instanceof APIConnectionError)
+  if (e instanceof APIConnectionError && e.cause instanceof AnswerBrokeOffError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
-      `cannot reach the model API: ${connectionCode(e)}`,
+      `the model API's answer${model ? ` for ${model}` : ''} broke off after ${e.cause.received} bytes: ${connectionCode(e.cause)}`,
       { upstream },
       { cause: e },
     );
-  if (e instanceof RateLimitError) {
-    const ra = retryAfterMs(e);
-    return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e), {
+  if (e instanceof APIConnectionError)
+    return new Hal9Error(
+      'UPSTREAM_CONNECTION',
+      `cannot reach the model API${origin ? ` at ${origin} (claude.base_url)` : ''}: ${connectionCode(e)}`,
+      { upstream, ...(origin ? { field: 'claude.base_url' } : {}) },
+      { cause: e },
+    );
+  if (e instanceof RateLimitError)
+    return new Hal9Error('UPSTREAM_RATE_LIMITED', describeApiError(e, model), {
       upstream,
       status: 429,
-      // Callers get whole seconds (an HTTP Retry-After); the retry stage keeps the exact hint.
-      ...(ra !== undefined ? { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra } : {}),
+      ...retryHint(e),
     });
-  }
+  // An overloaded API may say when to come back too: the retry stage waits at least that long.
   if (e instanceof OverloadedError)
-    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e), { upstream, status: 529 });
+    return new Hal9Error('UPSTREAM_OVERLOADED', describeApiError(e, model), {
+      upstream,
+      status: 529,
+      ...retryHint(e),
+    });
   if (e instanceof APIError)
-    return new Hal9Error('UPSTREAM_ERROR', describeApiError(e), {
+    return new Hal9Error('UPSTREAM_ERROR', describeApiError(e, model), {
       upstream,
       ...(e.status !== undefined ? { status: e.status } : {}),
     });
   return new Hal9Error('UPSTREAM_ERROR', 'the model API call failed', { upstream }, { cause: e });
 }
+
+/** A base URL's scheme, host and port: never its path, nor credentials written into it. */
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the configured base URL';
+  }
+};
 
 /** An answer that is not a Messages answer (or not JSON): the call fails, naming what is wrong. */
 const malformed = (what: string, cause?: Error): Hal9Error =>
@@ -377,16 +446,19 @@ export class AnthropicBackend implements ModelBackend {
   readonly model: string;
   #client: Anthropic;
   readonly #maxTokens: number;
+  /** claude.timeout_ms (the client's own timeout), named in the error of a call that runs out of it. */
+  readonly #timeoutMs: number | undefined;
   // Calls in flight, so close() can end them: the pool's close() waits for open requests, and a
   // hung call would otherwise hold shutdown for up to claude.timeout_ms after the drain gave up.
   // A list, not a Set: see pipeline/live-list.ts.
   readonly #inflight = new LiveList<AbortController>();
   readonly #systems = new WeakMap<NeuronConfig, TextBlockParam[]>();
 
-  constructor(client: Anthropic, model: string, maxTokens: number) {
+  constructor(client: Anthropic, model: string, maxTokens: number, timeoutMs?: number) {
     this.#client = client;
     this.model = model;
     this.#maxTokens = maxTokens;
+    this.#timeoutMs = timeoutMs;
   }
 
   async complete(
@@ -421,7 +493,11 @@ export class AnthropicBackend implements ModelBackend {
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
-      throw upstreamError(e);
+      throw upstreamError(e, {
+        model: model ?? this.model,
+        ...(this.#timeoutMs ? { timeoutMs: this.#timeoutMs } : {}),
+        origin: originOf(this.#client.baseURL),
+      });
     } finally {
       unlink?.();
       this.#inflight.remove(live);

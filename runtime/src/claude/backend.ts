@@ -17,6 +17,24 @@ export interface Completion {
   readonly id?: string;
 }
 
+/**
+ * Stop reasons of an answer the model did not finish: it hit `max_tokens`, its context window filled,
+ * the API's policy classifiers stopped it (`refusal`), or it paused for a tool (`tool_use`,
+ * `pause_turn`: the runtime offers none, so no turn follows). Its text is at most a prefix of what the
+ * model meant to say (a RESULT cut mid-sentence, a CONTENT cut mid-spec), so it is never cached, and
+ * its request says so (ANSWER_TRUNCATED).
+ */
+export const CUT_OFF_STOP_REASONS: ReadonlySet<string> = new Set([
+  'max_tokens',
+  'model_context_window_exceeded',
+  'refusal',
+  'tool_use',
+  'pause_turn',
+]);
+
+export const cutOff = (c: Completion): boolean =>
+  c.finishReason !== undefined && CUT_OFF_STOP_REASONS.has(c.finishReason);
+
 /** A model back-end: the mock or the Messages API. Failures throw Hal9Errors with upstream codes. */
 export interface ModelBackend {
   /** The upstream label for metrics and the breaker (`mock`, `claude-api`). */

@@ -1,3 +1,4 @@
+import { cutOff } from '../claude/backend.ts';
 import type { Config, Layer, NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
@@ -28,7 +29,10 @@ const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached
 // A cache key names the configured model (spec: neuron, model, system prompt, content), so only its
 // answers are stored: a fallback model's answer stands in while the primary cannot answer, and stored
 // under the primary's key it would still be served for the whole TTL after the primary recovered.
-const primaryAnswer = (a: ModelAnswer): boolean => a.fellBackFrom.length === 0;
+// An answer cut off at max_tokens is not stored either (each hit would hand on the same fragment), nor
+// one with no text (only blocks that are not text, or blank), which ends its branch as an error: stored,
+// it would fail that signal for the whole TTL without the model being asked again.
+const storable = (a: ModelAnswer): boolean => a.fellBackFrom.length === 0 && !cutOff(a) && a.text !== '';
 
 /**
  * Where a neuron's answer comes from: the response cache for cached layers (concurrent misses of one
@@ -65,7 +69,7 @@ export class AnswerSource {
       maxBytes: p.cache_max_bytes,
       sizeOf: answerBytes,
       ttlMs: p.cache_ttl_seconds * 1000,
-      storable: primaryAnswer,
+      storable,
     });
     this.#layers = new Set(p.cache_layers);
     this.#metered = d.config.claude.mode === 'api';

@@ -252,9 +252,25 @@ export class Engine {
       forward_connections: n.forward_connections,
       backward_connections: n.backward_connections,
       state: n.endpoint ? 'remote' : this.#counters.of(n.id).active > 0 ? 'processing' : 'idle',
+      breakers: this.#breakersOf(n),
       counters: this.#counters.of(n.id),
       cache: this.#answers.caches(n.layer) ? 'on' : 'off',
     }));
+  }
+
+  /**
+   * The state of each breaker a neuron's signals pass: its peer's when another pod hosts it, else one
+   * per model of its chain (the configured model, then its fallback_models), by upstream label.
+   */
+  #breakersOf(n: NeuronConfig): Record<string, BreakerState> {
+    const remote = this.#remote.get(n.id);
+    if (remote) return { [remote.breaker.upstream]: remote.breaker.state };
+    const out: Record<string, BreakerState> = {};
+    for (const m of [this.#backend.model, ...n.fallback_models]) {
+      const b = this.#breakers.get(m);
+      out[b.upstream] = b.state;
+    }
+    return out;
   }
 
   /** Resolves the neuron a request enters at: by id, by layer, or the default entry. */

@@ -67,6 +67,11 @@ export class RemoteDispatch {
     return this.#buffer.pending + this.#inFlightSignals;
   }
 
+  /** This peer's breaker, read-only (GET /v1/neurons shows its state). */
+  get breaker(): Pick<UpstreamBreaker, 'upstream' | 'state'> {
+    return this.#d.breaker;
+  }
+
   add(w: RemoteWork): void {
     this.#buffer.add(w);
     this.#d.onChange?.();

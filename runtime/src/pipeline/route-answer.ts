@@ -155,6 +155,33 @@ function keptApart(results: readonly string[], answerLength: number): readonly s
   return kept * 2 >= answerLength ? results : results.map(detached);
 }
 
+const STOPPED_BY: Readonly<Record<string, string>> = {
+  model_context_window_exceeded: "the model's context window is full",
+  refusal: "the model API's policy classifiers stopped it",
+  tool_use: 'the model paused for a tool, and the runtime offers none',
+  pause_turn: 'the model paused its turn, and the runtime does not resume one',
+};
+
+/**
+ * An answer the model did not finish (claude/backend.ts cutOff): what it held is routed as it stands,
+ * since a partial result is the caller's to judge, and the request's errors say it is partial and
+ * which limit cut it. Pure.
+ */
+export function cutOffError(id: string, finishReason: string, maxTokens: number): ErrorInfo {
+  const atLimit = finishReason === 'max_tokens';
+  const why = atLimit
+    ? `at claude.max_tokens (${maxTokens} tokens)`
+    : `(stop_reason ${finishReason}: ${STOPPED_BY[finishReason] ?? 'the model did not finish'})`;
+  return toErrorInfo(
+    new Hal9Error(
+      'ANSWER_TRUNCATED',
+      `${id}'s answer was cut off ${why}; what it held was routed as it stands`,
+      atLimit ? { field: 'claude.max_tokens' } : {},
+    ),
+    id,
+  );
+}
+
 function resultLimitError(id: string, held: number): ErrorInfo {
   return toErrorInfo(
     new Hal9Error(

@@ -1,3 +1,4 @@
+import { cutOff } from '../claude/backend.ts';
 import type { Config, NeuronConfig } from '../config/types.ts';
 import { Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
@@ -8,7 +9,7 @@ import type { NeuronCounters } from './neuron-counters.ts';
 import type { DropReason, PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
 import type { CacheLookup } from './response-cache.ts';
-import { routeAnswer } from './route-answer.ts';
+import { cutOffError, routeAnswer } from './route-answer.ts';
 import { dropCounts } from './routing.ts';
 import type { Signal } from './signal.ts';
 import { traceEntry } from './trace-entry.ts';
@@ -141,6 +142,10 @@ export class SignalStep {
       nextId: d.nextSignalId,
     });
     const { children } = routed;
+    // Last, so a branch that ends here with nothing names the cut as its cause.
+    const errors = cutOff(answer)
+      ? [...routed.errors, cutOffError(neuron.id, answer.finishReason!, d.config.claude.max_tokens)]
+      : routed.errors;
     run.spent.signals += children.length;
     // One count per reason, however many targets the answer named.
     if (routed.dropped.length > 0)
@@ -156,12 +161,12 @@ export class SignalStep {
     // At most MAX_DROPPED_LISTED, each already quoted at a neuron id's length (routing.ts).
     const listed = routed.dropped.length === 0 ? [] : routed.dropped.map((x) => x.target);
     // A branch that ends here with nothing to show failed: its trace entry names why.
-    const ended = children.length === 0 && routed.results.length === 0 ? routed.errors.at(-1) : undefined;
+    const ended = children.length === 0 && routed.results.length === 0 ? errors.at(-1) : undefined;
     d.counters.answered(neuron.id, cached, ended === undefined);
     run.close(signal, {
       results: routed.results,
       trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward)],
-      errors: routed.errors,
+      errors,
     });
     if (d.tracing.enabled)
       w.span.end({ attributes: { 'hal9.cached': cached, 'hal9.forwarded': children.length } });

@@ -9,6 +9,8 @@ export interface OtelEnv {
   readonly OTEL_SDK_DISABLED?: string;
   readonly OTEL_TRACES_SAMPLER?: string;
   readonly OTEL_TRACES_SAMPLER_ARG?: string;
+  /** Milliseconds between two exports of the batch processor (default 5000). */
+  readonly OTEL_BSP_SCHEDULE_DELAY?: string;
 }
 
 /** The traces URL the env names, or undefined when tracing is off. */

@@ -10,6 +10,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { type OtelEnv, tracesURL } from './otel-env.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
@@ -44,14 +45,31 @@ export interface TracingHandle {
   readonly tracing: Tracing;
   /** Flushes spans still in the batch and stops the exporter. */
   shutdown(): Promise<void>;
+  /** Sets the listener of each export's outcome (the OTLP exporter; absent for a test's processor). */
+  readonly onExport?: (listener: ExportListener) => void;
+}
+
+/** OTEL_BSP_SCHEDULE_DELAY: a whole number of milliseconds from 1 to an hour, else the default. */
+function scheduleDelayMs(env: OtelEnv): number | undefined {
+  const ms = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? Number.NaN);
+  return Number.isSafeInteger(ms) && ms >= 1 && ms <= 3_600_000 ? ms : undefined;
 }
 
 export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
   const url = tracesURL(env);
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
+  const exporter = reportingExporter(new OTLPTraceExporter({ url }));
+  const delay = scheduleDelayMs(env);
   // Bounded: at most 2,048 spans wait for export; beyond that they are dropped, never the process.
-  const processor = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), maxQueueSize: 2048 });
-  return tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster, samplerFrom(env));
+  const processor = new BatchSpanProcessor({
+    exporter,
+    maxQueueSize: 2048,
+    ...(delay ? { scheduledDelayMillis: delay } : {}),
+  });
+  return {
+    ...tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster, samplerFrom(env)),
+    onExport: (l) => exporter.onExport(l),
+  };
 }
 
 /** A tracer provider around one span processor (the OTLP batch above; tests pass their own). */

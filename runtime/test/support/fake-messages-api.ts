@@ -31,7 +31,13 @@ interface Timing {
 
 export type Reply = Timing &
   (
-    | { readonly kind: 'message'; readonly text: string; readonly usage?: Partial<Usage> }
+    | {
+        readonly kind: 'message';
+        readonly text: string;
+        readonly usage?: Partial<Usage>;
+        /** Default end_turn. */
+        readonly stopReason?: string;
+      }
     | {
         readonly kind: 'error';
         readonly status: number;
@@ -43,6 +49,8 @@ export type Reply = Timing &
     | { readonly kind: 'hang' }
     /** Destroy the socket without an answer. */
     | { readonly kind: 'reset' }
+    /** Send a 200's headers and the start of its body, then destroy the socket. */
+    | { readonly kind: 'brokenOff' }
     /** A 200 JSON answer with exactly this body (a malformed or crafted Messages answer). */
     | { readonly kind: 'raw'; readonly body: unknown }
     /** An answer of exactly this text with this content-type (not JSON, or not said to be); 200 unless given. */
@@ -93,6 +101,18 @@ export const apiError = (
   ...(o.until ? { until: o.until } : {}),
 });
 
+/** An answer the model did not finish: cut off at max_tokens (or another stop reason). */
+export const cutOffMessage = (
+  text: string,
+  stopReason = 'max_tokens',
+  usage: Partial<Usage> = {},
+): Reply => ({
+  kind: 'message',
+  text,
+  usage,
+  stopReason,
+});
+
 export const hang = (): Reply => ({ kind: 'hang' });
 export const raw = (body: unknown): Reply => ({ kind: 'raw', body });
 export const text = (body: string, contentType: string, status?: number): Reply => ({
@@ -102,6 +122,7 @@ export const text = (body: string, contentType: string, status?: number): Reply 
   ...(status !== undefined ? { status } : {}),
 });
 export const reset = (timing: Timing = {}): Reply => ({ kind: 'reset', ...timing });
+export const brokenOff = (): Reply => ({ kind: 'brokenOff' });
 
 /** A promise the test resolves when it chooses (to hold answers back). */
 export function gate(): { readonly promise: Promise<void>; open(): void } {
@@ -181,6 +202,13 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
       res.socket?.destroy();
       return;
     }
+    if (reply.kind === 'brokenOff') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"id":"msg_cut","type":"message","content":[{"type":"text","text":"RESULT: par', () =>
+        setTimeout(() => res.socket?.destroy(), 20),
+      );
+      return;
+    }
     const requestId = `req_fake_${requests.indexOf(req) + 1}`;
     if (reply.kind === 'text') {
       res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType, 'request-id': requestId });
@@ -216,7 +244,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
         role: 'assistant',
         model: req.body?.model ?? 'fake',
         content: [{ type: 'text', text: reply.text }],
-        stop_reason: 'end_turn',
+        stop_reason: reply.stopReason ?? 'end_turn',
         stop_sequence: null,
         usage,
       }),

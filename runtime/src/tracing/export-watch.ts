@@ -1,0 +1,23 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ExportListener } from './export-reports.ts';
+
+/**
+ * Logs once when exports to the collector start failing (their spans are dropped), with how many
+ * spans each failed batch held, and once when they succeed again: a collector that is down for an
+ * hour is one warning, not one per batch.
+ */
+export function watchExports(onExport: (l: ExportListener) => void, log: FastifyBaseLogger): void {
+  let failing = false;
+  onExport((r) => {
+    if (r.error && !failing) {
+      failing = true;
+      log.warn(
+        { err: r.error.message.slice(0, 300), spans: r.spans },
+        'trace export failing; spans are dropped until the collector takes them again',
+      );
+    } else if (!r.error && failing) {
+      failing = false;
+      log.info('trace export recovered');
+    }
+  });
+}
