@@ -429,6 +429,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'spec.forwardConnections[0]: Invalid value',
     ],
     ['a layer outside L1..L9', neuron({ layer: 'L0' as 'L1' }), 'spec.layer: Unsupported value: "L0"'],
+    [
+      'a pull secret named twice',
+      cluster({ imagePullSecrets: [{ name: 'registry' }, { name: 'registry' }] }),
+      'spec.imagePullSecrets[1]: Duplicate value: {"name":"registry"}',
+    ],
+    [
+      'a pull secret name that cannot name a Secret',
+      cluster({ imagePullSecrets: [{ name: 'Registry Key' }] }),
+      'spec.imagePullSecrets[0].name: Invalid value: "Registry Key"',
+    ],
     ['a Neuron name that cannot name a Service', neuron({}, '1st'), 'Neuron names must be DNS labels'],
     [
       'negative replicas',

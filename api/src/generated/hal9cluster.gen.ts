@@ -37,6 +37,10 @@ export interface Hal9ClusterSpec {
    */
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   /**
+   * Secrets (kubernetes.io/dockerconfigjson, in the cluster's namespace) the runtime pods pull their images with (the runtime image and nodeTuning.initImage), as a pod's imagePullSecrets. Changing the list rolls the pods.
+   */
+  readonly imagePullSecrets?: readonly Hal9ClusterSpecImagePullSecretsItem[];
+  /**
    * Neuron where external requests enter (its Service is reported as status.entryEndpoint); default: a neuron of the highest layer.
    */
   readonly entryNeuron?: string;
@@ -89,6 +93,13 @@ export interface Hal9ClusterSpecAdminTokenSecretRef {
    * @default "token"
    */
   readonly key?: string;
+}
+
+export interface Hal9ClusterSpecImagePullSecretsItem {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
 }
 
 /**

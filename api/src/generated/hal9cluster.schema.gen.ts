@@ -36,6 +36,28 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "Never"
       ]
     },
+    "imagePullSecrets": {
+      "type": "array",
+      "maxItems": 16,
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": [
+        "name"
+      ],
+      "items": {
+        "type": "object",
+        "required": [
+          "name"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 253,
+            "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+          }
+        }
+      }
+    },
     "entryNeuron": {
       "type": "string",
       "maxLength": 63,

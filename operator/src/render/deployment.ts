@@ -188,6 +188,9 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
         },
         spec: {
           automountServiceAccountToken: false,
+          ...(spec.imagePullSecrets.length > 0
+            ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
           enableServiceLinks: false,
           terminationGracePeriodSeconds: terminationGraceSeconds(spec),
           securityContext: {

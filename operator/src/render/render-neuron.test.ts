@@ -840,6 +840,15 @@ describe('renderNeuron: tuning options', () => {
           imagePullPolicy: 'Always',
         }),
     ],
+    [
+      "the cluster's pull secrets are the pod's, in order; none, no field",
+      { imagePullSecrets: [{ name: 'registry-b' }, { name: 'registry-a' }] },
+      {},
+      (o) => {
+        expect(pod(o).imagePullSecrets).toEqual([{ name: 'registry-b' }, { name: 'registry-a' }]);
+        expect(pod(render().objects)).not.toHaveProperty('imagePullSecrets');
+      },
+    ],
   ])('%s', (_name, cluster, neuron, check) => {
     const { objects, warnings } = render(cluster, neuron);
     check(objects, warnings);

@@ -76,6 +76,8 @@ export interface EffectiveNeuronSpec {
   readonly replicas: number;
   readonly image: string;
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Names of the Secrets the pods pull their images with (the cluster's imagePullSecrets). */
+  readonly imagePullSecrets: readonly string[];
   /** The Secret with the runtime admin API's bearer token, when the cluster names one. */
   readonly adminTokenSecretRef: { readonly name: string; readonly key: string } | undefined;
   readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number; readonly maxEntries: number };
@@ -128,6 +130,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     replicas: n.replicas ?? 1,
     image: c.image as string,
     imagePullPolicy: c.imagePullPolicy as EffectiveNeuronSpec['imagePullPolicy'],
+    imagePullSecrets: (c.imagePullSecrets ?? []).map((s) => s.name),
     adminTokenSecretRef: c.adminTokenSecretRef
       ? { name: c.adminTokenSecretRef.name, key: c.adminTokenSecretRef.key ?? 'token' }
       : undefined,
