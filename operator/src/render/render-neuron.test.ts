@@ -161,6 +161,38 @@ describe('renderNeuron: a latency objective a model call cannot meet', () => {
   });
 });
 
+describe('renderNeuron: a cost budget over models without a price', () => {
+  const api = { mode: 'api' as const, apiKeySecretRef: { name: 'anthropic' }, model: 'claude-a' };
+  const budget = { requestBudget: { maxCostUSD: 0.5 } };
+  const costWarnings = (w: readonly string[]) => w.filter((x) => x.includes('maxCostUSD'));
+  const price = { input: 3, output: 15 };
+
+  it('names each unpriced model, fallbacks included, and the prices to add', () => {
+    const w = render({
+      claude: { ...api, fallbackModels: ['claude-b', 'claude-a'] },
+      performance: budget,
+    }).warnings;
+    expect(costWarnings(w)).toEqual([
+      'performance.requestBudget.maxCostUSD is 0.5 but claude.prices has no price for claude-a, claude-b: their calls count nothing toward it; add claude.prices["claude-a"], claude.prices["claude-b"]',
+    ]);
+    const partly = render({
+      claude: { ...api, fallbackModels: ['claude-b'], prices: { 'claude-a': price } },
+      performance: budget,
+    }).warnings;
+    expect(costWarnings(partly)[0]).toContain('no price for claude-b:');
+  });
+
+  it('is no warning when every model is priced, without a cost budget, or in mock mode', () => {
+    expect(
+      costWarnings(
+        render({ claude: { ...api, prices: { 'claude-a': price } }, performance: budget }).warnings,
+      ),
+    ).toEqual([]);
+    expect(costWarnings(render({ claude: api }).warnings)).toEqual([]);
+    expect(costWarnings(render({ performance: budget }).warnings)).toEqual([]);
+  });
+});
+
 describe('renderNeuron: the runtime container', () => {
   it("carries the runtime image's V8 flags, which its NODE_OPTIONS replaces", () => {
     expect(RUNTIME_V8_FLAGS).toEqual(RUNTIME_IMAGE_V8_FLAGS);

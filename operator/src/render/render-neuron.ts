@@ -130,6 +130,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       ...spec.repairs,
       ...memoryWarnings(spec),
       ...modelSloWarnings(spec),
+      ...unpricedBudgetWarnings(spec),
       ...config.warnings,
       ...tuning.warnings,
       ...(spec.autoscaling.enabled ? bounds.warnings : []),
@@ -174,5 +175,23 @@ function modelSloWarnings(spec: EffectiveNeuronSpec): string[] {
   if (spec.claude.mode !== 'api' || !p.enabled || p.latencySLOMs >= API_MODE_MIN_SLO_MS) return [];
   return [
     `autoscaling.parallelism.latencySLOMs is ${p.latencySLOMs} ms with claude.mode api: a model call alone takes longer, so the tuner will cut the slots to autoscaling.parallelism.min (LatencyAboveSLO)${p.shedLateSignals ? ' and signals that wait for a slot past it are refused (503 QUEUE_TIMEOUT)' : ''}; set it above the model's p95 latency (for example 20000)`,
+  ];
+}
+
+/**
+ * A cost budget in `api` mode that some of the neuron's models are not priced for: the runtime counts
+ * their calls as costing nothing, so the budget does not bound them (the runtime logs the same at start,
+ * where a platform team would not look). Valid as a spec (prices may come later), so a warning.
+ */
+function unpricedBudgetWarnings(spec: EffectiveNeuronSpec): string[] {
+  const c = spec.claude;
+  if (c.mode !== 'api' || !(spec.performance.requestBudget.maxCostUSD > 0)) return [];
+  const prices = c.prices ?? {};
+  const unpriced = [...new Set([c.model, ...(c.fallbackModels ?? [])])].filter(
+    (m) => !Object.hasOwn(prices, m),
+  );
+  if (unpriced.length === 0) return [];
+  return [
+    `performance.requestBudget.maxCostUSD is ${spec.performance.requestBudget.maxCostUSD} but claude.prices has no price for ${unpriced.join(', ')}: their calls count nothing toward it; add ${unpriced.map((m) => `claude.prices["${m}"]`).join(', ')}`,
   ];
 }
