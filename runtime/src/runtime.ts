@@ -201,7 +201,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
-  if (opts.tracing?.onExport) watchExports(opts.tracing.onExport, app.log);
+  if (opts.tracing?.onExport)
+    watchExports(opts.tracing.onExport, app.log, {
+      exported: metrics.traceSpans.labels({ outcome: 'exported' }),
+      failed: metrics.traceSpans.labels({ outcome: 'failed' }),
+    });
   // A cost budget that cannot see a model's cost would pass its calls unbounded without a word.
   const unpriced = unpricedModels(config);
   if (unpriced.length > 0)

@@ -99,7 +99,7 @@ describe('tracing', () => {
     expect(parentOf(remote)).toBe(spanId(peer));
   });
 
-  it('says once when the OTLP collector stops taking spans and once when it takes them again', async () => {
+  it('says once when the OTLP collector stops taking spans and once when it takes them again, and counts both', async () => {
     // A collector that refuses the spans (400: not retried) until it is told to take them.
     let status = 400;
     let refused = 0;
@@ -135,10 +135,21 @@ describe('tracing', () => {
         await rt.post('/v1/signals', { content });
         await vi.waitFor(() => expect(refused).toBeGreaterThan(before), { timeout: 10_000, interval: 20 });
       }
+      // Three requests' spans, each in a refused batch, and none exported.
+      const spans = (outcome: string) => rt.metric('hal9_trace_spans_total', { outcome });
+      await vi.waitFor(async () => expect(await spans('failed')).toBeGreaterThanOrEqual(3), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      expect(await spans('exported')).toBe(0);
 
       status = 200;
       await rt.post('/v1/signals', { content: 'z' });
       await vi.waitFor(() => expect(messages()).toContain('trace export recovered'), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      await vi.waitFor(async () => expect(await spans('exported')).toBeGreaterThan(0), {
         timeout: 10_000,
         interval: 20,
       });

@@ -161,7 +161,7 @@ describe('alert rules', () => {
     },
   );
 
-  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, operator, burn rates and cost', () => {
+  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates and cost', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'Hal9CircuitBreakerOpen',
@@ -178,6 +178,7 @@ describe('alert rules', () => {
         'Hal9OperatorNoLeader',
         'Hal9OperatorReconcileErrors',
         'Hal9QueueSaturated',
+        'Hal9TraceExportFailing',
         'Hal9UpstreamThrottled',
       ].sort(),
     );

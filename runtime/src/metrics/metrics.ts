@@ -201,6 +201,12 @@ export function createMetrics(registry: Registry) {
       'upstream',
       'type',
     ]),
+    traceSpans: new FixedCounter(
+      registry,
+      'hal9_trace_spans_total',
+      'Spans sent to the OTLP collector, by outcome: exported, or failed (the batch was dropped)',
+      ['outcome'],
+    ),
   };
 }
 
