@@ -58,8 +58,9 @@ export interface Runtime {
   rotateClientKeys(keys: ReadonlyMap<string, string>): boolean;
   /**
    * Replaces the cluster's peer token (a rotated server.peer_token_file): batches sent from now on
-   * carry it, and the peer route takes it, and the previous one for PEER_TOKEN_GRACE_MS (pods take a
-   * rotated Secret up at different times). False when the runtime has none to replace.
+   * carry it (a peer that refuses it with 401 is asked again with the previous one), and the peer
+   * route takes it, and the previous one, for PEER_TOKEN_GRACE_MS (pods take a rotated Secret up at
+   * different times). False when the runtime has none to replace.
    */
   rotatePeerToken(token: string): boolean;
   /**
@@ -240,10 +241,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       peerToken = token;
       transport.usePeerToken(token);
       clock.clearTimeout(dropPreviousPeerToken);
-      dropPreviousPeerToken = clock.setTimeout(
-        () => peerKeys.set(new Map([['peer', token]])),
-        PEER_TOKEN_GRACE_MS,
-      );
+      dropPreviousPeerToken = clock.setTimeout(() => {
+        peerKeys.set(new Map([['peer', token]]));
+        transport.dropPreviousPeerToken();
+      }, PEER_TOKEN_GRACE_MS);
       dropPreviousPeerToken.unref?.();
       return true;
     },

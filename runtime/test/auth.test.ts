@@ -158,6 +158,29 @@ describe('peer route', () => {
     expect(await send('token-third')).toBe(200);
   });
 
+  it('a sender that took a rotated token up first still reaches a peer that has not: it falls back to the previous one', async () => {
+    // The kubelet refreshes a Secret volume on each pod in its own time: for a while the sender knows
+    // the new token and a receiver only the old one. The receiver's 401 is answered once with the
+    // previous token, inside the same grace, so no branch fails with PEER_ERROR during a rotation.
+    const clock = new ManualClock();
+    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'token-old' });
+    started.push(worker);
+    const lead = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })] },
+      { peerToken: 'token-old', clock },
+    );
+    started.push(lead);
+    expect(lead.runtime.rotatePeerToken('token-new')).toBe(true);
+    const res = await lead.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].neuron).toBe('worker');
+    // Once the grace is over the previous token is no longer sent: the 401 stands, naming the peer.
+    clock.advance(PEER_TOKEN_GRACE_MS);
+    const late = await lead.post('/v1/signals', { content: 'go again' });
+    expect(late.body.errors[0].code).toBe('PEER_ERROR');
+    expect(late.body.errors[0].message).toContain('worker answered 401');
+  });
+
   it('without a peer token takes the client keys: the signal API’s keys are not bypassed through it', async () => {
     const rt = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { apiKeys: KEYS });
     started.push(rt);

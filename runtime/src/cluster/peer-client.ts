@@ -81,6 +81,8 @@ const BODY_OVERHEAD_BYTES = 64;
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
   #auth: Record<string, string>;
+  /** The token replaced by the last rotation, while peers may still know only it (see usePeerToken). */
+  #previousAuth: Record<string, string> | undefined;
   readonly #checks: PeerAnswerChecks;
   readonly #maxBodyBytes: number;
   readonly #maxAnswerBytes: number;
@@ -92,9 +94,18 @@ export class HttpPeerTransport implements PeerTransport {
     this.#checks = peerAnswerChecks();
   }
 
-  /** A rotated peer token: batches sent from now on carry it. */
+  /**
+   * A rotated peer token: batches sent from now on carry it. Pods take a rotated Secret up at
+   * different times, so a peer that refuses it (401) is asked again with the previous token until
+   * dropPreviousPeerToken (the end of the grace its receivers give the old one).
+   */
   usePeerToken(token: string): void {
+    this.#previousAuth = this.#auth;
     this.#auth = { authorization: `Bearer ${token}` };
+  }
+
+  dropPreviousPeerToken(): void {
+    this.#previousAuth = undefined;
   }
 
   /**
@@ -179,13 +190,19 @@ export class HttpPeerTransport implements PeerTransport {
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     let encoded = bodies.encoded;
+    let auth = this.#auth;
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, encoded, deadlineMs, signal, context, onProgress);
+        return await this.#sendOnce(target, encoded, auth, deadlineMs, signal, context, onProgress);
       } catch (e) {
         if (signal?.aborted) throw e;
         if (encoded !== bodies.plain && refusedContexts(e)) {
           encoded = bodies.plain;
+          continue;
+        }
+        const previous = this.#previousAuth;
+        if (previous && auth !== previous && refusedToken(e)) {
+          auth = previous;
           continue;
         }
         if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
@@ -196,6 +213,7 @@ export class HttpPeerTransport implements PeerTransport {
   async #sendOnce(
     target: NeuronConfig,
     encoded: readonly string[],
+    auth: Record<string, string>,
     deadlineMs: number,
     signal?: AbortSignal,
     context?: TraceContext,
@@ -213,7 +231,7 @@ export class HttpPeerTransport implements PeerTransport {
         headers: {
           'content-type': 'application/json',
           ...(onProgress ? { accept: 'application/x-ndjson' } : {}),
-          ...this.#auth,
+          ...auth,
           ...(context ? traceHeaders(context) : {}),
         },
         body,
@@ -296,6 +314,10 @@ function withContext(json: string, c: TraceContext | undefined): string {
 /** An older peer's schema refusal of a per-signal context field (it names the field). */
 const refusedContexts = (e: unknown): boolean =>
   e instanceof Hal9Error && e.details.status === 400 && /\.trace(parent|state)\b/.test(e.message);
+
+/** A peer's refusal of the token sent (it runs nothing before checking it). */
+const refusedToken = (e: unknown): boolean =>
+  e instanceof Hal9Error && e.code === 'PEER_ERROR' && e.details.status === 401;
 
 /** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
 const cancelled = (target: NeuronConfig): Hal9Error =>
