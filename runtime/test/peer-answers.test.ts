@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import { HttpPeerTransport, MAX_PEER_BATCH_SIGNALS } from '../src/cluster/peer-client.ts';
 import type { NeuronConfig } from '../src/config/types.ts';
 import { isHal9Error } from '../src/errors.ts';
 import { neuronConfig, signalTo } from '../src/testing/builders.ts';
@@ -313,6 +313,28 @@ describe('peer answers', () => {
     expect(outcomes[3]!.errors[0]).toMatchObject({ field: 'server.body_limit_bytes', neuron: 'impl' });
     expect(outcomes[3]!.errors[0]!.message).toContain('over server.body_limit_bytes (1000)');
     expect(outcomes[3]!.trace[0]).toMatchObject({ signal: 's3', neuron: 'impl' });
+  });
+
+  it('splits a batch of more signals than a receiver takes in one request (signal_buffer_size may be larger)', async () => {
+    const worker = await startRuntime({
+      neurons: [neuron('impl', 'L2')],
+      performance: { max_queue_depth: 5000 },
+    });
+    started.push(worker);
+    const target = neuronConfig('impl', 'L2', [], { endpoint: worker.url });
+    const signals = Array.from({ length: MAX_PEER_BATCH_SIGNALS + 1 }, (_, i) =>
+      signalTo('impl', { id: `s${i}`, requestId: `r${i}` }),
+    );
+    const agent = new Agent();
+    agents.push(agent);
+    const outcomes = await new HttpPeerTransport({ agent, maxBodyBytes: 10 * 1024 * 1024 }).send(
+      target,
+      signals,
+      5000,
+    );
+    expect(outcomes).toHaveLength(signals.length);
+    expect(outcomes.flatMap((o) => o.errors)).toEqual([]);
+    expect(outcomes.every((o) => o.results[0]?.neuron === 'impl')).toBe(true);
   });
 
   it('a split streamed batch reports each part’s progress under the signal’s own index', async () => {

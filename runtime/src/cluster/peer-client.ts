@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { MAX_FORWARDED_SIGNALS } from '../http/schemas.ts';
 import {
   type BranchOutcome,
   type ForwardedSignal,
@@ -45,6 +46,8 @@ export interface PeerProgress {
 
 /** The longest line a streaming peer may send (one trace entry or result). */
 export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
+/** The most signals a receiver takes in one batch (the peer route's schema). */
+export const MAX_PEER_BATCH_SIGNALS = MAX_FORWARDED_SIGNALS;
 /** The most a peer's answer to one batch may hold, streamed or not. */
 export const MAX_PEER_ANSWER_BYTES = 64 * 1024 * 1024;
 
@@ -109,8 +112,9 @@ export class HttpPeerTransport implements PeerTransport {
   }
 
   /**
-   * Sends a batch in as few requests as the receiver's body limit allows: signals of many requests
-   * share a batch, so one caller's large content must not make the peer refuse everyone's (413). A
+   * Sends a batch in as few requests as the receiver's body limit and MAX_PEER_BATCH_SIGNALS allow:
+   * signals of many requests share a batch, so one caller's large content must not make the peer
+   * refuse everyone's (413), nor a signal_buffer_size over the receiver's count everyone's (400). A
    * signal that alone is over the limit fails by itself, naming the limit. The parts go in parallel;
    * if one part fails, the batch fails as one (the breaker sees one failure).
    */
@@ -130,7 +134,7 @@ export class HttpPeerTransport implements PeerTransport {
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
     let chars = 0;
     for (const e of encoded) chars += e.length + 1;
-    if (chars * 3 <= room)
+    if (chars * 3 <= room && encoded.length <= MAX_PEER_BATCH_SIGNALS)
       return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, context, onProgress);
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
@@ -146,7 +150,7 @@ export class HttpPeerTransport implements PeerTransport {
         outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
         return;
       }
-      if (bytes + size > room && part.length > 0) {
+      if ((bytes + size > room || part.length >= MAX_PEER_BATCH_SIGNALS) && part.length > 0) {
         parts.push(part);
         part = [];
         bytes = 0;

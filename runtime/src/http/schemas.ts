@@ -57,6 +57,9 @@ export const batchInput = {
   properties: { signals: { type: 'array', minItems: 1, maxItems: 100, items: signalInput } },
 } as const;
 
+/** The most signals the peer route takes in one batch: a sender splits a larger one (cluster/peer-client.ts). */
+export const MAX_FORWARDED_SIGNALS = 1000;
+
 export const forwardedBatch = {
   type: 'object',
   required: ['signals', 'deadlineMs'],
@@ -67,7 +70,7 @@ export const forwardedBatch = {
     signals: {
       type: 'array',
       minItems: 1,
-      maxItems: 1000,
+      maxItems: MAX_FORWARDED_SIGNALS,
       items: {
         type: 'object',
         required: ['id', 'requestId', 'traceId', 'from', 'to', 'hop', 'content', 'path', 'metadata'],
