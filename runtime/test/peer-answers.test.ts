@@ -337,6 +337,43 @@ describe('peer answers', () => {
     expect(outcomes.every((o) => o.results[0]?.neuron === 'impl')).toBe(true);
   });
 
+  it('a split batch one part of which the peer refuses keeps the outcomes of the parts it ran', async () => {
+    // The parts that ran cost model calls whose results and usage the request must keep; only the
+    // signals of the refused part fail, each with the refusal and its own trace entry.
+    const target = await peerReading((body, res) => {
+      const { signals } = JSON.parse(body) as { signals: { content: string }[] };
+      if (signals.some((s) => s.content.startsWith('b')))
+        return json(res, 429, { error: { code: 'QUEUE_FULL', message: 'full' } }, { 'retry-after': '2' });
+      json(res, 200, {
+        outcomes: signals.map((s) => ({
+          results: [{ neuron: 'impl', layer: 'L2', content: s.content.slice(0, 2) }],
+          trace: [],
+          errors: [],
+        })),
+      });
+    });
+    const signals = ['a', 'a', 'b', 'b'].map((x, i) =>
+      signalTo('impl', { id: `s${i}`, content: x.repeat(400) }),
+    );
+    const outcomes = await transport(undefined, 1000).send(target, signals, 1000);
+    expect(outcomes.map((o) => o.results[0]?.content ?? o.errors[0]?.code)).toEqual([
+      'aa',
+      'aa',
+      'QUEUE_FULL',
+      'QUEUE_FULL',
+    ]);
+    expect(outcomes[2]!.errors[0]).toMatchObject({ neuron: 'impl', retryAfterSeconds: 2 });
+    expect(outcomes[2]!.errors[0]!.message).toContain('impl answered 429');
+    expect(outcomes[3]!.trace[0]).toMatchObject({
+      signal: 's3',
+      neuron: 'impl',
+      error: { code: 'QUEUE_FULL' },
+    });
+    // Every part refused: the batch fails as one (the peer's breaker counts one failure).
+    const none = signals.map((s, i) => ({ ...s, id: `t${i}`, content: `b${s.content}` }));
+    expect((await failure(transport(undefined, 1000).send(target, none, 1000))).code).toBe('QUEUE_FULL');
+  });
+
   it('a split streamed batch reports each part’s progress under the signal’s own index', async () => {
     const target = await peerReading((body, res) => {
       const { signals } = JSON.parse(body) as { signals: { content: string }[] };

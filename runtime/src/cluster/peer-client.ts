@@ -116,7 +116,10 @@ export class HttpPeerTransport implements PeerTransport {
    * signals of many requests share a batch, so one caller's large content must not make the peer
    * refuse everyone's (413), nor a signal_buffer_size over the receiver's count everyone's (400). A
    * signal that alone is over the limit fails by itself, naming the limit. The parts go in parallel;
-   * if one part fails, the batch fails as one (the breaker sees one failure).
+   * a part that fails fails its own signals (each with the error and a trace entry), and the parts
+   * the peer ran keep their outcomes: their model calls were made, and their results and usage
+   * belong to the request. Only when every part fails does the batch fail as one (the breaker sees
+   * one failure).
    */
   async send(
     target: NeuronConfig,
@@ -159,7 +162,7 @@ export class HttpPeerTransport implements PeerTransport {
       bytes += size;
     });
     if (part.length > 0) parts.push(part);
-    await Promise.all(
+    const settled = await Promise.allSettled(
       parts.map(async (idx) => {
         const got = await this.#sendWithResends(
           target,
@@ -174,6 +177,17 @@ export class HttpPeerTransport implements PeerTransport {
         });
       }),
     );
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0 && (failed.length === settled.length || signal?.aborted)) throw failed[0];
+    settled.forEach((r, p) => {
+      if (r.status === 'fulfilled') return;
+      const error = toErrorInfo(r.reason, target.id);
+      for (const i of parts[p]!) {
+        const entry = traceEntry(signals[i]!, target, false, 0, [], [], error);
+        if (onProgress) onProgress(i, { trace: entry });
+        outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
+      }
+    });
     return outcomes;
   }
 
