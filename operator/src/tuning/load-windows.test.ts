@@ -36,9 +36,15 @@ describe('appendReport', () => {
     const reset = { ...last, at: last.at + 1000, concurrencySeconds: 0, arrived: 0 };
     expect(appendReport(h, reset, 60_000)).toEqual([reset]);
   });
-  it('ignores a report that is not newer', () => {
+  it('ignores a report read twice', () => {
     const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
-    expect(appendReport(h, h[1]!, 60_000)).toEqual(h);
+    expect(appendReport(h, h.at(-1)!, 60_000)).toEqual(h);
+  });
+  it('starts again when the pod clock stepped back, instead of keeping its last window for good', () => {
+    const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
+    const last = h.at(-1)!;
+    const back = { ...last, at: last.at - 60_000, concurrencySeconds: last.concurrencySeconds + 1 };
+    expect(appendReport(h, back, 60_000)).toEqual([back]);
   });
 });
 

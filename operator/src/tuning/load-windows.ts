@@ -9,7 +9,11 @@ import type { LatencyHistogram, LoadReport } from './load-report.ts';
 export function appendReport(history: readonly LoadReport[], r: LoadReport, keepMs: number): LoadReport[] {
   const last = history.at(-1);
   if (last && last.startedAt !== r.startedAt) return [r];
-  if (last && r.at <= last.at) return [...history];
+  if (last && r.at === last.at) return [...history];
+  // Reads of one pod are sequential, so an older `at` means the pod's clock stepped back: kept
+  // out, every later report would be too (until its clock caught up), and the pod, still
+  // answering, would count with its last window's load all that time.
+  if (last && r.at < last.at) return [r];
   // A counter that went backwards did not come from the same process's counting: differences over
   // it would be negative load (and a negative sum can scale a Neuron down to its minimum).
   if (last && wentBack(last, r)) return [r];
