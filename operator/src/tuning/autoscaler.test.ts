@@ -281,6 +281,20 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(next.status()).toEqual(before);
   });
 
+  it('takes no pod away on a new leader’s first seconds of reports, only once its stable window is full', async () => {
+    // A failover at 4 pods, in a lull of a load that needed them: the new leader has read the pods
+    // for a few seconds only, and its 'stable window' is those seconds.
+    const neurons = [aNeuron('impl-1', { layer: 'L2', replicas: 4 })];
+    const h = harness({ neurons });
+    for (let i = 0; i < 4; i++) h.pod('impl-1', `127.0.0.${10 + i}`, { active: 0.25, limit: 8 }, 600_000);
+    await h.run(10); // 20 s
+    expect(h.scales).toEqual([]);
+    expect(h.neurons[0]!.spec?.replicas).toBe(4);
+    await h.run(25); // 70 s: the window is full, and the lull has lasted all of it
+    expect(h.neurons[0]!.spec?.replicas).toBeLessThan(4);
+    expect(h.events.find((e) => e.reason === 'Concurrency')?.message).toContain('Scaled from 4 to 2');
+  });
+
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {
     const h = harness();
     h.pod('impl-1', '127.0.0.2', { active: 4, queued: 4, rate: 20, latency: 0.1 });

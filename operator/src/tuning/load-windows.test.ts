@@ -119,6 +119,18 @@ describe('windowStats', () => {
     expect(panic.concurrency).toBeCloseTo(12, 9);
   });
 
+  it('says how much of the window the reports cover: all of it for a young pod, only what was read of an old one', () => {
+    const old = aPodProcess('impl-1', 0);
+    old.run([{ seconds: 600, active: 1 }]);
+    const read = history(old.run([{ seconds: 10, active: 1 }]));
+    const young = history(aPodProcess('impl-1', 600_000).run([{ seconds: 10, active: 1 }]));
+    const o = { now: 610_000, windowMs: 60_000, staleMs: 3000 };
+    expect(windowStats([young], 'impl-1', o)!.coveredMs).toBe(60_000);
+    // Read from its report at 601 s on: 9 s of the minute.
+    expect(windowStats([young, read], 'impl-1', o)!.coveredMs).toBe(9000);
+    expect(windowStats([h], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!.coveredMs).toBe(6000);
+  });
+
   it('does not let a pod whose clock jumped dilute the other pods', () => {
     const a = history(aPodProcess('impl-1').run([{ seconds: 60, active: 6 }]));
     const [first, second] = aPodProcess('impl-1').run([{ seconds: 2, active: 6 }]);

@@ -69,6 +69,12 @@ export interface WindowStats {
   readonly meanLatencySeconds: number | undefined;
   /** Signals forwarded per signal finished, per target neuron; empty when nothing finished. */
   readonly fanOut: Readonly<Record<string, number>>;
+  /**
+   * How much of the window the reports cover, in ms (at most the window): the shortest history of a
+   * pod older than the window. Short after a restart or a leader change, when this process has read
+   * the pods for a few seconds only: such a window is the last seconds' load, not its average.
+   */
+  readonly coveredMs: number;
 }
 
 /**
@@ -184,6 +190,8 @@ export function windowStats(
   // whose clock jumped) spans longer, and as the common denominator it diluted every other pod's
   // load (a pod claiming a day between two reports scaled its Neuron down to the minimum).
   const shared = Math.min(o.windowMs, Math.max(0, ...spans.map((s) => s.ms))) / 1000;
+  // A pod younger than the window is known over all of it: it held nothing before it started.
+  const coveredMs = Math.min(...spans.map((s) => (s.young ? o.windowMs : Math.min(s.ms, o.windowMs))));
   for (const { newest, base, ms, young } of spans) {
     const dt = young ? Math.max(ms / 1000, shared) : ms / 1000;
     pods++;
@@ -259,5 +267,6 @@ export function windowStats(
     p95Seconds: bounds && counts ? histogramQuantile(0.95, bounds, counts) : undefined,
     meanLatencySeconds: finished > 0 ? latencySum / finished : undefined,
     fanOut,
+    coveredMs,
   };
 }

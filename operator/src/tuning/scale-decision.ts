@@ -99,6 +99,7 @@ export function decideScale(i: ScaleInput): ScaleOutcome {
       readyPods: s.ready,
       stableConcurrency: s.stable,
       panicConcurrency: s.panic,
+      stableCoveredMs: s.stableCoveredMs,
       panicDemand: s.demand,
       slotsPerPod: i.slotsPerPod,
       throttled: s.throttled,
