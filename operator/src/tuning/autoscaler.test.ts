@@ -295,6 +295,29 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(h.events.find((e) => e.reason === 'Concurrency')?.message).toContain('Scaled from 4 to 2');
   });
 
+  it('says in its condition that the upstream’s push-back holds a raise, and when it ends', async () => {
+    const h = harness();
+    const p = h.pod('impl-1', '127.0.0.2', {
+      active: 8,
+      queued: 40,
+      rate: 40,
+      latency: 1,
+      limit: 8,
+      throttledPerSecond: 2,
+    });
+    await h.run(10);
+    expect(h.scales).toEqual([]);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({
+      status: 'True',
+      reason: 'MetricsAvailable',
+      message: expect.stringContaining('holding 2 replicas: the upstream answers 429/529'),
+    });
+    p.set({ active: 8, queued: 40, rate: 40, latency: 1, limit: 8 });
+    await h.run(5);
+    expect(h.scales.length).toBeGreaterThan(0);
+    expect(h.condition('ReplicasAutoscaled')?.message).not.toContain('429');
+  });
+
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {
     const h = harness();
     h.pod('impl-1', '127.0.0.2', { active: 4, queued: 4, rate: 20, latency: 0.1 });
