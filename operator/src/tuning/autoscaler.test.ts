@@ -318,6 +318,31 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(h.condition('ReplicasAutoscaled')?.message).not.toContain('429');
   });
 
+  it('takes over the count the last leader wrote before it could record it in status', async () => {
+    // The old leader scaled 2 → 4 and lost its lease before the status write: status still says 2,
+    // and spec.replicas, written through the scale subresource, is the autoscaler's.
+    const n = aNeuron(
+      'impl-1',
+      { layer: 'L2', replicas: 4 },
+      { status: { autoscaling: { desiredReplicas: 2 } } as NeuronStatus },
+    );
+    n.metadata!.managedFields = [
+      {
+        manager: 'hal9-operator-autoscaler',
+        operation: 'Update',
+        subresource: 'scale',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+    ];
+    const h = harness({ neurons: [n] });
+    for (let i = 0; i < 4; i++) h.pod('impl-1', `127.0.0.${10 + i}`, { active: 4, limit: 8 }, 600_000);
+    await h.run(3);
+    expect(h.scales).toEqual([]);
+    expect(h.events.filter((e) => e.reason === 'ManualScaleOverridden')).toEqual([]);
+    expect(h.status()?.autoscaling).toMatchObject({ desiredReplicas: 4 });
+  });
+
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {
     const h = harness();
     h.pod('impl-1', '127.0.0.2', { active: 4, queued: 4, rate: 20, latency: 0.1 });
