@@ -281,6 +281,68 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(next.status()).toEqual(before);
   });
 
+  it('takes no pod away on a new leader’s first seconds of reports, only once its stable window is full', async () => {
+    // A failover at 4 pods, in a lull of a load that needed them: the new leader has read the pods
+    // for a few seconds only, and its 'stable window' is those seconds.
+    const neurons = [aNeuron('impl-1', { layer: 'L2', replicas: 4 })];
+    const h = harness({ neurons });
+    for (let i = 0; i < 4; i++) h.pod('impl-1', `127.0.0.${10 + i}`, { active: 0.25, limit: 8 }, 600_000);
+    await h.run(10); // 20 s
+    expect(h.scales).toEqual([]);
+    expect(h.neurons[0]!.spec?.replicas).toBe(4);
+    await h.run(25); // 70 s: the window is full, and the lull has lasted all of it
+    expect(h.neurons[0]!.spec?.replicas).toBeLessThan(4);
+    expect(h.events.find((e) => e.reason === 'Concurrency')?.message).toContain('Scaled from 4 to 2');
+  });
+
+  it('says in its condition that the upstream’s push-back holds a raise, and when it ends', async () => {
+    const h = harness();
+    const p = h.pod('impl-1', '127.0.0.2', {
+      active: 8,
+      queued: 40,
+      rate: 40,
+      latency: 1,
+      limit: 8,
+      throttledPerSecond: 2,
+    });
+    await h.run(10);
+    expect(h.scales).toEqual([]);
+    expect(h.condition('ReplicasAutoscaled')).toMatchObject({
+      status: 'True',
+      reason: 'MetricsAvailable',
+      message: expect.stringContaining('holding 2 replicas: the upstream answers 429/529'),
+    });
+    p.set({ active: 8, queued: 40, rate: 40, latency: 1, limit: 8 });
+    await h.run(5);
+    expect(h.scales.length).toBeGreaterThan(0);
+    expect(h.condition('ReplicasAutoscaled')?.message).not.toContain('429');
+  });
+
+  it('takes over the count the last leader wrote before it could record it in status', async () => {
+    // The old leader scaled 2 → 4 and lost its lease before the status write: status still says 2,
+    // and spec.replicas, written through the scale subresource, is the autoscaler's.
+    const n = aNeuron(
+      'impl-1',
+      { layer: 'L2', replicas: 4 },
+      { status: { autoscaling: { desiredReplicas: 2 } } as NeuronStatus },
+    );
+    n.metadata!.managedFields = [
+      {
+        manager: 'hal9-operator-autoscaler',
+        operation: 'Update',
+        subresource: 'scale',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+    ];
+    const h = harness({ neurons: [n] });
+    for (let i = 0; i < 4; i++) h.pod('impl-1', `127.0.0.${10 + i}`, { active: 4, limit: 8 }, 600_000);
+    await h.run(3);
+    expect(h.scales).toEqual([]);
+    expect(h.events.filter((e) => e.reason === 'ManualScaleOverridden')).toEqual([]);
+    expect(h.status()?.autoscaling).toMatchObject({ desiredReplicas: 4 });
+  });
+
   it('holds replicas and parallelism when the pods stop answering, and says why', async () => {
     const h = harness();
     h.pod('impl-1', '127.0.0.2', { active: 4, queued: 4, rate: 20, latency: 0.1 });

@@ -61,6 +61,19 @@ describe('fetchLoadReport on a misbehaving pod', () => {
     expect(written).toBe(1024);
   });
 
+  it('says which token a pod refused, and that a rotation explains it for a while', async () => {
+    const url = await aPod((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":"unauthorized"}');
+    });
+    await expect(fetchLoadReport(url, { token: 'old' })).rejects.toThrow(
+      /HTTP 401: the pod refused the operator's admin token: .*spec\.adminTokenSecretRef.*\{"error":"unauthorized"\}/,
+    );
+    await expect(setPodLimit(url, 4, { token: 'old' })).rejects.toThrow(
+      /HTTP 401: the pod refused the operator's admin token/,
+    );
+  });
+
   it('names garbage as garbage', async () => {
     const url = await aPod((_req, res) => res.end('<html>oops</html>'));
     await expect(fetchLoadReport(url)).rejects.toThrow(/not JSON: <html>oops/);

@@ -1,5 +1,6 @@
 import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { adminRefusalHint } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md; its shape is @hal9/api's,
@@ -120,7 +121,7 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
       err,
     );
   }
-  if (!res.ok) throw fail(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+  if (!res.ok) throw fail(`HTTP ${res.status}: ${adminRefusalHint(res.status)}${text.slice(0, 200)}`);
   if (truncated) throw fail(`report larger than ${MAX_BODY} bytes`);
   let body: unknown;
   try {

@@ -30,9 +30,21 @@ describe('appendReport', () => {
     const after = aPodProcess('a', 2).run([{ seconds: 1, active: 1 }]);
     expect(appendReport(before, after[0]!, 60_000)).toEqual([after[0]]);
   });
-  it('ignores a report that is not newer', () => {
+  it('starts again when a counter went backwards within the same process', () => {
+    const h = history(aPodProcess('a').run([{ seconds: 3, active: 1, rate: 5 }]));
+    const last = h.at(-1)!;
+    const reset = { ...last, at: last.at + 1000, concurrencySeconds: 0, arrived: 0 };
+    expect(appendReport(h, reset, 60_000)).toEqual([reset]);
+  });
+  it('ignores a report read twice', () => {
     const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
-    expect(appendReport(h, h[1]!, 60_000)).toEqual(h);
+    expect(appendReport(h, h.at(-1)!, 60_000)).toEqual(h);
+  });
+  it('starts again when the pod clock stepped back, instead of keeping its last window for good', () => {
+    const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
+    const last = h.at(-1)!;
+    const back = { ...last, at: last.at - 60_000, concurrencySeconds: last.concurrencySeconds + 1 };
+    expect(appendReport(h, back, 60_000)).toEqual([back]);
   });
 });
 
@@ -94,6 +106,38 @@ describe('windowStats', () => {
     const s = windowStats([a, b], 'impl-1', { now: a.at(-1)!.at, windowMs: 6000, staleMs: 3000 })!;
     // The true average over the last 6 s: 12 for 2 s, then 6 + 6 for 4 s = 12.
     expect(s.concurrency).toBeCloseTo(12, 9);
+  });
+
+  it('averages each pod over its own span when one missed reads across the window start', () => {
+    // Two pods hold 6 each for a minute; the second was not read from 50 s to 59 s, so its panic
+    // window's baseline is 10 s old. Its long span must not become the other pod's denominator.
+    const a = history(aPodProcess('impl-1').run([{ seconds: 60, active: 6 }]));
+    const all = aPodProcess('impl-1').run([{ seconds: 60, active: 6 }]);
+    const b = history([...all.slice(0, 50), ...all.slice(58)]);
+    const now = a.at(-1)!.at;
+    const panic = windowStats([a, b], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!;
+    expect(panic.concurrency).toBeCloseTo(12, 9);
+  });
+
+  it('says how much of the window the reports cover: all of it for a young pod, only what was read of an old one', () => {
+    const old = aPodProcess('impl-1', 0);
+    old.run([{ seconds: 600, active: 1 }]);
+    const read = history(old.run([{ seconds: 10, active: 1 }]));
+    const young = history(aPodProcess('impl-1', 600_000).run([{ seconds: 10, active: 1 }]));
+    const o = { now: 610_000, windowMs: 60_000, staleMs: 3000 };
+    expect(windowStats([young], 'impl-1', o)!.coveredMs).toBe(60_000);
+    // Read from its report at 601 s on: 9 s of the minute.
+    expect(windowStats([young, read], 'impl-1', o)!.coveredMs).toBe(9000);
+    expect(windowStats([h], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })!.coveredMs).toBe(6000);
+  });
+
+  it('does not let a pod whose clock jumped dilute the other pods', () => {
+    const a = history(aPodProcess('impl-1').run([{ seconds: 60, active: 6 }]));
+    const [first, second] = aPodProcess('impl-1').run([{ seconds: 2, active: 6 }]);
+    // Its second report claims a day went by in a second.
+    const b = history([first!, { ...second!, at: first!.at + 86_400_000 }]);
+    const s = windowStats([a, b], 'impl-1', { now: a.at(-1)!.at, windowMs: 60_000, staleMs: 3000 })!;
+    expect(s.concurrency).toBeGreaterThanOrEqual(6);
   });
 
   it('keeps the load of a pod that left within the window, so a scale-down does not cascade', () => {

@@ -9,13 +9,31 @@ import type { LatencyHistogram, LoadReport } from './load-report.ts';
 export function appendReport(history: readonly LoadReport[], r: LoadReport, keepMs: number): LoadReport[] {
   const last = history.at(-1);
   if (last && last.startedAt !== r.startedAt) return [r];
-  if (last && r.at <= last.at) return [...history];
+  if (last && r.at === last.at) return [...history];
+  // Reads of one pod are sequential, so an older `at` means the pod's clock stepped back: kept
+  // out, every later report would be too (until its clock caught up), and the pod, still
+  // answering, would count with its last window's load all that time.
+  if (last && r.at < last.at) return [r];
+  // A counter that went backwards did not come from the same process's counting: differences over
+  // it would be negative load (and a negative sum can scale a Neuron down to its minimum).
+  if (last && wentBack(last, r)) return [r];
   const out = [...history, r];
   // Keep one report at or before the oldest window start, as that window's baseline.
   const cutoff = r.at - keepMs;
   let first = 0;
   while (first + 1 < out.length && out[first + 1]!.at <= cutoff) first++;
   return out.slice(first);
+}
+
+const COUNTERS = ['busySeconds', 'concurrencySeconds', 'arrived', 'completed', 'throttled'] as const;
+
+function wentBack(a: LoadReport, b: LoadReport): boolean {
+  if (COUNTERS.some((k) => b[k] < a[k])) return true;
+  if ((b.served ?? 0) < (a.served ?? 0)) return true;
+  return Object.entries(b.neurons).some(([id, n]) => {
+    const o = a.neurons[id];
+    return o !== undefined && (n.arrived < o.arrived || n.completed < o.completed);
+  });
 }
 
 export interface WindowStats {
@@ -51,6 +69,12 @@ export interface WindowStats {
   readonly meanLatencySeconds: number | undefined;
   /** Signals forwarded per signal finished, per target neuron; empty when nothing finished. */
   readonly fanOut: Readonly<Record<string, number>>;
+  /**
+   * How much of the window the reports cover, in ms (at most the window): the shortest history of a
+   * pod older than the window. Short after a restart or a leader change, when this process has read
+   * the pods for a few seconds only: such a window is the last seconds' load, not its average.
+   */
+  readonly coveredMs: number;
 }
 
 /**
@@ -154,16 +178,22 @@ export function windowStats(
     for (const r of h) if (r.at <= start) base = r;
     // Every counter is zero when the process starts: a process younger than the window has an
     // exact baseline at startedAt, before its first report.
-    if (base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at)
-      base = started(base);
+    const young = base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at;
+    if (young) base = started(base);
     const ms = newest.at - base.at;
-    return ms < minSpan ? [] : [{ h, newest, base, ms }];
+    return ms < minSpan ? [] : [{ h, newest, base, ms, young }];
   });
-  // One denominator for every pod: the longest span. A pod younger than that contributed nothing
-  // before it started; dividing its integrals by its own short span would count the load twice,
-  // once in the older pods' windows (from before it took its share) and once in its own.
-  const dt = Math.max(0, ...spans.map((s) => s.ms)) / 1000;
-  for (const { newest, base } of spans) {
+  // A pod younger than the window contributed nothing before it started: dividing its integrals by
+  // its own short span would count the load twice, once in the older pods' windows (from before it
+  // took its share) and once in its own, so it shares the longest span, at most the window. Every
+  // other pod is averaged over its own span: one that missed reads across the window's start (or
+  // whose clock jumped) spans longer, and as the common denominator it diluted every other pod's
+  // load (a pod claiming a day between two reports scaled its Neuron down to the minimum).
+  const shared = Math.min(o.windowMs, Math.max(0, ...spans.map((s) => s.ms))) / 1000;
+  // A pod younger than the window is known over all of it: it held nothing before it started.
+  const coveredMs = Math.min(...spans.map((s) => (s.young ? o.windowMs : Math.min(s.ms, o.windowMs))));
+  for (const { newest, base, ms, young } of spans) {
+    const dt = young ? Math.max(ms / 1000, shared) : ms / 1000;
     pods++;
     concurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
     active += (newest.busySeconds - base.busySeconds) / dt;
@@ -197,7 +227,7 @@ export function windowStats(
   }
   if (pods === 0) return undefined;
   // A departed pod's integrals from the window's start (at the live pods' end) to its last report,
-  // over the same denominator: exactly its share of the window's time average.
+  // over the shared denominator: exactly its share of the window's time average.
   let departedConcurrency = 0;
   let departedArrivals = 0;
   const end = o.now;
@@ -214,10 +244,10 @@ export function windowStats(
     )
       base = started(base);
     if (newest.at <= base.at) continue;
-    departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
+    departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / shared;
     const a1 = newest.neurons[neuron] ?? newest;
     const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
-    departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / dt;
+    departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / shared;
   }
   const finished = counts?.at(-1) ?? 0;
   const fanOut: Record<string, number> = {};
@@ -237,5 +267,6 @@ export function windowStats(
     p95Seconds: bounds && counts ? histogramQuantile(0.95, bounds, counts) : undefined,
     meanLatencySeconds: finished > 0 ? latencySum / finished : undefined,
     fanOut,
+    coveredMs,
   };
 }

@@ -24,6 +24,29 @@ describe('seedMemory', () => {
     expect(m).toMatchObject({ written: 3, fanOutStatus: { 'impl-2': '1.5' }, pending: true });
   });
 
+  it('takes spec.replicas as its own write only while the autoscaler is its last writer', () => {
+    const seed = (manager: string) => {
+      const n = aNeuron(
+        'impl-1',
+        { replicas: 4 },
+        { status: { autoscaling: { desiredReplicas: 2 } } as NeuronStatus },
+      );
+      n.metadata!.managedFields = [
+        {
+          manager,
+          operation: 'Update',
+          subresource: 'scale',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+        },
+      ];
+      return seedMemory(tuningTargets([n], { get: () => cluster, list: () => [cluster] }).tune[0]!).written;
+    };
+    expect(seed('hal9-operator-autoscaler')).toBe(4);
+    // kubectl scale since: an override, which the tuner sets back from the count in status.
+    expect(seed('kubectl')).toBe(2);
+  });
+
   it("starts at the spec's limit, with no change on record, on a fresh Neuron", () => {
     const m = seeded(undefined);
     expect(m.state).toEqual({ current: 8, lastChangeAt: 0, lastDirection: 'none' });

@@ -1,7 +1,9 @@
+import { ownsField } from '../kube/managed-fields.ts';
 import { startingParallelism } from '../render/render-neuron.ts';
 import type { AutoscalingStatus, LastDecision, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
 import type { TunerState } from './decide.ts';
 import type { ReplicaState } from './replicas.ts';
+import { autoscalerFieldManager } from './scale-writer.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 /** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
@@ -83,7 +85,7 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     pending: true,
     replicas: undefined,
     replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
-    written: a?.desiredReplicas,
+    written: writtenBefore(t, a?.desiredReplicas),
     writtenAt: 0,
     before: undefined,
     latency: undefined,
@@ -91,6 +93,22 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     fanOutStatus: { ...(a?.fanOut ?? {}) },
     tokenFailure: undefined,
   };
+}
+
+/**
+ * The count the operator last wrote, as the Neuron shows it. Status records it after the scale
+ * write, in the same pass: a leader that stopped in between left the new count in spec.replicas and
+ * the old one in status, and its successor took its own predecessor's write for another writer's (a
+ * ManualScaleOverridden Warning, and the count set back). spec.replicas whose last writer is the
+ * autoscaler is its count, whatever status says.
+ */
+function writtenBefore(t: TuningTarget, recorded: number | undefined): number | undefined {
+  const live = t.neuron.spec?.replicas;
+  // Without a count in status the operator does not hold it (a mode switch released it, and the
+  // handover from an HPA writes as the autoscaler too): nothing to take over.
+  if (!t.scaleReplicas || recorded === undefined || live === undefined || live === recorded) return recorded;
+  // The autoscaler writes through the scale subresource; another writer since takes the field over.
+  return ownsField(t.neuron, autoscalerFieldManager, ['spec', 'replicas'], 'scale') ? live : recorded;
 }
 
 /** The memory holds something of the replica autoscaler's: a count, a decision, edges in status.

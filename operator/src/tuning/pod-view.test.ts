@@ -49,6 +49,46 @@ describe('podView', () => {
     expect(view.latest).toBeDefined();
   });
 
+  it('keeps the load of a pod that left when another pod’s clock runs ahead', () => {
+    const a = reports(1_000_000);
+    const now = a.at(-1)!.at;
+    // Left 5 s before the end, after holding 2 for the first 15 s of the 20 s window.
+    const gone = aPodProcess('impl-1', 1_000_000).run([{ seconds: 25, active: 2, rate: 10, latency: 0.1 }]);
+    const ahead = reports(1_000_000).map((r) => ({
+      ...r,
+      startedAt: r.startedAt + 600_000,
+      at: r.at + 600_000,
+    }));
+    const entry = (r: typeof a) => ({ neuron: t.key, reports: r, okAt: now, keepMs: 30_000 });
+    const view = (live: [string, typeof a][]) =>
+      podView({
+        target: t,
+        ready: live.map(([n]) => pod(n)),
+        histories: new Map([
+          ...live.map(([n, r]) => [`uid-${n}`, entry(r)] as const),
+          ['uid-c', entry(gone)],
+        ]),
+        now,
+        intervalMs: 2000,
+        refused: 0,
+        errors: [],
+      });
+    expect(
+      view([
+        ['a', a],
+        ['b', reports(1_000_000)],
+      ]).stable?.concurrency,
+    ).toBeCloseTo(5.5, 1);
+    // A pod whose clock is ten minutes ahead adds its own 2, and takes nothing of the others'.
+    expect(
+      view([
+        ['a', a],
+        ['b', reports(1_000_000)],
+        ['d', ahead],
+      ]).stable?.concurrency,
+    ).toBeCloseTo(7.5, 1);
+  });
+
   it('has no windows before any pod has reported', () => {
     const view = podView({
       target: t,

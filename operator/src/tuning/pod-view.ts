@@ -50,7 +50,11 @@ export function podView(i: PodViewInput): PodView {
   const fresh = known.filter((h) => now - h.okAt <= staleMs).map((h) => h.reports);
   // A new pod has no history yet and is not extrapolated: the others' windows hold the load
   // from before it started, and counting it again would overshoot.
-  const reportNow = Math.max(0, ...fresh.map((h) => h.at(-1)?.at ?? 0));
+  // The pods' time of this pass, which the windows of pods that left end at: the median of their
+  // newest reports, as one pod whose clock runs ahead (or that says so) would otherwise move every
+  // such window past the load it held.
+  const ats = fresh.map((h) => h.at(-1)?.at ?? 0).sort((x, y) => x - y);
+  const reportNow = ats[Math.floor((ats.length - 1) / 2)] ?? 0;
   const name = t.neuron.metadata?.name ?? '';
   // Pods that left still count with the load they carried in the window (load-windows.ts).
   const uids = new Set(ready.map((p) => p.uid));

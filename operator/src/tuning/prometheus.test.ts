@@ -212,6 +212,14 @@ describe('observe', () => {
     expect(c.missing).toEqual(['p95']);
   });
 
+  it('is no data, not a negative load, when a series is below zero', async () => {
+    const { url } = await promStub(byMetric({ p95: '0.01', util: '-3', queue: '0', throughput: '5' }));
+    const c = await collect(createPrometheusClient({ url }), series, 30);
+    expect(c.observation).toBeUndefined();
+    expect(c.concurrency).toBeUndefined();
+    expect(c.missing).toEqual(['utilization']);
+  });
+
   it('reads an absent 429/529 series as no throttling once the pods’ other series are there', async () => {
     const { url } = await promStub(byMetric({ p95: '0.01', util: '0.5', queue: '0', throughput: '5' }));
     expect((await observe(createPrometheusClient({ url }), series, 30))?.throttledPerSecond).toBe(0);

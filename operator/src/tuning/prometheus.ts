@@ -243,8 +243,12 @@ export async function observe(
   return (await collect(prom, series, windowSeconds)).observation;
 }
 
-/** The first sample's value when it is a finite number. */
+/**
+ * The first sample's value when it is a finite number of at least 0. Every query is a latency, a
+ * rate, a ratio or a count: a negative one is not the runtime's series (a recording rule, a series of
+ * the same name from something else), and a negative concurrency scaled the Neuron to minReplicas.
+ */
 function one(v: readonly Sample[]): number | undefined {
   const x = v[0]?.value;
-  return x !== undefined && Number.isFinite(x) ? x : undefined;
+  return x !== undefined && Number.isFinite(x) && x >= 0 ? x : undefined;
 }

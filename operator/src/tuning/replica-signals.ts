@@ -11,6 +11,8 @@ export interface ReplicaSignals {
   /** Concurrency over all Ready pods, stable and panic window; undefined: no data. */
   readonly stable: number | undefined;
   readonly panic: number | undefined;
+  /** How much of the stable window the pods' reports cover (ms); undefined: all of it (Prometheus). */
+  readonly stableCoveredMs?: number | undefined;
   /** In flight the panic window's arrivals need (pods only). */
   readonly demand: number | undefined;
   readonly throttled: boolean;
@@ -31,6 +33,7 @@ export function podReplicaSignals(t: TuningTarget, view: PodView | undefined, ba
     ready: view?.ready ?? 0,
     stable: concurrencyOverAllPods(view?.stable, silent),
     panic: concurrencyOverAllPods(view?.panic, silent),
+    stableCoveredMs: view?.stable?.coveredMs,
     demand: demandOverAllPods(view?.panic, silent),
     throttled: (view?.panic?.throttledRate ?? 0) > 0,
     condition: podCondition(view, 'the first reports', `${base} replicas`) ?? {

@@ -38,6 +38,12 @@ export interface ReplicaInputs {
   readonly readyPods: number;
   /** Average concurrency over the stable window, all pods; undefined: no data. */
   readonly stableConcurrency: number | undefined;
+  /**
+   * How much of the stable window its average covers (ms); undefined: all of it. Less after a
+   * restart or a leader change (this process has read the pods for a few seconds): scale-up goes
+   * on, but no pod is taken away on seconds of load (a lull in bursty load) until it is full.
+   */
+  readonly stableCoveredMs?: number | undefined;
   /** Average concurrency over the panic window; undefined: no data. */
   readonly panicConcurrency: number | undefined;
   /**
@@ -260,6 +266,14 @@ export function decideReplicas(
       state.current,
       'ScaleDownStabilized',
       `${up.value} wanted at the per-pod target, but ${state.current - 1} would hold the load above ${Math.round(SCALE_DOWN_MARGIN * 100)} % of it (hysteresis); ${inputs}`,
+      next,
+      inPanic,
+    );
+  if (rec < state.current && x.stableCoveredMs !== undefined && x.stableCoveredMs < b.stableWindowMs)
+    return result(
+      state.current,
+      'ScaleDownStabilized',
+      `${rec} wanted, but the stable window holds ${f1(x.stableCoveredMs / 1000)}s of load reports of ${f1(b.stableWindowMs / 1000)}s (the operator started reading these pods since); ${inputs}`,
       next,
       inPanic,
     );

@@ -3,6 +3,7 @@ import { labels } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
 import { runtimePort, selectorLabels } from '../render/labels.ts';
+import { adminRefusalHint } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
@@ -113,7 +114,7 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
   if (!res.ok) {
     throw new OperatorError(
       OperatorErrorCode.PodTuningFailed,
-      `PUT ${url}/v1/admin/performance: HTTP ${res.status}: ${text.slice(0, 200)}`,
+      `PUT ${url}/v1/admin/performance: HTTP ${res.status}: ${adminRefusalHint(res.status)}${text.slice(0, 200)}`,
       { status: res.status },
     );
   }

@@ -1,5 +1,5 @@
 import type { EventType } from '../events/recorder.ts';
-import type { ReplicaDecisionStatus } from '../status/parallelism-status.ts';
+import type { ConditionInput, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import type { Prediction } from './prescale.ts';
@@ -99,6 +99,7 @@ export function decideScale(i: ScaleInput): ScaleOutcome {
       readyPods: s.ready,
       stableConcurrency: s.stable,
       panicConcurrency: s.panic,
+      stableCoveredMs: s.stableCoveredMs,
       panicDemand: s.demand,
       slotsPerPod: i.slotsPerPod,
       throttled: s.throttled,
@@ -165,5 +166,18 @@ function scaleWrite(
       perPodTarget: dec(d.perPodTarget),
       panic: d.panic,
     },
+  };
+}
+
+/**
+ * The replica condition, saying so while the upstream's push-back holds a raise: that hold writes
+ * no Event and no decision, and with MetricsAvailable alone a growing queue looked unexplained. The
+ * words stay the same through the hold, so it costs a status write when it starts and when it ends.
+ */
+export function heldCondition(c: ConditionInput, d: ReplicaDecision, base: number): ConditionInput {
+  if (d.reason !== 'UpstreamThrottling' || c.status !== 'True') return c;
+  return {
+    ...c,
+    message: `${c.message}; holding ${base} replicas: the upstream answers 429/529, and more pods would only send more into the same limit`,
   };
 }

@@ -30,7 +30,7 @@ import { collect, type PrometheusClient } from './prometheus.ts';
 import { type PrometheusRead, type PrometheusSource, prometheusSource } from './prometheus-source.ts';
 import { podReplicaSignals, prometheusReplicaSignals } from './replica-signals.ts';
 import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
-import { decideScale, replicaOwnership } from './scale-decision.ts';
+import { decideScale, heldCondition, replicaOwnership } from './scale-decision.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { type ScaleStatus, statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type RetiredTarget, type TuningTarget, tuningTargets } from './tuning-targets.ts';
@@ -178,7 +178,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         ...(mem.replicaDecision ? { lastDecision: mem.replicaDecision } : {}),
         ...(Object.keys(mem.fanOutStatus).length > 0 ? { fanOut: { ...mem.fanOutStatus } } : {}),
       },
-      condition: signals.condition,
+      condition: heldCondition(signals.condition, o.decision, owner.base),
     };
   };
 
