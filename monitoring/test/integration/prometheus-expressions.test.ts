@@ -2,9 +2,11 @@
 // scrapes real runtimes under a short bounded load and the real operator (two replicas, leader
 // election) reconciling real objects on the local control plane. Each must parse and return data;
 // conditions that are normally quiet (errors, throttling, an open breaker, a full queue, failing
-// reconciles) are driven on purpose.
+// reconciles, a collector refusing spans) are driven on purpose.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -203,6 +205,11 @@ describe('dashboards and rules against a real Prometheus', () => {
   const loads: Record<string, Record<string, number>> = {};
   const pending = new AbortController();
   let testNamespace: TestNamespace | undefined;
+  /** broken's OTLP collector: it refuses every batch (400, not retried), so its spans are dropped. */
+  const collector = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(400, { 'content-type': 'application/json' }).end('{}'));
+  });
   const files = mkdtempSync(join(tmpdir(), 'hal9-monitoring-'));
   let pricedUrl = '';
   let pricedSent = 0;
@@ -229,6 +236,11 @@ describe('dashboards and rules against a real Prometheus', () => {
     testNamespace = await createTestNamespace(kc, 'monitoring');
     namespace = testNamespace.name;
     fake = await startFakeAnthropic({ spareModels: [spareModel] });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const traces = {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    };
     const keysFile = join(files, 'api-keys.yaml');
     writeFileSync(keysFile, stringify(clientKeys));
     // The override an operator would add for one Hal9Cluster (README: "Cost limit").
@@ -259,7 +271,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     const [perf, throttled, broken, saturated, priced, leader] = await Promise.all([
       startRuntime(perfConfig).then(into(runtimes)),
       startRuntime(apiConfig('throttled', fake.url, 10_000), apiKey).then(into(runtimes)),
-      startRuntime(apiConfig('broken', fake.url, 5), apiKey).then(into(runtimes)),
+      startRuntime(apiConfig('broken', fake.url, 5), { ...apiKey, ...traces }).then(into(runtimes)),
       startRuntime(saturatedConfig).then(into(runtimes)),
       startRuntime(pricedConfig(fake.url), { ...apiKey, HAL9_API_KEYS_FILE: keysFile }).then(into(runtimes)),
       startOperatorProcess(operatorOptions('operator-a')).then(into(operators)),
@@ -363,6 +375,8 @@ describe('dashboards and rules against a real Prometheus', () => {
     // The standby first, so the leader's release does not hand the Lease over during shutdown.
     for (const o of [...operators].reverse()) await o.stop();
     await fake?.close();
+    collector.closeAllConnections();
+    collector.close();
     await testNamespace?.delete();
     rmSync(files, { recursive: true, force: true });
   });
@@ -621,6 +635,7 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9QueueSaturated',
       'Hal9OperatorReconcileErrors',
       'Hal9CostBurnRateHigh',
+      'Hal9TraceExportFailing',
     ])
       expect(names).toContain(alert);
     // Only priced is over its limit: throttled spends far less than the default 10 USD/h.
