@@ -141,6 +141,11 @@ export class HttpPeerTransport implements PeerTransport {
       return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, context, onProgress);
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
+    // A signal that fails here: a streaming caller gets its entry as progress; outcomes then carry only errors.
+    const fail = (i: number, entry: TraceEntry, error: ErrorInfo) => {
+      if (onProgress) onProgress(i, { trace: entry });
+      outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
+    };
     const parts: number[][] = [];
     let part: number[] = [];
     let bytes = 0;
@@ -148,9 +153,7 @@ export class HttpPeerTransport implements PeerTransport {
       const size = Buffer.byteLength(e) + 1;
       if (size > room) {
         const { error, entry } = tooLarge(signals[i]!, target, size, this.#maxBodyBytes);
-        // A streaming caller gets the entry as progress; outcomes then carry only errors.
-        if (onProgress) onProgress(i, { trace: entry });
-        outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
+        fail(i, entry, error);
         return;
       }
       if ((bytes + size > room || part.length >= MAX_PEER_BATCH_SIGNALS) && part.length > 0) {
@@ -182,11 +185,7 @@ export class HttpPeerTransport implements PeerTransport {
     settled.forEach((r, p) => {
       if (r.status === 'fulfilled') return;
       const error = toErrorInfo(r.reason, target.id);
-      for (const i of parts[p]!) {
-        const entry = traceEntry(signals[i]!, target, false, 0, [], [], error);
-        if (onProgress) onProgress(i, { trace: entry });
-        outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
-      }
+      for (const i of parts[p]!) fail(i, traceEntry(signals[i]!, target, false, 0, [], [], error), error);
     });
     return outcomes;
   }
