@@ -9,7 +9,7 @@ import type { PodTuning } from './tuning.ts';
  * The runtime's V8 flags (runtime/src/node-options.ts, the image's NODE_OPTIONS, which the env below
  * replaces): the operator's image does not carry the runtime package, so a test keeps the two equal.
  */
-export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const RUNTIME_V8_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
 
 export const configMountPath = '/etc/hal9';
 export const configFile = `${configMountPath}/config.yaml`;
@@ -55,6 +55,26 @@ export function heapMiB(memoryBytes: number): number {
 }
 
 /**
+ * The young generation's semi-space: the runtime's 16 MiB from 1 GiB of memory up, a 64th of the memory
+ * below (at least 1 MiB). V8's young generation is three semi-spaces, outside the old-space bound above:
+ * 48 MiB on top of a 96 MiB old space would not fit a 128Mi limit, 6 MiB does.
+ */
+export function semiSpaceMiB(memoryBytes: number): number {
+  return Math.max(1, Math.min(16, Math.floor(memoryBytes / 2 ** 26)));
+}
+
+/** NODE_OPTIONS: the runtime's V8 flags, with both generations bounded by the memory limit when there is one. */
+export function nodeOptions(memoryBytes: number | undefined): string {
+  if (memoryBytes === undefined) return RUNTIME_V8_FLAGS.join(' ');
+  const flags = RUNTIME_V8_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size='));
+  return [
+    ...flags,
+    `--max-semi-space-size=${semiSpaceMiB(memoryBytes)}`,
+    `--max-old-space-size=${heapMiB(memoryBytes)}`,
+  ].join(' ');
+}
+
+/**
  * Seconds a pod may take to stop: the preStop delay, the longest request (the runtime's drain timeout),
  * and a margin that holds the runtime's drain linger (server.drain_linger_ms, 5 s by default, for callers
  * reading their ?wait=false results) and its 1 s cut of stalled connections.
@@ -75,10 +95,8 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
     { name: 'HAL9_PEER_TOKEN_FILE', value: peerTokenFile },
     { name: 'PORT', value: String(runtimePort) },
   ];
-  // The runtime's own V8 flags (the image's NODE_OPTIONS, which this replaces), then the heap bound.
-  const heap =
-    tuning.memoryBytes === undefined ? [] : [`--max-old-space-size=${heapMiB(tuning.memoryBytes)}`];
-  vars.push({ name: 'NODE_OPTIONS', value: [...RUNTIME_V8_FLAGS, ...heap].join(' ') });
+  // The runtime's own V8 flags (the image's NODE_OPTIONS, which this replaces), bounded by the memory limit.
+  vars.push({ name: 'NODE_OPTIONS', value: nodeOptions(tuning.memoryBytes) });
   if (apiKeyRef(spec)) {
     vars.push({ name: 'HAL9_API_KEY_FILE', value: apiKeyFile });
   }

@@ -210,7 +210,7 @@ describe('renderNeuron: the runtime container', () => {
     expect(c.env).toEqual([
       { name: 'HAL9_CONFIG', value: '/etc/hal9/config.yaml' },
       { name: 'HAL9_PEER_TOKEN_FILE', value: '/var/run/hal9/peer/token' },
-      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4 --max-old-space-size=3072' },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=16 --max-old-space-size=3072' },
       { name: 'PORT', value: '8080' },
     ]);
   });
@@ -351,7 +351,29 @@ describe('renderNeuron: tuning options', () => {
         });
         expect(runtime(o).env).toContainEqual({
           name: 'NODE_OPTIONS',
-          value: '--max-semi-space-size=4 --max-old-space-size=768',
+          value: '--max-semi-space-size=16 --max-old-space-size=768',
+        });
+      },
+    ],
+    [
+      'a small memory limit bounds the young generation too (a 64th of the limit), so both fit in it',
+      { resources: { requests: { memory: '128Mi' }, limits: { memory: '128Mi' } } },
+      {},
+      (o) => {
+        expect(runtime(o).env).toContainEqual({
+          name: 'NODE_OPTIONS',
+          value: '--max-semi-space-size=2 --max-old-space-size=96',
+        });
+      },
+    ],
+    [
+      'a 512Mi limit: an 8 MiB semi-space',
+      { resources: { limits: { memory: '512Mi' } } },
+      {},
+      (o) => {
+        expect(runtime(o).env).toContainEqual({
+          name: 'NODE_OPTIONS',
+          value: '--max-semi-space-size=8 --max-old-space-size=384',
         });
       },
     ],
@@ -367,7 +389,7 @@ describe('renderNeuron: tuning options', () => {
         // 75% of 2 GiB.
         expect(runtime(o).env).toContainEqual({
           name: 'NODE_OPTIONS',
-          value: '--max-semi-space-size=4 --max-old-space-size=1536',
+          value: '--max-semi-space-size=16 --max-old-space-size=1536',
         });
       },
     ],

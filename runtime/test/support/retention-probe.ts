@@ -5,7 +5,7 @@ import { GCProfiler } from 'node:v8';
 import { parseConfig } from '../../src/config/parse.ts';
 import { createRuntime } from '../../src/runtime.ts';
 
-const BATCHES = 1500;
+const BATCHES = 4000;
 const rt = createRuntime(parseConfig(JSON.parse(process.argv[2] ?? '{}'), {}));
 let i = 0;
 const batch = () =>
