@@ -117,8 +117,7 @@ export async function signalRoutes(
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const view = store.get(req.params.id);
-    if (!view)
-      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    if (!view) throw store.notFound(req.params.id);
     // Its caller now knows how it ended: a draining runtime need not wait for this one any more.
     if (view.status !== 'running') store.delivered(view.id);
     return reply.send(publicView(view));
@@ -126,8 +125,7 @@ export async function signalRoutes(
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
     const run = store.run(req.params.id);
-    if (!run)
-      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    if (!run) throw store.notFound(req.params.id);
     const header = Number(req.headers['last-event-id'] ?? 0);
     const last = Number.isSafeInteger(header) && header > 0 ? header : 0;
     // An ended run whose events the client all has (an EventSource reconnects after every stream
