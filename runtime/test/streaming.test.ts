@@ -349,7 +349,7 @@ describe('event streams', () => {
     });
   });
 
-  it('resumes a request of more than 10,000 events from a recent Last-Event-ID; an id older than the latest 10,000 is EVENTS_EXPIRED', async () => {
+  it('resumes a request of more than 10,000 events from a recent Last-Event-ID; an id older than the latest 10,000 is 410 EVENTS_EXPIRED, and an EventSource stops', async () => {
     // 100 workers × 100 results: 10,102 events.
     const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
     const results = Array.from({ length: 100 }, (_, i) => `RESULT: r${i}`).join('\n');
@@ -367,10 +367,26 @@ describe('event streams', () => {
     const recent = frames(await (await fetch(url, { headers: { 'last-event-id': '10095' } })).text());
     expect(recent.map((f) => Number(f.id))).toEqual([10096, 10097, 10098, 10099, 10100, 10101, 10102]);
     expect(recent.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed', results: 10_000 } });
-    const old = frames(await (await fetch(url, { headers: { 'last-event-id': '50' } })).text());
-    expect(old).toEqual([
-      expect.objectContaining({ event: 'error', data: expect.objectContaining({ code: 'EVENTS_EXPIRED' }) }),
-    ]);
+    const old = await fetch(url, { headers: { 'last-event-id': '50' } });
+    expect(old.status).toBe(410);
+    expect(await old.json()).toEqual({
+      error: {
+        code: 'EVENTS_EXPIRED',
+        field: 'last-event-id',
+        message: `events after 50 are no longer kept (a request keeps its latest 10000); GET /v1/signals/${accepted.body.id} reads the request whole`,
+      },
+    });
+    // A real EventSource asking from the start: a stream that only said so and ended would be
+    // reconnected to every second, for as long as the request is kept; an error answer ends it.
+    const es = new EventSource(url);
+    let opened = 0;
+    es.onopen = () => opened++;
+    try {
+      await vi.waitFor(() => expect(es.readyState).toBe(EventSource.CLOSED), { timeout: 5_000 });
+      expect(opened).toBe(0);
+    } finally {
+      es.close();
+    }
   });
 
   it('streams an event larger than sse_max_buffered_bytes whole to a reader that keeps up, then the end', async () => {

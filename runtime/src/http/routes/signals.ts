@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
-import type { RequestRun, RunView } from '../../pipeline/request-run.ts';
+import { MAX_RECORDED_EVENTS, type RequestRun, type RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
@@ -141,6 +141,16 @@ export async function signalRoutes(
       throw new Hal9Error(
         'INVALID_REQUEST',
         `Last-Event-ID ${last} is past this request's latest event (${run.lastEventId})`,
+        { field: 'last-event-id' },
+      );
+    // Events the request no longer keeps: an error answer, not a stream that says so and ends, which
+    // an EventSource would reconnect to every second with the same id (it gives up on a status other
+    // than 200). A reader that falls this far behind while streaming gets the `error` event instead,
+    // and this answer when it reconnects.
+    if (last < run.lastEventId && run.event(last + 1) === undefined)
+      throw new Hal9Error(
+        'EVENTS_EXPIRED',
+        `events after ${last} are no longer kept (a request keeps its latest ${MAX_RECORDED_EVENTS}); GET /v1/signals/${run.id} reads the request whole`,
         { field: 'last-event-id' },
       );
     reply.hijack();
