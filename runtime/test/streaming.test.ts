@@ -165,6 +165,77 @@ describe('event streams', () => {
     }
   });
 
+  it('a peer that breaks off after streaming a signal’s own entry: the signal keeps that one entry, the request fails with PEER_ERROR', async () => {
+    let breakOff: (() => void) | undefined;
+    const bogus = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        const s = JSON.parse(body).signals[0];
+        // w1 answered, forwarding to w2 on its pod; then that pod's connection breaks.
+        const entry = {
+          signal: s.id,
+          parent: s.parentId,
+          neuron: 'w1',
+          layer: 'L3',
+          hop: s.hop,
+          cached: false,
+          durationMs: 1,
+          forwardedTo: ['w2'],
+          dropped: [],
+        };
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write(`${JSON.stringify({ i: 0, trace: entry })}\n`);
+        breakOff = () => res.destroy();
+      });
+    });
+    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
+    const { port } = bogus.address() as AddressInfo;
+    rt = await startRuntime({
+      neurons: [
+        neuron('lead', 'L4', ['w1']),
+        neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` }),
+      ],
+    });
+    try {
+      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'x' }),
+      });
+      // Read as it comes: the connection breaks once w1's entry has reached this stream.
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+        if (breakOff && frames(text).some((f) => f.event === 'trace' && f.data.neuron === 'w1')) {
+          breakOff();
+          breakOff = undefined;
+        }
+      }
+      const f = frames(text);
+      const traces = f.filter((x) => x.event === 'trace').map((x) => x.data);
+      expect(traces.map((t) => t.neuron)).toEqual(['lead', 'w1']);
+      expect(new Set(traces.map((t) => t.signal)).size).toBe(2);
+      const end = f.at(-1)!;
+      expect(end).toMatchObject({ event: 'end', data: { status: 'failed', signals: 2 } });
+      expect(end.data.errors).toEqual([
+        expect.objectContaining({
+          code: 'PEER_ERROR',
+          neuron: 'w1',
+          message: expect.stringContaining('broke off'),
+        }),
+      ]);
+    } finally {
+      bogus.close();
+    }
+  });
+
   it('resumes after Last-Event-ID with only the missed events, even after the request ended', async () => {
     rt = await startRuntime();
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'resume me' });
