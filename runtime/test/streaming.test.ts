@@ -265,6 +265,24 @@ describe('event streams', () => {
     expect(body.error.message).toMatch(/Last-Event-ID 50 is past this request's latest event \(\d\)/);
   });
 
+  it('refuses a Last-Event-ID that is no event id of the stream, rather than replaying it from the start', async () => {
+    rt = await startRuntime();
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'ids' });
+    for (const id of ['abc', '3.5', '-2', '1e3', '2, 3']) {
+      const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`, {
+        headers: { 'last-event-id': id },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: {
+          code: 'INVALID_REQUEST',
+          field: 'last-event-id',
+          message: `Last-Event-ID ${id} is not an event id of this stream (a whole number)`,
+        },
+      });
+    }
+  });
+
   it('a client that has every event of an ended request gets 204, so an EventSource stops reconnecting', async () => {
     rt = await startRuntime();
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'done already' });

@@ -6,7 +6,7 @@ import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
-import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import { clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import {
   accepted,
   batchInput,
@@ -126,8 +126,17 @@ export async function signalRoutes(
   app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
     const run = store.run(req.params.id);
     if (!run) throw store.notFound(req.params.id);
-    const header = Number(req.headers['last-event-id'] ?? 0);
-    const last = Number.isSafeInteger(header) && header > 0 ? header : 0;
+    // Not a list header: Node joins repeated ones with ", " (refused below).
+    const header = req.headers['last-event-id'] as string | undefined;
+    // This stream's ids are whole numbers: anything else names no event of it, and a replay from the
+    // start would send again what the client may have had.
+    if (header !== undefined && header !== '' && !/^[0-9]{1,15}$/.test(header))
+      throw new Hal9Error(
+        'INVALID_REQUEST',
+        `Last-Event-ID ${clip(header, 40)} is not an event id of this stream (a whole number)`,
+        { field: 'last-event-id' },
+      );
+    const last = header ? Number(header) : 0;
     // An ended run whose events the client all has (an EventSource reconnects after every stream
     // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
     // with nothing left to send, until the client gave up.
