@@ -156,11 +156,14 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   let peerToken = opts.peerToken;
   let dropPreviousPeerToken: ReturnType<typeof clock.setTimeout> | undefined;
   const admin = adminToken ? rotatingCredential('admin', adminToken) : undefined;
-  const store = new RunStore({
-    maxEntries: config.server.results_max_entries,
-    maxBytes: config.server.results_max_bytes,
-    ttlMs: config.server.results_ttl_seconds * 1000,
-  });
+  const store = new RunStore(
+    {
+      maxEntries: config.server.results_max_entries,
+      maxBytes: config.server.results_max_bytes,
+      ttlMs: config.server.results_ttl_seconds * 1000,
+    },
+    clock,
+  );
   const transport = new HttpPeerTransport({
     agent,
     ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
@@ -257,8 +260,8 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     async shutdown() {
       lifecycle.draining = true;
       clock.clearTimeout(dropPreviousPeerToken);
-      // Taken while nothing new is admitted: the ?wait=false and streamed requests still running,
-      // whose callers come back by id.
+      // Taken while nothing new is admitted: the ?wait=false and streamed requests whose callers come
+      // back by id, still running or ended and not read yet.
       const reads = store.awaitReads();
       const { unfinished } = await engine.drain(config.server.drain_timeout_ms);
       // Those callers see how their requests ended before the process goes (spec: nothing is lost
@@ -272,6 +275,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       await closing;
       clearTimeout(cut);
       await engine.close();
+      store.close();
       await agent.close();
       if (opts.tracing) {
         // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).

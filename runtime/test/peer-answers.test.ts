@@ -406,6 +406,46 @@ describe('peer answers', () => {
     ]);
     expect(outcomes).toHaveLength(4);
   });
+
+  it('a split streamed batch whose part fails after sending its signals’ own entries gives each signal one entry', async () => {
+    // The part of `b` signals streams each one's entry (answered there), then a malformed line: those
+    // signals fail with PEER_ERROR, and their entries stay the ones the peer sent.
+    const target = await peerReading((body, res) => {
+      const { signals } = JSON.parse(body) as { signals: { id: string; content: string }[] };
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      for (const [i, s] of signals.entries())
+        res.write(`${JSON.stringify({ i, trace: { ...goodTrace, signal: s.id } })}\n`);
+      if (signals.some((s) => s.content.startsWith('b'))) res.end('not json\n');
+      else res.end(`${JSON.stringify({ errors: signals.map(() => []) })}\n`);
+    });
+    const signals = ['a', 'a', 'b', 'b'].map((x, i) =>
+      signalTo('impl', { id: `s${i}`, content: x.repeat(400) }),
+    );
+    const entries: [number, string, string | undefined][] = [];
+    const outcomes = await transport(undefined, 1000).send(
+      target,
+      signals,
+      1000,
+      undefined,
+      undefined,
+      (i, p) => {
+        if (p.trace) entries.push([i, p.trace.signal, p.trace.error?.code]);
+      },
+    );
+    expect(entries.sort()).toEqual([
+      [0, 's0', undefined],
+      [1, 's1', undefined],
+      [2, 's2', undefined],
+      [3, 's3', undefined],
+    ]);
+    expect(outcomes.map((o) => o.errors[0]?.code)).toEqual([
+      undefined,
+      undefined,
+      'PEER_ERROR',
+      'PEER_ERROR',
+    ]);
+    expect(outcomes[2]!.errors[0]!.message).toContain('malformed answer');
+  });
 });
 
 /** A peer that reads the request body and answers from it. */

@@ -165,6 +165,77 @@ describe('event streams', () => {
     }
   });
 
+  it('a peer that breaks off after streaming a signal’s own entry: the signal keeps that one entry, the request fails with PEER_ERROR', async () => {
+    let breakOff: (() => void) | undefined;
+    const bogus = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        const s = JSON.parse(body).signals[0];
+        // w1 answered, forwarding to w2 on its pod; then that pod's connection breaks.
+        const entry = {
+          signal: s.id,
+          parent: s.parentId,
+          neuron: 'w1',
+          layer: 'L3',
+          hop: s.hop,
+          cached: false,
+          durationMs: 1,
+          forwardedTo: ['w2'],
+          dropped: [],
+        };
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write(`${JSON.stringify({ i: 0, trace: entry })}\n`);
+        breakOff = () => res.destroy();
+      });
+    });
+    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
+    const { port } = bogus.address() as AddressInfo;
+    rt = await startRuntime({
+      neurons: [
+        neuron('lead', 'L4', ['w1']),
+        neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` }),
+      ],
+    });
+    try {
+      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'x' }),
+      });
+      // Read as it comes: the connection breaks once w1's entry has reached this stream.
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+        if (breakOff && frames(text).some((f) => f.event === 'trace' && f.data.neuron === 'w1')) {
+          breakOff();
+          breakOff = undefined;
+        }
+      }
+      const f = frames(text);
+      const traces = f.filter((x) => x.event === 'trace').map((x) => x.data);
+      expect(traces.map((t) => t.neuron)).toEqual(['lead', 'w1']);
+      expect(new Set(traces.map((t) => t.signal)).size).toBe(2);
+      const end = f.at(-1)!;
+      expect(end).toMatchObject({ event: 'end', data: { status: 'failed', signals: 2 } });
+      expect(end.data.errors).toEqual([
+        expect.objectContaining({
+          code: 'PEER_ERROR',
+          neuron: 'w1',
+          message: expect.stringContaining('broke off'),
+        }),
+      ]);
+    } finally {
+      bogus.close();
+    }
+  });
+
   it('resumes after Last-Event-ID with only the missed events, even after the request ended', async () => {
     rt = await startRuntime();
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'resume me' });
@@ -192,6 +263,24 @@ describe('event streams', () => {
     const body = (await res.json()) as { error: { code: string; field: string; message: string } };
     expect(body.error).toMatchObject({ code: 'INVALID_REQUEST', field: 'last-event-id' });
     expect(body.error.message).toMatch(/Last-Event-ID 50 is past this request's latest event \(\d\)/);
+  });
+
+  it('refuses a Last-Event-ID that is no event id of the stream, rather than replaying it from the start', async () => {
+    rt = await startRuntime();
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'ids' });
+    for (const id of ['abc', '3.5', '-2', '1e3', '2, 3']) {
+      const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}/events`, {
+        headers: { 'last-event-id': id },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: {
+          code: 'INVALID_REQUEST',
+          field: 'last-event-id',
+          message: `Last-Event-ID ${id} is not an event id of this stream (a whole number)`,
+        },
+      });
+    }
   });
 
   it('a client that has every event of an ended request gets 204, so an EventSource stops reconnecting', async () => {
@@ -349,7 +438,7 @@ describe('event streams', () => {
     });
   });
 
-  it('resumes a request of more than 10,000 events from a recent Last-Event-ID; an id older than the latest 10,000 is EVENTS_EXPIRED', async () => {
+  it('resumes a request of more than 10,000 events from a recent Last-Event-ID; an id older than the latest 10,000 is 410 EVENTS_EXPIRED, and an EventSource stops', async () => {
     // 100 workers × 100 results: 10,102 events.
     const workers = Array.from({ length: 100 }, (_, i) => `w${i}`);
     const results = Array.from({ length: 100 }, (_, i) => `RESULT: r${i}`).join('\n');
@@ -367,10 +456,26 @@ describe('event streams', () => {
     const recent = frames(await (await fetch(url, { headers: { 'last-event-id': '10095' } })).text());
     expect(recent.map((f) => Number(f.id))).toEqual([10096, 10097, 10098, 10099, 10100, 10101, 10102]);
     expect(recent.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed', results: 10_000 } });
-    const old = frames(await (await fetch(url, { headers: { 'last-event-id': '50' } })).text());
-    expect(old).toEqual([
-      expect.objectContaining({ event: 'error', data: expect.objectContaining({ code: 'EVENTS_EXPIRED' }) }),
-    ]);
+    const old = await fetch(url, { headers: { 'last-event-id': '50' } });
+    expect(old.status).toBe(410);
+    expect(await old.json()).toEqual({
+      error: {
+        code: 'EVENTS_EXPIRED',
+        field: 'last-event-id',
+        message: `events after 50 are no longer kept (a request keeps its latest 10000); GET /v1/signals/${accepted.body.id} reads the request whole`,
+      },
+    });
+    // A real EventSource asking from the start: a stream that only said so and ended would be
+    // reconnected to every second, for as long as the request is kept; an error answer ends it.
+    const es = new EventSource(url);
+    let opened = 0;
+    es.onopen = () => opened++;
+    try {
+      await vi.waitFor(() => expect(es.readyState).toBe(EventSource.CLOSED), { timeout: 5_000 });
+      expect(opened).toBe(0);
+    } finally {
+      es.close();
+    }
   });
 
   it('streams an event larger than sse_max_buffered_bytes whole to a reader that keeps up, then the end', async () => {

@@ -141,9 +141,18 @@ export class HttpPeerTransport implements PeerTransport {
       return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, context, onProgress);
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
-    // A signal that fails here: a streaming caller gets its entry as progress; outcomes then carry only errors.
+    /** Signals (by index) whose own entry a part streamed: they were answered at the peer. */
+    const answered = new Set<number>();
+    const progress =
+      onProgress &&
+      ((i: number, p: PeerProgress) => {
+        if (p.trace?.signal === signals[i]!.id) answered.add(i);
+        onProgress(i, p);
+      });
+    // A signal that fails here: a streaming caller gets its entry as progress, unless the peer sent
+    // the signal's own entry before its part failed (one entry a signal); outcomes then carry only errors.
     const fail = (i: number, entry: TraceEntry, error: ErrorInfo) => {
-      if (onProgress) onProgress(i, { trace: entry });
+      if (onProgress && !answered.has(i)) onProgress(i, { trace: entry });
       outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
     };
     const parts: number[][] = [];
@@ -173,7 +182,7 @@ export class HttpPeerTransport implements PeerTransport {
           deadlineMs,
           signal,
           context,
-          onProgress && ((k, p) => onProgress(idx[k]!, p)),
+          progress && ((k, p) => progress(idx[k]!, p)),
         );
         idx.forEach((i, k) => {
           outcomes[i] = got[k]!;

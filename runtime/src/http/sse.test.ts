@@ -202,6 +202,22 @@ describe('streamRun backpressure', () => {
     expect(s.res.destroyed).toBe(false);
   });
 
+  it('leaves no timer behind when the reader closes the connection mid-stream, events waiting or not', async () => {
+    for (const room of [100_000, 500]) {
+      const s = setup({ room, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
+      s.results(10);
+      await nextTurn();
+      // The run's deadline, and the stream's heartbeat.
+      const armed = s.clock.pending;
+      s.res.destroy();
+      // The heartbeat goes, and no reaper comes: what the stream held goes with the connection.
+      expect(s.clock.pending).toBe(armed - 1);
+      s.run.close(ONLY);
+      expect(s.res.text).not.toContain('event: end');
+      expect(s.delivered()).toBe(false);
+    }
+  });
+
   it('destroys the connection of a reader that stopped reading before the end of a completed request', async () => {
     const s = setup({ room: 100_000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
     s.results(10);

@@ -80,6 +80,9 @@ export function streamRun(
     o.clock.clearTimeout(heartbeat);
     unsubscribe?.();
     res.off('drain', resume);
+    // A reader that closed the connection has freed what it held: nothing to write or reap (a reaper
+    // would hold the stream, and the run, for a heartbeat interval more).
+    if (res.destroyed) return;
     if (last) res.write(last);
     res.end();
     if (!res.writableFinished) reapUnlessTaken(res.writableLength);

@@ -128,6 +128,10 @@ export class RemoteDispatch {
       }
       return callContext(span);
     });
+    // Only when someone follows a run of the batch: then its sub-trees stream as they run.
+    const streamed = live.some((w) => w.run.observed);
+    /** Signals (by index) whose own entry the peer streamed: they were answered there. */
+    const answered = new Set<number>();
     const t0 = clock.now();
     this.#d.breaker
       .fire(() =>
@@ -137,13 +141,16 @@ export class RemoteDispatch {
           Math.round(deadline),
           cancel.signal,
           contexts,
-          // Only when someone follows a run of the batch: then its sub-trees stream as they run.
-          live.some((w) => w.run.observed)
-            ? (i, p) =>
-                live[i]?.run.progress({
+          streamed
+            ? (i, p) => {
+                const w = live[i];
+                if (!w) return;
+                if (p.trace?.signal === w.signal.id) answered.add(i);
+                w.run.progress({
                   ...(p.trace ? { trace: [p.trace] } : {}),
                   ...(p.result ? { results: [p.result] } : {}),
-                })
+                });
+              }
             : undefined,
         ),
       )
@@ -158,10 +165,13 @@ export class RemoteDispatch {
         (e) => {
           for (const span of spans.values()) span.end({ error: toErrorInfo(e, target.id) });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
-          for (const w of live) {
+          live.forEach((w, i) => {
             const error = toErrorInfo(e, target.id);
-            w.run.close(w.signal, { trace: [this.#d.traceEntry(w.signal, target, error)], errors: [error] });
-          }
+            // A signal whose entry the peer streamed before failing has its one entry (what failed
+            // is its sub-tree there): the error is the request's, not a second entry for the signal.
+            const trace = answered.has(i) ? [] : [this.#d.traceEntry(w.signal, target, error)];
+            w.run.close(w.signal, { trace, errors: [error] });
+          });
         },
       )
       .finally(() => {

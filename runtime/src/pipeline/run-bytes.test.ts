@@ -50,8 +50,9 @@ describe('runBytes', () => {
 
 describe('RunStore with runs whose trace is large', () => {
   it('keeps them within maxBytes: a peer’s entries of 1 MiB each count as such', () => {
-    const store = new RunStore({ maxEntries: 1000, maxBytes: 8 * MiB, ttlMs: 60_000 });
-    const runs = new RunRegistry(new ManualClock());
+    const clock = new ManualClock();
+    const store = new RunStore({ maxEntries: 1000, maxBytes: 8 * MiB, ttlMs: 60_000 }, clock);
+    const runs = new RunRegistry(clock);
     for (let i = 0; i < 10; i++) {
       const run = runs.open({
         id: `r${i}`,

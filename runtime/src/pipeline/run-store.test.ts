@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { RunRegistry } from './run-registry.ts';
-import { RunStore, runBytes } from './run-store.ts';
+import { MAX_DROPPED_IDS, RunStore, runBytes } from './run-store.ts';
 
 /** The one signal of the runs here (a run is open while a signal of it is). */
 const ONLY = signalTo('impl');
 
+const TTL_MS = 60_000;
+
 function setup(maxEntries: number, maxBytes = 1 << 30) {
-  const store = new RunStore({ maxEntries, maxBytes, ttlMs: 60_000 });
-  const runs = new RunRegistry(new ManualClock());
+  const clock = new ManualClock();
+  const store = new RunStore({ maxEntries, maxBytes, ttlMs: TTL_MS }, clock);
+  const runs = new RunRegistry(clock);
   const start = (id: string) => {
     const run = runs.open({
       id,
@@ -24,7 +27,7 @@ function setup(maxEntries: number, maxBytes = 1 << 30) {
   };
   const finish = (run: ReturnType<typeof start>, content = 'ok') =>
     run.close(ONLY, { results: [{ neuron: 'impl', layer: 'L2', content }] });
-  return { store, start, finish };
+  return { store, start, finish, clock };
 }
 
 describe('RunStore', () => {
@@ -62,6 +65,73 @@ describe('RunStore', () => {
     expect(store.get('huge')?.status).toBe('completed');
     expect(store.get('small')).toBeUndefined();
   });
+
+  it('frees finished requests once their TTL has passed, with no lookup to find them expired', () => {
+    const { store, start, finish, clock } = setup(100);
+    finish(start('a'));
+    clock.advance(TTL_MS / 2);
+    finish(start('b'));
+    expect(store.size).toBe(2);
+    clock.advance(TTL_MS / 2 + TTL_MS / 8);
+    expect(store.size).toBe(1);
+    clock.advance(TTL_MS / 2);
+    expect(store.size).toBe(0);
+    expect(store.get('b')).toBeUndefined();
+    // Nothing left to free: the timer stops once the ids it remembers are gone too.
+    clock.advance(2 * TTL_MS);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('RunStore: a lookup of a request it does not keep', () => {
+  it('names the limit that let it go: its TTL, the count or the bytes of those kept', () => {
+    const byTtl = setup(100);
+    byTtl.finish(byTtl.start('old'));
+    byTtl.clock.advance(TTL_MS + 1);
+    expect(byTtl.store.get('old')).toBeUndefined();
+    expect(byTtl.store.notFound('old')).toMatchObject({
+      code: 'NOT_FOUND',
+      details: { field: 'server.results_ttl_seconds' },
+      message: 'request old is no longer kept: it ended more than server.results_ttl_seconds (60 s) ago',
+    });
+
+    const byCount = setup(2);
+    for (const id of ['c0', 'c1', 'c2']) byCount.finish(byCount.start(id));
+    expect(byCount.store.get('c0')).toBeUndefined();
+    expect(byCount.store.notFound('c0')).toMatchObject({
+      details: { field: 'server.results_max_entries' },
+      message:
+        'request c0 is no longer kept: requests that ended after it filled server.results_max_entries (2)',
+    });
+
+    const byBytes = setup(100, 1_048_576);
+    for (const id of ['b0', 'b1', 'b2']) byBytes.finish(byBytes.start(id), 'x'.repeat(200_000));
+    expect(byBytes.store.get('b0')).toBeUndefined();
+    expect(byBytes.store.notFound('b0')).toMatchObject({
+      details: { field: 'server.results_max_bytes' },
+      message:
+        'request b0 is no longer kept: requests that ended after it filled server.results_max_bytes (1048576 bytes)',
+    });
+  });
+
+  it('says an id it never kept is unknown, and which requests are kept and for how long', () => {
+    const { store } = setup(100);
+    expect(store.notFound('nope')).toMatchObject({
+      code: 'NOT_FOUND',
+      details: { field: 'id' },
+      message:
+        'no request nope: unknown, or no longer kept (requests sent with ?wait=false or ?stream=true are kept by id for server.results_ttl_seconds (60 s) after they end)',
+    });
+  });
+
+  it(`remembers at most the latest ${MAX_DROPPED_IDS} ids it let go, for one TTL`, () => {
+    const { store, start, finish, clock } = setup(1);
+    for (let i = 0; i <= MAX_DROPPED_IDS + 1; i++) finish(start(`r${i}`));
+    expect(store.notFound('r0').details.field).toBe('id');
+    expect(store.notFound('r1').details.field).toBe('server.results_max_entries');
+    clock.advance(2 * TTL_MS);
+    expect(store.notFound('r1').details.field).toBe('id');
+  });
 });
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -70,6 +140,8 @@ describe('RunStore: reads awaited by a drain', () => {
   it('waits for the runs still running at the drain until each is read after its end', async () => {
     const { store, start, finish } = setup(100);
     finish(start('done-before'));
+    // Read before the drain: nothing to wait for.
+    store.delivered('done-before');
     const a = start('a');
     const b = start('b');
     const reads = store.awaitReads();
@@ -103,6 +175,25 @@ describe('RunStore: reads awaited by a drain', () => {
     clock.advance(1);
     await flush();
     expect(unread).toBe(1);
+  });
+
+  it('waits for a run that ended before the drain and was not read yet, not for one read or no longer kept', async () => {
+    const { store, start, finish, clock } = setup(2);
+    finish(start('read'));
+    store.delivered('read');
+    finish(start('unread'));
+    finish(start('evicted'));
+    const reads = store.awaitReads();
+    // 'read' went when 'evicted' ended (two are kept); 'unread' and 'evicted' wait for their callers.
+    expect(reads.size).toBe(2);
+    let unread: number | undefined;
+    void reads.wait(new ManualClock(), 5000).then((n) => (unread = n));
+    expect(store.get('unread')?.status).toBe('completed');
+    store.delivered('unread');
+    // A run the store lets go (here: its TTL passed) can no longer be read: it is not waited for.
+    clock.advance(TTL_MS + TTL_MS / 8);
+    await flush();
+    expect(unread).toBe(0);
   });
 
   it('does not wait when nothing was running, or with no linger', async () => {

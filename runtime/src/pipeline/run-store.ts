@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ErrorInfo } from '../errors.ts';
+import { type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { Clock, Timer } from './clock.ts';
 import type { RequestRun, RunView } from './request-run.ts';
 import type { TraceEntry } from './signal.ts';
@@ -8,8 +8,10 @@ import type { TraceEntry } from './signal.ts';
 // (admission bounds how many there are), so a caller that was answered 202 can always see where its
 // request ended; finished runs are kept for `ttlMs` after their end, up to `maxEntries` of them and
 // `maxBytes` of their estimated size (the oldest go first): results may be megabytes each, so a count
-// alone would let a few clients hold gigabytes. At shutdown it also tracks which runs the drain ended
-// that no caller has read yet, so the process does not go before they can be (PendingReads).
+// alone would let a few clients hold gigabytes. Expired runs are freed on a timer, not at their next
+// lookup (which may never come), and the latest ids no longer kept are remembered for a while, so a
+// lookup of one says which limit let it go. At shutdown it also tracks which kept runs no caller has
+// read since they ended, so the process does not go before they can be (PendingReads).
 
 /**
  * What a finished run holds, estimated: a record per result, trace entry and error, and every string
@@ -62,8 +64,9 @@ export interface RunStoreLimits {
 
 /**
  * Kept runs a caller will come back for by id (GET or its event stream), not yet read since they
- * ended. The drain takes the runs still running when it starts: a caller that was answered 202 polls
- * for them, and may be between two polls when the last one ends.
+ * ended. The drain takes the runs still running when it starts (a caller that was answered 202 polls
+ * for them, and may be between two polls when the last one ends) and those that ended before it and
+ * were not read yet (their caller's next poll is still to come).
  */
 export class PendingReads {
   readonly #ids: Set<string>;
@@ -75,7 +78,7 @@ export class PendingReads {
   get size(): number {
     return this.#ids.size;
   }
-  /** A caller has seen how run `id` ended. */
+  /** A caller has seen how run `id` ended (or it is no longer kept, so nobody can). */
   read(id: string): void {
     if (this.#ids.delete(id) && this.#ids.size === 0) this.#wake?.();
   }
@@ -93,44 +96,150 @@ export class PendingReads {
   }
 }
 
+/** A finished run kept by id, and whether its caller has seen how it ended since. */
+interface Kept {
+  readonly run: RequestRun;
+  read: boolean;
+}
+
+/** The limit that let a finished run go, named in the error of a lookup that comes too late. */
+type DroppedBy = 'server.results_ttl_seconds' | 'server.results_max_entries' | 'server.results_max_bytes';
+
+/** How many of the latest ids no longer kept are remembered (ids only, a few dozen bytes each). */
+export const MAX_DROPPED_IDS = 10_000;
+
 export class RunStore {
+  readonly #limits: RunStoreLimits;
+  readonly #clock: Clock;
   readonly #running = new Map<string, RequestRun>();
-  readonly #finished: LRUCache<string, RequestRun>;
+  readonly #finished: LRUCache<string, Kept>;
+  /** Ids no longer kept, for `ttlMs` after they went: what let each go. */
+  readonly #dropped: LRUCache<string, DroppedBy>;
+  /** What an eviction during the current set is for (lru-cache says only "evict"). */
+  #evicting: DroppedBy = 'server.results_max_entries';
+  #purge: Timer | undefined;
+  #closed = false;
   #pending: PendingReads | undefined;
-  constructor(limits: RunStoreLimits) {
-    this.#finished = new LRUCache<string, RequestRun>({
+  constructor(limits: RunStoreLimits, clock: Clock) {
+    this.#limits = limits;
+    this.#clock = clock;
+    // Ages on the pipeline's clock, from 1 (lru-cache reads a start time of 0 as "no TTL");
+    // ttlResolution 0: no timer per read to forget the time.
+    const perf = { now: () => clock.now() + 1 };
+    this.#finished = new LRUCache<string, Kept>({
       max: limits.maxEntries,
       ttl: limits.ttlMs,
+      ttlResolution: 0,
+      perf,
       maxSize: limits.maxBytes,
-      // A run larger than the whole budget is still kept, alone: its caller must see how it ended.
-      sizeCalculation: (run) => Math.min(runBytes(run), limits.maxBytes),
+      dispose: (_kept, id, reason) => {
+        if (reason === 'expire') this.#dropped.set(id, 'server.results_ttl_seconds');
+        else if (reason === 'evict') this.#dropped.set(id, this.#evicting);
+        // Nobody can read it any more: a drain stops waiting for it.
+        this.#pending?.read(id);
+      },
+    });
+    this.#dropped = new LRUCache<string, DroppedBy>({
+      max: MAX_DROPPED_IDS,
+      ttl: limits.ttlMs,
+      ttlResolution: 0,
+      perf,
     });
   }
   add(run: RequestRun): void {
     run.record();
     if (run.running) this.#running.set(run.id, run);
-    else this.#finished.set(run.id, run);
+    else this.#keep(run);
   }
   /** A run ended (every external run passes here; only kept ones move): its TTL starts now. */
   finished(view: RunView): void {
     const run = this.#running.get(view.id);
     if (!run) return;
     this.#running.delete(view.id);
-    this.#finished.set(view.id, run);
+    this.#keep(run);
   }
-  /** The drain starts: from now on, reads of the runs still running are tracked until they end. */
+  #keep(run: RequestRun): void {
+    // A run larger than the whole budget is still kept, alone: its caller must see how it ended.
+    const size = Math.min(runBytes(run), this.#limits.maxBytes);
+    this.#evicting =
+      this.#finished.calculatedSize + size > this.#limits.maxBytes
+        ? 'server.results_max_bytes'
+        : 'server.results_max_entries';
+    this.#finished.set(run.id, { run, read: false }, { size });
+    this.#schedulePurge();
+  }
+  /** Frees expired runs while any are kept, at most an eighth of the TTL after they expire. */
+  #schedulePurge(): void {
+    if (this.#purge || this.#closed) return;
+    this.#purge = this.#clock.setTimeout(
+      () => {
+        this.#purge = undefined;
+        this.#finished.purgeStale();
+        this.#dropped.purgeStale();
+        if (this.#finished.size > 0 || this.#dropped.size > 0) this.#schedulePurge();
+      },
+      Math.max(100, Math.ceil(this.#limits.ttlMs / 8)),
+    );
+    this.#purge.unref?.();
+  }
+  /** Finished runs held in memory (expired ones included until they are freed). */
+  get size(): number {
+    return this.#finished.size;
+  }
+  /**
+   * The drain starts: from now on, reads of the runs still running, and of those that ended and
+   * were not read yet, are tracked until each is read.
+   */
   awaitReads(): PendingReads {
-    this.#pending = new PendingReads(this.#running.keys());
+    const ids = [...this.#running.keys()];
+    for (const [id, kept] of this.#finished.entries()) if (!kept.read) ids.push(id);
+    this.#pending = new PendingReads(ids);
     return this.#pending;
   }
   /** A caller was handed how run `id` ended (its final view, or its stream's `end` event). */
   delivered(id: string): void {
+    const kept = this.#finished.peek(id);
+    if (kept) kept.read = true;
     this.#pending?.read(id);
   }
   run(id: string): RequestRun | undefined {
-    return this.#running.get(id) ?? this.#finished.get(id);
+    return this.#running.get(id) ?? this.#finished.get(id)?.run;
   }
   get(id: string): RunView | undefined {
     return this.run(id)?.view();
+  }
+  /** Why `id` is not kept: which limit let it go, or that it is unknown. */
+  notFound(id: string): Hal9Error {
+    const ttl = `server.results_ttl_seconds (${this.#limits.ttlMs / 1000} s)`;
+    switch (this.#dropped.get(id)) {
+      case 'server.results_ttl_seconds':
+        return new Hal9Error('NOT_FOUND', `request ${id} is no longer kept: it ended more than ${ttl} ago`, {
+          field: 'server.results_ttl_seconds',
+        });
+      case 'server.results_max_entries':
+        return new Hal9Error(
+          'NOT_FOUND',
+          `request ${id} is no longer kept: requests that ended after it filled server.results_max_entries (${this.#limits.maxEntries})`,
+          { field: 'server.results_max_entries' },
+        );
+      case 'server.results_max_bytes':
+        return new Hal9Error(
+          'NOT_FOUND',
+          `request ${id} is no longer kept: requests that ended after it filled server.results_max_bytes (${this.#limits.maxBytes} bytes)`,
+          { field: 'server.results_max_bytes' },
+        );
+      default:
+        return new Hal9Error(
+          'NOT_FOUND',
+          `no request ${id}: unknown, or no longer kept (requests sent with ?wait=false or ?stream=true are kept by id for ${ttl} after they end)`,
+          { field: 'id' },
+        );
+    }
+  }
+  /** Stops the purge timer (shutdown). */
+  close(): void {
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#purge);
+    this.#purge = undefined;
   }
 }

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
-import type { RequestRun, RunView } from '../../pipeline/request-run.ts';
+import { MAX_RECORDED_EVENTS, type RequestRun, type RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
-import { errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import { clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import {
   accepted,
   batchInput,
@@ -117,8 +117,7 @@ export async function signalRoutes(
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const view = store.get(req.params.id);
-    if (!view)
-      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
+    if (!view) throw store.notFound(req.params.id);
     // Its caller now knows how it ended: a draining runtime need not wait for this one any more.
     if (view.status !== 'running') store.delivered(view.id);
     return reply.send(publicView(view));
@@ -126,10 +125,18 @@ export async function signalRoutes(
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
     const run = store.run(req.params.id);
-    if (!run)
-      throw new Hal9Error('NOT_FOUND', `no request ${req.params.id} (unknown or expired)`, { field: 'id' });
-    const header = Number(req.headers['last-event-id'] ?? 0);
-    const last = Number.isSafeInteger(header) && header > 0 ? header : 0;
+    if (!run) throw store.notFound(req.params.id);
+    // Not a list header: Node joins repeated ones with ", " (refused below).
+    const header = req.headers['last-event-id'] as string | undefined;
+    // This stream's ids are whole numbers: anything else names no event of it, and a replay from the
+    // start would send again what the client may have had.
+    if (header !== undefined && header !== '' && !/^[0-9]{1,15}$/.test(header))
+      throw new Hal9Error(
+        'INVALID_REQUEST',
+        `Last-Event-ID ${clip(header, 40)} is not an event id of this stream (a whole number)`,
+        { field: 'last-event-id' },
+      );
+    const last = header ? Number(header) : 0;
     // An ended run whose events the client all has (an EventSource reconnects after every stream
     // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
     // with nothing left to send, until the client gave up.
@@ -143,6 +150,16 @@ export async function signalRoutes(
       throw new Hal9Error(
         'INVALID_REQUEST',
         `Last-Event-ID ${last} is past this request's latest event (${run.lastEventId})`,
+        { field: 'last-event-id' },
+      );
+    // Events the request no longer keeps: an error answer, not a stream that says so and ends, which
+    // an EventSource would reconnect to every second with the same id (it gives up on a status other
+    // than 200). A reader that falls this far behind while streaming gets the `error` event instead,
+    // and this answer when it reconnects.
+    if (last < run.lastEventId && run.event(last + 1) === undefined)
+      throw new Hal9Error(
+        'EVENTS_EXPIRED',
+        `events after ${last} are no longer kept (a request keeps its latest ${MAX_RECORDED_EVENTS}); GET /v1/signals/${run.id} reads the request whole`,
         { field: 'last-event-id' },
       );
     reply.hijack();
