@@ -142,6 +142,9 @@ describe('request budgets', () => {
     expect(res.body.errors).toHaveLength(8);
     for (const e of res.body.errors)
       expect(e).toMatchObject({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_tokens' });
+    // Each refusal is counted for its neuron and budget, as the response lists it.
+    expect(await rt.metric('hal9_model_calls_refused_total', { budget: 'max_tokens' })).toBe(8);
+    expect(await rt.metric('hal9_model_calls_refused_total', { budget: 'max_cost_usd' })).toBe(0);
 
     // The cost budget alone bounds them the same way: $0.018 spent, $0.018 per call at most.
     await rt.close();
@@ -191,6 +194,7 @@ describe('what a budget refusal says', () => {
           "the request spent 5005 tokens, 4005 more than the request's 1000 tokens (performance.request_budget.max_tokens)",
       }),
     ]);
+    expect(await rt.metric('hal9_model_calls_refused_total', { neuron: 'b', budget: 'max_tokens' })).toBe(1);
   });
 });
 
@@ -307,6 +311,9 @@ describe('token and cost budgets across pods', () => {
         }),
       ]);
       expect(peer.runtime.engine.forwardedRequests).toBe(0);
+      expect(
+        await peer.metric('hal9_model_calls_refused_total', { neuron: 'impl', budget: 'max_cost_usd' }),
+      ).toBe(1);
     } finally {
       await peer.close();
     }
