@@ -48,6 +48,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_cost_usd_total', 'counter', ['neuron', 'model']),
   runtime('hal9_upstream_retries_total', 'counter', ['upstream', 'status']),
   runtime('hal9_model_fallbacks_total', 'counter', ['neuron', 'from', 'to']),
+  runtime('hal9_model_calls_refused_total', 'counter', ['neuron', 'budget']),
   runtime('hal9_trace_spans_total', 'counter', ['outcome']),
 ]);
 

@@ -142,6 +142,9 @@ describe('request budgets', () => {
     expect(res.body.errors).toHaveLength(8);
     for (const e of res.body.errors)
       expect(e).toMatchObject({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_tokens' });
+    // Each refusal is counted for its neuron and budget, as the response lists it.
+    expect(await rt.metric('hal9_model_calls_refused_total', { budget: 'max_tokens' })).toBe(8);
+    expect(await rt.metric('hal9_model_calls_refused_total', { budget: 'max_cost_usd' })).toBe(0);
 
     // The cost budget alone bounds them the same way: $0.018 spent, $0.018 per call at most.
     await rt.close();
@@ -160,6 +163,38 @@ describe('request budgets', () => {
     expect(byCost.body.errors).toHaveLength(8);
     for (const e of byCost.body.errors)
       expect(e).toMatchObject({ code: 'BUDGET_EXCEEDED', field: 'performance.request_budget.max_cost_usd' });
+  });
+});
+
+describe('what a budget refusal says', () => {
+  it('how far over its budget the request went when a call used more than its estimated worst case', async () => {
+    fake = await startFakeMessagesApi();
+    // The prompt is a few bytes, so a's call is expected to use a few input tokens; it reports 5,000.
+    fake.respond((req) =>
+      req.body.system[0].text === 'You are a.'
+        ? message('FORWARD_TO: b\nCONTENT: next', { input_tokens: 5000, output_tokens: 5 })
+        : message('RESULT: done'),
+    );
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('a', 'L4', ['b']), neuron('b', 'L3')],
+        performance: { request_budget: { max_tokens: 1000 } },
+      }),
+      { apiKey: 'k' },
+    );
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(fake.requests).toHaveLength(1);
+    expect(res.body.usage).toEqual({ input: 5000, output: 5, cacheRead: 0, cacheCreation: 0 });
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({
+        code: 'BUDGET_EXCEEDED',
+        field: 'performance.request_budget.max_tokens',
+        neuron: 'b',
+        message:
+          "the request spent 5005 tokens, 4005 more than the request's 1000 tokens (performance.request_budget.max_tokens)",
+      }),
+    ]);
+    expect(await rt.metric('hal9_model_calls_refused_total', { neuron: 'b', budget: 'max_tokens' })).toBe(1);
   });
 });
 
@@ -229,6 +264,56 @@ describe('request budgets on a peer pod', () => {
       // The shared ledger goes with the request's last sub-run: another request starts afresh.
       expect(peer.runtime.engine.forwardedRequests).toBe(0);
       expect((await rt.post('/v1/signals', { content: 'y' })).body.results).toHaveLength(1);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
+describe('token and cost budgets across pods', () => {
+  it('a peer pod holds the request’s calls to what it had left at the pod that forwarded it, though the peer has no cost budget of its own', async () => {
+    fake = await startFakeMessagesApi();
+    // Every call uses 1,000 + 1,000 tokens ($0.018): lead (entry pod) → design → impl (peer pod).
+    const answers: Record<string, string> = {
+      'You are lead.': 'FORWARD_TO: design\nCONTENT: go',
+      'You are design.': 'FORWARD_TO: impl\nCONTENT: build',
+      'You are impl.': 'RESULT: built',
+    };
+    fake.respond((req) =>
+      message(answers[req.body.system[0].text] ?? 'RESULT: ?', { input_tokens: 1000, output_tokens: 1000 }),
+    );
+    const claude = { max_tokens: 1000, prices: { 'claude-test-1': { input: 3, output: 15 } } };
+    const peer = await startRuntime(
+      apiDoc(fake, { neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2')], claude }),
+      { apiKey: 'k' },
+    );
+    try {
+      rt = await startRuntime(
+        apiDoc(fake, {
+          neurons: [neuron('lead', 'L4', ['design']), neuron('design', 'L3', [], { endpoint: peer.url })],
+          claude,
+          performance: { request_budget: { max_cost_usd: 0.05 } },
+        }),
+        { apiKey: 'k' },
+      );
+      const res = await rt.post('/v1/signals', { content: 'x' });
+      // The lead's call left $0.032 of the $0.05; design's call spent $0.018 of it on the peer, and
+      // impl's worst case ($0.01875: 1,000 output and the last call's 1,000 input) does not fit.
+      expect(fake.requests.map((r) => r.body.system[0].text)).toEqual(['You are lead.', 'You are design.']);
+      expect(res.body.costUsd).toBeCloseTo(0.036, 12);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          code: 'BUDGET_EXCEEDED',
+          field: 'performance.request_budget.max_cost_usd',
+          neuron: 'impl',
+          message:
+            'a model call may use up to 0.01875 USD, more than the 0.014 left of the 0.032 USD the request had left when another runtime forwarded it here (performance.request_budget.max_cost_usd)',
+        }),
+      ]);
+      expect(peer.runtime.engine.forwardedRequests).toBe(0);
+      expect(
+        await peer.metric('hal9_model_calls_refused_total', { neuron: 'impl', budget: 'max_cost_usd' }),
+      ).toBe(1);
     } finally {
       await peer.close();
     }

@@ -142,7 +142,7 @@ describe('peer answers', () => {
       res.end();
     });
     const s = await failure(
-      transport(4096).send(streamed, [signalTo('impl')], 1000, undefined, undefined, () => {}),
+      transport(4096).send(streamed, [signalTo('impl')], 1000, undefined, undefined, undefined, () => {}),
     );
     expect(s.message).toContain('it is over 4096 bytes');
   });
@@ -161,7 +161,7 @@ describe('peer answers', () => {
       setTimeout(() => res.end(Buffer.concat([line.subarray(cut), end])), 50);
     });
     const got: string[] = [];
-    await transport().send(target, [signalTo('impl')], 1000, undefined, undefined, (_i, p) => {
+    await transport().send(target, [signalTo('impl')], 1000, undefined, undefined, undefined, (_i, p) => {
       if (p.result) got.push(p.result.content);
     });
     expect(got).toEqual([text]);
@@ -175,7 +175,9 @@ describe('peer answers', () => {
     });
     const cancel = new AbortController();
     const e = await failure(
-      transport().send(target, [signalTo('impl')], 1000, cancel.signal, undefined, () => cancel.abort()),
+      transport().send(target, [signalTo('impl')], 1000, cancel.signal, undefined, undefined, () =>
+        cancel.abort(),
+      ),
     );
     expect(e.code).toBe('REQUEST_TIMEOUT');
     expect(e.details.status).toBeUndefined();
@@ -394,6 +396,7 @@ describe('peer answers', () => {
       1000,
       undefined,
       undefined,
+      undefined,
       (i, p) => {
         if (p.result) seen.push([i, p.result.content]);
       },
@@ -426,6 +429,7 @@ describe('peer answers', () => {
       target,
       signals,
       1000,
+      undefined,
       undefined,
       undefined,
       (i, p) => {

@@ -37,9 +37,10 @@ interface Received {
 /**
  * A peer pod that records each batch and answers every signal with one result after `holdMs` (so
  * that, behind one connection, the signals that come meanwhile form a batch). `refuses` plays a
- * receiver from before per-signal contexts (or before their tracestate): its schema refuses the field.
+ * receiver from before per-signal contexts (or before their tracestate, or budgets): its schema
+ * refuses the field.
  */
-async function recordingPeer(holdMs: number, refuses?: 'traceparent' | 'tracestate') {
+async function recordingPeer(holdMs: number, refuses?: 'traceparent' | 'tracestate' | 'budgetLeft') {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -209,8 +210,8 @@ describe('trace context of signals that share a peer batch', () => {
     expectOwnContexts(leaf.received);
   });
 
-  it.each(['traceparent', 'tracestate'] as const)(
-    'sends a batch again without per-signal contexts to a peer of an older version that refuses %s',
+  it.each(['traceparent', 'tracestate', 'budgetLeft'] as const)(
+    'sends a batch again without per-signal contexts and budgets to a peer of an older version that refuses %s',
     async (field) => {
       const old = await recordingPeer(0, field);
       const lead = await startRuntime({
@@ -228,6 +229,7 @@ describe('trace context of signals that share a peer batch', () => {
       expect(old.received).toHaveLength(1);
       expect(old.received[0]!.signals[0]!.traceparent).toBeUndefined();
       expect(old.received[0]!.signals[0]!.tracestate).toBeUndefined();
+      expect(old.received[0]!.signals[0]!.budgetLeft).toBeUndefined();
       expect(traceIdOf(old.received[0]!.header)).toBe(traceIds[0]);
       expect(old.received[0]!.stateHeader).toBe(callerTracestate(traceIds[0]!));
     },

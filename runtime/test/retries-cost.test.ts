@@ -187,6 +187,41 @@ describe('tokens and cost', () => {
     expect(await rt.metric('hal9_cost_usd_total')).toBe(0);
   });
 
+  it('a call that fell back after retries costs what the model that answered charges; the refused attempts cost nothing', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] })],
+      claude: {
+        retry: fastRetry,
+        prices: { 'claude-test-1': { input: 3, output: 15 }, 'claude-b': { input: 1, output: 5 } },
+      },
+    });
+    fake.respond((req) => (req.body.model === 'claude-b' ? message('RESULT: from b', usage) : apiError(529)));
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(fake.requests.map((r) => r.body.model)).toEqual([
+      'claude-test-1',
+      'claude-test-1',
+      'claude-test-1',
+      'claude-b',
+    ]);
+    // claude-b's prices, cache reads and writes derived from its input price.
+    const cost = (1000 * 1 + 50 * 5 + 2000 * 0.1 + 100 * 1.25) / 1e6;
+    expect(res.body.trace[0]).toMatchObject({
+      model: 'claude-b',
+      retries: 2,
+      fellBackFrom: ['claude-test-1'],
+    });
+    expect(res.body.trace[0].costUsd).toBeCloseTo(cost, 12);
+    expect(res.body.costUsd).toBeCloseTo(cost, 12);
+    expect(res.body.usage).toEqual({ input: 1000, output: 50, cacheRead: 2000, cacheCreation: 100 });
+    expect(await rt.metric('hal9_cost_usd_total', { model: 'claude-b' })).toBeCloseTo(cost, 12);
+    expect(await rt.metric('hal9_cost_usd_total', { model: 'claude-test-1' })).toBe(0);
+    expect(await rt.metric('hal9_tokens_total', { upstream: 'claude-api', type: 'input' })).toBe(0);
+    expect(await rt.metric('hal9_tokens_total', { upstream: 'claude-api:claude-b', type: 'input' })).toBe(
+      1000,
+    );
+    expect(await rt.metric('hal9_neuron_tokens_total', { neuron: 'impl-1', type: 'output' })).toBe(50);
+  });
+
   it('a cost budget ends the request with BUDGET_EXCEEDED naming max_cost_usd', async () => {
     const { fake, rt } = await start({
       neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')],

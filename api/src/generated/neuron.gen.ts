@@ -213,11 +213,11 @@ export interface NeuronSpecPerformanceRequestBudget {
    */
   readonly maxModelCalls?: number;
   /**
-   * Tokens of one request (input, output, cache reads and cache writes).
+   * Tokens of one request (input, output, cache reads and cache writes). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too.
    */
   readonly maxTokens?: number;
   /**
-   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget.
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget.
    */
   readonly maxCostUSD?: number;
 }

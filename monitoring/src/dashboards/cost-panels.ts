@@ -1,5 +1,6 @@
 // The "Tokens and cost" row of hal9-performance: tokens per neuron, the prompt-cache hit ratio, cost per
-// neuron and model, spend against the cost limit, and the estimated savings of both caches.
+// neuron and model, spend against the cost limit, model calls the budgets refused, and the estimated
+// savings of both caches.
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { timeSeriesPanel } from './panels.ts';
 import { rate, ratio, sel, selNeuron, sumRate } from './queries.ts';
@@ -104,6 +105,19 @@ export const tokensAndCost = [
       {
         expr: `${sumRate('hal9_cost_usd_total', sel, ['hal9_cluster'])} / (${sumRate('hal9_requests_total', `${sel}, outcome!="rejected"`, ['hal9_cluster'])} > 0)`,
         legend: '{{hal9_cluster}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Model calls refused by request budgets',
+    description:
+      'Model calls per second that a request’s budget refused before they were made (BUDGET_EXCEEDED), by neuron and budget: max_model_calls, max_tokens or max_cost_usd of performance.request_budget (hal9_model_calls_refused_total). On a pod a request was forwarded to, max_tokens and max_cost_usd include what the request had left where it came from.',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: sumRate('hal9_model_calls_refused_total', selNeuron, ['neuron', 'budget']),
+        legend: '{{neuron}} {{budget}}',
       },
     ],
   }),

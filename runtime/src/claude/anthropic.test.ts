@@ -295,6 +295,10 @@ describe('AnthropicBackend over the Agent', () => {
       ],
       [{ usage: { input_tokens: 1.5, output_tokens: 1 } }, 'usage.input_tokens'],
       [{ usage: null }, 'usage'],
+      // What the call used, left out: taken as 0, it would count nothing toward the budgets.
+      [{ usage: {} }, 'usage.input_tokens is missing'],
+      [{ usage: { input_tokens: 10 } }, 'usage.output_tokens is missing'],
+      [{ usage: { input_tokens: null, output_tokens: 3 } }, 'usage.input_tokens is missing'],
       [{ content: 'RESULT: x' }, 'content'],
       [{ content: [{ type: 'text', text: { nested: true } }] }, 'text block'],
     ];
@@ -397,7 +401,10 @@ describe('AnthropicBackend over the Agent', () => {
     const lists = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
     // The answer itself is one level: its ignored field holds the rest.
     const answer = (x: string) =>
-      text(`{"content":[{"type":"text","text":"RESULT: x"}],"usage":{},"x":${x}}`, 'application/json');
+      text(
+        `{"content":[{"type":"text","text":"RESULT: x"}],"usage":{"input_tokens":1,"output_tokens":1},"x":${x}}`,
+        'application/json',
+      );
 
     fake.respond(answer(lists(MAX_ANSWER_DEPTH)));
     const e = await failure(be.complete(neuron, 'x'));

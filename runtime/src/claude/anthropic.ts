@@ -393,14 +393,27 @@ export const MAX_INPUT_TOKENS = 10_000_000;
 const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
 
 /**
- * A token count of the answer's `usage`: absent is 0; anything but a non-negative integer of at
- * most `max` fails the call. These counts feed the request's token and cost budgets and Prometheus counters, so a
+ * A token count of the answer's `usage`: anything but a non-negative integer of at most `max` fails
+ * the call. These counts feed the request's token and cost budgets and Prometheus counters, so a
  * negative or non-numeric one would lift a budget or run a counter backwards, and a huge one would
- * inflate the counters for good (and lose precision in their sums).
+ * inflate the counters for good (and lose precision in their sums). An absent cache count is 0 (the
+ * API leaves it out when prompt caching did nothing); an absent input or output count (the API always
+ * sends them) fails the call too: taken as 0, a call through a gateway that strips them would count
+ * nothing toward the budgets.
  */
-function tokens(usage: Record<string, unknown>, key: string, max: number, bound: string): number {
+function tokens(
+  usage: Record<string, unknown>,
+  key: string,
+  max: number,
+  bound: string,
+  required = false,
+): number {
   const v = usage[key];
-  if (v === undefined || v === null) return 0;
+  if (v === undefined || v === null) {
+    if (required)
+      throw malformed(`usage.${key} is missing (the Messages API always reports it; budgets count it)`);
+    return 0;
+  }
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
     throw malformed(`usage.${key} must be a non-negative integer of at most ${max} (${bound})`);
   return v;
@@ -433,8 +446,8 @@ function completionOf(msg: Message, maxTokens: number): Completion {
     ...(typeof msg.stop_reason === 'string' ? { finishReason: msg.stop_reason } : {}),
     ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
     usage: {
-      input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
-      output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens"),
+      input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
+      output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),
       cacheRead: tokens(u, 'cache_read_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
       cacheCreation: tokens(u, 'cache_creation_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
     },

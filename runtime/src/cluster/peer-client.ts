@@ -3,6 +3,7 @@ import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { MAX_FORWARDED_SIGNALS } from '../http/schemas.ts';
+import type { BudgetLeft } from '../pipeline/budget-left.ts';
 import {
   type BranchOutcome,
   type ForwardedSignal,
@@ -31,6 +32,8 @@ export interface PeerTransport {
      * also as the `traceparent` and `tracestate` headers, for a receiver that reads only those).
      */
     contexts?: readonly TraceContext[],
+    /** What each signal's request has left of its token and cost budgets, by index: sent with it. */
+    budgets?: readonly BudgetLeft[],
     /**
      * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
      * (and is then left out of the returned outcomes, which carry only the errors).
@@ -127,11 +130,13 @@ export class HttpPeerTransport implements PeerTransport {
     deadlineMs: number,
     signal?: AbortSignal,
     contexts?: readonly TraceContext[],
+    budgets?: readonly BudgetLeft[],
     onProgress?: (index: number, p: PeerProgress) => void,
   ): Promise<BranchOutcome[]> {
     const plain = signals.map((s) => JSON.stringify(s));
-    // Each signal's context goes inside it (PeerBatchBody's ForwardedSignal).
-    const encoded = contexts ? plain.map((e, i) => withContext(e, contexts[i])) : plain;
+    // Each signal's context and budget go inside it (PeerBatchBody's ForwardedSignal).
+    const encoded =
+      contexts || budgets ? plain.map((e, i) => withFields(e, contexts?.[i], budgets?.[i])) : plain;
     const context = contexts?.[0];
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
@@ -203,9 +208,9 @@ export class HttpPeerTransport implements PeerTransport {
    * A pod that answers DRAINING refused the batch before running anything, so it is sent again on a
    * new connection (the refusal closed the old one): behind the Neuron's Service it reaches a pod
    * that still serves. At most MAX_DRAINING_RESENDS times, then the refusal stands. A pod of a
-   * version before per-signal contexts refuses the `traceparent` (or `tracestate`) field (400, before
-   * running anything): the batch goes again without them (`plain`; the headers still carry the first
-   * signal's context), so a rollout between versions loses no branch.
+   * version before per-signal contexts or budgets refuses the `traceparent` (or `tracestate`,
+   * `budgetLeft`) field (400, before running anything): the batch goes again without them (`plain`;
+   * the headers still carry the first signal's context), so a rollout between versions loses no branch.
    */
   async #sendWithResends(
     target: NeuronConfig,
@@ -330,16 +335,21 @@ export class HttpPeerTransport implements PeerTransport {
   }
 }
 
-/** A signal's JSON with its W3C context fields added (PeerBatchBody's ForwardedSignal). */
-function withContext(json: string, c: TraceContext | undefined): string {
-  if (!c?.traceparent) return json;
-  const state = c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
-  return `${json.slice(0, -1)},"traceparent":${JSON.stringify(c.traceparent)}${state}}`;
+/** A signal's JSON with its W3C context and budget fields added (PeerBatchBody's ForwardedSignal). */
+function withFields(json: string, c: TraceContext | undefined, left: BudgetLeft | undefined): string {
+  const state = c?.traceparent && c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
+  const context = c?.traceparent ? `,"traceparent":${JSON.stringify(c.traceparent)}${state}` : '';
+  const budget = left
+    ? `,"budgetLeft":{"tokens":${left.tokens}${left.costUsd === undefined ? '' : `,"costUsd":${left.costUsd}`}}`
+    : '';
+  return context || budget ? `${json.slice(0, -1)}${context}${budget}}` : json;
 }
 
-/** An older peer's schema refusal of a per-signal context field (it names the field). */
+/** An older peer's schema refusal of a per-signal context or budget field (it names the field). */
 const refusedContexts = (e: unknown): boolean =>
-  e instanceof Hal9Error && e.details.status === 400 && /\.trace(parent|state)\b/.test(e.message);
+  e instanceof Hal9Error &&
+  e.details.status === 400 &&
+  /\.(trace(parent|state)|budgetLeft)\b/.test(e.message);
 
 /** A peer's refusal of the token sent (it runs nothing before checking it). */
 const refusedToken = (e: unknown): boolean =>

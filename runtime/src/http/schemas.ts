@@ -90,6 +90,17 @@ export const forwardedBatch = {
           traceparent: { type: 'string', maxLength: 256 },
           // Its tracestate (W3C: 512 characters are passed on); also ignored when malformed.
           tracestate: { type: 'string', maxLength: 1024 },
+          // What the request had left of its token and cost budgets at the sender, bounded as the
+          // budgets are (performance.request_budget.max_tokens, max_cost_usd).
+          budgetLeft: {
+            type: 'object',
+            required: ['tokens'],
+            additionalProperties: false,
+            properties: {
+              tokens: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+              costUsd: { type: 'number', minimum: 0, maximum: 1_000_000 },
+            },
+          },
         },
       },
     },

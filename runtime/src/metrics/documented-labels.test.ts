@@ -6,7 +6,12 @@ import { parseConfig } from '../config/parse.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import { Engine } from '../pipeline/engine.ts';
 import { UPSTREAM_STATUS_KINDS, upstreamStatus } from '../pipeline/model-call.ts';
-import { DROP_REASONS, LOCAL_BATCH_TARGET, silentObserver } from '../pipeline/observer.ts';
+import {
+  DROP_REASONS,
+  LOCAL_BATCH_TARGET,
+  MODEL_CALL_BUDGETS,
+  silentObserver,
+} from '../pipeline/observer.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { noTracing } from '../tracing/tracing.ts';
 import { createMetrics } from './metrics.ts';
@@ -52,6 +57,12 @@ describe('hal9_upstream_requests_total{status}', () => {
 describe('hal9_signals_dropped_total{reason}', () => {
   it('documents exactly the reasons the runtime counts (all exported at zero)', () => {
     expect(documentedValues('hal9_signals_dropped_total')).toEqual([...DROP_REASONS]);
+  });
+});
+
+describe('hal9_model_calls_refused_total{budget}', () => {
+  it('documents exactly the budgets that refuse a model call (all exported at zero)', () => {
+    expect(documentedValues('hal9_model_calls_refused_total')).toEqual([...MODEL_CALL_BUDGETS]);
   });
 });
 

@@ -1,7 +1,13 @@
 import type { NeuronConfig } from '../config/types.ts';
 import { BREAKER_STATE_VALUE } from '../pipeline/breaker.ts';
 import { UPSTREAM_STATUS_KINDS } from '../pipeline/model-call.ts';
-import { DROP_REASONS, LOCAL_BATCH_TARGET, type PipelineObserver } from '../pipeline/observer.ts';
+import {
+  DROP_REASONS,
+  LOCAL_BATCH_TARGET,
+  MODEL_CALL_BUDGETS,
+  type ModelCallBudget,
+  type PipelineObserver,
+} from '../pipeline/observer.ts';
 import type { RunStatus } from '../pipeline/request-run.ts';
 import type { CounterSeries, HistogramSeries } from './fixed-series.ts';
 import type { Metrics } from './metrics.ts';
@@ -159,6 +165,19 @@ export function metricsObserver(
   }
   for (const n of local)
     tokenSeries(neuronTokens, n.id, (type) => m.neuronTokens.labels({ neuron: n.id, type }));
+  // Per hosted neuron and budget, at zero: a refusal is what an alert on budgets waits for.
+  const refusals = new Map<string, CounterSeries>();
+  for (const n of local)
+    for (const budget of MODEL_CALL_BUDGETS)
+      refusals.set(`${n.id} ${budget}`, exposedAtZero(m.refused.labels({ neuron: n.id, budget })));
+  const refusalOf = (n: NeuronConfig, budget: ModelCallBudget): CounterSeries => {
+    let c = refusals.get(`${n.id} ${budget}`);
+    if (!c) {
+      c = m.refused.labels({ neuron: n.id, budget });
+      refusals.set(`${n.id} ${budget}`, c);
+    }
+    return c;
+  };
 
   return {
     executor(active, queued, limit) {
@@ -230,6 +249,9 @@ export function metricsObserver(
         costs.set(key, c);
       }
       c.inc(costUsd);
+    },
+    refused(n, budget) {
+      refusalOf(n, budget).inc();
     },
     retried(upstream, status) {
       m.retries.inc({ upstream, status });

@@ -71,6 +71,12 @@ export function createMetrics(registry: Registry) {
       'Model cost in USD per neuron and model, from claude.prices (unpriced models are not counted)',
       ['neuron', 'model'],
     ),
+    refused: new FixedCounter(
+      registry,
+      'hal9_model_calls_refused_total',
+      'Model calls a request budget refused before they were made, per neuron and budget (performance.request_budget key)',
+      ['neuron', 'budget'],
+    ),
     retries: new Counter({
       name: 'hal9_upstream_retries_total',
       help: 'Upstream calls retried after 429 or 529, by upstream and status',

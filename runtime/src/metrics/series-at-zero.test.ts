@@ -58,6 +58,8 @@ describe('series exported at zero before any signal', () => {
         zero('hal9_upstream_requests_total', { upstream: 'peer:impl', status });
       zero('hal9_model_fallbacks_total', { neuron: 'design', from: 'mock', to: 'claude-spare' });
       zero('hal9_neuron_tokens_total', { neuron: 'design', type: 'output' });
+      for (const budget of ['max_model_calls', 'max_tokens', 'max_cost_usd'])
+        zero('hal9_model_calls_refused_total', { neuron: 'design', budget });
       zero('hal9_batch_size_count', { target: 'local' });
       zero('hal9_batch_size_count', { target: 'impl' });
       // A neuron hosted elsewhere drops nothing here, and no HTTP code is invented ahead.

@@ -5,7 +5,7 @@ import type { SpanRef } from '../tracing/tracing.ts';
 import { modelCallRefusal, NO_RESERVATION, type Reservation, worstCase } from './budget.ts';
 import { costOf } from './cost.ts';
 import type { CallContext, ModelAnswer, ModelCall } from './model-call.ts';
-import type { PipelineObserver } from './observer.ts';
+import type { ModelCallBudget, PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
 import {
   answerBytes,
@@ -93,7 +93,7 @@ export class AnswerSource {
     const deadline = slo === 0 ? run.deadline : Math.min(run.deadline, arrivedAt + slo);
     if (!this.#layers.has(neuron.layer)) {
       const need = this.#worstCase(neuron, content, run);
-      const refused = this.#refusal(run, need);
+      const refused = this.#refusal(neuron, run, need);
       if (refused) return Promise.reject(refused);
       return this.#charged(neuron, content, run, need, { signal: run.signal, deadline, span }).then(fresh);
     }
@@ -105,7 +105,7 @@ export class AnswerSource {
       (shared) => {
         // Thrown, not rejected: the cache then fails this request alone and shares nothing.
         const need = this.#worstCase(neuron, content, run);
-        const refused = this.#refusal(run, need);
+        const refused = this.#refusal(neuron, run, need);
         if (refused) throw refused;
         return this.#charged(neuron, content, run, need, sharedContext(shared, span));
       },
@@ -113,9 +113,11 @@ export class AnswerSource {
     );
   }
 
-  /** Why the run may not make one more model call (a budget is spent or would be), or undefined. */
-  #refusal(run: RequestRun, need: Reservation): Hal9Error | undefined {
-    return modelCallRefusal(run.spent, this.#config.performance.request_budget, need);
+  /** Why the run may not make one more model call (a budget is spent or would be), or undefined; counted. */
+  #refusal(neuron: NeuronConfig, run: RequestRun, need: Reservation): Hal9Error | undefined {
+    const refused = modelCallRefusal(run.spent, this.#config.performance.request_budget, need);
+    if (refused) this.#obs.refused(neuron, refusedBudget(refused));
+    return refused;
   }
 
   /** What the call may use at most; nothing for a back-end that reports no usage (the mock). */
@@ -164,3 +166,7 @@ const sharedContext = (shared: SharedLoad, span: SpanRef): CallContext => ({
     return shared.deadline;
   },
 });
+
+/** The budget a refusal names (its field, performance.request_budget.<key>). */
+const refusedBudget = (e: Hal9Error): ModelCallBudget =>
+  (e.details.field ?? '').slice('performance.request_budget.'.length) as ModelCallBudget;

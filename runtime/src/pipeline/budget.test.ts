@@ -46,6 +46,34 @@ describe('modelCallRefusal', () => {
   });
 });
 
+describe('what a refusal says', () => {
+  it.each([
+    [
+      'how far over the budget the request went (a call used more than its estimated worst case)',
+      spent({ tokens: 5005 }),
+      "the request spent 5005 tokens, 4005 more than the request's 1000 tokens (performance.request_budget.max_tokens)",
+    ],
+    [
+      'a budget spent exactly',
+      spent({ tokens: 1000 }),
+      "the request spent 1000 tokens, all of the request's 1000 tokens (performance.request_budget.max_tokens)",
+    ],
+    [
+      'what the calls in flight hold',
+      spent({ tokens: 700, reservedTokens: 300 }),
+      "the request spent 700 tokens of the request's 1000 tokens, and its model calls in flight hold the other 300 (performance.request_budget.max_tokens)",
+    ],
+  ])('%s', (_what, s, message) => {
+    expect(modelCallRefusal(s, budget({ max_tokens: 1000 }))?.message).toBe(message);
+  });
+
+  it('a cost budget the same way, in USD', () => {
+    expect(modelCallRefusal(spent({ costUsd: 0.0123 }), budget({ max_cost_usd: 0.01 }))?.message).toBe(
+      "the request spent 0.0123 USD, 0.0023 more than the request's 0.01 USD (performance.request_budget.max_cost_usd)",
+    );
+  });
+});
+
 describe('reservations (concurrent model calls of one request)', () => {
   it('refuses a call whose worst case would not fit beside what is spent and what calls in flight hold', () => {
     const b = budget({ max_tokens: 2500, max_cost_usd: 0.02 });
@@ -58,7 +86,7 @@ describe('reservations (concurrent model calls of one request)', () => {
     const third = modelCallRefusal(spent({ reservedTokens: 2200 }), budget({ max_tokens: 2500 }), need);
     expect(third?.details.field).toBe('performance.request_budget.max_tokens');
     expect(third?.message).toBe(
-      "a model call may use up to 1100 tokens, more than the 300 left of the request's 2500 (performance.request_budget.max_tokens)",
+      "a model call may use up to 1100 tokens, more than the 300 left of the request's 2500 tokens (performance.request_budget.max_tokens)",
     );
     // The cost budget the same way, spent and reserved together.
     const cost = modelCallRefusal(spent({ costUsd: 0.003, reservedCostUsd: 0.002 }), b, need);

@@ -1,5 +1,6 @@
 import type { ModelPrice, RequestBudget } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { type BudgetLeft, callLimits } from './budget-left.ts';
 import type { DropReason } from './observer.ts';
 import { type DroppedTarget, type ForwardPlan, recordDrop } from './routing.ts';
 
@@ -17,6 +18,8 @@ export interface Spent {
   /** The worst case of the model calls in flight (settled to their usage when they end). */
   readonly reservedTokens: number;
   readonly reservedCostUsd: number;
+  /** What the request had left where it was forwarded from (a peer's signals): calls are held to it too. */
+  readonly carried?: BudgetLeft;
 }
 
 /** The budget ledger a run charges (RequestRun.spent); see Reservation for the tokens and cost. */
@@ -29,6 +32,7 @@ export interface Ledger extends Spent {
   reservedCostUsd: number;
   /** Input-side tokens (input, cache read and write) of the ledger's latest answered call. */
   lastInputTokens: number;
+  carried?: BudgetLeft;
 }
 
 export const newLedger = (): Ledger => ({
@@ -80,19 +84,43 @@ export const budgetError = (key: string, limit: number, what: string): Hal9Error
     },
   );
 
-const reservationError = (key: string, limit: number, what: string, need: number, left: number) =>
-  new Hal9Error(
-    'BUDGET_EXCEEDED',
-    `a model call may use up to ${round(need)} ${what}, more than the ${round(Math.max(0, left))} left of the request's ${limit} (performance.request_budget.${key})`,
-    { field: `performance.request_budget.${key}` },
-  );
-
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
+
+/**
+ * Why a call is refused by one of the budgets that spending can overshoot (tokens, cost), or
+ * undefined: the message says what the request spent, and by how much it is over the limit (a call's
+ * input is estimated before it is made, so its usage can go past the worst case reserved for it).
+ */
+function spendRefusal(
+  key: 'max_tokens' | 'max_cost_usd',
+  what: string,
+  limit: number,
+  carried: boolean,
+  used: number,
+  held: number,
+  need: number,
+): Hal9Error | undefined {
+  if (used + held < limit && used + held + need <= limit) return undefined;
+  const field = `performance.request_budget.${key}`;
+  const of = carried
+    ? `the ${round(limit)} ${what} the request had left when another runtime forwarded it here`
+    : `the request's ${round(limit)} ${what}`;
+  const message =
+    used > limit
+      ? `the request spent ${round(used)} ${what}, ${round(used - limit)} more than ${of} (${field})`
+      : used + held < limit
+        ? `a model call may use up to ${round(need)} ${what}, more than the ${round(limit - used - held)} left of ${of} (${field})`
+        : used < limit
+          ? `the request spent ${round(used)} ${what} of ${of}, and its model calls in flight hold the other ${round(limit - used)} (${field})`
+          : `the request spent ${round(used)} ${what}, all of ${of} (${field})`;
+  return new Hal9Error('BUDGET_EXCEEDED', message, { field });
+}
 
 /**
  * Why one more model call is refused, or undefined when the run may make it: a budget is spent, or
  * what is spent plus the worst case of the calls in flight and of this one (`need`) would exceed it.
- * So concurrent calls of one request can never overshoot a budget together.
+ * So concurrent calls of one request can never overshoot a budget together. The token and cost
+ * limits are this runtime's, or what the request had left where it was forwarded from when less.
  */
 export function modelCallRefusal(
   spent: Spent,
@@ -101,17 +129,35 @@ export function modelCallRefusal(
 ): Hal9Error | undefined {
   if (spent.modelCalls >= b.max_model_calls)
     return budgetError('max_model_calls', b.max_model_calls, 'model calls');
-  const tokens = spent.tokens + spent.reservedTokens;
-  if (tokens >= b.max_tokens) return budgetError('max_tokens', b.max_tokens, 'tokens');
-  if (tokens + need.tokens > b.max_tokens)
-    return reservationError('max_tokens', b.max_tokens, 'tokens', need.tokens, b.max_tokens - tokens);
-  if (b.max_cost_usd > 0) {
-    const cost = spent.costUsd + spent.reservedCostUsd;
-    if (cost >= b.max_cost_usd) return budgetError('max_cost_usd', b.max_cost_usd, 'USD');
-    if (cost + need.costUsd > b.max_cost_usd)
-      return reservationError('max_cost_usd', b.max_cost_usd, 'USD', need.costUsd, b.max_cost_usd - cost);
-  }
-  return undefined;
+  const l = callLimits(b, spent.carried);
+  const tokens = spendRefusal(
+    'max_tokens',
+    'tokens',
+    l.tokens,
+    l.tokensCarried,
+    spent.tokens,
+    spent.reservedTokens,
+    need.tokens,
+  );
+  if (tokens || l.costUsd === undefined) return tokens;
+  return spendRefusal(
+    'max_cost_usd',
+    'USD',
+    l.costUsd,
+    l.costCarried,
+    spent.costUsd,
+    spent.reservedCostUsd,
+    need.costUsd,
+  );
+}
+
+/** What the request has left here, sent with each signal it forwards to a peer runtime (budget-left.ts). */
+export function budgetLeft(spent: Spent, b: RequestBudget): BudgetLeft {
+  const l = callLimits(b, spent.carried);
+  const tokens = Math.max(0, l.tokens - spent.tokens - spent.reservedTokens);
+  return l.costUsd === undefined
+    ? { tokens }
+    : { tokens, costUsd: Math.max(0, l.costUsd - spent.costUsd - spent.reservedCostUsd) };
 }
 
 /** Why a run that has started `spent` signals may start no more (max_signals), or undefined. */

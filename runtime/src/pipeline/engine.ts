@@ -6,6 +6,7 @@ import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
 import { type Ledger, newLedger, signalBudgetRefusal } from './budget.ts';
+import { type BudgetLeft, tighter } from './budget-left.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
@@ -180,6 +181,7 @@ export class Engine {
             maxInFlight: p.connection_pool.max_connections_per_host,
             breaker: newBreaker(`peer:${n.id}`),
             tracing: deps.tracing,
+            budget: p.request_budget,
             traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
             onChange: () => this.#reportOccupancy(),
           }),
@@ -366,14 +368,22 @@ export class Engine {
         onProgress?.(i, { trace: entry });
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
-      const run = this.#forwardedRun(s.requestId, s.traceId, neuronId, timeoutMs, deadlineField);
+      const run = this.#forwardedRun(
+        s.requestId,
+        s.traceId,
+        neuronId,
+        timeoutMs,
+        deadlineField,
+        s.budgetLeft,
+      );
       runs.push(run);
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });
           else if (e.type === 'result') onProgress(i, { result: e.data });
         });
-      const { traceparent: _context, tracestate: _state, ...rest } = s;
+      // The sender's context and budget are this hop's: the signal goes on with this pod's own.
+      const { traceparent: _context, tracestate: _state, budgetLeft: _left, ...rest } = s;
       const signal: Signal = { ...rest, to: neuronId };
       run.open(signal);
       run.spent.signals++;
@@ -429,19 +439,25 @@ export class Engine {
     }
   }
 
-  /** A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs here. */
+  /**
+   * A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs
+   * here, which is held to the least any of their senders had left (`carried`) too.
+   */
   #forwardedRun(
     requestId: string,
     traceId: string,
     entry: string,
     timeoutMs: number,
     deadlineField: string,
+    carried: BudgetLeft | undefined,
   ): RequestRun {
     let shared = this.#forwardedLedgers.get(requestId);
     if (!shared) {
       shared = { ledger: newLedger(), runs: 0 };
       this.#forwardedLedgers.set(requestId, shared);
     }
+    const left = tighter(shared.ledger.carried, carried);
+    if (left) shared.ledger.carried = left;
     shared.runs++;
     const ledgers = this.#forwardedLedgers;
     return this.#runs.open({

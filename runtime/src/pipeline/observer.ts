@@ -16,6 +16,9 @@ export type SignalOutcome = 'ok' | 'error' | 'cancelled';
 /** Why a forward target was not followed (hal9_signals_dropped_total's `reason`, a finite set). */
 export const DROP_REASONS = ['not_connected', 'hop_limit', 'cycle', 'fanout_limit', 'budget'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
+/** The request budgets that refuse a model call before it is made (hal9_model_calls_refused_total's `budget`). */
+export const MODEL_CALL_BUDGETS = ['max_model_calls', 'max_tokens', 'max_cost_usd'] as const;
+export type ModelCallBudget = (typeof MODEL_CALL_BUDGETS)[number];
 
 export interface SignalFinish {
   readonly outcome: SignalOutcome;
@@ -45,6 +48,8 @@ export interface PipelineObserver {
   tokens(upstream: string, usage: TokenUsage): void;
   /** A neuron's model call was charged: its tokens, and its cost when the model has a price. */
   charged(neuron: NeuronConfig, model: string, usage: TokenUsage, costUsd: number | undefined): void;
+  /** A neuron's model call was refused before it was made: its request's `budget` had no room for it. */
+  refused(neuron: NeuronConfig, budget: ModelCallBudget): void;
   retried(upstream: string, status: string): void;
   fallback(neuron: NeuronConfig, from: string, to: string): void;
   breaker(upstream: string, state: BreakerState): void;
@@ -74,6 +79,7 @@ export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
     upstream: each('upstream'),
     tokens: each('tokens'),
     charged: each('charged'),
+    refused: each('refused'),
     retried: each('retried'),
     fallback: each('fallback'),
     breaker: each('breaker'),
@@ -96,6 +102,7 @@ export const silentObserver = (): PipelineObserver => ({
   upstream() {},
   tokens() {},
   charged() {},
+  refused() {},
   retried() {},
   fallback() {},
   breaker() {},

@@ -1,8 +1,9 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
-import type { NeuronConfig } from '../config/types.ts';
+import type { NeuronConfig, RequestBudget } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
+import { budgetLeft } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { upstreamStatus } from './model-call.ts';
@@ -13,7 +14,8 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
 // remaining deadline of the batch's requests; the call is cancelled once every request in the batch
-// has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound.
+// has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound. Each
+// signal carries what its request has left of its token and cost budgets here (budget-left.ts).
 
 export interface RemoteWork {
   readonly run: RequestRun;
@@ -33,6 +35,8 @@ export interface RemoteDispatchDeps {
   /** This peer's breaker: a dead or failing pod fails fast instead of holding every batch to its deadline. */
   readonly breaker: UpstreamBreaker;
   readonly tracing: Tracing;
+  /** performance.request_budget: what a request has left of it goes with each signal. */
+  readonly budget: RequestBudget;
   readonly traceEntry: (
     signal: Signal,
     neuron: NeuronConfig,
@@ -141,6 +145,7 @@ export class RemoteDispatch {
           Math.round(deadline),
           cancel.signal,
           contexts,
+          live.map((w) => budgetLeft(w.run.spent, this.#d.budget)),
           streamed
             ? (i, p) => {
                 const w = live[i];

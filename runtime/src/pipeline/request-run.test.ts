@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/defaults.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
+import { budgetLeft, modelCallRefusal } from './budget.ts';
 import { Deadlines } from './deadlines.ts';
 import { MAX_RECORDED_EVENTS, RequestRun, type RunEvent } from './request-run.ts';
 import { traceEntry } from './trace-entry.ts';
@@ -129,5 +131,33 @@ describe('RequestRun events (Last-Event-ID resumption)', () => {
     emit(run, 5);
     expect(ids(run, 0)).toEqual([1, 2, 3, 4, 5]);
     expect(ids(run, 5)).toEqual([]);
+  });
+});
+
+describe('RequestRun spending across pods', () => {
+  it('counts what a peer pod’s model calls spent, so the request’s next calls here are held to what is left', () => {
+    const run = newRun();
+    const peerSignal = signalTo('design');
+    run.open(peerSignal);
+    const b = { ...DEFAULT_CONFIG.performance.request_budget, max_tokens: 5000, max_cost_usd: 0.05 };
+    const paid = (costUsd?: number) => ({
+      ...traceEntry(peerSignal, neuronConfig('design', 'L3'), false, 5, [], []),
+      usage: { input: 1000, output: 1000, cacheRead: 500, cacheCreation: 0 },
+      ...(costUsd === undefined ? {} : { costUsd }),
+    });
+    // A streamed entry, then the sub-tree's end with another.
+    run.progress({ trace: [paid(0.02)] });
+    run.close(peerSignal, { trace: [paid(0.025)], results: [], errors: [] }, 'peer');
+    expect(run.spent.tokens).toBe(5000);
+    expect(run.spent.costUsd).toBeCloseTo(0.045, 12);
+    expect(budgetLeft(run.spent, b)).toEqual({ tokens: 0, costUsd: expect.closeTo(0.005, 12) });
+    expect(modelCallRefusal(run.spent, b, { tokens: 1, costUsd: 0 })?.message).toBe(
+      "the request spent 5000 tokens, all of the request's 5000 tokens (performance.request_budget.max_tokens)",
+    );
+    // An entry without a cost counts its tokens; nothing is guessed for its cost.
+    run.open(peerSignal);
+    run.close(peerSignal, { trace: [paid()], results: [], errors: [] }, 'peer');
+    expect(run.spent.tokens).toBe(7500);
+    expect(run.spent.costUsd).toBeCloseTo(0.045, 12);
   });
 });

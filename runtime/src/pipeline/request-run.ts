@@ -175,12 +175,18 @@ export class RequestRun {
   }
 
   /**
-   * A peer pod's trace entries: their model calls were charged to the peer's budgets, not this
-   * pod's, but they are the request's calls, so they count in its totals (an entry with usage and
-   * no cost makes the cost unknown: never a partial sum).
+   * A peer pod's trace entries: their model calls are the request's, so they count in its totals (an
+   * entry with usage and no cost makes the cost unknown: never a partial sum), and in what it has
+   * spent here: the peer held them to what the request had left here (budget-left.ts), and the
+   * request's calls after them are held to what is left now.
    */
   #totalPeer(trace: readonly TraceEntry[]): void {
-    for (const t of trace) if (t.usage) this.#total(t.usage, t.costUsd);
+    for (const t of trace) {
+      if (!t.usage) continue;
+      this.#total(t.usage, t.costUsd);
+      this.spent.tokens += totalTokens(t.usage);
+      if (t.costUsd !== undefined) this.spent.costUsd += t.costUsd;
+    }
   }
 
   /** Holds a model call's worst case against the budgets while it runs (budget.ts). */

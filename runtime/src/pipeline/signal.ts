@@ -2,6 +2,7 @@ import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 import type { TokenUsage } from '../claude/backend.ts';
 import type { Layer } from '../config/types.ts';
 import type { ErrorInfo } from '../errors.ts';
+import type { BudgetLeft } from './budget-left.ts';
 
 export interface Signal {
   readonly id: string;
@@ -28,6 +29,8 @@ export interface ForwardedSignal extends Signal {
   readonly traceparent?: string;
   /** The W3C tracestate that goes with `traceparent` (vendors' entries, passed on as received). */
   readonly tracestate?: string;
+  /** What the signal's request had left of its token and cost budgets at the sender (budget-left.ts). */
+  readonly budgetLeft?: BudgetLeft;
 }
 
 /** A W3C trace context as headers carry it: a traceparent and, with it, a tracestate. */
