@@ -1,6 +1,7 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
+import { serverAttributes } from '../tracing/server-attributes.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import { SignalBuffer } from './buffer.ts';
@@ -48,9 +49,12 @@ export class RemoteDispatch {
   /** Batches sent and not answered yet, and the signals in them. */
   #inFlight = 0;
   #inFlightSignals = 0;
+  /** The peer's server.address and server.port, on its peer-call spans. */
+  readonly #server: Readonly<Record<string, string | number>>;
 
   constructor(d: RemoteDispatchDeps) {
     this.#d = d;
+    this.#server = serverAttributes(d.target.endpoint);
     this.#buffer = new SignalBuffer<RemoteWork>({
       size: d.size,
       flushMs: d.flushMs,
@@ -122,7 +126,7 @@ export class RemoteDispatch {
         span = this.#d.tracing.child(w.parent, `hal9.peer ${target.id}`, 'client', {
           'hal9.peer': target.id,
           'hal9.batch_size': live.length,
-          'server.address': target.endpoint,
+          ...this.#server,
         });
         spans.set(w.parent, span);
       }
