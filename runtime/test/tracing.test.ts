@@ -143,6 +143,7 @@ describe('tracing', () => {
         tracing: createTracing(
           { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '20' },
           'test',
+          'pod-1',
         ),
         logger: { level: 'info', stream: { write: (l: string) => void logged.push(JSON.parse(l)) } },
       },
@@ -200,6 +201,7 @@ describe('tracing', () => {
         tracing: createTracing(
           { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '20' },
           'test',
+          'pod-1',
         ),
       },
     );
@@ -217,6 +219,52 @@ describe('tracing', () => {
       expect(dropped).toBeGreaterThan(0);
       expect(dropped).toBeLessThanOrEqual(4500 - MAX_QUEUED_SPANS);
       expect(await spans('exported')).toBe(0);
+    } finally {
+      await rt.close();
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
+  it('names the pod and the OTEL_RESOURCE_ATTRIBUTES on every span it exports', async () => {
+    const bodies: any[] = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const rt = await startRuntime(
+      {},
+      {
+        tracing: createTracing(
+          {
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url,
+            OTEL_BSP_SCHEDULE_DELAY: '20',
+            OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging, team=a%2Cb,broken,=x',
+          },
+          'blue',
+          'hal9-runtime-7f9c-abcde',
+        ),
+      },
+    );
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(bodies.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const attributes = Object.fromEntries(
+        bodies[0].resourceSpans[0].resource.attributes.map((a: any) => [a.key, a.value.stringValue]),
+      );
+      expect(attributes).toEqual({
+        'service.name': 'hal9-runtime',
+        'service.instance.id': 'hal9-runtime-7f9c-abcde',
+        'hal9.cluster': 'blue',
+        'deployment.environment.name': 'staging',
+        team: 'a,b',
+      });
     } finally {
       await rt.close();
       collector.closeAllConnections();

@@ -6,6 +6,8 @@ export interface OtelEnv {
   readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
   readonly OTEL_SERVICE_NAME?: string;
+  /** Resource attributes of every span: `key=value` pairs joined by ",", values percent-encoded. */
+  readonly OTEL_RESOURCE_ATTRIBUTES?: string;
   readonly OTEL_SDK_DISABLED?: string;
   readonly OTEL_TRACES_SAMPLER?: string;
   readonly OTEL_TRACES_SAMPLER_ARG?: string;

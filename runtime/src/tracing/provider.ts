@@ -78,9 +78,31 @@ export function valueLengthLimit(env: OtelEnv): number {
   return DEFAULT_VALUE_LENGTH;
 }
 
-export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
+/**
+ * OTEL_RESOURCE_ATTRIBUTES as attributes: `key=value` pairs joined by ",", each value percent-decoded;
+ * a pair without a key or "=", or whose value does not decode, is left out.
+ */
+export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
+  const pairs: [string, string][] = [];
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at).trim();
+    if (at < 0 || key === '') continue;
+    try {
+      pairs.push([key, decodeURIComponent(pair.slice(at + 1).trim())]);
+    } catch {}
+  }
+  return Object.fromEntries(pairs);
+}
+
+/**
+ * `instance`: this process's service.instance.id (the host name: a pod's name), unless
+ * OTEL_RESOURCE_ATTRIBUTES names one, so a trace that crosses pods shows which pod ran each span.
+ */
+export function createTracing(env: OtelEnv, cluster: string, instance: string): TracingHandle {
   const url = tracesURL(env);
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
+  const fromEnv = resourceAttributesFrom(env);
   let left = (_spans: number) => {};
   const exporter = reportingExporter(new OTLPTraceExporter({ url }), (n) => left(n));
   const delay = scheduleDelayMs(env);
@@ -96,10 +118,11 @@ export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
   return {
     ...tracingWith(
       counted.processor,
-      env.OTEL_SERVICE_NAME || 'hal9-runtime',
+      env.OTEL_SERVICE_NAME || fromEnv['service.name'] || 'hal9-runtime',
       cluster,
       samplerFrom(env),
       valueLengthLimit(env),
+      { 'service.instance.id': instance, ...fromEnv },
     ),
     onExport: (l) => exporter.onExport(l),
   };
@@ -112,11 +135,17 @@ export function tracingWith(
   cluster: string,
   sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() }),
   maxValueLength: number = DEFAULT_VALUE_LENGTH,
+  /** More resource attributes (the service name and the cluster win over these). */
+  resource: Readonly<Record<string, string>> = {},
 ): TracingHandle {
   const provider = new TracerProvider({
     sampler,
     spanLimits: { attributeValueLengthLimit: maxValueLength },
-    resource: resourceFromAttributes({ 'service.name': serviceName, 'hal9.cluster': cluster }),
+    resource: resourceFromAttributes({
+      ...resource,
+      'service.name': serviceName,
+      'hal9.cluster': cluster,
+    }),
     spanProcessors: [processor],
   });
   return {
