@@ -13,6 +13,7 @@ import {
 import {
   apiDoc,
   type FakeMessagesApi,
+  hang,
   message,
   raw,
   startFakeMessagesApi,
@@ -342,6 +343,43 @@ describe('tracing', () => {
       expect(s.status.code, name).toBe(2);
       expect(s.attributes['error.type'], name).toBe('UPSTREAM_ERROR');
     }
+  });
+
+  it('ends every span of a request its deadline or its caller’s departure cuts off, as an error', async () => {
+    const exporter = new InMemorySpanExporter();
+    fake = await startFakeMessagesApi();
+    fake.respond(hang());
+    const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
+      apiKey: 'k',
+      tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test'),
+    });
+    started.push(rt);
+    const ended = (code: string) => {
+      const spans = exporter.getFinishedSpans();
+      for (const name of ['hal9.request', 'hal9.signal impl-1', 'chat claude-test-1']) {
+        const s = spans.find((x) => x.name === name);
+        expect(s, name).toBeDefined();
+        expect(s!.status.code, name).toBe(2);
+        expect(s!.attributes['error.type'], name).toBe(code);
+      }
+    };
+
+    const timedOut = await rt.post('/v1/signals?timeout_ms=300', { content: 'x' });
+    expect(timedOut.status).toBe(504);
+    await vi.waitFor(() => ended('REQUEST_TIMEOUT'), { timeout: 5_000, interval: 20 });
+
+    exporter.reset();
+    const gone = new AbortController();
+    const call = fetch(`${rt.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'y' }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    await vi.waitFor(() => expect(fake!.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
+    gone.abort();
+    await call;
+    await vi.waitFor(() => ended('CLIENT_CLOSED'), { timeout: 5_000, interval: 20 });
   });
 
   it('tells the caller its trace: a traceresponse header on waited, accepted and streamed requests', async () => {
