@@ -18,7 +18,7 @@ import {
   raw,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Spans and their parent links with the real OpenTelemetry SDK (in-memory exporter here; the OTLP path
 // against a real Jaeger is in tracing-jaeger.test.ts): request → signal → model call / peer call, W3C
@@ -121,6 +121,45 @@ describe('tracing', () => {
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);
     expect(parentOf(remote)).toBe(spanId(peer));
+  });
+
+  it('ends a peer call its caller’s departure cut off with that reason', async () => {
+    const lead = new InMemorySpanExporter();
+    const w = await startRuntime({
+      neurons: [neuron('worker', 'L2')],
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: late', 5_000)] } },
+    });
+    started.push(w);
+    const l = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: w.url })] },
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter: lead }), 'lead', 'test') },
+    );
+    started.push(l);
+    const gone = new AbortController();
+    const call = fetch(`${l.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    // The worker pod has the signal in its slot.
+    await vi.waitFor(
+      async () => {
+        const { body } = await w.get('/v1/neurons');
+        expect(body.neurons.find((n: { id: string }) => n.id === 'worker').counters.active).toBe(1);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    gone.abort();
+    await call;
+    await vi.waitFor(
+      () => {
+        const peer = lead.getFinishedSpans().find((s) => s.name === 'hal9.peer worker');
+        expect(peer?.attributes['error.type']).toBe('CLIENT_CLOSED');
+        expect(peer?.status.code).toBe(2);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 
   it('says once when the OTLP collector stops taking spans and once when it takes them again, and counts both', async () => {
