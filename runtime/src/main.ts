@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   const apiKeys = apiKeysText ? parseApiKeys(apiKeysText) : undefined;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
   const tracing = tracesURL(env)
-    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name)
+    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname())
     : undefined;
   const runtime = createRuntime(config, {
     apiKey,

@@ -209,6 +209,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     watchExports(opts.tracing.onExport, app.log, {
       exported: metrics.traceSpans.labels({ outcome: 'exported' }),
       failed: metrics.traceSpans.labels({ outcome: 'failed' }),
+      dropped: metrics.traceSpans.labels({ outcome: 'dropped' }),
     });
   // A cost budget that cannot see a model's cost would pass its calls unbounded without a word.
   const unpriced = unpricedModels(config);

@@ -1,10 +1,24 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTracing, samplerFrom, tracingWith } from '../src/tracing/provider.ts';
-import { apiDoc, type FakeMessagesApi, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import {
+  createTracing,
+  DEFAULT_VALUE_LENGTH,
+  MAX_QUEUED_SPANS,
+  samplerFrom,
+  tracingWith,
+} from '../src/tracing/provider.ts';
+import {
+  apiDoc,
+  type FakeMessagesApi,
+  hang,
+  message,
+  raw,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Spans and their parent links with the real OpenTelemetry SDK (in-memory exporter here; the OTLP path
 // against a real Jaeger is in tracing-jaeger.test.ts): request → signal → model call / peer call, W3C
@@ -61,10 +75,15 @@ describe('tracing', () => {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'anthropic',
       'gen_ai.request.model': 'claude-test-1',
-      'gen_ai.usage.input_tokens': 11,
+      // The conventions count every input token: Anthropic's input_tokens leaves the cached ones out.
+      'gen_ai.usage.input_tokens': 16,
       'gen_ai.usage.output_tokens': 7,
       'gen_ai.usage.cache_read.input_tokens': 5,
+      'gen_ai.usage.cache_creation.input_tokens': 0,
       'gen_ai.response.finish_reasons': ['end_turn'],
+      // The host and port of claude.base_url, not the URL.
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(fake.url).port),
     });
     // The Messages API received the model-call span's context.
     const sentIds = fake.requests.map((r) => String(r.headers.traceparent).split('-')[2]);
@@ -94,9 +113,53 @@ describe('tracing', () => {
     const peer = lead.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
     const leadSignal = lead.getFinishedSpans().find((s) => s.name === 'hal9.signal lead')!;
     expect(parentOf(peer)).toBe(spanId(leadSignal));
+    expect(peer.kind).toBe(SpanKind.CLIENT);
+    expect(peer.attributes).toMatchObject({
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(w.url).port),
+    });
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);
     expect(parentOf(remote)).toBe(spanId(peer));
+  });
+
+  it('ends a peer call its caller’s departure cut off with that reason', async () => {
+    const lead = new InMemorySpanExporter();
+    const w = await startRuntime({
+      neurons: [neuron('worker', 'L2')],
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: late', 5_000)] } },
+    });
+    started.push(w);
+    const l = await startRuntime(
+      { neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: w.url })] },
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter: lead }), 'lead', 'test') },
+    );
+    started.push(l);
+    const gone = new AbortController();
+    const call = fetch(`${l.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    // The worker pod has the signal in its slot.
+    await vi.waitFor(
+      async () => {
+        const { body } = await w.get('/v1/neurons');
+        expect(body.neurons.find((n: { id: string }) => n.id === 'worker').counters.active).toBe(1);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    gone.abort();
+    await call;
+    await vi.waitFor(
+      () => {
+        const peer = lead.getFinishedSpans().find((s) => s.name === 'hal9.peer worker');
+        expect(peer?.attributes['error.type']).toBe('CLIENT_CLOSED');
+        expect(peer?.status.code).toBe(2);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 
   it('says once when the OTLP collector stops taking spans and once when it takes them again, and counts both', async () => {
@@ -120,6 +183,7 @@ describe('tracing', () => {
         tracing: createTracing(
           { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '20' },
           'test',
+          'pod-1',
         ),
         logger: { level: 'info', stream: { write: (l: string) => void logged.push(JSON.parse(l)) } },
       },
@@ -155,6 +219,92 @@ describe('tracing', () => {
       });
       expect(messages().filter((m) => m === failing)).toHaveLength(1);
       expect(logged.find((l) => l.msg === failing)?.level).toBe(40);
+    } finally {
+      await rt.close();
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
+  it('counts the spans it drops while a collector that never answers holds the queue full', async () => {
+    // Takes each export and never answers it: the first batch is held, the rest wait in the queue.
+    let exports = 0;
+    const collector = createServer((req) => {
+      exports++;
+      req.resume();
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const rt = await startRuntime(
+      { neurons: [neuron('impl-1', 'L2')] },
+      {
+        tracing: createTracing(
+          { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: '20' },
+          'test',
+          'pod-1',
+        ),
+      },
+    );
+    try {
+      // 1,500 requests of three spans each (request, signal, model call): more than the queue holds
+      // beside the batch the collector holds.
+      for (let i = 0; i < 15; i++) {
+        const signals = Array.from({ length: 100 }, (_, j) => ({ content: `x${i}-${j}` }));
+        const res = await rt.post('/v1/signals/batch', { signals });
+        expect(res.status).toBe(200);
+      }
+      await vi.waitFor(() => expect(exports).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const spans = (outcome: string) => rt.metric('hal9_trace_spans_total', { outcome });
+      const dropped = await spans('dropped');
+      expect(dropped).toBeGreaterThan(0);
+      expect(dropped).toBeLessThanOrEqual(4500 - MAX_QUEUED_SPANS);
+      expect(await spans('exported')).toBe(0);
+    } finally {
+      await rt.close();
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
+  it('names the pod and the OTEL_RESOURCE_ATTRIBUTES on every span it exports', async () => {
+    const bodies: any[] = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const rt = await startRuntime(
+      {},
+      {
+        tracing: createTracing(
+          {
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url,
+            OTEL_BSP_SCHEDULE_DELAY: '20',
+            OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging, team=a%2Cb,broken,=x',
+          },
+          'blue',
+          'hal9-runtime-7f9c-abcde',
+        ),
+      },
+    );
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(bodies.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const attributes = Object.fromEntries(
+        bodies[0].resourceSpans[0].resource.attributes.map((a: any) => [a.key, a.value.stringValue]),
+      );
+      expect(attributes).toEqual({
+        'service.name': 'hal9-runtime',
+        'service.instance.id': 'hal9-runtime-7f9c-abcde',
+        'hal9.cluster': 'blue',
+        'deployment.environment.name': 'staging',
+        team: 'a,b',
+      });
     } finally {
       await rt.close();
       collector.closeAllConnections();
@@ -232,5 +382,158 @@ describe('tracing', () => {
       expect(s.status.code, name).toBe(2);
       expect(s.attributes['error.type'], name).toBe('UPSTREAM_ERROR');
     }
+  });
+
+  it('ends every span of a request its deadline or its caller’s departure cuts off, as an error', async () => {
+    const exporter = new InMemorySpanExporter();
+    fake = await startFakeMessagesApi();
+    fake.respond(hang());
+    const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
+      apiKey: 'k',
+      tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test'),
+    });
+    started.push(rt);
+    const ended = (code: string) => {
+      const spans = exporter.getFinishedSpans();
+      for (const name of ['hal9.request', 'hal9.signal impl-1', 'chat claude-test-1']) {
+        const s = spans.find((x) => x.name === name);
+        expect(s, name).toBeDefined();
+        expect(s!.status.code, name).toBe(2);
+        expect(s!.attributes['error.type'], name).toBe(code);
+      }
+    };
+
+    const timedOut = await rt.post('/v1/signals?timeout_ms=300', { content: 'x' });
+    expect(timedOut.status).toBe(504);
+    await vi.waitFor(() => ended('REQUEST_TIMEOUT'), { timeout: 5_000, interval: 20 });
+
+    exporter.reset();
+    const gone = new AbortController();
+    const call = fetch(`${rt.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'y' }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    await vi.waitFor(() => expect(fake!.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
+    gone.abort();
+    await call;
+    await vi.waitFor(() => ended('CLIENT_CLOSED'), { timeout: 5_000, interval: 20 });
+  });
+
+  it('tells the caller its trace: a traceresponse header on waited, accepted and streamed requests', async () => {
+    const exporter = new InMemorySpanExporter();
+    const rt = await startRuntime(
+      {},
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    const requestSpanIds = () =>
+      exporter
+        .getFinishedSpans()
+        .filter((s) => s.name === 'hal9.request')
+        .map(spanId);
+
+    const waited = await rt.post('/v1/signals', { content: 'x' }, { traceparent });
+    expect(waited.status).toBe(200);
+    expect(waited.headers.get('traceresponse')).toBe(`00-${traceId}-${requestSpanIds()[0]}-01`);
+
+    // Accepted: the body names the trace as well as the request.
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'y' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const [, acceptedTrace, acceptedSpan, flags] = accepted.headers.get('traceresponse')!.split('-');
+    expect([acceptedTrace, flags]).toEqual([accepted.body.traceId, '01']);
+    await vi.waitFor(() => expect(requestSpanIds()).toContain(acceptedSpan), {
+      timeout: 5_000,
+      interval: 20,
+    });
+
+    // Streamed: the stream's head carries it before any event.
+    const streamed = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ content: 'z' }),
+    });
+    expect(streamed.headers.get('content-type')).toContain('text/event-stream');
+    const [, streamedTrace, streamedSpan] = streamed.headers.get('traceresponse')!.split('-');
+    expect(streamedTrace).toBe(traceId);
+    expect(await streamed.text()).toContain('event: end');
+    await vi.waitFor(() => expect(requestSpanIds()).toContain(streamedSpan), {
+      timeout: 5_000,
+      interval: 20,
+    });
+  });
+
+  it('without tracing still tells the caller its trace id, and that nothing was recorded', async () => {
+    const rt = await startRuntime({});
+    started.push(rt);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await rt.post(
+      '/v1/signals',
+      { content: 'x' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(res.headers.get('traceresponse')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    const own = await rt.post('/v1/signals?wait=false', { content: 'y' });
+    expect(own.headers.get('traceresponse')).toMatch(new RegExp(`^00-${own.body.traceId}-[0-9a-f]{16}-00$`));
+  });
+
+  it('bounds span attribute values an upstream answer sets (its id and stop reason)', async () => {
+    const exporter = new InMemorySpanExporter();
+    fake = await startFakeMessagesApi();
+    fake.respond(
+      raw({
+        id: `msg_${'x'.repeat(200_000)}`,
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test-1',
+        content: [{ type: 'text', text: 'RESULT: done' }],
+        stop_reason: 's'.repeat(100_000),
+        stop_sequence: null,
+        usage: { input_tokens: 3, output_tokens: 2 },
+      }),
+    );
+    const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
+      apiKey: 'k',
+      tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test'),
+    });
+    started.push(rt);
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    const chat = exporter.getFinishedSpans().find((s) => s.name === 'chat claude-test-1')!;
+    const id = chat.attributes['gen_ai.response.id'] as string;
+    const [reason] = chat.attributes['gen_ai.response.finish_reasons'] as string[];
+    expect(id.startsWith('msg_xxx')).toBe(true);
+    expect(id.length).toBe(DEFAULT_VALUE_LENGTH);
+    expect(reason!.length).toBe(DEFAULT_VALUE_LENGTH);
+  });
+
+  it('passes a caller’s tracestate over 512 characters on cut as W3C Trace Context recommends', async () => {
+    fake = await startFakeMessagesApi();
+    fake.respond(() => message('RESULT: done'));
+    const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
+      apiKey: 'k',
+      tracing: tracingWith(
+        new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() }),
+        'hal9-test',
+        'test',
+      ),
+    });
+    started.push(rt);
+    // The caller's own entry first, a large one, then older vendors' entries: 551 characters in all.
+    const older = Array.from({ length: 20 }, (_, i) => `v${String(i).padStart(2, '0')}=${'o'.repeat(12)}`);
+    const tracestate = ['mine=1', `big=${'b'.repeat(200)}`, ...older].join(',');
+    expect(tracestate.length).toBeGreaterThan(512);
+    const res = await rt.post(
+      '/v1/signals',
+      { content: 'x' },
+      { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate },
+    );
+    expect(res.status).toBe(200);
+    // The large member goes first, and then the rest fits: every small member reaches the model API.
+    expect(fake.requests[0]!.headers.tracestate).toBe(['mine=1', ...older].join(','));
   });
 });

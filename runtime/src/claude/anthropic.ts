@@ -506,6 +506,9 @@ export class AnthropicBackend implements ModelBackend {
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
+      // Cut off by its request's end: that end's reason (its deadline, its caller gone, a drain), as
+      // the mock does, so the model-call and signal spans name it rather than a generic timeout.
+      if (signal?.aborted && isHal9Error(signal.reason)) throw signal.reason;
       throw upstreamError(e, {
         model: model ?? this.model,
         ...(this.#timeoutMs ? { timeoutMs: this.#timeoutMs } : {}),

@@ -238,8 +238,8 @@ export const runView = {
 
 export const accepted = {
   type: 'object',
-  required: ['id', 'status'],
-  properties: { id: { type: 'string' }, status: { type: 'string' } },
+  required: ['id', 'traceId', 'status'],
+  properties: { id: { type: 'string' }, traceId: { type: 'string' }, status: { type: 'string' } },
 } as const;
 
 /**

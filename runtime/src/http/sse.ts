@@ -45,11 +45,14 @@ export function streamRun(
   o: SseOptions,
   onEnd?: () => void,
 ): void {
+  const traced = run.span?.traceresponse();
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
+    // The request's trace (W3C traceresponse), for a reader that correlates it with its own.
+    ...(traced ? { traceresponse: traced } : {}),
   });
   // The reconnect delay a client should use, then a first byte so proxies see the stream open.
   res.write(`retry: 1000\n: ${run.id}\n\n`);

@@ -210,7 +210,7 @@ export function createMetrics(registry: Registry) {
     traceSpans: new FixedCounter(
       registry,
       'hal9_trace_spans_total',
-      'Spans sent to the OTLP collector, by outcome: exported, or failed (the batch was dropped)',
+      'Spans sent to the OTLP collector, by outcome: exported, failed (the batch was dropped), or dropped (the queue waiting for the collector was full)',
       ['outcome'],
     ),
   };

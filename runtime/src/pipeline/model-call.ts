@@ -109,9 +109,19 @@ export function retryDelayMs(
   return Math.max(jittered, retryAfterMs ?? 0);
 }
 
-/** A span per call to the back-end, with the GenAI semantic conventions; its context goes upstream. */
+/**
+ * A span per call to the back-end, with the GenAI semantic conventions; its context goes upstream.
+ * `server` is the upstream's server.address and server.port (none for the mock). The conventions'
+ * gen_ai.usage.input_tokens counts every input token, so for Anthropic, whose input_tokens leaves
+ * out the tokens read from and written to its cache, it is the sum of the three.
+ */
 export const withTracing =
-  (tracing: Tracing, provider: string, maxTokens: number): AttemptStage =>
+  (
+    tracing: Tracing,
+    provider: string,
+    maxTokens: number,
+    server: Readonly<Record<string, string | number>> = {},
+  ): AttemptStage =>
   (next) =>
     // Without a tracer the stage is not in the chain at all (no async frame per call).
     !tracing.enabled
@@ -122,6 +132,7 @@ export const withTracing =
             'gen_ai.provider.name': provider,
             'gen_ai.request.model': model,
             'gen_ai.request.max_tokens': maxTokens,
+            ...server,
             'hal9.neuron': neuron.id,
           });
           try {
@@ -133,7 +144,7 @@ export const withTracing =
                 ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
                 ...(c.usage
                   ? {
-                      'gen_ai.usage.input_tokens': c.usage.input,
+                      'gen_ai.usage.input_tokens': c.usage.input + c.usage.cacheRead + c.usage.cacheCreation,
                       'gen_ai.usage.output_tokens': c.usage.output,
                       'gen_ai.usage.cache_read.input_tokens': c.usage.cacheRead,
                       'gen_ai.usage.cache_creation.input_tokens': c.usage.cacheCreation,
@@ -277,12 +288,14 @@ export interface ModelCallDeps {
   /** gen_ai.provider.name: anthropic, or mock. */
   readonly provider: string;
   readonly maxTokens: number;
+  /** server.address and server.port of the model API, on model-call spans (none for the mock). */
+  readonly server?: Readonly<Record<string, string | number>>;
 }
 
 export function createModelCall(d: ModelCallDeps): ModelCall {
   const backend: Attempt = (neuron, content, model, ctx, trace) =>
     d.backend.complete(neuron, content, ctx.signal, model, trace);
-  const traced = withTracing(d.tracing, d.provider, d.maxTokens)(backend);
+  const traced = withTracing(d.tracing, d.provider, d.maxTokens, d.server)(backend);
   const attempt = withBreaker(
     d.breakerFor,
     d.observer,

@@ -1,5 +1,6 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { Config } from '../config/types.ts';
+import { ANTHROPIC_API_URL, serverAttributes } from '../tracing/server-attributes.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import { type BreakerState, UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
@@ -49,6 +50,7 @@ export function createModelStack(d: ModelStackDeps): ModelStack {
   // The configured model's breaker exists from the start (its state is reported before any call).
   forModels.get(primary);
   const retry = config.claude.retry;
+  const mock = backend.upstream === 'mock';
   const modelCall = createModelCall({
     backend,
     permits: d.permits,
@@ -64,8 +66,9 @@ export function createModelStack(d: ModelStackDeps): ModelStack {
     observer,
     clock,
     tracing: d.tracing,
-    provider: backend.upstream === 'mock' ? 'mock' : 'anthropic',
+    provider: mock ? 'mock' : 'anthropic',
     maxTokens: config.claude.max_tokens,
+    ...(mock ? {} : { server: serverAttributes(config.claude.base_url || ANTHROPIC_API_URL) }),
   });
   return { modelCall, breakers: forModels, newBreaker };
 }

@@ -1,6 +1,7 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
 import { toErrorInfo } from '../errors.ts';
+import { serverAttributes } from '../tracing/server-attributes.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import { budgetLeft } from './budget.ts';
@@ -52,9 +53,12 @@ export class RemoteDispatch {
   /** Batches sent and not answered yet, and the signals in them. */
   #inFlight = 0;
   #inFlightSignals = 0;
+  /** The peer's server.address and server.port, on its peer-call spans. */
+  readonly #server: Readonly<Record<string, string | number>>;
 
   constructor(d: RemoteDispatchDeps) {
     this.#d = d;
+    this.#server = serverAttributes(d.target.endpoint);
     this.#buffer = new SignalBuffer<RemoteWork>({
       size: d.size,
       flushMs: d.flushMs,
@@ -119,18 +123,19 @@ export class RemoteDispatch {
     // One HTTP call carries the batch, but its signals may belong to different requests (traces): a
     // peer-call span per distinct parent, each signal sent with its own span's context, so the peer's
     // span of every signal is a child of its own request's peer call (the header carries the first).
-    const spans = new Map<SpanRef, SpanRef>();
+    const spans = new Map<SpanRef, { readonly span: SpanRef; readonly run: RequestRun }>();
     const contexts = live.map((w): TraceContext => {
-      let span = spans.get(w.parent);
-      if (!span) {
-        span = this.#d.tracing.child(w.parent, `hal9.peer ${target.id}`, 'client', {
+      let call = spans.get(w.parent);
+      if (!call) {
+        const span = this.#d.tracing.child(w.parent, `hal9.peer ${target.id}`, 'client', {
           'hal9.peer': target.id,
           'hal9.batch_size': live.length,
-          'server.address': target.endpoint,
+          ...this.#server,
         });
-        spans.set(w.parent, span);
+        call = { span, run: w.run };
+        spans.set(w.parent, call);
       }
-      return callContext(span);
+      return callContext(call.span);
     });
     // Only when someone follows a run of the batch: then its sub-trees stream as they run.
     const streamed = live.some((w) => w.run.observed);
@@ -161,14 +166,17 @@ export class RemoteDispatch {
       )
       .then(
         (outcomes) => {
-          for (const span of spans.values()) span.end();
+          for (const { span } of spans.values()) span.end();
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
             w.run.close(w.signal, outcomes[i], 'peer');
           });
         },
         (e) => {
-          for (const span of spans.values()) span.end({ error: toErrorInfo(e, target.id) });
+          // A call cut off because its requests ended: each span names its own request's end (its
+          // deadline, its caller gone, a drain), not the cancellation they share.
+          for (const { span, run } of spans.values())
+            span.end({ error: toErrorInfo(run.running ? e : (run.signal.reason ?? e), target.id) });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           live.forEach((w, i) => {
             const error = toErrorInfo(e, target.id);

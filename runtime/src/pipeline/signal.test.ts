@@ -113,9 +113,33 @@ describe('parseTracestate', () => {
     ['a non-ASCII value', 'rojo=é'],
     ['a key twice', 'rojo=1,rojo=2'],
     ['33 members', Array.from({ length: 33 }, (_, i) => member(i)).join(',')],
-    ['more than 512 characters', Array.from({ length: 3 }, (_, i) => `k${i}=${'v'.repeat(200)}`).join(',')],
     ['a huge header', 'k=v,'.repeat(10_000)],
   ])('ignores %s', (_name, header) => {
     expect(parseTracestate(header)).toBeUndefined();
+  });
+
+  // W3C Trace Context: past 512 characters, members over 128 characters go first, then from the end.
+  const members = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+  const large = (i: number) => `big${i}=${'v'.repeat(200)}`;
+  const small = (i: number) => `k${i}=${'v'.repeat(10)}`;
+  /** 20 characters each: 24 fit in 512 with their commas. */
+  const even = (i: number) => `m${String(i).padStart(2, '0')}=${'v'.repeat(16)}`;
+  it.each([
+    ['large members from the end', members(3, large), members(2, large)],
+    [
+      'a large member before small ones that fit without it',
+      [large(0), ...members(30, small)],
+      members(30, small),
+    ],
+    ['small members from the end', members(32, even), members(24, even)],
+    [
+      'a single member over 512 characters',
+      [`k=${'v'.repeat(255)}`, `${'k'.repeat(256)}=${'v'.repeat(256)}`],
+      [`k=${'v'.repeat(255)}`],
+    ],
+  ])('cuts a tracestate over 512 characters: %s', (_name, header, want) => {
+    const out = parseTracestate(header.join(','));
+    expect(out).toBe(want.join(','));
+    expect(out!.length).toBeLessThanOrEqual(512);
   });
 });

@@ -158,6 +158,8 @@ export function traceHeaders(c: TraceContext): Record<string, string> {
 /** W3C Trace Context's limits for a tracestate: list members, and characters passed on. */
 const TRACESTATE_MAX_MEMBERS = 32;
 const TRACESTATE_MAX_CHARS = 512;
+/** Members longer than this go first when a tracestate is cut to TRACESTATE_MAX_CHARS. */
+const TRACESTATE_LARGE_MEMBER = 128;
 // A key (simple, or tenant@system) and a value of printable ASCII without "," and "=", ending non-blank.
 const TRACESTATE_MEMBER =
   /^([a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=([ -+\--<>-~]{0,255}[!-+\--<>-~])$/;
@@ -165,11 +167,13 @@ const TRACESTATE_MEMBER =
 /**
  * A caller's tracestate, normalised (members trimmed, empty ones left out, joined by ","), else
  * undefined. It is only read beside a valid traceparent. A header the spec calls invalid (a malformed
- * member, a key twice, more than 32 members) or longer than the 512 characters every participant
- * passes on is ignored whole, never refused: the trace goes on without it.
+ * member, a key twice, more than 32 members) is ignored whole, never refused: the trace goes on
+ * without it. One longer than the 512 characters every participant passes on is cut as W3C Trace
+ * Context recommends: members over 128 characters go first, then members from the end (the oldest
+ * vendors' entries), so the caller's latest entries still reach the peers and the model API.
  */
 export function parseTracestate(header: string | undefined): string | undefined {
-  if (header === undefined || header.length > 4 * TRACESTATE_MAX_CHARS) return undefined;
+  if (header === undefined) return undefined;
   const members: string[] = [];
   const keys = new Set<string>();
   for (const part of header.split(',')) {
@@ -180,8 +184,23 @@ export function parseTracestate(header: string | undefined): string | undefined 
     keys.add(kv[1]!);
     members.push(m);
   }
-  const out = members.join(',');
-  return out !== '' && out.length <= TRACESTATE_MAX_CHARS ? out : undefined;
+  const out = withinTracestateLimit(members).join(',');
+  return out === '' ? undefined : out;
+}
+
+/** Valid members cut to TRACESTATE_MAX_CHARS joined: large ones from the end first, then any from the end. */
+function withinTracestateLimit(members: string[]): string[] {
+  // Joined length: each member and the comma before all but the first.
+  let length = members.reduce((n, m) => n + m.length + 1, -1);
+  if (length <= TRACESTATE_MAX_CHARS) return members;
+  const kept = [...members];
+  for (let i = kept.length - 1; i >= 0 && length > TRACESTATE_MAX_CHARS; i--) {
+    if (kept[i]!.length <= TRACESTATE_LARGE_MEMBER) continue;
+    length -= kept[i]!.length + 1;
+    kept.splice(i, 1);
+  }
+  while (length > TRACESTATE_MAX_CHARS) length -= kept.pop()!.length + 1;
+  return kept;
 }
 
 /**

@@ -2,10 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { CounterSeries } from '../metrics/fixed-series.ts';
 import type { ExportListener } from './export-reports.ts';
 
-/** hal9_trace_spans_total's two series. */
+/** hal9_trace_spans_total's series. */
 export interface SpanCounts {
   readonly exported: CounterSeries;
   readonly failed: CounterSeries;
+  /** Dropped before export: the queue of spans waiting for the collector was full. */
+  readonly dropped: CounterSeries;
 }
 
 /**
@@ -20,6 +22,10 @@ export function watchExports(
 ): void {
   let failing = false;
   onExport((r) => {
+    if (r.dropped) {
+      counts.dropped.inc(r.spans);
+      return;
+    }
     (r.error ? counts.failed : counts.exported).inc(r.spans);
     if (r.error && !failing) {
       failing = true;

@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { type OtelEnv, tracesURL } from './otel-env.ts';
+import { countingDrops } from './queue-drops.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
 // The OTLP/HTTP exporter, configured from the standard OTEL_* variables (read by main.ts and passed
@@ -55,19 +56,74 @@ function scheduleDelayMs(env: OtelEnv): number | undefined {
   return Number.isSafeInteger(ms) && ms >= 1 && ms <= 3_600_000 ? ms : undefined;
 }
 
-export function createTracing(env: OtelEnv, cluster: string): TracingHandle {
+/**
+ * Bounded by default (the SDK's default is no bound): a value that comes from outside (an upstream's
+ * answer id or stop reason, a peer's error message) would otherwise be held whole in each of the
+ * 2,048 spans that can wait for export, and sent whole to the collector.
+ */
+export const DEFAULT_VALUE_LENGTH = 4096;
+/** Spans that wait for export at most. */
+export const MAX_QUEUED_SPANS = 2048;
+const MAX_VALUE_LENGTH = 1_048_576;
+
+/**
+ * The characters a span's attribute value or status message keeps: OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+ * else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, a whole number from 1 to MAX_VALUE_LENGTH, else the default.
+ */
+export function valueLengthLimit(env: OtelEnv): number {
+  for (const v of [env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT]) {
+    const n = Number(v ?? Number.NaN);
+    if (Number.isSafeInteger(n) && n >= 1 && n <= MAX_VALUE_LENGTH) return n;
+  }
+  return DEFAULT_VALUE_LENGTH;
+}
+
+/**
+ * OTEL_RESOURCE_ATTRIBUTES as attributes: `key=value` pairs joined by ",", each value percent-decoded;
+ * a pair without a key or "=", or whose value does not decode, is left out.
+ */
+export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
+  const pairs: [string, string][] = [];
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at).trim();
+    if (at < 0 || key === '') continue;
+    try {
+      pairs.push([key, decodeURIComponent(pair.slice(at + 1).trim())]);
+    } catch {}
+  }
+  return Object.fromEntries(pairs);
+}
+
+/**
+ * `instance`: this process's service.instance.id (the host name: a pod's name), unless
+ * OTEL_RESOURCE_ATTRIBUTES names one, so a trace that crosses pods shows which pod ran each span.
+ */
+export function createTracing(env: OtelEnv, cluster: string, instance: string): TracingHandle {
   const url = tracesURL(env);
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
-  const exporter = reportingExporter(new OTLPTraceExporter({ url }));
+  const fromEnv = resourceAttributesFrom(env);
+  let left = (_spans: number) => {};
+  const exporter = reportingExporter(new OTLPTraceExporter({ url }), (n) => left(n));
   const delay = scheduleDelayMs(env);
-  // Bounded: at most 2,048 spans wait for export; beyond that they are dropped, never the process.
-  const processor = new BatchSpanProcessor({
+  // Bounded: at most MAX_QUEUED_SPANS wait for export; beyond that they are dropped (and counted),
+  // never the process.
+  const batch = new BatchSpanProcessor({
     exporter,
-    maxQueueSize: 2048,
+    maxQueueSize: MAX_QUEUED_SPANS,
     ...(delay ? { scheduledDelayMillis: delay } : {}),
   });
+  const counted = countingDrops(batch, MAX_QUEUED_SPANS, () => exporter.dropped(1));
+  left = counted.left;
   return {
-    ...tracingWith(processor, env.OTEL_SERVICE_NAME || 'hal9-runtime', cluster, samplerFrom(env)),
+    ...tracingWith(
+      counted.processor,
+      env.OTEL_SERVICE_NAME || fromEnv['service.name'] || 'hal9-runtime',
+      cluster,
+      samplerFrom(env),
+      valueLengthLimit(env),
+      { 'service.instance.id': instance, ...fromEnv },
+    ),
     onExport: (l) => exporter.onExport(l),
   };
 }
@@ -78,14 +134,22 @@ export function tracingWith(
   serviceName: string,
   cluster: string,
   sampler: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+  maxValueLength: number = DEFAULT_VALUE_LENGTH,
+  /** More resource attributes (the service name and the cluster win over these). */
+  resource: Readonly<Record<string, string>> = {},
 ): TracingHandle {
   const provider = new TracerProvider({
     sampler,
-    resource: resourceFromAttributes({ 'service.name': serviceName, 'hal9.cluster': cluster }),
+    spanLimits: { attributeValueLengthLimit: maxValueLength },
+    resource: resourceFromAttributes({
+      ...resource,
+      'service.name': serviceName,
+      'hal9.cluster': cluster,
+    }),
     spanProcessors: [processor],
   });
   return {
-    tracing: otelTracing(provider.getTracer('hal9-runtime')),
+    tracing: otelTracing(provider.getTracer('hal9-runtime'), maxValueLength),
     shutdown: () => provider.shutdown(),
   };
 }

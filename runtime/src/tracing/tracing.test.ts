@@ -1,6 +1,6 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { tracingWith } from './provider.ts';
+import { DEFAULT_VALUE_LENGTH, tracingWith, valueLengthLimit } from './provider.ts';
 import { noTracing } from './tracing.ts';
 
 // Tracing off still carries W3C context: the caller's trace id, its sampling decision and its
@@ -76,5 +76,36 @@ describe('otelTracing', () => {
     expect(
       tracing.request({ traceparent: `00-${traceId}-${callerParent}-01` }, 'r', {}).tracestate,
     ).toBeUndefined();
+  });
+
+  it('bounds every attribute value and the status message to the value length limit', () => {
+    const exporter = new InMemorySpanExporter();
+    const { tracing } = tracingWith(new SimpleSpanProcessor({ exporter }), 'test', 'test', undefined, 100);
+    const span = tracing.request({}, 'r', { 'hal9.entry': 'e'.repeat(1000) });
+    span.end({
+      attributes: { 'hal9.note': 'n'.repeat(1000), 'hal9.list': ['l'.repeat(1000)] },
+      // A peer's error message is not bounded by the peer protocol.
+      error: { code: 'PEER_ERROR', message: 'm'.repeat(1_000_000) },
+    });
+    const [s] = exporter.getFinishedSpans();
+    expect((s!.attributes['hal9.entry'] as string).length).toBe(100);
+    expect((s!.attributes['hal9.note'] as string).length).toBe(100);
+    expect((s!.attributes['hal9.list'] as string[])[0]!.length).toBe(100);
+    expect(s!.attributes['error.type']).toBe('PEER_ERROR');
+    expect(s!.status.message).toBe('m'.repeat(100));
+  });
+});
+
+describe('valueLengthLimit', () => {
+  it.each([
+    [{}, DEFAULT_VALUE_LENGTH],
+    [{ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256' }, 256],
+    [{ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '512', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256' }, 512],
+    [{ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'lots', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256' }, 256],
+    [{ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '0' }, DEFAULT_VALUE_LENGTH],
+    [{ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1.5' }, DEFAULT_VALUE_LENGTH],
+    [{ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '99999999' }, DEFAULT_VALUE_LENGTH],
+  ])('reads %o as %d', (env, want) => {
+    expect(valueLengthLimit(env)).toBe(want);
   });
 });

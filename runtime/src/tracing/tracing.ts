@@ -34,6 +34,11 @@ export interface SpanRef {
   traceparent(): string;
   /** The tracestate header that goes with it: the caller's, normalised; undefined when it sent none. */
   readonly tracestate: string | undefined;
+  /**
+   * The W3C `traceresponse` header of the operation this span is (Trace Context Level 2): its trace
+   * id, its span id, and the sampled flag set only when the span is exported.
+   */
+  traceresponse(): string;
   end(o?: SpanEnd): void;
 }
 
@@ -66,6 +71,8 @@ export function noTracing(): Tracing {
     traceId,
     traceparent: () => `00-${traceId}-${hex(8)}-${flags}`,
     tracestate,
+    // Nothing is recorded here, whatever the caller decided.
+    traceresponse: () => `00-${traceId}-${hex(8)}-00`,
     end() {},
   });
   // A tracestate is only read beside a valid traceparent (W3C Trace Context).
@@ -86,8 +93,11 @@ const KIND: Record<SpanKindName, SpanKind> = {
 
 class OtelSpanRef implements SpanRef {
   readonly span: Span;
-  constructor(span: Span) {
+  /** The status message's bound: the SDK bounds attribute values, never the status message. */
+  readonly #maxMessage: number;
+  constructor(span: Span, maxMessage: number) {
     this.span = span;
+    this.#maxMessage = maxMessage;
   }
   get traceId(): string {
     return this.span.spanContext().traceId;
@@ -99,18 +109,28 @@ class OtelSpanRef implements SpanRef {
   get tracestate(): string | undefined {
     return this.span.spanContext().traceState?.serialize() || undefined;
   }
+  /** This span's own context: sampled is what the sampler chose, so whether it is exported. */
+  traceresponse(): string {
+    return this.traceparent();
+  }
   end(o: SpanEnd = {}): void {
     if (o.attributes) this.span.setAttributes(o.attributes);
     if (o.error) {
       this.span.setAttribute('error.type', o.error.code);
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: o.error.message });
+      this.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: o.error.message.slice(0, this.#maxMessage),
+      });
     }
     this.span.end();
   }
 }
 
-/** Tracing through an OpenTelemetry tracer (the composition root builds the provider and exporter). */
-export function otelTracing(tracer: Tracer): Tracing {
+/**
+ * Tracing through an OpenTelemetry tracer (the composition root builds the provider and exporter).
+ * `maxMessage`: the characters a span's status message keeps (the provider's attribute value limit).
+ */
+export function otelTracing(tracer: Tracer, maxMessage: number): Tracing {
   const contextOf = (parent: SpanRef | undefined) =>
     parent instanceof OtelSpanRef ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
   const remoteContext = (caller: TraceContext) => {
@@ -130,15 +150,21 @@ export function otelTracing(tracer: Tracer): Tracing {
   return {
     enabled: true,
     request: (caller, name, attributes) =>
-      new OtelSpanRef(tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, remoteContext(caller))),
+      new OtelSpanRef(
+        tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, remoteContext(caller)),
+        maxMessage,
+      ),
     child: (parent, name, kind, attributes) =>
-      new OtelSpanRef(tracer.startSpan(name, { kind: KIND[kind], attributes }, contextOf(parent))),
+      new OtelSpanRef(
+        tracer.startSpan(name, { kind: KIND[kind], attributes }, contextOf(parent)),
+        maxMessage,
+      ),
     remote: (caller) => {
       // A parent that is not ours to end: a non-recording span carrying the peer's context.
       const ctx = remoteContext(caller);
       const sc = trace.getSpanContext(ctx);
       const span = sc ? trace.wrapSpanContext(sc) : tracer.startSpan('hal9.forwarded', {}, ROOT_CONTEXT);
-      return new OtelSpanRef(span);
+      return new OtelSpanRef(span, maxMessage);
     },
   };
 }

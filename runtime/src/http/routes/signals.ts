@@ -94,6 +94,9 @@ export async function signalRoutes(
     { schema: { body: signalInput, querystring: submitQuery, response: { 200: runView, 202: accepted } } },
     async (req, reply) => {
       const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
+      // Its trace (W3C traceresponse), however it is answered: a stream's head carries it too (sse.ts).
+      const traced = run.span?.traceresponse();
+      if (traced) reply.header('traceresponse', traced);
       if (req.query.stream === 'true') {
         // Kept by id like ?wait=false, so a client that loses the stream can resume it.
         store.add(run);
@@ -108,7 +111,7 @@ export async function signalRoutes(
         return reply
           .code(202)
           .header('location', `/v1/signals/${run.id}`)
-          .send({ id: run.id, status: run.status });
+          .send({ id: run.id, traceId: run.traceId, status: run.status });
       }
       cancelWhenCallerLeaves(reply, [run]);
       return replyView(reply, await run.done);
