@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_ANSWER_TAG_CHARS } from '../src/claude/anthropic.ts';
 import {
   createTracing,
   DEFAULT_VALUE_LENGTH,
@@ -482,6 +483,7 @@ describe('tracing', () => {
   });
 
   it('bounds span attribute values an upstream answer sets (its id and stop reason)', async () => {
+    // The back-end keeps MAX_ANSWER_TAG_CHARS of each, below the spans' own value bound.
     const exporter = new InMemorySpanExporter();
     fake = await startFakeMessagesApi();
     fake.respond(
@@ -507,8 +509,9 @@ describe('tracing', () => {
     const id = chat.attributes['gen_ai.response.id'] as string;
     const [reason] = chat.attributes['gen_ai.response.finish_reasons'] as string[];
     expect(id.startsWith('msg_xxx')).toBe(true);
-    expect(id.length).toBe(DEFAULT_VALUE_LENGTH);
-    expect(reason!.length).toBe(DEFAULT_VALUE_LENGTH);
+    expect(id.length).toBe(MAX_ANSWER_TAG_CHARS);
+    expect(reason!.length).toBe(MAX_ANSWER_TAG_CHARS);
+    expect(MAX_ANSWER_TAG_CHARS).toBeLessThan(DEFAULT_VALUE_LENGTH);
   });
 
   it('passes a caller’s tracestate over 512 characters on cut as W3C Trace Context recommends', async () => {

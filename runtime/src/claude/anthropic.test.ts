@@ -21,6 +21,7 @@ import {
   AnthropicBackend,
   createAnthropicClient,
   MAX_ANSWER_BYTES,
+  MAX_ANSWER_TAG_CHARS,
   MAX_INPUT_TOKENS,
   MAX_RETRY_AFTER_MS,
   retryAfterMs,
@@ -333,6 +334,21 @@ describe('AnthropicBackend over the Agent', () => {
       cacheRead: 0,
       cacheCreation: 0,
     });
+  });
+
+  it('keeps at most MAX_ANSWER_TAG_CHARS of a huge answer id or stop_reason (they stay in the cache and traces)', async () => {
+    const { fake, be } = await backend();
+    fake.respond(
+      raw(answer({ id: `msg_${'x'.repeat(1_000_000)}`, stop_reason: `end_${'y'.repeat(500_000)}` })),
+    );
+    const c = await be.complete(neuron, 'x');
+    expect(c.id).toBe(`msg_${'x'.repeat(MAX_ANSWER_TAG_CHARS - 4)}`);
+    expect(c.finishReason?.length).toBe(MAX_ANSWER_TAG_CHARS);
+    expect(c.text).toBe('RESULT: x');
+    // The usual ones pass as they are.
+    fake.respond(raw(answer({ id: 'msg_01XFDUDYJgAACzvnptvVoYEL', stop_reason: 'end_turn' })));
+    const d = await be.complete(neuron, 'y');
+    expect([d.id, d.finishReason]).toEqual(['msg_01XFDUDYJgAACzvnptvVoYEL', 'end_turn']);
   });
 
   it("shows an upstream error's type only when the API documents it: a type that echoes the key is `unknown`", async () => {

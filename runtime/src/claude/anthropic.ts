@@ -393,6 +393,19 @@ export const MAX_INPUT_TOKENS = 10_000_000;
 const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
 
 /**
+ * The most characters kept of an answer's `id` and `stop_reason` (the API's are about 30 and 15). Both
+ * stay with the answer in the response cache, whose byte count is its text's, and go into traces: an
+ * upstream that sent a megabyte id would otherwise be held whole by every cached answer.
+ */
+export const MAX_ANSWER_TAG_CHARS = 256;
+const tag = (v: unknown): string | undefined =>
+  typeof v === 'string'
+    ? v.length > MAX_ANSWER_TAG_CHARS
+      ? v.slice(0, MAX_ANSWER_TAG_CHARS)
+      : v
+    : undefined;
+
+/**
  * A token count of the answer's `usage`: anything but a non-negative integer of at most `max` fails
  * the call. These counts feed the request's token and cost budgets and Prometheus counters, so a
  * negative or non-numeric one would lift a budget or run a counter backwards, and a huge one would
@@ -441,10 +454,12 @@ function completionOf(msg: Message, maxTokens: number): Completion {
     text += b.text;
   }
   const u = usage as Record<string, unknown>;
+  const finishReason = tag(body.stop_reason);
+  const id = tag(body.id);
   return {
     text: text.trim(),
-    ...(typeof msg.stop_reason === 'string' ? { finishReason: msg.stop_reason } : {}),
-    ...(typeof msg.id === 'string' ? { id: msg.id } : {}),
+    ...(finishReason !== undefined ? { finishReason } : {}),
+    ...(id !== undefined ? { id } : {}),
     usage: {
       input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
       output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),
