@@ -885,6 +885,18 @@ describe('what kubectl users see', () => {
     expect(perf.stdout).toContain('Executor limit');
   });
 
+  it("kubectl explain says each field's default: a Hal9Cluster's own, a Neuron's the cluster's it falls back to", async () => {
+    const explain = async (field: string) =>
+      (await kubectl(['explain', field])).stdout.replaceAll(/\s+/g, ' ');
+    expect(await explain('hal9cluster.spec.performance.maxConcurrentSignals')).toContain('Default: 8.');
+    expect(await explain('hal9cluster.spec.autoscaling.mode')).toContain('Default: operator.');
+    expect(await explain('neuron.spec.performance.maxConcurrentSignals')).toContain(
+      "Default: the Hal9Cluster's (8 unless set there).",
+    );
+    expect(await explain('neuron.spec.replicas')).toContain('Default: 1.');
+    expect(await explain('neuron.spec.claude.apiKeySecretRef.key')).toContain('Default: api-key.');
+  });
+
   it('kubectl explain gives quantity examples of the right kind (no millibytes of memory, no Gi of CPU)', async () => {
     const explain = async (field: string) =>
       (await kubectl(['explain', field])).stdout.replaceAll(/\s+/g, ' ');
