@@ -541,6 +541,14 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'nodeTuning.hugepages needs a memory request: set resources.requests.memory',
     ],
     [
+      'autoscaling mode hpa without a CPU request (an HPA on CPU utilization never scales)',
+      cluster({
+        resources: { requests: { memory: '2Gi' }, limits: { memory: '4Gi' } },
+        autoscaling: { enabled: true, mode: 'hpa' },
+      }),
+      'spec.resources: Required value: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and an HPA without one never scales: set resources.requests.cpu (or resources.limits.cpu, which is then the request), or use autoscaling.mode: operator',
+    ],
+    [
       'cpuPinning with a fractional CPU',
       cluster({
         resources: { requests: { cpu: '1500m', memory: '1Gi' }, limits: { cpu: '1500m', memory: '1Gi' } },

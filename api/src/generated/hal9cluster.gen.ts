@@ -602,7 +602,7 @@ export interface Hal9ClusterSpecNodeTuningHugepages {
  */
 export interface Hal9ClusterSpecAutoscaling {
   /**
-   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load). Default: operator.
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization (a percentage of the CPU request, which resources must set), which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load). Default: operator.
    * @default "operator"
    */
   readonly mode?: "operator" | "hpa";
