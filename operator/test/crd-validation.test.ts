@@ -928,6 +928,7 @@ describe('what kubectl users see', () => {
     expect(nrn.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
       'NAME',
       'READY',
+      'REASON',
       'LAYER',
       'REPLICAS',
       'PARALLELISM',
@@ -938,6 +939,7 @@ describe('what kubectl users see', () => {
     expect(h9c.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
       'NAME',
       'READY',
+      'REASON',
       'NEURONS',
       'AGE',
     ]);
