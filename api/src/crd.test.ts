@@ -83,6 +83,16 @@ describe('CRDs', () => {
         : `Default: the Hal9Cluster's (${shown(f.default)} unless set there).`;
       if (!String(own.description).endsWith(says)) missing.push(`${path}: ${says}`);
     }
+    // spec.cache falls back to the cluster's performance section, under other names.
+    const cluster = defaultsOf(specOf('hal9.ai_hal9clusters.yaml'));
+    for (const [field, from] of [
+      ['ttlSeconds', 'cacheTtlSeconds'],
+      ['maxEntries', 'cacheMaxEntries'],
+    ] as const) {
+      const says = `Default: the Hal9Cluster's performance.${from} (${shown(cluster.get(`.performance.${from}`)?.default)} unless set there).`;
+      if (!String(neuron.properties?.cache?.properties?.[field]?.description).endsWith(says))
+        missing.push(`.cache.${field}: ${says}`);
+    }
     expect(missing).toEqual([]);
   });
 

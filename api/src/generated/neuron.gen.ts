@@ -93,11 +93,11 @@ export interface NeuronSpecCache {
    */
   readonly enabled?: boolean;
   /**
-   * Time to live of cached answers, in seconds.
+   * Time to live of cached answers, in seconds. Default: the Hal9Cluster's performance.cacheTtlSeconds (300 unless set there).
    */
   readonly ttlSeconds?: number;
   /**
-   * Maximum number of cached answers.
+   * Maximum number of cached answers per process. Default: the Hal9Cluster's performance.cacheMaxEntries (1000 unless set there).
    */
   readonly maxEntries?: number;
 }
