@@ -5,6 +5,7 @@ import type { Hal9Cluster, Hal9ClusterSpec, Neuron, NeuronSpec } from '@hal9/api
 import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { renderNeuron } from '../src/render/index.ts';
 import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
 
@@ -875,6 +876,106 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     const r = await apply(neuron({ cluster: 'other' }, 'moving'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.cluster is immutable: delete the Neuron and create it again');
+  });
+});
+
+describe('a CRD upgrade that adds a rule (ratcheting)', () => {
+  // A copy of the Hal9Cluster CRD's schema under names and a group of its own (no short name or
+  // category), so that changing it leaves the shared CRD and what kubectl resolves alone.
+  const group = () => `${ns}.ratchet.test`;
+  type Crd = {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: Record<string, unknown>;
+      versions: { schema: { openAPIV3Schema: { properties: { spec: Rules } } } }[];
+    };
+  };
+  type Rules = { 'x-kubernetes-validations': { rule: string }[] };
+  const crd = (withHpaRule: boolean): string => {
+    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_hal9clusters.yaml`, 'utf8')) as Crd;
+    doc.metadata.name = `ratchetclusters.${group()}`;
+    doc.spec.group = group();
+    doc.spec.names = {
+      kind: 'RatchetCluster',
+      listKind: 'RatchetClusterList',
+      plural: 'ratchetclusters',
+      singular: 'ratchetcluster',
+    };
+    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+    const rules = spec['x-kubernetes-validations'];
+    expect(rules.some((r) => r.rule.includes("'hpa'"))).toBe(true);
+    if (!withHpaRule) spec['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes("'hpa'"));
+    return JSON.stringify(doc);
+  };
+  const resource = () => `ratchetclusters.${group()}`;
+
+  it('keeps a Hal9Cluster stored before the hpa rule until its spec changes, then says what to set', async () => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
+    await kubectl(['wait', '--for=condition=Established', `crd/${resource()}`, '--timeout=30s']);
+    try {
+      const stored = {
+        apiVersion: `${group()}/v1alpha1`,
+        kind: 'RatchetCluster',
+        metadata: { name: 'stored' },
+        spec: {
+          resources: { requests: { memory: '2Gi' }, limits: { memory: '4Gi' } },
+          autoscaling: { enabled: true, mode: 'hpa' },
+        },
+      };
+      await waitFor(
+        'the copy of the CRD served',
+        async () => {
+          const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+            stdin: JSON.stringify(stored),
+            allowFailure: true,
+          });
+          return r.code === 0 ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
+      // The new rule is in force: a new object like it is refused.
+      const fresh = { ...stored, metadata: { name: 'fresh' } };
+      const refused = await waitFor(
+        'the hpa rule in force',
+        async () => {
+          const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+            stdin: JSON.stringify(fresh),
+            allowFailure: true,
+          });
+          return r.code !== 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(refused.stderr).toContain('autoscaling mode hpa scales on CPU utilization');
+      // The stored one: a label is accepted, with a warning that says what to set, and so is its
+      // unchanged spec applied again.
+      const warning =
+        'Warning: spec.resources: Required value: autoscaling mode hpa scales on CPU utilization';
+      const labelled = await kubectl(['label', '-n', ns, resource(), 'stored', 'team=a'], {
+        allowFailure: true,
+      });
+      expect(labelled.code).toBe(0);
+      expect(labelled.stderr).toContain(warning);
+      const again = await kubectl(['apply', '-n', ns, '-f', '-'], {
+        stdin: JSON.stringify(stored),
+        allowFailure: true,
+      });
+      expect(again.code).toBe(0);
+      // A change of its spec is refused, with what to set.
+      const changed = { ...stored, spec: { ...stored.spec, performance: { hopLimit: 8 } } };
+      const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+        stdin: JSON.stringify(changed),
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        'spec.resources: Required value: autoscaling mode hpa scales on CPU utilization',
+      );
+    } finally {
+      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
+    }
   });
 });
 
