@@ -275,6 +275,11 @@ describe('Hal9Cluster', () => {
     ],
     ['api mode without a key Secret', { claude: { mode: 'api' } }, 'claude.apiKeySecretRef is missing'],
     [
+      'hpa mode without a CPU request',
+      { resources: { requests: { memory: '2Gi' } }, autoscaling: { enabled: true, mode: 'hpa' } },
+      'spec.resources: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request',
+    ],
+    [
       'a sysctl outside the safe set',
       { nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' }] } },
       'nodeTuning.sysctls has a sysctl outside the safe set',

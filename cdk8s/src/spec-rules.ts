@@ -331,6 +331,12 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
       'spec.resources: nodeTuning.hugepages needs a memory request: set resources.requests.memory',
     );
   }
+  const a = spec.autoscaling;
+  if (a?.enabled && a.mode === 'hpa' && r?.requests?.cpu === undefined && r?.limits?.cpu === undefined) {
+    problems.push(
+      'spec.resources: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and an HPA without one never scales: set resources.requests.cpu (or resources.limits.cpu, which is then the request), or use autoscaling.mode: operator',
+    );
+  }
   if (nt?.cpuPinning) {
     // A malformed limit is reported by its own rule, not as a fraction of a CPU.
     const cpu = r?.limits?.cpu;

@@ -5,6 +5,7 @@ import type { Hal9Cluster, Hal9ClusterSpec, Neuron, NeuronSpec } from '@hal9/api
 import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { renderNeuron } from '../src/render/index.ts';
 import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
 
@@ -541,6 +542,14 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'nodeTuning.hugepages needs a memory request: set resources.requests.memory',
     ],
     [
+      'autoscaling mode hpa without a CPU request (an HPA on CPU utilization never scales)',
+      cluster({
+        resources: { requests: { memory: '2Gi' }, limits: { memory: '4Gi' } },
+        autoscaling: { enabled: true, mode: 'hpa' },
+      }),
+      'spec.resources: Required value: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and an HPA without one never scales: set resources.requests.cpu (or resources.limits.cpu, which is then the request), or use autoscaling.mode: operator',
+    ],
+    [
       'cpuPinning with a fractional CPU',
       cluster({
         resources: { requests: { cpu: '1500m', memory: '1Gi' }, limits: { cpu: '1500m', memory: '1Gi' } },
@@ -870,6 +879,106 @@ describe('invalid objects are rejected with a message that says what to fix', ()
   });
 });
 
+describe('a CRD upgrade that adds a rule (ratcheting)', () => {
+  // A copy of the Hal9Cluster CRD's schema under names and a group of its own (no short name or
+  // category), so that changing it leaves the shared CRD and what kubectl resolves alone.
+  const group = () => `${ns}.ratchet.test`;
+  type Crd = {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: Record<string, unknown>;
+      versions: { schema: { openAPIV3Schema: { properties: { spec: Rules } } } }[];
+    };
+  };
+  type Rules = { 'x-kubernetes-validations': { rule: string }[] };
+  const crd = (withHpaRule: boolean): string => {
+    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_hal9clusters.yaml`, 'utf8')) as Crd;
+    doc.metadata.name = `ratchetclusters.${group()}`;
+    doc.spec.group = group();
+    doc.spec.names = {
+      kind: 'RatchetCluster',
+      listKind: 'RatchetClusterList',
+      plural: 'ratchetclusters',
+      singular: 'ratchetcluster',
+    };
+    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+    const rules = spec['x-kubernetes-validations'];
+    expect(rules.some((r) => r.rule.includes("'hpa'"))).toBe(true);
+    if (!withHpaRule) spec['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes("'hpa'"));
+    return JSON.stringify(doc);
+  };
+  const resource = () => `ratchetclusters.${group()}`;
+
+  it('keeps a Hal9Cluster stored before the hpa rule until its spec changes, then says what to set', async () => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
+    await kubectl(['wait', '--for=condition=Established', `crd/${resource()}`, '--timeout=30s']);
+    try {
+      const stored = {
+        apiVersion: `${group()}/v1alpha1`,
+        kind: 'RatchetCluster',
+        metadata: { name: 'stored' },
+        spec: {
+          resources: { requests: { memory: '2Gi' }, limits: { memory: '4Gi' } },
+          autoscaling: { enabled: true, mode: 'hpa' },
+        },
+      };
+      await waitFor(
+        'the copy of the CRD served',
+        async () => {
+          const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+            stdin: JSON.stringify(stored),
+            allowFailure: true,
+          });
+          return r.code === 0 ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
+      // The new rule is in force: a new object like it is refused.
+      const fresh = { ...stored, metadata: { name: 'fresh' } };
+      const refused = await waitFor(
+        'the hpa rule in force',
+        async () => {
+          const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+            stdin: JSON.stringify(fresh),
+            allowFailure: true,
+          });
+          return r.code !== 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(refused.stderr).toContain('autoscaling mode hpa scales on CPU utilization');
+      // The stored one: a label is accepted, with a warning that says what to set, and so is its
+      // unchanged spec applied again.
+      const warning =
+        'Warning: spec.resources: Required value: autoscaling mode hpa scales on CPU utilization';
+      const labelled = await kubectl(['label', '-n', ns, resource(), 'stored', 'team=a'], {
+        allowFailure: true,
+      });
+      expect(labelled.code).toBe(0);
+      expect(labelled.stderr).toContain(warning);
+      const again = await kubectl(['apply', '-n', ns, '-f', '-'], {
+        stdin: JSON.stringify(stored),
+        allowFailure: true,
+      });
+      expect(again.code).toBe(0);
+      // A change of its spec is refused, with what to set.
+      const changed = { ...stored, spec: { ...stored.spec, performance: { hopLimit: 8 } } };
+      const r = await kubectl(['apply', '-n', ns, '-f', '-'], {
+        stdin: JSON.stringify(changed),
+        allowFailure: true,
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        'spec.resources: Required value: autoscaling mode hpa scales on CPU utilization',
+      );
+    } finally {
+      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
+    }
+  });
+});
+
 describe('what kubectl users see', () => {
   it('kubectl explain shows field descriptions', async () => {
     const stdout = await waitFor(
@@ -883,6 +992,18 @@ describe('what kubectl users see', () => {
     expect(stdout.replaceAll(/\s+/g, ' ')).toContain('Neurons this neuron may forward signals to');
     const perf = await kubectl(['explain', 'hal9cluster.spec.performance.maxConcurrentSignals']);
     expect(perf.stdout).toContain('Executor limit');
+  });
+
+  it("kubectl explain says each field's default: a Hal9Cluster's own, a Neuron's the cluster's it falls back to", async () => {
+    const explain = async (field: string) =>
+      (await kubectl(['explain', field])).stdout.replaceAll(/\s+/g, ' ');
+    expect(await explain('hal9cluster.spec.performance.maxConcurrentSignals')).toContain('Default: 8.');
+    expect(await explain('hal9cluster.spec.autoscaling.mode')).toContain('Default: operator.');
+    expect(await explain('neuron.spec.performance.maxConcurrentSignals')).toContain(
+      "Default: the Hal9Cluster's (8 unless set there).",
+    );
+    expect(await explain('neuron.spec.replicas')).toContain('Default: 1.');
+    expect(await explain('neuron.spec.claude.apiKeySecretRef.key')).toContain('Default: api-key.');
   });
 
   it('kubectl explain gives quantity examples of the right kind (no millibytes of memory, no Gi of CPU)', async () => {
@@ -908,6 +1029,7 @@ describe('what kubectl users see', () => {
     expect(nrn.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
       'NAME',
       'READY',
+      'REASON',
       'LAYER',
       'REPLICAS',
       'PARALLELISM',
@@ -918,6 +1040,7 @@ describe('what kubectl users see', () => {
     expect(h9c.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual([
       'NAME',
       'READY',
+      'REASON',
       'NEURONS',
       'AGE',
     ]);

@@ -81,11 +81,26 @@ describe('the minimal sample', () => {
     expect(cluster.status?.entryEndpoint).toBe(`http://strategic-1.${ns}.svc:8080`);
   });
 
-  it('shows Ready, Layer, Replicas and Parallelism as printer columns', async () => {
+  it('shows Ready and its reason, Layer, Replicas and Parallelism as printer columns', async () => {
     const { stdout } = await kubectl(['get', 'nrn', 'strategic-1', '-n', ns]);
     const [header, row] = stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['NAME', 'READY', 'LAYER', 'REPLICAS', 'PARALLELISM', 'AGE']);
-    expect(row?.split(/\s+/).slice(0, 5)).toEqual(['strategic-1', 'True', 'L4', '1', '8']);
+    expect(header?.split(/\s+/)).toEqual([
+      'NAME',
+      'READY',
+      'REASON',
+      'LAYER',
+      'REPLICAS',
+      'PARALLELISM',
+      'AGE',
+    ]);
+    expect(row?.split(/\s+/).slice(0, 6)).toEqual(['strategic-1', 'True', 'Available', 'L4', '1', '8']);
+    const cluster = await kubectl(['get', 'h9c', 'hal9', '-n', ns]);
+    expect(cluster.stdout.trim().split('\n')[1]?.split(/\s+/).slice(0, 4)).toEqual([
+      'hal9',
+      'True',
+      'AllNeuronsReady',
+      '3',
+    ]);
   });
 
   it('records an Event when it applied the children', async () => {

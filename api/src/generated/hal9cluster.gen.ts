@@ -27,12 +27,12 @@ export interface Hal9ClusterSpec {
    */
   readonly adminTokenSecretRef?: Hal9ClusterSpecAdminTokenSecretRef;
   /**
-   * Runtime container image.
+   * Runtime container image. Default: hal9/runtime:0.1.0.
    * @default "hal9/runtime:0.1.0"
    */
   readonly image?: string;
   /**
-   * Pull policy of the runtime image.
+   * Pull policy of the runtime image. Default: IfNotPresent.
    * @default "IfNotPresent"
    */
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
@@ -89,7 +89,7 @@ export interface Hal9ClusterSpecAdminTokenSecretRef {
    */
   readonly name: string;
   /**
-   * Key inside the Secret.
+   * Key inside the Secret. Default: token.
    * @default "token"
    */
   readonly key?: string;
@@ -108,27 +108,27 @@ export interface Hal9ClusterSpecImagePullSecretsItem {
  */
 export interface Hal9ClusterSpecClaude {
   /**
-   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef).
+   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef). Default: mock.
    * @default "mock"
    */
   readonly mode?: "mock" | "api";
   /**
-   * Claude model id used in `api` mode.
+   * Claude model id used in `api` mode. Default: claude-sonnet-5-5.
    * @default "claude-sonnet-5-5"
    */
   readonly model?: string;
   /**
-   * Maximum tokens of one model answer (`max_tokens`).
+   * Maximum tokens of one model answer (`max_tokens`). Default: 1024.
    * @default 1024
    */
   readonly maxTokens?: number;
   /**
-   * Timeout of one model call in milliseconds.
+   * Timeout of one model call in milliseconds. Default: 30000.
    * @default 30000
    */
   readonly timeoutMs?: number;
   /**
-   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked.
+   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked. Default: 0.
    * @default 0
    */
   readonly maxRetries?: number;
@@ -165,17 +165,17 @@ export interface Hal9ClusterSpecClaude {
  */
 export interface Hal9ClusterSpecClaudeRetry {
   /**
-   * Retries per model call; 0 turns them off.
+   * Retries per model call; 0 turns them off. Default: 2.
    * @default 2
    */
   readonly maxRetries?: number;
   /**
-   * Backoff before the first retry, in milliseconds (doubled per retry).
+   * Backoff before the first retry, in milliseconds (doubled per retry). Default: 250.
    * @default 250
    */
   readonly baseDelayMs?: number;
   /**
-   * Longest backoff, in milliseconds.
+   * Longest backoff, in milliseconds. Default: 8000.
    * @default 8000
    */
   readonly maxDelayMs?: number;
@@ -209,7 +209,7 @@ export interface Hal9ClusterSpecClaudeApiKeySecretRef {
    */
   readonly name: string;
   /**
-   * Key inside the Secret.
+   * Key inside the Secret. Default: api-key.
    * @default "api-key"
    */
   readonly key?: string;
@@ -225,7 +225,7 @@ export interface Hal9ClusterSpecClaudeMockResponsesValueItem {
    */
   readonly response: string;
   /**
-   * Exact delay before answering, in milliseconds (0 for benchmarks).
+   * Exact delay before answering, in milliseconds (0 for benchmarks). Default: 0.
    * @default 0
    */
   readonly delayMs?: number;
@@ -237,52 +237,52 @@ export interface Hal9ClusterSpecClaudeMockResponsesValueItem {
  */
 export interface Hal9ClusterSpecPerformance {
   /**
-   * Signals per batch: a batch buffer flushes when it holds this many signals.
+   * Signals per batch: a batch buffer flushes when it holds this many signals. Default: 10.
    * @default 10
    */
   readonly signalBufferSize?: number;
   /**
-   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once).
+   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once). Default: 50.
    * @default 50
    */
   readonly bufferFlushMs?: number;
   /**
-   * Time to live of cached answers, in seconds.
+   * Time to live of cached answers, in seconds. Default: 300.
    * @default 300
    */
   readonly cacheTtlSeconds?: number;
   /**
-   * Maximum number of cached answers per process.
+   * Maximum number of cached answers per process. Default: 1000.
    * @default 1000
    */
   readonly cacheMaxEntries?: number;
   /**
-   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron).
+   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron). Default: L2.
    * @default ["L2"]
    */
   readonly cacheLayers?: readonly ("L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9")[];
   /**
-   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled.
+   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled. Default: 8.
    * @default 8
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Executor queue bound; beyond it the runtime answers 429 with Retry-After.
+   * Executor queue bound; beyond it the runtime answers 429 with Retry-After. Default: 1000.
    * @default 1000
    */
   readonly maxQueueDepth?: number;
   /**
-   * Concurrent upstream model calls per pod.
+   * Concurrent upstream model calls per pod. Default: 10.
    * @default 10
    */
   readonly maxConcurrentNeurons?: number;
   /**
-   * The most neurons one path of a request visits, the entry neuron included (16 allows 15 forwards): forwarding past it ends that branch with HOP_LIMIT_EXCEEDED.
+   * The most neurons one path of a request visits, the entry neuron included (16 allows 15 forwards): forwarding past it ends that branch with HOP_LIMIT_EXCEEDED. Default: 16.
    * @default 16
    */
   readonly hopLimit?: number;
   /**
-   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish.
+   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish. Default: 30000.
    * @default 30000
    */
   readonly requestTimeoutMs?: number;
@@ -309,22 +309,22 @@ export interface Hal9ClusterSpecPerformance {
  */
 export interface Hal9ClusterSpecPerformanceCircuitBreaker {
   /**
-   * Failures within windowSeconds that open the breaker.
+   * Failures within windowSeconds that open the breaker. Default: 5.
    * @default 5
    */
   readonly failureThreshold?: number;
   /**
-   * Successful trial calls that close a half-open breaker.
+   * Successful trial calls that close a half-open breaker. Default: 3.
    * @default 3
    */
   readonly successThreshold?: number;
   /**
-   * Seconds the breaker stays open before it lets trial calls through.
+   * Seconds the breaker stays open before it lets trial calls through. Default: 30.
    * @default 30
    */
   readonly timeoutSeconds?: number;
   /**
-   * Length of the failure-counting window, in seconds.
+   * Length of the failure-counting window, in seconds. Default: 60.
    * @default 60
    */
   readonly windowSeconds?: number;
@@ -336,12 +336,12 @@ export interface Hal9ClusterSpecPerformanceCircuitBreaker {
  */
 export interface Hal9ClusterSpecPerformanceConnectionPool {
   /**
-   * Connections per upstream host.
+   * Connections per upstream host. Default: 10.
    * @default 10
    */
   readonly maxConnectionsPerHost?: number;
   /**
-   * Seconds an idle pooled connection is kept.
+   * Seconds an idle pooled connection is kept. Default: 90.
    * @default 90
    */
   readonly idleTimeoutSeconds?: number;
@@ -353,27 +353,27 @@ export interface Hal9ClusterSpecPerformanceConnectionPool {
  */
 export interface Hal9ClusterSpecPerformanceRequestBudget {
   /**
-   * Distinct targets followed from one answer; further targets are dropped with an error.
+   * Distinct targets followed from one answer; further targets are dropped with an error. Default: 10.
    * @default 10
    */
   readonly maxFanout?: number;
   /**
-   * Signals in one request's tree.
+   * Signals in one request's tree. Default: 500.
    * @default 500
    */
   readonly maxSignals?: number;
   /**
-   * Upstream model calls of one request (cache hits are free).
+   * Upstream model calls of one request (cache hits are free). Default: 200.
    * @default 200
    */
   readonly maxModelCalls?: number;
   /**
-   * Tokens of one request (input, output, cache reads and cache writes). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too.
+   * Tokens of one request (input, output, cache reads and cache writes). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too. Default: 2000000.
    * @default 2000000
    */
   readonly maxTokens?: number;
   /**
-   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget.
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: 0.
    * @default 0
    */
   readonly maxCostUSD?: number;
@@ -454,7 +454,7 @@ export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values). Default: In.
    * @default "In"
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
@@ -466,7 +466,7 @@ export interface Hal9ClusterSpecPlacementRequiredNodeLabelsItem {
 
 export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
   /**
-   * Preference weight, 1 to 100.
+   * Preference weight, 1 to 100. Default: 1.
    * @default 1
    */
   readonly weight?: number;
@@ -475,7 +475,7 @@ export interface Hal9ClusterSpecPlacementPreferredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values). Default: In.
    * @default "In"
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
@@ -491,7 +491,7 @@ export interface Hal9ClusterSpecPlacementTolerationsItem {
    */
   readonly key?: string;
   /**
-   * Equal (key and value match) or Exists (key matches).
+   * Equal (key and value match) or Exists (key matches). Default: Equal.
    * @default "Equal"
    */
   readonly operator?: "Equal" | "Exists";
@@ -514,17 +514,17 @@ export interface Hal9ClusterSpecPlacementTolerationsItem {
  */
 export interface Hal9ClusterSpecPlacementTopologySpread {
   /**
-   * Largest allowed difference in pod count between two domains.
+   * Largest allowed difference in pod count between two domains. Default: 1.
    * @default 1
    */
   readonly maxSkew?: number;
   /**
-   * Node label that defines the domains.
+   * Node label that defines the domains. Default: kubernetes.io/hostname.
    * @default "kubernetes.io/hostname"
    */
   readonly topologyKey?: string;
   /**
-   * DoNotSchedule (hard) or ScheduleAnyway (soft).
+   * DoNotSchedule (hard) or ScheduleAnyway (soft). Default: ScheduleAnyway.
    * @default "ScheduleAnyway"
    */
   readonly whenUnsatisfiable?: "DoNotSchedule" | "ScheduleAnyway";
@@ -540,17 +540,17 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly sysctls?: readonly Hal9ClusterSpecNodeTuningSysctlsItem[];
   /**
-   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins.
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: false.
    * @default false
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
-   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod.
+   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod. Default: unset.
    * @default "unset"
    */
   readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
   /**
-   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys).
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). Default: false.
    * @default false
    */
   readonly thpInitContainer?: boolean;
@@ -559,12 +559,12 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly hugepages?: Hal9ClusterSpecNodeTuningHugepages;
   /**
-   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset.
+   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset. Default: false.
    * @default false
    */
   readonly cpuPinning?: boolean;
   /**
-   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both).
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Default: busybox:1.37.
    * @default "busybox:1.37"
    */
   readonly initImage?: string;
@@ -586,7 +586,7 @@ export interface Hal9ClusterSpecNodeTuningSysctlsItem {
  */
 export interface Hal9ClusterSpecNodeTuningHugepages {
   /**
-   * Page size: 2Mi or 1Gi.
+   * Page size: 2Mi or 1Gi. Default: 2Mi.
    * @default "2Mi"
    */
   readonly size?: "2Mi" | "1Gi";
@@ -602,62 +602,62 @@ export interface Hal9ClusterSpecNodeTuningHugepages {
  */
 export interface Hal9ClusterSpecAutoscaling {
   /**
-   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load).
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization (a percentage of the CPU request, which resources must set), which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load). Default: operator.
    * @default "operator"
    */
   readonly mode?: "operator" | "hpa";
   /**
-   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target.
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target. Default: 32.
    * @default 32
    */
   readonly targetConcurrencyPerPod?: number;
   /**
-   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts.
+   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts. Default: 70.
    * @default 70
    */
   readonly targetUtilizationPercentage?: number;
   /**
-   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster.
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. Default: 60.
    * @default 60
    */
   readonly stableWindowSeconds?: number;
   /**
-   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it.
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: 6.
    * @default 6
    */
   readonly panicWindowSeconds?: number;
   /**
-   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode.
+   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode. Default: 200.
    * @default 200
    */
   readonly panicThresholdPercentage?: number;
   /**
-   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down.
+   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down. Default: 0.
    * @default 0
    */
   readonly scaleDownDelaySeconds?: number;
   /**
-   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url).
+   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url). Default: pods.
    * @default "pods"
    */
   readonly metricsSource?: "pods" | "prometheus";
   /**
-   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it.
+   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it. Default: false.
    * @default false
    */
   readonly enabled?: boolean;
   /**
-   * Lowest replica count (both modes).
+   * Lowest replica count (both modes). Default: 1.
    * @default 1
    */
   readonly minReplicas?: number;
   /**
-   * Highest replica count (both modes).
+   * Highest replica count (both modes). Default: 10.
    * @default 10
    */
   readonly maxReplicas?: number;
   /**
-   * hpa mode: average CPU utilization (percent of requests) the HPA aims for.
+   * hpa mode: average CPU utilization (percent of requests) the HPA aims for. Default: 70.
    * @default 70
    */
   readonly targetCPUUtilizationPercentage?: number;
@@ -758,27 +758,27 @@ export interface Hal9ClusterSpecAutoscalingBehaviorScaleDownPoliciesItem {
  */
 export interface Hal9ClusterSpecAutoscalingParallelism {
   /**
-   * Let the operator tune maxConcurrentSignals between min and max.
+   * Let the operator tune maxConcurrentSignals between min and max. Default: false.
    * @default false
    */
   readonly enabled?: boolean;
   /**
-   * Lowest executor limit the tuner may set.
+   * Lowest executor limit the tuner may set. Default: 1.
    * @default 1
    */
   readonly min?: number;
   /**
-   * Highest executor limit the tuner may set.
+   * Highest executor limit the tuner may set. Default: 64.
    * @default 64
    */
   readonly max?: number;
   /**
-   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps.
+   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps. Default: 50.
    * @default 50
    */
   readonly latencySLOMs?: number;
   /**
-   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late.
+   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late. Default: true.
    * @default true
    */
   readonly shedLateSignals?: boolean;
@@ -794,12 +794,12 @@ export interface Hal9ClusterSpecAutoscalingParallelism {
  */
 export interface Hal9ClusterSpecMonitoring {
   /**
-   * Also create a Prometheus Operator ServiceMonitor (only when its API is installed).
+   * Also create a Prometheus Operator ServiceMonitor (only when its API is installed). Default: false.
    * @default false
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval, for example 15s.
+   * Scrape interval, for example 15s. Default: 15s.
    * @default "15s"
    */
   readonly scrapeInterval?: string;

@@ -31,22 +31,22 @@ export interface NeuronSpec {
    */
   readonly layer: "L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9";
   /**
-   * System prompt sent to Claude with every signal of this neuron.
+   * System prompt sent to Claude with every signal of this neuron. Default: empty.
    * @default ""
    */
   readonly systemPrompt?: string;
   /**
-   * Neurons this neuron may forward signals to (FORWARD_TO: targets outside this list are dropped and reported). Names of Neurons in the same namespace, without duplicates, never the neuron itself.
+   * Neurons this neuron may forward signals to (FORWARD_TO: targets outside this list are dropped and reported). Names of Neurons in the same namespace, without duplicates, never the neuron itself. Default: none.
    * @default []
    */
   readonly forwardConnections?: readonly string[];
   /**
-   * Neurons this neuron may send errors back to (BACKWARD_TO:). Names of Neurons in the same namespace, without duplicates, never the neuron itself.
+   * Neurons this neuron may send errors back to (BACKWARD_TO:). Names of Neurons in the same namespace, without duplicates, never the neuron itself. Default: none.
    * @default []
    */
   readonly backwardConnections?: readonly string[];
   /**
-   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored. Leaving hpa mode, the operator sets it once to the count the HorizontalPodAutoscaler left the Deployment at, so the switch removes no pod.
+   * Runtime pods of this neuron (target of the scale subresource, so `kubectl scale nrn` works). With autoscaling off it is yours; in operator mode the operator writes it through the scale subresource and overrides a manual change (event ManualScaleOverridden); in hpa mode it is ignored. Leaving hpa mode, the operator sets it once to the count the HorizontalPodAutoscaler left the Deployment at, so the switch removes no pod. Default: 1.
    * @default 1
    */
   readonly replicas?: number;
@@ -75,7 +75,7 @@ export interface NeuronSpec {
    */
   readonly autoscaling?: NeuronSpecAutoscaling;
   /**
-   * Overrides of the cluster's claude section, field by field; mockResponses merge per layer.
+   * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's.
    */
   readonly claude?: NeuronSpecClaude;
   /**
@@ -93,11 +93,11 @@ export interface NeuronSpecCache {
    */
   readonly enabled?: boolean;
   /**
-   * Time to live of cached answers, in seconds.
+   * Time to live of cached answers, in seconds. Default: the Hal9Cluster's performance.cacheTtlSeconds (300 unless set there).
    */
   readonly ttlSeconds?: number;
   /**
-   * Maximum number of cached answers.
+   * Maximum number of cached answers per process. Default: the Hal9Cluster's performance.cacheMaxEntries (1000 unless set there).
    */
   readonly maxEntries?: number;
 }
@@ -107,43 +107,43 @@ export interface NeuronSpecCache {
  */
 export interface NeuronSpecPerformance {
   /**
-   * Signals per batch: a batch buffer flushes when it holds this many signals.
+   * Signals per batch: a batch buffer flushes when it holds this many signals. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly signalBufferSize?: number;
   /**
-   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once).
+   * Longest time a signal waits in a batch buffer, in milliseconds (an idle executor flushes at once). Default: the Hal9Cluster's (50 unless set there).
    */
   readonly bufferFlushMs?: number;
   /**
-   * Time to live of cached answers, in seconds.
+   * Time to live of cached answers, in seconds. Default: the Hal9Cluster's (300 unless set there).
    */
   readonly cacheTtlSeconds?: number;
   /**
-   * Maximum number of cached answers per process.
+   * Maximum number of cached answers per process. Default: the Hal9Cluster's (1000 unless set there).
    */
   readonly cacheMaxEntries?: number;
   /**
-   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron).
+   * Layers whose neurons cache answers (a Neuron's spec.cache.enabled overrides this for that neuron). Default: the Hal9Cluster's (L2 unless set there).
    */
   readonly cacheLayers?: readonly ("L1" | "L2" | "L3" | "L4" | "L5" | "L6" | "L7" | "L8" | "L9")[];
   /**
-   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled.
+   * Executor limit: signals processed concurrently per pod. The operator changes it at run time when autoscaling.parallelism is enabled. Default: the Hal9Cluster's (8 unless set there).
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Executor queue bound; beyond it the runtime answers 429 with Retry-After.
+   * Executor queue bound; beyond it the runtime answers 429 with Retry-After. Default: the Hal9Cluster's (1000 unless set there).
    */
   readonly maxQueueDepth?: number;
   /**
-   * Concurrent upstream model calls per pod.
+   * Concurrent upstream model calls per pod. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxConcurrentNeurons?: number;
   /**
-   * The most neurons one path of a request visits, the entry neuron included (16 allows 15 forwards): forwarding past it ends that branch with HOP_LIMIT_EXCEEDED.
+   * The most neurons one path of a request visits, the entry neuron included (16 allows 15 forwards): forwarding past it ends that branch with HOP_LIMIT_EXCEEDED. Default: the Hal9Cluster's (16 unless set there).
    */
   readonly hopLimit?: number;
   /**
-   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish.
+   * Deadline of one request, in milliseconds. The pod's termination grace period is derived from it so draining can finish. Default: the Hal9Cluster's (30000 unless set there).
    */
   readonly requestTimeoutMs?: number;
   /**
@@ -165,19 +165,19 @@ export interface NeuronSpecPerformance {
  */
 export interface NeuronSpecPerformanceCircuitBreaker {
   /**
-   * Failures within windowSeconds that open the breaker.
+   * Failures within windowSeconds that open the breaker. Default: the Hal9Cluster's (5 unless set there).
    */
   readonly failureThreshold?: number;
   /**
-   * Successful trial calls that close a half-open breaker.
+   * Successful trial calls that close a half-open breaker. Default: the Hal9Cluster's (3 unless set there).
    */
   readonly successThreshold?: number;
   /**
-   * Seconds the breaker stays open before it lets trial calls through.
+   * Seconds the breaker stays open before it lets trial calls through. Default: the Hal9Cluster's (30 unless set there).
    */
   readonly timeoutSeconds?: number;
   /**
-   * Length of the failure-counting window, in seconds.
+   * Length of the failure-counting window, in seconds. Default: the Hal9Cluster's (60 unless set there).
    */
   readonly windowSeconds?: number;
 }
@@ -187,11 +187,11 @@ export interface NeuronSpecPerformanceCircuitBreaker {
  */
 export interface NeuronSpecPerformanceConnectionPool {
   /**
-   * Connections per upstream host.
+   * Connections per upstream host. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxConnectionsPerHost?: number;
   /**
-   * Seconds an idle pooled connection is kept.
+   * Seconds an idle pooled connection is kept. Default: the Hal9Cluster's (90 unless set there).
    */
   readonly idleTimeoutSeconds?: number;
 }
@@ -201,23 +201,23 @@ export interface NeuronSpecPerformanceConnectionPool {
  */
 export interface NeuronSpecPerformanceRequestBudget {
   /**
-   * Distinct targets followed from one answer; further targets are dropped with an error.
+   * Distinct targets followed from one answer; further targets are dropped with an error. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxFanout?: number;
   /**
-   * Signals in one request's tree.
+   * Signals in one request's tree. Default: the Hal9Cluster's (500 unless set there).
    */
   readonly maxSignals?: number;
   /**
-   * Upstream model calls of one request (cache hits are free).
+   * Upstream model calls of one request (cache hits are free). Default: the Hal9Cluster's (200 unless set there).
    */
   readonly maxModelCalls?: number;
   /**
-   * Tokens of one request (input, output, cache reads and cache writes). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too.
+   * Tokens of one request (input, output, cache reads and cache writes). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too. Default: the Hal9Cluster's (2000000 unless set there).
    */
   readonly maxTokens?: number;
   /**
-   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget.
+   * Cost of one request in USD, counted for models that claude.prices lists; 0: no cost budget. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: the Hal9Cluster's (0 unless set there).
    */
   readonly maxCostUSD?: number;
 }
@@ -296,7 +296,7 @@ export interface NeuronSpecPlacementRequiredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values). Default: In.
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
   /**
@@ -307,7 +307,7 @@ export interface NeuronSpecPlacementRequiredNodeLabelsItem {
 
 export interface NeuronSpecPlacementPreferredNodeLabelsItem {
   /**
-   * Preference weight, 1 to 100.
+   * Preference weight, 1 to 100. Default: 1.
    */
   readonly weight?: number;
   /**
@@ -315,7 +315,7 @@ export interface NeuronSpecPlacementPreferredNodeLabelsItem {
    */
   readonly key: string;
   /**
-   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values).
+   * In (when unset), NotIn (both need values), Exists or DoesNotExist (take no values). Default: In.
    */
   readonly operator?: "In" | "NotIn" | "Exists" | "DoesNotExist";
   /**
@@ -330,7 +330,7 @@ export interface NeuronSpecPlacementTolerationsItem {
    */
   readonly key?: string;
   /**
-   * Equal (key and value match) or Exists (key matches).
+   * Equal (key and value match) or Exists (key matches). Default: Equal.
    */
   readonly operator?: "Equal" | "Exists";
   /**
@@ -352,15 +352,15 @@ export interface NeuronSpecPlacementTolerationsItem {
  */
 export interface NeuronSpecPlacementTopologySpread {
   /**
-   * Largest allowed difference in pod count between two domains.
+   * Largest allowed difference in pod count between two domains. Default: the Hal9Cluster's (1 unless set there).
    */
   readonly maxSkew?: number;
   /**
-   * Node label that defines the domains.
+   * Node label that defines the domains. Default: the Hal9Cluster's (kubernetes.io/hostname unless set there).
    */
   readonly topologyKey?: string;
   /**
-   * DoNotSchedule (hard) or ScheduleAnyway (soft).
+   * DoNotSchedule (hard) or ScheduleAnyway (soft). Default: the Hal9Cluster's (ScheduleAnyway unless set there).
    */
   readonly whenUnsatisfiable?: "DoNotSchedule" | "ScheduleAnyway";
 }
@@ -374,15 +374,15 @@ export interface NeuronSpecNodeTuning {
    */
   readonly sysctls?: readonly NeuronSpecNodeTuningSysctlsItem[];
   /**
-   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins.
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: the Hal9Cluster's (false unless set there).
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
-   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod.
+   * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod. Default: the Hal9Cluster's (unset unless set there).
    */
   readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
   /**
-   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys).
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). Default: the Hal9Cluster's (false unless set there).
    */
   readonly thpInitContainer?: boolean;
   /**
@@ -390,11 +390,11 @@ export interface NeuronSpecNodeTuning {
    */
   readonly hugepages?: NeuronSpecNodeTuningHugepages;
   /**
-   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset.
+   * Give the runtime exclusive cores: Guaranteed QoS (requests = limits) with integer CPUs, for nodes whose kubelet runs the static CPU manager. Replaces the guide's taskset. Default: the Hal9Cluster's (false unless set there).
    */
   readonly cpuPinning?: boolean;
   /**
-   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both).
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Default: the Hal9Cluster's (busybox:1.37 unless set there).
    */
   readonly initImage?: string;
 }
@@ -415,7 +415,7 @@ export interface NeuronSpecNodeTuningSysctlsItem {
  */
 export interface NeuronSpecNodeTuningHugepages {
   /**
-   * Page size: 2Mi or 1Gi.
+   * Page size: 2Mi or 1Gi. Default: the Hal9Cluster's (2Mi unless set there).
    */
   readonly size?: "2Mi" | "1Gi";
   /**
@@ -429,51 +429,51 @@ export interface NeuronSpecNodeTuningHugepages {
  */
 export interface NeuronSpecAutoscaling {
   /**
-   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization, which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load).
+   * Who decides the replica count when enabled is true. `operator`: the operator itself, from the concurrency the pods report (signals in flight plus queued, divided by the per-pod target), written through the Neuron's scale subresource, with graph-aware pre-scaling of downstream Neurons; no HPA is created. `hpa`: a HorizontalPodAutoscaler on CPU utilization (a percentage of the CPU request, which resources must set), which then owns the replica count (a neuron pod mostly waits on Claude, so CPU says little about its load). Default: the Hal9Cluster's (operator unless set there).
    */
   readonly mode?: "operator" | "hpa";
   /**
-   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target.
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target. Default: the Hal9Cluster's (32 unless set there).
    */
   readonly targetConcurrencyPerPod?: number;
   /**
-   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts.
+   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts. Default: the Hal9Cluster's (70 unless set there).
    */
   readonly targetUtilizationPercentage?: number;
   /**
-   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster.
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. Default: the Hal9Cluster's (60 unless set there).
    */
   readonly stableWindowSeconds?: number;
   /**
-   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it.
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: the Hal9Cluster's (6 unless set there).
    */
   readonly panicWindowSeconds?: number;
   /**
-   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode.
+   * Operator mode: the panic window's desired replicas, as a percentage of the ready replicas, that starts panic mode. Default: the Hal9Cluster's (200 unless set there).
    */
   readonly panicThresholdPercentage?: number;
   /**
-   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down.
+   * Operator mode: replicas only go down to the highest count wanted over this many seconds (stabilisation on top of the stable window's average, for load that flaps). 0: the stable window's average alone delays scale-down. Default: the Hal9Cluster's (0 unless set there).
    */
   readonly scaleDownDelaySeconds?: number;
   /**
-   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url).
+   * Where the operator reads load: `pods` (each Ready pod's GET /v1/admin/load every few seconds, Knative-style; needed for the panic window and graph-aware pre-scaling) or `prometheus` (queries over parallelism.prometheusURL or the operator's --prometheus-url). Default: the Hal9Cluster's (pods unless set there).
    */
   readonly metricsSource?: "pods" | "prometheus";
   /**
-   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it.
+   * Scale the replica count automatically, as mode says (the operator from the pods' load, or a CPU HorizontalPodAutoscaler). Off: spec.replicas of the Neuron is the count, and only its owner (you, kubectl scale) changes it. Default: the Hal9Cluster's (false unless set there).
    */
   readonly enabled?: boolean;
   /**
-   * Lowest replica count (both modes).
+   * Lowest replica count (both modes). Default: the Hal9Cluster's (1 unless set there).
    */
   readonly minReplicas?: number;
   /**
-   * Highest replica count (both modes).
+   * Highest replica count (both modes). Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxReplicas?: number;
   /**
-   * hpa mode: average CPU utilization (percent of requests) the HPA aims for.
+   * hpa mode: average CPU utilization (percent of requests) the HPA aims for. Default: the Hal9Cluster's (70 unless set there).
    */
   readonly targetCPUUtilizationPercentage?: number;
   /**
@@ -571,23 +571,23 @@ export interface NeuronSpecAutoscalingBehaviorScaleDownPoliciesItem {
  */
 export interface NeuronSpecAutoscalingParallelism {
   /**
-   * Let the operator tune maxConcurrentSignals between min and max.
+   * Let the operator tune maxConcurrentSignals between min and max. Default: the Hal9Cluster's (false unless set there).
    */
   readonly enabled?: boolean;
   /**
-   * Lowest executor limit the tuner may set.
+   * Lowest executor limit the tuner may set. Default: the Hal9Cluster's (1 unless set there).
    */
   readonly min?: number;
   /**
-   * Highest executor limit the tuner may set.
+   * Highest executor limit the tuner may set. Default: the Hal9Cluster's (64 unless set there).
    */
   readonly max?: number;
   /**
-   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps.
+   * Latency objective: p95 of the caller-visible latency (arrival at the pod to the answer, queue wait included), in milliseconds, that the tuner keeps. Default: the Hal9Cluster's (50 unless set there).
    */
   readonly latencySLOMs?: number;
   /**
-   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late.
+   * With parallelism enabled, the runtime also holds each signal to latencySLOMs: one still waiting for a slot when it passes is refused (503 QUEUE_TIMEOUT, retry-after) instead of started late, and no 429/529 retry starts after it, so slots and upstream admissions go to signals that can still meet it. false: late signals are answered late. Default: the Hal9Cluster's (true unless set there).
    */
   readonly shedLateSignals?: boolean;
   /**
@@ -597,27 +597,27 @@ export interface NeuronSpecAutoscalingParallelism {
 }
 
 /**
- * Overrides of the cluster's claude section, field by field; mockResponses merge per layer.
+ * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's.
  */
 export interface NeuronSpecClaude {
   /**
-   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef).
+   * Back-end: `mock` (deterministic, default) or `api` (Anthropic Messages API; needs apiKeySecretRef). Default: the Hal9Cluster's (mock unless set there).
    */
   readonly mode?: "mock" | "api";
   /**
-   * Claude model id used in `api` mode.
+   * Claude model id used in `api` mode. Default: the Hal9Cluster's (claude-sonnet-5-5 unless set there).
    */
   readonly model?: string;
   /**
-   * Maximum tokens of one model answer (`max_tokens`).
+   * Maximum tokens of one model answer (`max_tokens`). Default: the Hal9Cluster's (1024 unless set there).
    */
   readonly maxTokens?: number;
   /**
-   * Timeout of one model call in milliseconds.
+   * Timeout of one model call in milliseconds. Default: the Hal9Cluster's (30000 unless set there).
    */
   readonly timeoutMs?: number;
   /**
-   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked.
+   * SDK retries per model call (0 or 1); the circuit breaker owns failure policy, so retries are not stacked. Default: the Hal9Cluster's (0 unless set there).
    */
   readonly maxRetries?: number;
   /**
@@ -633,11 +633,11 @@ export interface NeuronSpecClaude {
    */
   readonly retry?: NeuronSpecClaudeRetry;
   /**
-   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices).
+   * Prices per model in USD per million tokens, for the cost metrics and requestBudget.maxCostUSD; a model without a price has no cost. cacheRead and cacheWrite default to 0.1 and 1.25 times input (Anthropic's list prices). A model priced here takes this price whole, not the cluster's cache prices for it; other models keep the cluster's prices.
    */
   readonly prices?: { readonly [key: string]: NeuronSpecClaudePricesValue };
   /**
-   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster. Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
   /**
@@ -651,15 +651,15 @@ export interface NeuronSpecClaude {
  */
 export interface NeuronSpecClaudeRetry {
   /**
-   * Retries per model call; 0 turns them off.
+   * Retries per model call; 0 turns them off. Default: the Hal9Cluster's (2 unless set there).
    */
   readonly maxRetries?: number;
   /**
-   * Backoff before the first retry, in milliseconds (doubled per retry).
+   * Backoff before the first retry, in milliseconds (doubled per retry). Default: the Hal9Cluster's (250 unless set there).
    */
   readonly baseDelayMs?: number;
   /**
-   * Longest backoff, in milliseconds.
+   * Longest backoff, in milliseconds. Default: the Hal9Cluster's (8000 unless set there).
    */
   readonly maxDelayMs?: number;
 }
@@ -684,7 +684,7 @@ export interface NeuronSpecClaudePricesValue {
 }
 
 /**
- * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster. Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
  */
 export interface NeuronSpecClaudeApiKeySecretRef {
   /**
@@ -692,7 +692,7 @@ export interface NeuronSpecClaudeApiKeySecretRef {
    */
   readonly name: string;
   /**
-   * Key inside the Secret.
+   * Key inside the Secret. Default: api-key.
    */
   readonly key?: string;
 }
@@ -707,7 +707,7 @@ export interface NeuronSpecClaudeMockResponsesValueItem {
    */
   readonly response: string;
   /**
-   * Exact delay before answering, in milliseconds (0 for benchmarks).
+   * Exact delay before answering, in milliseconds (0 for benchmarks). Default: 0.
    */
   readonly delayMs?: number;
 }
@@ -717,11 +717,11 @@ export interface NeuronSpecClaudeMockResponsesValueItem {
  */
 export interface NeuronSpecMonitoring {
   /**
-   * Create a Prometheus Operator ServiceMonitor for this neuron (only when its API is installed); false turns the cluster's off for it.
+   * Create a Prometheus Operator ServiceMonitor for this neuron (only when its API is installed); false turns the cluster's off for it. Default: the Hal9Cluster's (false unless set there).
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval, for example 15s.
+   * Scrape interval, for example 15s. Default: the Hal9Cluster's (15s unless set there).
    */
   readonly scrapeInterval?: string;
   /**

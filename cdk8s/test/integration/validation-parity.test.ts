@@ -79,6 +79,20 @@ const cases: readonly Case[] = [
     'nodeTuning.hugepages needs a memory request',
   ],
   [
+    'hpa mode with only a CPU limit (the request defaults to it)',
+    'Hal9Cluster',
+    'c',
+    { resources: { limits: { cpu: '2', memory: '2Gi' } }, autoscaling: { enabled: true, mode: 'hpa' } },
+    undefined,
+  ],
+  [
+    'hpa mode without a CPU request',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { memory: '2Gi' } }, autoscaling: { enabled: true, mode: 'hpa' } },
+    'autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request',
+  ],
+  [
     'min above max replicas',
     'Hal9Cluster',
     'c',

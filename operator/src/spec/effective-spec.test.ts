@@ -1,4 +1,6 @@
+import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { effectiveSpec } from './effective-spec.ts';
 
@@ -103,6 +105,52 @@ describe('effectiveSpec', () => {
     expect(spec.claude.mockResponses).toEqual({
       L2: [{ trigger: 'z', response: 'neuron', delayMs: 0 }],
       L3: [{ trigger: 'y', response: 'c3', delayMs: 0 }],
+    });
+  });
+
+  it("replaces the cluster's API key Secret and a model's price as a whole, never mixing the two objects'", () => {
+    const cluster = aHal9Cluster({
+      claude: {
+        mode: 'api',
+        apiKeySecretRef: { name: 'anthropic', key: 'ANTHROPIC_API_KEY' },
+        prices: {
+          'claude-sonnet-5-5': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+          'claude-haiku-5': { input: 1, output: 5 },
+        },
+      },
+    });
+    const neuron = aNeuron('impl-1', {
+      claude: {
+        apiKeySecretRef: { name: 'team-a-key' },
+        prices: { 'claude-sonnet-5-5': { input: 2, output: 10 } },
+      },
+    });
+    const spec = effectiveSpec(cluster, neuron);
+    // The Neuron's Secret with the default key, not the key of the cluster's Secret.
+    expect(spec.claude.apiKeySecretRef).toEqual({ name: 'team-a-key', key: 'api-key' });
+    // Its price for a model, whose unset cache prices the runtime derives from its input price.
+    expect(spec.claude.prices).toEqual({
+      'claude-sonnet-5-5': { input: 2, output: 10 },
+      'claude-haiku-5': { input: 1, output: 5 },
+    });
+    const deployment = renderNeuron({ cluster, neuron, peers: [neuron] }).objects.find(
+      (o) => o.kind === 'Deployment',
+    ) as V1Deployment;
+    expect(
+      deployment.spec?.template.spec?.volumes?.find((v) => v.name === 'anthropic-api-key')?.secret,
+    ).toEqual({
+      secretName: 'team-a-key',
+      items: [{ key: 'api-key', path: 'key' }],
+      defaultMode: 0o440,
+    });
+    // A Neuron that names no Secret and no price keeps the cluster's.
+    const plain = effectiveSpec(cluster, aNeuron('impl-2', { claude: { maxTokens: 10 } }));
+    expect(plain.claude.apiKeySecretRef).toEqual({ name: 'anthropic', key: 'ANTHROPIC_API_KEY' });
+    expect(plain.claude.prices?.['claude-sonnet-5-5']).toEqual({
+      input: 3,
+      output: 15,
+      cacheRead: 0.3,
+      cacheWrite: 3.75,
     });
   });
 

@@ -99,7 +99,8 @@ export function defaultedClusterSpec(cluster: Hal9Cluster): NonNullable<Hal9Clus
 
 /**
  * Merges a Neuron with its Hal9Cluster: schema defaults first, then the cluster's values, then the
- * neuron's overrides field by field (objects and maps merge per key, lists replace). Pure; the result is frozen.
+ * neuron's overrides field by field (objects and maps merge per key, lists replace, and so do a
+ * Secret reference and a model's price: withoutReplacedWholes). Pure; the result is frozen.
  */
 export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNeuronSpec {
   const n = applyDefaults(neuronSpecDefaults, neuron.spec) as NeuronSpec;
@@ -116,7 +117,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
   // placement.topologySpread) gets the defaults of its fields too.
   const c = applyDefaults(
     hal9ClusterSpecDefaults,
-    overlay(defaultedClusterSpec(cluster), overrides),
+    overlay(withoutReplacedWholes(defaultedClusterSpec(cluster), n.claude), overrides),
   ) as NonNullable<Hal9Cluster['spec']>;
   const performance = c.performance as EffectivePerformance;
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
@@ -148,6 +149,30 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
     repairs: [...repairs, ...windows.repairs],
   }) as EffectiveNeuronSpec;
+}
+
+/**
+ * A Secret reference and a model's price are each one value, not fields to merge: a Neuron that names
+ * its own Secret gets the key it wrote, or `api-key`, not the key of the cluster's Secret (which its
+ * Secret may not have, and the pods would not start); a Neuron that prices a model gets the cache
+ * prices it wrote, or those derived from its input price, not the cluster's. So the cluster's value
+ * is taken out before the merge wherever the Neuron gives its own.
+ */
+function withoutReplacedWholes(
+  cluster: NonNullable<Hal9Cluster['spec']>,
+  own: NeuronSpec['claude'],
+): NonNullable<Hal9Cluster['spec']> {
+  if (!own || !cluster.claude || (!own.apiKeySecretRef && !own.prices)) return cluster;
+  const { apiKeySecretRef, prices, ...claude } = cluster.claude;
+  const kept = Object.entries(prices ?? {}).filter(([model]) => !own.prices?.[model]);
+  return {
+    ...cluster,
+    claude: {
+      ...claude,
+      ...(apiKeySecretRef && !own.apiKeySecretRef ? { apiKeySecretRef } : {}),
+      ...(prices ? { prices: Object.fromEntries(kept) } : {}),
+    },
+  };
 }
 
 /**
