@@ -5,6 +5,7 @@ import {
   samplerFrom,
   tracesURL,
 } from '@hal9/runtime';
+import { expandEnv } from '@hal9/test';
 import type {
   KubernetesObject,
   V1Deployment,
@@ -347,8 +348,7 @@ describe('renderNeuron: tracing', () => {
     const out: Record<string, string> = {};
     for (const e of runtime(objects).env ?? []) {
       if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') out[e.name] = podName;
-      else if (e.value !== undefined)
-        out[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v: string) => out[v] ?? m);
+      else if (e.value !== undefined) out[e.name] = expandEnv(e.value, out);
     }
     return out;
   }
@@ -388,6 +388,12 @@ describe('renderNeuron: tracing', () => {
     const env = podEnv(objects, 'impl-1-x');
     expect(samplerFrom(env).toString()).toContain('TraceIdRatioBased{1}');
     expect(resourceAttributesFrom(env)['team.note']).toBe(value);
+  });
+
+  it('passes an endpoint with $ in it as written', () => {
+    const endpoint = 'http://collector.example:4318/$(HAL9_CONFIG)/$$x';
+    const { objects } = render({ tracing: { endpoint } });
+    expect(podEnv(objects, 'impl-1-x').OTEL_EXPORTER_OTLP_ENDPOINT).toBe(endpoint);
   });
 
   it("lets the operator's attributes win a clash, so a span's pod and namespace are always the real ones", () => {

@@ -25,6 +25,11 @@ function operatorAttributes(input: TracingEnvInput): [string, string][] {
   ];
 }
 
+/** A value the kubelet passes as written: it reads `$(NAME)` as a reference and `$$` as one `$`. */
+function literal(value: string): string {
+  return value.replaceAll('$', () => '$$');
+}
+
 /**
  * The runtime container's OTEL_* variables, in the order they must appear: the kubelet expands $(VAR)
  * only from variables listed before, so the pod name comes first. None without tracing. Values are
@@ -44,7 +49,7 @@ export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
   ].join(',');
   return [
     { name: podNameEnv, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: tracing.endpoint },
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: literal(tracing.endpoint) },
     { name: 'OTEL_RESOURCE_ATTRIBUTES', value: attributes },
     { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
     { name: 'OTEL_TRACES_SAMPLER_ARG', value: String(tracing.samplingRatio) },
