@@ -54,6 +54,7 @@ export {
 } from './cluster/nodes.ts';
 export { readOptional, readPodReferences, writePlannedFiles } from './cluster/pod-files.ts';
 export {
+  expandEnv,
   type PlanInputs,
   type PodProcessPlan,
   planPodProcess,

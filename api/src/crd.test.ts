@@ -100,15 +100,21 @@ describe('CRDs', () => {
     expect(checkDrift(root)).toEqual([]);
   });
 
-  it.each(['performance', 'resources', 'placement', 'nodeTuning', 'autoscaling', 'claude', 'monitoring'])(
-    'Neuron spec.%s has the shape of the Hal9Cluster section, without defaults',
-    (section) => {
-      const cluster = specOf('hal9.ai_hal9clusters.yaml').properties![section];
-      const neuron = specOf('hal9.ai_neurons.yaml').properties![section];
-      expect(shape(neuron)).toEqual(shape(cluster));
-      expect(JSON.stringify(neuron)).not.toContain('"default"');
-    },
-  );
+  it.each([
+    'performance',
+    'resources',
+    'placement',
+    'nodeTuning',
+    'autoscaling',
+    'claude',
+    'monitoring',
+    'tracing',
+  ])('Neuron spec.%s has the shape of the Hal9Cluster section, without defaults', (section) => {
+    const cluster = specOf('hal9.ai_hal9clusters.yaml').properties![section];
+    const neuron = specOf('hal9.ai_neurons.yaml').properties![section];
+    expect(shape(neuron)).toEqual(shape(cluster));
+    expect(JSON.stringify(neuron)).not.toContain('"default"');
+  });
 
   it.each(['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'])(
     '%s lists the same safe sysctls as the renderer',

@@ -47,6 +47,20 @@ describe('Hal9Cluster', () => {
     expect(find(Testing.synth(chart), 'Hal9Cluster', 'hal9').spec.autoscaling.minReplicas).toBe(1);
   });
 
+  it('checks tracing as the CRD does: an http(s) endpoint with a host, attribute keys, an endpoint present', () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    expect(() =>
+      synthCluster({ tracing: { endpoint, resourceAttributes: { 'service.name': 'x' } } }),
+    ).not.toThrow();
+    expect(problemsOf({ tracing: { endpoint: 'otel-collector:4318' } }).join('\n')).toContain(
+      'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
+    );
+    expect(problemsOf({ tracing: { endpoint, resourceAttributes: { 'a,b': 'x' } } }).join('\n')).toContain(
+      'each tracing.resourceAttributes key must be at most 128 letters',
+    );
+    expect(problemsOf({ tracing: { samplingRatio: 0.5 } }).join('\n')).toContain('tracing needs an endpoint');
+  });
+
   it.each<[string, Hal9ClusterSpec]>([
     [
       'a cpu limit equal to its request in another notation',

@@ -189,6 +189,22 @@ describe('Hal9Platform', () => {
     expect(() => synth(mock)).not.toThrow();
   });
 
+  it("rejects at synth a neuron's tracing with an endpoint on neither it nor the Hal9Cluster", () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    const bare = aPlatform({ neurons: [aNeuron('impl-1', { tracing: { samplingRatio: 0.1 } })] });
+    expect(() => synth(bare)).toThrow(
+      'neuron "impl-1": tracing has no endpoint and the Hal9Cluster has no tracing section: no spans would be exported. Set tracing.endpoint on the neuron or cluster.tracing',
+    );
+    for (const props of [
+      aPlatform({
+        cluster: { tracing: { endpoint } },
+        neurons: [aNeuron('impl-1', { tracing: { samplingRatio: 0.1 } })],
+      }),
+      aPlatform({ neurons: [aNeuron('impl-1', { tracing: { endpoint } })] }),
+    ])
+      expect(() => synth(props)).not.toThrow();
+  });
+
   it('passes a neuron spec error through with the neuron named', () => {
     const props = aPlatform({ neurons: [aNeuron('impl-1', { layer: 'L10' as never })] });
     expect(() => synth(props)).toThrow(/Neuron "impl-1" is invalid:\n {2}- spec.layer is "L10"/);

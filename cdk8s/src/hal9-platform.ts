@@ -141,7 +141,12 @@ export class Hal9Platform extends Construct {
     }
 
     this.node.addValidation({
-      validate: () => [...this.entryNeuronProblems(), ...this.connectionProblems(), ...this.apiKeyProblems()],
+      validate: () => [
+        ...this.entryNeuronProblems(),
+        ...this.connectionProblems(),
+        ...this.apiKeyProblems(),
+        ...this.tracingProblems(),
+      ],
     });
   }
 
@@ -209,6 +214,20 @@ export class Hal9Platform extends Construct {
       }
     }
     return problems;
+  }
+
+  /**
+   * A Neuron's tracing may take its endpoint from its Hal9Cluster; where neither sets one the operator
+   * exports nothing for it and only warns, so a synth says so first.
+   */
+  private tracingProblems(): string[] {
+    if (this.cluster.spec.tracing?.endpoint) return [];
+    return [...this.neuronsById]
+      .filter(([, neuron]) => neuron.spec.tracing && !neuron.spec.tracing.endpoint)
+      .map(
+        ([id]) =>
+          `neuron ${JSON.stringify(id)}: tracing has no endpoint and the Hal9Cluster has no tracing section: no spans would be exported. Set tracing.endpoint on the neuron or cluster.tracing`,
+      );
   }
 
   private connectionProblems(): string[] {

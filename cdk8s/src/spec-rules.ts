@@ -21,8 +21,23 @@ const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** The sections a Neuron may override; both kinds share their shape and rules. */
 type Sections = Pick<
   Hal9ClusterSpec,
-  'claude' | 'performance' | 'resources' | 'placement' | 'nodeTuning' | 'autoscaling' | 'monitoring'
+  | 'claude'
+  | 'performance'
+  | 'resources'
+  | 'placement'
+  | 'nodeTuning'
+  | 'autoscaling'
+  | 'monitoring'
+  | 'tracing'
 >;
+
+// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, no query or fragment.
+function isCollectorURL(v: string): boolean {
+  if (!URL.canParse(v) || v.includes('?') || v.includes('#')) return false;
+  const u = new URL(v);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+}
+const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
 const cacheOffPerformance =
@@ -293,6 +308,19 @@ export function sectionRules(s: Sections, p: string): string[] {
       );
     }
   }
+  const t = s.tracing;
+  if (t?.endpoint !== undefined && !isCollectorURL(t.endpoint)) {
+    problems.push(
+      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host and no query or fragment, for example http://otel-collector.observability:4318`,
+    );
+  }
+  for (const key of Object.keys(t?.resourceAttributes ?? {})) {
+    if (!attributeKey.test(key)) {
+      problems.push(
+        `${p}.tracing.resourceAttributes: each tracing.resourceAttributes key must be at most 128 letters, digits and -_./, starting with a letter or digit, for example deployment.environment.name`,
+      );
+    }
+  }
   const par = a?.parallelism;
   if (par?.min !== undefined && par.max !== undefined && par.min > par.max) {
     problems.push(
@@ -316,6 +344,11 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
     );
   }
   problems.push(...sectionRules(spec, 'spec'));
+  if (spec.tracing && spec.tracing.endpoint === undefined) {
+    problems.push(
+      "spec.tracing.endpoint: tracing needs an endpoint: set tracing.endpoint to the collector's OTLP/HTTP URL, for example http://otel-collector.observability:4318, or remove the tracing section",
+    );
+  }
   // A rule across the cluster's sections: a Neuron may take its key from its Hal9Cluster, which
   // Hal9Platform checks on the merged pair (the operator refuses to render the pair otherwise).
   const c = spec.claude;

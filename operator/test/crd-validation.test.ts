@@ -321,6 +321,80 @@ describe('valid ServiceMonitor labels', () => {
   });
 });
 
+describe('tracing', () => {
+  const tracing = {
+    endpoint: 'http://otel-collector.observability:4318',
+    samplingRatio: 0.05,
+    resourceAttributes: { 'deployment.environment.name': 'production', 'team.note': 'a,b=c' },
+  };
+
+  it('is accepted in a Hal9Cluster and a Neuron, and a Neuron may override only part of it (server-side dry run)', async () => {
+    for (const o of [cluster({ tracing }), neuron({ tracing }), neuron({ tracing: { samplingRatio: 0 } })]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('renders a Deployment the apiserver accepts, the pod name from the downward API (server-side dry run)', async () => {
+    const n = aNeuron('traced', {}, { namespace: ns });
+    const deployment = renderNeuron({
+      cluster: aHal9Cluster({ tracing }),
+      neuron: n,
+      peers: [n],
+    }).objects.find((o) => o.kind === 'Deployment');
+    const r = await kubectl(
+      ['apply', '-n', ns, '--server-side', '--dry-run=server', '-o', 'json', '-f', '-'],
+      {
+        stdin: JSON.stringify({
+          ...deployment,
+          metadata: { ...deployment?.metadata, ownerReferences: undefined },
+        }),
+        allowFailure: true,
+      },
+    );
+    expect(r.stderr).toBe('');
+    const applied = JSON.parse(r.stdout) as V1Deployment;
+    const env = applied.spec!.template.spec!.containers[0]!.env ?? [];
+    expect(env.find((e) => e.name === 'HAL9_POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(env.find((e) => e.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value).toContain(
+      'k8s.pod.name=$(HAL9_POD_NAME)',
+    );
+  });
+
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'an endpoint that is not a URL',
+      cluster({ tracing: { endpoint: 'otel-collector:4318' } }),
+      'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
+    ],
+    [
+      'an endpoint of another scheme, on a Neuron',
+      neuron({ tracing: { endpoint: 'grpc://otel-collector:4317' } }),
+      'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
+    ],
+    [
+      'a sampling ratio above 1',
+      cluster({ tracing: { endpoint: tracing.endpoint, samplingRatio: 1.5 } }),
+      'spec.tracing.samplingRatio: Invalid value: 1.5: spec.tracing.samplingRatio in body should be less than or equal to 1',
+    ],
+    [
+      "a cluster's tracing without an endpoint",
+      cluster({ tracing: { samplingRatio: 0.5 } as Hal9ClusterSpec['tracing'] }),
+      'tracing needs an endpoint: set tracing.endpoint',
+    ],
+    [
+      'a resource attribute key with a comma',
+      cluster({ tracing: { endpoint: tracing.endpoint, resourceAttributes: { 'a,b': 'x' } } }),
+      'each tracing.resourceAttributes key must be at most 128 letters, digits and -_./',
+    ],
+  ])('%s', async (_what, o, message) => {
+    const r = await apply(o);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+});
+
 describe('valid tolerations and node selectors', () => {
   const placement = {
     nodeSelector: { 'node-type': 'performance', 'example.com/empty': '' },

@@ -5,6 +5,7 @@ import {
   checkUpstream,
   configArgument,
   endpointRefs,
+  expandEnv,
   planPodProcess,
   podReferences,
   rerooter,
@@ -31,6 +32,8 @@ function neuronPod(overrides: { podIP?: string } = {}): V1Pod {
     env: [
       { name: 'HAL9_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'admin', key: 'token' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'ATTRS', value: 'k8s.pod.name=$(POD_NAME),later=$(LATER),cost=$$(POD_NAME)' },
+      { name: 'LATER', value: 'x' },
     ],
   });
   const container = spec.containers[0]!;
@@ -97,6 +100,8 @@ describe('planPodProcess', () => {
       HAL9_CONFIG: `${rootDir}/etc/hal9/config.yaml`,
       HAL9_AUTH_TOKEN: 's3cret',
       POD_NAME: 'a-0',
+      // Expanded as the kubelet does: from variables listed before only.
+      ATTRS: 'k8s.pod.name=a-0,later=$(LATER),cost=$(POD_NAME)',
       X: '1',
     });
     expect(p.args).toEqual([`${rootDir}/etc/hal9/config.yaml`]);
@@ -138,6 +143,15 @@ describe('planPodProcess', () => {
       ok: false,
       error: 'pod ns/a-0: volume token: Secret admin has no key "token"',
     });
+  });
+});
+
+describe('expandEnv', () => {
+  it('expands $(NAME) as the kubelet does: defined names only, $$ for one $, the rest as written', () => {
+    const defined = { A: 'a', EMPTY: '' };
+    expect(expandEnv('$(A)-$(EMPTY)-$(B)', defined)).toBe('a--$(B)');
+    expect(expandEnv('$$(A) $$ $x $ $(A', defined)).toBe('$(A) $ $x $ $(A');
+    expect(expandEnv('$(A $$)', defined)).toBe('$(A $$)');
   });
 });
 

@@ -245,9 +245,43 @@ function containerEnv(
   for (const e of container.env ?? []) {
     const v = envValue(pod, e, inputs);
     if (!v.ok) return v;
-    if (v.value !== undefined) env[e.name] = v.value;
+    // The kubelet expands $(VAR) in a literal value only, from what is defined before it.
+    if (v.value !== undefined) env[e.name] = e.value !== undefined ? expandEnv(v.value, env) : v.value;
   }
   return { ok: true, value: env };
+}
+
+/**
+ * The kubelet's expansion of an env value: `$(NAME)` becomes the variable defined before it, or stays
+ * as written when there is none; `$$` is one `$`, so `$$(NAME)` stays `$(NAME)`.
+ */
+export function expandEnv(value: string, defined: Readonly<Record<string, string>>): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c !== '$' || i + 1 === value.length) {
+      out += c;
+      continue;
+    }
+    const next = value[i + 1];
+    if (next === '$') {
+      out += '$';
+      i++;
+    } else if (next === '(') {
+      const end = value.indexOf(')', i + 2);
+      if (end < 0) {
+        out += '$(';
+        i++;
+        continue;
+      }
+      const name = value.slice(i + 2, end);
+      out += Object.hasOwn(defined, name) ? defined[name] : `$(${name})`;
+      i = end;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 /**

@@ -78,6 +78,10 @@ export interface Hal9ClusterSpec {
    * @default {}
    */
   readonly monitoring?: Hal9ClusterSpecMonitoring;
+  /**
+   * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes); changing it rolls the pods.
+   */
+  readonly tracing?: Hal9ClusterSpecTracing;
 }
 
 /**
@@ -810,6 +814,25 @@ export interface Hal9ClusterSpecMonitoring {
 }
 
 /**
+ * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes); changing it rolls the pods.
+ */
+export interface Hal9ClusterSpecTracing {
+  /**
+   * Base URL of the OTLP/HTTP collector (the runtime posts to <endpoint>/v1/traces), for example http://otel-collector.observability:4318. The operator's NetworkPolicies restrict ingress only; a policy of yours that restricts the pods' egress must allow the collector's port.
+   */
+  readonly endpoint?: string;
+  /**
+   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced.
+   * @default 1
+   */
+  readonly samplingRatio?: number;
+  /**
+   * More attributes of every span's resource (OTEL_RESOURCE_ATTRIBUTES, values percent-encoded by the operator), for example deployment.environment.name: production or service.name. The operator's own attributes win on a clash.
+   */
+  readonly resourceAttributes?: { readonly [key: string]: string };
+}
+
+/**
  * Observed state, written by the operator.
  */
 export interface Hal9ClusterStatus {
@@ -1170,6 +1193,13 @@ export const hal9ClusterSpecDefaults = {
         },
         "scrapeInterval": {
           "default": "15s"
+        }
+      }
+    },
+    "tracing": {
+      "properties": {
+        "samplingRatio": {
+          "default": 1
         }
       }
     }

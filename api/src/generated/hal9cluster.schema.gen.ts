@@ -834,6 +834,28 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           }
         }
       }
+    },
+    "tracing": {
+      "type": "object",
+      "properties": {
+        "endpoint": {
+          "type": "string",
+          "maxLength": 2048
+        },
+        "samplingRatio": {
+          "type": "number",
+          "minimum": 0,
+          "maximum": 1
+        },
+        "resourceAttributes": {
+          "type": "object",
+          "maxProperties": 16,
+          "additionalProperties": {
+            "type": "string",
+            "maxLength": 256
+          }
+        }
+      }
     }
   }
 };

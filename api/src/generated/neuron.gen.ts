@@ -19,7 +19,7 @@ export interface Neuron {
 }
 
 /**
- * Desired state of the neuron. Sections performance, resources, placement, nodeTuning, autoscaling, claude and monitoring override the Hal9Cluster's.
+ * Desired state of the neuron. Sections performance, resources, placement, nodeTuning, autoscaling, claude, monitoring and tracing override the Hal9Cluster's.
  */
 export interface NeuronSpec {
   /**
@@ -82,6 +82,10 @@ export interface NeuronSpec {
    * Overrides of the cluster's monitoring, field by field (serviceMonitorLabels are added to the cluster's; the neuron's win a clash).
    */
   readonly monitoring?: NeuronSpecMonitoring;
+  /**
+   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+   */
+  readonly tracing?: NeuronSpecTracing;
 }
 
 /**
@@ -728,6 +732,24 @@ export interface NeuronSpecMonitoring {
    * Labels added to this neuron's ServiceMonitor, on top of the cluster's. The operator's own labels win on a clash.
    */
   readonly serviceMonitorLabels?: { readonly [key: string]: string };
+}
+
+/**
+ * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+ */
+export interface NeuronSpecTracing {
+  /**
+   * Base URL of the OTLP/HTTP collector (the runtime posts to <endpoint>/v1/traces), for example http://otel-collector.observability:4318. The operator's NetworkPolicies restrict ingress only; a policy of yours that restricts the pods' egress must allow the collector's port.
+   */
+  readonly endpoint?: string;
+  /**
+   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced.
+   */
+  readonly samplingRatio?: number;
+  /**
+   * More attributes of every span's resource (OTEL_RESOURCE_ATTRIBUTES, values percent-encoded by the operator), for example deployment.environment.name: production or service.name. The operator's own attributes win on a clash.
+   */
+  readonly resourceAttributes?: { readonly [key: string]: string };
 }
 
 /**

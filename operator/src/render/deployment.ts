@@ -3,6 +3,7 @@ import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { configHashAnnotation, runtimePort, runtimePortName } from './labels.ts';
 import { peerSecretName, peerTokenFile, peerTokenMountPath, peerTokenVolume } from './peer-secret.ts';
 import { renderPlacement } from './placement.ts';
+import { tracingEnv } from './tracing-env.ts';
 import type { PodTuning } from './tuning.ts';
 
 /**
@@ -29,6 +30,8 @@ export const preStopSleepSeconds = 5;
 
 export interface DeploymentInput {
   readonly name: string;
+  /** The Neuron's name (a span resource attribute when tracing is on). */
+  readonly neuron: string;
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly selector: Readonly<Record<string, string>>;
@@ -89,7 +92,8 @@ function apiKeyRef(spec: EffectiveNeuronSpec): { name: string; key: string } | u
   return spec.claude.mode === 'api' && ref ? { name: ref.name, key: ref.key ?? 'api-key' } : undefined;
 }
 
-function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
+function env(input: DeploymentInput): V1EnvVar[] {
+  const { spec, tuning } = input;
   const vars: V1EnvVar[] = [
     { name: 'HAL9_CONFIG', value: configFile },
     { name: 'HAL9_PEER_TOKEN_FILE', value: peerTokenFile },
@@ -104,7 +108,16 @@ function env(spec: EffectiveNeuronSpec, tuning: PodTuning): V1EnvVar[] {
   if (admin) {
     vars.push({ name: 'HAL9_AUTH_TOKEN_FILE', value: adminTokenFile });
   }
-  return vars.sort((a, b) => a.name.localeCompare(b.name));
+  vars.sort((a, b) => a.name.localeCompare(b.name));
+  // After the others, in their own order: one expands another, which must come first.
+  const tracing = tracingEnv({
+    tracing: spec.tracing,
+    namespace: input.namespace,
+    cluster: spec.cluster,
+    neuron: input.neuron,
+    deployment: input.name,
+  });
+  return [...vars, ...tracing];
 }
 
 function runtimeContainer(input: DeploymentInput): V1Container {
@@ -133,7 +146,7 @@ function runtimeContainer(input: DeploymentInput): V1Container {
     // The image's ENTRYPOINT runs the runtime (runtime/Dockerfile); a pod names only its config, so an
     // image built FROM ours (extra CA certificates, a wrapper) keeps its own entrypoint.
     args: [configFile],
-    env: env(spec, tuning),
+    env: env(input),
     ports: [{ name: runtimePortName, containerPort: runtimePort, protocol: 'TCP' }],
     resources: tuning.resources,
     startupProbe: probe('/healthz', 2, 30),

@@ -1,5 +1,11 @@
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
-import { RUNTIME_V8_FLAGS as RUNTIME_IMAGE_V8_FLAGS } from '@hal9/runtime';
+import {
+  RUNTIME_V8_FLAGS as RUNTIME_IMAGE_V8_FLAGS,
+  resourceAttributesFrom,
+  samplerFrom,
+  tracesURL,
+} from '@hal9/runtime';
+import { expandEnv } from '@hal9/test';
 import type {
   KubernetesObject,
   V1Deployment,
@@ -333,6 +339,98 @@ describe('renderNeuron: the runtime container', () => {
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
     expect(d.spec?.revisionHistoryLimit).toBe(5);
+  });
+});
+
+describe('renderNeuron: tracing', () => {
+  /** The container's environment as the kubelet builds it: $(VAR) expands from variables listed before. */
+  function podEnv(objects: readonly KubernetesObject[], podName: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of runtime(objects).env ?? []) {
+      if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') out[e.name] = podName;
+      else if (e.value !== undefined) out[e.name] = expandEnv(e.value, out);
+    }
+    return out;
+  }
+  const tracing = { endpoint: 'http://otel-collector.observability:4318' };
+
+  it('sets no OTEL_ variable without a tracing section', () => {
+    const names = (runtime(render().objects).env ?? []).map((e) => e.name);
+    expect(names.filter((n) => n.startsWith('OTEL_') || n === 'HAL9_POD_NAME')).toEqual([]);
+  });
+
+  it("exports to the cluster's endpoint, sampled by ratio, with the pod's Kubernetes and Hal9 names as the runtime reads them", () => {
+    const { objects, warnings } = render({
+      tracing: {
+        ...tracing,
+        samplingRatio: 0.01,
+        resourceAttributes: { 'deployment.environment.name': 'prod' },
+      },
+    });
+    expect(warnings).toEqual([]);
+    const env = podEnv(objects, 'impl-1-7d9f-abcde');
+    expect(tracesURL(env)).toBe('http://otel-collector.observability:4318/v1/traces');
+    expect(env.OTEL_TRACES_SAMPLER).toBe('parentbased_traceidratio');
+    expect(samplerFrom(env).toString()).toContain('TraceIdRatioBased{0.01}');
+    expect(resourceAttributesFrom(env)).toEqual({
+      'deployment.environment.name': 'prod',
+      'k8s.namespace.name': testNamespace,
+      'k8s.pod.name': 'impl-1-7d9f-abcde',
+      'k8s.deployment.name': 'impl-1',
+      'service.namespace': 'hal9',
+      'hal9.neuron': 'impl-1',
+    });
+  });
+
+  it("samples every request by default, and keeps a value's commas, equals signs and $( as written", () => {
+    const value = 'a,b=c $(HAL9_POD_NAME) 100%';
+    const { objects } = render({ tracing: { ...tracing, resourceAttributes: { 'team.note': value } } });
+    const env = podEnv(objects, 'impl-1-x');
+    expect(samplerFrom(env).toString()).toContain('TraceIdRatioBased{1}');
+    expect(resourceAttributesFrom(env)['team.note']).toBe(value);
+  });
+
+  it('passes an endpoint with $ in it as written', () => {
+    const endpoint = 'http://collector.example:4318/$(HAL9_CONFIG)/$$x';
+    const { objects } = render({ tracing: { endpoint } });
+    expect(podEnv(objects, 'impl-1-x').OTEL_EXPORTER_OTLP_ENDPOINT).toBe(endpoint);
+  });
+
+  it("lets the operator's attributes win a clash, so a span's pod and namespace are always the real ones", () => {
+    const { objects } = render({
+      tracing: { ...tracing, resourceAttributes: { 'k8s.pod.name': 'x', 'k8s.namespace.name': 'y' } },
+    });
+    const attributes = resourceAttributesFrom(podEnv(objects, 'impl-1-x'));
+    expect(attributes['k8s.pod.name']).toBe('impl-1-x');
+    expect(attributes['k8s.namespace.name']).toBe(testNamespace);
+  });
+
+  it("takes a Neuron's override field by field, its attributes added to the cluster's", () => {
+    const { objects } = render(
+      { tracing: { ...tracing, samplingRatio: 0.5, resourceAttributes: { a: '1', b: '2' } } },
+      { tracing: { samplingRatio: 0.25, resourceAttributes: { b: '3', c: '4' } } },
+    );
+    const env = podEnv(objects, 'impl-1-x');
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(tracing.endpoint);
+    expect(env.OTEL_TRACES_SAMPLER_ARG).toBe('0.25');
+    expect(resourceAttributesFrom(env)).toMatchObject({ a: '1', b: '3', c: '4' });
+  });
+
+  it('turns on for one Neuron alone with its own endpoint, and warns when neither names one', () => {
+    const own = render({}, { tracing: { endpoint: 'https://collector.example:4318' } });
+    expect(podEnv(own.objects, 'p').OTEL_TRACES_SAMPLER_ARG).toBe('1');
+    const none = render({}, { tracing: { samplingRatio: 0.1 } });
+    expect(podEnv(none.objects, 'p').OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+    expect(none.warnings.join('\n')).toContain('set spec.tracing.endpoint');
+  });
+
+  it('changes the pod template with the tracing section, so a change rolls the pods', () => {
+    const template = (spec: Hal9ClusterSpec) =>
+      JSON.stringify(deployment(render(spec).objects).spec!.template);
+    const off = template({});
+    const on = template({ tracing });
+    expect(on).not.toBe(off);
+    expect(template({ tracing: { ...tracing, samplingRatio: 0.1 } })).not.toBe(on);
   });
 });
 

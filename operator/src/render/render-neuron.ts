@@ -90,6 +90,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     renderService({ name: names.service, namespace, labels, selector, ownerReference }),
     renderDeployment({
       name: names.deployment,
+      neuron: name,
       namespace,
       labels,
       selector,

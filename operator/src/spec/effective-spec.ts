@@ -12,6 +12,7 @@ import type {
   Hal9ClusterSpecPerformanceRequestBudget,
   Hal9ClusterSpecPlacement,
   Hal9ClusterSpecResources,
+  Hal9ClusterSpecTracing,
   Neuron,
   NeuronSpec,
 } from '@hal9/api';
@@ -65,6 +66,12 @@ export type EffectiveAutoscaling = WithRequired<
   >;
 };
 
+export interface EffectiveTracing {
+  readonly endpoint: string;
+  readonly samplingRatio: number;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+}
+
 /** The fully defaulted spec of one neuron: its Hal9Cluster's defaults with the neuron's overrides on top. */
 export interface EffectiveNeuronSpec {
   /** Name of the Hal9Cluster. */
@@ -88,6 +95,8 @@ export interface EffectiveNeuronSpec {
   readonly nodeTuning: EffectiveNodeTuning;
   readonly autoscaling: EffectiveAutoscaling;
   readonly monitoring: Required<Hal9ClusterSpecMonitoring>;
+  /** OTLP/HTTP trace export of the pods; undefined: none (no endpoint on the Neuron or its Hal9Cluster). */
+  readonly tracing: EffectiveTracing | undefined;
   /** What the merge had to repair so that the pod is valid (for the Neuron's Warning condition). */
   readonly repairs: readonly string[];
 }
@@ -112,6 +121,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     nodeTuning: n.nodeTuning,
     autoscaling: n.autoscaling,
     monitoring: n.monitoring,
+    tracing: n.tracing,
   };
   // Defaults apply again after the merge so that an object that only the neuron sets (for example
   // placement.topologySpread) gets the defaults of its fields too.
@@ -122,6 +132,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
   const performance = c.performance as EffectivePerformance;
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
   const windows = clampPanicWindow(c.autoscaling as EffectiveAutoscaling, n.autoscaling, n.cluster);
+  const tracing = effectiveTracing(c.tracing, n.tracing !== undefined, n.cluster);
   return deepFreeze({
     cluster: n.cluster,
     layer: n.layer,
@@ -147,7 +158,8 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     nodeTuning: c.nodeTuning as EffectiveNodeTuning,
     autoscaling: windows.autoscaling,
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
-    repairs: [...repairs, ...windows.repairs],
+    tracing: tracing.tracing,
+    repairs: [...repairs, ...windows.repairs, ...tracing.repairs],
   }) as EffectiveNeuronSpec;
 }
 
@@ -173,6 +185,33 @@ function withoutReplacedWholes(
       ...(prices ? { prices: Object.fromEntries(kept) } : {}),
     },
   };
+}
+
+/**
+ * Tracing is on where the merge has an endpoint. The Hal9Cluster's schema requires one in its section,
+ * the Neuron's cannot (it may inherit it), so a Neuron's section over a cluster without one is reported.
+ */
+function effectiveTracing(
+  merged: Hal9ClusterSpecTracing | undefined,
+  neuronSets: boolean,
+  clusterName: string,
+): { tracing: EffectiveTracing | undefined; repairs: string[] } {
+  if (merged?.endpoint) {
+    return {
+      tracing: {
+        endpoint: merged.endpoint,
+        samplingRatio: merged.samplingRatio ?? 1,
+        resourceAttributes: { ...merged.resourceAttributes },
+      },
+      repairs: [],
+    };
+  }
+  const repairs = neuronSets
+    ? [
+        `spec.tracing has no endpoint and Hal9Cluster ${clusterName} has no tracing section: no spans are exported; set spec.tracing.endpoint on the Neuron or tracing on its Hal9Cluster`,
+      ]
+    : [];
+  return { tracing: undefined, repairs };
 }
 
 /**

@@ -1,0 +1,57 @@
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EffectiveTracing } from '../spec/effective-spec.ts';
+
+/** The pod's name from the downward API, which OTEL_RESOURCE_ATTRIBUTES expands as $(HAL9_POD_NAME). */
+export const podNameEnv = 'HAL9_POD_NAME';
+
+export interface TracingEnvInput {
+  readonly tracing: EffectiveTracing | undefined;
+  readonly namespace: string;
+  readonly cluster: string;
+  readonly neuron: string;
+  readonly deployment: string;
+}
+
+/**
+ * The resource attributes the operator knows, as the semantic conventions name them (the Hal9Cluster is
+ * the service namespace; the runtime adds hal9.cluster and service.instance.id itself).
+ */
+function operatorAttributes(input: TracingEnvInput): [string, string][] {
+  return [
+    ['k8s.namespace.name', input.namespace],
+    ['k8s.deployment.name', input.deployment],
+    ['service.namespace', input.cluster],
+    ['hal9.neuron', input.neuron],
+  ];
+}
+
+/** A value the kubelet passes as written: it reads `$(NAME)` as a reference and `$$` as one `$`. */
+function literal(value: string): string {
+  return value.replaceAll('$', () => '$$');
+}
+
+/**
+ * The runtime container's OTEL_* variables, in the order they must appear: the kubelet expands $(VAR)
+ * only from variables listed before, so the pod name comes first. None without tracing. Values are
+ * percent-encoded (the runtime decodes them), which also keeps a user's "$(" from being expanded.
+ */
+export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
+  const { tracing } = input;
+  if (!tracing) return [];
+  const ours = operatorAttributes(input);
+  const taken = new Set([...ours.map(([k]) => k), 'k8s.pod.name']);
+  const user = Object.entries(tracing.resourceAttributes)
+    .filter(([k]) => !taken.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const attributes = [
+    ...[...user, ...ours].map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
+    `k8s.pod.name=$(${podNameEnv})`,
+  ].join(',');
+  return [
+    { name: podNameEnv, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: literal(tracing.endpoint) },
+    { name: 'OTEL_RESOURCE_ATTRIBUTES', value: attributes },
+    { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
+    { name: 'OTEL_TRACES_SAMPLER_ARG', value: String(tracing.samplingRatio) },
+  ];
+}

@@ -1,0 +1,158 @@
+import {
+  createTestNamespace,
+  kubeConfigFromInject,
+  kubectl,
+  type PodRunner,
+  startPodRunner,
+  waitFor,
+} from '@hal9/test';
+import type { V1Deployment, V1EnvVar } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Jaeger, startJaeger } from '../../test/jaeger/index.ts';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { reads, waitForNeuronReady } from './support/reads.ts';
+
+// spec.tracing as a platform team uses it: turned on for a cluster, tuned per Neuron, changed
+// (the pods roll) and removed (the variables leave the live Deployment).
+const kc = kubeConfigFromInject();
+let ns: string;
+let operator: InProcessOperator;
+let r: ReturnType<typeof reads>;
+
+beforeAll(async () => {
+  const namespace = await createTestNamespace(kc, 'operator-tracing');
+  ns = namespace.name;
+  r = reads(kc, ns);
+  operator = await startInProcess(kc, ns);
+  return namespace.delete;
+});
+afterAll(async () => {
+  await operator?.stop();
+});
+
+const apply = (objects: readonly object[]) =>
+  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
+const patch = (kind: string, name: string, body: object) =>
+  kubectl(['patch', kind, name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(body)]);
+const envOf = (d: V1Deployment | undefined): readonly V1EnvVar[] =>
+  d?.spec?.template?.spec?.containers[0]?.env ?? [];
+const value = (d: V1Deployment | undefined, name: string) => envOf(d).find((e) => e.name === name)?.value;
+const tracedNames = (d: V1Deployment | undefined) =>
+  envOf(d)
+    .map((e) => e.name)
+    .filter((n) => n.startsWith('OTEL_') || n === 'HAL9_POD_NAME');
+
+describe('spec.tracing', () => {
+  it("sets the runtime pods' OTEL_ variables, takes a Neuron's override, rolls on a change and leaves with the section", {
+    timeout: 120_000,
+  }, async () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    await apply([
+      aCluster('c1', { tracing: { endpoint, samplingRatio: 0.1 } }),
+      aNeuron('n1', 'c1'),
+      aNeuron('n2', 'c1', { tracing: { samplingRatio: 0.5, resourceAttributes: { team: 'search' } } }),
+    ]);
+    await waitForNeuronReady(r, 'n1');
+    const n1 = await r.deployment('n1');
+    expect(tracedNames(n1)).toEqual([
+      'HAL9_POD_NAME',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'OTEL_TRACES_SAMPLER',
+      'OTEL_TRACES_SAMPLER_ARG',
+    ]);
+    expect(value(n1, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBe(endpoint);
+    expect(value(n1, 'OTEL_TRACES_SAMPLER')).toBe('parentbased_traceidratio');
+    expect(value(n1, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.1');
+    expect(value(n1, 'OTEL_RESOURCE_ATTRIBUTES')).toBe(
+      `k8s.namespace.name=${ns},k8s.deployment.name=n1,service.namespace=c1,hal9.neuron=n1,k8s.pod.name=$(HAL9_POD_NAME)`,
+    );
+    const n2 = await waitFor('Deployment n2', () => r.deployment('n2'), { timeoutMs: 30_000 });
+    expect(value(n2, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.5');
+    expect(value(n2, 'OTEL_RESOURCE_ATTRIBUTES')).toMatch(/^team=search,k8s\.namespace\.name=/);
+
+    // A new ratio is a new pod template: a rollout.
+    const revision = (d: V1Deployment | undefined) => d?.metadata?.generation ?? 0;
+    await patch('hal9cluster', 'c1', { spec: { tracing: { samplingRatio: 0.01 } } });
+    const changed = await waitFor(
+      'Deployment n1 with the new ratio',
+      async () => {
+        const d = await r.deployment('n1');
+        return value(d, 'OTEL_TRACES_SAMPLER_ARG') === '0.01' ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(revision(changed)).toBeGreaterThan(revision(n1));
+
+    // Without the section the pods get no OTEL_ variable, as before tracing existed.
+    await patch('hal9cluster', 'c1', { spec: { tracing: null } });
+    await waitFor(
+      'OTEL_ variables gone from Deployment n1',
+      async () => {
+        const d = await r.deployment('n1');
+        return d && tracedNames(d).length === 0 ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    await waitForNeuronReady(r, 'n1');
+  });
+});
+
+describe('spans of a pod the operator rendered', () => {
+  let jaeger: Jaeger;
+  let runner: PodRunner;
+  beforeAll(async () => {
+    jaeger = await startJaeger();
+    // The pod's own environment, as the kubelet builds it, runs a real runtime process on its pod IP.
+    runner = await startPodRunner({
+      kubeConfig: kc,
+      namespace: ns,
+      labelSelector: 'hal9.ai/neuron=traced',
+      maxProcesses: 1,
+      stopGraceMs: 2000,
+      env: { OTEL_BSP_SCHEDULE_DELAY: '100' },
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await runner?.close();
+    await jaeger?.stop();
+  });
+
+  it('reach the collector with the pod, namespace, Deployment, cluster and Neuron as resource attributes', {
+    timeout: 120_000,
+  }, async () => {
+    await apply([
+      aCluster('c2', {
+        tracing: {
+          endpoint: jaeger.otlpEndpoint,
+          resourceAttributes: { 'deployment.environment.name': 'test' },
+        },
+      }),
+      aNeuron('traced', 'c2'),
+    ]);
+    const pod = await waitFor(
+      'a pod of Neuron traced',
+      async () => (await r.pods('hal9.ai/neuron=traced')).find((p) => p.status?.phase === 'Running'),
+      { timeoutMs: 60_000 },
+    );
+    const name = pod.metadata?.name ?? '';
+    const proc = await runner.waitForReady(ns, name, 60_000);
+    const res = await fetch(`${proc.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'trace me' }),
+    });
+    const body = (await res.json()) as { traceId: string };
+    const spans = await jaeger.waitForSpans(body.traceId, { timeoutMs: 30_000 });
+    expect(spans[0]!.resource).toMatchObject({
+      'k8s.pod.name': name,
+      'k8s.namespace.name': ns,
+      'k8s.deployment.name': 'traced',
+      'service.namespace': 'c2',
+      'hal9.neuron': 'traced',
+      'hal9.cluster': 'c2',
+      'deployment.environment.name': 'test',
+    });
+  });
+});
