@@ -822,7 +822,7 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly endpoint?: string;
   /**
-   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced.
+   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced. Default: 1.
    * @default 1
    */
   readonly samplingRatio?: number;

@@ -743,7 +743,7 @@ export interface NeuronSpecTracing {
    */
   readonly endpoint?: string;
   /**
-   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced.
+   * Share of the requests traced whole, from 0 to 1 (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio): 0.01 keeps 1 %; a request whose caller sampled it is always traced. Default: the Hal9Cluster's (1 unless set there).
    */
   readonly samplingRatio?: number;
   /**
