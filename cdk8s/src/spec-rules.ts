@@ -301,6 +301,12 @@ export function sectionRules(s: Sections, p: string): string[] {
       `${p}.autoscaling.panicWindowSeconds (${a.panicWindowSeconds}): autoscaling.panicWindowSeconds must not exceed autoscaling.stableWindowSeconds (${a.stableWindowSeconds}): shorten the panic window or lengthen the stable window`,
     );
   }
+  const si = s.monitoring?.scrapeInterval;
+  if (si !== undefined && !(/^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/.test(si) && /[1-9]/.test(si))) {
+    problems.push(
+      `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be a positive duration in h, m, s and ms, in that order, such as 15s, 1m or 1m30s (as Prometheus writes them)`,
+    );
+  }
   for (const key of Object.keys(s.monitoring?.serviceMonitorLabels ?? {})) {
     if (!labelKey.test(key)) {
       problems.push(

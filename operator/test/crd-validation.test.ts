@@ -310,6 +310,23 @@ describe('a memory request or limit too small for a runtime', () => {
   });
 });
 
+describe('monitoring.scrapeInterval', () => {
+  it('takes durations as Prometheus writes them, compound ones included (server-side dry run)', async () => {
+    for (const scrapeInterval of ['15s', '1m30s', '500ms']) {
+      const r = await apply(cluster({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
+      expect(r.stderr, scrapeInterval).toBe('');
+      const n = await apply(neuron({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
+      expect(n.stderr, scrapeInterval).toBe('');
+    }
+  });
+
+  it.each(['0s', '15', '30s1m', ''])('refuses %j, saying how to write one', async (scrapeInterval) => {
+    const r = await apply(cluster({ monitoring: { scrapeInterval } }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('monitoring.scrapeInterval must be a positive duration in h, m, s and ms');
+  });
+});
+
 describe('valid ServiceMonitor labels', () => {
   it('are accepted in a Hal9Cluster (server-side dry run)', async () => {
     const labels = { release: 'kube-prometheus-stack', 'example.com/team': 'platform', empty: '' };

@@ -803,7 +803,7 @@ export interface Hal9ClusterSpecMonitoring {
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval, for example 15s. Default: 15s.
+   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s. Default: 15s.
    * @default "15s"
    */
   readonly scrapeInterval?: string;

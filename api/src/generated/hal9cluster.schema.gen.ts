@@ -821,8 +821,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         },
         "scrapeInterval": {
           "type": "string",
-          "maxLength": 16,
-          "pattern": "^[0-9]+(ms|s|m|h)$"
+          "maxLength": 16
         },
         "serviceMonitorLabels": {
           "type": "object",

@@ -725,7 +725,7 @@ export interface NeuronSpecMonitoring {
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval, for example 15s. Default: the Hal9Cluster's (15s unless set there).
+   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s. Default: the Hal9Cluster's (15s unless set there).
    */
   readonly scrapeInterval?: string;
   /**

@@ -829,8 +829,7 @@ export const neuronSpecSchema: SchemaNode = {
         },
         "scrapeInterval": {
           "type": "string",
-          "maxLength": 16,
-          "pattern": "^[0-9]+(ms|s|m|h)$"
+          "maxLength": 16
         },
         "serviceMonitorLabels": {
           "type": "object",

@@ -429,6 +429,21 @@ const cases: readonly Case[] = [
     undefined,
   ],
   [
+    'a scrape interval of zero',
+    'Hal9Cluster',
+    'c',
+    { monitoring: { scrapeInterval: '0s' } },
+    'monitoring.scrapeInterval must be a positive duration',
+  ],
+  [
+    'a Neuron scrape interval with its units out of order',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', monitoring: { scrapeInterval: '30s1m' } },
+    'monitoring.scrapeInterval must be a positive duration',
+  ],
+  ['a compound scrape interval', 'Hal9Cluster', 'c', { monitoring: { scrapeInterval: '1m30s' } }, undefined],
+  [
     'valid ServiceMonitor labels',
     'Hal9Cluster',
     'c',

@@ -12,9 +12,12 @@ export interface PrometheusSource {
 
 /** Scrape interval like "15s", "1m", "500ms" in seconds; undefined when it is not one. */
 export function durationSeconds(s: string | undefined): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s ?? '');
-  if (!m) return undefined;
-  return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  // As Prometheus writes durations (the CRD's rule): units from hours down, each at most once.
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(s ?? '');
+  if (!m || !s) return undefined;
+  const [, h = 0, min = 0, sec = 0, ms = 0] = m;
+  const total = Number(h) * 3600 + Number(min) * 60 + Number(sec) + Number(ms) / 1000;
+  return total > 0 ? total : undefined;
 }
 
 /** The Neuron's Prometheus, else the operator's; the window defaults to four scrape intervals. */
