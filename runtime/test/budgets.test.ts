@@ -320,6 +320,87 @@ describe('token and cost budgets across pods', () => {
   });
 });
 
+describe('model call and signal budgets across pods', () => {
+  it('a peer pod holds the request’s model calls to what it had left at the pod that forwarded it', async () => {
+    fake = await startFakeMessagesApi();
+    // lead (entry pod, max_model_calls 2) → design → impl (peer pod, the default 200).
+    const answers: Record<string, string> = {
+      'You are lead.': 'FORWARD_TO: design\nCONTENT: go',
+      'You are design.': 'FORWARD_TO: impl\nCONTENT: build',
+      'You are impl.': 'RESULT: built',
+    };
+    fake.respond((req) => message(answers[req.body.system[0].text] ?? 'RESULT: ?'));
+    const peer = await startRuntime(
+      apiDoc(fake, { neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2')] }),
+      { apiKey: 'k' },
+    );
+    try {
+      rt = await startRuntime(
+        apiDoc(fake, {
+          neurons: [neuron('lead', 'L4', ['design']), neuron('design', 'L3', [], { endpoint: peer.url })],
+          performance: { request_budget: { max_model_calls: 2 } },
+        }),
+        { apiKey: 'k' },
+      );
+      const res = await rt.post('/v1/signals', { content: 'x' });
+      // The lead's call left one of the two; design's call on the peer used it.
+      expect(fake.requests.map((r) => r.body.system[0].text)).toEqual(['You are lead.', 'You are design.']);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          code: 'BUDGET_EXCEEDED',
+          field: 'performance.request_budget.max_model_calls',
+          neuron: 'impl',
+          message:
+            'the request made 1 model call here, all of the 1 model call the request had left when another runtime forwarded it here (performance.request_budget.max_model_calls)',
+        }),
+      ]);
+      expect(
+        await peer.metric('hal9_model_calls_refused_total', { neuron: 'impl', budget: 'max_model_calls' }),
+      ).toBe(1);
+      expect(peer.runtime.engine.forwardedRequests).toBe(0);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('a peer pod holds the request’s signals to what it had left at the pod that forwarded it', async () => {
+    // lead (entry pod, max_signals 3) → design → impl → leaf (peer pod, the default 500).
+    const peer = await startRuntime({
+      neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', ['leaf']), neuron('leaf', 'L1')],
+      claude: {
+        mock_responses: {
+          L3: [answer('default', 'FORWARD_TO: impl')],
+          L2: [answer('default', 'FORWARD_TO: leaf')],
+          L1: [answer('default', 'RESULT: leafed')],
+        },
+      },
+    });
+    try {
+      rt = await startRuntime({
+        neurons: [neuron('lead', 'L4', ['design']), neuron('design', 'L3', [], { endpoint: peer.url })],
+        performance: { request_budget: { max_signals: 3 } },
+        claude: { mock_responses: { L4: [answer('default', 'FORWARD_TO: design')] } },
+      });
+      const res = await rt.post('/v1/signals', { content: 'x' });
+      // lead and design were two of the three: impl is the last the request may start.
+      expect(res.body.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['lead', 'design', 'impl']);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({
+          code: 'BUDGET_EXCEEDED',
+          field: 'performance.request_budget.max_signals',
+          neuron: 'impl',
+          message:
+            'the request started 2 signals here, all of the 2 signals the request had left when another runtime forwarded it here (performance.request_budget.max_signals)',
+        }),
+      ]);
+      expect(res.body.trace[2].dropped).toEqual(['leaf']);
+      expect(peer.runtime.engine.forwardedRequests).toBe(0);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
 describe('content is data', () => {
   it('caller text cannot add results or forwards through the built-in answers', async () => {
     rt = await startRuntime();

@@ -40,7 +40,10 @@ interface Received {
  * receiver from before per-signal contexts (or before their tracestate, or budgets): its schema
  * refuses the field.
  */
-async function recordingPeer(holdMs: number, refuses?: 'traceparent' | 'tracestate' | 'budgetLeft') {
+async function recordingPeer(
+  holdMs: number,
+  refuses?: 'traceparent' | 'tracestate' | 'budgetLeft' | 'budgetLeft.modelCalls',
+) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -48,7 +51,11 @@ async function recordingPeer(holdMs: number, refuses?: 'traceparent' | 'tracesta
     req.on('end', () => {
       const batch = JSON.parse(body) as { signals: ForwardedSignal[] };
       const headers: IncomingHttpHeaders = req.headers;
-      if (refuses && batch.signals.some((s) => s[refuses] !== undefined)) {
+      const has = (s: ForwardedSignal) =>
+        refuses === 'budgetLeft.modelCalls'
+          ? s.budgetLeft?.modelCalls !== undefined
+          : s[refuses!] !== undefined;
+      if (refuses && batch.signals.some(has)) {
         res.writeHead(400, { 'content-type': 'application/json' }).end(
           JSON.stringify({
             error: {
@@ -234,6 +241,22 @@ describe('trace context of signals that share a peer batch', () => {
       expect(old.received[0]!.stateHeader).toBe(callerTracestate(traceIds[0]!));
     },
   );
+
+  it('sends a batch again with budgetLeft’s tokens and cost only to a peer of a version before its counts', async () => {
+    const old = await recordingPeer(0, 'budgetLeft.modelCalls');
+    const lead = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['leaf']), neuron('leaf', 'L2', [], { endpoint: old.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: leaf')] } },
+      performance: { request_budget: { max_tokens: 5000, max_cost_usd: 0.5 } },
+    });
+    started.push(lead);
+    const res = await lead.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([{ neuron: 'leaf', layer: 'L2', content: 'leafed' }]);
+    expect(old.received).toHaveLength(1);
+    expect(old.received[0]!.signals[0]!.budgetLeft).toEqual({ tokens: 5000, costUsd: 0.5 });
+    expect(old.received[0]!.signals[0]!.traceparent).toBeDefined();
+  });
 
   it('ignores a malformed or foreign per-signal context (the span stays in the signal’s trace) and refuses an oversized one', async () => {
     const spans = new InMemorySpanExporter();

@@ -362,12 +362,12 @@ export interface Hal9ClusterSpecPerformanceRequestBudget {
    */
   readonly maxFanout?: number;
   /**
-   * Signals in one request's tree. Default: 500.
+   * Signals in one request's tree. On a pod a request was forwarded to, its signals are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: 500.
    * @default 500
    */
   readonly maxSignals?: number;
   /**
-   * Upstream model calls of one request (cache hits are free). Default: 200.
+   * Upstream model calls of one request (cache hits are free). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: 200.
    * @default 200
    */
   readonly maxModelCalls?: number;

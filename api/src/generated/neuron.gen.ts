@@ -209,11 +209,11 @@ export interface NeuronSpecPerformanceRequestBudget {
    */
   readonly maxFanout?: number;
   /**
-   * Signals in one request's tree. Default: the Hal9Cluster's (500 unless set there).
+   * Signals in one request's tree. On a pod a request was forwarded to, its signals are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: the Hal9Cluster's (500 unless set there).
    */
   readonly maxSignals?: number;
   /**
-   * Upstream model calls of one request (cache hits are free). Default: the Hal9Cluster's (200 unless set there).
+   * Upstream model calls of one request (cache hits are free). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: the Hal9Cluster's (200 unless set there).
    */
   readonly maxModelCalls?: number;
   /**

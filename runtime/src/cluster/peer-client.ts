@@ -137,13 +137,24 @@ export class HttpPeerTransport implements PeerTransport {
     // Each signal's context and budget go inside it (PeerBatchBody's ForwardedSignal).
     const encoded =
       contexts || budgets ? plain.map((e, i) => withFields(e, contexts?.[i], budgets?.[i])) : plain;
+    // For a peer that knows budgetLeft's tokens and cost but not its counts (see #sendWithResends).
+    const spendOnly = budgets
+      ? plain.map((e, i) => withFields(e, contexts?.[i], spendOf(budgets[i])))
+      : encoded;
     const context = contexts?.[0];
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
     let chars = 0;
     for (const e of encoded) chars += e.length + 1;
     if (chars * 3 <= room && encoded.length <= MAX_PEER_BATCH_SIGNALS)
-      return this.#sendWithResends(target, { encoded, plain }, deadlineMs, signal, context, onProgress);
+      return this.#sendWithResends(
+        target,
+        { encoded, spendOnly, plain },
+        deadlineMs,
+        signal,
+        context,
+        onProgress,
+      );
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
     /** Signals (by index) whose own entry a part streamed: they were answered at the peer. */
@@ -183,7 +194,11 @@ export class HttpPeerTransport implements PeerTransport {
       parts.map(async (idx) => {
         const got = await this.#sendWithResends(
           target,
-          { encoded: idx.map((i) => encoded[i]!), plain: idx.map((i) => plain[i]!) },
+          {
+            encoded: idx.map((i) => encoded[i]!),
+            spendOnly: idx.map((i) => spendOnly[i]!),
+            plain: idx.map((i) => plain[i]!),
+          },
           deadlineMs,
           signal,
           context,
@@ -211,10 +226,16 @@ export class HttpPeerTransport implements PeerTransport {
    * version before per-signal contexts or budgets refuses the `traceparent` (or `tracestate`,
    * `budgetLeft`) field (400, before running anything): the batch goes again without them (`plain`;
    * the headers still carry the first signal's context), so a rollout between versions loses no branch.
+   * One that refuses only budgetLeft's `modelCalls` or `signals` gets the batch with its tokens and
+   * cost still (`spendOnly`), then without any if it refuses that too.
    */
   async #sendWithResends(
     target: NeuronConfig,
-    bodies: { readonly encoded: readonly string[]; readonly plain: readonly string[] },
+    bodies: {
+      readonly encoded: readonly string[];
+      readonly spendOnly: readonly string[];
+      readonly plain: readonly string[];
+    },
     deadlineMs: number,
     signal?: AbortSignal,
     context?: TraceContext,
@@ -227,6 +248,10 @@ export class HttpPeerTransport implements PeerTransport {
         return await this.#sendOnce(target, encoded, auth, deadlineMs, signal, context, onProgress);
       } catch (e) {
         if (signal?.aborted) throw e;
+        if (encoded === bodies.encoded && encoded !== bodies.spendOnly && refusedCounts(e)) {
+          encoded = bodies.spendOnly;
+          continue;
+        }
         if (encoded !== bodies.plain && refusedContexts(e)) {
           encoded = bodies.plain;
           continue;
@@ -340,10 +365,23 @@ function withFields(json: string, c: TraceContext | undefined, left: BudgetLeft 
   const state = c?.traceparent && c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
   const context = c?.traceparent ? `,"traceparent":${JSON.stringify(c.traceparent)}${state}` : '';
   const budget = left
-    ? `,"budgetLeft":{"tokens":${left.tokens}${left.costUsd === undefined ? '' : `,"costUsd":${left.costUsd}`}}`
+    ? `,"budgetLeft":{"tokens":${left.tokens}${left.costUsd === undefined ? '' : `,"costUsd":${left.costUsd}`}${
+        left.modelCalls === undefined ? '' : `,"modelCalls":${left.modelCalls}`
+      }${left.signals === undefined ? '' : `,"signals":${left.signals}`}}`
     : '';
   return context || budget ? `${json.slice(0, -1)}${context}${budget}}` : json;
 }
+
+/** What a peer of a version before budgetLeft's counts takes of it: tokens and cost. */
+const spendOf = (left: BudgetLeft | undefined): BudgetLeft | undefined =>
+  left &&
+  (left.costUsd === undefined ? { tokens: left.tokens } : { tokens: left.tokens, costUsd: left.costUsd });
+
+/** An older peer's schema refusal of budgetLeft's model call or signal count (it names the field). */
+const refusedCounts = (e: unknown): boolean =>
+  e instanceof Hal9Error &&
+  e.details.status === 400 &&
+  /\.budgetLeft\.(modelCalls|signals)\b/.test(e.message);
 
 /** An older peer's schema refusal of a per-signal context or budget field (it names the field). */
 const refusedContexts = (e: unknown): boolean =>

@@ -90,8 +90,8 @@ export const forwardedBatch = {
           traceparent: { type: 'string', maxLength: 256 },
           // Its tracestate (W3C: 512 characters are passed on); also ignored when malformed.
           tracestate: { type: 'string', maxLength: 1024 },
-          // What the request had left of its token and cost budgets at the sender, bounded as the
-          // budgets are (performance.request_budget.max_tokens, max_cost_usd).
+          // What the request had left of its budgets at the sender, bounded as the budgets are
+          // (performance.request_budget.max_tokens, max_cost_usd, max_model_calls, max_signals).
           budgetLeft: {
             type: 'object',
             required: ['tokens'],
@@ -99,6 +99,8 @@ export const forwardedBatch = {
             properties: {
               tokens: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
               costUsd: { type: 'number', minimum: 0, maximum: 1_000_000 },
+              modelCalls: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+              signals: { type: 'integer', minimum: 0, maximum: 1_000_000 },
             },
           },
         },

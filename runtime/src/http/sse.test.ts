@@ -78,13 +78,16 @@ function setup(o: { room: number; maxBufferedBytes: number; heartbeatMs?: number
     () => (delivered = true),
   );
   const results = (n: number, size = 100) =>
-    run.progress({
-      results: Array.from({ length: n }, (_, i) => ({
-        neuron: 'w',
-        layer: 'L2' as const,
-        content: `${i}`.padEnd(size),
-      })),
-    });
+    run.progress(
+      {
+        results: Array.from({ length: n }, (_, i) => ({
+          neuron: 'w',
+          layer: 'L2' as const,
+          content: `${i}`.padEnd(size),
+        })),
+      },
+      ONLY,
+    );
   const ids = () => [...res.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
   return { clock, run, res, results, ids, delivered: () => delivered };
 }

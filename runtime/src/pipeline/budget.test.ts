@@ -123,14 +123,16 @@ describe('reservations (concurrent model calls of one request)', () => {
   });
 });
 
+const own = (limit: number) => ({ limit, carried: false });
+
 describe('withinSignalBudget', () => {
   it('returns the plan itself when every child fits', () => {
     const p = plan(['a', 'b']);
-    expect(withinSignalBudget(p, 8, 10, 'n')).toBe(p);
+    expect(withinSignalBudget(p, 8, own(10), 'n')).toBe(p);
   });
 
   it('starts only the children that fit and drops the rest with reason budget and one error', () => {
-    const cut = withinSignalBudget(plan(['a', 'b', 'c']), 9, 10, 'n');
+    const cut = withinSignalBudget(plan(['a', 'b', 'c']), 9, own(10), 'n');
     expect(cut.children.map((c) => c.target)).toEqual(['a']);
     expect(cut.dropped).toEqual([
       { target: 'x', reason: 'not_connected' },
@@ -138,10 +140,23 @@ describe('withinSignalBudget', () => {
       { target: 'c', reason: 'budget' },
     ]);
     expect(cut.errors).toHaveLength(1);
-    expect(cut.errors[0]).toMatchObject({ code: 'BUDGET_EXCEEDED', neuron: 'n' });
+    expect(cut.errors[0]).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      neuron: 'n',
+      message:
+        "the request started 10 signals, all of the request's 10 signals (performance.request_budget.max_signals)",
+    });
+  });
+
+  it('holds a forwarded request to what it had left at the sender, and says so', () => {
+    const cut = withinSignalBudget(plan(['a', 'b']), 2, { limit: 3, carried: true }, 'n');
+    expect(cut.children.map((c) => c.target)).toEqual(['a']);
+    expect(cut.errors[0]?.message).toBe(
+      'the request started 3 signals here, all of the 3 signals the request had left when another runtime forwarded it here (performance.request_budget.max_signals)',
+    );
   });
 
   it('starts nothing when the run already spent more than its budget', () => {
-    expect(withinSignalBudget(plan(['a']), 12, 10, 'n').children).toEqual([]);
+    expect(withinSignalBudget(plan(['a']), 12, own(10), 'n').children).toEqual([]);
   });
 });

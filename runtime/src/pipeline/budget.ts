@@ -1,6 +1,6 @@
 import type { ModelPrice, RequestBudget } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import { type BudgetLeft, callLimits } from './budget-left.ts';
+import { type BudgetLeft, type CountLimit, callLimits, countLimit } from './budget-left.ts';
 import type { DropReason } from './observer.ts';
 import { type DroppedTarget, type ForwardPlan, recordDrop } from './routing.ts';
 
@@ -75,14 +75,30 @@ export function worstCase(o: {
   return { tokens: input + o.maxOutputTokens, costUsd: cost };
 }
 
-export const budgetError = (key: string, limit: number, what: string): Hal9Error =>
-  new Hal9Error(
-    'BUDGET_EXCEEDED',
-    `the request used its ${limit} ${what} (performance.request_budget.${key})`,
-    {
-      field: `performance.request_budget.${key}`,
-    },
-  );
+const COUNTED = {
+  max_model_calls: { one: 'model call', did: 'made' },
+  max_signals: { one: 'signal', did: 'started' },
+} as const;
+
+/**
+ * A count budget's refusal (max_model_calls, max_signals): what the request used where it runs, the
+ * limit, and whether that is what the request had left when another runtime forwarded it here. `used`
+ * can pass the limit: a peer's sub-tree counts here once it comes back.
+ */
+export function countRefusal(key: keyof typeof COUNTED, l: CountLimit, used: number): Hal9Error {
+  const { one, did } = COUNTED[key];
+  const n = (count: number) => `${count} ${count === 1 ? one : `${one}s`}`;
+  const field = `performance.request_budget.${key}`;
+  const here = l.carried ? ' here' : '';
+  const of = l.carried
+    ? `the ${n(l.limit)} the request had left when another runtime forwarded it here`
+    : `the request's ${n(l.limit)}`;
+  const message =
+    used > l.limit
+      ? `the request ${did} ${n(used)}${here}, ${used - l.limit} more than ${of} (${field})`
+      : `the request ${did} ${n(used)}${here}, all of ${of} (${field})`;
+  return new Hal9Error('BUDGET_EXCEEDED', message, { field });
+}
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
@@ -119,16 +135,16 @@ function spendRefusal(
 /**
  * Why one more model call is refused, or undefined when the run may make it: a budget is spent, or
  * what is spent plus the worst case of the calls in flight and of this one (`need`) would exceed it.
- * So concurrent calls of one request can never overshoot a budget together. The token and cost
- * limits are this runtime's, or what the request had left where it was forwarded from when less.
+ * So concurrent calls of one request can never overshoot a budget together. The limits are this
+ * runtime's, or what the request had left where it was forwarded from when less.
  */
 export function modelCallRefusal(
   spent: Spent,
   b: RequestBudget,
   need: Reservation = NO_RESERVATION,
 ): Hal9Error | undefined {
-  if (spent.modelCalls >= b.max_model_calls)
-    return budgetError('max_model_calls', b.max_model_calls, 'model calls');
+  const calls = countLimit(b.max_model_calls, spent.carried?.modelCalls);
+  if (spent.modelCalls >= calls.limit) return countRefusal('max_model_calls', calls, spent.modelCalls);
   const l = callLimits(b, spent.carried);
   const tokens = spendRefusal(
     'max_tokens',
@@ -151,23 +167,40 @@ export function modelCallRefusal(
   );
 }
 
-/** What the request has left here, sent with each signal it forwards to a peer runtime (budget-left.ts). */
-export function budgetLeft(spent: Spent, b: RequestBudget): BudgetLeft {
+/** The most a count budget may be (performance.request_budget.max_model_calls, max_signals). */
+const MAX_COUNT_BUDGET = 1_000_000;
+
+/**
+ * What the request has left here, sent with each signal it forwards to a peer runtime (budget-left.ts).
+ * `sending`: the request's signals in the batch, counted here already and again at the peer as they
+ * arrive, so they go back into what is left.
+ */
+export function budgetLeft(spent: Spent, b: RequestBudget, sending = 1): BudgetLeft {
   const l = callLimits(b, spent.carried);
+  const calls = countLimit(b.max_model_calls, spent.carried?.modelCalls).limit;
+  const signals = countLimit(b.max_signals, spent.carried?.signals).limit;
+  const counts = {
+    modelCalls: Math.max(0, calls - spent.modelCalls),
+    signals: Math.min(MAX_COUNT_BUDGET, Math.max(0, signals - spent.signals) + sending),
+  };
   const tokens = Math.max(0, l.tokens - spent.tokens - spent.reservedTokens);
   return l.costUsd === undefined
-    ? { tokens }
-    : { tokens, costUsd: Math.max(0, l.costUsd - spent.costUsd - spent.reservedCostUsd) };
+    ? { tokens, ...counts }
+    : { tokens, costUsd: Math.max(0, l.costUsd - spent.costUsd - spent.reservedCostUsd), ...counts };
 }
+
+/** The signals a run may start: this runtime's max_signals, or what the request had left where it was forwarded from. */
+export const signalLimit = (b: RequestBudget, carried: BudgetLeft | undefined): CountLimit =>
+  countLimit(b.max_signals, carried?.signals);
 
 /** Why a run that has started `spent` signals may start no more (max_signals), or undefined. */
 export function signalBudgetRefusal(
   spent: number,
-  b: RequestBudget,
+  limit: CountLimit,
   neuronId: string,
 ): ErrorInfo | undefined {
-  if (spent < b.max_signals) return undefined;
-  return toErrorInfo(budgetError('max_signals', b.max_signals, 'signals'), neuronId);
+  if (spent < limit.limit) return undefined;
+  return toErrorInfo(countRefusal('max_signals', limit, spent), neuronId);
 }
 
 /**
@@ -178,10 +211,10 @@ export function signalBudgetRefusal(
 export function withinSignalBudget(
   plan: ForwardPlan,
   spentSignals: number,
-  maxSignals: number,
+  limit: CountLimit,
   neuronId: string,
 ): ForwardPlan {
-  const room = Math.max(0, maxSignals - spentSignals);
+  const room = Math.max(0, limit.limit - spentSignals);
   if (plan.children.length <= room) return plan;
   const dropped: DroppedTarget[] = [...plan.dropped];
   const unlisted: Partial<Record<DropReason, number>> = { ...plan.unlisted };
@@ -190,6 +223,6 @@ export function withinSignalBudget(
     children: plan.children.slice(0, room),
     dropped,
     ...(Object.keys(unlisted).length > 0 ? { unlisted } : {}),
-    errors: [...plan.errors, toErrorInfo(budgetError('max_signals', maxSignals, 'signals'), neuronId)],
+    errors: [...plan.errors, toErrorInfo(countRefusal('max_signals', limit, spentSignals + room), neuronId)],
   };
 }

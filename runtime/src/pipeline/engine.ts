@@ -5,7 +5,7 @@ import { type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { type Ledger, newLedger, signalBudgetRefusal } from './budget.ts';
+import { type Ledger, newLedger, signalBudgetRefusal, signalLimit } from './budget.ts';
 import { type BudgetLeft, tighter } from './budget-left.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
@@ -355,12 +355,14 @@ export class Engine {
     const runs: RequestRun[] = [];
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted; the
-      // request's signals here (those of this batch included) share one max_signals.
+      // request's signals here (those of this batch included) share one max_signals, or what the
+      // request had left at its senders when less.
+      const ledger = this.#forwardedLedgers.get(s.requestId)?.ledger;
       const refused =
         refuseForwarded(n, s, this.config.performance.hop_limit) ??
         signalBudgetRefusal(
-          this.#forwardedLedgers.get(s.requestId)?.ledger.signals ?? 0,
-          this.config.performance.request_budget,
+          ledger?.signals ?? 0,
+          signalLimit(this.config.performance.request_budget, tighter(ledger?.carried, s.budgetLeft)),
           n.id,
         );
       if (refused) {

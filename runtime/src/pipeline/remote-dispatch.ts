@@ -16,7 +16,7 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
 // remaining deadline of the batch's requests; the call is cancelled once every request in the batch
 // has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound. Each
-// signal carries what its request has left of its token and cost budgets here (budget-left.ts).
+// signal carries what its request has left of its budgets here (budget-left.ts).
 
 export interface RemoteWork {
   readonly run: RequestRun;
@@ -119,6 +119,10 @@ export class RemoteDispatch {
     };
     for (const run of runs) run.signal.addEventListener('abort', onEnd, { once: true });
     const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
+    // Each request's signals in the batch: counted against its max_signals here and again as they
+    // arrive at the peer, so what it has left goes with them (budget.ts budgetLeft).
+    const sending = new Map<RequestRun, number>();
+    for (const w of live) sending.set(w.run, (sending.get(w.run) ?? 0) + 1);
     const upstream = `peer:${target.id}`;
     // One HTTP call carries the batch, but its signals may belong to different requests (traces): a
     // peer-call span per distinct parent, each signal sent with its own span's context, so the peer's
@@ -150,16 +154,19 @@ export class RemoteDispatch {
           Math.round(deadline),
           cancel.signal,
           contexts,
-          live.map((w) => budgetLeft(w.run.spent, this.#d.budget)),
+          live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
           streamed
             ? (i, p) => {
                 const w = live[i];
                 if (!w) return;
                 if (p.trace?.signal === w.signal.id) answered.add(i);
-                w.run.progress({
-                  ...(p.trace ? { trace: [p.trace] } : {}),
-                  ...(p.result ? { results: [p.result] } : {}),
-                });
+                w.run.progress(
+                  {
+                    ...(p.trace ? { trace: [p.trace] } : {}),
+                    ...(p.result ? { results: [p.result] } : {}),
+                  },
+                  w.signal,
+                );
               }
             : undefined,
         ),

@@ -26,9 +26,12 @@ const newRun = () => {
   return run;
 };
 const emit = (run: RequestRun, n: number) =>
-  run.progress({
-    results: Array.from({ length: n }, (_, i) => ({ neuron: 'w', layer: 'L2' as const, content: `r${i}` })),
-  });
+  run.progress(
+    {
+      results: Array.from({ length: n }, (_, i) => ({ neuron: 'w', layer: 'L2' as const, content: `r${i}` })),
+    },
+    ONLY,
+  );
 const ids = (run: RequestRun, afterId: number) => {
   const seen: number[] = [];
   const unsubscribe = run.subscribe((e: RunEvent) => seen.push(e.id), afterId);
@@ -96,7 +99,7 @@ describe('RequestRun cut off', () => {
     clock.advance(40);
     run.open(atPeer);
     // The peer streamed its entry for at-peer; its own children are the peer's to report.
-    run.progress({ trace: [traceEntry(atPeer, neuronConfig('design'), false, 5, ['impl'], [])] });
+    run.progress({ trace: [traceEntry(atPeer, neuronConfig('design'), false, 5, ['impl'], [])] }, atPeer);
     clock.advance(60);
     expect(run.status).toBe('timed_out');
     expect(cut).toEqual(['queued']);
@@ -146,11 +149,16 @@ describe('RequestRun spending across pods', () => {
       ...(costUsd === undefined ? {} : { costUsd }),
     });
     // A streamed entry, then the sub-tree's end with another.
-    run.progress({ trace: [paid(0.02)] });
+    run.progress({ trace: [paid(0.02)] }, peerSignal);
     run.close(peerSignal, { trace: [paid(0.025)], results: [], errors: [] }, 'peer');
     expect(run.spent.tokens).toBe(5000);
     expect(run.spent.costUsd).toBeCloseTo(0.045, 12);
-    expect(budgetLeft(run.spent, b)).toEqual({ tokens: 0, costUsd: expect.closeTo(0.005, 12) });
+    expect(budgetLeft(run.spent, b)).toEqual({
+      tokens: 0,
+      costUsd: expect.closeTo(0.005, 12),
+      modelCalls: 198,
+      signals: 501,
+    });
     expect(modelCallRefusal(run.spent, b, { tokens: 1, costUsd: 0 })?.message).toBe(
       "the request spent 5000 tokens, all of the request's 5000 tokens (performance.request_budget.max_tokens)",
     );
@@ -159,5 +167,26 @@ describe('RequestRun spending across pods', () => {
     run.close(peerSignal, { trace: [paid()], results: [], errors: [] }, 'peer');
     expect(run.spent.tokens).toBe(7500);
     expect(run.spent.costUsd).toBeCloseTo(0.045, 12);
+  });
+
+  it('counts the signals and paid model calls of a peer pod’s sub-tree, but not the forwarded signal itself', () => {
+    const run = newRun();
+    const sent = signalTo('design', { id: 'sent' });
+    run.open(sent);
+    run.spent.signals = 2;
+    run.spent.modelCalls = 1;
+    const b = { ...DEFAULT_CONFIG.performance.request_budget, max_model_calls: 3, max_signals: 4 };
+    const entry = (id: string, paid: boolean) => ({
+      ...traceEntry(signalTo('impl', { id, parentId: 'sent' }), neuronConfig('impl'), !paid, 5, [], []),
+      ...(paid ? { usage: { input: 10, output: 10, cacheRead: 0, cacheCreation: 0 } } : {}),
+    });
+    run.progress({ trace: [{ ...entry('sent', true), signal: 'sent' }] }, sent);
+    expect(run.spent).toMatchObject({ signals: 2, modelCalls: 2 });
+    run.close(sent, { trace: [entry('c1', true), entry('c2', false)], results: [], errors: [] }, 'peer');
+    expect(run.spent).toMatchObject({ signals: 4, modelCalls: 3 });
+    expect(budgetLeft(run.spent, b, 2)).toMatchObject({ modelCalls: 0, signals: 2 });
+    expect(modelCallRefusal(run.spent, b)?.message).toBe(
+      "the request made 3 model calls, all of the request's 3 model calls (performance.request_budget.max_model_calls)",
+    );
   });
 });

@@ -178,11 +178,14 @@ export class RequestRun {
    * A peer pod's trace entries: their model calls are the request's, so they count in its totals (an
    * entry with usage and no cost makes the cost unknown: never a partial sum), and in what it has
    * spent here: the peer held them to what the request had left here (budget-left.ts), and the
-   * request's calls after them are held to what is left now.
+   * request's calls after them are held to what is left now. So do the signals they trace, but for
+   * the forwarded signal's own (`sent`, counted here when it was routed), and their paid model calls.
    */
-  #totalPeer(trace: readonly TraceEntry[]): void {
+  #totalPeer(trace: readonly TraceEntry[], sent: string): void {
     for (const t of trace) {
+      if (t.signal !== sent) this.spent.signals++;
       if (!t.usage) continue;
+      this.spent.modelCalls++;
       this.#total(t.usage, t.costUsd);
       this.spent.tokens += totalTokens(t.usage);
       if (t.costUsd !== undefined) this.spent.costUsd += t.costUsd;
@@ -252,9 +255,9 @@ export class RequestRun {
   }
 
   /** Entries of a sub-tree still running elsewhere (a peer pod streams them): recorded, not closed. */
-  progress(outcome: Pick<Partial<BranchOutcome>, 'results' | 'trace'>): void {
+  progress(outcome: Pick<Partial<BranchOutcome>, 'results' | 'trace'>, sent: Signal): void {
     if (!this.running) return;
-    if (outcome.trace) this.#totalPeer(outcome.trace);
+    if (outcome.trace) this.#totalPeer(outcome.trace, sent.id);
     if (outcome.trace)
       for (const t of outcome.trace) {
         this.trace.push(t);
@@ -274,7 +277,7 @@ export class RequestRun {
   close(signal: Signal, outcome?: Partial<BranchOutcome>, from: 'local' | 'peer' = 'local'): void {
     if (!this.running) return;
     this.#inFlight.delete(signal);
-    if (from === 'peer' && outcome?.trace) this.#totalPeer(outcome.trace);
+    if (from === 'peer' && outcome?.trace) this.#totalPeer(outcome.trace, signal.id);
     if (outcome?.trace)
       for (const t of outcome.trace) {
         this.trace.push(t);

@@ -1,6 +1,7 @@
 import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import { withinSignalBudget } from './budget.ts';
+import { signalLimit, withinSignalBudget } from './budget.ts';
+import type { BudgetLeft } from './budget-left.ts';
 import { detached } from './detached.ts';
 import { parseAnswer } from './protocol.ts';
 import {
@@ -35,6 +36,8 @@ export interface RouteInput {
   readonly performance: Pick<PerformanceConfig, 'hop_limit' | 'request_budget'>;
   /** Signals the request has started so far (RequestRun.spent.signals). */
   readonly spentSignals: number;
+  /** What the request had left where it was forwarded from (RequestRun.spent.carried): max_signals is held to it too. */
+  readonly carried?: BudgetLeft;
   readonly nextId: () => string;
 }
 
@@ -60,7 +63,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
       parsed,
     }),
     i.spentSignals,
-    performance.request_budget.max_signals,
+    signalLimit(performance.request_budget, i.carried),
     neuron.id,
   );
   // What the trace keeps of the answer is copied out of it (detached.ts), as the dropped targets are.
