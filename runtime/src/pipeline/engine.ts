@@ -65,6 +65,16 @@ export interface SubmitInput {
   /** The caller's W3C tracestate header: passed on with the trace. */
   readonly tracestate?: string;
   readonly timeoutMs?: number;
+  /**
+   * The inbound HTTP request's attributes for the request's span (only when traced), and the status
+   * its answer will have once the request ends, when it is answered by its end (a waiting caller).
+   */
+  readonly http?:
+    | {
+        readonly attributes: Readonly<Record<string, string | number>>;
+        readonly status?: (view: RunView) => number;
+      }
+    | undefined;
 }
 
 export class Engine {
@@ -190,6 +200,11 @@ export class Engine {
     }
   }
 
+  /** The runtime's spans: the HTTP edge reads its requests' attributes only when they are enabled. */
+  get tracing(): Tracing {
+    return this.#tracing;
+  }
+
   get entry(): NeuronConfig {
     return this.#entry;
   }
@@ -287,7 +302,11 @@ export class Engine {
     const limit = this.config.performance.request_timeout_ms;
     const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
     const timeoutMs = fromCaller ? input.timeoutMs! : limit;
-    const span = this.#tracing.request(input, 'hal9.request', { 'hal9.entry': entry.id });
+    const span = this.#tracing.request(
+      input,
+      'hal9.request',
+      input.http ? { ...input.http.attributes, 'hal9.entry': entry.id } : { 'hal9.entry': entry.id },
+    );
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
@@ -298,6 +317,7 @@ export class Engine {
       cutOff: this.#cutOff,
     });
     run.span = span;
+    if (input.http?.status) run.httpStatus = input.http.status;
     const first: Signal = {
       id: this.#signalId(),
       requestId: run.id,
@@ -330,6 +350,8 @@ export class Engine {
     onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
     /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
     cancel?: AbortSignal,
+    /** The parent of a context's signal spans (the call's server span); else the caller's span itself. */
+    serve?: (caller: TraceContext) => SpanRef,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -338,7 +360,7 @@ export class Engine {
       const key = `${context.traceparent} ${context.tracestate ?? ''}`;
       let p = parents.get(key);
       if (!p) {
-        p = this.#tracing.remote(context);
+        p = serve ? serve(context) : this.#tracing.remote(context);
         parents.set(key, p);
       }
       return p;
@@ -484,7 +506,13 @@ export class Engine {
     const view = r.view();
     if (this.#tracing.enabled)
       r.span?.end({
-        attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
+        attributes: r.httpStatus
+          ? {
+              'hal9.status': view.status,
+              'hal9.signals': view.trace.length,
+              'http.response.status_code': r.httpStatus(view),
+            }
+          : { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
         ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
       });
     this.#obs.request(view.status, view.durationMs);

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { ForwardedSignal } from '../../pipeline/signal.ts';
+import { ServerSpans } from '../../tracing/server-spans.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { whenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
+import { requestAttributes } from '../request-attributes.ts';
 import { forwardedBatch } from '../schemas.ts';
 
 // The internal endpoint other runtime pods of the same cluster forward batches to, authenticated with
@@ -31,6 +33,19 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
         tracestate: req.headers.tracestate as string | undefined,
       };
       const { signals, deadlineMs } = req.body;
+      // Traced: a SERVER span per request the batch carries, ended with the response's status.
+      const spans = engine.tracing.enabled
+        ? new ServerSpans(engine.tracing, `POST ${req.routeOptions.url}`, {
+            ...requestAttributes(req),
+            'hal9.neuron': req.params.id,
+            'hal9.batch_size': signals.length,
+          })
+        : undefined;
+      if (spans) {
+        const res = reply.raw;
+        // 'close' follows every response, sent in full or not: the status is the one sent, if any.
+        res.once('close', () => spans.end(res.headersSent ? res.statusCode : undefined, context));
+      }
       // The sending pod cancels its call when no request of the batch waits any more: the sub-runs end.
       const gone = new AbortController();
       whenCallerLeaves(reply, (cause) => gone.abort(cause));
@@ -43,6 +58,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
             context,
             undefined,
             gone.signal,
+            spans?.open,
           ),
         };
       }
@@ -57,6 +73,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
         context,
         (i, p) => write(`${JSON.stringify({ i, ...p })}\n`),
         gone.signal,
+        spans?.open,
       );
       reply.hijack();
       raw = reply.raw;
