@@ -1,6 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tracingWith } from '../src/tracing/provider.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -90,6 +90,75 @@ describe('spans of a request across runtime pods', () => {
     // A 4xx is the caller's error, not the server's (HTTP semantic conventions).
     expect(server.attributes['http.response.status_code']).toBe(404);
     expect(server.status.code).toBe(0);
+  });
+
+  it('gives a call with a wrong peer token its server span (401), before the body is read', async () => {
+    const spans = new InMemorySpanExporter();
+    const worker = await startRuntime(
+      { neurons: [neuron('worker', 'L2')] },
+      { ...traced(spans, 'worker'), peerToken: 'peer-secret' },
+    );
+    started.push(worker);
+    const traceparent = `00-${'cd'.repeat(16)}-00f067aa0ba902b7-01`;
+    const res = await worker.post(
+      '/v1/neurons/worker/signals',
+      { deadlineMs: 5000, signals: [] },
+      { traceparent },
+    );
+    expect(res.status).toBe(401);
+    const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
+    expect(server.spanContext().traceId).toBe('cd'.repeat(16));
+    expect(server.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
+  });
+
+  it('fails the server span of a call its sender closed before the answer (CLIENT_CLOSED)', async () => {
+    const spans = new InMemorySpanExporter();
+    const worker = await startRuntime(
+      {
+        neurons: [neuron('worker', 'L2')],
+        claude: { mock_responses: { L2: [answer('default', 'RESULT: late', 5_000)] } },
+      },
+      traced(spans, 'worker'),
+    );
+    started.push(worker);
+    const lead = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
+    });
+    started.push(lead);
+    const gone = new AbortController();
+    const call = fetch(`${lead.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+      signal: gone.signal,
+    }).catch(() => undefined);
+    await vi.waitFor(
+      async () => {
+        const { body } = await worker.get('/v1/neurons');
+        expect(body.neurons.find((n: { id: string }) => n.id === 'worker').counters.active).toBe(1);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    gone.abort();
+    await call;
+    await vi.waitFor(
+      () => {
+        const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`);
+        expect(server?.attributes['error.type']).toBe('CLIENT_CLOSED');
+        expect(server?.attributes['http.response.status_code']).toBeUndefined();
+        expect(server?.status.code).toBe(2);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    // Its signal span, cut off, ends under it too.
+    await vi.waitFor(
+      () => {
+        const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
+        const signal = spans.getFinishedSpans().find((s) => s.name === 'hal9.signal worker');
+        expect(signal && parentOf(signal)).toBe(spanId(server));
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 
   it('puts the HTTP attributes and the answer’s status on hal9.request', async () => {

@@ -10,13 +10,18 @@ import type { SpanRef, Tracing } from './tracing.ts';
 export class ServerSpans {
   readonly #tracing: Tracing;
   readonly #name: string;
-  readonly #attributes: Readonly<Record<string, string | number>>;
+  #attributes: Readonly<Record<string, string | number>>;
   readonly #open: SpanRef[] = [];
 
   constructor(tracing: Tracing, name: string, attributes: Readonly<Record<string, string | number>>) {
     this.#tracing = tracing;
     this.#name = name;
     this.#attributes = attributes;
+  }
+
+  /** Attributes known once the call's body is read: on the spans opened after. */
+  describe(attributes: Readonly<Record<string, string | number>>): void {
+    this.#attributes = { ...this.#attributes, ...attributes };
   }
 
   /** A server span under the caller's context: the parent of that context's signal spans here. */
@@ -28,8 +33,8 @@ export class ServerSpans {
 
   /**
    * Ends every span with the response's status (undefined: the caller left before it was sent). A
-   * call refused before any signal ran (unknown neuron, queue full, draining) still gets one span,
-   * under the call's own headers, so the failed hop shows.
+   * call refused before any signal ran (its token, its body, an unknown neuron, a full queue, a drain)
+   * still gets one span, under the call's own headers, so the failed hop shows.
    */
   end(status: number | undefined, headers: TraceContext): void {
     if (this.#open.length === 0) this.open(headers);

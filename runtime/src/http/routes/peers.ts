@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { ForwardedSignal } from '../../pipeline/signal.ts';
 import { ServerSpans } from '../../tracing/server-spans.ts';
@@ -20,32 +20,34 @@ export interface PeerRoutesOptions {
 
 export const NDJSON = 'application/x-ndjson';
 
+// Node joins repeated tracestate headers with ", ", as W3C Trace Context combines them.
+const callerContext = (req: FastifyRequest) => ({
+  traceparent: req.headers.traceparent as string | undefined,
+  tracestate: req.headers.tracestate as string | undefined,
+});
+
 export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRoutesOptions) {
+  // Traced: the call's server spans, set up as it arrives (before the token check and the body's
+  // validation, whose refusals show too) and ended when its response closes, with the status sent.
+  const serverSpans = new WeakMap<FastifyRequest, ServerSpans>();
+  if (engine.tracing.enabled)
+    app.addHook('onRequest', async (req, reply) => {
+      const spans = new ServerSpans(engine.tracing, `POST ${req.routeOptions.url}`, requestAttributes(req));
+      serverSpans.set(req, spans);
+      const res = reply.raw;
+      // 'close' follows every response, sent in full or not: the status is the one sent, if any.
+      res.once('close', () => spans.end(res.headersSent ? res.statusCode : undefined, callerContext(req)));
+    });
   if (peers.size > 0) app.addHook('onRequest', bearerGuard(peers, 'hal9-peers'));
   app.post<{ Params: { id: string }; Body: { signals: ForwardedSignal[]; deadlineMs: number } }>(
     '/v1/neurons/:id/signals',
     { schema: { body: forwardedBatch } },
     async (req, reply) => {
       // The batch's context; each signal may carry its own (engine.runForwarded picks per signal).
-      // Node joins repeated tracestate headers with ", ", as W3C Trace Context combines them.
-      const context = {
-        traceparent: req.headers.traceparent as string | undefined,
-        tracestate: req.headers.tracestate as string | undefined,
-      };
+      const context = callerContext(req);
       const { signals, deadlineMs } = req.body;
-      // Traced: a SERVER span per request the batch carries, ended with the response's status.
-      const spans = engine.tracing.enabled
-        ? new ServerSpans(engine.tracing, `POST ${req.routeOptions.url}`, {
-            ...requestAttributes(req),
-            'hal9.neuron': req.params.id,
-            'hal9.batch_size': signals.length,
-          })
-        : undefined;
-      if (spans) {
-        const res = reply.raw;
-        // 'close' follows every response, sent in full or not: the status is the one sent, if any.
-        res.once('close', () => spans.end(res.headersSent ? res.statusCode : undefined, context));
-      }
+      const spans = serverSpans.get(req);
+      spans?.describe({ 'hal9.neuron': req.params.id, 'hal9.batch_size': signals.length });
       // The sending pod cancels its call when no request of the batch waits any more: the sub-runs end.
       const gone = new AbortController();
       whenCallerLeaves(reply, (cause) => gone.abort(cause));
