@@ -39,8 +39,17 @@ describe('spans of a request across runtime pods', () => {
 
     const client = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
     expect(client.kind).toBe(SpanKind.CLIENT);
-    const servers = workerSpans.getFinishedSpans().filter((s) => s.name === `POST ${PEER_ROUTE}`);
-    expect(servers).toHaveLength(1);
+    expect(client.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'url.full': `${worker.url}/v1/neurons/worker/signals`,
+      'http.response.status_code': 200,
+    });
+    // The peer's span ends as its response closes, which the sender need not wait for.
+    const servers = await vi.waitFor(() => {
+      const found = workerSpans.getFinishedSpans().filter((s) => s.name === `POST ${PEER_ROUTE}`);
+      expect(found).toHaveLength(1);
+      return found;
+    });
     const server = servers[0]!;
     expect(server.kind).toBe(SpanKind.SERVER);
     expect(server.spanContext().traceId).toBe(res.body.traceId);
@@ -109,6 +118,26 @@ describe('spans of a request across runtime pods', () => {
     const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
     expect(server.spanContext().traceId).toBe('cd'.repeat(16));
     expect(server.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
+
+    // A sending pod with another token: both sides of the hop say 401.
+    const leadSpans = new InMemorySpanExporter();
+    const lead = await startRuntime(
+      {
+        neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
+        claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker')] } },
+      },
+      { ...traced(leadSpans, 'lead'), peerToken: 'another-secret' },
+    );
+    started.push(lead);
+    await lead.post('/v1/signals', { content: 'x' });
+    const client = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
+    expect(client.attributes['http.response.status_code']).toBe(401);
+    const refused = await vi.waitFor(() => {
+      const found = spans.getFinishedSpans().find((s) => parentOf(s) === spanId(client));
+      expect(found).toBeDefined();
+      return found!;
+    });
+    expect(refused.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
   });
 
   it('fails the server span of a call its sender closed before the answer (CLIENT_CLOSED)', async () => {
