@@ -212,6 +212,24 @@ describe('spans of a request across runtime pods', () => {
       'client.address': '127.0.0.1',
     });
     expect(of(later.body.traceId).attributes['http.response.status_code']).toBe(202);
+    // A request refused as it came still has its span, failed, with the status it was answered with.
+    const refusedTrace = 'ef'.repeat(16);
+    const unknown = await rt.post(
+      '/v1/signals?wait=false',
+      { content: 'z', neuron: 'nobody' },
+      { traceparent: `00-${refusedTrace}-00f067aa0ba902b7-01` },
+    );
+    expect(unknown.status).toBe(404);
+    const refused = spans
+      .getFinishedSpans()
+      .find((s) => s.name === 'hal9.request' && s.spanContext().traceId === refusedTrace)!;
+    expect(parentOf(refused)).toBe('00f067aa0ba902b7');
+    expect(refused.attributes).toMatchObject({
+      'http.route': '/v1/signals',
+      'http.response.status_code': 404,
+      'error.type': 'UNKNOWN_NEURON',
+    });
+    expect(refused.status.code).toBe(2);
     // A batch's items share the batch's one answer: each span has the route, no status of its own.
     const batch = await rt.post('/v1/signals/batch', { signals: [{ content: 'a' }, { content: 'b' }] });
     expect(batch.status).toBe(200);

@@ -1,7 +1,7 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { type ErrorInfo, Hal9Error } from '../errors.ts';
+import { ErrorCodes, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
@@ -67,12 +67,13 @@ export interface SubmitInput {
   readonly timeoutMs?: number;
   /**
    * The inbound HTTP request's attributes for the request's span (only when traced), and the status
-   * its answer will have once the request ends, when it is answered by its end (a waiting caller).
+   * of its answer when the request is answered alone: known at the start (a 202, a stream's 200), or
+   * its outcome's, by its view once it ends (a waiting caller). A refusal is answered with its error's.
    */
   readonly http?:
     | {
         readonly attributes: Readonly<Record<string, string | number>>;
-        readonly status?: (view: RunView) => number;
+        readonly answer?: number | ((view: RunView) => number);
       }
     | undefined;
 }
@@ -297,15 +298,29 @@ export class Engine {
 
   /** Accepts a request (or refuses it at once: draining, unknown neuron, queue full). */
   submit(input: SubmitInput): RequestRun {
-    this.#admit(1);
-    const entry = this.resolveEntry(input);
+    let entry: NeuronConfig;
+    try {
+      this.#admit(1);
+      entry = this.resolveEntry(input);
+    } catch (e) {
+      if (this.#tracing.enabled) this.#refusedSpan(input, e);
+      throw e;
+    }
     const limit = this.config.performance.request_timeout_ms;
     const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
     const timeoutMs = fromCaller ? input.timeoutMs! : limit;
     const span = this.#tracing.request(
       input,
       'hal9.request',
-      input.http ? { ...input.http.attributes, 'hal9.entry': entry.id } : { 'hal9.entry': entry.id },
+      input.http
+        ? typeof input.http.answer === 'number'
+          ? {
+              ...input.http.attributes,
+              'http.response.status_code': input.http.answer,
+              'hal9.entry': entry.id,
+            }
+          : { ...input.http.attributes, 'hal9.entry': entry.id }
+        : { 'hal9.entry': entry.id },
     );
     const run = this.#runs.open({
       id: newId(),
@@ -317,7 +332,7 @@ export class Engine {
       cutOff: this.#cutOff,
     });
     run.span = span;
-    if (input.http?.status) run.httpStatus = input.http.status;
+    if (typeof input.http?.answer === 'function') run.httpStatus = input.http.answer;
     const first: Signal = {
       id: this.#signalId(),
       requestId: run.id,
@@ -499,6 +514,19 @@ export class Engine {
   /** Requests with sub-runs forwarded here still running (tests). */
   get forwardedRequests(): number {
     return this.#forwardedLedgers.size;
+  }
+
+  /**
+   * A request refused as it came (queue full, draining, no such neuron) still has its span, failed,
+   * so a trace shows where the caller's request went; with its answer's status when it was alone.
+   */
+  #refusedSpan(input: SubmitInput, e: unknown): void {
+    const error = toErrorInfo(e);
+    const attributes =
+      input.http?.answer === undefined
+        ? { ...input.http?.attributes }
+        : { ...input.http.attributes, 'http.response.status_code': ErrorCodes[error.code].status };
+    this.#tracing.request(input, 'hal9.request', attributes).end({ error });
   }
 
   /** An external request ended: its span, its metric, the request store. */

@@ -230,6 +230,6 @@ const outcomeStatus = (view: RunView): number => runStatus(view).code;
 
 function spanHttp(req: FastifyRequest, answer: 'outcome' | 202 | 200 | undefined): SubmitInput['http'] {
   const attributes = requestAttributes(req);
-  if (answer === 'outcome') return { attributes, status: outcomeStatus };
-  return { attributes: answer ? { ...attributes, 'http.response.status_code': answer } : attributes };
+  if (answer === 'outcome') return { attributes, answer: outcomeStatus };
+  return answer ? { attributes, answer } : { attributes };
 }
