@@ -12,6 +12,8 @@ export class ServerSpans {
   readonly #name: string;
   #attributes: Readonly<Record<string, string | number>>;
   readonly #open: SpanRef[] = [];
+  /** The call's work here: the spans end once it has, so its signal spans end inside them. */
+  #work: Promise<unknown> | undefined;
 
   constructor(tracing: Tracing, name: string, attributes: Readonly<Record<string, string | number>>) {
     this.#tracing = tracing;
@@ -22,6 +24,11 @@ export class ServerSpans {
   /** Attributes known once the call's body is read: on the spans opened after. */
   describe(attributes: Readonly<Record<string, string | number>>): void {
     this.#attributes = { ...this.#attributes, ...attributes };
+  }
+
+  /** The call's work (its sub-runs): a caller that leaves first does not end the spans before it. */
+  hold(work: Promise<unknown>): void {
+    this.#work = work;
   }
 
   /** A server span under the caller's context: the parent of that context's signal spans here. */
@@ -37,6 +44,13 @@ export class ServerSpans {
    * still gets one span, under the call's own headers, so the failed hop shows.
    */
   end(status: number | undefined, headers: TraceContext): void {
+    if (this.#work) {
+      const work = this.#work;
+      this.#work = undefined;
+      const after = () => this.end(status, headers);
+      work.then(after, after);
+      return;
+    }
     if (this.#open.length === 0) this.open(headers);
     const attributes = status === undefined ? {} : { 'http.response.status_code': status };
     // A server span fails on a 5xx only (HTTP semantic conventions): a 4xx is the caller's error.

@@ -52,17 +52,17 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
       const gone = new AbortController();
       whenCallerLeaves(reply, (cause) => gone.abort(cause));
       if (!String(req.headers.accept ?? '').includes(NDJSON)) {
-        return {
-          outcomes: await engine.runForwarded(
-            req.params.id,
-            signals,
-            deadlineMs,
-            context,
-            undefined,
-            gone.signal,
-            spans?.open,
-          ),
-        };
+        const outcomes = engine.runForwarded(
+          req.params.id,
+          signals,
+          deadlineMs,
+          context,
+          undefined,
+          gone.signal,
+          spans?.open,
+        );
+        spans?.hold(outcomes);
+        return { outcomes: await outcomes };
       }
       const lines: string[] = [];
       let raw: typeof reply.raw | undefined;
@@ -77,6 +77,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
         gone.signal,
         spans?.open,
       );
+      spans?.hold(done);
       reply.hijack();
       raw = reply.raw;
       raw.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-cache' });
