@@ -21,54 +21,73 @@ const traced = (exporter: InMemorySpanExporter, name: string) => ({
 const PEER_ROUTE = '/v1/neurons/:id/signals';
 
 describe('spans of a request across runtime pods', () => {
-  it('opens a server span on the receiving pod under the sender’s peer call, parent of its signal spans', async () => {
-    const leadSpans = new InMemorySpanExporter();
-    const workerSpans = new InMemorySpanExporter();
-    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, traced(workerSpans, 'worker'));
-    started.push(worker);
-    const lead = await startRuntime(
-      {
-        neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
-        claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker')] } },
-      },
-      traced(leadSpans, 'lead'),
-    );
-    started.push(lead);
-    const res = await lead.post('/v1/signals', { content: 'x' });
-    expect(res.status).toBe(200);
+  it.each([false, true])(
+    'opens a server span on the receiving pod under the sender’s peer call, parent of its signal spans (streamed: %s)',
+    async (streamed) => {
+      const leadSpans = new InMemorySpanExporter();
+      const workerSpans = new InMemorySpanExporter();
+      const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, traced(workerSpans, 'worker'));
+      started.push(worker);
+      const lead = await startRuntime(
+        {
+          neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
+          claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker')] } },
+        },
+        traced(leadSpans, 'lead'),
+      );
+      started.push(lead);
+      // A followed request has its peer call streamed (application/x-ndjson), else answered whole.
+      let traceId: string;
+      if (streamed) {
+        const res = await fetch(`${lead.url}/v1/signals?stream=true`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(await res.text()).toContain('event: end');
+        traceId = res.headers.get('traceresponse')!.split('-')[1]!;
+      } else {
+        const res = await lead.post('/v1/signals', { content: 'x' });
+        expect(res.status).toBe(200);
+        traceId = res.body.traceId;
+      }
 
-    const client = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
-    expect(client.kind).toBe(SpanKind.CLIENT);
-    expect(client.attributes).toMatchObject({
-      'http.request.method': 'POST',
-      'url.full': `${worker.url}/v1/neurons/worker/signals`,
-      'http.response.status_code': 200,
-    });
-    // The peer's span ends as its response closes, which the sender need not wait for.
-    const servers = await vi.waitFor(() => {
-      const found = workerSpans.getFinishedSpans().filter((s) => s.name === `POST ${PEER_ROUTE}`);
-      expect(found).toHaveLength(1);
-      return found;
-    });
-    const server = servers[0]!;
-    expect(server.kind).toBe(SpanKind.SERVER);
-    expect(server.spanContext().traceId).toBe(res.body.traceId);
-    expect(parentOf(server)).toBe(spanId(client));
-    const port = Number(new URL(worker.url).port);
-    expect(server.attributes).toMatchObject({
-      'http.request.method': 'POST',
-      'http.route': PEER_ROUTE,
-      'http.response.status_code': 200,
-      'url.scheme': 'http',
-      'server.address': '127.0.0.1',
-      'server.port': port,
-      'client.address': '127.0.0.1',
-      'hal9.neuron': 'worker',
-      'hal9.batch_size': 1,
-    });
-    const signal = workerSpans.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
-    expect(parentOf(signal)).toBe(spanId(server));
-  });
+      const client = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
+      expect(client.kind).toBe(SpanKind.CLIENT);
+      expect(client.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'url.full': `${worker.url}/v1/neurons/worker/signals`,
+        'http.response.status_code': 200,
+      });
+      // The peer's span ends as its response closes, which the sender need not wait for.
+      const servers = await vi.waitFor(() => {
+        const found = workerSpans.getFinishedSpans().filter((s) => s.name === `POST ${PEER_ROUTE}`);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      const server = servers[0]!;
+      expect(server.kind).toBe(SpanKind.SERVER);
+      expect(server.spanContext().traceId).toBe(traceId);
+      expect(parentOf(server)).toBe(spanId(client));
+      const port = Number(new URL(worker.url).port);
+      expect(server.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'http.route': PEER_ROUTE,
+        'http.response.status_code': 200,
+        'url.scheme': 'http',
+        'server.address': '127.0.0.1',
+        'server.port': port,
+        'client.address': '127.0.0.1',
+        'hal9.neuron': 'worker',
+        'hal9.batch_size': 1,
+      });
+      const signal = workerSpans.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
+      expect(parentOf(signal)).toBe(spanId(server));
+      // The request's own span has the status its answer was sent with (a stream's 200 goes first).
+      const request = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.request')!;
+      expect(request.attributes['http.response.status_code']).toBe(200);
+    },
+  );
 
   it('gives a refused peer call a failed server span with its status, under the call’s traceparent', async () => {
     const spans = new InMemorySpanExporter();
