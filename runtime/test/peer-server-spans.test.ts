@@ -138,7 +138,11 @@ describe('spans of a request across runtime pods', () => {
     expect(res.status).toBe(401);
     const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
     expect(server.spanContext().traceId).toBe('cd'.repeat(16));
-    expect(server.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
+    expect(server.attributes).toMatchObject({
+      'http.response.status_code': 401,
+      'http.route': PEER_ROUTE,
+      'hal9.neuron': 'worker',
+    });
 
     // A sending pod with another token: both sides of the hop say 401.
     const leadSpans = new InMemorySpanExporter();

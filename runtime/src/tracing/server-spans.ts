@@ -1,3 +1,4 @@
+import { ErrorCodes } from '../errors.ts';
 import type { TraceContext } from '../pipeline/signal.ts';
 import type { SpanRef, Tracing } from './tracing.ts';
 
@@ -56,9 +57,10 @@ export class ServerSpans {
     // A server span fails on a 5xx only (HTTP semantic conventions): a 4xx is the caller's error.
     const error =
       status === undefined
-        ? { code: 'CLIENT_CLOSED', message: 'the caller closed its connection before the answer' }
+        ? { code: 'CLIENT_CLOSED', message: ErrorCodes.CLIENT_CLOSED.message }
         : status >= 500
-          ? { code: String(status), message: `answered ${status}` }
+          ? // The conventions' error.type for a status alone: the code as a string.
+            { code: String(status), message: `answered ${status}` }
           : undefined;
     for (const span of this.#open.splice(0)) span.end(error ? { attributes, error } : { attributes });
   }

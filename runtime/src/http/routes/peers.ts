@@ -32,7 +32,11 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
   const serverSpans = new WeakMap<FastifyRequest, ServerSpans>();
   if (engine.tracing.enabled)
     app.addHook('onRequest', async (req, reply) => {
-      const spans = new ServerSpans(engine.tracing, `POST ${req.routeOptions.url}`, requestAttributes(req));
+      const { id } = req.params as { id?: string };
+      const spans = new ServerSpans(engine.tracing, `POST ${req.routeOptions.url}`, {
+        ...requestAttributes(req),
+        ...(id ? { 'hal9.neuron': id } : {}),
+      });
       serverSpans.set(req, spans);
       const res = reply.raw;
       // 'close' follows every response, sent in full or not: the status is the one sent, if any.
@@ -47,7 +51,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
       const context = callerContext(req);
       const { signals, deadlineMs } = req.body;
       const spans = serverSpans.get(req);
-      spans?.describe({ 'hal9.neuron': req.params.id, 'hal9.batch_size': signals.length });
+      spans?.describe({ 'hal9.batch_size': signals.length });
       // The sending pod cancels its call when no request of the batch waits any more: the sub-runs end.
       const gone = new AbortController();
       whenCallerLeaves(reply, (cause) => gone.abort(cause));
