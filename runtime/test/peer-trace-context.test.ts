@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ForwardedSignal } from '../src/pipeline/signal.ts';
@@ -191,9 +192,14 @@ describe('trace context of signals that share a peer batch', () => {
         .find((s) => s.name === 'hal9.signal lead' && traceOf(s) === traceId)!;
       const peerCall = peerCalls.find((s) => traceOf(s) === traceId)!;
       expect(parentOf(peerCall)).toBe(spanId(leadSignal));
+      // Mid's server span for it is the peer call's child, and the parent of mid's signal span.
+      const midServers = midSpans
+        .getFinishedSpans()
+        .filter((s) => s.kind === SpanKind.SERVER && parentOf(s) === spanId(peerCall));
+      expect(midServers.map(traceOf), traceId).toEqual([traceId]);
       const midSignals = midSpans
         .getFinishedSpans()
-        .filter((s) => s.name === 'hal9.signal mid' && parentOf(s) === spanId(peerCall));
+        .filter((s) => s.name === 'hal9.signal mid' && parentOf(s) === spanId(midServers[0]!));
       expect(midSignals.map(traceOf), traceId).toEqual([traceId]);
     }
     // No span on mid outside the four traces.
@@ -297,7 +303,10 @@ describe('trace context of signals that share a peer batch', () => {
     const byRequest = (i: number) => worker.find((s) => traceOf(s) === traceIds[i]);
     expect(byRequest(0)).toBeDefined();
     expect(byRequest(1)).toBeDefined();
-    expect(parentOf(byRequest(2)!)).toBe('1111111111111111');
+    // Under the server span for its own context (one per distinct context of the batch).
+    const serverOf = (s: ReadableSpan) => spans.getFinishedSpans().find((p) => spanId(p) === parentOf(s))!;
+    expect(serverOf(byRequest(2)!).kind).toBe(SpanKind.SERVER);
+    expect(parentOf(serverOf(byRequest(2)!))).toBe('1111111111111111');
     expect(worker.filter((s) => traceOf(s) === traceIds[3])).toEqual([]);
 
     const oversized = await peer.post('/v1/neurons/worker/signals', {
@@ -324,8 +333,7 @@ describe('trace context of signals that share a peer batch', () => {
     const kept = spans
       .getFinishedSpans()
       .find(
-        (s) =>
-          s.name === 'hal9.signal worker' && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
+        (s) => s.kind === SpanKind.SERVER && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
       );
     expect(kept).toBeDefined();
     expect(kept!.spanContext().traceState).toBeUndefined();

@@ -96,7 +96,7 @@ describe('tracing', () => {
     ]);
   });
 
-  it('in cluster mode the peer call is a span, and the peer’s signal spans are its children', async () => {
+  it('in cluster mode the peer call is a span, and the peer’s server span for it is its child', async () => {
     const lead = new InMemorySpanExporter();
     const worker = new InMemorySpanExporter();
     const w = await startRuntime(
@@ -119,9 +119,11 @@ describe('tracing', () => {
       'server.address': '127.0.0.1',
       'server.port': Number(new URL(w.url).port),
     });
+    const server = worker.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
+    expect(parentOf(server)).toBe(spanId(peer));
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);
-    expect(parentOf(remote)).toBe(spanId(peer));
+    expect(parentOf(remote)).toBe(spanId(server));
   });
 
   it('ends a peer call its caller’s departure cut off with that reason', async () => {

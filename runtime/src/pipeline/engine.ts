@@ -1,7 +1,7 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { type ErrorInfo, Hal9Error } from '../errors.ts';
+import { ErrorCodes, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
@@ -65,6 +65,17 @@ export interface SubmitInput {
   /** The caller's W3C tracestate header: passed on with the trace. */
   readonly tracestate?: string;
   readonly timeoutMs?: number;
+  /**
+   * The inbound HTTP request's attributes for the request's span (only when traced), and the status
+   * of its answer when the request is answered alone: known at the start (a 202, a stream's 200), or
+   * its outcome's, by its view once it ends (a waiting caller). A refusal is answered with its error's.
+   */
+  readonly http?:
+    | {
+        readonly attributes: Readonly<Record<string, string | number>>;
+        readonly answer?: number | ((view: RunView) => number);
+      }
+    | undefined;
 }
 
 export class Engine {
@@ -190,6 +201,11 @@ export class Engine {
     }
   }
 
+  /** The runtime's spans: the HTTP edge reads its requests' attributes only when they are enabled. */
+  get tracing(): Tracing {
+    return this.#tracing;
+  }
+
   get entry(): NeuronConfig {
     return this.#entry;
   }
@@ -282,12 +298,30 @@ export class Engine {
 
   /** Accepts a request (or refuses it at once: draining, unknown neuron, queue full). */
   submit(input: SubmitInput): RequestRun {
-    this.#admit(1);
-    const entry = this.resolveEntry(input);
+    let entry: NeuronConfig;
+    try {
+      this.#admit(1);
+      entry = this.resolveEntry(input);
+    } catch (e) {
+      if (this.#tracing.enabled) this.#refusedSpan(input, e);
+      throw e;
+    }
     const limit = this.config.performance.request_timeout_ms;
     const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
     const timeoutMs = fromCaller ? input.timeoutMs! : limit;
-    const span = this.#tracing.request(input, 'hal9.request', { 'hal9.entry': entry.id });
+    const span = this.#tracing.request(
+      input,
+      'hal9.request',
+      input.http
+        ? typeof input.http.answer === 'number'
+          ? {
+              ...input.http.attributes,
+              'http.response.status_code': input.http.answer,
+              'hal9.entry': entry.id,
+            }
+          : { ...input.http.attributes, 'hal9.entry': entry.id }
+        : { 'hal9.entry': entry.id },
+    );
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
@@ -298,6 +332,7 @@ export class Engine {
       cutOff: this.#cutOff,
     });
     run.span = span;
+    if (typeof input.http?.answer === 'function') run.httpStatus = input.http.answer;
     const first: Signal = {
       id: this.#signalId(),
       requestId: run.id,
@@ -330,6 +365,8 @@ export class Engine {
     onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
     /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
     cancel?: AbortSignal,
+    /** The parent of a context's signal spans (the call's server span); else the caller's span itself. */
+    serve?: (caller: TraceContext) => SpanRef,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -338,7 +375,7 @@ export class Engine {
       const key = `${context.traceparent} ${context.tracestate ?? ''}`;
       let p = parents.get(key);
       if (!p) {
-        p = this.#tracing.remote(context);
+        p = serve ? serve(context) : this.#tracing.remote(context);
         parents.set(key, p);
       }
       return p;
@@ -481,12 +518,31 @@ export class Engine {
     return this.#forwardedLedgers.size;
   }
 
+  /**
+   * A request refused as it came (queue full, draining, no such neuron) still has its span, failed,
+   * so a trace shows where the caller's request went; with its answer's status when it was alone.
+   */
+  #refusedSpan(input: SubmitInput, e: unknown): void {
+    const error = toErrorInfo(e);
+    const attributes =
+      input.http?.answer === undefined
+        ? { ...input.http?.attributes }
+        : { ...input.http.attributes, 'http.response.status_code': ErrorCodes[error.code].status };
+    this.#tracing.request(input, 'hal9.request', attributes).end({ error });
+  }
+
   /** An external request ended: its span, its metric, the request store. */
   readonly #endRequest = (r: RequestRun): void => {
     const view = r.view();
     if (this.#tracing.enabled)
       r.span?.end({
-        attributes: { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
+        attributes: r.httpStatus
+          ? {
+              'hal9.status': view.status,
+              'hal9.signals': view.trace.length,
+              'http.response.status_code': r.httpStatus(view),
+            }
+          : { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
         ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
       });
     this.#obs.request(view.status, view.durationMs);

@@ -1,6 +1,6 @@
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
-import { toErrorInfo } from '../errors.ts';
+import { isHal9Error, toErrorInfo } from '../errors.ts';
 import { serverAttributes } from '../tracing/server-attributes.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
@@ -47,18 +47,25 @@ export interface RemoteDispatchDeps {
   readonly onChange?: () => void;
 }
 
+/** A peer call's span end when the peer answered its batch (a 200 is the only answer taken). */
+const ANSWERED = { attributes: { 'http.response.status_code': 200 } } as const;
+
 export class RemoteDispatch {
   readonly #d: RemoteDispatchDeps;
   readonly #buffer: SignalBuffer<RemoteWork>;
   /** Batches sent and not answered yet, and the signals in them. */
   #inFlight = 0;
   #inFlightSignals = 0;
-  /** The peer's server.address and server.port, on its peer-call spans. */
+  /** The peer call's HTTP client attributes (its URL, and the peer's server.address and server.port). */
   readonly #server: Readonly<Record<string, string | number>>;
 
   constructor(d: RemoteDispatchDeps) {
     this.#d = d;
-    this.#server = serverAttributes(d.target.endpoint);
+    this.#server = {
+      'http.request.method': 'POST',
+      'url.full': `${d.target.endpoint}/v1/neurons/${encodeURIComponent(d.target.id)}/signals`,
+      ...serverAttributes(d.target.endpoint),
+    };
     this.#buffer = new SignalBuffer<RemoteWork>({
       size: d.size,
       flushMs: d.flushMs,
@@ -173,7 +180,7 @@ export class RemoteDispatch {
       )
       .then(
         (outcomes) => {
-          for (const { span } of spans.values()) span.end();
+          for (const { span } of spans.values()) span.end(ANSWERED);
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
             w.run.close(w.signal, outcomes[i], 'peer');
@@ -182,8 +189,14 @@ export class RemoteDispatch {
         (e) => {
           // A call cut off because its requests ended: each span names its own request's end (its
           // deadline, its caller gone, a drain), not the cancellation they share.
+          // The peer's answer, when it sent one (a refusal, an error status).
+          const status = isHal9Error(e) ? e.details.status : undefined;
+          const attributes = status ? { 'http.response.status_code': status } : {};
           for (const { span, run } of spans.values())
-            span.end({ error: toErrorInfo(run.running ? e : (run.signal.reason ?? e), target.id) });
+            span.end({
+              attributes,
+              error: toErrorInfo(run.running ? e : (run.signal.reason ?? e), target.id),
+            });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           live.forEach((w, i) => {
             const error = toErrorInfo(e, target.id);

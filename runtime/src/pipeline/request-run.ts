@@ -85,6 +85,8 @@ export class RequestRun {
   readonly spent: Ledger;
   /** The request's span (external requests), ended by the engine with the outcome. */
   span: SpanRef | undefined;
+  /** The HTTP status its answer has, by its outcome (a traced request answered by its end). */
+  httpStatus: ((view: RunView) => number) | undefined;
   #usage: TokenUsage = NO_USAGE;
   /** Some model call, here or in a peer's sub-tree, reported usage. */
   #metered = false;

@@ -7,6 +7,7 @@ import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
 import { clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import { requestAttributes } from '../request-attributes.ts';
 import {
   accepted,
   batchInput,
@@ -65,7 +66,19 @@ export async function signalRoutes(
   }
   app.get('/v1/neurons', async () => ({ entry: engine.entry.id, neurons: engine.neurons() }));
 
-  const submit = (req: FastifyRequest, body: SignalBody, timeoutMs?: number) => {
+  // Traced: the request span carries the HTTP request's attributes, and the status of the answer when
+  // it is known at the start (202 for ?wait=false, a stream's 200) or is its outcome's (a waiting
+  // caller's). A batch's items share one answer: their spans carry no status of their own.
+  // Nothing is built per request with tracing off (the hot path).
+  const httpOf = (req: FastifyRequest, answer: 'outcome' | 202 | 200 | undefined) =>
+    engine.tracing.enabled ? spanHttp(req, answer) : undefined;
+
+  const submit = (
+    req: FastifyRequest,
+    body: SignalBody,
+    timeoutMs: number | undefined,
+    http: SubmitInput['http'],
+  ) => {
     const traceparent = req.headers.traceparent as string | undefined;
     // Node joins repeated tracestate headers with ", ", as W3C Trace Context combines them.
     const tracestate = req.headers.tracestate as string | undefined;
@@ -77,6 +90,7 @@ export async function signalRoutes(
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(traceparent ? { traceparent } : {}),
       ...(tracestate ? { tracestate } : {}),
+      http,
     });
   };
 
@@ -93,7 +107,12 @@ export async function signalRoutes(
     '/v1/signals',
     { schema: { body: signalInput, querystring: submitQuery, response: { 200: runView, 202: accepted } } },
     async (req, reply) => {
-      const run = submit(req, req.body, req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined);
+      const run = submit(
+        req,
+        req.body,
+        req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined,
+        httpOf(req, req.query.stream === 'true' ? 200 : req.query.wait === 'false' ? 202 : 'outcome'),
+      );
       // Its trace (W3C traceresponse), however it is answered: a stream's head carries it too (sse.ts).
       const traced = run.span?.traceresponse();
       if (traced) reply.header('traceresponse', traced);
@@ -178,9 +197,10 @@ export async function signalRoutes(
       let backOffs = 0;
       const timeoutMs = req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined;
       const runs: RequestRun[] = [];
+      const http = httpOf(req, undefined);
       const items = req.body.signals.map((s) => {
         try {
-          const run = submit(req, s, timeoutMs);
+          const run = submit(req, s, timeoutMs, http);
           runs.push(run);
           return run.done.then(publicView);
         } catch (e) {
@@ -203,4 +223,13 @@ export async function signalRoutes(
       return reply.send({ results });
     },
   );
+}
+
+/** The status a waiting caller's answer has (replyView's). */
+const outcomeStatus = (view: RunView): number => runStatus(view).code;
+
+function spanHttp(req: FastifyRequest, answer: 'outcome' | 202 | 200 | undefined): SubmitInput['http'] {
+  const attributes = requestAttributes(req);
+  if (answer === 'outcome') return { attributes, answer: outcomeStatus };
+  return answer ? { attributes, answer } : { attributes };
 }
