@@ -66,11 +66,13 @@ describe('spec.tracing', () => {
     expect(value(n1, 'OTEL_TRACES_SAMPLER')).toBe('parentbased_traceidratio');
     expect(value(n1, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.1');
     expect(value(n1, 'OTEL_RESOURCE_ATTRIBUTES')).toBe(
-      `k8s.namespace.name=${ns},k8s.deployment.name=n1,service.namespace=c1,hal9.neuron=n1,k8s.pod.name=$(HAL9_POD_NAME)`,
+      `service.name=n1,k8s.namespace.name=${ns},k8s.deployment.name=n1,service.namespace=c1,hal9.neuron=n1,k8s.pod.name=$(HAL9_POD_NAME)`,
     );
     const n2 = await waitFor('Deployment n2', () => r.deployment('n2'), { timeoutMs: 30_000 });
     expect(value(n2, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.5');
-    expect(value(n2, 'OTEL_RESOURCE_ATTRIBUTES')).toMatch(/^team=search,k8s\.namespace\.name=/);
+    expect(value(n2, 'OTEL_RESOURCE_ATTRIBUTES')).toMatch(
+      /^team=search,service\.name=n2,k8s\.namespace\.name=/,
+    );
 
     // A new ratio is a new pod template: a rollout.
     const revision = (d: V1Deployment | undefined) => d?.metadata?.generation ?? 0;
@@ -146,6 +148,7 @@ describe('spans of a pod the operator rendered', () => {
     const body = (await res.json()) as { traceId: string };
     const spans = await jaeger.waitForSpans(body.traceId, { timeoutMs: 30_000 });
     expect(spans[0]!.resource).toMatchObject({
+      'service.name': 'traced',
       'k8s.pod.name': name,
       'k8s.namespace.name': ns,
       'k8s.deployment.name': 'traced',

@@ -374,12 +374,22 @@ describe('renderNeuron: tracing', () => {
     expect(samplerFrom(env).toString()).toContain('TraceIdRatioBased{0.01}');
     expect(resourceAttributesFrom(env)).toEqual({
       'deployment.environment.name': 'prod',
+      'service.name': 'impl-1',
       'k8s.namespace.name': testNamespace,
       'k8s.pod.name': 'impl-1-7d9f-abcde',
       'k8s.deployment.name': 'impl-1',
       'service.namespace': 'hal9',
       'hal9.neuron': 'impl-1',
     });
+  });
+
+  it('names the service after the Neuron, unless its resourceAttributes name one', () => {
+    const own = podEnv(render({ tracing }).objects, 'impl-1-x');
+    expect(resourceAttributesFrom(own)['service.name']).toBe('impl-1');
+    const named = render({ tracing: { ...tracing, resourceAttributes: { 'service.name': 'search-impl' } } });
+    const env = podEnv(named.objects, 'impl-1-x');
+    expect(resourceAttributesFrom(env)['service.name']).toBe('search-impl');
+    expect(env.OTEL_RESOURCE_ATTRIBUTES?.match(/service\.name=/g)).toHaveLength(1);
   });
 
   it("samples every request by default, and keeps a value's commas, equals signs and $( as written", () => {

@@ -14,7 +14,8 @@ export interface TracingEnvInput {
 
 /**
  * The resource attributes the operator knows, as the semantic conventions name them (the Hal9Cluster is
- * the service namespace; the runtime adds hal9.cluster and service.instance.id itself).
+ * the service namespace, the Neuron the service unless the user names one; the runtime adds
+ * hal9.cluster and service.instance.id itself).
  */
 function operatorAttributes(input: TracingEnvInput): [string, string][] {
   return [
@@ -43,8 +44,12 @@ export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
   const user = Object.entries(tracing.resourceAttributes)
     .filter(([k]) => !taken.has(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // One service per Neuron (the cluster is its service.namespace), so Tempo's service graph and Jaeger's
+  // dependencies draw an edge per pair of neurons instead of hal9-runtime to itself; a user's wins.
+  const named: [string, string][] =
+    'service.name' in tracing.resourceAttributes ? [] : [['service.name', input.neuron]];
   const attributes = [
-    ...[...user, ...ours].map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
+    ...[...user, ...named, ...ours].map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
     `k8s.pod.name=$(${podNameEnv})`,
   ].join(',');
   return [
