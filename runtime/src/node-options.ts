@@ -6,7 +6,7 @@
 // engine still leaked requests into the old generation. With that leak fixed (pipeline/live-list.ts)
 // and a request's allocations cut by a third, 16 MiB is measured best (bench/README.md,
 // 2026-12-04 22:31 on, 4 MiB and 16 MiB alternating): the HTTP ramp's highest rate with p99 ≤
-// 10 ms rose from 4,000–6,000/s to 7,000–10,000/s (fewer scavenges, 5–10 % less CPU per request),
+// 10 ms rose from 4,000–6,000/s to 5,000–10,000/s (median 8,000/s in nine runs; fewer scavenges),
 // p99 at 1,000/s stayed 1.2–2.9 ms, the in-process p99s stayed within their targets (batch of 10
 // 1.5–2.0 ms against 1.1–1.2), for about 20 MB more peak RSS. The operator lowers it for small
 // memory limits (operator/src/render/deployment.ts).
