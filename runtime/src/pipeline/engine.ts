@@ -313,13 +313,7 @@ export class Engine {
       input,
       'hal9.request',
       input.http
-        ? typeof input.http.answer === 'number'
-          ? {
-              ...input.http.attributes,
-              'http.response.status_code': input.http.answer,
-              'hal9.entry': entry.id,
-            }
-          : { ...input.http.attributes, 'hal9.entry': entry.id }
+        ? { ...httpAttributes(input.http, input.http.answer), 'hal9.entry': entry.id }
         : { 'hal9.entry': entry.id },
     );
     const run = this.#runs.open({
@@ -524,10 +518,12 @@ export class Engine {
    */
   #refusedSpan(input: SubmitInput, e: unknown): void {
     const error = toErrorInfo(e);
-    const attributes =
-      input.http?.answer === undefined
-        ? { ...input.http?.attributes }
-        : { ...input.http.attributes, 'http.response.status_code': ErrorCodes[error.code].status };
+    const attributes = input.http
+      ? httpAttributes(
+          input.http,
+          input.http.answer === undefined ? undefined : ErrorCodes[error.code].status,
+        )
+      : {};
     this.#tracing.request(input, 'hal9.request', attributes).end({ error });
   }
 
@@ -567,4 +563,14 @@ export class Engine {
     if (remote) remote.add({ run, signal: child, parent });
     else this.#arrive(run, parent, child);
   }
+}
+
+/** A request span's HTTP attributes, with its answer's status when it is known now. */
+function httpAttributes(
+  http: NonNullable<SubmitInput['http']>,
+  status: number | ((view: RunView) => number) | undefined,
+): Record<string, string | number> {
+  return typeof status === 'number'
+    ? { ...http.attributes, 'http.response.status_code': status }
+    : { ...http.attributes };
 }

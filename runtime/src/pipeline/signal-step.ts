@@ -139,7 +139,7 @@ export class SignalStep {
       known: d.neurons,
       performance: d.config.performance,
       spentSignals: run.spent.signals,
-      ...(run.spent.carried ? { carried: run.spent.carried } : {}),
+      carried: run.spent.carried,
       nextId: d.nextSignalId,
     });
     const { children } = routed;
