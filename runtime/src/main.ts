@@ -10,7 +10,8 @@ import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
-import { tracesURL } from './tracing/otel-env.ts';
+import { otlpConnection, tracesURL } from './tracing/otel-env.ts';
+import { type OtlpTransport, readOtlpTransport } from './tracing/otlp-transport.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   let config: Config;
   let secrets: Awaited<ReturnType<typeof readSecrets>>;
   let level: LogLevel;
+  let otlp: OtlpTransport | undefined;
   try {
     level = logLevel(env.HAL9_LOG_LEVEL);
     config = await loadConfig(path, env);
@@ -106,6 +108,9 @@ async function main(): Promise<void> {
             'claude.mode is api but no API key is set: set ANTHROPIC_API_KEY, or claude.api_key_file (HAL9_API_KEY_FILE)',
         },
       ]);
+    // The collector's headers and TLS files, when tracing is on: a malformed variable or a file that
+    // cannot be read stops the start naming the variable, as a wrong config key does.
+    if (tracesURL(env)) otlp = await readOtlpTransport(otlpConnection(env));
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hal9-runtime: ${e.message}\n`);
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
   const apiKeys = apiKeysText ? parseApiKeys(apiKeysText) : undefined;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
   const tracing = tracesURL(env)
-    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname())
+    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), otlp)
     : undefined;
   const runtime = createRuntime(config, {
     apiKey,

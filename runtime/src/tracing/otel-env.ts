@@ -2,6 +2,8 @@
 // provider so the entry point can decide without loading the OpenTelemetry SDK and exporter (about
 // 0.2 s of a pod's start) when tracing is off.
 
+import { ConfigError } from '../errors.ts';
+
 export interface OtelEnv {
   readonly OTEL_EXPORTER_OTLP_ENDPOINT?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
@@ -25,4 +27,151 @@ export function tracesURL(env: OtelEnv): string | undefined {
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
     return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
   return undefined;
+}
+
+/**
+ * The collector's connection, from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, _CERTIFICATE, _CLIENT_CERTIFICATE
+ * and _CLIENT_KEY: the headers parsed, the files only named (main.ts reads them: otlp-transport.ts).
+ */
+export interface OtlpConnectionEnv {
+  readonly OTEL_EXPORTER_OTLP_HEADERS?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
+  /** PEM file of the CA certificates that sign the collector's certificate (they replace the system's). */
+  readonly OTEL_EXPORTER_OTLP_CERTIFICATE?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE?: string;
+  /** PEM file of this client's certificate chain (mutual TLS), with the key below. */
+  readonly OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE?: string;
+  readonly OTEL_EXPORTER_OTLP_CLIENT_KEY?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY?: string;
+}
+
+/** A file the environment names, and the variable that named it (for the error that says what to fix). */
+export interface NamedFile {
+  readonly path: string;
+  readonly variable: string;
+}
+
+export interface OtlpConnection {
+  /** Header names lower-cased; values percent-decoded. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly ca?: NamedFile;
+  /** Both or neither. */
+  readonly client?: { readonly cert: NamedFile; readonly key: NamedFile };
+}
+
+/** Headers at most (a collector's auth takes one or two). */
+export const MAX_OTLP_HEADERS = 32;
+/** Characters of one headers variable at most (a token of a few KiB fits; Node refuses request heads over 16 KiB). */
+export const MAX_OTLP_HEADERS_CHARS = 8192;
+// RFC 9110 token: a header name.
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A field value Node sends: visible ASCII, space and tab, no CR, LF or NUL.
+const headerValue = /^[\t\x20-\x7e]*$/;
+// Sent by the exporter itself, or framing: a user's value would break the request.
+const reservedHeaders = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'host',
+  'transfer-encoding',
+  'connection',
+]);
+
+type Problem = { field: string; message: string };
+
+/** One headers variable as a map (W3C Baggage's `key=value` list, values percent-decoded), or its problems. */
+function parseHeaders(variable: string, text: string | undefined, problems: Problem[]): Map<string, string> {
+  const headers = new Map<string, string>();
+  if (text === undefined || text.trim() === '') return headers;
+  const fail = (message: string) => problems.push({ field: variable, message });
+  if (text.length > MAX_OTLP_HEADERS_CHARS) {
+    fail(`is ${text.length} characters; at most ${MAX_OTLP_HEADERS_CHARS}`);
+    return headers;
+  }
+  const members = text.split(',').filter((m) => m.trim() !== '');
+  if (members.length > MAX_OTLP_HEADERS) {
+    fail(`has ${members.length} headers; at most ${MAX_OTLP_HEADERS}`);
+    return headers;
+  }
+  for (const [i, member] of members.entries()) {
+    const at = member.indexOf('=');
+    const name = member.slice(0, at).trim();
+    // The message names the header (or its position), never its value: it may be a token.
+    const which = at > 0 && headerName.test(name) ? `header ${name}` : `header ${i + 1}`;
+    if (at < 0) {
+      fail(
+        `${which} has no "=": write name=value pairs joined by ",", for example Authorization=Bearer%20TOKEN`,
+      );
+      continue;
+    }
+    if (!headerName.test(name)) {
+      fail(`${which} has an empty or invalid name (letters, digits and !#$%&'*+.^_\`|~- only)`);
+      continue;
+    }
+    let value: string;
+    try {
+      value = decodeURIComponent(member.slice(at + 1).trim());
+    } catch {
+      fail(`${which} has a malformed percent-encoding (write % as %25)`);
+      continue;
+    }
+    const key = name.toLowerCase();
+    if (!headerValue.test(value))
+      fail(`${which} has a line break or a character outside visible ASCII in its value`);
+    else if (reservedHeaders.has(key)) fail(`${which} is set by the exporter and cannot be overridden`);
+    else if (headers.has(key)) fail(`${which} is given twice`);
+    else headers.set(key, value);
+  }
+  return headers;
+}
+
+/** The signal-specific variable if set (non-empty), else the general one. */
+function file(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: keyof OtlpConnectionEnv) {
+  const variable = env[traces] ? traces : env[general] ? general : undefined;
+  return variable ? { path: env[variable] as string, variable } : undefined;
+}
+
+/**
+ * The collector's headers and TLS files. OTEL_EXPORTER_OTLP_TRACES_HEADERS is merged over
+ * OTEL_EXPORTER_OTLP_HEADERS header by header (its value wins a name both set); each _TRACES_ file
+ * variable replaces its general one. Throws a ConfigError naming each variable that is wrong.
+ */
+export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
+  const problems: Problem[] = [];
+  const general = parseHeaders('OTEL_EXPORTER_OTLP_HEADERS', env.OTEL_EXPORTER_OTLP_HEADERS, problems);
+  const traces = parseHeaders(
+    'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+    env.OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    problems,
+  );
+  const headers = Object.fromEntries([...general, ...traces]);
+  if (Object.keys(headers).length > MAX_OTLP_HEADERS)
+    problems.push({
+      field: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+      message: `with OTEL_EXPORTER_OTLP_HEADERS makes ${Object.keys(headers).length} headers; at most ${MAX_OTLP_HEADERS}`,
+    });
+  const ca = file(env, 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CERTIFICATE');
+  const cert = file(
+    env,
+    'OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE',
+    'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+  );
+  const key = file(env, 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY', 'OTEL_EXPORTER_OTLP_CLIENT_KEY');
+  if (cert && !key)
+    problems.push({
+      field: 'OTEL_EXPORTER_OTLP_CLIENT_KEY',
+      message: `is not set but ${cert.variable} is: a client certificate needs its private key`,
+    });
+  if (key && !cert)
+    problems.push({
+      field: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+      message: `is not set but ${key.variable} is: a client key needs its certificate`,
+    });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    headers: Object.freeze(headers),
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { client: { cert, key } } : {}),
+  });
 }

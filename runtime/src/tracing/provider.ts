@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { type OtelEnv, tracesURL } from './otel-env.ts';
+import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
@@ -96,15 +97,39 @@ export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
 }
 
 /**
+ * The exporter's headers and TLS options, given explicitly: the exporter would otherwise read the same
+ * variables from process.env itself, ignoring a malformed one and an unreadable file without a word.
+ * A CA bundle replaces the system's trusted CAs for the collector's connection (Node's `ca`).
+ */
+function exporterOptions(url: string, transport: OtlpTransport) {
+  const { headers, ca, cert, key } = transport;
+  return {
+    url,
+    headers: { ...headers },
+    httpAgentOptions: {
+      keepAlive: true,
+      ...(ca ? { ca } : {}),
+      ...(cert && key ? { cert, key } : {}),
+    },
+  };
+}
+
+/**
  * `instance`: this process's service.instance.id (the host name: a pod's name), unless
  * OTEL_RESOURCE_ATTRIBUTES names one, so a trace that crosses pods shows which pod ran each span.
+ * `transport`: the collector's headers and TLS files (otel-env.ts otlpConnection, read by main.ts).
  */
-export function createTracing(env: OtelEnv, cluster: string, instance: string): TracingHandle {
+export function createTracing(
+  env: OtelEnv,
+  cluster: string,
+  instance: string,
+  transport: OtlpTransport = { headers: {} },
+): TracingHandle {
   const url = tracesURL(env);
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
   const fromEnv = resourceAttributesFrom(env);
   let left = (_spans: number) => {};
-  const exporter = reportingExporter(new OTLPTraceExporter({ url }), (n) => left(n));
+  const exporter = reportingExporter(new OTLPTraceExporter(exporterOptions(url, transport)), (n) => left(n));
   const delay = scheduleDelayMs(env);
   // Bounded: at most MAX_QUEUED_SPANS wait for export; beyond that they are dropped (and counted),
   // never the process.

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import {
+  MAX_OTLP_HEADERS,
+  MAX_OTLP_HEADERS_CHARS,
+  type OtlpConnectionEnv,
+  otlpConnection,
+} from './otel-env.ts';
+
+const problems = (env: OtlpConnectionEnv) => {
+  try {
+    otlpConnection(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.map((p) => `${p.field}: ${p.message}`);
+    throw e;
+  }
+  return [];
+};
+
+describe('otlpConnection', () => {
+  it('reads the headers percent-decoded, the traces variable winning a name both set', () => {
+    const c = otlpConnection({
+      OTEL_EXPORTER_OTLP_HEADERS: ' Authorization = Basic%20dXNlcjpwYXNz , x-honeycomb-team=abc,,',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-honeycomb-team=traces%2Fkey',
+    });
+    expect(c.headers).toEqual({ authorization: 'Basic dXNlcjpwYXNz', 'x-honeycomb-team': 'traces/key' });
+    expect(Object.isFrozen(c) && Object.isFrozen(c.headers)).toBe(true);
+    expect(otlpConnection({}).headers).toEqual({});
+  });
+
+  it('takes each _TRACES_ file over its general one, and names none unset', () => {
+    expect(
+      otlpConnection({
+        OTEL_EXPORTER_OTLP_CERTIFICATE: '/a.crt',
+        OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: '/t.crt',
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/c.crt',
+        OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: '/k.pem',
+      }),
+    ).toEqual({
+      headers: {},
+      ca: { path: '/t.crt', variable: 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE' },
+      client: {
+        cert: { path: '/c.crt', variable: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE' },
+        key: { path: '/k.pem', variable: 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY' },
+      },
+    });
+    expect(otlpConnection({ OTEL_EXPORTER_OTLP_CERTIFICATE: '' })).toEqual({ headers: {} });
+  });
+
+  it.each([
+    [
+      'a member without "="',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header 1 has no "="',
+    ],
+    [
+      'an empty name',
+      { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'a=1,=x' },
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS: header 2 has an empty or invalid name',
+    ],
+    [
+      'a name with a space',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'x y=1' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header 1 has an empty or invalid name',
+    ],
+    [
+      'a bad percent-encoding',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'a=%zz' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header a has a malformed percent-encoding',
+    ],
+    [
+      'a line break',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'a=1%0D%0Ab:2' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header a has a line break',
+    ],
+    [
+      'a header the exporter sets',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'Content-Type=text/plain' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header Content-Type is set by the exporter',
+    ],
+    [
+      'a name twice',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'a=1,A=2' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header A is given twice',
+    ],
+    [
+      'too many headers',
+      {
+        OTEL_EXPORTER_OTLP_HEADERS: Array.from({ length: MAX_OTLP_HEADERS + 1 }, (_, i) => `h${i}=v`).join(
+          ',',
+        ),
+      },
+      `OTEL_EXPORTER_OTLP_HEADERS: has ${MAX_OTLP_HEADERS + 1} headers; at most ${MAX_OTLP_HEADERS}`,
+    ],
+    [
+      'too long',
+      { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `a=${'x'.repeat(MAX_OTLP_HEADERS_CHARS)}` },
+      `OTEL_EXPORTER_OTLP_TRACES_HEADERS: is ${MAX_OTLP_HEADERS_CHARS + 2} characters; at most ${MAX_OTLP_HEADERS_CHARS}`,
+    ],
+    [
+      'a client certificate without its key',
+      { OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: '/c.crt' },
+      'OTEL_EXPORTER_OTLP_CLIENT_KEY: is not set but OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE is',
+    ],
+    [
+      'a client key without its certificate',
+      { OTEL_EXPORTER_OTLP_CLIENT_KEY: '/k.pem' },
+      'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: is not set but OTEL_EXPORTER_OTLP_CLIENT_KEY is',
+    ],
+  ])('refuses %s, naming the variable', (_, env, want) => {
+    const got = problems(env as OtlpConnectionEnv);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toContain(want);
+  });
+
+  it('never puts a header value in its message', () => {
+    const [p] = problems({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret-token' });
+    expect(p).not.toContain('secret-token');
+  });
+});

@@ -1,0 +1,241 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../src/errors.ts';
+import { otlpConnection } from '../src/tracing/otel-env.ts';
+import { readOtlpTransport } from '../src/tracing/otlp-transport.ts';
+import { createTracing } from '../src/tracing/provider.ts';
+import { type Started, startRuntime } from './support/runtime.ts';
+
+// A collector behind TLS with a private CA, that wants an auth header (and, for mutual TLS, the
+// client's certificate): a real HTTPS OTLP receiver on 127.0.0.1 whose certificates openssl makes here.
+
+let dir: string;
+const path = (name: string) => join(dir, name);
+const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+
+/** A P-256 key and a certificate for `cn` signed by the CA (with subjectAltName `san`, if given). */
+function issue(name: string, cn: string, ca: string, san?: string) {
+  openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+  openssl(...['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+  if (san) writeFileSync(path(`${name}.ext`), `subjectAltName=${san}\n`);
+  openssl(
+    ...['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial'],
+    ...['-out', `${name}.crt`, '-days', '1', ...(san ? ['-extfile', `${name}.ext`] : [])],
+  );
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hal9-otlp-tls-'));
+  for (const ca of ['ca', 'other-ca'])
+    openssl(
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+      ...['-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=${ca}`],
+    );
+  issue('server', '127.0.0.1', 'ca', 'IP:127.0.0.1');
+  issue('client', 'hal9-runtime', 'ca');
+  issue('stranger', 'hal9-runtime', 'other-ca');
+  writeFileSync(path('not-pem'), 'hello\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Received {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly clientCN: unknown;
+  readonly body: any;
+}
+
+/** The receiver: takes every export (200) and keeps its headers, the client certificate's CN and the body. */
+async function collector(opts: { mutual?: boolean } = {}) {
+  const received: Received[] = [];
+  const { readFileSync } = await import('node:fs');
+  const server: Server = createServer(
+    {
+      key: readFileSync(path('server.key')),
+      cert: readFileSync(path('server.crt')),
+      ...(opts.mutual
+        ? { ca: readFileSync(path('ca.crt')), requestCert: true, rejectUnauthorized: true }
+        : {}),
+    },
+    (req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+        received.push({ headers: req.headers, clientCN: peer?.subject?.CN, body: JSON.parse(body) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    },
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    received,
+    endpoint,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** A runtime tracing to `endpoint` with the connection the variables name, as main.ts builds it. */
+async function runtimeTracingTo(endpoint: string, vars: Record<string, string>): Promise<Started> {
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '20',
+    ...vars,
+  };
+  const transport = await readOtlpTransport(otlpConnection(env));
+  return startRuntime({}, { tracing: createTracing(env, 'test', 'pod-1', transport) });
+}
+
+describe('OTLP export over TLS with a private CA', () => {
+  it('sends the spans with the headers when the CA is set', async () => {
+    const c = await collector();
+    const rt = await runtimeTracingTo(c.endpoint, {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20general,X-Scope-OrgID=tenant-1',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20s3cr%3Dt',
+    });
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const [first] = c.received;
+      expect(first!.headers.authorization).toBe('Bearer s3cr=t');
+      expect(first!.headers['x-scope-orgid']).toBe('tenant-1');
+      expect(first!.body.resourceSpans[0].scopeSpans[0].spans.length).toBeGreaterThan(0);
+      await vi.waitFor(
+        async () =>
+          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBeGreaterThan(0),
+        {
+          timeout: 10_000,
+          interval: 20,
+        },
+      );
+    } finally {
+      await rt.close();
+      c.close();
+    }
+  });
+
+  it('fails every export, counted, when the collector’s CA is not trusted', async () => {
+    const c = await collector();
+    const rt = await runtimeTracingTo(c.endpoint, { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20t' });
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(
+        async () =>
+          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'failed' })).toBeGreaterThan(0),
+        {
+          timeout: 10_000,
+          interval: 20,
+        },
+      );
+      expect(c.received).toEqual([]);
+      expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBe(0);
+    } finally {
+      await rt.close();
+      c.close();
+    }
+  });
+
+  it('presents the client certificate to a collector that requires one (mutual TLS)', async () => {
+    const c = await collector({ mutual: true });
+    const rt = await runtimeTracingTo(c.endpoint, {
+      OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: path('ca.crt'),
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: path('client.crt'),
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: path('client.key'),
+    });
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      expect(c.received[0]!.clientCN).toBe('hal9-runtime');
+    } finally {
+      await rt.close();
+      c.close();
+    }
+  });
+});
+
+describe('readOtlpTransport', () => {
+  const problems = async (vars: Record<string, string>) => {
+    try {
+      await readOtlpTransport(otlpConnection(vars));
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems.map((p) => `${p.field}: ${p.message}`);
+      throw e;
+    }
+    return [];
+  };
+
+  it('stops the start naming the variable of a file it cannot use', async () => {
+    expect(await problems({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') })).toEqual([
+      expect.stringMatching(/^OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read .*missing\.crt/),
+    ]);
+    expect(await problems({ OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: path('not-pem') })).toEqual([
+      `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: ${path('not-pem')} holds no PEM certificate`,
+    ]);
+    expect(
+      await problems({
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: path('client.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: path('ca.crt'),
+      }),
+    ).toEqual([`OTEL_EXPORTER_OTLP_CLIENT_KEY: ${path('ca.crt')} holds no PEM private key`]);
+    // A key that is not the certificate's.
+    expect(
+      await problems({
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: path('client.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: path('stranger.key'),
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY: cannot be used for TLS: /,
+      ),
+    ]);
+  });
+
+  it('reads a CA bundle and a matching client pair', async () => {
+    const t = await readOtlpTransport(
+      otlpConnection({
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: path('client.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: path('client.key'),
+      }),
+    );
+    expect(t.ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(t.cert).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(t.key).toMatch(/PRIVATE KEY-----/);
+    expect(Object.isFrozen(t)).toBe(true);
+  });
+});
+
+describe('the entry point', () => {
+  it('does not start with a malformed headers variable or an unreadable CA file, and says which', async () => {
+    const file = path('config.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    const run = (vars: Record<string, string>) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+          env: { PATH: process.env.PATH ?? '', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://127.0.0.1:1', ...vars },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+        });
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const headers = await run({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret' });
+    expect(headers.code).toBe(2);
+    expect(headers.stderr).toContain('OTEL_EXPORTER_OTLP_HEADERS: header Authorization has a line break');
+    expect(headers.stderr).not.toContain('secret');
+    const ca = await run({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') });
+    expect(ca.code).toBe(2);
+    expect(ca.stderr).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);
+  });
+});
