@@ -77,7 +77,10 @@ describe('CRDs', () => {
       const own = nodeAt(neuron, path);
       if (!own) continue;
       // Items of a list and values of a map replace the cluster's as a whole, so do a Secret reference's.
-      const whole = path.includes('[]') || path.includes('.*') || path.startsWith('.claude.apiKeySecretRef');
+      const whole =
+        path.includes('[]') ||
+        path.includes('.*') ||
+        /^\.(claude\.apiKeySecretRef|tracing\.(headers|ca)SecretRef)\./.test(path);
       const says = whole
         ? `Default: ${shown(f.default)}.`
         : `Default: the Hal9Cluster's (${shown(f.default)} unless set there).`;

@@ -61,6 +61,26 @@ describe('Hal9Cluster', () => {
     expect(problemsOf({ tracing: { samplingRatio: 0.5 } }).join('\n')).toContain('tracing needs an endpoint');
   });
 
+  it('takes the collector’s Secrets, and checks as the CRD does that a CA or client certificate has an https endpoint', () => {
+    const refs = {
+      headersSecretRef: { name: 'otlp-auth' },
+      caSecretRef: { name: 'otlp-ca' },
+      clientCertSecretRef: { name: 'otlp-client' },
+    };
+    const synthed = synthCluster({ tracing: { endpoint: 'https://tempo.observability:4318', ...refs } });
+    expect(synthed.spec.tracing).toMatchObject(refs);
+    const problems = problemsOf({ tracing: { endpoint: 'http://tempo.observability:4318', ...refs } }).join(
+      '\n',
+    );
+    expect(problems).toContain(
+      'tracing.caSecretRef is the CA of a collector behind TLS, but tracing.endpoint is not https://',
+    );
+    expect(problems).toContain(
+      'tracing.clientCertSecretRef is a client certificate for a collector behind TLS',
+    );
+    expect(problems).not.toContain('headersSecretRef');
+  });
+
   it.each<[string, Hal9ClusterSpec]>([
     [
       'a cpu limit equal to its request in another notation',

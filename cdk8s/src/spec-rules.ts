@@ -320,6 +320,17 @@ export function sectionRules(s: Sections, p: string): string[] {
       `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host and no query or fragment, for example http://otel-collector.observability:4318`,
     );
   }
+  const https = t?.endpoint === undefined || t.endpoint.toLowerCase().startsWith('https://');
+  if (t?.caSecretRef && !https) {
+    problems.push(
+      `${p}.tracing.caSecretRef: tracing.caSecretRef is the CA of a collector behind TLS, but tracing.endpoint is not https://: write the endpoint as https://<host>:<port>, or remove caSecretRef`,
+    );
+  }
+  if (t?.clientCertSecretRef && !https) {
+    problems.push(
+      `${p}.tracing.clientCertSecretRef: tracing.clientCertSecretRef is a client certificate for a collector behind TLS, but tracing.endpoint is not https://: write the endpoint as https://<host>:<port>, or remove clientCertSecretRef`,
+    );
+  }
   for (const key of Object.keys(t?.resourceAttributes ?? {})) {
     if (!attributeKey.test(key)) {
       problems.push(

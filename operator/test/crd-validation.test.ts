@@ -379,7 +379,79 @@ describe('tracing', () => {
     );
   });
 
+  const tls = {
+    endpoint: 'https://tempo.observability:4318',
+    headersSecretRef: { name: 'otlp-auth' },
+    caSecretRef: { name: 'otlp-ca', key: 'bundle.pem' },
+    clientCertSecretRef: { name: 'otlp-client' },
+  };
+
+  it("takes the collector's Secrets in a Hal9Cluster and a Neuron, which may name only a Secret (server-side dry run)", async () => {
+    for (const o of [
+      cluster({ tracing: tls }),
+      neuron({ tracing: tls }),
+      neuron({ tracing: { headersSecretRef: { name: 'mine' }, caSecretRef: { name: 'ca' } } }),
+      // Headers alone over http: a collector inside the cluster may take a token without TLS.
+      cluster({ tracing: { endpoint: tracing.endpoint, headersSecretRef: { name: 'otlp-auth' } } }),
+    ]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('renders the headers from their Secret and the CA and client certificate mounts into a Deployment the apiserver accepts (server-side dry run)', async () => {
+    const n = aNeuron('traced-tls', {}, { namespace: ns });
+    const deployment = renderNeuron({
+      cluster: aHal9Cluster({ tracing: tls }),
+      neuron: n,
+      peers: [n],
+    }).objects.find((o) => o.kind === 'Deployment');
+    const r = await kubectl(
+      ['apply', '-n', ns, '--server-side', '--dry-run=server', '-o', 'json', '-f', '-'],
+      {
+        stdin: JSON.stringify({
+          ...deployment,
+          metadata: { ...deployment?.metadata, ownerReferences: undefined },
+        }),
+        allowFailure: true,
+      },
+    );
+    expect(r.stderr).toBe('');
+    const pod = (JSON.parse(r.stdout) as V1Deployment).spec!.template.spec!;
+    const env = pod.containers[0]!.env ?? [];
+    expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'otlp-auth',
+      key: 'headers',
+    });
+    expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_CERTIFICATE')?.value).toBe(
+      '/var/run/hal9/otlp-ca/ca.crt',
+    );
+    expect(pod.volumes?.find((v) => v.name === 'otlp-ca')?.secret?.secretName).toBe('otlp-ca');
+    expect(pod.volumes?.find((v) => v.name === 'otlp-client')?.secret?.secretName).toBe('otlp-client');
+  });
+
   it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a CA for a collector whose endpoint is http://',
+      cluster({ tracing: { ...tls, endpoint: tracing.endpoint, clientCertSecretRef: undefined } }),
+      'tracing.caSecretRef is the CA of a collector behind TLS, but tracing.endpoint is not https://: write the endpoint as https://<host>:<port>, or remove caSecretRef',
+    ],
+    [
+      'a client certificate for a collector whose endpoint is http://, on a Neuron',
+      neuron({ tracing: { endpoint: tracing.endpoint, clientCertSecretRef: { name: 'otlp-client' } } }),
+      'tracing.clientCertSecretRef is a client certificate for a collector behind TLS, but tracing.endpoint is not https://',
+    ],
+    [
+      'a headers Secret without a name',
+      cluster({
+        tracing: {
+          endpoint: tracing.endpoint,
+          headersSecretRef: { key: 'h' } as unknown as { name: string },
+        },
+      }),
+      'spec.tracing.headersSecretRef.name: Required value',
+    ],
     [
       'an endpoint that is not a URL',
       cluster({ tracing: { endpoint: 'otel-collector:4318' } }),

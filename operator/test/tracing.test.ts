@@ -101,6 +101,51 @@ describe('spec.tracing', () => {
   });
 });
 
+describe('spec.tracing: a collector behind TLS that wants a token', () => {
+  it('gives the pods the headers from their Secret and mounts the CA; a CA over http is refused with what to fix', {
+    timeout: 120_000,
+  }, async () => {
+    const tls = {
+      endpoint: 'https://tempo.observability:4318',
+      headersSecretRef: { name: 'otlp-auth' },
+      caSecretRef: { name: 'otlp-ca' },
+    };
+    await apply([aCluster('c2', { tracing: tls }), aNeuron('t1', 'c2')]);
+    const d = await waitFor(
+      'Deployment t1 with the collector connection',
+      async () => {
+        const d = await r.deployment('t1');
+        return envOf(d).some((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS') ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(envOf(d).find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'otlp-auth',
+      key: 'headers',
+    });
+    expect(value(d, 'OTEL_EXPORTER_OTLP_CERTIFICATE')).toBe('/var/run/hal9/otlp-ca/ca.crt');
+    const pod = d?.spec?.template?.spec;
+    expect(pod?.volumes?.find((v) => v.name === 'otlp-ca')?.secret).toMatchObject({
+      secretName: 'otlp-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'otlp-ca',
+      mountPath: '/var/run/hal9/otlp-ca',
+      readOnly: true,
+    });
+
+    const refused = await kubectl(['apply', '-n', ns, '-f', '-'], {
+      stdin: toYaml([aCluster('c3', { tracing: { ...tls, endpoint: 'http://tempo.observability:4318' } })]),
+      allowFailure: true,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'tracing.caSecretRef is the CA of a collector behind TLS, but tracing.endpoint is not https://: write the endpoint as https://<host>:<port>, or remove caSecretRef',
+    );
+  });
+});
+
 describe('spans of a pod the operator rendered', () => {
   let jaeger: Jaeger;
   let runner: PodRunner;

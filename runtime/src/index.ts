@@ -6,5 +6,5 @@ export { ConfigError, ErrorCodes, Hal9Error } from './errors.ts';
 export { RUNTIME_V8_FLAGS } from './node-options.ts';
 export { parseAnswer } from './pipeline/protocol.ts';
 export { createRuntime, type Runtime, type RuntimeOptions } from './runtime.ts';
-export { tracesURL } from './tracing/otel-env.ts';
+export { otlpConnection, tracesURL } from './tracing/otel-env.ts';
 export { resourceAttributesFrom, samplerFrom } from './tracing/provider.ts';

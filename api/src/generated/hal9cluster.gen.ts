@@ -79,7 +79,7 @@ export interface Hal9ClusterSpec {
    */
   readonly monitoring?: Hal9ClusterSpecMonitoring;
   /**
-   * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes); changing it rolls the pods.
+   * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair; changing it rolls the pods.
    */
   readonly tracing?: Hal9ClusterSpecTracing;
 }
@@ -814,7 +814,7 @@ export interface Hal9ClusterSpecMonitoring {
 }
 
 /**
- * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes); changing it rolls the pods.
+ * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair; changing it rolls the pods.
  */
 export interface Hal9ClusterSpecTracing {
   /**
@@ -830,6 +830,58 @@ export interface Hal9ClusterSpecTracing {
    * More attributes of every span's resource (OTEL_RESOURCE_ATTRIBUTES, values percent-encoded by the operator), for example deployment.environment.name: production or service.name. The operator's own attributes win on a clash.
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
+  /**
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+   */
+  readonly headersSecretRef?: Hal9ClusterSpecTracingHeadersSecretRef;
+  /**
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+   */
+  readonly caSecretRef?: Hal9ClusterSpecTracingCaSecretRef;
+  /**
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+   */
+  readonly clientCertSecretRef?: Hal9ClusterSpecTracingClientCertSecretRef;
+}
+
+/**
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+ */
+export interface Hal9ClusterSpecTracingHeadersSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret. Default: headers.
+   * @default "headers"
+   */
+  readonly key?: string;
+}
+
+/**
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+ */
+export interface Hal9ClusterSpecTracingCaSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret. Default: ca.crt.
+   * @default "ca.crt"
+   */
+  readonly key?: string;
+}
+
+/**
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+ */
+export interface Hal9ClusterSpecTracingClientCertSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
 }
 
 /**
@@ -1200,6 +1252,20 @@ export const hal9ClusterSpecDefaults = {
       "properties": {
         "samplingRatio": {
           "default": 1
+        },
+        "headersSecretRef": {
+          "properties": {
+            "key": {
+              "default": "headers"
+            }
+          }
+        },
+        "caSecretRef": {
+          "properties": {
+            "key": {
+              "default": "ca.crt"
+            }
+          }
         }
       }
     }

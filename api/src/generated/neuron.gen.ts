@@ -750,6 +750,56 @@ export interface NeuronSpecTracing {
    * More attributes of every span's resource (OTEL_RESOURCE_ATTRIBUTES, values percent-encoded by the operator), for example deployment.environment.name: production or service.name. The operator's own attributes win on a clash.
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
+  /**
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names.
+   */
+  readonly headersSecretRef?: NeuronSpecTracingHeadersSecretRef;
+  /**
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+   */
+  readonly caSecretRef?: NeuronSpecTracingCaSecretRef;
+  /**
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+   */
+  readonly clientCertSecretRef?: NeuronSpecTracingClientCertSecretRef;
+}
+
+/**
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names.
+ */
+export interface NeuronSpecTracingHeadersSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret. Default: headers.
+   */
+  readonly key?: string;
+}
+
+/**
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+ */
+export interface NeuronSpecTracingCaSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
+  /**
+   * Key inside the Secret. Default: ca.crt.
+   */
+  readonly key?: string;
+}
+
+/**
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+ */
+export interface NeuronSpecTracingClientCertSecretRef {
+  /**
+   * Name of the Secret.
+   */
+  readonly name: string;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { configHashAnnotation, runtimePort, runtimePortName } from './labels.ts';
 import { peerSecretName, peerTokenFile, peerTokenMountPath, peerTokenVolume } from './peer-secret.ts';
 import { renderPlacement } from './placement.ts';
-import { tracingEnv } from './tracing-env.ts';
+import { tracingEnv, tracingVolumes } from './tracing-env.ts';
 import type { PodTuning } from './tuning.ts';
 
 /**
@@ -130,6 +130,7 @@ function runtimeContainer(input: DeploymentInput): V1Container {
       ? [{ name: adminTokenVolume, mountPath: adminTokenMountPath, readOnly: true }]
       : []),
     ...(apiKeyRef(spec) ? [{ name: apiKeyVolume, mountPath: apiKeyMountPath, readOnly: true }] : []),
+    ...tracingVolumes(spec.tracing).mounts,
     ...tuning.runtimeMounts,
   ];
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -196,6 +197,7 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
           },
         ]
       : []),
+    ...tracingVolumes(spec.tracing).volumes,
     ...tuning.volumes,
   ].sort((a, b) => a.name.localeCompare(b.name));
   return {

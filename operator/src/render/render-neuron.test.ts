@@ -1,5 +1,6 @@
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import {
+  otlpConnection,
   RUNTIME_V8_FLAGS as RUNTIME_IMAGE_V8_FLAGS,
   resourceAttributesFrom,
   samplerFrom,
@@ -434,6 +435,104 @@ describe('renderNeuron: tracing', () => {
     expect(none.warnings.join('\n')).toContain('set spec.tracing.endpoint');
   });
 
+  describe('the collector connection', () => {
+    const tls = { endpoint: 'https://tempo.observability:4318' };
+    const refs = {
+      headersSecretRef: { name: 'otlp-auth' },
+      caSecretRef: { name: 'otlp-ca', key: 'bundle.pem' },
+      clientCertSecretRef: { name: 'otlp-client' },
+    };
+
+    it('takes the headers from their Secret, and mounts the CA and client certificate where the variables point', () => {
+      const { objects, warnings } = render({ tracing: { ...tls, ...refs } });
+      expect(warnings).toEqual([]);
+      const env = runtime(objects).env ?? [];
+      const headers = env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS');
+      // From the Secret at the pod's start: the token is never in the Deployment.
+      expect(headers).toEqual({
+        name: 'OTEL_EXPORTER_OTLP_HEADERS',
+        valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'headers' } },
+      });
+      const vars = podEnv(objects, 'p');
+      // The variables as the runtime reads them.
+      expect(otlpConnection(vars)).toEqual({
+        headers: {},
+        ca: { path: '/var/run/hal9/otlp-ca/ca.crt', variable: 'OTEL_EXPORTER_OTLP_CERTIFICATE' },
+        client: {
+          cert: {
+            path: '/var/run/hal9/otlp-client/tls.crt',
+            variable: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
+          },
+          key: { path: '/var/run/hal9/otlp-client/tls.key', variable: 'OTEL_EXPORTER_OTLP_CLIENT_KEY' },
+        },
+      });
+      const spec = pod(objects);
+      expect(spec.volumes).toContainEqual({
+        name: 'otlp-ca',
+        secret: { secretName: 'otlp-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }], defaultMode: 0o440 },
+      });
+      expect(spec.volumes).toContainEqual({
+        name: 'otlp-client',
+        secret: {
+          secretName: 'otlp-client',
+          items: [
+            { key: 'tls.crt', path: 'tls.crt' },
+            { key: 'tls.key', path: 'tls.key' },
+          ],
+          defaultMode: 0o440,
+        },
+      });
+      expect(runtime(objects).volumeMounts).toEqual(
+        expect.arrayContaining([
+          { name: 'otlp-ca', mountPath: '/var/run/hal9/otlp-ca', readOnly: true },
+          { name: 'otlp-client', mountPath: '/var/run/hal9/otlp-client', readOnly: true },
+        ]),
+      );
+    });
+
+    it('mounts nothing and sets no connection variable without the references', () => {
+      const { objects } = render({ tracing: tls });
+      expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-ca');
+      const names = (runtime(objects).env ?? []).map((e) => e.name);
+      expect(names.filter((n) => /HEADERS|CERTIFICATE|CLIENT_KEY/.test(n))).toEqual([]);
+    });
+
+    it("lets a Neuron's reference replace the cluster's whole: its key is the default unless it names one", () => {
+      const { objects } = render(
+        {
+          tracing: {
+            ...tls,
+            headersSecretRef: { name: 'team', key: 'otlp' },
+            caSecretRef: { name: 'c', key: 'k' },
+          },
+        },
+        { tracing: { headersSecretRef: { name: 'mine' } } },
+      );
+      const env = runtime(objects).env ?? [];
+      expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'mine',
+        key: 'headers',
+      });
+      // The references it does not set stay the cluster's.
+      expect(pod(objects).volumes?.find((v) => v.name === 'otlp-ca')?.secret?.items).toEqual([
+        { key: 'k', path: 'ca.crt' },
+      ]);
+    });
+
+    it('warns and mounts no TLS Secret when a Neuron points the cluster’s https tracing at an http endpoint', () => {
+      const { objects, warnings } = render(
+        { tracing: { ...tls, ...refs } },
+        { tracing: { endpoint: 'http://otel-collector.observability:4318' } },
+      );
+      expect(warnings.join('\n')).toContain(
+        'is not https://, so tracing.caSecretRef and tracing.clientCertSecretRef (set on this Neuron or its Hal9Cluster hal9) are not mounted',
+      );
+      expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-ca');
+      // Headers still go: a collector inside the cluster may take a token over http.
+      expect((runtime(objects).env ?? []).map((e) => e.name)).toContain('OTEL_EXPORTER_OTLP_HEADERS');
+    });
+  });
+
   it('changes the pod template with the tracing section, so a change rolls the pods', () => {
     const template = (spec: Hal9ClusterSpec) =>
       JSON.stringify(deployment(render(spec).objects).spec!.template);
@@ -441,6 +540,7 @@ describe('renderNeuron: tracing', () => {
     const on = template({ tracing });
     expect(on).not.toBe(off);
     expect(template({ tracing: { ...tracing, samplingRatio: 0.1 } })).not.toBe(on);
+    expect(template({ tracing: { ...tracing, headersSecretRef: { name: 'auth' } } })).not.toBe(on);
   });
 });
 

@@ -1,8 +1,16 @@
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { EffectiveTracing } from '../spec/effective-spec.ts';
 
 /** The pod's name from the downward API, which OTEL_RESOURCE_ATTRIBUTES expands as $(HAL9_POD_NAME). */
 export const podNameEnv = 'HAL9_POD_NAME';
+
+/** Where the collector's CA bundle (tracing.caSecretRef) is mounted, read-only. */
+export const otlpCAVolume = 'otlp-ca';
+export const otlpCAMountPath = '/var/run/hal9/otlp-ca';
+export const otlpCAFile = `${otlpCAMountPath}/ca.crt`;
+/** Where the client certificate (tracing.clientCertSecretRef, kubernetes.io/tls) is mounted, read-only. */
+export const otlpClientVolume = 'otlp-client';
+export const otlpClientMountPath = '/var/run/hal9/otlp-client';
 
 export interface TracingEnvInput {
   readonly tracing: EffectiveTracing | undefined;
@@ -58,5 +66,61 @@ export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
     { name: 'OTEL_RESOURCE_ATTRIBUTES', value: attributes },
     { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
     { name: 'OTEL_TRACES_SAMPLER_ARG', value: String(tracing.samplingRatio) },
+    ...connectionEnv(tracing),
   ];
+}
+
+/** The collector's auth headers straight from their Secret (never in the Deployment), and the TLS files. */
+function connectionEnv(tracing: EffectiveTracing): V1EnvVar[] {
+  const { headersSecretRef: headers, caSecretRef: ca, clientCertSecretRef: client } = tracing;
+  return [
+    ...(headers
+      ? [
+          {
+            name: 'OTEL_EXPORTER_OTLP_HEADERS',
+            valueFrom: { secretKeyRef: { name: headers.name, key: headers.key } },
+          },
+        ]
+      : []),
+    ...(ca ? [{ name: 'OTEL_EXPORTER_OTLP_CERTIFICATE', value: otlpCAFile }] : []),
+    ...(client
+      ? [
+          { name: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', value: `${otlpClientMountPath}/tls.crt` },
+          { name: 'OTEL_EXPORTER_OTLP_CLIENT_KEY', value: `${otlpClientMountPath}/tls.key` },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * The volumes of the collector's CA and client certificate Secrets and the runtime's read-only mounts of
+ * them; readable by the runtime's group only, as the other mounted Secrets. Read once when a pod starts.
+ */
+export function tracingVolumes(tracing: EffectiveTracing | undefined): {
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+} {
+  const ca = tracing?.caSecretRef;
+  const client = tracing?.clientCertSecretRef;
+  const volumes: V1Volume[] = [];
+  const mounts: V1VolumeMount[] = [];
+  if (ca) {
+    volumes.push({
+      name: otlpCAVolume,
+      secret: { secretName: ca.name, items: [{ key: ca.key, path: 'ca.crt' }], defaultMode: 0o440 },
+    });
+    mounts.push({ name: otlpCAVolume, mountPath: otlpCAMountPath, readOnly: true });
+  }
+  if (client) {
+    volumes.push({
+      name: otlpClientVolume,
+      secret: {
+        secretName: client.name,
+        items: ['tls.crt', 'tls.key'].map((key) => ({ key, path: key })),
+        defaultMode: 0o440,
+      },
+    });
+    mounts.push({ name: otlpClientVolume, mountPath: otlpClientMountPath, readOnly: true });
+  }
+  return { volumes, mounts };
 }

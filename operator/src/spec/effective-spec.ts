@@ -66,10 +66,21 @@ export type EffectiveAutoscaling = WithRequired<
   >;
 };
 
+export interface SecretKeyRef {
+  readonly name: string;
+  readonly key: string;
+}
+
 export interface EffectiveTracing {
   readonly endpoint: string;
   readonly samplingRatio: number;
   readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** The Secret key holding OTEL_EXPORTER_OTLP_HEADERS (the collector's auth). */
+  readonly headersSecretRef: SecretKeyRef | undefined;
+  /** The Secret key holding the PEM CA bundle the collector's certificate chains to (https only). */
+  readonly caSecretRef: SecretKeyRef | undefined;
+  /** A kubernetes.io/tls Secret presented to the collector (mutual TLS; https only). */
+  readonly clientCertSecretRef: { readonly name: string } | undefined;
 }
 
 /** The fully defaulted spec of one neuron: its Hal9Cluster's defaults with the neuron's overrides on top. */
@@ -127,7 +138,10 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
   // placement.topologySpread) gets the defaults of its fields too.
   const c = applyDefaults(
     hal9ClusterSpecDefaults,
-    overlay(withoutReplacedWholes(defaultedClusterSpec(cluster), n.claude), overrides),
+    overlay(
+      withoutReplacedTracingRefs(withoutReplacedWholes(defaultedClusterSpec(cluster), n.claude), n.tracing),
+      overrides,
+    ),
   ) as NonNullable<Hal9Cluster['spec']>;
   const performance = c.performance as EffectivePerformance;
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
@@ -187,6 +201,19 @@ function withoutReplacedWholes(
   };
 }
 
+/** The tracing section's Secret references: each replaces the cluster's whole, as apiKeySecretRef does. */
+const tracingRefs = ['headersSecretRef', 'caSecretRef', 'clientCertSecretRef'] as const;
+
+function withoutReplacedTracingRefs(
+  cluster: NonNullable<Hal9Cluster['spec']>,
+  own: NeuronSpec['tracing'],
+): NonNullable<Hal9Cluster['spec']> {
+  if (!own || !cluster.tracing || !tracingRefs.some((r) => own[r])) return cluster;
+  const tracing = { ...cluster.tracing };
+  for (const r of tracingRefs) if (own[r]) delete tracing[r];
+  return { ...cluster, tracing };
+}
+
 /**
  * Tracing is on where the merge has an endpoint. The Hal9Cluster's schema requires one in its section,
  * the Neuron's cannot (it may inherit it), so a Neuron's section over a cluster without one is reported.
@@ -197,13 +224,26 @@ function effectiveTracing(
   clusterName: string,
 ): { tracing: EffectiveTracing | undefined; repairs: string[] } {
   if (merged?.endpoint) {
+    const { headersSecretRef: headers, caSecretRef: ca, clientCertSecretRef: client } = merged;
+    // Each section's CEL rule keeps its TLS Secrets with an https endpoint; only the merge can pair a
+    // Neuron's http endpoint with the cluster's CA (or the reverse), and over http they would be unused.
+    const tls = merged.endpoint.toLowerCase().startsWith('https://');
+    const dropped = [ca ? 'caSecretRef' : '', client ? 'clientCertSecretRef' : ''].filter(Boolean);
     return {
       tracing: {
         endpoint: merged.endpoint,
         samplingRatio: merged.samplingRatio ?? 1,
         resourceAttributes: { ...merged.resourceAttributes },
+        headersSecretRef: headers ? { name: headers.name, key: headers.key ?? 'headers' } : undefined,
+        caSecretRef: tls && ca ? { name: ca.name, key: ca.key ?? 'ca.crt' } : undefined,
+        clientCertSecretRef: tls && client ? { name: client.name } : undefined,
       },
-      repairs: [],
+      repairs:
+        !tls && dropped.length > 0
+          ? [
+              `spec.tracing.endpoint ${merged.endpoint} is not https://, so tracing.${dropped.join(' and tracing.')} (set on this Neuron or its Hal9Cluster ${clusterName}) ${dropped.length > 1 ? 'are' : 'is'} not mounted: use an https:// endpoint, or remove them`,
+            ]
+          : [],
     };
   }
   const repairs = neuronSets
