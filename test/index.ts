@@ -16,6 +16,7 @@ export {
   adminIdentity,
   type ClientIdentity,
   type ControlPlaneCerts,
+  generateCertificates,
   issueClientCertificate,
 } from './cluster/certs.ts';
 export { type ControlPlane, type ControlPlaneOptions, startControlPlane } from './cluster/control-plane.ts';

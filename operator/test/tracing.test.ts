@@ -1,12 +1,18 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createTestNamespace,
+  generateCertificates,
   kubeConfigFromInject,
   kubectl,
   type PodRunner,
   startPodRunner,
   waitFor,
 } from '@hal9/test';
-import type { V1Deployment, V1EnvVar } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Deployment, type V1EnvVar } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Jaeger, startJaeger } from '../../test/jaeger/index.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
@@ -110,7 +116,7 @@ describe('spec.tracing: a collector behind TLS that wants a token', () => {
       headersSecretRef: { name: 'otlp-auth' },
       caSecretRef: { name: 'otlp-ca' },
     };
-    await apply([aCluster('c2', { tracing: tls }), aNeuron('t1', 'c2')]);
+    await apply([aCluster('tls1', { tracing: tls }), aNeuron('t1', 'tls1')]);
     const d = await waitFor(
       'Deployment t1 with the collector connection',
       async () => {
@@ -136,7 +142,7 @@ describe('spec.tracing: a collector behind TLS that wants a token', () => {
     });
 
     const refused = await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('c3', { tracing: { ...tls, endpoint: 'http://tempo.observability:4318' } })]),
+      stdin: toYaml([aCluster('tls2', { tracing: { ...tls, endpoint: 'http://tempo.observability:4318' } })]),
       allowFailure: true,
     });
     expect(refused.code).not.toBe(0);
@@ -202,5 +208,91 @@ describe('spans of a pod the operator rendered', () => {
       'hal9.cluster': 'c2',
       'deployment.environment.name': 'test',
     });
+  });
+});
+
+describe('spans of a pod the operator rendered, to a collector behind TLS that wants a token', () => {
+  let runner: PodRunner;
+  let collector: Server;
+  let dir: string;
+  const received: { authorization?: string; spans: number }[] = [];
+  beforeAll(async () => {
+    // A collector whose certificate a private CA signed (openssl, as the harness makes the apiserver's).
+    dir = await mkdtemp(join(tmpdir(), 'hal9-otlp-ca-'));
+    const certs = await generateCertificates(dir);
+    collector = createServer(
+      { key: await readFile(certs.servingKey), cert: await readFile(certs.servingCert) },
+      (req, res) => {
+        let body = '';
+        req.on('data', (d) => (body += d));
+        req.on('end', () => {
+          const spans = (JSON.parse(body).resourceSpans ?? []).length;
+          received.push({
+            ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+            spans,
+          });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      },
+    );
+    await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'otlp-auth' }, stringData: { headers: 'Authorization=Bearer%20e2e-token' } },
+    });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: { name: 'otlp-ca' },
+        stringData: { 'ca.crt': await readFile(certs.servingCa, 'utf8') },
+      },
+    });
+    runner = await startPodRunner({
+      kubeConfig: kc,
+      namespace: ns,
+      labelSelector: 'hal9.ai/neuron=traced-tls',
+      maxProcesses: 1,
+      stopGraceMs: 2000,
+      env: { OTEL_BSP_SCHEDULE_DELAY: '100' },
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await runner?.close();
+    collector?.closeAllConnections();
+    collector?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reach it with the header from the Secret, trusting the CA mounted from the other', {
+    timeout: 120_000,
+  }, async () => {
+    const endpoint = `https://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    await apply([
+      aCluster('tls3', {
+        tracing: { endpoint, headersSecretRef: { name: 'otlp-auth' }, caSecretRef: { name: 'otlp-ca' } },
+      }),
+      aNeuron('traced-tls', 'tls3'),
+    ]);
+    const pod = await waitFor(
+      'a pod of Neuron traced-tls',
+      async () => (await r.pods('hal9.ai/neuron=traced-tls')).find((p) => p.status?.phase === 'Running'),
+      { timeoutMs: 60_000 },
+    );
+    const proc = await runner.waitForReady(ns, pod.metadata?.name ?? '', 60_000);
+    const res = await fetch(`${proc.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'trace me' }),
+    });
+    expect(res.status).toBe(200);
+    const exported = await waitFor(
+      'spans at the TLS collector',
+      async () => received.find((x) => x.spans > 0),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(exported.authorization).toBe('Bearer e2e-token');
   });
 });

@@ -215,6 +215,48 @@ describe('readOtlpTransport', () => {
 });
 
 describe('the entry point', () => {
+  it('exports to the TLS collector with the headers the variables name', { timeout: 30_000 }, async () => {
+    const c = await collector();
+    const file = path('config-ok.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      const address = await vi.waitFor(
+        () => {
+          const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+          if (!m) throw new Error(`not listening yet:\n${output}`);
+          return m[1]!;
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+      const res = await fetch(`${address}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'x' }),
+      });
+      expect(res.status).toBe(200);
+      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env');
+      expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
   it('does not start with a malformed headers variable or an unreadable CA file, and says which', async () => {
     const file = path('config.yaml');
     writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
