@@ -83,7 +83,7 @@ export interface NeuronSpec {
    */
   readonly monitoring?: NeuronSpecMonitoring;
   /**
-   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
    */
   readonly tracing?: NeuronSpecTracing;
 }
@@ -735,7 +735,7 @@ export interface NeuronSpecMonitoring {
 }
 
 /**
- * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+ * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
  */
 export interface NeuronSpecTracing {
   /**
