@@ -205,6 +205,22 @@ describe('Hal9Platform', () => {
       expect(() => synth(props)).not.toThrow();
   });
 
+  it("refuses a neuron's http endpoint over the cluster's collector CA, which the operator would not mount", () => {
+    const tls = { endpoint: 'https://tempo.observability:4318', caSecretRef: { name: 'otlp-ca' } };
+    const props = aPlatform({
+      cluster: { tracing: tls },
+      neurons: [aNeuron('impl-1', { tracing: { endpoint: 'http://otel-collector.observability:4318' } })],
+    });
+    expect(() => synth(props)).toThrow(
+      'neuron "impl-1": tracing.endpoint http://otel-collector.observability:4318 is not https://, so tracing.caSecretRef of the neuron or the cluster would not be used',
+    );
+    const inherits = aPlatform({
+      cluster: { tracing: tls },
+      neurons: [aNeuron('impl-1', { tracing: { samplingRatio: 0.1 } })],
+    });
+    expect(() => synth(inherits)).not.toThrow();
+  });
+
   it('passes a neuron spec error through with the neuron named', () => {
     const props = aPlatform({ neurons: [aNeuron('impl-1', { layer: 'L10' as never })] });
     expect(() => synth(props)).toThrow(/Neuron "impl-1" is invalid:\n {2}- spec.layer is "L10"/);

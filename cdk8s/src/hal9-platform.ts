@@ -221,13 +221,28 @@ export class Hal9Platform extends Construct {
    * exports nothing for it and only warns, so a synth says so first.
    */
   private tracingProblems(): string[] {
-    if (this.cluster.spec.tracing?.endpoint) return [];
-    return [...this.neuronsById]
-      .filter(([, neuron]) => neuron.spec.tracing && !neuron.spec.tracing.endpoint)
-      .map(
-        ([id]) =>
+    const cluster = this.cluster.spec.tracing;
+    const problems: string[] = [];
+    for (const [id, neuron] of this.neuronsById) {
+      const own = neuron.spec.tracing;
+      if (!own) continue;
+      const endpoint = own.endpoint ?? cluster?.endpoint;
+      if (!endpoint) {
+        problems.push(
           `neuron ${JSON.stringify(id)}: tracing has no endpoint and the Hal9Cluster has no tracing section: no spans would be exported. Set tracing.endpoint on the neuron or cluster.tracing`,
-      );
+        );
+        continue;
+      }
+      // Each section's own rule pairs its TLS Secrets with https; only the merge can break that, and
+      // the operator would then mount neither (a warning), so the synth says so first.
+      const tls = ['caSecretRef', 'clientCertSecretRef'] as const;
+      const unused = tls.filter((r) => own[r] ?? cluster?.[r]);
+      if (!endpoint.toLowerCase().startsWith('https://') && unused.length > 0)
+        problems.push(
+          `neuron ${JSON.stringify(id)}: tracing.endpoint ${endpoint} is not https://, so tracing.${unused.join(' and tracing.')} of the neuron or the cluster would not be used: use an https:// endpoint, or remove them`,
+        );
+    }
+    return problems;
   }
 
   private connectionProblems(): string[] {
