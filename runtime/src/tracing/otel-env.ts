@@ -62,7 +62,7 @@ export interface OtlpConnection {
 
 /** Headers at most (a collector's auth takes one or two). */
 export const MAX_OTLP_HEADERS = 32;
-/** Characters of one headers variable at most (a token of a few KiB fits; Node refuses request heads over 16 KiB). */
+/** Characters of one headers variable at most: a token of a few KiB fits, and proxies commonly refuse request heads past 8 to 16 KiB. */
 export const MAX_OTLP_HEADERS_CHARS = 8192;
 // RFC 9110 token: a header name.
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
