@@ -28,6 +28,10 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream model API timed out' },
   UPSTREAM_CONNECTION: { status: 502, message: 'The upstream model API could not be reached' },
   PEER_ERROR: { status: 502, message: 'The runtime hosting a neuron failed' },
+  PEER_TIMEOUT: {
+    status: 504,
+    message: 'The runtime hosting a neuron did not answer within the deadline it was given',
+  },
   UNROUTABLE_ANSWER: {
     status: 508,
     message: 'The neuron answered with no result and nothing to forward',

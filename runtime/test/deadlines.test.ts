@@ -12,7 +12,8 @@ import {
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Deadlines stop work: a request's AbortSignal reaches the SDK call, the upstream permit, the queue and
-// peer calls; a timed-out request gives its executor slot back. Asserted by states and counters only.
+// peer calls (cut at once when callers leave or a drain comes; at a deadline, the peer given it ends
+// its own sub-run); a timed-out request gives its executor slot back. Asserted by states and counters only.
 // Deadlines of requests meant to reach the fake upstream leave room for the first call of a fresh
 // runtime on a loaded machine (tens of ms when idle).
 
@@ -122,7 +123,7 @@ describe('deadlines', () => {
     expect(fake.requests.map((r) => r.body.messages[0].content)).toEqual(['holds the permit']);
   });
 
-  it('sends a peer the run’s own deadline (?timeout_ms), not the configured one, and cancels the peer call at it', async () => {
+  it('sends a peer the run’s own deadline (?timeout_ms), not the configured one, and the peer ends its sub-run at it', async () => {
     fake = await startFakeMessagesApi();
     fake.respond(hang());
     const peerBodies: { deadlineMs: number }[] = [];

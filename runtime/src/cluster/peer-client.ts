@@ -21,7 +21,11 @@ import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 // to the request's entry pod on the same connection.
 
 export interface PeerTransport {
-  /** `signal` cancels the call once no request in the batch is waiting for it. */
+  /**
+   * `signal` cancels the call once no request in the batch is waiting for it: the call fails with
+   * REQUEST_TIMEOUT (not the peer's failure), or with the signal's reason when that is a
+   * PEER_TIMEOUT (see peerTimeout: the peer had its deadline and the grace, and did not answer).
+   */
   send(
     target: NeuronConfig,
     signals: readonly Signal[],
@@ -65,6 +69,15 @@ const PASSED_ON: ReadonlySet<string> = new Set<ErrorCode>([
   'QUEUE_TIMEOUT',
   'BREAKER_OPEN',
 ]);
+/**
+ * How long past the deadline it was given a peer has to end its answer. A healthy peer answers at
+ * that deadline at the latest (its cut-off branches as REQUEST_TIMEOUT), counted from when the batch
+ * reached it, so its answer lands a transit and a turn of its event loop after the sender's own
+ * deadline; a peer that has not ended its answer this long after it has hung (a stopped process, a
+ * blocked event loop, a network that drops packets after connecting): PEER_TIMEOUT, a breaker failure.
+ */
+export const PEER_ANSWER_GRACE_MS = 1_000;
+
 /** How many times a batch refused by a draining pod is sent again (each on a new connection). */
 export const MAX_DRAINING_RESENDS = 2;
 
@@ -292,11 +305,13 @@ export class HttpPeerTransport implements PeerTransport {
         },
         body,
         ...(signal ? { signal } : {}),
-        headersTimeout: deadlineMs + 1000,
-        bodyTimeout: deadlineMs + 1000,
+        // A backstop for a call no caller cuts (RemoteDispatch judges the peer on its own clock).
+        headersTimeout: deadlineMs + PEER_ANSWER_GRACE_MS,
+        bodyTimeout: deadlineMs + PEER_ANSWER_GRACE_MS,
       });
     } catch (e) {
-      if (signal?.aborted) throw cancelled(target);
+      if (signal?.aborted) throw cutOff(signal, target);
+      if (undiciCode(e) === 'UND_ERR_HEADERS_TIMEOUT') throw peerTimeout(target, deadlineMs);
       throw new Hal9Error(
         'PEER_ERROR',
         `cannot reach ${target.id} at ${target.endpoint}: ${(e as Error).message}`,
@@ -309,10 +324,12 @@ export class HttpPeerTransport implements PeerTransport {
       return await this.#readAnswer(target, res, encoded.length, onProgress);
     } catch (e) {
       // Cut off by its callers (every request of the batch ended) while the answer arrived: their own
-      // deadline, not a failing peer, so the breaker must not count it. undici ends the body with a
-      // bare AbortError, which would otherwise escape a stream or read as a malformed answer.
-      if (signal?.aborted) throw cancelled(target);
+      // end, not a failing peer, so the breaker must not count it, unless they judged the peer hung
+      // (PEER_TIMEOUT). undici ends the body with a bare AbortError, which would otherwise escape a
+      // stream or read as a malformed answer.
+      if (signal?.aborted) throw cutOff(signal, target);
       if (e instanceof Hal9Error) throw e;
+      if (undiciCode(e) === 'UND_ERR_BODY_TIMEOUT') throw peerTimeout(target, deadlineMs);
       throw new Hal9Error('PEER_ERROR', `${target.id} broke off its answer: ${(e as Error).message}`, {
         upstream: `peer:${target.id}`,
       });
@@ -396,6 +413,22 @@ const refusedToken = (e: unknown): boolean =>
 /** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
 const cancelled = (target: NeuronConfig): Hal9Error =>
   new Hal9Error('REQUEST_TIMEOUT', `the call to ${target.id} was cancelled`);
+
+/** A peer that did not end its answer by the deadline it was given and PEER_ANSWER_GRACE_MS more. */
+export const peerTimeout = (target: NeuronConfig, deadlineMs: number): Hal9Error =>
+  new Hal9Error(
+    'PEER_TIMEOUT',
+    `${target.id} at ${target.endpoint} did not answer within the ${deadlineMs} ms deadline it was given and ${PEER_ANSWER_GRACE_MS} ms more`,
+    { upstream: `peer:${target.id}` },
+  );
+
+/** Why an aborted call failed: the peer's timeout when its sender judged so, else a cancellation. */
+const cutOff = (signal: AbortSignal, target: NeuronConfig): Hal9Error =>
+  signal.reason instanceof Hal9Error && signal.reason.code === 'PEER_TIMEOUT'
+    ? signal.reason
+    : cancelled(target);
+
+const undiciCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code;
 
 /** The JSON object a text holds; undefined when it holds none (a refusal in another format). */
 function jsonObject(text: string): object | undefined {

@@ -52,6 +52,10 @@ describe('hal9_upstream_requests_total{status}', () => {
     expect(upstreamStatus(new Hal9Error('DRAINING'))).toBe('cancelled');
     expect(upstreamStatus(new Hal9Error('DRAINING', 'peer refused', { status: 503 }))).toBe('503');
   });
+
+  it('counts a peer that did not answer by its deadline and the grace as a timeout', () => {
+    expect(upstreamStatus(new Hal9Error('PEER_TIMEOUT'))).toBe('timeout');
+  });
 });
 
 describe('hal9_signals_dropped_total{reason}', () => {

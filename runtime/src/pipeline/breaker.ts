@@ -8,7 +8,9 @@ import type { Clock, Timer } from './clock.ts';
 // successes close it, a failure while recovering re-opens it.
 //
 // What counts is a sign the upstream is unhealthy: 5xx (529 overloaded included), 408, timeouts of
-// the call and connection errors. Not counted: caller errors (4xx), our own deadline, and 429. A 429
+// the call (a peer's PEER_TIMEOUT: no answer by the deadline it was given and a grace, see
+// remote-dispatch.ts) and connection errors. Not counted: caller errors (4xx), our own deadline (a
+// call its requests cut short, REQUEST_TIMEOUT), and 429. A 429
 // is the upstream's admission control (a rate limit, with retry-after): it is healthy and still
 // admits its rate. Opening on it refused even the calls it would admit (in the autoscaling bench,
 // 0–1/s got through a storm where the upstream admitted 8/s, for the breaker's whole open time);

@@ -344,6 +344,7 @@ export function upstreamStatus(e: unknown): UpstreamStatus {
   if (e.details.status) return `${e.details.status}`;
   switch (e.code) {
     case 'UPSTREAM_TIMEOUT':
+    case 'PEER_TIMEOUT':
       return 'timeout';
     case 'UPSTREAM_CONNECTION':
     case 'PEER_ERROR':

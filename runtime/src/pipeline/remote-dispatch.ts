@@ -1,4 +1,4 @@
-import type { PeerTransport } from '../cluster/peer-client.ts';
+import { PEER_ANSWER_GRACE_MS, type PeerTransport, peerTimeout } from '../cluster/peer-client.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
 import { isHal9Error, toErrorInfo } from '../errors.ts';
 import { serverAttributes } from '../tracing/server-attributes.ts';
@@ -6,7 +6,7 @@ import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import { budgetLeft } from './budget.ts';
 import { SignalBuffer } from './buffer.ts';
-import type { Clock } from './clock.ts';
+import type { Clock, Timer } from './clock.ts';
 import { upstreamStatus } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import type { RequestRun } from './request-run.ts';
@@ -14,9 +14,14 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
-// remaining deadline of the batch's requests; the call is cancelled once every request in the batch
-// has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound. Each
-// signal carries what its request has left of its budgets here (budget-left.ts).
+// remaining deadline of the batch's requests. Once every request in the batch has ended, the call is
+// cancelled at once when they were cut short (callers gone, a drain, a budget): that is not the
+// peer's failure. When they ended at that deadline, the one the peer was given, the peer is answering
+// now (its cut-off branches), so the call gets PEER_ANSWER_GRACE_MS more to end; a peer that has not
+// answered by then has hung, and the call fails as PEER_TIMEOUT, which its breaker counts (the
+// requests themselves ended at their deadline). What waits here or on the peer (`waiting`) counts
+// toward the pod's queue bound. Each signal carries what its request has left of its budgets here
+// (budget-left.ts).
 
 export interface RemoteWork {
   readonly run: RequestRun;
@@ -58,6 +63,8 @@ export class RemoteDispatch {
   #inFlightSignals = 0;
   /** The peer call's HTTP client attributes (its URL, and the peer's server.address and server.port). */
   readonly #server: Readonly<Record<string, string | number>>;
+  /** Calls whose requests have all ended, given the grace to end their answer: cut at shutdown. */
+  readonly #graced = new Set<AbortController>();
 
   constructor(d: RemoteDispatchDeps) {
     this.#d = d;
@@ -101,6 +108,8 @@ export class RemoteDispatch {
   }
 
   shutdown(): void {
+    // The pod is going: no call waits out its grace (nobody reads the verdict), nor holds the close.
+    for (const c of this.#graced) c.abort();
     this.#d.breaker.shutdown();
   }
 
@@ -121,11 +130,27 @@ export class RemoteDispatch {
     // per-signal count would never reach 0 and the call would outlive every request it serves.
     const runs = new Set(live.map((w) => w.run));
     let open = runs.size;
+    const deadline = Math.round(Math.max(...live.map((w) => w.run.remainingMs())));
+    /** The batch's latest deadline: the one the peer was given. */
+    const due = Math.max(...live.map((w) => w.run.deadline));
+    let grace: Timer | undefined;
+    /** The signals left `waiting` when their requests all ended (the call may outlive them by the grace). */
+    let released = false;
     const onEnd = () => {
-      if (--open === 0) cancel.abort();
+      if (--open > 0) return;
+      // Cut short before the deadline the peer was given: the callers' doing, not the peer's.
+      if (clock.now() < due) {
+        cancel.abort();
+        return;
+      }
+      this.#inFlightSignals -= live.length;
+      released = true;
+      this.#d.onChange?.();
+      this.#graced.add(cancel);
+      grace = clock.setTimeout(() => cancel.abort(peerTimeout(target, deadline)), PEER_ANSWER_GRACE_MS);
+      grace.unref?.();
     };
     for (const run of runs) run.signal.addEventListener('abort', onEnd, { once: true });
-    const deadline = Math.max(...live.map((w) => w.run.remainingMs()));
     // Each request's signals in the batch: counted against its max_signals here and again as they
     // arrive at the peer, so what it has left goes with them (budget.ts budgetLeft).
     const sending = new Map<RequestRun, number>();
@@ -158,7 +183,7 @@ export class RemoteDispatch {
         this.#d.peers.send(
           target,
           live.map((w) => w.signal),
-          Math.round(deadline),
+          deadline,
           cancel.signal,
           contexts,
           live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
@@ -188,14 +213,16 @@ export class RemoteDispatch {
         },
         (e) => {
           // A call cut off because its requests ended: each span names its own request's end (its
-          // deadline, its caller gone, a drain), not the cancellation they share.
+          // deadline, its caller gone, a drain), not the cancellation they share; a peer that did not
+          // answer in its grace is named as such (its timeout is what the call ended with).
           // The peer's answer, when it sent one (a refusal, an error status).
           const status = isHal9Error(e) ? e.details.status : undefined;
           const attributes = status ? { 'http.response.status_code': status } : {};
+          const hung = isHal9Error(e) && e.code === 'PEER_TIMEOUT';
           for (const { span, run } of spans.values())
             span.end({
               attributes,
-              error: toErrorInfo(run.running ? e : (run.signal.reason ?? e), target.id),
+              error: toErrorInfo(run.running || hung ? e : (run.signal.reason ?? e), target.id),
             });
           observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           live.forEach((w, i) => {
@@ -209,8 +236,10 @@ export class RemoteDispatch {
       )
       .finally(() => {
         for (const run of runs) run.signal.removeEventListener('abort', onEnd);
+        clock.clearTimeout(grace);
+        this.#graced.delete(cancel);
         this.#inFlight--;
-        this.#inFlightSignals -= live.length;
+        if (!released) this.#inFlightSignals -= live.length;
         this.#buffer.poke();
         this.#d.onChange?.();
       });

@@ -5,7 +5,8 @@ import { sumOf } from './prom-text.ts';
 import { BREAKER, deadPort, mockAnswer, neuron } from './upstreams.ts';
 
 // Fault matrix, cluster mode: runtime processes on loopback that forward to each other (mock mode, so
-// the peers are the only thing that fails), one of them SIGKILLed while a burst is in flight.
+// the peers are the only thing that fails), one of them SIGKILLed while a burst is in flight, or
+// stopped (SIGSTOP: its connections are still accepted, and nothing is answered).
 
 const TEST = 'runtime/test/faults/cluster.test.ts';
 const QUIET = { HAL9_LOG_LEVEL: 'info' };
@@ -110,6 +111,70 @@ describe('fault matrix: cluster mode', () => {
           test: TEST,
           recoveryMs,
           notes: `${answers.filter((a) => a.outcome === 'completed').length} of the first 100 completed before the kill; the peer was restarted on its old port for recovery`,
+        },
+        { alive: ['entry'] },
+      );
+      expectOpenedAndClosed(rec.breakerStates['peer:impl']!);
+    },
+  );
+
+  it(
+    'a stopped peer (SIGSTOP) fails each branch at its deadline, then counts as timeouts until its breaker opens; it recovers on SIGCONT',
+    SLOW,
+    async () => {
+      const peerDoc = {
+        neurons: [neuron('impl', 'L2')],
+        performance: { cache_layers: [] },
+        claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', 20)] } },
+      };
+      const [peerPort] = await ports(1);
+      const [peer, entry] = await Promise.all([
+        spawn(peerDoc, at(peerPort!)),
+        spawn({
+          neurons: [
+            neuron('design', 'L3', ['impl']),
+            neuron('impl', 'L2', [], { endpoint: urlOf(peerPort!) }),
+          ],
+          performance: { cache_layers: [], circuit_breaker: BREAKER },
+          claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
+        }),
+      ]);
+      const sc = new Scenario([{ label: 'entry', url: entry.url }]);
+      sc.watchBreakers();
+      expect((await sc.send('entry', job(0))).outcome).toBe('completed');
+      peer.child.kill('SIGSTOP');
+      // Each request ends at its own deadline (the peer's kernel takes the batch; nothing answers); a
+      // second later its call is the peer's timeout, and after the threshold the breaker fails fast.
+      let fast: Awaited<ReturnType<Scenario['send']>> | undefined;
+      for (let i = 1; i <= 30 && !fast; i++) {
+        const x = await sc.send('entry', job(i), '?timeout_ms=300');
+        const code = x.answer.body.errors[0].code;
+        expect(['REQUEST_TIMEOUT', 'BREAKER_OPEN']).toContain(code);
+        if (code === 'BREAKER_OPEN') fast = x;
+      }
+      expect(fast?.answer.status).toBe(503);
+      expect(fast?.answer.body.errors[0]).toMatchObject({ code: 'BREAKER_OPEN', neuron: 'impl' });
+      await expectOpened(sc, 'entry', 'peer:impl');
+      const samples = (await scrape(entry.url)) ?? [];
+      const calls = (status: string) =>
+        sumOf(samples, 'hal9_upstream_requests_total', { upstream: 'peer:impl', status });
+      expect(calls('timeout')).toBeGreaterThanOrEqual(BREAKER.failure_threshold);
+      expect(calls('cancelled')).toBe(0);
+
+      peer.child.kill('SIGCONT');
+      const recoveryMs = await sc.recover('entry', probe);
+      await closeBreaker(sc, 'entry', 'peer:impl');
+      const t = sc.tally();
+      const rec = await sc.finish(
+        {
+          id: '11-peer-stopped',
+          fault:
+            'cluster mode: the peer runtime hosting the next neuron is stopped (SIGSTOP): its kernel accepts the batches, nothing answers; requests with ?timeout_ms=300 one after another',
+          expected:
+            'each branch to it ends with its request at the deadline (504 REQUEST_TIMEOUT); the deadline plus 1 s later its call counts as the peer’s timeout (PEER_TIMEOUT, status="timeout"), and after the threshold the peer breaker opens and fails fast (503 + Retry-After); the entry stays healthy; answers again once the peer continues (SIGCONT)',
+          test: TEST,
+          recoveryMs,
+          notes: `${t.codes.REQUEST_TIMEOUT ?? 0} requests waited their deadline before the breaker opened (calls judged a second after each deadline); recovery is timed from SIGCONT`,
         },
         { alive: ['entry'] },
       );
