@@ -164,8 +164,12 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     clock,
   );
+  // Cancellations of part of a batch go straight to the pod running it, on a pool of their own: the
+  // shared one's connections to that pod may all be held by the batches being cancelled.
+  const control = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
   const transport = new HttpPeerTransport({
     agent,
+    controlAgent: control,
     ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
     maxBodyBytes: config.server.body_limit_bytes,
   });
@@ -278,6 +282,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       await engine.close();
       store.close();
       await agent.close();
+      await control.close();
       if (opts.tracing) {
         // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).
         const flush = await shutdownWithin(() => opts.tracing!.shutdown(), clock, TRACE_FLUSH_MS);

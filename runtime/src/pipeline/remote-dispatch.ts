@@ -15,7 +15,7 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
 // remaining deadline of the batch's requests; the call is cancelled once every request in the batch
-// has ended. What waits here or on the peer (`waiting`) counts toward the pod's queue bound. Each
+// has ended, and a request that ends before has its own signals stopped at the peer (peer-client.ts). What waits here or on the peer (`waiting`) counts toward the pod's queue bound. Each
 // signal carries what its request has left of its budgets here (budget-left.ts).
 
 export interface RemoteWork {
@@ -176,6 +176,8 @@ export class RemoteDispatch {
                 );
               }
             : undefined,
+          // A request that ends while the batch runs on for others has its signals stopped there.
+          live.map((w) => w.run.signal),
         ),
       )
       .then(
