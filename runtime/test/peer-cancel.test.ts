@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
 import { neuronConfig, signalTo } from '../src/testing/builders.ts';
+import { deadPort } from './faults/upstreams.ts';
 import {
   apiDoc,
   type FakeMessagesApi,
@@ -146,6 +147,8 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
         await running.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' }),
       ).toBeGreaterThanOrEqual(1);
       expect(await lead.metric('hal9_requests_total', { outcome: 'completed' })).toBe(2);
+      expect(await lead.metric('hal9_peer_cancels_total', { peer: 'worker', outcome: 'taken' })).toBe(1);
+      expect(await lead.metric('hal9_peer_cancels_total')).toBe(1);
       expect(await lead.metric('hal9_requests_total', { outcome: 'timed_out' })).toBe(1);
       for (const w of workers) {
         await vi.waitFor(() => idle(w), { timeout: 5_000, interval: 10 });
@@ -175,7 +178,7 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     expect(huge.status).toBe(413);
   });
 
-  it('a peer without the route (404) or that names no batch loses nothing: the batch completes', async () => {
+  it('a cancellation refused (404: no such route), unanswered, or never asked for loses nothing: the batch completes', async () => {
     const cancels: { path: string; body: string; auth: string | undefined }[] = [];
     const asked: (string | undefined)[] = [];
     let release = gate();
@@ -188,7 +191,8 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
         req.on('end', () => r(b));
       });
     const outcome = { results: [], trace: [], errors: [] };
-    let named = true;
+    /** The address this peer names for its batches: its own, a dead port, or none (an older version). */
+    let named: string | undefined;
     const server: Server = createServer(async (req, res) => {
       const text = await body(req);
       if (req.url?.startsWith('/v1/internal/')) {
@@ -198,10 +202,9 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
         return;
       }
       asked.push(req.headers['hal9-cancel'] as string | undefined);
-      const { port } = server.address() as AddressInfo;
       res.writeHead(200, {
         'content-type': 'application/json',
-        ...(named ? { 'hal9-batch': 'b-1', 'hal9-batch-origin': `http://127.0.0.1:${port}` } : {}),
+        ...(named ? { 'hal9-batch': 'b-1', 'hal9-batch-origin': named } : {}),
       });
       res.flushHeaders();
       await release.promise;
@@ -209,17 +212,19 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     });
     closers.push(() => new Promise<void>((r) => server.close(() => r())));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
-    const target = neuronConfig('impl', 'L2', [], { endpoint: `http://127.0.0.1:${port}` });
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const target = neuronConfig('impl', 'L2', [], { endpoint: self });
     const agent = new Agent();
     const control = new Agent();
     closers.push(
       () => agent.close(),
       () => control.close(),
     );
+    const counted: string[] = [];
     const transport = new HttpPeerTransport({
       agent,
       controlAgent: control,
+      onCancel: (peer, o) => counted.push(`${peer} ${o}`),
       peerToken: 'peer-token',
       maxBodyBytes: 1024 * 1024,
     });
@@ -227,36 +232,40 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       signalTo('impl', { id: 's1', requestId: 'r1' }),
       signalTo('impl', { id: 's2', requestId: 'r2' }),
     ];
+    /** A batch of two requests' signals; the first request ends while it runs; then it is answered. */
+    const round = async (settled: () => void) => {
+      release = gate();
+      const gone = new AbortController();
+      const sent = transport.send(target, signals, 5_000, undefined, undefined, undefined, undefined, [
+        gone.signal,
+        new AbortController().signal,
+      ]);
+      const n = asked.length;
+      await vi.waitFor(() => expect(asked).toHaveLength(n + 1), { timeout: 5_000, interval: 5 });
+      expect(asked[n]).toBe('1');
+      gone.abort();
+      await vi.waitFor(settled, { timeout: 5_000, interval: 5 });
+      release.open();
+      expect(await sent).toEqual([outcome, outcome]);
+    };
 
-    const gone = new AbortController();
-    const sent = transport.send(target, signals, 5_000, undefined, undefined, undefined, undefined, [
-      gone.signal,
-      new AbortController().signal,
-    ]);
-    await vi.waitFor(() => expect(asked).toEqual(['1']), { timeout: 5_000, interval: 5 });
-    gone.abort();
     // The cancellation goes to the address the peer named, with the peer token; its 404 is dropped.
-    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
-    expect(cancels[0]).toEqual({
-      path: '/v1/internal/batches/b-1/cancel',
-      body: JSON.stringify({ signals: ['s1'] }),
-      auth: 'Bearer peer-token',
-    });
-    release.open();
-    expect(await sent).toEqual([outcome, outcome]);
-
-    // A peer from before cancellation names no batch: nothing is sent to it but the batch.
-    named = false;
-    release = gate();
-    const gone2 = new AbortController();
-    const again = transport.send(target, signals, 5_000, undefined, undefined, undefined, undefined, [
-      gone2.signal,
-      new AbortController().signal,
+    named = self;
+    await round(() => expect(counted).toEqual(['impl refused']));
+    expect(cancels).toEqual([
+      {
+        path: '/v1/internal/batches/b-1/cancel',
+        body: JSON.stringify({ signals: ['s1'] }),
+        auth: 'Bearer peer-token',
+      },
     ]);
-    await vi.waitFor(() => expect(asked).toHaveLength(2), { timeout: 5_000, interval: 5 });
-    gone2.abort();
-    release.open();
-    expect(await again).toEqual([outcome, outcome]);
+    // A pod that cannot be reached: dropped too.
+    named = `http://127.0.0.1:${await deadPort()}`;
+    await round(() => expect(counted).toEqual(['impl refused', 'impl failed']));
+    // A peer from before cancellation names no batch: nothing is sent to it but the batch.
+    named = undefined;
+    await round(() => expect(asked).toHaveLength(3));
     expect(cancels).toHaveLength(1);
+    expect(counted).toHaveLength(2);
   });
 });

@@ -91,7 +91,17 @@ export interface HttpPeerTransportOptions {
    * cancellation of part of a batch (a batch still ends at its peer when all its requests do).
    */
   readonly controlAgent?: Agent;
+  /** Each cancellation sent, by the peer neuron's id and how it went (hal9_peer_cancels_total). */
+  readonly onCancel?: (peer: string, outcome: PeerCancelOutcome) => void;
 }
+
+/**
+ * How a cancellation went: `taken` (the pod answered 2xx: the signals it still ran are stopped),
+ * `refused` (another status: a pod of a version without the route answers 404), `failed` (no answer:
+ * the pod unreachable, or slower than CANCEL_TIMEOUT_MS).
+ */
+export const PEER_CANCEL_OUTCOMES = ['taken', 'refused', 'failed'] as const;
+export type PeerCancelOutcome = (typeof PEER_CANCEL_OUTCOMES)[number];
 
 /** How long a cancellation may take to be taken by the pod running the batch; then it is dropped. */
 export const CANCEL_TIMEOUT_MS = 2000;
@@ -102,6 +112,7 @@ const BODY_OVERHEAD_BYTES = 64;
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
   readonly #control: Agent | undefined;
+  readonly #onCancel: HttpPeerTransportOptions['onCancel'];
   #auth: Record<string, string>;
   /** The token replaced by the last rotation, while peers may still know only it (see usePeerToken). */
   #previousAuth: Record<string, string> | undefined;
@@ -111,6 +122,7 @@ export class HttpPeerTransport implements PeerTransport {
   constructor(o: HttpPeerTransportOptions) {
     this.#agent = o.agent;
     this.#control = o.controlAgent;
+    this.#onCancel = o.onCancel;
     this.#maxBodyBytes = o.maxBodyBytes;
     this.#maxAnswerBytes = o.maxAnswerBytes ?? MAX_PEER_ANSWER_BYTES;
     this.#auth = o.peerToken ? { authorization: `Bearer ${o.peerToken}` } : {};
@@ -369,7 +381,7 @@ export class HttpPeerTransport implements PeerTransport {
     const flush = () => {
       const ids = ended;
       ended = [];
-      if (!call?.aborted) void this.#cancel(origin, batch, ids, auth);
+      if (!call?.aborted) void this.#cancel(target.id, origin, batch, ids, auth);
     };
     const offs: (() => void)[] = [];
     for (const [end, ids] of watch) {
@@ -395,6 +407,7 @@ export class HttpPeerTransport implements PeerTransport {
    * as before, and their outcome is not taken (their request ended here).
    */
   async #cancel(
+    peer: string,
     origin: string,
     batch: string,
     signals: readonly string[],
@@ -412,8 +425,10 @@ export class HttpPeerTransport implements PeerTransport {
         bodyTimeout: CANCEL_TIMEOUT_MS,
       });
       await res.body.dump();
+      this.#onCancel?.(peer, res.statusCode >= 200 && res.statusCode < 300 ? 'taken' : 'refused');
     } catch {
       // Dropped: see above.
+      this.#onCancel?.(peer, 'failed');
     }
   }
 

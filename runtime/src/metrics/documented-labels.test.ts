@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '../claude/mock.ts';
+import { PEER_CANCEL_OUTCOMES } from '../cluster/peer-client.ts';
 import { parseConfig } from '../config/parse.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import { Engine } from '../pipeline/engine.ts';
@@ -51,6 +52,12 @@ describe('hal9_upstream_requests_total{status}', () => {
     expect(upstreamStatus(new Hal9Error('REQUEST_TIMEOUT'))).toBe('cancelled');
     expect(upstreamStatus(new Hal9Error('DRAINING'))).toBe('cancelled');
     expect(upstreamStatus(new Hal9Error('DRAINING', 'peer refused', { status: 503 }))).toBe('503');
+  });
+});
+
+describe('hal9_peer_cancels_total{outcome}', () => {
+  it('documents exactly the outcomes a cancellation has', () => {
+    expect(documentedValues('hal9_peer_cancels_total')).toEqual([...PEER_CANCEL_OUTCOMES]);
   });
 });
 
