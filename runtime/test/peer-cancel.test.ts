@@ -159,6 +159,54 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     },
   );
 
+  it('stops the cancelled signals’ own forwards to a further pod as well', async () => {
+    fake = await startFakeMessagesApi();
+    const first = gate();
+    const other = gate();
+    fake.respond((r) =>
+      said(r, 'first')
+        ? message('RESULT: first done', {}, { until: first.promise })
+        : said(r, 'leaves')
+          ? hang()
+          : message('RESULT: stays done', {}, { until: other.promise }),
+    );
+    const leaf = await start(apiDoc(fake, { neurons: [neuron('leaf', 'L1')] }));
+    const mid = await start({
+      neurons: [neuron('mid', 'L2', ['leaf']), neuron('leaf', 'L1', [], { endpoint: leaf.url })],
+      claude: { mock_responses: { L2: [{ trigger: 'default', response: 'FORWARD_TO: leaf', delay_ms: 0 }] } },
+    });
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['mid']), neuron('mid', 'L2', [], { endpoint: mid.url })],
+      claude: { mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: mid', delay_ms: 0 }] } },
+      performance: { connection_pool: { max_connections_per_host: 1 } },
+    });
+    const upstream = fake;
+    const held = lead.post('/v1/signals', { content: 'first' });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
+    const staying = lead.post('/v1/signals', { content: 'stays' });
+    await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    first.open();
+    expect((await held).status).toBe(200);
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    expect(await lead.metric('hal9_batch_size_sum', { target: 'mid' })).toBe(3);
+
+    await leaving.leave();
+    // The middle pod stops the leaving request's sub-run, and with it that sub-run's call to the leaf.
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 10 });
+    expect(await leaf.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
+    other.open();
+    const done = await staying;
+    expect(done.status).toBe(200);
+    expect(done.body.results.map((r: { content: string }) => r.content)).toEqual(['stays done']);
+    for (const rt of [leaf, mid, lead]) await vi.waitFor(() => idle(rt), { timeout: 5_000, interval: 10 });
+    expect(leaf.runtime.engine.forwardedRequests).toBe(0);
+    expect(mid.runtime.engine.forwardedRequests).toBe(0);
+  });
+
   it('the cancel route takes the peer token, ignores ids of no batch, and bounds its body', async () => {
     const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'peer-secret' });
     started.push(worker);
