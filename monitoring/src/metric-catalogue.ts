@@ -44,6 +44,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_signals_arrived_total', 'counter', ['neuron', 'layer']),
   runtime('hal9_edge_signals_total', 'counter', ['neuron', 'target']),
   runtime('hal9_client_requests_total', 'counter', ['client']),
+  runtime('hal9_peer_cancels_total', 'counter', ['peer', 'outcome']),
   runtime('hal9_neuron_tokens_total', 'counter', ['neuron', 'type']),
   runtime('hal9_cost_usd_total', 'counter', ['neuron', 'model']),
   runtime('hal9_upstream_retries_total', 'counter', ['upstream', 'status']),

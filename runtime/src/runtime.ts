@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { AnthropicBackend, createAnthropicClient } from './claude/anthropic.ts';
 import type { ModelBackend } from './claude/backend.ts';
 import { MockBackend } from './claude/mock.ts';
-import { HttpPeerTransport } from './cluster/peer-client.ts';
+import { HttpPeerTransport, PEER_CANCEL_OUTCOMES } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
@@ -164,8 +164,16 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     },
     clock,
   );
+  for (const n of config.neurons)
+    if (n.endpoint)
+      for (const outcome of PEER_CANCEL_OUTCOMES) metrics.peerCancels.labels({ peer: n.id, outcome });
+  // Cancellations of part of a batch go straight to the pod running it, on a pool of their own: the
+  // shared one's connections to that pod may all be held by the batches being cancelled.
+  const control = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
   const transport = new HttpPeerTransport({
     agent,
+    controlAgent: control,
+    onCancel: (peer, outcome) => metrics.peerCancels.labels({ peer, outcome }).inc(),
     ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
     maxBodyBytes: config.server.body_limit_bytes,
   });
@@ -278,6 +286,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       await engine.close();
       store.close();
       await agent.close();
+      await control.close();
       if (opts.tracing) {
         // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).
         const flush = await shutdownWithin(() => opts.tracing!.shutdown(), clock, TRACE_FLUSH_MS);

@@ -203,6 +203,10 @@ describe('a healthy peer pod slower than the deadline', () => {
     }
     expect(await calls(rt, 'timeout')).toBe(0);
     expect(await breakerState(rt)).toBe(0);
+    // Each batch's only request ended at the deadline the worker was given: the worker ends it there
+    // itself, so no cancellation of part of the batch was sent, and the worker cancelled nothing.
+    for (const outcome of ['taken', 'refused', 'failed'])
+      expect(await rt.metric('hal9_peer_cancels_total', { peer: 'worker', outcome })).toBe(0);
     // The next branch still goes to the worker (not BREAKER_OPEN).
     const next = await rt.post('/v1/signals?timeout_ms=300', { content: 'again' });
     expect(next.body.errors.map((e: { code: string }) => e.code)).toEqual(['REQUEST_TIMEOUT']);

@@ -181,10 +181,20 @@ const apiKey = { ANTHROPIC_API_KEY: 'test-key' };
 // perf's queue saturates too, but empties for a few milliseconds now and then as its work flows
 // through, which a scrape may hit. A short drain timeout lets it stop with the work unfinished; a long
 // request deadline keeps the held and waiting signals from timing out (30 s by default) before the end.
+// A neuron another pod hosts (nothing forwards to it) gives the per-peer series theirs, at zero.
 const saturatedConfig = {
   cluster: { name: 'saturated' },
   server: { drain_timeout_ms: 500 },
-  neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
+  neurons: [
+    { id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] },
+    {
+      id: 'remote-1',
+      layer: 'L1',
+      system_prompt: 'elsewhere',
+      forward_connections: [],
+      endpoint: 'http://127.0.0.1:9',
+    },
+  ],
   performance: { max_concurrent_signals: 1, max_queue_depth: 2, request_timeout_ms: 600_000 },
   claude: {
     mode: 'mock',

@@ -14,6 +14,7 @@ import {
   traceHeaders,
 } from '../pipeline/signal.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
+import { BATCH_HEADER, BATCH_ORIGIN_HEADER, batchOrigin, CANCEL_REQUEST_HEADER } from './batch-origin.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
@@ -43,6 +44,11 @@ export interface PeerTransport {
      * (and is then left out of the returned outcomes, which carry only the errors).
      */
     onProgress?: (index: number, p: PeerProgress) => void,
+    /**
+     * Each signal's request's AbortSignal, by index: when one fires while the batch runs on for
+     * others, the pod running it is told to stop that request's signals (best effort).
+     */
+    ends?: readonly AbortSignal[],
   ): Promise<BranchOutcome[]>;
 }
 
@@ -92,13 +98,34 @@ export interface HttpPeerTransportOptions {
   /** The most one batch body may hold: the receiving pod's server.body_limit_bytes. */
   readonly maxBodyBytes: number;
   readonly maxAnswerBytes?: number;
+  /**
+   * The pool for cancellations sent straight to the pod running a batch: never the batches' own,
+   * whose connections to that pod may all be held by the batches being cancelled. None: no
+   * cancellation of part of a batch (a batch still ends at its peer when all its requests do).
+   */
+  readonly controlAgent?: Agent;
+  /** Each cancellation sent, by the peer neuron's id and how it went (hal9_peer_cancels_total). */
+  readonly onCancel?: (peer: string, outcome: PeerCancelOutcome) => void;
 }
+
+/**
+ * How a cancellation went: `taken` (the pod answered 2xx: the signals it still ran are stopped),
+ * `refused` (another status: a pod of a version without the route answers 404), `failed` (no answer:
+ * the pod unreachable, or slower than CANCEL_TIMEOUT_MS).
+ */
+export const PEER_CANCEL_OUTCOMES = ['taken', 'refused', 'failed'] as const;
+export type PeerCancelOutcome = (typeof PEER_CANCEL_OUTCOMES)[number];
+
+/** How long a cancellation may take to be taken by the pod running the batch; then it is dropped. */
+export const CANCEL_TIMEOUT_MS = 2000;
 
 /** The JSON around a batch's signals, with room for any deadline. */
 const BODY_OVERHEAD_BYTES = 64;
 
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
+  readonly #control: Agent | undefined;
+  readonly #onCancel: HttpPeerTransportOptions['onCancel'];
   #auth: Record<string, string>;
   /** The token replaced by the last rotation, while peers may still know only it (see usePeerToken). */
   #previousAuth: Record<string, string> | undefined;
@@ -107,6 +134,8 @@ export class HttpPeerTransport implements PeerTransport {
   readonly #maxAnswerBytes: number;
   constructor(o: HttpPeerTransportOptions) {
     this.#agent = o.agent;
+    this.#control = o.controlAgent;
+    this.#onCancel = o.onCancel;
     this.#maxBodyBytes = o.maxBodyBytes;
     this.#maxAnswerBytes = o.maxAnswerBytes ?? MAX_PEER_ANSWER_BYTES;
     this.#auth = o.peerToken ? { authorization: `Bearer ${o.peerToken}` } : {};
@@ -145,6 +174,7 @@ export class HttpPeerTransport implements PeerTransport {
     contexts?: readonly TraceContext[],
     budgets?: readonly BudgetLeft[],
     onProgress?: (index: number, p: PeerProgress) => void,
+    ends?: readonly AbortSignal[],
   ): Promise<BranchOutcome[]> {
     const plain = signals.map((s) => JSON.stringify(s));
     // Each signal's context and budget go inside it (PeerBatchBody's ForwardedSignal).
@@ -155,6 +185,9 @@ export class HttpPeerTransport implements PeerTransport {
       ? plain.map((e, i) => withFields(e, contexts?.[i], spendOf(budgets[i])))
       : encoded;
     const context = contexts?.[0];
+    // Which request each signal belongs to, to cancel it alone at the pod running it (by signal id).
+    const watch =
+      ends && this.#control ? (idx?: number[]): Watched => watched(signals, ends, idx) : undefined;
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
     // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
     let chars = 0;
@@ -167,6 +200,7 @@ export class HttpPeerTransport implements PeerTransport {
         signal,
         context,
         onProgress,
+        watch?.(),
       );
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
@@ -216,6 +250,7 @@ export class HttpPeerTransport implements PeerTransport {
           signal,
           context,
           progress && ((k, p) => progress(idx[k]!, p)),
+          watch?.(idx),
         );
         idx.forEach((i, k) => {
           outcomes[i] = got[k]!;
@@ -253,12 +288,13 @@ export class HttpPeerTransport implements PeerTransport {
     signal?: AbortSignal,
     context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
+    ends?: Watched,
   ): Promise<BranchOutcome[]> {
     let encoded = bodies.encoded;
     let auth = this.#auth;
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, encoded, auth, deadlineMs, signal, context, onProgress);
+        return await this.#sendOnce(target, encoded, auth, deadlineMs, signal, context, onProgress, ends);
       } catch (e) {
         if (signal?.aborted) throw e;
         if (encoded === bodies.encoded && encoded !== bodies.spendOnly && refusedCounts(e)) {
@@ -287,6 +323,7 @@ export class HttpPeerTransport implements PeerTransport {
     signal?: AbortSignal,
     context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
+    ends?: Watched,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
     // The signals are encoded once (send measured them); the body is PeerBatchBody's JSON.
@@ -300,6 +337,7 @@ export class HttpPeerTransport implements PeerTransport {
         headers: {
           'content-type': 'application/json',
           ...(onProgress ? { accept: 'application/x-ndjson' } : {}),
+          ...(ends ? { [CANCEL_REQUEST_HEADER]: '1' } : {}),
           ...auth,
           ...(context ? traceHeaders(context) : {}),
         },
@@ -320,6 +358,8 @@ export class HttpPeerTransport implements PeerTransport {
         },
       );
     }
+    // From here the peer runs the batch: a request of it that ends now has its signals stopped there.
+    const unwatch = ends && this.#watchEnds(target, res.headers, auth, ends, signal);
     try {
       return await this.#readAnswer(target, res, encoded.length, onProgress);
     } catch (e) {
@@ -333,6 +373,83 @@ export class HttpPeerTransport implements PeerTransport {
       throw new Hal9Error('PEER_ERROR', `${target.id} broke off its answer: ${(e as Error).message}`, {
         upstream: `peer:${target.id}`,
       });
+    } finally {
+      unwatch?.();
+    }
+  }
+
+  /**
+   * Once the peer named the batch and its own address (a peer of a version before cancellation
+   * names neither: nothing is watched), each request of the batch that ends before its answer has
+   * its signals stopped there, with those of any other request ending in the same turn. Not when
+   * the whole call is being cut off: the closed connection stops everything there already.
+   */
+  #watchEnds(
+    target: NeuronConfig,
+    headers: Record<string, string | string[] | undefined>,
+    auth: Record<string, string>,
+    watch: Watched,
+    call: AbortSignal | undefined,
+  ): (() => void) | undefined {
+    const batch = headers[BATCH_HEADER];
+    const origin = batchOrigin(headers[BATCH_ORIGIN_HEADER], target.endpoint ?? '');
+    if (typeof batch !== 'string' || batch === '' || batch.length > 64 || !origin) return undefined;
+    let ended: string[] = [];
+    const flush = () => {
+      const ids = ended;
+      ended = [];
+      // Every request of the batch has ended: the call is cut off now, or waits out its grace for the
+      // peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation would only
+      // race that answer, and a hung peer would not take it.
+      if (call?.aborted || watch.all.every((e) => e.aborted)) return;
+      void this.#cancel(target.id, origin, batch, ids, auth);
+    };
+    const offs: (() => void)[] = [];
+    for (const [end, ids] of watch.byEnd) {
+      const on = () => {
+        if (ended.length === 0) queueMicrotask(flush);
+        ended.push(...ids);
+      };
+      if (end.aborted) on();
+      else {
+        end.addEventListener('abort', on, { once: true });
+        offs.push(() => end.removeEventListener('abort', on));
+      }
+    }
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  /**
+   * Asks the pod running a batch to stop some of its signals. Best effort and bounded: it never
+   * holds a caller (nothing waits for it), a failure or a 404 (a peer without the route) is dropped,
+   * and it gives up after CANCEL_TIMEOUT_MS; the signals then run on there to their end or deadline,
+   * as before, and their outcome is not taken (their request ended here).
+   */
+  async #cancel(
+    peer: string,
+    origin: string,
+    batch: string,
+    signals: readonly string[],
+    auth: Record<string, string>,
+  ): Promise<void> {
+    try {
+      const res = await this.#control!.request({
+        origin,
+        path: `/v1/internal/batches/${encodeURIComponent(batch)}/cancel`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ signals }),
+        signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+        headersTimeout: CANCEL_TIMEOUT_MS,
+        bodyTimeout: CANCEL_TIMEOUT_MS,
+      });
+      await res.body.dump();
+      this.#onCancel?.(peer, res.statusCode >= 200 && res.statusCode < 300 ? 'taken' : 'refused');
+    } catch {
+      // Dropped: see above.
+      this.#onCancel?.(peer, 'failed');
     }
   }
 
@@ -375,6 +492,24 @@ export class HttpPeerTransport implements PeerTransport {
       },
     );
   }
+}
+
+/** A part's signal ids grouped by their request's AbortSignal, and the whole batch's requests. */
+interface Watched {
+  readonly byEnd: ReadonlyMap<AbortSignal, readonly string[]>;
+  readonly all: readonly AbortSignal[];
+}
+
+function watched(signals: readonly Signal[], ends: readonly AbortSignal[], idx?: readonly number[]): Watched {
+  const out = new Map<AbortSignal, string[]>();
+  for (const i of idx ?? signals.keys()) {
+    const end = ends[i];
+    if (!end) continue;
+    const ids = out.get(end);
+    if (ids) ids.push(signals[i]!.id);
+    else out.set(end, [signals[i]!.id]);
+  }
+  return { byEnd: out, all: ends };
 }
 
 /** A signal's JSON with its W3C context and budget fields added (PeerBatchBody's ForwardedSignal). */

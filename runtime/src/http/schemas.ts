@@ -109,6 +109,23 @@ export const forwardedBatch = {
   },
 } as const;
 
+/** The most bytes a batch cancellation may hold: every signal of a full batch, by id, and its JSON. */
+export const MAX_BATCH_CANCEL_BYTES = 128 * 1024;
+
+export const batchCancel = {
+  type: 'object',
+  required: ['signals'],
+  additionalProperties: false,
+  properties: {
+    signals: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_FORWARDED_SIGNALS,
+      items: { type: 'string', minLength: 1, maxLength: 64 },
+    },
+  },
+} as const;
+
 export const performancePatch = {
   type: 'object',
   minProperties: 1,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '../claude/mock.ts';
+import { PEER_CANCEL_OUTCOMES } from '../cluster/peer-client.ts';
 import { parseConfig } from '../config/parse.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import { Engine } from '../pipeline/engine.ts';
@@ -55,6 +56,12 @@ describe('hal9_upstream_requests_total{status}', () => {
 
   it('counts a peer that did not answer by its deadline and the grace as a timeout', () => {
     expect(upstreamStatus(new Hal9Error('PEER_TIMEOUT'))).toBe('timeout');
+  });
+});
+
+describe('hal9_peer_cancels_total{outcome}', () => {
+  it('documents exactly the outcomes a cancellation has', () => {
+    expect(documentedValues('hal9_peer_cancels_total')).toEqual([...PEER_CANCEL_OUTCOMES]);
   });
 });
 

@@ -89,6 +89,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['neuron', 'from', 'to'] as const,
       registers: r,
     }),
+    peerCancels: new FixedCounter(
+      registry,
+      'hal9_peer_cancels_total',
+      'Cancellations of some signals of a batch sent to the peer pod running it, by peer neuron and outcome',
+      ['peer', 'outcome'],
+    ),
     clientRequests: new Counter({
       name: 'hal9_client_requests_total',
       help: 'Signal API requests by authenticated client name (only when client keys are configured)',

@@ -56,6 +56,8 @@ describe('series exported at zero before any signal', () => {
       }
       for (const status of ['200', '429', '503', 'connection_error'])
         zero('hal9_upstream_requests_total', { upstream: 'peer:impl', status });
+      for (const outcome of ['taken', 'refused', 'failed'])
+        zero('hal9_peer_cancels_total', { peer: 'impl', outcome });
       zero('hal9_model_fallbacks_total', { neuron: 'design', from: 'mock', to: 'claude-spare' });
       zero('hal9_neuron_tokens_total', { neuron: 'design', type: 'output' });
       for (const budget of ['max_model_calls', 'max_tokens', 'max_cost_usd'])

@@ -361,6 +361,11 @@ export class Engine {
     cancel?: AbortSignal,
     /** The parent of a context's signal spans (the call's server span); else the caller's span itself. */
     serve?: (caller: TraceContext) => SpanRef,
+    /**
+     * Each signal that starts running here, by its id, with what ends its sub-run alone (the sender
+     * cancels the signals of a request that ended there, while the batch's others run on).
+     */
+    started?: (signalId: string, stop: (cause: Hal9Error) => void) => void,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -410,6 +415,7 @@ export class Engine {
         s.budgetLeft,
       );
       runs.push(run);
+      started?.(s.id, (cause) => run.timeOut(cause));
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });

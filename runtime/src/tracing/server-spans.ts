@@ -40,15 +40,17 @@ export class ServerSpans {
   };
 
   /**
-   * Ends every span with the response's status (undefined: the caller left before it was sent). A
-   * call refused before any signal ran (its token, its body, an unknown neuron, a full queue, a drain)
-   * still gets one span, under the call's own headers, so the failed hop shows.
+   * Ends every span with the response's status (undefined: the caller left before it was sent), failed
+   * with CLIENT_CLOSED when the caller left before the whole answer (`left`: its status may have gone
+   * already, as a streamed or cancellable batch's does as it starts). A call refused before any signal
+   * ran (its token, its body, an unknown neuron, a full queue, a drain) still gets one span, under the
+   * call's own headers, so the failed hop shows.
    */
-  end(status: number | undefined, headers: TraceContext): void {
+  end(status: number | undefined, headers: TraceContext, left = status === undefined): void {
     if (this.#work) {
       const work = this.#work;
       this.#work = undefined;
-      const after = () => this.end(status, headers);
+      const after = () => this.end(status, headers, left);
       work.then(after, after);
       return;
     }
@@ -56,7 +58,7 @@ export class ServerSpans {
     const attributes = status === undefined ? {} : { 'http.response.status_code': status };
     // A server span fails on a 5xx only (HTTP semantic conventions): a 4xx is the caller's error.
     const error =
-      status === undefined
+      left || status === undefined
         ? { code: 'CLIENT_CLOSED', message: ErrorCodes.CLIENT_CLOSED.message }
         : status >= 500
           ? // The conventions' error.type for a status alone: the code as a string.

@@ -1,0 +1,319 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import { neuronConfig, signalTo } from '../src/testing/builders.ts';
+import { deadPort } from './faults/upstreams.ts';
+import {
+  apiDoc,
+  type FakeMessagesApi,
+  gate,
+  hang,
+  message,
+  type RecordedRequest,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
+import { roundRobin } from './support/round-robin.ts';
+import { neuron, type Started, startRuntime } from './support/runtime.ts';
+
+// Signals of several requests share one batch to a peer pod. When one request ends while the batch
+// runs on for the others (here its caller leaves), the pod running the batch is told to stop that
+// request's signals: their model calls are cut off there, while the other requests' signals run on
+// undisturbed and complete. The worker pods sit behind a Service stand-in that sends every new
+// connection to the next pod, so a cancellation that took the Service would reach the wrong one.
+
+let fake: FakeMessagesApi | undefined;
+const started: Started[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+  await Promise.all(closers.splice(0).map((c) => c()));
+  await fake?.close();
+  fake = undefined;
+});
+
+const start = async (doc: Record<string, unknown>) => {
+  const s = await startRuntime(doc, { apiKey: 'k' });
+  started.push(s);
+  return s;
+};
+
+const said = (r: RecordedRequest, text: string) => JSON.stringify(r.body.messages).includes(text);
+
+/** A request whose caller may give up: `leave()` aborts its fetch, closing the connection. */
+function leavable(url: string, body: unknown) {
+  const caller = new AbortController();
+  const sent = fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: caller.signal,
+  });
+  sent.catch(() => {});
+  return {
+    leave: async () => {
+      caller.abort();
+      await expect(sent).rejects.toThrow();
+    },
+  };
+}
+
+const idle = (rt: Started) =>
+  expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+
+describe('a request that ends while its signals share a batch at a peer pod', () => {
+  // A request kept by id (?wait=false) is followed, so the batch's answer streams (NDJSON): both
+  // answers start with the batch's id and the pod's address.
+  it.each([
+    { staying: 'waits for its answer', streamed: false },
+    { staying: 'is kept by id', streamed: true },
+  ])(
+    'has its signals stopped at the pod running the batch; the other request ($staying) completes',
+    async ({ streamed }) => {
+      fake = await startFakeMessagesApi();
+      const first = gate();
+      const other = gate();
+      fake.respond((r) =>
+        said(r, 'first')
+          ? message('RESULT: first done', {}, { until: first.promise })
+          : said(r, 'leaves')
+            ? hang()
+            : message('RESULT: stays done', {}, { until: other.promise }),
+      );
+      const workers = [
+        await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] })),
+        await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] })),
+      ];
+      const service = await roundRobin(workers.map((w) => w.url));
+      closers.push(service.close);
+      // One batch to the peer at a time: the two requests' signals wait for it together and then
+      // leave as one batch, on the connection the first batch used.
+      const lead = await start({
+        neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: service.url })],
+        claude: {
+          mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
+        },
+        performance: { connection_pool: { max_connections_per_host: 1 } },
+      });
+      const upstream = fake;
+      const held = lead.post('/v1/signals', { content: 'first' });
+      await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+      const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
+      const staying = lead.post(`/v1/signals${streamed ? '?wait=false' : ''}`, { content: 'stays' });
+      // Both wait for the one batch slot (the first batch's signal, and theirs).
+      await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
+        timeout: 5_000,
+        interval: 5,
+      });
+      first.open();
+      expect((await held).status).toBe(200);
+      await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+      // Two batches: the first request's, then one of the other two requests' signals.
+      expect(await lead.metric('hal9_batch_size_count', { target: 'worker' })).toBe(2);
+      expect(await lead.metric('hal9_batch_size_sum', { target: 'worker' })).toBe(3);
+
+      await leaving.leave();
+      // The leaving request's model call is cut off at the worker; the staying one's runs on.
+      await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 10 });
+      const running = workers.find((w) => w.runtime.engine.occupancy.active > 0)!;
+      expect(running).toBeDefined();
+      expect(running.runtime.engine.occupancy.active).toBe(1);
+      expect(await running.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
+      expect(await running.metric('hal9_signals_total', { neuron: 'worker', outcome: 'cancelled' })).toBe(1);
+
+      other.open();
+      let done = await staying;
+      if (streamed) {
+        expect(done.status).toBe(202);
+        const id = done.body.id;
+        await vi.waitFor(
+          async () => {
+            done = await lead.get(`/v1/signals/${id}`);
+            expect(done.body.status).not.toBe('running');
+          },
+          { timeout: 5_000, interval: 10 },
+        );
+      }
+      expect(done.status).toBe(200);
+      expect(done.body.status).toBe('completed');
+      expect(done.body.results.map((r: { content: string }) => r.content)).toEqual(['stays done']);
+      expect(done.body.errors).toEqual([]);
+      expect(await running.metric('hal9_upstream_requests_total', { status: '200' })).toBeGreaterThanOrEqual(
+        1,
+      );
+      expect(
+        await running.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(await lead.metric('hal9_requests_total', { outcome: 'completed' })).toBe(2);
+      expect(await lead.metric('hal9_peer_cancels_total', { peer: 'worker', outcome: 'taken' })).toBe(1);
+      expect(await lead.metric('hal9_peer_cancels_total')).toBe(1);
+      expect(await lead.metric('hal9_requests_total', { outcome: 'timed_out' })).toBe(1);
+      for (const w of workers) {
+        await vi.waitFor(() => idle(w), { timeout: 5_000, interval: 10 });
+        expect(w.runtime.engine.forwardedRequests).toBe(0);
+        expect(w.runtime.engine.breakerState).toBe('closed');
+      }
+      await vi.waitFor(() => idle(lead), { timeout: 5_000, interval: 10 });
+    },
+  );
+
+  it('stops the cancelled signals’ own forwards to a further pod as well', async () => {
+    fake = await startFakeMessagesApi();
+    const first = gate();
+    const other = gate();
+    fake.respond((r) =>
+      said(r, 'first')
+        ? message('RESULT: first done', {}, { until: first.promise })
+        : said(r, 'leaves')
+          ? hang()
+          : message('RESULT: stays done', {}, { until: other.promise }),
+    );
+    const leaf = await start(apiDoc(fake, { neurons: [neuron('leaf', 'L1')] }));
+    const mid = await start({
+      neurons: [neuron('mid', 'L2', ['leaf']), neuron('leaf', 'L1', [], { endpoint: leaf.url })],
+      claude: { mock_responses: { L2: [{ trigger: 'default', response: 'FORWARD_TO: leaf', delay_ms: 0 }] } },
+    });
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['mid']), neuron('mid', 'L2', [], { endpoint: mid.url })],
+      claude: { mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: mid', delay_ms: 0 }] } },
+      performance: { connection_pool: { max_connections_per_host: 1 } },
+    });
+    const upstream = fake;
+    const held = lead.post('/v1/signals', { content: 'first' });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
+    const staying = lead.post('/v1/signals', { content: 'stays' });
+    await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    first.open();
+    expect((await held).status).toBe(200);
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    expect(await lead.metric('hal9_batch_size_sum', { target: 'mid' })).toBe(3);
+
+    await leaving.leave();
+    // The middle pod stops the leaving request's sub-run, and with it that sub-run's call to the leaf.
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 10 });
+    expect(await leaf.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
+    other.open();
+    const done = await staying;
+    expect(done.status).toBe(200);
+    expect(done.body.results.map((r: { content: string }) => r.content)).toEqual(['stays done']);
+    for (const rt of [leaf, mid, lead]) await vi.waitFor(() => idle(rt), { timeout: 5_000, interval: 10 });
+    expect(leaf.runtime.engine.forwardedRequests).toBe(0);
+    expect(mid.runtime.engine.forwardedRequests).toBe(0);
+  });
+
+  it('the cancel route takes the peer token, ignores ids of no batch, and bounds its body', async () => {
+    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] }, { peerToken: 'peer-secret' });
+    started.push(worker);
+    const path = '/v1/internal/batches/no-such-batch/cancel';
+    const auth = { authorization: 'Bearer peer-secret' };
+    expect((await worker.post(path, { signals: ['s1'] })).status).toBe(401);
+    expect((await worker.post(path, { signals: ['s1'] }, { authorization: 'Bearer wrong' })).status).toBe(
+      401,
+    );
+    const ignored = await worker.post(path, { signals: ['s1', 's2'] }, auth);
+    expect(ignored.status).toBe(200);
+    expect(ignored.body).toEqual({ cancelled: 0 });
+    expect((await worker.post(path, { signals: [] }, auth)).status).toBe(400);
+    const many = Array.from({ length: 1001 }, (_, i) => `s${i}`);
+    expect((await worker.post(path, { signals: many }, auth)).status).toBe(400);
+    const huge = await worker.post(path, { signals: ['x'.repeat(200_000)] }, auth);
+    expect(huge.status).toBe(413);
+  });
+
+  it('a cancellation refused (404: no such route), unanswered, or never asked for loses nothing: the batch completes', async () => {
+    const cancels: { path: string; body: string; auth: string | undefined }[] = [];
+    const asked: (string | undefined)[] = [];
+    let release = gate();
+    const body = (req: IncomingMessage) =>
+      new Promise<string>((r) => {
+        let b = '';
+        req.on('data', (c: Buffer) => {
+          b += c;
+        });
+        req.on('end', () => r(b));
+      });
+    const outcome = { results: [], trace: [], errors: [] };
+    /** The address this peer names for its batches: its own, a dead port, or none (an older version). */
+    let named: string | undefined;
+    const server: Server = createServer(async (req, res) => {
+      const text = await body(req);
+      if (req.url?.startsWith('/v1/internal/')) {
+        cancels.push({ path: req.url, body: text, auth: req.headers.authorization });
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"message":"Route POST:/v1/internal/... not found","error":"Not Found","statusCode":404}');
+        return;
+      }
+      asked.push(req.headers['hal9-cancel'] as string | undefined);
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...(named ? { 'hal9-batch': 'b-1', 'hal9-batch-origin': named } : {}),
+      });
+      res.flushHeaders();
+      await release.promise;
+      res.end(JSON.stringify({ outcomes: [outcome, outcome] }));
+    });
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const target = neuronConfig('impl', 'L2', [], { endpoint: self });
+    const agent = new Agent();
+    const control = new Agent();
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (peer, o) => counted.push(`${peer} ${o}`),
+      peerToken: 'peer-token',
+      maxBodyBytes: 1024 * 1024,
+    });
+    const signals = [
+      signalTo('impl', { id: 's1', requestId: 'r1' }),
+      signalTo('impl', { id: 's2', requestId: 'r2' }),
+    ];
+    /** A batch of two requests' signals; the first request ends while it runs; then it is answered. */
+    const round = async (settled: () => void) => {
+      release = gate();
+      const gone = new AbortController();
+      const sent = transport.send(target, signals, 5_000, undefined, undefined, undefined, undefined, [
+        gone.signal,
+        new AbortController().signal,
+      ]);
+      const n = asked.length;
+      await vi.waitFor(() => expect(asked).toHaveLength(n + 1), { timeout: 5_000, interval: 5 });
+      expect(asked[n]).toBe('1');
+      gone.abort();
+      await vi.waitFor(settled, { timeout: 5_000, interval: 5 });
+      release.open();
+      expect(await sent).toEqual([outcome, outcome]);
+    };
+
+    // The cancellation goes to the address the peer named, with the peer token; its 404 is dropped.
+    named = self;
+    await round(() => expect(counted).toEqual(['impl refused']));
+    expect(cancels).toEqual([
+      {
+        path: '/v1/internal/batches/b-1/cancel',
+        body: JSON.stringify({ signals: ['s1'] }),
+        auth: 'Bearer peer-token',
+      },
+    ]);
+    // A pod that cannot be reached: dropped too.
+    named = `http://127.0.0.1:${await deadPort()}`;
+    await round(() => expect(counted).toEqual(['impl refused', 'impl failed']));
+    // A peer from before cancellation names no batch: nothing is sent to it but the batch.
+    named = undefined;
+    await round(() => expect(asked).toHaveLength(3));
+    expect(cancels).toHaveLength(1);
+    expect(counted).toHaveLength(2);
+  });
+});
