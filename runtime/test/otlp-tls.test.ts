@@ -270,7 +270,12 @@ describe('the entry point', () => {
         child.stderr.on('data', (c: Buffer) => {
           stderr += c.toString();
         });
-        child.on('close', (code) => resolve({ code, stderr }));
+        // A runtime that starts anyway is stopped, so the test fails without leaving it running.
+        const started = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.on('close', (code) => {
+          clearTimeout(started);
+          resolve({ code, stderr });
+        });
       });
     const headers = await run({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret' });
     expect(headers.code).toBe(2);
@@ -279,5 +284,16 @@ describe('the entry point', () => {
     const ca = await run({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') });
     expect(ca.code).toBe(2);
     expect(ca.stderr).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);
+    // A CA beside an http:// endpoint would be unused, the token sent in clear: refused, not ignored.
+    const clear = await run({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20secret',
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+    });
+    expect(clear.code).toBe(2);
+    expect(clear.stderr).toContain(
+      'OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT is not https://',
+    );
+    expect(clear.stderr).not.toContain('secret');
   });
 });

@@ -113,6 +113,37 @@ describe('otlpConnection', () => {
     expect(got[0]).toContain(want);
   });
 
+  it('refuses a CA or client certificate beside an http:// traces endpoint, which would export in clear', () => {
+    const files = {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.crt',
+      OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: '/c.crt',
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: '/k.pem',
+    };
+    const fix =
+      'is not https://: over http:// the file is unused and the spans and headers travel unencrypted';
+    expect(problems({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:pw@collector:4318' })).toEqual([
+      `OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_CERTIFICATE`,
+      `OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE`,
+      `OTEL_EXPORTER_OTLP_CLIENT_KEY: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_CLIENT_KEY`,
+    ]);
+    // The traces endpoint decides; the scheme is case-insensitive; headers alone are fine over http://.
+    expect(
+      problems({
+        OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.crt',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces',
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /,
+      ),
+    ]);
+    expect(problems({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: 'HTTPS://collector:4318' })).toEqual([]);
+    expect(
+      problems({ OTEL_EXPORTER_OTLP_HEADERS: 'a=b', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }),
+    ).toEqual([]);
+  });
+
   it('never puts a header value in its message', () => {
     const [p] = problems({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret-token' });
     expect(p).not.toContain('secret-token');

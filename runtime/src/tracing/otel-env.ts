@@ -33,7 +33,8 @@ export function tracesURL(env: OtelEnv): string | undefined {
  * The collector's connection, from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, _CERTIFICATE, _CLIENT_CERTIFICATE
  * and _CLIENT_KEY: the headers parsed, the files only named (main.ts reads them: otlp-transport.ts).
  */
-export interface OtlpConnectionEnv {
+export interface OtlpConnectionEnv
+  extends Pick<OtelEnv, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'> {
   readonly OTEL_EXPORTER_OTLP_HEADERS?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
   /** PEM file of the CA certificates that sign the collector's certificate (they replace the system's). */
@@ -135,7 +136,8 @@ function file(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: 
 /**
  * The collector's headers and TLS files. OTEL_EXPORTER_OTLP_TRACES_HEADERS is merged over
  * OTEL_EXPORTER_OTLP_HEADERS header by header (its value wins a name both set); each _TRACES_ file
- * variable replaces its general one. Throws a ConfigError naming each variable that is wrong.
+ * variable replaces its general one. A CA or client file needs an https:// traces endpoint. Throws a
+ * ConfigError naming each variable that is wrong.
  */
 export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
   const problems: Problem[] = [];
@@ -168,6 +170,22 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
       field: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
       message: `is not set but ${key.variable} is: a client key needs its certificate`,
     });
+  // Over http:// the exporter drops the CA and the client pair without a word and sends the spans and
+  // headers in clear: a file meant to secure the connection must not leave it silently insecure.
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    : env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? 'OTEL_EXPORTER_OTLP_ENDPOINT'
+      : undefined;
+  const url = endpoint ? (env[endpoint] as string) : undefined;
+  if (endpoint && url && !/^https:\/\//i.test(url.trim()))
+    for (const f of [ca, cert, key])
+      if (f)
+        problems.push({
+          field: f.variable,
+          // The scheme only: the URL may carry credentials.
+          message: `is set but ${endpoint} is not https://: over http:// the file is unused and the spans and headers travel unencrypted. Write the endpoint as https://<host>:<port>, or unset ${f.variable}`,
+        });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),
