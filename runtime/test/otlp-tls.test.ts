@@ -223,7 +223,8 @@ describe('the entry point', () => {
       env: {
         PATH: process.env.PATH ?? '',
         OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+        // A percent-encoded name, which the exporter also decodes from process.env: sent once.
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X%2DScope-OrgID=t1',
         OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
         OTEL_BSP_SCHEDULE_DELAY: '20',
       },
@@ -250,6 +251,7 @@ describe('the entry point', () => {
       await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
       expect(c.received[0]!.headers.authorization).toBe('Bearer from-env');
       expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
+      expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
     } finally {
       child.kill('SIGTERM');
       await closed;

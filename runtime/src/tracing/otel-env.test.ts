@@ -26,6 +26,14 @@ describe('otlpConnection', () => {
     expect(c.headers).toEqual({ authorization: 'Basic dXNlcjpwYXNz', 'x-honeycomb-team': 'traces/key' });
     expect(Object.isFrozen(c) && Object.isFrozen(c.headers)).toBe(true);
     expect(otlpConnection({}).headers).toEqual({});
+    // Names percent-decoded too, as the exporter reads them; one that does not decode is taken as written.
+    expect(otlpConnection({ OTEL_EXPORTER_OTLP_HEADERS: 'X%2DScope%2DOrgID=t1,x%zz=2' }).headers).toEqual({
+      'x-scope-orgid': 't1',
+      'x%zz': '2',
+    });
+    expect(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'X%20Tenant=t1' })).toEqual([
+      expect.stringMatching(/^OTEL_EXPORTER_OTLP_HEADERS: header 1 has an empty or invalid name/),
+    ]);
   });
 
   it('takes each _TRACES_ file over its general one, and names none unset', () => {

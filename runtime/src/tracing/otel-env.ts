@@ -81,6 +81,15 @@ const reservedHeaders = new Set([
 
 type Problem = { field: string; message: string };
 
+/** A header name percent-decoded (`X%2DTenant` is X-Tenant), or as written when it does not decode. */
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** One headers variable as a map (W3C Baggage's `key=value` list, values percent-decoded), or its problems. */
 function parseHeaders(variable: string, text: string | undefined, problems: Problem[]): Map<string, string> {
   const headers = new Map<string, string>();
@@ -97,7 +106,9 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
   }
   for (const [i, member] of members.entries()) {
     const at = member.indexOf('=');
-    const name = member.slice(0, at).trim();
+    // Percent-decoded as the exporter decodes it: it also parses this variable from process.env and
+    // sends what it finds under our headers, so a name read differently here would go out twice.
+    const name = decodeName(member.slice(0, at).trim());
     // The message names the header (or its position), never its value: it may be a token.
     const which = at > 0 && headerName.test(name) ? `header ${name}` : `header ${i + 1}`;
     if (at < 0) {
