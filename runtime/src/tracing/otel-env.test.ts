@@ -87,6 +87,12 @@ describe('otlpConnection', () => {
       'OTEL_EXPORTER_OTLP_HEADERS: header Content-Type is set by the exporter',
     ],
     [
+      // The exporter writes its own over it on every export: refused rather than dropped unseen.
+      'the User-Agent',
+      { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'User-Agent=my-agent' },
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS: header User-Agent is set by the exporter',
+    ],
+    [
       'a name twice',
       { OTEL_EXPORTER_OTLP_HEADERS: 'a=1,A=2' },
       'OTEL_EXPORTER_OTLP_HEADERS: header A is given twice',

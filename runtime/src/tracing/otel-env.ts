@@ -69,9 +69,11 @@ export const MAX_OTLP_HEADERS_CHARS = 8192;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // A field value Node sends: visible ASCII, space and tab, no CR, LF or NUL.
 const headerValue = /^[\t\x20-\x7e]*$/;
-// Sent by the exporter itself, or framing: a user's value would break the request.
+// Sent by the exporter itself, or framing: a user's value would break the request, or (User-Agent)
+// be replaced by the exporter's on every export.
 const reservedHeaders = new Set([
   'content-type',
+  'user-agent',
   'content-length',
   'content-encoding',
   'host',
