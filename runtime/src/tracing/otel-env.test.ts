@@ -93,6 +93,12 @@ describe('otlpConnection', () => {
       'OTEL_EXPORTER_OTLP_TRACES_HEADERS: header User-Agent is set by the exporter',
     ],
     [
+      // A token pasted alone: its base64 padding reads as "=", the token as a name that must not be shown.
+      'no value',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'X-Scope-OrgID=t1,c2VjcmV0LXRva2VuMQ=' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header 2 has no value',
+    ],
+    [
       'a name twice',
       { OTEL_EXPORTER_OTLP_HEADERS: 'a=1,A=2' },
       'OTEL_EXPORTER_OTLP_HEADERS: header A is given twice',
@@ -161,5 +167,7 @@ describe('otlpConnection', () => {
   it('never puts a header value in its message', () => {
     const [p] = problems({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret-token' });
     expect(p).not.toContain('secret-token');
+    // Nor a token pasted alone, which reads as a name.
+    expect(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'c2VjcmV0LXRva2VuMQ=' }).join()).not.toContain('c2VjcmV0');
   });
 });

@@ -131,7 +131,13 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
       continue;
     }
     const key = name.toLowerCase();
-    if (!headerValue.test(value))
+    // Named by position: `<token>=` (a base64 token pasted alone, its padding read as the "=") parses
+    // as a name without a value, and that name is the secret.
+    if (value === '')
+      fail(
+        `header ${i + 1} has no value: write name=value pairs joined by ",", for example Authorization=Bearer%20TOKEN`,
+      );
+    else if (!headerValue.test(value))
       fail(`${which} has a line break or a character outside visible ASCII in its value`);
     else if (reservedHeaders.has(key)) fail(`${which} is set by the exporter and cannot be overridden`);
     else if (headers.has(key)) fail(`${which} is given twice`);
