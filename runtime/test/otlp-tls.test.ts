@@ -223,8 +223,9 @@ describe('the entry point', () => {
       env: {
         PATH: process.env.PATH ?? '',
         OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        // A percent-encoded name, which the exporter also decodes from process.env: sent once.
-        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X%2DScope-OrgID=t1',
+        // The exporter parses this variable from process.env too, and sends what it reads under ours: a
+        // percent-encoded name is sent once, and a value with ";" whole (the exporter cuts it there).
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env;v1,X%2DScope-OrgID=t1',
         OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
         OTEL_BSP_SCHEDULE_DELAY: '20',
       },
@@ -249,7 +250,7 @@ describe('the entry point', () => {
       });
       expect(res.status).toBe(200);
       await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
-      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env');
+      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env;v1');
       expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
       expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
     } finally {
