@@ -6,6 +6,7 @@ import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@ha
 import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { liveDiffers } from '../src/kube/applied-hash.ts';
 import { renderNeuron } from '../src/render/index.ts';
 import { aHal9Cluster, aNeuron } from '../src/testing/builders.ts';
 
@@ -429,6 +430,14 @@ describe('tracing', () => {
     );
     expect(pod.volumes?.find((v) => v.name === 'otlp-ca')?.secret?.secretName).toBe('otlp-ca');
     expect(pod.volumes?.find((v) => v.name === 'otlp-client')?.secret?.secretName).toBe('otlp-client');
+    // What the apiserver stores (its defaults filled in) matches what the operator sends: no apply on
+    // every resync, no perpetual diff.
+    expect(
+      liveDiffers(
+        { ...deployment!, metadata: { ...deployment!.metadata, ownerReferences: undefined } },
+        JSON.parse(r.stdout),
+      ),
+    ).toBeUndefined();
   });
 
   it.each<[string, Hal9Cluster | Neuron, string]>([

@@ -223,7 +223,9 @@ describe('the entry point', () => {
       env: {
         PATH: process.env.PATH ?? '',
         OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+        // The exporter parses this variable from process.env too, and sends what it reads under ours: a
+        // percent-encoded name is sent once, and a value with ";" whole (the exporter cuts it there).
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env;v1,X%2DScope-OrgID=t1',
         OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
         OTEL_BSP_SCHEDULE_DELAY: '20',
       },
@@ -248,8 +250,9 @@ describe('the entry point', () => {
       });
       expect(res.status).toBe(200);
       await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
-      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env');
+      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env;v1');
       expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
+      expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
     } finally {
       child.kill('SIGTERM');
       await closed;
@@ -270,7 +273,12 @@ describe('the entry point', () => {
         child.stderr.on('data', (c: Buffer) => {
           stderr += c.toString();
         });
-        child.on('close', (code) => resolve({ code, stderr }));
+        // A runtime that starts anyway is stopped, so the test fails without leaving it running.
+        const started = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.on('close', (code) => {
+          clearTimeout(started);
+          resolve({ code, stderr });
+        });
       });
     const headers = await run({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret' });
     expect(headers.code).toBe(2);
@@ -279,5 +287,16 @@ describe('the entry point', () => {
     const ca = await run({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') });
     expect(ca.code).toBe(2);
     expect(ca.stderr).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);
+    // A CA beside an http:// endpoint would be unused, the token sent in clear: refused, not ignored.
+    const clear = await run({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20secret',
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+    });
+    expect(clear.code).toBe(2);
+    expect(clear.stderr).toContain(
+      'OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT is not https://',
+    );
+    expect(clear.stderr).not.toContain('secret');
   });
 });

@@ -831,7 +831,7 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
   /**
-   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
    */
   readonly headersSecretRef?: Hal9ClusterSpecTracingHeadersSecretRef;
   /**
@@ -845,7 +845,7 @@ export interface Hal9ClusterSpecTracing {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
  */
 export interface Hal9ClusterSpecTracingHeadersSecretRef {
   /**

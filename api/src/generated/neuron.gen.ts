@@ -83,7 +83,7 @@ export interface NeuronSpec {
    */
   readonly monitoring?: NeuronSpecMonitoring;
   /**
-   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; an endpoint that is another collector than the cluster's, by scheme, host or port, does not get the cluster's headersSecretRef, whose credentials are for its own collector). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
    */
   readonly tracing?: NeuronSpecTracing;
 }
@@ -735,7 +735,7 @@ export interface NeuronSpecMonitoring {
 }
 
 /**
- * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+ * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; an endpoint that is another collector than the cluster's, by scheme, host or port, does not get the cluster's headersSecretRef, whose credentials are for its own collector). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
  */
 export interface NeuronSpecTracing {
   /**
@@ -751,7 +751,7 @@ export interface NeuronSpecTracing {
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
   /**
-   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names.
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron's endpoint is another collector (scheme, host or port) than the cluster's: name it here.
    */
   readonly headersSecretRef?: NeuronSpecTracingHeadersSecretRef;
   /**
@@ -765,7 +765,7 @@ export interface NeuronSpecTracing {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without =, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names.
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS. Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron's endpoint is another collector (scheme, host or port) than the cluster's: name it here.
  */
 export interface NeuronSpecTracingHeadersSecretRef {
   /**

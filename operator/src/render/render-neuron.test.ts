@@ -528,8 +528,42 @@ describe('renderNeuron: tracing', () => {
         'is not https://, so tracing.caSecretRef and tracing.clientCertSecretRef (set on this Neuron or its Hal9Cluster hal9) are not mounted',
       );
       expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-ca');
-      // Headers still go: a collector inside the cluster may take a token over http.
-      expect((runtime(objects).env ?? []).map((e) => e.name)).toContain('OTEL_EXPORTER_OTLP_HEADERS');
+      // Headers the Neuron names still go: a collector inside the cluster may take a token over http.
+      const own = render(
+        { tracing: { ...tls, ...refs } },
+        {
+          tracing: {
+            endpoint: 'http://otel-collector.observability:4318',
+            headersSecretRef: { name: 'mine' },
+          },
+        },
+      );
+      expect(
+        (runtime(own.objects).env ?? []).find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom
+          ?.secretKeyRef?.name,
+      ).toBe('mine');
+    });
+
+    it("sends the cluster's headers only to the cluster's collector, never to a Neuron's other endpoint", () => {
+      const headers = (endpoint: string) =>
+        (runtime(render({ tracing: { ...tls, ...refs } }, { tracing: { endpoint } }).objects).env ?? []).find(
+          (e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS',
+        )?.valueFrom?.secretKeyRef?.name;
+      // Another host, another port, or the same host over http:// (the token would travel in clear).
+      expect(headers('https://team-collector.observability:4318')).toBeUndefined();
+      expect(headers('https://tempo.observability:443')).toBeUndefined();
+      expect(headers('http://tempo.observability:4318')).toBeUndefined();
+      // The same collector, written differently or with a path: still the cluster's headers, and its CA.
+      expect(headers('HTTPS://Tempo.Observability:4318/')).toBe('otlp-auth');
+      expect(headers('https://tempo.observability:4318/otlp')).toBe('otlp-auth');
+      const other = render(
+        { tracing: { ...tls, ...refs } },
+        { tracing: { endpoint: 'https://team-collector.observability:4318' } },
+      );
+      expect(pod(other.objects).volumes?.map((v) => v.name)).toEqual(
+        expect.arrayContaining(['otlp-ca', 'otlp-client']),
+      );
+      expect(other.warnings).toEqual([]);
     });
   });
 

@@ -204,13 +204,34 @@ function withoutReplacedWholes(
 /** The tracing section's Secret references: each replaces the cluster's whole, as apiKeySecretRef does. */
 const tracingRefs = ['headersSecretRef', 'caSecretRef', 'clientCertSecretRef'] as const;
 
+/** An endpoint's scheme, host and port (default ports made explicit by URL), or the text when it does not parse. */
+function origin(endpoint: string): string {
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return endpoint;
+  }
+}
+
+/**
+ * Also takes out the cluster's headers when the Neuron's own endpoint is another collector (another
+ * scheme, host or port): they are the cluster collector's credentials, and would otherwise go to a
+ * collector they were not meant for, over http:// in clear if that is its scheme (as an HTTP client
+ * drops Authorization on a redirect to another origin). The Neuron names its own headersSecretRef.
+ */
 function withoutReplacedTracingRefs(
   cluster: NonNullable<Hal9Cluster['spec']>,
   own: NeuronSpec['tracing'],
 ): NonNullable<Hal9Cluster['spec']> {
-  if (!own || !cluster.tracing || !tracingRefs.some((r) => own[r])) return cluster;
+  if (!own || !cluster.tracing) return cluster;
+  const elsewhere =
+    own.endpoint !== undefined &&
+    cluster.tracing.endpoint !== undefined &&
+    origin(own.endpoint) !== origin(cluster.tracing.endpoint);
+  const replaced = tracingRefs.filter((r) => own[r] || (r === 'headersSecretRef' && elsewhere));
+  if (replaced.length === 0) return cluster;
   const tracing = { ...cluster.tracing };
-  for (const r of tracingRefs) if (own[r]) delete tracing[r];
+  for (const r of replaced) delete tracing[r];
   return { ...cluster, tracing };
 }
 

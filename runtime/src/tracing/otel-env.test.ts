@@ -26,6 +26,14 @@ describe('otlpConnection', () => {
     expect(c.headers).toEqual({ authorization: 'Basic dXNlcjpwYXNz', 'x-honeycomb-team': 'traces/key' });
     expect(Object.isFrozen(c) && Object.isFrozen(c.headers)).toBe(true);
     expect(otlpConnection({}).headers).toEqual({});
+    // Names percent-decoded too, as the exporter reads them; one that does not decode is taken as written.
+    expect(otlpConnection({ OTEL_EXPORTER_OTLP_HEADERS: 'X%2DScope%2DOrgID=t1,x%zz=2' }).headers).toEqual({
+      'x-scope-orgid': 't1',
+      'x%zz': '2',
+    });
+    expect(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'X%20Tenant=t1' })).toEqual([
+      expect.stringMatching(/^OTEL_EXPORTER_OTLP_HEADERS: header 1 has an empty or invalid name/),
+    ]);
   });
 
   it('takes each _TRACES_ file over its general one, and names none unset', () => {
@@ -79,6 +87,18 @@ describe('otlpConnection', () => {
       'OTEL_EXPORTER_OTLP_HEADERS: header Content-Type is set by the exporter',
     ],
     [
+      // The exporter writes its own over it on every export: refused rather than dropped unseen.
+      'the User-Agent',
+      { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'User-Agent=my-agent' },
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS: header User-Agent is set by the exporter',
+    ],
+    [
+      // A token pasted alone: its base64 padding reads as "=", the token as a name that must not be shown.
+      'no value',
+      { OTEL_EXPORTER_OTLP_HEADERS: 'X-Scope-OrgID=t1,c2VjcmV0LXRva2VuMQ=' },
+      'OTEL_EXPORTER_OTLP_HEADERS: header 2 has no value',
+    ],
+    [
       'a name twice',
       { OTEL_EXPORTER_OTLP_HEADERS: 'a=1,A=2' },
       'OTEL_EXPORTER_OTLP_HEADERS: header A is given twice',
@@ -113,8 +133,41 @@ describe('otlpConnection', () => {
     expect(got[0]).toContain(want);
   });
 
+  it('refuses a CA or client certificate beside an http:// traces endpoint, which would export in clear', () => {
+    const files = {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.crt',
+      OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: '/c.crt',
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: '/k.pem',
+    };
+    const fix =
+      'is not https://: over http:// the file is unused and the spans and headers travel unencrypted';
+    expect(problems({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:pw@collector:4318' })).toEqual([
+      `OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_CERTIFICATE`,
+      `OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE`,
+      `OTEL_EXPORTER_OTLP_CLIENT_KEY: is set but OTEL_EXPORTER_OTLP_ENDPOINT ${fix}. Write the endpoint as https://<host>:<port>, or unset OTEL_EXPORTER_OTLP_CLIENT_KEY`,
+    ]);
+    // The traces endpoint decides; the scheme is case-insensitive; headers alone are fine over http://.
+    expect(
+      problems({
+        OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.crt',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces',
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /,
+      ),
+    ]);
+    expect(problems({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: 'HTTPS://collector:4318' })).toEqual([]);
+    expect(
+      problems({ OTEL_EXPORTER_OTLP_HEADERS: 'a=b', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }),
+    ).toEqual([]);
+  });
+
   it('never puts a header value in its message', () => {
     const [p] = problems({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret-token' });
     expect(p).not.toContain('secret-token');
+    // Nor a token pasted alone, which reads as a name.
+    expect(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'c2VjcmV0LXRva2VuMQ=' }).join()).not.toContain('c2VjcmV0');
   });
 });

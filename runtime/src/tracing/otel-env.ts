@@ -33,7 +33,8 @@ export function tracesURL(env: OtelEnv): string | undefined {
  * The collector's connection, from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, _CERTIFICATE, _CLIENT_CERTIFICATE
  * and _CLIENT_KEY: the headers parsed, the files only named (main.ts reads them: otlp-transport.ts).
  */
-export interface OtlpConnectionEnv {
+export interface OtlpConnectionEnv
+  extends Pick<OtelEnv, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'> {
   readonly OTEL_EXPORTER_OTLP_HEADERS?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
   /** PEM file of the CA certificates that sign the collector's certificate (they replace the system's). */
@@ -68,9 +69,11 @@ export const MAX_OTLP_HEADERS_CHARS = 8192;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // A field value Node sends: visible ASCII, space and tab, no CR, LF or NUL.
 const headerValue = /^[\t\x20-\x7e]*$/;
-// Sent by the exporter itself, or framing: a user's value would break the request.
+// Sent by the exporter itself, or framing: a user's value would break the request, or (User-Agent)
+// be replaced by the exporter's on every export.
 const reservedHeaders = new Set([
   'content-type',
+  'user-agent',
   'content-length',
   'content-encoding',
   'host',
@@ -79,6 +82,15 @@ const reservedHeaders = new Set([
 ]);
 
 type Problem = { field: string; message: string };
+
+/** A header name percent-decoded (`X%2DTenant` is X-Tenant), or as written when it does not decode. */
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
 
 /** One headers variable as a map (W3C Baggage's `key=value` list, values percent-decoded), or its problems. */
 function parseHeaders(variable: string, text: string | undefined, problems: Problem[]): Map<string, string> {
@@ -96,7 +108,9 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
   }
   for (const [i, member] of members.entries()) {
     const at = member.indexOf('=');
-    const name = member.slice(0, at).trim();
+    // Percent-decoded as the exporter decodes it: it also parses this variable from process.env and
+    // sends what it finds under our headers, so a name read differently here would go out twice.
+    const name = decodeName(member.slice(0, at).trim());
     // The message names the header (or its position), never its value: it may be a token.
     const which = at > 0 && headerName.test(name) ? `header ${name}` : `header ${i + 1}`;
     if (at < 0) {
@@ -117,7 +131,13 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
       continue;
     }
     const key = name.toLowerCase();
-    if (!headerValue.test(value))
+    // Named by position: `<token>=` (a base64 token pasted alone, its padding read as the "=") parses
+    // as a name without a value, and that name is the secret.
+    if (value === '')
+      fail(
+        `header ${i + 1} has no value: write name=value pairs joined by ",", for example Authorization=Bearer%20TOKEN`,
+      );
+    else if (!headerValue.test(value))
       fail(`${which} has a line break or a character outside visible ASCII in its value`);
     else if (reservedHeaders.has(key)) fail(`${which} is set by the exporter and cannot be overridden`);
     else if (headers.has(key)) fail(`${which} is given twice`);
@@ -135,7 +155,8 @@ function file(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: 
 /**
  * The collector's headers and TLS files. OTEL_EXPORTER_OTLP_TRACES_HEADERS is merged over
  * OTEL_EXPORTER_OTLP_HEADERS header by header (its value wins a name both set); each _TRACES_ file
- * variable replaces its general one. Throws a ConfigError naming each variable that is wrong.
+ * variable replaces its general one. A CA or client file needs an https:// traces endpoint. Throws a
+ * ConfigError naming each variable that is wrong.
  */
 export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
   const problems: Problem[] = [];
@@ -168,6 +189,22 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
       field: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE',
       message: `is not set but ${key.variable} is: a client key needs its certificate`,
     });
+  // Over http:// the exporter drops the CA and the client pair without a word and sends the spans and
+  // headers in clear: a file meant to secure the connection must not leave it silently insecure.
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    : env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? 'OTEL_EXPORTER_OTLP_ENDPOINT'
+      : undefined;
+  const url = endpoint ? (env[endpoint] as string) : undefined;
+  if (endpoint && url && !/^https:\/\//i.test(url.trim()))
+    for (const f of [ca, cert, key])
+      if (f)
+        problems.push({
+          field: f.variable,
+          // The scheme only: the URL may carry credentials.
+          message: `is set but ${endpoint} is not https://: over http:// the file is unused and the spans and headers travel unencrypted. Write the endpoint as https://<host>:<port>, or unset ${f.variable}`,
+        });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),

@@ -97,9 +97,11 @@ export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
 }
 
 /**
- * The exporter's headers and TLS options, given explicitly: the exporter would otherwise read the same
- * variables from process.env itself, ignoring a malformed one and an unreadable file without a word.
- * A CA bundle replaces the system's trusted CAs for the collector's connection (Node's `ca`).
+ * The exporter's headers and TLS options, given explicitly, as checked at start. The exporter still
+ * parses the headers variables from process.env itself (ignoring a malformed pair without a word) and
+ * sends them under ours: ours replace any header both name (otel-env.ts reads names as it does). Its
+ * agent from the environment's files is unused: this one replaces it. A CA bundle replaces the
+ * system's trusted CAs for the collector's connection (Node's `ca`).
  */
 function exporterOptions(url: string, transport: OtlpTransport) {
   const { headers, ca, cert, key } = transport;
