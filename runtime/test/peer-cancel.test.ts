@@ -316,4 +316,83 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     expect(cancels).toHaveLength(1);
     expect(counted).toHaveLength(2);
   });
+
+  it('a burst of requests ending while a cancellation is out goes in one more: one in flight per batch', async () => {
+    const cancels: string[][] = [];
+    const taken = gate();
+    const answer = gate();
+    const size = 40;
+    const outcome = { results: [], trace: [], errors: [] };
+    const server: Server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c;
+      });
+      req.on('end', async () => {
+        if (req.url?.startsWith('/v1/internal/')) {
+          const { signals } = JSON.parse(text) as { signals: string[] };
+          cancels.push(signals);
+          // The first cancellation is held while every other request of the batch ends.
+          if (cancels.length === 1) await taken.promise;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ cancelled: signals.length }));
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'hal9-batch': 'b-1',
+          'hal9-batch-origin': self,
+        });
+        res.flushHeaders();
+        await answer.promise;
+        res.end(JSON.stringify({ outcomes: Array.from({ length: size + 1 }, () => outcome) }));
+      });
+    });
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new Agent();
+    // The runtime's own control pool: two connections to a pod.
+    const control = new Agent({ connections: 2 });
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (_, o) => counted.push(o),
+      maxBodyBytes: 1024 * 1024,
+    });
+    const signals = Array.from({ length: size }, (_, i) =>
+      signalTo('impl', { id: `s${i}`, requestId: `r${i}` }),
+    );
+    const requests = signals.map(() => new AbortController());
+    const staying = new AbortController();
+    const sent = transport.send(
+      neuronConfig('impl', 'L2', [], { endpoint: self }),
+      [...signals, signalTo('impl', { id: 'kept', requestId: 'kept' })],
+      5_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      [...requests.map((r) => r.signal), staying.signal],
+    );
+    sent.catch(() => {});
+    // Every request but one ends, each in its own turn, as callers leaving do.
+    requests[0]!.abort();
+    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    for (const r of requests.slice(1)) {
+      r.abort();
+      await new Promise((t) => setImmediate(t));
+    }
+    taken.open();
+    await vi.waitFor(() => expect(counted).toEqual(['taken', 'taken']), { timeout: 5_000, interval: 5 });
+    expect(cancels).toEqual([['s0'], signals.slice(1).map((s) => s.id)]);
+    answer.open();
+    await sent;
+    expect(cancels).toHaveLength(2);
+  });
 });

@@ -394,20 +394,32 @@ export class HttpPeerTransport implements PeerTransport {
     const batch = headers[BATCH_HEADER];
     const origin = batchOrigin(headers[BATCH_ORIGIN_HEADER], target.endpoint ?? '');
     if (typeof batch !== 'string' || batch === '' || batch.length > 64 || !origin) return undefined;
+    // One cancellation of this batch at a time: requests that end while it is out (a burst of callers
+    // leaving, each in its own turn) go together in the next one, so a batch never has more than one
+    // cancellation in flight or queued on the control pool, however many of its requests end.
     let ended: string[] = [];
-    const flush = () => {
-      const ids = ended;
-      ended = [];
-      // Every request of the batch has ended: the call is cut off now, or waits out its grace for the
-      // peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation would only
-      // race that answer, and a hung peer would not take it.
-      if (call?.aborted || watch.all.every((e) => e.aborted)) return;
-      void this.#cancel(target.id, origin, batch, ids, auth);
+    let busy = false;
+    let over = false;
+    const flush = async () => {
+      busy = true;
+      try {
+        while (ended.length > 0 && !over) {
+          const ids = ended;
+          ended = [];
+          // Every request of the batch has ended: the call is cut off now, or waits out its grace for
+          // the peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation
+          // would only race that answer, and a hung peer would not take it.
+          if (call?.aborted || watch.all.every((e) => e.aborted)) return;
+          await this.#cancel(target.id, origin, batch, ids, auth);
+        }
+      } finally {
+        busy = false;
+      }
     };
-    const offs: (() => void)[] = [];
+    const offs: (() => void)[] = [() => (over = true)];
     for (const [end, ids] of watch.byEnd) {
       const on = () => {
-        if (ended.length === 0) queueMicrotask(flush);
+        if (ended.length === 0 && !busy) queueMicrotask(() => void flush());
         ended.push(...ids);
       };
       if (end.aborted) on();
