@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import { PEER_TOKEN_GRACE_MS } from '../src/runtime.ts';
 import { neuronConfig, signalTo } from '../src/testing/builders.ts';
+import { ManualClock } from '../src/testing/manual-clock.ts';
 import { deadPort } from './faults/upstreams.ts';
 import {
   apiDoc,
@@ -394,5 +396,78 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     answer.open();
     await sent;
     expect(cancels).toHaveLength(2);
+  });
+
+  it('a cancellation carries the peer token in use now: one sent with a token rotated out since is taken', async () => {
+    fake = await startFakeMessagesApi();
+    const stays = gate();
+    fake.respond((r) =>
+      said(r, 'leaves') ? hang() : message('RESULT: stays done', {}, { until: stays.promise }),
+    );
+    const clock = new ManualClock();
+    const worker = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('worker', 'L2')],
+        // A long batch: its deadline (on the worker's clock) outlasts the rotation's grace.
+        performance: { request_timeout_ms: 3_600_000 },
+      }),
+      {
+        apiKey: 'k',
+        peerToken: 'token-old',
+        clock,
+      },
+    );
+    started.push(worker);
+    const agent = new Agent();
+    const control = new Agent({ connections: 2 });
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (_, o) => counted.push(o),
+      peerToken: 'token-old',
+      maxBodyBytes: 1024 * 1024,
+    });
+    const leaving = new AbortController();
+    const sent = transport.send(
+      neuronConfig('worker', 'L2', [], { endpoint: worker.url }),
+      [
+        signalTo('worker', { id: 's1', requestId: 'r1', content: 'leaves' }),
+        signalTo('worker', { id: 's2', requestId: 'r2', content: 'stays' }),
+      ],
+      3_600_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      [leaving.signal, new AbortController().signal],
+    );
+    sent.catch(() => {});
+    const upstream = fake;
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    // The peer token is rotated at both ends, and the old one's grace passes at the worker.
+    expect(worker.runtime.rotatePeerToken('token-new')).toBe(true);
+    transport.usePeerToken('token-new');
+    clock.advance(PEER_TOKEN_GRACE_MS);
+    expect(
+      (
+        await worker.post(
+          '/v1/internal/batches/x/cancel',
+          { signals: ['s'] },
+          { authorization: 'Bearer token-old' },
+        )
+      ).status,
+    ).toBe(401);
+
+    leaving.abort();
+    await vi.waitFor(() => expect(counted).toEqual(['taken']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    stays.open();
+    const [, kept] = await sent;
+    expect(kept!.results.map((r) => r.content)).toEqual(['stays done']);
   });
 });

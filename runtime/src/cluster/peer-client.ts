@@ -359,7 +359,7 @@ export class HttpPeerTransport implements PeerTransport {
       );
     }
     // From here the peer runs the batch: a request of it that ends now has its signals stopped there.
-    const unwatch = ends && this.#watchEnds(target, res.headers, auth, ends, signal);
+    const unwatch = ends && this.#watchEnds(target, res.headers, ends, signal);
     try {
       return await this.#readAnswer(target, res, encoded.length, onProgress);
     } catch (e) {
@@ -387,7 +387,6 @@ export class HttpPeerTransport implements PeerTransport {
   #watchEnds(
     target: NeuronConfig,
     headers: Record<string, string | string[] | undefined>,
-    auth: Record<string, string>,
     watch: Watched,
     call: AbortSignal | undefined,
   ): (() => void) | undefined {
@@ -410,7 +409,7 @@ export class HttpPeerTransport implements PeerTransport {
           // the peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation
           // would only race that answer, and a hung peer would not take it.
           if (call?.aborted || watch.all.every((e) => e.aborted)) return;
-          await this.#cancel(target.id, origin, batch, ids, auth);
+          await this.#cancel(target.id, origin, batch, ids);
         }
       } finally {
         busy = false;
@@ -437,28 +436,32 @@ export class HttpPeerTransport implements PeerTransport {
    * Asks the pod running a batch to stop some of its signals. Best effort and bounded: it never
    * holds a caller (nothing waits for it), a failure or a 404 (a peer without the route) is dropped,
    * and it gives up after CANCEL_TIMEOUT_MS; the signals then run on there to their end or deadline,
-   * as before, and their outcome is not taken (their request ended here).
+   * as before, and their outcome is not taken (their request ended here). It carries the peer token
+   * in use now, and on a 401 the one it replaced, as a batch does: a batch runs up to an hour, and
+   * the token it was sent with may have been rotated out at both ends since.
    */
-  async #cancel(
-    peer: string,
-    origin: string,
-    batch: string,
-    signals: readonly string[],
-    auth: Record<string, string>,
-  ): Promise<void> {
-    try {
+  async #cancel(peer: string, origin: string, batch: string, signals: readonly string[]): Promise<void> {
+    const give = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+    const post = async (auth: Record<string, string>) => {
       const res = await this.#control!.request({
         origin,
         path: `/v1/internal/batches/${encodeURIComponent(batch)}/cancel`,
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ signals }),
-        signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+        signal: give,
         headersTimeout: CANCEL_TIMEOUT_MS,
         bodyTimeout: CANCEL_TIMEOUT_MS,
       });
       await res.body.dump();
-      this.#onCancel?.(peer, res.statusCode >= 200 && res.statusCode < 300 ? 'taken' : 'refused');
+      return res.statusCode;
+    };
+    try {
+      const current = this.#auth;
+      let status = await post(current);
+      const previous = this.#previousAuth;
+      if (status === 401 && previous && previous !== current) status = await post(previous);
+      this.#onCancel?.(peer, status >= 200 && status < 300 ? 'taken' : 'refused');
     } catch {
       // Dropped: see above.
       this.#onCancel?.(peer, 'failed');
