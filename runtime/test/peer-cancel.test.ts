@@ -470,4 +470,46 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     const [, kept] = await sent;
     expect(kept!.results.map((r) => r.content)).toEqual(['stays done']);
   });
+
+  it('the cancel route counts only the signals it stopped: one that has finished is not', async () => {
+    fake = await startFakeMessagesApi();
+    fake.respond((r) => (said(r, 'slow') ? hang() : message('RESULT: quick done')));
+    const worker = await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }));
+    const upstream = fake;
+    const call = new AbortController();
+    closers.push(async () => call.abort());
+    const res = await fetch(`${worker.url}/v1/neurons/worker/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'hal9-cancel': '1' },
+      body: JSON.stringify({
+        deadlineMs: 30_000,
+        signals: [
+          signalTo('worker', { id: 'quick', requestId: 'r1', content: 'quick' }),
+          signalTo('worker', { id: 'slow', requestId: 'r2', content: 'slow' }),
+        ],
+      }),
+      signal: call.signal,
+    });
+    expect(res.status).toBe(200);
+    const batch = res.headers.get('hal9-batch');
+    expect(batch).toBeTruthy();
+    // The quick signal has its answer; the slow one's model call is still out.
+    await vi.waitFor(
+      async () => {
+        expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
+        expect(upstream.inFlight).toBe(1);
+      },
+      { timeout: 5_000, interval: 5 },
+    );
+    const cancelled = await worker.post(`/v1/internal/batches/${batch}/cancel`, {
+      signals: ['quick', 'slow'],
+    });
+    expect(cancelled.body).toEqual({ cancelled: 1 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(0), { timeout: 5_000, interval: 5 });
+    const answer = (await res.json()) as {
+      outcomes: { results: { content: string }[]; errors: { code: string }[] }[];
+    };
+    expect(answer.outcomes[0]!.results.map((r) => r.content)).toEqual(['quick done']);
+    expect(answer.outcomes[1]!.errors.map((e) => e.code)).toContain('CLIENT_CLOSED');
+  });
 });

@@ -363,9 +363,10 @@ export class Engine {
     serve?: (caller: TraceContext) => SpanRef,
     /**
      * Each signal that starts running here, by its id, with what ends its sub-run alone (the sender
-     * cancels the signals of a request that ended there, while the batch's others run on).
+     * cancels the signals of a request that ended there, while the batch's others run on); `stop`
+     * says whether the sub-run was still running.
      */
-    started?: (signalId: string, stop: (cause: Hal9Error) => void) => void,
+    started?: (signalId: string, stop: (cause: Hal9Error) => boolean) => void,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -415,7 +416,11 @@ export class Engine {
         s.budgetLeft,
       );
       runs.push(run);
-      started?.(s.id, (cause) => run.timeOut(cause));
+      started?.(s.id, (cause) => {
+        const running = run.running;
+        run.timeOut(cause);
+        return running;
+      });
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });
