@@ -131,6 +131,32 @@ describe('signals waiting on a peer pod', () => {
     expect(await rt.metric('hal9_queue_depth')).toBe(1);
     expect(hung.received()).toBe(2);
   });
+
+  it('waiting for a batch slot leave the count as their request ends', async () => {
+    const hung = await silentPeer();
+    rt = await startRuntime({
+      server: { drain_timeout_ms: 100 },
+      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: hung.url })],
+      // One batch to the peer at a time: the first request's holds it.
+      performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
+    });
+    expect((await rt.post('/v1/signals?wait=false', { content: 'first' })).status).toBe(202);
+    await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(`${rt.url}/v1/signals`, 'leaves');
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(2), {
+      timeout: 5_000,
+      interval: 5,
+    });
+
+    await leaving.leave();
+    await vi.waitFor(
+      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 1 }),
+      { timeout: 5_000, interval: 5 },
+    );
+    expect(await rt.metric('hal9_queue_depth')).toBe(1);
+    expect(hung.received()).toBe(1);
+  });
 });
 
 /** A waited request whose caller may give up: `leave()` aborts its fetch, closing the connection. */

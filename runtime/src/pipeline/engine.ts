@@ -112,7 +112,11 @@ export class Engine {
     this.#backend = deps.backend;
     this.#obs = observer;
     this.#clock = clock;
-    this.#runs = new RunRegistry(clock);
+    // A run cut off (deadline, caller gone, drain) may leave signals waiting for a batch slot to a peer:
+    // they leave the queue count with it. A run that finished has none waiting.
+    this.#runs = new RunRegistry(clock, (r) => {
+      if (r.status === 'timed_out') for (const d of this.#remote.values()) d.forget();
+    });
     this.#counters = new NeuronCounters(config.neurons.map((n) => n.id));
     this.#onRunEnd = deps.onRunEnd;
     this.#tracing = deps.tracing;

@@ -100,6 +100,14 @@ export class RemoteDispatch {
     this.#d.onChange?.();
   }
 
+  /**
+   * Drops the signals waiting for a batch slot whose requests have ended: nobody waits on them, so
+   * they leave `waiting` (the queue bound, the load report) now, not when a slot frees.
+   */
+  forget(): void {
+    if (this.#buffer.pending > 0 && this.#buffer.drop((w) => !w.run.running) > 0) this.#d.onChange?.();
+  }
+
   resize(size: number, flushMs: number): void {
     this.#buffer.resize(size, flushMs);
   }
