@@ -21,8 +21,9 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // now (its cut-off branches), so the call gets PEER_ANSWER_GRACE_MS more to end; a peer that has not
 // answered by then has hung, and the call fails as PEER_TIMEOUT, which its breaker counts (the
 // requests themselves ended at their deadline). What waits here or on the peer (`waiting`) counts
-// toward the pod's queue bound and its load report, a sent signal until its answer or its request's end. Each signal carries what its request has left of its budgets here
-// (budget-left.ts).
+// toward the pod's queue bound and its load report while its request runs: a request that ends takes
+// its signals out at once, those waiting for a slot and those in a batch that runs on for others.
+// Each signal carries what its request has left of its budgets here (budget-left.ts).
 
 export interface RemoteWork {
   readonly run: RequestRun;
