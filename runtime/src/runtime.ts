@@ -174,6 +174,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     agent,
     controlAgent: control,
     onCancel: (peer, outcome) => metrics.peerCancels.labels({ peer, outcome }).inc(),
+    now: () => clock.now(),
     ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
     maxBodyBytes: config.server.body_limit_bytes,
   });

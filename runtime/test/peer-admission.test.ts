@@ -95,4 +95,84 @@ describe('signals waiting on a peer pod', () => {
     expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'peer:impl' })).toBe(sent);
     expect((await rt.post('/v1/signals?wait=false', { content: 'again' })).status).toBe(202);
   });
+
+  it('leave the count as their request ends, while their batch runs on for other requests', async () => {
+    const hung = await silentPeer();
+    rt = await startRuntime({
+      server: { drain_timeout_ms: 100 },
+      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: hung.url })],
+      // One batch to the peer at a time: signals that arrive meanwhile wait, and then go together.
+      performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
+    });
+    const url = `${rt.url}/v1/signals`;
+    const first = leavable(url, 'first');
+    await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(url, 'leaves');
+    expect((await rt.post('/v1/signals?wait=false', { content: 'stays' })).status).toBe(202);
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(3), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    // The first request ends, its batch is cut: the other two requests' signals go as one batch.
+    await first.leave();
+    await vi.waitFor(() => expect(hung.received()).toBe(2), { timeout: 5_000, interval: 5 });
+    expect(await rt.metric('hal9_batch_size_sum', { target: 'impl' })).toBe(3);
+    expect(rt.runtime.engine.occupancy.queued).toBe(2);
+
+    // One of them ends (its caller leaves): nothing here waits on its signal any more, though the
+    // batch runs on for the other.
+    await leaving.leave();
+    await vi.waitFor(
+      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 1 }),
+      { timeout: 5_000, interval: 5 },
+    );
+    expect(rt.runtime.engine.occupancy.queued).toBe(1);
+    expect(await rt.metric('hal9_queue_depth')).toBe(1);
+    expect(hung.received()).toBe(2);
+  });
+
+  it('waiting for a batch slot leave the count as their request ends', async () => {
+    const hung = await silentPeer();
+    rt = await startRuntime({
+      server: { drain_timeout_ms: 100 },
+      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: hung.url })],
+      // One batch to the peer at a time: the first request's holds it.
+      performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
+    });
+    expect((await rt.post('/v1/signals?wait=false', { content: 'first' })).status).toBe(202);
+    await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(`${rt.url}/v1/signals`, 'leaves');
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(2), {
+      timeout: 5_000,
+      interval: 5,
+    });
+
+    await leaving.leave();
+    await vi.waitFor(
+      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 1 }),
+      { timeout: 5_000, interval: 5 },
+    );
+    expect(await rt.metric('hal9_queue_depth')).toBe(1);
+    expect(hung.received()).toBe(1);
+  });
 });
+
+/** A waited request whose caller may give up: `leave()` aborts its fetch, closing the connection. */
+function leavable(url: string, content: string) {
+  const caller = new AbortController();
+  const sent = fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content }),
+    signal: caller.signal,
+  });
+  sent.catch(() => {});
+  return {
+    leave: async () => {
+      caller.abort();
+      await expect(sent).rejects.toThrow();
+    },
+  };
+}

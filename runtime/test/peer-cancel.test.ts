@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import { PEER_TOKEN_GRACE_MS } from '../src/runtime.ts';
 import { neuronConfig, signalTo } from '../src/testing/builders.ts';
+import { ManualClock } from '../src/testing/manual-clock.ts';
 import { deadPort } from './faults/upstreams.ts';
 import {
   apiDoc,
@@ -315,5 +317,199 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     await round(() => expect(asked).toHaveLength(3));
     expect(cancels).toHaveLength(1);
     expect(counted).toHaveLength(2);
+  });
+
+  it('a burst of requests ending while a cancellation is out goes in one more: one in flight per batch', async () => {
+    const cancels: string[][] = [];
+    const taken = gate();
+    const answer = gate();
+    const size = 40;
+    const outcome = { results: [], trace: [], errors: [] };
+    const server: Server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c;
+      });
+      req.on('end', async () => {
+        if (req.url?.startsWith('/v1/internal/')) {
+          const { signals } = JSON.parse(text) as { signals: string[] };
+          cancels.push(signals);
+          // The first cancellation is held while every other request of the batch ends.
+          if (cancels.length === 1) await taken.promise;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ cancelled: signals.length }));
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'hal9-batch': 'b-1',
+          'hal9-batch-origin': self,
+        });
+        res.flushHeaders();
+        await answer.promise;
+        res.end(JSON.stringify({ outcomes: Array.from({ length: size + 1 }, () => outcome) }));
+      });
+    });
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new Agent();
+    // The runtime's own control pool: two connections to a pod.
+    const control = new Agent({ connections: 2 });
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (_, o) => counted.push(o),
+      maxBodyBytes: 1024 * 1024,
+    });
+    const signals = Array.from({ length: size }, (_, i) =>
+      signalTo('impl', { id: `s${i}`, requestId: `r${i}` }),
+    );
+    const requests = signals.map(() => new AbortController());
+    const staying = new AbortController();
+    const sent = transport.send(
+      neuronConfig('impl', 'L2', [], { endpoint: self }),
+      [...signals, signalTo('impl', { id: 'kept', requestId: 'kept' })],
+      5_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      [...requests.map((r) => r.signal), staying.signal],
+    );
+    sent.catch(() => {});
+    // Every request but one ends, each in its own turn, as callers leaving do.
+    requests[0]!.abort();
+    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    for (const r of requests.slice(1)) {
+      r.abort();
+      await new Promise((t) => setImmediate(t));
+    }
+    taken.open();
+    await vi.waitFor(() => expect(counted).toEqual(['taken', 'taken']), { timeout: 5_000, interval: 5 });
+    expect(cancels).toEqual([['s0'], signals.slice(1).map((s) => s.id)]);
+    answer.open();
+    await sent;
+    expect(cancels).toHaveLength(2);
+  });
+
+  it('a cancellation carries the peer token in use now: one sent with a token rotated out since is taken', async () => {
+    fake = await startFakeMessagesApi();
+    const stays = gate();
+    fake.respond((r) =>
+      said(r, 'leaves') ? hang() : message('RESULT: stays done', {}, { until: stays.promise }),
+    );
+    const clock = new ManualClock();
+    const worker = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('worker', 'L2')],
+        // A long batch: its deadline (on the worker's clock) outlasts the rotation's grace.
+        performance: { request_timeout_ms: 3_600_000 },
+      }),
+      {
+        apiKey: 'k',
+        peerToken: 'token-old',
+        clock,
+      },
+    );
+    started.push(worker);
+    const agent = new Agent();
+    const control = new Agent({ connections: 2 });
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (_, o) => counted.push(o),
+      peerToken: 'token-old',
+      maxBodyBytes: 1024 * 1024,
+    });
+    const leaving = new AbortController();
+    const sent = transport.send(
+      neuronConfig('worker', 'L2', [], { endpoint: worker.url }),
+      [
+        signalTo('worker', { id: 's1', requestId: 'r1', content: 'leaves' }),
+        signalTo('worker', { id: 's2', requestId: 'r2', content: 'stays' }),
+      ],
+      3_600_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      [leaving.signal, new AbortController().signal],
+    );
+    sent.catch(() => {});
+    const upstream = fake;
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    // The peer token is rotated at both ends, and the old one's grace passes at the worker.
+    expect(worker.runtime.rotatePeerToken('token-new')).toBe(true);
+    transport.usePeerToken('token-new');
+    clock.advance(PEER_TOKEN_GRACE_MS);
+    expect(
+      (
+        await worker.post(
+          '/v1/internal/batches/x/cancel',
+          { signals: ['s'] },
+          { authorization: 'Bearer token-old' },
+        )
+      ).status,
+    ).toBe(401);
+
+    leaving.abort();
+    await vi.waitFor(() => expect(counted).toEqual(['taken']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    stays.open();
+    const [, kept] = await sent;
+    expect(kept!.results.map((r) => r.content)).toEqual(['stays done']);
+  });
+
+  it('the cancel route counts only the signals it stopped: one that has finished is not', async () => {
+    fake = await startFakeMessagesApi();
+    fake.respond((r) => (said(r, 'slow') ? hang() : message('RESULT: quick done')));
+    const worker = await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }));
+    const upstream = fake;
+    const call = new AbortController();
+    closers.push(async () => call.abort());
+    const res = await fetch(`${worker.url}/v1/neurons/worker/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'hal9-cancel': '1' },
+      body: JSON.stringify({
+        deadlineMs: 30_000,
+        signals: [
+          signalTo('worker', { id: 'quick', requestId: 'r1', content: 'quick' }),
+          signalTo('worker', { id: 'slow', requestId: 'r2', content: 'slow' }),
+        ],
+      }),
+      signal: call.signal,
+    });
+    expect(res.status).toBe(200);
+    const batch = res.headers.get('hal9-batch');
+    expect(batch).toBeTruthy();
+    // The quick signal has its answer; the slow one's model call is still out.
+    await vi.waitFor(
+      async () => {
+        expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
+        expect(upstream.inFlight).toBe(1);
+      },
+      { timeout: 5_000, interval: 5 },
+    );
+    const cancelled = await worker.post(`/v1/internal/batches/${batch}/cancel`, {
+      signals: ['quick', 'slow'],
+    });
+    expect(cancelled.body).toEqual({ cancelled: 1 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(0), { timeout: 5_000, interval: 5 });
+    const answer = (await res.json()) as {
+      outcomes: { results: { content: string }[]; errors: { code: string }[] }[];
+    };
+    expect(answer.outcomes[0]!.results.map((r) => r.content)).toEqual(['quick done']);
+    expect(answer.outcomes[1]!.errors.map((e) => e.code)).toContain('CLIENT_CLOSED');
   });
 });

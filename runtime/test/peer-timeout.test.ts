@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PEER_ANSWER_GRACE_MS } from '../src/cluster/peer-client.ts';
+import { HttpPeerTransport, PEER_ANSWER_GRACE_MS } from '../src/cluster/peer-client.ts';
+import { neuronConfig, signalTo } from '../src/testing/builders.ts';
 import { ManualClock } from '../src/testing/manual-clock.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -210,5 +212,50 @@ describe('a healthy peer pod slower than the deadline', () => {
     // The next branch still goes to the worker (not BREAKER_OPEN).
     const next = await rt.post('/v1/signals?timeout_ms=300', { content: 'again' });
     expect(next.body.errors.map((e: { code: string }) => e.code)).toEqual(['REQUEST_TIMEOUT']);
+  });
+});
+
+describe('a batch whose parts wait for a connection to the peer', () => {
+  it('gives the peer the deadline left as each part goes, so a healthy peer answers within the grace', async () => {
+    /** The deadline each part arrived with. */
+    const given: number[] = [];
+    // A healthy peer slower than any deadline: it answers each batch at the deadline it was given.
+    const peer = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c;
+      });
+      req.on('end', () => {
+        const { deadlineMs, signals } = JSON.parse(text) as { deadlineMs: number; signals: unknown[] };
+        given.push(deadlineMs);
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ outcomes: signals.map(() => ({ results: [], trace: [], errors: [] })) }));
+        }, deadlineMs);
+      });
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    peers.push(peer);
+    const { port } = peer.address() as AddressInfo;
+    // One connection to the peer, and a body limit that splits the batch in two parts: the second
+    // waits for the first's answer, at the batch's deadline.
+    const agent = new Agent({ connections: 1 });
+    const transport = new HttpPeerTransport({ agent, maxBodyBytes: 4096 });
+    const deadline = 300;
+    const big = 'x'.repeat(2500);
+    try {
+      const outcomes = await transport.send(
+        neuronConfig('impl', 'L2', [], { endpoint: `http://127.0.0.1:${port}` }),
+        [signalTo('impl', { id: 'a', content: big }), signalTo('impl', { id: 'b', content: big })],
+        deadline,
+      );
+      expect(outcomes.map((o) => o.errors)).toEqual([[], []]);
+    } finally {
+      await agent.close();
+    }
+    expect(given).toHaveLength(2);
+    expect(given[0]).toBeLessThanOrEqual(deadline);
+    // Sent as the first part was answered, at the deadline: what was left of it, not all of it again.
+    expect(given[1]).toBeLessThan(given[0]!);
   });
 });

@@ -47,4 +47,38 @@ describe('batchOrigin', () => {
     expect(batchOrigin('http://127.0.0.1:8080', 'http://127.0.0.1:9000')).toBe('http://127.0.0.1:8080');
     expect(batchOrigin('http://127.0.0.1:8080', 'http://localhost:9000')).toBe('http://127.0.0.1:8080');
   });
+
+  it('knows loopback in every spelling a URL takes', () => {
+    for (const named of [
+      'http://[::ffff:127.0.0.1]:8080',
+      'http://[::ffff:7f00:1]:8080',
+      'http://127.1:8080',
+      'http://0x7f000001:8080',
+      'http://127.255.0.9:8080',
+    ])
+      expect(batchOrigin(named, service), named).toBeUndefined();
+    expect(batchOrigin('http://[::ffff:127.0.0.1]:8080', 'http://127.0.0.1:9000')).toBe(
+      'http://[::ffff:7f00:1]:8080',
+    );
+  });
+
+  it('refuses addresses no pod has: unspecified, link-local (a metadata service), multicast, broadcast', () => {
+    for (const named of [
+      'http://0.0.0.0:8080',
+      'http://[::]:8080',
+      'http://[::ffff:0.0.0.0]:8080',
+      'http://[::7f00:1]:8080',
+      'http://169.254.169.254',
+      'http://[::ffff:169.254.169.254]',
+      'http://[fe80::1]:8080',
+      'http://[fe80::1%25eth0]:8080',
+      'http://224.0.0.1:8080',
+      'http://[ff02::1]:8080',
+      'http://255.255.255.255:8080',
+    ]) {
+      expect(batchOrigin(named, service), named).toBeUndefined();
+      expect(batchOrigin(named, 'http://127.0.0.1:9000'), named).toBeUndefined();
+    }
+    expect(batchOrigin('http://[::ffff:10.1.2.3]:8080', service)).toBe('http://[::ffff:a01:203]:8080');
+  });
 });

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
@@ -106,6 +107,8 @@ export interface HttpPeerTransportOptions {
   readonly controlAgent?: Agent;
   /** Each cancellation sent, by the peer neuron's id and how it went (hal9_peer_cancels_total). */
   readonly onCancel?: (peer: string, outcome: PeerCancelOutcome) => void;
+  /** Monotonic milliseconds: the runtime's clock, the one its deadlines are on. */
+  readonly now?: () => number;
 }
 
 /**
@@ -132,12 +135,14 @@ export class HttpPeerTransport implements PeerTransport {
   readonly #checks: PeerAnswerChecks;
   readonly #maxBodyBytes: number;
   readonly #maxAnswerBytes: number;
+  readonly #now: () => number;
   constructor(o: HttpPeerTransportOptions) {
     this.#agent = o.agent;
     this.#control = o.controlAgent;
     this.#onCancel = o.onCancel;
     this.#maxBodyBytes = o.maxBodyBytes;
     this.#maxAnswerBytes = o.maxAnswerBytes ?? MAX_PEER_ANSWER_BYTES;
+    this.#now = o.now ?? (() => performance.now());
     this.#auth = o.peerToken ? { authorization: `Bearer ${o.peerToken}` } : {};
     this.#checks = peerAnswerChecks();
   }
@@ -185,6 +190,7 @@ export class HttpPeerTransport implements PeerTransport {
       ? plain.map((e, i) => withFields(e, contexts?.[i], spendOf(budgets[i])))
       : encoded;
     const context = contexts?.[0];
+    const deadline: PeerDeadline = { ms: deadlineMs, at: this.#now() + deadlineMs };
     // Which request each signal belongs to, to cancel it alone at the pod running it (by signal id).
     const watch =
       ends && this.#control ? (idx?: number[]): Watched => watched(signals, ends, idx) : undefined;
@@ -196,7 +202,7 @@ export class HttpPeerTransport implements PeerTransport {
       return this.#sendWithResends(
         target,
         { encoded, spendOnly, plain },
-        deadlineMs,
+        deadline,
         signal,
         context,
         onProgress,
@@ -246,7 +252,7 @@ export class HttpPeerTransport implements PeerTransport {
             spendOnly: idx.map((i) => spendOnly[i]!),
             plain: idx.map((i) => plain[i]!),
           },
-          deadlineMs,
+          deadline,
           signal,
           context,
           progress && ((k, p) => progress(idx[k]!, p)),
@@ -284,7 +290,7 @@ export class HttpPeerTransport implements PeerTransport {
       readonly spendOnly: readonly string[];
       readonly plain: readonly string[];
     },
-    deadlineMs: number,
+    deadline: PeerDeadline,
     signal?: AbortSignal,
     context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
@@ -294,7 +300,7 @@ export class HttpPeerTransport implements PeerTransport {
     let auth = this.#auth;
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, encoded, auth, deadlineMs, signal, context, onProgress, ends);
+        return await this.#sendOnce(target, encoded, auth, deadline, signal, context, onProgress, ends);
       } catch (e) {
         if (signal?.aborted) throw e;
         if (encoded === bodies.encoded && encoded !== bodies.spendOnly && refusedCounts(e)) {
@@ -319,15 +325,28 @@ export class HttpPeerTransport implements PeerTransport {
     target: NeuronConfig,
     encoded: readonly string[],
     auth: Record<string, string>,
-    deadlineMs: number,
+    deadline: PeerDeadline,
     signal?: AbortSignal,
     context?: TraceContext,
     onProgress?: (index: number, p: PeerProgress) => void,
     ends?: Watched,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
-    // The signals are encoded once (send measured them); the body is PeerBatchBody's JSON.
-    const body = `{"deadlineMs":${deadlineMs},"signals":[${encoded.join(',')}]}`;
+    const deadlineMs = deadline.ms;
+    // The signals are encoded once (send measured them); the body is PeerBatchBody's JSON. Its
+    // deadline is what is left as it goes on the wire, not as it was handed to the pool: a call may
+    // wait there for a connection (the parts of a batch split by size share the peer's), and a peer
+    // that ran a full deadline from then would answer after the grace the sender gives it, a
+    // healthy peer counted as hung. The deadline is padded to its first width so the length holds.
+    const width = String(deadlineMs).length;
+    const head = (ms: number) => `{"deadlineMs":${String(ms).padStart(width)}`;
+    const rest = `,"signals":[${encoded.join(',')}]}`;
+    const length = head(deadlineMs).length + Buffer.byteLength(rest);
+    const now = this.#now;
+    function* body() {
+      yield head(Math.min(deadlineMs, Math.max(1, Math.round(deadline.at - now()))));
+      yield rest;
+    }
     let res: Awaited<ReturnType<Agent['request']>>;
     try {
       res = await this.#agent.request({
@@ -340,8 +359,10 @@ export class HttpPeerTransport implements PeerTransport {
           ...(ends ? { [CANCEL_REQUEST_HEADER]: '1' } : {}),
           ...auth,
           ...(context ? traceHeaders(context) : {}),
+          'content-length': String(length),
         },
-        body,
+        // Read as it goes on the wire (undici writes a body only on a connected socket).
+        body: Readable.from(body(), { objectMode: false }),
         ...(signal ? { signal } : {}),
         // A backstop for a call no caller cuts (RemoteDispatch judges the peer on its own clock).
         headersTimeout: deadlineMs + PEER_ANSWER_GRACE_MS,
@@ -359,7 +380,7 @@ export class HttpPeerTransport implements PeerTransport {
       );
     }
     // From here the peer runs the batch: a request of it that ends now has its signals stopped there.
-    const unwatch = ends && this.#watchEnds(target, res.headers, auth, ends, signal);
+    const unwatch = ends && this.#watchEnds(target, res.headers, ends, signal);
     try {
       return await this.#readAnswer(target, res, encoded.length, onProgress);
     } catch (e) {
@@ -387,27 +408,38 @@ export class HttpPeerTransport implements PeerTransport {
   #watchEnds(
     target: NeuronConfig,
     headers: Record<string, string | string[] | undefined>,
-    auth: Record<string, string>,
     watch: Watched,
     call: AbortSignal | undefined,
   ): (() => void) | undefined {
     const batch = headers[BATCH_HEADER];
     const origin = batchOrigin(headers[BATCH_ORIGIN_HEADER], target.endpoint ?? '');
     if (typeof batch !== 'string' || batch === '' || batch.length > 64 || !origin) return undefined;
+    // One cancellation of this batch at a time: requests that end while it is out (a burst of callers
+    // leaving, each in its own turn) go together in the next one, so a batch never has more than one
+    // cancellation in flight or queued on the control pool, however many of its requests end.
     let ended: string[] = [];
-    const flush = () => {
-      const ids = ended;
-      ended = [];
-      // Every request of the batch has ended: the call is cut off now, or waits out its grace for the
-      // peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation would only
-      // race that answer, and a hung peer would not take it.
-      if (call?.aborted || watch.all.every((e) => e.aborted)) return;
-      void this.#cancel(target.id, origin, batch, ids, auth);
+    let busy = false;
+    let over = false;
+    const flush = async () => {
+      busy = true;
+      try {
+        while (ended.length > 0 && !over) {
+          const ids = ended;
+          ended = [];
+          // Every request of the batch has ended: the call is cut off now, or waits out its grace for
+          // the peer's own answer at the deadline it was given (remote-dispatch.ts); a cancellation
+          // would only race that answer, and a hung peer would not take it.
+          if (call?.aborted || watch.all.every((e) => e.aborted)) return;
+          await this.#cancel(target.id, origin, batch, ids);
+        }
+      } finally {
+        busy = false;
+      }
     };
-    const offs: (() => void)[] = [];
+    const offs: (() => void)[] = [() => (over = true)];
     for (const [end, ids] of watch.byEnd) {
       const on = () => {
-        if (ended.length === 0) queueMicrotask(flush);
+        if (ended.length === 0 && !busy) queueMicrotask(() => void flush());
         ended.push(...ids);
       };
       if (end.aborted) on();
@@ -425,28 +457,32 @@ export class HttpPeerTransport implements PeerTransport {
    * Asks the pod running a batch to stop some of its signals. Best effort and bounded: it never
    * holds a caller (nothing waits for it), a failure or a 404 (a peer without the route) is dropped,
    * and it gives up after CANCEL_TIMEOUT_MS; the signals then run on there to their end or deadline,
-   * as before, and their outcome is not taken (their request ended here).
+   * as before, and their outcome is not taken (their request ended here). It carries the peer token
+   * in use now, and on a 401 the one it replaced, as a batch does: a batch runs up to an hour, and
+   * the token it was sent with may have been rotated out at both ends since.
    */
-  async #cancel(
-    peer: string,
-    origin: string,
-    batch: string,
-    signals: readonly string[],
-    auth: Record<string, string>,
-  ): Promise<void> {
-    try {
+  async #cancel(peer: string, origin: string, batch: string, signals: readonly string[]): Promise<void> {
+    const give = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+    const post = async (auth: Record<string, string>) => {
       const res = await this.#control!.request({
         origin,
         path: `/v1/internal/batches/${encodeURIComponent(batch)}/cancel`,
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ signals }),
-        signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+        signal: give,
         headersTimeout: CANCEL_TIMEOUT_MS,
         bodyTimeout: CANCEL_TIMEOUT_MS,
       });
       await res.body.dump();
-      this.#onCancel?.(peer, res.statusCode >= 200 && res.statusCode < 300 ? 'taken' : 'refused');
+      return res.statusCode;
+    };
+    try {
+      const current = this.#auth;
+      let status = await post(current);
+      const previous = this.#previousAuth;
+      if (status === 401 && previous && previous !== current) status = await post(previous);
+      this.#onCancel?.(peer, status >= 200 && status < 300 ? 'taken' : 'refused');
     } catch {
       // Dropped: see above.
       this.#onCancel?.(peer, 'failed');
@@ -492,6 +528,12 @@ export class HttpPeerTransport implements PeerTransport {
       },
     );
   }
+}
+
+/** The deadline a batch gives its peer: `ms` as it was sent, passing at `at` on the transport's clock. */
+interface PeerDeadline {
+  readonly ms: number;
+  readonly at: number;
 }
 
 /** A part's signal ids grouped by their request's AbortSignal, and the whole batch's requests. */

@@ -8,8 +8,8 @@ import type { Hal9Error } from '../errors.ts';
 // A batch is here from its arrival until its answer is sent, so there are never more than the
 // batches in flight; its id is random, so only the pod it was given by can name it.
 
-/** Ends one forwarded signal's sub-run here with `cause` (a no-op once it has ended). */
-export type StopSignal = (cause: Hal9Error) => void;
+/** Ends one forwarded signal's sub-run here with `cause`; false when it had ended already (a no-op). */
+export type StopSignal = (cause: Hal9Error) => boolean;
 
 export interface OpenBatch {
   readonly id: string;
@@ -33,7 +33,10 @@ export class PeerBatches {
     };
   }
 
-  /** Stops the named signals of a batch; ids of no running batch or signal are ignored. Returns how many. */
+  /**
+   * Stops the named signals of a batch; ids of no running batch or signal, or of a signal whose
+   * sub-run has ended already, are ignored. Returns how many it stopped.
+   */
   cancel(batch: string, signals: readonly string[], cause: Hal9Error): number {
     const stops = this.#batches.get(batch);
     if (!stops) return 0;
@@ -42,8 +45,7 @@ export class PeerBatches {
       const stop = stops.get(id);
       if (!stop) continue;
       stops.delete(id);
-      stop(cause);
-      n++;
+      if (stop(cause)) n++;
     }
     return n;
   }

@@ -147,7 +147,7 @@ export function createMetrics(registry: Registry) {
     }),
     queueDepth: new Gauge({
       name: 'hal9_queue_depth',
-      help: "Signals this pod is waiting on, not in one of its slots: waiting for an executor slot here (signal buffer and executor queue), and forwarded to a peer pod and not answered yet (waiting to be sent, or in a batch sent, queued or in progress there); the load report's queued",
+      help: "Signals this pod is waiting on, not in one of its slots: waiting for an executor slot here (signal buffer and executor queue), and forwarded to a peer pod and not answered yet (waiting to be sent, or in a batch sent, queued or in progress there) while its request runs; the load report's queued",
       registers: r,
       // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
       collect() {

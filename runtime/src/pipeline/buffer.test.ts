@@ -35,6 +35,18 @@ describe('SignalBuffer', () => {
     expect(batches).toEqual([[1, 2]]);
   });
 
+  it('drops the items named, and stops the timer once none is left', () => {
+    const { clock, batches, buffer } = setup({ capacity: () => 0 });
+    for (const i of [1, 2, 3]) buffer.add(i);
+    expect(buffer.drop((i) => i !== 2)).toBe(2);
+    expect(buffer.pending).toBe(1);
+    expect(buffer.drop((i) => i === 2)).toBe(1);
+    expect(buffer.pending).toBe(0);
+    expect(clock.pending).toBe(0);
+    clock.advance(50);
+    expect(batches).toEqual([]);
+  });
+
   it('flushes a full batch at once', () => {
     const { batches, buffer } = setup({ size: 3, capacity: () => 0 });
     for (const i of [1, 2, 3, 4]) buffer.add(i);

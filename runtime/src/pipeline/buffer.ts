@@ -125,6 +125,14 @@ export class SignalBuffer<T> {
     }
   }
 
+  /** Removes the items `gone` names (their work ended while they waited). Returns how many. */
+  drop(gone: (item: T) => boolean): number {
+    const before = this.#items.length;
+    this.#items = this.#items.filter((i) => !gone(i));
+    if (this.#items.length === 0) this.#disarm();
+    return before - this.#items.length;
+  }
+
   /** Flushes what is left and stops the timer (drain). */
   close(): void {
     this.flushNow();

@@ -112,7 +112,11 @@ export class Engine {
     this.#backend = deps.backend;
     this.#obs = observer;
     this.#clock = clock;
-    this.#runs = new RunRegistry(clock);
+    // A run cut off (deadline, caller gone, drain) may leave signals waiting for a batch slot to a peer:
+    // they leave the queue count with it. A run that finished has none waiting.
+    this.#runs = new RunRegistry(clock, (r) => {
+      if (r.status === 'timed_out') for (const d of this.#remote.values()) d.forget();
+    });
     this.#counters = new NeuronCounters(config.neurons.map((n) => n.id));
     this.#onRunEnd = deps.onRunEnd;
     this.#tracing = deps.tracing;
@@ -363,9 +367,10 @@ export class Engine {
     serve?: (caller: TraceContext) => SpanRef,
     /**
      * Each signal that starts running here, by its id, with what ends its sub-run alone (the sender
-     * cancels the signals of a request that ended there, while the batch's others run on).
+     * cancels the signals of a request that ended there, while the batch's others run on); `stop`
+     * says whether the sub-run was still running.
      */
-    started?: (signalId: string, stop: (cause: Hal9Error) => void) => void,
+    started?: (signalId: string, stop: (cause: Hal9Error) => boolean) => void,
   ): Promise<BranchOutcome[]> {
     // Signals of one request share a context: one parent per distinct context.
     const parents = new Map<string, SpanRef>();
@@ -415,7 +420,11 @@ export class Engine {
         s.budgetLeft,
       );
       runs.push(run);
-      started?.(s.id, (cause) => run.timeOut(cause));
+      started?.(s.id, (cause) => {
+        const running = run.running;
+        run.timeOut(cause);
+        return running;
+      });
       if (onProgress)
         run.subscribe((e) => {
           if (e.type === 'trace') onProgress(i, { trace: e.data });

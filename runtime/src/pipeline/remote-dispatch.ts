@@ -21,8 +21,9 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // now (its cut-off branches), so the call gets PEER_ANSWER_GRACE_MS more to end; a peer that has not
 // answered by then has hung, and the call fails as PEER_TIMEOUT, which its breaker counts (the
 // requests themselves ended at their deadline). What waits here or on the peer (`waiting`) counts
-// toward the pod's queue bound. Each signal carries what its request has left of its budgets here
-// (budget-left.ts).
+// toward the pod's queue bound and its load report while its request runs: a request that ends takes
+// its signals out at once, those waiting for a slot and those in a batch that runs on for others.
+// Each signal carries what its request has left of its budgets here (budget-left.ts).
 
 export interface RemoteWork {
   readonly run: RequestRun;
@@ -100,6 +101,14 @@ export class RemoteDispatch {
     this.#d.onChange?.();
   }
 
+  /**
+   * Drops the signals waiting for a batch slot whose requests have ended: nobody waits on them, so
+   * they leave `waiting` (the queue bound, the load report) now, not when a slot frees.
+   */
+  forget(): void {
+    if (this.#buffer.pending > 0 && this.#buffer.drop((w) => !w.run.running) > 0) this.#d.onChange?.();
+  }
+
   resize(size: number, flushMs: number): void {
     this.#buffer.resize(size, flushMs);
   }
@@ -126,36 +135,45 @@ export class RemoteDispatch {
     this.#inFlightSignals += live.length;
     this.#d.onChange?.();
     const cancel = new AbortController();
-    // Counted per request, not per signal: two branches of one request can share a batch, and one
-    // listener fires per request (the same listener twice on one signal is registered once), so a
-    // per-signal count would never reach 0 and the call would outlive every request it serves.
+    // Counted per request, not per signal: two branches of one request can share a batch, and its
+    // AbortSignal fires once for both, so a per-signal count would never reach 0 and the call would
+    // outlive every request it serves.
     const runs = new Set(live.map((w) => w.run));
     let open = runs.size;
     const deadline = Math.round(Math.max(...live.map((w) => w.run.remainingMs())));
     /** The batch's latest deadline: the one the peer was given. */
     const due = Math.max(...live.map((w) => w.run.deadline));
     let grace: Timer | undefined;
-    /** The signals left `waiting` when their requests all ended (the call may outlive them by the grace). */
-    let released = false;
-    const onEnd = () => {
+    // Each request's signals in the batch: counted against its max_signals here and again as they
+    // arrive at the peer, so what it has left goes with them (budget.ts budgetLeft).
+    const sending = new Map<RequestRun, number>();
+    for (const w of live) sending.set(w.run, (sending.get(w.run) ?? 0) + 1);
+    /**
+     * The batch's signals still `waiting`: a request's leave it as the request ends, though the call
+     * runs on for the others (its signals are stopped at the peer) or its grace (nobody waits on it).
+     */
+    let counted = live.length;
+    const onEnd = (run: RequestRun) => {
+      const n = sending.get(run) ?? 0;
+      this.#inFlightSignals -= n;
+      counted -= n;
+      this.#d.onChange?.();
       if (--open > 0) return;
       // Cut short before the deadline the peer was given: the callers' doing, not the peer's.
       if (clock.now() < due) {
         cancel.abort();
         return;
       }
-      this.#inFlightSignals -= live.length;
-      released = true;
-      this.#d.onChange?.();
       this.#graced.add(cancel);
       grace = clock.setTimeout(() => cancel.abort(peerTimeout(target, deadline)), PEER_ANSWER_GRACE_MS);
       grace.unref?.();
     };
-    for (const run of runs) run.signal.addEventListener('abort', onEnd, { once: true });
-    // Each request's signals in the batch: counted against its max_signals here and again as they
-    // arrive at the peer, so what it has left goes with them (budget.ts budgetLeft).
-    const sending = new Map<RequestRun, number>();
-    for (const w of live) sending.set(w.run, (sending.get(w.run) ?? 0) + 1);
+    const ends = new Map<RequestRun, () => void>();
+    for (const run of runs) {
+      const end = () => onEnd(run);
+      ends.set(run, end);
+      run.signal.addEventListener('abort', end, { once: true });
+    }
     const upstream = `peer:${target.id}`;
     // One HTTP call carries the batch, but its signals may belong to different requests (traces): a
     // peer-call span per distinct parent, each signal sent with its own span's context, so the peer's
@@ -238,11 +256,11 @@ export class RemoteDispatch {
         },
       )
       .finally(() => {
-        for (const run of runs) run.signal.removeEventListener('abort', onEnd);
+        for (const [run, end] of ends) run.signal.removeEventListener('abort', end);
         clock.clearTimeout(grace);
         this.#graced.delete(cancel);
         this.#inFlight--;
-        if (!released) this.#inFlightSignals -= live.length;
+        this.#inFlightSignals -= counted;
         this.#buffer.poke();
         this.#d.onChange?.();
       });

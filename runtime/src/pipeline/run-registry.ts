@@ -28,8 +28,12 @@ export class RunRegistry {
   readonly #deadlines: Deadlines;
   readonly #runs = new LiveList<RequestRun>();
 
-  constructor(clock: Clock) {
+  readonly #onEnd: ((run: RequestRun) => void) | undefined;
+
+  /** `onEnd`: after any run has ended (and left the registry), before its own `onEnd`. */
+  constructor(clock: Clock, onEnd?: (run: RequestRun) => void) {
     this.#clock = clock;
+    this.#onEnd = onEnd;
     this.#deadlines = new Deadlines(clock);
   }
 
@@ -52,6 +56,7 @@ export class RunRegistry {
       ...(init.spent ? { spent: init.spent } : {}),
       onEnd: (r) => {
         this.#runs.remove(live);
+        this.#onEnd?.(r);
         onEnd?.(r);
       },
     });
