@@ -10,8 +10,13 @@ import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
-import { otlpConnection, tracesURL } from './tracing/otel-env.ts';
-import { type OtlpTransport, readOtlpTransport } from './tracing/otlp-transport.ts';
+import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
+import {
+  headersFileReader,
+  MAX_HEADERS_FILE_BYTES,
+  type OtlpTransport,
+  readOtlpTransport,
+} from './tracing/otlp-transport.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
   let config: Config;
   let secrets: Awaited<ReturnType<typeof readSecrets>>;
   let level: LogLevel;
+  let connection: OtlpConnection | undefined;
   let otlp: OtlpTransport | undefined;
   try {
     level = logLevel(env.HAL9_LOG_LEVEL);
@@ -110,7 +116,10 @@ async function main(): Promise<void> {
       ]);
     // The collector's headers and TLS files, when tracing is on: a malformed variable or a file that
     // cannot be read stops the start naming the variable, as a wrong config key does.
-    if (tracesURL(env)) otlp = await readOtlpTransport(otlpConnection(env));
+    if (tracesURL(env)) {
+      connection = otlpConnection(env);
+      otlp = await readOtlpTransport(connection);
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hal9-runtime: ${e.message}\n`);
@@ -123,10 +132,17 @@ async function main(): Promise<void> {
   const apiKey = secrets.apiKey ?? env.ANTHROPIC_API_KEY ?? '';
   const { authToken, apiKeysText, peerToken } = secrets;
   const apiKeys = apiKeysText ? parseApiKeys(apiKeysText) : undefined;
+  // The collector's headers in use: replaced when the headers file is rotated (below), asked by the
+  // exporter before each export.
+  let otlpHeaders = otlp?.headers ?? {};
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
-  const tracing = tracesURL(env)
-    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), otlp)
-    : undefined;
+  const tracing =
+    tracesURL(env) && otlp
+      ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), {
+          ...otlp,
+          headers: () => otlpHeaders,
+        })
+      : undefined;
   const runtime = createRuntime(config, {
     apiKey,
     ...(tracing ? { tracing } : {}),
@@ -152,7 +168,8 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
-  // A rotated admin token, client keys, peer token or API key Secret is taken up without a restart.
+  // A rotated admin token, client keys, peer token, API key or collector headers Secret is taken up
+  // without a restart.
   const reloadTimers: NodeJS.Timeout[] = [];
   const log = runtime.app.log;
   const tokenFile = config.server.auth_token_file;
@@ -206,6 +223,25 @@ async function main(): Promise<void> {
         what: 'API key',
         log,
         apply: (key) => runtime.rotateApiKey(key),
+      }),
+    );
+  }
+  const headersFile = connection?.headersFile;
+  if (connection && headersFile && otlp?.headersFileText) {
+    const fromEnv = connection.headers;
+    reloadTimers.push(
+      reloadSecretFile({
+        path: headersFile.path,
+        field: headersFile.variable,
+        current: otlp.headersFileText,
+        what: 'collector headers file',
+        log,
+        read: headersFileReader(fromEnv),
+        maxBytes: MAX_HEADERS_FILE_BYTES,
+        apply: (text) => {
+          otlpHeaders = withHeadersFile(fromEnv, headersFile.variable, text);
+          return true;
+        },
       }),
     );
   }
