@@ -11,10 +11,12 @@ import { ConfigError } from './errors.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
 import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
+import { OtlpTlsAgent } from './tracing/otlp-tls-agent.ts';
 import {
   headersFileReader,
   MAX_HEADERS_FILE_BYTES,
   type OtlpTransport,
+  readOtlpTls,
   readOtlpTransport,
 } from './tracing/otlp-transport.ts';
 
@@ -135,12 +137,20 @@ async function main(): Promise<void> {
   // The collector's headers in use: replaced when the headers file is rotated (below), asked by the
   // exporter before each export.
   let otlpHeaders = otlp?.headers ?? {};
+  // With a CA or client certificate (an https:// endpoint), an agent that takes them again when
+  // their files are rotated (below).
+  const startTls = {
+    ...(otlp?.ca ? { ca: otlp.ca } : {}),
+    ...(otlp?.cert && otlp.key ? { cert: otlp.cert, key: otlp.key } : {}),
+  };
+  const tlsAgent = startTls.ca || startTls.cert ? new OtlpTlsAgent(startTls) : undefined;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
   const tracing =
     tracesURL(env) && otlp
       ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), {
           ...otlp,
           headers: () => otlpHeaders,
+          ...(tlsAgent ? { agent: tlsAgent } : {}),
         })
       : undefined;
   const runtime = createRuntime(config, {
@@ -168,8 +178,8 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
-  // A rotated admin token, client keys, peer token, API key or collector headers Secret is taken up
-  // without a restart.
+  // A rotated admin token, client keys, peer token, API key, collector headers or collector certificate
+  // Secret is taken up without a restart.
   const reloadTimers: NodeJS.Timeout[] = [];
   const log = runtime.app.log;
   const tokenFile = config.server.auth_token_file;
@@ -240,6 +250,27 @@ async function main(): Promise<void> {
         maxBytes: MAX_HEADERS_FILE_BYTES,
         apply: (text) => {
           otlpHeaders = withHeadersFile(fromEnv, headersFile.variable, text);
+          return true;
+        },
+      }),
+    );
+  }
+  // The CA and client certificate files, read together (a kubelet swap changes a pair at once; a read
+  // between the two files of a pair fails its check and is retried at the next tick).
+  const tlsFile = connection?.client?.cert ?? connection?.ca;
+  if (connection && tlsAgent && tlsFile) {
+    const conn = connection;
+    const tlsText = async () => JSON.stringify(await readOtlpTls(conn));
+    reloadTimers.push(
+      reloadSecretFile({
+        path: tlsFile.path,
+        field: tlsFile.variable,
+        current: JSON.stringify(startTls),
+        what: 'collector TLS certificates',
+        log,
+        read: tlsText,
+        apply: (text) => {
+          tlsAgent.rotate(JSON.parse(text));
           return true;
         },
       }),

@@ -1,5 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +47,7 @@ beforeAll(() => {
     );
   issue('server', '127.0.0.1', 'ca', 'IP:127.0.0.1');
   issue('client', 'hal9-runtime', 'ca');
+  issue('renewed', 'hal9-runtime-renewed', 'ca');
   issue('stranger', 'hal9-runtime', 'other-ca');
   writeFileSync(path('not-pem'), 'hello\n');
 });
@@ -53,7 +62,6 @@ interface Received {
 /** The receiver: takes every export (200) and keeps its headers, the client certificate's CN and the body. */
 async function collector(opts: { mutual?: boolean } = {}) {
   const received: Received[] = [];
-  const { readFileSync } = await import('node:fs');
   const server: Server = createServer(
     {
       key: readFileSync(path('server.key')),
@@ -388,6 +396,76 @@ describe('the entry point', () => {
       expect(output.split('cannot re-read the collector headers file').length - 1).toBe(1);
       expect(output).toContain('HAL9_OTLP_HEADERS_FILE: header 1 has no');
       for (const secret of ['token-A', 'token-B', 'half-written']) expect(output).not.toContain(secret);
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
+  it('presents a renewed client certificate with the next exports, without a restart', {
+    timeout: 60_000,
+  }, async () => {
+    const c = await collector({ mutual: true });
+    const file = path('config-renew.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    // A kubernetes.io/tls Secret as the kubelet mounts it: tls.crt and tls.key swapped together.
+    const mount = path('client-mount');
+    let version = 0;
+    const publish = (crt: string, key: string) => {
+      const dir = join(mount, `..v${++version}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'tls.crt'), readFileSync(path(crt)));
+      writeFileSync(join(dir, 'tls.key'), readFileSync(path(key)));
+      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    };
+    publish('client.crt', 'client.key');
+    for (const f of ['tls.crt', 'tls.key']) symlinkSync(`..data/${f}`, join(mount, f));
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: join(mount, 'tls.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: join(mount, 'tls.key'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const wait = { timeout: 20_000, interval: 50 };
+    try {
+      const address = await vi.waitFor(() => {
+        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (!m) throw new Error(`not listening yet:\n${output}`);
+        return m[1]!;
+      }, wait);
+      const exported = async () => {
+        const from = c.received.length;
+        const res = await fetch(`${address}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(res.status).toBe(200);
+        await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
+        return c.received.at(-1)!.clientCN;
+      };
+      expect(await exported()).toBe('hal9-runtime');
+
+      // A pair that does not match (the key of another certificate): the pair in use stays, one warning.
+      publish('renewed.crt', 'client.key');
+      await vi.waitFor(() => expect(output).toContain('cannot re-read the collector TLS certificates'), wait);
+      expect(await exported()).toBe('hal9-runtime');
+
+      publish('renewed.crt', 'renewed.key');
+      await vi.waitFor(async () => expect(await exported()).toBe('hal9-runtime-renewed'), wait);
+      expect(output).toContain('collector TLS certificates reloaded');
+      expect(output.split('cannot re-read the collector TLS certificates').length - 1).toBe(1);
+      expect(output).not.toContain('PRIVATE KEY');
     } finally {
       child.kill('SIGTERM');
       await closed;

@@ -2,10 +2,11 @@ import { createSecureContext } from 'node:tls';
 import { readSecretFile } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { type NamedFile, type OtlpConnection, withHeadersFile } from './otel-env.ts';
+import type { OtlpTls } from './otlp-tls-agent.ts';
 
 // The collector connection's files, read at start-up (main.ts) and checked the way TLS will use
 // them, so a wrong mount fails the start naming its variable instead of failing every export later.
-// The headers file is re-read while the runtime runs (main.ts); the PEM files are read once.
+// The headers file and the PEM files are re-read while the runtime runs (main.ts).
 
 /** What the exporter is given: headers and PEM texts, frozen. */
 export interface OtlpTransport {
@@ -45,12 +46,12 @@ async function readPem(file: NamedFile, kind: RegExp, what: string): Promise<str
   return text;
 }
 
-/** Reads and checks the files `connection` names; a ConfigError names the variable of the one that is wrong. */
-export async function readOtlpTransport(connection: OtlpConnection): Promise<OtlpTransport> {
-  const { ca, client, headersFile } = connection;
-  const headersText = headersFile
-    ? await headersFileReader(connection.headers)(headersFile.path, headersFile.variable)
-    : undefined;
+/**
+ * Reads and checks the CA and client certificate files `connection` names, at start and when they are
+ * re-read (main.ts); a ConfigError names the variable of the one that is wrong, never a file's content.
+ */
+export async function readOtlpTls(connection: OtlpConnection): Promise<OtlpTls> {
+  const { ca, client } = connection;
   const caText = ca ? await readPem(ca, /-----BEGIN CERTIFICATE-----/, 'certificate') : undefined;
   const cert = client ? await readPem(client.cert, /-----BEGIN CERTIFICATE-----/, 'certificate') : undefined;
   const key = client
@@ -67,12 +68,24 @@ export async function readOtlpTransport(connection: OtlpConnection): Promise<Otl
   if (ca && caText) check(ca.variable, { ca: caText });
   if (client && cert && key) check(`${client.cert.variable} and ${client.key.variable}`, { cert, key });
   return Object.freeze({
+    ...(caText ? { ca: caText } : {}),
+    ...(cert && key ? { cert, key } : {}),
+  });
+}
+
+/** Reads and checks the files `connection` names; a ConfigError names the variable of the one that is wrong. */
+export async function readOtlpTransport(connection: OtlpConnection): Promise<OtlpTransport> {
+  const { headersFile } = connection;
+  const headersText = headersFile
+    ? await headersFileReader(connection.headers)(headersFile.path, headersFile.variable)
+    : undefined;
+  const tls = await readOtlpTls(connection);
+  return Object.freeze({
     headers:
       headersFile && headersText
         ? withHeadersFile(connection.headers, headersFile.variable, headersText)
         : connection.headers,
     ...(headersText ? { headersFileText: headersText } : {}),
-    ...(caText ? { ca: caText } : {}),
-    ...(cert && key ? { cert, key } : {}),
+    ...tls,
   });
 }

@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { type OtelEnv, tracesURL } from './otel-env.ts';
+import type { OtlpTlsAgent } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
@@ -99,6 +100,8 @@ export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
 /** What createTracing gives the exporter: the headers may be a function, asked before each export. */
 export type ExporterTransport = Omit<OtlpTransport, 'headers'> & {
   readonly headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
+  /** The agent of an https:// endpoint whose TLS files are re-read (main.ts): it replaces ca, cert and key. */
+  readonly agent?: OtlpTlsAgent;
 };
 
 /**
@@ -107,21 +110,23 @@ export type ExporterTransport = Omit<OtlpTransport, 'headers'> & {
  * with the next export. The exporter still parses the headers variables from process.env itself
  * (ignoring a malformed pair without a word) and sends them under ours: ours replace any header both
  * name (otel-env.ts reads names as it does). Its agent from the environment's files is unused: this
- * one replaces it. The exporter builds its agent once, at the first export, so the CA and client
- * certificate are read once too. A CA bundle replaces the system's trusted CAs for the collector's
- * connection (Node's `ca`).
+ * one replaces it. The exporter asks for its agent once, at the first export: given `agent`, that one,
+ * which takes rotated CA and client certificate files (otlp-tls-agent.ts). A CA bundle replaces the
+ * system's trusted CAs for the collector's connection (Node's `ca`).
  */
 function exporterOptions(url: string, transport: ExporterTransport) {
-  const { headers, ca, cert, key } = transport;
+  const { headers, ca, cert, key, agent } = transport;
   const current = typeof headers === 'function' ? headers : () => headers;
   return {
     url,
     headers: async () => ({ ...current() }),
-    httpAgentOptions: {
-      keepAlive: true,
-      ...(ca ? { ca } : {}),
-      ...(cert && key ? { cert, key } : {}),
-    },
+    httpAgentOptions: agent
+      ? () => agent
+      : {
+          keepAlive: true,
+          ...(ca ? { ca } : {}),
+          ...(cert && key ? { cert, key } : {}),
+        },
   };
 }
 
