@@ -835,11 +835,11 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly headersSecretRef?: Hal9ClusterSpecTracingHeadersSecretRef;
   /**
-   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
    */
   readonly caSecretRef?: Hal9ClusterSpecTracingCaSecretRef;
   /**
-   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
    */
   readonly clientCertSecretRef?: Hal9ClusterSpecTracingClientCertSecretRef;
 }
@@ -860,7 +860,7 @@ export interface Hal9ClusterSpecTracingHeadersSecretRef {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
  */
 export interface Hal9ClusterSpecTracingCaSecretRef {
   /**
@@ -875,7 +875,7 @@ export interface Hal9ClusterSpecTracingCaSecretRef {
 }
 
 /**
- * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
  */
 export interface Hal9ClusterSpecTracingClientCertSecretRef {
   /**

@@ -755,11 +755,11 @@ export interface NeuronSpecTracing {
    */
   readonly headersSecretRef?: NeuronSpecTracingHeadersSecretRef;
   /**
-   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment). Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
    */
   readonly caSecretRef?: NeuronSpecTracingCaSecretRef;
   /**
-   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
    */
   readonly clientCertSecretRef?: NeuronSpecTracingClientCertSecretRef;
 }
@@ -779,7 +779,7 @@ export interface NeuronSpecTracingHeadersSecretRef {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment). Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
  */
 export interface NeuronSpecTracingCaSecretRef {
   /**
@@ -793,7 +793,7 @@ export interface NeuronSpecTracingCaSecretRef {
 }
 
 /**
- * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts (the exporter builds its TLS settings once): after changing the Secret, or cert-manager renewing it, restart the pods (kubectl rollout restart deployment).
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
  */
 export interface NeuronSpecTracingClientCertSecretRef {
   /**

@@ -95,8 +95,8 @@ function connectionEnv(tracing: EffectiveTracing): V1EnvVar[] {
 
 /**
  * The volumes of the collector's headers, CA and client certificate Secrets and the runtime's read-only
- * mounts of them; readable by the runtime's group only, as the other mounted Secrets. The headers are
- * re-read while the pod runs; the certificates once, when it starts.
+ * mounts of them; readable by the runtime's group only, as the other mounted Secrets. The runtime re-reads
+ * them while the pod runs (a rotated token, a cert-manager renewal).
  */
 export function tracingVolumes(tracing: EffectiveTracing | undefined): {
   volumes: V1Volume[];
