@@ -48,6 +48,7 @@ beforeAll(() => {
   issue('server', '127.0.0.1', 'ca', 'IP:127.0.0.1');
   issue('client', 'hal9-runtime', 'ca');
   issue('renewed', 'hal9-runtime-renewed', 'ca');
+  issue('server-new-ca', '127.0.0.1', 'other-ca', 'IP:127.0.0.1');
   issue('stranger', 'hal9-runtime', 'other-ca');
   writeFileSync(path('not-pem'), 'hello\n');
 });
@@ -60,12 +61,12 @@ interface Received {
 }
 
 /** The receiver: takes every export (200) and keeps its headers, the client certificate's CN and the body. */
-async function collector(opts: { mutual?: boolean } = {}) {
+async function collector(opts: { mutual?: boolean; server?: string } = {}) {
   const received: Received[] = [];
   const server: Server = createServer(
     {
-      key: readFileSync(path('server.key')),
-      cert: readFileSync(path('server.crt')),
+      key: readFileSync(path(`${opts.server ?? 'server'}.key`)),
+      cert: readFileSync(path(`${opts.server ?? 'server'}.crt`)),
       ...(opts.mutual
         ? { ca: readFileSync(path('ca.crt')), requestCert: true, rejectUnauthorized: true }
         : {}),
@@ -466,6 +467,68 @@ describe('the entry point', () => {
       expect(output).toContain('collector TLS certificates reloaded');
       expect(output.split('cannot re-read the collector TLS certificates').length - 1).toBe(1);
       expect(output).not.toContain('PRIVATE KEY');
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
+  it('trusts a collector re-issued by a new CA once the CA file is rotated, without a restart', {
+    timeout: 60_000,
+  }, async () => {
+    // The collector already serves a certificate of the new CA; the pod starts with the old one.
+    const c = await collector({ server: 'server-new-ca' });
+    const file = path('config-ca.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    const mount = path('ca-mount');
+    let version = 0;
+    const publish = (ca: string) => {
+      const dir = join(mount, `..v${++version}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'ca.crt'), readFileSync(path(ca)));
+      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    };
+    publish('ca.crt');
+    symlinkSync('..data/ca.crt', join(mount, 'ca.crt'));
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_CERTIFICATE: join(mount, 'ca.crt'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const wait = { timeout: 20_000, interval: 50 };
+    try {
+      const address = await vi.waitFor(() => {
+        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (!m) throw new Error(`not listening yet:\n${output}`);
+        return m[1]!;
+      }, wait);
+      const signal = async () => {
+        const res = await fetch(`${address}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(res.status).toBe(200);
+      };
+      await signal();
+      await vi.waitFor(() => expect(output).toContain('trace export failing'), wait);
+      expect(c.received).toEqual([]);
+
+      publish('other-ca.crt');
+      await vi.waitFor(async () => {
+        await signal();
+        expect(c.received.length).toBeGreaterThan(0);
+      }, wait);
+      expect(output).toContain('collector TLS certificates reloaded');
     } finally {
       child.kill('SIGTERM');
       await closed;
