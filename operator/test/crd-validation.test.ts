@@ -401,7 +401,7 @@ describe('tracing', () => {
     }
   });
 
-  it('renders the headers from their Secret and the CA and client certificate mounts into a Deployment the apiserver accepts (server-side dry run)', async () => {
+  it('renders the headers, CA and client certificate mounts into a Deployment the apiserver accepts (server-side dry run)', async () => {
     const n = aNeuron('traced-tls', {}, { namespace: ns });
     const deployment = renderNeuron({
       cluster: aHal9Cluster({ tracing: tls }),
@@ -421,10 +421,10 @@ describe('tracing', () => {
     expect(r.stderr).toBe('');
     const pod = (JSON.parse(r.stdout) as V1Deployment).spec!.template.spec!;
     const env = pod.containers[0]!.env ?? [];
-    expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'otlp-auth',
-      key: 'headers',
-    });
+    expect(env.find((e) => e.name === 'HAL9_OTLP_HEADERS_FILE')?.value).toBe(
+      '/var/run/hal9/otlp-headers/headers',
+    );
+    expect(pod.volumes?.find((v) => v.name === 'otlp-headers')?.secret?.secretName).toBe('otlp-auth');
     expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_CERTIFICATE')?.value).toBe(
       '/var/run/hal9/otlp-ca/ca.crt',
     );

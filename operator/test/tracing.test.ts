@@ -108,7 +108,7 @@ describe('spec.tracing', () => {
 });
 
 describe('spec.tracing: a collector behind TLS that wants a token', () => {
-  it('gives the pods the headers from their Secret and mounts the CA; a CA over http is refused with what to fix', {
+  it('mounts the headers and the CA from their Secrets; a CA over http is refused with what to fix', {
     timeout: 120_000,
   }, async () => {
     const tls = {
@@ -121,16 +121,25 @@ describe('spec.tracing: a collector behind TLS that wants a token', () => {
       'Deployment t1 with the collector connection',
       async () => {
         const d = await r.deployment('t1');
-        return envOf(d).some((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS') ? d : undefined;
+        return envOf(d).some((e) => e.name === 'HAL9_OTLP_HEADERS_FILE') ? d : undefined;
       },
       { timeoutMs: 30_000 },
     );
-    expect(envOf(d).find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'otlp-auth',
-      key: 'headers',
-    });
+    // A file the runtime re-reads, so a rotated token is taken up without restarting the pods.
+    expect(value(d, 'HAL9_OTLP_HEADERS_FILE')).toBe('/var/run/hal9/otlp-headers/headers');
+    expect(envOf(d).some((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')).toBe(false);
     expect(value(d, 'OTEL_EXPORTER_OTLP_CERTIFICATE')).toBe('/var/run/hal9/otlp-ca/ca.crt');
     const pod = d?.spec?.template?.spec;
+    expect(pod?.volumes?.find((v) => v.name === 'otlp-headers')?.secret).toMatchObject({
+      secretName: 'otlp-auth',
+      items: [{ key: 'headers', path: 'headers' }],
+      defaultMode: 0o440,
+    });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'otlp-headers',
+      mountPath: '/var/run/hal9/otlp-headers',
+      readOnly: true,
+    });
     expect(pod?.volumes?.find((v) => v.name === 'otlp-ca')?.secret).toMatchObject({
       secretName: 'otlp-ca',
       items: [{ key: 'ca.crt', path: 'ca.crt' }],

@@ -10,8 +10,15 @@ import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
-import { otlpConnection, tracesURL } from './tracing/otel-env.ts';
-import { type OtlpTransport, readOtlpTransport } from './tracing/otlp-transport.ts';
+import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
+import { OtlpTlsAgent } from './tracing/otlp-tls-agent.ts';
+import {
+  headersFileReader,
+  MAX_HEADERS_FILE_BYTES,
+  type OtlpTransport,
+  readOtlpTls,
+  readOtlpTransport,
+} from './tracing/otlp-transport.ts';
 
 // The process entry point: the only place that reads the environment and installs signal handlers.
 
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
   let config: Config;
   let secrets: Awaited<ReturnType<typeof readSecrets>>;
   let level: LogLevel;
+  let connection: OtlpConnection | undefined;
   let otlp: OtlpTransport | undefined;
   try {
     level = logLevel(env.HAL9_LOG_LEVEL);
@@ -110,7 +118,10 @@ async function main(): Promise<void> {
       ]);
     // The collector's headers and TLS files, when tracing is on: a malformed variable or a file that
     // cannot be read stops the start naming the variable, as a wrong config key does.
-    if (tracesURL(env)) otlp = await readOtlpTransport(otlpConnection(env));
+    if (tracesURL(env)) {
+      connection = otlpConnection(env);
+      otlp = await readOtlpTransport(connection);
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`hal9-runtime: ${e.message}\n`);
@@ -123,10 +134,25 @@ async function main(): Promise<void> {
   const apiKey = secrets.apiKey ?? env.ANTHROPIC_API_KEY ?? '';
   const { authToken, apiKeysText, peerToken } = secrets;
   const apiKeys = apiKeysText ? parseApiKeys(apiKeysText) : undefined;
+  // The collector's headers in use: replaced when the headers file is rotated (below), asked by the
+  // exporter before each export.
+  let otlpHeaders = otlp?.headers ?? {};
+  // With a CA or client certificate (an https:// endpoint), an agent that takes them again when
+  // their files are rotated (below).
+  const startTls = {
+    ...(otlp?.ca ? { ca: otlp.ca } : {}),
+    ...(otlp?.cert && otlp.key ? { cert: otlp.cert, key: otlp.key } : {}),
+  };
+  const tlsAgent = startTls.ca || startTls.cert ? new OtlpTlsAgent(startTls) : undefined;
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
-  const tracing = tracesURL(env)
-    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), otlp)
-    : undefined;
+  const tracing =
+    tracesURL(env) && otlp
+      ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), {
+          ...otlp,
+          headers: () => otlpHeaders,
+          ...(tlsAgent ? { agent: tlsAgent } : {}),
+        })
+      : undefined;
   const runtime = createRuntime(config, {
     apiKey,
     ...(tracing ? { tracing } : {}),
@@ -152,7 +178,8 @@ async function main(): Promise<void> {
     'hal9 runtime listening',
   );
 
-  // A rotated admin token, client keys, peer token or API key Secret is taken up without a restart.
+  // A rotated admin token, client keys, peer token, API key, collector headers or collector certificate
+  // Secret is taken up without a restart.
   const reloadTimers: NodeJS.Timeout[] = [];
   const log = runtime.app.log;
   const tokenFile = config.server.auth_token_file;
@@ -206,6 +233,46 @@ async function main(): Promise<void> {
         what: 'API key',
         log,
         apply: (key) => runtime.rotateApiKey(key),
+      }),
+    );
+  }
+  const headersFile = connection?.headersFile;
+  if (connection && headersFile && otlp?.headersFileText) {
+    const fromEnv = connection.headers;
+    reloadTimers.push(
+      reloadSecretFile({
+        path: headersFile.path,
+        field: headersFile.variable,
+        current: otlp.headersFileText,
+        what: 'collector headers file',
+        log,
+        read: headersFileReader(fromEnv),
+        maxBytes: MAX_HEADERS_FILE_BYTES,
+        apply: (text) => {
+          otlpHeaders = withHeadersFile(fromEnv, headersFile.variable, text);
+          return true;
+        },
+      }),
+    );
+  }
+  // The CA and client certificate files, read together (a kubelet swap changes a pair at once; a read
+  // between the two files of a pair fails its check and is retried at the next tick).
+  const tlsFile = connection?.client?.cert ?? connection?.ca;
+  if (connection && tlsAgent && tlsFile) {
+    const conn = connection;
+    const tlsText = async () => JSON.stringify(await readOtlpTls(conn));
+    reloadTimers.push(
+      reloadSecretFile({
+        path: tlsFile.path,
+        field: tlsFile.variable,
+        current: JSON.stringify(startTls),
+        what: 'collector TLS certificates',
+        log,
+        read: tlsText,
+        apply: (text) => {
+          tlsAgent.rotate(JSON.parse(text));
+          return true;
+        },
       }),
     );
   }

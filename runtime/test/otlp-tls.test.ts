@@ -1,13 +1,22 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { secretFileReload } from '../src/config/secret-reload.ts';
 import { ConfigError } from '../src/errors.ts';
 import { otlpConnection } from '../src/tracing/otel-env.ts';
-import { readOtlpTransport } from '../src/tracing/otlp-transport.ts';
+import { headersFileReader, readOtlpTransport } from '../src/tracing/otlp-transport.ts';
 import { createTracing } from '../src/tracing/provider.ts';
 import { type Started, startRuntime } from './support/runtime.ts';
 
@@ -38,6 +47,8 @@ beforeAll(() => {
     );
   issue('server', '127.0.0.1', 'ca', 'IP:127.0.0.1');
   issue('client', 'hal9-runtime', 'ca');
+  issue('renewed', 'hal9-runtime-renewed', 'ca');
+  issue('server-new-ca', '127.0.0.1', 'other-ca', 'IP:127.0.0.1');
   issue('stranger', 'hal9-runtime', 'other-ca');
   writeFileSync(path('not-pem'), 'hello\n');
 });
@@ -50,13 +61,12 @@ interface Received {
 }
 
 /** The receiver: takes every export (200) and keeps its headers, the client certificate's CN and the body. */
-async function collector(opts: { mutual?: boolean } = {}) {
+async function collector(opts: { mutual?: boolean; server?: string } = {}) {
   const received: Received[] = [];
-  const { readFileSync } = await import('node:fs');
   const server: Server = createServer(
     {
-      key: readFileSync(path('server.key')),
-      cert: readFileSync(path('server.crt')),
+      key: readFileSync(path(`${opts.server ?? 'server'}.key`)),
+      cert: readFileSync(path(`${opts.server ?? 'server'}.crt`)),
       ...(opts.mutual
         ? { ca: readFileSync(path('ca.crt')), requestCert: true, rejectUnauthorized: true }
         : {}),
@@ -199,6 +209,57 @@ describe('readOtlpTransport', () => {
     ]);
   });
 
+  it('reads a headers file whose headers win over the variables’ per name, and stops the start on a bad one', async () => {
+    writeFileSync(path('headers-ok'), 'Authorization=Bearer%20from-file\n');
+    const t = await readOtlpTransport(
+      otlpConnection({
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+        HAL9_OTLP_HEADERS_FILE: path('headers-ok'),
+      }),
+    );
+    expect(t.headers).toEqual({ authorization: 'Bearer from-file', 'x-scope-orgid': 't1' });
+    writeFileSync(path('headers-bad'), 'Authorization=Bearer%0Asecret');
+    writeFileSync(path('headers-empty'), '\n');
+    writeFileSync(path('headers-many'), Array.from({ length: 32 }, (_, i) => `x-${i}=v`).join(','));
+    expect(await problems({ HAL9_OTLP_HEADERS_FILE: path('headers-bad') })).toEqual([
+      'HAL9_OTLP_HEADERS_FILE: header Authorization has a line break or a character outside visible ASCII in its value',
+    ]);
+    expect(await problems({ HAL9_OTLP_HEADERS_FILE: path('headers-empty') })).toEqual([
+      `HAL9_OTLP_HEADERS_FILE: ${path('headers-empty')} is empty`,
+    ]);
+    expect(await problems({ HAL9_OTLP_HEADERS_FILE: path('headers-missing') })).toEqual([
+      expect.stringMatching(/^HAL9_OTLP_HEADERS_FILE: cannot read .*headers-missing/),
+    ]);
+    // 32 in the file and one more from the variables: over the bound together.
+    expect(
+      await problems({ OTEL_EXPORTER_OTLP_HEADERS: 'a=b', HAL9_OTLP_HEADERS_FILE: path('headers-many') }),
+    ).toEqual([
+      'HAL9_OTLP_HEADERS_FILE: with OTEL_EXPORTER_OTLP_[TRACES_]HEADERS makes 33 headers; at most 32',
+    ]);
+  });
+
+  it('keeps the headers in use through a garbled re-read, reporting it once without the value', async () => {
+    const file = path('headers-reload');
+    writeFileSync(file, 'Authorization=Bearer%20token-A');
+    const errors: string[] = [];
+    const reload = secretFileReload({
+      path: file,
+      field: 'HAL9_OTLP_HEADERS_FILE',
+      current: 'Authorization=Bearer%20token-A',
+      maxBytes: 1024,
+      read: headersFileReader({}),
+      onError: (m) => errors.push(m),
+    });
+    writeFileSync(file, 'Bearer%20token-B-half-written');
+    expect(await reload.check()).toBeUndefined();
+    expect(await reload.check()).toBeUndefined();
+    expect(errors).toEqual([
+      'HAL9_OTLP_HEADERS_FILE: header 1 has no "=": write name=value pairs joined by ",", for example Authorization=Bearer%20TOKEN',
+    ]);
+    writeFileSync(file, 'Authorization=Bearer%20token-B');
+    expect(await reload.check()).toBe('Authorization=Bearer%20token-B');
+  });
+
   it('reads a CA bundle and a matching client pair', async () => {
     const t = await readOtlpTransport(
       otlpConnection({
@@ -260,6 +321,221 @@ describe('the entry point', () => {
     }
   });
 
+  it('sends a token rotated in the headers file with the next exports, without a restart', {
+    timeout: 60_000,
+  }, async () => {
+    const c = await collector();
+    const file = path('config-rotate.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    // A mounted Secret as the kubelet lays it out: the key is a link through ..data to a versioned
+    // directory, and an update swaps ..data to a new directory in one rename.
+    const mount = path('headers-mount');
+    let version = 0;
+    const publish = (text: string) => {
+      const dir = join(mount, `..v${++version}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'headers'), text);
+      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    };
+    publish('Authorization=Bearer%20token-A');
+    symlinkSync('..data/headers', join(mount, 'headers'));
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+        HAL9_OTLP_HEADERS_FILE: join(mount, 'headers'),
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const wait = { timeout: 20_000, interval: 50 };
+    try {
+      const address = await vi.waitFor(() => {
+        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (!m) throw new Error(`not listening yet:\n${output}`);
+        return m[1]!;
+      }, wait);
+      const signal = async () => {
+        const res = await fetch(`${address}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(res.status).toBe(200);
+      };
+      /** Sends signals until an export arrives with `token`; the export's headers. */
+      const arrivesWith = (token: string) =>
+        vi.waitFor(async () => {
+          const from = c.received.length;
+          await signal();
+          await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
+          const last = c.received.at(-1)!;
+          expect(last.headers.authorization).toBe(`Bearer ${token}`);
+          return last.headers;
+        }, wait);
+
+      // The file's token wins over the variable's; the variable's other header stays.
+      expect((await arrivesWith('token-A'))['x-scope-orgid']).toBe('t1');
+
+      // A half-written rotation: the token without its name. Token A stays, and one warning says so.
+      publish('token-B-half-written');
+      await vi.waitFor(() => expect(output).toContain('cannot re-read the collector headers file'), wait);
+      const from = c.received.length;
+      await signal();
+      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
+      expect(c.received.at(-1)!.headers.authorization).toBe('Bearer token-A');
+
+      publish('Authorization=Bearer%20token-B');
+      expect((await arrivesWith('token-B'))['x-scope-orgid']).toBe('t1');
+      expect(output).toContain('collector headers file reloaded');
+      expect(output.split('cannot re-read the collector headers file').length - 1).toBe(1);
+      expect(output).toContain('HAL9_OTLP_HEADERS_FILE: header 1 has no');
+      for (const secret of ['token-A', 'token-B', 'half-written']) expect(output).not.toContain(secret);
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
+  it('presents a renewed client certificate with the next exports, without a restart', {
+    timeout: 60_000,
+  }, async () => {
+    const c = await collector({ mutual: true });
+    const file = path('config-renew.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    // A kubernetes.io/tls Secret as the kubelet mounts it: tls.crt and tls.key swapped together.
+    const mount = path('client-mount');
+    let version = 0;
+    const publish = (crt: string, key: string) => {
+      const dir = join(mount, `..v${++version}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'tls.crt'), readFileSync(path(crt)));
+      writeFileSync(join(dir, 'tls.key'), readFileSync(path(key)));
+      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    };
+    publish('client.crt', 'client.key');
+    for (const f of ['tls.crt', 'tls.key']) symlinkSync(`..data/${f}`, join(mount, f));
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: join(mount, 'tls.crt'),
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: join(mount, 'tls.key'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const wait = { timeout: 20_000, interval: 50 };
+    try {
+      const address = await vi.waitFor(() => {
+        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (!m) throw new Error(`not listening yet:\n${output}`);
+        return m[1]!;
+      }, wait);
+      const exported = async () => {
+        const from = c.received.length;
+        const res = await fetch(`${address}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(res.status).toBe(200);
+        await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
+        return c.received.at(-1)!.clientCN;
+      };
+      expect(await exported()).toBe('hal9-runtime');
+
+      // A pair that does not match (the key of another certificate): the pair in use stays, one warning.
+      publish('renewed.crt', 'client.key');
+      await vi.waitFor(() => expect(output).toContain('cannot re-read the collector TLS certificates'), wait);
+      expect(await exported()).toBe('hal9-runtime');
+
+      publish('renewed.crt', 'renewed.key');
+      await vi.waitFor(async () => expect(await exported()).toBe('hal9-runtime-renewed'), wait);
+      expect(output).toContain('collector TLS certificates reloaded');
+      expect(output.split('cannot re-read the collector TLS certificates').length - 1).toBe(1);
+      expect(output).not.toContain('PRIVATE KEY');
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
+  it('trusts a collector re-issued by a new CA once the CA file is rotated, without a restart', {
+    timeout: 60_000,
+  }, async () => {
+    // The collector already serves a certificate of the new CA; the pod starts with the old one.
+    const c = await collector({ server: 'server-new-ca' });
+    const file = path('config-ca.yaml');
+    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    const mount = path('ca-mount');
+    let version = 0;
+    const publish = (ca: string) => {
+      const dir = join(mount, `..v${++version}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'ca.crt'), readFileSync(path(ca)));
+      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    };
+    publish('ca.crt');
+    symlinkSync('..data/ca.crt', join(mount, 'ca.crt'));
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+        OTEL_EXPORTER_OTLP_CERTIFICATE: join(mount, 'ca.crt'),
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const wait = { timeout: 20_000, interval: 50 };
+    try {
+      const address = await vi.waitFor(() => {
+        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (!m) throw new Error(`not listening yet:\n${output}`);
+        return m[1]!;
+      }, wait);
+      const signal = async () => {
+        const res = await fetch(`${address}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x' }),
+        });
+        expect(res.status).toBe(200);
+      };
+      await signal();
+      await vi.waitFor(() => expect(output).toContain('trace export failing'), wait);
+      expect(c.received).toEqual([]);
+
+      publish('other-ca.crt');
+      await vi.waitFor(async () => {
+        await signal();
+        expect(c.received.length).toBeGreaterThan(0);
+      }, wait);
+      expect(output).toContain('collector TLS certificates reloaded');
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      c.close();
+    }
+  });
+
   it('does not start with a malformed headers variable or an unreadable CA file, and says which', async () => {
     const file = path('config.yaml');
     writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
@@ -284,6 +560,14 @@ describe('the entry point', () => {
     expect(headers.code).toBe(2);
     expect(headers.stderr).toContain('OTEL_EXPORTER_OTLP_HEADERS: header Authorization has a line break');
     expect(headers.stderr).not.toContain('secret');
+    writeFileSync(path('headers-garbled'), 'Authorization=Bearer%0Asecret');
+    const fromFile = await run({ HAL9_OTLP_HEADERS_FILE: path('headers-garbled') });
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toContain('HAL9_OTLP_HEADERS_FILE: header Authorization has a line break');
+    expect(fromFile.stderr).not.toContain('secret');
+    const unreadable = await run({ HAL9_OTLP_HEADERS_FILE: path('headers-absent') });
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toContain(`HAL9_OTLP_HEADERS_FILE: cannot read ${path('headers-absent')}`);
     const ca = await run({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') });
     expect(ca.code).toBe(2);
     expect(ca.stderr).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);

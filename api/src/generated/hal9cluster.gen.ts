@@ -79,7 +79,7 @@ export interface Hal9ClusterSpec {
    */
   readonly monitoring?: Hal9ClusterSpecMonitoring;
   /**
-   * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair; changing it rolls the pods.
+   * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references HAL9_OTLP_HEADERS_FILE, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair (files mounted from the Secrets); changing it rolls the pods.
    */
   readonly tracing?: Hal9ClusterSpecTracing;
 }
@@ -814,7 +814,7 @@ export interface Hal9ClusterSpecMonitoring {
 }
 
 /**
- * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair; changing it rolls the pods.
+ * OpenTelemetry traces of the runtime pods, exported over OTLP/HTTP. Absent: the pods export no spans. The operator sets the runtime container's OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG and OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name, k8s.deployment.name, service.namespace: the Hal9Cluster, hal9.neuron, then resourceAttributes), and with the Secret references HAL9_OTLP_HEADERS_FILE, OTEL_EXPORTER_OTLP_CERTIFICATE and the client certificate's pair (files mounted from the Secrets); changing it rolls the pods.
  */
 export interface Hal9ClusterSpecTracing {
   /**
@@ -831,21 +831,21 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
   /**
-   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event).
    */
   readonly headersSecretRef?: Hal9ClusterSpecTracingHeadersSecretRef;
   /**
-   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
    */
   readonly caSecretRef?: Hal9ClusterSpecTracingCaSecretRef;
   /**
-   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
    */
   readonly clientCertSecretRef?: Hal9ClusterSpecTracingClientCertSecretRef;
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. The runtime container gets it as OTEL_EXPORTER_OTLP_HEADERS from the Secret (valueFrom.secretKeyRef), so the token is never in the CR or the Deployment. Read when a pod starts: after changing the Secret, restart the pods (kubectl rollout restart deployment). A malformed value (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime at start with a message naming OTEL_EXPORTER_OTLP_HEADERS.
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event).
  */
 export interface Hal9ClusterSpecTracingHeadersSecretRef {
   /**
@@ -860,7 +860,7 @@ export interface Hal9ClusterSpecTracingHeadersSecretRef {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
  */
 export interface Hal9ClusterSpecTracingCaSecretRef {
   /**
@@ -875,7 +875,7 @@ export interface Hal9ClusterSpecTracingCaSecretRef {
 }
 
 /**
- * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Read when a pod starts: after changing the Secret, restart the pods.
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
  */
 export interface Hal9ClusterSpecTracingClientCertSecretRef {
   /**

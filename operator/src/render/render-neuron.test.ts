@@ -437,26 +437,28 @@ describe('renderNeuron: tracing', () => {
 
   describe('the collector connection', () => {
     const tls = { endpoint: 'https://tempo.observability:4318' };
+    /** The headers Secret's volume, when mounted. */
+    const headersVolume = (objects: KubernetesObject[]) =>
+      pod(objects).volumes?.find((v) => v.name === 'otlp-headers')?.secret;
     const refs = {
       headersSecretRef: { name: 'otlp-auth' },
       caSecretRef: { name: 'otlp-ca', key: 'bundle.pem' },
       clientCertSecretRef: { name: 'otlp-client' },
     };
 
-    it('takes the headers from their Secret, and mounts the CA and client certificate where the variables point', () => {
+    it('mounts the headers, the CA and the client certificate where the variables point', () => {
       const { objects, warnings } = render({ tracing: { ...tls, ...refs } });
       expect(warnings).toEqual([]);
       const env = runtime(objects).env ?? [];
-      const headers = env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS');
-      // From the Secret at the pod's start: the token is never in the Deployment.
-      expect(headers).toEqual({
-        name: 'OTEL_EXPORTER_OTLP_HEADERS',
-        valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'headers' } },
-      });
+      // A file the runtime re-reads (a rotated token is taken up live), not a variable fixed at the
+      // pod's start; the token is never in the Deployment.
+      expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')).toBeUndefined();
+      expect(env.filter((e) => e.valueFrom?.secretKeyRef)).toEqual([]);
       const vars = podEnv(objects, 'p');
       // The variables as the runtime reads them.
       expect(otlpConnection(vars)).toEqual({
         headers: {},
+        headersFile: { path: '/var/run/hal9/otlp-headers/headers', variable: 'HAL9_OTLP_HEADERS_FILE' },
         ca: { path: '/var/run/hal9/otlp-ca/ca.crt', variable: 'OTEL_EXPORTER_OTLP_CERTIFICATE' },
         client: {
           cert: {
@@ -465,6 +467,15 @@ describe('renderNeuron: tracing', () => {
           },
           key: { path: '/var/run/hal9/otlp-client/tls.key', variable: 'OTEL_EXPORTER_OTLP_CLIENT_KEY' },
         },
+      });
+      expect(pod(objects).volumes).toContainEqual({
+        name: 'otlp-headers',
+        secret: { secretName: 'otlp-auth', items: [{ key: 'headers', path: 'headers' }], defaultMode: 0o440 },
+      });
+      expect(runtime(objects).volumeMounts).toContainEqual({
+        name: 'otlp-headers',
+        mountPath: '/var/run/hal9/otlp-headers',
+        readOnly: true,
       });
       const spec = pod(objects);
       expect(spec.volumes).toContainEqual({
@@ -493,6 +504,7 @@ describe('renderNeuron: tracing', () => {
     it('mounts nothing and sets no connection variable without the references', () => {
       const { objects } = render({ tracing: tls });
       expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-ca');
+      expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-headers');
       const names = (runtime(objects).env ?? []).map((e) => e.name);
       expect(names.filter((n) => /HEADERS|CERTIFICATE|CLIENT_KEY/.test(n))).toEqual([]);
     });
@@ -508,10 +520,10 @@ describe('renderNeuron: tracing', () => {
         },
         { tracing: { headersSecretRef: { name: 'mine' } } },
       );
-      const env = runtime(objects).env ?? [];
-      expect(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
-        name: 'mine',
-        key: 'headers',
+      expect(headersVolume(objects)).toEqual({
+        secretName: 'mine',
+        items: [{ key: 'headers', path: 'headers' }],
+        defaultMode: 0o440,
       });
       // The references it does not set stay the cluster's.
       expect(pod(objects).volumes?.find((v) => v.name === 'otlp-ca')?.secret?.items).toEqual([
@@ -538,17 +550,13 @@ describe('renderNeuron: tracing', () => {
           },
         },
       );
-      expect(
-        (runtime(own.objects).env ?? []).find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom
-          ?.secretKeyRef?.name,
-      ).toBe('mine');
+      expect(headersVolume(own.objects)?.secretName).toBe('mine');
     });
 
     it("sends the cluster's headers only to the cluster's collector, never to a Neuron's other endpoint", () => {
       const headers = (endpoint: string) =>
-        (runtime(render({ tracing: { ...tls, ...refs } }, { tracing: { endpoint } }).objects).env ?? []).find(
-          (e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS',
-        )?.valueFrom?.secretKeyRef?.name;
+        headersVolume(render({ tracing: { ...tls, ...refs } }, { tracing: { endpoint } }).objects)
+          ?.secretName;
       // Another host, another port, or the same host over http:// (the token would travel in clear).
       expect(headers('https://team-collector.observability:4318')).toBeUndefined();
       expect(headers('https://tempo.observability:443')).toBeUndefined();

@@ -4,6 +4,14 @@ import type { EffectiveTracing } from '../spec/effective-spec.ts';
 /** The pod's name from the downward API, which OTEL_RESOURCE_ATTRIBUTES expands as $(HAL9_POD_NAME). */
 export const podNameEnv = 'HAL9_POD_NAME';
 
+/**
+ * Where the collector's headers (tracing.headersSecretRef) are mounted, read-only: a file the runtime
+ * re-reads every 2 s (HAL9_OTLP_HEADERS_FILE), so a rotated collector token is taken up without a
+ * restart, which an env var from the Secret would need.
+ */
+export const otlpHeadersVolume = 'otlp-headers';
+export const otlpHeadersMountPath = '/var/run/hal9/otlp-headers';
+export const otlpHeadersFile = `${otlpHeadersMountPath}/headers`;
 /** Where the collector's CA bundle (tracing.caSecretRef) is mounted, read-only. */
 export const otlpCAVolume = 'otlp-ca';
 export const otlpCAMountPath = '/var/run/hal9/otlp-ca';
@@ -70,18 +78,11 @@ export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
   ];
 }
 
-/** The collector's auth headers straight from their Secret (never in the Deployment), and the TLS files. */
+/** The mounted files of the collector's auth headers (never in the Deployment) and TLS certificates. */
 function connectionEnv(tracing: EffectiveTracing): V1EnvVar[] {
   const { headersSecretRef: headers, caSecretRef: ca, clientCertSecretRef: client } = tracing;
   return [
-    ...(headers
-      ? [
-          {
-            name: 'OTEL_EXPORTER_OTLP_HEADERS',
-            valueFrom: { secretKeyRef: { name: headers.name, key: headers.key } },
-          },
-        ]
-      : []),
+    ...(headers ? [{ name: 'HAL9_OTLP_HEADERS_FILE', value: otlpHeadersFile }] : []),
     ...(ca ? [{ name: 'OTEL_EXPORTER_OTLP_CERTIFICATE', value: otlpCAFile }] : []),
     ...(client
       ? [
@@ -93,17 +94,30 @@ function connectionEnv(tracing: EffectiveTracing): V1EnvVar[] {
 }
 
 /**
- * The volumes of the collector's CA and client certificate Secrets and the runtime's read-only mounts of
- * them; readable by the runtime's group only, as the other mounted Secrets. Read once when a pod starts.
+ * The volumes of the collector's headers, CA and client certificate Secrets and the runtime's read-only
+ * mounts of them; readable by the runtime's group only, as the other mounted Secrets. The runtime re-reads
+ * them while the pod runs (a rotated token, a cert-manager renewal).
  */
 export function tracingVolumes(tracing: EffectiveTracing | undefined): {
   volumes: V1Volume[];
   mounts: V1VolumeMount[];
 } {
+  const headers = tracing?.headersSecretRef;
   const ca = tracing?.caSecretRef;
   const client = tracing?.clientCertSecretRef;
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
+  if (headers) {
+    volumes.push({
+      name: otlpHeadersVolume,
+      secret: {
+        secretName: headers.name,
+        items: [{ key: headers.key, path: 'headers' }],
+        defaultMode: 0o440,
+      },
+    });
+    mounts.push({ name: otlpHeadersVolume, mountPath: otlpHeadersMountPath, readOnly: true });
+  }
   if (ca) {
     volumes.push({
       name: otlpCAVolume,

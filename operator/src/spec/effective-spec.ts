@@ -75,7 +75,7 @@ export interface EffectiveTracing {
   readonly endpoint: string;
   readonly samplingRatio: number;
   readonly resourceAttributes: Readonly<Record<string, string>>;
-  /** The Secret key holding OTEL_EXPORTER_OTLP_HEADERS (the collector's auth). */
+  /** The Secret key holding the collector's auth headers (mounted: HAL9_OTLP_HEADERS_FILE). */
   readonly headersSecretRef: SecretKeyRef | undefined;
   /** The Secret key holding the PEM CA bundle the collector's certificate chains to (https only). */
   readonly caSecretRef: SecretKeyRef | undefined;

@@ -37,6 +37,12 @@ export interface OtlpConnectionEnv
   extends Pick<OtelEnv, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'> {
   readonly OTEL_EXPORTER_OTLP_HEADERS?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
+  /**
+   * A file holding headers in the same `name=value,...` form (a mounted Secret): re-read while the
+   * runtime runs, so a rotated collector token is taken up without a restart. Its headers win over
+   * the variables' per name.
+   */
+  readonly HAL9_OTLP_HEADERS_FILE?: string;
   /** PEM file of the CA certificates that sign the collector's certificate (they replace the system's). */
   readonly OTEL_EXPORTER_OTLP_CERTIFICATE?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE?: string;
@@ -54,8 +60,10 @@ export interface NamedFile {
 }
 
 export interface OtlpConnection {
-  /** Header names lower-cased; values percent-decoded. */
+  /** From the variables: names lower-cased, values percent-decoded. */
   readonly headers: Readonly<Record<string, string>>;
+  /** HAL9_OTLP_HEADERS_FILE: read at start and re-read while the runtime runs (main.ts). */
+  readonly headersFile?: NamedFile;
   readonly ca?: NamedFile;
   /** Both or neither. */
   readonly client?: { readonly cert: NamedFile; readonly key: NamedFile };
@@ -92,7 +100,7 @@ function decodeName(raw: string): string {
   }
 }
 
-/** One headers variable as a map (W3C Baggage's `key=value` list, values percent-decoded), or its problems. */
+/** One headers variable (or file) as a map (W3C Baggage's `key=value` list, values percent-decoded), or its problems. */
 function parseHeaders(variable: string, text: string | undefined, problems: Problem[]): Map<string, string> {
   const headers = new Map<string, string>();
   if (text === undefined || text.trim() === '') return headers;
@@ -172,6 +180,9 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
       field: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
       message: `with OTEL_EXPORTER_OTLP_HEADERS makes ${Object.keys(headers).length} headers; at most ${MAX_OTLP_HEADERS}`,
     });
+  const headersFile = env.HAL9_OTLP_HEADERS_FILE
+    ? { path: env.HAL9_OTLP_HEADERS_FILE, variable: 'HAL9_OTLP_HEADERS_FILE' }
+    : undefined;
   const ca = file(env, 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CERTIFICATE');
   const cert = file(
     env,
@@ -208,7 +219,32 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),
+    ...(headersFile ? { headersFile } : {}),
     ...(ca ? { ca } : {}),
     ...(cert && key ? { client: { cert, key } } : {}),
   });
+}
+
+/**
+ * The headers sent with a headers file's `text` (HAL9_OTLP_HEADERS_FILE, the variables' form and
+ * rules): the variables' `headers` with the file's over them, name by name, so a token rotated in
+ * the file replaces one the variables also set. Throws a ConfigError naming `variable`, never a value.
+ */
+export function withHeadersFile(
+  headers: Readonly<Record<string, string>>,
+  variable: string,
+  text: string,
+): Readonly<Record<string, string>> {
+  const problems: Problem[] = [];
+  const fromFile = parseHeaders(variable, text, problems);
+  if (problems.length === 0 && fromFile.size === 0)
+    problems.push({ field: variable, message: 'holds no header: write name=value pairs joined by ","' });
+  const merged = { ...headers, ...Object.fromEntries(fromFile) };
+  if (problems.length === 0 && Object.keys(merged).length > MAX_OTLP_HEADERS)
+    problems.push({
+      field: variable,
+      message: `with OTEL_EXPORTER_OTLP_[TRACES_]HEADERS makes ${Object.keys(merged).length} headers; at most ${MAX_OTLP_HEADERS}`,
+    });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(merged);
 }

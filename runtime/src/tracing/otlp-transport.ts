@@ -1,18 +1,39 @@
 import { createSecureContext } from 'node:tls';
 import { readSecretFile } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import type { NamedFile, OtlpConnection } from './otel-env.ts';
+import { type NamedFile, type OtlpConnection, withHeadersFile } from './otel-env.ts';
+import type { OtlpTls } from './otlp-tls-agent.ts';
 
-// The collector connection's files, read once at start-up (main.ts) and checked the way TLS will use
+// The collector connection's files, read at start-up (main.ts) and checked the way TLS will use
 // them, so a wrong mount fails the start naming its variable instead of failing every export later.
+// The headers file and the PEM files are re-read while the runtime runs (main.ts).
 
 /** What the exporter is given: headers and PEM texts, frozen. */
 export interface OtlpTransport {
+  /** The variables' headers with the headers file's over them. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The headers file's text as read at start (what its re-reads compare with). */
+  readonly headersFileText?: string;
   /** CA certificates the collector's certificate must chain to (instead of the system's). */
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+}
+
+/** A headers file holds at most MAX_OTLP_HEADERS_CHARS characters (otel-env.ts): far smaller than this. */
+export const MAX_HEADERS_FILE_BYTES = 64 * 1024;
+
+/**
+ * Reads a headers file (HAL9_OTLP_HEADERS_FILE) and checks it as it will be sent, with `headers`
+ * (the variables'): its text, or a ConfigError naming `field` and never a value. The shape
+ * config/secret-reload.ts takes, so a re-read is checked as the start was.
+ */
+export function headersFileReader(headers: Readonly<Record<string, string>>) {
+  return async (path: string, field: string, maxBytes = MAX_HEADERS_FILE_BYTES): Promise<string> => {
+    const text = await readSecretFile(path, field, maxBytes);
+    withHeadersFile(headers, field, text);
+    return text;
+  };
 }
 
 /** A PEM bundle of CA certificates or a certificate chain and its key: far smaller than this. */
@@ -25,8 +46,11 @@ async function readPem(file: NamedFile, kind: RegExp, what: string): Promise<str
   return text;
 }
 
-/** Reads and checks the files `connection` names; a ConfigError names the variable of the one that is wrong. */
-export async function readOtlpTransport(connection: OtlpConnection): Promise<OtlpTransport> {
+/**
+ * Reads and checks the CA and client certificate files `connection` names, at start and when they are
+ * re-read (main.ts); a ConfigError names the variable of the one that is wrong, never a file's content.
+ */
+export async function readOtlpTls(connection: OtlpConnection): Promise<OtlpTls> {
   const { ca, client } = connection;
   const caText = ca ? await readPem(ca, /-----BEGIN CERTIFICATE-----/, 'certificate') : undefined;
   const cert = client ? await readPem(client.cert, /-----BEGIN CERTIFICATE-----/, 'certificate') : undefined;
@@ -44,8 +68,24 @@ export async function readOtlpTransport(connection: OtlpConnection): Promise<Otl
   if (ca && caText) check(ca.variable, { ca: caText });
   if (client && cert && key) check(`${client.cert.variable} and ${client.key.variable}`, { cert, key });
   return Object.freeze({
-    headers: connection.headers,
     ...(caText ? { ca: caText } : {}),
     ...(cert && key ? { cert, key } : {}),
+  });
+}
+
+/** Reads and checks the files `connection` names; a ConfigError names the variable of the one that is wrong. */
+export async function readOtlpTransport(connection: OtlpConnection): Promise<OtlpTransport> {
+  const { headersFile } = connection;
+  const headersText = headersFile
+    ? await headersFileReader(connection.headers)(headersFile.path, headersFile.variable)
+    : undefined;
+  const tls = await readOtlpTls(connection);
+  return Object.freeze({
+    headers:
+      headersFile && headersText
+        ? withHeadersFile(connection.headers, headersFile.variable, headersText)
+        : connection.headers,
+    ...(headersText ? { headersFileText: headersText } : {}),
+    ...tls,
   });
 }

@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { type OtelEnv, tracesURL } from './otel-env.ts';
+import type { OtlpTlsAgent } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
@@ -96,36 +97,50 @@ export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
+/** What createTracing gives the exporter: the headers may be a function, asked before each export. */
+export type ExporterTransport = Omit<OtlpTransport, 'headers'> & {
+  readonly headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
+  /** The agent of an https:// endpoint whose TLS files are re-read (main.ts): it replaces ca, cert and key. */
+  readonly agent?: OtlpTlsAgent;
+};
+
 /**
- * The exporter's headers and TLS options, given explicitly, as checked at start. The exporter still
- * parses the headers variables from process.env itself (ignoring a malformed pair without a word) and
- * sends them under ours: ours replace any header both name (otel-env.ts reads names as it does). Its
- * agent from the environment's files is unused: this one replaces it. A CA bundle replaces the
+ * The exporter's headers and TLS options, given explicitly, as checked at start. The headers are a
+ * factory the exporter calls before each export, so headers re-read from a rotated file (main.ts) go
+ * with the next export. The exporter still parses the headers variables from process.env itself
+ * (ignoring a malformed pair without a word) and sends them under ours: ours replace any header both
+ * name (otel-env.ts reads names as it does). Its agent from the environment's files is unused: this
+ * one replaces it. The exporter asks for its agent once, at the first export: given `agent`, that one,
+ * which takes rotated CA and client certificate files (otlp-tls-agent.ts). A CA bundle replaces the
  * system's trusted CAs for the collector's connection (Node's `ca`).
  */
-function exporterOptions(url: string, transport: OtlpTransport) {
-  const { headers, ca, cert, key } = transport;
+function exporterOptions(url: string, transport: ExporterTransport) {
+  const { headers, ca, cert, key, agent } = transport;
+  const current = typeof headers === 'function' ? headers : () => headers;
   return {
     url,
-    headers: { ...headers },
-    httpAgentOptions: {
-      keepAlive: true,
-      ...(ca ? { ca } : {}),
-      ...(cert && key ? { cert, key } : {}),
-    },
+    headers: async () => ({ ...current() }),
+    httpAgentOptions: agent
+      ? () => agent
+      : {
+          keepAlive: true,
+          ...(ca ? { ca } : {}),
+          ...(cert && key ? { cert, key } : {}),
+        },
   };
 }
 
 /**
  * `instance`: this process's service.instance.id (the host name: a pod's name), unless
  * OTEL_RESOURCE_ATTRIBUTES names one, so a trace that crosses pods shows which pod ran each span.
- * `transport`: the collector's headers and TLS files (otel-env.ts otlpConnection, read by main.ts).
+ * `transport`: the collector's headers and TLS files (otel-env.ts otlpConnection, read by main.ts);
+ * headers given as a function are asked again before each export.
  */
 export function createTracing(
   env: OtelEnv,
   cluster: string,
   instance: string,
-  transport: OtlpTransport = { headers: {} },
+  transport: ExporterTransport = { headers: {} },
 ): TracingHandle {
   const url = tracesURL(env);
   if (!url) return { tracing: noTracing(), shutdown: async () => {} };
