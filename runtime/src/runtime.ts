@@ -80,7 +80,9 @@ export interface Runtime {
 
 /**
  * The trace exporter's final flush at shutdown, at most this long: well inside the slack the
- * operator's termination grace period leaves after the drain, the linger and the 1 s cut.
+ * operator's termination grace period leaves after the drain, the linger and the 1 s cut. Whatever
+ * the export timeout (OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT, up to 30 s): a longer one never holds
+ * the exit, and the spans of an export still out at this bound are dropped.
  */
 const TRACE_FLUSH_MS = 2000;
 

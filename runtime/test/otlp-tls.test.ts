@@ -8,10 +8,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { secretFileReload } from '../src/config/secret-reload.ts';
 import { ConfigError } from '../src/errors.ts';
@@ -72,11 +74,18 @@ async function collector(opts: { mutual?: boolean; server?: string } = {}) {
         : {}),
     },
     (req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => chunks.push(d));
       req.on('end', () => {
         const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
-        received.push({ headers: req.headers, clientCN: peer?.subject?.CN, body: JSON.parse(body) });
+        const raw = Buffer.concat(chunks);
+        // A gzip body is taken as a collector takes it: by its Content-Encoding.
+        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        received.push({
+          headers: req.headers,
+          clientCN: peer?.subject?.CN,
+          body: JSON.parse(body.toString('utf8')),
+        });
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     },
@@ -130,6 +139,87 @@ describe('OTLP export over TLS with a private CA', () => {
     } finally {
       await rt.close();
       c.close();
+    }
+  });
+
+  it('sends each export gzip-compressed when OTEL_EXPORTER_OTLP_COMPRESSION=gzip', async () => {
+    const c = await collector();
+    const rt = await runtimeTracingTo(c.endpoint, {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+    });
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const [first] = c.received;
+      expect(first!.headers['content-encoding']).toBe('gzip');
+      // The body gunzips to a whole export: the spans and the runtime's resource.
+      expect(first!.body.resourceSpans[0].scopeSpans[0].spans.length).toBeGreaterThan(0);
+      expect(first!.body.resourceSpans[0].resource.attributes).toContainEqual({
+        key: 'service.name',
+        value: { stringValue: 'hal9-runtime' },
+      });
+      await vi.waitFor(
+        async () =>
+          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBeGreaterThan(0),
+        { timeout: 10_000, interval: 20 },
+      );
+    } finally {
+      await rt.close();
+      c.close();
+    }
+  });
+
+  it('sends each export uncompressed by default, and with OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=none over a general gzip', async () => {
+    const cases: Record<string, string>[] = [
+      {},
+      { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' },
+    ];
+    for (const vars of cases) {
+      const c = await collector();
+      const rt = await runtimeTracingTo(c.endpoint, {
+        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+        ...vars,
+      });
+      try {
+        await rt.post('/v1/signals', { content: 'x' });
+        await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), {
+          timeout: 10_000,
+          interval: 20,
+        });
+        expect(c.received[0]!.headers['content-encoding']).toBeUndefined();
+        expect(c.received[0]!.body.resourceSpans[0].scopeSpans[0].spans.length).toBeGreaterThan(0);
+      } finally {
+        await rt.close();
+        c.close();
+      }
+    }
+  });
+
+  it('gives up an export the collector holds after OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, counting its spans failed', async () => {
+    const held: import('node:http').ServerResponse[] = [];
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      held.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Far below the 10 s default, which would outlast this test's wait.
+    const rt = await runtimeTracingTo(endpoint, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '200' });
+    try {
+      await rt.post('/v1/signals', { content: 'x' });
+      await vi.waitFor(
+        async () =>
+          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'failed' })).toBeGreaterThan(0),
+        { timeout: 5_000, interval: 20 },
+      );
+      expect(held.length).toBeGreaterThan(0);
+      expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBe(0);
+    } finally {
+      await rt.close();
+      server.closeAllConnections();
+      server.close();
     }
   });
 
@@ -536,7 +626,7 @@ describe('the entry point', () => {
     }
   });
 
-  it('does not start with a malformed headers variable or an unreadable CA file, and says which', async () => {
+  it('does not start with a malformed headers, timeout or compression variable or an unreadable CA file, and says which', async () => {
     const file = path('config.yaml');
     writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
     const run = (vars: Record<string, string>) =>
@@ -582,5 +672,15 @@ describe('the entry point', () => {
       'OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT is not https://',
     );
     expect(clear.stderr).not.toContain('secret');
+    // The export's timeout and compression, which the exporter alone would ignore when malformed.
+    const tuned = await run({
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '10s',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
+    });
+    expect(tuned.code).toBe(2);
+    expect(tuned.stderr).toContain(
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: must be a whole number of milliseconds from 1 to 30000',
+    );
+    expect(tuned.stderr).toContain('OTEL_EXPORTER_OTLP_COMPRESSION: must be gzip or none');
   });
 });

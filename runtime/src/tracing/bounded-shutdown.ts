@@ -2,7 +2,8 @@ import type { Clock } from '../pipeline/clock.ts';
 
 // The trace exporter's last flush, bounded. A collector that refuses connections makes the OTLP
 // exporter retry with backoff, and one that accepts and never answers holds the export until the
-// exporter's own 10 s timeout; either then rejects. At SIGTERM neither may keep the process past its
+// export timeout (OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT, 10 s by default, up to 30 s); either then
+// rejects. At SIGTERM neither may keep the process past its
 // grace period, nor end it with an error: the spans still queued are dropped and the reason returned.
 
 export type FlushOutcome = { readonly flushed: true } | { readonly flushed: false; readonly reason: string };

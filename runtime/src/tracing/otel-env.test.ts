@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.ts';
 import {
   MAX_OTLP_HEADERS,
   MAX_OTLP_HEADERS_CHARS,
+  MAX_OTLP_TIMEOUT_MS,
   type OtlpConnectionEnv,
   otlpConnection,
 } from './otel-env.ts';
@@ -46,13 +47,82 @@ describe('otlpConnection', () => {
       }),
     ).toEqual({
       headers: {},
+      timeoutMs: 10_000,
+      compression: 'none',
       ca: { path: '/t.crt', variable: 'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE' },
       client: {
         cert: { path: '/c.crt', variable: 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE' },
         key: { path: '/k.pem', variable: 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY' },
       },
     });
-    expect(otlpConnection({ OTEL_EXPORTER_OTLP_CERTIFICATE: '' })).toEqual({ headers: {} });
+    expect(otlpConnection({ OTEL_EXPORTER_OTLP_CERTIFICATE: '' })).toEqual({
+      headers: {},
+      timeoutMs: 10_000,
+      compression: 'none',
+    });
+  });
+
+  it.each([
+    [{}, 10_000, 'none'],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }, 2500, 'none'],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: ' 1 ', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }, 1, 'gzip'],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '30000', OTEL_EXPORTER_OTLP_COMPRESSION: 'GZIP' }, 30_000, 'gzip'],
+    // The traces form wins over the general one, even a general one that is malformed.
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: 'soon', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '500' }, 500, 'none'],
+    [
+      { OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' },
+      10_000,
+      'none',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' },
+      10_000,
+      'none',
+    ],
+    // Empty is unset: the general one, else the default.
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '700', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: ' ' }, 700, 'none'],
+  ] as [OtlpConnectionEnv, number, string][])(
+    'reads the export timeout and compression from %o',
+    (env, timeoutMs, compression) => {
+      const c = otlpConnection(env);
+      expect([c.timeoutMs, c.compression]).toEqual([timeoutMs, compression]);
+    },
+  );
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '0'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '30001'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '-5'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '1.5'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', '1e4'],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '0x10'],
+  ])('stops the start on %s=%s, naming it', (variable, value) => {
+    expect(problems({ [variable]: value })).toEqual([
+      `${variable}: must be a whole number of milliseconds from 1 to ${MAX_OTLP_TIMEOUT_MS} (default 10000)`,
+    ]);
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'deflate'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'true'],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'gzip,none'],
+  ])('stops the start on %s=%s, naming it', (variable, value) => {
+    expect(problems({ [variable]: value })).toEqual([`${variable}: must be gzip or none`]);
+  });
+
+  it('reports a bad timeout and compression with the other variables’ problems', () => {
+    expect(
+      problems({
+        OTEL_EXPORTER_OTLP_HEADERS: 'token',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'never',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
+      }).map((p) => p.split(':')[0]),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+    ]);
   });
 
   it.each([

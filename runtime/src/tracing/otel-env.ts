@@ -51,6 +51,12 @@ export interface OtlpConnectionEnv
   readonly OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE?: string;
   readonly OTEL_EXPORTER_OTLP_CLIENT_KEY?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY?: string;
+  /** Milliseconds one export may take, retries included (a whole number; default 10000). */
+  readonly OTEL_EXPORTER_OTLP_TIMEOUT?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_TIMEOUT?: string;
+  /** `gzip` or `none` (the default): how each export's body is sent. */
+  readonly OTEL_EXPORTER_OTLP_COMPRESSION?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_COMPRESSION?: string;
 }
 
 /** A file the environment names, and the variable that named it (for the error that says what to fix). */
@@ -67,7 +73,21 @@ export interface OtlpConnection {
   readonly ca?: NamedFile;
   /** Both or neither. */
   readonly client?: { readonly cert: NamedFile; readonly key: NamedFile };
+  /** Milliseconds one export may take, its retries included. */
+  readonly timeoutMs: number;
+  readonly compression: OtlpCompression;
 }
+
+export type OtlpCompression = 'gzip' | 'none';
+
+/** The OpenTelemetry specification's default export timeout. */
+export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+/**
+ * The longest export timeout taken: the batch span processor gives up on an export after 30 s (its
+ * own default, which the runtime keeps), so a longer timeout would leave the request running after
+ * its spans were given up, holding one of the exporter's connections for nothing.
+ */
+export const MAX_OTLP_TIMEOUT_MS = 30_000;
 
 /** Headers at most (a collector's auth takes one or two). */
 export const MAX_OTLP_HEADERS = 32;
@@ -160,10 +180,43 @@ function file(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: 
   return variable ? { path: env[variable] as string, variable } : undefined;
 }
 
+/** The signal-specific variable if set (non-empty after trimming), else the general one. */
+function setting(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: keyof OtlpConnectionEnv) {
+  for (const variable of [traces, general]) {
+    const value = env[variable]?.trim();
+    if (value) return { variable, value };
+  }
+  return undefined;
+}
+
+/** OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT: whole milliseconds from 1 to MAX_OTLP_TIMEOUT_MS. */
+function timeoutMs(env: OtlpConnectionEnv, problems: Problem[]): number {
+  const set = setting(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
+  if (!set) return DEFAULT_OTLP_TIMEOUT_MS;
+  const ms = /^\d+$/.test(set.value) ? Number(set.value) : Number.NaN;
+  if (ms >= 1 && ms <= MAX_OTLP_TIMEOUT_MS) return ms;
+  problems.push({
+    field: set.variable,
+    message: `must be a whole number of milliseconds from 1 to ${MAX_OTLP_TIMEOUT_MS} (default ${DEFAULT_OTLP_TIMEOUT_MS})`,
+  });
+  return DEFAULT_OTLP_TIMEOUT_MS;
+}
+
+/** OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION: `gzip` or `none`. */
+function compression(env: OtlpConnectionEnv, problems: Problem[]): OtlpCompression {
+  const set = setting(env, 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+  if (!set) return 'none';
+  const value = set.value.toLowerCase();
+  if (value === 'gzip' || value === 'none') return value;
+  problems.push({ field: set.variable, message: 'must be gzip or none' });
+  return 'none';
+}
+
 /**
  * The collector's headers and TLS files. OTEL_EXPORTER_OTLP_TRACES_HEADERS is merged over
  * OTEL_EXPORTER_OTLP_HEADERS header by header (its value wins a name both set); each _TRACES_ file
- * variable replaces its general one. A CA or client file needs an https:// traces endpoint. Throws a
+ * variable replaces its general one. A CA or client file needs an https:// traces endpoint. The
+ * export timeout and compression, each _TRACES_ form winning over its general one. Throws a
  * ConfigError naming each variable that is wrong.
  */
 export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
@@ -216,9 +269,13 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
           // The scheme only: the URL may carry credentials.
           message: `is set but ${endpoint} is not https://: over http:// the file is unused and the spans and headers travel unencrypted. Write the endpoint as https://<host>:<port>, or unset ${f.variable}`,
         });
+  const timeout = timeoutMs(env, problems);
+  const compressed = compression(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),
+    timeoutMs: timeout,
+    compression: compressed,
     ...(headersFile ? { headersFile } : {}),
     ...(ca ? { ca } : {}),
     ...(cert && key ? { client: { cert, key } } : {}),

@@ -1,7 +1,7 @@
 import { createSecureContext } from 'node:tls';
 import { readSecretFile } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { type NamedFile, type OtlpConnection, withHeadersFile } from './otel-env.ts';
+import { type NamedFile, type OtlpCompression, type OtlpConnection, withHeadersFile } from './otel-env.ts';
 import type { OtlpTls } from './otlp-tls-agent.ts';
 
 // The collector connection's files, read at start-up (main.ts) and checked the way TLS will use
@@ -18,6 +18,9 @@ export interface OtlpTransport {
   readonly ca?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT and _COMPRESSION, as otel-env.ts parsed them. */
+  readonly timeoutMs: number;
+  readonly compression: OtlpCompression;
 }
 
 /** A headers file holds at most MAX_OTLP_HEADERS_CHARS characters (otel-env.ts): far smaller than this. */
@@ -87,5 +90,7 @@ export async function readOtlpTransport(connection: OtlpConnection): Promise<Otl
         : connection.headers,
     ...(headersText ? { headersFileText: headersText } : {}),
     ...tls,
+    timeoutMs: connection.timeoutMs,
+    compression: connection.compression,
   });
 }

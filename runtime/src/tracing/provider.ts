@@ -11,7 +11,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
-import { type OtelEnv, tracesURL } from './otel-env.ts';
+import { DEFAULT_OTLP_TIMEOUT_MS, type OtelEnv, tracesURL } from './otel-env.ts';
 import type { OtlpTlsAgent } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
@@ -97,12 +97,18 @@ export function resourceAttributesFrom(env: OtelEnv): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
-/** What createTracing gives the exporter: the headers may be a function, asked before each export. */
-export type ExporterTransport = Omit<OtlpTransport, 'headers'> & {
-  readonly headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
-  /** The agent of an https:// endpoint whose TLS files are re-read (main.ts): it replaces ca, cert and key. */
-  readonly agent?: OtlpTlsAgent;
-};
+/**
+ * What createTracing gives the exporter: the headers may be a function, asked before each export;
+ * without a timeout or compression, the specification's defaults (10 s, none).
+ */
+export type ExporterTransport = Omit<OtlpTransport, 'headers' | 'timeoutMs' | 'compression'> &
+  Partial<Pick<OtlpTransport, 'timeoutMs' | 'compression'>> & {
+    readonly headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
+    /** The agent of an https:// endpoint whose TLS files are re-read (main.ts): it replaces ca, cert and key. */
+    readonly agent?: OtlpTlsAgent;
+  };
+
+type ExporterCompression = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>['compression'];
 
 /**
  * The exporter's headers and TLS options, given explicitly, as checked at start. The headers are a
@@ -112,7 +118,10 @@ export type ExporterTransport = Omit<OtlpTransport, 'headers'> & {
  * name (otel-env.ts reads names as it does). Its agent from the environment's files is unused: this
  * one replaces it. The exporter asks for its agent once, at the first export: given `agent`, that one,
  * which takes rotated CA and client certificate files (otlp-tls-agent.ts). A CA bundle replaces the
- * system's trusted CAs for the collector's connection (Node's `ca`).
+ * system's trusted CAs for the collector's connection (Node's `ca`). The timeout and compression are
+ * given too, always: the exporter would otherwise read OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT and
+ * _COMPRESSION from process.env itself and ignore a bad value without a word. The timeout bounds one
+ * export, its retries included; at shutdown the last flush has its own, shorter bound (runtime.ts).
  */
 function exporterOptions(url: string, transport: ExporterTransport) {
   const { headers, ca, cert, key, agent } = transport;
@@ -120,6 +129,9 @@ function exporterOptions(url: string, transport: ExporterTransport) {
   return {
     url,
     headers: async () => ({ ...current() }),
+    timeoutMillis: transport.timeoutMs ?? DEFAULT_OTLP_TIMEOUT_MS,
+    // The exporter's CompressionAlgorithm enum holds these two strings.
+    compression: (transport.compression ?? 'none') as ExporterCompression,
     httpAgentOptions: agent
       ? () => agent
       : {
