@@ -289,7 +289,9 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       await engine.close();
       store.close();
       await agent.close();
-      await control.close();
+      // A cancellation still out is dropped, not waited for: the peer's answer no longer matters here.
+      transport.dropCancellations();
+      await control.destroy();
       if (opts.tracing) {
         // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).
         const flush = await shutdownWithin(() => opts.tracing!.shutdown(), clock, TRACE_FLUSH_MS);

@@ -513,3 +513,151 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     expect(answer.outcomes[1]!.errors.map((e) => e.code)).toContain('CLIENT_CLOSED');
   });
 });
+
+describe('how a cancellation is counted', () => {
+  it('counts a cancellation the pod took with nothing left to stop as none, one that stopped a signal as taken', async () => {
+    fake = await startFakeMessagesApi();
+    const stays = gate();
+    fake.respond((r) =>
+      said(r, 'slow')
+        ? hang()
+        : said(r, 'stays')
+          ? message('RESULT: stays done', {}, { until: stays.promise })
+          : message('RESULT: quick done'),
+    );
+    const worker = await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }));
+    const agent = new Agent();
+    const control = new Agent({ connections: 2 });
+    closers.push(
+      () => agent.close(),
+      () => control.close(),
+    );
+    const counted: string[] = [];
+    const transport = new HttpPeerTransport({
+      agent,
+      controlAgent: control,
+      onCancel: (_, o) => counted.push(o),
+      maxBodyBytes: 1024 * 1024,
+    });
+    const quick = new AbortController();
+    const slow = new AbortController();
+    const sent = transport.send(
+      neuronConfig('worker', 'L2', [], { endpoint: worker.url }),
+      [
+        signalTo('worker', { id: 'q', requestId: 'r1', content: 'quick' }),
+        signalTo('worker', { id: 's', requestId: 'r2', content: 'slow' }),
+        signalTo('worker', { id: 'k', requestId: 'r3', content: 'stays' }),
+      ],
+      30_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      [quick.signal, slow.signal, new AbortController().signal],
+    );
+    sent.catch(() => {});
+    const upstream = fake;
+    // The quick signal has ended at the worker; the slow and staying ones' model calls are out.
+    await vi.waitFor(
+      async () => {
+        expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
+        expect(upstream.inFlight).toBe(2);
+      },
+      { timeout: 5_000, interval: 5 },
+    );
+    // Its request ends here: the worker takes the cancellation but has nothing left to stop.
+    quick.abort();
+    await vi.waitFor(() => expect(counted).toEqual(['none']), { timeout: 5_000, interval: 5 });
+    // The slow one's request ends: its model call is stopped there.
+    slow.abort();
+    await vi.waitFor(() => expect(counted).toEqual(['none', 'taken']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'cancelled' })).toBe(1);
+    stays.open();
+    const [, , kept] = await sent;
+    expect(kept!.results.map((r) => r.content)).toEqual(['stays done']);
+  });
+
+  it('at shutdown, drops a cancellation the peer holds unanswered at once, closing its connection, uncounted', async () => {
+    const outcome = { results: [], trace: [], errors: [] };
+    const first = gate();
+    const answer = gate();
+    const batches: number[] = [];
+    const cancels: string[] = [];
+    let cut = false;
+    const server: Server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c;
+      });
+      req.on('end', async () => {
+        if (req.url?.startsWith('/v1/internal/')) {
+          // Held, never answered: only the sender closing it ends it.
+          cancels.push(text);
+          req.socket.on('close', () => {
+            cut = true;
+          });
+          return;
+        }
+        const { signals } = JSON.parse(text) as { signals: unknown[] };
+        batches.push(signals.length);
+        const outcomes = JSON.stringify({ outcomes: signals.map(() => outcome) });
+        if (batches.length === 1) {
+          await first.promise;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(outcomes);
+          return;
+        }
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'hal9-batch': 'b-2',
+          'hal9-batch-origin': self,
+        });
+        res.flushHeaders();
+        await answer.promise;
+        res.end(outcomes);
+      });
+    });
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: self })],
+      claude: {
+        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
+      },
+      performance: { connection_pool: { max_connections_per_host: 1 } },
+    });
+    // One batch to the peer at a time: the two requests' signals go together in the second.
+    const held = lead.post('/v1/signals', { content: 'first' });
+    await vi.waitFor(() => expect(batches).toEqual([1]), { timeout: 5_000, interval: 5 });
+    const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
+    const staying = lead.post('/v1/signals', { content: 'stays' });
+    await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    first.open();
+    expect((await held).status).toBe(200);
+    await vi.waitFor(() => expect(batches).toEqual([1, 2]), { timeout: 5_000, interval: 5 });
+    await leaving.leave();
+    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    // The batch answers the staying request; the cancellation is still held by the peer.
+    answer.open();
+    expect((await staying).status).toBe(200);
+    expect(cut).toBe(false);
+
+    await lead.close();
+    // Dropped, not waited for: its connection is closed by the sender, and it is not counted (it
+    // says nothing of the peer), at shutdown or after.
+    await vi.waitFor(() => expect(cut).toBe(true), { timeout: 5_000, interval: 5 });
+    await new Promise((r) => setImmediate(r));
+    expect(await lead.metric('hal9_peer_cancels_total')).toBe(0);
+    expect(cancels).toHaveLength(1);
+  });
+});

@@ -420,7 +420,7 @@ const retries = [
   timeSeriesPanel({
     title: 'Peer cancellations per second',
     description:
-      'Cancellations sent to the peer pod running a batch for the signals of requests that ended here while the batch ran on for others (hal9_peer_cancels_total), by peer neuron and outcome: taken; refused (a pod of an older version answers 404); failed (no answer within 2 s, or the pod unreachable). Refused or failed ones leave those signals running there to their end.',
+      'Cancellations sent to the peer pod running a batch for the signals of requests that ended here while the batch ran on for others (hal9_peer_cancels_total), by peer neuron and outcome: taken (the pod stopped at least one of the signals); none (the pod took it but had nothing left to stop: those signals had already ended there); refused (a pod of an older version answers 404); failed (no answer within 2 s, or the pod unreachable). Refused or failed ones leave those signals running there to their end. Cancellations cut by this pod’s own shutdown are not counted.',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [

@@ -112,11 +112,13 @@ export interface HttpPeerTransportOptions {
 }
 
 /**
- * How a cancellation went: `taken` (the pod answered 2xx: the signals it still ran are stopped),
+ * How a cancellation went: `taken` (the pod answered 2xx and stopped at least one of the signals),
+ * `none` (it answered 2xx having stopped none: they had already ended there, or the batch had),
  * `refused` (another status: a pod of a version without the route answers 404), `failed` (no answer:
- * the pod unreachable, or slower than CANCEL_TIMEOUT_MS).
+ * the pod unreachable, or slower than CANCEL_TIMEOUT_MS). One cut by this pod's shutdown is not
+ * counted (dropCancellations).
  */
-export const PEER_CANCEL_OUTCOMES = ['taken', 'refused', 'failed'] as const;
+export const PEER_CANCEL_OUTCOMES = ['taken', 'none', 'refused', 'failed'] as const;
 export type PeerCancelOutcome = (typeof PEER_CANCEL_OUTCOMES)[number];
 
 /** How long a cancellation may take to be taken by the pod running the batch; then it is dropped. */
@@ -136,6 +138,7 @@ export class HttpPeerTransport implements PeerTransport {
   readonly #maxBodyBytes: number;
   readonly #maxAnswerBytes: number;
   readonly #now: () => number;
+  readonly #stopping = new AbortController();
   constructor(o: HttpPeerTransportOptions) {
     this.#agent = o.agent;
     this.#control = o.controlAgent;
@@ -462,7 +465,8 @@ export class HttpPeerTransport implements PeerTransport {
    * the token it was sent with may have been rotated out at both ends since.
    */
   async #cancel(peer: string, origin: string, batch: string, signals: readonly string[]): Promise<void> {
-    const give = AbortSignal.timeout(CANCEL_TIMEOUT_MS);
+    if (this.#stopping.signal.aborted) return;
+    const give = AbortSignal.any([AbortSignal.timeout(CANCEL_TIMEOUT_MS), this.#stopping.signal]);
     const post = async (auth: Record<string, string>) => {
       const res = await this.#control!.request({
         origin,
@@ -474,19 +478,29 @@ export class HttpPeerTransport implements PeerTransport {
         headersTimeout: CANCEL_TIMEOUT_MS,
         bodyTimeout: CANCEL_TIMEOUT_MS,
       });
-      await res.body.dump();
-      return res.statusCode;
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      if (!ok) await res.body.dump();
+      return { status: res.statusCode, ok, stopped: ok ? await stoppedCount(res.body) : undefined };
     };
     try {
       const current = this.#auth;
-      let status = await post(current);
+      let answer = await post(current);
       const previous = this.#previousAuth;
-      if (status === 401 && previous && previous !== current) status = await post(previous);
-      this.#onCancel?.(peer, status >= 200 && status < 300 ? 'taken' : 'refused');
+      if (answer.status === 401 && previous && previous !== current) answer = await post(previous);
+      // A 2xx that names no count (a receiver of another version) is taken as having stopped them.
+      this.#onCancel?.(peer, !answer.ok ? 'refused' : answer.stopped === 0 ? 'none' : 'taken');
     } catch {
-      // Dropped: see above.
-      this.#onCancel?.(peer, 'failed');
+      // Dropped: see above. One cut by this pod's shutdown is not counted: it says nothing of the peer.
+      if (!this.#stopping.signal.aborted) this.#onCancel?.(peer, 'failed');
     }
+  }
+
+  /**
+   * At shutdown: cancellations still out are dropped at once, uncounted, and none is sent from now
+   * on. Best effort as they are, none may hold the exit for CANCEL_TIMEOUT_MS waiting on a peer.
+   */
+  dropCancellations(): void {
+    this.#stopping.abort();
   }
 
   /** The peer's answer to one batch: its streamed progress and errors, its outcomes, or its refusal. */
@@ -586,6 +600,27 @@ const refusedContexts = (e: unknown): boolean =>
 /** A peer's refusal of the token sent (it runs nothing before checking it). */
 const refusedToken = (e: unknown): boolean =>
   e instanceof Hal9Error && e.code === 'PEER_ERROR' && e.details.status === 401;
+
+/** The cancel route answers `{"cancelled": n}`: far smaller than this. */
+const MAX_CANCEL_ANSWER_BYTES = 1024;
+
+/** The signals a cancel route's answer says it stopped, or undefined when it names no count. */
+async function stoppedCount(body: AsyncIterable<Buffer>): Promise<number | undefined> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    // Leaving the loop destroys the body (and its connection): an answer this long is not the route's.
+    if (bytes > MAX_CANCEL_ANSWER_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  try {
+    const n: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'))?.cancelled;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The caller's own cancellation of a peer call (its requests' deadline, a drain): not the peer's failure. */
 const cancelled = (target: NeuronConfig): Hal9Error =>

@@ -56,7 +56,7 @@ describe('series exported at zero before any signal', () => {
       }
       for (const status of ['200', '429', '503', 'connection_error'])
         zero('hal9_upstream_requests_total', { upstream: 'peer:impl', status });
-      for (const outcome of ['taken', 'refused', 'failed'])
+      for (const outcome of ['taken', 'none', 'refused', 'failed'])
         zero('hal9_peer_cancels_total', { peer: 'impl', outcome });
       zero('hal9_model_fallbacks_total', { neuron: 'design', from: 'mock', to: 'claude-spare' });
       zero('hal9_neuron_tokens_total', { neuron: 'design', type: 'output' });
