@@ -1,26 +1,20 @@
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { secretFileReload } from '../src/config/secret-reload.ts';
 import { ConfigError } from '../src/errors.ts';
 import { otlpConnection } from '../src/tracing/otel-env.ts';
 import { headersFileReader, readOtlpTransport } from '../src/tracing/otlp-transport.ts';
 import { createTracing } from '../src/tracing/provider.ts';
+import { type RuntimeProcess, runToExit, spawnRuntime } from './support/process.ts';
 import { type Started, startRuntime } from './support/runtime.ts';
+import { secretMount } from './support/secret-mount.ts';
 
 // A collector behind TLS with a private CA, that wants an auth header (and, for mutual TLS, the
 // client's certificate): a real HTTPS OTLP receiver on 127.0.0.1 whose certificates openssl makes here.
@@ -366,301 +360,173 @@ describe('readOtlpTransport', () => {
 });
 
 describe('the entry point', () => {
-  it('exports to the TLS collector with the headers the variables name', { timeout: 30_000 }, async () => {
-    const c = await collector();
-    const file = path('config-ok.yaml');
-    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        // The exporter parses this variable from process.env too, and sends what it reads under ours: a
-        // percent-encoded name is sent once, and a value with ";" whole (the exporter cuts it there).
-        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env;v1,X%2DScope-OrgID=t1',
-        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
-        OTEL_BSP_SCHEDULE_DELAY: '20',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const config = { server: { host: '127.0.0.1', port: 0 } };
+  const wait = { timeout: 20_000, interval: 50 };
+  // Stopped in reverse: the runtime before the collector it exports to.
+  const running: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const stop of running.splice(0).reverse()) await stop();
+  });
+
+  const collectorHere = async (opts?: Parameters<typeof collector>[0]) => {
+    const c = await collector(opts);
+    running.push(c.close);
+    return c;
+  };
+  /** The runtime as a process with PATH and `vars` alone (as main.ts reads them), exporting every 20 ms. */
+  const runtimeProcess = async (vars: Record<string, string>) => {
+    const rt = await spawnRuntime(config, { OTEL_BSP_SCHEDULE_DELAY: '20', ...vars }, { cleanEnv: true });
+    running.push(() => rt.stop());
+    return rt;
+  };
+  const signal = async (rt: RuntimeProcess) => {
+    const res = await fetch(`${rt.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
     });
-    let output = '';
-    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    try {
-      const address = await vi.waitFor(
-        () => {
-          const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-          if (!m) throw new Error(`not listening yet:\n${output}`);
-          return m[1]!;
-        },
-        { timeout: 20_000, interval: 50 },
-      );
-      const res = await fetch(`${address}/v1/signals`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ content: 'x' }),
-      });
-      expect(res.status).toBe(200);
-      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
-      expect(c.received[0]!.headers.authorization).toBe('Bearer from-env;v1');
-      expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
-      expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
-    } finally {
-      child.kill('SIGTERM');
-      await closed;
-      c.close();
-    }
+    expect(res.status).toBe(200);
+  };
+  /** Sends a signal and waits for the export it makes; that export. */
+  const exported = async (rt: RuntimeProcess, c: { received: Received[] }) => {
+    const from = c.received.length;
+    await signal(rt);
+    await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
+    return c.received.at(-1)!;
+  };
+
+  it('exports to the TLS collector with the headers the variables name', { timeout: 30_000 }, async () => {
+    const c = await collectorHere();
+    const rt = await runtimeProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+      // The exporter parses this variable from process.env too, and sends what it reads under ours: a
+      // percent-encoded name is sent once, and a value with ";" whole (the exporter cuts it there).
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env;v1,X%2DScope-OrgID=t1',
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+    });
+    await signal(rt);
+    await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    expect(c.received[0]!.headers.authorization).toBe('Bearer from-env;v1');
+    expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
+    expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
   });
 
   it('sends a token rotated in the headers file with the next exports, without a restart', {
     timeout: 60_000,
   }, async () => {
-    const c = await collector();
-    const file = path('config-rotate.yaml');
-    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
-    // A mounted Secret as the kubelet lays it out: the key is a link through ..data to a versioned
-    // directory, and an update swaps ..data to a new directory in one rename.
-    const mount = path('headers-mount');
-    let version = 0;
-    const publish = (text: string) => {
-      const dir = join(mount, `..v${++version}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'headers'), text);
-      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-    };
-    publish('Authorization=Bearer%20token-A');
-    symlinkSync('..data/headers', join(mount, 'headers'));
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
-        HAL9_OTLP_HEADERS_FILE: join(mount, 'headers'),
-        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
-        OTEL_BSP_SCHEDULE_DELAY: '20',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const c = await collectorHere();
+    const mount = secretMount(path('headers-mount'), { headers: 'Authorization=Bearer%20token-A' });
+    const rt = await runtimeProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20from-env,X-Scope-OrgID=t1',
+      HAL9_OTLP_HEADERS_FILE: mount.path('headers'),
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
     });
-    let output = '';
-    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    const wait = { timeout: 20_000, interval: 50 };
-    try {
-      const address = await vi.waitFor(() => {
-        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (!m) throw new Error(`not listening yet:\n${output}`);
-        return m[1]!;
+    /** Sends signals until an export arrives with `token`; the export's headers. */
+    const arrivesWith = (token: string) =>
+      vi.waitFor(async () => {
+        const last = await exported(rt, c);
+        expect(last.headers.authorization).toBe(`Bearer ${token}`);
+        return last.headers;
       }, wait);
-      const signal = async () => {
-        const res = await fetch(`${address}/v1/signals`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ content: 'x' }),
-        });
-        expect(res.status).toBe(200);
-      };
-      /** Sends signals until an export arrives with `token`; the export's headers. */
-      const arrivesWith = (token: string) =>
-        vi.waitFor(async () => {
-          const from = c.received.length;
-          await signal();
-          await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
-          const last = c.received.at(-1)!;
-          expect(last.headers.authorization).toBe(`Bearer ${token}`);
-          return last.headers;
-        }, wait);
 
-      // The file's token wins over the variable's; the variable's other header stays.
-      expect((await arrivesWith('token-A'))['x-scope-orgid']).toBe('t1');
+    // The file's token wins over the variable's; the variable's other header stays.
+    expect((await arrivesWith('token-A'))['x-scope-orgid']).toBe('t1');
 
-      // A half-written rotation: the token without its name. Token A stays, and one warning says so.
-      publish('token-B-half-written');
-      await vi.waitFor(() => expect(output).toContain('cannot re-read the collector headers file'), wait);
-      const from = c.received.length;
-      await signal();
-      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
-      expect(c.received.at(-1)!.headers.authorization).toBe('Bearer token-A');
+    // A half-written rotation: the token without its name. Token A stays, and one warning says so.
+    mount.publish({ headers: 'token-B-half-written' });
+    await vi.waitFor(() => expect(rt.output()).toContain('cannot re-read the collector headers file'), wait);
+    expect((await exported(rt, c)).headers.authorization).toBe('Bearer token-A');
 
-      publish('Authorization=Bearer%20token-B');
-      expect((await arrivesWith('token-B'))['x-scope-orgid']).toBe('t1');
-      expect(output).toContain('collector headers file reloaded');
-      expect(output.split('cannot re-read the collector headers file').length - 1).toBe(1);
-      expect(output).toContain('HAL9_OTLP_HEADERS_FILE: header 1 has no');
-      for (const secret of ['token-A', 'token-B', 'half-written']) expect(output).not.toContain(secret);
-    } finally {
-      child.kill('SIGTERM');
-      await closed;
-      c.close();
-    }
+    mount.publish({ headers: 'Authorization=Bearer%20token-B' });
+    expect((await arrivesWith('token-B'))['x-scope-orgid']).toBe('t1');
+    const output = rt.output();
+    expect(output).toContain('collector headers file reloaded');
+    expect(output.split('cannot re-read the collector headers file').length - 1).toBe(1);
+    expect(output).toContain('HAL9_OTLP_HEADERS_FILE: header 1 has no');
+    for (const secret of ['token-A', 'token-B', 'half-written']) expect(output).not.toContain(secret);
   });
 
   it('presents a renewed client certificate with the next exports, without a restart', {
     timeout: 60_000,
   }, async () => {
-    const c = await collector({ mutual: true });
-    const file = path('config-renew.yaml');
-    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
-    // A kubernetes.io/tls Secret as the kubelet mounts it: tls.crt and tls.key swapped together.
-    const mount = path('client-mount');
-    let version = 0;
-    const publish = (crt: string, key: string) => {
-      const dir = join(mount, `..v${++version}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'tls.crt'), readFileSync(path(crt)));
-      writeFileSync(join(dir, 'tls.key'), readFileSync(path(key)));
-      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-    };
-    publish('client.crt', 'client.key');
-    for (const f of ['tls.crt', 'tls.key']) symlinkSync(`..data/${f}`, join(mount, f));
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
-        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: join(mount, 'tls.crt'),
-        OTEL_EXPORTER_OTLP_CLIENT_KEY: join(mount, 'tls.key'),
-        OTEL_BSP_SCHEDULE_DELAY: '20',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const c = await collectorHere({ mutual: true });
+    // A kubernetes.io/tls Secret: tls.crt and tls.key swapped together.
+    const pair = (crt: string, key: string) => ({
+      'tls.crt': readFileSync(path(crt)),
+      'tls.key': readFileSync(path(key)),
     });
-    let output = '';
-    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    const wait = { timeout: 20_000, interval: 50 };
-    try {
-      const address = await vi.waitFor(() => {
-        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (!m) throw new Error(`not listening yet:\n${output}`);
-        return m[1]!;
-      }, wait);
-      const exported = async () => {
-        const from = c.received.length;
-        const res = await fetch(`${address}/v1/signals`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ content: 'x' }),
-        });
-        expect(res.status).toBe(200);
-        await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(from), wait);
-        return c.received.at(-1)!.clientCN;
-      };
-      expect(await exported()).toBe('hal9-runtime');
+    const mount = secretMount(path('client-mount'), pair('client.crt', 'client.key'));
+    const rt = await runtimeProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: mount.path('tls.crt'),
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: mount.path('tls.key'),
+    });
+    const presented = async () => (await exported(rt, c)).clientCN;
+    expect(await presented()).toBe('hal9-runtime');
 
-      // A pair that does not match (the key of another certificate): the pair in use stays, one warning.
-      publish('renewed.crt', 'client.key');
-      await vi.waitFor(() => expect(output).toContain('cannot re-read the collector TLS certificates'), wait);
-      expect(await exported()).toBe('hal9-runtime');
+    // A pair that does not match (the key of another certificate): the pair in use stays, one warning.
+    mount.publish(pair('renewed.crt', 'client.key'));
+    await vi.waitFor(
+      () => expect(rt.output()).toContain('cannot re-read the collector TLS certificates'),
+      wait,
+    );
+    expect(await presented()).toBe('hal9-runtime');
 
-      publish('renewed.crt', 'renewed.key');
-      await vi.waitFor(async () => expect(await exported()).toBe('hal9-runtime-renewed'), wait);
-      expect(output).toContain('collector TLS certificates reloaded');
-      expect(output.split('cannot re-read the collector TLS certificates').length - 1).toBe(1);
-      expect(output).not.toContain('PRIVATE KEY');
-    } finally {
-      child.kill('SIGTERM');
-      await closed;
-      c.close();
-    }
+    mount.publish(pair('renewed.crt', 'renewed.key'));
+    await vi.waitFor(async () => expect(await presented()).toBe('hal9-runtime-renewed'), wait);
+    const output = rt.output();
+    expect(output).toContain('collector TLS certificates reloaded');
+    expect(output.split('cannot re-read the collector TLS certificates').length - 1).toBe(1);
+    expect(output).not.toContain('PRIVATE KEY');
   });
 
   it('trusts a collector re-issued by a new CA once the CA file is rotated, without a restart', {
     timeout: 60_000,
   }, async () => {
     // The collector already serves a certificate of the new CA; the pod starts with the old one.
-    const c = await collector({ server: 'server-new-ca' });
-    const file = path('config-ca.yaml');
-    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
-    const mount = path('ca-mount');
-    let version = 0;
-    const publish = (ca: string) => {
-      const dir = join(mount, `..v${++version}`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'ca.crt'), readFileSync(path(ca)));
-      symlinkSync(`..v${version}`, join(mount, '..data_tmp'));
-      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-    };
-    publish('ca.crt');
-    symlinkSync('..data/ca.crt', join(mount, 'ca.crt'));
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
-        OTEL_EXPORTER_OTLP_CERTIFICATE: join(mount, 'ca.crt'),
-        OTEL_BSP_SCHEDULE_DELAY: '20',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const c = await collectorHere({ server: 'server-new-ca' });
+    const mount = secretMount(path('ca-mount'), { 'ca.crt': readFileSync(path('ca.crt')) });
+    const rt = await runtimeProcess({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: mount.path('ca.crt'),
     });
-    let output = '';
-    for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
-    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    const wait = { timeout: 20_000, interval: 50 };
-    try {
-      const address = await vi.waitFor(() => {
-        const m = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (!m) throw new Error(`not listening yet:\n${output}`);
-        return m[1]!;
-      }, wait);
-      const signal = async () => {
-        const res = await fetch(`${address}/v1/signals`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ content: 'x' }),
-        });
-        expect(res.status).toBe(200);
-      };
-      await signal();
-      await vi.waitFor(() => expect(output).toContain('trace export failing'), wait);
-      expect(c.received).toEqual([]);
+    await signal(rt);
+    await vi.waitFor(() => expect(rt.output()).toContain('trace export failing'), wait);
+    expect(c.received).toEqual([]);
 
-      publish('other-ca.crt');
-      await vi.waitFor(async () => {
-        await signal();
-        expect(c.received.length).toBeGreaterThan(0);
-      }, wait);
-      expect(output).toContain('collector TLS certificates reloaded');
-    } finally {
-      child.kill('SIGTERM');
-      await closed;
-      c.close();
-    }
+    mount.publish({ 'ca.crt': readFileSync(path('other-ca.crt')) });
+    await vi.waitFor(async () => {
+      await signal(rt);
+      expect(c.received.length).toBeGreaterThan(0);
+    }, wait);
+    expect(rt.output()).toContain('collector TLS certificates reloaded');
   });
 
   it('does not start with a malformed headers, timeout or compression variable or an unreadable CA file, and says which', async () => {
-    const file = path('config.yaml');
-    writeFileSync(file, 'server:\n  host: 127.0.0.1\n  port: 0\n');
+    // A runtime that starts anyway is stopped, so the test fails without leaving it running.
     const run = (vars: Record<string, string>) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-          env: { PATH: process.env.PATH ?? '', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://127.0.0.1:1', ...vars },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.on('data', (c: Buffer) => {
-          stderr += c.toString();
-        });
-        // A runtime that starts anyway is stopped, so the test fails without leaving it running.
-        const started = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.on('close', (code) => {
-          clearTimeout(started);
-          resolve({ code, stderr });
-        });
-      });
+      runToExit(
+        config,
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://127.0.0.1:1', ...vars },
+        { cleanEnv: true, killAfterMs: 15_000 },
+      );
     const headers = await run({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret' });
     expect(headers.code).toBe(2);
-    expect(headers.stderr).toContain('OTEL_EXPORTER_OTLP_HEADERS: header Authorization has a line break');
-    expect(headers.stderr).not.toContain('secret');
+    expect(headers.output).toContain('OTEL_EXPORTER_OTLP_HEADERS: header Authorization has a line break');
+    expect(headers.output).not.toContain('secret');
     writeFileSync(path('headers-garbled'), 'Authorization=Bearer%0Asecret');
     const fromFile = await run({ HAL9_OTLP_HEADERS_FILE: path('headers-garbled') });
     expect(fromFile.code).toBe(2);
-    expect(fromFile.stderr).toContain('HAL9_OTLP_HEADERS_FILE: header Authorization has a line break');
-    expect(fromFile.stderr).not.toContain('secret');
+    expect(fromFile.output).toContain('HAL9_OTLP_HEADERS_FILE: header Authorization has a line break');
+    expect(fromFile.output).not.toContain('secret');
     const unreadable = await run({ HAL9_OTLP_HEADERS_FILE: path('headers-absent') });
     expect(unreadable.code).toBe(2);
-    expect(unreadable.stderr).toContain(`HAL9_OTLP_HEADERS_FILE: cannot read ${path('headers-absent')}`);
+    expect(unreadable.output).toContain(`HAL9_OTLP_HEADERS_FILE: cannot read ${path('headers-absent')}`);
     const ca = await run({ OTEL_EXPORTER_OTLP_CERTIFICATE: path('missing.crt') });
     expect(ca.code).toBe(2);
-    expect(ca.stderr).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);
+    expect(ca.output).toContain(`OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path('missing.crt')}`);
     // A CA beside an http:// endpoint would be unused, the token sent in clear: refused, not ignored.
     const clear = await run({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
@@ -668,19 +534,19 @@ describe('the entry point', () => {
       OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
     });
     expect(clear.code).toBe(2);
-    expect(clear.stderr).toContain(
+    expect(clear.output).toContain(
       'OTEL_EXPORTER_OTLP_CERTIFICATE: is set but OTEL_EXPORTER_OTLP_ENDPOINT is not https://',
     );
-    expect(clear.stderr).not.toContain('secret');
+    expect(clear.output).not.toContain('secret');
     // The export's timeout and compression, which the exporter alone would ignore when malformed.
     const tuned = await run({
       OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '10s',
       OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd',
     });
     expect(tuned.code).toBe(2);
-    expect(tuned.stderr).toContain(
+    expect(tuned.output).toContain(
       'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: must be a whole number of milliseconds from 1 to 30000',
     );
-    expect(tuned.stderr).toContain('OTEL_EXPORTER_OTLP_COMPRESSION: must be gzip or none');
+    expect(tuned.output).toContain('OTEL_EXPORTER_OTLP_COMPRESSION: must be gzip or none');
   });
 });

@@ -17,6 +17,15 @@ export interface RuntimeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  /** Starts from an environment of PATH alone, not the test runner's (whose OTEL_* or HAL9_* would leak in). */
+  readonly cleanEnv?: boolean;
+  /** Kills a process still running after this long, so a config that should be refused fails the test without leaving it running. */
+  readonly killAfterMs?: number;
+}
+
+const baseEnv = (opts: SpawnOptions) => (opts.cleanEnv ? { PATH: process.env.PATH ?? '' } : process.env);
+
 export async function writeConfig(doc: unknown): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hal9-rt-'));
   const file = join(dir, 'hal9.yaml');
@@ -25,10 +34,14 @@ export async function writeConfig(doc: unknown): Promise<string> {
 }
 
 /** Spawns the runtime; resolves once it logs its address, rejects if it exits first. */
-export async function spawnRuntime(doc: unknown, env: Record<string, string> = {}): Promise<RuntimeProcess> {
+export async function spawnRuntime(
+  doc: unknown,
+  env: Record<string, string> = {},
+  opts: SpawnOptions = {},
+): Promise<RuntimeProcess> {
   const file = await writeConfig(doc);
   const child = spawn(process.execPath, [MAIN, file], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
+    env: { ...baseEnv(opts), PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The config's directory goes with the process (the runtime reads the file only at start).
@@ -67,16 +80,20 @@ export async function watchRuntime(child: ChildProcess): Promise<RuntimeProcess>
 export async function runToExit(
   doc: unknown | string,
   env: Record<string, string> = {},
+  opts: SpawnOptions = {},
 ): Promise<{ code: number | null; output: string }> {
   const file = typeof doc === 'string' ? doc : await writeConfig(doc);
   const child = spawn(process.execPath, [MAIN, file], {
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...baseEnv(opts), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const started =
+    opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const code = await new Promise<number | null>((r) => child.once('close', r));
+  clearTimeout(started);
   if (typeof doc !== 'string') await rm(dirname(file), { recursive: true, force: true });
   return { code, output };
 }
