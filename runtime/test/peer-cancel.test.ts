@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpPeerTransport } from '../src/cluster/peer-client.ts';
+import type { NeuronConfig } from '../src/config/types.ts';
+import type { Signal } from '../src/pipeline/signal.ts';
 import { PEER_TOKEN_GRACE_MS } from '../src/runtime.ts';
 import { neuronConfig, signalTo } from '../src/testing/builders.ts';
 import { ManualClock } from '../src/testing/manual-clock.ts';
@@ -65,6 +67,119 @@ function leavable(url: string, body: unknown) {
 const idle = (rt: Started) =>
   expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
 
+const soon = { timeout: 5_000, interval: 5 };
+const noOutcome = { results: [], trace: [], errors: [] };
+
+/** The model API: "first" is answered once `first` opens, "leaves" never, the rest once `other` opens. */
+async function gatedUpstream() {
+  const first = gate();
+  const other = gate();
+  const upstream = await startFakeMessagesApi();
+  fake = upstream;
+  upstream.respond((r) =>
+    said(r, 'first')
+      ? message('RESULT: first done', {}, { until: first.promise })
+      : said(r, 'leaves')
+        ? hang()
+        : message('RESULT: stays done', {}, { until: other.promise }),
+  );
+  return { upstream, first, other };
+}
+
+/** A pod whose `from` neuron forwards every signal to `to`, which runs at `endpoint`. */
+const forwarding = (from: [string, string], to: [string, string], endpoint: string) => ({
+  neurons: [neuron(from[0], from[1], [to[0]]), neuron(to[0], to[1], [], { endpoint })],
+  claude: {
+    mock_responses: { [from[1]]: [{ trigger: 'default', response: `FORWARD_TO: ${to[0]}`, delay_ms: 0 }] },
+  },
+});
+/** One batch to a peer at a time: signals arriving meanwhile wait for it together and leave as one batch. */
+const oneBatchAtATime = { performance: { connection_pool: { max_connections_per_host: 1 } } };
+
+/**
+ * Three requests to `lead`: "first" takes the one batch slot to the peer until `first` opens, while
+ * one that leaves and one that stays (at `stayingPath`) wait for it and then go as one batch.
+ * `batchesOut(n)` asserts that the peer has taken n batches.
+ */
+async function shareOneBatch(
+  lead: Started,
+  first: { open(): void },
+  batchesOut: (n: number) => void,
+  stayingPath = '/v1/signals',
+) {
+  const held = lead.post('/v1/signals', { content: 'first' });
+  await vi.waitFor(() => batchesOut(1), soon);
+  const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
+  const staying = lead.post(stayingPath, { content: 'stays' });
+  // Both wait for the one batch slot (the first batch's signal, and theirs).
+  await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), soon);
+  first.open();
+  expect((await held).status).toBe(200);
+  await vi.waitFor(() => batchesOut(2), soon);
+  return { leaving, staying };
+}
+
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((r) => {
+    let b = '';
+    req.on('data', (c: Buffer) => {
+      b += c;
+    });
+    req.on('end', () => r(b));
+  });
+
+/** A stand-in peer pod on loopback, closed after the test; its address. */
+async function peerPod(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * A peer transport on pools of its own, closed after the test; `counted` holds each cancellation's
+ * outcome as `record` words it.
+ */
+function peerTransport(
+  opts: {
+    peerToken?: string;
+    controlConnections?: number;
+    record?: (peer: string, outcome: string) => string;
+  } = {},
+) {
+  const agent = new Agent();
+  const control = new Agent(opts.controlConnections ? { connections: opts.controlConnections } : {});
+  closers.push(
+    () => agent.close(),
+    () => control.close(),
+  );
+  const counted: string[] = [];
+  const record = opts.record ?? ((_: string, outcome: string) => outcome);
+  const transport = new HttpPeerTransport({
+    agent,
+    controlAgent: control,
+    onCancel: (peer, outcome) => counted.push(record(peer, outcome)),
+    peerToken: opts.peerToken,
+    maxBodyBytes: 1024 * 1024,
+  });
+  return { transport, counted };
+}
+
+/** Sends `signals` as one batch; each one's request ends when its entry of `ends` aborts. */
+const sendBatch = (
+  transport: HttpPeerTransport,
+  target: NeuronConfig,
+  signals: readonly Signal[],
+  deadlineMs: number,
+  ends: AbortSignal[],
+) => transport.send(target, signals, deadlineMs, undefined, undefined, undefined, undefined, ends);
+
 describe('a request that ends while its signals share a batch at a peer pod', () => {
   // A request kept by id (?wait=false) is followed, so the batch's answer streams (NDJSON): both
   // answers start with the batch's id and the pod's address.
@@ -74,51 +189,29 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
   ])(
     'has its signals stopped at the pod running the batch; the other request ($staying) completes',
     async ({ streamed }) => {
-      fake = await startFakeMessagesApi();
-      const first = gate();
-      const other = gate();
-      fake.respond((r) =>
-        said(r, 'first')
-          ? message('RESULT: first done', {}, { until: first.promise })
-          : said(r, 'leaves')
-            ? hang()
-            : message('RESULT: stays done', {}, { until: other.promise }),
-      );
-      const workers = [
-        await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] })),
-        await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] })),
-      ];
+      const { upstream, first, other } = await gatedUpstream();
+      const workerDoc = apiDoc(upstream, { neurons: [neuron('worker', 'L2')] });
+      const workers = [await start(workerDoc), await start(workerDoc)];
       const service = await roundRobin(workers.map((w) => w.url));
       closers.push(service.close);
-      // One batch to the peer at a time: the two requests' signals wait for it together and then
-      // leave as one batch, on the connection the first batch used.
+      // The two requests' signals leave as one batch, on the connection the first batch used.
       const lead = await start({
-        neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: service.url })],
-        claude: {
-          mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
-        },
-        performance: { connection_pool: { max_connections_per_host: 1 } },
+        ...forwarding(['lead', 'L3'], ['worker', 'L2'], service.url),
+        ...oneBatchAtATime,
       });
-      const upstream = fake;
-      const held = lead.post('/v1/signals', { content: 'first' });
-      await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
-      const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
-      const staying = lead.post(`/v1/signals${streamed ? '?wait=false' : ''}`, { content: 'stays' });
-      // Both wait for the one batch slot (the first batch's signal, and theirs).
-      await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
-        timeout: 5_000,
-        interval: 5,
-      });
-      first.open();
-      expect((await held).status).toBe(200);
-      await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+      const { leaving, staying } = await shareOneBatch(
+        lead,
+        first,
+        (n) => expect(upstream.inFlight).toBe(n),
+        `/v1/signals${streamed ? '?wait=false' : ''}`,
+      );
       // Two batches: the first request's, then one of the other two requests' signals.
       expect(await lead.metric('hal9_batch_size_count', { target: 'worker' })).toBe(2);
       expect(await lead.metric('hal9_batch_size_sum', { target: 'worker' })).toBe(3);
 
       await leaving.leave();
       // The leaving request's model call is cut off at the worker; the staying one's runs on.
-      await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 10 });
+      await vi.waitFor(() => expect(upstream.inFlight).toBe(1), soon);
       const running = workers.find((w) => w.runtime.engine.occupancy.active > 0)!;
       expect(running).toBeDefined();
       expect(running.runtime.engine.occupancy.active).toBe(1);
@@ -130,13 +223,10 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       if (streamed) {
         expect(done.status).toBe(202);
         const id = done.body.id;
-        await vi.waitFor(
-          async () => {
-            done = await lead.get(`/v1/signals/${id}`);
-            expect(done.body.status).not.toBe('running');
-          },
-          { timeout: 5_000, interval: 10 },
-        );
+        await vi.waitFor(async () => {
+          done = await lead.get(`/v1/signals/${id}`);
+          expect(done.body.status).not.toBe('running');
+        }, soon);
       }
       expect(done.status).toBe(200);
       expect(done.body.status).toBe('completed');
@@ -153,58 +243,31 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       expect(await lead.metric('hal9_peer_cancels_total')).toBe(1);
       expect(await lead.metric('hal9_requests_total', { outcome: 'timed_out' })).toBe(1);
       for (const w of workers) {
-        await vi.waitFor(() => idle(w), { timeout: 5_000, interval: 10 });
+        await vi.waitFor(() => idle(w), soon);
         expect(w.runtime.engine.forwardedRequests).toBe(0);
         expect(w.runtime.engine.breakerState).toBe('closed');
       }
-      await vi.waitFor(() => idle(lead), { timeout: 5_000, interval: 10 });
+      await vi.waitFor(() => idle(lead), soon);
     },
   );
 
   it('stops the cancelled signals’ own forwards to a further pod as well', async () => {
-    fake = await startFakeMessagesApi();
-    const first = gate();
-    const other = gate();
-    fake.respond((r) =>
-      said(r, 'first')
-        ? message('RESULT: first done', {}, { until: first.promise })
-        : said(r, 'leaves')
-          ? hang()
-          : message('RESULT: stays done', {}, { until: other.promise }),
-    );
-    const leaf = await start(apiDoc(fake, { neurons: [neuron('leaf', 'L1')] }));
-    const mid = await start({
-      neurons: [neuron('mid', 'L2', ['leaf']), neuron('leaf', 'L1', [], { endpoint: leaf.url })],
-      claude: { mock_responses: { L2: [{ trigger: 'default', response: 'FORWARD_TO: leaf', delay_ms: 0 }] } },
-    });
-    const lead = await start({
-      neurons: [neuron('lead', 'L3', ['mid']), neuron('mid', 'L2', [], { endpoint: mid.url })],
-      claude: { mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: mid', delay_ms: 0 }] } },
-      performance: { connection_pool: { max_connections_per_host: 1 } },
-    });
-    const upstream = fake;
-    const held = lead.post('/v1/signals', { content: 'first' });
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
-    const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
-    const staying = lead.post('/v1/signals', { content: 'stays' });
-    await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
-      timeout: 5_000,
-      interval: 5,
-    });
-    first.open();
-    expect((await held).status).toBe(200);
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    const { upstream, first, other } = await gatedUpstream();
+    const leaf = await start(apiDoc(upstream, { neurons: [neuron('leaf', 'L1')] }));
+    const mid = await start(forwarding(['mid', 'L2'], ['leaf', 'L1'], leaf.url));
+    const lead = await start({ ...forwarding(['lead', 'L3'], ['mid', 'L2'], mid.url), ...oneBatchAtATime });
+    const { leaving, staying } = await shareOneBatch(lead, first, (n) => expect(upstream.inFlight).toBe(n));
     expect(await lead.metric('hal9_batch_size_sum', { target: 'mid' })).toBe(3);
 
     await leaving.leave();
     // The middle pod stops the leaving request's sub-run, and with it that sub-run's call to the leaf.
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 10 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), soon);
     expect(await leaf.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
     other.open();
     const done = await staying;
     expect(done.status).toBe(200);
     expect(done.body.results.map((r: { content: string }) => r.content)).toEqual(['stays done']);
-    for (const rt of [leaf, mid, lead]) await vi.waitFor(() => idle(rt), { timeout: 5_000, interval: 10 });
+    for (const rt of [leaf, mid, lead]) await vi.waitFor(() => idle(rt), soon);
     expect(leaf.runtime.engine.forwardedRequests).toBe(0);
     expect(mid.runtime.engine.forwardedRequests).toBe(0);
   });
@@ -232,19 +295,10 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     const cancels: { path: string; body: string; auth: string | undefined }[] = [];
     const asked: (string | undefined)[] = [];
     let release = gate();
-    const body = (req: IncomingMessage) =>
-      new Promise<string>((r) => {
-        let b = '';
-        req.on('data', (c: Buffer) => {
-          b += c;
-        });
-        req.on('end', () => r(b));
-      });
-    const outcome = { results: [], trace: [], errors: [] };
     /** The address this peer names for its batches: its own, a dead port, or none (an older version). */
     let named: string | undefined;
-    const server: Server = createServer(async (req, res) => {
-      const text = await body(req);
+    const self = await peerPod(async (req, res) => {
+      const text = await readBody(req);
       if (req.url?.startsWith('/v1/internal/')) {
         cancels.push({ path: req.url, body: text, auth: req.headers.authorization });
         res.writeHead(404, { 'content-type': 'application/json' });
@@ -258,25 +312,12 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       });
       res.flushHeaders();
       await release.promise;
-      res.end(JSON.stringify({ outcomes: [outcome, outcome] }));
+      res.end(JSON.stringify({ outcomes: [noOutcome, noOutcome] }));
     });
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const target = neuronConfig('impl', 'L2', [], { endpoint: self });
-    const agent = new Agent();
-    const control = new Agent();
-    closers.push(
-      () => agent.close(),
-      () => control.close(),
-    );
-    const counted: string[] = [];
-    const transport = new HttpPeerTransport({
-      agent,
-      controlAgent: control,
-      onCancel: (peer, o) => counted.push(`${peer} ${o}`),
+    const { transport, counted } = peerTransport({
       peerToken: 'peer-token',
-      maxBodyBytes: 1024 * 1024,
+      record: (peer, outcome) => `${peer} ${outcome}`,
     });
     const signals = [
       signalTo('impl', { id: 's1', requestId: 'r1' }),
@@ -286,17 +327,14 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     const round = async (settled: () => void) => {
       release = gate();
       const gone = new AbortController();
-      const sent = transport.send(target, signals, 5_000, undefined, undefined, undefined, undefined, [
-        gone.signal,
-        new AbortController().signal,
-      ]);
+      const sent = sendBatch(transport, target, signals, 5_000, [gone.signal, new AbortController().signal]);
       const n = asked.length;
-      await vi.waitFor(() => expect(asked).toHaveLength(n + 1), { timeout: 5_000, interval: 5 });
+      await vi.waitFor(() => expect(asked).toHaveLength(n + 1), soon);
       expect(asked[n]).toBe('1');
       gone.abort();
-      await vi.waitFor(settled, { timeout: 5_000, interval: 5 });
+      await vi.waitFor(settled, soon);
       release.open();
-      expect(await sent).toEqual([outcome, outcome]);
+      expect(await sent).toEqual([noOutcome, noOutcome]);
     };
 
     // The cancellation goes to the address the peer named, with the peer token; its 404 is dropped.
@@ -324,74 +362,50 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     const taken = gate();
     const answer = gate();
     const size = 40;
-    const outcome = { results: [], trace: [], errors: [] };
-    const server: Server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => {
-        text += c;
+    const self = await peerPod(async (req, res) => {
+      const text = await readBody(req);
+      if (req.url?.startsWith('/v1/internal/')) {
+        const { signals } = JSON.parse(text) as { signals: string[] };
+        cancels.push(signals);
+        // The first cancellation is held while every other request of the batch ends.
+        if (cancels.length === 1) await taken.promise;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ cancelled: signals.length }));
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'hal9-batch': 'b-1',
+        'hal9-batch-origin': self,
       });
-      req.on('end', async () => {
-        if (req.url?.startsWith('/v1/internal/')) {
-          const { signals } = JSON.parse(text) as { signals: string[] };
-          cancels.push(signals);
-          // The first cancellation is held while every other request of the batch ends.
-          if (cancels.length === 1) await taken.promise;
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ cancelled: signals.length }));
-          return;
-        }
-        res.writeHead(200, {
-          'content-type': 'application/json',
-          'hal9-batch': 'b-1',
-          'hal9-batch-origin': self,
-        });
-        res.flushHeaders();
-        await answer.promise;
-        res.end(JSON.stringify({ outcomes: Array.from({ length: size + 1 }, () => outcome) }));
-      });
+      res.flushHeaders();
+      await answer.promise;
+      res.end(JSON.stringify({ outcomes: Array.from({ length: size + 1 }, () => noOutcome) }));
     });
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const agent = new Agent();
     // The runtime's own control pool: two connections to a pod.
-    const control = new Agent({ connections: 2 });
-    closers.push(
-      () => agent.close(),
-      () => control.close(),
-    );
-    const counted: string[] = [];
-    const transport = new HttpPeerTransport({
-      agent,
-      controlAgent: control,
-      onCancel: (_, o) => counted.push(o),
-      maxBodyBytes: 1024 * 1024,
-    });
+    const { transport, counted } = peerTransport({ controlConnections: 2 });
     const signals = Array.from({ length: size }, (_, i) =>
       signalTo('impl', { id: `s${i}`, requestId: `r${i}` }),
     );
     const requests = signals.map(() => new AbortController());
     const staying = new AbortController();
-    const sent = transport.send(
+    const sent = sendBatch(
+      transport,
       neuronConfig('impl', 'L2', [], { endpoint: self }),
       [...signals, signalTo('impl', { id: 'kept', requestId: 'kept' })],
       5_000,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
       [...requests.map((r) => r.signal), staying.signal],
     );
     sent.catch(() => {});
     // Every request but one ends, each in its own turn, as callers leaving do.
     requests[0]!.abort();
-    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(cancels).toHaveLength(1), soon);
     for (const r of requests.slice(1)) {
       r.abort();
       await new Promise((t) => setImmediate(t));
     }
     taken.open();
-    await vi.waitFor(() => expect(counted).toEqual(['taken', 'taken']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(counted).toEqual(['taken', 'taken']), soon);
     expect(cancels).toEqual([['s0'], signals.slice(1).map((s) => s.id)]);
     answer.open();
     await sent;
@@ -418,37 +432,21 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       },
     );
     started.push(worker);
-    const agent = new Agent();
-    const control = new Agent({ connections: 2 });
-    closers.push(
-      () => agent.close(),
-      () => control.close(),
-    );
-    const counted: string[] = [];
-    const transport = new HttpPeerTransport({
-      agent,
-      controlAgent: control,
-      onCancel: (_, o) => counted.push(o),
-      peerToken: 'token-old',
-      maxBodyBytes: 1024 * 1024,
-    });
+    const { transport, counted } = peerTransport({ peerToken: 'token-old', controlConnections: 2 });
     const leaving = new AbortController();
-    const sent = transport.send(
+    const sent = sendBatch(
+      transport,
       neuronConfig('worker', 'L2', [], { endpoint: worker.url }),
       [
         signalTo('worker', { id: 's1', requestId: 'r1', content: 'leaves' }),
         signalTo('worker', { id: 's2', requestId: 'r2', content: 'stays' }),
       ],
       3_600_000,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
       [leaving.signal, new AbortController().signal],
     );
     sent.catch(() => {});
     const upstream = fake;
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(2), soon);
     // The peer token is rotated at both ends, and the old one's grace passes at the worker.
     expect(worker.runtime.rotatePeerToken('token-new')).toBe(true);
     transport.usePeerToken('token-new');
@@ -464,8 +462,8 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     ).toBe(401);
 
     leaving.abort();
-    await vi.waitFor(() => expect(counted).toEqual(['taken']), { timeout: 5_000, interval: 5 });
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(counted).toEqual(['taken']), soon);
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), soon);
     stays.open();
     const [, kept] = await sent;
     expect(kept!.results.map((r) => r.content)).toEqual(['stays done']);
@@ -494,18 +492,15 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     const batch = res.headers.get('hal9-batch');
     expect(batch).toBeTruthy();
     // The quick signal has its answer; the slow one's model call is still out.
-    await vi.waitFor(
-      async () => {
-        expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
-        expect(upstream.inFlight).toBe(1);
-      },
-      { timeout: 5_000, interval: 5 },
-    );
+    await vi.waitFor(async () => {
+      expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
+      expect(upstream.inFlight).toBe(1);
+    }, soon);
     const cancelled = await worker.post(`/v1/internal/batches/${batch}/cancel`, {
       signals: ['quick', 'slow'],
     });
     expect(cancelled.body).toEqual({ cancelled: 1 });
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(0), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(0), soon);
     const answer = (await res.json()) as {
       outcomes: { results: { content: string }[]; errors: { code: string }[] }[];
     };
@@ -526,22 +521,11 @@ describe('how a cancellation is counted', () => {
           : message('RESULT: quick done'),
     );
     const worker = await start(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }));
-    const agent = new Agent();
-    const control = new Agent({ connections: 2 });
-    closers.push(
-      () => agent.close(),
-      () => control.close(),
-    );
-    const counted: string[] = [];
-    const transport = new HttpPeerTransport({
-      agent,
-      controlAgent: control,
-      onCancel: (_, o) => counted.push(o),
-      maxBodyBytes: 1024 * 1024,
-    });
+    const { transport, counted } = peerTransport({ controlConnections: 2 });
     const quick = new AbortController();
     const slow = new AbortController();
-    const sent = transport.send(
+    const sent = sendBatch(
+      transport,
       neuronConfig('worker', 'L2', [], { endpoint: worker.url }),
       [
         signalTo('worker', { id: 'q', requestId: 'r1', content: 'quick' }),
@@ -549,29 +533,22 @@ describe('how a cancellation is counted', () => {
         signalTo('worker', { id: 'k', requestId: 'r3', content: 'stays' }),
       ],
       30_000,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
       [quick.signal, slow.signal, new AbortController().signal],
     );
     sent.catch(() => {});
     const upstream = fake;
     // The quick signal has ended at the worker; the slow and staying ones' model calls are out.
-    await vi.waitFor(
-      async () => {
-        expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
-        expect(upstream.inFlight).toBe(2);
-      },
-      { timeout: 5_000, interval: 5 },
-    );
+    await vi.waitFor(async () => {
+      expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'ok' })).toBe(1);
+      expect(upstream.inFlight).toBe(2);
+    }, soon);
     // Its request ends here: the worker takes the cancellation but has nothing left to stop.
     quick.abort();
-    await vi.waitFor(() => expect(counted).toEqual(['none']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(counted).toEqual(['none']), soon);
     // The slow one's request ends: its model call is stopped there.
     slow.abort();
-    await vi.waitFor(() => expect(counted).toEqual(['none', 'taken']), { timeout: 5_000, interval: 5 });
-    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(counted).toEqual(['none', 'taken']), soon);
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(1), soon);
     expect(await worker.metric('hal9_signals_total', { neuron: 'worker', outcome: 'cancelled' })).toBe(1);
     stays.open();
     const [, , kept] = await sent;
@@ -579,74 +556,45 @@ describe('how a cancellation is counted', () => {
   });
 
   it('at shutdown, drops a cancellation the peer holds unanswered at once, closing its connection, uncounted', async () => {
-    const outcome = { results: [], trace: [], errors: [] };
     const first = gate();
     const answer = gate();
     const batches: number[] = [];
     const cancels: string[] = [];
     let cut = false;
-    const server: Server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => {
-        text += c;
-      });
-      req.on('end', async () => {
-        if (req.url?.startsWith('/v1/internal/')) {
-          // Held, never answered: only the sender closing it ends it.
-          cancels.push(text);
-          req.socket.on('close', () => {
-            cut = true;
-          });
-          return;
-        }
-        const { signals } = JSON.parse(text) as { signals: unknown[] };
-        batches.push(signals.length);
-        const outcomes = JSON.stringify({ outcomes: signals.map(() => outcome) });
-        if (batches.length === 1) {
-          await first.promise;
-          res.writeHead(200, { 'content-type': 'application/json' }).end(outcomes);
-          return;
-        }
-        res.writeHead(200, {
-          'content-type': 'application/json',
-          'hal9-batch': 'b-2',
-          'hal9-batch-origin': self,
+    const self = await peerPod(async (req, res) => {
+      const text = await readBody(req);
+      if (req.url?.startsWith('/v1/internal/')) {
+        // Held, never answered: only the sender closing it ends it.
+        cancels.push(text);
+        req.socket.on('close', () => {
+          cut = true;
         });
-        res.flushHeaders();
-        await answer.promise;
-        res.end(outcomes);
+        return;
+      }
+      const { signals } = JSON.parse(text) as { signals: unknown[] };
+      batches.push(signals.length);
+      const outcomes = JSON.stringify({ outcomes: signals.map(() => noOutcome) });
+      if (batches.length === 1) {
+        await first.promise;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(outcomes);
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'hal9-batch': 'b-2',
+        'hal9-batch-origin': self,
       });
+      res.flushHeaders();
+      await answer.promise;
+      res.end(outcomes);
     });
-    closers.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+    const lead = await start({ ...forwarding(['lead', 'L3'], ['worker', 'L2'], self), ...oneBatchAtATime });
+    // The two requests' signals go together in the second batch.
+    const { leaving, staying } = await shareOneBatch(lead, first, (n) =>
+      expect(batches).toEqual([1, 2].slice(0, n)),
     );
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const lead = await start({
-      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: self })],
-      claude: {
-        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
-      },
-      performance: { connection_pool: { max_connections_per_host: 1 } },
-    });
-    // One batch to the peer at a time: the two requests' signals go together in the second.
-    const held = lead.post('/v1/signals', { content: 'first' });
-    await vi.waitFor(() => expect(batches).toEqual([1]), { timeout: 5_000, interval: 5 });
-    const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
-    const staying = lead.post('/v1/signals', { content: 'stays' });
-    await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), {
-      timeout: 5_000,
-      interval: 5,
-    });
-    first.open();
-    expect((await held).status).toBe(200);
-    await vi.waitFor(() => expect(batches).toEqual([1, 2]), { timeout: 5_000, interval: 5 });
     await leaving.leave();
-    await vi.waitFor(() => expect(cancels).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(cancels).toHaveLength(1), soon);
     // The batch answers the staying request; the cancellation is still held by the peer.
     answer.open();
     expect((await staying).status).toBe(200);
@@ -655,7 +603,7 @@ describe('how a cancellation is counted', () => {
     await lead.close();
     // Dropped, not waited for: its connection is closed by the sender, and it is not counted (it
     // says nothing of the peer), at shutdown or after.
-    await vi.waitFor(() => expect(cut).toBe(true), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(cut).toBe(true), soon);
     await new Promise((r) => setImmediate(r));
     expect(await lead.metric('hal9_peer_cancels_total')).toBe(0);
     expect(cancels).toHaveLength(1);
