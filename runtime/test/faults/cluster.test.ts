@@ -46,6 +46,30 @@ const expectOpenedAndClosed = (states: readonly string[]) => {
   expect(states.slice(-2)).toEqual(['half-open', 'closed']);
 };
 
+/**
+ * An entry process whose `impl` neuron lives on a peer process (answering after `answerMs`), the
+ * peer's breaker watched; `peerDoc` restarts the peer.
+ */
+async function entryForwardingToPeer(answerMs: number) {
+  const peerDoc = {
+    neurons: [neuron('impl', 'L2')],
+    performance: { cache_layers: [] },
+    claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', answerMs)] } },
+  };
+  const [peerPort] = await ports(1);
+  const [peer, entry] = await Promise.all([
+    spawn(peerDoc, at(peerPort!)),
+    spawn({
+      neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: urlOf(peerPort!) })],
+      performance: { cache_layers: [], circuit_breaker: BREAKER },
+      claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
+    }),
+  ]);
+  const sc = new Scenario([{ label: 'entry', url: entry.url }]);
+  sc.watchBreakers();
+  return { peer, entry, peerDoc, sc };
+}
+
 const job = (i: number) => ({ content: `job ${i}` });
 const probe = (i: number) => ({ content: `probe ${i}` });
 
@@ -54,25 +78,7 @@ describe('fault matrix: cluster mode', () => {
     'a peer SIGKILLed mid-batch fails its branches with PEER_ERROR, then the peer breaker opens; it recovers when the peer is back',
     SLOW,
     async () => {
-      const peerDoc = {
-        neurons: [neuron('impl', 'L2')],
-        performance: { cache_layers: [] },
-        claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', 300)] } },
-      };
-      const [peerPort] = await ports(1);
-      const [peer, entry] = await Promise.all([
-        spawn(peerDoc, at(peerPort!)),
-        spawn({
-          neurons: [
-            neuron('design', 'L3', ['impl']),
-            neuron('impl', 'L2', [], { endpoint: urlOf(peerPort!) }),
-          ],
-          performance: { cache_layers: [], circuit_breaker: BREAKER },
-          claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
-        }),
-      ]);
-      const sc = new Scenario([{ label: 'entry', url: entry.url }]);
-      sc.watchBreakers();
+      const { peer, peerDoc, sc } = await entryForwardingToPeer(300);
       const burst = sc.burst('entry', 100, job);
       await waitUntil('the peer works on forwarded batches', () => busy(peer.url));
       peer.child.kill('SIGKILL');
@@ -98,7 +104,7 @@ describe('fault matrix: cluster mode', () => {
       await expectOpened(sc, 'entry', 'peer:impl');
 
       // The peer comes back on the same address.
-      procs.push(await spawnRuntime(peerDoc, { ...QUIET, PORT: portOf(peer.url) }));
+      await spawn(peerDoc, { PORT: portOf(peer.url) });
       const recoveryMs = await sc.recover('entry', probe);
       await closeBreaker(sc, 'entry', 'peer:impl');
       const rec = await sc.finish(
@@ -122,25 +128,7 @@ describe('fault matrix: cluster mode', () => {
     'a stopped peer (SIGSTOP) fails each branch at its deadline, then counts as timeouts until its breaker opens; it recovers on SIGCONT',
     SLOW,
     async () => {
-      const peerDoc = {
-        neurons: [neuron('impl', 'L2')],
-        performance: { cache_layers: [] },
-        claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', 20)] } },
-      };
-      const [peerPort] = await ports(1);
-      const [peer, entry] = await Promise.all([
-        spawn(peerDoc, at(peerPort!)),
-        spawn({
-          neurons: [
-            neuron('design', 'L3', ['impl']),
-            neuron('impl', 'L2', [], { endpoint: urlOf(peerPort!) }),
-          ],
-          performance: { cache_layers: [], circuit_breaker: BREAKER },
-          claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
-        }),
-      ]);
-      const sc = new Scenario([{ label: 'entry', url: entry.url }]);
-      sc.watchBreakers();
+      const { peer, entry, sc } = await entryForwardingToPeer(20);
       expect((await sc.send('entry', job(0))).outcome).toBe('completed');
       peer.child.kill('SIGSTOP');
       // Each request ends at its own deadline (the peer's kernel takes the batch; nothing answers); a
@@ -254,7 +242,7 @@ describe('fault matrix: cluster mode', () => {
       for (const x of direct) expect(results(x)).toEqual(['implemented']);
       expect(sc.tally('c').completed).toBe(20);
 
-      procs.push(await spawnRuntime(bDoc, { ...QUIET, PORT: portOf(b.url) }));
+      await spawn(bDoc, { PORT: portOf(b.url) });
       const recoveryMs = await sc.recover('a', probe, { done: (x) => x.body.results.length === 2 });
       await closeBreaker(sc, 'a', 'peer:design');
       const rec = await sc.finish(
