@@ -107,6 +107,17 @@ async function runtimeTracingTo(endpoint: string, vars: Record<string, string>):
   return startRuntime({}, { tracing: createTracing(env, 'test', 'pod-1', transport) });
 }
 
+const exportWait = { timeout: 10_000, interval: 20 };
+/** Waits until the runtime has counted spans with `outcome`. */
+const spansCounted = (rt: Started, outcome: string, wait = exportWait) =>
+  vi.waitFor(
+    async () => expect(await rt.metric('hal9_trace_spans_total', { outcome })).toBeGreaterThan(0),
+    wait,
+  );
+/** Waits until the collector has taken an export. */
+const exportArrives = (c: { received: Received[] }) =>
+  vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), exportWait);
+
 describe('OTLP export over TLS with a private CA', () => {
   it('sends the spans with the headers when the CA is set', async () => {
     const c = await collector();
@@ -117,19 +128,12 @@ describe('OTLP export over TLS with a private CA', () => {
     });
     try {
       await rt.post('/v1/signals', { content: 'x' });
-      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      await exportArrives(c);
       const [first] = c.received;
       expect(first!.headers.authorization).toBe('Bearer s3cr=t');
       expect(first!.headers['x-scope-orgid']).toBe('tenant-1');
       expect(first!.body.resourceSpans[0].scopeSpans[0].spans.length).toBeGreaterThan(0);
-      await vi.waitFor(
-        async () =>
-          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBeGreaterThan(0),
-        {
-          timeout: 10_000,
-          interval: 20,
-        },
-      );
+      await spansCounted(rt, 'exported');
     } finally {
       await rt.close();
       c.close();
@@ -145,7 +149,7 @@ describe('OTLP export over TLS with a private CA', () => {
     });
     try {
       await rt.post('/v1/signals', { content: 'x' });
-      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      await exportArrives(c);
       const [first] = c.received;
       expect(first!.headers['content-encoding']).toBe('gzip');
       // The body gunzips to a whole export: the spans and the runtime's resource.
@@ -154,11 +158,7 @@ describe('OTLP export over TLS with a private CA', () => {
         key: 'service.name',
         value: { stringValue: 'hal9-runtime' },
       });
-      await vi.waitFor(
-        async () =>
-          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBeGreaterThan(0),
-        { timeout: 10_000, interval: 20 },
-      );
+      await spansCounted(rt, 'exported');
     } finally {
       await rt.close();
       c.close();
@@ -178,10 +178,7 @@ describe('OTLP export over TLS with a private CA', () => {
       });
       try {
         await rt.post('/v1/signals', { content: 'x' });
-        await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), {
-          timeout: 10_000,
-          interval: 20,
-        });
+        await exportArrives(c);
         expect(c.received[0]!.headers['content-encoding']).toBeUndefined();
         expect(c.received[0]!.body.resourceSpans[0].scopeSpans[0].spans.length).toBeGreaterThan(0);
       } finally {
@@ -203,11 +200,8 @@ describe('OTLP export over TLS with a private CA', () => {
     const rt = await runtimeTracingTo(endpoint, { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '200' });
     try {
       await rt.post('/v1/signals', { content: 'x' });
-      await vi.waitFor(
-        async () =>
-          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'failed' })).toBeGreaterThan(0),
-        { timeout: 5_000, interval: 20 },
-      );
+      // The wait stays under that default, so only the variable can make this export fail in time.
+      await spansCounted(rt, 'failed', { timeout: 5_000, interval: 20 });
       expect(held.length).toBeGreaterThan(0);
       expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBe(0);
     } finally {
@@ -222,14 +216,7 @@ describe('OTLP export over TLS with a private CA', () => {
     const rt = await runtimeTracingTo(c.endpoint, { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20t' });
     try {
       await rt.post('/v1/signals', { content: 'x' });
-      await vi.waitFor(
-        async () =>
-          expect(await rt.metric('hal9_trace_spans_total', { outcome: 'failed' })).toBeGreaterThan(0),
-        {
-          timeout: 10_000,
-          interval: 20,
-        },
-      );
+      await spansCounted(rt, 'failed');
       expect(c.received).toEqual([]);
       expect(await rt.metric('hal9_trace_spans_total', { outcome: 'exported' })).toBe(0);
     } finally {
@@ -247,7 +234,7 @@ describe('OTLP export over TLS with a private CA', () => {
     });
     try {
       await rt.post('/v1/signals', { content: 'x' });
-      await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      await exportArrives(c);
       expect(c.received[0]!.clientCN).toBe('hal9-runtime');
     } finally {
       await rt.close();
@@ -405,7 +392,7 @@ describe('the entry point', () => {
       OTEL_EXPORTER_OTLP_CERTIFICATE: path('ca.crt'),
     });
     await signal(rt);
-    await vi.waitFor(() => expect(c.received.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    await exportArrives(c);
     expect(c.received[0]!.headers.authorization).toBe('Bearer from-env;v1');
     expect(c.received[0]!.headers['x-scope-orgid']).toBe('t1');
     expect(Object.keys(c.received[0]!.headers).filter((h) => h.includes('%'))).toEqual([]);
