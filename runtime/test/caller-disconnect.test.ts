@@ -7,6 +7,7 @@ import {
   message,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
+import { leavable } from './support/leavable.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // A waiting caller that closes its connection before the answer cancels its requests: the model calls
@@ -34,17 +35,9 @@ async function api(performance: Record<string, unknown> = {}) {
 
 /** A request whose caller gives up once `when` holds (it aborts the fetch, closing the connection). */
 async function leaveWhen(url: string, body: unknown, when: () => void): Promise<void> {
-  const caller = new AbortController();
-  const sent = fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: caller.signal,
-  });
-  sent.catch(() => {});
+  const request = leavable(url, body);
   await vi.waitFor(when, { timeout: 5_000, interval: 5 });
-  caller.abort();
-  await expect(sent).rejects.toThrow();
+  await request.leave();
 }
 
 const idle = async (rt: Started) => {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { leavable } from './support/leavable.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Signals waiting on a peer pod are work this pod accepted: they count toward max_queue_depth, show
@@ -106,9 +107,9 @@ describe('signals waiting on a peer pod', () => {
       claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
     });
     const url = `${rt.url}/v1/signals`;
-    const first = leavable(url, 'first');
+    const first = leavable(url, { content: 'first' });
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
-    const leaving = leavable(url, 'leaves');
+    const leaving = leavable(url, { content: 'leaves' });
     expect((await rt.post('/v1/signals?wait=false', { content: 'stays' })).status).toBe(202);
     await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(3), {
       timeout: 5_000,
@@ -143,7 +144,7 @@ describe('signals waiting on a peer pod', () => {
     });
     expect((await rt.post('/v1/signals?wait=false', { content: 'first' })).status).toBe(202);
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
-    const leaving = leavable(`${rt.url}/v1/signals`, 'leaves');
+    const leaving = leavable(`${rt.url}/v1/signals`, { content: 'leaves' });
     await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(2), {
       timeout: 5_000,
       interval: 5,
@@ -158,21 +159,3 @@ describe('signals waiting on a peer pod', () => {
     expect(hung.received()).toBe(1);
   });
 });
-
-/** A waited request whose caller may give up: `leave()` aborts its fetch, closing the connection. */
-function leavable(url: string, content: string) {
-  const caller = new AbortController();
-  const sent = fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ content }),
-    signal: caller.signal,
-  });
-  sent.catch(() => {});
-  return {
-    leave: async () => {
-      caller.abort();
-      await expect(sent).rejects.toThrow();
-    },
-  };
-}

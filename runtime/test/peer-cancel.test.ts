@@ -18,6 +18,7 @@ import {
   type RecordedRequest,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
+import { leavable } from './support/leavable.ts';
 import { roundRobin } from './support/round-robin.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -45,24 +46,6 @@ const start = async (doc: Record<string, unknown>) => {
 };
 
 const said = (r: RecordedRequest, text: string) => JSON.stringify(r.body.messages).includes(text);
-
-/** A request whose caller may give up: `leave()` aborts its fetch, closing the connection. */
-function leavable(url: string, body: unknown) {
-  const caller = new AbortController();
-  const sent = fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: caller.signal,
-  });
-  sent.catch(() => {});
-  return {
-    leave: async () => {
-      caller.abort();
-      await expect(sent).rejects.toThrow();
-    },
-  };
-}
 
 const idle = (rt: Started) =>
   expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
