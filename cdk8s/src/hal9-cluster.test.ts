@@ -61,6 +61,18 @@ describe('Hal9Cluster', () => {
     expect(problemsOf({ tracing: { samplingRatio: 0.5 } }).join('\n')).toContain('tracing needs an endpoint');
   });
 
+  it('takes the export’s compression and timeout, and checks the timeout as the CRD does (above 0, at most 30s)', () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    const tracing = { endpoint, compression: 'gzip', timeout: '2s500ms' } as const;
+    expect(synthCluster({ tracing }).spec.tracing).toEqual(tracing);
+    expect(problemsOf({ tracing: { endpoint, timeout: '45s' } }).join('\n')).toContain(
+      'spec.tracing.timeout ("45s"): tracing.timeout must be at most 30s',
+    );
+    expect(problemsOf({ tracing: { endpoint, timeout: '0s' } }).join('\n')).toContain(
+      'tracing.timeout must be a duration above 0',
+    );
+  });
+
   it('takes the collector’s Secrets, and checks as the CRD does that a CA or client certificate has an https endpoint', () => {
     const refs = {
       headersSecretRef: { name: 'otlp-auth' },

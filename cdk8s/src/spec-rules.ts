@@ -320,6 +320,25 @@ export function sectionRules(s: Sections, p: string): string[] {
       `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host and no query or fragment, for example http://otel-collector.observability:4318`,
     );
   }
+  const timeout = t?.timeout;
+  if (timeout !== undefined) {
+    const d = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(timeout);
+    if (!d || !/[1-9]/.test(timeout)) {
+      problems.push(
+        `${p}.tracing.timeout (${JSON.stringify(timeout)}): tracing.timeout must be a duration above 0 in h, m, s and ms, in that order, such as 10s, 2s500ms or 500ms`,
+      );
+    } else if (
+      Number(d[1] ?? 0) * 3_600_000 +
+        Number(d[2] ?? 0) * 60_000 +
+        Number(d[3] ?? 0) * 1000 +
+        Number(d[4] ?? 0) >
+      30_000
+    ) {
+      problems.push(
+        `${p}.tracing.timeout (${JSON.stringify(timeout)}): tracing.timeout must be at most 30s (the batch span processor gives up on an export after 30s): write a shorter duration such as 10s`,
+      );
+    }
+  }
   const https = t?.endpoint === undefined || t.endpoint.toLowerCase().startsWith('https://');
   if (t?.caSecretRef && !https) {
     problems.push(

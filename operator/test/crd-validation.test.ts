@@ -354,6 +354,55 @@ describe('tracing', () => {
     }
   });
 
+  it('takes gzip or none and a timeout from 1ms to 30s, in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
+    for (const [compression, timeout] of [
+      ['gzip', '5s'],
+      ['none', '30s'],
+      ['gzip', '1ms'],
+      ['none', '2s500ms'],
+      ['gzip', '0m30s'],
+    ] as const) {
+      for (const o of [
+        cluster({ tracing: { ...tracing, compression, timeout } }),
+        neuron({ tracing: { compression, timeout } }),
+      ]) {
+        const r = await apply(o, ['--dry-run=server']);
+        expect(r.stderr, `${compression} ${timeout}`).toBe('');
+        expect(r.code).toBe(0);
+      }
+    }
+  });
+
+  it('refuses a compression the runtime does not speak, naming the ones it does', async () => {
+    for (const o of [
+      cluster({ tracing: { ...tracing, compression: 'zstd' as never } }),
+      neuron({ tracing: { compression: 'zstd' as never } }),
+    ]) {
+      const r = await apply(o);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('spec.tracing.compression');
+      expect(r.stderr).toContain('supported values: "gzip", "none"');
+    }
+  });
+
+  it.each([
+    ['45s', 'tracing.timeout must be at most 30s'],
+    ['30s1ms', 'tracing.timeout must be at most 30s'],
+    ['1h', 'tracing.timeout must be at most 30s'],
+    ['99999999h', 'tracing.timeout must be at most 30s'],
+    ['0s', 'tracing.timeout must be a duration above 0'],
+    ['0ms', 'tracing.timeout must be a duration above 0'],
+    ['10', 'tracing.timeout must be a duration above 0 in h, m, s and ms'],
+    ['1.5s', 'tracing.timeout must be a duration above 0 in h, m, s and ms'],
+  ])('refuses timeout %j, saying what to write', async (timeout, message) => {
+    for (const o of [cluster({ tracing: { ...tracing, timeout } }), neuron({ tracing: { timeout } })]) {
+      const r = await apply(o);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('spec.tracing.timeout');
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   it('renders a Deployment the apiserver accepts, the pod name from the downward API (server-side dry run)', async () => {
     const n = aNeuron('traced', {}, { namespace: ns });
     const deployment = renderNeuron({

@@ -827,6 +827,14 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly samplingRatio?: number;
   /**
+   * How each export's body is sent to the collector (OTEL_EXPORTER_OTLP_COMPRESSION): gzip shrinks it several times, as Grafana Cloud, Tempo and most vendors recommend, for some CPU per export; none sends it as is. Changing it rolls the pods. Default: unset, the runtime's none.
+   */
+  readonly compression?: "gzip" | "none";
+  /**
+   * How long one export to the collector may take, its retries included, as a duration in h, m, s and ms (OTEL_EXPORTER_OTLP_TIMEOUT, in milliseconds): 5s, 500ms; more than 0 and at most 30s, the batch span processor's own limit. An export that runs out is given up and its spans counted failed. Changing it rolls the pods. Default: unset, the runtime's 10s.
+   */
+  readonly timeout?: string;
+  /**
    * More attributes of every span's resource (OTEL_RESOURCE_ATTRIBUTES, values percent-encoded by the operator), for example deployment.environment.name: production or service.name. The operator's own attributes win on a clash.
    */
   readonly resourceAttributes?: { readonly [key: string]: string };

@@ -846,6 +846,17 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "minimum": 0,
           "maximum": 1
         },
+        "compression": {
+          "type": "string",
+          "enum": [
+            "gzip",
+            "none"
+          ]
+        },
+        "timeout": {
+          "type": "string",
+          "maxLength": 16
+        },
         "resourceAttributes": {
           "type": "object",
           "maxProperties": 16,

@@ -854,6 +854,17 @@ export const neuronSpecSchema: SchemaNode = {
           "minimum": 0,
           "maximum": 1
         },
+        "compression": {
+          "type": "string",
+          "enum": [
+            "gzip",
+            "none"
+          ]
+        },
+        "timeout": {
+          "type": "string",
+          "maxLength": 16
+        },
         "resourceAttributes": {
           "type": "object",
           "maxProperties": 16,

@@ -444,6 +444,48 @@ const cases: readonly Case[] = [
   ],
   ['a compound scrape interval', 'Hal9Cluster', 'c', { monitoring: { scrapeInterval: '1m30s' } }, undefined],
   [
+    'a tracing export timeout above 30s',
+    'Hal9Cluster',
+    'c',
+    { tracing: { endpoint: 'http://otel-collector.observability:4318', timeout: '45s' } },
+    'tracing.timeout must be at most 30s',
+  ],
+  [
+    'a Neuron tracing export timeout of zero',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', tracing: { timeout: '0s' } },
+    'tracing.timeout must be a duration above 0',
+  ],
+  [
+    'a Neuron tracing export timeout of one minute',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', tracing: { timeout: '1m' } },
+    'tracing.timeout must be at most 30s',
+  ],
+  [
+    'a compression the runtime does not speak',
+    'Hal9Cluster',
+    'c',
+    { tracing: { endpoint: 'http://otel-collector.observability:4318', compression: 'zstd' as never } },
+    'compression',
+  ],
+  [
+    'gzip and a compound export timeout of 30s',
+    'Hal9Cluster',
+    'c',
+    {
+      tracing: {
+        endpoint: 'http://otel-collector.observability:4318',
+        compression: 'gzip',
+        timeout: '29s1000ms',
+      },
+    },
+    undefined,
+  ],
+
+  [
     'valid ServiceMonitor labels',
     'Hal9Cluster',
     'c',

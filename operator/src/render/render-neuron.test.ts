@@ -427,6 +427,44 @@ describe('renderNeuron: tracing', () => {
     expect(resourceAttributesFrom(env)).toMatchObject({ a: '1', b: '3', c: '4' });
   });
 
+  it('sends the compression and timeout the spec sets, in milliseconds, as the runtime reads them', () => {
+    const { objects, warnings } = render({
+      tracing: { ...tracing, compression: 'gzip', timeout: '2s500ms' },
+    });
+    expect(warnings).toEqual([]);
+    const env = podEnv(objects, 'impl-1-x');
+    expect(env.OTEL_EXPORTER_OTLP_COMPRESSION).toBe('gzip');
+    expect(env.OTEL_EXPORTER_OTLP_TIMEOUT).toBe('2500');
+    expect(otlpConnection(env)).toMatchObject({ compression: 'gzip', timeoutMs: 2500 });
+    // The CRD's bounds are the runtime's: 30s and 1ms are taken, not refused at the pod's start.
+    for (const [timeout, ms] of [
+      ['30s', 30_000],
+      ['1ms', 1],
+      ['0m30s', 30_000],
+    ] as const) {
+      const bound = podEnv(render({ tracing: { ...tracing, timeout } }).objects, 'impl-1-x');
+      expect(otlpConnection(bound).timeoutMs).toBe(ms);
+    }
+  });
+
+  it("sets neither variable when unset, so the runtime's defaults hold", () => {
+    const env = podEnv(render({ tracing }).objects, 'impl-1-x');
+    expect(env.OTEL_EXPORTER_OTLP_COMPRESSION).toBeUndefined();
+    expect(env.OTEL_EXPORTER_OTLP_TIMEOUT).toBeUndefined();
+    expect(otlpConnection(env)).toMatchObject({ compression: 'none', timeoutMs: 10_000 });
+  });
+
+  it("takes a Neuron's compression and timeout over the cluster's, each on its own", () => {
+    const cluster = { tracing: { ...tracing, compression: 'gzip', timeout: '5s' } } as const;
+    const both = podEnv(render(cluster, { tracing: { compression: 'none', timeout: '1s' } }).objects, 'p');
+    expect(otlpConnection(both)).toMatchObject({ compression: 'none', timeoutMs: 1000 });
+    const one = podEnv(render(cluster, { tracing: { timeout: '800ms' } }).objects, 'p');
+    expect(otlpConnection(one)).toMatchObject({ compression: 'gzip', timeoutMs: 800 });
+    const own = podEnv(render({ tracing }, { tracing: { compression: 'gzip' } }).objects, 'p');
+    expect(own.OTEL_EXPORTER_OTLP_COMPRESSION).toBe('gzip');
+    expect(own.OTEL_EXPORTER_OTLP_TIMEOUT).toBeUndefined();
+  });
+
   it('turns on for one Neuron alone with its own endpoint, and warns when neither names one', () => {
     const own = render({}, { tracing: { endpoint: 'https://collector.example:4318' } });
     expect(podEnv(own.objects, 'p').OTEL_TRACES_SAMPLER_ARG).toBe('1');
@@ -467,6 +505,8 @@ describe('renderNeuron: tracing', () => {
           },
           key: { path: '/var/run/hal9/otlp-client/tls.key', variable: 'OTEL_EXPORTER_OTLP_CLIENT_KEY' },
         },
+        timeoutMs: 10_000,
+        compression: 'none',
       });
       expect(pod(objects).volumes).toContainEqual({
         name: 'otlp-headers',
@@ -583,6 +623,8 @@ describe('renderNeuron: tracing', () => {
     expect(on).not.toBe(off);
     expect(template({ tracing: { ...tracing, samplingRatio: 0.1 } })).not.toBe(on);
     expect(template({ tracing: { ...tracing, headersSecretRef: { name: 'auth' } } })).not.toBe(on);
+    expect(template({ tracing: { ...tracing, compression: 'gzip' } })).not.toBe(on);
+    expect(template({ tracing: { ...tracing, timeout: '5s' } })).not.toBe(on);
   });
 });
 

@@ -75,6 +75,20 @@ export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
     { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
     { name: 'OTEL_TRACES_SAMPLER_ARG', value: String(tracing.samplingRatio) },
     ...connectionEnv(tracing),
+    ...exportEnv(tracing),
+  ];
+}
+
+/**
+ * The export's compression and timeout, only where the spec sets them: unset, the runtime's defaults
+ * hold and the pod template of a Neuron that does not set them stays as it was (no rollout).
+ */
+function exportEnv(tracing: EffectiveTracing): V1EnvVar[] {
+  return [
+    ...(tracing.compression ? [{ name: 'OTEL_EXPORTER_OTLP_COMPRESSION', value: tracing.compression }] : []),
+    ...(tracing.timeoutMs !== undefined
+      ? [{ name: 'OTEL_EXPORTER_OTLP_TIMEOUT', value: String(tracing.timeoutMs) }]
+      : []),
   ];
 }
 

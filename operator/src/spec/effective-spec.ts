@@ -24,6 +24,7 @@ import {
   type Quantity,
 } from '@hal9/api';
 import { deepFreeze } from './deep-freeze.ts';
+import { durationSeconds } from './duration-seconds.ts';
 import { overlay } from './overlay.ts';
 
 type WithRequired<T, K extends keyof T> = T & { readonly [P in K]-?: NonNullable<T[P]> };
@@ -81,6 +82,10 @@ export interface EffectiveTracing {
   readonly caSecretRef: SecretKeyRef | undefined;
   /** A kubernetes.io/tls Secret presented to the collector (mutual TLS; https only). */
   readonly clientCertSecretRef: { readonly name: string } | undefined;
+  /** OTEL_EXPORTER_OTLP_COMPRESSION; undefined: unset, the runtime's default (none). */
+  readonly compression: 'gzip' | 'none' | undefined;
+  /** OTEL_EXPORTER_OTLP_TIMEOUT in milliseconds; undefined: unset, the runtime's default (10 s). */
+  readonly timeoutMs: number | undefined;
 }
 
 /** The fully defaulted spec of one neuron: its Hal9Cluster's defaults with the neuron's overrides on top. */
@@ -258,6 +263,8 @@ function effectiveTracing(
         headersSecretRef: headers ? { name: headers.name, key: headers.key ?? 'headers' } : undefined,
         caSecretRef: tls && ca ? { name: ca.name, key: ca.key ?? 'ca.crt' } : undefined,
         clientCertSecretRef: tls && client ? { name: client.name } : undefined,
+        compression: merged.compression,
+        timeoutMs: timeoutMs(merged.timeout),
       },
       repairs:
         !tls && dropped.length > 0
@@ -273,6 +280,12 @@ function effectiveTracing(
       ]
     : [];
   return { tracing: undefined, repairs };
+}
+
+/** tracing.timeout in whole milliseconds (the CRD's CEL rule keeps it above 0 and at most 30s). */
+function timeoutMs(timeout: string | undefined): number | undefined {
+  const seconds = durationSeconds(timeout);
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { durationSeconds } from '../spec/duration-seconds.ts';
 import type { Collected, NeuronSeries } from './prometheus.ts';
 import type { TunerOptions } from './tuner-deps.ts';
 import type { TuningTarget } from './tuning-targets.ts';
@@ -8,16 +9,6 @@ export interface PrometheusSource {
   /** Query window in seconds. */
   readonly window: number;
   readonly series: NeuronSeries;
-}
-
-/** Scrape interval like "15s", "1m", "500ms" in seconds; undefined when it is not one. */
-export function durationSeconds(s: string | undefined): number | undefined {
-  // As Prometheus writes durations (the CRD's rule): units from hours down, each at most once.
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(s ?? '');
-  if (!m || !s) return undefined;
-  const [, h = 0, min = 0, sec = 0, ms = 0] = m;
-  const total = Number(h) * 3600 + Number(min) * 60 + Number(sec) + Number(ms) / 1000;
-  return total > 0 ? total : undefined;
 }
 
 /** The Neuron's Prometheus, else the operator's; the window defaults to four scrape intervals. */

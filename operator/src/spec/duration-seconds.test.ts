@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationSeconds } from './prometheus-source.ts';
+import { durationSeconds } from './duration-seconds.ts';
 
 describe('durationSeconds', () => {
   it.each<[string, number]>([
