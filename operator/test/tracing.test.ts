@@ -107,6 +107,39 @@ describe('spec.tracing', () => {
   });
 });
 
+describe('spec.tracing: compression and the export timeout', () => {
+  it("sets them in milliseconds, takes a Neuron's per field, and rolls the pods on a change", {
+    timeout: 120_000,
+  }, async () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    await apply([
+      aCluster('z1', { tracing: { endpoint, compression: 'gzip', timeout: '5s' } }),
+      aNeuron('z1a', 'z1'),
+      aNeuron('z1b', 'z1', { tracing: { timeout: '1s500ms' } }),
+    ]);
+    await waitForNeuronReady(r, 'z1a');
+    const a = await r.deployment('z1a');
+    expect(value(a, 'OTEL_EXPORTER_OTLP_COMPRESSION')).toBe('gzip');
+    expect(value(a, 'OTEL_EXPORTER_OTLP_TIMEOUT')).toBe('5000');
+    const b = await waitFor('Deployment z1b', () => r.deployment('z1b'), { timeoutMs: 30_000 });
+    expect(value(b, 'OTEL_EXPORTER_OTLP_COMPRESSION')).toBe('gzip');
+    expect(value(b, 'OTEL_EXPORTER_OTLP_TIMEOUT')).toBe('1500');
+
+    await patch('hal9cluster', 'z1', { spec: { tracing: { compression: 'none', timeout: null } } });
+    const changed = await waitFor(
+      'Deployment z1a with the new compression',
+      async () => {
+        const d = await r.deployment('z1a');
+        return value(d, 'OTEL_EXPORTER_OTLP_COMPRESSION') === 'none' ? d : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    // Unset again: no variable, the runtime's default.
+    expect(value(changed, 'OTEL_EXPORTER_OTLP_TIMEOUT')).toBeUndefined();
+    expect(changed?.metadata?.generation ?? 0).toBeGreaterThan(a?.metadata?.generation ?? 0);
+  });
+});
+
 describe('spec.tracing: a collector behind TLS that wants a token', () => {
   it('mounts the headers and the CA from their Secrets; a CA over http is refused with what to fix', {
     timeout: 120_000,
@@ -189,6 +222,9 @@ describe('spans of a pod the operator rendered', () => {
         tracing: {
           endpoint: jaeger.otlpEndpoint,
           resourceAttributes: { 'deployment.environment.name': 'test' },
+          // Taken by the runtime as rendered (a value it refused would stop the process at its start).
+          compression: 'gzip',
+          timeout: '5s',
         },
       }),
       aNeuron('traced', 'c2'),
