@@ -11,7 +11,7 @@ import { ConfigError } from './errors.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
 import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
-import { OtlpTlsAgent } from './tracing/otlp-tls-agent.ts';
+import { OtlpTlsAgent, otlpTlsOf } from './tracing/otlp-tls-agent.ts';
 import {
   headersFileReader,
   MAX_HEADERS_FILE_BYTES,
@@ -139,20 +139,16 @@ async function main(): Promise<void> {
   let otlpHeaders = otlp?.headers ?? {};
   // With a CA or client certificate (an https:// endpoint), an agent that takes them again when
   // their files are rotated (below).
-  const startTls = {
-    ...(otlp?.ca ? { ca: otlp.ca } : {}),
-    ...(otlp?.cert && otlp.key ? { cert: otlp.cert, key: otlp.key } : {}),
-  };
-  const tlsAgent = startTls.ca || startTls.cert ? new OtlpTlsAgent(startTls) : undefined;
+  const startTls = otlp && otlpTlsOf(otlp);
+  const tlsAgent = startTls && new OtlpTlsAgent(startTls);
   // The OpenTelemetry SDK is loaded only when an endpoint turns tracing on (a faster pod start).
-  const tracing =
-    tracesURL(env) && otlp
-      ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), {
-          ...otlp,
-          headers: () => otlpHeaders,
-          ...(tlsAgent ? { agent: tlsAgent } : {}),
-        })
-      : undefined;
+  const tracing = otlp
+    ? (await import('./tracing/provider.ts')).createTracing(env, config.cluster.name, hostname(), {
+        ...otlp,
+        headers: () => otlpHeaders,
+        ...(tlsAgent ? { agent: tlsAgent } : {}),
+      })
+    : undefined;
   const runtime = createRuntime(config, {
     apiKey,
     ...(tracing ? { tracing } : {}),

@@ -14,6 +14,12 @@ export interface OtlpTls {
   readonly key?: string;
 }
 
+/** The TLS options `t` holds (a client certificate only with its key), or undefined when it holds none. */
+export function otlpTlsOf(t: OtlpTls): OtlpTls | undefined {
+  const tls = { ...(t.ca ? { ca: t.ca } : {}), ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}) };
+  return tls.ca || tls.cert ? tls : undefined;
+}
+
 export class OtlpTlsAgent extends Agent {
   #tls: OtlpTls;
   #generation = 0;

@@ -2,7 +2,7 @@ import { createSecureContext } from 'node:tls';
 import { readSecretFile } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { type NamedFile, type OtlpCompression, type OtlpConnection, withHeadersFile } from './otel-env.ts';
-import type { OtlpTls } from './otlp-tls-agent.ts';
+import { type OtlpTls, otlpTlsOf } from './otlp-tls-agent.ts';
 
 // The collector connection's files, read at start-up (main.ts) and checked the way TLS will use
 // them, so a wrong mount fails the start naming its variable instead of failing every export later.
@@ -70,10 +70,7 @@ export async function readOtlpTls(connection: OtlpConnection): Promise<OtlpTls> 
   };
   if (ca && caText) check(ca.variable, { ca: caText });
   if (client && cert && key) check(`${client.cert.variable} and ${client.key.variable}`, { cert, key });
-  return Object.freeze({
-    ...(caText ? { ca: caText } : {}),
-    ...(cert && key ? { cert, key } : {}),
-  });
+  return Object.freeze(otlpTlsOf({ ca: caText, cert, key }) ?? {});
 }
 
 /** Reads and checks the files `connection` names; a ConfigError names the variable of the one that is wrong. */

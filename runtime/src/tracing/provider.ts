@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
 import { DEFAULT_OTLP_TIMEOUT_MS, type OtelEnv, tracesURL } from './otel-env.ts';
-import type { OtlpTlsAgent } from './otlp-tls-agent.ts';
+import { OtlpTlsAgent, otlpTlsOf } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
 import { noTracing, otelTracing, type Tracing } from './tracing.ts';
@@ -124,21 +124,18 @@ type ExporterCompression = NonNullable<ConstructorParameters<typeof OTLPTraceExp
  * export, its retries included; at shutdown the last flush has its own, shorter bound (runtime.ts).
  */
 function exporterOptions(url: string, transport: ExporterTransport) {
-  const { headers, ca, cert, key, agent } = transport;
+  const { headers, agent } = transport;
   const current = typeof headers === 'function' ? headers : () => headers;
+  // TLS options always through an OtlpTlsAgent, main.ts's (which rotates it) or one of their own.
+  const tls = otlpTlsOf(transport);
+  const tlsAgent = agent ?? (tls ? new OtlpTlsAgent(tls) : undefined);
   return {
     url,
     headers: async () => ({ ...current() }),
     timeoutMillis: transport.timeoutMs ?? DEFAULT_OTLP_TIMEOUT_MS,
     // The exporter's CompressionAlgorithm enum holds these two strings.
     compression: (transport.compression ?? 'none') as ExporterCompression,
-    httpAgentOptions: agent
-      ? () => agent
-      : {
-          keepAlive: true,
-          ...(ca ? { ca } : {}),
-          ...(cert && key ? { cert, key } : {}),
-        },
+    httpAgentOptions: tlsAgent ? () => tlsAgent : { keepAlive: true },
   };
 }
 
