@@ -2,6 +2,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tracingWith } from '../src/tracing/provider.ts';
+import { leavable } from './support/leavable.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // A request that crosses pods shows the hop as a CLIENT span on the sender and a SERVER span on the
@@ -179,13 +180,7 @@ describe('spans of a request across runtime pods', () => {
       neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
     });
     started.push(lead);
-    const gone = new AbortController();
-    const call = fetch(`${lead.url}/v1/signals`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'x' }),
-      signal: gone.signal,
-    }).catch(() => undefined);
+    const caller = leavable(`${lead.url}/v1/signals`, { content: 'x' });
     await vi.waitFor(
       async () => {
         const { body } = await worker.get('/v1/neurons');
@@ -193,8 +188,7 @@ describe('spans of a request across runtime pods', () => {
       },
       { timeout: 5_000, interval: 20 },
     );
-    gone.abort();
-    await call;
+    await caller.leave();
     await vi.waitFor(
       () => {
         const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`);

@@ -19,6 +19,7 @@ import {
   raw,
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
+import { leavable } from './support/leavable.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Spans and their parent links with the real OpenTelemetry SDK (in-memory exporter here; the OTLP path
@@ -138,13 +139,7 @@ describe('tracing', () => {
       { tracing: tracingWith(new SimpleSpanProcessor({ exporter: lead }), 'lead', 'test') },
     );
     started.push(l);
-    const gone = new AbortController();
-    const call = fetch(`${l.url}/v1/signals`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'x' }),
-      signal: gone.signal,
-    }).catch(() => undefined);
+    const caller = leavable(`${l.url}/v1/signals`, { content: 'x' });
     // The worker pod has the signal in its slot.
     await vi.waitFor(
       async () => {
@@ -153,8 +148,7 @@ describe('tracing', () => {
       },
       { timeout: 5_000, interval: 20 },
     );
-    gone.abort();
-    await call;
+    await caller.leave();
     await vi.waitFor(
       () => {
         const peer = lead.getFinishedSpans().find((s) => s.name === 'hal9.peer worker');
@@ -411,16 +405,9 @@ describe('tracing', () => {
     await vi.waitFor(() => ended('REQUEST_TIMEOUT'), { timeout: 5_000, interval: 20 });
 
     exporter.reset();
-    const gone = new AbortController();
-    const call = fetch(`${rt.url}/v1/signals`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'y' }),
-      signal: gone.signal,
-    }).catch(() => undefined);
+    const caller = leavable(`${rt.url}/v1/signals`, { content: 'y' });
     await vi.waitFor(() => expect(fake!.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
-    gone.abort();
-    await call;
+    await caller.leave();
     await vi.waitFor(() => ended('CLIENT_CLOSED'), { timeout: 5_000, interval: 20 });
   });
 
