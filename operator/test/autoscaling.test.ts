@@ -281,19 +281,18 @@ describe('autoscaling on the pods’ load reports', () => {
         ?.reason,
     ).toBe('Concurrency');
     expect(condition(lowered, 'ReplicasAutoscaled')?.status).toBe('True');
-    await waitFor(
+    const left = await waitFor(
       'one pod left',
       async () => {
         const pods = await r.pods(`hal9.ai/neuron=${NEURON}`);
-        return pods.filter((p) => !p.metadata?.deletionTimestamp).length === 1 ? pods : undefined;
+        const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+        return live.length === 1 ? live[0] : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    // A process started from the ConfigMap carries the tuned limit.
-    const proc = await waitFor('a ready process', async () => ready()[0], {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    // A process started from the ConfigMap carries the tuned limit. It is the remaining pod's own:
+    // a removed pod's process may still look ready until the runner's next pass stops it.
+    const proc = await runner.waitForReady(ns, left.metadata!.name!, 30_000);
     expect(await limitOf(proc.url)).toBe(limit);
   });
 });
