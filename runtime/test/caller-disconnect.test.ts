@@ -1,37 +1,16 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiDoc,
-  type FakeMessagesApi,
-  gate,
-  hang,
-  message,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { apiRuntimes } from './support/api-runtimes.ts';
+import { gate, hang, message } from './support/fake-messages-api.ts';
 import { leavable } from './support/leavable.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { neuron, type Started } from './support/runtime.ts';
 
 // A waiting caller that closes its connection before the answer cancels its requests: the model calls
 // are cut off (the fake upstream sees its connection close), the executor slots and permits are free,
 // and the metrics count the cut as a cancellation, never as an upstream failure. The request deadline
 // is the default 30 s, far past every wait here: only the caller leaving can end these calls.
 
-let fake: FakeMessagesApi | undefined;
-const started: Started[] = [];
-
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-  await fake?.close();
-  fake = undefined;
-});
-
-async function api(performance: Record<string, unknown> = {}) {
-  fake = await startFakeMessagesApi();
-  const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], performance }), {
-    apiKey: 'k',
-  });
-  started.push(rt);
-  return { fake, rt };
-}
+const runtimes = apiRuntimes();
+const api = (performance: Record<string, unknown> = {}) => runtimes.api({ performance });
 
 /** A request whose caller gives up once `when` holds (it aborts the fetch, closing the connection). */
 async function leaveWhen(url: string, body: unknown, when: () => void): Promise<void> {
@@ -104,18 +83,9 @@ describe('a caller that closes its connection before the answer', () => {
   });
 
   it('in cluster mode, the pod that ran the sub-tree cancels it too when the lead’s call closes', async () => {
-    fake = await startFakeMessagesApi();
-    fake.respond(hang());
-    const worker = await startRuntime(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }), { apiKey: 'k' });
-    started.push(worker);
-    const lead = await startRuntime({
-      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
-      claude: {
-        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
-      },
-    });
-    started.push(lead);
-    const upstream = fake;
+    const { fake: upstream, rt: worker } = await runtimes.api({ neurons: [neuron('worker', 'L2')] });
+    upstream.respond(hang());
+    const lead = await runtimes.leadOf(worker);
     await leaveWhen(`${lead.url}/v1/signals`, { content: 'deep' }, () => expect(upstream.inFlight).toBe(1));
     // The lead ends the request and cancels its peer call; the worker's sub-run ends with it.
     await vi.waitFor(() => expect(upstream.inFlight).toBe(0), { timeout: 5_000, interval: 10 });

@@ -1,15 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiDoc,
-  type FakeMessagesApi,
-  gate,
-  hang,
-  message,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
-import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { apiRuntimes } from './support/api-runtimes.ts';
+import { gate, hang, message } from './support/fake-messages-api.ts';
+import { answer, neuron, startRuntime } from './support/runtime.ts';
 
 // Deadlines stop work: a request's AbortSignal reaches the SDK call, the upstream permit, the queue and
 // peer calls (cut at once when callers leave or a drain comes; at a deadline, the peer given it ends
@@ -17,21 +11,9 @@ import { answer, neuron, type Started, startRuntime } from './support/runtime.ts
 // Deadlines of requests meant to reach the fake upstream leave room for the first call of a fresh
 // runtime on a loaded machine (tens of ms when idle).
 
-let fake: FakeMessagesApi | undefined;
-const started: Started[] = [];
-
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-  await fake?.close();
-  fake = undefined;
-});
-
-async function api(performance: Record<string, unknown> = {}, neurons = [neuron('impl-1', 'L2')]) {
-  fake = await startFakeMessagesApi();
-  const rt = await startRuntime(apiDoc(fake, { neurons, performance }), { apiKey: 'k' });
-  started.push(rt);
-  return { fake, rt };
-}
+const runtimes = apiRuntimes();
+const { started } = runtimes;
+const api = (performance: Record<string, unknown> = {}) => runtimes.api({ performance });
 
 describe('deadlines', () => {
   it('aborts the model call at the deadline: the fake upstream sees its request closed, and the slot and permit are free', async () => {
@@ -124,31 +106,26 @@ describe('deadlines', () => {
   });
 
   it('sends a peer the run’s own deadline (?timeout_ms), not the configured one, and the peer ends its sub-run at it', async () => {
-    fake = await startFakeMessagesApi();
-    fake.respond(hang());
     const peerBodies: { deadlineMs: number }[] = [];
-    const worker = await startRuntime(apiDoc(fake, { neurons: [neuron('worker', 'L2')] }), {
-      apiKey: 'k',
-      beforeListen: (rt) =>
-        rt.app.addHook('preHandler', async (req) => {
-          if (req.url.startsWith('/v1/neurons/')) peerBodies.push(req.body as { deadlineMs: number });
-        }),
-    });
-    started.push(worker);
-    const lead = await startRuntime({
-      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
-      claude: {
-        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
+    const { fake, rt: worker } = await runtimes.api(
+      { neurons: [neuron('worker', 'L2')] },
+      {
+        apiKey: 'k',
+        beforeListen: (rt) =>
+          rt.app.addHook('preHandler', async (req) => {
+            if (req.url.startsWith('/v1/neurons/')) peerBodies.push(req.body as { deadlineMs: number });
+          }),
       },
-    });
-    started.push(lead);
+    );
+    fake.respond(hang());
+    const lead = await runtimes.leadOf(worker);
     const res = await lead.post('/v1/signals?timeout_ms=1000', { content: 'deep' });
     expect(res.status).toBe(504);
     expect(peerBodies).toHaveLength(1);
     expect(peerBodies[0]!.deadlineMs).toBeGreaterThan(0);
     expect(peerBodies[0]!.deadlineMs).toBeLessThanOrEqual(1000);
     // The worker's own run ends at that deadline too, and its upstream call is cancelled.
-    await vi.waitFor(() => expect(fake!.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
     expect(worker.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
     expect(lead.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
   });

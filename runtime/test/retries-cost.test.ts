@@ -1,30 +1,14 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiDoc,
-  apiError,
-  type FakeMessagesApi,
-  message,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { apiRuntimes } from './support/api-runtimes.ts';
+import { apiDoc, apiError, message } from './support/fake-messages-api.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Retries within the deadline, fallback models, one breaker per model and per peer, and token cost —
 // the real SDK against the fake Messages API.
 
-let fake: FakeMessagesApi | undefined;
-const started: Started[] = [];
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-  await fake?.close();
-  fake = undefined;
-});
-
-async function start(o: Parameters<typeof apiDoc>[1] = {}) {
-  fake = await startFakeMessagesApi();
-  const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], ...o }), { apiKey: 'k' });
-  started.push(rt);
-  return { fake, rt };
-}
+const runtimes = apiRuntimes();
+const { started } = runtimes;
+const start = (o?: Parameters<typeof apiDoc>[1]) => runtimes.api(o);
 const fastRetry = { max_retries: 2, base_delay_ms: 1, max_delay_ms: 5 };
 
 describe('retries', () => {
@@ -244,7 +228,7 @@ describe('tokens and cost in cluster mode', () => {
   const designs = ['design-0', 'design-1', 'design-2'];
   /** lead (this pod) forwards to three design neurons another pod hosts; every call 1,000 + 1,000. */
   async function cluster(workerPrices: Record<string, unknown>) {
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond((req) =>
       message(
         req.body.system[0].text === 'You are lead.' ? `FORWARD_TO: ${designs.join(', ')}` : 'RESULT: done',

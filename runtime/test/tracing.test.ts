@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_ANSWER_TAG_CHARS } from '../src/claude/anthropic.ts';
 import {
   createTracing,
@@ -11,28 +11,17 @@ import {
   samplerFrom,
   tracingWith,
 } from '../src/tracing/provider.ts';
-import {
-  apiDoc,
-  type FakeMessagesApi,
-  hang,
-  message,
-  raw,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
+import { apiRuntimes } from './support/api-runtimes.ts';
+import { apiDoc, hang, message, raw } from './support/fake-messages-api.ts';
 import { leavable } from './support/leavable.ts';
-import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
+import { answer, neuron, startRuntime } from './support/runtime.ts';
 
 // Spans and their parent links with the real OpenTelemetry SDK (in-memory exporter here; the OTLP path
 // against a real Jaeger is in tracing-jaeger.test.ts): request → signal → model call / peer call, W3C
 // context to the Messages API and to peers, GenAI attributes on model calls.
 
-let fake: FakeMessagesApi | undefined;
-const started: Started[] = [];
-afterEach(async () => {
-  for (const s of started.splice(0)) await s.close();
-  await fake?.close();
-  fake = undefined;
-});
+const runtimes = apiRuntimes();
+const { started } = runtimes;
 
 const spanId = (s: ReadableSpan) => s.spanContext().spanId;
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
@@ -40,7 +29,7 @@ const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 describe('tracing', () => {
   it('links request, signal and model-call spans, continues the caller’s trace and sends context upstream', async () => {
     const exporter = new InMemorySpanExporter();
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond((req) =>
       message(req.body.system[0].text === 'You are lead.' ? 'FORWARD_TO: impl-1' : 'RESULT: done', {
         input_tokens: 11,
@@ -362,7 +351,7 @@ describe('tracing', () => {
 
   it('marks a failed model call and its signal as errors', async () => {
     const exporter = new InMemorySpanExporter();
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond({ kind: 'error', status: 500, type: 'api_error', message: 'boom' });
     const rt = await startRuntime(
       apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], claude: { retry: { max_retries: 0 } } }),
@@ -383,7 +372,7 @@ describe('tracing', () => {
 
   it('ends every span of a request its deadline or its caller’s departure cuts off, as an error', async () => {
     const exporter = new InMemorySpanExporter();
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond(hang());
     const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
       apiKey: 'k',
@@ -406,7 +395,7 @@ describe('tracing', () => {
 
     exporter.reset();
     const caller = leavable(`${rt.url}/v1/signals`, { content: 'y' });
-    await vi.waitFor(() => expect(fake!.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(fake.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
     await caller.leave();
     await vi.waitFor(() => ended('CLIENT_CLOSED'), { timeout: 5_000, interval: 20 });
   });
@@ -474,7 +463,7 @@ describe('tracing', () => {
   it('bounds span attribute values an upstream answer sets (its id and stop reason)', async () => {
     // The back-end keeps MAX_ANSWER_TAG_CHARS of each, below the spans' own value bound.
     const exporter = new InMemorySpanExporter();
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond(
       raw({
         id: `msg_${'x'.repeat(200_000)}`,
@@ -504,7 +493,7 @@ describe('tracing', () => {
   });
 
   it('passes a caller’s tracestate over 512 characters on cut as W3C Trace Context recommends', async () => {
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.respond(() => message('RESULT: done'));
     const rt = await startRuntime(apiDoc(fake, { neurons: [neuron('impl-1', 'L2')] }), {
       apiKey: 'k',
