@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { EventSource } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -34,6 +34,23 @@ function frames(text: string): Frame[] {
     .filter((f): f is Frame => f.data !== undefined);
 }
 
+/** POSTs a signal with ?stream=true. */
+const postStream = (rt: Started, body: { content: string }) =>
+  fetch(`${rt.url}/v1/signals?stream=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+/** Starts `peer` on loopback and a runtime whose `lead` (L4) forwards to `w1` (L3), hosted by `peer`. */
+async function leadOn(peer: Server): Promise<Started> {
+  await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+  const { port } = peer.address() as AddressInfo;
+  return startRuntime({
+    neurons: [neuron('lead', 'L4', ['w1']), neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` })],
+  });
+}
+
 const slowImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 300)] } } };
 // For checks made while impl-1 still works: long enough that they cannot race its end on a slow machine.
 const heldImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: built', 2_000)] } } };
@@ -41,11 +58,7 @@ const heldImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: b
 describe('event streams', () => {
   it('a stream that delivers the end of a request the drain finished is its read: the shutdown waits for no one', async () => {
     rt = await startRuntime(slowImpl);
-    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'stream me' }),
-    });
+    const res = await postStream(rt, { content: 'stream me' });
     const body = res.text();
     // Still running when the drain starts: one whose reader must see it end.
     expect(rt.runtime.engine.occupancy.active).toBeGreaterThan(0);
@@ -56,11 +69,7 @@ describe('event streams', () => {
   });
   it('POST ?stream=true sends a trace event as each neuron finishes, the results, then the end with totals', async () => {
     rt = await startRuntime(slowImpl);
-    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'stream me' }),
-    });
+    const res = await postStream(rt, { content: 'stream me' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const f = frames(await res.text());
@@ -141,20 +150,9 @@ describe('event streams', () => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.end('{"i": 0, "trace": {"neuron": "w1"}}\nnot json\n');
     });
-    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
-    const { port } = bogus.address() as AddressInfo;
-    rt = await startRuntime({
-      neurons: [
-        neuron('lead', 'L4', ['w1']),
-        neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` }),
-      ],
-    });
+    rt = await leadOn(bogus);
     try {
-      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ content: 'x' }),
-      });
+      const res = await postStream(rt, { content: 'x' });
       const f = frames(await res.text());
       const end = f.find((x) => x.event === 'end')!;
       expect(end.data.status).toBe('failed');
@@ -192,20 +190,9 @@ describe('event streams', () => {
         breakOff = () => res.destroy();
       });
     });
-    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
-    const { port } = bogus.address() as AddressInfo;
-    rt = await startRuntime({
-      neurons: [
-        neuron('lead', 'L4', ['w1']),
-        neuron('w1', 'L3', [], { endpoint: `http://127.0.0.1:${port}` }),
-      ],
-    });
+    rt = await leadOn(bogus);
     try {
-      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ content: 'x' }),
-      });
+      const res = await postStream(rt, { content: 'x' });
       // Read as it comes: the connection breaks once w1's entry has reached this stream.
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let text = '';
@@ -313,11 +300,7 @@ describe('event streams', () => {
 
   it('sends heartbeats on an idle stream', async () => {
     rt = await startRuntime({ ...slowImpl, server: { sse_heartbeat_ms: 100 } });
-    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: 'quiet' }),
-    });
+    const res = await postStream(rt, { content: 'quiet' });
     expect((await res.text()).match(/^: ping$/gm)?.length ?? 0).toBeGreaterThanOrEqual(1);
   });
 
@@ -418,11 +401,7 @@ describe('event streams', () => {
 
     it('live (POST ?stream=true)', async () => {
       rt = await startRuntime(doc);
-      const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ content: 'go' }),
-      });
+      const res = await postStream(rt, { content: 'go' });
       expectAll(await res.text());
     });
 
@@ -486,11 +465,7 @@ describe('event streams', () => {
       performance: { cache_layers: [] },
     });
     const content = 'y'.repeat(400_000);
-    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content }),
-    });
+    const res = await postStream(rt, { content });
     const f = frames(await res.text());
     expect(f.map((x) => x.event)).toEqual(['trace', 'trace', 'trace', 'result', 'end']);
     expect(f[3]!.data.content.length).toBeGreaterThan(65_536);

@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { Deadlines } from '../pipeline/deadlines.ts';
-import { RequestRun } from '../pipeline/request-run.ts';
 import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
+import { openRun } from '../testing/open-run.ts';
 import { streamRun } from './sse.ts';
 
 /** The one signal of the runs here (a run is open while a signal of it is). */
@@ -57,17 +56,7 @@ const nextTurn = () => new Promise((r) => setImmediate(r));
 
 function setup(o: { room: number; maxBufferedBytes: number; heartbeatMs?: number }) {
   const clock = new ManualClock();
-  const run = new RequestRun({
-    id: 'r1',
-    traceId: 'a'.repeat(32),
-    entry: 'lead',
-    timeoutMs: 60_000,
-    clock,
-    deadlines: new Deadlines(clock),
-    onEnd: () => {},
-  });
-  run.record();
-  run.open(ONLY);
+  const run = openRun(clock, ONLY);
   const res = new FakeSocket(o.room);
   let delivered = false;
   streamRun(

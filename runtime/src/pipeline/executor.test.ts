@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Executor } from './executor.ts';
+import { Executor, type ExecutorOptions } from './executor.ts';
 
 // Work conservation is asserted through ordering and counters, never durations.
 
@@ -11,20 +11,27 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** An executor (queue of 10) whose items each hold their slot until their gate opens. */
+function gatedExecutor(limit: number, o: Pick<ExecutorOptions<number>, 'pull'> = {}) {
+  const gates = new Map<number, ReturnType<typeof deferred>>();
+  const started: number[] = [];
+  const ex = new Executor<number>({
+    limit,
+    maxQueue: 10,
+    process: (i) => {
+      started.push(i);
+      const d = deferred();
+      gates.set(i, d);
+      return d.promise;
+    },
+    ...o,
+  });
+  return { ex, gates, started };
+}
+
 describe('Executor', () => {
   it('starts the next queued item in the same turn a slot frees', async () => {
-    const gates = new Map<number, ReturnType<typeof deferred>>();
-    const started: number[] = [];
-    const ex = new Executor<number>({
-      limit: 2,
-      maxQueue: 10,
-      process: (i) => {
-        started.push(i);
-        const d = deferred();
-        gates.set(i, d);
-        return d.promise;
-      },
-    });
+    const { ex, gates, started } = gatedExecutor(2);
     ex.submit([1, 2, 3]);
     expect(started).toEqual([1, 2]);
     expect(ex.queued).toBe(1);
@@ -37,22 +44,10 @@ describe('Executor', () => {
 
   it('pulls from the batching buffer when a slot frees and nothing is queued (no timer involved)', async () => {
     const buffered = [10, 11];
-    const started: number[] = [];
-    const gates: ReturnType<typeof deferred>[] = [];
-    const ex = new Executor<number>({
-      limit: 1,
-      maxQueue: 10,
-      process: (i) => {
-        started.push(i);
-        const d = deferred();
-        gates.push(d);
-        return d.promise;
-      },
-      pull: (free) => buffered.splice(0, free),
-    });
+    const { ex, gates, started } = gatedExecutor(1, { pull: (free) => buffered.splice(0, free) });
     ex.submit([1]);
     expect(ex.free).toBe(0);
-    gates[0]!.resolve();
+    gates.get(1)!.resolve();
     await Promise.resolve();
     await Promise.resolve();
     expect(started).toEqual([1, 10]);
@@ -78,24 +73,13 @@ describe('Executor', () => {
   });
 
   it('raising the limit live starts waiting items at once; lowering lets running ones finish', async () => {
-    const started: number[] = [];
-    const gates: ReturnType<typeof deferred>[] = [];
-    const ex = new Executor<number>({
-      limit: 1,
-      maxQueue: 10,
-      process: (i) => {
-        started.push(i);
-        const d = deferred();
-        gates.push(d);
-        return d.promise;
-      },
-    });
+    const { ex, gates, started } = gatedExecutor(1);
     ex.submit([1, 2, 3, 4]);
     ex.resize(3);
     expect(started).toEqual([1, 2, 3]);
     ex.resize(1);
     expect(ex.active).toBe(3);
-    gates[0]!.resolve();
+    gates.get(1)!.resolve();
     await Promise.resolve();
     await Promise.resolve();
     expect(started).toEqual([1, 2, 3]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/defaults.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
+import { openRun } from '../testing/open-run.ts';
 import { budgetLeft, modelCallRefusal } from './budget.ts';
 import { Deadlines } from './deadlines.ts';
 import { MAX_RECORDED_EVENTS, RequestRun, type RunEvent } from './request-run.ts';
@@ -10,21 +11,7 @@ import { traceEntry } from './trace-entry.ts';
 /** The one signal of the runs here (a run is open while a signal of it is). */
 const ONLY = signalTo('impl');
 
-const newRun = () => {
-  const clock = new ManualClock();
-  const run = new RequestRun({
-    id: 'r1',
-    traceId: 'a'.repeat(32),
-    entry: 'lead',
-    timeoutMs: 60_000,
-    clock,
-    deadlines: new Deadlines(clock),
-    onEnd: () => {},
-  });
-  run.record();
-  run.open(ONLY);
-  return run;
-};
+const newRun = () => openRun(new ManualClock(), ONLY);
 const emit = (run: RequestRun, n: number) =>
   run.progress(
     {

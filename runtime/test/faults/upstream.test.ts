@@ -10,6 +10,7 @@ import {
 import type { RuntimeProcess } from '../support/process.ts';
 import { expectOpened, Scenario, scrape } from './harness.ts';
 import { sumOf } from './prom-text.ts';
+import type { ScenarioRecord } from './recorder.ts';
 import { BREAKER, deadPort, relay, spawnApiRuntime } from './upstreams.ts';
 
 // Fault matrix, upstream side: a real runtime process in `api` mode (the real SDK) against the fake
@@ -33,12 +34,17 @@ afterEach(async () => {
 const job = (i: number) => ({ content: `job ${i}` });
 const probe = (i: number) => ({ content: `probe ${i}` });
 
-async function start(o: Parameters<typeof spawnApiRuntime>[1] = {}) {
-  fake = await startFakeMessagesApi();
-  rt = await spawnApiRuntime(fake.url, o);
+/** Spawns the runtime against `baseUrl`, with a scenario watching its breakers. */
+async function spawn(baseUrl: string, o: Parameters<typeof spawnApiRuntime>[1] = {}) {
+  rt = await spawnApiRuntime(baseUrl, o);
   const sc = new Scenario([{ label: 'runtime', url: rt.url }]);
   sc.watchBreakers();
-  return { fake, rt, sc };
+  return { rt, sc };
+}
+
+async function start(o: Parameters<typeof spawnApiRuntime>[1] = {}) {
+  fake = await startFakeMessagesApi();
+  return { fake, ...(await spawn(fake.url, o)) };
 }
 
 /** After the breaker re-opened on its own (half-open after 1 s), two successes close it. */
@@ -46,6 +52,13 @@ async function closeAfterRecovery(sc: Scenario) {
   expect((await sc.observe('runtime'))['claude-api']).toBe('half-open');
   expect((await sc.send('runtime', probe(-1))).outcome).toBe('completed');
   expect((await sc.observe('runtime'))['claude-api']).toBe('closed');
+}
+
+/** Probes until the runtime answers again, sees its breaker close, and records the scenario. */
+async function recoverAndFinish(sc: Scenario, row: Pick<ScenarioRecord, 'id' | 'fault' | 'expected'>) {
+  const recoveryMs = await sc.recover('runtime', probe);
+  await closeAfterRecovery(sc);
+  await sc.finish({ ...row, test: TEST, recoveryMs }, { alive: ['runtime'] });
 }
 
 /** Every request failed; the first `failure_threshold` or more reached upstream, the rest failed fast. */
@@ -77,18 +90,11 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     const answers = await sc.burst('runtime', BURST, job);
     await expectBreakerFailFast(sc, fake, 'UPSTREAM_ERROR', 502, answers);
     fake.respond(message('RESULT: ok'));
-    const recoveryMs = await sc.recover('runtime', probe);
-    await closeAfterRecovery(sc);
-    await sc.finish(
-      {
-        id: '01-upstream-500',
-        fault: 'Messages API answers 500 to every call',
-        expected: `UPSTREAM_ERROR (502) until ${BREAKER.failure_threshold} failures open the breaker, then BREAKER_OPEN (503 + Retry-After) without calling upstream; half-open after ${BREAKER.timeout_seconds} s, closed after ${BREAKER.success_threshold} successes`,
-        test: TEST,
-        recoveryMs,
-      },
-      { alive: ['runtime'] },
-    );
+    await recoverAndFinish(sc, {
+      id: '01-upstream-500',
+      fault: 'Messages API answers 500 to every call',
+      expected: `UPSTREAM_ERROR (502) until ${BREAKER.failure_threshold} failures open the breaker, then BREAKER_OPEN (503 + Retry-After) without calling upstream; half-open after ${BREAKER.timeout_seconds} s, closed after ${BREAKER.success_threshold} successes`,
+    });
   });
 
   it('429 with retry-after is retried when the wait fits the deadline, else UPSTREAM_RATE_LIMITED', async () => {
@@ -213,18 +219,11 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     const answers = await sc.burst('runtime', BURST, job);
     await expectBreakerFailFast(sc, fake, 'UPSTREAM_TIMEOUT', 504, answers);
     fake.respond(message('RESULT: ok'));
-    const recoveryMs = await sc.recover('runtime', probe);
-    await closeAfterRecovery(sc);
-    await sc.finish(
-      {
-        id: '04-upstream-slow',
-        fault: `Messages API answers after 3 s; claude.timeout_ms is ${timeoutMs}`,
-        expected: 'UPSTREAM_TIMEOUT (504) at the call timeout, then BREAKER_OPEN (503) after the threshold',
-        test: TEST,
-        recoveryMs,
-      },
-      { alive: ['runtime'] },
-    );
+    await recoverAndFinish(sc, {
+      id: '04-upstream-slow',
+      fault: `Messages API answers after 3 s; claude.timeout_ms is ${timeoutMs}`,
+      expected: 'UPSTREAM_TIMEOUT (504) at the call timeout, then BREAKER_OPEN (503) after the threshold',
+    });
   });
 
   it('connection resets end as UPSTREAM_CONNECTION (502) and open the breaker', async () => {
@@ -233,27 +232,18 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     const answers = await sc.burst('runtime', BURST, job);
     await expectBreakerFailFast(sc, fake, 'UPSTREAM_CONNECTION', 502, answers);
     fake.respond(message('RESULT: ok'));
-    const recoveryMs = await sc.recover('runtime', probe);
-    await closeAfterRecovery(sc);
-    await sc.finish(
-      {
-        id: '05-upstream-reset',
-        fault: 'Messages API resets every connection without answering',
-        expected:
-          'UPSTREAM_CONNECTION (502), then BREAKER_OPEN (503) after the threshold; new connections after recovery',
-        test: TEST,
-        recoveryMs,
-      },
-      { alive: ['runtime'] },
-    );
+    await recoverAndFinish(sc, {
+      id: '05-upstream-reset',
+      fault: 'Messages API resets every connection without answering',
+      expected:
+        'UPSTREAM_CONNECTION (502), then BREAKER_OPEN (503) after the threshold; new connections after recovery',
+    });
   });
 
   it('a dead upstream (nothing listening) ends as UPSTREAM_CONNECTION and opens the breaker', async () => {
     fake = await startFakeMessagesApi();
     const port = await deadPort();
-    rt = await spawnApiRuntime(`http://127.0.0.1:${port}`);
-    const sc = new Scenario([{ label: 'runtime', url: rt.url }]);
-    sc.watchBreakers();
+    const { sc } = await spawn(`http://127.0.0.1:${port}`);
     const answers = await sc.burst('runtime', BURST, job);
     const t = sc.tally();
     expect(t.failed).toBe(BURST);
@@ -266,18 +256,11 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     // The upstream comes to life on the same port.
     const live = await relay(port, Number(new URL(fake.url).port));
     cleanups.push(() => live.close());
-    const recoveryMs = await sc.recover('runtime', probe);
-    await closeAfterRecovery(sc);
-    await sc.finish(
-      {
-        id: '06-upstream-dead',
-        fault: 'nothing listens at claude.base_url (connection refused)',
-        expected:
-          'UPSTREAM_CONNECTION (502), then BREAKER_OPEN (503) after the threshold; answers once the upstream listens',
-        test: TEST,
-        recoveryMs,
-      },
-      { alive: ['runtime'] },
-    );
+    await recoverAndFinish(sc, {
+      id: '06-upstream-dead',
+      fault: 'nothing listens at claude.base_url (connection refused)',
+      expected:
+        'UPSTREAM_CONNECTION (502), then BREAKER_OPEN (503) after the threshold; answers once the upstream listens',
+    });
   });
 });
