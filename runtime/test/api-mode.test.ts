@@ -2,45 +2,33 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/parse.ts';
 import { createRuntime } from '../src/runtime.ts';
+import { apiRuntimes } from './support/api-runtimes.ts';
 import {
   apiDoc,
   apiError,
-  type FakeMessagesApi,
   hang,
   message,
   promptOf,
   type RecordedRequest,
   reset,
-  startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { neuron } from './support/runtime.ts';
 
 // The `api` back-end end to end: the real SDK, undici pool and runtime against a fake Messages API.
 
 const API_KEY = 'sk-ant-test-0123456789abcdef';
 const UPSTREAM = 'claude-api';
 
-let fake: FakeMessagesApi | undefined;
-let rt: Started | undefined;
-
-afterEach(async () => {
-  await rt?.close();
-  await fake?.close();
-  rt = undefined;
-  fake = undefined;
-});
+const runtimes = apiRuntimes();
 
 const single = [neuron('impl-1', 'L2')];
 
-async function start(o: Parameters<typeof apiDoc>[1] = {}): Promise<{ fake: FakeMessagesApi; rt: Started }> {
-  fake = await startFakeMessagesApi();
-  rt = await startRuntime(apiDoc(fake, { neurons: single, ...o }), { apiKey: API_KEY });
-  return { fake, rt };
-}
+const start = (o: Parameters<typeof apiDoc>[1] = {}) =>
+  runtimes.api({ neurons: single, ...o }, { apiKey: API_KEY });
 
 describe('api mode: the request the Messages API receives', () => {
   it('sends the system prompt as a cached top-level block, the signal as the user message, model and max_tokens from config', async () => {
@@ -303,7 +291,7 @@ describe('api mode: the API key', () => {
   });
 
   it('never writes the key to the logs, responses or metrics of a running runtime', async () => {
-    fake = await startFakeMessagesApi();
+    const fake = await runtimes.fake();
     fake.script(apiError(401, { message: 'invalid x-api-key' }), message('RESULT: fine'));
     const dir = await mkdtemp(join(tmpdir(), 'hal9-api-'));
     try {

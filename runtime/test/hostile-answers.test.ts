@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { apiDoc, type FakeMessagesApi, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { apiRuntimes } from './support/api-runtimes.ts';
+import { message } from './support/fake-messages-api.ts';
+import { neuron, type Started } from './support/runtime.ts';
 
 // What a Messages API answer names in FORWARD_TO is the upstream's text: a target of megabytes, or
 // hundreds of thousands of them. The trace quotes a bounded part of it and the metric counts the rest,
@@ -8,22 +9,9 @@ import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
 const API_KEY = 'sk-ant-test-0123456789abcdef';
 
-let fake: FakeMessagesApi | undefined;
-let rt: Started | undefined;
-afterEach(async () => {
-  await rt?.close();
-  await fake?.close();
-  rt = undefined;
-  fake = undefined;
-});
-
-async function start(): Promise<{ fake: FakeMessagesApi; rt: Started }> {
-  fake = await startFakeMessagesApi();
-  rt = await startRuntime(apiDoc(fake, { neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2')] }), {
-    apiKey: API_KEY,
-  });
-  return { fake, rt };
-}
+const runtimes = apiRuntimes();
+const start = () =>
+  runtimes.api({ neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2')] }, { apiKey: API_KEY });
 
 /** A `?wait=false` request, read back once it ended: its view and the bytes of that answer. */
 async function ended(rt: Started, content: string) {
