@@ -142,7 +142,7 @@ describe('peer answers', () => {
       res.end();
     });
     const s = await failure(
-      transport(4096).send(streamed, [signalTo('impl')], 1000, undefined, undefined, undefined, () => {}),
+      transport(4096).send(streamed, [signalTo('impl')], 1000, { onProgress: () => {} }),
     );
     expect(s.message).toContain('it is over 4096 bytes');
   });
@@ -161,8 +161,10 @@ describe('peer answers', () => {
       setTimeout(() => res.end(Buffer.concat([line.subarray(cut), end])), 50);
     });
     const got: string[] = [];
-    await transport().send(target, [signalTo('impl')], 1000, undefined, undefined, undefined, (_i, p) => {
-      if (p.result) got.push(p.result.content);
+    await transport().send(target, [signalTo('impl')], 1000, {
+      onProgress: (_i, p) => {
+        if (p.result) got.push(p.result.content);
+      },
     });
     expect(got).toEqual([text]);
   });
@@ -175,9 +177,10 @@ describe('peer answers', () => {
     });
     const cancel = new AbortController();
     const e = await failure(
-      transport().send(target, [signalTo('impl')], 1000, cancel.signal, undefined, undefined, () =>
-        cancel.abort(),
-      ),
+      transport().send(target, [signalTo('impl')], 1000, {
+        signal: cancel.signal,
+        onProgress: () => cancel.abort(),
+      }),
     );
     expect(e.code).toBe('REQUEST_TIMEOUT');
     expect(e.details.status).toBeUndefined();
@@ -196,7 +199,7 @@ describe('peer answers', () => {
     };
     subscribe('undici:request:headers', onHeaders);
     try {
-      const e = await failure(transport().send(target, [signalTo('impl')], 1000, cancel.signal));
+      const e = await failure(transport().send(target, [signalTo('impl')], 1000, { signal: cancel.signal }));
       expect(e.code).toBe('REQUEST_TIMEOUT');
       expect(e.details.status).toBeUndefined();
     } finally {
@@ -390,17 +393,11 @@ describe('peer answers', () => {
       signalTo('impl', { id: `s${i}`, content: x.repeat(400) }),
     );
     const seen: [number, string][] = [];
-    const outcomes = await transport(undefined, 1000).send(
-      target,
-      signals,
-      1000,
-      undefined,
-      undefined,
-      undefined,
-      (i, p) => {
+    const outcomes = await transport(undefined, 1000).send(target, signals, 1000, {
+      onProgress: (i, p) => {
         if (p.result) seen.push([i, p.result.content]);
       },
-    );
+    });
     expect(seen.sort()).toEqual([
       [0, 'aa'],
       [1, 'bb'],
@@ -425,17 +422,11 @@ describe('peer answers', () => {
       signalTo('impl', { id: `s${i}`, content: x.repeat(400) }),
     );
     const entries: [number, string, string | undefined][] = [];
-    const outcomes = await transport(undefined, 1000).send(
-      target,
-      signals,
-      1000,
-      undefined,
-      undefined,
-      undefined,
-      (i, p) => {
+    const outcomes = await transport(undefined, 1000).send(target, signals, 1000, {
+      onProgress: (i, p) => {
         if (p.trace) entries.push([i, p.trace.signal, p.trace.error?.code]);
       },
-    );
+    });
     expect(entries.sort()).toEqual([
       [0, 's0', undefined],
       [1, 's1', undefined],

@@ -161,7 +161,7 @@ const sendBatch = (
   signals: readonly Signal[],
   deadlineMs: number,
   ends: AbortSignal[],
-) => transport.send(target, signals, deadlineMs, undefined, undefined, undefined, undefined, ends);
+) => transport.send(target, signals, deadlineMs, { ends });
 
 describe('a request that ends while its signals share a batch at a peer pod', () => {
   // A request kept by id (?wait=false) is followed, so the batch's answer streams (NDJSON): both

@@ -22,34 +22,48 @@ import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
 // keep-alive pool; the peer answers with each signal's whole sub-tree outcome, so results flow back
 // to the request's entry pod on the same connection.
 
-export interface PeerTransport {
+/** What a peer call carries besides its signals and deadline (each list by signal index). */
+export interface PeerSendOptions {
   /**
-   * `signal` cancels the call once no request in the batch is waiting for it: the call fails with
+   * Cancels the call once no request in the batch is waiting for it: the call fails with
    * REQUEST_TIMEOUT (not the peer's failure), or with the signal's reason when that is a
    * PEER_TIMEOUT (see peerTimeout: the peer had its deadline and the grace, and did not answer).
    */
+  readonly signal?: AbortSignal;
+  /**
+   * The W3C context of each signal's peer-call span: sent with each signal (the first also as the
+   * `traceparent` and `tracestate` headers, for a receiver that reads only those).
+   */
+  readonly contexts?: readonly TraceContext[];
+  /** What each signal's request has left of its token and cost budgets: sent with it. */
+  readonly budgets?: readonly BudgetLeft[];
+  /**
+   * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
+   * (and is then left out of the returned outcomes, which carry only the errors).
+   */
+  readonly onProgress?: (index: number, p: PeerProgress) => void;
+  /**
+   * Each signal's request's AbortSignal: when one fires while the batch runs on for others, the
+   * pod running it is told to stop that request's signals (best effort).
+   */
+  readonly ends?: readonly AbortSignal[];
+}
+
+/** One HTTP call of a batch (or of one part of it): what goes with its signals. */
+interface PeerCall {
+  readonly deadline: PeerDeadline;
+  readonly signal?: AbortSignal;
+  readonly context?: TraceContext;
+  readonly onProgress?: (index: number, p: PeerProgress) => void;
+  readonly ends?: Watched;
+}
+
+export interface PeerTransport {
   send(
     target: NeuronConfig,
     signals: readonly Signal[],
     deadlineMs: number,
-    signal?: AbortSignal,
-    /**
-     * The W3C context of each signal's peer-call span, by index: sent with each signal (the first
-     * also as the `traceparent` and `tracestate` headers, for a receiver that reads only those).
-     */
-    contexts?: readonly TraceContext[],
-    /** What each signal's request has left of its token and cost budgets, by index: sent with it. */
-    budgets?: readonly BudgetLeft[],
-    /**
-     * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
-     * (and is then left out of the returned outcomes, which carry only the errors).
-     */
-    onProgress?: (index: number, p: PeerProgress) => void,
-    /**
-     * Each signal's request's AbortSignal, by index: when one fires while the batch runs on for
-     * others, the pod running it is told to stop that request's signals (best effort).
-     */
-    ends?: readonly AbortSignal[],
+    options?: PeerSendOptions,
   ): Promise<BranchOutcome[]>;
 }
 
@@ -178,11 +192,7 @@ export class HttpPeerTransport implements PeerTransport {
     target: NeuronConfig,
     signals: readonly Signal[],
     deadlineMs: number,
-    signal?: AbortSignal,
-    contexts?: readonly TraceContext[],
-    budgets?: readonly BudgetLeft[],
-    onProgress?: (index: number, p: PeerProgress) => void,
-    ends?: readonly AbortSignal[],
+    { signal, contexts, budgets, onProgress, ends }: PeerSendOptions = {},
   ): Promise<BranchOutcome[]> {
     const plain = signals.map((s) => JSON.stringify(s));
     // Each signal's context and budget go inside it (PeerBatchBody's ForwardedSignal).
@@ -205,11 +215,7 @@ export class HttpPeerTransport implements PeerTransport {
       return this.#sendWithResends(
         target,
         { encoded, spendOnly, plain },
-        deadline,
-        signal,
-        context,
-        onProgress,
-        watch?.(),
+        { deadline, signal, context, onProgress, ends: watch?.() },
       );
 
     const outcomes: BranchOutcome[] = new Array(encoded.length);
@@ -255,11 +261,13 @@ export class HttpPeerTransport implements PeerTransport {
             spendOnly: idx.map((i) => spendOnly[i]!),
             plain: idx.map((i) => plain[i]!),
           },
-          deadline,
-          signal,
-          context,
-          progress && ((k, p) => progress(idx[k]!, p)),
-          watch?.(idx),
+          {
+            deadline,
+            signal,
+            context,
+            onProgress: progress && ((k, p) => progress(idx[k]!, p)),
+            ends: watch?.(idx),
+          },
         );
         idx.forEach((i, k) => {
           outcomes[i] = got[k]!;
@@ -293,17 +301,14 @@ export class HttpPeerTransport implements PeerTransport {
       readonly spendOnly: readonly string[];
       readonly plain: readonly string[];
     },
-    deadline: PeerDeadline,
-    signal?: AbortSignal,
-    context?: TraceContext,
-    onProgress?: (index: number, p: PeerProgress) => void,
-    ends?: Watched,
+    call: PeerCall,
   ): Promise<BranchOutcome[]> {
+    const { signal } = call;
     let encoded = bodies.encoded;
     let auth = this.#auth;
     for (let resends = 0; ; resends++) {
       try {
-        return await this.#sendOnce(target, encoded, auth, deadline, signal, context, onProgress, ends);
+        return await this.#sendOnce(target, encoded, auth, call);
       } catch (e) {
         if (signal?.aborted) throw e;
         if (encoded === bodies.encoded && encoded !== bodies.spendOnly && refusedCounts(e)) {
@@ -328,11 +333,7 @@ export class HttpPeerTransport implements PeerTransport {
     target: NeuronConfig,
     encoded: readonly string[],
     auth: Record<string, string>,
-    deadline: PeerDeadline,
-    signal?: AbortSignal,
-    context?: TraceContext,
-    onProgress?: (index: number, p: PeerProgress) => void,
-    ends?: Watched,
+    { deadline, signal, context, onProgress, ends }: PeerCall,
   ): Promise<BranchOutcome[]> {
     const url = new URL(`${target.endpoint}/v1/neurons/${encodeURIComponent(target.id)}/signals`);
     const deadlineMs = deadline.ms;

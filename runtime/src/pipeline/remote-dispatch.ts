@@ -203,25 +203,27 @@ export class RemoteDispatch {
           target,
           live.map((w) => w.signal),
           deadline,
-          cancel.signal,
-          contexts,
-          live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
-          streamed
-            ? (i, p) => {
-                const w = live[i];
-                if (!w) return;
-                if (p.trace?.signal === w.signal.id) answered.add(i);
-                w.run.progress(
-                  {
-                    ...(p.trace ? { trace: [p.trace] } : {}),
-                    ...(p.result ? { results: [p.result] } : {}),
-                  },
-                  w.signal,
-                );
-              }
-            : undefined,
-          // A request that ends while the batch runs on for others has its signals stopped there.
-          live.map((w) => w.run.signal),
+          {
+            signal: cancel.signal,
+            contexts,
+            budgets: live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
+            onProgress: streamed
+              ? (i, p) => {
+                  const w = live[i];
+                  if (!w) return;
+                  if (p.trace?.signal === w.signal.id) answered.add(i);
+                  w.run.progress(
+                    {
+                      ...(p.trace ? { trace: [p.trace] } : {}),
+                      ...(p.result ? { results: [p.result] } : {}),
+                    },
+                    w.signal,
+                  );
+                }
+              : undefined,
+            // A request that ends while the batch runs on for others has its signals stopped there.
+            ends: live.map((w) => w.run.signal),
+          },
         ),
       )
       .then(
