@@ -1,16 +1,9 @@
-import {
-  createTestNamespace,
-  kubeConfigFromInject,
-  kubectl,
-  type PodRunner,
-  startPodRunner,
-  waitFor,
-} from '@hal9/test';
+import { type PodRunner, startPodRunner, waitFor } from '@hal9/test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 // The autoscaler end to end with no test seam: the local control plane gives kwok pods loopback
 // IPs, the pod runner starts a real runtime process on each Running pod's IP with the config the
@@ -19,11 +12,10 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 // subresource. Load goes to the pods' own addresses. Windows are shortened in the spec (2 s panic,
 // 10 s stable) so the test is quick; the loop runs at its shipped 2 s interval.
 
-const kc = kubeConfigFromInject();
+// As in a cluster (POD_NAMESPACE): the operator has its key, and the pods their admin token.
+const space = useOperatorNamespace('autoscaling', { args: (ns) => ['--leader-election-namespace', ns] });
+const { kc, reads: r, apply } = space;
 const NEURON = 'impl-1';
-let ns: string;
-let r: ReturnType<typeof reads>;
-let operator: InProcessOperator;
 let runner: PodRunner | undefined;
 
 const clusterSpec = {
@@ -53,14 +45,14 @@ const clusterSpec = {
 };
 
 const counter = async (name: string, reason: string) =>
-  (await operator.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.reason === reason)
+  (await space.operator.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.reason === reason)
     ?.value ?? 0;
 
 /** The pods' admin token: the one the operator made for the cluster (it names none). */
 const adminToken = async () => {
   const s = await kc
     .makeApiClient(CoreV1Api)
-    .readNamespacedSecret({ name: 'hal9-admin-token', namespace: ns });
+    .readNamespacedSecret({ name: 'hal9-admin-token', namespace: space.name });
   return Buffer.from(s.data?.token ?? '', 'base64').toString('utf8');
 };
 const limitOf = async (url: string) => {
@@ -109,31 +101,23 @@ function startLoad(content: string, workers: number) {
 }
 
 beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'autoscaling');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  // As in a cluster (POD_NAMESPACE): the operator has its key, and the pods their admin token.
-  operator = await startInProcess(kc, ns, ['--leader-election-namespace', ns]);
   runner = await startPodRunner({
     kubeConfig: kc,
-    namespace: ns,
+    namespace: space.name,
     maxProcesses: 6,
     stopGraceMs: 2000,
   });
-  return namespace.delete;
 });
+// Before the operator stops (afterAll hooks run last-registered first).
 afterAll(async () => {
   await runner?.close();
-  await operator?.stop();
 });
 
 describe('autoscaling on the pods’ load reports', () => {
   let raisedLimit = 0;
 
   it('raises the pods’ parallelism and the replica count under load', { timeout: 120_000 }, async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('hal9', clusterSpec), aNeuron(NEURON, 'hal9', {})]),
-    });
+    await apply([aCluster('hal9', clusterSpec), aNeuron(NEURON, 'hal9', {})]);
     await waitForNeuronReady(r, NEURON);
     await waitFor('one runtime process', async () => (ready().length === 1 ? ready() : undefined), {
       timeoutMs: 60_000,
@@ -181,7 +165,7 @@ describe('autoscaling on the pods’ load reports', () => {
           intervalMs: 250,
         },
       );
-      expect(runner?.get(ns, first.name)?.pid).toBe(first.pid);
+      expect(runner?.get(space.name, first.name)?.pid).toBe(first.pid);
       // The new pods run as real processes too.
       await waitFor('more runtime processes', async () => (ready().length > 1 ? ready() : undefined), {
         timeoutMs: 60_000,
@@ -264,7 +248,12 @@ describe('autoscaling on the pods’ load reports', () => {
 
   it('lowers the replica count when the load is gone, to minReplicas', { timeout: 120_000 }, async () => {
     const limit = (await r.neuron(NEURON))?.status?.parallelism?.lastDecision?.value;
-    runner = await startPodRunner({ kubeConfig: kc, namespace: ns, maxProcesses: 6, stopGraceMs: 2000 });
+    runner = await startPodRunner({
+      kubeConfig: kc,
+      namespace: space.name,
+      maxProcesses: 6,
+      stopGraceMs: 2000,
+    });
     const lowered = await waitFor(
       'replicas back at 1',
       async () => {
@@ -292,7 +281,7 @@ describe('autoscaling on the pods’ load reports', () => {
     );
     // A process started from the ConfigMap carries the tuned limit. It is the remaining pod's own:
     // a removed pod's process may still look ready until the runner's next pass stops it.
-    const proc = await runner.waitForReady(ns, left.metadata!.name!, 30_000);
+    const proc = await runner.waitForReady(space.name, left.metadata!.name!, 30_000);
     expect(await limitOf(proc.url)).toBe(limit);
   });
 });

@@ -1,10 +1,10 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { aCluster, toYaml } from './support/builders.ts';
 import { chartRbac, type RbacObject, serviceAccountKubeConfig } from './support/chart-rbac.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads } from './support/reads.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition } from './support/reads.ts';
 
 // A Hal9Cluster's own objects (peer-token Secret, NetworkPolicies) on the real apiserver, with the
 // operator acting as the chart's service account: a write refused shows in the cluster's Degraded
@@ -14,17 +14,40 @@ import { condition, reads } from './support/reads.ts';
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 const networking = admin.makeApiClient(NetworkingV1Api);
-let ns: string;
 let release: string;
 let serviceAccount: string;
-let operator: InProcessOperator | undefined;
-let r: ReturnType<typeof reads>;
 const clusterScoped: string[] = [];
 const admission = 'hal9-test-reviewed-network-policies';
+// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
+// run last-registered first).
+afterAll(async () => {
+  await kubectl([
+    'delete',
+    '--ignore-not-found',
+    ...clusterScoped,
+    `validatingadmissionpolicybinding/${admission}`,
+    `validatingadmissionpolicy/${admission}`,
+  ]);
+});
+const space = useOperatorNamespace('cluster-access', {
+  kubeConfig: admin,
+  args: () => ['--resync-seconds', '10'],
+  operatorKubeConfig: async (ns) => {
+    release = `ca-${ns.slice(-12)}`;
+    serviceAccount = `${release}-hal9-operator`;
+    const rbac = await chartRbacWithoutSecrets();
+    for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
+      if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
+    }
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
+    return serviceAccountKubeConfig(admin, ns, serviceAccount);
+  },
+});
+const { reads: r, apply } = space;
 
-/** The chart's RBAC for a release in `ns`, less the one rule that lets it create Secrets. */
+/** The chart's RBAC for a release in the namespace, less the one rule that lets it create Secrets. */
 async function chartRbacWithoutSecrets(): Promise<RbacObject[]> {
-  const objects = await chartRbac(release, ns);
+  const objects = await chartRbac(release, space.name);
   const role = objects.find((o) => o.kind === 'ClusterRole');
   const before = role?.rules?.length ?? 0;
   if (role?.rules)
@@ -35,7 +58,7 @@ async function chartRbacWithoutSecrets(): Promise<RbacObject[]> {
 
 const secret = async (name: string) => {
   try {
-    return await core.readNamespacedSecret({ name, namespace: ns });
+    return await core.readNamespacedSecret({ name, namespace: space.name });
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
@@ -58,11 +81,11 @@ const degraded = (name: string, status: 'True' | 'False', reason: string, timeou
     { timeoutMs, intervalMs: 250 },
   );
 
-/** A NetworkPolicy create in `ns` as the admission chain answers it (dry run: nothing is stored). */
+/** A NetworkPolicy create in the namespace as the admission chain answers it (dry run: nothing is stored). */
 const policyAdmitted = async () => {
   try {
     await networking.createNamespacedNetworkPolicy({
-      namespace: ns,
+      namespace: space.name,
       dryRun: 'All',
       body: { metadata: { name: 'probe' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } },
     });
@@ -73,37 +96,9 @@ const policyAdmitted = async () => {
   }
 };
 
-beforeAll(async () => {
-  const namespace = await createTestNamespace(admin, 'cluster-access');
-  ns = namespace.name;
-  r = reads(admin, ns);
-  release = `ca-${ns.slice(-12)}`;
-  serviceAccount = `${release}-hal9-operator`;
-  const rbac = await chartRbacWithoutSecrets();
-  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-  }
-  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  operator = await startInProcess(await serviceAccountKubeConfig(admin, ns, serviceAccount), ns, [
-    '--resync-seconds',
-    '10',
-  ]);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-  await kubectl([
-    'delete',
-    '--ignore-not-found',
-    ...clusterScoped,
-    `validatingadmissionpolicybinding/${admission}`,
-    `validatingadmissionpolicy/${admission}`,
-  ]);
-});
-
 describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
   it('a Secret the operator may not create: Degraded=True Forbidden saying what to grant, cleared once granted', async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aCluster('brain')]) });
+    await apply([aCluster('brain')]);
     const d = await degraded('brain', 'True', 'Forbidden');
     expect(d.message).toMatch(
       /^HAL9_ERR_FORBIDDEN: Create of Secret .*\/brain-peer-token failed \(HTTP 403\)/,
@@ -114,7 +109,7 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     const event = await waitFor(
       'a Warning Event on Hal9Cluster brain',
       async () =>
-        (await core.listNamespacedEvent({ namespace: ns })).items.find(
+        (await core.listNamespacedEvent({ namespace: space.name })).items.find(
           (e) => e.involvedObject.kind === 'Hal9Cluster' && e.involvedObject.name === 'brain',
         ),
       { timeoutMs: 10_000, intervalMs: 250 },
@@ -123,20 +118,20 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     expect(await secret('brain-peer-token')).toBeUndefined();
     // The policies do not wait for the Secret.
     expect(
-      (await networking.readNamespacedNetworkPolicy({ name: 'brain-hal9-runtime', namespace: ns })).metadata
-        ?.name,
+      (await networking.readNamespacedNetworkPolicy({ name: 'brain-hal9-runtime', namespace: space.name }))
+        .metadata?.name,
     ).toBe('brain-hal9-runtime');
 
     // The fix the message names: create on secrets in this namespace. The retry (backoff) clears it.
-    await kubectl(['create', 'role', 'peer-token', '-n', ns, '--verb=create', '--resource=secrets']);
+    await kubectl(['create', 'role', 'peer-token', '-n', space.name, '--verb=create', '--resource=secrets']);
     await kubectl([
       'create',
       'rolebinding',
       'peer-token',
       '-n',
-      ns,
+      space.name,
       '--role=peer-token',
-      `--serviceaccount=${ns}:${serviceAccount}`,
+      `--serviceaccount=${space.name}:${serviceAccount}`,
     ]);
     const cleared = await degraded('brain', 'False', 'AsExpected');
     expect(Date.parse(cleared.lastTransitionTime ?? '')).toBeGreaterThanOrEqual(
@@ -180,7 +175,9 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
           spec: {
             policyName: admission,
             validationActions: ['Deny'],
-            matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+            matchResources: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': space.name } },
+            },
           },
         },
       ]),
@@ -194,7 +191,7 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
       },
     );
 
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aCluster('gate')]) });
+    await apply([aCluster('gate')]);
     const d = await degraded('gate', 'True', 'Rejected');
     expect(d.message).toMatch(
       /^HAL9_ERR_REJECTED: Apply of NetworkPolicy .*\/gate-hal9-runtime failed \(HTTP 422\)/,
@@ -211,14 +208,17 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     });
     // Nothing about the cluster changed: the resync retries what failed.
     await degraded('gate', 'False', 'AsExpected', 40_000);
-    const policy = await networking.readNamespacedNetworkPolicy({ name: 'gate-hal9-runtime', namespace: ns });
+    const policy = await networking.readNamespacedNetworkPolicy({
+      name: 'gate-hal9-runtime',
+      namespace: space.name,
+    });
     expect(policy.metadata?.ownerReferences?.[0]?.name).toBe('gate');
   });
 
   it('resyncs of clusters where nothing changed write nothing', async () => {
-    const before = await operator!.writes();
+    const before = await space.operator.writes();
     await new Promise((resolve) => setTimeout(resolve, 22_000)); // two resyncs
-    const metric = await operator!.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
-    expect(await operator!.writes(), JSON.stringify(metric?.values)).toBe(before);
+    const metric = await space.operator.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
+    expect(await space.operator.writes(), JSON.stringify(metric?.values)).toBe(before);
   });
 });

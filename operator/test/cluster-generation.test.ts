@@ -1,34 +1,16 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { waitFor } from '@hal9/test';
 import { type V1Deployment, Watch } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster } from '../src/api-types.ts';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 // A Hal9Cluster's status after a change of its spec: `kubectl wait --for=condition=Progressing=False`
 // and Argo CD take the new observedGeneration with Progressing=False as "rolled out", so that must
 // not show before every Neuron was rendered from that generation and has rolled out.
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
-
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-cluster-generation');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const patch = (name: string, body: object) =>
-  kubectl(['patch', 'hal9cluster', name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(body)]);
+const space = useOperatorNamespace('operator-cluster-generation');
+const { kc, reads: r, apply, patch } = space;
 
 const resources = (cpu: string) => ({
   resources: { requests: { cpu, memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } },
@@ -60,7 +42,7 @@ async function watchCluster(name: string, from: Hal9Cluster) {
   const seen: Hal9Cluster[] = [];
   let failed: unknown;
   const abort = await new Watch(kc).watch(
-    `/apis/hal9.ai/v1alpha1/namespaces/${ns}/hal9clusters`,
+    `/apis/hal9.ai/v1alpha1/namespaces/${space.name}/hal9clusters`,
     { fieldSelector: `metadata.name=${name}`, resourceVersion: from.metadata?.resourceVersion ?? '' },
     (phase, obj: Hal9Cluster) => {
       if (phase === 'ADDED' || phase === 'MODIFIED') seen.push(obj);
@@ -102,7 +84,7 @@ describe('a Hal9Cluster whose spec changes', () => {
     const before = await rolledOutCluster('ga');
     const watch = await watchCluster('ga', before);
     try {
-      await patch('ga', { spec: resources('200m') });
+      await patch('hal9cluster', 'ga', { spec: resources('200m') });
       const g = (before.metadata?.generation ?? 0) + 1;
       const finished = await watch.until(`ga finished for generation ${g}`, finishedFor(g));
       // What the summary claims holds from then on: nothing reverts a finished rollout.
@@ -126,7 +108,7 @@ describe('a Hal9Cluster whose spec changes', () => {
     try {
       // New pods that no node takes: the rollout never finishes.
       const nowhere = [{ key: 'node-type', operator: 'In', values: ['nowhere'] }];
-      await patch('gb', { spec: { placement: { requiredNodeLabels: nowhere } } });
+      await patch('hal9cluster', 'gb', { spec: { placement: { requiredNodeLabels: nowhere } } });
       const g = (before.metadata?.generation ?? 0) + 1;
       // Once every Neuron has been rendered from g and is rolling out, the summary says so.
       const rollingOut = await watch.until(
@@ -143,6 +125,6 @@ describe('a Hal9Cluster whose spec changes', () => {
     } finally {
       watch.stop();
     }
-    await patch('gb', { spec: { placement: null } });
+    await patch('hal9cluster', 'gb', { spec: { placement: null } });
   });
 });

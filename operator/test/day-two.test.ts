@@ -1,32 +1,15 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubectl, waitFor } from '@hal9/test';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { describe, expect, it } from 'vitest';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 // What a platform engineer hits after the first apply: removed fields, the entry neuron, merged
 // resources, why a rollout waits, deleting a cluster, and kubectl scale on an HPA-scaled Neuron.
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
+const space = useOperatorNamespace('operator-day-two');
+const { reads: r, apply, patch } = space;
 
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-day-two');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const patch = (kind: string, name: string, body: object, type = 'merge') =>
-  kubectl(['patch', kind, name, '-n', ns, '--type', type, '-p', JSON.stringify(body)]);
 const podSpec = (d: V1Deployment | undefined) => d?.spec?.template?.spec;
 
 describe('fields removed from the spec', () => {
@@ -74,7 +57,7 @@ describe('fields removed from the spec', () => {
 describe('a list item another writer added to a child', () => {
   it('is kept, and later reconciles send nothing (kubectl set env, a webhook-added volume)', async () => {
     const metric = async (name: string, labels: Record<string, string>) => {
-      const values = (await operator.registry.getSingleMetric(name)?.get())?.values ?? [];
+      const values = (await space.operator.registry.getSingleMetric(name)?.get())?.values ?? [];
       return values
         .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
         .reduce((sum, v) => sum + v.value, 0);
@@ -87,7 +70,7 @@ describe('a list item another writer added to a child', () => {
     const applied = await deploymentApplies();
 
     // Server-side apply merges env, volumes and volumeMounts by key: these stay after our apply.
-    await kubectl(['set', 'env', 'deployment/e1', '-n', ns, 'EXTRA=from-kubectl']);
+    await kubectl(['set', 'env', 'deployment/e1', '-n', space.name, 'EXTRA=from-kubectl']);
     await patch(
       'deployment',
       'e1',
@@ -121,7 +104,7 @@ describe('a list item another writer added to a child', () => {
     );
     await waitForNeuronReady(r, 'e1');
     const reconciled = await neuronReconciles();
-    await kubectl(['annotate', 'neuron', 'e1', '-n', ns, 'example.com/touched=yes']);
+    await kubectl(['annotate', 'neuron', 'e1', '-n', space.name, 'example.com/touched=yes']);
     await waitFor(
       'e1 reconciled again',
       async () => ((await neuronReconciles()) > reconciled ? true : undefined),
@@ -155,7 +138,7 @@ describe('why a rollout waits', () => {
     );
     expect(condition(n, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
     expect(condition(n, 'Progressing')?.message).toContain('Insufficient cpu');
-    await kubectl(['delete', 'neuron', 'greedy', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'neuron', 'greedy', '-n', space.name, '--wait=false']);
   });
 
   it('keeps its Hal9Cluster Progressing while old pods still serve, until the rollout is over', async () => {
@@ -200,7 +183,7 @@ describe('deleting a Hal9Cluster', () => {
     expect(d1.metadata?.ownerReferences).toEqual([
       expect.objectContaining({ kind: 'Hal9Cluster', name: 'doomed', uid: cluster?.metadata?.uid }),
     ]);
-    await kubectl(['delete', 'hal9cluster', 'doomed', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'hal9cluster', 'doomed', '-n', space.name, '--wait=false']);
     await waitFor(
       'the Neurons of doomed and their children gone',
       async () => {
@@ -322,7 +305,7 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
     ]);
     await waitForNeuronReady(r, 'h1');
     await waitFor('HPA h1', () => r.hpa('h1'), { timeoutMs: 30_000 });
-    const scaled = await kubectl(['scale', 'neuron', 'h1', '-n', ns, '--replicas=3']);
+    const scaled = await kubectl(['scale', 'neuron', 'h1', '-n', space.name, '--replicas=3']);
     expect(scaled.stdout).toContain('scaled');
     const n = await waitFor(
       'h1 warns that the scale has no effect',

@@ -1,30 +1,19 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubectl, waitFor } from '@hal9/test';
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Neuron } from '../src/api-types.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 // Hand edits of the children that server-side apply cannot undo on its own, and children the
 // apiserver refuses, on the real apiserver: a port number edited by hand (a Service's, a
 // container's) is set back instead of blocking every later apply, and one refused child neither
 // stops the others nor lets the Neuron's status claim the new generation.
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
 const admission = 'hal9-test-frozen-services';
-
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-hand-edits');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
+// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
+// run last-registered first).
 afterAll(async () => {
-  await operator?.stop();
   await kubectl([
     'delete',
     '--ignore-not-found',
@@ -32,23 +21,11 @@ afterAll(async () => {
     `validatingadmissionpolicy/${admission}`,
   ]);
 });
+const space = useOperatorNamespace('operator-hand-edits');
+const { reads: r, apply, patch } = space;
 
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const jsonPatch = (kind: string, name: string, ops: readonly object[]) =>
-  kubectl(['patch', kind, name, '-n', ns, '--type', 'json', '-p', JSON.stringify(ops)]);
 const setPrompt = (name: string, systemPrompt: string, more: object = {}) =>
-  kubectl([
-    'patch',
-    'neuron',
-    name,
-    '-n',
-    ns,
-    '--type',
-    'merge',
-    '-p',
-    JSON.stringify({ spec: { systemPrompt, ...more } }),
-  ]);
+  patch('neuron', name, { spec: { systemPrompt, ...more } });
 /** The config hash the ConfigMap carries, and the one the Deployment's pods were started from. */
 const storedHash = (c: V1ConfigMap | undefined) => c?.metadata?.annotations?.['hal9.ai/config-hash'];
 const podsHash = (d: V1Deployment | undefined) =>
@@ -84,7 +61,7 @@ describe('a port number edited by hand', () => {
 
     // Server-side apply merges a Service's ports by port: ours would be added beside this one, with
     // the same name, and the apiserver refuses the duplicate name.
-    await jsonPatch('svc', 'design-1', [{ op: 'replace', path: '/spec/ports/0/port', value: 9999 }]);
+    await patch('svc', 'design-1', [{ op: 'replace', path: '/spec/ports/0/port', value: 9999 }], 'json');
     const service = await waitFor(
       'Service design-1 back on port 8080 alone',
       async () => {
@@ -103,9 +80,12 @@ describe('a port number edited by hand', () => {
     await apply([aNeuron('impl-1', 'c1', { systemPrompt: 'first prompt' })]);
     await rolledOutWith('impl-1', 'first prompt');
 
-    await jsonPatch('deployment', 'impl-1', [
-      { op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 9090 },
-    ]);
+    await patch(
+      'deployment',
+      'impl-1',
+      [{ op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 9090 }],
+      'json',
+    );
     const ports = await waitFor(
       'Deployment impl-1 back on containerPort 8080 alone',
       async () => {
@@ -157,15 +137,20 @@ describe('a child the apiserver refuses', () => {
           spec: {
             policyName: admission,
             validationActions: ['Deny'],
-            matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+            matchResources: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': space.name } },
+            },
           },
         },
       ]),
     });
     const serviceRefused = async () => {
-      const probe = await kubectl(['label', 'svc', 'frozen', '-n', ns, 'probe=1', '--dry-run=server'], {
-        allowFailure: true,
-      });
+      const probe = await kubectl(
+        ['label', 'svc', 'frozen', '-n', space.name, 'probe=1', '--dry-run=server'],
+        {
+          allowFailure: true,
+        },
+      );
       return probe.code !== 0 && probe.stderr.includes('is frozen');
     };
     await waitFor(
@@ -209,7 +194,7 @@ describe('a child the apiserver refuses', () => {
       timeoutMs: 30_000,
       intervalMs: 250,
     });
-    await kubectl(['annotate', 'neuron', 'frozen', '-n', ns, 'example.com/retry=1']);
+    await kubectl(['annotate', 'neuron', 'frozen', '-n', space.name, 'example.com/retry=1']);
     const n = await rolledOutWith('frozen', 'second prompt');
     expect(n.status?.observedGeneration).toBe(n.metadata?.generation);
     expect((await r.service('frozen'))?.metadata?.labels?.['hal9.ai/layer']).toBe('L3');
@@ -236,7 +221,7 @@ describe('a name already taken by an object the operator did not create', () => 
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(degraded.message).toContain(
-      `Service ${ns}/billing already exists and is not controlled by Neuron billing, so the operator leaves it alone`,
+      `Service ${space.name}/billing already exists and is not controlled by Neuron billing, so the operator leaves it alone`,
     );
     // Untouched: its selector, no ownerReference (deleting the Neuron would have deleted it), no labels of ours.
     const service = await r.service('billing');
@@ -248,8 +233,8 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(await r.deployment('billing')).toBeDefined();
 
     // The user frees the name: the Neuron's Service is created and the Neuron is no longer Degraded.
-    await kubectl(['delete', 'service', 'billing', '-n', ns]);
-    await kubectl(['annotate', 'neuron', 'billing', '-n', ns, 'example.com/retry=1']);
+    await kubectl(['delete', 'service', 'billing', '-n', space.name]);
+    await kubectl(['annotate', 'neuron', 'billing', '-n', space.name, 'example.com/retry=1']);
     await waitFor(
       'billing Degraded=False',
       async () => (condition(await r.neuron('billing'), 'Degraded')?.status === 'False' ? true : undefined),

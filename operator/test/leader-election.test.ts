@@ -1,27 +1,14 @@
-import {
-  createTestNamespace,
-  kubeConfigFromInject,
-  kubeconfigPathFromInject,
-  kubectl,
-  waitFor,
-} from '@hal9/test';
+import { kubeconfigPathFromInject, waitFor } from '@hal9/test';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { aCluster, aNeuron } from './support/builders.ts';
 import { type OperatorProcess, scrape, startChildProcess } from './support/operator-harness.ts';
-import { reads } from './support/reads.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
 
-const kc = kubeConfigFromInject();
-let ns: string;
-let r: ReturnType<typeof reads>;
+const space = useOperatorNamespace('operator-leader', { operator: false });
+const { kc, reads: r, apply } = space;
 const processes: OperatorProcess[] = [];
 
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-leader');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  return namespace.delete;
-});
 afterAll(() => {
   for (const p of processes) p.child.kill('SIGKILL');
 });
@@ -30,7 +17,7 @@ const leaseHolder = async () =>
   (
     await kc
       .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ name: 'hal9-operator-leader', namespace: ns })
+      .readNamespacedLease({ name: 'hal9-operator-leader', namespace: space.name })
   ).spec?.holderIdentity;
 
 const reconciles = async (p: OperatorProcess) =>
@@ -43,8 +30,8 @@ describe('two operator processes with --leader-elect', () => {
   it('let only the leader reconcile, and the standby takes over after the leader is killed', {
     timeout: 150_000,
   }, async () => {
-    const args = ['--leader-elect', '--leader-election-namespace', ns];
-    const a = startChildProcess(kubeconfigPathFromInject(), ns, 'operator-a', args);
+    const args = ['--leader-elect', '--leader-election-namespace', space.name];
+    const a = startChildProcess(kubeconfigPathFromInject(), space.name, 'operator-a', args);
     processes.push(a);
     const masterStatus = async (p: OperatorProcess) =>
       scrape(await p.metricsPort(), 'leader_election_master_status', { name: 'hal9-operator-leader' });
@@ -60,15 +47,13 @@ describe('two operator processes with --leader-elect', () => {
         intervalMs: 250,
       },
     );
-    const b = startChildProcess(kubeconfigPathFromInject(), ns, 'operator-b', args);
+    const b = startChildProcess(kubeconfigPathFromInject(), space.name, 'operator-b', args);
     processes.push(b);
     await b.metricsPort();
     expect(await masterStatus(b)).toBe(0);
     expect(await masterStatus(a)).toBe(1);
 
-    await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('le'), aNeuron('first', 'le')]),
-    });
+    await apply([aCluster('le'), aNeuron('first', 'le')]);
     await waitFor('first reconciled', () => r.deployment('first'), { timeoutMs: 30_000 });
     // The Deployment appears mid-reconcile; the success is counted once its status is written.
     await waitFor(
@@ -95,7 +80,7 @@ describe('two operator processes with --leader-elect', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     console.log(`standby took over ${Date.now() - killedAt} ms after the leader was killed`);
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aNeuron('second', 'le')]) });
+    await apply([aNeuron('second', 'le')]);
     await waitFor('second reconciled by operator-b', () => r.deployment('second'), { timeoutMs: 30_000 });
     await waitFor(
       'operator-b counts the reconcile',

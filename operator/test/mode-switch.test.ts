@@ -1,37 +1,18 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubectl, waitFor } from '@hal9/test';
 import { type V1Deployment, Watch } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Neuron } from '../src/api-types.ts';
 import { ownsField } from '../src/kube/managed-fields.ts';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { reads } from './support/reads.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
 
 // Switching a Neuron's autoscaling mode hands the replica count from one owner to the next. An
 // HPA scales the Deployment, not the Neuron's spec.replicas, so leaving hpa mode must not render
 // the Deployment from the stale spec.replicas (all pods but one gone at once, under load). Every
 // value the Deployment's spec.replicas takes is read from a watch started before the switch, so
 // even a drop that is scaled back up a moment later is seen.
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
-
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-mode-switch');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const patchNeuron = (name: string, body: object) =>
-  kubectl(['patch', 'neuron', name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(body)]);
+const space = useOperatorNamespace('operator-mode-switch');
+const { kc, reads: r, apply, patch } = space;
 
 /** Every spec.replicas of Deployment `name` from now on (the current one first), until stopped. */
 async function replicasHistory(name: string) {
@@ -42,7 +23,7 @@ async function replicasHistory(name: string) {
   let abort: AbortController | undefined;
   const start = async (): Promise<void> => {
     abort = await new Watch(kc).watch(
-      `/apis/apps/v1/namespaces/${ns}/deployments`,
+      `/apis/apps/v1/namespaces/${space.name}/deployments`,
       { fieldSelector: `metadata.name=${name}`, resourceVersion, allowWatchBookmarks: false },
       (phase, obj: V1Deployment) => {
         if (phase === 'ERROR') return;
@@ -100,7 +81,7 @@ describe('leaving hpa mode', () => {
   it('to operator mode, keeps the pods the HPA scaled to: the autoscaler starts from them', async () => {
     await scaledByHpa('to-operator');
     const watch = await replicasHistory('to-operator');
-    await patchNeuron('to-operator', { spec: { autoscaling: { mode: 'operator', minReplicas: null } } });
+    await patch('neuron', 'to-operator', { spec: { autoscaling: { mode: 'operator', minReplicas: null } } });
     // The autoscaler has made a decision of its own too (no load reports: it holds the count).
     const n = await switched(
       'to-operator',
@@ -118,7 +99,7 @@ describe('leaving hpa mode', () => {
   it('with autoscaling turned off, keeps the running count as spec.replicas, which is the user’s from then on', async () => {
     await scaledByHpa('to-off');
     const watch = await replicasHistory('to-off');
-    await patchNeuron('to-off', { spec: { autoscaling: { enabled: false } } });
+    await patch('neuron', 'to-off', { spec: { autoscaling: { enabled: false } } });
     const n = await switched('to-off');
     const history = watch.stop();
     expect(Math.min(...(history as number[])), `spec.replicas went ${history.join(' → ')}`).toBe(6);
@@ -126,7 +107,7 @@ describe('leaving hpa mode', () => {
     expect((await r.deployment('to-off'))?.spec?.replicas).toBe(6);
 
     // The count is the user's again: a scale of the Neuron is followed.
-    await kubectl(['scale', 'neuron', 'to-off', '-n', ns, '--replicas=2']);
+    await kubectl(['scale', 'neuron', 'to-off', '-n', space.name, '--replicas=2']);
     await waitFor(
       'Deployment to-off at 2',
       async () => ((await r.deployment('to-off'))?.spec?.replicas === 2 ? true : undefined),
@@ -149,7 +130,7 @@ describe('entering hpa mode', () => {
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     const watch = await replicasHistory('to-hpa');
-    await patchNeuron('to-hpa', { spec: { autoscaling: { mode: 'hpa', minReplicas: null } } });
+    await patch('neuron', 'to-hpa', { spec: { autoscaling: { mode: 'hpa', minReplicas: null } } });
     // The HPA's first pass reads the Deployment's count (it has no CPU metrics here, so it keeps it).
     await waitFor(
       'the HPA to read the count of Deployment to-hpa',
@@ -171,7 +152,7 @@ describe('entering hpa mode', () => {
 
   it('back to operator mode before the HPA changed the count, the handover lets go of it', async () => {
     const watch = await replicasHistory('to-hpa');
-    await patchNeuron('to-hpa', { spec: { autoscaling: { mode: 'operator', minReplicas: 3 } } });
+    await patch('neuron', 'to-hpa', { spec: { autoscaling: { mode: 'operator', minReplicas: 3 } } });
     const d = await waitFor(
       'the operator to own the count of Deployment to-hpa alone',
       async () => {

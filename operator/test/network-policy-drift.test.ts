@@ -1,10 +1,10 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { NetworkingV1Api, type V1NetworkPolicy } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { chartRbac, serviceAccountKubeConfig } from './support/chart-rbac.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { reads, waitForNeuronReady } from './support/reads.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { waitForNeuronReady } from './support/reads.ts';
 
 // A Hal9Cluster's NetworkPolicies deleted or edited by hand come back without any change to the
 // cluster: the operator (as the chart's service account, whose RBAC lists and watches them) sees the
@@ -13,15 +13,31 @@ import { reads, waitForNeuronReady } from './support/reads.ts';
 
 const admin = kubeConfigFromInject();
 const networking = admin.makeApiClient(NetworkingV1Api);
-let ns: string;
-let operator: InProcessOperator | undefined;
-let r: ReturnType<typeof reads>;
 const clusterScoped: string[] = [];
+// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
+// run last-registered first).
+afterAll(async () => {
+  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
+});
+const space = useOperatorNamespace('network-policy-drift', {
+  kubeConfig: admin,
+  args: (ns) => ['--leader-election-namespace', ns],
+  operatorKubeConfig: async (ns) => {
+    const release = `np-${ns.slice(-12)}`;
+    const rbac = await chartRbac(release, ns);
+    for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
+      if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
+    }
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
+    return serviceAccountKubeConfig(admin, ns, `${release}-hal9-operator`);
+  },
+});
+const { reads: r, apply, patch } = space;
 const deadline = { timeoutMs: 60_000, intervalMs: 250 };
 
 const policy = async (name: string): Promise<V1NetworkPolicy | undefined> => {
   try {
-    return await networking.readNamespacedNetworkPolicy({ name, namespace: ns });
+    return await networking.readNamespacedNetworkPolicy({ name, namespace: space.name });
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
@@ -46,35 +62,12 @@ const rendered = (p: V1NetworkPolicy | undefined) => ({
   owners: p?.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}`),
 });
 
-beforeAll(async () => {
-  const namespace = await createTestNamespace(admin, 'network-policy-drift');
-  ns = namespace.name;
-  r = reads(admin, ns);
-  const release = `np-${ns.slice(-12)}`;
-  const rbac = await chartRbac(release, ns);
-  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-  }
-  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  operator = await startInProcess(await serviceAccountKubeConfig(admin, ns, `${release}-hal9-operator`), ns, [
-    '--leader-election-namespace',
-    ns,
-  ]);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
-});
-
 describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
   let runtime: V1NetworkPolicy;
   let entry: V1NetworkPolicy;
 
   it('are rendered: the runtime policy and, with an entry Neuron, the entry policy', async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('drift'), aNeuron('door', 'drift', { layer: 'L4' })]),
-    });
+    await apply([aCluster('drift'), aNeuron('door', 'drift', { layer: 'L4' })]);
     // Its pods started: no Neuron change is under way while the policies are changed below.
     await waitForNeuronReady(r, 'door');
     runtime = await policyWhere('drift-hal9-runtime', 'rendered', () => true);
@@ -84,7 +77,7 @@ describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
   });
 
   it('a deleted one is applied again, as it was', async () => {
-    await kubectl(['delete', 'networkpolicy', 'drift-hal9-runtime', '-n', ns]);
+    await kubectl(['delete', 'networkpolicy', 'drift-hal9-runtime', '-n', space.name]);
     const back = await policyWhere(
       'drift-hal9-runtime',
       'created again',
@@ -94,17 +87,9 @@ describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
   });
 
   it('an edited one is set back: a rule changed, a rule added', async () => {
-    await kubectl([
-      'patch',
-      'networkpolicy',
-      'drift-hal9-entry',
-      '-n',
-      ns,
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify({ spec: { ingress: [{ ports: [{ protocol: 'TCP', port: 9090 }] }] } }),
-    ]);
+    await patch('networkpolicy', 'drift-hal9-entry', {
+      spec: { ingress: [{ ports: [{ protocol: 'TCP', port: 9090 }] }] },
+    });
     const restored = await policyWhere(
       'drift-hal9-entry',
       'with its rule on 8080 again',
@@ -112,17 +97,12 @@ describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
     );
     expect(rendered(restored)).toEqual(rendered(entry));
 
-    await kubectl([
-      'patch',
+    await patch(
       'networkpolicy',
       'drift-hal9-runtime',
-      '-n',
-      ns,
-      '--type',
+      [{ op: 'add', path: '/spec/ingress/-', value: {} }],
       'json',
-      '-p',
-      JSON.stringify([{ op: 'add', path: '/spec/ingress/-', value: {} }]),
-    ]);
+    );
     const narrowed = await policyWhere(
       'drift-hal9-runtime',
       'with its one rule again',
@@ -132,7 +112,7 @@ describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
   });
 
   it('one whose label was removed (out of the watched selection) gets it back', async () => {
-    await kubectl(['label', 'networkpolicy', 'drift-hal9-entry', '-n', ns, 'hal9.ai/cluster-']);
+    await kubectl(['label', 'networkpolicy', 'drift-hal9-entry', '-n', space.name, 'hal9.ai/cluster-']);
     const relabelled = await policyWhere(
       'drift-hal9-entry',
       'labelled hal9.ai/cluster=drift again',
@@ -143,21 +123,30 @@ describe("a Hal9Cluster's NetworkPolicies changed by hand", () => {
 
   it('a change to what the operator does not send is left alone: the cluster is reconciled, nothing written', async () => {
     const reconciles = async () => {
-      const metric = await operator!.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
+      const metric = await space.operator.registry
+        .getSingleMetric('controller_runtime_reconcile_total')
+        ?.get();
       return (metric?.values ?? [])
         .filter((v) => v.labels.controller === 'hal9cluster')
         .reduce((sum, v) => sum + v.value, 0);
     };
-    const writes = await operator!.writes();
+    const writes = await space.operator.writes();
     const before = await reconciles();
-    await kubectl(['annotate', 'networkpolicy', 'drift-hal9-runtime', '-n', ns, 'example.com/owner=team-a']);
+    await kubectl([
+      'annotate',
+      'networkpolicy',
+      'drift-hal9-runtime',
+      '-n',
+      space.name,
+      'example.com/owner=team-a',
+    ]);
     await waitFor(
       'the Hal9Cluster reconciled',
       async () => ((await reconciles()) > before ? true : undefined),
       deadline,
     );
-    const metric = await operator!.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
-    expect(await operator!.writes(), JSON.stringify(metric?.values)).toBe(writes);
+    const metric = await space.operator.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
+    expect(await space.operator.writes(), JSON.stringify(metric?.values)).toBe(writes);
     const kept = await policy('drift-hal9-runtime');
     expect(kept?.metadata?.annotations?.['example.com/owner']).toBe('team-a');
     expect(rendered(kept)).toEqual(rendered(runtime));

@@ -1,40 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, waitFor } from '@hal9/test';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 const minimalSample = readFileSync(
   fileURLToPath(new URL('../../samples/minimal/hal9.yaml', import.meta.url)),
   'utf8',
 );
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
-
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-reconcile');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const patchNeuron = (name: string, patch: object) =>
-  kubectl(['patch', 'neuron', name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(patch)]);
+const space = useOperatorNamespace('operator-reconcile');
+const { reads: r, apply, patch } = space;
 
 describe('the minimal sample', () => {
   it('becomes a ConfigMap, Service and Deployment per neuron, owned by the Neuron, and Ready', async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: minimalSample });
+    await apply(minimalSample);
     for (const name of ['strategic-1', 'design-1', 'impl-1']) {
       const neuron = await waitForNeuronReady(r, name);
       const uid = neuron.metadata?.uid;
@@ -78,11 +60,11 @@ describe('the minimal sample', () => {
       { timeoutMs: 30_000 },
     );
     expect(cluster.status).toMatchObject({ neurons: 3, readyNeurons: 3, observedGeneration: 1 });
-    expect(cluster.status?.entryEndpoint).toBe(`http://strategic-1.${ns}.svc:8080`);
+    expect(cluster.status?.entryEndpoint).toBe(`http://strategic-1.${space.name}.svc:8080`);
   });
 
   it('shows Ready and its reason, Layer, Replicas and Parallelism as printer columns', async () => {
-    const { stdout } = await kubectl(['get', 'nrn', 'strategic-1', '-n', ns]);
+    const { stdout } = await kubectl(['get', 'nrn', 'strategic-1', '-n', space.name]);
     const [header, row] = stdout.trim().split('\n');
     expect(header?.split(/\s+/)).toEqual([
       'NAME',
@@ -94,7 +76,7 @@ describe('the minimal sample', () => {
       'AGE',
     ]);
     expect(row?.split(/\s+/).slice(0, 6)).toEqual(['strategic-1', 'True', 'Available', 'L4', '1', '8']);
-    const cluster = await kubectl(['get', 'h9c', 'hal9', '-n', ns]);
+    const cluster = await kubectl(['get', 'h9c', 'hal9', '-n', space.name]);
     expect(cluster.stdout.trim().split('\n')[1]?.split(/\s+/).slice(0, 4)).toEqual([
       'hal9',
       'True',
@@ -118,7 +100,7 @@ describe('the minimal sample', () => {
 
 describe('changes', () => {
   it('rolls a spec change into the children and bumps observedGeneration', async () => {
-    await patchNeuron('impl-1', { spec: { performance: { maxConcurrentSignals: 12 } } });
+    await patch('neuron', 'impl-1', { spec: { performance: { maxConcurrentSignals: 12 } } });
     const neuron = await waitFor(
       'impl-1 generation 2 observed',
       async () => {
@@ -137,7 +119,7 @@ describe('changes', () => {
 
   it('recreates a deleted child', async () => {
     const before = await r.configMap('design-1-config');
-    await kubectl(['delete', 'configmap', 'design-1-config', '-n', ns]);
+    await kubectl(['delete', 'configmap', 'design-1-config', '-n', space.name]);
     const after = await waitFor(
       'design-1-config recreated',
       async () => {
@@ -151,19 +133,12 @@ describe('changes', () => {
 
   it('repairs an operator-owned field another manager changed', async () => {
     const image = (await r.deployment('design-1'))?.spec?.template?.spec?.containers?.[0]?.image;
-    await kubectl([
-      'patch',
+    await patch(
       'deployment',
       'design-1',
-      '-n',
-      ns,
-      '--type',
+      [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'tampered:1' }],
       'json',
-      '-p',
-      JSON.stringify([
-        { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'tampered:1' },
-      ]),
-    ]);
+    );
     await waitFor(
       'design-1 image restored',
       async () => {
@@ -234,7 +209,7 @@ describe('changes', () => {
     await Promise.all(['move-lead', 'move-worker'].map((n) => waitForNeuronReady(r, n)));
     const before = await r.deployment('move-lead');
     const uid = (await r.neuron('move-worker'))?.metadata?.uid;
-    await kubectl(['delete', 'neuron', 'move-worker', '-n', ns, '--wait=true']);
+    await kubectl(['delete', 'neuron', 'move-worker', '-n', space.name, '--wait=true']);
     await apply([aNeuron('move-worker', 'move')]);
     await waitFor(
       'move-worker re-created and Ready',
@@ -253,8 +228,8 @@ describe('changes', () => {
   });
 
   it('makes no changes while paused and says so in the status', async () => {
-    await kubectl(['annotate', 'neuron', 'orphan', '-n', ns, 'hal9.ai/paused=true']);
-    await patchNeuron('orphan', { spec: { performance: { maxConcurrentSignals: 20 } } });
+    await kubectl(['annotate', 'neuron', 'orphan', '-n', space.name, 'hal9.ai/paused=true']);
+    await patch('neuron', 'orphan', { spec: { performance: { maxConcurrentSignals: 20 } } });
     const paused = await waitFor(
       'orphan Paused for generation 2',
       async () => {
@@ -269,7 +244,7 @@ describe('changes', () => {
     const cm = await r.configMap('orphan-config');
     expect(Object.values(cm?.data ?? {})[0]).not.toContain('max_concurrent_signals: 20');
 
-    await kubectl(['annotate', 'neuron', 'orphan', '-n', ns, 'hal9.ai/paused-']);
+    await kubectl(['annotate', 'neuron', 'orphan', '-n', space.name, 'hal9.ai/paused-']);
     await waitFor(
       'orphan config updated after resume',
       async () => {
@@ -281,7 +256,7 @@ describe('changes', () => {
   });
 
   it('leaves its children to garbage collection when a Neuron is deleted', async () => {
-    await kubectl(['delete', 'neuron', 'orphan', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'neuron', 'orphan', '-n', space.name, '--wait=false']);
     await waitFor(
       'orphan children gone',
       async () => {
@@ -302,12 +277,12 @@ describe('when nothing changes', () => {
     // Let the last rollouts and status updates settle first: Ready, then no write for 5 s in a row
     // (a fixed pause is too short on a slow machine, where the cluster's status still follows).
     for (const name of ['strategic-1', 'design-1', 'impl-1']) await waitForNeuronReady(r, name);
-    let last = await operator.writes();
+    let last = await space.operator.writes();
     let quietSince = Date.now();
     await waitFor(
       'the operator to send no write for 5 s',
       async () => {
-        const now = await operator.writes();
+        const now = await space.operator.writes();
         if (now !== last) [last, quietSince] = [now, Date.now()];
         return Date.now() - quietSince >= 5000 ? true : undefined;
       },
@@ -325,9 +300,9 @@ describe('when nothing changes', () => {
       return objs.map((o) => `${o?.metadata?.name}@${o?.metadata?.resourceVersion}`);
     };
     const before = await snapshot();
-    const writesBefore = await operator.writes();
+    const writesBefore = await space.operator.writes();
     await new Promise((res) => setTimeout(res, 60_000));
-    expect(await operator.writes()).toBe(writesBefore);
+    expect(await space.operator.writes()).toBe(writesBefore);
     expect(await snapshot()).toEqual(before);
   });
 });

@@ -1,36 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { kubectl, waitFor } from '@hal9/test';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { describe, expect, it } from 'vitest';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 const sample = (file: string) =>
   readFileSync(fileURLToPath(new URL(`../../samples/production/${file}`, import.meta.url)), 'utf8');
-const kc = kubeConfigFromInject();
+const space = useOperatorNamespace('operator-production');
+const { kc, reads: r, apply, patch } = space;
 const neurons = ['strategic-1', 'design-1', 'impl-1'];
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
-
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-production');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
 
 describe('the production sample', () => {
   it('runs every pod on performance nodes with hugepages, sized by the operator (no HPA), with a PDB', {
     timeout: 180_000,
   }, async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: sample('hal9cluster.yaml') });
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: sample('neurons.yaml') });
+    await apply(sample('hal9cluster.yaml'));
+    await apply(sample('neurons.yaml'));
     const nodes = (await kc.makeApiClient(CoreV1Api).listNode()).items;
     const hugepageNodes = new Set(
       nodes
@@ -87,7 +74,7 @@ describe('the production sample', () => {
   it('owns the replica count in operator mode: a manual kubectl scale is set back, with a warning', {
     timeout: 90_000,
   }, async () => {
-    await kubectl(['scale', 'neuron', 'impl-1', '-n', ns, '--replicas=5']);
+    await kubectl(['scale', 'neuron', 'impl-1', '-n', space.name, '--replicas=5']);
     await waitFor(
       'the ManualScaleOverridden event',
       async () =>
@@ -115,17 +102,7 @@ describe('the production sample', () => {
   it('hands replicas to a CPU HPA in mode hpa, and then never writes them', {
     timeout: 120_000,
   }, async () => {
-    await kubectl([
-      'patch',
-      'hal9cluster',
-      'hal9-production',
-      '-n',
-      ns,
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify({ spec: { autoscaling: { mode: 'hpa' } } }),
-    ]);
+    await patch('hal9cluster', 'hal9-production', { spec: { autoscaling: { mode: 'hpa' } } });
     for (const name of neurons) {
       const hpa = await waitFor(`${name} HPA`, () => r.hpa(name), { timeoutMs: 60_000, intervalMs: 250 });
       expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
@@ -153,20 +130,10 @@ describe('the production sample', () => {
     }
 
     // Another manager's count stays, and so does a count written on the Neuron: nothing sets it back.
-    await kubectl(['scale', 'deployment', 'impl-1', '-n', ns, '--replicas=3']);
-    await kubectl(['scale', 'neuron', 'impl-1', '-n', ns, '--replicas=4']);
+    await kubectl(['scale', 'deployment', 'impl-1', '-n', space.name, '--replicas=3']);
+    await kubectl(['scale', 'neuron', 'impl-1', '-n', space.name, '--replicas=4']);
     // A spec change makes the operator render and compare impl-1 again.
-    await kubectl([
-      'patch',
-      'neuron',
-      'impl-1',
-      '-n',
-      ns,
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify({ spec: { systemPrompt: 'Answer briefly.' } }),
-    ]);
+    await patch('neuron', 'impl-1', { spec: { systemPrompt: 'Answer briefly.' } });
     const neuron = await waitFor(
       'impl-1 spec change observed',
       async () => {

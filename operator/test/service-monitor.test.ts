@@ -4,8 +4,6 @@ import {
   type ControlPlane,
   createTestNamespace,
   installCrds,
-  kubeConfigFromInject,
-  kubectl,
   runKubectl,
   startControlPlane,
   waitFor,
@@ -20,6 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
 // spec.monitoring.serviceMonitor, with and without the Prometheus Operator's API:
@@ -30,26 +29,11 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 //   cluster, or by one Neuron's own monitoring override).
 
 describe('a ServiceMonitor asked for where its API is not installed', () => {
-  const kc = kubeConfigFromInject();
-  let ns: string;
-  let operator: InProcessOperator;
-  let r: ReturnType<typeof reads>;
-
-  beforeAll(async () => {
-    const namespace = await createTestNamespace(kc, 'operator-servicemonitor');
-    ns = namespace.name;
-    r = reads(kc, ns);
-    operator = await startInProcess(kc, ns);
-    return namespace.delete;
-  });
-  afterAll(async () => {
-    await operator?.stop();
-  });
+  const space = useOperatorNamespace('operator-servicemonitor');
+  const { reads: r, apply } = space;
 
   it('is skipped with a warning condition while the Neuron becomes Ready', async () => {
-    await kubectl(['apply', '-n', ns, '-f', '-'], {
-      stdin: toYaml([aCluster('mon', { monitoring: { serviceMonitor: true } }), aNeuron('watched', 'mon')]),
-    });
+    await apply([aCluster('mon', { monitoring: { serviceMonitor: true } }), aNeuron('watched', 'mon')]);
     const neuron = await waitForNeuronReady(r, 'watched');
     expect(await r.deployment('watched')).toBeDefined();
     const warning = await waitFor(
@@ -65,11 +49,13 @@ describe('a ServiceMonitor asked for where its API is not installed', () => {
   });
 
   it('leaves the operator ready, with no informer failing on the absent API', async () => {
-    const ready = await fetch(`http://127.0.0.1:${operator.healthPort}/readyz`);
+    const ready = await fetch(`http://127.0.0.1:${space.operator.healthPort}/readyz`);
     expect(ready.status).toBe(200);
-    const restarts = await operator.registry.getSingleMetric('hal9_operator_informer_restarts_total')?.get();
+    const restarts = await space.operator.registry
+      .getSingleMetric('hal9_operator_informer_restarts_total')
+      ?.get();
     expect(restarts?.values.filter((v) => v.labels.informer === 'ServiceMonitor')).toEqual([]);
-    expect(await writesOf(operator, 'servicemonitors')).toBe(0);
+    expect(await writesOf(space.operator, 'servicemonitors')).toBe(0);
   });
 });
 

@@ -3,44 +3,19 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createTestNamespace,
-  generateCertificates,
-  kubeConfigFromInject,
-  kubectl,
-  type PodRunner,
-  startPodRunner,
-  waitFor,
-} from '@hal9/test';
+import { generateCertificates, kubectl, type PodRunner, startPodRunner, waitFor } from '@hal9/test';
 import { CoreV1Api, type V1Deployment, type V1EnvVar } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Jaeger, startJaeger } from '../../test/jaeger/index.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { reads, waitForNeuronReady } from './support/reads.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { waitForNeuronReady } from './support/reads.ts';
 
 // spec.tracing as a platform team uses it: turned on for a cluster, tuned per Neuron, changed
 // (the pods roll) and removed (the variables leave the live Deployment).
-const kc = kubeConfigFromInject();
-let ns: string;
-let operator: InProcessOperator;
-let r: ReturnType<typeof reads>;
+const space = useOperatorNamespace('operator-tracing');
+const { kc, reads: r, apply, patch } = space;
 
-beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'operator-tracing');
-  ns = namespace.name;
-  r = reads(kc, ns);
-  operator = await startInProcess(kc, ns);
-  return namespace.delete;
-});
-afterAll(async () => {
-  await operator?.stop();
-});
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
-const patch = (kind: string, name: string, body: object) =>
-  kubectl(['patch', kind, name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(body)]);
 const envOf = (d: V1Deployment | undefined): readonly V1EnvVar[] =>
   d?.spec?.template?.spec?.containers[0]?.env ?? [];
 const value = (d: V1Deployment | undefined, name: string) => envOf(d).find((e) => e.name === name)?.value;
@@ -72,7 +47,7 @@ describe('spec.tracing', () => {
     expect(value(n1, 'OTEL_TRACES_SAMPLER')).toBe('parentbased_traceidratio');
     expect(value(n1, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.1');
     expect(value(n1, 'OTEL_RESOURCE_ATTRIBUTES')).toBe(
-      `service.name=n1,k8s.namespace.name=${ns},k8s.deployment.name=n1,service.namespace=c1,hal9.neuron=n1,k8s.pod.name=$(HAL9_POD_NAME)`,
+      `service.name=n1,k8s.namespace.name=${space.name},k8s.deployment.name=n1,service.namespace=c1,hal9.neuron=n1,k8s.pod.name=$(HAL9_POD_NAME)`,
     );
     const n2 = await waitFor('Deployment n2', () => r.deployment('n2'), { timeoutMs: 30_000 });
     expect(value(n2, 'OTEL_TRACES_SAMPLER_ARG')).toBe('0.5');
@@ -183,7 +158,7 @@ describe('spec.tracing: a collector behind TLS that wants a token', () => {
       readOnly: true,
     });
 
-    const refused = await kubectl(['apply', '-n', ns, '-f', '-'], {
+    const refused = await kubectl(['apply', '-n', space.name, '-f', '-'], {
       stdin: toYaml([aCluster('tls2', { tracing: { ...tls, endpoint: 'http://tempo.observability:4318' } })]),
       allowFailure: true,
     });
@@ -202,7 +177,7 @@ describe('spans of a pod the operator rendered', () => {
     // The pod's own environment, as the kubelet builds it, runs a real runtime process on its pod IP.
     runner = await startPodRunner({
       kubeConfig: kc,
-      namespace: ns,
+      namespace: space.name,
       labelSelector: 'hal9.ai/neuron=traced',
       maxProcesses: 1,
       stopGraceMs: 2000,
@@ -235,7 +210,7 @@ describe('spans of a pod the operator rendered', () => {
       { timeoutMs: 60_000 },
     );
     const name = pod.metadata?.name ?? '';
-    const proc = await runner.waitForReady(ns, name, 60_000);
+    const proc = await runner.waitForReady(space.name, name, 60_000);
     const res = await fetch(`${proc.url}/v1/signals`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -246,7 +221,7 @@ describe('spans of a pod the operator rendered', () => {
     expect(spans[0]!.resource).toMatchObject({
       'service.name': 'traced',
       'k8s.pod.name': name,
-      'k8s.namespace.name': ns,
+      'k8s.namespace.name': space.name,
       'k8s.deployment.name': 'traced',
       'service.namespace': 'c2',
       'hal9.neuron': 'traced',
@@ -283,11 +258,11 @@ describe('spans of a pod the operator rendered, to a collector behind TLS that w
     await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
     const core = kc.makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({
-      namespace: ns,
+      namespace: space.name,
       body: { metadata: { name: 'otlp-auth' }, stringData: { headers: 'Authorization=Bearer%20e2e-token' } },
     });
     await core.createNamespacedSecret({
-      namespace: ns,
+      namespace: space.name,
       body: {
         metadata: { name: 'otlp-ca' },
         stringData: { 'ca.crt': await readFile(certs.servingCa, 'utf8') },
@@ -295,7 +270,7 @@ describe('spans of a pod the operator rendered, to a collector behind TLS that w
     });
     runner = await startPodRunner({
       kubeConfig: kc,
-      namespace: ns,
+      namespace: space.name,
       labelSelector: 'hal9.ai/neuron=traced-tls',
       maxProcesses: 1,
       stopGraceMs: 2000,
@@ -324,7 +299,7 @@ describe('spans of a pod the operator rendered, to a collector behind TLS that w
       async () => (await r.pods('hal9.ai/neuron=traced-tls')).find((p) => p.status?.phase === 'Running'),
       { timeoutMs: 60_000 },
     );
-    const proc = await runner.waitForReady(ns, pod.metadata?.name ?? '', 60_000);
+    const proc = await runner.waitForReady(space.name, pod.metadata?.name ?? '', 60_000);
     const res = await fetch(`${proc.url}/v1/signals`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

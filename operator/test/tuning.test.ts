@@ -1,4 +1,4 @@
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { waitFor } from '@hal9/test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -13,21 +13,22 @@ import { ownsField } from '../src/kube/managed-fields.ts';
 import { type RunningOperator, startOperator } from '../src/operator.ts';
 import { renderNeuron } from '../src/render/index.ts';
 import { tunerFieldManager } from '../src/tuning/status-writer.ts';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useOperatorNamespace } from './support/operator-namespace.ts';
+import { condition, waitForNeuronReady } from './support/reads.ts';
 
 // The parallelism tuner end to end on real parts: the local control plane (the Neuron's Deployment
 // and its kwok pods), two real runtime processes on loopback standing in for those pods (started
 // from the ConfigMap the operator rendered), a real Prometheus scraping them with the pods'
 // namespace/pod target labels, and load that saturates the executor slots.
 
-const kc = kubeConfigFromInject();
+// The namespace only: this operator is started below, with the tuner's way to reach the pods.
+const space = useOperatorNamespace('tuning', { operator: false });
+const { kc, reads: r, apply } = space;
 const NEURON = 'impl-1';
 // The caller-visible p95 (queue wait included): 12 quick signals in flight over 4 slots give about
 // 240 ms, within 80 % of the SLO; slow answers with their queue wait break it.
 const SLO_MS = 500;
-let ns: string;
-let r: ReturnType<typeof reads>;
 let operator: RunningOperator | undefined;
 let registry: Registry;
 let prometheus: RunningPrometheus | undefined;
@@ -68,9 +69,6 @@ const parallelismOwners = (n: Neuron | undefined) =>
     .filter((e) => ownsField({ metadata: { managedFields: [e] } }, e.manager ?? '', currentPath, 'status'))
     .map((e) => e.manager ?? '')
     .sort();
-
-const apply = (objects: readonly object[]) =>
-  kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(objects) });
 
 const limitOf = async (rt: RunningRuntime) =>
   ((await (await fetch(`${rt.url}/v1/admin/performance`)).json()) as { max_concurrent_signals: number })
@@ -114,12 +112,9 @@ function startLoad(content: string, workersPerRuntime: number) {
 }
 
 beforeAll(async () => {
-  const namespace = await createTestNamespace(kc, 'tuning');
-  ns = namespace.name;
-  r = reads(kc, ns);
   const parsed = parseConfig(
     [
-      ...['--namespace', ns, '--metrics-port', '0', '--health-port', '0'],
+      ...['--namespace', space.name, '--metrics-port', '0', '--health-port', '0'],
       ...['--tuning-interval', '1', '--tuning-window', '5', '--pod-cidrs', '127.0.0.0/8'],
     ],
     {},
@@ -139,7 +134,6 @@ beforeAll(async () => {
     await operator?.stop();
     await prometheus?.stop();
     await Promise.all(runtimes.map((rt) => rt.stop()));
-    await namespace.delete();
   };
 });
 
@@ -187,7 +181,7 @@ describe('parallelism tuning', () => {
       jobs: runtimes.map((rt, i) => ({
         job: `hal9-runtime-${i}`,
         targets: [rt.address],
-        labels: { namespace: ns, pod: pods[i]! },
+        labels: { namespace: space.name, pod: pods[i]! },
       })),
     });
     const deployment = await r.deployment(NEURON);

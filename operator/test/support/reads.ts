@@ -9,8 +9,12 @@ import {
 } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../../src/api-types.ts';
 
-/** Typed reads of everything the operator makes, returning undefined for 404. */
-export function reads(kc: KubeConfig, namespace: string) {
+/**
+ * Typed reads of everything the operator makes, returning undefined for 404. The namespace may be
+ * given as a function, read at each call, for reads made before the namespace exists.
+ */
+export function reads(kc: KubeConfig, namespaceOf: string | (() => string)) {
+  const ns = typeof namespaceOf === 'string' ? () => namespaceOf : namespaceOf;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
@@ -26,20 +30,26 @@ export function reads(kc: KubeConfig, namespace: string) {
   };
   const crd = (plural: string) => (name: string) =>
     orUndefined(
-      custom.getNamespacedCustomObject({ group: 'hal9.ai', version: 'v1alpha1', namespace, plural, name }),
+      custom.getNamespacedCustomObject({
+        group: 'hal9.ai',
+        version: 'v1alpha1',
+        namespace: ns(),
+        plural,
+        name,
+      }),
     );
   return {
     neuron: crd('neurons') as (name: string) => Promise<Neuron | undefined>,
     cluster: crd('hal9clusters') as (name: string) => Promise<Hal9Cluster | undefined>,
-    configMap: (name: string) => orUndefined(core.readNamespacedConfigMap({ name, namespace })),
-    service: (name: string) => orUndefined(core.readNamespacedService({ name, namespace })),
-    deployment: (name: string) => orUndefined(apps.readNamespacedDeployment({ name, namespace })),
+    configMap: (name: string) => orUndefined(core.readNamespacedConfigMap({ name, namespace: ns() })),
+    service: (name: string) => orUndefined(core.readNamespacedService({ name, namespace: ns() })),
+    deployment: (name: string) => orUndefined(apps.readNamespacedDeployment({ name, namespace: ns() })),
     hpa: (name: string) =>
-      orUndefined(autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })),
-    pdb: (name: string) => orUndefined(policy.readNamespacedPodDisruptionBudget({ name, namespace })),
+      orUndefined(autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace: ns() })),
+    pdb: (name: string) => orUndefined(policy.readNamespacedPodDisruptionBudget({ name, namespace: ns() })),
     pods: async (selector: string) =>
-      (await core.listNamespacedPod({ namespace, labelSelector: selector })).items,
-    events: async () => (await core.listNamespacedEvent({ namespace })).items,
+      (await core.listNamespacedPod({ namespace: ns(), labelSelector: selector })).items,
+    events: async () => (await core.listNamespacedEvent({ namespace: ns() })).items,
   };
 }
 
