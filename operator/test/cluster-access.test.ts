@@ -2,7 +2,7 @@ import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aCluster, toYaml } from './support/builders.ts';
-import { chartRbac, type RbacObject, serviceAccountKubeConfig } from './support/chart-rbac.ts';
+import { type RbacObject, useChartServiceAccount } from './support/chart-rbac.ts';
 import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { condition } from './support/reads.ts';
 
@@ -14,40 +14,27 @@ import { condition } from './support/reads.ts';
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 const networking = admin.makeApiClient(NetworkingV1Api);
-let release: string;
-let serviceAccount: string;
-const clusterScoped: string[] = [];
 const admission = 'hal9-test-reviewed-network-policies';
-// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
-// run last-registered first).
+// Both registered before the operator's namespace, so they run after the operator stopped (afterAll
+// hooks run last-registered first).
 afterAll(async () => {
   await kubectl([
     'delete',
     '--ignore-not-found',
-    ...clusterScoped,
     `validatingadmissionpolicybinding/${admission}`,
     `validatingadmissionpolicy/${admission}`,
   ]);
 });
+const serviceAccount = useChartServiceAccount(admin, { releasePrefix: 'ca', edit: withoutSecrets });
 const space = useOperatorNamespace('cluster-access', {
   kubeConfig: admin,
   args: () => ['--resync-seconds', '10'],
-  operatorKubeConfig: async (ns) => {
-    release = `ca-${ns.slice(-12)}`;
-    serviceAccount = `${release}-hal9-operator`;
-    const rbac = await chartRbacWithoutSecrets();
-    for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-      if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-    }
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-    return serviceAccountKubeConfig(admin, ns, serviceAccount);
-  },
+  operatorKubeConfig: serviceAccount.kubeConfig,
 });
 const { reads: r, apply } = space;
 
-/** The chart's RBAC for a release in the namespace, less the one rule that lets it create Secrets. */
-async function chartRbacWithoutSecrets(): Promise<RbacObject[]> {
-  const objects = await chartRbac(release, space.name);
+/** The chart's RBAC less the one rule that lets it create Secrets. */
+function withoutSecrets(objects: RbacObject[]): RbacObject[] {
   const role = objects.find((o) => o.kind === 'ClusterRole');
   const before = role?.rules?.length ?? 0;
   if (role?.rules)
@@ -131,7 +118,7 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
       '-n',
       space.name,
       '--role=peer-token',
-      `--serviceaccount=${space.name}:${serviceAccount}`,
+      `--serviceaccount=${space.name}:${serviceAccount.name}`,
     ]);
     const cleared = await degraded('brain', 'False', 'AsExpected');
     expect(Date.parse(cleared.lastTransitionTime ?? '')).toBeGreaterThanOrEqual(

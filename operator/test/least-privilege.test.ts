@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { chartRbac, serviceAccountKubeConfig } from './support/chart-rbac.ts';
+import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
 import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 
@@ -28,13 +28,21 @@ import { condition, reads, waitForNeuronReady } from './support/reads.ts';
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 let ns: string;
-let release: string;
-let serviceAccount: string;
 let asOperator: KubeConfig;
 let operator: InProcessOperator | undefined;
 let runner: PodRunner | undefined;
 let r: ReturnType<typeof reads>;
-const clusterScoped: string[] = [];
+// Before the afterAll below, so its RBAC goes after the operator stopped (afterAll hooks run
+// last-registered first).
+const serviceAccount = useChartServiceAccount(admin, {
+  releasePrefix: 'lp',
+  helmArgs: (namespace) => [
+    '--set',
+    `rbac.adminTokenSecrets[0].namespace=${namespace}`,
+    '--set',
+    'rbac.adminTokenSecrets[0].names[0]=hal9-admin',
+  ],
+});
 
 const clusterSpec = {
   claude: {
@@ -47,7 +55,7 @@ const clusterSpec = {
 
 async function canI(verb: string, resource: string, where: string[]): Promise<string> {
   const res = await kubectl(
-    ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:${serviceAccount}`, ...where],
+    ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${ns}:${serviceAccount.name}`, ...where],
     { allowFailure: true },
   );
   return res.stdout.trim();
@@ -62,20 +70,8 @@ beforeAll(async () => {
   const namespace = await createTestNamespace(admin, 'least-privilege');
   ns = namespace.name;
   r = reads(admin, ns);
-  release = `lp-${ns.slice(-12)}`;
-  serviceAccount = `${release}-hal9-operator`;
   await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
-  const rbac = await chartRbac(release, ns, [
-    '--set',
-    `rbac.adminTokenSecrets[0].namespace=${ns}`,
-    '--set',
-    'rbac.adminTokenSecrets[0].names[0]=hal9-admin',
-  ]);
-  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-  }
-  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  asOperator = await serviceAccountKubeConfig(admin, ns, serviceAccount);
+  asOperator = await serviceAccount.kubeConfig(ns);
   await startOperator();
   runner = await startPodRunner({ kubeConfig: admin, namespace: ns, maxProcesses: 4, stopGraceMs: 2000 });
   return namespace.delete;
@@ -83,7 +79,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner?.close();
   await operator?.stop();
-  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
 });
 
 describe('the chart grants least privilege', () => {

@@ -1,8 +1,8 @@
 import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { NetworkingV1Api, type V1NetworkPolicy } from '@kubernetes/client-node';
-import { afterAll, describe, expect, it } from 'vitest';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { chartRbac, serviceAccountKubeConfig } from './support/chart-rbac.ts';
+import { describe, expect, it } from 'vitest';
+import { aCluster, aNeuron } from './support/builders.ts';
+import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { waitForNeuronReady } from './support/reads.ts';
 
@@ -13,24 +13,12 @@ import { waitForNeuronReady } from './support/reads.ts';
 
 const admin = kubeConfigFromInject();
 const networking = admin.makeApiClient(NetworkingV1Api);
-const clusterScoped: string[] = [];
-// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
-// run last-registered first).
-afterAll(async () => {
-  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
-});
+// Before the operator's namespace, so its RBAC goes after the operator stopped.
+const serviceAccount = useChartServiceAccount(admin, { releasePrefix: 'np' });
 const space = useOperatorNamespace('network-policy-drift', {
   kubeConfig: admin,
   args: (ns) => ['--leader-election-namespace', ns],
-  operatorKubeConfig: async (ns) => {
-    const release = `np-${ns.slice(-12)}`;
-    const rbac = await chartRbac(release, ns);
-    for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-      if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-    }
-    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-    return serviceAccountKubeConfig(admin, ns, `${release}-hal9-operator`);
-  },
+  operatorKubeConfig: serviceAccount.kubeConfig,
 });
 const { reads: r, apply, patch } = space;
 const deadline = { timeoutMs: 60_000, intervalMs: 250 };

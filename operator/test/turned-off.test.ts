@@ -9,7 +9,7 @@ import { networkPolicySource } from '../src/kube/informer-sources.ts';
 import { createKubeWriter } from '../src/kube/writer.ts';
 import { clusterAccess } from '../src/reconcile/cluster-access.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
-import { chartRbac, serviceAccountKubeConfig } from './support/chart-rbac.ts';
+import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
 import { reads } from './support/reads.ts';
 
@@ -24,7 +24,9 @@ let ns: string;
 let operatorKc: KubeConfig;
 let operator: InProcessOperator | undefined;
 let r: ReturnType<typeof reads>;
-const clusterScoped: string[] = [];
+// Before the afterAll below, so its RBAC goes after the operator stopped (afterAll hooks run
+// last-registered first).
+const serviceAccount = useChartServiceAccount(admin, { releasePrefix: 'off' });
 const deadline = { timeoutMs: 60_000, intervalMs: 250 };
 
 const policyNames = async () =>
@@ -44,20 +46,13 @@ beforeAll(async () => {
   const namespace = await createTestNamespace(admin, 'turned-off');
   ns = namespace.name;
   r = reads(admin, ns);
-  const release = `off-${ns.slice(-12)}`;
-  const rbac = await chartRbac(release, ns);
-  for (const o of rbac as { kind: string; metadata: { name: string } }[]) {
-    if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
-  }
-  await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml(rbac) });
-  operatorKc = await serviceAccountKubeConfig(admin, ns, `${release}-hal9-operator`);
+  operatorKc = await serviceAccount.kubeConfig(ns);
   // Both features on (the defaults).
   operator = await startInProcess(operatorKc, ns, ['--leader-election-namespace', ns]);
   return namespace.delete;
 });
 afterAll(async () => {
   await operator?.stop();
-  if (clusterScoped.length > 0) await kubectl(['delete', '--ignore-not-found', ...clusterScoped]);
 });
 
 describe('features turned off after a run with them on', () => {
