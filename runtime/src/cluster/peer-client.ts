@@ -7,7 +7,6 @@ import { MAX_FORWARDED_SIGNALS } from '../http/schemas.ts';
 import type { BudgetLeft } from '../pipeline/budget-left.ts';
 import {
   type BranchOutcome,
-  type ForwardedSignal,
   type ResultEntry,
   type Signal,
   type TraceContext,
@@ -17,6 +16,15 @@ import {
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { BATCH_HEADER, BATCH_ORIGIN_HEADER, batchOrigin, CANCEL_REQUEST_HEADER } from './batch-origin.ts';
 import { type PeerAnswerChecks, peerAnswerChecks } from './peer-answer.ts';
+import {
+  BODY_OVERHEAD_BYTES,
+  deadlineHead,
+  deadlineLeft,
+  signalsTail,
+  spendOf,
+  withFields,
+} from './peer-body.ts';
+import { fitsOnePart, planParts } from './peer-parts.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: one HTTP request per batch over the shared
 // keep-alive pool; the peer answers with each signal's whole sub-tree outcome, so results flow back
@@ -102,11 +110,6 @@ export const PEER_ANSWER_GRACE_MS = 1_000;
 /** How many times a batch refused by a draining pod is sent again (each on a new connection). */
 export const MAX_DRAINING_RESENDS = 2;
 
-export interface PeerBatchBody {
-  readonly deadlineMs: number;
-  readonly signals: readonly ForwardedSignal[];
-}
-
 export interface HttpPeerTransportOptions {
   readonly agent: Agent;
   readonly peerToken?: string;
@@ -137,9 +140,6 @@ export type PeerCancelOutcome = (typeof PEER_CANCEL_OUTCOMES)[number];
 
 /** How long a cancellation may take to be taken by the pod running the batch; then it is dropped. */
 export const CANCEL_TIMEOUT_MS = 2000;
-
-/** The JSON around a batch's signals, with room for any deadline. */
-const BODY_OVERHEAD_BYTES = 64;
 
 export class HttpPeerTransport implements PeerTransport {
   readonly #agent: Agent;
@@ -179,14 +179,12 @@ export class HttpPeerTransport implements PeerTransport {
   }
 
   /**
-   * Sends a batch in as few requests as the receiver's body limit and MAX_PEER_BATCH_SIGNALS allow:
-   * signals of many requests share a batch, so one caller's large content must not make the peer
-   * refuse everyone's (413), nor a signal_buffer_size over the receiver's count everyone's (400). A
-   * signal that alone is over the limit fails by itself, naming the limit. The parts go in parallel;
-   * a part that fails fails its own signals (each with the error and a trace entry), and the parts
-   * the peer ran keep their outcomes: their model calls were made, and their results and usage
-   * belong to the request. Only when every part fails does the batch fail as one (the breaker sees
-   * one failure).
+   * Sends a batch in as few requests as the receiver's body limit and MAX_PEER_BATCH_SIGNALS allow
+   * (peer-parts.ts). A signal that alone is over the limit fails by itself, naming the limit. The
+   * parts go in parallel; a part that fails fails its own signals (each with the error and a trace
+   * entry), and the parts the peer ran keep their outcomes: their model calls were made, and their
+   * results and usage belong to the request. Only when every part fails does the batch fail as one
+   * (the breaker sees one failure).
    */
   async send(
     target: NeuronConfig,
@@ -206,12 +204,9 @@ export class HttpPeerTransport implements PeerTransport {
     const deadline: PeerDeadline = { ms: deadlineMs, at: this.#now() + deadlineMs };
     // Which request each signal belongs to, to cancel it alone at the pod running it (by signal id).
     const watch =
-      ends && this.#control ? (idx?: number[]): Watched => watched(signals, ends, idx) : undefined;
+      ends && this.#control ? (idx?: readonly number[]): Watched => watched(signals, ends, idx) : undefined;
     const room = this.#maxBodyBytes - BODY_OVERHEAD_BYTES;
-    // Most batches are far below the limit: a UTF-16 unit is at most 3 bytes of UTF-8.
-    let chars = 0;
-    for (const e of encoded) chars += e.length + 1;
-    if (chars * 3 <= room && encoded.length <= MAX_PEER_BATCH_SIGNALS)
+    if (fitsOnePart(encoded, room, MAX_PEER_BATCH_SIGNALS))
       return this.#sendWithResends(
         target,
         { encoded, spendOnly, plain },
@@ -233,25 +228,12 @@ export class HttpPeerTransport implements PeerTransport {
       if (onProgress && !answered.has(i)) onProgress(i, { trace: entry });
       outcomes[i] = { results: [], trace: onProgress ? [] : [entry], errors: [error] };
     };
-    const parts: number[][] = [];
-    let part: number[] = [];
-    let bytes = 0;
-    encoded.forEach((e, i) => {
-      const size = Buffer.byteLength(e) + 1;
-      if (size > room) {
-        const { error, entry } = tooLarge(signals[i]!, target, size, this.#maxBodyBytes);
-        fail(i, entry, error);
-        return;
-      }
-      if ((bytes + size > room || part.length >= MAX_PEER_BATCH_SIGNALS) && part.length > 0) {
-        parts.push(part);
-        part = [];
-        bytes = 0;
-      }
-      part.push(i);
-      bytes += size;
-    });
-    if (part.length > 0) parts.push(part);
+    const sizes = encoded.map((e) => Buffer.byteLength(e) + 1);
+    const { parts, tooLarge } = planParts(sizes, room, MAX_PEER_BATCH_SIGNALS);
+    for (const i of tooLarge) {
+      const error = tooLargeError(target, sizes[i]!, this.#maxBodyBytes);
+      fail(i, traceEntry(signals[i]!, target, false, 0, [], [], error), error);
+    }
     const settled = await Promise.allSettled(
       parts.map(async (idx) => {
         const got = await this.#sendWithResends(
@@ -343,12 +325,11 @@ export class HttpPeerTransport implements PeerTransport {
     // that ran a full deadline from then would answer after the grace the sender gives it, a
     // healthy peer counted as hung. The deadline is padded to its first width so the length holds.
     const width = String(deadlineMs).length;
-    const head = (ms: number) => `{"deadlineMs":${String(ms).padStart(width)}`;
-    const rest = `,"signals":[${encoded.join(',')}]}`;
-    const length = head(deadlineMs).length + Buffer.byteLength(rest);
+    const rest = signalsTail(encoded);
+    const length = deadlineHead(deadlineMs, width).length + Buffer.byteLength(rest);
     const now = this.#now;
     function* body() {
-      yield head(Math.min(deadlineMs, Math.max(1, Math.round(deadline.at - now()))));
+      yield deadlineHead(deadlineLeft(deadlineMs, deadline.at, now()), width);
       yield rest;
     }
     let res: Awaited<ReturnType<Agent['request']>>;
@@ -569,23 +550,6 @@ function watched(signals: readonly Signal[], ends: readonly AbortSignal[], idx?:
   return { byEnd: out, all: ends };
 }
 
-/** A signal's JSON with its W3C context and budget fields added (PeerBatchBody's ForwardedSignal). */
-function withFields(json: string, c: TraceContext | undefined, left: BudgetLeft | undefined): string {
-  const state = c?.traceparent && c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
-  const context = c?.traceparent ? `,"traceparent":${JSON.stringify(c.traceparent)}${state}` : '';
-  const budget = left
-    ? `,"budgetLeft":{"tokens":${left.tokens}${left.costUsd === undefined ? '' : `,"costUsd":${left.costUsd}`}${
-        left.modelCalls === undefined ? '' : `,"modelCalls":${left.modelCalls}`
-      }${left.signals === undefined ? '' : `,"signals":${left.signals}`}}`
-    : '';
-  return context || budget ? `${json.slice(0, -1)}${context}${budget}}` : json;
-}
-
-/** What a peer of a version before budgetLeft's counts takes of it: tokens and cost. */
-const spendOf = (left: BudgetLeft | undefined): BudgetLeft | undefined =>
-  left &&
-  (left.costUsd === undefined ? { tokens: left.tokens } : { tokens: left.tokens, costUsd: left.costUsd });
-
 /** An older peer's schema refusal of budgetLeft's model call or signal count (it names the field). */
 const refusedCounts = (e: unknown): boolean =>
   e instanceof Hal9Error &&
@@ -653,14 +617,9 @@ function jsonObject(text: string): object | undefined {
   }
 }
 
-/** A signal no peer would accept: its own error and trace entry, naming the limit. */
-function tooLarge(
-  signal: Signal,
-  target: NeuronConfig,
-  size: number,
-  limit: number,
-): { error: ErrorInfo; entry: TraceEntry } {
-  const error = toErrorInfo(
+/** The error of a signal no peer would accept, naming the limit. */
+const tooLargeError = (target: NeuronConfig, size: number, limit: number): ErrorInfo =>
+  toErrorInfo(
     new Hal9Error(
       'PEER_ERROR',
       `the signal for ${target.id} is ${size} bytes as JSON, over server.body_limit_bytes (${limit}), the most a runtime accepts in one request`,
@@ -668,8 +627,6 @@ function tooLarge(
     ),
     target.id,
   );
-  return { error, entry: traceEntry(signal, target, false, 0, [], [], error) };
-}
 
 /** A peer's answer as text, read whole up to `max` bytes (then the call is cut off). */
 async function readCapped(
