@@ -15,7 +15,7 @@ import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
 // remaining deadline of the batch's requests. A request that ends while others of its batch run on has
-// its own signals stopped at the peer (peer-client.ts). Once every request in the batch has ended, the
+// its own signals stopped at the peer (peer-cancels.ts). Once every request in the batch has ended, the
 // call is cancelled at once when they were cut short (callers gone, a drain, a budget): that is not the
 // peer's failure. When they ended at that deadline, the one the peer was given, the peer is answering
 // now (its cut-off branches), so the call gets PEER_ANSWER_GRACE_MS more to end; a peer that has not

@@ -1,0 +1,150 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Agent } from 'undici';
+import type { NeuronConfig } from '../config/types.ts';
+import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
+import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
+import type { PeerAnswerChecks } from './peer-answer.ts';
+
+// Reading a peer's answer to one batch, bounded: its streamed progress (NDJSON, when the call asked
+// for it), its outcomes (JSON), or its refusal, each checked (peer-answer.ts) before a caller sees it.
+
+export interface PeerProgress {
+  readonly trace?: TraceEntry;
+  readonly result?: ResultEntry;
+}
+
+/** The longest line a streaming peer may send (one trace entry or result). */
+export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
+/** The most a peer's answer to one batch may hold, streamed or not. */
+export const MAX_PEER_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A peer's refusals that mean the same to our caller (load, shutdown, a failing upstream: retry
+ * later). Any other refusal (401, 404, 413, 400) is about the call between two pods, not about what
+ * the caller sent, so it reaches the caller as PEER_ERROR (502) with the peer's code in the message.
+ */
+const PASSED_ON: ReadonlySet<string> = new Set<ErrorCode>([
+  'DRAINING',
+  'QUEUE_FULL',
+  'QUEUE_TIMEOUT',
+  'BREAKER_OPEN',
+]);
+
+/** The peer's answer to one batch of `count` signals: its streamed progress and errors, its outcomes, or its refusal. */
+export async function readPeerAnswer(
+  target: NeuronConfig,
+  res: Awaited<ReturnType<Agent['request']>>,
+  count: number,
+  onProgress: ((index: number, p: PeerProgress) => void) | undefined,
+  checks: PeerAnswerChecks,
+  maxAnswerBytes: number,
+): Promise<BranchOutcome[]> {
+  const bad = (why: string) =>
+    new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
+      upstream: `peer:${target.id}`,
+    });
+  if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
+    return readProgress(res.body, count, onProgress, checks, bad, maxAnswerBytes);
+  }
+  const payload = jsonObject(await readCapped(res.body, bad, maxAnswerBytes)) as
+    | { outcomes?: unknown; error?: { code?: unknown; message?: unknown } }
+    | undefined;
+  if (res.statusCode === 200 && payload && 'outcomes' in payload) {
+    const outcomes = checks.outcomes(payload.outcomes, count);
+    if (typeof outcomes === 'string') throw bad(outcomes);
+    return outcomes;
+  }
+  const code = typeof payload?.error?.code === 'string' ? payload.error.code.slice(0, 64) : undefined;
+  const message =
+    typeof payload?.error?.message === 'string' ? payload.error.message.slice(0, 300) : 'malformed response';
+  const retryAfter = Number(res.headers['retry-after']);
+  const passed = code !== undefined && PASSED_ON.has(code);
+  throw new Hal9Error(
+    passed ? (code as ErrorCode) : 'PEER_ERROR',
+    `${target.id} answered ${res.statusCode}${passed || !code ? '' : ` ${code}`}: ${message}`,
+    {
+      upstream: `peer:${target.id}`,
+      status: res.statusCode,
+      ...(passed ? { retryAfterSeconds: retryAfter > 0 && retryAfter <= 3600 ? retryAfter : 1 } : {}),
+    },
+  );
+}
+
+/** The JSON object a text holds; undefined when it holds none (a refusal in another format). */
+function jsonObject(text: string): object | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A peer's answer as text, read whole up to `max` bytes (then the call is cut off). */
+async function readCapped(
+  body: AsyncIterable<Buffer>,
+  bad: (why: string) => Hal9Error,
+  max: number,
+): Promise<string> {
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
+  let text = '';
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > max) throw bad(`it is over ${max} bytes`);
+    text += decoder.write(chunk);
+  }
+  return text + decoder.end();
+}
+
+/**
+ * Reads a streaming peer's lines: progress as it comes, then the errors of each outcome. Chunks are
+ * decoded with a StringDecoder, so a character split across two chunks arrives whole.
+ */
+async function readProgress(
+  body: AsyncIterable<Buffer>,
+  count: number,
+  onProgress: (index: number, p: PeerProgress) => void,
+  checks: PeerAnswerChecks,
+  bad: (why: string) => Hal9Error,
+  max: number,
+): Promise<BranchOutcome[]> {
+  const decoder = new StringDecoder('utf8');
+  let bytes = 0;
+  let pending = '';
+  let errors: ErrorInfo[][] | undefined;
+  const line = (text: string) => {
+    if (text === '') return;
+    let msg: { i?: unknown; trace?: unknown; result?: unknown; errors?: unknown };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      throw bad('a line is not JSON');
+    }
+    if (typeof msg !== 'object' || msg === null) throw bad('a line is not an object');
+    if (msg.errors !== undefined) {
+      const checked = checks.errors(msg.errors, count);
+      if (typeof checked === 'string') throw bad(checked);
+      errors = checked;
+    } else if (typeof msg.i === 'number' && Number.isInteger(msg.i) && msg.i >= 0 && msg.i < count) {
+      const p = checks.progress(msg.trace, msg.result);
+      if (typeof p === 'string') throw bad(p);
+      onProgress(msg.i, p);
+    } else throw bad('a line names no signal');
+  };
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > max) throw bad(`it is over ${max} bytes`);
+    pending += decoder.write(chunk);
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      line(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+    }
+    if (pending.length > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
+  }
+  line(pending + decoder.end());
+  if (!errors) throw bad('it ended before the outcomes');
+  return errors.map((e) => ({ results: [], trace: [], errors: e }));
+}
