@@ -5,29 +5,24 @@ import { ErrorCodes, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { type Ledger, newLedger, signalBudgetRefusal, signalLimit } from './budget.ts';
-import { type BudgetLeft, tighter } from './budget-left.ts';
 import { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
 import { Executor } from './executor.ts';
+import { ForwardedIntake, type ForwardedOptions } from './forwarded-intake.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
 import { NeuronCounters } from './neuron-counters.ts';
 import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
-import { refuseForwarded } from './routing.ts';
 import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
 import {
   type BranchOutcome,
   type ForwardedSignal,
-  forwardedContext,
   newId,
-  type ResultEntry,
   type Signal,
   signalIds,
-  type TraceContext,
   type TraceEntry,
 } from './signal.ts';
 import { SignalStep, type Work } from './signal-step.ts';
@@ -37,9 +32,9 @@ import { traceEntry } from './trace-entry.ts';
 // every slot is busy (buffer.ts, executor.ts) → takes a slot (signal-step.ts): its answer
 // (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
 // (route-answer.ts: routing.ts's policy cut to budget.ts's limits) → children, which arrive here
-// again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). The engine wires
-// the stages and holds what spans them: admission, live tuning, the runs in flight (run-registry.ts)
-// and drain.
+// again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). Signals peer pods
+// forward here enter through forwarded-intake.ts. The engine wires the stages and holds what spans
+// them: admission, live tuning, the runs in flight (run-registry.ts) and drain.
 
 export interface EngineDeps {
   readonly config: Config;
@@ -98,12 +93,7 @@ export class Engine {
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
-  /**
-   * The budget ledger of each request with sub-runs forwarded here: its concurrent sub-runs share
-   * one (performance.request_budget bounds the request here, not each forwarded signal). An entry
-   * goes when the last sub-run of its request ends, so there are never more than runs in flight.
-   */
-  readonly #forwardedLedgers = new Map<string, { readonly ledger: Ledger; runs: number }>();
+  readonly #forwarded: ForwardedIntake;
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -203,6 +193,15 @@ export class Engine {
         );
       }
     }
+    this.#forwarded = new ForwardedIntake({
+      config,
+      neurons: this.#neurons,
+      runs: this.#runs,
+      tracing: deps.tracing,
+      admit: (n) => this.#admit(n),
+      arrive: (run, parent, signal) => this.#arrive(run, parent, signal),
+      cutOff: this.#cutOff,
+    });
   }
 
   /** The runtime's spans: the HTTP edge reads its requests' attributes only when they are enabled. */
@@ -349,104 +348,19 @@ export class Engine {
     return run;
   }
 
-  /**
-   * Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree, its span
-   * a child of its own peer call's context (forwardedContext: the signal's traceparent and tracestate,
-   * else the batch's headers when their traceparent is of the signal's trace).
-   */
+  /** Signals another runtime forwarded to neurons hosted here, each its own sub-run (forwarded-intake.ts). */
   runForwarded(
     neuronId: string,
     signals: readonly ForwardedSignal[],
     deadlineMs: number,
-    headers: TraceContext = {},
-    /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
-    onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
-    /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
-    cancel?: AbortSignal,
-    /** The parent of a context's signal spans (the call's server span); else the caller's span itself. */
-    serve?: (caller: TraceContext) => SpanRef,
-    /**
-     * Each signal that starts running here, by its id, with what ends its sub-run alone (the sender
-     * cancels the signals of a request that ended there, while the batch's others run on); `stop`
-     * says whether the sub-run was still running.
-     */
-    started?: (signalId: string, stop: (cause: Hal9Error) => boolean) => void,
+    options?: ForwardedOptions,
   ): Promise<BranchOutcome[]> {
-    // Signals of one request share a context: one parent per distinct context.
-    const parents = new Map<string, SpanRef>();
-    const parentOf = (s: ForwardedSignal): SpanRef => {
-      const context = forwardedContext(s, headers);
-      const key = `${context.traceparent} ${context.tracestate ?? ''}`;
-      let p = parents.get(key);
-      if (!p) {
-        p = serve ? serve(context) : this.#tracing.remote(context);
-        parents.set(key, p);
-      }
-      return p;
-    };
-    const n = this.#neurons.get(neuronId);
-    if (!n || n.endpoint)
-      throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
-    this.#admit(signals.length);
-    // The caller's deadline, never longer than ours.
-    const limit = this.config.performance.request_timeout_ms;
-    const timeoutMs = Math.min(deadlineMs, limit);
-    // The sender's deadline (its request's own), else ours when that is shorter.
-    const deadlineField = deadlineMs < limit ? 'deadlineMs' : 'performance.request_timeout_ms';
-    const runs: RequestRun[] = [];
-    const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
-      // A peer's hop, path and deadline are checked against our own limits, never trusted; the
-      // request's signals here (those of this batch included) share one max_signals, or what the
-      // request had left at its senders when less.
-      const ledger = this.#forwardedLedgers.get(s.requestId)?.ledger;
-      const refused =
-        refuseForwarded(n, s, this.config.performance.hop_limit) ??
-        signalBudgetRefusal(
-          ledger?.signals ?? 0,
-          signalLimit(this.config.performance.request_budget, tighter(ledger?.carried, s.budgetLeft)),
-          n.id,
-        );
-      if (refused) {
-        const entry = traceEntry(s, n, false, 0, [], [], refused);
-        onProgress?.(i, { trace: entry });
-        return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
-      }
-      const run = this.#forwardedRun(
-        s.requestId,
-        s.traceId,
-        neuronId,
-        timeoutMs,
-        deadlineField,
-        s.budgetLeft,
-      );
-      runs.push(run);
-      started?.(s.id, (cause) => {
-        const running = run.running;
-        run.timeOut(cause);
-        return running;
-      });
-      if (onProgress)
-        run.subscribe((e) => {
-          if (e.type === 'trace') onProgress(i, { trace: e.data });
-          else if (e.type === 'result') onProgress(i, { result: e.data });
-        });
-      // The sender's context and budget are this hop's: the signal goes on with this pod's own.
-      const { traceparent: _context, tracestate: _state, budgetLeft: _left, ...rest } = s;
-      const signal: Signal = { ...rest, to: neuronId };
-      run.open(signal);
-      run.spent.signals++;
-      this.#arrive(run, parentOf(s), signal);
-      return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
-    });
-    if (cancel && runs.length > 0) {
-      const end = () => {
-        const cause = cancel.reason instanceof Hal9Error ? cancel.reason : undefined;
-        for (const r of runs) r.timeOut(cause);
-      };
-      if (cancel.aborted) end();
-      else cancel.addEventListener('abort', end, { once: true });
-    }
-    return Promise.all(outcomes);
+    return this.#forwarded.run(neuronId, signals, deadlineMs, options);
+  }
+
+  /** Requests with sub-runs forwarded here still running (tests). */
+  get forwardedRequests(): number {
+    return this.#forwarded.requests;
   }
 
   /** Stops admitting work, flushes buffers and waits for every accepted run (up to `timeoutMs`). */
@@ -485,46 +399,6 @@ export class Engine {
         { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
       );
     }
-  }
-
-  /**
-   * A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs
-   * here, which is held to the least any of their senders had left (`carried`) too.
-   */
-  #forwardedRun(
-    requestId: string,
-    traceId: string,
-    entry: string,
-    timeoutMs: number,
-    deadlineField: string,
-    carried: BudgetLeft | undefined,
-  ): RequestRun {
-    let shared = this.#forwardedLedgers.get(requestId);
-    if (!shared) {
-      shared = { ledger: newLedger(), runs: 0 };
-      this.#forwardedLedgers.set(requestId, shared);
-    }
-    const left = tighter(shared.ledger.carried, carried);
-    if (left) shared.ledger.carried = left;
-    shared.runs++;
-    const ledgers = this.#forwardedLedgers;
-    return this.#runs.open({
-      id: requestId,
-      traceId,
-      entry,
-      timeoutMs,
-      deadlineField,
-      cutOff: this.#cutOff,
-      spent: shared.ledger,
-      onEnd: () => {
-        if (--shared.runs === 0) ledgers.delete(requestId);
-      },
-    });
-  }
-
-  /** Requests with sub-runs forwarded here still running (tests). */
-  get forwardedRequests(): number {
-    return this.#forwardedLedgers.size;
   }
 
   /**
