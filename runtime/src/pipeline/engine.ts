@@ -1,7 +1,7 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { ErrorCodes, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
@@ -15,6 +15,12 @@ import { NeuronCounters } from './neuron-counters.ts';
 import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
 import { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
+import {
+  type RequestHttp,
+  refusedSpanAttributes,
+  requestSpanAttributes,
+  requestSpanEnd,
+} from './request-span.ts';
 import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
 import {
@@ -34,7 +40,8 @@ import { traceEntry } from './trace-entry.ts';
 // (route-answer.ts: routing.ts's policy cut to budget.ts's limits) → children, which arrive here
 // again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). Signals peer pods
 // forward here enter through forwarded-intake.ts. The engine wires the stages and holds what spans
-// them: admission, live tuning, the runs in flight (run-registry.ts) and drain.
+// them: admission, live tuning, the runs in flight (run-registry.ts), their spans (request-span.ts) and
+// drain.
 
 export interface EngineDeps {
   readonly config: Config;
@@ -60,17 +67,8 @@ export interface SubmitInput {
   /** The caller's W3C tracestate header: passed on with the trace. */
   readonly tracestate?: string;
   readonly timeoutMs?: number;
-  /**
-   * The inbound HTTP request's attributes for the request's span (only when traced), and the status
-   * of its answer when the request is answered alone: known at the start (a 202, a stream's 200), or
-   * its outcome's, by its view once it ends (a waiting caller). A refusal is answered with its error's.
-   */
-  readonly http?:
-    | {
-        readonly attributes: Readonly<Record<string, string | number>>;
-        readonly answer?: number | ((view: RunView) => number);
-      }
-    | undefined;
+  /** The inbound HTTP request, for the request's span (request-span.ts). */
+  readonly http?: RequestHttp | undefined;
 }
 
 export class Engine {
@@ -306,19 +304,16 @@ export class Engine {
       this.#admit(1);
       entry = this.resolveEntry(input);
     } catch (e) {
-      if (this.#tracing.enabled) this.#refusedSpan(input, e);
+      if (this.#tracing.enabled) {
+        const error = toErrorInfo(e);
+        this.#tracing.request(input, 'hal9.request', refusedSpanAttributes(input.http, error)).end({ error });
+      }
       throw e;
     }
     const limit = this.config.performance.request_timeout_ms;
     const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
     const timeoutMs = fromCaller ? input.timeoutMs! : limit;
-    const span = this.#tracing.request(
-      input,
-      'hal9.request',
-      input.http
-        ? { ...httpAttributes(input.http, input.http.answer), 'hal9.entry': entry.id }
-        : { 'hal9.entry': entry.id },
-    );
+    const span = this.#tracing.request(input, 'hal9.request', requestSpanAttributes(input.http, entry.id));
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
@@ -401,35 +396,10 @@ export class Engine {
     }
   }
 
-  /**
-   * A request refused as it came (queue full, draining, no such neuron) still has its span, failed,
-   * so a trace shows where the caller's request went; with its answer's status when it was alone.
-   */
-  #refusedSpan(input: SubmitInput, e: unknown): void {
-    const error = toErrorInfo(e);
-    const attributes = input.http
-      ? httpAttributes(
-          input.http,
-          input.http.answer === undefined ? undefined : ErrorCodes[error.code].status,
-        )
-      : {};
-    this.#tracing.request(input, 'hal9.request', attributes).end({ error });
-  }
-
   /** An external request ended: its span, its metric, the request store. */
   readonly #endRequest = (r: RequestRun): void => {
     const view = r.view();
-    if (this.#tracing.enabled)
-      r.span?.end({
-        attributes: r.httpStatus
-          ? {
-              'hal9.status': view.status,
-              'hal9.signals': view.trace.length,
-              'http.response.status_code': r.httpStatus(view),
-            }
-          : { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
-        ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
-      });
+    if (this.#tracing.enabled) r.span?.end(requestSpanEnd(view, r.httpStatus));
     this.#obs.request(view.status, view.durationMs);
     this.#onRunEnd?.(view);
   };
@@ -452,14 +422,4 @@ export class Engine {
     if (remote) remote.add({ run, signal: child, parent });
     else this.#arrive(run, parent, child);
   }
-}
-
-/** A request span's HTTP attributes, with its answer's status when it is known now. */
-function httpAttributes(
-  http: NonNullable<SubmitInput['http']>,
-  status: number | ((view: RunView) => number) | undefined,
-): Record<string, string | number> {
-  return typeof status === 'number'
-    ? { ...http.attributes, 'http.response.status_code': status }
-    : { ...http.attributes };
 }
