@@ -3,17 +3,21 @@ import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
+import { admissionRefusal } from './admission.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { SignalBuffer } from './buffer.ts';
+import type { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
-import { Executor } from './executor.ts';
+import type { Executor } from './executor.ts';
 import { ForwardedIntake, type ForwardedOptions } from './forwarded-intake.ts';
+import { createLocalSlots } from './local-slots.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
 import { NeuronCounters } from './neuron-counters.ts';
-import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
-import { RemoteDispatch } from './remote-dispatch.ts';
+import { type NeuronView, type NeuronViewSources, neuronView } from './neuron-view.ts';
+import type { PipelineObserver } from './observer.ts';
+import { createPeerDispatches } from './peer-dispatches.ts';
+import type { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
 import {
   type RequestHttp,
@@ -35,12 +39,13 @@ import { SignalStep, type Work } from './signal-step.ts';
 import { traceEntry } from './trace-entry.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
-// every slot is busy (buffer.ts, executor.ts) → takes a slot (signal-step.ts): its answer
-// (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
+// every slot is busy (local-slots.ts: buffer.ts, executor.ts) → takes a slot (signal-step.ts): its
+// answer (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
 // (route-answer.ts: routing.ts's policy cut to budget.ts's limits) → children, which arrive here
-// again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). Signals peer pods
-// forward here enter through forwarded-intake.ts. The engine wires the stages and holds what spans
-// them: admission, live tuning, the runs in flight (run-registry.ts), their spans (request-span.ts) and
+// again or go to their pod's remote-dispatch.ts (peer-dispatches.ts) → its trace entry
+// (trace-entry.ts). Signals peer pods forward here enter through forwarded-intake.ts. The engine
+// wires the stages and holds what spans them: admission (admission.ts), live tuning, the runs in
+// flight (run-registry.ts) and their spans (request-span.ts), the neurons' view (neuron-view.ts), and
 // drain.
 
 export interface EngineDeps {
@@ -85,13 +90,14 @@ export class Engine {
   readonly #breakers: ModelStack['breakers'];
   readonly #answers: AnswerSource;
   readonly #local: SignalBuffer<Work>;
-  readonly #remote = new Map<string, RemoteDispatch>();
+  readonly #remote: Map<string, RemoteDispatch>;
   readonly #counters: NeuronCounters;
   readonly #runs: RunRegistry;
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
   readonly #forwarded: ForwardedIntake;
+  readonly #views: NeuronViewSources;
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -118,29 +124,16 @@ export class Engine {
       buffer_flush_ms: p.buffer_flush_ms,
       max_queue_depth: p.max_queue_depth,
     };
-    this.#local = new SignalBuffer<Work>({
-      size: p.signal_buffer_size,
-      flushMs: p.buffer_flush_ms,
+    const slots = createLocalSlots<Work>({
+      performance: p,
       clock,
-      capacity: () => this.#executor.free,
-      flush: (batch) => {
-        observer.batch(LOCAL_BATCH_TARGET, batch.length);
-        this.#executor.submit(batch);
-      },
-    });
-    this.#executor = new Executor<Work>({
-      limit: p.max_concurrent_signals,
-      maxQueue: p.max_queue_depth,
+      observer,
       process: (w) => this.#step.run(w),
       isStale: (w) => this.#step.abandoned(w) || this.#step.missedObjective(w),
-      pull: (free) => {
-        const batch = this.#local.take(free);
-        if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
-        return batch;
-      },
       onChange: () => this.#reportOccupancy(),
     });
-    observer.executor(0, 0, p.max_concurrent_signals);
+    this.#local = slots.buffer;
+    this.#executor = slots.executor;
     this.#permits = new Semaphore(p.max_concurrent_neurons);
     const stack = createModelStack({
       config,
@@ -152,13 +145,19 @@ export class Engine {
       tracing: deps.tracing,
     });
     this.#breakers = stack.breakers;
-    const newBreaker = stack.newBreaker;
     this.#answers = new AnswerSource({
       config,
       model: deps.backend.model,
       modelCall: stack.modelCall,
       observer,
     });
+    this.#views = {
+      model: deps.backend.model,
+      modelBreaker: stack.breakers.get,
+      peerBreaker: (id) => this.#remote.get(id)?.breaker,
+      counters: (id) => this.#counters.of(id),
+      caches: (layer) => this.#answers.caches(layer),
+    };
     this.#step = new SignalStep({
       config,
       neurons: this.#neurons,
@@ -170,27 +169,15 @@ export class Engine {
       nextSignalId: this.#signalId,
       forward: (run, parent, child, from) => this.#forward(run, parent, child, from),
     });
-    for (const n of config.neurons) {
-      if (n.endpoint) {
-        this.#remote.set(
-          n.id,
-          new RemoteDispatch({
-            target: n,
-            peers: deps.peers,
-            observer,
-            clock,
-            size: p.signal_buffer_size,
-            flushMs: p.buffer_flush_ms,
-            maxInFlight: p.connection_pool.max_connections_per_host,
-            breaker: newBreaker(`peer:${n.id}`),
-            tracing: deps.tracing,
-            budget: p.request_budget,
-            traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
-            onChange: () => this.#reportOccupancy(),
-          }),
-        );
-      }
-    }
+    this.#remote = createPeerDispatches({
+      config,
+      peers: deps.peers,
+      observer,
+      clock,
+      tracing: deps.tracing,
+      newBreaker: stack.newBreaker,
+      onChange: () => this.#reportOccupancy(),
+    });
     this.#forwarded = new ForwardedIntake({
       config,
       neurons: this.#neurons,
@@ -262,34 +249,9 @@ export class Engine {
     return this.#neurons.get(id);
   }
 
-  neurons() {
-    return this.config.neurons.map((n) => ({
-      id: n.id,
-      layer: n.layer,
-      hosted: n.endpoint ? 'remote' : 'local',
-      ...(n.endpoint ? { endpoint: n.endpoint } : {}),
-      forward_connections: n.forward_connections,
-      backward_connections: n.backward_connections,
-      state: n.endpoint ? 'remote' : this.#counters.of(n.id).active > 0 ? 'processing' : 'idle',
-      breakers: this.#breakersOf(n),
-      counters: this.#counters.of(n.id),
-      cache: this.#answers.caches(n.layer) ? 'on' : 'off',
-    }));
-  }
-
-  /**
-   * The state of each breaker a neuron's signals pass: its peer's when another pod hosts it, else one
-   * per model of its chain (the configured model, then its fallback_models), by upstream label.
-   */
-  #breakersOf(n: NeuronConfig): Record<string, BreakerState> {
-    const remote = this.#remote.get(n.id);
-    if (remote) return { [remote.breaker.upstream]: remote.breaker.state };
-    const out: Record<string, BreakerState> = {};
-    for (const m of [this.#backend.model, ...n.fallback_models]) {
-      const b = this.#breakers.get(m);
-      out[b.upstream] = b.state;
-    }
-    return out;
+  /** Every configured neuron as GET /v1/neurons shows it. */
+  neurons(): NeuronView[] {
+    return this.config.neurons.map((n) => neuronView(n, this.#views));
   }
 
   /** Resolves the neuron a request enters at: by id, by layer, or the default entry. */
@@ -378,22 +340,13 @@ export class Engine {
     await this.#backend.close();
   }
 
+  /** Admits `n` new signals, or throws the refusal (admission.ts). */
   #admit(n: number): void {
-    if (this.#draining) {
-      this.#obs.rejected('draining');
-      throw new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
-    }
-    // The new signals start here: free slots take some of them, never the signals waiting on a peer.
-    const free = Math.max(0, this.#executor.limit - this.#executor.active);
-    const local = Math.max(0, this.#executor.queued + this.#local.pending + n - free);
-    if (local + this.#peerWaiting() > this.#executor.maxQueue) {
-      this.#obs.rejected('queue_full');
-      throw new Hal9Error(
-        'QUEUE_FULL',
-        `the signal queue is full (performance.max_queue_depth, ${this.#executor.maxQueue}); retry later`,
-        { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
-      );
-    }
+    const e = this.#executor;
+    const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting());
+    if (!refused) return;
+    this.#obs.rejected(refused.code === 'DRAINING' ? 'draining' : 'queue_full');
+    throw refused;
   }
 
   /** An external request ended: its span, its metric, the request store. */
