@@ -1,45 +1,52 @@
 import type { ModelBackend } from '../claude/backend.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { Config, Layer, LiveTuning, NeuronConfig } from '../config/types.ts';
-import { ErrorCodes, type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
+import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
+import { admissionRefusal } from './admission.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
-import { type Ledger, newLedger, signalBudgetRefusal, signalLimit } from './budget.ts';
-import { type BudgetLeft, tighter } from './budget-left.ts';
-import { SignalBuffer } from './buffer.ts';
+import type { SignalBuffer } from './buffer.ts';
 import type { Clock } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
-import { Executor } from './executor.ts';
+import type { Executor } from './executor.ts';
+import { ForwardedIntake, type ForwardedOptions } from './forwarded-intake.ts';
+import { createLocalSlots } from './local-slots.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
 import { NeuronCounters } from './neuron-counters.ts';
-import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
-import { RemoteDispatch } from './remote-dispatch.ts';
+import { type NeuronView, type NeuronViewSources, neuronView } from './neuron-view.ts';
+import type { PipelineObserver } from './observer.ts';
+import { createPeerDispatches } from './peer-dispatches.ts';
+import type { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
-import { refuseForwarded } from './routing.ts';
+import {
+  type RequestHttp,
+  refusedSpanAttributes,
+  requestSpanAttributes,
+  requestSpanEnd,
+} from './request-span.ts';
 import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
 import {
   type BranchOutcome,
   type ForwardedSignal,
-  forwardedContext,
   newId,
-  type ResultEntry,
   type Signal,
   signalIds,
-  type TraceContext,
   type TraceEntry,
 } from './signal.ts';
 import { SignalStep, type Work } from './signal-step.ts';
 import { traceEntry } from './trace-entry.ts';
 
 // The signal pipeline. A request becomes a tree of signals. A local signal arrives → waits only while
-// every slot is busy (buffer.ts, executor.ts) → takes a slot (signal-step.ts): its answer
-// (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
+// every slot is busy (local-slots.ts: buffer.ts, executor.ts) → takes a slot (signal-step.ts): its
+// answer (answer-source.ts: cache, budgets, then the model call chain of model-stack.ts) → its routing
 // (route-answer.ts: routing.ts's policy cut to budget.ts's limits) → children, which arrive here
-// again or go to their pod's remote-dispatch.ts → its trace entry (trace-entry.ts). The engine wires
-// the stages and holds what spans them: admission, live tuning, the runs in flight (run-registry.ts)
-// and drain.
+// again or go to their pod's remote-dispatch.ts (peer-dispatches.ts) → its trace entry
+// (trace-entry.ts). Signals peer pods forward here enter through forwarded-intake.ts. The engine
+// wires the stages and holds what spans them: admission (admission.ts), live tuning, the runs in
+// flight (run-registry.ts) and their spans (request-span.ts), the neurons' view (neuron-view.ts), and
+// drain.
 
 export interface EngineDeps {
   readonly config: Config;
@@ -65,17 +72,8 @@ export interface SubmitInput {
   /** The caller's W3C tracestate header: passed on with the trace. */
   readonly tracestate?: string;
   readonly timeoutMs?: number;
-  /**
-   * The inbound HTTP request's attributes for the request's span (only when traced), and the status
-   * of its answer when the request is answered alone: known at the start (a 202, a stream's 200), or
-   * its outcome's, by its view once it ends (a waiting caller). A refusal is answered with its error's.
-   */
-  readonly http?:
-    | {
-        readonly attributes: Readonly<Record<string, string | number>>;
-        readonly answer?: number | ((view: RunView) => number);
-      }
-    | undefined;
+  /** The inbound HTTP request, for the request's span (request-span.ts). */
+  readonly http?: RequestHttp | undefined;
 }
 
 export class Engine {
@@ -92,18 +90,14 @@ export class Engine {
   readonly #breakers: ModelStack['breakers'];
   readonly #answers: AnswerSource;
   readonly #local: SignalBuffer<Work>;
-  readonly #remote = new Map<string, RemoteDispatch>();
+  readonly #remote: Map<string, RemoteDispatch>;
   readonly #counters: NeuronCounters;
   readonly #runs: RunRegistry;
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
-  /**
-   * The budget ledger of each request with sub-runs forwarded here: its concurrent sub-runs share
-   * one (performance.request_budget bounds the request here, not each forwarded signal). An entry
-   * goes when the last sub-run of its request ends, so there are never more than runs in flight.
-   */
-  readonly #forwardedLedgers = new Map<string, { readonly ledger: Ledger; runs: number }>();
+  readonly #forwarded: ForwardedIntake;
+  readonly #views: NeuronViewSources;
   #draining = false;
 
   constructor(deps: EngineDeps) {
@@ -130,29 +124,16 @@ export class Engine {
       buffer_flush_ms: p.buffer_flush_ms,
       max_queue_depth: p.max_queue_depth,
     };
-    this.#local = new SignalBuffer<Work>({
-      size: p.signal_buffer_size,
-      flushMs: p.buffer_flush_ms,
+    const slots = createLocalSlots<Work>({
+      performance: p,
       clock,
-      capacity: () => this.#executor.free,
-      flush: (batch) => {
-        observer.batch(LOCAL_BATCH_TARGET, batch.length);
-        this.#executor.submit(batch);
-      },
-    });
-    this.#executor = new Executor<Work>({
-      limit: p.max_concurrent_signals,
-      maxQueue: p.max_queue_depth,
+      observer,
       process: (w) => this.#step.run(w),
       isStale: (w) => this.#step.abandoned(w) || this.#step.missedObjective(w),
-      pull: (free) => {
-        const batch = this.#local.take(free);
-        if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
-        return batch;
-      },
       onChange: () => this.#reportOccupancy(),
     });
-    observer.executor(0, 0, p.max_concurrent_signals);
+    this.#local = slots.buffer;
+    this.#executor = slots.executor;
     this.#permits = new Semaphore(p.max_concurrent_neurons);
     const stack = createModelStack({
       config,
@@ -164,13 +145,19 @@ export class Engine {
       tracing: deps.tracing,
     });
     this.#breakers = stack.breakers;
-    const newBreaker = stack.newBreaker;
     this.#answers = new AnswerSource({
       config,
       model: deps.backend.model,
       modelCall: stack.modelCall,
       observer,
     });
+    this.#views = {
+      model: deps.backend.model,
+      modelBreaker: stack.breakers.get,
+      peerBreaker: (id) => this.#remote.get(id)?.breaker,
+      counters: (id) => this.#counters.of(id),
+      caches: (layer) => this.#answers.caches(layer),
+    };
     this.#step = new SignalStep({
       config,
       neurons: this.#neurons,
@@ -182,27 +169,24 @@ export class Engine {
       nextSignalId: this.#signalId,
       forward: (run, parent, child, from) => this.#forward(run, parent, child, from),
     });
-    for (const n of config.neurons) {
-      if (n.endpoint) {
-        this.#remote.set(
-          n.id,
-          new RemoteDispatch({
-            target: n,
-            peers: deps.peers,
-            observer,
-            clock,
-            size: p.signal_buffer_size,
-            flushMs: p.buffer_flush_ms,
-            maxInFlight: p.connection_pool.max_connections_per_host,
-            breaker: newBreaker(`peer:${n.id}`),
-            tracing: deps.tracing,
-            budget: p.request_budget,
-            traceEntry: (s, neuron, error) => traceEntry(s, neuron, false, 0, [], [], error),
-            onChange: () => this.#reportOccupancy(),
-          }),
-        );
-      }
-    }
+    this.#remote = createPeerDispatches({
+      config,
+      peers: deps.peers,
+      observer,
+      clock,
+      tracing: deps.tracing,
+      newBreaker: stack.newBreaker,
+      onChange: () => this.#reportOccupancy(),
+    });
+    this.#forwarded = new ForwardedIntake({
+      config,
+      neurons: this.#neurons,
+      runs: this.#runs,
+      tracing: deps.tracing,
+      admit: (n) => this.#admit(n),
+      arrive: (run, parent, signal) => this.#arrive(run, parent, signal),
+      cutOff: this.#cutOff,
+    });
   }
 
   /** The runtime's spans: the HTTP edge reads its requests' attributes only when they are enabled. */
@@ -265,34 +249,9 @@ export class Engine {
     return this.#neurons.get(id);
   }
 
-  neurons() {
-    return this.config.neurons.map((n) => ({
-      id: n.id,
-      layer: n.layer,
-      hosted: n.endpoint ? 'remote' : 'local',
-      ...(n.endpoint ? { endpoint: n.endpoint } : {}),
-      forward_connections: n.forward_connections,
-      backward_connections: n.backward_connections,
-      state: n.endpoint ? 'remote' : this.#counters.of(n.id).active > 0 ? 'processing' : 'idle',
-      breakers: this.#breakersOf(n),
-      counters: this.#counters.of(n.id),
-      cache: this.#answers.caches(n.layer) ? 'on' : 'off',
-    }));
-  }
-
-  /**
-   * The state of each breaker a neuron's signals pass: its peer's when another pod hosts it, else one
-   * per model of its chain (the configured model, then its fallback_models), by upstream label.
-   */
-  #breakersOf(n: NeuronConfig): Record<string, BreakerState> {
-    const remote = this.#remote.get(n.id);
-    if (remote) return { [remote.breaker.upstream]: remote.breaker.state };
-    const out: Record<string, BreakerState> = {};
-    for (const m of [this.#backend.model, ...n.fallback_models]) {
-      const b = this.#breakers.get(m);
-      out[b.upstream] = b.state;
-    }
-    return out;
+  /** Every configured neuron as GET /v1/neurons shows it. */
+  neurons(): NeuronView[] {
+    return this.config.neurons.map((n) => neuronView(n, this.#views));
   }
 
   /** Resolves the neuron a request enters at: by id, by layer, or the default entry. */
@@ -307,19 +266,16 @@ export class Engine {
       this.#admit(1);
       entry = this.resolveEntry(input);
     } catch (e) {
-      if (this.#tracing.enabled) this.#refusedSpan(input, e);
+      if (this.#tracing.enabled) {
+        const error = toErrorInfo(e);
+        this.#tracing.request(input, 'hal9.request', refusedSpanAttributes(input.http, error)).end({ error });
+      }
       throw e;
     }
     const limit = this.config.performance.request_timeout_ms;
     const fromCaller = input.timeoutMs !== undefined && input.timeoutMs < limit;
     const timeoutMs = fromCaller ? input.timeoutMs! : limit;
-    const span = this.#tracing.request(
-      input,
-      'hal9.request',
-      input.http
-        ? { ...httpAttributes(input.http, input.http.answer), 'hal9.entry': entry.id }
-        : { 'hal9.entry': entry.id },
-    );
+    const span = this.#tracing.request(input, 'hal9.request', requestSpanAttributes(input.http, entry.id));
     const run = this.#runs.open({
       id: newId(),
       traceId: span.traceId,
@@ -349,104 +305,19 @@ export class Engine {
     return run;
   }
 
-  /**
-   * Signals another runtime forwarded to neurons hosted here: each runs as its own sub-tree, its span
-   * a child of its own peer call's context (forwardedContext: the signal's traceparent and tracestate,
-   * else the batch's headers when their traceparent is of the signal's trace).
-   */
+  /** Signals another runtime forwarded to neurons hosted here, each its own sub-run (forwarded-intake.ts). */
   runForwarded(
     neuronId: string,
     signals: readonly ForwardedSignal[],
     deadlineMs: number,
-    headers: TraceContext = {},
-    /** Each trace entry and result as it happens, by the signal's index (a streaming peer). */
-    onProgress?: (index: number, p: { trace?: TraceEntry; result?: ResultEntry }) => void,
-    /** Fires when the sender no longer waits (it closed the call): the sub-runs end with its reason. */
-    cancel?: AbortSignal,
-    /** The parent of a context's signal spans (the call's server span); else the caller's span itself. */
-    serve?: (caller: TraceContext) => SpanRef,
-    /**
-     * Each signal that starts running here, by its id, with what ends its sub-run alone (the sender
-     * cancels the signals of a request that ended there, while the batch's others run on); `stop`
-     * says whether the sub-run was still running.
-     */
-    started?: (signalId: string, stop: (cause: Hal9Error) => boolean) => void,
+    options?: ForwardedOptions,
   ): Promise<BranchOutcome[]> {
-    // Signals of one request share a context: one parent per distinct context.
-    const parents = new Map<string, SpanRef>();
-    const parentOf = (s: ForwardedSignal): SpanRef => {
-      const context = forwardedContext(s, headers);
-      const key = `${context.traceparent} ${context.tracestate ?? ''}`;
-      let p = parents.get(key);
-      if (!p) {
-        p = serve ? serve(context) : this.#tracing.remote(context);
-        parents.set(key, p);
-      }
-      return p;
-    };
-    const n = this.#neurons.get(neuronId);
-    if (!n || n.endpoint)
-      throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
-    this.#admit(signals.length);
-    // The caller's deadline, never longer than ours.
-    const limit = this.config.performance.request_timeout_ms;
-    const timeoutMs = Math.min(deadlineMs, limit);
-    // The sender's deadline (its request's own), else ours when that is shorter.
-    const deadlineField = deadlineMs < limit ? 'deadlineMs' : 'performance.request_timeout_ms';
-    const runs: RequestRun[] = [];
-    const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
-      // A peer's hop, path and deadline are checked against our own limits, never trusted; the
-      // request's signals here (those of this batch included) share one max_signals, or what the
-      // request had left at its senders when less.
-      const ledger = this.#forwardedLedgers.get(s.requestId)?.ledger;
-      const refused =
-        refuseForwarded(n, s, this.config.performance.hop_limit) ??
-        signalBudgetRefusal(
-          ledger?.signals ?? 0,
-          signalLimit(this.config.performance.request_budget, tighter(ledger?.carried, s.budgetLeft)),
-          n.id,
-        );
-      if (refused) {
-        const entry = traceEntry(s, n, false, 0, [], [], refused);
-        onProgress?.(i, { trace: entry });
-        return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
-      }
-      const run = this.#forwardedRun(
-        s.requestId,
-        s.traceId,
-        neuronId,
-        timeoutMs,
-        deadlineField,
-        s.budgetLeft,
-      );
-      runs.push(run);
-      started?.(s.id, (cause) => {
-        const running = run.running;
-        run.timeOut(cause);
-        return running;
-      });
-      if (onProgress)
-        run.subscribe((e) => {
-          if (e.type === 'trace') onProgress(i, { trace: e.data });
-          else if (e.type === 'result') onProgress(i, { result: e.data });
-        });
-      // The sender's context and budget are this hop's: the signal goes on with this pod's own.
-      const { traceparent: _context, tracestate: _state, budgetLeft: _left, ...rest } = s;
-      const signal: Signal = { ...rest, to: neuronId };
-      run.open(signal);
-      run.spent.signals++;
-      this.#arrive(run, parentOf(s), signal);
-      return run.done.then((v) => ({ results: [...v.results], trace: [...v.trace], errors: [...v.errors] }));
-    });
-    if (cancel && runs.length > 0) {
-      const end = () => {
-        const cause = cancel.reason instanceof Hal9Error ? cancel.reason : undefined;
-        for (const r of runs) r.timeOut(cause);
-      };
-      if (cancel.aborted) end();
-      else cancel.addEventListener('abort', end, { once: true });
-    }
-    return Promise.all(outcomes);
+    return this.#forwarded.run(neuronId, signals, deadlineMs, options);
+  }
+
+  /** Requests with sub-runs forwarded here still running (tests). */
+  get forwardedRequests(): number {
+    return this.#forwarded.requests;
   }
 
   /** Stops admitting work, flushes buffers and waits for every accepted run (up to `timeoutMs`). */
@@ -469,93 +340,19 @@ export class Engine {
     await this.#backend.close();
   }
 
+  /** Admits `n` new signals, or throws the refusal (admission.ts). */
   #admit(n: number): void {
-    if (this.#draining) {
-      this.#obs.rejected('draining');
-      throw new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
-    }
-    // The new signals start here: free slots take some of them, never the signals waiting on a peer.
-    const free = Math.max(0, this.#executor.limit - this.#executor.active);
-    const local = Math.max(0, this.#executor.queued + this.#local.pending + n - free);
-    if (local + this.#peerWaiting() > this.#executor.maxQueue) {
-      this.#obs.rejected('queue_full');
-      throw new Hal9Error(
-        'QUEUE_FULL',
-        `the signal queue is full (performance.max_queue_depth, ${this.#executor.maxQueue}); retry later`,
-        { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
-      );
-    }
-  }
-
-  /**
-   * A sub-run of a forwarded request, charging the ledger it shares with the request's other sub-runs
-   * here, which is held to the least any of their senders had left (`carried`) too.
-   */
-  #forwardedRun(
-    requestId: string,
-    traceId: string,
-    entry: string,
-    timeoutMs: number,
-    deadlineField: string,
-    carried: BudgetLeft | undefined,
-  ): RequestRun {
-    let shared = this.#forwardedLedgers.get(requestId);
-    if (!shared) {
-      shared = { ledger: newLedger(), runs: 0 };
-      this.#forwardedLedgers.set(requestId, shared);
-    }
-    const left = tighter(shared.ledger.carried, carried);
-    if (left) shared.ledger.carried = left;
-    shared.runs++;
-    const ledgers = this.#forwardedLedgers;
-    return this.#runs.open({
-      id: requestId,
-      traceId,
-      entry,
-      timeoutMs,
-      deadlineField,
-      cutOff: this.#cutOff,
-      spent: shared.ledger,
-      onEnd: () => {
-        if (--shared.runs === 0) ledgers.delete(requestId);
-      },
-    });
-  }
-
-  /** Requests with sub-runs forwarded here still running (tests). */
-  get forwardedRequests(): number {
-    return this.#forwardedLedgers.size;
-  }
-
-  /**
-   * A request refused as it came (queue full, draining, no such neuron) still has its span, failed,
-   * so a trace shows where the caller's request went; with its answer's status when it was alone.
-   */
-  #refusedSpan(input: SubmitInput, e: unknown): void {
-    const error = toErrorInfo(e);
-    const attributes = input.http
-      ? httpAttributes(
-          input.http,
-          input.http.answer === undefined ? undefined : ErrorCodes[error.code].status,
-        )
-      : {};
-    this.#tracing.request(input, 'hal9.request', attributes).end({ error });
+    const e = this.#executor;
+    const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting());
+    if (!refused) return;
+    this.#obs.rejected(refused.code === 'DRAINING' ? 'draining' : 'queue_full');
+    throw refused;
   }
 
   /** An external request ended: its span, its metric, the request store. */
   readonly #endRequest = (r: RequestRun): void => {
     const view = r.view();
-    if (this.#tracing.enabled)
-      r.span?.end({
-        attributes: r.httpStatus
-          ? {
-              'hal9.status': view.status,
-              'hal9.signals': view.trace.length,
-              'http.response.status_code': r.httpStatus(view),
-            }
-          : { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
-        ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
-      });
+    if (this.#tracing.enabled) r.span?.end(requestSpanEnd(view, r.httpStatus));
     this.#obs.request(view.status, view.durationMs);
     this.#onRunEnd?.(view);
   };
@@ -578,14 +375,4 @@ export class Engine {
     if (remote) remote.add({ run, signal: child, parent });
     else this.#arrive(run, parent, child);
   }
-}
-
-/** A request span's HTTP attributes, with its answer's status when it is known now. */
-function httpAttributes(
-  http: NonNullable<SubmitInput['http']>,
-  status: number | ((view: RunView) => number) | undefined,
-): Record<string, string | number> {
-  return typeof status === 'number'
-    ? { ...http.attributes, 'http.response.status_code': status }
-    : { ...http.attributes };
 }

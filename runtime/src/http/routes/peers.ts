@@ -64,7 +64,7 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
     BATCH_ROUTE,
     { schema: { body: forwardedBatch } },
     async (req, reply) => {
-      // The batch's context; each signal may carry its own (engine.runForwarded picks per signal).
+      // The batch's context; each signal may carry its own (forwarded-intake.ts picks per signal).
       const context = callerContext(req);
       const { signals, deadlineMs } = req.body;
       const spans = serverSpans.get(req);
@@ -82,16 +82,13 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
       let done: Promise<BranchOutcome[]>;
       try {
         // Refusals (unknown neuron, queue full) throw here, before anything is sent: a plain error answer.
-        done = engine.runForwarded(
-          req.params.id,
-          signals,
-          deadlineMs,
-          context,
-          streamed ? (i, p) => write(`${JSON.stringify({ i, ...p })}\n`) : undefined,
-          gone.signal,
-          spans?.open,
-          batch?.add,
-        );
+        done = engine.runForwarded(req.params.id, signals, deadlineMs, {
+          headers: context,
+          onProgress: streamed ? (i, p) => write(`${JSON.stringify({ i, ...p })}\n`) : undefined,
+          cancel: gone.signal,
+          serve: spans?.open,
+          started: batch?.add,
+        });
       } catch (e) {
         batch?.close();
         throw e;
