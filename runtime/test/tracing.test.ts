@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, vi } from 'vitest';
-import { MAX_ANSWER_TAG_CHARS } from '../src/claude/anthropic.ts';
+import { MAX_ANSWER_TAG_CHARS } from '../src/claude/completion-of.ts';
 import {
   createTracing,
   DEFAULT_VALUE_LENGTH,

@@ -16,16 +16,10 @@ import {
 import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import { MAX_ANSWER_DEPTH } from './answer-json.ts';
-import {
-  AnswerHeaders,
-  AnthropicBackend,
-  createAnthropicClient,
-  MAX_ANSWER_BYTES,
-  MAX_ANSWER_TAG_CHARS,
-  MAX_INPUT_TOKENS,
-  MAX_RETRY_AFTER_MS,
-  retryAfterMs,
-} from './anthropic.ts';
+import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
+import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS } from './completion-of.ts';
+import { MAX_ANSWER_BYTES } from './dispatcher-fetch.ts';
+import { MAX_RETRY_AFTER_MS } from './upstream-error.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
 // dispatcher-based fetch must keep from undici's fetch (headers both ways, errors, aborts).
@@ -198,38 +192,6 @@ describe('AnthropicBackend over the Agent', () => {
 
     expect(e.code).toBe('UPSTREAM_OVERLOADED');
     expect(e.details).toMatchObject({ status: 529, retryAfterSeconds: 12, retryAfterMs: 12_000 });
-  });
-
-  it('reads retry-after as seconds or as an HTTP-date, and nothing else', () => {
-    const now = Date.parse('Fri, 04 Dec 2026 20:00:00 GMT');
-    const hint = (h: Record<string, string>) => retryAfterMs(new AnswerHeaders(h), now);
-    expect(hint({ 'retry-after': '3' })).toBe(3000);
-    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 20:00:30 GMT' })).toBe(30_000);
-    // A date already past is no wait; one far ahead is cut to an hour.
-    expect(hint({ 'retry-after': 'Fri, 04 Dec 2026 19:00:00 GMT' })).toBe(0);
-    expect(hint({ 'retry-after': 'Sat, 05 Dec 2026 20:00:00 GMT' })).toBe(MAX_RETRY_AFTER_MS);
-    // retry-after-ms first; empty, negative or unreadable values are no hint.
-    expect(hint({ 'retry-after-ms': '250', 'retry-after': '3' })).toBe(250);
-    expect(hint({ 'retry-after-ms': '', 'retry-after': '' })).toBeUndefined();
-    expect(hint({ 'retry-after': '-1' })).toBeUndefined();
-    expect(hint({ 'retry-after': 'soon' })).toBeUndefined();
-    expect(hint({})).toBeUndefined();
-  });
-
-  it('gives the SDK headers that answer as a WHATWG Headers does', () => {
-    const raw = { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-gone': undefined };
-    const ours = new AnswerHeaders(raw);
-    const web = new Headers([
-      ['content-type', 'application/json'],
-      ['set-cookie', 'a=1'],
-      ['set-cookie', 'b=2'],
-    ]);
-    for (const name of ['content-type', 'Content-Type', 'x-gone', 'set-cookie'])
-      expect([name, ours.get(name), ours.has(name)]).toEqual([name, web.get(name), web.has(name)]);
-    expect(Object.fromEntries(ours.entries())).toEqual({
-      'content-type': 'application/json',
-      'set-cookie': 'a=1, b=2',
-    });
   });
 
   it("ends a hung call when the caller's signal aborts: REQUEST_TIMEOUT, and the upstream sees the connection closed", async () => {

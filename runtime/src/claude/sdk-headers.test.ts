@@ -3,12 +3,8 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FakeMessagesApi, message, startFakeMessagesApi } from '../../test/support/fake-messages-api.ts';
 import { neuronConfig } from '../testing/builders.ts';
-import {
-  AnthropicBackend,
-  createAnthropicClient,
-  dispatcherFetch,
-  NO_TELEMETRY_HEADERS,
-} from './anthropic.ts';
+import { AnthropicBackend, createAnthropicClient, NO_TELEMETRY_HEADERS } from './anthropic.ts';
+import { dispatcherFetch } from './dispatcher-fetch.ts';
 
 // The SDK's headers are built once per client and reused: what reaches the wire must be exactly what
 // the SDK itself would send on every call, and a call's own header must not stick to the next call.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_INPUT_TOKENS } from '../claude/anthropic.ts';
+import { MAX_INPUT_TOKENS } from '../claude/completion-of.ts';
 import { MAX_COST_USD, MAX_DURATION_MS, MAX_OUTPUT_TOKENS } from '../http/schemas.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';

@@ -12,7 +12,7 @@ import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.
 // Numbers are bounded (http/schemas.ts): a peer's token counts, cost and durations are added to the
 // request's totals, so one that is negative, fractional where a count is whole, or past what a runtime
 // can produce (1e308 sums to Infinity, sent as null) fails the batch with PEER_ERROR naming the field
-// and the bound, as a model API's answer with such a count fails its call (claude/anthropic.ts).
+// and the bound, as a model API's answer with such a count fails its call (claude/completion-of.ts).
 
 export interface PeerProgressEntry {
   readonly trace?: TraceEntry;

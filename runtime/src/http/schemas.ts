@@ -1,4 +1,4 @@
-import { MAX_INPUT_TOKENS } from '../claude/anthropic.ts';
+import { MAX_INPUT_TOKENS } from '../claude/completion-of.ts';
 import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../config/types.ts';
 
 // JSON schemas for request bodies; fastify validates with them before a handler runs.
@@ -190,7 +190,7 @@ const usage = {
 } as const;
 
 const inputTokens = bounded('integer', MAX_INPUT_TOKENS, "the runtime's bound for an answer's input tokens");
-/** One model call's tokens (a trace entry's), bounded as the model API's answer is (claude/anthropic.ts). */
+/** One model call's tokens (a trace entry's), bounded as the model API's answer is (claude/completion-of.ts). */
 const callUsage = {
   type: 'object',
   required: ['input', 'output', 'cacheRead', 'cacheCreation'],

@@ -149,7 +149,7 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     expect(rec.breakerStates['claude-api']).toEqual(['closed']);
   });
 
-  // Defect: claude/anthropic.ts rounds `retry-after-ms` up to whole seconds (Math.ceil(ms / 1000)), so
+  // Defect: claude/upstream-error.ts rounds `retry-after-ms` up to whole seconds (Math.ceil(ms / 1000)), so
   // a 100 ms hint waits 1 s: here the retry no longer fits the 900 ms deadline and the request fails with
   // UPSTREAM_RATE_LIMITED, where waiting the 100 ms asked for would have completed it.
   it('429 with retry-after-ms 100 is retried after 100 ms, not a whole second', async () => {

@@ -1,0 +1,99 @@
+import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { Hal9Error } from '../errors.ts';
+import type { Completion } from './backend.ts';
+
+// A Messages answer read into a Completion, within bounds: the SDK returns the body as the
+// upstream sent it, and its counts feed budgets, counters and the response cache.
+
+/** An answer that is not a Messages answer (or not JSON): the call fails, naming what is wrong. */
+export const malformed = (what: string, cause?: Error): Hal9Error =>
+  new Hal9Error(
+    'UPSTREAM_ERROR',
+    `the model API's answer is malformed: ${what}`,
+    { upstream: 'claude-api' },
+    cause ? { cause } : undefined,
+  );
+
+/**
+ * The most input tokens (plain, cache read or cache written) one answer may report: ten times the
+ * largest context window the Messages API offers (1,000,000 tokens).
+ */
+export const MAX_INPUT_TOKENS = 10_000_000;
+const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
+
+/**
+ * The most characters kept of an answer's `id` and `stop_reason` (the API's are about 30 and 15). Both
+ * stay with the answer in the response cache, whose byte count is its text's, and go into traces: an
+ * upstream that sent a megabyte id would otherwise be held whole by every cached answer.
+ */
+export const MAX_ANSWER_TAG_CHARS = 256;
+const tag = (v: unknown): string | undefined =>
+  typeof v === 'string'
+    ? v.length > MAX_ANSWER_TAG_CHARS
+      ? v.slice(0, MAX_ANSWER_TAG_CHARS)
+      : v
+    : undefined;
+
+/**
+ * A token count of the answer's `usage`: anything but a non-negative integer of at most `max` fails
+ * the call. These counts feed the request's token and cost budgets and Prometheus counters, so a
+ * negative or non-numeric one would lift a budget or run a counter backwards, and a huge one would
+ * inflate the counters for good (and lose precision in their sums). An absent cache count is 0 (the
+ * API leaves it out when prompt caching did nothing); an absent input or output count (the API always
+ * sends them) fails the call too: taken as 0, a call through a gateway that strips them would count
+ * nothing toward the budgets.
+ */
+function tokens(
+  usage: Record<string, unknown>,
+  key: string,
+  max: number,
+  bound: string,
+  required = false,
+): number {
+  const v = usage[key];
+  if (v === undefined || v === null) {
+    if (required)
+      throw malformed(`usage.${key} is missing (the Messages API always reports it; budgets count it)`);
+    return 0;
+  }
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
+    throw malformed(`usage.${key} must be a non-negative integer of at most ${max} (${bound})`);
+  return v;
+}
+
+/**
+ * The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it.
+ * Output tokens are at most the call's `max_tokens`, input ones at most MAX_INPUT_TOKENS.
+ */
+export function completionOf(msg: Message, maxTokens: number): Completion {
+  // The SDK hands over the text of an answer whose content-type is not JSON.
+  if (typeof msg === 'string') throw malformed('its content-type is not application/json');
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+    throw malformed(
+      `the body is ${msg === null ? 'null' : Array.isArray(msg) ? 'a list' : typeof msg}, not a JSON object`,
+    );
+  const body = msg as unknown as Record<string, unknown>;
+  if (!Array.isArray(body.content)) throw malformed('content must be a list');
+  const usage = body.usage;
+  if (typeof usage !== 'object' || usage === null) throw malformed('usage must be an object');
+  let text = '';
+  for (const b of body.content as { type?: unknown; text?: unknown }[]) {
+    if (b?.type !== 'text') continue;
+    if (typeof b.text !== 'string') throw malformed('a text block has no text');
+    text += b.text;
+  }
+  const u = usage as Record<string, unknown>;
+  const finishReason = tag(body.stop_reason);
+  const id = tag(body.id);
+  return {
+    text: text.trim(),
+    ...(finishReason !== undefined ? { finishReason } : {}),
+    ...(id !== undefined ? { id } : {}),
+    usage: {
+      input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
+      output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),
+      cacheRead: tokens(u, 'cache_read_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+      cacheCreation: tokens(u, 'cache_creation_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import type { Dispatcher } from 'undici';
+import { MAX_ANSWER_DEPTH, nestsDeeperThan, parseAnswerJson } from './answer-json.ts';
+
+// The SDK's fetch over undici's dispatcher: no Request object, header-list copies or body streams;
+// the answer is read whole, as a non-streamed Messages answer is (anthropic.ts says why).
+
+/**
+ * An answer's headers, read-only, as the SDK reads them (`get`, `has`, iteration): a map over the
+ * lower-case names undici hands over, without a WHATWG Headers' per-header validation and sorting.
+ * A repeated header is joined with ", ", as Headers.get joins it.
+ */
+export class AnswerHeaders {
+  readonly #map = new Map<string, string>();
+  constructor(h: Record<string, string | string[] | undefined>) {
+    for (const k in h) {
+      const v = h[k];
+      if (typeof v === 'string') this.#map.set(k, v);
+      else if (v) this.#map.set(k, v.join(', '));
+    }
+  }
+  get(name: string): string | null {
+    return this.#map.get(name.toLowerCase()) ?? null;
+  }
+  has(name: string): boolean {
+    return this.#map.has(name.toLowerCase());
+  }
+  entries(): IterableIterator<[string, string]> {
+    return this.#map.entries();
+  }
+  keys(): IterableIterator<string> {
+    return this.#map.keys();
+  }
+  values(): IterableIterator<string> {
+    return this.#map.values();
+  }
+  forEach(fn: (value: string, name: string, self: AnswerHeaders) => void): void {
+    for (const [k, v] of this.#map) fn(v, k, this);
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.#map.entries();
+  }
+}
+
+/**
+ * The Response the SDK gets for an answer read whole: status, headers, and `json()` / `text()` over
+ * the text already read. No body stream, so it serves calls that are not streamed (as ours are).
+ * Built as a plain object: a WHATWG Response validates and copies every header and sets up a body.
+ */
+function bufferedResponse(
+  url: string,
+  text: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): Response {
+  return {
+    url,
+    status,
+    statusText: '',
+    ok: status >= 200 && status < 300,
+    redirected: false,
+    type: 'basic',
+    headers: new AnswerHeaders(headers),
+    body: null,
+    bodyUsed: false,
+    // The SDK parses an error answer's text itself (JSON.parse): one nested past the limit is read as
+    // an empty body, so the call fails on its status alone.
+    text: () => Promise.resolve(status >= 400 && nestsDeeperThan(text, MAX_ANSWER_DEPTH) ? '' : text),
+    json: () => {
+      try {
+        return Promise.resolve(parseAnswerJson(text));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  } as unknown as Response;
+}
+
+/** The most an answer of the model API may hold: a Messages answer is at most `max_tokens` of text (a
+ * few hundred KiB at the API's largest), so anything past this is a broken or hostile upstream. */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** An answer cut off at MAX_ANSWER_BYTES; the SDK wraps it as a connection error (its `cause`). */
+export class AnswerTooLargeError extends Error {
+  readonly code = 'UPSTREAM_ANSWER_TOO_LARGE';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`the model API's answer is over ${limit} bytes (the runtime's limit for one answer)`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * An answer whose connection failed after its headers came (a reset, a proxy cut, a socket closed
+ * mid-body): the API was reached, and its answer broke off. The SDK wraps it as a connection error.
+ */
+export class AnswerBrokeOffError extends Error {
+  readonly received: number;
+  constructor(received: number, cause: Error) {
+    super(`the answer broke off after ${received} bytes`, { cause });
+    this.received = received;
+  }
+}
+
+const abortReason = (signal: AbortSignal): unknown =>
+  signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+
+/**
+ * A `fetch` for the SDK over `dispatcher.dispatch()`, undici's own handler API: the answer's chunks are
+ * collected as they come (no body stream, reader or decoder) and the call is cut at `maxBytes`. The
+ * SDK's own signal (its timeout, linked to the caller's) aborts the call, and connection errors
+ * surface as undici's (the SDK wraps them). Not for streamed (SSE) calls.
+ */
+export function dispatcherFetch(
+  dispatcher: Dispatcher,
+  maxBytes = MAX_ANSWER_BYTES,
+): typeof globalThis.fetch {
+  const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
+    new Promise<Response>((resolve, reject) => {
+      const signal = init.signal ?? undefined;
+      if (signal?.aborted) return reject(abortReason(signal));
+      const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let headers: Record<string, string | string[] | undefined> = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onAbort = () => controller?.abort(abortReason(signal!) as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+          // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
+          headers: (init.headers ?? undefined) as Dispatcher.DispatchOptions['headers'],
+          body: (init.body ?? null) as Dispatcher.DispatchOptions['body'],
+        },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (signal?.aborted) c.abort(abortReason(signal) as Error);
+          },
+          onResponseStart(_c, statusCode, h) {
+            status = statusCode;
+            headers = h;
+          },
+          onResponseData(c, chunk) {
+            size += chunk.length;
+            if (size > maxBytes) c.abort(new AnswerTooLargeError(maxBytes));
+            else chunks.push(chunk);
+          },
+          onResponseEnd() {
+            settle();
+            const text = Buffer.concat(chunks, size).toString('utf8');
+            resolve(bufferedResponse(url.href, text, status, headers));
+          },
+          onResponseError(_c, err) {
+            settle();
+            // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
+            // is how the SDK tells them apart; anything else once the headers came broke off the answer.
+            const ours = signal?.aborted || err instanceof AnswerTooLargeError;
+            reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
+          },
+        },
+      );
+    });
+  return f as typeof globalThis.fetch;
+}
