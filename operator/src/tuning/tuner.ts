@@ -1,11 +1,5 @@
-import type { Neuron } from '../api-types.ts';
-import { errorMessage, OperatorError } from '../errors.ts';
-import {
-  type ConditionInput,
-  ParallelismCondition,
-  ParallelismReason,
-  ReplicasCondition,
-} from '../status/parallelism-status.ts';
+import { errorMessage } from '../errors.ts';
+import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
@@ -21,19 +15,22 @@ import {
   podParallelismInput,
   prometheusParallelismInput,
 } from './parallelism-decision.ts';
-import { urlAllowed } from './pod-cidrs.ts';
+import { createPodLimits, readPodToken } from './pod-limits.ts';
 import { createPodLoadReader } from './pod-load-reader.ts';
 import type { PodView } from './pod-view.ts';
 import { pool } from './pool.ts';
 import { type NeuronFlow, type Prediction, predict } from './prescale.ts';
-import { collect, type PrometheusClient } from './prometheus.ts';
-import { type PrometheusRead, type PrometheusSource, prometheusSource } from './prometheus-source.ts';
+import { createPrometheusReads, type PassRead } from './prometheus-reads.ts';
+import { prometheusSource } from './prometheus-source.ts';
 import { podReplicaSignals, prometheusReplicaSignals } from './replica-signals.ts';
+import { createRetirement } from './retirement.ts';
 import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
 import { decideScale, heldCondition, replicaOwnership } from './scale-decision.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { type ScaleStatus, statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
-import { type RetiredTarget, type TuningTarget, tuningTargets } from './tuning-targets.ts';
+import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
+import { undelivered } from './undelivered.ts';
+import { warmCondition, warmingUp } from './warm-up.ts';
 
 // The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
 //  1. gather: list the runtime pods once; read every Ready pod's load report (GET /v1/admin/load)
@@ -44,8 +41,9 @@ import { type RetiredTarget, type TuningTarget, tuningTargets } from './tuning-t
 //     Neuron's scale subresource, and the decisions to status (the next render carries them into
 //     the ConfigMap and the Deployment).
 // State per Neuron lives in memory (neuron-memory.ts), seeded from its status, so a new leader
-// keeps the windows. This file holds the timers, reads and writes (pod loads: pod-load-reader.ts);
-// each decision is a pure function in its own file.
+// keeps the windows. This file holds the timers and composes the steps: the reads (pod loads:
+// pod-load-reader.ts; Prometheus: prometheus-reads.ts), the writes (pod limits: pod-limits.ts;
+// autoscaling turned off: retirement.ts), and each decision, a pure function in its own file.
 
 export interface RunningTuner {
   /** One pass over every autoscaled Neuron (the loop calls it; tests may too). */
@@ -61,13 +59,12 @@ interface Step {
   readonly prediction: Prediction | undefined;
   readonly now: number;
   /** This pass's Prometheus reads (one per Neuron, shared by both decisions). */
-  readonly read: (s: PrometheusSource) => Promise<PrometheusRead | undefined>;
+  readonly read: PassRead;
 }
 
 export function startTuner(deps: TunerDeps): RunningTuner {
   const { clock, logger, options, observer } = deps;
   const memory = new Map<string, NeuronMemory>();
-  const clients = new Map<string, PrometheusClient>();
   const resyncTicks = options.resyncTicks ?? 6;
   const concurrency = options.concurrency ?? 4;
   let ticks = 0;
@@ -77,39 +74,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   let running: Promise<void> | undefined;
   let cancel: (() => void) | undefined;
 
-  const promFor = (url: string) => {
-    let c = clients.get(url);
-    if (!c) {
-      c = deps.prometheus(url);
-      clients.set(url, c);
-    }
-    return c;
-  };
-
-  /**
-   * One read of a Neuron's Prometheus; undefined when no URL is set. A server that could not be
-   * reached (no HTTP answer in time) goes into `down` by its origin, for the rest of the pass: the
-   * URLs are custom resources', and many paths on one server that does not answer would each cost
-   * the read's whole timeout.
-   */
-  const readPrometheus = async (
-    s: PrometheusSource,
-    down: Map<string, string>,
-  ): Promise<PrometheusRead | undefined> => {
-    if (!s.url) return undefined;
-    try {
-      return { collected: await collect(promFor(s.url), s.series, s.window) };
-    } catch (err) {
-      const error = errorMessage(err);
-      if (err instanceof OperatorError && err.status === undefined) down.set(originOf(s.url), error);
-      return { error };
-    }
-  };
-
   const tokenFor = async (t: TuningTarget): Promise<string | undefined> =>
     deps.authToken?.(t.neuron, t.cluster);
 
   const readPods = createPodLoadReader({ ...deps, tokenFor });
+  const passReads = createPrometheusReads(deps.prometheus);
+  const podLimits = createPodLimits({ ...deps, podCidrs: options.podCidrs });
+  const retirement = createRetirement({ ...deps, podLimits });
 
   /** Parallelism for one Neuron: decide, remember, say why; returns its condition. */
   const tuneParallelism = async ({ t, mem, view, prediction, now, read }: Step) => {
@@ -118,7 +89,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       ...(source
         ? prometheusParallelismInput(t, source, await read(source), mem.state.current)
         : podParallelismInput(t, view, prediction, mem.state.current, mem.written)),
-      undelivered: undelivered(mem),
+      undelivered: undelivered(mem.refused, mem.state.current),
     };
     const { decision: d, counted, next, condition } = decideParallelism(mem.state, input, now);
     observer?.decided(counted);
@@ -182,166 +153,20 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     };
   };
 
-  /** PUTs in flight, by pod instance: a pod gets one at a time. */
-  const inFlight = new Map<string, Promise<boolean>>();
-
-  /**
-   * One PUT of `value` to one pod, registered in flight before it starts (so even one that fails at
-   * once is seen until done). A failure is kept in `refused` and logged when it starts or changes,
-   * not at every pass; the pod taking a value again is logged once.
-   */
-  const put = (
-    key: string,
-    mem: Pick<NeuronMemory, 'delivered' | 'refused'>,
-    pod: RuntimePod,
-    value: number,
-    token: string | undefined,
-  ) => {
-    const p = Promise.resolve().then(async () => {
-      try {
-        const applied = await deps.setPodLimit(pod.url, value, token);
-        mem.delivered.set(pod.instance, applied);
-        observer?.delivered(true);
-        if (mem.refused.delete(pod.instance))
-          logger.info({ neuron: key, pod: pod.name, value: applied }, 'Pod took the parallelism value again');
-        else logger.debug({ neuron: key, pod: pod.name, value: applied }, 'Set pod parallelism');
-        return true;
-      } catch (err) {
-        observer?.delivered(false);
-        const error = errorMessage(err);
-        if (mem.refused.get(pod.instance)?.error !== error)
-          logger.warn({ neuron: key, pod: pod.name, err: error }, 'Failed to set pod parallelism');
-        mem.refused.set(pod.instance, { pod: pod.name, error });
-        return false;
-      } finally {
-        inFlight.delete(pod.instance);
-      }
-    });
-    inFlight.set(pod.instance, p);
-    return p;
-  };
-
-  /** The token for a Neuron's pods; undefined when it cannot be read (logged when that starts or changes). */
-  const tokenOrFailure = async (
-    key: string,
-    mem: Pick<NeuronMemory, 'tokenFailure'>,
-    read: () => Promise<string | undefined>,
-  ) => {
-    try {
-      const token = await read();
-      if (mem.tokenFailure !== undefined) {
-        mem.tokenFailure = undefined;
-        logger.info({ neuron: key }, 'Read the runtime admin token again');
-      }
-      return { token };
-    } catch (err) {
-      const failure = errorMessage(err);
-      if (mem.tokenFailure !== failure) {
-        mem.tokenFailure = failure;
-        logger.warn({ neuron: key, err: failure }, 'Cannot read the runtime admin token');
-      }
-      return undefined;
-    }
-  };
-
   /** The value a Neuron's pods should run: the tuned one, else the spec's (tuning switched off). */
   const valueFor = (t: TuningTarget, mem: NeuronMemory) =>
     t.tuneParallelism ? mem.state.current : t.spec.performance.maxConcurrentSignals;
 
-  /**
-   * Puts the value on every Ready pod of one Neuron that does not have it yet. The PUTs run beside
-   * the pass, not within it: one pod that does not answer (its deadline is 3 s, longer than an
-   * interval) held every Neuron's status, scale writes and next pass until it gave up, at every pass
-   * while it kept failing. A Neuron stays pending until a pass finds every pod with the value and
-   * nothing in flight.
-   */
+  /** Starts the PUTs of the Neuron's value to its Ready pods (pod-limits.ts). */
   const deliver = async (t: TuningTarget, mem: NeuronMemory, pods: Map<string, RuntimePod[]>) => {
-    const running = (pods.get(t.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
-    const value = valueFor(t, mem);
-    const auth = await tokenOrFailure(t.key, mem, () => tokenFor(t));
+    const running = podLimits.reachable(pods.get(t.key));
+    const auth = await readPodToken(logger, t.key, mem, () => tokenFor(t));
     // Without the token the pods would refuse the value: retry on the next pass.
     if (!auth) {
       mem.pending = true;
       return;
     }
-    const live = new Set(running.map((p) => p.instance));
-    for (const k of mem.delivered.keys()) if (!live.has(k)) mem.delivered.delete(k);
-    for (const k of mem.refused.keys()) if (!live.has(k)) mem.refused.delete(k);
-    let unsettled = 0;
-    for (const pod of running) {
-      if (mem.delivered.get(pod.instance) === value) continue;
-      unsettled++;
-      if (!inFlight.has(pod.instance)) void put(t.key, mem, pod, value, auth.token);
-    }
-    mem.pending = unsettled > 0;
-    // In effect: the value every Ready pod took (one decided since may still be on its way).
-    const taken = new Set(running.map((p) => mem.delivered.get(p.instance)));
-    const [only] = taken;
-    if (running.length === 0) mem.published = value;
-    else if (taken.size === 1 && only !== undefined) mem.published = only;
-  };
-
-  /** Which Ready pods have not taken the current value, for the condition; undefined when none refused. */
-  const undelivered = (mem: NeuronMemory): string | undefined => {
-    if (mem.refused.size === 0) return undefined;
-    // The first pod by name, so the message (and the status) does not change with completion order.
-    const [first] = [...mem.refused.values()].sort((a, b) => a.pod.localeCompare(b.pod));
-    const n = mem.refused.size;
-    return `${n} pod${n === 1 ? '' : 's'} did not take max_concurrent_signals ${mem.state.current} (${first!.pod}: ${first!.error})`;
-  };
-
-  /**
-   * Autoscaling turned off: the pods go back to the spec's limit (a tuned one would otherwise stay
-   * until they restart), then an empty apply under the tuner's manager removes the fields only it
-   * owns (lastDecision, autoscaling, the conditions); `current` stays with the reconciler. Until
-   * every Ready pod has taken the value, the status stays, so the next pass tries again.
-   */
-  const retiring = new Map<string, Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure'>>();
-  const retireOne = async (r: RetiredTarget, pods: Map<string, RuntimePod[]> | undefined) => {
-    const { namespace = '', name = '' } = r.neuron.metadata ?? {};
-    if (r.restore !== undefined && r.cluster) {
-      if (!pods) return; // the pod list failed: try again next pass
-      const mem = retiring.get(r.key) ?? {
-        delivered: new Map(),
-        refused: new Map(),
-        tokenFailure: undefined,
-      };
-      retiring.set(r.key, mem);
-      const cluster = r.cluster;
-      const auth = await tokenOrFailure(r.key, mem, async () => deps.authToken?.(r.neuron, cluster));
-      if (!auth) return;
-      const running = (pods.get(r.key) ?? []).filter((p) => urlAllowed(p.url, options.podCidrs));
-      const value = r.restore;
-      const results = await Promise.all(
-        running
-          .filter((p) => mem.delivered.get(p.instance) !== value)
-          .map((p) => inFlight.get(p.instance)?.then(() => false) ?? put(r.key, mem, p, value, auth.token)),
-      );
-      if (results.includes(false)) return;
-    }
-    try {
-      await deps.writeStatus(namespace, name, {});
-      retiring.delete(r.key);
-      logger.info({ neuron: r.key }, 'Cleared Neuron autoscaling status');
-    } catch (err) {
-      logger.warn({ neuron: r.key, err: errorMessage(err) }, 'Failed to clear Neuron autoscaling status');
-    }
-  };
-
-  /** One read of a Prometheus URL per pass that could not reach it: the other Neurons on it are told the same at once. */
-  const passReads = () => {
-    const reads = new Map<string, Promise<PrometheusRead | undefined>>();
-    const down = new Map<string, string>();
-    return (s: PrometheusSource): Promise<PrometheusRead | undefined> => {
-      const key = JSON.stringify([s.url, s.series, s.window]);
-      let r = reads.get(key);
-      if (!r) {
-        const known = s.url ? down.get(originOf(s.url)) : undefined;
-        r = known !== undefined ? Promise.resolve({ error: known }) : readPrometheus(s, down);
-        reads.set(key, r);
-      }
-      return r;
-    };
+    podLimits.deliver(t.key, mem, running, valueFor(t, mem), auth.token);
   };
 
   /** The Prometheus-sourced Neurons of a pass still deciding (their reads wait on servers). */
@@ -365,7 +190,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const deleted = deps.neurons.get(name, namespace) === undefined;
       observer?.forget?.(namespace, name, Object.keys(mem.fanOut), deleted);
     }
-    for (const k of retiring.keys()) if (!retire.some((r) => r.key === k)) retiring.delete(k);
+    retirement.keepOnly(retire);
     for (const t of list) {
       if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
       const mem = memory.get(t.key)!;
@@ -401,7 +226,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         logger.warn({ err: errorMessage(err) }, 'Failed to list runtime pods');
       }
     }
-    await pool(retire, concurrency, (r) => retireOne(r, listed ? pods : undefined));
+    await pool(retire, concurrency, (r) => retirement.retire(r, listed ? pods : undefined));
     if (list.length === 0) return { prometheus: prometheusPart ?? Promise.resolve() };
     const views = listed ? await readPods(list, pods) : new Map<string, PodView>();
 
@@ -434,13 +259,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
           t.neuron.metadata?.name ?? '',
           mem.published,
         );
-      // Over its first stable window a new leader has no window of its own, whatever the pods'
-      // age: "no data yet" then is about this process, not the Neuron, so the live condition stands
-      // (a failover used to flip every pod-sourced Neuron's conditions to NoData and back: two
-      // status writes each, at 1,000 Neurons 2,000, for nothing that changed).
-      const warming = t.fromPods && now - startedAt < t.spec.autoscaling.stableWindowSeconds * 1000;
-      const keep = (type: string, c: ConditionInput | undefined) =>
-        warming && c?.reason === ParallelismReason.NoData ? (liveCondition(t.neuron, type) ?? c) : c;
+      // A new leader's first stable window: NoData is about this process, the live condition stands.
+      const warming = warmingUp(t, startedAt, now);
+      const keep = (type: string, c: Parameters<typeof warmCondition>[2]) =>
+        warmCondition(t.neuron, type, c, warming);
       const status = tunerStatusOf(
         t,
         mem,
@@ -506,22 +328,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       cancel?.();
       await running;
       await prometheusPart?.catch(() => undefined);
-      await Promise.all(inFlight.values());
+      await podLimits.settled();
     },
   };
-}
-
-/** A URL's scheme, host and port (the URL itself when it does not parse: it is then its own server). */
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
-}
-
-/** A condition of the Neuron's live status, as the tuner would write it. */
-function liveCondition(neuron: Neuron, type: string): ConditionInput | undefined {
-  const c = neuron.status?.conditions?.find((x) => x.type === type);
-  return c && { status: c.status === 'True' ? 'True' : 'False', reason: c.reason, message: c.message };
 }
