@@ -1,7 +1,5 @@
 import { errorMessage } from '../errors.ts';
 import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
-import { rfc3339 } from '../status/rfc3339.ts';
-import { fanOutSnapshot } from './fan-out-snapshot.ts';
 import { neuronFlow } from './neuron-flow.ts';
 import {
   holdsReplicas,
@@ -10,26 +8,20 @@ import {
   reseedParallelism,
   seedMemory,
 } from './neuron-memory.ts';
-import {
-  decideParallelism,
-  podParallelismInput,
-  prometheusParallelismInput,
-} from './parallelism-decision.ts';
+import type { NeuronStep } from './neuron-step.ts';
+import { tuneParallelism } from './parallelism-step.ts';
 import { createPodLimits, readPodToken } from './pod-limits.ts';
 import { createPodLoadReader } from './pod-load-reader.ts';
 import type { PodView } from './pod-view.ts';
 import { pool } from './pool.ts';
-import { type NeuronFlow, type Prediction, predict } from './prescale.ts';
-import { createPrometheusReads, type PassRead } from './prometheus-reads.ts';
-import { prometheusSource } from './prometheus-source.ts';
-import { podReplicaSignals, prometheusReplicaSignals } from './replica-signals.ts';
+import { type NeuronFlow, predict } from './prescale.ts';
+import { createPrometheusReads } from './prometheus-reads.ts';
+import { scaleReplicas } from './replica-step.ts';
 import { createRetirement } from './retirement.ts';
 import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
-import { decideScale, heldCondition, replicaOwnership } from './scale-decision.ts';
 import type { TunerDeps } from './tuner-deps.ts';
-import { type ScaleStatus, statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
+import { statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
-import { undelivered } from './undelivered.ts';
 import { warmCondition, warmingUp } from './warm-up.ts';
 
 // The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
@@ -42,24 +34,14 @@ import { warmCondition, warmingUp } from './warm-up.ts';
 //     the ConfigMap and the Deployment).
 // State per Neuron lives in memory (neuron-memory.ts), seeded from its status, so a new leader
 // keeps the windows. This file holds the timers and composes the steps: the reads (pod loads:
-// pod-load-reader.ts; Prometheus: prometheus-reads.ts), the writes (pod limits: pod-limits.ts;
-// autoscaling turned off: retirement.ts), and each decision, a pure function in its own file.
+// pod-load-reader.ts; Prometheus: prometheus-reads.ts), each Neuron's decisions (parallelism-step.ts,
+// replica-step.ts, around pure laws in their own files), the writes (pod limits: pod-limits.ts;
+// autoscaling turned off: retirement.ts) and the status write.
 
 export interface RunningTuner {
   /** One pass over every autoscaled Neuron (the loop calls it; tests may too). */
   tick(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** One Neuron's decision inputs this pass. */
-interface Step {
-  readonly t: TuningTarget;
-  readonly mem: NeuronMemory;
-  readonly view: PodView | undefined;
-  readonly prediction: Prediction | undefined;
-  readonly now: number;
-  /** This pass's Prometheus reads (one per Neuron, shared by both decisions). */
-  readonly read: PassRead;
 }
 
 export function startTuner(deps: TunerDeps): RunningTuner {
@@ -81,77 +63,6 @@ export function startTuner(deps: TunerDeps): RunningTuner {
   const passReads = createPrometheusReads(deps.prometheus);
   const podLimits = createPodLimits({ ...deps, podCidrs: options.podCidrs });
   const retirement = createRetirement({ ...deps, podLimits });
-
-  /** Parallelism for one Neuron: decide, remember, say why; returns its condition. */
-  const tuneParallelism = async ({ t, mem, view, prediction, now, read }: Step) => {
-    const source = t.fromPods ? undefined : prometheusSource(t, options);
-    const input = {
-      ...(source
-        ? prometheusParallelismInput(t, source, await read(source), mem.state.current)
-        : podParallelismInput(t, view, prediction, mem.state.current, mem.written)),
-      undelivered: undelivered(mem.refused, mem.state.current),
-    };
-    const { decision: d, counted, next, condition } = decideParallelism(mem.state, input, now);
-    observer?.decided(counted);
-    if (next) {
-      const from = mem.state.current;
-      mem.state = next.state;
-      mem.lastDecision = next.lastDecision;
-      mem.pending = true;
-      const message = `Set max_concurrent_signals from ${from} to ${d.value}: ${d.message}`;
-      deps.events.record(t.neuron, 'Normal', d.reason, message);
-      const detail = { neuron: t.key, from, to: d.value, reason: d.reason, detail: d.message };
-      logger.info(detail, 'Tuned Neuron parallelism');
-    }
-    return condition;
-  };
-
-  /** Replicas for one Neuron (operator mode): decide, write the scale subresource, say why. */
-  const scale = async ({ t, mem, view, prediction, now, read }: Step): Promise<ScaleStatus> => {
-    const namespace = t.neuron.metadata?.namespace ?? '';
-    const name = t.neuron.metadata?.name ?? '';
-    const owner = replicaOwnership(t, mem, now);
-    const source = t.fromPods ? undefined : prometheusSource(t, options);
-    const signals = source
-      ? prometheusReplicaSignals(t, source, await read(source), owner.base)
-      : podReplicaSignals(t, view, owner.base);
-    observer?.concurrency?.(namespace, name, 'stable', signals.stable);
-    observer?.concurrency?.(namespace, name, 'panic', signals.panic);
-    observer?.predicted?.(namespace, name, prediction?.concurrency);
-    const slotsPerPod = t.tuneParallelism ? mem.state.current : t.spec.performance.maxConcurrentSignals;
-    const o = decideScale({ target: t, mem, owner, signals, prediction, slotsPerPod, now });
-    observer?.replicaDecided?.(o.decision.reason);
-    mem.replicas = o.replicas;
-    const w = o.write;
-    if (w) {
-      try {
-        await deps.scaleNeuron?.(namespace, name, w.target);
-        mem.before = owner.live;
-        mem.written = w.target;
-        mem.writtenAt = now;
-        deps.events.record(t.neuron, w.event.type, w.event.reason, w.event.message);
-        const detail = { neuron: t.key, from: owner.live, to: w.target, reason: o.reason, detail: w.message };
-        logger.info(detail, 'Scaled Neuron');
-        mem.replicaDecision = w.status;
-      } catch (err) {
-        logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Failed to scale Neuron');
-      }
-    } else if (o.settled) {
-      mem.written = o.decision.value;
-    }
-    observer?.replicas?.(namespace, name, mem.written ?? owner.live);
-    for (const [target, v] of Object.entries(mem.fanOut)) observer?.fanOut?.(namespace, name, target, v);
-    const decidedNow = mem.replicaDecision?.time === rfc3339(now);
-    mem.fanOutStatus = fanOutSnapshot(mem.fanOut, mem.fanOutStatus, decidedNow);
-    return {
-      status: {
-        desiredReplicas: mem.written ?? owner.live,
-        ...(mem.replicaDecision ? { lastDecision: mem.replicaDecision } : {}),
-        ...(Object.keys(mem.fanOutStatus).length > 0 ? { fanOut: { ...mem.fanOutStatus } } : {}),
-      },
-      condition: heldCondition(signals.condition, o.decision, owner.base),
-    };
-  };
 
   /** The value a Neuron's pods should run: the tuned one, else the spec's (tuning switched off). */
   const valueFor = (t: TuningTarget, mem: NeuronMemory) =>
@@ -248,9 +159,9 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // (within the pass, and, as the next pass does not wait for them, across passes).
     const pass = async (t: TuningTarget) => {
       const mem = memOf(t);
-      const s: Step = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
-      const condition = t.tuneParallelism ? await tuneParallelism(s) : undefined;
-      const scaled = t.scaleReplicas ? await scale(s) : undefined;
+      const s: NeuronStep = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
+      const condition = t.tuneParallelism ? await tuneParallelism(deps, s) : undefined;
+      const scaled = t.scaleReplicas ? await scaleReplicas(deps, s) : undefined;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
       // The value in effect: the last one every Ready pod took (status says the same).
       if (t.tuneParallelism)
