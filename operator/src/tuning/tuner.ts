@@ -1,13 +1,8 @@
 import { errorMessage } from '../errors.ts';
 import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
+import { syncMemory } from './memory-sync.ts';
 import { neuronFlow } from './neuron-flow.ts';
-import {
-  holdsReplicas,
-  type NeuronMemory,
-  releaseReplicas,
-  reseedParallelism,
-  seedMemory,
-} from './neuron-memory.ts';
+import type { NeuronMemory } from './neuron-memory.ts';
 import type { NeuronStep } from './neuron-step.ts';
 import { tuneParallelism } from './parallelism-step.ts';
 import { createPodLimits, readPodToken } from './pod-limits.ts';
@@ -93,32 +88,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     const now = clock.now();
     ticks++;
     const { tune: list, retire } = tuningTargets(deps.neurons.list(), deps.clusters);
-    const keys = new Set(list.map((t) => t.key));
-    for (const [k, mem] of memory) {
-      if (keys.has(k)) continue;
-      memory.delete(k);
-      const [namespace = '', name = ''] = k.split('/');
-      const deleted = deps.neurons.get(name, namespace) === undefined;
-      observer?.forget?.(namespace, name, Object.keys(mem.fanOut), deleted);
-    }
+    syncMemory(memory, list, deps);
     retirement.keepOnly(retire);
-    for (const t of list) {
-      if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
-      const mem = memory.get(t.key)!;
-      if (t.tuneParallelism && !mem.parallelismTuned) reseedParallelism(mem, t);
-      // Turned off, replicas still autoscaled: the spec's limit goes back to the pods now.
-      if (!t.tuneParallelism && mem.parallelismTuned) mem.pending = true;
-      mem.parallelismTuned = t.tuneParallelism;
-      if (!t.scaleReplicas && holdsReplicas(mem)) {
-        const targets = Object.keys(mem.fanOut);
-        releaseReplicas(mem);
-        observer?.replicasReleased?.(
-          t.neuron.metadata?.namespace ?? '',
-          t.neuron.metadata?.name ?? '',
-          targets,
-        );
-      }
-    }
     const memOf = (t: TuningTarget) => memory.get(t.key)!;
     const resync = ticks % resyncTicks === 0;
 
