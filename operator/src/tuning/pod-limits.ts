@@ -1,0 +1,147 @@
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { NeuronMemory } from './neuron-memory.ts';
+import { urlAllowed } from './pod-cidrs.ts';
+import type { RuntimePod } from './runtime-pods.ts';
+import type { TunerDeps } from './tuner-deps.ts';
+
+// The tuner's apply step for parallelism: PUT /v1/admin/performance on every Ready pod inside
+// --pod-cidrs that does not have the value yet, one PUT per pod at a time, a failure logged when it
+// starts or changes (not at every pass).
+
+/** What a Neuron (or one being retired) keeps of its pods' deliveries between passes. */
+export type Deliveries = Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure'>;
+
+export type PodLimitsDeps = Pick<TunerDeps, 'setPodLimit' | 'logger' | 'observer'> & {
+  readonly podCidrs: TunerDeps['options']['podCidrs'];
+};
+
+export interface PodLimits {
+  /**
+   * Starts the PUTs of `value` to the pods that do not have it yet and returns at once: the PUTs run
+   * beside the pass, not within it (one pod that does not answer, its deadline longer than an
+   * interval, would hold every Neuron's status, scale writes and next pass). Sets `pending` until a
+   * pass finds every pod with the value and nothing in flight, and `published` to the value every
+   * Ready pod took.
+   */
+  deliver(
+    key: string,
+    mem: Deliveries & Pick<NeuronMemory, 'pending' | 'published'>,
+    pods: readonly RuntimePod[],
+    value: number,
+    token: string | undefined,
+  ): void;
+  /** PUTs `value` to the pods that do not have it yet and waits: true once every one has it. */
+  restore(
+    key: string,
+    mem: Deliveries,
+    pods: readonly RuntimePod[],
+    value: number,
+    token: string | undefined,
+  ): Promise<boolean>;
+  /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
+  reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
+  /** Resolves once no PUT is in flight. */
+  settled(): Promise<void>;
+}
+
+export function createPodLimits(deps: PodLimitsDeps): PodLimits {
+  const { logger, observer } = deps;
+  /** PUTs in flight, by pod instance: a pod gets one at a time. */
+  const inFlight = new Map<string, Promise<boolean>>();
+
+  /**
+   * One PUT of `value` to one pod, registered in flight before it starts (so even one that fails at
+   * once is seen until done). A failure is kept in `refused` and logged when it starts or changes,
+   * not at every pass; the pod taking a value again is logged once.
+   */
+  const put = (
+    key: string,
+    mem: Pick<NeuronMemory, 'delivered' | 'refused'>,
+    pod: RuntimePod,
+    value: number,
+    token: string | undefined,
+  ) => {
+    const p = Promise.resolve().then(async () => {
+      try {
+        const applied = await deps.setPodLimit(pod.url, value, token);
+        mem.delivered.set(pod.instance, applied);
+        observer?.delivered(true);
+        if (mem.refused.delete(pod.instance))
+          logger.info({ neuron: key, pod: pod.name, value: applied }, 'Pod took the parallelism value again');
+        else logger.debug({ neuron: key, pod: pod.name, value: applied }, 'Set pod parallelism');
+        return true;
+      } catch (err) {
+        observer?.delivered(false);
+        const error = errorMessage(err);
+        if (mem.refused.get(pod.instance)?.error !== error)
+          logger.warn({ neuron: key, pod: pod.name, err: error }, 'Failed to set pod parallelism');
+        mem.refused.set(pod.instance, { pod: pod.name, error });
+        return false;
+      } finally {
+        inFlight.delete(pod.instance);
+      }
+    });
+    inFlight.set(pod.instance, p);
+    return p;
+  };
+
+  return {
+    deliver(key, mem, pods, value, token) {
+      const live = new Set(pods.map((p) => p.instance));
+      for (const k of mem.delivered.keys()) if (!live.has(k)) mem.delivered.delete(k);
+      for (const k of mem.refused.keys()) if (!live.has(k)) mem.refused.delete(k);
+      let unsettled = 0;
+      for (const pod of pods) {
+        if (mem.delivered.get(pod.instance) === value) continue;
+        unsettled++;
+        if (!inFlight.has(pod.instance)) void put(key, mem, pod, value, token);
+      }
+      mem.pending = unsettled > 0;
+      // In effect: the value every Ready pod took (one decided since may still be on its way).
+      const taken = new Set(pods.map((p) => mem.delivered.get(p.instance)));
+      const [only] = taken;
+      if (pods.length === 0) mem.published = value;
+      else if (taken.size === 1 && only !== undefined) mem.published = only;
+    },
+    async restore(key, mem, pods, value, token) {
+      const results = await Promise.all(
+        pods
+          .filter((p) => mem.delivered.get(p.instance) !== value)
+          .map((p) => inFlight.get(p.instance)?.then(() => false) ?? put(key, mem, p, value, token)),
+      );
+      return !results.includes(false);
+    },
+    reachable: (pods) => (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs)),
+    async settled() {
+      await Promise.all(inFlight.values());
+    },
+  };
+}
+
+/**
+ * The token for a Neuron's pods, as `{ token }`; undefined when it cannot be read (logged when that
+ * starts or changes, and when it can be read again).
+ */
+export async function readPodToken(
+  logger: Logger,
+  key: string,
+  mem: Pick<NeuronMemory, 'tokenFailure'>,
+  read: () => Promise<string | undefined> | string | undefined,
+): Promise<{ readonly token: string | undefined } | undefined> {
+  try {
+    const token = await read();
+    if (mem.tokenFailure !== undefined) {
+      mem.tokenFailure = undefined;
+      logger.info({ neuron: key }, 'Read the runtime admin token again');
+    }
+    return { token };
+  } catch (err) {
+    const failure = errorMessage(err);
+    if (mem.tokenFailure !== failure) {
+      mem.tokenFailure = failure;
+      logger.warn({ neuron: key, err: failure }, 'Cannot read the runtime admin token');
+    }
+    return undefined;
+  }
+}

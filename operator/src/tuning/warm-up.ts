@@ -1,0 +1,29 @@
+import type { Neuron } from '../api-types.ts';
+import { type ConditionInput, ParallelismReason } from '../status/parallelism-status.ts';
+import type { TuningTarget } from './tuning-targets.ts';
+
+// Over its first stable window a new leader has no window of its own, whatever the pods' age: "no
+// data yet" then is about this process, not the Neuron, so the live condition stands (a failover
+// used to flip every pod-sourced Neuron's conditions to NoData and back: two status writes each,
+// at 1,000 Neurons 2,000, for nothing that changed).
+
+/** Pure: whether a pod-sourced Neuron is still within the loop's first stable window. */
+export function warmingUp(t: TuningTarget, startedAt: number, now: number): boolean {
+  return t.fromPods && now - startedAt < t.spec.autoscaling.stableWindowSeconds * 1000;
+}
+
+/** Pure: the condition to write; while warming up, NoData gives way to the live one (when any). */
+export function warmCondition(
+  neuron: Neuron,
+  type: string,
+  c: ConditionInput | undefined,
+  warming: boolean,
+): ConditionInput | undefined {
+  return warming && c?.reason === ParallelismReason.NoData ? (liveCondition(neuron, type) ?? c) : c;
+}
+
+/** A condition of the Neuron's live status, as the tuner would write it. */
+function liveCondition(neuron: Neuron, type: string): ConditionInput | undefined {
+  const c = neuron.status?.conditions?.find((x) => x.type === type);
+  return c && { status: c.status === 'True' ? 'True' : 'False', reason: c.reason, message: c.message };
+}
