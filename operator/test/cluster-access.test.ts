@@ -1,7 +1,8 @@
 import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import { afterAll, describe, expect, it } from 'vitest';
-import { aCluster, toYaml } from './support/builders.ts';
+import { describe, expect, it } from 'vitest';
+import { useDenyingPolicy } from './support/admission-policy.ts';
+import { aCluster } from './support/builders.ts';
 import { type RbacObject, useChartServiceAccount } from './support/chart-rbac.ts';
 import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { condition } from './support/reads.ts';
@@ -14,17 +15,8 @@ import { condition } from './support/reads.ts';
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 const networking = admin.makeApiClient(NetworkingV1Api);
-const admission = 'hal9-test-reviewed-network-policies';
-// Both registered before the operator's namespace, so they run after the operator stopped (afterAll
-// hooks run last-registered first).
-afterAll(async () => {
-  await kubectl([
-    'delete',
-    '--ignore-not-found',
-    `validatingadmissionpolicybinding/${admission}`,
-    `validatingadmissionpolicy/${admission}`,
-  ]);
-});
+// Registered before the operator's namespace, so the policy is removed after the operator stopped.
+const admission = useDenyingPolicy('hal9-test-reviewed-network-policies');
 const serviceAccount = useChartServiceAccount(admin, { releasePrefix: 'ca', edit: withoutSecrets });
 const space = useOperatorNamespace('cluster-access', {
   kubeConfig: admin,
@@ -129,45 +121,12 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
   });
 
   it('a NetworkPolicy an admission policy refuses: Degraded=True Rejected with its message, cleared at a resync once admitted', async () => {
-    await kubectl(['apply', '-f', '-'], {
-      stdin: toYaml([
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name: admission },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              resourceRules: [
-                {
-                  apiGroups: ['networking.k8s.io'],
-                  apiVersions: ['v1'],
-                  operations: ['CREATE', 'UPDATE'],
-                  resources: ['networkpolicies'],
-                },
-              ],
-            },
-            validations: [
-              {
-                expression: "has(object.metadata.labels) && 'example.com/reviewed' in object.metadata.labels",
-                message: 'NetworkPolicies in this namespace need the label example.com/reviewed',
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name: admission },
-          spec: {
-            policyName: admission,
-            validationActions: ['Deny'],
-            matchResources: {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': space.name } },
-            },
-          },
-        },
-      ]),
+    await admission.apply(space.name, {
+      apiGroups: ['networking.k8s.io'],
+      resources: ['networkpolicies'],
+      operations: ['CREATE', 'UPDATE'],
+      expression: "has(object.metadata.labels) && 'example.com/reviewed' in object.metadata.labels",
+      message: 'NetworkPolicies in this namespace need the label example.com/reviewed',
     });
     await waitFor(
       'the admission policy in force',
@@ -188,7 +147,7 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     // A refused object is not retried with backoff (errors.ts: terminal), but the Secret was created.
     expect(await secret('gate-peer-token')).toBeDefined();
 
-    await kubectl(['delete', `validatingadmissionpolicybinding/${admission}`]);
+    await admission.unbind();
     await waitFor('the admission policy gone', async () => ((await policyAdmitted()) ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 250,

@@ -1,8 +1,9 @@
 import { kubectl, waitFor } from '@hal9/test';
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Neuron } from '../src/api-types.ts';
-import { aCluster, aNeuron, toYaml } from './support/builders.ts';
+import { useDenyingPolicy } from './support/admission-policy.ts';
+import { aCluster, aNeuron } from './support/builders.ts';
 import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { condition, waitForNeuronReady } from './support/reads.ts';
 
@@ -10,17 +11,8 @@ import { condition, waitForNeuronReady } from './support/reads.ts';
 // apiserver refuses, on the real apiserver: a port number edited by hand (a Service's, a
 // container's) is set back instead of blocking every later apply, and one refused child neither
 // stops the others nor lets the Neuron's status claim the new generation.
-const admission = 'hal9-test-frozen-services';
-// Registered before the operator's namespace, so it runs after the operator stopped (afterAll hooks
-// run last-registered first).
-afterAll(async () => {
-  await kubectl([
-    'delete',
-    '--ignore-not-found',
-    `validatingadmissionpolicybinding/${admission}`,
-    `validatingadmissionpolicy/${admission}`,
-  ]);
-});
+// Registered before the operator's namespace, so the policy is removed after the operator stopped.
+const admission = useDenyingPolicy('hal9-test-frozen-services');
 const space = useOperatorNamespace('operator-hand-edits');
 const { reads: r, apply, patch } = space;
 
@@ -108,41 +100,13 @@ describe('a child the apiserver refuses', () => {
     const applied = before.metadata?.generation;
 
     // An admission policy refuses every update of the Service (first in the apply order but the ConfigMap).
-    await kubectl(['apply', '-f', '-'], {
-      stdin: toYaml([
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicy',
-          metadata: { name: admission },
-          spec: {
-            failurePolicy: 'Fail',
-            matchConstraints: {
-              resourceRules: [
-                { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['services'] },
-              ],
-            },
-            validations: [
-              {
-                expression:
-                  "!(has(object.metadata.labels) && 'hal9.ai/neuron' in object.metadata.labels && object.metadata.labels['hal9.ai/neuron'] == 'frozen')",
-                message: 'the Service of frozen is frozen',
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'ValidatingAdmissionPolicyBinding',
-          metadata: { name: admission },
-          spec: {
-            policyName: admission,
-            validationActions: ['Deny'],
-            matchResources: {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': space.name } },
-            },
-          },
-        },
-      ]),
+    await admission.apply(space.name, {
+      apiGroups: [''],
+      resources: ['services'],
+      operations: ['UPDATE'],
+      expression:
+        "!(has(object.metadata.labels) && 'hal9.ai/neuron' in object.metadata.labels && object.metadata.labels['hal9.ai/neuron'] == 'frozen')",
+      message: 'the Service of frozen is frozen',
     });
     const serviceRefused = async () => {
       const probe = await kubectl(
@@ -189,7 +153,7 @@ describe('a child the apiserver refuses', () => {
     expect((await r.service('frozen'))?.metadata?.labels?.['hal9.ai/layer']).toBe('L2');
 
     // Once the Service may change, the next reconcile applies it and the generation is observed.
-    await kubectl(['delete', `validatingadmissionpolicybinding/${admission}`]);
+    await admission.unbind();
     await waitFor('the admission policy gone', async () => ((await serviceRefused()) ? undefined : true), {
       timeoutMs: 30_000,
       intervalMs: 250,
