@@ -38,6 +38,15 @@ async function silentPeer(): Promise<{ url: string; received: () => number }> {
 const MAX_QUEUE = 20;
 const SLOTS = 8;
 
+/** A lead forwarding every signal to the peer at `url`, with one connection (one batch) to it at a time. */
+const oneBatchAtATime = (url: string) =>
+  startRuntime({
+    server: { drain_timeout_ms: 100 },
+    neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: url })],
+    performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
+    claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
+  });
+
 describe('signals waiting on a peer pod', () => {
   it('count toward max_queue_depth (429 QUEUE_FULL) and show as queued in the load report', async () => {
     const hung = await silentPeer();
@@ -99,13 +108,8 @@ describe('signals waiting on a peer pod', () => {
 
   it('leave the count as their request ends, while their batch runs on for other requests', async () => {
     const hung = await silentPeer();
-    rt = await startRuntime({
-      server: { drain_timeout_ms: 100 },
-      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: hung.url })],
-      // One batch to the peer at a time: signals that arrive meanwhile wait, and then go together.
-      performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
-      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
-    });
+    // One batch to the peer at a time: signals that arrive meanwhile wait, and then go together.
+    rt = await oneBatchAtATime(hung.url);
     const url = `${rt.url}/v1/signals`;
     const first = leavable(url, { content: 'first' });
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
@@ -135,13 +139,8 @@ describe('signals waiting on a peer pod', () => {
 
   it('waiting for a batch slot leave the count as their request ends', async () => {
     const hung = await silentPeer();
-    rt = await startRuntime({
-      server: { drain_timeout_ms: 100 },
-      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: hung.url })],
-      // One batch to the peer at a time: the first request's holds it.
-      performance: { max_queue_depth: MAX_QUEUE, connection_pool: { max_connections_per_host: 1 } },
-      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: impl\nCONTENT: job')] } },
-    });
+    // One batch to the peer at a time: the first request's holds it.
+    rt = await oneBatchAtATime(hung.url);
     expect((await rt.post('/v1/signals?wait=false', { content: 'first' })).status).toBe(202);
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
     const leaving = leavable(`${rt.url}/v1/signals`, { content: 'leaves' });
