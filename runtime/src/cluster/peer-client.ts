@@ -19,10 +19,6 @@ import { MAX_PEER_ANSWER_BYTES, type PeerProgress } from './read-peer-answer.ts'
 // (peer-parts.ts), their bodies (peer-body.ts), one call each (peer-call.ts) and the cancellation of
 // a departed request's signals (peer-cancels.ts).
 
-export { PEER_ANSWER_GRACE_MS, peerTimeout } from './peer-call.ts';
-export { PEER_CANCEL_OUTCOMES, type PeerCancelOutcome } from './peer-cancels.ts';
-export type { PeerProgress } from './read-peer-answer.ts';
-
 /** What a peer call carries besides its signals and deadline (each list by signal index). */
 export interface PeerSendOptions {
   /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '../claude/mock.ts';
-import { PEER_CANCEL_OUTCOMES } from '../cluster/peer-client.ts';
+import { PEER_CANCEL_OUTCOMES } from '../cluster/peer-cancels.ts';
 import { parseConfig } from '../config/parse.ts';
 import { type ErrorCode, ErrorCodes, Hal9Error } from '../errors.ts';
 import { Engine } from '../pipeline/engine.ts';

@@ -1,4 +1,5 @@
-import { PEER_ANSWER_GRACE_MS, type PeerTransport, peerTimeout } from '../cluster/peer-client.ts';
+import { PEER_ANSWER_GRACE_MS, peerTimeout } from '../cluster/peer-call.ts';
+import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
 import { isHal9Error, toErrorInfo } from '../errors.ts';
 import { serverAttributes } from '../tracing/server-attributes.ts';
