@@ -23,7 +23,7 @@ export async function readPodProblems(
 ): Promise<string | undefined> {
   if (!deps.listPods) return undefined;
   try {
-    return podProblems(await deps.listPods(namespace, name));
+    return podProblems(await deps.listPods(namespace, name), deps.clock.now());
   } catch (err) {
     // The reason is a courtesy: without it the status still says how far the rollout is.
     log.debug({ err }, 'Could not list the pods of the Neuron');

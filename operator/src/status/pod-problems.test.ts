@@ -1,6 +1,6 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { podProblems } from './pod-problems.ts';
+import { podProblems, slowStartMs } from './pod-problems.ts';
 
 const pending = (message: string): V1Pod => ({
   status: {
@@ -23,6 +23,30 @@ const waiting = (reason: string, message = ''): V1Pod => ({
     ],
   },
 });
+const NOW = Date.parse('2026-12-05T12:00:00Z');
+/** A pod the scheduler placed `ago` ms before NOW whose containers the kubelet has not created. */
+const starting = (ago: number, volumes: V1Volume[] = [], reason = 'ContainerCreating'): V1Pod => ({
+  metadata: { name: 'n1-7d9f-abcde' },
+  spec: { containers: [{ name: 'runtime' }], volumes },
+  status: {
+    phase: 'Pending',
+    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(NOW - ago) }],
+    containerStatuses: [
+      {
+        name: 'runtime',
+        ready: false,
+        restartCount: 0,
+        image: 'x',
+        imageID: '',
+        state: { waiting: { reason } },
+      },
+    ],
+  },
+});
+const secretVolume = (name: string, secretName: string, optional?: boolean): V1Volume => ({
+  name,
+  secret: { secretName, ...(optional === undefined ? {} : { optional }) },
+});
 const running: V1Pod = {
   status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] },
 };
@@ -30,23 +54,71 @@ const running: V1Pod = {
 describe('podProblems', () => {
   it("carries the scheduler's reason for Pending pods, counted", () => {
     const msg = '0/3 nodes are available: 3 Insufficient cpu.';
-    expect(podProblems([pending(msg), pending(msg), running])).toBe(`2 pods Pending (Unschedulable): ${msg}`);
+    expect(podProblems([pending(msg), pending(msg), running], NOW)).toBe(
+      `2 pods Pending (Unschedulable): ${msg}`,
+    );
   });
 
   it('names containers that cannot run, by reason', () => {
-    expect(podProblems([waiting('CrashLoopBackOff', 'back-off 40s'), waiting('ImagePullBackOff')])).toBe(
+    expect(podProblems([waiting('CrashLoopBackOff', 'back-off 40s'), waiting('ImagePullBackOff')], NOW)).toBe(
       '1 pod CrashLoopBackOff (container runtime): back-off 40s; 1 pod ImagePullBackOff (container runtime)',
     );
   });
 
   it('says nothing for pods that run or merely start', () => {
-    expect(podProblems([running, waiting('ContainerCreating')])).toBeUndefined();
+    expect(podProblems([running, waiting('ContainerCreating')], NOW)).toBeUndefined();
+    expect(podProblems([starting(slowStartMs - 1)], NOW)).toBeUndefined();
+  });
+
+  it('names the Secrets a pod mounts once it has waited slowStartMs for its containers, with their fields', () => {
+    const pod = starting(slowStartMs, [
+      { name: 'config', configMap: { name: 'n1-config' } },
+      secretVolume('otlp-headers', 'otel-token'),
+      secretVolume('peer-token', 'c1-peer-token'),
+      secretVolume('extra', 'from-a-patch'),
+      secretVolume('maybe', 'optional-one', true),
+    ]);
+    expect(podProblems([pod, pod], NOW)).toBe(
+      '2 pods ContainerCreating for over 1 min: mounts Secret "otel-token" (tracing.headersSecretRef), ' +
+        `Secret "c1-peer-token" (the Hal9Cluster's peer token), Secret "from-a-patch": a missing Secret or key ` +
+        'keeps it there (kubectl describe pod n1-7d9f-abcde shows FailedMount), else its image is still being pulled',
+    );
+  });
+
+  it('counts a pod whose init containers have not started, and not one whose init container runs', () => {
+    const initWaiting: V1Pod = { ...starting(2 * slowStartMs, [], 'PodInitializing') };
+    initWaiting.status = {
+      ...initWaiting.status,
+      initContainerStatuses: [
+        {
+          name: 'sysctl',
+          ready: false,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { waiting: { reason: 'PodInitializing' } },
+        },
+      ],
+    };
+    expect(podProblems([initWaiting], NOW)).toMatch(
+      /^1 pod ContainerCreating for over 1 min: a missing Secret/,
+    );
+    const initRuns: V1Pod = {
+      ...initWaiting,
+      status: {
+        ...initWaiting.status,
+        initContainerStatuses: [
+          { name: 'sysctl', ready: false, restartCount: 0, image: 'x', imageID: '', state: { running: {} } },
+        ],
+      },
+    };
+    expect(podProblems([initRuns], NOW)).toBeUndefined();
   });
 
   it('bounds the message of a thousand pods', () => {
     const many = Array.from({ length: 1000 }, () => pending('x'.repeat(10_000)));
-    const text = podProblems(many)!;
+    const text = podProblems(many, NOW)!;
     expect(text.startsWith('1000 pods Pending (Unschedulable): ')).toBe(true);
-    expect(text.length).toBeLessThan(400);
+    expect(text.length).toBeLessThan(600);
   });
 });
