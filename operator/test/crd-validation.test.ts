@@ -2,7 +2,7 @@
 // kubectl with messages that say what to fix, and explain/printer columns show what users see.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Hal9Cluster, Hal9ClusterSpec, Neuron, NeuronSpec } from '@hal9/api';
-import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
+import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor, waitForCrdDiscovery } from '@hal9/test';
 import { loadAllYaml, type V1Deployment } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -1133,7 +1133,9 @@ describe('a CRD upgrade that adds a rule (ratcheting)', () => {
 
   it('keeps a Hal9Cluster stored before the hpa rule until its spec changes, then says what to set', async () => {
     await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
-    await kubectl(['wait', '--for=condition=Established', `crd/${resource()}`, '--timeout=30s']);
+    // Served once discovery lists it (kubectl wait on Established fails outright while the CRD has
+    // no conditions yet).
+    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
     try {
       const stored = {
         apiVersion: `${group()}/v1alpha1`,
