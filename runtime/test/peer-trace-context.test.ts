@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ForwardedSignal } from '../src/pipeline/signal.ts';
 import { tracingWith } from '../src/tracing/provider.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -186,6 +186,14 @@ describe('trace context of signals that share a peer batch', () => {
     // Requests did share a batch to mid (else this test proves nothing).
     const peerCalls = leadSpans.getFinishedSpans().filter((s) => s.name === 'hal9.peer mid');
     expect(peerCalls.some((s) => Number(s.attributes['hal9.batch_size']) > 1)).toBe(true);
+    // Mid's server spans end as its responses close, which the lead need not wait for.
+    await vi.waitFor(
+      () =>
+        expect(midSpans.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(
+          traceIds.length,
+        ),
+      { timeout: 5_000, interval: 10 },
+    );
     for (const traceId of traceIds) {
       const leadSignal = leadSpans
         .getFinishedSpans()
