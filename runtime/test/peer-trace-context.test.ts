@@ -311,10 +311,18 @@ describe('trace context of signals that share a peer batch', () => {
     const byRequest = (i: number) => worker.find((s) => traceOf(s) === traceIds[i]);
     expect(byRequest(0)).toBeDefined();
     expect(byRequest(1)).toBeDefined();
-    // Under the server span for its own context (one per distinct context of the batch).
-    const serverOf = (s: ReadableSpan) => spans.getFinishedSpans().find((p) => spanId(p) === parentOf(s))!;
-    expect(serverOf(byRequest(2)!).kind).toBe(SpanKind.SERVER);
-    expect(parentOf(serverOf(byRequest(2)!))).toBe('1111111111111111');
+    // Under the server span for its own context (one per distinct context of the batch), which ends
+    // as the response closes: the caller need not wait for it.
+    const server = await vi.waitFor(
+      () => {
+        const found = spans.getFinishedSpans().find((p) => spanId(p) === parentOf(byRequest(2)!));
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+    expect(server.kind).toBe(SpanKind.SERVER);
+    expect(parentOf(server)).toBe('1111111111111111');
     expect(worker.filter((s) => traceOf(s) === traceIds[3])).toEqual([]);
 
     const oversized = await peer.post('/v1/neurons/worker/signals', {
@@ -338,12 +346,19 @@ describe('trace context of signals that share a peer batch', () => {
       signals: [{ ...signal(1, callerTraceparent(traceIds[1]!)), tracestate: 'Not Valid=,k=1,k=2' }],
     });
     expect(badState.status).toBe(200);
-    const kept = spans
-      .getFinishedSpans()
-      .find(
-        (s) => s.kind === SpanKind.SERVER && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
-      );
-    expect(kept).toBeDefined();
-    expect(kept!.spanContext().traceState).toBeUndefined();
+    const kept = await vi.waitFor(
+      () => {
+        const found = spans
+          .getFinishedSpans()
+          .find(
+            (s) =>
+              s.kind === SpanKind.SERVER && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
+          );
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+    expect(kept.spanContext().traceState).toBeUndefined();
   });
 });
