@@ -151,13 +151,24 @@ describe('HTTP hygiene', () => {
   it('a client that never finishes its body cannot hold the process past the drain on SIGTERM', async () => {
     proc = await spawnRuntime({ server: { drain_timeout_ms: 300 } });
     const { port } = new URL(proc.url);
+    // `Expect: 100-continue` has the server say when it holds the request, so the signal comes after.
     const s = connect(Number(port), '127.0.0.1', () =>
       s.write(
-        'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"con',
+        'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n',
       ),
     );
     s.on('error', () => {});
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise<void>((resolve, reject) => {
+      let head = '';
+      const onData = (d: Buffer) => {
+        head += d;
+        if (!head.includes('\r\n\r\n')) return;
+        s.off('data', onData);
+        if (!head.startsWith('HTTP/1.1 100 ')) reject(new Error(`not 100 Continue: ${head}`));
+        else s.write('{"con', () => resolve());
+      };
+      s.on('data', onData);
+    });
     // The process exits by itself (code 0); before this change it stayed up for the whole 30 s+ the client held.
     expect(await proc.stop('SIGTERM')).toBe(0);
     s.destroy();

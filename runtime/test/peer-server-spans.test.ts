@@ -115,7 +115,12 @@ describe('spans of a request across runtime pods', () => {
       { traceparent },
     );
     expect(res.status).toBe(404);
-    const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
+    // Its span ends as the response closes, after the caller may have read it.
+    const server = await vi.waitFor(() => {
+      const found = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`);
+      expect(found).toBeDefined();
+      return found!;
+    });
     expect(server.spanContext().traceId).toBe('ab'.repeat(16));
     expect(parentOf(server)).toBe('00f067aa0ba902b7');
     // A 4xx is the caller's error, not the server's (HTTP semantic conventions).
@@ -137,7 +142,11 @@ describe('spans of a request across runtime pods', () => {
       { traceparent },
     );
     expect(res.status).toBe(401);
-    const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`)!;
+    const server = await vi.waitFor(() => {
+      const found = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`);
+      expect(found).toBeDefined();
+      return found!;
+    });
     expect(server.spanContext().traceId).toBe('cd'.repeat(16));
     expect(server.attributes).toMatchObject({
       'http.response.status_code': 401,

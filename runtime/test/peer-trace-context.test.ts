@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ForwardedSignal } from '../src/pipeline/signal.ts';
 import { tracingWith } from '../src/tracing/provider.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -186,6 +186,14 @@ describe('trace context of signals that share a peer batch', () => {
     // Requests did share a batch to mid (else this test proves nothing).
     const peerCalls = leadSpans.getFinishedSpans().filter((s) => s.name === 'hal9.peer mid');
     expect(peerCalls.some((s) => Number(s.attributes['hal9.batch_size']) > 1)).toBe(true);
+    // Mid's server spans end as its responses close, which the lead need not wait for.
+    await vi.waitFor(
+      () =>
+        expect(midSpans.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(
+          traceIds.length,
+        ),
+      { timeout: 5_000, interval: 10 },
+    );
     for (const traceId of traceIds) {
       const leadSignal = leadSpans
         .getFinishedSpans()
@@ -303,10 +311,18 @@ describe('trace context of signals that share a peer batch', () => {
     const byRequest = (i: number) => worker.find((s) => traceOf(s) === traceIds[i]);
     expect(byRequest(0)).toBeDefined();
     expect(byRequest(1)).toBeDefined();
-    // Under the server span for its own context (one per distinct context of the batch).
-    const serverOf = (s: ReadableSpan) => spans.getFinishedSpans().find((p) => spanId(p) === parentOf(s))!;
-    expect(serverOf(byRequest(2)!).kind).toBe(SpanKind.SERVER);
-    expect(parentOf(serverOf(byRequest(2)!))).toBe('1111111111111111');
+    // Under the server span for its own context (one per distinct context of the batch), which ends
+    // as the response closes: the caller need not wait for it.
+    const server = await vi.waitFor(
+      () => {
+        const found = spans.getFinishedSpans().find((p) => spanId(p) === parentOf(byRequest(2)!));
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+    expect(server.kind).toBe(SpanKind.SERVER);
+    expect(parentOf(server)).toBe('1111111111111111');
     expect(worker.filter((s) => traceOf(s) === traceIds[3])).toEqual([]);
 
     const oversized = await peer.post('/v1/neurons/worker/signals', {
@@ -330,12 +346,19 @@ describe('trace context of signals that share a peer batch', () => {
       signals: [{ ...signal(1, callerTraceparent(traceIds[1]!)), tracestate: 'Not Valid=,k=1,k=2' }],
     });
     expect(badState.status).toBe(200);
-    const kept = spans
-      .getFinishedSpans()
-      .find(
-        (s) => s.kind === SpanKind.SERVER && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
-      );
-    expect(kept).toBeDefined();
-    expect(kept!.spanContext().traceState).toBeUndefined();
+    const kept = await vi.waitFor(
+      () => {
+        const found = spans
+          .getFinishedSpans()
+          .find(
+            (s) =>
+              s.kind === SpanKind.SERVER && traceOf(s) === traceIds[1] && parentOf(s) === '00f067aa0ba902b7',
+          );
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+    expect(kept.spanContext().traceState).toBeUndefined();
   });
 });

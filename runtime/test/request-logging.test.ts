@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LazyRequestLogger } from '../src/http/lazy-request-logger.ts';
 import { type Started, startRuntime } from './support/runtime.ts';
 
@@ -36,12 +36,14 @@ describe('request logging', () => {
     );
     const before = out.length;
     expect((await rt.post('/v1/signals', { content: 'Build a todo app' })).status).toBe(200);
+    // onResponse runs once the response has gone out, which the caller need not wait for.
+    const responded = { timeout: 5_000, interval: 5 };
+    await vi.waitFor(() => expect(made).toEqual([false]), responded);
     expect(out.length).toBe(before);
-    expect(made).toEqual([false]);
     const res = await rt.put('/v1/admin/performance', { max_concurrent_signals: 9 });
     expect(res.status).toBe(200);
     const line = out.find((l) => l.msg === 'performance tuning changed');
-    expect(made).toEqual([false, true]);
+    await vi.waitFor(() => expect(made).toEqual([false, true]), responded);
     expect(line).toMatchObject({ reqId: expect.stringMatching(/\S/), tuning: { max_concurrent_signals: 9 } });
   });
 });

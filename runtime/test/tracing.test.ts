@@ -109,7 +109,12 @@ describe('tracing', () => {
       'server.address': '127.0.0.1',
       'server.port': Number(new URL(w.url).port),
     });
-    const server = worker.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
+    // The worker's server span ends as its response closes, which the lead need not wait for.
+    const server = await vi.waitFor(() => {
+      const found = worker.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER);
+      expect(found).toBeDefined();
+      return found!;
+    });
     expect(parentOf(server)).toBe(spanId(peer));
     const remote = worker.getFinishedSpans().find((s) => s.name === 'hal9.signal worker')!;
     expect(remote.spanContext().traceId).toBe(res.body.traceId);

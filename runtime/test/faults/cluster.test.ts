@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type RuntimeProcess, spawnRuntime } from '../support/process.ts';
 import { expectOpened, Scenario, scrape, waitUntil } from './harness.ts';
 import { sumOf } from './prom-text.ts';
-import { BREAKER, deadPort, mockAnswer, neuron } from './upstreams.ts';
+import { BREAKER, mockAnswer, neuron } from './upstreams.ts';
 
 // Fault matrix, cluster mode: runtime processes on loopback that forward to each other (mock mode, so
 // the peers are the only thing that fails), one of them SIGKILLed while a burst is in flight, or
@@ -23,11 +23,9 @@ async function spawn(doc: Record<string, unknown>, env: Record<string, string> =
 }
 
 const portOf = (url: string) => new URL(url).port;
-/** Free loopback ports chosen up front, so processes that name each other can start in parallel. */
-const ports = (n: number) => Promise.all(Array.from({ length: n }, () => deadPort()));
-const at = (port: number) => ({ PORT: String(port) });
-const urlOf = (port: number) => `http://127.0.0.1:${port}`;
-// Spawning three processes at once on a busy 2-core machine takes a while; still bounded.
+// A process that names another starts after it, at the address it took: a port chosen up front and
+// freed again could be taken by any other process on the machine before the runtime binds it.
+// Spawning three processes on a busy 2-core machine takes a while; still bounded.
 const SLOW = { timeout: 90_000 };
 /** A process is working on signals (its executor has a slot taken). */
 const busy = async (url: string) => sumOf((await scrape(url)) ?? [], 'hal9_parallel_tasks_active') > 0;
@@ -56,15 +54,12 @@ async function entryForwardingToPeer(answerMs: number) {
     performance: { cache_layers: [] },
     claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', answerMs)] } },
   };
-  const [peerPort] = await ports(1);
-  const [peer, entry] = await Promise.all([
-    spawn(peerDoc, at(peerPort!)),
-    spawn({
-      neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: urlOf(peerPort!) })],
-      performance: { cache_layers: [], circuit_breaker: BREAKER },
-      claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
-    }),
-  ]);
+  const peer = await spawn(peerDoc);
+  const entry = await spawn({
+    neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: peer.url })],
+    performance: { cache_layers: [], circuit_breaker: BREAKER },
+    claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
+  });
   const sc = new Scenario([{ label: 'entry', url: entry.url }]);
   sc.watchBreakers();
   return { peer, entry, peerDoc, sc };
@@ -174,41 +169,32 @@ describe('fault matrix: cluster mode', () => {
     'SIGKILL of one of three processes: the others stay healthy and keep answering what they can',
     SLOW,
     async () => {
-      const [aPort, bPort, cPort] = await ports(3);
+      const c = await spawn({
+        neurons: [neuron('impl', 'L2')],
+        performance: { cache_layers: [] },
+        claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', 200)] } },
+      });
       const bDoc = {
-        neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: urlOf(cPort!) })],
+        neurons: [neuron('design', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: c.url })],
         performance: { cache_layers: [], circuit_breaker: BREAKER },
         claude: { mock_responses: { L3: [mockAnswer('default', 'FORWARD_TO: impl\nCONTENT: designed')] } },
       };
-      const [a, b, c] = await Promise.all([
-        spawn(
-          {
-            neurons: [
-              neuron('lead', 'L4', ['design', 'notes']),
-              neuron('design', 'L3', ['impl'], { endpoint: urlOf(bPort!) }),
-              neuron('impl', 'L2', [], { endpoint: urlOf(cPort!) }),
-              neuron('notes', 'L2'),
-            ],
-            performance: { cache_layers: [], circuit_breaker: BREAKER },
-            claude: {
-              mock_responses: {
-                L4: [mockAnswer('default', 'FORWARD_TO: design, notes\nCONTENT: plan')],
-                L2: [mockAnswer('default', 'RESULT: noted')],
-              },
-            },
+      const b = await spawn(bDoc);
+      const a = await spawn({
+        neurons: [
+          neuron('lead', 'L4', ['design', 'notes']),
+          neuron('design', 'L3', ['impl'], { endpoint: b.url }),
+          neuron('impl', 'L2', [], { endpoint: c.url }),
+          neuron('notes', 'L2'),
+        ],
+        performance: { cache_layers: [], circuit_breaker: BREAKER },
+        claude: {
+          mock_responses: {
+            L4: [mockAnswer('default', 'FORWARD_TO: design, notes\nCONTENT: plan')],
+            L2: [mockAnswer('default', 'RESULT: noted')],
           },
-          at(aPort!),
-        ),
-        spawn(bDoc, at(bPort!)),
-        spawn(
-          {
-            neurons: [neuron('impl', 'L2')],
-            performance: { cache_layers: [] },
-            claude: { mock_responses: { L2: [mockAnswer('default', 'RESULT: implemented', 200)] } },
-          },
-          at(cPort!),
-        ),
-      ]);
+        },
+      });
       const sc = new Scenario([
         { label: 'a', url: a.url },
         { label: 'c', url: c.url },
