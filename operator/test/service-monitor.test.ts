@@ -127,11 +127,19 @@ describe('a ServiceMonitor where its API is installed', () => {
     expect(first.metadata?.labels?.['hal9.ai/neuron']).toBe('watched');
 
     // Its informer's cache says it is up to date: a later reconcile (the Neuron changed) does not
-    // apply it again.
-    await new Promise((res) => setTimeout(res, 2000));
+    // apply it again. Counted from the first reconcile that found it in the cache (one still
+    // without it applies it once more), to the one after the Neuron changed.
+    const skipped = (atLeast: number) =>
+      waitFor(
+        `a reconcile that skips the ServiceMonitor (${atLeast} in all)`,
+        async () => ((await serviceMonitorSkips(operator)) >= atLeast ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+    await skipped(1);
     const applies = await writesOf(operator, 'servicemonitors');
+    const skips = await serviceMonitorSkips(operator);
     await kubectlHere(['annotate', 'neuron', 'watched', '-n', ns, 'example.com/touched=yes']);
-    await new Promise((res) => setTimeout(res, 2000));
+    await skipped(skips + 1);
     expect(await writesOf(operator, 'servicemonitors')).toBe(applies);
 
     await kubectlHere(['delete', 'servicemonitor', 'watched', '-n', ns]);
@@ -183,4 +191,9 @@ async function writesOf(operator: InProcessOperator, resource: string): Promise<
   return (metric?.values ?? [])
     .filter((v) => v.labels.resource === resource)
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+async function serviceMonitorSkips(operator: InProcessOperator): Promise<number> {
+  const metric = await operator.registry.getSingleMetric('hal9_operator_apply_skipped_total')?.get();
+  return metric?.values.find((v) => v.labels.kind === 'ServiceMonitor')?.value ?? 0;
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertClusterLoopback } from './address-audit.ts';
+import { assertClusterLoopback, nonLoopbackAddresses } from './address-audit.ts';
 import { deployment } from './builders.ts';
 import { kubeConfigFromInject, podNetworkFromInject } from './inject.ts';
 import { ipInCidr, isLoopbackIp, type PodNetwork } from './loopback.ts';
@@ -51,7 +51,10 @@ describe('loopback pod network', () => {
     });
     expect(ipInCidr(svc.spec?.clusterIP ?? '', network.serviceCidr)).toBe(true);
     await assertClusterLoopback(kc, ns);
-    await assertClusterLoopback(kc);
+    // Every node and Service of the cluster; pods only this file's: another file running at the same
+    // time places one off loopback on purpose (the pod runner refuses and flags it).
+    const services = await core.listServiceForAllNamespaces();
+    expect(nonLoopbackAddresses([], nodes.items, services.items)).toEqual([]);
   });
 
   it('lets a process on this machine bind a pod IP', async () => {

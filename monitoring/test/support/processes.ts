@@ -1,18 +1,5 @@
-// Child processes and ports for integration tests: loopback only, temp dirs, killed by pid.
+// Child processes for integration tests: loopback only, temp dirs, killed by pid.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Child {
   readonly process: ChildProcess;
@@ -50,6 +37,22 @@ export function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** Waits until the child printed a line that matches `pattern`; fails with its output if it exits first. */
+export async function waitForOutput(
+  child: Child,
+  pattern: RegExp,
+  timeoutMs = 30_000,
+): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = child.output().match(pattern);
+    if (match) return match;
+    if (child.process.exitCode !== null) throw new Error(`process exited\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no line matching ${pattern} in ${timeoutMs} ms\n${child.output()}`);
 }
 
 /** Polls `url` until it answers 2xx, or fails with the child's output after `timeoutMs`. */

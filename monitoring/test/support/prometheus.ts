@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { type Child, freePort, startChild, waitForHttp } from './processes.ts';
+import { type Child, startChild, waitForHttp, waitForOutput } from './processes.ts';
 
 export interface ScrapeJob {
   readonly job: string;
@@ -62,20 +62,22 @@ export function prometheusConfig(options: PrometheusOptions): string {
 
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'hal9-prometheus-'));
-  const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(options));
+  // Port 0, as for a runtime: the port is the kernel's choice at bind time, read from the log line
+  // "Listening on" (at info), never taken by another process between a check and the bind.
   const child = startChild(
     'prometheus',
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.listen-address=127.0.0.1:0',
       '--storage.tsdb.retention.time=1h',
-      '--log.level=warn',
+      '--log.level=info',
     ],
     dir,
   );
-  const url = `http://127.0.0.1:${port}`;
+  const listening = await waitForOutput(child, /msg="Listening on" address=(127\.0\.0\.1:\d+)/);
+  const url = `http://${listening[1]}`;
   await waitForHttp(`${url}/-/ready`, child);
   const api = async (path: string, params: Record<string, string>): Promise<PromResult> => {
     const res = await fetch(`${url}/api/v1/${path}`, {

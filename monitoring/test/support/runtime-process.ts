@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { type Child, freePort, startChild, waitForHttp } from './processes.ts';
+import { type Child, startChild, waitForHttp, waitForOutput } from './processes.ts';
 import { repoRoot } from './repo.ts';
 
 export interface RunningRuntime {
@@ -20,19 +20,26 @@ export async function startRuntime(
   env: Readonly<Record<string, string>> = {},
 ): Promise<RunningRuntime> {
   const dir = mkdtempSync(join(tmpdir(), 'hal9-runtime-'));
-  const port = await freePort();
-  const server = { ...((config.server as object | undefined) ?? {}), host: '127.0.0.1', port };
+  // Port 0: the kernel picks the port as the runtime binds it, and its "listening" line says which.
+  // A port picked here and bound later could be taken in between by another process of the suite.
+  const server = { ...((config.server as object | undefined) ?? {}), host: '127.0.0.1', port: 0 };
   const file = join(dir, 'hal9.yaml');
   writeFileSync(file, stringify({ ...config, server }));
   const child = startChild(process.execPath, ['runtime/src/main.ts', file], repoRoot, {
-    HAL9_LOG_LEVEL: 'warn',
+    // info: the listening line (the runtime logs no request at info).
+    HAL9_LOG_LEVEL: 'info',
     ...env,
   });
-  const url = `http://127.0.0.1:${port}`;
+  const listening = await waitForOutput(
+    child,
+    /"address":"http:\/\/(127\.0\.0\.1:\d+)".*"hal9 runtime listening"/,
+  );
+  const address = listening[1]!;
+  const url = `http://${address}`;
   await waitForHttp(`${url}/readyz`, child);
   return {
     url,
-    address: `127.0.0.1:${port}`,
+    address,
     child,
     stop: async () => {
       await child.stop();
