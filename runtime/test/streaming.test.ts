@@ -57,7 +57,7 @@ const heldImpl = { claude: { mock_responses: { L2: [answer('default', 'RESULT: b
 
 describe('event streams', () => {
   it('a stream that delivers the end of a request the drain finished is its read: the shutdown waits for no one', async () => {
-    rt = await startRuntime(slowImpl);
+    rt = await startRuntime(heldImpl);
     const res = await postStream(rt, { content: 'stream me' });
     const body = res.text();
     // Still running when the drain starts: one whose reader must see it end.
