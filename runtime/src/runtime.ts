@@ -205,6 +205,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
     peers: peerKeys?.credentials ?? clients,
     onClient: (name) => metrics.clientRequests.inc({ client: name }),
+    clock,
     sse: {
       clock,
       heartbeatMs: config.server.sse_heartbeat_ms,

@@ -12,6 +12,7 @@ import { healthRoutes } from './http/routes/health.ts';
 import { peerRoutes } from './http/routes/peers.ts';
 import { signalRoutes } from './http/routes/signals.ts';
 import type { SseOptions } from './http/sse.ts';
+import type { Clock } from './pipeline/clock.ts';
 import type { Engine } from './pipeline/engine.ts';
 import type { LoadReport } from './pipeline/load-report.ts';
 import type { RunStore } from './pipeline/run-store.ts';
@@ -34,6 +35,8 @@ export interface ServerDeps {
   readonly peers: Credentials;
   readonly onClient: (name: string) => void;
   readonly sse: SseOptions;
+  /** Timers of the routes (a peer batch's head). */
+  readonly clock: Clock;
   readonly timeouts: { readonly requestMs: number; readonly headersMs: number; readonly keepAliveMs: number };
   /** Fastify's logger: off, or pino at `level`, written to `stream` (stdout by default). */
   readonly logger?: boolean | { readonly level: string; readonly stream?: DestinationStream };
@@ -115,7 +118,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     onClient: deps.onClient,
     sse: deps.sse,
   });
-  app.register(peerRoutes, { engine, peers: deps.peers });
+  app.register(peerRoutes, { engine, peers: deps.peers, clock: deps.clock });
   app.register(adminRoutes, { engine, load: deps.load, admins: deps.admins });
   app.register(healthRoutes, { engine, registry, draining: () => lifecycle.draining });
   return { app, lifecycle };

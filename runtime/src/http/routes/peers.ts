@@ -6,6 +6,7 @@ import {
   CANCEL_REQUEST_HEADER,
 } from '../../cluster/batch-origin.ts';
 import { Hal9Error } from '../../errors.ts';
+import type { Clock } from '../../pipeline/clock.ts';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { BranchOutcome, ForwardedSignal } from '../../pipeline/signal.ts';
 import { ServerSpans } from '../../tracing/server-spans.ts';
@@ -20,12 +21,33 @@ import { batchCancel, forwardedBatch, MAX_BATCH_CANCEL_BYTES } from '../schemas.
 // the cluster's peer token when one is configured. Hop, path and deadline are re-checked by the engine.
 // A sender that follows a stream asks for `application/x-ndjson`: each trace entry and result of every
 // sub-tree is a line as it happens, then one line with the outcomes' errors. A sender that may cancel
-// part of a batch (`hal9-cancel`) gets the batch's id and this pod's address as the answer starts,
-// and names the signals to stop at /v1/internal/batches/:batch/cancel, on this pod.
+// part of a batch (`hal9-cancel`) gets the batch's id and this pod's address as the answer starts
+// (unless the whole answer is ready within BATCH_HEAD_AFTER_MS), and names the signals to stop at
+// /v1/internal/batches/:batch/cancel, on this pod.
 
 export interface PeerRoutesOptions {
   readonly engine: Engine;
   readonly peers: Credentials;
+  readonly clock: Clock;
+}
+
+/**
+ * How long a batch whose sender may cancel part of it runs before its head (the batch's id and this
+ * pod's address) is sent ahead of the answer. A request that ends sooner has its signals run on here
+ * for at most this long; its sender stops waiting for them at once either way.
+ */
+export const BATCH_HEAD_AFTER_MS = 20;
+
+/** Whether `p` settles (either way) within `ms`. */
+function settlesWithin(p: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => resolve(false), ms);
+    const settled = () => {
+      clock.clearTimeout(timer);
+      resolve(true);
+    };
+    p.then(settled, settled);
+  });
 }
 
 export const NDJSON = 'application/x-ndjson';
@@ -37,7 +59,7 @@ const callerContext = (req: FastifyRequest) => ({
   tracestate: req.headers.tracestate as string | undefined,
 });
 
-export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRoutesOptions) {
+export async function peerRoutes(app: FastifyInstance, { engine, peers, clock }: PeerRoutesOptions) {
   // Traced: the call's server spans, set up as it arrives (before the token check and the body's
   // validation, whose refusals show too) and ended when its response closes, with the status sent.
   // A cancellation carries no trace context and does no work of its own: it has none.
@@ -95,6 +117,14 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers }: PeerRo
       }
       spans?.hold(done);
       if (!streamed && !batch) return { outcomes: await done };
+      // The batch's id and address serve only while it runs: an answer ready within BATCH_HEAD_AFTER_MS
+      // goes whole, head and body in one write, as an answer without them does. Sent first, the head is
+      // a write and a wake-up of the sender of its own, and most batches of a fast model are answered
+      // sooner than a sender's request ends.
+      if (!streamed && batch && (await settlesWithin(done, BATCH_HEAD_AFTER_MS, clock))) {
+        batch.close();
+        return { outcomes: await done };
+      }
       reply.hijack();
       raw = reply.raw;
       const origin = batch && arrivalOrigin(req.socket.localAddress, req.socket.localPort);
