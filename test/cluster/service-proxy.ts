@@ -1,6 +1,8 @@
 // A small kube-proxy for the pod runner: a TCP listener on each Service's loopback ClusterIP and
 // port that forwards every connection to one ready runtime process (round robin per connection).
-// A connection with no ready backend is reset, as kube-proxy rejects it.
+// A connection with no ready backend is reset, as kube-proxy rejects it. Both sockets turn Nagle's
+// algorithm off: kube-proxy forwards in the kernel and adds no hop that holds a small write back until
+// the previous one is acknowledged (which the receiver delays up to 40 ms while it waits for more).
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { ProxyRoute } from './pod-runner-core.ts';
 
@@ -25,7 +27,7 @@ export function createServiceProxy(): ServiceProxy {
   const open = (route: ProxyRoute): Promise<Listener> =>
     new Promise((resolve, reject) => {
       const state: Listener = {
-        server: createServer(),
+        server: createServer({ noDelay: true }),
         backends: route.backends,
         next: 0,
         sockets: new Set(),
@@ -37,7 +39,11 @@ export function createServiceProxy(): ServiceProxy {
           return;
         }
         const at = backend.lastIndexOf(':');
-        const upstream = connect({ host: backend.slice(0, at), port: Number(backend.slice(at + 1)) });
+        const upstream = connect({
+          host: backend.slice(0, at),
+          port: Number(backend.slice(at + 1)),
+          noDelay: true,
+        });
         for (const s of [client, upstream]) {
           state.sockets.add(s);
           s.once('close', () => state.sockets.delete(s));
