@@ -4,17 +4,18 @@ import { type ApiRows, apiHop } from './api-hop.ts';
 import { httpRamp, P99_LIMIT_MS, RATES, type ServerRamp } from './http-ramp.ts';
 import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
 import { observability } from './observability.ts';
+import { podHops } from './pod-hops.ts';
 import { ms, table } from './stats.ts';
 import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
 
 // Runtime benchmarks (product.md §5): every number printed beside its reference from the same run.
-// Usage: npm run bench [-- --quick] [-- --only in-process,http,api,api-paced,observability]
+// Usage: npm run bench [-- --quick] [-- --only in-process,http,pods,api,api-paced,observability]
 // --quick: one short run per step, for a smoke run (numbers not to quote).
 
 const { values: a } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'in-process,http,api,api-paced,observability' },
+    only: { type: 'string', default: 'in-process,http,pods,api,api-paced,observability' },
   },
 });
 const quick = a.quick!;
@@ -69,7 +70,11 @@ if (only.has('in-process')) {
 }
 
 const vegeta =
-  only.has('http') || only.has('api') || only.has('api-paced') || only.has('observability')
+  only.has('http') ||
+  only.has('pods') ||
+  only.has('api') ||
+  only.has('api-paced') ||
+  only.has('observability')
     ? await ensureVegeta(progress)
     : '';
 
@@ -137,6 +142,43 @@ if (only.has('http')) {
       `- ${name}: ${s.steps.map((x) => `${x.rate} → ${ms(x.p50, 2)} / ${ms(x.p99, 2)}${x.errors ? ` (${x.errors} err)` : ''}, ${x.cpuUs.toFixed(0)} µs${x.p99 <= P99_LIMIT_MS ? '' : ' ✗'}`).join('; ')}`,
     );
   print(`(ramp took ${r.seconds.toFixed(0)} s)`);
+  print();
+}
+
+if (only.has('pods')) {
+  progress('three pods vs one process (vegeta, open loop) ...');
+  const rows = await podHops(vegeta, { seconds: quick ? 1 : 3, repeats: quick ? 1 : 3, log: progress });
+  const pair = (f: { p50: number; p99: number }) => `${ms(f.p50)} / ${ms(f.p99)}`;
+  print(
+    '## Cluster mode: L4 → L3 → L2 as three runtime pods (one neuron each, forwarding over HTTP with a peer token, as the operator runs them) vs one process (open loop, alternating, medians; ms)',
+  );
+  print(
+    table(
+      [
+        'rate',
+        'one process p50 / p99',
+        'three pods p50 / p99',
+        'added by the two pod-to-pod forwards, p50 / p99',
+        'CPU per request: one process / three pods (µs)',
+        'errors (one / pods)',
+        "three pods: p99 < 50 ms (the guide's end to end)",
+        'three pods: ≤ 1 / ≤ 5 (ours for one process, at 1,000/s)',
+      ],
+      rows.map((r) => [
+        `${r.rate}/s`,
+        pair(r.oneProcess),
+        pair(r.threePods),
+        pair({ p50: r.threePods.p50 - r.oneProcess.p50, p99: r.threePods.p99 - r.oneProcess.p99 }),
+        `${r.oneProcess.cpuUs.toFixed(0)} / ${r.threePods.cpuUs.toFixed(0)}`,
+        `${r.oneProcess.errors} / ${r.threePods.errors}`,
+        yes(r.threePods.p99 < 50 && r.threePods.errors === 0),
+        r.rate === 1000 ? yes(r.threePods.p50 <= 1 && r.threePods.p99 <= 5 && r.threePods.errors === 0) : '',
+      ]),
+    ),
+  );
+  print(
+    "Same machine, same mock and guide defaults on both paths; the pods' configs are of the shape the operator renders (docs/runtime-contract.md), with loopback addresses for the Services. Three pods and vegeta share the two cores: a pod's p99 is its wait for a core and its GC pauses, three in series; CPU per request is the steadier figure.",
+  );
   print();
 }
 

@@ -1,0 +1,138 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG } from '@hal9/runtime';
+import { BODY } from './http-ramp.ts';
+import { cpuMs, type ServerProcess, spawnRuntime, writeConfig } from './servers.ts';
+import { type AttackResult, attack, writeTarget } from './vegeta.ts';
+
+// Cluster mode's pod boundary. The default topology (strategic-1 L4 → design-1 L3 → impl-1 L2, mock,
+// guide defaults) run as the operator runs it, one runtime process per neuron: each pod's config has
+// its own neuron and, for the next one, an entry with that pod's endpoint, and the pods share a peer
+// token from a file (docs/runtime-contract.md). Beside it, the same topology in one process (`npm
+// start`). vegeta sends a constant rate to each entry in turn, three runs per rate; medians. What the
+// two forwards between pods add is the difference, and the CPU is the three pods' together.
+
+export const POD_RATES = [1000, 2000] as const;
+
+interface Figures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  /** CPU per request (µs), all of the path's processes together. */
+  readonly cpuUs: number;
+}
+
+export interface PodHopRow {
+  readonly rate: number;
+  readonly oneProcess: Figures;
+  readonly threePods: Figures;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The config of the pod that hosts `id`: its own neuron, and the next one as a remote entry. */
+export function podConfig(id: string, next: { id: string; url: string } | undefined) {
+  const neurons = DEFAULT_CONFIG.neurons;
+  const own = neurons.find((n) => n.id === id)!;
+  const remote = next && neurons.find((n) => n.id === next.id)!;
+  return {
+    cluster: { name: 'bench' },
+    entry_neuron: id,
+    neurons: [
+      {
+        id: own.id,
+        layer: own.layer,
+        system_prompt: own.system_prompt,
+        forward_connections: [...own.forward_connections],
+      },
+      ...(remote && next ? [{ id: remote.id, layer: remote.layer, endpoint: next.url }] : []),
+    ],
+  };
+}
+
+/** Starts the three pods, the last neuron first (each needs the next one's address). */
+async function startPods(tokenFile: string): Promise<ServerProcess[]> {
+  const chain = DEFAULT_CONFIG.neurons.map((n) => n.id); // strategic-1, design-1, impl-1
+  const pods: ServerProcess[] = [];
+  let next: { id: string; url: string } | undefined;
+  try {
+    for (const id of [...chain].reverse()) {
+      const pod = await spawnRuntime(await writeConfig(podConfig(id, next)), {
+        env: { HAL9_PEER_TOKEN_FILE: tokenFile, HAL9_LOG_LEVEL: 'info' },
+      });
+      pods.unshift(pod);
+      next = { id, url: pod.url };
+    }
+    return pods;
+  } catch (e) {
+    for (const p of pods) await p.stop();
+    throw e;
+  }
+}
+
+const cpuOf = async (ps: readonly ServerProcess[]) => {
+  let sum = 0;
+  for (const p of ps) sum += await cpuMs(p.pid);
+  return sum;
+};
+
+function figures(runs: readonly AttackResult[], cpu: readonly number[]): Figures {
+  return {
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => (r.success >= 0.999 ? r.p99 : Number.POSITIVE_INFINITY))),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    cpuUs: median(cpu),
+  };
+}
+
+export async function podHops(
+  vegeta: string,
+  o: { seconds?: number; repeats?: number; log?: (s: string) => void } = {},
+): Promise<PodHopRow[]> {
+  const seconds = o.seconds ?? 3;
+  const repeats = o.repeats ?? 3;
+  const log = o.log ?? (() => {});
+  const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-pods-'));
+  const tokenFile = join(dir, 'peer-token');
+  await writeFile(tokenFile, `${'p'.repeat(32)}\n`);
+  const one = await spawnRuntime(undefined, { env: { HAL9_LOG_LEVEL: 'info' } });
+  let pods: ServerProcess[] = [];
+  try {
+    pods = await startPods(tokenFile);
+    const paths = {
+      one: {
+        procs: [one],
+        target: await writeTarget(dir, 'one', { url: `${one.url}/v1/signals`, body: BODY }),
+      },
+      pods: {
+        procs: pods,
+        target: await writeTarget(dir, 'pods', { url: `${pods[0]!.url}/v1/signals`, body: BODY }),
+      },
+    };
+    for (const [name, p] of Object.entries(paths)) {
+      const r = await attack(vegeta, p.target, { rate: 500, seconds: 2 }); // warm-up: JIT, connections
+      if (r.success < 1) log(`  ${name} failed the warm-up: ${JSON.stringify(r.statusCodes)}`);
+    }
+    const rows: PodHopRow[] = [];
+    for (const rate of POD_RATES) {
+      const runs = { one: [] as AttackResult[], pods: [] as AttackResult[] };
+      const cpu = { one: [] as number[], pods: [] as number[] };
+      for (let i = 0; i < repeats; i++)
+        for (const name of ['one', 'pods'] as const) {
+          const c0 = await cpuOf(paths[name].procs);
+          const r = await attack(vegeta, paths[name].target, { rate, seconds });
+          cpu[name].push((((await cpuOf(paths[name].procs)) - c0) * 1000) / Math.max(1, r.requests));
+          runs[name].push(r);
+        }
+      const row = { rate, oneProcess: figures(runs.one, cpu.one), threePods: figures(runs.pods, cpu.pods) };
+      log(
+        `  ${rate}/s: one process p50 ${row.oneProcess.p50.toFixed(2)} / p99 ${row.oneProcess.p99.toFixed(2)} ms; three pods p50 ${row.threePods.p50.toFixed(2)} / p99 ${row.threePods.p99.toFixed(2)} ms`,
+      );
+      rows.push(row);
+    }
+    return rows;
+  } finally {
+    for (const p of [one, ...pods]) await p.stop();
+  }
+}
