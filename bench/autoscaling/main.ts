@@ -35,6 +35,7 @@ import {
   timelineTable,
 } from './report.ts';
 import {
+  CLUSTER_NAME,
   type Config,
   graphProfile,
   manifests,
@@ -135,6 +136,16 @@ async function tearDown(env: Env, p: Profile) {
   );
 }
 
+/** The runtime admin token the operator made for the bench's Hal9Cluster in `ns` (its pods mount it). */
+async function adminToken(kc: KubeConfig, ns: string): Promise<string> {
+  const secret = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: `${CLUSTER_NAME}-admin-token`, namespace: ns });
+  const token = secret.data?.token;
+  if (!token) throw new Error(`${ns}/${CLUSTER_NAME}-admin-token has no key "token"`);
+  return Buffer.from(token, 'base64').toString('utf8').trim();
+}
+
 /** ReplicaSets per Deployment beyond the first: rollouts (a tuned limit must not roll pods). */
 async function rollouts(kc: KubeConfig, ns: string): Promise<number> {
   const sets = (await kc.makeApiClient(AppsV1Api).listNamespacedReplicaSet({ namespace: ns })).items;
@@ -157,11 +168,17 @@ async function runProfile(env: Env, p: Profile) {
     // A few passes of the operator over idle pods, so both start from a settled state.
     await sleep(5000);
     let t0 = Date.now() + 1000;
+    const tokens = new Map(
+      await Promise.all(
+        CONFIGS.map(async (c) => [nsOf(p, c), await adminToken(env.kc, nsOf(p, c))] as const),
+      ),
+    );
     const monitor = startMonitor(
       () => env.runner.processes(),
       CONFIGS.map((c) => nsOf(p, c)),
       () => t0,
       250,
+      tokens,
     );
     t0 = Date.now() + 1000;
     const decisionsBefore = env.operator.decisions.length;
@@ -225,6 +242,7 @@ async function runProfile(env: Env, p: Profile) {
       run: { profile: p, runs } satisfies ProfileRun,
       rolled,
       failed: failed.map((x) => x.error ?? x.name),
+      reads: Object.fromEntries(CONFIGS.map((c) => [c, monitor.reads(nsOf(p, c))])),
     };
   } finally {
     await tearDown(env, p).catch((e) => log(`tear-down: ${e}`));
@@ -340,7 +358,7 @@ function render(
     '',
     table(['what', 'decisions', 'superseded first', 'median', 'max', '≤ 5 s'], deliveryRows(runs)),
     '',
-    `Rollouts during the load (new ReplicaSets): ${done.map((d) => `${d.run.profile.name}: static ${d.rolled.static}, operator ${d.rolled.operator}`).join('; ')}. Failed processes: ${done.flatMap((d) => d.failed).length}.`,
+    `Rollouts during the load (new ReplicaSets): ${done.map((d) => `${d.run.profile.name}: static ${d.rolled.static}, operator ${d.rolled.operator}`).join('; ')}. Failed processes: ${done.flatMap((d) => d.failed).length}. Load reports read by the bench (limits, queues), failed of asked: ${done.map((d) => `${d.run.profile.name}: static ${d.reads.static!.failed} of ${d.reads.static!.asked}, operator ${d.reads.operator!.failed} of ${d.reads.operator!.asked}`).join('; ')}.`,
   );
   for (const d of done) {
     const g = graphRows(d.run);

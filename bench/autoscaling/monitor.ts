@@ -1,7 +1,8 @@
 // Samples of the pods as they run, every few hundred milliseconds: which processes the runner has
 // ready, each one's executor limit and queue from its GET /v1/admin/load, and CPU time from /proc.
-// The bench reads the same report the operator reads, at its own pace; the operator's 2 s loop is
-// unaffected (the report is a few counters).
+// The bench reads the same report the operator reads, at its own pace, with the same credential
+// (the admin API is never open on the operator's pods); the operator's 2 s loop is unaffected (the
+// report is a few counters). Reads that fail are counted, so a report built on none says so.
 import { readFileSync } from 'node:fs';
 import type { PodProcess } from '../../test/cluster/pod-runner.ts';
 import type { Sample } from './analysis.ts';
@@ -29,9 +30,12 @@ interface LoadReport {
   readonly queued: number;
 }
 
-async function load(url: string): Promise<LoadReport | undefined> {
+async function load(url: string, token: string | undefined): Promise<LoadReport | undefined> {
   try {
-    const res = await fetch(`${url}/v1/admin/load`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${url}/v1/admin/load`, {
+      signal: AbortSignal.timeout(1000),
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
     return res.ok ? ((await res.json()) as LoadReport) : undefined;
   } catch {
     return undefined;
@@ -45,6 +49,8 @@ export interface Monitor {
   ready(namespace: string, neuron: string): readonly string[];
   /** Every pod process seen in a namespace, the last view of each (the runner forgets stopped pods). */
   seen(namespace: string): readonly PodProcess[];
+  /** Load reports asked of a namespace's ready pods, and how many of them failed. */
+  reads(namespace: string): { readonly asked: number; readonly failed: number };
   stop(): Promise<void>;
 }
 
@@ -53,8 +59,11 @@ export function startMonitor(
   namespaces: readonly string[],
   t0: () => number,
   intervalMs: number,
+  /** The admin token of each namespace's pods (the Hal9Cluster's `-admin-token` Secret). */
+  tokens: ReadonlyMap<string, string>,
 ): Monitor {
   const byNs = new Map<string, MonitoredSample[]>(namespaces.map((n) => [n, []]));
+  const reads = new Map(namespaces.map((n) => [n, { asked: 0, failed: 0 }]));
   const seen = new Map<string, PodProcess>();
   let stopped = false;
   const pass = async () => {
@@ -71,9 +80,11 @@ export function startMonitor(
       const rows = await Promise.all(
         [...groups].map(async ([neuron, procs]) => {
           const ready = procs.filter((p) => p.state === 'ready');
-          const reports = (await Promise.all(ready.map((p) => load(p.url)))).filter(
-            (r): r is LoadReport => r !== undefined,
-          );
+          const answers = await Promise.all(ready.map((p) => load(p.url, tokens.get(ns))));
+          const reports = answers.filter((r): r is LoadReport => r !== undefined);
+          const count = reads.get(ns)!;
+          count.asked += answers.length;
+          count.failed += answers.length - reports.length;
           return {
             t: at - t0(),
             neuron,
@@ -104,6 +115,7 @@ export function startMonitor(
       for (const p of processes()) seen.set(`${p.namespace}/${p.name}/${p.uid}`, p);
       return [...seen.values()].filter((p) => p.namespace === ns);
     },
+    reads: (ns) => ({ ...(reads.get(ns) ?? { asked: 0, failed: 0 }) }),
     stop: async () => {
       stopped = true;
       await loop;

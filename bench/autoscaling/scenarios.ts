@@ -4,6 +4,9 @@
 
 export type Config = 'static' | 'operator';
 
+/** The Hal9Cluster of every configuration (its namespace tells them apart). */
+export const CLUSTER_NAME = 'bench';
+
 /** Requests per second from `from` to `to` seconds after the profile starts. */
 export interface Segment {
   readonly from: number;
@@ -162,7 +165,7 @@ export function manifests(p: Profile, config: Config, upstreamUrl: string): Mani
     {
       apiVersion: 'hal9.ai/v1alpha1',
       kind: 'Hal9Cluster',
-      metadata: { name: 'bench' },
+      metadata: { name: CLUSTER_NAME },
       spec: {
         entryNeuron: p.entry,
         claude: { mode: 'api', baseURL: upstreamUrl, apiKeySecretRef: { name: 'anthropic' } },
