@@ -31,6 +31,12 @@ export interface LoadReport {
   readonly limit: number;
   readonly active: number;
   readonly queued: number;
+  /**
+   * Signals sent, or waiting to be sent, to peer pods and not answered yet: they wait on the peers'
+   * slots, so they are not in `queued` nor in `concurrencySeconds` (more slots or pods here would not
+   * answer them sooner). Absent from runtimes older than the field, whose `queued` counted them.
+   */
+  readonly onPeers?: number;
   /** ∫ active dt and ∫ (active + queued) dt, in signal-seconds. */
   readonly busySeconds: number;
   readonly concurrencySeconds: number;

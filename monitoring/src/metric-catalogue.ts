@@ -29,6 +29,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_parallel_tasks_active', 'gauge'),
   runtime('hal9_parallel_tasks_max', 'gauge'),
   runtime('hal9_queue_depth', 'gauge'),
+  runtime('hal9_peer_waiting', 'gauge'),
   runtime('hal9_requests_total', 'counter', ['outcome']),
   runtime('hal9_request_duration_seconds', 'histogram', ['outcome']),
   runtime('hal9_signals_total', 'counter', ['neuron', 'layer', 'outcome']),

@@ -20,7 +20,7 @@ async function leaveWhen(url: string, body: unknown, when: () => void): Promise<
 }
 
 const idle = async (rt: Started) => {
-  expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+  expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, onPeers: 0, permits: 0 });
   expect((await rt.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0 });
 };
 

@@ -31,7 +31,7 @@ describe('deadlines', () => {
       },
     ]);
     await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
-    expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+    expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, onPeers: 0, permits: 0 });
     // The cancellation is not an upstream failure: it is counted apart and never feeds the breaker.
     expect(await rt.metric('hal9_upstream_requests_total', { status: 'cancelled' })).toBe(1);
     expect(rt.runtime.engine.breakerState).toBe('closed');
@@ -126,8 +126,8 @@ describe('deadlines', () => {
     expect(peerBodies[0]!.deadlineMs).toBeLessThanOrEqual(1000);
     // The worker's own run ends at that deadline too, and its upstream call is cancelled.
     await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
-    expect(worker.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
-    expect(lead.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+    expect(worker.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, onPeers: 0, permits: 0 });
+    expect(lead.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, onPeers: 0, permits: 0 });
   });
 
   it('cancels a peer call when its requests end, also when two branches of one request share the batch', async () => {

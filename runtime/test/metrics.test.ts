@@ -16,6 +16,7 @@ const NAMES = [
   'hal9_parallel_tasks_active',
   'hal9_parallel_tasks_max',
   'hal9_queue_depth',
+  'hal9_peer_waiting',
   'hal9_executor_rejections_total',
   'hal9_requests_total',
   'hal9_request_duration_seconds',

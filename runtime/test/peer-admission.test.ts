@@ -5,7 +5,8 @@ import { leavable } from './support/leavable.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Signals waiting on a peer pod are work this pod accepted: they count toward max_queue_depth, show
-// in the load report, and at most max_connections_per_host batches go to the peer at once. The peer
+// in the load report apart from its own queue (`onPeers`: the autoscaler must not scale this pod for
+// the peer's load), and at most max_connections_per_host batches go to the peer at once. The peer
 // here accepts connections and never answers.
 
 let rt: Started | undefined;
@@ -48,7 +49,7 @@ const oneBatchAtATime = (url: string) =>
   });
 
 describe('signals waiting on a peer pod', () => {
-  it('count toward max_queue_depth (429 QUEUE_FULL) and show as queued in the load report', async () => {
+  it('count toward max_queue_depth (429 QUEUE_FULL) and show in the load report as onPeers, not as this pod’s queue', async () => {
     const hung = await silentPeer();
     rt = await startRuntime({
       // The last request still waits on the peer at the end: the drain cuts it.
@@ -79,16 +80,21 @@ describe('signals waiting on a peer pod', () => {
     expect(accepted).toBeLessThanOrEqual(MAX_QUEUE + SLOTS + 1);
     // Every accepted request's signal is waiting on the peer, none holds a slot here.
     await vi.waitFor(async () =>
-      expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: accepted }),
+      expect((await rt!.get('/v1/admin/load')).body).toMatchObject({
+        active: 0,
+        queued: 0,
+        onPeers: accepted,
+      }),
     );
-    expect(rt.runtime.engine.occupancy.queued).toBe(accepted);
+    expect(rt.runtime.engine.occupancy.onPeers).toBe(accepted);
     // Two batches went to the peer; the rest wait here, whatever buffer_flush_ms says.
     await vi.waitFor(() => expect(hung.received()).toBe(2));
     expect(await rt.metric('hal9_batch_size_count', { target: 'impl' })).toBe(2);
 
     // Their deadline ends the requests, and the room comes back.
     await vi.waitFor(
-      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0 }),
+      async () =>
+        expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0, onPeers: 0 }),
       { timeout: 15_000, interval: 100 },
     );
     // The peer had that deadline and the grace after it to answer, and never did: each batch sent
@@ -115,7 +121,7 @@ describe('signals waiting on a peer pod', () => {
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
     const leaving = leavable(url, { content: 'leaves' });
     expect((await rt.post('/v1/signals?wait=false', { content: 'stays' })).status).toBe(202);
-    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(3), {
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.onPeers).toBe(3), {
       timeout: 5_000,
       interval: 5,
     });
@@ -123,17 +129,19 @@ describe('signals waiting on a peer pod', () => {
     await first.leave();
     await vi.waitFor(() => expect(hung.received()).toBe(2), { timeout: 5_000, interval: 5 });
     expect(await rt.metric('hal9_batch_size_sum', { target: 'impl' })).toBe(3);
-    expect(rt.runtime.engine.occupancy.queued).toBe(2);
+    expect(rt.runtime.engine.occupancy.onPeers).toBe(2);
 
     // One of them ends (its caller leaves): nothing here waits on its signal any more, though the
     // batch runs on for the other.
     await leaving.leave();
     await vi.waitFor(
-      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 1 }),
+      async () =>
+        expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0, onPeers: 1 }),
       { timeout: 5_000, interval: 5 },
     );
-    expect(rt.runtime.engine.occupancy.queued).toBe(1);
-    expect(await rt.metric('hal9_queue_depth')).toBe(1);
+    expect(rt.runtime.engine.occupancy.onPeers).toBe(1);
+    expect(await rt.metric('hal9_peer_waiting')).toBe(1);
+    expect(await rt.metric('hal9_queue_depth')).toBe(0);
     expect(hung.received()).toBe(2);
   });
 
@@ -144,17 +152,19 @@ describe('signals waiting on a peer pod', () => {
     expect((await rt.post('/v1/signals?wait=false', { content: 'first' })).status).toBe(202);
     await vi.waitFor(() => expect(hung.received()).toBe(1), { timeout: 5_000, interval: 5 });
     const leaving = leavable(`${rt.url}/v1/signals`, { content: 'leaves' });
-    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.queued).toBe(2), {
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy.onPeers).toBe(2), {
       timeout: 5_000,
       interval: 5,
     });
 
     await leaving.leave();
     await vi.waitFor(
-      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 1 }),
+      async () =>
+        expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0, onPeers: 1 }),
       { timeout: 5_000, interval: 5 },
     );
-    expect(await rt.metric('hal9_queue_depth')).toBe(1);
+    expect(await rt.metric('hal9_peer_waiting')).toBe(1);
+    expect(await rt.metric('hal9_queue_depth')).toBe(0);
     expect(hung.received()).toBe(1);
   });
 });

@@ -48,7 +48,7 @@ const start = async (doc: Record<string, unknown>) => {
 const said = (r: RecordedRequest, text: string) => JSON.stringify(r.body.messages).includes(text);
 
 const idle = (rt: Started) =>
-  expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, permits: 0 });
+  expect(rt.runtime.engine.occupancy).toEqual({ active: 0, queued: 0, onPeers: 0, permits: 0 });
 
 const soon = { timeout: 5_000, interval: 5 };
 const noOutcome = { results: [], trace: [], errors: [] };
@@ -95,7 +95,7 @@ async function shareOneBatch(
   const leaving = leavable(`${lead.url}/v1/signals`, { content: 'leaves' });
   const staying = lead.post(stayingPath, { content: 'stays' });
   // Both wait for the one batch slot (the first batch's signal, and theirs).
-  await vi.waitFor(() => expect(lead.runtime.engine.occupancy.queued).toBe(3), soon);
+  await vi.waitFor(() => expect(lead.runtime.engine.occupancy.onPeers).toBe(3), soon);
   first.open();
   expect((await held).status).toBe(200);
   await vi.waitFor(() => batchesOut(2), soon);

@@ -300,12 +300,13 @@ const batching = [
   timeSeriesPanel({
     title: 'Queue depth',
     description:
-      'Signals waiting for an executor slot or on a peer pod: total and the deepest single pod. Past max_queue_depth requests get 429.',
+      'Signals waiting for an executor slot here (total, and the deepest single pod), and signals forwarded to peer pods and not answered yet (the peers’ load, not these pods’). Past max_queue_depth, counting both, requests get 429.',
     unit: units.Short,
     min: 0,
     targets: [
       { expr: `sum(hal9_queue_depth{${sel}})`, legend: 'total' },
       { expr: `max(hal9_queue_depth{${sel}})`, legend: 'deepest pod' },
+      { expr: `sum(hal9_peer_waiting{${sel}})`, legend: 'waiting on peer pods' },
     ],
   }),
   timeSeriesPanel({

@@ -180,10 +180,11 @@ export function metricsObserver(
   };
 
   return {
-    executor(active, queued, limit) {
+    executor(active, queued, limit, onPeers) {
       executor.active = active;
       executor.queued = queued;
       executor.limit = limit;
+      executor.onPeers = onPeers;
     },
     arrived(n) {
       per.get(n.id)?.arrived.inc();

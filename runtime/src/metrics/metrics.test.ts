@@ -42,12 +42,14 @@ describe('hal9_batch_size', () => {
   });
 });
 
-describe('hal9_queue_depth', () => {
-  it('says it counts signals waiting on a peer pod as well as those waiting for a slot here', async () => {
+describe('hal9_queue_depth and hal9_peer_waiting', () => {
+  it('say which signals each counts: waiting for a slot here, or on a peer pod', async () => {
     const registry = new Registry();
     createMetrics(registry);
-    const help = (await registry.metrics()).split('\n').find((l) => l.startsWith('# HELP hal9_queue_depth '));
-    expect(help).toMatch(/executor slot here/);
-    expect(help).toMatch(/forwarded to a peer pod and not answered yet/);
+    const help = (name: string) =>
+      registry.metrics().then((t) => t.split('\n').find((l) => l.startsWith(`# HELP ${name} `)));
+    expect(await help('hal9_queue_depth')).toMatch(/executor slot here/);
+    expect(await help('hal9_queue_depth')).not.toMatch(/peer/);
+    expect(await help('hal9_peer_waiting')).toMatch(/forwarded to peer pods and not answered yet/);
   });
 });

@@ -22,13 +22,13 @@ export const BATCH_SIZE_BUCKETS = [
 
 /** Live executor occupancy and batch sizes, read by the gauges at scrape time. */
 export interface MetricsState {
-  readonly executor: { active: number; queued: number; limit: number };
+  readonly executor: { active: number; queued: number; limit: number; onPeers: number };
   readonly batches: Map<string, { sum: number; count: number }>;
 }
 
 export function createMetrics(registry: Registry) {
   const r = [registry];
-  const executor = { active: 0, queued: 0, limit: 0 };
+  const executor = { active: 0, queued: 0, limit: 0, onPeers: 0 };
   const batches = new Map<string, { sum: number; count: number }>();
   const state: MetricsState = { executor, batches };
   return {
@@ -147,11 +147,19 @@ export function createMetrics(registry: Registry) {
     }),
     queueDepth: new Gauge({
       name: 'hal9_queue_depth',
-      help: "Signals this pod is waiting on, not in one of its slots: waiting for an executor slot here (signal buffer and executor queue), and forwarded to a peer pod and not answered yet (waiting to be sent, or in a batch sent, queued or in progress there) while its request runs; the load report's queued",
+      help: "Signals waiting for an executor slot here (signal buffer and executor queue); the load report's queued",
       registers: r,
       // Read at scrape time: setting a gauge on every slot change cost more than the change itself.
       collect() {
         this.set(executor.queued);
+      },
+    }),
+    peerWaiting: new Gauge({
+      name: 'hal9_peer_waiting',
+      help: "Signals forwarded to peer pods and not answered yet (waiting to be sent, or in a batch sent, queued or in progress there) while their requests run: the peers' load, not this pod's; the load report's onPeers",
+      registers: r,
+      collect() {
+        this.set(executor.onPeers);
       },
     }),
     rejections: new Counter({

@@ -205,13 +205,16 @@ export class Engine {
     return this.#breakers.get(this.#backend.model).state;
   }
   /**
-   * Executor and upstream-permit occupancy (tests, load report): `queued` is every signal waiting,
-   * for a slot here or on a peer pod (remote-dispatch.ts `waiting`).
+   * Executor and upstream-permit occupancy (tests, load report): `queued` waits for a slot here;
+   * `onPeers` was sent, or waits to be sent, to peer pods (remote-dispatch.ts `waiting`). Both count
+   * toward max_queue_depth (admission.ts), but only `queued` is this pod's load: more slots or pods
+   * here would not answer what waits on a peer sooner.
    */
-  get occupancy(): { active: number; queued: number; permits: number } {
+  get occupancy(): { active: number; queued: number; onPeers: number; permits: number } {
     return {
       active: this.#executor.active,
-      queued: this.#executor.queued + this.#local.pending + this.#peerWaiting(),
+      queued: this.#executor.queued + this.#local.pending,
+      onPeers: this.#peerWaiting(),
       permits: this.#permits.held,
     };
   }
@@ -227,7 +230,7 @@ export class Engine {
   /** Called on every change of the executor or a peer dispatch: nothing allocated per signal. */
   #reportOccupancy(): void {
     const e = this.#executor;
-    this.#obs.executor(e.active, e.queued + this.#local.pending + this.#peerWaiting(), e.limit);
+    this.#obs.executor(e.active, e.queued + this.#local.pending, e.limit, this.#peerWaiting());
   }
 
   tuning(): Readonly<LiveTuning> {

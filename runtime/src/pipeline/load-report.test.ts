@@ -9,14 +9,24 @@ describe('load report', () => {
   it('integrates busy slots and concurrency over time, so averages between two reports are exact', () => {
     const clock = new ManualClock();
     const t = createLoadTracker(clock, [n('a')]);
-    t.executor(2, 3, 8); // 2 busy, 3 waiting
+    t.executor(2, 3, 8, 0); // 2 busy, 3 waiting
     clock.advance(1000);
-    t.executor(1, 0, 8);
+    t.executor(1, 0, 8, 0);
     clock.advance(2000);
     const r = t.report();
     expect(r.busySeconds).toBeCloseTo(2 * 1 + 1 * 2);
     expect(r.concurrencySeconds).toBeCloseTo(5 * 1 + 1 * 2);
-    expect(r).toMatchObject({ limit: 8, active: 1, queued: 0 });
+    expect(r).toMatchObject({ limit: 8, active: 1, queued: 0, onPeers: 0 });
+  });
+
+  it('reports signals waiting on peer pods apart: they are not this pod’s concurrency', () => {
+    const clock = new ManualClock();
+    const t = createLoadTracker(clock, [n('a')]);
+    t.executor(1, 2, 8, 40); // 1 busy, 2 waiting for a slot, 40 forwarded and not answered
+    clock.advance(1000);
+    const r = t.report();
+    expect(r).toMatchObject({ active: 1, queued: 2, onPeers: 40 });
+    expect(r.concurrencySeconds).toBeCloseTo(3);
   });
 
   it('counts arrivals, completions, throttling, edges and the arrival-to-answer latency per neuron', () => {

@@ -61,6 +61,7 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
   let throttled = 0;
   let active = 0;
   let queued = 0;
+  let onPeers = 0;
   let limit = 0;
   let busy = 0;
   let concurrency = 0;
@@ -74,11 +75,12 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
   };
   return {
     ...silentObserver(),
-    executor(a, q, l) {
+    executor(a, q, l, p) {
       accumulate();
       active = a;
       queued = q;
       limit = l;
+      onPeers = p;
     },
     arrived(n) {
       arrived++;
@@ -127,6 +129,7 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
         limit,
         active,
         queued,
+        onPeers,
         busySeconds: busy,
         concurrencySeconds: concurrency,
         arrived,

@@ -53,6 +53,6 @@ export function createLocalSlots<T>(d: LocalSlotsDeps<T>): LocalSlots<T> {
     },
     onChange: d.onChange,
   });
-  observer.executor(0, 0, p.max_concurrent_signals);
+  observer.executor(0, 0, p.max_concurrent_signals, 0);
   return { buffer, executor };
 }

@@ -34,7 +34,11 @@ export interface SignalFinish {
 }
 
 export interface PipelineObserver {
-  executor(active: number, queued: number, limit: number): void;
+  /**
+   * Slots in use, signals waiting for one (buffer and executor queue), the limit, and signals sent or
+   * waiting to be sent to peer pods, not answered yet: those wait on the peers' slots, not on these.
+   */
+  executor(active: number, queued: number, limit: number, onPeers: number): void;
   arrived(neuron: NeuronConfig): void;
   finished(neuron: NeuronConfig, f: SignalFinish): void;
   cacheRequest(neuron: NeuronConfig): void;
