@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '@hal9/runtime';
-import { BODY } from './http-ramp.ts';
+import { BODY, type RateStep, step } from './http-ramp.ts';
 import { cpuMs, type ServerProcess, spawnRuntime, writeConfig } from './servers.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
@@ -15,21 +15,12 @@ import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 export const POD_RATES = [1000, 2000] as const;
 
-interface Figures {
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
-  /** CPU per request (µs), all of the path's processes together. */
-  readonly cpuUs: number;
-}
-
+/** Each path's runs at one rate folded as the HTTP ramp folds them; CPU is the path's processes together. */
 export interface PodHopRow {
   readonly rate: number;
-  readonly oneProcess: Figures;
-  readonly threePods: Figures;
+  readonly oneProcess: RateStep;
+  readonly threePods: RateStep;
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The config of the pod that hosts `id`: its own neuron, and the next one as a remote entry. */
 export function podConfig(id: string, next: { id: string; url: string } | undefined) {
@@ -77,15 +68,6 @@ const cpuOf = async (ps: readonly ServerProcess[]) => {
   return sum;
 };
 
-function figures(runs: readonly AttackResult[], cpu: readonly number[]): Figures {
-  return {
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => (r.success >= 0.999 ? r.p99 : Number.POSITIVE_INFINITY))),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    cpuUs: median(cpu),
-  };
-}
-
 export async function podHops(
   vegeta: string,
   o: { seconds?: number; repeats?: number; log?: (s: string) => void } = {},
@@ -125,7 +107,11 @@ export async function podHops(
           cpu[name].push((((await cpuOf(paths[name].procs)) - c0) * 1000) / Math.max(1, r.requests));
           runs[name].push(r);
         }
-      const row = { rate, oneProcess: figures(runs.one, cpu.one), threePods: figures(runs.pods, cpu.pods) };
+      const row = {
+        rate,
+        oneProcess: step(rate, runs.one, cpu.one),
+        threePods: step(rate, runs.pods, cpu.pods),
+      };
       log(
         `  ${rate}/s: one process p50 ${row.oneProcess.p50.toFixed(2)} / p99 ${row.oneProcess.p99.toFixed(2)} ms; three pods p50 ${row.threePods.p50.toFixed(2)} / p99 ${row.threePods.p99.toFixed(2)} ms`,
       );

@@ -97,7 +97,7 @@ export async function peerCall(
       // Read as it goes on the wire (undici iterates a body only on a connected socket). An iterable
       // rather than a Readable over it, whose machinery cost more than the rest of the call; undici
       // takes one (Dispatcher.md: body … Iterable | AsyncIterable) though its types do not say so.
-      body: body() as Iterable<string> as unknown as Readable,
+      body: body() as unknown as Readable,
       ...(signal ? { signal } : {}),
       // A backstop for a call no caller cuts (RemoteDispatch judges the peer on its own clock).
       headersTimeout: deadlineMs + PEER_ANSWER_GRACE_MS,
