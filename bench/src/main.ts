@@ -146,11 +146,11 @@ if (only.has('http')) {
 }
 
 if (only.has('pods')) {
-  progress('three pods vs one process (vegeta, open loop) ...');
+  progress('three pods vs one process and three bare Node processes (vegeta, open loop) ...');
   const rows = await podHops(vegeta, { seconds: quick ? 1 : 3, repeats: quick ? 1 : 3, log: progress });
   const pair = (f: { p50: number; p99: number }) => `${ms(f.p50)} / ${ms(f.p99)}`;
   print(
-    '## Cluster mode: L4 → L3 → L2 as three runtime pods (one neuron each, forwarding over HTTP with a peer token, as the operator runs them) vs one process (open loop, alternating, medians; ms)',
+    '## Cluster mode: L4 → L3 → L2 as three runtime pods (one neuron each, forwarding over HTTP with a peer token, as the operator runs them) vs one process, and vs three bare Node processes in series (bare fastify relay → relay → echo; open loop, alternating, medians; ms)',
   );
   print(
     table(
@@ -159,8 +159,10 @@ if (only.has('pods')) {
         'one process p50 / p99',
         'three pods p50 / p99',
         'added by the two pod-to-pod forwards, p50 / p99',
-        'CPU per request: one process / three pods (µs)',
-        'errors (one / pods)',
+        'three bare processes p50 / p99',
+        'CPU per request: one process / three pods / three bare processes (µs)',
+        'three pods / three bare processes, CPU',
+        'errors (one / pods / bare)',
         "three pods: p99 < 50 ms (the guide's end to end)",
         'three pods: ≤ 1 / ≤ 5 (ours for one process, at 1,000/s)',
       ],
@@ -169,15 +171,17 @@ if (only.has('pods')) {
         pair(r.oneProcess),
         pair(r.threePods),
         pair({ p50: r.threePods.p50 - r.oneProcess.p50, p99: r.threePods.p99 - r.oneProcess.p99 }),
-        `${r.oneProcess.cpuUs.toFixed(0)} / ${r.threePods.cpuUs.toFixed(0)}`,
-        `${r.oneProcess.errors} / ${r.threePods.errors}`,
+        pair(r.bareChain),
+        `${r.oneProcess.cpuUs.toFixed(0)} / ${r.threePods.cpuUs.toFixed(0)} / ${r.bareChain.cpuUs.toFixed(0)}`,
+        `${(r.threePods.cpuUs / r.bareChain.cpuUs).toFixed(2)}×`,
+        `${r.oneProcess.errors} / ${r.threePods.errors} / ${r.bareChain.errors}`,
         yes(r.threePods.p99 < 50 && r.threePods.errors === 0),
         r.rate === 1000 ? yes(r.threePods.p50 <= 1 && r.threePods.p99 <= 5 && r.threePods.errors === 0) : '',
       ]),
     ),
   );
   print(
-    "Same machine, same mock and guide defaults on both paths; the pods' configs are of the shape the operator renders (docs/runtime-contract.md), with loopback addresses for the Services. Three pods and vegeta share the two cores: a pod's p99 is its wait for a core and its GC pauses, three in series; CPU per request is the steadier figure.",
+    "Same machine, same mock and guide defaults on both paths; the pods' configs are of the shape the operator renders (docs/runtime-contract.md), with loopback addresses for the Services. Three pods and vegeta share the two cores: a pod's p99 is its wait for a core and its GC pauses, three in series; CPU per request is the steadier figure. The bare processes do none of a pod's work (no batching, validation, peer token, trace or answer checks): what three Node HTTP processes in series cost on these cores whatever they run.",
   );
   print();
 }

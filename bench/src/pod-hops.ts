@@ -3,23 +3,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '@hal9/runtime';
 import { BODY, type RateStep, step } from './http-ramp.ts';
-import { cpuMs, type ServerProcess, spawnRuntime, writeConfig } from './servers.ts';
+import {
+  cpuMs,
+  type ServerProcess,
+  spawnRuntime,
+  startEchoServer,
+  startServer,
+  writeConfig,
+} from './servers.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 // Cluster mode's pod boundary. The default topology (strategic-1 L4 → design-1 L3 → impl-1 L2, mock,
 // guide defaults) run as the operator runs it, one runtime process per neuron: each pod's config has
 // its own neuron and, for the next one, an entry with that pod's endpoint, and the pods share a peer
 // token from a file (docs/runtime-contract.md). Beside it, the same topology in one process (`npm
-// start`). vegeta sends a constant rate to each entry in turn, three runs per rate; medians. What the
-// two forwards between pods add is the difference, and the CPU is the three pods' together.
+// start`). And as the reference for the pods, three bare Node processes in series: two bare fastify
+// relays (relay-server.ts) in front of the bare echo, what any three one-event-loop HTTP processes
+// cost on the same cores. vegeta sends a constant rate to each entry in turn, three runs per rate;
+// medians. What the two forwards between pods add is the difference, and the CPU is the three
+// processes' together.
 
 export const POD_RATES = [1000, 2000] as const;
+const WARM_UP_SECONDS = 8;
 
 /** Each path's runs at one rate folded as the HTTP ramp folds them; CPU is the path's processes together. */
 export interface PodHopRow {
   readonly rate: number;
   readonly oneProcess: RateStep;
   readonly threePods: RateStep;
+  /** Three bare Node processes in series (relay → relay → echo): the floor of the pods' shape. */
+  readonly bareChain: RateStep;
 }
 
 /** The config of the pod that hosts `id`: its own neuron, and the next one as a remote entry. */
@@ -62,6 +75,19 @@ async function startPods(tokenFile: string): Promise<ServerProcess[]> {
   }
 }
 
+/** relay → relay → echo, the last first; the first one's /relay is the chain's entry. */
+async function startBareChain(): Promise<ServerProcess[]> {
+  const chain: ServerProcess[] = [await startEchoServer()];
+  try {
+    for (const path of ['/echo', '/relay'])
+      chain.unshift(await startServer('relay-server.ts', { UPSTREAM: `${chain[0]!.url}${path}`, PORT: '0' }));
+    return chain;
+  } catch (e) {
+    for (const p of chain) await p.stop();
+    throw e;
+  }
+}
+
 const cpuOf = async (ps: readonly ServerProcess[]) => {
   let sum = 0;
   for (const p of ps) sum += await cpuMs(p.pid);
@@ -80,8 +106,10 @@ export async function podHops(
   await writeFile(tokenFile, `${'p'.repeat(32)}\n`);
   const one = await spawnRuntime(undefined, { env: { HAL9_LOG_LEVEL: 'info' } });
   let pods: ServerProcess[] = [];
+  let bare: ServerProcess[] = [];
   try {
     pods = await startPods(tokenFile);
+    bare = await startBareChain();
     const paths = {
       one: {
         procs: [one],
@@ -91,17 +119,24 @@ export async function podHops(
         procs: pods,
         target: await writeTarget(dir, 'pods', { url: `${pods[0]!.url}/v1/signals`, body: BODY }),
       },
+      bare: {
+        procs: bare,
+        target: await writeTarget(dir, 'bare', { url: `${bare[0]!.url}/relay`, body: BODY }),
+      },
     };
     for (const [name, p] of Object.entries(paths)) {
-      const r = await attack(vegeta, p.target, { rate: 500, seconds: 2 }); // warm-up: JIT, connections
+      // Warm-up: connections, and the JIT. After 2 s at 500/s, V8's compiler threads still took 11 % of
+      // the middle pod's CPU samples in the runs that followed (perf); after this, 1–2 %, as in a
+      // pod that has served for a while.
+      const r = await attack(vegeta, p.target, { rate: 1000, seconds: WARM_UP_SECONDS });
       if (r.success < 1) log(`  ${name} failed the warm-up: ${JSON.stringify(r.statusCodes)}`);
     }
     const rows: PodHopRow[] = [];
     for (const rate of POD_RATES) {
-      const runs = { one: [] as AttackResult[], pods: [] as AttackResult[] };
-      const cpu = { one: [] as number[], pods: [] as number[] };
+      const runs = { one: [] as AttackResult[], pods: [] as AttackResult[], bare: [] as AttackResult[] };
+      const cpu = { one: [] as number[], pods: [] as number[], bare: [] as number[] };
       for (let i = 0; i < repeats; i++)
-        for (const name of ['one', 'pods'] as const) {
+        for (const name of ['one', 'pods', 'bare'] as const) {
           const c0 = await cpuOf(paths[name].procs);
           const r = await attack(vegeta, paths[name].target, { rate, seconds });
           cpu[name].push((((await cpuOf(paths[name].procs)) - c0) * 1000) / Math.max(1, r.requests));
@@ -111,14 +146,15 @@ export async function podHops(
         rate,
         oneProcess: step(rate, runs.one, cpu.one),
         threePods: step(rate, runs.pods, cpu.pods),
+        bareChain: step(rate, runs.bare, cpu.bare),
       };
       log(
-        `  ${rate}/s: one process p50 ${row.oneProcess.p50.toFixed(2)} / p99 ${row.oneProcess.p99.toFixed(2)} ms; three pods p50 ${row.threePods.p50.toFixed(2)} / p99 ${row.threePods.p99.toFixed(2)} ms`,
+        `  ${rate}/s: one process p50 ${row.oneProcess.p50.toFixed(2)} / p99 ${row.oneProcess.p99.toFixed(2)} ms; three pods p50 ${row.threePods.p50.toFixed(2)} / p99 ${row.threePods.p99.toFixed(2)} ms; bare chain p50 ${row.bareChain.p50.toFixed(2)} / p99 ${row.bareChain.p99.toFixed(2)} ms`,
       );
       rows.push(row);
     }
     return rows;
   } finally {
-    for (const p of [one, ...pods]) await p.stop();
+    for (const p of [one, ...pods, ...bare]) await p.stop();
   }
 }
