@@ -4,18 +4,19 @@ import { type ApiRows, apiHop } from './api-hop.ts';
 import { httpRamp, P99_LIMIT_MS, RATES, type ServerRamp } from './http-ramp.ts';
 import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
 import { observability } from './observability.ts';
+import { FLOOD_RATE, type OverloadRun, overload } from './overload.ts';
 import { podHops } from './pod-hops.ts';
 import { ms, table } from './stats.ts';
 import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
 
 // Runtime benchmarks (product.md §5): every number printed beside its reference from the same run.
-// Usage: npm run bench [-- --quick] [-- --only in-process,http,pods,api,api-paced,observability]
+// Usage: npm run bench [-- --quick] [-- --only in-process,http,pods,overload,api,api-paced,observability]
 // --quick: one short run per step, for a smoke run (numbers not to quote).
 
 const { values: a } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'in-process,http,pods,api,api-paced,observability' },
+    only: { type: 'string', default: 'in-process,http,pods,overload,api,api-paced,observability' },
   },
 });
 const quick = a.quick!;
@@ -72,6 +73,7 @@ if (only.has('in-process')) {
 const vegeta =
   only.has('http') ||
   only.has('pods') ||
+  only.has('overload') ||
   only.has('api') ||
   only.has('api-paced') ||
   only.has('observability')
@@ -182,6 +184,57 @@ if (only.has('pods')) {
   );
   print(
     "Same machine, same mock and guide defaults on both paths; the pods' configs are of the shape the operator renders (docs/runtime-contract.md), with loopback addresses for the Services. Three pods and vegeta share the two cores: a pod's p99 is its wait for a core and its GC pauses, three in series; CPU per request is the steadier figure. The bare processes do none of a pod's work (no batching, validation, peer token, trace or answer checks): what three Node HTTP processes in series cost on these cores whatever they run.",
+  );
+  print();
+}
+
+if (only.has('overload')) {
+  progress(`overload: a cold runtime and the bare echo flooded at ${FLOOD_RATE}/s (vegeta, open loop) ...`);
+  const rows = await overload(vegeta, { repeats: quick ? 1 : 3, log: progress });
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const row = (name: string, runs: readonly OverloadRun[]) => {
+    const m = (f: (r: OverloadRun) => number) => median(runs.map(f));
+    return [
+      name,
+      `${m((r) => r.sent)}`,
+      `${m((r) => r.ok)} / ${m((r) => r.refused)} / ${m((r) => r.other)}`,
+      `${ms(
+        m((r) => r.okP50),
+        1,
+      )} / ${ms(
+        m((r) => r.okP99),
+        1,
+      )} / ${ms(
+        m((r) => r.okMax),
+        0,
+      )}`,
+      runs.map((r) => ms(r.okP99, 0)).join(', '),
+      `${m((r) => r.peakRssMb).toFixed(0)}`,
+      `${ms(
+        m((r) => r.afterP99),
+        2,
+      )} (${runs.reduce((n, r) => n + r.afterErrors, 0)} not 200)`,
+    ];
+  };
+  print(
+    `## Overload: a runtime just started (JIT cold, guide defaults) and the bare fastify echo, each flooded at ${FLOOD_RATE}/s for 8 s, then 1,000/s for 4 s (open loop, alternating, a new process each run, medians)`,
+  );
+  print(
+    table(
+      [
+        'server',
+        'sent',
+        'served / refused (503) / other',
+        'served: p50 / p99 / max (ms)',
+        'served p99, each run (ms)',
+        'peak RSS (MB)',
+        '1,000/s after: p99 (ms)',
+      ],
+      [row('hal9 (npm start)', rows.hal9), row('bare fastify echo', rows.echo)],
+    ),
+  );
+  print(
+    "Served: answered 200, latency as vegeta saw it (its own wait for a core included: at this rate it takes about a core of the two). Other: no answer, an error or a timeout. Peak RSS: the server's VmHWM after the flood.",
   );
   print();
 }
