@@ -9,6 +9,7 @@ import {
   startServer,
   writeConfig,
 } from './servers.ts';
+import { median } from './stats.ts';
 import { type AttackResult, attack, writeTarget, writeTargets } from './vegeta.ts';
 
 // `api` mode: what a hop through the runtime adds over a raw HTTP POST of the same Messages request
@@ -77,7 +78,6 @@ export interface ApiRows {
   readonly errors: number;
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const figures = (rs: readonly AttackResult[]): Figures => ({
   p50: median(rs.map((r) => r.p50)),
   p99: median(rs.map((r) => r.p99)),

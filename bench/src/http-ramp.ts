@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMs, memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
+import { median } from './stats.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 
 // The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
@@ -43,8 +44,6 @@ export interface HttpRamp {
   readonly startRssMb: number;
   readonly seconds: number;
 }
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const within = (s: RateStep) => s.p99 <= P99_LIMIT_MS;
 

@@ -6,7 +6,7 @@ import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts
 import { observability } from './observability.ts';
 import { FLOOD_RATE, type OverloadRun, overload } from './overload.ts';
 import { podHops } from './pod-hops.ts';
-import { ms, table } from './stats.ts';
+import { median, ms, table } from './stats.ts';
 import { ensureVegeta, VEGETA_VERSION } from './vegeta.ts';
 
 // Runtime benchmarks (product.md §5): every number printed beside its reference from the same run.
@@ -191,7 +191,6 @@ if (only.has('pods')) {
 if (only.has('overload')) {
   progress(`overload: a cold runtime and the bare echo flooded at ${FLOOD_RATE}/s (vegeta, open loop) ...`);
   const rows = await overload(vegeta, { repeats: quick ? 1 : 3, log: progress });
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const row = (name: string, runs: readonly OverloadRun[]) => {
     const m = (f: (r: OverloadRun) => number) => median(runs.map(f));
     return [

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BODY } from './http-ramp.ts';
 import { memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
+import { summarize } from './stats.ts';
 import { attack, writeTarget } from './vegeta.ts';
 
 // Overload: a runtime just started (connections warmed, its JIT not), as `npm start` runs it, meets an
@@ -53,9 +54,6 @@ async function results(vegeta: string, out: string): Promise<{ code: number; ms:
   return rows;
 }
 
-const pct = (sorted: readonly number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : Number.NaN;
-
 async function floodOnce(vegeta: string, dir: string, server: 'hal9' | 'echo'): Promise<OverloadRun> {
   // No config, no knob: the guide's defaults.
   const rt: ServerProcess =
@@ -66,23 +64,24 @@ async function floodOnce(vegeta: string, dir: string, server: 'hal9' | 'echo'): 
     const path = server === 'hal9' ? '/v1/signals' : '/echo';
     const target = await writeTarget(dir, `flood-${rt.pid}`, { url: `${rt.url}${path}`, body: BODY });
     await attack(vegeta, target, { rate: 500, seconds: 1 }); // connections; the JIT stays cold
-    await attack(vegeta, target, { rate: FLOOD_RATE, seconds: FLOOD_SECONDS, maxWorkers: 4000 });
-    const rows = await results(vegeta, `${target}.${FLOOD_RATE}.bin`);
-    const ok = rows
-      .filter((r) => r.code === 200)
-      .map((r) => r.ms)
-      .sort((x, y) => x - y);
+    const flood = await attack(vegeta, target, {
+      rate: FLOOD_RATE,
+      seconds: FLOOD_SECONDS,
+      maxWorkers: 4000,
+    });
+    const rows = await results(vegeta, flood.file);
+    const ok = summarize(rows.filter((r) => r.code === 200).map((r) => r.ms));
     const refused = rows.filter((r) => r.code === 503).length;
     const peakRssMb = (await memory(rt.pid)).hwmMb;
     const after = await attack(vegeta, target, { rate: AFTER_RATE, seconds: AFTER_SECONDS });
     return {
       sent: rows.length,
-      ok: ok.length,
+      ok: ok.n,
       refused,
-      other: rows.length - ok.length - refused,
-      okP50: pct(ok, 0.5),
-      okP99: pct(ok, 0.99),
-      okMax: ok.at(-1) ?? Number.NaN,
+      other: rows.length - ok.n - refused,
+      okP50: ok.p50,
+      okP99: ok.p99,
+      okMax: ok.max,
       peakRssMb,
       afterP99: after.success >= 0.999 ? after.p99 : Number.POSITIVE_INFINITY,
       afterErrors: after.errors,

@@ -15,6 +15,10 @@ export function summarize(samples: readonly number[]): Summary {
   return { n: s.length, p50: q(50), p95: q(95), p99: q(99), max: s.at(-1) ?? Number.NaN };
 }
 
+/** The median of a non-empty list (the upper one of an even count). */
+export const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Each percentile the median of the same percentile over rounds (rounds: at least one). */
 export function medianOf(rounds: readonly Summary[]): Summary {
   const mid = (f: (s: Summary) => number) => rounds.map(f).sort((a, b) => a - b)[(rounds.length - 1) >> 1]!;

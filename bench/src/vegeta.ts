@@ -71,6 +71,8 @@ export interface AttackResult {
   readonly p99: number;
   readonly max: number;
   readonly statusCodes: Readonly<Record<string, number>>;
+  /** vegeta's results file of the attack (`vegeta encode` reads each request of it). */
+  readonly file: string;
 }
 
 interface VegetaReport {
@@ -122,5 +124,6 @@ export async function attack(vegeta: string, targets: string, o: AttackOptions):
     p99: r.latencies['99th'] / 1e6,
     max: r.latencies.max / 1e6,
     statusCodes: r.status_codes,
+    file: out,
   };
 }
