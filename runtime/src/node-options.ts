@@ -4,7 +4,7 @@
 // A bounded young generation. Node 24 sizes the semi-space from the machine (up to 32 MiB), and each
 // scavenge then promoted megabytes of signals that were merely in flight (7–13 ms pauses) while the
 // engine still leaked requests into the old generation. With that leak fixed (pipeline/live-list.ts)
-// and a request's allocations cut by a third, 16 MiB is measured best (bench/README.md,
+// and a request's allocations cut by a third, 16 MiB is measured best (bench/HISTORY.md,
 // 2026-12-04 22:31 on, 4 MiB and 16 MiB alternating): the HTTP ramp's highest rate with p99 ≤
 // 10 ms rose from 4,000–6,000/s to 5,000–10,000/s (median 8,000/s in nine runs; fewer scavenges),
 // p99 at 1,000/s stayed 1.2–2.9 ms, the in-process p99s stayed within their targets (batch of 10
