@@ -124,7 +124,7 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
-  it('asks an apiserver that answered 429 or 503 again after its Retry-After, without growing the backoff', async () => {
+  it("asks an apiserver that answered 429 or 503 again after its Retry-After, not the outage's grown backoff", async () => {
     const t = setup(logger, null);
     await t.informer.start();
     await tick();
@@ -159,13 +159,78 @@ describe('ResilientInformer', () => {
     t.clock.advance(1);
     await tick();
     expect(t.listCalls()).toBe(first429 + 1);
-    // The 503 came without Retry-After: one initial delay, not the 8 s the outage had grown to.
+    // The 503 came without Retry-After: the busy backoff's second step (2 s), not the 8 s the outage
+    // had grown to.
     t.setListError(undefined);
     t.setFailList(false);
-    t.clock.advance(1000);
+    t.clock.advance(1999);
+    await tick();
+    expect(t.listCalls()).toBe(first429 + 1);
+    t.clock.advance(1);
     await tick();
     expect(t.listCalls()).toBe(first429 + 2);
     expect(t.informer.hasSynced()).toBe(true);
+    t.informer.stop();
+  });
+
+  /** The waits between the lists of `failures` restarts, each caused by `fail` once the list is done. */
+  async function gapsBetweenLists(t: ReturnType<typeof setup>, failures: number, fail: () => unknown) {
+    const gaps: number[] = [];
+    for (let i = 0; i < failures; i++) {
+      const lists = t.listCalls();
+      t.watch.last().done(fail());
+      await tick();
+      let waited = 0;
+      while (t.listCalls() === lists && waited < 60_000) {
+        t.clock.advance(500);
+        waited += 500;
+        await tick();
+      }
+      gaps.push(waited);
+    }
+    return gaps;
+  }
+
+  it('backs off a watch that fails right after each good list (a role without watch, a proxy cutting streams)', async () => {
+    const t = setup(logger, null);
+    await t.informer.start();
+    await tick();
+    const forbidden = () =>
+      new ApiException(403, 'Forbidden', JSON.stringify({ kind: 'Status', code: 403 }), {});
+    expect(await gapsBetweenLists(t, 6, forbidden)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    t.informer.stop();
+  });
+
+  it('backs off watches refused with 429 that carry no Retry-After (priority and fairness shedding)', async () => {
+    const t = setup(logger, null);
+    await t.informer.start();
+    await tick();
+    // A failed watch carries the status, not the answer's headers.
+    const busy = () => new ApiException(429, 'Too Many Requests', '', {});
+    expect(await gapsBetweenLists(t, 5, busy)).toEqual([1000, 2000, 4000, 8000, 8000]);
+    t.informer.stop();
+  });
+
+  it('starts the backoff again once the informer went two minutes without a failure', async () => {
+    const t = setup(logger, null);
+    await t.informer.start();
+    await tick();
+    const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    /** A healthy watch for `ms`: an event every 30 s, no restart. */
+    const healthy = async (ms: number) => {
+      const lists = t.listCalls();
+      for (let at = 0; at < ms; at += 30_000) {
+        t.clock.advance(30_000);
+        t.watch.last().callback('MODIFIED', obj('a', String(t.clock.now())));
+        await tick();
+      }
+      expect(t.listCalls()).toBe(lists);
+    };
+    expect(await gapsBetweenLists(t, 3, reset)).toEqual([1000, 2000, 4000]);
+    await healthy(60_000);
+    expect(await gapsBetweenLists(t, 1, reset)).toEqual([8000]); // a minute is not long enough
+    await healthy(120_000);
+    expect(await gapsBetweenLists(t, 2, reset)).toEqual([1000, 2000]);
     t.informer.stop();
   });
 

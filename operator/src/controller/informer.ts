@@ -23,9 +23,12 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /**
    * Restart delay after a failure: initialMs·2^n up to maxMs (default 1 s to 8 s: a restarted
    * apiserver is listed again within seconds of its return). An apiserver that answered 429 or 503
-   * (starting, or shedding load) is asked again after its Retry-After, and the backoff does not grow.
+   * (starting, or shedding load) is asked again after the longer of its Retry-After and a backoff of
+   * its own, which starts again at initialMs: the backoff grown while it was down is not waited out.
+   * Both grow until the informer has gone `resetAfterMs` (default 2 min, as client-go's reflector)
+   * without a failure: a watch that fails right after each good list still backs off.
    */
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs?: number };
   /** Restart when neither an event nor a (re)connect was seen for this long. */
   readonly staleAfterMs?: number;
   readonly onRestart?: (reason: string) => void;
@@ -48,6 +51,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   #latest: Instance<T> | undefined;
   #synced: Instance<T> | undefined;
   #failures = 0;
+  #busyFailures = 0;
+  #lastFailureAt = Number.NEGATIVE_INFINITY;
   #lastActivity = 0;
   #stopped = true;
   #pending: Array<['add' | 'update' | 'delete', T]> = [];
@@ -161,7 +166,6 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#synced = instance;
     const pending = this.#pending;
     this.#pending = [];
-    this.#failures = 0;
     this.#touch();
     if (previous && previous !== instance) {
       for (const old of previous.list()) {
@@ -176,10 +180,18 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   #scheduleRestart(reason: string, err?: unknown): void {
     if (this.#cancelRestart) return;
-    const { initialMs, maxMs } = this.#o.backoff ?? { initialMs: 1000, maxMs: 8_000 };
-    const busy = retryAfterMs(err, initialMs);
-    const delay = busy ?? Math.min(initialMs * 2 ** this.#failures, maxMs);
-    if (busy === undefined) this.#failures++;
+    const { initialMs, maxMs, resetAfterMs = 120_000 } = this.#o.backoff ?? { initialMs: 1000, maxMs: 8_000 };
+    const now = this.#o.clock.now();
+    if (now - this.#lastFailureAt >= resetAfterMs) {
+      this.#failures = 0;
+      this.#busyFailures = 0;
+    }
+    this.#lastFailureAt = now;
+    const backoff = (n: number) => Math.min(initialMs * 2 ** n, maxMs);
+    const busy = retryAfterMs(err);
+    let delay: number;
+    if (busy === undefined) delay = backoff(this.#failures++);
+    else delay = Math.max(busy, backoff(this.#busyFailures++));
     this.#generation++; // silence the failed instance
     this.#o.logger.warn({ informer: this.name, reason, retryInMs: delay }, 'Restarting informer');
     this.#o.onRestart?.(reason);
@@ -216,16 +228,17 @@ export class ResilientInformer<T extends KubernetesObject> {
 
 /**
  * For an apiserver that answered 429 or 503 (storage still initializing after a restart, priority
- * and fairness shedding, paths not installed yet): its Retry-After within 1–10 s, else `fallbackMs`.
- * It is up and says when to come back, so waiting out a backoff grown while it was down would only
- * leave the cache stale longer. Undefined for every other failure.
+ * and fairness shedding, paths not installed yet): its Retry-After within 1–10 s, else 0 (a failed
+ * watch carries the status but not the headers). It is up and says when to come back, so waiting
+ * out a backoff grown while it was down would only leave the cache stale longer. Undefined for
+ * every other failure.
  */
-function retryAfterMs(err: unknown, fallbackMs: number): number | undefined {
+function retryAfterMs(err: unknown): number | undefined {
   const { status } = fromApiError(err, 'request');
   if (status !== 429 && status !== 503) return undefined;
   const headers = (err as { headers?: Record<string, string | undefined> } | undefined)?.headers;
   const seconds = Number(headers?.['retry-after'] ?? headers?.['Retry-After']);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.max(seconds, 1), 10) * 1000 : fallbackMs;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.max(seconds, 1), 10) * 1000 : 0;
 }
 
 /** The failure in one line: client-node's ApiException message holds the whole answer (body and
