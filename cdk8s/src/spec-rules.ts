@@ -37,6 +37,9 @@ function isCollectorURL(v: string): boolean {
   const u = new URL(v);
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
 }
+// The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, and a port within range
+// (WHATWG URL refuses a port above 65535 as Go's CEL rule does).
+const isPrometheusURL = (v: string): boolean => v === '' || isCollectorURL(v);
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
@@ -361,6 +364,11 @@ export function sectionRules(s: Sections, p: string): string[] {
   if (par?.min !== undefined && par.max !== undefined && par.min > par.max) {
     problems.push(
       `${p}.autoscaling.parallelism.min (${par.min}): autoscaling.parallelism.min must be less than or equal to autoscaling.parallelism.max (${par.max}): lower min or raise max`,
+    );
+  }
+  if (par?.prometheusURL !== undefined && !isPrometheusURL(par.prometheusURL)) {
+    problems.push(
+      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, for example http://prometheus.monitoring.svc:9090`,
     );
   }
   return problems;

@@ -511,6 +511,16 @@ describe('tracing', () => {
       'spec.tracing.headersSecretRef.name: Required value',
     ],
     [
+      'a Prometheus URL whose port is out of range',
+      cluster({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:99999' } } }),
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment',
+    ],
+    [
+      'a Prometheus URL with a query, on a Neuron',
+      neuron({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:9090?x=1' } } }),
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
+    ],
+    [
       'an endpoint that is not a URL',
       cluster({ tracing: { endpoint: 'otel-collector:4318' } }),
       'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',

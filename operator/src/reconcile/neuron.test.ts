@@ -303,6 +303,27 @@ describe('the status after an apply', () => {
     expect(t.statuses.map((s) => s.clusterGeneration)).toEqual([7]);
   });
 
+  it("reports a tuned Neuron's parallelism as the tuner left it, while new pods start within new bounds", async () => {
+    // The pods took 24; then parallelism.max went down to 16. Until the tuner delivers 16 and they
+    // take it, 24 is what runs: the reconciler must not write 16 over the tuner's 24 on each pass.
+    const tuned = { autoscaling: { parallelism: { enabled: true, min: 1, max: 16 } } };
+    const t = setup([aNeuron('a', tuned, { status: { parallelism: { current: 24 } } })]);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses.map((s) => s.parallelism?.current)).toEqual([24]);
+    const config = t.applied.find((o) => o.kind === 'ConfigMap') as { data?: Record<string, string> };
+    const yaml = parseYaml(Object.values(config.data ?? {})[0] ?? '') as {
+      performance: Record<string, unknown>;
+    };
+    expect(yaml.performance.max_concurrent_signals).toBe(16);
+  });
+
+  it("reports the spec's parallelism once tuning is off, whatever the tuner left", async () => {
+    const fixed = { performance: { maxConcurrentSignals: 12 } };
+    const t = setup([aNeuron('a', fixed, { status: { parallelism: { current: 24 } } })]);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses.map((s) => s.parallelism?.current)).toEqual([12]);
+  });
+
   it('reads the Deployment as the apply left it, not the cache’s older copy: a started rollout is not finished', async () => {
     const neuron = aNeuron('a');
     // The cache still holds generation 1, rolled out; this pass's apply makes generation 2.

@@ -103,6 +103,12 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
     }
 
     const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
+    // Tuned, status.parallelism.current is the tuner's: the value every Ready pod took (tuner.ts).
+    // Reported as it stands, so the two writers of the field never disagree: after new bounds, new
+    // pods start within them (the ConfigMap) while the running ones take the value from the tuner.
+    const reported = rendered.parallelismTuned
+      ? (neuron.status?.parallelism?.current ?? parallelism)
+      : parallelism;
     const hold = paused
       ? undefined
       : firstRolloutHold({
@@ -140,8 +146,8 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         failureError = err;
       }
       if (failureError !== undefined) {
-        // status.observedGeneration stays where it was (neuron-status.ts): not every child of this
-        // generation is applied, whatever the others say.
+        // Degraded names the failure for this generation (neuron-status.ts): not every child of it
+        // is applied, whatever the others say.
         failure = { reason: Reason.ApplyFailed, message: errorMessage(failureError) };
         deps.events.record(neuron, 'Warning', Reason.ApplyFailed, failure.message);
       }
@@ -176,7 +182,7 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         ...(hpaStuck ? [hpaStuck] : []),
         ...(hold ? [hold.message] : []),
       ],
-      parallelism,
+      parallelism: reported,
       ...(problems ? { podProblems: problems } : {}),
     });
     await writeStatus(deps, neuron, status, log);

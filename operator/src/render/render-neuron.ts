@@ -32,6 +32,8 @@ export interface RenderNeuronOutput {
   readonly warnings: string[];
   /** The runtime's configuration file, as stored in the ConfigMap. */
   readonly runtimeConfig: string;
+  /** The operator tunes the Neuron's parallelism: status.parallelism.current is the tuner's. */
+  readonly parallelismTuned: boolean;
   /** Something the spec asks for that was not rendered (privileged containers not allowed): Degraded. */
   readonly failure?: { readonly reason: string; readonly message: string };
 }
@@ -140,6 +142,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
         : []),
     ],
     runtimeConfig: config.yaml,
+    parallelismTuned: spec.autoscaling.parallelism.enabled,
     ...(tuning.denied ? { failure: tuning.denied } : {}),
   };
 }
