@@ -93,6 +93,46 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  it('calls a reconcile that failed through its aborted signal a timeout, and retries it', async () => {
+    let calls = 0;
+    const { clock, queue, controller, failures } = setup(async (_key, signal) => {
+      calls++;
+      if (calls > 1) return undefined;
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      return undefined;
+    });
+    queue.add('k');
+    await tick();
+    clock.advance(60_000);
+    await tick();
+    expect(failures).toEqual([false]);
+    clock.advance(5);
+    await tick();
+    expect(calls).toBe(2);
+    await controller.stop();
+  });
+
+  it('keeps the code of an error that came after the timeout for another reason: a late 422 is not retried', async () => {
+    let calls = 0;
+    let reject: (e: unknown) => void = () => {};
+    const { clock, queue, controller, failures } = setup(async () => {
+      calls++;
+      return new Promise((_, r) => {
+        reject = r;
+      });
+    });
+    queue.add('k');
+    await tick();
+    clock.advance(61_000);
+    reject(new OperatorError(OperatorErrorCode.Rejected, 'invalid'));
+    await tick();
+    clock.advance(60_000);
+    await tick();
+    expect(failures).toEqual([true]);
+    expect(calls).toBe(1);
+    await controller.stop();
+  });
+
   it('requeues after the requested delay on success', async () => {
     let calls = 0;
     const { clock, queue, controller, outcomes } = setup(async () => {

@@ -33,6 +33,11 @@ export interface ControllerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly workers?: number;
+  /**
+   * After this long (default 60 s) a reconcile's signal is aborted; an error that abort caused is
+   * ReconcileTimeout. Any other error keeps its own code, however late it comes (every API call
+   * has its own deadline, api-client.ts): a late 422 is still not retried.
+   */
   readonly timeoutMs?: number;
   readonly observer?: ControllerObserver;
 }
@@ -105,7 +110,7 @@ export class Controller {
         this.#observer.reconciled('success', seconds());
       }
     } catch (caught) {
-      const err = abort.signal.aborted
+      const err = causedBy(abort.signal, caught)
         ? new OperatorError(OperatorErrorCode.ReconcileTimeout, `reconcile of ${key} timed out`, {
             cause: caught,
           })
@@ -131,4 +136,9 @@ export class Controller {
       cancelTimer();
     }
   }
+}
+
+/** The reconcile failed because its signal was aborted (it passed the signal on, or checked it). */
+function causedBy(signal: AbortSignal, err: unknown): boolean {
+  return signal.aborted && (err === signal.reason || (err instanceof Error && err.name === 'AbortError'));
 }
