@@ -71,6 +71,33 @@ describe('parallel executor', () => {
     expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);
   });
 
+  it('frees the queue places of requests that ended while they waited: new requests are admitted, not refused 429', async () => {
+    rt = await startRuntime({
+      neurons: [neuron('only', 'L2')],
+      performance: { max_concurrent_signals: 2, max_queue_depth: 3, cache_layers: [] },
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 3_000)] } },
+    });
+    // Two requests hold both slots for 3 s; three more wait for one, and their deadlines pass.
+    const holders = await Promise.all(
+      [1, 2].map((i) => rt!.post('/v1/signals?wait=false', { content: `h${i}` })),
+    );
+    expect(holders.map((r) => r.status)).toEqual([202, 202]);
+    const waiters = await Promise.all(
+      [1, 2, 3].map((i) => rt!.post('/v1/signals?timeout_ms=100', { content: `w${i}` })),
+    );
+    expect(waiters.map((r) => r.status)).toEqual([504, 504, 504]);
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy).toMatchObject({ active: 2, queued: 0 }), {
+      timeout: 1_000,
+      interval: 5,
+    });
+    expect(await rt.metric('hal9_queue_depth')).toBe(0);
+    // The queue's three places are free again while the slots are still held.
+    const next = await Promise.all(
+      [1, 2, 3].map((i) => rt!.post('/v1/signals?wait=false', { content: `n${i}` })),
+    );
+    expect(next.map((r) => r.status)).toEqual([202, 202, 202]);
+  });
+
   it('a batch call refused whole by a full queue answers 429 with Retry-After; a partly refused one 200 with it', async () => {
     rt = await startRuntime({
       neurons: [neuron('only', 'L2')],

@@ -224,7 +224,7 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
       expect(await lead.metric('hal9_requests_total', { outcome: 'completed' })).toBe(2);
       expect(await lead.metric('hal9_peer_cancels_total', { peer: 'worker', outcome: 'taken' })).toBe(1);
       expect(await lead.metric('hal9_peer_cancels_total')).toBe(1);
-      expect(await lead.metric('hal9_requests_total', { outcome: 'timed_out' })).toBe(1);
+      expect(await lead.metric('hal9_requests_total', { outcome: 'cancelled' })).toBe(1);
       for (const w of workers) {
         await vi.waitFor(() => idle(w), soon);
         expect(w.runtime.engine.forwardedRequests).toBe(0);

@@ -129,7 +129,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Requests per second by outcome',
     description:
-      'External requests finished per second, by outcome (completed, failed, timed_out, rejected).',
+      'External requests finished per second, by outcome (completed, failed, timed_out, cancelled: the caller left before the answer, rejected).',
     unit: units.RequestsPerSecond,
     min: 0,
     targets: [{ expr: `sum by (outcome) (${rate('hal9_requests_total', sel)})`, legend: '{{outcome}}' }],
@@ -174,7 +174,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Error rate',
     description:
-      'Share of admitted requests that failed or timed out (rejected requests, 429 backpressure, are left out), and share of signals that ended in an error. The SLO allows 0.1 %.',
+      'Share of admitted requests that failed or timed out (rejected requests, 429 backpressure, and requests whose caller left are not errors), and share of signals that ended in an error. The SLO allows 0.1 %.',
     unit: units.PercentUnit,
     width: 24,
     min: 0,

@@ -99,6 +99,7 @@ export class Engine {
   readonly #forwarded: ForwardedIntake;
   readonly #views: NeuronViewSources;
   #draining = false;
+  #sweepScheduled = false;
 
   constructor(deps: EngineDeps) {
     const { config, observer, clock } = deps;
@@ -106,10 +107,14 @@ export class Engine {
     this.#backend = deps.backend;
     this.#obs = observer;
     this.#clock = clock;
-    // A run cut off (deadline, caller gone, drain) may leave signals waiting for a batch slot to a peer:
-    // they leave the queue count with it. A run that finished has none waiting.
+    // A run cut off (deadline, caller gone, drain) may leave signals waiting for a slot here or for a
+    // batch slot to a peer: they leave the queue with it, or they would hold places admission counts
+    // (429 QUEUE_FULL for new requests) and the load report's queue until a slot reached them. A run
+    // that finished has none waiting.
     this.#runs = new RunRegistry(clock, (r) => {
-      if (r.status === 'timed_out') for (const d of this.#remote.values()) d.forget();
+      if (r.status !== 'timed_out') return;
+      for (const d of this.#remote.values()) d.forget();
+      this.#sweepLocal();
     });
     this.#counters = new NeuronCounters(config.neurons.map((n) => n.id));
     this.#onRunEnd = deps.onRunEnd;
@@ -225,6 +230,18 @@ export class Engine {
     let n = 0;
     for (const r of this.#remote.values()) n += r.waiting;
     return n;
+  }
+
+  /** Drops the local signals of runs that ended while they waited: once per turn, however many runs a
+   * deadline tick or a drain ended in it. */
+  #sweepLocal(): void {
+    if (this.#sweepScheduled) return;
+    this.#sweepScheduled = true;
+    queueMicrotask(() => {
+      this.#sweepScheduled = false;
+      const gone = (w: Work) => this.#step.abandoned(w);
+      if (this.#local.drop(gone) + this.#executor.drop(gone) > 0) this.#reportOccupancy();
+    });
   }
 
   /** Called on every change of the executor or a peer dispatch: nothing allocated per signal. */
@@ -356,7 +373,7 @@ export class Engine {
   readonly #endRequest = (r: RequestRun): void => {
     const view = r.view();
     if (this.#tracing.enabled) r.span?.end(requestSpanEnd(view, r.httpStatus));
-    this.#obs.request(view.status, view.durationMs);
+    this.#obs.request(requestOutcome(view), view.durationMs);
     this.#onRunEnd?.(view);
   };
 
@@ -378,4 +395,15 @@ export class Engine {
     if (remote) remote.add({ run, signal: child, parent });
     else this.#arrive(run, parent, child);
   }
+}
+
+/**
+ * hal9_requests_total's outcome: the run's status, except a caller that closed its connection before
+ * the answer (its run ends timed_out, CLIENT_CLOSED last in its errors), which is `cancelled`: the
+ * error-rate and burn-rate alerts count failed and timed_out, and a client's own timeout is not ours.
+ */
+function requestOutcome(view: RunView): string {
+  return view.status === 'timed_out' && view.errors.at(-1)?.code === 'CLIENT_CLOSED'
+    ? 'cancelled'
+    : view.status;
 }

@@ -72,6 +72,41 @@ describe('Executor', () => {
     expect(started).toEqual([1, 3]);
   });
 
+  it('removes queued items whose work ended while they waited, at once, and keeps the order of the rest', async () => {
+    const { ex, gates, started } = gatedExecutor(1);
+    const counts: number[] = [];
+    const watched = new Executor<number>({
+      limit: 0,
+      maxQueue: 10,
+      process: async () => {},
+      onChange: (_a, q) => counts.push(q),
+    });
+    watched.submit([1, 2, 3]);
+    expect(watched.drop((i) => i === 2)).toBe(1);
+    expect(watched.queued).toBe(2);
+    expect(counts.at(-1)).toBe(2); // the change is reported (load report, queue gauge)
+    expect(watched.drop(() => false)).toBe(0);
+    ex.submit([1, 2, 3, 4]);
+    expect(ex.drop((i) => i === 2 || i === 4)).toBe(2);
+    expect(ex.queued).toBe(1);
+    gates.get(1)!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toEqual([1, 3]);
+  });
+
+  it('resolves idle() when the last queued items are dropped and nothing runs', async () => {
+    const ex = new Executor<number>({ limit: 0, maxQueue: 10, process: async () => {} });
+    ex.submit([1, 2]);
+    let idle = false;
+    void ex.idle().then(() => {
+      idle = true;
+    });
+    ex.drop(() => true);
+    await Promise.resolve();
+    expect(idle).toBe(true);
+  });
+
   it('raising the limit live starts waiting items at once; lowering lets running ones finish', async () => {
     const { ex, gates, started } = gatedExecutor(1);
     ex.submit([1, 2, 3, 4]);

@@ -69,6 +69,20 @@ export class Executor<T> {
     this.#changed();
   }
 
+  /** Removes the queued items `gone` names (their work ended while they waited). Returns how many. */
+  drop(gone: (item: T) => boolean): number {
+    const before = this.queued;
+    if (before === 0) return 0;
+    this.#queue = this.#queue.slice(this.#head).filter((i) => !gone(i));
+    this.#head = 0;
+    const dropped = before - this.#queue.length;
+    if (dropped > 0) {
+      this.#changed();
+      if (this.#active === 0 && this.queued === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    }
+    return dropped;
+  }
+
   /** Resolves when nothing is running or queued. */
   idle(): Promise<void> {
     if (this.#active === 0 && this.queued === 0) return Promise.resolve();

@@ -537,7 +537,7 @@ describe('HTTP API over generated requests', () => {
   });
 });
 
-describe('HTTP API: pending fixes (expected to fail until the error mapping is changed)', () => {
+describe('HTTP API: body errors name the field as sent', () => {
   it('an invalid JSON body names its field (the body)', async () => {
     const r = await send(rt, 'POST', '/v1/signals', '{"content": "x"');
     expect(r.body.error.field).toBe('body');
