@@ -177,4 +177,36 @@ describe('deadlines', () => {
       await new Promise((r) => peer.close(r));
     }
   });
+
+  it('a request the drain cut off is 503 DRAINING with Retry-After and connection: close, also after another branch failed', async () => {
+    // design-1 forwards to two L2 neurons: one gives an empty answer (UNROUTABLE_ANSWER at once), the
+    // other takes 5 s, so the drain's error comes after that branch's.
+    const rt = await startRuntime({
+      neurons: [
+        neuron('design-1', 'L3', ['impl-1', 'impl-2']),
+        neuron('impl-1', 'L2'),
+        neuron('impl-2', 'L2'),
+      ],
+      claude: {
+        mock_responses: {
+          L3: [answer('default', 'FORWARD_TO: impl-1\nCONTENT: empty\nFORWARD_TO: impl-2\nCONTENT: slow')],
+          L2: [answer('slow', 'RESULT: late', 5_000), answer('empty', '')],
+        },
+      },
+      server: { drain_timeout_ms: 100 },
+    });
+    started.push(rt);
+    const pending = rt.post('/v1/signals', { content: 'build it' });
+    await vi.waitFor(() => expect(rt.runtime.engine.occupancy).toMatchObject({ active: 1, queued: 0 }), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    const closing = rt.close();
+    const res = await pending;
+    await closing;
+    expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual(['UNROUTABLE_ANSWER', 'DRAINING']);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.headers.get('connection')).toBe('close');
+  });
 });

@@ -171,11 +171,15 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 }
 
 /** HTTP status of a finished request: 200 unless it failed (its first error's status) or timed out. */
-export function runStatus(view: RunView): { code: number; retryAfter?: number } {
+export function runStatus(view: RunView): { code: number; retryAfter?: number; close?: boolean } {
   if (view.status === 'completed') return { code: 200 };
-  // Cut off by a shutdown (DRAINING): 503, retry elsewhere; else its deadline passed: 504.
+  // Cut off by a shutdown (DRAINING): 503, retry elsewhere, on a new connection (as sendError does);
+  // else its deadline passed: 504. What ended it is its last error (RequestRun.timeOut), after any
+  // a failed branch recorded before.
   if (view.status === 'timed_out')
-    return view.errors[0]?.code === 'DRAINING' ? { code: 503, retryAfter: 1 } : { code: 504 };
+    return view.errors.at(-1)?.code === 'DRAINING'
+      ? { code: 503, retryAfter: 1, close: true }
+      : { code: 504 };
   const first = view.errors[0];
   if (!first) return { code: 502 };
   const status = ErrorCodes[first.code].status;

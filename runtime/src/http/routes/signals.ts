@@ -97,6 +97,7 @@ export async function signalRoutes(
   const replyView = (reply: FastifyReply, view: RunView) => {
     const s = runStatus(view);
     if (s.retryAfter) reply.header('retry-after', String(s.retryAfter));
+    if (s.close) reply.header('connection', 'close');
     return reply.code(s.code).send(publicView(view));
   };
 
