@@ -86,8 +86,15 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
   // content-type field), not read as a string that then "must be object".
   app.removeContentTypeParser('text/plain');
 
-  app.setErrorHandler((e, _req, reply) => {
-    const err = toHal9Error(e, limits);
+  app.setErrorHandler((e, req, reply) => {
+    const own = req.routeOptions.bodyLimit;
+    const url = req.routeOptions.url;
+    const err = toHal9Error(
+      e,
+      own !== undefined && own !== deps.bodyLimit && url
+        ? { ...limits, route: { url, bodyLimitBytes: own } }
+        : limits,
+    );
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
     return sendError(reply, err);
   });

@@ -272,6 +272,12 @@ describe('a request that ends while its signals share a batch at a peer pod', ()
     expect((await worker.post(path, { signals: many }, auth)).status).toBe(400);
     const huge = await worker.post(path, { signals: ['x'.repeat(200_000)] }, auth);
     expect(huge.status).toBe(413);
+    // The limit quoted is the route's own, not server.body_limit_bytes (1 MiB, which the body is under).
+    expect(huge.body.error).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'body',
+      message: 'the body is larger than the 131072 bytes /v1/internal/batches/:batch/cancel takes',
+    });
   });
 
   it('a cancellation refused (404: no such route), unanswered, or never asked for loses nothing: the batch completes', async () => {

@@ -15,6 +15,8 @@ export interface ErrorBody {
 /** The server's limits, quoted in the errors that hit them. */
 export interface ErrorLimits {
   readonly bodyLimitBytes: number;
+  /** The request's route has a body limit of its own (fastify's route `bodyLimit`), not the server's. */
+  readonly route?: { readonly url: string; readonly bodyLimitBytes: number };
 }
 
 /** Normalises anything thrown in a handler (fastify's own errors included) into a Hal9Error. */
@@ -45,13 +47,14 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
   }
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return limits
-        ? new Hal9Error(
-            'PAYLOAD_TOO_LARGE',
-            `the body is larger than server.body_limit_bytes (${limits.bodyLimitBytes} bytes)`,
-            { field: 'body' },
-          )
-        : new Hal9Error('PAYLOAD_TOO_LARGE');
+      if (!limits) return new Hal9Error('PAYLOAD_TOO_LARGE');
+      return new Hal9Error(
+        'PAYLOAD_TOO_LARGE',
+        limits.route
+          ? `the body is larger than the ${limits.route.bodyLimitBytes} bytes ${limits.route.url} takes`
+          : `the body is larger than server.body_limit_bytes (${limits.bodyLimitBytes} bytes)`,
+        { field: 'body' },
+      );
     case 'FST_ERR_BAD_URL':
       return new Hal9Error('INVALID_REQUEST', 'the URL is not valid (bad percent-encoding)', {
         field: 'url',
