@@ -36,6 +36,23 @@ describe('HTTP errors', () => {
       field: 'body',
       message: 'the body is larger than server.body_limit_bytes (2048 bytes)',
     });
+    const unknown = await rt.post('/v1/signals', { content: 'x', priorty: 1 });
+    expect(unknown.body.error).toEqual({
+      code: 'INVALID_REQUEST',
+      field: 'priorty',
+      message: 'body.priorty is not a field this request takes: remove it, or check its spelling',
+    });
+    const gzipped = await rt.post('/v1/signals', { content: 'x' }, { 'content-encoding': 'gzip' });
+    expect(gzipped.status).toBe(415);
+    expect(gzipped.body.error).toEqual({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      field: 'content-encoding',
+      message:
+        'the body is sent with content-encoding "gzip": send it uncompressed (no content-encoding, or identity)',
+    });
+    expect((await rt.post('/v1/signals', { content: 'x' }, { 'content-encoding': 'identity' })).status).toBe(
+      200,
+    );
     const missing = await rt.post('/v1/signals', {});
     expect(missing.body.error).toEqual({
       code: 'INVALID_REQUEST',

@@ -121,10 +121,11 @@ function parseMockResponses(ctx: Ctx, raw: unknown): Partial<Record<Layer, MockR
     out[layer] = list.map((item, i) => {
       const p = `${path}[${i}]`;
       const m = section(ctx, item, p, ['trigger', 'response', 'delay_ms']);
-      if (typeof m.trigger !== 'string' || m.trigger === '') {
+      // A wrong type is str()'s problem; only an absent (or empty) value is reported here.
+      if (m.trigger === undefined || m.trigger === null || m.trigger === '') {
         ctx.problems.push({ field: `${p}.trigger`, message: 'is required: a non-empty string' });
       }
-      if (typeof m.response !== 'string') {
+      if (m.response === undefined || m.response === null) {
         ctx.problems.push({ field: `${p}.response`, message: 'is required: a string' });
       }
       return {

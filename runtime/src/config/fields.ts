@@ -6,6 +6,8 @@ import { type Ctx, join, type Obj } from './section.ts';
 
 /** A value quoted in a problem, bounded, and safe for cycles (YAML aliases) and BigInts. */
 function show(v: unknown): string {
+  // JSON has no infinity or NaN (YAML's .inf, .nan): stringify would print null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   let text: string;
   try {
     text = JSON.stringify(v) ?? String(v);

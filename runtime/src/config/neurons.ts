@@ -36,10 +36,14 @@ export function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
       'fallback_models',
     ]);
     const id = str(ctx, o, path, 'id', '', 63);
-    if (!ID.test(id)) {
+    const absent = o.id === undefined || o.id === null;
+    // A value of the wrong type (or too long) is str()'s problem already.
+    if ((absent || (typeof o.id === 'string' && o.id.length <= 63)) && !ID.test(id)) {
       ctx.problems.push({
         field: `${path}.id`,
-        message: 'is required: lower-case letters, digits and "-", at most 63 characters',
+        message: absent
+          ? 'is required: lower-case letters, digits and "-", at most 63 characters'
+          : `must be lower-case letters, digits and "-", starting and ending with a letter or digit (got ${JSON.stringify(o.id)})`,
       });
     }
     if (o.layer === undefined) ctx.problems.push({ field: `${path}.layer`, message: 'is required (L1..L9)' });

@@ -111,6 +111,32 @@ describe('parseConfig', () => {
     expect(problems(doc)).toContainEqual({ field, message: expect.stringMatching(message) });
   });
 
+  it('reports a value of the wrong type once, by what it must be, and quotes .inf and .nan as such', () => {
+    const mock = (item: Record<string, unknown>) => ({ claude: { mock_responses: { L2: [item] } } });
+    expect(problems(mock({ trigger: 'default', response: 5 }))).toEqual([
+      {
+        field: 'claude.mock_responses.L2[0].response',
+        message: 'must be a string of at most 65536 characters',
+      },
+    ]);
+    expect(problems(mock({ trigger: 'default' }))).toEqual([
+      { field: 'claude.mock_responses.L2[0].response', message: 'is required: a string' },
+    ]);
+    const neurons = (id: unknown) => ({ neurons: [{ id, layer: 'L2' }] });
+    expect(problems(neurons('Bad_Id'))).toEqual([
+      {
+        field: 'neurons[0].id',
+        message:
+          'must be lower-case letters, digits and "-", starting and ending with a letter or digit (got "Bad_Id")',
+      },
+    ]);
+    expect(problems(neurons(7)).map((p) => p.message)).toEqual(['must be a string of at most 63 characters']);
+    expect(problems({ performance: { buffer_flush_ms: Number.POSITIVE_INFINITY } })[0]?.message).toMatch(
+      /\(got Infinity\)$/,
+    );
+    expect(problems({ performance: { buffer_flush_ms: Number.NaN } })[0]?.message).toMatch(/\(got NaN\)$/);
+  });
+
   it('lists every problem at once', () => {
     const p = problems({
       bogus: 1,

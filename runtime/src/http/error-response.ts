@@ -39,10 +39,14 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
     // ajv says a missing property "must have required property 'x'" of its parent; the field is named.
     // A pattern is said in words (ajv would quote the regular expression).
     const meaning = v.keyword === 'pattern' ? PATTERN_MEANINGS[String(v.params?.pattern)] : undefined;
+    // ajv's "must NOT have additional properties", said of the parent, reads as if the field named
+    // were the one with too many: the field named is the one not taken.
     const what =
       v.params?.missingProperty !== undefined
         ? 'is required'
-        : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
+        : v.keyword === 'additionalProperties'
+          ? 'is not a field this request takes: remove it, or check its spelling'
+          : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
     return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {

@@ -11,10 +11,22 @@ const REFUSED = 'Object contains forbidden prototype property';
 
 /** A content-type parser for fastify (`parseAs: 'string'`): the body, or a Hal9Error naming the fault. */
 export function parseJsonBody(
-  _req: FastifyRequest,
+  req: FastifyRequest,
   body: string,
   done: (err: Error | null, body?: unknown) => void,
 ): void {
+  // A compressed body read as text would only fail as "not valid JSON" somewhere in its bytes.
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    done(
+      new Hal9Error(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `the body is sent with content-encoding ${JSON.stringify(clip(encoding))}: send it uncompressed (no content-encoding, or identity)`,
+        { field: 'content-encoding' },
+      ),
+    );
+    return;
+  }
   if (body.length === 0) {
     done(new Hal9Error('INVALID_JSON', 'the body is empty: send a JSON object', { field: 'body' }));
     return;
