@@ -8,6 +8,7 @@ import { secretFileReload } from './config/secret-reload.ts';
 import { MAX_SECRET_FILE_BYTES, readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
+import { listenProblem } from './http/listen-problem.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
 import { createRuntime } from './runtime.ts';
 import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
@@ -163,7 +164,15 @@ async function main(): Promise<void> {
   // CPU, memory, GC and event loop series of this process beside the runtime's own (only here: an
   // embedded runtime shares its process with others).
   collectProcessMetrics(runtime.registry);
-  const address = await runtime.listen();
+  let address: string;
+  try {
+    address = await runtime.listen();
+  } catch (e) {
+    const problem = listenProblem(e, config.server);
+    if (!problem) throw e;
+    process.stderr.write(`hal9-runtime: ${new ConfigError([problem]).message}\n`);
+    process.exit(2);
+  }
   runtime.app.log.info(
     {
       address,

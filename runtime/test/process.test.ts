@@ -47,6 +47,22 @@ describe('runtime process', () => {
     expect(output).not.toContain('listening');
   });
 
+  it('refuses a port already in use as a config problem naming server.port (exit 2)', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const { code, output } = await runToExit({}, { PORT: String(port), HOST: '127.0.0.1' });
+      expect(code).toBe(2);
+      expect(output).toContain(
+        `server.port: ${port} is already in use on 127.0.0.1 (EADDRINUSE): stop what listens there, or set another server.port (PORT)`,
+      );
+      expect(output).not.toContain('listening');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
   it('refuses a missing config file by name', async () => {
     const { code, output } = await runToExit('/nonexistent/hal9.yaml');
     expect(code).toBe(2);
