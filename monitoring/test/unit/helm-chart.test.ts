@@ -246,6 +246,25 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it("lists for Artifact Hub the images it deploys and examples of its CRDs that are the minimal sample's", () => {
+    const chart = parse(readFileSync(join(repoRoot, 'charts/hal9-operator/Chart.yaml'), 'utf8'));
+    const values = parse(readFileSync(join(repoRoot, 'charts/hal9-operator/values.yaml'), 'utf8'));
+    expect(chart.maintainers?.length).toBeGreaterThan(0); // chart-testing's lint requires them
+    const images = parse(chart.annotations['artifacthub.io/images']) as { name: string; image: string }[];
+    const crd = parse(readFileSync(join(repoRoot, 'crds/hal9.ai_hal9clusters.yaml'), 'utf8'));
+    const runtimeDefault =
+      crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.image.default;
+    expect(images).toEqual([
+      { name: 'operator', image: `${values.image.repository}:${chart.appVersion}` },
+      { name: 'runtime', image: runtimeDefault },
+    ]);
+    const examples = parse(chart.annotations['artifacthub.io/crdsExamples']) as Obj[];
+    const sample = parseAllDocuments(readFileSync(join(repoRoot, 'samples/minimal/hal9.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Obj,
+    );
+    for (const e of examples) expect(sample).toContainEqual(e);
+  });
+
   it('requires Kubernetes 1.32 (safe tcp_rmem/tcp_wmem sysctls, CEL quantity())', () => {
     const old = helm('template', 'hal9', '.', '--kube-version', '1.31.0');
     expect(old.status).not.toBe(0);
