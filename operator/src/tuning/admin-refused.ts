@@ -10,3 +10,23 @@ export function adminRefusalHint(status: number): string {
     'reads there; after a rotation both take the new token within about two minutes. '
   );
 }
+
+/**
+ * What a pod's refusal says, for logs and status: its status, the hint above, and the runtime's
+ * stable error code when its body is the runtime's error JSON. Never the body's text: it can change
+ * on every answer (a request id), and a condition holding it would be rewritten on every pass.
+ */
+export function podRefusal(status: number, body: string): string {
+  let code: unknown;
+  try {
+    code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
+  } catch {
+    code = undefined;
+  }
+  const named = typeof code === 'string' && /^[A-Z][A-Z_]{0,63}$/.test(code) ? ` ${code}` : '';
+  const redirect =
+    status >= 300 && status < 400
+      ? ' (a redirect: not followed, a pod is called only at its own address)'
+      : '';
+  return `HTTP ${status}${named}${redirect}${adminRefusalHint(status) ? `: ${adminRefusalHint(status).trimEnd()}` : ''}`;
+}

@@ -67,11 +67,70 @@ describe('fetchLoadReport on a misbehaving pod', () => {
       res.end('{"error":"unauthorized"}');
     });
     await expect(fetchLoadReport(url, { token: 'old' })).rejects.toThrow(
-      /HTTP 401: the pod refused the operator's admin token: .*spec\.adminTokenSecretRef.*\{"error":"unauthorized"\}/,
+      /HTTP 401: the pod refused the operator's admin token: .*spec\.adminTokenSecretRef/,
     );
     await expect(setPodLimit(url, 4, { token: 'old' })).rejects.toThrow(
       /HTTP 401: the pod refused the operator's admin token/,
     );
+  });
+
+  it("names a refusal by the runtime's error code, never by the body's text, which changes from answer to answer", async () => {
+    let n = 0;
+    const url = await aPod((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'INTERNAL', message: `request ${++n} failed` } }));
+    });
+    const messages = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      await fetchLoadReport(url).catch((e: Error) => messages.add(e.message));
+      await setPodLimit(url, 4).catch((e: Error) => messages.add(e.message.replace('PUT', 'GET')));
+    }
+    // One message per kind of call, the same on every answer: a condition holding it is written once.
+    expect(messages.size).toBeLessThanOrEqual(2);
+    for (const m of messages) {
+      expect(m).toContain('HTTP 500 INTERNAL');
+      expect(m).not.toContain('request');
+    }
+  });
+
+  it('does not follow a redirect: a pod is called at its own address only', async () => {
+    // Another loopback address stands in for a service outside the pod CIDRs.
+    const elsewhere: string[] = [];
+    const outside = createServer((req, res) => {
+      elsewhere.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"max_concurrent_signals":7}');
+    });
+    await new Promise<void>((r) => outside.listen(0, '127.0.0.2', r));
+    const to = `http://127.0.0.2:${(outside.address() as AddressInfo).port}`;
+    try {
+      const url = await aPod((req, res) => {
+        res.writeHead(req.method === 'PUT' ? 307 : 302, { location: `${to}${req.url}` }).end();
+      });
+      await expect(fetchLoadReport(url, { token: 't' })).rejects.toThrow(
+        /HTTP 302 \(a redirect: not followed/,
+      );
+      await expect(setPodLimit(url, 4, { token: 't' })).rejects.toThrow(
+        /HTTP 307 \(a redirect: not followed/,
+      );
+      expect(elsewhere).toEqual([]);
+    } finally {
+      outside.closeAllConnections();
+      await new Promise((r) => outside.close(r));
+    }
+  });
+
+  it('refuses a limit a pod reports back that is not an integer from 1 (status.parallelism.current is one)', async () => {
+    for (const answered of [0.5, 0, -3, 1e9, '8']) {
+      const url = await aPod((_req, res) => {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ max_concurrent_signals: answered }));
+      });
+      await expect(setPodLimit(url, 4), String(answered)).rejects.toThrow(/not an integer from 1 to 10000/);
+      server?.closeAllConnections();
+      await new Promise((r) => server?.close(r));
+      server = undefined;
+    }
   });
 
   it('names garbage as garbage', async () => {

@@ -1,6 +1,6 @@
 import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
-import { adminRefusalHint } from './admin-refused.ts';
+import { podRefusal } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md; its shape is @hal9/api's,
@@ -109,6 +109,8 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
   try {
     res = await fetch(`${url}/v1/admin/load`, {
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+      // A pod is called at its own address only (the --pod-cidrs check): a redirect is a refusal.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
     ({ text, truncated } = await readBounded(res, MAX_BODY));
@@ -121,7 +123,7 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
       err,
     );
   }
-  if (!res.ok) throw fail(`HTTP ${res.status}: ${adminRefusalHint(res.status)}${text.slice(0, 200)}`);
+  if (!res.ok) throw fail(podRefusal(res.status, text));
   if (truncated) throw fail(`report larger than ${MAX_BODY} bytes`);
   let body: unknown;
   try {

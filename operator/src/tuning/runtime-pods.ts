@@ -3,7 +3,7 @@ import { labels } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
 import { runtimePort, selectorLabels } from '../render/labels.ts';
-import { adminRefusalHint } from './admin-refused.ts';
+import { podRefusal } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
@@ -77,6 +77,8 @@ export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<s
 }
 
 const MAX_ANSWER = 64 * 1024;
+/** The runtime's own bound on performance.max_concurrent_signals (and the CRD's on status). */
+const MAX_LIMIT = 10_000;
 
 export interface SetLimitOptions {
   readonly token?: string | undefined;
@@ -97,6 +99,8 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
         ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
       },
       body: JSON.stringify({ max_concurrent_signals: value }),
+      // A pod is called at its own address only (the --pod-cidrs check): a redirect is a refusal.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
     // The answer is one small JSON object: a pod that streams more is not buffered.
@@ -114,7 +118,7 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
   if (!res.ok) {
     throw new OperatorError(
       OperatorErrorCode.PodTuningFailed,
-      `PUT ${url}/v1/admin/performance: HTTP ${res.status}: ${adminRefusalHint(res.status)}${text.slice(0, 200)}`,
+      `PUT ${url}/v1/admin/performance: ${podRefusal(res.status, text)}`,
       { status: res.status },
     );
   }
@@ -129,5 +133,13 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
       { cause: err },
     );
   }
-  return typeof applied === 'number' ? applied : value;
+  if (applied === undefined) return value;
+  // The value goes into status.parallelism.current (an integer from 1): a pod's odd answer must not.
+  if (typeof applied !== 'number' || !Number.isInteger(applied) || applied < 1 || applied > MAX_LIMIT) {
+    throw new OperatorError(
+      OperatorErrorCode.PodTuningFailed,
+      `PUT ${url}/v1/admin/performance: answered max_concurrent_signals ${JSON.stringify(applied).slice(0, 40)}, not an integer from 1 to ${MAX_LIMIT}`,
+    );
+  }
+  return applied;
 }
