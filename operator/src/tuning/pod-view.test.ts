@@ -49,6 +49,28 @@ describe('podView', () => {
     expect(view.latest).toBeDefined();
   });
 
+  it('extrapolates a pod Ready for a whole stable window that has never answered (it serves, it is not idle)', () => {
+    const a = reports(1_000_000);
+    const now = a.at(-1)!.at;
+    const histories = new Map<string, PodHistory>([
+      ['uid-a', { neuron: t.key, reports: a, okAt: now, keepMs: 30_000 }],
+    ]);
+    const view = (readyFor: number) =>
+      podView({
+        target: t,
+        ready: [pod('a'), { ...pod('unread'), readySince: now - readyFor }],
+        histories,
+        now,
+        intervalMs: 2000,
+        refused: 0,
+        errors: ['unread: HTTP 401 UNAUTHORIZED'],
+      });
+    // The stable window is 20 s: Ready for 25 s and never read, it holds its share of the load.
+    expect(view(25_000).silent).toBe(1);
+    // Ready for 5 s, it may be new: the window's load was carried by the others before it.
+    expect(view(5_000).silent).toBe(0);
+  });
+
   it('keeps the load of a pod that left when another pod’s clock runs ahead', () => {
     const a = reports(1_000_000);
     const now = a.at(-1)!.at;

@@ -15,7 +15,13 @@ export interface PodHistory {
 export interface PodView {
   readonly ready: number;
   readonly reporting: number;
-  /** Ready pods that answered before but not now: their share is extrapolated from the others. */
+  /**
+   * Ready pods whose load is not in the windows: those that answered before but not now, and those
+   * Ready for a whole stable window that never answered (outside --pod-cidrs, refusing the token, an
+   * older runtime). They serve traffic all the same, so their share is extrapolated from the others
+   * (as Knative extrapolates to every Ready pod): counted as idle they would shrink the Neuron while
+   * it is loaded.
+   */
   readonly silent: number;
   readonly refused: number;
   readonly errors: readonly string[];
@@ -55,6 +61,14 @@ export function podView(i: PodViewInput): PodView {
   // such window past the load it held.
   const ats = fresh.map((h) => h.at(-1)?.at ?? 0).sort((x, y) => x - y);
   const reportNow = ats[Math.floor((ats.length - 1) / 2)] ?? 0;
+  // A pod Ready for less than a stable window may be new (the others' windows hold the load from
+  // before it started); one Ready longer that has never answered is not read, not idle.
+  const neverRead = ready.filter(
+    (p) =>
+      !histories.has(p.uid) &&
+      p.readySince !== undefined &&
+      now - p.readySince >= a.stableWindowSeconds * 1000,
+  ).length;
   const name = t.neuron.metadata?.name ?? '';
   // Pods that left still count with the load they carried in the window (load-windows.ts).
   const uids = new Set(ready.map((p) => p.uid));
@@ -72,7 +86,7 @@ export function podView(i: PodViewInput): PodView {
   return {
     ready: ready.length,
     reporting: stable?.pods ?? 0,
-    silent: known.length - fresh.length,
+    silent: known.length - fresh.length + neverRead,
     refused: i.refused,
     errors: i.errors,
     stable,

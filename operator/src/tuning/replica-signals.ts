@@ -39,7 +39,7 @@ export function podReplicaSignals(t: TuningTarget, view: PodView | undefined, ba
     condition: podCondition(view, 'the first reports', `${base} replicas`) ?? {
       status: 'True',
       reason: ReplicasReason.MetricsAvailable,
-      message: `Replicas from the pods' load reports: concurrency ÷ per-pod target over ${a.stableWindowSeconds}s (panic ${a.panicWindowSeconds}s) within [${min}, ${max}]`,
+      message: `Replicas from the pods' load reports: concurrency ÷ per-pod target over ${a.stableWindowSeconds}s (panic ${a.panicWindowSeconds}s) within [${min}, ${max}]${unreadNote(view)}`,
     },
   };
 }
@@ -98,4 +98,16 @@ export function prometheusReplicaSignals(
             message: `Replicas from ${url} over ${window}s windows within [${min}, ${max}]`,
           },
   };
+}
+
+/** Says which Ready pods the figures stand in for, when some could not be read this pass. */
+function unreadNote(view: PodView | undefined): string {
+  if (!view || view.silent === 0) return '';
+  const why =
+    view.refused > 0
+      ? ` (${view.refused} outside --pod-cidrs)`
+      : view.errors[0]
+        ? ` (${view.errors[0]})`
+        : '';
+  return `; ${view.silent} of ${view.ready} Ready pods not read${why}, their share extrapolated from the others`;
 }

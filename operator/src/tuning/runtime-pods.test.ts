@@ -84,6 +84,14 @@ describe('readyPodsByNeuron', () => {
     });
   });
 
+  it('says since when a pod is Ready (its Ready condition’s last transition)', () => {
+    const pod = aPod('impl-1-a-1');
+    pod.status!.conditions![0]!.lastTransitionTime = new Date('2026-12-05T10:00:00Z');
+    expect(readyPodsByNeuron([pod], podIPURL).get('ns/impl-1')?.[0]?.readySince).toBe(
+      Date.parse('2026-12-05T10:00:00Z'),
+    );
+  });
+
   it("names a pod's process by its uid and restart count: a restarted container is a new instance", () => {
     const [before] = readyPodsByNeuron([aPod('impl-1-a-1', { restarts: 0 })], podIPURL).get('ns/impl-1')!;
     const [after] = readyPodsByNeuron([aPod('impl-1-a-1', { restarts: 1 })], podIPURL).get('ns/impl-1')!;

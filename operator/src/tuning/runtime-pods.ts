@@ -54,6 +54,8 @@ export interface RuntimePod {
   readonly instance: string;
   readonly name: string;
   readonly url: string;
+  /** When the pod last became Ready (its Ready condition's lastTransitionTime, ms); unknown: undefined. */
+  readonly readySince?: number;
 }
 
 /** Ready runtime pods grouped by `<namespace>/<neuron>` (the Neuron's key). */
@@ -63,14 +65,24 @@ export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<s
     const m = pod.metadata;
     const neuron = m?.labels?.[labels.neuron];
     if (!m?.name || !neuron || m.deletionTimestamp) continue;
-    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const readyCondition = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    const ready = readyCondition !== undefined;
     const url = ready ? podURL(pod) : undefined;
     if (!url) continue;
     const key = `${m.namespace ?? ''}/${neuron}`;
     const list = out.get(key) ?? [];
     const uid = m.uid ?? m.name;
     const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
-    list.push({ uid, instance: `${uid}#${restarts}`, name: m.name, url });
+    const since = readyCondition?.lastTransitionTime
+      ? Date.parse(String(readyCondition.lastTransitionTime))
+      : Number.NaN;
+    list.push({
+      uid,
+      instance: `${uid}#${restarts}`,
+      name: m.name,
+      url,
+      ...(Number.isFinite(since) ? { readySince: since } : {}),
+    });
     out.set(key, list);
   }
   return out;
