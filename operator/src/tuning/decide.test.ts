@@ -280,4 +280,41 @@ describe('decide', () => {
     expect(tail[0]).toBeGreaterThan(16);
     expect(5 + 1.5 * tail[0]!).toBeLessThanOrEqual(50 * 0.8 + 1.5 * Math.ceil(tail[0]! / 8));
   });
+
+  it('cuts again only once the window its latency came from holds data from after the last cut', () => {
+    // A quiet Neuron: its p95 comes from the 30 s stable window, which still holds the slow spell.
+    const slow = obs({ p95Ms: 80, latencyWindowMs: 30_000 });
+    expect(decide(state(16, T - 6000, 'down'), slow, bounds, T).reason).toBe('Cooldown');
+    expect(decide(state(16, T - 29_000, 'down'), slow, bounds, T).reason).toBe('Cooldown');
+    expect(decide(state(16, T - 30_000, 'down'), slow, bounds, T)).toMatchObject({
+      value: 12,
+      changed: true,
+    });
+    // A busy one (latency over the panic window) waits only that.
+    expect(
+      decide(state(16, T - 6000, 'down'), obs({ p95Ms: 80, latencyWindowMs: 5000 }), bounds, T).value,
+    ).toBe(12);
+  });
+
+  it('goes back to the last good value when a raise broke the SLO, and stays below the value that broke it', () => {
+    // Service time fits the SLO up to 8 slots and breaks it at 9, under a steady load that saturates.
+    const plant = (slots: number) =>
+      slots <= 8
+        ? obs({ p95Ms: 35, utilization: 1, queueDepth: 2, serviceMs: 30 })
+        : obs({ p95Ms: 80, utilization: 1, queueDepth: 2, serviceMs: 70 });
+    const b = { ...bounds, raiseAfterRaiseSeconds: 5 };
+    let s = state(8);
+    const values: number[] = [];
+    for (let t = 0; t < 600; t += 2) {
+      const now = T + t * 1000;
+      const d = decide(s, plant(s.current), b, now);
+      s = advance(s, d, now);
+      values.push(s.current);
+    }
+    // One probe of 9, back to 8 (not 7), and no second probe within five stable windows (150 s).
+    expect(values[0]).toBe(9);
+    const firstBack = values.indexOf(8, values.indexOf(9));
+    expect(values.slice(firstBack, firstBack + 75).every((v) => v === 8)).toBe(true);
+    expect(Math.min(...values.slice(firstBack))).toBe(8);
+  });
 });

@@ -5,8 +5,10 @@
 // decrease at once when the service time itself breaks the SLO or the upstream pushes back (429/529;
 // then never below the slots in use at 80 %);
 // a p95 left over from a queue that has drained holds. Increases wait
-// for a stable window after any change, decreases only for a short panic window, so the value
-// settles instead of oscillating. An empty observation holds the last value: no data is not zero.
+// for a stable window after any change, decreases only for a short panic window (or until the
+// window the latency came from is past the last cut), so the value settles instead of oscillating;
+// a raise that broke the SLO is undone to the value before it, which raises then stay below for a
+// while. An empty observation holds the last value: no data is not zero.
 
 export interface Observation {
   /** p95 processing latency over the window, milliseconds. */
@@ -34,6 +36,12 @@ export interface Observation {
    * fan-out (graph pre-scaling), when known: slots are raised for it before the queue grows.
    */
   readonly predictedPerPod?: number;
+  /**
+   * How far back the p95 and service time reach, milliseconds (the stable window when the panic
+   * window finished too few signals). A cut on them waits until they hold only data from after the
+   * last cut: cut again on the same old samples, a quiet Neuron would step down to its minimum.
+   */
+  readonly latencyWindowMs?: number;
 }
 
 export interface TuningBounds {
@@ -83,6 +91,13 @@ export interface TunerState {
    * window, as after a raise.
    */
   readonly lastDirection: 'up' | 'down' | 'trim' | 'none';
+  /** The value before the last change: a cut right after a raise goes back to it. */
+  readonly previous?: number;
+  /**
+   * A raised value whose service time broke the SLO, and when: raises stay below it for five
+   * stable windows, or a steady load near the ceiling would probe it again and again (a sawtooth).
+   */
+  readonly ceiling?: { readonly value: number; readonly at: number };
 }
 
 const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
@@ -114,13 +129,17 @@ export function decide(
   }
   if (!obs || !Number.isFinite(obs.p95Ms)) return hold('NoData', 'no latency data for the window; holding');
 
-  /** A cut to `value` (at least one slot, within the bounds), a panic window after the last one. */
-  const down = (reason: DecisionReason, value: number, why: string): Decision => {
+  /** A cut to `value` (at least one slot, within the bounds), `settleMs` (a panic window) after the last one. */
+  const down = (reason: DecisionReason, value: number, why: string, settleMs = panic): Decision => {
     if (state.current <= b.min) return hold('AtBound', `${why}, already at the minimum ${b.min}`);
-    if ((state.lastDirection === 'down' || state.lastDirection === 'trim') && since < panic)
+    if ((state.lastDirection === 'down' || state.lastDirection === 'trim') && since < settleMs)
       return hold('Cooldown', `${why}; waiting for the last cut to take effect`);
     return to(clamp(value, b.min, state.current - 1), reason, why);
   };
+  // Raises stay below a value that broke the SLO on service time, for a while.
+  const ceiling =
+    state.ceiling && now - state.ceiling.at < 5 * stable ? state.ceiling.value - 1 : Number.POSITIVE_INFINITY;
+  const top = Math.min(b.max, ceiling);
   if (obs.throttledPerSecond > 0) {
     // Push-back trims the slots the upstream's admissions leave idle, never those in use: under
     // open-loop load fewer slots do not mean fewer arrivals, so a deeper cut only turns fast
@@ -144,10 +163,15 @@ export function decide(
   // margin is queue wait, which only grows while the slots stay as they are, and the service fits.
   const queueing = obs.p95Ms <= b.sloMs && saturated && obs.queueDepth >= 1 && serviceFits;
   if (obs.p95Ms > b.sloMs && !serviceFits) {
+    // Right after a raise, the raise broke it: back to the value before (the last good one), not a
+    // fifth under the new one, which would leave a steady load below what it held.
+    const back =
+      state.lastDirection === 'up' && state.previous !== undefined && state.previous < state.current;
     return down(
       'LatencyAboveSLO',
-      Math.floor(state.current * 0.8),
+      back ? state.previous! : Math.floor(state.current * 0.8),
       `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`,
+      Math.max(panic, obs.latencyWindowMs ?? 0),
     );
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound || queueing;
@@ -163,11 +187,11 @@ export function decide(
   // upstream's step sees a fraction of it, and the rest must not wait a panic window). After a cut
   // it waits the stable window like any raise.
   const ahead = obs.predictedPerPod === undefined ? 0 : Math.ceil(obs.predictedPerPod / 0.8);
-  if (ahead > state.current && (obs.p95Ms <= b.sloMs * 0.8 || serviceFits) && state.current < b.max) {
+  if (ahead > state.current && (obs.p95Ms <= b.sloMs * 0.8 || serviceFits) && state.current < top) {
     if (state.lastDirection === 'down' && since < wait)
       return hold('Cooldown', 'intake predicted from upstream; waiting for a window after the last cut');
     return to(
-      clamp(Math.min(ahead, state.current * 2), b.min, b.max),
+      clamp(Math.min(ahead, state.current * 2), b.min, top),
       'PreScaled',
       `${obs.predictedPerPod!.toFixed(1)} per pod predicted in flight and queued from upstream intake, p95 ${obs.p95Ms.toFixed(1)} ms`,
     );
@@ -182,6 +206,11 @@ export function decide(
   }
   if (saturated && headroom) {
     if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
+    if (state.current >= top)
+      return hold(
+        'Cooldown',
+        `saturated, but ${state.ceiling!.value} broke the SLO ${Math.round((now - state.ceiling!.at) / 1000)} s ago; holding below it`,
+      );
     if (since < wait)
       return hold('Cooldown', 'saturated within the SLO; waiting for a window after the last change');
     const step = Math.max(1, Math.ceil(state.current / 8));
@@ -193,7 +222,7 @@ export function decide(
         ? `p95 ${obs.p95Ms.toFixed(1)} ms past 80 % of the SLO on queue wait (service ${obs.serviceMs!.toFixed(1)} ms fits the SLO)`
         : `p95 ${obs.p95Ms.toFixed(1)} ms within the SLO`;
     return to(
-      clamp(target, b.min, b.max),
+      clamp(target, b.min, top),
       'Saturated',
       `slots ${(obs.utilization * 100).toFixed(0)} % busy, queue ${obs.queueDepth.toFixed(1)}${obs.demandPerPod === undefined ? '' : `, ${obs.demandPerPod.toFixed(1)} per pod in flight and queued`}, ${latency}`,
     );
@@ -205,11 +234,18 @@ export function decide(
 }
 
 /** The state after applying a decision. */
-export const advance = (state: TunerState, d: Decision, now: number): TunerState =>
-  d.changed
-    ? {
-        current: d.value,
-        lastChangeAt: now,
-        lastDirection: d.value > state.current ? 'up' : d.reason === 'UpstreamThrottling' ? 'trim' : 'down',
-      }
-    : state;
+export function advance(state: TunerState, d: Decision, now: number): TunerState {
+  if (!d.changed) return state;
+  // A service-time break right after a raise marks the raised value as a ceiling.
+  const ceiling =
+    d.reason === 'LatencyAboveSLO' && state.lastDirection === 'up'
+      ? { value: state.current, at: now }
+      : state.ceiling;
+  return {
+    current: d.value,
+    lastChangeAt: now,
+    lastDirection: d.value > state.current ? 'up' : d.reason === 'UpstreamThrottling' ? 'trim' : 'down',
+    previous: state.current,
+    ...(ceiling ? { ceiling } : {}),
+  };
+}

@@ -56,7 +56,8 @@ export function podParallelismInput(
   const p = t.spec.autoscaling.parallelism;
   const a = t.spec.autoscaling;
   const scaledTo = t.scaleReplicas ? (written ?? t.neuron.spec?.replicas ?? 1) : 0;
-  const observation = view ? podObservation(view, prediction, scaledTo) : undefined;
+  const windows = { panicMs: a.panicWindowSeconds * 1000, stableMs: a.stableWindowSeconds * 1000 };
+  const observation = view ? podObservation(view, prediction, scaledTo, windows) : undefined;
   const c = podCondition(view, 'no latency yet', `${current}`);
   const unreachable = c?.reason === ReplicasReason.PodsUnreachable;
   return {

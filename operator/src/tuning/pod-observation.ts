@@ -13,8 +13,10 @@ export function podObservation(
   v: PodView,
   prediction: Prediction | undefined,
   pods: number,
+  windows: { readonly panicMs: number; readonly stableMs: number },
 ): Observation | undefined {
-  const w = v.panic && v.panic.completed >= 20 ? v.panic : v.stable;
+  const fromPanic = v.panic !== undefined && v.panic.completed >= 20;
+  const w = fromPanic ? v.panic : v.stable;
   if (!w || w.p95Seconds === undefined || !v.panic) return undefined;
   return {
     p95Ms: w.p95Seconds * 1000,
@@ -27,5 +29,6 @@ export function podObservation(
     // would shorten the service time and the slots it sizes.
     ...(w.servedRate > 0 ? { serviceMs: (w.active / w.servedRate) * 1000 } : {}),
     ...(prediction ? { predictedPerPod: prediction.concurrency / Math.max(1, v.ready, pods) } : {}),
+    latencyWindowMs: fromPanic ? windows.panicMs : windows.stableMs,
   };
 }
