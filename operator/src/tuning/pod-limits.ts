@@ -31,14 +31,14 @@ export interface PodLimits {
     value: number,
     token: string | undefined,
   ): void;
-  /** PUTs `value` to the pods that do not have it yet and waits: true once every one has it. */
+  /** Starts PUTs of `value` to the pods that do not have it yet (not waited for): true once every one has it. */
   restore(
     key: string,
     mem: Deliveries,
     pods: readonly RuntimePod[],
     value: number,
     token: string | undefined,
-  ): Promise<boolean>;
+  ): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
   /** Resolves once no PUT is in flight. */
@@ -104,13 +104,16 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       if (pods.length === 0) mem.published = value;
       else if (taken.size === 1 && only !== undefined) mem.published = only;
     },
-    async restore(key, mem, pods, value, token) {
-      const results = await Promise.all(
-        pods
-          .filter((p) => mem.delivered.get(p.instance) !== value)
-          .map((p) => inFlight.get(p.instance)?.then(() => false) ?? put(key, mem, p, value, token)),
-      );
-      return !results.includes(false);
+    restore(key, mem, pods, value, token) {
+      // Started beside the pass, as deliver's are: a pod that does not answer must not hold the
+      // other Neurons' decisions for its PUT's timeout on every pass.
+      let done = true;
+      for (const p of pods) {
+        if (mem.delivered.get(p.instance) === value) continue;
+        done = false;
+        if (!inFlight.has(p.instance)) void put(key, mem, p, value, token);
+      }
+      return done;
     },
     reachable: (pods) => (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs)),
     async settled() {

@@ -40,7 +40,8 @@ export function createRetirement(deps: RetirementDeps): Retirement {
         const auth = await readPodToken(logger, r.key, mem, async () => deps.authToken?.(r.neuron, cluster));
         if (!auth) return;
         const running = podLimits.reachable(pods.get(r.key));
-        if (!(await podLimits.restore(r.key, mem, running, r.restore, auth.token))) return;
+        // Cleared once a pass finds every Ready pod at the spec's value (the PUTs run beside the passes).
+        if (!podLimits.restore(r.key, mem, running, r.restore, auth.token)) return;
       }
       try {
         await deps.writeStatus(namespace, name, {});

@@ -692,6 +692,41 @@ describe('the parallelism tuner', () => {
     ]);
   });
 
+  it("does not hold the pass for a pod that does not answer the spec's limit being put back", async () => {
+    const h = harness({
+      neurons: [
+        // Tuned before (its last decision in status), its cluster's tuning now off.
+        aNeuron(
+          'impl-1',
+          { cluster: 'off' },
+          {
+            status: {
+              parallelism: {
+                current: 9,
+                lastDecision: { value: 9, reason: 'Saturated', time: '2026-12-05T10:00:00Z' },
+              },
+            },
+          },
+        ),
+        aNeuron('impl-2', {}, { status: { parallelism: { current: 8 } } }),
+      ],
+      pods: [aPod('impl-1-a-1', 'impl-1'), aPod('impl-2-b-1', 'impl-2')],
+    });
+    h.clusters.push(aHal9Cluster({ performance: { maxConcurrentSignals: 8 } }, 'off'));
+    h.hanging.add('http://impl-1-a-1:8080');
+    // The pass ends with that PUT still open, and the tuned Neuron was decided in it.
+    await h.tuner.tick();
+    expect(h.puts).toContainEqual({ url: 'http://impl-1-a-1:8080', value: 8 });
+    expect(h.status('impl-2')?.parallelism?.lastDecision?.value).toBe(9);
+    // Its status is cleared on the pass after the pod took the value, not before.
+    expect(h.writes.filter((w) => w.name === 'impl-1')).toEqual([]);
+    h.answer();
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(h.writes.filter((w) => w.name === 'impl-1').map((w) => w.status)).toEqual([{}]);
+    await h.tuner.stop();
+  });
+
   it("puts the spec's limit back when parallelism tuning is turned off but replicas stay autoscaled", async () => {
     const h = harness();
     await h.tuner.tick();
