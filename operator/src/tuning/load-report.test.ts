@@ -187,10 +187,17 @@ describe('parseLoadReport', () => {
     expect((r as { neurons: Record<string, object> }).neurons.impl).not.toHaveProperty('served');
   });
 
+  it('refuses counters too large to difference: near Number.MAX_VALUE they overflow to Infinity and NaN', () => {
+    expect(parseLoadReport({ ...report, busySeconds: 1.7e308, concurrencySeconds: 1.7e308 })).toBe(
+      'busySeconds must be a number from 0 to 1e15',
+    );
+    expect(typeof parseLoadReport({ ...report, busySeconds: 1e15 })).toBe('object');
+  });
+
   it('names a served count that is not a count', () => {
-    expect(parseLoadReport({ ...report, served: -1 })).toBe('served must be a non-negative number');
+    expect(parseLoadReport({ ...report, served: -1 })).toBe('served must be a number from 0 to 1e15');
     expect(
       parseLoadReport({ ...report, neurons: { impl: { ...report.neurons.impl, served: 'many' } } }),
-    ).toBe('neurons.impl.served must be a non-negative number');
+    ).toBe('neurons.impl.served must be a number from 0 to 1e15');
   });
 });

@@ -14,7 +14,12 @@ const MAX_BODY = 256 * 1024;
 const MAX_BUCKETS = 64;
 const MAX_KEYS = 256;
 
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+// A bound far past any real counter (a pod busy for 30 million years, a timestamp in the year
+// 33658): differences and products of such values stay finite in the windows' arithmetic, where
+// values near Number.MAX_VALUE overflow to Infinity and then NaN.
+const MAX_VALUE = 1e15;
+const isNum = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_VALUE;
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -22,10 +27,10 @@ function histogram(v: unknown, where: string): LatencyHistogram | string {
   if (!isObj(v)) return `${where} is not an object`;
   const { bounds, counts, sum } = v;
   if (!Array.isArray(bounds) || bounds.length > MAX_BUCKETS || !bounds.every(isNum))
-    return `${where}.bounds must be at most ${MAX_BUCKETS} numbers`;
+    return `${where}.bounds must be at most ${MAX_BUCKETS} numbers from 0 to 1e15`;
   if (!Array.isArray(counts) || counts.length !== bounds.length + 1 || !counts.every(isNum))
     return `${where}.counts must hold one count per bound plus +Inf`;
-  if (!isNum(sum)) return `${where}.sum must be a number`;
+  if (!isNum(sum)) return `${where}.sum must be a number from 0 to 1e15`;
   return { bounds, counts, sum };
 }
 
@@ -44,10 +49,10 @@ export function parseLoadReport(body: unknown): LoadReport | string {
     'completed',
     'throttled',
   ] as const) {
-    if (!isNum(body[k])) return `${k} must be a non-negative number`;
+    if (!isNum(body[k])) return `${k} must be a number from 0 to 1e15`;
   }
   // Runtimes from before `served` leave it out: then only `completed` is known (load-windows.ts).
-  if (body.served !== undefined && !isNum(body.served)) return 'served must be a non-negative number';
+  if (body.served !== undefined && !isNum(body.served)) return 'served must be a number from 0 to 1e15';
   const latency = histogram(body.latency, 'latency');
   if (typeof latency === 'string') return latency;
   const neurons: Record<string, NeuronLoad> = {};
@@ -57,7 +62,7 @@ export function parseLoadReport(body: unknown): LoadReport | string {
     if (!isObj(n) || !isNum(n.arrived) || !isNum(n.completed))
       return `neurons.${id} needs arrived and completed`;
     if (n.served !== undefined && !isNum(n.served))
-      return `neurons.${id}.served must be a non-negative number`;
+      return `neurons.${id}.served must be a number from 0 to 1e15`;
     const h = histogram(n.latency, `neurons.${id}.latency`);
     if (typeof h === 'string') return h;
     const fw = n.forwarded ?? {};

@@ -138,6 +138,12 @@ describe('decideReplicas', () => {
     });
   });
 
+  it('takes a concurrency that is not a finite number for no data, not as a count to compare', () => {
+    for (const v of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(decideReplicas(calm(5), load(v, v), bounds, 0)).toMatchObject({ value: 5, reason: 'NoData' });
+    }
+  });
+
   it('scales an idle Neuron down to minReplicas: zero reported is a measurement', () => {
     const ds = run(
       calm(8),

@@ -140,7 +140,9 @@ export function decideReplicas(
     state: { ...state, ...next, current: value },
   });
 
-  if (x.stableConcurrency === undefined) {
+  // A figure that is not a finite number (a pod's counters that overflowed the windows' arithmetic)
+  // is no data: compared, NaN would freeze the count wherever it is.
+  if (x.stableConcurrency === undefined || !Number.isFinite(x.stableConcurrency)) {
     if (state.current < b.min || state.current > max)
       return result(
         clamp(state.current, b.min, max),
