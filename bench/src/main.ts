@@ -88,7 +88,7 @@ if (only.has('http')) {
   const e1k = at(r.echo, 1000);
   const ratio = r.echo.maxRate > 0 ? r.hal9.maxRate / r.echo.maxRate : 0;
   print(
-    `## Over HTTP, open loop (vegeta ${VEGETA_VERSION} in its own process; \`node runtime/src/main.ts\` with no config vs a bare fastify echo, alternating)`,
+    `## Over HTTP, open loop (vegeta ${VEGETA_VERSION} in its own process; \`npm start\`: \`node ${RUNTIME_V8_FLAGS.join(' ')} runtime/src/main.ts\` with no config vs a bare fastify echo, alternating)`,
   );
   print(
     table(
@@ -196,7 +196,7 @@ if (only.has('overload')) {
     return [
       name,
       `${m((r) => r.sent)}`,
-      `${m((r) => r.ok)} / ${m((r) => r.refused)} / ${m((r) => r.other)}`,
+      `${m((r) => r.ok)} / ${m((r) => r.refused + r.other)}`,
       `${ms(
         m((r) => r.okP50),
         1,
@@ -223,17 +223,17 @@ if (only.has('overload')) {
       [
         'server',
         'sent',
-        'served / refused (503) / other',
+        'served / other',
         'served: p50 / p99 / max (ms)',
         'served p99, each run (ms)',
         'peak RSS (MB)',
-        '1,000/s after: p99 (ms)',
+        '1,000/s right after: p99 (ms)',
       ],
-      [row('hal9 (npm start)', rows.hal9), row('bare fastify echo', rows.echo)],
+      [row('hal9', rows.hal9), row('bare fastify echo', rows.echo)],
     ),
   );
   print(
-    "Served: answered 200, latency as vegeta saw it (its own wait for a core included: at this rate it takes about a core of the two). Other: no answer, an error or a timeout. Peak RSS: the server's VmHWM after the flood.",
+    "Served: answered 200, latency as vegeta saw it (its own wait for a core included: at this rate it takes about a core of the two). Other: any other status, no answer, an error or a timeout. Peak RSS: the server's VmHWM after the flood.",
   );
   print();
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,8 +68,10 @@ async function floodOnce(vegeta: string, dir: string, server: 'hal9' | 'echo'): 
       rate: FLOOD_RATE,
       seconds: FLOOD_SECONDS,
       maxWorkers: 4000,
+      keepResults: true,
     });
-    const rows = await results(vegeta, flood.file);
+    const rows = await results(vegeta, flood.file!);
+    await rm(flood.file!, { force: true });
     const ok = summarize(rows.filter((r) => r.code === 200).map((r) => r.ms));
     const refused = rows.filter((r) => r.code === 503).length;
     const peakRssMb = (await memory(rt.pid)).hwmMb;

@@ -102,7 +102,7 @@ export async function spawnRuntime(
     process.execPath,
     [...RUNTIME_V8_FLAGS, ...(o.nodeArgs ?? []), RUNTIME_MAIN, ...(configFile ? [configFile] : [])],
     {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...o.env },
+      env: { ...withoutRuntimeSettings(process.env), PORT: String(port), HOST: '127.0.0.1', ...o.env },
       stdio: ['ignore', fd, fd],
       ...(o.cwd ? { cwd: o.cwd } : {}),
     },
@@ -110,6 +110,21 @@ export async function spawnRuntime(
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, child, log);
   return { url, pid: child.pid!, stop: stopper(child) };
+}
+
+/**
+ * The bench's environment without what would change the runtime's settings (its config overrides,
+ * an upstream's URL or key, a trace exporter): a shell that sets one must not make a run at
+ * "shipped defaults" measure something else, or send anything off this machine. Only the knobs a
+ * section names (its `env`) reach the runtime.
+ */
+export function withoutRuntimeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([k]) =>
+        !/^(HAL9_|ANTHROPIC_|OTEL_)/.test(k) && !['PORT', 'HOST', 'KUBERNETES_SERVICE_HOST'].includes(k),
+    ),
+  );
 }
 
 /** Writes a runtime config file. */

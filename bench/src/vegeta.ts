@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,8 +71,8 @@ export interface AttackResult {
   readonly p99: number;
   readonly max: number;
   readonly statusCodes: Readonly<Record<string, number>>;
-  /** vegeta's results file of the attack (`vegeta encode` reads each request of it). */
-  readonly file: string;
+  /** vegeta's results file of the attack, when kept (`vegeta encode` reads each request of it). */
+  readonly file?: string;
 }
 
 interface VegetaReport {
@@ -91,6 +91,8 @@ export interface AttackOptions {
   /** Closed loop: the number of clients. Open loop: the initial worker count. */
   readonly workers?: number;
   readonly maxWorkers?: number;
+  /** Keep vegeta's results file (`AttackResult.file`) for the caller to read; the caller removes it. */
+  readonly keepResults?: boolean;
 }
 
 /** One vegeta attack, reported (latencies in milliseconds). */
@@ -114,6 +116,8 @@ export async function attack(vegeta: string, targets: string, o: AttackOptions):
   await run(vegeta, args, { timeout: (o.seconds + 60) * 1000 });
   const { stdout } = await run(vegeta, ['report', '-type=json', out], { maxBuffer: 64 << 20 });
   const r = JSON.parse(stdout) as VegetaReport;
+  // A ramp writes hundreds of MB of results; only the report is read, unless asked.
+  if (!o.keepResults) await rm(out, { force: true });
   return {
     requests: r.requests,
     rate: r.rate,
@@ -124,6 +128,6 @@ export async function attack(vegeta: string, targets: string, o: AttackOptions):
     p99: r.latencies['99th'] / 1e6,
     max: r.latencies.max / 1e6,
     statusCodes: r.status_codes,
-    file: out,
+    ...(o.keepResults ? { file: out } : {}),
   };
 }
