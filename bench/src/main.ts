@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { RUNTIME_V8_FLAGS } from '@hal9/runtime';
 import { type ApiRows, apiHop } from './api-hop.ts';
 import { httpRamp, P99_LIMIT_MS, RATES, type ServerRamp } from './http-ramp.ts';
 import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
