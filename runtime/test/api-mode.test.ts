@@ -124,6 +124,28 @@ describe('api mode: the request the Messages API receives', () => {
     expect(new Set(fake.requests.map((r) => r.connection)).size).toBeLessThanOrEqual(2);
   });
 
+  it('does not charge the wait for a pooled connection to the upstream: no timeout, the breaker stays closed', async () => {
+    // Each call takes 700 ms against a 1 s timeout; two connections carry eight callers. Waiting
+    // inside undici for a connection, six calls used to time out and open the breaker.
+    const { fake, rt } = await start({
+      claude: { timeout_ms: 1000 },
+      performance: {
+        connection_pool: { max_connections_per_host: 2, idle_timeout_seconds: 30 },
+        max_concurrent_signals: 8,
+        max_concurrent_neurons: 20,
+        request_timeout_ms: 30_000,
+      },
+    });
+    fake.respond(message('RESULT: ok', {}, { delayMs: 700 }));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => rt.post('/v1/signals', { content: `pooled ${i}` })),
+    );
+    expect(all.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(fake.maxInFlight).toBeLessThanOrEqual(2);
+    expect(await rt.metric('hal9_upstream_requests_total', { status: 'timeout' })).toBe(0);
+    expect(rt.runtime.engine.breakerState).toBe('closed');
+  }, 20_000);
+
   it('counts token usage by type in hal9_tokens_total', async () => {
     const { fake, rt } = await start();
     fake.respond(

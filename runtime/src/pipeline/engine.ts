@@ -87,6 +87,7 @@ export class Engine {
   readonly #executor: Executor<Work>;
   readonly #step: SignalStep;
   readonly #permits: Semaphore;
+  readonly #upstreamCap: number;
   readonly #breakers: ModelStack['breakers'];
   readonly #answers: AnswerSource;
   readonly #local: SignalBuffer<Work>;
@@ -139,7 +140,13 @@ export class Engine {
     });
     this.#local = slots.buffer;
     this.#executor = slots.executor;
-    this.#permits = new Semaphore(p.max_concurrent_neurons);
+    // In api mode a model call past the pool's connections would wait for one inside undici, within
+    // the call's timeout (claude.timeout_ms): a fast upstream would time out, feed the breaker and
+    // open it. The permits stop at the pool size, so that wait is a permit's, bounded by the
+    // request's deadline and never charged to the upstream.
+    this.#upstreamCap =
+      config.claude.mode === 'api' ? p.connection_pool.max_connections_per_host : Number.POSITIVE_INFINITY;
+    this.#permits = new Semaphore(Math.min(p.max_concurrent_neurons, this.#upstreamCap));
     const stack = createModelStack({
       config,
       backend: deps.backend,
@@ -260,7 +267,7 @@ export class Engine {
     const t = this.#tuning;
     this.#local.resize(t.signal_buffer_size, t.buffer_flush_ms);
     this.#executor.resize(t.max_concurrent_signals, t.max_queue_depth);
-    this.#permits.resize(t.max_concurrent_neurons);
+    this.#permits.resize(Math.min(t.max_concurrent_neurons, this.#upstreamCap));
     for (const r of this.#remote.values()) r.resize(t.signal_buffer_size, t.buffer_flush_ms);
     return this.tuning();
   }
