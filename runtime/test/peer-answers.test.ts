@@ -147,6 +147,28 @@ describe('peer answers', () => {
     expect(s.message).toContain('it is over 4096 bytes');
   });
 
+  it('an answer nesting deeper than 32 levels is refused before it is parsed, streamed or not', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const target = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"outcomes":${deep}}`);
+    });
+    const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+    expect(e.code).toBe('PEER_ERROR');
+    expect(e.message).toContain('its JSON nests deeper than 32 levels');
+    const streamed = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(`{"i":0,"result":${deep}}\n`);
+    });
+    const s = await failure(transport().send(streamed, [signalTo('impl')], 1000, { onProgress: () => {} }));
+    expect(s.message).toContain('its JSON nests deeper than 32 levels');
+    // A real answer's depth passes.
+    const fine = await peer((_req, res) =>
+      json(res, 200, { outcomes: [{ results: [], trace: [goodTrace], errors: [] }] }),
+    );
+    expect(await transport().send(fine, [signalTo('impl')], 1000)).toHaveLength(1);
+  });
+
   it('a character split across two chunks of a stream arrives whole', async () => {
     const text = '界'.repeat(100);
     const line = Buffer.from(

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
+import { nestsDeeperThan } from '../claude/answer-json.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
@@ -17,6 +18,12 @@ export interface PeerProgress {
 export const MAX_PEER_LINE_BYTES = 16 * 1024 * 1024;
 /** The most a peer's answer to one batch may hold, streamed or not. */
 export const MAX_PEER_ANSWER_BYTES = 64 * 1024 * 1024;
+/**
+ * The deepest a peer's JSON (its answer, or one streamed line) may nest; ours nest about eight
+ * levels. Checked before it is parsed: 16 MB of `[[[…` parsed whole took seconds of the event loop
+ * and hundreds of MB.
+ */
+export const MAX_PEER_ANSWER_DEPTH = 32;
 
 /**
  * A peer's refusals that mean the same to our caller (load, shutdown, a failing upstream: retry
@@ -46,7 +53,9 @@ export async function readPeerAnswer(
   if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
     return readProgress(res.body, count, onProgress, checks, bad, maxAnswerBytes);
   }
-  const payload = jsonObject(await readCapped(res.body, bad, maxAnswerBytes)) as
+  const text = await readCapped(res.body, bad, maxAnswerBytes);
+  if (nestsDeeperThan(text, MAX_PEER_ANSWER_DEPTH)) throw bad(tooDeep);
+  const payload = jsonObject(text) as
     | { outcomes?: unknown; error?: { code?: unknown; message?: unknown } }
     | undefined;
   if (res.statusCode === 200 && payload && 'outcomes' in payload) {
@@ -69,6 +78,8 @@ export async function readPeerAnswer(
     },
   );
 }
+
+const tooDeep = `its JSON nests deeper than ${MAX_PEER_ANSWER_DEPTH} levels (the runtime's limit for a peer's answer)`;
 
 /** The JSON object a text holds; undefined when it holds none (a refusal in another format). */
 function jsonObject(text: string): object | undefined {
@@ -115,6 +126,7 @@ async function readProgress(
   let errors: ErrorInfo[][] | undefined;
   const line = (text: string) => {
     if (text === '') return;
+    if (nestsDeeperThan(text, MAX_PEER_ANSWER_DEPTH)) throw bad(tooDeep);
     let msg: { i?: unknown; trace?: unknown; result?: unknown; errors?: unknown };
     try {
       msg = JSON.parse(text);
