@@ -92,6 +92,32 @@ describe('peer answers', () => {
     expect(e.details.retryAfterSeconds).toBe(7);
   });
 
+  it('a peer’s Retry-After reaches the caller as whole seconds within an hour; a branch error’s other value is refused', async () => {
+    for (const [header, seconds] of [
+      ['0.25', 1],
+      ['7200', 3600],
+      ['Wed, 21 Oct 2015 07:28:00 GMT', 1],
+    ] as const) {
+      const target = await peer((_req, res) =>
+        json(res, 429, { error: { code: 'QUEUE_FULL', message: 'full' } }, { 'retry-after': header }),
+      );
+      expect(
+        (await failure(transport().send(target, [signalTo('impl')], 1000))).details.retryAfterSeconds,
+      ).toBe(seconds);
+    }
+    for (const retryAfterSeconds of [-30, 0.25, 1e308]) {
+      const target = await peer((_req, res) =>
+        json(res, 200, {
+          outcomes: [
+            { results: [], trace: [], errors: [{ code: 'QUEUE_FULL', message: 'full', retryAfterSeconds }] },
+          ],
+        }),
+      );
+      const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+      expect(e.message, String(retryAfterSeconds)).toContain('sent a malformed answer');
+    }
+  });
+
   it('an entry that could not be sent on to the caller fails the batch with PEER_ERROR naming what is wrong', async () => {
     const { hop: _, ...noHop } = goodTrace;
     const target = await peer((_req, res) =>

@@ -48,7 +48,10 @@ const numeric = (v: string | null | undefined): number | undefined => {
 /** A 429's or 529's hint: whole seconds for callers (an HTTP Retry-After), the exact one for the retry stage. */
 const retryHint = (e: APIError): { retryAfterSeconds?: number; retryAfterMs?: number } => {
   const ra = retryAfterMs(e.headers);
-  return ra === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(ra / 1000)), retryAfterMs: ra };
+  // Callers see at most an hour (the retry stage's own cap on a hint).
+  return ra === undefined
+    ? {}
+    : { retryAfterSeconds: Math.min(3600, Math.max(1, Math.ceil(ra / 1000))), retryAfterMs: ra };
 };
 
 /**

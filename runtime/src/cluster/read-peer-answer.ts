@@ -74,7 +74,9 @@ export async function readPeerAnswer(
     {
       upstream: `peer:${target.id}`,
       status: res.statusCode,
-      ...(passed ? { retryAfterSeconds: retryAfter > 0 && retryAfter <= 3600 ? retryAfter : 1 } : {}),
+      // Whole seconds within an hour, as a caller's Retry-After; anything else (a date, a fraction
+      // rounded up) the nearest such wait.
+      ...(passed ? { retryAfterSeconds: retryAfter > 0 ? Math.min(3600, Math.ceil(retryAfter)) : 1 } : {}),
     },
   );
 }

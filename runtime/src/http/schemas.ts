@@ -173,7 +173,9 @@ export const errorInfo = {
     message: { type: 'string' },
     neuron: { type: 'string' },
     field: { type: 'string' },
-    retryAfterSeconds: { type: 'number' },
+    // Whole seconds up to an hour, as the runtime sends them: a peer's value becomes a caller's
+    // Retry-After header, where -30, 0.25 or 1e308 are no wait a client can keep.
+    retryAfterSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
   },
 } as const;
 
