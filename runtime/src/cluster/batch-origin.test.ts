@@ -24,6 +24,11 @@ describe('batchOrigin', () => {
     expect(batchOrigin('http://10.1.2.3:80', service)).toBe('http://10.1.2.3');
   });
 
+  it('takes none from a peer reached over https: the plain-http origin would carry the peer token in the clear', () => {
+    expect(batchOrigin('http://10.1.2.3:8080', 'https://impl.hal9.svc:8443')).toBeUndefined();
+    expect(batchOrigin('http://10.1.2.3:8080', service)).toBe('http://10.1.2.3:8080');
+  });
+
   it('refuses a name, a path, credentials, another scheme, or what is no URL', () => {
     for (const named of [
       'http://evil.example:8080',

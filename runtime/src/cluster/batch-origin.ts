@@ -59,10 +59,12 @@ const loopback = (host: string): boolean => host === 'localhost' || within(LOOPB
  * likes), nor an address no pod has (unspecified, link-local such as a metadata service, multicast);
  * and a loopback address, in any spelling (127.0.0.0/8, ::1, ::ffff:127.x.y.z), only when the peer
  * itself was reached on one (a sidecar proxy that connects from 127.0.0.1 would name the sender's own
- * pod).
+ * pod). Never for a peer reached over https: its pod's plain-http origin would carry the peer token
+ * in the clear (its batches then end at their deadline instead).
  */
 export function batchOrigin(named: unknown, endpoint: string): string | undefined {
   if (typeof named !== 'string' || named.length > 64) return undefined;
+  if (!endpoint.startsWith('http://')) return undefined;
   let url: URL;
   try {
     url = new URL(named);
