@@ -121,6 +121,27 @@ describe('UpstreamBreaker', () => {
     expect((e as Hal9Error).details.retryAfterSeconds).toBe(30);
   });
 
+  it('does not count against a recovering breaker a failure of a call started before it opened', async () => {
+    const { b, clock, states, code } = setup();
+    // A long call (a peer batch lasts up to its deadline) starts while the breaker is closed.
+    let failLate!: (e: unknown) => void;
+    const late = b.fire(() => new Promise((_, reject) => (failLate = reject)));
+    for (let i = 0; i < 3; i++) expect(await code(b.fire(fail))).toBe('UPSTREAM_ERROR');
+    expect(b.state).toBe('open');
+    clock.advance(30_000);
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(b.state).toBe('half-open');
+    // The old call fails while the breaker recovers: its upstream was judged when it opened.
+    failLate(new Hal9Error('PEER_TIMEOUT', 'no answer', { status: 504 }));
+    expect(await code(late)).toBe('PEER_TIMEOUT');
+    expect(b.state).toBe('half-open');
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(states).toEqual(['closed', 'open', 'half-open', 'closed']);
+    // A failure of a call started after it closed still counts.
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    expect(b.state).toBe('open');
+  });
+
   it('lets at most success_threshold trial calls through at once while half-open', async () => {
     const { b, clock, code } = setup();
     for (let i = 0; i < 3; i++) await code(b.fire(fail));

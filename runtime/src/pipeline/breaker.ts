@@ -55,6 +55,8 @@ export class UpstreamBreaker {
   #successes = 0;
   #trials = 0;
   #openedAt = 0;
+  /** How many times it opened: a call's failure counts only against the breaker it started under. */
+  #opened = 0;
   #state: BreakerState = 'closed';
   #timer: Timer | undefined;
 
@@ -92,27 +94,34 @@ export class UpstreamBreaker {
     // at a failure, on the side (no async frame per call on the hot path). opossum gates only while
     // open or recovering, where its per-call bookkeeping no longer costs every call.
     if (this.#state === 'closed') {
+      const opened = this.#opened;
       let p: Promise<T>;
       try {
         p = fn();
       } catch (e) {
-        this.#counted(e);
+        this.#counted(e, opened);
         return Promise.reject(e);
       }
       // Registered before the caller's own reaction: a failure is counted before the caller sees it.
-      p.then(undefined, this.#counted);
+      p.then(undefined, (e: unknown) => this.#counted(e, opened));
       return p;
     }
     return this.#gated(fn);
   }
 
-  #counted = (e: unknown): void => {
-    if (countsAsFailure(e)) this.#failure();
-  };
+  /**
+   * A failure of a call started before the breaker last opened is old news: it was in flight while
+   * the breaker opened and recovered (a peer batch lasts up to its deadline, past the open time), and
+   * counted now it would re-open a breaker whose trial calls just succeeded.
+   */
+  #counted(e: unknown, opened: number): void {
+    if (opened === this.#opened && countsAsFailure(e)) this.#failure();
+  }
 
   async #gated<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#state === 'half-open' && this.#trials >= this.#opts.successThreshold) throw this.#openError(1);
     const trial = this.#state === 'half-open';
+    const opened = this.#opened;
     if (trial) this.#trials++;
     let result: T;
     try {
@@ -120,7 +129,7 @@ export class UpstreamBreaker {
     } catch (e) {
       if (trial) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();
-      this.#counted(e);
+      this.#counted(e, opened);
       throw e;
     }
     if (trial) this.#trials--;
@@ -152,6 +161,7 @@ export class UpstreamBreaker {
   }
 
   #open(): void {
+    this.#opened++;
     this.#failures = [];
     this.#openedAt = this.#clock.now();
     this.#cb.open();
