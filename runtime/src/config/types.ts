@@ -85,7 +85,7 @@ export interface ClaudeConfig {
   readonly base_url: string;
   readonly api_key_file: string;
   readonly mock_responses: Readonly<Partial<Record<Layer, readonly MockResponse[]>>>;
-  /** 429/529 retries within the request's deadline (exponential backoff, full jitter, retry-after honoured). */
+  /** 429/529 retries within the request's deadline (exponential backoff, equal jitter, retry-after honoured). */
   readonly retry: {
     readonly max_retries: number;
     readonly base_delay_ms: number;

@@ -5,7 +5,7 @@ import { neuronConfig } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { noTracing } from '../tracing/tracing.ts';
 import { UpstreamBreaker } from './breaker.ts';
-import { breakers, type CallContext, createModelCall } from './model-call.ts';
+import { breakers, type CallContext, createModelCall, retryDelayMs } from './model-call.ts';
 import { type PipelineObserver, silentObserver } from './observer.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -117,6 +117,16 @@ describe('the model-call chain', () => {
     expect(t.retried).toEqual(['claude-api 429', 'claude-api 429']);
     expect(t.seen.map((s) => s.status)).toEqual(['429', '429', '200']);
     expect(t.permits.held).toBe(0);
+  });
+
+  it('waits at least the retry-after, and spreads the calls one 429 refused together past it', () => {
+    const policy = { maxRetries: 3, baseDelayMs: 200, maxDelayMs: 5_000 };
+    const waits = [0, 0.5, 0.999].map((r) => retryDelayMs(policy, 1, 2_000, r));
+    expect(Math.min(...waits)).toBe(2_000);
+    expect(new Set(waits).size).toBe(3);
+    expect(Math.max(...waits)).toBeLessThan(2_000 + 200);
+    // Without a hint: half the exponential step fixed, half random.
+    expect([0, 1].map((r) => retryDelayMs(policy, 1, undefined, r))).toEqual([200, 400]);
   });
 
   it('gives up when the next wait would pass the deadline, with the upstream error', async () => {

@@ -97,7 +97,11 @@ export const withInstrumentation =
 const retriable = (e: unknown): boolean =>
   isHal9Error(e) && (e.code === 'UPSTREAM_RATE_LIMITED' || e.code === 'UPSTREAM_OVERLOADED');
 
-/** Backoff before retry `n` (0-based): exponential with full jitter, never shorter than retry-after. */
+/**
+ * Backoff before retry `n` (0-based): exponential with equal jitter (half fixed, half random). With a
+ * retry-after the wait starts there and the random half is added: never sooner than asked, and the
+ * calls one 429 storm refused together do not all come back in the same millisecond.
+ */
 export function retryDelayMs(
   p: RetryPolicy,
   n: number,
@@ -105,8 +109,8 @@ export function retryDelayMs(
   random: number,
 ): number {
   const exp = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** n);
-  const jittered = exp / 2 + (random * exp) / 2;
-  return Math.max(jittered, retryAfterMs ?? 0);
+  if (retryAfterMs !== undefined && retryAfterMs > 0) return retryAfterMs + (random * exp) / 2;
+  return exp / 2 + (random * exp) / 2;
 }
 
 /**
