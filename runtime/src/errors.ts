@@ -70,6 +70,8 @@ export interface ErrorDetails {
   readonly retryAfterMs?: number;
   readonly upstream?: string;
   readonly status?: number;
+  /** The upstream answered, but not in a form the runtime reads (metrics count it as `error`). */
+  readonly malformed?: boolean;
   readonly problems?: readonly { readonly field: string; readonly message: string }[];
 }
 

@@ -128,6 +128,17 @@ describe('peer answers', () => {
     expect(e.message).toContain("must have required property 'hop'");
   });
 
+  it('a 200 without outcomes is a malformed answer, not a refusal with status 200', async () => {
+    const target = await peer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"outcomes": [');
+    });
+    const e = await failure(transport().send(target, [signalTo('impl')], 1000));
+    expect(e.code).toBe('PEER_ERROR');
+    expect(e.details).toMatchObject({ malformed: true });
+    expect(e.details.status).toBeUndefined();
+  });
+
   it('an outcome missing altogether, or one too few, is refused', async () => {
     const target = await peer((_req, res) => json(res, 200, { outcomes: [null] }));
     expect((await failure(transport().send(target, [signalTo('impl')], 1000))).code).toBe('PEER_ERROR');

@@ -49,6 +49,7 @@ export async function readPeerAnswer(
   const bad = (why: string) =>
     new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
       upstream: `peer:${target.id}`,
+      malformed: true,
     });
   if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
     return readProgress(res.body, count, onProgress, checks, bad, maxAnswerBytes);
@@ -68,12 +69,14 @@ export async function readPeerAnswer(
     typeof payload?.error?.message === 'string' ? payload.error.message.slice(0, 300) : 'malformed response';
   const retryAfter = Number(res.headers['retry-after']);
   const passed = code !== undefined && PASSED_ON.has(code);
+  // A 2xx here is an answer without its outcomes: malformed, not a refusal with that status.
+  const ok = res.statusCode >= 200 && res.statusCode < 300;
   throw new Hal9Error(
     passed ? (code as ErrorCode) : 'PEER_ERROR',
     `${target.id} answered ${res.statusCode}${passed || !code ? '' : ` ${code}`}: ${message}`,
     {
       upstream: `peer:${target.id}`,
-      status: res.statusCode,
+      ...(ok ? { malformed: true } : { status: res.statusCode }),
       // Whole seconds within an hour, as a caller's Retry-After; anything else (a date, a fraction
       // rounded up) the nearest such wait.
       ...(passed ? { retryAfterSeconds: retryAfter > 0 ? Math.min(3600, Math.ceil(retryAfter)) : 1 } : {}),

@@ -54,6 +54,11 @@ describe('hal9_upstream_requests_total{status}', () => {
     expect(upstreamStatus(new Hal9Error('DRAINING', 'peer refused', { status: 503 }))).toBe('503');
   });
 
+  it('counts an answer the runtime cannot read as error, whatever status it came with', () => {
+    expect(upstreamStatus(new Hal9Error('PEER_ERROR', 'malformed', { malformed: true }))).toBe('error');
+    expect(upstreamStatus(new Hal9Error('PEER_ERROR', 'refused', { status: 401 }))).toBe('401');
+  });
+
   it('counts a peer that did not answer by its deadline and the grace as a timeout', () => {
     expect(upstreamStatus(new Hal9Error('PEER_TIMEOUT'))).toBe('timeout');
   });

@@ -344,7 +344,7 @@ export type UpstreamStatus = `${number}` | (typeof UPSTREAM_STATUS_KINDS)[number
 
 /** The status label of a failed upstream call: its HTTP code, else its kind. */
 export function upstreamStatus(e: unknown): UpstreamStatus {
-  if (!isHal9Error(e)) return 'error';
+  if (!isHal9Error(e) || e.details.malformed) return 'error';
   if (e.details.status) return `${e.details.status}`;
   switch (e.code) {
     case 'UPSTREAM_TIMEOUT':
