@@ -61,6 +61,15 @@ describe('Hal9Cluster', () => {
     expect(problemsOf({ tracing: { samplingRatio: 0.5 } }).join('\n')).toContain('tracing needs an endpoint');
   });
 
+  it('checks claude.baseURL as the CRD does: a host, no credentials', () => {
+    expect(() => synthCluster({ claude: { baseURL: 'http://messages-proxy.ai:8080' } })).not.toThrow();
+    for (const bad of ['http://user:pw@messages-proxy.ai', 'http://@messages-proxy.ai']) {
+      expect(problemsOf({ claude: { baseURL: bad } }).join('\n'), bad).toContain(
+        'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
+      );
+    }
+  });
+
   it('checks the Prometheus URL of parallelism tuning as the CRD does', () => {
     const url = (prometheusURL: string) => ({ autoscaling: { parallelism: { prometheusURL } } });
     expect(() => synthCluster(url('http://prometheus.monitoring.svc:9090'))).not.toThrow();

@@ -40,6 +40,11 @@ function isCollectorURL(v: string): boolean {
 // The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, and a port within range
 // (WHATWG URL refuses a port above 65535 as Go's CEL rule does).
 const isPrometheusURL = (v: string): boolean => v === '' || isCollectorURL(v);
+// The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
+function isBaseURL(v: string): boolean {
+  if (!URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v)) return false;
+  return new URL(v).hostname !== '';
+}
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
@@ -166,6 +171,11 @@ export function sectionRules(s: Sections, p: string): string[] {
         `${p}.claude.mockResponses.${key}: claude.mockResponses keys must be layers L1 to L9; rename or remove the other keys`,
       );
     }
+  }
+  if (c?.baseURL !== undefined && c.baseURL !== '' && !isBaseURL(c.baseURL)) {
+    problems.push(
+      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@): the runtime refuses a secret in a URL, which it logs; the API key goes in the Secret claude.apiKeySecretRef names`,
+    );
   }
   const rt = c?.retry;
   if (rt?.baseDelayMs !== undefined && rt.maxDelayMs !== undefined && rt.baseDelayMs > rt.maxDelayMs) {

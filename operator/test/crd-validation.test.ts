@@ -511,6 +511,16 @@ describe('tracing', () => {
       'spec.tracing.headersSecretRef.name: Required value',
     ],
     [
+      'a base URL holding credentials',
+      cluster({ claude: { baseURL: 'http://user:pw@messages-proxy.ai:8080' } }),
+      'claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@)',
+    ],
+    [
+      'a base URL holding credentials, on a Neuron',
+      neuron({ claude: { baseURL: 'https://key@messages-proxy.ai' } }),
+      'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
+    ],
+    [
       'a Prometheus URL whose port is out of range',
       cluster({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:99999' } } }),
       'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment',

@@ -82,13 +82,23 @@ export function strList(ctx: Ctx, o: Obj, path: string, key: string, def: readon
 export function url(ctx: Ctx, o: Obj, path: string, key: string): string {
   const v = str(ctx, o, path, key, '');
   if (v === '') return v;
+  let u: URL;
   try {
-    const u = new URL(v);
+    u = new URL(v);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
   } catch {
     ctx.problems.push({
       field: join(path, key),
       message: `must be an http(s) URL (got ${show(v)})`,
+    });
+    return '';
+  }
+  // A URL is logged and put on spans; a secret in it would be too. Not quoted here, for the same reason.
+  if (u.username || u.password) {
+    ctx.problems.push({
+      field: join(path, key),
+      message:
+        'must not hold credentials (user:password@): secrets go in files (the API key file, the peer token file)',
     });
     return '';
   }

@@ -137,6 +137,18 @@ describe('parseConfig', () => {
     expect(problems({ performance: { buffer_flush_ms: Number.NaN } })[0]?.message).toMatch(/\(got NaN\)$/);
   });
 
+  it('refuses credentials in a URL without quoting them (URLs are logged and put on spans)', () => {
+    const p = problems({
+      claude: { base_url: 'http://user:s3cret@127.0.0.1:9' },
+      neurons: [
+        { id: 'impl-1', layer: 'L2' },
+        { id: 'far', layer: 'L3', endpoint: 'http://u:s3cret@far.hal9.svc:8080' },
+      ],
+    });
+    expect(p.map((x) => x.field).sort()).toEqual(['claude.base_url', 'neurons[1].endpoint']);
+    expect(JSON.stringify(p)).not.toContain('s3cret');
+  });
+
   it('lists every problem at once', () => {
     const p = problems({
       bogus: 1,
