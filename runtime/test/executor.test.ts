@@ -75,9 +75,9 @@ describe('parallel executor', () => {
     rt = await startRuntime({
       neurons: [neuron('only', 'L2')],
       performance: { max_concurrent_signals: 2, max_queue_depth: 3, cache_layers: [] },
-      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 3_000)] } },
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 1_000)] } },
     });
-    // Two requests hold both slots for 3 s; three more wait for one, and their deadlines pass.
+    // Two requests hold both slots for 1 s; three more wait for one, and their deadlines pass.
     const holders = await Promise.all(
       [1, 2].map((i) => rt!.post('/v1/signals?wait=false', { content: `h${i}` })),
     );
