@@ -39,10 +39,13 @@ function isCollectorURL(v: string): boolean {
 }
 // The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, and a port within range
 // (WHATWG URL refuses a port above 65535 as Go's CEL rule does).
-const isPrometheusURL = (v: string): boolean => v === '' || isCollectorURL(v);
+// Printable ASCII, as the CRD's rule asks: Go's URL parser (the apiserver's) takes a non-ASCII host as
+// it is where WHATWG's would convert or refuse it.
+const printable = /^[!-~]+$/;
+const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
 function isBaseURL(v: string): boolean {
-  if (!URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v)) return false;
+  if (!printable.test(v) || !URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v)) return false;
   return new URL(v).hostname !== '';
 }
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
@@ -174,7 +177,7 @@ export function sectionRules(s: Sections, p: string): string[] {
   }
   if (c?.baseURL !== undefined && c.baseURL !== '' && !isBaseURL(c.baseURL)) {
     problems.push(
-      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@): the runtime refuses a secret in a URL, which it logs; the API key goes in the Secret claude.apiKeySecretRef names`,
+      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@), in printable ASCII: the runtime refuses a secret in a URL, which it logs; the API key goes in the Secret claude.apiKeySecretRef names`,
     );
   }
   const rt = c?.retry;
@@ -378,7 +381,7 @@ export function sectionRules(s: Sections, p: string): string[] {
   }
   if (par?.prometheusURL !== undefined && !isPrometheusURL(par.prometheusURL)) {
     problems.push(
-      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, for example http://prometheus.monitoring.svc:9090`,
+      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090`,
     );
   }
   return problems;

@@ -629,13 +629,21 @@ const cases: readonly Case[] = [
     { nodeTuning: { cpuPinning: true }, resources: { requests: { cpu: '2' }, limits: { cpu: '2' } } },
     'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
   ],
-  // RE2's \s is ASCII whitespace: the apiserver admits a no-break space in a URL, so synth does too.
+  // RE2's \s is ASCII whitespace, and Go's URL parser takes a non-ASCII host as it is: the CRD's rule
+  // asks for printable ASCII, and synth refuses what it refuses.
   [
     'a Prometheus URL with a no-break space',
     'Hal9Cluster',
     'c',
     { autoscaling: { parallelism: { prometheusURL: 'http://a\u00a0b' } } },
-    undefined,
+    'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
+  ],
+  [
+    'a base URL with a no-break space, on a Neuron',
+    'Neuron',
+    'impl-1',
+    { cluster: 'c', layer: 'L2', claude: { baseURL: 'http://a\u00a0b' } },
+    'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
   ],
 ];
 

@@ -25,8 +25,6 @@ export interface TunerOptions {
   readonly concurrency?: number;
   /** Pod reads in flight at once (default 16). */
   readonly readConcurrency?: number;
-  /** Deadline of one pod read (default 1 s). */
-  readonly readTimeoutMs?: number;
   /** --pod-cidrs: addresses the operator may send to; undefined allows any. */
   readonly podCidrs?: readonly Cidr[];
 }
