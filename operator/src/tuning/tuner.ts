@@ -118,7 +118,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const mem = memOf(t);
       if (v?.stable?.meanLatencySeconds !== undefined) mem.latency = v.stable.meanLatencySeconds;
       if (v?.stable && Object.keys(v.stable.fanOut).length > 0) mem.fanOut = { ...v.stable.fanOut };
-      flows.set(t.key, neuronFlow(t.neuron.metadata?.namespace ?? '', v, mem.fanOut, mem.latency));
+      flows.set(
+        t.key,
+        neuronFlow(t.neuron.metadata?.namespace ?? '', v, mem.fanOut, mem.latency, t.spec.forwardConnections),
+      );
     }
     const predictions = predict(flows);
     const read = passReads();
