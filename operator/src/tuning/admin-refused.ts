@@ -28,5 +28,6 @@ export function podRefusal(status: number, body: string): string {
     status >= 300 && status < 400
       ? ' (a redirect: not followed, a pod is called only at its own address)'
       : '';
-  return `HTTP ${status}${named}${redirect}${adminRefusalHint(status) ? `: ${adminRefusalHint(status).trimEnd()}` : ''}`;
+  const hint = adminRefusalHint(status).trimEnd();
+  return `HTTP ${status}${named}${redirect}${hint ? `: ${hint}` : ''}`;
 }

@@ -128,6 +128,7 @@ export class SignalBuffer<T> {
   /** Removes the items `gone` names (their work ended while they waited). Returns how many. */
   drop(gone: (item: T) => boolean): number {
     const before = this.#items.length;
+    if (before === 0) return 0;
     this.#items = this.#items.filter((i) => !gone(i));
     if (this.#items.length === 0) this.#disarm();
     return before - this.#items.length;
