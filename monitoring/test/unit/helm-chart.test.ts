@@ -180,7 +180,7 @@ describe('charts/hal9-operator', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     const c = pod.containers[0];
-    expect(c.image).toBe('ghcr.io/hal9/operator:0.1.0');
+    expect(c.image).toBe('hal9/operator:0.1.0');
     expect(c.args.slice(0, 7)).toEqual([
       '--leader-elect',
       '--bind-address',
