@@ -105,26 +105,33 @@ alone says nothing about which. Usage: include "hal9-operator.monitoringApi" (li
 {{- if and .Values.serviceMonitor.enabled (include "hal9-operator.monitoringApi" (list . "ServiceMonitor")) }}true{{ end }}
 {{- end }}
 
-{{/* One operator per cluster: each operator reconciles every namespace and leads through a Lease in its own
-namespace, so a second one would lead too, and the two would both write every Neuron's status and
-parallelism (each with its own admin key, whose tokens the other's runtime pods refuse). Looks for the
-operator Deployment of anything but this release: another Helm release, or one Argo CD or kubectl applied
-(lookup answers nothing under `helm template` and Argo CD, which render without a cluster). */}}
+{{/* One operator per namespace: each operator reconciles every namespace (watchNamespace empty) or one, and
+leads through its own Lease, so a second one over the same namespaces would lead too, and the two would both
+write every Neuron's status and parallelism (each with its own admin key, whose tokens the other's runtime
+pods refuse). Looks for the operator Deployment of anything but this release (another Helm release, or one
+Argo CD or kubectl applied) whose namespaces overlap this release's: either watches every namespace (no
+hal9.ai/watch-namespace annotation counts as every namespace), or both watch the same one. lookup answers
+nothing under `helm template` and Argo CD, which render without a cluster. */}}
 {{- define "hal9-operator.oneOperator" -}}
+{{- $mine := .Values.watchNamespace }}
 {{- range (lookup "apps/v1" "Deployment" "" "").items }}
 {{- $labels := .metadata.labels | default dict }}
 {{- $annotations := .metadata.annotations | default dict }}
 {{- $release := index $annotations "meta.helm.sh/release-name" | default "" }}
 {{- $namespace := index $annotations "meta.helm.sh/release-namespace" | default "" }}
+{{- $theirs := index $annotations "hal9.ai/watch-namespace" | default "" }}
 {{- $ours := and (eq $release $.Release.Name) (eq $namespace $.Release.Namespace) }}
-{{- if and (eq (index $labels "app.kubernetes.io/part-of" | default "") "hal9") (eq (index $labels "app.kubernetes.io/component" | default "") "operator") (not $ours) }}
+{{- $overlap := or (eq $mine "") (eq $theirs "") (eq $mine $theirs) }}
+{{- if and (eq (index $labels "app.kubernetes.io/part-of" | default "") "hal9") (eq (index $labels "app.kubernetes.io/component" | default "") "operator") (not $ours) $overlap }}
 {{- $by := printf "Deployment %s/%s" .metadata.namespace .metadata.name }}
 {{- $fix := "uninstall it first" }}
 {{- if $release }}
 {{- $by = printf "release %q in namespace %q (%s)" $release $namespace $by }}
 {{- $fix = printf "upgrade that release (helm upgrade %s -n %s), or uninstall it first" $release $namespace }}
 {{- end }}
-{{- fail (printf "the Hal9 operator is already installed by %s: each operator reconciles every namespace, so a second one would fight it over every Hal9Cluster and Neuron; %s" $by $fix) }}
+{{- $what := ternary (printf "namespace %q" $theirs) "every namespace" (ne $theirs "") }}
+{{- $why := "a second operator over the same namespaces would fight it over every Hal9Cluster and Neuron there" }}
+{{- fail (printf "the Hal9 operator is already installed by %s, reconciling %s: %s; %s, or give each release its own watchNamespace" $by $what $why $fix) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -138,8 +138,8 @@ describe('CRD upgrade after helm install', () => {
   });
 });
 
-// Each operator reconciles every namespace and leads through a Lease in its own namespace: a second
-// release would be a second leader. The release the test above installed is the first one.
+// Each operator reconciles every namespace (or the one of its watchNamespace) and leads through a Lease of
+// its own: a second release over the same namespaces would be a second leader. The release the test above installed is the first one.
 describe('a second release of the chart', () => {
   it('is refused, naming the release that has the operator; that release still upgrades', () => {
     const chart = chartCopy('again', '0.1.0');
@@ -177,5 +177,55 @@ describe('a second release of the chart', () => {
       `the Hal9 operator is already installed by Deployment ${ns.name}/argo-hal9-operator`,
     );
     await kubectl(['delete', 'deployment', '-n', ns.name, 'argo-hal9-operator']);
+  });
+
+  it('installs beside releases that watch other namespaces; one over the same namespace, or every namespace, is refused', async () => {
+    const other = await createTestNamespace(kubeConfigFromInject(), 'helm-watch');
+    try {
+      const chart = chartCopy('scoped', '0.1.0');
+      const install = (name: string, ...values: string[]) =>
+        helm(
+          'install',
+          name,
+          chart,
+          '--namespace',
+          ns.name,
+          ...['replicaCount=1', ...values].flatMap((v) => ['--set', v]),
+        );
+      for (const [name, watched] of [
+        ['team-a', ns.name],
+        ['team-b', other.name],
+      ] as const) {
+        const installed = install(name, `watchNamespace=${watched}`);
+        expect(installed.status, installed.stderr).toBe(0);
+      }
+      // Its grants are a Role in the namespace it watches.
+      const role = await kubectl(['get', 'role,rolebinding', '-n', other.name, '-o', 'name']);
+      expect(
+        role.stdout
+          .split('\n')
+          .filter((l) => l.includes('team-b'))
+          .sort(),
+      ).toEqual([
+        'role.rbac.authorization.k8s.io/team-b-hal9-operator',
+        'rolebinding.rbac.authorization.k8s.io/team-b-hal9-operator',
+      ]);
+
+      const same = install('again', `watchNamespace=${other.name}`);
+      expect(same.status).not.toBe(0);
+      expect(same.stderr).toContain(
+        `already installed by release "team-b" in namespace "${ns.name}" (Deployment ${ns.name}/team-b-hal9-operator), reconciling namespace "${other.name}"`,
+      );
+      expect(same.stderr).toContain('or give each release its own watchNamespace');
+      const everywhere = install('everywhere');
+      expect(everywhere.status).not.toBe(0);
+      expect(everywhere.stderr).toMatch(/already installed by release "team-[ab]"/);
+      for (const name of ['team-a', 'team-b']) {
+        const removed = helm('uninstall', name, '--namespace', ns.name);
+        expect(removed.status, removed.stderr).toBe(0);
+      }
+    } finally {
+      await other.delete();
+    }
   });
 });

@@ -235,6 +235,48 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it('with watchNamespace, grants the same rules as a Role there and nothing cluster-wide', () => {
+    type Role = Obj & { rules: unknown[]; roleRef?: { kind: string; name: string } };
+    const everywhere = render();
+    const scoped = render('--set', 'watchNamespace=team-a');
+    expect(scoped.filter((o) => o.kind.startsWith('Cluster')).map((o) => o.kind)).toEqual([]);
+    const clusterRole = one(everywhere, 'ClusterRole') as Role;
+    const role = scoped.find(
+      (o) => o.kind === 'Role' && o.metadata.name === clusterRole.metadata.name,
+    ) as Role;
+    expect(role.metadata.namespace).toBe('team-a');
+    expect(role.rules).toEqual(clusterRole.rules);
+    const binding = scoped.find(
+      (o) => o.kind === 'RoleBinding' && o.metadata.name === clusterRole.metadata.name,
+    ) as Role & { subjects: unknown[] };
+    expect(binding.metadata.namespace).toBe('team-a');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata.name,
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: one(scoped, 'ServiceAccount').metadata.name, namespace: 'hal9-system' },
+    ]);
+    // The operator watches that namespace alone, through a Lease of its own, and says so for other releases.
+    const d = one(scoped, 'Deployment');
+    const args: string[] = d.spec.template.spec.containers[0].args;
+    expect(args.slice(0, 5)).toEqual([
+      '--leader-elect',
+      '--namespace',
+      'team-a',
+      '--lease-name',
+      'hal9-operator-leader-team-a',
+    ]);
+    expect(d.metadata.annotations).toMatchObject({ 'hal9.ai/watch-namespace': 'team-a' });
+    const all = one(everywhere, 'Deployment');
+    expect(all.spec.template.spec.containers[0].args).not.toContain('--namespace');
+    expect(all.metadata.annotations).toMatchObject({ 'hal9.ai/watch-namespace': '' });
+    const bad = template('--set', 'watchNamespace=Team_A');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("at '/watchNamespace': 'Team_A' does not match pattern");
+  });
+
   it('ships CRDs that neither helm uninstall nor Argo CD prune or delete', () => {
     const crds = render('--include-crds').filter((o) => o.kind === 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name).sort()).toEqual(['hal9clusters.hal9.ai', 'neurons.hal9.ai']);
