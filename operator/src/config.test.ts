@@ -70,6 +70,31 @@ describe('parseConfig: least-privilege flags', () => {
     });
   });
 
+  it('takes a --prometheus-url only as the CRDs take a Neuron’s prometheusURL', () => {
+    for (const url of [
+      'http://prometheus.monitoring.svc:9090',
+      'https://10.0.0.1/prom/',
+      'http://[::1]:9090',
+    ]) {
+      const parsed = parseConfig(['--prometheus-url', url], {});
+      expect('config' in parsed && parsed.config.prometheusURL, url).toBe(url);
+    }
+    for (const url of [
+      'http://',
+      'http://a b',
+      'http://p:9090/?x=1',
+      'http://p#f',
+      'http://p:70000',
+      'ftp://p',
+      'http://ü.de',
+    ]) {
+      const parsed = parseConfig(['--prometheus-url', url], {});
+      expect('errors' in parsed && parsed.errors, url).toEqual([
+        `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(url)}`,
+      ]);
+    }
+  });
+
   it('recognises --help and -h; the usage names every flag', () => {
     expect(helpRequested(['--namespace', 'x', '--help'])).toBe(true);
     expect(helpRequested(['-h'])).toBe(true);

@@ -128,6 +128,13 @@ export function helpRequested(argv: readonly string[]): boolean {
 }
 
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The test the CRDs' rule applies to autoscaling.parallelism.prometheusURL (WHATWG URL, like Go's, refuses ports above 65535). */
+function isPrometheusURL(v: string): boolean {
+  if (!/^[!-~]+$/.test(v) || v.includes('?') || v.includes('#') || !URL.canParse(v)) return false;
+  const u = new URL(v);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+}
 const labelKey =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -193,8 +200,10 @@ export function parseConfig(
     );
   }
   const prometheusURL = str('prometheus-url');
-  if (prometheusURL !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusURL)) {
-    errors.push(`--prometheus-url must be an http(s) URL, got "${prometheusURL}"`);
+  if (prometheusURL !== undefined && !isPrometheusURL(prometheusURL)) {
+    errors.push(
+      `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(prometheusURL)}`,
+    );
   }
   const cidrList = str('pod-cidrs');
   let podCidrs: Cidr[] | undefined;

@@ -113,7 +113,7 @@ Argo CD or kubectl applied) whose namespaces overlap this release's: either watc
 hal9.ai/watch-namespace annotation counts as every namespace), or both watch the same one. lookup answers
 nothing under `helm template` and Argo CD, which render without a cluster. */}}
 {{- define "hal9-operator.oneOperator" -}}
-{{- $mine := .Values.watchNamespace }}
+{{- $mine := .Values.watchNamespace | default "" }}
 {{- range (lookup "apps/v1" "Deployment" "" "").items }}
 {{- $labels := .metadata.labels | default dict }}
 {{- $annotations := .metadata.annotations | default dict }}

@@ -98,7 +98,7 @@ export const tokensAndCost = [
   timeSeriesPanel({
     title: 'Mean cost per request',
     description:
-      'Model spend per finished request (completed, failed or timed out) per Hal9Cluster: cost of every neuron of the cluster, whichever pod ran it, over the requests its entry pods finished.',
+      'Model spend per finished request (completed, failed, timed out or cancelled: every request admitted; the ones refused at the door spent nothing) per Hal9Cluster: cost of every neuron of the cluster, whichever pod ran it, over the requests its entry pods finished.',
     unit: units.Dollars,
     min: 0,
     targets: [
@@ -112,7 +112,7 @@ export const tokensAndCost = [
     title: 'Model calls refused by request budgets',
     description:
       'Model calls per second that a request’s budget refused before they were made (BUDGET_EXCEEDED), by neuron and budget: max_model_calls, max_tokens or max_cost_usd of performance.request_budget (hal9_model_calls_refused_total). On a pod a request was forwarded to, max_tokens and max_cost_usd include what the request had left where it came from.',
-    unit: units.Short,
+    unit: units.OpsPerSecond,
     min: 0,
     targets: [
       {

@@ -274,8 +274,8 @@ export function operatorDashboard(): dashboard.Dashboard {
         name: 'job',
         label: 'Operator job',
         description:
-          'Scrape jobs of Hal9 operator replicas: those that contend for the hal9-operator-leader Lease. "All" is the jobs found, never other operators exporting the same controller-runtime series.',
-        query: 'label_values(leader_election_master_status{name="hal9-operator-leader"}, job)',
+          'Scrape jobs of Hal9 operator replicas: those that contend for a Hal9 operator Lease (hal9-operator-leader, or hal9-operator-leader-<namespace> for a namespaced release). "All" is the jobs found, never other operators exporting the same controller-runtime series.',
+        query: 'label_values(leader_election_master_status{name=~"hal9-operator-leader(-.+)?"}, job)',
         allValue: false,
       }),
     )
@@ -285,7 +285,7 @@ export function operatorDashboard(): dashboard.Dashboard {
         label: 'Namespace',
         description: 'Namespace the operator runs in.',
         query:
-          'label_values(leader_election_master_status{name="hal9-operator-leader", job=~"$job"}, namespace)',
+          'label_values(leader_election_master_status{name=~"hal9-operator-leader(-.+)?", job=~"$job"}, namespace)',
       }),
     )
     .withVariable(

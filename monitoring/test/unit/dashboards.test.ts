@@ -221,7 +221,7 @@ describe('hal9-operator', () => {
     expect(job?.includeAll).toBe(true);
     expect(job?.allValue ?? '').toBe('');
     expect(JSON.stringify(job?.query)).toContain(
-      'leader_election_master_status{name=\\"hal9-operator-leader\\"}',
+      'leader_election_master_status{name=~\\"hal9-operator-leader(-.+)?\\"}',
     );
     const unscoped = targetsOf(operator()).flatMap((t) =>
       selectors(t.expr).flatMap(([metric, sel]) =>

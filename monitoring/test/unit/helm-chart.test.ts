@@ -433,8 +433,22 @@ describe('charts/hal9-operator', () => {
     }
   });
 
-  it('drops the PodDisruptionBudget for a single replica', () => {
+  it('drops the PodDisruptionBudget for a single replica, and never lets one that is not Ready block a drain', () => {
     expect(kinds(render('--set', 'replicaCount=1'))).not.toContain('PodDisruptionBudget');
+    expect(one(render(), 'PodDisruptionBudget').spec).toMatchObject({
+      maxUnavailable: 1,
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    });
+  });
+
+  it('reads values an earlier release did not have (helm upgrade --reuse-values: nil) as their defaults', () => {
+    // --set key=null removes the key, as --reuse-values leaves a key the earlier values lacked.
+    const objs = render('--set', 'watchNamespace=null', '--set', 'neuronClusterOwner=null');
+    expect(kinds(objs)).toEqual(expect.arrayContaining(['ClusterRole', 'ClusterRoleBinding']));
+    const args: string[] = one(objs, 'Deployment').spec.template.spec.containers[0].args;
+    expect(args).not.toContain('--namespace');
+    expect(args).not.toContain('--no-neuron-cluster-owner');
+    expect(one(objs, 'Deployment').metadata.annotations).toMatchObject({ 'hal9.ai/watch-namespace': '' });
   });
 
   it('renders byte-identical output twice (no random values or timestamps)', () => {
@@ -619,6 +633,19 @@ describe('charts/hal9-operator', () => {
     expect(template('--set', 'networkPolicy.prometheusNamespaceSelector.example\\.com/team=obs').status).toBe(
       0,
     );
+    // The operator would exit at start (crash-looping pods): the schema says so at install.
+    for (const url of ['http://', 'http://a b', 'http://p:9090/?x=1', 'http://p/#f', 'prometheus:9090']) {
+      const bad = template('--set-string', `tuning.prometheusURL=${url}`);
+      expect(bad.status, url).not.toBe(0);
+      expect(bad.stderr, url).toContain("at '/tuning/prometheusURL'");
+    }
+    for (const url of [
+      'http://prometheus.monitoring.svc:9090',
+      'https://10.0.0.1/prom/',
+      'http://[::1]:9090',
+    ]) {
+      expect(template('--set-string', `tuning.prometheusURL=${url}`).status, url).toBe(0);
+    }
   });
 
   it('refuses one port for metrics and probes, naming both values', () => {

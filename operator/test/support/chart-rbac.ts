@@ -20,7 +20,11 @@ export interface RbacRule {
   resourceNames?: string[];
 }
 
-export type RbacObject = { kind?: string; metadata?: { name?: string }; rules?: RbacRule[] };
+export type RbacObject = {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  rules?: RbacRule[];
+};
 
 /** The chart's RBAC for `release` in `namespace`; `args` are more `helm template` arguments. */
 async function chartRbac(release: string, namespace: string, args: string[] = []): Promise<RbacObject[]> {
@@ -98,7 +102,13 @@ export function useChartServiceAccount(
       for (const o of rbac) {
         if (o.kind?.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata?.name}`);
       }
-      await kubectl(['apply', '-n', namespace, '-f', '-'], { stdin: toYaml(rbac) });
+      // Objects the chart puts in another namespace (a namespaced install's Role) keep theirs.
+      const placed = rbac.map((o) =>
+        o.kind?.startsWith('Cluster') || o.metadata?.namespace
+          ? o
+          : { ...o, metadata: { ...o.metadata, namespace } },
+      );
+      await kubectl(['apply', '-f', '-'], { stdin: toYaml(placed) });
       return serviceAccountKubeConfig(admin, namespace, name);
     },
   };
