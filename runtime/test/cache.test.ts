@@ -241,6 +241,19 @@ describe('response cache', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('does not cache an answer that routes nowhere (only BACKWARD_TO, an unknown target)', async () => {
+    const { fake } = await start();
+    for (const [i, text] of ['BACKWARD_TO: top\nERROR_TYPE: Confused', 'FORWARD_TO: nonexistent'].entries()) {
+      fake.script(message(text), message(text));
+      for (const round of [0, 1]) {
+        const r = await send(`nowhere ${i}`);
+        expect(r.body.errors.length, text).toBe(1);
+        expect(cachedOf(r), `${text}, round ${round}`).toBe(false);
+      }
+      expect(fake.requests).toHaveLength(2 * (i + 1));
+    }
+  });
+
   it('an answer cut off with nothing routable ends its branch naming the cut', async () => {
     const { fake } = await start();
     fake.script(cutOffMessage('', 'model_context_window_exceeded'));

@@ -10,7 +10,7 @@ import type { CallContext, ModelAnswer } from './model-call.ts';
 import { silentObserver } from './observer.ts';
 import { RequestRun } from './request-run.ts';
 
-const l2 = neuronConfig('impl', 'L2');
+const l2 = neuronConfig('impl', 'L2', ['design', 'elsewhere']);
 const l3 = neuronConfig('design', 'L3');
 
 function setup(performance: Partial<Config['performance']> = {}) {
@@ -31,6 +31,7 @@ function setup(performance: Partial<Config['performance']> = {}) {
     config,
     model: 'm1',
     observer: { ...silentObserver(), charged: (_n, _m, _u, cost) => charged.push(cost ?? -1) },
+    known: new Map(config.neurons.map((n) => [n.id, n])),
     modelCall: (neuron: NeuronConfig, content: string, ctx: CallContext) => {
       calls.push({ neuron: neuron.id, content, ctx });
       return new Promise<ModelAnswer>((resolve) => pending.push(resolve));
@@ -169,5 +170,29 @@ describe('AnswerSource', () => {
     expect(t.calls).toHaveLength(2);
     t.pending[1]!(t.answer());
     expect(await next).toMatchObject({ cached: false, value: { model: 'm1' } });
+  });
+
+  it('does not cache an answer that routes nowhere; caches one that forwards to a neuron it may reach', async () => {
+    const t = setup();
+    const r = t.run();
+    // Each would fail its signal (UNROUTABLE_ANSWER, or every target dropped), on every hit.
+    const nowhere = [
+      'BACKWARD_TO: top\nERROR_TYPE: X',
+      'FORWARD_TO:\nCONTENT: c',
+      'FORWARD_TO: nonexistent',
+      'FORWARD_TO: elsewhere', // in forward_connections, but no runtime hosts it
+    ];
+    for (const [i, text] of nowhere.entries()) {
+      for (const round of [0, 1]) {
+        const a = t.source.answer(l2, `c${i}`, r, t.span, 0);
+        expect(t.calls, `${text}, round ${round}`).toHaveLength(2 * i + round + 1);
+        t.pending[2 * i + round]!(t.answer({ text }));
+        expect(await a, text).toMatchObject({ cached: false });
+      }
+    }
+    const forwards = t.source.answer(l2, 'f', r, t.span, 0);
+    t.pending[t.calls.length - 1]!(t.answer({ text: 'FORWARD_TO: design\nCONTENT: go on' }));
+    expect(await forwards).toMatchObject({ cached: false });
+    expect(await t.source.answer(l2, 'f', r, t.span, 0)).toMatchObject({ cached: true });
   });
 });

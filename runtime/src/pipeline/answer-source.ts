@@ -15,6 +15,7 @@ import {
   ResponseCache,
   type SharedLoad,
 } from './response-cache.ts';
+import { answerCanRoute } from './route-answer.ts';
 
 export interface AnswerSourceDeps {
   readonly config: Config;
@@ -22,6 +23,8 @@ export interface AnswerSourceDeps {
   readonly model: string;
   readonly modelCall: ModelCall;
   readonly observer: PipelineObserver;
+  /** Neuron ids this runtime knows (local or remote): where an answer may forward to. */
+  readonly known: ReadonlyMap<string, unknown>;
 }
 
 const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
@@ -31,7 +34,8 @@ const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached
 // under the primary's key it would still be served for the whole TTL after the primary recovered.
 // An answer cut off at max_tokens is not stored either (each hit would hand on the same fragment), nor
 // one with no text (only blocks that are not text, or blank), which ends its branch as an error: stored,
-// it would fail that signal for the whole TTL without the model being asked again.
+// it would fail that signal for the whole TTL without the model being asked again. Nor, for the same
+// reason, one that routes nowhere (per neuron: route-answer.ts answerCanRoute).
 const storable = (a: ModelAnswer): boolean => a.fellBackFrom.length === 0 && !cutOff(a) && a.text !== '';
 
 /**
@@ -58,6 +62,9 @@ export class AnswerSource {
   readonly #metered: boolean;
   /** Per neuron id: the hashed part of its cache keys, built once (model and system prompt are fixed for the engine's life). */
   readonly #scopes = new Map<string, string>();
+  readonly #known: ReadonlyMap<string, unknown>;
+  /** Per neuron id: whether its answer may be stored (it routes somewhere: route-answer.ts answerCanRoute). */
+  readonly #routable = new Map<string, (a: ModelAnswer) => boolean>();
 
   constructor(d: AnswerSourceDeps) {
     const p = d.config.performance;
@@ -73,7 +80,11 @@ export class AnswerSource {
     });
     this.#layers = new Set(p.cache_layers);
     this.#metered = d.config.claude.mode === 'api';
-    for (const n of d.config.neurons) this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
+    this.#known = d.known;
+    for (const n of d.config.neurons) {
+      this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
+      this.#routable.set(n.id, (a) => answerCanRoute(n, this.#known, a.text));
+    }
   }
 
   /** Whether answers of this layer are cached (performance.cache_layers). */
@@ -110,6 +121,7 @@ export class AnswerSource {
         return this.#charged(neuron, content, run, need, sharedContext(shared, span));
       },
       { signal: run.signal, deadline },
+      this.#routable.get(neuron.id),
     );
   }
 

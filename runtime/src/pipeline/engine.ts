@@ -162,6 +162,7 @@ export class Engine {
       model: deps.backend.model,
       modelCall: stack.modelCall,
       observer,
+      known: this.#neurons,
     });
     this.#views = {
       model: deps.backend.model,

@@ -102,8 +102,14 @@ export class ResponseCache<V extends {}> {
   /**
    * The cached value, else the value of the call in flight for `key`, else `load`'s. A `load` that
    * throws (rather than rejects) refused to start: that caller alone fails, and nothing is shared.
+   * `storable`, when given, must also accept the loaded value for it to be stored (with the cache's own).
    */
-  getOrLoad(key: string, load: (shared: SharedLoad) => Promise<V>, caller: Caller): Promise<CacheLookup<V>> {
+  getOrLoad(
+    key: string,
+    load: (shared: SharedLoad) => Promise<V>,
+    caller: Caller,
+    storable?: (value: V) => boolean,
+  ): Promise<CacheLookup<V>> {
     const hit = this.#lru.get(key);
     if (hit !== undefined) return Promise.resolve({ value: hit, cached: true });
     if (caller.signal.aborted) return Promise.reject(caller.signal.reason);
@@ -111,20 +117,25 @@ export class ResponseCache<V extends {}> {
     if (inflight) return this.#wait(key, inflight, caller).then(joinedLookup);
     let started: Inflight<V>;
     try {
-      started = this.#start(key, load, caller.deadline);
+      started = this.#start(key, load, caller.deadline, storable);
     } catch (e) {
       return Promise.reject(e);
     }
     return this.#wait(key, started, caller).then(loadedLookup);
   }
 
-  #start(key: string, load: (shared: SharedLoad) => Promise<V>, deadline: number): Inflight<V> {
+  #start(
+    key: string,
+    load: (shared: SharedLoad) => Promise<V>,
+    deadline: number,
+    storable: ((value: V) => boolean) | undefined,
+  ): Inflight<V> {
     const entry = new Inflight<V>(deadline);
     entry.promise = load(entry);
     this.#inflight.set(key, entry);
     entry.promise.then(
       (value) => {
-        if (this.#storable(value)) this.#lru.set(key, value);
+        if (this.#storable(value) && (storable?.(value) ?? true)) this.#lru.set(key, value);
         this.#forget(key, entry);
       },
       () => this.#forget(key, entry),

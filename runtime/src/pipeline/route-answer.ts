@@ -48,6 +48,23 @@ export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'unlisted' |
   readonly backward: TraceEntry['backward'];
 }
 
+/**
+ * Whether an answer of `neuron` can go anywhere, whatever the request: a RESULT, or a FORWARD_TO naming
+ * a neuron of its forward_connections that a runtime hosts (a cycle, the hop limit or a budget depend
+ * on the request, not on the answer). Only such answers are cached: one that cannot would fail its
+ * signal again on every hit, for the cache's whole TTL, without the model being asked again.
+ */
+export function answerCanRoute(
+  neuron: NeuronConfig,
+  known: ReadonlyMap<string, unknown>,
+  text: string,
+): boolean {
+  const parsed = parseAnswer(text);
+  if (parsed.results.length > 0) return true;
+  const connections = neuron.forward_connections;
+  return parsed.forwards.some((f) => f.targets.some((t) => connections.includes(t) && known.has(t)));
+}
+
 export function routeAnswer(i: RouteInput): RoutedAnswer {
   const { signal, neuron, performance } = i;
   const parsed = parseAnswer(i.text);
