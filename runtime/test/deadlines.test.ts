@@ -209,4 +209,37 @@ describe('deadlines', () => {
     expect(res.headers.get('retry-after')).toBe('1');
     expect(res.headers.get('connection')).toBe('close');
   });
+
+  it.each([
+    ['every item', ['slow 1', 'slow 2'], 503],
+    ['one item of two', ['slow 1', 'fast'], 200],
+  ])(
+    'a batch the drain cut %s of closes its connection with Retry-After, 503 when nothing was served',
+    async (_what, contents, status) => {
+      const rt = await startRuntime({
+        neurons: [neuron('impl-1', 'L2')],
+        performance: { cache_layers: [] },
+        claude: {
+          mock_responses: { L2: [answer('slow', 'RESULT: late', 5_000), answer('fast', 'RESULT: now')] },
+        },
+        server: { drain_timeout_ms: 100 },
+      });
+      started.push(rt);
+      const pending = rt.post('/v1/signals/batch', { signals: contents.map((content) => ({ content })) });
+      const slow = contents.filter((c) => c.startsWith('slow')).length;
+      await vi.waitFor(() => expect(rt.runtime.engine.occupancy).toMatchObject({ active: slow, queued: 0 }), {
+        timeout: 5_000,
+        interval: 5,
+      });
+      const closing = rt.close();
+      const res = await pending;
+      await closing;
+      expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(
+        contents.map((c) => (c.startsWith('slow') ? 'timed_out' : 'completed')),
+      );
+      expect(res.status).toBe(status);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(res.headers.get('connection')).toBe('close');
+    },
+  );
 });

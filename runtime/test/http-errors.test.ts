@@ -132,6 +132,26 @@ describe('HTTP errors', () => {
     expect(res.body.error.field).toBe('wait');
   });
 
+  it('quotes at most 63 characters of a key it refuses, and lists the values a field takes', async () => {
+    const key = 'k'.repeat(1500);
+    const long = await rt.post('/v1/signals', { content: 'x', metadata: { [key]: 5 } });
+    expect(long.status).toBe(400);
+    expect(long.body.error.field).toBe(`metadata.${'k'.repeat(63)}…`);
+    expect(long.body.error.message).toBe(`body.metadata.${'k'.repeat(63)}… must be string`);
+    const unknown = await rt.post('/v1/signals', { content: 'x', [key]: 1 });
+    expect(unknown.body.error.field).toBe(`${'k'.repeat(63)}…`);
+    expect(JSON.stringify(unknown.body).length).toBeLessThan(400);
+    const query = await rt.post(`/v1/signals?${'q'.repeat(1500)}=1`, { content: 'x' });
+    expect(query.body.error.field).toBe(`${'q'.repeat(63)}…`);
+    const empty = await rt.post('/v1/signals?=1', { content: 'x' });
+    expect(empty.body.error).toMatchObject({
+      field: '""',
+      message: expect.stringMatching(/^querystring\."" is not a field/),
+    });
+    const layer = await rt.post('/v1/signals', { content: 'x', layer: 'L10' });
+    expect(layer.body.error.message).toBe('body.layer must be one of "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"');
+  });
+
   it('says what a blank content and a timeout_ms out of range are, in words', async () => {
     const blank = await rt.post('/v1/signals', { content: '   ' });
     expect(blank.body.error).toEqual({

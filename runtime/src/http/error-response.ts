@@ -29,12 +29,15 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
     const v = fe.validation[0]!;
     const base = (fe.validationContext ?? 'body') as string;
     const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
-    // JSON-pointer segments, unescaped (~1 is "/", ~0 is "~"), joined with dots.
+    // JSON-pointer segments, unescaped (~1 is "/", ~0 is "~"), joined with dots. Each is the caller's
+    // key, quoted in both field and message: cut short (a 500,000-character key came back twice).
     const segments = (v.instancePath ?? '')
       .split('/')
       .slice(1)
       .map((x) => x.replaceAll('~1', '/').replaceAll('~0', '~'));
-    const path = [...segments, ...(extra !== undefined ? [extra] : [])].join('.');
+    const path = [...segments, ...(extra !== undefined ? [String(extra)] : [])]
+      .map((x) => (x === '' ? '""' : clip(x, MAX_QUOTED_KEY)))
+      .join('.');
     const field = path || base;
     // ajv says a missing property "must have required property 'x'" of its parent; the field is named.
     // A pattern is said in words (ajv would quote the regular expression).
@@ -46,7 +49,9 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
         ? 'is required'
         : v.keyword === 'additionalProperties'
           ? 'is not a field this request takes: remove it, or check its spelling'
-          : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
+          : v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)
+            ? `must be one of ${v.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`
+            : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
     return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {
@@ -79,7 +84,7 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
         },
       );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new Hal9Error('INVALID_REQUEST', fe.message, { field: 'content-type' });
+      return new Hal9Error('INVALID_REQUEST', fe.message, { field: 'content-length' });
   }
   if (e instanceof SyntaxError) return new Hal9Error('INVALID_JSON', e.message, { field: 'body' });
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -90,6 +95,9 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
 
 /** Caller input quoted in an error message, cut short: an error never echoes a huge input back. */
 export const clip = (s: string, max = 120): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+
+/** The most of one key of the caller's a validation error quotes (a JSON key, a query parameter's name). */
+const MAX_QUOTED_KEY = 63;
 
 /** What the HTTP parser's error says of where it stopped: the chunk it was parsing, and how far in. */
 interface ParserError {
@@ -175,6 +183,51 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   // proxy) reconnects, and behind a Service its next connection lands on a pod that still serves.
   if (err.code === 'DRAINING') reply.header('connection', 'close');
   return reply.code(ErrorCodes[err.code].status).send(errorBody(err));
+}
+
+/** One item of a batch: refused when it was submitted, or run to its end. */
+export type BatchItem = { readonly refused: Hal9Error } | { readonly view: RunView };
+
+/**
+ * The HTTP answer of a batch: 200, each item carrying its own outcome, except that what asks the
+ * client to back off from this pod shows on the batch as on a single request: Retry-After (the first
+ * such item's) when an item was refused so (queue full, draining) or cut off by the pod's drain,
+ * connection: close when the pod drains (refused or cut off), and that refusal's status when every
+ * item was one of them.
+ */
+export function batchStatus(items: readonly BatchItem[]): {
+  code: number;
+  retryAfter?: number;
+  close?: boolean;
+} {
+  let first: { code: number; retryAfter?: number } | undefined;
+  let backOffs = 0;
+  let close = false;
+  for (const item of items) {
+    let s: { code: number; retryAfter?: number; close?: boolean };
+    if ('refused' in item) {
+      const e = item.refused;
+      if (e.details.retryAfterSeconds === undefined) continue;
+      s = {
+        code: ErrorCodes[e.code].status,
+        retryAfter: e.details.retryAfterSeconds,
+        close: e.code === 'DRAINING',
+      };
+    } else {
+      // Of a run's own outcomes, only the drain's cut-off is about the pod (runStatus closes for it).
+      s = runStatus(item.view);
+      if (!s.close) continue;
+    }
+    backOffs++;
+    first ??= s;
+    close ||= s.close === true;
+  }
+  if (!first) return { code: 200 };
+  return {
+    code: backOffs === items.length ? first.code : 200,
+    ...(first.retryAfter !== undefined ? { retryAfter: first.retryAfter } : {}),
+    ...(close ? { close } : {}),
+  };
 }
 
 /** HTTP status of a finished request: 200 unless it failed (its first error's status) or timed out. */

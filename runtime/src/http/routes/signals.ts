@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCodes, Hal9Error } from '../../errors.ts';
+import { Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import { MAX_RECORDED_EVENTS, type RequestRun, type RunView } from '../../pipeline/request-run.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
-import { clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import { type BatchItem, batchStatus, clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
 import { requestAttributes } from '../request-attributes.ts';
 import {
   accepted,
@@ -194,34 +194,26 @@ export async function signalRoutes(
     '/v1/signals/batch',
     { schema: { body: batchInput, querystring: batchQuery, response: { 200: batchView } } },
     async (req, reply) => {
-      let backOff: Hal9Error | undefined;
-      let backOffs = 0;
       const timeoutMs = req.query.timeout_ms ? Number(req.query.timeout_ms) : undefined;
       const runs: RequestRun[] = [];
       const http = httpOf(req, undefined);
-      const items = req.body.signals.map((s) => {
+      const pending = req.body.signals.map((s): Promise<BatchItem> => {
         try {
           const run = submit(req, s, timeoutMs, http);
           runs.push(run);
-          return run.done.then(publicView);
+          return run.done.then((view) => ({ view }));
         } catch (e) {
-          const err = toHal9Error(e);
-          if (err.details.retryAfterSeconds !== undefined) {
-            backOff ??= err;
-            backOffs++;
-          }
-          return Promise.resolve(errorBody(err));
+          return Promise.resolve({ refused: toHal9Error(e) });
         }
       });
       cancelWhenCallerLeaves(reply, runs);
-      const results = await Promise.all(items);
-      // Refusals that ask the client to back off (queue full, draining) set Retry-After; when every
-      // item was refused so, the batch answers with that refusal's status rather than a 200.
-      if (backOff) {
-        reply.header('retry-after', String(backOff.details.retryAfterSeconds));
-        if (backOffs === results.length) reply.code(ErrorCodes[backOff.code].status);
-      }
-      return reply.send({ results });
+      const items = await Promise.all(pending);
+      const s = batchStatus(items);
+      if (s.retryAfter !== undefined) reply.header('retry-after', String(s.retryAfter));
+      if (s.close) reply.header('connection', 'close');
+      return reply
+        .code(s.code)
+        .send({ results: items.map((i) => ('refused' in i ? errorBody(i.refused) : publicView(i.view))) });
     },
   );
 }
