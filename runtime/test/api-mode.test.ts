@@ -144,6 +144,10 @@ describe('api mode: the request the Messages API receives', () => {
     expect(fake.maxInFlight).toBeLessThanOrEqual(2);
     expect(await rt.metric('hal9_upstream_requests_total', { status: 'timeout' })).toBe(0);
     expect(rt.runtime.engine.breakerState).toBe('closed');
+    // The admin API answers the limit in force, not the one asked for.
+    expect((await rt.get('/v1/admin/performance')).body.max_concurrent_neurons).toBe(2);
+    const put = await rt.put('/v1/admin/performance', { max_concurrent_neurons: 500 });
+    expect([put.status, put.body.max_concurrent_neurons]).toEqual([200, 2]);
   }, 20_000);
 
   it('counts token usage by type in hal9_tokens_total', async () => {

@@ -45,6 +45,18 @@ describe('a request that ended before SIGTERM and whose caller has not read it y
     expect(await shutdown().stopped).toEqual({ unfinished: 0, unread: 1 });
   });
 
+  it('is still unread after HEAD requests, which get the heads and no stream', async () => {
+    rt = await startRuntime({ server: { drain_linger_ms: 200 } });
+    const accepted = await rt.post('/v1/signals?wait=false', { content: 'only looked at' });
+    await completed(1);
+    for (const path of ['', '/events']) {
+      const head = await fetch(`${rt.url}/v1/signals/${accepted.body.id}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(200);
+      expect(head.headers.get('content-type'), path).toMatch(path ? /^text\/event-stream/ : /^application\/json/);
+    }
+    expect(await shutdown().stopped).toEqual({ unfinished: 0, unread: 1 });
+  });
+
   it('is not waited for once read, by GET or by the end event of its stream', async () => {
     rt = await startRuntime({ server: { drain_linger_ms: 20_000 } });
     const polled = await rt.post('/v1/signals?wait=false', { content: 'polled' });

@@ -4,6 +4,7 @@ import {
   apiError,
   brokenOff,
   type FakeMessagesApi,
+  garbled,
   hang,
   message,
   type Reply,
@@ -182,6 +183,43 @@ describe('AnthropicBackend over the Agent', () => {
     );
     expect(unreached.code).toBe('UPSTREAM_CONNECTION');
     expect(unreached.message).toMatch(/^cannot reach the model API at /);
+  });
+
+  it('says an upstream that answered in broken HTTP answered, rather than that it cannot be reached', async () => {
+    const { fake, be } = await backend();
+    const answers = [
+      'NOT HTTP AT ALL\r\n\r\n',
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello',
+    ];
+    for (const bytes of answers) {
+      fake.respond(garbled(bytes));
+      const e = await failure(be.complete(neuron, 'x'));
+      expect(e.code, bytes).toBe('UPSTREAM_CONNECTION');
+      expect(e.message, bytes).toMatch(
+        /^the model API at http:\/\/127\.0\.0\.1:\d+ \(claude\.base_url\) answered with a response that is not valid HTTP: [A-Z_]+$/,
+      );
+    }
+  });
+
+  it('reads a JSON answer whose media type is in capitals or whose text starts with a byte order mark', async () => {
+    const { fake, be } = await backend();
+    const valid = JSON.stringify({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-5-5',
+      content: [{ type: 'text', text: 'RESULT: read' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 1, output_tokens: 1 },
+    });
+    for (const reply of [
+      text(valid, 'Application/JSON; charset=UTF-8'),
+      text(`\uFEFF${valid}`, 'application/json'),
+    ]) {
+      fake.respond(reply);
+      expect((await be.complete(neuron, 'x')).text).toBe('RESULT: read');
+    }
   });
 
   it('keeps the retry hint of a 529 too', async () => {

@@ -17,6 +17,9 @@ export class AnswerHeaders {
       if (typeof v === 'string') this.#map.set(k, v);
       else if (v) this.#map.set(k, v.join(', '));
     }
+    // A media type is case-insensitive (Application/JSON is JSON); the SDK looks for it in lower case.
+    const type = this.#map.get('content-type');
+    if (type !== undefined) this.#map.set('content-type', type.toLowerCase());
   }
   get(name: string): string | null {
     return this.#map.get(name.toLowerCase()) ?? null;
@@ -153,7 +156,15 @@ export function dispatcherFetch(
           onResponseEnd() {
             settle();
             const text = Buffer.concat(chunks, size).toString('utf8');
-            resolve(bufferedResponse(url.href, text, status, headers));
+            // A UTF-8 byte order mark is no part of the JSON (WHATWG's Response.text() drops it too).
+            resolve(
+              bufferedResponse(
+                url.href,
+                text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+                status,
+                headers,
+              ),
+            );
           },
           onResponseError(_c, err) {
             settle();

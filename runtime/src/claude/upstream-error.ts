@@ -103,6 +103,26 @@ const connectionCode = (e: Error): string => {
 };
 
 /**
+ * What an upstream that was reached and answered, but not in HTTP the client could read, did wrong:
+ * llhttp's parser error (HPE_*, or its name when it has no code) or undici's checks of the answer.
+ * Undefined for anything else (refused, reset, timed out: not reached).
+ */
+function answeredBroken(e: Error): string | undefined {
+  const cause = (e as { cause?: { name?: unknown; code?: unknown; cause?: unknown } }).cause;
+  for (const c of [cause, cause?.cause] as ({ name?: unknown; code?: unknown } | undefined)[]) {
+    const code = typeof c?.code === 'string' ? c.code.replace(/[^A-Z_]/g, '').slice(0, 40) : undefined;
+    if (c?.name === 'HTTPParserError') return code ?? 'HTTP_PARSER_ERROR';
+    if (code !== undefined && BROKEN_ANSWER_CODES.has(code)) return code;
+  }
+  return undefined;
+}
+const BROKEN_ANSWER_CODES = new Set([
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+]);
+
+/**
  * Maps SDK errors onto the catalogue; the breaker decides from `status` what counts as a failure.
  * What the call was, for the error to name: the model it asked for (a neuron's chain has several),
  * claude.timeout_ms, and the origin of the API it went to (claude.base_url).
@@ -132,6 +152,14 @@ export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFact
       'UPSTREAM_CONNECTION',
       `the model API's answer${model ? ` for ${model}` : ''} broke off after ${e.cause.received} bytes: ${connectionCode(e.cause)}`,
       { upstream },
+      { cause: e },
+    );
+  const broken = e instanceof APIConnectionError ? answeredBroken(e) : undefined;
+  if (broken)
+    return new Hal9Error(
+      'UPSTREAM_CONNECTION',
+      `the model API${origin ? ` at ${origin} (claude.base_url)` : ''} answered with a response that is not valid HTTP: ${broken}`,
+      { upstream, ...(origin ? { field: 'claude.base_url' } : {}) },
       { cause: e },
     );
   if (e instanceof APIConnectionError)

@@ -25,9 +25,17 @@ import type { Metrics } from './metrics.ts';
 const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_creation'] as const;
 type TokenSeries = Record<(typeof TOKEN_TYPES)[number], CounterSeries>;
 
-/** How an external request ends (hal9_requests_total{outcome}, besides `rejected` at admission). */
-const ENDED: Record<Exclude<RunStatus, 'running'>, true> = { completed: true, failed: true, timed_out: true };
-const REQUEST_OUTCOMES = Object.keys(ENDED) as Exclude<RunStatus, 'running'>[];
+/**
+ * How an external request ends (hal9_requests_total{outcome}, besides `rejected` at admission): its
+ * run's status, or `cancelled` when its caller left first (engine.ts requestOutcome).
+ */
+const ENDED: Record<Exclude<RunStatus, 'running'> | 'cancelled', true> = {
+  completed: true,
+  failed: true,
+  timed_out: true,
+  cancelled: true,
+};
+const REQUEST_OUTCOMES = Object.keys(ENDED);
 
 /**
  * Upstream statuses created at zero: success, the throttling answers the alerts and the tuner read,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/parse.ts';
 import { createRuntime } from '../runtime.ts';
@@ -36,9 +37,13 @@ describe('series exported at zero before any signal', () => {
       const zero = (name: string, labels: Record<string, string>) =>
         expect(sample(text, name, labels), `${name} ${JSON.stringify(labels)}`).toBe(0);
 
-      for (const outcome of ['completed', 'failed', 'timed_out', 'rejected'])
-        zero('hal9_requests_total', { outcome });
-      for (const outcome of ['completed', 'failed', 'timed_out'])
+      // Every outcome docs/runtime-contract.md names for hal9_requests_total.
+      const contract = readFileSync(new URL('../../../docs/runtime-contract.md', import.meta.url), 'utf8');
+      const row = /^\| hal9_requests_total \| counter \| outcome \((.*)\) \|$/m.exec(contract)?.[1] ?? '';
+      const outcomes = [...row.matchAll(/(?:^|, |; )([a-z_]+)(?=[,:)]|$)/g)].map((m) => m[1]!);
+      expect(outcomes).toEqual(['completed', 'failed', 'timed_out', 'cancelled', 'rejected']);
+      for (const outcome of outcomes) zero('hal9_requests_total', { outcome });
+      for (const outcome of outcomes.filter((o) => o !== 'rejected'))
         zero('hal9_request_duration_seconds_count', { outcome });
       const design = { neuron: 'design', layer: 'L3' };
       for (const reason of ['not_connected', 'hop_limit', 'cycle', 'fanout_limit', 'budget'])

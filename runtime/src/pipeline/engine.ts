@@ -258,8 +258,10 @@ export class Engine {
     this.#obs.executor(e.active, e.queued + this.#local.pending, e.limit, this.#peerWaiting());
   }
 
+  /** The values in force: max_concurrent_neurons as capped at the connection pool (api mode). */
   tuning(): Readonly<LiveTuning> {
-    return { ...this.#tuning };
+    const t = this.#tuning;
+    return { ...t, max_concurrent_neurons: Math.min(t.max_concurrent_neurons, this.#upstreamCap) };
   }
 
   /** Applies new tuning values live (PUT /v1/admin/performance, the operator's parallelism tuning). */

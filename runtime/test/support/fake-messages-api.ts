@@ -51,6 +51,8 @@ export type Reply = Timing &
     | { readonly kind: 'reset' }
     /** Send a 200's headers and the start of its body, then destroy the socket. */
     | { readonly kind: 'brokenOff' }
+    /** Write these bytes on the socket as the whole answer (not valid HTTP), then end it. */
+    | { readonly kind: 'garbled'; readonly bytes: string }
     /** A 200 JSON answer with exactly this body (a malformed or crafted Messages answer). */
     | { readonly kind: 'raw'; readonly body: unknown }
     /** An answer of exactly this text with this content-type (not JSON, or not said to be); 200 unless given. */
@@ -123,6 +125,7 @@ export const text = (body: string, contentType: string, status?: number): Reply 
 });
 export const reset = (timing: Timing = {}): Reply => ({ kind: 'reset', ...timing });
 export const brokenOff = (): Reply => ({ kind: 'brokenOff' });
+export const garbled = (bytes: string): Reply => ({ kind: 'garbled', bytes });
 
 /** A promise the test resolves when it chooses (to hold answers back). */
 export function gate(): { readonly promise: Promise<void>; open(): void } {
@@ -200,6 +203,10 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
     if (res.destroyed) return;
     if (reply.kind === 'reset') {
       res.socket?.destroy();
+      return;
+    }
+    if (reply.kind === 'garbled') {
+      res.socket?.end(reply.bytes);
       return;
     }
     if (reply.kind === 'brokenOff') {

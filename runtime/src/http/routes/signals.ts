@@ -141,8 +141,9 @@ export async function signalRoutes(
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const view = store.get(req.params.id);
     if (!view) throw store.notFound(req.params.id);
-    // Its caller now knows how it ended: a draining runtime need not wait for this one any more.
-    if (view.status !== 'running') store.delivered(view.id);
+    // Its caller now knows how it ended: a draining runtime need not wait for this one any more. A
+    // HEAD (fastify answers it with this handler) reads no result: it counts for nothing.
+    if (view.status !== 'running' && req.method !== 'HEAD') store.delivered(view.id);
     return reply.send(publicView(view));
   });
 
@@ -164,7 +165,7 @@ export async function signalRoutes(
     // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
     // with nothing left to send, until the client gave up.
     if (!run.running && last >= run.lastEventId) {
-      store.delivered(run.id);
+      if (req.method !== 'HEAD') store.delivered(run.id);
       return reply.code(204).send();
     }
     // An id this request has not reached names events it never sent (another request's stream, a
@@ -185,6 +186,9 @@ export async function signalRoutes(
         `events after ${last} are no longer kept (a request keeps its latest ${MAX_RECORDED_EVENTS}); GET /v1/signals/${run.id} reads the request whole`,
         { field: 'last-event-id' },
       );
+    // A HEAD gets the stream's head only: streaming a body nobody reads would hold the connection
+    // until the run ends, and count the events as read.
+    if (req.method === 'HEAD') return reply.code(200).header('content-type', 'text/event-stream').send();
     reply.hijack();
     streamRun(reply.raw, run, last, sse, () => store.delivered(run.id));
     return reply;
