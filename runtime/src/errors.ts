@@ -9,6 +9,7 @@ export const ErrorCodes = {
   UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The path does not take this method' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
+  EXPECTATION_FAILED: { status: 417, message: 'The runtime meets no Expect but 100-continue' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body is encoded in a way the runtime does not read' },
   URI_TOO_LONG: { status: 414, message: 'The URL is longer than the limit' },
   HEADERS_TOO_LARGE: {

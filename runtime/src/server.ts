@@ -3,7 +3,13 @@ import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
-import { clip, sendError, toHal9Error, writeClientError } from './http/error-response.ts';
+import {
+  answerUnservedRequests,
+  clip,
+  sendError,
+  toHal9Error,
+  writeClientError,
+} from './http/error-response.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { lazyChildLogger } from './http/lazy-request-logger.ts';
 import { routeMethods } from './http/route-methods.ts';
@@ -80,6 +86,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
 
+  answerUnservedRequests(app.server);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   // Every body is JSON: JSON sent as text/plain is refused for its content-type (400 naming the

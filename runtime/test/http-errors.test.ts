@@ -125,6 +125,19 @@ describe('HTTP errors', () => {
     expect([byId.status, byId.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
   });
 
+  it('answers 404 or 405 before reading the body of a request no route takes', async () => {
+    const send = async (method: string, path: string, body: string, type = 'application/json') => {
+      const res = await fetch(`${rt.url}${path}`, { method, headers: { 'content-type': type }, body });
+      return [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    };
+    expect(await send('DELETE', '/v1/signals', 'garbage')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(await send('PATCH', '/v1/signals', '{')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(await send('POST', '/nope', '{"a":')).toEqual([404, 'NOT_FOUND']);
+    expect(await send('POST', '/nope', 'hello', 'text/plain')).toEqual([404, 'NOT_FOUND']);
+    // A route that takes it still reads it.
+    expect(await send('POST', '/v1/signals', '{')).toEqual([400, 'INVALID_JSON']);
+  });
+
   it('answers an unknown route with 404 NOT_FOUND and bad query values with 400', async () => {
     expect((await rt.get('/v2/nothing')).body.error.code).toBe('NOT_FOUND');
     const res = await rt.post('/v1/signals?wait=maybe', { content: 'x' });
@@ -149,7 +162,9 @@ describe('HTTP errors', () => {
       message: expect.stringMatching(/^querystring\."" is not a field/),
     });
     const layer = await rt.post('/v1/signals', { content: 'x', layer: 'L10' });
-    expect(layer.body.error.message).toBe('body.layer must be one of "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"');
+    expect(layer.body.error.message).toBe(
+      'body.layer must be one of "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"',
+    );
   });
 
   it('says what a blank content and a timeout_ms out of range are, in words', async () => {

@@ -1,4 +1,10 @@
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import {
+  type IncomingMessage,
+  maxHeaderSize,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
@@ -155,11 +161,50 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket)
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new Hal9Error('CLIENT_TIMEOUT')
         : new Hal9Error('INVALID_REQUEST', 'malformed HTTP request');
+  endWithError(socket, e);
+}
+
+/** Writes `e` as a whole HTTP answer on a socket no handler will answer, and closes it. */
+function endWithError(socket: Socket, e: Hal9Error, headers = ''): void {
   const body = JSON.stringify(errorBody(e));
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Requests Node's HTTP server answers itself unless told otherwise, in the catalogue's format: an
+ * Expect other than 100-continue (Node's bare 417) and CONNECT (Node closes the socket unanswered).
+ */
+export function answerUnservedRequests(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(
+      errorBody(
+        new Hal9Error(
+          'EXPECTATION_FAILED',
+          `Expect: ${clip(String(req.headers.expect))} is not met: send no Expect header, or Expect: 100-continue`,
+          { field: 'expect' },
+        ),
+      ),
+    );
+    res.writeHead(417, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const e = new Hal9Error(
+      'METHOD_NOT_ALLOWED',
+      `${clip(String(req.url))} takes no CONNECT: the runtime is no proxy`,
+      {
+        field: 'method',
+      },
+    );
+    endWithError(socket, e);
+  });
 }
 
 export function errorBody(err: Hal9Error): ErrorBody {

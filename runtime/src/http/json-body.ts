@@ -15,6 +15,12 @@ export function parseJsonBody(
   body: string,
   done: (err: Error | null, body?: unknown) => void,
 ): void {
+  // No route takes this request (404, or 405 for a known path): its body is nobody's, and the
+  // answer says so rather than what is wrong with the body.
+  if (req.is404) {
+    done(null, undefined);
+    return;
+  }
   // A compressed body read as text would only fail as "not valid JSON" somewhere in its bytes.
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
