@@ -237,4 +237,52 @@ describe('Hal9Platform', () => {
       synth(aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ alert: 'A' }] }] } })),
     ).toThrow('groups[0].rules[0].expr is required');
   });
+
+  it('rejects rule groups of one name and a `for` that is no duration, as Prometheus would', () => {
+    const rule = { alert: 'A', expr: 'vector(1)' };
+    expect(() =>
+      synth(
+        aPlatform({
+          prometheusRules: {
+            groups: [
+              { name: 'g', rules: [rule] },
+              { name: 'g', rules: [rule] },
+            ],
+          },
+        }),
+      ),
+    ).toThrow('groups[1].name "g" is used twice: group names must be unique');
+    expect(() =>
+      synth(
+        aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ ...rule, for: '5 minutes' }] }] } }),
+      ),
+    ).toThrow('groups[0].rules[0].for "5 minutes" is not a Prometheus duration such as 5m or 1h30m');
+    expect(() =>
+      synth(aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ ...rule, for: '1h30m' }] }] } })),
+    ).not.toThrow();
+  });
+
+  it('rejects a namespace and labels the apiserver would refuse, naming each', () => {
+    let error: unknown;
+    try {
+      synth(
+        aPlatform({
+          namespace: 'Bad NS',
+          labels: { 'bad key!': 'v', team: 'v v' },
+          prometheusRuleLabels: { release: 'x'.repeat(64) },
+        }),
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Hal9Cdk8sError);
+    const message = (error as Error).message;
+    expect(message).toContain('namespace "Bad NS" is not a namespace name');
+    expect(message).toContain('labels: "bad key!" is not a label key');
+    expect(message).toContain('labels.team: "v v" is not a label value');
+    expect(message).toContain(`prometheusRuleLabels.release: "${'x'.repeat(64)}" is not a label value`);
+    expect(() =>
+      synth(aPlatform({ namespace: 'team-a', labels: { 'example.com/team': 'a', tier: '' } })),
+    ).not.toThrow();
+  });
 });

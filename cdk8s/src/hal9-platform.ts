@@ -277,5 +277,31 @@ function propsProblems(props: Hal9PlatformProps): string[] {
     );
   }
   if (props.createNamespace && !props.namespace) problems.push('createNamespace needs namespace');
+  if (props.namespace !== undefined && !namespaceName.test(props.namespace)) {
+    problems.push(
+      `namespace ${JSON.stringify(props.namespace)} is not a namespace name: at most 63 lower-case letters, digits and -, starting and ending with a letter or digit`,
+    );
+  }
+  for (const [field, labels] of [
+    ['labels', props.labels],
+    ['prometheusRuleLabels', props.prometheusRuleLabels],
+  ] as const) {
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      if (!labelKey.test(k)) {
+        problems.push(
+          `${field}: ${JSON.stringify(k)} is not a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+        );
+      }
+      if (typeof v !== 'string' || !labelValue.test(v)) {
+        problems.push(
+          `${field}.${k}: ${JSON.stringify(v)} is not a label value: at most 63 letters, digits and -_., starting and ending with a letter or digit (or empty)`,
+        );
+      }
+    }
+  }
   return problems;
 }
+
+const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
