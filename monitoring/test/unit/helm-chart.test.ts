@@ -584,6 +584,17 @@ describe('charts/hal9-operator', () => {
     const zero = template('--set', 'replicaCount=0');
     expect(zero.status).not.toBe(0);
     expect(zero.stderr).toMatch(/replicaCount/);
+    // Values that would render objects the apiserver or Prometheus refuses (or broken YAML).
+    for (const [value, path] of [
+      ['serviceMonitor.interval=0s', '/serviceMonitor/interval'],
+      ['dashboards.folderAnnotation=a: b', '/dashboards/folderAnnotation'],
+      ['dashboards.label=bad label', '/dashboards/label'],
+      ['dashboards.labelValue=v v', '/dashboards/labelValue'],
+    ] as const) {
+      const bad = template('--set', value);
+      expect(bad.status, value).not.toBe(0);
+      expect(bad.stderr, value).toContain(`at '${path}'`);
+    }
   });
 
   it("replaces the default Prometheus namespace selector with the user's, never merges the two", () => {
