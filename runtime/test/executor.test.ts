@@ -71,6 +71,34 @@ describe('parallel executor', () => {
     expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);
   });
 
+  it('refuses 429 a request whose content would pass what requests in progress may hold, and takes it once they ended', async () => {
+    rt = await startRuntime({
+      server: { body_limit_bytes: 4_194_304 },
+      neurons: [neuron('only', 'L2')],
+      performance: { max_in_flight_content_bytes: 1_048_576, cache_layers: [] },
+      claude: {
+        mock_responses: { L2: [answer('slow', 'RESULT: ok', 600), answer('default', 'RESULT: ok')] },
+      },
+    });
+    const big = (tag: string) => `slow ${tag} ${'x'.repeat(600_000)}`;
+    const first = rt.post('/v1/signals', { content: big('a') });
+    await vi.waitFor(() => expect(rt!.runtime.engine.occupancy).toMatchObject({ active: 1 }), {
+      interval: 5,
+    });
+    const second = await rt.post('/v1/signals', { content: big('b') });
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('1');
+    expect(second.body.error).toMatchObject({
+      code: 'QUEUE_FULL',
+      field: 'performance.max_in_flight_content_bytes',
+    });
+    // A small one still fits beside it.
+    expect((await rt.post('/v1/signals', { content: 'small' })).status).toBe(200);
+    expect((await first).status).toBe(200);
+    // The first one's content is released with its end: the same request is taken now.
+    expect((await rt.post('/v1/signals', { content: big('c') })).status).toBe(200);
+  });
+
   it('frees the queue places of requests that ended while they waited: new requests are admitted, not refused 429', async () => {
     rt = await startRuntime({
       neurons: [neuron('only', 'L2')],

@@ -71,6 +71,7 @@ export const DEFAULT_CONFIG: Config = {
     cache_layers: ['L2'],
     max_concurrent_signals: 8,
     max_queue_depth: 1000,
+    max_in_flight_content_bytes: 134_217_728,
     max_concurrent_neurons: 10,
     hop_limit: 16,
     request_timeout_ms: 30_000,

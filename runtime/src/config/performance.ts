@@ -22,6 +22,7 @@ export function performanceSections(ctx: Ctx, raw: unknown): PerformanceSections
     'cache_layers',
     'max_concurrent_signals',
     'max_queue_depth',
+    'max_in_flight_content_bytes',
     'max_concurrent_neurons',
     'hop_limit',
     'request_timeout_ms',
@@ -95,6 +96,15 @@ export function parsePerformance(
       ...B.max_concurrent_signals,
     ),
     max_queue_depth: int(ctx, pf, 'performance', 'max_queue_depth', 1000, ...B.max_queue_depth),
+    max_in_flight_content_bytes: int(
+      ctx,
+      pf,
+      'performance',
+      'max_in_flight_content_bytes',
+      d.performance.max_in_flight_content_bytes,
+      1_048_576,
+      68_719_476_736,
+    ),
     max_concurrent_neurons: int(
       ctx,
       pf,

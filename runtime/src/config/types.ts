@@ -39,6 +39,12 @@ export interface PerformanceConfig {
   readonly cache_layers: readonly Layer[];
   readonly max_concurrent_signals: number;
   readonly max_queue_depth: number;
+  /**
+   * Bytes (UTF-8) of content the requests in progress brought at most: their first signals' and
+   * the signals peers forwarded. A request past it is refused (429 QUEUE_FULL): the queue's depth
+   * alone lets max_queue_depth requests of server.body_limit_bytes each be held (1 GiB at defaults).
+   */
+  readonly max_in_flight_content_bytes: number;
   readonly max_concurrent_neurons: number;
   readonly hop_limit: number;
   readonly request_timeout_ms: number;

@@ -33,4 +33,19 @@ describe('admissionRefusal', () => {
         details: { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
       });
   });
+
+  it('refuses content past what requests in progress may hold, but always takes a request alone', () => {
+    const refused = admissionRefusal(false, 1, slots(), 0, 0, { held: 700, max: 1000, incoming: 400 });
+    expect(refused).toMatchObject({
+      code: 'QUEUE_FULL',
+      message:
+        'the requests in progress hold 700 bytes of content, and 400 more would pass performance.max_in_flight_content_bytes (1000); retry later',
+      details: { field: 'performance.max_in_flight_content_bytes', retryAfterSeconds: 1 },
+    });
+    expect(
+      admissionRefusal(false, 1, slots(), 0, 0, { held: 600, max: 1000, incoming: 400 }),
+    ).toBeUndefined();
+    // Nothing held: one over the bound is still taken (its body passed the body limit).
+    expect(admissionRefusal(false, 1, slots(), 0, 0, { held: 0, max: 1000, incoming: 5000 })).toBeUndefined();
+  });
 });

@@ -1,7 +1,14 @@
 import { Hal9Error } from '../errors.ts';
 
 // Whether new signals (a request's first, or a peer's batch) are taken: not while the runtime drains,
-// nor when they would overfill the signal queue (performance.max_queue_depth). Pure.
+// nor when they would overfill the signal queue (performance.max_queue_depth), nor when their content
+// would pass what requests in progress may hold (performance.max_in_flight_content_bytes). Pure.
+
+/** The content the requests in progress brought, against its bound (performance.max_in_flight_content_bytes). */
+export interface ContentNow {
+  readonly held: number;
+  readonly max: number;
+}
 
 /** The executor's slots and queue, as admission reads them. */
 export interface SlotsNow {
@@ -23,8 +30,21 @@ export function admissionRefusal(
   slots: SlotsNow,
   pending: number,
   peerWaiting: number,
+  content: ContentNow & { readonly incoming: number } = {
+    held: 0,
+    max: Number.POSITIVE_INFINITY,
+    incoming: 0,
+  },
 ): Hal9Error | undefined {
   if (draining) return new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
+  // One request alone is always taken (its body passed server.body_limit_bytes already).
+  if (content.held > 0 && content.held + content.incoming > content.max) {
+    return new Hal9Error(
+      'QUEUE_FULL',
+      `the requests in progress hold ${content.held} bytes of content, and ${content.incoming} more would pass performance.max_in_flight_content_bytes (${content.max}); retry later`,
+      { field: 'performance.max_in_flight_content_bytes', retryAfterSeconds: 1 },
+    );
+  }
   const free = Math.max(0, slots.limit - slots.active);
   const local = Math.max(0, slots.queued + pending + incoming - free);
   if (local + peerWaiting <= slots.maxQueue) return undefined;

@@ -94,6 +94,8 @@ export class Engine {
   readonly #remote: Map<string, RemoteDispatch>;
   readonly #counters: NeuronCounters;
   readonly #runs: RunRegistry;
+  /** Bytes of content the runs in progress were admitted with (performance.max_in_flight_content_bytes). */
+  #heldContent = 0;
   readonly #tuning: LiveTuning;
   readonly #signalId = signalIds();
   readonly #tracing: Tracing;
@@ -113,6 +115,7 @@ export class Engine {
     // (429 QUEUE_FULL for new requests) and the load report's queue until a slot reached them. A run
     // that finished has none waiting.
     this.#runs = new RunRegistry(clock, (r) => {
+      this.#heldContent -= r.heldContentBytes;
       if (r.status !== 'timed_out') return;
       for (const d of this.#remote.values()) d.forget();
       this.#sweepLocal();
@@ -196,7 +199,8 @@ export class Engine {
       neurons: this.#neurons,
       runs: this.#runs,
       tracing: deps.tracing,
-      admit: (n) => this.#admit(n),
+      admit: (n, bytes) => this.#admit(n, bytes),
+      hold: (run, bytes) => this.#hold(run, bytes),
       arrive: (run, parent, signal) => this.#arrive(run, parent, signal),
       cutOff: this.#cutOff,
     });
@@ -292,8 +296,9 @@ export class Engine {
   /** Accepts a request (or refuses it at once: draining, unknown neuron, queue full). */
   submit(input: SubmitInput): RequestRun {
     let entry: NeuronConfig;
+    const bytes = Buffer.byteLength(input.content);
     try {
-      this.#admit(1);
+      this.#admit(1, bytes);
       entry = this.resolveEntry(input);
     } catch (e) {
       if (this.#tracing.enabled) {
@@ -316,6 +321,7 @@ export class Engine {
       cutOff: this.#cutOff,
     });
     run.span = span;
+    this.#hold(run, bytes);
     if (typeof input.http?.answer === 'function') run.httpStatus = input.http.answer;
     const first: Signal = {
       id: this.#signalId(),
@@ -370,13 +376,24 @@ export class Engine {
     await this.#backend.close();
   }
 
-  /** Admits `n` new signals, or throws the refusal (admission.ts). */
-  #admit(n: number): void {
+  /** Admits `n` new signals bringing `bytes` of content, or throws the refusal (admission.ts). */
+  #admit(n: number, bytes: number): void {
     const e = this.#executor;
-    const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting());
+    const content = {
+      held: this.#heldContent,
+      max: this.config.performance.max_in_flight_content_bytes,
+      incoming: bytes,
+    };
+    const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting(), content);
     if (!refused) return;
     this.#obs.rejected(refused.code === 'DRAINING' ? 'draining' : 'queue_full');
     throw refused;
+  }
+
+  /** Counts an admitted run's content until it ends (the run registry's end releases it). */
+  #hold(run: RequestRun, bytes: number): void {
+    run.heldContentBytes = bytes;
+    this.#heldContent += bytes;
   }
 
   /** An external request ended: its span, its metric, the request store. */

@@ -32,6 +32,9 @@ function setup(o: { config?: Config; admit?: (n: number) => void } = {}) {
     runs,
     tracing: noTracing(),
     admit: o.admit ?? (() => {}),
+    hold: (run, bytes) => {
+      run.heldContentBytes = bytes;
+    },
     arrive: (run, parent, signal) => arrived.push({ run, parent, signal }),
     cutOff: (s, error, durationMs) => traceEntry(s, neurons.get(s.to)!, false, durationMs, [], [], error),
   });

@@ -28,7 +28,10 @@ export interface ForwardedIntakeDeps {
   readonly runs: RunRegistry;
   readonly tracing: Tracing;
   /** Admits `signals` new signals, or throws the refusal (draining, queue full). */
-  readonly admit: (signals: number) => void;
+  /** Admits a batch of `signals` bringing `bytes` of content, or throws the refusal. */
+  readonly admit: (signals: number, bytes: number) => void;
+  /** Holds a sub-run's content against the in-flight bound until it ends. */
+  readonly hold: (run: RequestRun, bytes: number) => void;
   /** A signal reached a neuron hosted here: into the engine's pipeline. */
   readonly arrive: (run: RequestRun, parent: SpanRef, signal: Signal) => void;
   /** The trace entry of a signal its sub-run's end cut off. */
@@ -99,7 +102,11 @@ export class ForwardedIntake {
     const n = this.#d.neurons.get(neuronId);
     if (!n || n.endpoint)
       throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
-    this.#d.admit(signals.length);
+    const sizes = signals.map((s) => Buffer.byteLength(s.content));
+    this.#d.admit(
+      signals.length,
+      sizes.reduce((a, b) => a + b, 0),
+    );
     // The caller's deadline, never longer than ours.
     const limit = config.performance.request_timeout_ms;
     const timeoutMs = Math.min(deadlineMs, limit);
@@ -124,6 +131,7 @@ export class ForwardedIntake {
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
       const run = this.#subRun(s, neuronId, timeoutMs, deadlineField);
+      this.#d.hold(run, sizes[i]!);
       runs.push(run);
       started?.(s.id, (cause) => {
         const running = run.running;

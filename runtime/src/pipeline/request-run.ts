@@ -87,6 +87,8 @@ export class RequestRun {
   span: SpanRef | undefined;
   /** The HTTP status its answer has, by its outcome (a traced request answered by its end). */
   httpStatus: ((view: RunView) => number) | undefined;
+  /** Bytes of content it was admitted with, held against performance.max_in_flight_content_bytes until it ends. */
+  heldContentBytes = 0;
   #usage: TokenUsage = NO_USAGE;
   /** Some model call, here or in a peer's sub-tree, reported usage. */
   #metered = false;
