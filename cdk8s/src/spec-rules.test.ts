@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { safeSysctls } from './spec-rules.ts';
+import { clusterRules, neuronRules, safeSysctls } from './spec-rules.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -44,4 +44,16 @@ describe('spec rules', () => {
       for (const m of messages) expect(rules, m).toContain(m);
     },
   );
+
+  it('refuse a tracing endpoint whose port is above 65535, as the CRD does (the runtime would not start)', () => {
+    const message =
+      'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535';
+    for (const endpoint of ['http://collector:99999', 'https://collector:65536']) {
+      expect(clusterRules('c', { tracing: { endpoint } }).join('\n'), endpoint).toContain(message);
+      expect(neuronRules('n', { cluster: 'c', layer: 'L2', tracing: { endpoint } }).join('\n')).toContain(
+        message,
+      );
+    }
+    expect(clusterRules('c', { tracing: { endpoint: 'http://collector:65535' } })).toEqual([]);
+  });
 });

@@ -31,16 +31,16 @@ type Sections = Pick<
   | 'tracing'
 >;
 
-// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, no query or fragment.
+// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535
+// (WHATWG URL refuses a larger one, as the rule does) and no query or fragment.
 function isCollectorURL(v: string): boolean {
   if (!URL.canParse(v) || v.includes('?') || v.includes('#')) return false;
   const u = new URL(v);
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
 }
-// The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, and a port within range
-// (WHATWG URL refuses a port above 65535 as Go's CEL rule does).
-// Printable ASCII, as the CRD's rule asks: Go's URL parser (the apiserver's) takes a non-ASCII host as
-// it is where WHATWG's would convert or refuse it.
+// The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, in printable ASCII as the
+// rule asks: Go's URL parser (the apiserver's) takes a non-ASCII host as it is where WHATWG's would
+// convert or refuse it.
 const printable = /^[!-~]+$/;
 const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
@@ -333,7 +333,7 @@ export function sectionRules(s: Sections, p: string): string[] {
   const t = s.tracing;
   if (t?.endpoint !== undefined && !isCollectorURL(t.endpoint)) {
     problems.push(
-      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host and no query or fragment, for example http://otel-collector.observability:4318`,
+      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318`,
     );
   }
   const timeout = t?.timeout;

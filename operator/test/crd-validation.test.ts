@@ -354,6 +354,19 @@ describe('tracing', () => {
     }
   });
 
+  it('takes an endpoint on any port up to 65535, in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
+    for (const endpoint of [
+      'http://otel-collector.observability:65535',
+      'https://otel-collector.observability:1',
+    ]) {
+      for (const o of [cluster({ tracing: { endpoint } }), neuron({ tracing: { endpoint } })]) {
+        const r = await apply(o, ['--dry-run=server']);
+        expect(r.stderr, endpoint).toBe('');
+        expect(r.code).toBe(0);
+      }
+    }
+  });
+
   it('takes gzip or none and a timeout from 1ms to 30s, in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
     for (const [compression, timeout] of [
       ['gzip', '5s'],
@@ -529,6 +542,16 @@ describe('tracing', () => {
       'a Prometheus URL with a query, on a Neuron',
       neuron({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:9090?x=1' } } }),
       'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
+    ],
+    [
+      'an endpoint whose port is above 65535 (the runtime would not start)',
+      cluster({ tracing: { endpoint: 'http://collector:99999' } }),
+      'spec.tracing.endpoint: Invalid value: "http://collector:99999": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318',
+    ],
+    [
+      'an endpoint whose port is above 65535, on a Neuron',
+      neuron({ tracing: { endpoint: 'https://collector:65536' } }),
+      'spec.tracing.endpoint: Invalid value: "https://collector:65536": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318',
     ],
     [
       'an endpoint that is not a URL',

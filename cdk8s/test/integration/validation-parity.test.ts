@@ -629,6 +629,27 @@ const cases: readonly Case[] = [
     { nodeTuning: { cpuPinning: true }, resources: { requests: { cpu: '2' }, limits: { cpu: '2' } } },
     'nodeTuning.cpuPinning needs a memory limit for Guaranteed QoS',
   ],
+  [
+    'a tracing endpoint whose port is above 65535',
+    'Hal9Cluster',
+    'c',
+    { tracing: { endpoint: 'http://otel-collector.observability:99999' } },
+    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535',
+  ],
+  [
+    'a Neuron tracing endpoint whose port is above 65535',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', tracing: { endpoint: 'https://otel-collector.observability:65536' } },
+    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535',
+  ],
+  [
+    'a tracing endpoint on port 65535',
+    'Hal9Cluster',
+    'c',
+    { tracing: { endpoint: 'http://otel-collector.observability:65535' } },
+    undefined,
+  ],
   // RE2's \s is ASCII whitespace, and Go's URL parser takes a non-ASCII host as it is: the CRD's rule
   // asks for printable ASCII, and synth refuses what it refuses.
   [

@@ -257,6 +257,9 @@ export function tunerObserver(m: OperatorMetrics): TunerObserver {
       else m.neuronPredictedConcurrency.set({ namespace, neuron }, value);
     },
     fanOut: (namespace, source, target, value) => m.edgeFanOut.set({ namespace, source, target }, value),
+    fanOutGone: (namespace, source, targets) => {
+      for (const target of targets) m.edgeFanOut.remove({ namespace, source, target });
+    },
     forget: (namespace, neuron, targets, deleted) => {
       dropReplicaSeries(m, namespace, neuron, targets);
       if (deleted) m.neuronParallelism.remove({ namespace, neuron });

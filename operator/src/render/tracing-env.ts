@@ -1,5 +1,6 @@
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { EffectiveTracing } from '../spec/effective-spec.ts';
+import { RenderRefusedError } from './runtime-config.ts';
 
 /** The pod's name from the downward API, which OTEL_RESOURCE_ATTRIBUTES expands as $(HAL9_POD_NAME). */
 export const podNameEnv = 'HAL9_POD_NAME';
@@ -42,6 +43,13 @@ function operatorAttributes(input: TracingEnvInput): [string, string][] {
   ];
 }
 
+/** Whether the runtime's OTLP exporter can parse the endpoint (a port above 65535 it cannot). */
+function runtimeTakesEndpoint(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol } = new URL(value);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 /** A value the kubelet passes as written: it reads `$(NAME)` as a reference and `$$` as one `$`. */
 function literal(value: string): string {
   return value.replaceAll('$', () => '$$');
@@ -55,6 +63,13 @@ function literal(value: string): string {
 export function tracingEnv(input: TracingEnvInput): V1EnvVar[] {
   const { tracing } = input;
   if (!tracing) return [];
+  // The CRD's rule reads it as Go does; one it admitted before that rule had its port check (or that
+  // only Go's parser takes) would crash every pod at start: the running ones keep their template.
+  if (!runtimeTakesEndpoint(tracing.endpoint)) {
+    throw new RenderRefusedError(
+      `tracing.endpoint ${JSON.stringify(tracing.endpoint.slice(0, 300))} is not a URL the runtime accepts (an http or https URL as a WHATWG URL parser reads it): fix its host, its port (at most 65535) or its percent-escapes`,
+    );
+  }
   const ours = operatorAttributes(input);
   const taken = new Set([...ours.map(([k]) => k), 'k8s.pod.name']);
   const user = Object.entries(tracing.resourceAttributes)

@@ -52,6 +52,30 @@ describe('the entry endpoint', () => {
   });
 });
 
+describe('the conditions kept', () => {
+  it('are only the types the cluster status writes: another writer’s, or an older version’s, go', () => {
+    const first = statusWith();
+    const at = '2025-12-01T00:00:00Z';
+    const foreign = [
+      { type: 'Available', status: 'True' as const, reason: 'Old', message: '', lastTransitionTime: at },
+      { type: 'Paused', status: 'False' as const, reason: 'NotPaused', message: '', lastTransitionTime: at },
+    ];
+    const again = computeClusterStatus({
+      generation: 1,
+      namespace: 'ns',
+      existing: { ...first, conditions: [...(first.conditions ?? []), ...foreign] },
+      neurons: defaultTopology(),
+      serviceOf: service,
+      now: '2026-01-02T00:00:00Z',
+    });
+    expect(again.conditions?.map((c) => c.type).sort()).toEqual(
+      ['Degraded', 'Progressing', 'Ready', 'Reconciling', 'Stalled', 'Warning'].sort(),
+    );
+    // Its own are kept as they were (no new transition time: nothing changed).
+    expect(again.conditions).toEqual(first.conditions);
+  });
+});
+
 describe('an admin API without a token', () => {
   const warning = (noAdminToken: boolean, neurons = defaultTopology()) =>
     computeClusterStatus({

@@ -135,10 +135,13 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   next.push(warningCondition(input, cond));
   next.push(...kstatusConditions(next));
 
+  // Only the types written here: another writer's, or one an older operator wrote (Paused), would
+  // otherwise be applied back by this manager on every write and never go.
+  const own = new Set(next.map((c) => c.type));
   const status: Hal9ClusterStatus = {
     observedGeneration: g,
     conditions: setConditions(
-      input.existing?.conditions?.filter((c) => c.type !== ConditionType.Paused),
+      input.existing?.conditions?.filter((c) => own.has(c.type)),
       next,
       input.now,
     ),

@@ -455,6 +455,36 @@ describe('the autoscaler on the pods’ load reports', () => {
       expect(await series(name), name).toEqual([]);
   });
 
+  it("keeps a pod's made-up fan-out targets out of status and metrics, and drops an edge no longer connected", async () => {
+    const registry = new Registry();
+    const neurons = [
+      aNeuron('design-1', { layer: 'L3', forwardConnections: ['impl-1', 'impl-2'], replicas: 1 }),
+      aNeuron('impl-1', { layer: 'L2', replicas: 1 }),
+      aNeuron('impl-2', { layer: 'L2', replicas: 1 }),
+    ];
+    const h = harness({ neurons, observer: tunerObserver(createMetrics(registry)) });
+    const made = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`made-up-${i}`, 1]));
+    h.pod('design-1', '127.0.0.2', {
+      active: 2,
+      rate: 8,
+      latency: 0.1,
+      fanOut: { 'impl-1': 2, 'impl-2': 1, ...made },
+    });
+    const edges = async () =>
+      ((await registry.getSingleMetric('hal9_operator_edge_fanout')?.get())?.values ?? [])
+        .filter((v) => v.labels.source === 'design-1')
+        .map((v) => v.labels.target)
+        .sort();
+    await h.run(40);
+    expect(await edges()).toEqual(['impl-1', 'impl-2']);
+    expect(Object.keys(h.status('design-1')?.autoscaling?.fanOut ?? {}).sort()).toEqual(['impl-1', 'impl-2']);
+    // impl-2 is no longer forwarded to: its series and its key in status go, though the pod reports it.
+    Object.assign(neurons[0]!.spec!, { forwardConnections: ['impl-1'] });
+    await h.run(1);
+    expect(await edges()).toEqual(['impl-1']);
+    expect(Object.keys(h.status('design-1')?.autoscaling?.fanOut ?? {})).toEqual(['impl-1']);
+  });
+
   it('claims no count it held for want of data: the count carried in from an HPA is not an override', async () => {
     const h = harness();
     // Just switched to operator mode: no pod has reported yet, and spec.replicas still holds 2.

@@ -27,7 +27,14 @@ export function syncMemory(
     observer?.forget?.(namespace, name, Object.keys(mem.fanOut), deleted);
   }
   for (const t of list) {
-    if (memory.get(t.key)?.uid !== (t.neuron.metadata?.uid ?? '')) memory.set(t.key, seedMemory(t));
+    const before = memory.get(t.key);
+    if (before?.uid !== (t.neuron.metadata?.uid ?? '')) {
+      // Recreated: its predecessor's edges are not learned again unless its pods report them.
+      const edges = Object.keys(before?.fanOut ?? {});
+      if (edges.length > 0)
+        observer?.fanOutGone?.(t.neuron.metadata?.namespace ?? '', t.neuron.metadata?.name ?? '', edges);
+      memory.set(t.key, seedMemory(t));
+    }
     const mem = memory.get(t.key)!;
     if (t.tuneParallelism && !mem.parallelismTuned) reseedParallelism(mem, t);
     // Turned off, replicas still autoscaled: the spec's limit goes back to the pods now.

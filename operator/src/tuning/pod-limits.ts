@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.ts';
+import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import { urlAllowed } from './pod-cidrs.ts';
@@ -65,6 +65,15 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
     const p = Promise.resolve().then(async () => {
       try {
         const applied = await deps.setPodLimit(pod.url, value, token);
+        // The pod runs a value other than the one sent (perhaps outside the Neuron's bounds): not
+        // delivered, so never published, and a refusal like any other (retried, in the condition).
+        if (applied !== value) {
+          mem.delivered.delete(pod.instance);
+          throw new OperatorError(
+            OperatorErrorCode.PodTuningFailed,
+            `PUT ${pod.url}/v1/admin/performance: answered max_concurrent_signals ${applied}, not the ${value} sent`,
+          );
+        }
         mem.delivered.set(pod.instance, applied);
         observer?.delivered(true);
         if (mem.refused.delete(pod.instance))

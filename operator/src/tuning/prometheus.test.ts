@@ -92,18 +92,63 @@ describe('createPrometheusClient', () => {
     expect(samples[1]?.value).toBeNaN();
   });
 
-  it('turns a failed query into HAL9_ERR_METRICS_UNAVAILABLE carrying Prometheus’ message', async () => {
+  it('turns a failed query into HAL9_ERR_METRICS_UNAVAILABLE naming its status and errorType, never its error text', async () => {
+    // Whatever answers at a custom resource's URL writes `error`: the Neuron's status would publish it.
     const { url } = await promStub(() => ({
       status: 400,
-      body: { status: 'error', errorType: 'bad_data', error: 'parse error at char 5' },
+      body: { status: 'error', errorType: 'bad_data', error: 'SECRET-INTERNAL-DATA at char 5' },
     }));
     const err = await createPrometheusClient({ url })
       .query('sum(')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperatorError);
     expect((err as OperatorError).code).toBe('HAL9_ERR_METRICS_UNAVAILABLE');
-    expect((err as Error).message).toContain('bad_data');
-    expect((err as Error).message).toContain('parse error at char 5');
+    expect((err as Error).message).toBe(
+      `HAL9_ERR_METRICS_UNAVAILABLE: Prometheus ${url}: query failed (HTTP 400, bad_data)`,
+    );
+  });
+
+  it('names an errorType only when it is one of Prometheus’ own', async () => {
+    const { url } = await promStub(() => ({
+      status: 503,
+      body: { status: 'error', errorType: 'SECRET-INTERNAL-DATA', error: 'x' },
+    }));
+    const err = (await createPrometheusClient({ url })
+      .query('up')
+      .catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(`HAL9_ERR_METRICS_UNAVAILABLE: Prometheus ${url}: query failed (HTTP 503)`);
+  });
+
+  it('does not follow a redirect: a 307 would repeat the query at the address it names', async () => {
+    const target = await promStub(() => vector('1'));
+    const server = createServer((_req, res) => {
+      res.writeHead(307, { location: `${target.url}/api/v1/query` }).end();
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const err = (await createPrometheusClient({ url })
+      .query('up')
+      .catch((e: unknown) => e)) as OperatorError;
+    expect(err).toBeInstanceOf(OperatorError);
+    expect(err.status).toBe(307);
+    expect(err.message).toMatch(/HTTP 307 \(a redirect: not followed/);
+    expect(err.message).not.toContain(target.url);
+    expect(target.queries).toEqual([]);
+  });
+
+  it('reports a content type that is not a media type as such, never its text', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'SECRET INTERNAL DATA' }).end('<html>');
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const err = (await createPrometheusClient({ url })
+      .query('up')
+      .catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain('(an unrecognized content type, 6 bytes)');
+    expect(err.message).not.toContain('SECRET');
   });
 
   it('reports a body that is not the API’s JSON by its type and size, never its content', async () => {
@@ -230,6 +275,8 @@ describe('observe', () => {
       status: 503,
       body: { status: 'error', error: 'shutting down' },
     }));
-    await expect(observe(createPrometheusClient({ url }), series, 30)).rejects.toThrow(/shutting down/);
+    await expect(observe(createPrometheusClient({ url }), series, 30)).rejects.toThrow(
+      /query failed \(HTTP 503\)$/,
+    );
   });
 });

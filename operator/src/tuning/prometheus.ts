@@ -59,8 +59,17 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
           body: new URLSearchParams({ query: expr }),
+          // The URL is a custom resource's: a redirect followed would repeat the query (a POST, on a
+          // 307) at any address the answer names, inside the cluster's network.
+          redirect: 'manual',
           signal: AbortSignal.timeout(timeoutMs),
         });
+        if (res.status >= 300 && res.status < 400) {
+          await res.body?.cancel().catch(() => undefined);
+          throw fail(`HTTP ${res.status} (a redirect: not followed, set the Prometheus API's own URL)`, {
+            status: res.status,
+          });
+        }
         const max = o.maxBytes ?? PROMETHEUS_MAX_ANSWER_BYTES;
         const { text, truncated } = await readBounded(res, max);
         if (truncated)
@@ -70,7 +79,7 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
         } catch {
           // Never the body itself: the URL is a custom resource's, and what answers there (any HTTP
           // service the operator can reach) would be published in the Neuron's status.
-          const type = (res.headers.get('content-type') ?? 'no content type').slice(0, 100);
+          const type = mediaTypeOf(res.headers.get('content-type'));
           throw fail(
             `HTTP ${res.status} with an answer that is not the Prometheus API's JSON (${type}, ${Buffer.byteLength(text)} bytes)`,
             {
@@ -88,13 +97,13 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
         throw fail(`unreachable (${why})`, { cause: err });
       }
       if (body.status !== 'success') {
-        // Prometheus' own error (a PromQL parse error says where) is kept, bounded; an answer that
-        // is not the API's shape says nothing of its content.
-        const own = body.status === 'error' && typeof body.error === 'string';
-        const type = typeof body.errorType === 'string' ? `, ${body.errorType.slice(0, 40)}` : '';
+        // The status and, from Prometheus' JSON, only its errorType when it is one of Prometheus'
+        // own: never the `error` text, which whatever answers at the URL writes and the Neuron's
+        // status would publish (the queries are the operator's own, so a parse error is its bug).
+        const type = prometheusErrorTypes.has(body.errorType as string) ? `, ${body.errorType}` : '';
         throw fail(
-          own
-            ? `query failed (HTTP ${res.status}${type}): ${body.error!.slice(0, 300)}`
+          body.status === 'error'
+            ? `query failed (HTTP ${res.status}${type})`
             : `HTTP ${res.status} with JSON that is not the Prometheus API's answer`,
           { status: res.status },
         );
@@ -102,6 +111,27 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
       return samplesOf(body.data, (m) => fail(m, { status: res.status }));
     },
   };
+}
+
+/** The errorType values of the Prometheus HTTP API (web/api/v1): the only error text kept. */
+const prometheusErrorTypes: ReadonlySet<string> = new Set([
+  'bad_data',
+  'timeout',
+  'canceled',
+  'execution',
+  'internal',
+  'unavailable',
+  'not_found',
+  'not_acceptable',
+]);
+
+/** The media type of a Content-Type header, when it has a media type's shape; never other text. */
+function mediaTypeOf(header: string | null): string {
+  if (header === null) return 'no content type';
+  const type = header.split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/.test(type)
+    ? type
+    : 'an unrecognized content type';
 }
 
 function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): Sample[] {

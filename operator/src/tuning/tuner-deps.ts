@@ -44,6 +44,9 @@ export interface TunerObserver {
   ): void;
   predicted?(namespace: string, neuron: string, value: number | undefined): void;
   fanOut?(namespace: string, source: string, target: string, value: number): void;
+  /** Edges of `source` no longer learned (not reported, or no longer in its forwardConnections):
+   * their series go, or each would keep its last value. */
+  fanOutGone?(namespace: string, source: string, targets: readonly string[]): void;
   /**
    * The Neuron is no longer tuned (deleted, autoscaling off): the tuner's series of it go
    * (`fanOutTargets` are the targets of its edges). Its parallelism, the limit in effect that the

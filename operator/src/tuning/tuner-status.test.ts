@@ -38,4 +38,40 @@ describe('the tuner status of one Neuron', () => {
       true,
     );
   });
+
+  it('is written to drop a fan-out edge to a Neuron it does not forward to, but not one merely not learned yet', () => {
+    const scale = {
+      status: { desiredReplicas: 1, fanOut: { 'impl-1': '2' } },
+      condition: available,
+    };
+    const live = (fanOut: Record<string, string>) =>
+      aNeuron(
+        'design-1',
+        { layer: 'L3', forwardConnections: ['impl-1', 'impl-2'] },
+        { status: { autoscaling: { desiredReplicas: 1, fanOut } } as Neuron['status'] },
+      );
+    const statusOf = (n: Neuron) =>
+      tunerStatusOf(targetOf(n), seedMemory(targetOf(n)), { condition: undefined, scale }, now);
+    const settled = live({ 'impl-1': '2' });
+    const written = { ...settled, status: { ...settled.status, ...statusOf(settled) } } as Neuron;
+    expect(statusWriteNeeded(statusOf(written), written)).toBe(false);
+    // A key a pod made up, written before targets were filtered: released by the next apply.
+    const stray = {
+      ...written,
+      status: {
+        ...written.status,
+        autoscaling: { desiredReplicas: 1, fanOut: { 'impl-1': '2', 'made-up': '9' } },
+      },
+    } as Neuron;
+    expect(statusWriteNeeded(statusOf(stray), stray)).toBe(true);
+    // impl-2 is still connected: the next decision's snapshot says whether it stays.
+    const connected = {
+      ...written,
+      status: {
+        ...written.status,
+        autoscaling: { desiredReplicas: 1, fanOut: { 'impl-1': '2', 'impl-2': '1' } },
+      },
+    } as Neuron;
+    expect(statusWriteNeeded(statusOf(connected), connected)).toBe(false);
+  });
 });

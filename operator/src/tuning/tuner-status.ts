@@ -48,12 +48,19 @@ export function tunerStatusOf(
 export function statusWriteNeeded(status: TunerStatus, neuron: Neuron): boolean {
   // A part turned off (replicas in hpa mode, parallelism tuning off) is released by applying
   // the rest without it: the live status still carrying it is not up to date.
-  const live = neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
+  const live = neuron.status as (Neuron['status'] & { autoscaling?: AutoscalingStatus }) | undefined;
   const released =
     (!status.autoscaling &&
       (live?.autoscaling !== undefined || live?.conditions?.some((c) => c.type === ReplicasCondition))) ||
     (!status.parallelism &&
       (live?.parallelism?.lastDecision !== undefined ||
         live?.conditions?.some((c) => c.type === ParallelismCondition)));
-  return released || !statusUpToDate(status, neuron.status);
+  // An edge to a Neuron the spec no longer forwards to (or one a pod made up, written before targets
+  // were filtered) goes now, by applying the map without it. One merely not learned again yet (a new
+  // leader's first passes) waits for the next decision's snapshot: a write now would be undone then.
+  const connected = new Set(neuron.spec?.forwardConnections ?? []);
+  const strayEdge =
+    status.autoscaling !== undefined &&
+    Object.keys(live?.autoscaling?.fanOut ?? {}).some((k) => !connected.has(k));
+  return released || strayEdge || !statusUpToDate(status, neuron.status);
 }

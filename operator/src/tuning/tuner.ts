@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors.ts';
 import { ParallelismCondition, ReplicasCondition } from '../status/parallelism-status.ts';
 import { syncMemory } from './memory-sync.ts';
-import { neuronFlow } from './neuron-flow.ts';
+import { learnFanOut, neuronFlow } from './neuron-flow.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import type { NeuronStep } from './neuron-step.ts';
 import { tuneParallelism } from './parallelism-step.ts';
@@ -117,7 +117,14 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const v = views.get(t.key);
       const mem = memOf(t);
       if (v?.stable?.meanLatencySeconds !== undefined) mem.latency = v.stable.meanLatencySeconds;
-      if (v?.stable && Object.keys(v.stable.fanOut).length > 0) mem.fanOut = { ...v.stable.fanOut };
+      const learned = learnFanOut(mem.fanOut, v?.stable?.fanOut, t.spec.forwardConnections);
+      mem.fanOut = learned.fanOut;
+      if (learned.gone.length > 0)
+        observer?.fanOutGone?.(
+          t.neuron.metadata?.namespace ?? '',
+          t.neuron.metadata?.name ?? '',
+          learned.gone,
+        );
       flows.set(
         t.key,
         neuronFlow(t.neuron.metadata?.namespace ?? '', v, mem.fanOut, mem.latency, t.spec.forwardConnections),

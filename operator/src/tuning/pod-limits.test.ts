@@ -1,0 +1,87 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { NeuronMemory } from './neuron-memory.ts';
+import { createPodLimits } from './pod-limits.ts';
+import type { RuntimePod } from './runtime-pods.ts';
+import { undelivered } from './undelivered.ts';
+
+// The apply step against pods whose PUT /v1/admin/performance answer the test sets.
+
+const pod = (name: string, ip: string): RuntimePod => ({
+  uid: `uid-${name}`,
+  instance: `uid-${name}#0`,
+  name,
+  url: `http://${ip}:8080`,
+});
+
+function setUp(answer: (url: string, value: number) => number) {
+  const puts: { url: string; value: number }[] = [];
+  const delivered: boolean[] = [];
+  const limits = createPodLimits({
+    setPodLimit: async (url, value) => {
+      puts.push({ url, value });
+      return answer(url, value);
+    },
+    logger: pino({ level: 'silent' }),
+    observer: {
+      decided: () => {},
+      parallelism: () => {},
+      delivered: (ok) => void delivered.push(ok),
+    },
+    podCidrs: undefined,
+  });
+  const mem: Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure' | 'pending' | 'published'> = {
+    delivered: new Map(),
+    refused: new Map(),
+    tokenFailure: undefined,
+    pending: true,
+    published: 4,
+  };
+  return { limits, mem, puts, delivered };
+}
+
+describe('delivering a limit to the pods', () => {
+  it('takes an answer with another value than the one sent for a refusal, never publishes it, and sends again', async () => {
+    const a = pod('impl-1-7d9f8-a', '127.0.0.2');
+    const b = pod('impl-1-7d9f8-b', '127.0.0.3');
+    // b runs 99 (above the Neuron's max) whatever it is sent.
+    let bAnswer = 99;
+    const h = setUp((url, value) => (url === b.url ? bAnswer : value));
+    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
+    await h.limits.settled();
+    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
+    await h.limits.settled();
+
+    expect(h.mem.delivered.get(b.instance)).toBeUndefined();
+    expect(h.mem.published).toBe(4);
+    expect(h.mem.pending).toBe(true);
+    expect(h.mem.refused.get(b.instance)?.error).toContain(
+      'answered max_concurrent_signals 99, not the 8 sent',
+    );
+    expect(undelivered(h.mem.refused, 8)).toContain(
+      '1 pod did not take max_concurrent_signals 8 (impl-1-7d9f8-b:',
+    );
+    expect(h.delivered.filter((ok) => !ok)).toHaveLength(2);
+    // Retried on every pass while it does not hold the value, as any refusal is.
+    expect(h.puts.filter((p) => p.url === b.url)).toHaveLength(2);
+
+    // Once it takes the value, every pod has it: in effect, and the refusal is gone.
+    bAnswer = 8;
+    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
+    await h.limits.settled();
+    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
+    expect(h.mem.refused.size).toBe(0);
+    expect(h.mem.published).toBe(8);
+    expect(h.mem.pending).toBe(false);
+  });
+
+  it('does not take a pod that answered another value for one that has it when restoring', async () => {
+    const a = pod('impl-1-7d9f8-a', '127.0.0.2');
+    const h = setUp(() => 3);
+    expect(h.limits.restore('ns/impl-1', h.mem, [a], 8, undefined)).toBe(false);
+    await h.limits.settled();
+    expect(h.limits.restore('ns/impl-1', h.mem, [a], 8, undefined)).toBe(false);
+    await h.limits.settled();
+    expect(h.mem.refused.get(a.instance)?.error).toContain('answered max_concurrent_signals 3');
+  });
+});
