@@ -42,6 +42,9 @@ export const OperatorErrorCode = {
    * user renames or deletes one of the two (the operator does not watch objects it did not label).
    */
   NameTaken: 'HAL9_ERR_NAME_TAKEN',
+  /** The operator's admin key Secret exists but holds no usable key (emptied or edited by hand): retried
+   * with backoff, as someone deletes it (the operator then makes a new one). */
+  AdminKeyInvalid: 'HAL9_ERR_ADMIN_KEY_INVALID',
   /** Anything else. */
   Unexpected: 'HAL9_ERR_UNEXPECTED',
 } as const;
@@ -67,6 +70,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_ADDRESS_REFUSED: 'terminal',
   HAL9_ERR_NAME_TAKEN: 'backoff',
+  HAL9_ERR_ADMIN_KEY_INVALID: 'backoff',
   HAL9_ERR_UNEXPECTED: 'backoff',
 });
 

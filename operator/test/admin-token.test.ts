@@ -3,6 +3,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Started, startRuntime } from '../../runtime/test/support/runtime.ts';
 import type { Hal9Cluster } from '../src/api-types.ts';
+import { OperatorErrorCode, requeueFor } from '../src/errors.ts';
 import { ADMIN_KEY_SECRET, derivedAdminToken, secretAdminKey } from '../src/tuning/admin-key.ts';
 import { secretAdminToken } from '../src/tuning/admin-token.ts';
 import { setPodLimit } from '../src/tuning/runtime-pods.ts';
@@ -107,6 +108,24 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       for (const s of started) await s.close();
       await op.stop();
       await space.delete();
+    }
+  });
+
+  it('says a key Secret without its key is unusable (its own code, retried), not that the apiserver is down', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: ADMIN_KEY_SECRET }, stringData: { other: 'x' } },
+    });
+    try {
+      const key = secretAdminKey(kc, { namespace: ns, randomKey: () => 'never-used-here' });
+      await expect(key()).rejects.toMatchObject({
+        code: OperatorErrorCode.AdminKeyInvalid,
+        message: `HAL9_ERR_ADMIN_KEY_INVALID: Secret ${ns}/${ADMIN_KEY_SECRET} has no "key": delete it and the operator makes a new one`,
+      });
+      expect(requeueFor(await key().catch((e: unknown) => e))).toBe('backoff');
+    } finally {
+      await core.deleteNamespacedSecret({ name: ADMIN_KEY_SECRET, namespace: ns });
     }
   });
 });

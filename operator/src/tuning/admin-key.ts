@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
-import { fromApiError } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { makeClient } from '../kube/api-client.ts';
 
 // The key the operator derives each Hal9Cluster's runtime admin token from when the cluster names
@@ -30,19 +30,21 @@ export function secretAdminKey(kc: KubeConfig, o: AdminKeyOptions): AdminKey {
   const name = o.name ?? ADMIN_KEY_SECRET;
   const api = makeClient(kc, CoreV1Api, o.timeoutMs ?? 10_000);
   const read = async (): Promise<Buffer | undefined> => {
+    let s: V1Secret;
     try {
-      const s = await api.readNamespacedSecret({ name, namespace: o.namespace });
-      const raw = s.data?.[KEY];
-      if (!raw)
-        throw new Error(
-          `Secret ${o.namespace}/${name} has no "${KEY}": delete it and the operator makes a new one`,
-        );
-      return Buffer.from(raw, 'base64');
+      s = await api.readNamespacedSecret({ name, namespace: o.namespace });
     } catch (err) {
       const e = fromApiError(err, `Read of Secret ${o.namespace}/${name} (the operator's admin key)`);
       if (e.status === 404) return undefined;
       throw e;
     }
+    const raw = s.data?.[KEY];
+    if (!raw)
+      throw new OperatorError(
+        OperatorErrorCode.AdminKeyInvalid,
+        `Secret ${o.namespace}/${name} has no "${KEY}": delete it and the operator makes a new one`,
+      );
+    return Buffer.from(raw, 'base64');
   };
   const load = async (): Promise<Buffer> => {
     const found = await read();
@@ -69,7 +71,11 @@ export function secretAdminKey(kc: KubeConfig, o: AdminKeyOptions): AdminKey {
       if (e.status !== 409) throw e;
     }
     const made = await read();
-    if (!made) throw new Error(`Secret ${o.namespace}/${name} was created but cannot be read back`);
+    if (!made)
+      throw new OperatorError(
+        OperatorErrorCode.NotFound,
+        `Secret ${o.namespace}/${name} was created but cannot be read back (deleted at once?)`,
+      );
     return made;
   };
   let memo: Promise<Buffer> | undefined;
