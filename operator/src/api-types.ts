@@ -1,25 +1,30 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Hal9Cluster } from './generated/hal9cluster.gen.ts';
-import type { Neuron } from './generated/neuron.gen.ts';
+import type {
+  Hal9Cluster,
+  Hal9ClusterStatus as Hal9ClusterStatusSchema,
+} from './generated/hal9cluster.gen.ts';
+import type {
+  Neuron,
+  NeuronStatusConditionsItem,
+  NeuronStatusParallelism,
+  NeuronStatus as NeuronStatusSchema,
+} from './generated/neuron.gen.ts';
 
 export type { Hal9Cluster, Neuron };
 
-// Custom resource types (generated from the CRDs), the status shapes the controllers write,
-// and the render function's signature, which the reconcilers take as a dependency.
+// Custom resource types (generated from the CRDs), the status shapes the controllers write (the
+// generated ones, writable, narrowed to what each writer sets: a field the CRDs drop fails to
+// compile here), and the render function's signature, which the reconcilers take as a dependency.
+
+/** A generated (read-only) type as a writer builds it. */
+export type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 export const group = 'hal9.ai';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 
-/** metav1.Condition */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
+/** metav1.Condition, as both CRDs' status schemas give it. */
+export type Condition = Writable<NeuronStatusConditionsItem>;
 
 /** What the status functions read from a live object's status (generated types fit it). */
 export interface LiveStatus {
@@ -27,26 +32,21 @@ export interface LiveStatus {
   readonly conditions?: readonly Condition[];
 }
 
-/** The status fields the operator writes for a Neuron. */
-export interface NeuronStatus {
-  observedGeneration?: number;
-  /** metadata.generation of the Hal9Cluster the children were last rendered from. */
-  clusterGeneration?: number;
+/** The status fields the Neuron reconciler writes (the tuner writes autoscaling and parallelism's decision). */
+export type NeuronStatus = Writable<
+  Pick<
+    NeuronStatusSchema,
+    'observedGeneration' | 'clusterGeneration' | 'replicas' | 'readyReplicas' | 'selector'
+  >
+> & {
   conditions?: Condition[];
-  replicas?: number;
-  readyReplicas?: number;
-  selector?: string;
-  parallelism?: { current?: number };
-}
+  parallelism?: Writable<Pick<NeuronStatusParallelism, 'current'>>;
+};
 
-/** The status fields the operator writes for a Hal9Cluster. */
-export interface Hal9ClusterStatus {
-  observedGeneration?: number;
+/** The status fields the operator writes for a Hal9Cluster: all of its status. */
+export type Hal9ClusterStatus = Writable<Omit<Hal9ClusterStatusSchema, 'conditions'>> & {
   conditions?: Condition[];
-  neurons?: number;
-  readyNeurons?: number;
-  entryEndpoint?: string;
-}
+};
 
 export interface RenderInput {
   readonly cluster: Hal9Cluster;

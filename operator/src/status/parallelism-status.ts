@@ -1,4 +1,9 @@
-import type { Condition, LiveStatus } from '../api-types.ts';
+import type { Condition, LiveStatus, Writable } from '../api-types.ts';
+import type {
+  NeuronStatusAutoscaling,
+  NeuronStatusAutoscalingLastDecision,
+  NeuronStatusParallelismLastDecision,
+} from '../generated/neuron.gen.ts';
 import { setCondition } from './conditions.ts';
 
 // The part of a Neuron's status the parallelism tuner owns. It is applied under its own field
@@ -35,27 +40,21 @@ export const ReplicasReason = Object.freeze({
   MetricsUnavailable: 'MetricsUnavailable',
 });
 
-export interface LastDecision {
-  readonly value: number;
-  readonly reason: string;
-  /** RFC 3339 (second precision, like metav1.Time). */
-  readonly time: string;
-  /** The inputs the decision was made from. */
-  readonly message?: string;
-}
+/** A decision as the CRD's status schema gives it, its value, reason and time (RFC 3339, second
+ * precision like metav1.Time) always set; its message says what it was made from. */
+export type LastDecision = Required<Pick<NeuronStatusParallelismLastDecision, 'value' | 'reason' | 'time'>> &
+  Pick<NeuronStatusParallelismLastDecision, 'message'>;
 
-export interface ReplicaDecisionStatus extends LastDecision {
-  readonly observedConcurrency?: string;
-  readonly predictedConcurrency?: string;
-  readonly perPodTarget?: string;
-  readonly panic?: boolean;
-}
+export type ReplicaDecisionStatus = LastDecision &
+  Pick<
+    NeuronStatusAutoscalingLastDecision,
+    'observedConcurrency' | 'predictedConcurrency' | 'perPodTarget' | 'panic'
+  >;
 
-export interface AutoscalingStatus {
-  desiredReplicas: number;
+export type AutoscalingStatus = Writable<Required<Pick<NeuronStatusAutoscaling, 'desiredReplicas'>>> & {
   lastDecision?: ReplicaDecisionStatus;
   fanOut?: Record<string, string>;
-}
+};
 
 export interface TunerStatus {
   parallelism?: { current: number; lastDecision?: LastDecision };
