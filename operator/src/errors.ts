@@ -94,6 +94,21 @@ export class OperatorError extends Error {
   }
 }
 
+/**
+ * Failures of the apiserver's moment, retried with backoff and needing no one: unreachable or
+ * overloaded (429, 5xx), a write conflict, an object gone under the cache, a reconcile cut short.
+ * A Neuron that meets one is still progressing, not stalled (kstatus, Argo CD, `kubectl wait`).
+ */
+export function isTransient(err: unknown): boolean {
+  return err instanceof OperatorError && transientCodes.has(err.code);
+}
+const transientCodes: ReadonlySet<OperatorErrorCode> = new Set([
+  OperatorErrorCode.ApiUnavailable,
+  OperatorErrorCode.Conflict,
+  OperatorErrorCode.NotFound,
+  OperatorErrorCode.ReconcileTimeout,
+]);
+
 export function requeueFor(err: unknown): Requeue {
   return err instanceof OperatorError ? requeueByCode[err.code] : 'backoff';
 }

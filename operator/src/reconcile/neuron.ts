@@ -2,7 +2,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { fieldManager, isPaused, type Neuron, type RenderNeuron } from '../api-types.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { splitKey } from '../controller/object-reader.ts';
-import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { errorMessage, isTransient, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { hpaCannotScale } from '../status/hpa-stuck.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { Reason } from '../status/reasons.ts';
@@ -119,7 +119,8 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
           deploymentExists: liveDeployment() !== undefined,
         });
     // Something render left out on purpose (privileged containers not allowed) keeps the Neuron Degraded.
-    let failure: { reason: string; message: string } | undefined = rendered.failure;
+    let failure: { reason: string; message: string; transient?: boolean } | undefined = rendered.failure;
+    let transient = false;
     let failureError: unknown;
     const applyWarnings: string[] = [];
     // The Deployment as this pass's apply left it: the cache may not have seen that write yet, and a
@@ -141,14 +142,20 @@ export function neuronReconciler(deps: NeuronReconcilerDeps) {
         if (changed.length > 0) {
           deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
         }
-        if (failures.length > 0) failureError = childrenFailed(failures);
+        if (failures.length > 0) {
+          failureError = childrenFailed(failures);
+          transient = failures.every((f) => f.error !== undefined && isTransient(f.error));
+        }
       } catch (err) {
         failureError = err;
+        transient = isTransient(err);
       }
       if (failureError !== undefined) {
         // Degraded names the failure for this generation (neuron-status.ts): not every child of it
-        // is applied, whatever the others say.
-        failure = { reason: Reason.ApplyFailed, message: errorMessage(failureError) };
+        // is applied, whatever the others say; one of the apiserver's moment is still progressing.
+        failure = transient
+          ? { reason: Reason.Retrying, message: errorMessage(failureError), transient }
+          : { reason: Reason.ApplyFailed, message: errorMessage(failureError) };
         deps.events.record(neuron, 'Warning', Reason.ApplyFailed, failure.message);
       }
       deps.onParallelism?.(namespace, name, parallelism);

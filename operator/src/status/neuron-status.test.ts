@@ -206,6 +206,25 @@ describe('computeNeuronStatus', () => {
   it('reports an apply failure as Degraded', () => {
     const s = computeNeuronStatus(anInput({ failure: { reason: 'ApplyFailed', message: 'HTTP 422' } }));
     expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed', message: 'HTTP 422' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True' });
+  });
+
+  it('reports a failure of the apiserver’s moment as still progressing, not Degraded or Stalled', () => {
+    const failure = {
+      reason: 'Retrying',
+      message: 'Apply of Deployment failed (HTTP 429): slow down',
+      transient: true,
+    };
+    const s = computeNeuronStatus(anInput({ failure }));
+    expect(cond(s, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'Retrying',
+      message: 'Retrying: Apply of Deployment failed (HTTP 429): slow down',
+    });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'False', reason: 'Retrying' });
+    // What kstatus (Flux, kpt) reads first: in progress, not failed.
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
   });
 
   it('keeps lastTransitionTime and needs no write when nothing changed', () => {

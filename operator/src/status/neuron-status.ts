@@ -12,8 +12,8 @@ export interface NeuronStatusInput {
   /** metadata.generation of the Hal9Cluster this pass rendered from (unset when it was not found). */
   readonly clusterGeneration?: number;
   readonly paused: boolean;
-  /** Set when render or apply failed this time. */
-  readonly failure?: { readonly reason: string; readonly message: string };
+  /** Set when render or apply failed this time; `transient`: retried with no one's help (errors.ts isTransient). */
+  readonly failure?: { readonly reason: string; readonly message: string; readonly transient?: boolean };
   /** Live Deployment from the cache (after our apply, possibly one watch event behind). */
   readonly deployment: V1Deployment | undefined;
   /** The rendered children (empty when nothing was rendered). */
@@ -61,6 +61,11 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
       next.push(
         cond(ConditionType.Progressing, 'False', Reason.Paused, 'Reconciliation is paused by hal9.ai/paused'),
       );
+    } else if (input.failure?.transient) {
+      // Still on its way: the work queue applies again, and kstatus reads Reconciling, not Stalled.
+      next.push(
+        cond(ConditionType.Progressing, 'True', input.failure.reason, `Retrying: ${input.failure.message}`),
+      );
     } else if (input.failure) {
       next.push(cond(ConditionType.Progressing, 'False', input.failure.reason, input.failure.message));
     } else if (deployment.failure) {
@@ -80,7 +85,16 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
         ),
       );
     }
-    if (input.failure) {
+    if (input.failure?.transient) {
+      next.push(
+        cond(
+          ConditionType.Degraded,
+          'False',
+          input.failure.reason,
+          'A write to the apiserver failed for the moment and is retried with backoff (Progressing says which)',
+        ),
+      );
+    } else if (input.failure) {
       next.push(cond(ConditionType.Degraded, 'True', input.failure.reason, input.failure.message));
     } else if (deployment.failure) {
       next.push(cond(ConditionType.Degraded, 'True', deployment.failure.reason, deployment.failure.message));

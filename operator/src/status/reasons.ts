@@ -23,6 +23,8 @@ export const Reason = Object.freeze({
   Reconciled: 'Reconciled',
   AsExpected: 'AsExpected',
   ApplyFailed: 'ApplyFailed',
+  /** A write failed for the apiserver's moment (isTransient): retried with backoff, nobody needs to act. */
+  Retrying: 'Retrying',
   RenderFailed: 'RenderFailed',
   ReplicaFailure: 'ReplicaFailure',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
