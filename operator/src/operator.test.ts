@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePorts } from '../../test/cluster/ports.ts';
 import { parseConfig } from './config.ts';
 import { OperatorErrorCode } from './errors.ts';
 import { closeServer } from './http/listen.ts';
@@ -35,9 +36,9 @@ describe('startOperator with its metrics port taken', () => {
     const stub = await startApiserverStub(() => 'hang');
     stubs.push(stub);
     const taken = await listenOn(0);
-    // A port that was free a moment ago, for the health server (which listens first).
-    const healthPort = await listenOn(0);
-    await closeServer(servers.pop()!);
+    // A free port for the health server (which listens first), below the ephemeral range: no listen(0)
+    // or outgoing connection of the tests running beside this one can take it in the meantime.
+    const healthPort = (await freePorts(1))[0]!;
     const parsed = parseConfig(
       [
         ...['--metrics-port', String(taken), '--health-port', String(healthPort)],

@@ -1,5 +1,5 @@
 import { kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
-import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { useDenyingPolicy } from './support/admission-policy.ts';
 import { aCluster } from './support/builders.ts';
@@ -15,6 +15,7 @@ import { condition } from './support/reads.ts';
 const admin = kubeConfigFromInject();
 const core = admin.makeApiClient(CoreV1Api);
 const networking = admin.makeApiClient(NetworkingV1Api);
+const custom = admin.makeApiClient(CustomObjectsApi);
 // Registered before the operator's namespace, so the policy is removed after the operator stopped.
 const admission = useDenyingPolicy('hal9-test-reviewed-network-policies');
 const serviceAccount = useChartServiceAccount(admin, { releasePrefix: 'ca', edit: withoutSecrets });
@@ -162,8 +163,31 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
   });
 
   it('resyncs of clusters where nothing changed write nothing', async () => {
+    // The clusters the tests above left settled: every resync reconciles each of them once.
+    const clusters = (
+      await custom.listNamespacedCustomObject({
+        group: 'hal9.ai',
+        version: 'v1alpha1',
+        namespace: space.name,
+        plural: 'hal9clusters',
+      })
+    ).items.length;
+    expect(clusters).toBeGreaterThan(0);
+    const reconciles = async () =>
+      (
+        (await space.operator.registry.getSingleMetric('controller_runtime_reconcile_total')?.get())
+          ?.values ?? []
+      )
+        .filter((v) => v.labels.controller === 'hal9cluster')
+        .reduce((sum, v) => sum + v.value, 0);
     const before = await space.operator.writes();
-    await new Promise((resolve) => setTimeout(resolve, 22_000)); // two resyncs
+    const start = await reconciles();
+    // Counted once a reconcile ended, so its writes are counted by then too.
+    await waitFor(
+      'two resyncs of every cluster',
+      async () => ((await reconciles()) >= start + 2 * clusters ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const metric = await space.operator.registry.getSingleMetric('hal9_operator_api_writes_total')?.get();
     expect(await space.operator.writes(), JSON.stringify(metric?.values)).toBe(before);
   });

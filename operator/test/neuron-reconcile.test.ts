@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { kubectl, waitFor } from '@hal9/test';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { aCluster, aNeuron } from './support/builders.ts';
@@ -11,7 +12,9 @@ const minimalSample = readFileSync(
   fileURLToPath(new URL('../../samples/minimal/hal9.yaml', import.meta.url)),
   'utf8',
 );
-const space = useOperatorNamespace('operator-reconcile');
+// Resync every 10 s (600 s by default): 'when nothing changes' waits for two of them.
+const space = useOperatorNamespace('operator-reconcile', { args: () => ['--resync-seconds', '10'] });
+const custom = space.kc.makeApiClient(CustomObjectsApi);
 const { reads: r, apply, patch } = space;
 
 describe('the minimal sample', () => {
@@ -228,12 +231,14 @@ describe('changes', () => {
   });
 
   it('makes no changes while paused and says so in the status', async () => {
-    await kubectl(['annotate', 'neuron', 'orphan', '-n', space.name, 'hal9.ai/paused=true']);
-    await patch('neuron', 'orphan', { spec: { performance: { maxConcurrentSignals: 20 } } });
+    await apply([aCluster('hold'), aNeuron('held', 'hold')]);
+    await waitForNeuronReady(r, 'held');
+    await kubectl(['annotate', 'neuron', 'held', '-n', space.name, 'hal9.ai/paused=true']);
+    await patch('neuron', 'held', { spec: { performance: { maxConcurrentSignals: 20 } } });
     const paused = await waitFor(
-      'orphan Paused for generation 2',
+      'held Paused for generation 2',
       async () => {
-        const n = await r.neuron('orphan');
+        const n = await r.neuron('held');
         const c = condition(n, 'Paused');
         return c?.status === 'True' && c.observedGeneration === 2 ? n : undefined;
       },
@@ -241,14 +246,14 @@ describe('changes', () => {
     );
     expect(condition(paused, 'Progressing')?.reason).toBe('Paused');
     expect(paused.status?.observedGeneration).toBe(1);
-    const cm = await r.configMap('orphan-config');
+    const cm = await r.configMap('held-config');
     expect(Object.values(cm?.data ?? {})[0]).not.toContain('max_concurrent_signals: 20');
 
-    await kubectl(['annotate', 'neuron', 'orphan', '-n', space.name, 'hal9.ai/paused-']);
+    await kubectl(['annotate', 'neuron', 'held', '-n', space.name, 'hal9.ai/paused-']);
     await waitFor(
-      'orphan config updated after resume',
+      'held config updated after resume',
       async () => {
-        const c = await r.configMap('orphan-config');
+        const c = await r.configMap('held-config');
         return Object.values(c?.data ?? {})[0]?.includes('max_concurrent_signals: 20') ? c : undefined;
       },
       { timeoutMs: 30_000 },
@@ -256,24 +261,24 @@ describe('changes', () => {
   });
 
   it('leaves its children to garbage collection when a Neuron is deleted', async () => {
-    await kubectl(['delete', 'neuron', 'orphan', '-n', space.name, '--wait=false']);
+    await apply([aCluster('gc'), aNeuron('gone', 'gc')]);
+    await waitForNeuronReady(r, 'gone');
+    const children = () => Promise.all([r.deployment('gone'), r.service('gone'), r.configMap('gone-config')]);
+    expect((await children()).every((o) => o !== undefined)).toBe(true);
+    await kubectl(['delete', 'neuron', 'gone', '-n', space.name, '--wait=false']);
+    // The garbage collector learns of the Neuron kind only at its discovery resync (every 30 s).
     await waitFor(
-      'orphan children gone',
-      async () => {
-        const left = await Promise.all([
-          r.deployment('orphan'),
-          r.service('orphan'),
-          r.configMap('orphan-config'),
-        ]);
-        return left.every((o) => o === undefined) ? true : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
+      'gone children gone',
+      async () => ((await children()).every((o) => o === undefined) ? true : undefined),
+      { timeoutMs: 90_000, intervalMs: 500 },
     );
   });
 });
 
 describe('when nothing changes', () => {
-  it('sends no write requests for 60 s and leaves every object untouched', { timeout: 180_000 }, async () => {
+  it('sends no write requests over two resyncs and leaves every object untouched', {
+    timeout: 180_000,
+  }, async () => {
     // Let the last rollouts and status updates settle first: Ready, then no write for 5 s in a row
     // (a fixed pause is too short on a slow machine, where the cluster's status still follows).
     for (const name of ['strategic-1', 'design-1', 'impl-1']) await waitForNeuronReady(r, name);
@@ -299,9 +304,37 @@ describe('when nothing changes', () => {
       ]);
       return objs.map((o) => `${o?.metadata?.name}@${o?.metadata?.resourceVersion}`);
     };
+    // Every resync reconciles each Neuron and each cluster in the namespace once.
+    const count = async (plural: string) =>
+      (
+        await custom.listNamespacedCustomObject({
+          group: 'hal9.ai',
+          version: 'v1alpha1',
+          namespace: space.name,
+          plural,
+        })
+      ).items.length;
+    const [neurons, clusters] = [await count('neurons'), await count('hal9clusters')];
+    const reconciles = async (controller: string) =>
+      (
+        (await space.operator.registry.getSingleMetric('controller_runtime_reconcile_total')?.get())
+          ?.values ?? []
+      )
+        .filter((v) => v.labels.controller === controller)
+        .reduce((sum, v) => sum + v.value, 0);
     const before = await snapshot();
     const writesBefore = await space.operator.writes();
-    await new Promise((res) => setTimeout(res, 60_000));
+    const [neuronsFrom, clustersFrom] = [await reconciles('neuron'), await reconciles('hal9cluster')];
+    // Counted once a reconcile ended, so its writes are counted by then too.
+    await waitFor(
+      'two resyncs of every Neuron and cluster',
+      async () =>
+        (await reconciles('neuron')) >= neuronsFrom + 2 * neurons &&
+        (await reconciles('hal9cluster')) >= clustersFrom + 2 * clusters
+          ? true
+          : undefined,
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
     expect(await space.operator.writes()).toBe(writesBefore);
     expect(await snapshot()).toEqual(before);
   });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/testing/manual-clock.ts';
 import {
   apiDoc,
   apiError,
@@ -35,6 +36,7 @@ const SHORT_OPEN = 1;
 async function start(
   openSeconds: number,
   performance: Record<string, unknown> = {},
+  clock?: ManualClock,
 ): Promise<{ fake: FakeMessagesApi; rt: Started }> {
   fake = await startFakeMessagesApi();
   rt = await startRuntime(
@@ -50,7 +52,7 @@ async function start(
         ...performance,
       },
     }),
-    { apiKey: 'test-key' },
+    { apiKey: 'test-key', ...(clock ? { clock } : {}) },
   );
   return { fake, rt };
 }
@@ -123,21 +125,29 @@ describe('circuit breaker', () => {
   });
 
   it('counts only the failures within window_seconds', async () => {
-    const { fake } = await start(LONG_OPEN, {
-      circuit_breaker: {
-        failure_threshold: 5,
-        success_threshold: 3,
-        timeout_seconds: 30,
-        window_seconds: 0.3,
+    // The breaker's window is on the runtime's clock: time moves only as the test advances it.
+    const clock = new ManualClock();
+    const { fake } = await start(
+      LONG_OPEN,
+      {
+        circuit_breaker: {
+          failure_threshold: 5,
+          success_threshold: 3,
+          timeout_seconds: 30,
+          window_seconds: 0.3,
+        },
       },
-    });
+      clock,
+    );
     await failRequests(4);
-    // Let the four failures age out of the window (a slow machine only makes them older).
-    await new Promise((r) => setTimeout(r, 400));
+    // The four failures age out of the window.
+    clock.advance(400);
     await failRequests(4);
     expect(await state()).toBe(CLOSED);
     expect((await send()).body.errors[0].code).toBe('UPSTREAM_ERROR');
     expect(fake.requests).toHaveLength(9);
+    // The four within the window did count: with the ninth they reach failure_threshold.
+    expect(await state()).toBe(OPEN);
   });
 
   it('after timeout_seconds lets trial calls through and closes only after success_threshold successes', async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePorts } from '../../test/cluster/ports.ts';
 import { apiDoc, startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { runToExit, spawnRuntime } from './support/process.ts';
 import { answer, neuron } from './support/runtime.ts';
@@ -462,11 +463,10 @@ describe('runtime process', () => {
     };
 
     it('refusing connections (ECONNREFUSED)', { timeout: 60_000 }, async () => {
-      // A port that was free a moment ago and has no listener now.
-      const gone = createServer();
-      const endpoint = await listening(gone);
-      await new Promise((r) => gone.close(r));
-      await drainWith(endpoint);
+      // A free port with no listener, below the ephemeral range: no listen(0) or outgoing connection
+      // of the tests running beside this one can take it before the runtime exports to it.
+      const [port] = await freePorts(1);
+      await drainWith(`http://127.0.0.1:${port}`);
     });
 
     it('accepting the export and never answering', { timeout: 60_000 }, async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../src/testing/manual-clock.ts';
 import { apiRuntimes } from './support/api-runtimes.ts';
 import { apiDoc, apiError, message } from './support/fake-messages-api.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -59,12 +60,31 @@ describe('retries', () => {
   });
 
   it('honours retry-after when it fits', async () => {
-    const { fake, rt } = await start({ claude: { retry: fastRetry } });
+    // The retry waits on the runtime's clock: time moves here only as the test advances it.
+    const clock = new ManualClock();
+    const { fake, rt } = await runtimes.api({ claude: { retry: fastRetry } }, { apiKey: 'k', clock });
     fake.script(apiError(429, { retryAfterMs: '200' }));
     fake.respond(message('RESULT: ok'));
-    const res = await rt.post('/v1/signals', { content: 'x' });
-    expect(res.status).toBe(200);
-    expect(res.body.trace[0].durationMs).toBeGreaterThanOrEqual(200);
+    const res = rt.post('/v1/signals', { content: 'x' });
+    // Counted as the wait is armed: from here the retry is only a timer on the clock.
+    await vi.waitFor(
+      async () =>
+        expect(
+          await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '429' }),
+        ).toBe(1),
+      { timeout: 5_000, interval: 5 },
+    );
+    const waiting = clock.pending;
+    // The backoff alone (at most 5 ms) would have fired by now; retry-after's 200 ms has not.
+    clock.advance(199);
+    expect(clock.pending).toBe(waiting);
+    expect(fake.requests).toHaveLength(1);
+    // 200 ms plus at most half the backoff's 1 ms of jitter.
+    clock.advance(2);
+    const answered = await res;
+    expect(answered.status).toBe(200);
+    expect(answered.body.trace[0]).toMatchObject({ retries: 1 });
+    expect(fake.requests).toHaveLength(2);
   });
 });
 

@@ -643,8 +643,21 @@ describe('a name already taken by an object the operator did not create', () => 
     const t = setup([aNeuron('a')], aHal9Cluster(), {
       existing: [{ ...theirs('ConfigMap'), metadata: { name: 'a-config', namespace: testNamespace } }],
     });
-    await t.reconcile(key).catch(() => {});
+    const err = await t.reconcile(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: OperatorErrorCode.NameTaken });
+    expect(requeueFor(err)).toBe('backoff');
     expect(t.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual(['Service']);
+    const degraded = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(degraded?.message).toContain(
+      `ConfigMap ${testNamespace}/a-config already exists and is not controlled by Neuron a`,
+    );
+    expect(degraded?.message).toContain(
+      'Deployment a not applied: its pods start from ConfigMap a-config, which was not applied',
+    );
   });
 
   it('is applied over when its controller is this Neuron (one the caches have not seen yet)', async () => {

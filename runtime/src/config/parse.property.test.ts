@@ -581,30 +581,44 @@ describe('parseConfig over generated documents', () => {
   });
 });
 
-// Minimal inputs the properties above once found: each is refused with every problem naming its field.
+// Minimal inputs the properties above once found: each is refused with every problem naming its
+// field, or (an empty section taking an override, as applyEnv means it to) accepted.
 describe('parseConfig: inputs the properties found', () => {
+  // Fails when nothing is thrown: a refusal the parser stopped making must not pass quietly.
   const rejectsWithFields = (f: () => unknown) => {
+    let thrown: unknown;
     try {
       f();
     } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      for (const p of (e as ConfigError).problems) expect(p.field).not.toBe('');
-      return;
+      thrown = e;
     }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const { problems } = thrown as ConfigError;
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p.field).not.toBe('');
+    return problems;
   };
-  it('an empty section plus an environment override (in a pod: KUBERNETES_SERVICE_HOST)', () => {
-    rejectsWithFields(() => parseConfigText('server:\n', { KUBERNETES_SERVICE_HOST: '10.0.0.1' }));
+  it('an empty section plus an environment override (in a pod: KUBERNETES_SERVICE_HOST) takes the override', () => {
+    const config = parseConfigText('server:\n', { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    expect(config.server.host).toBe('0.0.0.0');
   });
   it('a section that is a scalar plus an environment override', () => {
-    rejectsWithFields(() => parseConfig({ claude: 'x' }, { HAL9_MODE: 'mock' }));
+    expect(rejectsWithFields(() => parseConfig({ claude: 'x' }, { HAL9_MODE: 'mock' }))).toEqual([
+      { field: 'claude', message: 'must be a mapping' },
+    ]);
   });
   it('a YAML alias cycle in a value', () => {
     rejectsWithFields(() => parseConfigText('performance: &a\n  hop_limit: *a\n'));
   });
-  it('a document that is not a mapping names no field', () => {
-    rejectsWithFields(() => parseConfigText('42'));
+  it('a document that is not a mapping is refused as the document', () => {
+    for (const text of ['42', '- a\n- b\n'])
+      expect(rejectsWithFields(() => parseConfigText(text))).toEqual([
+        { field: '(document)', message: 'must be a mapping' },
+      ]);
   });
-  it('an empty key names no field', () => {
-    rejectsWithFields(() => parseConfigText('"": 1\n'));
+  it('an empty key names the document', () => {
+    expect(rejectsWithFields(() => parseConfigText('"": 1\n')).map((p) => p.field)).toEqual([
+      '(document).""',
+    ]);
   });
 });
