@@ -52,7 +52,9 @@ describe('a request that ended before SIGTERM and whose caller has not read it y
     for (const path of ['', '/events']) {
       const head = await fetch(`${rt.url}/v1/signals/${accepted.body.id}${path}`, { method: 'HEAD' });
       expect(head.status, path).toBe(200);
-      expect(head.headers.get('content-type'), path).toMatch(path ? /^text\/event-stream/ : /^application\/json/);
+      expect(head.headers.get('content-type'), path).toMatch(
+        path ? /^text\/event-stream/ : /^application\/json/,
+      );
     }
     expect(await shutdown().stopped).toEqual({ unfinished: 0, unread: 1 });
   });
