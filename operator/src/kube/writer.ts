@@ -34,6 +34,30 @@ export interface KubeWriter {
   createEvent(event: CoreV1Event): Promise<void>;
   /** Deletes a child that is no longer rendered (background propagation). */
   delete(obj: KubernetesObject): Promise<void>;
+  /**
+   * This writer for one reconcile: a write does not start once `signal` aborted (the reconcile is past
+   * its deadline; the controller files it as HAL9_ERR_RECONCILE_TIMEOUT and retries with backoff), so
+   * a late pass writes nothing stale. A write under way ends at its own request deadline.
+   */
+  within(signal: AbortSignal): KubeWriter;
+}
+
+/** `w`, each write first checking `signal` (KubeWriter.within). */
+export function gated(w: KubeWriter, signal: AbortSignal): KubeWriter {
+  const gate =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return write(...args);
+    };
+  return {
+    apply: gate(w.apply),
+    applyStatus: gate(w.applyStatus),
+    jsonPatch: gate(w.jsonPatch),
+    createEvent: gate(w.createEvent),
+    delete: gate(w.delete),
+    within: (other) => gated(w, AbortSignal.any([signal, other])),
+  };
 }
 
 export type WriteCounter = (resource: string, verb: string) => void;
@@ -47,7 +71,7 @@ export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWrite
   const custom = makeClient(kc, CustomObjectsApi);
   const core = makeClient(kc, CoreV1Api);
   const apps = makeClient(kc, AppsV1Api);
-  return {
+  const writer: KubeWriter = {
     async apply(obj, options) {
       count(resourceOf(obj), 'apply');
       try {
@@ -119,7 +143,9 @@ export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWrite
         if (e.status !== 404) throw e;
       }
     },
+    within: (signal) => gated(writer, signal),
   };
+  return writer;
 }
 
 function resourceOf(obj: KubernetesObject): string {

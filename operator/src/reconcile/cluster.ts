@@ -31,8 +31,13 @@ export interface ClusterReconcilerDeps {
  * One Hal9Cluster: its peer-token Secret and NetworkPolicies (access), then its status, which
  * summarises its Neurons and says when access failed (Degraded, with the error's catalogue name).
  */
-export function clusterReconciler(deps: ClusterReconcilerDeps) {
-  return async function reconcileCluster(key: string): Promise<ReconcileResult | undefined> {
+export function clusterReconciler(shared: ClusterReconcilerDeps) {
+  return async function reconcileCluster(
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult | undefined> {
+    // Past the controller's deadline, no write of this pass starts (writer.ts within).
+    const deps = signal ? { ...shared, writer: shared.writer.within(signal) } : shared;
     const { namespace, name } = splitKey(key);
     const cluster = deps.clusters.get(name, namespace);
     if (!cluster || cluster.metadata?.deletionTimestamp) return undefined;

@@ -8,7 +8,7 @@ import type { ObjectReader } from '../controller/object-reader.ts';
 import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { withAppliedHash } from '../kube/applied-hash.ts';
 import type { JsonPatchOp } from '../kube/name-conflicts.ts';
-import type { KubeWriter } from '../kube/writer.ts';
+import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
@@ -77,6 +77,7 @@ function setup(
     delete: async (obj) => {
       deleted.push(obj);
     },
+    within: (signal) => gated(writer, signal),
   };
   const children = Object.fromEntries(
     childKinds.map((k) => [
@@ -125,6 +126,23 @@ describe('neuronReconciler', () => {
       ['a', 'L4'],
       ['b', 'L3'],
     ]);
+  });
+});
+
+describe('a reconcile past its deadline', () => {
+  it('starts no write once its signal aborted, and rejects with the abort (the controller files a timeout)', async () => {
+    const t = setup([aNeuron('a', { layer: 'L4' })]);
+    const late = new AbortController();
+    late.abort();
+    await expect(t.reconcile(`${testNamespace}/a`, late.signal)).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(t.writes).toEqual([]);
+    expect(t.statuses).toEqual([]);
+    // The same pass in time writes its children and status.
+    await t.reconcile(`${testNamespace}/a`, new AbortController().signal);
+    expect(t.writes.length).toBeGreaterThan(0);
+    expect(t.statuses).toHaveLength(1);
   });
 });
 

@@ -31,10 +31,15 @@ const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldM
  * One Neuron: gather (caches) → render (pure) → apply the children that differ → status.
  * Writes nothing when the live children already match and the status is unchanged.
  */
-export function neuronReconciler(deps: NeuronReconcilerDeps) {
+export function neuronReconciler(shared: NeuronReconcilerDeps) {
   // Neurons (cache objects) whose Hal9Cluster reference another manager keeps (cluster-owner-write.ts).
   const keptClusterOwners = new WeakSet<Neuron>();
-  return async function reconcileNeuron(key: string): Promise<ReconcileResult | undefined> {
+  return async function reconcileNeuron(
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult | undefined> {
+    // Past the controller's deadline, no write of this pass starts (writer.ts within).
+    const deps = signal ? { ...shared, writer: shared.writer.within(signal) } : shared;
     const { namespace, name } = splitKey(key);
     const neuron = deps.neurons.get(name, namespace);
     if (!neuron || neuron.metadata?.deletionTimestamp) {
