@@ -24,13 +24,24 @@ local failures = {
   ProgressDeadlineExceeded = true,
 }
 
+-- As the operator reads the annotation (isPaused): any value but "false" pauses ("true", "yes", "1").
+-- Argo CD's sandbox has no string library, so "false" is matched in its three usual cases; the
+-- operator also ignores surrounding spaces, which the Paused condition then reports.
+local function pausedByAnnotation(annotations)
+  if annotations == nil or annotations["hal9.ai/paused"] == nil then
+    return false
+  end
+  local v = annotations["hal9.ai/paused"]
+  return v ~= "false" and v ~= "False" and v ~= "FALSE"
+end
+
 -- Paused first: a paused Neuron keeps its old observedGeneration on purpose.
 local paused = condition("Paused")
 local progressing = condition("Progressing")
 local annotations = obj.metadata.annotations
 if (paused ~= nil and paused.status == "True")
     or (progressing ~= nil and progressing.reason == "Paused")
-    or (annotations ~= nil and annotations["hal9.ai/paused"] == "true") then
+    or pausedByAnnotation(annotations) then
   hs.status = "Suspended"
   if paused ~= nil and paused.status == "True" and paused.message ~= nil then
     hs.message = paused.message
