@@ -14,12 +14,14 @@ import { WorkQueue } from './controller/work-queue.ts';
 import { createEventRecorder } from './events/recorder.ts';
 import { closeServer, listenAll } from './http/listen.ts';
 import { createProbeServer } from './http/probe-server.ts';
+import { createKubeClients, readTimeoutMs } from './kube/clients.ts';
 import { createLiveClusterReader } from './kube/cluster-reader.ts';
 import { apiResourceServed } from './kube/discovery.ts';
 import {
   childSources,
   clusterSource,
   type InformerSource,
+  listTimeoutMs,
   networkPolicySource,
   neuronSource,
 } from './kube/informer-sources.ts';
@@ -27,7 +29,7 @@ import { createLiveObjectReader } from './kube/live-object-reader.ts';
 import { createNeuronPodLister } from './kube/pod-lister.ts';
 import { createKubeWriter } from './kube/writer.ts';
 import { LeaderElector } from './leader/leader-elector.ts';
-import { createLeaseClient } from './leader/lease-client.ts';
+import { createLeaseClient, leaseTimeoutMs } from './leader/lease-client.ts';
 import type { Logger } from './logger.ts';
 import { controllerObserver, createMetrics, queueObserver } from './metrics/metrics.ts';
 import { type ChildKind, childKinds, optionalChildApis } from './reconcile/child-kinds.ts';
@@ -37,7 +39,7 @@ import { DepartedPeers } from './reconcile/departed-peers.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
 import { privilegedPolicy } from './render/tuning.ts';
-import { derivedAdminToken, secretAdminKey } from './tuning/admin-key.ts';
+import { adminKeyTimeoutMs, derivedAdminToken, secretAdminKey } from './tuning/admin-key.ts';
 import { startTuning, type TuningOverrides } from './tuning/start-tuning.ts';
 
 export interface OperatorDeps {
@@ -69,12 +71,16 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const { kc, config, registry, logger, clock } = deps;
   const metrics = createMetrics(registry);
   const count = (resource: string, verb: string) => metrics.apiWrites.inc({ resource, verb });
-  const writer = createKubeWriter(kc, count);
+  // The API clients, one set per request deadline (the tuner builds its own: tuning/start-tuning.ts).
+  const writes = createKubeClients(kc);
+  const reads = createKubeClients(kc, readTimeoutMs);
+  const lists = createKubeClients(kc, listTimeoutMs);
+  const writer = createKubeWriter(writes, count);
   // The runtime admin token of each Hal9Cluster that names no Secret of its own is derived from one
   // key in the operator's namespace; without a namespace (out of cluster, no flag) there is no key,
   // and such a cluster's admin API takes no token (its Warning condition says so).
   const adminKey = config.leaderElectionNamespace
-    ? secretAdminKey(kc, {
+    ? secretAdminKey(createKubeClients(kc, adminKeyTimeoutMs).core, {
         namespace: config.leaderElectionNamespace,
         name: config.adminKeySecret,
         randomKey: () => randomBytes(32).toString('base64url'),
@@ -94,9 +100,9 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       onRestart: () => metrics.informerRestarts.inc({ informer: src.name }),
     });
   };
-  const neurons = informer(neuronSource(kc, config.namespace));
-  const clusters = informer(clusterSource(kc, config.namespace));
-  const sources = childSources(kc, config.namespace);
+  const neurons = informer(neuronSource(lists, config.namespace));
+  const clusters = informer(clusterSource(lists, config.namespace));
+  const sources = childSources(lists, config.namespace);
   // A kind whose API may be absent (ServiceMonitor) is watched only while discovery serves it; when
   // it comes or goes, every Neuron is reconciled again (to apply, or to warn that it cannot).
   const optionalInformer = (k: ChildKind) => {
@@ -104,7 +110,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     if (!api) return undefined;
     return new ApiGatedInformer<KubernetesObject>({
       name: k,
-      served: apiResourceServed(kc, api),
+      served: apiResourceServed(reads.custom, api),
       create: () => informer(sources[k]),
       clock,
       logger,
@@ -119,7 +125,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   ) as Record<ChildKind, ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>>;
   // A Hal9Cluster's NetworkPolicies, watched so one deleted or edited is applied again at once, and
   // with --no-network-policies so the ones applied while they were on are found and deleted.
-  const networkPolicies = informer(networkPolicySource(kc, config.namespace));
+  const networkPolicies = informer(networkPolicySource(lists, config.namespace));
   const all: CachingInformer<KubernetesObject>[] = [
     neurons,
     clusters,
@@ -171,8 +177,8 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
             generatedAdminToken: adminToken !== undefined,
           }),
         writer,
-        readCluster: createLiveClusterReader(kc),
-        readChild: createLiveObjectReader(kc),
+        readCluster: createLiveClusterReader(reads.custom),
+        readChild: createLiveObjectReader(reads.objects),
         departedPeers,
         events,
         clock,
@@ -183,7 +189,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           else metrics.neuronParallelism.set({ namespace, neuron }, value);
         },
         onApplySkipped: (kind) => metrics.applySkipped.inc({ kind }),
-        listPods: createNeuronPodLister(kc),
+        listPods: createNeuronPodLister(reads.core),
         clusterOwner: config.neuronClusterOwner,
       }),
     }),
@@ -205,7 +211,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         events,
         access: clusterAccess({
           writer,
-          createSecret: secretCreator(kc, count),
+          createSecret: secretCreator(writes.core, count),
           randomToken: () => randomBytes(32).toString('base64url'),
           ...(adminToken ? { adminToken } : {}),
           clock,
@@ -295,7 +301,12 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   if (config.leaderElect) {
     const leaseNamespace = config.leaderElectionNamespace ?? config.namespace ?? 'default';
     elector = new LeaderElector({
-      client: createLeaseClient(kc, leaseNamespace, leaseName, count),
+      client: createLeaseClient(
+        createKubeClients(kc, leaseTimeoutMs).coordination,
+        leaseNamespace,
+        leaseName,
+        count,
+      ),
       name: leaseName,
       namespace: leaseNamespace,
       identity: config.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(16).slice(2, 10)}`,

@@ -4,8 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Started, startRuntime } from '../../runtime/test/support/runtime.ts';
 import type { Hal9Cluster } from '../src/api-types.ts';
 import { OperatorErrorCode, requeueFor } from '../src/errors.ts';
-import { ADMIN_KEY_SECRET, derivedAdminToken, secretAdminKey } from '../src/tuning/admin-key.ts';
-import { secretAdminToken } from '../src/tuning/admin-token.ts';
+import { createKubeClients } from '../src/kube/clients.ts';
+import {
+  ADMIN_KEY_SECRET,
+  adminKeyTimeoutMs,
+  derivedAdminToken,
+  secretAdminKey,
+} from '../src/tuning/admin-key.ts';
+import { adminTokenTimeoutMs, secretAdminToken } from '../src/tuning/admin-token.ts';
 import { setPodLimit } from '../src/tuning/runtime-pods.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { startInProcess } from './support/operator-harness.ts';
@@ -14,6 +20,9 @@ import { condition, reads } from './support/reads.ts';
 // The tuner authenticates to runtime pods with the token from the Secret the Hal9Cluster names.
 
 const kc = kubeConfigFromInject();
+// The operator's clients for the key and the token Secrets, with the deadlines its roots give them.
+const keyApi = createKubeClients(kc, adminKeyTimeoutMs).core;
+const tokenApi = createKubeClients(kc, adminTokenTimeoutMs).core;
 let ns: string;
 let rt: Started;
 
@@ -39,7 +48,7 @@ const cluster = (ref?: { name: string; key?: string }): Hal9Cluster =>
 
 describe('runtime admin token', () => {
   it('is read from the named Secret and opens the runtime admin API that the pods protect', async () => {
-    const read = secretAdminToken(kc);
+    const read = secretAdminToken(tokenApi);
     const token = await read(cluster({ name: 'hal9-admin' }));
     expect(token).toBe('rotate-me-42');
     await expect(setPodLimit(rt.url, 11, {})).rejects.toThrow();
@@ -48,7 +57,7 @@ describe('runtime admin token', () => {
   });
 
   it('is absent without a reference and an error for a missing Secret', async () => {
-    const read = secretAdminToken(kc);
+    const read = secretAdminToken(tokenApi);
     expect(await read(cluster())).toBeUndefined();
     await expect(read(cluster({ name: 'no-such-secret' }))).rejects.toThrow();
   });
@@ -75,7 +84,7 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       expect(key?.data?.key).toBeDefined();
       const live = (await reads(kc, space.name).cluster('open')) as Hal9Cluster;
       expect(token).toBe(derivedAdminToken(Buffer.from(key!.data!.key!, 'base64'), live));
-      const again = secretAdminKey(kc, { namespace: space.name, randomKey: () => 'never-used-here' });
+      const again = secretAdminKey(keyApi, { namespace: space.name, randomKey: () => 'never-used-here' });
       expect((await again()).equals(Buffer.from(key!.data!.key!, 'base64'))).toBe(true);
       // The pods mount it, and the cluster says nothing about an open admin API.
       const deployment = await waitFor(
@@ -118,7 +127,7 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       body: { metadata: { name: ADMIN_KEY_SECRET }, stringData: { other: 'x' } },
     });
     try {
-      const key = secretAdminKey(kc, { namespace: ns, randomKey: () => 'never-used-here' });
+      const key = secretAdminKey(keyApi, { namespace: ns, randomKey: () => 'never-used-here' });
       await expect(key()).rejects.toMatchObject({
         code: OperatorErrorCode.AdminKeyInvalid,
         message: `HAL9_ERR_ADMIN_KEY_INVALID: Secret ${ns}/${ADMIN_KEY_SECRET} has no "key": delete it and the operator makes a new one`,

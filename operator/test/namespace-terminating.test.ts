@@ -2,6 +2,7 @@ import { createTestNamespace, kubeConfigFromInject, waitFor } from '@hal9/test';
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OperatorError, OperatorErrorCode, requeueFor } from '../src/errors.ts';
+import { createKubeClients } from '../src/kube/clients.ts';
 import { createKubeWriter } from '../src/kube/writer.ts';
 
 // A Neuron whose namespace is being deleted can still be reconciled before the namespace controller
@@ -50,7 +51,9 @@ afterAll(async () => {
 describe('applying into a namespace that is being deleted', () => {
   it('fails with NAMESPACE_TERMINATING, which is not retried; before the deletion the same apply succeeds', async () => {
     const writes: string[] = [];
-    const writer = createKubeWriter(kc, (resource, verb) => writes.push(`${verb} ${resource}`));
+    const writer = createKubeWriter(createKubeClients(kc), (resource, verb) =>
+      writes.push(`${verb} ${resource}`),
+    );
     await writer.apply(configMap(ns, 'before'));
     expect(writes).toEqual(['apply configmaps']);
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../src/api-types.ts';
 import { systemClock } from '../src/controller/clock.ts';
 import { ResilientInformer } from '../src/controller/informer.ts';
-import { networkPolicySource } from '../src/kube/informer-sources.ts';
+import { createKubeClients } from '../src/kube/clients.ts';
+import { listTimeoutMs, networkPolicySource } from '../src/kube/informer-sources.ts';
 import { createKubeWriter } from '../src/kube/writer.ts';
 import { clusterAccess } from '../src/reconcile/cluster-access.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
@@ -116,14 +117,14 @@ describe('features turned off after a run with them on', () => {
     // and nothing rendered or applied.
     const logger = pino({ level: 'silent' });
     const informer = new ResilientInformer<KubernetesObject>({
-      ...networkPolicySource(operatorKc, ns),
+      ...networkPolicySource(createKubeClients(operatorKc, listTimeoutMs), ns),
       clock: systemClock,
       logger,
     });
     await informer.start();
     try {
       const step = clusterAccess({
-        writer: createKubeWriter(operatorKc, () => {}),
+        writer: createKubeWriter(createKubeClients(operatorKc), () => {}),
         createSecret: async () => 'exists',
         randomToken: () => 'unused',
         clock: systemClock,

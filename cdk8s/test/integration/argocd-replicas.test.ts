@@ -8,6 +8,7 @@ import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
 import { Testing, Yaml } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { createKubeClients } from '../../../operator/src/kube/clients.ts';
 import { autoscalerFieldManager, createNeuronScaler } from '../../../operator/src/tuning/scale-writer.ts';
 import { Hal9Platform } from '../../src/hal9-platform.ts';
 import { aChart, aNeuron, aPlatform } from '../builders.ts';
@@ -70,7 +71,7 @@ beforeAll(async () => {
 
 describe("the hal9-platform Application's ignoreDifferences on live Neurons", () => {
   it("covers spec.replicas once the operator's autoscaler wrote it through the scale subresource", async () => {
-    const scale = createNeuronScaler(kc, () => {});
+    const scale = createNeuronScaler(createKubeClients(kc).custom, () => {});
     expect(await scale(ns, 'impl-1', 5)).toBe(true);
     const owners = await replicasOwners('impl-1');
     expect(owners).toContain(autoscalerFieldManager);

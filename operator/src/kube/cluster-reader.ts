@@ -1,7 +1,6 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, version } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from './api-client.ts';
 
 /** A Hal9Cluster as the apiserver holds it now (undefined when there is none), not as a cache does. */
 export type LiveClusterReader = (namespace: string, name: string) => Promise<Hal9Cluster | undefined>;
@@ -9,10 +8,9 @@ export type LiveClusterReader = (namespace: string, name: string) => Promise<Hal
 /**
  * Read before a Neuron is given an ownerReference to its cluster: a cache behind a deleted and
  * re-created cluster holds the old uid, and a Neuron owned by a uid that no longer exists is
- * deleted by the garbage collector.
+ * deleted by the garbage collector. `api`: a client with a read's deadline (clients.ts readTimeoutMs).
  */
-export function createLiveClusterReader(kc: KubeConfig): LiveClusterReader {
-  const api = makeClient(kc, CustomObjectsApi, 15_000);
+export function createLiveClusterReader(api: CustomObjectsApi): LiveClusterReader {
   return async (namespace, name) => {
     try {
       return (await api.getNamespacedCustomObject({

@@ -1,6 +1,5 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from './api-client.ts';
 
 export interface ApiResource {
   readonly group: string;
@@ -12,10 +11,10 @@ export interface ApiResource {
 /**
  * Whether the cluster serves a resource: `GET /apis/<group>/<version>` (discovery, readable by
  * every authenticated user) lists it. A 404 means the group version is not installed; any other
- * failure throws, since it says nothing about the API.
+ * failure throws, since it says nothing about the API. `api`: a client with a read's deadline
+ * (clients.ts readTimeoutMs).
  */
-export function apiResourceServed(kc: KubeConfig, r: ApiResource): () => Promise<boolean> {
-  const api = makeClient(kc, CustomObjectsApi, 15_000);
+export function apiResourceServed(api: CustomObjectsApi, r: ApiResource): () => Promise<boolean> {
   return async () => {
     try {
       const list = await api.getAPIResources({ group: r.group, version: r.version });

@@ -1,27 +1,30 @@
 import {
-  AppsV1Api,
-  AutoscalingV2Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
+  type CustomObjectsApi,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  NetworkingV1Api,
-  PolicyV1Api,
   Watch,
 } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
 import type { InformerFactory, ListFn } from '../controller/informer.ts';
 import { type ChildKind, serviceMonitorApi } from '../reconcile/child-kinds.ts';
 import { networkPolicySelector } from '../render/network-policy.ts';
-import { makeClient, sharedConnections } from './api-client.ts';
+import type { KubeClients } from './clients.ts';
 import type { ApiResource } from './discovery.ts';
 import { networkPolicyForCache } from './network-policy-cache.ts';
 import { type CacheTransform, trimForCache } from './trim.ts';
 
-// A full list of a large namespace can take a while; a hung one must still end.
-const listTimeoutMs = 120_000;
+/**
+ * The deadline of the clients the composition root passes for the informers' lists: a full list of
+ * a large namespace can take a while; a hung one must still end.
+ */
+export const listTimeoutMs = 120_000;
+
+/** The clients an informer source lists (with listTimeoutMs) and watches with. */
+export type InformerClients = Pick<
+  KubeClients,
+  'core' | 'apps' | 'autoscaling' | 'policy' | 'networking' | 'custom' | 'watch'
+>;
 
 /** What ResilientInformer needs to watch one resource: a list call and a factory around makeInformer. */
 export interface InformerSource<T extends KubernetesObject> {
@@ -31,7 +34,7 @@ export interface InformerSource<T extends KubernetesObject> {
 }
 
 function source<T extends KubernetesObject>(
-  kc: KubeConfig,
+  watch: Watch,
   name: string,
   path: string,
   list: () => Promise<KubernetesListObject<KubernetesObject>>,
@@ -45,24 +48,23 @@ function source<T extends KubernetesObject>(
   return {
     name,
     list: trimmedList,
-    // makeInformer(kc, …) with shared connections (see sharedConnections) and the transform.
+    // makeInformer(kc, …) over the clients' Watch (shared connections) and with the transform.
     factory: (listFn) =>
-      new ListWatch(
-        path,
-        new TransformingWatch(sharedConnections(kc), transform),
-        listFn,
-        false,
-        labelSelector,
-      ),
+      new ListWatch(path, new TransformingWatch(watch, transform), listFn, false, labelSelector),
   };
 }
 
-/** A Watch whose objects pass through the cache transform before the informer stores them. */
+/**
+ * `inner`, its objects passing through the cache transform before the informer stores them. (A
+ * Watch itself, which ListWatch takes; every watch is opened by `inner`.)
+ */
 class TransformingWatch extends Watch {
+  readonly #inner: Watch;
   readonly #transform: CacheTransform;
 
-  constructor(kc: KubeConfig, transform: CacheTransform) {
-    super(kc);
+  constructor(inner: Watch, transform: CacheTransform) {
+    super(inner.config);
+    this.#inner = inner;
     this.#transform = transform;
   }
 
@@ -72,7 +74,7 @@ class TransformingWatch extends Watch {
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    return super.watch(
+    return this.#inner.watch(
       path,
       queryParams,
       (phase, obj, raw) => {
@@ -96,41 +98,43 @@ const neuronOwnedPaths: readonly (readonly string[])[] = [
 ];
 
 export function customResourceSource<T extends KubernetesObject>(
-  kc: KubeConfig,
+  clients: Pick<InformerClients, 'custom' | 'watch'>,
   plural: 'neurons' | 'hal9clusters',
   namespace: string | undefined,
 ): InformerSource<T> {
-  const api = makeClient(kc, CustomObjectsApi, listTimeoutMs);
+  const api = clients.custom;
   const list = (): Promise<KubernetesListObject<T>> =>
     namespace
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
       : api.listClusterCustomObject({ group, version, plural });
   const transform = trimForCache(plural === 'neurons' ? { ownedPaths: neuronOwnedPaths } : {});
-  return source(kc, plural, prefix(`/apis/${group}/${version}`, namespace, plural), list, transform);
+  return source(
+    clients.watch,
+    plural,
+    prefix(`/apis/${group}/${version}`, namespace, plural),
+    list,
+    transform,
+  );
 }
 
-export const neuronSource = (kc: KubeConfig, ns: string | undefined) =>
-  customResourceSource<Neuron>(kc, 'neurons', ns);
-export const clusterSource = (kc: KubeConfig, ns: string | undefined) =>
-  customResourceSource<Hal9Cluster>(kc, 'hal9clusters', ns);
+export const neuronSource = (clients: Pick<InformerClients, 'custom' | 'watch'>, ns: string | undefined) =>
+  customResourceSource<Neuron>(clients, 'neurons', ns);
+export const clusterSource = (clients: Pick<InformerClients, 'custom' | 'watch'>, ns: string | undefined) =>
+  customResourceSource<Hal9Cluster>(clients, 'hal9clusters', ns);
 
 /** Children carry the hal9.ai/neuron label; watching only those keeps the caches small. */
 export function childSources(
-  kc: KubeConfig,
+  clients: Pick<InformerClients, 'core' | 'apps' | 'autoscaling' | 'policy' | 'custom' | 'watch'>,
   namespace: string | undefined,
 ): Record<ChildKind, InformerSource<KubernetesObject>> {
   const labelSelector = labels.neuron;
-  const core = makeClient(kc, CoreV1Api, listTimeoutMs);
-  const apps = makeClient(kc, AppsV1Api, listTimeoutMs);
-  const autoscaling = makeClient(kc, AutoscalingV2Api, listTimeoutMs);
-  const policy = makeClient(kc, PolicyV1Api, listTimeoutMs);
-  const custom = makeClient(kc, CustomObjectsApi, listTimeoutMs);
+  const { core, apps, autoscaling, policy, custom, watch } = clients;
   const ns = namespace;
   const q = { labelSelector };
   const trim = trimForCache();
   return {
     ConfigMap: source(
-      kc,
+      watch,
       'ConfigMap',
       prefix('/api/v1', ns, 'configmaps'),
       () =>
@@ -139,7 +143,7 @@ export function childSources(
       labelSelector,
     ),
     Service: source(
-      kc,
+      watch,
       'Service',
       prefix('/api/v1', ns, 'services'),
       () => (ns ? core.listNamespacedService({ ...q, namespace: ns }) : core.listServiceForAllNamespaces(q)),
@@ -147,7 +151,7 @@ export function childSources(
       labelSelector,
     ),
     Deployment: source(
-      kc,
+      watch,
       'Deployment',
       prefix('/apis/apps/v1', ns, 'deployments'),
       () =>
@@ -157,7 +161,7 @@ export function childSources(
       labelSelector,
     ),
     HorizontalPodAutoscaler: source(
-      kc,
+      watch,
       'HorizontalPodAutoscaler',
       prefix('/apis/autoscaling/v2', ns, 'horizontalpodautoscalers'),
       () =>
@@ -168,7 +172,7 @@ export function childSources(
       labelSelector,
     ),
     PodDisruptionBudget: source(
-      kc,
+      watch,
       'PodDisruptionBudget',
       prefix('/apis/policy/v1', ns, 'poddisruptionbudgets'),
       () =>
@@ -179,20 +183,20 @@ export function childSources(
       labelSelector,
     ),
     // Listed only while discovery serves it (operator.ts gates it with ApiGatedInformer).
-    ServiceMonitor: customChildSource(kc, custom, serviceMonitorApi, 'ServiceMonitor', ns, trim),
+    ServiceMonitor: customChildSource(watch, custom, serviceMonitorApi, 'ServiceMonitor', ns, trim),
   };
 }
 
 /** The NetworkPolicies the operator renders for Hal9Clusters (networkPolicySelector), trimmed. */
 export function networkPolicySource(
-  kc: KubeConfig,
+  clients: Pick<InformerClients, 'networking' | 'watch'>,
   namespace: string | undefined,
 ): InformerSource<KubernetesObject> {
   const labelSelector = networkPolicySelector;
-  const networking = makeClient(kc, NetworkingV1Api, listTimeoutMs);
+  const { networking } = clients;
   const q = { labelSelector };
   return source(
-    kc,
+    clients.watch,
     'NetworkPolicy',
     prefix('/apis/networking.k8s.io/v1', namespace, 'networkpolicies'),
     () =>
@@ -205,7 +209,7 @@ export function networkPolicySource(
 }
 
 function customChildSource(
-  kc: KubeConfig,
+  watch: Watch,
   api: CustomObjectsApi,
   r: ApiResource,
   name: string,
@@ -215,7 +219,7 @@ function customChildSource(
   const labelSelector = labels.neuron;
   const q = { group: r.group, version: r.version, plural: r.plural, labelSelector };
   return source(
-    kc,
+    watch,
     name,
     prefix(`/apis/${r.group}/${r.version}`, namespace, r.plural),
     () => (namespace ? api.listNamespacedCustomObject({ ...q, namespace }) : api.listClusterCustomObject(q)),

@@ -1,16 +1,15 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
-import { makeObjectClient } from './api-client.ts';
 
 /** An object as the apiserver holds it now (undefined when there is none), by kind, namespace and name. */
 export type LiveObjectReader = (obj: KubernetesObject) => Promise<KubernetesObject | undefined>;
 
 /**
  * Read only before a child is first created: the child caches hold only objects the operator
- * labelled, so one missing there may still exist under that name, made by someone else.
+ * labelled, so one missing there may still exist under that name, made by someone else. `objects`:
+ * a client with a read's deadline (clients.ts readTimeoutMs).
  */
-export function createLiveObjectReader(kc: KubeConfig): LiveObjectReader {
-  const objects = makeObjectClient(kc, 15_000);
+export function createLiveObjectReader(objects: KubernetesObjectApi): LiveObjectReader {
   return async (obj) => {
     const { name = '', namespace = '' } = obj.metadata ?? {};
     try {

@@ -1,16 +1,12 @@
 import {
-  AppsV1Api,
-  CoreV1Api,
   type CoreV1Event,
-  CustomObjectsApi,
-  type KubeConfig,
   type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { apiVersion, fieldManager, group, version } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
-import { makeClient, makeObjectClient } from './api-client.ts';
+import type { KubeClients } from './clients.ts';
 import type { JsonPatchOp } from './name-conflicts.ts';
 
 export interface StatusTarget {
@@ -66,11 +62,12 @@ export type WriteCounter = (resource: string, verb: string) => void;
 const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 const jsonPatchContentType = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
-export function createKubeWriter(kc: KubeConfig, count: WriteCounter): KubeWriter {
-  const objects = makeObjectClient(kc);
-  const custom = makeClient(kc, CustomObjectsApi);
-  const core = makeClient(kc, CoreV1Api);
-  const apps = makeClient(kc, AppsV1Api);
+/** The writer over `clients` (with the default deadline, clients.ts defaultTimeoutMs). */
+export function createKubeWriter(
+  clients: Pick<KubeClients, 'objects' | 'custom' | 'core' | 'apps'>,
+  count: WriteCounter,
+): KubeWriter {
+  const { objects, custom, core, apps } = clients;
   const writer: KubeWriter = {
     async apply(obj, options) {
       count(resourceOf(obj), 'apply');

@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OperatorErrorCode } from '../errors.ts';
+import { createKubeClients } from '../kube/clients.ts';
 import { type ApiserverStub, startApiserverStub } from '../testing/apiserver-stub.ts';
-import { createLeaseClient } from './lease-client.ts';
+import { createLeaseClient, leaseTimeoutMs } from './lease-client.ts';
 
 // The Lease calls' abort plumbing, against a loopback stand-in for the apiserver; leader election
 // against a real one is test/leader-election.test.ts.
 
 const stubs: ApiserverStub[] = [];
+// The client the operator gives the elector: its deadline is the Lease's backstop.
+const leaseApi = (s: ApiserverStub) => createKubeClients(s.kc, leaseTimeoutMs).coordination;
 afterEach(async () => {
   for (const s of stubs.splice(0)) await s.close();
 });
@@ -22,7 +25,7 @@ describe('createLeaseClient', () => {
   it('reads the Lease when the caller does not abort', async () => {
     const s = await startApiserverStub(() => ({ body: lease }));
     stubs.push(s);
-    const client = createLeaseClient(s.kc, 'ns', 'leader', () => {});
+    const client = createLeaseClient(leaseApi(s), 'ns', 'leader', () => {});
     expect(await client.get(new AbortController().signal)).toMatchObject({ spec: { holderIdentity: 'a' } });
     expect(s.requests.map((r) => r.url)).toEqual([
       '/apis/coordination.k8s.io/v1/namespaces/ns/leases/leader',
@@ -34,7 +37,7 @@ describe('createLeaseClient', () => {
   it('abandons a request the apiserver does not answer when the caller aborts, before its own deadline', async () => {
     const s = await startApiserverStub(() => 'hang');
     stubs.push(s);
-    const client = createLeaseClient(s.kc, 'ns', 'leader', () => {});
+    const client = createLeaseClient(leaseApi(s), 'ns', 'leader', () => {});
     for (const call of [
       (signal: AbortSignal) => client.get(signal),
       (signal: AbortSignal) => client.replace(lease, signal),

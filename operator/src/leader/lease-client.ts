@@ -1,6 +1,6 @@
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
-import { abortedBy, makeClient } from '../kube/api-client.ts';
+import { abortedBy } from '../kube/api-client.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 
 /**
@@ -13,14 +13,18 @@ export interface LeaseClient {
   replace(lease: V1Lease, signal?: AbortSignal): Promise<V1Lease>;
 }
 
+/**
+ * The deadline of the client the composition root passes to createLeaseClient. A backstop only: the
+ * elector bounds each attempt by the time left before its renew deadline.
+ */
+export const leaseTimeoutMs = 5_000;
+
 export function createLeaseClient(
-  kc: KubeConfig,
+  api: CoordinationV1Api,
   namespace: string,
   name: string,
   count: WriteCounter,
 ): LeaseClient {
-  // A backstop only: the elector bounds each attempt by the time left before its renew deadline.
-  const api = makeClient(kc, CoordinationV1Api, 5_000);
   return {
     async get(signal) {
       try {

@@ -1,9 +1,8 @@
-import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import { errorMessage, fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
@@ -288,8 +287,10 @@ function step(verb: AccessStep['verb'], obj: KubernetesObject): AccessStep {
 }
 
 /** The Secret creator over the API: POST only; the operator's role has create on Secrets, never get. */
-export function secretCreator(kc: KubeConfig, count: (resource: string, verb: string) => void): CreateSecret {
-  const core = makeClient(kc, CoreV1Api);
+export function secretCreator(
+  core: CoreV1Api,
+  count: (resource: string, verb: string) => void,
+): CreateSecret {
   return async (secret) => {
     count('secrets', 'create');
     try {

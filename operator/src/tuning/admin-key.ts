@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 
 // The key the operator derives each Hal9Cluster's runtime admin token from when the cluster names
 // no Secret of its own (spec.adminTokenSecretRef): one Secret in the operator's namespace, made by
@@ -14,6 +13,9 @@ import { makeClient } from '../kube/api-client.ts';
 export const ADMIN_KEY_SECRET = 'hal9-operator-admin-key';
 const KEY = 'key';
 
+/** Deadline of one request for the key: the timeout of the client the composition root passes. */
+export const adminKeyTimeoutMs = 10_000;
+
 /** The operator's key (memoized once read; a failed read is tried again at the next call). */
 export type AdminKey = () => Promise<Buffer>;
 
@@ -22,13 +24,11 @@ export interface AdminKeyOptions {
   readonly name?: string;
   /** A fresh random key, for the first replica (the composition root passes crypto.randomBytes). */
   readonly randomKey: () => string;
-  /** Deadline of one request. @default 10 s */
-  readonly timeoutMs?: number;
 }
 
-export function secretAdminKey(kc: KubeConfig, o: AdminKeyOptions): AdminKey {
+/** `api`: a client whose requests end at adminKeyTimeoutMs. */
+export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
   const name = o.name ?? ADMIN_KEY_SECRET;
-  const api = makeClient(kc, CoreV1Api, o.timeoutMs ?? 10_000);
   const read = async (): Promise<Buffer | undefined> => {
     let s: V1Secret;
     try {

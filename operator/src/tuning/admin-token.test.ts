@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hal9Cluster } from '../api-types.ts';
 import { OperatorErrorCode } from '../errors.ts';
+import { createKubeClients } from '../kube/clients.ts';
 import { type ApiserverStub, type StubAnswer, startApiserverStub } from '../testing/apiserver-stub.ts';
-import { secretAdminToken } from './admin-token.ts';
+import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 
 // The read's deadline and client, against a loopback stand-in for the apiserver.
 // test/admin-token.test.ts reads a real Secret from a real apiserver.
@@ -36,7 +37,9 @@ const cluster = {
 describe('secretAdminToken', () => {
   it('reads the Secret through the operator’s shared API client', async () => {
     const { kc, requests } = await stub(aSecret);
-    expect(await secretAdminToken(kc)(cluster)).toBe('rotate-me-42');
+    expect(await secretAdminToken(createKubeClients(kc, adminTokenTimeoutMs).core)(cluster)).toBe(
+      'rotate-me-42',
+    );
     expect(requests.map((r) => r.url)).toEqual(['/api/v1/namespaces/team-a/secrets/hal9-admin']);
     // The User-Agent the shared client sets: kc.makeApiClient would send client-node's own.
     expect(requests[0]?.headers['user-agent']).toBe('hal9-operator');
@@ -46,7 +49,7 @@ describe('secretAdminToken', () => {
   it('fails a read the apiserver never answers at its deadline, and keeps that failure like a refusal', async () => {
     const { kc, requests } = await stub('hang');
     let now = 0;
-    const read = secretAdminToken(kc, { ttlMs: 60_000, timeoutMs: 100, now: () => now });
+    const read = secretAdminToken(createKubeClients(kc, 100).core, { ttlMs: 60_000, now: () => now });
     const failed = await read(cluster).then(
       () => undefined,
       (err: unknown) => err,

@@ -1,7 +1,6 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 
 // The runtime admin API's bearer token, from the Secret a Hal9Cluster names (spec.adminTokenSecretRef).
 // Read on demand by name (a GET, which a Role can grant for that one name: the operator has no
@@ -11,19 +10,20 @@ import { makeClient } from '../kube/api-client.ts';
 // has a short deadline: an apiserver that does not answer fails the read like a refusal would,
 // instead of holding every Neuron's tuning until the HTTP client gives up minutes later.
 
+/** Deadline of one Secret read: the timeout of the client the composition root passes. */
+export const adminTokenTimeoutMs = 5_000;
+
 export type AdminTokenReader = (cluster: Hal9Cluster) => Promise<string | undefined>;
 
 export interface AdminTokenOptions {
   /** How long a token read is kept. @default 60 s; a failed read is kept a tenth of that. */
   readonly ttlMs?: number;
-  /** Deadline of one Secret read. @default 5 s */
-  readonly timeoutMs?: number;
   readonly now?: () => number;
 }
 
-export function secretAdminToken(kc: KubeConfig, options: AdminTokenOptions = {}): AdminTokenReader {
-  const { ttlMs = 60_000, timeoutMs = 5_000, now = () => Date.now() } = options;
-  const api = makeClient(kc, CoreV1Api, timeoutMs);
+/** `api`: a client whose requests end at adminTokenTimeoutMs. */
+export function secretAdminToken(api: CoreV1Api, options: AdminTokenOptions = {}): AdminTokenReader {
+  const { ttlMs = 60_000, now = () => Date.now() } = options;
   const cache = new Map<string, { token: string | undefined; error?: Error; at: number }>();
   return async (cluster) => {
     const ref = cluster.spec?.adminTokenSecretRef;

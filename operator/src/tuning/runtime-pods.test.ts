@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRuntime, startRuntime } from '../../../monitoring/test/support/runtime-process.ts';
+import { createKubeClients, readTimeoutMs } from '../kube/clients.ts';
 import { type ApiserverStub, startApiserverStub } from '../testing/apiserver-stub.ts';
 import { createPodLister, podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
 
@@ -112,7 +113,7 @@ describe('createPodLister', () => {
     ['all namespaces', undefined, '/api/v1/pods'],
   ])('lists the runtime pods of %s from the watch cache', async (_, namespace, path) => {
     stub = await startApiserverStub(() => ({ body: podList }));
-    const pods = await createPodLister(stub.kc, namespace)();
+    const pods = await createPodLister(createKubeClients(stub.kc, readTimeoutMs).core, namespace)();
     expect(pods.map((p) => p.metadata?.name)).toEqual(['impl-1-a-1']);
     expect(stub.requests).toHaveLength(1);
     const url = new URL(stub.requests[0]!.url!, 'http://stub');

@@ -1,7 +1,6 @@
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { labels } from '../api-types.ts';
 import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 import { runtimePort, selectorLabels } from '../render/labels.ts';
 import { podRefusal } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
@@ -27,10 +26,9 @@ const runtimeSelector = `app.kubernetes.io/name=${selectorLabels('')['app.kubern
  * Called on every pass (2 s), so the list is served from the apiserver's watch cache
  * (`resourceVersion=0`: no quorum read through etcd), as fresh as an informer's cache would be; the
  * selector keeps the answer to runtime pods. (An informer would need `watch` on pods, which the
- * chart does not grant.)
+ * chart does not grant.) `core`: a client with a read's deadline (kube/clients.ts readTimeoutMs).
  */
-export function createPodLister(kc: KubeConfig, namespace: string | undefined): PodLister {
-  const core = makeClient(kc, CoreV1Api, 15_000);
+export function createPodLister(core: CoreV1Api, namespace: string | undefined): PodLister {
   const q = { labelSelector: runtimeSelector, resourceVersion: '0' };
   return async () => {
     try {

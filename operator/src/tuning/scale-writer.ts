@@ -1,7 +1,6 @@
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { group, version } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 
 /**
@@ -15,8 +14,7 @@ export type NeuronScaler = (namespace: string, name: string, replicas: number) =
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export function createNeuronScaler(kc: KubeConfig, count: WriteCounter): NeuronScaler {
-  const custom = makeClient(kc, CustomObjectsApi);
+export function createNeuronScaler(custom: CustomObjectsApi, count: WriteCounter): NeuronScaler {
   return async (namespace, name, replicas) => {
     count('neurons/scale', 'patch');
     try {

@@ -1,12 +1,13 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
+import { createKubeClients, readTimeoutMs } from '../kube/clients.ts';
 import type { Logger } from '../logger.ts';
 import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
-import { secretAdminToken } from './admin-token.ts';
+import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient } from './prometheus.ts';
 import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
@@ -21,6 +22,7 @@ export type TuningOverrides = Partial<
 >;
 
 export interface TuningWiring {
+  /** The tuner's API clients are built from it here (a composition root). */
   readonly kc: KubeConfig;
   readonly config: OperatorConfig;
   readonly neurons: ObjectReader<Neuron>;
@@ -37,17 +39,21 @@ export interface TuningWiring {
 /** Builds the tuner's real dependencies and starts its loop (called once this replica leads). */
 export function startTuning(w: TuningWiring): RunningTuner {
   const count = (resource: string, verb: string) => w.metrics.apiWrites.inc({ resource, verb });
+  const writes = createKubeClients(w.kc);
+  const reads = createKubeClients(w.kc, readTimeoutMs);
   return startTuner({
     neurons: w.neurons,
     clusters: w.clusters,
-    listPods: w.overrides?.listPods ?? createPodLister(w.kc, w.config.namespace),
+    listPods: w.overrides?.listPods ?? createPodLister(reads.core, w.config.namespace),
     podURL: w.overrides?.podURL ?? podIPURL,
     prometheus: (url) => createPrometheusClient({ url }),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
     readLoad: w.overrides?.readLoad ?? ((url, token) => fetchLoadReport(url, { token })),
-    scaleNeuron: createNeuronScaler(w.kc, count),
-    authToken: w.overrides?.authToken ?? secretTokenFor(w.kc, w.adminToken),
-    writeStatus: createTunerStatusWriter(w.kc, count),
+    scaleNeuron: createNeuronScaler(writes.custom, count),
+    authToken:
+      w.overrides?.authToken ??
+      secretTokenFor(createKubeClients(w.kc, adminTokenTimeoutMs).core, w.adminToken),
+    writeStatus: createTunerStatusWriter(writes.custom, count),
     events: w.events,
     clock: w.clock,
     logger: w.logger.child({ component: 'autoscaler' }),
@@ -62,8 +68,8 @@ export function startTuning(w: TuningWiring): RunningTuner {
 }
 
 /** The cluster's own Secret when it names one, else the token the operator derives (and mounted). */
-const secretTokenFor = (kc: KubeConfig, derived: TuningWiring['adminToken']) => {
-  const read = secretAdminToken(kc);
+const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken']) => {
+  const read = secretAdminToken(core);
   return (_neuron: Neuron, cluster: Hal9Cluster) =>
     cluster.spec?.adminTokenSecretRef || !derived ? read(cluster) : derived(cluster);
 };

@@ -1,7 +1,6 @@
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { apiVersion, group, version } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
-import { makeClient } from '../kube/api-client.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 import type { TunerStatus } from '../status/parallelism-status.ts';
 
@@ -24,8 +23,7 @@ export type TunerStatusWriter = (
 
 const applyContentType = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
-export function createTunerStatusWriter(kc: KubeConfig, count: WriteCounter): TunerStatusWriter {
-  const custom = makeClient(kc, CustomObjectsApi);
+export function createTunerStatusWriter(custom: CustomObjectsApi, count: WriteCounter): TunerStatusWriter {
   return async (namespace, name, status) => {
     count('neurons/status', 'apply');
     try {
