@@ -11,6 +11,15 @@ export interface EventRecorder {
   record(obj: KubernetesObject, type: EventType, reason: string, message: string): void;
 }
 
+/** `events` for one reconcile: nothing is recorded once `signal` aborted (a pass past its deadline). */
+export function eventsWithin(events: EventRecorder, signal: AbortSignal): EventRecorder {
+  return {
+    record: (...args) => {
+      if (!signal.aborted) events.record(...args);
+    },
+  };
+}
+
 export interface EventRecorderOptions {
   readonly writer: KubeWriter;
   readonly clock: Clock;

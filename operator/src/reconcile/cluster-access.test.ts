@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
-import type { KubeWriter } from '../kube/writer.ts';
+import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNetworkPolicies } from '../render/network-policy.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
@@ -47,6 +47,7 @@ function setup(
       record(`delete ${obj.metadata?.name}`);
       live.delete(obj.metadata?.name ?? '');
     },
+    within: (signal: AbortSignal) => gated(writer, signal),
   } as unknown as KubeWriter;
   let n = 0;
   const step = clusterAccess({
@@ -188,6 +189,15 @@ describe('clusterAccess', () => {
     runtime.metadata!.labels = { ...runtime.metadata!.labels, team: 'a' };
     runtime.metadata!.resourceVersion = '42';
     expect((await t.pass()).calls).toEqual([]);
+  });
+
+  it('past its reconcile’s deadline, starts no write: no Secret, no policy', async () => {
+    const t = setup();
+    const late = new AbortController();
+    late.abort();
+    const result = await t.step(cluster, neurons, late.signal);
+    expect(t.calls).toEqual([]);
+    expect(result.failure?.message).toContain('aborted');
   });
 
   it('checks only the Secret again after an hour: the policies in place are not written', async () => {

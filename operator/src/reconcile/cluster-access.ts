@@ -72,7 +72,12 @@ export interface AccessResult {
 }
 
 /** What a Hal9Cluster owns besides its Neurons: the peer-token Secret and the NetworkPolicies. */
-export type ClusterAccess = (cluster: Hal9Cluster, neurons: readonly Neuron[]) => Promise<AccessResult>;
+/** `signal`: the reconcile's deadline; past it no write starts (KubeWriter.within). */
+export type ClusterAccess = (
+  cluster: Hal9Cluster,
+  neurons: readonly Neuron[],
+  signal?: AbortSignal,
+) => Promise<AccessResult>;
 
 /** What was last done for one Hal9Cluster (by uid: one deleted and re-created is another). */
 interface Done {
@@ -116,7 +121,11 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
   const startingRecheckMs = Math.min(deps.startingRecheckMs ?? 30_000, recheckMs);
   const memory = new Map<string, Done>();
 
-  return async (cluster, neurons) => {
+  return async (cluster, neurons, signal) => {
+    const writer = signal ? deps.writer.within(signal) : deps.writer;
+    const createSecret: CreateSecret = signal
+      ? (s) => (signal.aborted ? Promise.reject(signal.reason) : deps.createSecret(s))
+      : deps.createSecret;
     const now = deps.clock.now();
     for (const [uid, d] of memory) if (now - d.seenAt >= recheckMs) memory.delete(uid);
     const uid = cluster.metadata?.uid ?? '';
@@ -142,7 +151,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       const secret = renderPeerSecret(cluster, deps.randomToken());
       let created = true;
       try {
-        const result = await deps.createSecret(secret);
+        const result = await createSecret(secret);
         if (result === 'created') log.info({ secret: secret.metadata?.name }, 'Created peer token Secret');
       } catch (err) {
         created = false;
@@ -161,7 +170,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
             );
           });
           const admin = renderAdminSecret(cluster, token);
-          const result = await deps.createSecret(admin);
+          const result = await createSecret(admin);
           if (result === 'created') log.info({ secret: name }, 'Created runtime admin token Secret');
         } catch (err) {
           created = false;
@@ -179,7 +188,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       // Turned off: the cluster's own policies left from a run with them on go; nothing else is read.
       for (const policy of ownPolicies(cluster, live)) {
         try {
-          await deps.writer.delete(policy);
+          await writer.delete(policy);
           log.info({ policy: policy.metadata?.name }, 'Deleted NetworkPolicy; network policies are off');
         } catch (err) {
           fail(step('delete', policy), err);
@@ -197,7 +206,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         const differs = policyDiffers(policy, live.get(name, namespace));
         if (differs === undefined) continue;
         try {
-          await deps.writer.apply(policy);
+          await writer.apply(policy);
           log.info({ policy: name, differs }, 'Applied NetworkPolicy');
         } catch (err) {
           fail(step('apply', policy), err);
@@ -212,7 +221,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
           metadata: { name: entry, namespace },
         };
         try {
-          await deps.writer.delete(absent);
+          await writer.delete(absent);
           log.info({ policy: entry }, 'Deleted NetworkPolicy');
         } catch (err) {
           fail(step('delete', absent), err);

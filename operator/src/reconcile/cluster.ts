@@ -4,7 +4,7 @@ import type { Clock } from '../controller/clock.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
 import { OperatorError } from '../errors.ts';
-import type { EventRecorder } from '../events/recorder.ts';
+import { type EventRecorder, eventsWithin } from '../events/recorder.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeClusterStatus } from '../status/cluster-status.ts';
@@ -37,7 +37,13 @@ export function clusterReconciler(shared: ClusterReconcilerDeps) {
     signal?: AbortSignal,
   ): Promise<ReconcileResult | undefined> {
     // Past the controller's deadline, no write of this pass starts (writer.ts within).
-    const deps = signal ? { ...shared, writer: shared.writer.within(signal) } : shared;
+    const deps = signal
+      ? {
+          ...shared,
+          writer: shared.writer.within(signal),
+          ...(shared.events ? { events: eventsWithin(shared.events, signal) } : {}),
+        }
+      : shared;
     const { namespace, name } = splitKey(key);
     const cluster = deps.clusters.get(name, namespace);
     if (!cluster || cluster.metadata?.deletionTimestamp) return undefined;
@@ -53,7 +59,7 @@ export function clusterReconciler(shared: ClusterReconcilerDeps) {
     }
     // The cluster's own objects first: when one could not be written, the status says why (pods
     // wait for the peer token in ContainerCreating and nothing else would tell).
-    const access = await deps.access?.(cluster, neurons);
+    const access = await deps.access?.(cluster, neurons, signal);
     // `kubectl describe h9c` shows it beside the condition (the recorder sends one per message and window).
     if (access?.failure)
       deps.events?.record(cluster, 'Warning', access.failure.reason, access.failure.message);

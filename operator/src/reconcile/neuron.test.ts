@@ -56,6 +56,7 @@ function setup(
   const renderInputs: RenderInput[] = [];
   /** Every write in order: `apply Kind name` or `patch Kind name`. */
   const writes: string[] = [];
+  const events: string[] = [];
   const patches: { obj: KubernetesObject; ops: readonly JsonPatchOp[]; manager: string }[] = [];
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
@@ -94,7 +95,7 @@ function setup(
       return renderNeuron(input);
     },
     writer,
-    events: { record: () => {} },
+    events: { record: (_obj, type, reason) => events.push(`${type} ${reason}`) },
     clock: o.clock ?? new FakeClock(),
     ...(o.departedPeers ? { departedPeers: o.departedPeers } : {}),
     logger: pino({ level: 'silent' }),
@@ -105,7 +106,7 @@ function setup(
       return o.existing?.find((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
     },
   });
-  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches, reads };
+  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches, reads, events };
 }
 
 describe('neuronReconciler', () => {
@@ -139,6 +140,8 @@ describe('a reconcile past its deadline', () => {
     });
     expect(t.writes).toEqual([]);
     expect(t.statuses).toEqual([]);
+    // Nor an Event saying its writes failed: they never started.
+    expect(t.events).toEqual([]);
     // The same pass in time writes its children and status.
     await t.reconcile(`${testNamespace}/a`, new AbortController().signal);
     expect(t.writes.length).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { fieldManager, isPaused, type Neuron, type RenderNeuron } from '../api-t
 import type { ReconcileResult } from '../controller/controller.ts';
 import { splitKey } from '../controller/object-reader.ts';
 import { errorMessage, isTransient, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { eventsWithin } from '../events/recorder.ts';
 import { hpaCannotScale } from '../status/hpa-stuck.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
 import { Reason } from '../status/reasons.ts';
@@ -39,7 +40,9 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     signal?: AbortSignal,
   ): Promise<ReconcileResult | undefined> {
     // Past the controller's deadline, no write of this pass starts (writer.ts within).
-    const deps = signal ? { ...shared, writer: shared.writer.within(signal) } : shared;
+    const deps = signal
+      ? { ...shared, writer: shared.writer.within(signal), events: eventsWithin(shared.events, signal) }
+      : shared;
     const { namespace, name } = splitKey(key);
     const neuron = deps.neurons.get(name, namespace);
     if (!neuron || neuron.metadata?.deletionTimestamp) {
@@ -124,7 +127,9 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
           deploymentExists: liveDeployment() !== undefined,
         });
     // Something render left out on purpose (privileged containers not allowed) keeps the Neuron Degraded.
-    let failure: { reason: string; message: string; transient?: boolean } | undefined = rendered.failure;
+    let failure: { reason: string; message: string } | undefined = rendered.failure;
+    // A write that failed for the apiserver's moment: still progressing (neuron-status.ts decides how long).
+    let retrying: { message: string } | undefined;
     let transient = false;
     let failureError: unknown;
     const applyWarnings: string[] = [];
@@ -149,7 +154,10 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         }
         if (failures.length > 0) {
           failureError = childrenFailed(failures);
-          transient = failures.every((f) => f.error !== undefined && isTransient(f.error));
+          // A child held back behind a failed one (the Deployment behind its ConfigMap) is decided by
+          // the errors alone.
+          const errors = failures.flatMap((f) => (f.error === undefined ? [] : [f.error]));
+          transient = errors.length > 0 && errors.every(isTransient);
         }
       } catch (err) {
         failureError = err;
@@ -158,10 +166,10 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       if (failureError !== undefined) {
         // Degraded names the failure for this generation (neuron-status.ts): not every child of it
         // is applied, whatever the others say; one of the apiserver's moment is still progressing.
-        failure = transient
-          ? { reason: Reason.Retrying, message: errorMessage(failureError), transient }
-          : { reason: Reason.ApplyFailed, message: errorMessage(failureError) };
-        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, failure.message);
+        const message = errorMessage(failureError);
+        if (transient) retrying = { message };
+        else failure = { reason: Reason.ApplyFailed, message };
+        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, message);
       }
       deps.onParallelism?.(namespace, name, parallelism);
     }
@@ -185,6 +193,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       ...rendering,
       paused,
       ...(failure ? { failure } : {}),
+      ...(retrying ? { retrying } : {}),
       deployment,
       rendered: rendered.objects,
       warnings: [

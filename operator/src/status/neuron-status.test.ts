@@ -4,6 +4,7 @@ import {
   computeNeuronStatus,
   joinWarnings,
   type NeuronStatusInput,
+  RETRYING_GRACE_MS,
   WARNING_MESSAGE_MAX,
 } from './neuron-status.ts';
 import { statusUpToDate } from './up-to-date.ts';
@@ -210,21 +211,61 @@ describe('computeNeuronStatus', () => {
   });
 
   it('reports a failure of the apiserver’s moment as still progressing, not Degraded or Stalled', () => {
-    const failure = {
-      reason: 'Retrying',
-      message: 'Apply of Deployment failed (HTTP 429): slow down',
-      transient: true,
-    };
-    const s = computeNeuronStatus(anInput({ failure }));
+    const retrying = { message: 'Apply of Deployment failed (HTTP 429): slow down' };
+    const s = computeNeuronStatus(anInput({ retrying }));
     expect(cond(s, 'Progressing')).toMatchObject({
       status: 'True',
       reason: 'Retrying',
       message: 'Retrying: Apply of Deployment failed (HTTP 429): slow down',
     });
-    expect(cond(s, 'Degraded')).toMatchObject({ status: 'False', reason: 'Retrying' });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'False' });
     // What kstatus (Flux, kpt) reads first: in progress, not failed.
     expect(cond(s, 'Reconciling')).toMatchObject({ status: 'True' });
     expect(cond(s, 'Stalled')).toMatchObject({ status: 'False' });
+  });
+
+  it('keeps a real failure in Degraded while a write fails for the moment, with no condition changing', () => {
+    const failed = aDeployment({ ready: 1 });
+    failed.status!.conditions = [
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'too slow' },
+    ];
+    const before = computeNeuronStatus(anInput({ deployment: failed }));
+    const during = computeNeuronStatus(
+      anInput({
+        deployment: failed,
+        existing: before,
+        retrying: { message: 'HTTP 409' },
+        now: '2026-01-01T00:01:00Z',
+      }),
+    );
+    expect(cond(during, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded' });
+    expect(cond(during, 'Stalled')).toMatchObject({ status: 'True' });
+    expect(during.conditions).toEqual(before.conditions);
+  });
+
+  it('calls writes that keep failing for the moment ApplyFailed after RETRYING_GRACE_MS, and keeps it so while they fail', () => {
+    const retrying = { message: 'HTTP 503' };
+    const at = (ms: number) =>
+      new Date(Date.parse('2026-01-01T00:00:00Z') + ms).toISOString().replace('.000', '');
+    const first = computeNeuronStatus(anInput({ retrying, now: at(0) }));
+    const soon = computeNeuronStatus(
+      anInput({ retrying, existing: first, now: at(RETRYING_GRACE_MS - 1000) }),
+    );
+    expect(cond(soon, 'Progressing')).toMatchObject({ status: 'True', reason: 'Retrying' });
+    const late = computeNeuronStatus(anInput({ retrying, existing: soon, now: at(RETRYING_GRACE_MS) }));
+    expect(cond(late, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ApplyFailed',
+      message: 'HTTP 503 (retried for over 5 minutes)',
+    });
+    expect(cond(late, 'Stalled')).toMatchObject({ status: 'True' });
+    // Still failing on the next pass: still ApplyFailed, not back to Retrying; once a write goes through, cleared.
+    const next = computeNeuronStatus(
+      anInput({ retrying, existing: late, now: at(RETRYING_GRACE_MS + 1000) }),
+    );
+    expect(cond(next, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    const fixed = computeNeuronStatus(anInput({ existing: next, now: at(RETRYING_GRACE_MS + 2000) }));
+    expect(cond(fixed, 'Degraded')).toMatchObject({ status: 'False' });
   });
 
   it('keeps lastTransitionTime and needs no write when nothing changed', () => {

@@ -12,8 +12,13 @@ export interface NeuronStatusInput {
   /** metadata.generation of the Hal9Cluster this pass rendered from (unset when it was not found). */
   readonly clusterGeneration?: number;
   readonly paused: boolean;
-  /** Set when render or apply failed this time; `transient`: retried with no one's help (errors.ts isTransient). */
-  readonly failure?: { readonly reason: string; readonly message: string; readonly transient?: boolean };
+  /** Set when render or apply failed this time. */
+  readonly failure?: { readonly reason: string; readonly message: string };
+  /**
+   * Set when a write failed for the apiserver's moment (errors.ts isTransient): the work queue applies
+   * again, so the Neuron is still progressing, until that has lasted RETRYING_GRACE_MS (then ApplyFailed).
+   */
+  readonly retrying?: { readonly message: string };
   /** Live Deployment from the cache (after our apply, possibly one watch event behind). */
   readonly deployment: V1Deployment | undefined;
   /** The rendered children (empty when nothing was rendered). */
@@ -26,11 +31,35 @@ export interface NeuronStatusInput {
   readonly now: string;
 }
 
+/** How long a Neuron may be Retrying before its failing writes count as ApplyFailed (Degraded, Stalled). */
+export const RETRYING_GRACE_MS = 5 * 60_000;
+
+/**
+ * A transient write failure that has lasted (the Neuron has been Progressing=True Retrying for
+ * RETRYING_GRACE_MS), or that follows an ApplyFailed (which it does not clear), is a failure: a
+ * webhook that answers 500 for good, or an apiserver down for long, needs someone after all.
+ */
+function escalated(input: NeuronStatusInput): NeuronStatusInput {
+  if (!input.retrying || input.failure) return input;
+  const conditions = input.existing?.conditions ?? [];
+  const progressing = conditions.find((c) => c.type === ConditionType.Progressing);
+  const degraded = conditions.find((c) => c.type === ConditionType.Degraded);
+  const since =
+    progressing?.reason === Reason.Retrying ? Date.parse(progressing.lastTransitionTime) : Number.NaN;
+  const lasted = Date.parse(input.now) - since >= RETRYING_GRACE_MS;
+  const stillFailing = degraded?.status === 'True' && degraded.reason === Reason.ApplyFailed;
+  if (!lasted && !stillFailing) return input;
+  const { retrying, ...rest } = input;
+  const why = lasted ? ` (retried for over ${RETRYING_GRACE_MS / 60_000} minutes)` : '';
+  return { ...rest, failure: { reason: Reason.ApplyFailed, message: `${retrying.message}${why}` } };
+}
+
 /**
  * The part of a Neuron's status the operator owns, computed from what it saw and did.
  * Pure: equal inputs give deep-equal output, so an unchanged world means no status write.
  */
-export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
+export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
+  const input = escalated(raw);
   const g = input.generation;
   // A paused Neuron did not act on its newest generation: its conditions describe the one it last
   // acted on, as status.observedGeneration does (only Paused speaks of the newest).
@@ -61,17 +90,17 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
       next.push(
         cond(ConditionType.Progressing, 'False', Reason.Paused, 'Reconciliation is paused by hal9.ai/paused'),
       );
-    } else if (input.failure?.transient) {
-      // Still on its way: the work queue applies again, and kstatus reads Reconciling, not Stalled.
-      next.push(
-        cond(ConditionType.Progressing, 'True', input.failure.reason, `Retrying: ${input.failure.message}`),
-      );
     } else if (input.failure) {
       next.push(cond(ConditionType.Progressing, 'False', input.failure.reason, input.failure.message));
     } else if (deployment.failure) {
       // Past the Deployment's progress deadline the rollout is no longer progressing: Degraded says why.
       next.push(
         cond(ConditionType.Progressing, 'False', deployment.failure.reason, deployment.failure.message),
+      );
+    } else if (input.retrying) {
+      // Still on its way: the work queue applies again, and kstatus reads Reconciling, not Stalled.
+      next.push(
+        cond(ConditionType.Progressing, 'True', Reason.Retrying, `Retrying: ${input.retrying.message}`),
       );
     } else if (!deployment.complete) {
       next.push(cond(ConditionType.Progressing, 'True', Reason.RollingOut, deployment.message));
@@ -85,16 +114,7 @@ export function computeNeuronStatus(input: NeuronStatusInput): NeuronStatus {
         ),
       );
     }
-    if (input.failure?.transient) {
-      next.push(
-        cond(
-          ConditionType.Degraded,
-          'False',
-          input.failure.reason,
-          'A write to the apiserver failed for the moment and is retried with backoff (Progressing says which)',
-        ),
-      );
-    } else if (input.failure) {
+    if (input.failure) {
       next.push(cond(ConditionType.Degraded, 'True', input.failure.reason, input.failure.message));
     } else if (deployment.failure) {
       next.push(cond(ConditionType.Degraded, 'True', deployment.failure.reason, deployment.failure.message));
