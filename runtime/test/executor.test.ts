@@ -92,6 +92,8 @@ describe('parallel executor', () => {
       code: 'QUEUE_FULL',
       field: 'performance.max_in_flight_content_bytes',
     });
+    expect(await rt.metric('hal9_executor_rejections_total', { reason: 'content_limit' })).toBe(1);
+    expect(await rt.metric('hal9_executor_rejections_total', { reason: 'queue_full' })).toBe(0);
     // A small one still fits beside it.
     expect((await rt.post('/v1/signals', { content: 'small' })).status).toBe(200);
     expect((await first).status).toBe(200);

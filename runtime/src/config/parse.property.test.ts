@@ -44,6 +44,7 @@ const LEAVES: Record<string, Leaf> = {
   'performance.cache_layers': { kind: 'layers' },
   'performance.max_concurrent_signals': int(1, 10_000),
   'performance.max_queue_depth': int(0, 10_000_000),
+  'performance.max_in_flight_content_bytes': int(1_048_576, 68_719_476_736),
   'performance.max_concurrent_neurons': int(1, 10_000),
   'performance.hop_limit': int(1, 1000),
   'performance.request_timeout_ms': int(1, 3_600_000),

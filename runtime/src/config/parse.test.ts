@@ -163,6 +163,20 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('holds eight bodies of the server’s limit in flight by default when that is more than 128 MiB', () => {
+    expect(parseConfig({}).performance.max_in_flight_content_bytes).toBe(134_217_728);
+    expect(
+      parseConfig({ server: { body_limit_bytes: 33_554_432 } }).performance.max_in_flight_content_bytes,
+    ).toBe(268_435_456);
+    // A value the file sets is taken as it is.
+    expect(
+      parseConfig({
+        server: { body_limit_bytes: 33_554_432 },
+        performance: { max_in_flight_content_bytes: 2_097_152 },
+      }).performance.max_in_flight_content_bytes,
+    ).toBe(2_097_152);
+  });
+
   it('applies environment overrides to single values, validated like the file', () => {
     const c = parseConfig(
       { server: { port: 1 } },

@@ -39,12 +39,14 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
   const neurons = parseNeurons(ctx, root.neurons);
   const entry = parseEntryNeuron(ctx, root, neurons);
 
+  const server = parseServer(ctx, sv);
+  const performance = parsePerformance(ctx, pf, cacheLayers);
   const config: Config = {
     cluster: { name: str(ctx, cl, 'cluster', 'name', d.cluster.name, 253) },
-    server: parseServer(ctx, sv),
+    server,
     entry_neuron: entry,
     neurons,
-    performance: parsePerformance(ctx, pf, cacheLayers),
+    performance: inFlightDefault(performance, server.body_limit_bytes, pf.performance),
     claude: parseClaude(ctx, cd),
   };
   if (ctx.problems.length > 0)
@@ -58,6 +60,19 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
       }),
     );
   return deepFreeze(config);
+}
+
+/**
+ * performance.max_in_flight_content_bytes when the file sets none: 128 MiB, or eight bodies of the
+ * server's limit when that is more, so that a raised body limit still lets several bodies be held.
+ */
+function inFlightDefault(
+  p: Config['performance'],
+  bodyLimit: number,
+  raw: Readonly<Record<string, unknown>>,
+): Config['performance'] {
+  if (raw.max_in_flight_content_bytes !== undefined && raw.max_in_flight_content_bytes !== null) return p;
+  return { ...p, max_in_flight_content_bytes: Math.max(p.max_in_flight_content_bytes, 8 * bodyLimit) };
 }
 
 /** Parses YAML text; a syntax error is reported as a problem of the file itself. */

@@ -43,6 +43,7 @@ export interface PerformanceConfig {
    * Bytes (UTF-8) of content the requests in progress brought at most: their first signals' and
    * the signals peers forwarded. A request past it is refused (429 QUEUE_FULL): the queue's depth
    * alone lets max_queue_depth requests of server.body_limit_bytes each be held (1 GiB at defaults).
+   * Unset: 128 MiB, or eight bodies of the limit when that is more.
    */
   readonly max_in_flight_content_bytes: number;
   readonly max_concurrent_neurons: number;

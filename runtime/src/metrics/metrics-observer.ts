@@ -144,6 +144,7 @@ export function metricsObserver(
     m.requestDuration.labels({ outcome });
   }
   m.requests.labels({ outcome: 'rejected' });
+  for (const reason of ['queue_full', 'content_limit']) m.rejections.inc({ reason }, 0);
   const known = new Set(neurons.map((n) => n.id));
   const local = neurons.filter((n) => !n.endpoint);
   batchOf(LOCAL_BATCH_TARGET);
@@ -276,7 +277,7 @@ export function metricsObserver(
       m.requestDuration.labels({ outcome }).observe(durationMs / 1000);
     },
     rejected(reason) {
-      if (reason === 'queue_full') m.rejections.inc();
+      if (reason !== 'draining') m.rejections.inc({ reason });
       m.requests.labels({ outcome: 'rejected' }).inc();
     },
     shed(n) {

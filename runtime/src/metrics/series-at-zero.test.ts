@@ -43,6 +43,8 @@ describe('series exported at zero before any signal', () => {
       const outcomes = [...row.matchAll(/(?:^|, |; )([a-z_]+)(?=[,:)]|$)/g)].map((m) => m[1]!);
       expect(outcomes).toEqual(['completed', 'failed', 'timed_out', 'cancelled', 'rejected']);
       for (const outcome of outcomes) zero('hal9_requests_total', { outcome });
+      for (const reason of ['queue_full', 'content_limit'])
+        zero('hal9_executor_rejections_total', { reason });
       for (const outcome of outcomes.filter((o) => o !== 'rejected'))
         zero('hal9_request_duration_seconds_count', { outcome });
       const design = { neuron: 'design', layer: 'L3' };

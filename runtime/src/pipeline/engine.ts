@@ -386,7 +386,13 @@ export class Engine {
     };
     const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting(), content);
     if (!refused) return;
-    this.#obs.rejected(refused.code === 'DRAINING' ? 'draining' : 'queue_full');
+    this.#obs.rejected(
+      refused.code === 'DRAINING'
+        ? 'draining'
+        : refused.details.field === 'performance.max_in_flight_content_bytes'
+          ? 'content_limit'
+          : 'queue_full',
+    );
     throw refused;
   }
 
