@@ -258,6 +258,9 @@ describe('Hal9Platform', () => {
       ),
     ).toThrow('groups[0].rules[0].for "5 minutes" is not a Prometheus duration such as 5m or 1h30m');
     expect(() =>
+      synth(aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ ...rule, for: '' }] }] } })),
+    ).toThrow('groups[0].rules[0].for "" is not a Prometheus duration');
+    expect(() =>
       synth(aPlatform({ prometheusRules: { groups: [{ name: 'g', rules: [{ ...rule, for: '1h30m' }] }] } })),
     ).not.toThrow();
   });
@@ -268,7 +271,7 @@ describe('Hal9Platform', () => {
       synth(
         aPlatform({
           namespace: 'Bad NS',
-          labels: { 'bad key!': 'v', team: 'v v' },
+          labels: { 'bad key!': 'v', team: 'v v', 'a..b/x': 'v' },
           prometheusRuleLabels: { release: 'x'.repeat(64) },
         }),
       );
@@ -280,6 +283,7 @@ describe('Hal9Platform', () => {
     expect(message).toContain('namespace "Bad NS" is not a namespace name');
     expect(message).toContain('labels: "bad key!" is not a label key');
     expect(message).toContain('labels.team: "v v" is not a label value');
+    expect(message).toContain('labels: "a..b/x" is not a label key');
     expect(message).toContain(`prometheusRuleLabels.release: "${'x'.repeat(64)}" is not a label value`);
     expect(() =>
       synth(aPlatform({ namespace: 'team-a', labels: { 'example.com/team': 'a', tier: '' } })),

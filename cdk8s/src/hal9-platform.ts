@@ -287,7 +287,7 @@ function propsProblems(props: Hal9PlatformProps): string[] {
     ['prometheusRuleLabels', props.prometheusRuleLabels],
   ] as const) {
     for (const [k, v] of Object.entries(labels ?? {})) {
-      if (!labelKey.test(k)) {
+      if (!labelKey.test(k) || k.indexOf('/') > 253) {
         problems.push(
           `${field}: ${JSON.stringify(k)} is not a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
         );
@@ -303,5 +303,7 @@ function propsProblems(props: Hal9PlatformProps): string[] {
 }
 
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+// A DNS-subdomain prefix (dot-separated labels; its length is checked apart), then the name.
+const labelKey =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

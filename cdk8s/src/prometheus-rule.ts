@@ -18,7 +18,7 @@ export interface PrometheusRuleProps {
 }
 
 /** A Prometheus duration: units from years to milliseconds, largest first (0 alone too). */
-const promDuration = /^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$/;
+const promDuration = /^(0|(?=[0-9])([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$/;
 
 /** A Prometheus Operator `monitoring.coreos.com/v1` PrometheusRule wrapping a rule file's groups. */
 export class PrometheusRule extends ApiObject {

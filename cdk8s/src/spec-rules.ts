@@ -31,10 +31,14 @@ type Sections = Pick<
   | 'tracing'
 >;
 
+// WHATWG URL reads "http:host" (no //) and backslashes as an authority where Go's parser, whose CEL
+// url() the CRDs' rules use, sees none: "scheme://" and no backslash, as the apiserver needs.
+const hasAuthority = (v: string): boolean => /^[A-Za-z][-+.A-Za-z0-9]*:\/\//.test(v) && !v.includes('\\');
+
 // The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535
 // (WHATWG URL refuses a larger one, as the rule does) and no query or fragment.
 function isCollectorURL(v: string): boolean {
-  if (!URL.canParse(v) || v.includes('?') || v.includes('#')) return false;
+  if (!hasAuthority(v) || !URL.canParse(v) || v.includes('?') || v.includes('#')) return false;
   const u = new URL(v);
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
 }
@@ -45,7 +49,8 @@ const printable = /^[!-~]+$/;
 const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
 function isBaseURL(v: string): boolean {
-  if (!printable.test(v) || !URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v)) return false;
+  if (!printable.test(v) || !hasAuthority(v) || !URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v))
+    return false;
   return new URL(v).hostname !== '';
 }
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;

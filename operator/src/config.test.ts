@@ -80,6 +80,8 @@ describe('parseConfig: least-privilege flags', () => {
       expect('config' in parsed && parsed.config.prometheusURL, url).toBe(url);
     }
     for (const url of [
+      'http:prometheus:9090',
+      'http:\\\\prom\\x',
       'http://',
       'http://a b',
       'http://p:9090/?x=1',

@@ -644,6 +644,13 @@ const cases: readonly Case[] = [
     'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535',
   ],
   [
+    'a tracing endpoint with no // (WHATWG reads a host, Go none)',
+    'Hal9Cluster',
+    'c',
+    { tracing: { endpoint: 'http:otel-collector:4318' } },
+    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
+  ],
+  [
     'a tracing endpoint on port 65535',
     'Hal9Cluster',
     'c',

@@ -195,4 +195,18 @@ describe('AnswerSource', () => {
     expect(await forwards).toMatchObject({ cached: false });
     expect(await t.source.answer(l2, 'f', r, t.span, 0)).toMatchObject({ cached: true });
   });
+
+  it('hands routing the parse it stored an answer by, once, and keeps none beside the cached answer', async () => {
+    const t = setup();
+    const r = t.run();
+    const a = t.source.answer(l2, 'p', r, t.span, 0);
+    t.pending[0]!(t.answer({ text: 'RESULT: one\nFORWARD_TO: design' }));
+    const { value } = await a;
+    expect(t.source.parsed(value)).toMatchObject({ results: ['one'], forwards: [{ targets: ['design'] }] });
+    expect(t.source.parsed(value)).toBeUndefined();
+    // Not a cached layer: nothing was parsed here.
+    const b = t.source.answer(l3, 'q', r, t.span, 0);
+    t.pending[1]!(t.answer());
+    expect(t.source.parsed((await b).value)).toBeUndefined();
+  });
 });

@@ -6,6 +6,7 @@ import { modelCallRefusal, NO_RESERVATION, type Reservation, worstCase } from '.
 import { costOf } from './cost.ts';
 import type { CallContext, ModelAnswer, ModelCall } from './model-call.ts';
 import type { ModelCallBudget, PipelineObserver } from './observer.ts';
+import { type ParsedAnswer, parseAnswer } from './protocol.ts';
 import type { RequestRun } from './request-run.ts';
 import {
   answerBytes,
@@ -65,6 +66,8 @@ export class AnswerSource {
   readonly #known: ReadonlyMap<string, unknown>;
   /** Per neuron id: whether its answer may be stored (it routes somewhere: route-answer.ts answerCanRoute). */
   readonly #routable = new Map<string, (a: ModelAnswer) => boolean>();
+  /** Fresh answers of cached layers, parsed to decide whether to store them: routing reads the same parse. */
+  readonly #parsed = new WeakMap<ModelAnswer, ParsedAnswer>();
 
   constructor(d: AnswerSourceDeps) {
     const p = d.config.performance;
@@ -83,8 +86,22 @@ export class AnswerSource {
     this.#known = d.known;
     for (const n of d.config.neurons) {
       this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
-      this.#routable.set(n.id, (a) => answerCanRoute(n, this.#known, a.text));
+      this.#routable.set(n.id, (a) => {
+        const parsed = parseAnswer(a.text);
+        this.#parsed.set(a, parsed);
+        return answerCanRoute(n, this.#known, parsed);
+      });
     }
+  }
+
+  /**
+   * `answer` as parsed when the cache decided whether to store it, once (the first caller to route it
+   * takes it): a stored answer does not keep its parse alive beside it, uncounted by cache_max_bytes.
+   */
+  parsed(answer: ModelAnswer): ParsedAnswer | undefined {
+    const p = this.#parsed.get(answer);
+    if (p) this.#parsed.delete(answer);
+    return p;
   }
 
   /** Whether answers of this layer are cached (performance.cache_layers). */

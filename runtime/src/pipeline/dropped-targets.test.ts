@@ -135,6 +135,7 @@ describe('the dropped-signal metric', () => {
       config: DEFAULT_CONFIG,
       neurons: known,
       answers: {
+        parsed: () => undefined,
         answer: () =>
           Promise.resolve({
             value: { text: `FORWARD_TO: ${names(200_000)}`, model: 'm', retries: 0, fellBackFrom: [] },

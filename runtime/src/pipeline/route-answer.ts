@@ -3,7 +3,7 @@ import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { signalLimit, withinSignalBudget } from './budget.ts';
 import type { BudgetLeft } from './budget-left.ts';
 import { detached } from './detached.ts';
-import { parseAnswer } from './protocol.ts';
+import { type ParsedAnswer, parseAnswer } from './protocol.ts';
 import {
   type DroppedTarget,
   droppedTotal,
@@ -31,6 +31,8 @@ export interface RouteInput {
   readonly neuron: NeuronConfig;
   /** The answer's text. */
   readonly text: string;
+  /** `text` parsed already (the cache parsed it to decide whether to store it), else parsed here. */
+  readonly parsed?: ParsedAnswer;
   /** Neuron ids this runtime knows (local or remote). */
   readonly known: ReadonlyMap<string, unknown>;
   readonly performance: Pick<PerformanceConfig, 'hop_limit' | 'request_budget'>;
@@ -57,9 +59,8 @@ export interface RoutedAnswer extends Pick<ForwardPlan, 'dropped' | 'unlisted' |
 export function answerCanRoute(
   neuron: NeuronConfig,
   known: ReadonlyMap<string, unknown>,
-  text: string,
+  parsed: ParsedAnswer,
 ): boolean {
-  const parsed = parseAnswer(text);
   if (parsed.results.length > 0) return true;
   const connections = neuron.forward_connections;
   return parsed.forwards.some((f) => f.targets.some((t) => connections.includes(t) && known.has(t)));
@@ -67,7 +68,7 @@ export function answerCanRoute(
 
 export function routeAnswer(i: RouteInput): RoutedAnswer {
   const { signal, neuron, performance } = i;
-  const parsed = parseAnswer(i.text);
+  const parsed = i.parsed ?? parseAnswer(i.text);
   const plan = withinSignalBudget(
     planForwards({
       neuron,

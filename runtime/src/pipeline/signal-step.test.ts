@@ -35,6 +35,7 @@ function setup(
       ['impl', impl],
     ]),
     answers: {
+      parsed: () => undefined,
       answer: (n, content) => {
         asked.push(n.id);
         return answer(n, content);

@@ -35,7 +35,7 @@ export interface SignalStepDeps {
   readonly config: Config;
   /** Every neuron this runtime knows, local or remote. */
   readonly neurons: ReadonlyMap<string, NeuronConfig>;
-  readonly answers: Pick<AnswerSource, 'answer'>;
+  readonly answers: Pick<AnswerSource, 'answer' | 'parsed'>;
   readonly counters: NeuronCounters;
   readonly observer: PipelineObserver;
   readonly clock: Clock;
@@ -132,10 +132,12 @@ export class SignalStep {
     const now = d.clock.now();
     const ms = now - w.startedAt;
     const { run, signal } = w;
+    const parsed = d.answers.parsed(answer);
     const routed = routeAnswer({
       signal,
       neuron,
       text: answer.text,
+      ...(parsed ? { parsed } : {}),
       known: d.neurons,
       performance: d.config.performance,
       spentSignals: run.spent.signals,
