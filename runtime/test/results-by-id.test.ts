@@ -55,6 +55,8 @@ describe('a request that ended before SIGTERM and whose caller has not read it y
       expect(head.headers.get('content-type'), path).toMatch(
         path ? /^text\/event-stream/ : /^application\/json/,
       );
+      // The stream's own head, as a GET of it would get it.
+      if (path) expect(head.headers.get('cache-control')).toBe('no-cache, no-transform');
     }
     expect(await shutdown().stopped).toEqual({ unfinished: 0, unread: 1 });
   });

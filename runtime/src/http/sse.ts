@@ -38,6 +38,19 @@ const expired = (run: RequestRun, after: number): string =>
   errorFrame('EVENTS_EXPIRED', `events after ${after} are no longer kept; GET /v1/signals/${run.id}`);
 
 /** `onEnd`: the stream has written the run's `end` event (its reader has seen how it ended). */
+/** The head of a run's event stream (a HEAD request gets it alone). */
+export function streamHead(run: RequestRun): Record<string, string> {
+  const traced = run.span?.traceresponse();
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    // The request's trace (W3C traceresponse), for a reader that correlates it with its own.
+    ...(traced ? { traceresponse: traced } : {}),
+  };
+}
+
 export function streamRun(
   res: ServerResponse,
   run: RequestRun,
@@ -45,15 +58,7 @@ export function streamRun(
   o: SseOptions,
   onEnd?: () => void,
 ): void {
-  const traced = run.span?.traceresponse();
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    // The request's trace (W3C traceresponse), for a reader that correlates it with its own.
-    ...(traced ? { traceresponse: traced } : {}),
-  });
+  res.writeHead(200, streamHead(run));
   // The reconnect delay a client should use, then a first byte so proxies see the stream open.
   res.write(`retry: 1000\n: ${run.id}\n\n`);
   // The stream reads missed events back from the run while it waits for a drain.

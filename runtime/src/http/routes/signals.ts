@@ -17,7 +17,7 @@ import {
   signalInput,
   submitQuery,
 } from '../schemas.ts';
-import { type SseOptions, streamRun } from '../sse.ts';
+import { type SseOptions, streamHead, streamRun } from '../sse.ts';
 
 // The public signal API: submit (wait or not), look up by id, batches of requests, and the neurons.
 // With client keys configured every route here needs one.
@@ -188,7 +188,7 @@ export async function signalRoutes(
       );
     // A HEAD gets the stream's head only: streaming a body nobody reads would hold the connection
     // until the run ends, and count the events as read.
-    if (req.method === 'HEAD') return reply.code(200).header('content-type', 'text/event-stream').send();
+    if (req.method === 'HEAD') return reply.code(200).headers(streamHead(run)).send();
     reply.hijack();
     streamRun(reply.raw, run, last, sse, () => store.delivered(run.id));
     return reply;
