@@ -39,7 +39,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_upstream_requests_total', 'counter', ['upstream', 'status']),
   runtime('hal9_upstream_request_duration_seconds', 'histogram', ['upstream']),
   runtime('hal9_tokens_total', 'counter', ['upstream', 'type']),
-  runtime('hal9_executor_rejections_total', 'counter'),
+  runtime('hal9_executor_rejections_total', 'counter', ['reason']),
   runtime('hal9_signals_shed_total', 'counter', ['neuron', 'layer']),
   runtime('hal9_signal_latency_seconds', 'histogram', ['neuron', 'layer']),
   runtime('hal9_signals_arrived_total', 'counter', ['neuron', 'layer']),
