@@ -31,9 +31,13 @@ type Sections = Pick<
   | 'tracing'
 >;
 
-// WHATWG URL reads "http:host" (no //) and backslashes as an authority where Go's parser, whose CEL
-// url() the CRDs' rules use, sees none: "scheme://" and no backslash, as the apiserver needs.
-const hasAuthority = (v: string): boolean => /^[A-Za-z][-+.A-Za-z0-9]*:\/\//.test(v) && !v.includes('\\');
+// WHATWG URL reads "http:host" (no //), "http:///host" and backslashes as an authority where Go's
+// parser, whose CEL url() the CRDs' rules use, sees none: "scheme://", then an authority that is not
+// empty and has no backslash, as the apiserver needs.
+function hasAuthority(v: string): boolean {
+  const authority = /^[A-Za-z][-+.A-Za-z0-9]*:\/\/([^/?#]*)/.exec(v)?.[1];
+  return authority !== undefined && authority !== '' && !authority.includes('\\');
+}
 
 // The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535
 // (WHATWG URL refuses a larger one, as the rule does) and no query or fragment.

@@ -81,6 +81,7 @@ describe('parseConfig: least-privilege flags', () => {
     }
     for (const url of [
       'http:prometheus:9090',
+      'http:///prom:9090',
       'http:\\\\prom\\x',
       'http://',
       'http://a b',

@@ -131,8 +131,10 @@ const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The test the CRDs' rule applies to autoscaling.parallelism.prometheusURL (WHATWG URL, like Go's, refuses ports above 65535). */
 function isPrometheusURL(v: string): boolean {
-  // WHATWG URL reads "http:host" and backslashes as Go's parser (the apiserver's) does not.
-  if (!/^https?:\/\/[!-~]+$/.test(v) || v.includes('\\')) return false;
+  // WHATWG URL reads "http:host", "http:///host" and backslashes as Go's parser (the apiserver's)
+  // does not: an authority after "//", not empty, without a backslash.
+  const authority = /^https?:\/\/([^/?#]*)/.exec(v)?.[1];
+  if (!authority || authority.includes('\\') || !/^[!-~]+$/.test(v)) return false;
   if (v.includes('?') || v.includes('#') || !URL.canParse(v)) return false;
   const u = new URL(v);
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';

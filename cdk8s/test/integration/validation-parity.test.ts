@@ -651,6 +651,13 @@ const cases: readonly Case[] = [
     'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
   ],
   [
+    'a base URL with three slashes (WHATWG reads a host, Go none)',
+    'Hal9Cluster',
+    'c',
+    { claude: { baseURL: 'https:///api.example.com' } },
+    'claude.baseURL must be',
+  ],
+  [
     'a tracing endpoint on port 65535',
     'Hal9Cluster',
     'c',

@@ -590,6 +590,8 @@ describe('charts/hal9-operator', () => {
       ['dashboards.folderAnnotation=a: b', '/dashboards/folderAnnotation'],
       ['dashboards.label=bad label', '/dashboards/label'],
       ['dashboards.labelValue=v v', '/dashboards/labelValue'],
+      [`dashboards.folderAnnotation=${'a'.repeat(254)}/x`, '/dashboards/folderAnnotation'],
+      ['dashboards.label=a..b/x', '/dashboards/label'],
     ] as const) {
       const bad = template('--set', value);
       expect(bad.status, value).not.toBe(0);

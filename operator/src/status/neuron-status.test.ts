@@ -243,6 +243,35 @@ describe('computeNeuronStatus', () => {
     expect(during.conditions).toEqual(before.conditions);
   });
 
+  it('counts the grace from when Retrying began, not from a rollout before it, nor from an older generation’s failure', () => {
+    const at = (ms: number) =>
+      new Date(Date.parse('2026-01-01T00:00:00Z') + ms).toISOString().replace('.000', '');
+    const rolling = computeNeuronStatus(anInput({ deployment: aDeployment({ ready: 1 }), now: at(0) }));
+    expect(cond(rolling, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    const retrying = { message: 'HTTP 429' };
+    const tenMinutes = 10 * 60_000;
+    const first = computeNeuronStatus(
+      anInput({ deployment: aDeployment({ ready: 1 }), existing: rolling, retrying, now: at(tenMinutes) }),
+    );
+    expect(cond(first, 'Progressing')).toMatchObject({
+      reason: 'Retrying',
+      lastTransitionTime: at(tenMinutes),
+    });
+    const again = computeNeuronStatus(anInput({ existing: first, retrying, now: at(tenMinutes + 1000) }));
+    expect(cond(again, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(cond(again, 'Progressing')).toMatchObject({
+      reason: 'Retrying',
+      lastTransitionTime: at(tenMinutes),
+    });
+    // An ApplyFailed left by generation 2 does not make generation 3's first transient failure one.
+    const old = computeNeuronStatus(
+      anInput({ generation: 2, failure: { reason: 'ApplyFailed', message: 'HTTP 422' }, now: at(0) }),
+    );
+    const next = computeNeuronStatus(anInput({ generation: 3, existing: old, retrying, now: at(1000) }));
+    expect(cond(next, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(cond(next, 'Progressing')).toMatchObject({ status: 'True', reason: 'Retrying' });
+  });
+
   it('calls writes that keep failing for the moment ApplyFailed after RETRYING_GRACE_MS, and keeps it so while they fail', () => {
     const retrying = { message: 'HTTP 503' };
     const at = (ms: number) =>
@@ -264,6 +293,8 @@ describe('computeNeuronStatus', () => {
       anInput({ retrying, existing: late, now: at(RETRYING_GRACE_MS + 1000) }),
     );
     expect(cond(next, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    // In the same words: no status write for it.
+    expect(next.conditions).toEqual(late.conditions);
     const fixed = computeNeuronStatus(anInput({ existing: next, now: at(RETRYING_GRACE_MS + 2000) }));
     expect(cond(fixed, 'Degraded')).toMatchObject({ status: 'False' });
   });

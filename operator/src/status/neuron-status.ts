@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import type { LiveStatus, NeuronStatus } from '../api-types.ts';
+import type { Condition, LiveStatus, NeuronStatus } from '../api-types.ts';
 import { type ConditionInput, setConditions } from './conditions.ts';
 import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
@@ -33,6 +33,24 @@ export interface NeuronStatusInput {
 
 /** How long a Neuron may be Retrying before its failing writes count as ApplyFailed (Degraded, Stalled). */
 export const RETRYING_GRACE_MS = 5 * 60_000;
+const RETRIED_LONG = ` (retried for over ${RETRYING_GRACE_MS / 60_000} minutes)`;
+
+/**
+ * Progressing's lastTransitionTime when it turned Retrying from another True reason (a rollout):
+ * `now`, so that it says when Retrying began, which escalated() measures (a status that stays True
+ * keeps its time otherwise, as metav1 conditions do).
+ */
+function retryingSince(conditions: Condition[], input: NeuronStatusInput): Condition[] {
+  const was = input.existing?.conditions?.find((c) => c.type === ConditionType.Progressing);
+  return conditions.map((c) =>
+    c.type === ConditionType.Progressing &&
+    c.reason === Reason.Retrying &&
+    was?.reason !== Reason.Retrying &&
+    c.lastTransitionTime !== input.now
+      ? { ...c, lastTransitionTime: input.now }
+      : c,
+  );
+}
 
 /**
  * A transient write failure that has lasted (the Neuron has been Progressing=True Retrying for
@@ -47,10 +65,15 @@ function escalated(input: NeuronStatusInput): NeuronStatusInput {
   const since =
     progressing?.reason === Reason.Retrying ? Date.parse(progressing.lastTransitionTime) : Number.NaN;
   const lasted = Date.parse(input.now) - since >= RETRYING_GRACE_MS;
-  const stillFailing = degraded?.status === 'True' && degraded.reason === Reason.ApplyFailed;
+  // An ApplyFailed of this generation: one of an older generation says nothing of the new one's writes.
+  const stillFailing =
+    degraded?.status === 'True' &&
+    degraded.reason === Reason.ApplyFailed &&
+    degraded.observedGeneration === input.generation;
   if (!lasted && !stillFailing) return input;
   const { retrying, ...rest } = input;
-  const why = lasted ? ` (retried for over ${RETRYING_GRACE_MS / 60_000} minutes)` : '';
+  // The same words while it lasts: a message that changed would be a status write each pass.
+  const why = lasted || degraded?.message?.endsWith(RETRIED_LONG) ? RETRIED_LONG : '';
   return { ...rest, failure: { reason: Reason.ApplyFailed, message: `${retrying.message}${why}` } };
 }
 
@@ -142,7 +165,7 @@ export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
   const behind = input.paused;
   const status: NeuronStatus = {
     observedGeneration: behind ? (input.existing?.observedGeneration ?? 0) : g,
-    conditions: setConditions(ownConditions(input.existing), next, input.now),
+    conditions: retryingSince(setConditions(ownConditions(input.existing), next, input.now), input),
     replicas: input.deployment?.status?.replicas ?? 0,
     readyReplicas: input.deployment?.status?.readyReplicas ?? 0,
   };

@@ -66,8 +66,12 @@ export class AnswerSource {
   readonly #known: ReadonlyMap<string, unknown>;
   /** Per neuron id: whether its answer may be stored (it routes somewhere: route-answer.ts answerCanRoute). */
   readonly #routable = new Map<string, (a: ModelAnswer) => boolean>();
-  /** Fresh answers of cached layers, parsed to decide whether to store them: routing reads the same parse. */
-  readonly #parsed = new WeakMap<ModelAnswer, ParsedAnswer>();
+  /**
+   * The fresh answer of a cached layer last parsed to decide whether to store it: routing, which runs
+   * right after, reads the same parse. One slot, so no parse outlives its use beside a cached answer
+   * (another answer stored in between only costs a parse again).
+   */
+  #lastParsed: { readonly answer: ModelAnswer; readonly parsed: ParsedAnswer } | undefined;
 
   constructor(d: AnswerSourceDeps) {
     const p = d.config.performance;
@@ -88,20 +92,18 @@ export class AnswerSource {
       this.#scopes.set(n.id, cacheScope(n.id, d.model, n.system_prompt));
       this.#routable.set(n.id, (a) => {
         const parsed = parseAnswer(a.text);
-        this.#parsed.set(a, parsed);
+        this.#lastParsed = { answer: a, parsed };
         return answerCanRoute(n, this.#known, parsed);
       });
     }
   }
 
-  /**
-   * `answer` as parsed when the cache decided whether to store it, once (the first caller to route it
-   * takes it): a stored answer does not keep its parse alive beside it, uncounted by cache_max_bytes.
-   */
+  /** `answer` as parsed when the cache decided whether to store it, once (the first caller to route it takes it). */
   parsed(answer: ModelAnswer): ParsedAnswer | undefined {
-    const p = this.#parsed.get(answer);
-    if (p) this.#parsed.delete(answer);
-    return p;
+    const last = this.#lastParsed;
+    if (last?.answer !== answer) return undefined;
+    this.#lastParsed = undefined;
+    return last.parsed;
   }
 
   /** Whether answers of this layer are cached (performance.cache_layers). */

@@ -25,8 +25,9 @@ local failures = {
 }
 
 -- As the operator reads the annotation (isPaused): any value but "false" pauses ("true", "yes", "1").
--- Argo CD's sandbox has no string library, so "false" is matched in its three usual cases; the
--- operator also ignores surrounding spaces, which the Paused condition then reports.
+-- Argo CD's sandbox has no string library, so "false" is matched in its three usual cases: a value
+-- the operator also reads as false ("fAlse", " false") shows Suspended here. The annotation is read
+-- before the Paused condition, so a pause shows at once, before the operator has written it.
 local function pausedByAnnotation(annotations)
   if annotations == nil or annotations["hal9.ai/paused"] == nil then
     return false

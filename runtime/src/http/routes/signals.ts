@@ -188,7 +188,11 @@ export async function signalRoutes(
       );
     // A HEAD gets the stream's head only: streaming a body nobody reads would hold the connection
     // until the run ends, and count the events as read.
-    if (req.method === 'HEAD') return reply.code(200).headers(streamHead(run)).send();
+    if (req.method === 'HEAD') {
+      // Not its connection header: a HEAD's connection is the server's to keep or close (a drain).
+      const { connection: _kept, ...head } = streamHead(run);
+      return reply.code(200).headers(head).send();
+    }
     reply.hijack();
     streamRun(reply.raw, run, last, sse, () => store.delivered(run.id));
     return reply;
