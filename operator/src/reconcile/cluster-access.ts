@@ -71,8 +71,10 @@ export interface AccessResult {
   readonly recheckAfterMs?: number;
 }
 
-/** What a Hal9Cluster owns besides its Neurons: the peer-token Secret and the NetworkPolicies. */
-/** `signal`: the reconcile's deadline; past it no write starts (KubeWriter.within). */
+/**
+ * What a Hal9Cluster owns besides its Neurons: the peer-token Secret and the NetworkPolicies.
+ * `signal`: the reconcile's deadline; past it no write starts (KubeWriter.within).
+ */
 export type ClusterAccess = (
   cluster: Hal9Cluster,
   neurons: readonly Neuron[],

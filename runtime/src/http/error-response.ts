@@ -165,11 +165,11 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket)
 }
 
 /** Writes `e` as a whole HTTP answer on a socket no handler will answer, and closes it. */
-function endWithError(socket: Socket, e: Hal9Error, headers = ''): void {
+function endWithError(socket: Socket, e: Hal9Error): void {
   const body = JSON.stringify(errorBody(e));
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -37,7 +37,6 @@ const errorFrame = (code: ErrorCode, message: string): string =>
 const expired = (run: RequestRun, after: number): string =>
   errorFrame('EVENTS_EXPIRED', `events after ${after} are no longer kept; GET /v1/signals/${run.id}`);
 
-/** `onEnd`: the stream has written the run's `end` event (its reader has seen how it ended). */
 /** The head of a run's event stream (a HEAD request gets it alone). */
 export function streamHead(run: RequestRun): Record<string, string> {
   const traced = run.span?.traceresponse();
@@ -51,6 +50,7 @@ export function streamHead(run: RequestRun): Record<string, string> {
   };
 }
 
+/** `onEnd`: the stream has written the run's `end` event (its reader has seen how it ended). */
 export function streamRun(
   res: ServerResponse,
   run: RequestRun,

@@ -27,8 +27,7 @@ export interface ForwardedIntakeDeps {
   readonly neurons: ReadonlyMap<string, NeuronConfig>;
   readonly runs: RunRegistry;
   readonly tracing: Tracing;
-  /** Admits `signals` new signals, or throws the refusal (draining, queue full). */
-  /** Admits a batch of `signals` bringing `bytes` of content, or throws the refusal. */
+  /** Admits a batch of `signals` bringing `bytes` of content, or throws the refusal (draining, queue full). */
   readonly admit: (signals: number, bytes: number) => void;
   /** Holds a sub-run's content against the in-flight bound until it ends. */
   readonly hold: (run: RequestRun, bytes: number) => void;

@@ -58,8 +58,7 @@ export interface PipelineObserver {
   fallback(neuron: NeuronConfig, from: string, to: string): void;
   breaker(upstream: string, state: BreakerState): void;
   request(outcome: string, durationMs: number): void;
-  /** A request refused at admission: the queue was full (429), or the runtime is draining (503). */
-  /** A request refused at admission: queue_full (max_queue_depth), content_limit (max_in_flight_content_bytes), draining. */
+  /** A request refused at admission: queue_full (max_queue_depth) or content_limit (max_in_flight_content_bytes), 429; draining, 503. */
   rejected(reason: 'queue_full' | 'content_limit' | 'draining'): void;
   /** A signal refused when its turn came: it had waited past its latency objective (QUEUE_TIMEOUT). */
   shed(neuron: NeuronConfig): void;
