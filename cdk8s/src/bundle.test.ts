@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { aPlatform } from '../test/builders.ts';
 import { buildBundleApp, renderBundle } from './bundle.ts';
+import { OPERATOR_ALERTS_GROUP } from './hal9-platform.ts';
 import { readRepositoryInputs } from './inputs.ts';
 import { productionPlatform } from './platforms/production.ts';
 
@@ -38,6 +39,21 @@ describe('the synthesized GitOps bundle', () => {
       '10-platform/prometheusrule-hal9-production-rules.yaml',
     ]);
     for (const y of files.values()) expect(parseAllDocuments(y)).toHaveLength(1);
+  });
+
+  it("ships the repository's rule groups, the operator's alerts among them unless asked to leave them out", () => {
+    const groupsOf = (platform: ReturnType<typeof productionPlatform>) =>
+      (
+        manifests(renderBundle(buildBundleApp({ crds: inputs.crds, platform }))).find(
+          (m) => m.kind === 'PrometheusRule',
+        )!.spec.groups as { name: string }[]
+      ).map((g) => g.name);
+    const all = inputs.prometheusRules.groups.map((g) => g.name);
+    expect(all).toContain(OPERATOR_ALERTS_GROUP);
+    expect(groupsOf(productionPlatform(inputs))).toEqual(all);
+    expect(groupsOf({ ...productionPlatform(inputs), operatorAlerts: false })).toEqual(
+      all.filter((g) => g !== OPERATOR_ALERTS_GROUP),
+    );
   });
 
   it('is byte-identical across two syntheses', () => {

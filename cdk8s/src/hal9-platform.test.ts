@@ -65,6 +65,24 @@ describe('Hal9Platform', () => {
     expect(cm.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
   });
 
+  it("leaves the operator's alerts out when the operator is not scraped, keeping the other groups", () => {
+    const withOperator = {
+      groups: [
+        ...rules.groups,
+        { name: 'hal9-operator.alerts', rules: [{ alert: 'Hal9OperatorDown', expr: 'absent(up)' }] },
+      ],
+    };
+    const names = (props: Partial<Hal9PlatformProps>) =>
+      (
+        find(synth(aPlatform({ prometheusRules: withOperator, ...props })), 'PrometheusRule', 'hal9-rules')
+          .spec as {
+          groups: { name: string }[];
+        }
+      ).groups.map((g) => g.name);
+    expect(names({})).toEqual(['hal9.rules', 'hal9-operator.alerts']);
+    expect(names({ operatorAlerts: false })).toEqual(['hal9.rules']);
+  });
+
   it('wraps the rule groups in a PrometheusRule with the extra labels', () => {
     const objs = synth(
       aPlatform({ prometheusRules: rules, prometheusRuleLabels: { release: 'prometheus' } }),

@@ -8,6 +8,9 @@ import { Hal9Cluster } from './hal9-cluster.ts';
 import { Neuron } from './neuron.ts';
 import { PrometheusRule, type PrometheusRuleGroups } from './prometheus-rule.ts';
 
+/** The rule group of monitoring/prometheus/hal9-rules.yaml that alerts on the operator itself. */
+export const OPERATOR_ALERTS_GROUP = 'hal9-operator.alerts';
+
 /** One neuron of a platform: its id (the Neuron's name) and its spec without `cluster`, which the platform sets. */
 export interface NeuronDefinition extends Omit<NeuronSpec, 'cluster'> {
   /** The neuron id: the Neuron's name and what connections refer to. A DNS label. */
@@ -50,6 +53,14 @@ export interface Hal9PlatformProps {
    * @default - no PrometheusRule
    */
   readonly prometheusRules?: PrometheusRuleGroups;
+  /**
+   * Keep the `hal9-operator.alerts` group of `prometheusRules`. Set false when Prometheus does not
+   * scrape the operator (the chart's `serviceMonitor.enabled: false`, or a ServiceMonitor no Prometheus
+   * selects): Hal9OperatorDown is an `absent()` alert and would fire for good. The chart leaves the
+   * group out by itself in that case.
+   * @default true
+   */
+  readonly operatorAlerts?: boolean;
   /**
    * Extra labels on the PrometheusRule, for a Prometheus whose ruleSelector needs them (e.g. `release`).
    * @default {}
@@ -131,9 +142,13 @@ export class Hal9Platform extends Construct {
       if (this.argoCd) for (const cm of this.dashboards.configMaps) syncIn(cm, SyncWave.monitoring);
     }
     if (props.prometheusRules) {
+      const groups =
+        props.operatorAlerts === false
+          ? props.prometheusRules.groups.filter((g) => g.name !== OPERATOR_ALERTS_GROUP)
+          : props.prometheusRules.groups;
       this.prometheusRule = new PrometheusRule(this, 'rules', {
         metadata: this.metadata(`${props.name}-rules`, props.prometheusRuleLabels),
-        rules: props.prometheusRules,
+        rules: { ...props.prometheusRules, groups },
       });
       if (this.argoCd) {
         syncIn(this.prometheusRule, SyncWave.monitoring, [SyncOption.skipDryRunOnMissingResource]);

@@ -5,7 +5,12 @@ export { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
 export { type GrafanaDashboard, GrafanaDashboards, grafanaDashboardLabel } from './grafana-dashboards.ts';
 export { Hal9Cluster, type Hal9ClusterProps } from './hal9-cluster.ts';
 export { type CrdDocument, Hal9Crds, type Hal9CrdsProps } from './hal9-crds.ts';
-export { Hal9Platform, type Hal9PlatformProps, type NeuronDefinition } from './hal9-platform.ts';
+export {
+  Hal9Platform,
+  type Hal9PlatformProps,
+  type NeuronDefinition,
+  OPERATOR_ALERTS_GROUP,
+} from './hal9-platform.ts';
 export { inputPaths, type RepositoryInputs, readRepositoryInputs } from './inputs.ts';
 export { Neuron, type NeuronProps } from './neuron.ts';
 export { productionPlatform } from './platforms/production.ts';

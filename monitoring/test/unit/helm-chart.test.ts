@@ -184,7 +184,7 @@ describe('charts/hal9-operator', () => {
     expect(c.args.slice(0, 7)).toEqual([
       '--leader-elect',
       '--bind-address',
-      '0.0.0.0',
+      '::',
       '--metrics-port',
       '8080',
       '--health-port',
@@ -611,12 +611,32 @@ describe('charts/hal9-operator', () => {
   });
 
   it('refuses pod CIDRs and selector keys the operator would refuse at start', () => {
-    for (const cidrs of ['10.0.0.0/33', '999.1.1.1/8', '10.244.0.0', 'fd00::/129', '10.0.0.0/8,nonsense']) {
+    for (const cidrs of [
+      '10.0.0.0/33',
+      '999.1.1.1/8',
+      '10.244.0.0',
+      'fd00::/129',
+      '10.0.0.0/8,nonsense',
+      // Colons and hex digits that are no IPv6 address (Node's isIP refuses them, and so the operator).
+      '1:2:3/64',
+      ':::/64',
+      '1::2::3/64',
+      '1:2:3:4:5:6:7:8:9/64',
+      ':1.2.3.4/120',
+    ]) {
       const bad = template('--set-string', `tuning.podCidrs=${cidrs.replaceAll(',', '\\,')}`);
       expect(bad.status, cidrs).not.toBe(0);
       expect(bad.stderr, cidrs).toMatch(/podCidrs/);
     }
-    for (const cidrs of ['10.244.0.0/16', '10.0.0.0/8, 172.16.0.0/12', 'fd00::/8', '::/0,127.0.0.0/8']) {
+    for (const cidrs of [
+      '10.244.0.0/16',
+      '10.0.0.0/8, 172.16.0.0/12',
+      'fd00::/8',
+      '::/0,127.0.0.0/8',
+      '2001:db8:0:0:1:0:0:1/128',
+      'fd00:10:244::/56',
+      '::ffff:10.0.0.0/104',
+    ]) {
       expect(template('--set-string', `tuning.podCidrs=${cidrs.replaceAll(',', '\\,')}`).status, cidrs).toBe(
         0,
       );
