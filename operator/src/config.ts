@@ -46,7 +46,7 @@ export interface OperatorConfig {
 const defaults = Object.freeze({
   metricsPort: 8080, // controller-runtime's metrics port
   healthPort: 8081, // controller-runtime's probe port
-  bindAddress: '127.0.0.1', // loopback unless asked; the container image passes 0.0.0.0
+  bindAddress: '127.0.0.1', // loopback unless asked; the chart passes :: (every address, IPv4 and IPv6)
   leaseName: 'hal9-operator-leader',
   adminKeySecret: 'hal9-operator-admin-key',
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it

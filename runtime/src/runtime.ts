@@ -11,6 +11,7 @@ import type { Config } from './config/types.ts';
 import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
+import { listenWildcard } from './http/listen-wildcard.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
 import { type Clock, systemClock } from './pipeline/clock.ts';
@@ -237,7 +238,8 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     app,
     engine,
     registry,
-    listen: () => app.listen({ host: config.server.host, port: config.server.port }),
+    listen: () =>
+      listenWildcard((host) => app.listen({ host, port: config.server.port }), config.server.host),
     rotateAdminToken(token) {
       admin?.set(token);
       return admin !== undefined;

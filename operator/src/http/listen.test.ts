@@ -62,6 +62,32 @@ describe('listen', () => {
     expect((err as Error).message).toContain('192.0.2.1 is not an address of this machine');
     expect((err as Error).message).toContain('change --bind-address');
   });
+
+  // A kernel without IPv6 cannot be had here: the bind fails on "::" as that kernel's does, and
+  // binds the real server on loopback otherwise (the fallback's 0.0.0.0 stands in as 127.0.0.1, so
+  // that nothing listens beyond loopback).
+  const noIpv6 =
+    (code: string) =>
+    (server: Server, port: number, host: string): Promise<number> => {
+      if (host === '::') return Promise.reject(Object.assign(new Error(`listen ${code} ::`), { code }));
+      expect(host).toBe('0.0.0.0');
+      return listen({ ...target(port), server });
+    };
+
+  it('takes 0.0.0.0 for "::" when the kernel has no IPv6, and serves there', async () => {
+    const t = target(0, { host: '::' });
+    const port = await listen(t, noIpv6('EAFNOSUPPORT'));
+    expect((t.server.address() as AddressInfo).port).toBe(port);
+  });
+
+  it('keeps any other failure of "::" as HAL9_ERR_LISTEN_FAILED', async () => {
+    const err = await listen(target(0, { host: '::' }), noIpv6('EACCES')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: OperatorErrorCode.ListenFailed, cause: { code: 'EACCES' } });
+    expect((err as Error).message).toContain('[::]:0');
+  });
 });
 
 describe('listenAll', () => {

@@ -16,22 +16,40 @@ export interface ListenTarget {
 }
 
 /**
- * Listens; resolves with the bound port (`port` 0 picks one). A failure rejects with
- * HAL9_ERR_LISTEN_FAILED, whose message names the address and the flag to change.
+ * Listens; resolves with the bound port (`port` 0 picks one). "::" is every address of both families;
+ * on a kernel without IPv6, which cannot bind it, it means 0.0.0.0 (as Node's listen() with no host).
+ * A failure rejects with HAL9_ERR_LISTEN_FAILED, whose message names the address and the flag to change.
  */
-export function listen(target: ListenTarget): Promise<number> {
+export async function listen(target: ListenTarget, bind: Bind = bindServer): Promise<number> {
   const { server, port, host } = target;
-  return new Promise((resolve, reject) => {
-    const failed = (err: NodeJS.ErrnoException) => {
-      reject(new OperatorError(OperatorErrorCode.ListenFailed, listenFailure(target, err), { cause: err }));
-    };
+  try {
+    return await bind(server, port, host).catch((err: NodeJS.ErrnoException) => {
+      if (host !== '::' || (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL')) throw err;
+      return bind(server, port, '0.0.0.0');
+    });
+  } catch (err) {
+    throw new OperatorError(
+      OperatorErrorCode.ListenFailed,
+      listenFailure(target, err as NodeJS.ErrnoException),
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** Binds `server` and resolves with its port; the seam a kernel's refusal is tested through. */
+export type Bind = (server: Server, port: number, host: string) => Promise<number>;
+
+const bindServer: Bind = (server, port, host) =>
+  new Promise((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => reject(err);
     server.once('error', failed);
     server.listen(port, host, () => {
       server.off('error', failed);
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
 
 /**
  * Listens on each target in turn and resolves with their ports, in order. When one fails, the

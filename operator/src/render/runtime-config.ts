@@ -111,7 +111,8 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
     ]);
   return {
     cluster: { name: input.clusterName },
-    server: { host: '0.0.0.0', port: runtimePort, drain_timeout_ms: p.requestTimeoutMs },
+    // Every address of both families: the pod answers at its IP on IPv4, IPv6 and dual-stack clusters.
+    server: { host: '::', port: runtimePort, drain_timeout_ms: p.requestTimeoutMs },
     entry_neuron: input.neuronName,
     neurons: [local],
     performance: {

@@ -53,8 +53,9 @@ export function applyEnv(doc: Obj, env: ConfigEnv): Obj {
     const [section, key] = field.split('.') as [string, string];
     sub(section)[key] = NUMERIC_ENV.has(name) ? asNumber(value) : value;
   }
-  // In a pod the runtime must be reachable from the Service; on a laptop it stays on loopback.
-  if (!env.HOST && env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined)
-    sub('server').host = '0.0.0.0';
+  // In a pod the runtime must be reachable from the Service and the kubelet at the pod's IP, IPv4 or
+  // IPv6 ("::" takes both; listenWildcard falls back to 0.0.0.0 on a kernel without IPv6); on a laptop
+  // it stays on loopback.
+  if (!env.HOST && env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '::';
   return out;
 }

@@ -601,7 +601,7 @@ describe('parseConfig: inputs the properties found', () => {
   };
   it('an empty section plus an environment override (in a pod: KUBERNETES_SERVICE_HOST) takes the override', () => {
     const config = parseConfigText('server:\n', { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
-    expect(config.server.host).toBe('0.0.0.0');
+    expect(config.server.host).toBe('::');
   });
   it('a section that is a scalar plus an environment override', () => {
     expect(rejectsWithFields(() => parseConfig({ claude: 'x' }, { HAL9_MODE: 'mock' }))).toEqual([

@@ -188,7 +188,7 @@ describe('parseConfig', () => {
       field: 'server.port',
       message: expect.any(String),
     });
-    expect(parseConfig({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server.host).toBe('0.0.0.0');
+    expect(parseConfig({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server.host).toBe('::');
     expect(parseConfig({}, {}).server.host).toBe('127.0.0.1');
   });
 

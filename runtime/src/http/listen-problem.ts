@@ -25,7 +25,7 @@ export function listenProblem(
     case 'EADDRNOTAVAIL':
       return {
         field: 'server.host',
-        message: `${host} is not an address of this machine (EADDRNOTAVAIL): set server.host (HOST) to one of its addresses, or 0.0.0.0`,
+        message: `${host} is not an address of this machine (EADDRNOTAVAIL): set server.host (HOST) to one of its addresses, or :: (every address)`,
       };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
