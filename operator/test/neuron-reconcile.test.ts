@@ -279,6 +279,23 @@ describe('when nothing changes', () => {
   it('sends no write requests over two resyncs and leaves every object untouched', {
     timeout: 180_000,
   }, async () => {
+    // A toleration with empty strings, which the apiserver leaves out of what it returns: idle must
+    // still mean no write (rendered with the empty strings, every reconcile re-applied the Deployment).
+    await patch('hal9cluster', 'hal9', {
+      spec: {
+        placement: {
+          tolerations: [
+            {
+              key: 'node-role.kubernetes.io/control-plane',
+              operator: 'Equal',
+              value: '',
+              effect: 'NoSchedule',
+            },
+            { key: '', operator: 'Exists' },
+          ],
+        },
+      },
+    });
     // Let the last rollouts and status updates settle first: Ready, then no write for 5 s in a row
     // (a fixed pause is too short on a slow machine, where the cluster's status still follows).
     for (const name of ['strategic-1', 'design-1', 'impl-1']) await waitForNeuronReady(r, name);
@@ -337,5 +354,9 @@ describe('when nothing changes', () => {
     );
     expect(await space.operator.writes()).toBe(writesBefore);
     expect(await snapshot()).toEqual(before);
+    expect((await r.deployment('impl-1'))?.spec?.template.spec?.tolerations).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', effect: 'NoSchedule' },
+      { operator: 'Exists' },
+    ]);
   });
 });

@@ -21,6 +21,8 @@ describe('matchesLive', () => {
     ['sees a missing list element', [{ name: 'a' }, { name: 'b' }], [{ name: 'a' }], false],
     ['treats an empty list as absent', { env: [] }, {}, true],
     ['treats an empty map as absent', { emptyDir: {} }, {}, true],
+    ['treats an empty string as absent (omitempty)', { key: 'k', value: '' }, { key: 'k' }, true],
+    ['sees an empty string where the live object has a value', { value: '' }, { value: 'v' }, false],
     ['compares quantities by value', { cpu: '2000m', memory: '2Gi' }, { cpu: '2', memory: '2048Mi' }, true],
     ['sees a changed quantity', { cpu: '500m' }, { cpu: '1' }, false],
     ['treats a number and its string as equal quantities', { replicas: 2 }, { replicas: '2' }, true],

@@ -64,6 +64,8 @@ export function itemKey(item: unknown, keys: readonly ListKey[]): string | undef
 /** The path of the first field where `live` differs from `desired` (for logs), or undefined. */
 export function firstMismatch(desired: unknown, live: unknown, path = ''): string | undefined {
   if (desired === null || desired === undefined) return undefined;
+  // The apiserver leaves out empty strings of omitempty fields (a toleration's value): "" is absent.
+  if (desired === '' && (live === undefined || live === null)) return undefined;
   if (Array.isArray(desired)) {
     if (desired.length === 0) {
       return live === undefined || live === null || (Array.isArray(live) && live.length === 0)

@@ -55,11 +55,13 @@ export function renderPlacement(
         };
   const nodeSelector =
     p.nodeSelector && Object.keys(p.nodeSelector).length > 0 ? { ...p.nodeSelector } : undefined;
+  // Empty strings left out as the apiserver leaves them out (an empty key with Exists is every taint;
+  // an empty value matches a taint that has none), so the live object reads back as rendered.
   const tolerations = (p.tolerations ?? []).map((t) => ({
-    key: t.key,
+    key: t.key || undefined,
     operator: t.operator ?? 'Equal',
-    value: t.value,
-    effect: t.effect,
+    value: t.value || undefined,
+    effect: t.effect || undefined,
     tolerationSeconds: t.tolerationSeconds,
   }));
   const spread = p.topologySpread;

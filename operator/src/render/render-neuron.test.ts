@@ -782,7 +782,11 @@ describe('renderNeuron: tuning options', () => {
             { key: 'spot', operator: 'DoesNotExist' },
           ],
           preferredNodeLabels: [{ weight: 50, key: 'zone', operator: 'In', values: ['a'] }],
-          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' }],
+          tolerations: [
+            { key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' },
+            { key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' },
+            { key: '', operator: 'Exists' },
+          ],
           topologySpread: {
             maxSkew: 1,
             topologyKey: 'topology.kubernetes.io/zone',
@@ -807,8 +811,11 @@ describe('renderNeuron: tuning options', () => {
         expect(p.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
           { weight: 50, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] } },
         ]);
-        expect(p.tolerations).toEqual([
+        // Empty strings are left out, as the apiserver returns them (else every reconcile re-applies).
+        expect(JSON.parse(JSON.stringify(p.tolerations))).toEqual([
           { key: 'dedicated', operator: 'Equal', value: 'hal9', effect: 'NoSchedule' },
+          { key: 'node-role.kubernetes.io/control-plane', operator: 'Equal', effect: 'NoSchedule' },
+          { operator: 'Exists' },
         ]);
         expect(p.topologySpreadConstraints).toEqual([
           {
