@@ -2,7 +2,7 @@ import { waitFor } from '@hal9/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPrometheus, startPrometheus } from '../../monitoring/test/support/prometheus.ts';
 import { type RunningRuntime, startRuntime } from '../../monitoring/test/support/runtime-process.ts';
-import { collect, createPrometheusClient, overPods } from '../src/tuning/prometheus.ts';
+import { collect, createPrometheusClient, meanOfPodSum } from '../src/tuning/prometheus.ts';
 
 // The tuner's per-pod selectors, evaluated by a real Prometheus scraping real runtimes that stand in
 // for three Neurons' pods: two with long names scraped as our ServiceMonitor scrapes (the pod's
@@ -62,9 +62,7 @@ const series = (neuron: string) => ({ namespace, neuron, cluster: 'hal9' });
 describe("the tuner's per-pod selectors on a real Prometheus", () => {
   it('select exactly one Neuron’s pods, by its target label or else by its pods’ names', async () => {
     const slots = async (neuron: string) => {
-      const r = await prometheus!.query(
-        `sum(${overPods(series(neuron), 'hal9_parallel_tasks_max', 'avg_over_time', '30s')})`,
-      );
+      const r = await prometheus!.query(meanOfPodSum(series(neuron), 'hal9_parallel_tasks_max', '30s', '1s'));
       return r.data?.result[0] ? Number((r.data.result[0].value as [number, string])[1]) : undefined;
     };
     const all = async () => [await slots(long), await slots(sibling), await slots(short)];

@@ -105,7 +105,7 @@ describe('renderNeuron: the objects', () => {
     expect(Object.keys(d)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
   });
 
-  it('serves port 8080 named http with metrics annotations', () => {
+  it('serves port 8080 named http; the pods carry the scrape annotations, the Service does not', () => {
     const svc = byKind(render().objects, 'Service') as {
       spec: { ports: unknown[]; selector: unknown };
     } & KubernetesObject;
@@ -114,9 +114,14 @@ describe('renderNeuron: the objects', () => {
       'app.kubernetes.io/name': 'hal9-runtime',
       'hal9.ai/neuron': 'impl-1',
     });
-    expect(svc.metadata?.annotations).toMatchObject({
+    // Annotated twice, a stock Prometheus scrapes each pod twice (pod and service-endpoints jobs).
+    expect(
+      Object.keys(svc.metadata?.annotations ?? {}).filter((k) => k.startsWith('prometheus.io/')),
+    ).toEqual([]);
+    expect(deployment(render().objects).spec?.template.metadata?.annotations).toMatchObject({
       'prometheus.io/scrape': 'true',
       'prometheus.io/port': '8080',
+      'prometheus.io/path': '/metrics',
     });
     expect(selectorString('impl-1')).toBe('app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron=impl-1');
   });

@@ -1,5 +1,4 @@
 import type { V1OwnerReference, V1Service } from '@kubernetes/client-node';
-import { metricsAnnotations } from './deployment.ts';
 import { runtimePort, runtimePortName } from './labels.ts';
 
 export interface ServiceInput {
@@ -10,7 +9,11 @@ export interface ServiceInput {
   readonly ownerReference: V1OwnerReference[];
 }
 
-/** The neuron's Service: port 8080 named http, for signals from other neurons and for metrics. */
+/**
+ * The neuron's Service: port 8080 named http, for signals from other neurons and for the
+ * ServiceMonitor. No `prometheus.io/scrape` annotations: the pods carry them, and a stock Prometheus's
+ * service-endpoints job would scrape every pod a second time through the Service.
+ */
 export function renderService(input: ServiceInput): V1Service {
   return {
     apiVersion: 'v1',
@@ -19,7 +22,6 @@ export function renderService(input: ServiceInput): V1Service {
       name: input.name,
       namespace: input.namespace,
       labels: { ...input.labels },
-      annotations: { ...metricsAnnotations },
       ownerReferences: input.ownerReference,
     },
     spec: {

@@ -177,11 +177,31 @@ export const neuronTargetLabel = 'hal9_ai_neuron';
  * to 46 characters (the README says so).
  */
 export function overPods(s: NeuronSeries, metric: string, fn: string, w: string, extra = ''): string {
+  const [labelled, named] = podSelectors(s, metric, extra);
+  return `(${fn}(${labelled}[${w}]) or ${fn}(${named}[${w}]))`;
+}
+
+/**
+ * The mean over `w` of a gauge summed over one Neuron's pods. Summed at each instant first, then
+ * averaged (a subquery every `step`): a pod that came or went within the window counts for the time
+ * it was there. Averaging each pod's series and then summing counted such a pod whole, so a rollout
+ * or a scale-down read as up to twice the load for a window. A pod scraped by two jobs (the usual
+ * pod-annotation and service-endpoints jobs, or one of them beside our ServiceMonitor) counts once:
+ * its series share the scrape target's `instance`.
+ */
+export function meanOfPodSum(s: NeuronSeries, metric: string, w: string, step: string): string {
+  const [labelled, named] = podSelectors(s, metric, '');
+  return `avg_over_time((sum(max by (instance) (${labelled} or ${named})))[${w}:${step}])`;
+}
+
+/** The two selectors of a Neuron's pods: by our target label, or (scraped otherwise) by their names. */
+function podSelectors(s: NeuronSeries, metric: string, extra: string): [string, string] {
   const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
-  const labelled = `${metric}{${base},${neuronTargetLabel}=${quote(s.neuron)}${extra}}[${w}]`;
   const podRe = `${s.neuron}-[a-z0-9]+-[a-z0-9]+`;
-  const named = `${metric}{${base},${neuronTargetLabel}="",pod=~${quote(podRe)}${extra}}[${w}]`;
-  return `(${fn}(${labelled}) or ${fn}(${named}))`;
+  return [
+    `${metric}{${base},${neuronTargetLabel}=${quote(s.neuron)}${extra}}`,
+    `${metric}{${base},${neuronTargetLabel}="",pod=~${quote(podRe)}${extra}}`,
+  ];
 }
 
 /**
@@ -190,20 +210,25 @@ export function overPods(s: NeuronSeries, metric: string, fn: string, w: string,
  * selector also pins `namespace` and `hal9_cluster`.
  */
 export function observationQueries(s: NeuronSeries, windowSeconds: number) {
-  const w = `${Math.max(1, Math.round(windowSeconds))}s`;
+  const seconds = Math.max(1, Math.round(windowSeconds));
+  const w = `${seconds}s`;
+  // At most 30 points a window, and at least one a second: finer than any scrape interval a window
+  // of four scrapes comes from, so each scrape of each pod is counted.
+  const step = `${Math.max(1, Math.floor(seconds / 30))}s`;
   const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
   const neuron = `{${base},neuron=${quote(s.neuron)}}`;
-  const avg = (metric: string) => overPods(s, metric, 'avg_over_time', w);
+  const mean = (metric: string) => meanOfPodSum(s, metric, w, step);
   return {
     p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket${neuron}[${w}])))`,
-    utilization: `sum(${avg('hal9_parallel_tasks_active')}) / sum(${avg('hal9_parallel_tasks_max')})`,
-    queueDepth: `sum(${avg('hal9_queue_depth')})`,
-    throttledPerSecond: `sum(${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
-    throughput: `sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
+    utilization: `${mean('hal9_parallel_tasks_active')} / ${mean('hal9_parallel_tasks_max')}`,
+    queueDepth: mean('hal9_queue_depth'),
+    // One rate per scrape target, upstream and status, however many jobs scrape it (meanOfPodSum).
+    throttledPerSecond: `sum(max by (instance, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
+    throughput: `sum(max by (instance) (rate(hal9_processing_time_count${neuron}[${w}])))`,
     // Mean time a signal holds its slot (processing starts with the slot): the service time that
     // tells queue wait from slow service when the p95 breaks the SLO, as the pods' reports do.
     serviceSeconds: `sum(rate(hal9_processing_time_sum${neuron}[${w}])) / sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
-    concurrency: `sum(${avg('hal9_parallel_tasks_active')}) + sum(${avg('hal9_queue_depth')})`,
+    concurrency: `${mean('hal9_parallel_tasks_active')} + ${mean('hal9_queue_depth')}`,
   } as const;
 }
 

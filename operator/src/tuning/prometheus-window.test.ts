@@ -1,0 +1,101 @@
+// The Prometheus source's load over a window in which pods come and go, or are scraped twice,
+// evaluated by a real Prometheus engine (promtool) on series whose answer is known: each scenario
+// keeps the Neuron's total load at 20 the whole time, so every query must read 20.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { neuronTargetLabel, observationQueries } from './prometheus.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hal9-prometheus-window-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const neuron = { namespace: 'team-a', neuron: 'impl-1', cluster: 'hal9' };
+const SCRAPE = '15s';
+
+/**
+ * One pod's series, scraped every 15 s from 0 s by each of `jobs` (promtool's series notation: `_`
+ * not yet, `stale` gone). Every job gives the pod's address as `instance`, as Prometheus does.
+ */
+const podSeries = (metric: string, pod: string, values: string, jobs: readonly string[], extra = '') =>
+  jobs.map((job) => ({
+    series: `${metric}{namespace="team-a",hal9_cluster="hal9",${neuronTargetLabel}="impl-1",pod="impl-1-7d9f8-${pod}",instance="10.244.0.${pod.charCodeAt(0)}:8080",job="${job}"${extra}}`,
+    values,
+  }));
+
+/** Evaluates each of `exprs` at `at` and asks promtool whether it is within 1e-9 of `want`. */
+function evaluate(
+  pods: Record<string, string>,
+  exprs: readonly string[],
+  at: string,
+  want: number,
+  jobs: readonly string[] = ['hal9'],
+) {
+  const input_series = Object.entries(pods).flatMap(([pod, active]) => [
+    ...podSeries('hal9_parallel_tasks_active', pod, active, jobs),
+    ...podSeries('hal9_queue_depth', pod, active.replace(/\d+/g, '0'), jobs),
+    // 10 throttled calls a second (600 a minute, 150 a scrape) to the model API, 10 to a peer.
+    ...podSeries('hal9_upstream_requests_total', pod, '0+150x8', jobs, ',upstream="claude-api",status="429"'),
+    ...podSeries('hal9_upstream_requests_total', pod, '0+150x8', jobs, ',upstream="peer:x",status="429"'),
+    ...podSeries('hal9_processing_time_count', pod, '0+150x8', jobs, ',neuron="impl-1",layer="L2"'),
+  ]);
+  // promtool 2.42 compares floats exactly: compare within 1e-9 in PromQL instead.
+  const promql_expr_test = exprs.map((expr) => ({
+    expr: `abs((${expr}) - ${want}) < bool 1e-9`,
+    eval_time: at,
+    exp_samples: [{ labels: '{}', value: 1 }],
+  }));
+  const test = join(dir, 'window.test.yaml');
+  // promtool evaluates only at multiples of evaluation_interval (1 m unless set): 105 s read at 60 s.
+  writeFileSync(
+    test,
+    stringify({ evaluation_interval: SCRAPE, tests: [{ interval: SCRAPE, input_series, promql_expr_test }] }),
+  );
+  const run = spawnSync('promtool', ['test', 'rules', test], { encoding: 'utf8' });
+  return run.stdout + run.stderr;
+}
+
+describe('the load the Prometheus source reads while pods come and go', () => {
+  const q = observationQueries(neuron, 60);
+
+  it('counts a pod that left within the window only for the time it was there', () => {
+    // Two pods at 10; pod a is gone after its scrape at 45 s, and pod b takes its load from 60 s.
+    const out = evaluate(
+      { a: '10 10 10 10 stale', b: '10 10 10 10 20 20 20 20 20' },
+      [q.concurrency, `${q.concurrency} - ${q.queueDepth}`],
+      '105s',
+      20,
+    );
+    expect(out).toContain('SUCCESS');
+  });
+
+  it('counts a pod that came within the window only from when it came', () => {
+    // Pod a carries 20 alone; from 60 s a new pod c takes half of it.
+    const out = evaluate(
+      { a: '20 20 20 20 10 10 10 10 10', c: '_ _ _ _ 10 10 10 10 10' },
+      [q.concurrency],
+      '105s',
+      20,
+    );
+    expect(out).toContain('SUCCESS');
+  });
+
+  it('counts a pod scraped by two jobs once', () => {
+    // The pod-annotation and service-endpoints jobs of a stock Prometheus both scrape pods a and b.
+    const jobs = ['kubernetes-pods', 'kubernetes-service-endpoints'];
+    const pods = { a: '10 10 10 10 10 10 10 10 10', b: '10 10 10 10 10 10 10 10 10' };
+    expect(evaluate(pods, [q.concurrency, q.queueDepth.replace(/$/, ' + 20')], '105s', 20, jobs)).toContain(
+      'SUCCESS',
+    );
+    // Two pods, each 10 calls a second to each upstream, each 10 signals a second.
+    expect(evaluate(pods, [q.throttledPerSecond], '105s', 40, jobs)).toContain('SUCCESS');
+    expect(evaluate(pods, [q.throughput], '105s', 20, jobs)).toContain('SUCCESS');
+  });
+
+  it('fails on a wrong answer (the check is not vacuous)', () => {
+    const out = evaluate({ a: '20 20 20 20 20 20 20 20 20' }, [q.concurrency], '105s', 21);
+    expect(out).toContain('FAILED');
+  });
+});
