@@ -1,5 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { clipMessage, MAX_CONDITION_MESSAGE } from './conditions.ts';
 import {
   computeNeuronStatus,
   joinWarnings,
@@ -210,6 +211,17 @@ describe('computeNeuronStatus', () => {
     expect(cond(s, 'Stalled')).toMatchObject({ status: 'True' });
   });
 
+  it('clips a failure message past what the CRD stores, so the status write is not refused', () => {
+    // An admission webhook that lists every violation, for each of the children.
+    const message = `Deployment: ${'denied by policy: container must not run as root; '.repeat(2000)}`;
+    const s = computeNeuronStatus(anInput({ failure: { reason: 'ApplyFailed', message } }));
+    const degraded = cond(s, 'Degraded')!.message!;
+    expect(degraded.length).toBe(MAX_CONDITION_MESSAGE);
+    expect(degraded.startsWith('Deployment: denied by policy')).toBe(true);
+    expect(degraded.endsWith('…')).toBe(true);
+    for (const c of s.conditions ?? []) expect(c.message?.length ?? 0).toBeLessThanOrEqual(32768);
+  });
+
   it('reports a failure of the apiserver’s moment as still progressing, not Degraded or Stalled', () => {
     const retrying = { message: 'Apply of Deployment failed (HTTP 429): slow down' };
     const s = computeNeuronStatus(anInput({ retrying }));
@@ -331,5 +343,21 @@ describe('joinWarnings', () => {
     const one = joinWarnings(['y'.repeat(10_000), 'z']);
     expect(one.length).toBeLessThanOrEqual(WARNING_MESSAGE_MAX);
     expect(one).toMatch(/…; and 1 more warnings$/);
+  });
+});
+
+describe('clipMessage', () => {
+  it('keeps a message within the bound as it is', () => {
+    const m = 'x'.repeat(MAX_CONDITION_MESSAGE);
+    expect(clipMessage(m)).toBe(m);
+  });
+
+  it('never leaves half of a surrogate pair before the ellipsis', () => {
+    // '😀' is two UTF-16 units: the cut would fall between them.
+    const m = `${'x'.repeat(MAX_CONDITION_MESSAGE - 2)}😀😀`;
+    const clipped = clipMessage(m);
+    expect(clipped.length).toBeLessThanOrEqual(MAX_CONDITION_MESSAGE);
+    expect(clipped).toBe(`${'x'.repeat(MAX_CONDITION_MESSAGE - 2)}…`);
+    expect(clipped.isWellFormed()).toBe(true);
   });
 });
