@@ -97,8 +97,10 @@ export function aPodProcess(neuron: string, startedAt = 1_700_000_000_000): PodP
 export type LiveLoad = Omit<LoadStep, 'seconds'>;
 
 export interface LivePod {
-  /** Changes the load from now on. */
+  /** Changes the load from now on; a `limit` in it is a limit set by hand (it stays until changed). */
   set(load: LiveLoad): void;
+  /** Takes an executor limit, as PUT /v1/admin/performance does. */
+  put(limit: number): void;
   /** The report at `now` (epoch ms), integrating the load since the last one. */
   report(now: number): LoadReport;
 }
@@ -106,21 +108,26 @@ export interface LivePod {
 /** A runtime process whose load the test sets, read at any time (for a loop on a fake clock). */
 export function aLivePod(neuron: string, startedAt: number, load: LiveLoad = { active: 0 }): LivePod {
   let current = load;
+  let limit = load.limit ?? 8;
   let last = startedAt;
   const proc = aPodProcess(neuron, startedAt);
   let latest: LoadReport | undefined;
   return {
     set(l) {
       current = l;
+      if (l.limit !== undefined) limit = l.limit;
+    },
+    put(l) {
+      limit = l;
     },
     report(now) {
       const ms = now - last;
       if (ms > 0) {
-        const reports = proc.run([{ ...current, seconds: ms / 1000 }], ms);
+        const reports = proc.run([{ ...current, limit, seconds: ms / 1000 }], ms);
         latest = reports.at(-1) ?? latest;
         last = now;
       }
-      if (!latest) latest = proc.run([{ ...current, seconds: 0.001 }], 1).at(-1) ?? latest;
+      if (!latest) latest = proc.run([{ ...current, limit, seconds: 0.001 }], 1).at(-1) ?? latest;
       return latest!;
     },
   };

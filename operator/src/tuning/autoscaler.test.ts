@@ -71,6 +71,7 @@ function harness(
     },
     setPodLimit: async (url, value) => {
       puts.push({ url, value });
+      live.get(url)?.put(value);
       return value;
     },
     scaleNeuron: async (_ns, name, replicas) => {
@@ -247,6 +248,21 @@ describe('the autoscaler on the pods’ load reports', () => {
     await h.run(80);
     expect(h.neurons[0]!.spec?.replicas).toBe(1);
     expect(h.status()?.autoscaling).toMatchObject({ desiredReplicas: 1 });
+  });
+
+  it('delivers its value again to a pod that reports running another (a hand-made PUT)', async () => {
+    const h = harness();
+    const quiet: LiveLoad = { active: 1, rate: 10, latency: 0.1, limit: 8 };
+    const a = h.pod('impl-1', '127.0.0.2', quiet);
+    h.pod('impl-1', '127.0.0.3', quiet);
+    await h.run(5);
+    const value = h.status()?.parallelism?.current;
+    expect(limitsTo(h, '127.0.0.2').at(-1)).toBe(value);
+    const before = h.puts.length;
+    a.set({ ...quiet, limit: 3 }); // PUT /v1/admin/performance by hand on one pod
+    await h.run(2);
+    // That pod only, with the value in force; the other still runs it.
+    expect(h.puts.slice(before)).toEqual([{ url: 'http://127.0.0.2:8080', value }]);
   });
 
   it('writes status only on decisions, not every pass, under steady load', async () => {

@@ -12,6 +12,7 @@ const view = (v: Partial<PodView>): PodView => ({
   stable: undefined,
   panic: undefined,
   latest: undefined,
+  limits: new Map(),
   ...v,
 });
 

@@ -39,6 +39,17 @@ export interface PodLimits {
     value: number,
     token: string | undefined,
   ): boolean;
+  /**
+   * Forgets a delivery a pod no longer runs (a hand-made PUT, a runtime that reset its executor):
+   * `limits` are the pods' own reports (pod uid → limit). True when one was forgotten: the value is
+   * then pending again, and the next deliver sends it.
+   */
+  forgetDrifted(
+    key: string,
+    mem: Pick<NeuronMemory, 'delivered'>,
+    pods: readonly RuntimePod[],
+    limits: ReadonlyMap<string, number>,
+  ): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
   /** Resolves once no PUT is in flight. */
@@ -123,6 +134,23 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         if (!inFlight.has(p.instance)) void put(key, mem, p, value, token);
       }
       return done;
+    },
+    forgetDrifted(key, mem, pods, limits) {
+      let forgot = false;
+      for (const pod of pods) {
+        const delivered = mem.delivered.get(pod.instance);
+        const runs = limits.get(pod.uid);
+        // A PUT in flight may land after the report was read: the next report settles it.
+        if (delivered === undefined || runs === undefined || runs === delivered || inFlight.has(pod.instance))
+          continue;
+        mem.delivered.delete(pod.instance);
+        forgot = true;
+        logger.info(
+          { neuron: key, pod: pod.name, delivered, runs },
+          'Pod runs another parallelism value than the one delivered; delivering it again',
+        );
+      }
+      return forgot;
     },
     reachable: (pods) => (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs)),
     async settled() {

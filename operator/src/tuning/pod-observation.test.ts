@@ -23,6 +23,7 @@ function view(reports: readonly LoadReport[]): PodView {
     stable: windowStats([h], 'impl-1', { ...o, windowMs: 60_000 }),
     panic: windowStats([h], 'impl-1', { ...o, windowMs: 6000 }),
     latest: undefined,
+    limits: new Map(),
   };
 }
 

@@ -29,6 +29,8 @@ export interface PodView {
   readonly panic: WindowStats | undefined;
   /** The newest interval between two reads (graph pre-scaling's intake). */
   readonly latest: WindowStats | undefined;
+  /** Ready pod uid → the executor limit its newest fresh report says it runs. */
+  readonly limits: ReadonlyMap<string, number>;
 }
 
 export interface PodViewInput {
@@ -83,7 +85,14 @@ export function podView(i: PodViewInput): PodView {
     ...opts,
     windowMs: Math.min(a.panicWindowSeconds * 1000, Math.max(500, i.intervalMs * 0.75)),
   });
+  const limits = new Map<string, number>();
+  for (const p of ready) {
+    const h = histories.get(p.uid);
+    const limit = h && now - h.okAt <= staleMs ? h.reports.at(-1)?.limit : undefined;
+    if (limit !== undefined) limits.set(p.uid, limit);
+  }
   return {
+    limits,
     ready: ready.length,
     reporting: stable?.pods ?? 0,
     silent: known.length - fresh.length + neverRead,

@@ -143,6 +143,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const s: NeuronStep = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
       const condition = t.tuneParallelism ? await tuneParallelism(deps, s) : undefined;
       const scaled = t.scaleReplicas ? await scaleReplicas(deps, s) : undefined;
+      if (s.view && podLimits.forgetDrifted(t.key, mem, pods.get(t.key) ?? [], s.view.limits))
+        mem.pending = true;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
       // The value in effect: the last one every Ready pod took (status says the same).
       if (t.tuneParallelism)
