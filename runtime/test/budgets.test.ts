@@ -29,6 +29,31 @@ describe('request budgets', () => {
     expect(await rt.metric('hal9_signals_total', { neuron: 'worker' })).toBe(1);
   });
 
+  it('sends one target each distinct piece of work it is named with, and nothing twice', async () => {
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2')],
+      claude: {
+        mock_responses: {
+          L3: [
+            answer(
+              'default',
+              'FORWARD_TO: worker\nCONTENT: build the backend\nFORWARD_TO: worker\nCONTENT: build the frontend\nFORWARD_TO: worker\nCONTENT: build the backend',
+            ),
+          ],
+        },
+      },
+    });
+    const res = await rt.post('/v1/signals', { content: 'go' });
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toEqual([]);
+    expect(await rt.metric('hal9_signals_total', { neuron: 'worker' })).toBe(2);
+    expect(res.body.trace[0].forwardedTo).toEqual(['worker', 'worker']);
+    expect(res.body.results.map((r: { content: string }) => r.content)).toEqual([
+      'Implementation by worker: build the backend',
+      'Implementation by worker: build the frontend',
+    ]);
+  });
+
   it('drops targets beyond max_fanout with FANOUT_LIMIT_EXCEEDED while the followed ones answer', async () => {
     rt = await startRuntime({
       neurons: [

@@ -68,11 +68,40 @@ const cases: {
     codes: ['HOP_LIMIT_EXCEEDED'],
   },
   {
-    name: 'follows a target named twice once',
+    name: 'follows a target named twice with the same content once',
     answer: 'FORWARD_TO: b, b\nFORWARD_TO: b\nCONTENT: y',
     children: [['b', 'y']],
     dropped: [],
     codes: [],
+  },
+  {
+    name: 'follows a target once per distinct content: two pieces of work are two children',
+    answer:
+      'FORWARD_TO: b\nCONTENT: backend\nFORWARD_TO: b\nCONTENT: frontend\nFORWARD_TO: b\nCONTENT: backend',
+    children: [
+      ['b', 'backend'],
+      ['b', 'frontend'],
+    ],
+    dropped: [],
+    codes: [],
+  },
+  {
+    name: 'counts a second content for one target against max_fanout',
+    answer: 'FORWARD_TO: a2\nCONTENT: one\nFORWARD_TO: a2\nCONTENT: two',
+    from: neuron('a', ['a2']),
+    maxFanout: 1,
+    children: [['a2', 'one']],
+    dropped: [['a2', 'fanout_limit']],
+    codes: ['FANOUT_LIMIT_EXCEEDED'],
+  },
+  {
+    name: 'drops a target once however many contents it is named with',
+    answer: 'FORWARD_TO: c\nCONTENT: one\nFORWARD_TO: c\nCONTENT: two',
+    from: neuron('a', ['c']),
+    path: ['c'],
+    children: [],
+    dropped: [['c', 'cycle']],
+    codes: ['CYCLE_DETECTED'],
   },
   {
     name: 'drops distinct targets beyond max_fanout with one FANOUT_LIMIT_EXCEEDED',

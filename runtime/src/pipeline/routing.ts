@@ -6,8 +6,9 @@ import type { ParsedAnswer } from './protocol.ts';
 
 // Routing policy as a pure function: which targets of an answer's FORWARD_TO directives are followed,
 // which are dropped and why. No ids, no clocks, no metrics: the engine turns forwards into signals.
-// A target named twice is followed once; beyond `maxFanout` distinct targets the rest are dropped,
-// so one crafted answer cannot multiply into thousands of (paid) calls. Dropped targets are listed
+// A target named twice with the same content is followed once, and once more for each other content
+// (two pieces of work for one neuron are two pieces); beyond `maxFanout` children the rest are
+// dropped, so one crafted answer cannot multiply into thousands of (paid) calls. Dropped targets are listed
 // up to MAX_DROPPED_LISTED (each quoted at a neuron id's length) and the rest only counted by reason.
 
 export interface RoutingInput {
@@ -89,6 +90,8 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   // Connections decided on, and names outside them that are listed: both bounded, however many
   // names the answer holds (a set of every name was most of the routing time of a 900,000-name answer).
   const decided = new Set<string>();
+  // The contents each followed target is sent (at most maxFanout children in all).
+  const sent = new Map<string, Set<string>>();
   const listed = new Set<string>();
   let overflow = 0;
   for (const f of i.parsed.forwards) {
@@ -103,7 +106,20 @@ export function planForwards(i: RoutingInput): ForwardPlan {
       }
       // The config's own id string, not a piece of the answer (detached.ts).
       const target = connections[c]!;
-      if (decided.has(target)) continue;
+      const content = f.content ?? i.incoming;
+      if (decided.has(target)) {
+        // Dropped once, dropped for good; followed, it takes each distinct content once more.
+        const contents = sent.get(target);
+        if (!contents || contents.has(content)) continue;
+        if (children.length >= i.maxFanout) {
+          recordDrop(dropped, unlisted, target, 'fanout_limit');
+          overflow++;
+          continue;
+        }
+        contents.add(content);
+        children.push({ target, content });
+        continue;
+      }
       decided.add(target);
       if (!i.known.has(target)) {
         recordDrop(dropped, unlisted, target, 'not_connected');
@@ -131,7 +147,8 @@ export function planForwards(i: RoutingInput): ForwardPlan {
         recordDrop(dropped, unlisted, target, 'fanout_limit');
         overflow++;
       } else {
-        children.push({ target, content: f.content ?? i.incoming });
+        sent.set(target, new Set([content]));
+        children.push({ target, content });
       }
     }
   }
