@@ -234,6 +234,31 @@ describe('otlpConnection', () => {
     ).toEqual([]);
   });
 
+  it('refuses an endpoint that is no http(s) URL, naming the variable and never the value', () => {
+    const fix = 'write http://<host>:<port> or https://<host>:<port>, for example http://otel-collector:4318';
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:s3cret@[::1' })).toEqual([
+      `OTEL_EXPORTER_OTLP_ENDPOINT: is not a URL: ${fix}`,
+    ]);
+    // The usual slip: no scheme (read as a URL whose scheme is "otel-collector:").
+    expect(problems({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'otel-collector:4318' })).toEqual([
+      `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must start with http:// or https://: ${fix}`,
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://collector:21' })).toEqual([
+      `OTEL_EXPORTER_OTLP_ENDPOINT: must start with http:// or https://: ${fix}`,
+    ]);
+    for (const ok of ['http://collector:4318', ' https://[fd00::1]:4318/ ', 'HTTP://collector'])
+      expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: ok }), ok).toEqual([]);
+    // The traces variable decides; the general one is then not used, so not judged.
+    expect(
+      problems({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'nonsense',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces',
+      }),
+    ).toEqual([]);
+    for (const p of problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:s3cret@[::1' }))
+      expect(p).not.toContain('s3cret');
+  });
+
   it('never puts a header value in its message', () => {
     const [p] = problems({ OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%0Asecret-token' });
     expect(p).not.toContain('secret-token');

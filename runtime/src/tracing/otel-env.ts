@@ -174,6 +174,26 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
   return headers;
 }
 
+/**
+ * Why an endpoint variable's value is no collector URL, or undefined when it is one. The exporter
+ * would crash the start on a URL it cannot parse, quoting it (credentials included), and take
+ * `collector:4318` or `ftp://…` only to fail every export; the message never repeats the value.
+ */
+function endpointProblem(text: string): string | undefined {
+  const example =
+    'write http://<host>:<port> or https://<host>:<port>, for example http://otel-collector:4318';
+  let u: URL;
+  try {
+    u = new URL(text.trim());
+  } catch {
+    return `is not a URL: ${example}`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return `must start with http:// or https://: ${example}`;
+  if (u.hostname === '') return `names no host: ${example}`;
+  return undefined;
+}
+
 /** The signal-specific variable if set (non-empty), else the general one. */
 function file(env: OtlpConnectionEnv, traces: keyof OtlpConnectionEnv, general: keyof OtlpConnectionEnv) {
   const variable = env[traces] ? traces : env[general] ? general : undefined;
@@ -261,6 +281,8 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
       ? 'OTEL_EXPORTER_OTLP_ENDPOINT'
       : undefined;
   const url = endpoint ? (env[endpoint] as string) : undefined;
+  const malformed = url === undefined ? undefined : endpointProblem(url);
+  if (endpoint && malformed) problems.push({ field: endpoint, message: malformed });
   if (endpoint && url && !/^https:\/\//i.test(url.trim()))
     for (const f of [ca, cert, key])
       if (f)
