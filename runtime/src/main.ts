@@ -284,7 +284,11 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (signal !== 'SIGINT') return;
+      runtime.app.log.warn({ signal }, 'stopping without waiting for the drain');
+      process.exit(130);
+    }
     stopping = true;
     for (const t of reloadTimers) clearInterval(t);
     runtime.app.log.info({ signal }, 'draining');
@@ -299,8 +303,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // The first SIGTERM or SIGINT drains. A repeated SIGTERM (a supervisor that sends it again)
+  // changes nothing; a second SIGINT (Ctrl-C twice) stops at once. Before the server listens the
+  // signals keep their default action: nothing was accepted yet.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((e) => {

@@ -21,6 +21,16 @@ const post = async (url: string, body: unknown) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+/** Polls `path` until its body matches `pattern` (or, with none, its status is `status`). */
+const waitForMetric = async (url: string, pattern: RegExp | null, path = '/metrics', status = 200) => {
+  for (let i = 0; i < 2000; i++) {
+    const res = await fetch(`${url}${path}`).catch(() => undefined);
+    if (res && (pattern ? pattern.test(await res.text()) : res.status === status)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${path} never ${pattern ? `matched ${pattern}` : `answered ${status}`}`);
+};
+
 describe('runtime process', () => {
   it('refuses an invalid config file, listing every problem with its key, and never listens', async () => {
     const { code, output } = await runToExit({
@@ -289,6 +299,8 @@ describe('runtime process', () => {
     }
     // The twelve keep the process up well past this: its readiness must have been seen to flip.
     expect(ready?.status).toBe(503);
+    // A supervisor that sends SIGTERM again changes nothing: the drain goes on.
+    rt.child.kill('SIGTERM');
     const late = await post(rt.url, { content: 'too late' }).catch(() => undefined);
     if (late) {
       expect(late.status).toBe(503);
@@ -300,6 +312,21 @@ describe('runtime process', () => {
       results.every((r) => r.body.status === 'completed' && r.body.results[0].content === 'finished'),
     ).toBe(true);
     expect(await rt.exited).toBe(0);
+  });
+
+  it('stops at once on a second SIGINT during the drain (Ctrl-C twice), with 130', async () => {
+    const rt = await spawnRuntime({
+      neurons: [neuron('only', 'L2')],
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: finished', 30_000)] } },
+    });
+    const slow = post(rt.url, { content: 'slow' }).catch((e: unknown) => e);
+    await waitForMetric(rt.url, /^hal9_parallel_tasks_active\{[^}]*\} 1$/m);
+    rt.child.kill('SIGINT');
+    await waitForMetric(rt.url, null, '/readyz', 503);
+    rt.child.kill('SIGINT');
+    expect(await rt.exited).toBe(130);
+    expect(rt.output()).toContain('stopping without waiting for the drain');
+    expect(await slow).toBeInstanceOf(Error);
   });
 
   describe('a ?wait=false request that ends in the SIGTERM drain', () => {
