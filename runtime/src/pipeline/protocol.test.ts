@@ -65,6 +65,13 @@ describe('parseAnswer', () => {
     ]);
   });
 
+  it('reads a blank RESULT as none: alone, the answer has no result (unroutable, never cached)', () => {
+    expect(parseAnswer('RESULT:').results).toEqual([]);
+    expect(parseAnswer('RESULT:   \n  \n').results).toEqual([]);
+    expect(parseAnswer('RESULT:\nRESULT: kept').results).toEqual(['kept']);
+    expect(parseAnswer('RESULT:\nCONTENT: has nowhere to go').results).toEqual(['has nowhere to go']);
+  });
+
   it('parses BACKWARD_TO with ERROR_TYPE', () => {
     expect(parseAnswer('BACKWARD_TO: up-1\nERROR_TYPE: Timeout').backward).toEqual({
       targets: ['up-1'],

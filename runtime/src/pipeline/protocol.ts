@@ -72,7 +72,9 @@ export function parseAnswer(answer: string): ParsedAnswer {
   // A blank CONTENT is no content (a model is never asked about blank text): it counts as absent.
   const firstContent = bs.find((b) => b.directive === 'CONTENT' && b.text !== '')?.text;
   bs.forEach((b, i) => {
-    if (b.directive === 'RESULT') results.push(b.text);
+    // A blank RESULT is no result, as a blank CONTENT is no content: an answer of nothing else is
+    // unroutable, not a completed request with an empty result (nor a cached one).
+    if (b.directive === 'RESULT' && b.text !== '') results.push(b.text);
     if (b.directive !== 'FORWARD_TO') return;
     // A FORWARD_TO takes the CONTENT that follows it (before the next FORWARD_TO), else the answer's
     // first, else the incoming content passes through.
