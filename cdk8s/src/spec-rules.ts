@@ -53,7 +53,13 @@ const printable = /^[!-~]+$/;
 const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
 function isBaseURL(v: string): boolean {
-  if (!printable.test(v) || !hasAuthority(v) || !URL.canParse(v) || /^https?:\/\/[^/]*@/.test(v))
+  if (
+    !printable.test(v) ||
+    !hasAuthority(v) ||
+    !URL.canParse(v) ||
+    /^https?:\/\/[^/]*@/.test(v) ||
+    /[?#]/.test(v)
+  )
     return false;
   return new URL(v).hostname !== '';
 }
@@ -186,7 +192,7 @@ export function sectionRules(s: Sections, p: string): string[] {
   }
   if (c?.baseURL !== undefined && c.baseURL !== '' && !isBaseURL(c.baseURL)) {
     problems.push(
-      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@), in printable ASCII: the runtime refuses a secret in a URL, which it logs; the API key goes in the Secret claude.apiKeySecretRef names`,
+      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@), a query (?) or a fragment (#), in printable ASCII: the runtime refuses a secret in a URL, which it logs, and appends /v1/messages to it; the API key goes in the Secret claude.apiKeySecretRef names`,
     );
   }
   const rt = c?.retry;

@@ -658,6 +658,20 @@ const cases: readonly Case[] = [
     'claude.baseURL must be',
   ],
   [
+    'a base URL with a query (the paths appended to it would fall into it)',
+    'Hal9Cluster',
+    'c',
+    { claude: { baseURL: 'https://api.example.com/?v=1' } },
+    'claude.baseURL must be',
+  ],
+  [
+    'a base URL with a fragment, on a Neuron',
+    'Neuron',
+    'impl-1',
+    { cluster: 'c', layer: 'L2', claude: { baseURL: 'https://api.example.com#x' } },
+    'claude.baseURL must be',
+  ],
+  [
     'a tracing endpoint on port 65535',
     'Hal9Cluster',
     'c',

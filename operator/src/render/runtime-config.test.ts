@@ -53,6 +53,8 @@ describe('runtime configuration', () => {
       'http://fake-api:8080',
       'https://api.example.com/v1/',
       'http://[::1]:9000',
+      'https://api.example.com/?v=1',
+      'https://api.example.com#x',
     ]) {
       const neuron = aNeuron('impl-1', { claude: { baseURL } });
       let rendered: string | undefined;

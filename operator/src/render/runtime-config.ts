@@ -169,7 +169,7 @@ function document(input: RuntimeConfigInput, connected: ReadonlySet<string>, max
 function runtimeTakesURL(value: string): boolean {
   try {
     const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !/[?#]/.test(value);
   } catch {
     return false;
   }
@@ -203,7 +203,7 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const baseURL = input.spec.claude.baseURL;
   if (baseURL && !runtimeTakesURL(baseURL)) {
     throw new RenderRefusedError(
-      `claude.baseURL ${JSON.stringify(baseURL.slice(0, 300))} is not a URL the runtime accepts (an http or https URL as a WHATWG URL parser reads it): fix its host, its port (at most 65535) or its percent-escapes`,
+      `claude.baseURL ${JSON.stringify(baseURL.slice(0, 300))} is not a URL the runtime accepts (an http or https URL as a WHATWG URL parser reads it, without a query or fragment): fix its host, its port (at most 65535) or its percent-escapes, or remove its ?… or #…`,
     );
   }
   if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {

@@ -102,6 +102,16 @@ export function url(ctx: Ctx, o: Obj, path: string, key: string): string {
     });
     return '';
   }
+  // Paths are appended to it (`/v1/neurons/…`, `/v1/messages`): after a query or a fragment they
+  // would go into it, and every call would reach the server's root.
+  if (/[?#]/.test(v)) {
+    ctx.problems.push({
+      field: join(path, key),
+      message:
+        'must not have a query (?…) or a fragment (#…): write http(s)://host:port, optionally with a path',
+    });
+    return '';
+  }
   return v.replace(/\/+$/, '');
 }
 

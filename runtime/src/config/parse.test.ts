@@ -149,6 +149,30 @@ describe('parseConfig', () => {
     expect(JSON.stringify(p)).not.toContain('s3cret');
   });
 
+  it('refuses a query or fragment in a URL, which the paths appended to it would fall into', () => {
+    const p = problems({
+      claude: { base_url: 'http://127.0.0.1:9/#x' },
+      neurons: [
+        { id: 'impl-1', layer: 'L2' },
+        { id: 'far', layer: 'L3', endpoint: 'http://127.0.0.1:18102?v=1' },
+      ],
+    });
+    const why =
+      'must not have a query (?…) or a fragment (#…): write http(s)://host:port, optionally with a path';
+    expect([...p].sort((a, b) => a.field.localeCompare(b.field))).toEqual([
+      { field: 'claude.base_url', message: why },
+      { field: 'neurons[1].endpoint', message: why },
+    ]);
+    // A path prefix (a proxy's) is kept, without its trailing slash.
+    const config = parseConfig({
+      neurons: [
+        { id: 'impl-1', layer: 'L2' },
+        { id: 'far', layer: 'L3', endpoint: 'http://gw.hal9.svc:8080/design/' },
+      ],
+    });
+    expect(config.neurons[1]?.endpoint).toBe('http://gw.hal9.svc:8080/design');
+  });
+
   it('lists every problem at once', () => {
     const p = problems({
       bogus: 1,
