@@ -130,6 +130,21 @@ describe('neuronReconciler', () => {
   });
 });
 
+describe('a Neuron being deleted', () => {
+  it('is left to garbage collection: no child applied, no status written, even in foreground deletion', async () => {
+    const a = aNeuron('a', { replicas: 2 });
+    const deleting: Neuron = {
+      ...a,
+      metadata: { ...a.metadata, deletionTimestamp: new Date(), finalizers: ['foregroundDeletion'] },
+    };
+    const t = setup([deleting]);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.writes).toEqual([]);
+    expect(t.statuses).toEqual([]);
+    expect(t.renderInputs).toEqual([]);
+  });
+});
+
 describe('a reconcile past its deadline', () => {
   it('starts no write once its signal aborted, and rejects with the abort (the controller files a timeout)', async () => {
     const t = setup([aNeuron('a', { layer: 'L4' })]);
@@ -615,6 +630,21 @@ describe('a child the apiserver refuses', () => {
       }),
     });
     expect(requeueFor(await reconcileFailing(t))).toBe('backoff');
+    // One of them will not pass by waiting: the Neuron says so now.
+    expect(condition(t, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+  });
+
+  it('shows failures the apiserver may get over as still progressing (Retrying), not Degraded', async () => {
+    const t = setup([neuron({ replicas: 2 })], aHal9Cluster(), {
+      refuse: refusing({
+        Service: OperatorErrorCode.ApiUnavailable,
+        PodDisruptionBudget: OperatorErrorCode.ApiUnavailable,
+      }),
+    });
+    expect(requeueFor(await reconcileFailing(t))).toBe('backoff');
+    expect(condition(t, 'Progressing')).toMatchObject({ status: 'True', reason: 'Retrying' });
+    expect(condition(t, 'Progressing')?.message).toContain('Apply of Service');
+    expect(condition(t, 'Degraded')?.reason).not.toBe('ApplyFailed');
   });
 
   it('holds the Deployment back when its ConfigMap was refused: its pods would start from the old config', async () => {

@@ -254,6 +254,17 @@ describe('renderNeuron: the runtime container', () => {
     expect(p.initContainers).toBeUndefined();
     expect(runtime(render().objects).volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
     expect(p.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+    // No Kubernetes API token in the pod (the runtime never calls the API), no Service variables.
+    expect(p.automountServiceAccountToken).toBe(false);
+    expect(p.enableServiceLinks).toBe(false);
+    // Every mount but the writable /tmp is read-only: config and each Secret.
+    const all = render({
+      claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } },
+      adminTokenSecretRef: { name: 'admin' },
+    }).objects;
+    const mounts = runtime(all).volumeMounts ?? [];
+    expect(mounts.length).toBeGreaterThanOrEqual(4);
+    for (const m of mounts.filter((x) => x.mountPath !== '/tmp')) expect(m.readOnly, m.name).toBe(true);
   });
 
   it('mounts the API key from the Secret in api mode as a file (rotations reach the pods), never as an environment variable', () => {
