@@ -156,6 +156,31 @@ describe('the model-call chain', () => {
     expect(t.permits.held).toBe(0);
   });
 
+  it('fails with the last model’s error once every model of the chain is overloaded, calling none twice over', async () => {
+    const t = setup(
+      { m1: [overloaded(), overloaded()], m2: [overloaded(), overloaded()] },
+      { maxRetries: 1, fallbacks: ['m2'] },
+    );
+    const e = await failure(t.run());
+    expect(e.code).toBe('UPSTREAM_OVERLOADED');
+    // The scripted back-end answers any other call: a call past the chain's end would succeed.
+    expect(t.calls).toEqual(['m1', 'm1', 'm2', 'm2']);
+    expect(t.fellBack).toEqual(['m1→m2']);
+    expect(t.permits.held).toBe(0);
+  });
+
+  it('neither retries nor falls back on an upstream error that is not push-back (a 500)', async () => {
+    const t = setup(
+      { m1: [new Hal9Error('UPSTREAM_ERROR', 'boom', { status: 500 })] },
+      { maxRetries: 2, fallbacks: ['m2'] },
+    );
+    const e = await failure(t.run());
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    expect(t.calls).toEqual(['m1']);
+    expect(t.retried).toEqual([]);
+    expect(t.fellBack).toEqual([]);
+  });
+
   it('refuses at once while a model breaker is open, counted as breaker_open, and the fallback answers', async () => {
     const t = setup(
       { m1: [overloaded(), overloaded()], m2: [{ text: 'RESULT: d' }, { text: 'RESULT: e' }] },
