@@ -202,8 +202,9 @@ describe('spans of a request across runtime pods', () => {
       () => {
         const server = spans.getFinishedSpans().find((s) => s.name === `POST ${PEER_ROUTE}`);
         expect(server?.attributes['error.type']).toBe('CLIENT_CLOSED');
-        // The status went as the batch started (its id for cancellations): the answer did not.
-        expect(server?.attributes['http.response.status_code']).toBe(200);
+        // The head (200 and the batch's id, for cancellations) goes once the batch has run 20 ms; a
+        // caller that left sooner never got it. Either way no answer went: the span is an error.
+        expect([200, undefined]).toContain(server?.attributes['http.response.status_code']);
         expect(server?.status.code).toBe(2);
       },
       { timeout: 5_000, interval: 20 },

@@ -581,9 +581,17 @@ describe('charts/hal9-operator', () => {
     const typo = template('--set', 'iamge.tag=x');
     expect(typo.status).not.toBe(0);
     expect(typo.stderr).toMatch(/additional properties 'iamge' not allowed|iamge/);
-    const zero = template('--set', 'replicaCount=0');
-    expect(zero.status).not.toBe(0);
-    expect(zero.stderr).toMatch(/replicaCount/);
+    for (const count of ['replicaCount=0', 'replicaCount=11']) {
+      const bad = template('--set', count);
+      expect(bad.status, count).not.toBe(0);
+      expect(bad.stderr, count).toMatch(/replicaCount/);
+    }
+    // A digest that is not sha256 and 64 hex digits would render an image reference no runtime pulls.
+    for (const digest of ['sha256:xyz', 'sha256:' + 'A'.repeat(64), 'md5:' + 'a'.repeat(32)]) {
+      const bad = template('--set', `image.digest=${digest}`);
+      expect(bad.status, digest).not.toBe(0);
+      expect(bad.stderr, digest).toContain("at '/image/digest'");
+    }
     // Values that would render objects the apiserver or Prometheus refuses (or broken YAML).
     for (const [value, path] of [
       ['serviceMonitor.interval=0s', '/serviceMonitor/interval'],
