@@ -25,10 +25,16 @@ describe('appendReport', () => {
     expect(h.length).toBe(11);
     expect(h.at(-1)!.at - h[0]!.at).toBe(10_000);
   });
-  it('starts again when the process restarted (counters began again)', () => {
-    const before = history(aPodProcess('a', 1).run([{ seconds: 5, active: 1 }]));
-    const after = aPodProcess('a', 2).run([{ seconds: 1, active: 1 }]);
-    expect(appendReport(before, after[0]!, 60_000)).toEqual([after[0]]);
+  it('starts again when the process restarted (counters began again), even past the old counts', () => {
+    // The new process has counted more than the old one ever did, later: only its startedAt tells.
+    const before = history(aPodProcess('a', 1).run([{ seconds: 1, active: 1, rate: 1 }]));
+    const after = aPodProcess('a', 2)
+      .run([{ seconds: 10, active: 8, rate: 50 }])
+      .at(-1)!;
+    expect(after.at).toBeGreaterThan(before.at(-1)!.at);
+    expect(after.busySeconds).toBeGreaterThan(before.at(-1)!.busySeconds);
+    expect(after.arrived).toBeGreaterThan(before.at(-1)!.arrived);
+    expect(appendReport(before, after, 60_000)).toEqual([after]);
   });
   it('starts again when a counter went backwards within the same process', () => {
     const h = history(aPodProcess('a').run([{ seconds: 3, active: 1, rate: 5 }]));
