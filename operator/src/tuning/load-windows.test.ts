@@ -175,6 +175,31 @@ describe('windowStats', () => {
     );
   });
 
+  it('counts a pod that started and left within the window from its start, its counters zero then', () => {
+    // A live pod holds 2 the whole minute at 5/s; another starts 30 s in, holds 3 at 10/s of this
+    // neuron (and 4/s of another it also hosts) for 20 s, and is gone 10 s before the end.
+    const t0 = 1_700_000_000_000;
+    const live = history(aPodProcess('impl-1', t0).run([{ seconds: 60, active: 2, rate: 5 }]));
+    const brief = aPodProcess('impl-1', t0 + 30_000).run([{ seconds: 20, active: 3, rate: 10 }]);
+    // Its whole-process counters also hold the other neuron's arrivals; the window reads this one's.
+    const gone = history(
+      brief.map((r) => ({
+        ...r,
+        arrived: r.arrived + Math.round((r.at - (t0 + 30_000)) / 250),
+        completed: r.completed,
+      })),
+    );
+    const s = windowStats([live], 'impl-1', {
+      now: t0 + 60_000,
+      windowMs: 60_000,
+      staleMs: 3000,
+      departed: [gone],
+    })!;
+    // 2 + 3 × 20 s / 60 s in the system; 5 + 200 arrivals / 60 s.
+    expect(s.concurrency).toBeCloseTo(3, 9);
+    expect(s.arrivalRate).toBeCloseTo(5 + 200 / 60, 9);
+  });
+
   it('is no data, not zero, when no pod spans a window', () => {
     expect(windowStats([], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();
     expect(windowStats([h.slice(-1)], 'impl-1', { now, windowMs: 6000, staleMs: 3000 })).toBeUndefined();

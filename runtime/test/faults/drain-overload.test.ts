@@ -84,7 +84,7 @@ describe('fault matrix: drain and overload', { timeout: 60_000 }, () => {
     );
   });
 
-  it('overload at twice the capacity: the excess is shed with 429 + Retry-After, memory and latency stay bounded', async () => {
+  it('overload at twice the capacity: the excess is shed with 429 + Retry-After, the peak RSS stays under 512 MiB (latency reported, not asserted)', async () => {
     // Capacity by construction: 4 slots / 20 ms per answer = 200 requests/s; a queue of 8 bounds the
     // wait of an accepted request to two answers (about 60 ms in all, within the 100 ms p99 SLO).
     const SLOTS = 4;
