@@ -357,7 +357,7 @@ export interface Hal9ClusterSpecPerformanceConnectionPool {
  */
 export interface Hal9ClusterSpecPerformanceRequestBudget {
   /**
-   * Distinct targets followed from one answer; further targets are dropped with an error. Default: 10.
+   * Children one answer may forward (a target once per distinct content); further ones are dropped with an error. Default: 10.
    * @default 10
    */
   readonly maxFanout?: number;

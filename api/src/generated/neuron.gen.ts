@@ -205,7 +205,7 @@ export interface NeuronSpecPerformanceConnectionPool {
  */
 export interface NeuronSpecPerformanceRequestBudget {
   /**
-   * Distinct targets followed from one answer; further targets are dropped with an error. Default: the Hal9Cluster's (10 unless set there).
+   * Children one answer may forward (a target once per distinct content); further ones are dropped with an error. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxFanout?: number;
   /**

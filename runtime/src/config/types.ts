@@ -70,7 +70,7 @@ export interface PerformanceConfig {
 
 /** What one request may consume; exceeding a budget ends that branch with a stable error code. */
 export interface RequestBudget {
-  /** Distinct targets followed from one answer. */
+  /** Children followed from one answer (a target once per distinct content). */
   readonly max_fanout: number;
   /** Signals in one request's tree on this runtime. */
   readonly max_signals: number;

@@ -79,6 +79,13 @@ describe('routeAnswer', () => {
         message: expect.stringContaining('no text'),
       }),
     ]);
+    // A blank RESULT is no result: the branch fails rather than completing with nothing.
+    expect(route('RESULT:  \n').errors).toEqual([
+      expect.objectContaining({
+        code: 'UNROUTABLE_ANSWER',
+        message: "design's answer had no text, no RESULT with text and no FORWARD_TO",
+      }),
+    ]);
     const back = route('BACKWARD_TO: strategy\nERROR_TYPE: Timeout');
     expect(back.errors).toEqual([
       expect.objectContaining({ code: 'UNROUTABLE_ANSWER', message: expect.stringContaining('Timeout') }),

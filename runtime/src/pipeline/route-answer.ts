@@ -138,7 +138,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
 function unroutableError(id: string, backward: RoutedAnswer['backward']): ErrorInfo {
   const what = backward
     ? `only BACKWARD_TO (ERROR_TYPE ${backward.errorType})`
-    : 'no text, no RESULT and no FORWARD_TO';
+    : 'no text, no RESULT with text and no FORWARD_TO';
   return toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER', `${id}'s answer had ${what}`), id);
 }
 

@@ -86,8 +86,8 @@ const cases: {
     codes: [],
   },
   {
-    name: 'counts a second content for one target against max_fanout',
-    answer: 'FORWARD_TO: a2\nCONTENT: one\nFORWARD_TO: a2\nCONTENT: two',
+    name: 'counts a second content for one target against max_fanout, a repeat of it dropped once',
+    answer: 'FORWARD_TO: a2\nCONTENT: one\nFORWARD_TO: a2\nCONTENT: two\nFORWARD_TO: a2\nCONTENT: two',
     from: neuron('a', ['a2']),
     maxFanout: 1,
     children: [['a2', 'one']],

@@ -19,7 +19,7 @@ export interface RoutingInput {
   readonly path: readonly string[];
   readonly hop: number;
   readonly hopLimit: number;
-  /** Distinct targets one answer may forward to. */
+  /** Children one answer may forward (a target once per distinct content). */
   readonly maxFanout: number;
   readonly incoming: string;
   readonly parsed: ParsedAnswer;
@@ -90,8 +90,8 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   // Connections decided on, and names outside them that are listed: both bounded, however many
   // names the answer holds (a set of every name was most of the routing time of a 900,000-name answer).
   const decided = new Set<string>();
-  // The contents each followed target is sent (at most maxFanout children in all).
-  const sent = new Map<string, Set<string>>();
+  // The contents each followed target was named with, sent or dropped at max_fanout: each is decided once.
+  const seen = new Map<string, Set<string>>();
   const listed = new Set<string>();
   let overflow = 0;
   for (const f of i.parsed.forwards) {
@@ -109,14 +109,14 @@ export function planForwards(i: RoutingInput): ForwardPlan {
       const content = f.content ?? i.incoming;
       if (decided.has(target)) {
         // Dropped once, dropped for good; followed, it takes each distinct content once more.
-        const contents = sent.get(target);
+        const contents = seen.get(target);
         if (!contents || contents.has(content)) continue;
+        contents.add(content);
         if (children.length >= i.maxFanout) {
           recordDrop(dropped, unlisted, target, 'fanout_limit');
           overflow++;
           continue;
         }
-        contents.add(content);
         children.push({ target, content });
         continue;
       }
@@ -147,7 +147,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
         recordDrop(dropped, unlisted, target, 'fanout_limit');
         overflow++;
       } else {
-        sent.set(target, new Set([content]));
+        seen.set(target, new Set([content]));
         children.push({ target, content });
       }
     }
@@ -157,7 +157,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
       toErrorInfo(
         new Hal9Error(
           'FANOUT_LIMIT_EXCEEDED',
-          `${id} named ${overflow} more target(s) than performance.request_budget.max_fanout (${i.maxFanout})`,
+          `${id} named ${overflow} more children (targets, or other contents for one) than performance.request_budget.max_fanout (${i.maxFanout})`,
           { field: 'performance.request_budget.max_fanout' },
         ),
         id,

@@ -6,6 +6,7 @@ import {
   MAX_OTLP_TIMEOUT_MS,
   type OtlpConnectionEnv,
   otlpConnection,
+  tracesURL,
 } from './otel-env.ts';
 
 const problems = (env: OtlpConnectionEnv) => {
@@ -248,6 +249,14 @@ describe('otlpConnection', () => {
     ]);
     for (const ok of ['http://collector:4318', ' https://[fd00::1]:4318/ ', 'HTTP://collector'])
       expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: ok }), ok).toEqual([]);
+    // The traces path is appended to the general endpoint, trimmed: never into a query or a fragment.
+    expect(tracesURL({ OTEL_EXPORTER_OTLP_ENDPOINT: ' https://[fd00::1]:4318/ ' })).toBe(
+      'https://[fd00::1]:4318/v1/traces',
+    );
+    for (const bad of ['http://collector:4318?tenant=a', 'http://collector:4318#x'])
+      expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: bad }), bad).toEqual([
+        `OTEL_EXPORTER_OTLP_ENDPOINT: must not have a query (?…) or a fragment (#…): ${fix}`,
+      ]);
     // The traces variable decides; the general one is then not used, so not judged.
     expect(
       problems({

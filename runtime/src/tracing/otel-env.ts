@@ -23,9 +23,9 @@ export interface OtelEnv {
 /** The traces URL the env names, or undefined when tracing is off. */
 export function tracesURL(env: OtelEnv): string | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim();
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
-    return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+    return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces`;
   return undefined;
 }
 
@@ -179,7 +179,7 @@ function parseHeaders(variable: string, text: string | undefined, problems: Prob
  * would crash the start on a URL it cannot parse, quoting it (credentials included), and take
  * `collector:4318` or `ftp://…` only to fail every export; the message never repeats the value.
  */
-function endpointProblem(text: string): string | undefined {
+function endpointProblem(text: string, general: boolean): string | undefined {
   const example =
     'write http://<host>:<port> or https://<host>:<port>, for example http://otel-collector:4318';
   let u: URL;
@@ -191,6 +191,8 @@ function endpointProblem(text: string): string | undefined {
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     return `must start with http:// or https://: ${example}`;
   if (u.hostname === '') return `names no host: ${example}`;
+  // /v1/traces is appended to the general one: after a query or fragment it would go into it.
+  if (general && /[?#]/.test(text)) return `must not have a query (?…) or a fragment (#…): ${example}`;
   return undefined;
 }
 
@@ -281,7 +283,8 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
       ? 'OTEL_EXPORTER_OTLP_ENDPOINT'
       : undefined;
   const url = endpoint ? (env[endpoint] as string) : undefined;
-  const malformed = url === undefined ? undefined : endpointProblem(url);
+  const malformed =
+    url === undefined ? undefined : endpointProblem(url, endpoint === 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (endpoint && malformed) problems.push({ field: endpoint, message: malformed });
   if (endpoint && url && !/^https:\/\//i.test(url.trim()))
     for (const f of [ca, cert, key])
