@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../testing/fake-clock.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import { createPodLimits } from './pod-limits.ts';
 import type { RuntimePod } from './runtime-pods.ts';
@@ -17,7 +18,9 @@ const pod = (name: string, ip: string): RuntimePod => ({
 function setUp(answer: (url: string, value: number) => number) {
   const puts: { url: string; value: number }[] = [];
   const delivered: boolean[] = [];
+  const clock = new FakeClock();
   const limits = createPodLimits({
+    clock,
     setPodLimit: async (url, value) => {
       puts.push({ url, value });
       return answer(url, value);
@@ -37,10 +40,37 @@ function setUp(answer: (url: string, value: number) => number) {
     pending: true,
     published: 4,
   };
-  return { limits, mem, puts, delivered };
+  return { limits, mem, puts, delivered, clock };
 }
 
 describe('delivering a limit to the pods', () => {
+  it('forgets a delivery only for a report read after the pod took it, which says it runs another', async () => {
+    const a = pod('impl-1-7d9f8-a', '127.0.0.2');
+    const h = setUp((_url, value) => value);
+    const readBefore = h.clock.now();
+    h.clock.advance(1000);
+    h.limits.deliver('ns/impl-1', h.mem, [a], 9, undefined);
+    await h.limits.settled();
+    expect(h.mem.delivered.get(a.instance)).toBe(9);
+    // A report read before the PUT landed still shows the old 8: it says nothing of the new value.
+    const older = new Map([[a.uid, { limit: 8, readAt: readBefore }]]);
+    expect(h.limits.forgetDrifted('ns/impl-1', h.mem, [a], older)).toBe(false);
+    // Read after it, the pod runs the value it took: nothing to do.
+    h.clock.advance(1000);
+    const same = new Map([[a.uid, { limit: 9, readAt: h.clock.now() }]]);
+    expect(h.limits.forgetDrifted('ns/impl-1', h.mem, [a], same)).toBe(false);
+    // Read after it, another value (a hand-made PUT): delivered again on the next deliver.
+    const other = new Map([[a.uid, { limit: 3, readAt: h.clock.now() }]]);
+    expect(h.limits.forgetDrifted('ns/impl-1', h.mem, [a], other)).toBe(true);
+    expect(h.mem.delivered.has(a.instance)).toBe(false);
+    h.limits.deliver('ns/impl-1', h.mem, [a], 9, undefined);
+    await h.limits.settled();
+    expect(h.puts).toEqual([
+      { url: a.url, value: 9 },
+      { url: a.url, value: 9 },
+    ]);
+  });
+
   it('takes an answer with another value than the one sent for a refusal, never publishes it, and sends again', async () => {
     const a = pod('impl-1-7d9f8-a', '127.0.0.2');
     const b = pod('impl-1-7d9f8-b', '127.0.0.3');

@@ -12,7 +12,7 @@ import type { TunerDeps } from './tuner-deps.ts';
 /** What a Neuron (or one being retired) keeps of its pods' deliveries between passes. */
 export type Deliveries = Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure'>;
 
-export type PodLimitsDeps = Pick<TunerDeps, 'setPodLimit' | 'logger' | 'observer'> & {
+export type PodLimitsDeps = Pick<TunerDeps, 'setPodLimit' | 'logger' | 'observer' | 'clock'> & {
   readonly podCidrs: TunerDeps['options']['podCidrs'];
 };
 
@@ -48,7 +48,7 @@ export interface PodLimits {
     key: string,
     mem: Pick<NeuronMemory, 'delivered'>,
     pods: readonly RuntimePod[],
-    limits: ReadonlyMap<string, number>,
+    limits: ReadonlyMap<string, { readonly limit: number; readonly readAt: number }>,
   ): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
@@ -60,6 +60,8 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
   const { logger, observer } = deps;
   /** PUTs in flight, by pod instance: a pod gets one at a time. */
   const inFlight = new Map<string, Promise<boolean>>();
+  /** When each pod instance took its delivered value: only a report read later can contradict it. */
+  const deliveredAt = new Map<string, number>();
 
   /**
    * One PUT of `value` to one pod, registered in flight before it starts (so even one that fails at
@@ -86,6 +88,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
           );
         }
         mem.delivered.set(pod.instance, applied);
+        deliveredAt.set(pod.instance, deps.clock.now());
         observer?.delivered(true);
         if (mem.refused.delete(pod.instance))
           logger.info({ neuron: key, pod: pod.name, value: applied }, 'Pod took the parallelism value again');
@@ -109,7 +112,11 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
   return {
     deliver(key, mem, pods, value, token) {
       const live = new Set(pods.map((p) => p.instance));
-      for (const k of mem.delivered.keys()) if (!live.has(k)) mem.delivered.delete(k);
+      for (const k of mem.delivered.keys())
+        if (!live.has(k)) {
+          mem.delivered.delete(k);
+          deliveredAt.delete(k);
+        }
       for (const k of mem.refused.keys()) if (!live.has(k)) mem.refused.delete(k);
       let unsettled = 0;
       for (const pod of pods) {
@@ -139,10 +146,13 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       let forgot = false;
       for (const pod of pods) {
         const delivered = mem.delivered.get(pod.instance);
-        const runs = limits.get(pod.uid);
-        // A PUT in flight may land after the report was read: the next report settles it.
-        if (delivered === undefined || runs === undefined || runs === delivered || inFlight.has(pod.instance))
-          continue;
+        const report = limits.get(pod.uid);
+        const runs = report?.limit;
+        // A report read before the pod took the value (or while a PUT is in flight) says nothing of it.
+        const stale =
+          report === undefined ||
+          report.readAt <= (deliveredAt.get(pod.instance) ?? Number.NEGATIVE_INFINITY);
+        if (delivered === undefined || stale || runs === delivered || inFlight.has(pod.instance)) continue;
         mem.delivered.delete(pod.instance);
         forgot = true;
         logger.info(

@@ -61,10 +61,11 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
     if (read) {
       await pool(jobs, options.readConcurrency ?? 16, async ({ t, pod, token }) => {
         try {
+          const readAt = clock.now();
           const report = await read(pod.url, token);
           const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
           const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs);
-          histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), keepMs });
+          histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), readAt, keepMs });
           observer?.loadRead?.('ok');
         } catch (err) {
           observer?.loadRead?.('error');

@@ -8,6 +8,8 @@ export interface PodHistory {
   readonly neuron: string;
   readonly reports: LoadReport[];
   readonly okAt: number;
+  /** When the newest report's read was sent (operator clock): what the pod ran by then. */
+  readonly readAt?: number;
   readonly keepMs: number;
 }
 
@@ -29,8 +31,8 @@ export interface PodView {
   readonly panic: WindowStats | undefined;
   /** The newest interval between two reads (graph pre-scaling's intake). */
   readonly latest: WindowStats | undefined;
-  /** Ready pod uid → the executor limit its newest fresh report says it runs. */
-  readonly limits: ReadonlyMap<string, number>;
+  /** Ready pod uid → the executor limit its newest fresh report says it runs, and when it was read. */
+  readonly limits: ReadonlyMap<string, { readonly limit: number; readonly readAt: number }>;
 }
 
 export interface PodViewInput {
@@ -85,11 +87,11 @@ export function podView(i: PodViewInput): PodView {
     ...opts,
     windowMs: Math.min(a.panicWindowSeconds * 1000, Math.max(500, i.intervalMs * 0.75)),
   });
-  const limits = new Map<string, number>();
+  const limits = new Map<string, { limit: number; readAt: number }>();
   for (const p of ready) {
     const h = histories.get(p.uid);
     const limit = h && now - h.okAt <= staleMs ? h.reports.at(-1)?.limit : undefined;
-    if (limit !== undefined) limits.set(p.uid, limit);
+    if (h && limit !== undefined) limits.set(p.uid, { limit, readAt: h.readAt ?? h.okAt });
   }
   return {
     limits,
