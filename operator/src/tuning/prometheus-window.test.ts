@@ -19,9 +19,16 @@ const SCRAPE = '15s';
  * One pod's series, scraped every 15 s from 0 s by each of `jobs` (promtool's series notation: `_`
  * not yet, `stale` gone). Every job gives the pod's address as `instance`, as Prometheus does.
  */
-const podSeries = (metric: string, pod: string, values: string, jobs: readonly string[], extra = '') =>
+const podSeries = (
+  metric: string,
+  pod: string,
+  values: string,
+  jobs: readonly string[],
+  extra = '',
+  noInstance = false,
+) =>
   jobs.map((job) => ({
-    series: `${metric}{namespace="team-a",hal9_cluster="hal9",${neuronTargetLabel}="impl-1",pod="impl-1-7d9f8-${pod}",instance="10.244.0.${pod.charCodeAt(0)}:8080",job="${job}"${extra}}`,
+    series: `${metric}{namespace="team-a",hal9_cluster="hal9",${neuronTargetLabel}="impl-1",pod="impl-1-7d9f8-${pod}",${noInstance ? '' : `instance="10.244.0.${pod.charCodeAt(0)}:8080",`}job="${job}"${extra}}`,
     values,
   }));
 
@@ -32,10 +39,11 @@ function evaluate(
   at: string,
   want: number,
   jobs: readonly string[] = ['hal9'],
+  noInstance = false,
 ) {
   const input_series = Object.entries(pods).flatMap(([pod, active]) => [
-    ...podSeries('hal9_parallel_tasks_active', pod, active, jobs),
-    ...podSeries('hal9_queue_depth', pod, active.replace(/\d+/g, '0'), jobs),
+    ...podSeries('hal9_parallel_tasks_active', pod, active, jobs, '', noInstance),
+    ...podSeries('hal9_queue_depth', pod, active.replace(/\d+/g, '0'), jobs, '', noInstance),
     // 10 throttled calls a second (600 a minute, 150 a scrape) to the model API, 10 to a peer.
     ...podSeries('hal9_upstream_requests_total', pod, '0+150x8', jobs, ',upstream="claude-api",status="429"'),
     ...podSeries('hal9_upstream_requests_total', pod, '0+150x8', jobs, ',upstream="peer:x",status="429"'),
@@ -92,6 +100,12 @@ describe('the load the Prometheus source reads while pods come and go', () => {
     // Two pods, each 10 calls a second to each upstream, each 10 signals a second.
     expect(evaluate(pods, [q.throttledPerSecond], '105s', 40, jobs)).toContain('SUCCESS');
     expect(evaluate(pods, [q.throughput], '105s', 20, jobs)).toContain('SUCCESS');
+  });
+
+  it('tells pods apart by name where a job relabels `instance` away', () => {
+    const pods = { a: '10 10 10 10 10 10 10 10 10', b: '10 10 10 10 10 10 10 10 10' };
+    const out = evaluate(pods, [q.concurrency], '105s', 20, ['hal9'], true);
+    expect(out).toContain('SUCCESS');
   });
 
   it('fails on a wrong answer (the check is not vacuous)', () => {

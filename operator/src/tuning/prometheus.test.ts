@@ -238,7 +238,7 @@ describe('observe', () => {
     );
     // By the Neuron's target label (our ServiceMonitor), else by its pods' names.
     expect(q.utilization).toContain(
-      'avg_over_time((sum(max by (instance) (hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1"} or hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"})))[30s:1s])',
+      'avg_over_time((sum(max by (instance, pod) (hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1"} or hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"})))[30s:1s])',
     );
     expect(q.throttledPerSecond).toContain('status=~"429|529"');
   });

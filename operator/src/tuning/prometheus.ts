@@ -185,13 +185,15 @@ export function overPods(s: NeuronSeries, metric: string, fn: string, w: string,
  * The mean over `w` of a gauge summed over one Neuron's pods. Summed at each instant first, then
  * averaged (a subquery every `step`): a pod that came or went within the window counts for the time
  * it was there. Averaging each pod's series and then summing counted such a pod whole, so a rollout
- * or a scale-down read as up to twice the load for a window. A pod scraped by two jobs (the usual
- * pod-annotation and service-endpoints jobs, or one of them beside our ServiceMonitor) counts once:
- * its series share the scrape target's `instance`.
+ * or a scale-down read as up to twice the load for a window. The price: a scrape a pod missed (its
+ * series stale until the next) counts it as idle for that interval, a small share of a window of
+ * four. A pod scraped by two jobs (the usual pod-annotation and service-endpoints jobs, or one of
+ * them beside our ServiceMonitor) counts once: its series share the scrape target's `instance` and
+ * `pod`.
  */
 export function meanOfPodSum(s: NeuronSeries, metric: string, w: string, step: string): string {
   const [labelled, named] = podSelectors(s, metric, '');
-  return `avg_over_time((sum(max by (instance) (${labelled} or ${named})))[${w}:${step}])`;
+  return `avg_over_time((sum(max by (instance, pod) (${labelled} or ${named})))[${w}:${step}])`;
 }
 
 /** The two selectors of a Neuron's pods: by our target label, or (scraped otherwise) by their names. */
@@ -223,8 +225,8 @@ export function observationQueries(s: NeuronSeries, windowSeconds: number) {
     utilization: `${mean('hal9_parallel_tasks_active')} / ${mean('hal9_parallel_tasks_max')}`,
     queueDepth: mean('hal9_queue_depth'),
     // One rate per scrape target, upstream and status, however many jobs scrape it (meanOfPodSum).
-    throttledPerSecond: `sum(max by (instance, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
-    throughput: `sum(max by (instance) (rate(hal9_processing_time_count${neuron}[${w}])))`,
+    throttledPerSecond: `sum(max by (instance, pod, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
+    throughput: `sum(max by (instance, pod) (rate(hal9_processing_time_count${neuron}[${w}])))`,
     // Mean time a signal holds its slot (processing starts with the slot): the service time that
     // tells queue wait from slow service when the p95 breaks the SLO, as the pods' reports do.
     serviceSeconds: `sum(rate(hal9_processing_time_sum${neuron}[${w}])) / sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
