@@ -94,6 +94,16 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   const seen = new Map<string, Set<string>>();
   const listed = new Set<string>();
   let overflow = 0;
+  /** A child within max_fanout (true), else dropped and counted (false). */
+  const follow = (target: string, content: string): boolean => {
+    if (children.length >= i.maxFanout) {
+      recordDrop(dropped, unlisted, target, 'fanout_limit');
+      overflow++;
+      return false;
+    }
+    children.push({ target, content });
+    return true;
+  };
   for (const f of i.parsed.forwards) {
     for (const named of f.targets) {
       const c = connections.indexOf(named);
@@ -112,12 +122,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
         const contents = seen.get(target);
         if (!contents || contents.has(content)) continue;
         contents.add(content);
-        if (children.length >= i.maxFanout) {
-          recordDrop(dropped, unlisted, target, 'fanout_limit');
-          overflow++;
-          continue;
-        }
-        children.push({ target, content });
+        follow(target, content);
         continue;
       }
       decided.add(target);
@@ -143,12 +148,8 @@ export function planForwards(i: RoutingInput): ForwardPlan {
             id,
           ),
         );
-      } else if (children.length >= i.maxFanout) {
-        recordDrop(dropped, unlisted, target, 'fanout_limit');
-        overflow++;
-      } else {
+      } else if (follow(target, content)) {
         seen.set(target, new Set([content]));
-        children.push({ target, content });
       }
     }
   }
