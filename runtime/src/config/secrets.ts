@@ -1,8 +1,8 @@
-import { open } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
+import { FileRefused, readBoundedFile } from './bounded-file.ts';
 
 // Mounted secrets (API key, admin token, peer token, client keys): read once at start-up. A file the
-// config names but that is missing, unreadable, empty or oversized stops the start with the key to fix:
+// config names but that is missing, unreadable, not a regular file, empty or oversized stops the start with the key to fix:
 // an empty token read as "no token" would leave the route it guards open. A token file must hold one
 // token a client can send: one with a space inside would be accepted here and then refuse every call.
 
@@ -18,16 +18,9 @@ export async function readSecretFile(
   const fail = (message: string) => new ConfigError([{ field, message }]);
   let text: string;
   try {
-    const file = await open(path, 'r');
-    try {
-      // A mounted Secret is a regular file: its size is known before anything is read.
-      if ((await file.stat()).size > maxBytes) throw fail(`${path} is over ${maxBytes} bytes`);
-      text = (await file.readFile('utf8')).trim();
-    } finally {
-      await file.close();
-    }
+    text = (await readBoundedFile(path, maxBytes)).trim();
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
+    if (e instanceof FileRefused) throw fail(e.message);
     throw fail(`cannot read ${path}: ${(e as Error).message}`);
   }
   if (text === '') throw fail(`${path} is empty`);
