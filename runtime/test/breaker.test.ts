@@ -100,6 +100,19 @@ describe('circuit breaker', () => {
     ).toBe(1);
   });
 
+  it('a batch whose every item met the open breaker answers 503 with Retry-After, as one request does', async () => {
+    const { rt } = await start(LONG_OPEN);
+    await failRequests(5);
+    expect(await state()).toBe(OPEN);
+    const all = await rt.post('/v1/signals/batch', { signals: [{ content: 'a' }, { content: 'b' }] });
+    expect(all.status).toBe(503);
+    expect(all.body.results.map((r: { errors: { code: string }[] }) => r.errors[0]!.code)).toEqual([
+      'BREAKER_OPEN',
+      'BREAKER_OPEN',
+    ]);
+    expect(Number(all.headers.get('retry-after'))).toBeGreaterThan(20);
+  });
+
   it('GET /v1/neurons shows the state of each breaker a neuron calls through', async () => {
     fake = await startFakeMessagesApi();
     rt = await startRuntime(

@@ -148,6 +148,11 @@ describe('parallel executor', () => {
       'QUEUE_FULL',
       'QUEUE_FULL',
     ]);
+    // A request that can never run is told so while the queue is full, not asked to retry.
+    const unknown = await rt.post('/v1/signals', { content: 'x', neuron: 'no-such' });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'UNKNOWN_NEURON']);
+    expect(unknown.headers.get('retry-after')).toBeNull();
+    expect(await rt.metric('hal9_executor_rejections_total')).toBe(5);
     const first = await partly;
     expect(first.status).toBe(200);
     expect(first.headers.get('retry-after')).toBe('1');

@@ -147,10 +147,20 @@ describe('HTTP errors', () => {
 
   it('quotes at most 63 characters of a key it refuses, and lists the values a field takes', async () => {
     const key = 'k'.repeat(1500);
-    const long = await rt.post('/v1/signals', { content: 'x', metadata: { [key]: 5 } });
+    const long = await rt.post('/v1/signals', { content: 'x', metadata: { [key.slice(0, 128)]: 5 } });
     expect(long.status).toBe(400);
     expect(long.body.error.field).toBe(`metadata.${'k'.repeat(63)}…`);
     expect(long.body.error.message).toBe(`body.metadata.${'k'.repeat(63)}… must be string`);
+    // A key over 128 characters is refused as such (metadata travels with every signal), unquoted.
+    const longer = await rt.post('/v1/signals', { content: 'x', metadata: { ok: 'v', [key]: 'v' } });
+    expect([longer.status, longer.body.error]).toEqual([
+      400,
+      {
+        code: 'INVALID_REQUEST',
+        field: 'metadata',
+        message: 'body.metadata has a key longer than 128 characters',
+      },
+    ]);
     const unknown = await rt.post('/v1/signals', { content: 'x', [key]: 1 });
     expect(unknown.body.error.field).toBe(`${'k'.repeat(63)}…`);
     expect(JSON.stringify(unknown.body).length).toBeLessThan(400);

@@ -29,7 +29,13 @@ export interface ErrorLimits {
 export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
   if (isHal9Error(e)) return e;
   const fe = e as FastifyError & {
-    validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown> }[];
+    validation?: {
+      keyword?: string;
+      instancePath?: string;
+      params?: Record<string, unknown>;
+      /** Set by ajv when a key failed the object's propertyNames. */
+      propertyName?: string;
+    }[];
   };
   if (fe?.validation && fe.validation.length > 0) {
     const v = fe.validation[0]!;
@@ -53,11 +59,13 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
     const what =
       v.params?.missingProperty !== undefined
         ? 'is required'
-        : v.keyword === 'additionalProperties'
-          ? 'is not a field this request takes: remove it, or check its spelling'
-          : v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)
-            ? `must be one of ${v.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`
-            : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
+        : v.propertyName !== undefined && v.keyword === 'maxLength'
+          ? `has a key longer than ${v.params?.limit} characters`
+          : v.keyword === 'additionalProperties'
+            ? 'is not a field this request takes: remove it, or check its spelling'
+            : v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)
+              ? `must be one of ${v.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`
+              : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
     return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {
@@ -236,7 +244,8 @@ export type BatchItem = { readonly refused: Hal9Error } | { readonly view: RunVi
 /**
  * The HTTP answer of a batch: 200, each item carrying its own outcome, except that what asks the
  * client to back off from this pod shows on the batch as on a single request: Retry-After (the first
- * such item's) when an item was refused so (queue full, draining) or cut off by the pod's drain,
+ * such item's) when an item was refused so (queue full, draining), cut off by the pod's drain or
+ * failed with a wait (an open breaker's),
  * connection: close when the pod drains (refused or cut off), and that refusal's status when every
  * item was one of them.
  */
@@ -259,9 +268,10 @@ export function batchStatus(items: readonly BatchItem[]): {
         close: e.code === 'DRAINING',
       };
     } else {
-      // Of a run's own outcomes, only the drain's cut-off is about the pod (runStatus closes for it).
+      // Of a run's own outcomes, those that ask to back off: the drain's cut-off (runStatus closes
+      // for it) and a failure that carries a wait, such as an open breaker's.
       s = runStatus(item.view);
-      if (!s.close) continue;
+      if (!s.close && s.retryAfter === undefined) continue;
     }
     backOffs++;
     first ??= s;

@@ -3,9 +3,11 @@ import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../config/types.ts';
 
 // JSON schemas for request bodies; fastify validates with them before a handler runs.
 
+/** Small metadata (product.md §2.1): it travels with every signal of the request, to every peer. */
 const metadata = {
   type: 'object',
   maxProperties: 32,
+  propertyNames: { maxLength: 128 },
   additionalProperties: { type: 'string', maxLength: 1024 },
 } as const;
 

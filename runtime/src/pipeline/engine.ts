@@ -298,8 +298,9 @@ export class Engine {
     let entry: NeuronConfig;
     const bytes = Buffer.byteLength(input.content);
     try {
-      this.#admit(1, bytes);
+      // The neuron first: a request that can never run is told so (404/400), not to retry (429).
       entry = this.resolveEntry(input);
+      this.#admit(1, bytes);
     } catch (e) {
       if (this.#tracing.enabled) {
         const error = toErrorInfo(e);

@@ -183,6 +183,10 @@ const mutatedSignal = (prefix: string): fc.Arbitrary<Mutation> => {
       body: { ...s, metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])) },
       ...bad('metadata'),
     })),
+    // A key over 128 characters (metadata goes with every signal, to every peer).
+    fc
+      .tuple(validSignal, fc.string({ minLength: 129, maxLength: 2000 }))
+      .map(([s, k]) => ({ body: { ...s, metadata: { [k]: 'v' } }, ...bad('metadata') })),
     fc
       .tuple(
         validSignal,
