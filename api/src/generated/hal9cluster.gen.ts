@@ -74,7 +74,7 @@ export interface Hal9ClusterSpec {
    */
   readonly autoscaling?: Hal9ClusterSpecAutoscaling;
   /**
-   * Metrics scraping of the runtime pods. Services and pods always carry prometheus.io annotations.
+   * Metrics scraping of the runtime pods. The pods always carry prometheus.io annotations; their Services carry none, so a pod is scraped once whichever stock job finds it.
    * @default {}
    */
   readonly monitoring?: Hal9ClusterSpecMonitoring;
@@ -145,7 +145,7 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly fallbackModels?: readonly string[];
   /**
-   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   * Retries of model calls that answered 429 or 529, with exponential backoff and equal jitter (a wait between half and all of the backoff), never sooner than retry-after and only while the wait fits before the request's deadline.
    * @default {}
    */
   readonly retry?: Hal9ClusterSpecClaudeRetry;
@@ -164,7 +164,7 @@ export interface Hal9ClusterSpecClaude {
 }
 
 /**
- * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ * Retries of model calls that answered 429 or 529, with exponential backoff and equal jitter (a wait between half and all of the backoff), never sooner than retry-after and only while the wait fits before the request's deadline.
  * @default {}
  */
 export interface Hal9ClusterSpecClaudeRetry {
@@ -271,7 +271,7 @@ export interface Hal9ClusterSpecPerformance {
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Executor queue bound; beyond it the runtime answers 429 with Retry-After. Default: 1000.
+   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); beyond it the runtime answers 429 with Retry-After. Default: 1000.
    * @default 1000
    */
   readonly maxQueueDepth?: number;
@@ -793,7 +793,7 @@ export interface Hal9ClusterSpecAutoscalingParallelism {
 }
 
 /**
- * Metrics scraping of the runtime pods. Services and pods always carry prometheus.io annotations.
+ * Metrics scraping of the runtime pods. The pods always carry prometheus.io annotations; their Services carry none, so a pod is scraped once whichever stock job finds it.
  * @default {}
  */
 export interface Hal9ClusterSpecMonitoring {
@@ -897,7 +897,7 @@ export interface Hal9ClusterSpecTracingClientCertSecretRef {
  */
 export interface Hal9ClusterStatus {
   /**
-   * Conditions, each with a reason: Ready (every Neuron is Ready; True without Neurons, NoNeurons), Progressing (a Neuron is rolling out or not yet reconciled for this generation; paused Neurons are named, not waited for), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron), and for kstatus (Flux, kpt) Reconciling (Progressing=True while not Degraded) and Stalled (Degraded=True).
+   * Conditions, each with a reason: Ready (every Neuron is Ready; True without Neurons, NoNeurons), Progressing (a Neuron is rolling out or not yet reconciled for this generation; paused Neurons are named, not waited for), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron; NoAdminToken: no admin token Secret and none the operator can make, so tuned limits cannot be delivered), and for kstatus (Flux, kpt) Reconciling (Progressing=True while not Degraded) and Stalled (Degraded=True).
    */
   readonly conditions?: readonly Hal9ClusterStatusConditionsItem[];
   /**

@@ -135,7 +135,7 @@ export interface NeuronSpecPerformance {
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Executor queue bound; beyond it the runtime answers 429 with Retry-After. Default: the Hal9Cluster's (1000 unless set there).
+   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); beyond it the runtime answers 429 with Retry-After. Default: the Hal9Cluster's (1000 unless set there).
    */
   readonly maxQueueDepth?: number;
   /**
@@ -633,7 +633,7 @@ export interface NeuronSpecClaude {
    */
   readonly fallbackModels?: readonly string[];
   /**
-   * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+   * Retries of model calls that answered 429 or 529, with exponential backoff and equal jitter (a wait between half and all of the backoff), never sooner than retry-after and only while the wait fits before the request's deadline.
    */
   readonly retry?: NeuronSpecClaudeRetry;
   /**
@@ -651,7 +651,7 @@ export interface NeuronSpecClaude {
 }
 
 /**
- * Retries of model calls that answered 429 or 529, with exponential backoff and full jitter, never sooner than retry-after and only while the wait fits before the request's deadline.
+ * Retries of model calls that answered 429 or 529, with exponential backoff and equal jitter (a wait between half and all of the backoff), never sooner than retry-after and only while the wait fits before the request's deadline.
  */
 export interface NeuronSpecClaudeRetry {
   /**
@@ -898,7 +898,7 @@ export interface NeuronStatusParallelismLastDecision {
    */
   readonly value?: number;
   /**
-   * Why, in CamelCase (for example LatencyAboveSLO, Saturated, UpstreamThrottled, PrometheusUnavailable).
+   * Why, in CamelCase: NoData (no metrics in the window; the value holds), UpstreamThrottling, LatencyAboveSLO, QueueDrained, Saturated, PreScaled, WithinSLO, Cooldown, AtBound, OutOfBounds or Undelivered.
    */
   readonly reason?: string;
   /**

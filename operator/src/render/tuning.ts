@@ -6,6 +6,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import { Reason } from '../status/reasons.ts';
 import {
   milliCpu,
   parseQuantity,
@@ -40,7 +41,7 @@ export interface PrivilegedPolicy {
   readonly howToAllow: string;
 }
 
-export const privilegedNotAllowedReason = 'PrivilegedNotAllowed';
+export const privilegedNotAllowedReason = Reason.PrivilegedNotAllowed;
 
 /** The policy for one namespace, from the operator's allow-list ('*' allows every namespace). */
 export function privilegedPolicy(allowList: readonly string[], namespace: string): PrivilegedPolicy {

@@ -29,6 +29,8 @@ export const Reason = Object.freeze({
   ReplicaFailure: 'ReplicaFailure',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   PrivilegedInitContainers: 'PrivilegedInitContainers',
+  /** Degraded: the spec asks for privileged init containers in a namespace not allowed them. */
+  PrivilegedNotAllowed: 'PrivilegedNotAllowed',
   RenderWarnings: 'RenderWarnings',
   NoWarnings: 'NoWarnings',
   /** Hal9Cluster: spec.entryNeuron names no Neuron of the cluster (requests enter by the fallback). */
