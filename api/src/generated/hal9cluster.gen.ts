@@ -271,7 +271,7 @@ export interface Hal9ClusterSpecPerformance {
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); beyond it the runtime answers 429 with Retry-After. Default: 1000.
+   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); new requests and peers' batches that would pass it get 429 with Retry-After; the signals an admitted request fans out into are always taken. Default: 1000.
    * @default 1000
    */
   readonly maxQueueDepth?: number;

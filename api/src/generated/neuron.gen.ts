@@ -135,7 +135,7 @@ export interface NeuronSpecPerformance {
    */
   readonly maxConcurrentSignals?: number;
   /**
-   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); beyond it the runtime answers 429 with Retry-After. Default: the Hal9Cluster's (1000 unless set there).
+   * Bound on the signals a pod holds waiting (its buffers, its executor queue, and those sent or waiting to go to a peer pod); new requests and peers' batches that would pass it get 429 with Retry-After; the signals an admitted request fans out into are always taken. Default: the Hal9Cluster's (1000 unless set there).
    */
   readonly maxQueueDepth?: number;
   /**

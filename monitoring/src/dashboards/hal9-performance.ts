@@ -85,12 +85,13 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Queue wait vs processing (mean per signal)',
     description:
-      'Where a signal’s time goes, per neuron: processing time after it got an executor slot (mean of hal9_processing_time) and the wait before (mean arrival → answer latency minus mean processing time). A growing wait with flat processing means too few slots or pods.',
+      'Where a signal’s time goes, per neuron: processing time after it got an executor slot (mean of hal9_processing_time) and the wait before (arrival → answer latency less processing time, per signal answered; a signal shed past the latency objective never got a slot, so all its latency is wait). A growing wait with flat processing means too few slots or pods.',
     unit: units.Seconds,
     min: 0,
     targets: [
       {
-        expr: `clamp_min(${mean('hal9_signal_latency_seconds', selNeuron, ['neuron'])} - ${mean('hal9_processing_time', selNeuron, ['neuron'])}, 0)`,
+        // Summed, then divided by the signals answered: a shed signal has latency but no processing time.
+        expr: `clamp_min((sum by (neuron) (${rate('hal9_signal_latency_seconds_sum', selNeuron)}) - sum by (neuron) (${rate('hal9_processing_time_sum', selNeuron)})) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0), 0)`,
         legend: 'queue wait {{neuron}}',
       },
       {

@@ -105,10 +105,11 @@ describe('hal9-performance', () => {
     for (const p of processingOnly) expect(p.title).toContain('(after a slot)');
   });
 
-  it('shows queue wait as arrival → answer latency minus processing time, per neuron', () => {
+  it('shows queue wait as arrival → answer latency less processing time, over the signals answered, per neuron', () => {
     const [wait] = panelExprs('Queue wait vs processing (mean per signal)');
+    // Sums first: a shed signal has latency and no processing time, so a difference of means would miss it.
     expect(wait).toMatch(
-      /^clamp_min\(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_sum\{.*\}\[\$__rate_interval\]\)\) \/ .* - sum by \(neuron\) \(rate\(hal9_processing_time_sum/,
+      /^clamp_min\(\(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_sum\{.*\}\[\$__rate_interval\]\)\) - sum by \(neuron\) \(rate\(hal9_processing_time_sum\{.*\}\[\$__rate_interval\]\)\)\) \/ \(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_count\{.*\) > 0\), 0\)$/,
     );
   });
 
