@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { fromApiError, isTransient, OperatorError, OperatorErrorCode } from './errors.ts';
+import { fromApiError, isTransient, OperatorError, OperatorErrorCode, requeueFor } from './errors.ts';
 
 describe('fromApiError', () => {
   it('takes the HTTP status and the Status message from an ApiException', () => {
@@ -22,6 +22,34 @@ describe('fromApiError', () => {
     const e = fromApiError(err, 'Read of Secret ns/x');
     expect(e).toMatchObject({ code: OperatorErrorCode.ApiUnavailable, status: undefined });
     expect(e.message).toBe(`HAL9_ERR_API_UNAVAILABLE: Read of Secret ns/x failed: ${err.message}`);
+  });
+});
+
+describe('a status field the installed CRD does not declare', () => {
+  // The apiserver's answer to a status apply of a field an older CRD lacks (seen on kube-apiserver 1.32).
+  const stale = (message: string) =>
+    new ApiException(
+      500,
+      'Internal Server Error',
+      JSON.stringify({ kind: 'Status', message, code: 500 }),
+      {},
+    );
+  const NOT_DECLARED =
+    'failed to create typed patch object (ns/n1; hal9.ai/v1alpha1, Kind=Neuron): .status.clusterGeneration: field not declared in schema';
+
+  it('is an outdated CRD that needs someone, retried with backoff, not an apiserver outage', () => {
+    const e = fromApiError(stale(NOT_DECLARED), 'Status apply of Neuron ns/n1');
+    expect(e).toMatchObject({ code: OperatorErrorCode.CrdOutdated, status: 500 });
+    expect(isTransient(e)).toBe(false);
+    expect(requeueFor(e)).toBe('backoff');
+    expect(e.message).toContain('.status.clusterGeneration: field not declared in schema');
+    expect(e.message).toContain('kubectl apply --server-side --force-conflicts -f crds/');
+  });
+
+  it('is told apart from any other 500', () => {
+    const e = fromApiError(stale('etcdserver: request timed out'), 'Status apply of Neuron ns/n1');
+    expect(e.code).toBe(OperatorErrorCode.ApiUnavailable);
+    expect(isTransient(e)).toBe(true);
   });
 });
 

@@ -45,6 +45,12 @@ export const OperatorErrorCode = {
   /** The operator's admin key Secret exists but holds no usable key (emptied or edited by hand): retried
    * with backoff, as someone deletes it (the operator then makes a new one). */
   AdminKeyInvalid: 'HAL9_ERR_ADMIN_KEY_INVALID',
+  /**
+   * The installed CRD does not declare a field the operator writes (the apiserver's 500 "field not
+   * declared in schema"): the CRDs are older than the operator (`helm upgrade` never updates a chart's
+   * crds/). Retried with backoff, as someone applies this version's CRDs; never an outage of the apiserver.
+   */
+  CrdOutdated: 'HAL9_ERR_CRD_OUTDATED',
   /** Anything else. */
   Unexpected: 'HAL9_ERR_UNEXPECTED',
 } as const;
@@ -71,6 +77,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_POD_ADDRESS_REFUSED: 'terminal',
   HAL9_ERR_NAME_TAKEN: 'backoff',
   HAL9_ERR_ADMIN_KEY_INVALID: 'backoff',
+  HAL9_ERR_CRD_OUTDATED: 'backoff',
   HAL9_ERR_UNEXPECTED: 'backoff',
 });
 
@@ -139,12 +146,19 @@ export function fromApiError(err: unknown, action: string): OperatorError {
   const options: ErrorOptions & { status?: number; detail?: string } = { cause: err };
   if (status !== undefined) options.status = status;
   if (detail !== undefined) options.detail = detail;
+  if (status === 500 && detail !== undefined && detail.includes('field not declared in schema')) {
+    return new OperatorError(OperatorErrorCode.CrdOutdated, `${message}. ${CRD_OUTDATED_HINT}`, options);
+  }
   const code =
     status === 403 && body.causes.includes('NamespaceTerminating')
       ? OperatorErrorCode.NamespaceTerminating
       : codeForStatus(status);
   return new OperatorError(code, message, options);
 }
+
+/** What to do when the installed CRDs are older than the operator. */
+export const CRD_OUTDATED_HINT =
+  "The installed CRDs are older than this operator (helm upgrade does not update a chart's CRDs): apply this version's CRDs: kubectl apply --server-side --force-conflicts -f crds/ (or helm show crds <chart> --version <version> | kubectl apply --server-side --force-conflicts -f -)";
 
 /** An HTTP status, or undefined: a request aborted at its deadline rejects with a DOMException
  * whose numeric `code` is a legacy DOM code (23 for TimeoutError), not a response. */

@@ -20,7 +20,7 @@ function reader<T extends KubernetesObject>(objects: () => readonly T[]): Object
 }
 
 /** The reconciler with a cache that sees its own status writes, and an access step that answers `next`. */
-function setup(annotations?: Record<string, string>) {
+function setup(annotations?: Record<string, string>, refuseStatus?: Error) {
   const clock = new FakeClock();
   const fresh = aHal9Cluster({}, 'brain');
   let cluster: Hal9Cluster = annotations ? { ...fresh, metadata: { ...fresh.metadata, annotations } } : fresh;
@@ -31,6 +31,7 @@ function setup(annotations?: Record<string, string>) {
   const writer = {
     applyStatus: async (_target: unknown, status: Hal9ClusterStatus) => {
       order.push('status');
+      if (refuseStatus) throw refuseStatus;
       statuses.push(status);
       cluster = { ...cluster, status } as Hal9Cluster;
     },
@@ -74,6 +75,17 @@ const secretStep = {
 } as const;
 
 describe('clusterReconciler', () => {
+  it('says on an Event what to apply when the installed CRD lacks a status field, and retries', async () => {
+    const stale = new OperatorError(
+      OperatorErrorCode.CrdOutdated,
+      'Status apply failed (HTTP 500): .status.readyNeurons: field not declared in schema',
+      { status: 500 },
+    );
+    const t = setup(undefined, stale);
+    await expect(t.reconcile()).rejects.toBe(stale);
+    expect(t.events).toEqual(['Hal9Cluster Warning CRDOutdated']);
+  });
+
   it('writes an access failure into Degraded before it retries, and clears it when access succeeds', async () => {
     const t = setup();
     t.answer({ failure: { ...accessFailure(secretStep, forbidden), error: forbidden } });

@@ -3,11 +3,12 @@ import { type Hal9Cluster, isPaused, labels, type Neuron } from '../api-types.ts
 import type { Clock } from '../controller/clock.ts';
 import type { ReconcileResult } from '../controller/controller.ts';
 import { type ObjectReader, splitKey } from '../controller/object-reader.ts';
-import { OperatorError } from '../errors.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { type EventRecorder, eventsWithin } from '../events/recorder.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { computeClusterStatus } from '../status/cluster-status.ts';
+import { Reason } from '../status/reasons.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import type { ClusterAccess } from './cluster-access.ts';
@@ -87,6 +88,9 @@ export function clusterReconciler(shared: ClusterReconcilerDeps) {
         );
       } catch (err) {
         if (err instanceof OperatorError && err.status === 404) return undefined;
+        // The status cannot say it: an Event does (deduplicated, so once per ten minutes).
+        if (err instanceof OperatorError && err.code === OperatorErrorCode.CrdOutdated)
+          deps.events?.record(cluster, 'Warning', Reason.CRDOutdated, err.message);
         throw err;
       }
     }

@@ -1,7 +1,8 @@
 import { fieldManager, type Neuron, type NeuronStatus } from '../api-types.ts';
-import { OperatorError } from '../errors.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { ownsField } from '../kube/managed-fields.ts';
 import type { Logger } from '../logger.ts';
+import { Reason } from '../status/reasons.ts';
 import { statusUpToDate } from '../status/up-to-date.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
 
@@ -19,6 +20,9 @@ export async function writeStatus(
   } catch (err) {
     // The Neuron was deleted meanwhile: nothing left to report on.
     if (err instanceof OperatorError && err.status === 404) return;
+    // The status cannot say it: an Event does (deduplicated, so once per ten minutes).
+    if (err instanceof OperatorError && err.code === OperatorErrorCode.CrdOutdated)
+      deps.events.record(neuron, 'Warning', Reason.CRDOutdated, err.message);
     throw err;
   }
 }

@@ -1,11 +1,11 @@
-import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { ApiException, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Hal9Cluster, Neuron, NeuronStatus, RenderInput } from '../api-types.ts';
 import type { ApiState } from '../controller/api-gated-informer.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
-import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { withAppliedHash } from '../kube/applied-hash.ts';
 import type { JsonPatchOp } from '../kube/name-conflicts.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
@@ -44,6 +44,8 @@ function setup(
     clock?: FakeClock;
     /** Objects the apiserver holds that no child cache shows (not labelled by the operator). */
     existing?: KubernetesObject[];
+    /** The error the API server refuses a status apply with (default: none). */
+    refuseStatus?: Error;
   } = {},
 ) {
   /** `Kind name` of every live read of a child before its creation. */
@@ -57,6 +59,7 @@ function setup(
   /** Every write in order: `apply Kind name` or `patch Kind name`. */
   const writes: string[] = [];
   const events: string[] = [];
+  const eventMessages: string[] = [];
   const patches: { obj: KubernetesObject; ops: readonly JsonPatchOp[]; manager: string }[] = [];
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
@@ -72,6 +75,7 @@ function setup(
       patches.push({ obj, ops, manager: options.manager });
     },
     applyStatus: async (_target, status) => {
+      if (o.refuseStatus) throw o.refuseStatus;
       statuses.push(status as NeuronStatus);
     },
     createEvent: async () => {},
@@ -95,7 +99,12 @@ function setup(
       return renderNeuron(input);
     },
     writer,
-    events: { record: (_obj, type, reason) => events.push(`${type} ${reason}`) },
+    events: {
+      record: (_obj, type, reason, message) => {
+        events.push(`${type} ${reason}`);
+        eventMessages.push(message);
+      },
+    },
     clock: o.clock ?? new FakeClock(),
     ...(o.departedPeers ? { departedPeers: o.departedPeers } : {}),
     logger: pino({ level: 'silent' }),
@@ -106,7 +115,19 @@ function setup(
       return o.existing?.find((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
     },
   });
-  return { reconcile, applied, managers, deleted, renderInputs, statuses, writes, patches, reads, events };
+  return {
+    reconcile,
+    applied,
+    managers,
+    deleted,
+    renderInputs,
+    statuses,
+    writes,
+    patches,
+    reads,
+    events,
+    eventMessages,
+  };
 }
 
 describe('neuronReconciler', () => {
@@ -337,6 +358,30 @@ describe('the status after an apply', () => {
     const t = setup([aNeuron('a')], aHal9Cluster({}, 'hal9', { generation: 7 }));
     await t.reconcile(`${testNamespace}/a`);
     expect(t.statuses.map((s) => s.clusterGeneration)).toEqual([7]);
+  });
+
+  it('says on an Event what to apply when the installed CRD lacks a status field (helm upgrade keeps old CRDs)', async () => {
+    const refused = fromApiError(
+      new ApiException(
+        500,
+        'Internal Server Error',
+        JSON.stringify({
+          kind: 'Status',
+          code: 500,
+          message: `failed to create typed patch object (${testNamespace}/a; hal9.ai/v1alpha1, Kind=Neuron): .status.clusterGeneration: field not declared in schema`,
+        }),
+        {},
+      ),
+      'Status apply of Neuron',
+    );
+    const t = setup([aNeuron('a')], aHal9Cluster(), { refuseStatus: refused });
+    await expect(t.reconcile(`${testNamespace}/a`)).rejects.toMatchObject({
+      code: OperatorErrorCode.CrdOutdated,
+    });
+    expect(t.events).toContain('Warning CRDOutdated');
+    expect(t.eventMessages.at(-1)).toMatch(
+      /field not declared in schema.*kubectl apply --server-side --force-conflicts -f crds\//,
+    );
   });
 
   it("reports a tuned Neuron's parallelism as the tuner left it, while new pods start within new bounds", async () => {

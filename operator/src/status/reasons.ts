@@ -31,6 +31,8 @@ export const Reason = Object.freeze({
   PrivilegedInitContainers: 'PrivilegedInitContainers',
   /** Degraded: the spec asks for privileged init containers in a namespace not allowed them. */
   PrivilegedNotAllowed: 'PrivilegedNotAllowed',
+  /** Event: the status could not be written, as the installed CRD is older than the operator. */
+  CRDOutdated: 'CRDOutdated',
   RenderWarnings: 'RenderWarnings',
   NoWarnings: 'NoWarnings',
   /** Hal9Cluster: spec.entryNeuron names no Neuron of the cluster (requests enter by the fallback). */
