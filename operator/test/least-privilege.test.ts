@@ -181,6 +181,21 @@ describe('a Hal9Cluster under the chart’s RBAC in a restricted namespace', () 
       kind: 'Hal9Cluster',
       uid: cluster?.metadata?.uid,
     });
+    // Each Neuron is owned by its cluster, set under OwnerReferencesPermissionEnforcement (delete on neurons).
+    for (const name of ['strategic-1', 'design-1']) {
+      await waitFor(
+        `${name} owned by the cluster`,
+        async () => {
+          const n = await r.neuron(name);
+          return n?.metadata?.ownerReferences?.some(
+            (o) => o.kind === 'Hal9Cluster' && o.uid === cluster?.metadata?.uid,
+          )
+            ? n
+            : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    }
     for (const name of ['strategic-1', 'design-1']) {
       const pods = await r.pods(`hal9.ai/neuron=${name}`);
       expect(pods.length, name).toBe(1);

@@ -48,13 +48,14 @@ describe('component command lines', () => {
     expect(controllerManagerArgs('/k', certs)).toContain('--secure-port=0');
   });
 
-  it('run the apiserver as envtest does: RBAC, client CA, no ServiceAccount admission', () => {
+  it('run the apiserver as envtest does: RBAC, client CA, no ServiceAccount admission; owner references enforced', () => {
     const args = apiServerArgs(certs, ports, network);
     expect(args).toEqual(
       expect.arrayContaining([
         '--authorization-mode=RBAC',
         '--client-ca-file=/c/clientCa',
         '--disable-admission-plugins=ServiceAccount',
+        '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
         '--service-account-signing-key-file=/c/saSignerKey',
       ]),
     );

@@ -43,6 +43,9 @@ export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports, network: P
     '--allow-privileged=true',
     // As envtest: pods need no ServiceAccount to exist first.
     '--disable-admission-plugins=ServiceAccount',
+    // As OpenShift: setting an ownerReference needs delete on the object, blockOwnerDeletion update on
+    // the owner's finalizers; the chart's RBAC is tested under it.
+    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
     '--authorization-mode=RBAC',
     // Close open watches on SIGTERM instead of waiting for them: otherwise a stop with clients
     // attached (kcm, scheduler, kwok) hangs until the kill timeout.

@@ -140,7 +140,7 @@ describe('charts/hal9-operator', () => {
     expect(grants.sort()).toEqual(
       [
         'hal9.ai/hal9clusters: get,list,watch',
-        'hal9.ai/neurons: get,list,patch,watch',
+        'hal9.ai/neurons: delete,get,list,patch,watch',
         'hal9.ai/hal9clusters/status: patch',
         'hal9.ai/neurons/status: patch',
         'hal9.ai/neurons/scale: patch',
