@@ -354,6 +354,19 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
 });
 
 describe('the status after an apply', () => {
+  it('keeps the parallelism the pods run with while its cluster is gone', async () => {
+    const decided = { value: 40, reason: 'Saturated', time: '2026-01-01T00:00:00Z' };
+    const neuron = aNeuron(
+      'a',
+      { cluster: 'recreated' },
+      { status: { parallelism: { current: 40, lastDecision: decided } } },
+    );
+    const t = setup([neuron]);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses.at(-1)?.parallelism).toEqual({ current: 40 });
+    expect(t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('ClusterNotFound');
+  });
+
   it('records the generation of the Hal9Cluster it rendered from, in the one status write', async () => {
     const t = setup([aNeuron('a')], aHal9Cluster({}, 'hal9', { generation: 7 }));
     await t.reconcile(`${testNamespace}/a`);

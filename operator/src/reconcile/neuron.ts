@@ -72,7 +72,8 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         deployment: liveDeployment(),
         rendered: [],
         warnings: [],
-        parallelism: undefined,
+        // The pods still run with it, and the tuner resumes from it when the cluster is back.
+        parallelism: neuron.status?.parallelism?.current,
       });
       await writeStatus(deps, neuron, status, log);
       return undefined;

@@ -105,6 +105,15 @@ describe('watchHandlers: Neurons', () => {
     t.update(aNeuron('c'));
     expect(t.take()).toEqual([`${ns}/c`]);
   });
+
+  it('fans out for one deleted and re-created under its name while the watch was down (same generation, new uid)', () => {
+    const t = setup();
+    t.add(aNeuron('c'));
+    t.add(aNeuron('a', { forwardConnections: ['c'] }));
+    t.take();
+    t.update(aNeuron('c', { layer: 'L3' }, { uid: 'uid-neuron-c-2' }));
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/c`]);
+  });
 });
 
 describe("watchHandlers: a Hal9Cluster's NetworkPolicies", () => {
@@ -133,6 +142,10 @@ describe("watchHandlers: a Hal9Cluster's NetworkPolicies", () => {
     expect(t.clusterKeys).toEqual([]);
     expect(t.delayedClusterKeys).toEqual([[`${ns}/brain`, CLUSTER_SUMMARY_DELAY_MS]]);
     t.handlers.cluster.update?.(c(2));
+    expect(t.clusterKeys).toEqual([`${ns}/brain`]);
+    // Deleted and re-created while the watch was down: an update at the same generation, a new uid.
+    t.clusterKeys.splice(0);
+    t.handlers.cluster.update?.({ ...c(2), metadata: { ...c(2).metadata, uid: 'new' } });
     expect(t.clusterKeys).toEqual([`${ns}/brain`]);
   });
 

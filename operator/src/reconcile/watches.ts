@@ -18,9 +18,14 @@ export interface Queues {
 export const CLUSTER_SUMMARY_DELAY_MS = 1000;
 
 interface Seen {
-  generation: number | undefined;
+  /** The object's uid and generation: one deleted and re-created under its name while a watch was
+   * down arrives as an update, at generation 1 again, and is still a change. */
+  version: string;
   cluster: string;
 }
+
+const versionOf = (o: KubernetesObject & { metadata?: { generation?: number } }): string =>
+  `${o.metadata?.uid}/${o.metadata?.generation}`;
 
 /**
  * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
@@ -36,7 +41,7 @@ interface Seen {
 export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
   const summarize = (key: string) => queues.clusters.addAfter(key, CLUSTER_SUMMARY_DELAY_MS);
   const seenNeurons = new Map<string, Seen>();
-  const seenClusters = new Map<string, number | undefined>();
+  const seenClusters = new Map<string, string>();
   const enqueueClusterNeurons = (namespace: string, cluster: string) => {
     for (const n of neurons.list(namespace)) {
       if (n.spec?.cluster === cluster) queues.neurons.add(keyOf(n));
@@ -74,7 +79,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     add(n) {
       const key = keyOf(n);
       const cluster = n.spec?.cluster ?? '';
-      seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      seenNeurons.set(key, { version: versionOf(n), cluster });
       index(key, n);
       queues.neurons.add(key);
       summarize(`${n.metadata?.namespace}/${cluster}`);
@@ -85,12 +90,12 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       const ns = n.metadata?.namespace ?? '';
       const cluster = n.spec?.cluster ?? '';
       const prev = seenNeurons.get(key);
-      seenNeurons.set(key, { generation: n.metadata?.generation, cluster });
+      seenNeurons.set(key, { version: versionOf(n), cluster });
       index(key, n);
       queues.neurons.add(key);
       summarize(`${ns}/${cluster}`);
       if (prev && prev.cluster !== cluster) summarize(`${ns}/${prev.cluster}`);
-      if (!prev || prev.generation !== n.metadata?.generation) enqueueReferrers(ns, n.metadata?.name ?? '');
+      if (!prev || prev.version !== versionOf(n)) enqueueReferrers(ns, n.metadata?.name ?? '');
     },
     delete(n) {
       const key = keyOf(n);
@@ -104,15 +109,15 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
 
   const cluster: InformerHandler<Hal9Cluster> = {
     add(c) {
-      seenClusters.set(keyOf(c), c.metadata?.generation);
+      seenClusters.set(keyOf(c), versionOf(c));
       queues.clusters.add(keyOf(c));
       enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
     },
     update(c) {
       const key = keyOf(c);
       const prev = seenClusters.get(key);
-      seenClusters.set(key, c.metadata?.generation);
-      if (prev !== c.metadata?.generation) {
+      seenClusters.set(key, versionOf(c));
+      if (prev !== versionOf(c)) {
         queues.clusters.add(key);
         enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
       } else {

@@ -71,4 +71,14 @@ describe('tuningTargets', () => {
     expect(retire.map((r) => r.restore)).toEqual([8, 8]);
     expect(tuningTargets(list, clusters(both)).retire).toEqual([]);
   });
+
+  it('neither tunes nor retires a tuned Neuron whose cluster is gone: its pods keep their value until it is back', () => {
+    const decided = { value: 40, reason: 'Saturated', time: '2026-01-01T00:00:00Z' };
+    const kept = aNeuron(
+      'kept',
+      { cluster: 'recreated' },
+      { status: { parallelism: { current: 40, lastDecision: decided } } },
+    );
+    expect(tuningTargets([kept], clusters(both))).toEqual({ tune: [], retire: [] });
+  });
 });

@@ -36,30 +36,31 @@ export function tuningTargets(
     const m = neuron.metadata;
     if (!m?.name || m.deletionTimestamp || isPaused(m.annotations)) continue;
     const cluster = clusters.get(neuron.spec?.cluster ?? '', m.namespace);
+    // Its cluster gone (deleted and about to be re-created, as Argo CD does with Neurons it keeps): left
+    // alone, neither tuned nor retired, so its pods keep their value and the tuner its history.
+    if (!cluster) continue;
     let enabled = false;
     let restore: number | undefined;
-    if (cluster) {
-      try {
-        const spec = effectiveSpec(cluster, neuron);
-        const a = spec.autoscaling;
-        const tuneParallelism = a.parallelism.enabled;
-        const scaleReplicas = a.enabled && a.mode === 'operator';
-        enabled = tuneParallelism || scaleReplicas;
-        restore = spec.performance.maxConcurrentSignals;
-        if (enabled) {
-          tune.push({
-            key: keyOf(neuron),
-            neuron,
-            cluster,
-            spec,
-            tuneParallelism,
-            scaleReplicas,
-            fromPods: a.metricsSource !== 'prometheus',
-          });
-        }
-      } catch {
-        // A spec render cannot use is reported by the reconciler; nothing to tune.
+    try {
+      const spec = effectiveSpec(cluster, neuron);
+      const a = spec.autoscaling;
+      const tuneParallelism = a.parallelism.enabled;
+      const scaleReplicas = a.enabled && a.mode === 'operator';
+      enabled = tuneParallelism || scaleReplicas;
+      restore = spec.performance.maxConcurrentSignals;
+      if (enabled) {
+        tune.push({
+          key: keyOf(neuron),
+          neuron,
+          cluster,
+          spec,
+          tuneParallelism,
+          scaleReplicas,
+          fromPods: a.metricsSource !== 'prometheus',
+        });
       }
+    } catch {
+      // A spec render cannot use is reported by the reconciler; nothing to tune.
     }
     const s = neuron.status as (Neuron['status'] & { autoscaling?: unknown }) | undefined;
     if (
