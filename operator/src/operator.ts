@@ -84,6 +84,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         namespace: config.leaderElectionNamespace,
         name: config.adminKeySecret,
         randomKey: () => randomBytes(32).toString('base64url'),
+        now: () => clock.now(),
       })
     : undefined;
   const adminToken = adminKey

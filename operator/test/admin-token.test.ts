@@ -1,11 +1,12 @@
 import { createTestNamespace, kubeConfigFromInject, kubectl, waitFor } from '@hal9/test';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Started, startRuntime } from '../../runtime/test/support/runtime.ts';
 import type { Hal9Cluster } from '../src/api-types.ts';
 import { OperatorErrorCode, requeueFor } from '../src/errors.ts';
 import { createKubeClients } from '../src/kube/clients.ts';
 import {
+  ADMIN_KEY_REFRESH_MS,
   ADMIN_KEY_SECRET,
   adminKeyTimeoutMs,
   derivedAdminToken,
@@ -84,7 +85,11 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       expect(key?.data?.key).toBeDefined();
       const live = (await reads(kc, space.name).cluster('open')) as Hal9Cluster;
       expect(token).toBe(derivedAdminToken(Buffer.from(key!.data!.key!, 'base64'), live));
-      const again = secretAdminKey(keyApi, { namespace: space.name, randomKey: () => 'never-used-here' });
+      const again = secretAdminKey(keyApi, {
+        namespace: space.name,
+        randomKey: () => 'never-used-here',
+        now: Date.now,
+      });
       expect((await again()).equals(Buffer.from(key!.data!.key!, 'base64'))).toBe(true);
       // The pods mount it, and the cluster says nothing about an open admin API.
       const deployment = await waitFor(
@@ -127,7 +132,11 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       body: { metadata: { name: ADMIN_KEY_SECRET }, stringData: { other: 'x' } },
     });
     try {
-      const key = secretAdminKey(keyApi, { namespace: ns, randomKey: () => 'never-used-here' });
+      const key = secretAdminKey(keyApi, {
+        namespace: ns,
+        randomKey: () => 'never-used-here',
+        now: Date.now,
+      });
       await expect(key()).rejects.toMatchObject({
         code: OperatorErrorCode.AdminKeyInvalid,
         message: `HAL9_ERR_ADMIN_KEY_INVALID: Secret ${ns}/${ADMIN_KEY_SECRET} has no "key": delete it and the operator makes a new one`,
@@ -135,6 +144,44 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       expect(requeueFor(await key().catch((e: unknown) => e))).toBe('backoff');
     } finally {
       await core.deleteNamespacedSecret({ name: ADMIN_KEY_SECRET, namespace: ns });
+    }
+  });
+
+  it('takes up a replaced key once its refresh time passed, and keeps the key in use while a read fails', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const space = await createTestNamespace(kc, 'operator-admin-key-rotation');
+    let now = 0;
+    let api = keyApi;
+    // The operator's client, or one to a closed port (the apiserver out of reach), as the test says.
+    const switchable = new Proxy(keyApi, { get: (_t, p) => Reflect.get(api, p).bind(api) });
+    const key = secretAdminKey(switchable, {
+      namespace: space.name,
+      randomKey: () => 'first-key',
+      now: () => now,
+    });
+    try {
+      expect((await key()).toString()).toBe('first-key');
+      await core.replaceNamespacedSecret({
+        name: ADMIN_KEY_SECRET,
+        namespace: space.name,
+        body: { metadata: { name: ADMIN_KEY_SECRET }, stringData: { key: 'second-key' } },
+      });
+      now = ADMIN_KEY_REFRESH_MS - 1;
+      expect((await key()).toString()).toBe('first-key');
+      now = ADMIN_KEY_REFRESH_MS;
+      expect((await key()).toString()).toBe('second-key');
+      const away = new KubeConfig();
+      away.loadFromOptions({
+        clusters: [{ name: 'away', server: 'https://127.0.0.1:9', skipTLSVerify: true }],
+        users: [{ name: 'u', token: 'x' }],
+        contexts: [{ name: 'c', cluster: 'away', user: 'u' }],
+        currentContext: 'c',
+      });
+      api = createKubeClients(away, adminKeyTimeoutMs).core;
+      now = 2 * ADMIN_KEY_REFRESH_MS;
+      expect((await key()).toString()).toBe('second-key');
+    } finally {
+      await space.delete();
     }
   });
 });

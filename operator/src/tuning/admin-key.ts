@@ -16,14 +16,25 @@ const KEY = 'key';
 /** Deadline of one request for the key: the timeout of the client the composition root passes. */
 export const adminKeyTimeoutMs = 10_000;
 
-/** The operator's key (memoized once read; a failed read is tried again at the next call). */
+/**
+ * The operator's key: read again once `refreshMs` passed since the last read, so a replaced key is
+ * taken up by a running operator too (a restart alone took it before, and a leader kept deriving the
+ * old tokens). A failed read keeps the key in use and is tried again at the next call; with none in
+ * use yet, it rejects.
+ */
 export type AdminKey = () => Promise<Buffer>;
+
+/** How long a read key is used before it is read again. */
+export const ADMIN_KEY_REFRESH_MS = 60_000;
 
 export interface AdminKeyOptions {
   readonly namespace: string;
   readonly name?: string;
   /** A fresh random key, for the first replica (the composition root passes crypto.randomBytes). */
   readonly randomKey: () => string;
+  /** Milliseconds now (the operator's clock). */
+  readonly now: () => number;
+  readonly refreshMs?: number;
 }
 
 /** `api`: a client whose requests end at adminKeyTimeoutMs. */
@@ -58,7 +69,7 @@ export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
             labels: { 'app.kubernetes.io/managed-by': 'hal9-operator', 'app.kubernetes.io/part-of': 'hal9' },
             annotations: {
               'hal9.ai/description':
-                'Key the Hal9 operator derives the runtime admin token of each Hal9Cluster without spec.adminTokenSecretRef from. Replacing it changes every such token: then delete the <cluster>-admin-token Secrets and restart the runtime pods.',
+                'Key the Hal9 operator derives the runtime admin token of each Hal9Cluster without spec.adminTokenSecretRef from. Replacing it changes every such token: the operator takes the new key within a minute; then delete the <cluster>-admin-token Secrets and restart the runtime Deployments, and it makes them again from the new key.',
             },
           },
           type: 'Opaque',
@@ -78,13 +89,29 @@ export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
       );
     return made;
   };
-  let memo: Promise<Buffer> | undefined;
+  const refreshMs = o.refreshMs ?? ADMIN_KEY_REFRESH_MS;
+  let current: Buffer | undefined;
+  let readAt = 0;
+  let loading: Promise<Buffer> | undefined;
   return () => {
-    memo ??= load().catch((err: unknown) => {
-      memo = undefined;
-      throw err;
-    });
-    return memo;
+    if (current && o.now() - readAt < refreshMs) return Promise.resolve(current);
+    loading ??= load()
+      .then(
+        (key) => {
+          current = key;
+          return key;
+        },
+        (err: unknown) => {
+          if (current) return current;
+          throw err;
+        },
+      )
+      .finally(() => {
+        // A failed refresh waits its turn like a successful one: the apiserver is not asked on every call.
+        readAt = o.now();
+        loading = undefined;
+      });
+    return loading;
   };
 }
 

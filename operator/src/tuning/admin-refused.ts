@@ -6,8 +6,10 @@ export function adminRefusalHint(status: number): string {
   if (status !== 401 && status !== 403) return '';
   return (
     "the pod refused the operator's admin token: the pods mount the Secret the Hal9Cluster's " +
-    'spec.adminTokenSecretRef names (else <cluster>-admin-token) and the operator sends what it ' +
-    'reads there; after a rotation both take the new token within about two minutes. '
+    'spec.adminTokenSecretRef names and the operator sends what it reads there (after a rotation ' +
+    'both take the new token within about two minutes); without it, <cluster>-admin-token holds a ' +
+    "token derived from the operator's admin key, and after the key changed that Secret must be " +
+    'deleted so the operator makes it again from the new key. '
   );
 }
 
