@@ -88,7 +88,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
 
   answerUnservedRequests(app.server);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
   // Every body is JSON: JSON sent as text/plain is refused for its content-type (400 naming the
   // content-type field), not read as a string that then "must be object".
   app.removeContentTypeParser('text/plain');

@@ -112,6 +112,33 @@ describe('HTTP errors', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('takes UTF-8 only: another charset is 415, bytes that are not UTF-8 are 400, never replaced', async () => {
+    const send = (body: Uint8Array | string, contentType = 'application/json') =>
+      fetch(`${rt.url}/v1/signals`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const latin1 = Buffer.from('{"content":"caf\xe9"}', 'latin1');
+    const declared = await send(latin1, 'application/json; charset=ISO-8859-1');
+    expect([declared.status, ((await declared.json()) as { error: unknown }).error]).toEqual([
+      415,
+      {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        field: 'content-type',
+        message:
+          'the body is declared charset=iso-8859-1: JSON bodies are UTF-8 (send charset=utf-8 or no charset)',
+      },
+    ]);
+    const undeclared = await send(latin1);
+    expect([undeclared.status, ((await undeclared.json()) as { error: unknown }).error]).toEqual([
+      400,
+      { code: 'INVALID_JSON', field: 'body', message: 'the body is not valid UTF-8' },
+    ]);
+    // The same text in UTF-8 comes back as sent, under either spelling of the charset.
+    for (const type of ['application/json', 'application/json; charset="UTF8"']) {
+      const res = await send('{"content":"café"}', type);
+      expect(res.status, type).toBe(200);
+      expect(JSON.stringify(await res.json()), type).toContain('café');
+    }
+  });
+
   it('answers a known path with another method 405 METHOD_NOT_ALLOWED, with the methods it takes', async () => {
     const put = await rt.put('/v1/signals?wait=false', { content: 'x' });
     expect([put.status, put.headers.get('allow'), put.body.error]).toEqual([
@@ -175,6 +202,18 @@ describe('HTTP errors', () => {
     expect(layer.body.error.message).toBe(
       'body.layer must be one of "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"',
     );
+  });
+
+  it('says a query parameter given twice is given twice', async () => {
+    const res = await rt.post('/v1/signals?timeout_ms=5&timeout_ms=10', { content: 'x' });
+    expect([res.status, res.body.error]).toEqual([
+      400,
+      {
+        code: 'INVALID_REQUEST',
+        field: 'timeout_ms',
+        message: 'querystring.timeout_ms is given more than once: send it once',
+      },
+    ]);
   });
 
   it('says what a blank content and a timeout_ms out of range are, in words', async () => {

@@ -80,6 +80,15 @@ describe('event streams', () => {
     expect(f[4]!.data).toMatchObject({ status: 'completed', results: 1, signals: 3, errors: [] });
   });
 
+  it('refuses ?stream=true with ?wait=false (two answers asked for) before it takes the request', async () => {
+    rt = await startRuntime(slowImpl);
+    const res = await rt.post('/v1/signals?stream=true&wait=false', { content: 'both' });
+    expect([res.status, res.body.error.code, res.body.error.field]).toEqual([400, 'INVALID_REQUEST', 'wait']);
+    expect(res.body.error.message).toMatch(/stream=true and wait=false cannot be combined/);
+    expect(await rt.metric('hal9_requests_total', { outcome: 'completed' })).toBe(0);
+    expect(rt.runtime.engine.occupancy).toMatchObject({ active: 0, queued: 0 });
+  });
+
   it('a real EventSource follows GET /v1/signals/:id/events live, and receives the events before the request ends', async () => {
     rt = await startRuntime(heldImpl);
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'follow me' });

@@ -61,11 +61,14 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
         ? 'is required'
         : v.propertyName !== undefined && v.keyword === 'maxLength'
           ? `has a key longer than ${v.params?.limit} characters`
-          : v.keyword === 'additionalProperties'
-            ? 'is not a field this request takes: remove it, or check its spelling'
-            : v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)
-              ? `must be one of ${v.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`
-              : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
+          : // A query value is a string, or an array when the parameter is repeated.
+            base === 'querystring' && v.keyword === 'type'
+            ? 'is given more than once: send it once'
+            : v.keyword === 'additionalProperties'
+              ? 'is not a field this request takes: remove it, or check its spelling'
+              : v.keyword === 'enum' && Array.isArray(v.params?.allowedValues)
+                ? `must be one of ${v.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`
+                : (meaning ?? fe.message.replace(/^(body|querystring|params)\/?\S* /, ''));
     return new Hal9Error('INVALID_REQUEST', `${base}${path ? `.${path}` : ''} ${what}`, { field });
   }
   switch (fe?.code) {

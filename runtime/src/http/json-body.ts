@@ -9,10 +9,20 @@ import { clip } from './error-response.ts';
 
 const REFUSED = 'Object contains forbidden prototype property';
 
-/** A content-type parser for fastify (`parseAs: 'string'`): the body, or a Hal9Error naming the fault. */
+// JSON is UTF-8 (RFC 8259): bytes that are not are refused, not replaced by U+FFFD in the content a
+// model is asked about (a Latin-1 "café" came back as "caf\uFFFD").
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The charset a content-type names, lower case, or undefined. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return m?.[1]?.toLowerCase();
+}
+
+/** A content-type parser for fastify (`parseAs: 'buffer'`): the body, or a Hal9Error naming the fault. */
 export function parseJsonBody(
   req: FastifyRequest,
-  body: string,
+  raw: Buffer,
   done: (err: Error | null, body?: unknown) => void,
 ): void {
   // No route takes this request (404, or 405 for a known path): its body is nobody's, and the
@@ -33,8 +43,26 @@ export function parseJsonBody(
     );
     return;
   }
-  if (body.length === 0) {
+  const charset = charsetOf(req.headers['content-type']);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    done(
+      new Hal9Error(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `the body is declared charset=${clip(charset)}: JSON bodies are UTF-8 (send charset=utf-8 or no charset)`,
+        { field: 'content-type' },
+      ),
+    );
+    return;
+  }
+  if (raw.length === 0) {
     done(new Hal9Error('INVALID_JSON', 'the body is empty: send a JSON object', { field: 'body' }));
+    return;
+  }
+  let body: string;
+  try {
+    body = utf8.decode(raw);
+  } catch {
+    done(new Hal9Error('INVALID_JSON', 'the body is not valid UTF-8', { field: 'body' }));
     return;
   }
   let value: unknown;

@@ -108,6 +108,13 @@ export async function signalRoutes(
     '/v1/signals',
     { schema: { body: signalInput, querystring: submitQuery, response: { 200: runView, 202: accepted } } },
     async (req, reply) => {
+      // A stream waits for the result by its nature: asking for both is asking for two answers.
+      if (req.query.stream === 'true' && req.query.wait === 'false')
+        throw new Hal9Error(
+          'INVALID_REQUEST',
+          'querystring.stream=true and wait=false cannot be combined: a stream answers at once and then sends the result, wait=false only an id to come back for; send one of them',
+          { field: 'wait' },
+        );
       const run = submit(
         req,
         req.body,
