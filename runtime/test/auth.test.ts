@@ -45,6 +45,38 @@ describe('signal API keys', () => {
     expect(String(metrics.body)).not.toContain('key-aaaa');
   });
 
+  it("one client's flood of ?wait=false requests evicts its own kept results, not another client's unread one", async () => {
+    const rt = await startRuntime({ server: { results_max_entries: 5 } }, { apiKeys: KEYS });
+    started.push(rt);
+    const accepted = await rt.post(
+      '/v1/signals?wait=false',
+      { content: 'x' },
+      bearer('key-aaaaaaaaaaaaaaaaaaaa'),
+    );
+    expect(accepted.status).toBe(202);
+    const flood: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await rt.post(
+        '/v1/signals?wait=false',
+        { content: `f${i}` },
+        bearer('key-bbbbbbbbbbbbbbbbbbbb'),
+      );
+      expect(r.status).toBe(202);
+      flood.push(r.body.id);
+    }
+    const b = bearer('key-bbbbbbbbbbbbbbbbbbbb');
+    // The store is full: the flood's first results are gone, by the limit that let them go...
+    await expect
+      .poll(async () => (await rt.get(`/v1/signals/${flood[0]}`, b)).body.error?.field)
+      .toBe('server.results_max_entries');
+    await expect
+      .poll(async () => (await rt.get(`/v1/signals/${flood.at(-1)}`, b)).body.status)
+      .toBe('completed');
+    // ...and team-a's unread result is still there.
+    const a = await rt.get(`/v1/signals/${accepted.body.id}`, bearer('key-aaaaaaaaaaaaaaaaaaaa'));
+    expect([a.status, a.body.status]).toEqual([200, 'completed']);
+  });
+
   it('without an admin token the admin API takes the client keys; with one, only the token', async () => {
     const rt = await startRuntime({}, { apiKeys: KEYS });
     started.push(rt);

@@ -13,7 +13,7 @@ function setup(maxEntries: number, maxBytes = 1 << 30) {
   const clock = new ManualClock();
   const store = new RunStore({ maxEntries, maxBytes, ttlMs: TTL_MS }, clock);
   const runs = new RunRegistry(clock);
-  const start = (id: string) => {
+  const start = (id: string, owner?: string) => {
     const run = runs.open({
       id,
       traceId: 't',
@@ -22,7 +22,7 @@ function setup(maxEntries: number, maxBytes = 1 << 30) {
       onEnd: (r) => store.finished(r.view()),
     });
     run.open(ONLY);
-    store.add(run);
+    store.add(run, owner);
     return run;
   };
   const finish = (run: ReturnType<typeof start>, content = 'ok') =>
@@ -46,6 +46,38 @@ describe('RunStore', () => {
     expect(store.get('r0')).toBeUndefined();
     expect(store.get('r1')).toBeUndefined();
     expect(store.get('r4')?.status).toBe('completed');
+  });
+
+  it("with client keys, a full store makes room from the client holding the most, not from the others' unread results", () => {
+    const { store, start, finish } = setup(4);
+    finish(start('alice-1', 'alice'));
+    finish(start('bob-1', 'bob'));
+    // A flood by mallory: it fills the store, and then evicts its own oldest, never alice's or bob's.
+    for (let i = 0; i < 10; i++) finish(start(`mallory-${i}`, 'mallory'));
+    expect(store.get('alice-1')?.status).toBe('completed');
+    expect(store.get('bob-1')?.status).toBe('completed');
+    expect([8, 9].map((i) => store.get(`mallory-${i}`)?.status)).toEqual(['completed', 'completed']);
+    expect(store.get('mallory-7')).toBeUndefined();
+    expect(store.notFound('mallory-0').details.field).toBe('server.results_max_entries');
+    // Alice adding one takes the room from mallory, who holds the most.
+    finish(start('alice-2', 'alice'));
+    expect(['alice-1', 'alice-2', 'bob-1'].map((id) => store.get(id)?.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+    ]);
+    expect(store.size).toBe(4);
+  });
+
+  it('with client keys, the byte limit also takes from the client holding the most bytes', () => {
+    const big = 'x'.repeat(100_000); // ≈ 200 kB each as estimated: five fit in 1 MiB
+    const { store, start, finish } = setup(1000, 1_048_576);
+    finish(start('small', 'alice'));
+    for (let i = 0; i < 8; i++) finish(start(`big-${i}`, 'mallory'), big);
+    expect(store.get('small')?.status).toBe('completed');
+    expect(store.get('big-7')?.results[0]?.content).toBe(big);
+    expect(store.get('big-0')).toBeUndefined();
+    expect(store.notFound('big-0').details.field).toBe('server.results_max_bytes');
   });
 
   it('keeps finished requests up to maxBytes of their estimated size, dropping the oldest first', () => {

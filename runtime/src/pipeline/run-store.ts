@@ -12,6 +12,11 @@ import type { TraceEntry } from './signal.ts';
 // lookup (which may never come), and the latest ids no longer kept are remembered for a while, so a
 // lookup of one says which limit let it go. At shutdown it also tracks which kept runs no caller has
 // read since they ended, so the process does not go before they can be (PendingReads).
+//
+// With client keys, each run is kept for the client that sent it, and a full store makes room from
+// the client holding the most (by count, or by bytes for the byte limit): one client sending
+// ?wait=false requests it never reads back evicts its own, not the results other clients are about to
+// fetch. Among one client's runs, and without keys, the least recently used goes first.
 
 /**
  * What a finished run holds, estimated: a record per result, trace entry and error, and every string
@@ -100,6 +105,15 @@ export class PendingReads {
 interface Kept {
   readonly run: RequestRun;
   read: boolean;
+  /** The client key's name that sent it ('' without client keys). */
+  readonly owner: string;
+  readonly size: number;
+}
+
+/** One client's kept runs, oldest first, and their size. */
+interface Share {
+  readonly ids: Set<string>;
+  bytes: number;
 }
 
 /** The limit that let a finished run go, named in the error of a lookup that comes too late. */
@@ -111,8 +125,9 @@ export const MAX_DROPPED_IDS = 10_000;
 export class RunStore {
   readonly #limits: RunStoreLimits;
   readonly #clock: Clock;
-  readonly #running = new Map<string, RequestRun>();
+  readonly #running = new Map<string, { run: RequestRun; owner: string }>();
   readonly #finished: LRUCache<string, Kept>;
+  readonly #shares = new Map<string, Share>();
   /** Ids no longer kept, for `ttlMs` after they went: what let each go. */
   readonly #dropped: LRUCache<string, DroppedBy>;
   /** What an eviction during the current set is for (lru-cache says only "evict"). */
@@ -132,7 +147,12 @@ export class RunStore {
       ttlResolution: 0,
       perf,
       maxSize: limits.maxBytes,
-      dispose: (_kept, id, reason) => {
+      dispose: (kept, id, reason) => {
+        const share = this.#shares.get(kept.owner);
+        if (share?.ids.delete(id)) {
+          share.bytes -= kept.size;
+          if (share.ids.size === 0) this.#shares.delete(kept.owner);
+        }
         if (reason === 'expire') this.#dropped.set(id, 'server.results_ttl_seconds');
         else if (reason === 'evict') this.#dropped.set(id, this.#evicting);
         // Nobody can read it any more: a drain stops waiting for it.
@@ -146,27 +166,57 @@ export class RunStore {
       perf,
     });
   }
-  add(run: RequestRun): void {
+  /** Keeps `run` by id; `owner` is the name of the client key that sent it. */
+  add(run: RequestRun, owner = ''): void {
     run.record();
-    if (run.running) this.#running.set(run.id, run);
-    else this.#keep(run);
+    if (run.running) this.#running.set(run.id, { run, owner });
+    else this.#keep(run, owner);
   }
   /** A run ended (every external run passes here; only kept ones move): its TTL starts now. */
   finished(view: RunView): void {
-    const run = this.#running.get(view.id);
-    if (!run) return;
+    const running = this.#running.get(view.id);
+    if (!running) return;
     this.#running.delete(view.id);
-    this.#keep(run);
+    this.#keep(running.run, running.owner);
   }
-  #keep(run: RequestRun): void {
+  #keep(run: RequestRun, owner: string): void {
     // A run larger than the whole budget is still kept, alone: its caller must see how it ended.
     const size = Math.min(runBytes(run), this.#limits.maxBytes);
+    this.#makeRoom(owner, size);
     this.#evicting =
       this.#finished.calculatedSize + size > this.#limits.maxBytes
         ? 'server.results_max_bytes'
         : 'server.results_max_entries';
-    this.#finished.set(run.id, { run, read: false }, { size });
+    this.#finished.set(run.id, { run, read: false, owner, size }, { size });
+    const share = this.#shares.get(owner) ?? { ids: new Set<string>(), bytes: 0 };
+    share.ids.add(run.id);
+    share.bytes += size;
+    this.#shares.set(owner, share);
     this.#schedulePurge();
+  }
+  /**
+   * Before `owner` adds a run of `size` to a full store: the oldest runs of the client holding the
+   * most go (`owner`'s own when it holds the most). With one client only, the cache's own least
+   * recently used order decides.
+   */
+  #makeRoom(owner: string, size: number): void {
+    if (this.#shares.size < 2 && (this.#shares.size === 0 || this.#shares.has(owner))) return;
+    for (;;) {
+      const byCount = this.#finished.size + 1 > this.#limits.maxEntries;
+      const byBytes = this.#finished.calculatedSize + size > this.#limits.maxBytes;
+      if (!byCount && !byBytes) return;
+      const weight = (s: Share) => (byCount ? s.ids.size : s.bytes);
+      let victim = this.#shares.get(owner);
+      for (const share of this.#shares.values()) {
+        if (!victim || weight(share) > weight(victim)) victim = share;
+      }
+      const oldest = victim?.ids.values().next().value;
+      if (oldest === undefined) return;
+      this.#evicting = byCount ? 'server.results_max_entries' : 'server.results_max_bytes';
+      // Deleted by hand, so the reason is recorded here (lru-cache says "delete", not "evict").
+      this.#finished.delete(oldest);
+      this.#dropped.set(oldest, this.#evicting);
+    }
   }
   /** Frees expired runs while any are kept, at most an eighth of the TTL after they expire. */
   #schedulePurge(): void {
@@ -203,7 +253,7 @@ export class RunStore {
     this.#pending?.read(id);
   }
   run(id: string): RequestRun | undefined {
-    return this.#running.get(id) ?? this.#finished.get(id)?.run;
+    return this.#running.get(id)?.run ?? this.#finished.get(id)?.run;
   }
   get(id: string): RunView | undefined {
     return this.run(id)?.view();

@@ -18,7 +18,10 @@ export interface Started {
     body: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  get(path: string): Promise<{ status: number; headers: Headers; body: any }>;
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
@@ -62,7 +65,7 @@ export async function startRuntime(doc: Doc = {}, opts: StartOptions = {}): Prom
     config,
     post: (path, body, headers) => call('POST', path, body, headers),
     put: (path, body, headers) => call('PUT', path, body, headers),
-    get: (path) => call('GET', path),
+    get: (path, headers) => call('GET', path, undefined, headers),
     metric: (name, labels = {}) => metricValue(runtime, name, labels),
     async close() {
       if (closed) return;

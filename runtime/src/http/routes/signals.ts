@@ -55,11 +55,14 @@ export async function signalRoutes(
   app: FastifyInstance,
   { engine, store, clients, onClient, sse }: SignalRoutesOptions,
 ) {
+  // The client key each request came with: its kept runs are that client's share of the store.
+  const clientOf = new WeakMap<FastifyRequest, string>();
   if (clients.size > 0) {
     app.addHook(
       'onRequest',
       bearerGuard(clients, 'hal9', (req, name) => {
         req.log = req.log.child({ client: name });
+        clientOf.set(req, name);
         onClient(name);
       }),
     );
@@ -126,7 +129,7 @@ export async function signalRoutes(
       if (traced) reply.header('traceresponse', traced);
       if (req.query.stream === 'true') {
         // Kept by id like ?wait=false, so a client that loses the stream can resume it.
-        store.add(run);
+        store.add(run, clientOf.get(req));
         reply.hijack();
         streamRun(reply.raw, run, 0, sse, () => store.delivered(run.id));
         return reply;
@@ -134,7 +137,7 @@ export async function signalRoutes(
       if (req.query.wait === 'false') {
         // Only requests whose caller will come back by id are kept: a waiting caller gets the result
         // in the response, and retaining every one of those is what made GC pauses the latency tail.
-        store.add(run);
+        store.add(run, clientOf.get(req));
         return reply
           .code(202)
           .header('location', `/v1/signals/${run.id}`)
