@@ -7,6 +7,18 @@ import { autoscalerFieldManager } from './scale-writer.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 /** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
+/** A pod's failed PUTs of one value with one token, and when the next may go (pod-limits.ts). */
+export interface RefusedDelivery {
+  readonly pod: string;
+  readonly error: string;
+  readonly value?: number;
+  readonly token?: string | undefined;
+  /** Failures in a row of this value and token. */
+  readonly failures?: number;
+  /** Clock milliseconds before which this value and token are not sent again. */
+  readonly retryAt?: number;
+}
+
 export interface NeuronMemory {
   uid: string;
   /** Parallelism was tuned at the last pass (the Neuron may stay here, replicas autoscaled, without). */
@@ -21,7 +33,7 @@ export interface NeuronMemory {
   /** Pod instance (runtime-pods.ts) → the value that pod last accepted. */
   delivered: Map<string, number>;
   /** Pod instance → why its last PUT failed (pod name and error), until it takes a value. */
-  refused: Map<string, { readonly pod: string; readonly error: string }>;
+  refused: Map<string, RefusedDelivery>;
   /** A pod may not have the current value yet: deliver next tick. */
   pending: boolean;
   replicas: ReplicaState | undefined;

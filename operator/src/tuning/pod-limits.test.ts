@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../testing/fake-clock.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
-import { createPodLimits } from './pod-limits.ts';
+import { createPodLimits, REFUSED_BACKOFF_MAX_MS } from './pod-limits.ts';
 import type { RuntimePod } from './runtime-pods.ts';
 import { undelivered } from './undelivered.ts';
 
@@ -71,16 +71,18 @@ describe('delivering a limit to the pods', () => {
     ]);
   });
 
-  it('takes an answer with another value than the one sent for a refusal, never publishes it, and sends again', async () => {
+  it('takes an answer with another value than the one sent for a refusal, never publishes it, and sends again after a backoff', async () => {
     const a = pod('impl-1-7d9f8-a', '127.0.0.2');
     const b = pod('impl-1-7d9f8-b', '127.0.0.3');
     // b runs 99 (above the Neuron's max) whatever it is sent.
     let bAnswer = 99;
     const h = setUp((url, value) => (url === b.url ? bAnswer : value));
-    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
-    await h.limits.settled();
-    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
-    await h.limits.settled();
+    const pass = async (value = 8) => {
+      h.limits.deliver('ns/impl-1', h.mem, [a, b], value, undefined);
+      await h.limits.settled();
+    };
+    const putsToB = () => h.puts.filter((p) => p.url === b.url).map((p) => p.value);
+    await pass();
 
     expect(h.mem.delivered.get(b.instance)).toBeUndefined();
     expect(h.mem.published).toBe(4);
@@ -91,15 +93,28 @@ describe('delivering a limit to the pods', () => {
     expect(undelivered(h.mem.refused, 8)).toContain(
       '1 pod did not take max_concurrent_signals 8 (impl-1-7d9f8-b:',
     );
-    expect(h.delivered.filter((ok) => !ok)).toHaveLength(2);
-    // Retried on every pass while it does not hold the value, as any refusal is.
-    expect(h.puts.filter((p) => p.url === b.url)).toHaveLength(2);
+    // Sent again after 2 s, then 4 s, doubling: not on every pass while it keeps refusing.
+    await pass();
+    expect(putsToB()).toEqual([8]);
+    h.clock.advance(2_000);
+    await pass();
+    expect(putsToB()).toEqual([8, 8]);
+    h.clock.advance(2_000);
+    await pass();
+    expect(putsToB()).toEqual([8, 8]);
+    h.clock.advance(2_000);
+    await pass();
+    expect(putsToB()).toEqual([8, 8, 8]);
+    expect(h.delivered.filter((ok) => !ok)).toHaveLength(3);
+    // Another value goes at once.
+    await pass(7);
+    expect(putsToB()).toEqual([8, 8, 8, 7]);
 
     // Once it takes the value, every pod has it: in effect, and the refusal is gone.
     bAnswer = 8;
-    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
-    await h.limits.settled();
-    h.limits.deliver('ns/impl-1', h.mem, [a, b], 8, undefined);
+    h.clock.advance(REFUSED_BACKOFF_MAX_MS);
+    await pass();
+    await pass();
     expect(h.mem.refused.size).toBe(0);
     expect(h.mem.published).toBe(8);
     expect(h.mem.pending).toBe(false);
@@ -110,6 +125,7 @@ describe('delivering a limit to the pods', () => {
     const h = setUp(() => 3);
     expect(h.limits.restore('ns/impl-1', h.mem, [a], 8, undefined)).toBe(false);
     await h.limits.settled();
+    h.clock.advance(2_000);
     expect(h.limits.restore('ns/impl-1', h.mem, [a], 8, undefined)).toBe(false);
     await h.limits.settled();
     expect(h.mem.refused.get(a.instance)?.error).toContain('answered max_concurrent_signals 3');

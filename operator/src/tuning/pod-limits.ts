@@ -1,13 +1,30 @@
 import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { NeuronMemory } from './neuron-memory.ts';
+import type { NeuronMemory, RefusedDelivery } from './neuron-memory.ts';
 import { urlAllowed } from './pod-cidrs.ts';
 import type { RuntimePod } from './runtime-pods.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 
 // The tuner's apply step for parallelism: PUT /v1/admin/performance on every Ready pod inside
 // --pod-cidrs that does not have the value yet, one PUT per pod at a time, a failure logged when it
-// starts or changes (not at every pass).
+// starts or changes (not at every pass). A pod that keeps refusing the same value with the same token
+// (a 401 after a key change, a value outside its bounds) is sent it again after a backoff doubling
+// from one pass to REFUSED_BACKOFF_MAX_MS, not on every pass; another value or token goes at once.
+
+/** The longest wait before a refused value is sent again to the same pod. */
+export const REFUSED_BACKOFF_MAX_MS = 60_000;
+const REFUSED_BACKOFF_FIRST_MS = 2_000;
+
+/** Whether `value` with `token` may be sent to a pod that last refused `refused` at `now`. */
+function mayRetry(
+  refused: RefusedDelivery | undefined,
+  value: number,
+  token: string | undefined,
+  now: number,
+) {
+  if (!refused || refused.value !== value || refused.token !== token) return true;
+  return now >= (refused.retryAt ?? 0);
+}
 
 /** What a Neuron (or one being retired) keeps of its pods' deliveries between passes. */
 export type Deliveries = Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure'>;
@@ -97,9 +114,20 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       } catch (err) {
         observer?.delivered(false);
         const error = errorMessage(err);
-        if (mem.refused.get(pod.instance)?.error !== error)
+        const last = mem.refused.get(pod.instance);
+        if (last?.error !== error)
           logger.warn({ neuron: key, pod: pod.name, err: error }, 'Failed to set pod parallelism');
-        mem.refused.set(pod.instance, { pod: pod.name, error });
+        const again = last?.value === value && last.token === token;
+        const failures = again ? (last.failures ?? 1) + 1 : 1;
+        const wait = Math.min(REFUSED_BACKOFF_MAX_MS, REFUSED_BACKOFF_FIRST_MS * 2 ** (failures - 1));
+        mem.refused.set(pod.instance, {
+          pod: pod.name,
+          error,
+          value,
+          token,
+          failures,
+          retryAt: deps.clock.now() + wait,
+        });
         return false;
       } finally {
         inFlight.delete(pod.instance);
@@ -119,10 +147,12 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         }
       for (const k of mem.refused.keys()) if (!live.has(k)) mem.refused.delete(k);
       let unsettled = 0;
+      const now = deps.clock.now();
       for (const pod of pods) {
         if (mem.delivered.get(pod.instance) === value) continue;
         unsettled++;
-        if (!inFlight.has(pod.instance)) void put(key, mem, pod, value, token);
+        if (!inFlight.has(pod.instance) && mayRetry(mem.refused.get(pod.instance), value, token, now))
+          void put(key, mem, pod, value, token);
       }
       mem.pending = unsettled > 0;
       // In effect: the value every Ready pod took (one decided since may still be on its way).
@@ -135,10 +165,12 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       // Started beside the pass, as deliver's are: a pod that does not answer must not hold the
       // other Neurons' decisions for its PUT's timeout on every pass.
       let done = true;
+      const now = deps.clock.now();
       for (const p of pods) {
         if (mem.delivered.get(p.instance) === value) continue;
         done = false;
-        if (!inFlight.has(p.instance)) void put(key, mem, p, value, token);
+        if (!inFlight.has(p.instance) && mayRetry(mem.refused.get(p.instance), value, token, now))
+          void put(key, mem, p, value, token);
       }
       return done;
     },

@@ -7,6 +7,7 @@ import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { NeuronStatus } from '../generated/neuron.gen.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
+import { REFUSED_BACKOFF_MAX_MS } from './pod-limits.ts';
 import type { PrometheusClient, Sample } from './prometheus.ts';
 import { startTuner } from './tuner.ts';
 import type { TunerDeps } from './tuner-deps.ts';
@@ -484,8 +485,9 @@ describe('the parallelism tuner', () => {
     });
     // One warning for the pod, not one a pass.
     expect(h.logs.filter((l) => l.msg === 'Failed to set pod parallelism')).toHaveLength(1);
-    // The pod takes the value: the condition clears and raises resume.
+    // The pod takes the value (sent again once its backoff passed): the condition clears and raises resume.
     h.failing.clear();
+    h.clock.advance(REFUSED_BACKOFF_MAX_MS);
     await h.tuner.tick();
     h.clock.advance(40_000);
     await h.tuner.tick();
@@ -683,6 +685,8 @@ describe('the parallelism tuner', () => {
     expect(h.puts.slice(2)).toEqual([{ url: 'http://impl-1-a-1:8080', value: 8 }]);
     expect(h.writes).toHaveLength(1);
     h.failing.clear();
+    // Sent again once its backoff passed.
+    h.clock.advance(2_000);
     await h.tuner.tick();
     await h.tuner.tick();
     expect(h.puts.slice(3)).toEqual([{ url: 'http://impl-1-a-2:8080', value: 8 }]);
