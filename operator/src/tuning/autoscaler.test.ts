@@ -56,6 +56,7 @@ function harness(
   const puts: { url: string; value: number }[] = [];
   const events: { type: string; reason: string; message: string }[] = [];
   const writes: string[] = [];
+  const logs: { msg: string }[] = [];
   const tuner = startTuner({
     neurons: reader(neurons),
     clusters: reader([o.cluster ?? cluster()]),
@@ -97,13 +98,21 @@ function harness(
     events: { record: (_obj, type, reason, message) => events.push({ type, reason, message }) },
     clock,
     ...(o.observer ? { observer: o.observer } : {}),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'warn' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
     options: { intervalMs: 2000, ...(o.cidrs ? { podCidrs: parseCidrs(o.cidrs).cidrs } : {}) },
   });
   let n = 0;
   return {
     clock,
     neurons,
+    logs,
+    /** Removes the pods of `neuron` (deleted, or no longer Ready). */
+    removePods(neuron: string) {
+      for (let i = pods.length - 1; i >= 0; i--)
+        if (pods[i]!.metadata?.labels?.['hal9.ai/neuron'] === neuron) pods.splice(i, 1);
+    },
+    /** Puts back `pod` (as V1Pod) after removePods. */
+    pods,
     reads,
     scales,
     puts,
@@ -521,6 +530,15 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(h.puts).toEqual([]);
     expect(h.condition('ReplicasAutoscaled')).toMatchObject({ reason: 'PodsUnreachable' });
     expect(h.condition('ReplicasAutoscaled')?.message).toContain('--pod-cidrs');
+    // Warned once, not at every pass; again for the pod once it was gone and came back.
+    const warned = () => h.logs.filter((l) => l.msg === 'Refused to reach a pod outside --pod-cidrs').length;
+    expect(warned()).toBe(1);
+    const kept = [...h.pods];
+    h.removePods('impl-1');
+    await h.run(1);
+    h.pods.push(...kept);
+    await h.run(2);
+    expect(warned()).toBe(2);
   });
 
   it('pre-scales a downstream Neuron when its upstream intake rises, before its own load does', async () => {

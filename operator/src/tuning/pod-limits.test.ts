@@ -71,6 +71,28 @@ describe('delivering a limit to the pods', () => {
     ]);
   });
 
+  it('forgets when a pod took its value once the pod is no longer listed (nothing kept of pods gone)', async () => {
+    const a = pod('impl-1-7d9f8-a', '127.0.0.2');
+    const b = pod('impl-2-7d9f8-b', '127.0.0.3');
+    const h = setUp((_url, value) => value);
+    const readBefore = h.clock.now();
+    h.clock.advance(1000);
+    h.limits.deliver('ns/impl-1', h.mem, [a], 9, undefined);
+    await h.limits.settled();
+    const older = new Map([[a.uid, { limit: 8, readAt: readBefore }]]);
+    // Listed (under any Neuron): its delivery time is kept, so the older report says nothing.
+    h.limits.prune(
+      new Map([
+        ['ns/impl-2', [b]],
+        ['ns/impl-1', [a]],
+      ]),
+    );
+    expect(h.limits.forgetDrifted('ns/impl-1', h.mem, [a], older)).toBe(false);
+    // Not listed any more: forgotten, so the same report now counts against the delivery.
+    h.limits.prune(new Map([['ns/impl-2', [b]]]));
+    expect(h.limits.forgetDrifted('ns/impl-1', h.mem, [a], older)).toBe(true);
+  });
+
   it('takes an answer with another value than the one sent for a refusal, never publishes it, and sends again after a backoff', async () => {
     const a = pod('impl-1-7d9f8-a', '127.0.0.2');
     const b = pod('impl-1-7d9f8-b', '127.0.0.3');

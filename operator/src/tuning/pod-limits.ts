@@ -69,6 +69,8 @@ export interface PodLimits {
   ): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
+  /** Forgets what it keeps of pods no longer listed (of any Neuron: deleted, paused, retired). */
+  prune(listed: ReadonlyMap<string, readonly RuntimePod[]>): void;
   /** Resolves once no PUT is in flight. */
   settled(): Promise<void>;
 }
@@ -195,6 +197,11 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       return forgot;
     },
     reachable: (pods) => (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs)),
+    prune(listed) {
+      const live = new Set<string>();
+      for (const pods of listed.values()) for (const p of pods) live.add(p.instance);
+      for (const instance of deliveredAt.keys()) if (!live.has(instance)) deliveredAt.delete(instance);
+    },
     async settled() {
       await Promise.all(inFlight.values());
     },

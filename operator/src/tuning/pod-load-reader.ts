@@ -93,6 +93,8 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
       );
     }
     for (const [uid, h] of histories) if (!live.has(uid) && now - h.okAt > h.keepMs) histories.delete(uid);
+    // A pod gone (or whose Neuron is no longer pod-sourced) is warned about again if it comes back.
+    for (const uid of refusedLogged) if (!live.has(uid)) refusedLogged.delete(uid);
     return views;
   };
 }

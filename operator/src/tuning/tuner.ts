@@ -104,6 +104,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       try {
         pods = readyPodsByNeuron(await deps.listPods(), deps.podURL);
         listed = true;
+        podLimits.prune(pods);
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'Failed to list runtime pods');
       }
