@@ -150,7 +150,7 @@ describe('charts/hal9-operator', () => {
         `autoscaling/horizontalpodautoscalers: ${apply}`,
         `policy/poddisruptionbudgets: ${apply}`,
         'core/events: create',
-        'core/pods: list',
+        'core/pods: list,watch',
         // Secrets are only created (the per-cluster peer and admin tokens, the operator's key), never
         // read cluster-wide: the key is read by its name alone (below).
         'core/secrets: create',

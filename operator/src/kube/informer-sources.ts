@@ -3,6 +3,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
+  type V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import { group, type Hal9Cluster, labels, type Neuron, version } from '../api-types.ts';
@@ -12,6 +13,7 @@ import { networkPolicySelector } from '../render/network-policy.ts';
 import type { KubeClients } from './clients.ts';
 import type { ApiResource } from './discovery.ts';
 import { networkPolicyForCache } from './network-policy-cache.ts';
+import { runtimePodForCache, runtimePodSelector } from './runtime-pod-cache.ts';
 import { type CacheTransform, trimForCache } from './trim.ts';
 
 /**
@@ -185,6 +187,27 @@ export function childSources(
     // Listed only while discovery serves it (operator.ts gates it with ApiGatedInformer).
     ServiceMonitor: customChildSource(watch, custom, serviceMonitorApi, 'ServiceMonitor', ns, trim),
   };
+}
+
+/**
+ * The runtime pods of every Neuron, for the tuner (tuning/runtime-pods.ts): watched, so a pass reads
+ * its cache instead of listing every pod every 2 s, and trimmed to what it reads.
+ */
+export function runtimePodSource(
+  clients: Pick<InformerClients, 'core' | 'watch'>,
+  namespace: string | undefined,
+): InformerSource<V1Pod> {
+  const labelSelector = runtimePodSelector;
+  const { core } = clients;
+  const q = { labelSelector };
+  return source<V1Pod>(
+    clients.watch,
+    'Pod',
+    prefix('/api/v1', namespace, 'pods'),
+    () => (namespace ? core.listNamespacedPod({ ...q, namespace }) : core.listPodForAllNamespaces(q)),
+    runtimePodForCache,
+    labelSelector,
+  );
 }
 
 /** The NetworkPolicies the operator renders for Hal9Clusters (networkPolicySelector), trimmed. */

@@ -1,11 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRuntime, startRuntime } from '../../../monitoring/test/support/runtime-process.ts';
-import { createKubeClients, readTimeoutMs } from '../kube/clients.ts';
-import { type ApiserverStub, startApiserverStub } from '../testing/apiserver-stub.ts';
-import { createPodLister, podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
+import { podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
 
 const aPod = (
   name: string,
@@ -98,30 +96,6 @@ describe('readyPodsByNeuron', () => {
     const [after] = readyPodsByNeuron([aPod('impl-1-a-1', { restarts: 1 })], podIPURL).get('ns/impl-1')!;
     expect(before!.uid).toBe(after!.uid);
     expect(before!.instance).not.toBe(after!.instance);
-  });
-});
-
-describe('createPodLister', () => {
-  // The list runs every pass (2 s): it must be served from the apiserver's watch cache
-  // (resourceVersion=0), not be a quorum read through etcd, and carry the runtime pod selector.
-  let stub: ApiserverStub | undefined;
-  afterEach(() => stub?.close());
-  const podList = { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [aPod('impl-1-a-1')] };
-
-  it.each([
-    ['one namespace', 'team-a', '/api/v1/namespaces/team-a/pods'],
-    ['all namespaces', undefined, '/api/v1/pods'],
-  ])('lists the runtime pods of %s from the watch cache', async (_, namespace, path) => {
-    stub = await startApiserverStub(() => ({ body: podList }));
-    const pods = await createPodLister(createKubeClients(stub.kc, readTimeoutMs).core, namespace)();
-    expect(pods.map((p) => p.metadata?.name)).toEqual(['impl-1-a-1']);
-    expect(stub.requests).toHaveLength(1);
-    const url = new URL(stub.requests[0]!.url!, 'http://stub');
-    expect(url.pathname).toBe(path);
-    expect(Object.fromEntries(url.searchParams)).toEqual({
-      labelSelector: 'app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron',
-      resourceVersion: '0',
-    });
   });
 });
 

@@ -1,14 +1,14 @@
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { labels } from '../api-types.ts';
-import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
-import { runtimePort, selectorLabels } from '../render/labels.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { runtimePort } from '../render/labels.ts';
 import { podRefusal } from './admin-refused.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
 // with PUT /v1/admin/performance (docs/runtime-contract.md), which resizes the executor in place.
 
-/** Lists the runtime pods of every Neuron in one request (`namespace` undefined: all namespaces). */
+/** The runtime pods of every Neuron (the operator's trimmed pod cache, kube/runtime-pod-cache.ts). */
 export type PodLister = () => Promise<readonly V1Pod[]>;
 
 /** Where a pod's runtime listens, or undefined when it cannot be reached (no IP yet). */
@@ -18,29 +18,6 @@ export const podIPURL: PodURL = (pod) =>
   pod.status?.podIP
     ? `http://${pod.status.podIP.includes(':') ? `[${pod.status.podIP}]` : pod.status.podIP}:${runtimePort}`
     : undefined;
-
-// The runtime pods of every Neuron: the selector's constant label, and a neuron label present.
-const runtimeSelector = `app.kubernetes.io/name=${selectorLabels('')['app.kubernetes.io/name']},${labels.neuron}`;
-
-/**
- * Called on every pass (2 s), so the list is served from the apiserver's watch cache
- * (`resourceVersion=0`: no quorum read through etcd), as fresh as an informer's cache would be; the
- * selector keeps the answer to runtime pods. (An informer would need `watch` on pods, which the
- * chart does not grant.) `core`: a client with a read's deadline (kube/clients.ts readTimeoutMs).
- */
-export function createPodLister(core: CoreV1Api, namespace: string | undefined): PodLister {
-  const q = { labelSelector: runtimeSelector, resourceVersion: '0' };
-  return async () => {
-    try {
-      const list = namespace
-        ? await core.listNamespacedPod({ ...q, namespace })
-        : await core.listPodForAllNamespaces(q);
-      return list.items;
-    } catch (err) {
-      throw fromApiError(err, 'List of runtime pods');
-    }
-  };
-}
 
 /** A pod that can take a new limit: Ready, not terminating, with an address. */
 export interface RuntimePod {

@@ -1,16 +1,16 @@
-import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
-import { createKubeClients, readTimeoutMs } from '../kube/clients.ts';
+import { createKubeClients } from '../kube/clients.ts';
 import type { Logger } from '../logger.ts';
 import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient } from './prometheus.ts';
-import { createPodLister, podIPURL, setPodLimit } from './runtime-pods.ts';
+import { podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
 import { createTunerStatusWriter } from './status-writer.ts';
 import { type RunningTuner, startTuner } from './tuner.ts';
@@ -33,6 +33,8 @@ export interface TuningWiring {
   readonly logger: Logger;
   /** The admin token of a cluster that names no Secret (derived from the operator's key); none: no token. */
   readonly adminToken?: (cluster: Hal9Cluster) => Promise<string>;
+  /** The runtime pods' cache (kube/runtime-pod-cache.ts), read on every pass. */
+  readonly runtimePods: { list(): readonly V1Pod[] };
   readonly overrides?: TuningOverrides;
 }
 
@@ -40,11 +42,10 @@ export interface TuningWiring {
 export function startTuning(w: TuningWiring): RunningTuner {
   const count = (resource: string, verb: string) => w.metrics.apiWrites.inc({ resource, verb });
   const writes = createKubeClients(w.kc);
-  const reads = createKubeClients(w.kc, readTimeoutMs);
   return startTuner({
     neurons: w.neurons,
     clusters: w.clusters,
-    listPods: w.overrides?.listPods ?? createPodLister(reads.core, w.config.namespace),
+    listPods: w.overrides?.listPods ?? (async () => w.runtimePods.list()),
     podURL: w.overrides?.podURL ?? podIPURL,
     prometheus: (url) => createPrometheusClient({ url }),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
