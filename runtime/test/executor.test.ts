@@ -1,4 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  apiDoc,
+  type FakeMessagesApi,
+  gate,
+  message,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 let rt: Started | undefined;
@@ -6,6 +13,24 @@ afterEach(async () => {
   await rt?.close();
   rt = undefined;
 });
+
+let fake: FakeMessagesApi | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+/** A one-neuron api-mode runtime (into `rt`) whose every answer waits until the test opens the gate. */
+async function heldAnswers(performance: Record<string, unknown>) {
+  const hold = gate();
+  fake = await startFakeMessagesApi();
+  fake.respond(message('RESULT: ok', {}, { until: hold.promise }));
+  rt = await startRuntime(
+    apiDoc(fake, { neurons: [neuron('only', 'L2')], performance: { cache_layers: [], ...performance } }),
+    { apiKey: 'test-key' },
+  );
+  return hold;
+}
 
 const slowNeuron = (limit: number, extra: Record<string, unknown> = {}) =>
   startRuntime({
@@ -102,12 +127,9 @@ describe('parallel executor', () => {
   });
 
   it('frees the queue places of requests that ended while they waited: new requests are admitted, not refused 429', async () => {
-    rt = await startRuntime({
-      neurons: [neuron('only', 'L2')],
-      performance: { max_concurrent_signals: 2, max_queue_depth: 3, cache_layers: [] },
-      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 1_000)] } },
-    });
-    // Two requests hold both slots for 1 s; three more wait for one, and their deadlines pass.
+    const hold = await heldAnswers({ max_concurrent_signals: 2, max_queue_depth: 3 });
+    if (!rt) throw new Error('not started');
+    // Two requests hold both slots until the test lets go; three more wait for one, and their deadlines pass.
     const holders = await Promise.all(
       [1, 2].map((i) => rt!.post('/v1/signals?wait=false', { content: `h${i}` })),
     );
@@ -117,7 +139,7 @@ describe('parallel executor', () => {
     );
     expect(waiters.map((r) => r.status)).toEqual([504, 504, 504]);
     await vi.waitFor(() => expect(rt!.runtime.engine.occupancy).toMatchObject({ active: 2, queued: 0 }), {
-      timeout: 1_000,
+      timeout: 10_000,
       interval: 5,
     });
     expect(await rt.metric('hal9_queue_depth')).toBe(0);
@@ -126,21 +148,21 @@ describe('parallel executor', () => {
       [1, 2, 3].map((i) => rt!.post('/v1/signals?wait=false', { content: `n${i}` })),
     );
     expect(next.map((r) => r.status)).toEqual([202, 202, 202]);
+    hold.open();
   });
 
   it('a batch call refused whole by a full queue answers 429 with Retry-After; a partly refused one 200 with it', async () => {
-    rt = await startRuntime({
-      neurons: [neuron('only', 'L2')],
-      performance: { max_concurrent_signals: 1, max_queue_depth: 2, cache_layers: [] },
-      claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 300)] } },
-    });
-    const partly = rt.post('/v1/signals/batch', {
+    const hold = await heldAnswers({ max_concurrent_signals: 1, max_queue_depth: 2 });
+    const partly = rt!.post('/v1/signals/batch', {
       signals: Array.from({ length: 6 }, (_, i) => ({ content: `b${i}` })),
     });
-    // Once that batch is admitted (1 running, 2 queued, 3 refused), the queue stays full for 300 ms.
+    // Once that batch is admitted (1 running, 2 queued, 3 refused), the queue stays full until the
+    // held answer is let go.
     await vi.waitFor(async () => expect(await rt!.metric('hal9_executor_rejections_total')).toBe(3), {
+      timeout: 10_000,
       interval: 5,
     });
+    if (!rt) throw new Error('not started');
     const whole = await rt.post('/v1/signals/batch', { signals: [{ content: 'x' }, { content: 'y' }] });
     expect(whole.status).toBe(429);
     expect(whole.headers.get('retry-after')).toBe('1');
@@ -153,6 +175,7 @@ describe('parallel executor', () => {
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'UNKNOWN_NEURON']);
     expect(unknown.headers.get('retry-after')).toBeNull();
     expect(await rt.metric('hal9_executor_rejections_total')).toBe(5);
+    hold.open();
     const first = await partly;
     expect(first.status).toBe(200);
     expect(first.headers.get('retry-after')).toBe('1');

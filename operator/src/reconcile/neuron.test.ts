@@ -354,6 +354,26 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
 });
 
 describe('the status after an apply', () => {
+  it('writes no status when the one the Neuron carries already says it all', async () => {
+    const neuron = aNeuron('a');
+    const t = setup([neuron]);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses).toHaveLength(1);
+    // The cache now shows the status written, owned by the operator as the apiserver records it.
+    Object.assign(neuron, { status: t.statuses[0] });
+    neuron.metadata!.managedFields = [
+      {
+        manager: 'hal9-operator',
+        operation: 'Apply',
+        subresource: 'status',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:status': { 'f:parallelism': { 'f:current': {} } } },
+      },
+    ];
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.statuses).toHaveLength(1);
+  });
+
   it('keeps the parallelism the pods run with while its cluster is gone', async () => {
     const decided = { value: 40, reason: 'Saturated', time: '2026-01-01T00:00:00Z' };
     const neuron = aNeuron(

@@ -255,6 +255,19 @@ describe('decide', () => {
     );
   });
 
+  it('pre-scales no further than below a ceiling that broke the SLO recently', () => {
+    // 9 broke the SLO a minute ago (within five stable windows): a prediction of 11 per pod would ask
+    // for 14, but the raise stops below 9.
+    const afterCut: TunerState = {
+      current: 6,
+      lastChangeAt: T - 60_000,
+      lastDirection: 'down',
+      ceiling: { value: 9, at: T - 60_000 },
+    };
+    const d = decide(afterCut, obs({ utilization: 0.4, predictedPerPod: 11 }), bounds, T);
+    expect(d).toMatchObject({ value: 8, reason: 'PreScaled' });
+  });
+
   it('waits the panic window between cuts so one slow spell is not cut twice', () => {
     expect(decide(state(16, T - 2000, 'down'), obs({ p95Ms: 80 }), bounds, T).reason).toBe('Cooldown');
     expect(decide(state(16, T - 6000, 'down'), obs({ p95Ms: 80 }), bounds, T).value).toBe(12);

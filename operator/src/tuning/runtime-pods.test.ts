@@ -1,8 +1,7 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRuntime, startRuntime } from '../../../monitoring/test/support/runtime-process.ts';
+import { freePorts } from '../../../test/cluster/ports.ts';
 import { podIPURL, readyPodsByNeuron, setPodLimit } from './runtime-pods.ts';
 
 const aPod = (
@@ -114,8 +113,10 @@ describe('setPodLimit against a real runtime process', () => {
     ).max_concurrent_signals;
 
   it('is refused without the bearer token the runtime requires', async () => {
-    await expect(setPodLimit(rt.url, 12)).rejects.toThrow(/HAL9_ERR_POD_TUNING_FAILED: .*HTTP 401/);
-    expect(await limit()).toBe(8);
+    // Whatever the other tests of this process left, a refused PUT changes nothing.
+    const before = await limit();
+    await expect(setPodLimit(rt.url, before + 5)).rejects.toThrow(/HAL9_ERR_POD_TUNING_FAILED: .*HTTP 401/);
+    expect(await limit()).toBe(before);
   });
 
   it('changes the executor limit of the running process and returns what it applied', async () => {
@@ -124,10 +125,9 @@ describe('setPodLimit against a real runtime process', () => {
   });
 
   it('reports an unreachable pod', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((r) => closed.close(r));
+    // A port below the ephemeral range that nothing listens on: no other test's listen(0) or
+    // outgoing connection can take it meanwhile.
+    const [port] = await freePorts(1);
     await expect(setPodLimit(`http://127.0.0.1:${port}`, 4)).rejects.toThrow(
       /HAL9_ERR_POD_TUNING_FAILED: .*ECONNREFUSED/,
     );

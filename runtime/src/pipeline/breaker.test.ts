@@ -97,6 +97,18 @@ describe('UpstreamBreaker', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('gives a trial slot back after a failure that does not count (429s), so trials never run out', async () => {
+    const { b, clock, code } = setup();
+    for (let i = 0; i < 3; i++) await code(b.fire(fail));
+    clock.advance(30_000);
+    // As many 429s as there are trial slots: each must return its slot.
+    for (let i = 0; i < opts.successThreshold; i++) await code(b.fire(() => fail(429)));
+    expect(b.state).toBe('half-open');
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(await code(b.fire(ok))).toBe('ok');
+    expect(b.state).toBe('closed');
+  });
+
   it('turns half-open after the open time, closes after success_threshold successes', async () => {
     const { b, clock, states, code } = setup();
     for (let i = 0; i < 3; i++) await code(b.fire(fail));
