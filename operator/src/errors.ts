@@ -147,7 +147,8 @@ export function fromApiError(err: unknown, action: string): OperatorError {
   if (status !== undefined) options.status = status;
   if (detail !== undefined) options.detail = detail;
   if (status === 500 && detail !== undefined && detail.includes('field not declared in schema')) {
-    return new OperatorError(OperatorErrorCode.CrdOutdated, `${message}. ${CRD_OUTDATED_HINT}`, options);
+    // The command first: an Event's message is cut at 1,024 characters, and the apiserver's part can be long.
+    return new OperatorError(OperatorErrorCode.CrdOutdated, `${CRD_OUTDATED_HINT}. ${message}`, options);
   }
   const code =
     status === 403 && body.causes.includes('NamespaceTerminating')

@@ -86,6 +86,8 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         name: config.adminKeySecret,
         randomKey: () => randomBytes(32).toString('base64url'),
         now: () => clock.now(),
+        onRefreshError: (err) =>
+          logger.warn({ err }, "Cannot read the operator's admin key again; the key in use is kept"),
       })
     : undefined;
   const adminToken = adminKey
@@ -129,14 +131,14 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   // with --no-network-policies so the ones applied while they were on are found and deleted.
   const networkPolicies = informer(networkPolicySource(lists, config.namespace));
   // The runtime pods the tuner reads every pass (2 s), from a trimmed cache rather than a list of
-  // every pod each time.
+  // every pod each time. Not among the caches the controllers wait for: without it (RBAC made by
+  // hand without list or watch on pods) the autoscaler holds and says why, and reconciles go on.
   const runtimePods = informer(runtimePodSource(lists, config.namespace));
   const all: CachingInformer<KubernetesObject>[] = [
     neurons,
     clusters,
     ...Object.values(children),
     networkPolicies,
-    runtimePods,
   ];
 
   // Standing by until their controller runs: the informers feed them on every replica, but a
@@ -301,6 +303,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
 
   let stopped = false;
   for (const i of all) void i.start();
+  void runtimePods.start();
 
   const leaseName = config.leaseName;
   metrics.leaderStatus.set({ name: leaseName }, 0);
@@ -344,6 +347,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       // Only after our reconciles finished may a standby start its own.
       await elector?.release();
       for (const i of all) i.stop();
+      runtimePods.stop();
       await Promise.all([closeServer(health), closeServer(metricsServer)]);
     },
   };

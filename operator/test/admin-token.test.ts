@@ -154,10 +154,12 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
     let api = keyApi;
     // The operator's client, or one to a closed port (the apiserver out of reach), as the test says.
     const switchable = new Proxy(keyApi, { get: (_t, p) => Reflect.get(api, p).bind(api) });
+    const refreshErrors: string[] = [];
     const key = secretAdminKey(switchable, {
       namespace: space.name,
       randomKey: () => 'first-key',
       now: () => now,
+      onRefreshError: (m) => refreshErrors.push(m),
     });
     try {
       expect((await key()).toString()).toBe('first-key');
@@ -170,6 +172,12 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
       expect((await key()).toString()).toBe('first-key');
       now = ADMIN_KEY_REFRESH_MS;
       expect((await key()).toString()).toBe('second-key');
+      // Deleted (by hand, a prune): made again with the key in use, so no derived token changes.
+      await core.deleteNamespacedSecret({ name: ADMIN_KEY_SECRET, namespace: space.name });
+      now = 2 * ADMIN_KEY_REFRESH_MS;
+      expect((await key()).toString()).toBe('second-key');
+      const again = await core.readNamespacedSecret({ name: ADMIN_KEY_SECRET, namespace: space.name });
+      expect(Buffer.from(again.data!.key!, 'base64').toString()).toBe('second-key');
       const away = new KubeConfig();
       away.loadFromOptions({
         clusters: [{ name: 'away', server: 'https://127.0.0.1:9', skipTLSVerify: true }],
@@ -178,8 +186,9 @@ describe('a Hal9Cluster that names no admin token Secret', () => {
         currentContext: 'c',
       });
       api = createKubeClients(away, adminKeyTimeoutMs).core;
-      now = 2 * ADMIN_KEY_REFRESH_MS;
+      now = 3 * ADMIN_KEY_REFRESH_MS;
       expect((await key()).toString()).toBe('second-key');
+      expect(refreshErrors).toHaveLength(1);
     } finally {
       await space.delete();
     }

@@ -132,7 +132,11 @@ describe('HTTP errors', () => {
       { code: 'INVALID_JSON', field: 'body', message: 'the body is not valid UTF-8' },
     ]);
     // The same text in UTF-8 comes back as sent, under either spelling of the charset.
-    for (const type of ['application/json', 'application/json; charset="UTF8"']) {
+    for (const type of [
+      'application/json',
+      'application/json; charset="UTF8"',
+      'application/json; charset=us-ascii',
+    ]) {
       const res = await send('{"content":"café"}', type);
       expect(res.status, type).toBe(200);
       expect(JSON.stringify(await res.json()), type).toContain('café');

@@ -412,8 +412,9 @@ describe('the status after an apply', () => {
       code: OperatorErrorCode.CrdOutdated,
     });
     expect(t.events).toContain('Warning CRDOutdated');
+    // The command first (an Event's message is cut at 1,024 characters), then what the apiserver said.
     expect(t.eventMessages.at(-1)).toMatch(
-      /field not declared in schema.*kubectl apply --server-side --force-conflicts -f crds\//,
+      /^HAL9_ERR_CRD_OUTDATED: The installed CRDs are older.*kubectl apply --server-side --force-conflicts -f crds\/.*field not declared in schema/,
     );
   });
 

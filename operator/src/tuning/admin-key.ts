@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
-import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { errorMessage, fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 
 // The key the operator derives each Hal9Cluster's runtime admin token from when the cluster names
 // no Secret of its own (spec.adminTokenSecretRef): one Secret in the operator's namespace, made by
@@ -35,6 +35,8 @@ export interface AdminKeyOptions {
   /** Milliseconds now (the operator's clock). */
   readonly now: () => number;
   readonly refreshMs?: number;
+  /** A refresh failed and the key in use is kept (the composition root logs it). */
+  readonly onRefreshError?: (message: string) => void;
 }
 
 /** `api`: a client whose requests end at adminKeyTimeoutMs. */
@@ -57,7 +59,11 @@ export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
       );
     return Buffer.from(raw, 'base64');
   };
-  const load = async (): Promise<Buffer> => {
+  /**
+   * The key, made when missing: from `keep` (the key in use, when a refresh found the Secret deleted:
+   * a new random key would change every derived token while the pods keep the old ones), else random.
+   */
+  const load = async (keep?: Buffer): Promise<Buffer> => {
     const found = await read();
     if (found) return found;
     try {
@@ -73,7 +79,7 @@ export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
             },
           },
           type: 'Opaque',
-          stringData: { [KEY]: o.randomKey() },
+          ...(keep ? { data: { [KEY]: keep.toString('base64') } } : { stringData: { [KEY]: o.randomKey() } }),
         },
       });
     } catch (err) {
@@ -95,15 +101,16 @@ export function secretAdminKey(api: CoreV1Api, o: AdminKeyOptions): AdminKey {
   let loading: Promise<Buffer> | undefined;
   return () => {
     if (current && o.now() - readAt < refreshMs) return Promise.resolve(current);
-    loading ??= load()
+    loading ??= load(current)
       .then(
         (key) => {
           current = key;
           return key;
         },
         (err: unknown) => {
-          if (current) return current;
-          throw err;
+          if (!current) throw err;
+          o.onRefreshError?.(errorMessage(err));
+          return current;
         },
       )
       .finally(() => {

@@ -6,7 +6,6 @@ import type { ReplicaState } from './replicas.ts';
 import { autoscalerFieldManager } from './scale-writer.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
-/** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
 /** A pod's failed PUTs of one value with one token, and when the next may go (pod-limits.ts). */
 export interface RefusedDelivery {
   readonly pod: string;
@@ -19,6 +18,7 @@ export interface RefusedDelivery {
   readonly retryAt?: number;
 }
 
+/** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */
 export interface NeuronMemory {
   uid: string;
   /** Parallelism was tuned at the last pass (the Neuron may stay here, replicas autoscaled, without). */

@@ -94,6 +94,8 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
     value: number,
     token: string | undefined,
   ) => {
+    // The backoff counts from when the PUT was sent (by a pass), so the next pass after it may send again.
+    const sentAt = deps.clock.now();
     const p = Promise.resolve().then(async () => {
       try {
         const applied = await deps.setPodLimit(pod.url, value, token);
@@ -128,7 +130,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
           value,
           token,
           failures,
-          retryAt: deps.clock.now() + wait,
+          retryAt: sentAt + wait,
         });
         return false;
       } finally {

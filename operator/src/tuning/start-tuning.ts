@@ -34,7 +34,7 @@ export interface TuningWiring {
   /** The admin token of a cluster that names no Secret (derived from the operator's key); none: no token. */
   readonly adminToken?: (cluster: Hal9Cluster) => Promise<string>;
   /** The runtime pods' cache (kube/runtime-pod-cache.ts), read on every pass. */
-  readonly runtimePods: { list(): readonly V1Pod[] };
+  readonly runtimePods: { list(): readonly V1Pod[]; hasSynced(): boolean };
   readonly overrides?: TuningOverrides;
 }
 
@@ -45,7 +45,14 @@ export function startTuning(w: TuningWiring): RunningTuner {
   return startTuner({
     neurons: w.neurons,
     clusters: w.clusters,
-    listPods: w.overrides?.listPods ?? (async () => w.runtimePods.list()),
+    listPods:
+      w.overrides?.listPods ??
+      (async () => {
+        // An unsynced cache would read as "no pods": the pass holds instead (a listing failure).
+        if (!w.runtimePods.hasSynced())
+          throw new Error('the runtime pod cache has not synced (the operator needs list and watch on pods)');
+        return w.runtimePods.list();
+      }),
     podURL: w.overrides?.podURL ?? podIPURL,
     prometheus: (url) => createPrometheusClient({ url }),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),

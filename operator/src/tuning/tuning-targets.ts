@@ -37,7 +37,8 @@ export function tuningTargets(
     if (!m?.name || m.deletionTimestamp || isPaused(m.annotations)) continue;
     const cluster = clusters.get(neuron.spec?.cluster ?? '', m.namespace);
     // Its cluster gone (deleted and about to be re-created, as Argo CD does with Neurons it keeps): left
-    // alone, neither tuned nor retired, so its pods keep their value and the tuner its history.
+    // alone, neither tuned nor retired, so its pods keep their value and its status says it (the
+    // tuner's memory of it goes, and starts again from that value when the cluster is back).
     if (!cluster) continue;
     let enabled = false;
     let restore: number | undefined;

@@ -13,6 +13,9 @@ const REFUSED = 'Object contains forbidden prototype property';
 // model is asked about (a Latin-1 "café" came back as "caf\uFFFD").
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
+/** Charsets whose bytes are UTF-8 (US-ASCII is a subset); an empty one says nothing. */
+const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', '']);
+
 /** The charset a content-type names, lower case, or undefined. */
 function charsetOf(contentType: string | undefined): string | undefined {
   const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
@@ -44,7 +47,7 @@ export function parseJsonBody(
     return;
   }
   const charset = charsetOf(req.headers['content-type']);
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+  if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
     done(
       new Hal9Error(
         'UNSUPPORTED_MEDIA_TYPE',

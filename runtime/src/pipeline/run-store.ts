@@ -16,7 +16,7 @@ import type { TraceEntry } from './signal.ts';
 // With client keys, each run is kept for the client that sent it, and a full store makes room from
 // the client holding the most (by count, or by bytes for the byte limit): one client sending
 // ?wait=false requests it never reads back evicts its own, not the results other clients are about to
-// fetch. Among one client's runs, and without keys, the least recently used goes first.
+// fetch. Among one client's runs the oldest kept goes first; without keys, the least recently used.
 
 /**
  * What a finished run holds, estimated: a record per result, trace entry and error, and every string
@@ -212,10 +212,16 @@ export class RunStore {
       }
       const oldest = victim?.ids.values().next().value;
       if (oldest === undefined) return;
-      this.#evicting = byCount ? 'server.results_max_entries' : 'server.results_max_bytes';
-      // Deleted by hand, so the reason is recorded here (lru-cache says "delete", not "evict").
+      // Deleted by hand, so the reason is recorded here (lru-cache says "delete", not "evict"): its
+      // TTL when it had expired and was not purged yet, else the limit that made room.
+      const reason: DroppedBy =
+        this.#finished.getRemainingTTL(oldest) <= 0
+          ? 'server.results_ttl_seconds'
+          : byCount
+            ? 'server.results_max_entries'
+            : 'server.results_max_bytes';
       this.#finished.delete(oldest);
-      this.#dropped.set(oldest, this.#evicting);
+      this.#dropped.set(oldest, reason);
     }
   }
   /** Frees expired runs while any are kept, at most an eighth of the TTL after they expire. */
