@@ -69,6 +69,17 @@ describe('RunStore', () => {
     expect(store.size).toBe(4);
   });
 
+  it('names the TTL for a run it made room from that had expired but was not freed yet', () => {
+    const { store, start, finish, clock } = setup(2);
+    finish(start('mallory-1', 'mallory'));
+    // Past its TTL, before the next sweep (every eighth of the TTL) frees it.
+    clock.advance(TTL_MS + 1);
+    finish(start('alice-1', 'alice'));
+    finish(start('mallory-2', 'mallory'));
+    expect(store.get('alice-1')?.status).toBe('completed');
+    expect(store.notFound('mallory-1').details.field).toBe('server.results_ttl_seconds');
+  });
+
   it('with client keys, the byte limit also takes from the client holding the most bytes', () => {
     const big = 'x'.repeat(100_000); // ≈ 200 kB each as estimated: five fit in 1 MiB
     const { store, start, finish } = setup(1000, 1_048_576);
