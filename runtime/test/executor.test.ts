@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiDoc,
-  type FakeMessagesApi,
-  gate,
-  message,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
+import { type HeldAnswers, startWithHeldAnswers } from './support/held-answers.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 let rt: Started | undefined;
@@ -14,22 +8,17 @@ afterEach(async () => {
   rt = undefined;
 });
 
-let fake: FakeMessagesApi | undefined;
+let held: HeldAnswers | undefined;
 afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
+  await held?.close();
+  held = undefined;
 });
 
 /** A one-neuron api-mode runtime (into `rt`) whose every answer waits until the test opens the gate. */
 async function heldAnswers(performance: Record<string, unknown>) {
-  const hold = gate();
-  fake = await startFakeMessagesApi();
-  fake.respond(message('RESULT: ok', {}, { until: hold.promise }));
-  rt = await startRuntime(
-    apiDoc(fake, { neurons: [neuron('only', 'L2')], performance: { cache_layers: [], ...performance } }),
-    { apiKey: 'test-key' },
-  );
-  return hold;
+  held = await startWithHeldAnswers(performance, 'only');
+  rt = held.rt;
+  return held.hold;
 }
 
 const slowNeuron = (limit: number, extra: Record<string, unknown> = {}) =>

@@ -1,35 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  apiDoc,
-  type FakeMessagesApi,
-  gate,
-  message,
-  startFakeMessagesApi,
-} from './support/fake-messages-api.ts';
-import { neuron, type Started, startRuntime } from './support/runtime.ts';
+import { type HeldAnswers, startWithHeldAnswers } from './support/held-answers.ts';
+import type { Started } from './support/runtime.ts';
 
 // PUT /v1/admin/performance changes each live knob in effect, not only in the values it answers:
 // the upstream permits (max_concurrent_neurons) and the queue bound (max_queue_depth). The answers
 // are held behind a gate, so what is in flight is what the test says, however slow the machine.
 
-let fake: FakeMessagesApi | undefined;
-let rt: Started | undefined;
+let started: HeldAnswers | undefined;
 afterEach(async () => {
-  await rt?.close();
-  await fake?.close();
-  rt = undefined;
-  fake = undefined;
+  await started?.close();
+  started = undefined;
 });
 
 async function start(performance: Record<string, unknown>) {
-  const hold = gate();
-  fake = await startFakeMessagesApi();
-  fake.respond(message('RESULT: done', {}, { until: hold.promise }));
-  rt = await startRuntime(
-    apiDoc(fake, { neurons: [neuron('impl-1', 'L2')], performance: { cache_layers: [], ...performance } }),
-    { apiKey: 'test-key' },
-  );
-  return { hold, fake, rt };
+  started = await startWithHeldAnswers(performance);
+  return started;
 }
 
 const accepted = (r: Started, n: number) =>
