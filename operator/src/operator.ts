@@ -93,7 +93,13 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const adminToken = adminKey
     ? async (cluster: Hal9Cluster) => derivedAdminToken(await adminKey(), cluster)
     : undefined;
-  const events = createEventRecorder({ writer, clock, logger });
+  // Longer than a resync: a broken Neuron reconciled on every resync gets one Event, not one each time.
+  const events = createEventRecorder({
+    writer,
+    clock,
+    logger,
+    dedupeMs: Math.max(10 * 60_000, 2 * config.resyncSeconds * 1000),
+  });
 
   const informer = <T extends KubernetesObject>(src: InformerSource<T>) => {
     metrics.informerRestarts.inc({ informer: src.name }, 0);

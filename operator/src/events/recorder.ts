@@ -25,26 +25,40 @@ export interface EventRecorderOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly component?: string;
-  /** The same event about the same object is sent at most once per window (client-go aggregates too). */
+  /**
+   * The same event about the same object is sent again only once it has not recurred for this long
+   * (client-go aggregates too): a state that stays as it is, reported on every resync, is one Event,
+   * not one per resync. The composition root makes it longer than the resync period.
+   */
   readonly dedupeMs?: number;
+  /**
+   * …or once this long has passed since it was sent: the apiserver deletes Events after an hour
+   * (--event-ttl), and a state that lasts (a status the old CRDs refuse) must stay visible.
+   */
+  readonly resendMs?: number;
   readonly maxTracked?: number;
 }
 
 export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
   const dedupeMs = o.dedupeMs ?? 10 * 60_000;
+  const resendMs = o.resendMs ?? 45 * 60_000;
   const maxTracked = o.maxTracked ?? 10_000;
-  const sent = new Map<string, number>();
+  /** Each event: when it was last recorded, and when last sent. */
+  const seen = new Map<string, { at: number; sentAt: number }>();
   return {
     record(obj, type, reason, message) {
       const m = obj.metadata ?? {};
       const now = o.clock.now();
       const key = `${m.uid}/${type}/${reason}/${message}`;
-      const last = sent.get(key);
-      if (last !== undefined && now - last < dedupeMs) return;
-      sent.delete(key);
-      sent.set(key, now);
+      const last = seen.get(key);
+      seen.delete(key);
+      if (last && now - last.at < dedupeMs && now - last.sentAt < resendMs) {
+        seen.set(key, { at: now, sentAt: last.sentAt });
+        return;
+      }
+      seen.set(key, { at: now, sentAt: now });
       // Map keeps insertion order: drop the oldest when the bound is reached.
-      if (sent.size > maxTracked) sent.delete(sent.keys().next().value!);
+      if (seen.size > maxTracked) seen.delete(seen.keys().next().value!);
       const time = new Date(now);
       o.writer
         .createEvent({

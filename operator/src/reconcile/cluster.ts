@@ -88,7 +88,7 @@ export function clusterReconciler(shared: ClusterReconcilerDeps) {
         );
       } catch (err) {
         if (err instanceof OperatorError && err.status === 404) return undefined;
-        // The status cannot say it: an Event does (deduplicated, so once per ten minutes).
+        // The status cannot say it: an Event does (sent once, and again every 45 minutes while it lasts).
         if (err instanceof OperatorError && err.code === OperatorErrorCode.CrdOutdated)
           deps.events?.record(cluster, 'Warning', Reason.CRDOutdated, err.message);
         throw err;

@@ -20,7 +20,7 @@ export async function writeStatus(
   } catch (err) {
     // The Neuron was deleted meanwhile: nothing left to report on.
     if (err instanceof OperatorError && err.status === 404) return;
-    // The status cannot say it: an Event does (deduplicated, so once per ten minutes).
+    // The status cannot say it: an Event does (sent once, and again every 45 minutes while it lasts).
     if (err instanceof OperatorError && err.code === OperatorErrorCode.CrdOutdated)
       deps.events.record(neuron, 'Warning', Reason.CRDOutdated, err.message);
     throw err;
