@@ -10,12 +10,12 @@ import type { TuningTarget } from './tuning-targets.ts';
 export interface RefusedDelivery {
   readonly pod: string;
   readonly error: string;
-  readonly value?: number;
-  readonly token?: string | undefined;
+  readonly value: number;
+  readonly token: string | undefined;
   /** Failures in a row of this value and token. */
-  readonly failures?: number;
+  readonly failures: number;
   /** Clock milliseconds before which this value and token are not sent again. */
-  readonly retryAt?: number;
+  readonly retryAt: number;
 }
 
 /** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */

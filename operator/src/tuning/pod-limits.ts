@@ -23,7 +23,7 @@ function mayRetry(
   now: number,
 ) {
   if (!refused || refused.value !== value || refused.token !== token) return true;
-  return now >= (refused.retryAt ?? 0);
+  return now >= refused.retryAt;
 }
 
 /** What a Neuron (or one being retired) keeps of its pods' deliveries between passes. */
@@ -122,7 +122,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         if (last?.error !== error)
           logger.warn({ neuron: key, pod: pod.name, err: error }, 'Failed to set pod parallelism');
         const again = last?.value === value && last.token === token;
-        const failures = again ? (last.failures ?? 1) + 1 : 1;
+        const failures = again ? last.failures + 1 : 1;
         const wait = Math.min(REFUSED_BACKOFF_MAX_MS, REFUSED_BACKOFF_FIRST_MS * 2 ** (failures - 1));
         mem.refused.set(pod.instance, {
           pod: pod.name,

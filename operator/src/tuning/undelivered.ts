@@ -1,11 +1,14 @@
-import type { NeuronMemory } from './neuron-memory.ts';
+import type { RefusedDelivery } from './neuron-memory.ts';
 
 /**
  * Pure: which Ready pods have not taken `value`, for the parallelism condition; undefined when
  * none refused. Names the first pod by name, so the message (and the status) does not change with
  * the order the PUTs completed in.
  */
-export function undelivered(refused: NeuronMemory['refused'], value: number): string | undefined {
+export function undelivered(
+  refused: ReadonlyMap<string, Pick<RefusedDelivery, 'pod' | 'error'>>,
+  value: number,
+): string | undefined {
   if (refused.size === 0) return undefined;
   const [first] = [...refused.values()].sort((a, b) => a.pod.localeCompare(b.pod));
   const n = refused.size;
