@@ -42,6 +42,13 @@ const neuronApplies = async (op: InProcessOperator) => {
     .filter((v) => v.labels.resource === 'neurons' && v.labels.verb === 'apply')
     .reduce((sum, v) => sum + v.value, 0);
 };
+/** Reconciles of Neurons the operator finished (any result). */
+const neuronReconciles = async (op: InProcessOperator) => {
+  const metric = await op.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
+  return (metric?.values ?? [])
+    .filter((v) => v.labels.controller === 'neuron')
+    .reduce((sum, v) => sum + v.value, 0);
+};
 
 beforeAll(async () => {
   const namespace = await createTestNamespace(admin, 'turned-off');
@@ -107,9 +114,26 @@ describe('features turned off after a run with them on', () => {
     expect(after.metadata?.ownerReferences ?? []).toEqual([]);
     expect(after.metadata?.managedFields?.map((m) => m.manager)).not.toContain('hal9-operator-cluster-owner');
     expect(after.spec).toEqual(before?.spec);
-    // Sent once: with no reference left, later reconciles (its status, its Deployment's) send none.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(await neuronApplies(operator)).toBe(1);
+    // Sent once: with no reference left, later reconciles send none. A spec change wakes one, and
+    // the reconcile counter says when it is done (no sleep that only hopes it was).
+    const op = operator;
+    const reconciled = await neuronReconciles(op);
+    await kubectl([
+      'patch',
+      'neuron',
+      'door',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"systemPrompt":"Plan the work."}}',
+    ]);
+    await waitFor(
+      'a reconcile of the changed Neuron',
+      async () => ((await neuronReconciles(op)) > reconciled ? true : undefined),
+      deadline,
+    );
+    expect(await neuronApplies(op)).toBe(1);
   });
 
   it('--no-network-policies deletes the policies the operator made for the cluster, and only those', async () => {
