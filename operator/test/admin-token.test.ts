@@ -32,9 +32,9 @@ beforeAll(async () => {
   ns = namespace.name;
   await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
     namespace: ns,
-    body: { metadata: { name: 'hal9-admin' }, stringData: { token: 'rotate-me-42\n' } },
+    body: { metadata: { name: 'hal9-admin' }, stringData: { token: 'rotate-me-0123456789\n' } },
   });
-  rt = await startRuntime({ server: { auth_token: 'rotate-me-42' } });
+  rt = await startRuntime({ server: { auth_token: 'rotate-me-0123456789' } });
   return namespace.delete;
 });
 afterAll(() => rt?.close());
@@ -51,7 +51,7 @@ describe('runtime admin token', () => {
   it('is read from the named Secret and opens the runtime admin API that the pods protect', async () => {
     const read = secretAdminToken(tokenApi);
     const token = await read(cluster({ name: 'hal9-admin' }));
-    expect(token).toBe('rotate-me-42');
+    expect(token).toBe('rotate-me-0123456789');
     await expect(setPodLimit(rt.url, 11, {})).rejects.toThrow();
     expect(await setPodLimit(rt.url, 11, { token })).toBe(11);
     expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(11);

@@ -5,7 +5,7 @@ import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { type LogLevel, logLevel } from './config/log-level.ts';
 import { secretFileReload } from './config/secret-reload.ts';
-import { MAX_SECRET_FILE_BYTES, readSecretFile, readTokenFile } from './config/secrets.ts';
+import { MAX_SECRET_FILE_BYTES, MIN_TOKEN_CHARS, readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { listenProblem } from './http/listen-problem.ts';
@@ -26,17 +26,18 @@ import {
 /** Every secret file the config names, each checked (ConfigError naming its key). */
 async function readSecrets(config: Config) {
   const { claude, server } = config;
-  const token = (path: string, field: string) => readTokenFile(path, field, MAX_TOKEN_FILE_BYTES);
   return {
-    apiKey: claude.api_key_file ? await token(claude.api_key_file, 'claude.api_key_file') : undefined,
+    apiKey: claude.api_key_file
+      ? await readTokenFile(claude.api_key_file, 'claude.api_key_file', MAX_TOKEN_FILE_BYTES)
+      : undefined,
     authToken: server.auth_token_file
-      ? await token(server.auth_token_file, 'server.auth_token_file')
+      ? await readGuardTokenFile(server.auth_token_file, 'server.auth_token_file')
       : server.auth_token,
     apiKeysText: server.api_keys_file
       ? await readApiKeysFile(server.api_keys_file, 'server.api_keys_file')
       : undefined,
     peerToken: server.peer_token_file
-      ? await token(server.peer_token_file, 'server.peer_token_file')
+      ? await readGuardTokenFile(server.peer_token_file, 'server.peer_token_file')
       : undefined,
   };
 }
@@ -54,6 +55,10 @@ async function readApiKeysFile(
 
 /** A bearer token or API key file: far smaller than this. */
 const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+
+/** An admin or peer token file: one token that guards a route, so at least MIN_TOKEN_CHARS long. */
+const readGuardTokenFile = (path: string, field: string, maxBytes = MAX_TOKEN_FILE_BYTES) =>
+  readTokenFile(path, field, maxBytes, MIN_TOKEN_CHARS);
 /** How often a mounted admin token or API key is re-read: a rotation reaches the pod's file within a minute. */
 const SECRET_RELOAD_MS = 2000;
 
@@ -196,6 +201,7 @@ async function main(): Promise<void> {
         current: authToken,
         what: 'admin token',
         log,
+        read: readGuardTokenFile,
         apply: (token) => runtime.rotateAdminToken(token),
       }),
     );
@@ -224,6 +230,7 @@ async function main(): Promise<void> {
         current: peerToken,
         what: 'peer token',
         log,
+        read: readGuardTokenFile,
         apply: (token) => runtime.rotatePeerToken(token),
       }),
     );

@@ -176,18 +176,18 @@ describe('parallel executor', () => {
   });
 
   it('protects the admin API with the configured bearer token and validates values', async () => {
-    rt = await startRuntime({ server: { auth_token: 's3cret' } });
+    rt = await startRuntime({ server: { auth_token: 's3cret-admin-token' } });
     const body = { max_concurrent_signals: 4 };
     const denied = await rt.put('/v1/admin/performance', body, { authorization: 'Bearer wrong!' });
     expect(denied.status).toBe(401);
     expect(denied.body.error.code).toBe('UNAUTHORIZED');
-    const ok = await rt.put('/v1/admin/performance', body, { authorization: 'Bearer s3cret' });
+    const ok = await rt.put('/v1/admin/performance', body, { authorization: 'Bearer s3cret-admin-token' });
     expect(ok.status).toBe(200);
     expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(4);
     const bad = await rt.put(
       '/v1/admin/performance',
       { max_concurrent_signals: 0 },
-      { authorization: 'Bearer s3cret' },
+      { authorization: 'Bearer s3cret-admin-token' },
     );
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe('max_concurrent_signals');

@@ -99,6 +99,26 @@ describe('runtime process', () => {
     }
   });
 
+  it('refuses an admin or peer token shorter than 16 characters, inline or from a file, by its key', async () => {
+    const inline = await runToExit({}, { HAL9_AUTH_TOKEN: 'admin' });
+    expect(inline.code).toBe(2);
+    expect(inline.output).toContain('server.auth_token: must be at least 16 characters long');
+    expect(inline.output).not.toContain('listening');
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-short-token-'));
+    try {
+      const file = join(dir, 'token');
+      await writeFile(file, 'fifteen-chars-x\n');
+      for (const key of ['auth_token_file', 'peer_token_file']) {
+        const fromFile = await runToExit({ server: { [key]: file } });
+        expect(fromFile.code).toBe(2);
+        expect(fromFile.output).toContain(`server.${key}: ${file} must be at least 16 characters long`);
+        expect(fromFile.output).not.toContain('fifteen-chars-x');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an empty token file by its key instead of running with the route it guards open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hal9-empty-token-'));
     try {
@@ -116,7 +136,8 @@ describe('runtime process', () => {
   it('takes up a rotated admin token file (HAL9_AUTH_TOKEN_FILE) without a restart, and keeps it through a broken one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hal9-admin-'));
     const file = join(dir, 'token');
-    await writeFile(file, 'old-token\n');
+    const [oldToken, newToken] = ['old-admin-token-0123', 'new-admin-token-4567'];
+    await writeFile(file, `${oldToken}\n`);
     const rt = await spawnRuntime({}, { HAL9_AUTH_TOKEN_FILE: file });
     const status = async (token: string) =>
       (await fetch(`${rt.url}/v1/admin/performance`, { headers: { authorization: `Bearer ${token}` } }))
@@ -128,20 +149,25 @@ describe('runtime process', () => {
       }
     };
     try {
-      expect(await status('old-token')).toBe(200);
-      expect(await status('new-token')).toBe(401);
+      expect(await status(oldToken)).toBe(200);
+      expect(await status(newToken)).toBe(401);
       // Rotated the way the kubelet updates a mounted Secret: a new file renamed over the old one.
-      await writeFile(join(dir, 'next'), 'new-token');
+      await writeFile(join(dir, 'next'), newToken);
       await rename(join(dir, 'next'), file);
-      await until('the new token is taken', async () => (await status('new-token')) === 200);
-      expect(await status('old-token')).toBe(401);
+      await until('the new token is taken', async () => (await status(newToken)) === 200);
+      expect(await status(oldToken)).toBe(401);
       expect(rt.output()).toContain('admin token reloaded');
+      // A token too short to guard the route is not taken either: the last one stays.
+      await writeFile(file, 'short-token');
+      await until('the short token is reported', async () =>
+        rt.output().includes(`${file} must be at least 16 characters long`),
+      );
+      expect(await status(newToken)).toBe(200);
+      expect(await status('short-token')).toBe(401);
       // A file gone or emptied mid-rotation never opens the admin API or locks it: the last token stays.
       await writeFile(file, '');
-      await until('the empty file is reported', async () =>
-        rt.output().includes('cannot re-read the admin token'),
-      );
-      expect(await status('new-token')).toBe(200);
+      await until('the empty file is reported', async () => rt.output().includes(`${file} is empty`));
+      expect(await status(newToken)).toBe(200);
       expect(await status('')).toBe(401);
     } finally {
       await rt.stop();

@@ -23,7 +23,7 @@ const aSecret: StubAnswer = {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'hal9-admin', namespace: 'team-a' },
-    data: { token: Buffer.from('rotate-me-42\n').toString('base64') },
+    data: { token: Buffer.from('rotate-me-0123456789\n').toString('base64') },
   },
 };
 
@@ -38,7 +38,7 @@ describe('secretAdminToken', () => {
   it('reads the Secret through the operator’s shared API client', async () => {
     const { kc, requests } = await stub(aSecret);
     expect(await secretAdminToken(createKubeClients(kc, adminTokenTimeoutMs).core)(cluster)).toBe(
-      'rotate-me-42',
+      'rotate-me-0123456789',
     );
     expect(requests.map((r) => r.url)).toEqual(['/api/v1/namespaces/team-a/secrets/hal9-admin']);
     // The User-Agent the shared client sets: kc.makeApiClient would send client-node's own.

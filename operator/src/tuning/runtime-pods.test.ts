@@ -101,14 +101,19 @@ describe('readyPodsByNeuron', () => {
 describe('setPodLimit against a real runtime process', () => {
   let rt: RunningRuntime;
   beforeAll(async () => {
-    rt = await startRuntime({ server: { auth_token: 's3cret' }, performance: { max_concurrent_signals: 8 } });
+    rt = await startRuntime({
+      server: { auth_token: 's3cret-admin-token' },
+      performance: { max_concurrent_signals: 8 },
+    });
   }, 30_000);
   afterAll(() => rt?.stop());
 
   const limit = async () =>
     (
       (await (
-        await fetch(`${rt.url}/v1/admin/performance`, { headers: { authorization: 'Bearer s3cret' } })
+        await fetch(`${rt.url}/v1/admin/performance`, {
+          headers: { authorization: 'Bearer s3cret-admin-token' },
+        })
       ).json()) as { max_concurrent_signals: number }
     ).max_concurrent_signals;
 
@@ -120,7 +125,7 @@ describe('setPodLimit against a real runtime process', () => {
   });
 
   it('changes the executor limit of the running process and returns what it applied', async () => {
-    expect(await setPodLimit(rt.url, 12, { token: 's3cret' })).toBe(12);
+    expect(await setPodLimit(rt.url, 12, { token: 's3cret-admin-token' })).toBe(12);
     expect(await limit()).toBe(12);
   });
 

@@ -1,4 +1,4 @@
-import { tokenProblem } from './secrets.ts';
+import { MIN_TOKEN_CHARS, tokenProblem } from './secrets.ts';
 import { type Ctx, join, type Obj } from './section.ts';
 
 // Readers of one value of a mapping: an absent value takes its default, a wrong one is a problem
@@ -115,10 +115,13 @@ export function url(ctx: Ctx, o: Obj, path: string, key: string): string {
   return v.replace(/\/+$/, '');
 }
 
-/** A bearer token given inline (empty: none): one a client can send, or every call is refused. */
+/**
+ * A bearer token given inline (empty: none): one a client can send, or every call is refused, and
+ * long enough not to be guessed.
+ */
 export function token(ctx: Ctx, o: Obj, path: string, key: string): string {
   const v = str(ctx, o, path, key, '');
-  const problem = v === '' ? undefined : tokenProblem(v);
+  const problem = v === '' ? undefined : tokenProblem(v, MIN_TOKEN_CHARS);
   if (problem) {
     ctx.problems.push({ field: join(path, key), message: problem });
     return '';

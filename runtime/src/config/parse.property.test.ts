@@ -314,9 +314,9 @@ function validValue(leaf: Leaf): fc.Arbitrary<unknown> {
         fc.constant(null),
       );
     case 'token':
-      // What a bearer header carries: visible ASCII, no space (empty: no token).
+      // What a bearer header carries: visible ASCII, no space, at least 16 (empty: no token).
       return fc.oneof(
-        fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+        fc.stringMatching(/^[\x21-\x7e]{16,40}$/),
         fc.constant('x'.repeat(65_536)),
         fc.constant(''),
         fc.constant(null),
@@ -405,7 +405,17 @@ function invalidValue(path: string, leaf: Leaf): fc.Arbitrary<[unknown, string]>
     case 'str':
       return at(5, 'x'.repeat(leaf.max + 1), ...wrongType);
     case 'token':
-      return at(5, 'x'.repeat(65_537), 'my token', ' lead', 'a\tb', 'a\nb', 'é', ...wrongType);
+      return at(
+        5,
+        'x'.repeat(65_537),
+        'my token',
+        ' lead',
+        'a\tb',
+        'a\nb',
+        'é',
+        'x'.repeat(15),
+        ...wrongType,
+      );
     case 'mode':
       return at('cli', 'Mock', '', 5, null, ...wrongType);
     case 'url':

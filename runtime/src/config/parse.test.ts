@@ -90,6 +90,9 @@ describe('parseConfig', () => {
     [{ server: { auth_token: 'my token' } }, 'server.auth_token', /visible ASCII.*no space/],
     [{ server: { auth_token: 'tab\there' } }, 'server.auth_token', /visible ASCII/],
     [{ server: { auth_token: 'naïve-token' } }, 'server.auth_token', /visible ASCII/],
+    // A token that guards /v1/admin/* is not one found by trying: 16 characters at least.
+    [{ server: { auth_token: 's3cret' } }, 'server.auth_token', /at least 16 characters long.*openssl rand/],
+    [{ server: { auth_token: 'x'.repeat(15) } }, 'server.auth_token', /at least 16 characters/],
     // A base delay above the ceiling would be ignored: both keys named.
     [
       { claude: { retry: { base_delay_ms: 9000, max_delay_ms: 10 } } },
@@ -238,15 +241,17 @@ describe('parseConfig', () => {
   });
 
   it('refuses an admin token set twice (inline and as a file): one would be ignored unseen', () => {
-    expect(problems({ server: { auth_token: 'abc', auth_token_file: '/etc/token' } })).toEqual([
+    expect(
+      problems({ server: { auth_token: 'admin-token-0123456789', auth_token_file: '/etc/token' } }),
+    ).toEqual([
       {
         field: 'server.auth_token_file',
         message: 'the admin token is set twice (server.auth_token and server.auth_token_file): keep one',
       },
     ]);
-    expect(problems({ server: { auth_token_file: '/etc/token' } }, { HAL9_AUTH_TOKEN: 'abc' })).toHaveLength(
-      1,
-    );
+    expect(
+      problems({ server: { auth_token_file: '/etc/token' } }, { HAL9_AUTH_TOKEN: 'admin-token-0123456789' }),
+    ).toHaveLength(1);
   });
 
   it('takes the API key file from HAL9_API_KEY_FILE over the file, as the admin token file from HAL9_AUTH_TOKEN_FILE', () => {
@@ -262,7 +267,10 @@ describe('parseConfig', () => {
     expect(problems({}, { HAL9_AUTH_TOKEN: 'my token' })).toEqual([
       { field: 'server.auth_token', message: expect.stringContaining('no space') },
     ]);
-    expect(parseConfig({}, { HAL9_AUTH_TOKEN: 'my-t0ken_!~' }).server.auth_token).toBe('my-t0ken_!~');
+    expect(parseConfig({}, { HAL9_AUTH_TOKEN: 'my-t0ken_!~0123456' }).server.auth_token).toBe(
+      'my-t0ken_!~0123456',
+    );
+    expect(parseConfig({}, { HAL9_AUTH_TOKEN: 'x'.repeat(16) }).server.auth_token).toBe('x'.repeat(16));
     expect(parseConfig({ server: { auth_token: '' } }).server.auth_token).toBe('');
   });
 

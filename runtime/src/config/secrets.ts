@@ -28,25 +28,34 @@ export async function readSecretFile(
 }
 
 /**
+ * The shortest admin or peer token taken, as for client keys (config/api-keys.ts): a token that
+ * guards a route must not be found by trying. The Anthropic API key is not ours to judge.
+ */
+export const MIN_TOKEN_CHARS = 16;
+
+/**
  * Why `token` cannot be a token sent in an HTTP header (`Authorization: Bearer <token>`, `x-api-key`),
  * or undefined. Visible ASCII only: the bearer parser stops at whitespace, and a byte outside ASCII
  * reaches the server as another character, so such a token would be refused on every request.
  */
-export function tokenProblem(token: string): string | undefined {
-  return /^[\x21-\x7e]+$/.test(token)
-    ? undefined
-    : 'must be one token of visible ASCII characters, with no space or line break inside (it is sent in an HTTP header)';
+export function tokenProblem(token: string, minChars = 1): string | undefined {
+  if (!/^[\x21-\x7e]+$/.test(token))
+    return 'must be one token of visible ASCII characters, with no space or line break inside (it is sent in an HTTP header)';
+  if (token.length < minChars)
+    return `must be at least ${minChars} characters long, so it cannot be guessed (make one with: openssl rand -hex 32)`;
+  return undefined;
 }
 
-/** A file holding one token (admin, peer, API key): read as readSecretFile does, then checked. */
+/** A file holding one token (admin, peer, API key): read as readSecretFile does, then checked; `minChars` as tokenProblem. */
 export async function readTokenFile(
   path: string,
   field: string,
   maxBytes = MAX_SECRET_FILE_BYTES,
+  minChars = 1,
 ): Promise<string> {
   const text = await readSecretFile(path, field, maxBytes);
   // The message names the file, never the token.
-  const problem = tokenProblem(text);
+  const problem = tokenProblem(text, minChars);
   if (problem) throw new ConfigError([{ field, message: `${path} ${problem}` }]);
   return text;
 }
