@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { signalTo } from '../testing/builders.ts';
 import { ManualClock } from '../testing/manual-clock.ts';
 import { openRun } from '../testing/open-run.ts';
-import { streamRun } from './sse.ts';
+import { streamRun, WRITE_SLICE_BYTES } from './sse.ts';
 
 /** The one signal of the runs here (a run is open while a signal of it is). */
 const ONLY = signalTo('impl');
@@ -25,10 +25,20 @@ class FakeSocket extends EventEmitter {
   writeHead(): this {
     return this;
   }
-  write(chunk: string): boolean {
-    this.text += chunk;
-    this.buffered += Buffer.byteLength(chunk);
+  /** The byte length of each write. */
+  readonly writes: number[] = [];
+  readonly bytes: Buffer[] = [];
+  write(chunk: string | Buffer): boolean {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.bytes.push(b);
+    this.writes.push(b.length);
+    this.text = Buffer.concat(this.bytes).toString();
+    this.buffered += b.length;
     return this.buffered < this.room;
+  }
+  /** The reader took `n` bytes, not all: no 'drain' yet. */
+  take(n: number): void {
+    this.buffered = Math.max(0, this.buffered - n);
   }
   destroyed = false;
   end(): void {
@@ -145,6 +155,34 @@ describe('streamRun backpressure', () => {
     expect(s.res.ended).toBe(true);
     expect(s.res.text).toContain('STREAM_OVERFLOW');
     expect(s.res.text).toContain('it took nothing for 1000 ms');
+  });
+
+  it('keeps a reader that takes one large event slowly, part of it in each interval, with no drain until the end', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 1_000_000, heartbeatMs: 1000 });
+    s.results(1, 600_000);
+    s.run.close(ONLY);
+    await nextTurn();
+    // Far more than two heartbeat intervals, each with a slice taken and the buffer never empty.
+    for (let i = 0; i < 12 && s.res.buffered > WRITE_SLICE_BYTES; i++) {
+      s.res.take(WRITE_SLICE_BYTES);
+      s.clock.advance(1000);
+      expect(s.res.text).not.toContain('STREAM_OVERFLOW');
+    }
+    s.res.drain();
+    expect(s.res.text).not.toContain('event: error');
+    expect(s.res.text).toContain('event: end');
+    expect(s.delivered()).toBe(true);
+  });
+
+  it('writes a large event in slices, its multi-byte characters whole', async () => {
+    const s = setup({ room: 10_000_000, maxBufferedBytes: 1_000_000 });
+    const content = 'é🚀x'.repeat(50_000);
+    s.run.progress({ results: [{ neuron: 'w', layer: 'L2' as const, content }] }, ONLY);
+    await nextTurn();
+    expect(Math.max(...s.res.writes)).toBeLessThanOrEqual(WRITE_SLICE_BYTES);
+    expect(s.res.writes.filter((n) => n === WRITE_SLICE_BYTES)).toHaveLength(5);
+    const data = /^event: result\ndata: (.*)$/m.exec(s.res.text)?.[1];
+    expect(JSON.parse(data ?? 'null')).toMatchObject({ content });
   });
 
   it('ends with EVENTS_EXPIRED when the next event to write is no longer kept', async () => {

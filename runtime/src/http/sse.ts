@@ -20,6 +20,10 @@ import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 // would otherwise hold the run, and its kept events, for as long as it keeps the connection). A reader
 // so far behind that its next event is no longer kept (only the latest 10,000 are) gets EVENTS_EXPIRED.
 //
+// Progress is what the socket has left to send going down, not only a 'drain' (which comes once all
+// of it is sent): a large event is written in slices of WRITE_SLICE_BYTES, each its own write, so a
+// reader that takes a big event steadily but slowly is seen taking it, not cut off as stalled.
+//
 // However a stream ends, what its reader has not taken yet (the events written before the end, the
 // `error` frame) is held in this process until the reader takes it: a reader that takes none of it for
 // a whole heartbeat interval has its connection destroyed, so those bytes and the socket are freed
@@ -29,6 +33,20 @@ export interface SseOptions {
   readonly clock: Clock;
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;
+}
+
+/** The most one socket write holds: what is left to send then goes down as each slice is taken. */
+export const WRITE_SLICE_BYTES = 64 * 1024;
+
+/** Writes `text`, a large one in slices; false when the socket's buffer is full. */
+function writeSliced(res: ServerResponse, text: string): boolean {
+  // Characters are at most 3 UTF-8 bytes each (4 for a surrogate pair's two): smaller than a slice.
+  if (text.length * 3 <= WRITE_SLICE_BYTES) return res.write(text);
+  const bytes = Buffer.from(text);
+  let more = true;
+  for (let at = 0; at < bytes.length; at += WRITE_SLICE_BYTES)
+    more = res.write(bytes.subarray(at, at + WRITE_SLICE_BYTES));
+  return more;
 }
 
 const frame = (e: RunEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
@@ -76,8 +94,12 @@ export function streamRun(
   let countAfter: number | undefined;
   /** Bytes of those events not yet written. */
   let lagBytes = 0;
-  /** The socket drained since the last heartbeat; `stalled`: it did not in the interval before either. */
+  /**
+   * The reader took something since the last heartbeat (a drain, or less left to send than then:
+   * `left`); `stalled`: it did not in the interval before either.
+   */
   let drained = false;
+  let left = 0;
   let stalled = false;
   const overflow = (why: string) =>
     finish(errorFrame('STREAM_OVERFLOW', `the client read too slowly (${why})`));
@@ -110,7 +132,7 @@ export function streamRun(
     const text = frame(e);
     cursor = e.id;
     if (countAfter !== undefined && e.id > countAfter) lagBytes -= Buffer.byteLength(text);
-    const more = res.write(text);
+    const more = writeSliced(res, text);
     if (e.type === 'end') {
       finish();
       onEnd?.();
@@ -143,8 +165,9 @@ export function streamRun(
     lagBytes = 0;
   }
   const beat = () => {
-    // Two heartbeats in a row with no drain while events wait: a whole interval with nothing taken.
-    if (waiting && !drained) {
+    // Two heartbeats in a row with nothing taken while events wait: a whole interval with nothing taken.
+    const now = res.writableLength;
+    if (waiting && !drained && now >= left) {
       if (stalled) {
         overflow(`it took nothing for ${o.heartbeatMs} ms`);
         return;
@@ -152,6 +175,7 @@ export function streamRun(
       stalled = true;
     } else stalled = false;
     drained = false;
+    left = now;
     if (!waiting) res.write(': ping\n\n');
     heartbeat = o.clock.setTimeout(beat, o.heartbeatMs);
   };
