@@ -5,6 +5,7 @@ import { SyncOption, SyncWave, syncIn } from './argocd.ts';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
 import { type GrafanaDashboard, GrafanaDashboards } from './grafana-dashboards.ts';
 import { Hal9Cluster } from './hal9-cluster.ts';
+import { isLabelKey } from './label-key.ts';
 import { Neuron } from './neuron.ts';
 import { PrometheusRule, type PrometheusRuleGroups } from './prometheus-rule.ts';
 
@@ -302,9 +303,9 @@ function propsProblems(props: Hal9PlatformProps): string[] {
     ['prometheusRuleLabels', props.prometheusRuleLabels],
   ] as const) {
     for (const [k, v] of Object.entries(labels ?? {})) {
-      if (!labelKey.test(k) || k.indexOf('/') > 253) {
+      if (!isLabelKey(k)) {
         problems.push(
-          `${field}: ${JSON.stringify(k)} is not a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+          `${field}: ${JSON.stringify(k)} is not a label key: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
         );
       }
       if (typeof v !== 'string' || !labelValue.test(v)) {
@@ -318,7 +319,4 @@ function propsProblems(props: Hal9PlatformProps): string[] {
 }
 
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-// A DNS-subdomain prefix (dot-separated labels; its length is checked apart), then the name.
-const labelKey =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;

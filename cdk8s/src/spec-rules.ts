@@ -12,6 +12,7 @@ import {
   safeSysctls,
   wholeQuantityValue,
 } from '@hal9/api';
+import { isLabelKey } from './label-key.ts';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
 export { safeSysctls };
@@ -105,9 +106,6 @@ const sysctlValueShapes: readonly { names: readonly string[]; pattern: RegExp; m
   },
 ];
 
-// The CRD's CEL pattern for a label key.
-const labelKey = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 interface NodeLabel {
   readonly key: string;
   readonly operator?: string;
@@ -117,9 +115,9 @@ interface NodeLabel {
 function nodeLabelRules(list: readonly NodeLabel[] | undefined, path: string): string[] {
   const problems: string[] = [];
   (list ?? []).forEach((l, i) => {
-    if (!labelKey.test(l.key)) {
+    if (!isLabelKey(l.key)) {
       problems.push(
-        `${path}[${i}].key: key must be a node label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+        `${path}[${i}].key: key must be a node label key: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
       );
     }
     // A missing operator is In, as the renderer writes it into the pod's node affinity.
@@ -239,26 +237,26 @@ export function sectionRules(s: Sections, p: string): string[] {
     }
   }
   for (const key of Object.keys(s.placement?.nodeSelector ?? {})) {
-    if (!labelKey.test(key)) {
+    if (!isLabelKey(key)) {
       problems.push(
-        `${p}.placement.nodeSelector: each nodeSelector key must be a node label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+        `${p}.placement.nodeSelector: each nodeSelector key must be a node label key: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
       );
     }
   }
   problems.push(...nodeLabelRules(s.placement?.requiredNodeLabels, `${p}.placement.requiredNodeLabels`));
   problems.push(...nodeLabelRules(s.placement?.preferredNodeLabels, `${p}.placement.preferredNodeLabels`));
   const topologyKey = s.placement?.topologySpread?.topologyKey;
-  if (topologyKey !== undefined && !labelKey.test(topologyKey)) {
+  if (topologyKey !== undefined && !isLabelKey(topologyKey)) {
     problems.push(
-      `${p}.placement.topologySpread.topologyKey (${JSON.stringify(topologyKey)}): placement.topologySpread.topologyKey must be a node label key such as kubernetes.io/hostname or topology.kubernetes.io/zone: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+      `${p}.placement.topologySpread.topologyKey (${JSON.stringify(topologyKey)}): placement.topologySpread.topologyKey must be a node label key such as kubernetes.io/hostname or topology.kubernetes.io/zone: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
     );
   }
   (s.placement?.tolerations ?? []).forEach((t, i) => {
     // A missing operator is Equal, as in a pod's tolerations.
     const op = t.operator ?? 'Equal';
-    if (t.key && !labelKey.test(t.key)) {
+    if (t.key && !isLabelKey(t.key)) {
       problems.push(
-        `${p}.placement.tolerations[${i}].key: key must be a taint key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+        `${p}.placement.tolerations[${i}].key: key must be a taint key: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
       );
     }
     if (op === 'Exists' && t.value) {
@@ -339,9 +337,9 @@ export function sectionRules(s: Sections, p: string): string[] {
     );
   }
   for (const key of Object.keys(s.monitoring?.serviceMonitorLabels ?? {})) {
-    if (!labelKey.test(key)) {
+    if (!isLabelKey(key)) {
       problems.push(
-        `${p}.monitoring.serviceMonitorLabels: each serviceMonitorLabels key must be a label key: an optional DNS-subdomain prefix and /, then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
+        `${p}.monitoring.serviceMonitorLabels: each serviceMonitorLabels key must be a label key: an optional prefix and / (a DNS subdomain: lower-case parts of letters, digits and -, joined by single dots, at most 253 characters), then at most 63 letters, digits and -_., starting and ending with a letter or digit`,
       );
     }
   }

@@ -586,8 +586,10 @@ describe('tracing', () => {
 });
 
 describe('valid tolerations and node selectors', () => {
+  const longestPrefix = `${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}`;
   const placement = {
-    nodeSelector: { 'node-type': 'performance', 'example.com/empty': '' },
+    // The longest prefix a label key may have: 253 characters, in parts of up to 63.
+    nodeSelector: { 'node-type': 'performance', 'example.com/empty': '', [`${longestPrefix}/edge`]: 'x' },
     requiredNodeLabels: [{ key: 'topology.kubernetes.io/zone', operator: 'In' as const, values: ['a'] }],
     preferredNodeLabels: [{ weight: 5, key: 'node_type.v2', operator: 'Exists' as const }],
     tolerations: [
@@ -968,6 +970,28 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'a nodeSelector key with a space in a Neuron',
       neuron({ placement: { nodeSelector: { 'node type': 'fast' } } }),
       'each nodeSelector key must be a node label key',
+    ],
+    // A prefix is a DNS subdomain: parts joined by single dots, each starting and ending with a letter
+    // or digit, 253 characters at most (the Deployment was refused with "prefix part … RFC 1123").
+    [
+      'a nodeSelector key whose prefix has two dots in a row, in a Neuron',
+      neuron({ placement: { nodeSelector: { 'a..b/c': 'x' } } }),
+      'each nodeSelector key must be a node label key: an optional prefix and / (a DNS subdomain',
+    ],
+    [
+      'a toleration key whose prefix has a part ending in -',
+      cluster({ placement: { tolerations: [{ key: 'a-.b/c', operator: 'Exists' }] } }),
+      'spec.placement.tolerations[0].key: Invalid value: key must be a taint key',
+    ],
+    [
+      'a required node label key whose prefix is 254 characters',
+      cluster({ placement: { requiredNodeLabels: [{ key: `${'a'.repeat(254)}/k`, operator: 'Exists' }] } }),
+      'spec.placement.requiredNodeLabels[0].key: Invalid value: key must be a node label key',
+    ],
+    [
+      'a serviceMonitorLabels key whose prefix has a part starting with -',
+      cluster({ monitoring: { serviceMonitorLabels: { 'x.-y/z': 'v' } } }),
+      'each serviceMonitorLabels key must be a label key',
     ],
     // Tolerations: what the apiserver refuses in a pod (ValidateTolerations) is refused on apply, not by
     // the Deployment the operator renders later.

@@ -404,6 +404,37 @@ const cases: readonly Case[] = [
     'each nodeSelector key must be a node label key',
   ],
   [
+    'a nodeSelector key whose prefix has two dots in a row',
+    'Hal9Cluster',
+    'c',
+    { placement: { nodeSelector: { 'a..b/c': 'fast' } } },
+    'each nodeSelector key must be a node label key',
+  ],
+  [
+    'a toleration key whose prefix is 254 characters',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: { tolerations: [{ key: `${'a'.repeat(254)}/k`, operator: 'Exists' }] },
+    },
+    'key must be a taint key',
+  ],
+  [
+    'a nodeSelector key with the longest prefix, 253 characters in parts of 63',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      placement: {
+        nodeSelector: { [`${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(61)}/k`]: 'x' },
+      },
+    },
+    undefined,
+  ],
+  [
     'a ServiceMonitor label key that is not a label key',
     'Hal9Cluster',
     'c',
