@@ -1,6 +1,7 @@
 // The Hal9 API: one source for the operator and cdk8s (and, types only, the runtime's load report). The types, defaults, constants and spec schemas
 // under generated/ come from crds/ (npm run gen:types; api/src/crd.test.ts is the drift check).
 export { applyDefaults, type DefaultsNode } from './apply-defaults.ts';
+export { defaultClusterResources, withDefaultResources } from './default-resources.ts';
 export * from './generated/hal9cluster.gen.ts';
 export * from './generated/hal9cluster.schema.gen.ts';
 export * from './generated/neuron.gen.ts';

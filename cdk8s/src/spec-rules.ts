@@ -429,13 +429,25 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   }
   const r = spec.resources;
   const nt = spec.nodeTuning;
-  if (nt?.hugepages && r?.requests?.memory === undefined) {
+  // Absent resources are the defaults the operator applies, which request CPU and memory.
+  if (
+    nt?.hugepages &&
+    r !== undefined &&
+    r.requests?.memory === undefined &&
+    r.limits?.memory === undefined
+  ) {
     problems.push(
-      'spec.resources: nodeTuning.hugepages needs a memory request: set resources.requests.memory',
+      'spec.resources: nodeTuning.hugepages needs a memory request: set resources.requests.memory (or resources.limits.memory, which is then the request), or leave resources out for the defaults',
     );
   }
   const a = spec.autoscaling;
-  if (a?.enabled && a.mode === 'hpa' && r?.requests?.cpu === undefined && r?.limits?.cpu === undefined) {
+  if (
+    a?.enabled &&
+    a.mode === 'hpa' &&
+    r !== undefined &&
+    r.requests?.cpu === undefined &&
+    r.limits?.cpu === undefined
+  ) {
     problems.push(
       'spec.resources: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and an HPA without one never scales: set resources.requests.cpu (or resources.limits.cpu, which is then the request), or use autoscaling.mode: operator',
     );

@@ -55,8 +55,7 @@ export interface Hal9ClusterSpec {
    */
   readonly performance?: Hal9ClusterSpecPerformance;
   /**
-   * CPU and memory of the runtime container. Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide.
-   * @default {"requests":{"cpu":"2000m","memory":"2Gi"},"limits":{"cpu":"4000m","memory":"4Gi"}}
+   * CPU and memory of the runtime container. A section that is present is taken as written (only limits: the requests equal them, Guaranteed QoS). Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide; the operator applies it and it is not stored, so adding the section later replaces it whole.
    */
   readonly resources?: Hal9ClusterSpecResources;
   /**
@@ -384,8 +383,7 @@ export interface Hal9ClusterSpecPerformanceRequestBudget {
 }
 
 /**
- * CPU and memory of the runtime container. Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide.
- * @default {"requests":{"cpu":"2000m","memory":"2Gi"},"limits":{"cpu":"4000m","memory":"4Gi"}}
+ * CPU and memory of the runtime container. A section that is present is taken as written (only limits: the requests equal them, Guaranteed QoS). Default (when the whole section is absent): requests 2000m CPU / 2Gi, limits 4000m CPU / 4Gi, as in the Performance Tuning Guide; the operator applies it and it is not stored, so adding the section later replaces it whole.
  */
 export interface Hal9ClusterSpecResources {
   /**
@@ -1095,18 +1093,6 @@ export const hal9ClusterSpecDefaults = {
               "default": 0
             }
           }
-        }
-      }
-    },
-    "resources": {
-      "default": {
-        "requests": {
-          "cpu": "2000m",
-          "memory": "2Gi"
-        },
-        "limits": {
-          "cpu": "4000m",
-          "memory": "4Gi"
         }
       }
     },

@@ -404,6 +404,27 @@ const cases: readonly Case[] = [
     'each nodeSelector key must be a node label key',
   ],
   [
+    'hugepages with resources left out (the defaults the operator applies)',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { hugepages: { quantity: '512Mi' } } },
+    undefined,
+  ],
+  [
+    'hugepages with a memory limit alone (then the request)',
+    'Hal9Cluster',
+    'c',
+    { resources: { limits: { cpu: '2', memory: '2Gi' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } },
+    undefined,
+  ],
+  [
+    'hugepages with resources but no memory',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { cpu: '1' } }, nodeTuning: { hugepages: { quantity: '512Mi' } } },
+    'nodeTuning.hugepages needs a memory request',
+  ],
+  [
     'a nodeSelector key whose prefix has two dots in a row',
     'Hal9Cluster',
     'c',

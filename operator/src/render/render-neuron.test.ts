@@ -18,6 +18,7 @@ import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testin
 import { RUNTIME_V8_FLAGS } from './deployment.ts';
 import { configHashAnnotation, selectorString } from './labels.ts';
 import { renderNeuron } from './render-neuron.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 function render(cluster: Hal9ClusterSpec = {}, neuron: Partial<NeuronSpec> = {}) {
   return renderNeuron({
@@ -143,6 +144,22 @@ describe('renderNeuron: memory a runtime cannot start with', () => {
       { resources: { requests: { memory: '64Mi' }, limits: { memory: '128Mi' } } },
     ).warnings;
     expect(enough.filter((w) => w.includes('.memory'))).toEqual([]);
+  });
+});
+
+describe('renderNeuron: hugepages with no CPU or memory to account them against', () => {
+  // The CRDs check each object alone: a Neuron's hugepages under a cluster with `resources: {}` were
+  // rendered into a Deployment the apiserver refused on every pass ("HugePages require cpu or memory").
+  it('are refused at render, saying what to set; a CPU or memory anywhere in the merge renders', () => {
+    const hugepages = { nodeTuning: { hugepages: { quantity: '512Mi' } } };
+    expect(() => render({ resources: {} }, hugepages)).toThrow(RenderRefusedError);
+    expect(() => render({ resources: {} }, hugepages)).toThrow(/set resources.requests.memory/);
+    expect(() => render({ resources: { limits: {} } }, hugepages)).toThrow(RenderRefusedError);
+    for (const resources of [{ requests: { cpu: '1' } }, { limits: { memory: '1Gi' } }]) {
+      expect(render({ resources: {} }, { ...hugepages, resources }).objects).toHaveLength(3);
+    }
+    // The defaults, when the cluster leaves resources out.
+    expect(render({}, hugepages).objects).toHaveLength(3);
   });
 });
 

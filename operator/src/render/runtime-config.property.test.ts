@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderNeuron } from './render-neuron.ts';
-import { RenderRefusedError } from './runtime-config.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 // Every Neuron and Hal9Cluster the CRD schemas admit must render a configuration that the runtime's
 // own parser accepts: a bound the runtime enforces and the CRD does not is found here, not by a pod

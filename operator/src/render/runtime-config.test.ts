@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { aHal9Cluster, aNeuron, defaultTopology } from '../testing/builders.ts';
 import { renderNeuron } from './render-neuron.ts';
-import { RenderRefusedError } from './runtime-config.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 const topology = defaultTopology();
 const renderOf = (name: string, cluster = aHal9Cluster(), peers = topology) =>

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { configKey } from './config-map.ts';
 import { neuronEndpoint, runtimePort } from './labels.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 export interface RuntimeConfigInput {
   readonly clusterName: string;
@@ -225,8 +226,3 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
 
 /** What the apiserver accepts in one ConfigMap's data (keys and values together). */
 export const MAX_CONFIG_MAP_BYTES = 1_048_576;
-
-/** A spec the CRD schemas admitted that renders something the runtime or the apiserver would refuse. */
-export class RenderRefusedError extends Error {
-  override readonly name = 'RenderRefusedError';
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aHal9Cluster, aNeuron, defaultTopology } from '../testing/builders.ts';
 import { renderNeuron } from './render-neuron.ts';
-import { RenderRefusedError } from './runtime-config.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 // An endpoint the CRD admitted before its rule checked the port (or that Go's URL parser takes and
 // WHATWG's does not) must not reach the pods: the runtime refuses it at start and every pod crashes.

@@ -1,6 +1,6 @@
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { EffectiveTracing } from '../spec/effective-spec.ts';
-import { RenderRefusedError } from './runtime-config.ts';
+import { RenderRefusedError } from './render-refused.ts';
 
 /** The pod's name from the downward API, which OTEL_RESOURCE_ATTRIBUTES expands as $(HAL9_POD_NAME). */
 export const podNameEnv = 'HAL9_POD_NAME';

@@ -15,6 +15,7 @@ import {
   sameQuantity,
   wholeQuantityValue,
 } from './quantity.ts';
+import { RenderRefusedError } from './render-refused.ts';
 import { isSafeSysctl } from './sysctls.ts';
 
 export interface PodTuning {
@@ -151,6 +152,13 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
     const size = t.hugepages.size ?? '2Mi';
     const key = `hugepages-${size}`;
     const quantity = wholePages(t.hugepages.quantity, size, warnings);
+    // The apiserver refuses a pod with hugepages and no CPU or memory to account them against
+    // ("HugePages require cpu or memory"): say so here rather than by an apply that fails every pass.
+    if ([requests.cpu, requests.memory, limits.cpu, limits.memory].every((q) => q === undefined)) {
+      throw new RenderRefusedError(
+        "nodeTuning.hugepages needs a memory request, and the merged resources of the Neuron and its Hal9Cluster have no CPU or memory at all: set resources.requests.memory (or leave the Hal9Cluster's resources out for the defaults)",
+      );
+    }
     requests[key] = quantity;
     limits[key] = quantity;
     if (requests.memory === undefined && limits.memory === undefined) {

@@ -22,6 +22,7 @@ import {
   hal9ClusterSpecDefaults,
   neuronSpecDefaults,
   type Quantity,
+  withDefaultResources,
 } from '@hal9/api';
 import { deepFreeze } from './deep-freeze.ts';
 import { durationSeconds } from './duration-seconds.ts';
@@ -117,9 +118,14 @@ export interface EffectiveNeuronSpec {
   readonly repairs: readonly string[];
 }
 
-/** The Hal9Cluster's spec with the schema's defaults applied (a no-op for objects read from the apiserver). */
+/**
+ * The Hal9Cluster's spec with the schema's defaults applied (a no-op for objects read from the
+ * apiserver), and the default resources when it has no `resources` section (not a schema default).
+ */
 export function defaultedClusterSpec(cluster: Hal9Cluster): NonNullable<Hal9Cluster['spec']> {
-  return applyDefaults(hal9ClusterSpecDefaults, cluster.spec ?? {}) as NonNullable<Hal9Cluster['spec']>;
+  return applyDefaults(hal9ClusterSpecDefaults, withDefaultResources(cluster.spec ?? {})) as NonNullable<
+    Hal9Cluster['spec']
+  >;
 }
 
 /**
