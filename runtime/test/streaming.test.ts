@@ -290,6 +290,14 @@ describe('event streams', () => {
     const again = await fetch(url, { headers: { 'last-event-id': '5' } });
     expect(again.status).toBe(204);
     expect(await again.text()).toBe('');
+    // An id past its end names events it never sent (another request's): not "you have them all".
+    for (const id of ['6', '999999999999999']) {
+      const past = await fetch(url, { headers: { 'last-event-id': id } });
+      expect(past.status).toBe(400);
+      expect(((await past.json()) as { error: { message: string } }).error.message).toBe(
+        `Last-Event-ID ${id} is past this request's latest event (5)`,
+      );
+    }
     // A real EventSource gets the stream, then reconnects with the end's id as every EventSource
     // does when a stream ends, and is told to stop.
     const es = new EventSource(url);

@@ -171,21 +171,22 @@ export async function signalRoutes(
         { field: 'last-event-id' },
       );
     const last = header ? Number(header) : 0;
-    // An ended run whose events the client all has (an EventSource reconnects after every stream
-    // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
-    // with nothing left to send, until the client gave up.
-    if (!run.running && last >= run.lastEventId) {
-      if (req.method !== 'HEAD') store.delivered(run.id);
-      return reply.code(204).send();
-    }
     // An id this request has not reached names events it never sent (another request's stream, a
-    // client's bug): streaming from there would send events the client claims to have.
+    // client's bug): streaming from there would send events the client claims to have, and a 204
+    // would tell it that it has them all.
     if (last > run.lastEventId)
       throw new Hal9Error(
         'INVALID_REQUEST',
         `Last-Event-ID ${last} is past this request's latest event (${run.lastEventId})`,
         { field: 'last-event-id' },
       );
+    // An ended run whose events the client all has (an EventSource reconnects after every stream
+    // end, sending the `end` event's id): 204 tells it to stop, where a stream would stay open,
+    // with nothing left to send, until the client gave up.
+    if (!run.running && last === run.lastEventId) {
+      if (req.method !== 'HEAD') store.delivered(run.id);
+      return reply.code(204).send();
+    }
     // Events the request no longer keeps: an error answer, not a stream that says so and ends, which
     // an EventSource would reconnect to every second with the same id (it gives up on a status other
     // than 200). A reader that falls this far behind while streaming gets the `error` event instead,
