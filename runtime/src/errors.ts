@@ -53,6 +53,8 @@ export const ErrorCodes = {
   REQUEST_TIMEOUT: { status: 504, message: 'The request did not finish in time' },
   // Nobody sees this status (its caller has gone); 499 is the usual log value for it (nginx).
   CLIENT_CLOSED: { status: 499, message: 'The caller closed its connection before the answer' },
+  // What a request cancelled by DELETE /v1/signals/:id ends with (in its errors; the DELETE answers 200).
+  CANCELLED: { status: 499, message: 'The caller cancelled the request' },
   // Event-stream errors, sent as `event: error` on a stream already answered 200; the status is what
   // the same failure would be as a response of its own.
   STREAM_OVERFLOW: { status: 503, message: 'The stream reader left too many bytes unsent' },

@@ -32,7 +32,7 @@ export interface BreakerOptions {
 
 const countsAsFailure = (e: unknown): boolean => {
   if (isHal9Error(e) && e.code === 'REQUEST_TIMEOUT') return false; // our own deadline, not the upstream
-  if (isHal9Error(e) && e.code === 'CLIENT_CLOSED') return false; // our caller left, not the upstream
+  if (isHal9Error(e) && (e.code === 'CLIENT_CLOSED' || e.code === 'CANCELLED')) return false; // our caller left or cancelled
   // A bare AbortError is a call we cancelled (only our own signals abort calls), whatever layer let it
   // through unmapped; a call's own timeout is mapped to UPSTREAM_TIMEOUT and still counts.
   if (e instanceof Error && e.name === 'AbortError') return false;

@@ -433,11 +433,13 @@ export class Engine {
 
 /**
  * hal9_requests_total's outcome: the run's status, except a caller that closed its connection before
- * the answer (its run ends timed_out, CLIENT_CLOSED last in its errors), which is `cancelled`: the
- * error-rate and burn-rate alerts count failed and timed_out, and a client's own timeout is not ours.
+ * the answer or cancelled the request (its run ends timed_out, CLIENT_CLOSED or CANCELLED last in its
+ * errors), which is `cancelled`: the error-rate and burn-rate alerts count failed and timed_out, and a
+ * client's own timeout or cancel is not ours.
  */
 function requestOutcome(view: RunView): string {
-  return view.status === 'timed_out' && view.errors.at(-1)?.code === 'CLIENT_CLOSED'
+  const last = view.errors.at(-1)?.code;
+  return view.status === 'timed_out' && (last === 'CLIENT_CLOSED' || last === 'CANCELLED')
     ? 'cancelled'
     : view.status;
 }

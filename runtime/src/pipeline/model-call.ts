@@ -359,6 +359,7 @@ export function upstreamStatus(e: unknown): UpstreamStatus {
     case 'REQUEST_TIMEOUT':
     case 'DRAINING':
     case 'CLIENT_CLOSED':
+    case 'CANCELLED':
       return 'cancelled';
     default:
       return 'error';

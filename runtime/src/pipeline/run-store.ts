@@ -264,6 +264,10 @@ export class RunStore {
   get(id: string): RunView | undefined {
     return this.run(id)?.view();
   }
+  /** The name of the client key that sent a kept run ('' without client keys), or undefined. */
+  owner(id: string): string | undefined {
+    return this.#running.get(id)?.owner ?? this.#finished.peek(id)?.owner;
+  }
   /** Why `id` is not kept: which limit let it go, or that it is unknown. */
   notFound(id: string): Hal9Error {
     const ttl = `server.results_ttl_seconds (${this.#limits.ttlMs / 1000} s)`;

@@ -22,6 +22,10 @@ export interface Started {
     path: string,
     headers?: Record<string, string>,
   ): Promise<{ status: number; headers: Headers; body: any }>;
+  delete(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
@@ -66,6 +70,7 @@ export async function startRuntime(doc: Doc = {}, opts: StartOptions = {}): Prom
     post: (path, body, headers) => call('POST', path, body, headers),
     put: (path, body, headers) => call('PUT', path, body, headers),
     get: (path, headers) => call('GET', path, undefined, headers),
+    delete: (path, headers) => call('DELETE', path, undefined, headers),
     metric: (name, labels = {}) => metricValue(runtime, name, labels),
     async close() {
       if (closed) return;

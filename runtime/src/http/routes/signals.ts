@@ -157,6 +157,25 @@ export async function signalRoutes(
     return reply.send(publicView(view));
   });
 
+  // Cancels a request kept by id (?wait=false, ?stream=true): its model and peer calls stop and its
+  // slots and permits go to others at once, as when a waiting caller leaves. A stream's caller that
+  // closes the connection does not cancel (it may come back with Last-Event-ID); this does. Answers
+  // how the request ended; one that had ended already is answered as it is.
+  app.delete<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
+    const run = store.run(req.params.id);
+    // Another client's request is not this one's to end: unknown to it, as a wrong id is.
+    if (!run || (clients.size > 0 && store.owner(run.id) !== clientOf.get(req)))
+      throw store.notFound(req.params.id);
+    run.timeOut(
+      new Hal9Error('CANCELLED', `the request was cancelled by DELETE /v1/signals/${run.id}`, {
+        field: 'id',
+      }),
+    );
+    const view = await run.done;
+    store.delivered(view.id);
+    return reply.send(publicView(view));
+  });
+
   app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
     const run = store.run(req.params.id);
     if (!run) throw store.notFound(req.params.id);
