@@ -16,7 +16,7 @@ if (helpRequested(process.argv.slice(2))) {
 }
 const parsed = parseConfig(process.argv.slice(2), process.env);
 if ('errors' in parsed) {
-  for (const e of parsed.errors) process.stderr.write(`HAL9_ERR_INVALID_FLAG: ${e}\n`);
+  for (const e of parsed.errors) process.stderr.write(`${OperatorErrorCode.InvalidFlag}: ${e}\n`);
   process.stderr.write('Run with --help for the flags.\n');
   process.exit(2);
 }

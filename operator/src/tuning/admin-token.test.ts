@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hal9Cluster } from '../api-types.ts';
-import { OperatorErrorCode } from '../errors.ts';
+import { OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { createKubeClients } from '../kube/clients.ts';
 import { type ApiserverStub, type StubAnswer, startApiserverStub } from '../testing/apiserver-stub.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
@@ -44,6 +44,33 @@ describe('secretAdminToken', () => {
     // The User-Agent the shared client sets: kc.makeApiClient would send client-node's own.
     expect(requests[0]?.headers['user-agent']).toBe('hal9-operator');
     expect(requests[0]?.headers.authorization).toBe('Bearer operator-token');
+  });
+
+  it("names the chart value to grant on a refused read, keeping the refusal's code and status", async () => {
+    const { kc } = await stub({
+      status: 403,
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Forbidden',
+        code: 403,
+        message: 'secrets "hal9-admin" is forbidden',
+      },
+    });
+    const failed = await secretAdminToken(createKubeClients(kc, adminTokenTimeoutMs).core)(cluster).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failed).toBeInstanceOf(OperatorError);
+    expect(failed).toMatchObject({
+      code: OperatorErrorCode.Forbidden,
+      status: 403,
+      message: expect.stringMatching(
+        /^HAL9_ERR_FORBIDDEN: Read of Secret team-a\/hal9-admin .*; the operator may read only the Secrets it is granted: add \{namespace: team-a, names: \[hal9-admin\]\} to the chart value rbac.adminTokenSecrets/,
+      ),
+    });
+    expect(requeueFor(failed)).toBe(requeueFor(new OperatorError(OperatorErrorCode.Forbidden, 'x')));
   });
 
   it('fails a read the apiserver never answers at its deadline, and keeps that failure like a refusal', async () => {

@@ -1,6 +1,6 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../api-types.ts';
-import { fromApiError } from '../errors.ts';
+import { fromApiError, OperatorError } from '../errors.ts';
 
 // The runtime admin API's bearer token, from the Secret a Hal9Cluster names (spec.adminTokenSecretRef).
 // Read on demand by name (a GET, which a Role can grant for that one name: the operator has no
@@ -42,11 +42,14 @@ export function secretAdminToken(api: CoreV1Api, options: AdminTokenOptions = {}
       secret = await api.readNamespacedSecret({ name: ref.name, namespace });
     } catch (err) {
       const e = fromApiError(err, `Read of Secret ${namespace}/${ref.name} (spec.adminTokenSecretRef)`);
+      // The hint goes into an error of the same code and status, so what decides on retries and
+      // conditions (isTransient, requeueFor) still sees the refusal.
       const error =
         e.status === 403
-          ? new Error(
-              `${e.message}; the operator may read only the Secrets it is granted: add {namespace: ${namespace}, names: [${ref.name}]} to the chart value rbac.adminTokenSecrets (a Role with get on that name)`,
-              { cause: e },
+          ? new OperatorError(
+              e.code,
+              `${e.message.slice(e.code.length + 2)}; the operator may read only the Secrets it is granted: add {namespace: ${namespace}, names: [${ref.name}]} to the chart value rbac.adminTokenSecrets (a Role with get on that name)`,
+              { cause: e, status: e.status, ...(e.detail ? { detail: e.detail } : {}) },
             )
           : e;
       cache.set(key, { token: undefined, error, at: now() });
