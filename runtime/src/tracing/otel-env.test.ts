@@ -6,6 +6,7 @@ import {
   MAX_OTLP_TIMEOUT_MS,
   type OtlpConnectionEnv,
   otlpConnection,
+  sampling,
   tracesURL,
 } from './otel-env.ts';
 
@@ -273,5 +274,70 @@ describe('otlpConnection', () => {
     expect(p).not.toContain('secret-token');
     // Nor a token pasted alone, which reads as a name.
     expect(problems({ OTEL_EXPORTER_OTLP_HEADERS: 'c2VjcmV0LXRva2VuMQ=' }).join()).not.toContain('c2VjcmV0');
+  });
+});
+
+describe('the sampler, the protocol and OTEL_SDK_DISABLED, as the specification reads them', () => {
+  it.each([
+    [{}, { sampler: 'parentbased_always_on', ratio: 1 }],
+    [
+      { OTEL_TRACES_SAMPLER: ' TraceIdRatio ', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+      { sampler: 'traceidratio', ratio: 0.01 },
+    ],
+    // Empty is unset: the default ratio, not 0 (which would record no new trace).
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ' ' },
+      { sampler: 'parentbased_traceidratio', ratio: 1 },
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: '', OTEL_TRACES_SAMPLER_ARG: '0.5' },
+      { sampler: 'parentbased_always_on', ratio: 1 },
+    ],
+    [{ OTEL_TRACES_SAMPLER: 'always_off' }, { sampler: 'always_off', ratio: 1 }],
+  ])('reads %o as %o, with no problem', (env, want) => {
+    const found: { field: string; message: string }[] = [];
+    expect(sampling(env, found)).toEqual(want);
+    expect(found).toEqual([]);
+    expect(problems(env)).toEqual([]);
+  });
+
+  it.each([
+    [
+      { OTEL_TRACES_SAMPLER: 'ratio' },
+      'OTEL_TRACES_SAMPLER: must be one of always_on, always_off, traceidratio',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'abc' },
+      'OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 for traceidratio',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' },
+      'OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 for parentbased_traceidratio',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL: is grpc, which the runtime does not send',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift' },
+      'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: must be http/json or http/protobuf',
+    ],
+  ])('stops the start on %o, naming the variable', (env, message) => {
+    expect(problems(env)).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('takes http/json and http/protobuf, the traces variable over the general one', () => {
+    expect(problems({ OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/Protobuf' })).toEqual([]);
+    expect(
+      problems({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }),
+    ).toEqual([]);
+  });
+
+  it('turns tracing off for OTEL_SDK_DISABLED=true in any case, and only for true', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    for (const v of ['true', 'TRUE', ' True '])
+      expect(tracesURL({ ...endpoint, OTEL_SDK_DISABLED: v })).toBeUndefined();
+    for (const v of ['false', '', '1'])
+      expect(tracesURL({ ...endpoint, OTEL_SDK_DISABLED: v })).toBe('http://127.0.0.1:4318/v1/traces');
   });
 });

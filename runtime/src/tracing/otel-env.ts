@@ -20,13 +20,74 @@ export interface OtelEnv {
   readonly OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT?: string;
 }
 
-/** The traces URL the env names, or undefined when tracing is off. */
+/** A variable's value as the specification reads it: trimmed, and an empty one as unset. */
+const valueOf = (v: string | undefined): string | undefined => v?.trim() || undefined;
+
+/** The traces URL the env names, or undefined when tracing is off (OTEL_SDK_DISABLED=true, any case). */
 export function tracesURL(env: OtelEnv): string | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
+  if (valueOf(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true') return undefined;
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim();
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
     return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces`;
   return undefined;
+}
+
+/** The samplers OTEL_TRACES_SAMPLER may name: the specification's built-in ones. */
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+export interface Sampling {
+  readonly sampler: SamplerName;
+  /** The share of new traces a ratio sampler records, from 0 to 1. */
+  readonly ratio: number;
+}
+
+/**
+ * OTEL_TRACES_SAMPLER (case-insensitive; default parentbased_always_on) and, for the ratio samplers,
+ * OTEL_TRACES_SAMPLER_ARG (a number from 0 to 1; default 1). A value the runtime cannot follow goes
+ * into `problems` (the start refuses it) rather than becoming a silent 100 % or 0 %.
+ */
+export function sampling(env: OtelEnv, problems: Problem[] = []): Sampling {
+  const name = valueOf(env.OTEL_TRACES_SAMPLER)?.toLowerCase() ?? 'parentbased_always_on';
+  const sampler = SAMPLERS.find((s) => s === name);
+  if (!sampler)
+    problems.push({ field: 'OTEL_TRACES_SAMPLER', message: `must be one of ${SAMPLERS.join(', ')}` });
+  const arg = valueOf(env.OTEL_TRACES_SAMPLER_ARG);
+  let ratio = 1;
+  if (arg !== undefined && sampler?.endsWith('traceidratio')) {
+    const r = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(arg) ? Number(arg) : Number.NaN;
+    if (r >= 0 && r <= 1) ratio = r;
+    else
+      problems.push({
+        field: 'OTEL_TRACES_SAMPLER_ARG',
+        message: `must be a number from 0 to 1 for ${sampler} (the share of new traces recorded; default 1)`,
+      });
+  }
+  return { sampler: sampler ?? 'parentbased_always_on', ratio };
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL: the runtime exports OTLP over HTTP with JSON bodies, which
+ * every OTLP/HTTP receiver takes beside protobuf; grpc (another port, another framing) it cannot send.
+ */
+function protocolProblem(env: OtlpConnectionEnv, problems: Problem[]): void {
+  const set = setting(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
+  const value = set?.value.toLowerCase();
+  if (!set || value === 'http/json' || value === 'http/protobuf') return;
+  problems.push({
+    field: set.variable,
+    message:
+      value === 'grpc'
+        ? 'is grpc, which the runtime does not send: it exports OTLP over HTTP (a collector takes it on its HTTP port, 4318 by default). Set http/json (or http/protobuf) and the HTTP endpoint, or unset it'
+        : 'must be http/json or http/protobuf (the runtime exports OTLP over HTTP with JSON bodies)',
+  });
 }
 
 /**
@@ -34,7 +95,16 @@ export function tracesURL(env: OtelEnv): string | undefined {
  * and _CLIENT_KEY: the headers parsed, the files only named (main.ts reads them: otlp-transport.ts).
  */
 export interface OtlpConnectionEnv
-  extends Pick<OtelEnv, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'> {
+  extends Pick<
+    OtelEnv,
+    | 'OTEL_EXPORTER_OTLP_ENDPOINT'
+    | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    | 'OTEL_TRACES_SAMPLER'
+    | 'OTEL_TRACES_SAMPLER_ARG'
+  > {
+  /** http/json or http/protobuf (both sent as JSON, which OTLP/HTTP receivers take); grpc is refused. */
+  readonly OTEL_EXPORTER_OTLP_PROTOCOL?: string;
+  readonly OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?: string;
   readonly OTEL_EXPORTER_OTLP_HEADERS?: string;
   readonly OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
   /**
@@ -296,6 +366,8 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
         });
   const timeout = timeoutMs(env, problems);
   const compressed = compression(env, problems);
+  protocolProblem(env, problems);
+  sampling(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),

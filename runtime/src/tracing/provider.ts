@@ -11,7 +11,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
-import { DEFAULT_OTLP_TIMEOUT_MS, type OtelEnv, tracesURL } from './otel-env.ts';
+import { DEFAULT_OTLP_TIMEOUT_MS, type OtelEnv, sampling, tracesURL } from './otel-env.ts';
 import { OtlpTlsAgent, otlpTlsOf } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
@@ -22,24 +22,24 @@ import { noTracing, otelTracing, type Tracing } from './tracing.ts';
 
 /**
  * The sampler the standard variables name (always_on, always_off, traceidratio and their parentbased_
- * forms; default parentbased_always_on). A ratio samples whole requests: spans of an unsampled
- * request are not recorded, which is what makes tracing cheap under load.
+ * forms; default parentbased_always_on; otel-env.ts `sampling`, which the start has checked). A ratio
+ * samples whole requests: spans of an unsampled request are not recorded, which is what makes
+ * tracing cheap under load.
  */
 export function samplerFrom(env: OtelEnv): Sampler {
-  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
-  const r = Number.isFinite(ratio) ? Math.min(1, Math.max(0, ratio)) : 1;
-  switch (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on') {
+  const { sampler, ratio } = sampling(env);
+  switch (sampler) {
     case 'always_on':
       return new AlwaysOnSampler();
     case 'always_off':
       return new AlwaysOffSampler();
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(r);
+      return new TraceIdRatioBasedSampler(ratio);
     case 'parentbased_always_off':
       return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(r) });
-    default:
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    case 'parentbased_always_on':
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }
 }
