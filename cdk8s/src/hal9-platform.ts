@@ -19,7 +19,12 @@ export interface NeuronDefinition extends Omit<NeuronSpec, 'cluster'> {
 }
 
 export interface Hal9PlatformProps {
-  /** Name of the Hal9Cluster (a DNS label); also the prefix of the dashboard and rule object names. */
+  /**
+   * Name of the Hal9Cluster (a DNS label); also the prefix of the dashboard and rule object names.
+   * It is every Neuron's `spec.cluster`, which the CRD makes immutable: once applied, a renamed
+   * platform's Neurons are refused ("spec.cluster is immutable") and an Argo CD sync of them fails.
+   * Keep the name, or delete the Neurons before applying the new one (cdk8s/README.md).
+   */
   readonly name: string;
   /**
    * Namespace of every namespaced object.

@@ -135,3 +135,100 @@ nothing under `helm template` and Argo CD, which render without a cluster. */}}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* A security context: the value with its null fields left out, or, when the value is missing (helm
+upgrade --reuse-values from a release before it), the chart's default. Empty: nothing.
+Usage: include "hal9-operator.securityContext" (list .Values.podSecurityContext "hal9-operator.defaultPodSecurityContext" $) */}}
+{{- define "hal9-operator.securityContext" -}}
+{{- $value := index . 0 }}
+{{- if kindIs "invalid" $value }}
+{{- $value = include (index . 1) (index . 2) | fromYaml }}
+{{- end }}
+{{- $out := dict }}
+{{- range $k, $v := $value }}
+{{- if not (kindIs "invalid" $v) }}
+{{- $_ := set $out $k $v }}
+{{- end }}
+{{- end }}
+{{- if $out }}
+{{- toYaml $out }}
+{{- end }}
+{{- end }}
+
+{{/* values.yaml's podSecurityContext and securityContext: a test keeps them equal. */}}
+{{- define "hal9-operator.defaultPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "hal9-operator.defaultSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* extraArgs, extraEnv, extraVolumes and extraVolumeMounts add to what the chart sets, never repeat or
+replace it: of a flag given twice the operator takes the last (node:util parseArgs), silently, and a
+repeated env var, volume or mount path is refused at apply (server-side apply's duplicate keys, the
+apiserver's validation). Fails naming the entry. */}}
+{{- define "hal9-operator.checkExtras" -}}
+{{- $byChart := dict
+  "leader-elect" "the chart always passes --leader-elect: its replicas elect a leader"
+  "namespace" "--namespace comes from watchNamespace: set that instead"
+  "lease-name" "--lease-name comes from watchNamespace (each watched namespace has a Lease of its own): set that instead"
+  "leader-election-namespace" "the Lease is in the release namespace, where the chart's Role grants it"
+  "admin-key-secret" "the chart's Role lets the operator read one Secret, hal9-operator-admin-key"
+  "identity" "each pod leads as its own name (POD_NAME): replicas with one identity would all lead"
+  "bind-address" "the chart passes --bind-address ::, so the kubelet's probes and Prometheus reach the pod on its IP"
+  "metrics-port" "--metrics-port comes from metrics.port: set that instead"
+  "health-port" "--health-port comes from health.port: set that instead"
+  "log-level" "--log-level comes from logLevel: set that instead"
+  "tuning-interval" "--tuning-interval comes from tuning.intervalSeconds: set that instead"
+  "prometheus-url" "--prometheus-url comes from tuning.prometheusURL: set that instead"
+  "pod-cidrs" "--pod-cidrs comes from tuning.podCidrs: set that instead"
+  "allow-privileged-namespaces" "--allow-privileged-namespaces comes from privileged.allowedNamespaces: set that instead"
+  "network-policies" "--[no-]network-policies comes from networkPolicy.enabled: set that instead"
+  "prometheus-namespace-selector" "--prometheus-namespace-selector comes from networkPolicy.prometheusNamespaceSelector: set that instead"
+  "neuron-cluster-owner" "--[no-]neuron-cluster-owner comes from neuronClusterOwner: set that instead"
+  "help" "--help prints the flags and exits, so the pod would restart for ever"
+}}
+{{- range .Values.extraArgs }}
+{{- $flag := regexFind "^--[a-z][-a-z0-9]*" . | trimPrefix "--" }}
+{{- $reason := get $byChart $flag | default (get $byChart ($flag | trimPrefix "no-")) }}
+{{- if $reason }}
+{{- fail (printf "extraArgs: %q is refused: %s" . $reason) }}
+{{- end }}
+{{- end }}
+{{- $env := dict "POD_NAME" true "POD_NAMESPACE" true }}
+{{- range .Values.extraEnv }}
+{{- if hasKey $env .name }}
+{{- fail (printf "extraEnv: %q is listed twice, or is one the chart sets (POD_NAME, POD_NAMESPACE)" .name) }}
+{{- end }}
+{{- $_ := set $env .name true }}
+{{- end }}
+{{- $volumes := dict "tmp" true }}
+{{- range .Values.extraVolumes }}
+{{- if hasKey $volumes .name }}
+{{- fail (printf "extraVolumes: %q is listed twice, or is the chart's own volume (tmp, at /tmp)" .name) }}
+{{- end }}
+{{- $_ := set $volumes .name true }}
+{{- end }}
+{{- $paths := dict "/tmp" true }}
+{{- range .Values.extraVolumeMounts }}
+{{- if not (hasKey $volumes .name) }}
+{{- fail (printf "extraVolumeMounts: %q names no volume: add it to extraVolumes" .name) }}
+{{- end }}
+{{- if hasKey $paths (clean .mountPath) }}
+{{- fail (printf "extraVolumeMounts: %q is mounted twice, or is the chart's own /tmp" .mountPath) }}
+{{- end }}
+{{- $_ := set $paths (clean .mountPath) true }}
+{{- end }}
+{{- end }}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig, usage } from '../../../operator/src/config.ts';
 import { findHelm, helm, kubeVersion, template } from '../support/helm.ts';
 import { monitoringDir, readRules, repoRoot } from '../support/repo.ts';
 
@@ -32,6 +33,20 @@ function render(...extra: string[]): Obj[] {
   expect(docs.flatMap((d) => d.errors.map((e) => e.message))).toEqual([]);
   return docs.map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
 }
+
+// `helm template` with a values file: --set cannot write a list of objects or keep a null.
+function withValues<T>(values: unknown, run: (file: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'hal9-values-'));
+  try {
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, JSON.stringify(values));
+    return run(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const chartValues = () => parse(readFileSync(join(repoRoot, 'charts/hal9-operator/values.yaml'), 'utf8'));
 
 const kinds = (objs: Obj[]) => objs.map((o) => o.kind).sort();
 const one = (objs: Obj[], kind: string) => {
@@ -199,6 +214,259 @@ describe('charts/hal9-operator', () => {
     });
     expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp']);
     expect(pod.serviceAccountName).toBe(one(render(), 'ServiceAccount').metadata.name);
+  });
+
+  it('keeps the restricted security contexts by default, also when an earlier release lacked the values', () => {
+    // The settings before podSecurityContext and securityContext were values: an upgrade changes nothing.
+    const pod = {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    const container = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    expect(chartValues()).toMatchObject({ podSecurityContext: pod, securityContext: container });
+    // helm upgrade --reuse-values from a release before them: both missing (nil), read as the defaults.
+    for (const args of [[], ['--set', 'podSecurityContext=null', '--set', 'securityContext=null']]) {
+      const spec = one(render(...args), 'Deployment').spec.template.spec;
+      expect(spec.securityContext, args.join(' ')).toEqual(pod);
+      expect(spec.containers[0].securityContext, args.join(' ')).toEqual(container);
+    }
+  });
+
+  it("leaves out the UID, GID and fsGroup set to null, as OpenShift's restricted-v2 SCC needs", () => {
+    // restricted-v2 refuses a UID outside the namespace's range and assigns one when none is set.
+    const spec = withValues(
+      {
+        podSecurityContext: { runAsUser: null, runAsGroup: null, fsGroup: null, fsGroupChangePolicy: null },
+        securityContext: { runAsUser: null },
+      },
+      (file) => one(render('--values', file), 'Deployment').spec.template.spec,
+    );
+    expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // A field is set on its own, the others kept.
+    const own = one(render('--set', 'podSecurityContext.runAsUser=1000'), 'Deployment').spec.template.spec;
+    expect(own.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 65532, runAsNonRoot: true });
+  });
+
+  it('refuses a security context field the apiserver would refuse, naming it', () => {
+    for (const [args, message] of [
+      [
+        ['--set', 'podSecurityContext.runAsUser=-1'],
+        "at '/podSecurityContext/runAsUser': minimum: got -1, want 0",
+      ],
+      [['--set-string', 'securityContext.runAsGroup=nobody'], "at '/securityContext/runAsGroup': got string"],
+      [['--set', 'podSecurityContext.runAsUSer=1000'], "additional properties 'runAsUSer' not allowed"],
+      [['--set', 'securityContext.seccompProfile.type=Default'], "at '/securityContext/seccompProfile/type'"],
+    ] as const) {
+      const bad = template(...args);
+      expect(bad.status, args.join(' ')).not.toBe(0);
+      expect(bad.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
+  it("adds extra env, volumes, mounts and flags after the chart's own, as the private-CA recipe in values.yaml does", () => {
+    // The recipe is the commented block of values.yaml from `#   extraVolumes:` on.
+    const lines = readFileSync(join(repoRoot, 'charts/hal9-operator/values.yaml'), 'utf8').split('\n');
+    const start = lines.indexOf('#   extraVolumes:');
+    expect(start).toBeGreaterThan(0);
+    const end = lines.findIndex((l, i) => i > start && !l.startsWith('#   '));
+    const recipe = parse(
+      lines
+        .slice(start, end)
+        .map((l) => l.slice(4))
+        .join('\n'),
+    );
+    const c = withValues(
+      { ...recipe, extraArgs: ['--workers=4', '--resync-seconds', '300', '--workers', '8'] },
+      (file) => one(render('--values', file), 'Deployment').spec.template.spec,
+    );
+    const container = c.containers[0];
+    expect(container.env.map((e: { name: string }) => e.name)).toEqual([
+      'POD_NAME',
+      'POD_NAMESPACE',
+      'NODE_EXTRA_CA_CERTS',
+    ]);
+    const caFile = container.env[2].value as string;
+    const mount = container.volumeMounts[1] as { name: string; mountPath: string; readOnly: boolean };
+    expect(caFile.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(mount.readOnly).toBe(true);
+    expect(c.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: mount.name, configMap: { name: 'prometheus-ca' } },
+    ]);
+    const args: string[] = container.args;
+    expect(args.slice(-5)).toEqual(['--workers=4', '--resync-seconds', '300', '--workers', '8']);
+    // The operator takes the command line as it is, and of a flag given twice the last (values.yaml says so).
+    const parsed = parseConfig(args, { POD_NAME: 'p', POD_NAMESPACE: 'hal9-system' });
+    expect(parsed).toMatchObject({ config: { workers: 8, resyncSeconds: 300, logLevel: 'info' } });
+    // Without them, nothing is added.
+    const plain = one(render(), 'Deployment').spec.template.spec;
+    expect(plain.containers[0].env.map((e: { name: string }) => e.name)).toEqual([
+      'POD_NAME',
+      'POD_NAMESPACE',
+    ]);
+    expect(plain.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(plain.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+    expect(plain.containers[0].args.at(-1)).toBe('kubernetes.io/metadata.name=monitoring');
+  });
+
+  it('refuses in extraArgs every flag the chart sets or its RBAC depends on, and passes the others', () => {
+    const flag = (arg: string) => /^--(?:no-)?([a-z][-a-z0-9]*)/.exec(arg)?.[1];
+    // Every flag the chart renders, with each value that adds one.
+    const rendered = new Set(
+      [
+        [],
+        [
+          '--set',
+          'watchNamespace=team-a',
+          '--set',
+          'neuronClusterOwner=false',
+          '--set',
+          'networkPolicy.enabled=false',
+        ],
+        [
+          '--set-string',
+          'tuning.prometheusURL=http://p:9090',
+          '--set-string',
+          'tuning.podCidrs=10.0.0.0/8',
+          '--set',
+          'privileged.allowedNamespaces[0]=team-a',
+        ],
+      ].flatMap((args) =>
+        (one(render(...args), 'Deployment').spec.template.spec.containers[0].args as string[]).flatMap(
+          (a) => flag(a) ?? [],
+        ),
+      ),
+    );
+    // The operator's own flags (its --help): each is the chart's, or passed through.
+    const operatorFlags = new Set(
+      [...usage.matchAll(/^ {2}(?:-h, )?--(?:no-)?([a-z][-a-z0-9]*)/gm)].map((m) => m[1] ?? ''),
+    );
+    const passed = ['workers', 'resync-seconds', 'tuning-window', 'kubeconfig'];
+    const refused = [...operatorFlags].filter((f) => !passed.includes(f));
+    for (const f of rendered) expect(refused, f).toContain(f);
+    expect(refused).toEqual(
+      expect.arrayContaining(['leader-election-namespace', 'admin-key-secret', 'identity', 'help']),
+    );
+    // The boolean ones are also refused negated (node:util parseArgs reads --no-<flag> as false).
+    const negatable = ['leader-elect', 'network-policies', 'neuron-cluster-owner'];
+    for (const f of refused) {
+      for (const arg of negatable.includes(f) ? [`--${f}=x`, `--no-${f}`] : [`--${f}=x`]) {
+        const bad = template('--set-string', `extraArgs[0]=${arg}`);
+        expect(bad.status, arg).not.toBe(0);
+        expect(bad.stderr, arg).toContain(`extraArgs: "${arg}" is refused: `);
+      }
+    }
+    for (const f of passed) {
+      const arg = `--${f}=${f === 'kubeconfig' ? '/etc/kube/config' : '60'}`;
+      const args: string[] = one(render('--set-string', `extraArgs[0]=${arg}`), 'Deployment').spec.template
+        .spec.containers[0].args;
+      expect(args.at(-1), f).toBe(arg);
+      expect(parseConfig(args, {}), f).not.toHaveProperty('errors');
+    }
+    // A flag and its value in one item, or a short flag, would stop the operator at start.
+    for (const arg of ['--workers 8', '-h']) {
+      const bad = template('--set-string', `extraArgs[0]=${arg}`);
+      expect(bad.status, arg).not.toBe(0);
+      expect(bad.stderr, arg).toContain("at '/extraArgs/0'");
+    }
+  });
+
+  it("refuses extra env, volumes and mounts that repeat the chart's own or each other, or are not restricted", () => {
+    const cm = (name: string) => ({ name, configMap: { name } });
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { extraEnv: [{ name: 'POD_NAME', value: 'x' }] },
+        'extraEnv: "POD_NAME" is listed twice, or is one the chart sets',
+      ],
+      [
+        {
+          extraEnv: [
+            { name: 'A', value: '1' },
+            { name: 'A', value: '2' },
+          ],
+        },
+        'extraEnv: "A" is listed twice',
+      ],
+      [{ extraVolumes: [cm('tmp')] }, 'extraVolumes: "tmp" is listed twice, or is the chart\'s own volume'],
+      [{ extraVolumes: [cm('a'), cm('a')] }, 'extraVolumes: "a" is listed twice'],
+      [
+        { extraVolumes: [cm('a')], extraVolumeMounts: [{ name: 'a', mountPath: '/tmp/' }] },
+        'extraVolumeMounts: "/tmp/" is mounted twice, or is the chart\'s own /tmp',
+      ],
+      [
+        {
+          extraVolumes: [cm('a'), cm('b')],
+          extraVolumeMounts: [
+            { name: 'a', mountPath: '/etc/a' },
+            { name: 'b', mountPath: '/etc/a' },
+          ],
+        },
+        'extraVolumeMounts: "/etc/a" is mounted twice',
+      ],
+      [{ extraVolumeMounts: [{ name: 'a', mountPath: '/etc/a' }] }, 'extraVolumeMounts: "a" names no volume'],
+      // Pod Security Standard restricted allows no hostPath.
+      [
+        { extraVolumes: [{ name: 'host', hostPath: { path: '/' } }] },
+        "additional properties 'hostPath' not allowed",
+      ],
+      [{ extraEnv: [{ name: 'A', value: 1 }] }, "at '/extraEnv/0/value'"],
+      [{ extraArgs: Array.from({ length: 33 }, (_, i) => `--workers=${i + 1}`) }, "at '/extraArgs'"],
+    ];
+    for (const [values, message] of cases) {
+      const bad = withValues(values, (file) => template('--values', file));
+      expect(bad.status, message).not.toBe(0);
+      expect(bad.stderr, message).toContain(message);
+    }
+  });
+
+  it('scales the operator to zero with replicaCount 0: no PodDisruptionBudget and no anti-affinity', () => {
+    const objs = render('--set', 'replicaCount=0');
+    expect(kinds(objs)).not.toContain('PodDisruptionBudget');
+    const d = one(objs, 'Deployment');
+    expect(d.spec.replicas).toBe(0);
+    expect(d.spec.template.spec.affinity).toBeUndefined();
+  });
+
+  it('takes resource quantities as strings or numbers, as Kubernetes does, and refuses malformed ones', () => {
+    const resources = {
+      requests: { cpu: 0.5, memory: 134217728, 'ephemeral-storage': '1Gi' },
+      limits: { cpu: '1', memory: 268435456, 'ephemeral-storage': 2147483648 },
+    };
+    const rendered = withValues(
+      { resources },
+      (file) => one(render('--values', file), 'Deployment').spec.template.spec.containers[0].resources,
+    );
+    expect(rendered).toEqual(resources);
+    expect(
+      one(render('--set', 'resources.limits.memory=268435456'), 'Deployment').spec.template.spec.containers[0]
+        .resources.limits,
+    ).toEqual({ memory: 268435456 });
+    // The apiserver refuses these (256MB is no quantity: 256M or 256Mi).
+    for (const value of [
+      'resources.limits.memory=256MB',
+      'resources.requests.memory=-1',
+      'resources.requests.cpu=1 CPU',
+    ]) {
+      const bad = template('--set', value);
+      expect(bad.status, value).not.toBe(0);
+      expect(bad.stderr, value).toContain(`at '/resources/${value.split('.')[1]}/`);
+    }
   });
 
   it('grants the admin tokens with one Role and RoleBinding per namespace, however many entries name it', () => {
@@ -581,7 +849,7 @@ describe('charts/hal9-operator', () => {
     const typo = template('--set', 'iamge.tag=x');
     expect(typo.status).not.toBe(0);
     expect(typo.stderr).toMatch(/additional properties 'iamge' not allowed|iamge/);
-    for (const count of ['replicaCount=0', 'replicaCount=11']) {
+    for (const count of ['replicaCount=-1', 'replicaCount=11']) {
       const bad = template('--set', count);
       expect(bad.status, count).not.toBe(0);
       expect(bad.stderr, count).toMatch(/replicaCount/);
