@@ -76,6 +76,8 @@ export interface ErrorDetails {
   /** The upstream answered, but not in a form the runtime reads (metrics count it as `error`). */
   readonly malformed?: boolean;
   readonly problems?: readonly { readonly field: string; readonly message: string }[];
+  /** The W3C traceresponse of the span that recorded a refused request (sent as its header). */
+  readonly traceresponse?: string;
 }
 
 export class Hal9Error extends Error {

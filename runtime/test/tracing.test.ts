@@ -451,6 +451,27 @@ describe('tracing', () => {
     });
   });
 
+  it('names the trace of a refused request too (404 unknown neuron), the span that recorded it', async () => {
+    const exporter = new InMemorySpanExporter();
+    const rt = await startRuntime(
+      {},
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const refused = await rt.post(
+      '/v1/signals',
+      { content: 'x', neuron: 'nope' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(refused.status).toBe(404);
+    expect(refused.body.error.code).toBe('UNKNOWN_NEURON');
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'hal9.request');
+    expect(spans).toHaveLength(1);
+    expect(spans[0]!.attributes['error.type']).toBe('UNKNOWN_NEURON');
+    expect(refused.headers.get('traceresponse')).toBe(`00-${traceId}-${spanId(spans[0]!)}-01`);
+  });
+
   it('without tracing still tells the caller its trace id, and that nothing was recorded', async () => {
     const rt = await startRuntime({});
     started.push(rt);

@@ -235,6 +235,7 @@ export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err = toHal9Error(e);
   if (err.details.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(err.details.retryAfterSeconds));
+  if (err.details.traceresponse) reply.header('traceresponse', err.details.traceresponse);
   // A draining pod closes the connection with its refusal, so a keep-alive client (a peer pod, a
   // proxy) reconnects, and behind a Service its next connection lands on a pod that still serves.
   if (err.code === 'DRAINING') reply.header('connection', 'close');

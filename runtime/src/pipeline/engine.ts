@@ -304,7 +304,16 @@ export class Engine {
     } catch (e) {
       if (this.#tracing.enabled) {
         const error = toErrorInfo(e);
-        this.#tracing.request(input, 'hal9.request', refusedSpanAttributes(input.http, error)).end({ error });
+        const span = this.#tracing.request(input, 'hal9.request', refusedSpanAttributes(input.http, error));
+        span.end({ error });
+        // The refusal names the trace it was recorded in (its traceresponse), as an answer does.
+        if (e instanceof Hal9Error)
+          throw new Hal9Error(
+            e.code,
+            e.message,
+            { ...e.details, traceresponse: span.traceresponse() },
+            { cause: e },
+          );
       }
       throw e;
     }
