@@ -149,7 +149,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
   const load = createLoadTracker(clock, local);
   // The back-end's upstream and model: their series (and the fallbacks') are exported from the start.
   const observer = fanOut(
-    metricsObserver(metrics, config.neurons, { upstream: backend.upstream, model: backend.model }),
+    metricsObserver(metrics, config.neurons, {
+      upstream: backend.upstream,
+      model: backend.model,
+      priced: new Set(Object.keys(config.claude.prices)),
+    }),
     load,
   );
 

@@ -181,6 +181,22 @@ describe('tokens and cost', () => {
     );
   });
 
+  it("exports each priced model's cost series at 0 from the start, so rate() sees the first call's cost", async () => {
+    const { rt } = await start({
+      neurons: [neuron('lead', 'L3', ['impl-1']), neuron('impl-1', 'L2')],
+      claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } },
+    });
+    const text = (await rt.get('/metrics')).body as string;
+    const costs = text.split('\n').filter((l) => l.startsWith('hal9_cost_usd_total{'));
+    expect(costs.sort()).toEqual([
+      'hal9_cost_usd_total{neuron="impl-1",model="claude-test-1",hal9_cluster="standalone"} 0',
+      'hal9_cost_usd_total{neuron="lead",model="claude-test-1",hal9_cluster="standalone"} 0',
+    ]);
+    // An unpriced model has no cost series at all (its cost is unknown, not 0).
+    const { rt: unpriced } = await start();
+    expect((await unpriced.get('/metrics')).body as string).not.toContain('hal9_cost_usd_total{');
+  });
+
   it('an unpriced model has usage but no cost, never a guess', async () => {
     const { fake, rt } = await start();
     fake.respond(message('RESULT: done', usage));

@@ -51,6 +51,8 @@ const RETRIED_STATUSES = ['429', '529'] as const;
 export interface PrimaryModel {
   readonly upstream: string;
   readonly model: string;
+  /** The models claude.prices prices: their cost series are exported at 0 from the start. */
+  readonly priced?: ReadonlySet<string>;
 }
 
 function tokenSeries(
@@ -170,6 +172,11 @@ export function metricsObserver(
       const chain = [primary.model, ...n.fallback_models];
       for (let i = 0; i + 1 < chain.length; i++)
         exposedAtZero(m.fallbacks.labels({ neuron: n.id, from: chain[i]!, to: chain[i + 1]! }));
+      // At zero from the start: increase() and rate() (the cost alert) see a pod's first call's cost,
+      // which a series born with it would hide.
+      for (const model of new Set(chain))
+        if (primary.priced?.has(model))
+          costs.set(`${n.id} ${model}`, exposedAtZero(m.cost.labels({ neuron: n.id, model })));
     }
   }
   for (const n of local)
