@@ -70,6 +70,19 @@ describe('parseConfig: least-privilege flags', () => {
     });
   });
 
+  it('takes --prometheus-bearer-token-file only with the --prometheus-url it is sent to', () => {
+    expect(parseConfig(['--prometheus-bearer-token-file', '/var/run/token'], {})).toEqual({
+      errors: [
+        '--prometheus-bearer-token-file needs --prometheus-url: the token is sent to that Prometheus only, never to a URL a Hal9Cluster or Neuron names',
+      ],
+    });
+    const parsed = parseConfig(
+      ['--prometheus-url', 'https://thanos.example:9091', '--prometheus-bearer-token-file', '/var/run/token'],
+      {},
+    );
+    expect(parsed).toMatchObject({ config: { prometheusBearerTokenFile: '/var/run/token' } });
+  });
+
   it('takes a --prometheus-url only as the CRDs take a Neuron’s prometheusURL', () => {
     for (const url of [
       'http://prometheus.monitoring.svc:9090',

@@ -27,6 +27,11 @@ export interface OperatorConfig {
   readonly tuningWindowSeconds: number | undefined;
   /** Prometheus for Neurons whose spec names none. */
   readonly prometheusURL: string | undefined;
+  /**
+   * A file whose token is sent as `Authorization: Bearer` to --prometheus-url's origin only (never to
+   * a URL a custom resource names), re-read so a rotated token is taken up.
+   */
+  readonly prometheusBearerTokenFile: string | undefined;
   /** --pod-cidrs: the only pod addresses the operator sends to; undefined allows any. */
   readonly podCidrs: readonly Cidr[] | undefined;
   /** --allow-privileged-namespaces: where privileged init containers may be created ('*': all); empty: nowhere. */
@@ -74,6 +79,7 @@ const options = {
   'tuning-interval': { type: 'string' },
   'tuning-window': { type: 'string' },
   'prometheus-url': { type: 'string' },
+  'prometheus-bearer-token-file': { type: 'string' },
   'pod-cidrs': { type: 'string' },
   'allow-privileged-namespaces': { type: 'string' },
   'network-policies': { type: 'boolean', default: true },
@@ -108,6 +114,9 @@ Flags:
   --tuning-interval N                  seconds between autoscaler passes, 1-3600 (default: ${defaults.tuningIntervalSeconds})
   --tuning-window N                    Prometheus query window in seconds (default: 4 scrape intervals)
   --prometheus-url URL                 Prometheus for Neurons whose spec names none
+  --prometheus-bearer-token-file PATH  a token sent to --prometheus-url only (e.g. the service
+                                       account's, for an OpenShift or managed Prometheus); re-read
+                                       every minute
   --pod-cidrs CIDR[,CIDR]              the only pod addresses the operator sends to (default: any)
   --allow-privileged-namespaces NS[,NS]
                                        namespaces where nodeTuning may create privileged init
@@ -209,6 +218,12 @@ export function parseConfig(
       `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(prometheusURL)}`,
     );
   }
+  const prometheusBearerTokenFile = str('prometheus-bearer-token-file');
+  if (prometheusBearerTokenFile !== undefined && prometheusURL === undefined) {
+    errors.push(
+      '--prometheus-bearer-token-file needs --prometheus-url: the token is sent to that Prometheus only, never to a URL a Hal9Cluster or Neuron names',
+    );
+  }
   const cidrList = str('pod-cidrs');
   let podCidrs: Cidr[] | undefined;
   if (cidrList !== undefined) {
@@ -255,6 +270,7 @@ export function parseConfig(
     tuningIntervalSeconds: int('tuning-interval', defaults.tuningIntervalSeconds, 1, 3600),
     tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),
     prometheusURL,
+    prometheusBearerTokenFile,
     podCidrs,
     allowPrivilegedNamespaces: Object.freeze(allowPrivilegedNamespaces),
     networkPolicies: values['network-policies'] !== false,

@@ -435,6 +435,26 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it('passes a Prometheus bearer token file with its URL, and refuses one without the URL it is sent to', () => {
+    const token = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+    const args: string[] = one(
+      render(
+        '--set',
+        'tuning.prometheusURL=https://thanos-querier.openshift-monitoring.svc:9091',
+        '--set',
+        `tuning.prometheusBearerTokenFile=${token}`,
+      ),
+      'Deployment',
+    ).spec.template.spec.containers[0].args;
+    expect(args.slice(args.indexOf('--prometheus-bearer-token-file'))).toEqual(
+      expect.arrayContaining(['--prometheus-bearer-token-file', token]),
+    );
+    expect(parseConfig(args, {})).toMatchObject({ config: { prometheusBearerTokenFile: token } });
+    const alone = template('--set', `tuning.prometheusBearerTokenFile=${token}`);
+    expect(alone.status).not.toBe(0);
+    expect(alone.stderr).toContain('tuning.prometheusBearerTokenFile needs tuning.prometheusURL');
+  });
+
   it('scales the operator to zero with replicaCount 0: no PodDisruptionBudget and no anti-affinity', () => {
     const objs = render('--set', 'replicaCount=0');
     expect(kinds(objs)).not.toContain('PodDisruptionBudget');

@@ -26,6 +26,8 @@ export interface PrometheusClientOptions {
   readonly fetch?: typeof fetch;
   /** The most of an answer read (default PROMETHEUS_MAX_ANSWER_BYTES). */
   readonly maxBytes?: number;
+  /** A bearer token for each query (the operator's own Prometheus only: start-tuning.ts). */
+  readonly bearerToken?: () => Promise<string>;
 }
 
 /**
@@ -54,10 +56,15 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
     async query(expr) {
       let res: Response;
       let body: ApiBody;
+      const token = o.bearerToken ? await o.bearerToken() : undefined;
       try {
         res = await doFetch(`${base}/api/v1/query`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body: new URLSearchParams({ query: expr }),
           // The URL is a custom resource's: a redirect followed would repeat the query (a POST, on a
           // 307) at any address the answer names, inside the cluster's network.

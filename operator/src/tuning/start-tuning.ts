@@ -9,7 +9,8 @@ import type { Logger } from '../logger.ts';
 import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
-import { createPrometheusClient } from './prometheus.ts';
+import { createPrometheusClient, type PrometheusClient } from './prometheus.ts';
+import { bearerTokenFile } from './prometheus-token.ts';
 import { podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
 import { createTunerStatusWriter } from './status-writer.ts';
@@ -54,7 +55,7 @@ export function startTuning(w: TuningWiring): RunningTuner {
         return w.runtimePods.list();
       }),
     podURL: w.overrides?.podURL ?? podIPURL,
-    prometheus: (url) => createPrometheusClient({ url }),
+    prometheus: prometheusClients(w.config, w.clock),
     setPodLimit: w.overrides?.setPodLimit ?? ((url, value, token) => setPodLimit(url, value, { token })),
     readLoad: w.overrides?.readLoad ?? ((url, token) => fetchLoadReport(url, { token })),
     scaleNeuron: createNeuronScaler(writes.custom, count),
@@ -81,3 +82,20 @@ const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken']) =>
   return (_neuron: Neuron, cluster: Hal9Cluster) =>
     cluster.spec?.adminTokenSecretRef || !derived ? read(cluster) : derived(cluster);
 };
+
+/**
+ * The Prometheus client for a URL. The bearer token (--prometheus-bearer-token-file) goes only to
+ * --prometheus-url's origin: a Neuron or Hal9Cluster may name any URL, and the token must not follow.
+ */
+export function prometheusClients(
+  config: Pick<OperatorConfig, 'prometheusURL' | 'prometheusBearerTokenFile'>,
+  clock: Pick<Clock, 'now'>,
+): (url: string) => PrometheusClient {
+  const { prometheusURL, prometheusBearerTokenFile } = config;
+  if (!prometheusURL || !prometheusBearerTokenFile) return (url) => createPrometheusClient({ url });
+  const token = bearerTokenFile({ path: prometheusBearerTokenFile, now: () => clock.now() });
+  const originOf = (url: string) => URL.parse(url)?.origin;
+  const origin = originOf(prometheusURL);
+  return (url) =>
+    createPrometheusClient({ url, ...(originOf(url) === origin ? { bearerToken: token } : {}) });
+}
