@@ -61,7 +61,7 @@ export function startTuning(w: TuningWiring): RunningTuner {
     scaleNeuron: createNeuronScaler(writes.custom, count),
     authToken:
       w.overrides?.authToken ??
-      secretTokenFor(createKubeClients(w.kc, adminTokenTimeoutMs).core, w.adminToken),
+      secretTokenFor(createKubeClients(w.kc, adminTokenTimeoutMs).core, w.adminToken, w.clock),
     writeStatus: createTunerStatusWriter(writes.custom, count),
     events: w.events,
     clock: w.clock,
@@ -77,8 +77,8 @@ export function startTuning(w: TuningWiring): RunningTuner {
 }
 
 /** The cluster's own Secret when it names one, else the token the operator derives (and mounted). */
-const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken']) => {
-  const read = secretAdminToken(core);
+const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken'], clock: Clock) => {
+  const read = secretAdminToken(core, { now: () => clock.now() });
   return (_neuron: Neuron, cluster: Hal9Cluster) =>
     cluster.spec?.adminTokenSecretRef || !derived ? read(cluster) : derived(cluster);
 };

@@ -92,7 +92,6 @@ export function signalIds(): () => string {
     return prefix + seq.toString(16).padStart(8, '0');
   };
 }
-export const newTraceId = (): string => randomBytes(16).toString('hex');
 
 /**
  * Random hex strings from a 4 KiB pool refilled in one call: a trace id per request from its own
@@ -144,8 +143,6 @@ export const traceFlagsHex = (flags: number): string => flags.toString(16).padSt
 /** The trace id of a valid W3C traceparent header, else undefined (an invalid header is ignored, per spec). */
 export const traceIdFrom = (header: string | undefined): string | undefined =>
   parseTraceparent(header)?.traceId;
-
-export const traceparent = (traceId: string): string => `00-${traceId}-${newSpanId()}-01`;
 
 /** The headers a context is sent as: its traceparent and, beside it only, its tracestate. */
 export function traceHeaders(c: TraceContext): Record<string, string> {
