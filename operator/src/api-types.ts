@@ -66,6 +66,8 @@ export interface RenderOutput {
   readonly objects: KubernetesObject[];
   readonly warnings: string[];
   readonly runtimeConfig: string;
+  /** The executor limit the runtime config gives new pods (performance.max_concurrent_signals). */
+  readonly maxConcurrentSignals: number;
   /** The operator tunes the Neuron's parallelism: status.parallelism.current is the tuner's. */
   readonly parallelismTuned: boolean;
   /** Something the spec asks for that was not rendered (e.g. privileged containers not allowed): Degraded. */

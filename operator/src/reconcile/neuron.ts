@@ -19,7 +19,6 @@ import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
 import { writeStatus } from './neuron-status-write.ts';
 import { handBackReplicas } from './replica-handback-write.ts';
 import { readPodProblems, rolledOut } from './rollout-read.ts';
-import { maxConcurrentSignals } from './runtime-config-read.ts';
 
 // While a rollout is incomplete, the pods' reasons are read again this often (they change without
 // a Deployment event: a pod stays Pending with a new scheduler message).
@@ -111,7 +110,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       });
     }
 
-    const parallelism = maxConcurrentSignals(rendered.runtimeConfig);
+    const parallelism = rendered.maxConcurrentSignals;
     // Tuned, status.parallelism.current is the tuner's: the value every Ready pod took (tuner.ts).
     // Reported as it stands, so the two writers of the field never disagree: after new bounds, new
     // pods start within them (the ConfigMap) while the running ones take the value from the tuner.

@@ -14,6 +14,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { aHal9Cluster, aNeuron, defaultTopology, testNamespace } from '../testing/builders.ts';
 import { RUNTIME_V8_FLAGS } from './deployment.ts';
 import { configHashAnnotation, selectorString } from './labels.ts';
@@ -144,6 +145,23 @@ describe('renderNeuron: memory a runtime cannot start with', () => {
       { resources: { requests: { memory: '64Mi' }, limits: { memory: '128Mi' } } },
     ).warnings;
     expect(enough.filter((w) => w.includes('.memory'))).toEqual([]);
+  });
+});
+
+describe('renderNeuron: the executor limit', () => {
+  // The reconciler reports it in status.parallelism; it is the value the runtime config holds.
+  it('is the max_concurrent_signals of the runtime config it renders, tuned or not', () => {
+    for (const value of [1, 8, 64]) {
+      for (const tuned of [false, true]) {
+        const out = render({
+          performance: { maxConcurrentSignals: value },
+          autoscaling: { parallelism: { enabled: tuned, min: 1, max: 64 } },
+        });
+        const parsed = parseYaml(out.runtimeConfig) as { performance: { max_concurrent_signals: number } };
+        expect(out.maxConcurrentSignals).toBe(parsed.performance.max_concurrent_signals);
+        expect(out.maxConcurrentSignals).toBe(value);
+      }
+    }
   });
 });
 

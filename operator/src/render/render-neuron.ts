@@ -32,6 +32,8 @@ export interface RenderNeuronOutput {
   readonly warnings: string[];
   /** The runtime's configuration file, as stored in the ConfigMap. */
   readonly runtimeConfig: string;
+  /** The executor limit that file gives new pods (performance.max_concurrent_signals). */
+  readonly maxConcurrentSignals: number;
   /** The operator tunes the Neuron's parallelism: status.parallelism.current is the tuner's. */
   readonly parallelismTuned: boolean;
   /** Something the spec asks for that was not rendered (privileged containers not allowed): Degraded. */
@@ -56,13 +58,14 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
   const labels = neuronLabels(neuron);
   const selector = selectorLabels(name);
   const ownerReference = [neuronOwnerReference(neuron)];
+  const maxConcurrentSignals = startingParallelism(spec, neuron);
   const config = renderRuntimeConfig({
     clusterName: cluster.metadata?.name ?? spec.cluster,
     neuronName: name,
     namespace,
     spec,
     peers: input.peers,
-    maxConcurrentSignals: startingParallelism(spec, neuron),
+    maxConcurrentSignals,
   });
   const tuning = renderTuning(spec, input.privileged);
   const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';
@@ -142,6 +145,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
         : []),
     ],
     runtimeConfig: config.yaml,
+    maxConcurrentSignals,
     parallelismTuned: spec.autoscaling.parallelism.enabled,
     ...(tuning.denied ? { failure: tuning.denied } : {}),
   };
