@@ -93,6 +93,26 @@ export const allMetrics: readonly MetricSpec[] = Object.freeze([
   ...operatorMetrics,
 ]);
 
+/**
+ * Runtime metrics without a neuron label that count the Hal9Cluster's requests (taken from a client by
+ * one pod, answered by whichever neurons): dashboards show them per Hal9Cluster.
+ */
+const clusterRequestMetrics: ReadonlySet<string> = new Set([
+  'hal9_requests_total',
+  'hal9_request_duration_seconds',
+  'hal9_client_requests_total',
+]);
+
+/**
+ * A runtime metric of one pod's own work without a neuron label (executor, queue, upstreams, process): a
+ * dashboard selects the pods of a neuron by their `hal9_ai_neuron` target label.
+ */
+export function isPerPodRuntimeMetric(spec: MetricSpec): boolean {
+  return (
+    spec.source === 'runtime' && !spec.labels.includes('neuron') && !clusterRequestMetrics.has(spec.name)
+  );
+}
+
 const histogramSeries = ['_bucket', '_sum', '_count'] as const;
 
 /** The exposed series names of one metric (a histogram exposes _bucket, _sum and _count). */

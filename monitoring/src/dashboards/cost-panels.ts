@@ -38,7 +38,7 @@ export const tokensAndCost = [
     title: 'Tokens per second by neuron and type',
     description:
       'Model tokens each neuron used per second, by type: input, output, cache_read (prompt read from the prompt cache) and cache_creation (prompt written to it) (hal9_neuron_tokens_total). Response-cache hits use none.',
-    unit: units.Short,
+    unit: units.CountsPerSecond,
     min: 0,
     targets: [
       {

@@ -65,7 +65,7 @@ const workQueue = [
     description: 'Keys waiting in each work queue (workqueue_depth).',
     unit: units.Short,
     min: 0,
-    targets: [{ expr: `sum by (name) (workqueue_depth{${sel}})`, legend: '{{name}}' }],
+    targets: [{ expr: `sum by (name) (workqueue_depth{${selController}})`, legend: '{{name}}' }],
   }),
   timeSeriesPanel({
     title: 'Work queue adds and retries per second',
@@ -74,8 +74,11 @@ const workQueue = [
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
-      { expr: `sum by (name) (${rate('workqueue_adds_total', sel)})`, legend: 'adds {{name}}' },
-      { expr: `sum by (name) (${rate('workqueue_retries_total', sel)})`, legend: 'retries {{name}}' },
+      { expr: `sum by (name) (${rate('workqueue_adds_total', selController)})`, legend: 'adds {{name}}' },
+      {
+        expr: `sum by (name) (${rate('workqueue_retries_total', selController)})`,
+        legend: 'retries {{name}}',
+      },
     ],
   }),
   timeSeriesPanel({
@@ -86,7 +89,7 @@ const workQueue = [
     min: 0,
     targets: [
       {
-        expr: quantile(0.99, 'workqueue_queue_duration_seconds_bucket', sel, 'name'),
+        expr: quantile(0.99, 'workqueue_queue_duration_seconds_bucket', selController, 'name'),
         legend: 'p99 {{name}}',
       },
     ],
@@ -97,7 +100,10 @@ const workQueue = [
     unit: units.Seconds,
     min: 0,
     targets: [
-      { expr: quantile(0.99, 'workqueue_work_duration_seconds_bucket', sel, 'name'), legend: 'p99 {{name}}' },
+      {
+        expr: quantile(0.99, 'workqueue_work_duration_seconds_bucket', selController, 'name'),
+        legend: 'p99 {{name}}',
+      },
     ],
   }),
 ];

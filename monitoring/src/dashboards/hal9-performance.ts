@@ -12,7 +12,7 @@ import {
   statPanel,
   timeSeriesPanel,
 } from './panels.ts';
-import { rate, ratio, sel, selNeuron } from './queries.ts';
+import { rate, ratio, sel, selNeuron, selPod } from './queries.ts';
 
 export const performanceDashboardUid = 'hal9-performance';
 
@@ -69,7 +69,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Latency SLO: signals answered within the objective by neuron',
     description:
-      'Share of each neuron’s signals answered within their Hal9Cluster’s latency objective of their arrival (the hal9_signal_latency_seconds bucket of cluster:hal9_latency_slo_seconds:effective: 50 ms unless overridden). The SLO is 95 %; the latency burn-rate alerts fire when the rest uses the 5 % budget 6 or 14.4 times too fast.',
+      'Share of each neuron’s signals answered within their Hal9Cluster’s latency objective of their arrival (the hal9_signal_latency_seconds bucket of cluster:hal9_latency_slo_seconds:effective_bucket, as Prometheus 2 or 3 spells its bound: 50 ms unless overridden). The SLO is 95 %; the latency burn-rate alerts fire when the rest uses the 5 % budget 6 or 14.4 times too fast. Empty for a Hal9Cluster whose objective is no bucket bound (Hal9LatencyObjectiveUnmatched).',
     unit: units.PercentUnit,
     min: 0,
     max: 1,
@@ -77,7 +77,7 @@ const serviceLevel = [
     thresholds: [{ value: 0.95, color: 'green' }],
     targets: [
       {
-        expr: `sum by (neuron) (${rate('hal9_signal_latency_seconds_bucket', selNeuron)} and on (namespace, hal9_cluster, le) cluster:hal9_latency_slo_seconds:effective) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
+        expr: `sum by (neuron) (${rate('hal9_signal_latency_seconds_bucket', selNeuron)} and on (namespace, hal9_cluster, le) cluster:hal9_latency_slo_seconds:effective_bucket) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
         legend: '{{neuron}}',
       },
     ],
@@ -245,7 +245,7 @@ const cache = [
  * in that pod over the rate interval, so it can be shown per neuron (and filtered on $neuron).
  */
 const perPodByNeuron = (gauge: string) =>
-  `${gauge}{${sel}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)} > 0)`;
+  `${gauge}{${selPod}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)} > 0)`;
 
 const batching = [
   timeSeriesPanel({
@@ -256,11 +256,11 @@ const batching = [
     min: 0,
     targets: [
       {
-        expr: `sum by (target) (${rate('hal9_batch_size_sum', sel)}) / (sum by (target) (${rate('hal9_batch_size_count', sel)}) > 0)`,
+        expr: `sum by (target) (${rate('hal9_batch_size_sum', selPod)}) / (sum by (target) (${rate('hal9_batch_size_count', selPod)}) > 0)`,
         legend: 'mean {{target}}',
       },
-      { expr: quantile(0.95, 'hal9_batch_size_bucket', sel, ['target']), legend: 'p95 {{target}}' },
-      { expr: `max by (target) (hal9_batch_size_average{${sel}})`, legend: 'average {{target}}' },
+      { expr: quantile(0.95, 'hal9_batch_size_bucket', selPod, ['target']), legend: 'p95 {{target}}' },
+      { expr: `max by (target) (hal9_batch_size_average{${selPod}})`, legend: 'average {{target}}' },
     ],
   }),
   timeSeriesPanel({
@@ -272,7 +272,7 @@ const batching = [
     max: 1,
     targets: [
       {
-        expr: `sum(hal9_parallel_tasks_active{${sel}}) / (sum(hal9_parallel_tasks_max{${sel}}) > 0)`,
+        expr: `sum(hal9_parallel_tasks_active{${selPod}}) / (sum(hal9_parallel_tasks_max{${selPod}}) > 0)`,
         legend: 'utilization',
       },
     ],
@@ -293,7 +293,9 @@ const batching = [
         legend: 'active per pod (mean) {{neuron}}',
       },
       {
-        expr: 'max by (neuron) (hal9_operator_neuron_parallelism{namespace=~"$namespace", neuron=~"$neuron"})',
+        // The operator's gauge has no hal9_cluster label: the selected Hal9Clusters' neurons are the ones
+        // whose runtimes report under them (a Neuron's name is unique in its namespace).
+        expr: `max by (neuron) (hal9_operator_neuron_parallelism{namespace=~"$namespace", neuron=~"$neuron"} * on (namespace, neuron) group_left () group by (namespace, neuron) (${rate('hal9_signals_arrived_total', selNeuron)}))`,
         legend: 'tuned {{neuron}}',
       },
     ],
@@ -305,19 +307,19 @@ const batching = [
     unit: units.Short,
     min: 0,
     targets: [
-      { expr: `sum(hal9_queue_depth{${sel}})`, legend: 'total' },
-      { expr: `max(hal9_queue_depth{${sel}})`, legend: 'deepest pod' },
-      { expr: `sum(hal9_peer_waiting{${sel}})`, legend: 'waiting on peer pods' },
+      { expr: `sum(hal9_queue_depth{${selPod}})`, legend: 'total' },
+      { expr: `max(hal9_queue_depth{${selPod}})`, legend: 'deepest pod' },
+      { expr: `sum(hal9_peer_waiting{${selPod}})`, legend: 'waiting on peer pods' },
     ],
   }),
   timeSeriesPanel({
-    title: 'Executor rejections and late signals shed',
+    title: 'Executor rejections and late signals shed per second',
     description:
       'Submissions refused per second because the executor queue was full (answered 429 with Retry-After), and signals refused when their turn came because they had waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
-    unit: units.RequestsPerSecond,
+    unit: units.OpsPerSecond,
     min: 0,
     targets: [
-      { expr: `sum(${rate('hal9_executor_rejections_total', sel)})`, legend: 'rejections' },
+      { expr: `sum(${rate('hal9_executor_rejections_total', selPod)})`, legend: 'rejections' },
       { expr: `sum by (neuron) (${rate('hal9_signals_shed_total', selNeuron)})`, legend: 'shed {{neuron}}' },
     ],
   }),
@@ -334,7 +336,7 @@ const upstreams = [
       { value: 1, text: 'half-open', color: 'yellow' },
       { value: 2, text: 'open', color: 'red' },
     ],
-    targets: [{ expr: `max by (upstream) (hal9_circuit_breaker_state{${sel}})`, legend: '{{upstream}}' }],
+    targets: [{ expr: `max by (upstream) (hal9_circuit_breaker_state{${selPod}})`, legend: '{{upstream}}' }],
   }),
   timeSeriesPanel({
     title: 'Upstream latency p50 / p95',
@@ -342,7 +344,7 @@ const upstreams = [
     unit: units.Seconds,
     min: 0,
     targets: [0.5, 0.95].map((q) => ({
-      expr: quantile(q, 'hal9_upstream_request_duration_seconds_bucket', sel, ['upstream']),
+      expr: quantile(q, 'hal9_upstream_request_duration_seconds_bucket', selPod, ['upstream']),
       legend: `p${Math.round(q * 100)} {{upstream}}`,
     })),
   }),
@@ -354,7 +356,7 @@ const upstreams = [
     min: 0,
     targets: [
       {
-        expr: `sum by (upstream, status) (${rate('hal9_upstream_requests_total', sel)})`,
+        expr: `sum by (upstream, status) (${rate('hal9_upstream_requests_total', selPod)})`,
         legend: '{{upstream}} {{status}}',
       },
     ],
@@ -369,8 +371,8 @@ const upstreams = [
     targets: [
       {
         expr: ratio(
-          rate('hal9_upstream_requests_total', `${sel}, status=~"429|529"`),
-          rate('hal9_upstream_requests_total', `${sel}, status!~"breaker_open|cancelled"`),
+          rate('hal9_upstream_requests_total', `${selPod}, status=~"429|529"`),
+          rate('hal9_upstream_requests_total', `${selPod}, status!~"breaker_open|cancelled"`),
           ['upstream'],
         ),
         legend: '{{upstream}}',
@@ -381,11 +383,11 @@ const upstreams = [
     title: 'Tokens per second by upstream',
     description:
       'Model tokens per second by upstream and type (input, output, cache_read, cache_creation); per neuron under “Tokens and cost”.',
-    unit: units.Short,
+    unit: units.CountsPerSecond,
     min: 0,
     targets: [
       {
-        expr: `sum by (upstream, type) (${rate('hal9_tokens_total', sel)})`,
+        expr: `sum by (upstream, type) (${rate('hal9_tokens_total', selPod)})`,
         legend: '{{upstream}} {{type}}',
       },
     ],
@@ -401,7 +403,7 @@ const retries = [
     min: 0,
     targets: [
       {
-        expr: `sum by (upstream, status) (${rate('hal9_upstream_retries_total', sel)})`,
+        expr: `sum by (upstream, status) (${rate('hal9_upstream_retries_total', selPod)})`,
         legend: '{{upstream}} {{status}}',
       },
     ],
@@ -427,7 +429,7 @@ const retries = [
     min: 0,
     targets: [
       {
-        expr: `sum by (peer, outcome) (${rate('hal9_peer_cancels_total', sel)})`,
+        expr: `sum by (peer, outcome) (${rate('hal9_peer_cancels_total', selPod)})`,
         legend: '{{peer}} {{outcome}}',
       },
     ],
@@ -504,7 +506,7 @@ const processes = [
     ],
     targets: [
       {
-        expr: `max by (pod) (${rate('hal9_event_loop_busy_seconds_total', sel)})`,
+        expr: `max by (pod) (${rate('hal9_event_loop_busy_seconds_total', selPod)})`,
         legend: '{{pod}}',
       },
     ],
@@ -515,7 +517,7 @@ const processes = [
       'CPU cores each runtime pod uses (rate of process_cpu_seconds_total), its event loop and Node.js’s other threads (GC, I/O) together.',
     unit: units.Short,
     min: 0,
-    targets: [{ expr: `max by (pod) (${rate('process_cpu_seconds_total', sel)})`, legend: '{{pod}}' }],
+    targets: [{ expr: `max by (pod) (${rate('process_cpu_seconds_total', selPod)})`, legend: '{{pod}}' }],
   }),
   timeSeriesPanel({
     title: 'Resident memory by pod',
@@ -523,7 +525,7 @@ const processes = [
       'Resident memory of each runtime pod’s process (process_resident_memory_bytes), against which its container memory limit applies.',
     unit: units.BytesIEC,
     min: 0,
-    targets: [{ expr: `max by (pod) (process_resident_memory_bytes{${sel}})`, legend: '{{pod}}' }],
+    targets: [{ expr: `max by (pod) (process_resident_memory_bytes{${selPod}})`, legend: '{{pod}}' }],
   }),
   timeSeriesPanel({
     title: 'Event loop lag p99 by pod',
@@ -534,7 +536,7 @@ const processes = [
     thresholds: [{ value: 0.05, color: 'red' }],
     targets: [
       {
-        expr: `clamp_min(max by (pod) (nodejs_eventloop_lag_p99_seconds{${sel}}) - 0.01, 0)`,
+        expr: `clamp_min(max by (pod) (nodejs_eventloop_lag_p99_seconds{${selPod}}) - 0.01, 0)`,
         legend: '{{pod}}',
       },
     ],
@@ -578,7 +580,8 @@ export function performanceDashboard(): dashboard.Dashboard {
       labelVariable({
         name: 'neuron',
         label: 'Neuron',
-        description: 'Neuron id.',
+        description:
+          'Neuron id. Per-pod panels (executor, queue, upstreams, processes) show the pods of the selected neurons by the hal9_ai_neuron label the operator’s ServiceMonitor adds; a runtime scraped without it (standalone) is always shown whole.',
         query:
           'label_values(hal9_signals_arrived_total{namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"}, neuron)',
       }),

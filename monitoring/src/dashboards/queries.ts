@@ -4,6 +4,12 @@
 export const ri = '$__rate_interval';
 export const sel = 'namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"';
 export const selNeuron = `${sel}, neuron=~"$neuron"`;
+/**
+ * Per-pod series (no neuron label: executor, queue, upstreams, process) of the selected neurons' pods. The
+ * operator's ServiceMonitor gives every series of a pod its Neuron as `hal9_ai_neuron`; a runtime scraped
+ * without it (standalone, several neurons in one process) has no such label and is always shown, whole.
+ */
+export const selPod = `${sel}, hal9_ai_neuron=~"$neuron|"`;
 
 export const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
 

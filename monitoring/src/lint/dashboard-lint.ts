@@ -1,8 +1,9 @@
 // Dashboard checks in the spirit of grafana/dashboard-linter (panel-datasource, panel-units,
-// panel-title-description, target-rate-interval, target-counter-agg, template-* and uneditable-dashboard).
-import { isCounterSeries } from '../metric-catalogue.ts';
+// panel-title-description, target-rate-interval, target-counter-agg, template-* and uneditable-dashboard),
+// and that the $neuron and $controller variables reach every series they can filter.
+import { isCounterSeries, isPerPodRuntimeMetric, resolveSeries } from '../metric-catalogue.ts';
 import { flattenPanels } from '../promql/extract.ts';
-import { bareCounters, rateArguments } from '../promql/metric-names.ts';
+import { bareCounters, rateArguments, seriesSelectors } from '../promql/metric-names.ts';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax.
 const datasourceUid = '${datasource}';
@@ -37,6 +38,61 @@ export interface DashboardJson {
   templating?: { list?: Variable[] };
 }
 
+// Units of a rate: a panel titled "… per second" must use one of them.
+const perSecondUnits: ReadonlySet<string> = new Set([
+  'ops',
+  'reqps',
+  'cps',
+  'rps',
+  'wps',
+  'iops',
+  'eps',
+  'mps',
+]);
+
+/** Problems with a panel's unit: a per-second title without a rate unit, requests/s of other things. */
+function unitProblems(title: string, unit: string, exprs: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (/per second/i.test(title) && !perSecondUnits.has(unit))
+    problems.push(`panel-units: "${unit}" is no per-second unit`);
+  if (unit === 'reqps') {
+    const others = exprs.flatMap((e) =>
+      seriesSelectors(e)
+        .map((s) => s.name)
+        .filter((n) => resolveSeries(n) !== undefined && !/_requests_total$/.test(n)),
+    );
+    if (others.length > 0)
+      problems.push(`panel-units: reqps for series that are not requests (${others.join(', ')})`);
+  }
+  return problems;
+}
+
+/**
+ * Series that ignore a variable they could be filtered on: per-pod runtime series without
+ * `hal9_ai_neuron=~"$neuron…"` (the operator's ServiceMonitor puts the pod's Neuron on each), and series
+ * with a `controller` label without `controller=~"$controller"`.
+ */
+function variableProblems(expr: string, varNames: ReadonlySet<string | undefined>): string[] {
+  const problems: string[] = [];
+  for (const { name, matchers } of seriesSelectors(expr)) {
+    const spec = resolveSeries(name);
+    if (!spec) continue;
+    if (
+      varNames.has('neuron') &&
+      isPerPodRuntimeMetric(spec) &&
+      !/hal9_ai_neuron=~"\$neuron\|?"/.test(matchers)
+    )
+      problems.push(`per-pod series ${name} ignores $neuron (hal9_ai_neuron)`);
+    if (
+      varNames.has('controller') &&
+      spec.labels.includes('controller') &&
+      !matchers.includes('controller=~"$controller"')
+    )
+      problems.push(`${name} ignores $controller`);
+  }
+  return problems;
+}
+
 /** Returns one message per problem; an empty list means the dashboard passes. */
 export function lintDashboard(d: DashboardJson): string[] {
   const problems: string[] = [];
@@ -61,7 +117,15 @@ export function lintDashboard(d: DashboardJson): string[] {
     if (!panel.title || !panel.description) problems.push(`${where}: panel-title-description`);
     if (panel.datasource?.uid !== datasourceUid)
       problems.push(`${where}: panel-datasource must be $datasource`);
-    if (!panel.fieldConfig?.defaults?.unit) problems.push(`${where}: panel-units: no unit`);
+    const unit = panel.fieldConfig?.defaults?.unit;
+    if (!unit) problems.push(`${where}: panel-units: no unit`);
+    else
+      for (const p of unitProblems(
+        panel.title ?? '',
+        unit,
+        (panel.targets ?? []).map((t) => t.expr ?? ''),
+      ))
+        problems.push(`${where}: ${p}`);
     if (!panel.targets?.length) problems.push(`${where}: panel-no-targets`);
     for (const t of panel.targets ?? []) {
       const at = `${where} target ${t.refId}`;
@@ -76,6 +140,7 @@ export function lintDashboard(d: DashboardJson): string[] {
       for (const n of bareCounters(expr)) problems.push(`${at}: target-counter-agg: ${n} outside rate()`);
       for (const m of expr.matchAll(/\$(\w+)/g))
         if (!m[1]?.startsWith('__') && !varNames.has(m[1])) problems.push(`${at}: unknown variable $${m[1]}`);
+      for (const p of variableProblems(expr, varNames)) problems.push(`${at}: ${p}`);
     }
   }
   return problems;

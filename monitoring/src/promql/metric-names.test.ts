@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bareCounters, metricNames, rateArguments } from './metric-names.ts';
+import { bareCounters, metricNames, rateArguments, seriesSelectors } from './metric-names.ts';
 
 describe('metricNames', () => {
   it('finds names and ignores functions, labels, grouping, durations and Grafana variables', () => {
@@ -36,5 +36,17 @@ describe('bareCounters', () => {
   it('flags a counter read without rate', () => {
     expect(bareCounters('sum(hal9_requests_total)')).toEqual(['hal9_requests_total']);
     expect(bareCounters('sum(rate(hal9_requests_total{a="b"}[5m]))')).toEqual([]);
+  });
+});
+
+describe('seriesSelectors', () => {
+  it('returns each name with its matchers, empty when it has none', () => {
+    const found = seriesSelectors(
+      'sum by (pod) (rate(process_cpu_seconds_total{namespace=~"$namespace", hal9_ai_neuron=~"$neuron|"}[5m])) / hal9_queue_depth',
+    ).filter((s) => s.name.includes('_'));
+    expect(found).toEqual([
+      { name: 'process_cpu_seconds_total', matchers: 'namespace=~"$namespace", hal9_ai_neuron=~"$neuron|"' },
+      { name: 'hal9_queue_depth', matchers: '' },
+    ]);
   });
 });

@@ -68,3 +68,14 @@ export function bareCounters(expr: string): string[] {
   const withoutRates = maskStrings(expr).replace(/\b(rate|irate|increase)\s*\(([^()]|\([^()]*\))*\)/g, ' ');
   return metricNames(withoutRates).filter((n) => n.endsWith('_total'));
 }
+
+/**
+ * Each reference to a series in an expression, with its label matchers ('' when it has none). Names
+ * that are not series (functions, labels, keywords) come back too: look them up before use.
+ */
+export function seriesSelectors(expr: string): { name: string; matchers: string }[] {
+  return [...expr.matchAll(/(?<![\w:$.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?/g)].map((m) => ({
+    name: m[1] ?? '',
+    matchers: m[2] ?? '',
+  }));
+}

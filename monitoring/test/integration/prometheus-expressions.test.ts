@@ -202,6 +202,18 @@ const saturatedConfig = {
   },
 };
 
+// sluggish: mock mode, one neuron that answers every signal in 80 ms (over the 50 ms objective) with a slot
+// for each client: hundreds of signals in seconds, all late, past the latency slow burn's minimum of 600.
+const sluggishConfig = {
+  cluster: { name: 'sluggish' },
+  neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
+  performance: { max_concurrent_signals: 32, max_queue_depth: 256 },
+  claude: {
+    mode: 'mock',
+    mock_responses: { L2: [{ trigger: 'default', response: 'RESULT: built', delay_ms: 80 }] },
+  },
+};
+
 // throttled: 15 % 429, 10 % 529, 5 % 500, the rest answered; the breaker never opens.
 const throttledContent = (i: number) =>
   `${['throttle', 'throttle', 'throttle', 'overload', 'overload', 'fail'][i % 20] ?? 'ok'} ${i}`;
@@ -253,7 +265,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     };
     const keysFile = join(files, 'api-keys.yaml');
     writeFileSync(keysFile, stringify(clientKeys));
-    // The override an operator would add for one Hal9Cluster (README: "Cost limit").
+    // The overrides an operator would add for a Hal9Cluster (README: "Cost limit", "Latency objective").
     const limitsFile = join(files, 'cost-limits.yaml');
     writeFileSync(
       limitsFile,
@@ -269,6 +281,23 @@ describe('dashboards and rules against a real Prometheus', () => {
               },
             ],
           },
+          {
+            name: 'hal9-latency-objectives',
+            rules: [
+              // Written as Prometheus 3 stores the bound; this Prometheus (2) stores the runtime's "10".
+              {
+                record: 'cluster:hal9_latency_slo_seconds:config',
+                expr: 'vector(10)',
+                labels: { namespace, hal9_cluster: 'throttled', le: '10.0' },
+              },
+              // No bucket ends at 20 s: Hal9LatencyObjectiveUnmatched.
+              {
+                record: 'cluster:hal9_latency_slo_seconds:config',
+                expr: 'vector(20)',
+                labels: { namespace, hal9_cluster: 'priced', le: '20' },
+              },
+            ],
+          },
         ],
       }),
     );
@@ -278,12 +307,13 @@ describe('dashboards and rules against a real Prometheus', () => {
       identity,
     });
     // Each process is listed as soon as it runs, so afterAll stops it even if another fails to start.
-    const [perf, throttled, broken, saturated, priced, leader] = await Promise.all([
+    const [perf, throttled, broken, saturated, priced, sluggish, leader] = await Promise.all([
       startRuntime(perfConfig).then(into(runtimes)),
       startRuntime(apiConfig('throttled', fake.url, 10_000), apiKey).then(into(runtimes)),
       startRuntime(apiConfig('broken', fake.url, 5), { ...apiKey, ...traces }).then(into(runtimes)),
       startRuntime(saturatedConfig).then(into(runtimes)),
       startRuntime(pricedConfig(fake.url), { ...apiKey, HAL9_API_KEYS_FILE: keysFile }).then(into(runtimes)),
+      startRuntime(sluggishConfig).then(into(runtimes)),
       startOperatorProcess(operatorOptions('operator-a')).then(into(operators)),
     ]);
     // One signal runs, two wait: sent and left pending until afterAll aborts them.
@@ -343,7 +373,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     await kubectl(['apply', '-n', namespace, '-f', '-'], {
       stdin: toYaml([noDisruptionBudgetsQuota(), ...perfTopology('perf', prometheus.url)]),
     });
-    const [perfResult, throttledResult, brokenResult, pricedResult] = await Promise.all([
+    const [perfResult, throttledResult, brokenResult, pricedResult, sluggishResult] = await Promise.all([
       perfLoad,
       driveLoad({
         url: throttled.url,
@@ -354,16 +384,26 @@ describe('dashboards and rules against a real Prometheus', () => {
         backoffMs: 100,
         paceMs: 50,
       }),
+      // Over the error slow burn's minimum of 600 admitted requests; after 5 failures its breaker
+      // answers at once.
       driveLoad({
         url: broken.url,
         content: (i) => `fail ${i}`,
         workers: 1,
-        maxRequests: 40,
+        maxRequests: 700,
         maxMs: 20_000,
         backoffMs: 100,
-        paceMs: 100,
+        paceMs: 10,
       }),
       pricedLoad(priced.url, pricedContent, 120),
+      driveLoad({
+        url: sluggish.url,
+        content: (i) => `slow ${i}`,
+        workers: 16,
+        maxRequests: 700,
+        maxMs: 20_000,
+        backoffMs: 100,
+      }),
       waitForOperatorActivity(leader),
     ]);
     Object.assign(loads, {
@@ -371,6 +411,7 @@ describe('dashboards and rules against a real Prometheus', () => {
       throttled: throttledResult,
       broken: brokenResult,
       priced: pricedResult,
+      sluggish: sluggishResult,
     });
     // The window ends only once every target was scraped after the loads, and every rule group
     // evaluated after those scrapes.
@@ -409,12 +450,14 @@ describe('dashboards and rules against a real Prometheus', () => {
           'hal9-runtime up ',
           'hal9-runtime up ',
           'hal9-runtime up ',
+          'hal9-runtime up ',
         ]);
       },
       { timeout: 30_000, interval: 500 },
     );
     expect(Object.keys(loads.pricedWarmUp ?? {})).toEqual(['200']);
     expect(Object.keys(loads.priced ?? {})).toEqual(['200']);
+    expect(Object.keys(loads.sluggish ?? {})).toEqual(['200']);
   });
 
   it('scrapes every runtime metric of the contract from the real runtimes', async () => {
@@ -422,7 +465,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     for (const r of runtimes) {
       const text = await (await fetch(`${r.url}/metrics`)).text();
       for (const name of metricNames(text)) exposed.add(name);
-      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated|priced)"/);
+      expect(text).toMatch(/hal9_cluster="(perf|throttled|broken|saturated|priced|sluggish)"/);
     }
     const missing = [...runtimeMetrics, ...runtimeProcessMetrics].flatMap((spec) =>
       seriesNames(spec).filter((s) => !exposed.has(s)),
@@ -594,9 +637,24 @@ describe('dashboards and rules against a real Prometheus', () => {
     // Hit ratio of the prompt cache: reads over prompt tokens.
     const ratio = await one(`neuron:hal9_neuron_tokens_cache_read_per_prompt_tokens:ratio_rate5m{${sel}}`);
     expect(ratio['impl-1']).toBeCloseTo(u.cacheRead / (u.input + u.cacheRead + u.cacheCreation), 9);
-    // The override applies to priced, the default (10 USD/h) to throttled; broken never got an answer.
+    // The override applies to priced, the default (10 USD/h) to throttled and broken (never answered, but
+    // a priced model's cost series exists from the start, at 0).
     const limits = await one(`cluster:hal9_cost_limit_usd_per_hour:effective{namespace="${namespace}"}`);
-    expect(limits).toEqual({ priced: pricedLimitUsdPerHour, throttled: 10 });
+    expect(limits).toEqual({ priced: pricedLimitUsdPerHour, throttled: 10, broken: 10 });
+  });
+
+  it('selects the bucket of a latency objective written "10.0" where Prometheus stores "10"', async () => {
+    const buckets = await prometheus.query(
+      `count by (le) (hal9_signal_latency_seconds_bucket{namespace="${namespace}", hal9_cluster="throttled", le=~"10([.]0)?"})`,
+    );
+    expect((buckets.data?.result ?? []).map((s) => s.metric.le)).toEqual(['10']);
+    const late = await prometheus.query(
+      `neuron:hal9_signal_latency_seconds_over_slo_per_signals:ratio_rate5m{namespace="${namespace}", hal9_cluster="throttled"}`,
+    );
+    // The fake answers within 10 s: none late, and a ratio at all only if the bucket was found.
+    expect((late.data?.result ?? []).map((s) => [s.metric.neuron, s.value?.[1 as never]])).toEqual([
+      ['impl-1', '0'],
+    ]);
   });
 
   it('takes in no other program’s process series with "All" (the operator exports the same names)', async () => {
@@ -646,8 +704,14 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9OperatorReconcileErrors',
       'Hal9CostBurnRateHigh',
       'Hal9TraceExportFailing',
+      'Hal9LatencyObjectiveUnmatched',
     ])
       expect(names).toContain(alert);
+    // Only priced's objective (20 s) is no bucket bound; throttled's "10.0" is the bucket "10".
+    const unmatched = await prometheus.query(
+      `ALERTS{alertname="Hal9LatencyObjectiveUnmatched", namespace="${namespace}"}`,
+    );
+    expect((unmatched.data?.result ?? []).map((s) => s.metric.hal9_cluster)).toEqual(['priced']);
     // Only priced is over its limit: throttled spends far less than the default 10 USD/h.
     const cost = await prometheus.query(`ALERTS{alertname="Hal9CostBurnRateHigh", namespace="${namespace}"}`);
     expect((cost.data?.result ?? []).map((s) => s.metric.hal9_cluster)).toEqual(['priced']);

@@ -99,6 +99,35 @@ describe('hal9-performance queries', () => {
     expect(out).toContain('SUCCESS');
   });
 
+  it('show the pods of the selected neurons in per-pod panels, and a runtime without the operator’s label whole', () => {
+    // q1 and q2 are pods of Neurons n1 and n2 (the operator's ServiceMonitor adds hal9_ai_neuron); q3 is a
+    // standalone runtime hosting several neurons, scraped without it.
+    const depth = (pod: string, neuron: string | undefined, n: number) => ({
+      series: `hal9_queue_depth{namespace="ai",hal9_cluster="prod",job="hal9",instance="${pod}"${neuron ? `,hal9_ai_neuron="${neuron}"` : ''}}`,
+      values: `${n}x30`,
+    });
+    const total = panels()
+      .find((p) => p.title === 'Queue depth')
+      ?.targets?.find((t) => t.legendFormat === 'total');
+    expect(total).toBeDefined();
+    const out = evaluate(
+      [depth('q1', 'n1', 3), depth('q2', 'n2', 5), depth('q3', undefined, 7)],
+      [
+        { expr: interpolate(total?.expr ?? '', allVars), samples: [{ labels: '{}', value: 15 }] },
+        {
+          expr: interpolate(total?.expr ?? '', { ...allVars, neuron: 'n2' }),
+          samples: [{ labels: '{}', value: 12 }],
+        },
+        // Several neurons selected: Grafana writes them as a regex alternation.
+        {
+          expr: interpolate(total?.expr ?? '', { ...allVars, neuron: '(n1|n2)' }),
+          samples: [{ labels: '{}', value: 15 }],
+        },
+      ],
+    );
+    expect(out).toContain('SUCCESS');
+  });
+
   describe('parallel tasks beside the tuned parallelism', () => {
     // 3 neurons with 2 pods each, every pod at the tuned limit of 8; n1's pods have 6 and 2 busy slots.
     const pods = { p1: 'n1', p2: 'n1', p3: 'n2', p4: 'n2', p5: 'n3', p6: 'n3' } as const;
@@ -147,6 +176,38 @@ describe('hal9-performance queries', () => {
           samples: perNeuron({ n2: t.expr.includes('hal9_parallel_tasks_active') ? 2 : 8 }),
         })),
       ]);
+      expect(out).toContain('SUCCESS');
+    });
+
+    it('show the tuned parallelism of the selected Hal9Clusters’ neurons only', () => {
+      // n4 runs in Hal9Cluster dev, in the same namespace: the operator's gauge has no hal9_cluster label.
+      const dev = [
+        {
+          series:
+            'hal9_signals_arrived_total{namespace="ai",hal9_cluster="dev",job="hal9",instance="p7",neuron="n4",layer="L2"}',
+          values: '0+60x30',
+        },
+        {
+          series:
+            'hal9_operator_neuron_parallelism{namespace="ai",neuron="n4",job="hal9-operator",instance="op"}',
+          values: '4x30',
+        },
+      ];
+      const [tuned] = targetOver('hal9_operator_neuron_parallelism');
+      expect(tuned).toBeDefined();
+      const out = evaluate(
+        [...input, ...dev],
+        [
+          {
+            expr: interpolate(tuned?.expr ?? '', { ...allVars, hal9_cluster: 'prod' }),
+            samples: perNeuron({ n1: 8, n2: 8, n3: 8 }),
+          },
+          {
+            expr: interpolate(tuned?.expr ?? '', allVars),
+            samples: perNeuron({ n1: 8, n2: 8, n3: 8, n4: 4 }),
+          },
+        ],
+      );
       expect(out).toContain('SUCCESS');
     });
 

@@ -288,6 +288,72 @@ describe('lintDashboard', () => {
     return { ...d, editable: true };
   };
 
+  /** The dashboard with the first target of the panel titled `title` replaced. */
+  const withTarget = (d: DashboardJson, title: string, expr: string): DashboardJson => {
+    const copy = structuredClone(d);
+    const panel = flattenPanels(copy.panels as never).find((p) => p.title === title) as {
+      targets: { expr: string }[];
+    };
+    panel.targets[0]!.expr = expr;
+    return copy;
+  };
+
+  it('reports a per-pod runtime series that ignores $neuron', () => {
+    const runtime = 'namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"';
+    expect(
+      lintDashboard(withTarget(performance(), 'Queue depth', `sum(hal9_queue_depth{${runtime}})`)),
+    ).toEqual([
+      'panel "Queue depth" target A: per-pod series hal9_queue_depth ignores $neuron (hal9_ai_neuron)',
+    ]);
+    expect(
+      lintDashboard(
+        withTarget(
+          performance(),
+          'Queue depth',
+          `sum(hal9_queue_depth{${runtime}, hal9_ai_neuron=~"$neuron|"})`,
+        ),
+      ),
+    ).toEqual([]);
+    // The Hal9Cluster's requests are no pod's own work: shown per Hal9Cluster, whichever neurons answered.
+    expect(
+      lintDashboard(
+        withTarget(
+          performance(),
+          'Queue depth',
+          `sum(rate(hal9_requests_total{${runtime}}[$__rate_interval]))`,
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('reports a series with a controller label that ignores $controller', () => {
+    expect(
+      lintDashboard(
+        withTarget(
+          readDashboard('hal9-operator.json'),
+          'Work queue depth',
+          'sum by (name) (workqueue_depth{namespace=~"$namespace", job=~"$job"})',
+        ),
+      ),
+    ).toEqual(['panel "Work queue depth" target A: workqueue_depth ignores $controller']);
+  });
+
+  it('reports a per-second panel without a rate unit, and requests per second of what is not a request', () => {
+    const d = structuredClone(performance());
+    const panels = flattenPanels(d.panels as never) as {
+      title: string;
+      fieldConfig: { defaults: { unit: string } };
+    }[];
+    panels.find((p) => p.title === 'Tokens per second by upstream')!.fieldConfig.defaults.unit = 'short';
+    panels.find(
+      (p) => p.title === 'Executor rejections and late signals shed per second',
+    )!.fieldConfig.defaults.unit = 'reqps';
+    expect(lintDashboard(d)).toEqual([
+      'panel "Executor rejections and late signals shed per second": panel-units: reqps for series that are not requests (hal9_executor_rejections_total, hal9_signals_shed_total)',
+      'panel "Tokens per second by upstream": panel-units: "short" is no per-second unit',
+    ]);
+  });
+
   it('reports each kind of problem', () => {
     const problems = lintDashboard(broken()).join('\n');
     for (const rule of [

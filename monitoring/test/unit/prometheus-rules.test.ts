@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { monitoringDir, readRules, rulesPath, ruleTestsDir } from '../support/repo.ts';
+import { dashboardExpressions } from '../../src/promql/extract.ts';
+import { metricNames } from '../../src/promql/metric-names.ts';
+import {
+  dashboardFiles,
+  monitoringDir,
+  readDashboard,
+  readRules,
+  rulesPath,
+  ruleTestsDir,
+} from '../support/repo.ts';
 
 const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: ruleTestsDir, encoding: 'utf8' });
 const testFiles = readdirSync(ruleTestsDir).filter((f) => f.endsWith('.test.yaml'));
@@ -105,6 +114,63 @@ describe('promtool', () => {
     expect(run.stdout + run.stderr).toContain('alertname: Hal9LatencyBudget');
   });
 
+  // Changes the rule tests must catch: each is a real way to break an alert that its tests once let through.
+  it.each([
+    [
+      'a latency objective selects its bucket in one spelling of `le` only ("10", never Prometheus 3\'s "10.0")',
+      'latency-objective-buckets.test.yaml',
+      'cluster:hal9_latency_slo_seconds:effective_bucket\n            )',
+      'cluster:hal9_latency_slo_seconds:effective\n            )',
+      'alertname: Hal9LatencyBudgetFastBurn',
+    ],
+    [
+      'an objective written "10.0" or "0.250" keeps its spelling',
+      'latency-objective-buckets.test.yaml',
+      '"le", "$1", "le", "([0-9]+)[.]0*"',
+      '"le", "$1", "le", "none"',
+      'hal9_cluster="v2"',
+    ],
+    [
+      'the error fast burn pages on a handful of requests (no minimum of traffic)',
+      'burn-rates.test.yaml',
+      'and\n          sum by (namespace, hal9_cluster) (increase(hal9_requests_total{outcome!="rejected"}[1h])) >= 100\n',
+      '\n',
+      'alertname: Hal9ErrorBudgetFastBurn',
+    ],
+    [
+      'the latency slow burn reads its long window over 1h instead of 6h',
+      'burn-rates.test.yaml',
+      'neuron:hal9_signal_latency_seconds_over_slo_per_signals:ratio_rate6h > (6',
+      'neuron:hal9_signal_latency_seconds_over_slo_per_signals:ratio_rate1h > (6',
+      'alertname: Hal9LatencyBudgetSlowBurn',
+    ],
+    [
+      'Hal9HighErrorRate allows 0.103 % instead of 0.1 %',
+      'runtime-alerts.test.yaml',
+      'ratio_rate5m > 0.001',
+      'ratio_rate5m > 0.00103',
+      'alertname: Hal9HighErrorRate',
+    ],
+    [
+      'Hal9CostBurnRateHigh waits 1 minute instead of 2',
+      'cost-alerts.test.yaml',
+      'for: 2m\n        labels:\n          severity: warning\n        annotations:\n          summary: A Hal9Cluster spends',
+      'for: 1m\n        labels:\n          severity: warning\n        annotations:\n          summary: A Hal9Cluster spends',
+      'alertname: Hal9CostBurnRateHigh',
+    ],
+    [
+      'Hal9OperatorDown pages only once no operator at all is scraped',
+      'operator-alerts.test.yaml',
+      'max_over_time(leader_election_master_status{name=~"hal9-operator-leader(-.+)?"}[1h])',
+      'max_over_time(leader_election_master_status{name="none"}[1h])',
+      'hal9-operator-leader-team-a',
+    ],
+  ])('fails the unit tests when %s', (_name, file, from, to, expected) => {
+    const run = testMutated(file, from, to);
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain(expected);
+  });
+
   it('fails the unit tests when the default hourly cost limit changes', () => {
     const run = testMutated('cost-alerts.test.yaml', 'expr: vector(10)', 'expr: vector(100)');
     expect(run.status).not.toBe(0);
@@ -164,7 +230,7 @@ describe('alert rules', () => {
     },
   );
 
-  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates and cost', () => {
+  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates, latency objective and cost', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'Hal9CircuitBreakerOpen',
@@ -176,6 +242,7 @@ describe('alert rules', () => {
         'Hal9HighLatency',
         'Hal9LatencyBudgetFastBurn',
         'Hal9LatencyBudgetSlowBurn',
+        'Hal9LatencyObjectiveUnmatched',
         'Hal9LowCacheHitRate',
         'Hal9OperatorDown',
         'Hal9OperatorNoLeader',
@@ -185,6 +252,29 @@ describe('alert rules', () => {
         'Hal9UpstreamThrottled',
       ].sort(),
     );
+  });
+
+  it('record only series that an alert, a panel or a rule test reads', () => {
+    // A recording rule nobody reads costs an evaluation per interval and can break unnoticed.
+    const rules = readRules().groups.flatMap((g) => g.rules);
+    const promqlTests = testFiles.flatMap((f) => {
+      const doc = parse(readFileSync(join(ruleTestsDir, f), 'utf8')) as {
+        tests: { promql_expr_test?: { expr: string }[] }[];
+      };
+      return doc.tests.flatMap((t) => (t.promql_expr_test ?? []).map((e) => e.expr));
+    });
+    const read = new Set(
+      [
+        ...rules.filter((r) => r.alert).map((r) => r.expr),
+        ...rules.filter((r) => r.record).map((r) => r.expr),
+        ...dashboardFiles.flatMap((f) =>
+          dashboardExpressions(f, readDashboard(f) as never).map((e) => e.expr),
+        ),
+        ...promqlTests,
+      ].flatMap((e) => metricNames(e)),
+    );
+    const unread = rules.flatMap((r) => (r.record && !read.has(r.record) ? [r.record] : []));
+    expect(unread).toEqual([]);
   });
 
   it('name recording rules level:metric:operations', () => {
