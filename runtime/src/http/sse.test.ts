@@ -15,9 +15,18 @@ const ONLY = signalTo('impl');
 
 class FakeSocket extends EventEmitter {
   text = '';
-  buffered = 0;
   ended = false;
+  destroyed = false;
   readonly room: number;
+  /** The byte length of each write. */
+  readonly writes: number[] = [];
+  readonly bytes: Buffer[] = [];
+  /**
+   * What the socket sends as one write: all a turn wrote (Node corks a chunked response for the rest
+   * of its turn). Its length counts in writableLength until the whole of it is taken, as in a socket.
+   */
+  readonly #units: { size: number; left: number; done: (() => void)[] }[] = [];
+  #open: { size: number; left: number; done: (() => void)[] } | undefined;
   constructor(room: number) {
     super();
     this.room = room;
@@ -25,39 +34,62 @@ class FakeSocket extends EventEmitter {
   writeHead(): this {
     return this;
   }
-  /** The byte length of each write. */
-  readonly writes: number[] = [];
-  readonly bytes: Buffer[] = [];
-  write(chunk: string | Buffer): boolean {
+  write(chunk: string | Buffer, done?: (err?: Error) => void): boolean {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.bytes.push(b);
     this.writes.push(b.length);
     this.text = Buffer.concat(this.bytes).toString();
-    this.buffered += b.length;
+    if (!this.#open) {
+      const unit = { size: 0, left: 0, done: [] as (() => void)[] };
+      this.#open = unit;
+      this.#units.push(unit);
+      setImmediate(() => {
+        if (this.#open === unit) this.#open = undefined;
+      });
+    }
+    this.#open.size += b.length;
+    this.#open.left += b.length;
+    if (done) this.#open.done.push(done);
     return this.buffered < this.room;
   }
-  /** The reader took `n` bytes, not all: no 'drain' yet. */
-  take(n: number): void {
-    this.buffered = Math.max(0, this.buffered - n);
-  }
-  destroyed = false;
   end(): void {
     this.ended = true;
   }
+  /** Bytes the reader has not taken. */
+  get buffered(): number {
+    return this.#units.reduce((n, u) => n + u.left, 0);
+  }
   /** Ended, and the reader took everything. */
   get writableFinished(): boolean {
-    return this.ended && this.buffered === 0;
+    return this.ended && this.#units.length === 0;
   }
   destroy(): void {
     this.destroyed = true;
     this.emit('close');
   }
   get writableLength(): number {
-    return this.buffered;
+    return this.#units.reduce((n, u) => n + u.size, 0);
+  }
+  /** The reader took `n` bytes: writes taken whole complete (their callbacks run); no 'drain'. */
+  take(n: number): void {
+    while (n > 0 && this.#units.length > 0) {
+      const unit = this.#units[0]!;
+      const taken = Math.min(n, unit.left);
+      unit.left -= taken;
+      n -= taken;
+      if (unit.left > 0) break;
+      this.#units.shift();
+      if (this.#open === unit) this.#open = undefined;
+      for (const done of unit.done) done();
+    }
+  }
+  /** The reader took the oldest write whole. */
+  takeOne(): void {
+    this.take(this.#units[0]?.left ?? 0);
   }
   /** The reader took everything buffered. */
   drain(): void {
-    this.buffered = 0;
+    this.take(this.buffered);
     this.emit('drain');
   }
 }
@@ -144,8 +176,7 @@ describe('streamRun backpressure', () => {
     await nextTurn();
     // A drain in each interval: a slow reader, not a stalled one.
     s.clock.advance(1000);
-    s.res.buffered = 0;
-    s.res.emit('drain');
+    s.res.drain();
     s.clock.advance(1000);
     expect(s.res.ended).toBe(false);
     // Two heartbeats with nothing taken.
@@ -162,12 +193,14 @@ describe('streamRun backpressure', () => {
     s.results(1, 600_000);
     s.run.close(ONLY);
     await nextTurn();
-    // Far more than two heartbeat intervals, each with a slice taken and the buffer never empty.
-    for (let i = 0; i < 12 && s.res.buffered > WRITE_SLICE_BYTES; i++) {
+    // Far more than two heartbeat intervals, each with a slice's worth taken (a whole write done in
+    // each) and the buffer never empty; the stream ends once the last slice is taken.
+    for (let i = 0; i < 40 && !s.res.ended; i++) {
       s.res.take(WRITE_SLICE_BYTES);
       s.clock.advance(1000);
       expect(s.res.text).not.toContain('STREAM_OVERFLOW');
     }
+    expect(s.res.ended).toBe(true);
     s.res.drain();
     expect(s.res.text).not.toContain('event: error');
     expect(s.res.text).toContain('event: end');
@@ -179,6 +212,12 @@ describe('streamRun backpressure', () => {
     const content = 'é🚀x'.repeat(50_000);
     s.run.progress({ results: [{ neuron: 'w', layer: 'L2' as const, content }] }, ONLY);
     await nextTurn();
+    // One slice in the socket at a time: the next once the reader took it.
+    expect(s.res.writes.filter((n) => n === WRITE_SLICE_BYTES)).toHaveLength(1);
+    for (let i = 0; i < 10; i++) {
+      await nextTurn();
+      s.res.takeOne();
+    }
     expect(Math.max(...s.res.writes)).toBeLessThanOrEqual(WRITE_SLICE_BYTES);
     expect(s.res.writes.filter((n) => n === WRITE_SLICE_BYTES)).toHaveLength(5);
     const data = /^event: result\ndata: (.*)$/m.exec(s.res.text)?.[1];
@@ -222,12 +261,11 @@ describe('streamRun backpressure', () => {
     }
     expect(s.res.ended).toBe(true);
     // Some of it in each interval: a slow reader, not a stalled one.
-    for (let i = 0; i < 5; i++) {
-      s.res.buffered = Math.floor(s.res.buffered / 2);
+    while (s.res.buffered > 0) {
+      s.res.takeOne();
       s.clock.advance(1000);
       expect(s.res.destroyed).toBe(false);
     }
-    s.res.buffered = 0;
     s.clock.advance(10_000);
     expect(s.res.destroyed).toBe(false);
   });

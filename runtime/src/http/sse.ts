@@ -20,9 +20,12 @@ import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
 // would otherwise hold the run, and its kept events, for as long as it keeps the connection). A reader
 // so far behind that its next event is no longer kept (only the latest 10,000 are) gets EVENTS_EXPIRED.
 //
-// Progress is what the socket has left to send going down, not only a 'drain' (which comes once all
-// of it is sent): a large event is written in slices of WRITE_SLICE_BYTES, each its own write, so a
-// reader that takes a big event steadily but slowly is seen taking it, not cut off as stalled.
+// Progress is what is left to send going down, not only a 'drain' (which comes once all of it is
+// sent). A socket's buffer goes down only as whole writes complete, and what one turn writes to a
+// chunked response leaves as one write (Node corks it for the turn): so a large event is written in
+// slices of WRITE_SLICE_BYTES, each once the one before it is in the kernel, and a reader that takes
+// a big event steadily but slowly is seen taking it, not cut off as stalled. What is written while
+// slices are out (the end, an error) waits behind them.
 //
 // However a stream ends, what its reader has not taken yet (the events written before the end, the
 // `error` frame) is held in this process until the reader takes it: a reader that takes none of it for
@@ -37,17 +40,6 @@ export interface SseOptions {
 
 /** The most one socket write holds: what is left to send then goes down as each slice is taken. */
 export const WRITE_SLICE_BYTES = 64 * 1024;
-
-/** Writes `text`, a large one in slices; false when the socket's buffer is full. */
-function writeSliced(res: ServerResponse, text: string): boolean {
-  // Characters are at most 3 UTF-8 bytes each (4 for a surrogate pair's two): smaller than a slice.
-  if (text.length * 3 <= WRITE_SLICE_BYTES) return res.write(text);
-  const bytes = Buffer.from(text);
-  let more = true;
-  for (let at = 0; at < bytes.length; at += WRITE_SLICE_BYTES)
-    more = res.write(bytes.subarray(at, at + WRITE_SLICE_BYTES));
-  return more;
-}
 
 const frame = (e: RunEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 const errorFrame = (code: ErrorCode, message: string): string =>
@@ -101,6 +93,42 @@ export function streamRun(
   let drained = false;
   let left = 0;
   let stalled = false;
+  /** Slices of a large frame (or what came after it) not written yet; `sending`: one is in the socket. */
+  const slices: Buffer[] = [];
+  let sliceBytes = 0;
+  let sending = false;
+  /** The stream has ended: the response ends once the slices are out. */
+  let endAfterSlices = false;
+  /** What is left to send: the socket's buffer and the slices not written yet. */
+  const unsent = () => res.writableLength + sliceBytes;
+  /** Writes `text`, a large one (or any behind one) in slices; false when the stream must wait. */
+  const send = (text: string): boolean => {
+    // Characters are at most 3 UTF-8 bytes each (4 for a surrogate pair's two).
+    if (!sending && text.length * 3 <= WRITE_SLICE_BYTES) return res.write(text);
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; at += WRITE_SLICE_BYTES) {
+      const slice = bytes.subarray(at, at + WRITE_SLICE_BYTES);
+      slices.push(slice);
+      sliceBytes += slice.length;
+    }
+    if (!sending) sendSlice();
+    return false;
+  };
+  /** Writes the next slice; once all are out, ends the response or writes on from the cursor. */
+  const sendSlice = (): void => {
+    const slice = slices.shift();
+    if (!slice) {
+      sending = false;
+      if (endAfterSlices) res.end();
+      else resume();
+      return;
+    }
+    sliceBytes -= slice.length;
+    sending = true;
+    res.write(slice, (err) => {
+      if (!err && !res.destroyed) sendSlice();
+    });
+  };
   const overflow = (why: string) =>
     finish(errorFrame('STREAM_OVERFLOW', `the client read too slowly (${why})`));
 
@@ -113,16 +141,17 @@ export function streamRun(
     // A reader that closed the connection has freed what it held: nothing to write or reap (a reaper
     // would hold the stream, and the run, for a heartbeat interval more).
     if (res.destroyed) return;
-    if (last) res.write(last);
-    res.end();
-    if (!res.writableFinished) reapUnlessTaken(res.writableLength);
+    if (last) send(last);
+    if (sending) endAfterSlices = true;
+    else res.end();
+    if (!res.writableFinished) reapUnlessTaken(unsent());
   };
   /** Destroys the connection when the reader took nothing of the `left` unsent bytes in an interval. */
   const reapUnlessTaken = (left: number) => {
     reaper = o.clock.setTimeout(() => {
       reaper = undefined;
       if (res.writableFinished || res.destroyed) return;
-      const now = res.writableLength;
+      const now = unsent();
       if (now < left) reapUnlessTaken(now);
       else res.destroy();
     }, o.heartbeatMs);
@@ -132,7 +161,7 @@ export function streamRun(
     const text = frame(e);
     cursor = e.id;
     if (countAfter !== undefined && e.id > countAfter) lagBytes -= Buffer.byteLength(text);
-    const more = writeSliced(res, text);
+    const more = send(text);
     if (e.type === 'end') {
       finish();
       onEnd?.();
@@ -150,7 +179,8 @@ export function streamRun(
   };
   /** The socket drained: write on from the cursor until caught up or the buffer is full again. */
   function resume(): void {
-    if (ended) return;
+    // While slices are out, the last one's completion resumes (a drain between two slices is not one).
+    if (ended || sending) return;
     drained = true;
     while (cursor < run.lastEventId) {
       const e = run.event(cursor + 1);
@@ -166,7 +196,7 @@ export function streamRun(
   }
   const beat = () => {
     // Two heartbeats in a row with nothing taken while events wait: a whole interval with nothing taken.
-    const now = res.writableLength;
+    const now = unsent();
     if (waiting && !drained && now >= left) {
       if (stalled) {
         overflow(`it took nothing for ${o.heartbeatMs} ms`);
