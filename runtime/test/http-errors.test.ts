@@ -153,7 +153,7 @@ describe('HTTP errors', () => {
     const admin = await rt.post('/v1/admin/performance', { max_queue_depth: 1 });
     expect([admin.status, admin.headers.get('allow')]).toEqual([405, 'GET, HEAD, PUT']);
     const byId = await rt.post('/v1/signals/some-id', { content: 'x' });
-    expect([byId.status, byId.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    expect([byId.status, byId.headers.get('allow')]).toEqual([405, 'DELETE, GET, HEAD']);
   });
 
   it('answers 404 or 405 before reading the body of a request no route takes', async () => {
