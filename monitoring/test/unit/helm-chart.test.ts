@@ -113,13 +113,14 @@ describe('charts/hal9-operator', () => {
     }
   });
 
-  it("leaves the operator's alerts out of the PrometheusRule when the operator is not scraped", () => {
-    // Hal9OperatorDown (absent(...)) would fire for good without the ServiceMonitor.
+  it("leaves the operator's alerts out of the PrometheusRule when the operator is not scraped or scaled to zero", () => {
+    // Hal9OperatorDown (absent(...)) would fire for good without the ServiceMonitor or the operator.
     const runtimeGroups = readRules().groups.filter((g) => g.name !== 'hal9-operator.alerts');
     expect(runtimeGroups.length).toBe(readRules().groups.length - 1);
     for (const args of [
       [...monitoringApi, '--set', 'serviceMonitor.enabled=false'],
       api('', 'PrometheusRule'),
+      [...monitoringApi, '--set', 'replicaCount=0'],
     ]) {
       expect(one(render(...args), 'PrometheusRule').spec.groups, args.join(' ')).toEqual(runtimeGroups);
     }

@@ -161,8 +161,8 @@ describe('promtool', () => {
     [
       'Hal9OperatorDown pages only once no operator at all is scraped',
       'operator-alerts.test.yaml',
-      'max_over_time(leader_election_master_status{name=~"hal9-operator-leader(-.+)?"}[1h])',
-      'max_over_time(leader_election_master_status{name="none"}[1h])',
+      'max_over_time(leader_election_master_status{name=~"hal9-operator-leader(-.+)?"}[6h])',
+      'max_over_time(leader_election_master_status{name="none"}[6h])',
       'hal9-operator-leader-team-a',
     ],
   ])('fails the unit tests when %s', (_name, file, from, to, expected) => {
