@@ -23,7 +23,7 @@ export interface Hal9Cluster {
  */
 export interface Hal9ClusterSpec {
   /**
-   * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance). It is mounted into the runtime pods as a file (HAL9_AUTH_TOKEN_FILE), which the runtime re-reads, so a rotated Secret reaches running pods without a restart; the operator reads it to deliver tuned parallelism. Without it the operator makes a Secret <cluster>-admin-token with a token derived from its own key, which the pods mount, so the admin API is never open by default.
+   * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance), one token of at least 16 visible ASCII characters (a shorter one stops the runtime at start, and a rotation to one is not taken up). It is mounted into the runtime pods as a file (HAL9_AUTH_TOKEN_FILE), which the runtime re-reads, so a rotated Secret reaches running pods without a restart; the operator reads it to deliver tuned parallelism. Without it the operator makes a Secret <cluster>-admin-token with a token derived from its own key, which the pods mount, so the admin API is never open by default.
    */
   readonly adminTokenSecretRef?: Hal9ClusterSpecAdminTokenSecretRef;
   /**
@@ -84,7 +84,7 @@ export interface Hal9ClusterSpec {
 }
 
 /**
- * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance). It is mounted into the runtime pods as a file (HAL9_AUTH_TOKEN_FILE), which the runtime re-reads, so a rotated Secret reaches running pods without a restart; the operator reads it to deliver tuned parallelism. Without it the operator makes a Secret <cluster>-admin-token with a token derived from its own key, which the pods mount, so the admin API is never open by default.
+ * Secret (in the cluster's namespace) holding the bearer token that protects the runtime pods' admin API (PUT /v1/admin/performance), one token of at least 16 visible ASCII characters (a shorter one stops the runtime at start, and a rotation to one is not taken up). It is mounted into the runtime pods as a file (HAL9_AUTH_TOKEN_FILE), which the runtime re-reads, so a rotated Secret reaches running pods without a restart; the operator reads it to deliver tuned parallelism. Without it the operator makes a Secret <cluster>-admin-token with a token derived from its own key, which the pods mount, so the admin API is never open by default.
  */
 export interface Hal9ClusterSpecAdminTokenSecretRef {
   /**
