@@ -63,7 +63,7 @@ describe('DELETE /v1/signals/:id', () => {
     expect(late.body.status).toBe('completed');
   });
 
-  it("is 404 for an unknown id, and for another client's request, which goes on", async () => {
+  it("is 404 for an unknown id, and for another client's request, which goes on (reading it too)", async () => {
     const keys = new Map([
       ['team-a', 'key-aaaaaaaaaaaaaaaaaaaa'],
       ['team-b', 'key-bbbbbbbbbbbbbbbbbbbb'],
@@ -78,6 +78,9 @@ describe('DELETE /v1/signals/:id', () => {
     const other = await rt.delete(`/v1/signals/${accepted.body.id}`, b);
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe('NOT_FOUND');
+    // Nor may it read it or follow its events: unknown to it, as a wrong id is.
+    expect((await rt.get(`/v1/signals/${accepted.body.id}`, b)).status).toBe(404);
+    expect((await rt.get(`/v1/signals/${accepted.body.id}/events`, b)).status).toBe(404);
     expect((await rt.get(`/v1/signals/${accepted.body.id}`, a)).body.status).toBe('running');
     expect(fake.inFlight).toBe(1);
     expect((await rt.delete(`/v1/signals/${accepted.body.id}`, a)).body.status).toBe('timed_out');

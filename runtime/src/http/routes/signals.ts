@@ -148,9 +148,15 @@ export async function signalRoutes(
     },
   );
 
+  /** A request kept by id, for the client that sent it: another client's is unknown to it, as a wrong id is. */
+  const keptRun = (req: FastifyRequest, id: string): RequestRun => {
+    const run = store.run(id);
+    if (!run || (clients.size > 0 && store.owner(run.id) !== clientOf.get(req))) throw store.notFound(id);
+    return run;
+  };
+
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
-    const view = store.get(req.params.id);
-    if (!view) throw store.notFound(req.params.id);
+    const view = keptRun(req, req.params.id).view();
     // Its caller now knows how it ended: a draining runtime need not wait for this one any more. A
     // HEAD (fastify answers it with this handler) reads no result: it counts for nothing.
     if (view.status !== 'running' && req.method !== 'HEAD') store.delivered(view.id);
@@ -162,10 +168,7 @@ export async function signalRoutes(
   // closes the connection does not cancel (it may come back with Last-Event-ID); this does. Answers
   // how the request ended; one that had ended already is answered as it is.
   app.delete<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
-    const run = store.run(req.params.id);
-    // Another client's request is not this one's to end: unknown to it, as a wrong id is.
-    if (!run || (clients.size > 0 && store.owner(run.id) !== clientOf.get(req)))
-      throw store.notFound(req.params.id);
+    const run = keptRun(req, req.params.id);
     run.timeOut(
       new Hal9Error('CANCELLED', `the request was cancelled by DELETE /v1/signals/${run.id}`, {
         field: 'id',
@@ -177,8 +180,7 @@ export async function signalRoutes(
   });
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id/events', async (req, reply) => {
-    const run = store.run(req.params.id);
-    if (!run) throw store.notFound(req.params.id);
+    const run = keptRun(req, req.params.id);
     // Not a list header: Node joins repeated ones with ", " (refused below).
     const header = req.headers['last-event-id'] as string | undefined;
     // This stream's ids are whole numbers: anything else names no event of it, and a replay from the
