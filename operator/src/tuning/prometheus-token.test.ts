@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OperatorErrorCode } from '../errors.ts';
-import { bearerTokenFile } from './prometheus-token.ts';
+import { bearerTokenFile, MAX_TOKEN_FILE_BYTES } from './prometheus-token.ts';
 import { prometheusClients } from './start-tuning.ts';
 
 // The operator's Prometheus token: read from its file, re-read after a minute, and sent to
@@ -67,6 +67,17 @@ describe('bearerTokenFile', () => {
         '--prometheus-bearer-token-file /nonexistent/hal9/token: cannot be read (ENOENT)',
       ),
     });
+    // A directory, a device or an oversized file is refused without being read whole.
+    for (const [path, why] of [
+      [tmpdir(), 'cannot be read (ENOTFILE)'],
+      ['/dev/zero', 'cannot be read (ENOTFILE)'],
+      [
+        await tokenFile('x'.repeat(MAX_TOKEN_FILE_BYTES + 10)),
+        `holds more than ${MAX_TOKEN_FILE_BYTES} bytes`,
+      ],
+    ]) {
+      await expect(bearerTokenFile({ path: path!, now: () => 0 })()).rejects.toThrow(why!);
+    }
     const spaced = bearerTokenFile({ path: await tokenFile('two words\n'), now: () => 0 });
     const err = await spaced().then(
       () => undefined,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { constants, open } from 'node:fs/promises';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 
 // The bearer token the operator sends to its own Prometheus (--prometheus-bearer-token-file): a
@@ -20,7 +20,7 @@ export interface TokenFileOptions {
 
 export function bearerTokenFile(o: TokenFileOptions): () => Promise<string> {
   const ttlMs = o.ttlMs ?? 60_000;
-  const read = o.read ?? ((path: string) => readFile(path));
+  const read = o.read ?? readBounded;
   let kept: { token: string; at: number } | undefined;
   const fail = (why: string) =>
     new OperatorError(
@@ -43,4 +43,26 @@ export function bearerTokenFile(o: TokenFileOptions): () => Promise<string> {
     kept = { token, at: o.now() };
     return token;
   };
+}
+
+/**
+ * At most MAX_TOKEN_FILE_BYTES + 1 bytes of a regular file (one byte more tells an oversized file):
+ * a FIFO or a device named by mistake (/dev/zero) neither hangs the read nor fills the memory.
+ */
+async function readBounded(path: string): Promise<Buffer> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await file.stat()).isFile())
+      throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+    const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await file.close();
+  }
 }
