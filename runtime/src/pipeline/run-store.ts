@@ -258,15 +258,13 @@ export class RunStore {
     if (kept) kept.read = true;
     this.#pending?.read(id);
   }
-  run(id: string): RequestRun | undefined {
-    return this.#running.get(id)?.run ?? this.#finished.get(id)?.run;
+  /** Run `id`; with `owner` (the client key's name, '' without keys), only when that client sent it. */
+  run(id: string, owner?: string): RequestRun | undefined {
+    const kept = this.#running.get(id) ?? this.#finished.get(id);
+    return kept && (owner === undefined || kept.owner === owner) ? kept.run : undefined;
   }
   get(id: string): RunView | undefined {
     return this.run(id)?.view();
-  }
-  /** The name of the client key that sent a kept run ('' without client keys), or undefined. */
-  owner(id: string): string | undefined {
-    return this.#running.get(id)?.owner ?? this.#finished.peek(id)?.owner;
   }
   /** Why `id` is not kept: which limit let it go, or that it is unknown. */
   notFound(id: string): Hal9Error {

@@ -150,8 +150,8 @@ export async function signalRoutes(
 
   /** A request kept by id, for the client that sent it: another client's is unknown to it, as a wrong id is. */
   const keptRun = (req: FastifyRequest, id: string): RequestRun => {
-    const run = store.run(id);
-    if (!run || (clients.size > 0 && store.owner(run.id) !== clientOf.get(req))) throw store.notFound(id);
+    const run = store.run(id, clientOf.get(req) ?? '');
+    if (!run) throw store.notFound(id);
     return run;
   };
 
