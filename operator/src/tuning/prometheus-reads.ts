@@ -59,7 +59,7 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
 }
 
 /** A URL's scheme, host and port (the URL itself when it does not parse: it is then its own server). */
-function originOf(url: string): string {
+export function originOf(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

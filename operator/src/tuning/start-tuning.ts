@@ -10,6 +10,7 @@ import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient, type PrometheusClient } from './prometheus.ts';
+import { originOf } from './prometheus-reads.ts';
 import { bearerTokenFile } from './prometheus-token.ts';
 import { podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
@@ -94,7 +95,6 @@ export function prometheusClients(
   const { prometheusURL, prometheusBearerTokenFile } = config;
   if (!prometheusURL || !prometheusBearerTokenFile) return (url) => createPrometheusClient({ url });
   const token = bearerTokenFile({ path: prometheusBearerTokenFile, now: () => clock.now() });
-  const originOf = (url: string) => URL.parse(url)?.origin;
   const origin = originOf(prometheusURL);
   return (url) =>
     createPrometheusClient({ url, ...(originOf(url) === origin ? { bearerToken: token } : {}) });
