@@ -21,11 +21,11 @@ export interface OtelEnv {
 }
 
 /** A variable's value as the specification reads it: trimmed, and an empty one as unset. */
-const setValue = (v: string | undefined): string | undefined => v?.trim() || undefined;
+const given = (v: string | undefined): string | undefined => v?.trim() || undefined;
 
 /** The traces URL the env names, or undefined when tracing is off (OTEL_SDK_DISABLED=true, any case). */
 export function tracesURL(env: OtelEnv): string | undefined {
-  if (setValue(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true') return undefined;
+  if (given(env.OTEL_SDK_DISABLED)?.toLowerCase() === 'true') return undefined;
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim();
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT)
     return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces`;
@@ -55,11 +55,11 @@ export interface Sampling {
  * into `problems` (the start refuses it) rather than becoming a silent 100 % or 0 %.
  */
 export function sampling(env: OtelEnv, problems: Problem[] = []): Sampling {
-  const name = setValue(env.OTEL_TRACES_SAMPLER)?.toLowerCase() ?? 'parentbased_always_on';
+  const name = given(env.OTEL_TRACES_SAMPLER)?.toLowerCase() ?? 'parentbased_always_on';
   const sampler = SAMPLERS.find((s) => s === name);
   if (!sampler)
     problems.push({ field: 'OTEL_TRACES_SAMPLER', message: `must be one of ${SAMPLERS.join(', ')}` });
-  const arg = setValue(env.OTEL_TRACES_SAMPLER_ARG);
+  const arg = given(env.OTEL_TRACES_SAMPLER_ARG);
   let ratio = 1;
   if (arg !== undefined && sampler?.endsWith('traceidratio')) {
     const r = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(arg) ? Number(arg) : Number.NaN;
