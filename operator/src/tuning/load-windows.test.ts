@@ -42,6 +42,18 @@ describe('appendReport', () => {
     const reset = { ...last, at: last.at + 1000, concurrencySeconds: 0, arrived: 0 };
     expect(appendReport(h, reset, 60_000)).toEqual([reset]);
   });
+  it('keeps at most maxReports, the newest, when the pod clock runs slower than its reads', () => {
+    // A report a second whose `at` moves 1 ms each: by its own clock nothing ever leaves the window.
+    const r = aPodProcess('a')
+      .run([{ seconds: 1, active: 1 }])
+      .at(-1)!;
+    let h: LoadReport[] = [];
+    for (let i = 1; i <= 500; i++)
+      h = appendReport(h, { ...r, at: r.at + i, arrived: r.arrived + i }, 60_000, 64);
+    expect(h).toHaveLength(64);
+    expect(h.at(-1)!.at).toBe(r.at + 500);
+    expect(h[0]!.at).toBe(r.at + 437);
+  });
   it('ignores a report read twice', () => {
     const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
     expect(appendReport(h, h.at(-1)!, 60_000)).toEqual(h);

@@ -5,8 +5,18 @@ import type { LatencyHistogram, LoadReport } from './load-report.ts';
 // exact however the reads were spaced. A process that restarted (a new startedAt) starts a new
 // history: its counters began again.
 
-/** Appends a report to a pod's history, dropping what no window needs; returns the new history. */
-export function appendReport(history: readonly LoadReport[], r: LoadReport, keepMs: number): LoadReport[] {
+/**
+ * Appends a report to a pod's history, dropping what no window needs; returns the new history. At
+ * most `maxReports` are kept, the newest: the window is trimmed by the pod's own clock, and a pod
+ * whose `at` runs slower than time (a bug, or an image that says anything) would otherwise keep every
+ * report it ever gave, each append copying them all.
+ */
+export function appendReport(
+  history: readonly LoadReport[],
+  r: LoadReport,
+  keepMs: number,
+  maxReports = Number.POSITIVE_INFINITY,
+): LoadReport[] {
   const last = history.at(-1);
   if (last && last.startedAt !== r.startedAt) return [r];
   if (last && r.at === last.at) return [...history];
@@ -22,7 +32,7 @@ export function appendReport(history: readonly LoadReport[], r: LoadReport, keep
   const cutoff = r.at - keepMs;
   let first = 0;
   while (first + 1 < out.length && out[first + 1]!.at <= cutoff) first++;
-  return out.slice(first);
+  return out.slice(Math.max(first, out.length - maxReports));
 }
 
 const COUNTERS = ['busySeconds', 'concurrencySeconds', 'arrived', 'completed', 'throttled'] as const;

@@ -36,6 +36,11 @@ export interface NeuronMemory {
   refused: Map<string, RefusedDelivery>;
   /** A pod may not have the current value yet: deliver next tick. */
   pending: boolean;
+  /**
+   * Why the value could not be sent to every Ready pod (some are outside --pod-cidrs, or the pods
+   * could not be listed); undefined once it could. Raises hold meanwhile, as for a refused value.
+   */
+  unsent: string | undefined;
   replicas: ReplicaState | undefined;
   replicaDecision: ReplicaDecisionStatus | undefined;
   /** The count this operator last wrote to spec.replicas, and when. */
@@ -95,6 +100,7 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     refused: new Map(),
     // After a restart or a leader change the pods' values are unknown: deliver once.
     pending: true,
+    unsent: undefined,
     replicas: undefined,
     replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
     written: writtenBefore(t, a?.desiredReplicas),

@@ -25,7 +25,7 @@ export async function tuneParallelism(
     ...(source
       ? prometheusParallelismInput(t, source, await read(source), mem.state.current)
       : podParallelismInput(t, view, prediction, mem.state.current, mem.written)),
-    undelivered: undelivered(mem.refused, mem.state.current),
+    undelivered: undelivered(mem.refused, mem.state.current) ?? mem.unsent,
   };
   const { decision: d, counted, next, condition } = decideParallelism(mem.state, input, now);
   observer?.decided(counted);

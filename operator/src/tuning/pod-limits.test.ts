@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../testing/fake-clock.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
+import { parseCidrs } from './pod-cidrs.ts';
 import { createPodLimits, REFUSED_BACKOFF_MAX_MS } from './pod-limits.ts';
 import type { RuntimePod } from './runtime-pods.ts';
 import { undelivered } from './undelivered.ts';
@@ -15,7 +16,7 @@ const pod = (name: string, ip: string): RuntimePod => ({
   url: `http://${ip}:8080`,
 });
 
-function setUp(answer: (url: string, value: number) => number) {
+function setUp(answer: (url: string, value: number) => number, podCidrs?: string) {
   const puts: { url: string; value: number }[] = [];
   const delivered: boolean[] = [];
   const clock = new FakeClock();
@@ -31,19 +32,49 @@ function setUp(answer: (url: string, value: number) => number) {
       parallelism: () => {},
       delivered: (ok) => void delivered.push(ok),
     },
-    podCidrs: undefined,
+    podCidrs: podCidrs === undefined ? undefined : parseCidrs(podCidrs).cidrs,
   });
-  const mem: Pick<NeuronMemory, 'delivered' | 'refused' | 'tokenFailure' | 'pending' | 'published'> = {
+  const mem: Pick<
+    NeuronMemory,
+    'delivered' | 'refused' | 'tokenFailure' | 'pending' | 'published' | 'unsent'
+  > = {
     delivered: new Map(),
     refused: new Map(),
     tokenFailure: undefined,
     pending: true,
     published: 4,
+    unsent: undefined,
   };
   return { limits, mem, puts, delivered, clock };
 }
 
 describe('delivering a limit to the pods', () => {
+  it('sends nothing outside --pod-cidrs, publishes no value while a Ready pod is there, and says why', async () => {
+    const inside = pod('impl-1-7d9f8-a', '127.0.0.2');
+    const outside = pod('impl-1-7d9f8-b', '10.0.0.7');
+    const h = setUp((_url, value) => value, '127.0.0.0/8');
+    h.limits.deliver('ns/impl-1', h.mem, [outside], 9, undefined);
+    await h.limits.settled();
+    // The only Ready pod is outside: it is not treated as "no pods" (which publishes the value).
+    expect(h.puts).toEqual([]);
+    expect(h.mem.published).toBe(4);
+    expect(h.mem.pending).toBe(true);
+    expect(h.mem.unsent).toBe(
+      '1 Ready pod is outside --pod-cidrs (impl-1-7d9f8-b): the operator does not send max_concurrent_signals 9 there',
+    );
+    // One inside takes it; the one outside still keeps the value from being published.
+    h.limits.deliver('ns/impl-1', h.mem, [inside, outside], 9, undefined);
+    await h.limits.settled();
+    expect(h.puts).toEqual([{ url: inside.url, value: 9 }]);
+    expect(h.mem.published).toBe(4);
+    expect(h.mem.unsent).toContain('1 Ready pod is outside --pod-cidrs');
+    // Once it is gone, the value every Ready pod took is in effect.
+    h.limits.deliver('ns/impl-1', h.mem, [inside], 9, undefined);
+    expect(h.mem.published).toBe(9);
+    expect(h.mem.pending).toBe(false);
+    expect(h.mem.unsent).toBeUndefined();
+  });
+
   it('forgets a delivery only for a report read after the pod took it, which says it runs another', async () => {
     const a = pod('impl-1-7d9f8-a', '127.0.0.2');
     const h = setUp((_url, value) => value);

@@ -35,16 +35,17 @@ export type PodLimitsDeps = Pick<TunerDeps, 'setPodLimit' | 'logger' | 'observer
 
 export interface PodLimits {
   /**
-   * Starts the PUTs of `value` to the pods that do not have it yet and returns at once: the PUTs run
-   * beside the pass, not within it (one pod that does not answer, its deadline longer than an
-   * interval, would hold every Neuron's status, scale writes and next pass). Sets `pending` until a
-   * pass finds every pod with the value and nothing in flight, and `published` to the value every
-   * Ready pod took.
+   * Starts the PUTs of `value` to the Ready pods (`ready`) inside --pod-cidrs that do not have it yet
+   * and returns at once: the PUTs run beside the pass, not within it (one pod that does not answer,
+   * its deadline longer than an interval, would hold every Neuron's status, scale writes and next
+   * pass). Sets `pending` until a pass finds every pod with the value and nothing in flight, and
+   * `published` to the value every Ready pod took. A Ready pod outside --pod-cidrs gets nothing: the
+   * value is then not published, and `unsent` says why (the tuner holds raises on it).
    */
   deliver(
     key: string,
-    mem: Deliveries & Pick<NeuronMemory, 'pending' | 'published'>,
-    pods: readonly RuntimePod[],
+    mem: Deliveries & Pick<NeuronMemory, 'pending' | 'published' | 'unsent'>,
+    ready: readonly RuntimePod[],
     value: number,
     token: string | undefined,
   ): void;
@@ -141,8 +142,17 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
     return p;
   };
 
+  const reachable = (pods: readonly RuntimePod[] | undefined) =>
+    (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs));
+
   return {
-    deliver(key, mem, pods, value, token) {
+    deliver(key, mem, ready, value, token) {
+      const pods = reachable(ready);
+      const outside = ready.filter((p) => !pods.includes(p));
+      mem.unsent =
+        outside.length === 0
+          ? undefined
+          : `${outside.length} Ready pod${outside.length === 1 ? ' is' : 's are'} outside --pod-cidrs (${outside.map((p) => p.name).sort()[0]}): the operator does not send max_concurrent_signals ${value} there`;
       const live = new Set(pods.map((p) => p.instance));
       for (const k of mem.delivered.keys())
         if (!live.has(k)) {
@@ -158,7 +168,9 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         if (!inFlight.has(pod.instance) && mayRetry(mem.refused.get(pod.instance), value, token, now))
           void put(key, mem, pod, value, token);
       }
-      mem.pending = unsettled > 0;
+      mem.pending = unsettled > 0 || outside.length > 0;
+      // A pod it was not sent to may run anything: no value is known to be in effect.
+      if (outside.length > 0) return;
       // In effect: the value every Ready pod took (one decided since may still be on its way).
       const taken = new Set(pods.map((p) => mem.delivered.get(p.instance)));
       const [only] = taken;
@@ -198,7 +210,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       }
       return forgot;
     },
-    reachable: (pods) => (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs)),
+    reachable,
     prune(listed) {
       const live = new Set<string>();
       for (const pods of listed.values()) for (const p of pods) live.add(p.instance);

@@ -64,7 +64,9 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
           const readAt = clock.now();
           const report = await read(pod.url, token);
           const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
-          const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs);
+          // Twice the reads a window takes at this interval: room for reads closer together.
+          const most = 2 * Math.ceil(keepMs / options.intervalMs) + 4;
+          const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs, most);
           histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), readAt, keepMs });
           observer?.loadRead?.('ok');
         } catch (err) {

@@ -12,7 +12,11 @@ export type PassRead = (s: PrometheusSource) => Promise<PrometheusRead | undefin
 /** Returns a function that starts a pass's reads (call it once per pass). */
 export function createPrometheusReads(prometheus: (url: string) => PrometheusClient): () => PassRead {
   const clients = new Map<string, PrometheusClient>();
+  // The URLs read since the last pass began: a client no pass asked for since is dropped (the URLs
+  // are custom resources', and each one a user ever wrote would otherwise stay).
+  let used = new Set<string>();
   const clientFor = (url: string) => {
+    used.add(url);
     let c = clients.get(url);
     if (!c) {
       c = prometheus(url);
@@ -43,6 +47,8 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
   // One read of a Prometheus URL per pass that could not reach it: the other Neurons on it are told
   // the same at once.
   return () => {
+    for (const url of clients.keys()) if (!used.has(url)) clients.delete(url);
+    used = new Set();
     const reads = new Map<string, Promise<PrometheusRead | undefined>>();
     const down = new Map<string, string>();
     return (s) => {

@@ -89,7 +89,7 @@ describe('bearerTokenFile', () => {
 });
 
 describe('prometheusClients', () => {
-  it("sends the token to --prometheus-url's origin only, never to another URL a custom resource names", async () => {
+  it('sends the token to --prometheus-url only, never to another URL a custom resource names', async () => {
     const own = await prometheus();
     const other = await prometheus();
     const clients = prometheusClients(
@@ -99,7 +99,9 @@ describe('prometheusClients', () => {
     await clients(own.url).query('up');
     await clients(`${own.url}/`).query('up');
     await clients(other.url).query('up');
-    expect(own.auth).toEqual(['Bearer s3cret-prom-token', 'Bearer s3cret-prom-token']);
+    // Another path of the same server (a gateway's other tenant) is another Prometheus.
+    await clients(`${own.url}/tenant-b`).query('up');
+    expect(own.auth).toEqual(['Bearer s3cret-prom-token', 'Bearer s3cret-prom-token', undefined]);
     expect(other.auth).toEqual([undefined]);
   });
 

@@ -189,6 +189,28 @@ describe('createPrometheusClient', () => {
     server.closeAllConnections();
   });
 
+  it('by default reads at most 64 KiB of an answer: a fast server of large JSON is not buffered', async () => {
+    const big = { metric: { pad: 'x'.repeat(70 * 1024) }, value: [1_700_000_000, '1'] };
+    const { url } = await promStub(() => ({
+      body: { status: 'success', data: { resultType: 'vector', result: [big] } },
+    }));
+    await expect(createPrometheusClient({ url }).query('up')).rejects.toThrow(
+      /HTTP 200 with an answer over 65536 bytes/,
+    );
+    // Just under the bound, the same shape is read.
+    const { url: small } = await promStub(() => vector('1'));
+    await expect(createPrometheusClient({ url: small }).query('up')).resolves.toHaveLength(1);
+  });
+
+  it('refuses an answer of more series than any of its aggregating queries returns, naming the bound', async () => {
+    const { url } = await promStub(() => vector(...Array.from({ length: 17 }, () => '1')));
+    await expect(createPrometheusClient({ url }).query('up')).rejects.toThrow(
+      /17 series in an answer \(at most 16: each query aggregates to one\)/,
+    );
+    const { url: ok } = await promStub(() => vector(...Array.from({ length: 16 }, () => '1')));
+    await expect(createPrometheusClient({ url: ok }).query('up')).resolves.toHaveLength(16);
+  });
+
   it('reports an unreachable Prometheus', async () => {
     const { url } = await promStub(() => vector('1'));
     const s = servers.pop()!;

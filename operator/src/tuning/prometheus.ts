@@ -31,11 +31,15 @@ export interface PrometheusClientOptions {
 }
 
 /**
- * The largest answer read from a Prometheus. Each query returns one sample per Neuron or pod (a few
- * KB); the URL comes from a custom resource, and whatever answers it (an endless body) would
- * otherwise be buffered whole.
+ * The largest answer read from a Prometheus. Each query aggregates to one sample (a few hundred
+ * bytes); the URL comes from a custom resource, and up to 7 queries of 16 Neurons are read at once,
+ * so a server answering large JSON fast (at 8 MiB an answer, one Neuron took the operator from 92 to
+ * 427 MiB, over the chart's 256 Mi limit) must not be buffered.
  */
-export const PROMETHEUS_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+export const PROMETHEUS_MAX_ANSWER_BYTES = 64 * 1024;
+
+/** The most samples one answer may hold: every query aggregates to one, so more are not ours. */
+export const PROMETHEUS_MAX_SAMPLES = 16;
 
 interface ApiBody {
   status?: string;
@@ -151,6 +155,10 @@ function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): S
   if (data?.resultType !== 'vector' || !Array.isArray(data.result)) {
     throw fail(`expected an instant vector, got ${data?.resultType ?? 'no data'}`);
   }
+  if (data.result.length > PROMETHEUS_MAX_SAMPLES)
+    throw fail(
+      `${data.result.length} series in an answer (at most ${PROMETHEUS_MAX_SAMPLES}: each query aggregates to one)`,
+    );
   return data.result.map((r: { metric?: Record<string, string>; value?: unknown }) => ({
     labels: r.metric ?? {},
     value: num(r.value),

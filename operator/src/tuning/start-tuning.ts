@@ -10,7 +10,6 @@ import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient, type PrometheusClient } from './prometheus.ts';
-import { originOf } from './prometheus-reads.ts';
 import { bearerTokenFile } from './prometheus-token.ts';
 import { podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
@@ -86,7 +85,9 @@ const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken'], cl
 
 /**
  * The Prometheus client for a URL. The bearer token (--prometheus-bearer-token-file) goes only to
- * --prometheus-url's origin: a Neuron or Hal9Cluster may name any URL, and the token must not follow.
+ * --prometheus-url itself: a Neuron or Hal9Cluster may name any URL, and the token must not follow,
+ * not even to another path of the same server (a gateway that tells tenants apart by path would
+ * answer for another tenant with the operator's credential).
  */
 export function prometheusClients(
   config: Pick<OperatorConfig, 'prometheusURL' | 'prometheusBearerTokenFile'>,
@@ -95,7 +96,16 @@ export function prometheusClients(
   const { prometheusURL, prometheusBearerTokenFile } = config;
   if (!prometheusURL || !prometheusBearerTokenFile) return (url) => createPrometheusClient({ url });
   const token = bearerTokenFile({ path: prometheusBearerTokenFile, now: () => clock.now() });
-  const origin = originOf(prometheusURL);
-  return (url) =>
-    createPrometheusClient({ url, ...(originOf(url) === origin ? { bearerToken: token } : {}) });
+  const own = apiBaseOf(prometheusURL);
+  return (url) => createPrometheusClient({ url, ...(apiBaseOf(url) === own ? { bearerToken: token } : {}) });
+}
+
+/** A URL's origin and path without trailing slashes (the URL itself when it does not parse). */
+function apiBaseOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url;
+  }
 }

@@ -119,11 +119,16 @@ function harness(
   /** hal9_operator_neuron_parallelism as the observer last set it, by Neuron. */
   const parallelism = new Map<string, number>();
   const logs: LogLine[] = [];
-  const pods = { list: opts.pods ?? [aPod('impl-1-a-1', 'impl-1'), aPod('impl-1-a-2', 'impl-1')] };
+  const pods: { list: V1Pod[]; failure?: Error } = {
+    list: opts.pods ?? [aPod('impl-1-a-1', 'impl-1'), aPod('impl-1-a-2', 'impl-1')],
+  };
   const tuner = startTuner({
     neurons: reader(neurons),
     clusters: reader(clusters),
-    listPods: async () => pods.list,
+    listPods: async () => {
+      if (pods.failure) throw pods.failure;
+      return pods.list;
+    },
     podURL: (pod) => `http://${pod.metadata?.name}:8080`,
     prometheus: () => prom,
     setPodLimit: async (url, value) => {
@@ -500,6 +505,34 @@ describe('the parallelism tuner', () => {
     expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
   });
 
+  it('does not raise while the pods cannot be listed (the value sent nowhere), and says so', async () => {
+    const h = harness();
+    h.pods.failure = new Error('the runtime pod cache has not synced');
+    // Saturated at 8 on every pass; the raise to 9 cannot be sent, so a second raise would climb on
+    // a value no pod runs (and the pods would later jump to it in one step).
+    for (let i = 0; i < 5; i++) {
+      await h.tuner.tick();
+      h.clock.advance(40_000);
+    }
+    expect(h.puts).toEqual([]);
+    expect(h.status()?.parallelism).toMatchObject({ current: 8, lastDecision: { value: 9 } });
+    expect(h.decisions).toEqual(['Saturated', ...Array(4).fill('Undelivered')]);
+    expect(tunedCondition(h.status())).toMatchObject({
+      status: 'False',
+      reason: 'DeliveryFailed',
+      message:
+        'the runtime pods could not be listed (the runtime pod cache has not synced); raises wait until they take it',
+    });
+    // Listed again: 9 goes out, is in effect on the next pass, and raises resume from it.
+    h.pods.failure = undefined;
+    await h.tuner.tick();
+    h.clock.advance(40_000);
+    await h.tuner.tick();
+    expect(h.puts.map((p) => p.value)).toEqual([9, 9, 11, 11]);
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 11 } });
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+  });
+
   it('reports as in effect only a value every Ready pod took: not one they refused', async () => {
     // Both pods answer the PUT 401 (an admin token they do not accept).
     const h = harness();
@@ -586,6 +619,31 @@ describe('the parallelism tuner', () => {
     h.clock.advance(2_000);
     await h.tuner.tick();
     expect(h.queries).toHaveLength(24 * 7);
+  });
+
+  it('leaves alone a Neuron deleted while an earlier pass still waits on Prometheus for it', async () => {
+    // Seventeen Neurons: sixteen read at a time, so n-16 waits its turn behind the held reads.
+    const names = Array.from({ length: 17 }, (_, i) => `n-${i}`);
+    const h = harness({
+      neurons: names.map((n) => aNeuron(n, {}, { status: { parallelism: { current: 8 } } })),
+      pods: [],
+    });
+    const open = h.holdPrometheus();
+    const first = h.tuner.tick();
+    await vi.waitFor(() => expect(h.queries).toHaveLength(16 * 7));
+    // n-0 (its read in flight) and n-16 (not started) are deleted; the next pass forgets them.
+    h.neurons.splice(16, 1);
+    h.neurons.splice(0, 1);
+    h.clock.advance(2_000);
+    const second = h.tuner.tick();
+    open();
+    await expect(first).resolves.toBeUndefined();
+    await second;
+    expect(h.logs.filter((l) => l.msg === 'Autoscaling pass failed')).toEqual([]);
+    const written = new Set(h.writes.map((w) => w.name));
+    expect(written.has('n-0')).toBe(false);
+    expect(written.has('n-16')).toBe(false);
+    expect(written.size).toBe(15);
   });
 
   it('does not hold pod-sourced Neurons behind a Prometheus that is slow to answer', async () => {

@@ -65,14 +65,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
 
   /** Starts the PUTs of the Neuron's value to its Ready pods (pod-limits.ts). */
   const deliver = async (t: TuningTarget, mem: NeuronMemory, pods: Map<string, RuntimePod[]>) => {
-    const running = podLimits.reachable(pods.get(t.key));
     const auth = await readPodToken(logger, t.key, mem, () => tokenFor(t));
     // Without the token the pods would refuse the value: retry on the next pass.
     if (!auth) {
       mem.pending = true;
       return;
     }
-    podLimits.deliver(t.key, mem, running, valueFor(t, mem), auth.token);
+    podLimits.deliver(t.key, mem, pods.get(t.key) ?? [], valueFor(t, mem), auth.token);
   };
 
   /** The Prometheus-sourced Neurons of a pass still deciding (their reads wait on servers). */
@@ -85,7 +84,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
    * earlier pass's part still runs, a pass leaves those Neurons to it.
    */
   const passOnce = async (): Promise<{ readonly prometheus: Promise<void> }> => {
-    const now = clock.now();
+    const passNow = clock.now();
     ticks++;
     const { tune: list, retire } = tuningTargets(deps.neurons.list(), deps.clusters);
     syncMemory(memory, list, deps);
@@ -96,6 +95,7 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // Gather: one pod list per tick, then every pod-sourced Neuron's pods in parallel.
     let pods = new Map<string, RuntimePod[]>();
     let listed = false;
+    let listFailure: string | undefined;
     if (
       list.some((t) => t.fromPods || memOf(t).pending) ||
       retire.some((r) => r.restore !== undefined) ||
@@ -106,7 +106,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         listed = true;
         podLimits.prune(pods);
       } catch (err) {
-        logger.warn({ err: errorMessage(err) }, 'Failed to list runtime pods');
+        listFailure = errorMessage(err);
+        logger.warn({ err: listFailure }, 'Failed to list runtime pods');
       }
     }
     await pool(retire, concurrency, (r) => retirement.retire(r, listed ? pods : undefined));
@@ -140,13 +141,23 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // Prometheus-sourced ones, so a Prometheus that does not answer holds only the Neurons reading it
     // (within the pass, and, as the next pass does not wait for them, across passes).
     const pass = async (t: TuningTarget) => {
-      const mem = memOf(t);
+      const mem = memory.get(t.key);
+      // The Prometheus part may outlive this pass: a later one may have forgotten the Neuron (deleted,
+      // paused, autoscaling off) or seeded a new one of the same name, or switched tuning since.
+      if (mem?.uid !== (t.neuron.metadata?.uid ?? '') || mem.parallelismTuned !== t.tuneParallelism) return;
+      // Its Neurons wait their turn on Prometheus: each decides, and is stamped, when its turn comes.
+      const now = t.fromPods ? passNow : clock.now();
       const s: NeuronStep = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
       const condition = t.tuneParallelism ? await tuneParallelism(deps, s) : undefined;
+      // Its read may have outlasted the Neuron (see above): nothing to write for it then.
+      if (memory.get(t.key) !== mem) return;
       const scaled = t.scaleReplicas ? await scaleReplicas(deps, s) : undefined;
       if (s.view && podLimits.forgetDrifted(t.key, mem, pods.get(t.key) ?? [], s.view.limits))
         mem.pending = true;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
+      // Undelivered for want of a pod list: a raise now would climb on a value no pod runs.
+      else if (listFailure !== undefined && mem.pending)
+        mem.unsent = `the runtime pods could not be listed (${listFailure})`;
       // The value in effect: the last one every Ready pod took (status says the same).
       if (t.tuneParallelism)
         observer?.parallelism(
