@@ -106,8 +106,19 @@ describe('parseConfig: least-privilege flags', () => {
     ]) {
       const parsed = parseConfig(['--prometheus-url', url], {});
       expect('errors' in parsed && parsed.errors, url).toEqual([
-        `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(url)}`,
+        `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@: use --prometheus-bearer-token-file), query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(url)}`,
       ]);
+    }
+  });
+
+  it('refuses a --prometheus-url holding credentials without printing them', () => {
+    // fetch refuses such a URL, and every query's error (in each Neuron's status) would quote it.
+    for (const url of ['http://admin:hunter2@prom:9090', 'https://token@prom/api', 'http://@prom']) {
+      const parsed = parseConfig(['--prometheus-url', url], {});
+      expect('errors' in parsed && parsed.errors, url).toEqual([
+        expect.stringContaining('no credentials (user:password@: use --prometheus-bearer-token-file)'),
+      ]);
+      expect(String('errors' in parsed && parsed.errors)).not.toMatch(/hunter2|token@|admin/);
     }
   });
 

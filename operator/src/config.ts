@@ -143,7 +143,8 @@ function isPrometheusURL(v: string): boolean {
   // WHATWG URL reads "http:host", "http:///host" and backslashes as Go's parser (the apiserver's)
   // does not: an authority after "//", not empty, without a backslash.
   const authority = /^https?:\/\/([^/?#]*)/.exec(v)?.[1];
-  if (!authority || authority.includes('\\') || !/^[!-~]+$/.test(v)) return false;
+  // Credentials: fetch refuses a URL that carries them, and every message would print them.
+  if (!authority || authority.includes('\\') || authority.includes('@') || !/^[!-~]+$/.test(v)) return false;
   if (v.includes('?') || v.includes('#') || !URL.canParse(v)) return false;
   const u = new URL(v);
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
@@ -215,7 +216,7 @@ export function parseConfig(
   const prometheusURL = str('prometheus-url');
   if (prometheusURL !== undefined && !isPrometheusURL(prometheusURL)) {
     errors.push(
-      `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(prometheusURL)}`,
+      `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@: use --prometheus-bearer-token-file), query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(prometheusURL.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@'))}`,
     );
   }
   const prometheusBearerTokenFile = str('prometheus-bearer-token-file');

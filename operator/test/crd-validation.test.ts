@@ -536,7 +536,17 @@ describe('tracing', () => {
     [
       'a Prometheus URL whose port is out of range',
       cluster({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:99999' } } }),
-      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment',
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@), query or fragment',
+    ],
+    [
+      'a Prometheus URL holding credentials',
+      cluster({ autoscaling: { parallelism: { prometheusURL: 'http://admin:hunter2@prometheus:9090' } } }),
+      'no credentials (user:password@), query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090; for a Prometheus behind auth, start the operator with --prometheus-bearer-token-file',
+    ],
+    [
+      'a Prometheus URL holding a user, on a Neuron',
+      neuron({ autoscaling: { parallelism: { prometheusURL: 'https://token@prometheus/api' } } }),
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
     ],
     [
       'a Prometheus URL with a query, on a Neuron',

@@ -964,7 +964,15 @@ describe('charts/hal9-operator', () => {
       0,
     );
     // The operator would exit at start (crash-looping pods): the schema says so at install.
-    for (const url of ['http://', 'http://a b', 'http://p:9090/?x=1', 'http://p/#f', 'prometheus:9090']) {
+    for (const url of [
+      'http://',
+      'http://a b',
+      'http://p:9090/?x=1',
+      'http://p/#f',
+      'prometheus:9090',
+      'http://admin:pw@p:9090',
+      'https://token@p/api',
+    ]) {
       const bad = template('--set-string', `tuning.prometheusURL=${url}`);
       expect(bad.status, url).not.toBe(0);
       expect(bad.stderr, url).toContain("at '/tuning/prometheusURL'");

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LoadReport } from '@hal9/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchLoadReport, parseLoadReport } from './load-report.ts';
 import { setPodLimit } from './runtime-pods.ts';
@@ -133,9 +134,15 @@ describe('fetchLoadReport on a misbehaving pod', () => {
     }
   });
 
-  it('names garbage as garbage', async () => {
-    const url = await aPod((_req, res) => res.end('<html>oops</html>'));
-    await expect(fetchLoadReport(url)).rejects.toThrow(/not JSON: <html>oops/);
+  it('names garbage as garbage, never quoting it (it may echo the token it was sent)', async () => {
+    const echo: RequestListener = (req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<html>debug: you sent ${req.headers.authorization}</html>`);
+    const url = await aPod(echo);
+    const err = await fetchLoadReport(url, { token: 'ADMIN-SECRET-TOKEN-123456' }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/an answer that is not JSON \(text\/html, 61 bytes\)$/);
+    expect(String(err)).not.toContain('SECRET');
   });
 });
 
@@ -149,9 +156,13 @@ describe('setPodLimit on a misbehaving pod', () => {
     await pod.closed;
   });
 
-  it('reports an answer that is not JSON as a failed delivery', async () => {
-    const url = await aPod((_req, res) => res.end('ok'));
-    await expect(setPodLimit(url, 4)).rejects.toThrow(/HAL9_ERR_POD_TUNING_FAILED: .*unreadable answer/);
+  it('reports an answer that is not JSON as a failed delivery, never quoting it', async () => {
+    const url = await aPod((req, res) => res.end(`<html>you sent ${req.headers.authorization}</html>`));
+    const err = await setPodLimit(url, 4, { token: 'ADMIN-SECRET-TOKEN-123456' }).catch((e: Error) => e);
+    expect(String(err)).toMatch(
+      /HAL9_ERR_POD_TUNING_FAILED: .*: an answer that is not JSON \(no content type, 54 bytes\)$/,
+    );
+    expect(String(err)).not.toContain('SECRET');
   });
 });
 
@@ -172,6 +183,19 @@ describe('parseLoadReport', () => {
     latency: histogram,
     neurons: { impl: { arrived: 5, completed: 4, served: 3, latency: histogram, forwarded: {} } },
   };
+
+  it('keeps ids such as __proto__ and constructor as plain keys, and finds no id a report lacks', () => {
+    const text = JSON.stringify(report).replace(
+      '"neurons":{',
+      '"neurons":{"__proto__":{"arrived":1,"completed":1,"latency":{"bounds":[0.1],"counts":[1,1],"sum":0.1},"forwarded":{}},',
+    );
+    const r = parseLoadReport(JSON.parse(text)) as LoadReport;
+    expect(Object.keys(r.neurons).sort()).toEqual(['__proto__', 'impl']);
+    expect(Object.getPrototypeOf(r.neurons)).toBeNull();
+    // A Neuron named constructor has no entry here: not Object's constructor.
+    expect(r.neurons.constructor).toBeUndefined();
+    expect(r.neurons.impl!.forwarded.constructor).toBeUndefined();
+  });
 
   it('keeps the signals that held a slot, overall and per neuron', () => {
     const r = parseLoadReport(report);

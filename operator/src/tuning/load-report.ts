@@ -1,6 +1,7 @@
 import type { LatencyHistogram, LoadReport, NeuronLoad } from '@hal9/api';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { podRefusal } from './admin-refused.ts';
+import { notJson } from './answer-shape.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The runtime's load report (GET /v1/admin/load, docs/runtime-contract.md; its shape is @hal9/api's,
@@ -55,7 +56,9 @@ export function parseLoadReport(body: unknown): LoadReport | string {
   if (body.served !== undefined && !isNum(body.served)) return 'served must be a number from 0 to 1e15';
   const latency = histogram(body.latency, 'latency');
   if (typeof latency === 'string') return latency;
-  const neurons: Record<string, NeuronLoad> = {};
+  // Without a prototype: ids are the pods' (and Neuron names), and `__proto__` assigned would set the
+  // prototype, `constructor` read from a plain object would find Object's.
+  const neurons: Record<string, NeuronLoad> = Object.create(null);
   const raw = body.neurons ?? {};
   if (!isObj(raw) || Object.keys(raw).length > MAX_KEYS) return `neurons must map at most ${MAX_KEYS} ids`;
   for (const [id, n] of Object.entries(raw)) {
@@ -73,7 +76,7 @@ export function parseLoadReport(body: unknown): LoadReport | string {
       completed: n.completed,
       ...(n.served === undefined ? {} : { served: n.served }),
       latency: h,
-      forwarded: fw as Record<string, number>,
+      forwarded: Object.assign(Object.create(null), fw) as Record<string, number>,
     };
   }
   const b = body as unknown as LoadReport;
@@ -134,7 +137,7 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
   try {
     body = JSON.parse(text);
   } catch {
-    throw fail(`not JSON: ${text.slice(0, 200)}`);
+    throw fail(notJson(res.headers.get('content-type'), text));
   }
   const report = parseLoadReport(body);
   if (typeof report === 'string') throw fail(report);

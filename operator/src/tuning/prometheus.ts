@@ -1,4 +1,5 @@
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { mediaTypeOf } from './answer-shape.ts';
 import { readBounded } from './bounded-body.ts';
 import type { Observation } from './decide.ts';
 
@@ -135,15 +136,6 @@ const prometheusErrorTypes: ReadonlySet<string> = new Set([
   'not_found',
   'not_acceptable',
 ]);
-
-/** The media type of a Content-Type header, when it has a media type's shape; never other text. */
-function mediaTypeOf(header: string | null): string {
-  if (header === null) return 'no content type';
-  const type = header.split(';')[0]!.trim().toLowerCase();
-  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/.test(type)
-    ? type
-    : 'an unrecognized content type';
-}
 
 function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): Sample[] {
   const num = (v: unknown): number => {

@@ -3,6 +3,7 @@ import { labels } from '../api-types.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { runtimePort } from '../render/labels.ts';
 import { podRefusal } from './admin-refused.ts';
+import { notJson } from './answer-shape.ts';
 import { readBounded } from './bounded-body.ts';
 
 // The tuner's reach into running pods: list the runtime pods, and set a pod's executor limit live
@@ -109,16 +110,17 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
       { status: res.status },
     );
   }
+  const unreadable = (why: string, cause?: unknown) =>
+    new OperatorError(OperatorErrorCode.PodTuningFailed, `PUT ${url}/v1/admin/performance: ${why}`, {
+      cause,
+    });
+  if (truncated) throw unreadable(`an answer larger than ${MAX_ANSWER} bytes`);
   let applied: unknown;
   try {
-    if (truncated) throw new Error(`answer larger than ${MAX_ANSWER} bytes`);
     applied = (JSON.parse(text) as { max_concurrent_signals?: unknown } | null)?.max_concurrent_signals;
   } catch (err) {
-    throw new OperatorError(
-      OperatorErrorCode.PodTuningFailed,
-      `PUT ${url}/v1/admin/performance: unreadable answer: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
+    // Not the parser's message: it quotes the answer, which may echo the request's token.
+    throw unreadable(notJson(res.headers.get('content-type'), text), err);
   }
   if (applied === undefined) return value;
   // The value goes into status.parallelism.current (an integer from 1): a pod's odd answer must not.

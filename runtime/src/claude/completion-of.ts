@@ -1,6 +1,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { Hal9Error } from '../errors.ts';
 import type { Completion } from './backend.ts';
+import { upstreamId } from './upstream-id.ts';
 
 // A Messages answer read into a Completion, within bounds: the SDK returns the body as the
 // upstream sent it, and its counts feed budgets, counters and the response cache.
@@ -22,9 +23,10 @@ export const MAX_INPUT_TOKENS = 10_000_000;
 const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
 
 /**
- * The most characters kept of an answer's `id` and `stop_reason` (the API's are about 30 and 15). Both
- * stay with the answer in the response cache, whose byte count is its text's, and go into traces: an
- * upstream that sent a megabyte id would otherwise be held whole by every cached answer.
+ * The most characters kept of an answer's `stop_reason` (the API's are about 15; its `id` is kept only
+ * in the API's shape, upstream-id.ts). It stays with the answer in the response cache, whose byte
+ * count is its text's, and goes into traces: an upstream that sent a megabyte one would otherwise be
+ * held whole by every cached answer.
  */
 export const MAX_ANSWER_TAG_CHARS = 256;
 const tag = (v: unknown): string | undefined =>
@@ -84,7 +86,7 @@ export function completionOf(msg: Message, maxTokens: number): Completion {
   }
   const u = usage as Record<string, unknown>;
   const finishReason = tag(body.stop_reason);
-  const id = tag(body.id);
+  const id = upstreamId(body.id);
   return {
     text: text.trim(),
     ...(finishReason !== undefined ? { finishReason } : {}),

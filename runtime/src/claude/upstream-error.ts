@@ -11,6 +11,7 @@ import { Hal9Error, isHal9Error } from '../errors.ts';
 import { MalformedAnswerError } from './answer-json.ts';
 import { malformed } from './completion-of.ts';
 import { AnswerBrokeOffError, AnswerTooLargeError } from './dispatcher-fetch.ts';
+import { upstreamId } from './upstream-id.ts';
 
 // What of a failed model API call the runtime's errors say: the catalogue's code, the status and
 // retry hint the retry stage and breaker act on, and a message that never quotes the upstream.
@@ -85,7 +86,7 @@ export function describeApiError(e: APIError, model?: string): string {
   const sent = body?.error?.type;
   const type =
     sent === undefined ? '' : typeof sent === 'string' && API_ERROR_TYPES.has(sent) ? sent : 'unknown';
-  const id = typeof e.requestID === 'string' ? e.requestID.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) : '';
+  const id = upstreamId(e.requestID) ?? '';
   const hint =
     e.status === 401
       ? ': the API key was refused (ANTHROPIC_API_KEY, claude.api_key_file)'

@@ -56,6 +56,11 @@ function parsePrices(ctx: Ctx, raw: unknown): Record<string, ModelPrice> {
   const out: Record<string, ModelPrice> = {};
   for (const [model, v] of entries.slice(0, 100)) {
     const p = `${path}.${model.slice(0, 256)}`;
+    // Assigned, `__proto__` would set the object's prototype instead of pricing a model.
+    if (model === '__proto__') {
+      ctx.problems.push({ field: p, message: 'is not a model name' });
+      continue;
+    }
     const o = section(ctx, v, p, ['input', 'output', 'cache_read', 'cache_write']);
     for (const k of ['input', 'output']) {
       if (o[k] === undefined)

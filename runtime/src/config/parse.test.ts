@@ -295,6 +295,20 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('refuses __proto__ as a priced model instead of setting the prices object’s prototype', () => {
+    const text = 'claude:\n  prices:\n    __proto__: {input: 1, output: 2}\n    m1: {input: 3, output: 4}\n';
+    let err: unknown;
+    try {
+      parseConfigText(text, {}, 'hal9.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      { field: 'claude.prices.__proto__', message: 'is not a model name' },
+    ]);
+  });
+
   it('reports a YAML syntax error as a problem of the file', () => {
     expect(() => parseConfigText('neurons: [', {}, 'hal9.yaml')).toThrow(/hal9.yaml: is not valid YAML/);
   });

@@ -38,16 +38,43 @@ describe('parseYamlText', () => {
   });
 
   it.each([
-    ['an unknown local tag', 'server: !secret port\n', '!secret'],
-    ['a YAML 1.1 tag on a value it cannot tag', 'server: !!set a\n', 'tag:yaml.org,2002:set'],
-    ['an unknown directive', '%FOO bar\n---\nserver: {}\n', '%FOO'],
-  ])('refuses %s with the field and the tag, and writes no process warning', async (_, text, tag) => {
+    [
+      'an unknown local tag',
+      'server: !secret port\n',
+      'a tag (a value starting with !) this file does not take at line 1, column 9; quote a value that starts with ! or *',
+    ],
+    [
+      'a YAML 1.1 tag on a value it cannot tag',
+      'server: !!set a\n',
+      'a tag (a value starting with !) this file does not take at line 1, column 9',
+    ],
+    [
+      'an unknown directive',
+      '%FOO bar\n---\nserver: {}\n',
+      'a directive (a line starting with %) this file does not take at line 1, column 1',
+    ],
+  ])('refuses %s with the field and where, and writes no process warning', async (_, text, says) => {
     const problem = problemOf(() => parseYamlText(text, 'hal9.yaml'));
     expect(problem.field).toBe('hal9.yaml');
     expect(problem.message).toMatch(/^is not valid YAML: /);
-    expect(problem.message).toContain(tag);
+    expect(problem.message).toContain(says);
     await settled();
     expect(warnings).toEqual([]);
+  });
+
+  it.each([
+    ['a tag', 'bob: !N3wB0bS3cretKey0123456789\n', 'a tag (a value starting with !)'],
+    ['an alias', 'bob: *N3wB0bS3cretKey0123456789\n', 'an alias (a value starting with *) with no anchor'],
+    [
+      'an alias in a flow',
+      'bob: [*N3wB0bS3cretKey0123456789]\n',
+      'an alias (a value starting with *) with no anchor',
+    ],
+  ])('never quotes a key that YAML reads as %s, and says to quote it', (_, text, says) => {
+    const problem = problemOf(() => parseApiKeys(text));
+    expect(problem.message).toContain(says);
+    expect(problem.message).toContain('quote a value that starts with ! or *');
+    expect(problem.message).not.toMatch(/S3cret|N3w/);
   });
 
   it('refuses a syntax error and an alias bomb with the field', () => {
@@ -76,11 +103,11 @@ describe('parseYamlText', () => {
   it('is what the config and the client keys file are read with', async () => {
     expect(problemOf(() => parseConfigText('server: !!set a\n', {}, 'hal9.yaml'))).toMatchObject({
       field: 'hal9.yaml',
-      message: expect.stringContaining('tag:yaml.org,2002:set'),
+      message: expect.stringContaining('a tag (a value starting with !)'),
     });
     expect(problemOf(() => parseApiKeys('team-a: !key abcdefghijklmnopqrstuvwxyz\n'))).toMatchObject({
       field: 'server.api_keys_file',
-      message: expect.stringContaining('!key'),
+      message: expect.stringContaining('a tag (a value starting with !)'),
     });
     await settled();
     expect(warnings).toEqual([]);

@@ -1,26 +1,53 @@
-import { parseDocument } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import { ConfigError } from '../errors.ts';
 
 // YAML text from a file the runtime reads (its config, the client keys file). The yaml library's
 // parse() reports what it only warns about (an unknown tag such as `!!set` or `!secret`, an unknown
 // directive) through process.emitWarning, outside the log, and goes on with a value the tag did not
 // mean. Our files use plain YAML only: a warning is refused like a syntax error, naming the file's
-// field and where (never the text around it), and nothing is written to stderr.
+// field and where, in our own words. Never the library's message: it quotes the text at fault, and in
+// a file of tokens or keys that text is a secret (a key may start with `!` or `*`, which YAML reads
+// as a tag or an alias, and the library's message then names the rest of the key).
 
 /** The document's value, or a ConfigError on `field` for the first error or warning. */
 export function parseYamlText(text: string, field: string): unknown {
+  let problem: unknown;
   try {
     const doc = parseDocument(text);
-    const problem = doc.errors[0] ?? doc.warnings[0];
-    if (problem) throw problem;
-    return doc.toJS();
+    problem = doc.errors[0] ?? doc.warnings[0];
+    if (!problem) return doc.toJS();
   } catch (e) {
-    // toJS throws too: an alias cycle or more aliases than the library allows (a YAML bomb).
-    // Only the first line: the library quotes the lines around the fault after it, and in a file
-    // of tokens or keys those lines are secrets (line and column are on the first line).
-    const first = String((e as Error).message)
-      .split('\n')[0]!
-      .replace(/:$/, '');
-    throw new ConfigError([{ field, message: `is not valid YAML: ${first}` }]);
+    // toJS throws too: an alias with no anchor, an alias cycle, or more aliases than the library
+    // allows (a YAML bomb).
+    problem = e;
   }
+  throw new ConfigError([{ field, message: `is not valid YAML: ${describe(problem)}` }]);
+}
+
+const QUOTE_HINT = 'quote a value that starts with ! or *';
+
+/** What went wrong and where, in fixed words: never any text of the file. */
+function describe(problem: unknown): string {
+  if (problem instanceof YAMLError) {
+    const at = problem.linePos?.[0];
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    switch (problem.code) {
+      case 'TAG_RESOLVE_FAILED':
+        return `a tag (a value starting with !) this file does not take${where}; ${QUOTE_HINT}`;
+      case 'BAD_ALIAS':
+        return `an alias (a value starting with *) with no anchor${where}; ${QUOTE_HINT}`;
+      case 'BAD_DIRECTIVE':
+        return `a directive (a line starting with %) this file does not take${where}`;
+      case 'RESOURCE_EXHAUSTION':
+        return `more aliases than a file may expand${where}`;
+      default:
+        return `${problem.code.toLowerCase().replaceAll('_', ' ')}${where}`;
+    }
+  }
+  // From toJS: a ReferenceError names the alias (the rest of the value after its `*`).
+  const message = problem instanceof Error ? problem.message : '';
+  if (/^Unresolved alias/.test(message))
+    return `an alias (a value starting with *) with no anchor; ${QUOTE_HINT}`;
+  if (/alias count/i.test(message)) return 'more aliases than a file may expand (an alias bomb)';
+  return 'its aliases cannot be expanded (an alias cycle)';
 }
