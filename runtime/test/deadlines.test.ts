@@ -37,6 +37,25 @@ describe('deadlines', () => {
     expect(rt.runtime.engine.breakerState).toBe('closed');
   });
 
+  it('opens the breaker on a hung upstream whose calls the request deadline cuts after half of claude.timeout_ms', async () => {
+    // As on a pod whose forwarded signals have less time left than claude.timeout_ms: the SDK's own
+    // timeout never fires, every call ends at the request's deadline.
+    const { fake, rt } = await runtimes.api({
+      claude: { timeout_ms: 1_000 },
+      performance: { circuit_breaker: { failure_threshold: 2 } },
+    });
+    fake.respond(hang());
+    // Cut before half the call's timeout (a caller's short deadline): not the upstream's fault.
+    for (let i = 0; i < 3; i++)
+      expect((await rt.post('/v1/signals?timeout_ms=200', { content: `short ${i}` })).status).toBe(504);
+    expect(rt.runtime.engine.breakerState).toBe('closed');
+    for (let i = 0; i < 2; i++)
+      expect((await rt.post('/v1/signals?timeout_ms=700', { content: `long ${i}` })).status).toBe(504);
+    expect(rt.runtime.engine.breakerState).toBe('open');
+    const refused = await rt.post('/v1/signals?timeout_ms=700', { content: 'refused' });
+    expect(refused.body.errors.map((e: { code: string }) => e.code)).toEqual(['BREAKER_OPEN']);
+  });
+
   it('names in the trace each branch the deadline cut off: where it was, with the deadline’s error', async () => {
     // design-1 answers at once and forwards to two L2 neurons: one answers, one takes 5 s.
     const rt = await startRuntime({

@@ -38,6 +38,87 @@ describe('UpstreamBreaker', () => {
     expect(called).toBe(false);
   });
 
+  it('counts a trial of an earlier half-open window neither as a success nor against the trial cap', async () => {
+    const clock = new ManualClock();
+    const b = new UpstreamBreaker(
+      'up',
+      { failureThreshold: 1, successThreshold: 3, openMs: 1000, windowMs: 60_000 },
+      clock,
+      () => undefined,
+    );
+    const held = () => {
+      let settle!: { ok: () => void; fail: () => void };
+      const p = new Promise<string>((ok, no) => {
+        settle = {
+          ok: () => ok('ok'),
+          fail: () => no(new Hal9Error('UPSTREAM_ERROR', 'x', { status: 500 })),
+        };
+      });
+      return { p, ...settle };
+    };
+    const settled = () => new Promise((r) => setImmediate(r));
+    await b.fire(fail).catch(() => undefined);
+    clock.advance(1000);
+    // Three trials of the first half-open window; one fails and re-opens it.
+    const old = [held(), held(), held()];
+    const oldCalls = old.map((h) => b.fire(() => h.p).catch(() => undefined));
+    old[0]!.fail();
+    await settled();
+    expect(b.state).toBe('open');
+    clock.advance(1000);
+    // Recovering again, the two older trials succeed: they say nothing of the new window.
+    old[1]!.ok();
+    old[2]!.ok();
+    await Promise.all(oldCalls);
+    const fresh = [held(), held(), held(), held(), held()];
+    const outcomes = fresh.map((h) =>
+      b
+        .fire(() => h.p)
+        .then(
+          () => 'ok',
+          (e: Hal9Error) => e.code,
+        ),
+    );
+    fresh[0]!.ok();
+    await settled();
+    // One fresh success of three needed; only three trials at a time pass.
+    expect(b.state).toBe('half-open');
+    for (const h of fresh) h.ok();
+    expect(await Promise.all(outcomes)).toEqual(['ok', 'ok', 'ok', 'BREAKER_OPEN', 'BREAKER_OPEN']);
+    expect(b.state).toBe('closed');
+  });
+
+  it('counts a call its request deadline cut as a failure once it had run slowCallMs, not before', async () => {
+    const clock = new ManualClock();
+    const b = new UpstreamBreaker('up', { ...opts, slowCallMs: 15_000 }, clock, () => undefined);
+    const cutAfter = async (ms: number) => {
+      const call = b.fire(
+        () =>
+          new Promise((_ok, no) => {
+            clock.setTimeout(() => no(new Hal9Error('REQUEST_TIMEOUT')), ms);
+          }),
+      );
+      clock.advance(ms);
+      await call.catch(() => undefined);
+    };
+    // A caller's short timeout cuts calls early: nothing about the upstream.
+    for (let i = 0; i < 5; i++) await cutAfter(14_999);
+    expect(b.state).toBe('closed');
+    // A hung upstream: each call runs until its request's deadline.
+    for (let i = 0; i < 3; i++) await cutAfter(15_000);
+    expect(b.state).toBe('open');
+    // Without slowCallMs (a peer's breaker), our own deadline never counts.
+    const peer = new UpstreamBreaker('peer', opts, clock, () => undefined);
+    for (let i = 0; i < 5; i++) {
+      const call = peer.fire(
+        () => new Promise((_ok, no) => clock.setTimeout(() => no(new Hal9Error('REQUEST_TIMEOUT')), 60_000)),
+      );
+      clock.advance(60_000);
+      await call.catch(() => undefined);
+    }
+    expect(peer.state).toBe('closed');
+  });
+
   it('forgets failures older than the window', async () => {
     const { b, clock, code } = setup();
     await code(b.fire(fail));

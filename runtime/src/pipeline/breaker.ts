@@ -9,8 +9,9 @@ import type { Clock, Timer } from './clock.ts';
 //
 // What counts is a sign the upstream is unhealthy: 5xx (529 overloaded included), 408, timeouts of
 // the call (a peer's PEER_TIMEOUT: no answer by the deadline it was given and a grace, see
-// remote-dispatch.ts) and connection errors. Not counted: caller errors (4xx), our own deadline (a
-// call its requests cut short, REQUEST_TIMEOUT), and 429. A 429
+// remote-dispatch.ts; a model call its request's deadline cut after slowCallMs) and connection
+// errors. Not counted: caller errors (4xx), our own deadline cutting a call short (REQUEST_TIMEOUT
+// before slowCallMs), and 429. A 429
 // is the upstream's admission control (a rate limit, with retry-after): it is healthy and still
 // admits its rate. Opening on it refused even the calls it would admit (in the autoscaling bench,
 // 0–1/s got through a storm where the upstream admitted 8/s, for the breaker's whole open time);
@@ -28,6 +29,14 @@ export interface BreakerOptions {
   readonly successThreshold: number;
   readonly openMs: number;
   readonly windowMs: number;
+  /**
+   * A call its request's deadline cut (REQUEST_TIMEOUT) after it had run this long counts as a
+   * failure: a model upstream that hangs never reaches its own timeout on a pod whose forwarded
+   * signals have less time left than claude.timeout_ms, and a breaker that never opened there held
+   * every slot until each deadline. Shorter calls cut by a caller's short timeout say nothing of the
+   * upstream. Unset (peers: their PEER_TIMEOUT is given a grace instead): never counted.
+   */
+  readonly slowCallMs?: number | undefined;
 }
 
 const countsAsFailure = (e: unknown): boolean => {
@@ -95,15 +104,16 @@ export class UpstreamBreaker {
     // open or recovering, where its per-call bookkeeping no longer costs every call.
     if (this.#state === 'closed') {
       const opened = this.#opened;
+      const started = this.#clock.now();
       let p: Promise<T>;
       try {
         p = fn();
       } catch (e) {
-        this.#counted(e, opened);
+        this.#counted(e, opened, started);
         return Promise.reject(e);
       }
       // Registered before the caller's own reaction: a failure is counted before the caller sees it.
-      p.then(undefined, (e: unknown) => this.#counted(e, opened));
+      p.then(undefined, (e: unknown) => this.#counted(e, opened, started));
       return p;
     }
     return this.#gated(fn);
@@ -114,24 +124,36 @@ export class UpstreamBreaker {
    * the breaker opened and recovered (a peer batch lasts up to its deadline, past the open time), and
    * counted now it would re-open a breaker whose trial calls just succeeded.
    */
-  #counted(e: unknown, opened: number): void {
-    if (opened === this.#opened && countsAsFailure(e)) this.#failure();
+  #counted(e: unknown, opened: number, started: number): void {
+    if (opened !== this.#opened) return;
+    const slow = this.#opts.slowCallMs;
+    const cutLate =
+      isHal9Error(e) &&
+      e.code === 'REQUEST_TIMEOUT' &&
+      slow !== undefined &&
+      this.#clock.now() - started >= slow;
+    if (cutLate || countsAsFailure(e)) this.#failure();
   }
 
   async #gated<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#state === 'half-open' && this.#trials >= this.#opts.successThreshold) throw this.#openError(1);
     const trial = this.#state === 'half-open';
     const opened = this.#opened;
+    const started = this.#clock.now();
     if (trial) this.#trials++;
+    // A trial of an earlier half-open window (the breaker re-opened and recovered while it ran) is
+    // old news, as an old failure is (#counted): the new window counts its own trials and successes.
+    const current = () => opened === this.#opened;
     let result: T;
     try {
       result = (await this.#cb.fire(fn)) as T;
     } catch (e) {
-      if (trial) this.#trials--;
+      if (trial && current()) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();
-      this.#counted(e, opened);
+      this.#counted(e, opened, started);
       throw e;
     }
+    if (!current()) return result;
     if (trial) this.#trials--;
     this.#success();
     return result;

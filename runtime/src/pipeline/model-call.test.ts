@@ -12,7 +12,8 @@ import { Semaphore } from './semaphore.ts';
 // The model-call chain (limit → fallback → retry → breaker → instrumentation → back-end) on a manual
 // clock: retry waits are advanced, never slept. The back-end is scripted per model.
 
-type Step = Completion | Hal9Error;
+/** An answer, a failure at once, or a failure after `afterMs` of the manual clock. */
+type Step = Completion | Hal9Error | { readonly error: Hal9Error; readonly afterMs: number };
 const overloaded = () => new Hal9Error('UPSTREAM_OVERLOADED', 'busy', { status: 529 });
 const limited = (retryAfterMs?: number) =>
   new Hal9Error('UPSTREAM_RATE_LIMITED', 'slow down', {
@@ -38,6 +39,8 @@ function setup(
       calls.push(model);
       heldDuringCall.push(permits.held);
       const step = script[model]?.shift() ?? { text: 'RESULT: default' };
+      if ('afterMs' in step)
+        return new Promise((_ok, no) => clock.setTimeout(() => no(step.error), step.afterMs));
       return step instanceof Hal9Error ? Promise.reject(step) : Promise.resolve(step);
     },
     close: async () => {},
@@ -137,6 +140,18 @@ describe('the model-call chain', () => {
     expect(e.code).toBe('UPSTREAM_RATE_LIMITED');
     expect(t.calls).toEqual(['m1']);
     expect(t.permits.held).toBe(0);
+  });
+
+  it('gives up when the wait and an attempt as long as the last would pass the deadline', async () => {
+    // Each 429 takes 1 s to come back; its retry-after is 500 ms. With 1.2 s left after the first,
+    // the wait fits but another such attempt does not: no call is started just to be cut.
+    const t = setup({ m1: [{ error: limited(500), afterMs: 1_000 }, { text: 'never' }] });
+    const e = await failure(t.run(2_200));
+    expect(e.code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(t.calls).toEqual(['m1']);
+    // With room for both, it retries.
+    const roomy = setup({ m1: [{ error: limited(500), afterMs: 1_000 }, { text: 'RESULT: b' }] });
+    expect(await roomy.run(3_000)).toMatchObject({ text: 'RESULT: b', retries: 1 });
   });
 
   it('falls back on 529 after the retries, counting retries over every model tried', async () => {

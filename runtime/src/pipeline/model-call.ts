@@ -195,28 +195,37 @@ export const withRetry =
       model: string,
       ctx: CallContext,
       tally: Tally,
+      tookMs: number,
     ): Promise<Completion> => {
       let e = first;
+      let took = tookMs;
       for (let n = 0; ; n++) {
         if (!retriable(e) || n >= policy.maxRetries) throw e;
         const d = (e as Hal9Error).details;
         const hint =
           d.retryAfterMs ?? (d.retryAfterSeconds === undefined ? undefined : d.retryAfterSeconds * 1000);
         const wait = retryDelayMs(policy, n, hint, random());
-        if (clock.now() + wait >= ctx.deadline) throw e;
+        // The wait and another attempt as long as the last one must fit: an attempt started just
+        // before the deadline only adds load to an upstream that is already refusing.
+        if (clock.now() + wait + took >= ctx.deadline) throw e;
         observer.retried(upstreamFor(model), String(d.status ?? ''));
         await sleep(clock, wait, ctx.signal);
         tally.retries++;
+        const started = clock.now();
         try {
           return await next(neuron, content, model, ctx);
         } catch (err) {
           e = err;
+          took = clock.now() - started;
         }
       }
     };
     return (neuron, content, model, ctx, tally) => {
-      const p = next(neuron, content, model, ctx);
-      return policy.maxRetries === 0 ? p : p.catch((e) => again(e, neuron, content, model, ctx, tally));
+      if (policy.maxRetries === 0) return next(neuron, content, model, ctx);
+      const started = clock.now();
+      return next(neuron, content, model, ctx).catch((e) =>
+        again(e, neuron, content, model, ctx, tally, clock.now() - started),
+      );
     };
   };
 

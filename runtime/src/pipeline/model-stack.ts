@@ -30,7 +30,8 @@ export interface ModelStack {
 /**
  * The model call chain from the config: limit → fallback → retry → breaker → instrumentation →
  * tracing → back-end (model-call.ts), with one breaker per model: the configured model is the
- * back-end's upstream (`claude-api` or `mock`), a fallback model `claude-api:<model>`.
+ * back-end's upstream (`claude-api` or `mock`), a fallback model `<upstream>:<model>`
+ * (`claude-api:<model>`, or `mock:<model>` in mock mode).
  */
 export function createModelStack(d: ModelStackDeps): ModelStack {
   const { config, backend, observer, clock } = d;
@@ -43,10 +44,14 @@ export function createModelStack(d: ModelStackDeps): ModelStack {
   };
   const newBreaker = (upstream: string) =>
     new UpstreamBreaker(upstream, breakerOptions, clock, (u, s: BreakerState) => observer.breaker(u, s));
+  // A model call cut by its request's deadline after half its own timeout counts as a timeout.
+  const modelBreakerOptions = { ...breakerOptions, slowCallMs: Math.ceil(config.claude.timeout_ms / 2) };
+  const newModelBreaker = (upstream: string) =>
+    new UpstreamBreaker(upstream, modelBreakerOptions, clock, (u, s: BreakerState) => observer.breaker(u, s));
   const primary = backend.model;
   const upstreamFor = (model: string) =>
     model === primary ? backend.upstream : `${backend.upstream}:${model}`;
-  const forModels = breakers(upstreamFor, newBreaker);
+  const forModels = breakers(upstreamFor, newModelBreaker);
   // The configured model's breaker exists from the start (its state is reported before any call).
   forModels.get(primary);
   const retry = config.claude.retry;
