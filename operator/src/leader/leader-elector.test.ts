@@ -1,30 +1,46 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { LeaderElector } from './leader-elector.ts';
 import type { LeaseClient } from './lease-client.ts';
+
+const conflict = () => new OperatorError(OperatorErrorCode.Conflict, 'conflict', { status: 409 });
 
 /** An in-memory Lease with resourceVersion compare-and-swap, like the apiserver's. */
 class MemoryLease implements LeaseClient {
   lease: V1Lease | undefined;
   rv = 0;
   failing = false;
+  /** The next write fails with this status, as an apiserver that could not store it answers. */
+  failNextWrite: number | undefined;
+  gets = 0;
   async get() {
+    this.gets++;
     if (this.failing) throw new Error('unavailable');
     return this.lease && structuredClone(this.lease);
   }
   async create(l: V1Lease) {
     if (this.failing) throw new Error('unavailable');
-    if (this.lease) throw Object.assign(new Error('exists'), { status: 409 });
+    if (this.lease) throw conflict();
     this.lease = { ...l, metadata: { ...l.metadata, resourceVersion: String(++this.rv) } };
     return structuredClone(this.lease);
   }
   async replace(l: V1Lease) {
     if (this.failing) throw new Error('unavailable');
-    if (l.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw new Error('conflict');
+    const status = this.failNextWrite;
+    if (status !== undefined) {
+      this.failNextWrite = undefined;
+      throw new OperatorError(OperatorErrorCode.ApiUnavailable, 'etcd timeout', { status });
+    }
+    if (l.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw conflict();
     this.lease = { ...l, metadata: { ...l.metadata, resourceVersion: String(++this.rv) } };
     return structuredClone(this.lease);
+  }
+  /** Someone else writes the Lease (a label, say): a write over the copy before it conflicts. */
+  touch() {
+    this.lease = { ...this.lease, metadata: { ...this.lease?.metadata, resourceVersion: String(++this.rv) } };
   }
 }
 
@@ -70,6 +86,22 @@ function after<T>(clock: FakeClock, ms: number, settle: () => Promise<T>, signal
 }
 
 const renewTime = (lease: MemoryLease) => new Date(lease.lease?.spec?.renewTime ?? 0).getTime();
+
+/** How long the apiserver takes to answer each kind of call; 0 or absent: at once. Tests change it as they go. */
+type Delays = { get?: number; create?: number; replace?: number };
+
+/** `lease` behind a slow apiserver: each call is applied and answered `delays[call]` ms after it is sent. */
+function slowed(lease: LeaseClient, clock: FakeClock, delays: Delays): LeaseClient {
+  const call = <T>(ms: number | undefined, settle: () => Promise<T>, signal?: AbortSignal) =>
+    ms ? after(clock, ms, settle, signal) : settle();
+  return {
+    get: (signal) => call(delays.get, () => lease.get(signal), signal),
+    create: (l, signal) => call(delays.create, () => lease.create(l, signal), signal),
+    replace: (l, signal) => call(delays.replace, () => lease.replace(l, signal), signal),
+  };
+}
+
+const allCalls = (ms: number): Delays => ({ get: ms, create: ms, replace: ms });
 
 async function run(clock: FakeClock, ms: number, step = 500) {
   for (let t = 0; t < ms; t += step) {
@@ -269,15 +301,179 @@ describe('LeaderElector', () => {
     expect(gets).toBe(1);
     const renewed = renewTime(lease);
     // Someone else writes the Lease (a label, say): the next renewal's compare-and-swap fails.
-    lease.lease = {
-      ...lease.lease,
-      metadata: { ...lease.lease?.metadata, resourceVersion: String(++lease.rv) },
-    };
+    lease.touch();
     await run(clock, 6000);
     expect(gets).toBe(2);
     expect(renewTime(lease)).toBeGreaterThan(renewed);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.state.lost).toBe(false);
+  });
+
+  describe('against a slow apiserver', () => {
+    it('keeps leading while each Lease write takes longer than the retry period', async () => {
+      const clock = new FakeClock();
+      const lease = new MemoryLease();
+      const delays: Delays = {};
+      const a = candidate(slowed(lease, clock, delays), clock, 'a');
+      a.elector.start();
+      await run(clock, 1000);
+      expect(a.state.leading).toBe(true);
+      delays.replace = 2_500;
+      await run(clock, 60_000, 100);
+      expect(a.state.lost).toBe(false);
+      expect(a.elector.isLeader()).toBe(true);
+      // A write sent every 2.5 s + 2 s, and stored 2.5 s after it was sent.
+      expect(clock.now() - renewTime(lease)).toBeLessThanOrEqual(7_000);
+    });
+
+    it.each([
+      ['a failed renewal (500)', (lease: MemoryLease) => (lease.failNextWrite = 500)],
+      ['a conflicting write (409)', (lease: MemoryLease) => lease.touch()],
+    ])('keeps leading after %s when each request takes 1.1 s', async (_, disturb) => {
+      const clock = new FakeClock();
+      const lease = new MemoryLease();
+      const delays: Delays = {};
+      const a = candidate(slowed(lease, clock, delays), clock, 'a');
+      a.elector.start();
+      await run(clock, 1000);
+      expect(a.state.leading).toBe(true);
+      expect(lease.gets).toBe(1);
+      Object.assign(delays, allCalls(1_100));
+      disturb(lease);
+      await run(clock, 40_000, 100);
+      expect(a.state.lost).toBe(false);
+      expect(a.elector.isLeader()).toBe(true);
+      expect(clock.now() - renewTime(lease)).toBeLessThan(5_000);
+      // One read, GET then PUT in the same attempt; the renewals after it write over their own answer.
+      expect(lease.gets).toBe(2);
+    });
+
+    it('acquires a released Lease when each request takes 1.1 s', async () => {
+      const clock = new FakeClock();
+      const lease = new MemoryLease();
+      lease.lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'lease', namespace: 'ns', resourceVersion: String(++lease.rv) },
+        spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 3 },
+      };
+      const b = candidate(slowed(lease, clock, allCalls(1_100)), clock, 'b');
+      b.elector.start();
+      await run(clock, 10_000, 100);
+      expect(b.state.leading).toBe(true);
+      expect(lease.lease?.spec?.holderIdentity).toBe('b');
+      expect(lease.lease?.spec?.leaseTransitions).toBe(4);
+      await run(clock, 30_000, 100);
+      expect(b.state.lost).toBe(false);
+    });
+
+    it('steps down at the renew deadline of its last slow renewal once renewals hang, before a standby leads', async () => {
+      const clock = new FakeClock();
+      const lease = new MemoryLease();
+      const delays: Delays = {};
+      const slow = slowed(lease, clock, delays);
+      let hung = false;
+      let lastWrite = 0;
+      const signals: (AbortSignal | undefined)[] = [];
+      // Once hung, calls never answer and ignore their signal, like a request with no deadline.
+      const hang = (signal?: AbortSignal) => {
+        signals.push(signal);
+        return new Promise<never>(() => {});
+      };
+      const aClient: LeaseClient = {
+        get: (signal) => (hung ? hang(signal) : slow.get(signal)),
+        create: (l, signal) => (hung ? hang(signal) : slow.create(l, signal)),
+        replace: (l, signal) =>
+          hung
+            ? hang(signal)
+            : slow.replace(l, signal).then((written) => {
+                lastWrite = new Date(written.spec?.renewTime ?? 0).getTime();
+                return written;
+              }),
+      };
+      const a = candidate(aClient, clock, 'a');
+      a.elector.start();
+      await tick();
+      const b = candidate(lease, clock, 'b');
+      b.elector.start();
+      await run(clock, 3000);
+      expect(a.state.leading).toBe(true);
+      delays.replace = 2_500;
+      const slowedAt = clock.now();
+      await run(clock, 15_000, 100);
+      expect(a.state.lost).toBe(false);
+      const slowRenewal = lastWrite;
+      expect(slowRenewal).toBeGreaterThan(slowedAt + 5_000);
+      hung = true;
+      await run(clock, 30_000, 100);
+      expect(a.state.lost).toBe(true);
+      // The write in flight when the calls hung may have landed: the deadline is the last one's.
+      expect(lastWrite).toBeGreaterThanOrEqual(slowRenewal);
+      expect(a.state.lostAt).toBe(lastWrite + 10_000);
+      expect(a.elector.isLeader()).toBe(false);
+      expect(signals.length).toBeGreaterThan(0);
+      expect(signals.every((s) => s?.aborted)).toBe(true);
+      expect(b.state.leading).toBe(true);
+      expect(a.state.lostAt).toBeLessThan(b.state.ledAt);
+    });
+
+    it('counts a lease duration from when a slow read answered, not from when it was sent', async () => {
+      const jitter = vi.spyOn(Math, 'random').mockReturnValue(0);
+      onTestFinished(() => jitter.mockRestore());
+      const clock = new FakeClock();
+      const t0 = clock.now();
+      const lease = new MemoryLease();
+      // a renews at t0, t0 + 2 s, ... and hangs after its write at t0 + 8 s: it leads until t0 + 18 s.
+      const aClient: LeaseClient = {
+        get: () => lease.get(),
+        create: (l) => lease.create(l),
+        replace: (l) => (clock.now() > t0 + 8_000 ? new Promise<never>(() => {}) : lease.replace(l)),
+      };
+      const a = candidate(aClient, clock, 'a');
+      a.elector.start();
+      await tick();
+      await run(clock, 1000, 100);
+      // b's first read, sent at t0 + 1 s, answers at t0 + 9 s with a's write of t0 + 8 s.
+      let bGets = 0;
+      const bClient: LeaseClient = {
+        get: (signal) => (bGets++ === 0 ? after(clock, 8_000, () => lease.get(), signal) : lease.get()),
+        create: (l) => lease.create(l),
+        replace: (l) => lease.replace(l),
+      };
+      const b = candidate(bClient, clock, 'b');
+      b.elector.start();
+      await run(clock, 40_000, 100);
+      expect(a.state.lost).toBe(true);
+      expect(a.state.lostAt).toBe(t0 + 18_000);
+      expect(b.state.leading).toBe(true);
+      expect(b.state.ledAt).toBeGreaterThanOrEqual(t0 + 9_000 + 15_000);
+    });
+
+    it('does not lead on an acquiring write that answers after the renew deadline it would set', async () => {
+      const clock = new FakeClock();
+      const lease = new MemoryLease();
+      lease.lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'lease', namespace: 'ns', resourceVersion: String(++lease.rv) },
+        spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 },
+      };
+      const delays: Delays = { replace: 11_000 };
+      const b = candidate(slowed(lease, clock, delays), clock, 'b');
+      b.elector.start();
+      await tick();
+      await run(clock, 11_000, 100);
+      // The write landed, but the leadership it gave ended a second ago.
+      expect(lease.lease?.spec?.holderIdentity).toBe('b');
+      expect(b.state.leading).toBe(false);
+      expect(b.state.lost).toBe(false);
+      delays.replace = 0;
+      await run(clock, 5_000, 100);
+      expect(b.state.leading).toBe(true);
+      expect(b.state.lost).toBe(false);
+      // The second write renewed b's own Lease: no new transition.
+      expect(lease.lease?.spec?.leaseTransitions).toBe(1);
+    });
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Clock } from '../controller/clock.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { LeaseClient } from './lease-client.ts';
 
@@ -23,16 +23,21 @@ export interface LeaderElectorOptions {
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
  * acquire when the holder is empty or its record has not changed for a lease duration (as
- * measured on our clock, never trusting the other node's), renew every retry period, and give
- * up leadership when renewals fail for the renew deadline. `release` empties the holder.
+ * measured on our clock, never trusting the other node's), renew a retry period after each
+ * attempt ends, and give up leadership when renewals fail for the renew deadline. `release`
+ * empties the holder.
  *
- * The renew deadline is kept on our clock, whatever the apiserver does: each attempt may take at
- * most `min(retryPeriod, time left before the deadline)` and is abandoned (its requests aborted)
- * when that passes, and a timer steps down at the deadline even while an attempt is pending. A
- * leader therefore stops acting at most `renewDeadline` after the renewTime it last wrote, before
- * a standby may take the Lease (a lease duration after it saw that write). While it holds the
- * Lease, a renewal writes over the copy its last write returned, without a GET: if anything
- * changed the Lease since, the resourceVersion no longer matches and the next attempt reads it.
+ * A slow apiserver only slows attempts down: like client-go, an attempt may run as long as its
+ * answer can still be of use, and the retry period is only the gap between attempts. A leader's
+ * attempt is abandoned (its requests aborted) at its renew deadline, where a timer steps down
+ * even while the attempt is pending; a candidate's after a lease duration. The renewTime a write
+ * carries, and the deadline it sets, is our clock when the write was sent, so a leader stops
+ * acting at most `renewDeadline` after the apiserver stored its last write. A standby counts the
+ * lease duration from when its read of that write answered, so it cannot take the Lease before.
+ *
+ * While it holds the Lease, a renewal writes over the copy its last write returned, without a GET;
+ * if anything changed the Lease since, the resourceVersion no longer matches (409), and the same
+ * attempt reads the Lease once and writes over what it read.
  */
 export class LeaderElector {
   readonly #o: LeaderElectorOptions;
@@ -43,13 +48,13 @@ export class LeaderElector {
   #stopped = false;
   #observedRecord = '';
   #observedAt = 0;
-  /** When the last successful attempt started: the renewTime it wrote. */
+  /** When the last write that made or kept us leader was sent: the renewTime it wrote. */
   #lastRenew = 0;
   /** The Lease as our last successful write returned it. */
   #lease: V1Lease | undefined;
-  /** Whether the last attempt succeeded, so `#lease` is what the apiserver holds (unless changed since). */
+  /** Whether `#lease` is what the apiserver holds (unless changed since): no write of ours was sent after it. */
   #leaseFresh = false;
-  #inFlight: { abort: AbortController; done: Promise<boolean> } | undefined;
+  #inFlight: { abort: AbortController; done: Promise<number | undefined> } | undefined;
   #cancelTimer: (() => void) | undefined;
   #cancelDeadline: (() => void) | undefined;
 
@@ -82,9 +87,10 @@ export class LeaderElector {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
-    // A renewal in flight ends within its budget; its answer is the Lease the hand-back replaces.
-    await this.#inFlight?.done.catch(() => false);
-    if (!this.#leading || !this.#lease) return;
+    // An attempt in flight ends within its budget; its answer is the Lease the hand-back replaces.
+    await this.#inFlight?.done.catch(() => undefined);
+    // Ours to hand back when we lead, or when an acquiring write landed while we were stopping.
+    if (!(this.#leading || this.#leaseFresh) || !this.#lease) return;
     this.#leading = false;
     this.#o.onStatus?.(false);
     const now = new V1MicroTime(this.#o.clock.now());
@@ -102,40 +108,52 @@ export class LeaderElector {
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     const started = this.#o.clock.now();
-    const left = this.#leading ? this.#lastRenew + this.#renewDeadlineMs - started : this.#retryMs;
-    if (left <= 0) {
+    // A leader's renewal is of no use past its renew deadline, where it steps down anyway. A
+    // candidate's read is stale after a lease duration.
+    const budgetMs = this.#leading ? this.#lastRenew + this.#renewDeadlineMs - started : this.#leaseMs;
+    if (budgetMs <= 0) {
       this.#stepDown();
       return;
     }
-    let ok = false;
+    let renewedAt: number | undefined;
     try {
-      ok = await this.#attempt(started, Math.min(this.#retryMs, left));
+      renewedAt = await this.#attempt(budgetMs);
     } catch (err) {
       this.#o.logger.debug({ err: errorMessage(err) }, 'Failed Lease attempt');
     }
-    this.#leaseFresh = ok;
     if (this.#stopped) return;
-    if (ok) {
-      this.#lastRenew = started;
-      this.#cancelDeadline?.();
-      this.#cancelDeadline = this.#o.clock.setTimer(
-        () => this.#stepDown(),
-        started + this.#renewDeadlineMs - this.#o.clock.now(),
-      );
-      if (!this.#leading) {
-        this.#leading = true;
-        this.#o.onStatus?.(true);
-        this.#o.logger.info({ lease: this.#o.name, identity: this.#o.identity }, 'Acquired leader Lease');
-        this.#o.onStartedLeading();
-      }
-    }
+    if (renewedAt !== undefined) this.#renewed(renewedAt);
     // client-go jitters the retry so candidates do not move in lockstep.
     const delay = this.#retryMs * (this.#leading ? 1 : 1 + Math.random() * 0.2);
     this.#cancelTimer = this.#o.clock.setTimer(() => void this.#tick(), delay);
   }
 
-  /** One acquire-or-renew, abandoned (its requests aborted) once `budgetMs` has passed. */
-  async #attempt(started: number, budgetMs: number): Promise<boolean> {
+  /** Leads, or keeps leading, until a renew deadline after the write sent at `sentAt`. */
+  #renewed(sentAt: number): void {
+    const leftMs = sentAt + this.#renewDeadlineMs - this.#o.clock.now();
+    if (leftMs <= 0) {
+      // Only an acquiring write can answer this late (a renewal is abandoned at the leader's
+      // deadline): the Lease is ours, but the leadership it gave has run out by our clock. The next
+      // attempt renews it.
+      this.#o.logger.warn({ lease: this.#o.name, sentAt }, 'Acquired leader Lease too late to lead');
+      return;
+    }
+    this.#lastRenew = sentAt;
+    this.#cancelDeadline?.();
+    this.#cancelDeadline = this.#o.clock.setTimer(() => this.#stepDown(), leftMs);
+    if (!this.#leading) {
+      this.#leading = true;
+      this.#o.onStatus?.(true);
+      this.#o.logger.info({ lease: this.#o.name, identity: this.#o.identity }, 'Acquired leader Lease');
+      this.#o.onStartedLeading();
+    }
+  }
+
+  /**
+   * One acquire-or-renew, abandoned (its requests aborted) once `budgetMs` has passed. Resolves to
+   * when the write that made or kept us leader was sent, or undefined when another holds the Lease.
+   */
+  async #attempt(budgetMs: number): Promise<number | undefined> {
     const abort = new AbortController();
     const cancel = this.#o.clock.setTimer(
       () => abort.abort(new DOMException(`Lease attempt took longer than ${budgetMs} ms`, 'TimeoutError')),
@@ -145,7 +163,7 @@ export class LeaderElector {
     const abandoned = new Promise<never>((_, reject) => {
       abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
     });
-    const done = Promise.race([this.#tryAcquireOrRenew(started, abort.signal), abandoned]);
+    const done = Promise.race([this.#tryAcquireOrRenew(abort.signal), abandoned]);
     this.#inFlight = { abort, done };
     try {
       return await done;
@@ -169,14 +187,26 @@ export class LeaderElector {
     this.#o.onStoppedLeading();
   }
 
-  async #tryAcquireOrRenew(nowMs: number, signal: AbortSignal): Promise<boolean> {
-    const { client, identity, name, namespace } = this.#o;
-    const now = new V1MicroTime(nowMs);
-    const leaseDurationSeconds = Math.round(this.#leaseMs / 1000);
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<number | undefined> {
+    const { client, clock, identity, name, namespace } = this.#o;
     const cached = this.#leading && this.#leaseFresh ? this.#lease : undefined;
-    const current = cached ?? (await client.get(signal));
+    // Until a write of this attempt answers, what the apiserver holds is unknown.
+    this.#leaseFresh = false;
+    if (cached) {
+      try {
+        return await this.#write(cached, signal);
+      } catch (err) {
+        // Something else wrote the Lease since our last write: read it and decide again, still
+        // within this attempt's budget rather than leaving GET and PUT to a later one.
+        if (!(err instanceof OperatorError && err.code === OperatorErrorCode.Conflict)) throw err;
+        this.#o.logger.debug({ err: errorMessage(err) }, 'Lease changed since our last renewal');
+      }
+    }
+    const current = await client.get(signal);
     signal.throwIfAborted();
     if (!current) {
+      const sentAt = clock.now();
+      const now = new V1MicroTime(sentAt);
       const created = await client.create(
         {
           apiVersion: 'coordination.k8s.io/v1',
@@ -184,7 +214,7 @@ export class LeaderElector {
           metadata: { name, namespace },
           spec: {
             holderIdentity: identity,
-            leaseDurationSeconds,
+            leaseDurationSeconds: this.#leaseSeconds(),
             acquireTime: now,
             renewTime: now,
             leaseTransitions: 0,
@@ -194,35 +224,55 @@ export class LeaderElector {
       );
       signal.throwIfAborted();
       this.#lease = created;
-      return true;
+      this.#leaseFresh = true;
+      return sentAt;
     }
     const spec = current.spec ?? {};
     const record = `${spec.holderIdentity}|${spec.renewTime ? new Date(spec.renewTime).getTime() : ''}|${current.metadata?.resourceVersion}`;
+    const readAt = clock.now();
     if (record !== this.#observedRecord) {
       this.#observedRecord = record;
-      this.#observedAt = nowMs;
+      // When the read answered, not when it was sent: the holder may have written this record at
+      // any point in between, and its leadership runs a renew deadline from there.
+      this.#observedAt = readAt;
     }
     const holder = spec.holderIdentity ?? '';
     const heldByOther = holder !== '' && holder !== identity;
-    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    if (heldByOther && this.#observedAt + duration > nowMs) return false;
-    const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
-    const written = await client.replace(
+    const duration = (spec.leaseDurationSeconds ?? this.#leaseSeconds()) * 1000;
+    if (heldByOther && this.#observedAt + duration > readAt) return undefined;
+    return this.#write(current, signal);
+  }
+
+  /**
+   * Writes `current` back with us as holder, a compare-and-swap on its resourceVersion. Resolves to
+   * when the write was sent: the renewTime it carries, and where our renew deadline counts from.
+   */
+  async #write(current: V1Lease, signal: AbortSignal): Promise<number> {
+    const sentAt = this.#o.clock.now();
+    const now = new V1MicroTime(sentAt);
+    const spec = current.spec ?? {};
+    const ours = spec.holderIdentity === this.#o.identity;
+    const written = await this.#o.client.replace(
       {
         ...current,
         spec: {
           ...spec,
-          holderIdentity: identity,
-          leaseDurationSeconds,
-          acquireTime: holder === identity && spec.acquireTime ? spec.acquireTime : now,
+          holderIdentity: this.#o.identity,
+          leaseDurationSeconds: this.#leaseSeconds(),
+          acquireTime: ours && spec.acquireTime ? spec.acquireTime : now,
           renewTime: now,
-          leaseTransitions: transitions,
+          leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
         },
       },
       signal,
     );
     signal.throwIfAborted();
     this.#lease = written;
-    return true;
+    this.#leaseFresh = true;
+    return sentAt;
+  }
+
+  #leaseSeconds(): number {
+    return Math.round(this.#leaseMs / 1000);
   }
 }
