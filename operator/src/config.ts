@@ -28,7 +28,7 @@ export interface OperatorConfig {
   /** Prometheus for Neurons whose spec names none. */
   readonly prometheusURL: string | undefined;
   /**
-   * A file whose token is sent as `Authorization: Bearer` to --prometheus-url's origin only (never to
+   * A file whose token is sent as `Authorization: Bearer` to --prometheus-url itself only (never to
    * a URL a custom resource names), re-read so a rotated token is taken up.
    */
   readonly prometheusBearerTokenFile: string | undefined;

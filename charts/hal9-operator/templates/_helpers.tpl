@@ -1,3 +1,8 @@
+{{/* Values inside a section (tuning.prometheusURL, networkPolicy.enabled, ...) are read with dig and the
+default values.yaml gives them: helm upgrade --reuse-values renders with the values of the release it
+upgrades, where a section or key a later chart version added is missing, and a plain read of it would be
+nil or stop the render (nil pointer evaluating interface {}). A top-level value missing is nil, which the
+templates read as its default where that matters (watchNamespace, neuronClusterOwner, the security contexts). */}}
 {{/* Chart name, truncated to the 63-character label limit. */}}
 {{- define "hal9-operator.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
@@ -67,18 +72,20 @@ fails, naming the value. Usage: include "hal9-operator.labelsWith" (list $ .Valu
 {{/* values.schema.json requires serviceAccount.name when create is false: the operator never runs as (and
 never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
 {{- define "hal9-operator.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create }}
-{{- default (include "hal9-operator.fullname" .) .Values.serviceAccount.name }}
+{{- $name := dig "serviceAccount" "name" "" .Values.AsMap }}
+{{- if dig "serviceAccount" "create" true .Values.AsMap }}
+{{- default (include "hal9-operator.fullname" .) $name }}
 {{- else }}
-{{- required "serviceAccount.name is required when serviceAccount.create is false (the ServiceAccount the operator runs as and its RBAC binds)" .Values.serviceAccount.name }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false (the ServiceAccount the operator runs as and its RBAC binds)" $name }}
 {{- end }}
 {{- end }}
 
 {{- define "hal9-operator.image" -}}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- $repository := dig "image" "repository" "hal9/operator" .Values.AsMap }}
+{{- with dig "image" "digest" "" .Values.AsMap }}
+{{- printf "%s@%s" $repository . }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion (dig "image" "tag" "" .Values.AsMap)) }}
 {{- end }}
 {{- end }}
 
@@ -102,7 +109,7 @@ alone says nothing about which. Usage: include "hal9-operator.monitoringApi" (li
 
 {{/* True when the chart renders the operator's ServiceMonitor, i.e. Prometheus scrapes the operator. */}}
 {{- define "hal9-operator.serviceMonitor" -}}
-{{- if and .Values.serviceMonitor.enabled (include "hal9-operator.monitoringApi" (list . "ServiceMonitor")) }}true{{ end }}
+{{- if and (dig "serviceMonitor" "enabled" true .Values.AsMap) (include "hal9-operator.monitoringApi" (list . "ServiceMonitor")) }}true{{ end }}
 {{- end }}
 
 {{/* One operator per namespace: each operator reconciles every namespace (watchNamespace empty) or one, and

@@ -329,7 +329,7 @@ const upstreams = [
   stateTimelinePanel({
     title: 'Circuit breaker state by upstream',
     description:
-      'hal9_circuit_breaker_state per upstream (worst pod): closed, half-open (trial calls) or open (failing fast). One breaker per model (claude-api for the configured model, claude-api:<model> for each fallback model) and one per peer runtime (peer:<neuron>).',
+      'hal9_circuit_breaker_state per upstream (worst pod): closed, half-open (trial calls) or open (failing fast). One breaker per model (claude-api for the configured model, claude-api:<model> for each fallback model; mock and mock:<model> in mock mode) and one per peer runtime (peer:<neuron>).',
     unit: units.Short,
     states: [
       { value: 0, text: 'closed', color: 'green' },
@@ -398,7 +398,7 @@ const retries = [
   timeSeriesPanel({
     title: 'Upstream retries per second',
     description:
-      'Calls retried after a 429 (rate limited) or 529 (overloaded) answer, within the request’s deadline, by upstream (claude-api for the configured model, claude-api:<model> for a fallback model) and status (hal9_upstream_retries_total).',
+      'Calls retried after a 429 (rate limited) or 529 (overloaded) answer, within the request’s deadline, by upstream (claude-api for the configured model, claude-api:<model> for a fallback model; mock and mock:<model> in mock mode) and status (hal9_upstream_retries_total).',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
