@@ -3,6 +3,12 @@ default values.yaml gives them: helm upgrade --reuse-values renders with the val
 upgrades, where a section or key a later chart version added is missing, and a plain read of it would be
 nil or stop the render (nil pointer evaluating interface {}). A top-level value missing is nil, which the
 templates read as its default where that matters (watchNamespace, neuronClusterOwner, the security contexts). */}}
+{{/* The leader-election Lease: the operator's default name, or one per watched namespace (releases that
+watch other namespaces lead through Leases of their own). The Role grants reading and renewing it alone. */}}
+{{- define "hal9-operator.leaseName" -}}
+{{- with .Values.watchNamespace }}{{ printf "hal9-operator-leader-%s" . }}{{ else }}hal9-operator-leader{{ end }}
+{{- end }}
+
 {{/* Chart name, truncated to the 63-character label limit. */}}
 {{- define "hal9-operator.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}

@@ -175,7 +175,8 @@ describe('charts/hal9-operator', () => {
         'hal9.ai/hal9clusters/finalizers: update',
         'hal9.ai/neurons/finalizers: update',
         `monitoring.coreos.com/servicemonitors: ${apply}`,
-        'coordination.k8s.io/leases: create,get,update',
+        'coordination.k8s.io/leases: create',
+        'coordination.k8s.io/leases: get,update',
       ].sort(),
     );
     const roles = objs.filter((o) => o.kind === 'Role') as (Obj & {
@@ -185,6 +186,16 @@ describe('charts/hal9-operator', () => {
     // The one Secret read: the operator's own key, by name.
     const secretReads = roles.flatMap((r) => r.rules.filter((x) => x.resources.includes('secrets')));
     expect(secretReads).toEqual([expect.objectContaining({ resourceNames: ['hal9-operator-admin-key'] })]);
+    // The Lease read and renewed: the operator's own, by name (another controller's lock is not its).
+    const leaseReads = roles.flatMap((r) => r.rules.filter((x) => x.resources.includes('leases')));
+    expect(leaseReads).toEqual([
+      expect.not.objectContaining({ resourceNames: expect.anything() }),
+      expect.objectContaining({ resourceNames: ['hal9-operator-leader'] }),
+    ]);
+    const scoped = render('--set', 'watchNamespace=team-a').filter((o) => o.kind === 'Role') as typeof roles;
+    expect(scoped.flatMap((r) => r.rules.flatMap((x) => x.resourceNames ?? []))).toContain(
+      'hal9-operator-leader-team-a',
+    );
   });
 
   it('runs two replicas with leader election under the restricted pod security standard', () => {
