@@ -315,7 +315,7 @@ const batching = [
   timeSeriesPanel({
     title: 'Executor rejections and late signals shed per second',
     description:
-      'Submissions refused per second because the executor queue was full (answered 429 with Retry-After), and signals refused when their turn came because they had waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
+      'Submissions refused per second because the executor queue was full (answered 429 with Retry-After), and signals refused while they waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [

@@ -170,7 +170,7 @@ export function createMetrics(registry: Registry) {
     }),
     shed: new Counter({
       name: 'hal9_signals_shed_total',
-      help: 'Signals refused when their turn came: they had waited for a slot past performance.latency_slo_ms',
+      help: 'Signals refused while waiting for a slot, as they passed performance.latency_slo_ms',
       labelNames: ['neuron', 'layer'] as const,
       registers: r,
     }),

@@ -52,6 +52,11 @@ export class SignalBuffer<T> {
     return this.#items.length;
   }
 
+  /** The item waiting longest, if any. */
+  get first(): T | undefined {
+    return this.#items[0];
+  }
+
   resize(size: number, flushMs: number): void {
     this.#size = size;
     this.#flushMs = flushMs;

@@ -7,7 +7,7 @@ import { admissionRefusal } from './admission.ts';
 import { AnswerSource } from './answer-source.ts';
 import type { BreakerState } from './breaker.ts';
 import type { SignalBuffer } from './buffer.ts';
-import type { Clock } from './clock.ts';
+import type { Clock, Timer } from './clock.ts';
 import { pickEntry, resolveEntry } from './entry.ts';
 import type { Executor } from './executor.ts';
 import { ForwardedIntake, type ForwardedOptions } from './forwarded-intake.ts';
@@ -103,6 +103,8 @@ export class Engine {
   readonly #views: NeuronViewSources;
   #draining = false;
   #sweepScheduled = false;
+  /** Fires when the oldest signal waiting for a slot passes performance.latency_slo_ms. */
+  #objectiveTimer: Timer | undefined;
 
   constructor(deps: EngineDeps) {
     const { config, observer, clock } = deps;
@@ -380,6 +382,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.#clock.clearTimeout(this.#objectiveTimer);
+    this.#objectiveTimer = undefined;
     this.#runs.close();
     for (const b of this.#breakers.all()) b.shutdown();
     for (const r of this.#remote.values()) r.shutdown();
@@ -429,6 +433,32 @@ export class Engine {
   #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {
     this.#obs.arrived(this.#neurons.get(signal.to)!);
     this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent, startedAt: 0, span: parent });
+    if (this.config.performance.latency_slo_ms > 0) this.#watchObjective();
+  }
+
+  /**
+   * With a latency objective, a signal still waiting for a slot when it passes is refused then
+   * (QUEUE_TIMEOUT), not when a slot frees: its caller learns at once, not after the slots ahead of it
+   * (up to its deadline). Signals wait in arrival order, so one timer, at the oldest one's objective,
+   * serves them all.
+   */
+  #watchObjective(): void {
+    if (this.#objectiveTimer) return;
+    const oldest = Math.min(
+      this.#local.first?.arrivedAt ?? Number.POSITIVE_INFINITY,
+      this.#executor.first?.arrivedAt ?? Number.POSITIVE_INFINITY,
+    );
+    if (oldest === Number.POSITIVE_INFINITY) return;
+    const due = oldest + this.config.performance.latency_slo_ms - this.#clock.now();
+    this.#objectiveTimer = this.#clock.setTimeout(
+      () => {
+        this.#objectiveTimer = undefined;
+        const missed = (w: Work) => this.#step.missedObjective(w);
+        if (this.#local.drop(missed) + this.#executor.drop(missed) > 0) this.#reportOccupancy();
+        this.#watchObjective();
+      },
+      Math.max(0, due),
+    );
   }
 
   /** A child signal leaves `from`: to its peer pod's dispatch, or back into this pod's pipeline. */

@@ -48,6 +48,10 @@ export class Executor<T> {
   get queued(): number {
     return this.#queue.length - this.#head;
   }
+  /** The item queued longest (the next to start), if any. */
+  get first(): T | undefined {
+    return this.queued > 0 ? this.#queue[this.#head] : undefined;
+  }
   /** Slots an item would take right now (0 while anything queues). */
   get free(): number {
     return this.queued === 0 ? Math.max(0, this.#limit - this.#active) : 0;

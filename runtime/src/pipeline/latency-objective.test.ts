@@ -61,7 +61,7 @@ const rateLimited = (retryAfterMs: number) =>
   new Hal9Error('UPSTREAM_RATE_LIMITED', 'rate limited', { status: 429, retryAfterMs });
 
 describe('latency objective: the executor queue', () => {
-  it('refuses a signal that waited past the objective when its turn comes, and serves the next one', async () => {
+  it('refuses a signal that waited past the objective, and serves the next one', async () => {
     const { e, clock, calls, shed } = engine({ max_concurrent_signals: 1, latency_slo_ms: 100 });
     const first = e.submit({ content: 'a' });
     const late = e.submit({ content: 'b' });
@@ -80,6 +80,33 @@ describe('latency objective: the executor queue', () => {
     expect(calls).toHaveLength(2);
     calls[1]!.resolve({ text: 'RESULT: c' });
     expect((await next.done).status).toBe('completed');
+  });
+
+  it('refuses a waiting signal as its objective passes, while the slot ahead is still busy', async () => {
+    const { e, clock, calls, shed } = engine({ max_concurrent_signals: 1, latency_slo_ms: 100 });
+    const running = e.submit({ content: 'a' });
+    const waiting = [e.submit({ content: 'b' })];
+    clock.advance(60);
+    waiting.push(e.submit({ content: 'c' }));
+    let ended = 0;
+    for (const w of waiting) void w.done.then(() => ended++);
+    clock.advance(39);
+    await flush();
+    expect(ended).toBe(0);
+    // b's objective passes: its caller learns now, not when a's call ends (here: never).
+    clock.advance(1);
+    await flush();
+    expect(ended).toBe(1);
+    expect((await waiting[0]!.done).errors[0]).toMatchObject({ code: 'QUEUE_TIMEOUT' });
+    expect(e.occupancy.queued).toBe(1);
+    // c's, 60 ms later.
+    clock.advance(60);
+    expect((await waiting[1]!.done).errors[0]!.message).toContain('waited 100 ms');
+    expect(e.occupancy).toMatchObject({ active: 1, queued: 0 });
+    expect(shed).toEqual(['impl', 'impl']);
+    expect(calls).toHaveLength(1);
+    calls[0]!.resolve({ text: 'RESULT: a' });
+    expect((await running.done).status).toBe('completed');
   });
 
   it('starts a signal whose wait is still within the objective', async () => {

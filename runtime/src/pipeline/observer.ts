@@ -60,7 +60,7 @@ export interface PipelineObserver {
   request(outcome: string, durationMs: number): void;
   /** A request refused at admission: queue_full (max_queue_depth) or content_limit (max_in_flight_content_bytes), 429; draining, 503. */
   rejected(reason: 'queue_full' | 'content_limit' | 'draining'): void;
-  /** A signal refused when its turn came: it had waited past its latency objective (QUEUE_TIMEOUT). */
+  /** A signal refused while waiting for a slot, as it passed its latency objective (QUEUE_TIMEOUT). */
   shed(neuron: NeuronConfig): void;
 }
 
