@@ -21,6 +21,27 @@ const problems = (env: OtlpConnectionEnv) => {
 };
 
 describe('otlpConnection', () => {
+  it('refuses a batch delay or value length limit that is set but not a whole number in range', () => {
+    expect(problems({ OTEL_BSP_SCHEDULE_DELAY: 'abc', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '0' })).toEqual([
+      'OTEL_BSP_SCHEDULE_DELAY: must be a whole number from 1 to 3600000 (milliseconds between exports; default 5000)',
+      'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: must be a whole number from 1 to 1048576 (characters a span attribute value keeps; default 4096)',
+    ]);
+    expect(
+      problems({ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1.5', OTEL_BSP_SCHEDULE_DELAY: '3600001' }),
+    ).toEqual([
+      expect.stringMatching(/^OTEL_BSP_SCHEDULE_DELAY: must be a whole number/),
+      expect.stringMatching(/^OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: must be a whole number/),
+    ]);
+    // In range, or empty (unset), they are taken.
+    expect(
+      problems({
+        OTEL_BSP_SCHEDULE_DELAY: ' 200 ',
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '512',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '',
+      }),
+    ).toEqual([]);
+  });
+
   it('reads the headers percent-decoded, the traces variable winning a name both set', () => {
     const c = otlpConnection({
       OTEL_EXPORTER_OTLP_HEADERS: ' Authorization = Basic%20dXNlcjpwYXNz , x-honeycomb-team=abc,,',

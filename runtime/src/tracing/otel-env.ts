@@ -73,6 +73,28 @@ export function sampling(env: OtelEnv, problems: Problem[] = []): Sampling {
   return { sampler: sampler ?? 'parentbased_always_on', ratio };
 }
 
+/** The longest OTEL_BSP_SCHEDULE_DELAY taken (ms). */
+export const MAX_SCHEDULE_DELAY_MS = 3_600_000;
+/** The most characters OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT may let a span value keep. */
+export const MAX_VALUE_LENGTH = 1_048_576;
+
+/**
+ * OTEL_BSP_SCHEDULE_DELAY and OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT, when set, must be whole
+ * numbers in range: a typo would otherwise leave the default in force without a word.
+ */
+function batchProblems(env: OtlpConnectionEnv, problems: Problem[]): void {
+  const whole = (variable: keyof OtlpConnectionEnv, max: number, what: string) => {
+    const v = given(env[variable]);
+    if (v === undefined) return;
+    const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= max))
+      problems.push({ field: variable, message: `must be a whole number from 1 to ${max} (${what})` });
+  };
+  whole('OTEL_BSP_SCHEDULE_DELAY', MAX_SCHEDULE_DELAY_MS, 'milliseconds between exports; default 5000');
+  for (const v of ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'] as const)
+    whole(v, MAX_VALUE_LENGTH, 'characters a span attribute value keeps; default 4096');
+}
+
 /**
  * OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL: the runtime exports OTLP over HTTP with JSON bodies, which
  * every OTLP/HTTP receiver takes beside protobuf; grpc (another port, another framing) it cannot send.
@@ -101,6 +123,9 @@ export interface OtlpConnectionEnv
     | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
     | 'OTEL_TRACES_SAMPLER'
     | 'OTEL_TRACES_SAMPLER_ARG'
+    | 'OTEL_BSP_SCHEDULE_DELAY'
+    | 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT'
+    | 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'
   > {
   /** http/json or http/protobuf (both sent as JSON, which OTLP/HTTP receivers take); grpc is refused. */
   readonly OTEL_EXPORTER_OTLP_PROTOCOL?: string;
@@ -368,6 +393,7 @@ export function otlpConnection(env: OtlpConnectionEnv): OtlpConnection {
   const compressed = compression(env, problems);
   protocolProblem(env, problems);
   sampling(env, problems);
+  batchProblems(env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     headers: Object.freeze(headers),

@@ -11,7 +11,14 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { type ExportListener, reportingExporter } from './export-reports.ts';
-import { DEFAULT_OTLP_TIMEOUT_MS, type OtelEnv, sampling, tracesURL } from './otel-env.ts';
+import {
+  DEFAULT_OTLP_TIMEOUT_MS,
+  MAX_SCHEDULE_DELAY_MS,
+  MAX_VALUE_LENGTH,
+  type OtelEnv,
+  sampling,
+  tracesURL,
+} from './otel-env.ts';
 import { OtlpTlsAgent, otlpTlsOf } from './otlp-tls-agent.ts';
 import type { OtlpTransport } from './otlp-transport.ts';
 import { countingDrops } from './queue-drops.ts';
@@ -55,7 +62,7 @@ export interface TracingHandle {
 /** OTEL_BSP_SCHEDULE_DELAY: a whole number of milliseconds from 1 to an hour, else the default. */
 function scheduleDelayMs(env: OtelEnv): number | undefined {
   const ms = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? Number.NaN);
-  return Number.isSafeInteger(ms) && ms >= 1 && ms <= 3_600_000 ? ms : undefined;
+  return Number.isSafeInteger(ms) && ms >= 1 && ms <= MAX_SCHEDULE_DELAY_MS ? ms : undefined;
 }
 
 /**
@@ -66,7 +73,6 @@ function scheduleDelayMs(env: OtelEnv): number | undefined {
 export const DEFAULT_VALUE_LENGTH = 4096;
 /** Spans that wait for export at most. */
 export const MAX_QUEUED_SPANS = 2048;
-const MAX_VALUE_LENGTH = 1_048_576;
 
 /**
  * The characters a span's attribute value or status message keeps: OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
