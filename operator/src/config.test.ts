@@ -111,6 +111,26 @@ describe('parseConfig: least-privilege flags', () => {
     }
   });
 
+  it('takes --prometheus-origins as a list of origins, refusing a path, credentials or another scheme', () => {
+    const ok = parseConfig(
+      ['--prometheus-origins', 'http://prom.monitoring:9090, https://thanos.example/'],
+      {},
+    );
+    expect('config' in ok && ok.config.prometheusOrigins).toEqual([
+      'http://prom.monitoring:9090',
+      'https://thanos.example',
+    ]);
+    const none = parseConfig([], {});
+    expect('config' in none && none.config.prometheusOrigins).toBeUndefined();
+    for (const o of ['http://prom:9090/api', 'ftp://prom', 'prom:9090', 'http://u:secret@prom']) {
+      const bad = parseConfig(['--prometheus-origins', o], {});
+      expect('errors' in bad && bad.errors, o).toEqual([
+        expect.stringMatching(/^--prometheus-origins: .* is not an http:\/\/ or https:\/\/ origin/),
+      ]);
+      expect(String('errors' in bad && bad.errors)).not.toContain('secret');
+    }
+  });
+
   it('refuses a --prometheus-url holding credentials without printing them', () => {
     // fetch refuses such a URL, and every query's error (in each Neuron's status) would quote it.
     for (const url of ['http://admin:hunter2@prom:9090', 'https://token@prom/api', 'http://@prom']) {

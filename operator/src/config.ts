@@ -32,6 +32,11 @@ export interface OperatorConfig {
    * a URL a custom resource names), re-read so a rotated token is taken up.
    */
   readonly prometheusBearerTokenFile: string | undefined;
+  /**
+   * --prometheus-origins: the only Prometheus servers (scheme://host:port) a Hal9Cluster or Neuron may
+   * name, beside --prometheus-url's; undefined allows any.
+   */
+  readonly prometheusOrigins: readonly string[] | undefined;
   /** --pod-cidrs: the only pod addresses the operator sends to; undefined allows any. */
   readonly podCidrs: readonly Cidr[] | undefined;
   /** --allow-privileged-namespaces: where privileged init containers may be created ('*': all); empty: nowhere. */
@@ -80,6 +85,7 @@ const options = {
   'tuning-window': { type: 'string' },
   'prometheus-url': { type: 'string' },
   'prometheus-bearer-token-file': { type: 'string' },
+  'prometheus-origins': { type: 'string' },
   'pod-cidrs': { type: 'string' },
   'allow-privileged-namespaces': { type: 'string' },
   'network-policies': { type: 'boolean', default: true },
@@ -117,6 +123,8 @@ Flags:
   --prometheus-bearer-token-file PATH  a token sent to --prometheus-url only (e.g. the service
                                        account's, for an OpenShift or managed Prometheus); re-read
                                        every minute
+  --prometheus-origins URL[,URL]       the only Prometheus servers (scheme://host[:port]) a Hal9Cluster
+                                       or Neuron may name, beside --prometheus-url (default: any)
   --pod-cidrs CIDR[,CIDR]              the only pod addresses the operator sends to (default: any)
   --allow-privileged-namespaces NS[,NS]
                                        namespaces where nodeTuning may create privileged init
@@ -225,6 +233,25 @@ export function parseConfig(
       '--prometheus-bearer-token-file needs --prometheus-url: the token is sent to that Prometheus only, never to a URL a Hal9Cluster or Neuron names',
     );
   }
+  const originList = str('prometheus-origins');
+  let prometheusOrigins: string[] | undefined;
+  if (originList !== undefined) {
+    prometheusOrigins = [];
+    for (const o of originList.split(',').map((x) => x.trim())) {
+      const u = URL.canParse(o) ? new URL(o) : undefined;
+      // An origin only: the allowance is per server, and a path or credentials here would mislead.
+      if (
+        !u ||
+        !['http:', 'https:'].includes(u.protocol) ||
+        !isPrometheusURL(o) ||
+        u.origin !== o.replace(/\/$/, '')
+      )
+        errors.push(
+          `--prometheus-origins: ${JSON.stringify(o.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@'))} is not an http:// or https:// origin (scheme://host[:port], no path), for example http://prometheus.monitoring.svc:9090`,
+        );
+      else prometheusOrigins.push(u.origin);
+    }
+  }
   const cidrList = str('pod-cidrs');
   let podCidrs: Cidr[] | undefined;
   if (cidrList !== undefined) {
@@ -272,6 +299,7 @@ export function parseConfig(
     tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),
     prometheusURL,
     prometheusBearerTokenFile,
+    prometheusOrigins: prometheusOrigins && Object.freeze(prometheusOrigins),
     podCidrs,
     allowPrivilegedNamespaces: Object.freeze(allowPrivilegedNamespaces),
     networkPolicies: values['network-policies'] !== false,

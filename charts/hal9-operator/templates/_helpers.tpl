@@ -207,6 +207,7 @@ apiserver's validation). Fails naming the entry. */}}
   "tuning-interval" "--tuning-interval comes from tuning.intervalSeconds: set that instead"
   "prometheus-url" "--prometheus-url comes from tuning.prometheusURL: set that instead"
   "prometheus-bearer-token-file" "--prometheus-bearer-token-file comes from tuning.prometheusBearerTokenFile: set that instead"
+  "prometheus-origins" "--prometheus-origins comes from tuning.prometheusOrigins: set that instead"
   "pod-cidrs" "--pod-cidrs comes from tuning.podCidrs: set that instead"
   "allow-privileged-namespaces" "--allow-privileged-namespaces comes from privileged.allowedNamespaces: set that instead"
   "network-policies" "--[no-]network-policies comes from networkPolicy.enabled: set that instead"

@@ -974,6 +974,23 @@ describe('charts/hal9-operator', () => {
     expect(template('--set', 'networkPolicy.prometheusNamespaceSelector.example\\.com/team=obs').status).toBe(
       0,
     );
+    // The Prometheus servers custom resources may name: refused at install unless origins.
+    const origins = template(
+      '--set-string',
+      'tuning.prometheusOrigins=http://prom.monitoring:9090\\, https://[::1]:9091',
+    );
+    expect(origins.status).toBe(0);
+    expect(origins.stdout).toContain(
+      '- --prometheus-origins\n            - "http://prom.monitoring:9090, https://[::1]:9091"',
+    );
+    expect(
+      parseConfig(['--prometheus-origins', 'http://prom.monitoring:9090, https://[::1]:9091'], {}),
+    ).toHaveProperty('config');
+    for (const bad of ['http://prom:9090/api', 'prom:9090', 'http://a@prom', 'http://a?x', 'http://p,q']) {
+      const run = template('--set-string', `tuning.prometheusOrigins=${bad.replaceAll(',', '\\,')}`);
+      expect(run.status, bad).not.toBe(0);
+      expect(run.stderr, bad).toContain("at '/tuning/prometheusOrigins'");
+    }
     // The operator would exit at start (crash-looping pods): the schema says so at install.
     for (const url of [
       'http://',

@@ -93,7 +93,11 @@ describe('prometheusClients', () => {
     const own = await prometheus();
     const other = await prometheus();
     const clients = prometheusClients(
-      { prometheusURL: own.url, prometheusBearerTokenFile: await tokenFile('s3cret-prom-token') },
+      {
+        prometheusURL: own.url,
+        prometheusBearerTokenFile: await tokenFile('s3cret-prom-token'),
+        prometheusOrigins: undefined,
+      },
       { now: () => 0 },
     );
     await clients(own.url).query('up');
@@ -108,9 +112,25 @@ describe('prometheusClients', () => {
   it('sends no token without the flag', async () => {
     const own = await prometheus();
     await prometheusClients(
-      { prometheusURL: own.url, prometheusBearerTokenFile: undefined },
+      { prometheusURL: own.url, prometheusBearerTokenFile: undefined, prometheusOrigins: undefined },
       { now: () => 0 },
     )(own.url).query('up');
     expect(own.auth).toEqual([undefined]);
+  });
+
+  it('with --prometheus-origins, queries only those servers and --prometheus-url, refusing others unsent', async () => {
+    const own = await prometheus();
+    const listed = await prometheus();
+    const other = await prometheus();
+    const clients = prometheusClients(
+      { prometheusURL: own.url, prometheusBearerTokenFile: undefined, prometheusOrigins: [listed.url] },
+      { now: () => 0 },
+    );
+    await clients(`${own.url}/`).query('up');
+    await clients(`${listed.url}/prom`).query('up');
+    await expect(clients(`${other.url}/api`).query('up')).rejects.toThrow(
+      `HAL9_ERR_METRICS_UNAVAILABLE: Prometheus ${other.url} is not among the operator's --prometheus-origins`,
+    );
+    expect([own.auth.length, listed.auth.length, other.auth.length]).toEqual([1, 1, 0]);
   });
 });

@@ -3,6 +3,7 @@ import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { EventRecorder } from '../events/recorder.ts';
 import { createKubeClients } from '../kube/clients.ts';
 import type { Logger } from '../logger.ts';
@@ -10,6 +11,7 @@ import { type OperatorMetrics, tunerObserver } from '../metrics/metrics.ts';
 import { adminTokenTimeoutMs, secretAdminToken } from './admin-token.ts';
 import { fetchLoadReport } from './load-report.ts';
 import { createPrometheusClient, type PrometheusClient } from './prometheus.ts';
+import { originOf } from './prometheus-reads.ts';
 import { bearerTokenFile } from './prometheus-token.ts';
 import { podIPURL, setPodLimit } from './runtime-pods.ts';
 import { createNeuronScaler } from './scale-writer.ts';
@@ -90,14 +92,35 @@ const secretTokenFor = (core: CoreV1Api, derived: TuningWiring['adminToken'], cl
  * answer for another tenant with the operator's credential).
  */
 export function prometheusClients(
-  config: Pick<OperatorConfig, 'prometheusURL' | 'prometheusBearerTokenFile'>,
+  config: Pick<OperatorConfig, 'prometheusURL' | 'prometheusBearerTokenFile' | 'prometheusOrigins'>,
   clock: Pick<Clock, 'now'>,
 ): (url: string) => PrometheusClient {
-  const { prometheusURL, prometheusBearerTokenFile } = config;
-  if (!prometheusURL || !prometheusBearerTokenFile) return (url) => createPrometheusClient({ url });
-  const token = bearerTokenFile({ path: prometheusBearerTokenFile, now: () => clock.now() });
-  const own = apiBaseOf(prometheusURL);
-  return (url) => createPrometheusClient({ url, ...(apiBaseOf(url) === own ? { bearerToken: token } : {}) });
+  const { prometheusURL, prometheusBearerTokenFile, prometheusOrigins } = config;
+  const token =
+    prometheusURL && prometheusBearerTokenFile
+      ? bearerTokenFile({ path: prometheusBearerTokenFile, now: () => clock.now() })
+      : undefined;
+  const own = prometheusURL ? apiBaseOf(prometheusURL) : undefined;
+  const allowed =
+    prometheusOrigins && new Set([...prometheusOrigins, ...(prometheusURL ? [originOf(prometheusURL)] : [])]);
+  return (url) => {
+    // A custom resource names the URL: with --prometheus-origins, the operator queries only those
+    // servers, never another address inside the cluster's network a tenant chose.
+    if (allowed && !allowed.has(originOf(url))) return refusedPrometheus(url);
+    return createPrometheusClient({
+      url,
+      ...(token && apiBaseOf(url) === own ? { bearerToken: token } : {}),
+    });
+  };
+}
+
+/** A client that queries nothing: its URL's server is not among --prometheus-origins. */
+function refusedPrometheus(url: string): PrometheusClient {
+  const error = new OperatorError(
+    OperatorErrorCode.MetricsUnavailable,
+    `Prometheus ${originOf(url)} is not among the operator's --prometheus-origins: name one of those servers, or have the operator's administrators add it`,
+  );
+  return { url, query: () => Promise.reject(error) };
 }
 
 /** A URL's origin and path without trailing slashes (the URL itself when it does not parse). */
