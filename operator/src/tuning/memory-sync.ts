@@ -15,7 +15,7 @@ import type { TuningTarget } from './tuning-targets.ts';
 export function syncMemory(
   memory: Map<string, NeuronMemory>,
   list: readonly TuningTarget[],
-  deps: Pick<TunerDeps, 'neurons' | 'observer'>,
+  deps: Pick<TunerDeps, 'neurons' | 'observer' | 'clock'>,
 ): void {
   const { observer } = deps;
   const keys = new Set(list.map((t) => t.key));
@@ -33,7 +33,7 @@ export function syncMemory(
       const edges = Object.keys(before?.fanOut ?? {});
       if (edges.length > 0)
         observer?.fanOutGone?.(t.neuron.metadata?.namespace ?? '', t.neuron.metadata?.name ?? '', edges);
-      memory.set(t.key, seedMemory(t));
+      memory.set(t.key, seedMemory(t, deps.clock.now()));
     }
     const mem = memory.get(t.key)!;
     if (t.tuneParallelism && !mem.parallelismTuned) reseedParallelism(mem, t);

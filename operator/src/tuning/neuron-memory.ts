@@ -69,9 +69,12 @@ const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
 
 /**
  * A Neuron's memory as its status left it, so a new leader (or a restart) keeps the last decisions
- * and their times instead of starting over.
+ * and their times instead of starting over. The recommendations of the scale-down delay are not in
+ * status: the count the Neuron runs (`now`) stands as one, so a new leader scales down no sooner than
+ * a scale-down delay after it took over (an operator rollout would otherwise cut every Neuron the
+ * delay was holding at once).
  */
-export function seedMemory(t: TuningTarget): NeuronMemory {
+export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
   const p = t.neuron.status?.parallelism;
   const last = p?.lastDecision as (LastDecision & { message?: string }) | undefined;
   const lastDecision =
@@ -101,7 +104,7 @@ export function seedMemory(t: TuningTarget): NeuronMemory {
     // After a restart or a leader change the pods' values are unknown: deliver once.
     pending: true,
     unsent: undefined,
-    replicas: undefined,
+    replicas: heldReplicas(t, now),
     replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
     written: writtenBefore(t, a?.desiredReplicas),
     writtenAt: 0,
@@ -131,6 +134,13 @@ function writtenBefore(t: TuningTarget, recorded: number | undefined): number | 
 
 /** The memory holds something of the replica autoscaler's: a count, a decision, edges in status.
  * (`fanOut` itself stays: downstream Neurons' pre-scaling reads it whoever owns this one's count.) */
+/** The replica state a new leader starts from: the running count as a recommendation made `now`. */
+function heldReplicas(t: TuningTarget, now: number): ReplicaState | undefined {
+  const live = t.neuron.spec?.replicas;
+  if (!t.scaleReplicas || live === undefined) return undefined;
+  return { current: live, panicUntil: 0, recent: [{ at: now, value: live }] };
+}
+
 export const holdsReplicas = (mem: NeuronMemory): boolean =>
   mem.replicas !== undefined ||
   mem.written !== undefined ||

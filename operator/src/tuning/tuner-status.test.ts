@@ -14,7 +14,7 @@ describe('the tuner status of one Neuron', () => {
   it('is written once, then left alone while nothing changes', () => {
     const neuron = aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } });
     const t = targetOf(neuron);
-    const status = tunerStatusOf(t, seedMemory(t), { condition: available, scale: undefined }, now);
+    const status = tunerStatusOf(t, seedMemory(t, now), { condition: available, scale: undefined }, now);
     expect(status.parallelism).toEqual({ current: 8 });
     expect(status.conditions.map((c) => c.type)).toEqual(['ParallelismTuned']);
     expect(statusWriteNeeded(status, neuron)).toBe(true);
@@ -22,7 +22,7 @@ describe('the tuner status of one Neuron', () => {
     const written = aNeuron('impl-1', {}, { status: structuredClone(status) as Neuron['status'] });
     const again = tunerStatusOf(
       targetOf(written),
-      seedMemory(t),
+      seedMemory(t, now),
       { condition: available, scale: undefined },
       now,
     );
@@ -32,7 +32,7 @@ describe('the tuner status of one Neuron', () => {
   it('is written to release a part turned off that the live status still carries', () => {
     const neuron = aNeuron('impl-1', {}, { status: { parallelism: { current: 8 } } });
     const t = targetOf(neuron);
-    const status = tunerStatusOf(t, seedMemory(t), { condition: available, scale: undefined }, now);
+    const status = tunerStatusOf(t, seedMemory(t, now), { condition: available, scale: undefined }, now);
     const carrying = { ...structuredClone(status), autoscaling: { desiredReplicas: 3 } };
     expect(statusWriteNeeded(status, aNeuron('impl-1', {}, { status: carrying as Neuron['status'] }))).toBe(
       true,
@@ -51,7 +51,7 @@ describe('the tuner status of one Neuron', () => {
         { status: { autoscaling: { desiredReplicas: 1, fanOut } } as Neuron['status'] },
       );
     const statusOf = (n: Neuron) =>
-      tunerStatusOf(targetOf(n), seedMemory(targetOf(n)), { condition: undefined, scale }, now);
+      tunerStatusOf(targetOf(n), seedMemory(targetOf(n), now), { condition: undefined, scale }, now);
     const settled = live({ 'impl-1': '2' });
     const written = { ...settled, status: { ...settled.status, ...statusOf(settled) } } as Neuron;
     expect(statusWriteNeeded(statusOf(written), written)).toBe(false);
