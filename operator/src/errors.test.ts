@@ -3,6 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { fromApiError, isTransient, OperatorError, OperatorErrorCode, requeueFor } from './errors.ts';
 
 describe('fromApiError', () => {
+  it('keeps the Retry-After of a 429 or 5xx, bounded, and none of another status', () => {
+    const at = (code: number, retryAfter: string) =>
+      fromApiError(new ApiException(code, 'x', '{}', { 'retry-after': retryAfter }), 'apply').retryAfterMs;
+    expect(at(429, '3')).toBe(3000);
+    expect(at(503, ' 1 ')).toBe(1000);
+    expect(at(429, '86400')).toBe(60_000);
+    expect(at(429, 'Wed, 21 Oct 2026 07:28:00 GMT')).toBeUndefined();
+    expect(at(429, '0')).toBeUndefined();
+    expect(at(409, '3')).toBeUndefined();
+  });
+
   it('takes the HTTP status and the Status message from an ApiException', () => {
     const body = JSON.stringify({ kind: 'Status', message: 'secrets "x" is forbidden', code: 403 });
     const e = fromApiError(new ApiException(403, 'Forbidden', body, {}), 'Read of Secret ns/x');

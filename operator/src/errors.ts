@@ -87,17 +87,20 @@ export class OperatorError extends Error {
   readonly status: number | undefined;
   /** Human-readable reason from the apiserver's Status body (e.g. the CEL message). */
   readonly detail: string | undefined;
+  /** How long the apiserver asked to be left alone (Retry-After of a 429 or 5xx), in ms. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: OperatorErrorCode,
     message: string,
-    options?: ErrorOptions & { status?: number; detail?: string },
+    options?: ErrorOptions & { status?: number; detail?: string; retryAfterMs?: number },
   ) {
     super(`${code}: ${message}`, options);
     this.name = 'OperatorError';
     this.code = code;
     this.status = options?.status;
     this.detail = options?.detail;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -143,9 +146,11 @@ export function fromApiError(err: unknown, action: string): OperatorError {
   const detail = body.message;
   const fallback = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err);
   const message = `${action} failed${status ? ` (HTTP ${status})` : ''}: ${detail ?? fallback}`;
-  const options: ErrorOptions & { status?: number; detail?: string } = { cause: err };
+  const options: ErrorOptions & { status?: number; detail?: string; retryAfterMs?: number } = { cause: err };
   if (status !== undefined) options.status = status;
   if (detail !== undefined) options.detail = detail;
+  const wait = status === 429 || (status !== undefined && status >= 500) ? retryAfterOf(err) : undefined;
+  if (wait !== undefined) options.retryAfterMs = wait;
   if (status === 500 && detail !== undefined && detail.includes('field not declared in schema')) {
     // The command first: an Event's message is cut at 1,024 characters, and the apiserver's part can be long.
     return new OperatorError(OperatorErrorCode.CrdOutdated, `${CRD_OUTDATED_HINT}. ${message}`, options);
@@ -155,6 +160,17 @@ export function fromApiError(err: unknown, action: string): OperatorError {
       ? OperatorErrorCode.NamespaceTerminating
       : codeForStatus(status);
   return new OperatorError(code, message, options);
+}
+
+/** The most of an apiserver's Retry-After honoured: priority and fairness asks for seconds. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** Retry-After (whole seconds, as the apiserver sends it) of a client-node ApiException, in ms. */
+function retryAfterOf(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, unknown> } | undefined)?.headers;
+  const raw = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  const seconds = typeof raw === 'string' && /^\d{1,6}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  return seconds > 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : undefined;
 }
 
 /** What to do when the installed CRDs are older than the operator. */

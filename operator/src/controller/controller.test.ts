@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { Controller, type ControllerObserver, type Reconcile } from './controller.ts';
 import { exponentialFailureRateLimiter } from './rate-limiter.ts';
@@ -75,6 +75,30 @@ describe('Controller', () => {
     expect(calls).toBe(3);
     expect(outcomes).toEqual(['error', 'error', 'success']);
     expect(queue.numRequeues('k')).toBe(0);
+    await controller.stop();
+  });
+
+  it('waits out an apiserver Retry-After longer than the backoff before retrying', async () => {
+    let calls = 0;
+    const { clock, queue, controller } = setup(async () => {
+      calls++;
+      if (calls === 1)
+        throw fromApiError(
+          { code: 429, body: '{"message":"too many requests"}', headers: { 'retry-after': '3' } },
+          'apply Deployment',
+        );
+      return undefined;
+    });
+    queue.add('ns/a');
+    await tick();
+    expect(calls).toBe(1);
+    // The backoff alone (5 ms) would have retried here.
+    clock.advance(2_999);
+    await tick();
+    expect(calls).toBe(1);
+    clock.advance(1);
+    await tick();
+    expect(calls).toBe(2);
     await controller.stop();
   });
 

@@ -131,7 +131,9 @@ export class Controller {
         'Failed reconcile',
       );
       if (terminal) queue.forget(key);
-      else queue.addRateLimited(key);
+      // An apiserver shedding load (429, 503) says when to come back; a backoff of milliseconds
+      // would only send it the same writes again.
+      else queue.addRateLimited(key, err instanceof OperatorError ? (err.retryAfterMs ?? 0) : 0);
     } finally {
       cancelTimer();
     }

@@ -100,9 +100,10 @@ export class WorkQueue {
     this.#waiting.set(key, { at, cancel });
   }
 
-  addRateLimited(key: string): void {
+  /** Again after the key's backoff, or `atLeastMs` when longer (an apiserver's Retry-After). */
+  addRateLimited(key: string, atLeastMs = 0): void {
     this.#observer.retried();
-    this.addAfter(key, this.#limiter.when(key));
+    this.addAfter(key, Math.max(this.#limiter.when(key), atLeastMs));
   }
 
   /** Clears the key's failure history (after a success or a terminal error). */
