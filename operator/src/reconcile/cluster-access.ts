@@ -1,24 +1,24 @@
-import type { CoreV1Api, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
-import { errorMessage, fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { fromApiError } from '../errors.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
-import { adminSecretName, renderAdminSecret } from '../render/admin-secret.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
-import { renderPeerSecret } from '../render/peer-secret.ts';
+import { outlivingNeurons } from '../render/shared-owners.ts';
 import { entryNeuron } from '../spec/entry-neuron.ts';
 import { type AccessFailure, type AccessStep, accessFailure } from '../status/access-failure.ts';
 import { findCondition } from '../status/conditions.ts';
 import { ConditionType } from '../status/reasons.ts';
+import { clusterGoneAccess } from './cluster-gone.ts';
+import { type CreateSecret, createTokenSecrets } from './token-secrets.ts';
+
+export type { CreateSecret } from './token-secrets.ts';
 
 // The label render/network-policy.ts puts on the policies it renders (with hal9.ai/cluster).
 const managedBy = { key: 'app.kubernetes.io/managed-by', value: 'hal9-operator' } as const;
-
-/** Creates a Secret; 'exists' when one of that name is already there (it is never read or replaced). */
-export type CreateSecret = (secret: V1Secret) => Promise<'created' | 'exists'>;
 
 export interface ClusterAccessDeps {
   readonly writer: KubeWriter;
@@ -75,11 +75,19 @@ export interface AccessResult {
  * What a Hal9Cluster owns besides its Neurons: the peer-token Secret and the NetworkPolicies.
  * `signal`: the reconcile's deadline; past it no write starts (KubeWriter.within).
  */
-export type ClusterAccess = (
-  cluster: Hal9Cluster,
-  neurons: readonly Neuron[],
-  signal?: AbortSignal,
-) => Promise<AccessResult>;
+export interface ClusterAccess {
+  (cluster: Hal9Cluster, neurons: readonly Neuron[], signal?: AbortSignal): Promise<AccessResult>;
+  /**
+   * The Hal9Cluster `namespace/name` is gone: the token Secrets its outliving Neurons' pods mount,
+   * made again for them (cluster-gone.ts). `neurons`: the namespace's.
+   */
+  readonly gone?: (
+    namespace: string,
+    name: string,
+    neurons: readonly Neuron[],
+    signal?: AbortSignal,
+  ) => Promise<AccessResult>;
+}
 
 /** What was last done for one Hal9Cluster (by uid: one deleted and re-created is another). */
 interface Done {
@@ -91,6 +99,9 @@ interface Done {
   secretAt?: number;
   /** The current wait between checks of the Secret while pods are starting. */
   startingWaitMs: number;
+  /** namespace/name, and whether it names its own admin token Secret: known once it is gone. */
+  key?: string;
+  namesOwnAdminToken?: boolean;
 }
 
 /**
@@ -117,13 +128,19 @@ interface Done {
  * start after `startingRecheckMs` and back off to `recheckMs`, so a Neuron that never gets Ready
  * costs a few creates, not one per reconcile. A failed create is not remembered, so the retry sends
  * it again.
+ *
+ * Neurons the cluster does not own (--no-neuron-cluster-owner) outlive it, and so must what their
+ * pods need (render/shared-owners.ts): each such Neuron is an owner of the policies and of a Secret
+ * made now, beside the cluster. The policies' owners follow the Neurons as they come and go (the
+ * rendered list changes, and with it the hash); a Secret keeps the owners it was made with (the
+ * operator may only create Secrets), so `gone` makes it again for them once the cluster is deleted.
  */
 export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
   const recheckMs = deps.recheckMs ?? 3_600_000;
   const startingRecheckMs = Math.min(deps.startingRecheckMs ?? 30_000, recheckMs);
   const memory = new Map<string, Done>();
 
-  return async (cluster, neurons, signal) => {
+  const present = async (cluster: Hal9Cluster, neurons: readonly Neuron[], signal?: AbortSignal) => {
     const writer = signal ? deps.writer.within(signal) : deps.writer;
     const createSecret: CreateSecret = signal
       ? (s) => (signal.aborted ? Promise.reject(signal.reason) : deps.createSecret(s))
@@ -139,6 +156,8 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       last?.generation === generation ? last : { generation, seenAt: now, startingWaitMs: startingRecheckMs };
     memory.set(uid, done);
     done.seenAt = now;
+    done.key = `${namespace}/${cluster.metadata?.name}`;
+    done.namesOwnAdminToken = cluster.spec?.adminTokenSecretRef !== undefined;
     // Every step is tried, so a Secret refused does not keep the policies out; the first failure is
     // the one the cluster's condition shows.
     let failure: AccessResult['failure'];
@@ -146,39 +165,21 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       failure ??= { ...accessFailure(at, error), error };
     };
 
+    // Owners of the Secrets and policies besides the cluster (render/shared-owners.ts): none while
+    // the cluster owns its Neurons.
+    const outliving = outlivingNeurons(cluster, neurons);
     const starting = neurons.some(startingPods);
     if (!starting) done.startingWaitMs = startingRecheckMs;
     const secretWait = starting ? done.startingWaitMs : recheckMs;
     if (done.secretAt === undefined || now - done.secretAt >= secretWait) {
-      const secret = renderPeerSecret(cluster, deps.randomToken());
-      let created = true;
-      try {
-        const result = await createSecret(secret);
-        if (result === 'created') log.info({ secret: secret.metadata?.name }, 'Created peer token Secret');
-      } catch (err) {
-        created = false;
-        fail(step('create', secret), err);
-      }
-      // The admin token Secret of a cluster that names none, checked the same way.
-      if (!cluster.spec?.adminTokenSecretRef && deps.adminToken) {
-        const name = adminSecretName(cluster.metadata?.name ?? '');
-        try {
-          const token = await deps.adminToken(cluster).catch((err: unknown) => {
-            // Not a refusal of this Secret: "create it yourself" would give the pods another token.
-            throw new OperatorError(
-              OperatorErrorCode.Unexpected,
-              `Cannot make Secret ${namespace}/${name}: the operator's admin key cannot be read (${errorMessage(err)}); the chart's -admin-key Role grants get on it`,
-              { cause: err },
-            );
-          });
-          const admin = renderAdminSecret(cluster, token);
-          const result = await createSecret(admin);
-          if (result === 'created') log.info({ secret: name }, 'Created runtime admin token Secret');
-        } catch (err) {
-          created = false;
-          fail(step('create', { kind: 'Secret', metadata: { name, namespace } }), err);
-        }
-      }
+      // The admin token Secret of a cluster that names none is checked the same way.
+      const created = await createTokenSecrets(deps, createSecret, {
+        cluster,
+        outliving,
+        withAdmin: !cluster.spec?.adminTokenSecretRef,
+        log,
+        fail,
+      });
       if (created) {
         done.secretAt = now;
         if (starting) done.startingWaitMs = Math.min(done.startingWaitMs * 2, recheckMs);
@@ -202,6 +203,7 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         entryNeuron: entryNeuron(cluster, neurons)?.metadata?.name,
         operatorNamespace: deps.operatorNamespace,
         prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
+        outliving,
       }).map(withAppliedHash);
       for (const policy of policies) {
         const name = policy.metadata?.name ?? '';
@@ -236,6 +238,9 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       ? { recheckAfterMs: done.secretAt + done.startingWaitMs - now }
       : {};
   };
+  const namesOwnAdminToken = (key: string) =>
+    [...memory.values()].find((d) => d.key === key)?.namesOwnAdminToken;
+  return Object.assign(present, { gone: clusterGoneAccess(deps, namesOwnAdminToken) });
 }
 
 /**

@@ -47,7 +47,16 @@ export function clusterReconciler(shared: ClusterReconcilerDeps) {
       : shared;
     const { namespace, name } = splitKey(key);
     const cluster = deps.clusters.get(name, namespace);
-    if (!cluster || cluster.metadata?.deletionTimestamp) return undefined;
+    if (!cluster) {
+      // Neurons that outlive their cluster (neuronClusterOwner off) still run pods that mount its
+      // token Secrets: those are made again for them (cluster-gone.ts). Their events bring the
+      // cluster's key here (watches.ts), and the step says when to look again.
+      const kept = await deps.access?.gone?.(namespace, name, deps.neurons.list(namespace), signal);
+      if (kept?.failure) throw kept.failure.error;
+      const after = kept?.recheckAfterMs;
+      return after !== undefined && after > 0 ? { requeueAfterMs: after } : undefined;
+    }
+    if (cluster.metadata?.deletionTimestamp) return undefined;
     const neurons = deps.neurons.list(namespace).filter((n) => n.spec?.cluster === name);
     // Indexed once per reconcile: a lookup per Neuron over the whole list made every cluster
     // reconcile O(neurons × services) in time and in garbage (a list copy per lookup).

@@ -18,11 +18,7 @@ import { connectedPeers, connectionNames } from './neuron-peers.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
 import { writeStatus } from './neuron-status-write.ts';
 import { handBackReplicas } from './replica-handback-write.ts';
-import { readPodProblems, rolledOut } from './rollout-read.ts';
-
-// While a rollout is incomplete, the pods' reasons are read again this often (they change without
-// a Deployment event: a pod stays Pending with a new scheduler message).
-const rolloutRecheckMs = 10_000;
+import { rolloutReader } from './rollout-read.ts';
 
 // Writers of a Neuron's spec.replicas that are the operator itself.
 const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldManager]);
@@ -34,6 +30,8 @@ const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldM
 export function neuronReconciler(shared: NeuronReconcilerDeps) {
   // Neurons (cache objects) whose Hal9Cluster reference another manager keeps (cluster-owner-write.ts).
   const keptClusterOwners = new WeakSet<Neuron>();
+  // Why the pods do not run, and when to look again (rollout-read.ts), per Neuron.
+  const rollouts = rolloutReader();
   return async function reconcileNeuron(
     key: string,
     signal?: AbortSignal,
@@ -47,6 +45,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     if (!neuron || neuron.metadata?.deletionTimestamp) {
       // Children go with it through their ownerReferences.
       deps.onParallelism?.(namespace, name, undefined);
+      rollouts.forget(key);
       return undefined;
     }
     const log = deps.logger.child({ neuron: key });
@@ -64,18 +63,23 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
 
     if (!cluster) {
       deps.events.record(neuron, 'Warning', Reason.ClusterNotFound, `Hal9Cluster "${clusterName}" not found`);
+      // The Deployment stays as last rendered, but a pod that starts (an eviction, a drain, a
+      // scale-up) may not come up: the status says why, as a rollout's does, and looks again.
+      const deployment = liveDeployment();
+      const { problems, recheckAfterMs } = await rollouts.read(deps, key, deployment, paused, log);
       const status = computeNeuronStatus({
         ...base,
         clusterFound: false,
         paused,
-        deployment: liveDeployment(),
+        deployment,
         rendered: [],
         warnings: [],
         // The pods still run with it, and the tuner resumes from it when the cluster is back.
         parallelism: neuron.status?.parallelism?.current,
+        ...(problems ? { podProblems: problems } : {}),
       });
       await writeStatus(deps, neuron, status, log);
-      return undefined;
+      return recheckAfterMs !== undefined ? { requeueAfterMs: recheckAfterMs } : undefined;
     }
 
     // Recorded in the status: the Hal9Cluster's summary waits for each Neuron to render from its
@@ -176,8 +180,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
 
     // Anything newer than our apply (the controller's status) comes as a watch event, which reconciles again.
     const deployment = applied ?? liveDeployment();
-    const incomplete = deployment !== undefined && !rolledOut(deployment);
-    const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
+    const { problems, recheckAfterMs } = await rollouts.read(deps, key, deployment, paused, log);
     const ignoredScale = scaleIgnored(
       neuron,
       rendered.objects.some((o) => o.kind === 'HorizontalPodAutoscaler'),
@@ -211,9 +214,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // A held first rollout goes on when a peer appears (its watch event) or, at the latest, here.
     if (hold) return { requeueAfterMs: hold.retryAfterMs };
     // A deleted peer still rendered (departed-peers.ts) is left out once its grace is over.
-    const recheck = [graceLeftMs, incomplete && deps.listPods ? rolloutRecheckMs : undefined].filter(
-      (ms) => ms !== undefined,
-    );
+    const recheck = [graceLeftMs, recheckAfterMs].filter((ms) => ms !== undefined);
     return recheck.length > 0 ? { requeueAfterMs: Math.min(...recheck) } : undefined;
   };
 }

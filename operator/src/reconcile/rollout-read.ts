@@ -1,7 +1,9 @@
 import type { V1Deployment } from '@kubernetes/client-node';
+import { splitKey } from '../controller/object-reader.ts';
 import type { Logger } from '../logger.ts';
 import { podProblems } from '../status/pod-problems.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
+import { type RecheckState, rolloutRecheck, rolloutSeen } from './rollout-recheck.ts';
 
 /** Every replica updated and available (the status part of neuron-status's rollout). */
 export function rolledOut(d: V1Deployment): boolean {
@@ -29,4 +31,39 @@ export async function readPodProblems(
     log.debug({ err }, 'Could not list the pods of the Neuron');
     return undefined;
   }
+}
+
+/**
+ * Reads, per Neuron key, why an incomplete Deployment's pods do not run (a LIST of its pods), and
+ * says when to read them again (rollout-recheck.ts: soon while things change, backing off while they
+ * do not, never for a paused Neuron). `forget` drops a deleted Neuron's state.
+ */
+export function rolloutReader() {
+  const seen = new Map<string, RecheckState>();
+  return {
+    async read(
+      deps: NeuronReconcilerDeps,
+      key: string,
+      deployment: V1Deployment | undefined,
+      paused: boolean,
+      log: Logger,
+    ): Promise<{ problems: string | undefined; recheckAfterMs: number | undefined }> {
+      const { namespace, name } = splitKey(key);
+      const incomplete = deployment !== undefined && !rolledOut(deployment);
+      const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
+      const { state, afterMs } = rolloutRecheck(seen.get(key), {
+        nowMs: deps.clock.now(),
+        // Without a pod lister there is nothing new to read.
+        incomplete: incomplete && deps.listPods !== undefined,
+        paused,
+        seen: rolloutSeen(deployment, problems),
+      });
+      if (state) seen.set(key, state);
+      else seen.delete(key);
+      return { problems, recheckAfterMs: afterMs };
+    },
+    forget(key: string) {
+      seen.delete(key);
+    },
+  };
 }

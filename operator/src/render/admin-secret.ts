@@ -1,5 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
+import type { Neuron } from '../generated/neuron.gen.ts';
 import { clusterTokenSecret } from './peer-secret.ts';
 
 // A Hal9Cluster's runtime admin token when it names no Secret of its own (spec.adminTokenSecretRef):
@@ -14,8 +15,13 @@ export function adminSecretName(clusterName: string): string {
 }
 
 /** Only ever created, like the peer token's (its token is the same whenever it is derived). */
-export function renderAdminSecret(cluster: Hal9Cluster, token: string): V1Secret {
+export function renderAdminSecret(
+  cluster: Hal9Cluster,
+  token: string,
+  outliving: readonly Neuron[] = [],
+): V1Secret {
   return clusterTokenSecret(cluster, {
+    outliving,
     name: adminSecretName(cluster.metadata?.name ?? ''),
     key: adminTokenKey,
     description:

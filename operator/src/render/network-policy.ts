@@ -1,7 +1,8 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
+import type { Neuron } from '../generated/neuron.gen.ts';
 import { runtimePort } from './labels.ts';
-import { clusterOwnerReference } from './peer-secret.ts';
+import { sharedOwnerReferences } from './shared-owners.ts';
 import { sortKeys } from './sort-keys.ts';
 
 export interface NetworkPolicyInput {
@@ -12,6 +13,12 @@ export interface NetworkPolicyInput {
   readonly operatorNamespace: string | undefined;
   /** Labels of the namespaces Prometheus scrapes from. */
   readonly prometheusNamespaceSelector: Readonly<Record<string, string>>;
+  /**
+   * The Neurons that outlive the cluster (shared-owners.ts outlivingNeurons): owners of the
+   * policies too, so their pods stay isolated after the cluster is deleted.
+   * @default []
+   */
+  readonly outliving?: readonly Neuron[];
 }
 
 /**
@@ -54,7 +61,7 @@ export function renderNetworkPolicies(input: NetworkPolicyInput): V1NetworkPolic
     name: policyName,
     namespace,
     labels,
-    ownerReferences: [clusterOwnerReference(input.cluster)],
+    ownerReferences: sharedOwnerReferences(input.cluster, input.outliving ?? []),
   });
   const peers: V1NetworkPolicyPeer[] = [{ podSelector: { matchLabels: clusterPods } }];
   if (input.operatorNamespace) {

@@ -1,5 +1,7 @@
-import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
+import type { Neuron } from '../generated/neuron.gen.ts';
+import { sharedOwnerReferences } from './shared-owners.ts';
 
 // The peer route's shared secret: one per Hal9Cluster, generated once by the operator, mounted into
 // every runtime pod of the cluster (HAL9_PEER_TOKEN_FILE). Runtimes send it to their peers and
@@ -15,26 +17,21 @@ export function peerSecretName(clusterName: string): string {
   return `${clusterName}-peer-token`;
 }
 
-/** The controller ownerReference to the Hal9Cluster: the Secret goes when the cluster goes. */
-export function clusterOwnerReference(cluster: Hal9Cluster): V1OwnerReference {
-  return {
-    apiVersion: 'hal9.ai/v1alpha1',
-    kind: 'Hal9Cluster',
-    name: cluster.metadata?.name ?? '',
-    uid: cluster.metadata?.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
 /**
  * A token Secret the operator makes for a cluster (the peer token, a generated admin token), owned
- * by it, holding `token` under `key`. Such Secrets are only ever created, never applied or updated,
- * so an existing token is never replaced behind the user's back.
+ * by it and by the Neurons that outlive it (shared-owners.ts), holding `token` under `key`. Such
+ * Secrets are only ever created, never applied or updated, so an existing token is never replaced
+ * behind the user's back: their owners are the ones of the moment they are made.
  */
 export function clusterTokenSecret(
   cluster: Hal9Cluster,
-  o: { readonly name: string; readonly key: string; readonly description: string; readonly token: string },
+  o: {
+    readonly name: string;
+    readonly key: string;
+    readonly description: string;
+    readonly token: string;
+    readonly outliving: readonly Neuron[];
+  },
 ): V1Secret {
   const name = cluster.metadata?.name ?? '';
   return {
@@ -49,7 +46,7 @@ export function clusterTokenSecret(
         'hal9.ai/cluster': name,
       },
       annotations: { 'hal9.ai/description': o.description },
-      ownerReferences: [clusterOwnerReference(cluster)],
+      ownerReferences: sharedOwnerReferences(cluster, o.outliving),
     },
     type: 'Opaque',
     stringData: { [o.key]: o.token },
@@ -57,8 +54,13 @@ export function clusterTokenSecret(
 }
 
 /** The peer-token Secret to create for a cluster with a freshly generated `token`. */
-export function renderPeerSecret(cluster: Hal9Cluster, token: string): V1Secret {
+export function renderPeerSecret(
+  cluster: Hal9Cluster,
+  token: string,
+  outliving: readonly Neuron[] = [],
+): V1Secret {
   return clusterTokenSecret(cluster, {
+    outliving,
     name: peerSecretName(cluster.metadata?.name ?? ''),
     key: peerTokenKey,
     description:

@@ -163,6 +163,27 @@ describe('computeNeuronStatus', () => {
     );
   });
 
+  it('does not say the pods keep running when the Hal9Cluster is gone and a pod cannot start: it says why', () => {
+    const problems =
+      '1 pod ContainerCreating for over 1 min: mounts Secret "c-peer-token" (the Hal9Cluster\'s peer token): a missing Secret or key keeps it there';
+    const evicted = aDeployment();
+    evicted.status = { ...evicted.status, readyReplicas: 1, availableReplicas: 1 };
+    const { clusterGeneration: _, ...notFound } = anInput({
+      clusterFound: false,
+      deployment: evicted,
+      podProblems: problems,
+    });
+    const s = computeNeuronStatus(notFound);
+    for (const type of ['Ready', 'Degraded']) {
+      const c = cond(s, type);
+      expect(c?.reason).toBe('ClusterNotFound');
+      expect(c?.message).not.toContain('keeps running');
+      expect(c?.message).toContain(
+        `(spec.cluster cannot change); Deployment n is left as last rendered, and not all its pods run: 2/2 replicas updated, 1 available; ${problems}`,
+      );
+    }
+  });
+
   it('says Paused and keeps the previously observed generation', () => {
     const s = computeNeuronStatus(
       anInput({ paused: true, existing: { observedGeneration: 2, clusterGeneration: 4 } }),

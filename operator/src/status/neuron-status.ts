@@ -100,9 +100,14 @@ export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
 
   if (!input.clusterFound) {
     // spec.cluster is immutable: "fix spec.cluster" would send the user to a change the apiserver refuses.
-    const running = input.deployment
-      ? `; Deployment ${input.deployment.metadata?.name} keeps running as last rendered until it exists`
-      : '';
+    // The Deployment is left as last rendered; its pods run only while it is complete (one that
+    // starts meanwhile may wait, e.g. for a Secret), so otherwise it says how far it is and why.
+    const name = input.deployment?.metadata?.name;
+    const running = !input.deployment
+      ? ''
+      : deployment.complete
+        ? `; Deployment ${name} keeps running as last rendered until it exists`
+        : `; Deployment ${name} is left as last rendered, and not all its pods run: ${deployment.message}`;
     const msg = `Hal9Cluster "${input.clusterName}" was not found in this namespace: create it, or delete this Neuron and create it again naming another cluster (spec.cluster cannot change)${running}`;
     next.push(cond(ConditionType.Ready, 'False', Reason.ClusterNotFound, msg));
     next.push(cond(ConditionType.Progressing, 'False', Reason.ClusterNotFound, msg));
