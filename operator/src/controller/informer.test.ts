@@ -24,14 +24,27 @@ type Callback = (phase: string, obj: unknown) => void;
 /** Stands in for client-node's Watch: each watch() call is recorded and driven by the test. */
 class FakeWatch {
   calls: { query: Record<string, unknown>; callback: Callback; done: Done }[] = [];
+  /** While set, every watch fails as soon as it is opened, with what this returns. */
+  refuse: (() => unknown) | undefined;
   async watch(_path: string, query: Record<string, unknown>, callback: Callback, done: Done) {
     this.calls.push({ query, callback, done });
+    const refuse = this.refuse;
+    if (refuse) void Promise.resolve().then(() => done(refuse()));
     return new AbortController();
   }
   last() {
     return this.calls[this.calls.length - 1]!;
   }
+  /** The resourceVersion the latest watch started from. */
+  from() {
+    return this.last().query.resourceVersion;
+  }
 }
+
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+/** The apiserver no longer holds the watch's resourceVersion in its history. */
+const gone = () => Object.assign(new Error('Gone'), { statusCode: 410 });
+const bookmark = (rv: string) => ({ kind: 'Thing', metadata: { resourceVersion: rv } });
 
 function setup(
   log = logger,
@@ -44,6 +57,7 @@ function setup(
   let failList = false;
   let listError: unknown;
   const events: string[] = [];
+  const restarts: string[] = [];
   const informer = new ResilientInformer<KubernetesObject>({
     name: 'test',
     clock,
@@ -56,7 +70,23 @@ function setup(
       if (failList) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return { metadata: { resourceVersion: '10' }, items };
     },
-    factory: (list) => new ListWatch('/api/v1/things', watch as any, list, false),
+    // As informer-sources.ts does: the factory's watch tells the informer of every event.
+    factory: (list, onWatchEvent) => {
+      const observed = {
+        watch: (path: string, query: Record<string, unknown>, callback: Callback, done: Done) =>
+          watch.watch(
+            path,
+            query,
+            (phase, o) => {
+              onWatchEvent(phase);
+              callback(phase, o);
+            },
+            done,
+          ),
+      };
+      return new ListWatch('/api/v1/things', observed as any, list, false);
+    },
+    onRestart: (reason) => restarts.push(reason),
   });
   informer.on({
     add: (o) => events.push(`add ${o.metadata?.name}`),
@@ -68,6 +98,7 @@ function setup(
     watch,
     informer,
     events,
+    restarts,
     setItems: (i: KubernetesObject[]) => {
       items = i;
     },
@@ -96,31 +127,121 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
-  it('restarts a watch that failed (client-node gives up) with backoff, relists and reports only changes', async () => {
+  it('resumes a failed watch from its last resourceVersion after a backoff, without listing again', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    t.watch.last().callback('MODIFIED', obj('a', '11'));
+    // The connection is reset (an apiserver behind a load balancer going away): client-node's
+    // informer reports the error and stops.
+    t.watch.last().done(reset());
+    await tick();
+    expect(t.restarts).toEqual(['watch failed: socket hang up']);
+    const watches = t.watch.calls.length;
+    t.clock.advance(999);
+    await tick();
+    expect(t.watch.calls.length).toBe(watches);
+    t.clock.advance(1);
+    await tick();
+    expect(t.watch.calls.length).toBe(watches + 1);
+    expect(t.watch.from()).toBe('11');
+    expect(t.listCalls()).toBe(1);
+    // What changed meanwhile comes as events, into the cache it kept.
+    t.watch.last().callback('DELETED', obj('b', '12'));
+    t.watch.last().callback('ADDED', obj('c', '13'));
+    expect(t.events).toEqual(['add a', 'add b', 'update a', 'delete b', 'add c']);
+    expect(t.informer.list().map((o) => o.metadata?.name)).toEqual(['a', 'c']);
+    t.informer.stop();
+  });
+
+  it('resumes from the resourceVersion of the last bookmark, which handlers never see', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    // A label-filtered watch: nothing it selects changes, other objects of its kind do.
+    t.watch.last().callback('BOOKMARK', bookmark('480'));
+    t.watch.last().done(reset());
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(t.watch.from()).toBe('480');
+    expect(t.listCalls()).toBe(1);
+    expect(t.events).toEqual(['add a', 'add b']);
+    t.informer.stop();
+  });
+
+  it('keeps a quiet watch that receives only bookmarks', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    const watches = t.watch.calls.length;
+    for (let i = 1; i <= 10; i++) {
+      t.clock.advance(60_000);
+      t.watch.last().callback('BOOKMARK', bookmark(String(100 + i)));
+      await tick();
+    }
+    expect(t.restarts).toEqual([]);
+    expect(t.watch.calls.length).toBe(watches);
+    expect(t.listCalls()).toBe(1);
+    t.informer.stop();
+  });
+
+  it('relists after 410 Gone, serves the last cache while the list fails, and reports only changes', async () => {
     const t = setup();
     await t.informer.start();
     await tick();
     expect(t.listCalls()).toBe(1);
-    // The apiserver went away: the watch ends with an error and client-node's informer stops.
+    // The watch's history is gone: client-node lists at once, which fails (the apiserver is busy).
     t.setFailList(true);
-    t.watch.last().done(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    t.watch.last().done(gone());
     await tick();
+    expect(t.listCalls()).toBe(2);
     t.clock.advance(1000);
     await tick();
-    expect(t.listCalls()).toBe(2); // restarted once, list failed
+    expect(t.listCalls()).toBe(3); // rebuilt once, list failed
     expect(t.informer.get('a', 'ns')).toBeDefined(); // reads still served from the last cache
     t.clock.advance(1999);
     await tick();
-    expect(t.listCalls()).toBe(2); // second failure waits 2 s
+    expect(t.listCalls()).toBe(3); // second failure waits 2 s
     // Meanwhile a changed, b deleted, c created.
     t.setFailList(false);
     t.setItems([obj('a', '20'), obj('c', '21')]);
     t.clock.advance(1);
     await tick();
-    expect(t.listCalls()).toBe(3);
+    expect(t.listCalls()).toBe(4);
     expect(t.events.slice(2).sort()).toEqual(['add c', 'delete b', 'update a']);
     expect(t.informer.get('b', 'ns')).toBeUndefined();
     expect(t.informer.get('c', 'ns')).toBeDefined();
+    t.informer.stop();
+  });
+
+  it('relists once the apiserver has refused the resumed watch twice more', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    // A resourceVersion ahead of what this apiserver holds (restored etcd): never 410, always 504.
+    const tooLarge = () =>
+      new ApiException(504, 'Gateway Timeout', JSON.stringify({ message: 'Too large resource version' }), {});
+    t.watch.last().done(tooLarge());
+    await tick();
+    t.clock.advance(1000);
+    await tick();
+    expect(t.listCalls()).toBe(1);
+    // A bookmark in between: that resume worked, so the count starts again.
+    t.watch.last().callback('BOOKMARK', bookmark('30'));
+    for (const wait of [2000, 4000]) {
+      t.watch.last().done(tooLarge());
+      await tick();
+      t.clock.advance(wait);
+      await tick();
+      expect(t.listCalls()).toBe(1);
+    }
+    t.watch.last().done(tooLarge());
+    await tick();
+    t.clock.advance(8000);
+    await tick();
+    expect(t.listCalls()).toBe(2);
+    expect(t.events).toEqual(['add a', 'add b']);
     t.informer.stop();
   });
 
@@ -128,20 +249,23 @@ describe('ResilientInformer', () => {
     const t = setup(logger, null);
     await t.informer.start();
     await tick();
-    // Down: refused connections back off 1, 2, 4, 8 s, and no longer (the default ceiling).
-    t.setFailList(true);
-    t.watch.last().done(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    // Down: every resumed watch is refused; they back off 1, 2, 4, 8 s, and no longer (the default ceiling).
+    t.watch.refuse = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    t.watch.last().done(reset());
     await tick();
     for (const wait of [1000, 2000, 4000, 8000, 8000]) {
-      const before = t.listCalls();
+      const before = t.watch.calls.length;
       t.clock.advance(wait - 1);
       await tick();
-      expect(t.listCalls()).toBe(before);
+      expect(t.watch.calls.length).toBe(before);
       t.clock.advance(1);
       await tick();
-      expect(t.listCalls()).toBe(before + 1);
+      expect(t.watch.calls.length).toBe(before + 1);
     }
-    // Back, with its storage still initializing: 429 with Retry-After 2, then 503 without one.
+    expect(t.listCalls()).toBe(1);
+    // Back, restarted: its new watch cache starts after our resourceVersion (410), and its storage
+    // is still initializing: the list gets 429 with Retry-After 2, then 503 without one.
+    t.watch.refuse = gone;
     const initializing = new ApiException(
       429,
       'Unknown API Status Code!',
@@ -151,7 +275,9 @@ describe('ResilientInformer', () => {
     t.setListError(initializing);
     t.clock.advance(8000);
     await tick();
+    t.watch.refuse = undefined;
     const first429 = t.listCalls();
+    expect(first429).toBe(2);
     t.setListError(new ApiException(503, 'Service Unavailable', '', {}));
     t.clock.advance(1999);
     await tick();
@@ -162,7 +288,6 @@ describe('ResilientInformer', () => {
     // The 503 came without Retry-After: the busy backoff's second step (2 s), not the 8 s the outage
     // had grown to.
     t.setListError(undefined);
-    t.setFailList(false);
     t.clock.advance(1999);
     await tick();
     expect(t.listCalls()).toBe(first429 + 1);
@@ -173,15 +298,15 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
-  /** The waits between the lists of `failures` restarts, each caused by `fail` once the list is done. */
-  async function gapsBetweenLists(t: ReturnType<typeof setup>, failures: number, fail: () => unknown) {
+  /** The waits between the watches of `failures` restarts (resumed or relisted), each failing with `fail`. */
+  async function gapsBetweenWatches(t: ReturnType<typeof setup>, failures: number, fail: () => unknown) {
     const gaps: number[] = [];
     for (let i = 0; i < failures; i++) {
-      const lists = t.listCalls();
+      const watches = t.watch.calls.length;
       t.watch.last().done(fail());
       await tick();
       let waited = 0;
-      while (t.listCalls() === lists && waited < 60_000) {
+      while (t.watch.calls.length === watches && waited < 60_000) {
         t.clock.advance(500);
         waited += 500;
         await tick();
@@ -191,13 +316,15 @@ describe('ResilientInformer', () => {
     return gaps;
   }
 
-  it('backs off a watch that fails right after each good list (a role without watch, a proxy cutting streams)', async () => {
+  it('backs off a watch that fails right after each start (a role without watch, a proxy cutting streams)', async () => {
     const t = setup(logger, null);
     await t.informer.start();
     await tick();
     const forbidden = () =>
       new ApiException(403, 'Forbidden', JSON.stringify({ kind: 'Status', code: 403 }), {});
-    expect(await gapsBetweenLists(t, 6, forbidden)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    expect(await gapsBetweenWatches(t, 6, forbidden)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    // Refused by the apiserver: two resumes, then a relist, twice over.
+    expect(t.listCalls()).toBe(3);
     t.informer.stop();
   });
 
@@ -207,7 +334,8 @@ describe('ResilientInformer', () => {
     await tick();
     // A failed watch carries the status, not the answer's headers.
     const busy = () => new ApiException(429, 'Too Many Requests', '', {});
-    expect(await gapsBetweenLists(t, 5, busy)).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect(await gapsBetweenWatches(t, 5, busy)).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect(t.listCalls()).toBe(1); // busy says nothing about the resourceVersion: resumed each time
     t.informer.stop();
   });
 
@@ -215,27 +343,27 @@ describe('ResilientInformer', () => {
     const t = setup(logger, null);
     await t.informer.start();
     await tick();
-    const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     /** A healthy watch for `ms`: an event every 30 s, no restart. */
     const healthy = async (ms: number) => {
-      const lists = t.listCalls();
+      const watches = t.watch.calls.length;
       for (let at = 0; at < ms; at += 30_000) {
         t.clock.advance(30_000);
         t.watch.last().callback('MODIFIED', obj('a', String(t.clock.now())));
         await tick();
       }
-      expect(t.listCalls()).toBe(lists);
+      expect(t.watch.calls.length).toBe(watches);
     };
-    expect(await gapsBetweenLists(t, 3, reset)).toEqual([1000, 2000, 4000]);
+    expect(await gapsBetweenWatches(t, 3, reset)).toEqual([1000, 2000, 4000]);
     await healthy(60_000);
-    expect(await gapsBetweenLists(t, 1, reset)).toEqual([8000]); // a minute is not long enough
+    expect(await gapsBetweenWatches(t, 1, reset)).toEqual([8000]); // a minute is not long enough
     await healthy(120_000);
-    expect(await gapsBetweenLists(t, 2, reset)).toEqual([1000, 2000]);
+    expect(await gapsBetweenWatches(t, 2, reset)).toEqual([1000, 2000]);
+    expect(t.listCalls()).toBe(1);
     t.informer.stop();
   });
 
   it("logs why it restarts in one line: the apiserver's status and message, not client-node's whole answer", async () => {
-    const lines: { reason?: string; msg?: string }[] = [];
+    const lines: { reason?: string; msg?: string; relist?: boolean }[] = [];
     const t = setup(pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) }));
     await t.informer.start();
     await tick();
@@ -252,8 +380,8 @@ describe('ResilientInformer', () => {
         new ApiException(429, 'Unknown API Status Code!', JSON.stringify(status), { 'retry-after': '1' }),
       );
     await tick();
-    expect(lines.map((l) => [l.msg, l.reason])).toEqual([
-      ['Restarting informer', 'watch failed: HTTP 429: storage is (re)initializing'],
+    expect(lines.map((l) => [l.msg, l.reason, l.relist])).toEqual([
+      ['Restarting informer', 'watch failed: HTTP 429: storage is (re)initializing', false],
     ]);
     t.clock.advance(1000);
     await tick();
@@ -265,6 +393,16 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
+  /** The history expired (410) and client-node's list failed: the informer is rebuilt and lists after 1 s. */
+  async function rebuild(t: ReturnType<typeof setup>) {
+    t.setFailList(true);
+    t.watch.last().done(gone());
+    await tick();
+    t.setFailList(false);
+    t.clock.advance(1000);
+    await tick();
+  }
+
   it('tells handlers of a relisted object only once the cache they read from holds it', async () => {
     const t = setup();
     await t.informer.start();
@@ -272,10 +410,8 @@ describe('ResilientInformer', () => {
     const readable: boolean[] = [];
     t.informer.on({ add: (o) => readable.push(t.informer.get(o.metadata?.name ?? '', 'ns') !== undefined) });
     t.setItems([obj('a', '1'), obj('b', '2'), obj('new', '30')]);
-    t.watch.last().done(Object.assign(new Error('boom'), { statusCode: 500 }));
-    await tick();
-    t.clock.advance(1000);
-    await tick();
+    await rebuild(t);
+    expect(t.listCalls()).toBe(3);
     expect(readable).toEqual([true]);
     t.informer.stop();
   });
@@ -284,10 +420,8 @@ describe('ResilientInformer', () => {
     const t = setup();
     await t.informer.start();
     await tick();
-    t.watch.last().done(Object.assign(new Error('boom'), { statusCode: 500 }));
-    await tick();
-    t.clock.advance(1000);
-    await tick();
+    await rebuild(t);
+    expect(t.listCalls()).toBe(3);
     expect(t.events).toEqual(['add a', 'add b']);
     t.informer.stop();
   });

@@ -1,11 +1,30 @@
 import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
-import { fromApiError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
+import {
+  describeFailure,
+  type RestartMode,
+  refusedByApiserver,
+  restartMode,
+  retryAfterMs,
+} from './watch-restart.ts';
 
 export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
-/** Builds one client-node informer (in production `makeInformer(kc, path, list, labelSelector)`). */
-export type InformerFactory<T extends KubernetesObject> = (list: ListFn<T>) => Informer<T> & ObjectCache<T>;
+/** What ResilientInformer drives: client-node's ListWatch (what `makeInformer` builds). */
+export type InformerInstance<T extends KubernetesObject> = Informer<T> &
+  ObjectCache<T> & {
+    /** Where the next watch starts: '' until a list completes, and again after 410 Gone. */
+    latestResourceVersion(): string;
+  };
+/**
+ * Builds one client-node informer (in production a ListWatch over the clients' Watch). It calls
+ * `onWatchEvent` with the type of every event its watches deliver, BOOKMARK included: the
+ * informer reports nothing for a bookmark, yet bookmarks are how a quiet watch shows it is alive.
+ */
+export type InformerFactory<T extends KubernetesObject> = (
+  list: ListFn<T>,
+  onWatchEvent: (type: string) => void,
+) => InformerInstance<T>;
 
 export interface InformerHandler<T extends KubernetesObject> {
   add?(obj: T): void;
@@ -29,19 +48,24 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
    * without a failure: a watch that fails right after each good list still backs off.
    */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs?: number };
-  /** Restart when neither an event nor a (re)connect was seen for this long. */
+  /**
+   * Rebuild (and relist) when neither an event, a bookmark nor a (re)connect was seen for this
+   * long (default 2 min: the apiserver sends a bookmark about every minute, and a watch that gets
+   * none reconnects at the Watch's idle timeout, clients.ts watchIdleTimeoutMs).
+   */
   readonly staleAfterMs?: number;
   readonly onRestart?: (reason: string) => void;
 }
 
-type Instance<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+type Instance<T extends KubernetesObject> = InformerInstance<T>;
 
 /**
  * Wraps client-node's informer, which stops for good on any error other than 410 Gone or a
- * client timeout. On such an error (or when the watch goes silent) it builds a fresh informer
- * after a backoff, which relists; while that relist runs, reads keep coming from the last
- * synced cache, and once it lands objects that vanished meanwhile are reported as deleted.
- * Handlers see each change once: objects whose resourceVersion did not change are not re-sent.
+ * client timeout. After such an error it waits a backoff, then resumes the watch from the last
+ * resourceVersion, cache kept and nothing listed (watch-restart.ts says when it relists instead).
+ * A relist builds a fresh informer, as does a watch gone silent; while it lists, reads keep coming
+ * from the last synced cache, and once it lands objects that vanished meanwhile are reported as
+ * deleted. Handlers see each change once: objects whose resourceVersion did not change are not re-sent.
  */
 export class ResilientInformer<T extends KubernetesObject> {
   readonly name: string;
@@ -52,12 +76,16 @@ export class ResilientInformer<T extends KubernetesObject> {
   #synced: Instance<T> | undefined;
   #failures = 0;
   #busyFailures = 0;
+  /** Failures in a row the apiserver answered, since the watch last delivered an event. */
+  #refusals = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #lastActivity = 0;
   #stopped = true;
   #pending: Array<['add' | 'update' | 'delete', T]> = [];
   #cancelRestart: (() => void) | undefined;
   #cancelWatchdog: (() => void) | undefined;
+  /** Starts the latest instance's watch again, from its resourceVersion. */
+  #resume: (() => void) | undefined;
   #firstSync: Promise<void>;
   #resolveFirstSync!: () => void;
 
@@ -120,7 +148,13 @@ export class ResilientInformer<T extends KubernetesObject> {
       });
       return result;
     };
-    const instance = this.#o.factory(list);
+    const onWatchEvent = (type: string) => {
+      if (!current()) return;
+      this.#touch();
+      // It delivers again, so whatever refused it before has passed.
+      if (type !== 'ERROR') this.#refusals = 0;
+    };
+    const instance = this.#o.factory(list, onWatchEvent);
     this.#latest = instance;
     let previous = this.#synced;
     // Until this instance has listed, reads still come from `previous`: handlers must not hear of
@@ -154,11 +188,16 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (current()) this.#touch();
     });
     instance.on('error', (err) => {
-      if (current()) this.#scheduleRestart(`watch failed: ${describe(err)}`, err);
+      if (current()) this.#scheduleRestart(`watch failed: ${describeFailure(err)}`, err);
     });
-    instance.start().catch((err: unknown) => {
-      if (current()) this.#scheduleRestart(`start failed: ${describe(err)}`, err);
-    });
+    // ListWatch.start() lists only when it has no resourceVersion; otherwise it just watches.
+    const run = () => {
+      instance.start().catch((err: unknown) => {
+        if (current()) this.#scheduleRestart(`start failed: ${describeFailure(err)}`, err);
+      });
+    };
+    this.#resume = run;
+    run();
   }
 
   #onSynced(instance: Instance<T>): void {
@@ -166,6 +205,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#synced = instance;
     const pending = this.#pending;
     this.#pending = [];
+    this.#refusals = 0;
     this.#touch();
     if (previous && previous !== instance) {
       for (const old of previous.list()) {
@@ -178,13 +218,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#resolveFirstSync();
   }
 
-  #scheduleRestart(reason: string, err?: unknown): void {
+  #scheduleRestart(reason: string, err?: unknown, silent = false): void {
     if (this.#cancelRestart) return;
     const { initialMs, maxMs, resetAfterMs = 120_000 } = this.#o.backoff ?? { initialMs: 1000, maxMs: 8_000 };
     const now = this.#o.clock.now();
     if (now - this.#lastFailureAt >= resetAfterMs) {
       this.#failures = 0;
       this.#busyFailures = 0;
+      this.#refusals = 0;
     }
     this.#lastFailureAt = now;
     const backoff = (n: number) => Math.min(initialMs * 2 ** n, maxMs);
@@ -192,14 +233,31 @@ export class ResilientInformer<T extends KubernetesObject> {
     let delay: number;
     if (busy === undefined) delay = backoff(this.#failures++);
     else delay = Math.max(busy, backoff(this.#busyFailures++));
-    this.#generation++; // silence the failed instance
-    this.#o.logger.warn({ informer: this.name, reason, retryInMs: delay }, 'Restarting informer');
-    this.#o.onRestart?.(reason);
     const failed = this.#latest;
+    if (!silent && refusedByApiserver(err)) this.#refusals++;
+    const mode: RestartMode = restartMode({
+      resourceVersion: failed?.latestResourceVersion() ?? '',
+      refusals: this.#refusals,
+      err,
+      silent,
+    });
+    // A resumed instance keeps its handlers and cache; a relisted one is silenced for good.
+    if (mode === 'relist') {
+      this.#generation++;
+      this.#refusals = 0;
+    }
+    this.#o.logger.warn(
+      { informer: this.name, reason, retryInMs: delay, relist: mode === 'relist' },
+      'Restarting informer',
+    );
+    this.#o.onRestart?.(reason);
     void failed?.stop().catch(() => {});
+    const resume = this.#resume;
     this.#cancelRestart = this.#o.clock.setTimer(() => {
       this.#cancelRestart = undefined;
-      if (!this.#stopped) this.#launch();
+      if (this.#stopped) return;
+      if (mode === 'relist' || !resume) this.#launch();
+      else resume();
     }, delay);
   }
 
@@ -210,7 +268,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       const silentFor = this.#o.clock.now() - this.#lastActivity;
       if (silentFor > staleMs && !this.#cancelRestart) {
         this.#touch();
-        this.#scheduleRestart(`no watch activity for ${Math.round(silentFor / 1000)} s`);
+        this.#scheduleRestart(`no watch activity for ${Math.round(silentFor / 1000)} s`, undefined, true);
       }
       this.#cancelWatchdog = this.#o.clock.setTimer(tick, staleMs / 2);
     };
@@ -224,27 +282,4 @@ export class ResilientInformer<T extends KubernetesObject> {
   #emit(verb: 'add' | 'update' | 'delete', obj: T): void {
     for (const h of this.#handlers) h[verb]?.(obj);
   }
-}
-
-/**
- * For an apiserver that answered 429 or 503 (storage still initializing after a restart, priority
- * and fairness shedding, paths not installed yet): its Retry-After within 1–10 s, else 0 (a failed
- * watch carries the status but not the headers). It is up and says when to come back, so waiting
- * out a backoff grown while it was down would only leave the cache stale longer. Undefined for
- * every other failure.
- */
-function retryAfterMs(err: unknown): number | undefined {
-  const { status } = fromApiError(err, 'request');
-  if (status !== 429 && status !== 503) return undefined;
-  const headers = (err as { headers?: Record<string, string | undefined> } | undefined)?.headers;
-  const seconds = Number(headers?.['retry-after'] ?? headers?.['Retry-After']);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.max(seconds, 1), 10) * 1000 : 0;
-}
-
-/** The failure in one line: client-node's ApiException message holds the whole answer (body and
- * headers), so its status and the apiserver's Status message are what is logged. */
-function describe(err: unknown): string {
-  const firstLine = String(err instanceof Error ? err.message : err).split('\n')[0]!;
-  const { status, detail } = fromApiError(err, 'request');
-  return status === undefined ? firstLine : `HTTP ${status}: ${detail ?? firstLine}`;
 }

@@ -51,23 +51,46 @@ function source<T extends KubernetesObject>(
     name,
     list: trimmedList,
     // makeInformer(kc, …) over the clients' Watch (shared connections) and with the transform.
-    factory: (listFn) =>
-      new ListWatch(path, new TransformingWatch(watch, transform), listFn, false, labelSelector),
+    factory: (listFn, onWatchEvent) =>
+      new ListWatch(
+        path,
+        new TransformingWatch(watch, transform, onWatchEvent),
+        listFn,
+        false,
+        labelSelector,
+      ),
   };
 }
 
 /**
- * `inner`, its objects passing through the cache transform before the informer stores them. (A
- * Watch itself, which ListWatch takes; every watch is opened by `inner`.)
+ * How long the apiserver keeps one watch open, in seconds: a random 5–10 min, as client-go's
+ * reflector asks, so the informers' watches do not all reconnect at once. Well above the bookmark
+ * interval (about 1 min), and the apiserver sends one more bookmark 2 s before it closes.
+ */
+export function watchTimeoutSeconds(random: () => number = Math.random): number {
+  return 300 + Math.floor(random() * 300);
+}
+
+/**
+ * `inner`, asking for bookmarks, its objects passing through the cache transform before the
+ * informer stores them. (A Watch itself, which ListWatch takes; every watch is opened by `inner`.)
+ *
+ * Without bookmarks a label-filtered watch that sees no matching change resumes from the
+ * resourceVersion of the last match, which the apiserver's watch history soon no longer holds:
+ * it answers 410 Gone and the informer lists everything again (KEP-956). A bookmark carries the
+ * apiserver's current resourceVersion; ListWatch (client-node 2.0.1 cache.js) takes every
+ * event's resourceVersion, so a BOOKMARK must reach it untouched, as ERROR does.
  */
 class TransformingWatch extends Watch {
   readonly #inner: Watch;
   readonly #transform: CacheTransform;
+  readonly #onEvent: (type: string) => void;
 
-  constructor(inner: Watch, transform: CacheTransform) {
+  constructor(inner: Watch, transform: CacheTransform, onEvent: (type: string) => void) {
     super(inner.config);
     this.#inner = inner;
     this.#transform = transform;
+    this.#onEvent = onEvent;
   }
 
   override watch(
@@ -78,8 +101,9 @@ class TransformingWatch extends Watch {
   ): Promise<AbortController> {
     return this.#inner.watch(
       path,
-      queryParams,
+      { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds() },
       (phase, obj, raw) => {
+        this.#onEvent(phase);
         const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
         callback(phase, object ? this.#transform(obj as KubernetesObject) : obj, raw);
       },

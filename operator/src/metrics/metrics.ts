@@ -188,7 +188,7 @@ export function createMetrics(registry: Registry) {
     }),
     informerRestarts: new Counter({
       name: 'hal9_operator_informer_restarts_total',
-      help: 'Informers rebuilt after a failed or silent watch',
+      help: 'Informer watches restarted after a failure or silence: resumed from their last resourceVersion, or relisted',
       labelNames: ['informer'] as const,
       registers,
     }),
