@@ -238,14 +238,11 @@ export function parseConfig(
   if (originList !== undefined) {
     prometheusOrigins = [];
     for (const o of originList.split(',').map((x) => x.trim())) {
-      const u = URL.canParse(o) ? new URL(o) : undefined;
+      const url = o.replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase());
+      const u = isPrometheusURL(url) ? new URL(url) : undefined;
       // An origin only: the allowance is per server, and a path or credentials here would mislead.
-      if (
-        !u ||
-        !['http:', 'https:'].includes(u.protocol) ||
-        !isPrometheusURL(o) ||
-        u.origin !== o.replace(/\/$/, '')
-      )
+      // It is kept as WHATWG writes it (host in lower case, a default port dropped), as requests are.
+      if (!u || u.pathname !== '/' || url.includes('@'))
         errors.push(
           `--prometheus-origins: ${JSON.stringify(o.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@'))} is not an http:// or https:// origin (scheme://host[:port], no path), for example http://prometheus.monitoring.svc:9090`,
         );

@@ -56,6 +56,16 @@ function digs(): { file: string; path: string[]; fallback: unknown }[] {
 }
 
 describe('the chart templates’ defaults', () => {
+  it('read no value inside a section but through dig (a plain read stops the render when the section is missing)', () => {
+    const dir = join(chart, 'templates');
+    const plain = readdirSync(dir).flatMap((file) =>
+      [
+        ...readFileSync(join(dir, file), 'utf8').matchAll(/\$?\.Values\.(?!AsMap\b)[A-Za-z]+\.[A-Za-z]+/g),
+      ].map((m) => `${file}: ${m[0]}`),
+    );
+    expect(plain).toEqual([]);
+  });
+
   it('give each value read with dig the default values.yaml gives it', () => {
     const found = digs();
     expect(found.length).toBeGreaterThan(30);

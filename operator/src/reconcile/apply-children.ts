@@ -220,9 +220,12 @@ export function childrenFailed(failures: readonly ChildFailure[]): unknown {
   const code = decides instanceof OperatorError ? decides.code : OperatorErrorCode.Unexpected;
   const messages = failures.map((f) => (f.error === undefined ? (f.held ?? '') : errorMessage(f.error)));
   const status = decides instanceof OperatorError ? decides.status : undefined;
+  // The longest wait an apiserver asked for: shedding load, it refuses most children together.
+  const waits = errors.flatMap((e) => (e instanceof OperatorError && e.retryAfterMs ? [e.retryAfterMs] : []));
   return new OperatorError(code, `${failures.length} children not applied: ${messages.join('; ')}`, {
     cause: new AggregateError(errors),
     ...(status !== undefined ? { status } : {}),
+    ...(waits.length > 0 ? { retryAfterMs: Math.max(...waits) } : {}),
   });
 }
 

@@ -132,15 +132,18 @@ function writtenBefore(t: TuningTarget, recorded: number | undefined): number | 
   return ownsField(t.neuron, autoscalerFieldManager, ['spec', 'replicas'], 'scale') ? live : recorded;
 }
 
-/** The memory holds something of the replica autoscaler's: a count, a decision, edges in status.
- * (`fanOut` itself stays: downstream Neurons' pre-scaling reads it whoever owns this one's count.) */
-/** The replica state a new leader starts from: the running count as a recommendation made `now`. */
+/**
+ * The replica state the tuner starts a Neuron from when it begins to follow it (a new leader, a Neuron
+ * created, unpaused or newly autoscaled): the running count as a recommendation made `now`.
+ */
 function heldReplicas(t: TuningTarget, now: number): ReplicaState | undefined {
   const live = t.neuron.spec?.replicas;
   if (!t.scaleReplicas || live === undefined) return undefined;
   return { current: live, panicUntil: 0, recent: [{ at: now, value: live }] };
 }
 
+/** The memory holds something of the replica autoscaler's: a count, a decision, edges in status.
+ * (`fanOut` itself stays: downstream Neurons' pre-scaling reads it whoever owns this one's count.) */
 export const holdsReplicas = (mem: NeuronMemory): boolean =>
   mem.replicas !== undefined ||
   mem.written !== undefined ||

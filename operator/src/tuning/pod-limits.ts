@@ -70,6 +70,8 @@ export interface PodLimits {
   ): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
+  /** Why `value` cannot reach every one of the Ready pods `ready` (some outside --pod-cidrs), if so. */
+  unsent(ready: readonly RuntimePod[], value: number): string | undefined;
   /** Forgets what it keeps of pods no longer listed (of any Neuron: deleted, paused, retired). */
   prune(listed: ReadonlyMap<string, readonly RuntimePod[]>): void;
   /** Resolves once no PUT is in flight. */
@@ -144,15 +146,17 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
 
   const reachable = (pods: readonly RuntimePod[] | undefined) =>
     (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs));
+  /** Why `value` cannot reach the Ready pods outside --pod-cidrs; undefined when none is. */
+  const unsentTo = (outside: readonly RuntimePod[], value: number) =>
+    outside.length === 0
+      ? undefined
+      : `${outside.length} Ready pod${outside.length === 1 ? ' is' : 's are'} outside --pod-cidrs (${outside.map((p) => p.name).sort()[0]}): the operator does not send max_concurrent_signals ${value} there`;
 
   return {
     deliver(key, mem, ready, value, token) {
       const pods = reachable(ready);
       const outside = ready.filter((p) => !pods.includes(p));
-      mem.unsent =
-        outside.length === 0
-          ? undefined
-          : `${outside.length} Ready pod${outside.length === 1 ? ' is' : 's are'} outside --pod-cidrs (${outside.map((p) => p.name).sort()[0]}): the operator does not send max_concurrent_signals ${value} there`;
+      mem.unsent = unsentTo(outside, value);
       const live = new Set(pods.map((p) => p.instance));
       for (const k of mem.delivered.keys())
         if (!live.has(k)) {
@@ -211,6 +215,11 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       return forgot;
     },
     reachable,
+    unsent: (ready, value) =>
+      unsentTo(
+        ready.filter((p) => !urlAllowed(p.url, deps.podCidrs)),
+        value,
+      ),
     prune(listed) {
       const live = new Set<string>();
       for (const pods of listed.values()) for (const p of pods) live.add(p.instance);

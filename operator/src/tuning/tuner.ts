@@ -147,17 +147,18 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       if (mem?.uid !== (t.neuron.metadata?.uid ?? '') || mem.parallelismTuned !== t.tuneParallelism) return;
       // Its Neurons wait their turn on Prometheus: each decides, and is stamped, when its turn comes.
       const now = t.fromPods ? passNow : clock.now();
+      // Decided with what stops a raise known now: a value that could not reach every Ready pod.
+      if (listFailure !== undefined && mem.pending)
+        mem.unsent = `the runtime pods could not be listed (${listFailure})`;
+      else if (listed) mem.unsent = podLimits.unsent(pods.get(t.key) ?? [], valueFor(t, mem));
       const s: NeuronStep = { t, mem, view: views.get(t.key), prediction: predictions.get(t.key), now, read };
       const condition = t.tuneParallelism ? await tuneParallelism(deps, s) : undefined;
-      // Its read may have outlasted the Neuron (see above): nothing to write for it then.
-      if (memory.get(t.key) !== mem) return;
+      // Its read may have outlasted the Neuron, or its tuning (see above): nothing to do for it then.
+      if (memory.get(t.key) !== mem || mem.parallelismTuned !== t.tuneParallelism) return;
       const scaled = t.scaleReplicas ? await scaleReplicas(deps, s) : undefined;
       if (s.view && podLimits.forgetDrifted(t.key, mem, pods.get(t.key) ?? [], s.view.limits))
         mem.pending = true;
       if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
-      // Undelivered for want of a pod list: a raise now would climb on a value no pod runs.
-      else if (listFailure !== undefined && mem.pending)
-        mem.unsent = `the runtime pods could not be listed (${listFailure})`;
       // The value in effect: the last one every Ready pod took (status says the same).
       if (t.tuneParallelism)
         observer?.parallelism(

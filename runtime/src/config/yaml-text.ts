@@ -13,7 +13,9 @@ import { ConfigError } from '../errors.ts';
 export function parseYamlText(text: string, field: string): unknown {
   let problem: unknown;
   try {
-    const doc = parseDocument(text);
+    // logLevel error: the library would still write some warnings itself (a collection used as a
+    // key, quoted whole) to process warnings, outside the log.
+    const doc = parseDocument(text, { logLevel: 'error' });
     problem = doc.errors[0] ?? doc.warnings[0];
     if (!problem) return doc.toJS();
   } catch (e) {

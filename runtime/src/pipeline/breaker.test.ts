@@ -107,6 +107,18 @@ describe('UpstreamBreaker', () => {
     // A hung upstream: each call runs until its request's deadline.
     for (let i = 0; i < 3; i++) await cutAfter(15_000);
     expect(b.state).toBe('open');
+    // A long generation cut late while other calls answered: a slow answer, not a hung upstream.
+    const slowButAlive = new UpstreamBreaker('up2', { ...opts, slowCallMs: 15_000 }, clock, () => undefined);
+    for (let i = 0; i < 5; i++) {
+      const long = slowButAlive.fire(
+        () => new Promise((_ok, no) => clock.setTimeout(() => no(new Hal9Error('REQUEST_TIMEOUT')), 20_000)),
+      );
+      clock.advance(1_000);
+      await slowButAlive.fire(ok);
+      clock.advance(19_000);
+      await long.catch(() => undefined);
+    }
+    expect(slowButAlive.state).toBe('closed');
     // Without slowCallMs (a peer's breaker), our own deadline never counts.
     const peer = new UpstreamBreaker('peer', opts, clock, () => undefined);
     for (let i = 0; i < 5; i++) {

@@ -30,10 +30,11 @@ export interface BreakerOptions {
   readonly openMs: number;
   readonly windowMs: number;
   /**
-   * A call its request's deadline cut (REQUEST_TIMEOUT) after it had run this long counts as a
-   * failure: a model upstream that hangs never reaches its own timeout on a pod whose forwarded
-   * signals have less time left than claude.timeout_ms, and a breaker that never opened there held
-   * every slot until each deadline. Shorter calls cut by a caller's short timeout say nothing of the
+   * A call its request's deadline cut (REQUEST_TIMEOUT) after it had run this long, while no other
+   * call to the upstream answered, counts as a failure: a model upstream that hangs never reaches its
+   * own timeout on a pod whose forwarded signals have less time left than claude.timeout_ms, and a
+   * breaker that never opened there held every slot until each deadline. Shorter calls cut by a
+   * caller's short timeout, or a long generation cut while other calls answered, say nothing of the
    * upstream. Unset (peers: their PEER_TIMEOUT is given a grace instead): never counted.
    */
   readonly slowCallMs?: number | undefined;
@@ -68,6 +69,11 @@ export class UpstreamBreaker {
   #opened = 0;
   #state: BreakerState = 'closed';
   #timer: Timer | undefined;
+  /** Calls to this upstream that answered, closed or recovering (#cutHung). */
+  #answered = 0;
+  readonly #answer = (): void => {
+    this.#answered++;
+  };
 
   constructor(
     upstream: string,
@@ -104,16 +110,17 @@ export class UpstreamBreaker {
     // open or recovering, where its per-call bookkeeping no longer costs every call.
     if (this.#state === 'closed') {
       const opened = this.#opened;
-      const started = this.#clock.now();
+      const at = this.#clock.now();
+      const ok = this.#answered;
       let p: Promise<T>;
       try {
         p = fn();
       } catch (e) {
-        this.#counted(e, opened, started);
+        this.#counted(e, opened, at, ok);
         return Promise.reject(e);
       }
       // Registered before the caller's own reaction: a failure is counted before the caller sees it.
-      p.then(undefined, (e: unknown) => this.#counted(e, opened, started));
+      p.then(this.#answer, (e: unknown) => this.#counted(e, opened, at, ok));
       return p;
     }
     return this.#gated(fn);
@@ -124,22 +131,33 @@ export class UpstreamBreaker {
    * the breaker opened and recovered (a peer batch lasts up to its deadline, past the open time), and
    * counted now it would re-open a breaker whose trial calls just succeeded.
    */
-  #counted(e: unknown, opened: number, started: number): void {
+  #counted(e: unknown, opened: number, at: number, ok: number): void {
     if (opened !== this.#opened) return;
+    if (countsAsFailure(e) || this.#cutHung(e, at, ok)) this.#failure();
+  }
+
+  /**
+   * A call its request's deadline cut after slowCallMs, while no call to this upstream answered: the
+   * upstream hangs. One that others answered meanwhile is a long generation started late in its
+   * request, not the upstream's fault.
+   */
+  #cutHung(e: unknown, at: number, ok: number): boolean {
     const slow = this.#opts.slowCallMs;
-    const cutLate =
+    return (
+      slow !== undefined &&
       isHal9Error(e) &&
       e.code === 'REQUEST_TIMEOUT' &&
-      slow !== undefined &&
-      this.#clock.now() - started >= slow;
-    if (cutLate || countsAsFailure(e)) this.#failure();
+      this.#answered === ok &&
+      this.#clock.now() - at >= slow
+    );
   }
 
   async #gated<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#state === 'half-open' && this.#trials >= this.#opts.successThreshold) throw this.#openError(1);
     const trial = this.#state === 'half-open';
     const opened = this.#opened;
-    const started = this.#clock.now();
+    const at = this.#clock.now();
+    const ok = this.#answered;
     if (trial) this.#trials++;
     // A trial of an earlier half-open window (the breaker re-opened and recovered while it ran) is
     // old news, as an old failure is (#counted): the new window counts its own trials and successes.
@@ -150,9 +168,10 @@ export class UpstreamBreaker {
     } catch (e) {
       if (trial && current()) this.#trials--;
       if ((e as { code?: string }).code === 'EOPENBREAKER') throw this.#openError();
-      this.#counted(e, opened, started);
+      this.#counted(e, opened, at, ok);
       throw e;
     }
+    this.#answer();
     if (!current()) return result;
     if (trial) this.#trials--;
     this.#success();

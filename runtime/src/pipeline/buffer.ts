@@ -139,6 +139,16 @@ export class SignalBuffer<T> {
     return before - this.#items.length;
   }
 
+  /** Removes items from the front while `gone` names them (oldest first). Returns how many. */
+  shedFront(gone: (item: T) => boolean): number {
+    let n = 0;
+    while (n < this.#items.length && gone(this.#items[n]!)) n++;
+    if (n === 0) return 0;
+    this.#items.splice(0, n);
+    if (this.#items.length === 0) this.#disarm();
+    return n;
+  }
+
   /** Flushes what is left and stops the timer (drain). */
   close(): void {
     this.flushNow();

@@ -440,7 +440,7 @@ export class Engine {
    * With a latency objective, a signal still waiting for a slot when it passes is refused then
    * (QUEUE_TIMEOUT), not when a slot frees: its caller learns at once, not after the slots ahead of it
    * (up to its deadline). Signals wait in arrival order, so one timer, at the oldest one's objective,
-   * serves them all.
+   * serves them all, and each firing looks only at the front of each queue.
    */
   #watchObjective(): void {
     if (this.#objectiveTimer) return;
@@ -453,8 +453,9 @@ export class Engine {
     this.#objectiveTimer = this.#clock.setTimeout(
       () => {
         this.#objectiveTimer = undefined;
-        const missed = (w: Work) => this.#step.missedObjective(w);
-        if (this.#local.drop(missed) + this.#executor.drop(missed) > 0) this.#reportOccupancy();
+        // Oldest first, stopping at the first still within its objective: no pass over the queue.
+        const gone = (w: Work) => this.#step.abandoned(w) || this.#step.missedObjective(w);
+        if (this.#local.shedFront(gone) + this.#executor.shedFront(gone) > 0) this.#reportOccupancy();
         this.#watchObjective();
       },
       Math.max(0, due),

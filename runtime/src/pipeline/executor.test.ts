@@ -72,6 +72,25 @@ describe('Executor', () => {
     expect(started).toEqual([1, 3]);
   });
 
+  it('sheds queued items from the front only while they match, looking at no item past the first kept', async () => {
+    const { ex, gates, started } = gatedExecutor(1);
+    ex.submit([1, 2, 3, 4, 5]);
+    const looked: number[] = [];
+    expect(
+      ex.shedFront((i) => {
+        looked.push(i);
+        return i !== 4;
+      }),
+    ).toBe(2);
+    expect(looked).toEqual([2, 3, 4]);
+    expect(ex.queued).toBe(2);
+    expect(ex.first).toBe(4);
+    gates.get(1)!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toEqual([1, 4]);
+  });
+
   it('removes queued items whose work ended while they waited, at once, and keeps the order of the rest', async () => {
     const { ex, gates, started } = gatedExecutor(1);
     const counts: number[] = [];

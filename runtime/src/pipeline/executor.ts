@@ -87,6 +87,24 @@ export class Executor<T> {
     return dropped;
   }
 
+  /** Removes queued items from the front while `gone` names them (oldest first). Returns how many. */
+  shedFront(gone: (item: T) => boolean): number {
+    let n = 0;
+    while (this.queued > 0 && gone(this.#queue[this.#head]!)) {
+      this.#queue[this.#head++] = undefined as T;
+      n++;
+    }
+    if (n > 0) {
+      if (this.queued === 0) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+      this.#changed();
+      if (this.#active === 0 && this.queued === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    }
+    return n;
+  }
+
   /** Resolves when nothing is running or queued. */
   idle(): Promise<void> {
     if (this.#active === 0 && this.queued === 0) return Promise.resolve();
