@@ -426,6 +426,24 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
+  it('rebuilds a watch that gets only in-stream errors: they are not activity', async () => {
+    const t = setup();
+    await t.informer.start();
+    await tick();
+    const lists = t.listCalls();
+    // A status other than 410 in the stream, every 30 s: client-node reconnects from the same
+    // resourceVersion on its own, and the informer would stay pinned to it.
+    for (let i = 0; i < 7; i++) {
+      t.clock.advance(30_000);
+      t.watch.last().callback('ERROR', { kind: 'Status', code: 500, message: 'etcd timeout' });
+      await tick();
+    }
+    t.clock.advance(1000);
+    await tick();
+    expect(t.listCalls()).toBe(lists + 1);
+    t.informer.stop();
+  });
+
   it('rebuilds a watch that went silent', async () => {
     const t = setup();
     await t.informer.start();

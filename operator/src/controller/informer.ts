@@ -149,10 +149,13 @@ export class ResilientInformer<T extends KubernetesObject> {
       return result;
     };
     const onWatchEvent = (type: string) => {
-      if (!current()) return;
+      // An ERROR in the stream (other than 410, which relists) has client-node reconnect from the
+      // same resourceVersion on its own: not activity, so a watch that only ever gets those goes
+      // silent for the watchdog, which relists it.
+      if (!current() || type === 'ERROR') return;
       this.#touch();
       // It delivers again, so whatever refused it before has passed.
-      if (type !== 'ERROR') this.#refusals = 0;
+      this.#refusals = 0;
     };
     const instance = this.#o.factory(list, onWatchEvent);
     this.#latest = instance;

@@ -67,12 +67,16 @@ export function createKubeClients(
 
 /** `watch` with its idle timeout set: client-node declares the field private and offers no option. */
 function idleTimeout(watch: Watch, ms: number): Watch {
-  // A client-node that renamed it would leave watches on its 30 s default: fail loudly instead.
-  if (typeof Reflect.get(watch, 'requestTimeoutMs') !== 'number') {
+  // A client-node that renamed it, or made it read-only, would leave watches on its 30 s default:
+  // fail loudly instead.
+  if (
+    typeof Reflect.get(watch, 'requestTimeoutMs') !== 'number' ||
+    !Reflect.set(watch, 'requestTimeoutMs', ms) ||
+    Reflect.get(watch, 'requestTimeoutMs') !== ms
+  ) {
     throw new Error(
-      "@kubernetes/client-node's Watch has no requestTimeoutMs: see clients.ts watchIdleTimeoutMs",
+      "@kubernetes/client-node's Watch has no settable requestTimeoutMs: see clients.ts watchIdleTimeoutMs",
     );
   }
-  Reflect.set(watch, 'requestTimeoutMs', ms);
   return watch;
 }

@@ -238,8 +238,11 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
       ? { recheckAfterMs: done.secretAt + done.startingWaitMs - now }
       : {};
   };
+  // The latest cluster of that name: one deleted and made again may have left an older entry.
   const namesOwnAdminToken = (key: string) =>
-    [...memory.values()].find((d) => d.key === key)?.namesOwnAdminToken;
+    [...memory.values()]
+      .filter((d) => d.key === key)
+      .reduce<Done | undefined>((a, d) => (a && a.seenAt >= d.seenAt ? a : d), undefined)?.namesOwnAdminToken;
   return Object.assign(present, { gone: clusterGoneAccess(deps, namesOwnAdminToken) });
 }
 

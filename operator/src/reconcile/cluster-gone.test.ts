@@ -33,6 +33,7 @@ const neuronRef = (name: string): V1OwnerReference => ({
   blockOwnerDeletion: false,
 });
 const ready = {
+  observedGeneration: 1,
   replicas: 1,
   conditions: [
     { type: 'Ready', status: 'True', reason: 'Available', message: '', lastTransitionTime: '' },
@@ -214,6 +215,20 @@ describe('with Neurons that outlive their Hal9Cluster (--no-neuron-cluster-owner
     await t.pass(aHal9Cluster({ adminTokenSecretRef: { name: 'mine' } }, 'brain'), outliving);
     t.collect();
     expect((await t.gone(outliving)).calls).toEqual(['create brain-peer-token']);
+  });
+
+  it('still makes no admin token Secret for it an hour and more later, once the cluster is forgotten', async () => {
+    const t = setup();
+    await t.pass(aHal9Cluster({ adminTokenSecretRef: { name: 'mine' } }, 'brain'), outliving);
+    t.collect();
+    expect((await t.gone(outliving)).calls).toEqual(['create brain-peer-token']);
+    // Checked again and again past the hour after which the access step forgets the cluster (its
+    // memory is swept when another cluster is reconciled).
+    for (let i = 0; i < 12; i++) {
+      t.clock.advance(600_000);
+      await t.pass(aHal9Cluster({}, 'other'), []);
+      expect((await t.gone(outliving)).calls).not.toContain('create brain-admin-token');
+    }
   });
 
   it('once gone, reports a refused Secret for a retry with backoff', async () => {

@@ -21,6 +21,11 @@ interface Kept {
   waitMs: number;
   /** The current wait while the garbage collector has yet to act (collectorBehind). */
   behindWaitMs: number;
+  /**
+   * Whether the cluster named its own admin token Secret, as known when it was first seen gone:
+   * kept here, as the access step's memory of the cluster expires while its Neurons outlive it.
+   */
+  readonly namedOwnAdmin: boolean | undefined;
 }
 
 /**
@@ -65,7 +70,12 @@ export function clusterGoneAccess(
       memory.delete(key);
       return {};
     }
-    const kept = memory.get(key) ?? { seenAt: now, waitMs: firstMs, behindWaitMs: firstMs };
+    const kept = memory.get(key) ?? {
+      seenAt: now,
+      waitMs: firstMs,
+      behindWaitMs: firstMs,
+      namedOwnAdmin: namesOwnAdminToken(key),
+    };
     memory.set(key, kept);
     kept.seenAt = now;
     if (collectorBehind(deps, namespace, name)) {
@@ -83,7 +93,7 @@ export function clusterGoneAccess(
       const created = await createTokenSecrets(deps, createSecret, {
         cluster: gone,
         outliving,
-        withAdmin: namesOwnAdminToken(key) !== true,
+        withAdmin: kept.namedOwnAdmin !== true,
         log: deps.logger.child({ cluster: key, neurons: outliving.map((n) => n.metadata?.name) }),
         fail: (at: AccessStep, error: unknown) => {
           failure ??= { ...accessFailure(at, error), error };

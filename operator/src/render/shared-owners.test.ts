@@ -25,9 +25,16 @@ const neuronRef = (name: string): V1OwnerReference => ({
   blockOwnerDeletion: false,
 });
 
-/** A Neuron of brain running `replicas` pods; `owned`: with the reference to brain the operator adds. */
-function running(name: string, o: { owned?: boolean; replicas?: number; cluster?: string } = {}): Neuron {
-  const n = aNeuron(name, { cluster: o.cluster ?? 'brain' }, { status: { replicas: o.replicas ?? 1 } });
+/**
+ * A Neuron of brain the operator reconciled (running `replicas` pods), or not yet (`reconciled:
+ * false`); `owned`: with the reference to brain the operator adds.
+ */
+function running(
+  name: string,
+  o: { owned?: boolean; replicas?: number; cluster?: string; reconciled?: boolean } = {},
+): Neuron {
+  const status = o.reconciled === false ? {} : { observedGeneration: 1, replicas: o.replicas ?? 1 };
+  const n = aNeuron(name, { cluster: o.cluster ?? 'brain' }, { status });
   if (o.owned)
     n.metadata!.ownerReferences = [{ ...clusterRef, controller: false, blockOwnerDeletion: false }];
   return n;
@@ -40,16 +47,21 @@ describe('outlivingNeurons', () => {
     );
   });
 
-  it('is every Neuron of the cluster that runs pods and that the cluster does not own, by name', () => {
+  it('is every reconciled Neuron of the cluster that the cluster does not own, by name, whatever its pods', () => {
     const neurons = [
       running('c'),
       running('a'),
       running('owned', { owned: true }),
-      running('no-pods', { replicas: 0 }),
+      running('b-scaled-to-zero', { replicas: 0 }),
+      running('new', { reconciled: false }),
       running('elsewhere', { cluster: 'other' }),
       { ...running('leaving'), metadata: { ...running('leaving').metadata, deletionTimestamp: new Date() } },
     ];
-    expect(outlivingNeurons(cluster, neurons).map((n) => n.metadata?.name)).toEqual(['a', 'c']);
+    expect(outlivingNeurons(cluster, neurons).map((n) => n.metadata?.name)).toEqual([
+      'a',
+      'b-scaled-to-zero',
+      'c',
+    ]);
   });
 
   it('counts a Neuron owned by an earlier cluster of the name as outliving this one (uid, not name)', () => {

@@ -41,10 +41,13 @@ export function sharingNeuronReference(neuron: Neuron): V1OwnerReference {
 
 /**
  * The Neurons of `cluster` that would outlive it with pods that need its shared objects, by name:
- * they name it, are not being deleted, run pods (status.replicas), and carry no ownerReference to it
- * (those the garbage collector deletes with the cluster). With the reference on, a Neuron gets it
- * before the operator applies its Deployment, so none qualifies and nothing changes; with it off,
- * every Neuron that runs pods does. A cluster that is gone (no uid) is matched by name.
+ * they name it, are not being deleted, have been reconciled (status.observedGeneration: their
+ * Deployment exists), and carry no ownerReference to it (those the garbage collector deletes with
+ * the cluster). Not by running pods: a Neuron scaled to zero, or whose pods' count status did not
+ * show yet, may run pods later, and an owner coming and going with its replicas re-applied the
+ * policies each time. With the reference on, a Neuron gets it before the operator applies its
+ * Deployment (and writes its status), so none qualifies and nothing changes. A cluster that is gone
+ * (no uid) is matched by name.
  * Pure: `neurons` are read, never changed.
  */
 export function outlivingNeurons(cluster: Hal9Cluster, neurons: readonly Neuron[]): Neuron[] {
@@ -62,7 +65,7 @@ export function outlivingNeurons(cluster: Hal9Cluster, neurons: readonly Neuron[
         n.spec?.cluster === name &&
         n.metadata?.uid &&
         !n.metadata.deletionTimestamp &&
-        (n.status?.replicas ?? 0) > 0 &&
+        n.status?.observedGeneration !== undefined &&
         !ownedByCluster(n),
     )
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
