@@ -445,7 +445,7 @@ export interface NeuronSpecAutoscaling {
    */
   readonly targetUtilizationPercentage?: number;
   /**
-   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. Default: the Hal9Cluster's (60 unless set there). With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas still use this window.
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas still use this window. Default: the Hal9Cluster's (60 unless set there).
    */
   readonly stableWindowSeconds?: number;
   /**
