@@ -1,6 +1,7 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { Hal9Cluster } from '../generated/hal9cluster.gen.ts';
 import type { Neuron } from '../generated/neuron.gen.ts';
+import { neuronOwnerReference } from './labels.ts';
 
 // A Hal9Cluster's token Secrets and NetworkPolicies are made once per cluster, but its Neurons' pods
 // are what need them: the pods mount the Secrets (a pod that starts without them waits in
@@ -29,14 +30,7 @@ export function clusterOwnerReference(cluster: Hal9Cluster): V1OwnerReference {
  * still use.
  */
 export function sharingNeuronReference(neuron: Neuron): V1OwnerReference {
-  return {
-    apiVersion: 'hal9.ai/v1alpha1',
-    kind: 'Neuron',
-    name: neuron.metadata?.name ?? '',
-    uid: neuron.metadata?.uid ?? '',
-    controller: false,
-    blockOwnerDeletion: false,
-  };
+  return { ...neuronOwnerReference(neuron), controller: false, blockOwnerDeletion: false };
 }
 
 /**
