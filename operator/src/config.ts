@@ -146,6 +146,9 @@ export function helpRequested(argv: readonly string[]): boolean {
 
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A URL for an error message: whatever precedes an `@` in its authority is left out. */
+const withoutCredentials = (url: string) => url.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@');
+
 /** The test the CRDs' rule applies to autoscaling.parallelism.prometheusURL (WHATWG URL, like Go's, refuses ports above 65535). */
 function isPrometheusURL(v: string): boolean {
   // WHATWG URL reads "http:host", "http:///host" and backslashes as Go's parser (the apiserver's)
@@ -224,7 +227,7 @@ export function parseConfig(
   const prometheusURL = str('prometheus-url');
   if (prometheusURL !== undefined && !isPrometheusURL(prometheusURL)) {
     errors.push(
-      `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@: use --prometheus-bearer-token-file), query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(prometheusURL.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@'))}`,
+      `--prometheus-url must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@: use --prometheus-bearer-token-file), query or fragment, in printable ASCII (for example http://prometheus.monitoring.svc:9090), got ${JSON.stringify(withoutCredentials(prometheusURL))}`,
     );
   }
   const prometheusBearerTokenFile = str('prometheus-bearer-token-file');
@@ -244,7 +247,7 @@ export function parseConfig(
       // It is kept as WHATWG writes it (host in lower case, a default port dropped), as requests are.
       if (!u || u.pathname !== '/' || url.includes('@'))
         errors.push(
-          `--prometheus-origins: ${JSON.stringify(o.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@'))} is not an http:// or https:// origin (scheme://host[:port], no path), for example http://prometheus.monitoring.svc:9090`,
+          `--prometheus-origins: ${JSON.stringify(withoutCredentials(o))} is not an http:// or https:// origin (scheme://host[:port], no path), for example http://prometheus.monitoring.svc:9090`,
         );
       else prometheusOrigins.push(u.origin);
     }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
-import { condition, reads, waitForNeuronReady } from './support/reads.ts';
+import { condition, orUndefined, reads, waitForNeuronReady } from './support/reads.ts';
 
 // A Hal9Cluster deleted while its Neurons stay (--no-neuron-cluster-owner, as the shipped Argo CD
 // Application runs the operator), on the real apiserver with kube-controller-manager's garbage
@@ -34,14 +34,6 @@ const gc = { timeoutMs: 120_000, intervalMs: 500 };
 
 const policyNames = ['brain-hal9-entry', 'brain-hal9-runtime'];
 const secretNames = ['brain-admin-token', 'brain-peer-token'];
-const orUndefined = async <T>(p: Promise<T>): Promise<T | undefined> => {
-  try {
-    return await p;
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
-};
 const policies = () =>
   Promise.all(
     policyNames.map((name) => orUndefined(networking.readNamespacedNetworkPolicy({ name, namespace: ns }))),

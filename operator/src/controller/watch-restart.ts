@@ -62,11 +62,9 @@ function statusOf(err: unknown): number | undefined {
  * every other failure.
  */
 export function retryAfterMs(err: unknown): number | undefined {
-  const { status } = fromApiError(err, 'request');
+  const { status, retryAfterMs: asked } = fromApiError(err, 'request');
   if (status !== 429 && status !== 503) return undefined;
-  const headers = (err as { headers?: Record<string, string | undefined> } | undefined)?.headers;
-  const seconds = Number(headers?.['retry-after'] ?? headers?.['Retry-After']);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(Math.max(seconds, 1), 10) * 1000 : 0;
+  return asked === undefined ? 0 : Math.min(asked, 10_000);
 }
 
 /** The failure in one line: client-node's ApiException message holds the whole answer (body and

@@ -146,17 +146,18 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
 
   const reachable = (pods: readonly RuntimePod[] | undefined) =>
     (pods ?? []).filter((p) => urlAllowed(p.url, deps.podCidrs));
-  /** Why `value` cannot reach the Ready pods outside --pod-cidrs; undefined when none is. */
-  const unsentTo = (outside: readonly RuntimePod[], value: number) =>
-    outside.length === 0
+  /** Why `value` cannot reach every one of `ready` (some are outside --pod-cidrs); undefined when it can. */
+  const unsent = (ready: readonly RuntimePod[], value: number) => {
+    const outside = ready.filter((p) => !urlAllowed(p.url, deps.podCidrs));
+    return outside.length === 0
       ? undefined
       : `${outside.length} Ready pod${outside.length === 1 ? ' is' : 's are'} outside --pod-cidrs (${outside.map((p) => p.name).sort()[0]}): the operator does not send max_concurrent_signals ${value} there`;
+  };
 
   return {
     deliver(key, mem, ready, value, token) {
       const pods = reachable(ready);
-      const outside = ready.filter((p) => !pods.includes(p));
-      mem.unsent = unsentTo(outside, value);
+      mem.unsent = unsent(ready, value);
       const live = new Set(pods.map((p) => p.instance));
       for (const k of mem.delivered.keys())
         if (!live.has(k)) {
@@ -172,9 +173,10 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         if (!inFlight.has(pod.instance) && mayRetry(mem.refused.get(pod.instance), value, token, now))
           void put(key, mem, pod, value, token);
       }
-      mem.pending = unsettled > 0 || outside.length > 0;
+      const withheld = pods.length < ready.length;
+      mem.pending = unsettled > 0 || withheld;
       // A pod it was not sent to may run anything: no value is known to be in effect.
-      if (outside.length > 0) return;
+      if (withheld) return;
       // In effect: the value every Ready pod took (one decided since may still be on its way).
       const taken = new Set(pods.map((p) => mem.delivered.get(p.instance)));
       const [only] = taken;
@@ -215,11 +217,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       return forgot;
     },
     reachable,
-    unsent: (ready, value) =>
-      unsentTo(
-        ready.filter((p) => !urlAllowed(p.url, deps.podCidrs)),
-        value,
-      ),
+    unsent,
     prune(listed) {
       const live = new Set<string>();
       for (const pods of listed.values()) for (const p of pods) live.add(p.instance);

@@ -9,6 +9,16 @@ import {
 } from '@kubernetes/client-node';
 import type { Hal9Cluster, Neuron } from '../../src/api-types.ts';
 
+/** What a read resolves to, or undefined when the apiserver answered 404. */
+export async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
 /**
  * Typed reads of everything the operator makes, returning undefined for 404. The namespace may be
  * given as a function, read at each call, for reads made before the namespace exists.
@@ -20,14 +30,6 @@ export function reads(kc: KubeConfig, namespaceOf: string | (() => string)) {
   const apps = kc.makeApiClient(AppsV1Api);
   const autoscaling = kc.makeApiClient(AutoscalingV2Api);
   const policy = kc.makeApiClient(PolicyV1Api);
-  const orUndefined = async <T>(p: Promise<T>): Promise<T | undefined> => {
-    try {
-      return await p;
-    } catch (err) {
-      if ((err as { code?: number }).code === 404) return undefined;
-      throw err;
-    }
-  };
   const crd = (plural: string) => (name: string) =>
     orUndefined(
       custom.getNamespacedCustomObject({
