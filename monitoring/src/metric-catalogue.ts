@@ -68,7 +68,13 @@ export const runtimeProcessMetrics: readonly MetricSpec[] = Object.freeze([
 export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('controller_runtime_reconcile_total', 'counter', ['controller', 'result']),
   operator('controller_runtime_reconcile_errors_total', 'counter', ['controller']),
+  operator('controller_runtime_terminal_reconcile_errors_total', 'counter', ['controller']),
   operator('controller_runtime_reconcile_time_seconds', 'histogram', ['controller']),
+  operator('controller_runtime_active_workers', 'gauge', ['controller']),
+  operator('controller_runtime_max_concurrent_reconciles', 'gauge', ['controller']),
+  operator('hal9_operator_reconcile_failing_keys', 'gauge', ['controller']),
+  operator('hal9_operator_informer_restarts_total', 'counter', ['informer']),
+  operator('hal9_operator_apply_skipped_total', 'counter', ['kind']),
   operator('workqueue_depth', 'gauge', ['name', 'controller']),
   operator('workqueue_adds_total', 'counter', ['name', 'controller']),
   operator('workqueue_queue_duration_seconds', 'histogram', ['name', 'controller']),

@@ -36,12 +36,29 @@ const reconcile = [
   timeSeriesPanel({
     title: 'Reconcile errors per second',
     description:
-      'Reconciles that returned an error, per controller. Sustained errors fire Hal9OperatorReconcileErrors.',
+      'Reconciles that returned an error, per controller, and of them the terminal ones (refused specs, failed renders): those are not retried until the next resync or change.',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
       {
         expr: `sum by (controller) (${rate('controller_runtime_reconcile_errors_total', selController)})`,
+        legend: '{{controller}}',
+      },
+      {
+        expr: `sum by (controller) (${rate('controller_runtime_terminal_reconcile_errors_total', selController)})`,
+        legend: 'terminal {{controller}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Objects failing reconcile',
+    description:
+      'Objects whose last reconcile failed (hal9_operator_reconcile_failing_keys), per controller: an object retried with a long backoff, or only on resync, still counts between its attempts. Above 0 for 15 minutes fires Hal9OperatorReconcileErrors.',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: `max by (controller) (hal9_operator_reconcile_failing_keys{${selController}})`,
         legend: '{{controller}}',
       },
     ],
@@ -51,7 +68,6 @@ const reconcile = [
     description: 'Time one reconcile takes (controller_runtime_reconcile_time_seconds), per controller.',
     unit: units.Seconds,
     min: 0,
-    width: 24,
     targets: [0.5, 0.99].map((q) => ({
       expr: quantile(q, 'controller_runtime_reconcile_time_seconds_bucket', selController, 'controller'),
       legend: `p${Math.round(q * 100)} {{controller}}`,
@@ -91,6 +107,36 @@ const workQueue = [
       {
         expr: quantile(0.99, 'workqueue_queue_duration_seconds_bucket', selController, 'name'),
         legend: 'p99 {{name}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Busy workers',
+    description:
+      'Reconcile workers at work (controller_runtime_active_workers) against each controller’s workers (controller_runtime_max_concurrent_reconciles): busy all the time means keys wait in the queue.',
+    unit: units.Short,
+    min: 0,
+    targets: [
+      {
+        expr: `max by (controller) (controller_runtime_active_workers{${selController}})`,
+        legend: 'busy {{controller}}',
+      },
+      {
+        expr: `max by (controller) (controller_runtime_max_concurrent_reconciles{${selController}})`,
+        legend: 'workers {{controller}}',
+      },
+    ],
+  }),
+  timeSeriesPanel({
+    title: 'Watch restarts per second',
+    description:
+      'Informer watches restarted after a failure or 90 s of silence (hal9_operator_informer_restarts_total), resumed or relisted. Steady restarts mean an apiserver or proxy cutting watches: the cache lags behind.',
+    unit: units.OpsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (informer) (${rate('hal9_operator_informer_restarts_total', sel)})`,
+        legend: '{{informer}}',
       },
     ],
   }),
@@ -140,7 +186,7 @@ const leadership = [
   timeSeriesPanel({
     title: 'API writes per second',
     description:
-      'Writes the operator sent to the Kubernetes API (hal9_operator_api_writes_total); near zero when idle.',
+      'Writes the operator sent to the Kubernetes API (hal9_operator_api_writes_total), near zero when idle, and the applies it skipped because the live child already matched (hal9_operator_apply_skipped_total).',
     unit: units.OpsPerSecond,
     min: 0,
     width: 24,
@@ -148,6 +194,10 @@ const leadership = [
       {
         expr: `sum by (resource, verb) (${rate('hal9_operator_api_writes_total', sel)})`,
         legend: '{{verb}} {{resource}}',
+      },
+      {
+        expr: `sum by (kind) (${rate('hal9_operator_apply_skipped_total', sel)})`,
+        legend: 'skipped (unchanged) {{kind}}',
       },
     ],
   }),

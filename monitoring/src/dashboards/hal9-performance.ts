@@ -162,7 +162,8 @@ const serviceLevel = [
   }),
   timeSeriesPanel({
     title: 'Signals per second by neuron',
-    description: 'Signals processed per second by each neuron, split into ok and error.',
+    description:
+      'Signals processed per second by each neuron, split into ok, error and cancelled (their request ended first: deadline, caller gone, drain).',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
@@ -315,7 +316,7 @@ const batching = [
   timeSeriesPanel({
     title: 'Executor rejections and late signals shed per second',
     description:
-      'Submissions refused per second because the executor queue was full (answered 429 with Retry-After), and signals refused while they waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
+      'Submissions refused per second (answered 429 with Retry-After) because the executor queue was full, or because the content of the requests in progress would pass performance.max_in_flight_content_bytes, and signals refused while they waited past the latency objective (503 QUEUE_TIMEOUT; parallelism.shedLateSignals).',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
@@ -478,7 +479,7 @@ const routing = [
   timeSeriesPanel({
     title: 'Dropped signals per second',
     description:
-      'Forwards that were not followed: target not in forward_connections, hop limit reached, or a cycle. Each is reported in the request trace.',
+      'Forwards that were not followed, by reason: target not in forward_connections (not_connected), hop limit reached (hop_limit), a cycle (cycle), more targets than the fan-out limit (fanout_limit), or the request budget spent (budget). Each is reported in the request trace.',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [

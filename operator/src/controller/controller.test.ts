@@ -13,14 +13,16 @@ function setup(reconcile: Reconcile, workers = 2) {
   const queue = new WorkQueue({ clock, rateLimiter: exponentialFailureRateLimiter(5, 1_000_000) });
   const outcomes: string[] = [];
   const failures: boolean[] = [];
+  const failing: number[] = [];
   const observer: ControllerObserver = {
     reconciled: (o) => outcomes.push(o),
     failed: (t) => failures.push(t),
+    failingKeys: (n) => failing.push(n),
     activeWorkers: () => {},
   };
   const controller = new Controller({ name: 't', queue, reconcile, clock, logger, workers, observer });
   void controller.run();
-  return { clock, queue, controller, outcomes, failures };
+  return { clock, queue, controller, outcomes, failures, failing };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -51,6 +53,35 @@ describe('Controller', () => {
     gates.shift()!();
     await tick();
     expect(maxInFlight).toBe(1);
+    await controller.stop();
+  });
+
+  it('counts a key as failing from its failed reconcile until one succeeds, terminal failures included', async () => {
+    const broken = new Set(['ns/a', 'ns/b']);
+    const { clock, queue, controller, failing } = setup(async (key) => {
+      if (key === 'ns/b' && broken.has(key))
+        throw new OperatorError(OperatorErrorCode.Rejected, 'spec refused by the apiserver');
+      if (broken.has(key)) throw new Error('boom');
+      return undefined;
+    });
+    queue.add('ns/a');
+    queue.add('ns/b');
+    await tick();
+    // Both failed; the terminal one is forgotten by the queue and comes back only on a resync.
+    expect(failing).toEqual([1, 2]);
+    clock.advance(5);
+    await tick();
+    // ns/a failed again: still two keys failing, and nothing new reported.
+    expect(failing).toEqual([1, 2]);
+    broken.delete('ns/a');
+    clock.advance(10);
+    await tick();
+    expect(failing).toEqual([1, 2, 1]);
+    // A resync of the terminal key that now succeeds clears it.
+    broken.delete('ns/b');
+    queue.add('ns/b');
+    await tick();
+    expect(failing).toEqual([1, 2, 1, 0]);
     await controller.stop();
   });
 

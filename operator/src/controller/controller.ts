@@ -17,12 +17,15 @@ export type ReconcileOutcome = 'success' | 'error' | 'requeue_after';
 export interface ControllerObserver {
   reconciled(outcome: ReconcileOutcome, seconds: number): void;
   failed(terminal: boolean): void;
+  /** How many keys' last reconcile failed: a key failing on every resync is still failing between them. */
+  failingKeys(count: number): void;
   activeWorkers(delta: number): void;
 }
 
 export const nullControllerObserver: ControllerObserver = Object.freeze({
   reconciled() {},
   failed() {},
+  failingKeys() {},
   activeWorkers() {},
 });
 
@@ -51,6 +54,7 @@ export class Controller {
   readonly name: string;
   readonly #o: ControllerOptions;
   readonly #observer: ControllerObserver;
+  readonly #failing = new Set<string>();
   #running: Promise<void> | undefined;
 
   constructor(options: ControllerOptions) {
@@ -103,6 +107,7 @@ export class Controller {
       const result = await this.#o.reconcile(key, abort.signal);
       const after = result?.requeueAfterMs;
       queue.forget(key);
+      this.#failingIs(key, false);
       if (after !== undefined && after > 0) {
         queue.addAfter(key, after);
         this.#observer.reconciled('requeue_after', seconds());
@@ -118,6 +123,7 @@ export class Controller {
       const terminal = requeueFor(err) === 'terminal';
       this.#observer.reconciled('error', seconds());
       this.#observer.failed(terminal);
+      this.#failingIs(key, true);
       const code = err instanceof OperatorError ? err.code : OperatorErrorCode.Unexpected;
       logger.warn(
         {
@@ -137,6 +143,14 @@ export class Controller {
     } finally {
       cancelTimer();
     }
+  }
+
+  // A key leaves the set only by a reconcile that succeeds, which a deleted object's also does.
+  #failingIs(key: string, failing: boolean): void {
+    const size = this.#failing.size;
+    if (failing) this.#failing.add(key);
+    else this.#failing.delete(key);
+    if (this.#failing.size !== size) this.#observer.failingKeys(this.#failing.size);
   }
 }
 

@@ -69,6 +69,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['controller'] as const,
       registers,
     }),
+    failingKeys: new Gauge({
+      name: 'hal9_operator_reconcile_failing_keys',
+      help: 'Objects whose last reconcile failed, per controller (a failure retried only on resync counts until it succeeds)',
+      labelNames: ['controller'] as const,
+      registers,
+    }),
     reconcileTime: new Histogram({
       name: 'controller_runtime_reconcile_time_seconds',
       help: 'Length of time per reconciliation per controller',
@@ -272,6 +278,7 @@ export function controllerObserver(m: OperatorMetrics, controller: string): Cont
   for (const result of Object.keys(reconcileOutcomes)) m.reconcileTotal.inc({ controller, result }, 0);
   m.reconcileErrors.inc({ controller }, 0);
   m.terminalReconcileErrors.inc({ controller }, 0);
+  m.failingKeys.set({ controller }, 0);
   m.reconcileTime.zero({ controller });
   m.activeWorkers.set({ controller }, 0);
   return {
@@ -283,6 +290,7 @@ export function controllerObserver(m: OperatorMetrics, controller: string): Cont
       m.reconcileErrors.inc({ controller });
       if (terminal) m.terminalReconcileErrors.inc({ controller });
     },
+    failingKeys: (count) => m.failingKeys.set({ controller }, count),
     activeWorkers: (delta) => m.activeWorkers.inc({ controller }, delta),
   };
 }
