@@ -83,6 +83,33 @@ describe('Hal9Platform', () => {
     expect(names({ operatorAlerts: false })).toEqual(['hal9.rules']);
   });
 
+  it('refuses at synth a second platform shipping the dashboards or rules, naming the first; one shipping them is fine', () => {
+    const chart = aChart();
+    const json = dashboard('Hal9 performance');
+    new Hal9Platform(
+      chart,
+      'a',
+      aPlatform({ name: 'a', namespace: 'a', dashboards: [{ name: 'perf', json }] }),
+    );
+    new Hal9Platform(chart, 'b', aPlatform({ name: 'b', namespace: 'b', prometheusRules: rules }));
+    expect(() => Testing.synth(chart)).not.toThrow();
+    new Hal9Platform(
+      chart,
+      'c',
+      aPlatform({ name: 'c', namespace: 'c', dashboards: [{ name: 'perf', json }], prometheusRules: rules }),
+    );
+    const message = (() => {
+      try {
+        Testing.synth(chart);
+      } catch (err) {
+        return String(err);
+      }
+      return '';
+    })();
+    expect(message).toContain('dashboards: Hal9Platform "a" already ships the Grafana dashboards');
+    expect(message).toContain('prometheusRules: Hal9Platform "b" already ships the Prometheus rules');
+  });
+
   it('wraps the rule groups in a PrometheusRule with the extra labels', () => {
     const objs = synth(
       aPlatform({ prometheusRules: rules, prometheusRuleLabels: { release: 'prometheus' } }),

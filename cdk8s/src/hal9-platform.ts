@@ -167,6 +167,7 @@ export class Hal9Platform extends Construct {
         ...this.connectionProblems(),
         ...this.apiKeyProblems(),
         ...this.tracingProblems(),
+        ...this.sharedMonitoringProblems(),
       ],
     });
   }
@@ -263,6 +264,29 @@ export class Hal9Platform extends Construct {
           `neuron ${JSON.stringify(id)}: tracing.endpoint ${endpoint} is not https://, so tracing.${unused.join(' and tracing.')} of the neuron or the cluster would not be used: use an https:// endpoint, or remove them`,
         );
     }
+    return problems;
+  }
+
+  // Dashboards have fixed uids and the rules aggregate over every namespace: a second copy in the same
+  // app is a second Grafana dashboard with one uid and every alert evaluated twice. The later platform
+  // reports it, so the message names the one that shipped them first.
+  private sharedMonitoringProblems(): string[] {
+    const platforms = this.node.root.node
+      .findAll()
+      .filter((c): c is Hal9Platform => c instanceof Hal9Platform);
+    const earlier = platforms.slice(0, platforms.indexOf(this));
+    const problems: string[] = [];
+    const first = (has: (p: Hal9Platform) => boolean) => earlier.find(has);
+    const dashboards = this.dashboards && first((p) => p.dashboards !== undefined);
+    if (dashboards)
+      problems.push(
+        `dashboards: Hal9Platform ${JSON.stringify(dashboards.name)} already ships the Grafana dashboards (their uids are fixed): ship them from one platform per cluster and leave dashboards out of the others`,
+      );
+    const rules = this.prometheusRule && first((p) => p.prometheusRule !== undefined);
+    if (rules)
+      problems.push(
+        `prometheusRules: Hal9Platform ${JSON.stringify(rules.name)} already ships the Prometheus rules (they aggregate over every namespace, so each alert would fire twice): ship them from one platform per cluster and leave prometheusRules out of the others`,
+      );
     return problems;
   }
 

@@ -2,7 +2,7 @@
 // `npm run synth` (optionally `-- --out <dir>`). The directory is replaced as a whole, so a removed
 // object disappears from the output instead of lingering — but only a directory this command wrote
 // (it leaves a marker file) or an empty one: anything else is refused unless `--force` is given.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundleApp, renderBundle } from './bundle.ts';
@@ -19,6 +19,13 @@ function main(argv: readonly string[]): number {
   const files = renderBundle(buildBundleApp({ crds: inputs.crds, platform: productionPlatform(inputs) }));
 
   const MARKER = '.hal9-synth';
+  // Not even --force replaces a file: the flag is for a directory of other files, not a path mistyped.
+  if (existsSync(out) && !statSync(out).isDirectory()) {
+    console.error(
+      `refusing to write to ${out}: it is a file, not a directory; choose an empty or new directory`,
+    );
+    return 2;
+  }
   if (
     existsSync(out) &&
     readdirSync(out).length > 0 &&

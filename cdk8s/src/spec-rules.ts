@@ -48,10 +48,11 @@ function isCollectorURL(v: string): boolean {
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
 }
 // The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, in printable ASCII as the
-// rule asks: Go's URL parser (the apiserver's) takes a non-ASCII host as it is where WHATWG's would
-// convert or refuse it.
+// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is where WHATWG's would
+// convert or refuse it), and without credentials, which would end up in Git and in the Neuron's spec.
 const printable = /^[!-~]+$/;
-const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
+const isPrometheusURL = (v: string): boolean =>
+  v === '' || (printable.test(v) && !/^https?:\/\/[^/]*@/.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
 function isBaseURL(v: string): boolean {
   if (
@@ -394,7 +395,7 @@ export function sectionRules(s: Sections, p: string): string[] {
   }
   if (par?.prometheusURL !== undefined && !isPrometheusURL(par.prometheusURL)) {
     problems.push(
-      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090`,
+      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@), query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090; for a Prometheus behind auth, start the operator with --prometheus-bearer-token-file`,
     );
   }
   return problems;

@@ -25,6 +25,22 @@ describe('synth output directory', () => {
     expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('refuses a file given as the output, with or without --force, in one line and keeps it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'hal9-synth-')), 'bundle.yaml');
+    writeFileSync(file, 'keep me');
+    for (const args of [
+      ['--out', file],
+      ['--out', file, '--force'],
+    ]) {
+      const r = await synth(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(
+        `refusing to write to ${file}: it is a file, not a directory; choose an empty or new directory`,
+      );
+    }
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
   it('writes a new directory and replaces its own output on the next run', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'hal9-synth-')), 'out');
     expect((await synth('--out', dir)).code).toBe(0);

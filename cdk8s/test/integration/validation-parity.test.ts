@@ -740,6 +740,24 @@ const cases: readonly Case[] = [
     'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
   ],
   [
+    'a Prometheus URL with credentials',
+    'Hal9Cluster',
+    'c',
+    { autoscaling: { parallelism: { prometheusURL: 'http://u:p@prometheus.monitoring.svc:9090' } } },
+    'no credentials (user:password@)',
+  ],
+  [
+    'a Prometheus URL with a user, on a Neuron',
+    'Neuron',
+    'impl-1',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      autoscaling: { parallelism: { prometheusURL: 'https://reader@prom:9090' } },
+    },
+    'no credentials (user:password@)',
+  ],
+  [
     'a base URL with a no-break space, on a Neuron',
     'Neuron',
     'impl-1',
