@@ -128,7 +128,7 @@ describe('spans of a request across runtime pods', () => {
     expect(server.status.code).toBe(0);
   });
 
-  it('gives a call with a wrong peer token its server span (401), before the body is read', async () => {
+  it('gives a call with a wrong peer token its server span (401) in a trace of its own, before the body is read', async () => {
     const spans = new InMemorySpanExporter();
     const worker = await startRuntime(
       { neurons: [neuron('worker', 'L2')] },
@@ -147,7 +147,9 @@ describe('spans of a request across runtime pods', () => {
       expect(found).toBeDefined();
       return found!;
     });
-    expect(server.spanContext().traceId).toBe('cd'.repeat(16));
+    // Refused for its token, the call does not choose its trace: a new root, the sampler's to decide.
+    expect(server.spanContext().traceId).not.toBe('cd'.repeat(16));
+    expect(parentOf(server)).toBeUndefined();
     expect(server.attributes).toMatchObject({
       'http.response.status_code': 401,
       'http.route': PEER_ROUTE,
@@ -167,12 +169,19 @@ describe('spans of a request across runtime pods', () => {
     await lead.post('/v1/signals', { content: 'x' });
     const client = leadSpans.getFinishedSpans().find((s) => s.name === 'hal9.peer worker')!;
     expect(client.attributes['http.response.status_code']).toBe(401);
-    const refused = await vi.waitFor(() => {
-      const found = spans.getFinishedSpans().find((s) => parentOf(s) === spanId(client));
-      expect(found).toBeDefined();
-      return found!;
-    });
-    expect(refused.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
+    const refused = await vi.waitFor(
+      () => {
+        const found = spans.getFinishedSpans().filter((s) => s.name === `POST ${PEER_ROUTE}`);
+        expect(found).toHaveLength(2);
+        return found;
+      },
+      { timeout: 10_000 },
+    );
+    for (const s of refused) {
+      expect(s.attributes).toMatchObject({ 'http.response.status_code': 401, 'http.route': PEER_ROUTE });
+      expect(parentOf(s)).not.toBe(spanId(client));
+      expect(s.spanContext().traceId).not.toBe(client.spanContext().traceId);
+    }
   });
 
   it('fails the server span of a call its sender closed before the answer (CLIENT_CLOSED)', async () => {

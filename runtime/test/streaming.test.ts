@@ -80,6 +80,26 @@ describe('event streams', () => {
     expect(f[4]!.data).toMatchObject({ status: 'completed', results: 1, signals: 3, errors: [] });
   });
 
+  it('names the streamed request in its head (Location), so a caller whose stream was cut can still cancel it', async () => {
+    rt = await startRuntime(heldImpl);
+    const caller = new AbortController();
+    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'cut me off' }),
+      signal: caller.signal,
+    });
+    const location = res.headers.get('location');
+    expect(location).toMatch(/^\/v1\/signals\/[0-9a-f-]+$/);
+    caller.abort();
+    // Its stream gone, the request runs on (its caller may resume): only the DELETE ends it.
+    expect((await rt.get(location!)).body.status).toBe('running');
+    const cancelled = await rt.delete(location!);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('timed_out');
+    expect(cancelled.body.errors.at(-1).code).toBe('CANCELLED');
+  });
+
   it('refuses ?stream=true with ?wait=false (two answers asked for) before it takes the request', async () => {
     rt = await startRuntime(slowImpl);
     const res = await rt.post('/v1/signals?stream=true&wait=false', { content: 'both' });

@@ -394,15 +394,86 @@ describe('tracing', () => {
       }
     };
 
+    const answered = () =>
+      exporter.getFinishedSpans().find((s) => s.name === 'hal9.request')!.attributes[
+        'http.response.status_code'
+      ];
+
     const timedOut = await rt.post('/v1/signals?timeout_ms=300', { content: 'x' });
     expect(timedOut.status).toBe(504);
     await vi.waitFor(() => ended('REQUEST_TIMEOUT'), { timeout: 5_000, interval: 20 });
+    expect(answered()).toBe(504);
 
     exporter.reset();
     const caller = leavable(`${rt.url}/v1/signals`, { content: 'y' });
     await vi.waitFor(() => expect(fake.requests.length).toBe(2), { timeout: 5_000, interval: 20 });
     await caller.leave();
     await vi.waitFor(() => ended('CLIENT_CLOSED'), { timeout: 5_000, interval: 20 });
+    // No answer went: the caller's departure (499), not a deadline's 504.
+    expect(answered()).toBe(499);
+  });
+
+  it('fails a request its deadline cut off after a branch failed with the deadline’s code, not the branch’s', async () => {
+    const exporter = new InMemorySpanExporter();
+    const rt = await startRuntime(
+      {
+        neurons: [neuron('lead', 'L4', ['a', 'b']), neuron('a', 'L3'), neuron('b', 'L2')],
+        claude: {
+          mock_responses: {
+            L4: [answer('default', 'FORWARD_TO: a, b\nCONTENT: go')],
+            // A fails at once (no such connection), b is still working at the deadline.
+            L3: [answer('default', 'FORWARD_TO: nobody')],
+            L2: [answer('default', 'RESULT: late', 5_000)],
+          },
+        },
+        performance: { cache_layers: [] },
+      },
+      { tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const res = await rt.post('/v1/signals?timeout_ms=300', { content: 'x' });
+    expect(res.status).toBe(504);
+    expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual([
+      'UNROUTABLE_ANSWER',
+      'REQUEST_TIMEOUT',
+    ]);
+    const request = exporter.getFinishedSpans().find((s) => s.name === 'hal9.request')!;
+    expect(request.attributes['error.type']).toBe('REQUEST_TIMEOUT');
+    expect(request.attributes['http.response.status_code']).toBe(504);
+  });
+
+  it('records a peer call its token check refused in a new trace the sampler decides on, not the caller’s', async () => {
+    const exporter = new InMemorySpanExporter();
+    const off = samplerFrom({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    const rt = await startRuntime(
+      { neurons: [neuron('worker', 'L2')] },
+      {
+        peerToken: 'peer-secret',
+        tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test', off),
+      },
+    );
+    started.push(rt);
+    const sampled = (i: number) => `00-${(i + 1).toString(16).padStart(32, 'a')}-00f067aa0ba902b7-01`;
+    const batch = { deadlineMs: 5000, signals: [] };
+    for (let i = 0; i < 20; i++) {
+      const headers = { traceparent: sampled(i), ...(i % 2 ? { authorization: 'Bearer wrong-secret' } : {}) };
+      expect((await rt.post('/v1/neurons/worker/signals', batch, headers)).status).toBe(401);
+    }
+    // A call with the token is in its caller's trace, sampled as the caller sampled it.
+    await rt.post('/v1/neurons/worker/signals', batch, {
+      traceparent: sampled(99),
+      authorization: 'Bearer peer-secret',
+    });
+    const server = await vi.waitFor(() => {
+      const found = exporter.getFinishedSpans();
+      expect(found).toHaveLength(1);
+      return found[0]!;
+    });
+    expect(server.spanContext().traceId).toBe(sampled(99).split('-')[1]);
+    expect(parentOf(server)).toBe('00f067aa0ba902b7');
   });
 
   it('tells the caller its trace: a traceresponse header on waited, accepted and streamed requests', async () => {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
 import type { RunView } from '../pipeline/request-run.ts';
+import { endError } from '../pipeline/request-span.ts';
 import { PATTERN_MEANINGS } from './schemas.ts';
 
 // The one place where errors become HTTP responses: status from the catalogue, a stable code, the
@@ -289,17 +290,16 @@ export function batchStatus(items: readonly BatchItem[]): {
   };
 }
 
-/** HTTP status of a finished request: 200 unless it failed (its first error's status) or timed out. */
+/** HTTP status of a finished request: 200 unless it failed or timed out (what ended it: endError). */
 export function runStatus(view: RunView): { code: number; retryAfter?: number; close?: boolean } {
   if (view.status === 'completed') return { code: 200 };
   // Cut off by a shutdown (DRAINING): 503, retry elsewhere, on a new connection (as sendError does);
   // else its deadline passed: 504. What ended it is its last error (RequestRun.timeOut), after any
   // a failed branch recorded before.
+  const ended = endError(view);
   if (view.status === 'timed_out')
-    return view.errors.at(-1)?.code === 'DRAINING'
-      ? { code: 503, retryAfter: 1, close: true }
-      : { code: 504 };
-  const first = view.errors[0];
+    return ended?.code === 'DRAINING' ? { code: 503, retryAfter: 1, close: true } : { code: 504 };
+  const first = ended;
   if (!first) return { code: 502 };
   const status = ErrorCodes[first.code].status;
   const retryAfter = first.retryAfterSeconds ?? (first.code === 'BREAKER_OPEN' ? 1 : undefined);

@@ -45,7 +45,17 @@ describe('request span', () => {
     });
   });
 
-  it('ends with the outcome, the answer’s status by it, and the first error unless it completed', () => {
+  it('ends with the error that ended the request: the cut-off after a failed branch, else the first', () => {
+    const branch = toErrorInfo(new Hal9Error('UNROUTABLE_ANSWER'));
+    const other = toErrorInfo(new Hal9Error('UPSTREAM_ERROR'));
+    const timedOut = toErrorInfo(new Hal9Error('REQUEST_TIMEOUT'));
+    expect(requestSpanEnd(view({ status: 'timed_out', errors: [branch, timedOut] }), undefined).error).toBe(
+      timedOut,
+    );
+    expect(requestSpanEnd(view({ status: 'failed', errors: [branch, other] }), undefined).error).toBe(branch);
+  });
+
+  it('ends with the outcome, the answer’s status by it, and its error unless it completed', () => {
     const failed = toErrorInfo(new Hal9Error('REQUEST_TIMEOUT'));
     const trace = [{} as RunView['trace'][number]];
     expect(requestSpanEnd(view({ trace }), undefined)).toEqual({

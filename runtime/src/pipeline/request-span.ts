@@ -33,10 +33,21 @@ export function refusedSpanAttributes(http: RequestHttp | undefined, error: Erro
 }
 
 /**
+ * The error a request that did not complete ended with: what cut it off (its deadline, its caller's
+ * departure, a drain, a DELETE), which RequestRun.timeOut adds after any a failed branch recorded
+ * before; else (every branch failed) its first, whose status its answer has (runStatus).
+ */
+export function endError(view: RunView): ErrorInfo | undefined {
+  if (view.status === 'completed') return undefined;
+  return view.status === 'timed_out' ? view.errors.at(-1) : view.errors[0];
+}
+
+/**
  * How the span ends with the request: its status and signal count, its answer's status when that
- * depended on the outcome, and its first error unless it completed.
+ * depended on the outcome, and the error it ended with unless it completed.
  */
 export function requestSpanEnd(view: RunView, httpStatus: ((view: RunView) => number) | undefined): SpanEnd {
+  const error = endError(view);
   return {
     attributes: httpStatus
       ? {
@@ -45,7 +56,7 @@ export function requestSpanEnd(view: RunView, httpStatus: ((view: RunView) => nu
           'http.response.status_code': httpStatus(view),
         }
       : { 'hal9.status': view.status, 'hal9.signals': view.trace.length },
-    ...(view.status === 'completed' || !view.errors[0] ? {} : { error: view.errors[0] }),
+    ...(error ? { error } : {}),
   };
 }
 

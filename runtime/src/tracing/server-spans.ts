@@ -43,8 +43,8 @@ export class ServerSpans {
    * Ends every span with the response's status (undefined: the caller left before it was sent), failed
    * with CLIENT_CLOSED when the caller left before the whole answer (`left`: its status may have gone
    * already, as a streamed or cancellable batch's does as it starts). A call refused before any signal
-   * ran (its token, its body, an unknown neuron, a full queue, a drain) still gets one span, under the
-   * call's own headers, so the failed hop shows.
+   * ran (its token, its body, an unknown neuron, a full queue, a drain) still gets one span, under
+   * `headers` (the call's own; none for a call its token check refused), so the failed hop shows.
    */
   end(status: number | undefined, headers: TraceContext, left = status === undefined): void {
     if (this.#work) {

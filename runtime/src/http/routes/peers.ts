@@ -64,6 +64,11 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers, clock }:
   // validation, whose refusals show too) and ended when its response closes, with the status sent.
   // A cancellation carries no trace context and does no work of its own: it has none.
   const serverSpans = new WeakMap<FastifyRequest, ServerSpans>();
+  // Calls that passed the token check (all, with no token configured): only those are in the caller's
+  // trace. A refused call's traceparent is anyone's: under it, a caller would choose the trace its span
+  // goes in and have it sampled, whatever the sampler's ratio. Its span is a new trace's root instead.
+  const trusted = new WeakSet<FastifyRequest>();
+  const contextOf = (req: FastifyRequest) => (peers.size === 0 || trusted.has(req) ? callerContext(req) : {});
   if (engine.tracing.enabled)
     app.addHook('onRequest', async (req, reply) => {
       if (req.routeOptions.url !== BATCH_ROUTE) return;
@@ -77,10 +82,14 @@ export async function peerRoutes(app: FastifyInstance, { engine, peers, clock }:
       // 'close' follows every response, sent in full or not: the status is the one sent, if any, and
       // one not sent in full means the caller left first.
       res.once('close', () =>
-        spans.end(res.headersSent ? res.statusCode : undefined, callerContext(req), !res.writableFinished),
+        spans.end(res.headersSent ? res.statusCode : undefined, contextOf(req), !res.writableFinished),
       );
     });
-  if (peers.size > 0) app.addHook('onRequest', bearerGuard(peers, 'hal9-peers'));
+  if (peers.size > 0)
+    app.addHook(
+      'onRequest',
+      bearerGuard(peers, 'hal9-peers', (req) => trusted.add(req)),
+    );
   const batches = new PeerBatches();
   app.post<{ Params: { id: string }; Body: { signals: ForwardedSignal[]; deadlineMs: number } }>(
     BATCH_ROUTE,

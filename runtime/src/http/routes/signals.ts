@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Hal9Error } from '../../errors.ts';
+import { ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import { MAX_RECORDED_EVENTS, type RequestRun, type RunView } from '../../pipeline/request-run.ts';
+import { endError } from '../../pipeline/request-span.ts';
 import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
@@ -128,9 +129,11 @@ export async function signalRoutes(
       const traced = run.span?.traceresponse();
       if (traced) reply.header('traceresponse', traced);
       if (req.query.stream === 'true') {
-        // Kept by id like ?wait=false, so a client that loses the stream can resume it.
+        // Kept by id like ?wait=false, so a client that loses the stream can resume it, or cancel it:
+        // its head names it as the 202's does (streamRun's writeHead keeps a header set before).
         store.add(run, clientOf.get(req));
         reply.hijack();
+        reply.raw.setHeader('location', `/v1/signals/${run.id}`);
         streamRun(reply.raw, run, 0, sse, () => store.delivered(run.id));
         return reply;
       }
@@ -258,8 +261,17 @@ export async function signalRoutes(
   );
 }
 
-/** The status a waiting caller's answer has (replyView's). */
-const outcomeStatus = (view: RunView): number => runStatus(view).code;
+/**
+ * The status a waiting caller's answer has (replyView's), or, when the caller ended the request itself
+ * (it left), its end's code's (499, CLIENT_CLOSED): an answer never sent, which is the caller's doing,
+ * not a deadline's 504.
+ */
+const outcomeStatus = (view: RunView): number => {
+  const end = endError(view);
+  return view.status === 'timed_out' && (end?.code === 'CLIENT_CLOSED' || end?.code === 'CANCELLED')
+    ? ErrorCodes[end.code].status
+    : runStatus(view).code;
+};
 
 function spanHttp(req: FastifyRequest, answer: 'outcome' | 202 | 200 | undefined): SubmitInput['http'] {
   const attributes = requestAttributes(req);
