@@ -52,7 +52,7 @@ export const metricsAnnotations: Readonly<Record<string, string>> = {
   'prometheus.io/scrape': 'true',
 };
 
-/** Node.js heap: 75% of the container's memory, leaving room for buffers and native memory. */
+/** Node.js heap: 75% of the container's memory limit, leaving room for buffers and native memory. */
 export function heapMiB(memoryBytes: number): number {
   return Math.floor((memoryBytes * 0.75) / 2 ** 20);
 }
@@ -66,7 +66,11 @@ export function semiSpaceMiB(memoryBytes: number): number {
   return Math.max(1, Math.min(16, Math.floor(memoryBytes / 2 ** 26)));
 }
 
-/** NODE_OPTIONS: the runtime's V8 flags, with both generations bounded by the memory limit when there is one. */
+/**
+ * NODE_OPTIONS: the runtime's V8 flags, with both generations bounded by the memory limit when there is
+ * one. Without a limit V8 sizes the old space itself (from the memory it sees) and the semi-space is the
+ * runtime's own: a request is what the scheduler reserves, not what the pod may use.
+ */
 export function nodeOptions(memoryBytes: number | undefined): string {
   if (memoryBytes === undefined) return RUNTIME_V8_FLAGS.join(' ');
   const flags = RUNTIME_V8_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size='));
@@ -99,7 +103,7 @@ function env(input: DeploymentInput): V1EnvVar[] {
     { name: 'HAL9_PEER_TOKEN_FILE', value: peerTokenFile },
     { name: 'PORT', value: String(runtimePort) },
   ];
-  // The runtime's own V8 flags (the image's NODE_OPTIONS, which this replaces), bounded by the memory limit.
+  // The runtime's own V8 flags (the image's NODE_OPTIONS, which this replaces), bounded by the memory limit if any.
   vars.push({ name: 'NODE_OPTIONS', value: nodeOptions(tuning.memoryBytes) });
   if (apiKeyRef(spec)) {
     vars.push({ name: 'HAL9_API_KEY_FILE', value: apiKeyFile });

@@ -77,6 +77,9 @@ export function renderPlacement(
               topologyKey: spread.topologyKey ?? 'kubernetes.io/hostname',
               whenUnsatisfiable: spread.whenUnsatisfiable ?? 'ScheduleAnyway',
               labelSelector: { matchLabels: { ...selector } },
+              // Counts only the pods of the pod's own ReplicaSet: during a rollout the old pods, about
+              // to go, would otherwise skew where the new ones land.
+              matchLabelKeys: ['pod-template-hash'],
             },
           ],
         }

@@ -876,6 +876,7 @@ describe('renderNeuron: tuning options', () => {
             labelSelector: {
               matchLabels: { 'app.kubernetes.io/name': 'hal9-runtime', 'hal9.ai/neuron': 'impl-1' },
             },
+            matchLabelKeys: ['pod-template-hash'],
           },
         ]);
       },

@@ -20,7 +20,11 @@ import { isSafeSysctl } from './sysctls.ts';
 
 export interface PodTuning {
   readonly resources: V1ResourceRequirements;
-  /** Memory limit (or request when there is no limit) in bytes, for the Node.js heap size. */
+  /**
+   * Memory limit in bytes, for the Node.js heap size; undefined without a limit. A request is not a
+   * bound: a Burstable pod may use the node's free memory, and a heap cut to 75 % of its request
+   * would run out under a load the pod could carry.
+   */
   readonly memoryBytes: number | undefined;
   readonly sysctls: V1Sysctl[];
   readonly initContainers: V1Container[];
@@ -50,6 +54,38 @@ export function privilegedPolicy(allowList: readonly string[], namespace: string
     allowed: allowList.includes('*') || allowList.includes(namespace),
     howToAllow: `a cluster admin allows them by starting the operator with --allow-privileged-namespaces=${namespace} (chart value privileged.allowedNamespaces), or turn nodeTuning.privilegedSysctlInitContainer and nodeTuning.thpInitContainer off`,
   };
+}
+
+// Sysctls a kernel namespace holds (Kubernetes' list: kernel.shm*, kernel.msg*, kernel.sem in the IPC
+// namespace, fs.mqueue.* too, net.* in the network namespace); any other is the node's own.
+const namespaced = /^(kernel\.(shm|msg|sem)|fs\.mqueue\.|net\.)/;
+// Most of net.core is global: only the node's network namespace has it (netdev_max_backlog on every
+// kernel, rmem_max, wmem_max and their defaults until recent ones), not the pod's, where the init
+// container runs. somaxconn and the xfrm ones have been per namespace for long.
+const netCoreNamespaced = /^net\.core\.(somaxconn|xfrm_[a-z_]+)$/;
+
+/**
+ * What the privileged init container's sysctls do beyond the pod: the node-level ones are written for
+ * the whole node and stay after the pod; the global net.core ones are not in the pod's network
+ * namespace, so `sysctl -w` fails on them and the pod never starts.
+ */
+function sysctlScopeWarnings(names: readonly string[]): string {
+  const nodeWide = names.filter((n) => !namespaced.test(n));
+  const global = names.filter((n) => n.startsWith('net.core.') && !netCoreNamespaced.test(n));
+  return [
+    ...(nodeWide.length > 0
+      ? [
+          `${nodeWide.join(', ')} ${nodeWide.length === 1 ? 'is' : 'are'} written node-wide: every pod on the node gets ${nodeWide.length === 1 ? 'it' : 'them'}, and ${nodeWide.length === 1 ? 'it outlives' : 'they outlive'} the pod`,
+        ]
+      : []),
+    ...(global.length > 0
+      ? [
+          `${global.join(', ')}: net.core sysctls other than somaxconn are global on most kernels and do not exist in the pod's network namespace, so the init container fails (sysctl: cannot stat /proc/sys/net/core/…) and the pod never starts (Init:CrashLoopBackOff); set them on the node instead`,
+        ]
+      : []),
+  ]
+    .map((w) => `; ${w}`)
+    .join('');
 }
 
 const hugepagesMountPath = '/hugepages';
@@ -183,7 +219,7 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
         ),
       );
       warnings.push(
-        `a privileged init container sets the sysctls ${names} (nodeTuning.privilegedSysctlInitContainer)`,
+        `a privileged init container sets the sysctls ${names} (nodeTuning.privilegedSysctlInitContainer)${sysctlScopeWarnings(unsafe.map((s) => s.name))}`,
       );
     } else {
       warnings.push(
@@ -212,7 +248,7 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
     );
   }
 
-  const memoryBytes = parseQuantity(limits.memory ?? requests.memory);
+  const memoryBytes = parseQuantity(limits.memory);
   let denied: PodTuning['denied'];
   if (initContainers.length > 0 && policy && !policy.allowed) {
     const asked = initContainers.map((c) => c.name).join(', ');

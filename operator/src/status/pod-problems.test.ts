@@ -47,6 +47,11 @@ const secretVolume = (name: string, secretName: string, optional?: boolean): V1V
   name,
   secret: { secretName, ...(optional === undefined ? {} : { optional }) },
 });
+/** A pod the kubelet refused to admit: phase Failed, with its reason and message. */
+const refused = (reason: string, message: string): V1Pod => ({
+  metadata: { name: 'n1-7d9f-fghij' },
+  status: { phase: 'Failed', reason, message },
+});
 const running: V1Pod = {
   status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] },
 };
@@ -113,6 +118,66 @@ describe('podProblems', () => {
       },
     };
     expect(podProblems([initRuns], NOW)).toBeUndefined();
+  });
+
+  it('counts pods the kubelet refused to admit by reason, with what to do', () => {
+    const sysctl = 'Pod forbidden sysctl: "net.ipv4.tcp_rmem" not allowlisted';
+    expect(
+      podProblems(
+        [
+          refused('SysctlForbidden', sysctl),
+          refused('SysctlForbidden', sysctl),
+          refused('SysctlForbidden', sysctl),
+        ],
+        NOW,
+      ),
+    ).toBe(
+      `3 pods Failed: SysctlForbidden: ${sysctl}; the node's kubelet does not allow a sysctl of nodeTuning.sysctls ` +
+        "(net.ipv4.tcp_rmem and tcp_wmem only from Kubernetes 1.32): leave it out, run the pods on newer nodes, or allow it in the kubelet's allowedUnsafeSysctls",
+    );
+    const text = podProblems(
+      [
+        refused(
+          'OutOfhugepages-2Mi',
+          "Node didn't have enough resource: hugepages-2Mi, requested: 536870912, used: 0, capacity: 0",
+        ),
+        refused('UnexpectedAdmissionError', "Allocate failed due to can't allocate unhealthy devices"),
+        refused('Evicted', 'The node was low on resource: memory.'),
+        pending('0/3 nodes are available'),
+      ],
+      NOW,
+    )!;
+    expect(text).toContain('1 pod Pending (Unschedulable): 0/3 nodes are available');
+    expect(text).toContain('1 pod Failed: Evicted: The node was low on resource: memory.');
+    expect(text).toContain(
+      "1 pod Failed: OutOfhugepages-2Mi: Node didn't have enough resource: hugepages-2Mi, requested: 536870912, used: 0, capacity: 0; " +
+        "the node's kubelet found fewer free hugepages than nodeTuning.hugepages.quantity asks for",
+    );
+    expect(text).toContain(
+      "1 pod Failed: UnexpectedAdmissionError: Allocate failed due to can't allocate unhealthy devices; the node's kubelet failed to admit the pod",
+    );
+  });
+
+  it("bounds a refused pod's message, and keeps what to do after it", () => {
+    const text = podProblems([refused('SysctlForbidden', 'x'.repeat(10_000))], NOW)!;
+    expect(text.length).toBeLessThan(800);
+    expect(text).toMatch(/x…; the node's kubelet does not allow a sysctl/);
+  });
+
+  it('names the sysctls of a pod slow to start, and FailedCreatePodSandBox as a cause', () => {
+    const pod = starting(slowStartMs, [secretVolume('peer-token', 'c1-peer-token')]);
+    pod.spec!.securityContext = {
+      sysctls: [
+        { name: 'net.ipv4.tcp_rmem', value: '4096 87380 6291456' },
+        { name: 'net.ipv4.tcp_wmem', value: '4096 16384 4194304' },
+      ],
+    };
+    expect(podProblems([pod], NOW)).toBe(
+      `1 pod ContainerCreating for over 1 min: mounts Secret "c1-peer-token" (the Hal9Cluster's peer token) and ` +
+        'sets the sysctls net.ipv4.tcp_rmem, net.ipv4.tcp_wmem (nodeTuning.sysctls): a missing Secret or key (FailedMount) ' +
+        "or a sysctl the node's kernel refuses (FailedCreatePodSandBox) keeps it there (kubectl describe pod n1-7d9f-abcde " +
+        'shows which), else its image is still being pulled',
+    );
   });
 
   it('bounds the message of a thousand pods', () => {

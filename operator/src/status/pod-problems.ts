@@ -38,30 +38,71 @@ function slowToStart(pod: V1Pod, nowMs: number): boolean {
 
 function slowStartMessage(pod: V1Pod): string {
   const secrets = mountedSecrets(pod);
-  const missing = `a missing Secret or key keeps it there (kubectl describe pod ${pod.metadata?.name ?? ''} shows FailedMount), else its image is still being pulled`;
-  return secrets.length > 0 ? `mounts ${secrets.join(', ')}: ${missing}` : missing;
+  const sysctls = (pod.spec?.securityContext?.sysctls ?? []).map((s) => s.name);
+  const describe = `kubectl describe pod ${pod.metadata?.name ?? ''}`;
+  // The runtime sets a pod's sysctls when it creates its sandbox: one the node's kernel refuses or
+  // lacks keeps the pod there, with nothing but a FailedCreatePodSandBox event.
+  const why =
+    sysctls.length > 0
+      ? `a missing Secret or key (FailedMount) or a sysctl the node's kernel refuses (FailedCreatePodSandBox) keeps it there (${describe} shows which), else its image is still being pulled`
+      : `a missing Secret or key keeps it there (${describe} shows FailedMount), else its image is still being pulled`;
+  const what = [
+    ...(secrets.length > 0 ? [`mounts ${secrets.join(', ')}`] : []),
+    ...(sysctls.length > 0 ? [`sets the sysctls ${sysctls.join(', ')} (nodeTuning.sysctls)`] : []),
+  ].join(' and ');
+  return what ? `${what}: ${why}` : why;
 }
 
 /**
+ * What to do about a pod the kubelet refused to admit (phase Failed, its status.reason), where the
+ * reason alone does not say it. The ReplicaSet replaces such a pod, and the new one fares the same.
+ */
+function failedHint(reason: string): string | undefined {
+  if (reason === 'SysctlForbidden') {
+    return "the node's kubelet does not allow a sysctl of nodeTuning.sysctls (net.ipv4.tcp_rmem and tcp_wmem only from Kubernetes 1.32): leave it out, run the pods on newer nodes, or allow it in the kubelet's allowedUnsafeSysctls";
+  }
+  if (reason.startsWith('OutOfhugepages-')) {
+    return "the node's kubelet found fewer free hugepages than nodeTuning.hugepages.quantity asks for: reserve more on the node (vm.nr_hugepages), or ask for fewer";
+  }
+  if (reason === 'TopologyAffinityError') {
+    return "the node's topology manager cannot align the pod's CPUs (nodeTuning.cpuPinning) and memory on one NUMA node";
+  }
+  if (reason === 'UnexpectedAdmissionError') {
+    return "the node's kubelet failed to admit the pod (a device plugin, or its CPU or memory manager): its log on the node says why";
+  }
+  return undefined;
+}
+
+const bounded = (message: string) =>
+  message.length > maxMessage ? `${message.slice(0, maxMessage)}…` : message;
+
+/**
  * Why a Neuron's pods do not run, from the scheduler and the kubelet: pods Pending with the
- * scheduler's reason (Unschedulable: 0/3 nodes are available: 3 Insufficient cpu), containers
- * waiting in CrashLoopBackOff or an image pull, pods scheduled slowStartMs ago whose containers the
- * kubelet has not created (with the Secrets they mount). Grouped by reason with a count, one sample
- * message each, bounded; undefined when no pod has such a problem. Pure.
+ * scheduler's reason (Unschedulable: 0/3 nodes are available: 3 Insufficient cpu), pods the kubelet
+ * refused (Failed: SysctlForbidden, OutOfhugepages-2Mi, …, with what to do), containers waiting in
+ * CrashLoopBackOff or an image pull, pods scheduled slowStartMs ago whose containers the kubelet has
+ * not created (with the Secrets they mount and the sysctls they set). Grouped by reason with a count,
+ * one sample message each, bounded; undefined when no pod has such a problem. Pure.
  */
 export function podProblems(pods: readonly V1Pod[], nowMs: number): string | undefined {
   const groups = new Map<string, { count: number; message: string }>();
-  const add = (key: string, message: string) => {
+  // The hint (constant and short) goes after the bounded message, so a long message does not cut it.
+  const add = (key: string, message: string, hint?: string) => {
     const g = groups.get(key);
     if (g) g.count++;
     else
       groups.set(key, {
         count: 1,
-        message: message.length > maxMessage ? `${message.slice(0, maxMessage)}…` : message,
+        message: [bounded(message), hint].filter(Boolean).join('; '),
       });
   };
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue;
+    if (pod.status?.phase === 'Failed') {
+      const reason = pod.status.reason || 'Failed';
+      add(`Failed: ${reason}`, pod.status.message ?? '', failedHint(reason));
+      continue;
+    }
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (pod.status?.phase === 'Pending' && scheduled?.status === 'False') {
       add(`Pending (${scheduled.reason ?? 'Unschedulable'})`, scheduled.message ?? '');

@@ -52,7 +52,9 @@ describe('prometheusParallelismInput', () => {
       status: 'False',
       reason: 'NoData',
       message:
-        'Prometheus returned no data for p95, throughput over the last 20s (no traffic, or its pods are not scraped); holding 8',
+        'Prometheus returned no data for p95, throughput over the last 20s (no traffic, or its pods are not scraped: ' +
+        "the NetworkPolicy hal9-hal9-runtime admits scrapes only from the namespaces the operator's " +
+        '--prometheus-namespace-selector matches, by default kubernetes.io/metadata.name=monitoring); holding 8',
     });
   });
 

@@ -1,4 +1,5 @@
 import { parallelismBounds } from '../render/autoscaling.ts';
+import { networkPolicyNames } from '../render/network-policy.ts';
 import {
   type ConditionInput,
   type LastDecision,
@@ -115,7 +116,7 @@ export function prometheusParallelismInput(
     ...(c.observation
       ? {}
       : {
-          noData: `Prometheus returned no data for ${c.missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped); holding ${current}`,
+          noData: `Prometheus returned no data for ${c.missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped: the NetworkPolicy ${networkPolicyNames(t.spec.cluster).runtime} admits scrapes only from the namespaces the operator's --prometheus-namespace-selector matches, by default kubernetes.io/metadata.name=monitoring); holding ${current}`,
         }),
   };
 }

@@ -1,0 +1,56 @@
+import type { V1Sysctl } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { effectiveSpec } from '../spec/effective-spec.ts';
+import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
+import { privilegedPolicy, renderTuning } from './tuning.ts';
+
+const tuning = (sysctls: V1Sysctl[], allowList = ['*']) =>
+  renderTuning(
+    effectiveSpec(
+      aHal9Cluster({ nodeTuning: { privilegedSysctlInitContainer: true, sysctls } }),
+      aNeuron('impl-1', {}),
+    ),
+    privilegedPolicy(allowList, 'default'),
+  );
+
+describe('renderTuning: sysctls of the privileged init container', () => {
+  it('warns that a node-level sysctl is written node-wide and outlives the pod', () => {
+    const { warnings, initContainers } = tuning([{ name: 'vm.swappiness', value: '1' }]);
+    expect(initContainers.map((c) => c.command)).toEqual([['sysctl', '-w', 'vm.swappiness=1']]);
+    expect(warnings).toEqual([
+      'a privileged init container sets the sysctls vm.swappiness (nodeTuning.privilegedSysctlInitContainer); ' +
+        'vm.swappiness is written node-wide: every pod on the node gets it, and it outlives the pod',
+    ]);
+  });
+
+  it("names kernel.* too, but not the sysctls of the pod's own namespaces", () => {
+    const [w] = tuning([
+      { name: 'kernel.sched_autogroup_enabled', value: '0' },
+      { name: 'kernel.shmmax', value: '68719476736' },
+      { name: 'net.core.somaxconn', value: '4096' },
+      { name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' },
+    ]).warnings;
+    expect(w).toContain('; kernel.sched_autogroup_enabled is written node-wide');
+    expect(w).not.toMatch(/(shmmax|somaxconn|slow_start_after_idle)[^;]*node-wide/);
+    expect(w).not.toContain('network namespace');
+  });
+
+  it("says a global net.core sysctl does not exist in the pod's network namespace, so the init container fails", () => {
+    const [w] = tuning([
+      { name: 'net.core.netdev_max_backlog', value: '16384' },
+      { name: 'vm.max_map_count', value: '262144' },
+    ]).warnings;
+    expect(w).toContain('; vm.max_map_count is written node-wide');
+    expect(w).toContain(
+      "; net.core.netdev_max_backlog: net.core sysctls other than somaxconn are global on most kernels and do not exist in the pod's network namespace, so the init container fails",
+    );
+    expect(w).not.toMatch(/netdev_max_backlog[^;]*node-wide/);
+  });
+
+  it('drops the warning with the init container when the namespace does not allow it', () => {
+    const t = tuning([{ name: 'vm.swappiness', value: '1' }], []);
+    expect(t.initContainers).toEqual([]);
+    expect(t.warnings).toEqual([]);
+    expect(t.denied?.reason).toBe('PrivilegedNotAllowed');
+  });
+});
