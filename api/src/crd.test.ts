@@ -119,6 +119,20 @@ describe('CRDs', () => {
     expect(JSON.stringify(neuron)).not.toContain('"default"');
   });
 
+  // The shape test above leaves the rules out: a kernel bound on a sysctl changed in one CRD only would
+  // let the other kind admit a pod that never gets its sandbox.
+  it("Neuron spec.nodeTuning is checked by the Hal9Cluster's rules", () => {
+    const rules = (node: unknown, path = ''): [string, unknown][] => {
+      if (node === null || typeof node !== 'object') return [];
+      return Object.entries(node).flatMap(([k, v]): [string, unknown][] =>
+        k === 'x-kubernetes-validations' ? [[path, v]] : rules(v, `${path}/${k}`),
+      );
+    };
+    const cluster = rules(specOf('hal9.ai_hal9clusters.yaml').properties!.nodeTuning);
+    expect(cluster.map(([path]) => path)).toContain('/properties/sysctls/items');
+    expect(rules(specOf('hal9.ai_neurons.yaml').properties!.nodeTuning)).toEqual(cluster);
+  });
+
   it.each(['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'])(
     '%s lists the same safe sysctls as the renderer',
     (file) => {

@@ -107,6 +107,96 @@ const sysctlValueShapes: readonly { names: readonly string[]; pattern: RegExp; m
   },
 ];
 
+// The kernel's bounds on the safe sysctls (the CRDs' rules after the shapes above, same messages; the
+// apiserver names the sysctl where a message says "this sysctl"). Each applies once the shape holds.
+const fits = (v: string, digits: number, min: number, max: number) =>
+  (v.match(/[0-9]+/g) ?? []).every((n) => n.length <= digits && Number(n) >= min && Number(n) <= max);
+const firstPort = (v: string) => Number(v.match(/^[0-9]+/)?.[0]);
+const lastPort = (v: string) => Number(v.match(/[0-9]+$/)?.[0]);
+const safeNames = [...safeSysctls];
+const sysctlValueBounds: readonly {
+  names: readonly string[];
+  ok: (v: string) => boolean;
+  message: string;
+}[] = [
+  {
+    names: safeNames,
+    ok: (v) => !/(^|[^0-9])0[0-9]/.test(v),
+    message:
+      'this sysctl takes numbers without leading zeros (the kernel reads 010 as octal 8 and refuses 08): remove them',
+  },
+  {
+    names: ['net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_time'],
+    ok: (v) => fits(v, 7, 0, 2147483),
+    message:
+      'this sysctl is a number of seconds, at most 2147483 (a kernel with HZ 1000 refuses more): lower it',
+  },
+  {
+    names: ['net.ipv4.tcp_keepalive_probes', 'net.ipv4.tcp_syncookies'],
+    ok: (v) => fits(v, 3, 0, 255),
+    message: 'this sysctl is at most 255 (the kernel keeps it in one byte): lower it',
+  },
+  {
+    names: ['kernel.shm_rmid_forced'],
+    ok: (v) => v === '0' || v === '1',
+    message: 'kernel.shm_rmid_forced takes 0 or 1',
+  },
+  {
+    names: ['net.ipv4.ip_unprivileged_port_start'],
+    ok: (v) => fits(v, 5, 0, 32768),
+    message:
+      "net.ipv4.ip_unprivileged_port_start must be at most 32768: the kernel refuses a start above the first port of net.ipv4.ip_local_port_range, which is 32768 until the range is written (the container runtime writes a pod's sysctls in no fixed order); lower it",
+  },
+  {
+    names: ['net.ipv4.ip_local_port_range'],
+    ok: (v) => fits(v, 5, 0, 65535),
+    message: 'net.ipv4.ip_local_port_range takes ports, at most 65535: lower the one above',
+  },
+  {
+    names: ['net.ipv4.ip_local_port_range'],
+    ok: (v) => (v.match(/^[0-9]+/)?.[0].length ?? 0) > 4 || firstPort(v) >= 1024,
+    message:
+      "net.ipv4.ip_local_port_range must start at 1024 or above: the kernel refuses a range that starts below net.ipv4.ip_unprivileged_port_start, which is 1024 until that is written (the container runtime writes a pod's sysctls in no fixed order); raise the first port",
+  },
+  {
+    names: ['net.ipv4.ip_local_port_range'],
+    ok: (v) => !/^[0-9]{1,5} +[0-9]{1,5}$/.test(v) || firstPort(v) <= lastPort(v),
+    message:
+      'net.ipv4.ip_local_port_range is the first and the last port, the first not above the last: swap them, for example "1024 65000"',
+  },
+  {
+    names: ['net.ipv4.ping_group_range'],
+    ok: (v) => fits(v, 10, 0, 4294967294),
+    message:
+      'net.ipv4.ping_group_range takes group IDs from 0 to 4294967294: lower the one above (a first above the last, as in the default "1 0", turns ping sockets off)',
+  },
+  {
+    names: ['net.ipv4.tcp_rmem'],
+    ok: (v) => fits(v, 10, 4096, 2147483647),
+    message:
+      'net.ipv4.tcp_rmem takes three sizes in bytes, each from 4096 to 2147483647 (recent kernels refuse less than 4096), for example "4096 131072 6291456"',
+  },
+  {
+    names: ['net.ipv4.tcp_wmem'],
+    ok: (v) => fits(v, 10, 1, 2147483647),
+    message:
+      'net.ipv4.tcp_wmem takes three sizes in bytes, each from 1 to 2147483647, for example "4096 16384 4194304"',
+  },
+  {
+    names: ['net.ipv4.ip_local_reserved_ports'],
+    ok: (v) => fits(v, 5, 0, 65535),
+    message: 'net.ipv4.ip_local_reserved_ports takes ports, at most 65535: lower the ones above',
+  },
+  {
+    names: ['net.ipv4.ip_local_reserved_ports'],
+    ok: (v) =>
+      !/^[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?)*$/.test(v) ||
+      (v.match(/[0-9]+-[0-9]+/g) ?? []).every((r) => firstPort(r) <= lastPort(r)),
+    message:
+      'net.ipv4.ip_local_reserved_ports ranges go from the lower port to the higher: swap them, for example "9000-9100"',
+  },
+];
+
 interface NodeLabel {
   readonly key: string;
   readonly operator?: string;
@@ -294,12 +384,40 @@ export function sectionRules(s: Sections, p: string): string[] {
     );
   }
   (nt?.sysctls ?? []).forEach((x, i) => {
+    if (x.name.includes('/')) {
+      problems.push(
+        `${p}.nodeTuning.sysctls[${i}].name (${JSON.stringify(x.name)}): write the sysctl name with dots (net.ipv4.tcp_keepalive_time, not net/ipv4/tcp_keepalive_time): the safe set and Pod Security Admission compare names as written`,
+      );
+    }
     const shape = sysctlValueShapes.find((v) => v.names.includes(x.name));
-    if (shape && !shape.pattern.test(x.value)) {
-      problems.push(`${p}.nodeTuning.sysctls[${i}].value (${JSON.stringify(x.value)}): ${shape.message}`);
+    const at = `${p}.nodeTuning.sysctls[${i}].value (${JSON.stringify(x.value)})`;
+    const shapeOk = !shape || shape.pattern.test(x.value);
+    if (!shapeOk) problems.push(`${at}: ${shape.message}`);
+    // Leading zeros are refused whatever the shape; the bounds apply once it holds.
+    for (const [j, bound] of sysctlValueBounds.entries()) {
+      if ((j === 0 || shapeOk) && bound.names.includes(x.name) && !bound.ok(x.value))
+        problems.push(`${at}: ${bound.message.replace('this sysctl', x.name)}`);
     }
   });
-  const unsafe = (nt?.sysctls ?? []).map((x) => x.name).filter((n) => !safeSysctls.has(n));
+  // The container runtime writes a pod's sysctls in no fixed order: each rule above also holds
+  // against the other's default; this one, when both are set, against each other.
+  const valueOf = (name: string) => nt?.sysctls?.find((x) => x.name === name)?.value;
+  const start = valueOf('net.ipv4.ip_unprivileged_port_start');
+  const range = valueOf('net.ipv4.ip_local_port_range');
+  if (
+    start !== undefined &&
+    range !== undefined &&
+    /^[0-9]{1,5}$/.test(start) &&
+    /^[0-9]{1,5} +[0-9]{1,5}$/.test(range) &&
+    Number(start) > firstPort(range)
+  ) {
+    problems.push(
+      `${p}.nodeTuning.sysctls (net.ipv4.ip_unprivileged_port_start ${start}, net.ipv4.ip_local_port_range ${JSON.stringify(range)}): net.ipv4.ip_unprivileged_port_start must not be above the first port of net.ipv4.ip_local_port_range (the kernel refuses it): lower the start or raise the range's first port`,
+    );
+  }
+  const unsafe = (nt?.sysctls ?? [])
+    .map((x) => x.name)
+    .filter((n) => !n.includes('/') && !safeSysctls.has(n));
   if (unsafe.length > 0 && !nt?.privilegedSysctlInitContainer) {
     problems.push(
       `${p}.nodeTuning.sysctls (${unsafe.join(', ')}): nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true (privileged init container) or remove it`,

@@ -949,7 +949,19 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     [
       'a sysctl outside the safe set without the privileged init container',
       cluster({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' }] } }),
-      'nodeTuning.sysctls has a sysctl outside the safe set: set nodeTuning.privilegedSysctlInitContainer: true',
+      'spec.nodeTuning.sysctls: Invalid value: nodeTuning.sysctls has a sysctl outside the safe set, net.ipv4.tcp_slow_start_after_idle: set nodeTuning.privilegedSysctlInitContainer: true',
+    ],
+    [
+      'two sysctls outside the safe set in a Neuron',
+      neuron({
+        nodeTuning: {
+          sysctls: [
+            { name: 'net.core.somaxconn', value: '4096' },
+            { name: 'vm.swappiness', value: '1' },
+          ],
+        },
+      }),
+      'nodeTuning.sysctls has a sysctl outside the safe set, net.core.somaxconn and others: set nodeTuning.privilegedSysctlInitContainer: true',
     ],
     [
       'a safe sysctl with a value the kernel would refuse',
@@ -1219,6 +1231,178 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     const r = await apply(neuron({ cluster: 'other' }, 'moving'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.cluster is immutable: delete the Neuron and create it again');
+  });
+});
+
+describe('safe sysctls: a value the kernel refuses is refused on apply, its bounds are accepted', () => {
+  // The bounds are the kernel's (written with `unshare -n sysctl -w` in a fresh network namespace, and
+  // `unshare -i` for kernel.shm_rmid_forced): a pod with a value beyond them never gets its sandbox
+  // (FailedCreatePodSandBox) although the apiserver admitted the Neuron.
+  type Sysctl = { name: string; value: string };
+  const clusterWith = (...sysctls: Sysctl[]) => cluster({ nodeTuning: { sysctls } });
+  const neuronWith = (...sysctls: Sysctl[]) => neuron({ nodeTuning: { sysctls } });
+  const item = (name: string, value: string): Sysctl => ({ name, value });
+  const value = 'spec.nodeTuning.sysctls[0].value: Invalid value: ';
+
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a port range that starts below ip_unprivileged_port_start (1024 by default)',
+      clusterWith(item('net.ipv4.ip_local_port_range', '1000 65000')),
+      `${value}net.ipv4.ip_local_port_range must start at 1024 or above: the kernel refuses a range that starts below net.ipv4.ip_unprivileged_port_start`,
+    ],
+    [
+      'a port range whose last port is below its first',
+      neuronWith(item('net.ipv4.ip_local_port_range', '65000 1024')),
+      `${value}net.ipv4.ip_local_port_range is the first and the last port, the first not above the last: swap them`,
+    ],
+    [
+      'a port range beyond 65535',
+      clusterWith(item('net.ipv4.ip_local_port_range', '1024 70000')),
+      `${value}net.ipv4.ip_local_port_range takes ports, at most 65535`,
+    ],
+    [
+      'ip_unprivileged_port_start above the port range (32768 by default)',
+      clusterWith(item('net.ipv4.ip_unprivileged_port_start', '40000')),
+      `${value}net.ipv4.ip_unprivileged_port_start must be at most 32768: the kernel refuses a start above the first port of net.ipv4.ip_local_port_range`,
+    ],
+    [
+      'ip_unprivileged_port_start above the first port of the range set beside it',
+      neuronWith(
+        item('net.ipv4.ip_unprivileged_port_start', '2000'),
+        item('net.ipv4.ip_local_port_range', '1500 65000'),
+      ),
+      'spec.nodeTuning.sysctls: Invalid value: net.ipv4.ip_unprivileged_port_start must not be above the first port of net.ipv4.ip_local_port_range (the kernel refuses it): lower the start or raise the range',
+    ],
+    [
+      '300 keepalive probes (one byte)',
+      clusterWith(item('net.ipv4.tcp_keepalive_probes', '300')),
+      `${value}net.ipv4.tcp_keepalive_probes is at most 255`,
+    ],
+    [
+      'tcp_syncookies 256',
+      neuronWith(item('net.ipv4.tcp_syncookies', '256')),
+      `${value}net.ipv4.tcp_syncookies is at most 255`,
+    ],
+    [
+      'tcp_rmem of zeros',
+      clusterWith(item('net.ipv4.tcp_rmem', '0 0 0')),
+      `${value}net.ipv4.tcp_rmem takes three sizes in bytes, each from 4096 to 2147483647`,
+    ],
+    [
+      'tcp_rmem below 4096',
+      neuronWith(item('net.ipv4.tcp_rmem', '4095 131072 6291456')),
+      `${value}net.ipv4.tcp_rmem takes three sizes in bytes, each from 4096 to 2147483647`,
+    ],
+    [
+      'tcp_wmem of zeros',
+      neuronWith(item('net.ipv4.tcp_wmem', '0 0 0')),
+      `${value}net.ipv4.tcp_wmem takes three sizes in bytes, each from 1 to 2147483647`,
+    ],
+    [
+      'tcp_wmem beyond a 32-bit int',
+      clusterWith(item('net.ipv4.tcp_wmem', '4096 16384 2147483648')),
+      `${value}net.ipv4.tcp_wmem takes three sizes in bytes, each from 1 to 2147483647`,
+    ],
+    [
+      'a FIN timeout beyond 2147483 seconds',
+      clusterWith(item('net.ipv4.tcp_fin_timeout', '2147484')),
+      `${value}net.ipv4.tcp_fin_timeout is a number of seconds, at most 2147483`,
+    ],
+    [
+      'a keepalive interval too long for an integer',
+      neuronWith(item('net.ipv4.tcp_keepalive_intvl', '99999999999999999999')),
+      `${value}net.ipv4.tcp_keepalive_intvl is a number of seconds, at most 2147483`,
+    ],
+    [
+      'a leading zero (octal to the kernel)',
+      clusterWith(item('net.ipv4.tcp_keepalive_time', '0600')),
+      `${value}net.ipv4.tcp_keepalive_time takes numbers without leading zeros (the kernel reads 010 as octal 8 and refuses 08)`,
+    ],
+    [
+      'shm_rmid_forced 2',
+      clusterWith(item('kernel.shm_rmid_forced', '2')),
+      `${value}kernel.shm_rmid_forced takes 0 or 1`,
+    ],
+    [
+      'a ping group beyond 4294967294',
+      clusterWith(item('net.ipv4.ping_group_range', '0 4294967295')),
+      `${value}net.ipv4.ping_group_range takes group IDs from 0 to 4294967294`,
+    ],
+    [
+      'a reserved port beyond 65535',
+      neuronWith(item('net.ipv4.ip_local_reserved_ports', '8080,65536')),
+      `${value}net.ipv4.ip_local_reserved_ports takes ports, at most 65535`,
+    ],
+    [
+      'a reserved range from the higher port to the lower',
+      clusterWith(item('net.ipv4.ip_local_reserved_ports', '9100-9000')),
+      `${value}net.ipv4.ip_local_reserved_ports ranges go from the lower port to the higher: swap them`,
+    ],
+    [
+      'a safe sysctl named with slashes',
+      clusterWith(item('net/ipv4/tcp_keepalive_time', '600')),
+      'spec.nodeTuning.sysctls[0].name: Invalid value: "net/ipv4/tcp_keepalive_time": write the sysctl name with dots, net.ipv4.tcp_keepalive_time, not net/ipv4/tcp_keepalive_time: the safe set and Pod Security Admission compare names as written',
+    ],
+    [
+      'a sysctl named with slashes, even for the privileged init container',
+      neuron({
+        nodeTuning: { privilegedSysctlInitContainer: true, sysctls: [item('net/core/somaxconn', '4096')] },
+      }),
+      'write the sysctl name with dots, net.core.somaxconn, not net/core/somaxconn',
+    ],
+  ])('%s', async (_name, object, message) => {
+    const r = await apply(object, ['--dry-run=server']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+    // Each value is taken apart by the rules, never by a CEL error; a slash name is told to use dots,
+    // not also to leave the safe set.
+    expect(r.stderr).not.toMatch(/evaluat|outside the safe set/);
+  });
+
+  // The bounds, from both ends, on each kind: every safe sysctl at once, the two port sysctls equal.
+  const lowest = [
+    item('kernel.shm_rmid_forced', '0'),
+    item('net.ipv4.ip_local_port_range', '1024 1024'),
+    item('net.ipv4.ip_local_reserved_ports', '0'),
+    item('net.ipv4.ip_unprivileged_port_start', '0'),
+    item('net.ipv4.ping_group_range', '0 0'),
+    item('net.ipv4.tcp_fin_timeout', '0'),
+    item('net.ipv4.tcp_keepalive_intvl', '0'),
+    item('net.ipv4.tcp_keepalive_probes', '0'),
+    item('net.ipv4.tcp_keepalive_time', '0'),
+    item('net.ipv4.tcp_rmem', '4096 4096 4096'),
+    item('net.ipv4.tcp_syncookies', '0'),
+    item('net.ipv4.tcp_wmem', '1 1 1'),
+  ];
+  const highest = [
+    item('kernel.shm_rmid_forced', '1'),
+    item('net.ipv4.ip_local_port_range', '32768   65535'),
+    item('net.ipv4.ip_local_reserved_ports', '0-65535,8080,9000-9100'),
+    item('net.ipv4.ip_unprivileged_port_start', '32768'),
+    item('net.ipv4.ping_group_range', '4294967294 4294967294'),
+    item('net.ipv4.tcp_fin_timeout', '2147483'),
+    item('net.ipv4.tcp_keepalive_intvl', '2147483'),
+    item('net.ipv4.tcp_keepalive_probes', '255'),
+    item('net.ipv4.tcp_keepalive_time', '2147483'),
+    item('net.ipv4.tcp_rmem', '2147483647 2147483647 2147483647'),
+    item('net.ipv4.tcp_syncookies', '255'),
+    item('net.ipv4.tcp_wmem', '2147483647 2147483647 2147483647'),
+  ];
+  it.each<[string, Hal9Cluster | Neuron]>([
+    ['the lowest values in a Hal9Cluster', clusterWith(...lowest)],
+    ['the highest values in a Neuron', neuronWith(...highest)],
+    [
+      'a start equal to the first port of the range, ping sockets off ("1 0")',
+      clusterWith(
+        item('net.ipv4.ip_unprivileged_port_start', '1500'),
+        item('net.ipv4.ip_local_port_range', '1500 65000'),
+        item('net.ipv4.ping_group_range', '1 0'),
+      ),
+    ],
+  ])('%s are accepted (server-side dry run)', async (_name, object) => {
+    const r = await apply(object, ['--dry-run=server']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
 

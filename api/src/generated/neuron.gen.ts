@@ -374,11 +374,11 @@ export interface NeuronSpecPlacementTopologySpread {
  */
 export interface NeuronSpecNodeTuning {
   /**
-   * Kernel parameters. The safe set (kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, net.ipv4.tcp_syncookies, net.ipv4.tcp_wmem) goes into the pod's securityContext.sysctls; any other name needs privilegedSysctlInitContainer: true. There is no tcp_nodelay sysctl: the runtime sets TCP_NODELAY on its sockets.
+   * Kernel parameters. The safe set (kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports, net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range, net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, net.ipv4.tcp_syncookies, net.ipv4.tcp_wmem) goes into the pod's securityContext.sysctls, and a value the kernel would refuse there (out of its bounds, or a port range against net.ipv4.ip_unprivileged_port_start) is refused on apply, since the pod would never start (FailedCreatePodSandBox); any other name needs privilegedSysctlInitContainer: true. Names are written with dots (net.ipv4.tcp_keepalive_time, not net/ipv4/tcp_keepalive_time). There is no tcp_nodelay sysctl: the runtime sets TCP_NODELAY on its sockets.
    */
   readonly sysctls?: readonly NeuronSpecNodeTuningSysctlsItem[];
   /**
-   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`). Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: the Hal9Cluster's (false unless set there).
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`), run in the pod's namespaces. A namespaced net.* sysctl (net.core.somaxconn, net.ipv4.tcp_slow_start_after_idle) applies to the pod's own network namespace; a global-only one such as net.core.netdev_max_backlog does not exist there, so the init container fails and the pod stays in Init:CrashLoopBackOff (set it on the node instead); kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* apply to the pod's IPC namespace; vm.*, fs.* and the other kernel.* ones are written for the whole node (every pod on it) and outlive the pod. Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: the Hal9Cluster's (false unless set there).
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
@@ -390,7 +390,7 @@ export interface NeuronSpecNodeTuning {
    */
   readonly thpInitContainer?: boolean;
   /**
-   * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+   * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required. The Hal9 runtime (Node.js, V8) never maps /hugepages, so with its image they are reserved on the node and unused: only a custom image whose process maps files in /hugepages benefits.
    */
   readonly hugepages?: NeuronSpecNodeTuningHugepages;
   /**
@@ -405,7 +405,7 @@ export interface NeuronSpecNodeTuning {
 
 export interface NeuronSpecNodeTuningSysctlsItem {
   /**
-   * Sysctl name, for example net.ipv4.tcp_keepalive_time.
+   * Sysctl name with dots, for example net.ipv4.tcp_keepalive_time.
    */
   readonly name: string;
   /**
@@ -415,7 +415,7 @@ export interface NeuronSpecNodeTuningSysctlsItem {
 }
 
 /**
- * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required.
+ * Pre-allocated hugepages for the runtime container (requests = limits), mounted as an emptyDir of medium HugePages at /hugepages. Nodes must pre-allocate them; a memory request is required. The Hal9 runtime (Node.js, V8) never maps /hugepages, so with its image they are reserved on the node and unused: only a custom image whose process maps files in /hugepages benefits.
  */
 export interface NeuronSpecNodeTuningHugepages {
   /**

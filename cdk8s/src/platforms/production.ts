@@ -3,7 +3,7 @@ import type { RepositoryInputs } from '../inputs.ts';
 
 /**
  * The production platform of samples/production as code: performance nodes, the guide's resources,
- * 2Mi hugepages, safe sysctls, the operator's autoscaling from 2 to 10 pods and parallelism tuning
+ * safe sysctls (no hugepages: the runtime never maps them), the operator's autoscaling from 2 to 10 pods and parallelism tuning
  * against a 50 ms SLO;
  * the default topology strategic-1 (L4) → design-1 (L3) → impl-1 (L2).
  */
@@ -49,7 +49,6 @@ export function productionPlatform(
           { name: 'net.ipv4.tcp_fin_timeout', value: '15' },
           { name: 'net.ipv4.tcp_keepalive_time', value: '600' },
         ],
-        hugepages: { size: '2Mi', quantity: '512Mi' },
         cpuPinning: false,
       },
       autoscaling: {
