@@ -895,7 +895,7 @@ export interface Hal9ClusterSpecTracingClientCertSecretRef {
  */
 export interface Hal9ClusterStatus {
   /**
-   * Conditions, each with a reason: Ready (every Neuron is Ready; True without Neurons, NoNeurons), Progressing (a Neuron is rolling out or not yet reconciled for this generation; paused Neurons are named, not waited for), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron; NoAdminToken: no admin token Secret and none the operator can make, so tuned limits cannot be delivered), and for kstatus (Flux, kpt) Reconciling (Progressing=True while not Degraded) and Stalled (Degraded=True).
+   * Conditions, each with a reason: Ready (every Neuron is Ready; True without Neurons, NoNeurons), Progressing (a Neuron is rolling out or not yet reconciled for this generation, paused Neurons named, not waited for; or Retrying a write of the cluster's own objects the apiserver refused for the moment), Degraded (a Neuron is Degraded, or the cluster's peer-token Secret or NetworkPolicies could not be written: at once when someone must act, after 5 minutes of Progressing Retrying when the apiserver refused for the moment) and Warning (spec.entryNeuron names no Neuron of the cluster; hal9.ai/paused on the cluster, which pauses nothing: pausing is per Neuron; NoAdminToken: no admin token Secret and none the operator can make, so tuned limits cannot be delivered), and for kstatus (Flux, kpt) Reconciling (Progressing=True while not Degraded) and Stalled (Degraded=True).
    */
   readonly conditions?: readonly Hal9ClusterStatusConditionsItem[];
   /**

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
 import { outlivingNeurons } from '../render/shared-owners.ts';
 import { entryNeuron } from '../spec/entry-neuron.ts';
-import { type AccessFailure, type AccessStep, accessFailure } from '../status/access-failure.ts';
+import { type AccessFailure, type AccessStep, accessFailure, firstToShow } from '../status/access-failure.ts';
 import { findCondition } from '../status/conditions.ts';
 import { ConditionType } from '../status/reasons.ts';
 import { clusterGoneAccess } from './cluster-gone.ts';
@@ -158,11 +158,11 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
     done.seenAt = now;
     done.key = `${namespace}/${cluster.metadata?.name}`;
     done.namesOwnAdminToken = cluster.spec?.adminTokenSecretRef !== undefined;
-    // Every step is tried, so a Secret refused does not keep the policies out; the first failure is
-    // the one the cluster's condition shows.
+    // Every step is tried, so a Secret refused does not keep the policies out; the condition shows the
+    // first failure that needs someone, else the first one (a transient one would hide the other as Retrying).
     let failure: AccessResult['failure'];
     const fail = (at: AccessStep, error: unknown) => {
-      failure ??= { ...accessFailure(at, error), error };
+      failure = firstToShow(failure, { ...accessFailure(at, error), error });
     };
 
     // Owners of the Secrets and policies besides the cluster (render/shared-owners.ts): none while

@@ -1,7 +1,7 @@
 import { apiVersion, type Hal9Cluster, type Neuron } from '../api-types.ts';
 import { networkPolicyNames } from '../render/network-policy.ts';
 import { outlivingNeurons } from '../render/shared-owners.ts';
-import { type AccessStep, accessFailure } from '../status/access-failure.ts';
+import { type AccessStep, accessFailure, firstToShow } from '../status/access-failure.ts';
 import type { AccessResult, ClusterAccessDeps } from './cluster-access.ts';
 import { type CreateSecret, createTokenSecrets } from './token-secrets.ts';
 
@@ -96,7 +96,7 @@ export function clusterGoneAccess(
         withAdmin: kept.namedOwnAdmin !== true,
         log: deps.logger.child({ cluster: key, neurons: outliving.map((n) => n.metadata?.name) }),
         fail: (at: AccessStep, error: unknown) => {
-          failure ??= { ...accessFailure(at, error), error };
+          failure = firstToShow(failure, { ...accessFailure(at, error), error });
         },
       });
       if (created) {

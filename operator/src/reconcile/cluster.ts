@@ -30,7 +30,8 @@ export interface ClusterReconcilerDeps {
 
 /**
  * One Hal9Cluster: its peer-token Secret and NetworkPolicies (access), then its status, which
- * summarises its Neurons and says when access failed (Degraded, with the error's catalogue name).
+ * summarises its Neurons and says when access failed (Degraded, with the error's catalogue name; a
+ * transient failure is Progressing Retrying first, cluster-status.ts).
  */
 export function clusterReconciler(shared: ClusterReconcilerDeps) {
   return async function reconcileCluster(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromApiError, OperatorErrorCode } from '../errors.ts';
-import { type AccessStep, accessFailure, reasonFor } from './access-failure.ts';
+import { type AccessStep, accessFailure, firstToShow, reasonFor } from './access-failure.ts';
 
 const secret: AccessStep = { verb: 'create', kind: 'Secret', namespace: 'team-a', name: 'brain-peer-token' };
 const policy: AccessStep = {
@@ -76,6 +76,24 @@ describe('accessFailure', () => {
     const f = accessFailure(step, err);
     expect(f.reason).toBe(reason);
     expect(f.message).toMatch(message);
+  });
+
+  it('marks what the work queue retries for the apiserver’s moment (the cluster is then Retrying, not Degraded)', () => {
+    const at = (code: number) =>
+      accessFailure(secret, apiError(code, 'no', 'Create of Secret team-a/brain-peer-token')).transient;
+    expect([429, 500, 503, 409].map(at)).toEqual([true, true, true, true]);
+    expect([403, 422].map(at)).toEqual([false, false]);
+    expect(accessFailure(secret, new TypeError('a bug')).transient).toBe(false);
+  });
+
+  it('shows the first failure of a pass, unless it is transient and a later one needs someone', () => {
+    const busy = accessFailure(secret, apiError(503, 'busy', 'Create of Secret team-a/brain-peer-token'));
+    const denied = accessFailure(policy, apiError(403, 'denied', 'Apply of NetworkPolicy'));
+    const conflict = accessFailure(entry, apiError(409, 'conflict', 'Delete of NetworkPolicy'));
+    expect(firstToShow(undefined, busy)).toBe(busy);
+    expect(firstToShow(busy, denied)).toBe(denied);
+    expect(firstToShow(denied, busy)).toBe(denied);
+    expect(firstToShow(busy, conflict)).toBe(busy);
   });
 
   it('names every code of the catalogue in CamelCase, as a condition reason must be', () => {

@@ -1,4 +1,4 @@
-import { errorMessage, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { errorMessage, isTransient, OperatorError, OperatorErrorCode } from '../errors.ts';
 
 /** One write of a Hal9Cluster's own objects (cluster-access.ts): what was sent, about which object. */
 export interface AccessStep {
@@ -8,17 +8,22 @@ export interface AccessStep {
   readonly name: string;
 }
 
-/** The Hal9Cluster's Degraded condition when a step failed. */
+/** The Hal9Cluster's condition when a step failed: Degraded, or Progressing=True Retrying while transient. */
 export interface AccessFailure {
   readonly reason: string;
   readonly message: string;
+  /**
+   * The apiserver's moment (errors.ts isTransient: 429, 5xx, 409, 404, a timeout): the work queue
+   * writes again, so the cluster is Retrying, not Degraded, until that has lasted (cluster-status.ts).
+   */
+  readonly transient: boolean;
 }
 
 const maxMessage = 1500;
 
 /**
  * Why the cluster's peer-token Secret or NetworkPolicies are not as they should be, for its Degraded
- * condition. The reason is the catalogue name of the error's code (`Forbidden` for
+ * condition (or its Progressing=True Retrying, when the error is transient). The reason is the catalogue name of the error's code (`Forbidden` for
  * HAL9_ERR_FORBIDDEN, `Rejected` for HAL9_ERR_REJECTED: CamelCase, as condition reasons are); the
  * message starts with the code, says what it breaks and what to fix. Pure.
  */
@@ -33,6 +38,7 @@ export function accessFailure(step: AccessStep, err: unknown): AccessFailure {
   return {
     reason: reasonFor(code),
     message: message.length > maxMessage ? `${message.slice(0, maxMessage - 1)}…` : message,
+    transient: isTransient(err),
   };
 }
 
@@ -69,4 +75,12 @@ function fix(step: AccessStep, code: OperatorErrorCode): string {
     default:
       return 'Retried with backoff';
   }
+}
+
+/**
+ * Which of two failures of one pass the condition shows: the first, unless it is transient and the
+ * later one is not (a Forbidden policy must not wait behind a Secret's 503 for the Retrying grace).
+ */
+export function firstToShow<F extends AccessFailure>(first: F | undefined, next: F): F {
+  return first === undefined || (first.transient && !next.transient) ? next : first;
 }

@@ -1,7 +1,10 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { fromApiError } from '../errors.ts';
 import { aNeuron, defaultTopology } from '../testing/builders.ts';
-import { computeClusterStatus } from './cluster-status.ts';
+import { type AccessStep, accessFailure } from './access-failure.ts';
+import { type ClusterStatusInput, computeClusterStatus } from './cluster-status.ts';
+import { RETRYING_GRACE_MS } from './retrying.ts';
 
 const service = (name: string): V1Service => ({ metadata: { name }, spec: { ports: [{ port: 8080 }] } });
 const statusWith = (entryNeuron?: string) =>
@@ -298,5 +301,91 @@ describe('hal9.ai/paused on the Hal9Cluster', () => {
     const w = warning({ pausedAnnotation: true, entryNeuron: 'ghost' });
     expect(w?.reason).toBe('EntryNeuronNotFound');
     expect(w?.message).toMatch(/^spec\.entryNeuron names ghost.*; hal9\.ai\/paused has no effect/);
+  });
+});
+
+describe('a write of the cluster’s own objects that failed', () => {
+  const secret: AccessStep = { verb: 'create', kind: 'Secret', namespace: 'ns', name: 'hal9-peer-token' };
+  /** What the apiserver answers, as client-node raises it, and as cluster-access.ts reports it. */
+  const failed = (code: number) =>
+    accessFailure(
+      secret,
+      fromApiError(
+        { code, body: JSON.stringify({ kind: 'Status', message: 'no' }) },
+        'Create of Secret ns/x',
+      ),
+    );
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const at = (ms: number) => new Date(t0 + ms).toISOString().replace('.000Z', 'Z');
+  const pass = (o: Partial<ClusterStatusInput> & { at: number }) =>
+    computeClusterStatus({
+      generation: 1,
+      namespace: 'ns',
+      existing: undefined,
+      neurons: defaultTopology(),
+      serviceOf: service,
+      ...o,
+      now: at(o.at),
+    });
+  const find = (s: ReturnType<typeof pass>, type: string) => s.conditions?.find((c) => c.type === type);
+
+  it('for the apiserver’s moment (ApiUnavailable) is Retrying: Progressing and Reconciling, not Degraded nor Stalled', () => {
+    const s = pass({ accessFailure: failed(503), at: 0 });
+    expect(find(s, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+    expect(find(s, 'Stalled')?.status).toBe('False');
+    expect(find(s, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'Retrying',
+      message: expect.stringMatching(/^Retrying: HAL9_ERR_API_UNAVAILABLE: .*Retried with backoff\.$/),
+    });
+    expect(find(s, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Retrying' });
+    // A 409 and a 429 the same way.
+    for (const code of [409, 429]) {
+      expect(find(pass({ accessFailure: failed(code), at: 0 }), 'Progressing')?.reason).toBe('Retrying');
+    }
+  });
+
+  it('is Degraded once it has been Retrying for RETRYING_GRACE_MS, in the same words while it lasts, cleared once a write goes through', () => {
+    const first = pass({ accessFailure: failed(503), at: 0 });
+    const soon = pass({ accessFailure: failed(503), existing: first, at: RETRYING_GRACE_MS - 1000 });
+    expect(find(soon, 'Degraded')?.status).toBe('False');
+    const late = pass({ accessFailure: failed(503), existing: soon, at: RETRYING_GRACE_MS });
+    expect(find(late, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ApiUnavailable',
+      message: expect.stringMatching(/^HAL9_ERR_API_UNAVAILABLE: .* Failing for over 5 minutes\.$/),
+    });
+    expect(find(late, 'Stalled')?.status).toBe('True');
+    expect(find(late, 'Reconciling')?.status).toBe('False');
+    // The Neurons' progress again, as for any failure of the cluster's own objects.
+    expect(find(late, 'Progressing')?.reason).not.toBe('Retrying');
+    // Still failing: still Degraded, not back to Retrying, and nothing to write.
+    const again = pass({ accessFailure: failed(503), existing: late, at: RETRYING_GRACE_MS + 60_000 });
+    expect(again.conditions).toEqual(late.conditions);
+    const fixed = pass({ existing: again, at: RETRYING_GRACE_MS + 120_000 });
+    expect(find(fixed, 'Degraded')).toMatchObject({ status: 'False', reason: 'AsExpected' });
+  });
+
+  it('counts the grace from when Retrying began, not from a rollout before it', () => {
+    // The Neurons have been rolling out (Progressing=True) for an hour when the write fails.
+    const rolling = pass({ at: -3_600_000 });
+    expect(find(rolling, 'Progressing')?.status).toBe('True');
+    const first = pass({ accessFailure: failed(503), existing: rolling, at: 0 });
+    expect(find(first, 'Progressing')).toMatchObject({ reason: 'Retrying', lastTransitionTime: at(0) });
+    const soon = pass({ accessFailure: failed(503), existing: first, at: RETRYING_GRACE_MS - 1000 });
+    expect(find(soon, 'Progressing')?.reason).toBe('Retrying');
+    expect(find(soon, 'Degraded')?.status).toBe('False');
+  });
+
+  it('is Degraded at once when someone must act (Forbidden), and a transient failure after it does not clear it', () => {
+    const refused = pass({ accessFailure: failed(403), at: 0 });
+    expect(find(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'Forbidden' });
+    expect(find(refused, 'Progressing')?.reason).not.toBe('Retrying');
+    const then = pass({ accessFailure: failed(503), existing: refused, at: 1000 });
+    expect(find(then, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApiUnavailable' });
+    // A failure of an older generation says nothing of this one's writes.
+    const newer = pass({ accessFailure: failed(503), existing: refused, generation: 2, at: 1000 });
+    expect(find(newer, 'Degraded')?.status).toBe('False');
+    expect(find(newer, 'Progressing')?.reason).toBe('Retrying');
   });
 });

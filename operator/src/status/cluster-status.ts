@@ -1,9 +1,10 @@
 import type { V1Service } from '@kubernetes/client-node';
-import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
+import type { Condition, Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
 import { pickEntryNeuron } from '../spec/entry-neuron.ts';
 import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
 import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
+import { RETRYING_GRACE_MS, retryingSince, retryLasted } from './retrying.ts';
 
 export interface ClusterStatusInput {
   readonly generation: number;
@@ -15,8 +16,16 @@ export interface ClusterStatusInput {
   readonly entryNeuron?: string;
   /** The Service of a neuron, by neuron name (from the cache). */
   readonly serviceOf: (neuron: string) => V1Service | undefined;
-  /** Set when the cluster's own objects (peer-token Secret, NetworkPolicies) could not be written. */
-  readonly accessFailure?: { readonly reason: string; readonly message: string };
+  /**
+   * Set when the cluster's own objects (peer-token Secret, NetworkPolicies) could not be written
+   * (access-failure.ts). `transient`: for the apiserver's moment, so the cluster is Retrying until
+   * that has lasted RETRYING_GRACE_MS, as a Neuron is; then, or at once otherwise, Degraded.
+   */
+  readonly accessFailure?: {
+    readonly reason: string;
+    readonly message: string;
+    readonly transient?: boolean;
+  };
   /** The cluster carries hal9.ai/paused, which pauses nothing: pausing is per Neuron. */
   readonly pausedAnnotation?: boolean;
   /**
@@ -30,6 +39,7 @@ export interface ClusterStatusInput {
 /** Summary of a Hal9Cluster's neurons; pure like computeNeuronStatus. */
 export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStatus {
   const g = input.generation;
+  const { failure, retrying } = accessOutcome(input);
   const cond = (type: string, status: 'True' | 'False', reason: string, message: string) =>
     ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
   const isTrue = (n: Neuron, type: string) => findCondition(n.status?.conditions, type)?.status === 'True';
@@ -113,17 +123,16 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     next.push(cond(ConditionType.Ready, 'False', reason, msg));
     next.push(progressing(msg));
   }
-  if (input.accessFailure) {
+  if (retrying) {
+    // Still on its way, whatever the Neurons do: the work queue writes again, and kstatus reads
+    // Reconciling, not Stalled.
+    const i = next.findIndex((c) => c.type === ConditionType.Progressing);
+    next[i] = cond(ConditionType.Progressing, 'True', Reason.Retrying, `Retrying: ${retrying.message}`);
+  }
+  if (failure) {
     // The cluster's own failure first: a Neuron's may follow from it (pods without the peer token).
     const also = degraded.length > 0 ? ` Degraded neurons: ${list(degraded)}` : '';
-    next.push(
-      cond(
-        ConditionType.Degraded,
-        'True',
-        input.accessFailure.reason,
-        `${input.accessFailure.message}${also}`,
-      ),
-    );
+    next.push(cond(ConditionType.Degraded, 'True', failure.reason, `${failure.message}${also}`));
   } else {
     next.push(
       degraded.length > 0
@@ -140,9 +149,13 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   const own = new Set(next.map((c) => c.type));
   const status: Hal9ClusterStatus = {
     observedGeneration: g,
-    conditions: setConditions(
-      input.existing?.conditions?.filter((c) => own.has(c.type)),
-      next,
+    conditions: retryingSince(
+      setConditions(
+        input.existing?.conditions?.filter((c) => own.has(c.type)),
+        next,
+        input.now,
+      ),
+      input.existing?.conditions,
       input.now,
     ),
     neurons: total,
@@ -151,6 +164,36 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   const endpoint = entryEndpoint(input);
   if (endpoint) status.entryEndpoint = endpoint;
   return status;
+}
+
+const LASTED = ` Failing for over ${RETRYING_GRACE_MS / 60_000} minutes.`;
+
+/**
+ * The cluster's own failure for Degraded, or what it is retrying. A transient one (the apiserver's
+ * moment) is only retried, as a Neuron's write is (neuron-status.ts), until the cluster has been
+ * Progressing=True Retrying for RETRYING_GRACE_MS, or when it follows a failure of the cluster's own
+ * for this generation, which it does not clear: a webhook that answers 500 for good, or an apiserver
+ * down for long, needs someone after all.
+ */
+function accessOutcome(input: ClusterStatusInput): {
+  failure?: { reason: string; message: string };
+  retrying?: { message: string };
+} {
+  const f = input.accessFailure;
+  if (!f) return {};
+  if (!f.transient) return { failure: f };
+  const conditions = input.existing?.conditions;
+  const degraded = findCondition(conditions, ConditionType.Degraded);
+  const lasted = retryLasted(conditions, input.now);
+  // Degraded for the cluster's own objects (not its Neurons'), for this generation.
+  const stillFailing =
+    degraded?.status === 'True' &&
+    degraded.reason !== Reason.NeuronsDegraded &&
+    degraded.observedGeneration === input.generation;
+  if (!lasted && !stillFailing) return { retrying: { message: f.message } };
+  // The same words while it lasts: a message that changed would be a status write each pass.
+  const why = lasted || degraded?.message?.includes(LASTED) ? LASTED : '';
+  return { failure: { reason: f.reason, message: `${f.message}${why}` } };
 }
 
 /** The cluster's Warning: each thing below that applies, the first one's reason. */

@@ -5,9 +5,9 @@ import {
   computeNeuronStatus,
   joinWarnings,
   type NeuronStatusInput,
-  RETRYING_GRACE_MS,
   WARNING_MESSAGE_MAX,
 } from './neuron-status.ts';
+import { RETRYING_GRACE_MS } from './retrying.ts';
 import { statusUpToDate } from './up-to-date.ts';
 
 function aDeployment(

@@ -3,6 +3,7 @@ import type { Condition, LiveStatus, NeuronStatus } from '../api-types.ts';
 import { type ConditionInput, setConditions } from './conditions.ts';
 import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
+import { RETRYING_GRACE_MS, retryingSince, retryLasted } from './retrying.ts';
 
 export interface NeuronStatusInput {
   readonly generation: number;
@@ -31,26 +32,7 @@ export interface NeuronStatusInput {
   readonly now: string;
 }
 
-/** How long a Neuron may be Retrying before its failing writes count as ApplyFailed (Degraded, Stalled). */
-export const RETRYING_GRACE_MS = 5 * 60_000;
 const RETRIED_LONG = ` (retried for over ${RETRYING_GRACE_MS / 60_000} minutes)`;
-
-/**
- * Progressing's lastTransitionTime when it turned Retrying from another True reason (a rollout):
- * `now`, so that it says when Retrying began, which escalated() measures (a status that stays True
- * keeps its time otherwise, as metav1 conditions do).
- */
-function retryingSince(conditions: Condition[], input: NeuronStatusInput): Condition[] {
-  const was = input.existing?.conditions?.find((c) => c.type === ConditionType.Progressing);
-  return conditions.map((c) =>
-    c.type === ConditionType.Progressing &&
-    c.reason === Reason.Retrying &&
-    was?.reason !== Reason.Retrying &&
-    c.lastTransitionTime !== input.now
-      ? { ...c, lastTransitionTime: input.now }
-      : c,
-  );
-}
 
 /**
  * A transient write failure that has lasted (the Neuron has been Progressing=True Retrying for
@@ -60,11 +42,8 @@ function retryingSince(conditions: Condition[], input: NeuronStatusInput): Condi
 function escalated(input: NeuronStatusInput): NeuronStatusInput {
   if (!input.retrying || input.failure) return input;
   const conditions = input.existing?.conditions ?? [];
-  const progressing = conditions.find((c) => c.type === ConditionType.Progressing);
   const degraded = conditions.find((c) => c.type === ConditionType.Degraded);
-  const since =
-    progressing?.reason === Reason.Retrying ? Date.parse(progressing.lastTransitionTime) : Number.NaN;
-  const lasted = Date.parse(input.now) - since >= RETRYING_GRACE_MS;
+  const lasted = retryLasted(conditions, input.now);
   // An ApplyFailed of this generation: one of an older generation says nothing of the new one's writes.
   const stillFailing =
     degraded?.status === 'True' &&
@@ -170,7 +149,11 @@ export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
   const behind = input.paused;
   const status: NeuronStatus = {
     observedGeneration: behind ? (input.existing?.observedGeneration ?? 0) : g,
-    conditions: retryingSince(setConditions(ownConditions(input.existing), next, input.now), input),
+    conditions: retryingSince(
+      setConditions(ownConditions(input.existing), next, input.now),
+      input.existing?.conditions,
+      input.now,
+    ),
     replicas: input.deployment?.status?.replicas ?? 0,
     readyReplicas: input.deployment?.status?.readyReplicas ?? 0,
   };

@@ -1,7 +1,9 @@
 -- Argo CD health of a hal9.ai Hal9Cluster, from what the Hal9 operator writes: status.observedGeneration
--- and the conditions Ready, Progressing and Degraded, which summarise the cluster's Neurons (reasons
--- in operator/src/status/reasons.ts). The operator pauses Neurons, not clusters, so a cluster is
--- Suspended when a Paused condition says so, or when the only Neurons not Ready are paused ones.
+-- and the conditions Ready, Progressing, Degraded and Warning, which summarise the cluster's Neurons
+-- and say whether its own objects (peer-token Secret, NetworkPolicies) are written (reasons in
+-- operator/src/status/reasons.ts; computeClusterStatus in operator/src/status/cluster-status.ts).
+-- The operator pauses Neurons, not clusters (it writes no Paused condition on a cluster), so a
+-- cluster is Suspended only when the only Neurons not Ready are paused ones.
 -- Argo CD runs health scripts without Lua's string library: only base and table functions here.
 local hs = { status = "Progressing", message = "Waiting for the Hal9 operator to reconcile the Hal9Cluster" }
 
@@ -17,16 +19,17 @@ local function condition(conditionType)
   return nil
 end
 
-local paused = condition("Paused")
-local progressing = condition("Progressing")
-if (paused ~= nil and paused.status == "True") or (progressing ~= nil and progressing.reason == "Paused") then
-  hs.status = "Suspended"
-  if paused ~= nil and paused.message ~= nil then
-    hs.message = paused.message
-  else
-    hs.message = progressing.message
+-- A Warning the operator raised (EntryNeuronNotFound, NoAdminToken, ClusterPauseIgnored): appended to
+-- a Healthy or Progressing message, so it is seen without kubectl.
+local function withWarning(message)
+  local warning = condition("Warning")
+  if warning == nil or warning.status ~= "True" or warning.message == nil or warning.message == "" then
+    return message
   end
-  return hs
+  if message == nil or message == "" then
+    return "Warning: " .. warning.message
+  end
+  return message .. "; Warning: " .. warning.message
 end
 
 if obj.status == nil or obj.status.conditions == nil then
@@ -47,15 +50,17 @@ if degraded ~= nil and degraded.status == "True" then
   return hs
 end
 
+local progressing = condition("Progressing")
 local ready = condition("Ready")
 if ready ~= nil and ready.status == "True" then
-  -- Every Neuron serves, but some still roll out (old pods serving): not healthy yet, as for a Neuron.
+  -- Every Neuron serves, but some still roll out (old pods serving), or a write of the cluster's own
+  -- objects is Retrying: not healthy yet, as for a Neuron.
   if progressing ~= nil and progressing.status == "True" then
-    hs.message = progressing.message
+    hs.message = withWarning(progressing.message)
     return hs
   end
   hs.status = "Healthy"
-  hs.message = ready.message
+  hs.message = withWarning(ready.message)
   return hs
 end
 
@@ -68,9 +73,10 @@ if ready ~= nil and ready.reason == "NeuronsPaused" and (progressing == nil or p
 end
 
 -- A cluster no Neuron refers to has nothing to roll out: healthy, so that a sync does not wait on it.
+-- The operator writes Ready=True for it (above); this reads the Ready=False of operators before.
 if ready ~= nil and ready.reason == "NoNeurons" then
   hs.status = "Healthy"
-  hs.message = ready.message
+  hs.message = withWarning(ready.message)
   return hs
 end
 
@@ -79,4 +85,5 @@ if ready ~= nil and ready.message ~= nil then
 elseif progressing ~= nil and progressing.message ~= nil then
   hs.message = progressing.message
 end
+hs.message = withWarning(hs.message)
 return hs
