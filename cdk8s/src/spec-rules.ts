@@ -401,9 +401,9 @@ export function sectionRules(s: Sections, p: string): string[] {
   });
   // The container runtime writes a pod's sysctls in no fixed order: each rule above also holds
   // against the other's default; this one, when both are set, against each other.
-  const valueOf = (name: string) => nt?.sysctls?.find((x) => x.name === name)?.value;
-  const start = valueOf('net.ipv4.ip_unprivileged_port_start');
-  const range = valueOf('net.ipv4.ip_local_port_range');
+  const sysctlValue = (name: string) => nt?.sysctls?.find((x) => x.name === name)?.value;
+  const start = sysctlValue('net.ipv4.ip_unprivileged_port_start');
+  const range = sysctlValue('net.ipv4.ip_local_port_range');
   if (
     start !== undefined &&
     range !== undefined &&

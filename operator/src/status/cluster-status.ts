@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import type { Condition, Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
+import type { Hal9ClusterStatus, LiveStatus, Neuron } from '../api-types.ts';
 import { pickEntryNeuron } from '../spec/entry-neuron.ts';
 import { type ConditionInput, findCondition, setConditions } from './conditions.ts';
 import { kstatusConditions } from './kstatus.ts';

@@ -1,5 +1,5 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import type { Condition, LiveStatus, NeuronStatus } from '../api-types.ts';
+import type { LiveStatus, NeuronStatus } from '../api-types.ts';
 import { type ConditionInput, setConditions } from './conditions.ts';
 import { kstatusConditions } from './kstatus.ts';
 import { ConditionType, Reason } from './reasons.ts';
