@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Climb, climbStep, startClimb, stopped } from './climb.ts';
 import { cpuMs, memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
 import { median } from './stats.ts';
 import { type AttackResult, attack, writeTarget } from './vegeta.ts';
@@ -8,14 +9,13 @@ import { type AttackResult, attack, writeTarget } from './vegeta.ts';
 // The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
 // `npm start` runs it (no config: guide defaults, L4 → L3 → L2 mock) and a bare fastify echo, each in
 // its own process; vegeta sends a constant rate. At each rate the two servers alternate, three runs
-// each, and a server's figure is its median. A run with under 99.9 % success counts as a miss; a
-// server stops climbing after two missing rates in a row.
+// each, and a server's figure is its median. A run with under 99.9 % success, or that vegeta could
+// not send at 99 % of the rate asked, counts as a miss; a server climbs as the script's does (climb.ts).
 
 // The reference script's steps, plus 7,000 and 9,000 (a 2,000/s step there decided the ratio by up
 // to 25 %, on the runtime's side) and steps past its top up to 32,000/s (a quiet machine's echo held
-// 16,000/s, then 20,000/s, so its ceiling had not been found). A miss at an added in-between step
-// does not count toward the two that stop a server: with them counted, misses at 9,000 and 10,000/s
-// stopped a climb the script's steps (8,000, 10,000, 12,000/s) would have gone on with.
+// 16,000/s, then 20,000/s, so its ceiling had not been found). The added in-between steps only
+// refine the climb (climb.ts): the script's own steps decide where it stops.
 export const RATES = [
   1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 14000, 16000, 18000, 20000, 24000,
   28000, 32000,
@@ -37,6 +37,7 @@ export interface RateStep {
 
 export interface ServerRamp {
   readonly steps: readonly RateStep[];
+  /** The highest rate met on the script's path (climb.ts). */
   readonly maxRate: number;
 }
 
@@ -50,17 +51,19 @@ export interface HttpRamp {
 
 const within = (s: RateStep) => s.p99 <= P99_LIMIT_MS;
 
-/** The highest rate that met the limit (the ramp's verdict). */
-export const maxRate = (steps: readonly RateStep[]): number =>
-  steps.reduce((best, s) => (within(s) ? Math.max(best, s.rate) : best), 0);
+/**
+ * Whether a run counts: 99.9 % of its requests answered 2xx, and sent at 99 % of the rate asked (a
+ * generator that fell behind would time the requests it sent late from when it sent them).
+ */
+const counts = (r: AttackResult, rate: number) => r.success >= 0.999 && r.rate >= 0.99 * rate;
 
-/** Folds runs at one rate into a step; a run that failed requests counts as an infinite p99. */
+/** Folds runs at one rate into a step; a run that does not count has an infinite p99. */
 export function step(rate: number, runs: readonly AttackResult[], cpuUs: readonly number[] = []): RateStep {
   return {
     cpuUs: cpuUs.length ? median(cpuUs) : Number.NaN,
     rate,
     p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => (r.success >= 0.999 ? r.p99 : Number.POSITIVE_INFINITY))),
+    p99: median(runs.map((r) => (counts(r, rate) ? r.p99 : Number.POSITIVE_INFINITY))),
     errors: runs.reduce((n, r) => n + r.errors, 0),
     runs,
   };
@@ -92,9 +95,9 @@ export async function httpRamp(
         log(`  ${name} at ${servers[name].url} failed the warm-up: ${JSON.stringify(r.statusCodes)}`);
     }
     const steps = { hal9: [] as RateStep[], echo: [] as RateStep[] };
-    const misses = { hal9: 0, echo: 0 };
+    const climbs: Record<'hal9' | 'echo', Climb> = { hal9: startClimb, echo: startClimb };
     for (const rate of RATES) {
-      const live = (['hal9', 'echo'] as const).filter((n) => misses[n] < 2);
+      const live = (['hal9', 'echo'] as const).filter((n) => !stopped(climbs[n]));
       if (live.length === 0) break;
       const runs = { hal9: [] as AttackResult[], echo: [] as AttackResult[] };
       const cpu = { hal9: [] as number[], echo: [] as number[] };
@@ -108,7 +111,7 @@ export async function httpRamp(
       for (const n of live) {
         const s = step(rate, runs[n], cpu[n]);
         steps[n].push(s);
-        misses[n] = within(s) ? 0 : IN_BETWEEN.has(rate) ? misses[n] : misses[n] + 1;
+        climbs[n] = climbStep(climbs[n], rate, within(s), IN_BETWEEN.has(rate));
         log(
           `  ${n} ${rate}/s: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, errors ${s.errors}, CPU ${s.cpuUs.toFixed(0)} µs/request`,
         );
@@ -116,8 +119,8 @@ export async function httpRamp(
     }
     const end = await memory(runtime.pid);
     return {
-      hal9: { steps: steps.hal9, maxRate: maxRate(steps.hal9) },
-      echo: { steps: steps.echo, maxRate: maxRate(steps.echo) },
+      hal9: { steps: steps.hal9, maxRate: climbs.hal9.best },
+      echo: { steps: steps.echo, maxRate: climbs.echo.best },
       peakRssMb: end.hwmMb,
       startRssMb: start.rssMb,
       seconds: (performance.now() - t0) / 1000,
