@@ -3,7 +3,7 @@
 # certificates, prometheus/promtool for the monitoring tests), the control-plane binaries built from
 # the Go module proxy (cached outside the repository), type check and lint, then the whole vitest run.
 # Run after `npm ci` (npm run test:all). A failure that does not repeat when its files run again is
-# printed as FLAKY (README "Development").
+# printed as FLAKY (README "Development"), unless the run also failed outside its failed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH" GOFLAGS=-modcacherw
@@ -46,8 +46,23 @@ done_phase "type check and lint"
 phase "tests"
 report_dir=$(mktemp -d)
 report=$report_dir/vitest.json
+# vitest's JSON report names the failed tests and their files, nothing else that fails a run: neither
+# an unhandled error or rejection (vitest hands those to reporters as the run ends: this one counts
+# them) nor an error of a global setup's teardown, such as test/cluster/global-setup.ts finding a
+# non-loopback address (vitest prints it to stderr as "error during close", after every report).
+cat >"$report_dir/unhandled-errors.mjs" <<END_OF_REPORTER
+import { writeFileSync } from 'node:fs';
+export default class {
+  onTestRunEnd(_modules, errors) {
+    writeFileSync('$report_dir/unhandled', String(errors.length));
+  }
+}
+END_OF_REPORTER
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# stderr goes to the terminal and to a file as well; stdout is left as it is.
+{ npx vitest run --reporter=default --reporter=json --outputFile.json="$report" \
+  --reporter="$report_dir/unhandled-errors.mjs" "$@" 2>&1 1>&3 3>&- | tee "$report_dir/stderr" >&2; } 3>&1 ||
+  status=$?
 # One plain summary line for CI, from vitest's own JSON report; the files with a failed test, one per line.
 summary() {
   node -e '
@@ -64,9 +79,17 @@ for (const f of r.testResults) {
 }
 failed_files=$(summary "$report" Tests) || true
 done_phase "tests"
+# Whether the run failed in its failed files alone: it reached its end (the count of unhandled errors
+# was written), that count is 0, and nothing failed at close. Else running the files again would hide the rest.
+failed_in_files_only() {
+  [ -n "$failed_files" ] && [ "$(cat "$report_dir/unhandled" 2>/dev/null)" = 0 ] &&
+    ! grep -q 'error during close' "$report_dir/stderr"
+}
 # A failure that does not repeat is still printed above and here; only its files run again, once, on
-# their own. A test that fails twice fails the run.
-if [ "$status" -ne 0 ] && [ -n "$failed_files" ] && [ "$(wc -l <<<"$failed_files")" -le 3 ]; then
+# their own. A test that fails twice fails the run, and so does any failure outside the failed files.
+if [ "$status" -ne 0 ] && [ -n "$failed_files" ] && ! failed_in_files_only; then
+  echo "::: not run again: the run also failed outside its failed tests (an unhandled error, or at close)"
+elif [ "$status" -ne 0 ] && [ -n "$failed_files" ] && [ "$(wc -l <<<"$failed_files")" -le 3 ]; then
   phase "tests that failed, run again"
   echo "$failed_files"
   status=0

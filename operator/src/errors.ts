@@ -46,9 +46,11 @@ export const OperatorErrorCode = {
    * with backoff, as someone deletes it (the operator then makes a new one). */
   AdminKeyInvalid: 'HAL9_ERR_ADMIN_KEY_INVALID',
   /**
-   * The installed CRD does not declare a field the operator writes (the apiserver's 500 "field not
-   * declared in schema"): the CRDs are older than the operator (`helm upgrade` never updates a chart's
-   * crds/). Retried with backoff, as someone applies this version's CRDs; never an outage of the apiserver.
+   * The installed CRD does not declare a field the operator writes (the apiserver's "field not declared
+   * in schema", at any 4xx or 5xx status: a 500 from kube-apiserver 1.37, a 400 once upstream makes it
+   * a client error): the CRDs are older than the operator (`helm upgrade` never updates a chart's
+   * crds/). Retried with backoff, as someone applies this version's CRDs; never an outage of the
+   * apiserver, nor a rejection of the operator's object.
    */
   CrdOutdated: 'HAL9_ERR_CRD_OUTDATED',
   /** Anything else. */
@@ -151,7 +153,7 @@ export function fromApiError(err: unknown, action: string): OperatorError {
   if (detail !== undefined) options.detail = detail;
   const wait = status === 429 || (status !== undefined && status >= 500) ? retryAfterOf(err) : undefined;
   if (wait !== undefined) options.retryAfterMs = wait;
-  if (status === 500 && detail !== undefined && detail.includes('field not declared in schema')) {
+  if (status !== undefined && status >= 400 && detail?.includes('field not declared in schema')) {
     // The command first: an Event's message is cut at 1,024 characters, and the apiserver's part can be long.
     return new OperatorError(OperatorErrorCode.CrdOutdated, `${CRD_OUTDATED_HINT}. ${message}`, options);
   }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/testing/manual-clock.ts';
 import {
   apiDoc,
@@ -28,10 +28,10 @@ afterEach(async () => {
   fake = undefined;
 });
 
-// Tests that only look at the open state keep it open long (a slow machine must not see it half-open
-// too early); tests of recovery use a short open time, long enough to check a fail-fast after re-opening.
+// Open for long: on the real clock a slow machine must not see it half-open too early, and tests of
+// recovery move the runtime's manual clock past it.
 const LONG_OPEN = 30;
-const SHORT_OPEN = 1;
+const OPEN_MS = LONG_OPEN * 1000;
 
 async function start(
   openSeconds: number,
@@ -60,8 +60,6 @@ async function start(
 let n = 0;
 const send = (content = `signal ${++n}`) => rt!.post('/v1/signals', { content });
 const state = () => rt!.metric('hal9_circuit_breaker_state', { upstream: UPSTREAM });
-const waitForState = (want: number) =>
-  vi.waitFor(async () => expect(await state()).toBe(want), { timeout: 10_000, interval: 20 });
 
 /** Fails `count` requests with upstream 500s; returns their HTTP statuses and error codes. */
 async function failRequests(count: number): Promise<[number, string][]> {
@@ -164,11 +162,15 @@ describe('circuit breaker', () => {
   });
 
   it('after timeout_seconds lets trial calls through and closes only after success_threshold successes', async () => {
-    const { fake } = await start(SHORT_OPEN);
+    const clock = new ManualClock();
+    const { fake } = await start(LONG_OPEN, {}, clock);
     await failRequests(5);
     expect(await state()).toBe(OPEN);
 
-    await waitForState(HALF_OPEN);
+    clock.advance(OPEN_MS - 1);
+    expect(await state()).toBe(OPEN);
+    clock.advance(1);
+    expect(await state()).toBe(HALF_OPEN);
     fake.respond(message('RESULT: recovered'));
 
     const first = await send();
@@ -187,9 +189,11 @@ describe('circuit breaker', () => {
   });
 
   it('re-opens when a call fails while recovering', async () => {
-    const { fake } = await start(SHORT_OPEN);
+    const clock = new ManualClock();
+    const { fake } = await start(LONG_OPEN, {}, clock);
     await failRequests(5);
-    await waitForState(HALF_OPEN);
+    clock.advance(OPEN_MS);
+    expect(await state()).toBe(HALF_OPEN);
 
     fake.respond(message('RESULT: ok'));
     expect((await send()).status).toBe(200);
@@ -204,16 +208,21 @@ describe('circuit breaker', () => {
     expect(res.body.errors[0].code).toBe('BREAKER_OPEN');
     expect(fake.requests).toHaveLength(calls);
 
-    // And it recovers the same way afterwards.
-    await waitForState(HALF_OPEN);
+    // And it recovers the same way afterwards, a whole open time after it re-opened.
+    clock.advance(OPEN_MS - 1);
+    expect(await state()).toBe(OPEN);
+    clock.advance(1);
+    expect(await state()).toBe(HALF_OPEN);
     for (let i = 0; i < 3; i++) expect((await send()).status).toBe(200);
     expect(await state()).toBe(CLOSED);
   });
 
   it('re-opens when the first trial call fails', async () => {
-    const { fake } = await start(SHORT_OPEN);
+    const clock = new ManualClock();
+    const { fake } = await start(LONG_OPEN, {}, clock);
     await failRequests(5);
-    await waitForState(HALF_OPEN);
+    clock.advance(OPEN_MS);
+    expect(await state()).toBe(HALF_OPEN);
 
     expect(await failRequests(1)).toEqual([[502, 'UPSTREAM_ERROR']]);
     expect(await state()).toBe(OPEN);

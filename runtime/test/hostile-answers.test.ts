@@ -17,8 +17,9 @@ const start = () =>
 async function ended(rt: Started, content: string) {
   const accepted = await rt.post('/v1/signals?wait=false', { content });
   expect(accepted.status).toBe(202);
-  await vi.waitFor(async () =>
-    expect((await rt.get(`/v1/signals/${accepted.body.id}`)).body.status).not.toBe('running'),
+  await vi.waitFor(
+    async () => expect((await rt.get(`/v1/signals/${accepted.body.id}`)).body.status).not.toBe('running'),
+    { timeout: 10_000 },
   );
   const res = await fetch(`${rt.url}/v1/signals/${accepted.body.id}`);
   const text = await res.text();

@@ -66,8 +66,9 @@ describe('GET /v1/admin/load', () => {
       Array.from({ length: 6 }, (_, i) => rt!.post('/v1/signals?timeout_ms=400', { content: `task ${i}` })),
     );
     expect(answers.filter((a) => a.body.status === 'timed_out').length).toBeGreaterThan(0);
-    await vi.waitFor(async () =>
-      expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0 }),
+    await vi.waitFor(
+      async () => expect((await rt!.get('/v1/admin/load')).body).toMatchObject({ active: 0, queued: 0 }),
+      { timeout: 10_000 },
     );
     const r = (await rt.get('/v1/admin/load')).body;
     expect(r.completed).toBe(r.arrived);

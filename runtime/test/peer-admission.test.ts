@@ -79,16 +79,18 @@ describe('signals waiting on a peer pod', () => {
     expect(accepted).toBeGreaterThanOrEqual(MAX_QUEUE);
     expect(accepted).toBeLessThanOrEqual(MAX_QUEUE + SLOTS + 1);
     // Every accepted request's signal is waiting on the peer, none holds a slot here.
-    await vi.waitFor(async () =>
-      expect((await rt!.get('/v1/admin/load')).body).toMatchObject({
-        active: 0,
-        queued: 0,
-        onPeers: accepted,
-      }),
+    await vi.waitFor(
+      async () =>
+        expect((await rt!.get('/v1/admin/load')).body).toMatchObject({
+          active: 0,
+          queued: 0,
+          onPeers: accepted,
+        }),
+      { timeout: 10_000 },
     );
     expect(rt.runtime.engine.occupancy.onPeers).toBe(accepted);
     // Two batches went to the peer; the rest wait here, whatever buffer_flush_ms says.
-    await vi.waitFor(() => expect(hung.received()).toBe(2));
+    await vi.waitFor(() => expect(hung.received()).toBe(2), { timeout: 10_000 });
     expect(await rt.metric('hal9_batch_size_count', { target: 'impl' })).toBe(2);
 
     // Their deadline ends the requests, and the room comes back.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePorts } from '../../test/cluster/ports.ts';
-import { apiDoc, startFakeMessagesApi } from './support/fake-messages-api.ts';
+import { apiDoc, gate, message, startFakeMessagesApi } from './support/fake-messages-api.ts';
 import { runToExit, spawnRuntime } from './support/process.ts';
 import { answer, neuron } from './support/runtime.ts';
 
@@ -300,45 +300,42 @@ describe('runtime process', () => {
   });
 
   it('drains on SIGTERM: readiness goes false, new work is refused, accepted work completes, exit 0', async () => {
-    const rt = await spawnRuntime({
-      neurons: [neuron('only', 'L2')],
-      performance: { max_concurrent_signals: 2, cache_layers: [] },
-      claude: { mock_responses: { L2: [answer('default', 'RESULT: finished', 150)] } },
-    });
-    const inflight = Array.from({ length: 12 }, (_, i) => post(rt.url, { content: `job ${i}` }));
-    // Wait until all twelve are accepted (two running, ten queued) before stopping.
-    let accepted = 0;
-    for (let i = 0; i < 500 && accepted < 12; i++) {
-      const m = await (await fetch(`${rt.url}/metrics`)).text();
-      const active = Number(/^hal9_parallel_tasks_active\{[^}]*\} (\d+)/m.exec(m)?.[1] ?? 0);
-      const queued = Number(/^hal9_queue_depth\{[^}]*\} (\d+)/m.exec(m)?.[1] ?? 0);
-      accepted = active + queued;
-      if (accepted < 12) await new Promise((r) => setTimeout(r, 5));
+    // The answers wait for the test: the drain lasts until every check below is done, on any machine.
+    const fake = await startFakeMessagesApi();
+    const hold = gate();
+    fake.respond(message('RESULT: finished', {}, { until: hold.promise }));
+    const rt = await spawnRuntime(
+      apiDoc(fake, { neurons: [neuron('only', 'L2')], performance: { max_concurrent_signals: 2 } }),
+      { ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef' },
+    );
+    try {
+      const inflight = Array.from({ length: 12 }, (_, i) => post(rt.url, { content: `job ${i}` }));
+      // Every one accepted (two running, ten queued) before stopping.
+      await waitForMetric(rt.url, /^hal9_parallel_tasks_active\{[^}]*\} 2$/m);
+      await waitForMetric(rt.url, /^hal9_queue_depth\{[^}]*\} 10$/m);
+      rt.child.kill('SIGTERM');
+      // Readiness turns false once the process handles the signal: polled, not guessed.
+      await waitForMetric(rt.url, null, '/readyz', 503);
+      // A supervisor that sends SIGTERM again changes nothing: the drain goes on.
+      rt.child.kill('SIGTERM');
+      // The listener stays open while the drain runs, so a late caller is told, not refused a connection.
+      const late = await post(rt.url, { content: 'too late' });
+      expect(late.status).toBe(503);
+      expect(late.body.error.code).toBe('DRAINING');
+      expect(rt.child.exitCode).toBeNull();
+      hold.open();
+      const results = await Promise.all(inflight);
+      expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(
+        results.every((r) => r.body.status === 'completed' && r.body.results[0].content === 'finished'),
+      ).toBe(true);
+      expect(fake.requests).toHaveLength(12);
+      expect(await rt.exited).toBe(0);
+    } finally {
+      hold.open();
+      rt.child.kill('SIGKILL');
+      await fake.close();
     }
-    expect(accepted).toBeGreaterThanOrEqual(12);
-    rt.child.kill('SIGTERM');
-    // Readiness turns false once the process handles the signal: polled, not guessed (a slow machine
-    // may take longer than any fixed pause). The twelve accepted requests keep it up for ~0.9 s.
-    let ready: Response | undefined;
-    for (let i = 0; i < 300; i++) {
-      ready = await fetch(`${rt.url}/readyz`).catch(() => undefined);
-      if (!ready || ready.status === 503) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    // The twelve keep the process up well past this: its readiness must have been seen to flip.
-    expect(ready?.status).toBe(503);
-    // A supervisor that sends SIGTERM again changes nothing: the drain goes on.
-    rt.child.kill('SIGTERM');
-    // The listener stays open while the drain runs, so a late caller is told, not refused a connection.
-    const late = await post(rt.url, { content: 'too late' });
-    expect(late.status).toBe(503);
-    expect(late.body.error.code).toBe('DRAINING');
-    const results = await Promise.all(inflight);
-    expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
-    expect(
-      results.every((r) => r.body.status === 'completed' && r.body.results[0].content === 'finished'),
-    ).toBe(true);
-    expect(await rt.exited).toBe(0);
   });
 
   it('stops at once on a second SIGINT during the drain (Ctrl-C twice), with 130', async () => {

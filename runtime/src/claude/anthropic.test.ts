@@ -238,11 +238,11 @@ describe('AnthropicBackend over the Agent', () => {
     const caller = new AbortController();
 
     const call = failure(be.complete(neuron, 'x', caller.signal));
-    await vi.waitFor(() => expect(fake.inFlight).toBe(1));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000 });
     caller.abort();
 
     expect((await call).code).toBe('REQUEST_TIMEOUT');
-    await vi.waitFor(() => expect(fake.inFlight).toBe(0));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000 });
   });
 
   it('ends a hung call at the client timeout with UPSTREAM_TIMEOUT', async () => {
@@ -257,11 +257,11 @@ describe('AnthropicBackend over the Agent', () => {
     fake.respond(hang());
 
     const call = failure(be.complete(neuron, 'x'));
-    await vi.waitFor(() => expect(fake.inFlight).toBe(1));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000 });
     await be.close();
 
     expect((await call).code).toBe('REQUEST_TIMEOUT');
-    await vi.waitFor(() => expect(fake.inFlight).toBe(0));
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000 });
   });
 
   it('a signal already aborted never reaches the upstream', async () => {

@@ -32,6 +32,7 @@ function setup(performance: Partial<Config['performance']> = {}) {
     model: 'm1',
     observer: { ...silentObserver(), charged: (_n, _m, _u, cost) => charged.push(cost ?? -1) },
     known: new Map(config.neurons.map((n) => [n.id, n])),
+    clock: new ManualClock(),
     modelCall: (neuron: NeuronConfig, content: string, ctx: CallContext) => {
       calls.push({ neuron: neuron.id, content, ctx });
       return new Promise<ModelAnswer>((resolve) => pending.push(resolve));

@@ -3,6 +3,7 @@ import type { Config, Layer, NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
 import { modelCallRefusal, NO_RESERVATION, type Reservation, worstCase } from './budget.ts';
+import type { Clock } from './clock.ts';
 import { costOf } from './cost.ts';
 import type { CallContext, ModelAnswer, ModelCall } from './model-call.ts';
 import type { ModelCallBudget, PipelineObserver } from './observer.ts';
@@ -26,6 +27,8 @@ export interface AnswerSourceDeps {
   readonly observer: PipelineObserver;
   /** Neuron ids this runtime knows (local or remote): where an answer may forward to. */
   readonly known: ReadonlyMap<string, unknown>;
+  /** The clock cached answers age on (cache_ttl_seconds): the runtime's. */
+  readonly clock: Pick<Clock, 'now'>;
 }
 
 const fresh = (value: ModelAnswer): CacheLookup<ModelAnswer> => ({ value, cached: false });
@@ -83,6 +86,7 @@ export class AnswerSource {
       maxBytes: p.cache_max_bytes,
       sizeOf: answerBytes,
       ttlMs: p.cache_ttl_seconds * 1000,
+      clock: d.clock,
       storable,
     });
     this.#layers = new Set(p.cache_layers);

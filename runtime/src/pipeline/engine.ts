@@ -168,6 +168,7 @@ export class Engine {
       modelCall: stack.modelCall,
       observer,
       known: this.#neurons,
+      clock,
     });
     this.#views = {
       model: deps.backend.model,

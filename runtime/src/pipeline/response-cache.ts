@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Clock } from './clock.ts';
 
 // The response cache: only successful answers are stored; concurrent identical misses share one
 // upstream call (coalescing), so a burst of the same signal costs one model call. The shared call
@@ -66,6 +67,8 @@ export interface ResponseCacheOptions<V> {
   readonly maxBytes: number;
   readonly sizeOf: (value: V) => number;
   readonly ttlMs: number;
+  /** The clock entries age on (the runtime's: a test's manual clock expires them to the millisecond). */
+  readonly clock: Pick<Clock, 'now'>;
   /** Whether a loaded value is stored (it is shared with the callers waiting on it either way). Default: all. */
   readonly storable?: (value: V) => boolean;
 }
@@ -80,6 +83,8 @@ export class ResponseCache<V extends {}> {
     // ttlResolution 0: lru-cache then reads the clock on each staleness check, as it does anyway;
     // at its default (1 ms) it also arms and unrefs a fresh timer on every read to forget the time.
     // An answer larger than the whole budget is not cached (lru-cache refuses it).
+    // lru-cache reads a start time of 0 as "no TTL", and a clock may start at 0: its time, one ms on.
+    const { clock } = opts;
     this.#lru = new LRUCache<string, V>({
       max: opts.maxEntries,
       maxSize: opts.maxBytes,
@@ -87,6 +92,7 @@ export class ResponseCache<V extends {}> {
       ttl: opts.ttlMs,
       ttlAutopurge: false,
       ttlResolution: 0,
+      perf: { now: () => clock.now() + 1 },
     });
     this.#storable = opts.storable ?? (() => true);
   }

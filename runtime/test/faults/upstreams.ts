@@ -1,4 +1,5 @@
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePorts } from '../../../test/cluster/ports.ts';
 import { apiDoc } from '../support/fake-messages-api.ts';
 import { type RuntimeProcess, spawnRuntime } from '../support/process.ts';
 
@@ -37,13 +38,14 @@ export function spawnApiRuntime(
   );
 }
 
-/** A loopback port that was free a moment ago: connections to it are refused. */
+/**
+ * A loopback port that was free a moment ago: connections to it are refused. Drawn below the kernel's
+ * ephemeral range (test/cluster/ports.ts), so no `listen(0)` nor outgoing connection of a test running
+ * beside takes it before relay() brings it to life.
+ */
 export async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 /** Brings a dead port to life: relays every connection on it to `targetPort`. */
