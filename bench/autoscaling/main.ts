@@ -37,8 +37,10 @@ import {
 import {
   CLUSTER_NAME,
   type Config,
+  clusterSpec,
   graphProfile,
   manifests,
+  nonDefaultFields,
   type Profile,
   profileSeconds,
   SLO_MS,
@@ -67,6 +69,8 @@ const UPSTREAM_ENV = { BASE_MS: '500', PER_INFLIGHT_MS: '1', MAX_RPS: String(UPS
 /** The flag a user sets: the cluster's pod network (here the loopback range the plane's pods use). */
 const OPERATOR_USER_FLAGS = ['--pod-cidrs', '127.0.0.0/8'];
 const CONFIGS: readonly Config[] = ['static', 'operator'];
+/** How the header names each configuration's own upstream (claude.baseURL). */
+const UPSTREAM_URL = 'http://<its upstream>';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const log = (line: string) => process.stderr.write(`[bench:autoscaling] ${line}\n`);
@@ -337,6 +341,14 @@ function render(
       .join(
         ' ',
       )}); flags a user sets: \`${OPERATOR_USER_FLAGS.join(' ')}\`; every other flag at its default (passes every 2 s). Pods: runtime/Dockerfile's image (its ENTRYPOINT, ENV, USER and compile cache).`,
+    `Hal9Cluster fields not at the CRD's default (every other field is): ${done
+      .map(
+        (d) =>
+          `${d.run.profile.name}: ${CONFIGS.map(
+            (c) => `${c} \`${nonDefaultFields(clusterSpec(d.run.profile, c, UPSTREAM_URL)).join(', ')}\``,
+          ).join('; ')}`,
+      )
+      .join('; ')}.`,
     `Upstream per configuration: ${UPSTREAM_ENV.BASE_MS} ms + ${UPSTREAM_ENV.PER_INFLIGHT_MS} ms per call in flight, 429 past its rate limit. Each Neuron's SLO (latencySLOMs): p95 ≤ ${SLO_MS} ms; at the client a request is good when answered 2xx within the sum of the SLOs on its path (${done.map((d) => `${d.run.profile.name} ${d.run.profile.clientSloMs} ms`).join(', ')}), from vegeta's latency (queue wait included). The ceiling is the most any configuration can get: the offered rate, or what the upstream admits ÷ calls per request when lower (the 429 storm). Whole run ${seconds.toFixed(0)} s.`,
     '',
     table(

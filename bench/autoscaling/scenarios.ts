@@ -1,6 +1,9 @@
 // The bench's scenarios as data: load profiles (open-loop rates over time), upstream events (a 429
 // storm), the phases each figure is measured over, and the manifests of the two configurations.
 // Pure: main.ts turns these into namespaces, pods, vegeta processes and upstream calls.
+import { isDeepStrictEqual } from 'node:util';
+import { applyDefaults } from '../../api/src/apply-defaults.ts';
+import { hal9ClusterSpecDefaults } from '../../api/src/generated/hal9cluster.gen.ts';
 
 export type Config = 'static' | 'operator';
 
@@ -140,9 +143,11 @@ export type Manifest = { readonly apiVersion: string; readonly kind: string } & 
 
 /**
  * The Hal9Cluster, the API key Secret and the Neurons of one configuration. Both share the runtime
- * settings; they differ only in autoscaling. Everything not named here is the shipped default
- * (resources 2 CPU / 2Gi requested, targetConcurrencyPerPod 32, 70 % utilization, stable window
- * 60 s, panic window 6 s, panic at 200 %, metricsSource pods, parallelism 1..64).
+ * settings; they differ only in autoscaling. Everything not named here is the CRD's default
+ * (resources 2 CPU / 2Gi requested, maxConcurrentNeurons 10 and 10 pooled connections per host, so
+ * 10 model calls per pod; targetConcurrencyPerPod 32, 70 % utilization, stable window 60 s, panic
+ * window 6 s, panic at 200 %, metricsSource pods, parallelism 1..64, held to those 10 calls).
+ * The report's header lists what is not (nonDefaultFields).
  */
 export function manifests(p: Profile, config: Config, upstreamUrl: string): Manifest[] {
   const autoscaling =
@@ -171,11 +176,10 @@ export function manifests(p: Profile, config: Config, upstreamUrl: string): Mani
         claude: { mode: 'api', baseURL: upstreamUrl, apiKeySecretRef: { name: 'anthropic' } },
         performance: {
           maxConcurrentSignals: 8,
-          // Upstream calls and pooled connections per pod must not cap the executor limit the
-          // operator sets (both default to 10).
-          maxConcurrentNeurons: 64,
-          connectionPool: { maxConnectionsPerHost: 64 },
-          // Every signal goes to the upstream: no cached answers hide the load.
+          // Every signal goes to the upstream. The entry's bodies are unique, but the upstream
+          // answers every forward with the same CONTENT, so each downstream Neuron of the graph
+          // gets one content over and over: with the default cacheLayers [L2], impl would answer
+          // all but the first from its cache and single-flight them, hiding its load.
           cacheLayers: [],
         },
         autoscaling,
@@ -195,3 +199,41 @@ export function manifests(p: Profile, config: Config, upstreamUrl: string): Mani
     })),
   ];
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `spec` without the field at `path` (a copy). */
+function without(spec: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
+  const copy = structuredClone(spec);
+  let o: Record<string, unknown> = copy;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  delete o[path.at(-1)!];
+  return copy;
+}
+
+const at = (v: unknown, path: readonly string[]): unknown =>
+  path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), v);
+
+/**
+ * The fields of a Hal9Cluster spec that are not what the apiserver would default them to (fields
+ * without a default included), as `path: value`: what the report says a configuration changed.
+ */
+export function nonDefaultFields(spec: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, path: readonly string[]) => {
+    if (isObject(v) && Object.keys(v).length > 0) {
+      for (const [k, child] of Object.entries(v)) walk(child, [...path, k]);
+      return;
+    }
+    const defaulted = at(applyDefaults(hal9ClusterSpecDefaults, without(spec, path)), path);
+    if (!isDeepStrictEqual(defaulted, v))
+      out.push(`${path.join('.')}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  };
+  walk(spec, []);
+  return out;
+}
+
+/** The Hal9Cluster spec of one configuration of a profile. */
+export const clusterSpec = (p: Profile, config: Config, upstreamUrl: string): Record<string, unknown> =>
+  manifests(p, config, upstreamUrl).find((m) => m.kind === 'Hal9Cluster')!.spec as Record<string, unknown>;

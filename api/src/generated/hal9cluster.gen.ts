@@ -275,7 +275,7 @@ export interface Hal9ClusterSpecPerformance {
    */
   readonly maxQueueDepth?: number;
   /**
-   * Concurrent upstream model calls per pod. Default: 10.
+   * Concurrent model calls per pod; in api mode they are also held to connectionPool.maxConnectionsPerHost. A signal holding an executor slot past them waits for a call, so the parallelism tuner stops there (unless parallelism.min is higher) and the operator's replica autoscaler sizes pods by them. Default: 10.
    * @default 10
    */
   readonly maxConcurrentNeurons?: number;
@@ -339,7 +339,7 @@ export interface Hal9ClusterSpecPerformanceCircuitBreaker {
  */
 export interface Hal9ClusterSpecPerformanceConnectionPool {
   /**
-   * Connections per upstream host. Default: 10.
+   * Connections per upstream host. In api mode the model calls a pod runs at once are held to it as well as to maxConcurrentNeurons, and so are the parallelism tuner's limit and the replica autoscaler's per-pod target. Default: 10.
    * @default 10
    */
   readonly maxConnectionsPerHost?: number;
@@ -609,12 +609,12 @@ export interface Hal9ClusterSpecAutoscaling {
    */
   readonly mode?: "operator" | "hpa";
   /**
-   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target. Default: 32.
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and targetUtilizationPercentage of what one pod runs at once: its executor limit, or the model calls a pod runs at once (performance.maxConcurrentNeurons and, in api mode, performance.connectionPool.maxConnectionsPerHost) when fewer, since signals past those wait as queued ones do; desired replicas = observed concurrency ÷ per-pod target. Default: 32.
    * @default 32
    */
   readonly targetConcurrencyPerPod?: number;
   /**
-   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts. Default: 70.
+   * Operator mode: share of what a pod runs at once (its executor limit, held to the model calls a pod runs at once) the replica count aims to keep busy; the rest is headroom for bursts. Default: 70.
    * @default 70
    */
   readonly targetUtilizationPercentage?: number;
@@ -770,7 +770,7 @@ export interface Hal9ClusterSpecAutoscalingParallelism {
    */
   readonly min?: number;
   /**
-   * Highest executor limit the tuner may set. Default: 64.
+   * Highest executor limit the tuner may set. It sets none above the model calls a pod runs at once (performance.maxConcurrentNeurons and, in api mode, performance.connectionPool.maxConnectionsPerHost) either, since a signal in a slot past them only waits for a call; parallelism.min wins over both. Default: 64.
    * @default 64
    */
   readonly max?: number;

@@ -139,7 +139,7 @@ export interface NeuronSpecPerformance {
    */
   readonly maxQueueDepth?: number;
   /**
-   * Concurrent upstream model calls per pod. Default: the Hal9Cluster's (10 unless set there).
+   * Concurrent model calls per pod; in api mode they are also held to connectionPool.maxConnectionsPerHost. A signal holding an executor slot past them waits for a call, so the parallelism tuner stops there (unless parallelism.min is higher) and the operator's replica autoscaler sizes pods by them. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxConcurrentNeurons?: number;
   /**
@@ -191,7 +191,7 @@ export interface NeuronSpecPerformanceCircuitBreaker {
  */
 export interface NeuronSpecPerformanceConnectionPool {
   /**
-   * Connections per upstream host. Default: the Hal9Cluster's (10 unless set there).
+   * Connections per upstream host. In api mode the model calls a pod runs at once are held to it as well as to maxConcurrentNeurons, and so are the parallelism tuner's limit and the replica autoscaler's per-pod target. Default: the Hal9Cluster's (10 unless set there).
    */
   readonly maxConnectionsPerHost?: number;
   /**
@@ -437,11 +437,11 @@ export interface NeuronSpecAutoscaling {
    */
   readonly mode?: "operator" | "hpa";
   /**
-   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and the pod's executor limit × targetUtilizationPercentage; desired replicas = observed concurrency ÷ per-pod target. Default: the Hal9Cluster's (32 unless set there).
+   * Operator mode: signals in flight plus queued that one pod should hold. The per-pod target is the lower of this and targetUtilizationPercentage of what one pod runs at once: its executor limit, or the model calls a pod runs at once (performance.maxConcurrentNeurons and, in api mode, performance.connectionPool.maxConnectionsPerHost) when fewer, since signals past those wait as queued ones do; desired replicas = observed concurrency ÷ per-pod target. Default: the Hal9Cluster's (32 unless set there).
    */
   readonly targetConcurrencyPerPod?: number;
   /**
-   * Operator mode: share of a pod's executor slots (maxConcurrentSignals) the replica count aims to keep busy; the rest is headroom for bursts. Default: the Hal9Cluster's (70 unless set there).
+   * Operator mode: share of what a pod runs at once (its executor limit, held to the model calls a pod runs at once) the replica count aims to keep busy; the rest is headroom for bursts. Default: the Hal9Cluster's (70 unless set there).
    */
   readonly targetUtilizationPercentage?: number;
   /**
@@ -583,7 +583,7 @@ export interface NeuronSpecAutoscalingParallelism {
    */
   readonly min?: number;
   /**
-   * Highest executor limit the tuner may set. Default: the Hal9Cluster's (64 unless set there).
+   * Highest executor limit the tuner may set. It sets none above the model calls a pod runs at once (performance.maxConcurrentNeurons and, in api mode, performance.connectionPool.maxConnectionsPerHost) either, since a signal in a slot past them only waits for a call; parallelism.min wins over both. Default: the Hal9Cluster's (64 unless set there).
    */
   readonly max?: number;
   /**

@@ -65,7 +65,9 @@ export function productionPlatform(
         panicWindowSeconds: 6,
         scaleDownDelaySeconds: 0,
         metricsSource: 'pods',
-        parallelism: { enabled: true, min: 2, max: 64, latencySLOMs: 50 },
+        // max: a pod runs at most maxConcurrentNeurons model calls at once (10, and in api mode no
+        // more than the pool's connections); a limit above that only waits for a call.
+        parallelism: { enabled: true, min: 2, max: 10, latencySLOMs: 50 },
       },
       // The platform ships a PrometheusRule, so the Prometheus Operator is there: its ServiceMonitors
       // are what scrape the runtime pods (without the API the operator skips them, with a warning).

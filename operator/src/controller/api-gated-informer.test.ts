@@ -46,6 +46,9 @@ class FakeInformer implements CachingInformer<KubernetesObject> {
   list() {
     return this.objects;
   }
+  ownedBy(uid: string) {
+    return this.objects.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === uid));
+  }
 }
 
 function setup(answers: Array<boolean | Error>) {
@@ -61,7 +64,8 @@ function setup(answers: Array<boolean | Error>) {
       return a;
     },
     create: () => {
-      const i = new FakeInformer([{ metadata: { name: 'sm', namespace: 'ns' } }]);
+      const owner = { apiVersion: 'v1', kind: 'Neuron', name: 'n', uid: 'n-uid' };
+      const i = new FakeInformer([{ metadata: { name: 'sm', namespace: 'ns', ownerReferences: [owner] } }]);
       created.push(i);
       return i;
     },
@@ -84,6 +88,7 @@ describe('ApiGatedInformer', () => {
     expect(t.gate.apiState()).toBe('absent');
     expect(t.gate.hasSynced()).toBe(true);
     expect(t.gate.list()).toEqual([]);
+    expect(t.gate.ownedBy('n-uid')).toEqual([]);
     expect(t.created).toHaveLength(0);
     // One discovery call per recheck, no informer restarts: no hot loop.
     for (let i = 0; i < 10; i++) {
@@ -105,6 +110,7 @@ describe('ApiGatedInformer', () => {
     await t.started;
     expect(t.gate.apiState()).toBe('served');
     expect(t.gate.get('sm')?.metadata?.name).toBe('sm');
+    expect(t.gate.ownedBy('n-uid').map((o) => o.metadata?.name)).toEqual(['sm']);
     // Still served at the recheck: the same informer keeps running.
     t.clock.advance(60_000);
     await flush();

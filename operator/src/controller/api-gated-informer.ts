@@ -3,10 +3,10 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
 import type { InformerHandler } from './informer.ts';
-import type { ObjectReader } from './object-reader.ts';
+import type { OwnedReader } from './object-reader.ts';
 
 /** What the gate needs of an informer (ResilientInformer has it). */
-export interface CachingInformer<T extends KubernetesObject> extends ObjectReader<T> {
+export interface CachingInformer<T extends KubernetesObject> extends OwnedReader<T> {
   readonly name: string;
   on(handler: InformerHandler<T>): void;
   /** Resolves after the first complete list. */
@@ -103,6 +103,10 @@ export class ApiGatedInformer<T extends KubernetesObject> implements CachingInfo
 
   list(namespace?: string): readonly T[] {
     return this.#inner?.list(namespace) ?? [];
+  }
+
+  ownedBy(uid: string): readonly T[] {
+    return this.#inner?.ownedBy(uid) ?? [];
   }
 
   async #check(): Promise<void> {

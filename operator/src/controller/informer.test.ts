@@ -426,6 +426,37 @@ describe('ResilientInformer', () => {
     t.informer.stop();
   });
 
+  it('finds objects by owner uid, following the watch and relists', async () => {
+    const t = setup();
+    const owned = (name: string, rv: string, ...uids: string[]): KubernetesObject => ({
+      metadata: {
+        name,
+        namespace: 'ns',
+        resourceVersion: rv,
+        ownerReferences: uids.map((uid) => ({ apiVersion: 'v1', kind: 'Neuron', name: uid, uid })),
+      },
+    });
+    const names = (uid: string) =>
+      t.informer
+        .ownedBy(uid)
+        .map((o) => o.metadata?.name)
+        .sort();
+    t.setItems([owned('a', '1', 'n1'), owned('b', '2', 'n1', 'n2'), obj('c', '3')]);
+    await t.informer.start();
+    await tick();
+    expect([names('n1'), names('n2')]).toEqual([['a', 'b'], ['b']]);
+    // b handed to n3 alone, a deleted, c given to n1.
+    t.watch.last().callback('MODIFIED', owned('b', '11', 'n3'));
+    t.watch.last().callback('DELETED', owned('a', '12', 'n1'));
+    t.watch.last().callback('MODIFIED', owned('c', '13', 'n1'));
+    expect([names('n1'), names('n2'), names('n3')]).toEqual([['c'], [], ['b']]);
+    // Relisted: meanwhile c lost its owner and d was made for n2; b is unchanged (not sent again).
+    t.setItems([owned('b', '11', 'n3'), obj('c', '20'), owned('d', '21', 'n2')]);
+    await rebuild(t);
+    expect([names('n1'), names('n2'), names('n3')]).toEqual([[], ['d'], ['b']]);
+    t.informer.stop();
+  });
+
   it('rebuilds a watch that gets only in-stream errors: they are not activity', async () => {
     const t = setup();
     await t.informer.start();

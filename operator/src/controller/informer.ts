@@ -1,6 +1,7 @@
 import type { Informer, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
+import { keyOf, splitKey } from './object-reader.ts';
 import {
   describeFailure,
   type RestartMode,
@@ -66,6 +67,7 @@ type Instance<T extends KubernetesObject> = InformerInstance<T>;
  * A relist builds a fresh informer, as does a watch gone silent; while it lists, reads keep coming
  * from the last synced cache, and once it lands objects that vanished meanwhile are reported as
  * deleted. Handlers see each change once: objects whose resourceVersion did not change are not re-sent.
+ * The cache is indexed by owner uid (ownedBy), as client-go's indexers let a controller index it.
  */
 export class ResilientInformer<T extends KubernetesObject> {
   readonly name: string;
@@ -88,6 +90,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   #resume: (() => void) | undefined;
   #firstSync: Promise<void>;
   #resolveFirstSync!: () => void;
+  /** The keys (namespace/name) of the synced cache's objects that name each owner uid. */
+  readonly #owned = new Map<string, Set<string>>();
+  /** The owner uids each of those keys was indexed under, to unindex it on change. */
+  readonly #ownersOf = new Map<string, readonly string[]>();
 
   constructor(options: ResilientInformerOptions<T>) {
     this.name = options.name;
@@ -130,6 +136,22 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   list(namespace?: string): readonly T[] {
     return this.#synced?.list(namespace) ?? [];
+  }
+
+  /**
+   * The cached objects with an ownerReference to `uid` (controller or not): a reconcile reads its
+   * own children without scanning every object of its namespace.
+   */
+  ownedBy(uid: string): readonly T[] {
+    const keys = this.#owned.get(uid);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const key of keys) {
+      const { namespace, name } = splitKey(key);
+      const obj = this.get(name, namespace || undefined);
+      if (obj) out.push(obj);
+    }
+    return out;
   }
 
   #launch(): void {
@@ -206,6 +228,11 @@ export class ResilientInformer<T extends KubernetesObject> {
   #onSynced(instance: Instance<T>): void {
     const previous = this.#synced;
     this.#synced = instance;
+    // Rebuilt from the new cache: objects unchanged since the last one are not sent again. The
+    // events emitted below are already in it (indexing them again changes nothing).
+    this.#owned.clear();
+    this.#ownersOf.clear();
+    for (const obj of instance.list()) this.#index('add', obj);
     const pending = this.#pending;
     this.#pending = [];
     this.#refusals = 0;
@@ -283,6 +310,26 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   #emit(verb: 'add' | 'update' | 'delete', obj: T): void {
+    this.#index(verb, obj);
     for (const h of this.#handlers) h[verb]?.(obj);
+  }
+
+  /** Keeps the owner index in step with one change of the synced cache (before handlers hear of it). */
+  #index(verb: 'add' | 'update' | 'delete', obj: T): void {
+    const key = keyOf(obj);
+    for (const uid of this.#ownersOf.get(key) ?? []) {
+      const keys = this.#owned.get(uid);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#owned.delete(uid);
+    }
+    this.#ownersOf.delete(key);
+    const uids = verb === 'delete' ? [] : (obj.metadata?.ownerReferences ?? []).map((r) => r.uid);
+    if (uids.length === 0) return;
+    this.#ownersOf.set(key, uids);
+    for (const uid of uids) {
+      const keys = this.#owned.get(uid);
+      if (keys) keys.add(key);
+      else this.#owned.set(uid, new Set([key]));
+    }
   }
 }

@@ -6,6 +6,12 @@ export interface ObjectReader<T extends KubernetesObject> {
   list(namespace?: string): readonly T[];
 }
 
+/** A cache that also finds objects by owner (ResilientInformer's index). */
+export interface OwnedReader<T extends KubernetesObject> extends ObjectReader<T> {
+  /** The cached objects with an ownerReference to `uid`. */
+  ownedBy(uid: string): readonly T[];
+}
+
 export function keyOf(obj: KubernetesObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { firstMismatch } from './compare.ts';
+import { withDataDigests } from './config-map-cache.ts';
 
 /**
  * Annotation on every child: a hash of the whole object the operator last applied. The cache keeps
@@ -31,11 +32,15 @@ export function withAppliedHash<T extends KubernetesObject>(obj: T): T {
  * Why `live` needs an apply of `desired` (a path or reason for logs), or undefined when it does not:
  * a different applied hash (we send other fields than last time, removed ones included), or a field
  * we send that another writer changed. Fields others add and the apiserver defaults are ignored.
+ * A ConfigMap's data compare by their digests, as its cache holds them (config-map-cache.ts).
  */
 export function liveDiffers(desired: KubernetesObject, live: KubernetesObject): string | undefined {
   const want = desired.metadata?.annotations?.[appliedHashAnnotation];
   const have = live.metadata?.annotations?.[appliedHashAnnotation];
   if (want !== undefined && want !== have) return `.metadata.annotations.${appliedHashAnnotation}`;
+  const configMap = desired.kind === 'ConfigMap';
+  const wanted = configMap ? withDataDigests(desired) : desired;
+  const held = configMap && 'data' in live ? withDataDigests(live) : live;
   // Listed items carry no apiVersion/kind (only watch events do), so those are not compared.
-  return firstMismatch({ ...desired, apiVersion: undefined, kind: undefined }, live);
+  return firstMismatch({ ...wanted, apiVersion: undefined, kind: undefined }, held);
 }

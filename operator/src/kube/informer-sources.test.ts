@@ -5,6 +5,7 @@ import {
   type Watch,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { dataDigest } from './config-map-cache.ts';
 import {
   childSources,
   clusterSource,
@@ -108,6 +109,29 @@ describe('informer sources', () => {
     expect(watch.calls).toHaveLength(2);
     expect(watch.last().query.resourceVersion).toBe('97');
     expect(lists).toBe(1);
+    await informer.stop();
+  });
+
+  it("keep a ConfigMap's data as digests, listed or watched", async () => {
+    const watch = new FakeWatch();
+    const config = 'system_prompt: long\n'.repeat(10_000);
+    const served = (name: string, rv: string) => ({
+      metadata: { name, namespace: 'ns', resourceVersion: rv },
+      data: { 'config.yaml': config },
+    });
+    // The source lists with its client: here one that answers with a served ConfigMap.
+    const clients = {
+      watch: watch as unknown as Watch,
+      core: { listNamespacedConfigMap: listOf('10', [served('a', '9')]) },
+    } as unknown as InformerClients;
+    const configMaps = childSources(clients, 'ns').ConfigMap;
+    const informer = configMaps.factory(configMaps.list, () => {});
+    await informer.start();
+    watch.last().callback('ADDED', served('b', '11'));
+    for (const held of [informer.get('a', 'ns'), informer.get('b', 'ns')]) {
+      expect(held).not.toHaveProperty('data');
+      expect(held).toHaveProperty('dataDigests', { 'config.yaml': dataDigest(config) });
+    }
     await informer.stop();
   });
 

@@ -11,6 +11,7 @@ import type { InformerFactory, ListFn } from '../controller/informer.ts';
 import { type ChildKind, serviceMonitorApi } from '../reconcile/child-kinds.ts';
 import { networkPolicySelector } from '../render/network-policy.ts';
 import type { KubeClients } from './clients.ts';
+import { configMapForCache } from './config-map-cache.ts';
 import type { ApiResource } from './discovery.ts';
 import { networkPolicyForCache } from './network-policy-cache.ts';
 import { runtimePodForCache, runtimePodSelector } from './runtime-pod-cache.ts';
@@ -165,7 +166,8 @@ export function childSources(
       prefix('/api/v1', ns, 'configmaps'),
       () =>
         ns ? core.listNamespacedConfigMap({ ...q, namespace: ns }) : core.listConfigMapForAllNamespaces(q),
-      trim,
+      // The rendered runtime config (up to 1 MiB each) is kept as digests (config-map-cache.ts).
+      configMapForCache(),
       labelSelector,
     ),
     Service: source(

@@ -145,6 +145,16 @@ export function createKubeWriter(
   return writer;
 }
 
-function resourceOf(obj: KubernetesObject): string {
-  return `${(obj.kind ?? 'unknown').toLowerCase()}s`;
+const resourceOf = (obj: KubernetesObject): string => resourceName(obj.kind ?? 'unknown');
+
+/**
+ * The resource name of a kind, as the apiserver serves it (the `resource` label of the writes
+ * counter): apimachinery's guess from the kind, right for every kind the operator writes
+ * (NetworkPolicy → networkpolicies, HorizontalPodAutoscaler → horizontalpodautoscalers).
+ */
+export function resourceName(kind: string): string {
+  const singular = kind.toLowerCase();
+  if (singular.endsWith('s')) return `${singular}es`;
+  if (singular.endsWith('y')) return `${singular.slice(0, -1)}ies`;
+  return `${singular}s`;
 }

@@ -150,10 +150,11 @@ export async function applyChildren(
   for (const kind of childKinds) {
     const cache = deps.children[kind];
     // Only a complete cache says what is not wanted any more.
-    if ((cache.apiState?.() ?? 'served') !== 'served') continue;
-    for (const live of cache.list(namespace)) {
-      const owned = live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
-      if (!owned || wanted.has(`${kind}/${live.metadata?.name}`)) continue;
+    if (!uid || (cache.apiState?.() ?? 'served') !== 'served') continue;
+    for (const live of cache.ownedBy(uid)) {
+      const controlled = live.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid);
+      if (!controlled || live.metadata?.namespace !== namespace) continue;
+      if (wanted.has(`${kind}/${live.metadata?.name}`)) continue;
       try {
         await deps.writer.delete({ ...live, kind, apiVersion: live.apiVersion ?? childApiVersions[kind] });
       } catch (err) {

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiState } from '../controller/api-gated-informer.ts';
-import type { ObjectReader } from '../controller/object-reader.ts';
+import type { OwnedReader } from '../controller/object-reader.ts';
 import type { ApiResource } from '../kube/discovery.ts';
 
 /**
@@ -43,8 +43,11 @@ export const optionalChildApis: Readonly<Partial<Record<ChildKind, ApiResource>>
   ServiceMonitor: serviceMonitorApi,
 };
 
-/** The cache of one child kind; an optional kind also says whether its API is served. */
-export interface ChildReader extends ObjectReader<KubernetesObject> {
+/**
+ * The cache of one child kind, indexed by owner (a reconcile reads its own children, not every
+ * object of the namespace); an optional kind also says whether its API is served.
+ */
+export interface ChildReader extends OwnedReader<KubernetesObject> {
   /** Absent: always served. */
   apiState?(): ApiState;
 }

@@ -14,14 +14,18 @@ import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
  * The uid it names is read live first: the cache may still hold a cluster deleted and re-created
  * while its watch was down (an apiserver restart), and a Neuron owned by that gone uid would be
  * deleted by the garbage collector at once. A cluster gone or being deleted owns nothing new.
+ * A refusal by RBAC or admission (400, 401, 403, 422) would be the same at every pass: `refused`
+ * remembers the cached Neuron it came on, so it is not asked again (nor logged) until the Neuron
+ * changes or its informer relists; a failure that may pass (5xx, a timeout) is asked again.
  */
 export async function ownByCluster(
   deps: NeuronReconcilerDeps,
   neuron: Neuron,
   cached: Hal9Cluster,
+  refused: WeakSet<Neuron>,
   log: Logger,
 ) {
-  if (!clusterOwnerApply(neuron, cached)) return;
+  if (refused.has(neuron) || !clusterOwnerApply(neuron, cached)) return;
   try {
     const { namespace = '', name = '' } = cached.metadata ?? {};
     const cluster = await deps.readCluster(namespace, name);
@@ -31,9 +35,13 @@ export async function ownByCluster(
     await deps.writer.apply(patch, { manager: clusterOwnerManager, force: false });
   } catch (err) {
     if (err instanceof OperatorError && err.status === 404) return;
+    if (err instanceof OperatorError && refusals.has(err.status ?? 0)) refused.add(neuron);
     log.warn({ err }, 'Could not add the Hal9Cluster as owner of the Neuron: it will outlive its cluster');
   }
 }
+
+// Answers that asking again with the same Neuron cannot change.
+const refusals: ReadonlySet<number> = new Set([400, 401, 403, 422]);
 
 /**
  * The reference turned off (cluster-owner.ts): takes back the one added while it was on, only while

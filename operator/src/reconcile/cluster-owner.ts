@@ -52,9 +52,15 @@ export function clusterOwnerRelease(neuron: Neuron): KubernetesObject | undefine
   } as KubernetesObject;
 }
 
-/** Whether the Neuron has an ownerReference to a Hal9Cluster (of any version of the API group). */
-export function hasClusterOwner(neuron: KubernetesObject | undefined): boolean {
+/**
+ * Whether the Neuron has an ownerReference to a Hal9Cluster (of any version of the API group), or
+ * to the one named `name`.
+ */
+export function hasClusterOwner(neuron: KubernetesObject | undefined, name?: string): boolean {
   return (neuron?.metadata?.ownerReferences ?? []).some(
-    (r) => r.kind === 'Hal9Cluster' && r.apiVersion.split('/')[0] === group,
+    (r) =>
+      r.kind === 'Hal9Cluster' &&
+      r.apiVersion.split('/')[0] === group &&
+      (name === undefined || r.name === name),
   );
 }

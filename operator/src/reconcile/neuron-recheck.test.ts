@@ -2,7 +2,7 @@ import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-n
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron, NeuronStatus } from '../api-types.ts';
-import type { ObjectReader } from '../controller/object-reader.ts';
+import type { OwnedReader } from '../controller/object-reader.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
@@ -13,11 +13,12 @@ import { neuronReconciler } from './neuron.ts';
 // When a Neuron is reconciled again for its rollout alone (the pods' reasons change without a
 // Deployment event), and what a Neuron whose Hal9Cluster is gone says about pods that cannot start.
 
-function reader<T extends KubernetesObject>(objects: () => readonly T[]): ObjectReader<T> {
+function reader<T extends KubernetesObject>(objects: () => readonly T[]): OwnedReader<T> {
   return {
     get: (name, namespace) =>
       objects().find((o) => o.metadata?.name === name && (!namespace || o.metadata?.namespace === namespace)),
     list: (namespace) => objects().filter((o) => !namespace || o.metadata?.namespace === namespace),
+    ownedBy: (uid) => objects().filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === uid)),
   };
 }
 

@@ -1,27 +1,35 @@
-import { ApiException, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Hal9Cluster, Neuron, NeuronStatus, RenderInput } from '../api-types.ts';
 import type { ApiState } from '../controller/api-gated-informer.ts';
-import type { ObjectReader } from '../controller/object-reader.ts';
+import type { OwnedReader } from '../controller/object-reader.ts';
 import { fromApiError, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { withAppliedHash } from '../kube/applied-hash.ts';
+import { configMapForCache } from '../kube/config-map-cache.ts';
 import type { JsonPatchOp } from '../kube/name-conflicts.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
+import { CLUSTER_COLLECTION_WAIT_MS } from './cluster-collection.ts';
 import { DepartedPeers, PEER_GRACE_MS } from './departed-peers.ts';
 import { FIRST_ROLLOUT_WAIT_MS } from './first-rollout.ts';
 import { neuronReconciler } from './neuron.ts';
 
-function reader<T extends KubernetesObject>(objects: readonly T[]): ObjectReader<T> {
+function reader<T extends KubernetesObject>(objects: readonly T[]): OwnedReader<T> {
   return {
     get: (name, namespace) =>
       objects.find((o) => o.metadata?.name === name && (!namespace || o.metadata?.namespace === namespace)),
     list: (namespace) => objects.filter((o) => !namespace || o.metadata?.namespace === namespace),
+    ownedBy: (uid) => objects.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === uid)),
   };
 }
 
@@ -61,6 +69,16 @@ function setup(
   const events: string[] = [];
   const eventMessages: string[] = [];
   const patches: { obj: KubernetesObject; ops: readonly JsonPatchOp[]; manager: string }[] = [];
+  /** The kind of every apply skipped because the cached child matched. */
+  const skipped: string[] = [];
+  /** Live reads of the Hal9Cluster (before its ownerReference is added). */
+  let clusterReads = 0;
+  /** The message of every warning logged. */
+  const warnings: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) },
+  );
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
       writes.push(`apply ${obj.kind} ${obj.metadata?.name}`);
@@ -107,9 +125,13 @@ function setup(
     },
     clock: o.clock ?? new FakeClock(),
     ...(o.departedPeers ? { departedPeers: o.departedPeers } : {}),
-    logger: pino({ level: 'silent' }),
+    logger,
+    onApplySkipped: (kind) => skipped.push(kind),
     ...(o.clusterOwner !== undefined ? { clusterOwner: o.clusterOwner } : {}),
-    readCluster: async () => ('liveCluster' in o ? o.liveCluster : cluster),
+    readCluster: async () => {
+      clusterReads++;
+      return 'liveCluster' in o ? o.liveCluster : cluster;
+    },
     readChild: async (obj) => {
       reads.push(`${obj.kind} ${obj.metadata?.name}`);
       return o.existing?.find((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
@@ -127,6 +149,9 @@ function setup(
     reads,
     events,
     eventMessages,
+    skipped,
+    clusterReads: () => clusterReads,
+    warnings,
   };
 }
 
@@ -297,6 +322,33 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
     expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
   });
 
+  it('is asked for once per copy of the Neuron when the apiserver refuses it (RBAC, admission)', async () => {
+    const refusedWith = (status: number) =>
+      setup([aNeuron('a')], cluster(), {
+        refuse: (o) =>
+          o.kind === 'Neuron'
+            ? new OperatorError(OperatorErrorCode.Forbidden, 'Apply of Neuron refused', { status })
+            : undefined,
+      });
+    const neuronApplies = (t: ReturnType<typeof setup>) =>
+      t.writes.filter((w) => w.startsWith('apply Neuron'));
+    const ownerWarnings = (t: ReturnType<typeof setup>) =>
+      t.warnings.filter((m) => m.startsWith('Could not add the Hal9Cluster as owner'));
+    for (const status of [403, 422]) {
+      const t = refusedWith(status);
+      await t.reconcile(`${testNamespace}/a`);
+      await t.reconcile(`${testNamespace}/a`);
+      expect([t.clusterReads(), neuronApplies(t).length, ownerWarnings(t).length]).toEqual([1, 1, 1]);
+      // Its children are applied all the same.
+      expect(t.writes).toContain('apply Deployment a');
+    }
+    // A failure of the apiserver's moment is asked again at the next pass.
+    const t = refusedWith(503);
+    await t.reconcile(`${testNamespace}/a`);
+    await t.reconcile(`${testNamespace}/a`);
+    expect([t.clusterReads(), neuronApplies(t).length]).toEqual([2, 2]);
+  });
+
   describe('with --no-neuron-cluster-owner, one added while it was on', () => {
     const owned = () => {
       const n = aNeuron('a');
@@ -421,7 +473,10 @@ describe('the status after an apply', () => {
   it("reports a tuned Neuron's parallelism as the tuner left it, while new pods start within new bounds", async () => {
     // The pods took 24; then parallelism.max went down to 16. Until the tuner delivers 16 and they
     // take it, 24 is what runs: the reconciler must not write 16 over the tuner's 24 on each pass.
-    const tuned = { autoscaling: { parallelism: { enabled: true, min: 1, max: 16 } } };
+    const tuned = {
+      performance: { maxConcurrentNeurons: 64 },
+      autoscaling: { parallelism: { enabled: true, min: 1, max: 16 } },
+    };
     const t = setup([aNeuron('a', tuned, { status: { parallelism: { current: 24 } } })]);
     await t.reconcile(`${testNamespace}/a`);
     expect(t.statuses.map((s) => s.parallelism?.current)).toEqual([24]);
@@ -886,5 +941,116 @@ describe('a port edited by hand', () => {
     const t = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([service]) } });
     await t.reconcile(key);
     expect(t.patches).toEqual([]);
+  });
+});
+
+describe('a Neuron whose Hal9Cluster was deleted', () => {
+  const key = `${testNamespace}/a`;
+  /** Neuron `a` of cluster `gone`, with an ownerReference to the Hal9Cluster `owner`. */
+  const ownedBy = (owner: string) => {
+    const n = aNeuron('a', { cluster: 'gone' });
+    const ref = { apiVersion: 'hal9.ai/v1alpha1', kind: 'Hal9Cluster', name: owner, uid: 'gone-uid' };
+    return { ...n, metadata: { ...n.metadata, ownerReferences: [ref] } } as Neuron;
+  };
+  const readyReason = (t: ReturnType<typeof setup>) =>
+    t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.reason;
+
+  it('is left to the garbage collector when that cluster owns it: no Event, no status, looked at again in 30 s', async () => {
+    const clock = new FakeClock();
+    const t = setup([ownedBy('gone')], aHal9Cluster(), { clock });
+    expect(await t.reconcile(key)).toEqual({ requeueAfterMs: CLUSTER_COLLECTION_WAIT_MS });
+    clock.advance(10_000);
+    expect(await t.reconcile(key)).toEqual({ requeueAfterMs: CLUSTER_COLLECTION_WAIT_MS - 10_000 });
+    expect([t.events, t.statuses, t.writes]).toEqual([[], [], []]);
+    // Still there once the wait is over (another owner keeps it, the collector is behind): reported.
+    clock.advance(CLUSTER_COLLECTION_WAIT_MS - 10_000);
+    await t.reconcile(key);
+    expect(t.events).toEqual(['Warning ClusterNotFound']);
+    expect(readyReason(t)).toBe('ClusterNotFound');
+  });
+
+  it('is reported at once when that cluster does not own it', async () => {
+    for (const neuron of [aNeuron('a', { cluster: 'gone' }), ownedBy('another')]) {
+      const t = setup([neuron]);
+      await t.reconcile(key);
+      expect(t.events).toEqual(['Warning ClusterNotFound']);
+      expect(readyReason(t)).toBe('ClusterNotFound');
+    }
+  });
+});
+
+describe('the ConfigMap as its cache holds it (its data as digests)', () => {
+  const key = `${testNamespace}/a`;
+  const neuron = aNeuron('a', { systemPrompt: 'Answer in French.' });
+  const rendered = withAppliedHash(
+    renderNeuron({ cluster: aHal9Cluster(), neuron, peers: [] }).objects.find(
+      (o) => o.kind === 'ConfigMap',
+    ) as V1ConfigMap,
+  );
+  const name = rendered.metadata?.name;
+  const cachedAs = (data: Record<string, string> | undefined) => {
+    const served: V1ConfigMap = { ...rendered, data };
+    return setup([neuron], aHal9Cluster(), {
+      children: { ConfigMap: reader([configMapForCache()(served)]) },
+    });
+  };
+
+  it('is not applied again while the rendered data are the ones it holds', async () => {
+    const t = cachedAs(rendered.data);
+    await t.reconcile(key);
+    expect(t.skipped).toContain('ConfigMap');
+    expect(t.writes).not.toContain(`apply ConfigMap ${name}`);
+  });
+
+  it('is applied when its data differ (edited by hand)', async () => {
+    const [configKey] = Object.keys(rendered.data ?? {});
+    const t = cachedAs({ [configKey ?? '']: 'edited: true\n' });
+    await t.reconcile(key);
+    expect(t.skipped).not.toContain('ConfigMap');
+    expect(t.writes).toContain(`apply ConfigMap ${name}`);
+  });
+});
+
+describe('the children a reconcile reads', () => {
+  it('are its own, found by owner: no child cache is listed', async () => {
+    const neuron = aNeuron('a');
+    const uid = neuron.metadata?.uid ?? '';
+    const pdb = (name: string, owner: string): KubernetesObject => ({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {
+        name,
+        namespace: testNamespace,
+        ownerReferences: [
+          { apiVersion: 'hal9.ai/v1alpha1', kind: 'Neuron', name, uid: owner, controller: true },
+        ],
+      },
+    });
+    const reads: string[] = [];
+    const counted = (objects: KubernetesObject[]): ChildReader => {
+      const r = reader(objects);
+      return {
+        get: r.get,
+        list: (namespace) => {
+          reads.push(`list ${namespace}`);
+          return r.list(namespace);
+        },
+        ownedBy: (owner) => {
+          reads.push(`ownedBy ${owner}`);
+          return r.ownedBy(owner);
+        },
+      };
+    };
+    const children = Object.fromEntries(
+      childKinds.map((k) => [
+        k,
+        counted(k === 'PodDisruptionBudget' ? [pdb('a-old', uid), pdb('b', 'uid-b')] : []),
+      ]),
+    );
+    const t = setup([neuron], aHal9Cluster(), { children });
+    await t.reconcile(`${testNamespace}/a`);
+    // The Deployment is not in the cache yet: it is looked for among the Neuron's too.
+    expect(new Set(reads)).toEqual(new Set([`ownedBy ${uid}`]));
+    expect(t.deleted.map((o) => `${o.kind} ${o.metadata?.name}`)).toEqual(['PodDisruptionBudget a-old']);
   });
 });

@@ -11,6 +11,7 @@ import { rfc3339 } from '../status/rfc3339.ts';
 import { scaleIgnored } from '../status/scale-ignored.ts';
 import { autoscalerFieldManager } from '../tuning/scale-writer.ts';
 import { applyChildren, childrenFailed } from './apply-children.ts';
+import { clusterCollection } from './cluster-collection.ts';
 import { ownByCluster, releaseFromCluster } from './cluster-owner-write.ts';
 import { deploymentName } from './deployment-name.ts';
 import { firstRolloutHold } from './first-rollout.ts';
@@ -28,10 +29,14 @@ const ownManagers: ReadonlySet<string> = new Set([fieldManager, autoscalerFieldM
  * Writes nothing when the live children already match and the status is unchanged.
  */
 export function neuronReconciler(shared: NeuronReconcilerDeps) {
-  // Neurons (cache objects) whose Hal9Cluster reference another manager keeps (cluster-owner-write.ts).
+  // Neurons (cache objects) whose Hal9Cluster reference another manager keeps, and those whose
+  // reference the apiserver refused (cluster-owner-write.ts).
   const keptClusterOwners = new WeakSet<Neuron>();
+  const refusedClusterOwners = new WeakSet<Neuron>();
   // Why the pods do not run, and when to look again (rollout-read.ts), per Neuron.
   const rollouts = rolloutReader();
+  // Neurons whose cluster is gone, left to the garbage collector a moment (cluster-collection.ts).
+  const collection = clusterCollection();
   return async function reconcileNeuron(
     key: string,
     signal?: AbortSignal,
@@ -46,6 +51,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       // Children go with it through their ownerReferences.
       deps.onParallelism?.(namespace, name, undefined);
       rollouts.forget(key);
+      collection.forget(key);
       return undefined;
     }
     const log = deps.logger.child({ neuron: key });
@@ -62,6 +68,15 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     };
 
     if (!cluster) {
+      // Owned by the gone cluster, the Neuron is about to be deleted with it: no Event, no status.
+      const collectedInMs = collection.waitLeftMs(key, neuron, deps.clock.now());
+      if (collectedInMs !== undefined) {
+        log.debug(
+          { cluster: clusterName },
+          'Left the Neuron to the garbage collector: its Hal9Cluster is gone',
+        );
+        return { requeueAfterMs: collectedInMs };
+      }
       deps.events.record(neuron, 'Warning', Reason.ClusterNotFound, `Hal9Cluster "${clusterName}" not found`);
       // The Deployment stays as last rendered, but a pod that starts (an eviction, a drain, a
       // scale-up) may not come up: the status says why, as a rollout's does, and looks again.
@@ -82,6 +97,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       return recheckAfterMs !== undefined ? { requeueAfterMs: recheckAfterMs } : undefined;
     }
 
+    collection.forget(key);
     // Recorded in the status: the Hal9Cluster's summary waits for each Neuron to render from its
     // current generation, or a cluster change would look rolled out before any Deployment changed.
     const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };
@@ -141,7 +157,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
     if (!paused && !hold) {
-      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, log);
+      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, refusedClusterOwners, log);
       else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);

@@ -154,7 +154,8 @@ describe('renderNeuron: the executor limit', () => {
     for (const value of [1, 8, 64]) {
       for (const tuned of [false, true]) {
         const out = render({
-          performance: { maxConcurrentSignals: value },
+          // The model-call cap (maxConcurrentNeurons) above every value: it is not what this checks.
+          performance: { maxConcurrentSignals: value, maxConcurrentNeurons: 64 },
           autoscaling: { parallelism: { enabled: tuned, min: 1, max: 64 } },
         });
         const parsed = parseYaml(out.runtimeConfig) as { performance: { max_concurrent_signals: number } };
@@ -1282,7 +1283,10 @@ describe('renderNeuron: the config hash', () => {
   });
 
   it('does not change with the tuned parallelism, which new pods still start with', () => {
-    const tuning = { autoscaling: { parallelism: { enabled: true, min: 2, max: 40 } } };
+    const tuning = {
+      performance: { maxConcurrentNeurons: 64 },
+      autoscaling: { parallelism: { enabled: true, min: 2, max: 40 } },
+    };
     const a = hash(tuning, {}, 12);
     const b = hash(tuning, {}, 30);
     expect(podHash(a)).toBe(podHash(b));
@@ -1292,7 +1296,7 @@ describe('renderNeuron: the config hash', () => {
 
   it("does not roll tuned pods for a new spec limit they would not run (the tuner's value stands)", () => {
     const tuning = (maxConcurrentSignals: number) => ({
-      performance: { maxConcurrentSignals },
+      performance: { maxConcurrentSignals, maxConcurrentNeurons: 64 },
       autoscaling: { parallelism: { enabled: true, min: 2, max: 40 } },
     });
     const a = hash(tuning(8), {}, 16);
@@ -1306,8 +1310,20 @@ describe('renderNeuron: the config hash', () => {
   });
 
   it('clamps the tuned parallelism into the spec bounds', () => {
-    const out = hash({ autoscaling: { parallelism: { enabled: true, min: 2, max: 20 } } }, {}, 99);
+    const out = hash(
+      {
+        performance: { maxConcurrentNeurons: 64 },
+        autoscaling: { parallelism: { enabled: true, min: 2, max: 20 } },
+      },
+      {},
+      99,
+    );
     expect(out.runtimeConfig).toContain('max_concurrent_signals: 20');
+  });
+
+  it('starts new pods no higher than the model calls a pod runs at once, as the tuner holds them', () => {
+    const out = hash({ autoscaling: { parallelism: { enabled: true, min: 2, max: 64 } } }, {}, 40);
+    expect(out.runtimeConfig).toContain('max_concurrent_signals: 10');
   });
 
   it('starts new pods at the repaired bounds when the merge leaves min above max', () => {

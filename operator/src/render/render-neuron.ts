@@ -1,6 +1,7 @@
 import { type Hal9Cluster, type Neuron, runtimeMemoryProblem } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
+import { limitBounds } from '../tuning/limit-bounds.ts';
 import { adminSecretName, adminTokenKey } from './admin-secret.ts';
 import { parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
@@ -43,7 +44,8 @@ export interface RenderNeuronOutput {
 /** Executor limit new pods start with: the tuner's current value when tuning is on, within its bounds. */
 export function startingParallelism(spec: EffectiveNeuronSpec, neuron: Neuron): number {
   if (!spec.autoscaling.parallelism.enabled) return spec.performance.maxConcurrentSignals;
-  const { min, max } = parallelismBounds(spec);
+  // The tuner's bounds, the pod's model-call cap included: new pods start where it would hold them.
+  const { min, max } = limitBounds(spec);
   const current = neuron.status?.parallelism?.current ?? spec.performance.maxConcurrentSignals;
   return Math.min(Math.max(current, min), max);
 }

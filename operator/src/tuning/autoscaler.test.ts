@@ -31,9 +31,10 @@ const aPod = (name: string, neuron: string, ip: string): V1Pod => ({
   status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
 });
 
+// 64 model calls a pod: the tuner's max (32) is not held to the cap (10 by default; model-call-cap.ts).
 const cluster = (a: Spec = {}) =>
   aHal9Cluster({
-    performance: { maxConcurrentSignals: 8 },
+    performance: { maxConcurrentSignals: 8, maxConcurrentNeurons: 64 },
     autoscaling: {
       enabled: true,
       minReplicas: 1,

@@ -58,6 +58,11 @@ export interface TuningBounds {
    * after a cut the next raise waits the whole stable window, so a ceiling is not probed again at once.
    */
   readonly raiseAfterRaiseSeconds?: number;
+  /**
+   * Why `max` is below parallelism.max (the model calls a pod runs at once, model-call-cap.ts),
+   * and what to raise: said when a decision is held at it or brought down to it.
+   */
+  readonly maxNote?: string;
 }
 
 export type DecisionReason =
@@ -124,8 +129,14 @@ export function decide(
     message,
   });
 
+  const capped = b.maxNote ? `: ${b.maxNote}` : '';
   if (state.current < b.min || state.current > b.max) {
-    return to(clamp(state.current, b.min, b.max), 'OutOfBounds', `limit moved into [${b.min}, ${b.max}]`);
+    const why = state.current > b.max ? capped : '';
+    return to(
+      clamp(state.current, b.min, b.max),
+      'OutOfBounds',
+      `limit moved into [${b.min}, ${b.max}]${why}`,
+    );
   }
   if (!obs || !Number.isFinite(obs.p95Ms)) return hold('NoData', 'no latency data for the window; holding');
 
@@ -205,7 +216,7 @@ export function decide(
     );
   }
   if (saturated && headroom) {
-    if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}`);
+    if (state.current >= b.max) return hold('AtBound', `saturated, already at the maximum ${b.max}${capped}`);
     if (state.current >= top)
       return hold(
         'Cooldown',

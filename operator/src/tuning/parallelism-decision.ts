@@ -1,4 +1,3 @@
-import { parallelismBounds } from '../render/autoscaling.ts';
 import { networkPolicyNames } from '../render/network-policy.ts';
 import {
   type ConditionInput,
@@ -16,6 +15,7 @@ import {
   type TunerState,
   type TuningBounds,
 } from './decide.ts';
+import { limitBounds } from './limit-bounds.ts';
 import { podCondition } from './pod-condition.ts';
 import { podObservation } from './pod-observation.ts';
 import type { PodView } from './pod-view.ts';
@@ -63,8 +63,7 @@ export function podParallelismInput(
   const unreachable = c?.reason === ReplicasReason.PodsUnreachable;
   return {
     bounds: {
-      min: p.min,
-      max: parallelismBounds(t.spec).max,
+      ...limitBounds(t.spec),
       sloMs: p.latencySLOMs,
       stableWindowSeconds: a.stableWindowSeconds,
       panicWindowSeconds: a.panicWindowSeconds,
@@ -93,8 +92,7 @@ export function prometheusParallelismInput(
   const p = t.spec.autoscaling.parallelism;
   const { url, window } = source;
   const bounds: TuningBounds = {
-    min: p.min,
-    max: parallelismBounds(t.spec).max,
+    ...limitBounds(t.spec),
     sloMs: p.latencySLOMs,
     // Before another move, the window must hold only data from after the last one.
     stableWindowSeconds: Math.max(30, window),
@@ -177,7 +175,7 @@ export function decideParallelism(
         : {
             status: 'True',
             reason: ParallelismReason.MetricsAvailable,
-            message: `Tuned from ${input.source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms`,
+            message: `Tuned from ${input.source} within [${bounds.min}, ${bounds.max}], caller-visible p95 SLO ${bounds.sloMs} ms${bounds.maxNote ? `; ${bounds.maxNote}` : ''}`,
           };
   return { decision: d, counted, next, condition };
 }

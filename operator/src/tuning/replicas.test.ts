@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideReplicas, type ReplicaBounds, type ReplicaInputs, type ReplicaState } from './replicas.ts';
+import {
+  decideReplicas,
+  perPodTarget,
+  type ReplicaBounds,
+  type ReplicaInputs,
+  type ReplicaState,
+} from './replicas.ts';
 
 const bounds: ReplicaBounds = {
   min: 1,
@@ -88,6 +94,31 @@ function replay(passes: readonly Pass[], start: ReplicaState = calm(1)) {
     return d;
   });
 }
+
+describe('perPodTarget', () => {
+  // What a pod runs at once (its slots, held to the model calls it runs at once) × utilization,
+  // at most targetConcurrencyPerPod: a signal in a slot past the calls waits like a queued one.
+  it.each<[string, number, number | undefined, number]>([
+    ['slots under the target, no cap', 32, undefined, 22.4],
+    ['32 slots held to the default 10 calls', 32, 10, 7],
+    ['slots under the calls', 8, 10, 5.6],
+    ['64 calls: the slots decide', 32, 64, 22.4],
+    ['64 slots and 64 calls: targetConcurrencyPerPod decides', 64, 64, 32],
+  ])('%s', (_, slots, calls, want) => {
+    const b = { ...bounds, ...(calls === undefined ? {} : { callsPerPod: calls }) };
+    expect(perPodTarget(b, slots)).toBeCloseTo(want, 9);
+  });
+
+  it('sizes the pods by the held target and says so', () => {
+    // 28 in flight and queued on 3 pods of 32 slots: at 22.4 per pod 2 would do, with 14 each of
+    // which 4 wait for a call; the 10 calls a pod runs at once hold 7 per pod, so 4.
+    const x = load(28, 28, { readyPods: 3, slotsPerPod: 32 });
+    const d = decideReplicas(calm(3), x, { ...bounds, callsPerPod: 10 }, 0);
+    expect(d).toMatchObject({ value: 4, reason: 'Concurrency', perPodTarget: 7 });
+    expect(d.message).toContain('per-pod target 7.0 (limit 32 held to 10 model calls × 70 %, at most 32)');
+    expect(decideReplicas(calm(3), x, bounds, 0).perPodTarget).toBeCloseTo(22.4, 9);
+  });
+});
 
 describe('decideReplicas', () => {
   it('sizes pods for the stable concurrency at the per-pod target (limit × utilization)', () => {

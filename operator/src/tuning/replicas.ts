@@ -20,8 +20,13 @@ export interface ReplicaBounds {
   readonly max: number;
   /** targetConcurrencyPerPod: the most one pod should hold. */
   readonly targetPerPod: number;
-  /** targetUtilizationPercentage / 100: the share of a pod's slots to keep busy. */
+  /** targetUtilizationPercentage / 100: the share of what a pod runs at once to keep busy. */
   readonly targetUtilization: number;
+  /**
+   * The most model calls one pod runs at once (model-call-cap.ts); undefined: no cap. A pod runs no
+   * more signals than that whatever its slots: the rest wait for a call, as queued ones do.
+   */
+  readonly callsPerPod?: number;
   /** panicThresholdPercentage / 100. */
   readonly panicThreshold: number;
   readonly stableWindowMs: number;
@@ -112,9 +117,22 @@ const podsFor = (concurrency: number, perPod: number) => Math.ceil(concurrency /
 export const SCALE_DOWN_MARGIN = 0.9;
 const f1 = (n: number) => n.toFixed(1);
 
-/** What one pod is sized to hold: the lower of the target and its slots × target utilization. */
+/** What one pod runs at once: its slots, or the model calls it runs at once when fewer. */
+const runningPerPod = (b: ReplicaBounds, slotsPerPod: number): number =>
+  Math.min(slotsPerPod, b.callsPerPod ?? Number.POSITIVE_INFINITY);
+
+/**
+ * What one pod is sized to hold: the lower of the target and what it runs at once × target
+ * utilization. The concurrency it is compared with counts queued signals too, and a signal in a slot
+ * past the model-call cap waits like a queued one: sized by its 32 slots at 70 %, a pod that runs
+ * 10 calls would take 22 signals, 12 of them waiting, before another pod is added.
+ */
 export const perPodTarget = (b: ReplicaBounds, slotsPerPod: number): number =>
-  Math.max(0.1, Math.min(b.targetPerPod, slotsPerPod * b.targetUtilization));
+  Math.max(0.1, Math.min(b.targetPerPod, runningPerPod(b, slotsPerPod) * b.targetUtilization));
+
+/** What the per-pod target is a share of, in words. */
+const running = (b: ReplicaBounds, slots: number) =>
+  runningPerPod(b, slots) < slots ? `limit ${slots} held to ${b.callsPerPod} model calls` : `limit ${slots}`;
 
 export function decideReplicas(
   state: ReplicaState,
@@ -234,7 +252,7 @@ export function decideReplicas(
   const inputs =
     `concurrency ${f1(stableConcurrency)} stable, ${x.panicConcurrency === undefined ? '-' : f1(x.panicConcurrency)} panic` +
     `${x.predictedConcurrency === undefined ? '' : `, ${f1(x.predictedConcurrency)} predicted`}; ` +
-    `per-pod target ${f1(perPod)} (limit ${x.slotsPerPod} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
+    `per-pod target ${f1(perPod)} (${running(b, x.slotsPerPod)} × ${Math.round(b.targetUtilization * 100)} %, at most ${b.targetPerPod}); ready ${x.readyPods}`;
   const next = {
     panicUntil,
     prescaleUntil,

@@ -103,3 +103,57 @@ describe('decideScale', () => {
     expect(scaleOf(3, memory())).toMatchObject({ write: undefined, settled: true });
   });
 });
+
+describe('decideScale and the model-call cap', () => {
+  const withCalls = (performance: NonNullable<Hal9Cluster['spec']>['performance'], mode?: 'api') => {
+    const c = aHal9Cluster({
+      performance,
+      ...(mode ? { claude: { mode, apiKeySecretRef: { name: 'anthropic' } } } : {}),
+      autoscaling: { enabled: true, mode: 'operator', minReplicas: 1, maxReplicas: 10 },
+    });
+    return tuningTargets([aNeuron('impl-1', { replicas: 2 })], {
+      get: () => c,
+      list: (): Hal9Cluster[] => [],
+    }).tune[0]!;
+  };
+  // 28 in flight and queued on 2 pods of 32 slots (targetConcurrencyPerPod 32, 70 %).
+  it.each<[string, NonNullable<Hal9Cluster['spec']>['performance'], 'api' | undefined, number, number]>([
+    ['the default 10 calls hold the target to 7', {}, undefined, 7, 4],
+    [
+      'api mode, the pool at 8',
+      { maxConcurrentNeurons: 64, connectionPool: { maxConnectionsPerHost: 8 } },
+      'api',
+      5.6,
+      5,
+    ],
+    [
+      'mock mode: the pool does not count',
+      { maxConcurrentNeurons: 64, connectionPool: { maxConnectionsPerHost: 8 } },
+      undefined,
+      22.4,
+      2,
+    ],
+    [
+      '64 calls: the slots decide',
+      { maxConcurrentNeurons: 64, connectionPool: { maxConnectionsPerHost: 64 } },
+      'api',
+      22.4,
+      2,
+    ],
+  ])('%s', (_, performance, mode, perPod, replicas) => {
+    const t = withCalls(performance, mode);
+    const mem = memory();
+    const owner = replicaOwnership(t, mem, now);
+    const o = decideScale({
+      target: t,
+      mem,
+      owner,
+      signals: load(28, 2),
+      prediction: undefined,
+      slotsPerPod: 32,
+      now,
+    });
+    expect(o.decision.perPodTarget).toBeCloseTo(perPod, 9);
+    expect(o.decision.value).toBe(replicas);
+  });
+});

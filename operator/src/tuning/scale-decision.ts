@@ -1,6 +1,7 @@
 import type { EventType } from '../events/recorder.ts';
 import type { ConditionInput, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
+import { modelCallCap } from './model-call-cap.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import type { Prediction } from './prescale.ts';
 import type { ReplicaSignals } from './replica-signals.ts';
@@ -76,6 +77,7 @@ const boundsOf = (t: TuningTarget): ReplicaBounds => {
     max: Math.max(a.minReplicas, a.maxReplicas),
     targetPerPod: a.targetConcurrencyPerPod,
     targetUtilization: a.targetUtilizationPercentage / 100,
+    callsPerPod: modelCallCap(t.spec).value,
     panicThreshold: a.panicThresholdPercentage / 100,
     stableWindowMs: a.stableWindowSeconds * 1000,
     scaleDownDelayMs: a.scaleDownDelaySeconds * 1000,

@@ -51,9 +51,10 @@ const aPod = (
   },
 });
 
+// 64 model calls a pod: the tuner's max (32) is not held to the cap (10 by default; model-call-cap.ts).
 const tuned = (o: { min?: number; max?: number; url?: string } = {}) =>
   aHal9Cluster({
-    performance: { maxConcurrentSignals: 8 },
+    performance: { maxConcurrentSignals: 8, maxConcurrentNeurons: 64 },
     monitoring: { scrapeInterval: '5s' },
     autoscaling: {
       metricsSource: 'prometheus',
