@@ -44,6 +44,14 @@ const cluster = (a: Spec = {}) =>
     },
   });
 
+/**
+ * Changes a cluster's autoscaling as an update does, with a new spec object: the tuner remembers
+ * merged specs by their spec objects, which the informer cache never edits in place.
+ */
+const setAutoscaling = (c: Hal9Cluster, a: Spec) => {
+  Object.assign(c, { spec: { ...c.spec, autoscaling: { ...c.spec?.autoscaling, ...a } } });
+};
+
 function harness(
   o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string; observer?: TunerObserver } = {},
 ) {
@@ -422,11 +430,11 @@ describe('the autoscaler on the pods’ load reports', () => {
       expect(h.neurons[0]!.spec?.replicas).toBe(1);
       // Replicas handed over (parallelism stays tuned); meanwhile the count is set to 6 by its
       // owner then (kubectl scale with autoscaling off; with an HPA, whoever mirrors its count).
-      Object.assign(c.spec!.autoscaling!, away);
+      setAutoscaling(c, away);
       await h.run(2);
       Object.assign(h.neurons[0]!, { spec: { ...h.neurons[0]!.spec!, replicas: 6 } });
       await h.run(2);
-      Object.assign(c.spec!.autoscaling!, { enabled: true, mode: 'operator' });
+      setAutoscaling(c, { enabled: true, mode: 'operator' });
       const scales = h.scales.length;
       await h.run(1);
       // Not another writer overriding the operator: the count was not the operator's.
@@ -451,24 +459,24 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(await series('hal9_operator_neuron_concurrency')).toHaveLength(2);
     expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
     // An HPA owns the count now: its last value would read as the operator's wish in Grafana.
-    Object.assign(c.spec!.autoscaling!, { mode: 'hpa' });
+    setAutoscaling(c, { mode: 'hpa' });
     await h.run(2);
     expect(await series('hal9_operator_neuron_desired_replicas')).toEqual([]);
     expect(await series('hal9_operator_neuron_concurrency')).toEqual([]);
     expect(await series('hal9_operator_neuron_predicted_concurrency')).toEqual([]);
     expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
     // Back to operator mode: the series come back.
-    Object.assign(c.spec!.autoscaling!, { mode: 'operator' });
+    setAutoscaling(c, { mode: 'operator' });
     await h.run(1);
     expect(await series('hal9_operator_neuron_desired_replicas')).toHaveLength(1);
     // Autoscaling off: the tuner's series go; the limit in effect stays (the reconciler reports it
     // for every Neuron, and a tuner pass after the reconcile must not take it away).
-    Object.assign(c.spec!.autoscaling!, { enabled: false, parallelism: { enabled: false } });
+    setAutoscaling(c, { enabled: false, parallelism: { enabled: false } });
     await h.run(2);
     expect(await series('hal9_operator_neuron_desired_replicas')).toEqual([]);
     expect(await series('hal9_operator_neuron_concurrency')).toEqual([]);
     expect(await series('hal9_operator_neuron_parallelism')).toHaveLength(1);
-    Object.assign(c.spec!.autoscaling!, { enabled: true, parallelism: { enabled: true } });
+    setAutoscaling(c, { enabled: true, parallelism: { enabled: true } });
     await h.run(1);
     // Deleted: nothing of it is left.
     h.neurons.length = 0;
@@ -505,7 +513,7 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(await edges()).toEqual(['impl-1', 'impl-2']);
     expect(Object.keys(h.status('design-1')?.autoscaling?.fanOut ?? {}).sort()).toEqual(['impl-1', 'impl-2']);
     // impl-2 is no longer forwarded to: its series and its key in status go, though the pod reports it.
-    Object.assign(neurons[0]!.spec!, { forwardConnections: ['impl-1'] });
+    Object.assign(neurons[0]!, { spec: { ...neurons[0]!.spec!, forwardConnections: ['impl-1'] } });
     await h.run(1);
     expect(await edges()).toEqual(['impl-1']);
     expect(Object.keys(h.status('design-1')?.autoscaling?.fanOut ?? {})).toEqual(['impl-1']);

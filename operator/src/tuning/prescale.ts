@@ -64,12 +64,22 @@ export function intakeOf(
 
 type Edge = { readonly source: string; readonly target: string; readonly fanOut: number };
 
+/** Counts the edges a prediction looks at (tests bound the work with it). */
+export interface PredictWork {
+  edges: number;
+}
+
 /**
  * Predictions for every Neuron with upstream flow and a latency; keyed like `flows`. Edges that
  * close a cycle (found by a depth-first walk in key order) are left out, and intake is carried
  * once through the rest in topological order: eff(n) = max(observed(n), Σ eff(u) × fanOut(u→n)).
+ * Linear in Neurons + edges, and iterative: a pass runs on the operator's event loop every interval,
+ * and a forwarding chain thousands of Neurons deep must not exhaust the call stack.
  */
-export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Prediction> {
+export function predict(
+  flows: ReadonlyMap<string, NeuronFlow>,
+  work: PredictWork = { edges: 0 },
+): Map<string, Prediction> {
   const keys = [...flows.keys()].sort();
   const out = new Map<string, Edge[]>();
   for (const k of keys) {
@@ -79,32 +89,51 @@ export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Pre
       .sort((a, b) => (a.target < b.target ? -1 : 1));
     out.set(k, edges);
   }
-  // Depth-first walk: an edge to a Neuron on the current path is a back edge (a cycle).
+  // Depth-first walk: an edge to a Neuron on the current path is a back edge (a cycle). Each frame
+  // is a Neuron and the index of its next edge, so the order is a recursive walk's.
   const state = new Map<string, 'open' | 'done'>();
-  const dag: Edge[] = [];
-  const visit = (k: string) => {
+  const dagOut = new Map<string, Edge[]>();
+  const incoming = new Map<string, Edge[]>();
+  const indegree = new Map<string, number>();
+  for (const k of keys) {
+    dagOut.set(k, []);
+    incoming.set(k, []);
+    indegree.set(k, 0);
+  }
+  const stack: { k: string; edges: readonly Edge[]; next: number }[] = [];
+  const open = (k: string) => {
     state.set(k, 'open');
-    for (const e of out.get(k) ?? []) {
+    stack.push({ k, edges: out.get(k)!, next: 0 });
+  };
+  for (const root of keys) {
+    if (state.has(root)) continue;
+    open(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next === top.edges.length) {
+        state.set(top.k, 'done');
+        stack.pop();
+        continue;
+      }
+      const e = top.edges[top.next++]!;
+      work.edges++;
       const s = state.get(e.target);
       if (s === 'open') continue;
-      dag.push(e);
-      if (!s) visit(e.target);
+      dagOut.get(e.source)!.push(e);
+      incoming.get(e.target)!.push(e);
+      indegree.set(e.target, indegree.get(e.target)! + 1);
+      if (!s) open(e.target);
     }
-    state.set(k, 'done');
-  };
-  for (const k of keys) if (!state.has(k)) visit(k);
-  // Kahn's order over the acyclic edges.
-  const indegree = new Map(keys.map((k) => [k, 0]));
-  for (const e of dag) indegree.set(e.target, indegree.get(e.target)! + 1);
+  }
+  // Kahn's order over the acyclic edges; the queue is read by index (no shifting).
   const queue = keys.filter((k) => indegree.get(k) === 0);
   const eff = new Map<string, number>();
-  const incoming = new Map<string, Edge[]>();
-  for (const e of dag) incoming.set(e.target, [...(incoming.get(e.target) ?? []), e]);
   const result = new Map<string, Prediction>();
-  while (queue.length > 0) {
-    const k = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const k = queue[head]!;
     const f = flows.get(k)!;
-    const ins = incoming.get(k) ?? [];
+    const ins = incoming.get(k)!;
+    work.edges += ins.length;
     const from = ins
       .filter((e) => (eff.get(e.source) ?? 0) > 0)
       .map((e) => ({
@@ -122,10 +151,11 @@ export function predict(flows: ReadonlyMap<string, NeuronFlow>): Map<string, Pre
       const sustained = predicted * f.latencySeconds;
       result.set(k, { intake: predicted, concurrency: sustained + burst, sustained, from });
     }
-    for (const e of dag) {
-      if (e.source !== k) continue;
-      indegree.set(e.target, indegree.get(e.target)! - 1);
-      if (indegree.get(e.target) === 0) queue.push(e.target);
+    for (const e of dagOut.get(k)!) {
+      work.edges++;
+      const d = indegree.get(e.target)! - 1;
+      indegree.set(e.target, d);
+      if (d === 0) queue.push(e.target);
     }
   }
   return result;

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
+import { effectiveSpec } from '../spec/effective-spec.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
-import { tuningTargets } from './tuning-targets.ts';
+import { rememberedSpecs, tuningTargets } from './tuning-targets.ts';
 
 type Autoscaling = NonNullable<Hal9ClusterSpec['autoscaling']>;
 
@@ -80,5 +81,70 @@ describe('tuningTargets', () => {
       { status: { parallelism: { current: 40, lastDecision: decided } } },
     );
     expect(tuningTargets([kept], clusters(both))).toEqual({ tune: [], retire: [] });
+  });
+});
+
+describe('the merged specs a pass remembers', () => {
+  /** effectiveSpec, counting the Neurons it merges. */
+  const counting = () => {
+    const merged: string[] = [];
+    const specOf = rememberedSpecs((c, n) => {
+      merged.push(n.metadata?.name ?? '');
+      return effectiveSpec(c, n);
+    });
+    return { merged, specOf };
+  };
+  const reader = (c: Hal9Cluster): ObjectReader<Hal9Cluster> => ({ get: () => c, list: () => [c] });
+
+  it('merges an unchanged Neuron once across passes, with autoscaling on or off', () => {
+    for (const a of [both, off]) {
+      const cluster = reader(aHal9Cluster({ autoscaling: a }));
+      const neurons = Array.from({ length: 50 }, (_, i) => aNeuron(`impl-${i}`));
+      const { merged, specOf } = counting();
+      const first = tuningTargets(neurons, cluster, specOf);
+      const second = tuningTargets(neurons, cluster, specOf);
+      expect(merged).toHaveLength(50);
+      expect(second).toEqual(first);
+    }
+  });
+
+  it('merges again a Neuron or a cluster that changed (a new object from the cache)', () => {
+    const c = aHal9Cluster({ autoscaling: both });
+    let cluster = reader(c);
+    const neurons = [aNeuron('impl-1'), aNeuron('impl-2')];
+    const { merged, specOf } = counting();
+    tuningTargets(neurons, cluster, specOf);
+    neurons[1] = {
+      ...neurons[1]!,
+      spec: { ...neurons[1]!.spec!, autoscaling: { parallelism: { enabled: false } } },
+    };
+    const { tune } = tuningTargets(neurons, cluster, specOf);
+    expect(merged).toEqual(['impl-1', 'impl-2', 'impl-2']);
+    expect(tune.find((t) => t.key.endsWith('impl-2'))).toMatchObject({ tuneParallelism: false });
+    cluster = reader({ ...c, spec: { ...c.spec, autoscaling: off } });
+    expect(tuningTargets(neurons, cluster, specOf).tune).toEqual([]);
+    expect(merged).toHaveLength(5);
+  });
+
+  it('merges a spec render cannot use once too, and leaves it out', () => {
+    const cluster = reader(aHal9Cluster({ autoscaling: both }));
+    const neurons = [aNeuron('broken'), aNeuron('impl-1')];
+    const merged: string[] = [];
+    const specOf = rememberedSpecs((c, n) => {
+      merged.push(n.metadata?.name ?? '');
+      if (n.metadata?.name === 'broken') throw new Error('not renderable');
+      return effectiveSpec(c, n);
+    });
+    for (let pass = 0; pass < 3; pass++)
+      expect(tuningTargets(neurons, cluster, specOf).tune.map((t) => t.key)).toEqual([
+        `${testNamespace}/impl-1`,
+      ]);
+    expect(merged).toEqual(['broken', 'impl-1']);
+  });
+
+  it('remembers by default: the tuner passes the same spec for an unchanged Neuron', () => {
+    const cluster = reader(aHal9Cluster({ autoscaling: both }));
+    const neurons = [aNeuron('impl-1')];
+    expect(tuningTargets(neurons, cluster).tune[0]!.spec).toBe(tuningTargets(neurons, cluster).tune[0]!.spec);
   });
 });
