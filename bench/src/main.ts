@@ -2,6 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { RUNTIME_V8_FLAGS } from '@hal9/runtime';
 import { type ApiRows, apiHop } from './api-hop.ts';
+import { apiVerdict, ok } from './api-verdict.ts';
 import { httpRamp, P99_LIMIT_MS, RATES, type ServerRamp } from './http-ramp.ts';
 import { COLD_SIGNALS, inProcess, met, ROUNDS, WARMUP_MS } from './in-process.ts';
 import { observability } from './observability.ts';
@@ -24,19 +25,7 @@ const quick = a.quick!;
 const only = new Set(a.only!.split(','));
 const t0 = performance.now();
 const yes = (b: boolean) => (b ? 'yes' : '**no**');
-/** The `api` target: at most 0.5 ms p50 and 2 ms p99 added per hop. */
-const ok = (f: { p50: number; p99: number }) => f.p50 <= 0.5 && f.p99 <= 2;
-/**
- * An `api` row's verdict: its latency, and only if it measured what it claims: no request failed (a
- * fast error would lower the latency), and the fake answered one call per hop (no cache hit skipped one).
- */
-const apiVerdict = (r: ApiRows): string => {
-  if (r.errors > 0) return `**no** (${r.errors} requests failed)`;
-  const calls = r.callsPerRequest;
-  if (Math.abs(calls.one - 1) > 0.01 || Math.abs(calls.three - 3) > 0.01)
-    return `**no** (upstream calls per request ${calls.one.toFixed(2)} / ${calls.three.toFixed(2)}, not 1 / 3)`;
-  return apiVerdict(r);
-};
+const verdictText = (v: { met: boolean; why?: string }) => (v.why ? `**no** (${v.why})` : yes(v.met));
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 const print = (s = '') => console.log(s);
 
@@ -306,7 +295,7 @@ if (only.has('api')) {
         `${ms(r.raw.p50)} / ${ms(r.raw.p99)}`,
         `${ms(r.oneHop.p50)} / ${ms(r.oneHop.p99)}`,
         `**${ms(r.addedOneHop.p50)} / ${ms(r.addedOneHop.p99)}**`,
-        apiVerdict(r),
+        verdictText(apiVerdict(r)),
         `${ms(r.threeHops.p50)} / ${ms(r.threeHops.p99)}`,
         ms(r.addedPerHopOfThree.p50),
         `${ms(r.addedProxy.p50)} / ${ms(r.addedProxy.p99)}`,
@@ -399,7 +388,7 @@ if (only.has('api-paced')) {
           `${ms(r.raw.p50)} / ${ms(r.raw.p99)}`,
           `${ms(r.oneHop.p50)} / ${ms(r.oneHop.p99)}`,
           `**${ms(r.addedOneHop.p50)} / ${ms(r.addedOneHop.p99)}**`,
-          apiVerdict(r),
+          verdictText(apiVerdict(r)),
           ms(r.addedPerHopOfThree.p50),
           `${ms(r.addedTwoLoops.p50)} / ${ms(r.addedTwoLoops.p99)}`,
           `${ms(r.addedProxy.p50)} / ${ms(r.addedProxy.p99)}`,
