@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/defaults.ts';
 import type { RequestBudget } from '../config/types.ts';
-import { neuronConfig, signalTo } from '../testing/builders.ts';
-import { budgetLeft, modelCallRefusal, newLedger, signalBudgetRefusal, signalLimit } from './budget.ts';
-import {
-  type Counted,
-  callLimits,
-  carriedLimits,
-  countLimit,
-  NOTHING_COUNTED,
-  takenBack,
-  tighter,
-} from './budget-left.ts';
-import { traceEntry } from './trace-entry.ts';
+import { budgetLeft, modelCallRefusal, newLedger } from './budget.ts';
+import { callLimits, countLimit, tighter } from './budget-left.ts';
 
 const budget = (b: Partial<RequestBudget> = {}): RequestBudget => ({
   ...DEFAULT_CONFIG.performance.request_budget,
@@ -118,92 +108,5 @@ describe('budgetLeft', () => {
     expect(e?.message).toBe(
       'a model call may use up to 0.005 USD, more than the 0.004 left of the 0.01 USD the request had left when another runtime forwarded it here (performance.request_budget.max_cost_usd)',
     );
-  });
-});
-
-const counted = (c: Partial<Counted>): Counted => ({ ...NOTHING_COUNTED, ...c });
-
-describe('takenBack', () => {
-  const entry = (signal: string, paid?: { costUsd?: number }) => ({
-    ...traceEntry(signalTo('impl', { id: signal }), neuronConfig('impl'), false, 5, [], []),
-    ...(paid ? { usage: { input: 10, output: 20, cacheRead: 3, cacheCreation: 4 }, ...paid } : {}),
-  });
-
-  it('is a signal but for the forwarded one’s own entry, and a model call with its tokens and cost when paid', () => {
-    expect(takenBack(entry('sent'), 'sent')).toEqual(NOTHING_COUNTED);
-    expect(takenBack(entry('child'), 'sent')).toEqual(counted({ signals: 1 }));
-    expect(takenBack(entry('sent', { costUsd: 0.5 }), 'sent')).toEqual(
-      counted({ tokens: 37, costUsd: 0.5, modelCalls: 1 }),
-    );
-    // No cost: none is guessed.
-    expect(takenBack(entry('child', {}), 'sent')).toEqual(counted({ tokens: 37, modelCalls: 1, signals: 1 }));
-  });
-});
-
-describe('carriedLimits', () => {
-  it('is what the sender had left where nothing here was counted there', () => {
-    const left = { tokens: 7000, costUsd: 0.3, modelCalls: 5, signals: 9 };
-    expect(
-      carriedLimits(left, NOTHING_COUNTED, counted({ tokens: 2010, modelCalls: 2, signals: 2 })),
-    ).toEqual(left);
-  });
-
-  it('adds back what the ledger spent that the sender counted already, per budget the signal limits', () => {
-    const spent = counted({ tokens: 4000, costUsd: 0.2, modelCalls: 3, signals: 4 });
-    const known = counted({ tokens: 2010, costUsd: 0.1, modelCalls: 1, signals: 1 });
-    expect(carriedLimits({ tokens: 4990, costUsd: 0.05, modelCalls: 4, signals: 6 }, known, spent)).toEqual({
-      tokens: 7000,
-      costUsd: expect.closeTo(0.15, 12),
-      modelCalls: 5,
-      signals: 7,
-      before: { tokens: 2010, costUsd: 0.1, modelCalls: 1, signals: 1 },
-    });
-    // A sender of a version without the counts, and no cost budget: tokens alone.
-    expect(carriedLimits({ tokens: 4990 }, known, spent)).toEqual({ tokens: 7000, before: { tokens: 2010 } });
-  });
-
-  it('adds back no more than the ledger spent', () => {
-    expect(carriedLimits({ tokens: 100 }, counted({ tokens: 500 }), counted({ tokens: 300 }))).toEqual({
-      tokens: 400,
-      before: { tokens: 300 },
-    });
-  });
-});
-
-describe('limits counted from what was spent before a signal arrived', () => {
-  const b = budget({ max_tokens: 100_000, max_model_calls: 50, max_signals: 50 });
-  // 2,010 tokens, a model call and a signal spent here (and counted at the sender) before B arrived.
-  const carried = carriedLimits(
-    { tokens: 4990, modelCalls: 3, signals: 2 },
-    counted({ tokens: 2010, modelCalls: 1, signals: 1 }),
-    counted({ tokens: 2010, modelCalls: 2, signals: 2 }),
-  );
-
-  it('hold the ledger’s own counts, calls in flight included, and say what was spent before', () => {
-    expect(callLimits(b, carried)).toMatchObject({ tokens: 7000, tokensCarried: true, tokensBefore: 2010 });
-    const ledger = { ...newLedger(), tokens: 2010, reservedTokens: 2010, modelCalls: 2, signals: 2, carried };
-    expect(modelCallRefusal(ledger, b, { tokens: 2980, costUsd: 0 })).toBeUndefined();
-    expect(modelCallRefusal(ledger, b, { tokens: 2981, costUsd: 0 })?.message).toBe(
-      'a model call may use up to 2981 tokens, more than the 2980 left of the 7000 tokens the request may spend here, 2010 spent here when another runtime forwarded it here with 4990 left (performance.request_budget.max_tokens)',
-    );
-    expect(modelCallRefusal({ ...ledger, modelCalls: 4 }, b)?.message).toBe(
-      'the request made 4 model calls here, all of the 4 model calls the request may make here, 1 made here when another runtime forwarded it here with 3 left (performance.request_budget.max_model_calls)',
-    );
-    expect(signalBudgetRefusal(3, signalLimit(b, carried), 'impl')?.message).toBe(
-      'the request started 3 signals here, all of the 3 signals the request may start here, 1 started here when another runtime forwarded it here with 2 left (performance.request_budget.max_signals)',
-    );
-    // What the pod forwards on: what is left of them.
-    expect(budgetLeft(ledger, b)).toEqual({ tokens: 2980, modelCalls: 2, signals: 2 });
-  });
-
-  it('keep, per budget, the least of any signal’s with what was spent before it', () => {
-    const first = { tokens: 6000, modelCalls: 9, signals: 2 };
-    expect(tighter(first, carried)).toEqual({
-      tokens: 6000,
-      modelCalls: 4,
-      signals: 2,
-      before: { modelCalls: 1 },
-    });
-    expect(tighter(carried, first)).toEqual(tighter(first, carried));
   });
 });

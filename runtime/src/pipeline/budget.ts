@@ -1,6 +1,6 @@
 import type { ModelPrice, RequestBudget } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
-import { type BudgetLeft, type Carried, type CountLimit, callLimits, countLimit } from './budget-left.ts';
+import { type BudgetLeft, type CountLimit, callLimits, countLimit } from './budget-left.ts';
 import type { DropReason } from './observer.ts';
 import { type DroppedTarget, type ForwardPlan, recordDrop } from './routing.ts';
 
@@ -18,11 +18,8 @@ export interface Spent {
   /** The worst case of the model calls in flight (settled to their usage when they end). */
   readonly reservedTokens: number;
   readonly reservedCostUsd: number;
-  /**
-   * What the request may total here by what it had left where it was forwarded from (a peer's signals,
-   * budget-left.ts Carried): calls and signals are held to it too.
-   */
-  readonly carried?: Carried;
+  /** What the request had left where it was forwarded from (a peer's signals): calls are held to it too. */
+  readonly carried?: BudgetLeft;
 }
 
 /** The budget ledger a run charges (RequestRun.spent); see Reservation for the tokens and cost. */
@@ -35,7 +32,7 @@ export interface Ledger extends Spent {
   reservedCostUsd: number;
   /** Input-side tokens (input, cache read and write) of the ledger's latest answered call. */
   lastInputTokens: number;
-  carried?: Carried;
+  carried?: BudgetLeft;
 }
 
 export const newLedger = (): Ledger => ({
@@ -79,8 +76,8 @@ export function worstCase(o: {
 }
 
 const COUNTED = {
-  max_model_calls: { one: 'model call', did: 'made', may: 'make' },
-  max_signals: { one: 'signal', did: 'started', may: 'start' },
+  max_model_calls: { one: 'model call', did: 'made' },
+  max_signals: { one: 'signal', did: 'started' },
 } as const;
 
 /**
@@ -89,15 +86,13 @@ const COUNTED = {
  * can pass the limit: a peer's sub-tree counts here once it comes back.
  */
 export function countRefusal(key: keyof typeof COUNTED, l: CountLimit, used: number): Hal9Error {
-  const { one, did, may } = COUNTED[key];
+  const { one, did } = COUNTED[key];
   const n = (count: number) => `${count} ${count === 1 ? one : `${one}s`}`;
   const field = `performance.request_budget.${key}`;
   const here = l.carried ? ' here' : '';
-  const of = !l.carried
-    ? `the request's ${n(l.limit)}`
-    : l.before
-      ? `the ${n(l.limit)} the request may ${may} here, ${l.before} ${did} here when another runtime forwarded it here with ${l.limit - l.before} left`
-      : `the ${n(l.limit)} the request had left when another runtime forwarded it here`;
+  const of = l.carried
+    ? `the ${n(l.limit)} the request had left when another runtime forwarded it here`
+    : `the request's ${n(l.limit)}`;
   const message =
     used > l.limit
       ? `the request ${did} ${n(used)}${here}, ${used - l.limit} more than ${of} (${field})`
@@ -116,20 +111,16 @@ function spendRefusal(
   key: 'max_tokens' | 'max_cost_usd',
   what: string,
   limit: number,
-  /** Undefined: the limit is this runtime's own; else it was carried, with what was spent here before it. */
-  before: number | undefined,
+  carried: boolean,
   used: number,
   held: number,
   need: number,
 ): Hal9Error | undefined {
   if (used + held < limit && used + held + need <= limit) return undefined;
   const field = `performance.request_budget.${key}`;
-  const of =
-    before === undefined
-      ? `the request's ${round(limit)} ${what}`
-      : before > 0
-        ? `the ${round(limit)} ${what} the request may spend here, ${round(before)} spent here when another runtime forwarded it here with ${round(limit - before)} left`
-        : `the ${round(limit)} ${what} the request had left when another runtime forwarded it here`;
+  const of = carried
+    ? `the ${round(limit)} ${what} the request had left when another runtime forwarded it here`
+    : `the request's ${round(limit)} ${what}`;
   const message =
     used > limit
       ? `the request spent ${round(used)} ${what}, ${round(used - limit)} more than ${of} (${field})`
@@ -145,23 +136,21 @@ function spendRefusal(
  * Why one more model call is refused, or undefined when the run may make it: a budget is spent, or
  * what is spent plus the worst case of the calls in flight and of this one (`need`) would exceed it.
  * So concurrent calls of one request can never overshoot a budget together. The limits are this
- * runtime's, or what the request may spend here by what it had left where it was forwarded from
- * (budget-left.ts Carried) when less.
+ * runtime's, or what the request had left where it was forwarded from when less.
  */
 export function modelCallRefusal(
   spent: Spent,
   b: RequestBudget,
   need: Reservation = NO_RESERVATION,
 ): Hal9Error | undefined {
-  const c = spent.carried;
-  const calls = countLimit(b.max_model_calls, c?.modelCalls, c?.before?.modelCalls);
+  const calls = countLimit(b.max_model_calls, spent.carried?.modelCalls);
   if (spent.modelCalls >= calls.limit) return countRefusal('max_model_calls', calls, spent.modelCalls);
   const l = callLimits(b, spent.carried);
   const tokens = spendRefusal(
     'max_tokens',
     'tokens',
     l.tokens,
-    l.tokensCarried ? l.tokensBefore : undefined,
+    l.tokensCarried,
     spent.tokens,
     spent.reservedTokens,
     need.tokens,
@@ -171,7 +160,7 @@ export function modelCallRefusal(
     'max_cost_usd',
     'USD',
     l.costUsd,
-    l.costCarried ? l.costBefore : undefined,
+    l.costCarried,
     spent.costUsd,
     spent.reservedCostUsd,
     need.costUsd,
@@ -201,8 +190,8 @@ export function budgetLeft(spent: Spent, b: RequestBudget, sending = 1): BudgetL
 }
 
 /** The signals a run may start: this runtime's max_signals, or what the request had left where it was forwarded from. */
-export const signalLimit = (b: RequestBudget, carried: Carried | undefined): CountLimit =>
-  countLimit(b.max_signals, carried?.signals, carried?.before?.signals);
+export const signalLimit = (b: RequestBudget, carried: BudgetLeft | undefined): CountLimit =>
+  countLimit(b.max_signals, carried?.signals);
 
 /** Why a run that has started `spent` signals may start no more (max_signals), or undefined. */
 export function signalBudgetRefusal(

@@ -2,15 +2,7 @@ import type { Config, NeuronConfig } from '../config/types.ts';
 import { Hal9Error } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import { type Ledger, newLedger, signalBudgetRefusal, signalLimit } from './budget.ts';
-import {
-  type Carried,
-  type Counted,
-  carriedLimits,
-  NOTHING_COUNTED,
-  plus,
-  takenBack,
-  tighter,
-} from './budget-left.ts';
+import { tighter } from './budget-left.ts';
 import type { RequestRun, RunInit } from './request-run.ts';
 import { refuseForwarded } from './routing.ts';
 import type { RunRegistry } from './run-registry.ts';
@@ -28,9 +20,7 @@ import { traceEntry } from './trace-entry.ts';
 // Signals another runtime pod forwarded to neurons hosted here (the peer route). Each runs as its own
 // sub-run of its request, after this pod's own checks (hop limit, cycle, max_signals: a peer's word is
 // never trusted), and arrives in the engine's pipeline like any local signal. The sub-runs of one
-// request here share one budget ledger, held to what the request had left at their senders: each
-// signal's `budgetLeft` counts from the ledger's spending its sender had counted already (the signals
-// it sent here, the trace entries that had gone back to it; budget-left.ts Carried).
+// request here share one budget ledger.
 
 export interface ForwardedIntakeDeps {
   readonly config: Config;
@@ -71,7 +61,7 @@ export class ForwardedIntake {
    * one (performance.request_budget bounds the request here, not each forwarded signal). An entry
    * goes when the last sub-run of its request ends, so there are never more than runs in flight.
    */
-  readonly #ledgers = new Map<string, Shared>();
+  readonly #ledgers = new Map<string, { readonly ledger: Ledger; runs: number }>();
 
   constructor(deps: ForwardedIntakeDeps) {
     this.#d = deps;
@@ -122,23 +112,16 @@ export class ForwardedIntake {
     // The sender's deadline (its request's own), else ours when that is shorter.
     const deadlineField = deadlineMs < limit ? 'deadlineMs' : 'performance.request_timeout_ms';
     const runs: RequestRun[] = [];
-    /** The sub-runs whose entries go back with the batch's answer (no stream). */
-    const answered: { readonly i: number; readonly account: Shared; readonly sent: string }[] = [];
     const outcomes = signals.map((s, i): Promise<BranchOutcome> => {
       // A peer's hop, path and deadline are checked against our own limits, never trusted; the
       // request's signals here (those of this batch included) share one max_signals, or what the
       // request had left at its senders when less.
-      const shared = this.#ledgers.get(s.requestId);
-      const carried = tighter(
-        shared?.ledger.carried,
-        s.budgetLeft &&
-          carriedLimits(s.budgetLeft, shared?.known ?? NOTHING_COUNTED, shared?.ledger ?? NOTHING_COUNTED),
-      );
+      const ledger = this.#ledgers.get(s.requestId)?.ledger;
       const refused =
         refuseForwarded(n, s, config.performance.hop_limit) ??
         signalBudgetRefusal(
-          shared?.ledger.signals ?? 0,
-          signalLimit(config.performance.request_budget, carried),
+          ledger?.signals ?? 0,
+          signalLimit(config.performance.request_budget, tighter(ledger?.carried, s.budgetLeft)),
           n.id,
         );
       if (refused) {
@@ -146,7 +129,7 @@ export class ForwardedIntake {
         onProgress?.(i, { trace: entry });
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
-      const { run, account } = this.#subRun(s, neuronId, timeoutMs, deadlineField, carried);
+      const run = this.#subRun(s, neuronId, timeoutMs, deadlineField);
       this.#d.hold(run, sizes[i]!);
       runs.push(run);
       started?.(s.id, (cause) => {
@@ -154,16 +137,11 @@ export class ForwardedIntake {
         run.timeOut(cause);
         return running;
       });
-      // What goes back to the sender it counts (RequestRun): streamed, as each entry goes; else with
-      // the batch's answer.
       if (onProgress)
         run.subscribe((e) => {
-          if (e.type === 'trace') {
-            account.known = plus(account.known, takenBack(e.data, s.id));
-            onProgress(i, { trace: e.data });
-          } else if (e.type === 'result') onProgress(i, { result: e.data });
+          if (e.type === 'trace') onProgress(i, { trace: e.data });
+          else if (e.type === 'result') onProgress(i, { result: e.data });
         });
-      else answered.push({ i, account, sent: s.id });
       // The sender's context and budget are this hop's: the signal goes on with this pod's own.
       const { traceparent: _context, tracestate: _state, budgetLeft: _left, ...rest } = s;
       const signal: Signal = { ...rest, to: neuronId };
@@ -180,40 +158,25 @@ export class ForwardedIntake {
       if (cancel.aborted) end();
       else cancel.addEventListener('abort', end, { once: true });
     }
-    const all = Promise.all(outcomes);
-    if (answered.length === 0) return all;
-    return all.then((done) => {
-      for (const { i, account, sent } of answered)
-        for (const t of done[i]!.trace) account.known = plus(account.known, takenBack(t, sent));
-      return done;
-    });
+    return Promise.all(outcomes);
   }
 
   /**
    * The sub-run of forwarded signal `s` at `entry`, charging the ledger it shares with its request's other
-   * sub-runs here, which is held to `carried` (what the request may spend here by what any of their
-   * senders had left) too.
+   * sub-runs here, which is held to the least any of their senders had left (`carried`) too.
    */
-  #subRun(
-    s: ForwardedSignal,
-    entry: string,
-    timeoutMs: number,
-    deadlineField: string,
-    carried: Carried | undefined,
-  ): { run: RequestRun; account: Shared } {
+  #subRun(s: ForwardedSignal, entry: string, timeoutMs: number, deadlineField: string): RequestRun {
     const requestId = s.requestId;
     let shared = this.#ledgers.get(requestId);
     if (!shared) {
-      shared = { ledger: newLedger(), runs: 0, known: NOTHING_COUNTED };
+      shared = { ledger: newLedger(), runs: 0 };
       this.#ledgers.set(requestId, shared);
     }
-    if (carried) shared.ledger.carried = carried;
-    // Its sender counted the signal itself as it sent it.
-    shared.known = plus(shared.known, ARRIVAL);
+    const left = tighter(shared.ledger.carried, s.budgetLeft);
+    if (left) shared.ledger.carried = left;
     shared.runs++;
-    const account = shared;
     const ledgers = this.#ledgers;
-    const run = this.#d.runs.open({
+    return this.#d.runs.open({
       id: requestId,
       traceId: s.traceId,
       entry,
@@ -222,20 +185,8 @@ export class ForwardedIntake {
       cutOff: this.#d.cutOff,
       spent: shared.ledger,
       onEnd: () => {
-        if (--account.runs === 0) ledgers.delete(requestId);
+        if (--shared.runs === 0) ledgers.delete(requestId);
       },
     });
-    return { run, account };
   }
 }
-
-/** A request's account here: the ledger its sub-runs share. */
-interface Shared {
-  readonly ledger: Ledger;
-  /** Its sub-runs running. */
-  runs: number;
-  /** What the request's senders have counted of the ledger's spending: its signals, their entries that went back. */
-  known: Counted;
-}
-
-const ARRIVAL: Counted = { ...NOTHING_COUNTED, signals: 1 };

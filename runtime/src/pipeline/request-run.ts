@@ -2,7 +2,6 @@ import type { TokenUsage } from '../claude/backend.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
 import { type Ledger, newLedger, type Reservation } from './budget.ts';
-import { takenBack } from './budget-left.ts';
 import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
 import type { Deadline, Deadlines } from './deadlines.ts';
@@ -187,15 +186,13 @@ export class RequestRun {
    * the forwarded signal's own (`sent`, counted here when it was routed), and their paid model calls.
    */
   #totalPeer(trace: readonly TraceEntry[], sent: string): void {
-    const spent = this.spent;
     for (const t of trace) {
-      // As the peer counts what went back to its sender (budget-left.ts takenBack).
-      const taken = takenBack(t, sent);
-      spent.signals += taken.signals;
-      spent.modelCalls += taken.modelCalls;
-      spent.tokens += taken.tokens;
-      spent.costUsd += taken.costUsd;
-      if (t.usage) this.#total(t.usage, t.costUsd);
+      if (t.signal !== sent) this.spent.signals++;
+      if (!t.usage) continue;
+      this.spent.modelCalls++;
+      this.#total(t.usage, t.costUsd);
+      this.spent.tokens += totalTokens(t.usage);
+      if (t.costUsd !== undefined) this.spent.costUsd += t.costUsd;
     }
   }
 

@@ -38,10 +38,7 @@ export interface RouteInput {
   readonly performance: Pick<PerformanceConfig, 'hop_limit' | 'request_budget'>;
   /** Signals the request has started so far (RequestRun.spent.signals). */
   readonly spentSignals: number;
-  /**
-   * What the request may total here by what it had left where it was forwarded from
-   * (RequestRun.spent.carried, budget-left.ts Carried): max_signals is held to it too.
-   */
+  /** What the request had left where it was forwarded from (RequestRun.spent.carried): max_signals is held to it too. */
   readonly carried?: BudgetLeft;
   readonly nextId: () => string;
 }
