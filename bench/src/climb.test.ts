@@ -60,7 +60,7 @@ describe('the ramp climb', () => {
     expect(climb(met)).toEqual({ best, last });
   });
 
-  it('never reports a best above the script, and stops where the script stops', () => {
+  it("on the script's steps, stops where the script stops, its best above the script's only by an in-between rate", () => {
     // Every pattern of met and missed over the rates.
     for (let mask = 0; mask < 1 << RATES.length; mask++) {
       const met = (rate: number) => (mask & (1 << RATES.indexOf(rate))) !== 0;
