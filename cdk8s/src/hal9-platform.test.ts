@@ -106,8 +106,32 @@ describe('Hal9Platform', () => {
       }
       return '';
     })();
-    expect(message).toContain('dashboards: Hal9Platform "a" already ships the Grafana dashboards');
+    expect(message).toContain(
+      'dashboards: Hal9Platform "a" already ships the Grafana dashboards of uid perf',
+    );
     expect(message).toContain('prometheusRules: Hal9Platform "b" already ships the Prometheus rules');
+  });
+
+  it('lets two platforms ship different dashboards (their uids differ)', () => {
+    const chart = aChart();
+    const uid = (u: string) => JSON.stringify({ uid: u, title: u, panels: [] });
+    new Hal9Platform(
+      chart,
+      'a',
+      aPlatform({ name: 'a', namespace: 'a', dashboards: [{ name: 'x', json: uid('one') }] }),
+    );
+    new Hal9Platform(
+      chart,
+      'b',
+      aPlatform({ name: 'b', namespace: 'b', dashboards: [{ name: 'x', json: uid('two') }] }),
+    );
+    expect(() => Testing.synth(chart)).not.toThrow();
+    new Hal9Platform(
+      chart,
+      'c',
+      aPlatform({ name: 'c', namespace: 'c', dashboards: [{ name: 'y', json: uid('two') }] }),
+    );
+    expect(() => Testing.synth(chart)).toThrow('already ships the Grafana dashboards of uid two');
   });
 
   it('wraps the rule groups in a PrometheusRule with the extra labels', () => {

@@ -106,6 +106,8 @@ export class Hal9Platform extends Construct {
   readonly dashboards: GrafanaDashboards | undefined;
   readonly prometheusRule: PrometheusRule | undefined;
   private readonly argoCd: boolean;
+  /** The uids of the dashboards it ships (the JSON's `uid`, else the dashboard's name). */
+  private readonly dashboardUids: readonly string[];
   private readonly neuronsById = new Map<string, Neuron>();
 
   constructor(scope: Construct, id: string, props: Hal9PlatformProps) {
@@ -138,6 +140,14 @@ export class Hal9Platform extends Construct {
     this.syncCustomResource(this.cluster);
     for (const n of props.neurons) this.addNeuron(n);
 
+    this.dashboardUids = (props.dashboards ?? []).map((d) => {
+      try {
+        const uid = (JSON.parse(d.json) as { uid?: unknown }).uid;
+        return typeof uid === 'string' && uid !== '' ? uid : d.name;
+      } catch {
+        return d.name; // Not JSON: GrafanaDashboards refuses it below.
+      }
+    });
     if (props.dashboards && props.dashboards.length > 0) {
       this.dashboards = new GrafanaDashboards(this, 'dashboards', {
         namePrefix: props.name,
@@ -277,11 +287,15 @@ export class Hal9Platform extends Construct {
     const earlier = platforms.slice(0, platforms.indexOf(this));
     const problems: string[] = [];
     const first = (has: (p: Hal9Platform) => boolean) => earlier.find(has);
-    const dashboards = this.dashboards && first((p) => p.dashboards !== undefined);
-    if (dashboards)
+    // Dashboards collide by uid (Grafana keeps one per uid): two platforms may ship different ones.
+    const mine = new Set(this.dashboardUids);
+    const dashboards = first((p) => p.dashboardUids.some((u) => mine.has(u)));
+    if (dashboards) {
+      const shared = dashboards.dashboardUids.filter((u) => mine.has(u));
       problems.push(
-        `dashboards: Hal9Platform ${JSON.stringify(dashboards.name)} already ships the Grafana dashboards (their uids are fixed): ship them from one platform per cluster and leave dashboards out of the others`,
+        `dashboards: Hal9Platform ${JSON.stringify(dashboards.name)} already ships the Grafana dashboards of uid ${shared.join(', ')}: ship each dashboard from one platform per Grafana and leave it out of the others`,
       );
+    }
     const rules = this.prometheusRule && first((p) => p.prometheusRule !== undefined);
     if (rules)
       problems.push(

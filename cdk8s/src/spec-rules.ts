@@ -52,14 +52,14 @@ function isCollectorURL(v: string): boolean {
 // convert or refuse it), and without credentials, which would end up in Git and in the Neuron's spec.
 const printable = /^[!-~]+$/;
 const isPrometheusURL = (v: string): boolean =>
-  v === '' || (printable.test(v) && !/^https?:\/\/[^/]*@/.test(v) && isCollectorURL(v));
+  v === '' || (printable.test(v) && !/^https?:\/\/[^/]*@/i.test(v) && isCollectorURL(v));
 // The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
 function isBaseURL(v: string): boolean {
   if (
     !printable.test(v) ||
     !hasAuthority(v) ||
     !URL.canParse(v) ||
-    /^https?:\/\/[^/]*@/.test(v) ||
+    /^https?:\/\/[^/]*@/i.test(v) ||
     /[?#]/.test(v)
   )
     return false;

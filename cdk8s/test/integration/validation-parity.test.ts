@@ -853,6 +853,21 @@ const cases: readonly Case[] = [
     'no credentials (user:password@)',
   ],
   [
+    'a Prometheus URL with credentials behind an upper-case scheme',
+    'Hal9Cluster',
+    'c',
+    { autoscaling: { parallelism: { prometheusURL: 'HTTP://u:p@prometheus.monitoring.svc:9090' } } },
+    // The schema's pattern already takes only a lower-case scheme.
+    '(https?://[^\\s]+)?$',
+  ],
+  [
+    'a base URL with credentials behind a mixed-case scheme, on a Neuron',
+    'Neuron',
+    'impl-1',
+    { cluster: 'c', layer: 'L2', claude: { baseURL: 'Https://u:p@api.example.com' } },
+    '(https?://[^\\s]+)?$',
+  ],
+  [
     'a Prometheus URL with a user, on a Neuron',
     'Neuron',
     'impl-1',

@@ -130,7 +130,7 @@ const workQueue = [
   timeSeriesPanel({
     title: 'Watch restarts per second',
     description:
-      'Informer watches restarted after a failure or 90 s of silence (hal9_operator_informer_restarts_total), resumed or relisted. Steady restarts mean an apiserver or proxy cutting watches: the cache lags behind.',
+      'Informer watches restarted after a failure or 2 minutes of silence (hal9_operator_informer_restarts_total), resumed or relisted. Steady restarts mean an apiserver or proxy cutting watches: the cache lags behind.',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [

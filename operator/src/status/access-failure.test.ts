@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromApiError, OperatorErrorCode } from '../errors.ts';
+import { fromApiError, OperatorErrorCode, requeueFor } from '../errors.ts';
 import { type AccessStep, accessFailure, firstToShow, reasonFor } from './access-failure.ts';
 
 const secret: AccessStep = { verb: 'create', kind: 'Secret', namespace: 'team-a', name: 'brain-peer-token' };
@@ -94,6 +94,18 @@ describe('accessFailure', () => {
     expect(firstToShow(busy, denied)).toBe(denied);
     expect(firstToShow(denied, busy)).toBe(denied);
     expect(firstToShow(busy, conflict)).toBe(busy);
+  });
+
+  it('carries the transient error of the pass, which the work queue retries soon, whichever failure it shows', () => {
+    const e503 = apiError(503, 'busy', 'Create of Secret team-a/brain-peer-token');
+    const e422 = apiError(422, 'refused', 'Apply of NetworkPolicy');
+    const busy = { ...accessFailure(secret, e503), error: e503 };
+    const refused = { ...accessFailure(policy, e422), error: e422 };
+    for (const shown of [firstToShow(busy, refused), firstToShow(firstToShow(undefined, refused), busy)]) {
+      expect(shown.reason).toBe('Rejected');
+      expect(requeueFor(shown.error)).toBe('backoff');
+    }
+    expect(firstToShow(undefined, refused).error).toBe(e422);
   });
 
   it('names every code of the catalogue in CamelCase, as a condition reason must be', () => {

@@ -80,7 +80,14 @@ function fix(step: AccessStep, code: OperatorErrorCode): string {
 /**
  * Which of two failures of one pass the condition shows: the first, unless it is transient and the
  * later one is not (a Forbidden policy must not wait behind a Secret's 503 for the Retrying grace).
+ * The error it carries is the one the work queue retries by: a transient one of the pass when there
+ * is one, so the Secret's 503 is still written again within seconds, not at the next resync.
  */
-export function firstToShow<F extends AccessFailure>(first: F | undefined, next: F): F {
-  return first === undefined || (first.transient && !next.transient) ? next : first;
+export function firstToShow<F extends AccessFailure & { readonly error?: unknown }>(
+  first: F | undefined,
+  next: F,
+): F {
+  const shown = first === undefined || (first.transient && !next.transient) ? next : first;
+  const retried = first?.transient ? first.error : next.transient ? next.error : shown.error;
+  return shown.error === retried ? shown : { ...shown, error: retried };
 }

@@ -48,8 +48,8 @@ const secretVolume = (name: string, secretName: string, optional?: boolean): V1V
   secret: { secretName, ...(optional === undefined ? {} : { optional }) },
 });
 /** A pod the kubelet refused to admit: phase Failed, with its reason and message. */
-const refused = (reason: string, message: string): V1Pod => ({
-  metadata: { name: 'n1-7d9f-fghij' },
+const refused = (reason: string, message: string, ago = 60_000): V1Pod => ({
+  metadata: { name: 'n1-7d9f-fghij', creationTimestamp: new Date(NOW - ago) },
   status: { phase: 'Failed', reason, message },
 });
 const running: V1Pod = {
@@ -57,6 +57,14 @@ const running: V1Pod = {
 };
 
 describe('podProblems', () => {
+  it('leaves out Failed pods older than a progress deadline: an eviction of weeks ago says nothing of this rollout', () => {
+    const weeksAgo = refused('Evicted', 'The node was low on resource: memory.', 21 * 24 * 3_600_000);
+    expect(podProblems([weeksAgo, running], NOW)).toBeUndefined();
+    expect(
+      podProblems([refused('Evicted', 'The node was low on resource: memory.', 9 * 60_000)], NOW),
+    ).toContain('1 pod Failed: Evicted');
+  });
+
   it("carries the scheduler's reason for Pending pods, counted", () => {
     const msg = '0/3 nodes are available: 3 Insufficient cpu.';
     expect(podProblems([pending(msg), pending(msg), running], NOW)).toBe(

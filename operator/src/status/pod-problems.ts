@@ -84,6 +84,8 @@ const bounded = (message: string) =>
  * not created (with the Secrets they mount and the sysctls they set). Grouped by reason with a count,
  * one sample message each, bounded; undefined when no pod has such a problem. Pure.
  */
+const failedRecentMs = 10 * 60_000;
+
 export function podProblems(pods: readonly V1Pod[], nowMs: number): string | undefined {
   const groups = new Map<string, { count: number; message: string }>();
   // The hint (constant and short) goes after the bounded message, so a long message does not cut it.
@@ -99,6 +101,11 @@ export function podProblems(pods: readonly V1Pod[], nowMs: number): string | und
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue;
     if (pod.status?.phase === 'Failed') {
+      // Failed pods stay until the pod GC (thousands of them): only those of the last 10 minutes (a
+      // Deployment's progress deadline) say why this rollout is stuck; a ReplicaSet whose pods the
+      // kubelet refuses makes new ones all the time. An eviction of weeks ago says nothing now.
+      const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
+      if (!(nowMs - created <= failedRecentMs)) continue;
       const reason = pod.status.reason || 'Failed';
       add(`Failed: ${reason}`, pod.status.message ?? '', failedHint(reason));
       continue;

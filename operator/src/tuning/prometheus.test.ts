@@ -220,6 +220,14 @@ describe('createPrometheusClient', () => {
     );
   });
 
+  it('never names the credentials of a URL that carries them (fetch refuses it)', async () => {
+    const err = await createPrometheusClient({ url: 'HTTP://reader:s3cret@127.0.0.1:9' })
+      .query('up')
+      .catch((e: unknown) => e);
+    expect(String(err)).toMatch(/Prometheus HTTP:\/\/…@127\.0\.0\.1:9: unreachable/);
+    expect(String(err)).not.toContain('s3cret');
+  });
+
   it('gives up on a Prometheus that does not answer within the timeout', async () => {
     const { url } = await promStub(() => 'hang');
     await expect(createPrometheusClient({ url, timeoutMs: 200 }).query('up')).rejects.toThrow(

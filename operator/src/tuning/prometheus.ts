@@ -54,8 +54,11 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
   const timeoutMs = o.timeoutMs ?? 5000;
   const doFetch = o.fetch ?? fetch;
   // `status`: the HTTP status when Prometheus answered; none when it could not be reached in time.
+  // Messages reach conditions, Events and logs: a URL's credentials (refused by the CRDs and the flag,
+  // but stored before that, or through a path they missed) never do.
+  const hidden = (text: string) => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1…@');
   const fail = (message: string, o: { cause?: unknown; status?: number } = {}) =>
-    new OperatorError(OperatorErrorCode.MetricsUnavailable, `Prometheus ${base}: ${message}`, o);
+    new OperatorError(OperatorErrorCode.MetricsUnavailable, hidden(`Prometheus ${base}: ${message}`), o);
   return {
     url: base,
     async query(expr) {
