@@ -54,3 +54,20 @@ describe('renderTuning: sysctls of the privileged init container', () => {
     expect(t.denied?.reason).toBe('PrivilegedNotAllowed');
   });
 });
+
+describe('renderTuning: a slash sysctl name stored before the CRDs refused it', () => {
+  it('is rendered as its dotted name, in the safe set when it is there, with a warning naming both', () => {
+    const out = renderTuning(
+      effectiveSpec(
+        aHal9Cluster({ nodeTuning: { sysctls: [{ name: 'net/ipv4/tcp_keepalive_time', value: '600' }] } }),
+        aNeuron('impl-1', {}),
+      ),
+      privilegedPolicy([], 'default'),
+    );
+    expect(out.sysctls).toEqual([{ name: 'net.ipv4.tcp_keepalive_time', value: '600' }]);
+    expect(out.initContainers).toEqual([]);
+    expect(out.warnings).toEqual([
+      'nodeTuning.sysctls: net/ipv4/tcp_keepalive_time is set as net.ipv4.tcp_keepalive_time; write the dotted names in the spec (the CRDs now refuse slashes on a change of that list)',
+    ]);
+  });
+});

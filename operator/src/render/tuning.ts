@@ -204,7 +204,16 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
     runtimeMounts.push({ name: 'hugepages', mountPath: hugepagesMountPath });
   }
 
-  const sysctls = [...(t.sysctls ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  // A slash name (net/ipv4/…) stored before the CRDs refused it: rendered as the dotted name it is, which
+  // the safe set, the scope rule and Pod Security Admission compare as written.
+  const slashed = (t.sysctls ?? []).filter((s) => s.name.includes('/'));
+  if (slashed.length > 0)
+    warnings.push(
+      `nodeTuning.sysctls: ${slashed.map((s) => `${s.name} is set as ${s.name.replaceAll('/', '.')}`).join(', ')}; write the dotted names in the spec (the CRDs now refuse slashes on a change of that list)`,
+    );
+  const sysctls = (t.sysctls ?? [])
+    .map((s) => (s.name.includes('/') ? { ...s, name: s.name.replaceAll('/', '.') } : s))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const safe = sysctls.filter((s) => isSafeSysctl(s.name));
   const unsafe = sysctls.filter((s) => !isSafeSysctl(s.name));
   if (unsafe.length > 0) {
