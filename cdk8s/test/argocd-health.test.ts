@@ -108,8 +108,11 @@ describe('Argo CD health of what the operator writes (computeNeuronStatus, compu
       return { status: 'Degraded', message: find(conditions, 'Stalled')?.message };
     const ready = find(conditions, 'Ready');
     if (isTrue(conditions, 'Reconciling')) {
-      const said = ready?.status === 'True' ? find(conditions, 'Progressing') : ready;
-      return { status: 'Progressing', message: `${said?.message}${warning}` };
+      const progressing = find(conditions, 'Progressing');
+      // Not ready and Retrying a write: Ready's words, then which write.
+      const retrying = progressing?.reason === Reason.Retrying ? `; ${progressing.message}` : '';
+      const said = ready?.status === 'True' ? progressing?.message : `${ready?.message}${retrying}`;
+      return { status: 'Progressing', message: `${said}${warning}` };
     }
     if (ready?.status === 'True') return { status: 'Healthy', message: `${ready.message}${warning}` };
     if (ready?.reason === Reason.NeuronsPaused) return { status: 'Suspended', message: ready.message };

@@ -82,6 +82,10 @@ end
 
 if ready ~= nil and ready.message ~= nil then
   hs.message = ready.message
+  -- Not ready and Retrying a write the apiserver failed for the moment: say which, as it may be why.
+  if progressing ~= nil and progressing.reason == "Retrying" and progressing.message ~= nil then
+    hs.message = hs.message .. "; " .. progressing.message
+  end
 elseif progressing ~= nil and progressing.message ~= nil then
   hs.message = progressing.message
 end
