@@ -48,6 +48,7 @@ if (only.has('in-process')) {
         'hal9 p99',
         'reference p50',
         'reference p99',
+        'hal9 / reference p50, p99',
         'met',
       ],
       rows.map((r) => [
@@ -58,6 +59,7 @@ if (only.has('in-process')) {
         ms(r.hal9.p99),
         ms(r.reference.p50),
         ms(r.reference.p99),
+        `${(r.hal9.p50 / r.reference.p50).toFixed(1)}×, ${(r.hal9.p99 / r.reference.p99).toFixed(1)}×`,
         yes(met(r)),
       ]),
     ),
