@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from './errors.ts';
 import { type Cidr, parseCidrs } from './tuning/pod-cidrs.ts';
+import { withoutCredentials } from './without-credentials.ts';
 
 export interface OperatorConfig {
   /** Namespace to watch; undefined watches all. */
@@ -147,7 +148,6 @@ export function helpRequested(argv: readonly string[]): boolean {
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A URL for an error message: whatever precedes an `@` in its authority is left out. */
-const withoutCredentials = (url: string) => url.replace(/^([a-z]+:\/\/)[^/]*@/i, '$1…@');
 
 /** The test the CRDs' rule applies to autoscaling.parallelism.prometheusURL (WHATWG URL, like Go's, refuses ports above 65535). */
 function isPrometheusURL(v: string): boolean {

@@ -5,7 +5,7 @@ import type { Hal9Cluster, Neuron, NeuronStatus } from '../api-types.ts';
 import type { OwnedReader } from '../controller/object-reader.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
-import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
+import { aHal9Cluster, aNeuron, aWaitingPod, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { neuronReconciler } from './neuron.ts';
@@ -40,31 +40,14 @@ function aDeployment(available: number, o: { updated?: number; generation?: numb
 }
 
 /** A replacement pod the kubelet cannot start: the cluster's peer token Secret is gone. */
-function waitingForSecret(clock: FakeClock): V1Pod {
-  return {
-    metadata: { name: 'a-7d9f-xk2p', namespace: testNamespace },
-    spec: {
-      containers: [{ name: 'runtime' }],
-      volumes: [{ name: 'peer-token', secret: { secretName: 'brain-peer-token' } }],
-    },
-    status: {
-      phase: 'Pending',
-      conditions: [
-        { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(clock.now() - 5 * 60_000) },
-      ],
-      containerStatuses: [
-        {
-          name: 'runtime',
-          ready: false,
-          restartCount: 0,
-          image: 'x',
-          imageID: '',
-          state: { waiting: { reason: 'ContainerCreating' } },
-        },
-      ],
-    },
-  };
-}
+const waitingForSecret = (clock: FakeClock): V1Pod =>
+  aWaitingPod({
+    name: 'a-7d9f-xk2p',
+    namespace: testNamespace,
+    reason: 'ContainerCreating',
+    scheduledAt: new Date(clock.now() - 5 * 60_000),
+    volumes: [{ name: 'peer-token', secret: { secretName: 'brain-peer-token' } }],
+  });
 
 function setup(o: {
   neuron: Neuron;
@@ -133,23 +116,7 @@ function setup(o: {
 }
 
 const imagePullBackOff = (): V1Pod[] => [
-  {
-    metadata: { name: 'a-1' },
-    status: {
-      phase: 'Pending',
-      conditions: [{ type: 'PodScheduled', status: 'True' }],
-      containerStatuses: [
-        {
-          name: 'runtime',
-          ready: false,
-          restartCount: 0,
-          image: 'x',
-          imageID: '',
-          state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } },
-        },
-      ],
-    },
-  },
+  aWaitingPod({ name: 'a-1', reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' }),
 ];
 const brain = aHal9Cluster({}, 'brain');
 

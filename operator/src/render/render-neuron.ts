@@ -1,9 +1,8 @@
 import { type Hal9Cluster, type Neuron, runtimeMemoryProblem } from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
-import { limitBounds } from '../tuning/limit-bounds.ts';
 import { adminSecretName, adminTokenKey } from './admin-secret.ts';
-import { parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
+import { limitBounds, parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
 import { renderDeployment } from './deployment.ts';
 import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';

@@ -1,5 +1,6 @@
 import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { aWaitingPod } from '../testing/builders.ts';
 import { podProblems, slowStartMs } from './pod-problems.ts';
 
 const pending = (message: string): V1Pod => ({
@@ -25,24 +26,8 @@ const waiting = (reason: string, message = ''): V1Pod => ({
 });
 const NOW = Date.parse('2026-12-05T12:00:00Z');
 /** A pod the scheduler placed `ago` ms before NOW whose containers the kubelet has not created. */
-const starting = (ago: number, volumes: V1Volume[] = [], reason = 'ContainerCreating'): V1Pod => ({
-  metadata: { name: 'n1-7d9f-abcde' },
-  spec: { containers: [{ name: 'runtime' }], volumes },
-  status: {
-    phase: 'Pending',
-    conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(NOW - ago) }],
-    containerStatuses: [
-      {
-        name: 'runtime',
-        ready: false,
-        restartCount: 0,
-        image: 'x',
-        imageID: '',
-        state: { waiting: { reason } },
-      },
-    ],
-  },
-});
+const starting = (ago: number, volumes: V1Volume[] = [], reason = 'ContainerCreating'): V1Pod =>
+  aWaitingPod({ name: 'n1-7d9f-abcde', reason, scheduledAt: new Date(NOW - ago), volumes });
 const secretVolume = (name: string, secretName: string, optional?: boolean): V1Volume => ({
   name,
   secret: { secretName, ...(optional === undefined ? {} : { optional }) },

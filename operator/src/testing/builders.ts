@@ -1,3 +1,4 @@
+import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import type { Hal9Cluster, Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
 import type { Neuron, NeuronSpec, NeuronStatus } from '../generated/neuron.gen.ts';
 
@@ -56,4 +57,43 @@ export function defaultTopology(cluster = 'hal9'): readonly Neuron[] {
     }),
     aNeuron('impl-1', { cluster, layer: 'L2', backwardConnections: ['design-1'] }),
   ];
+}
+
+/**
+ * A runtime pod that is scheduled but Pending, its container waiting with `reason`: what the
+ * kubelet reports while it cannot start the container (a Secret to mount, an image to pull).
+ * `scheduledAt` sets the PodScheduled condition's time, which says how long it has waited.
+ */
+export function aWaitingPod(o: {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly reason: string;
+  readonly message?: string;
+  readonly scheduledAt?: Date;
+  readonly volumes?: V1Volume[];
+}): V1Pod {
+  return {
+    metadata: { name: o.name, ...(o.namespace ? { namespace: o.namespace } : {}) },
+    ...(o.volumes ? { spec: { containers: [{ name: 'runtime' }], volumes: o.volumes } } : {}),
+    status: {
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'True',
+          ...(o.scheduledAt ? { lastTransitionTime: o.scheduledAt } : {}),
+        },
+      ],
+      containerStatuses: [
+        {
+          name: 'runtime',
+          ready: false,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { waiting: { reason: o.reason, ...(o.message ? { message: o.message } : {}) } },
+        },
+      ],
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { limitBounds } from '../render/autoscaling.ts';
 import { networkPolicyNames } from '../render/network-policy.ts';
 import {
   type ConditionInput,
@@ -15,7 +16,6 @@ import {
   type TunerState,
   type TuningBounds,
 } from './decide.ts';
-import { limitBounds } from './limit-bounds.ts';
 import { podCondition } from './pod-condition.ts';
 import { podObservation } from './pod-observation.ts';
 import type { PodView } from './pod-view.ts';

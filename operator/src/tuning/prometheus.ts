@@ -1,4 +1,5 @@
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
+import { withoutCredentials } from '../without-credentials.ts';
 import { mediaTypeOf } from './answer-shape.ts';
 import { readBounded } from './bounded-body.ts';
 import type { Observation } from './decide.ts';
@@ -56,9 +57,12 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
   // `status`: the HTTP status when Prometheus answered; none when it could not be reached in time.
   // Messages reach conditions, Events and logs: a URL's credentials (refused by the CRDs and the flag,
   // but stored before that, or through a path they missed) never do.
-  const hidden = (text: string) => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1…@');
   const fail = (message: string, o: { cause?: unknown; status?: number } = {}) =>
-    new OperatorError(OperatorErrorCode.MetricsUnavailable, hidden(`Prometheus ${base}: ${message}`), o);
+    new OperatorError(
+      OperatorErrorCode.MetricsUnavailable,
+      withoutCredentials(`Prometheus ${base}: ${message}`),
+      o,
+    );
   return {
     url: base,
     async query(expr) {

@@ -1,7 +1,7 @@
 import type { EventType } from '../events/recorder.ts';
+import { modelCallCap } from '../spec/model-call-cap.ts';
 import type { ConditionInput, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
 import { rfc3339 } from '../status/rfc3339.ts';
-import { modelCallCap } from './model-call-cap.ts';
 import type { NeuronMemory } from './neuron-memory.ts';
 import type { Prediction } from './prescale.ts';
 import type { ReplicaSignals } from './replica-signals.ts';

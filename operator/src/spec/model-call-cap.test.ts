@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
 import type { NeuronSpec } from '../generated/neuron.gen.ts';
-import { effectiveSpec } from '../spec/effective-spec.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
+import { effectiveSpec } from './effective-spec.ts';
 import { modelCallCap } from './model-call-cap.ts';
 
 const api: Hal9ClusterSpec['claude'] = { mode: 'api', apiKeySecretRef: { name: 'anthropic' } };

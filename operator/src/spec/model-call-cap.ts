@@ -1,4 +1,4 @@
-import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
+import type { EffectiveNeuronSpec } from './effective-spec.ts';
 
 // The most model calls one pod runs at once, computed as the runtime computes its permits
 // (runtime/src/pipeline/engine.ts): performance.max_concurrent_neurons, and in api mode no more
