@@ -297,11 +297,14 @@ describe('parallelism tuning', () => {
   it('holds the value and says why when Prometheus is gone', async () => {
     await prometheus?.stop();
     prometheus = undefined;
+    // A Prometheus shutting down may answer a last query 503 before its port closes: wait for the
+    // pass that found it gone.
     const n = await waitFor(
-      'ParallelismTuned=False MetricsUnavailable',
+      'ParallelismTuned=False MetricsUnavailable, Prometheus unreachable',
       async () => {
         const n = await r.neuron(NEURON);
-        return condition(n, 'ParallelismTuned')?.reason === 'MetricsUnavailable' ? n : undefined;
+        const c = condition(n, 'ParallelismTuned');
+        return c?.reason === 'MetricsUnavailable' && /unreachable/.test(c.message ?? '') ? n : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
