@@ -9,23 +9,30 @@ import type { ControlPlane } from '../../test/cluster/control-plane.ts';
 
 export type RequestCounts = ReadonlyMap<string, number>;
 
-export async function apiserverRequests(plane: ControlPlane): Promise<RequestCounts> {
+/** A GET of the apiserver's own `path` with the admin's client certificate. */
+async function apiserverGet(plane: ControlPlane, path: string): Promise<Buffer> {
   const [ca, cert, key] = await Promise.all(
     [plane.certs.servingCa, plane.certs.adminCert, plane.certs.adminKey].map((p) => readFile(p)),
   );
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(`${plane.server}/metrics`, { ca, cert, key }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
+  return new Promise<Buffer>((resolve, reject) => {
+    const req = request(`${plane.server}${path}`, { ca, cert, key }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
       res.on('error', reject);
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The apiserver's CPU profile over the next `seconds` (Go pprof, gzipped protobuf: `go tool pprof -top`). */
+export function apiserverProfile(plane: ControlPlane, seconds: number): Promise<Buffer> {
+  return apiserverGet(plane, `/debug/pprof/profile?seconds=${seconds}`);
+}
+
+export async function apiserverRequests(plane: ControlPlane): Promise<RequestCounts> {
+  const text = (await apiserverGet(plane, '/metrics')).toString('utf8');
   const counts = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;

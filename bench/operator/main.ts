@@ -7,9 +7,11 @@
 //     with the heap used (before and after a full GC), the peak RSS and the cached objects per kind.
 // The operator runs as its image runs it (see operator-image.ts) unless --source is given.
 // Options: --runs N (default 3), --neurons N (default 200), --rss-neurons N (default 1000),
-// --skip-converge (the RSS phase alone), --source, --node-args "…", --heap-snapshot PATH.
+// --skip-converge (the RSS phase alone), --skip-rss (the converge alone), --source, --node-args "…", --heap-snapshot PATH.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,12 +27,14 @@ import {
   PolicyV1Api,
 } from '@kubernetes/client-node';
 import type { Neuron } from '../../operator/src/api-types.ts';
+import { makeObjectClient } from '../../operator/src/kube/api-client.ts';
 import { renderNeuron } from '../../operator/src/render/index.ts';
 import { ensureBinaries } from '../../test/cluster/binaries.ts';
 import { type ControlPlane, startControlPlane } from '../../test/cluster/control-plane.ts';
 import { defaultFakeNodes } from '../../test/cluster/nodes.ts';
-import { apiserverRequests, compareRequests, requestDelta } from './api-requests.ts';
+import { apiserverProfile, apiserverRequests, compareRequests, requestDelta } from './api-requests.ts';
 import { buildShippedOperator } from './operator-image.ts';
+import { cpuByProcess, cpuDelta } from './process-cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +42,10 @@ const { values } = parseArgs({
     neurons: { type: 'string' },
     'rss-neurons': { type: 'string' },
     'skip-converge': { type: 'boolean' },
+    /** The converge runs alone, without the RSS phase. */
+    'skip-rss': { type: 'boolean' },
+    /** Write the apiserver's CPU profile of each converge's first 10 s here (plain-N, operator-N). */
+    'apiserver-profile': { type: 'string' },
     /** Node flags for the operator process, e.g. "--max-old-space-size=96" (a heap cap). */
     'node-args': { type: 'string' },
     /** Run operator/src/main.ts as it is, without the image's build and node flags. */
@@ -154,14 +162,47 @@ async function listNeurons(kc: KubeConfig, namespace: string): Promise<Neuron[]>
   return (await custom.listNamespacedCustomObject({ group, version, namespace, plural: 'neurons' })).items;
 }
 
+/**
+ * What the controllers did in a namespace, for the request counts: Deployments past generation 1
+ * (changed after their create), and the Events by source and reason with their counts (a repeated
+ * Event is a PATCH of its count).
+ */
+async function controllerTrace(kc: KubeConfig, namespace: string): Promise<string> {
+  const deployments = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace })).items;
+  const changed = deployments.filter((d) => (d.metadata?.generation ?? 1) > 1).length;
+  const events = (await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace })).items;
+  const by = new Map<string, { events: number; count: number }>();
+  for (const e of events) {
+    const k = `${e.reportingComponent || e.source?.component || '?'} ${e.reason}`;
+    const v = by.get(k) ?? { events: 0, count: 0 };
+    v.events++;
+    v.count += e.count ?? 1;
+    by.set(k, v);
+  }
+  const list = [...by].sort((a, b) => b[1].count - a[1].count).map(([k, v]) => `${k} ${v.events}/${v.count}`);
+  return `Deployments past generation 1: ${changed}; Events (objects/count): ${list.join(', ')}`;
+}
+
 async function readyDeployments(kc: KubeConfig, namespace: string): Promise<number> {
   const items = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace })).items;
   return items.filter((d) => (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1)).length;
 }
 
 /** The reference: render every Neuron's children and server-side-apply them, then wait for the Deployments. */
-async function plainLoop(plane: ControlPlane, kc: KubeConfig, namespace: string) {
+/** With --apiserver-profile, the apiserver's profile of the next 10 s, written as `<dir>/<name>.pb.gz`. */
+function profileApiserver(plane: ControlPlane, name: string): Promise<void> {
+  const dir = values['apiserver-profile'];
+  if (!dir) return Promise.resolve();
+  return apiserverProfile(plane, 10).then(async (pb) => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.pb.gz`), pb);
+  });
+}
+
+async function plainLoop(plane: ControlPlane, kc: KubeConfig, namespace: string, run: number) {
   const requestsBefore = await apiserverRequests(plane);
+  const cpuBefore = cpuByProcess(plane.dir, { bench: process.pid });
+  const profiled = profileApiserver(plane, `plain-${run}`);
   // The clock starts before the Neurons are created, as in the operator run.
   const start = Date.now();
   await createCluster(kc, namespace, neuronCount);
@@ -181,7 +222,9 @@ async function plainLoop(plane: ControlPlane, kc: KubeConfig, namespace: string)
     plural: 'hal9clusters',
     name: 'bench',
   });
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  // The operator's own client (one connection pool): client-node's default opens a TLS connection
+  // per request, which would make the reference pay handshakes the operator does not.
+  const objects = makeObjectClient(kc);
   await pool(neurons, workers, async (neuron) => {
     const { objects: children } = renderNeuron({ cluster, neuron, peers: neurons });
     for (const child of children) {
@@ -202,10 +245,13 @@ async function plainLoop(plane: ControlPlane, kc: KubeConfig, namespace: string)
     600_000,
   );
   const readyMs = Date.now() - start;
+  await profiled;
+  log(`plain loop: ${await controllerTrace(kc, namespace)}`);
   return {
     appliedMs: applied,
     readyMs,
     requests: requestDelta(requestsBefore, await apiserverRequests(plane)),
+    cpu: cpuDelta(cpuBefore, cpuByProcess(plane.dir, { bench: process.pid })),
   };
 }
 
@@ -363,15 +409,21 @@ async function allReady(kc: KubeConfig, namespace: string, n: number) {
   return ready.length >= n ? true : undefined;
 }
 
-async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: string) {
+async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: string, run: number) {
   const op = await startOperator(plane.kubeconfigPath, namespace);
   try {
     await sleep(2000); // caches synced, controllers started
     const requestsBefore = await apiserverRequests(plane);
+    const processes = () => cpuByProcess(plane.dir, { bench: process.pid, operator: op.child.pid });
+    const cpuBefore = processes();
+    const profiled = profileApiserver(plane, `operator-${run}`);
     const start = Date.now();
     await createCluster(kc, namespace, neuronCount);
     await until('operator converged', () => allReady(kc, namespace, neuronCount), 600_000);
     const readyMs = Date.now() - start;
+    const cpu = cpuDelta(cpuBefore, processes());
+    await profiled;
+    log(`operator: ${await controllerTrace(kc, namespace)}`);
     const requests = requestDelta(requestsBefore, await apiserverRequests(plane));
     const converge = [...(await writesBy(op.metricsPort))].sort(([a], [b]) => a.localeCompare(b));
     log(`operator writes until converged: ${converge.map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -379,7 +431,7 @@ async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: 
     const before = await writes(op.metricsPort);
     await sleep(60_000);
     const idleWrites = (await writes(op.metricsPort)) - before;
-    return { readyMs, idleWritesPerMin: idleWrites, requests };
+    return { readyMs, idleWritesPerMin: idleWrites, requests, cpu };
   } finally {
     op.child.kill('SIGTERM');
     await new Promise((r) => op.child.once('exit', r));
@@ -398,14 +450,16 @@ async function main() {
         const plainNs = `bench-plain-${run}`;
         await createNamespace(kc, plainNs);
         log(`run ${run + 1}/${runs}: plain loop`);
-        const plain = await plainLoop(plane, kc, plainNs);
+        const plain = await plainLoop(plane, kc, plainNs, run + 1);
         await deleteNamespace(kc, plainNs);
         const opNs = `bench-operator-${run}`;
         await createNamespace(kc, opNs);
         log(`run ${run + 1}/${runs}: operator`);
-        const op = await operatorConverge(plane, kc, opNs);
+        const op = await operatorConverge(plane, kc, opNs, run + 1);
         log(`run ${run + 1}: apiserver requests per Neuron until ready, plain loop → operator:`);
         for (const line of compareRequests(plain.requests, op.requests, neuronCount)) log(`  ${line}`);
+        log(`run ${run + 1}: CPU until ready, plain loop: ${plain.cpu.join(', ')}`);
+        log(`run ${run + 1}: CPU until ready, operator:   ${op.cpu.join(', ')}`);
         await deleteNamespace(kc, opNs);
         results.push({
           plainApplied: plain.appliedMs,
@@ -422,6 +476,14 @@ async function main() {
     }
   }
 
+  if (values['skip-rss']) {
+    const plain = median(results.map((r) => r.plainReady));
+    const op = median(results.map((r) => r.operatorReady));
+    console.log(
+      `converged (medians): operator ${op} ms, plain loop ${plain} ms, ratio ${(op / plain).toFixed(2)}`,
+    );
+    return;
+  }
   log(`starting an API-only control plane for the RSS measurement (${rssNeurons} Neurons)`);
   const plane = await startControlPlane({ binDir, workloads: false, crdDirs: [crdDir] });
   let atStart: MemorySample | undefined;

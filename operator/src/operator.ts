@@ -40,6 +40,7 @@ import { DepartedPeers } from './reconcile/departed-peers.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
 import { watchHandlers } from './reconcile/watches.ts';
 import { privilegedPolicy } from './render/tuning.ts';
+import { rememberingYamlText } from './render/yaml-text.ts';
 import { adminKeyTimeoutMs, derivedAdminToken, secretAdminKey } from './tuning/admin-key.ts';
 import { startTuning, type TuningOverrides } from './tuning/start-tuning.ts';
 
@@ -77,6 +78,9 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const reads = createKubeClients(kc, readTimeoutMs);
   const lists = createKubeClients(kc, listTimeoutMs);
   const writer = createKubeWriter(writes, count);
+  // A Neuron renders again at each watch event of its children, its configuration mostly unchanged:
+  // the YAML of the last few hundred (about 4 KB each with their keys) is remembered.
+  const configYaml = rememberingYamlText(256);
   // The runtime admin token of each Hal9Cluster that names no Secret of its own is derived from one
   // key in the operator's namespace; without a namespace (out of cluster, no flag) there is no key,
   // and such a cluster's admin API takes no token (its Warning condition says so).
@@ -189,10 +193,11 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
               input.neuron.metadata?.namespace ?? '',
             ),
             generatedAdminToken: adminToken !== undefined,
+            yaml: configYaml,
           }),
         writer,
-        readCluster: createLiveClusterReader(reads.custom),
-        readChild: createLiveObjectReader(reads.objects),
+        readCluster: createLiveClusterReader(reads.cachedObjects),
+        readChild: createLiveObjectReader(reads.cachedObjects),
         departedPeers,
         events,
         clock,

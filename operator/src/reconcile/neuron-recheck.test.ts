@@ -145,6 +145,30 @@ describe('a rollout that does not complete', () => {
     expect(await t.pass()).toBe(10_000);
   });
 
+  it('lists no pods while the Deployment is new to its controller, and lists them once it has observed it', async () => {
+    let deployment: V1Deployment | undefined;
+    const t = setup({
+      neuron: aNeuron('a', { cluster: 'brain' }),
+      cluster: brain,
+      deployment: () => deployment,
+      pods: imagePullBackOff,
+    });
+    // The pass that creates it: the apiserver answers the apply with no status yet.
+    deployment = { ...aDeployment(0), status: undefined };
+    expect(await t.pass()).toBe(10_000);
+    expect(t.lists()).toBe(0);
+    expect(t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.message).not.toContain(
+      'ImagePullBackOff',
+    );
+    // Its controller's first status write (an event) brings the Neuron back, and its pods are read.
+    deployment = aDeployment(0);
+    expect(await t.pass()).toBe(10_000);
+    expect(t.lists()).toBe(1);
+    expect(t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
+      'ImagePullBackOff',
+    );
+  });
+
   it('is not read again for a paused Neuron: nothing the operator does changes it', async () => {
     const paused = aNeuron('a', { cluster: 'brain' });
     paused.metadata!.annotations = { 'hal9.ai/paused': 'true' };

@@ -34,7 +34,8 @@ export async function readPodProblems(
 }
 
 /**
- * Reads, per Neuron key, why an incomplete Deployment's pods do not run (a LIST of its pods), and
+ * Reads, per Neuron key, why an incomplete Deployment's pods do not run (a LIST of its pods, once
+ * its controller has observed it), and
  * says when to read them again (rollout-recheck.ts: soon while things change, backing off while they
  * do not, never for a paused Neuron). `forget` drops a deleted Neuron's state.
  */
@@ -50,7 +51,11 @@ export function rolloutReader() {
     ): Promise<{ problems: string | undefined; recheckAfterMs: number | undefined }> {
       const { namespace, name } = splitKey(key);
       const incomplete = deployment !== undefined && !rolledOut(deployment);
-      const problems = incomplete ? await readPodProblems(deps, namespace, name, log) : undefined;
+      // A Deployment its controller has not looked at yet (this pass created it) has no pods to
+      // list: its first status write is an event that brings the Neuron back.
+      const unobserved = deployment?.status?.observedGeneration === undefined;
+      const problems =
+        incomplete && !unobserved ? await readPodProblems(deps, namespace, name, log) : undefined;
       const { state, afterMs } = rolloutRecheck(seen.get(key), {
         nowMs: deps.clock.now(),
         // Without a pod lister there is nothing new to read.

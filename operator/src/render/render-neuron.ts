@@ -11,6 +11,7 @@ import { renderService } from './service.ts';
 import { renderServiceMonitor } from './service-monitor.ts';
 import { sortKeys } from './sort-keys.ts';
 import { type PrivilegedPolicy, renderTuning } from './tuning.ts';
+import type { YamlText } from './yaml-text.ts';
 
 export interface RenderNeuronInput {
   readonly cluster: Hal9Cluster;
@@ -23,6 +24,8 @@ export interface RenderNeuronInput {
   readonly privileged?: PrivilegedPolicy;
   /** The operator makes `<cluster>-admin-token` for a cluster that names no admin token Secret. */
   readonly generatedAdminToken?: boolean;
+  /** How the runtime's configuration becomes YAML (runtime-config.ts; the same text either way). */
+  readonly yaml?: YamlText;
 }
 
 export interface RenderNeuronOutput {
@@ -67,6 +70,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     spec,
     peers: input.peers,
     maxConcurrentSignals,
+    ...(input.yaml ? { yaml: input.yaml } : {}),
   });
   const tuning = renderTuning(spec, input.privileged);
   const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';

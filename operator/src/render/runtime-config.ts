@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Neuron } from '@hal9/api';
-import { stringify } from 'yaml';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { configKey } from './config-map.ts';
 import { neuronEndpoint, runtimePort } from './labels.ts';
 import { RenderRefusedError } from './render-refused.ts';
+import { type YamlText, yamlText } from './yaml-text.ts';
 
 export interface RuntimeConfigInput {
   readonly clusterName: string;
@@ -15,6 +15,8 @@ export interface RuntimeConfigInput {
   readonly peers: readonly Neuron[];
   /** Executor limit to start with (the tuner's current value, or the spec's). */
   readonly maxConcurrentSignals: number;
+  /** How the document becomes YAML (default: yamlText; the operator passes one that remembers). */
+  readonly yaml?: YamlText;
 }
 
 export interface RuntimeConfig {
@@ -182,7 +184,7 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const connected = new Set(entries.map((e) => e.id as string));
   const toYaml = (limit: number) => {
     const doc = document(input, connected, limit);
-    return stringify({ ...doc, neurons: [...doc.neurons, ...entries] }, { lineWidth: 0 });
+    return (input.yaml ?? yamlText)({ ...doc, neurons: [...doc.neurons, ...entries] });
   };
   const yaml = toYaml(input.maxConcurrentSignals);
   // The pod template's hash leaves a tuned limit out: the tuner delivers it to running pods live, and
@@ -191,7 +193,8 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const hashedLimit = input.spec.autoscaling.parallelism.enabled
     ? 0
     : input.spec.performance.maxConcurrentSignals;
-  const hash = createHash('sha256').update(toYaml(hashedLimit)).digest('hex').slice(0, 16);
+  const hashed = hashedLimit === input.maxConcurrentSignals ? yaml : toYaml(hashedLimit);
+  const hash = createHash('sha256').update(hashed).digest('hex').slice(0, 16);
   const warnings = [
     ...missing.map(
       (id) =>

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { rememberingYamlText, yamlText } from './yaml-text.ts';
+
+const doc = (limit: number) => ({
+  server: { neuron_id: 'a' },
+  performance: { max_concurrent_signals: limit },
+});
+
+describe('rememberingYamlText', () => {
+  it("answers what yaml's stringify answers, a changed document with its new text", () => {
+    const text = rememberingYamlText(4);
+    expect(text(doc(8))).toBe(yamlText(doc(8)));
+    expect(text(doc(8))).toBe(yamlText(doc(8)));
+    expect(parse(text(doc(9)))).toEqual(doc(9));
+    // Equal content in another key order is another text, as stringify gives it.
+    const reordered = { performance: { max_concurrent_signals: 8 }, server: { neuron_id: 'a' } };
+    expect(text(reordered)).toBe(yamlText(reordered));
+  });
+
+  it('stringifies a document it holds only once, and keeps at most `limit`, the least recently used going first', () => {
+    const made: number[] = [];
+    const text = rememberingYamlText(2, (d) => {
+      made.push((d as ReturnType<typeof doc>).performance.max_concurrent_signals);
+      return yamlText(d);
+    });
+    for (const n of [1, 2, 1, 1, 3]) text(doc(n));
+    expect(made).toEqual([1, 2, 3]);
+    // 1 was used after 2, so 2 went for 3.
+    text(doc(1));
+    text(doc(2));
+    expect(made).toEqual([1, 2, 3, 2]);
+  });
+});
