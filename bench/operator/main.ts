@@ -304,6 +304,16 @@ async function writesBy(port: number): Promise<Map<string, number>> {
   return by;
 }
 
+/** The sum of a metric's series whose labels include `labels` (e.g. `controller="neuron"`). */
+async function metricSum(port: number, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const l of text.split('\n')) {
+    if (l.startsWith(`${name}{`) && l.includes(labels)) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
 async function writes(port: number): Promise<number> {
   return [...(await writesBy(port)).values()].reduce((a, b) => a + b, 0);
 }
@@ -427,6 +437,14 @@ async function operatorConverge(plane: ControlPlane, kc: KubeConfig, namespace: 
     const requests = requestDelta(requestsBefore, await apiserverRequests(plane));
     const converge = [...(await writesBy(op.metricsPort))].sort(([a], [b]) => a.localeCompare(b));
     log(`operator writes until converged: ${converge.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const passes = await metricSum(
+      op.metricsPort,
+      'controller_runtime_reconcile_total',
+      'controller="neuron"',
+    );
+    log(
+      `operator Neuron reconciles until converged: ${passes} (${(passes / neuronCount).toFixed(1)} per Neuron)`,
+    );
     await sleep(5000);
     const before = await writes(op.metricsPort);
     await sleep(60_000);
