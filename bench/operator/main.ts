@@ -281,6 +281,8 @@ async function startOperator(kubeconfig: string, namespace: string | undefined):
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, ...shipped?.env },
   });
+  operators.add(child);
+  child.once('exit', () => operators.delete(child));
   const metricsPort = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`operator exited with ${code}`)));
     createInterface(child.stdout!).on('line', (line) => {
@@ -621,6 +623,16 @@ function printTable(rows: string[][]) {
     console.log(`| ${r.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`);
     if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   }
+}
+
+// The control planes reap their own processes when the bench dies; the operators it started are
+// stopped here, so an interrupted bench leaves none running against a plane that is gone.
+const operators = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of operators) child.kill('SIGKILL');
+    process.exit(130);
+  });
 }
 
 try {
