@@ -35,9 +35,9 @@ export async function readPodProblems(
 
 /**
  * Reads, per Neuron key, why an incomplete Deployment's pods do not run (a LIST of its pods, once
- * its controller has observed it), and
- * says when to read them again (rollout-recheck.ts: soon while things change, backing off while they
- * do not, never for a paused Neuron). `forget` drops a deleted Neuron's state.
+ * its controller has observed it), and says when to read them again (rollout-recheck.ts: soon while
+ * things change, backing off while they do not, never for a paused Neuron). `forget` drops a deleted
+ * Neuron's state.
  */
 export function rolloutReader() {
   const seen = new Map<string, RecheckState>();

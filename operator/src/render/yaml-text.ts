@@ -8,7 +8,8 @@ export const yamlText: YamlText = (doc) => stringify(doc, { lineWidth: 0 });
 
 /**
  * yamlText remembering its last `limit` answers, by the document's JSON (its exact content: the
- * same JSON, the same YAML). A Neuron is rendered again at each of its children's watch events while
+ * same JSON, the same YAML; JSON alone cannot tell -0 from 0, numbers that mean the same to the
+ * runtime, so a field changed between them keeps the text it had). A Neuron is rendered again at each of its children's watch events while
  * its configuration rarely changes, and `yaml`'s stringify costs about ten times JSON's: it was most
  * of the operator's render time. Least recently used goes first.
  */
