@@ -628,10 +628,13 @@ function printTable(rows: string[][]) {
 // The control planes reap their own processes when the bench dies; the operators it started are
 // stopped here, so an interrupted bench leaves none running against a plane that is gone.
 const operators = new Set<ChildProcess>();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     for (const child of operators) child.kill('SIGKILL');
-    process.exit(130);
+    void (shipped?.remove() ?? Promise.resolve()).finally(() => process.exit(code));
   });
 }
 

@@ -12,16 +12,6 @@ import {
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
-/**
- * Every request and watch over HTTP/1.1: undici offers h2 by ALPN and the apiserver takes it, and on
- * the bench's control plane Node's HTTP/2 client cost both sides more CPU per request (200 Neurons
- * converged: the operator 5.5-5.8 s of CPU against 5.9-6.8 s, the apiserver 19.1-19.5 s against
- * 20.1-21.8 s; bench/operator/README.md). A watch holds its own connection, as client-go's do over
- * HTTP/1.1; requests share a keep-alive pool.
- */
-const http1Only: Parameters<Dispatcher['compose']>[0] = (dispatch) => (opts, handler) =>
-  dispatch({ ...opts, allowH2: false } as typeof opts, handler);
-
 // One per KubeConfig, so every client and watch built from it shares one connection pool.
 const sharedConfigs = new WeakMap<KubeConfig, KubeConfig>();
 
@@ -47,7 +37,7 @@ export function sharedConnections(kc: KubeConfig): KubeConfig {
     const key = JSON.stringify([kc.getCurrentCluster()?.name, kc.getCurrentUser()?.name]);
     let agent = agents.get(key);
     if (!agent) {
-      agent = fresh.compose(http1Only);
+      agent = fresh;
       agents.set(key, agent);
     }
     ctx.setDispatcher(agent);
@@ -60,11 +50,7 @@ export function sharedConnections(kc: KubeConfig): KubeConfig {
  * API clients whose every request carries a deadline. client-node sets none: a request sent
  * while the apiserver restarts can hang forever, wedging a worker or an informer's list.
  */
-export function apiConfiguration(
-  kc: KubeConfig,
-  timeoutMs: number,
-  o: { readonly fromWatchCache?: boolean } = {},
-): Configuration {
+export function apiConfiguration(kc: KubeConfig, timeoutMs: number): Configuration {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return createConfiguration({
@@ -75,8 +61,6 @@ export function apiConfiguration(
         pre: async (ctx: RequestContext) => {
           ctx.setSignal(AbortSignal.timeout(timeoutMs));
           ctx.setHeaderParam('User-Agent', 'hal9-operator');
-          // Any version: served from the apiserver's watch cache, without a read of etcd.
-          if (o.fromWatchCache) ctx.setQueryParam('resourceVersion', '0');
           return ctx;
         },
         post: async (res: ResponseContext) => res,
@@ -89,12 +73,8 @@ export function makeClient<T>(kc: KubeConfig, Api: new (c: Configuration) => T, 
   return new Api(apiConfiguration(kc, timeoutMs));
 }
 
-export function makeObjectClient(
-  kc: KubeConfig,
-  timeoutMs = 30_000,
-  o: { readonly fromWatchCache?: boolean } = {},
-): KubernetesObjectApi {
-  return new KubernetesObjectApi(apiConfiguration(kc, timeoutMs, o));
+export function makeObjectClient(kc: KubeConfig, timeoutMs = 30_000): KubernetesObjectApi {
+  return new KubernetesObjectApi(apiConfiguration(kc, timeoutMs));
 }
 
 /**

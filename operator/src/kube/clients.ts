@@ -26,8 +26,6 @@ export interface KubeClients {
   readonly custom: CustomObjectsApi;
   readonly coordination: CoordinationV1Api;
   readonly objects: KubernetesObjectApi;
-  /** Reads of any version (`resourceVersion=0`): the apiserver's watch cache answers, not etcd. */
-  readonly cachedObjects: KubernetesObjectApi;
   /** Watches (informers), over the same connections, each ended after watchIdleTimeoutMs without data. */
   readonly watch: Watch;
 }
@@ -63,7 +61,6 @@ export function createKubeClients(
     custom: makeClient(kc, CustomObjectsApi, timeoutMs),
     coordination: makeClient(kc, CoordinationV1Api, timeoutMs),
     objects: makeObjectClient(kc, timeoutMs),
-    cachedObjects: makeObjectClient(kc, timeoutMs, { fromWatchCache: true }),
     watch: idleTimeout(new Watch(sharedConnections(kc)), watchIdleMs),
   };
 }

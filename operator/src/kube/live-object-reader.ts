@@ -1,15 +1,13 @@
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { fromApiError } from '../errors.ts';
 
-/** An object as the apiserver holds it (undefined when there is none), by kind, namespace and name. */
+/** An object as the apiserver holds it now (undefined when there is none), by kind, namespace and name. */
 export type LiveObjectReader = (obj: KubernetesObject) => Promise<KubernetesObject | undefined>;
 
 /**
  * Read only before a child is first created: the child caches hold only objects the operator
  * labelled, so one missing there may still exist under that name, made by someone else. `objects`:
- * a client with a read's deadline (clients.ts readTimeoutMs), reading from the apiserver's watch
- * cache (clients.ts cachedObjects): a few milliseconds behind etcd, the same window as between any
- * read and the apply after it, for a read that every new Neuron makes of each child.
+ * a client with a read's deadline (clients.ts readTimeoutMs).
  */
 export function createLiveObjectReader(objects: KubernetesObjectApi): LiveObjectReader {
   return async (obj) => {

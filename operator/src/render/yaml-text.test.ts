@@ -18,6 +18,15 @@ describe('rememberingYamlText', () => {
     expect(text(reordered)).toBe(yamlText(reordered));
   });
 
+  it('writes -0 as 0, so the text never depends on which of the two it saw first', () => {
+    const text = rememberingYamlText(4);
+    const zero = { prices: { m: { input: 0 } } };
+    const negative = { prices: { m: { input: -0 } } };
+    expect(text(negative)).toBe(yamlText(zero));
+    expect(text(zero)).toBe(text(negative));
+    expect(yamlText(negative)).not.toContain('-0');
+  });
+
   it('stringifies a document it holds only once, and keeps at most `limit`, the least recently used going first', () => {
     const made: number[] = [];
     const text = rememberingYamlText(2, (d) => {

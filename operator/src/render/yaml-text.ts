@@ -3,13 +3,17 @@ import { stringify } from 'yaml';
 /** The YAML text of a runtime configuration document (plain data: maps, lists, scalars). */
 export type YamlText = (doc: unknown) => string;
 
-/** `yaml`'s stringify, lines never folded. */
-export const yamlText: YamlText = (doc) => stringify(doc, { lineWidth: 0 });
+/**
+ * `yaml`'s stringify, lines never folded, -0 written as 0 (the runtime reads them alike; JSON, the
+ * remembering version's key, cannot tell them apart, so neither may the text).
+ */
+export const yamlText: YamlText = (doc) =>
+  stringify(doc, (_key: unknown, value: unknown) => (Object.is(value, -0) ? 0 : value), { lineWidth: 0 });
 
 /**
  * yamlText remembering its last `limit` answers, by the document's JSON (its exact content: the
- * same JSON, the same YAML; JSON alone cannot tell -0 from 0, numbers that mean the same to the
- * runtime, so a field changed between them keeps the text it had). A Neuron is rendered again at each of its children's watch events while
+ * same JSON, the same YAML). A full resync of more Neurons than `limit` misses every time; a miss
+ * costs one JSON.stringify more than yamlText alone. A Neuron is rendered again at each of its children's watch events while
  * its configuration rarely changes, and `yaml`'s stringify costs about ten times JSON's: it was most
  * of the operator's render time. Least recently used goes first.
  */
