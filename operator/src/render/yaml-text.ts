@@ -12,10 +12,10 @@ export const yamlText: YamlText = (doc) =>
 
 /**
  * yamlText remembering its last `limit` answers, by the document's JSON (its exact content: the
- * same JSON, the same YAML). A full resync of more Neurons than `limit` misses every time; a miss
- * costs one JSON.stringify more than yamlText alone. A Neuron is rendered again at each of its children's watch events while
- * its configuration rarely changes, and `yaml`'s stringify costs about ten times JSON's: it was most
- * of the operator's render time. Least recently used goes first.
+ * same JSON, the same YAML); the least recently used goes first. A Neuron is rendered again at each
+ * of its children's watch events while its configuration rarely changes, and `yaml`'s stringify
+ * costs about ten times JSON's: it was most of the operator's render time. A full resync of more
+ * Neurons than `limit` misses every time, each miss costing one JSON.stringify more than yamlText.
  */
 export function rememberingYamlText(limit: number, text: YamlText = yamlText): YamlText {
   const known = new Map<string, string>();
