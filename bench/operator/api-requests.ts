@@ -41,7 +41,9 @@ export async function apiserverRequests(plane: ControlPlane): Promise<RequestCou
     );
     // Watches are counted when they end, not when they start: not a per-object cost.
     if (labels.verb === 'WATCH') continue;
-    const what = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    // Refusals (a 409 on a stale write, a 404) apart: they are work the other side retries.
+    const refused = labels.code && !labels.code.startsWith('2') ? ` ${labels.code}` : '';
+    const what = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}${refused}`;
     counts.set(what, (counts.get(what) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return counts;

@@ -70,6 +70,13 @@ describe('component command lines', () => {
     expect(etcdArgs('/d', ports)).toContain('--unsafe-no-fsync=true');
   });
 
+  it('leave off only the controllers asked for', () => {
+    expect(controllerManagerArgs('/k', certs).some((a) => a.startsWith('--controllers'))).toBe(false);
+    expect(controllerManagerArgs('/k', certs, ['endpoint', 'endpointslice'])).toContain(
+      '--controllers=*,-endpoint,-endpointslice',
+    );
+  });
+
   it('put pod, node and Service addresses inside 127.0.0.0/8', () => {
     expect(kwokArgs('/k', [], network)).toEqual(
       expect.arrayContaining(['--cidr=127.200.0.0/17', '--node-ip=127.200.255.1']),

@@ -57,8 +57,17 @@ export function apiServerArgs(certs: ControlPlaneCerts, ports: Ports, network: P
   ];
 }
 
-export function controllerManagerArgs(kubeconfig: string, certs: ControlPlaneCerts): string[] {
+/**
+ * `disabled`: controllers to leave off (kube-controller-manager's `--controllers` names), e.g. the
+ * endpoint controllers, whose every write for a Ready loopback pod the apiserver refuses (422).
+ */
+export function controllerManagerArgs(
+  kubeconfig: string,
+  certs: ControlPlaneCerts,
+  disabled: readonly string[] = [],
+): string[] {
   return [
+    ...(disabled.length > 0 ? [`--controllers=*,${disabled.map((c) => `-${c}`).join(',')}`] : []),
     `--kubeconfig=${kubeconfig}`,
     '--leader-elect=false',
     // No serving endpoint at all (as kwokctl); readiness shows through the nodes losing their taints.

@@ -35,6 +35,12 @@ export interface ControlPlaneOptions {
   readonly nodes?: readonly FakeNodeSpec[];
   /** Directories of CRD manifests to install once the apiserver is up. */
   readonly crdDirs?: readonly string[];
+  /**
+   * kube-controller-manager controllers to leave off (its `--controllers` names; default none).
+   * The endpoint controllers can do nothing useful here: the apiserver refuses loopback pod IPs in
+   * Endpoints and EndpointSlices (422), so they retry and record Events for every Ready pod's Service.
+   */
+  readonly disabledControllers?: readonly string[];
   /** Per-step readiness timeout (default 60 s: a shared 2-core machine can be slow). */
   readonly startTimeoutMs?: number;
   /** Parent of the temporary directory (default os.tmpdir()). */
@@ -204,7 +210,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       running.controllerManager = startProcess({
         name: 'kube-controller-manager',
         command: bin('kube-controller-manager'),
-        args: controllerManagerArgs(kubeconfigPath, certs),
+        args: controllerManagerArgs(kubeconfigPath, certs, options.disabledControllers),
         dir,
       });
       running.scheduler = startProcess({
