@@ -6,15 +6,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # JAEGER_VERSION (module tag) and JAEGER_RELEASE (the v2 name of the same release)
 source "$here/tools/versions.env"
-GO_VERSION=$(go env GOVERSION)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/hal9
-bin=$cache/bin/jaeger-$JAEGER_RELEASE-$GO_VERSION
-export GOFLAGS=-modcacherw CGO_ENABLED=0
-
-# A prebuilt binary, like KUBEBUILDER_ASSETS for the control plane.
+# A prebuilt binary, like KUBEBUILDER_ASSETS for the control plane: no Go toolchain needed.
 if [ -n "${HAL9_JAEGER_BIN:-}" ] && [ -x "$HAL9_JAEGER_BIN" ]; then
   echo "$HAL9_JAEGER_BIN"; exit 0
 fi
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/hal9
+bin=$cache/bin/jaeger-$JAEGER_RELEASE-$(go env GOVERSION)
+export GOFLAGS=-modcacherw CGO_ENABLED=0
 # The wrapper module pins the same version (bump both together; see tools/README.md).
 grep -q "github.com/jaegertracing/jaeger $JAEGER_VERSION" "$here/tools/jaeger-bin/go.mod" || {
   echo "tools/versions.env and tools/jaeger-bin/go.mod disagree" >&2; exit 1; }

@@ -5,14 +5,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # K8S_VERSION, STAGING_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION (the test harness reads them too)
 source "$here/tools/versions.env"
-GO_VERSION=$(go env GOVERSION)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/hal9
-bin=${HAL9_TOOLS_BIN:-$cache/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION-$GO_VERSION}
-export GOFLAGS=-modcacherw CGO_ENABLED=0
-
+# Prebuilt binaries need no Go toolchain: checked before anything asks for one.
 if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ]; then
   echo "$KUBEBUILDER_ASSETS"; exit 0
 fi
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/hal9
+# The Go version is part of the default directory's name only (bash expands it only when used).
+bin=${HAL9_TOOLS_BIN:-$cache/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION-$(go env GOVERSION)}
+export GOFLAGS=-modcacherw CGO_ENABLED=0
 # The wrapper modules pin the same versions (bump both together; see tools/README.md).
 grep -q "k8s.io/kubernetes $K8S_VERSION" "$here/tools/k8s-bin/go.mod" &&
   grep -q "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$here/tools/etcd-bin/go.mod" || {

@@ -119,7 +119,7 @@ Flags:
   --resync-seconds N                   full resync period, 10-86400 (default: ${defaults.resyncSeconds})
   --log-level LEVEL                    trace, debug, info, warn, error, fatal, silent (default: ${defaults.logLevel})
   --tuning-interval N                  seconds between autoscaler passes, 1-3600 (default: ${defaults.tuningIntervalSeconds})
-  --tuning-window N                    Prometheus query window in seconds (default: 4 scrape intervals)
+  --tuning-window N                    Prometheus query window in seconds, 2-3600 (default: 4 scrape intervals)
   --prometheus-url URL                 Prometheus for Neurons whose spec names none
   --prometheus-bearer-token-file PATH  a token sent to --prometheus-url only (e.g. the service
                                        account's, for an OpenShift or managed Prometheus); re-read

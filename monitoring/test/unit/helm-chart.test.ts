@@ -467,6 +467,24 @@ describe('charts/hal9-operator', () => {
     expect(alone.stderr).toContain('tuning.prometheusBearerTokenFile needs tuning.prometheusURL');
   });
 
+  it('fails the install on a Prometheus port the operator would refuse at start', () => {
+    const url = template('--set', 'tuning.prometheusURL=http://prometheus:99999');
+    expect(url.status).not.toBe(0);
+    expect(url.stderr).toContain('tuning.prometheusURL: "http://prometheus:99999" has a port above 65535');
+    const origins = template('--set', 'tuning.prometheusOrigins=http://a:9090\\, https://[::1]:65536');
+    expect(origins.status).not.toBe(0);
+    expect(origins.stderr).toContain(
+      'tuning.prometheusOrigins: "https://[::1]:65536" has a port above 65535',
+    );
+    for (const ok of ['http://prometheus:65535/', 'https://[::1]:9090', 'http://prometheus']) {
+      const args: string[] = one(
+        render('--set', `tuning.prometheusURL=${ok}`, '--set', `tuning.prometheusOrigins=${ok}`),
+        'Deployment',
+      ).spec.template.spec.containers[0].args;
+      expect(parseConfig(args, {})).toMatchObject({ config: { prometheusURL: ok } });
+    }
+  });
+
   it('scales the operator to zero with replicaCount 0: no PodDisruptionBudget and no anti-affinity', () => {
     const objs = render('--set', 'replicaCount=0');
     expect(kinds(objs)).not.toContain('PodDisruptionBudget');
