@@ -5,6 +5,7 @@ export const ErrorCodes = {
   INVALID_REQUEST: { status: 400, message: 'The request is invalid' },
   INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  FORBIDDEN: { status: 403, message: 'No credential this runtime takes opens this path' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   UNKNOWN_NEURON: { status: 404, message: 'No such neuron' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The path does not take this method' },

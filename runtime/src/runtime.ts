@@ -203,9 +203,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     load: () => load.report(),
     bodyLimit: config.server.body_limit_bytes,
     clients,
-    // Without an admin token: the client keys, else the peer token. With any credential configured,
-    // the admin API (live limits) is never the one open door.
-    admins: admin?.credentials ?? (clients.size > 0 || !peerKeys ? clients : peerKeys.credentials),
+    // Without an admin token: the peer token (the cluster's runtimes and operator hold it). Never the
+    // client keys: a client of the signal API does not retune the runtime for every other client. With
+    // client keys and neither token the admin API is closed, so it is never the one open door.
+    admins: admin?.credentials ?? peerKeys?.credentials ?? (clients.size > 0 ? ('closed' as const) : clients),
     // Without a peer token the internal route takes the client keys, as the admin API does: it runs
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
     peers: peerKeys?.credentials ?? clients,

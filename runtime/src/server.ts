@@ -35,8 +35,11 @@ export interface ServerDeps {
   readonly bodyLimit: number;
   /** Client keys of the signal API (empty: open). */
   readonly clients: Credentials;
-  /** Admin API credentials (empty only when no credential at all is configured). */
-  readonly admins: Credentials;
+  /**
+   * Admin API credentials (the admin token, else the peer token; empty only when no credential at
+   * all is configured), or `closed`: client keys but neither token (a client never retunes the runtime).
+   */
+  readonly admins: Credentials | 'closed';
   /** The cluster's peer token for the internal route (empty: peers unauthenticated). */
   readonly peers: Credentials;
   readonly onClient: (name: string) => void;
@@ -101,6 +104,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
       own !== undefined && own !== deps.bodyLimit && url
         ? { ...limits, route: { url, bodyLimitBytes: own } }
         : limits,
+      { bodyAbsent: req.body === undefined },
     );
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
     return sendError(reply, err);

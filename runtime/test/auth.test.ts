@@ -3,7 +3,7 @@ import { PEER_TOKEN_GRACE_MS } from '../src/runtime.ts';
 import { ManualClock } from '../src/testing/manual-clock.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
-// Credentials: named client keys for the signal API, the admin token (else the client keys) for the
+// Credentials: named client keys for the signal API, the admin token (else the peer token) for the
 // admin API, and the cluster's peer token (else the client keys) for the internal route. 401s carry
 // WWW-Authenticate.
 
@@ -77,19 +77,18 @@ describe('signal API keys', () => {
     expect([a.status, a.body.status]).toEqual([200, 'completed']);
   });
 
-  it('without an admin token the admin API takes the client keys; with one, only the token', async () => {
+  it('client keys never open the admin API: closed without an admin or peer token, the token only with one', async () => {
     const rt = await startRuntime({}, { apiKeys: KEYS });
     started.push(rt);
-    expect((await rt.put('/v1/admin/performance', { max_concurrent_signals: 9 })).status).toBe(401);
-    expect(
-      (
-        await rt.put(
-          '/v1/admin/performance',
-          { max_concurrent_signals: 9 },
-          bearer('key-aaaaaaaaaaaaaaaaaaaa'),
-        )
-      ).status,
-    ).toBe(200);
+    const before = rt.runtime.engine.tuning().max_concurrent_signals;
+    for (const headers of [undefined, bearer('key-aaaaaaaaaaaaaaaaaaaa')]) {
+      const put = await rt.put('/v1/admin/performance', { max_concurrent_signals: 9 }, headers);
+      expect(put.status).toBe(403);
+      expect(put.body.error).toMatchObject({ code: 'FORBIDDEN', field: 'server.auth_token' });
+      expect(put.body.error.message).toContain('client keys do not open it');
+      expect((await rt.get('/v1/admin/load', headers)).status).toBe(403);
+    }
+    expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(before);
     const withAdmin = await startRuntime({}, { apiKeys: KEYS, authToken: 'admin-secret' });
     started.push(withAdmin);
     expect(
@@ -105,6 +104,12 @@ describe('signal API keys', () => {
       (await withAdmin.put('/v1/admin/performance', { max_concurrent_signals: 9 }, bearer('admin-secret')))
         .status,
     ).toBe(200);
+    const withPeer = await startRuntime({}, { apiKeys: KEYS, peerToken: 'peer-secret-0123456789' });
+    started.push(withPeer);
+    const peerPut = (key: string) =>
+      withPeer.put('/v1/admin/performance', { max_concurrent_signals: 9 }, bearer(key));
+    expect((await peerPut('key-aaaaaaaaaaaaaaaaaaaa')).status).toBe(401);
+    expect((await peerPut('peer-secret-0123456789')).status).toBe(200);
   });
 
   it('without an admin token or client keys the admin API takes the peer token: never the one open door', async () => {
@@ -156,6 +161,23 @@ describe('peer route', () => {
     const res = await lead.post('/v1/signals', { content: 'go' });
     expect(res.status).toBe(200);
     expect(res.body.results[0].neuron).toBe('worker');
+  });
+
+  it('refuses a batch in which two signals share an id, naming the second, and runs none of it', async () => {
+    const worker = await startRuntime({ neurons: [neuron('worker', 'L2')] });
+    started.push(worker);
+    const batch = (ids: string[]) => ({ deadlineMs: 1000, signals: ids.map((id) => signal({ id })) });
+    const arrived = () => worker.metric('hal9_signals_arrived_total', { neuron: 'worker' });
+    const twice = await worker.post('/v1/neurons/worker/signals', batch(['s1', 's2', 's1']));
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toEqual({
+      code: 'INVALID_REQUEST',
+      field: 'signals[2].id',
+      message: 'signals[2].id is signals[0].id too ("s1"): each signal of a batch has an id of its own',
+    });
+    expect(await arrived()).toBe(0);
+    expect((await worker.post('/v1/neurons/worker/signals', batch(['s1', 's2']))).status).toBe(200);
+    expect(await arrived()).toBe(2);
   });
 
   it('takes the previous peer token for PEER_TOKEN_GRACE_MS after a rotation, then only the new one', async () => {

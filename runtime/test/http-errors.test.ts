@@ -141,6 +141,53 @@ describe('HTTP errors', () => {
       expect(res.status, type).toBe(200);
       expect(JSON.stringify(await res.json()), type).toContain('café');
     }
+    // Two charsets contradict each other: neither is read.
+    const twice = await send('{"content":"x"}', 'application/json; charset=utf-8; charset=latin1');
+    expect([twice.status, ((await twice.json()) as { error: unknown }).error]).toEqual([
+      415,
+      {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        field: 'content-type',
+        message:
+          'the content-type names 2 charsets: JSON bodies are UTF-8 (send charset=utf-8 once, or no charset)',
+      },
+    ]);
+  });
+
+  it('refuses half a surrogate pair spelled as a \\u escape, naming where it is; a whole pair is text', async () => {
+    const send = (body: string) =>
+      fetch(`${rt.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const cases: [string, string][] = [
+      ['{"content":"\\ud800 x"}', 'content'],
+      ['{"content":"x \\uDFFF"}', 'content'],
+      ['{"content":"x","metadata":{"k":"a\\udc00"}}', 'metadata.k'],
+      ['{"content":"x","metadata":{"\\ud83d":"v"}}', 'metadata'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await send(body);
+      const error = ((await res.json()) as { error: { code: string; field: string; message: string } }).error;
+      expect([res.status, error.code, error.field], body).toEqual([400, 'INVALID_REQUEST', field]);
+      expect(error.message, body).toContain('half a surrogate pair');
+    }
+    // U+1F600 as an escaped pair, and an escaped backslash before "ud800" (no escape at all).
+    const pair = await send('{"content":"smile \\ud83d\\ude00"}');
+    expect(pair.status).toBe(200);
+    expect(JSON.stringify(await pair.json())).toContain('smile 😀');
+    expect((await send('{"content":"a \\\\ud800 b"}')).status).toBe(200);
+  });
+
+  it('says a POST that brought no body at all is empty, not that "body must be object"', async () => {
+    const res = await fetch(`${rt.url}/v1/signals`, { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: unknown }).error).toEqual({
+      code: 'INVALID_JSON',
+      field: 'body',
+      message: 'the body is empty: send a JSON object (content-type: application/json)',
+    });
   });
 
   it('answers a known path with another method 405 METHOD_NOT_ALLOWED, with the methods it takes', async () => {

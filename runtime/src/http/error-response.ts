@@ -26,8 +26,14 @@ export interface ErrorLimits {
   readonly route?: { readonly url: string; readonly bodyLimitBytes: number };
 }
 
+/** What the request that failed brought, where an error reads differently for it. */
+export interface FailedRequest {
+  /** No body was sent (a POST with neither content-type nor body skips the body parser). */
+  readonly bodyAbsent?: boolean;
+}
+
 /** Normalises anything thrown in a handler (fastify's own errors included) into a Hal9Error. */
-export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
+export function toHal9Error(e: unknown, limits?: ErrorLimits, request?: FailedRequest): Hal9Error {
   if (isHal9Error(e)) return e;
   const fe = e as FastifyError & {
     validation?: {
@@ -41,6 +47,15 @@ export function toHal9Error(e: unknown, limits?: ErrorLimits): Hal9Error {
   if (fe?.validation && fe.validation.length > 0) {
     const v = fe.validation[0]!;
     const base = (fe.validationContext ?? 'body') as string;
+    // "body must be object" says nothing to a caller that sent none.
+    if (base === 'body' && !v.instancePath && v.keyword === 'type' && request?.bodyAbsent)
+      return new Hal9Error(
+        'INVALID_JSON',
+        'the body is empty: send a JSON object (content-type: application/json)',
+        {
+          field: 'body',
+        },
+      );
     const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
     // JSON-pointer segments, unescaped (~1 is "/", ~0 is "~"), joined with dots. Each is the caller's
     // key, quoted in both field and message: cut short (a 500,000-character key came back twice).

@@ -16,10 +16,53 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 /** Charsets whose bytes are UTF-8 (US-ASCII is a subset); an empty one says nothing. */
 const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', '']);
 
-/** The charset a content-type names, lower case, or undefined. */
-function charsetOf(contentType: string | undefined): string | undefined {
-  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
-  return m?.[1]?.toLowerCase();
+/** The charsets a content-type names, lower case (none, one, or a contradiction). */
+function charsetsOf(contentType: string | undefined): string[] {
+  return [...(contentType ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]*)"?/gi)].map((m) =>
+    (m[1] ?? '').toLowerCase(),
+  );
+}
+
+// A `\uD800`-style escape can spell half of a UTF-16 surrogate pair, which no Unicode text holds (the
+// UTF-8 check above cannot see an escape). The Messages API refuses such a string, so the caller would
+// get an upstream error for its own input: refused here, naming where. Only a body with such an escape
+// is walked.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+interface Visit {
+  readonly value: unknown;
+  readonly key: string | number | undefined;
+  readonly parent: Visit | undefined;
+}
+
+const pathOf = (v: Visit): string => {
+  const keys: (string | number)[] = [];
+  for (let at: Visit | undefined = v; at?.key !== undefined; at = at.parent) keys.push(at.key);
+  return keys
+    .reverse()
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${clip(k, 63)}`))
+    .join('');
+};
+
+/** Where the first string (a key or a value) that is not well-formed Unicode is, or undefined. */
+export function illFormedString(root: unknown): string | undefined {
+  // Iterative: a body may nest as deep as the parser went (hundreds of thousands of levels).
+  const stack: Visit[] = [{ value: root, key: undefined, parent: undefined }];
+  while (stack.length > 0) {
+    const at = stack.pop()!;
+    const { value } = at;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) return pathOf(at) || 'body';
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], key: i, parent: at });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (!k.isWellFormed()) return `${pathOf(at) || 'body'} (a key)`;
+        stack.push({ value: v, key: k, parent: at });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** A content-type parser for fastify (`parseAs: 'buffer'`): the body, or a Hal9Error naming the fault. */
@@ -46,7 +89,18 @@ export function parseJsonBody(
     );
     return;
   }
-  const charset = charsetOf(req.headers['content-type']);
+  const charsets = charsetsOf(req.headers['content-type']);
+  if (new Set(charsets).size > 1) {
+    done(
+      new Hal9Error(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `the content-type names ${charsets.length} charsets: JSON bodies are UTF-8 (send charset=utf-8 once, or no charset)`,
+        { field: 'content-type' },
+      ),
+    );
+    return;
+  }
+  const charset = charsets[0];
   if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
     done(
       new Hal9Error(
@@ -73,6 +127,17 @@ export function parseJsonBody(
     value = sjson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (e) {
     done(jsonError(e));
+    return;
+  }
+  const illFormed = SURROGATE_ESCAPE.test(body) ? illFormedString(value) : undefined;
+  if (illFormed !== undefined) {
+    done(
+      new Hal9Error(
+        'INVALID_REQUEST',
+        `${illFormed} holds a \\u escape of half a surrogate pair (U+D800 to U+DFFF alone), which is not Unicode text: escape the whole pair, or send the character as UTF-8`,
+        { field: illFormed.replace(/ \(a key\)$/, '') },
+      ),
+    );
     return;
   }
   done(null, value);

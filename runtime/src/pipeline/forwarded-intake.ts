@@ -101,6 +101,18 @@ export class ForwardedIntake {
     const n = this.#d.neurons.get(neuronId);
     if (!n || n.endpoint)
       throw new Hal9Error('UNKNOWN_NEURON', `no neuron "${neuronId}" is hosted here`, { field: 'id' });
+    // The sender cancels signals of a batch by id: two with one id could not be told apart.
+    const seen = new Map<string, number>();
+    signals.forEach((s, i) => {
+      const first = seen.get(s.id);
+      if (first !== undefined)
+        throw new Hal9Error(
+          'INVALID_REQUEST',
+          `signals[${i}].id is signals[${first}].id too (${JSON.stringify(s.id.slice(0, 63))}): each signal of a batch has an id of its own`,
+          { field: `signals[${i}].id` },
+        );
+      seen.set(s.id, i);
+    });
     const sizes = signals.map((s) => Buffer.byteLength(s.content));
     this.#d.admit(
       signals.length,

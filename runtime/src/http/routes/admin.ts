@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { LiveTuning } from '../../config/types.ts';
+import { Hal9Error } from '../../errors.ts';
 import type { Engine } from '../../pipeline/engine.ts';
 import type { LoadReport } from '../../pipeline/load-report.ts';
 import { bearerGuard } from '../auth-hook.ts';
@@ -12,12 +13,23 @@ import { performancePatch } from '../schemas.ts';
 export interface AdminRoutesOptions {
   readonly engine: Engine;
   readonly load: () => LoadReport;
-  /** Who may use the admin API: the admin token, else the client keys; empty only when neither is set. */
-  readonly admins: Credentials;
+  /**
+   * Who may use the admin API: the admin token, else the peer token; empty only when no credential
+   * is set. `closed`: client keys but neither token, so nobody (a client key never opens it).
+   */
+  readonly admins: Credentials | 'closed';
 }
 
 export async function adminRoutes(app: FastifyInstance, { engine, load, admins }: AdminRoutesOptions) {
-  if (admins.size > 0) app.addHook('onRequest', bearerGuard(admins, 'hal9-admin'));
+  if (admins === 'closed') {
+    app.addHook('onRequest', async () => {
+      throw new Hal9Error(
+        'FORBIDDEN',
+        'the admin API takes the admin token only (server.auth_token, HAL9_AUTH_TOKEN), and none is set: client keys do not open it',
+        { field: 'server.auth_token' },
+      );
+    });
+  } else if (admins.size > 0) app.addHook('onRequest', bearerGuard(admins, 'hal9-admin'));
 
   app.get('/v1/admin/performance', async () => engine.tuning());
   app.put<{ Body: Partial<LiveTuning> }>(
