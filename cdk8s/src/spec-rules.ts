@@ -4,6 +4,7 @@
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import {
   compareQuantities,
+  hal9ClusterSpecDefaults,
   isQuantity,
   isWholeQuantity,
   type Quantity,
@@ -18,6 +19,9 @@ import { isLabelKey } from './label-key.ts';
 export { safeSysctls };
 
 const dnsLabel = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The Hal9Cluster's default claude.model, from its CRD. */
+const defaultModel = hal9ClusterSpecDefaults.properties.claude.properties.model.default;
 
 /** The sections a Neuron may override; both kinds share their shape and rules. */
 type Sections = Pick<
@@ -269,7 +273,7 @@ function wholePages(q: Quantity, size: '2Mi' | '1Gi' | undefined): boolean {
 const imageReference = /^[!-~]+$/;
 
 /** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
-export function sectionRules(s: Sections, p: string): string[] {
+export function sectionRules(s: Sections, p: string, model = s.claude?.model): string[] {
   const problems: string[] = [];
   const c = s.claude;
   for (const key of Object.keys(c?.mockResponses ?? {})) {
@@ -288,6 +292,11 @@ export function sectionRules(s: Sections, p: string): string[] {
   if (rt?.baseDelayMs !== undefined && rt.maxDelayMs !== undefined && rt.baseDelayMs > rt.maxDelayMs) {
     problems.push(
       `${p}.claude.retry.baseDelayMs (${rt.baseDelayMs}): claude.retry.baseDelayMs must not exceed claude.retry.maxDelayMs (${rt.maxDelayMs}): lower baseDelayMs or raise maxDelayMs`,
+    );
+  }
+  if (model !== undefined && c?.fallbackModels?.includes(model)) {
+    problems.push(
+      `${p}.claude.fallbackModels (${JSON.stringify(model)}): claude.fallbackModels must not contain claude.model: a fallback stands in for claude.model when it is overloaded, so remove claude.model from claude.fallbackModels`,
     );
   }
   for (const model of Object.keys(c?.prices ?? {})) {
@@ -450,10 +459,22 @@ export function sectionRules(s: Sections, p: string): string[] {
     );
   }
   const si = s.monitoring?.scrapeInterval;
-  if (si !== undefined && !(/^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/.test(si) && /[1-9]/.test(si))) {
+  const sd = si === undefined ? null : /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(si);
+  if (si !== undefined && !(sd && /[1-9]/.test(si))) {
     problems.push(
       `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be a positive duration in h, m, s and ms, in that order, such as 15s, 1m or 1m30s (as Prometheus writes them)`,
     );
+  } else if (sd) {
+    const ms =
+      Number(sd[1] ?? 0) * 3_600_000 +
+      Number(sd[2] ?? 0) * 60_000 +
+      Number(sd[3] ?? 0) * 1000 +
+      Number(sd[4] ?? 0);
+    if (ms < 1000 || ms > 900_000) {
+      problems.push(
+        `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be between 1s and 15m, such as 15s or 1m`,
+      );
+    }
   }
   for (const key of Object.keys(s.monitoring?.serviceMonitorLabels ?? {})) {
     if (!isLabelKey(key)) {
@@ -532,7 +553,8 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
       `spec.image (${JSON.stringify(spec.image)}): image must be a container image reference such as "hal9/runtime:0.1.0", without spaces or other non-printing characters: remove them`,
     );
   }
-  problems.push(...sectionRules(spec, 'spec'));
+  // The apiserver defaults claude.model before the rules run: the rule on fallbackModels sees it.
+  problems.push(...sectionRules(spec, 'spec', spec.claude?.model ?? defaultModel));
   if (spec.tracing && spec.tracing.endpoint === undefined) {
     problems.push(
       "spec.tracing.endpoint: tracing needs an endpoint: set tracing.endpoint to the collector's OTLP/HTTP URL, for example http://otel-collector.observability:4318, or remove the tracing section",

@@ -312,8 +312,10 @@ describe('a memory request or limit too small for a runtime', () => {
 });
 
 describe('monitoring.scrapeInterval', () => {
-  it('takes durations as Prometheus writes them, compound ones included (server-side dry run)', async () => {
-    for (const scrapeInterval of ['15s', '1m30s', '500ms']) {
+  const bounds = 'monitoring.scrapeInterval must be between 1s and 15m, such as 15s or 1m';
+
+  it('takes durations from 1s to 15m as Prometheus writes them, compound ones included (server-side dry run)', async () => {
+    for (const scrapeInterval of ['15s', '1m30s', '1s', '15m', '0h15m', '14m59s999ms', '1000ms', '0001s']) {
       const r = await apply(cluster({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
       expect(r.stderr, scrapeInterval).toBe('');
       const n = await apply(neuron({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
@@ -325,6 +327,72 @@ describe('monitoring.scrapeInterval', () => {
     const r = await apply(cluster({ monitoring: { scrapeInterval } }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('monitoring.scrapeInterval must be a positive duration in h, m, s and ms');
+    expect(r.stderr).not.toContain(bounds);
+  });
+
+  // The tuner's window is four intervals: 999h would have Prometheus read 166 days at every pass.
+  it.each(['16m', '15m1s', '999h', '500ms', '1000000ms', '999999999999999h'])(
+    'refuses %j in a Hal9Cluster and a Neuron, saying the bounds (never a CEL evaluation error)',
+    async (scrapeInterval) => {
+      for (const o of [
+        cluster({ monitoring: { scrapeInterval } }),
+        neuron({ monitoring: { scrapeInterval } }),
+      ]) {
+        const r = await apply(o);
+        expect(r.code, scrapeInterval).not.toBe(0);
+        expect(r.stderr, scrapeInterval).toContain(bounds);
+        expect(r.stderr, scrapeInterval).not.toContain('evaluating rule');
+        expect(r.stderr, scrapeInterval).not.toContain('positive duration');
+      }
+    },
+  );
+});
+
+describe('claude.fallbackModels', () => {
+  it('takes other models than claude.model, each once (server-side dry run)', async () => {
+    for (const o of [
+      cluster({ claude: { model: 'claude-a', fallbackModels: ['claude-b', 'claude-c'] } }),
+      neuron({ claude: { model: 'claude-a', fallbackModels: ['claude-b', 'claude-c'] } }),
+      // A Neuron without its own model may name the cluster's: the operator leaves it out after the merge.
+      neuron({ claude: { fallbackModels: ['claude-sonnet-5-5'] } }),
+    ]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr, JSON.stringify(o.spec)).toBe('');
+    }
+  });
+
+  const primary =
+    'claude.fallbackModels must not contain claude.model: a fallback stands in for claude.model when it is overloaded, so remove claude.model from claude.fallbackModels';
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a model listed twice in a Hal9Cluster',
+      cluster({ claude: { fallbackModels: ['claude-b', 'claude-c', 'claude-b'] } }),
+      'spec.claude.fallbackModels[2]: Duplicate value: "claude-b"',
+    ],
+    [
+      'a model listed twice in a Neuron',
+      neuron({ claude: { fallbackModels: ['claude-b', 'claude-b'] } }),
+      'spec.claude.fallbackModels[1]: Duplicate value: "claude-b"',
+    ],
+    [
+      'claude.model in a Hal9Cluster',
+      cluster({ claude: { model: 'claude-a', fallbackModels: ['claude-b', 'claude-a'] } }),
+      `spec.claude.fallbackModels: Invalid value: ${primary}`,
+    ],
+    [
+      'the default claude.model in a Hal9Cluster (defaults apply before the rule)',
+      cluster({ claude: { fallbackModels: ['claude-sonnet-5-5'] } }),
+      primary,
+    ],
+    [
+      'claude.model in a Neuron',
+      neuron({ claude: { model: 'claude-a', fallbackModels: ['claude-a'] } }),
+      primary,
+    ],
+  ])('refuses %s', async (_name, object, message) => {
+    const r = await apply(object);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
   });
 });
 

@@ -140,7 +140,7 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly baseURL?: string;
   /**
-   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models); each once, and not claude.model itself.
    */
   readonly fallbackModels?: readonly string[];
   /**
@@ -801,7 +801,7 @@ export interface Hal9ClusterSpecMonitoring {
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s. Default: 15s.
+   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s; from 1s to 15m. Default: 15s.
    * @default "15s"
    */
   readonly scrapeInterval?: string;

@@ -101,7 +101,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "fallbackModels": {
           "type": "array",
           "maxItems": 8,
-          "x-kubernetes-list-type": "atomic",
+          "x-kubernetes-list-type": "set",
           "items": {
             "type": "string",
             "maxLength": 128,

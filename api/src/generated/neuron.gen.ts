@@ -629,7 +629,7 @@ export interface NeuronSpecClaude {
    */
   readonly baseURL?: string;
   /**
-   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models).
+   * Models tried in order when claude.model answers 529 (overloaded) or its circuit breaker is open (the runtime's neurons[].fallback_models); each once, and not claude.model itself.
    */
   readonly fallbackModels?: readonly string[];
   /**
@@ -725,7 +725,7 @@ export interface NeuronSpecMonitoring {
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s. Default: the Hal9Cluster's (15s unless set there).
+   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s; from 1s to 15m. Default: the Hal9Cluster's (15s unless set there).
    */
   readonly scrapeInterval?: string;
   /**

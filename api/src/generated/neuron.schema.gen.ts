@@ -709,7 +709,7 @@ export const neuronSpecSchema: SchemaNode = {
         "fallbackModels": {
           "type": "array",
           "maxItems": 8,
-          "x-kubernetes-list-type": "atomic",
+          "x-kubernetes-list-type": "set",
           "items": {
             "type": "string",
             "maxLength": 128,

@@ -1,7 +1,7 @@
 // Synth-time validation agrees with the apiserver: each definition the constructs reject is rejected by
 // a server-side dry run with the same CRD message, and each one they accept is accepted.
 
-import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
+import { type Hal9ClusterSpec, hal9ClusterSpecDefaults, type NeuronSpec } from '@hal9/api';
 import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
 import { Yaml } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,9 @@ const astral = (n: number): string => '😀'.repeat(n);
 const mockTrigger = (trigger: string): Hal9ClusterSpec => ({
   claude: { mockResponses: { L2: [{ trigger, response: 'ok' }] } },
 });
+
+/** The Hal9Cluster's default claude.model, from its CRD. */
+const DEFAULT_MODEL = hal9ClusterSpecDefaults.properties.claude.properties.model.default;
 
 const cases: readonly Case[] = [
   ['an empty cluster', 'Hal9Cluster', 'c', {}, undefined],
@@ -601,6 +604,42 @@ const cases: readonly Case[] = [
     'monitoring.scrapeInterval must be a positive duration',
   ],
   ['a compound scrape interval', 'Hal9Cluster', 'c', { monitoring: { scrapeInterval: '1m30s' } }, undefined],
+  [
+    'a scrape interval above 15m',
+    'Hal9Cluster',
+    'c',
+    { monitoring: { scrapeInterval: '15m1s' } },
+    'monitoring.scrapeInterval must be between 1s and 15m',
+  ],
+  [
+    'a Neuron scrape interval below 1s',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', monitoring: { scrapeInterval: '999ms' } },
+    'monitoring.scrapeInterval must be between 1s and 15m',
+  ],
+  ['a scrape interval of 15m', 'Hal9Cluster', 'c', { monitoring: { scrapeInterval: '0h15m' } }, undefined],
+  [
+    'a fallback model equal to the cluster default model',
+    'Hal9Cluster',
+    'c',
+    { claude: { fallbackModels: [DEFAULT_MODEL] } },
+    'claude.fallbackModels must not contain claude.model',
+  ],
+  [
+    'a Neuron fallback model equal to its own model',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', claude: { model: 'claude-x', fallbackModels: ['claude-y', 'claude-x'] } },
+    'claude.fallbackModels must not contain claude.model',
+  ],
+  [
+    'a Neuron fallback list without its own model (the cluster default may be in it: the merge drops it)',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', claude: { fallbackModels: [DEFAULT_MODEL] } },
+    undefined,
+  ],
   [
     'a tracing export timeout above 30s',
     'Hal9Cluster',

@@ -289,6 +289,40 @@ describe('effectiveSpec', () => {
     expect(spec.repairs).toEqual([]);
   });
 
+  it("drops a fallback model the merge makes equal to the model, and says which object's to change", () => {
+    const cluster = aHal9Cluster({
+      claude: { model: 'claude-a', fallbackModels: ['claude-b', 'claude-c'] },
+    });
+    // The Neuron's model is one of the cluster's fallbacks.
+    const ownModel = effectiveSpec(cluster, aNeuron('n', { claude: { model: 'claude-b' } }));
+    expect(ownModel.claude).toMatchObject({ model: 'claude-b', fallbackModels: ['claude-c'] });
+    expect(ownModel.repairs).toEqual([
+      "spec.claude.fallbackModels of Hal9Cluster hal9 contains claude-b, the Neuron's spec.claude.model, after merging the Neuron with its Hal9Cluster: it is left out of the fallbacks, which stand in for the model when it is overloaded; remove claude-b from claude.fallbackModels, or set another claude.model",
+    ]);
+    // The Neuron's fallbacks name the cluster's model.
+    const ownFallbacks = effectiveSpec(
+      cluster,
+      aNeuron('n', { claude: { fallbackModels: ['claude-a', 'claude-d'] } }),
+    );
+    expect(ownFallbacks.claude).toMatchObject({ model: 'claude-a', fallbackModels: ['claude-d'] });
+    expect(ownFallbacks.repairs).toEqual([
+      expect.stringContaining(
+        "the Neuron's spec.claude.fallbackModels contains claude-a, spec.claude.model of Hal9Cluster hal9, after",
+      ),
+    ]);
+    expect(effectiveSpec(cluster, aNeuron('n')).repairs).toEqual([]);
+    expect(effectiveSpec(cluster, aNeuron('n')).claude.fallbackModels).toEqual(['claude-b', 'claude-c']);
+  });
+
+  it('drops a repeated fallback model (a list stored before the CRDs refused repeats), keeping the first', () => {
+    const cluster = aHal9Cluster({ claude: { fallbackModels: ['claude-b', 'claude-c', 'claude-b'] } });
+    const spec = effectiveSpec(cluster, aNeuron('n'));
+    expect(spec.claude.fallbackModels).toEqual(['claude-b', 'claude-c']);
+    expect(spec.repairs).toEqual([
+      'spec.claude.fallbackModels of Hal9Cluster hal9 lists claude-b more than once: each fallback is tried once; remove the repeats',
+    ]);
+  });
+
   it('returns a frozen value and leaves its inputs untouched', () => {
     const cluster = aHal9Cluster({ performance: { hopLimit: 4 } });
     const neuron = aNeuron('impl-1');

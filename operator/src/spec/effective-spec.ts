@@ -158,6 +158,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
   const windows = clampPanicWindow(c.autoscaling as EffectiveAutoscaling, n.autoscaling, n.cluster);
   const tracing = effectiveTracing(c.tracing, n.tracing !== undefined, n.cluster);
+  const claude = distinctFallbacks(c.claude as EffectiveClaude, n.claude, n.cluster);
   return deepFreeze({
     cluster: n.cluster,
     layer: n.layer,
@@ -176,7 +177,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
       ttlSeconds: n.cache?.ttlSeconds ?? performance.cacheTtlSeconds,
       maxEntries: n.cache?.maxEntries ?? performance.cacheMaxEntries,
     },
-    claude: c.claude as EffectiveClaude,
+    claude: claude.claude,
     performance,
     resources,
     placement: (c.placement ?? {}) as Hal9ClusterSpecPlacement,
@@ -184,7 +185,7 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
     autoscaling: windows.autoscaling,
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
     tracing: tracing.tracing,
-    repairs: [...repairs, ...windows.repairs, ...tracing.repairs],
+    repairs: [...repairs, ...windows.repairs, ...tracing.repairs, ...claude.repairs],
   }) as EffectiveNeuronSpec;
 }
 
@@ -292,6 +293,40 @@ function effectiveTracing(
 function timeoutMs(timeout: string | undefined): number | undefined {
   const seconds = durationSeconds(timeout);
   return seconds === undefined ? undefined : Math.round(seconds * 1000);
+}
+
+/**
+ * Each object's CEL rule keeps claude.model out of its own claude.fallbackModels, and the list's type
+ * (set) refuses repeats; only the merge can pair a Neuron's fallbacks with its cluster's model, or the
+ * reverse (and a list stored before those rules may still repeat). A fallback equal to the model would
+ * get a circuit breaker of its own in the runtime, so calls would go back to the overloaded model while
+ * its breaker is open: such a fallback, and each repeat, is left out and reported.
+ */
+function distinctFallbacks(
+  merged: EffectiveClaude,
+  own: NeuronSpec['claude'],
+  clusterName: string,
+): { claude: EffectiveClaude; repairs: string[] } {
+  const list = merged.fallbackModels ?? [];
+  const kept = [...new Set(list)].filter((m) => m !== merged.model);
+  if (kept.length === list.length) return { claude: merged, repairs: [] };
+  const from = (f: 'model' | 'fallbackModels') =>
+    own?.[f] !== undefined
+      ? `the Neuron's spec.claude.${f}`
+      : `spec.claude.${f} of Hal9Cluster ${clusterName}`;
+  const repairs: string[] = [];
+  if (list.includes(merged.model)) {
+    repairs.push(
+      `${from('fallbackModels')} contains ${merged.model}, ${from('model')}, after merging the Neuron with its Hal9Cluster: it is left out of the fallbacks, which stand in for the model when it is overloaded; remove ${merged.model} from claude.fallbackModels, or set another claude.model`,
+    );
+  }
+  const repeated = [...new Set(list.filter((m, i) => m !== merged.model && list.indexOf(m) !== i))];
+  if (repeated.length > 0) {
+    repairs.push(
+      `${from('fallbackModels')} lists ${repeated.join(', ')} more than once: each fallback is tried once; remove the repeats`,
+    );
+  }
+  return { claude: { ...merged, fallbackModels: kept }, repairs };
 }
 
 /**

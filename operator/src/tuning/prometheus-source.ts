@@ -11,6 +11,18 @@ export interface PrometheusSource {
   readonly series: NeuronSeries;
 }
 
+/** The bounds of --tuning-window, which a window derived from the scrape interval keeps to as well. */
+const minWindowSeconds = 2;
+const maxWindowSeconds = 3600;
+
+/**
+ * Four scrape intervals, within --tuning-window's bounds: the CRDs bound scrapeInterval (1s to 15m),
+ * but an object stored before that rule keeps its value, and a window of days would have Prometheus
+ * read days of samples at every tuning pass.
+ */
+const derivedWindow = (scrape: number): number =>
+  Math.min(maxWindowSeconds, Math.max(minWindowSeconds, 4 * scrape));
+
 /** The Neuron's Prometheus, else the operator's; the window defaults to four scrape intervals. */
 export function prometheusSource(
   t: TuningTarget,
@@ -19,7 +31,7 @@ export function prometheusSource(
   const scrape = durationSeconds(t.spec.monitoring.scrapeInterval) ?? 15;
   return {
     url: t.spec.autoscaling.parallelism.prometheusURL || options.defaultPrometheusURL,
-    window: options.windowSeconds ?? 4 * scrape,
+    window: options.windowSeconds ?? derivedWindow(scrape),
     series: {
       namespace: t.neuron.metadata?.namespace ?? '',
       neuron: t.neuron.metadata?.name ?? '',

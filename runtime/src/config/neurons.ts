@@ -14,8 +14,30 @@ function models(ctx: Ctx, o: Obj, path: string, key: string): string[] {
         field: `${join(path, key)}[${i}]`,
         message: 'a model name of 1 to 256 characters',
       });
+    else if (list.indexOf(m) !== i)
+      ctx.problems.push({
+        field: `${join(path, key)}[${i}]`,
+        message: `repeats ${JSON.stringify(m)} (${join(path, key)}[${list.indexOf(m)}]): list each fallback model once`,
+      });
   });
   return list.slice(0, 8);
+}
+
+/**
+ * A hosted neuron's fallback equal to claude.model would get a circuit breaker of its own, so calls
+ * would go back to the overloaded model while its breaker is open. A neuron with an endpoint is
+ * served by another runtime, with its own claude.model, so its list is not checked here.
+ */
+export function checkFallbackModels(ctx: Ctx, neurons: readonly NeuronConfig[], model: string): void {
+  neurons.forEach((n, i) => {
+    if (n.endpoint !== '') return;
+    const j = n.fallback_models.indexOf(model);
+    if (j !== -1)
+      ctx.problems.push({
+        field: `neurons[${i}].fallback_models[${j}]`,
+        message: `is claude.model (${JSON.stringify(model)}): a fallback stands in for that model when it is overloaded, so remove it from fallback_models or set another claude.model`,
+      });
+  });
 }
 
 export function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {

@@ -176,6 +176,40 @@ describe('parseConfig', () => {
     expect(config.neurons[1]?.endpoint).toBe('http://gw.hal9.svc:8080/design');
   });
 
+  it('refuses a fallback model listed twice, or equal to claude.model, naming the entry', () => {
+    const neurons = (fallback_models: string[], endpoint?: string) => [
+      { id: 'impl-1', layer: 'L2', fallback_models },
+      { id: 'far', layer: 'L3', ...(endpoint ? { endpoint, fallback_models } : {}) },
+    ];
+    expect(problems({ neurons: neurons(['claude-b', 'claude-c', 'claude-b']) })).toEqual([
+      {
+        field: 'neurons[0].fallback_models[2]',
+        message: 'repeats "claude-b" (neurons[0].fallback_models[0]): list each fallback model once',
+      },
+    ]);
+    expect(
+      problems({
+        claude: { model: 'claude-a' },
+        neurons: neurons(['claude-b', 'claude-a'], 'http://far:8080'),
+      }),
+    ).toEqual([
+      {
+        field: 'neurons[0].fallback_models[1]',
+        message:
+          'is claude.model ("claude-a"): a fallback stands in for that model when it is overloaded, so remove it from fallback_models or set another claude.model',
+      },
+    ]);
+    // The default model counts as claude.model too.
+    const defaultModel = parseConfig({ neurons: neurons([]) }).claude.model;
+    expect(problems({ neurons: neurons([defaultModel]) }).map((p) => p.field)).toEqual([
+      'neurons[0].fallback_models[0]',
+    ]);
+    expect(parseConfig({ neurons: neurons(['claude-b', 'claude-c']) }).neurons[0]?.fallback_models).toEqual([
+      'claude-b',
+      'claude-c',
+    ]);
+  });
+
   it('lists every problem at once', () => {
     const p = problems({
       bogus: 1,

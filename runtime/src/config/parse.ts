@@ -3,7 +3,7 @@ import { claudeSections, parseClaude } from './claude.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import { applyEnv, type ConfigEnv, envSource } from './env.ts';
 import { str } from './fields.ts';
-import { parseEntryNeuron, parseNeurons } from './neurons.ts';
+import { checkFallbackModels, parseEntryNeuron, parseNeurons } from './neurons.ts';
 import { parseCacheLayers, parsePerformance, performanceSections } from './performance.ts';
 import { type Ctx, section } from './section.ts';
 import { parseServer, serverSection } from './server.ts';
@@ -49,6 +49,7 @@ export function parseConfig(doc: unknown, env: ConfigEnv = {}): Config {
     performance: inFlightDefault(performance, server.body_limit_bytes, pf.performance),
     claude: parseClaude(ctx, cd),
   };
+  checkFallbackModels(ctx, config.neurons, config.claude.model);
   if (ctx.problems.length > 0)
     // A value an environment variable set is that variable's, not the file's: say which.
     throw new ConfigError(
