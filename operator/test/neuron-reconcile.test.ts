@@ -79,6 +79,11 @@ describe('the minimal sample', () => {
       'AGE',
     ]);
     expect(row?.split(/\s+/).slice(0, 6)).toEqual(['strategic-1', 'True', 'Available', 'L4', '1', '8']);
+    // -o wide adds the Ready pods (status.readyReplicas) and the cluster.
+    const wide = await kubectl(['get', 'nrn', 'strategic-1', '-n', space.name, '-o', 'wide']);
+    const [wideHeader, wideRow] = wide.stdout.trim().split('\n');
+    expect(wideHeader).toMatch(/\bREPLICAS\s+READY PODS\s+PARALLELISM\s+CLUSTER\s+AGE$/);
+    expect(wideRow?.split(/\s+/).slice(4, 8)).toEqual(['1', '1', '8', 'hal9']);
     const cluster = await kubectl(['get', 'h9c', 'hal9', '-n', space.name]);
     expect(cluster.stdout.trim().split('\n')[1]?.split(/\s+/).slice(0, 4)).toEqual([
       'hal9',
