@@ -58,8 +58,18 @@ export const OperatorErrorCode = {
 } as const;
 export type OperatorErrorCode = (typeof OperatorErrorCode)[keyof typeof OperatorErrorCode];
 
-/** backoff: AddRateLimited; terminal: count it and wait for the next change of the object. */
-export type Requeue = 'backoff' | 'terminal';
+/**
+ * backoff: AddRateLimited; terminal: count it and wait for the next change of the object; poll: look
+ * again every POLL_MS, for a failure whose end no watch shows (POLL_MS).
+ */
+export type Requeue = 'backoff' | 'terminal' | 'poll';
+
+/**
+ * A child's name taken by an object the operator did not make: the child caches watch only what the
+ * operator labelled, so no event says when that object is renamed or deleted. Looked at again every
+ * 30 s (one GET of the name), not on the backoff's way up to 1,000 s.
+ */
+export const POLL_MS = 30_000;
 
 const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freeze({
   HAL9_ERR_REJECTED: 'terminal',
@@ -77,7 +87,7 @@ const requeueByCode: Readonly<Record<OperatorErrorCode, Requeue>> = Object.freez
   HAL9_ERR_POD_TUNING_FAILED: 'backoff',
   HAL9_ERR_POD_LOAD_UNAVAILABLE: 'backoff',
   HAL9_ERR_POD_ADDRESS_REFUSED: 'terminal',
-  HAL9_ERR_NAME_TAKEN: 'backoff',
+  HAL9_ERR_NAME_TAKEN: 'poll',
   HAL9_ERR_ADMIN_KEY_INVALID: 'backoff',
   HAL9_ERR_CRD_OUTDATED: 'backoff',
   HAL9_ERR_UNEXPECTED: 'backoff',

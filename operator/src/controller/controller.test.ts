@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode, POLL_MS } from '../errors.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { Controller, type ControllerObserver, type Reconcile } from './controller.ts';
 import { exponentialFailureRateLimiter } from './rate-limiter.ts';
@@ -130,6 +130,28 @@ describe('Controller', () => {
     clock.advance(1);
     await tick();
     expect(calls).toBe(2);
+    await controller.stop();
+  });
+
+  it('looks again every POLL_MS at a name taken by an object no watch shows, however often it failed', async () => {
+    let calls = 0;
+    const { clock, queue, controller, failures } = setup(async () => {
+      calls++;
+      throw new OperatorError(OperatorErrorCode.NameTaken, 'Service ns/a already exists');
+    });
+    queue.add('ns/a');
+    await tick();
+    for (let i = 1; i <= 12; i++) {
+      // Not sooner (a backoff of 5 ms would be), and not later after many failures (one would double).
+      clock.advance(POLL_MS - 1);
+      await tick();
+      expect(calls).toBe(i);
+      clock.advance(1);
+      await tick();
+      expect(calls).toBe(i + 1);
+    }
+    expect(failures.every((terminal) => !terminal)).toBe(true);
+    expect(queue.numRequeues('ns/a')).toBe(0);
     await controller.stop();
   });
 

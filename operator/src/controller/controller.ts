@@ -1,4 +1,4 @@
-import { errorMessage, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
+import { errorMessage, OperatorError, OperatorErrorCode, POLL_MS, requeueFor } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
 import type { WorkQueue } from './work-queue.ts';
@@ -120,7 +120,8 @@ export class Controller {
             cause: caught,
           })
         : caught;
-      const terminal = requeueFor(err) === 'terminal';
+      const requeue = requeueFor(err);
+      const terminal = requeue === 'terminal';
       this.#observer.reconciled('error', seconds());
       this.#observer.failed(terminal);
       this.#failingIs(key, true);
@@ -137,9 +138,14 @@ export class Controller {
         'Failed reconcile',
       );
       if (terminal) queue.forget(key);
-      // An apiserver shedding load (429, 503) says when to come back; a backoff of milliseconds
-      // would only send it the same writes again.
-      else queue.addRateLimited(key, err instanceof OperatorError ? (err.retryAfterMs ?? 0) : 0);
+      else if (requeue === 'poll') {
+        queue.forget(key);
+        queue.addAfter(key, POLL_MS);
+      } else {
+        // An apiserver shedding load (429, 503) says when to come back; a backoff of milliseconds
+        // would only send it the same writes again.
+        queue.addRateLimited(key, err instanceof OperatorError ? (err.retryAfterMs ?? 0) : 0);
+      }
     } finally {
       cancelTimer();
     }

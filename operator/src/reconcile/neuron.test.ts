@@ -54,6 +54,8 @@ function setup(
     existing?: KubernetesObject[];
     /** The error the API server refuses a status apply with (default: none). */
     refuseStatus?: Error;
+    /** Render throws this (a spec whose runtime configuration cannot be built). */
+    renderFails?: Error;
   } = {},
 ) {
   /** `Kind name` of every live read of a child before its creation. */
@@ -66,6 +68,8 @@ function setup(
   const renderInputs: RenderInput[] = [];
   /** Every write in order: `apply Kind name` or `patch Kind name`. */
   const writes: string[] = [];
+  /** The same, with each status write as `status`. */
+  const order: string[] = [];
   const events: string[] = [];
   const eventMessages: string[] = [];
   const patches: { obj: KubernetesObject; ops: readonly JsonPatchOp[]; manager: string }[] = [];
@@ -82,6 +86,7 @@ function setup(
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
       writes.push(`apply ${obj.kind} ${obj.metadata?.name}`);
+      order.push(`apply ${obj.kind} ${obj.metadata?.name}`);
       const refused = o.refuse?.(obj);
       if (refused) throw refused;
       applied.push(obj);
@@ -93,6 +98,7 @@ function setup(
       patches.push({ obj, ops, manager: options.manager });
     },
     applyStatus: async (_target, status) => {
+      order.push('status');
       if (o.refuseStatus) throw o.refuseStatus;
       statuses.push(status as NeuronStatus);
     },
@@ -114,6 +120,7 @@ function setup(
     children,
     render: (input) => {
       renderInputs.push(input);
+      if (o.renderFails) throw o.renderFails;
       return renderNeuron(input);
     },
     writer,
@@ -152,6 +159,7 @@ function setup(
     skipped,
     clusterReads: () => clusterReads,
     warnings,
+    order,
   };
 }
 
@@ -218,10 +226,11 @@ describe('a new Neuron’s first rollout', () => {
   };
   const warning = (s: NeuronStatus | undefined) => s?.conditions?.find((c) => c.type === 'Warning');
 
-  it('waits for the Neurons its connections name: nothing is applied, a warning says why, and it looks again within the wait', async () => {
+  it('waits for the Neurons its connections name: no child is applied, a warning says why, and it looks again within the wait', async () => {
     const t = setup([justCreated('a', { layer: 'L4', forwardConnections: ['b'] })]);
     const result = await t.reconcile(`${testNamespace}/a`);
-    expect(t.applied).toEqual([]);
+    // Only the Neuron's own reference to its cluster (its lifecycle does not wait).
+    expect(t.applied.map((o) => o.kind)).toEqual(['Neuron']);
     expect(result).toEqual({ requeueAfterMs: FIRST_ROLLOUT_WAIT_MS });
     expect(warning(t.statuses.at(-1))?.message).toContain(
       'first rollout waits up to 5s for the Neurons its connections name (b)',
@@ -293,6 +302,35 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
     expect(ownerApplies(t.applied).map((o) => o.metadata?.ownerReferences?.[0]?.uid)).toEqual([
       'cluster-uid-1',
     ]);
+  });
+
+  it('is added before anything else of the first pass, even one that holds the rollout or fails to render', async () => {
+    // Written without it, the status would make the Neuron one that outlives the cluster
+    // (shared-owners.ts): a co-owner of its NetworkPolicies, and left behind when it is deleted.
+    const clock = new FakeClock();
+    const held = aNeuron('held', { forwardConnections: ['absent'] });
+    const justCreated = { ...held, metadata: { ...held.metadata, creationTimestamp: new Date(clock.now()) } };
+    const cases = [
+      setup([justCreated as Neuron], cluster(), { clock }),
+      setup([aNeuron('a')], cluster(), { renderFails: new Error('the configuration is over 1 MiB') }),
+    ];
+    for (const [i, t] of cases.entries()) {
+      const name = i === 0 ? 'held' : 'a';
+      await t.reconcile(`${testNamespace}/${name}`).catch(() => undefined);
+      expect(t.order, name).toEqual([`apply Neuron ${name}`, 'status']);
+      expect(
+        ownerApplies(t.applied).map((o) => o.metadata?.ownerReferences?.[0]?.uid),
+        name,
+      ).toEqual(['cluster-uid-1']);
+    }
+  });
+
+  it('is not added while the Neuron is paused (nothing of it changes)', async () => {
+    const n = aNeuron('a');
+    const paused = { ...n, metadata: { ...n.metadata, annotations: { 'hal9.ai/paused': 'true' } } };
+    const t = setup([paused as Neuron], cluster());
+    await t.reconcile(`${testNamespace}/a`);
+    expect(ownerApplies(t.applied)).toEqual([]);
   });
 
   it('names the uid the apiserver holds, not a cache’s copy of a cluster deleted and re-created meanwhile', async () => {
@@ -802,14 +840,15 @@ describe('a name already taken by an object the operator did not create', () => 
       metadata: { name: 'a', namespace: testNamespace, ...extra },
     }) as KubernetesObject;
 
-  it('is left alone: not applied over, the Neuron Degraded naming it, and retried with backoff', async () => {
+  it('is left alone: not applied over, the Neuron Degraded naming it, and looked at again every 30 s', async () => {
     const t = setup([aNeuron('a', { replicas: 2 })], aHal9Cluster(), { existing: [theirs('Service')] });
     const err = await t.reconcile(key).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ code: OperatorErrorCode.NameTaken });
-    expect(requeueFor(err)).toBe('backoff');
+    // No watch shows that object go (it carries no label of ours): looked at again every POLL_MS.
+    expect(requeueFor(err)).toBe('poll');
     // Every other child is applied; the Service is not touched.
     expect(t.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual([
       'ConfigMap',
@@ -833,7 +872,8 @@ describe('a name already taken by an object the operator did not create', () => 
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ code: OperatorErrorCode.NameTaken });
-    expect(requeueFor(err)).toBe('backoff');
+    // No watch shows that object go (it carries no label of ours): looked at again every POLL_MS.
+    expect(requeueFor(err)).toBe('poll');
     expect(t.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual(['Service']);
     const degraded = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded');
     expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed' });

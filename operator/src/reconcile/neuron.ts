@@ -98,6 +98,14 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     }
 
     collection.forget(key);
+    // The Neuron's lifecycle goes with its cluster from its first pass, whatever becomes of its
+    // render or first rollout: a Neuron that writes its status without the reference counts as
+    // outliving the cluster (render/shared-owners.ts), co-owns the cluster's NetworkPolicies and
+    // Secrets, and would keep them, and itself, after the cluster is deleted.
+    if (!paused) {
+      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, refusedClusterOwners, log);
+      else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
+    }
     // Recorded in the status: the Hal9Cluster's summary waits for each Neuron to render from its
     // current generation, or a cluster change would look rolled out before any Deployment changed.
     const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };
@@ -157,8 +165,6 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
     if (!paused && !hold) {
-      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, refusedClusterOwners, log);
-      else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
         const { changed, deployment, failures } = await applyChildren(

@@ -71,6 +71,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     peers: input.peers,
     maxConcurrentSignals,
     ...(input.yaml ? { yaml: input.yaml } : {}),
+    ownMockResponses: neuron.spec?.claude?.mockResponses?.[spec.layer] !== undefined,
   });
   const tuning = renderTuning(spec, input.privileged);
   const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';

@@ -39,7 +39,13 @@ describe('runtime configuration', () => {
     }));
     const huge = aNeuron('impl-1', { claude: { mockResponses: { L2: big } } });
     expect(() => renderNeuron({ cluster: aHal9Cluster(), neuron: huge, peers: [huge] })).toThrow(
-      /over the 1048576 a ConfigMap holds: shorten claude\.mockResponses\.L2 \(about \d+ bytes\) or systemPrompt \(0 bytes\)/,
+      /over the 1048576 a ConfigMap holds: shorten the Neuron's spec\.claude\.mockResponses\.L2 \(about \d+ bytes\) or the Neuron's spec\.systemPrompt \(0 bytes\)/,
+    );
+    // The same answers set on the cluster: the message names the cluster, not the Neuron.
+    const plain = aNeuron('impl-1');
+    const bigCluster = aHal9Cluster({ claude: { mockResponses: { L2: big } } }, 'bigc');
+    expect(() => renderNeuron({ cluster: bigCluster, neuron: plain, peers: [plain] })).toThrow(
+      /shorten spec\.claude\.mockResponses\.L2 of Hal9Cluster bigc \(about \d+ bytes\)/,
     );
   });
 

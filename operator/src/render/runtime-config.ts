@@ -17,6 +17,8 @@ export interface RuntimeConfigInput {
   readonly maxConcurrentSignals: number;
   /** How the document becomes YAML (default: yamlText; the operator passes one that remembers). */
   readonly yaml?: YamlText;
+  /** The Neuron sets its layer's claude.mockResponses itself (else they are its Hal9Cluster's). */
+  readonly ownMockResponses?: boolean;
 }
 
 export interface RuntimeConfig {
@@ -220,8 +222,13 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
     const mockBytes = Buffer.byteLength(
       JSON.stringify(input.spec.claude.mockResponses?.[input.spec.layer] ?? []),
     );
+    // Say whose answers they are: a Neuron that sets none is refused for its cluster's.
+    const mocks = `claude.mockResponses.${input.spec.layer}`;
+    const where = input.ownMockResponses
+      ? `the Neuron's spec.${mocks}`
+      : `spec.${mocks} of Hal9Cluster ${input.clusterName}`;
     throw new RenderRefusedError(
-      `the runtime configuration is ${bytes} bytes, over the ${MAX_CONFIG_MAP_BYTES} a ConfigMap holds: shorten claude.mockResponses.${input.spec.layer} (about ${mockBytes} bytes) or systemPrompt (${Buffer.byteLength(input.spec.systemPrompt)} bytes)`,
+      `the runtime configuration is ${bytes} bytes, over the ${MAX_CONFIG_MAP_BYTES} a ConfigMap holds: shorten ${where} (about ${mockBytes} bytes) or the Neuron's spec.systemPrompt (${Buffer.byteLength(input.spec.systemPrompt)} bytes)`,
     );
   }
   return { yaml, hash, warnings };

@@ -39,8 +39,9 @@ export function sharingNeuronReference(neuron: Neuron): V1OwnerReference {
  * Deployment exists), and carry no ownerReference to it (those the garbage collector deletes with
  * the cluster). Not by running pods: a Neuron scaled to zero, or whose pods' count status did not
  * show yet, may run pods later, and an owner coming and going with its replicas re-applied the
- * policies each time. With the reference on, a Neuron gets it before the operator applies its
- * Deployment (and writes its status), so none qualifies and nothing changes. A cluster that is gone
+ * policies each time. With the reference on, a Neuron gets it at the start of its first pass, before
+ * anything of it is rendered, held or applied and before its status is written, so none qualifies and
+ * nothing changes (unless the apiserver refused the reference: then it does outlive). A cluster that is gone
  * (no uid) is matched by name.
  * Pure: `neurons` are read, never changed.
  */
