@@ -90,7 +90,7 @@ export function parseJsonBody(
     return;
   }
   const charsets = charsetsOf(req.headers['content-type']);
-  if (new Set(charsets).size > 1) {
+  if (charsets.length > 1 && new Set(charsets).size > 1) {
     done(
       new Hal9Error(
         'UNSUPPORTED_MEDIA_TYPE',
