@@ -8,7 +8,7 @@ import { ResilientInformer } from '../src/controller/informer.ts';
 import { createKubeClients } from '../src/kube/clients.ts';
 import { listTimeoutMs, networkPolicySource } from '../src/kube/informer-sources.ts';
 import { createKubeWriter } from '../src/kube/writer.ts';
-import { clusterAccess } from '../src/reconcile/cluster-access.ts';
+import { clusterAccess, startingPods } from '../src/reconcile/cluster-access.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
@@ -153,7 +153,16 @@ describe('features turned off after a run with them on', () => {
         prometheusNamespaceSelector: {},
       });
       const cluster = (await r.cluster('brain')) as Hal9Cluster;
-      const neuron = (await r.neuron('door')) as Neuron;
+      // The test before changed the Neuron's spec: while its new pods start, the step would also ask to
+      // look again soon (cluster-access.ts startingPods), which is not what this test is about.
+      const neuron = await waitFor(
+        'the Neuron rolled out',
+        async () => {
+          const n = await r.neuron('door');
+          return n && !startingPods(n) ? n : undefined;
+        },
+        deadline,
+      );
       expect(await step(cluster, [neuron])).toEqual({});
       expect(await policyNames()).toEqual(['users-own']);
       // Gone from the cache too: the next pass sends nothing (a delete would answer 404 anyway).
