@@ -918,6 +918,10 @@ describe('charts/hal9-operator', () => {
       ['dashboards.labelValue=v v', '/dashboards/labelValue'],
       [`dashboards.folderAnnotation=${'a'.repeat(254)}/x`, '/dashboards/folderAnnotation'],
       ['dashboards.label=a..b/x', '/dashboards/label'],
+      // Object names are lowercase RFC 1123: the apiserver would refuse the ServiceAccount and the rest.
+      ['nameOverride=Hal9', '/nameOverride'],
+      ['fullnameOverride=my_op', '/fullnameOverride'],
+      ['fullnameOverride=-op', '/fullnameOverride'],
     ] as const) {
       const bad = template('--set', value);
       expect(bad.status, value).not.toBe(0);
