@@ -358,6 +358,7 @@ describe('HTTP API over generated requests', () => {
           ['path', 'a'],
           ['path', Array.from({ length: 1001 }, () => 'a')],
           ['metadata', []],
+          ['deadlineByCaller', 'yes'],
           ['extra', 1],
         )
         .map(([k, v]) => ({ k, v, field: k })),
@@ -367,7 +368,8 @@ describe('HTTP API over generated requests', () => {
       fc
         .tuple(
           fc.constantFrom(...HOSTED),
-          fc.array(forwarded, { minLength: 1, maxLength: 4 }),
+          // A batch's signals each have an id of their own (a repeated one is refused, naming it).
+          fc.uniqueArray(forwarded, { selector: (s) => s.id, minLength: 1, maxLength: 4 }),
           fc.integer({ min: 1, max: 3_600_000 }),
         )
         .map(([n, signals, deadlineMs]) => ({
