@@ -79,6 +79,20 @@ export interface ErrorDetails {
   readonly problems?: readonly { readonly field: string; readonly message: string }[];
   /** The W3C traceresponse of the span that recorded a refused request (sent as its header). */
   readonly traceresponse?: string;
+  /**
+   * A REQUEST_TIMEOUT whose deadline the caller chose (its `timeout_ms`, or a sender's run whose
+   * caller did): a model call it cuts says nothing of the upstream (pipeline/breaker.ts).
+   */
+  readonly callerDeadline?: boolean;
+  /** A failed model call that was retried or fell back: what it tried (its trace entry shows it). */
+  readonly attempts?: CallAttempts;
+}
+
+/** What a model call tried: the model it tried last, its retries over all models, the models before. */
+export interface CallAttempts {
+  readonly model: string;
+  readonly retries: number;
+  readonly fellBackFrom: readonly string[];
 }
 
 export class Hal9Error extends Error {

@@ -177,6 +177,37 @@ describe('response cache', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('a shared call that ends after its starter’s request did adds nothing to that request: its totals are final', async () => {
+    const hold = gate();
+    const { fake, rt } = await start({ max_concurrent_signals: 4 });
+    fake.script({ ...message('RESULT: late'), until: hold.promise });
+    const a = await rt.post('/v1/signals?wait=false&timeout_ms=1000', { content: 'slow' });
+    expect(a.status).toBe(202);
+    await vi.waitFor(() => expect(fake.requests).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    const b = send('slow');
+    await vi.waitFor(async () => expect(await rt.metric('hal9_cache_requests_total', L2)).toBe(2), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    const view = () => rt.get(`/v1/signals/${a.body.id}`).then((r) => r.body);
+    await vi.waitFor(async () => expect((await view()).status).toBe('timed_out'), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    hold.open();
+    const joined = await b;
+    expect(joined.status).toBe(200);
+    expect(cachedOf(joined)).toBe(true);
+    // The call was paid (the metrics count it), but the ended request reads as it ended.
+    expect(await rt.metric('hal9_neuron_tokens_total', { neuron: 'impl-1', type: 'output' })).toBeGreaterThan(
+      0,
+    );
+    const later = await view();
+    expect(later.status).toBe('timed_out');
+    expect(later.usage).toBeUndefined();
+    expect(later.costUsd).toBeUndefined();
+  });
+
   it('does not cache failures: after an upstream error the same signal calls upstream again', async () => {
     const { fake } = await start();
     fake.script(apiError(500));

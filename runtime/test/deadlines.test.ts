@@ -37,23 +37,69 @@ describe('deadlines', () => {
     expect(rt.runtime.engine.breakerState).toBe('closed');
   });
 
-  it('opens the breaker on a hung upstream whose calls the request deadline cuts after half of claude.timeout_ms', async () => {
-    // As on a pod whose forwarded signals have less time left than claude.timeout_ms: the SDK's own
-    // timeout never fires, every call ends at the request's deadline.
+  it('opens the breaker on a hung upstream whose calls its own deadline cuts after half of claude.timeout_ms, never on a caller’s', async () => {
+    // As on a pod whose requests have less time than claude.timeout_ms: the SDK's own timeout never
+    // fires, every call ends at the request's deadline.
     const { fake, rt } = await runtimes.api({
       claude: { timeout_ms: 1_000 },
-      performance: { circuit_breaker: { failure_threshold: 2 } },
+      performance: { request_timeout_ms: 700, circuit_breaker: { failure_threshold: 2 } },
     });
     fake.respond(hang());
     // Cut before half the call's timeout (a caller's short deadline): not the upstream's fault.
     for (let i = 0; i < 3; i++)
       expect((await rt.post('/v1/signals?timeout_ms=200', { content: `short ${i}` })).status).toBe(504);
     expect(rt.runtime.engine.breakerState).toBe('closed');
+    // Nor past it, when the caller chose the deadline: a client asking less time than a healthy
+    // upstream's answers take must not open the breaker for everyone.
+    for (let i = 0; i < 3; i++) {
+      const res = await rt.post('/v1/signals?timeout_ms=650', { content: `caller ${i}` });
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({ code: 'REQUEST_TIMEOUT', field: 'timeout_ms' }),
+      ]);
+    }
+    expect(rt.runtime.engine.breakerState).toBe('closed');
+    // The runtime's own deadline (performance.request_timeout_ms) cutting them: the upstream hangs.
     for (let i = 0; i < 2; i++)
-      expect((await rt.post('/v1/signals?timeout_ms=700', { content: `long ${i}` })).status).toBe(504);
+      expect((await rt.post('/v1/signals', { content: `long ${i}` })).status).toBe(504);
     expect(rt.runtime.engine.breakerState).toBe('open');
-    const refused = await rt.post('/v1/signals?timeout_ms=700', { content: 'refused' });
+    const refused = await rt.post('/v1/signals', { content: 'refused' });
     expect(refused.body.errors.map((e: { code: string }) => e.code)).toEqual(['BREAKER_OPEN']);
+  });
+
+  it('tells a peer whose deadline its caller chose, and the peer’s breaker counts only the sender’s own', async () => {
+    const peerSignals: { deadlineByCaller?: boolean }[] = [];
+    const { fake, rt: worker } = await runtimes.api(
+      {
+        neurons: [neuron('worker', 'L2')],
+        claude: { timeout_ms: 1_000 },
+        performance: { circuit_breaker: { failure_threshold: 2 } },
+      },
+      {
+        apiKey: 'k',
+        beforeListen: (rt) =>
+          rt.app.addHook('preHandler', async (req) => {
+            if (req.url.startsWith('/v1/neurons/'))
+              peerSignals.push(...(req.body as { signals: { deadlineByCaller?: boolean }[] }).signals);
+          }),
+      },
+    );
+    fake.respond(hang());
+    // The lead's caller asks 700 ms: the worker's calls are cut past half their timeout, uncounted.
+    const lead = await runtimes.leadOf(worker);
+    for (let i = 0; i < 3; i++)
+      expect((await lead.post('/v1/signals?timeout_ms=700', { content: `caller ${i}` })).status).toBe(504);
+    expect(peerSignals.map((s) => s.deadlineByCaller)).toEqual([true, true, true]);
+    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 5_000, interval: 10 });
+    expect(worker.runtime.engine.breakerState).toBe('closed');
+    // A lead whose own deadline is 700 ms: the worker's hung calls count, and its breaker opens.
+    const ownDeadline = await runtimes.leadOf(worker, { request_timeout_ms: 700 });
+    for (let i = 0; i < 2; i++)
+      expect((await ownDeadline.post('/v1/signals', { content: `own ${i}` })).status).toBe(504);
+    expect(peerSignals.slice(3).map((s) => s.deadlineByCaller)).toEqual([undefined, undefined]);
+    await vi.waitFor(() => expect(worker.runtime.engine.breakerState).toBe('open'), {
+      timeout: 5_000,
+      interval: 10,
+    });
   });
 
   it('names in the trace each branch the deadline cut off: where it was, with the deadline’s error', async () => {

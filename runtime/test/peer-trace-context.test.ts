@@ -43,7 +43,7 @@ interface Received {
  */
 async function recordingPeer(
   holdMs: number,
-  refuses?: 'traceparent' | 'tracestate' | 'budgetLeft' | 'budgetLeft.modelCalls',
+  refuses?: 'traceparent' | 'tracestate' | 'budgetLeft' | 'budgetLeft.modelCalls' | 'deadlineByCaller',
 ) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
@@ -270,6 +270,24 @@ describe('trace context of signals that share a peer batch', () => {
     expect(old.received).toHaveLength(1);
     expect(old.received[0]!.signals[0]!.budgetLeft).toEqual({ tokens: 5000, costUsd: 0.5 });
     expect(old.received[0]!.signals[0]!.traceparent).toBeDefined();
+  });
+
+  it('sends a batch again without deadlineByCaller, contexts and budgets kept, to a peer of a version before it', async () => {
+    const old = await recordingPeer(0, 'deadlineByCaller');
+    const lead = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['leaf']), neuron('leaf', 'L2', [], { endpoint: old.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: leaf')] } },
+      performance: { request_budget: { max_tokens: 5000 } },
+    });
+    started.push(lead);
+    const res = await lead.post('/v1/signals?timeout_ms=5000', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([{ neuron: 'leaf', layer: 'L2', content: 'leafed' }]);
+    expect(old.received).toHaveLength(1);
+    const sent = old.received[0]!.signals[0]!;
+    expect(sent.deadlineByCaller).toBeUndefined();
+    expect(sent.budgetLeft).toMatchObject({ tokens: 5000 });
+    expect(sent.traceparent).toBeDefined();
   });
 
   it('ignores a malformed or foreign per-signal context (the span stays in the signal’s trace) and refuses an oversized one', async () => {

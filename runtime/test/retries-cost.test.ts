@@ -109,6 +109,35 @@ describe('fallback models', () => {
     ).toBe(1);
   });
 
+  it('a call that fails after its retries and fallbacks names in its trace what it tried', async () => {
+    const { fake, rt } = await start({
+      neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] }), neuron('impl-2', 'L2')],
+      claude: { retry: fastRetry },
+    });
+    fake.respond(apiError(529));
+    const res = await rt.post('/v1/signals', { content: 'x', neuron: 'impl-1' });
+    expect(res.body.errors[0].code).toBe('UPSTREAM_OVERLOADED');
+    expect(fake.requests.map((r) => r.body.model)).toEqual([
+      ...['claude-test-1', 'claude-test-1', 'claude-test-1'],
+      ...['claude-b', 'claude-b', 'claude-b'],
+    ]);
+    expect(res.body.trace[0]).toMatchObject({
+      model: 'claude-b',
+      retries: 4,
+      fellBackFrom: ['claude-test-1'],
+      error: { code: 'UPSTREAM_OVERLOADED' },
+    });
+    // One model, its retries spent on 429s: the trace names the model and the retries.
+    fake.respond(apiError(429));
+    const limited = await rt.post('/v1/signals', { content: 'y', neuron: 'impl-2' });
+    expect(limited.body.trace[0]).toMatchObject({
+      model: 'claude-test-1',
+      retries: 2,
+      error: { code: 'UPSTREAM_RATE_LIMITED' },
+    });
+    expect(limited.body.trace[0].fellBackFrom).toBeUndefined();
+  });
+
   it('while the primary model’s breaker is open the fallback answers without calling the primary', async () => {
     const { fake, rt } = await start({
       neurons: [neuron('impl-1', 'L2', [], { fallback_models: ['claude-b'] })],

@@ -12,8 +12,16 @@ export interface PeerBatchBody {
 /** The JSON around a batch's signals, with room for any deadline. */
 export const BODY_OVERHEAD_BYTES = 64;
 
-/** A signal's JSON with its W3C context and budget fields added (PeerBatchBody's ForwardedSignal). */
-export function withFields(json: string, c: TraceContext | undefined, left: BudgetLeft | undefined): string {
+/**
+ * A signal's JSON with its W3C context, budget and deadline fields added (PeerBatchBody's
+ * ForwardedSignal); `byCaller`: its request's deadline is its caller's choice.
+ */
+export function withFields(
+  json: string,
+  c: TraceContext | undefined,
+  left: BudgetLeft | undefined,
+  byCaller = false,
+): string {
   const state = c?.traceparent && c.tracestate ? `,"tracestate":${JSON.stringify(c.tracestate)}` : '';
   const context = c?.traceparent ? `,"traceparent":${JSON.stringify(c.traceparent)}${state}` : '';
   const budget = left
@@ -21,7 +29,8 @@ export function withFields(json: string, c: TraceContext | undefined, left: Budg
         left.modelCalls === undefined ? '' : `,"modelCalls":${left.modelCalls}`
       }${left.signals === undefined ? '' : `,"signals":${left.signals}`}}`
     : '';
-  return context || budget ? `${json.slice(0, -1)}${context}${budget}}` : json;
+  const deadline = byCaller ? ',"deadlineByCaller":true' : '';
+  return context || budget || deadline ? `${json.slice(0, -1)}${context}${budget}${deadline}}` : json;
 }
 
 /** What a peer of a version before budgetLeft's counts takes of it: tokens and cost. */

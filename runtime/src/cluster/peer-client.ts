@@ -34,6 +34,8 @@ export interface PeerSendOptions {
   readonly contexts?: readonly TraceContext[];
   /** What each signal's request has left of its token and cost budgets: sent with it. */
   readonly budgets?: readonly BudgetLeft[];
+  /** Whether each signal's request runs to a deadline its caller chose: sent with it when so. */
+  readonly callerDeadlines?: readonly boolean[];
   /**
    * Follow the sub-trees as they run: each trace entry and result arrives here by signal index
    * (and is then left out of the returned outcomes, which carry only the errors).
@@ -79,9 +81,11 @@ export interface HttpPeerTransportOptions {
   readonly now?: () => number;
 }
 
-/** The same signals encoded three ways, for peers of three versions (see #sendWithResends). */
+/** The same signals encoded four ways, for peers of four versions (see #sendWithResends). */
 interface Bodies {
   readonly encoded: readonly string[];
+  /** Without deadlineByCaller (the same list as `encoded` when no signal carries it). */
+  readonly unflagged: readonly string[];
   readonly spendOnly: readonly string[];
   readonly plain: readonly string[];
 }
@@ -139,12 +143,15 @@ export class HttpPeerTransport implements PeerTransport {
     target: NeuronConfig,
     signals: readonly Signal[],
     deadlineMs: number,
-    { signal, contexts, budgets, onProgress, ends }: PeerSendOptions = {},
+    { signal, contexts, budgets, callerDeadlines, onProgress, ends }: PeerSendOptions = {},
   ): Promise<BranchOutcome[]> {
     const plain = signals.map((s) => JSON.stringify(s));
     // Each signal's context and budget go inside it (PeerBatchBody's ForwardedSignal).
-    const encoded =
+    const unflagged =
       contexts || budgets ? plain.map((e, i) => withFields(e, contexts?.[i], budgets?.[i])) : plain;
+    const encoded = callerDeadlines?.some(Boolean)
+      ? plain.map((e, i) => withFields(e, contexts?.[i], budgets?.[i], callerDeadlines[i]))
+      : unflagged;
     // For a peer that knows budgetLeft's tokens and cost but not its counts (see #sendWithResends).
     const spendOnly = budgets
       ? plain.map((e, i) => withFields(e, contexts?.[i], spendOf(budgets[i])))
@@ -158,7 +165,7 @@ export class HttpPeerTransport implements PeerTransport {
     if (fitsOnePart(encoded, room, MAX_PEER_BATCH_SIGNALS))
       return this.#sendWithResends(
         target,
-        { encoded, spendOnly, plain },
+        { encoded, unflagged, spendOnly, plain },
         { deadline, signal, context, onProgress, ends: watch?.() },
       );
 
@@ -189,6 +196,7 @@ export class HttpPeerTransport implements PeerTransport {
           target,
           {
             encoded: idx.map((i) => encoded[i]!),
+            unflagged: idx.map((i) => unflagged[i]!),
             spendOnly: idx.map((i) => spendOnly[i]!),
             plain: idx.map((i) => plain[i]!),
           },
@@ -223,7 +231,8 @@ export class HttpPeerTransport implements PeerTransport {
    * `budgetLeft`) field (400, before running anything): the batch goes again without them (`plain`;
    * the headers still carry the first signal's context), so a rollout between versions loses no branch.
    * One that refuses only budgetLeft's `modelCalls` or `signals` gets the batch with its tokens and
-   * cost still (`spendOnly`), then without any if it refuses that too. A peer that refuses the token
+   * cost still (`spendOnly`), then without any if it refuses that too. One that refuses only
+   * `deadlineByCaller` gets the batch without it (`unflagged`). A peer that refuses the token
    * (401) is asked again with the one it replaced (PeerAuth).
    */
   async #sendWithResends(target: NeuronConfig, bodies: Bodies, call: PeerCall): Promise<BranchOutcome[]> {
@@ -235,7 +244,15 @@ export class HttpPeerTransport implements PeerTransport {
         return await peerCall(this.#call, target, encoded, auth, call);
       } catch (e) {
         if (signal?.aborted) throw e;
-        if (encoded === bodies.encoded && encoded !== bodies.spendOnly && refusedCounts(e)) {
+        if (encoded === bodies.encoded && encoded !== bodies.unflagged && refusedFlag(e)) {
+          encoded = bodies.unflagged;
+          continue;
+        }
+        if (
+          (encoded === bodies.encoded || encoded === bodies.unflagged) &&
+          encoded !== bodies.spendOnly &&
+          refusedCounts(e)
+        ) {
           encoded = bodies.spendOnly;
           continue;
         }
@@ -254,6 +271,10 @@ export class HttpPeerTransport implements PeerTransport {
   }
 }
 
+/** An older peer's schema refusal of a signal's deadlineByCaller (it names the field). */
+const refusedFlag = (e: unknown): boolean =>
+  e instanceof Hal9Error && e.details.status === 400 && /\.deadlineByCaller\b/.test(e.message);
+
 /** An older peer's schema refusal of budgetLeft's model call or signal count (it names the field). */
 const refusedCounts = (e: unknown): boolean =>
   e instanceof Hal9Error &&
@@ -264,7 +285,7 @@ const refusedCounts = (e: unknown): boolean =>
 const refusedContexts = (e: unknown): boolean =>
   e instanceof Hal9Error &&
   e.details.status === 400 &&
-  /\.(trace(parent|state)|budgetLeft)\b/.test(e.message);
+  /\.(trace(parent|state)|budgetLeft|deadlineByCaller)\b/.test(e.message);
 
 /** A peer's refusal of the token sent (it runs nothing before checking it). */
 const refusedToken = (e: unknown): boolean =>

@@ -105,6 +105,8 @@ export const forwardedBatch = {
               signals: { type: 'integer', minimum: 0, maximum: 1_000_000 },
             },
           },
+          // Its request's deadline is its caller's choice (a model call it cuts is not the upstream's fault).
+          deadlineByCaller: { type: 'boolean' },
         },
       },
     },

@@ -131,6 +131,39 @@ describe('UpstreamBreaker', () => {
     expect(peer.state).toBe('closed');
   });
 
+  it('never counts a call cut by a deadline its caller chose, closed or on trial', async () => {
+    const clock = new ManualClock();
+    const b = new UpstreamBreaker('up', { ...opts, slowCallMs: 15_000 }, clock, () => undefined);
+    const cutAfter = async (ms: number, callerDeadline: boolean) => {
+      const call = b.fire(
+        () =>
+          new Promise((_ok, no) => {
+            const e = new Hal9Error('REQUEST_TIMEOUT', 'cut', callerDeadline ? { callerDeadline } : {});
+            clock.setTimeout(() => no(e), ms);
+          }),
+      );
+      clock.advance(ms);
+      await call.catch(() => undefined);
+    };
+    // A healthy upstream slower than a client's timeout_ms: the client cannot open it for everyone.
+    for (let i = 0; i < 5; i++) await cutAfter(20_000, true);
+    expect(b.state).toBe('closed');
+    // Opened by real failures; once half-open, a trial its caller's deadline cut does not re-open it,
+    // and frees its trial place for the next call.
+    for (let i = 0; i < 3; i++) await b.fire(fail).catch(() => undefined);
+    expect(b.state).toBe('open');
+    clock.advance(30_000);
+    await cutAfter(20_000, true);
+    expect(b.state).toBe('half-open');
+    for (let i = 0; i < 2; i++) await b.fire(ok);
+    expect(b.state).toBe('closed');
+    // The runtime's own deadline cutting a trial of a hung upstream still re-opens it.
+    for (let i = 0; i < 3; i++) await b.fire(fail).catch(() => undefined);
+    clock.advance(30_000);
+    await cutAfter(20_000, false);
+    expect(b.state).toBe('open');
+  });
+
   it('forgets failures older than the window', async () => {
     const { b, clock, code } = setup();
     await code(b.fire(fail));

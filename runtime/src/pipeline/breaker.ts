@@ -9,9 +9,9 @@ import type { Clock, Timer } from './clock.ts';
 //
 // What counts is a sign the upstream is unhealthy: 5xx (529 overloaded included), 408, timeouts of
 // the call (a peer's PEER_TIMEOUT: no answer by the deadline it was given and a grace, see
-// remote-dispatch.ts; a model call its request's deadline cut after slowCallMs) and connection
+// remote-dispatch.ts; a model call the runtime's own deadline cut after slowCallMs) and connection
 // errors. Not counted: caller errors (4xx), our own deadline cutting a call short (REQUEST_TIMEOUT
-// before slowCallMs), and 429. A 429
+// before slowCallMs), a deadline the caller chose (timeout_ms) cutting it at any time, and 429. A 429
 // is the upstream's admission control (a rate limit, with retry-after): it is healthy and still
 // admits its rate. Opening on it refused even the calls it would admit (in the autoscaling bench,
 // 0–1/s got through a storm where the upstream admitted 8/s, for the breaker's whole open time);
@@ -139,7 +139,10 @@ export class UpstreamBreaker {
   /**
    * A call its request's deadline cut after slowCallMs, while no call to this upstream answered: the
    * upstream hangs. One that others answered meanwhile is a long generation started late in its
-   * request, not the upstream's fault.
+   * request, not the upstream's fault. Nor is one cut by a deadline its caller chose (a short
+   * `timeout_ms`, here or at the pod that forwarded it): counted, any client could open the breaker
+   * for everyone with a few requests shorter than a healthy upstream's answers, and hold it open with
+   * one such trial call per open time.
    */
   #cutHung(e: unknown, at: number, ok: number): boolean {
     const slow = this.#opts.slowCallMs;
@@ -147,6 +150,7 @@ export class UpstreamBreaker {
       slow !== undefined &&
       isHal9Error(e) &&
       e.code === 'REQUEST_TIMEOUT' &&
+      e.details.callerDeadline !== true &&
       this.#answered === ok &&
       this.#clock.now() - at >= slow
     );

@@ -330,6 +330,7 @@ export class Engine {
       entry: entry.id,
       timeoutMs,
       deadlineField: fromCaller ? 'timeout_ms' : 'performance.request_timeout_ms',
+      deadlineByCaller: fromCaller,
       onEnd: this.#endRequest,
       cutOff: this.#cutOff,
     });

@@ -141,7 +141,9 @@ export class ForwardedIntake {
         onProgress?.(i, { trace: entry });
         return Promise.resolve({ results: [], trace: [entry], errors: [refused] });
       }
-      const run = this.#subRun(s, neuronId, timeoutMs, deadlineField);
+      // The sender's deadline is its caller's choice only when it is the one that cuts here.
+      const byCaller = deadlineField === 'deadlineMs' && s.deadlineByCaller === true;
+      const run = this.#subRun(s, neuronId, timeoutMs, deadlineField, byCaller);
       this.#d.hold(run, sizes[i]!);
       runs.push(run);
       started?.(s.id, (cause) => {
@@ -155,7 +157,13 @@ export class ForwardedIntake {
           else if (e.type === 'result') onProgress(i, { result: e.data });
         });
       // The sender's context and budget are this hop's: the signal goes on with this pod's own.
-      const { traceparent: _context, tracestate: _state, budgetLeft: _left, ...rest } = s;
+      const {
+        traceparent: _context,
+        tracestate: _state,
+        budgetLeft: _left,
+        deadlineByCaller: _byCaller,
+        ...rest
+      } = s;
       const signal: Signal = { ...rest, to: neuronId };
       run.open(signal);
       run.spent.signals++;
@@ -177,7 +185,13 @@ export class ForwardedIntake {
    * The sub-run of forwarded signal `s` at `entry`, charging the ledger it shares with its request's other
    * sub-runs here, which is held to the least any of their senders had left (`carried`) too.
    */
-  #subRun(s: ForwardedSignal, entry: string, timeoutMs: number, deadlineField: string): RequestRun {
+  #subRun(
+    s: ForwardedSignal,
+    entry: string,
+    timeoutMs: number,
+    deadlineField: string,
+    deadlineByCaller: boolean,
+  ): RequestRun {
     const requestId = s.requestId;
     let shared = this.#ledgers.get(requestId);
     if (!shared) {
@@ -194,6 +208,7 @@ export class ForwardedIntake {
       entry,
       timeoutMs,
       deadlineField,
+      deadlineByCaller,
       cutOff: this.#d.cutOff,
       spent: shared.ledger,
       onEnd: () => {

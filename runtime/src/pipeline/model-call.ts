@@ -1,6 +1,6 @@
 import type { Completion, ModelBackend } from '../claude/backend.ts';
 import type { NeuronConfig } from '../config/types.ts';
-import { type Hal9Error, isHal9Error } from '../errors.ts';
+import { Hal9Error, isHal9Error } from '../errors.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
 import type { Clock } from './clock.ts';
@@ -231,6 +231,16 @@ export const withRetry =
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/**
+ * A call's error with what it tried, when it was retried or fell back (its trace entry names them, as
+ * an answer's does). A new error: the one thrown may be shared (a cached miss's joiners, a breaker's).
+ */
+function failedAfter(e: unknown, model: string, fellBackFrom: readonly string[], tally: Tally): unknown {
+  if (!isHal9Error(e) || (tally.retries === 0 && fellBackFrom.length === 0)) return e;
+  const attempts = { model, retries: tally.retries, fellBackFrom: [...fellBackFrom] };
+  return new Hal9Error(e.code, e.message, { ...e.details, attempts }, { cause: e });
+}
+
 /** Tries the neuron's models in order: the next one answers on 529 (after retries) or an open breaker. */
 export const withFallback =
   (models: (neuron: NeuronConfig) => readonly string[], observer: PipelineObserver) => (next: Retried) => {
@@ -247,7 +257,7 @@ export const withFallback =
       let e = first;
       for (let i = 0; ; i++) {
         const overloaded = isHal9Error(e) && (e.code === 'UPSTREAM_OVERLOADED' || e.code === 'BREAKER_OPEN');
-        if (!overloaded || i + 1 >= chain.length) throw e;
+        if (!overloaded || i + 1 >= chain.length) throw failedAfter(e, chain[i]!, tried, tally);
         tried.push(chain[i]!);
         const model = chain[i + 1]!;
         observer.fallback(neuron, chain[i]!, model);
@@ -263,12 +273,20 @@ export const withFallback =
       const chain = models(neuron);
       const model = chain[0]!;
       const tally: Tally = { retries: 0 };
-      const answer = next(neuron, content, model, ctx, tally).then(
-        (c): ModelAnswer => ({ ...c, model, retries: tally.retries, fellBackFrom: NONE }),
+      const answered = (c: Completion): ModelAnswer => ({
+        ...c,
+        model,
+        retries: tally.retries,
+        fellBackFrom: NONE,
+      });
+      return next(neuron, content, model, ctx, tally).then(
+        answered,
+        chain.length === 1
+          ? (e: unknown) => {
+              throw failedAfter(e, model, NONE, tally);
+            }
+          : (e: unknown) => fallBack(e, chain, neuron, content, ctx, tally),
       );
-      return chain.length === 1
-        ? answer
-        : answer.catch((e) => fallBack(e, chain, neuron, content, ctx, tally));
     };
   };
 

@@ -208,6 +208,7 @@ export class RemoteDispatch {
             signal: cancel.signal,
             contexts,
             budgets: live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
+            callerDeadlines: live.map((w) => w.run.deadlineByCaller),
             onProgress: streamed
               ? (i, p) => {
                   const w = live[i];

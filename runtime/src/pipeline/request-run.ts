@@ -58,6 +58,11 @@ export interface RunInit {
    * @default 'performance.request_timeout_ms'
    */
   readonly deadlineField?: string;
+  /**
+   * The caller chose the deadline (shorter than the runtime's own): its timeout's error says so, and
+   * the breaker does not take a model call it cuts as a sign of a hung upstream.
+   */
+  readonly deadlineByCaller?: boolean;
   readonly clock: Clock;
   /** Where the run's deadline is scheduled (one timer for every run of the engine). */
   readonly deadlines: Deadlines;
@@ -104,6 +109,8 @@ export class RequestRun {
   #abort: AbortController | undefined;
   readonly #timeoutMs: number;
   readonly #deadlineField: string;
+  /** RunInit.deadlineByCaller: sent on with the run's signals to peers (cluster/peer-body.ts). */
+  readonly deadlineByCaller: boolean;
   /** The latest MAX_RECORDED_EVENTS events, a ring: event `id` is at (id - #recordFrom) % MAX. */
   #events: RunEvent[] | undefined;
   /** The id of the first event recorded (events before record() were never kept). */
@@ -125,6 +132,7 @@ export class RequestRun {
     this.deadline = this.startedAt + init.timeoutMs;
     this.#timeoutMs = init.timeoutMs;
     this.#deadlineField = init.deadlineField ?? 'performance.request_timeout_ms';
+    this.deadlineByCaller = init.deadlineByCaller === true;
     this.#cutOff = init.cutOff;
     this.#onEnd = init.onEnd;
     this.spent = init.spent ?? newLedger();
@@ -162,9 +170,14 @@ export class RequestRun {
     for (const s of signals) this.#inFlight.set(s, now);
   }
 
-  /** A model call's tokens and cost (undefined: the model has no price) count against this run. */
+  /**
+   * A model call's tokens and cost (undefined: the model has no price) count against this run. A call
+   * that ends after the run did (a shared cache miss it started, which others still wait on) goes to
+   * its ledger, which other sub-runs of the request here may share, but not to its totals: a request
+   * that has ended reads as it ended (the metrics still count the call).
+   */
   charge(usage: TokenUsage, costUsd: number | undefined): void {
-    this.#total(usage, costUsd);
+    if (this.running) this.#total(usage, costUsd);
     this.spent.tokens += totalTokens(usage);
     this.spent.lastInputTokens = usage.input + usage.cacheRead + usage.cacheCreation;
     if (costUsd !== undefined) this.spent.costUsd += costUsd;
@@ -308,7 +321,9 @@ export class RequestRun {
       new Hal9Error(
         'REQUEST_TIMEOUT',
         `the request did not finish within its deadline (${this.#deadlineField}, ${this.#timeoutMs} ms)`,
-        { field: this.#deadlineField },
+        this.deadlineByCaller
+          ? { field: this.#deadlineField, callerDeadline: true }
+          : { field: this.#deadlineField },
       );
     // Every branch still running ends here, each with a trace entry saying where it was cut off.
     if (this.#cutOff && this.#inFlight.size > 0) {

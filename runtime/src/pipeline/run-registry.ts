@@ -15,6 +15,8 @@ export interface NewRun {
   readonly timeoutMs: number;
   /** What set the deadline (named in the timeout's error); RunInit's default when absent. */
   readonly deadlineField?: string;
+  /** The caller chose the deadline (RunInit.deadlineByCaller). */
+  readonly deadlineByCaller?: boolean;
   /** Called once when the run ends, after it has left the registry. */
   readonly onEnd?: (run: RequestRun) => void;
   /** The budget ledger to charge (shared by runs of one request); a new one when absent. */
@@ -50,6 +52,7 @@ export class RunRegistry {
       entry: init.entry,
       timeoutMs: init.timeoutMs,
       ...(init.deadlineField ? { deadlineField: init.deadlineField } : {}),
+      ...(init.deadlineByCaller ? { deadlineByCaller: true } : {}),
       ...(init.cutOff ? { cutOff: init.cutOff } : {}),
       clock: this.#clock,
       deadlines: this.#deadlines,

@@ -1,6 +1,6 @@
 import { cutOff } from '../claude/backend.ts';
 import type { Config, NeuronConfig } from '../config/types.ts';
-import { Hal9Error, toErrorInfo } from '../errors.ts';
+import { Hal9Error, isHal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef, Tracing } from '../tracing/tracing.ts';
 import type { AnswerSource } from './answer-source.ts';
 import type { Clock } from './clock.ts';
@@ -12,7 +12,7 @@ import type { CacheLookup } from './response-cache.ts';
 import { cutOffError, routeAnswer } from './route-answer.ts';
 import { dropCounts } from './routing.ts';
 import type { Signal } from './signal.ts';
-import { traceEntry } from './trace-entry.ts';
+import { attemptFields, traceEntry } from './trace-entry.ts';
 
 // What a signal does in its executor slot: its answer (answer-source.ts), then the answer's routing
 // (route-answer.ts) with each child handed to `forward`, or its failure; either way its run records
@@ -196,8 +196,11 @@ export class SignalStep {
       processingMs: now - w.startedAt,
     });
     w.span.end({ error });
+    const entry = traceEntry(w.signal, neuron, false, now - w.startedAt, [], [], error);
     w.run.close(w.signal, {
-      trace: [traceEntry(w.signal, neuron, false, now - w.startedAt, [], [], error)],
+      trace: [
+        isHal9Error(e) && e.details.attempts ? { ...entry, ...attemptFields(e.details.attempts) } : entry,
+      ],
       errors: [error],
     });
   }

@@ -31,6 +31,8 @@ export interface ForwardedSignal extends Signal {
   readonly tracestate?: string;
   /** What the signal's request had left of its token and cost budgets at the sender (budget-left.ts). */
   readonly budgetLeft?: BudgetLeft;
+  /** The signal's request runs to a deadline its caller chose (timeout_ms), not the sender's own. */
+  readonly deadlineByCaller?: boolean;
 }
 
 /** A W3C trace context as headers carry it: a traceparent and, with it, a tracestate. */
@@ -55,7 +57,7 @@ export interface TraceEntry {
   readonly durationMs: number;
   readonly forwardedTo: readonly string[];
   readonly dropped: readonly string[];
-  /** The model that answered (api mode). */
+  /** The model that answered (api mode); with an error, the one tried last (when retried or fallen back). */
   readonly model?: string;
   /** Tokens of this signal's model call (not on cache hits). */
   readonly usage?: TokenUsage;
@@ -63,7 +65,7 @@ export interface TraceEntry {
   readonly costUsd?: number;
   /** 429/529 retries the call took. */
   readonly retries?: number;
-  /** Models that were overloaded (or whose breaker was open) before `model` answered. */
+  /** Models that were overloaded (or whose breaker was open) before `model` answered (or failed). */
   readonly fellBackFrom?: readonly string[];
   /** The answer's BACKWARD_TO / ERROR_TYPE, recorded and not acted on. */
   readonly backward?: { readonly targets: readonly string[]; readonly errorType: string };

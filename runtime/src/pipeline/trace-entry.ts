@@ -1,5 +1,5 @@
 import type { NeuronConfig } from '../config/types.ts';
-import type { ErrorInfo } from '../errors.ts';
+import type { CallAttempts, ErrorInfo } from '../errors.ts';
 import type { ModelAnswer } from './model-call.ts';
 import type { Signal, TraceEntry } from './signal.ts';
 
@@ -43,3 +43,13 @@ export function traceEntry(
     ...(error ? { error } : {}),
   };
 }
+
+/** A failed model call's trace fields: the model it tried last, its retries and the models before it. */
+export const attemptFields = (a: CallAttempts | undefined): Partial<TraceEntry> =>
+  a
+    ? {
+        model: a.model,
+        ...(a.retries > 0 ? { retries: a.retries } : {}),
+        ...(a.fellBackFrom.length > 0 ? { fellBackFrom: a.fellBackFrom } : {}),
+      }
+    : {};

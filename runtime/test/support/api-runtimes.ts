@@ -15,8 +15,11 @@ export interface ApiRuntimes {
    * at L2 unless `o.neurons`) and start options (API key `k` unless given).
    */
   api(o?: Parameters<typeof apiDoc>[1], opts?: StartOptions): Promise<{ fake: FakeMessagesApi; rt: Started }>;
-  /** A mock-mode lead (L3) that forwards every signal to `worker`, reached as its peer `worker`. */
-  leadOf(worker: Started): Promise<Started>;
+  /**
+   * A mock-mode lead (L3) that forwards every signal to `worker`, reached as its peer `worker`;
+   * `performance`: its config's section.
+   */
+  leadOf(worker: Started, performance?: Record<string, unknown>): Promise<Started>;
 }
 
 /** Registers the `afterEach` that closes what the file's tests start; call once at a file's top level. */
@@ -44,8 +47,9 @@ export function apiRuntimes(): ApiRuntimes {
       started.push(rt);
       return { fake: f, rt };
     },
-    async leadOf(worker) {
+    async leadOf(worker, performance) {
       const lead = await startRuntime({
+        ...(performance ? { performance } : {}),
         neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
         claude: {
           mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: worker', delay_ms: 0 }] },
