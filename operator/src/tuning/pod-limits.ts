@@ -68,6 +68,11 @@ export interface PodLimits {
     pods: readonly RuntimePod[],
     limits: ReadonlyMap<string, { readonly limit: number; readonly readAt: number }>,
   ): boolean;
+  /**
+   * Whether one of `ready` has a PUT in flight and has neither taken nor refused a value yet (a new
+   * leader's first deliveries, a pod just started): which pods refuse the value is not known.
+   */
+  awaiting(mem: Pick<NeuronMemory, 'delivered' | 'refused'>, ready: readonly RuntimePod[]): boolean;
   /** The pods a Neuron's limit may be sent to (inside --pod-cidrs). */
   reachable(pods: readonly RuntimePod[] | undefined): RuntimePod[];
   /** Why `value` cannot reach every one of the Ready pods `ready` (some outside --pod-cidrs), if so. */
@@ -215,6 +220,11 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         );
       }
       return forgot;
+    },
+    awaiting(mem, ready) {
+      return ready.some(
+        (p) => inFlight.has(p.instance) && !mem.delivered.has(p.instance) && !mem.refused.has(p.instance),
+      );
     },
     reachable,
     unsent,

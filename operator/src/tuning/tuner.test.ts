@@ -506,6 +506,53 @@ describe('the parallelism tuner', () => {
     expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
   });
 
+  describe('at a failover, from the status its predecessor left', () => {
+    const refuse = (h: ReturnType<typeof harness>) => {
+      h.setMetrics(new Error('Prometheus x: unreachable (ECONNREFUSED)'));
+      for (const pod of ['impl-1-a-1', 'impl-1-a-2']) h.failing.add(`http://${pod}:8080`);
+    };
+    const passes = async (h: ReturnType<typeof harness>, n: number) => {
+      for (let i = 0; i < n; i++) {
+        await h.tuner.tick();
+        h.clock.advance(2_000);
+      }
+      await h.tuner.stop();
+    };
+    /** The Neurons as a first leader left them: both pods refuse 8, and the condition says so. */
+    const predecessor = async () => {
+      const first = harness();
+      refuse(first);
+      await passes(first, 3);
+      expect(tunedCondition(first.status())?.message).toContain(
+        '2 pods did not take max_concurrent_signals 8',
+      );
+      return first;
+    };
+
+    it('writes nothing while its pods still refuse the value, as the live condition says', async () => {
+      const first = await predecessor();
+      // The new leader's memory knows no PUT's answer yet: its first pass wrote the condition without
+      // the refusals, and the next one put them back (two writes a Neuron, for nothing that changed).
+      const next = harness({ neurons: structuredClone(first.neurons) });
+      refuse(next);
+      await passes(next, 3);
+      expect(next.writes).toEqual([]);
+      expect(next.status()).toEqual(first.status());
+    });
+
+    it('writes once what differs once its pods answered: here, that they took the value', async () => {
+      const first = await predecessor();
+      const next = harness({ neurons: structuredClone(first.neurons) });
+      next.setMetrics(new Error('Prometheus x: unreachable (ECONNREFUSED)'));
+      await passes(next, 3);
+      expect(next.writes).toHaveLength(1);
+      expect(tunedCondition(next.status())).toMatchObject({
+        reason: 'MetricsUnavailable',
+        message: 'Prometheus x: unreachable (ECONNREFUSED)',
+      });
+    });
+  });
+
   it('does not raise while the pods cannot be listed (the value sent nowhere), and says so', async () => {
     const h = harness();
     h.pods.failure = new Error('the runtime pod cache has not synced');

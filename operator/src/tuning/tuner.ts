@@ -17,7 +17,7 @@ import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
-import { warmCondition, warmingUp } from './warm-up.ts';
+import { answeredCondition, warmCondition, warmingUp } from './warm-up.ts';
 
 // The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
 //  1. gather: list the runtime pods once; read every Ready pod's load report (GET /v1/admin/load)
@@ -170,11 +170,18 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const warming = warmingUp(t, startedAt, now);
       const keep = (type: string, c: Parameters<typeof warmCondition>[2]) =>
         warmCondition(t.neuron, type, c, warming);
+      // Nor does it know yet which pods refuse the value while its first PUTs are unanswered.
+      const awaiting = podLimits.awaiting(mem, pods.get(t.key) ?? []);
       const status = tunerStatusOf(
         t,
         mem,
         {
-          condition: keep(ParallelismCondition, condition),
+          condition: answeredCondition(
+            t.neuron,
+            ParallelismCondition,
+            keep(ParallelismCondition, condition),
+            awaiting,
+          ),
           scale: scaled && { ...scaled, condition: keep(ReplicasCondition, scaled.condition)! },
         },
         now,

@@ -4,7 +4,7 @@ import type { ObjectReader } from '../controller/object-reader.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { tuningTargets } from './tuning-targets.ts';
-import { warmCondition, warmingUp } from './warm-up.ts';
+import { answeredCondition, warmCondition, warmingUp } from './warm-up.ts';
 
 const targetOf = (metricsSource: 'pods' | 'prometheus') => {
   const c = aHal9Cluster({
@@ -60,5 +60,29 @@ describe('warmCondition', () => {
     { name: 'no condition stays none', c: undefined, warming: true, n: live, want: undefined },
   ])('$name', ({ c, warming, n, want }) => {
     expect(warmCondition(n, 'ParallelismTuned', c, warming)).toEqual(want);
+  });
+});
+
+describe('answeredCondition', () => {
+  const refused = { status: 'False', reason: 'DeliveryFailed', message: '2 pods did not take 8' } as const;
+  const available = { status: 'True', reason: 'MetricsAvailable', message: 'ok' } as const;
+  const live: Neuron = aNeuron(
+    'impl-1',
+    {},
+    {
+      status: {
+        conditions: [{ type: 'ParallelismTuned', lastTransitionTime: '2026-01-01T00:00:00Z', ...refused }],
+      },
+    },
+  );
+  it.each([
+    { name: 'a PUT unanswered keeps the live condition', awaiting: true, n: live, want: refused },
+    { name: 'every pod answered: the computed one', awaiting: false, n: live, want: available },
+    { name: 'no live condition: the computed one', awaiting: true, n: aNeuron('impl-1'), want: available },
+  ])('$name', ({ awaiting, n, want }) => {
+    expect(answeredCondition(n, 'ParallelismTuned', available, awaiting)).toEqual(want);
+  });
+  it('no condition stays none', () => {
+    expect(answeredCondition(live, 'ParallelismTuned', undefined, true)).toBeUndefined();
   });
 });

@@ -22,6 +22,21 @@ export function warmCondition(
   return warming && c?.reason === ParallelismReason.NoData ? (liveCondition(neuron, type) ?? c) : c;
 }
 
+/**
+ * Pure: the parallelism condition to write; while a Ready pod has not answered its first PUT (a new
+ * leader's first pass), which pods refuse the value is unknown, so the live condition stands (when
+ * any). Written without the refusals its predecessor knew, then with them again once the pods
+ * answered, it cost every Neuron whose pods refuse the value two status writes per failover.
+ */
+export function answeredCondition(
+  neuron: Neuron,
+  type: string,
+  c: ConditionInput | undefined,
+  awaiting: boolean,
+): ConditionInput | undefined {
+  return awaiting && c ? (liveCondition(neuron, type) ?? c) : c;
+}
+
 /** A condition of the Neuron's live status, as the tuner would write it. */
 function liveCondition(neuron: Neuron, type: string): ConditionInput | undefined {
   const c = neuron.status?.conditions?.find((x) => x.type === type);
