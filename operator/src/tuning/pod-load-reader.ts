@@ -27,6 +27,12 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
   /** Pod uid → its Neuron, its recent load reports and when it last answered (operator clock). */
   const histories = new Map<string, PodHistory>();
   const refusedLogged = new Set<string>();
+  /**
+   * Pod uid → its last read's error: each new one is logged with the pod's name once (while the
+   * Neuron's other pods answer, no condition names it: a pod sending bad reports would show only in
+   * hal9_operator_load_reads_total), and its first good read after.
+   */
+  const readErrors = new Map<string, string>();
   return async (list, pods) => {
     const now = clock.now();
     const sourced = list.filter((t) => t.fromPods);
@@ -69,9 +75,18 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
           const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs, most);
           histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), readAt, keepMs });
           observer?.loadRead?.('ok');
+          if (readErrors.delete(pod.uid))
+            logger.info({ neuron: t.key, pod: pod.name }, 'Read the pod’s load report again');
         } catch (err) {
           observer?.loadRead?.('error');
-          failed(t.key, errorMessage(err));
+          const message = errorMessage(err);
+          failed(t.key, message);
+          if (readErrors.get(pod.uid) !== message)
+            logger.warn(
+              { neuron: t.key, pod: pod.name, err: message },
+              'Failed to read the pod’s load report',
+            );
+          readErrors.set(pod.uid, message);
         }
       });
     }
@@ -97,6 +112,7 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
     for (const [uid, h] of histories) if (!live.has(uid) && now - h.okAt > h.keepMs) histories.delete(uid);
     // A pod gone (or whose Neuron is no longer pod-sourced) is warned about again if it comes back.
     for (const uid of refusedLogged) if (!live.has(uid)) refusedLogged.delete(uid);
+    for (const uid of readErrors.keys()) if (!live.has(uid)) readErrors.delete(uid);
     return views;
   };
 }

@@ -49,6 +49,16 @@ function evaluate(
     ...podSeries('hal9_upstream_requests_total', pod, '0+150x8', jobs, ',upstream="peer:x",status="429"'),
     ...podSeries('hal9_processing_time_count', pod, '0+150x8', jobs, ',neuron="impl-1",layer="L2"'),
   ]);
+  return check(input_series, exprs, at, want);
+}
+
+/** Evaluates each of `exprs` at `at` over `input_series` and asks promtool whether it is within 1e-9 of `want`. */
+function check(
+  input_series: readonly { series: string; values: string }[],
+  exprs: readonly string[],
+  at: string,
+  want: number,
+) {
   // promtool 2.42 compares floats exactly: compare within 1e-9 in PromQL instead.
   const promql_expr_test = exprs.map((expr) => ({
     expr: `abs((${expr}) - ${want}) < bool 1e-9`,
@@ -106,6 +116,32 @@ describe('the load the Prometheus source reads while pods come and go', () => {
     const pods = { a: '10 10 10 10 10 10 10 10 10', b: '10 10 10 10 10 10 10 10 10' };
     const out = evaluate(pods, [q.concurrency], '105s', 20, ['hal9'], true);
     expect(out).toContain('SUCCESS');
+  });
+
+  it('reads latency, service time and throughput from the Neuron’s own pods, whatever `neuron` another pod writes', () => {
+    // impl-1's pod: 10 signals a second, 0.1 s each, all within 50 ms of latency. A pod of Neuron
+    // `other` writes series of neuron="impl-1" too: 100 a second, 10 s each, all slow.
+    const own = 'hal9_ai_neuron="impl-1",pod="impl-1-7d9f8-a",instance="10.244.0.1:8080"';
+    const foreign = 'hal9_ai_neuron="other",pod="other-5c4d8-b",instance="10.244.0.2:8080"';
+    const at = (pod: string, metric: string, values: string, extra = '') => ({
+      series: `${metric}{namespace="team-a",hal9_cluster="hal9",${pod},job="hal9",neuron="impl-1",layer="L2"${extra}}`,
+      values,
+    });
+    const series = [
+      at(own, 'hal9_processing_time_count', '0+150x8'),
+      at(own, 'hal9_processing_time_sum', '0+15x8'),
+      at(own, 'hal9_signal_latency_seconds_bucket', '0+150x8', ',le="0.05"'),
+      at(own, 'hal9_signal_latency_seconds_bucket', '0+150x8', ',le="10"'),
+      at(own, 'hal9_signal_latency_seconds_bucket', '0+150x8', ',le="+Inf"'),
+      at(foreign, 'hal9_processing_time_count', '0+1500x8'),
+      at(foreign, 'hal9_processing_time_sum', '0+15000x8'),
+      at(foreign, 'hal9_signal_latency_seconds_bucket', '0+0x8', ',le="0.05"'),
+      at(foreign, 'hal9_signal_latency_seconds_bucket', '0+1500x8', ',le="10"'),
+      at(foreign, 'hal9_signal_latency_seconds_bucket', '0+1500x8', ',le="+Inf"'),
+    ];
+    expect(check(series, [q.throughput], '105s', 10)).toContain('SUCCESS');
+    expect(check(series, [q.serviceSeconds], '105s', 0.1)).toContain('SUCCESS');
+    expect(check(series, [q.p95Seconds], '105s', 0.0475)).toContain('SUCCESS');
   });
 
   it('fails on a wrong answer (the check is not vacuous)', () => {

@@ -263,8 +263,9 @@ describe('observe', () => {
 
   it('selects one Neuron’s series by namespace, cluster, neuron label and its pods’ names', () => {
     const q = observationQueries(series, 30);
+    // The runtime's `neuron` label, from this Neuron's pods only (another pod may write it too).
     expect(q.p95Seconds).toBe(
-      'histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",neuron="impl-1"}[30s])))',
+      'histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1",neuron="impl-1"}[30s]) or rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+",neuron="impl-1"}[30s])))',
     );
     // By the Neuron's target label (our ServiceMonitor), else by its pods' names.
     expect(q.utilization).toContain(

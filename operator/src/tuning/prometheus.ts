@@ -221,9 +221,11 @@ function podSelectors(s: NeuronSeries, metric: string, extra: string): [string, 
 }
 
 /**
- * The PromQL behind an Observation. Per-neuron series (processing time) select by the runtime's
- * `neuron` label; per-process gauges and counters select the Neuron's pods (overPods). Every
- * selector also pins `namespace` and `hal9_cluster`.
+ * The PromQL behind an Observation. Per-process gauges and counters select the Neuron's pods
+ * (overPods); per-neuron series (latency, processing time) select by the runtime's `neuron` label
+ * and the Neuron's pods too: `neuron` is written by the pod, so a pod of another Neuron (a runtime
+ * hosting a neuron of that id, or one that lies) would otherwise set this Neuron's p95 and service
+ * time. Every selector also pins `namespace` and `hal9_cluster`.
  */
 export function observationQueries(s: NeuronSeries, windowSeconds: number) {
   const seconds = Math.max(1, Math.round(windowSeconds));
@@ -231,19 +233,18 @@ export function observationQueries(s: NeuronSeries, windowSeconds: number) {
   // At most 30 points a window, and at least one a second: finer than any scrape interval a window
   // of four scrapes comes from, so each scrape of each pod is counted.
   const step = `${Math.max(1, Math.floor(seconds / 30))}s`;
-  const base = `namespace=${quote(s.namespace)},hal9_cluster=${quote(s.cluster)}`;
-  const neuron = `{${base},neuron=${quote(s.neuron)}}`;
+  const own = (metric: string) => overPods(s, metric, 'rate', w, `,neuron=${quote(s.neuron)}`);
   const mean = (metric: string) => meanOfPodSum(s, metric, w, step);
   return {
-    p95Seconds: `histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket${neuron}[${w}])))`,
+    p95Seconds: `histogram_quantile(0.95, sum by (le) ${own('hal9_signal_latency_seconds_bucket')})`,
     utilization: `${mean('hal9_parallel_tasks_active')} / ${mean('hal9_parallel_tasks_max')}`,
     queueDepth: mean('hal9_queue_depth'),
     // One rate per scrape target, upstream and status, however many jobs scrape it (meanOfPodSum).
     throttledPerSecond: `sum(max by (instance, pod, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
-    throughput: `sum(max by (instance, pod) (rate(hal9_processing_time_count${neuron}[${w}])))`,
+    throughput: `sum(max by (instance, pod) ${own('hal9_processing_time_count')})`,
     // Mean time a signal holds its slot (processing starts with the slot): the service time that
     // tells queue wait from slow service when the p95 breaks the SLO, as the pods' reports do.
-    serviceSeconds: `sum(rate(hal9_processing_time_sum${neuron}[${w}])) / sum(rate(hal9_processing_time_count${neuron}[${w}]))`,
+    serviceSeconds: `sum(${own('hal9_processing_time_sum')}) / sum(${own('hal9_processing_time_count')})`,
     concurrency: `${mean('hal9_parallel_tasks_active')} + ${mean('hal9_queue_depth')}`,
   } as const;
 }

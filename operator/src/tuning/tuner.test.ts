@@ -7,6 +7,7 @@ import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { NeuronStatus } from '../generated/neuron.gen.ts';
 import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
+import { aLivePod } from '../testing/load-reports.ts';
 import { REFUSED_BACKOFF_MAX_MS } from './pod-limits.ts';
 import type { PrometheusClient, Sample } from './prometheus.ts';
 import { startTuner } from './tuner.ts';
@@ -779,6 +780,35 @@ describe('the parallelism tuner', () => {
     }
     expect(tunedCondition(h.status())?.message).toContain('impl-1-a-1');
     expect(h.writes).toHaveLength(1);
+  });
+
+  it('logs a pod whose load report fails once per error, and once when it reads again', async () => {
+    const pod = aLivePod('impl-1', 1_700_000_000_000);
+    let error: string | undefined = 'GET /v1/admin/load: the answer is not JSON';
+    const h = harness({
+      cluster: aHal9Cluster({ autoscaling: { metricsSource: 'pods', parallelism: { enabled: true } } }),
+      readLoad: async (url) => {
+        if (url.includes('a-2') && error) throw new OperatorError(OperatorErrorCode.PodTuningFailed, error);
+        return pod.report(h.clock.now());
+      },
+    });
+    const said = () =>
+      h.logs.filter((l) => /load report/.test(l.msg)).map((l) => `${l.level} ${l.msg} ${l.err ?? ''}`.trim());
+    for (let i = 0; i < 3; i++) {
+      await h.tuner.tick();
+      h.clock.advance(2_000);
+    }
+    error = 'GET /v1/admin/load: HTTP 500';
+    await h.tuner.tick();
+    h.clock.advance(2_000);
+    error = undefined;
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(said()).toEqual([
+      '40 Failed to read the pod’s load report HAL9_ERR_POD_TUNING_FAILED: GET /v1/admin/load: the answer is not JSON',
+      '40 Failed to read the pod’s load report HAL9_ERR_POD_TUNING_FAILED: GET /v1/admin/load: HTTP 500',
+      '30 Read the pod’s load report again',
+    ]);
   });
 
   it("puts the spec's limit back on the pods when tuning is turned off, before it clears its status", async () => {
