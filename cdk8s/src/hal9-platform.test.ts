@@ -159,6 +159,23 @@ describe('Hal9Platform', () => {
     );
   });
 
+  it('throws its cross-object problems at synth as one Hal9Cdk8sError with their list', () => {
+    const props = aPlatform({
+      neurons: [aNeuron('strategic-1', { layer: 'L4', forwardConnections: ['design-2', 'design-3'] })],
+    });
+    let thrown: unknown;
+    try {
+      synth(props);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(Hal9Cdk8sError);
+    const e = thrown as Hal9Cdk8sError;
+    expect(e.code).toBe('HAL9_ERR_INVALID_PLATFORM');
+    expect(e.problems).toHaveLength(2);
+    expect(e.problems[1]).toContain('forwardConnections[1] names "design-3"');
+  });
+
   it('rejects a backward connection to a neuron the platform does not have', () => {
     const props = aPlatform({ neurons: [aNeuron('impl-1', { backwardConnections: ['design-1'] })] });
     expect(() => synth(props)).toThrow('backwardConnections[0] names "design-1", which is not a neuron');

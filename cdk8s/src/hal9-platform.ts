@@ -172,13 +172,25 @@ export class Hal9Platform extends Construct {
     }
 
     this.node.addValidation({
-      validate: () => [
-        ...this.entryNeuronProblems(),
-        ...this.connectionProblems(),
-        ...this.apiKeyProblems(),
-        ...this.tracingProblems(),
-        ...this.sharedMonitoringProblems(),
-      ],
+      validate: () => {
+        const problems = [
+          ...this.entryNeuronProblems(),
+          ...this.connectionProblems(),
+          ...this.apiKeyProblems(),
+          ...this.tracingProblems(),
+          ...this.sharedMonitoringProblems(),
+        ];
+        // Thrown, not returned: cdk8s wraps returned problems in an Error of its own, without the
+        // code and problem list a caller branches on (README "Errors").
+        if (problems.length > 0) {
+          throw new Hal9Cdk8sError(
+            Hal9Cdk8sErrorCode.InvalidPlatform,
+            `Hal9Platform "${this.name}" is invalid`,
+            problems,
+          );
+        }
+        return [];
+      },
     });
   }
 

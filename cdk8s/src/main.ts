@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { buildBundleApp, renderBundle } from './bundle.ts';
 import { readRepositoryInputs } from './inputs.ts';
 import { productionPlatform } from './platforms/production.ts';
@@ -12,8 +13,25 @@ import { productionPlatform } from './platforms/production.ts';
 function main(argv: readonly string[]): number {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = resolve(here, '../..');
-  const outFlag = argv.indexOf('--out');
-  const out = outFlag >= 0 && argv[outFlag + 1] ? resolve(argv[outFlag + 1]!) : resolve(here, '../dist');
+  let flags: { out?: string | undefined; force?: boolean | undefined };
+  try {
+    // Strict: `--out` without a directory, or a flag mistyped, is refused rather than writing to
+    // cdk8s/dist unasked.
+    flags = parseArgs({
+      args: [...argv],
+      options: { out: { type: 'string' }, force: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}; usage: npm run synth [-- --out <dir>] [--force]`);
+    return 2;
+  }
+  if (flags.out === '') {
+    console.error('--out names no directory; usage: npm run synth [-- --out <dir>] [--force]');
+    return 2;
+  }
+  const out = flags.out !== undefined ? resolve(flags.out) : resolve(here, '../dist');
 
   const inputs = readRepositoryInputs(root);
   const files = renderBundle(buildBundleApp({ crds: inputs.crds, platform: productionPlatform(inputs) }));
@@ -26,12 +44,7 @@ function main(argv: readonly string[]): number {
     );
     return 2;
   }
-  if (
-    existsSync(out) &&
-    readdirSync(out).length > 0 &&
-    !existsSync(join(out, MARKER)) &&
-    !argv.includes('--force')
-  ) {
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, MARKER)) && !flags.force) {
     console.error(
       `refusing to replace ${out}: it is not empty and was not written by this command (no ${MARKER}); ` +
         'choose an empty or new directory, or pass --force',

@@ -41,6 +41,17 @@ describe('synth output directory', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me');
   });
 
+  it('takes --out=DIR as --out DIR, and refuses --out without a directory or a flag it does not know', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hal9-synth-')), 'out');
+    expect((await synth(`--out=${dir}`)).code).toBe(0);
+    expect(existsSync(join(dir, '00-crds'))).toBe(true);
+    for (const args of [['--out'], ['--out='], ['--outdir', dir], ['--forse']]) {
+      const r = await synth(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain('usage: npm run synth');
+    }
+  });
+
   it('writes a new directory and replaces its own output on the next run', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'hal9-synth-')), 'out');
     expect((await synth('--out', dir)).code).toBe(0);

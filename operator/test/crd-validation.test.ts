@@ -594,12 +594,27 @@ describe('tracing', () => {
     [
       'a base URL holding credentials',
       cluster({ claude: { baseURL: 'http://user:pw@messages-proxy.ai:8080' } }),
-      'claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@)',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials (user:password@)',
+    ],
+    [
+      'a base URL whose port is above 65535 (the runtime would not start)',
+      cluster({ claude: { baseURL: 'http://messages-proxy.ai:65536' } }),
+      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+    ],
+    [
+      'a base URL whose port would overflow an integer, on a Neuron',
+      neuron({ claude: { baseURL: `http://messages-proxy.ai:${'9'.repeat(30)}` } }),
+      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+    ],
+    [
+      'a Prometheus URL whose port would overflow an integer',
+      cluster({ autoscaling: { parallelism: { prometheusURL: `http://prometheus:${'9'.repeat(30)}` } } }),
+      'with a host, a port up to 65535 and no credentials',
     ],
     [
       'a base URL holding credentials, on a Neuron',
       neuron({ claude: { baseURL: 'https://key@messages-proxy.ai' } }),
-      'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
     ],
     [
       'a Prometheus URL whose port is out of range',
