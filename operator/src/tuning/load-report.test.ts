@@ -224,4 +224,12 @@ describe('parseLoadReport', () => {
       parseLoadReport({ ...report, neurons: { impl: { ...report.neurons.impl, served: 'many' } } }),
     ).toBe('neurons.impl.served must be a number from 0 to 1e15');
   });
+
+  it("refuses a limit that is not an integer from 1 to 10000: summed into slots, one pod hid the others' saturation", () => {
+    for (const limit of [1e15, 10_001, 0, 2.5])
+      expect(parseLoadReport({ ...report, limit }), String(limit)).toBe(
+        'limit must be an integer from 1 to 10000',
+      );
+    for (const limit of [1, 10_000]) expect(parseLoadReport({ ...report, limit })).toMatchObject({ limit });
+  });
 });

@@ -21,6 +21,10 @@ const MAX_KEYS = 256;
 const MAX_VALUE = 1e15;
 const isNum = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_VALUE;
+// The runtime's executor limit (max_concurrent_signals): an integer from 1 to 10,000, as its config
+// and the PUT answer's check (runtime-pods.ts) hold it. The windows sum the pods' limits into the
+// Neuron's slots: one pod claiming 1e15 made every other pod's saturation look like an idle Neuron.
+const MAX_LIMIT = 10_000;
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -52,6 +56,9 @@ export function parseLoadReport(body: unknown): LoadReport | string {
   ] as const) {
     if (!isNum(body[k])) return `${k} must be a number from 0 to 1e15`;
   }
+  const limit = body.limit as number;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    return `limit must be an integer from 1 to ${MAX_LIMIT}`;
   // Runtimes from before `served` leave it out: then only `completed` is known (load-windows.ts).
   if (body.served !== undefined && !isNum(body.served)) return 'served must be a number from 0 to 1e15';
   const latency = histogram(body.latency, 'latency');

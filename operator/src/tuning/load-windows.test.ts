@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { aPodProcess, BOUNDS } from '../testing/load-reports.ts';
-import type { LoadReport } from './load-report.ts';
-import { appendReport, histogramQuantile, windowStats } from './load-windows.ts';
+import { aPodProcess, BOUNDS, withShed } from '../testing/load-reports.ts';
+import type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
+import { appendReport, histogramQuantile, MAX_FANOUT, windowStats } from './load-windows.ts';
 
 const history = (reports: readonly LoadReport[], keepMs = 60_000) =>
   reports.reduce<LoadReport[]>((h, r) => appendReport(h, r, keepMs), []);
@@ -41,6 +41,52 @@ describe('appendReport', () => {
     const last = h.at(-1)!;
     const reset = { ...last, at: last.at + 1000, concurrencySeconds: 0, arrived: 0 };
     expect(appendReport(h, reset, 60_000)).toEqual([reset]);
+  });
+  it('starts again when any counter the windows difference went back: histograms, served, forwarded, per neuron', () => {
+    const h = history(
+      withShed(
+        aPodProcess('impl-1').run([{ seconds: 3, active: 1, rate: 5, fanOut: { 'impl-2': 2 } }]),
+        0.25,
+      ),
+    );
+    const last = h.at(-1)!;
+    const n = last.neurons['impl-1']!;
+    const later = (r: Partial<LoadReport>, neuron: Partial<NeuronLoad> = {}): LoadReport => ({
+      ...last,
+      at: last.at + 1000,
+      ...r,
+      neurons: { 'impl-1': { ...n, ...neuron } },
+    });
+    const lower = (l: LatencyHistogram): LatencyHistogram => ({
+      ...l,
+      counts: l.counts.map((c, i) => (i === l.counts.length - 1 ? c - 1 : c)),
+    });
+    // The same report a second later is one process's counting: the history goes on.
+    expect(appendReport(h, later({}), 60_000)).toHaveLength(h.length + 1);
+    const back: Record<string, LoadReport> = {
+      'latency counts': later({ latency: lower(last.latency) }),
+      'latency sum': later({ latency: { ...last.latency, sum: last.latency.sum - 0.01 } }),
+      'latency bounds (other counters)': later({
+        latency: { ...last.latency, bounds: last.latency.bounds.map((b) => b * 2) },
+      }),
+      served: later({ served: last.served! - 1 }),
+      'neuron served': later({}, { served: n.served! - 1 }),
+      'neuron latency counts': later({}, { latency: lower(n.latency) }),
+      'neuron latency sum': later({}, { latency: { ...n.latency, sum: n.latency.sum - 0.01 } }),
+      'neuron forwarded': later({}, { forwarded: { 'impl-2': n.forwarded['impl-2']! - 1 } }),
+      'forwarded target gone': later({}, { forwarded: {} }),
+      'neuron gone': { ...later({}), neurons: {} },
+    };
+    for (const [what, r] of Object.entries(back)) expect(appendReport(h, r, 60_000), what).toEqual([r]);
+    // A runtime that did not count served signals counted every finished one: served below that is back.
+    const older = history(aPodProcess('impl-1').run([{ seconds: 3, active: 1, rate: 5 }]));
+    const o = older.at(-1)!;
+    const served = {
+      ...o,
+      at: o.at + 1000,
+      neurons: { 'impl-1': { ...o.neurons['impl-1']!, served: o.completed - 1 } },
+    };
+    expect(appendReport(older, served, 60_000)).toEqual([served]);
   });
   it('keeps at most maxReports, the newest, when the pod clock runs slower than its reads', () => {
     // A report a second whose `at` moves 1 ms each: by its own clock nothing ever leaves the window.
@@ -240,6 +286,72 @@ describe('windowStats', () => {
       neurons: { 'impl-1': { ...r.neurons['impl-1']!, served: r.completed / 2 } },
     }));
     expect(windowStats([history(y)], 'impl-1', o)!.servedRate).toBeCloseTo(10, 9);
+  });
+
+  it('brings no negative difference to the laws: a pod whose histogram or served count went back is left out', () => {
+    const honest = [0, 1, 2].map(() =>
+      history(withShed(aPodProcess('impl-1').run([{ seconds: 60, active: 8, rate: 100, latency: 0.03 }]), 0)),
+    );
+    const now = honest[0]!.at(-1)!.at;
+    const o = { now, windowMs: 6000, staleMs: 3000 };
+    const alone = windowStats(honest, 'impl-1', o)!;
+    const reports = withShed(
+      aPodProcess('impl-1').run([{ seconds: 60, active: 8, rate: 100, latency: 0.03 }]),
+      0,
+    );
+    // Its latency counts fall every report (a bug, or a pod that says anything): differenced, the
+    // window's total went negative, p95 was undefined and the decision NoData while thousands finished.
+    const histBack = reports.map((r, i) => {
+      const latency = { ...r.latency, counts: r.latency.counts.map(() => 1e9 - i * 1000) };
+      return { ...r, latency, neurons: { 'impl-1': { ...r.neurons['impl-1']!, latency } } };
+    });
+    // Its served count falls: a negative served rate, a negative service time that "fits the SLO".
+    const servedBack = reports.map((r, i) => ({
+      ...r,
+      neurons: { 'impl-1': { ...r.neurons['impl-1']!, served: 1e6 - i } },
+    }));
+    for (const [what, bad] of Object.entries({ histBack, servedBack })) {
+      // Through appendReport (a new history at each report), and a history built otherwise.
+      for (const h of [history(bad), bad]) {
+        const s = windowStats([...honest, h], 'impl-1', o)!;
+        expect(s, what).toEqual(alone);
+        expect(s.completed, what).toBe(1800);
+        expect(s.servedRate, what).toBeCloseTo(300, 9);
+        expect(s.p95Seconds, what).toBeGreaterThan(0.02);
+      }
+    }
+  });
+
+  it("holds a pod's forwarded counts to maxFanout per signal it finished: one pod of four moves the fan-out by a quarter of it at most", () => {
+    const run = () =>
+      aPodProcess('impl-1').run([{ seconds: 60, active: 1, rate: 10, fanOut: { 'impl-2': 1 } }]);
+    const honest = [0, 1, 2].map(() => history(run()));
+    // Increasing counts under the 1e15 field bound: 1e13 forwarded a second, on a connected edge.
+    const bad = (targets: readonly string[]) =>
+      history(
+        run().map((r, i) => ({
+          ...r,
+          neurons: {
+            'impl-1': {
+              ...r.neurons['impl-1']!,
+              forwarded: Object.fromEntries(targets.map((t) => [t, 1e13 * (i + 1)])),
+            },
+          },
+        })),
+      );
+    const now = honest[0]!.at(-1)!.at;
+    const o = { now, windowMs: 60_000, staleMs: 3000 };
+    // 600 finished per pod in the minute; the honest pods forwarded 600 each, the bad one claims 6e14.
+    expect(windowStats(honest, 'impl-1', o)!.fanOut).toEqual({ 'impl-2': 1 });
+    expect(windowStats(honest, 'impl-1', { ...o, maxFanout: 1 })!.fanOut).toEqual({ 'impl-2': 1 });
+    const all = [...honest, bad(['impl-2'])];
+    // Was 2.5e11: every pod's forwards summed, then divided by every pod's finished signals.
+    expect(windowStats(all, 'impl-1', o)!.fanOut['impl-2']).toBeCloseTo((3 + MAX_FANOUT) / 4, 9);
+    expect(windowStats(all, 'impl-1', { ...o, maxFanout: 10 })!.fanOut['impl-2']).toBeCloseTo(13 / 4, 9);
+    // An answer's targets count together toward max_fanout: a claim split over two edges is held too.
+    const split = windowStats([...honest, bad(['impl-2', 'impl-3'])], 'impl-1', { ...o, maxFanout: 10 })!;
+    expect(split.fanOut['impl-2']).toBeCloseTo((3 + 5) / 4, 9);
+    expect(split.fanOut['impl-3']).toBeCloseTo(5 / 4, 9);
   });
 
   it('has no latency when nothing finished, but a real zero concurrency for an idle pod', () => {

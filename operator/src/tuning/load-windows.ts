@@ -37,14 +37,46 @@ export function appendReport(
 
 const COUNTERS = ['busySeconds', 'concurrencySeconds', 'arrived', 'completed', 'throttled'] as const;
 
-function wentBack(a: LoadReport, b: LoadReport): boolean {
+/** A count a record holds as its own (0 when it has none): an id is never an inherited property. */
+const own = (r: Readonly<Record<string, number>> | undefined, k: string): number =>
+  r !== undefined && Object.hasOwn(r, k) ? r[k]! : 0;
+
+/**
+ * Whether a counter the windows difference is lower in `b` than in `a`, or gone from it: `b` did not
+ * come from the same process's counting. Every one is checked, as each is differenced: the process's
+ * counters, its latency histogram, and each neuron's (only `neuron`'s when given) arrived, completed,
+ * served, latency and forwarded counts. Signals served count as the windows take them: `completed`
+ * for a runtime that does not report them.
+ */
+function wentBack(a: LoadReport, b: LoadReport, neuron?: string): boolean {
   if (COUNTERS.some((k) => b[k] < a[k])) return true;
-  if ((b.served ?? 0) < (a.served ?? 0)) return true;
-  return Object.entries(b.neurons).some(([id, n]) => {
-    const o = a.neurons[id];
-    return o !== undefined && (n.arrived < o.arrived || n.completed < o.completed);
+  if ((b.served ?? b.completed) < (a.served ?? a.completed)) return true;
+  if (histogramWentBack(a.latency, b.latency)) return true;
+  const ids = neuron === undefined ? Object.keys(a.neurons) : [neuron];
+  return ids.some((id) => {
+    const o = Object.hasOwn(a.neurons, id) ? a.neurons[id] : undefined;
+    if (o === undefined) return false;
+    // A runtime reports every neuron it hosts from its start: one that is gone was not counted here.
+    const n = Object.hasOwn(b.neurons, id) ? b.neurons[id] : undefined;
+    if (n === undefined) return true;
+    if (n.arrived < o.arrived || n.completed < o.completed) return true;
+    if ((n.served ?? n.completed) < (o.served ?? o.completed)) return true;
+    if (histogramWentBack(o.latency, n.latency)) return true;
+    return Object.entries(o.forwarded).some(([t, c]) => own(n.forwarded, t) < c);
   });
 }
+
+/** Other bounds are other counters (bucket by bucket, differences would mean nothing). */
+function histogramWentBack(a: LatencyHistogram, b: LatencyHistogram): boolean {
+  if (a.bounds.length !== b.bounds.length || a.bounds.some((x, i) => x !== b.bounds[i])) return true;
+  return b.sum < a.sum || a.counts.some((c, i) => (b.counts[i] ?? 0) < c);
+}
+
+/**
+ * The most targets one answer forwards to: the runtime's performance.request_budget.max_fanout is an
+ * integer from 1 to 1,000 (runtime/src/config). The windows' bound when the Neuron's own is not given.
+ */
+export const MAX_FANOUT = 1000;
 
 export interface WindowStats {
   /** Pods whose reports span the window (or part of it, for young pods). */
@@ -158,6 +190,12 @@ export interface WindowOptions {
    * removed and scale down again (a cascade). They count in no pod, slot, queue or latency figure.
    */
   readonly departed?: readonly (readonly LoadReport[])[];
+  /**
+   * The most signals one finished signal forwards (the Neuron's request_budget.max_fanout; default
+   * MAX_FANOUT, the runtime's bound). A pod's forwarded counts past this many per signal it finished
+   * are not forwards, and are scaled down to it.
+   */
+  readonly maxFanout?: number;
 }
 
 /** Stats of one Neuron over a window, from its pods' histories; undefined when no pod spans one. */
@@ -179,7 +217,9 @@ export function windowStats(
   let latencySum = 0;
   let bounds: readonly number[] | undefined;
   let counts: number[] | undefined;
-  const forwarded: Record<string, number> = {};
+  const maxFanout = o.maxFanout ?? MAX_FANOUT;
+  // Without a prototype: the keys are target names a pod reported (a Neuron may be named constructor).
+  const forwarded: Record<string, number> = Object.create(null);
   const spans = histories.flatMap((h) => {
     const newest = h.at(-1);
     if (!newest || o.now - newest.at > o.staleMs) return [];
@@ -191,7 +231,10 @@ export function windowStats(
     const young = base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at;
     if (young) base = started(base);
     const ms = newest.at - base.at;
-    return ms < minSpan ? [] : [{ h, newest, base, ms, young }];
+    // appendReport starts a new history at a counter that went back; a history built otherwise must
+    // not bring a negative difference either.
+    if (ms < minSpan || wentBack(base, newest, neuron)) return [];
+    return [{ h, newest, base, ms, young }];
   });
   // A pod younger than the window contributed nothing before it started: dividing its integrals by
   // its own short span would count the load twice, once in the older pods' windows (from before it
@@ -231,9 +274,13 @@ export function windowStats(
       for (let i = 0; i < l1.counts.length; i++) counts![i]! += l1.counts[i]! - (l0?.counts[i] ?? 0);
       latencySum += l1.sum - (l0?.sum ?? 0);
     }
-    for (const [target, c] of Object.entries(n1?.forwarded ?? {})) {
-      forwarded[target] = (forwarded[target] ?? 0) + c - (n0?.forwarded[target] ?? 0);
-    }
+    // Each signal finished here forwarded at most maxFanout signals (the runtime drops the rest): a
+    // pod claiming more is held to that, per pod, so it weighs no more than its own finished signals
+    // allow (summed over the pods and then divided, one pod's claim was every pod's fan-out).
+    const sent = Object.entries(n1?.forwarded ?? {}).map(([t, c]) => [t, c - own(n0?.forwarded, t)] as const);
+    const claimed = sent.reduce((a, [, c]) => a + c, 0);
+    const scale = claimed > maxFanout * done ? (maxFanout * done) / claimed : 1;
+    for (const [t, c] of sent) forwarded[t] = own(forwarded, t) + c * scale;
   }
   if (pods === 0) return undefined;
   // A departed pod's integrals from the window's start (at the live pods' end) to its last report,
@@ -253,14 +300,14 @@ export function windowStats(
       base.startedAt < base.at
     )
       base = started(base);
-    if (newest.at <= base.at) continue;
+    if (newest.at <= base.at || wentBack(base, newest, neuron)) continue;
     departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / shared;
     const a1 = newest.neurons[neuron] ?? newest;
     const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
     departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / shared;
   }
   const finished = counts?.at(-1) ?? 0;
-  const fanOut: Record<string, number> = {};
+  const fanOut: Record<string, number> = Object.create(null);
   if (completed > 0) for (const [t, c] of Object.entries(forwarded)) fanOut[t] = c / completed;
   return {
     pods,

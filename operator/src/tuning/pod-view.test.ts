@@ -111,6 +111,33 @@ describe('podView', () => {
     ).toBeCloseTo(7.5, 1);
   });
 
+  it('holds a pod’s forwards to the Neuron’s own requestBudget.maxFanout per signal it finished', () => {
+    const target = (maxFanout: number) =>
+      tuningTargets([aNeuron('impl-1', { performance: { requestBudget: { maxFanout } } })], {
+        get: () => cluster,
+        list: () => [cluster],
+      }).tune[0]!;
+    // A pod that claims 50 forwards to design-1 for every signal it finished.
+    const claimed = aPodProcess('impl-1', 1_000_000).run([
+      { seconds: 30, active: 2, rate: 10, latency: 0.1, fanOut: { 'design-1': 50 } },
+    ]);
+    const now = claimed.at(-1)!.at;
+    const fanOut = (maxFanout: number) =>
+      podView({
+        target: target(maxFanout),
+        ready: [pod('a')],
+        histories: new Map([
+          ['uid-a', { neuron: 'hal9-test/impl-1', reports: claimed, okAt: now, keepMs: 30_000 }],
+        ]),
+        now,
+        intervalMs: 2000,
+        refused: 0,
+        errors: [],
+      }).stable?.fanOut['design-1'];
+    expect(fanOut(3)).toBeCloseTo(3, 6);
+    expect(fanOut(10)).toBeCloseTo(10, 6);
+  });
+
   it('has no windows before any pod has reported', () => {
     const view = podView({
       target: t,

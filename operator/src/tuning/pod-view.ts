@@ -79,7 +79,10 @@ export function podView(i: PodViewInput): PodView {
   const departed = [...histories.entries()]
     .filter(([uid, h]) => h.neuron === t.key && !uids.has(uid))
     .map(([, h]) => h.reports);
-  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed };
+  // A pod's forwards are held to what its finished signals could forward (one bad pod of a Neuron
+  // would otherwise pre-scale every Neuron downstream to its maximum).
+  const maxFanout = t.spec.performance.requestBudget.maxFanout;
+  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed, maxFanout };
   const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
   const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
   // Three quarters of an interval back reaches the read before the newest: one interval's span.

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { aPodProcess } from '../testing/load-reports.ts';
-import { windowStats } from './load-windows.ts';
+import type { LoadReport } from './load-report.ts';
+import { appendReport, windowStats } from './load-windows.ts';
+import { neuronFlow } from './neuron-flow.ts';
+import type { PodView } from './pod-view.ts';
 import { intakeOf, type NeuronFlow, predict } from './prescale.ts';
 
 const flow = (
@@ -84,6 +87,54 @@ function stepReads() {
     windowStats([read], 'strategy', { now, windowMs: ms, staleMs: Number.POSITIVE_INFINITY })!;
   return { panic: w(6000), latest: w(1500) };
 }
+
+describe('one bad pod of an upstream Neuron', () => {
+  it('cannot raise the downstream intake past what max_fanout allows: fan-out is learned per pod, bounded', () => {
+    // A has four pods finishing 10/s each and forwarding each to B; one claims 1e13 forwards a second.
+    // B (one pod) forwards each to C. Before: A's fan-out 2.5e11, B and C pre-scaled to maxReplicas.
+    const pod = (id: string, fw: (i: number) => Record<string, number>) =>
+      aPodProcess(id)
+        .run([{ seconds: 60, active: 1, rate: 10 }])
+        .map((r, i) => ({ ...r, neurons: { [id]: { ...r.neurons[id]!, forwarded: fw(i + 1) } } }))
+        .reduce<LoadReport[]>((h, r) => appendReport(h, r, 70_000), []);
+    const honest = (to: string) => pod(to === 'B' ? 'A' : 'B', (s) => ({ [to]: 10 * s }));
+    const a = [honest('B'), honest('B'), honest('B'), pod('A', (s) => ({ B: 1e13 * s }))];
+    const b = [honest('C')];
+    const c = [pod('C', () => ({}))];
+    const now = a[0]!.at(-1)!.at;
+    const view = (hs: LoadReport[][], id: string, maxFanout?: number): PodView => {
+      const w = (windowMs: number) => windowStats(hs, id, { now, windowMs, staleMs: 3000, maxFanout });
+      return {
+        ready: hs.length,
+        reporting: hs.length,
+        silent: 0,
+        refused: 0,
+        errors: [],
+        stable: w(60_000),
+        panic: w(6000),
+        latest: w(1500),
+        limits: new Map(),
+      };
+    };
+    const downstream = (maxFanout?: number) => {
+      const [va, vb, vc] = [view(a, 'A', maxFanout), view(b, 'B', maxFanout), view(c, 'C', maxFanout)];
+      return predict(
+        new Map([
+          ['ns/A', neuronFlow('ns', va, va.stable!.fanOut, 0.05, ['B'])],
+          ['ns/B', neuronFlow('ns', vb, vb.stable!.fanOut, 0.05, ['C'])],
+          ['ns/C', neuronFlow('ns', vc, {}, 0.05, [])],
+        ]),
+      );
+    };
+    // A's intake is 40/s; the bad pod's own forwards are held to max_fanout × its 10/s.
+    const with10 = downstream(10);
+    expect(with10.get('ns/B')!.intake).toBeCloseTo((40 * (3 + 10)) / 4, 6);
+    expect(with10.get('ns/C')!.intake).toBeCloseTo((40 * (3 + 10)) / 4, 6);
+    // Unset: the runtime's bound, 1,000.
+    expect(downstream().get('ns/B')!.intake).toBeCloseTo((40 * (3 + 1000)) / 4, 6);
+    expect(downstream().get('ns/C')!.intake).toBeLessThanOrEqual(40 * 1000);
+  });
+});
 
 describe('the upstream backlog', () => {
   it("adds what an upstream has queued × fan-out to the downstream's predicted concurrency", () => {
