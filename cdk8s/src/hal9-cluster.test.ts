@@ -65,7 +65,7 @@ describe('Hal9Cluster', () => {
     expect(() => synthCluster({ claude: { baseURL: 'http://messages-proxy.ai:8080' } })).not.toThrow();
     for (const bad of ['http://user:pw@messages-proxy.ai', 'http://@messages-proxy.ai']) {
       expect(problemsOf({ claude: { baseURL: bad } }).join('\n'), bad).toContain(
-        'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
+        'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
       );
     }
   });

@@ -68,4 +68,56 @@ describe('spec rules', () => {
     }
     expect(clusterRules('c', { tracing: { endpoint: 'http://collector:65535' } })).toEqual([]);
   });
+
+  // Where the WHATWG URL parser the rules used disagreed with Go's, the apiserver's (see go-url.ts).
+  const urlFields = {
+    baseURL: ['claude.baseURL must be', (u: string) => ({ claude: { baseURL: u } })],
+    endpoint: ['tracing.endpoint must be', (u: string) => ({ tracing: { endpoint: u } })],
+    prometheusURL: [
+      'autoscaling.parallelism.prometheusURL must be',
+      (u: string) => ({ autoscaling: { parallelism: { prometheusURL: u } } }),
+    ],
+  } as const;
+  const urlCases: readonly (readonly [string, boolean])[] = [
+    ['http://host/p%zz', false],
+    ['http://host/%', false],
+    ['http://host/a%2', false],
+    ['http://a{b}', false],
+    ['http://ho`st', false],
+    ['http://1.2.3.4.5', true],
+    ['http://256.1.1.1', true],
+    ['http://[fe80::1%25en0]', true],
+    ['http://a<b', true],
+    ['http://host:65535', true],
+    ['http://host:65536', false],
+    ['http://host:99999', false],
+    ['http://host:0000080', false],
+    ['http://host:00080', true],
+    ['http://[::1]:8080', true],
+    ['http://a:b:80', false],
+    ['http://:80', false],
+  ];
+  describe.each(Object.entries(urlFields))('%s', (_, [message, spec]) => {
+    it.each(urlCases)('reads %s as the apiserver does (accepted: %s)', (url, ok) => {
+      const problems = clusterRules('c', spec(url)).filter((p) => p.includes(message));
+      expect(problems).toHaveLength(ok ? 0 : 1);
+    });
+  });
+
+  it.each([
+    ['30s', true],
+    ['000030s', true],
+    ['0000030s', false],
+    ['0000000001s', false],
+    ['1s0000000ms', false],
+    ['29s999999ms', false],
+  ] as const)(
+    'refuses a tracing.timeout %s with a run of 7 digits or more, as the CRD does',
+    (timeout, ok) => {
+      const problems = neuronRules('n', { cluster: 'c', layer: 'L2', tracing: { timeout } });
+      expect(problems.join('\n')).toEqual(
+        ok ? '' : expect.stringContaining('tracing.timeout must be at most 30s'),
+      );
+    },
+  );
 });

@@ -13,6 +13,7 @@ import {
   safeSysctls,
   wholeQuantityValue,
 } from '@hal9/api';
+import { goURL } from './go-url.ts';
 import { isLabelKey } from './label-key.ts';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
@@ -36,38 +37,43 @@ type Sections = Pick<
   | 'tracing'
 >;
 
-// WHATWG URL reads "http:host" (no //), "http:///host" and backslashes as an authority where Go's
-// parser, whose CEL url() the CRDs' rules use, sees none: "scheme://", then an authority that is not
-// empty and has no backslash, as the apiserver needs.
-function hasAuthority(v: string): boolean {
-  const authority = /^[A-Za-z][-+.A-Za-z0-9]*:\/\/([^/?#]*)/.exec(v)?.[1];
-  return authority !== undefined && authority !== '' && !authority.includes('\\');
-}
+// The CRDs' CEL rules read URLs with Go's net/url (isURL, url().getScheme/getHostname/getPort), which
+// WHATWG's URL parser contradicts both ways (see go-url.ts): the rules are mirrored on goURL.
+const printable = /^[!-~]+$/;
+const credentials = /^https?:\/\/[^/]*@/i;
+// The rules' port bound: at most 5 digits (int() of more could overflow) and at most 65535.
+const portInRange = (port: string): boolean => port === '' || (port.length <= 5 && Number(port) <= 65535);
 
-// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535
-// (WHATWG URL refuses a larger one, as the rule does) and no query or fragment.
+// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535 and no
+// query or fragment.
 function isCollectorURL(v: string): boolean {
-  if (!hasAuthority(v) || !URL.canParse(v) || v.includes('?') || v.includes('#')) return false;
-  const u = new URL(v);
-  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  const u = goURL(v);
+  return (
+    u !== undefined &&
+    (u.scheme === 'http' || u.scheme === 'https') &&
+    u.hostname !== '' &&
+    portInRange(u.port) &&
+    !v.includes('?') &&
+    !v.includes('#')
+  );
 }
 // The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, in printable ASCII as the
-// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is where WHATWG's would
-// convert or refuse it), and without credentials, which would end up in Git and in the Neuron's spec.
-const printable = /^[!-~]+$/;
+// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is), and without
+// credentials, which would end up in Git and in the Neuron's spec.
 const isPrometheusURL = (v: string): boolean =>
-  v === '' || (printable.test(v) && !/^https?:\/\/[^/]*@/i.test(v) && isCollectorURL(v));
-// The CRD's CEL test of claude.baseURL: a URL with a host and no credentials before it.
+  v === '' || (printable.test(v) && !credentials.test(v) && isCollectorURL(v));
+// The CRD's CEL test of claude.baseURL: a URL with a host, a port up to 65535 if any, and no credentials
+// before it (the schema's pattern asks for http:// or https://).
 function isBaseURL(v: string): boolean {
-  if (
-    !printable.test(v) ||
-    !hasAuthority(v) ||
-    !URL.canParse(v) ||
-    /^https?:\/\/[^/]*@/i.test(v) ||
-    /[?#]/.test(v)
-  )
-    return false;
-  return new URL(v).hostname !== '';
+  const u = goURL(v);
+  return (
+    printable.test(v) &&
+    u !== undefined &&
+    u.hostname !== '' &&
+    portInRange(u.port) &&
+    !credentials.test(v) &&
+    !/[?#]/.test(v)
+  );
 }
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
 
@@ -285,7 +291,7 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   }
   if (c?.baseURL !== undefined && c.baseURL !== '' && !isBaseURL(c.baseURL)) {
     problems.push(
-      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host and without credentials (user:password@), a query (?) or a fragment (#), in printable ASCII: the runtime refuses a secret in a URL, which it logs, and appends /v1/messages to it; the API key goes in the Secret claude.apiKeySecretRef names`,
+      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials (user:password@), a query (?) or a fragment (#), in printable ASCII: the runtime refuses a secret in a URL, which it logs, and appends /v1/messages to it; the API key goes in the Secret claude.apiKeySecretRef names`,
     );
   }
   const rt = c?.retry;
@@ -497,11 +503,13 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
         `${p}.tracing.timeout (${JSON.stringify(timeout)}): tracing.timeout must be a duration above 0 in h, m, s and ms, in that order, such as 10s, 2s500ms or 500ms`,
       );
     } else if (
+      // As the CRD's rule, which refuses a run of 7 digits or more before duration() reads it.
+      /[0-9]{7,}/.test(timeout) ||
       Number(d[1] ?? 0) * 3_600_000 +
         Number(d[2] ?? 0) * 60_000 +
         Number(d[3] ?? 0) * 1000 +
         Number(d[4] ?? 0) >
-      30_000
+        30_000
     ) {
       problems.push(
         `${p}.tracing.timeout (${JSON.stringify(timeout)}): tracing.timeout must be at most 30s (the batch span processor gives up on an export after 30s): write a shorter duration such as 10s`,

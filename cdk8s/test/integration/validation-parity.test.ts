@@ -922,9 +922,74 @@ const cases: readonly Case[] = [
     'Neuron',
     'impl-1',
     { cluster: 'c', layer: 'L2', claude: { baseURL: 'http://a\u00a0b' } },
-    'claude.baseURL must be an http:// or https:// URL with a host and without credentials',
+    'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
   ],
+  // tracing.timeout: the CRD refuses a run of 7 digits or more (duration() could overflow) whatever it
+  // adds up to.
+  ...(
+    [
+      ['000030s', undefined],
+      ['0000030s', 'tracing.timeout must be at most 30s'],
+      ['0000000001s', 'tracing.timeout must be at most 30s'],
+      ['1s0000000ms', 'tracing.timeout must be at most 30s'],
+    ] as const
+  ).map(
+    ([timeout, message]): Case => [
+      `a tracing export timeout of ${timeout}`,
+      'Hal9Cluster',
+      'c',
+      { tracing: { endpoint: 'http://otel-collector.observability:4318', timeout } },
+      message,
+    ],
+  ),
+  // The CEL rules read URLs with Go's net/url, which the WHATWG URL parser contradicts both ways: synth
+  // reads them as Go does (go-url.ts), in the three URL fields.
+  ...urlCases(),
 ];
+
+function urlCases(): Case[] {
+  const fields = {
+    'claude.baseURL': [
+      (u: string): Hal9ClusterSpec => ({ claude: { baseURL: u } }),
+      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+    ],
+    'tracing.endpoint': [
+      (u: string): Hal9ClusterSpec => ({ tracing: { endpoint: u } }),
+      'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector',
+    ],
+    'autoscaling.parallelism.prometheusURL': [
+      (u: string): Hal9ClusterSpec => ({ autoscaling: { parallelism: { prometheusURL: u } } }),
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
+    ],
+  } as const;
+  const urls: readonly (readonly [string, string, boolean])[] = [
+    // WHATWG keeps a bad %-escape and escapes {, }, ` in a host; Go refuses them.
+    ['http://host/p%zz', 'a bad %-escape in the path', false],
+    ['http://host/%', 'a lone % in the path', false],
+    ['http://host/a%2', 'a cut %-escape in the path', false],
+    ['http://a{b}', 'braces in the host', false],
+    ['http://ho`st', 'a backquote in the host', false],
+    // WHATWG refuses what is no IPv4 address, an IPv6 zone and < in a host; Go takes them.
+    ['http://1.2.3.4.5', 'a host of five numbers', true],
+    ['http://256.1.1.1', 'a host of numbers above 255', true],
+    ['http://[fe80::1%25en0]', 'an IPv6 host with a zone', true],
+    ['http://a<b', 'a < in the host', true],
+    ['http://host:65535', 'port 65535', true],
+    ['http://host:65536', 'port 65536', false],
+    ['http://host:99999', 'port 99999', false],
+  ];
+  return Object.entries(fields).flatMap(([field, [spec, message]]) =>
+    urls.map(
+      ([url, what, ok]): Case => [
+        `${field} with ${what} (${url})`,
+        'Hal9Cluster',
+        'c',
+        spec(url),
+        ok ? undefined : message,
+      ],
+    ),
+  );
+}
 
 describe('synth-time validation and the apiserver', () => {
   it.each(cases)('agree on %s', async (_, kind, name, spec, message) => {
