@@ -78,7 +78,8 @@ export async function httpRamp(
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-ramp-'));
-  // No config file and no knob in the environment: the guide's defaults, as `npm start` runs.
+  // No config file and no knob in the environment (info is the default log level, said for clarity):
+  // the guide's defaults, as `npm start` runs.
   const runtime = await spawnRuntime(undefined, { env: { HAL9_LOG_LEVEL: 'info' } });
   const echo = await startEchoServer();
   try {

@@ -116,7 +116,7 @@ if (only.has('http')) {
           `${r.hal9.maxRate}/s`,
           `${r.echo.maxRate}/s`,
           `≥ 40 % of echo (${(ratio * 100).toFixed(0)} %)`,
-          // The bare echo reached 8,000/s on a quiet machine: a ceiling at the ramp's first rates says
+          // The bare echo reaches 12,000–20,000/s on a quiet machine: a ceiling at the ramp's first rates says
           // the machine, not the servers, set it, and the ratio says nothing.
           r.echo.maxRate < 2000
             ? `**no** (the echo itself stopped at ${r.echo.maxRate}/s: the machine was busy; run again on a quiet one)`

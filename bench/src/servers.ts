@@ -34,7 +34,7 @@ const stopper = (child: ChildProcess) => (): Promise<void> =>
 /** Starts a server that prints `{"address": "http://127.0.0.1:port"}` on stdout (piped, parsed). */
 async function start(args: readonly string[], env: Record<string, string>): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
+    env: { ...withoutRuntimeSettings(process.env), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -114,15 +114,17 @@ export async function spawnRuntime(
 
 /**
  * The bench's environment without what would change the runtime's settings (its config overrides,
- * an upstream's URL or key, a trace exporter): a shell that sets one must not make a run at
- * "shipped defaults" measure something else, or send anything off this machine. Only the knobs a
- * section names (its `env`) reach the runtime.
+ * an upstream's URL or key, a trace exporter, node flags): a shell that sets one must not make a run
+ * at "shipped defaults" measure something else, or send anything off this machine. Only the knobs a
+ * section names (its `env`) reach the runtime, and the bench's other servers (echo, fake, proxy)
+ * get the same clean environment.
  */
 export function withoutRuntimeSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(env).filter(
       ([k]) =>
-        !/^(HAL9_|ANTHROPIC_|OTEL_)/.test(k) && !['PORT', 'HOST', 'KUBERNETES_SERVICE_HOST'].includes(k),
+        !/^(HAL9_|ANTHROPIC_|OTEL_)/.test(k) &&
+        !['PORT', 'HOST', 'KUBERNETES_SERVICE_HOST', 'NODE_OPTIONS'].includes(k),
     ),
   );
 }
