@@ -91,11 +91,11 @@ describe('two operator processes with --leader-elect', () => {
       },
     );
     // Its queue waits start when it leads: "first" stood in its queue while operator-a led (more
-    // than the Lease's 15 s), which is no wait of the leader's.
+    // than the Lease's 15 s), which is no wait of the leader's: counted, the sum would pass 15 s by construction.
     const waited = await scrape(await b.metricsPort(), 'workqueue_queue_duration_seconds_sum', {
       controller: 'neuron',
     });
-    expect(waited).toBeLessThan(5);
+    expect(waited).toBeLessThan(15);
   });
 
   it('hands the Lease back on SIGTERM', { timeout: 60_000 }, async () => {

@@ -94,6 +94,8 @@ describe('a Hal9Cluster deleted while its Neurons stay (--no-neuron-cluster-owne
   it('after the cluster is deleted, the policies stay (the same objects) and the token Secrets are there for the Neuron', {
     timeout: 300_000,
   }, async () => {
+    const clusterUid = (await r.cluster('brain'))?.metadata?.uid ?? '';
+    expect(clusterUid).not.toBe('');
     await kubectl(['delete', 'hal9cluster', 'brain', '-n', ns, '--wait=false']);
     await waitFor('the Hal9Cluster gone', async () => ((await r.cluster('brain')) ? undefined : true), gc);
     // The garbage collector took the deleted cluster out of the policies' owners, and kept them.
@@ -129,8 +131,27 @@ describe('a Hal9Cluster deleted while its Neurons stay (--no-neuron-cluster-owne
     );
     expect(condition(neuron, 'Degraded')).toMatchObject({ status: 'True', reason: 'ClusterNotFound' });
     expect(condition(neuron, 'Ready')?.message).toContain('Hal9Cluster "brain" was not found');
-    // Still there a garbage-collector pass later: nothing is left that only the cluster owned.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Still there a garbage-collector pass later: nothing is left that only the cluster owned. A
+    // canary owned by the deleted cluster alone, made now, is collected by such a pass.
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: 'gc-canary',
+          ownerReferences: [
+            { apiVersion: 'hal9.ai/v1alpha1', kind: 'Hal9Cluster', name: 'brain', uid: clusterUid },
+          ],
+        },
+      },
+    });
+    await waitFor(
+      'the garbage collector to take a canary the deleted cluster owned',
+      async () =>
+        (await orUndefined(core.readNamespacedConfigMap({ name: 'gc-canary', namespace: ns })))
+          ? undefined
+          : true,
+      gc,
+    );
     expect((await policies()).map((p) => p?.metadata?.uid)).toEqual(policyUids);
     expect((await secrets()).map((s) => s?.metadata?.uid)).toEqual(made.map((s) => s?.metadata?.uid));
   });

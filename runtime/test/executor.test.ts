@@ -28,39 +28,45 @@ const slowNeuron = (limit: number, extra: Record<string, unknown> = {}) =>
     claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 40)] } },
   });
 
-/** Runs `n` concurrent requests while sampling the active-task gauge; returns the highest value seen. */
-async function observedConcurrency(s: Started, n: number): Promise<number> {
-  let max = 0;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      max = Math.max(max, await s.metric('hal9_parallel_tasks_active'));
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  const res = await Promise.all(
-    Array.from({ length: n }, (_, i) => s.post('/v1/signals', { content: `c${i}` })),
+/**
+ * Runs `n` concurrent requests on the held-answers runtime: counted at the upstream, not by the
+ * executor itself, exactly `limit` calls reach it while the rest wait in the runtime; then every
+ * answer is let through. Returns the most calls the upstream was answering at once.
+ */
+async function upstreamConcurrency(n: number, limit: number): Promise<number> {
+  const h = held!;
+  const res = Promise.all(
+    Array.from({ length: n }, (_, i) => h.rt.post('/v1/signals', { content: `c${i}` })),
   );
-  done = true;
-  await sampler;
-  expect(res.every((r) => r.status === 200)).toBe(true);
-  return max;
+  await vi.waitFor(
+    () => {
+      expect(h.fake.requests).toHaveLength(limit);
+      expect(h.rt.runtime.engine.occupancy).toMatchObject({ active: limit, queued: n - limit });
+    },
+    { timeout: 5_000, interval: 5 },
+  );
+  expect(await h.rt.metric('hal9_parallel_tasks_active')).toBe(limit);
+  h.hold.open();
+  const done = await res;
+  expect(done.every((r) => r.status === 200)).toBe(true);
+  expect(h.fake.requests).toHaveLength(n);
+  return h.fake.maxInFlight;
 }
 
 describe('parallel executor', () => {
   it('never runs more than max_concurrent_signals at once, and reaches it under load', async () => {
-    rt = await slowNeuron(3);
-    expect(await observedConcurrency(rt, 15)).toBe(3);
-    expect(await rt.metric('hal9_parallel_tasks_max')).toBe(3);
+    await heldAnswers({ max_concurrent_signals: 3 });
+    expect(await upstreamConcurrency(15, 3)).toBe(3);
+    expect(await rt!.metric('hal9_parallel_tasks_max')).toBe(3);
   });
 
   it('changes the limit live through the admin API', async () => {
-    rt = await slowNeuron(2);
-    const put = await rt.put('/v1/admin/performance', { max_concurrent_signals: 5 });
+    await heldAnswers({ max_concurrent_signals: 2 });
+    const put = await rt!.put('/v1/admin/performance', { max_concurrent_signals: 5 });
     expect(put.status).toBe(200);
     expect(put.body.max_concurrent_signals).toBe(5);
-    expect(await observedConcurrency(rt, 20)).toBe(5);
-    expect(await rt.metric('hal9_parallel_tasks_max')).toBe(5);
+    expect(await upstreamConcurrency(20, 5)).toBe(5);
+    expect(await rt!.metric('hal9_parallel_tasks_max')).toBe(5);
   });
 
   it('answers 429 with Retry-After when the queue is full, and finishes what it accepted', async () => {

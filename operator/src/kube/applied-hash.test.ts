@@ -96,5 +96,11 @@ describe('liveDiffers', () => {
     const b = withAppliedHash({ ...deployment({}), metadata: { name: 'n', annotations: { x: 'y' } } });
     expect(a.metadata?.annotations).toEqual(b.metadata?.annotations);
     expect(a.metadata?.annotations?.x).toBe('y');
+    const hashOf = (o: KubernetesObject) => o.metadata?.annotations?.[appliedHashAnnotation];
+    const hash = hashOf(a);
+    expect(hash).toMatch(/\S{8,}/);
+    // Other content, another hash.
+    const c = withAppliedHash({ ...deployment({}), metadata: { name: 'n', annotations: { x: 'z' } } });
+    expect(hashOf(c)).not.toBe(hash);
   });
 });

@@ -102,9 +102,25 @@ describe('renderNeuron: the objects', () => {
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
   });
 
-  it('sorts object keys so that serialized output is stable', () => {
-    const d = deployment(render().objects) as unknown as Record<string, unknown>;
-    expect(Object.keys(d)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+  it('sorts object keys at every depth of every object, so that serialized output is stable', () => {
+    // Every object the apply hash is taken over (applied-hash.ts): an unsorted key anywhere would
+    // change the hash of an unchanged child after a refactor, and re-apply it on upgrade.
+    const unsorted: string[] = [];
+    const walk = (v: unknown, at: string): void => {
+      if (Array.isArray(v)) {
+        for (const [i, x] of v.entries()) walk(x, `${at}[${i}]`);
+      } else if (typeof v === 'object' && v !== null) {
+        const keys = Object.keys(v);
+        if (keys.join('\n') !== [...keys].sort().join('\n')) unsorted.push(at);
+        for (const k of keys) walk((v as Record<string, unknown>)[k], `${at}.${k}`);
+      }
+    };
+    const objects = render({
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] },
+    }).objects;
+    for (const o of objects) walk(o, `${o.kind}`);
+    expect(objects.length).toBeGreaterThanOrEqual(3);
+    expect(unsorted).toEqual([]);
   });
 
   it('serves port 8080 named http; the pods carry the scrape annotations, the Service does not', () => {
