@@ -619,12 +619,12 @@ export interface Hal9ClusterSpecAutoscaling {
    */
   readonly targetUtilizationPercentage?: number;
   /**
-   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas still use this window. Default: 60.
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas then use that query window as both their windows, and this field only sets how long a burst's replicas are held. Default: 60.
    * @default 60
    */
   readonly stableWindowSeconds?: number;
   /**
-   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: 6.
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the Ready pods, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: 6.
    * @default 6
    */
   readonly panicWindowSeconds?: number;

@@ -445,11 +445,11 @@ export interface NeuronSpecAutoscaling {
    */
   readonly targetUtilizationPercentage?: number;
   /**
-   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas still use this window. Default: the Hal9Cluster's (60 unless set there).
+   * Operator mode: window of the averages replicas and parallelism are decided from (Knative's stable window). Longer is steadier, shorter reacts faster. With metricsSource prometheus, parallelism is decided over the Prometheus query window instead (four scrape intervals, or the operator's --tuning-window): it is then the panic window, and it or 30 s, whichever is longer, the stable window; replicas then use that query window as both their windows, and this field only sets how long a burst's replicas are held. Default: the Hal9Cluster's (60 unless set there).
    */
   readonly stableWindowSeconds?: number;
   /**
-   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the current replicas, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: the Hal9Cluster's (6 unless set there).
+   * Operator mode: short window that detects bursts (Knative's panic window). When the concurrency over it asks for at least panicThresholdPercentage of the Ready pods, replicas go up at once and do not go down until the bursts end; parallelism cuts and raises also read it. Default: the Hal9Cluster's (6 unless set there).
    */
   readonly panicWindowSeconds?: number;
   /**
@@ -839,7 +839,7 @@ export interface NeuronStatus {
    */
   readonly selector?: string;
   /**
-   * Executor limit (maxConcurrentSignals) currently set by the tuner.
+   * Executor limit (maxConcurrentSignals) the pods run: the tuner's value while parallelism is tuned, else the spec's.
    */
   readonly parallelism?: NeuronStatusParallelism;
   /**
@@ -876,7 +876,7 @@ export interface NeuronStatusConditionsItem {
 }
 
 /**
- * Executor limit (maxConcurrentSignals) currently set by the tuner.
+ * Executor limit (maxConcurrentSignals) the pods run: the tuner's value while parallelism is tuned, else the spec's.
  */
 export interface NeuronStatusParallelism {
   /**
