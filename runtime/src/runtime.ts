@@ -207,7 +207,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     // client keys: a client of the signal API does not retune the runtime for every other client. With
     // client keys and neither token the admin API is closed, so it is never the one open door.
     admins: admin?.credentials ?? peerKeys?.credentials ?? (clients.size > 0 ? ('closed' as const) : clients),
-    // Without a peer token the internal route takes the client keys, as the admin API does: it runs
+    // Without a peer token the internal route takes the client keys (unlike the admin API): it runs
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
     peers: peerKeys?.credentials ?? clients,
     onClient: (name) => metrics.clientRequests.inc({ client: name }),

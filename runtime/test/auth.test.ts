@@ -75,6 +75,9 @@ describe('signal API keys', () => {
     // ...and team-a's unread result is still there.
     const a = await rt.get(`/v1/signals/${accepted.body.id}`, bearer('key-aaaaaaaaaaaaaaaaaaaa'));
     expect([a.status, a.body.status]).toEqual([200, 'completed']);
+    // To another client, an id let go is unknown, as one never sent: not even its existence is told.
+    const other = await rt.get(`/v1/signals/${flood[0]}`, bearer('key-aaaaaaaaaaaaaaaaaaaa'));
+    expect([other.status, other.body.error?.field]).toEqual([404, 'id']);
   });
 
   it('client keys never open the admin API: closed without an admin or peer token, the token only with one', async () => {

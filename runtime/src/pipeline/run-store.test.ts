@@ -91,6 +91,30 @@ describe('RunStore', () => {
     expect(store.notFound('big-0').details.field).toBe('server.results_max_bytes');
   });
 
+  it('with client keys, counts the run a client adds to its own bytes: its own goes before another’s unread one', () => {
+    // Bob keeps one result of ≈ 1.0 MB; alice adds two of ≈ 0.9 MB to a 2 MB store. The second fits
+    // only if one goes: alice's first, not bob's (alice would hold 1.8 MB, bob nothing).
+    const { store, start, finish } = setup(1000, 2_000_000);
+    finish(start('bob-1', 'bob'), 'b'.repeat(500_000));
+    finish(start('alice-1', 'alice'), 'a'.repeat(450_000));
+    finish(start('alice-2', 'alice'), 'a'.repeat(450_000));
+    expect(store.get('bob-1')?.status).toBe('completed');
+    expect(store.get('alice-2')?.status).toBe('completed');
+    expect(store.get('alice-1')).toBeUndefined();
+    expect(store.notFound('alice-1', 'alice').details.field).toBe('server.results_max_bytes');
+  });
+
+  it('tells only the client that sent it why an id is no longer kept: to another it is unknown', () => {
+    const { store, start, finish } = setup(2);
+    for (const id of ['a0', 'a1', 'a2']) finish(start(id, 'alice'));
+    expect(store.get('a0')).toBeUndefined();
+    expect(store.notFound('a0', 'alice').details.field).toBe('server.results_max_entries');
+    expect(store.notFound('a0', 'bob')).toMatchObject({ details: { field: 'id' } });
+    expect(store.notFound('a0', 'bob').message).toBe(
+      store.notFound('never-sent', 'bob').message.replace('never-sent', 'a0'),
+    );
+  });
+
   it('keeps finished requests up to maxBytes of their estimated size, dropping the oldest first', () => {
     const big = 'x'.repeat(100_000); // ≈ 200 kB each as estimated
     const { store, start, finish } = setup(1000, 1_048_576);

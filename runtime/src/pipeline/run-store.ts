@@ -119,6 +119,12 @@ interface Share {
 /** The limit that let a finished run go, named in the error of a lookup that comes too late. */
 type DroppedBy = 'server.results_ttl_seconds' | 'server.results_max_entries' | 'server.results_max_bytes';
 
+/** An id no longer kept: what let it go, and the client key's name that sent it. */
+interface Dropped {
+  readonly by: DroppedBy;
+  readonly owner: string;
+}
+
 /** How many of the latest ids no longer kept are remembered (ids only, a few dozen bytes each). */
 export const MAX_DROPPED_IDS = 10_000;
 
@@ -128,8 +134,8 @@ export class RunStore {
   readonly #running = new Map<string, { run: RequestRun; owner: string }>();
   readonly #finished: LRUCache<string, Kept>;
   readonly #shares = new Map<string, Share>();
-  /** Ids no longer kept, for `ttlMs` after they went: what let each go. */
-  readonly #dropped: LRUCache<string, DroppedBy>;
+  /** Ids no longer kept, for `ttlMs` after they went: what let each go, and whose each was. */
+  readonly #dropped: LRUCache<string, Dropped>;
   /** What an eviction during the current set is for (lru-cache says only "evict"). */
   #evicting: DroppedBy = 'server.results_max_entries';
   #purge: Timer | undefined;
@@ -153,13 +159,14 @@ export class RunStore {
           share.bytes -= kept.size;
           if (share.ids.size === 0) this.#shares.delete(kept.owner);
         }
-        if (reason === 'expire') this.#dropped.set(id, 'server.results_ttl_seconds');
-        else if (reason === 'evict') this.#dropped.set(id, this.#evicting);
+        if (reason === 'expire')
+          this.#dropped.set(id, { by: 'server.results_ttl_seconds', owner: kept.owner });
+        else if (reason === 'evict') this.#dropped.set(id, { by: this.#evicting, owner: kept.owner });
         // Nobody can read it any more: a drain stops waiting for it.
         this.#pending?.read(id);
       },
     });
-    this.#dropped = new LRUCache<string, DroppedBy>({
+    this.#dropped = new LRUCache<string, Dropped>({
       max: MAX_DROPPED_IDS,
       ttl: limits.ttlMs,
       ttlResolution: 0,
@@ -196,8 +203,9 @@ export class RunStore {
   }
   /**
    * Before `owner` adds a run of `size` to a full store: the oldest runs of the client holding the
-   * most go (`owner`'s own when it holds the most). With one client only, the cache's own least
-   * recently used order decides.
+   * most go (`owner`'s own when it holds the most, counting the run it adds: else a client could
+   * always keep one run's size more than another, evicting that other's unread result where its own
+   * would have made room). With one client only, the cache's own least recently used order decides.
    */
   #makeRoom(owner: string, size: number): void {
     if (this.#shares.size < 2 && (this.#shares.size === 0 || this.#shares.has(owner))) return;
@@ -205,11 +213,15 @@ export class RunStore {
       const byCount = this.#finished.size + 1 > this.#limits.maxEntries;
       const byBytes = this.#finished.calculatedSize + size > this.#limits.maxBytes;
       if (!byCount && !byBytes) return;
-      const weight = (s: Share) => (byCount ? s.ids.size : s.bytes);
-      let victim = this.#shares.get(owner);
+      // The sender's share counts the run it adds; on a tie, the other client's oldest goes (the
+      // sender would then hold no more than it).
+      const mine = this.#shares.get(owner);
+      const weight = (s: Share) => (byCount ? s.ids.size : s.bytes) + (s === mine ? (byCount ? 1 : size) : 0);
+      let victim: Share | undefined;
       for (const share of this.#shares.values()) {
-        if (!victim || weight(share) > weight(victim)) victim = share;
+        if (share !== mine && (!victim || weight(share) > weight(victim))) victim = share;
       }
+      if (mine && (!victim || weight(mine) > weight(victim))) victim = mine;
       const oldest = victim?.ids.values().next().value;
       if (oldest === undefined) return;
       // Deleted by hand, so the reason is recorded here (lru-cache says "delete", not "evict"): its
@@ -220,8 +232,9 @@ export class RunStore {
           : byCount
             ? 'server.results_max_entries'
             : 'server.results_max_bytes';
+      const whose = this.#finished.peek(oldest)?.owner ?? '';
       this.#finished.delete(oldest);
-      this.#dropped.set(oldest, reason);
+      this.#dropped.set(oldest, { by: reason, owner: whose });
     }
   }
   /** Frees expired runs while any are kept, at most an eighth of the TTL after they expire. */
@@ -266,10 +279,14 @@ export class RunStore {
   get(id: string): RunView | undefined {
     return this.run(id)?.view();
   }
-  /** Why `id` is not kept: which limit let it go, or that it is unknown. */
-  notFound(id: string): Hal9Error {
+  /**
+   * Why `id` is not kept: which limit let it go, or that it is unknown. With `owner` (the client
+   * key's name), another client's id is unknown whatever became of it: not even its existence is told.
+   */
+  notFound(id: string, owner?: string): Hal9Error {
     const ttl = `server.results_ttl_seconds (${this.#limits.ttlMs / 1000} s)`;
-    switch (this.#dropped.get(id)) {
+    const dropped = this.#dropped.get(id);
+    switch (owner === undefined || dropped?.owner === owner ? dropped?.by : undefined) {
       case 'server.results_ttl_seconds':
         return new Hal9Error('NOT_FOUND', `request ${id} is no longer kept: it ended more than ${ttl} ago`, {
           field: 'server.results_ttl_seconds',

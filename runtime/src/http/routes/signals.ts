@@ -154,7 +154,7 @@ export async function signalRoutes(
   /** A request kept by id, for the client that sent it: another client's is unknown to it, as a wrong id is. */
   const keptRun = (req: FastifyRequest, id: string): RequestRun => {
     const run = store.run(id, clientOf.get(req) ?? '');
-    if (!run) throw store.notFound(id);
+    if (!run) throw store.notFound(id, clientOf.get(req) ?? '');
     return run;
   };
 
