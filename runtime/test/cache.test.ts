@@ -208,6 +208,15 @@ describe('response cache', () => {
     expect(later.costUsd).toBeUndefined();
   });
 
+  it('takes a cache TTL that is no whole number of milliseconds (1.001 s, 0.0015 s)', async () => {
+    for (const ttl of [1.001, 0.0015]) {
+      const { rt } = await start({ cache_ttl_seconds: ttl });
+      expect((await send(`ttl ${ttl}`)).status, String(ttl)).toBe(200);
+      await rt.close();
+      await fake!.close();
+    }
+  });
+
   it('does not cache failures: after an upstream error the same signal calls upstream again', async () => {
     const { fake } = await start();
     fake.script(apiError(500));

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { roundRobin } from './support/round-robin.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
@@ -50,6 +52,45 @@ describe('a peer pod that drains', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('connection')).toBe('close');
     expect(refused.headers.get('retry-after')).toBe('1');
+  });
+
+  it('resends to a draining pod as often after a resend for an older peer’s schema', async () => {
+    // A pod of the version before deadlineByCaller refuses it once (400 naming it), then drains.
+    const bodies: string[] = [];
+    const peer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(body);
+        const refused = body.includes('deadlineByCaller');
+        res.writeHead(refused ? 400 : 503, { 'content-type': 'application/json', connection: 'close' }).end(
+          JSON.stringify({
+            error: refused
+              ? {
+                  code: 'INVALID_REQUEST',
+                  message: 'body.signals.0.deadlineByCaller must NOT have additional properties',
+                  field: 'signals.0.deadlineByCaller',
+                }
+              : { code: 'DRAINING', message: 'the runtime is shutting down' },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => peer.close(() => r())));
+    const lead = await start({
+      neurons: [
+        neuron('lead', 'L3', ['worker']),
+        neuron('worker', 'L2', [], { endpoint: `http://127.0.0.1:${(peer.address() as AddressInfo).port}` }),
+      ],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker\nCONTENT: job')] } },
+    });
+
+    const res = await lead.post('/v1/signals?timeout_ms=5000', { content: 'a caller’s deadline' });
+
+    expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual(['DRAINING']);
+    // The schema's resend, then one send and two resends refused by the drain.
+    expect(bodies.map((b) => b.includes('deadlineByCaller'))).toEqual([true, false, false, false]);
   });
 
   it('gives up after the resends when every pod drains: the branch ends with DRAINING', async () => {

@@ -239,7 +239,10 @@ export class HttpPeerTransport implements PeerTransport {
     const { signal } = call;
     let encoded = bodies.encoded;
     let auth = this.#auth.current;
-    for (let resends = 0; ; resends++) {
+    // Only DRAINING resends count toward their bound: a resend for an older peer's schema or a
+    // rotated token is not one of them.
+    let drainingResends = 0;
+    for (;;) {
       try {
         return await peerCall(this.#call, target, encoded, auth, call);
       } catch (e) {
@@ -265,7 +268,9 @@ export class HttpPeerTransport implements PeerTransport {
           auth = previous;
           continue;
         }
-        if (!(e instanceof Hal9Error && e.code === 'DRAINING') || resends >= MAX_DRAINING_RESENDS) throw e;
+        if (!(e instanceof Hal9Error && e.code === 'DRAINING') || drainingResends >= MAX_DRAINING_RESENDS)
+          throw e;
+        drainingResends++;
       }
     }
   }

@@ -123,6 +123,28 @@ function setup(o: { room: number; maxBufferedBytes: number; heartbeatMs?: number
   return { clock, run, res, results, ids, delivered: () => delivered };
 }
 
+describe('streamRun on a connection already closed', () => {
+  it('writes nothing, arms no heartbeat and never counts the end as read', () => {
+    const clock = new ManualClock();
+    const run = openRun(clock, ONLY);
+    const res = new FakeSocket(1000);
+    res.destroyed = true;
+    let delivered = false;
+    const timers = clock.pending;
+    streamRun(
+      res as unknown as ServerResponse,
+      run,
+      0,
+      { clock, heartbeatMs: 1000, maxBufferedBytes: 2000 },
+      () => (delivered = true),
+    );
+    expect(clock.pending).toBe(timers);
+    run.close(ONLY, { results: [{ neuron: 'w', layer: 'L2', content: 'done' }] });
+    expect(res.text).toBe('');
+    expect(delivered).toBe(false);
+  });
+});
+
 describe('streamRun backpressure', () => {
   it('writes a burst far over the limit to a reader that keeps up, from its cursor at each drain', async () => {
     const s = setup({ room: 1000, maxBufferedBytes: 2000 });

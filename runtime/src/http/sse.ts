@@ -68,6 +68,10 @@ export function streamRun(
   o: SseOptions,
   onEnd?: () => void,
 ): void {
+  // A caller gone before its stream started (it closed after the body, while the auth hook ran): its
+  // 'close' has fired already, so nothing would stop the heartbeat or count its end as read. The
+  // request runs on, kept by id, for the caller to come back to.
+  if (res.destroyed) return;
   res.writeHead(200, streamHead(run));
   // The reconnect delay a client should use, then a first byte so proxies see the stream open.
   res.write(`retry: 1000\n: ${run.id}\n\n`);

@@ -85,7 +85,8 @@ export class AnswerSource {
       maxEntries: p.cache_max_entries,
       maxBytes: p.cache_max_bytes,
       sizeOf: answerBytes,
-      ttlMs: p.cache_ttl_seconds * 1000,
+      // Whole milliseconds, at least 1: lru-cache refuses a fractional TTL (1.001 s is 1000.9999… ms).
+      ttlMs: Math.max(1, Math.round(p.cache_ttl_seconds * 1000)),
       clock: d.clock,
       storable,
     });
