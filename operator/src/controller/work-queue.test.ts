@@ -89,6 +89,16 @@ describe('WorkQueue', () => {
     expect(queue.numRequeues('k')).toBe(0);
   });
 
+  it('hands out none of the keys still queued once shut down', async () => {
+    const { queue } = aQueue();
+    for (const k of ['a', 'b', 'c']) queue.add(k);
+    expect(await queue.get()).toBe('a');
+    queue.shutDown();
+    expect(await queue.get()).toBeUndefined();
+    queue.done('a');
+    expect(await queue.get()).toBeUndefined();
+  });
+
   it('wakes waiting workers with undefined on shutdown and drops pending delays', async () => {
     const { clock, queue } = aQueue();
     const waiting = queue.get();

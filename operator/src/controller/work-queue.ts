@@ -115,10 +115,14 @@ export class WorkQueue {
     return this.#limiter.numRequeues(key);
   }
 
-  /** Resolves with the next key, or undefined once the queue is shut down. */
+  /**
+   * Resolves with the next key, or undefined once the queue is shut down: keys still queued then are
+   * not handed out (only the reconciles already running finish), so a stop right after a resync does
+   * not reconcile every object before the Lease goes back.
+   */
   get(): Promise<string | undefined> {
-    if (this.#queue.length > 0) return Promise.resolve(this.#take());
     if (this.#shutDown) return Promise.resolve(undefined);
+    if (this.#queue.length > 0) return Promise.resolve(this.#take());
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 

@@ -133,11 +133,22 @@ export function createKubeWriter(
     },
     async delete(obj) {
       count(resourceOf(obj), 'delete');
+      // Only the object seen (its uid): one deleted and made again under its name by someone else
+      // since the cache saw it is not ours to delete. The apiserver refuses that with 409, as gone.
+      const uid = obj.metadata?.uid;
       try {
-        await objects.delete(obj, undefined, undefined, undefined, undefined, 'Background');
+        await objects.delete(
+          obj,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'Background',
+          uid ? { preconditions: { uid } } : undefined,
+        );
       } catch (err) {
         const e = fromApiError(err, `Delete of ${obj.kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`);
-        if (e.status !== 404) throw e;
+        if (e.status !== 404 && !(uid && e.status === 409)) throw e;
       }
     },
     within: (signal) => gated(writer, signal),

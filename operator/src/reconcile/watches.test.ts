@@ -147,6 +147,10 @@ describe("watchHandlers: a Hal9Cluster's NetworkPolicies", () => {
     t.clusterKeys.splice(0);
     t.handlers.cluster.update?.({ ...c(2), metadata: { ...c(2).metadata, uid: 'new' } });
     expect(t.clusterKeys).toEqual([`${ns}/brain`]);
+    // Deleted: its own key too, so a reconcile finds it gone (and a failure it last had is cleared).
+    t.clusterKeys.splice(0);
+    t.handlers.cluster.delete?.(c(2));
+    expect(t.clusterKeys).toEqual([`${ns}/brain`]);
   });
 
   it('enqueues the owning Hal9Cluster on add, update and delete, and no Neuron', () => {

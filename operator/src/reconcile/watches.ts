@@ -32,7 +32,7 @@ const versionOf = (o: KubernetesObject & { metadata?: { generation?: number } })
  * - a Neuron: itself and, after CLUSTER_SUMMARY_DELAY_MS, its Hal9Cluster (status summary); when
  *   its spec changes or it comes or goes, also the Neurons whose connections name it (their
  *   rendered config lists it);
- * - a Hal9Cluster: itself; when its spec changes or it comes or goes, its Neurons;
+ * - a Hal9Cluster: itself (also when it goes); when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
  *   a Service also its cluster (the entry endpoint), after CLUSTER_SUMMARY_DELAY_MS;
  * - a NetworkPolicy of a cluster: that Hal9Cluster (ownerReference, else the hal9.ai/cluster label),
@@ -130,6 +130,9 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     },
     delete(c) {
       seenClusters.delete(keyOf(c));
+      // Its own key too: the reconcile that finds it gone ends what the cluster's last one left (a
+      // failing key in hal9_operator_reconcile_failing_keys, the Secrets its outliving Neurons need).
+      queues.clusters.add(keyOf(c));
       enqueueClusterNeurons(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
     },
   };
