@@ -23,8 +23,7 @@ export function traceEntry(
       ? {
           usage: call.usage,
           ...(call.costUsd !== undefined ? { costUsd: call.costUsd } : {}),
-          ...(call.retries > 0 ? { retries: call.retries } : {}),
-          ...(call.fellBackFrom.length > 0 ? { fellBackFrom: call.fellBackFrom } : {}),
+          ...attemptFields(call),
         }
       : {};
   return {
@@ -44,12 +43,12 @@ export function traceEntry(
   };
 }
 
-/** A failed model call's trace fields: the model it tried last, its retries and the models before it. */
-export const attemptFields = (a: CallAttempts | undefined): Partial<TraceEntry> =>
-  a
-    ? {
-        model: a.model,
-        ...(a.retries > 0 ? { retries: a.retries } : {}),
-        ...(a.fellBackFrom.length > 0 ? { fellBackFrom: a.fellBackFrom } : {}),
-      }
-    : {};
+/**
+ * A model call's trace fields of what it tried: the model that answered (or, failed, the one it tried
+ * last), its retries and the models before it.
+ */
+export const attemptFields = (a: CallAttempts): Partial<TraceEntry> => ({
+  model: a.model,
+  ...(a.retries > 0 ? { retries: a.retries } : {}),
+  ...(a.fellBackFrom.length > 0 ? { fellBackFrom: a.fellBackFrom } : {}),
+});

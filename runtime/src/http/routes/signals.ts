@@ -153,8 +153,9 @@ export async function signalRoutes(
 
   /** A request kept by id, for the client that sent it: another client's is unknown to it, as a wrong id is. */
   const keptRun = (req: FastifyRequest, id: string): RequestRun => {
-    const run = store.run(id, clientOf.get(req) ?? '');
-    if (!run) throw store.notFound(id, clientOf.get(req) ?? '');
+    const owner = clientOf.get(req) ?? '';
+    const run = store.run(id, owner);
+    if (!run) throw store.notFound(id, owner);
     return run;
   };
 
