@@ -17,7 +17,10 @@ describe('DELETE /v1/signals/:id', () => {
     const accepted = await rt.post('/v1/signals?wait=false', { content: 'never answered' });
     expect(accepted.status).toBe(202);
     await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 5_000, interval: 5 });
-    const cancelled = await rt.delete(`/v1/signals/${accepted.body.id}`);
+    // As a client that sends a JSON content-type on every request does, with no body.
+    const cancelled = await rt.delete(`/v1/signals/${accepted.body.id}`, {
+      'content-type': 'application/json',
+    });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id: accepted.body.id, status: 'timed_out' });
     expect(cancelled.body.errors.at(-1)).toMatchObject({

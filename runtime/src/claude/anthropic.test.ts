@@ -170,19 +170,22 @@ describe('AnthropicBackend over the Agent', () => {
     expect(e.details.field).toBe('claude.base_url');
   });
 
-  it('says an answer broke off when its connection fails after the headers came', async () => {
+  it('says an answer broke off when its connection fails after the headers came, and a connection closed before any answer', async () => {
     const { fake, be } = await backend();
     fake.script(brokenOff(), reset());
 
     const cut = await failure(be.complete(neuron, 'x'));
-    const unreached = await failure(be.complete(neuron, 'y'));
+    const closed = await failure(be.complete(neuron, 'y'));
 
     expect(cut.code).toBe('UPSTREAM_CONNECTION');
     expect(cut.message).toMatch(
       /^the model API's answer for claude-sonnet-5-5 broke off after [1-9]\d* bytes: [A-Z_]+$/,
     );
-    expect(unreached.code).toBe('UPSTREAM_CONNECTION');
-    expect(unreached.message).toMatch(/^cannot reach the model API at /);
+    // Reset once the request was sent: the API was reached, and closed the connection.
+    expect(closed.code).toBe('UPSTREAM_CONNECTION');
+    expect(closed.message).toMatch(
+      /^the model API at http:\/\/127\.0\.0\.1:\d+ \(claude\.base_url\) closed the connection before answering: [A-Z_]+$/,
+    );
   });
 
   it('says an upstream that answered in broken HTTP answered, rather than that it cannot be reached', async () => {

@@ -117,6 +117,13 @@ function answeredBroken(e: Error): string | undefined {
   }
   return undefined;
 }
+/** A connection that was open and closed before the answer came: the API was reached. */
+const CLOSED_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_CLOSED',
+]);
 const BROKEN_ANSWER_CODES = new Set([
   'UND_ERR_HEADERS_OVERFLOW',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
@@ -166,7 +173,9 @@ export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFact
   if (e instanceof APIConnectionError)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
-      `cannot reach the model API${origin ? ` at ${origin} (claude.base_url)` : ''}: ${connectionCode(e)}`,
+      CLOSED_CODES.has(connectionCode(e))
+        ? `the model API${origin ? ` at ${origin} (claude.base_url)` : ''} closed the connection before answering: ${connectionCode(e)}`
+        : `cannot reach the model API${origin ? ` at ${origin} (claude.base_url)` : ''}: ${connectionCode(e)}`,
       { upstream, ...(origin ? { field: 'claude.base_url' } : {}) },
       { cause: e },
     );

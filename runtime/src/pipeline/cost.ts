@@ -6,14 +6,20 @@ import type { ModelPrice } from '../config/types.ts';
 
 export function costOf(usage: TokenUsage, price: ModelPrice | undefined): number | undefined {
   if (!price) return undefined;
-  return (
+  return roundUsd(
     (usage.input * price.input +
       usage.output * price.output +
       usage.cacheRead * price.cache_read +
       usage.cacheCreation * price.cache_write) /
-    1_000_000
+      1_000_000,
   );
 }
+
+/**
+ * A cost or a sum of costs to 1e-10 USD, far below any price per token: float products and sums
+ * otherwise answer 0.0006844500000000001, which a caller adding up the trace's entries cannot match.
+ */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e10) / 1e10;
 
 export const totalTokens = (u: TokenUsage): number => u.input + u.output + u.cacheRead + u.cacheCreation;
 

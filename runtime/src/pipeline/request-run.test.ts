@@ -124,6 +124,17 @@ describe('RequestRun events (Last-Event-ID resumption)', () => {
   });
 });
 
+describe('RequestRun totals', () => {
+  it('sums the calls’ costs as a decimal, as a caller adding up the trace entries gets it', () => {
+    const run = newRun();
+    const usage = { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 };
+    run.charge(usage, 0.0001);
+    run.charge(usage, 0.0002);
+    // A float sum would be 0.00030000000000000003.
+    expect(run.view().costUsd).toBe(0.0003);
+  });
+});
+
 describe('RequestRun spending across pods', () => {
   it('counts what a peer pod’s model calls spent, so the request’s next calls here are held to what is left', () => {
     const run = newRun();

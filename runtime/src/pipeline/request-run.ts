@@ -3,7 +3,7 @@ import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import type { SpanRef } from '../tracing/tracing.ts';
 import { type Ledger, newLedger, type Reservation } from './budget.ts';
 import type { Clock } from './clock.ts';
-import { addUsage, NO_USAGE, totalTokens } from './cost.ts';
+import { addUsage, NO_USAGE, roundUsd, totalTokens } from './cost.ts';
 import type { Deadline, Deadlines } from './deadlines.ts';
 import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from './signal.ts';
 
@@ -188,7 +188,7 @@ export class RequestRun {
     this.#usage = addUsage(this.#usage, usage);
     this.#metered = true;
     if (costUsd === undefined) this.#unpriced = true;
-    else this.#costUsd += costUsd;
+    else this.#costUsd = roundUsd(this.#costUsd + costUsd);
   }
 
   /**
