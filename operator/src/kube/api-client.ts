@@ -9,6 +9,7 @@ import {
   type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
+import { yamlSafeJson } from './yaml-safe-json.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -61,6 +62,8 @@ export function apiConfiguration(kc: KubeConfig, timeoutMs: number): Configurati
         pre: async (ctx: RequestContext) => {
           ctx.setSignal(AbortSignal.timeout(timeoutMs));
           ctx.setHeaderParam('User-Agent', 'hal9-operator');
+          const body = ctx.getBody();
+          if (typeof body === 'string') ctx.setBody(yamlSafeJson(body));
           return ctx;
         },
         post: async (res: ResponseContext) => res,
