@@ -221,7 +221,12 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
       template: {
         metadata: {
           labels: { ...input.labels },
-          annotations: { ...metricsAnnotations, [configHashAnnotation]: input.configHash },
+          // One way to be scraped: with a ServiceMonitor, a Prometheus that also runs the stock
+          // pod-annotation job would scrape each pod twice, and every sum in the rules count it twice.
+          annotations: {
+            ...(spec.monitoring.serviceMonitor ? {} : metricsAnnotations),
+            [configHashAnnotation]: input.configHash,
+          },
         },
         spec: {
           automountServiceAccountToken: false,

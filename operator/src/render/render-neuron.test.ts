@@ -143,6 +143,13 @@ describe('renderNeuron: the objects', () => {
     });
     expect(selectorString('impl-1')).toBe('app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron=impl-1');
   });
+
+  it('leaves the scrape annotations out when a ServiceMonitor scrapes the pods', () => {
+    const annotations = deployment(render({}, { monitoring: { serviceMonitor: true } }).objects).spec
+      ?.template.metadata?.annotations;
+    expect(Object.keys(annotations ?? {}).filter((k) => k.startsWith('prometheus.io/'))).toEqual([]);
+    expect(Object.keys(annotations ?? {})).toEqual(['hal9.ai/config-hash']);
+  });
 });
 
 describe('renderNeuron: memory a runtime cannot start with', () => {
