@@ -468,7 +468,7 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   const sd = si === undefined ? null : /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(si);
   if (si !== undefined && !(sd && /[1-9]/.test(si))) {
     problems.push(
-      `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be a positive duration in h, m, s and ms, in that order, such as 15s, 1m or 1m30s (as Prometheus writes them)`,
+      `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be a positive duration in h, m, s and ms, in that order, such as 15s, 30s or 1m (as Prometheus writes them)`,
     );
   } else if (sd) {
     const ms =
@@ -476,9 +476,9 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
       Number(sd[2] ?? 0) * 60_000 +
       Number(sd[3] ?? 0) * 1000 +
       Number(sd[4] ?? 0);
-    if (ms < 1000 || ms > 900_000) {
+    if (ms < 1000 || ms > 60_000) {
       problems.push(
-        `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be between 1s and 15m, such as 15s or 1m`,
+        `${p}.monitoring.scrapeInterval (${JSON.stringify(si)}): monitoring.scrapeInterval must be between 1s and 1m, such as 15s or 30s (the shipped alerts read 2m windows)`,
       );
     }
   }

@@ -312,10 +312,10 @@ describe('a memory request or limit too small for a runtime', () => {
 });
 
 describe('monitoring.scrapeInterval', () => {
-  const bounds = 'monitoring.scrapeInterval must be between 1s and 15m, such as 15s or 1m';
+  const bounds = 'monitoring.scrapeInterval must be between 1s and 1m, such as 15s or 30s';
 
-  it('takes durations from 1s to 15m as Prometheus writes them, compound ones included (server-side dry run)', async () => {
-    for (const scrapeInterval of ['15s', '1m30s', '1s', '15m', '0h15m', '14m59s999ms', '1000ms', '0001s']) {
+  it('takes durations from 1s to 1m as Prometheus writes them, compound ones included (server-side dry run)', async () => {
+    for (const scrapeInterval of ['15s', '30s500ms', '1s', '1m', '0h1m', '59s999ms', '1000ms', '0001s']) {
       const r = await apply(cluster({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
       expect(r.stderr, scrapeInterval).toBe('');
       const n = await apply(neuron({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
@@ -331,7 +331,7 @@ describe('monitoring.scrapeInterval', () => {
   });
 
   // The tuner's window is four intervals: 999h would have Prometheus read 166 days at every pass.
-  it.each(['16m', '15m1s', '999h', '500ms', '1000000ms', '999999999999999h'])(
+  it.each(['2m', '1m1s', '1m30s', '15m', '999h', '500ms', '1000000ms', '999999999999999h'])(
     'refuses %j in a Hal9Cluster and a Neuron, saying the bounds (never a CEL evaluation error)',
     async (scrapeInterval) => {
       for (const o of [

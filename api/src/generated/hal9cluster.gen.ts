@@ -801,7 +801,7 @@ export interface Hal9ClusterSpecMonitoring {
    */
   readonly serviceMonitor?: boolean;
   /**
-   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 1m, 1m30s; from 1s to 15m. Default: 15s.
+   * Scrape interval of the ServiceMonitor, and the base of the parallelism tuner's window (four intervals): 15s, 30s, 1m; from 1s to 1m (the shipped alerts read windows of 2m, which a longer interval leaves with fewer than two samples). Default: 15s.
    * @default "15s"
    */
   readonly scrapeInterval?: string;

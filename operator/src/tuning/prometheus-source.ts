@@ -16,7 +16,7 @@ const minWindowSeconds = 2;
 const maxWindowSeconds = 3600;
 
 /**
- * Four scrape intervals, within --tuning-window's bounds: the CRDs bound scrapeInterval (1s to 15m),
+ * Four scrape intervals, within --tuning-window's bounds: the CRDs bound scrapeInterval (1s to 1m; 15m before),
  * but an object stored before that rule keeps its value, and a window of days would have Prometheus
  * read days of samples at every tuning pass.
  */
