@@ -603,7 +603,13 @@ const cases: readonly Case[] = [
     { cluster: 'c', layer: 'L2', monitoring: { scrapeInterval: '30s1m' } },
     'monitoring.scrapeInterval must be a positive duration',
   ],
-  ['a compound scrape interval', 'Hal9Cluster', 'c', { monitoring: { scrapeInterval: '30s500ms' } }, undefined],
+  [
+    'a compound scrape interval',
+    'Hal9Cluster',
+    'c',
+    { monitoring: { scrapeInterval: '30s500ms' } },
+    undefined,
+  ],
   [
     'a scrape interval above 1m',
     'Hal9Cluster',
