@@ -75,8 +75,8 @@ fails, naming the value. Usage: include "hal9-operator.labelsWith" (list $ .Valu
 {{- toYaml $labels }}
 {{- end }}
 
-{{/* values.schema.json requires serviceAccount.name when create is false: the operator never runs as (and
-never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
+{{/* values.schema.json requires serviceAccount.name when create is false, and refuses the name default: the
+operator never runs as (and never binds its ClusterRole to) the namespace's default ServiceAccount. */}}
 {{- define "hal9-operator.serviceAccountName" -}}
 {{- $name := dig "serviceAccount" "name" "" .Values.AsMap }}
 {{- if dig "serviceAccount" "create" true .Values.AsMap }}
@@ -124,8 +124,11 @@ write every Neuron's status and parallelism (each with its own admin key, whose 
 pods refuse). Looks for the operator Deployment of anything but this release (another Helm release, or one
 Argo CD or kubectl applied) whose namespaces overlap this release's: either watches every namespace (no
 hal9.ai/watch-namespace annotation counts as every namespace), or both watch the same one. lookup answers
-nothing under `helm template` and Argo CD, which render without a cluster. */}}
+nothing under `helm template` and Argo CD, which render without a cluster. Listing Deployments cluster-wide
+is forbidden to a user granted one namespace only (a tenant installing with watchNamespace):
+preflight.oneOperatorCheck false skips it. */}}
 {{- define "hal9-operator.oneOperator" -}}
+{{- if dig "preflight" "oneOperatorCheck" true .Values.AsMap }}
 {{- $mine := .Values.watchNamespace | default "" }}
 {{- range (lookup "apps/v1" "Deployment" "" "").items }}
 {{- $labels := .metadata.labels | default dict }}
@@ -145,6 +148,7 @@ nothing under `helm template` and Argo CD, which render without a cluster. */}}
 {{- $what := ternary (printf "namespace %q" $theirs) "every namespace" (ne $theirs "") }}
 {{- $why := "a second operator over the same namespaces would fight it over every Hal9Cluster and Neuron there" }}
 {{- fail (printf "the Hal9 operator is already installed by %s, reconciling %s: %s; %s, or give each release its own watchNamespace" $by $what $why $fix) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -905,7 +905,7 @@ describe('charts/hal9-operator', () => {
       expect(bad.stderr, count).toMatch(/replicaCount/);
     }
     // A digest that is not sha256 and 64 hex digits would render an image reference no runtime pulls.
-    for (const digest of ['sha256:xyz', 'sha256:' + 'A'.repeat(64), 'md5:' + 'a'.repeat(32)]) {
+    for (const digest of ['sha256:xyz', `sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`]) {
       const bad = template('--set', `image.digest=${digest}`);
       expect(bad.status, digest).not.toBe(0);
       expect(bad.stderr, digest).toContain("at '/image/digest'");
@@ -987,7 +987,7 @@ describe('charts/hal9-operator', () => {
     const longPrefix = template('--set', `networkPolicy.prometheusNamespaceSelector.${'a'.repeat(254)}/x=v`);
     expect(longPrefix.status).not.toBe(0);
     expect(longPrefix.stderr).toContain(
-      `networkPolicy.prometheusNamespaceSelector: the prefix of label key "${'a'.repeat(254)}/x" is longer than 253 characters`,
+      `at '/networkPolicy/prometheusNamespaceSelector/${'a'.repeat(254)}~1x': false schema`,
     );
     expect(
       template('--set', `networkPolicy.prometheusNamespaceSelector.${'a'.repeat(253)}/${'b'.repeat(63)}=v`)
@@ -1041,5 +1041,228 @@ describe('charts/hal9-operator', () => {
     expect(same.status).not.toBe(0);
     expect(same.stderr).toContain('metrics.port and health.port must differ (both are 8080)');
     expect(template('--set', 'health.port=9090').status).toBe(0);
+  });
+  it('refuses label and annotation keys and label values the apiserver would refuse, naming the map and key', () => {
+    // Else helm applies the ServiceAccount, RBAC and Service, and the apiserver refuses the Deployment.
+    const labelMaps = [
+      'podLabels',
+      'nodeSelector',
+      'serviceMonitor.additionalLabels',
+      'prometheusRule.additionalLabels',
+      'dashboards.additionalLabels',
+      'networkPolicy.prometheusNamespaceSelector',
+    ];
+    const annotationMaps = ['podAnnotations', 'serviceAccount.annotations', 'metrics.service.annotations'];
+    const path = (map: string) => `/${map.replaceAll('.', '/')}`;
+    const refused = (set: string, message: string) => {
+      const bad = template(...monitoringApi, '--set-string', set);
+      expect(bad.status, set).not.toBe(0);
+      expect(bad.stderr, set).toContain(message);
+    };
+    const longPrefix = `${'a'.repeat(254)}/x`;
+    for (const map of labelMaps) {
+      refused(`${map}.team=a b`, `at '${path(map)}/team': 'a b' does not match pattern`);
+      refused(`${map}.team=${'v'.repeat(64)}`, `at '${path(map)}/team'`);
+      refused(`${map}.team=-v`, `at '${path(map)}/team'`);
+    }
+    for (const map of [...labelMaps, ...annotationMaps]) {
+      refused(`${map}.bad key=v`, `at '${path(map)}': additional properties 'bad key' not allowed`);
+      refused(`${map}.${'k'.repeat(64)}=v`, `additional properties '${'k'.repeat(64)}' not allowed`);
+      refused(`${map}.${longPrefix}=v`, `at '${path(map)}/${longPrefix.replace('/', '~1')}': false schema`);
+    }
+    // What the apiserver takes passes: a prefixed key (prefix up to 253), an empty label value, any annotation value.
+    const key = `${'a'.repeat(253)}/${'b'.repeat(63)}`;
+    const objs = render(
+      '--set-string',
+      `podLabels.example\\.com/team=ai-1.x_y`,
+      '--set-string',
+      'podLabels.empty=',
+      '--set-string',
+      `nodeSelector.${key}=v`,
+      '--set-string',
+      'podAnnotations.example\\.com/note=any text: {here}',
+    );
+    const pod = one(objs, 'Deployment').spec.template;
+    expect(pod.metadata.labels).toMatchObject({ 'example.com/team': 'ai-1.x_y', empty: '' });
+    expect(pod.metadata.annotations).toEqual({ 'example.com/note': 'any text: {here}' });
+    expect(pod.spec.nodeSelector).toEqual({ [key]: 'v' });
+  });
+
+  it('refuses a priorityClassName or serviceAccount.name the apiserver would, and the default ServiceAccount', () => {
+    for (const [set, message] of [
+      ['priorityClassName=High', "at '/priorityClassName'"],
+      ['priorityClassName=a_b', "at '/priorityClassName'"],
+      [`priorityClassName=${'a'.repeat(254)}`, "at '/priorityClassName'"],
+      ['serviceAccount.name=Ops', "at '/serviceAccount/name'"],
+      ['serviceAccount.name=-ops', "at '/serviceAccount/name'"],
+      // The chart binds its RBAC to the ServiceAccount: never to the one every pod of the namespace runs as.
+      ['serviceAccount.name=default', "at '/serviceAccount/name': 'not' failed"],
+    ] as const) {
+      for (const create of ['true', 'false']) {
+        const bad = template('--set-string', set, '--set', `serviceAccount.create=${create}`);
+        expect(bad.status, set).not.toBe(0);
+        expect(bad.stderr, set).toContain(message);
+      }
+    }
+    const objs = render(
+      '--set',
+      'priorityClassName=system-cluster-critical',
+      '--set',
+      'serviceAccount.name=ops.team-a',
+    );
+    const pod = one(objs, 'Deployment').spec.template.spec;
+    expect(pod.priorityClassName).toBe('system-cluster-critical');
+    expect(pod.serviceAccountName).toBe('ops.team-a');
+    expect(one(objs, 'ServiceAccount').metadata.name).toBe('ops.team-a');
+  });
+
+  it('refuses the security context and extras combinations the apiserver refuses, naming the field', () => {
+    const volume = { name: 'a', emptyDir: {} };
+    const mount = (m: Record<string, unknown>) => ({
+      extraVolumes: [volume],
+      extraVolumeMounts: [{ name: 'a', mountPath: '/a', ...m }],
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      // The chart sets allowPrivilegeEscalation false, which the apiserver refuses with privileged true.
+      [{ securityContext: { privileged: true } }, "at '/securityContext/privileged'"],
+      [
+        { securityContext: { seccompProfile: { type: 'Localhost' } } },
+        "at '/securityContext/seccompProfile': missing property 'localhostProfile'",
+      ],
+      [
+        { podSecurityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '' } } },
+        "at '/podSecurityContext/seccompProfile/localhostProfile'",
+      ],
+      [
+        { podSecurityContext: { appArmorProfile: { type: 'Localhost' } } },
+        "at '/podSecurityContext/appArmorProfile': missing property 'localhostProfile'",
+      ],
+      [
+        { securityContext: { appArmorProfile: { type: 'RuntimeDefault', localhostProfile: 'p' } } },
+        "at '/securityContext/appArmorProfile/localhostProfile'",
+      ],
+      [
+        { extraEnv: [{ name: 'A', value: 'x', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] },
+        "at '/extraEnv/0/value'",
+      ],
+      [mount({ subPath: 'x', subPathExpr: '$(A)' }), "at '/extraVolumeMounts/0/subPathExpr'"],
+      [mount({ recursiveReadOnly: 'Enabled' }), "at '/extraVolumeMounts/0': missing property 'readOnly'"],
+      [
+        mount({ readOnly: false, recursiveReadOnly: 'IfPossible' }),
+        "at '/extraVolumeMounts/0/readOnly': value must be true",
+      ],
+      [
+        mount({ readOnly: true, recursiveReadOnly: 'Enabled', mountPropagation: 'HostToContainer' }),
+        "at '/extraVolumeMounts/0/mountPropagation'",
+      ],
+    ];
+    for (const [values, message] of cases) {
+      const bad = withValues(values, (file) => template('--values', file));
+      expect(bad.status, message).not.toBe(0);
+      expect(bad.stderr, message).toContain(message);
+    }
+    // Each allowed form renders as given.
+    const pod = withValues(
+      {
+        securityContext: {
+          privileged: false,
+          seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/hal9.json' },
+        },
+        podSecurityContext: { appArmorProfile: { type: 'Localhost', localhostProfile: 'hal9' } },
+        extraEnv: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+        ...mount({ subPathExpr: '$(A)', readOnly: true, recursiveReadOnly: 'IfPossible' }),
+      },
+      (file) => one(render('--values', file), 'Deployment').spec.template.spec,
+    );
+    const container = pod.containers[0];
+    expect(container.securityContext).toMatchObject({
+      privileged: false,
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/hal9.json' },
+    });
+    expect(pod.securityContext.appArmorProfile).toEqual({ type: 'Localhost', localhostProfile: 'hal9' });
+    expect(container.volumeMounts[1]).toEqual({
+      name: 'a',
+      mountPath: '/a',
+      subPathExpr: '$(A)',
+      readOnly: true,
+      recursiveReadOnly: 'IfPossible',
+    });
+  });
+
+  it('takes preflight.oneOperatorCheck as a boolean (its effect for a tenant: test/integration/helm-tenant-install)', () => {
+    const bad = template('--set-string', 'preflight.oneOperatorCheck=no');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("at '/preflight/oneOperatorCheck'");
+  });
+
+  it('renders topologySpreadConstraints, selecting the operator pods unless an entry says otherwise', () => {
+    expect(one(render(), 'Deployment').spec.template.spec.topologySpreadConstraints).toBeUndefined();
+    const zone = {
+      maxSkew: 1,
+      topologyKey: 'topology.kubernetes.io/zone',
+      whenUnsatisfiable: 'ScheduleAnyway',
+    };
+    const own = {
+      maxSkew: 2,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'DoNotSchedule',
+      minDomains: 2,
+      labelSelector: { matchLabels: { team: 'ai' } },
+    };
+    const objs = withValues({ topologySpreadConstraints: [zone, own] }, (file) => render('--values', file));
+    const d = one(objs, 'Deployment');
+    expect(d.spec.template.spec.topologySpreadConstraints).toEqual([
+      { ...zone, labelSelector: { matchLabels: d.spec.selector.matchLabels } },
+      own,
+    ]);
+    for (const [entry, message] of [
+      [
+        { maxSkew: 1, topologyKey: 'zone' },
+        "at '/topologySpreadConstraints/0': missing property 'whenUnsatisfiable'",
+      ],
+      [{ ...zone, maxSkew: 0 }, "at '/topologySpreadConstraints/0/maxSkew'"],
+      [{ ...zone, whenUnsatisfiable: 'Never' }, "at '/topologySpreadConstraints/0/whenUnsatisfiable'"],
+      [{ ...zone, minDomains: 2 }, "at '/topologySpreadConstraints/0/whenUnsatisfiable'"],
+      [{ ...zone, labelSelektor: {} }, "additional properties 'labelSelektor' not allowed"],
+      ['zone', "at '/topologySpreadConstraints/0'"],
+    ] as const) {
+      const bad = withValues({ topologySpreadConstraints: [entry] }, (file) => template('--values', file));
+      expect(bad.status, message).not.toBe(0);
+      expect(bad.stderr, message).toContain(message);
+    }
+  });
+
+  it('keeps the selector labels of existing installs, and documents that nameOverride is fixed after install', () => {
+    // The Deployment's selector is immutable: an upgrade must render the one every earlier release did.
+    const d = one(render(), 'Deployment');
+    expect(d.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'hal9-operator',
+      'app.kubernetes.io/instance': 'hal9',
+    });
+    const renamed = one(render('--set', 'nameOverride=ops'), 'Deployment');
+    expect(renamed.spec.selector.matchLabels['app.kubernetes.io/name']).toBe('ops');
+    const values = readFileSync(join(repoRoot, 'charts/hal9-operator/values.yaml'), 'utf8');
+    const comment = values.slice(0, values.indexOf('\nnameOverride:')).split('\n\n').at(-1) ?? '';
+    expect(comment).toMatch(/nameOverride is fixed after install/);
+    expect(comment).toMatch(/helm uninstall, then helm install/);
+    expect(comment).toMatch(/fullnameOverride/);
+    const readme = readFileSync(join(repoRoot, 'charts/hal9-operator/README.md'), 'utf8');
+    expect(readme).toMatch(/`nameOverride` is fixed after install/);
+    expect(readme).toMatch(/uninstall and install again/);
+  });
+
+  it('documents that a resources limit below a default request needs the request set with it', () => {
+    // Helm merges a limit set alone into the default requests: 64Mi under the 128Mi request is refused.
+    const merged = one(render('--set', 'resources.limits.memory=64Mi'), 'Deployment').spec.template.spec
+      .containers[0].resources;
+    expect(merged).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '64Mi' } });
+    const fix = '--set resources.requests.memory=64Mi,resources.limits.memory=64Mi';
+    const both = one(render(...fix.split(' ')), 'Deployment').spec.template.spec.containers[0].resources;
+    expect(both).toEqual({ requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '64Mi' } });
+    const values = readFileSync(join(repoRoot, 'charts/hal9-operator/values.yaml'), 'utf8');
+    const comment = values.slice(0, values.indexOf('\nresources:')).split('\n\n').at(-1) ?? '';
+    expect(comment).toContain(fix);
+    expect(comment).toContain('--set resources.limits.memory=64Mi');
+    expect(readFileSync(join(repoRoot, 'charts/hal9-operator/README.md'), 'utf8')).toContain(fix);
   });
 });
