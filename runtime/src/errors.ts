@@ -134,10 +134,16 @@ export const toErrorInfo = (e: unknown, neuron?: string): ErrorInfo => {
 };
 
 /** A configuration file that failed validation: every problem, each naming its key. */
+/** The most problems a ConfigError's message lists (all stay in `problems`). */
+export const MAX_LISTED_PROBLEMS = 100;
+
 export class ConfigError extends Error {
   readonly problems: readonly { readonly field: string; readonly message: string }[];
   constructor(problems: readonly { field: string; message: string }[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n')}`);
+    // A file with a million bad items names the first of them, not half a gigabyte of lines.
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  - ${p.field}: ${p.message}`);
+    const more = problems.length - listed.length;
+    super(`invalid configuration:\n${listed.join('\n')}${more > 0 ? `\n  … and ${more} more problems` : ''}`);
     this.name = 'ConfigError';
     this.problems = problems;
   }

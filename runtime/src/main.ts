@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { parseApiKeys } from './config/api-keys.ts';
 import { loadConfig } from './config/load.ts';
 import { type LogLevel, logLevel } from './config/log-level.ts';
-import { secretFileReload } from './config/secret-reload.ts';
+import { checkedOnChange, secretFileReload } from './config/secret-reload.ts';
 import { MAX_SECRET_FILE_BYTES, MIN_TOKEN_CHARS, readSecretFile, readTokenFile } from './config/secrets.ts';
 import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
         current: apiKeysText,
         what: 'client keys file',
         log,
-        read: readApiKeysFile,
+        read: checkedOnChange(parseApiKeys),
         maxBytes: MAX_SECRET_FILE_BYTES,
         apply: (text) => runtime.rotateClientKeys(parseApiKeys(text)),
       }),

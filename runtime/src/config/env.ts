@@ -56,6 +56,9 @@ export function applyEnv(doc: Obj, env: ConfigEnv): Obj {
   // In a pod the runtime must be reachable from the Service and the kubelet at the pod's IP, IPv4 or
   // IPv6 ("::" takes both; listenWildcard falls back to 0.0.0.0 on a kernel without IPv6); on a laptop
   // it stays on loopback.
-  if (!env.HOST && env.KUBERNETES_SERVICE_HOST && sub('server').host === undefined) sub('server').host = '::';
+  // An empty or null host is no host, as in the file (server.ts): the pod's default applies.
+  const host = sub('server').host;
+  if (!env.HOST && env.KUBERNETES_SERVICE_HOST && (host === undefined || host === null || host === ''))
+    sub('server').host = '::';
   return out;
 }

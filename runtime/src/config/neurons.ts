@@ -40,10 +40,21 @@ export function checkFallbackModels(ctx: Ctx, neurons: readonly NeuronConfig[], 
   });
 }
 
+/** The most neurons one runtime's config may list (an operator's pod lists itself and its peers). */
+export const MAX_NEURONS = 1000;
+
 export function parseNeurons(ctx: Ctx, raw: unknown): NeuronConfig[] {
   if (raw === undefined || raw === null) return [...DEFAULT_CONFIG.neurons];
   if (!Array.isArray(raw) || raw.length === 0) {
     ctx.problems.push({ field: 'neurons', message: 'must be a non-empty list of neurons' });
+    return [];
+  }
+  // Checked before each is read: a list of a million broken items made a million problems.
+  if (raw.length > MAX_NEURONS) {
+    ctx.problems.push({
+      field: 'neurons',
+      message: `must list at most ${MAX_NEURONS} neurons (got ${raw.length})`,
+    });
     return [];
   }
   const neurons = raw.map((n, i): NeuronConfig => {

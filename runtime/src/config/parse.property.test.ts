@@ -10,18 +10,19 @@ import { LAYERS } from './types.ts';
 
 type Leaf =
   | { kind: 'int' | 'num'; min: number; max: number }
-  | { kind: 'str'; max: number }
+  | { kind: 'str'; max: number; min?: number }
   | { kind: 'token' }
   | { kind: 'mode' }
   | { kind: 'url' }
   | { kind: 'layers' };
 const int = (min: number, max: number): Leaf => ({ kind: 'int', min, max });
 const num = (min: number, max: number): Leaf => ({ kind: 'num', min, max });
-const str = (max = 65_536): Leaf => ({ kind: 'str', max });
+const str = (max = 65_536, min = 0): Leaf => ({ kind: 'str', max, min });
 
 const LEAVES: Record<string, Leaf> = {
   'cluster.name': str(253),
-  'server.host': str(253),
+  // An empty host means the default (loopback), so a host given as itself is at least one character.
+  'server.host': str(253, 1),
   'server.port': int(0, 65_535),
   'server.body_limit_bytes': int(1024, 1 << 30),
   'server.auth_token': { kind: 'token' },
@@ -309,7 +310,7 @@ function validValue(leaf: Leaf): fc.Arbitrary<unknown> {
       );
     case 'str':
       return fc.oneof(
-        fc.string({ unit: 'binary', maxLength: Math.min(leaf.max, 40) }),
+        fc.string({ unit: 'binary', minLength: leaf.min ?? 0, maxLength: Math.min(leaf.max, 40) }),
         fc.constant('x'.repeat(leaf.max)),
         fc.constant(null),
       );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
+import { MAX_NEURONS } from './neurons.ts';
 import { parseConfig, parseConfigText } from './parse.ts';
 
 const problems = (doc: unknown, env = {}) => {
@@ -251,6 +252,31 @@ describe('parseConfig', () => {
     });
     expect(parseConfig({}, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server.host).toBe('::');
     expect(parseConfig({}, {}).server.host).toBe('127.0.0.1');
+    // An empty or null host is no host: the pod's default in a pod, loopback elsewhere (never every
+    // interface, which '' would listen on).
+    for (const host of [null, '']) {
+      expect(parseConfig({ server: { host } }, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server.host).toBe(
+        '::',
+      );
+      expect(parseConfig({ server: { host } }, {}).server.host).toBe('127.0.0.1');
+    }
+  });
+
+  it('refuses more than MAX_NEURONS neurons with one problem, and lists at most 100 problems', () => {
+    const many = Array.from({ length: MAX_NEURONS + 1 }, () => ({ id: 'x', layer: 'L9', bad: 1 }));
+    expect(problems({ neurons: many })).toEqual([
+      { field: 'neurons', message: `must list at most ${MAX_NEURONS} neurons (got ${MAX_NEURONS + 1})` },
+    ]);
+    const broken = Array.from({ length: 150 }, (_, i) => ({ id: `n${i}`, layer: 'L2', bad: 1 }));
+    let error: ConfigError | undefined;
+    try {
+      parseConfig({ neurons: broken });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.problems).toHaveLength(150);
+    expect(error?.message.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(100);
+    expect(error?.message).toMatch(/\n {2}… and 50 more problems$/);
   });
 
   it('names the environment variable that set a refused value, not only the file key it sets', () => {

@@ -2,7 +2,32 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { secretFileReload } from './secret-reload.ts';
+import { checkedOnChange, secretFileReload } from './secret-reload.ts';
+
+describe('checkedOnChange', () => {
+  it('checks a file’s text only when it changed, good or bad, and answers as the check did', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hal9-secret-'));
+    const path = join(dir, 'keys');
+    const checked: string[] = [];
+    const read = checkedOnChange((text) => {
+      checked.push(text);
+      if (text.startsWith('bad')) throw new Error(`refused ${text}`);
+    });
+    try {
+      await writeFile(path, 'good-1');
+      expect(await read(path, 'f', 64)).toBe('good-1');
+      expect(await read(path, 'f', 64)).toBe('good-1');
+      await writeFile(path, 'bad-1');
+      await expect(read(path, 'f', 64)).rejects.toThrow('refused bad-1');
+      await expect(read(path, 'f', 64)).rejects.toThrow('refused bad-1');
+      await writeFile(path, 'good-2');
+      expect(await read(path, 'f', 64)).toBe('good-2');
+      expect(checked).toEqual(['good-1', 'bad-1', 'good-2']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('secretFileReload', () => {
   it('returns a changed value once, keeps the old one through failed reads, and reports each failure once', async () => {

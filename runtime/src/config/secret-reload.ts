@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import { readTokenFile } from './secrets.ts';
+import { readSecretFile, readTokenFile } from './secrets.ts';
 
 // A mounted Secret changes in place when it is rotated (the kubelet swaps its files within about a
 // minute), but a process that read it once at start-up keeps the old value until it restarts: the
@@ -45,6 +45,30 @@ export function secretFileReload(o: {
       value = text;
       return text;
     },
+  };
+}
+
+/**
+ * A reader for secretFileReload that checks the file's text (`check` throws a ConfigError) only when
+ * it differs from the last text read: a client keys file of thousands of entries costs a YAML parse
+ * of 100 ms or more, and one that stays as it is, good or bad, was parsed again at every tick.
+ */
+export function checkedOnChange(
+  check: (text: string, field: string) => unknown,
+): (path: string, field: string, maxBytes: number) => Promise<string> {
+  let last: { text: string; error?: unknown } | undefined;
+  return async (path, field, maxBytes) => {
+    const text = await readSecretFile(path, field, maxBytes);
+    if (last?.text !== text) {
+      last = { text };
+      try {
+        check(text, field);
+      } catch (e) {
+        last.error = e;
+      }
+    }
+    if (last.error !== undefined) throw last.error;
+    return text;
   };
 }
 

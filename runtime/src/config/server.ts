@@ -29,7 +29,8 @@ export const serverSection = (ctx: Ctx, raw: unknown): Obj =>
 export function parseServer(ctx: Ctx, sv: Obj): ServerConfig {
   const d = DEFAULT_CONFIG;
   const server: ServerConfig = {
-    host: str(ctx, sv, 'server', 'host', d.server.host, 253),
+    // An empty host would listen on every interface: it means the default (loopback), as null does.
+    host: str(ctx, sv, 'server', 'host', d.server.host, 253) || d.server.host,
     port: int(ctx, sv, 'server', 'port', d.server.port, 0, 65_535),
     body_limit_bytes: int(ctx, sv, 'server', 'body_limit_bytes', d.server.body_limit_bytes, 1024, 1 << 30),
     auth_token: token(ctx, sv, 'server', 'auth_token'),

@@ -77,6 +77,39 @@ describe('parseYamlText', () => {
     expect(problem.message).not.toMatch(/S3cret|N3w/);
   });
 
+  it('refuses a key given twice in one mapping, at any depth, naming where', () => {
+    expect(problemOf(() => parseYamlText('a: 1\nb: 2\na: 3\n', 'hal9.yaml')).message).toBe(
+      'is not valid YAML: duplicate key at line 3, column 1',
+    );
+    const nested = 'server:\n  port: 80\n  host: x\n  port: 81\n';
+    expect(problemOf(() => parseYamlText(nested, 'hal9.yaml')).message).toBe(
+      'is not valid YAML: duplicate key at line 4, column 3',
+    );
+    // The same key in two mappings, or 1 beside "1", is no repeat.
+    expect(parseYamlText('a: {k: 1}\nb: {k: 2}\nc: {1: x, "1": y}\n', 'f')).toEqual({
+      a: { k: 1 },
+      b: { k: 2 },
+      c: { 1: 'y' },
+    });
+    // A wide mapping is read in one pass: its last key repeats its first.
+    const wide = `${Array.from({ length: 20_000 }, (_, i) => `k${i}: ${i}`).join('\n')}\nk0: again\n`;
+    expect(problemOf(() => parseYamlText(wide, 'keys.yaml')).message).toBe(
+      'is not valid YAML: duplicate key at line 20001, column 1',
+    );
+  });
+
+  it('says a file with NUL bytes (UTF-16) is not UTF-8, and a deep one is nested too deeply', () => {
+    const utf16 = Buffer.from('server:\n  port: 80\n', 'utf16le').toString('utf8');
+    expect(problemOf(() => parseYamlText(utf16, 'hal9.yaml'))).toEqual({
+      field: 'hal9.yaml',
+      message: 'is not UTF-8 text: it holds NUL bytes (a UTF-16 file? save it as UTF-8)',
+    });
+    const deep = `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    expect(problemOf(() => parseYamlText(deep, 'hal9.yaml')).message).toMatch(
+      /^is not valid YAML: nested too deeply, or more aliases than a file may expand/,
+    );
+  });
+
   it('writes no process warning for a collection used as a key (the library would quote it)', async () => {
     parseYamlText('{[sk-ant-SECRET-0123456789]: 1}\n', 'f');
     await settled();
