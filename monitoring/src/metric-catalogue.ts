@@ -1,5 +1,6 @@
 // The metrics dashboards and rules may reference. Runtime names are fixed by docs/runtime-contract.md;
-// operator names follow controller-runtime so stock dashboards keep working.
+// operator names follow controller-runtime so stock dashboards keep working. A few series of other
+// programs, which alerts about the monitoring itself read, are listed apart (externalMetrics).
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
@@ -7,7 +8,7 @@ export interface MetricSpec {
   readonly name: string;
   readonly type: MetricType;
   readonly labels: readonly string[];
-  readonly source: 'runtime' | 'operator';
+  readonly source: 'runtime' | 'operator' | 'prometheus' | 'kube-state-metrics';
 }
 
 const runtime = (name: string, type: MetricType, labels: readonly string[] = []): MetricSpec =>
@@ -93,10 +94,31 @@ export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('hal9_operator_load_reads_total', 'counter', ['result']),
 ]);
 
+/**
+ * Series of other programs the rules read: Prometheus' own (its self-scrape), for the rules' evaluation
+ * failures, and kube-state-metrics', for Neurons scaled to zero. Both may be missing: the rules must
+ * then still evaluate, just without what those series add.
+ */
+export const externalMetrics: readonly MetricSpec[] = Object.freeze([
+  Object.freeze({
+    name: 'prometheus_rule_evaluation_failures_total',
+    type: 'counter' as const,
+    labels: Object.freeze(['rule_group']),
+    source: 'prometheus' as const,
+  }),
+  Object.freeze({
+    name: 'kube_deployment_spec_replicas',
+    type: 'gauge' as const,
+    labels: Object.freeze(['namespace', 'deployment']),
+    source: 'kube-state-metrics' as const,
+  }),
+]);
+
 export const allMetrics: readonly MetricSpec[] = Object.freeze([
   ...runtimeMetrics,
   ...runtimeProcessMetrics,
   ...operatorMetrics,
+  ...externalMetrics,
 ]);
 
 /**

@@ -3,7 +3,17 @@
 // savings of both caches.
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { timeSeriesPanel } from './panels.ts';
-import { rate, ratio, sel, selNeuron, sumRate } from './queries.ts';
+import {
+  byCluster,
+  byNeuron,
+  clusterLegend,
+  neuronLegend,
+  rate,
+  ratio,
+  sel,
+  selNeuron,
+  sumRate,
+} from './queries.ts';
 
 /**
  * Anthropic's list-price ratios to the input price of the same model: output 5×, cache read 0.1×, cache
@@ -13,14 +23,15 @@ import { rate, ratio, sel, selNeuron, sumRate } from './queries.ts';
 export const listPriceRatios = Object.freeze({ output: 5, cacheRead: 0.1, cacheWrite: 1.25 });
 
 const tokens = (type: string) =>
-  sumRate('hal9_neuron_tokens_total', `${selNeuron}, type="${type}"`, ['neuron']);
-const cost = sumRate('hal9_cost_usd_total', selNeuron, ['neuron']);
-const hits = sumRate('hal9_cache_hits_total', selNeuron, ['neuron']);
+  sumRate('hal9_neuron_tokens_total', `${selNeuron}, type="${type}"`, byNeuron);
+const cost = sumRate('hal9_cost_usd_total', selNeuron, byNeuron);
+const hits = sumRate('hal9_cache_hits_total', selNeuron, byNeuron);
 // Model calls that were paid: answered signals minus the answers that came from the response cache.
-const paidCalls = `(${sumRate('hal9_signals_total', `${selNeuron}, outcome="ok"`, ['neuron'])} - ${hits})`;
+const paidCalls = `(${sumRate('hal9_signals_total', `${selNeuron}, outcome="ok"`, byNeuron)} - ${hits})`;
+const onNeuron = `on (${byNeuron.join(', ')})`;
 
 /** Response cache: each hit saved one call at the neuron's mean cost per paid call. USD/h. */
-export const responseCacheSavings = `3600 * ${hits} * on (neuron) (${cost} / (${paidCalls} > 0))`;
+export const responseCacheSavings = `3600 * ${hits} * ${onNeuron} (${cost} / (${paidCalls} > 0))`;
 
 /**
  * Prompt cache: reads cost (1 − 0.1) × the input price less than input tokens would, and writes cost
@@ -30,7 +41,7 @@ export const promptCacheSavings = (() => {
   const r = listPriceRatios;
   const saved = `(${1 - r.cacheRead} * ${tokens('cache_read')} - ${r.cacheWrite - 1} * ${tokens('cache_creation')})`;
   const inputEquivalents = `(${tokens('input')} + ${r.output} * ${tokens('output')} + ${r.cacheRead} * ${tokens('cache_read')} + ${r.cacheWrite} * ${tokens('cache_creation')})`;
-  return `3600 * ${cost} * on (neuron) (${saved} / (${inputEquivalents} > 0))`;
+  return `3600 * ${cost} * ${onNeuron} (${saved} / (${inputEquivalents} > 0))`;
 })();
 
 export const tokensAndCost = [
@@ -42,8 +53,8 @@ export const tokensAndCost = [
     min: 0,
     targets: [
       {
-        expr: sumRate('hal9_neuron_tokens_total', selNeuron, ['neuron', 'type']),
-        legend: '{{neuron}} {{type}}',
+        expr: sumRate('hal9_neuron_tokens_total', selNeuron, [...byNeuron, 'type']),
+        legend: `${neuronLegend} {{type}}`,
       },
     ],
   }),
@@ -59,9 +70,9 @@ export const tokensAndCost = [
         expr: ratio(
           rate('hal9_neuron_tokens_total', `${selNeuron}, type="cache_read"`),
           rate('hal9_neuron_tokens_total', `${selNeuron}, type=~"input|cache_read|cache_creation"`),
-          ['neuron'],
+          byNeuron,
         ),
-        legend: '{{neuron}}',
+        legend: neuronLegend,
       },
     ],
   }),
@@ -73,8 +84,8 @@ export const tokensAndCost = [
     min: 0,
     targets: [
       {
-        expr: `3600 * ${sumRate('hal9_cost_usd_total', selNeuron, ['neuron', 'model'])}`,
-        legend: '{{neuron}} {{model}}',
+        expr: `3600 * ${sumRate('hal9_cost_usd_total', selNeuron, [...byNeuron, 'model'])}`,
+        legend: `${neuronLegend} {{model}}`,
       },
     ],
   }),
@@ -86,12 +97,12 @@ export const tokensAndCost = [
     min: 0,
     targets: [
       {
-        expr: `3600 * ${sumRate('hal9_cost_usd_total', sel, ['hal9_cluster'])}`,
-        legend: 'spend {{hal9_cluster}}',
+        expr: `3600 * ${sumRate('hal9_cost_usd_total', sel, byCluster)}`,
+        legend: `spend ${clusterLegend}`,
       },
       {
-        expr: `max by (hal9_cluster) (cluster:hal9_cost_limit_usd_per_hour:effective{${sel}})`,
-        legend: 'limit {{hal9_cluster}}',
+        expr: `max by (${byCluster.join(', ')}) (cluster:hal9_cost_limit_usd_per_hour:effective{${sel}})`,
+        legend: `limit ${clusterLegend}`,
       },
     ],
   }),
@@ -103,8 +114,8 @@ export const tokensAndCost = [
     min: 0,
     targets: [
       {
-        expr: `${sumRate('hal9_cost_usd_total', sel, ['hal9_cluster'])} / (${sumRate('hal9_requests_total', `${sel}, outcome!="rejected"`, ['hal9_cluster'])} > 0)`,
-        legend: '{{hal9_cluster}}',
+        expr: `${sumRate('hal9_cost_usd_total', sel, byCluster)} / (${sumRate('hal9_requests_total', `${sel}, outcome!="rejected"`, byCluster)} > 0)`,
+        legend: clusterLegend,
       },
     ],
   }),
@@ -116,8 +127,8 @@ export const tokensAndCost = [
     min: 0,
     targets: [
       {
-        expr: sumRate('hal9_model_calls_refused_total', selNeuron, ['neuron', 'budget']),
-        legend: '{{neuron}} {{budget}}',
+        expr: sumRate('hal9_model_calls_refused_total', selNeuron, [...byNeuron, 'budget']),
+        legend: `${neuronLegend} {{budget}}`,
       },
     ],
   }),
@@ -127,8 +138,8 @@ export const tokensAndCost = [
       'An estimate, not a bill. Response cache: hits × the neuron’s mean cost per paid call (cost ÷ (answered signals − hits)). Prompt cache: 0.9 × the input price per token read from it, less 0.25 × per token written to it; the input price is the neuron’s cost ÷ its tokens weighted by Anthropic’s list-price ratios (output 5×, cache read 0.1×, cache write 1.25×), so it is off where claude.prices uses other ratios. Neurons without a priced model show nothing.',
     unit: units.Dollars,
     targets: [
-      { expr: responseCacheSavings, legend: 'response cache {{neuron}}' },
-      { expr: promptCacheSavings, legend: 'prompt cache {{neuron}}' },
+      { expr: responseCacheSavings, legend: `response cache ${neuronLegend}` },
+      { expr: promptCacheSavings, legend: `prompt cache ${neuronLegend}` },
     ],
   }),
 ];

@@ -12,7 +12,7 @@ import {
   statPanel,
   timeSeriesPanel,
 } from './panels.ts';
-import { rate, ratio, sel, selNeuron, selPod } from './queries.ts';
+import { byNeuron, neuronLegend, rate, ratio, sel, selNeuron, selPod } from './queries.ts';
 
 export const performanceDashboardUid = 'hal9-performance';
 
@@ -21,7 +21,7 @@ const errorOutcomes = 'outcome=~"failed|timed_out"';
 // error ratio's denominator, where a flood of them would hide the failures of the admitted ones.
 const admitted = 'outcome!="rejected"';
 
-const quantile = (q: number, bucket: string, selector: string, by: string[] = []) =>
+const quantile = (q: number, bucket: string, selector: string, by: readonly string[] = []) =>
   `histogram_quantile(${q}, sum by (${[...by, 'le'].join(', ')}) (${rate(bucket, selector)}))`;
 
 const sloLines = [
@@ -33,8 +33,12 @@ const sloLines = [
 const percentiles = (bucket: string, selector: string): PanelSpec['targets'] =>
   [0.5, 0.95, 0.99].map((q) => ({ expr: quantile(q, bucket, selector), legend: `p${Math.round(q * 100)}` }));
 
+/** `by (namespace, hal9_cluster, neuron, …more)`: per neuron (see byNeuron), and per `more`. */
+const perNeuron = (...more: string[]) => `by (${[...byNeuron, ...more].join(', ')})`;
+const onNeuron = `on (${byNeuron.join(', ')})`;
+
 /** Mean seconds per observation of a histogram, per `by`. */
-const mean = (histogram: string, selector: string, by: string[]) => {
+const mean = (histogram: string, selector: string, by: readonly string[]) => {
   const b = `sum by (${by.join(', ')})`;
   return `${b} (${rate(`${histogram}_sum`, selector)}) / (${b} (${rate(`${histogram}_count`, selector)}) > 0)`;
 };
@@ -61,8 +65,8 @@ const serviceLevel = [
     thresholds: [{ value: 0.05, color: 'red' }],
     targets: [
       {
-        expr: quantile(0.95, 'hal9_signal_latency_seconds_bucket', selNeuron, ['neuron']),
-        legend: '{{neuron}}',
+        expr: quantile(0.95, 'hal9_signal_latency_seconds_bucket', selNeuron, byNeuron),
+        legend: neuronLegend,
       },
     ],
   }),
@@ -77,8 +81,8 @@ const serviceLevel = [
     thresholds: [{ value: 0.95, color: 'green' }],
     targets: [
       {
-        expr: `sum by (neuron) (${rate('hal9_signal_latency_seconds_bucket', selNeuron)} and on (namespace, hal9_cluster, le) cluster:hal9_latency_slo_seconds:effective_bucket) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
-        legend: '{{neuron}}',
+        expr: `sum ${perNeuron()} (${rate('hal9_signal_latency_seconds_bucket', selNeuron)} and on (namespace, hal9_cluster, le) cluster:hal9_latency_slo_seconds:effective_bucket) / (sum ${perNeuron()} (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0)`,
+        legend: neuronLegend,
       },
     ],
   }),
@@ -91,12 +95,12 @@ const serviceLevel = [
     targets: [
       {
         // Summed, then divided by the signals answered: a shed signal has latency but no processing time.
-        expr: `clamp_min((sum by (neuron) (${rate('hal9_signal_latency_seconds_sum', selNeuron)}) - sum by (neuron) (${rate('hal9_processing_time_sum', selNeuron)})) / (sum by (neuron) (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0), 0)`,
-        legend: 'queue wait {{neuron}}',
+        expr: `clamp_min((sum ${perNeuron()} (${rate('hal9_signal_latency_seconds_sum', selNeuron)}) - sum ${perNeuron()} (${rate('hal9_processing_time_sum', selNeuron)})) / (sum ${perNeuron()} (${rate('hal9_signal_latency_seconds_count', selNeuron)}) > 0), 0)`,
+        legend: `queue wait ${neuronLegend}`,
       },
       {
-        expr: mean('hal9_processing_time', selNeuron, ['neuron']),
-        legend: 'processing {{neuron}}',
+        expr: mean('hal9_processing_time', selNeuron, byNeuron),
+        legend: `processing ${neuronLegend}`,
       },
     ],
   }),
@@ -115,7 +119,7 @@ const serviceLevel = [
     unit: units.Seconds,
     min: 0,
     targets: [
-      { expr: quantile(0.95, 'hal9_processing_time_bucket', selNeuron, ['neuron']), legend: '{{neuron}}' },
+      { expr: quantile(0.95, 'hal9_processing_time_bucket', selNeuron, byNeuron), legend: neuronLegend },
     ],
   }),
   timeSeriesPanel({
@@ -151,12 +155,12 @@ const serviceLevel = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron) (${rate('hal9_signals_arrived_total', selNeuron)})`,
-        legend: 'arrived {{neuron}}',
+        expr: `sum ${perNeuron()} (${rate('hal9_signals_arrived_total', selNeuron)})`,
+        legend: `arrived ${neuronLegend}`,
       },
       {
-        expr: `sum by (neuron) (${rate('hal9_signals_total', selNeuron)})`,
-        legend: 'completed {{neuron}}',
+        expr: `sum ${perNeuron()} (${rate('hal9_signals_total', selNeuron)})`,
+        legend: `completed ${neuronLegend}`,
       },
     ],
   }),
@@ -168,8 +172,8 @@ const serviceLevel = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, outcome) (${rate('hal9_signals_total', selNeuron)})`,
-        legend: '{{neuron}} {{outcome}}',
+        expr: `sum ${perNeuron('outcome')} (${rate('hal9_signals_total', selNeuron)})`,
+        legend: `${neuronLegend} {{outcome}}`,
       },
     ],
   }),
@@ -248,11 +252,19 @@ const cache = [
 const perPodByNeuron = (gauge: string) =>
   `${gauge}{${selPod}} * on (namespace, hal9_cluster, job, instance) group_right () group by (namespace, hal9_cluster, job, instance, neuron) (${rate('hal9_signals_arrived_total', selNeuron)} > 0)`;
 
+/**
+ * A quantile of hal9_batch_size as a whole number of signals. Its bounds lie halfway between sizes
+ * (1.5, 2.5, …), and histogram_quantile interpolates within a bucket: batches that all hold 1 signal
+ * read 1.425 at p95. ceil(x − 0.5) maps a bucket (n − 0.5, m + 0.5] to n … m, the sizes it holds.
+ */
+const wholeBatchSize = (q: number, by: readonly string[]) =>
+  `ceil(${quantile(q, 'hal9_batch_size_bucket', selPod, by)} - 0.5)`;
+
 const batching = [
   timeSeriesPanel({
     title: 'Batch size',
     description:
-      'Signals per flushed batch by destination (local: the pod’s own executor, for every neuron it hosts; else the peer neuron a remote batch goes to): mean and p95 from the hal9_batch_size histogram, and the runtime’s running average (hal9_batch_size_average). The guide’s batch size is 10.',
+      'Signals per flushed batch by destination (local: the pod’s own executor, for every neuron it hosts; else the peer neuron a remote batch goes to): mean and p95 from the hal9_batch_size histogram (p95 as a whole number of signals: one of the sizes its bucket holds, so batches of 1 read 1), and the runtime’s running average (hal9_batch_size_average). The guide’s batch size is 10.',
     unit: units.Short,
     min: 0,
     targets: [
@@ -260,7 +272,7 @@ const batching = [
         expr: `sum by (target) (${rate('hal9_batch_size_sum', selPod)}) / (sum by (target) (${rate('hal9_batch_size_count', selPod)}) > 0)`,
         legend: 'mean {{target}}',
       },
-      { expr: quantile(0.95, 'hal9_batch_size_bucket', selPod, ['target']), legend: 'p95 {{target}}' },
+      { expr: wholeBatchSize(0.95, ['target']), legend: 'p95 {{target}}' },
       { expr: `max by (target) (hal9_batch_size_average{${selPod}})`, legend: 'average {{target}}' },
     ],
   }),
@@ -286,18 +298,19 @@ const batching = [
     min: 0,
     targets: [
       {
-        expr: `max by (neuron) (${perPodByNeuron('hal9_parallel_tasks_max')})`,
-        legend: 'limit per pod {{neuron}}',
+        expr: `max ${perNeuron()} (${perPodByNeuron('hal9_parallel_tasks_max')})`,
+        legend: `limit per pod ${neuronLegend}`,
       },
       {
-        expr: `avg by (neuron) (${perPodByNeuron('hal9_parallel_tasks_active')})`,
-        legend: 'active per pod (mean) {{neuron}}',
+        expr: `avg ${perNeuron()} (${perPodByNeuron('hal9_parallel_tasks_active')})`,
+        legend: `active per pod (mean) ${neuronLegend}`,
       },
       {
         // The operator's gauge has no hal9_cluster label: the selected Hal9Clusters' neurons are the ones
-        // whose runtimes report under them (a Neuron's name is unique in its namespace).
-        expr: `max by (neuron) (hal9_operator_neuron_parallelism{namespace=~"$namespace", neuron=~"$neuron"} * on (namespace, neuron) group_left () group by (namespace, neuron) (${rate('hal9_signals_arrived_total', selNeuron)}))`,
-        legend: 'tuned {{neuron}}',
+        // whose runtimes report under them, which also give the line its hal9_cluster (a Neuron's name is
+        // unique in its namespace, so the gauge is the one side).
+        expr: `max by (namespace, neuron) (hal9_operator_neuron_parallelism{namespace=~"$namespace", neuron=~"$neuron"}) * on (namespace, neuron) group_right () group ${perNeuron()} (${rate('hal9_signals_arrived_total', selNeuron)})`,
+        legend: `tuned ${neuronLegend}`,
       },
     ],
   }),
@@ -321,7 +334,10 @@ const batching = [
     min: 0,
     targets: [
       { expr: `sum(${rate('hal9_executor_rejections_total', selPod)})`, legend: 'rejections' },
-      { expr: `sum by (neuron) (${rate('hal9_signals_shed_total', selNeuron)})`, legend: 'shed {{neuron}}' },
+      {
+        expr: `sum ${perNeuron()} (${rate('hal9_signals_shed_total', selNeuron)})`,
+        legend: `shed ${neuronLegend}`,
+      },
     ],
   }),
 ];
@@ -417,8 +433,8 @@ const retries = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, from, to) (${rate('hal9_model_fallbacks_total', selNeuron)})`,
-        legend: '{{neuron}}: {{from}} → {{to}}',
+        expr: `sum ${perNeuron('from', 'to')} (${rate('hal9_model_fallbacks_total', selNeuron)})`,
+        legend: `${neuronLegend}: {{from}} → {{to}}`,
       },
     ],
   }),
@@ -446,8 +462,8 @@ const routing = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, target) (${rate('hal9_edge_signals_total', selNeuron)}) / on (neuron) group_left () (sum by (neuron) (${rate('hal9_signals_total', selNeuron)}) > 0)`,
-        legend: '{{neuron}} → {{target}}',
+        expr: `sum ${perNeuron('target')} (${rate('hal9_edge_signals_total', selNeuron)}) / ${onNeuron} group_left () (sum ${perNeuron()} (${rate('hal9_signals_total', selNeuron)}) > 0)`,
+        legend: `${neuronLegend} → {{target}}`,
       },
     ],
   }),
@@ -458,8 +474,8 @@ const routing = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, target) (${rate('hal9_edge_signals_total', selNeuron)})`,
-        legend: '{{neuron}} → {{target}}',
+        expr: `sum ${perNeuron('target')} (${rate('hal9_edge_signals_total', selNeuron)})`,
+        legend: `${neuronLegend} → {{target}}`,
       },
     ],
   }),
@@ -471,8 +487,8 @@ const routing = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, locality) (${rate('hal9_signals_forwarded_total', selNeuron)})`,
-        legend: '{{neuron}} → {{locality}}',
+        expr: `sum ${perNeuron('locality')} (${rate('hal9_signals_forwarded_total', selNeuron)})`,
+        legend: `${neuronLegend} → {{locality}}`,
       },
     ],
   }),
@@ -484,8 +500,8 @@ const routing = [
     min: 0,
     targets: [
       {
-        expr: `sum by (neuron, reason) (${rate('hal9_signals_dropped_total', selNeuron)})`,
-        legend: '{{neuron}} {{reason}}',
+        expr: `sum ${perNeuron('reason')} (${rate('hal9_signals_dropped_total', selNeuron)})`,
+        legend: `${neuronLegend} {{reason}}`,
       },
     ],
   }),

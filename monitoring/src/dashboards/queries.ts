@@ -11,6 +11,17 @@ export const selNeuron = `${sel}, neuron=~"$neuron"`;
  */
 export const selPod = `${sel}, hal9_ai_neuron=~"$neuron|"`;
 
+/**
+ * The labels that name one neuron. Neuron ids repeat across Hal9Clusters (the default topology's
+ * strategic-1, design-1, impl-1 in each), so with the variables at "All" a per-neuron line keeps its
+ * namespace and Hal9Cluster, or two clusters' neurons add up into one.
+ */
+export const byNeuron = ['namespace', 'hal9_cluster', 'neuron'] as const;
+export const neuronLegend = '{{namespace}}/{{hal9_cluster}}/{{neuron}}';
+/** The labels that name one Hal9Cluster: its name is unique in its namespace only. */
+export const byCluster = ['namespace', 'hal9_cluster'] as const;
+export const clusterLegend = '{{namespace}}/{{hal9_cluster}}';
+
 export const rate = (series: string, selector: string) => `rate(${series}{${selector}}[${ri}])`;
 
 /** `sum by (…) (rate(series{selector}))`; `by` empty: a plain sum. */
@@ -18,7 +29,7 @@ export const sumRate = (series: string, selector: string, by: readonly string[] 
   `sum ${by.length > 0 ? `by (${by.join(', ')}) ` : ''}(${rate(series, selector)})`;
 
 /** A ratio of summed rates that is 0, not empty, when the numerator's series do not exist yet. */
-export const ratio = (num: string, den: string, by: string[] = []) => {
+export const ratio = (num: string, den: string, by: readonly string[] = []) => {
   const b = by.length > 0 ? `by (${by.join(', ')}) ` : '';
   return `(sum ${b}(${num}) or 0 * sum ${b}(${den})) / (sum ${b}(${den}) > 0)`;
 };

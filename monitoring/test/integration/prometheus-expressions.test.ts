@@ -65,11 +65,13 @@ const needsAutoscaledPods = [
   'hal9_operator_parallelism_deliveries_total',
 ];
 const autoscaledOnly = (expr: string) => needsAutoscaledPods.some((m) => expr.includes(m));
-// Alerts on a broken operator (no replica leads, none is scraped) have no data while the two replicas
-// run as they should: for them, the series they watch must be there under the Lease name they select.
-const brokenOperatorOnly: Readonly<Record<string, string>> = {
+// Alerts on a broken operator (no replica leads, none is scraped) or broken rules (an evaluation fails)
+// have no data while all runs as it should: for them, the series they watch must be there under the
+// labels they select (the Lease name; Prometheus' `rule_group` of a Hal9 group, "<file>;<group>").
+const brokenOnly: Readonly<Record<string, string>> = {
   Hal9OperatorNoLeader: 'leader_election_master_status{name="hal9-operator-leader"}',
   Hal9OperatorDown: 'leader_election_master_status{name="hal9-operator-leader"}',
+  Hal9RuleEvaluationFailing: 'prometheus_rule_evaluation_failures_total{rule_group=~".+;hal9-.+"}',
 };
 // The test namespace: where the Neurons live, the operator watches and holds its Lease, and the
 // target label of every scrape (as Kubernetes service discovery would set it).
@@ -298,6 +300,23 @@ describe('dashboards and rules against a real Prometheus', () => {
               },
             ],
           },
+          // A namespace without a Hal9Cluster is no override: ignored, never a second default (which would
+          // fail every evaluation of the objectives and limits that apply).
+          {
+            name: 'hal9-not-overrides',
+            rules: [
+              {
+                record: 'cluster:hal9_latency_slo_seconds:config',
+                expr: 'vector(30)',
+                labels: { namespace, le: '30' },
+              },
+              {
+                record: 'cluster:hal9_cost_limit_usd_per_hour:config',
+                expr: 'vector(0)',
+                labels: { namespace },
+              },
+            ],
+          },
         ],
       }),
     );
@@ -350,6 +369,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     const started = Date.now() / 1000;
     prometheus = await startPrometheus({
       ruleFiles: [rulesPath, limitsFile],
+      selfScrape: true,
       jobs: [
         {
           job: 'hal9-runtime',
@@ -451,6 +471,7 @@ describe('dashboards and rules against a real Prometheus', () => {
           'hal9-runtime up ',
           'hal9-runtime up ',
           'hal9-runtime up ',
+          'prometheus up ',
         ]);
       },
       { timeout: 30_000, interval: 500 },
@@ -643,6 +664,36 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(limits).toEqual({ priced: pricedLimitUsdPerHour, throttled: 10, broken: 10 });
   });
 
+  it('evaluates every rule without error, with rules of the override names that are no overrides loaded', async () => {
+    const failing = (await prometheus.ruleHealth()).filter((r) => r.health !== 'ok');
+    expect(failing).toEqual([]);
+    // Hal9RuleEvaluationFailing's selector takes every Hal9 group, as Prometheus names them.
+    const groups = await prometheus.query(
+      'count(prometheus_rule_evaluation_failures_total{rule_group=~".+;hal9-.+"})',
+    );
+    const hal9Groups = readRules().groups.length + 3; // and the overrides' (limits, objectives, not overrides)
+    expect(Number(groups.data?.result[0]?.value?.[1 as never])).toBe(hal9Groups);
+    const failures = await prometheus.query(
+      'sum(prometheus_rule_evaluation_failures_total{rule_group=~".+;hal9-.+"})',
+    );
+    expect(failures.data?.result[0]?.value?.[1 as never]).toBe('0');
+  });
+
+  it('reports the Neurons whose runtimes it does not scrape, and knows a runtime by its pod’s name', async () => {
+    // The operator runs three Neurons; perf's runtime is scraped as strategic-1's pod (by name, without the
+    // operator's target label). design-1's and impl-1's pods are kwok's: nothing to scrape.
+    const rule = readRules()
+      .groups.flatMap((g) => g.rules)
+      .find((r) => r.alert === 'Hal9RuntimeNotScraped');
+    const result = await prometheus.query(rule?.expr ?? '', window.end);
+    expect(
+      (result.data?.result ?? [])
+        .filter((s) => s.metric.namespace === namespace)
+        .map((s) => s.metric.neuron)
+        .sort(),
+    ).toEqual(['design-1', refusedNeuron].sort());
+  });
+
   it('selects the bucket of a latency objective written "10.0" where Prometheus stores "10"', async () => {
     const buckets = await prometheus.query(
       `count by (le) (hal9_signal_latency_seconds_bucket{namespace="${namespace}", hal9_cluster="throttled", le=~"10([.]0)?"})`,
@@ -682,7 +733,7 @@ describe('dashboards and rules against a real Prometheus', () => {
       expect(result.error ?? '', expr).toBe('');
       expect(result.status).toBe('success');
       if (autoscaledOnly(e.expr)) return;
-      const watched = brokenOperatorOnly[e.source.split(' › ')[1] ?? ''];
+      const watched = brokenOnly[e.source.split(' › ')[1] ?? ''];
       const data = watched ? await prometheus.queryRange(watched, window.start, window.end, 1) : result;
       const points = (data.data?.result ?? []).reduce((n, s) => n + (s.values?.length ?? 0), 0);
       expect(points, `no data for ${watched ?? expr}`).toBeGreaterThan(0);
@@ -705,6 +756,7 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9CostBurnRateHigh',
       'Hal9TraceExportFailing',
       'Hal9LatencyObjectiveUnmatched',
+      'Hal9RuntimeNotScraped',
     ])
       expect(names).toContain(alert);
     // Only priced's objective (20 s) is no bucket bound; throttled's "10.0" is the bucket "10".

@@ -18,6 +18,11 @@ export interface ScrapeJob {
 export interface PrometheusOptions {
   readonly ruleFiles: readonly string[];
   readonly jobs: readonly ScrapeJob[];
+  /**
+   * Also scrape Prometheus itself (job `prometheus`), as kube-prometheus-stack does, for the series about its
+   * own rule evaluations. Its port is the kernel's choice: the job is added once it listens, by a reload.
+   */
+  readonly selfScrape?: boolean;
 }
 
 export interface PromResult {
@@ -39,6 +44,8 @@ export interface RunningPrometheus {
   scrapedTargets(): Promise<{ job: string; health: string; lastError: string; lastScrape: number }[]>;
   /** When each rule group was last evaluated (s since the epoch; 0 before its first evaluation). */
   ruleEvaluations(): Promise<number[]>;
+  /** Every rule: its group, name, health ("ok", "err" or "unknown" before its first evaluation) and last error. */
+  ruleHealth(): Promise<{ group: string; name: string; health: string; lastError: string }[]>;
   stop(): Promise<void>;
   readonly child: Child;
 }
@@ -79,6 +86,22 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const listening = await waitForOutput(child, /msg="Listening on" address=(127\.0\.0\.1:\d+)/);
   const url = `http://${listening[1]}`;
   await waitForHttp(`${url}/-/ready`, child);
+  if (options.selfScrape) {
+    const self: ScrapeJob = { job: 'prometheus', targets: [listening[1] ?? ''] };
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      prometheusConfig({ ...options, jobs: [...options.jobs, self] }),
+    );
+    const loaded = () => child.output().match(/Completed loading of configuration file/g)?.length ?? 0;
+    const before = loaded();
+    child.process.kill('SIGHUP');
+    const deadline = Date.now() + 30_000;
+    while (loaded() === before) {
+      if (Date.now() > deadline)
+        throw new Error(`Prometheus did not reload its configuration\n${child.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   const api = async (path: string, params: Record<string, string>): Promise<PromResult> => {
     const res = await fetch(`${url}/api/v1/${path}`, {
       method: 'POST',
@@ -118,6 +141,15 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       const res = await fetch(`${url}/api/v1/rules`);
       const body = (await res.json()) as { data: { groups: { lastEvaluation: string }[] } };
       return body.data.groups.map((g) => seconds(g.lastEvaluation));
+    },
+    ruleHealth: async () => {
+      const res = await fetch(`${url}/api/v1/rules`);
+      const body = (await res.json()) as {
+        data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] };
+      };
+      return body.data.groups.flatMap((g) =>
+        g.rules.map((r) => ({ group: g.name, name: r.name, health: r.health, lastError: r.lastError ?? '' })),
+      );
     },
     stop: async () => {
       await child.stop();

@@ -53,7 +53,7 @@ function evaluate(expr: string, expected: Record<string, number>) {
     ...Object.entries(expected).map(([neuron, value]) => ({
       expr: `abs(savings{neuron="${neuron}"} - ${value}) < bool 1e-9`,
       eval_time: '30m',
-      exp_samples: [{ labels: `{neuron="${neuron}"}`, value: 1 }],
+      exp_samples: [{ labels: `{${labels(neuron)}}`, value: 1 }],
     })),
     // Only the priced neurons have a value.
     {

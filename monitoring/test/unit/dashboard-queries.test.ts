@@ -128,6 +128,80 @@ describe('hal9-performance queries', () => {
     expect(out).toContain('SUCCESS');
   });
 
+  it('show a neuron id that two Hal9Clusters share as two lines, one per Hal9Cluster and namespace', () => {
+    // The default topology's impl-1 in Hal9Clusters a (fast: within 10 ms) and b (slow: 50 to 100 ms), and in a
+    // standalone runtime scraped without a namespace: summed by neuron alone, b's latency would vanish in a's.
+    const bucket = (ns: string | undefined, cluster: string, le: string, perMinute: number) => ({
+      series: `hal9_signal_latency_seconds_bucket{${ns ? `namespace="${ns}",` : ''}hal9_cluster="${cluster}",neuron="impl-1",layer="L2",le="${le}"}`,
+      values: `0+${perMinute}x30`,
+    });
+    const input = [
+      ...[
+        ['0.01', 1000],
+        ['0.05', 1000],
+        ['0.1', 1000],
+        ['+Inf', 1000],
+      ].map(([le, n]) => bucket('ai', 'a', String(le), Number(n))),
+      ...[
+        ['0.01', 0],
+        ['0.05', 0],
+        ['0.1', 10],
+        ['+Inf', 10],
+      ].map(([le, n]) => bucket('ai', 'b', String(le), Number(n))),
+      ...[
+        ['0.01', 10],
+        ['0.05', 10],
+        ['0.1', 10],
+        ['+Inf', 10],
+      ].map(([le, n]) => bucket(undefined, 'standalone', String(le), Number(n))),
+    ];
+    const p95 = panels().find((p) => p.title === 'Latency p95 by neuron (arrival → answer)')?.targets?.[0];
+    expect(p95?.legendFormat).toBe('{{namespace}}/{{hal9_cluster}}/{{neuron}}');
+    // promtool 2.42 compares floats exactly: round to 0.1 ms first.
+    const out = evaluate(input, [
+      {
+        expr: `round(10000 * (${interpolate(p95?.expr ?? '', allVars)})) / 10000`,
+        samples: [
+          { labels: '{namespace="ai",hal9_cluster="a",neuron="impl-1"}', value: 0.0095 },
+          { labels: '{namespace="ai",hal9_cluster="b",neuron="impl-1"}', value: 0.0975 },
+          { labels: '{hal9_cluster="standalone",neuron="impl-1"}', value: 0.0095 },
+        ],
+      },
+    ]);
+    expect(out).toContain('SUCCESS');
+  });
+
+  it('read the p95 batch size as a whole number of signals, one of the sizes its bucket holds', () => {
+    // The bounds lie halfway between sizes. one: every batch holds 1 signal (interpolated: 1.425); three:
+    // every batch 3 (3.45); mixed: 90 % of batches hold 2, the rest 5 or 6, i.e. in (4.5, 6.5] (5.5: 5).
+    const bounds = ['1.5', '2.5', '3.5', '4.5', '6.5', '8.5', '+Inf'];
+    const histogram = (target: string, counts: number[]) =>
+      bounds.map((le, i) => ({
+        series: `hal9_batch_size_bucket{namespace="ai",hal9_cluster="prod",job="hal9",instance="p1",target="${target}",le="${le}"}`,
+        values: `0+${counts[i]}x30`,
+      }));
+    const input = [
+      ...histogram('one', [60, 60, 60, 60, 60, 60, 60]),
+      ...histogram('three', [0, 0, 60, 60, 60, 60, 60]),
+      ...histogram('mixed', [0, 54, 54, 54, 60, 60, 60]),
+    ];
+    const p95 = panels()
+      .find((p) => p.title === 'Batch size')
+      ?.targets?.find((t) => t.legendFormat === 'p95 {{target}}');
+    expect(p95).toBeDefined();
+    const out = evaluate(input, [
+      {
+        expr: interpolate(p95?.expr ?? '', allVars),
+        samples: [
+          { labels: '{target="one"}', value: 1 },
+          { labels: '{target="three"}', value: 3 },
+          { labels: '{target="mixed"}', value: 5 },
+        ],
+      },
+    ]);
+    expect(out).toContain('SUCCESS');
+  });
+
   describe('parallel tasks beside the tuned parallelism', () => {
     // 3 neurons with 2 pods each, every pod at the tuned limit of 8; n1's pods have 6 and 2 busy slots.
     const pods = { p1: 'n1', p2: 'n1', p3: 'n2', p4: 'n2', p5: 'n3', p6: 'n3' } as const;
@@ -151,8 +225,11 @@ describe('hal9-performance queries', () => {
       panels().find((p) => p.targets?.some((t) => t.expr.includes('hal9_operator_neuron_parallelism')));
     const targetOver = (metric: string) =>
       panel()?.targets?.filter((t) => t.expr.includes(`${metric}{`)) ?? [];
-    const perNeuron = (values: Record<string, number>) =>
-      Object.entries(values).map(([neuron, value]) => ({ labels: `{neuron="${neuron}"}`, value }));
+    const perNeuron = (values: Record<string, number>, cluster = 'prod') =>
+      Object.entries(values).map(([neuron, value]) => ({
+        labels: `{namespace="ai",hal9_cluster="${cluster}",neuron="${neuron}"}`,
+        value,
+      }));
 
     it('show the executor limit per pod and neuron, the unit of the tuned value (8, not 48 summed over pods)', () => {
       const limits = targetOver('hal9_parallel_tasks_max');
@@ -204,7 +281,7 @@ describe('hal9-performance queries', () => {
           },
           {
             expr: interpolate(tuned?.expr ?? '', allVars),
-            samples: perNeuron({ n1: 8, n2: 8, n3: 8, n4: 4 }),
+            samples: [...perNeuron({ n1: 8, n2: 8, n3: 8 }), ...perNeuron({ n4: 4 }, 'dev')],
           },
         ],
       );

@@ -109,14 +109,14 @@ describe('hal9-performance', () => {
     const [wait] = panelExprs('Queue wait vs processing (mean per signal)');
     // Sums first: a shed signal has latency and no processing time, so a difference of means would miss it.
     expect(wait).toMatch(
-      /^clamp_min\(\(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_sum\{.*\}\[\$__rate_interval\]\)\) - sum by \(neuron\) \(rate\(hal9_processing_time_sum\{.*\}\[\$__rate_interval\]\)\)\) \/ \(sum by \(neuron\) \(rate\(hal9_signal_latency_seconds_count\{.*\) > 0\), 0\)$/,
+      /^clamp_min\(\(sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_signal_latency_seconds_sum\{.*\}\[\$__rate_interval\]\)\) - sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_processing_time_sum\{.*\}\[\$__rate_interval\]\)\)\) \/ \(sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_signal_latency_seconds_count\{.*\) > 0\), 0\)$/,
     );
   });
 
   it('divides each edge by the completed signals of its source neuron for fan-out', () => {
     const [fanOut] = panelExprs('Edge fan-out (signals sent per completed signal)');
     expect(fanOut).toMatch(
-      /^sum by \(neuron, target\) \(rate\(hal9_edge_signals_total\{.*\) \/ on \(neuron\) group_left \(\) \(sum by \(neuron\) \(rate\(hal9_signals_total\{/,
+      /^sum by \(namespace, hal9_cluster, neuron, target\) \(rate\(hal9_edge_signals_total\{.*\) \/ on \(namespace, hal9_cluster, neuron\) group_left \(\) \(sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_signals_total\{/,
     );
   });
 
@@ -129,8 +129,11 @@ describe('hal9-performance', () => {
       'processing time percentiles',
       /histogram_quantile\(0\.99, sum by \(le\) \(rate\(hal9_processing_time_bucket/,
     ],
-    ['arrivals per neuron', /sum by \(neuron\) \(rate\(hal9_signals_arrived_total/],
-    ['signals per edge', /sum by \(neuron, target\) \(rate\(hal9_edge_signals_total/],
+    ['arrivals per neuron', /sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_signals_arrived_total/],
+    [
+      'signals per edge',
+      /sum by \(namespace, hal9_cluster, neuron, target\) \(rate\(hal9_edge_signals_total/,
+    ],
     ['request latency', /hal9_request_duration_seconds_bucket/],
     ['requests per second', /sum by \(outcome\) \(rate\(hal9_requests_total/],
     ['signals per second', /rate\(hal9_signals_total/],
@@ -147,11 +150,20 @@ describe('hal9-performance', () => {
     ['upstream throttling', /status=~"429\|529"/],
     ['tokens', /rate\(hal9_tokens_total/],
     ['requests per client', /sum by \(client\) \(rate\(hal9_client_requests_total/],
-    ['tokens per neuron and type', /sum by \(neuron, type\) \(rate\(hal9_neuron_tokens_total/],
-    ['cost per neuron and model in USD/h', /^3600 \* sum by \(neuron, model\) \(rate\(hal9_cost_usd_total/],
+    [
+      'tokens per neuron and type',
+      /sum by \(namespace, hal9_cluster, neuron, type\) \(rate\(hal9_neuron_tokens_total/,
+    ],
+    [
+      'cost per neuron and model in USD/h',
+      /^3600 \* sum by \(namespace, hal9_cluster, neuron, model\) \(rate\(hal9_cost_usd_total/,
+    ],
     ['the cost limit of the burn-rate alert', /cluster:hal9_cost_limit_usd_per_hour:effective\{/],
     ['retries per upstream and status', /sum by \(upstream, status\) \(rate\(hal9_upstream_retries_total/],
-    ['fallbacks per neuron and model pair', /sum by \(neuron, from, to\) \(rate\(hal9_model_fallbacks_total/],
+    [
+      'fallbacks per neuron and model pair',
+      /sum by \(namespace, hal9_cluster, neuron, from, to\) \(rate\(hal9_model_fallbacks_total/,
+    ],
     ['forwarded signals', /rate\(hal9_signals_forwarded_total/],
     ['dropped signals', /rate\(hal9_signals_dropped_total/],
   ])('shows %s', (_name, pattern) => {
@@ -161,7 +173,7 @@ describe('hal9-performance', () => {
   it('computes the prompt-cache hit ratio over prompt tokens only, per neuron', () => {
     const [hitRatio] = panelExprs('Prompt-cache hit ratio by neuron');
     expect(hitRatio).toMatch(
-      /^\(sum by \(neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type="cache_read"\}.* \/ \(sum by \(neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type=~"input\|cache_read\|cache_creation"\}/,
+      /^\(sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type="cache_read"\}.* \/ \(sum by \(namespace, hal9_cluster, neuron\) \(rate\(hal9_neuron_tokens_total\{[^}]*type=~"input\|cache_read\|cache_creation"\}/,
     );
   });
 
@@ -172,9 +184,31 @@ describe('hal9-performance', () => {
     expect(panel.description).toMatch(/^An estimate/);
     expect(panel.description).toContain('list-price ratios');
     expect(panel.targets.map((t) => t.legendFormat)).toEqual([
-      'response cache {{neuron}}',
-      'prompt cache {{neuron}}',
+      'response cache {{namespace}}/{{hal9_cluster}}/{{neuron}}',
+      'prompt cache {{namespace}}/{{hal9_cluster}}/{{neuron}}',
     ]);
+  });
+
+  it('keeps namespace and Hal9Cluster in every per-neuron line, since neuron ids repeat across Hal9Clusters', () => {
+    const merged = targetsOf(performance()).flatMap((t) => {
+      const problems: string[] = [];
+      if (
+        t.legendFormat?.includes('{{neuron}}') &&
+        !t.legendFormat.includes('{{namespace}}/{{hal9_cluster}}/')
+      )
+        problems.push(`${t.panel}: legend ${t.legendFormat}`);
+      // Every grouping or matching that keeps `neuron` keeps both labels too, but for the operator's
+      // gauge, which has no hal9_cluster (a Neuron's name is unique in its namespace).
+      const operatorSide = t.expr.includes('hal9_operator_neuron_parallelism') ? ['namespace, neuron'] : [];
+      for (const [clause, list = ''] of t.expr.matchAll(/\b(?:by|on) \(([^)]*)\)/g)) {
+        const labels = list.split(', ');
+        if (!labels.includes('neuron') || operatorSide.includes(list)) continue;
+        if (!labels.includes('namespace') || !labels.includes('hal9_cluster'))
+          problems.push(`${t.panel}: ${clause}`);
+      }
+      return problems;
+    });
+    expect(merged).toEqual([]);
   });
 
   it('filters every per-neuron target on $neuron wherever its metric has a neuron label', () => {

@@ -159,6 +159,48 @@ describe('promtool', () => {
       'alertname: Hal9CostBurnRateHigh',
     ],
     [
+      'a rule with a namespace and no Hal9Cluster counts as a second default latency objective (every evaluation fails)',
+      'runtime-alerts.test.yaml',
+      'cluster:hal9_latency_slo_seconds:config{namespace="",hal9_cluster=""}',
+      'cluster:hal9_latency_slo_seconds:config{hal9_cluster=""}',
+      'found duplicate series for the match group',
+    ],
+    [
+      'a rule with a namespace and no Hal9Cluster counts as a second default cost limit (every evaluation fails)',
+      'cost-alerts.test.yaml',
+      'cluster:hal9_cost_limit_usd_per_hour:config{namespace="",hal9_cluster=""}',
+      'cluster:hal9_cost_limit_usd_per_hour:config{hal9_cluster=""}',
+      'found duplicate series for the match group',
+    ],
+    [
+      'Hal9LowCacheHitRate warns on a handful of lookups (no minimum of traffic)',
+      'runtime-alerts.test.yaml',
+      'increase(hal9_cache_requests_total[10m])) >= 20',
+      'increase(hal9_cache_requests_total[10m])) >= 0',
+      'alertname: Hal9LowCacheHitRate',
+    ],
+    [
+      'Hal9ExecutorRejections fires on any rejection instead of more than 1 % of requests',
+      'runtime-alerts.test.yaml',
+      '(sum by (namespace, hal9_cluster) (rate(hal9_requests_total[5m])) > 0)\n            > 0.01',
+      '(sum by (namespace, hal9_cluster) (rate(hal9_requests_total[5m])) > 0)\n            > 0',
+      'alertname: Hal9ExecutorRejections',
+    ],
+    [
+      'Hal9RuntimeNotScraped knows a runtime by the operator’s target label only (not by its pod’s name)',
+      'operator-alerts.test.yaml',
+      'hal9_parallel_tasks_max{hal9_ai_neuron=""}',
+      'hal9_parallel_tasks_max{hal9_ai_neuron="none"}',
+      'alertname: Hal9RuntimeNotScraped',
+    ],
+    [
+      'Hal9RuleEvaluationFailing pages on a one-off failure (no `for`)',
+      'rule-evaluation.test.yaml',
+      '[10m])) > 0\n        for: 10m',
+      '[10m])) > 0\n        for: 0m',
+      'alertname: Hal9RuleEvaluationFailing',
+    ],
+    [
       'Hal9OperatorDown pages only once no operator at all is scraped',
       'operator-alerts.test.yaml',
       'max_over_time(leader_election_master_status{name=~"hal9-operator-leader(-.+)?"}[6h])',
@@ -230,7 +272,7 @@ describe('alert rules', () => {
     },
   );
 
-  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates, latency objective and cost', () => {
+  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates, latency objective, cost, rule failures and unscraped runtimes', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'Hal9CircuitBreakerOpen',
@@ -248,6 +290,8 @@ describe('alert rules', () => {
         'Hal9OperatorNoLeader',
         'Hal9OperatorReconcileErrors',
         'Hal9QueueSaturated',
+        'Hal9RuleEvaluationFailing',
+        'Hal9RuntimeNotScraped',
         'Hal9TraceExportFailing',
         'Hal9UpstreamThrottled',
       ].sort(),
