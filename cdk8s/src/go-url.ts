@@ -1,7 +1,8 @@
 // Go's net/url parser (go1.26, the Go of kube-apiserver 1.37), as the CRDs' CEL url() and isURL() see a
 // string: isURL is url.ParseRequestURI; url() is ParseRequestURI, then url.Parse, whose fields getScheme,
 // getHostname and getPort read. WHATWG's URL, Node's, disagrees with it in both directions: it refuses
-// http://256.1.1.1, http://1.2.3.4.5, http://a<b and an IPv6 zone, which Go takes as they are, and it
+// http://256.1.1.1, http://1.2.3.4.5, http://a<b and an IPv6 zone, which Go takes as they are (the CRDs'
+// second rule on each URL field refuses those hosts, from the text: spec-rules.ts), and it
 // percent-encodes what Go refuses (http://a{b}, http://ho`st, a bad escape such as /p%zz).
 //
 // Go works on bytes: each function below reads a "byte string", one character per UTF-8 byte, so that

@@ -65,7 +65,7 @@ describe('Hal9Cluster', () => {
     expect(() => synthCluster({ claude: { baseURL: 'http://messages-proxy.ai:8080' } })).not.toThrow();
     for (const bad of ['http://user:pw@messages-proxy.ai', 'http://@messages-proxy.ai']) {
       expect(problemsOf({ claude: { baseURL: bad } }).join('\n'), bad).toContain(
-        'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
+        'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials',
       );
     }
   });
@@ -172,7 +172,7 @@ describe('Hal9Cluster', () => {
         resources: { requests: { cpu: '2001m', memory: '2Gi' }, limits: { cpu: '2001m', memory: '2Gi' } },
       }),
     ).toEqual([
-      'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
+      'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit of at least 1 (for example "2", not "1500m" or 0): set resources.limits.cpu to whole cores',
     ]);
   });
 

@@ -7,13 +7,15 @@ import {
   hal9ClusterSpecDefaults,
   isQuantity,
   isWholeQuantity,
+  parseQuantity,
   type Quantity,
+  quantityString,
   runeLength,
   runtimeMemoryProblem,
   safeSysctls,
   wholeQuantityValue,
 } from '@hal9/api';
-import { goURL } from './go-url.ts';
+import { goURL, isGoURL } from './go-url.ts';
 import { isLabelKey } from './label-key.ts';
 
 // The safe sysctl set is part of the Hal9 API (the CRDs' CEL rule lists the same names).
@@ -41,11 +43,13 @@ type Sections = Pick<
 // WHATWG's URL parser contradicts both ways (see go-url.ts): the rules are mirrored on goURL.
 const printable = /^[!-~]+$/;
 const credentials = /^https?:\/\/[^/]*@/i;
-// The rules' port bound: at most 5 digits (int() of more could overflow) and at most 65535.
-const portInRange = (port: string): boolean => port === '' || (port.length <= 5 && Number(port) <= 65535);
+// The rules' port bound: at most 5 digits (int() of more could overflow), from 1 to 65535 (port 0 connects
+// nowhere).
+const portInRange = (port: string): boolean =>
+  port === '' || (port.length <= 5 && Number(port) >= 1 && Number(port) <= 65535);
 
-// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port up to 65535 and no
-// query or fragment.
+// The CRD's CEL test of tracing.endpoint: an absolute http(s) URL with a host, a port from 1 to 65535 and
+// no credentials (they would be in the Deployment's environment), query or fragment.
 function isCollectorURL(v: string): boolean {
   const u = goURL(v);
   return (
@@ -53,16 +57,33 @@ function isCollectorURL(v: string): boolean {
     (u.scheme === 'http' || u.scheme === 'https') &&
     u.hostname !== '' &&
     portInRange(u.port) &&
+    !credentials.test(v) &&
     !v.includes('?') &&
     !v.includes('#')
   );
 }
 // The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, in printable ASCII as the
-// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is), and without
-// credentials, which would end up in Git and in the Neuron's spec.
-const isPrometheusURL = (v: string): boolean =>
-  v === '' || (printable.test(v) && !credentials.test(v) && isCollectorURL(v));
-// The CRD's CEL test of claude.baseURL: a URL with a host, a port up to 65535 if any, and no credentials
+// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is).
+const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
+
+// The CRDs' second rule on each URL field, on the text as CEL reads it (the same expressions): hosts
+// Go's parser takes but the runtime's and the operator's WHATWG parser refuses. The host is what follows
+// :// and the userinfo, up to / or ? or the end.
+const hostAt = (part: string) => new RegExp(`^[^:]*://([^/?]*@)?${part}([/?]|$)`);
+// A zone or an escape (%), < or >, a ] outside brackets, a character outside printable ASCII.
+const unreadableHost = hostAt('([^/?@]*[%<>]|[^[/?@][^/?@]*]|[^/?@]*[^!-~])[^/?@]*');
+// A host whose last label is a number (decimal, or 0x hex), a trailing dot aside: an IPv4 address to WHATWG.
+const numericHost = hostAt('([^[/?@:]*[.])?([0-9]+|0[xX][0-9A-Fa-f]*)[.]?(:[0-9]*)?');
+const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const ipv4Host = hostAt(`${octet}([.]${octet}){3}(:[0-9]*)?`);
+const unreadable = (v: string): boolean =>
+  v !== '' &&
+  isGoURL(v) &&
+  !v.includes('#') &&
+  (unreadableHost.test(v) || (numericHost.test(v) && !ipv4Host.test(v)));
+const hostHow =
+  'write a DNS name (an internationalized one in its xn-- form), an IPv4 address as four numbers from 0 to 255 without leading zeros such as 10.0.0.1, or an IPv6 address in brackets without a zone such as [fd00::1]; the runtime reads a host that ends in a number as an IPv4 address, so it refuses 256.1.1.1, 1.2.3.4.5 or 127.1, and it refuses an IPv6 zone (%25eth0), < > ] and characters outside ASCII';
+// The CRD's CEL test of claude.baseURL: a URL with a host, a port from 1 to 65535 if any, and no credentials
 // before it (the schema's pattern asks for http:// or https://).
 function isBaseURL(v: string): boolean {
   const u = goURL(v);
@@ -78,6 +99,8 @@ function isBaseURL(v: string): boolean {
 const attributeKey = /^[A-Za-z0-9][-A-Za-z0-9_./]{0,127}$/;
 
 const modelId = /^[A-Za-z0-9][-A-Za-z0-9._:@]*$/;
+/** The characters of triggers and responses one layer of claude.mockResponses may hold (the CRDs' rule). */
+const mockLayerChars = 96_000;
 const cacheOffPerformance =
   "the runtime refuses 0 and negative values. To turn the cache off, remove the layer from performance.cacheLayers (or set a Neuron's cache.enabled: false)";
 const cacheOffNeuron =
@@ -259,6 +282,31 @@ const quantityMessages = {
     'nodeTuning.hugepages.quantity must be a non-negative memory quantity such as "512Mi" or "1Gi" (Ki, Mi, Gi, Ti: powers of 1024; k, M, G, T: powers of 1000); "GB" and "MiB" are not units',
 };
 
+// The CRDs' upper bounds on CPU and memory: more than any node has, and a memory limit beyond them made a
+// heap flag node refuses (--max-old-space-size=Infinity, or a number in exponent notation).
+const quantityBounds = {
+  cpu: '8192',
+  memory: '1Pi',
+} as const;
+const aboveBoundMessages = {
+  requests: {
+    cpu: 'resources.requests.cpu must be at most 8192 cores, more than any node has (Linux runs at most 8192 CPUs): write cores (2, "0.5") or millicores ("1500m")',
+    memory:
+      'resources.requests.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi"',
+  },
+  limits: {
+    cpu: 'resources.limits.cpu must be at most 8192 cores, more than any node has (Linux runs at most 8192 CPUs): write cores (2, "0.5") or millicores ("1500m")',
+    memory:
+      'resources.limits.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi"',
+  },
+};
+// CEL compares any exponent ("1e1000"); compareQuantities stops at 10^±400, where the value decides.
+const compareBy = (a: Quantity, b: Quantity): number =>
+  compareQuantities(a, b) ?? Math.sign((parseQuantity(a) ?? 0) - (parseQuantity(b) ?? 0));
+/** Whether a well-formed quantity is above 0 (CEL's isGreaterThan(quantity('0'))): a digit other than 0. */
+const positive = (q: Quantity): boolean =>
+  /[1-9]/.test(/^\+?(\d+(?:\.\d*)?|\.\d+)/.exec(quantityString(q))?.[1] ?? '');
+
 const hugepageBytes = { '2Mi': 2n ** 21n, '1Gi': 2n ** 30n } as const;
 
 /**
@@ -291,8 +339,23 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   }
   if (c?.baseURL !== undefined && c.baseURL !== '' && !isBaseURL(c.baseURL)) {
     problems.push(
-      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials (user:password@), a query (?) or a fragment (#), in printable ASCII: the runtime refuses a secret in a URL, which it logs, and appends /v1/messages to it; the API key goes in the Secret claude.apiKeySecretRef names`,
+      `${p}.claude.baseURL: claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials (user:password@), a query (?) or a fragment (#), in printable ASCII: the runtime refuses a secret in a URL, which it logs, and appends /v1/messages to it; the API key goes in the Secret claude.apiKeySecretRef names`,
     );
+  }
+  if (c?.baseURL !== undefined && unreadable(c.baseURL)) {
+    problems.push(
+      `${p}.claude.baseURL (${JSON.stringify(c.baseURL)}): claude.baseURL has a host the runtime cannot read: ${hostHow}`,
+    );
+  }
+  // Only one layer's answers go into a runtime's configuration, beside its system prompt: the CRDs bound
+  // each layer so that the largest configuration fits a ConfigMap (CEL's size() counts code points).
+  for (const [layer, answers] of Object.entries(c?.mockResponses ?? {})) {
+    const chars = answers.reduce((n, a) => n + runeLength(a.trigger) + runeLength(a.response), 0);
+    if (chars > mockLayerChars) {
+      problems.push(
+        `${p}.claude.mockResponses.${layer} (${chars} characters): claude.mockResponses holds more than 96000 characters of triggers and responses in one layer, more than the runtime configuration holds beside its system prompt (a ConfigMap holds 1 MiB): shorten or remove answers of that layer`,
+      );
+    }
   }
   const rt = c?.retry;
   if (rt?.baseDelayMs !== undefined && rt.maxDelayMs !== undefined && rt.baseDelayMs > rt.maxDelayMs) {
@@ -340,6 +403,11 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
       // The CRDs' floor on memory (64Mi requested, 128Mi limit), with their message.
       const tooLittle = res === 'memory' && v !== undefined ? runtimeMemoryProblem(side, v) : undefined;
       if (tooLittle) problems.push(`${p}.resources.${side}.memory (${JSON.stringify(v)}): ${tooLittle}`);
+      if (v !== undefined && isQuantity(v) && compareBy(v, quantityBounds[res]) > 0) {
+        problems.push(
+          `${p}.resources.${side}.${res} (${JSON.stringify(v)}): ${aboveBoundMessages[side][res]}`,
+        );
+      }
     }
   }
   for (const key of Object.keys(s.placement?.nodeSelector ?? {})) {
@@ -492,7 +560,12 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   const t = s.tracing;
   if (t?.endpoint !== undefined && !isCollectorURL(t.endpoint)) {
     problems.push(
-      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318`,
+      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port from 1 to 65535, and no credentials (user:password@), query or fragment, for example http://otel-collector.observability:4318: a password in it would be in the Deployment's environment; the collector's credentials go in the Secret tracing.headersSecretRef names`,
+    );
+  }
+  if (t?.endpoint !== undefined && unreadable(t.endpoint)) {
+    problems.push(
+      `${p}.tracing.endpoint (${JSON.stringify(t.endpoint)}): tracing.endpoint has a host the runtime cannot read: ${hostHow}`,
     );
   }
   const timeout = t?.timeout;
@@ -503,8 +576,9 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
         `${p}.tracing.timeout (${JSON.stringify(timeout)}): tracing.timeout must be a duration above 0 in h, m, s and ms, in that order, such as 10s, 2s500ms or 500ms`,
       );
     } else if (
-      // As the CRD's rule, which refuses a run of 7 digits or more before duration() reads it.
-      /[0-9]{7,}/.test(timeout) ||
+      // As the CRD's rule, which refuses a number of 7 significant digits or more (at least 1000 s in any
+      // unit) before duration() reads it; leading zeros do not count.
+      /[1-9][0-9]{6,}/.test(timeout) ||
       Number(d[1] ?? 0) * 3_600_000 +
         Number(d[2] ?? 0) * 60_000 +
         Number(d[3] ?? 0) * 1000 +
@@ -542,7 +616,12 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   }
   if (par?.prometheusURL !== undefined && !isPrometheusURL(par.prometheusURL)) {
     problems.push(
-      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@), query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090; for a Prometheus behind auth, start the operator with --prometheus-bearer-token-file`,
+      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port from 1 to 65535 and no credentials (user:password@), query or fragment, in printable ASCII, for example http://prometheus.monitoring.svc:9090; for a Prometheus behind auth, start the operator with --prometheus-bearer-token-file`,
+    );
+  }
+  if (par?.prometheusURL !== undefined && unreadable(par.prometheusURL)) {
+    problems.push(
+      `${p}.autoscaling.parallelism.prometheusURL (${JSON.stringify(par.prometheusURL)}): autoscaling.parallelism.prometheusURL has a host the runtime cannot read: ${hostHow}`,
     );
   }
   return problems;
@@ -601,12 +680,19 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
       'spec.resources: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and an HPA without one never scales: set resources.requests.cpu (or resources.limits.cpu, which is then the request), or use autoscaling.mode: operator',
     );
   }
+  // A request of 0 is none to the HPA. A CPU limit alone is the request; a malformed one is its own rule's.
+  const hpaCpu = r?.requests?.cpu ?? r?.limits?.cpu;
+  if (a?.enabled && a.mode === 'hpa' && hpaCpu !== undefined && isQuantity(hpaCpu) && !positive(hpaCpu)) {
+    problems.push(
+      `spec.resources (cpu ${JSON.stringify(hpaCpu)}): autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and the CPU request is 0: set resources.requests.cpu (or resources.limits.cpu, which is then the request) above 0, or use autoscaling.mode: operator`,
+    );
+  }
   if (nt?.cpuPinning) {
-    // A malformed limit is reported by its own rule, not as a fraction of a CPU.
+    // A malformed limit is reported by its own rule, not as a fraction of a CPU; 0 CPUs pin no core.
     const cpu = r?.limits?.cpu;
-    if (cpu === undefined || (isQuantity(cpu) && isWholeQuantity(cpu) === false)) {
+    if (cpu === undefined || (isQuantity(cpu) && (isWholeQuantity(cpu) === false || compareBy(cpu, 1) < 0))) {
       problems.push(
-        'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit (for example "2", not "1500m"): set resources.limits.cpu to whole cores',
+        'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit of at least 1 (for example "2", not "1500m" or 0): set resources.limits.cpu to whole cores',
       );
     }
     if (r?.limits?.memory === undefined) {
@@ -657,6 +743,14 @@ export function neuronRules(name: string, spec: NeuronSpec): string[] {
   for (const [key, message] of Object.entries(cacheBounds) as [keyof typeof cacheBounds, string][]) {
     const v = spec.cache?.[key];
     if (v !== undefined && v < 1) problems.push(`spec.cache.${key} (${v}): ${message}: ${cacheOffNeuron}`);
+  }
+  // The runtime answers with its layer's entries only. (The apiserver keeps another layer a Neuron stored
+  // before this rule held, unchanged; a definition in code is new.)
+  const others = Object.keys(spec.claude?.mockResponses ?? {}).filter((k) => k !== spec.layer);
+  if (others.length > 0) {
+    problems.push(
+      `spec.claude.mockResponses (${others.join(', ')}): claude.mockResponses may hold only the answers of spec.layer, ${spec.layer}: remove the other layers (the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer`,
+    );
   }
   problems.push(...sectionRules(spec, 'spec'));
   return problems;

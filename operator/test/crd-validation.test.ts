@@ -315,7 +315,19 @@ describe('monitoring.scrapeInterval', () => {
   const bounds = 'monitoring.scrapeInterval must be between 1s and 1m, such as 15s or 30s';
 
   it('takes durations from 1s to 1m as Prometheus writes them, compound ones included (server-side dry run)', async () => {
-    for (const scrapeInterval of ['15s', '30s500ms', '1s', '1m', '0h1m', '59s999ms', '1000ms', '0001s']) {
+    // Leading zeros aside: the guard before duration() counts significant digits.
+    for (const scrapeInterval of [
+      '15s',
+      '30s500ms',
+      '1s',
+      '1m',
+      '0h1m',
+      '59s999ms',
+      '1000ms',
+      '0001s',
+      '0000001m',
+      '00000059999ms',
+    ]) {
       const r = await apply(cluster({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
       expect(r.stderr, scrapeInterval).toBe('');
       const n = await apply(neuron({ monitoring: { scrapeInterval } }), ['--dry-run=server']);
@@ -422,7 +434,7 @@ describe('tracing', () => {
     }
   });
 
-  it('takes an endpoint on any port up to 65535, in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
+  it('takes an endpoint on any port from 1 to 65535, in a Hal9Cluster and a Neuron (server-side dry run)', async () => {
     for (const endpoint of [
       'http://otel-collector.observability:65535',
       'https://otel-collector.observability:1',
@@ -442,6 +454,10 @@ describe('tracing', () => {
       ['gzip', '1ms'],
       ['none', '2s500ms'],
       ['gzip', '0m30s'],
+      // Leading zeros aside: the guard before duration() counts significant digits ("0000001s" was
+      // refused as above 30s).
+      ['none', '0000001s'],
+      ['gzip', '0000000030000ms'],
     ] as const) {
       for (const o of [
         cluster({ tracing: { ...tracing, compression, timeout } }),
@@ -468,6 +484,8 @@ describe('tracing', () => {
 
   it.each([
     ['45s', 'tracing.timeout must be at most 30s'],
+    ['0000031s', 'tracing.timeout must be at most 30s'],
+    ['1000000ms', 'tracing.timeout must be at most 30s'],
     ['30s1ms', 'tracing.timeout must be at most 30s'],
     ['1h', 'tracing.timeout must be at most 30s'],
     ['99999999h', 'tracing.timeout must be at most 30s'],
@@ -594,32 +612,32 @@ describe('tracing', () => {
     [
       'a base URL holding credentials',
       cluster({ claude: { baseURL: 'http://user:pw@messages-proxy.ai:8080' } }),
-      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials (user:password@)',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials (user:password@)',
     ],
     [
       'a base URL whose port is above 65535 (the runtime would not start)',
       cluster({ claude: { baseURL: 'http://messages-proxy.ai:65536' } }),
-      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any',
     ],
     [
       'a base URL whose port would overflow an integer, on a Neuron',
       neuron({ claude: { baseURL: `http://messages-proxy.ai:${'9'.repeat(30)}` } }),
-      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any',
     ],
     [
       'a Prometheus URL whose port would overflow an integer',
       cluster({ autoscaling: { parallelism: { prometheusURL: `http://prometheus:${'9'.repeat(30)}` } } }),
-      'with a host, a port up to 65535 and no credentials',
+      'with a host, a port from 1 to 65535 and no credentials',
     ],
     [
       'a base URL holding credentials, on a Neuron',
       neuron({ claude: { baseURL: 'https://key@messages-proxy.ai' } }),
-      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials',
     ],
     [
       'a Prometheus URL whose port is out of range',
       cluster({ autoscaling: { parallelism: { prometheusURL: 'http://prometheus:99999' } } }),
-      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port up to 65535 and no credentials (user:password@), query or fragment',
+      'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API, with a host, a port from 1 to 65535 and no credentials (user:password@), query or fragment',
     ],
     [
       'a Prometheus URL holding credentials',
@@ -639,12 +657,12 @@ describe('tracing', () => {
     [
       'an endpoint whose port is above 65535 (the runtime would not start)',
       cluster({ tracing: { endpoint: 'http://collector:99999' } }),
-      'spec.tracing.endpoint: Invalid value: "http://collector:99999": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318',
+      'spec.tracing.endpoint: Invalid value: "http://collector:99999": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port from 1 to 65535, and no credentials (user:password@), query or fragment, for example http://otel-collector.observability:4318: a password in it would be in the Deployment\'s environment; the collector\'s credentials go in the Secret tracing.headersSecretRef names',
     ],
     [
       'an endpoint whose port is above 65535, on a Neuron',
       neuron({ tracing: { endpoint: 'https://collector:65536' } }),
-      'spec.tracing.endpoint: Invalid value: "https://collector:65536": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535 and no query or fragment, for example http://otel-collector.observability:4318',
+      'spec.tracing.endpoint: Invalid value: "https://collector:65536": tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port from 1 to 65535, and no credentials (user:password@), query or fragment, for example http://otel-collector.observability:4318: a password in it would be in the Deployment\'s environment; the collector\'s credentials go in the Secret tracing.headersSecretRef names',
     ],
     [
       'an endpoint that is not a URL',
@@ -1489,6 +1507,232 @@ describe('safe sysctls: a value the kernel refuses is refused on apply, its boun
   });
 });
 
+/** Mock answers for one layer holding `chars` characters of triggers and responses, each within its bound. */
+function mockLayer(chars: number, unit = 'a') {
+  const answers = [];
+  for (let left = chars; left > 0; left -= 16_001) {
+    answers.push({ trigger: 't', response: unit.repeat(Math.min(16_000, left - 1)) });
+  }
+  return answers;
+}
+
+describe('claude.mockResponses: what fits a runtime configuration', () => {
+  // One layer's answers go into a runtime's configuration (a ConfigMap, 1 MiB) beside its system prompt.
+  // Bounded per entry only, an object reached etcd's limit and one full layer a ConfigMap over 1 MiB.
+  const over =
+    'holds more than 96000 characters of triggers and responses, more than the runtime configuration holds beside its system prompt (a ConfigMap holds 1 MiB): shorten or remove answers of that layer';
+
+  it('takes 96000 characters a layer, in every layer of a Hal9Cluster, astral ones counted once (server-side dry run)', async () => {
+    const layers = ['L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'L7', 'L8', 'L9'];
+    for (const o of [
+      // Every layer full: the rules' cost at run time stays within the apiserver's budget.
+      cluster({ claude: { mockResponses: Object.fromEntries(layers.map((l) => [l, mockLayer(96_000)])) } }),
+      neuron({ layer: 'L3', claude: { mockResponses: { L3: mockLayer(96_000, '😀') } } }),
+    ]) {
+      const r = await apply(o, ['--server-side', '--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a layer of 96001 characters in a Hal9Cluster, naming the layer',
+      cluster({ claude: { mockResponses: { L2: mockLayer(10), L3: mockLayer(96_001) } } }),
+      `spec.claude.mockResponses: Invalid value: claude.mockResponses.L3 ${over}`,
+    ],
+    [
+      'a layer of 96001 astral characters in a Neuron',
+      neuron({ claude: { mockResponses: { L2: mockLayer(96_001, '😀') } } }),
+      `claude.mockResponses.L2 ${over}`,
+    ],
+    [
+      "a Neuron's answers for another layer than its own, naming its layer",
+      neuron({ layer: 'L2', claude: { mockResponses: { L1: mockLayer(10), L2: mockLayer(10) } } }),
+      'spec.claude.mockResponses: Invalid value: claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer',
+    ],
+  ])('refuses %s', async (_name, object, message) => {
+    const r = await apply(object, ['--server-side']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+describe('URLs: hosts the runtime reads, ports from 1, no credentials', () => {
+  // Go's URL parser (CEL's) took hosts the runtime's and the operator's WHATWG parser refuses: the
+  // operator reported RenderFailed (claude.baseURL, tracing.endpoint) or MetricsUnavailable
+  // ERR_INVALID_URL (prometheusURL).
+  const fields = {
+    'claude.baseURL': (u: string) => ({ claude: { baseURL: u } }),
+    'tracing.endpoint': (u: string) => ({ tracing: { endpoint: u } }),
+    'autoscaling.parallelism.prometheusURL': (u: string) => ({
+      autoscaling: { parallelism: { prometheusURL: u } },
+    }),
+  };
+  const write =
+    'write a DNS name (an internationalized one in its xn-- form), an IPv4 address as four numbers from 0 to 255 without leading zeros such as 10.0.0.1, or an IPv6 address in brackets without a zone such as [fd00::1]';
+
+  it.each([
+    'http://256.1.1.1:8080',
+    'http://1.2.3.4.5:4318',
+    'http://[fe80::1%25eth0]:9090',
+    'http://127.1',
+    'http://010.0.0.1:80',
+    'http://svc.0x:80',
+    'http://a<b:80',
+    'http://a]b:80',
+    'http://%C3%A4.example:80',
+  ])('refuse the host of %s in each URL field, saying what to write', async (url) => {
+    for (const [field, spec] of Object.entries(fields)) {
+      for (const o of [cluster(spec(url)), neuron(spec(url))]) {
+        const r = await apply(o);
+        expect(r.code, `${field} ${url}`).not.toBe(0);
+        expect(r.stderr, `${field} ${url}`).toContain(
+          `${field} has a host the runtime cannot read: ${write}`,
+        );
+      }
+    }
+  });
+
+  it('take DNS names, IPv4 and IPv6 addresses the runtime reads, on ports 1 to 65535 (server-side dry run)', async () => {
+    for (const url of [
+      'http://10.0.0.1:8080',
+      'https://[fd00::1]:9090',
+      'http://[::ffff:10.0.0.1]:1',
+      'http://prometheus.monitoring.svc:65535/prom',
+      'http://api-0x.example:8080',
+    ]) {
+      for (const spec of Object.values(fields)) {
+        const r = await apply(cluster(spec(url)), ['--dry-run=server']);
+        expect(r.stderr, url).toBe('');
+      }
+    }
+  });
+
+  it.each([
+    ['claude.baseURL', 'a port from 1 to 65535 if any'],
+    ['tracing.endpoint', 'a port from 1 to 65535'],
+    ['autoscaling.parallelism.prometheusURL', 'a port from 1 to 65535'],
+  ] as const)('%s refuses port 0, which connects nowhere', async (field, message) => {
+    for (const url of ['http://collector:0', 'http://collector:00000/v1']) {
+      const r = await apply(cluster(fields[field](url)));
+      expect(r.code, url).not.toBe(0);
+      expect(r.stderr, url).toContain(`${field} must be`);
+      expect(r.stderr, url).toContain(message);
+    }
+  });
+
+  it('tracing.endpoint refuses credentials, as the other URLs do: they would be in the Deployment', async () => {
+    for (const o of [
+      cluster({ tracing: { endpoint: 'http://user:secret@otel-collector.observability:4318' } }),
+      neuron({ tracing: { endpoint: 'HTTPS://token@otel-collector.observability:4318' } }),
+    ]) {
+      const r = await apply(o);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        "and no credentials (user:password@), query or fragment, for example http://otel-collector.observability:4318: a password in it would be in the Deployment's environment; the collector's credentials go in the Secret tracing.headersSecretRef names",
+      );
+    }
+  });
+});
+
+describe('resources: more CPU or memory than any node has', () => {
+  // A memory limit above ~1.4e27 bytes made --max-old-space-size a number in exponent notation, or
+  // Infinity: node exits 9 ("bad option").
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      'a memory limit of 1e30',
+      cluster({ resources: { limits: { memory: '1e30' } } }),
+      'spec.resources.limits.memory: Invalid value: "1e30": resources.limits.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi"',
+    ],
+    [
+      "a Neuron's memory request of 1e1000",
+      neuron({ resources: { requests: { memory: '1e1000' } } }),
+      'resources.requests.memory must be at most 1Pi, more than any node has',
+    ],
+    [
+      'a memory limit one byte above 1Pi',
+      neuron({ resources: { limits: { memory: 1125899906842625 } } }),
+      'resources.limits.memory must be at most 1Pi',
+    ],
+    [
+      'a CPU limit of 1e1000',
+      cluster({ resources: { limits: { cpu: '1e1000' } } }),
+      'spec.resources.limits.cpu: Invalid value: "1e1000": resources.limits.cpu must be at most 8192 cores, more than any node has (Linux runs at most 8192 CPUs): write cores (2, "0.5") or millicores ("1500m")',
+    ],
+    [
+      "a Neuron's CPU request of 8193",
+      neuron({ resources: { requests: { cpu: 8193 } } }),
+      'resources.requests.cpu must be at most 8192 cores',
+    ],
+  ])('is refused: %s', async (_name, object, message) => {
+    const r = await apply(object);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('takes up to 8192 CPUs and 1Pi of memory, in any notation (server-side dry run)', async () => {
+    const resources = {
+      requests: { cpu: '8192000m', memory: '1024Ti' },
+      limits: { cpu: 8192, memory: '1Pi' },
+    };
+    for (const o of [cluster({ resources }), neuron({ resources })]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+    }
+  });
+});
+
+describe('autoscaling mode hpa and cpuPinning: CPUs the HPA and the kubelet can use', () => {
+  const hpa = { enabled: true, mode: 'hpa' as const };
+  const zero =
+    'spec.resources: Invalid value: autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and the CPU request is 0: set resources.requests.cpu (or resources.limits.cpu, which is then the request) above 0, or use autoscaling.mode: operator';
+
+  it.each([
+    ['a CPU request of "0"', { requests: { cpu: '0' }, limits: { cpu: '2' } }],
+    ['a CPU request of 0m', { requests: { cpu: '0m', memory: '1Gi' } }],
+    ['a CPU limit of 0 alone (then the request)', { limits: { cpu: 0 } }],
+  ])('refuses hpa mode with %s: an HPA on utilization never scales', async (_name, resources) => {
+    const r = await apply(cluster({ resources, autoscaling: hpa }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(zero);
+  });
+
+  it('takes a target above 100 % (limits above requests) up to 1000 %, and refuses more', async () => {
+    const resources = { requests: { cpu: '500m' }, limits: { cpu: '2' } };
+    for (const target of [150, 1000]) {
+      for (const o of [
+        cluster({ resources, autoscaling: { ...hpa, targetCPUUtilizationPercentage: target } }),
+        neuron({ autoscaling: { targetCPUUtilizationPercentage: target } }),
+      ]) {
+        const r = await apply(o, ['--dry-run=server']);
+        expect(r.stderr, String(target)).toBe('');
+      }
+    }
+    const r = await apply(
+      cluster({ resources, autoscaling: { ...hpa, targetCPUUtilizationPercentage: 1001 } }),
+    );
+    expect(r.stderr).toContain(
+      'spec.autoscaling.targetCPUUtilizationPercentage: Invalid value: 1001: spec.autoscaling.targetCPUUtilizationPercentage in body should be less than or equal to 1000',
+    );
+  });
+
+  it('refuses cpuPinning on 0 CPUs, in any notation: the static CPU manager gives them no core', async () => {
+    for (const cpu of [0, '0', '0.0', '0m']) {
+      const r = await apply(
+        cluster({
+          resources: { requests: { cpu, memory: '2Gi' }, limits: { cpu, memory: '2Gi' } },
+          nodeTuning: { cpuPinning: true },
+        }),
+      );
+      expect(r.code, String(cpu)).not.toBe(0);
+      expect(r.stderr, String(cpu)).toContain(
+        'spec.resources.limits: Invalid value: nodeTuning.cpuPinning needs an integer CPU limit of at least 1 (for example "2", not "1500m" or 0): set resources.limits.cpu to whole cores',
+      );
+    }
+  });
+});
+
 describe('a CRD upgrade that adds a rule (ratcheting)', () => {
   // A copy of the Hal9Cluster CRD's schema under names and a group of its own (no short name or
   // category), so that changing it leaves the shared CRD and what kubectl resolves alone.
@@ -1585,6 +1829,108 @@ describe('a CRD upgrade that adds a rule (ratcheting)', () => {
       expect(r.stderr).toContain(
         'spec.resources: Required value: autoscaling mode hpa scales on CPU utilization',
       );
+    } finally {
+      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
+    }
+  });
+});
+
+describe("a Neuron stored with another layer's mock answers, before the CRD refused them", () => {
+  // A copy of the Neuron CRD under a group of its own, first without the rule, then with it. The rule is
+  // on the whole spec: plain ratcheting re-runs it on any change of the spec, and the operator writes
+  // spec.replicas through the scale subresource, so the rule keeps another layer's answers unchanged.
+  const group = () => `${ns}.layers.test`;
+  type Crd = {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: Record<string, unknown>;
+      versions: { schema: { openAPIV3Schema: { properties: { spec: Rules } } } }[];
+    };
+  };
+  type Rules = { 'x-kubernetes-validations'?: { rule: string }[] };
+  const crd = (withRule: boolean): string => {
+    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
+    doc.metadata.name = `layerneurons.${group()}`;
+    doc.spec.group = group();
+    doc.spec.names = {
+      kind: 'LayerNeuron',
+      listKind: 'LayerNeuronList',
+      plural: 'layerneurons',
+      singular: 'layerneuron',
+    };
+    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+    const rules = spec['x-kubernetes-validations'] ?? [];
+    expect(rules.some((r) => r.rule.includes('self.claude.mockResponses.all(k, k == self.layer'))).toBe(true);
+    if (!withRule)
+      spec['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes('k == self.layer'));
+    return JSON.stringify(doc);
+  };
+  const resource = () => `layerneurons.${group()}`;
+  const answers = (text: string) => [{ trigger: 'default', response: `RESULT: ${text}` }];
+  const object = (name: string, spec: Record<string, unknown>) =>
+    JSON.stringify({ apiVersion: `${group()}/v1alpha1`, kind: 'LayerNeuron', metadata: { name }, spec });
+  const stored = {
+    cluster: 'hal9',
+    layer: 'L2',
+    claude: { mockResponses: { L1: answers('one'), L2: answers('two') } },
+  };
+
+  it('keeps them while they stay as they are: scale, prompt and own answers change; a new one or a change of them is refused', async () => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
+    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
+    const applyObject = (name: string, spec: Record<string, unknown>) =>
+      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
+        stdin: object(name, spec),
+        allowFailure: true,
+      });
+    try {
+      await waitFor(
+        'the copy of the CRD served',
+        async () => ((await applyObject('stored', stored)).code === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
+      const message =
+        'claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (the runtime never uses them)';
+      const refused = await waitFor(
+        'the rule in force',
+        async () => {
+          const r = await applyObject('fresh', stored);
+          return r.code !== 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(refused.stderr).toContain(message);
+      // What the operator does (kubectl scale is the same subresource), and changes elsewhere.
+      const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
+        allowFailure: true,
+      });
+      expect(scaled.stderr).toBe('');
+      expect(scaled.code).toBe(0);
+      for (const change of [
+        { ...stored, replicas: 3, systemPrompt: 'plan' },
+        { ...stored, replicas: 3, claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
+      ]) {
+        const r = await applyObject('stored', change);
+        expect(r.stderr, JSON.stringify(change)).toBe('');
+      }
+      // Another layer's answers changed or added, or the Neuron's own made another's by a new layer.
+      for (const change of [
+        { ...stored, claude: { mockResponses: { L1: answers('changed'), L2: answers('owned') } } },
+        { ...stored, claude: { mockResponses: { ...stored.claude.mockResponses, L3: answers('three') } } },
+        { ...stored, layer: 'L1', claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
+      ]) {
+        const r = await applyObject('stored', change);
+        expect(r.code, JSON.stringify(change)).not.toBe(0);
+        expect(r.stderr).toContain('claude.mockResponses may hold only the answers of spec.layer');
+      }
+      // Removing them is a change like any other.
+      const removed = await applyObject('stored', {
+        ...stored,
+        claude: { mockResponses: { L2: answers('two') } },
+      });
+      expect(removed.stderr).toBe('');
     } finally {
       await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
     }

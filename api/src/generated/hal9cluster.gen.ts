@@ -157,7 +157,7 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly apiKeySecretRef?: Hal9ClusterSpecClaudeApiKeySecretRef;
   /**
-   * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
+   * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers. A layer's triggers and responses add up to at most 96000 characters: each Neuron's runtime configuration (a ConfigMap, at most 1 MiB) holds its layer's with its system prompt.
    */
   readonly mockResponses?: { readonly [key: string]: readonly Hal9ClusterSpecClaudeMockResponsesValueItem[] };
 }
@@ -401,11 +401,11 @@ export interface Hal9ClusterSpecResources {
  */
 export interface Hal9ClusterSpecResourcesRequests {
   /**
-   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole. At most 8192 cores.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 64Mi: a runtime holds about 100 MB once it listens.
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 64Mi: a runtime holds about 100 MB once it listens; at most 1Pi.
    */
   readonly memory?: number | string;
 }
@@ -415,11 +415,11 @@ export interface Hal9ClusterSpecResourcesRequests {
  */
 export interface Hal9ClusterSpecResourcesLimits {
   /**
-   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole. At most 8192 cores.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 128Mi: a runtime holds about 100 MB once it listens.
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 128Mi: a runtime holds about 100 MB once it listens; at most 1Pi.
    */
   readonly memory?: number | string;
 }
@@ -659,7 +659,7 @@ export interface Hal9ClusterSpecAutoscaling {
    */
   readonly maxReplicas?: number;
   /**
-   * hpa mode: average CPU utilization (percent of requests) the HPA aims for. Default: 70.
+   * hpa mode: average CPU utilization the HPA aims for, a percentage of the CPU request, up to 1000: above 100 where the CPU limit is above the request (150 keeps pods at 1.5 times their request). Default: 70.
    * @default 70
    */
   readonly targetCPUUtilizationPercentage?: number;

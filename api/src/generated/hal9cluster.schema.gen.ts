@@ -671,7 +671,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "targetCPUUtilizationPercentage": {
           "type": "integer",
           "minimum": 1,
-          "maximum": 100
+          "maximum": 1000
         },
         "behavior": {
           "type": "object",

@@ -245,11 +245,11 @@ export interface NeuronSpecResources {
  */
 export interface NeuronSpecResourcesRequests {
   /**
-   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole. At most 8192 cores.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 64Mi: a runtime holds about 100 MB once it listens.
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 64Mi: a runtime holds about 100 MB once it listens; at most 1Pi.
    */
   readonly memory?: number | string;
 }
@@ -259,11 +259,11 @@ export interface NeuronSpecResourcesRequests {
  */
 export interface NeuronSpecResourcesLimits {
   /**
-   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole.
+   * CPU, a Kubernetes quantity: whole cores as a number or a string (2, "2"), millicores ("1500m"), or a fraction in quotes ("0.5"): YAML reads 0.5 as a number, and a number here must be whole. At most 8192 cores.
    */
   readonly cpu?: number | string;
   /**
-   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 128Mi: a runtime holds about 100 MB once it listens.
+   * Memory, a Kubernetes quantity: "512Mi", "2Gi" (powers of 1024), "500M", "2G" (powers of 1000) or a whole number of bytes (1073741824). At least 128Mi: a runtime holds about 100 MB once it listens; at most 1Pi.
    */
   readonly memory?: number | string;
 }
@@ -477,7 +477,7 @@ export interface NeuronSpecAutoscaling {
    */
   readonly maxReplicas?: number;
   /**
-   * hpa mode: average CPU utilization (percent of requests) the HPA aims for. Default: the Hal9Cluster's (70 unless set there).
+   * hpa mode: average CPU utilization the HPA aims for, a percentage of the CPU request, up to 1000: above 100 where the CPU limit is above the request (150 keeps pods at 1.5 times their request). Default: the Hal9Cluster's (70 unless set there).
    */
   readonly targetCPUUtilizationPercentage?: number;
   /**
@@ -645,7 +645,7 @@ export interface NeuronSpecClaude {
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
   /**
-   * Mock answers per layer (keys L1 to L9). For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Layers without entries use the runtime's built-in answers.
+   * Mock answers of this Neuron's layer, the key spec.layer (the runtime uses no other layer's), replacing the Hal9Cluster's for that layer. For a signal, the first entry whose trigger is a substring of the content wins, in list order; the trigger `default` matches only when nothing else does. Without entries here or on the Hal9Cluster the runtime's built-in answers are used. The triggers and responses add up to at most 96000 characters: the runtime configuration (a ConfigMap, at most 1 MiB) holds them with the system prompt.
    */
   readonly mockResponses?: { readonly [key: string]: readonly NeuronSpecClaudeMockResponsesValueItem[] };
 }

@@ -529,7 +529,7 @@ export const neuronSpecSchema: SchemaNode = {
         "targetCPUUtilizationPercentage": {
           "type": "integer",
           "minimum": 1,
-          "maximum": 100
+          "maximum": 1000
         },
         "behavior": {
           "type": "object",

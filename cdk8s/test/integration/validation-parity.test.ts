@@ -837,14 +837,14 @@ const cases: readonly Case[] = [
     'Hal9Cluster',
     'c',
     { tracing: { endpoint: 'http://otel-collector.observability:99999' } },
-    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535',
+    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port from 1 to 65535',
   ],
   [
     'a Neuron tracing endpoint whose port is above 65535',
     'Neuron',
     'n',
     { cluster: 'c', layer: 'L2', tracing: { endpoint: 'https://otel-collector.observability:65536' } },
-    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port up to 65535',
+    'tracing.endpoint must be the http:// or https:// base URL of an OTLP/HTTP collector, with a host, a port from 1 to 65535',
   ],
   [
     'a tracing endpoint with no // (WHATWG reads a host, Go none)',
@@ -928,16 +928,18 @@ const cases: readonly Case[] = [
     'Neuron',
     'impl-1',
     { cluster: 'c', layer: 'L2', claude: { baseURL: 'http://a\u00a0b' } },
-    'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any, and without credentials',
+    'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials',
   ],
-  // tracing.timeout: the CRD refuses a run of 7 digits or more (duration() could overflow) whatever it
-  // adds up to.
+  // tracing.timeout: the CRD refuses a number of 7 significant digits or more (duration() could
+  // overflow) before reading it; leading zeros do not count.
   ...(
     [
       ['000030s', undefined],
-      ['0000030s', 'tracing.timeout must be at most 30s'],
-      ['0000000001s', 'tracing.timeout must be at most 30s'],
-      ['1s0000000ms', 'tracing.timeout must be at most 30s'],
+      ['0000030s', undefined],
+      ['0000000001s', undefined],
+      ['1s0000000ms', undefined],
+      ['0000031s', 'tracing.timeout must be at most 30s'],
+      ['1000000ms', 'tracing.timeout must be at most 30s'],
     ] as const
   ).map(
     ([timeout, message]): Case => [
@@ -951,13 +953,151 @@ const cases: readonly Case[] = [
   // The CEL rules read URLs with Go's net/url, which the WHATWG URL parser contradicts both ways: synth
   // reads them as Go does (go-url.ts), in the three URL fields.
   ...urlCases(),
+  // One layer of mock answers goes into a runtime's configuration, which must fit a ConfigMap: at most
+  // 96000 characters of triggers and responses (code points, as CEL's size() counts them).
+  ['a layer of 96000 characters of mock answers', 'Hal9Cluster', 'c', mockLayer('L3', 96_000), undefined],
+  [
+    'a layer of 96000 astral characters of mock answers, on a Neuron',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L3', ...mockLayer('L3', 96_000, '😀') },
+    undefined,
+  ],
+  [
+    'a layer of 96001 characters of mock answers',
+    'Hal9Cluster',
+    'c',
+    mockLayer('L3', 96_001),
+    ' holds more than 96000 characters of triggers and responses',
+  ],
+  [
+    'a layer of 96001 astral characters of mock answers, on a Neuron',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', ...mockLayer('L2', 96_001, '😀') },
+    ' holds more than 96000 characters of triggers and responses',
+  ],
+  // A Neuron's runtime answers with its own layer's entries only.
+  [
+    "mock answers for another layer than the Neuron's",
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', claude: { mockResponses: { L1: [{ trigger: 'x', response: 'y' }] } } },
+    'claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer',
+  ],
+  [
+    'mock answers for every layer on a Hal9Cluster',
+    'Hal9Cluster',
+    'c',
+    {
+      claude: {
+        mockResponses: Object.fromEntries(
+          ['L1', 'L2', 'L3', 'L4', 'L5', 'L6', 'L7', 'L8', 'L9'].map((l) => [
+            l,
+            [{ trigger: 'x', response: l }],
+          ]),
+        ),
+      },
+    },
+    undefined,
+  ],
+  // More CPU or memory than any node has (a memory limit of 1e30 made a heap flag node refuses).
+  [
+    'a memory limit of 1e30',
+    'Hal9Cluster',
+    'c',
+    { resources: { limits: { memory: '1e30' } } },
+    'resources.limits.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi"',
+  ],
+  [
+    'a Neuron memory request of 1e1000',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', resources: { requests: { memory: '1e1000' } } },
+    'resources.requests.memory must be at most 1Pi',
+  ],
+  [
+    'a CPU limit of 1e1000',
+    'Hal9Cluster',
+    'c',
+    { resources: { limits: { cpu: '1e1000' } } },
+    'resources.limits.cpu must be at most 8192 cores, more than any node has (Linux runs at most 8192 CPUs)',
+  ],
+  [
+    'a Neuron CPU request of 8193 written as a number',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', resources: { requests: { cpu: 8193 } } },
+    'resources.requests.cpu must be at most 8192 cores',
+  ],
+  [
+    'the most CPU and memory, in other notations',
+    'Hal9Cluster',
+    'c',
+    { resources: { requests: { cpu: '8192000m', memory: '1024Ti' }, limits: { cpu: 8192, memory: '1Pi' } } },
+    undefined,
+  ],
+  // An HPA on utilization divides by the CPU request: 0 is none.
+  [
+    'hpa mode with a CPU request of 0',
+    'Hal9Cluster',
+    'c',
+    {
+      resources: { requests: { cpu: '0' }, limits: { cpu: '2' } },
+      autoscaling: { enabled: true, mode: 'hpa' },
+    },
+    'autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and the CPU request is 0: set resources.requests.cpu (or resources.limits.cpu, which is then the request) above 0',
+  ],
+  [
+    'hpa mode with a CPU limit of 0 alone',
+    'Hal9Cluster',
+    'c',
+    { resources: { limits: { cpu: 0 } }, autoscaling: { enabled: true, mode: 'hpa' } },
+    'and the CPU request is 0',
+  ],
+  [
+    'hpa mode at 150 % of a CPU request of 1m',
+    'Hal9Cluster',
+    'c',
+    {
+      resources: { requests: { cpu: '1m' }, limits: { cpu: '2' } },
+      autoscaling: { enabled: true, mode: 'hpa', targetCPUUtilizationPercentage: 150 },
+    },
+    undefined,
+  ],
+  [
+    'a Neuron HPA target of 1001 %',
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', autoscaling: { targetCPUUtilizationPercentage: 1001 } },
+    'spec.autoscaling.targetCPUUtilizationPercentage',
+  ],
+  [
+    'cpuPinning on 0 CPUs',
+    'Hal9Cluster',
+    'c',
+    {
+      nodeTuning: { cpuPinning: true },
+      resources: { requests: { cpu: 0, memory: '2Gi' }, limits: { cpu: 0, memory: '2Gi' } },
+    },
+    'nodeTuning.cpuPinning needs an integer CPU limit of at least 1 (for example "2", not "1500m" or 0)',
+  ],
 ];
+
+/** Mock answers for one layer holding `chars` characters of triggers and responses, each within its bound. */
+function mockLayer(layer: string, chars: number, unit = 'a'): Hal9ClusterSpec {
+  const answers = [];
+  for (let left = chars; left > 0; left -= 16_001) {
+    answers.push({ trigger: 't', response: unit.repeat(Math.min(16_000, left - 1)) });
+  }
+  return { claude: { mockResponses: { [layer]: answers } } };
+}
 
 function urlCases(): Case[] {
   const fields = {
     'claude.baseURL': [
       (u: string): Hal9ClusterSpec => ({ claude: { baseURL: u } }),
-      'claude.baseURL must be an http:// or https:// URL with a host, a port up to 65535 if any',
+      'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any',
     ],
     'tracing.endpoint': [
       (u: string): Hal9ClusterSpec => ({ tracing: { endpoint: u } }),
@@ -968,30 +1108,49 @@ function urlCases(): Case[] {
       'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
     ],
   } as const;
-  const urls: readonly (readonly [string, string, boolean])[] = [
+  // Which rule refuses each: the first (the URL) or the second (its host, as the runtime reads it).
+  const urls: readonly (readonly [string, string, 'url' | 'host' | undefined])[] = [
     // WHATWG keeps a bad %-escape and escapes {, }, ` in a host; Go refuses them.
-    ['http://host/p%zz', 'a bad %-escape in the path', false],
-    ['http://host/%', 'a lone % in the path', false],
-    ['http://host/a%2', 'a cut %-escape in the path', false],
-    ['http://a{b}', 'braces in the host', false],
-    ['http://ho`st', 'a backquote in the host', false],
-    // WHATWG refuses what is no IPv4 address, an IPv6 zone and < in a host; Go takes them.
-    ['http://1.2.3.4.5', 'a host of five numbers', true],
-    ['http://256.1.1.1', 'a host of numbers above 255', true],
-    ['http://[fe80::1%25en0]', 'an IPv6 host with a zone', true],
-    ['http://a<b', 'a < in the host', true],
-    ['http://host:65535', 'port 65535', true],
-    ['http://host:65536', 'port 65536', false],
-    ['http://host:99999', 'port 99999', false],
+    ['http://host/p%zz', 'a bad %-escape in the path', 'url'],
+    ['http://host/%', 'a lone % in the path', 'url'],
+    ['http://host/a%2', 'a cut %-escape in the path', 'url'],
+    ['http://a{b}', 'braces in the host', 'url'],
+    ['http://ho`st', 'a backquote in the host', 'url'],
+    // WHATWG refuses what is no IPv4 address, an IPv6 zone, < > ] in a host and an escaped non-ASCII
+    // character it maps to one; Go takes them, the second rule does not.
+    ['http://1.2.3.4.5:4318', 'a host of five numbers', 'host'],
+    ['http://256.1.1.1:8080', 'a host of numbers above 255', 'host'],
+    ['http://127.1', 'a host of two numbers', 'host'],
+    ['http://010.0.0.1', 'an IPv4 address with a leading zero (octal to WHATWG)', 'host'],
+    ['http://a.0x', 'a host whose last label is 0x', 'host'],
+    ['http://a.b.1/v1', 'a name that ends in a number', 'host'],
+    ['http://[fe80::1%25eth0]:9090', 'an IPv6 host with a zone', 'host'],
+    ['http://a<b', 'a < in the host', 'host'],
+    ['http://a]b', 'a ] in the host', 'host'],
+    ['http://%EF%BC%92%EF%BC%95%EF%BC%96.1.1.1', 'escaped full-width digits in the host', 'host'],
+    // Hosts both parsers take.
+    ['http://10.0.0.1:8080', 'an IPv4 address', undefined],
+    ['http://[fd00::1]:9090', 'an IPv6 address', undefined],
+    ['http://[::ffff:1.2.3.4]', 'an IPv4-mapped IPv6 address', undefined],
+    ['http://a.0xg', 'a name whose last label is no hex number', undefined],
+    ['http://x.1e3', 'a name whose last label starts with a digit', undefined],
+    ['http://host:65535', 'port 65535', undefined],
+    ['http://host:65536', 'port 65536', 'url'],
+    ['http://host:99999', 'port 99999', 'url'],
+    ['http://host:0', 'port 0', 'url'],
+    ['http://host:00000/x', 'port 00000', 'url'],
+    ['http://user:secret@host:1', 'credentials', 'url'],
   ];
+  const hostMessage = (field: string) =>
+    `${field} has a host the runtime cannot read: write a DNS name (an internationalized one in its xn-- form), an IPv4 address as four numbers from 0 to 255 without leading zeros such as 10.0.0.1, or an IPv6 address in brackets without a zone such as [fd00::1]`;
   return Object.entries(fields).flatMap(([field, [spec, message]]) =>
     urls.map(
-      ([url, what, ok]): Case => [
+      ([url, what, rule]): Case => [
         `${field} with ${what} (${url})`,
         'Hal9Cluster',
         'c',
         spec(url),
-        ok ? undefined : message,
+        rule === 'url' ? message : rule === 'host' ? hostMessage(field) : undefined,
       ],
     ),
   );

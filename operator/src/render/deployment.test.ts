@@ -29,4 +29,21 @@ describe('renderDeployment: NODE_OPTIONS', () => {
       '--max-semi-space-size=4 --max-old-space-size=192',
     );
   });
+
+  // The CRDs bound memory to 1Pi; an object stored before holds what it held. 1e30 bytes made
+  // --max-old-space-size=7.152557373046876e+23 ("1e1000": =Infinity), and node exits on both ("bad
+  // option"): every pod crash-looped.
+  it.each([
+    ['1e30', '--max-semi-space-size=16 --max-old-space-size=805306368'],
+    ['1e1000', '--max-semi-space-size=16 --max-old-space-size=805306368'],
+    ['2Ei', '--max-semi-space-size=16 --max-old-space-size=805306368'],
+    ['1Pi', '--max-semi-space-size=16 --max-old-space-size=805306368'],
+    ['0e1000', '--max-semi-space-size=1 --max-old-space-size=0'],
+  ])(
+    'sizes the heap of a memory limit of %s stored before the bound as for 1Pi at most: %s',
+    (memory, flags) => {
+      expect(nodeOptionsOf({ resources: { requests: { memory: '256Mi' }, limits: { memory } } })).toBe(flags);
+      for (const flag of flags.split(' ')) expect(flag).toMatch(/^--max-(semi|old)-space-size=[0-9]+$/);
+    },
+  );
 });

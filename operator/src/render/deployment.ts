@@ -52,9 +52,20 @@ export const metricsAnnotations: Readonly<Record<string, string>> = {
   'prometheus.io/scrape': 'true',
 };
 
+/**
+ * The most memory the CRDs admit (1Pi). A limit stored before they bounded it (1e30, "1e1000": Infinity
+ * as a number) is read as this, so the flags stay numbers V8 takes: node exits on
+ * --max-old-space-size=Infinity or a number in exponent notation (=7.152557373046876e+23, from 1e30 bytes:
+ * "bad option"), and every pod would crash-loop.
+ */
+export const MAX_MEMORY_BYTES = 2 ** 50;
+// NaN ("0e1000" is 0 × Infinity) is no memory, as 0 is.
+const boundedMemory = (bytes: number): number =>
+  Number.isNaN(bytes) ? 0 : Math.min(bytes, MAX_MEMORY_BYTES);
+
 /** Node.js heap: 75% of the container's memory limit, leaving room for buffers and native memory. */
 export function heapMiB(memoryBytes: number): number {
-  return Math.floor((memoryBytes * 0.75) / 2 ** 20);
+  return Math.floor((boundedMemory(memoryBytes) * 0.75) / 2 ** 20);
 }
 
 /**
@@ -63,7 +74,7 @@ export function heapMiB(memoryBytes: number): number {
  * 48 MiB on top of a 96 MiB old space would not fit a 128Mi limit, 6 MiB does.
  */
 export function semiSpaceMiB(memoryBytes: number): number {
-  return Math.max(1, Math.min(16, Math.floor(memoryBytes / 2 ** 26)));
+  return Math.max(1, Math.min(16, Math.floor(boundedMemory(memoryBytes) / 2 ** 26)));
 }
 
 /**

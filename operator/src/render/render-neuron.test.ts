@@ -169,6 +169,43 @@ describe('renderNeuron: memory a runtime cannot start with', () => {
     ).warnings;
     expect(enough.filter((w) => w.includes('.memory'))).toEqual([]);
   });
+
+  it('above 1Pi, is named in a warning in the words of the CRDs, and the heap is sized as for 1Pi', () => {
+    const out = render({}, { resources: { requests: { memory: '1e1000' }, limits: { memory: '1e1000' } } });
+    expect(out.warnings).toContain(
+      'resources.limits.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi" (it is 1e1000; the Node.js heap is sized as for 1Pi)',
+    );
+    expect(out.warnings).toContain(
+      'resources.requests.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi" (it is 1e1000)',
+    );
+    const env = runtime(out.objects).env ?? [];
+    expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe(
+      '--max-semi-space-size=16 --max-old-space-size=805306368',
+    );
+    const most = render({}, { resources: { limits: { memory: '1Pi' } } }).warnings;
+    expect(most.filter((w) => w.includes('.memory'))).toEqual([]);
+  });
+});
+
+describe("renderNeuron: a Neuron's mock answers for another layer", () => {
+  // The CRD refuses them; a Neuron stored before it did keeps them while they stay as they are.
+  it('are left out of its configuration and named in a warning that says to remove them', () => {
+    const answers = (text: string) => [{ trigger: 'default', response: `RESULT: ${text}`, delayMs: 0 }];
+    const out = render(
+      {},
+      { claude: { mockResponses: { L1: answers('one'), L2: answers('two'), L3: answers('three') } } },
+    );
+    expect(out.warnings).toContain(
+      'claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (L1, L3; the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer',
+    );
+    const config = parseYaml(out.runtimeConfig) as { claude: { mock_responses: Record<string, unknown> } };
+    expect(Object.keys(config.claude.mock_responses)).toEqual(['L2']);
+    const own = render(
+      { claude: { mockResponses: { L1: answers('cluster') } } },
+      { claude: { mockResponses: { L2: answers('two') } } },
+    );
+    expect(own.warnings.filter((w) => w.includes('mockResponses'))).toEqual([]);
+  });
 });
 
 describe('renderNeuron: the executor limit', () => {

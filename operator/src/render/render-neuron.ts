@@ -1,10 +1,18 @@
-import { type Hal9Cluster, type Neuron, runtimeMemoryProblem } from '@hal9/api';
+import {
+  compareQuantities,
+  type Hal9Cluster,
+  isQuantity,
+  type Neuron,
+  parseQuantity,
+  quantityString,
+  runtimeMemoryProblem,
+} from '@hal9/api';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { adminSecretName, adminTokenKey } from './admin-secret.ts';
 import { limitBounds, parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
-import { renderDeployment } from './deployment.ts';
+import { MAX_MEMORY_BYTES, renderDeployment } from './deployment.ts';
 import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';
 import { renderRuntimeConfig } from './runtime-config.ts';
 import { renderService } from './service.ts';
@@ -141,6 +149,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     warnings: [
       ...spec.repairs,
       ...memoryWarnings(spec),
+      ...otherLayerWarnings(neuron),
       ...modelSloWarnings(spec),
       ...unpricedBudgetWarnings(spec),
       ...config.warnings,
@@ -168,8 +177,30 @@ function memoryWarnings(spec: EffectiveNeuronSpec): string[] {
     const q = spec.resources[side]?.memory;
     const problem = q === undefined ? undefined : runtimeMemoryProblem(side, q);
     if (problem) out.push(problem);
+    // Above the CRDs' 1Pi (which compare any exponent: "1e1000" has no exact value here, only Infinity).
+    if (
+      q !== undefined &&
+      isQuantity(q) &&
+      (compareQuantities(q, '1Pi') ?? Math.sign((parseQuantity(q) ?? 0) - MAX_MEMORY_BYTES)) > 0
+    ) {
+      out.push(
+        `resources.${side}.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi" (it is ${quantityString(q)}${side === 'limits' ? '; the Node.js heap is sized as for 1Pi' : ''})`,
+      );
+    }
   }
   return out;
+}
+
+/**
+ * A Neuron's mock answers for another layer than its own: the runtime never uses them. The CRD refuses
+ * them; one stored before it did keeps them while they stay as they are, so the Warning says to remove them.
+ */
+function otherLayerWarnings(neuron: Neuron): string[] {
+  const others = Object.keys(neuron.spec?.claude?.mockResponses ?? {}).filter((k) => k !== neuron.spec.layer);
+  if (others.length === 0) return [];
+  return [
+    `claude.mockResponses may hold only the answers of spec.layer, ${neuron.spec.layer}: remove the other layers (${others.join(', ')}; the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer`,
+  ];
 }
 
 /**

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { parseConfigText } from '@hal9/runtime';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { aHal9Cluster, aNeuron, defaultTopology } from '../testing/builders.ts';
+import { configKey } from './config-map.ts';
 import { renderNeuron } from './render-neuron.ts';
 import { RenderRefusedError } from './render-refused.ts';
+import { MAX_CONFIG_MAP_BYTES } from './runtime-config.ts';
 
 const topology = defaultTopology();
 const renderOf = (name: string, cluster = aHal9Cluster(), peers = topology) =>
@@ -47,6 +50,85 @@ describe('runtime configuration', () => {
     expect(() => renderNeuron({ cluster: bigCluster, neuron: plain, peers: [plain] })).toThrow(
       /shorten spec\.claude\.mockResponses\.L2 of Hal9Cluster bigc \(about \d+ bytes\)/,
     );
+  });
+
+  it('fits a ConfigMap at the largest the CRDs admit, every character written at its longest', () => {
+    // The CRDs' bound on one layer of claude.mockResponses (triggers and responses, in characters), the
+    // same in both, and the longest system prompt.
+    const crd = (file: string) => readFileSync(new URL(`../../../crds/${file}`, import.meta.url), 'utf8');
+    const bounds = ['hal9.ai_hal9clusters.yaml', 'hal9.ai_neurons.yaml'].map((f) =>
+      Number(/map\(e, size\(e\.trigger\) \+ size\(e\.response\)\)\.sum\(\) <= ([0-9]+)\)/.exec(crd(f))?.[1]),
+    );
+    expect(bounds[0]).toBeGreaterThan(0);
+    expect(bounds[1]).toBe(bounds[0]);
+    const layerChars = bounds[0]!;
+    const promptChars = (
+      parse(crd('hal9.ai_neurons.yaml')) as {
+        spec: {
+          versions: {
+            schema: {
+              openAPIV3Schema: {
+                properties: { spec: { properties: { systemPrompt: { maxLength: number } } } };
+              };
+            };
+          }[];
+        };
+      }
+    ).spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.systemPrompt.maxLength;
+    // A control character and a line break are the longest YAML writes per character: "\x01" and the
+    // break, a blank line and the indentation, 16 bytes for two characters among the mock answers.
+    const longest = (n: number) => '\n\x01'.repeat(Math.ceil(n / 2)).slice(0, n);
+    const named = (c: string, i: number) => `${c}${i}`.padEnd(63, c);
+    const ns = 'n'.repeat(63);
+    const cluster = 'c'.repeat(63);
+    // 32 forward and 32 backward connections, each a remote neuron of the configuration.
+    const forward = Array.from({ length: 32 }, (_, i) => named('f', i));
+    const backward = Array.from({ length: 32 }, (_, i) => named('b', i));
+    const peers = [...forward, ...backward].map((p) =>
+      aNeuron(p, { cluster, layer: 'L1' }, { namespace: ns }),
+    );
+    // 64 answers, the most a layer holds, with every character the layer may hold.
+    const answers = Array.from({ length: 64 }, (_, i) => {
+      const chars = Math.floor(layerChars / 64) + (i < layerChars % 64 ? 1 : 0);
+      return { trigger: longest(1), response: longest(chars - 1), delayMs: 600_000 };
+    });
+    const price = 0.0000012345678901234567;
+    const neuron = aNeuron(
+      'z'.repeat(63),
+      {
+        cluster,
+        systemPrompt: longest(promptChars),
+        forwardConnections: forward,
+        backwardConnections: backward,
+        claude: {
+          model: 'm'.repeat(128),
+          fallbackModels: Array.from({ length: 8 }, (_, i) => named('f', i).padEnd(128, 'f')),
+          // Printable ASCII, each quote escaped in YAML.
+          baseURL: `http://h/${'"'.repeat(2048 - 9)}`,
+          prices: Object.fromEntries(
+            Array.from({ length: 100 }, (_, i) => [
+              named('p', i).padEnd(128, 'p'),
+              { input: price, output: price, cacheRead: price, cacheWrite: price },
+            ]),
+          ),
+          mockResponses: { L2: answers },
+        },
+        autoscaling: { parallelism: { enabled: true, latencySLOMs: 600_000 } },
+      },
+      { namespace: ns },
+    );
+    const out = renderNeuron({
+      cluster: aHal9Cluster({}, cluster, { namespace: ns }),
+      neuron,
+      peers: [neuron, ...peers],
+    });
+    const bytes = Buffer.byteLength(out.runtimeConfig) + configKey.length;
+    expect(bytes).toBeLessThanOrEqual(MAX_CONFIG_MAP_BYTES);
+    // Most of it: the bound is not far below what fits.
+    expect(bytes).toBeGreaterThan(MAX_CONFIG_MAP_BYTES * 0.95);
+    const config = parseConfigText(out.runtimeConfig);
+    expect(config.neurons[0]!.system_prompt).toBe(neuron.spec.systemPrompt);
+    expect(config.claude.mock_responses.L2).toHaveLength(64);
   });
 
   it('refuses a claude.baseURL the CRD admits but the runtime refuses at start, and only those', () => {
