@@ -89,6 +89,9 @@ describe('signal API keys', () => {
       expect(put.status).toBe(403);
       expect(put.body.error).toMatchObject({ code: 'FORBIDDEN', field: 'server.auth_token' });
       expect(put.body.error.message).toContain('client keys do not open it');
+      // It names every way to open it: the token, its file, and the peer token it falls back to.
+      for (const way of ['server.auth_token_file', 'HAL9_AUTH_TOKEN_FILE', 'server.peer_token_file'])
+        expect(put.body.error.message).toContain(way);
       expect((await rt.get('/v1/admin/load', headers)).status).toBe(403);
     }
     expect(rt.runtime.engine.tuning().max_concurrent_signals).toBe(before);

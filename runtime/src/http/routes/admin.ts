@@ -25,7 +25,7 @@ export async function adminRoutes(app: FastifyInstance, { engine, load, admins }
     app.addHook('onRequest', async () => {
       throw new Hal9Error(
         'FORBIDDEN',
-        'the admin API takes the admin token only (server.auth_token, HAL9_AUTH_TOKEN), and none is set: client keys do not open it',
+        'the admin API takes the admin token (server.auth_token or server.auth_token_file; HAL9_AUTH_TOKEN, HAL9_AUTH_TOKEN_FILE), else the peer token (server.peer_token_file), and neither is set: client keys do not open it',
         { field: 'server.auth_token' },
       );
     });
