@@ -17,8 +17,12 @@ const address = await new Promise<string>((resolve, reject) => {
     const m = /"address":"(http:\/\/[^"]+)"/.exec(log);
     if (m) resolve(m[1]!);
   });
-  child.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
-});
+  // The runtime has said why on stderr (a port in use, a bad config): exit with its code, no trace.
+  child.once('exit', (code) => {
+    process.exitCode = code ?? 1;
+    reject(new Error(`runtime exited with ${code}`));
+  });
+}).catch((): never => process.exit());
 
 const content = process.argv[2] ?? 'Build a REST API for a todo app';
 console.log(

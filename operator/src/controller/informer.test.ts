@@ -49,6 +49,7 @@ const bookmark = (rv: string) => ({ kind: 'Thing', metadata: { resourceVersion: 
 function setup(
   log = logger,
   backoff: { initialMs: number; maxMs: number } | null = { initialMs: 1000, maxMs: 30_000 },
+  notFound?: string,
 ) {
   const clock = new FakeClock();
   const watch = new FakeWatch();
@@ -87,6 +88,7 @@ function setup(
       return new ListWatch('/api/v1/things', observed as any, list, false);
     },
     onRestart: (reason) => restarts.push(reason),
+    ...(notFound ? { notFound } : {}),
   });
   informer.on({
     add: (o) => events.push(`add ${o.metadata?.name}`),
@@ -390,6 +392,28 @@ describe('ResilientInformer', () => {
       .done(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }));
     await tick();
     expect(lines[1]?.reason).toBe('watch failed: connect ECONNREFUSED 127.0.0.1:6443');
+    t.informer.stop();
+  });
+
+  it('says what a 404 means when its source knows (a CRD not installed), and only for a 404', async () => {
+    const t = setup(logger, { initialMs: 1000, maxMs: 30_000 }, 'the CRD things.example is not installed');
+    const notFound = {
+      kind: 'Status',
+      status: 'Failure',
+      message: 'the server could not find the requested resource',
+      reason: 'NotFound',
+      code: 404,
+    };
+    t.setListError(new ApiException(404, 'Unknown API Status Code!', JSON.stringify(notFound), {}));
+    void t.informer.start().catch(() => {});
+    await tick();
+    expect(t.restarts).toEqual([
+      'watch failed: HTTP 404: the server could not find the requested resource (the CRD things.example is not installed)',
+    ]);
+    t.setListError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+    t.clock.advance(1000);
+    await tick();
+    expect(t.restarts[1]).toBe('watch failed: connect ECONNREFUSED 127.0.0.1:6443');
     t.informer.stop();
   });
 

@@ -8,6 +8,7 @@ import {
   refusedByApiserver,
   restartMode,
   retryAfterMs,
+  statusOf,
 } from './watch-restart.ts';
 
 export type ListFn<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
@@ -56,6 +57,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
    */
   readonly staleAfterMs?: number;
   readonly onRestart?: (reason: string) => void;
+  /** What a 404 on the list or watch means, for the log (our own CRDs: not installed, and how to install them). */
+  readonly notFound?: string;
 }
 
 type Instance<T extends KubernetesObject> = InformerInstance<T>;
@@ -213,12 +216,12 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (current()) this.#touch();
     });
     instance.on('error', (err) => {
-      if (current()) this.#scheduleRestart(`watch failed: ${describeFailure(err)}`, err);
+      if (current()) this.#scheduleRestart(this.#failed('watch failed', err), err);
     });
     // ListWatch.start() lists only when it has no resourceVersion; otherwise it just watches.
     const run = () => {
       instance.start().catch((err: unknown) => {
-        if (current()) this.#scheduleRestart(`start failed: ${describeFailure(err)}`, err);
+        if (current()) this.#scheduleRestart(this.#failed('start failed', err), err);
       });
     };
     this.#resume = run;
@@ -246,6 +249,12 @@ export class ResilientInformer<T extends KubernetesObject> {
     for (const [verb, obj] of pending) this.#emit(verb, obj);
     pending.length = 0; // the instance's handlers still hold this array
     this.#resolveFirstSync();
+  }
+
+  /** Why the list or watch failed, with what a 404 means when the source says (a CRD not installed). */
+  #failed(what: string, err: unknown): string {
+    const why = `${what}: ${describeFailure(err)}`;
+    return this.#o.notFound && statusOf(err) === 404 ? `${why} (${this.#o.notFound})` : why;
   }
 
   #scheduleRestart(reason: string, err?: unknown, silent = false): void {

@@ -50,7 +50,7 @@ export function refusedByApiserver(err: unknown): boolean {
   return status !== undefined && status !== 429 && status !== 503;
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   return err === undefined ? undefined : fromApiError(err, 'watch').status;
 }
 

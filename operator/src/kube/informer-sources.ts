@@ -32,6 +32,8 @@ export type InformerClients = Pick<
 /** What ResilientInformer needs to watch one resource: a list call and a factory around makeInformer. */
 export interface InformerSource<T extends KubernetesObject> {
   readonly name: string;
+  /** What a 404 on its list or watch means (ResilientInformerOptions.notFound). */
+  readonly notFound?: string;
   readonly list: ListFn<T>;
   readonly factory: InformerFactory<T>;
 }
@@ -135,13 +137,16 @@ export function customResourceSource<T extends KubernetesObject>(
       ? api.listNamespacedCustomObject({ group, version, plural, namespace })
       : api.listClusterCustomObject({ group, version, plural });
   const transform = trimForCache(plural === 'neurons' ? { ownedPaths: neuronOwnedPaths } : {});
-  return source(
-    clients.watch,
-    plural,
-    prefix(`/apis/${group}/${version}`, namespace, plural),
-    list,
-    transform,
-  );
+  return {
+    ...source<T>(
+      clients.watch,
+      plural,
+      prefix(`/apis/${group}/${version}`, namespace, plural),
+      list,
+      transform,
+    ),
+    notFound: `the CustomResourceDefinition ${plural}.${group} is not installed: kubectl apply --server-side -f crds/ (or: helm show crds charts/hal9-operator | kubectl apply --server-side -f -)`,
+  };
 }
 
 export const neuronSource = (clients: Pick<InformerClients, 'custom' | 'watch'>, ns: string | undefined) =>

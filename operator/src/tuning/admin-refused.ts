@@ -1,9 +1,19 @@
 // A runtime pod answers 401/403 on its admin API when the bearer token is not the one it mounted: a
 // bare "HTTP 401" in a condition did not say which token, or that a rotation in progress explains it.
 
-/** What to check when a pod refused an admin call with `status`; '' for any other status. */
-export function adminRefusalHint(status: number): string {
+/**
+ * What to check when a pod refused an admin call with `status`; '' for any other status. `sent`:
+ * whether the call carried a token (the operator has none for a cluster without
+ * spec.adminTokenSecretRef when it runs without a namespace for its key).
+ */
+export function adminRefusalHint(status: number, sent = true): string {
   if (status !== 401 && status !== 403) return '';
+  if (!sent)
+    return (
+      'the operator sent no admin token: it has none for this cluster (the Hal9Cluster says NoAdminToken). ' +
+      'Start the operator with --leader-election-namespace (or POD_NAMESPACE) so it keeps an admin key, ' +
+      'or name a Secret in spec.adminTokenSecretRef. '
+    );
   return (
     "the pod refused the operator's admin token: the pods mount the Secret the Hal9Cluster's " +
     'spec.adminTokenSecretRef names and the operator sends what it reads there (after a rotation ' +
@@ -18,7 +28,7 @@ export function adminRefusalHint(status: number): string {
  * stable error code when its body is the runtime's error JSON. Never the body's text: it can change
  * on every answer (a request id), and a condition holding it would be rewritten on every pass.
  */
-export function podRefusal(status: number, body: string): string {
+export function podRefusal(status: number, body: string, sent = true): string {
   let code: unknown;
   try {
     code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
@@ -30,6 +40,6 @@ export function podRefusal(status: number, body: string): string {
     status >= 300 && status < 400
       ? ' (a redirect: not followed, a pod is called only at its own address)'
       : '';
-  const hint = adminRefusalHint(status).trimEnd();
+  const hint = adminRefusalHint(status, sent).trimEnd();
   return `HTTP ${status}${named}${redirect}${hint ? `: ${hint}` : ''}`;
 }

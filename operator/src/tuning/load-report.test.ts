@@ -73,6 +73,11 @@ describe('fetchLoadReport on a misbehaving pod', () => {
     await expect(setPodLimit(url, 4, { token: 'old' })).rejects.toThrow(
       /HTTP 401: the pod refused the operator's admin token/,
     );
+    // With no token to send (no admin key and no Secret named), the refusal says that, not a rotation.
+    for (const call of [fetchLoadReport(url, {}), setPodLimit(url, 4, {})])
+      await expect(call).rejects.toThrow(
+        /HTTP 401: the operator sent no admin token: .*--leader-election-namespace.*spec\.adminTokenSecretRef/,
+      );
   });
 
   it("names a refusal by the runtime's error code, never by the body's text, which changes from answer to answer", async () => {

@@ -138,7 +138,7 @@ export async function fetchLoadReport(url: string, o: FetchLoadOptions = {}): Pr
       err,
     );
   }
-  if (!res.ok) throw fail(podRefusal(res.status, text));
+  if (!res.ok) throw fail(podRefusal(res.status, text, Boolean(o.token)));
   if (truncated) throw fail(`report larger than ${MAX_BODY} bytes`);
   let body: unknown;
   try {

@@ -106,7 +106,7 @@ export async function setPodLimit(url: string, value: number, o: SetLimitOptions
   if (!res.ok) {
     throw new OperatorError(
       OperatorErrorCode.PodTuningFailed,
-      `PUT ${url}/v1/admin/performance: ${podRefusal(res.status, text)}`,
+      `PUT ${url}/v1/admin/performance: ${podRefusal(res.status, text, Boolean(o.token))}`,
       { status: res.status },
     );
   }
