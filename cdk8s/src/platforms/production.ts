@@ -99,7 +99,7 @@ export function productionPlatform(
         backwardConnections: ['design-1'],
         // Implementation answers repeat most: a larger cache for this neuron only.
         cache: { enabled: true, ttlSeconds: 600, maxEntries: 5000 },
-        performance: { maxConcurrentSignals: 16 },
+        performance: { maxConcurrentSignals: 10 },
       },
     ],
     dashboards: inputs.dashboards,
