@@ -236,6 +236,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
           clock,
           logger,
           networkPolicies,
+          readLive: createLiveObjectReader(reads.objects),
           applyNetworkPolicies: config.networkPolicies,
           operatorNamespace: config.leaderElectionNamespace,
           prometheusNamespaceSelector: config.prometheusNamespaceSelector,

@@ -162,6 +162,39 @@ describe("a Hal9Cluster's peer-token Secret and NetworkPolicies", () => {
     expect(policy.metadata?.ownerReferences?.[0]?.name).toBe('gate');
   });
 
+  it('a NetworkPolicy of that name someone else made: left alone, Degraded=True NameTaken, taken once free', async () => {
+    const theirs = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'corp-hal9-runtime', namespace: space.name },
+      spec: { podSelector: { matchLabels: { app: 'payments' } }, policyTypes: ['Ingress'] },
+    };
+    await apply([theirs]);
+    await apply([aCluster('corp')]);
+    const d = await degraded('corp', 'True', 'NameTaken');
+    expect(d.message).toContain(
+      `NetworkPolicy ${space.name}/corp-hal9-runtime already exists and is not owned by Hal9Cluster corp, so the operator leaves it alone`,
+    );
+    const kept = await networking.readNamespacedNetworkPolicy({
+      name: 'corp-hal9-runtime',
+      namespace: space.name,
+    });
+    expect(kept.spec?.podSelector).toEqual({ matchLabels: { app: 'payments' } });
+    expect(kept.metadata?.ownerReferences ?? []).toEqual([]);
+
+    await networking.deleteNamespacedNetworkPolicy({ name: 'corp-hal9-runtime', namespace: space.name });
+    await degraded('corp', 'False', 'AsExpected', 40_000);
+    const ours = await networking.readNamespacedNetworkPolicy({
+      name: 'corp-hal9-runtime',
+      namespace: space.name,
+    });
+    expect(ours.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Hal9Cluster',
+      name: 'corp',
+      controller: true,
+    });
+  });
+
   it('resyncs of clusters where nothing changed write nothing', async () => {
     // The clusters the tests above left settled: every resync reconciles each of them once.
     const clusters = (

@@ -212,4 +212,30 @@ describe('a name already taken by an object the operator did not create', () => 
       controller: true,
     });
   });
+
+  it('is left alone when it carries the operator’s label too: a label anyone may write is no claim', async () => {
+    // In the operator's caches (it watches children by that label), but controlled by no Neuron.
+    const theirs = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'ledger', labels: { app: 'ledger', 'hal9.ai/neuron': 'legacy' } },
+      spec: { selector: { app: 'ledger' }, ports: [{ name: 'web', port: 80, targetPort: 8080 }] },
+    };
+    await apply([aCluster('c1'), theirs]);
+    await apply([aNeuron('ledger', 'c1')]);
+    const degraded = await waitFor(
+      'ledger Degraded=True ApplyFailed',
+      async () => {
+        const d = condition(await r.neuron('ledger'), 'Degraded');
+        return d?.status === 'True' && d.reason === 'ApplyFailed' ? d : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(degraded.message).toContain(
+      `Service ${space.name}/ledger already exists and is not controlled by Neuron ledger, so the operator leaves it alone`,
+    );
+    const service = await r.service('ledger');
+    expect(service?.spec?.selector).toEqual({ app: 'ledger' });
+    expect(service?.metadata?.ownerReferences ?? []).toEqual([]);
+  });
 });

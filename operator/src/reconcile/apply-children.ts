@@ -110,8 +110,10 @@ export async function applyChildren(
       continue;
     }
     try {
-      if (live) await removeConflictingItems(deps, neuron, obj, live, log);
-      else await refuseTakenName(deps, neuron, obj);
+      if (live) {
+        refuseUnlessControlled(neuron, obj, live);
+        await removeConflictingItems(deps, neuron, obj, live, log);
+      } else await refuseTakenName(deps, neuron, obj);
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
         // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
@@ -177,13 +179,26 @@ export async function applyChildren(
  */
 async function refuseTakenName(deps: NeuronReconcilerDeps, neuron: Neuron, obj: KubernetesObject) {
   const existing = await deps.readChild(obj);
-  if (!existing) return;
+  if (existing) refuseUnlessControlled(neuron, obj, existing);
+}
+
+/**
+ * Throws NameTaken unless `live` is controlled by this Neuron (by uid). The caches hold what carries
+ * the hal9.ai/neuron label, which anyone who may write the object can put on it: a label is no claim.
+ */
+function refuseUnlessControlled(neuron: Neuron, obj: KubernetesObject, live: KubernetesObject): void {
   const uid = neuron.metadata?.uid;
-  if (existing.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid)) return;
+  const controller = live.metadata?.ownerReferences?.find((r) => r.controller);
+  if (controller && controller.uid === uid) return;
   const where = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+  // A Neuron deleted and made again under its name: its old children go with the garbage collector.
+  const previous =
+    controller?.kind === 'Neuron' && controller.name === neuron.metadata?.name
+      ? ' (it belongs to an earlier Neuron of this name, which was deleted: the garbage collector removes it, then it is made again)'
+      : ': rename the Neuron, or rename or delete that ' + obj.kind;
   throw new OperatorError(
     OperatorErrorCode.NameTaken,
-    `${obj.kind} ${where} already exists and is not controlled by Neuron ${neuron.metadata?.name}, so the operator leaves it alone: rename the Neuron, or rename or delete that ${obj.kind}`,
+    `${obj.kind} ${where} already exists and is not controlled by Neuron ${neuron.metadata?.name}, so the operator leaves it alone${previous}`,
   );
 }
 

@@ -2,8 +2,9 @@ import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import { type Hal9Cluster, labels, type Neuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
-import { fromApiError } from '../errors.ts';
+import { fromApiError, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
+import type { LiveObjectReader } from '../kube/live-object-reader.ts';
 import type { KubeWriter } from '../kube/writer.ts';
 import type { Logger } from '../logger.ts';
 import { networkPolicyNames, renderNetworkPolicies } from '../render/network-policy.ts';
@@ -40,6 +41,11 @@ export interface ClusterAccessDeps {
    * rendered one. `false`: no policy is read, applied or deleted.
    */
   readonly networkPolicies: ObjectReader<KubernetesObject> | false;
+  /**
+   * A live read of a policy the cache does not hold, before its first apply: one of that name made
+   * by someone else (without the operator's labels) is left alone, never taken over.
+   */
+  readonly readLive?: LiveObjectReader;
   /**
    * Whether each cluster's policies are rendered and applied. `false` (--no-network-policies):
    * none is, and the cluster's own policies still in `networkPolicies` (applied while they were on)
@@ -205,11 +211,25 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
         outliving,
       }).map(withAppliedHash);
+      // Ours: owned (by uid) by the cluster or a Neuron that outlives it, as rendered. Labels are no
+      // claim: anyone who may write a NetworkPolicy may put them on one.
+      const owners = new Set(
+        (policies[0]?.metadata?.ownerReferences ?? []).map((r) => r.uid).filter((u) => u !== ''),
+      );
+      const ours = (o: KubernetesObject) =>
+        (o.metadata?.ownerReferences ?? []).some((r) => owners.has(r.uid));
       for (const policy of policies) {
         const name = policy.metadata?.name ?? '';
-        const differs = policyDiffers(policy, live.get(name, namespace));
+        const cached = live.get(name, namespace);
+        const differs = policyDiffers(policy, cached);
         if (differs === undefined) continue;
         try {
+          const existing = cached ?? (await deps.readLive?.(policy));
+          if (existing && !ours(existing))
+            throw new OperatorError(
+              OperatorErrorCode.NameTaken,
+              `NetworkPolicy ${namespace}/${name} already exists and is not owned by Hal9Cluster ${cluster.metadata?.name}, so the operator leaves it alone: rename or delete that NetworkPolicy, or rename the Hal9Cluster`,
+            );
           await writer.apply(policy);
           log.info({ policy: name, differs }, 'Applied NetworkPolicy');
         } catch (err) {

@@ -5,7 +5,7 @@ import type { Hal9Cluster, Neuron, NeuronStatus } from '../api-types.ts';
 import type { OwnedReader } from '../controller/object-reader.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
-import { aHal9Cluster, aNeuron, aWaitingPod, testNamespace } from '../testing/builders.ts';
+import { aHal9Cluster, aNeuron, aWaitingPod, ownedByNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { neuronReconciler } from './neuron.ts';
@@ -27,7 +27,12 @@ function aDeployment(available: number, o: { updated?: number; generation?: numb
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'a', namespace: testNamespace, generation: o.generation ?? 1 },
+    metadata: {
+      name: 'a',
+      namespace: testNamespace,
+      generation: o.generation ?? 1,
+      ownerReferences: ownedByNeuron('a'),
+    },
     spec: { replicas: 2, selector: { matchLabels: { 'hal9.ai/neuron': 'a' } }, template: {} },
     status: {
       observedGeneration: o.generation ?? 1,

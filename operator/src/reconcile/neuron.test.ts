@@ -16,7 +16,7 @@ import { configMapForCache } from '../kube/config-map-cache.ts';
 import type { JsonPatchOp } from '../kube/name-conflicts.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
-import { aHal9Cluster, aNeuron, testNamespace } from '../testing/builders.ts';
+import { aHal9Cluster, aNeuron, ownedByNeuron, testNamespace } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { CLUSTER_COLLECTION_WAIT_MS } from './cluster-collection.ts';
@@ -250,7 +250,11 @@ describe('a new Neuron’s first rollout', () => {
   it('does not hold a Neuron whose Deployment exists, nor one older than the wait', async () => {
     const existing = setup([justCreated('a', { forwardConnections: ['b'] })], undefined, {
       deployments: [
-        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'a', namespace: testNamespace } },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'a', namespace: testNamespace, ownerReferences: ownedByNeuron('a') },
+        },
       ],
     });
     await existing.reconcile(`${testNamespace}/a`);
@@ -538,7 +542,13 @@ describe('the status after an apply', () => {
     const rolledOut = (generation: number, image: string): V1Deployment => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'a', namespace: testNamespace, generation, resourceVersion: String(generation) },
+      metadata: {
+        name: 'a',
+        namespace: testNamespace,
+        generation,
+        resourceVersion: String(generation),
+        ownerReferences: ownedByNeuron('a'),
+      },
       spec: {
         replicas: 1,
         selector: { matchLabels: {} },

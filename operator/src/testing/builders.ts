@@ -45,6 +45,13 @@ export function aNeuron(
   };
 }
 
+/** The ownerReferences of a child the operator made for Neuron `name` (as aNeuron names its uid). */
+export function ownedByNeuron(name: string, uid = `uid-neuron-${name}`) {
+  return [
+    { apiVersion: 'hal9.ai/v1alpha1', kind: 'Neuron', name, uid, controller: true, blockOwnerDeletion: true },
+  ];
+}
+
 /** The runtime's default topology as Neurons: strategic-1 (L4) → design-1 (L3) → impl-1 (L2). */
 export function defaultTopology(cluster = 'hal9'): readonly Neuron[] {
   return [
