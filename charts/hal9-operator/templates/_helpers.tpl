@@ -251,3 +251,38 @@ apiserver's validation). Fails naming the entry. */}}
 {{- $_ := set $paths (clean .mountPath) true }}
 {{- end }}
 {{- end }}
+
+{{/* The secret-reference ValidatingAdmissionPolicy and its binding are cluster-scoped: named after the release's
+full name and namespace, so two releases never share them (releases of the same name, each watching its own
+namespace, in namespaces of their own). A namespace name has no dot: the name reads back unambiguously. */}}
+{{- define "hal9-operator.secretReferencePolicyName" -}}
+{{- printf "%s-secret-references.%s" (include "hal9-operator.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* The secret-reference policy's messageExpression (quoted) for the reference at a field, whose Secret's name is
+the CEL expression given; the policy's variable "refused" says why and what to do.
+Usage: include "hal9-operator.secretReferenceMessage" (list "spec.x" "variables.x") */}}
+{{- define "hal9-operator.secretReferenceMessage" -}}
+{{- printf "'%s names Secret \"' + %s + '\"' + variables.refused" (index . 0) (index . 1) | toJson }}
+{{- end }}
+
+{{/* The namespaces the secret-reference policy's binding selects: admissionPolicy.namespaceSelector, narrowed to
+watchNamespace when the release watches one namespace (its operator mounts nothing elsewhere). Empty: every
+namespace. */}}
+{{- define "hal9-operator.secretReferenceNamespaceSelector" -}}
+{{- $selector := dig "admissionPolicy" "namespaceSelector" (dict) .Values.AsMap }}
+{{- $out := dict }}
+{{- with $selector.matchLabels }}
+{{- $_ := set $out "matchLabels" . }}
+{{- end }}
+{{- $expressions := $selector.matchExpressions | default list }}
+{{- with .Values.watchNamespace }}
+{{- $expressions = append $expressions (dict "key" "kubernetes.io/metadata.name" "operator" "In" "values" (list .)) }}
+{{- end }}
+{{- with $expressions }}
+{{- $_ := set $out "matchExpressions" . }}
+{{- end }}
+{{- with $out }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}

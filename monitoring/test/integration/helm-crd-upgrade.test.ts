@@ -25,9 +25,15 @@ const release = 'crd-upgrade';
 const changed = 'Condition Ready (schema of the next chart version).';
 
 function helm(...args: string[]) {
+  // The Secret-reference admission policy is cluster-scoped and bound to every namespace: these
+  // releases leave it out, so it never stands in the way of the tests running beside them
+  // (secret-reference-policy.test.ts tests it, bound to its own namespace).
+  const policy = ['install', 'upgrade'].includes(args[0] ?? '')
+    ? ['--set', 'admissionPolicy.secretReferences=false']
+    : [];
   const run = spawnSync(
     join(binDirFromInject(), 'helm'),
-    [...args, '--kubeconfig', kubeconfigPathFromInject()],
+    [...args, ...policy, '--kubeconfig', kubeconfigPathFromInject()],
     {
       encoding: 'utf8',
     },

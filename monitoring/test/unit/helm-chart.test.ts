@@ -23,6 +23,8 @@ type Obj = {
 const api = (...kinds: string[]) =>
   kinds.flatMap((k) => ['--api-versions', k ? `monitoring.coreos.com/v1/${k}` : 'monitoring.coreos.com/v1']);
 const monitoringApi = api('', 'ServiceMonitor', 'PrometheusRule');
+// The kind, as Helm's discovery and Argo CD pass it (helm template's defaults do not include it).
+const admissionApi = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
 
 function render(...extra: string[]): Obj[] {
   const run = template(...extra);
@@ -113,6 +115,139 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it('renders the secret-reference admission policy and its binding by default where the API serves the kind', () => {
+    const policyKinds = (...extra: string[]) =>
+      kinds(render(...extra)).filter((k) => k.startsWith('ValidatingAdmissionPolicy'));
+    expect(policyKinds(...admissionApi)).toEqual([
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    // Not served (helm template without the kind, or the group version alone), or turned off.
+    expect(policyKinds()).toEqual([]);
+    expect(policyKinds('--api-versions', 'admissionregistration.k8s.io/v1')).toEqual([]);
+    expect(policyKinds(...admissionApi, '--set', 'admissionPolicy.secretReferences=false')).toEqual([]);
+
+    const objs = render(...admissionApi);
+    const policy = one(objs, 'ValidatingAdmissionPolicy');
+    const binding = one(objs, 'ValidatingAdmissionPolicyBinding');
+    // Cluster-scoped: the release's full name and namespace, so two releases never share them.
+    expect(policy.metadata).toMatchObject({ name: 'hal9-hal9-operator-secret-references.hal9-system' });
+    expect(policy.metadata.namespace).toBeUndefined();
+    expect(binding.metadata.name).toBe(policy.metadata.name);
+    expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+    expect(policy.spec.failurePolicy).toBe('Fail');
+    // The main resources only (neurons/status, neurons/scale are not matched), create and update.
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([
+      {
+        apiGroups: ['hal9.ai'],
+        apiVersions: ['*'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: ['neurons', 'hal9clusters'],
+      },
+    ]);
+    const vars = new Map<string, string>(
+      policy.spec.variables.map((v: { name: string; expression: string }) => [v.name, v.expression]),
+    );
+    for (const [name, path] of [
+      ['apiKeySecretRef', 'object.spec.?claude.?apiKeySecretRef'],
+      ['headersSecretRef', 'object.spec.?tracing.?headersSecretRef'],
+      ['caSecretRef', 'object.spec.?tracing.?caSecretRef'],
+      ['clientCertSecretRef', 'object.spec.?tracing.?clientCertSecretRef'],
+      ['adminTokenSecretRef', 'object.spec.?adminTokenSecretRef'],
+    ] as const) {
+      expect(vars.get(name), name).toContain(`${path}.?name.orValue('')`);
+    }
+    // A new destination counts as a new reference.
+    expect(vars.get('apiKeySecretRef')).toContain(
+      'object.spec.?claude.?baseURL == variables.old.?claude.?baseURL',
+    );
+    expect(vars.get('headersSecretRef')).toContain(
+      'object.spec.?tracing.?endpoint == variables.old.?tracing.?endpoint',
+    );
+    expect(vars.get('newPullSecrets')).toContain('object.spec.?imagePullSecrets');
+    // The apiserver stops an expression above 1000000 (an authorization check costs 350000) and a binding's
+    // evaluation above 10000000: one check per expression, 1 + 5 + 16 in all.
+    const checks = (e: string) => e.match(/\.check\('get'\)/g)?.length ?? 0;
+    const expressions: string[] = [
+      ...vars.values(),
+      ...policy.spec.validations.map((v: any) => v.expression),
+    ];
+    for (const e of expressions) expect(checks(e), e).toBeLessThanOrEqual(1);
+    expect(expressions.reduce((n, e) => n + checks(e), 0)).toBe(22);
+    expect(policy.spec.validations).toHaveLength(5 + 16 + 1);
+    for (const v of policy.spec.validations) {
+      expect(v.reason).toBe('Forbidden');
+      expect(v.messageExpression).toBeTruthy();
+    }
+  });
+
+  it('binds the secret-reference policy in every namespace, in watchNamespace, or in the selected ones', () => {
+    const selector = (...extra: string[]) =>
+      one(render(...admissionApi, ...extra), 'ValidatingAdmissionPolicyBinding').spec.matchResources
+        ?.namespaceSelector;
+    expect(selector()).toBeUndefined();
+    const team = { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a'] };
+    expect(selector('--set', 'watchNamespace=team-a')).toEqual({ matchExpressions: [team] });
+    const own = {
+      matchLabels: { 'hal9.ai/tenant': 'true' },
+      matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }],
+    };
+    const set = ['--set-json', `admissionPolicy.namespaceSelector=${JSON.stringify(own)}`];
+    expect(selector(...set)).toEqual(own);
+    expect(selector(...set, '--set', 'watchNamespace=team-a')).toEqual({
+      matchLabels: own.matchLabels,
+      matchExpressions: [...own.matchExpressions, team],
+    });
+    // Releases of one name in two namespaces (each watching its own) get policies of their own.
+    const nameIn = (ns: string) =>
+      parseAllDocuments(
+        helm('template', 'hal9', '.', '--namespace', ns, '--kube-version', kubeVersion, ...admissionApi)
+          .stdout,
+      )
+        .map((d) => d.toJS() as Obj | null)
+        .find((o) => o?.kind === 'ValidatingAdmissionPolicy')?.metadata.name;
+    expect(nameIn('team-a')).not.toBe(nameIn('team-b'));
+    // A selector the apiserver would refuse is refused before anything is applied.
+    for (const [bad, path] of [
+      [
+        { matchExpressions: [{ key: 'env', operator: 'In' }] },
+        '/admissionPolicy/namespaceSelector/matchExpressions/0',
+      ],
+      [
+        { matchExpressions: [{ key: 'env', operator: 'Exists', values: ['x'] }] },
+        '/admissionPolicy/namespaceSelector/matchExpressions/0/values',
+      ],
+      [
+        { matchExpressions: [{ key: 'env', operator: 'Equals', values: ['x'] }] },
+        '/admissionPolicy/namespaceSelector/matchExpressions/0/operator',
+      ],
+      [{ matchLabels: { 'bad key': 'x' } }, '/admissionPolicy/namespaceSelector/matchLabels'],
+      [{ names: ['team-a'] }, '/admissionPolicy/namespaceSelector'],
+    ] as const) {
+      const run = template('--set-json', `admissionPolicy.namespaceSelector=${JSON.stringify(bad)}`);
+      expect(run.status, JSON.stringify(bad)).not.toBe(0);
+      expect(run.stderr, JSON.stringify(bad)).toContain(`at '${path}'`);
+    }
+  });
+
+  it("keeps the README's copy of the secret-reference policy (for installs without the chart) equal to the template", () => {
+    const readme = readFileSync(join(repoRoot, 'charts/hal9-operator/README.md'), 'utf8');
+    const start = readme.indexOf('<code>hal9-secret-references.yaml</code>');
+    expect(start).toBeGreaterThan(0);
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? '';
+    const copy = parseAllDocuments(block).map((d) => d.toJS() as Obj & Record<string, any>);
+    const rendered = render(...admissionApi);
+    const policy = one(rendered, 'ValidatingAdmissionPolicy');
+    const binding = one(rendered, 'ValidatingAdmissionPolicyBinding');
+    expect(copy.map((o) => o.kind)).toEqual([
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    const [copyPolicy, copyBinding] = copy as [Obj & Record<string, any>, Obj & Record<string, any>];
+    expect(copyPolicy.spec).toEqual(policy.spec);
+    expect(copyBinding.spec).toEqual({ ...binding.spec, policyName: copyPolicy.metadata.name });
+  });
+
   it("leaves the operator's alerts out of the PrometheusRule when the operator is not scraped or scaled to zero", () => {
     // Hal9OperatorDown (absent(...)) would fire for good without the ServiceMonitor or the operator.
     const runtimeGroups = readRules().groups.filter((g) => g.name !== 'hal9-operator.alerts');
@@ -171,7 +306,8 @@ describe('charts/hal9-operator', () => {
         // read cluster-wide: the key is read by its name alone (below).
         'core/secrets: create',
         'core/secrets: get',
-        'networking.k8s.io/networkpolicies: create,delete,list,patch,watch',
+        // get: a NetworkPolicy of the name is read before its first apply (one someone else made is left alone).
+        `networking.k8s.io/networkpolicies: ${apply}`,
         'hal9.ai/hal9clusters/finalizers: update',
         'hal9.ai/neurons/finalizers: update',
         `monitoring.coreos.com/servicemonitors: ${apply}`,
