@@ -291,20 +291,68 @@ describe('Hal9Platform', () => {
       expect(() => synth(props)).not.toThrow();
   });
 
-  it("refuses a neuron's http endpoint over the cluster's collector CA, which the operator would not mount", () => {
-    const tls = { endpoint: 'https://tempo.observability:4318', caSecretRef: { name: 'otlp-ca' } };
+  it("refuses a neuron's collector CA over the cluster's http endpoint, which the operator would not mount", () => {
     const props = aPlatform({
-      cluster: { tracing: tls },
-      neurons: [aNeuron('impl-1', { tracing: { endpoint: 'http://otel-collector.observability:4318' } })],
+      cluster: { tracing: { endpoint: 'http://otel-collector.observability:4318' } },
+      neurons: [aNeuron('impl-1', { tracing: { caSecretRef: { name: 'otlp-ca' } } })],
     });
     expect(() => synth(props)).toThrow(
       'neuron "impl-1": tracing.endpoint http://otel-collector.observability:4318 is not https://, so tracing.caSecretRef of the neuron or the cluster would not be used',
     );
+    const tls = { endpoint: 'https://tempo.observability:4318', caSecretRef: { name: 'otlp-ca' } };
     const inherits = aPlatform({
       cluster: { tracing: tls },
       neurons: [aNeuron('impl-1', { tracing: { samplingRatio: 0.1 } })],
     });
     expect(() => synth(inherits)).not.toThrow();
+    // A neuron with its own endpoint takes none of the cluster's collector Secrets: nothing is left unused.
+    const own = aPlatform({
+      cluster: { tracing: tls },
+      neurons: [aNeuron('impl-1', { tracing: { endpoint: 'http://otel-collector.observability:4318' } })],
+    });
+    expect(() => synth(own)).not.toThrow();
+  });
+
+  it("rejects at synth a neuron's privileged tuning that its Hal9Cluster does not allow; turning it off is fine", () => {
+    const unsafe = [{ name: 'vm.swappiness', value: '1' }];
+    const props = aPlatform({
+      neurons: [
+        aNeuron('impl-1', { nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe } }),
+        aNeuron('design-1', {
+          layer: 'L3',
+          nodeTuning: { thpInitContainer: true, transparentHugepages: 'madvise' },
+        }),
+      ],
+    });
+    const problems = (() => {
+      try {
+        synth(props);
+        return [];
+      } catch (err) {
+        return (err as Hal9Cdk8sError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      `neuron "impl-1": nodeTuning.privilegedSysctlInitContainer is true but the Hal9Cluster's is not: privileged tuning is the Hal9Cluster's to allow (a Neuron may only turn it off), so the operator would render it off. Set nodeTuning.privilegedSysctlInitContainer: true in cluster.nodeTuning, or remove it from the neuron`,
+      `neuron "design-1": nodeTuning.thpInitContainer is true but the Hal9Cluster's is not: privileged tuning is the Hal9Cluster's to allow (a Neuron may only turn it off), so the operator would render it off. Set nodeTuning.thpInitContainer: true in cluster.nodeTuning, or remove it from the neuron`,
+    ]);
+    const allowed = aPlatform({
+      cluster: {
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          thpInitContainer: true,
+          transparentHugepages: 'never',
+        },
+      },
+      neurons: [
+        aNeuron('impl-1', { nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe } }),
+        aNeuron('design-1', {
+          layer: 'L3',
+          nodeTuning: { thpInitContainer: false, transparentHugepages: 'unset' },
+        }),
+      ],
+    });
+    expect(() => synth(allowed)).not.toThrow();
   });
 
   it('passes a neuron spec error through with the neuron named', () => {

@@ -177,6 +177,7 @@ export class Hal9Platform extends Construct {
           ...this.entryNeuronProblems(),
           ...this.connectionProblems(),
           ...this.apiKeyProblems(),
+          ...this.privilegedProblems(),
           ...this.tracingProblems(),
           ...this.sharedMonitoringProblems(),
         ];
@@ -261,6 +262,26 @@ export class Hal9Platform extends Construct {
   }
 
   /**
+   * Privileged tuning is the Hal9Cluster's to allow: a Neuron's privilegedSysctlInitContainer or
+   * thpInitContainer is on only where the cluster's is, which neither object's own rules can tell. The
+   * operator renders it off (with a warning), so a synth says so first.
+   */
+  private privilegedProblems(): string[] {
+    const cluster = this.cluster.spec.nodeTuning;
+    const problems: string[] = [];
+    for (const [id, neuron] of this.neuronsById) {
+      for (const s of ['privilegedSysctlInitContainer', 'thpInitContainer'] as const) {
+        if (neuron.spec.nodeTuning?.[s] === true && !cluster?.[s]) {
+          problems.push(
+            `neuron ${JSON.stringify(id)}: nodeTuning.${s} is true but the Hal9Cluster's is not: privileged tuning is the Hal9Cluster's to allow (a Neuron may only turn it off), so the operator would render it off. Set nodeTuning.${s}: true in cluster.nodeTuning, or remove it from the neuron`,
+          );
+        }
+      }
+    }
+    return problems;
+  }
+
+  /**
    * A Neuron's tracing may take its endpoint from its Hal9Cluster; where neither sets one the operator
    * exports nothing for it and only warns, so a synth says so first.
    */
@@ -278,9 +299,10 @@ export class Hal9Platform extends Construct {
         continue;
       }
       // Each section's own rule pairs its TLS Secrets with https; only the merge can break that, and
-      // the operator would then mount neither (a warning), so the synth says so first.
+      // the operator would then mount neither (a warning), so the synth says so first. A Neuron with its
+      // own endpoint takes none of the cluster's Secrets (they are for the cluster's collector).
       const tls = ['caSecretRef', 'clientCertSecretRef'] as const;
-      const unused = tls.filter((r) => own[r] ?? cluster?.[r]);
+      const unused = tls.filter((r) => own[r] ?? (own.endpoint === undefined ? cluster?.[r] : undefined));
       if (!endpoint.toLowerCase().startsWith('https://') && unused.length > 0)
         problems.push(
           `neuron ${JSON.stringify(id)}: tracing.endpoint ${endpoint} is not https://, so tracing.${unused.join(' and tracing.')} of the neuron or the cluster would not be used: use an https:// endpoint, or remove them`,

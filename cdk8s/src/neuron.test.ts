@@ -120,9 +120,39 @@ describe('Neuron', () => {
       { nodeTuning: { initImage: 'busybox:1.37 ' } },
       'nodeTuning.initImage must be a container image reference',
     ],
+    [
+      "an init image, which is the Hal9Cluster's to choose",
+      { nodeTuning: { initImage: 'evil/root:latest' } },
+      'spec.nodeTuning.initImage ("evil/root:latest"): nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster',
+    ],
+    [
+      'a base URL without its own key',
+      { claude: { baseURL: 'https://proxy.example' } },
+      "spec.claude.apiKeySecretRef: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL, never to one a Neuron chooses",
+    ],
+    [
+      'an empty base URL (the SDK default) without its own key',
+      { claude: { mode: 'mock', baseURL: '' } },
+      "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+    ],
   ])('rejects %s, as the CRD does', (_, overrides, message) => {
     expect(messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', ...overrides }))).toContain(
       message,
     );
+  });
+
+  it('takes a base URL with its own key, and privileged switches (the Hal9Cluster allows them)', () => {
+    expect(() =>
+      make('impl-1', {
+        cluster: 'hal9',
+        layer: 'L2',
+        claude: { baseURL: 'https://proxy.example', apiKeySecretRef: { name: 'team-key' } },
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          sysctls: [{ name: 'vm.swappiness', value: '1' }],
+          thpInitContainer: false,
+        },
+      }),
+    ).not.toThrow();
   });
 });

@@ -752,6 +752,20 @@ export function neuronRules(name: string, spec: NeuronSpec): string[] {
       `spec.claude.mockResponses (${others.join(', ')}): claude.mockResponses may hold only the answers of spec.layer, ${spec.layer}: remove the other layers (the runtime never uses them), or set them on the Hal9Cluster or on a Neuron of their layer`,
     );
   }
+  // The runtime sends its API key to claude.baseURL: a Neuron that sets one names its own key, never
+  // taking its Hal9Cluster's (the platform's) to a server the Neuron's author chose.
+  if (spec.claude?.baseURL !== undefined && !spec.claude.apiKeySecretRef) {
+    problems.push(
+      "spec.claude.apiKeySecretRef: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL, never to one a Neuron chooses; name a Secret of the Neuron's namespace in claude.apiKeySecretRef, or remove claude.baseURL",
+    );
+  }
+  // The privileged init containers run it as root on the node: the Hal9Cluster's to choose. (The
+  // apiserver keeps one a Neuron stored before this rule held, unchanged; a definition in code is new.)
+  if (spec.nodeTuning?.initImage !== undefined) {
+    problems.push(
+      `spec.nodeTuning.initImage (${JSON.stringify(spec.nodeTuning.initImage)}): nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster`,
+    );
+  }
   problems.push(...sectionRules(spec, 'spec'));
   return problems;
 }

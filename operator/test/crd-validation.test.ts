@@ -1937,6 +1937,233 @@ describe("a Neuron stored with another layer's mock answers, before the CRD refu
   });
 });
 
+describe('what a Neuron may not choose for its Hal9Cluster: privileged tuning and where the credentials go', () => {
+  const unsafe = [{ name: 'vm.swappiness', value: '1' }];
+
+  it.each<[string, Hal9Cluster | Neuron, string]>([
+    [
+      "a Neuron's init image",
+      neuron({ nodeTuning: { initImage: 'evil/root:latest' } }),
+      'spec.nodeTuning.initImage: Invalid value: nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster',
+    ],
+    [
+      "a Neuron's init image, with the privileged switch it runs under",
+      neuron({
+        nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe, initImage: 'busybox:1.37' },
+      }),
+      'nodeTuning.initImage may be set only on the Hal9Cluster',
+    ],
+    [
+      "a Neuron's base URL without its own API key",
+      neuron({ claude: { mode: 'api', baseURL: 'https://collector.attacker.example' } }),
+      "spec.claude.apiKeySecretRef: Required value: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL, never to one a Neuron chooses; name a Secret of the Neuron's namespace in claude.apiKeySecretRef, or remove claude.baseURL",
+    ],
+    [
+      "a Neuron's empty base URL (the SDK's default) without its own API key, in mock mode",
+      neuron({ claude: { baseURL: '' } }),
+      "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+    ],
+    [
+      "a Neuron's sysctl outside the safe set without the switch in its own section",
+      neuron({ nodeTuning: { sysctls: unsafe } }),
+      'nodeTuning.sysctls has a sysctl outside the safe set, vm.swappiness: set nodeTuning.privilegedSysctlInitContainer: true',
+    ],
+    [
+      "a Neuron's THP mode without the switch in its own section",
+      neuron({ nodeTuning: { transparentHugepages: 'always' } }),
+      'nodeTuning.transparentHugepages needs nodeTuning.thpInitContainer: true',
+    ],
+  ])('refuses %s', async (_what, o, message) => {
+    const r = await apply(o, ['--dry-run=server']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  it("takes a Neuron's own key with its own base URL, its privileged switches (the operator checks its Hal9Cluster's) and a Hal9Cluster's init image (server-side dry run)", async () => {
+    for (const o of [
+      neuron({ claude: { baseURL: 'https://proxy.example', apiKeySecretRef: { name: 'team-key' } } }),
+      neuron({ nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe } }),
+      neuron({ nodeTuning: { thpInitContainer: true, transparentHugepages: 'madvise' } }),
+      neuron({ nodeTuning: { privilegedSysctlInitContainer: false, thpInitContainer: false } }),
+      neuron({
+        tracing: { endpoint: 'https://team-collector.example:4318', headersSecretRef: { name: 'team' } },
+      }),
+      cluster({
+        claude: { mode: 'api', baseURL: 'https://proxy.internal', apiKeySecretRef: { name: 'anthropic' } },
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          sysctls: unsafe,
+          initImage: 'mirror/busybox:1.37',
+        },
+      }),
+    ]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr, JSON.stringify(o.spec)).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it("renders a Neuron stored with a base URL and no key of its own into a Deployment without the cluster's key, replacing every pod at once, which the apiserver accepts (server-side dry run)", async () => {
+    const n = aNeuron(
+      'own-url',
+      { claude: { baseURL: 'https://collector.attacker.example' } },
+      { namespace: ns },
+    );
+    const { objects, warnings } = renderNeuron({
+      cluster: aHal9Cluster({ claude: { mode: 'api', apiKeySecretRef: { name: 'anthropic' } } }),
+      neuron: n,
+      peers: [n],
+    });
+    expect(warnings).toEqual([
+      expect.stringContaining('so it is not mounted and the runtime stops at its start'),
+    ]);
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const r = await kubectl(
+      ['apply', '-n', ns, '--server-side', '--dry-run=server', '-o', 'json', '-f', '-'],
+      {
+        stdin: JSON.stringify({
+          ...deployment,
+          metadata: { ...deployment.metadata, ownerReferences: undefined },
+        }),
+        allowFailure: true,
+      },
+    );
+    expect(r.stderr).toBe('');
+    const applied = JSON.parse(r.stdout) as V1Deployment;
+    expect(applied.spec?.strategy?.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: '100%' });
+    expect(JSON.stringify(applied.spec?.template)).not.toContain('anthropic');
+  });
+});
+
+describe('a Neuron stored with an init image or a base URL without its own key, before the CRD refused them', () => {
+  // A copy of the Neuron CRD under a group of its own, first without the two rules, then with them. The
+  // init image's rule is on the whole spec (a transition rule: the operator writes spec.replicas through
+  // the scale subresource); the base URL's on the claude section, which the apiserver ratchets.
+  const group = () => `${ns}.deputies.test`;
+  type Rule = { rule: string };
+  type Crd = {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: Record<string, unknown>;
+      versions: {
+        schema: {
+          openAPIV3Schema: {
+            properties: {
+              spec: {
+                'x-kubernetes-validations': Rule[];
+                properties: { claude: { 'x-kubernetes-validations': Rule[] } };
+              };
+            };
+          };
+        };
+      }[];
+    };
+  };
+  const isNew = (r: Rule) => r.rule.includes('nodeTuning.initImage') || r.rule.includes('has(self.baseURL)');
+  const crd = (withRules: boolean): string => {
+    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
+    doc.metadata.name = `deputyneurons.${group()}`;
+    doc.spec.group = group();
+    doc.spec.names = {
+      kind: 'DeputyNeuron',
+      listKind: 'DeputyNeuronList',
+      plural: 'deputyneurons',
+      singular: 'deputyneuron',
+    };
+    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+    const claude = spec.properties.claude;
+    expect(
+      [...spec['x-kubernetes-validations'], ...claude['x-kubernetes-validations']].filter(isNew),
+    ).toHaveLength(2);
+    if (!withRules) {
+      spec['x-kubernetes-validations'] = spec['x-kubernetes-validations'].filter((r) => !isNew(r));
+      claude['x-kubernetes-validations'] = claude['x-kubernetes-validations'].filter((r) => !isNew(r));
+    }
+    return JSON.stringify(doc);
+  };
+  const resource = () => `deputyneurons.${group()}`;
+  const object = (name: string, spec: Record<string, unknown>) =>
+    JSON.stringify({ apiVersion: `${group()}/v1alpha1`, kind: 'DeputyNeuron', metadata: { name }, spec });
+  const stored = {
+    cluster: 'hal9',
+    layer: 'L2',
+    claude: { mode: 'api', baseURL: 'https://collector.attacker.example' },
+    nodeTuning: { initImage: 'evil/root:latest' },
+  };
+
+  it('keeps them while they stay as they are (the operator ignores both): scale and other changes pass; a change of either is refused', async () => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
+    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
+    const applyObject = (name: string, spec: Record<string, unknown>) =>
+      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
+        stdin: object(name, spec),
+        allowFailure: true,
+      });
+    try {
+      await waitFor(
+        'the copy of the CRD served',
+        async () => ((await applyObject('stored', stored)).code === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
+      const refused = await waitFor(
+        'the rules in force',
+        async () => {
+          const r = await applyObject('fresh', stored);
+          return r.code !== 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(refused.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
+      expect(refused.stderr).toContain(
+        "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+      );
+      // What the operator does (kubectl scale is the same subresource), and changes elsewhere: accepted,
+      // the ratcheted claude section with a warning that says what to set (the init image's transition
+      // rule passes an unchanged value silently).
+      const warning =
+        "Warning: spec.claude.apiKeySecretRef: Required value: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef";
+      const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
+        allowFailure: true,
+      });
+      expect(scaled.code).toBe(0);
+      expect(scaled.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
+      const elsewhere = await applyObject('stored', { ...stored, replicas: 3, systemPrompt: 'plan' });
+      expect(elsewhere.code).toBe(0);
+      expect(elsewhere.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
+      // A change of either is refused with its rule's message.
+      const image = await applyObject('stored', {
+        ...stored,
+        replicas: 3,
+        nodeTuning: { initImage: 'evil/root:v2' },
+      });
+      expect(image.code).not.toBe(0);
+      expect(image.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
+      const claude = await applyObject('stored', {
+        ...stored,
+        replicas: 3,
+        claude: { ...stored.claude, maxTokens: 10 },
+      });
+      expect(claude.code).not.toBe(0);
+      expect(claude.stderr).toContain(
+        "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+      );
+      // Removing the image, and naming a key of its own, are accepted.
+      const fixed = await applyObject('stored', {
+        cluster: stored.cluster,
+        layer: stored.layer,
+        replicas: 3,
+        claude: { ...stored.claude, apiKeySecretRef: { name: 'team-key' } },
+      });
+      expect(fixed.stderr).toBe('');
+      expect(fixed.code).toBe(0);
+    } finally {
+      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
+    }
+  });
+});
+
 describe('what kubectl users see', () => {
   it('kubectl explain shows field descriptions', async () => {
     const stdout = await waitFor(

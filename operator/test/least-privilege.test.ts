@@ -44,7 +44,10 @@ const serviceAccount = useChartServiceAccount(admin, {
   ],
 });
 
+// Privileged tuning is the Hal9Cluster's to allow: the cluster allows the sysctl init container, which
+// renders nothing for a Neuron without unsafe sysctls (tuned-1 below names one).
 const clusterSpec = {
+  nodeTuning: { privilegedSysctlInitContainer: true },
   claude: {
     mockResponses: {
       L4: [{ trigger: 'default', response: 'FORWARD_TO: design-1\nCONTENT: plan the widget' }],

@@ -63,7 +63,7 @@ export interface Hal9ClusterSpec {
    */
   readonly placement?: Hal9ClusterSpecPlacement;
   /**
-   * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition.
+   * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition. Privileged tuning is the Hal9Cluster's to allow (and the operator's --allow-privileged-namespaces, a cluster admin's): its Neurons may turn privilegedSysctlInitContainer and thpInitContainer off, never on, and may not set initImage.
    * @default {}
    */
   readonly nodeTuning?: Hal9ClusterSpecNodeTuning;
@@ -136,7 +136,7 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly maxRetries?: number;
   /**
-   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default.
+   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default. The Hal9Cluster's apiKeySecretRef goes only to this URL: a Neuron that sets its own baseURL must name its own apiKeySecretRef.
    */
   readonly baseURL?: string;
   /**
@@ -153,7 +153,7 @@ export interface Hal9ClusterSpecClaude {
    */
   readonly prices?: { readonly [key: string]: Hal9ClusterSpecClaudePricesValue };
   /**
-   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`. A Neuron that sets its own claude.baseURL does not get it: the key goes only to this Hal9Cluster's baseURL.
    */
   readonly apiKeySecretRef?: Hal9ClusterSpecClaudeApiKeySecretRef;
   /**
@@ -204,7 +204,7 @@ export interface Hal9ClusterSpecClaudePricesValue {
 }
 
 /**
- * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`.
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required when mode is `api`. A Neuron that sets its own claude.baseURL does not get it: the key goes only to this Hal9Cluster's baseURL.
  */
 export interface Hal9ClusterSpecClaudeApiKeySecretRef {
   /**
@@ -533,7 +533,7 @@ export interface Hal9ClusterSpecPlacementTopologySpread {
 }
 
 /**
- * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition.
+ * Node-level tuning of the runtime pods. Options that need privileged init containers are off unless asked for, and the Neuron then carries a warning condition. Privileged tuning is the Hal9Cluster's to allow (and the operator's --allow-privileged-namespaces, a cluster admin's): its Neurons may turn privilegedSysctlInitContainer and thpInitContainer off, never on, and may not set initImage.
  * @default {}
  */
 export interface Hal9ClusterSpecNodeTuning {
@@ -542,7 +542,7 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly sysctls?: readonly Hal9ClusterSpecNodeTuningSysctlsItem[];
   /**
-   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`), run in the pod's namespaces. A namespaced net.* sysctl (net.core.somaxconn, net.ipv4.tcp_slow_start_after_idle) applies to the pod's own network namespace; a global-only one such as net.core.netdev_max_backlog does not exist there, so the init container fails and the pod stays in Init:CrashLoopBackOff (set it on the node instead); kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* apply to the pod's IPC namespace; vm.*, fs.* and the other kernel.* ones are written for the whole node (every pod on it) and outlive the pod. Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: false.
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`), run in the pod's namespaces. A namespaced net.* sysctl (net.core.somaxconn, net.ipv4.tcp_slow_start_after_idle) applies to the pod's own network namespace; a global-only one such as net.core.netdev_max_backlog does not exist there, so the init container fails and the pod stays in Init:CrashLoopBackOff (set it on the node instead); kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* apply to the pod's IPC namespace; vm.*, fs.* and the other kernel.* ones are written for the whole node (every pod on it) and outlive the pod. Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. It allows the privileged init container for this cluster's Neurons too: a Neuron may turn it off, never on. Default: false.
    * @default false
    */
   readonly privilegedSysctlInitContainer?: boolean;
@@ -552,7 +552,7 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
   /**
-   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). Default: false.
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). It allows it for this cluster's Neurons too: a Neuron may turn it off, never on. Default: false.
    * @default false
    */
   readonly thpInitContainer?: boolean;
@@ -566,7 +566,7 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly cpuPinning?: boolean;
   /**
-   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Default: busybox:1.37.
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Used for every Neuron of the cluster: a Neuron may not set another. Default: busybox:1.37.
    * @default "busybox:1.37"
    */
   readonly initImage?: string;
@@ -837,21 +837,21 @@ export interface Hal9ClusterSpecTracing {
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
   /**
-   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event).
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). A Neuron that sets its own tracing.endpoint does not get it: the credentials go only to this Hal9Cluster's collector.
    */
   readonly headersSecretRef?: Hal9ClusterSpecTracingHeadersSecretRef;
   /**
-   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. A Neuron that sets its own tracing.endpoint does not get it.
    */
   readonly caSecretRef?: Hal9ClusterSpecTracingCaSecretRef;
   /**
-   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. A Neuron that sets its own tracing.endpoint does not get it.
    */
   readonly clientCertSecretRef?: Hal9ClusterSpecTracingClientCertSecretRef;
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event).
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). A Neuron that sets its own tracing.endpoint does not get it: the credentials go only to this Hal9Cluster's collector.
  */
 export interface Hal9ClusterSpecTracingHeadersSecretRef {
   /**
@@ -866,7 +866,7 @@ export interface Hal9ClusterSpecTracingHeadersSecretRef {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. A Neuron that sets its own tracing.endpoint does not get it.
  */
 export interface Hal9ClusterSpecTracingCaSecretRef {
   /**
@@ -881,7 +881,7 @@ export interface Hal9ClusterSpecTracingCaSecretRef {
 }
 
 /**
- * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. A Neuron that sets its own tracing.endpoint does not get it.
  */
 export interface Hal9ClusterSpecTracingClientCertSecretRef {
   /**

@@ -67,7 +67,7 @@ export interface NeuronSpec {
    */
   readonly placement?: NeuronSpecPlacement;
   /**
-   * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list.
+   * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too, and initImage is set on the Hal9Cluster only.
    */
   readonly nodeTuning?: NeuronSpecNodeTuning;
   /**
@@ -75,7 +75,7 @@ export interface NeuronSpec {
    */
   readonly autoscaling?: NeuronSpecAutoscaling;
   /**
-   * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's.
+   * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's. A Neuron that sets baseURL names its own apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL.
    */
   readonly claude?: NeuronSpecClaude;
   /**
@@ -83,7 +83,7 @@ export interface NeuronSpec {
    */
   readonly monitoring?: NeuronSpecMonitoring;
   /**
-   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; an endpoint that is another collector than the cluster's, by scheme, host or port, does not get the cluster's headersSecretRef, whose credentials are for its own collector). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+   * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; a Neuron that sets its own endpoint gets none of the cluster's Secret references, headersSecretRef, caSecretRef and clientCertSecretRef, which are for the cluster's collector: it names its own). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
    */
   readonly tracing?: NeuronSpecTracing;
 }
@@ -370,7 +370,7 @@ export interface NeuronSpecPlacementTopologySpread {
 }
 
 /**
- * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list.
+ * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too, and initImage is set on the Hal9Cluster only.
  */
 export interface NeuronSpecNodeTuning {
   /**
@@ -378,7 +378,7 @@ export interface NeuronSpecNodeTuning {
    */
   readonly sysctls?: readonly NeuronSpecNodeTuningSysctlsItem[];
   /**
-   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`), run in the pod's namespaces. A namespaced net.* sysctl (net.core.somaxconn, net.ipv4.tcp_slow_start_after_idle) applies to the pod's own network namespace; a global-only one such as net.core.netdev_max_backlog does not exist there, so the init container fails and the pod stays in Init:CrashLoopBackOff (set it on the node instead); kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* apply to the pod's IPC namespace; vm.*, fs.* and the other kernel.* ones are written for the whole node (every pod on it) and outlive the pod. Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. Default: the Hal9Cluster's (false unless set there).
+   * Set sysctls outside the safe set with a privileged init container (`sysctl -w`), run in the pod's namespaces. A namespaced net.* sysctl (net.core.somaxconn, net.ipv4.tcp_slow_start_after_idle) applies to the pod's own network namespace; a global-only one such as net.core.netdev_max_backlog does not exist there, so the init container fails and the pod stays in Init:CrashLoopBackOff (set it on the node instead); kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.* apply to the pod's IPC namespace; vm.*, fs.* and the other kernel.* ones are written for the whole node (every pod on it) and outlive the pod. Privileged containers are root on the node; prefer the safe set or node configuration owned by cluster admins. A Neuron may turn it off; it is on only where its Hal9Cluster's is on too (privileged tuning is the Hal9Cluster's to allow): true here over a Hal9Cluster's false is rendered as false, with a warning. Default: the Hal9Cluster's (false unless set there).
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
@@ -386,7 +386,7 @@ export interface NeuronSpecNodeTuning {
    */
   readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";
   /**
-   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). Default: the Hal9Cluster's (false unless set there).
+   * Run the privileged init container that writes transparentHugepages on the node (mounts the host's /sys). A Neuron may turn it off; it is on only where its Hal9Cluster's is on too (privileged tuning is the Hal9Cluster's to allow): true here over a Hal9Cluster's false is rendered as false, with a warning. Default: the Hal9Cluster's (false unless set there).
    */
   readonly thpInitContainer?: boolean;
   /**
@@ -398,7 +398,7 @@ export interface NeuronSpecNodeTuning {
    */
   readonly cpuPinning?: boolean;
   /**
-   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Default: the Hal9Cluster's (busybox:1.37 unless set there).
+   * Image of the privileged init containers; it needs `sh` and `sysctl` (busybox has both). Set on the Hal9Cluster only: the privileged init containers run it as root on the node, so a Neuron may not choose it (refused here; a value stored before that rule is kept while unchanged, and ignored by the operator, with a warning). Default: the Hal9Cluster's (busybox:1.37 unless set there).
    */
   readonly initImage?: string;
 }
@@ -601,7 +601,7 @@ export interface NeuronSpecAutoscalingParallelism {
 }
 
 /**
- * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's.
+ * Overrides of the cluster's claude section, field by field; mockResponses and prices merge per layer and per model (a model's price given here replaces the cluster's price of that model), and an apiKeySecretRef given here replaces the cluster's. A Neuron that sets baseURL names its own apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL.
  */
 export interface NeuronSpecClaude {
   /**
@@ -625,7 +625,7 @@ export interface NeuronSpecClaude {
    */
   readonly maxRetries?: number;
   /**
-   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default.
+   * Base URL of the Messages API, for a proxy or a local fake; empty means the SDK default. Set here, it needs this Neuron's own claude.apiKeySecretRef: the Hal9Cluster's key is never sent to a URL a Neuron chooses.
    */
   readonly baseURL?: string;
   /**
@@ -641,7 +641,7 @@ export interface NeuronSpecClaude {
    */
   readonly prices?: { readonly [key: string]: NeuronSpecClaudePricesValue };
   /**
-   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster. Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
+   * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster, and here when this Neuron sets claude.baseURL (the Hal9Cluster's key goes only to the Hal9Cluster's URL). Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
    */
   readonly apiKeySecretRef?: NeuronSpecClaudeApiKeySecretRef;
   /**
@@ -688,7 +688,7 @@ export interface NeuronSpecClaudePricesValue {
 }
 
 /**
- * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster. Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
+ * Secret (in the Neuron's namespace) holding the Anthropic API key; mounted into the runtime pods as a file (/var/run/hal9/anthropic/key, HAL9_API_KEY_FILE) that the runtime re-reads every 2 s, so a rotated key is used by running pods within about a minute, without a restart. Required in `api` mode, here or on the Hal9Cluster, and here when this Neuron sets claude.baseURL (the Hal9Cluster's key goes only to the Hal9Cluster's URL). Given here, it replaces the cluster's whole: its key is api-key unless set here, whatever key the cluster's names.
  */
 export interface NeuronSpecClaudeApiKeySecretRef {
   /**
@@ -735,7 +735,7 @@ export interface NeuronSpecMonitoring {
 }
 
 /**
- * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; an endpoint that is another collector than the cluster's, by scheme, host or port, does not get the cluster's headersSecretRef, whose credentials are for its own collector). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
+ * Overrides of the cluster's tracing, field by field (resourceAttributes are added to the cluster's; the neuron's win a clash; each Secret reference replaces the cluster's whole; a Neuron that sets its own endpoint gets none of the cluster's Secret references, headersSecretRef, caSecretRef and clientCertSecretRef, which are for the cluster's collector: it names its own). With an endpoint it turns tracing on for this neuron alone when the Hal9Cluster has none.
  */
 export interface NeuronSpecTracing {
   /**
@@ -759,21 +759,21 @@ export interface NeuronSpecTracing {
    */
   readonly resourceAttributes?: { readonly [key: string]: string };
   /**
-   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron's endpoint is another collector (scheme, host or port) than the cluster's: name it here.
+   * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron sets its own tracing.endpoint (the cluster's credentials go only to the cluster's collector): name it here.
    */
   readonly headersSecretRef?: NeuronSpecTracingHeadersSecretRef;
   /**
-   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+   * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron sets its own tracing.endpoint: name it here.
    */
   readonly caSecretRef?: NeuronSpecTracingCaSecretRef;
   /**
-   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+   * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Not taken from the cluster when this Neuron sets its own tracing.endpoint: name it here.
    */
   readonly clientCertSecretRef?: NeuronSpecTracingClientCertSecretRef;
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron's endpoint is another collector (scheme, host or port) than the cluster's: name it here.
+ * Secret (in the Neuron's namespace) whose key holds the headers sent with every export to the collector, for its authentication: name=value pairs joined by commas, values percent-encoded, for example Authorization=Bearer%20<token>, or x-honeycomb-team=<key>, or X-Scope-OrgID=<tenant>,Authorization=Basic%20<base64>. Mounted read-only into the runtime pods at /var/run/hal9/otlp-headers/headers, named by HAL9_OTLP_HEADERS_FILE, so the token is never in the CR or the Deployment. Re-read every 2 s: a rotated token (the kubelet updates the mounted file within about a minute) goes with the next exports, without restarting the pods; a rotated value that is malformed keeps the headers in use, with a warning in the pod's log. A malformed value at a pod's start (a pair without = or without a value, a line break, more than 32 headers or 8192 characters) stops the runtime with a message naming HAL9_OTLP_HEADERS_FILE; a missing Secret or key keeps new pods in ContainerCreating (a FailedMount event). Given here, it replaces the cluster's whole: its key is headers unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron sets its own tracing.endpoint (the cluster's credentials go only to the cluster's collector): name it here.
  */
 export interface NeuronSpecTracingHeadersSecretRef {
   /**
@@ -787,7 +787,7 @@ export interface NeuronSpecTracingHeadersSecretRef {
 }
 
 /**
- * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names.
+ * Secret (in the Neuron's namespace) whose key holds the PEM CA certificates that sign the collector's TLS certificate (a private CA): they replace the system's trusted CAs for the export. Mounted read-only into the runtime pods at /var/run/hal9/otlp-ca/ca.crt, named by OTEL_EXPORTER_OTLP_CERTIFICATE. A cert-manager Certificate's Secret holds its issuer's CA as ca.crt (the default key); trust-manager writes a Bundle to a Secret with target.secret. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Given here, it replaces the cluster's whole: its key is ca.crt unless set here, whatever key the cluster's names. Not taken from the cluster when this Neuron sets its own tracing.endpoint: name it here.
  */
 export interface NeuronSpecTracingCaSecretRef {
   /**
@@ -801,7 +801,7 @@ export interface NeuronSpecTracingCaSecretRef {
 }
 
 /**
- * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods.
+ * Secret of type kubernetes.io/tls (tls.crt: the certificate chain, tls.key: its private key, as cert-manager writes them; in the Neuron's namespace) that the runtime presents to a collector that requires client certificates (mutual TLS). Mounted read-only at /var/run/hal9/otlp-client, named by OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY. Needs an https:// endpoint. Re-read every 2 s: a renewed certificate (a cert-manager renewal) is used for the next connections to the collector, without restarting the pods. Not taken from the cluster when this Neuron sets its own tracing.endpoint: name it here.
  */
 export interface NeuronSpecTracingClientCertSecretRef {
   /**

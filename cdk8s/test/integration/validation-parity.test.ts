@@ -818,6 +818,93 @@ const cases: readonly Case[] = [
     { cluster: 'c', layer: 'L2', nodeTuning: { initImage: '' } },
     'nodeTuning.initImage must be a container image reference',
   ],
+  // What a Neuron may not choose for its Hal9Cluster: the image its privileged init containers run as
+  // root, and a URL for the cluster's API key. Its privileged switches are checked against the cluster's
+  // by the operator (and Hal9Platform), not by either object's rules.
+  [
+    "a Neuron's init image",
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', nodeTuning: { initImage: 'evil/root:latest' } },
+    'nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster',
+  ],
+  [
+    "a Neuron's init image with its privileged switch on",
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      nodeTuning: {
+        privilegedSysctlInitContainer: true,
+        sysctls: [{ name: 'vm.swappiness', value: '1' }],
+        initImage: 'busybox:1.37',
+      },
+    },
+    'nodeTuning.initImage may be set only on the Hal9Cluster',
+  ],
+  [
+    'a Hal9Cluster init image',
+    'Hal9Cluster',
+    'c',
+    { nodeTuning: { initImage: 'mirror/busybox:1.37' } },
+    undefined,
+  ],
+  [
+    "a Neuron's privileged switches and an unsafe sysctl",
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      nodeTuning: {
+        privilegedSysctlInitContainer: true,
+        sysctls: [{ name: 'vm.swappiness', value: '1' }],
+        thpInitContainer: true,
+        transparentHugepages: 'madvise',
+      },
+    },
+    undefined,
+  ],
+  [
+    "a Neuron's unsafe sysctl without the switch in its own section",
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', nodeTuning: { sysctls: [{ name: 'vm.swappiness', value: '1' }] } },
+    'nodeTuning.sysctls has a sysctl outside the safe set',
+  ],
+  [
+    "a Neuron's base URL without its own API key",
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', claude: { mode: 'api', baseURL: 'https://proxy.example' } },
+    "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef: the Hal9Cluster's API key goes only to the Hal9Cluster's URL, never to one a Neuron chooses",
+  ],
+  [
+    "a Neuron's empty base URL without its own API key",
+    'Neuron',
+    'n',
+    { cluster: 'c', layer: 'L2', claude: { baseURL: '' } },
+    "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+  ],
+  [
+    "a Neuron's base URL with its own API key",
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      claude: { baseURL: 'https://proxy.example', apiKeySecretRef: { name: 'team-key' } },
+    },
+    undefined,
+  ],
+  [
+    'a Hal9Cluster base URL with its key',
+    'Hal9Cluster',
+    'c',
+    { claude: { baseURL: 'https://proxy.example', apiKeySecretRef: { name: 'anthropic' } } },
+    undefined,
+  ],
   [
     'cpuPinning with a CPU limit and no memory limit',
     'Hal9Cluster',

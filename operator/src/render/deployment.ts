@@ -101,6 +101,15 @@ export function terminationGraceSeconds(spec: EffectiveNeuronSpec): number {
   return preStopSleepSeconds + Math.ceil(spec.performance.requestTimeoutMs / 1000) + 10;
 }
 
+/**
+ * In api mode without the Hal9Cluster's key, withheld from a Neuron's own base URL: the new pods stop
+ * at their start, so with maxUnavailable 0 the rollout would keep the pods that still have the cluster's
+ * key mounted, and send it to the Neuron's URL, for good. Every old pod is replaced at once instead.
+ */
+function keyWithheld(spec: EffectiveNeuronSpec): boolean {
+  return spec.claude.mode === 'api' && spec.clusterApiKeyWithheld && !spec.claude.apiKeySecretRef;
+}
+
 /** The API key Secret the runtime mounts: in api mode, when the spec names one. */
 function apiKeyRef(spec: EffectiveNeuronSpec): { name: string; key: string } | undefined {
   const ref = spec.claude.apiKeySecretRef;
@@ -228,7 +237,10 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
       ...(input.hpa ? {} : { replicas: input.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...input.selector } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      strategy: {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxUnavailable: keyWithheld(spec) ? '100%' : 0, maxSurge: 1 },
+      },
       template: {
         metadata: {
           labels: { ...input.labels },

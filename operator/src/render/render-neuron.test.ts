@@ -683,47 +683,73 @@ describe('renderNeuron: tracing', () => {
       ]);
     });
 
-    it('warns and mounts no TLS Secret when a Neuron points the cluster’s https tracing at an http endpoint', () => {
+    it('warns and mounts no TLS Secret when a Neuron names a CA for its cluster’s http endpoint', () => {
       const { objects, warnings } = render(
-        { tracing: { ...tls, ...refs } },
         { tracing: { endpoint: 'http://otel-collector.observability:4318' } },
+        { tracing: { caSecretRef: { name: 'otlp-ca' }, headersSecretRef: { name: 'mine' } } },
       );
       expect(warnings.join('\n')).toContain(
-        'is not https://, so tracing.caSecretRef and tracing.clientCertSecretRef (set on this Neuron or its Hal9Cluster hal9) are not mounted',
+        'is not https://, so tracing.caSecretRef (set on this Neuron or its Hal9Cluster hal9) is not mounted',
       );
       expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('otlp-ca');
       // Headers the Neuron names still go: a collector inside the cluster may take a token over http.
-      const own = render(
-        { tracing: { ...tls, ...refs } },
-        {
-          tracing: {
-            endpoint: 'http://otel-collector.observability:4318',
-            headersSecretRef: { name: 'mine' },
-          },
-        },
-      );
-      expect(headersVolume(own.objects)?.secretName).toBe('mine');
+      expect(headersVolume(objects)?.secretName).toBe('mine');
     });
 
-    it("sends the cluster's headers only to the cluster's collector, never to a Neuron's other endpoint", () => {
-      const headers = (endpoint: string) =>
-        headersVolume(render({ tracing: { ...tls, ...refs } }, { tracing: { endpoint } }).objects)
-          ?.secretName;
-      // Another host, another port, or the same host over http:// (the token would travel in clear).
-      expect(headers('https://team-collector.observability:4318')).toBeUndefined();
-      expect(headers('https://tempo.observability:443')).toBeUndefined();
-      expect(headers('http://tempo.observability:4318')).toBeUndefined();
-      // The same collector, written differently or with a path: still the cluster's headers, and its CA.
-      expect(headers('HTTPS://Tempo.Observability:4318/')).toBe('otlp-auth');
-      expect(headers('https://tempo.observability:4318/otlp')).toBe('otlp-auth');
+    it("sends none of the cluster's Secrets to an endpoint a Neuron sets, whatever collector it names", () => {
+      const volumes = (endpoint: string) =>
+        pod(render({ tracing: { ...tls, ...refs } }, { tracing: { endpoint } }).objects).volumes?.map(
+          (v) => v.name,
+        ) ?? [];
+      // Another host, another port, the same host over http:// (the token would travel in clear), and
+      // the cluster's own collector written again, or with a path: the Neuron's author chose each.
+      for (const endpoint of [
+        'https://team-collector.observability:4318',
+        'https://tempo.observability:443',
+        'http://tempo.observability:4318',
+        'HTTPS://Tempo.Observability:4318/',
+        'https://tempo.observability:4318/otlp',
+        tls.endpoint,
+      ]) {
+        const names = volumes(endpoint);
+        expect(names, endpoint).not.toContain('otlp-headers');
+        expect(names, endpoint).not.toContain('otlp-ca');
+        expect(names, endpoint).not.toContain('otlp-client');
+      }
       const other = render(
         { tracing: { ...tls, ...refs } },
         { tracing: { endpoint: 'https://team-collector.observability:4318' } },
       );
-      expect(pod(other.objects).volumes?.map((v) => v.name)).toEqual(
-        expect.arrayContaining(['otlp-ca', 'otlp-client']),
-      );
       expect(other.warnings).toEqual([]);
+      const names = (runtime(other.objects).env ?? []).map((e) => e.name);
+      expect(names.filter((n) => /HEADERS|CERTIFICATE|CLIENT_KEY/.test(n))).toEqual([]);
+      // It names its own, each with its default key; what it does not name stays unset.
+      const own = render(
+        { tracing: { ...tls, ...refs } },
+        {
+          tracing: {
+            endpoint: 'https://team-collector.observability:4318',
+            headersSecretRef: { name: 'team-auth' },
+            caSecretRef: { name: 'team-ca' },
+          },
+        },
+      );
+      expect(headersVolume(own.objects)).toEqual({
+        secretName: 'team-auth',
+        items: [{ key: 'headers', path: 'headers' }],
+        defaultMode: 0o440,
+      });
+      expect(pod(own.objects).volumes?.find((v) => v.name === 'otlp-ca')?.secret).toEqual({
+        secretName: 'team-ca',
+        items: [{ key: 'ca.crt', path: 'ca.crt' }],
+        defaultMode: 0o440,
+      });
+      expect(pod(own.objects).volumes?.map((v) => v.name)).not.toContain('otlp-client');
+      // A Neuron that sets no endpoint keeps the cluster's collector and every one of its Secrets.
+      const inherits = render({ tracing: { ...tls, ...refs } }, { tracing: { samplingRatio: 0.5 } });
+      expect(pod(inherits.objects).volumes?.map((v) => v.name)).toEqual(
+        expect.arrayContaining(['otlp-headers', 'otlp-ca', 'otlp-client']),
+      );
     });
   });
 
@@ -1318,6 +1344,153 @@ describe('renderNeuron: tuning options', () => {
   ])('%s', (_name, cluster, neuron, check) => {
     const { objects, warnings } = render(cluster, neuron);
     check(objects, warnings);
+  });
+});
+
+describe("renderNeuron: privileged tuning is the Hal9Cluster's to allow", () => {
+  const unsafe = [{ name: 'vm.swappiness', value: '1' }];
+  const initNames = (objects: readonly KubernetesObject[]) =>
+    (pod(objects).initContainers ?? []).map((c) => c.name);
+
+  it("renders no privileged init container for a Neuron's switches over a Hal9Cluster that has them off, and says to enable them there", () => {
+    const { objects, warnings, failure } = render(
+      {},
+      {
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          sysctls: unsafe,
+          thpInitContainer: true,
+          transparentHugepages: 'always',
+        },
+      },
+    );
+    expect(pod(objects).initContainers).toBeUndefined();
+    expect(pod(objects).volumes?.map((v) => v.name)).not.toContain('host-sys');
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        "the Neuron's nodeTuning.privilegedSysctlInitContainer: true is not applied: privileged tuning is the Hal9Cluster's to allow, and Hal9Cluster hal9 has nodeTuning.privilegedSysctlInitContainer off (a Neuron may only turn it off); set it to true on the Hal9Cluster, or remove it from the Neuron",
+        "the Neuron's nodeTuning.thpInitContainer: true is not applied: privileged tuning is the Hal9Cluster's to allow, and Hal9Cluster hal9 has nodeTuning.thpInitContainer off (a Neuron may only turn it off); set it to true on the Hal9Cluster, or remove it from the Neuron",
+        expect.stringContaining('vm.swappiness were not applied'),
+        expect.stringContaining('nodeTuning.transparentHugepages always was not applied'),
+      ]),
+    );
+    // Nothing privileged is asked for, so nothing is refused where the operator allows none.
+    const denied = renderNeuron({
+      cluster: aHal9Cluster(),
+      neuron: aNeuron('impl-1', {
+        nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe },
+      }),
+      peers: defaultTopology(),
+      privileged: { allowed: false, howToAllow: 'ask' },
+    });
+    expect(denied.failure).toBeUndefined();
+    expect(failure).toBeUndefined();
+  });
+
+  it('renders them where the Hal9Cluster has them on, and a Neuron may turn each off', () => {
+    const cluster = {
+      nodeTuning: {
+        privilegedSysctlInitContainer: true,
+        thpInitContainer: true,
+        transparentHugepages: 'madvise',
+      },
+    } as const;
+    const own = render(cluster, {
+      nodeTuning: { privilegedSysctlInitContainer: true, sysctls: unsafe, transparentHugepages: 'never' },
+    });
+    expect(initNames(own.objects)).toEqual(['sysctl-tuning', 'thp-tuning']);
+    expect(own.warnings.join('\n')).not.toContain('not applied');
+    // The Neuron's sysctls with the cluster's switch (the Neuron's defaults to the cluster's).
+    expect(initNames(render(cluster, { nodeTuning: { sysctls: unsafe } }).objects)).toEqual([
+      'sysctl-tuning',
+      'thp-tuning',
+    ]);
+    const off = render(cluster, {
+      nodeTuning: {
+        privilegedSysctlInitContainer: false,
+        sysctls: unsafe,
+        thpInitContainer: false,
+        transparentHugepages: 'unset',
+      },
+    });
+    expect(pod(off.objects).initContainers).toBeUndefined();
+    expect(pod(off.objects).volumes?.map((v) => v.name)).not.toContain('host-sys');
+    expect(off.warnings).toEqual([expect.stringContaining('vm.swappiness were not applied')]);
+  });
+
+  it("runs the Hal9Cluster's init image, never a Neuron's (one stored before the CRD refused it), with a warning", () => {
+    const { objects, warnings } = render(
+      { nodeTuning: { privilegedSysctlInitContainer: true, initImage: 'registry.example/busybox:1.37' } },
+      { nodeTuning: { sysctls: unsafe, initImage: 'evil/root:latest' } },
+    );
+    expect(pod(objects).initContainers?.map((c) => c.image)).toEqual(['registry.example/busybox:1.37']);
+    expect(warnings).toContain(
+      `the Neuron's nodeTuning.initImage "evil/root:latest" is not used: the image the privileged init containers run as root on the node is the Hal9Cluster's to choose (registry.example/busybox:1.37, of Hal9Cluster hal9); remove it from the Neuron (the CRD refuses a change of it), and set it on the Hal9Cluster`,
+    );
+    // The cluster's default image when it sets none.
+    const defaulted = render(
+      { nodeTuning: { thpInitContainer: true, transparentHugepages: 'madvise' } },
+      { nodeTuning: { initImage: 'evil/root:latest' } },
+    );
+    expect(pod(defaulted.objects).initContainers?.map((c) => c.image)).toEqual(['busybox:1.37']);
+  });
+});
+
+describe("renderNeuron: the Hal9Cluster's API key goes only to the Hal9Cluster's URL", () => {
+  const clusterKey = { mode: 'api', apiKeySecretRef: { name: 'platform-key' } } as const;
+  const keyVolume = (objects: readonly KubernetesObject[]) =>
+    pod(objects).volumes?.find((v) => v.name === 'anthropic-api-key')?.secret?.secretName;
+  const keyFile = (objects: readonly KubernetesObject[]) =>
+    runtime(objects).env?.find((e) => e.name === 'HAL9_API_KEY_FILE')?.value;
+
+  it("mounts the Hal9Cluster's key for a Neuron that keeps the Hal9Cluster's URL", () => {
+    const { objects, warnings } = render({ claude: { ...clusterKey, baseURL: 'https://proxy.internal' } });
+    expect(keyVolume(objects)).toBe('platform-key');
+    expect(keyFile(objects)).toBe('/var/run/hal9/anthropic/key');
+    expect(deployment(objects).spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
+  it("mounts no key for a Neuron's own base URL without its own key (stored before the CRD refused it): the pods are replaced at once and stop at their start", () => {
+    const { objects, warnings, runtimeConfig } = render(
+      { claude: clusterKey },
+      { claude: { baseURL: 'https://collector.attacker.example' } },
+    );
+    expect(keyVolume(objects)).toBeUndefined();
+    expect(keyFile(objects)).toBeUndefined();
+    expect(JSON.stringify(objects)).not.toContain('platform-key');
+    // Rendered, not refused: the pods that may hold the key are all replaced, none waits for a new one.
+    expect(parseYaml(runtimeConfig).claude).toMatchObject({
+      mode: 'api',
+      base_url: 'https://collector.attacker.example',
+    });
+    expect(deployment(objects).spec?.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: '100%' },
+    });
+    expect(warnings).toEqual([
+      `the Neuron's spec.claude.baseURL "https://collector.attacker.example" comes without its own claude.apiKeySecretRef: the API key of Hal9Cluster hal9 (Secret platform-key) goes only to the Hal9Cluster's URL, so it is not mounted and the runtime stops at its start (claude.mode is api but no API key is set); name a Secret of the Neuron's in claude.apiKeySecretRef, or remove claude.baseURL from the Neuron`,
+    ]);
+    // In mock mode nothing is sent; the key is still not the Neuron's to take.
+    const mock = render(
+      { claude: { apiKeySecretRef: { name: 'platform-key' } } },
+      { claude: { baseURL: 'https://x.example' } },
+    );
+    expect(deployment(mock.objects).spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(mock.warnings).toEqual([expect.stringContaining('so it is not mounted; name a Secret')]);
+  });
+
+  it("mounts the Neuron's own key with its own base URL, and still refuses api mode with no key anywhere", () => {
+    const { objects, warnings } = render(
+      { claude: clusterKey },
+      { claude: { baseURL: 'https://team-proxy.example', apiKeySecretRef: { name: 'team-key' } } },
+    );
+    expect(keyVolume(objects)).toBe('team-key');
+    expect(deployment(objects).spec?.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
+    expect(warnings).toEqual([]);
+    expect(() => render({ claude: { mode: 'api' } }, { claude: { baseURL: 'https://x.example' } })).toThrow(
+      RenderRefusedError,
+    );
   });
 });
 

@@ -212,7 +212,14 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
       `claude.baseURL ${JSON.stringify(baseURL.slice(0, 300))} is not a URL the runtime accepts (an http or https URL as a WHATWG URL parser reads it, without a query or fragment): fix its host, its port (at most 65535) or its percent-escapes, or remove its ?… or #…`,
     );
   }
-  if (input.spec.claude.mode === 'api' && !input.spec.claude.apiKeySecretRef) {
+  // A key the merge withheld (the cluster's, from a Neuron's own base URL) is no mistake to hold the
+  // rollout for: the pods that may hold the key are replaced, and the new ones stop at their start
+  // with the runtime's own message (the Neuron's Warning says why).
+  if (
+    input.spec.claude.mode === 'api' &&
+    !input.spec.claude.apiKeySecretRef &&
+    !input.spec.clusterApiKeyWithheld
+  ) {
     throw new RenderRefusedError(
       'claude.mode is api but neither the Neuron nor its Hal9Cluster sets claude.apiKeySecretRef: the runtime would refuse to start without an API key. Set claude.apiKeySecretRef, or claude.mode: mock',
     );

@@ -154,6 +154,165 @@ describe('effectiveSpec', () => {
     });
   });
 
+  describe("privileged tuning: the Hal9Cluster's to allow, the Neuron's to turn off", () => {
+    // [cluster, neuron, effective]: the cluster's AND the Neuron's, which defaults to the cluster's.
+    it.each([
+      [undefined, undefined, false],
+      [undefined, true, false],
+      [false, true, false],
+      [false, false, false],
+      [true, undefined, true],
+      [true, true, true],
+      [true, false, false],
+    ] as const)('cluster %s, Neuron %s: %s', (fromCluster, fromNeuron, effective) => {
+      for (const s of ['privilegedSysctlInitContainer', 'thpInitContainer'] as const) {
+        const cluster = aHal9Cluster(fromCluster === undefined ? {} : { nodeTuning: { [s]: fromCluster } });
+        const neuron = aNeuron('n', fromNeuron === undefined ? {} : { nodeTuning: { [s]: fromNeuron } });
+        const spec = effectiveSpec(cluster, neuron);
+        expect(spec.nodeTuning[s], s).toBe(effective);
+        // Only a Neuron's true that is not applied is reported: its own false is its choice.
+        expect(spec.repairs, s).toEqual(
+          fromNeuron === true && !fromCluster
+            ? [
+                `the Neuron's nodeTuning.${s}: true is not applied: privileged tuning is the Hal9Cluster's to allow, and Hal9Cluster hal9 has nodeTuning.${s} off (a Neuron may only turn it off); set it to true on the Hal9Cluster, or remove it from the Neuron`,
+              ]
+            : [],
+        );
+      }
+    });
+
+    it("keeps the rest of a Neuron's nodeTuning: its sysctls and THP mode under the cluster's switches", () => {
+      const cluster = aHal9Cluster({
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          thpInitContainer: true,
+          transparentHugepages: 'madvise',
+        },
+      });
+      const spec = effectiveSpec(
+        cluster,
+        aNeuron('n', {
+          nodeTuning: { sysctls: [{ name: 'vm.swappiness', value: '1' }], transparentHugepages: 'never' },
+        }),
+      );
+      expect(spec.nodeTuning).toMatchObject({
+        privilegedSysctlInitContainer: true,
+        thpInitContainer: true,
+        transparentHugepages: 'never',
+        sysctls: [{ name: 'vm.swappiness', value: '1' }],
+      });
+      expect(spec.repairs).toEqual([]);
+    });
+
+    it("takes the init image from the Hal9Cluster only, and reports a Neuron's (stored before the CRD refused it)", () => {
+      const neuron = aNeuron('n', { nodeTuning: { initImage: 'evil/root:latest' } });
+      expect(effectiveSpec(aHal9Cluster(), neuron).nodeTuning.initImage).toBe('busybox:1.37');
+      const spec = effectiveSpec(aHal9Cluster({ nodeTuning: { initImage: 'mirror/busybox:1.37' } }), neuron);
+      expect(spec.nodeTuning.initImage).toBe('mirror/busybox:1.37');
+      expect(spec.repairs).toEqual([
+        `the Neuron's nodeTuning.initImage "evil/root:latest" is not used: the image the privileged init containers run as root on the node is the Hal9Cluster's to choose (mirror/busybox:1.37, of Hal9Cluster hal9); remove it from the Neuron (the CRD refuses a change of it), and set it on the Hal9Cluster`,
+      ]);
+    });
+  });
+
+  describe("the Hal9Cluster's API key goes only to the Hal9Cluster's URL", () => {
+    const cluster = aHal9Cluster({
+      claude: {
+        mode: 'api',
+        baseURL: 'https://proxy.internal',
+        apiKeySecretRef: { name: 'platform', key: 'k' },
+      },
+    });
+
+    it("leaves the cluster's key out for a Neuron that sets its own base URL without its own key, and says why", () => {
+      const spec = effectiveSpec(cluster, aNeuron('n', { claude: { baseURL: 'https://attacker.example' } }));
+      expect(spec.claude.baseURL).toBe('https://attacker.example');
+      expect(spec.claude.apiKeySecretRef).toBeUndefined();
+      expect(spec.clusterApiKeyWithheld).toBe(true);
+      expect(spec.repairs).toEqual([
+        `the Neuron's spec.claude.baseURL "https://attacker.example" comes without its own claude.apiKeySecretRef: the API key of Hal9Cluster hal9 (Secret platform) goes only to the Hal9Cluster's URL, so it is not mounted and the runtime stops at its start (claude.mode is api but no API key is set); name a Secret of the Neuron's in claude.apiKeySecretRef, or remove claude.baseURL from the Neuron`,
+      ]);
+      // An empty base URL (the SDK's default) is not the cluster's either.
+      const empty = effectiveSpec(cluster, aNeuron('n', { claude: { baseURL: '' } }));
+      expect(empty.claude.apiKeySecretRef).toBeUndefined();
+      expect(empty.clusterApiKeyWithheld).toBe(true);
+    });
+
+    it("uses the Neuron's own key with its own base URL, and the cluster's with the cluster's URL", () => {
+      const own = effectiveSpec(
+        cluster,
+        aNeuron('n', { claude: { baseURL: 'https://team.example', apiKeySecretRef: { name: 'team' } } }),
+      );
+      expect(own.claude.apiKeySecretRef).toEqual({ name: 'team', key: 'api-key' });
+      expect(own.clusterApiKeyWithheld).toBe(false);
+      expect(own.repairs).toEqual([]);
+      const inherits = effectiveSpec(cluster, aNeuron('n', { claude: { maxTokens: 10 } }));
+      expect(inherits.claude).toMatchObject({
+        baseURL: 'https://proxy.internal',
+        apiKeySecretRef: { name: 'platform', key: 'k' },
+      });
+      expect(inherits.clusterApiKeyWithheld).toBe(false);
+    });
+
+    it('withholds nothing where the cluster names no key', () => {
+      const spec = effectiveSpec(aHal9Cluster(), aNeuron('n', { claude: { baseURL: 'https://x.example' } }));
+      expect(spec.clusterApiKeyWithheld).toBe(false);
+      expect(spec.repairs).toEqual([]);
+    });
+  });
+
+  describe("the Hal9Cluster's tracing Secrets go only to the Hal9Cluster's collector", () => {
+    const refs = {
+      headersSecretRef: { name: 'platform-auth', key: 'h' },
+      caSecretRef: { name: 'platform-ca' },
+      clientCertSecretRef: { name: 'platform-client' },
+    };
+    const cluster = aHal9Cluster({ tracing: { endpoint: 'https://tempo.observability:4318', ...refs } });
+
+    it.each([
+      'https://tempo.observability:4318',
+      'https://tempo.observability:4318/otlp',
+      'https://team-collector.example:4318',
+    ])('a Neuron with its own endpoint %s gets none of them', (endpoint) => {
+      const spec = effectiveSpec(cluster, aNeuron('n', { tracing: { endpoint } }));
+      expect(spec.tracing).toMatchObject({
+        endpoint,
+        headersSecretRef: undefined,
+        caSecretRef: undefined,
+        clientCertSecretRef: undefined,
+      });
+      expect(spec.repairs).toEqual([]);
+    });
+
+    it('a Neuron with its own endpoint names its own; one without keeps the cluster collector and its Secrets', () => {
+      const own = effectiveSpec(
+        cluster,
+        aNeuron('n', {
+          tracing: { endpoint: 'https://team.example:4318', headersSecretRef: { name: 'team-auth' } },
+        }),
+      );
+      expect(own.tracing).toMatchObject({
+        headersSecretRef: { name: 'team-auth', key: 'headers' },
+        caSecretRef: undefined,
+        clientCertSecretRef: undefined,
+      });
+      const inherits = effectiveSpec(cluster, aNeuron('n', { tracing: { samplingRatio: 0.5 } }));
+      expect(inherits.tracing).toMatchObject({
+        endpoint: 'https://tempo.observability:4318',
+        samplingRatio: 0.5,
+        headersSecretRef: { name: 'platform-auth', key: 'h' },
+        caSecretRef: { name: 'platform-ca', key: 'ca.crt' },
+        clientCertSecretRef: { name: 'platform-client' },
+      });
+      // A reference the Neuron names replaces the cluster's whole; the others stay the cluster's.
+      const one = effectiveSpec(cluster, aNeuron('n', { tracing: { caSecretRef: { name: 'mine' } } }));
+      expect(one.tracing).toMatchObject({
+        headersSecretRef: { name: 'platform-auth', key: 'h' },
+        caSecretRef: { name: 'mine', key: 'ca.crt' },
+      });
+    });
+  });
+
   it("overrides the cluster's monitoring per neuron: off for one, labels added to the cluster's", () => {
     const cluster = aHal9Cluster({
       monitoring: { serviceMonitor: true, serviceMonitorLabels: { release: 'kps', team: 'a' } },

@@ -73,6 +73,10 @@ export interface SecretKeyRef {
   readonly key: string;
 }
 
+/**
+ * OTLP/HTTP trace export. A Neuron that sets its own endpoint has none of its Hal9Cluster's Secret
+ * references here (withoutReplacedTracingRefs): they are the cluster collector's credentials and trust.
+ */
 export interface EffectiveTracing {
   readonly endpoint: string;
   readonly samplingRatio: number;
@@ -106,9 +110,20 @@ export interface EffectiveNeuronSpec {
   readonly adminTokenSecretRef: { readonly name: string; readonly key: string } | undefined;
   readonly cache: { readonly enabled: boolean; readonly ttlSeconds: number; readonly maxEntries: number };
   readonly claude: EffectiveClaude;
+  /**
+   * The Hal9Cluster's claude.apiKeySecretRef was left out because the Neuron sets its own claude.baseURL
+   * without a key of its own (stored before the CRD refused that): in api mode the pods render without
+   * a key, and the runtime stops at its start, rather than the cluster's key going to the Neuron's URL.
+   */
+  readonly clusterApiKeyWithheld: boolean;
   readonly performance: EffectivePerformance;
   readonly resources: Hal9ClusterSpecResources;
   readonly placement: Hal9ClusterSpecPlacement;
+  /**
+   * The Hal9Cluster's nodeTuning with the Neuron's overrides, but for privileged tuning: the init
+   * containers are on only where the Hal9Cluster's are (a Neuron may turn them off), and their image is
+   * the Hal9Cluster's (privilegedTuning).
+   */
   readonly nodeTuning: EffectiveNodeTuning;
   readonly autoscaling: EffectiveAutoscaling;
   readonly monitoring: Required<Hal9ClusterSpecMonitoring>;
@@ -131,34 +146,42 @@ export function defaultedClusterSpec(cluster: Hal9Cluster): NonNullable<Hal9Clus
 /**
  * Merges a Neuron with its Hal9Cluster: schema defaults first, then the cluster's values, then the
  * neuron's overrides field by field (objects and maps merge per key, lists replace, and so do a
- * Secret reference and a model's price: withoutReplacedWholes). Pure; the result is frozen.
+ * Secret reference and a model's price: withoutReplacedWholes). What a Neuron's author may not choose
+ * for the platform is not merged: the cluster's API key and collector credentials go only to the
+ * cluster's URLs (withheldApiKey, withoutReplacedTracingRefs), and privileged tuning is the cluster's
+ * to allow (privilegedTuning). Pure; the result is frozen.
  */
 export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNeuronSpec {
   const n = applyDefaults(neuronSpecDefaults, neuron.spec) as NeuronSpec;
+  const clusterSpec = defaultedClusterSpec(cluster);
   const overrides = {
     claude: n.claude,
     performance: n.performance,
     resources: n.resources,
     placement: n.placement,
-    nodeTuning: n.nodeTuning,
+    nodeTuning: withoutInitImage(n.nodeTuning),
     autoscaling: n.autoscaling,
     monitoring: n.monitoring,
     tracing: n.tracing,
   };
+  const key = withheldApiKey(clusterSpec, n.claude, n.cluster);
   // Defaults apply again after the merge so that an object that only the neuron sets (for example
   // placement.topologySpread) gets the defaults of its fields too.
   const c = applyDefaults(
     hal9ClusterSpecDefaults,
-    overlay(
-      withoutReplacedTracingRefs(withoutReplacedWholes(defaultedClusterSpec(cluster), n.claude), n.tracing),
-      overrides,
-    ),
+    overlay(withoutReplacedTracingRefs(withoutReplacedWholes(key.cluster, n.claude), n.tracing), overrides),
   ) as NonNullable<Hal9Cluster['spec']>;
   const performance = c.performance as EffectivePerformance;
   const { resources, repairs } = repairResources(c.resources as Hal9ClusterSpecResources, n.resources);
   const windows = clampPanicWindow(c.autoscaling as EffectiveAutoscaling, n.autoscaling, n.cluster);
   const tracing = effectiveTracing(c.tracing, n.tracing !== undefined, n.cluster);
   const claude = distinctFallbacks(c.claude as EffectiveClaude, n.claude, n.cluster);
+  const tuning = privilegedTuning(
+    c.nodeTuning as EffectiveNodeTuning,
+    clusterSpec.nodeTuning as EffectiveNodeTuning,
+    n.nodeTuning,
+    n.cluster,
+  );
   return deepFreeze({
     cluster: n.cluster,
     layer: n.layer,
@@ -178,15 +201,91 @@ export function effectiveSpec(cluster: Hal9Cluster, neuron: Neuron): EffectiveNe
       maxEntries: n.cache?.maxEntries ?? performance.cacheMaxEntries,
     },
     claude: claude.claude,
+    clusterApiKeyWithheld: key.withheld,
     performance,
     resources,
     placement: (c.placement ?? {}) as Hal9ClusterSpecPlacement,
-    nodeTuning: c.nodeTuning as EffectiveNodeTuning,
+    nodeTuning: tuning.nodeTuning,
     autoscaling: windows.autoscaling,
     monitoring: c.monitoring as Required<Hal9ClusterSpecMonitoring>,
     tracing: tracing.tracing,
-    repairs: [...repairs, ...windows.repairs, ...tracing.repairs, ...claude.repairs],
+    repairs: [
+      ...key.repairs,
+      ...tuning.repairs,
+      ...repairs,
+      ...windows.repairs,
+      ...tracing.repairs,
+      ...claude.repairs,
+    ],
   }) as EffectiveNeuronSpec;
+}
+
+/**
+ * The runtime sends its API key to claude.baseURL. A Neuron that sets its own baseURL without its own
+ * apiKeySecretRef would send its Hal9Cluster's key (the platform's) to a server the Neuron's author
+ * chose: the cluster's key is left out. The CRD refuses such a Neuron; one stored before it did renders
+ * without a key (the runtime stops at its start in api mode, saying it has none), with a warning.
+ */
+function withheldApiKey(
+  cluster: NonNullable<Hal9Cluster['spec']>,
+  own: NeuronSpec['claude'],
+  clusterName: string,
+): { cluster: NonNullable<Hal9Cluster['spec']>; withheld: boolean; repairs: string[] } {
+  const ref = cluster.claude?.apiKeySecretRef;
+  if (own?.baseURL === undefined || own.apiKeySecretRef || !cluster.claude || !ref) {
+    return { cluster, withheld: false, repairs: [] };
+  }
+  const { apiKeySecretRef: _withheld, ...claude } = cluster.claude;
+  const api = (own.mode ?? cluster.claude.mode) === 'api';
+  return {
+    cluster: { ...cluster, claude },
+    withheld: true,
+    repairs: [
+      `the Neuron's spec.claude.baseURL ${JSON.stringify(own.baseURL.slice(0, 300))} comes without its own claude.apiKeySecretRef: the API key of Hal9Cluster ${clusterName} (Secret ${ref.name}) goes only to the Hal9Cluster's URL, so it is not mounted${api ? ' and the runtime stops at its start (claude.mode is api but no API key is set)' : ''}; name a Secret of the Neuron's in claude.apiKeySecretRef, or remove claude.baseURL from the Neuron`,
+    ],
+  };
+}
+
+/** A Neuron's nodeTuning without initImage: the image of privileged init containers is the Hal9Cluster's. */
+function withoutInitImage(own: NeuronSpec['nodeTuning']): NeuronSpec['nodeTuning'] {
+  if (own?.initImage === undefined) return own;
+  const { initImage: _clusters, ...rest } = own;
+  return rest;
+}
+
+/** The nodeTuning switches that render privileged init containers, which only the Hal9Cluster turns on. */
+const privilegedSwitches = ['privilegedSysctlInitContainer', 'thpInitContainer'] as const;
+
+/**
+ * Privileged tuning is the Hal9Cluster's to allow (where the operator's --allow-privileged-namespaces
+ * lets it): a Neuron's author may turn each switch off, and keep it on only where the cluster has it
+ * on (the effective switch is the cluster's AND the Neuron's, which defaults to the cluster's); the
+ * image the init containers run as root is the cluster's. The CRD cannot compare the two objects (it
+ * refuses a Neuron's initImage), so a Neuron's true over its cluster's false is rendered off, and a
+ * Neuron's initImage stored before the CRD refused it is ignored, each with a warning.
+ */
+function privilegedTuning(
+  merged: EffectiveNodeTuning,
+  cluster: EffectiveNodeTuning,
+  own: NeuronSpec['nodeTuning'],
+  clusterName: string,
+): { nodeTuning: EffectiveNodeTuning; repairs: string[] } {
+  const nodeTuning = { ...merged, initImage: cluster.initImage };
+  const repairs: string[] = [];
+  for (const s of privilegedSwitches) {
+    nodeTuning[s] = cluster[s] && merged[s];
+    if (own?.[s] === true && !cluster[s]) {
+      repairs.push(
+        `the Neuron's nodeTuning.${s}: true is not applied: privileged tuning is the Hal9Cluster's to allow, and Hal9Cluster ${clusterName} has nodeTuning.${s} off (a Neuron may only turn it off); set it to true on the Hal9Cluster, or remove it from the Neuron`,
+      );
+    }
+  }
+  if (own?.initImage !== undefined) {
+    repairs.push(
+      `the Neuron's nodeTuning.initImage ${JSON.stringify(own.initImage)} is not used: the image the privileged init containers run as root on the node is the Hal9Cluster's to choose (${cluster.initImage}, of Hal9Cluster ${clusterName}); remove it from the Neuron (the CRD refuses a change of it), and set it on the Hal9Cluster`,
+    );
+  }
+  return { nodeTuning, repairs };
 }
 
 /**
@@ -216,31 +315,18 @@ function withoutReplacedWholes(
 /** The tracing section's Secret references: each replaces the cluster's whole, as apiKeySecretRef does. */
 const tracingRefs = ['headersSecretRef', 'caSecretRef', 'clientCertSecretRef'] as const;
 
-/** An endpoint's scheme, host and port (default ports made explicit by URL), or the text when it does not parse. */
-function origin(endpoint: string): string {
-  try {
-    return new URL(endpoint).origin;
-  } catch {
-    return endpoint;
-  }
-}
-
 /**
- * Also takes out the cluster's headers when the Neuron's own endpoint is another collector (another
- * scheme, host or port): they are the cluster collector's credentials, and would otherwise go to a
- * collector they were not meant for, over http:// in clear if that is its scheme (as an HTTP client
- * drops Authorization on a redirect to another origin). The Neuron names its own headersSecretRef.
+ * Also takes out every one of the cluster's references when the Neuron sets its own endpoint: the
+ * headers are the cluster collector's credentials, the client certificate its identity and the CA its
+ * trust, and a Neuron's author chooses its endpoint (any other server; one of the same host may still
+ * route elsewhere by its path). The Neuron names its own.
  */
 function withoutReplacedTracingRefs(
   cluster: NonNullable<Hal9Cluster['spec']>,
   own: NeuronSpec['tracing'],
 ): NonNullable<Hal9Cluster['spec']> {
   if (!own || !cluster.tracing) return cluster;
-  const elsewhere =
-    own.endpoint !== undefined &&
-    cluster.tracing.endpoint !== undefined &&
-    origin(own.endpoint) !== origin(cluster.tracing.endpoint);
-  const replaced = tracingRefs.filter((r) => own[r] || (r === 'headersSecretRef' && elsewhere));
+  const replaced = own.endpoint !== undefined ? [...tracingRefs] : tracingRefs.filter((r) => own[r]);
   if (replaced.length === 0) return cluster;
   const tracing = { ...cluster.tracing };
   for (const r of replaced) delete tracing[r];
