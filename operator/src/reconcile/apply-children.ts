@@ -183,22 +183,25 @@ async function refuseTakenName(deps: NeuronReconcilerDeps, neuron: Neuron, obj: 
 }
 
 /**
- * Throws NameTaken unless `live` is controlled by this Neuron (by uid). The caches hold what carries
- * the hal9.ai/neuron label, which anyone who may write the object can put on it: a label is no claim.
+ * Throws NameTaken unless `live` is controlled by this Neuron, or by an earlier Neuron of its name
+ * (deleted and made again: its children are the operator's, and the garbage collector would only
+ * remove them). The caches hold what carries the hal9.ai/neuron label, which anyone who may write
+ * the object can put on it: a label is no claim.
  */
 function refuseUnlessControlled(neuron: Neuron, obj: KubernetesObject, live: KubernetesObject): void {
-  const uid = neuron.metadata?.uid;
   const controller = live.metadata?.ownerReferences?.find((r) => r.controller);
-  if (controller && controller.uid === uid) return;
+  if (
+    controller &&
+    (controller.uid === neuron.metadata?.uid ||
+      (controller.kind === 'Neuron' &&
+        controller.apiVersion.split('/')[0] === 'hal9.ai' &&
+        controller.name === neuron.metadata?.name))
+  )
+    return;
   const where = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
-  // A Neuron deleted and made again under its name: its old children go with the garbage collector.
-  const previous =
-    controller?.kind === 'Neuron' && controller.name === neuron.metadata?.name
-      ? ' (it belongs to an earlier Neuron of this name, which was deleted: the garbage collector removes it, then it is made again)'
-      : ': rename the Neuron, or rename or delete that ' + obj.kind;
   throw new OperatorError(
     OperatorErrorCode.NameTaken,
-    `${obj.kind} ${where} already exists and is not controlled by Neuron ${neuron.metadata?.name}, so the operator leaves it alone${previous}`,
+    `${obj.kind} ${where} already exists and is not controlled by Neuron ${neuron.metadata?.name}, so the operator leaves it alone: rename the Neuron, or rename or delete that ${obj.kind}`,
   );
 }
 

@@ -211,13 +211,21 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         prometheusNamespaceSelector: deps.prometheusNamespaceSelector,
         outliving,
       }).map(withAppliedHash);
-      // Ours: owned (by uid) by the cluster or a Neuron that outlives it, as rendered. Labels are no
-      // claim: anyone who may write a NetworkPolicy may put them on one.
+      // Ours: owned (by uid) by the cluster or a Neuron that outlives it, as rendered, or controlled by
+      // an earlier Hal9Cluster of this name (deleted and made again). Labels are no claim: anyone who
+      // may write a NetworkPolicy may put them on one.
       const owners = new Set(
         (policies[0]?.metadata?.ownerReferences ?? []).map((r) => r.uid).filter((u) => u !== ''),
       );
       const ours = (o: KubernetesObject) =>
-        (o.metadata?.ownerReferences ?? []).some((r) => owners.has(r.uid));
+        (o.metadata?.ownerReferences ?? []).some(
+          (r) =>
+            owners.has(r.uid) ||
+            (r.controller === true &&
+              r.kind === 'Hal9Cluster' &&
+              r.apiVersion.split('/')[0] === 'hal9.ai' &&
+              r.name === cluster.metadata?.name),
+        );
       for (const policy of policies) {
         const name = policy.metadata?.name ?? '';
         const cached = live.get(name, namespace);

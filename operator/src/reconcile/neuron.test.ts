@@ -913,6 +913,31 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(t.applied.map((o) => o.kind)).toContain('Service');
   });
 
+  it('is left alone when the cache holds it by our label alone, applied over when an earlier Neuron of this name controls it', async () => {
+    const service = withAppliedHash(
+      renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
+        (x) => x.kind === 'Service',
+      )!,
+    );
+    // Labelled like ours (anyone who may write it may label it), changed, controlled by no Neuron.
+    const labelled = { ...service, metadata: { ...service.metadata, ownerReferences: [] }, spec: {} };
+    const taken = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([labelled]) } });
+    const err = await taken.reconcile(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: OperatorErrorCode.NameTaken });
+    expect(taken.applied.map((o) => o.kind)).not.toContain('Service');
+    // A Neuron of this name deleted and made again: its children were the operator's.
+    const earlier = {
+      ...labelled,
+      metadata: { ...labelled.metadata, ownerReferences: ownedByNeuron('a', 'old') },
+    };
+    const again = setup([aNeuron('a')], aHal9Cluster(), { children: { Service: reader([earlier]) } });
+    await again.reconcile(key);
+    expect(again.applied.map((o) => o.kind)).toContain('Service');
+  });
+
   it('is not read for a child the cache holds: only a creation costs the read', async () => {
     const service = renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
       (x) => x.kind === 'Service',
