@@ -60,6 +60,8 @@ export interface RenderInput {
    * Secret (render/admin-secret.ts), which the pods then mount; unset: it does not (no key).
    */
   readonly generatedAdminToken?: boolean;
+  /** Whether the Prometheus Operator's ServiceMonitor API is served; unset: it is. */
+  readonly serviceMonitorServed?: boolean;
   /** How the runtime's configuration becomes YAML (render/yaml-text.ts; the same text either way). */
   readonly yaml?: (doc: unknown) => string;
 }

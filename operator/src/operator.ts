@@ -134,6 +134,8 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       },
     });
   };
+  const apiStateOf = (i: ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>) =>
+    i instanceof ApiGatedInformer ? i.apiState() : 'served';
   const children = Object.fromEntries(
     childKinds.map((k) => [k, optionalInformer(k) ?? informer(sources[k])]),
   ) as Record<ChildKind, ResilientInformer<KubernetesObject> | ApiGatedInformer<KubernetesObject>>;
@@ -193,6 +195,8 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
               input.neuron.metadata?.namespace ?? '',
             ),
             generatedAdminToken: adminToken !== undefined,
+            // Without the API no ServiceMonitor is applied: the pods keep their scrape annotations.
+            serviceMonitorServed: apiStateOf(children.ServiceMonitor) !== 'absent',
             yaml: configYaml,
           }),
         writer,

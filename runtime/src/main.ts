@@ -215,7 +215,7 @@ async function main(): Promise<void> {
         current: apiKeysText,
         what: 'client keys file',
         log,
-        read: checkedOnChange(parseApiKeys),
+        read: checkedOnChange(parseApiKeys, apiKeysText),
         maxBytes: MAX_SECRET_FILE_BYTES,
         apply: (text) => runtime.rotateClientKeys(parseApiKeys(text)),
       }),

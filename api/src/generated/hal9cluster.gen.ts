@@ -366,7 +366,7 @@ export interface Hal9ClusterSpecPerformanceRequestBudget {
    */
   readonly maxSignals?: number;
   /**
-   * Model calls of one request, each counted once with its retries and fallbacks (claude.maxRetries per model; cache hits are free). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: 200.
+   * Model calls of one request, each counted once with its retries (claude.retry.maxRetries, or the SDK's claude.maxRetries) and fallbacks; cache hits are free. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: 200.
    * @default 200
    */
   readonly maxModelCalls?: number;

@@ -213,7 +213,7 @@ export interface NeuronSpecPerformanceRequestBudget {
    */
   readonly maxSignals?: number;
   /**
-   * Model calls of one request, each counted once with its retries and fallbacks (claude.maxRetries per model; cache hits are free). On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: the Hal9Cluster's (200 unless set there).
+   * Model calls of one request, each counted once with its retries (claude.retry.maxRetries, or the SDK's claude.maxRetries) and fallbacks; cache hits are free. On a pod a request was forwarded to, its calls are held to what it had left on the pod that forwarded it too, so along any path the request is held to its entry pod's budget. Default: the Hal9Cluster's (200 unless set there).
    */
   readonly maxModelCalls?: number;
   /**

@@ -245,12 +245,14 @@ export function clusterAccess(deps: ClusterAccessDeps): ClusterAccess {
         }
       }
       const entry = networkPolicyNames(cluster.metadata?.name ?? '').entry;
-      if (!policies.some((p) => p.metadata?.name === entry) && live.get(entry, namespace)) {
+      const cachedEntry = live.get(entry, namespace);
+      if (!policies.some((p) => p.metadata?.name === entry) && cachedEntry && ours(cachedEntry)) {
         // No entry Neuron (any more): its policy would admit anyone to a pod that is not the entry.
+        // Deleted by the uid the cache saw (writer.ts): never another made since under its name.
         const absent = {
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
-          metadata: { name: entry, namespace },
+          metadata: { name: entry, namespace, uid: cachedEntry.metadata?.uid },
         };
         try {
           await writer.delete(absent);

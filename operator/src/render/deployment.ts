@@ -44,6 +44,8 @@ export interface DeploymentInput {
   readonly hpa: boolean;
   /** Replica count when no HPA owns it (the Neuron's spec.replicas, within the bounds in operator mode). */
   readonly replicas: number;
+  /** A ServiceMonitor scrapes the pods (asked for, and its API served): they carry no scrape annotations. */
+  readonly serviceMonitor?: boolean;
 }
 
 export const metricsAnnotations: Readonly<Record<string, string>> = {
@@ -246,8 +248,9 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
           labels: { ...input.labels },
           // One way to be scraped: with a ServiceMonitor, a Prometheus that also runs the stock
           // pod-annotation job would scrape each pod twice, and every sum in the rules count it twice.
+          // Without the Prometheus Operator's API there is none, and the annotations stay.
           annotations: {
-            ...(spec.monitoring.serviceMonitor ? {} : metricsAnnotations),
+            ...(input.serviceMonitor ? {} : metricsAnnotations),
             [configHashAnnotation]: input.configHash,
           },
         },

@@ -144,11 +144,21 @@ describe('renderNeuron: the objects', () => {
     expect(selectorString('impl-1')).toBe('app.kubernetes.io/name=hal9-runtime,hal9.ai/neuron=impl-1');
   });
 
-  it('leaves the scrape annotations out when a ServiceMonitor scrapes the pods', () => {
+  it('leaves the scrape annotations out when a ServiceMonitor scrapes the pods, and only then', () => {
     const annotations = deployment(render({}, { monitoring: { serviceMonitor: true } }).objects).spec
       ?.template.metadata?.annotations;
     expect(Object.keys(annotations ?? {}).filter((k) => k.startsWith('prometheus.io/'))).toEqual([]);
     expect(Object.keys(annotations ?? {})).toEqual(['hal9.ai/config-hash']);
+    // Without the Prometheus Operator's API no ServiceMonitor is applied: the annotations stay.
+    const unserved = renderNeuron({
+      cluster: aHal9Cluster(),
+      neuron: aNeuron('impl-1', { monitoring: { serviceMonitor: true } }),
+      peers: defaultTopology(),
+      serviceMonitorServed: false,
+    });
+    expect(deployment(unserved.objects).spec?.template.metadata?.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+    });
   });
 });
 

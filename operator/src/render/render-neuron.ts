@@ -32,6 +32,8 @@ export interface RenderNeuronInput {
   readonly privileged?: PrivilegedPolicy;
   /** The operator makes `<cluster>-admin-token` for a cluster that names no admin token Secret. */
   readonly generatedAdminToken?: boolean;
+  /** Whether the Prometheus Operator's ServiceMonitor API is served; unset: it is. */
+  readonly serviceMonitorServed?: boolean;
   /** How the runtime's configuration becomes YAML (runtime-config.ts; the same text either way). */
   readonly yaml?: YamlText;
 }
@@ -124,6 +126,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       tuning,
       hpa,
       replicas,
+      serviceMonitor: spec.monitoring.serviceMonitor && input.serviceMonitorServed !== false,
     }),
   ];
   if (hpa) objects.push(renderHpa(scaling));

@@ -23,6 +23,10 @@ describe('checkedOnChange', () => {
       await writeFile(path, 'good-2');
       expect(await read(path, 'f', 64)).toBe('good-2');
       expect(checked).toEqual(['good-1', 'bad-1', 'good-2']);
+      // Seeded with what start-up read and checked: that text is not checked again.
+      const seeded = checkedOnChange((text) => checked.push(text), 'good-2');
+      expect(await seeded(path, 'f', 64)).toBe('good-2');
+      expect(checked).toHaveLength(3);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -55,8 +55,11 @@ export function secretFileReload(o: {
  */
 export function checkedOnChange(
   check: (text: string, field: string) => unknown,
+  /** The text read (and checked) at start-up: not checked again while the file holds it. */
+  initial?: string,
 ): (path: string, field: string, maxBytes: number) => Promise<string> {
-  let last: { text: string; error?: unknown } | undefined;
+  let last: { text: string; error?: unknown } | undefined =
+    initial === undefined ? undefined : { text: initial };
   return async (path, field, maxBytes) => {
     const text = await readSecretFile(path, field, maxBytes);
     if (last?.text !== text) {

@@ -45,16 +45,18 @@ function repeatedKey(doc: Document, lines: LineCounter): string | undefined {
   visit(doc, {
     Map(_, map) {
       if (!isMap(map)) return;
-      const seen = new Set<unknown>();
+      const seen = new Set<string>();
       for (const { key } of map.items) {
-        // Scalar keys by value, as the library compares them; other keys are the config's to refuse.
+        // Scalar keys by the property they become: 1 and "1" are one key once read, the later one
+        // silently winning. Other keys are the config's to refuse.
         if (!isScalar(key)) continue;
-        if (seen.has(key.value)) {
+        const name = String(key.value);
+        if (seen.has(name)) {
           const at = key.range ? lines.linePos(key.range[0]) : undefined;
           found = at ? ` at line ${at.line}, column ${at.col}` : '';
           return visit.BREAK;
         }
-        seen.add(key.value);
+        seen.add(name);
       }
     },
   });
