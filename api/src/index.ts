@@ -8,6 +8,7 @@ export * from './generated/neuron.gen.ts';
 export * from './generated/neuron.schema.gen.ts';
 export type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
 export {
+  compareAnyQuantities,
   compareQuantities,
   isQuantity,
   isWholeQuantity,

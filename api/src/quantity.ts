@@ -117,6 +117,14 @@ export function compareQuantities(a: Quantity, b: Quantity): number | undefined 
   return xs < ys ? -1 : xs > ys ? 1 : 0;
 }
 
+/**
+ * compareQuantities for any two well-formed quantities, as CEL compares them: past its exponent bound
+ * (10^±400, "1e1000") the approximate values decide.
+ */
+export function compareAnyQuantities(a: Quantity, b: Quantity): number {
+  return compareQuantities(a, b) ?? Math.sign((parseQuantity(a) ?? 0) - (parseQuantity(b) ?? 0));
+}
+
 /** Whether a quantity is a whole number ("2", "2000m", "1e3"; not "1500m"); undefined when it is none. */
 export function isWholeQuantity(q: Quantity): boolean | undefined {
   const x = exact(q);

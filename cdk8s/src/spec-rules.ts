@@ -3,6 +3,7 @@
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import {
+  compareAnyQuantities,
   compareQuantities,
   hal9ClusterSpecDefaults,
   isQuantity,
@@ -300,9 +301,6 @@ const aboveBoundMessages = {
       'resources.limits.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi"',
   },
 };
-// CEL compares any exponent ("1e1000"); compareQuantities stops at 10^±400, where the value decides.
-const compareBy = (a: Quantity, b: Quantity): number =>
-  compareQuantities(a, b) ?? Math.sign((parseQuantity(a) ?? 0) - (parseQuantity(b) ?? 0));
 /** Whether a well-formed quantity is above 0 (CEL's isGreaterThan(quantity('0'))): a digit other than 0. */
 const positive = (q: Quantity): boolean =>
   /[1-9]/.test(/^\+?(\d+(?:\.\d*)?|\.\d+)/.exec(quantityString(q))?.[1] ?? '');
@@ -403,7 +401,7 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
       // The CRDs' floor on memory (64Mi requested, 128Mi limit), with their message.
       const tooLittle = res === 'memory' && v !== undefined ? runtimeMemoryProblem(side, v) : undefined;
       if (tooLittle) problems.push(`${p}.resources.${side}.memory (${JSON.stringify(v)}): ${tooLittle}`);
-      if (v !== undefined && isQuantity(v) && compareBy(v, quantityBounds[res]) > 0) {
+      if (v !== undefined && isQuantity(v) && compareAnyQuantities(v, quantityBounds[res]) > 0) {
         problems.push(
           `${p}.resources.${side}.${res} (${JSON.stringify(v)}): ${aboveBoundMessages[side][res]}`,
         );
@@ -690,7 +688,10 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   if (nt?.cpuPinning) {
     // A malformed limit is reported by its own rule, not as a fraction of a CPU; 0 CPUs pin no core.
     const cpu = r?.limits?.cpu;
-    if (cpu === undefined || (isQuantity(cpu) && (isWholeQuantity(cpu) === false || compareBy(cpu, 1) < 0))) {
+    if (
+      cpu === undefined ||
+      (isQuantity(cpu) && (isWholeQuantity(cpu) === false || compareAnyQuantities(cpu, 1) < 0))
+    ) {
       problems.push(
         'spec.resources.limits: nodeTuning.cpuPinning needs an integer CPU limit of at least 1 (for example "2", not "1500m" or 0): set resources.limits.cpu to whole cores',
       );

@@ -1,9 +1,8 @@
 import {
-  compareQuantities,
+  compareAnyQuantities,
   type Hal9Cluster,
   isQuantity,
   type Neuron,
-  parseQuantity,
   quantityString,
   runtimeMemoryProblem,
 } from '@hal9/api';
@@ -12,7 +11,7 @@ import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.
 import { adminSecretName, adminTokenKey } from './admin-secret.ts';
 import { limitBounds, parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
 import { renderConfigMap } from './config-map.ts';
-import { MAX_MEMORY_BYTES, renderDeployment } from './deployment.ts';
+import { renderDeployment } from './deployment.ts';
 import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';
 import { renderRuntimeConfig } from './runtime-config.ts';
 import { renderService } from './service.ts';
@@ -180,12 +179,8 @@ function memoryWarnings(spec: EffectiveNeuronSpec): string[] {
     const q = spec.resources[side]?.memory;
     const problem = q === undefined ? undefined : runtimeMemoryProblem(side, q);
     if (problem) out.push(problem);
-    // Above the CRDs' 1Pi (which compare any exponent: "1e1000" has no exact value here, only Infinity).
-    if (
-      q !== undefined &&
-      isQuantity(q) &&
-      (compareQuantities(q, '1Pi') ?? Math.sign((parseQuantity(q) ?? 0) - MAX_MEMORY_BYTES)) > 0
-    ) {
+    // Above the CRDs' 1Pi, compared as CEL does ("1e1000" included).
+    if (q !== undefined && isQuantity(q) && compareAnyQuantities(q, '1Pi') > 0) {
       out.push(
         `resources.${side}.memory must be at most 1Pi, more than any node has: write the amount in Mi, Gi or Ti, for example "4Gi" (it is ${quantityString(q)}${side === 'limits' ? '; the Node.js heap is sized as for 1Pi' : ''})`,
       );
