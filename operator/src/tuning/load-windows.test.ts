@@ -233,6 +233,57 @@ describe('windowStats', () => {
     );
   });
 
+  it('averages a rollout over the window: the pods that left and their young replacements share it', () => {
+    // The old pod held 5 at 10/s for 40 s and left 1 s before the end; its replacement started 2 s
+    // before the end and holds 5 at 10/s. Every live pod is 2 s old.
+    const t0 = 1_700_000_000_000;
+    const old = history(aPodProcess('impl-1', t0).run([{ seconds: 39, active: 5, rate: 10 }]));
+    const fresh = history(aPodProcess('impl-1', t0 + 38_000).run([{ seconds: 2, active: 5, rate: 10 }]));
+    const now = t0 + 40_000;
+    const stable = windowStats([fresh], 'impl-1', {
+      now,
+      windowMs: 20_000,
+      staleMs: 3000,
+      departed: [old],
+    })!;
+    // (19 s × 5 + 2 s × 5) / 20 s in the system; (190 + 20) / 20 s arrivals. Over the new pod's 2 s
+    // alone it read 52.5 and 105/s, and the Neuron went to its maximum at every rollout.
+    expect(stable.concurrency).toBeCloseTo(5.25, 9);
+    expect(stable.arrivalRate).toBeCloseTo(10.5, 9);
+    // The panic window the same way: (3 s × 5 + 2 s × 5) / 4 s.
+    const panic = windowStats([fresh], 'impl-1', { now, windowMs: 4000, staleMs: 3000, departed: [old] })!;
+    expect(panic.concurrency).toBeCloseTo(6.25, 9);
+    // A Neuron whose pods are all new, with none gone, still reads over its pods' own span.
+    expect(windowStats([fresh], 'impl-1', { now, windowMs: 20_000, staleMs: 3000 })!.concurrency).toBeCloseTo(
+      5,
+      9,
+    );
+  });
+
+  it('holds a pod to the slot time its limit allows', () => {
+    // An honest pod holds 2 of its 10 slots; another, also at limit 10, claims a million slot-seconds
+    // a second. The honest one was at 8 for the first 10 s: the highest limit of the span counts.
+    const t0 = 1_700_000_000_000;
+    const honest = history(aPodProcess('impl-1', t0 - 120_000).run([{ seconds: 120, active: 2, limit: 10 }]));
+    const crafted = history(
+      aPodProcess('impl-1', t0 - 120_000)
+        .run([{ seconds: 120, active: 2, limit: 10 }])
+        .map((r) => ({ ...r, busySeconds: (r.at - (t0 - 120_000)) * 1000 })),
+    );
+    const stepped = history(
+      aPodProcess('impl-1', t0 - 120_000)
+        .run([{ seconds: 120, active: 9 }])
+        .map((r) => ({ ...r, limit: r.at < t0 - 50_000 ? 8 : 10 })),
+    );
+    const o = { now: t0, windowMs: 60_000, staleMs: 3000 };
+    const s = windowStats([honest, crafted], 'impl-1', o)!;
+    // 2 + at most 10 of 20 slots, where the claim read 5 × 10⁴.
+    expect(s.active).toBeCloseTo(12, 9);
+    expect(s.utilization).toBeCloseTo(0.6, 9);
+    // A claim within the limits stands: 9 busy, the limit 10 for the last 50 s of the minute.
+    expect(windowStats([stepped], 'impl-1', o)!.active).toBeCloseTo(9, 9);
+  });
+
   it('counts a pod that started and left within the window from its start, its counters zero then', () => {
     // A live pod holds 2 the whole minute at 5/s; another starts 30 s in, holds 3 at 10/s of this
     // neuron (and 4/s of another it also hosts) for 20 s, and is gone 10 s before the end.

@@ -242,14 +242,21 @@ export function windowStats(
   // other pod is averaged over its own span: one that missed reads across the window's start (or
   // whose clock jumped) spans longer, and as the common denominator it diluted every other pod's
   // load (a pod claiming a day between two reports scaled its Neuron down to the minimum).
-  const shared = Math.min(o.windowMs, Math.max(0, ...spans.map((s) => s.ms))) / 1000;
+  // Pods that left count in it too: after a rollout every live pod is young, and the window's load
+  // before them is in the departed pods' histories. With the live pods' few seconds as the
+  // denominator, a departed pod's whole window was divided by them (20 times its load, and every
+  // rollout of a loaded Neuron scaled it to its maximum).
+  const gone = departedSpans(o.departed ?? [], neuron, o.now, o.windowMs);
+  const shared =
+    Math.min(o.windowMs, Math.max(0, ...spans.map((s) => s.ms), ...gone.map((g) => o.now - g.base.at))) /
+    1000;
   // A pod younger than the window is known over all of it: it held nothing before it started.
   const coveredMs = Math.min(...spans.map((s) => (s.young ? o.windowMs : Math.min(s.ms, o.windowMs))));
-  for (const { newest, base, ms, young } of spans) {
+  for (const { h, newest, base, ms, young } of spans) {
     const dt = young ? Math.max(ms / 1000, shared) : ms / 1000;
     pods++;
     concurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
-    active += (newest.busySeconds - base.busySeconds) / dt;
+    active += busyWithin(h, base, newest, ms) / dt;
     slots += newest.limit;
     throttledRate += (newest.throttled - base.throttled) / dt;
     const n1 = newest.neurons[neuron];
@@ -287,20 +294,7 @@ export function windowStats(
   // over the shared denominator: exactly its share of the window's time average.
   let departedConcurrency = 0;
   let departedArrivals = 0;
-  const end = o.now;
-  for (const h of o.departed ?? []) {
-    const newest = h.at(-1);
-    if (!newest || newest.at <= end - o.windowMs) continue;
-    let base = h[0]!;
-    for (const r of h) if (r.at <= end - o.windowMs) base = r;
-    if (
-      base === h[0] &&
-      base.at > end - o.windowMs &&
-      base.startedAt >= end - o.windowMs &&
-      base.startedAt < base.at
-    )
-      base = started(base);
-    if (newest.at <= base.at || wentBack(base, newest, neuron)) continue;
+  for (const { base, newest } of gone) {
     departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / shared;
     const a1 = newest.neurons[neuron] ?? newest;
     const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
@@ -326,4 +320,38 @@ export function windowStats(
     fanOut,
     coveredMs,
   };
+}
+
+/**
+ * The part of each departed pod's history inside the window ending at `end`: its baseline (the last
+ * report at or before the window's start, or its process's start when that is later) and its newest.
+ */
+function departedSpans(
+  departed: readonly (readonly LoadReport[])[],
+  neuron: string,
+  end: number,
+  windowMs: number,
+): { base: LoadReport; newest: LoadReport }[] {
+  const start = end - windowMs;
+  return departed.flatMap((h) => {
+    const newest = h.at(-1);
+    if (!newest || newest.at <= start) return [];
+    let base = h[0]!;
+    for (const r of h) if (r.at <= start) base = r;
+    if (base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at)
+      base = started(base);
+    if (newest.at <= base.at || wentBack(base, newest, neuron)) return [];
+    return [{ base, newest }];
+  });
+}
+
+/**
+ * A pod's slot-seconds between two of its reports, held to what its slots allow: no more than the
+ * highest limit it reported there, busy all the time. One pod claiming more (a bug, or a pod that
+ * says anything) made its Neuron's utilization 5 × 10⁴ and raised every pod's slots as Saturated.
+ */
+function busyWithin(h: readonly LoadReport[], base: LoadReport, newest: LoadReport, ms: number): number {
+  let limit = base.limit;
+  for (const r of h) if (r.at > base.at && r.at <= newest.at && r.limit > limit) limit = r.limit;
+  return Math.min(newest.busySeconds - base.busySeconds, (limit * ms) / 1000);
 }
