@@ -887,6 +887,10 @@ export interface NeuronStatusParallelism {
    * The tuner's last decision.
    */
   readonly lastDecision?: NeuronStatusParallelismLastDecision;
+  /**
+   * A raised executor limit whose service time broke the latency SLO: raises stay below it for five stable windows from its time (so a steady load near it does not probe it again and again), also after an operator restart or a leader change.
+   */
+  readonly ceiling?: NeuronStatusParallelismCeiling;
 }
 
 /**
@@ -897,6 +901,10 @@ export interface NeuronStatusParallelismLastDecision {
    * Executor limit decided.
    */
   readonly value?: number;
+  /**
+   * Executor limit before this decision: a LatencyAboveSLO cut right after a raise goes back to it, also after an operator restart or a leader change.
+   */
+  readonly previous?: number;
   /**
    * Why, in CamelCase: NoData (no metrics in the window; the value holds), UpstreamThrottling, LatencyAboveSLO, QueueDrained, Saturated, PreScaled, WithinSLO, Cooldown, AtBound, OutOfBounds or Undelivered.
    */
@@ -909,6 +917,20 @@ export interface NeuronStatusParallelismLastDecision {
    * The inputs the decision was made from (latency, utilization, queue, push-back, demand).
    */
   readonly message?: string;
+}
+
+/**
+ * A raised executor limit whose service time broke the latency SLO: raises stay below it for five stable windows from its time (so a steady load near it does not probe it again and again), also after an operator restart or a leader change.
+ */
+export interface NeuronStatusParallelismCeiling {
+  /**
+   * The executor limit that broke the SLO.
+   */
+  readonly value?: number;
+  /**
+   * When it broke the SLO.
+   */
+  readonly time?: string;
 }
 
 /**

@@ -43,7 +43,13 @@ export const ReplicasReason = Object.freeze({
 /** A decision as the CRD's status schema gives it, its value, reason and time (RFC 3339, second
  * precision like metav1.Time) always set; its message says what it was made from. */
 export type LastDecision = Required<Pick<NeuronStatusParallelismLastDecision, 'value' | 'reason' | 'time'>> &
-  Pick<NeuronStatusParallelismLastDecision, 'message'>;
+  Pick<NeuronStatusParallelismLastDecision, 'message' | 'previous'>;
+
+/** A raised limit that broke the latency SLO, and when (RFC 3339): raises stay below it for a while. */
+export interface CeilingStatus {
+  readonly value: number;
+  readonly time: string;
+}
 
 export type ReplicaDecisionStatus = LastDecision &
   Pick<
@@ -57,7 +63,7 @@ export type AutoscalingStatus = Writable<Required<Pick<NeuronStatusAutoscaling, 
 };
 
 export interface TunerStatus {
-  parallelism?: { current: number; lastDecision?: LastDecision };
+  parallelism?: { current: number; lastDecision?: LastDecision; ceiling?: CeilingStatus };
   autoscaling?: AutoscalingStatus;
   conditions: Condition[];
 }
@@ -68,6 +74,8 @@ export interface TunerStatusInput {
   /** The parallelism part; undefined when parallelism tuning is off. */
   readonly current?: number;
   readonly lastDecision?: LastDecision | undefined;
+  /** The tuner's ceiling, kept so that a new leader does not probe it again. */
+  readonly ceiling?: CeilingStatus | undefined;
   readonly condition?: ConditionInput;
   /** The replica part; undefined unless autoscaling is on in operator mode. */
   readonly autoscaling?: AutoscalingStatus;
@@ -101,6 +109,7 @@ export function computeTunerStatus(input: TunerStatusInput): TunerStatus {
     out.parallelism = {
       current: input.current,
       ...(input.lastDecision ? { lastDecision: { ...input.lastDecision } } : {}),
+      ...(input.ceiling ? { ceiling: { ...input.ceiling } } : {}),
     };
     if (input.condition) conditions.push(condition(ParallelismCondition, input.condition));
   }

@@ -25,6 +25,28 @@ describe('seedMemory', () => {
     expect(m).toMatchObject({ written: 3, fanOutStatus: { 'impl-2': '1.5' }, pending: true });
   });
 
+  it('resumes the value before the last change and the ceiling, so a cut after a raise goes back', () => {
+    const time = '2026-01-01T00:00:00Z';
+    const m = seeded({
+      parallelism: {
+        current: 9,
+        lastDecision: { value: 9, previous: 8, reason: 'Saturated', time },
+        ceiling: { value: 11, time },
+      },
+    } as NeuronStatus);
+    expect(m.state).toEqual({
+      current: 9,
+      lastChangeAt: Date.parse(time),
+      lastDirection: 'up',
+      previous: 8,
+      ceiling: { value: 11, at: Date.parse(time) },
+    });
+    // A ceiling without a readable time is not one.
+    expect(
+      seeded({ parallelism: { current: 9, ceiling: { value: 11, time: 'x' } } } as NeuronStatus).state,
+    ).toEqual({ current: 9, lastChangeAt: 0, lastDirection: 'none' });
+  });
+
   it('takes spec.replicas as its own write only while the autoscaler is its last writer', () => {
     const seed = (manager: string) => {
       const n = aNeuron(

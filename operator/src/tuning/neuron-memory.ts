@@ -81,12 +81,20 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
     last?.value !== undefined && last.reason && last.time
       ? {
           value: last.value,
+          ...(last.previous !== undefined ? { previous: last.previous } : {}),
           reason: last.reason,
           time: last.time,
           ...(last.message ? { message: last.message } : {}),
         }
       : undefined;
   const lastChangeAt = lastDecision ? Date.parse(lastDecision.time) : Number.NaN;
+  // The ceiling and the value before the last change, so a new leader neither probes a limit that
+  // broke the SLO again nor cuts a raise that broke it by a fifth instead of going back.
+  const ceilingAt = p?.ceiling?.time ? Date.parse(p.ceiling.time) : Number.NaN;
+  const ceiling =
+    p?.ceiling?.value !== undefined && Number.isFinite(ceilingAt)
+      ? { value: p.ceiling.value, at: ceilingAt }
+      : undefined;
   const a = t.neuron.status?.autoscaling as AutoscalingStatus | undefined;
   const current = p?.current ?? startingParallelism(t.spec, t.neuron);
   return {
@@ -96,6 +104,8 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
       current,
       lastChangeAt: Number.isFinite(lastChangeAt) ? lastChangeAt : 0,
       lastDirection: directionOf(lastDecision?.reason),
+      ...(lastDecision?.previous !== undefined ? { previous: lastDecision.previous } : {}),
+      ...(ceiling ? { ceiling } : {}),
     },
     published: current,
     lastDecision,

@@ -151,6 +151,7 @@ export function decideParallelism(
         state: advance(state, d, now),
         lastDecision: {
           value: d.value,
+          previous: state.current,
           reason: d.reason,
           time: rfc3339(now),
           message: d.message.slice(0, 1024),

@@ -29,7 +29,7 @@ export interface TunerStatusParts {
 /** The tuner's status part of one Neuron after this pass. */
 export function tunerStatusOf(
   t: TuningTarget,
-  mem: Pick<NeuronMemory, 'published' | 'lastDecision'>,
+  mem: Pick<NeuronMemory, 'published' | 'lastDecision' | 'state'>,
   { condition, scale }: TunerStatusParts,
   now: number,
 ): TunerStatus {
@@ -37,7 +37,16 @@ export function tunerStatusOf(
     generation: t.neuron.metadata?.generation ?? 0,
     existing: t.neuron.status,
     // The value in effect, not the one decided: until every Ready pod took that, it is in lastDecision.
-    ...(t.tuneParallelism ? { current: mem.published, lastDecision: mem.lastDecision } : {}),
+    ...(t.tuneParallelism
+      ? {
+          current: mem.published,
+          lastDecision: mem.lastDecision,
+          ceiling: mem.state.ceiling && {
+            value: mem.state.ceiling.value,
+            time: rfc3339(mem.state.ceiling.at),
+          },
+        }
+      : {}),
     ...(condition ? { condition } : {}),
     ...(scale ? { autoscaling: scale.status, replicasCondition: scale.condition } : {}),
     now: rfc3339(now),

@@ -219,6 +219,7 @@ describe('the parallelism tuner', () => {
       current: 8,
       lastDecision: {
         value: 9,
+        previous: 8,
         reason: 'Saturated',
         time: new Date(h.clock.now()).toISOString().replace('.000', ''),
         message: expect.stringContaining('slots 100 % busy, queue 6.0'),
@@ -539,6 +540,39 @@ describe('the parallelism tuner', () => {
       await passes(next, 3);
       expect(next.writes).toEqual([]);
       expect(next.status()).toEqual(first.status());
+    });
+
+    it('keeps the ceiling its predecessor found: a saturated Neuron is not raised into it again', async () => {
+      const first = harness();
+      await first.tuner.tick(); // saturated: 8 → 9
+      first.clock.advance(2_000);
+      await first.tuner.tick(); // the pods took 9
+      first.setMetrics({ ...saturated, p95: 0.2 });
+      first.clock.advance(60_000);
+      await first.tuner.tick(); // 9 broke the SLO: back to 8, and 9 is a ceiling
+      const time = new Date(first.clock.now()).toISOString().replace('.000', '');
+      first.setMetrics(saturated);
+      first.clock.advance(2_000);
+      await first.tuner.tick(); // the pods take 8
+      first.clock.advance(2_000);
+      await first.tuner.tick(); // 8 in effect
+      await first.tuner.stop();
+      expect(first.status()?.parallelism).toMatchObject({
+        current: 8,
+        lastDecision: { value: 8, previous: 9, reason: 'LatencyAboveSLO' },
+        ceiling: { value: 9, time },
+      });
+      // A new leader, the load saturating 8 again: it stays at 8 for five stable windows, where a
+      // leader that forgot the ceiling probed 9 again.
+      const next = harness({ neurons: structuredClone(first.neurons) });
+      next.clock.advance(first.clock.now() - next.clock.now());
+      for (let i = 0; i < 20; i++) {
+        await next.tuner.tick();
+        next.clock.advance(5_000);
+      }
+      await next.tuner.stop();
+      expect(next.puts.map((p) => p.value)).not.toContain(9);
+      expect(next.status()?.parallelism?.current).toBe(8);
     });
 
     it('writes once what differs once its pods answered: here, that they took the value', async () => {
