@@ -93,6 +93,46 @@ describe('a peer pod that drains', () => {
     expect(bodies.map((b) => b.includes('deadlineByCaller'))).toEqual([true, false, false, false]);
   });
 
+  it('takes back the branch of a request it accepted before its drain, and the request completes', async () => {
+    // a (here) → b (on a peer) → d (here again): the drain begins while the branch is at the peer.
+    const toHere: string[] = [];
+    const here = await roundRobin(toHere);
+    closers.push(here.close);
+    const peer = await start({
+      entry_neuron: 'b',
+      neurons: [neuron('b', 'L3', ['d']), neuron('d', 'L2', [], { endpoint: here.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: d\nCONTENT: leaf', 500)] } },
+    });
+    const pod = await start({
+      entry_neuron: 'a',
+      neurons: [
+        neuron('a', 'L4', ['b']),
+        neuron('b', 'L3', ['d'], { endpoint: peer.url }),
+        neuron('d', 'L2'),
+      ],
+      claude: {
+        mock_responses: {
+          L4: [answer('default', 'FORWARD_TO: b\nCONTENT: mid')],
+          L2: [answer('default', 'RESULT: done')],
+        },
+      },
+    });
+    toHere.push(pod.url);
+
+    const pending = pod.post('/v1/signals', { content: 'accepted before the drain' });
+    while (peer.runtime.engine.forwardedRequests === 0) await new Promise((r) => setTimeout(r, 5));
+    const drained = pod.runtime.engine.drain(10_000);
+    const res = await pending;
+
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results.map((r: { content: string }) => r.content)).toEqual(['done']);
+    expect(res.body.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['a', 'b', 'd']);
+    expect((await drained).unfinished).toBe(0);
+    // New work is still refused.
+    expect((await pod.post('/v1/signals', { content: 'after the drain began' })).status).toBe(503);
+    expect(await pod.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
+  });
+
   it('gives up after the resends when every pod drains: the branch ends with DRAINING', async () => {
     const only = await start(workerDoc);
     await only.runtime.engine.drain(1000);

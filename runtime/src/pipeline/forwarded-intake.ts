@@ -114,10 +114,19 @@ export class ForwardedIntake {
       seen.set(s.id, i);
     });
     const sizes = signals.map((s) => Buffer.byteLength(s.content));
-    this.#d.admit(
-      signals.length,
-      sizes.reduce((a, b) => a + b, 0),
-    );
+    // A signal of a request that still runs here is that request's own: a branch coming back (a here
+    // → b on a peer → d here again). Neither a drain nor a full queue refuses it, as neither refuses
+    // a request's local children: refused, a request accepted before a drain failed DRAINING. The
+    // others are new work, admitted as a batch (a drain refuses the whole batch: the sender retries).
+    const running = this.#d.runs.running(new Set(signals.map((s) => s.requestId)));
+    let fresh = 0;
+    let freshBytes = 0;
+    signals.forEach((s, i) => {
+      if (running.has(s.requestId)) return;
+      fresh++;
+      freshBytes += sizes[i]!;
+    });
+    if (fresh > 0) this.#d.admit(fresh, freshBytes);
     // The caller's deadline, never longer than ours.
     const limit = config.performance.request_timeout_ms;
     const timeoutMs = Math.min(deadlineMs, limit);

@@ -50,6 +50,12 @@ export class LiveList<T> {
     this.#size--;
   }
 
+  /** Whether any value in flight now satisfies `test` (a walk of the list, nothing allocated). */
+  some(test: (value: T) => boolean): boolean {
+    for (let n = this.#head; n; n = n.next) if (test(n.value!)) return true;
+    return false;
+  }
+
   /** The values in flight now, newest first (a copy: removing while iterating it is safe). */
   values(): T[] {
     const out: T[] = [];

@@ -21,6 +21,18 @@ describe('RunRegistry', () => {
     expect(r.status).toBe('completed');
   });
 
+  it('tells which of some requests have a run here not yet ended', () => {
+    const reg = new RunRegistry(new ManualClock());
+    const a = reg.open(run('a'));
+    a.open(ONLY);
+    const sub = reg.open(run('b'));
+    sub.open(ONLY);
+    expect(reg.running(new Set(['a', 'b', 'c']))).toEqual(new Set(['a', 'b']));
+    a.close(ONLY, { results: [] });
+    expect(reg.running(new Set(['a', 'b']))).toEqual(new Set(['b']));
+    expect(reg.running(new Set())).toEqual(new Set());
+  });
+
   it('times a run out at its deadline on the injected clock', () => {
     const clock = new ManualClock();
     const reg = new RunRegistry(clock);

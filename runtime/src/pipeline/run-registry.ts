@@ -44,6 +44,22 @@ export class RunRegistry {
     return this.#runs.size;
   }
 
+  /**
+   * The ids among `ids` of requests with a run here not yet ended (their own, or a sub-run a peer
+   * forwarded): one walk of the runs in flight. No index by id: a long-lived Map whose size swings
+   * would rebuild its table in the old generation and keep the requests in flight alive there
+   * (live-list.ts).
+   */
+  running(ids: ReadonlySet<string>): Set<string> {
+    const found = new Set<string>();
+    if (ids.size > 0)
+      this.#runs.some((r) => {
+        if (ids.has(r.id)) found.add(r.id);
+        return found.size === ids.size;
+      });
+    return found;
+  }
+
   open(init: NewRun): RequestRun {
     const onEnd = init.onEnd;
     const run = new RequestRun({
