@@ -2215,6 +2215,7 @@ describe('what kubectl users see', () => {
       'NAME',
       'READY',
       'REASON',
+      'DEGRADED',
       'LAYER',
       'REPLICAS',
       'PARALLELISM',
@@ -2226,6 +2227,7 @@ describe('what kubectl users see', () => {
       'NAME',
       'READY',
       'REASON',
+      'DEGRADED',
       'NEURONS',
       'AGE',
     ]);

@@ -66,29 +66,39 @@ describe('the minimal sample', () => {
     expect(cluster.status?.entryEndpoint).toBe(`http://strategic-1.${space.name}.svc:8080`);
   });
 
-  it('shows Ready and its reason, Layer, Replicas and Parallelism as printer columns', async () => {
+  it('shows Ready and its reason, Degraded, Layer, Replicas and Parallelism as printer columns', async () => {
     const { stdout } = await kubectl(['get', 'nrn', 'strategic-1', '-n', space.name]);
     const [header, row] = stdout.trim().split('\n');
     expect(header?.split(/\s+/)).toEqual([
       'NAME',
       'READY',
       'REASON',
+      'DEGRADED',
       'LAYER',
       'REPLICAS',
       'PARALLELISM',
       'AGE',
     ]);
-    expect(row?.split(/\s+/).slice(0, 6)).toEqual(['strategic-1', 'True', 'Available', 'L4', '1', '8']);
+    expect(row?.split(/\s+/).slice(0, 7)).toEqual([
+      'strategic-1',
+      'True',
+      'Available',
+      'False',
+      'L4',
+      '1',
+      '8',
+    ]);
     // -o wide adds the Ready pods (status.readyReplicas) and the cluster.
     const wide = await kubectl(['get', 'nrn', 'strategic-1', '-n', space.name, '-o', 'wide']);
     const [wideHeader, wideRow] = wide.stdout.trim().split('\n');
     expect(wideHeader).toMatch(/\bREPLICAS\s+READY PODS\s+PARALLELISM\s+CLUSTER\s+AGE$/);
-    expect(wideRow?.split(/\s+/).slice(4, 8)).toEqual(['1', '1', '8', 'hal9']);
+    expect(wideRow?.split(/\s+/).slice(5, 9)).toEqual(['1', '1', '8', 'hal9']);
     const cluster = await kubectl(['get', 'h9c', 'hal9', '-n', space.name]);
-    expect(cluster.stdout.trim().split('\n')[1]?.split(/\s+/).slice(0, 4)).toEqual([
+    expect(cluster.stdout.trim().split('\n')[1]?.split(/\s+/).slice(0, 5)).toEqual([
       'hal9',
       'True',
       'AllNeuronsReady',
+      'False',
       '3',
     ]);
   });

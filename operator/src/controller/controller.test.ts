@@ -8,7 +8,7 @@ import { WorkQueue } from './work-queue.ts';
 
 const logger = pino({ level: 'silent' });
 
-function setup(reconcile: Reconcile, workers = 2) {
+function setup(reconcile: Reconcile, workers = 2, log = logger) {
   const clock = new FakeClock();
   const queue = new WorkQueue({ clock, rateLimiter: exponentialFailureRateLimiter(5, 1_000_000) });
   const outcomes: string[] = [];
@@ -20,7 +20,7 @@ function setup(reconcile: Reconcile, workers = 2) {
     failingKeys: (n) => failing.push(n),
     activeWorkers: () => {},
   };
-  const controller = new Controller({ name: 't', queue, reconcile, clock, logger, workers, observer });
+  const controller = new Controller({ name: 't', queue, reconcile, clock, logger: log, workers, observer });
   void controller.run();
   return { clock, queue, controller, outcomes, failures, failing };
 }
@@ -152,6 +152,40 @@ describe('Controller', () => {
     }
     expect(failures.every((terminal) => !terminal)).toBe(true);
     expect(queue.numRequeues('ns/a')).toBe(0);
+    await controller.stop();
+  });
+
+  it('logs a failure that goes on unchanged when it starts, when it changes and hourly, with how long it lasts', async () => {
+    let message = 'Service ns/a already exists';
+    const lines: { level: number; failures: number; failingForSeconds: number; err: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const { clock, queue, controller } = setup(
+      async () => {
+        throw new OperatorError(OperatorErrorCode.NameTaken, message);
+      },
+      2,
+      log,
+    );
+    queue.add('ns/a');
+    await tick();
+    const poll = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(POLL_MS);
+        await tick();
+      }
+    };
+    await poll(11); // 12 failures in 5.5 minutes: one line
+    expect(lines.map((l) => [l.failures, l.failingForSeconds])).toEqual([[1, 0]]);
+    message = 'Service ns/a is owned by another Neuron';
+    await poll(1);
+    expect(lines.at(-1)).toMatchObject({
+      failures: 13,
+      failingForSeconds: 360,
+      err: `HAL9_ERR_NAME_TAKEN: ${message}`,
+    });
+    await poll(120); // an hour on: once more, however many retries
+    expect(lines.map((l) => l.failures)).toEqual([1, 13, 133]);
+    expect(lines.every((l) => l.level === 40)).toBe(true);
     await controller.stop();
   });
 

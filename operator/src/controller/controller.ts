@@ -50,11 +50,22 @@ export interface ControllerOptions {
  * one key is never reconciled twice at once; the result decides forget / backoff / requeueAfter
  * exactly as controller-runtime does.
  */
+interface Failing {
+  readonly since: number;
+  readonly count: number;
+  readonly message: string;
+  readonly loggedAt: number;
+}
+
+/** A failure that goes on unchanged is logged again (at warn) this often. */
+const REPEAT_LOG_MS = 3_600_000;
+
 export class Controller {
   readonly name: string;
   readonly #o: ControllerOptions;
   readonly #observer: ControllerObserver;
-  readonly #failing = new Set<string>();
+  /** Keys whose last reconcile failed: since when, how often in a row, the last error and its log. */
+  readonly #failing = new Map<string, Failing>();
   #running: Promise<void> | undefined;
 
   constructor(options: ControllerOptions) {
@@ -124,19 +135,23 @@ export class Controller {
       const terminal = requeue === 'terminal';
       this.#observer.reconciled('error', seconds());
       this.#observer.failed(terminal);
-      this.#failingIs(key, true);
       const code = err instanceof OperatorError ? err.code : OperatorErrorCode.Unexpected;
-      logger.warn(
-        {
-          controller: this.name,
-          key,
-          code,
-          err: errorMessage(err),
-          retries: queue.numRequeues(key),
-          terminal,
-        },
-        'Failed reconcile',
-      );
+      const message = errorMessage(err);
+      const f = this.#failed(key, message, started);
+      const line = {
+        controller: this.name,
+        key,
+        code,
+        err: message,
+        retries: queue.numRequeues(key),
+        failures: f.count,
+        failingForSeconds: Math.round((started - f.since) / 1000),
+        terminal,
+      };
+      // The same failure again (a name taken, a spec the apiserver refuses: retried every 30 s for
+      // as long as it lasts) is logged when it starts or changes and then hourly, not at every retry.
+      if (f.count === 1 || f.loggedAt === started) logger.warn(line, 'Failed reconcile');
+      else logger.debug(line, 'Failed reconcile');
       if (terminal) queue.forget(key);
       else if (requeue === 'poll') {
         queue.forget(key);
@@ -151,12 +166,26 @@ export class Controller {
     }
   }
 
-  // A key leaves the set only by a reconcile that succeeds, which a deleted object's also does.
-  #failingIs(key: string, failing: boolean): void {
-    const size = this.#failing.size;
-    if (failing) this.#failing.add(key);
-    else this.#failing.delete(key);
-    if (this.#failing.size !== size) this.#observer.failingKeys(this.#failing.size);
+  // A key leaves the map only by a reconcile that succeeds, which a deleted object's also does.
+  #failingIs(key: string, failing: false): void {
+    if (this.#failing.delete(key)) this.#observer.failingKeys(this.#failing.size);
+  }
+
+  /** Records one more failure of `key` at `now`; `loggedAt` is `now` when this one is to be logged. */
+  #failed(key: string, message: string, now: number): Failing {
+    const last = this.#failing.get(key);
+    const f: Failing =
+      last === undefined
+        ? { since: now, count: 1, message, loggedAt: now }
+        : {
+            since: last.since,
+            count: last.count + 1,
+            message,
+            loggedAt: last.message !== message || now - last.loggedAt >= REPEAT_LOG_MS ? now : last.loggedAt,
+          };
+    this.#failing.set(key, f);
+    if (last === undefined) this.#observer.failingKeys(this.#failing.size);
+    return f;
   }
 }
 

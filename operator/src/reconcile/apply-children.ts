@@ -110,10 +110,12 @@ export async function applyChildren(
       continue;
     }
     try {
+      // Ours but not in the cache (its label removed by hand): updated, not created.
+      let exists = live !== undefined;
       if (live) {
         refuseUnlessControlled(neuron, obj, live);
         await removeConflictingItems(deps, neuron, obj, live, log);
-      } else await refuseTakenName(deps, neuron, obj);
+      } else exists = await refuseTakenName(deps, neuron, obj);
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
         // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
@@ -135,7 +137,10 @@ export async function applyChildren(
         )) as typeof result;
       }
       if (kind === 'Deployment') deployment = result as V1Deployment;
-      log.info({ kind, name, differs }, live ? `Updated ${kind}` : `Created ${kind}`);
+      log.info(
+        { kind, name, differs: live || !exists ? differs : '(not in the cache: its labels changed)' },
+        exists ? `Updated ${kind}` : `Created ${kind}`,
+      );
       changed.push(`${kind} ${name}`);
     } catch (err) {
       // The API went away since discovery last listed it.
@@ -177,9 +182,15 @@ export async function applyChildren(
  * no longer rendering the kind would then delete it. Only an object whose controller is this Neuron
  * (one the caches have not seen yet) is applied over.
  */
-async function refuseTakenName(deps: NeuronReconcilerDeps, neuron: Neuron, obj: KubernetesObject) {
+/** Throws NameTaken as refuseUnlessControlled does; returns whether the object exists (ours, uncached). */
+async function refuseTakenName(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  obj: KubernetesObject,
+): Promise<boolean> {
   const existing = await deps.readChild(obj);
   if (existing) refuseUnlessControlled(neuron, obj, existing);
+  return existing !== undefined;
 }
 
 /**

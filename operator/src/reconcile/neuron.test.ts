@@ -79,9 +79,17 @@ function setup(
   let clusterReads = 0;
   /** The message of every warning logged. */
   const warnings: string[] = [];
+  /** Every line logged at info and above: `msg` and `differs`. */
+  const infos: { msg: string; differs?: string }[] = [];
   const logger = pino(
-    { level: 'warn' },
-    { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) },
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        const l = JSON.parse(line) as { msg: string; level: number; differs?: string };
+        infos.push({ msg: l.msg, ...(l.differs ? { differs: l.differs } : {}) });
+        if (l.level >= 40) warnings.push(l.msg);
+      },
+    },
   );
   const writer: KubeWriter = {
     apply: async <T extends KubernetesObject>(obj: T, options?: { manager?: string }) => {
@@ -159,6 +167,7 @@ function setup(
     skipped,
     clusterReads: () => clusterReads,
     warnings,
+    infos,
     order,
   };
 }
@@ -911,6 +920,12 @@ describe('a name already taken by an object the operator did not create', () => 
     const t = setup([neuron], aHal9Cluster(), { existing: [ours] });
     await t.reconcile(key);
     expect(t.applied.map((o) => o.kind)).toContain('Service');
+    // It existed (its labels were changed, so no cache held it): updated, not created.
+    expect(t.infos).toContainEqual({
+      msg: 'Updated Service',
+      differs: '(not in the cache: its labels changed)',
+    });
+    expect(t.infos).toContainEqual({ msg: 'Created ConfigMap', differs: '(absent)' });
   });
 
   it('is left alone when the cache holds it by our label alone, applied over when an earlier Neuron of this name controls it', async () => {
