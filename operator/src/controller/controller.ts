@@ -118,7 +118,7 @@ export class Controller {
       const result = await this.#o.reconcile(key, abort.signal);
       const after = result?.requeueAfterMs;
       queue.forget(key);
-      this.#failingIs(key, false);
+      this.#recovered(key);
       if (after !== undefined && after > 0) {
         queue.addAfter(key, after);
         this.#observer.reconciled('requeue_after', seconds());
@@ -167,7 +167,7 @@ export class Controller {
   }
 
   // A key leaves the map only by a reconcile that succeeds, which a deleted object's also does.
-  #failingIs(key: string, failing: false): void {
+  #recovered(key: string): void {
     if (this.#failing.delete(key)) this.#observer.failingKeys(this.#failing.size);
   }
 
