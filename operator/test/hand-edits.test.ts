@@ -93,6 +93,61 @@ describe('a port number edited by hand', () => {
   });
 });
 
+describe("fields another writer updated in the Deployment's pod template", () => {
+  const wait = { timeoutMs: 30_000, intervalMs: 250 };
+  const nodeSelector = async (name: string) => podSpec(await r.deployment(name))?.nodeSelector;
+  const takenBack = async (name: string) =>
+    (await r.events()).filter((e) => e.involvedObject.name === name && e.reason === 'PodTemplateTakenBack');
+
+  it('by hand stay theirs, and a restart’s annotation stays', async () => {
+    await apply([aCluster('c1'), aNeuron('tmpl-1', 'c1', { systemPrompt: 'first prompt' })]);
+    await rolledOutWith('tmpl-1', 'first prompt');
+    await kubectl(['rollout', 'restart', 'deployment/tmpl-1', '-n', space.name]);
+    await patch('deployment', 'tmpl-1', {
+      spec: { template: { spec: { nodeSelector: { 'node-type': 'performance' } } } },
+    });
+    // A later change of the Neuron rolls out over them, and takes neither.
+    await setPrompt('tmpl-1', 'second prompt');
+    await rolledOutWith('tmpl-1', 'second prompt');
+    const template = (await r.deployment('tmpl-1'))?.spec?.template;
+    expect(template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeDefined();
+    expect(template?.spec?.nodeSelector).toEqual({ 'node-type': 'performance' });
+    expect(await takenBack('tmpl-1')).toEqual([]);
+  });
+
+  it('after `kubectl rollout undo` bring back nothing the Neuron no longer sets', async () => {
+    await apply([aCluster('c1'), aNeuron('undo-1', 'c1', { systemPrompt: 'first prompt' })]);
+    await rolledOutWith('undo-1', 'first prompt');
+    await patch('neuron', 'undo-1', {
+      spec: { placement: { nodeSelector: { 'node-type': 'performance' } } },
+    });
+    await waitFor(
+      'the Neuron’s nodeSelector applied',
+      async () => (await nodeSelector('undo-1')) ?? undefined,
+      wait,
+    );
+    await waitForNeuronReady(r, 'undo-1');
+    await patch('neuron', 'undo-1', [{ op: 'remove', path: '/spec/placement' }], 'json');
+    await waitFor(
+      'the nodeSelector gone',
+      async () => ((await nodeSelector('undo-1')) ? undefined : true),
+      wait,
+    );
+    await waitForNeuronReady(r, 'undo-1');
+
+    // The previous revision's template comes back, its nodeSelector with it, under kubectl's name.
+    await kubectl(['rollout', 'undo', 'deployment/undo-1', '-n', space.name]);
+    await waitFor(
+      'the nodeSelector the undo brought back removed',
+      async () =>
+        (await takenBack('undo-1')).length > 0 && !(await nodeSelector('undo-1')) ? true : undefined,
+      wait,
+    );
+    const neuron = await waitForNeuronReady(r, 'undo-1');
+    expect(condition(neuron, 'Degraded')?.status).toBe('False');
+  });
+});
+
 describe('a child the apiserver refuses', () => {
   it('does not keep the others from being applied, and says which one failed', async () => {
     await apply([aNeuron('frozen', 'c1', { systemPrompt: 'first prompt' })]);

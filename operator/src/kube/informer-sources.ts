@@ -15,6 +15,7 @@ import { configMapForCache } from './config-map-cache.ts';
 import type { ApiResource } from './discovery.ts';
 import { networkPolicyForCache } from './network-policy-cache.ts';
 import { runtimePodForCache, runtimePodSelector } from './runtime-pod-cache.ts';
+import { takeoverPaths } from './template-takeover.ts';
 import { type CacheTransform, trimForCache } from './trim.ts';
 
 /**
@@ -189,8 +190,9 @@ export function childSources(
       prefix('/apis/apps/v1', ns, 'deployments'),
       () =>
         ns ? apps.listNamespacedDeployment({ ...q, namespace: ns }) : apps.listDeploymentForAllNamespaces(q),
-      // The replica hand-over to an HPA asks who owns spec.replicas.
-      trimForCache({ ownedPaths: [['spec', 'replicas']] }),
+      // The replica hand-over to an HPA asks who owns spec.replicas; the template's takeover, who
+      // rolled it back (template-takeover.ts).
+      trimForCache({ ownedPaths: [['spec', 'replicas'], ...takeoverPaths] }),
       labelSelector,
     ),
     HorizontalPodAutoscaler: source(

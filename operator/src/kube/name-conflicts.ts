@@ -4,7 +4,8 @@ import { itemKey, type ListKey, listKeysAt, listPath } from './compare.ts';
 export type JsonPatchOp =
   | { readonly op: 'test'; readonly path: string; readonly value: unknown }
   | { readonly op: 'remove'; readonly path: string }
-  | { readonly op: 'add'; readonly path: string; readonly value: unknown };
+  | { readonly op: 'add'; readonly path: string; readonly value: unknown }
+  | { readonly op: 'replace'; readonly path: string; readonly value: unknown };
 
 /**
  * Keyed lists (compare.ts) whose items must also have unique names, and whether the apiserver

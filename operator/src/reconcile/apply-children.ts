@@ -4,6 +4,7 @@ import { errorMessage, OperatorError, OperatorErrorCode, requeueFor } from '../e
 import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import { ownsField } from '../kube/managed-fields.ts';
 import { nameConflictRepair } from '../kube/name-conflicts.ts';
+import { foreignTemplateOwners, takeOverTemplateSpec } from '../kube/template-takeover.ts';
 import type { Logger } from '../logger.ts';
 import {
   type ChildKind,
@@ -21,6 +22,9 @@ export const handoverManager = 'hal9-operator-handover';
 
 /** The JSON patches that remove a list item blocking an apply (removeConflictingItems). */
 export const repairFieldManager = 'hal9-operator-repair';
+
+/** The operator's field managers: their updates of a pod template are its own. */
+const ourManagers: ReadonlySet<string> = new Set([fieldManager, handoverManager, repairFieldManager]);
 
 /** Why one child was not applied (or deleted): its error, or why it was held back. */
 export interface ChildFailure {
@@ -88,13 +92,17 @@ export async function applyChildren(
       live !== undefined &&
       hasReplicas(obj) &&
       ownsField(live, handoverManager, ['spec', 'replicas']);
+    // A rollback's fields in the pod template's spec (`kubectl rollout undo`, template-takeover.ts).
+    const foreign = kind === 'Deployment' && live ? foreignTemplateOwners(live, ourManagers) : [];
     const differs = live
       ? (liveDiffers(obj, live) ??
         (handover
           ? '.spec.replicas (handed over)'
           : release
             ? '.spec.replicas (handover released)'
-            : undefined))
+            : foreign.length > 0
+              ? `.spec.template.spec (rolled back by ${foreign.join(', ')})`
+              : undefined))
       : '(absent)';
     if (differs === undefined) {
       deps.onApplySkipped?.(kind);
@@ -115,6 +123,7 @@ export async function applyChildren(
       if (live) {
         refuseUnlessControlled(neuron, obj, live);
         await removeConflictingItems(deps, neuron, obj, live, log);
+        if (foreign.length > 0) await takeBackTemplate(deps, neuron, obj, log);
       } else exists = await refuseTakenName(deps, neuron, obj);
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
@@ -180,9 +189,8 @@ export async function applyChildren(
  * that name may already exist, made by someone else (a user's Service named like the Neuron). A
  * forced apply would take it over (its selector, data, ownerReference), and deleting the Neuron or
  * no longer rendering the kind would then delete it. Only an object whose controller is this Neuron
- * (one the caches have not seen yet) is applied over.
+ * (one the caches have not seen yet) is applied over. Returns whether it exists (ours, uncached).
  */
-/** Throws NameTaken as refuseUnlessControlled does; returns whether the object exists (ours, uncached). */
 async function refuseTakenName(
   deps: NeuronReconcilerDeps,
   neuron: Neuron,
@@ -236,6 +244,44 @@ async function removeConflictingItems(
   const message = `Removed ${removed.join(', ')} from ${obj.kind} ${name}: it has the name of an item the operator renders, so that item could not be applied`;
   log.info({ kind: obj.kind, name, removed }, `Removed conflicting list items of ${obj.kind}`);
   deps.events.record(neuron, 'Normal', 'ListItemsRepaired', message);
+}
+
+/**
+ * Moves the ownership of the fields a rollback wrote in a Deployment's pod template spec to the
+ * operator's apply (template-takeover.ts), so that the apply that follows removes those it does not
+ * render. Read live: the cache keeps only who owns something there. The patch is guarded by the
+ * resourceVersion read, so a write between the read and the patch fails it (and the pass retries).
+ */
+async function takeBackTemplate(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  obj: KubernetesObject,
+  log: Logger,
+): Promise<void> {
+  const current = await deps.readChild(obj);
+  const version = current?.metadata?.resourceVersion;
+  const takeover =
+    current && version
+      ? takeOverTemplateSpec(current.metadata?.managedFields ?? [], fieldManager, ourManagers)
+      : undefined;
+  if (!takeover) return;
+  await deps.writer.jsonPatch(
+    obj,
+    [
+      { op: 'test', path: '/metadata/resourceVersion', value: version },
+      { op: 'replace', path: '/metadata/managedFields', value: takeover.managedFields },
+    ],
+    { manager: repairFieldManager },
+  );
+  const name = obj.metadata?.name;
+  const by = takeover.taken.map((t) => `${t.manager} (${t.fields.join(', ')})`).join(', ');
+  log.info({ kind: obj.kind, name, taken: takeover.taken }, 'Took back the pod template of Deployment');
+  deps.events.record(
+    neuron,
+    'Warning',
+    'PodTemplateTakenBack',
+    `Deployment ${name}'s pod template was rolled back by ${by} (\`kubectl rollout undo\`): the Neuron's spec is applied over it, and the fields it does not set are removed. To go back, change the Neuron (or its Hal9Cluster), or revert it in Git`,
+  );
 }
 
 /**
