@@ -309,6 +309,19 @@ describe('decide', () => {
     ).toBe(12);
   });
 
+  it('cuts by a fifth, and marks no ceiling, when the last raise was long before the breach', () => {
+    // 40 served for half an hour; then the upstream got slower and the service time broke the SLO.
+    const long = { ...state(40, T - 1_800_000, 'up'), previous: 39 };
+    const d = decide(long, obs({ p95Ms: 500, serviceMs: 400, utilization: 1 }), bounds, T);
+    expect(d).toMatchObject({ value: 32, reason: 'LatencyAboveSLO', changed: true });
+    expect(advance(long, d, T).ceiling).toBeUndefined();
+    // Within a stable window of the raise, the raise broke it: back to 39, and 40 is a ceiling.
+    const recent = { ...state(40, T - 20_000, 'up'), previous: 39 };
+    const back = decide(recent, obs({ p95Ms: 500, serviceMs: 400, utilization: 1 }), bounds, T);
+    expect(back).toMatchObject({ value: 39, reason: 'LatencyAboveSLO' });
+    expect(advance(recent, back, T).ceiling).toEqual({ value: 40, at: T });
+  });
+
   it('goes back to the last good value when a raise broke the SLO, and stays below the value that broke it', () => {
     // Service time fits the SLO up to 8 slots and breaks it at 9, under a steady load that saturates.
     const plant = (slots: number) =>

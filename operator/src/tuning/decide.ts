@@ -83,6 +83,8 @@ export interface Decision {
   readonly value: number;
   readonly reason: DecisionReason;
   readonly changed: boolean;
+  /** A cut back to the value before a raise that broke the SLO: the raised value is a ceiling. */
+  readonly afterRaise?: boolean;
   readonly message: string;
 }
 
@@ -175,15 +177,22 @@ export function decide(
   const queueing = obs.p95Ms <= b.sloMs && saturated && obs.queueDepth >= 1 && serviceFits;
   if (obs.p95Ms > b.sloMs && !serviceFits) {
     // Right after a raise, the raise broke it: back to the value before (the last good one), not a
-    // fifth under the new one, which would leave a steady load below what it held.
+    // fifth under the new one, which would leave a steady load below what it held. "Right after": the
+    // window the breach was read over began after the raise, at most a stable window ago. A raise
+    // long before (a value that served for minutes) did not break it: the upstream got slower, and
+    // one slot back would be a token cut, followed by raises held below a value that was fine.
     const back =
-      state.lastDirection === 'up' && state.previous !== undefined && state.previous < state.current;
-    return down(
+      state.lastDirection === 'up' &&
+      state.previous !== undefined &&
+      state.previous < state.current &&
+      since <= Math.max(stable, obs.latencyWindowMs ?? 0);
+    const cut = down(
       'LatencyAboveSLO',
       back ? state.previous! : Math.floor(state.current * 0.8),
       `p95 ${obs.p95Ms.toFixed(1)} ms above the ${b.sloMs} ms SLO`,
       Math.max(panic, obs.latencyWindowMs ?? 0),
     );
+    return back && cut.changed ? { ...cut, afterRaise: true } : cut;
   }
   const headroom = obs.p95Ms <= b.sloMs * 0.8 || queueBound || queueing;
   const wait =
@@ -248,10 +257,7 @@ export function decide(
 export function advance(state: TunerState, d: Decision, now: number): TunerState {
   if (!d.changed) return state;
   // A service-time break right after a raise marks the raised value as a ceiling.
-  const ceiling =
-    d.reason === 'LatencyAboveSLO' && state.lastDirection === 'up'
-      ? { value: state.current, at: now }
-      : state.ceiling;
+  const ceiling = d.afterRaise ? { value: state.current, at: now } : state.ceiling;
   return {
     current: d.value,
     lastChangeAt: now,

@@ -96,7 +96,12 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
       ? { value: p.ceiling.value, at: ceilingAt }
       : undefined;
   const a = t.neuron.status?.autoscaling as AutoscalingStatus | undefined;
-  const current = p?.current ?? startingParallelism(t.spec, t.neuron);
+  const published = p?.current ?? startingParallelism(t.spec, t.neuron);
+  // The value decided, when not every Ready pod took it yet (one refused or did not answer, or the
+  // leader stopped mid-delivery): status holds it in lastDecision, and the value in effect in
+  // current. Seeded from current, a new leader sent the older value to every pod, undoing a cut on
+  // the pods that had taken it, with no decision or Event to say so.
+  const current = lastDecision?.value ?? published;
   return {
     uid: t.neuron.metadata?.uid ?? '',
     parallelismTuned: t.tuneParallelism,
@@ -107,7 +112,7 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
       ...(lastDecision?.previous !== undefined ? { previous: lastDecision.previous } : {}),
       ...(ceiling ? { ceiling } : {}),
     },
-    published: current,
+    published,
     lastDecision,
     delivered: new Map(),
     refused: new Map(),

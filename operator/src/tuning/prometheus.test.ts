@@ -92,6 +92,39 @@ describe('createPrometheusClient', () => {
     expect(samples[1]?.value).toBeNaN();
   });
 
+  it('reads only Prometheus’ float syntax: a blank, hex or padded value is no number, not zero', async () => {
+    const values = ['', ' ', '0x10', ' 1', '1e', '+Inf', '-Inf', '1e-3', '-.5', '7.'];
+    const { url } = await promStub(() => ({
+      body: {
+        status: 'success',
+        data: {
+          resultType: 'vector',
+          result: values.map((v, i) => ({ metric: { i: `${i}` }, value: [1, v] })),
+        },
+      },
+    }));
+    const samples = await createPrometheusClient({ url }).query('up');
+    expect(samples.map((s) => s.value)).toEqual([
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0.001,
+      -0.5,
+      7,
+    ]);
+  });
+
+  it('is no data, not zero load, when a series answers a blank value', async () => {
+    const { url } = await promStub(byMetric({ p95: '0.01', util: '', queue: '0', throughput: '5' }));
+    const c = await collect(createPrometheusClient({ url }), series, 30);
+    expect(c.observation).toBeUndefined();
+    expect(c.missing).toEqual(['utilization']);
+  });
+
   it('turns a failed query into HAL9_ERR_METRICS_UNAVAILABLE naming its status and errorType, never its error text', async () => {
     // Whatever answers at a custom resource's URL writes `error`: the Neuron's status would publish it.
     const { url } = await promStub(() => ({

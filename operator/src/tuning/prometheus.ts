@@ -144,11 +144,20 @@ const prometheusErrorTypes: ReadonlySet<string> = new Set([
   'not_acceptable',
 ]);
 
+/**
+ * A sample value as Prometheus writes one (Go's FormatFloat: decimal or exponent form, NaN, +Inf,
+ * -Inf). `Number` alone also read "" and " " as 0 and "0x10" as 16: a blank value from a server that
+ * says anything was zero load, which scaled a Neuron down to its minimum.
+ */
+const PROMETHEUS_FLOAT = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]?Inf)$/;
+
 function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): Sample[] {
   const num = (v: unknown): number => {
-    // Prometheus sends [unixTime, "value"]; NaN and ±Inf arrive as strings too.
+    // Prometheus sends [unixTime, "value"]; NaN and ±Inf arrive as strings too. Anything else is no
+    // number (NaN: no data, as for NaN itself).
     const s = Array.isArray(v) ? v[1] : undefined;
-    return typeof s === 'string' ? Number(s) : Number.NaN;
+    if (typeof s !== 'string' || !PROMETHEUS_FLOAT.test(s)) return Number.NaN;
+    return s.endsWith('Inf') ? (s.startsWith('-') ? -Infinity : Infinity) : Number(s);
   };
   if (data?.resultType === 'scalar') return [{ labels: {}, value: num(data.result) }];
   if (data?.resultType !== 'vector' || !Array.isArray(data.result)) {

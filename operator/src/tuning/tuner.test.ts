@@ -542,14 +542,40 @@ describe('the parallelism tuner', () => {
       expect(next.status()).toEqual(first.status());
     });
 
+    it('delivers the cut its predecessor decided, not the older value some pods still ran', async () => {
+      const first = harness();
+      await first.tuner.tick(); // saturated: 8 → 9
+      first.clock.advance(2_000);
+      await first.tuner.tick(); // both pods took 9
+      first.failing.add('http://impl-1-a-2:8080');
+      first.setMetrics({ ...saturated, p95: 0.2 });
+      first.clock.advance(20_000);
+      await first.tuner.tick(); // back to 8: a-1 takes it, a-2 refuses
+      first.clock.advance(2_000);
+      await first.tuner.tick();
+      await first.tuner.stop();
+      expect(first.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 8 } });
+      // A new leader, the pod answering again and the load calm: 8 goes to the pods, 9 to none.
+      const next = harness({ neurons: structuredClone(first.neurons) });
+      next.clock.advance(first.clock.now() - next.clock.now());
+      next.setMetrics({ p95: 0.01, util: 0.5, queue: 0, throughput: 200 });
+      for (let i = 0; i < 3; i++) {
+        await next.tuner.tick();
+        next.clock.advance(2_000);
+      }
+      await next.tuner.stop();
+      expect(next.puts.map((p) => p.value)).toEqual([8, 8]);
+      expect(next.status()?.parallelism?.current).toBe(8);
+    });
+
     it('keeps the ceiling its predecessor found: a saturated Neuron is not raised into it again', async () => {
       const first = harness();
       await first.tuner.tick(); // saturated: 8 → 9
       first.clock.advance(2_000);
       await first.tuner.tick(); // the pods took 9
       first.setMetrics({ ...saturated, p95: 0.2 });
-      first.clock.advance(60_000);
-      await first.tuner.tick(); // 9 broke the SLO: back to 8, and 9 is a ceiling
+      first.clock.advance(20_000);
+      await first.tuner.tick(); // 9 broke the SLO within a stable window: back to 8, and 9 is a ceiling
       const time = new Date(first.clock.now()).toISOString().replace('.000', '');
       first.setMetrics(saturated);
       first.clock.advance(2_000);
@@ -629,7 +655,7 @@ describe('the parallelism tuner', () => {
     expect(h.parallelism.get('impl-1')).toBe(8);
     // A cut they refuse is not in effect either: they still run 8.
     h.setMetrics({ ...saturated, p95: 0.2 });
-    h.clock.advance(60_000);
+    h.clock.advance(20_000);
     await h.tuner.tick();
     h.clock.advance(2_000);
     await h.tuner.tick();
