@@ -37,6 +37,8 @@ echo "binaries in $bin_dir"
 jaeger_start=$(date +%s)
 jaeger_bin=$(bash scripts/build-jaeger.sh | tail -n 1)
 echo "jaeger at $jaeger_bin ($(( $(date +%s) - jaeger_start )) s)"
+# vegeta, the benchmarks' load generator (a bench test sends through it), cached outside the repository.
+node --input-type=module -e "const m = await import('./bench/src/vegeta.ts'); console.log('vegeta at', await m.ensureVegeta(console.log));"
 done_phase "control-plane binaries"
 
 phase "type check and lint"

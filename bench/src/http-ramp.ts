@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Climb, climbStep, startClimb, stopped } from './climb.ts';
 import { cpuMs, memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
 import { median } from './stats.ts';
-import { type AttackResult, attack, writeTarget } from './vegeta.ts';
+import { type AttackResult, attack, writeJsonTargets, writeTarget } from './vegeta.ts';
 
 // The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
 // `npm start` runs it (no config: guide defaults, L4 → L3 → L2 mock) and a bare fastify echo, each in
@@ -24,6 +24,14 @@ const IN_BETWEEN: ReadonlySet<number> = new Set([7000, 9000]);
 export const BODY = JSON.stringify({ content: 'Build a task management app' });
 export const P99_LIMIT_MS = 10;
 
+/**
+ * What the requests carry. `repeated`: one body, as the reference script sends it; at the guide's
+ * defaults L2 answers it from its response cache after the first (cache_layers [L2]), so the ramp
+ * measures L4 and L3 mock answers and an L2 cache hit. `distinct`: every request of every attack a
+ * content of its own (the same text with a counter), so every hop answers, none from the cache.
+ */
+export type RampContents = 'repeated' | 'distinct';
+
 export interface RateStep {
   readonly rate: number;
   /** Medians over the runs (each percentile its own median). */
@@ -33,6 +41,11 @@ export interface RateStep {
   /** The server's CPU per request (µs, median over runs), from /proc: steadier than latency here. */
   readonly cpuUs: number;
   readonly runs: readonly AttackResult[];
+  /**
+   * A run that every server answered but vegeta sent below 99 % of the rate: the generator, on the
+   * same two cores, set the step's miss, not the server.
+   */
+  readonly generatorBound: boolean;
 }
 
 export interface ServerRamp {
@@ -42,6 +55,7 @@ export interface ServerRamp {
 }
 
 export interface HttpRamp {
+  readonly contents: RampContents;
   readonly hal9: ServerRamp;
   readonly echo: ServerRamp;
   readonly peakRssMb: number;
@@ -66,16 +80,27 @@ export function step(rate: number, runs: readonly AttackResult[], cpuUs: readonl
     p99: median(runs.map((r) => (counts(r, rate) ? r.p99 : Number.POSITIVE_INFINITY))),
     errors: runs.reduce((n, r) => n + r.errors, 0),
     runs,
+    generatorBound: runs.some((r) => r.success >= 0.999 && r.rate < 0.99 * rate),
   };
+}
+
+/**
+ * Whether the step that stopped a server above its ceiling missed because vegeta could not send the
+ * rate: the ceiling is then at least `maxRate`, not the server's.
+ */
+export function generatorBoundCeiling(s: ServerRamp): boolean {
+  const above = s.steps.find((x) => x.rate > s.maxRate && x.p99 > P99_LIMIT_MS);
+  return above?.generatorBound === true;
 }
 
 export async function httpRamp(
   vegeta: string,
-  o: { seconds?: number; repeats?: number; log?: (s: string) => void } = {},
+  o: { seconds?: number; repeats?: number; log?: (s: string) => void; contents?: RampContents } = {},
 ): Promise<HttpRamp> {
   const seconds = o.seconds ?? 3;
   const repeats = o.repeats ?? 3;
   const log = o.log ?? (() => {});
+  const contents = o.contents ?? 'repeated';
   const t0 = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'hal9-bench-ramp-'));
   // No config file and no knob in the environment (info is the default log level, said for clarity):
@@ -85,12 +110,32 @@ export async function httpRamp(
   try {
     const start = await memory(runtime.pid);
     const servers: Record<'hal9' | 'echo', ServerProcess> = { hal9: runtime, echo };
+    const urls = { hal9: `${runtime.url}/v1/signals`, echo: `${echo.url}/echo` };
     const targets = {
-      hal9: await writeTarget(dir, 'hal9', { url: `${runtime.url}/v1/signals`, body: BODY }),
-      echo: await writeTarget(dir, 'echo', { url: `${echo.url}/echo`, body: BODY }),
+      hal9: await writeTarget(dir, 'hal9', { url: urls.hal9, body: BODY }),
+      echo: await writeTarget(dir, 'echo', { url: urls.echo, body: BODY }),
+    };
+    // Distinct contents: each attack its own file of new contents, one per request it can send (vegeta
+    // walks a file round-robin; the LRU holds 1,000 answers, so a content seen an attack before would
+    // still be cached).
+    let attacks = 0;
+    const send = async (n: 'hal9' | 'echo', rate: number, secs: number) => {
+      if (contents === 'repeated') return attack(vegeta, targets[n], { rate, seconds: secs });
+      const a = ++attacks;
+      const count = Math.ceil(rate * secs * 1.05) + 16;
+      const bodies = function* () {
+        for (let i = 0; i < count; i++)
+          yield JSON.stringify({ content: `Build a task management app ${a}-${i}` });
+      };
+      const file = await writeJsonTargets(join(dir, `${n}-${a}.json`), { url: urls[n] }, bodies());
+      try {
+        return await attack(vegeta, file, { rate, seconds: secs, format: 'json' });
+      } finally {
+        await rm(file, { force: true });
+      }
     };
     for (const name of ['hal9', 'echo'] as const) {
-      const r = await attack(vegeta, targets[name], { rate: 500, seconds: 2 }); // warm-up: JIT, connections
+      const r = await send(name, 500, 2); // warm-up: JIT, connections
       // Not fatal: the ramp then shows the errors (and the other sections still run).
       if (r.success < 1)
         log(`  ${name} at ${servers[name].url} failed the warm-up: ${JSON.stringify(r.statusCodes)}`);
@@ -105,7 +150,7 @@ export async function httpRamp(
       for (let i = 0; i < repeats; i++)
         for (const n of live) {
           const c0 = await cpuMs(servers[n].pid);
-          const r = await attack(vegeta, targets[n], { rate, seconds });
+          const r = await send(n, rate, seconds);
           cpu[n].push((((await cpuMs(servers[n].pid)) - c0) * 1000) / Math.max(1, r.requests));
           runs[n].push(r);
         }
@@ -120,6 +165,7 @@ export async function httpRamp(
     }
     const end = await memory(runtime.pid);
     return {
+      contents,
       hal9: { steps: steps.hal9, maxRate: climbs.hal9.best },
       echo: { steps: steps.echo, maxRate: climbs.echo.best },
       peakRssMb: end.hwmMb,

@@ -58,6 +58,27 @@ export async function writeTargets(dir: string, name: string, ts: readonly Targe
   return file;
 }
 
+/**
+ * A targets file in vegeta's JSON format, one request per body (`-format=json`), walked in order: for
+ * a ramp whose every request must bring new content (no cache answers it).
+ */
+export async function writeJsonTargets(
+  file: string,
+  t: Omit<Target, 'body'>,
+  bodies: Iterable<string>,
+): Promise<string> {
+  const header = Object.fromEntries(
+    Object.entries({ 'Content-Type': 'application/json', ...t.headers }).map(([k, v]) => [k, [v]]),
+  );
+  const lines: string[] = [];
+  for (const body of bodies)
+    lines.push(
+      JSON.stringify({ method: 'POST', url: t.url, header, body: Buffer.from(body).toString('base64') }),
+    );
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 export interface AttackResult {
   readonly requests: number;
   /** Requests per second actually sent. */
@@ -93,6 +114,8 @@ export interface AttackOptions {
   readonly maxWorkers?: number;
   /** Keep vegeta's results file (`AttackResult.file`) for the caller to read; the caller removes it. */
   readonly keepResults?: boolean;
+  /** The targets file's format: `http` (writeTarget, the default) or `json` (writeJsonTargets). */
+  readonly format?: 'http' | 'json';
 }
 
 /** One vegeta attack, reported (latencies in milliseconds). */
@@ -106,6 +129,7 @@ export async function attack(vegeta: string, targets: string, o: AttackOptions):
     '-keepalive=true',
     `-output=${out}`,
   ];
+  if (o.format === 'json') args.push('-format=json');
   if (o.rate === 0) {
     const w = o.workers ?? 1;
     args.push(`-workers=${w}`, `-max-workers=${w}`);
