@@ -18,16 +18,17 @@ const totalRequests = async (plane: ControlPlane) => {
 
 /**
  * Waits until a `windowMs` window sees no more requests than an idle plane makes (each read of the
- * counters is one of them), or until `maxMs`. Returns how long it waited.
+ * counters is one of them), or until `maxMs`. Returns how long it waited, and whether the plane was
+ * quiet then (false: the phase starts on a busy plane, which its caller must say).
  */
-export async function settle(plane: ControlPlane, maxMs = 120_000): Promise<number> {
+export async function settle(plane: ControlPlane, maxMs = 120_000): Promise<{ ms: number; quiet: boolean }> {
   const start = Date.now();
   let before = await totalRequests(plane);
   while (Date.now() - start < maxMs) {
     await new Promise((r) => setTimeout(r, windowMs));
     const after = await totalRequests(plane);
-    if (after - before <= (idlePerSecond * windowMs) / 1000) break;
+    if (after - before <= (idlePerSecond * windowMs) / 1000) return { ms: Date.now() - start, quiet: true };
     before = after;
   }
-  return Date.now() - start;
+  return { ms: Date.now() - start, quiet: false };
 }
