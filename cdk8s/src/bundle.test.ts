@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { aPlatform } from '../test/builders.ts';
+import { aNeuron, aPlatform } from '../test/builders.ts';
 import { buildBundleApp, renderBundle } from './bundle.ts';
-import { OPERATOR_ALERTS_GROUP } from './hal9-platform.ts';
+import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
+import { Hal9Platform, type Hal9PlatformProps, OPERATOR_ALERTS_GROUP } from './hal9-platform.ts';
 import { readRepositoryInputs } from './inputs.ts';
 import { productionPlatform } from './platforms/production.ts';
 
@@ -169,5 +173,84 @@ describe('the synthesized GitOps bundle', () => {
       platform: aPlatform({ neurons: [{ id: 'a', layer: 'L2', forwardConnections: ['missing'] }] }),
     });
     expect(() => renderBundle(app)).toThrow('forwardConnections[0] names "missing"');
+  });
+});
+
+/** An app of one chart per entry, each holding the platforms listed for it (id → props). */
+const anApp = (charts: Record<string, Record<string, Hal9PlatformProps>>): App => {
+  const app = new App({ outdir: join(tmpdir(), 'hal9-cdk8s-unwritten') });
+  for (const [chartId, platforms] of Object.entries(charts)) {
+    const chart = new Chart(app, chartId);
+    for (const [id, props] of Object.entries(platforms)) new Hal9Platform(chart, id, props);
+  }
+  return app;
+};
+const thrown = (f: () => unknown): Hal9Cdk8sError => {
+  try {
+    f();
+  } catch (err) {
+    return err as Hal9Cdk8sError;
+  }
+  throw new Error('expected an error');
+};
+
+describe('objects of one name in the bundle', () => {
+  const twin = (namespace: string) =>
+    aPlatform({ name: 'hal9', namespace, createNamespace: true, neurons: [aNeuron('n1')] });
+
+  it('writes a platform per namespace in one chart, the namespace in the names that would collide', () => {
+    const files = renderBundle(anApp({ '10-platform': { a: twin('team-a'), b: twin('team-b') } }));
+    expect([...files.keys()]).toEqual([
+      '10-platform/hal9cluster-team-a-hal9.yaml',
+      '10-platform/hal9cluster-team-b-hal9.yaml',
+      '10-platform/namespace-team-a.yaml',
+      '10-platform/namespace-team-b.yaml',
+      '10-platform/neuron-team-a-n1.yaml',
+      '10-platform/neuron-team-b-n1.yaml',
+    ]);
+    const neuron = parse(files.get('10-platform/neuron-team-b-n1.yaml')!) as Manifest & {
+      metadata: { namespace: string };
+    };
+    expect(neuron.metadata).toMatchObject({ name: 'n1', namespace: 'team-b' });
+  });
+
+  it('refuses objects of one group, kind, namespace and name that differ, across charts, naming both and the fix', () => {
+    const app = anApp({
+      '10-a': { a: aPlatform({ name: 'a', namespace: 'dup', neurons: [aNeuron('n1')] }) },
+      '20-b': { b: aPlatform({ name: 'b', namespace: 'dup', neurons: [aNeuron('n1')] }) },
+    });
+    const err = thrown(() => renderBundle(app));
+    expect(err).toBeInstanceOf(Hal9Cdk8sError);
+    expect(err.code).toBe(Hal9Cdk8sErrorCode.InvalidPlatform);
+    expect(err.problems).toEqual([
+      'Neuron "n1" (hal9.ai/v1alpha1, namespace dup) is synthesized twice, differently, by 10-a/a/neuron-n1 and 20-b/b/neuron-n1 (spec.cluster: "a" and "b"): the apiserver keeps one object per API group, kind, namespace and name, so one would overwrite the other (a Neuron\'s spec.cluster cannot even change). Rename one of them (a platform\'s name, its neuron ids) or put its platform in another namespace',
+    ]);
+  });
+
+  it('refuses the same within one chart', () => {
+    const app = anApp({
+      '10-platform': {
+        a: aPlatform({ name: 'hal9', namespace: 'dup', neurons: [aNeuron('n1')] }),
+        b: aPlatform({ name: 'hal9', namespace: 'dup', neurons: [aNeuron('n1', { layer: 'L3' })] }),
+      },
+    });
+    expect(thrown(() => renderBundle(app)).problems).toEqual([
+      expect.stringContaining(
+        'by 10-platform/a/neuron-n1 and 10-platform/b/neuron-n1 (spec.layer: "L2" and "L3")',
+      ),
+    ]);
+  });
+
+  it('writes an identical object of two platforms once, in the first chart', () => {
+    const shared = (name: string, id: string) =>
+      aPlatform({ name, namespace: 'shared', createNamespace: true, neurons: [aNeuron(id)] });
+    const files = renderBundle(anApp({ '10-a': { a: shared('a', 'x') }, '20-b': { b: shared('b', 'y') } }));
+    expect([...files.keys()]).toEqual([
+      '10-a/hal9cluster-a.yaml',
+      '10-a/namespace-shared.yaml',
+      '10-a/neuron-x.yaml',
+      '20-b/hal9cluster-b.yaml',
+      '20-b/neuron-y.yaml',
+    ]);
   });
 });

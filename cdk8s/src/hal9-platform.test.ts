@@ -2,6 +2,7 @@ import { Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { aChart, aNeuron, aPlatform, find, type Obj } from '../test/builders.ts';
 import { Hal9Cdk8sError } from './errors.ts';
+import { clientSideApplyLimitBytes } from './grafana-dashboards.ts';
 import { Hal9Platform, type Hal9PlatformProps } from './hal9-platform.ts';
 
 const synth = (props: Hal9PlatformProps): Obj[] => {
@@ -65,6 +66,31 @@ describe('Hal9Platform', () => {
     expect(cm.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
   });
 
+  it('has Argo CD apply a dashboard server-side when client-side apply would overflow its annotation', () => {
+    // Each `"` is `\"` in the annotation's JSON, so what counts is the escaped size: `"",` is 3 bytes
+    // in the dashboard and 5 in the annotation.
+    const large = JSON.stringify({
+      title: 'large',
+      panels: Array(Math.ceil(clientSideApplyLimitBytes / 4)).fill(''),
+    });
+    expect(large.length).toBeLessThan(clientSideApplyLimitBytes);
+    const objs = synth(
+      aPlatform({
+        dashboards: [
+          { name: 'small', json: dashboard('small') },
+          { name: 'large', json: large },
+        ],
+      }),
+    );
+    expect(find(objs, 'ConfigMap', 'hal9-dashboard-small').metadata.annotations).toEqual({
+      'argocd.argoproj.io/sync-wave': '0',
+    });
+    expect(find(objs, 'ConfigMap', 'hal9-dashboard-large').metadata.annotations).toEqual({
+      'argocd.argoproj.io/sync-wave': '0',
+      'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
+    });
+  });
+
   it("leaves the operator's alerts out when the operator is not scraped, keeping the other groups", () => {
     const withOperator = {
       groups: [
@@ -81,6 +107,19 @@ describe('Hal9Platform', () => {
       ).groups.map((g) => g.name);
     expect(names({})).toEqual(['hal9.rules', 'hal9-operator.alerts']);
     expect(names({ operatorAlerts: false })).toEqual(['hal9.rules']);
+  });
+
+  it('emits no PrometheusRule when operatorAlerts: false leaves out the only group, and still refuses one with no groups', () => {
+    const operatorOnly = {
+      groups: [{ name: 'hal9-operator.alerts', rules: [{ alert: 'Hal9OperatorDown', expr: 'absent(up)' }] }],
+    };
+    const kinds = (props: Partial<Hal9PlatformProps>) =>
+      synth(aPlatform({ prometheusRules: operatorOnly, ...props })).map((o) => o.kind);
+    expect(kinds({})).toContain('PrometheusRule');
+    expect(kinds({ operatorAlerts: false })).not.toContain('PrometheusRule');
+    expect(() => synth(aPlatform({ prometheusRules: { groups: [] }, operatorAlerts: false }))).toThrow(
+      'groups must list at least one rule group',
+    );
   });
 
   it('refuses at synth a second platform shipping the dashboards or rules, naming the first; one shipping them is fine', () => {

@@ -3,9 +3,10 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SyncOption, SyncWave, syncIn } from './argocd.ts';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
-import { type GrafanaDashboard, GrafanaDashboards } from './grafana-dashboards.ts';
+import { type GrafanaDashboard, GrafanaDashboards, needsServerSideApply } from './grafana-dashboards.ts';
 import { Hal9Cluster } from './hal9-cluster.ts';
 import { isLabelKey } from './label-key.ts';
+import { mergeProblems } from './merge-rules.ts';
 import { Neuron } from './neuron.ts';
 import { PrometheusRule, type PrometheusRuleGroups } from './prometheus-rule.ts';
 
@@ -63,7 +64,8 @@ export interface Hal9PlatformProps {
    * Keep the `hal9-operator.alerts` group of `prometheusRules`. Set false when Prometheus does not
    * scrape the operator (the chart's `serviceMonitor.enabled: false`, or a ServiceMonitor no Prometheus
    * selects): Hal9OperatorDown is an `absent()` alert and would fire for good. The chart leaves the
-   * group out by itself in that case.
+   * group out by itself in that case. When `prometheusRules` holds only that group, no PrometheusRule
+   * is emitted.
    * @default true
    */
   readonly operatorAlerts?: boolean;
@@ -85,7 +87,8 @@ export interface Hal9PlatformProps {
  *
  * Checks at construction: ids are unique. Checked at synth (so that addNeuron can add neurons
  * later, in any order): there is at least one neuron, the cluster's entry neuron and every forward and backward connection name
- * a neuron of the platform, and a neuron in api mode has a key Secret on it or on the cluster. Each Hal9Cluster and Neuron
+ * a neuron of the platform, a neuron in api mode has a key Secret on it or on the cluster, and no neuron merged over the
+ * cluster needs a repair the operator would only warn about (merge-rules.ts). Each Hal9Cluster and Neuron
  * also checks its own spec against the CRD.
  *
  * @example
@@ -155,16 +158,26 @@ export class Hal9Platform extends Construct {
         labels: this.labels,
         ...(props.namespace ? { namespace: props.namespace } : {}),
       });
-      if (this.argoCd) for (const cm of this.dashboards.configMaps) syncIn(cm, SyncWave.monitoring);
+      if (this.argoCd) {
+        for (const [i, d] of props.dashboards.entries()) {
+          const options = needsServerSideApply(d) ? [SyncOption.serverSideApply] : [];
+          syncIn(this.dashboards.configMaps[i]!, SyncWave.monitoring, options);
+        }
+      }
     }
-    if (props.prometheusRules) {
-      const groups =
-        props.operatorAlerts === false
-          ? props.prometheusRules.groups.filter((g) => g.name !== OPERATOR_ALERTS_GROUP)
-          : props.prometheusRules.groups;
+    const rules = props.prometheusRules;
+    const groups =
+      props.operatorAlerts === false && Array.isArray(rules?.groups)
+        ? rules.groups.filter((g) => g.name !== OPERATOR_ALERTS_GROUP)
+        : rules?.groups;
+    // A rule file of the operator's group alone, with operatorAlerts: false, leaves nothing to alert
+    // on: no PrometheusRule, as asked, rather than an empty one (which PrometheusRule refuses, as it
+    // still refuses a file with no groups at all).
+    const onlyOperatorAlerts = groups?.length === 0 && rules?.groups.length !== 0;
+    if (rules && !onlyOperatorAlerts) {
       this.prometheusRule = new PrometheusRule(this, 'rules', {
         metadata: this.metadata(`${props.name}-rules`, props.prometheusRuleLabels),
-        rules: { ...props.prometheusRules, groups },
+        rules: { ...rules, groups: groups ?? rules.groups },
       });
       if (this.argoCd) {
         syncIn(this.prometheusRule, SyncWave.monitoring, [SyncOption.skipDryRunOnMissingResource]);
@@ -179,6 +192,7 @@ export class Hal9Platform extends Construct {
           ...this.apiKeyProblems(),
           ...this.privilegedProblems(),
           ...this.tracingProblems(),
+          ...[...this.neuronsById].flatMap(([id, n]) => mergeProblems(id, this.cluster.spec, n.spec)),
           ...this.sharedMonitoringProblems(),
         ];
         // Thrown, not returned: cdk8s wraps returned problems in an Error of its own, without the

@@ -8,7 +8,6 @@ import {
   hal9ClusterSpecDefaults,
   isQuantity,
   isWholeQuantity,
-  parseQuantity,
   type Quantity,
   quantityString,
   runeLength,

@@ -106,3 +106,5 @@ export function productionPlatform(
     prometheusRules: inputs.prometheusRules,
   };
 }
+
+export default productionPlatform;

@@ -4,10 +4,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createTestNamespace, kubeConfigFromInject, kubectl } from '@hal9/test';
-import { Yaml } from 'cdk8s';
+import { App, Chart, Testing, Yaml } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildBundleApp, renderBundle } from '../../src/bundle.ts';
+import { dashboardDataLimitBytes, GrafanaDashboards } from '../../src/grafana-dashboards.ts';
+import { Hal9Platform } from '../../src/hal9-platform.ts';
 import { readRepositoryInputs } from '../../src/inputs.ts';
 import { productionPlatform } from '../../src/platforms/production.ts';
 import { repoRoot } from '../go.ts';
@@ -76,5 +78,74 @@ describe('the synthesized bundle on a real apiserver', () => {
     });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.forwardConnections must not contain the neuron itself');
+  });
+});
+
+/** Writes rendered files into a new temporary directory; returns it. */
+function writeFiles(files: ReadonlyMap<string, string>): string {
+  const out = mkdtempSync(join(tmpdir(), 'hal9-bundle-'));
+  for (const [file, content] of files) {
+    mkdirSync(dirname(join(out, file)), { recursive: true });
+    writeFileSync(join(out, file), content);
+  }
+  return out;
+}
+
+describe('bundles past the sample on a real apiserver', () => {
+  it('applies a platform per namespace, alike in cluster name and neuron ids, from one chart (dry run)', async () => {
+    const other = await createTestNamespace(kubeConfigFromInject(), 'cdk8s-bundle-b');
+    try {
+      const app = new App({ outdir: join(tmpdir(), 'hal9-cdk8s-unwritten') });
+      const chart = new Chart(app, '10-platform');
+      for (const namespace of [ns, other.name]) {
+        new Hal9Platform(chart, namespace, {
+          name: 'hal9',
+          namespace,
+          neurons: [{ id: 'n1', layer: 'L2' }],
+        });
+      }
+      const files = renderBundle(app);
+      expect([...files.keys()]).toEqual(
+        [ns, other.name]
+          .flatMap((n) => [`10-platform/hal9cluster-${n}-hal9.yaml`, `10-platform/neuron-${n}-n1.yaml`])
+          .sort(),
+      );
+      const out = writeFiles(files);
+      try {
+        const r = await dryRun(join(out, '10-platform'));
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout.match(/neuron\.hal9\.ai\/n1 serverside-applied \(server dry run\)/g)).toHaveLength(2);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    } finally {
+      await other.delete();
+    }
+  });
+
+  it('stores the largest dashboard ConfigMap synth allows, whose limit is below the one the apiserver enforces', async () => {
+    const chart = Testing.chart();
+    const name = 'd'.repeat(253 - 'hal9-dashboard-'.length);
+    const pad = 'x'.repeat(dashboardDataLimitBytes - `${name}.json`.length - '{"title":"t","pad":""}'.length);
+    new GrafanaDashboards(chart, 'dashboards', {
+      namePrefix: 'hal9',
+      namespace: ns,
+      dashboards: [{ name, json: JSON.stringify({ title: 't', pad }) }],
+    });
+    const [configMap] = Testing.synth(chart) as [{ data: Record<string, string> }];
+    const apply = (obj: unknown) =>
+      kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], {
+        stdin: Yaml.stringify(obj),
+        allowFailure: true,
+      });
+    const stored = await apply(configMap);
+    expect(stored.stderr).toBe('');
+    expect(stored.stdout).toContain(`configmap/hal9-dashboard-${name} serverside-applied`);
+    // The apiserver refuses values of more than 1 MiB in all (1,048,576 bytes).
+    const over = { ...configMap, data: { [`${name}.json`]: 'x'.repeat(1_048_576 + 1) } };
+    const refused = await apply(over);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('1048576');
   });
 });
