@@ -6,7 +6,7 @@ import { CONTENT, L2_PROMPT, oneNeuronConfig } from './api-hop.ts';
 import { budgetOf, type CpuProfile, summarizeProfile } from './cpuprofile.ts';
 import { spawnRuntime, startFakeMessagesServer, startServer, writeConfig } from './servers.ts';
 import { table } from './stats.ts';
-import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
+import { attack, ensureVegeta, writeJsonTargets, writeTarget } from './vegeta.ts';
 
 // Where a hop's CPU goes: the one-neuron `api` runtime (or, with --mode mock, the default runtime)
 // runs under `node --cpu-prof` while vegeta drives it; the profile is folded into self time per
@@ -15,7 +15,9 @@ import { attack, ensureVegeta, writeTarget } from './vegeta.ts';
 // profiled process is the bare hop of the `api` bench (proxy-server.ts: fastify and an undici pool,
 // the same Messages request): the floor the `api` runtime's profile is read against. With --mode echo
 // it is the bare fastify echo of the HTTP ramp, under the same open-loop load as --mode mock.
-// Usage: npm run bench:profile [-- --mode api|mock|proxy|echo --seconds 10 --clients 1 --rate 1000]
+// Usage: npm run bench:profile [-- --mode api|mock|proxy|echo --seconds 10 --clients 1 --rate 1000 --new-contents]
+// --new-contents (open loop): every request a content of its own, as the ramp's `http-new` sends, so no
+// cache answers any hop.
 
 const { values: a } = parseArgs({
   options: {
@@ -25,6 +27,7 @@ const { values: a } = parseArgs({
     rate: { type: 'string', default: '1000' },
     top: { type: 'string', default: '30' },
     interval: { type: 'string', default: '200' },
+    'new-contents': { type: 'boolean', default: false },
   },
 });
 const mode = a.mode === 'mock' || a.mode === 'proxy' || a.mode === 'echo' ? a.mode : 'api';
@@ -67,10 +70,23 @@ const targets = await writeTarget(
       },
 );
 const load = openLoop ? { rate: Number(a.rate) } : { rate: 0, workers: Number(a.clients) };
-await attack(vegeta, targets, { ...load, seconds: 2 }); // warm-up, inside the profile but small
+// New contents: a file of its own per attack, one content per request it can send.
+let files = 0;
+const contentsFor = async (secs: number) => {
+  const n = Math.ceil(Number(a.rate) * secs * 1.05) + 16;
+  const f = ++files;
+  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ content: `${CONTENT} ${f}-${i}` }));
+  return writeJsonTargets(join(dir, `new-${f}.json`), { url: `${runtime.url}/v1/signals` }, bodies);
+};
+const fresh = a['new-contents'] && openLoop && mode !== 'echo';
+const send = async (secs: number) =>
+  fresh
+    ? attack(vegeta, await contentsFor(secs), { ...load, seconds: secs, format: 'json' })
+    : attack(vegeta, targets, { ...load, seconds: secs });
+await send(2); // warm-up, inside the profile but small
 const usNow = () => Number(process.hrtime.bigint() / 1000n);
 const from = usNow();
-const r = await attack(vegeta, targets, { ...load, seconds });
+const r = await send(seconds);
 const to = usNow();
 await runtime.stop(); // SIGTERM → drain → exit, which writes the profile
 await fake?.stop();
