@@ -19,9 +19,9 @@ export function summarize(samples: readonly number[]): Summary {
 export const median = (xs: readonly number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Each percentile the median of the same percentile over rounds (rounds: at least one). */
+/** Each percentile the median (as `median`: the upper one of an even count) of the same percentile over rounds (rounds: at least one). */
 export function medianOf(rounds: readonly Summary[]): Summary {
-  const mid = (f: (s: Summary) => number) => rounds.map(f).sort((a, b) => a - b)[(rounds.length - 1) >> 1]!;
+  const mid = (f: (s: Summary) => number) => median(rounds.map(f));
   return {
     n: rounds.reduce((t, r) => t + r.n, 0),
     p50: mid((r) => r.p50),
