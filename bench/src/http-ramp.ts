@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Climb, climbStep, startClimb, stopped } from './climb.ts';
 import { cpuMs, memory, type ServerProcess, spawnRuntime, startEchoServer } from './servers.ts';
 import { median } from './stats.ts';
-import { type AttackResult, attack, writeJsonTargets, writeTarget } from './vegeta.ts';
+import { type AttackResult, attack, writeNewContents, writeTarget } from './vegeta.ts';
 
 // The open-loop HTTP ramp, as the reference script (ramp-vs-echo.sh) runs it: the runtime exactly as
 // `npm start` runs it (no config: guide defaults, L4 → L3 → L2 mock) and a bare fastify echo, each in
@@ -122,12 +122,12 @@ export async function httpRamp(
     const send = async (n: 'hal9' | 'echo', rate: number, secs: number) => {
       if (contents === 'repeated') return attack(vegeta, targets[n], { rate, seconds: secs });
       const a = ++attacks;
-      const count = Math.ceil(rate * secs * 1.05) + 16;
-      const bodies = function* () {
-        for (let i = 0; i < count; i++)
-          yield JSON.stringify({ content: `Build a task management app ${a}-${i}` });
-      };
-      const file = await writeJsonTargets(join(dir, `${n}-${a}.json`), { url: urls[n] }, bodies());
+      const file = await writeNewContents(join(dir, `${n}-${a}.json`), urls[n], {
+        rate,
+        seconds: secs,
+        content: 'Build a task management app',
+        tag: a,
+      });
       try {
         return await attack(vegeta, file, { rate, seconds: secs, format: 'json' });
       } finally {

@@ -6,7 +6,7 @@ import { CONTENT, L2_PROMPT, oneNeuronConfig } from './api-hop.ts';
 import { budgetOf, type CpuProfile, summarizeProfile } from './cpuprofile.ts';
 import { spawnRuntime, startFakeMessagesServer, startServer, writeConfig } from './servers.ts';
 import { table } from './stats.ts';
-import { attack, ensureVegeta, writeJsonTargets, writeTarget } from './vegeta.ts';
+import { attack, ensureVegeta, writeNewContents, writeTarget } from './vegeta.ts';
 
 // Where a hop's CPU goes: the one-neuron `api` runtime (or, with --mode mock, the default runtime)
 // runs under `node --cpu-prof` while vegeta drives it; the profile is folded into self time per
@@ -72,11 +72,14 @@ const targets = await writeTarget(
 const load = openLoop ? { rate: Number(a.rate) } : { rate: 0, workers: Number(a.clients) };
 // New contents: a file of its own per attack, one content per request it can send.
 let files = 0;
-const contentsFor = async (secs: number) => {
-  const n = Math.ceil(Number(a.rate) * secs * 1.05) + 16;
+const contentsFor = (secs: number) => {
   const f = ++files;
-  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ content: `${CONTENT} ${f}-${i}` }));
-  return writeJsonTargets(join(dir, `new-${f}.json`), { url: `${runtime.url}/v1/signals` }, bodies);
+  return writeNewContents(join(dir, `new-${f}.json`), `${runtime.url}/v1/signals`, {
+    rate: Number(a.rate),
+    seconds: secs,
+    content: CONTENT,
+    tag: f,
+  });
 };
 const fresh = a['new-contents'] && openLoop && mode !== 'echo';
 const send = async (secs: number) =>

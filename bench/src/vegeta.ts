@@ -79,6 +79,28 @@ export async function writeJsonTargets(
   return file;
 }
 
+/**
+ * A JSON targets file for one attack at `rate` for `seconds` in which every request brings a content
+ * of its own (`<content> <tag>-<i>`): one per request the attack can send, and a margin, so vegeta's
+ * round-robin never repeats one. `tag` keeps attacks apart (a response cache holds what the last sent).
+ */
+export function writeNewContents(
+  file: string,
+  url: string,
+  o: {
+    readonly rate: number;
+    readonly seconds: number;
+    readonly content: string;
+    readonly tag: string | number;
+  },
+): Promise<string> {
+  const count = Math.ceil(o.rate * o.seconds * 1.05) + 16;
+  const bodies = function* () {
+    for (let i = 0; i < count; i++) yield JSON.stringify({ content: `${o.content} ${o.tag}-${i}` });
+  };
+  return writeJsonTargets(file, { url }, bodies());
+}
+
 export interface AttackResult {
   readonly requests: number;
   /** Requests per second actually sent. */

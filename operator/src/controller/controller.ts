@@ -150,7 +150,7 @@ export class Controller {
       };
       // The same failure again (a name taken, a spec the apiserver refuses: retried every 30 s for
       // as long as it lasts) is logged when it starts or changes and then hourly, not at every retry.
-      if (f.count === 1 || f.loggedAt === started) logger.warn(line, 'Failed reconcile');
+      if (f.loggedAt === started) logger.warn(line, 'Failed reconcile');
       else logger.debug(line, 'Failed reconcile');
       if (terminal) queue.forget(key);
       else if (requeue === 'poll') {
