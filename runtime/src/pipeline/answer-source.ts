@@ -194,14 +194,27 @@ export class AnswerSource {
   }
 }
 
-/** A shared call's context: the deadline is read at each retry decision, so a later joiner extends it. */
-const sharedContext = (shared: SharedLoad, span: SpanRef): CallContext => ({
-  signal: shared.signal,
-  span,
-  get deadline() {
-    return shared.deadline;
-  },
-});
+/**
+ * A shared call's context: the deadline is read at each retry decision, so a later joiner extends it.
+ * A class, not an object literal with a getter: V8 builds such a literal's accessor pair anew at each
+ * evaluation, and the in-process bench measured 11 MB promoted to the old generation per 60,000
+ * requests from it (bench/HISTORY.md, 2026-12-06).
+ */
+class SharedContext implements CallContext {
+  readonly #shared: SharedLoad;
+  readonly span: SpanRef;
+  constructor(shared: SharedLoad, span: SpanRef) {
+    this.#shared = shared;
+    this.span = span;
+  }
+  get signal(): AbortSignal {
+    return this.#shared.signal;
+  }
+  get deadline(): number {
+    return this.#shared.deadline;
+  }
+}
+const sharedContext = (shared: SharedLoad, span: SpanRef): CallContext => new SharedContext(shared, span);
 
 /** The budget a refusal names (its field, performance.request_budget.<key>). */
 const refusedBudget = (e: Hal9Error): ModelCallBudget =>

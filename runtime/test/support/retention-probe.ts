@@ -31,6 +31,7 @@ process.stdout.write(
     scavenges: scavenges.length,
     markCompacts: stats.filter((s) => s.gcType === 'MarkSweepCompact').length,
     promotedPerScavenge: scavenges.length ? Math.round(promoted / scavenges.length) : 0,
+    promotedPerRequest: Math.round(promoted / (BATCHES * 10)),
   })}\n`,
 );
 process.exit(0);
