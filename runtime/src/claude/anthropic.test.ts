@@ -46,6 +46,7 @@ afterEach(async () => {
 async function backend(
   timeoutMs = 30_000,
   apiKey = 'sk-test',
+  maxRetries = 0,
 ): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend }> {
   fake = await startFakeMessagesApi();
   agent = new Agent({ connections: 2 });
@@ -53,7 +54,7 @@ async function backend(
     apiKey,
     baseURL: fake.url,
     timeoutMs,
-    maxRetries: 0,
+    maxRetries,
     dispatcher: agent,
   });
   return { fake, be: new AnthropicBackend(client, 'claude-sonnet-5-5', 64) };
@@ -235,18 +236,24 @@ describe('AnthropicBackend over the Agent', () => {
     expect(e.details).toMatchObject({ status: 529, retryAfterSeconds: 12, retryAfterMs: 12_000 });
   });
 
-  it("ends a hung call when the caller's signal aborts: REQUEST_TIMEOUT, and the upstream sees the connection closed", async () => {
-    const { fake, be } = await backend();
-    fake.respond(hang());
-    const caller = new AbortController();
+  // With the SDK's own retries off (the default) the cancellation reaches the fetch directly; with
+  // them on (claude.max_retries: 1) it goes through the SDK's signal option, so no retry follows it.
+  it.each([0, 1])(
+    "ends a hung call when the caller's signal aborts: REQUEST_TIMEOUT, and the upstream sees the connection closed (SDK retries %i)",
+    async (retries) => {
+      const { fake, be } = await backend(30_000, 'sk-test', retries);
+      fake.respond(hang());
+      const caller = new AbortController();
 
-    const call = failure(be.complete(neuron, 'x', caller.signal));
-    await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000 });
-    caller.abort();
+      const call = failure(be.complete(neuron, 'x', caller.signal));
+      await vi.waitFor(() => expect(fake.inFlight).toBe(1), { timeout: 10_000 });
+      caller.abort();
 
-    expect((await call).code).toBe('REQUEST_TIMEOUT');
-    await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000 });
-  });
+      expect((await call).code).toBe('REQUEST_TIMEOUT');
+      await vi.waitFor(() => expect(fake.inFlight).toBe(0), { timeout: 10_000 });
+      expect(fake.requests).toHaveLength(1);
+    },
+  );
 
   it('ends a hung call at the client timeout with UPSTREAM_TIMEOUT', async () => {
     const { fake, be } = await backend(100);

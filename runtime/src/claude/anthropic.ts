@@ -2,12 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { isHal9Error } from '../errors.ts';
+import { Hal9Error, isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
 import { type TraceContext, traceHeaders } from '../pipeline/signal.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { completionOf } from './completion-of.ts';
-import { dispatcherFetch } from './dispatcher-fetch.ts';
+import { cancelledBy, dispatcherFetch } from './dispatcher-fetch.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
 import { originOf, upstreamError } from './upstream-error.ts';
 
@@ -21,7 +21,11 @@ import { originOf, upstreamError } from './upstream-error.ts';
 // request API instead of undici's WHATWG fetch (no Request object, header-list copies or body
 // streams; the answer is read whole, as a non-streamed Messages answer is: dispatcher-fetch.ts),
 // none of the SDK's telemetry headers, and the SDK's own headers built once per client
-// (sdk-headers.ts).
+// (sdk-headers.ts). A call's cancellation goes to that fetch directly (dispatcher-fetch.ts
+// `cancelledBy`), not through the SDK's `signal` option: given one, the SDK links it per call through
+// a WeakMap and a FinalizationRegistry entry, and moved about 300 B a call into the old generation
+// with them (bench/README.md). The SDK's own retries (claude.max_retries: 1) do take the option: they
+// must see a cancelled call as cancelled, not as a connection error to retry.
 
 export interface AnthropicClientOptions {
   readonly apiKey: string;
@@ -94,21 +98,24 @@ export class AnthropicBackend implements ModelBackend {
       }
     }
     const live = this.#inflight.add(own);
+    const client = this.#client;
+    const cancel = client.maxRetries > 0 ? { signal: own.signal } : cancelledBy(own.signal);
     try {
-      const msg = await this.#client.messages.create(
+      const msg = await client.messages.create(
         {
           model: model ?? this.model,
           max_tokens: this.#maxTokens,
           system: this.#system(neuron),
           messages: [{ role: 'user', content }],
         },
-        trace?.traceparent ? { signal: own.signal, headers: traceHeaders(trace) } : { signal: own.signal },
+        trace?.traceparent ? { ...cancel, headers: traceHeaders(trace) } : cancel,
       );
       return completionOf(msg, this.#maxTokens);
     } catch (e) {
       // Cut off by its request's end: that end's reason (its deadline, its caller gone, a drain), as
       // the mock does, so the model-call and signal spans name it rather than a generic timeout.
       if (signal?.aborted && isHal9Error(signal.reason)) throw signal.reason;
+      if (own.signal.aborted) throw new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
       throw upstreamError(e, {
         model: model ?? this.model,
         ...(this.#timeoutMs ? { timeoutMs: this.#timeoutMs } : {}),

@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { Dispatcher } from 'undici';
 import { MAX_ANSWER_DEPTH, nestsDeeperThan, parseAnswerJson } from './answer-json.ts';
 
@@ -104,13 +105,27 @@ export class AnswerBrokeOffError extends Error {
   }
 }
 
+/** The SDK's per-call request options (its package does not export the type by name). */
+type RequestOptions = NonNullable<Parameters<Anthropic['messages']['create']>[1]>;
+
+/** Where a fetch's init carries the caller's cancellation, beside the SDK's own `signal` (its timeout). */
+export const CANCEL: unique symbol = Symbol('hal9.cancel');
+
+/**
+ * SDK request options that hand `signal` to the fetch alone: the SDK passes `fetchOptions` through to
+ * it, and, unlike its `signal` option, links nothing per call (anthropic.ts says why that matters).
+ */
+export const cancelledBy = (signal: AbortSignal): Pick<RequestOptions, 'fetchOptions'> => ({
+  fetchOptions: { [CANCEL]: signal } as RequestOptions['fetchOptions'],
+});
+
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 
 /**
  * A `fetch` for the SDK over `dispatcher.dispatch()`, undici's own handler API: the answer's chunks are
  * collected as they come (no body stream, reader or decoder) and the call is cut at `maxBytes`. The
- * SDK's own signal (its timeout, linked to the caller's) aborts the call, and connection errors
+ * SDK's own signal (its timeout) and the caller's (`cancelledBy`) abort the call, and connection errors
  * surface as undici's (the SDK wraps them). Not for streamed (SSE) calls.
  */
 export function dispatcherFetch(
@@ -120,7 +135,9 @@ export function dispatcherFetch(
   const f = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> =>
     new Promise<Response>((resolve, reject) => {
       const signal = init.signal ?? undefined;
+      const cancel = (init as { [CANCEL]?: AbortSignal })[CANCEL];
       if (signal?.aborted) return reject(abortReason(signal));
+      if (cancel?.aborted) return reject(abortReason(cancel));
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       let controller: Dispatcher.DispatchController | undefined;
       let status = 0;
@@ -128,8 +145,13 @@ export function dispatcherFetch(
       const chunks: Buffer[] = [];
       let size = 0;
       const onAbort = () => controller?.abort(abortReason(signal!) as Error);
+      const onCancel = () => controller?.abort(abortReason(cancel!) as Error);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = () => signal?.removeEventListener('abort', onAbort);
+      cancel?.addEventListener('abort', onCancel, { once: true });
+      const settle = () => {
+        signal?.removeEventListener('abort', onAbort);
+        cancel?.removeEventListener('abort', onCancel);
+      };
       dispatcher.dispatch(
         {
           origin: url.origin,
@@ -143,6 +165,7 @@ export function dispatcherFetch(
           onRequestStart(c) {
             controller = c;
             if (signal?.aborted) c.abort(abortReason(signal) as Error);
+            else if (cancel?.aborted) c.abort(abortReason(cancel) as Error);
           },
           onResponseStart(_c, statusCode, h) {
             status = statusCode;
@@ -170,7 +193,7 @@ export function dispatcherFetch(
             settle();
             // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
             // is how the SDK tells them apart; anything else once the headers came broke off the answer.
-            const ours = signal?.aborted || err instanceof AnswerTooLargeError;
+            const ours = signal?.aborted || cancel?.aborted || err instanceof AnswerTooLargeError;
             reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
           },
         },

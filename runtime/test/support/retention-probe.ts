@@ -1,12 +1,29 @@
-// Run as its own process (node --expose-gc <the runtime's V8 flags> retention-probe.ts '<config JSON>'):
+// Run as its own process (node --expose-gc <the runtime's V8 flags> retention-probe.ts '<config JSON>' [api]):
 // batches of 10 requests at once through the engine, and how much the young generation's
 // collections moved into the old one per scavenge, from V8's own GC statistics. Prints one JSON line.
+// With `api`, the runtime calls the fake Messages API (in a process of its own) with the real SDK.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { GCProfiler } from 'node:v8';
 import { parseConfig } from '../../src/config/parse.ts';
 import { createRuntime } from '../../src/runtime.ts';
 
-const BATCHES = 4000;
-const rt = createRuntime(parseConfig(JSON.parse(process.argv[2] ?? '{}'), {}));
+const api = process.argv[3] === 'api';
+const BATCHES = api ? 1500 : 4000;
+const doc = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
+if (api) {
+  const fake = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./fake-messages-process.ts', import.meta.url))],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const [line] = (await once(fake.stdout, 'data')) as [Buffer];
+  doc.claude = { mode: 'api', base_url: line.toString().trim() };
+}
+const rt = createRuntime(parseConfig(doc, {}), api ? { apiKey: 'sk-probe' } : {});
 let i = 0;
 const batch = () =>
   Promise.all(Array.from({ length: 10 }, () => rt.engine.submit({ content: `item ${i++}` }).done));
