@@ -19,7 +19,7 @@ import type { Hal9Error } from '../errors.ts';
 import { MAX_ANSWER_DEPTH } from './answer-json.ts';
 import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
 import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS } from './completion-of.ts';
-import { MAX_ANSWER_BYTES } from './dispatcher-fetch.ts';
+import { CANCEL, MAX_ANSWER_BYTES } from './dispatcher-fetch.ts';
 import { MAX_RETRY_AFTER_MS } from './upstream-error.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
@@ -254,6 +254,71 @@ describe('AnthropicBackend over the Agent', () => {
       expect(fake.requests).toHaveLength(1);
     },
   );
+
+  it.each([0, 1])(
+    'gives the SDK the cancellation only when its own retries are on, so it never retries a cancelled call (SDK retries %i)',
+    async (retries) => {
+      const api = await startFakeMessagesApi();
+      const pool = new Agent({ connections: 1 });
+      fake = api;
+      agent = pool;
+      const client = createAnthropicClient({
+        apiKey: 'sk-test',
+        baseURL: api.url,
+        timeoutMs: 30_000,
+        maxRetries: retries,
+        dispatcher: pool,
+      });
+      const create = vi.spyOn(client.messages, 'create');
+      await new AnthropicBackend(client, 'claude-sonnet-5-5', 64).complete(
+        neuron,
+        'x',
+        new AbortController().signal,
+      );
+
+      const options = create.mock.calls[0]![1] as { signal?: AbortSignal; fetchOptions?: object };
+      if (retries > 0) expect(options.signal).toBeInstanceOf(AbortSignal);
+      else {
+        expect(options.signal).toBeUndefined();
+        expect(Object.getOwnPropertySymbols(options.fetchOptions)).toEqual([CANCEL]);
+      }
+    },
+  );
+
+  it('ends a call still waiting for a pooled connection when its caller cancels, not when the connection frees', async () => {
+    const api = await startFakeMessagesApi();
+    const pool = new Agent({ connections: 1 });
+    fake = api;
+    agent = pool;
+    const client = createAnthropicClient({
+      apiKey: 'sk-test',
+      baseURL: api.url,
+      timeoutMs: 30_000,
+      maxRetries: 0,
+      dispatcher: pool,
+    });
+    const be = new AnthropicBackend(client, 'claude-sonnet-5-5', 64);
+    api.respond(hang());
+    let firstSettled = false;
+    const first = failure(be.complete(neuron, 'x')).finally(() => {
+      firstSettled = true;
+    });
+    await vi.waitFor(() => expect(api.inFlight).toBe(1), { timeout: 10_000 });
+    const caller = new AbortController();
+    const second = failure(be.complete(neuron, 'y', caller.signal));
+    // Cancelled only once undici holds it, queued for the one connection.
+    const queued = () =>
+      Object.values(pool.stats).reduce((n, s) => n + (s as { pending: number }).pending, 0);
+    await vi.waitFor(() => expect(queued()).toBe(1), { timeout: 10_000 });
+    caller.abort();
+
+    expect((await second).code).toBe('REQUEST_TIMEOUT');
+    // The one connection is still held by the first call: the second never reached the upstream.
+    expect(firstSettled).toBe(false);
+    expect(api.requests).toHaveLength(1);
+    await be.close();
+    await first;
+  });
 
   it('ends a hung call at the client timeout with UPSTREAM_TIMEOUT', async () => {
     const { fake, be } = await backend(100);

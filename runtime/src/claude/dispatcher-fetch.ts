@@ -144,8 +144,18 @@ export function dispatcherFetch(
       let headers: Record<string, string | string[] | undefined> = {};
       const chunks: Buffer[] = [];
       let size = 0;
-      const onAbort = () => controller?.abort(abortReason(signal!) as Error);
-      const onCancel = () => controller?.abort(abortReason(cancel!) as Error);
+      // Before undici starts the request (it waits for a connection while the pool is full) there is
+      // nothing to abort yet: the call ends now, and onRequestStart cuts the request when it starts.
+      const end = (from: AbortSignal) => {
+        const reason = abortReason(from);
+        if (controller) controller.abort(reason as Error);
+        else {
+          settle();
+          reject(reason);
+        }
+      };
+      const onAbort = () => end(signal!);
+      const onCancel = () => end(cancel!);
       signal?.addEventListener('abort', onAbort, { once: true });
       cancel?.addEventListener('abort', onCancel, { once: true });
       const settle = () => {
