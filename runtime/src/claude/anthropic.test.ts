@@ -1,3 +1,4 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -47,17 +48,19 @@ async function backend(
   timeoutMs = 30_000,
   apiKey = 'sk-test',
   maxRetries = 0,
-): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend }> {
+  connections = 2,
+): Promise<{ fake: FakeMessagesApi; be: AnthropicBackend; client: Anthropic; pool: Agent }> {
   fake = await startFakeMessagesApi();
-  agent = new Agent({ connections: 2 });
+  const pool = new Agent({ connections });
+  agent = pool;
   const client = createAnthropicClient({
     apiKey,
     baseURL: fake.url,
     timeoutMs,
     maxRetries,
-    dispatcher: agent,
+    dispatcher: pool,
   });
-  return { fake, be: new AnthropicBackend(client, 'claude-sonnet-5-5', 64) };
+  return { fake, be: new AnthropicBackend(client, 'claude-sonnet-5-5', 64), client, pool };
 }
 
 // A key an upstream echoes back, and whether any four characters in a row of it (or of its letters
@@ -258,23 +261,9 @@ describe('AnthropicBackend over the Agent', () => {
   it.each([0, 1])(
     'gives the SDK the cancellation only when its own retries are on, so it never retries a cancelled call (SDK retries %i)',
     async (retries) => {
-      const api = await startFakeMessagesApi();
-      const pool = new Agent({ connections: 1 });
-      fake = api;
-      agent = pool;
-      const client = createAnthropicClient({
-        apiKey: 'sk-test',
-        baseURL: api.url,
-        timeoutMs: 30_000,
-        maxRetries: retries,
-        dispatcher: pool,
-      });
+      const { be, client } = await backend(30_000, 'sk-test', retries, 1);
       const create = vi.spyOn(client.messages, 'create');
-      await new AnthropicBackend(client, 'claude-sonnet-5-5', 64).complete(
-        neuron,
-        'x',
-        new AbortController().signal,
-      );
+      await be.complete(neuron, 'x', new AbortController().signal);
 
       const options = create.mock.calls[0]![1] as { signal?: AbortSignal; fetchOptions?: object };
       if (retries > 0) expect(options.signal).toBeInstanceOf(AbortSignal);
@@ -286,18 +275,7 @@ describe('AnthropicBackend over the Agent', () => {
   );
 
   it('ends a call still waiting for a pooled connection when its caller cancels, not when the connection frees', async () => {
-    const api = await startFakeMessagesApi();
-    const pool = new Agent({ connections: 1 });
-    fake = api;
-    agent = pool;
-    const client = createAnthropicClient({
-      apiKey: 'sk-test',
-      baseURL: api.url,
-      timeoutMs: 30_000,
-      maxRetries: 0,
-      dispatcher: pool,
-    });
-    const be = new AnthropicBackend(client, 'claude-sonnet-5-5', 64);
+    const { fake: api, be, pool } = await backend(30_000, 'sk-test', 0, 1);
     api.respond(hang());
     let firstSettled = false;
     const first = failure(be.complete(neuron, 'x')).finally(() => {
