@@ -40,7 +40,7 @@ describe('request retention', () => {
     // At the defaults L2's answers are cached, and with a new content per request each one stored
     // lives on (by design) and is promoted: its key, its answer and the cache's bookkeeping, about
     // 500 B a request here. A shared call's context built as an object literal with a getter made
-    // V8 build the getter anew per call and moved another 200 B a request there (720 B; bench/HISTORY.md).
+    // V8 build the getter anew per call and moved another 200 B a request there (720 B; bench/README.md).
     const r = await run({});
     expect(r.scavenges).toBeGreaterThan(20);
     expect(r.promotedPerRequest).toBeLessThan(620);

@@ -2,14 +2,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Agent } from 'undici';
 import type { NeuronConfig } from '../config/types.ts';
-import { Hal9Error, isHal9Error } from '../errors.ts';
+import { isHal9Error } from '../errors.ts';
 import { LiveList } from '../pipeline/live-list.ts';
 import { type TraceContext, traceHeaders } from '../pipeline/signal.ts';
 import type { Completion, ModelBackend } from './backend.ts';
 import { completionOf } from './completion-of.ts';
 import { cancelledBy, dispatcherFetch } from './dispatcher-fetch.ts';
 import { memoizeSdkHeaders } from './sdk-headers.ts';
-import { originOf, upstreamError } from './upstream-error.ts';
+import { cancelledCall, originOf, upstreamError } from './upstream-error.ts';
 
 // The Messages API back-end. The neuron's system prompt goes in `system` with a cache_control
 // breakpoint (prompt caching), the signal in the user message. Connections come from the undici
@@ -23,8 +23,8 @@ import { originOf, upstreamError } from './upstream-error.ts';
 // none of the SDK's telemetry headers, and the SDK's own headers built once per client
 // (sdk-headers.ts). A call's cancellation goes to that fetch directly (dispatcher-fetch.ts
 // `cancelledBy`), not through the SDK's `signal` option: given one, the SDK links it per call through
-// a WeakMap and a FinalizationRegistry entry, and moved about 300 B a call into the old generation
-// with them (bench/README.md). The SDK's own retries (claude.max_retries: 1) do take the option: they
+// a WeakMap and a FinalizationRegistry entry, and moved about 280 B a call into the old generation
+// with them (bench/README.md, runtime/test/retention.test.ts). The SDK's own retries (claude.max_retries: 1) do take the option: they
 // must see a cancelled call as cancelled, not as a connection error to retry.
 
 export interface AnthropicClientOptions {
@@ -115,7 +115,7 @@ export class AnthropicBackend implements ModelBackend {
       // Cut off by its request's end: that end's reason (its deadline, its caller gone, a drain), as
       // the mock does, so the model-call and signal spans name it rather than a generic timeout.
       if (signal?.aborted && isHal9Error(signal.reason)) throw signal.reason;
-      if (own.signal.aborted) throw new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
+      if (own.signal.aborted) throw cancelledCall();
       throw upstreamError(e, {
         model: model ?? this.model,
         ...(this.#timeoutMs ? { timeoutMs: this.#timeoutMs } : {}),

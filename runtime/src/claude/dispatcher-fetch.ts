@@ -136,8 +136,9 @@ export function dispatcherFetch(
     new Promise<Response>((resolve, reject) => {
       const signal = init.signal ?? undefined;
       const cancel = (init as { [CANCEL]?: AbortSignal })[CANCEL];
-      if (signal?.aborted) return reject(abortReason(signal));
-      if (cancel?.aborted) return reject(abortReason(cancel));
+      const aborted = () => (signal?.aborted ? signal : cancel?.aborted ? cancel : undefined);
+      const early = aborted();
+      if (early) return reject(abortReason(early));
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       let controller: Dispatcher.DispatchController | undefined;
       let status = 0;
@@ -174,8 +175,8 @@ export function dispatcherFetch(
         {
           onRequestStart(c) {
             controller = c;
-            if (signal?.aborted) c.abort(abortReason(signal) as Error);
-            else if (cancel?.aborted) c.abort(abortReason(cancel) as Error);
+            const cut = aborted();
+            if (cut) c.abort(abortReason(cut) as Error);
           },
           onResponseStart(_c, statusCode, h) {
             status = statusCode;
@@ -203,7 +204,7 @@ export function dispatcherFetch(
             settle();
             // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
             // is how the SDK tells them apart; anything else once the headers came broke off the answer.
-            const ours = signal?.aborted || cancel?.aborted || err instanceof AnswerTooLargeError;
+            const ours = aborted() !== undefined || err instanceof AnswerTooLargeError;
             reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
           },
         },

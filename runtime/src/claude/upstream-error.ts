@@ -141,10 +141,13 @@ export interface CallFacts {
   readonly origin?: string;
 }
 
+/** A call cut off by its caller (its request's end, a drain, the back-end closing), with no reason of its own. */
+export const cancelledCall = (): Hal9Error => new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
+
 export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFacts = {}): Hal9Error {
   if (isHal9Error(e)) return e;
   const upstream = 'claude-api';
-  if (e instanceof APIUserAbortError) return new Hal9Error('REQUEST_TIMEOUT', 'the request was cancelled');
+  if (e instanceof APIUserAbortError) return cancelledCall();
   if (e instanceof APIConnectionTimeoutError)
     return new Hal9Error(
       'UPSTREAM_TIMEOUT',

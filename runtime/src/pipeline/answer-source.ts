@@ -142,7 +142,7 @@ export class AnswerSource {
         const need = this.#worstCase(neuron, content, run);
         const refused = this.#refusal(neuron, run, need);
         if (refused) throw refused;
-        return this.#charged(neuron, content, run, need, sharedContext(shared, span));
+        return this.#charged(neuron, content, run, need, new SharedContext(shared, span));
       },
       { signal: run.signal, deadline },
       this.#routable.get(neuron.id),
@@ -197,8 +197,8 @@ export class AnswerSource {
 /**
  * A shared call's context: the deadline is read at each retry decision, so a later joiner extends it.
  * A class, not an object literal with a getter: V8 builds such a literal's accessor pair anew at each
- * evaluation, and the in-process bench measured 11 MB promoted to the old generation per 60,000
- * requests from it (bench/HISTORY.md, 2026-12-06).
+ * evaluation, which moved about 200 B a cache miss into the old generation (bench/README.md,
+ * runtime/test/retention.test.ts).
  */
 class SharedContext implements CallContext {
   readonly #shared: SharedLoad;
@@ -214,7 +214,6 @@ class SharedContext implements CallContext {
     return this.#shared.deadline;
   }
 }
-const sharedContext = (shared: SharedLoad, span: SpanRef): CallContext => new SharedContext(shared, span);
 
 /** The budget a refusal names (its field, performance.request_budget.<key>). */
 const refusedBudget = (e: Hal9Error): ModelCallBudget =>
