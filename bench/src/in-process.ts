@@ -43,7 +43,7 @@ export async function inProcess(n = 3000, warmupMs = WARMUP_MS): Promise<InProce
   const { parseConfig } = await importRuntime<{ parseConfig: typeof parseConfigT }>('config/parse.ts');
   const { MockBackend } = await importRuntime<{ MockBackend: typeof MockBackendT }>('claude/mock.ts');
   const { parseAnswer } = await importRuntime<{ parseAnswer: typeof parseAnswerT }>('pipeline/protocol.ts');
-  const rt = createRuntime(parseConfig(undefined, {}));
+  const rt = await createRuntime(parseConfig(undefined, {}));
   await rt.app.ready();
   const mock = new MockBackend({});
   const neurons = rt.config.neurons;

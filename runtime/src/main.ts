@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         ...(tlsAgent ? { agent: tlsAgent } : {}),
       })
     : undefined;
-  const runtime = createRuntime(config, {
+  const runtime = await createRuntime(config, {
     apiKey,
     ...(tracing ? { tracing } : {}),
     authToken,

@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Registry } from 'prom-client';
-import { Agent } from 'undici';
-import { AnthropicBackend, createAnthropicClient } from './claude/anthropic.ts';
 import type { ModelBackend } from './claude/backend.ts';
 import { MockBackend } from './claude/mock.ts';
 import { PEER_CANCEL_OUTCOMES } from './cluster/peer-cancels.ts';
-import { HttpPeerTransport } from './cluster/peer-client.ts';
+import { HttpPeerTransport, noPeers } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
 import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
@@ -95,18 +93,24 @@ const TRACE_FLUSH_MS = 2000;
  */
 export const PEER_TOKEN_GRACE_MS = 120_000;
 
-export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtime {
+export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  // undici and the Anthropic SDK are loaded only when the runtime calls out (api mode, a peer): a
+  // mock runtime's old generation is then 8 MB smaller, which each full collection walks.
+  const hasPeers = config.neurons.some((n) => n.endpoint);
+  const { Agent } = config.claude.mode === 'api' || hasPeers ? await import('undici') : { Agent: undefined };
   const pool = config.performance.connection_pool;
   // One keep-alive pool for the model API and for peer runtimes (10 per host, 90 s idle by default).
-  const agent = new Agent({
-    connections: pool.max_connections_per_host,
-    keepAliveTimeout: pool.idle_timeout_seconds * 1000,
-    keepAliveMaxTimeout: pool.idle_timeout_seconds * 1000,
-    // Call timeouts belong to the SDK (claude.timeout_ms) and the request deadline; undici's own
-    // 300 s defaults must never end a call first and misreport it as a connection error.
-    headersTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
-    bodyTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
-  });
+  const agent =
+    Agent &&
+    new Agent({
+      connections: pool.max_connections_per_host,
+      keepAliveTimeout: pool.idle_timeout_seconds * 1000,
+      keepAliveMaxTimeout: pool.idle_timeout_seconds * 1000,
+      // Call timeouts belong to the SDK (claude.timeout_ms) and the request deadline; undici's own
+      // 300 s defaults must never end a call first and misreport it as a connection error.
+      headersTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
+      bodyTimeout: Math.max(config.claude.timeout_ms, config.performance.request_timeout_ms) + 1000,
+    });
   const registry = new Registry();
   registry.setDefaultLabels({ hal9_cluster: config.cluster.name });
   const metrics = createMetrics(registry);
@@ -114,7 +118,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
 
   let backend: ModelBackend;
   let useApiKey: ((key: string) => void) | undefined;
-  if (config.claude.mode === 'api') {
+  if (config.claude.mode === 'api' && agent) {
     if (!opts.apiKey) {
       throw new Hal9Error(
         'INVALID_REQUEST',
@@ -124,6 +128,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
         },
       );
     }
+    const { AnthropicBackend, createAnthropicClient } = await import('./claude/anthropic.ts');
     // One SDK client per key, all over the same pool: a rotated key gets a new client (its headers,
     // key included, are built once per client), and the pool's connections stay warm.
     const client = (apiKey: string) =>
@@ -177,15 +182,18 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       for (const outcome of PEER_CANCEL_OUTCOMES) metrics.peerCancels.labels({ peer: n.id, outcome });
   // Cancellations of part of a batch go straight to the pod running it, on a pool of their own: the
   // shared one's connections to that pod may all be held by the batches being cancelled.
-  const control = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
-  const transport = new HttpPeerTransport({
-    agent,
-    controlAgent: control,
-    onCancel: (peer, outcome) => metrics.peerCancels.labels({ peer, outcome }).inc(),
-    now: () => clock.now(),
-    ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
-    maxBodyBytes: config.server.body_limit_bytes,
-  });
+  const control = Agent && hasPeers && new Agent({ connections: 2, keepAliveTimeout: 10_000 });
+  const transport =
+    agent && control
+      ? new HttpPeerTransport({
+          agent,
+          controlAgent: control,
+          onCancel: (peer, outcome) => metrics.peerCancels.labels({ peer, outcome }).inc(),
+          now: () => clock.now(),
+          ...(opts.peerToken ? { peerToken: opts.peerToken } : {}),
+          maxBodyBytes: config.server.body_limit_bytes,
+        })
+      : undefined;
   const engine = new Engine({
     config,
     backend,
@@ -193,7 +201,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
     clock,
     random: Math.random,
     tracing: opts.tracing?.tracing ?? noTracing(),
-    peers: transport,
+    peers: transport ?? noPeers,
     onRunEnd: (v) => store.finished(v),
   });
   const { app, lifecycle } = buildServer({
@@ -263,11 +271,11 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
         ]),
       );
       peerToken = token;
-      transport.usePeerToken(token);
+      transport?.usePeerToken(token);
       clock.clearTimeout(dropPreviousPeerToken);
       dropPreviousPeerToken = clock.setTimeout(() => {
         peerKeys.set(new Map([['peer', token]]));
-        transport.dropPreviousPeerToken();
+        transport?.dropPreviousPeerToken();
       }, PEER_TOKEN_GRACE_MS);
       dropPreviousPeerToken.unref?.();
       return true;
@@ -297,10 +305,10 @@ export function createRuntime(config: Config, opts: RuntimeOptions = {}): Runtim
       clearTimeout(cut);
       await engine.close();
       store.close();
-      await agent.close();
+      await agent?.close();
       // A cancellation still out is dropped, not waited for: the peer's answer no longer matters here.
-      transport.dropCancellations();
-      await control.destroy();
+      transport?.dropCancellations();
+      if (control) await control.destroy();
       if (opts.tracing) {
         // A collector down or hung costs its spans, never the exit status (spec §2.9: exit 0).
         const flush = await shutdownWithin(() => opts.tracing!.shutdown(), clock, TRACE_FLUSH_MS);

@@ -301,12 +301,12 @@ describe('api mode: upstream failures', () => {
 });
 
 describe('api mode: the API key', () => {
-  it('refuses to create an api-mode runtime without a key, naming where the key comes from', () => {
+  it('refuses to create an api-mode runtime without a key, naming where the key comes from', async () => {
     const config = parseConfig({ claude: { mode: 'api', base_url: 'http://127.0.0.1:1' } });
     for (const opts of [{}, { apiKey: '' }]) {
       let err: unknown;
       try {
-        createRuntime(config, opts);
+        await createRuntime(config, opts);
       } catch (e) {
         err = e;
       }

@@ -57,6 +57,17 @@ export interface PeerTransport {
   ): Promise<BranchOutcome[]>;
 }
 
+/**
+ * The transport of a runtime that hosts every neuron of its config (none has an `endpoint`): the
+ * engine dispatches to peers only for neurons with one, so a send here is a defect, never a request.
+ */
+export const noPeers: PeerTransport = {
+  send: (target) =>
+    Promise.reject(
+      new Hal9Error('INTERNAL', `neuron ${target.id} has no endpoint: this runtime hosts no peers`),
+    ),
+};
+
 /** The most signals a receiver takes in one batch (the peer route's schema). */
 export const MAX_PEER_BATCH_SIGNALS = MAX_FORWARDED_SIGNALS;
 

@@ -30,7 +30,7 @@ describe('series exported at zero before any signal', () => {
         { id: 'impl', layer: 'L2', endpoint: 'http://impl.peer:8080' },
       ],
     });
-    const rt = createRuntime(config);
+    const rt = await createRuntime(config);
     try {
       const res = await rt.app.inject({ method: 'GET', url: '/metrics' });
       const text = res.body;

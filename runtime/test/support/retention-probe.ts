@@ -23,7 +23,7 @@ if (api) {
   const [line] = (await once(fake.stdout, 'data')) as [Buffer];
   doc.claude = { mode: 'api', base_url: line.toString().trim() };
 }
-const rt = createRuntime(parseConfig(doc, {}), api ? { apiKey: 'sk-probe' } : {});
+const rt = await createRuntime(parseConfig(doc, {}), api ? { apiKey: 'sk-probe' } : {});
 let i = 0;
 const batch = () =>
   Promise.all(Array.from({ length: 10 }, () => rt.engine.submit({ content: `item ${i++}` }).done));

@@ -46,7 +46,7 @@ export async function startRuntime(doc: Doc = {}, opts: StartOptions = {}): Prom
     ...((doc.server as Doc | undefined) ?? {}),
   };
   const config = parseConfig({ ...doc, server });
-  const runtime = createRuntime(config, opts);
+  const runtime = await createRuntime(config, opts);
   opts.beforeListen?.(runtime);
   const url = await runtime.listen();
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
