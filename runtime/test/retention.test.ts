@@ -12,6 +12,7 @@ import { RUNTIME_V8_FLAGS } from '../src/node-options.ts';
 // statistics in a process of its own (the runtime's shipped young generation), not by time.
 
 const probe = fileURLToPath(new URL('./support/retention-probe.ts', import.meta.url));
+const answerProbe = fileURLToPath(new URL('./support/answer-retention-probe.ts', import.meta.url));
 
 async function run(config: unknown, ...args: string[]) {
   const { stdout } = await promisify(execFile)(
@@ -59,5 +60,17 @@ describe('request retention', () => {
     );
     expect(r.scavenges).toBeGreaterThan(20);
     expect(r.promotedPerRequest).toBeLessThan(250);
+  }, 90_000);
+
+  it("keeps no parent's answer alive through the next layer's cached answer", async () => {
+    // L3 answers 1 MiB of text, then a short CONTENT for L2, whose answer is cached. The child's
+    // content was a piece of the L3 answer, and L2's cache key kept all of it for the cache's TTL
+    // (1 MiB a request here), outside the cache's byte budget. It is copied out now (route-answer.ts).
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', answerProbe], {
+      timeout: 60_000,
+    });
+    const r = JSON.parse(stdout) as { grownPerRequest: number; statuses: string[] };
+    expect(r.statuses).toEqual(['completed']);
+    expect(r.grownPerRequest).toBeLessThan(100 * 1024);
   }, 90_000);
 });

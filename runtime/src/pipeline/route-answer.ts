@@ -9,6 +9,7 @@ import {
   droppedTotal,
   type ForwardPlan,
   MAX_DROPPED_LISTED,
+  type PlannedForward,
   planForwards,
 } from './routing.ts';
 import type { ResultEntry, Signal, TraceEntry } from './signal.ts';
@@ -102,6 +103,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results,
     i.text.length,
   );
+  const copies = contentCopies(plan.children, signal.content, i.text.length);
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
   return {
@@ -115,7 +117,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
         from: neuron.id,
         to: c.target,
         hop: signal.hop + 1,
-        content: c.content,
+        content: copies?.get(c.content) ?? c.content,
         path,
         metadata: signal.metadata,
       }),
@@ -174,6 +176,32 @@ function keptApart(results: readonly string[], answerLength: number): readonly s
   let kept = 0;
   for (const r of results) kept += r.length;
   return kept * 2 >= answerLength ? results : results.map(detached);
+}
+
+/**
+ * The children's contents as they travel on, on the same terms as the results: a CONTENT is a piece
+ * of the answer, and a child's content outlives it. The next layer's cache keys its answer by it for
+ * the cache's TTL (response-cache.ts) while the cache's byte budget counts only the stored answer,
+ * so a short CONTENT after 8 MiB of other text kept 8 MiB per cached entry. Copies when the pieces are
+ * under half of the answer, by content (children often share one); undefined when none is needed.
+ */
+function contentCopies(
+  children: readonly PlannedForward[],
+  incoming: string,
+  answerLength: number,
+): ReadonlyMap<string, string> | undefined {
+  let kept = 0;
+  let pieces: string[] | undefined;
+  for (const { content } of children) {
+    // The incoming content is no piece of this answer (one named no CONTENT): the parent's answer
+    // had its own say on it.
+    if (content === incoming || pieces?.includes(content)) continue;
+    pieces ??= [];
+    pieces.push(content);
+    kept += content.length;
+  }
+  if (!pieces || kept * 2 >= answerLength) return undefined;
+  return new Map(pieces.map((p) => [p, detached(p)]));
 }
 
 const STOPPED_BY: Readonly<Record<string, string>> = {
