@@ -23,8 +23,8 @@ import { watchExports } from './tracing/export-watch.ts';
 import type { TracingHandle } from './tracing/provider.ts';
 import { noTracing } from './tracing/tracing.ts';
 
-// Composition root for one runtime process: builds the pool, back-end, registry, engine and HTTP
-// server from a validated Config. main.ts adds the environment, the listener and signal handlers;
+// Composition root for one runtime process: builds the connection pools (when it calls out),
+// back-end, registry, engine and HTTP server from a validated Config. main.ts adds the environment, the listener and signal handlers;
 // tests and benchmarks call this directly.
 
 export interface RuntimeOptions {

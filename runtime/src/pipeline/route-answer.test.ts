@@ -39,6 +39,21 @@ describe('routeAnswer', () => {
     expect(r.dropped).toEqual([]);
   });
 
+  it('gives each child its content when the contents are copied out of a long answer', () => {
+    // Under half of the answer, the contents are copied (retention.test.ts sees what that keeps):
+    // each child still gets its own, two children one content, and a repeated incoming one stays.
+    const filler = 'x'.repeat(10_000);
+    const r = route(
+      `${filler}\nFORWARD_TO: impl-a, impl-b\nCONTENT: the shared task\nFORWARD_TO: impl-a\nCONTENT: the incoming task`,
+      { signal: signalTo('design', { content: 'the incoming task' }) },
+    );
+    expect(r.children.map((c) => [c.to, c.content])).toEqual([
+      ['impl-a', 'the shared task'],
+      ['impl-b', 'the shared task'],
+      ['impl-a', 'the incoming task'],
+    ]);
+  });
+
   it('makes RESULT lines the neuron’s results and starts no child', () => {
     const r = route('RESULT: done\nRESULT: and more');
     expect(r.results).toEqual([

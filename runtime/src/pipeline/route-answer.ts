@@ -117,7 +117,9 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
         from: neuron.id,
         to: c.target,
         hop: signal.hop + 1,
-        content: copies?.get(c.content) ?? c.content,
+        // A CONTENT equal to the incoming one is still a piece of this answer: the signal's own string
+        // takes its place.
+        content: c.content === signal.content ? signal.content : (copies?.get(c.content) ?? c.content),
         path,
         metadata: signal.metadata,
       }),
@@ -193,8 +195,8 @@ function contentCopies(
   let kept = 0;
   let pieces: string[] | undefined;
   for (const { content } of children) {
-    // The incoming content is no piece of this answer (one named no CONTENT): the parent's answer
-    // had its own say on it.
+    // The incoming content is the signal's own string (routeAnswer), whether or not the answer
+    // repeated it: it was copied, if it had to be, where it was cut.
     if (content === incoming || pieces?.includes(content)) continue;
     pieces ??= [];
     pieces.push(content);
