@@ -13,6 +13,7 @@ import { RUNTIME_V8_FLAGS } from '../src/node-options.ts';
 
 const probe = fileURLToPath(new URL('./support/retention-probe.ts', import.meta.url));
 const answerProbe = fileURLToPath(new URL('./support/answer-retention-probe.ts', import.meta.url));
+const peerProbe = fileURLToPath(new URL('./support/peer-error-retention-probe.ts', import.meta.url));
 
 async function run(config: unknown, ...args: string[]) {
   const { stdout } = await promisify(execFile)(
@@ -76,6 +77,35 @@ describe('request retention', () => {
       const r = JSON.parse(stdout) as { grownPerRequest: number; statuses: string[] };
       expect(r.statuses, variant.join()).toEqual(['completed']);
       expect(r.grownPerRequest, variant.join()).toBeLessThan(100 * 1024);
+    }
+  }, 120_000);
+
+  it('keeps no whole answer alive through a cut of it: a stop_reason, trimmed padding', async () => {
+    // L2's answer carries 1 MiB the runtime does not keep: a stop_reason cut to 256 characters, or
+    // whitespace around a short RESULT. Each cut was a view into the whole, kept with the cached
+    // answer (1 MiB a request here) while the cache counted the cut. Now copied (completion-of.ts).
+    for (const variant of ['stop', 'padded']) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', answerProbe, variant], {
+        timeout: 60_000,
+      });
+      const r = JSON.parse(stdout) as { grownPerRequest: number; statuses: string[] };
+      expect(r.statuses, variant).toEqual(['completed']);
+      expect(r.grownPerRequest, variant).toBeLessThan(100 * 1024);
+    }
+  }, 120_000);
+
+  it("keeps no peer's whole error text alive through the error made of it", async () => {
+    // A peer's refusal (503) or outcome with 4 MiB of error code and message: the errors quote at
+    // most 64 and 300 characters, and each cut was a view into the whole (4–8 MB an error here),
+    // kept in the request's trace and errors. Now copied (read-peer-answer.ts, peer-answer.ts).
+    for (const mode of ['refusal', 'outcome']) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', peerProbe, mode], {
+        timeout: 60_000,
+      });
+      const r = JSON.parse(stdout) as { grownPerError: number; code: string; messageLength: number };
+      expect(r.code, mode).toBe('PEER_ERROR');
+      expect(r.messageLength, mode).toBeLessThan(500);
+      expect(r.grownPerError, mode).toBeLessThan(256 * 1024);
     }
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { Hal9Error } from '../errors.ts';
+import { detached } from '../pipeline/detached.ts';
 import type { Completion } from './backend.ts';
 import { upstreamId } from './upstream-id.ts';
 
@@ -29,10 +30,11 @@ const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
  * held whole by every cached answer.
  */
 export const MAX_ANSWER_TAG_CHARS = 256;
+// A cut is copied (detached.ts): a slice of the megabyte string would keep all of it.
 const tag = (v: unknown): string | undefined =>
   typeof v === 'string'
     ? v.length > MAX_ANSWER_TAG_CHARS
-      ? v.slice(0, MAX_ANSWER_TAG_CHARS)
+      ? detached(v.slice(0, MAX_ANSWER_TAG_CHARS))
       : v
     : undefined;
 
@@ -87,8 +89,11 @@ export function completionOf(msg: Message, maxTokens: number): Completion {
   const u = usage as Record<string, unknown>;
   const finishReason = tag(body.stop_reason);
   const id = upstreamId(body.id);
+  // Trimmed, the text is a view into the whole: padding of megabytes around a short answer would stay
+  // with it in the response cache and the request store, whose estimates count what is left.
+  const trimmed = text.trim();
   return {
-    text: text.trim(),
+    text: trimmed.length * 2 < text.length ? detached(trimmed) : trimmed,
     ...(finishReason !== undefined ? { finishReason } : {}),
     ...(id !== undefined ? { id } : {}),
     usage: {

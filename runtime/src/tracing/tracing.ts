@@ -9,6 +9,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { detached } from '../pipeline/detached.ts';
 import {
   parseTraceparent,
   parseTracestate,
@@ -119,7 +120,11 @@ class OtelSpanRef implements SpanRef {
       this.span.setAttribute('error.type', o.error.code);
       this.span.setStatus({
         code: SpanStatusCode.ERROR,
-        message: o.error.message.slice(0, this.#maxMessage),
+        // A cut is copied (detached.ts): the span waits in the export queue with it.
+        message:
+          o.error.message.length > this.#maxMessage
+            ? detached(o.error.message.slice(0, this.#maxMessage))
+            : o.error.message,
       });
     }
     this.span.end();
