@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import type { PrometheusClient } from './prometheus.ts';
 import { createPrometheusReads } from './prometheus-reads.ts';
 import type { PrometheusSource } from './prometheus-source.ts';
@@ -26,5 +27,41 @@ describe('createPrometheusReads', () => {
     read = startPass();
     await Promise.all([read(source(a)), read(source(b))]);
     expect(created).toEqual([a, b, b]);
+  });
+
+  it.each([
+    ['gives no answer', undefined, true],
+    ['answers 503', 503, true],
+    ['answers 429', 429, true],
+    ['answers 400 (a bad query of one path)', 400, false],
+  ])('counts a server that %s as down for the rest of the pass, by origin', async (_what, status, down) => {
+    const asked: string[] = [];
+    const startPass = createPrometheusReads(
+      (url): PrometheusClient => ({
+        url,
+        query: async () => {
+          asked.push(url);
+          throw new OperatorError(OperatorErrorCode.MetricsUnavailable, `Prometheus ${url}: failed`, {
+            ...(status !== undefined ? { status } : {}),
+          });
+        },
+      }),
+    );
+    const read = startPass();
+    const first = await read(source('http://tenant-prometheus:9090/a'));
+    const second = await read(source('http://tenant-prometheus:9090/b'));
+    const errorOf = (r: Awaited<typeof first>) => (r && 'error' in r ? r.error : undefined);
+    expect(errorOf(first)).toContain('failed');
+    // The other path on the same server is told the same without a request, or asks its own.
+    expect(errorOf(second)).toContain('failed');
+    // (A read is several queries of one URL.)
+    expect([...new Set(asked)]).toEqual(
+      down
+        ? ['http://tenant-prometheus:9090/a']
+        : ['http://tenant-prometheus:9090/a', 'http://tenant-prometheus:9090/b'],
+    );
+    // A new pass asks again.
+    await startPass()(source('http://tenant-prometheus:9090/b'));
+    expect(asked.at(-1)).toBe('http://tenant-prometheus:9090/b');
   });
 });

@@ -26,9 +26,11 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
   };
 
   /**
-   * One read of a Neuron's Prometheus. A server that could not be reached (no HTTP answer in time)
-   * goes into `down` by its origin, for the rest of the pass: the URLs are custom resources', and
-   * many paths on one server that does not answer would each cost the read's whole timeout.
+   * One read of a Neuron's Prometheus. A server that could not be reached (no HTTP answer in time),
+   * or that answered it cannot serve now (a 5xx or 429), goes into `down` by its origin, for the rest
+   * of the pass: the URLs are custom resources', and many paths on one server that does not serve
+   * would each cost a read's time, up to its whole timeout, while the pass's reads share one pool
+   * with every other Neuron's.
    */
   const readOnce = async (
     s: PrometheusSource,
@@ -39,7 +41,7 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
       return { collected: await collect(clientFor(s.url), s.series, s.window) };
     } catch (err) {
       const error = errorMessage(err);
-      if (err instanceof OperatorError && err.status === undefined) down.set(originOf(s.url), error);
+      if (err instanceof OperatorError && cannotServe(err.status)) down.set(originOf(s.url), error);
       return { error };
     }
   };
@@ -63,6 +65,10 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
     };
   };
 }
+
+/** No answer, or one that says the server cannot serve now: the same would meet its other paths. */
+const cannotServe = (status: number | undefined): boolean =>
+  status === undefined || status === 429 || status >= 500;
 
 /** A URL's scheme, host and port (the URL itself when it does not parse: it is then its own server). */
 export function originOf(url: string): string {
