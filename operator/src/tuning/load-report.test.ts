@@ -230,6 +230,32 @@ describe('parseLoadReport', () => {
     ).toBe('neurons.impl.served must be a number from 0 to 1e15');
   });
 
+  it('never quotes an id that is not a Kubernetes name, in any message about its entry', () => {
+    const bad = { arrived: 1, completed: 1, latency: histogram, forwarded: {} };
+    const entries = {
+      'needs arrived and completed': { arrived: 'x' },
+      'served must be': { ...bad, served: -1 },
+      'latency is not an object': { ...bad, latency: 1 },
+      'latency.bounds must be': { ...bad, latency: { bounds: 'x', counts: [1], sum: 0 } },
+      'latency.counts must hold': { ...bad, latency: { bounds: [1], counts: [1], sum: 0 } },
+      'latency.sum must be': { ...bad, latency: { bounds: [1], counts: [1, 1], sum: -1 } },
+      'forwarded must map': { ...bad, forwarded: { x: -1 } },
+    };
+    const ids = ['x'.repeat(250_000), 'a'.repeat(64), 'Impl', 'impl.v2', 'impl-', 'a b', 'ok\nforged line'];
+    for (const [what, entry] of Object.entries(entries)) {
+      for (const id of ids) {
+        const m = parseLoadReport({ ...report, neurons: { [id]: entry } }) as string;
+        expect(m, what).toMatch(/^neurons\.<an id that is not a Kubernetes name>[. ]/);
+        expect(m, what).toContain(what);
+        expect(m, what).not.toContain(id);
+      }
+      // A name's shape is quoted: it says which Neuron.
+      expect(parseLoadReport({ ...report, neurons: { ['a'.repeat(63)]: entry } }), what).toContain(
+        `neurons.${'a'.repeat(63)}`,
+      );
+    }
+  });
+
   it("refuses a limit that is not an integer from 1 to 10000: summed into slots, one pod hid the others' saturation", () => {
     for (const limit of [1e15, 10_001, 0, 2.5])
       expect(parseLoadReport({ ...report, limit }), String(limit)).toBe(

@@ -39,6 +39,16 @@ function histogram(v: unknown, where: string): LatencyHistogram | string {
   return { bounds, counts, sum };
 }
 
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * How a message names the entry `id` of `neurons`: by its id only when that has a Kubernetes name's
+ * shape. The id is the pod's text (any length, any characters), and the message is logged and can
+ * reach a Neuron's condition (answer-shape.ts).
+ */
+export const neuronField = (id: string): string =>
+  K8S_NAME.test(id) ? `neurons.${id}` : 'neurons.<an id that is not a Kubernetes name>';
+
 /** Checks a decoded report; returns it, or a message naming the first bad field. */
 export function parseLoadReport(body: unknown): LoadReport | string {
   if (!isObj(body)) return 'the report is not a JSON object';
@@ -69,15 +79,14 @@ export function parseLoadReport(body: unknown): LoadReport | string {
   const raw = body.neurons ?? {};
   if (!isObj(raw) || Object.keys(raw).length > MAX_KEYS) return `neurons must map at most ${MAX_KEYS} ids`;
   for (const [id, n] of Object.entries(raw)) {
-    if (!isObj(n) || !isNum(n.arrived) || !isNum(n.completed))
-      return `neurons.${id} needs arrived and completed`;
-    if (n.served !== undefined && !isNum(n.served))
-      return `neurons.${id}.served must be a number from 0 to 1e15`;
-    const h = histogram(n.latency, `neurons.${id}.latency`);
+    const field = neuronField(id);
+    if (!isObj(n) || !isNum(n.arrived) || !isNum(n.completed)) return `${field} needs arrived and completed`;
+    if (n.served !== undefined && !isNum(n.served)) return `${field}.served must be a number from 0 to 1e15`;
+    const h = histogram(n.latency, `${field}.latency`);
     if (typeof h === 'string') return h;
     const fw = n.forwarded ?? {};
     if (!isObj(fw) || Object.keys(fw).length > MAX_KEYS || !Object.values(fw).every(isNum))
-      return `neurons.${id}.forwarded must map at most ${MAX_KEYS} targets to counts`;
+      return `${field}.forwarded must map at most ${MAX_KEYS} targets to counts`;
     neurons[id] = {
       arrived: n.arrived,
       completed: n.completed,

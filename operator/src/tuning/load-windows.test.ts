@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { aPodProcess, BOUNDS, withShed } from '../testing/load-reports.ts';
+import { aPodProcess, BOUNDS, type LoadStep, withShed } from '../testing/load-reports.ts';
 import type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
-import { appendReport, histogramQuantile, MAX_FANOUT, windowStats } from './load-windows.ts';
+import {
+  appendReport,
+  approxBytes,
+  histogramQuantile,
+  MAX_FANOUT,
+  windowPart,
+  windowStats,
+} from './load-windows.ts';
 
 const history = (reports: readonly LoadReport[], keepMs = 60_000) =>
   reports.reduce<LoadReport[]>((h, r) => appendReport(h, r, keepMs), []);
@@ -100,6 +107,20 @@ describe('appendReport', () => {
     expect(h.at(-1)!.at).toBe(r.at + 500);
     expect(h[0]!.at).toBe(r.at + 437);
   });
+  it('keeps at most maxBytes of reports, the newest, and the newest whatever its size', () => {
+    const r = aPodProcess('a')
+      .run([{ seconds: 1, active: 1 }])
+      .at(-1)!;
+    const size = approxBytes(r);
+    let h: LoadReport[] = [];
+    for (let i = 1; i <= 500; i++)
+      h = appendReport(h, { ...r, at: r.at + i, arrived: r.arrived + i }, 60_000, 64, 10.5 * size);
+    expect(h).toHaveLength(10);
+    expect(h.at(-1)!.at).toBe(r.at + 500);
+    expect(appendReport(h, { ...r, at: r.at + 501, arrived: r.arrived + 501 }, 60_000, 64, 1)).toHaveLength(
+      1,
+    );
+  });
   it('ignores a report read twice', () => {
     const h = history(aPodProcess('a').run([{ seconds: 3, active: 1 }]));
     expect(appendReport(h, h.at(-1)!, 60_000)).toEqual(h);
@@ -109,6 +130,77 @@ describe('appendReport', () => {
     const last = h.at(-1)!;
     const back = { ...last, at: last.at - 60_000, concurrencySeconds: last.concurrencySeconds + 1 };
     expect(appendReport(h, back, 60_000)).toEqual([back]);
+  });
+});
+
+describe('windowPart', () => {
+  const histogram = (buckets: number): LatencyHistogram => ({
+    bounds: Array.from({ length: buckets }, (_, i) => i + 1),
+    counts: new Array<number>(buckets + 1).fill(1),
+    sum: 1,
+  });
+  /** What a pod may send: 140 neurons (one of them `neuron`), each forwarding to 256 targets. */
+  const crafted = (neuron: string): LoadReport => {
+    const forwarded = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`t${i}`, i]));
+    const entry = { arrived: 9, completed: 8, served: 7, latency: histogram(64), forwarded };
+    const neurons = Object.fromEntries(Array.from({ length: 139 }, (_, i) => [`n${i}`, entry]));
+    const { latency: _, ...counters } = aPodProcess(neuron).run([{ seconds: 1, active: 1 }])[0]!;
+    return { ...counters, latency: histogram(64), neurons: { ...neurons, [neuron]: entry } };
+  };
+
+  it("keeps the process's counters, the Neuron's entry and its connections' forwards only", () => {
+    const r = crafted('impl-1');
+    const kept = windowPart(r, 'impl-1', ['t3', 't200', 'not-reported']);
+    const { neurons: _, ...counters } = r;
+    expect(kept).toMatchObject(counters);
+    expect(Object.keys(kept.neurons)).toEqual(['impl-1']);
+    expect(kept.neurons['impl-1']).toEqual({ ...r.neurons['impl-1'], forwarded: { t3: 3, t200: 200 } });
+    expect(approxBytes(kept)).toBeLessThan(approxBytes(r) / 100);
+    // A pod that does not report the Neuron: the windows read its process's counters.
+    expect(windowPart(r, 'other', ['t3']).neurons).toEqual({});
+    // Neither the report's own keys nor `__proto__` reach a prototype.
+    const proto = windowPart(
+      {
+        ...r,
+        neurons: JSON.parse(
+          '{"__proto__":{"arrived":1,"completed":1,"latency":{"bounds":[],"counts":[0],"sum":0},"forwarded":{}}}',
+        ),
+      },
+      '__proto__',
+      [],
+    );
+    expect(Object.keys(proto.neurons)).toEqual(['__proto__']);
+  });
+
+  it('leaves every window as it was for a pod that forwards along its connections', () => {
+    const steps: LoadStep[] = [
+      { seconds: 30, active: 2, rate: 10, latency: 0.04, fanOut: { 'impl-2': 2, 'impl-3': 0.5 } },
+      {
+        seconds: 40,
+        active: 5,
+        queued: 3,
+        rate: 30,
+        latency: 0.3,
+        throttledPerSecond: 1,
+        fanOut: { 'impl-2': 1 },
+      },
+    ];
+    // The pod hosts other neurons too (a shared runtime): their entries are not this Neuron's load.
+    const withOthers = (r: LoadReport): LoadReport => ({
+      ...r,
+      neurons: { ...r.neurons, other: { ...r.neurons['impl-1']!, forwarded: { x: 1 } } },
+    });
+    const pods = [aPodProcess('impl-1', 1_700_000_000_000), aPodProcess('impl-1', 1_700_000_020_000)].map(
+      (p) => p.run(steps).map(withOthers),
+    );
+    const o = { now: pods[0]!.at(-1)!.at, staleMs: 5000 };
+    const whole = pods.map((p) => history(p));
+    const parts = pods.map((p) => history(p.map((r) => windowPart(r, 'impl-1', ['impl-2', 'impl-3']))));
+    for (const windowMs of [60_000, 6000, 1000]) {
+      const w = windowStats(whole, 'impl-1', { ...o, windowMs, departed: [whole[1]!.slice(0, 20)] });
+      expect(w?.pods, String(windowMs)).toBe(2);
+      expect(windowStats(parts, 'impl-1', { ...o, windowMs, departed: [parts[1]!.slice(0, 20)] })).toEqual(w);
+    }
   });
 });
 

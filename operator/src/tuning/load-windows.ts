@@ -1,4 +1,4 @@
-import type { LatencyHistogram, LoadReport } from './load-report.ts';
+import type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
 
 // Windows over the pods' load reports (pure). Every figure is a difference of two cumulative
 // reports of the same process divided by the time between them, so a window's rate or average is
@@ -9,13 +9,15 @@ import type { LatencyHistogram, LoadReport } from './load-report.ts';
  * Appends a report to a pod's history, dropping what no window needs; returns the new history. At
  * most `maxReports` are kept, the newest: the window is trimmed by the pod's own clock, and a pod
  * whose `at` runs slower than time (a bug, or an image that says anything) would otherwise keep every
- * report it ever gave, each append copying them all.
+ * report it ever gave, each append copying them all. And at most `maxBytes` of them (approxBytes),
+ * the newest always: the count alone bounds nothing when each report may be large.
  */
 export function appendReport(
   history: readonly LoadReport[],
   r: LoadReport,
   keepMs: number,
   maxReports = Number.POSITIVE_INFINITY,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): LoadReport[] {
   const last = history.at(-1);
   if (last && last.startedAt !== r.startedAt) return [r];
@@ -32,7 +34,79 @@ export function appendReport(
   const cutoff = r.at - keepMs;
   let first = 0;
   while (first + 1 < out.length && out[first + 1]!.at <= cutoff) first++;
-  return out.slice(Math.max(first, out.length - maxReports));
+  first = Math.max(first, out.length - maxReports);
+  if (maxBytes === Number.POSITIVE_INFINITY) return out.slice(first);
+  let i = out.length - 1;
+  let bytes = reportBytes(r);
+  while (i > first && bytes + reportBytes(out[i - 1]!) <= maxBytes) bytes += reportBytes(out[--i]!);
+  return out.slice(i);
+}
+
+/**
+ * What the windows of `neuron` read of a report: the process's counters, the entry of `neuron` in
+ * `neurons`, and in it the forwards to `targets` (its forwardConnections: the only fan-out the tuner
+ * uses, neuron-flow.ts). The rest is the pod's to choose (256 neurons of 256 targets each, about
+ * 1.7 MB once parsed): kept in the history whole, a pod's reports ran the operator out of memory.
+ */
+export function windowPart(r: LoadReport, neuron: string, targets: readonly string[]): LoadReport {
+  const n = Object.hasOwn(r.neurons, neuron) ? r.neurons[neuron] : undefined;
+  // Without a prototype, as parseLoadReport makes them: the keys are names (one may be `__proto__`).
+  const neurons: Record<string, NeuronLoad> = Object.create(null);
+  if (n !== undefined) {
+    const connected = new Set(targets);
+    const forwarded: Record<string, number> = Object.create(null);
+    for (const [t, c] of Object.entries(n.forwarded)) if (connected.has(t)) forwarded[t] = c;
+    neurons[neuron] = {
+      arrived: n.arrived,
+      completed: n.completed,
+      ...(n.served === undefined ? {} : { served: n.served }),
+      latency: histogramPart(n.latency),
+      forwarded,
+    };
+  }
+  return {
+    startedAt: r.startedAt,
+    at: r.at,
+    limit: r.limit,
+    active: r.active,
+    queued: r.queued,
+    busySeconds: r.busySeconds,
+    concurrencySeconds: r.concurrencySeconds,
+    arrived: r.arrived,
+    completed: r.completed,
+    ...(r.served === undefined ? {} : { served: r.served }),
+    throttled: r.throttled,
+    latency: histogramPart(r.latency),
+    neurons,
+  };
+}
+
+const histogramPart = (h: LatencyHistogram): LatencyHistogram => ({
+  bounds: h.bounds,
+  counts: h.counts,
+  sum: h.sum,
+});
+
+/**
+ * A rough size of a value once parsed, in bytes: 8 a number, 16 plus its length a string, 16 an
+ * array or object plus its keys and values. Every field is walked, so one added to LoadReport (or
+ * kept by windowPart) counts in a history's budget without being named here.
+ */
+export function approxBytes(v: unknown): number {
+  if (typeof v === 'string') return 16 + v.length;
+  if (typeof v !== 'object' || v === null) return 8;
+  if (Array.isArray(v)) return v.reduce((a: number, e) => a + approxBytes(e), 16);
+  return Object.entries(v).reduce((a, [k, e]) => a + approxBytes(k) + approxBytes(e), 16);
+}
+
+// Reports are never changed once made: a history's sizes are walked once each, not on every append.
+const sizes = new WeakMap<LoadReport, number>();
+function reportBytes(r: LoadReport): number {
+  const known = sizes.get(r);
+  if (known !== undefined) return known;
+  const n = approxBytes(r);
+  sizes.set(r, n);
+  return n;
 }
 
 const COUNTERS = ['busySeconds', 'concurrencySeconds', 'arrived', 'completed', 'throttled'] as const;

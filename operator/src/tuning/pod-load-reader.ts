@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.ts';
-import { appendReport } from './load-windows.ts';
+import type { LoadReport } from './load-report.ts';
+import { appendReport, windowPart } from './load-windows.ts';
 import { urlAllowed } from './pod-cidrs.ts';
 import { type PodHistory, type PodView, podView } from './pod-view.ts';
 import { pool } from './pool.ts';
@@ -10,6 +11,46 @@ import type { TuningTarget } from './tuning-targets.ts';
 // The tuner's gather step for Neurons whose metricsSource is pods: GET /v1/admin/load on every
 // Ready pod inside --pod-cidrs, each pod's recent reports kept between passes, and each Neuron's
 // windows over them (pod-view.ts).
+
+/**
+ * The most a kept report may weigh on average (approxBytes): a Neuron's windowPart is about 5.8 KB at
+ * most (two histograms of 64 buckets, 32 connections of 63-character names).
+ */
+export const REPORT_BYTES = 8 * 1024;
+
+export interface NextReportsOptions {
+  /** The Neuron's name, its pods' key under `neurons`. */
+  readonly neuron: string;
+  /** Its forwardConnections. */
+  readonly targets: readonly string[];
+  readonly keepMs: number;
+  readonly intervalMs: number;
+}
+
+/**
+ * A pod's history after its new report: of each report only what the Neuron's windows read
+ * (windowPart), at most twice the reads a window takes at this interval (room for reads closer
+ * together), and at most REPORT_BYTES a report in all, so a field kept later cannot grow a history
+ * past what a window's reads need either.
+ */
+export function nextReports(
+  prior: Pick<PodHistory, 'reports' | 'targets'> | undefined,
+  report: LoadReport,
+  o: NextReportsOptions,
+): LoadReport[] {
+  const most = 2 * Math.ceil(o.keepMs / o.intervalMs) + 4;
+  // After the connections changed, the older reports keep the same targets as the new one: a target
+  // in the older only would read as a forwarded count gone back, and start the history again.
+  const same =
+    prior?.targets?.length === o.targets.length && o.targets.every((t, i) => prior.targets?.[i] === t);
+  const history =
+    prior === undefined
+      ? []
+      : same
+        ? prior.reports
+        : prior.reports.map((r) => windowPart(r, o.neuron, o.targets));
+  return appendReport(history, windowPart(report, o.neuron, o.targets), o.keepMs, most, most * REPORT_BYTES);
+}
 
 /** Reads the load of every Ready pod of the pod-sourced Neurons; returns each Neuron's view. */
 export type PodLoadReader = (
@@ -70,10 +111,14 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
           const readAt = clock.now();
           const report = await read(pod.url, token);
           const keepMs = t.spec.autoscaling.stableWindowSeconds * 1000 + 10_000;
-          // Twice the reads a window takes at this interval: room for reads closer together.
-          const most = 2 * Math.ceil(keepMs / options.intervalMs) + 4;
-          const reports = appendReport(histories.get(pod.uid)?.reports ?? [], report, keepMs, most);
-          histories.set(pod.uid, { neuron: t.key, reports, okAt: clock.now(), readAt, keepMs });
+          const targets = t.spec.forwardConnections;
+          const reports = nextReports(histories.get(pod.uid), report, {
+            neuron: t.neuron.metadata?.name ?? '',
+            targets,
+            keepMs,
+            intervalMs: options.intervalMs,
+          });
+          histories.set(pod.uid, { neuron: t.key, targets, reports, okAt: clock.now(), readAt, keepMs });
           observer?.loadRead?.('ok');
           if (readErrors.delete(pod.uid))
             logger.info({ neuron: t.key, pod: pod.name }, 'Read the pod’s load report again');

@@ -6,6 +6,8 @@ import type { TuningTarget } from './tuning-targets.ts';
 /** One pod's recent load reports, its Neuron, and when it last answered (operator clock). */
 export interface PodHistory {
   readonly neuron: string;
+  /** The Neuron's forwardConnections its reports were kept for (pod-load-reader.ts). */
+  readonly targets?: readonly string[];
   readonly reports: LoadReport[];
   readonly okAt: number;
   /** When the newest report's read was sent (operator clock): what the pod ran by then. */
