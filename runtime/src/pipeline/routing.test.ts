@@ -7,6 +7,7 @@ import { planForwards, refuseForwarded } from './routing.ts';
 const neuron = (id: string, forward: string[]) => neuronConfig(id, 'L3', forward);
 
 const known = new Set(['a', 'b', 'c', 'a2', 'a3', 'a4']);
+const LONG = 'x'.repeat(20_000);
 
 const cases: {
   name: string;
@@ -121,6 +122,22 @@ const cases: {
     children: [],
     dropped: [],
     codes: [],
+  },
+  {
+    // Contents past 1,024 characters are told apart by their digest: each distinct one is followed
+    // once, a repeated one is not counted again.
+    name: 'follows each distinct long content for one target once, and counts the rest past max_fanout',
+    answer: ['1', '2', '1', '3', '4', '2'].map((k) => `FORWARD_TO: b\nCONTENT: ${LONG}${k}`).join('\n'),
+    maxFanout: 2,
+    children: [
+      ['b', `${LONG}1`],
+      ['b', `${LONG}2`],
+    ],
+    dropped: [
+      ['b', 'fanout_limit'],
+      ['b', 'fanout_limit'],
+    ],
+    codes: ['FANOUT_LIMIT_EXCEEDED'],
   },
 ];
 

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { excerpt } from './detached.ts';
@@ -80,6 +81,14 @@ export function recordDrop(
   else unlisted[reason] = (unlisted[reason] ?? 0) + 1;
 }
 
+/**
+ * How `seen` tells contents apart. V8 hashes a string longer than 16,383 characters by its length
+ * alone, so long contents of one length shared one bucket of the Set and each lookup compared them
+ * all (an 8 MiB answer of 512 such CONTENTs for one target took 70–110 ms to route); a long one is
+ * known by its digest, as the response cache keys it.
+ */
+const contentId = (c: string): string => (c.length > 1024 ? hash('sha256', c, 'base64url') : c);
+
 export function planForwards(i: RoutingInput): ForwardPlan {
   const children: PlannedForward[] = [];
   const dropped: DroppedTarget[] = [];
@@ -90,7 +99,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   // Connections decided on, and names outside them that are listed: both bounded, however many
   // names the answer holds (a set of every name was most of the routing time of a 900,000-name answer).
   const decided = new Set<string>();
-  // The contents each followed target was named with, sent or dropped at max_fanout: each is decided once.
+  // The contents (by contentId) each followed target was named with, sent or dropped at max_fanout: each is decided once.
   const seen = new Map<string, Set<string>>();
   const listed = new Set<string>();
   let overflow = 0;
@@ -120,8 +129,10 @@ export function planForwards(i: RoutingInput): ForwardPlan {
       if (decided.has(target)) {
         // Dropped once, dropped for good; followed, it takes each distinct content once more.
         const contents = seen.get(target);
-        if (!contents || contents.has(content)) continue;
-        contents.add(content);
+        if (!contents) continue;
+        const id = contentId(content);
+        if (contents.has(id)) continue;
+        contents.add(id);
         follow(target, content);
         continue;
       }
@@ -149,7 +160,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
           ),
         );
       } else if (follow(target, content)) {
-        seen.set(target, new Set([content]));
+        seen.set(target, new Set([contentId(content)]));
       }
     }
   }

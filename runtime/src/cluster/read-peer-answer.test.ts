@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { neuronConfig } from '../testing/builders.ts';
+import { peerAnswerChecks } from './peer-answer.ts';
+import {
+  MAX_PEER_ANSWER_BYTES,
+  MAX_PEER_LINE_BYTES,
+  type PeerProgress,
+  readPeerAnswer,
+} from './read-peer-answer.ts';
+
+// A streamed answer (NDJSON) read as undici hands it over: chunks cut anywhere, several lines in one
+// chunk, one line over many. The reader searches only each new chunk for a line's end.
+
+const target = neuronConfig('impl', 'L2', [], { endpoint: 'http://127.0.0.1:1' });
+const result = (content: string) => ({ i: 0, result: { neuron: 'impl', layer: 'L2', content } });
+
+async function read(chunks: readonly Buffer[], count = 2) {
+  const got: [number, string | undefined][] = [];
+  const res = {
+    statusCode: 200,
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: (async function* () {
+      yield* chunks;
+    })(),
+  } as unknown as Parameters<typeof readPeerAnswer>[1];
+  const outcomes = await readPeerAnswer(
+    target,
+    res,
+    count,
+    (i: number, p: PeerProgress) => got.push([i, p.result?.content]),
+    peerAnswerChecks(),
+    MAX_PEER_ANSWER_BYTES,
+  );
+  return { got, outcomes };
+}
+
+/** `text` cut into pieces of `size` bytes (a cut may fall inside a character). */
+const cut = (text: string, size: number): Buffer[] => {
+  const b = Buffer.from(text);
+  const out: Buffer[] = [];
+  for (let at = 0; at < b.length; at += size) out.push(b.subarray(at, at + size));
+  return out;
+};
+
+describe('readPeerAnswer, streamed', () => {
+  const long = `${'界'.repeat(3000)}x`;
+  const lines = [
+    JSON.stringify(result(long)),
+    JSON.stringify({ ...result('short'), i: 1 }),
+    JSON.stringify({ ...result('third'), i: 0 }),
+    JSON.stringify({ errors: [[], [{ code: 'QUEUE_FULL', message: 'full' }]] }),
+  ];
+  const text = `${lines.join('\n')}\n`;
+
+  it.each([1, 7, 64, 4096, text.length * 4])(
+    'reads every line in order, in chunks of %i bytes',
+    async (size) => {
+      const { got, outcomes } = await read(cut(text, size));
+      expect(got).toEqual([
+        [0, long],
+        [1, 'short'],
+        [0, 'third'],
+      ]);
+      expect(outcomes.map((o) => o.errors.map((e) => e.code))).toEqual([[], ['QUEUE_FULL']]);
+    },
+  );
+
+  it('reads a last line that has no line end', async () => {
+    const { outcomes } = await read(cut(text.slice(0, -1), 5));
+    expect(outcomes).toHaveLength(2);
+  });
+
+  it('refuses a line longer than MAX_PEER_LINE_BYTES, however it is cut, and names the limit', async () => {
+    const piece = Buffer.alloc(1024 * 1024, 'x');
+    const chunks = Array.from({ length: MAX_PEER_LINE_BYTES / piece.length + 1 }, () => piece);
+    await expect(read([Buffer.from('{"i":0,"result":"'), ...chunks])).rejects.toThrow(
+      `a line is longer than ${MAX_PEER_LINE_BYTES} bytes`,
+    );
+  });
+});
