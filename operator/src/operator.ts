@@ -80,7 +80,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const writer = createKubeWriter(writes, count);
   // A Neuron renders again at each watch event of its children, its configuration mostly unchanged:
   // the YAML of the last few hundred (about 4 KB each with their keys) is remembered.
-  const configYaml = rememberingYamlText(256);
+  const configYaml = rememberingYamlText({ entries: 256, chars: 4 * 1024 * 1024 });
   // The runtime admin token of each Hal9Cluster that names no Secret of its own is derived from one
   // key in the operator's namespace; without a namespace (out of cluster, no flag) there is no key,
   // and such a cluster's admin API takes no token (its Warning condition says so).

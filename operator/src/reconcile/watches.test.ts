@@ -97,6 +97,17 @@ describe('watchHandlers: Neurons', () => {
     expect(t.take()).toEqual([`${ns}/c`]);
   });
 
+  it('does not fan out to referrers for a spec change they do not render (not the layer)', () => {
+    const t = setup();
+    t.add(aNeuron('c'));
+    t.add(aNeuron('a', { forwardConnections: ['c'] }));
+    t.take();
+    t.update(aNeuron('c', { systemPrompt: 'edited' }, { generation: 2 }));
+    expect(t.take()).toEqual([`${ns}/c`]);
+    t.update(aNeuron('c', { layer: 'L3', systemPrompt: 'edited' }, { generation: 3 }));
+    expect(t.take()).toEqual([`${ns}/a`, `${ns}/c`]);
+  });
+
   it('does not fan out to referrers for a status-only update', () => {
     const t = setup();
     t.add(aNeuron('c'));

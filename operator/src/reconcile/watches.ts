@@ -18,10 +18,11 @@ export interface Queues {
 export const CLUSTER_SUMMARY_DELAY_MS = 1000;
 
 interface Seen {
-  /** The object's uid and generation: one deleted and re-created under its name while a watch was
-   * down arrives as an update, at generation 1 again, and is still a change. */
-  version: string;
   cluster: string;
+  /** What the Neurons naming it render from it, with its name and cluster (neuron-peers.ts). */
+  layer: string | undefined;
+  /** One deleted and re-created under its name while a watch was down arrives as an update: a change. */
+  uid: string | undefined;
 }
 
 const versionOf = (o: KubernetesObject & { metadata?: { generation?: number } }): string =>
@@ -30,8 +31,8 @@ const versionOf = (o: KubernetesObject & { metadata?: { generation?: number } })
 /**
  * Event → key mapping. Informer callbacks only enqueue; the reconcilers read the caches.
  * - a Neuron: itself and, after CLUSTER_SUMMARY_DELAY_MS, its Hal9Cluster (status summary); when
- *   its spec changes or it comes or goes, also the Neurons whose connections name it (their
- *   rendered config lists it);
+ *   its layer changes or it comes or goes, also the Neurons whose connections name it (their
+ *   rendered config lists its name and layer);
  * - a Hal9Cluster: itself (also when it goes); when its spec changes or it comes or goes, its Neurons;
  * - a child: its owning Neuron (controller ownerReference, else the hal9.ai/neuron label);
  *   a Service also its cluster (the entry endpoint), after CLUSTER_SUMMARY_DELAY_MS;
@@ -79,7 +80,7 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
     add(n) {
       const key = keyOf(n);
       const cluster = n.spec?.cluster ?? '';
-      seenNeurons.set(key, { version: versionOf(n), cluster });
+      seenNeurons.set(key, { cluster, layer: n.spec?.layer, uid: n.metadata?.uid });
       index(key, n);
       queues.neurons.add(key);
       summarize(`${n.metadata?.namespace}/${cluster}`);
@@ -90,12 +91,15 @@ export function watchHandlers(neurons: ObjectReader<Neuron>, queues: Queues) {
       const ns = n.metadata?.namespace ?? '';
       const cluster = n.spec?.cluster ?? '';
       const prev = seenNeurons.get(key);
-      seenNeurons.set(key, { version: versionOf(n), cluster });
+      seenNeurons.set(key, { cluster, layer: n.spec?.layer, uid: n.metadata?.uid });
       index(key, n);
       queues.neurons.add(key);
       summarize(`${ns}/${cluster}`);
       if (prev && prev.cluster !== cluster) summarize(`${ns}/${prev.cluster}`);
-      if (!prev || prev.version !== versionOf(n)) enqueueReferrers(ns, n.metadata?.name ?? '');
+      // Its referrers render only its name, cluster and layer: another spec change (a prompt edited
+      // in a loop) reconciled every Neuron naming it for nothing, thousands of passes an edit.
+      if (!prev || prev.uid !== n.metadata?.uid || prev.layer !== n.spec?.layer)
+        enqueueReferrers(ns, n.metadata?.name ?? '');
     },
     delete(n) {
       const key = keyOf(n);

@@ -44,7 +44,8 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     ({ type, status, reason, message, observedGeneration: g }) satisfies ConditionInput;
   const isTrue = (n: Neuron, type: string) => findCondition(n.status?.conditions, type)?.status === 'True';
   const total = input.neurons.length;
-  const ready = input.neurons.filter((n) => isTrue(n, ConditionType.Ready));
+  // Sets, not lists: each is asked of every Neuron (quadratic in a cluster of thousands).
+  const ready = new Set(input.neurons.filter((n) => isTrue(n, ConditionType.Ready)));
   const degraded = input.neurons
     .filter((n) => isTrue(n, ConditionType.Degraded))
     .map(nameOf)
@@ -52,7 +53,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
   // A Neuron stays Ready while old pods serve during its rollout: the cluster is rolled out only
   // when none of its Neurons is still progressing.
   const rollingOut = input.neurons
-    .filter((n) => ready.includes(n) && isTrue(n, ConditionType.Progressing))
+    .filter((n) => ready.has(n) && isTrue(n, ConditionType.Progressing))
     .map(nameOf)
     .sort();
   // A Neuron's conditions describe the cluster generation its last reconcile rendered from. Right
@@ -64,16 +65,17 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
     .map(nameOf)
     .sort();
   const notReady = input.neurons
-    .filter((n) => !ready.includes(n))
+    .filter((n) => !ready.has(n))
     .map(nameOf)
     .sort();
   // A paused Neuron that is not Ready stays so until it is resumed (nothing is applied to it): the
   // cluster is not Ready, since that Neuron does not serve, but nothing under way will change it,
   // so it is not waited for and does not keep the cluster Progressing.
-  const waiting = notReady.filter((n) => !paused.includes(n));
-  const pausedNotReady = notReady.filter((n) => paused.includes(n));
+  const pausedSet = new Set(paused);
+  const waiting = notReady.filter((n) => !pausedSet.has(n));
+  const pausedNotReady = notReady.filter((n) => pausedSet.has(n));
   const pending = input.neurons
-    .filter((n) => n.status?.clusterGeneration !== g && !paused.includes(nameOf(n)))
+    .filter((n) => n.status?.clusterGeneration !== g && !pausedSet.has(nameOf(n)))
     .map(nameOf)
     .sort();
   // Not waited for, but named: a paused Neuron may run an older spec (its own, or this cluster's).
@@ -117,8 +119,8 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
         : '';
     const msg =
       waiting.length > 0
-        ? `${ready.length}/${total} neurons ready; waiting for ${list(waiting)}${held ? `; ${held}` : ''}`
-        : `${ready.length}/${total} neurons ready; ${held}`;
+        ? `${ready.size}/${total} neurons ready; waiting for ${list(waiting)}${held ? `; ${held}` : ''}`
+        : `${ready.size}/${total} neurons ready; ${held}`;
     const reason = waiting.length > 0 ? Reason.NeuronsNotReady : Reason.NeuronsPaused;
     next.push(cond(ConditionType.Ready, 'False', reason, msg));
     next.push(progressing(msg));
@@ -159,7 +161,7 @@ export function computeClusterStatus(input: ClusterStatusInput): Hal9ClusterStat
       input.now,
     ),
     neurons: total,
-    readyNeurons: ready.length,
+    readyNeurons: ready.size,
   };
   const endpoint = entryEndpoint(input);
   if (endpoint) status.entryEndpoint = endpoint;

@@ -52,7 +52,8 @@ export function createRetirement(deps: RetirementDeps): Retirement {
       }
     },
     keepOnly(retire) {
-      for (const k of retiring.keys()) if (!retire.some((r) => r.key === k)) retiring.delete(k);
+      const keep = new Set(retire.map((r) => r.key));
+      for (const k of retiring.keys()) if (!keep.has(k)) retiring.delete(k);
     },
   };
 }
