@@ -5,6 +5,7 @@ import type { BudgetLeft } from './budget-left.ts';
 import { detached } from './detached.ts';
 import { type ParsedAnswer, parseAnswer } from './protocol.ts';
 import {
+  contentIds,
   type DroppedTarget,
   droppedTotal,
   type ForwardPlan,
@@ -103,7 +104,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     over > 0 ? parsed.results.slice(0, MAX_RESULTS_PER_ANSWER) : parsed.results,
     i.text.length,
   );
-  const copies = contentCopies(plan.children, signal.content, i.text.length);
+  const copy = contentCopies(plan.children, signal.content, i.text.length);
   // One path array shared by every child: it is never mutated.
   const path = plan.children.length > 0 ? [...signal.path, neuron.id] : signal.path;
   return {
@@ -119,7 +120,7 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
         hop: signal.hop + 1,
         // A CONTENT equal to the incoming one is still a piece of this answer: the signal's own string
         // takes its place.
-        content: c.content === signal.content ? signal.content : (copies?.get(c.content) ?? c.content),
+        content: c.content === signal.content ? signal.content : copy ? copy(c.content) : c.content,
         path,
         metadata: signal.metadata,
       }),
@@ -185,25 +186,32 @@ function keptApart(results: readonly string[], answerLength: number): readonly s
  * of the answer, and a child's content outlives it. The next layer's cache keys its answer by it for
  * the cache's TTL (response-cache.ts) while the cache's byte budget counts only the stored answer,
  * so a short CONTENT after 8 MiB of other text kept 8 MiB per cached entry. Copies when the pieces are
- * under half of the answer, by content (children often share one); undefined when none is needed.
+ * under half of the answer; undefined when none is needed. Children often share one content (every
+ * target of a FORWARD_TO, up to max_fanout, 1,000): they are told apart by contentIds, which digests
+ * the one string they share once, not once per child.
  */
 function contentCopies(
   children: readonly PlannedForward[],
   incoming: string,
   answerLength: number,
-): ReadonlyMap<string, string> | undefined {
+): ((content: string) => string) | undefined {
+  const idOf = contentIds();
   let kept = 0;
-  let pieces: string[] | undefined;
+  let pieces: Map<string, string> | undefined;
   for (const { content } of children) {
     // The incoming content is the signal's own string (routeAnswer), whether or not the answer
     // repeated it: it was copied, if it had to be, where it was cut.
-    if (content === incoming || pieces?.includes(content)) continue;
-    pieces ??= [];
-    pieces.push(content);
+    if (content === incoming) continue;
+    pieces ??= new Map();
+    const id = idOf(content);
+    if (pieces.has(id)) continue;
+    pieces.set(id, content);
     kept += content.length;
   }
   if (!pieces || kept * 2 >= answerLength) return undefined;
-  return new Map(pieces.map((p) => [p, detached(p)]));
+  const copies = pieces;
+  for (const [id, p] of copies) copies.set(id, detached(p));
+  return (c) => copies.get(idOf(c)) ?? c;
 }
 
 const STOPPED_BY: Readonly<Record<string, string>> = {

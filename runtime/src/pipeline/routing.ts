@@ -82,12 +82,28 @@ export function recordDrop(
 }
 
 /**
- * How `seen` tells contents apart. V8 hashes a string longer than 16,383 characters by its length
+ * How a set of contents tells them apart (`seen` here, route-answer.ts's copies). V8 hashes a string longer than 16,383 characters by its length
  * alone, so long contents of one length shared one bucket of the Set and each lookup compared them
  * all (an 8 MiB answer of 512 such CONTENTs for one target took 70–110 ms to route); a long one is
  * known by its digest, as the response cache keys it.
  */
-const contentId = (c: string): string => (c.length > 1024 ? hash('sha256', c, 'base64url') : c);
+export const contentId = (c: string): string => (c.length > 1024 ? hash('sha256', c, 'base64url') : c);
+
+/**
+ * contentId, remembered for the last string asked: every target of one FORWARD_TO shares its
+ * CONTENT's string, which is then digested once, not once per target (up to max_fanout, 1,000).
+ */
+export function contentIds(): (c: string) => string {
+  let last: string | undefined;
+  let lastId = '';
+  return (c) => {
+    if (c !== last) {
+      last = c;
+      lastId = contentId(c);
+    }
+    return lastId;
+  };
+}
 
 export function planForwards(i: RoutingInput): ForwardPlan {
   const children: PlannedForward[] = [];
@@ -102,6 +118,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
   // The contents (by contentId) each followed target was named with, sent or dropped at max_fanout: each is decided once.
   const seen = new Map<string, Set<string>>();
   const listed = new Set<string>();
+  const idOf = contentIds();
   let overflow = 0;
   /** A child within max_fanout (true), else dropped and counted (false). */
   const follow = (target: string, content: string): boolean => {
@@ -130,7 +147,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
         // Dropped once, dropped for good; followed, it takes each distinct content once more.
         const contents = seen.get(target);
         if (!contents) continue;
-        const id = contentId(content);
+        const id = idOf(content);
         if (contents.has(id)) continue;
         contents.add(id);
         follow(target, content);
@@ -160,7 +177,7 @@ export function planForwards(i: RoutingInput): ForwardPlan {
           ),
         );
       } else if (follow(target, content)) {
-        seen.set(target, new Set([contentId(content)]));
+        seen.set(target, new Set([idOf(content)]));
       }
     }
   }
