@@ -1,6 +1,6 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { Hal9Error } from '../errors.ts';
-import { detached } from '../pipeline/detached.ts';
+import { cutTo, detached } from '../pipeline/detached.ts';
 import type { Completion } from './backend.ts';
 import { upstreamId } from './upstream-id.ts';
 
@@ -30,13 +30,8 @@ const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
  * held whole by every cached answer.
  */
 export const MAX_ANSWER_TAG_CHARS = 256;
-// A cut is copied (detached.ts): a slice of the megabyte string would keep all of it.
 const tag = (v: unknown): string | undefined =>
-  typeof v === 'string'
-    ? v.length > MAX_ANSWER_TAG_CHARS
-      ? detached(v.slice(0, MAX_ANSWER_TAG_CHARS))
-      : v
-    : undefined;
+  typeof v === 'string' ? cutTo(v, MAX_ANSWER_TAG_CHARS) : undefined;
 
 /**
  * A token count of the answer's `usage`: anything but a non-negative integer of at most `max` fails

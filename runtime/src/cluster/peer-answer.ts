@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { type ErrorCode, ErrorCodes, type ErrorInfo } from '../errors.ts';
 import { errorInfo, resultEntry, traceEntry } from '../http/schemas.ts';
-import { detached } from '../pipeline/detached.ts';
+import { cutTo } from '../pipeline/detached.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
 
 // What a peer pod answers is checked before any of it reaches a caller: the same schemas the signal
@@ -82,8 +82,8 @@ function knownCode(e: ErrorInfo): ErrorInfo {
   return {
     ...e,
     code: 'PEER_ERROR' satisfies ErrorCode,
-    // Copied, not sliced (detached.ts): the message outlives the peer's answer in the request store.
-    message: `${detached(String(e.code).slice(0, 64))}: ${e.message}`,
+    // Cut to a copy (cutTo): the message outlives the peer's answer in the request store.
+    message: `${cutTo(String(e.code), 64)}: ${e.message}`,
   };
 }
 

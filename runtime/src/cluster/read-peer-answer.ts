@@ -3,7 +3,7 @@ import type { Agent } from 'undici';
 import { nestsDeeperThan } from '../claude/answer-json.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
-import { detached } from '../pipeline/detached.ts';
+import { cutTo } from '../pipeline/detached.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
 import type { PeerAnswerChecks } from './peer-answer.ts';
 
@@ -65,14 +65,11 @@ export async function readPeerAnswer(
     if (typeof outcomes === 'string') throw bad(outcomes);
     return outcomes;
   }
-  // Cuts of the peer's text are copied (detached.ts): the error goes into the run's trace and errors,
-  // which the request store keeps, and a slice would keep the whole answer (up to maxAnswerBytes).
-  const code =
-    typeof payload?.error?.code === 'string' ? detached(payload.error.code.slice(0, 64)) : undefined;
+  // Cut to copies of their own (cutTo): the error goes into the run's trace and errors, which the
+  // request store keeps, and a slice would keep the whole text (up to maxAnswerBytes).
+  const code = typeof payload?.error?.code === 'string' ? cutTo(payload.error.code, 64) : undefined;
   const message =
-    typeof payload?.error?.message === 'string'
-      ? detached(payload.error.message.slice(0, 300))
-      : 'malformed response';
+    typeof payload?.error?.message === 'string' ? cutTo(payload.error.message, 300) : 'malformed response';
   const retryAfter = Number(res.headers['retry-after']);
   const passed = code !== undefined && PASSED_ON.has(code);
   // A 2xx here is an answer without its outcomes: malformed, not a refusal with that status.

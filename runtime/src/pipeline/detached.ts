@@ -8,6 +8,15 @@ export function detached(s: string): string {
   return s === '' ? s : Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
+/**
+ * `s` cut to its first `max` characters: `s` itself when it fits, else a copy of its own (a slice of
+ * a megabyte string would keep all of it). For whole strings (JSON-parsed); a piece of an answer
+ * needs `detached` even uncut.
+ */
+export function cutTo(s: string, max: number): string {
+  return s.length > max ? detached(s.slice(0, max)) : s;
+}
+
 /** The first `max` characters of `s`, then an ellipsis when there were more: a copy of its own. */
 export function excerpt(s: string, max: number): string {
   return detached(s.length > max ? `${s.slice(0, max)}…` : s);

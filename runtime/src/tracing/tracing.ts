@@ -9,7 +9,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { detached } from '../pipeline/detached.ts';
+import { cutTo } from '../pipeline/detached.ts';
 import {
   parseTraceparent,
   parseTracestate,
@@ -120,11 +120,8 @@ class OtelSpanRef implements SpanRef {
       this.span.setAttribute('error.type', o.error.code);
       this.span.setStatus({
         code: SpanStatusCode.ERROR,
-        // A cut is copied (detached.ts): the span waits in the export queue with it.
-        message:
-          o.error.message.length > this.#maxMessage
-            ? detached(o.error.message.slice(0, this.#maxMessage))
-            : o.error.message,
+        // A cut is a copy (cutTo): the span waits in the export queue with it.
+        message: cutTo(o.error.message, this.#maxMessage),
       });
     }
     this.span.end();
