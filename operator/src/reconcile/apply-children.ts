@@ -120,11 +120,12 @@ export async function applyChildren(
     try {
       // Ours but not in the cache (its label removed by hand): updated, not created.
       let exists = live !== undefined;
+      let created: KubernetesObject | undefined;
       if (live) {
         refuseUnlessControlled(neuron, obj, live);
         await removeConflictingItems(deps, neuron, obj, live, log);
         if (foreign.length > 0) await takeBackTemplate(deps, neuron, obj, log);
-      } else exists = await refuseTakenName(deps, neuron, obj);
+      } else ({ created, exists } = await createUnlessTaken(deps, neuron, obj));
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
         // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
@@ -138,7 +139,7 @@ export async function applyChildren(
           { manager: handoverManager, force: false },
         );
       }
-      let result = await deps.writer.apply(obj);
+      let result = created ?? (await deps.writer.apply(obj));
       if (release) {
         result = (await deps.writer.apply(
           { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace } } as KubernetesObject,
@@ -185,20 +186,38 @@ export async function applyChildren(
 }
 
 /**
- * Before a child is created: the child caches hold only objects the operator labelled, so one of
+ * No object has this resourceVersion: etcd's revisions start at 1 and the apiserver's own first
+ * writes take the first ones. An apply carrying it creates the object when its name is free, and
+ * is refused (409) when anything holds the name, as an update conditional on a stale version is.
+ */
+export const absentVersion = '1';
+
+/**
+ * Creates a child the caches do not hold. They hold only objects the operator labelled, so one of
  * that name may already exist, made by someone else (a user's Service named like the Neuron). A
  * forced apply would take it over (its selector, data, ownerReference), and deleting the Neuron or
- * no longer rendering the kind would then delete it. Only an object whose controller is this Neuron
- * (one the caches have not seen yet) is applied over. Returns whether it exists (ours, uncached).
+ * no longer rendering the kind would then delete it. So the apply is conditional on the name being
+ * free (absentVersion): one request for the usual creation, where a read and an apply were two.
+ * Refused, the object is read: it is applied over (by the caller) only when its controller is this
+ * Neuron (one the caches have not seen yet), and then `exists` says it was updated, not created.
  */
-async function refuseTakenName(
+async function createUnlessTaken(
   deps: NeuronReconcilerDeps,
   neuron: Neuron,
   obj: KubernetesObject,
-): Promise<boolean> {
+): Promise<{ created?: KubernetesObject; exists: boolean }> {
+  try {
+    const created = await deps.writer.apply({
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: absentVersion },
+    });
+    return { created, exists: false };
+  } catch (err) {
+    if (!(err instanceof OperatorError && err.status === 409)) throw err;
+  }
   const existing = await deps.readChild(obj);
   if (existing) refuseUnlessControlled(neuron, obj, existing);
-  return existing !== undefined;
+  return { exists: existing !== undefined };
 }
 
 /**

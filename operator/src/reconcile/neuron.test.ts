@@ -60,6 +60,8 @@ function setup(
 ) {
   /** `Kind name` of every live read of a child before its creation. */
   const reads: string[] = [];
+  /** `Kind name` of every apply conditional on the name being free (a creation). */
+  const conditional: string[] = [];
   const applied: KubernetesObject[] = [];
   /** The field manager of each apply, in the order of `applied`. */
   const managers: string[] = [];
@@ -97,6 +99,16 @@ function setup(
       order.push(`apply ${obj.kind} ${obj.metadata?.name}`);
       const refused = o.refuse?.(obj);
       if (refused) throw refused;
+      // As the apiserver answers an apply conditional on a version the object does not have.
+      if (obj.metadata?.resourceVersion !== undefined) {
+        conditional.push(`${obj.kind} ${obj.metadata.name}`);
+        const held = o.existing?.some((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
+        if (held) {
+          throw new OperatorError(OperatorErrorCode.Conflict, 'the object has been modified', {
+            status: 409,
+          });
+        }
+      }
       applied.push(obj);
       managers.push(options?.manager ?? 'hal9-operator');
       return (o.answer?.(obj) ?? obj) as T;
@@ -162,6 +174,7 @@ function setup(
     writes,
     patches,
     reads,
+    conditional,
     events,
     eventMessages,
     skipped,
@@ -874,7 +887,14 @@ describe('a name already taken by an object the operator did not create', () => 
       'Deployment',
       'PodDisruptionBudget',
     ]);
-    expect(t.reads).toEqual(['ConfigMap a-config', 'Service a', 'Deployment a', 'PodDisruptionBudget a']);
+    // Each creation is conditional on its name being free; only the one refused is read.
+    expect(t.conditional).toEqual([
+      'ConfigMap a-config',
+      'Service a',
+      'Deployment a',
+      'PodDisruptionBudget a',
+    ]);
+    expect(t.reads).toEqual(['Service a']);
     const degraded = t.statuses.at(-1)?.conditions?.find((c) => c.type === 'Degraded');
     expect(degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
     expect(degraded?.message).toContain(
@@ -953,7 +973,7 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(again.applied.map((o) => o.kind)).toContain('Service');
   });
 
-  it('is not read for a child the cache holds: only a creation costs the read', async () => {
+  it('costs no read: a child the cache holds is applied as it is, one it does not is created conditionally', async () => {
     const service = renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
       (x) => x.kind === 'Service',
     );
@@ -961,7 +981,9 @@ describe('a name already taken by an object the operator did not create', () => 
       children: { Service: reader([withAppliedHash(service!)]) },
     });
     await t.reconcile(key);
-    expect(t.reads).toEqual(['ConfigMap a-config', 'Deployment a']);
+    expect(t.reads).toEqual([]);
+    expect(t.conditional).toEqual(['ConfigMap a-config', 'Deployment a']);
+    expect(t.applied.find((o) => o.kind === 'Service')?.metadata?.resourceVersion).toBeUndefined();
   });
 });
 
