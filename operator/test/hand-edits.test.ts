@@ -293,4 +293,26 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(service?.spec?.selector).toEqual({ app: 'ledger' });
     expect(service?.metadata?.ownerReferences ?? []).toEqual([]);
   });
+
+  it('is applied over when it is the Neuron’s own child that lost the operator’s label (no cache holds it)', async () => {
+    await apply([aNeuron('orders', 'c1')]);
+    await waitForNeuronReady(r, 'orders');
+    const before = await r.service('orders');
+    // The child caches watch by this label: without it the Service is gone from them, and the
+    // operator's creation (conditional on the name being free) is refused. The live read then finds
+    // it controlled by this Neuron, so it is applied over, not reported as taken.
+    await kubectl(['label', 'service', 'orders', '-n', space.name, 'hal9.ai/neuron-']);
+    const relabelled = await waitFor(
+      'Service orders labelled again',
+      async () => {
+        const s = await r.service('orders');
+        return s?.metadata?.labels?.['hal9.ai/neuron'] === 'orders' ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    // The same object, updated in place.
+    expect(relabelled.metadata?.uid).toBe(before?.metadata?.uid);
+    const n = await r.neuron('orders');
+    expect(condition(n, 'Degraded')).toMatchObject({ status: 'False' });
+  });
 });
