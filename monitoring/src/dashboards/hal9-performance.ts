@@ -233,7 +233,9 @@ const cache = [
     min: 0,
     max: 1,
     width: 16,
-    thresholds: [{ value: 0.5, color: 'red' }],
+    // Low is bad: red below 50 % (Hal9LowCacheHitRate), as on the L2 stat.
+    thresholdBase: 'red',
+    thresholds: [{ value: 0.5, color: 'green' }],
     targets: [
       {
         expr: ratio(rate('hal9_cache_hits_total', selNeuron), rate('hal9_cache_requests_total', selNeuron), [
@@ -507,6 +509,10 @@ const routing = [
   }),
 ];
 
+// A runtime outside Kubernetes (npm start, a container with your own Prometheus) has no `pod` label: its
+// instance tells it apart, so standalone runtimes are not merged into one line.
+const podLegend = '{{pod}} {{instance}}';
+
 // One event loop serves every request of a runtime pod: its busy share is the pod's saturation (the
 // runtime's latency tail grows well before its CPU reaches a core, bench/README.md).
 const processes = [
@@ -523,8 +529,8 @@ const processes = [
     ],
     targets: [
       {
-        expr: `max by (pod) (${rate('hal9_event_loop_busy_seconds_total', selPod)})`,
-        legend: '{{pod}}',
+        expr: `max by (namespace, pod, instance) (${rate('hal9_event_loop_busy_seconds_total', selPod)})`,
+        legend: podLegend,
       },
     ],
   }),
@@ -534,7 +540,12 @@ const processes = [
       'CPU cores each runtime pod uses (rate of process_cpu_seconds_total), its event loop and Node.js’s other threads (GC, I/O) together.',
     unit: units.Short,
     min: 0,
-    targets: [{ expr: `max by (pod) (${rate('process_cpu_seconds_total', selPod)})`, legend: '{{pod}}' }],
+    targets: [
+      {
+        expr: `max by (namespace, pod, instance) (${rate('process_cpu_seconds_total', selPod)})`,
+        legend: podLegend,
+      },
+    ],
   }),
   timeSeriesPanel({
     title: 'Resident memory by pod',
@@ -542,7 +553,12 @@ const processes = [
       'Resident memory of each runtime pod’s process (process_resident_memory_bytes), against which its container memory limit applies.',
     unit: units.BytesIEC,
     min: 0,
-    targets: [{ expr: `max by (pod) (process_resident_memory_bytes{${selPod}})`, legend: '{{pod}}' }],
+    targets: [
+      {
+        expr: `max by (namespace, pod, instance) (process_resident_memory_bytes{${selPod}})`,
+        legend: podLegend,
+      },
+    ],
   }),
   timeSeriesPanel({
     title: 'Event loop lag p99 by pod',
@@ -553,8 +569,8 @@ const processes = [
     thresholds: [{ value: 0.05, color: 'red' }],
     targets: [
       {
-        expr: `clamp_min(max by (pod) (nodejs_eventloop_lag_p99_seconds{${selPod}}) - 0.01, 0)`,
-        legend: '{{pod}}',
+        expr: `clamp_min(max by (namespace, pod, instance) (nodejs_eventloop_lag_p99_seconds{${selPod}}) - 0.01, 0)`,
+        legend: podLegend,
       },
     ],
   }),

@@ -206,6 +206,7 @@ const saturatedConfig = {
 
 // sluggish: mock mode, one neuron that answers every signal in 80 ms (over the 50 ms objective) with a slot
 // for each client: hundreds of signals in seconds, all late, past the latency slow burn's minimum of 600.
+// Impatient callers give up on it after 20 ms: about 10 % of its requests are cancelled (Hal9RequestsAbandoned).
 const sluggishConfig = {
   cluster: { name: 'sluggish' },
   neurons: [{ id: 'impl-1', layer: 'L2', system_prompt: 'build', forward_connections: [] }],
@@ -393,45 +394,56 @@ describe('dashboards and rules against a real Prometheus', () => {
     await kubectl(['apply', '-n', namespace, '-f', '-'], {
       stdin: toYaml([noDisruptionBudgetsQuota(), ...perfTopology('perf', prometheus.url)]),
     });
-    const [perfResult, throttledResult, brokenResult, pricedResult, sluggishResult] = await Promise.all([
-      perfLoad,
-      driveLoad({
-        url: throttled.url,
-        content: throttledContent,
-        workers: 1,
-        maxRequests: 150,
-        maxMs: 20_000,
-        backoffMs: 100,
-        paceMs: 50,
-      }),
-      // Over the error slow burn's minimum of 600 admitted requests; after 5 failures its breaker
-      // answers at once.
-      driveLoad({
-        url: broken.url,
-        content: (i) => `fail ${i}`,
-        workers: 1,
-        maxRequests: 700,
-        maxMs: 20_000,
-        backoffMs: 100,
-        paceMs: 10,
-      }),
-      pricedLoad(priced.url, pricedContent, 120),
-      driveLoad({
-        url: sluggish.url,
-        content: (i) => `slow ${i}`,
-        workers: 16,
-        maxRequests: 700,
-        maxMs: 20_000,
-        backoffMs: 100,
-      }),
-      waitForOperatorActivity(leader),
-    ]);
+    const [perfResult, throttledResult, brokenResult, pricedResult, sluggishResult, impatientResult] =
+      await Promise.all([
+        perfLoad,
+        driveLoad({
+          url: throttled.url,
+          content: throttledContent,
+          workers: 1,
+          maxRequests: 150,
+          maxMs: 20_000,
+          backoffMs: 100,
+          paceMs: 50,
+        }),
+        // Over the error slow burn's minimum of 600 admitted requests; after 5 failures its breaker
+        // answers at once.
+        driveLoad({
+          url: broken.url,
+          content: (i) => `fail ${i}`,
+          workers: 1,
+          maxRequests: 700,
+          maxMs: 20_000,
+          backoffMs: 100,
+          paceMs: 10,
+        }),
+        pricedLoad(priced.url, pricedContent, 120),
+        driveLoad({
+          url: sluggish.url,
+          content: (i) => `slow ${i}`,
+          workers: 16,
+          maxRequests: 700,
+          maxMs: 20_000,
+          backoffMs: 100,
+        }),
+        driveLoad({
+          url: sluggish.url,
+          content: (i) => `impatient ${i}`,
+          workers: 2,
+          maxRequests: 80,
+          maxMs: 20_000,
+          backoffMs: 100,
+          timeoutMs: 20,
+        }),
+        waitForOperatorActivity(leader),
+      ]);
     Object.assign(loads, {
       perf: perfResult,
       throttled: throttledResult,
       broken: brokenResult,
       priced: pricedResult,
       sluggish: sluggishResult,
+      impatient: impatientResult,
     });
     // The window ends only once every target was scraped after the loads, and every rule group
     // evaluated after those scrapes.
@@ -479,6 +491,7 @@ describe('dashboards and rules against a real Prometheus', () => {
     expect(Object.keys(loads.pricedWarmUp ?? {})).toEqual(['200']);
     expect(Object.keys(loads.priced ?? {})).toEqual(['200']);
     expect(Object.keys(loads.sluggish ?? {})).toEqual(['200']);
+    expect(Object.keys(loads.impatient ?? {})).toEqual(['gave up']);
   });
 
   it('scrapes every runtime metric of the contract from the real runtimes', async () => {
@@ -749,6 +762,7 @@ describe('dashboards and rules against a real Prometheus', () => {
       'Hal9LatencyBudgetFastBurn',
       'Hal9LatencyBudgetSlowBurn',
       'Hal9HighErrorRate',
+      'Hal9RequestsAbandoned',
       'Hal9CircuitBreakerOpen',
       'Hal9ExecutorRejections',
       'Hal9QueueSaturated',

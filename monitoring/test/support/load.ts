@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly backoffMs: number;
   /** Pause between a worker's requests, to spread a small load over several scrapes. */
   readonly paceMs?: number;
+  /** How long a client waits for its answer before it gives up (default 30 s). */
+  readonly timeoutMs?: number;
   /** Extra headers of request `i` (e.g. a client key). */
   readonly headers?: (i: number) => Readonly<Record<string, string>>;
 }
@@ -28,12 +30,12 @@ export async function driveLoad(o: LoadOptions): Promise<Record<string, number>>
           method: 'POST',
           headers: { 'content-type': 'application/json', ...o.headers?.(i) },
           body: JSON.stringify({ content: o.content(i) }),
-          signal: AbortSignal.timeout(30_000),
+          signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
         });
         await res.arrayBuffer();
         status = String(res.status);
-      } catch {
-        status = 'network';
+      } catch (err) {
+        status = (err as Error).name === 'TimeoutError' ? 'gave up' : 'network';
       }
       byStatus[status] = (byStatus[status] ?? 0) + 1;
       if (status === '429') await new Promise((r) => setTimeout(r, o.backoffMs));

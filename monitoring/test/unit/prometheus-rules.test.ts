@@ -272,7 +272,7 @@ describe('alert rules', () => {
     },
   );
 
-  it('includes the guide alerts, error rate, breaker, throttling, queue, rejections, traces, operator, burn rates, latency objective, cost, rule failures and unscraped runtimes', () => {
+  it('includes the guide alerts, error rate, abandoned requests, breaker, throttling, queue, rejections, traces, operator, burn rates, latency objective, cost, rule failures and unscraped runtimes', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(
       [
         'Hal9CircuitBreakerOpen',
@@ -290,6 +290,7 @@ describe('alert rules', () => {
         'Hal9OperatorNoLeader',
         'Hal9OperatorReconcileErrors',
         'Hal9QueueSaturated',
+        'Hal9RequestsAbandoned',
         'Hal9RuleEvaluationFailing',
         'Hal9RuntimeNotScraped',
         'Hal9TraceExportFailing',
