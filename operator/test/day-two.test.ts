@@ -1,7 +1,7 @@
 import { kubectl, waitFor } from '@hal9/test';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { aCluster, aNeuron } from './support/builders.ts';
+import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { useOperatorNamespace } from './support/operator-namespace.ts';
 import { condition, waitForNeuronReady } from './support/reads.ts';
 
@@ -317,6 +317,32 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
     );
     expect(condition(n, 'Warning')?.message).toContain('spec.replicas is 3');
     expect((await r.deployment('h1'))?.spec?.replicas).toBe(1);
+  });
+
+  it('says so too for a Neuron created by server-side apply (Argo CD), whose scale the apiserver records no writer of', async () => {
+    // c7 from above. Its replicas only defaulted, the scale leaves no managedFields entry
+    // (kubernetes/kubernetes#131892): the Warning cannot name who scaled.
+    await kubectl(
+      ['apply', '--server-side', '--field-manager=argocd-controller', '-n', space.name, '-f', '-'],
+      {
+        stdin: toYaml([aNeuron('h2', 'c7')]),
+      },
+    );
+    await waitForNeuronReady(r, 'h2');
+    await waitFor('HPA h2', () => r.hpa('h2'), { timeoutMs: 30_000 });
+    await kubectl(['scale', 'neuron', 'h2', '-n', space.name, '--replicas=3']);
+    const n = await waitFor(
+      'h2 warns that the scale has no effect',
+      async () => {
+        const x = await r.neuron('h2');
+        return condition(x, 'Warning')?.message.includes('the scale has no effect') ? x : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(condition(n, 'Warning')?.message).toContain(
+      'spec.replicas is 3 (set through the scale subresource by a writer the apiserver did not record)',
+    );
+    expect((await r.deployment('h2'))?.spec?.replicas).toBe(1);
   });
 
   it('says in its Warning how to start a Neuron that was at zero replicas when autoscaling came on', async () => {

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { V1Deployment, V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { aNeuron } from '../testing/builders.ts';
-import { scaleIgnored } from './scale-ignored.ts';
+import { crdDefaultReplicas, scaleIgnored } from './scale-ignored.ts';
 
 const replicasBy = (manager: string, subresource?: string): V1ManagedFieldsEntry => ({
   manager,
@@ -22,6 +24,28 @@ describe('scaleIgnored', () => {
     expect(msg).toContain('spec.replicas is 5 (set through the scale subresource by kubectl)');
     expect(msg).toContain('HorizontalPodAutoscaler owns the replica count');
     expect(msg).toContain('set autoscaling.enabled: false to scale by hand');
+  });
+
+  it('says so for a scale the apiserver recorded no writer of (a Neuron created by server-side apply)', () => {
+    // Only the status writers' entries: nobody owns spec.replicas, which is not the default.
+    const status: V1ManagedFieldsEntry = {
+      manager: 'hal9-operator',
+      operation: 'Apply',
+      subresource: 'status',
+      fieldsV1: { 'f:status': { 'f:replicas': {} } },
+    };
+    const msg = scaleIgnored(neuron(3, [status]), true, deployment(1), own);
+    expect(msg).toContain(
+      'spec.replicas is 3 (set through the scale subresource by a writer the apiserver did not record)',
+    );
+    // At the CRD's default nobody may have scaled at all (the HPA runs 2): no warning.
+    expect(scaleIgnored(neuron(crdDefaultReplicas, [status]), true, deployment(2), own)).toBeUndefined();
+  });
+
+  it("knows the CRD's default for spec.replicas", () => {
+    const crd = parse(readFileSync(new URL('../../../crds/hal9.ai_neurons.yaml', import.meta.url), 'utf8'));
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+    expect(spec.properties.replicas.default).toBe(crdDefaultReplicas);
   });
 
   it.each([

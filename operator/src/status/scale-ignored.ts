@@ -25,6 +25,27 @@ export function scaleIgnored(
       (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
         undefined,
   );
-  if (!scaledBy) return undefined;
-  return `spec.replicas is ${wanted} (set through the scale subresource by ${scaledBy.manager}) but a HorizontalPodAutoscaler owns the replica count (autoscaling.mode hpa), which is ${running}: the scale has no effect. Change autoscaling.minReplicas/maxReplicas, or set autoscaling.enabled: false to scale by hand`;
+  const by =
+    scaledBy?.manager ??
+    (unrecordedScale(neuron, wanted) ? 'a writer the apiserver did not record' : undefined);
+  if (!by) return undefined;
+  return `spec.replicas is ${wanted} (set through the scale subresource by ${by}) but a HorizontalPodAutoscaler owns the replica count (autoscaling.mode hpa), which is ${running}: the scale has no effect. Change autoscaling.minReplicas/maxReplicas, or set autoscaling.enabled: false to scale by hand`;
+}
+
+/** The Neuron CRD's default for spec.replicas (crds/hal9.ai_neurons.yaml). */
+export const crdDefaultReplicas = 1;
+
+/**
+ * A count nobody owns that is not the CRD's default: the apiserver records no field manager for a
+ * scale of a count only the default set (kubernetes/kubernetes#131892), which is every Neuron created
+ * by server-side apply without `replicas` (Argo CD, `kubectl apply --server-side`). Any other writer
+ * of the main resource would own it. A scale to the default value itself cannot be told apart.
+ */
+function unrecordedScale(neuron: Neuron, wanted: number): boolean {
+  if (wanted === crdDefaultReplicas) return false;
+  return !neuron.metadata?.managedFields?.some(
+    (e) =>
+      (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
+      undefined,
+  );
 }
