@@ -71,6 +71,8 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     requestTimeout: deps.timeouts.requestMs,
     keepAliveTimeout: deps.timeouts.keepAliveMs,
     http: {
+      // Answered with the catalogue's 400 instead (answerUnservedRequests).
+      requireHostHeader: false,
       headersTimeout: deps.timeouts.headersMs,
       // Node checks both timeouts only this often (30 s by default, which would stretch a 10 s bound
       // to 40 s); a check walks the connection list natively, so once a second costs nothing.

@@ -79,6 +79,25 @@ describe('HTTP hygiene', () => {
     expect((await rt.get('/healthz')).status).toBe(200);
   });
 
+  it('answers an HTTP/1.1 request without a Host header 400 naming the header, and serves one with it', async () => {
+    rt = await startRuntime();
+    for (const request of [
+      'POST /v1/signals HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"content":"hi"}',
+      'GET /healthz HTTP/1.1\r\n\r\n',
+    ]) {
+      const answer = await raw(rt.url, request);
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+      expect(jsonOf(answer).error).toEqual({
+        code: 'INVALID_REQUEST',
+        field: 'host',
+        message: 'an HTTP/1.1 request needs a Host header',
+      });
+    }
+    // HTTP/1.0 has no Host requirement.
+    expect(await raw(rt.url, 'GET /healthz HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
+    expect((await rt.get('/healthz')).status).toBe(200);
+  });
+
   it("answers oversized headers 431 and a request line that alone passes the header limit 414, naming Node's limit and how to raise it", async () => {
     rt = await startRuntime();
     const limit = `${maxHeaderSize} bytes for the request line and headers together (Node's --max-http-header-size; NODE_OPTIONS=--max-http-header-size=<bytes> raises it)`;

@@ -205,6 +205,25 @@ function endWithError(socket: Socket, e: Hal9Error): void {
  * Expect other than 100-continue (Node's bare 417) and CONNECT (Node closes the socket unanswered).
  */
 export function answerUnservedRequests(server: Server): void {
+  // HTTP/1.1 without Host: RFC 9112 wants a 400, which Node would write with no body (its
+  // requireHostHeader, turned off in server.ts so that the answer is the catalogue's). HTTP/1.0 needs none.
+  const [serve] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (serve) {
+    server.removeListener('request', serve);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.headers.host !== undefined || req.httpVersion !== '1.1') return serve(req, res);
+      const e = new Hal9Error('INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header', {
+        field: 'host',
+      });
+      const body = JSON.stringify(errorBody(e));
+      res.writeHead(e.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
+      res.end(body);
+    });
+  }
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(
       errorBody(

@@ -83,4 +83,13 @@ describe('SignalBuffer', () => {
     clock.advance(5);
     expect(batches).toEqual([[1, 2], [3]]);
   });
+
+  it('bounds a wait already under way by a shorter flush_ms, not by the one it started under', () => {
+    const { clock, batches, buffer } = setup({ size: 10, flushMs: 60_000, capacity: () => 0 });
+    buffer.add(1);
+    clock.advance(1_000);
+    buffer.resize(10, 50);
+    clock.advance(50);
+    expect(batches).toEqual([[1]]);
+  });
 });

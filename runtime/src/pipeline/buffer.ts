@@ -59,8 +59,14 @@ export class SignalBuffer<T> {
 
   resize(size: number, flushMs: number): void {
     this.#size = size;
+    const shorter = flushMs < this.#flushMs;
     this.#flushMs = flushMs;
     if (this.#items.length >= size) this.flushNow();
+    else if (shorter && this.#timer) {
+      // A wait armed under the longer bound would outlast the new one.
+      this.#disarm();
+      this.#arm();
+    }
   }
 
   add(item: T): void {

@@ -435,6 +435,9 @@ export class Engine {
   #arrive(run: RequestRun, parent: SpanRef, signal: Signal): void {
     this.#obs.arrived(this.#neurons.get(signal.to)!);
     this.#local.add({ run, signal, arrivedAt: this.#clock.now(), parent, startedAt: 0, span: parent });
+    // Held by the buffer (every slot busy), it changed no executor count: the queue gauge and the
+    // load report the operator scales from would read it only at the batch's flush.
+    if (this.#local.pending > 0) this.#reportOccupancy();
     if (this.config.performance.latency_slo_ms > 0) this.#watchObjective();
   }
 
