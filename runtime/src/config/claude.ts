@@ -53,7 +53,8 @@ function parsePrices(ctx: Ctx, raw: unknown): Record<string, ModelPrice> {
   }
   const entries = Object.entries(raw);
   if (entries.length > 100) ctx.problems.push({ field: path, message: 'at most 100 models' });
-  const out: Record<string, ModelPrice> = {};
+  // No prototype: a model named like one of Object's members (`constructor`) is unpriced, not a function.
+  const out: Record<string, ModelPrice> = Object.create(null);
   for (const [model, v] of entries.slice(0, 100)) {
     const p = `${path}.${model.slice(0, 256)}`;
     // Assigned, `__proto__` would set the object's prototype instead of pricing a model.

@@ -369,6 +369,13 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('prices no model named like a member of Object (its price would be a function, its cost NaN)', () => {
+    const config = parseConfigText('claude:\n  prices:\n    m1: {input: 3, output: 4}\n', {}, 'hal9.yaml');
+    expect(config.claude.prices.constructor).toBeUndefined();
+    expect(config.claude.prices.toString).toBeUndefined();
+    expect(config.claude.prices.m1).toMatchObject({ input: 3, output: 4 });
+  });
+
   it('reports a YAML syntax error as a problem of the file', () => {
     expect(() => parseConfigText('neurons: [', {}, 'hal9.yaml')).toThrow(/hal9.yaml: is not valid YAML/);
   });
