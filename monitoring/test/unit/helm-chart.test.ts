@@ -1368,6 +1368,35 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it('renders tolerations the apiserver takes, and refuses at install the ones it would refuse at the Deployment', () => {
+    const good = [
+      { key: 'dedicated', operator: 'Equal', value: 'ai', effect: 'NoSchedule' },
+      {
+        key: 'node.kubernetes.io/unreachable',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: 30,
+      },
+      { operator: 'Exists' },
+    ];
+    const objs = withValues({ tolerations: good }, (file) => render('--values', file));
+    expect(one(objs, 'Deployment').spec.template.spec.tolerations).toEqual(good);
+    for (const [entry, message] of [
+      [{ key: 'dedicated', effect: 'Bogus' }, "at '/tolerations/0/effect'"],
+      [{ key: 'dedicated', operator: 'In' }, "at '/tolerations/0/operator'"],
+      [{ key: 'dedicated', operator: 'Exists', value: 'ai' }, "at '/tolerations/0/value'"],
+      [{ value: 'ai' }, "at '/tolerations/0'"],
+      [{ key: 'a b', operator: 'Exists' }, "at '/tolerations/0/key'"],
+      [{ key: 'dedicated', value: 'a b' }, "at '/tolerations/0/value'"],
+      [{ key: 'dedicated', operator: 'Exists', tolerationSeconds: 30 }, "at '/tolerations/0'"],
+      [{ key: 'dedicated', opertor: 'Exists' }, "additional properties 'opertor' not allowed"],
+    ] as const) {
+      const bad = withValues({ tolerations: [entry] }, (file) => template('--values', file));
+      expect(bad.status, message).not.toBe(0);
+      expect(bad.stderr, message).toContain(message);
+    }
+  });
+
   it('keeps the selector labels of existing installs, and documents that nameOverride is fixed after install', () => {
     // The Deployment's selector is immutable: an upgrade must render the one every earlier release did.
     const d = one(render(), 'Deployment');
