@@ -340,7 +340,7 @@ describe('kubectl scale on a Neuron whose replicas an HPA owns', () => {
       { timeoutMs: 30_000 },
     );
     expect(condition(n, 'Warning')?.message).toContain(
-      'spec.replicas is 3 (set through the scale subresource by a writer the apiserver did not record)',
+      'spec.replicas is 3 (written through the scale subresource, whose writer the apiserver did not record)',
     );
     expect((await r.deployment('h2'))?.spec?.replicas).toBe(1);
   });

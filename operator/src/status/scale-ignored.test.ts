@@ -36,7 +36,7 @@ describe('scaleIgnored', () => {
     };
     const msg = scaleIgnored(neuron(3, [status]), true, deployment(1), own);
     expect(msg).toContain(
-      'spec.replicas is 3 (set through the scale subresource by a writer the apiserver did not record)',
+      'spec.replicas is 3 (written through the scale subresource, whose writer the apiserver did not record)',
     );
     // At the CRD's default nobody may have scaled at all (the HPA runs 2): no warning.
     expect(scaleIgnored(neuron(crdDefaultReplicas, [status]), true, deployment(2), own)).toBeUndefined();

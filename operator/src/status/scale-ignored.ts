@@ -25,11 +25,14 @@ export function scaleIgnored(
       (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
         undefined,
   );
-  const by =
-    scaledBy?.manager ??
-    (unrecordedScale(neuron, wanted) ? 'a writer the apiserver did not record' : undefined);
-  if (!by) return undefined;
-  return `spec.replicas is ${wanted} (set through the scale subresource by ${by}) but a HorizontalPodAutoscaler owns the replica count (autoscaling.mode hpa), which is ${running}: the scale has no effect. Change autoscaling.minReplicas/maxReplicas, or set autoscaling.enabled: false to scale by hand`;
+  // Unrecorded, the writer may also be the operator's own autoscaler before a switch to mode hpa.
+  const how = scaledBy
+    ? `set through the scale subresource by ${scaledBy.manager}`
+    : unrecordedScale(neuron, wanted)
+      ? 'written through the scale subresource, whose writer the apiserver did not record'
+      : undefined;
+  if (!how) return undefined;
+  return `spec.replicas is ${wanted} (${how}) but a HorizontalPodAutoscaler owns the replica count (autoscaling.mode hpa), which is ${running}: the scale has no effect. Change autoscaling.minReplicas/maxReplicas, or set autoscaling.enabled: false to scale by hand`;
 }
 
 /** The Neuron CRD's default for spec.replicas (crds/hal9.ai_neurons.yaml). */
