@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
+import { STALE_RETRIES } from '../src/claude/dispatcher-fetch.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { apiRuntimes } from './support/api-runtimes.ts';
@@ -262,13 +263,14 @@ describe('api mode: upstream failures', () => {
 
   it('maps a connection reset to UPSTREAM_CONNECTION (HTTP 502)', async () => {
     const { fake, rt } = await start();
-    fake.script(reset());
+    // Reset every time it is sent: a reset before any answer is sent again (STALE_RETRIES) first.
+    fake.script(...Array.from({ length: STALE_RETRIES + 1 }, () => reset()));
 
     const res = await rt.post('/v1/signals', { content: 'cut' });
 
     expect(res.status).toBe(502);
     expect(res.body.errors[0].code).toBe('UPSTREAM_CONNECTION');
-    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests).toHaveLength(1 + STALE_RETRIES);
     expect(
       await rt.metric('hal9_upstream_requests_total', { upstream: UPSTREAM, status: 'connection_error' }),
     ).toBe(1);

@@ -105,6 +105,14 @@ describe('peer answers', () => {
         (await failure(transport().send(target, [signalTo('impl')], 1000))).details.retryAfterSeconds,
       ).toBe(seconds);
     }
+    // An HTTP date to come: the wait until then (the date has whole seconds).
+    const soon = new Date(Date.now() + 90_000).toUTCString();
+    const dated = await peer((_req, res) =>
+      json(res, 429, { error: { code: 'QUEUE_FULL', message: 'full' } }, { 'retry-after': soon }),
+    );
+    const wait = (await failure(transport().send(dated, [signalTo('impl')], 1000))).details.retryAfterSeconds;
+    expect(wait).toBeGreaterThanOrEqual(88);
+    expect(wait).toBeLessThanOrEqual(90);
     for (const retryAfterSeconds of [-30, 0.25, 1e308]) {
       const target = await peer((_req, res) =>
         json(res, 200, {

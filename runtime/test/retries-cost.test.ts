@@ -66,14 +66,16 @@ describe('retries', () => {
     fake.script(apiError(429, { retryAfterMs: '200' }));
     fake.respond(message('RESULT: ok'));
     const res = rt.post('/v1/signals', { content: 'x' });
-    // Counted as the wait is armed: from here the retry is only a timer on the clock.
+    // The 429 counted, the wait is armed (in the same turn): from here the retry is only a timer on
+    // the clock. The retry itself is counted once it is made.
     await vi.waitFor(
       async () =>
         expect(
-          await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '429' }),
+          await rt.metric('hal9_upstream_requests_total', { upstream: 'claude-api', status: '429' }),
         ).toBe(1),
       { timeout: 5_000, interval: 5 },
     );
+    expect(await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '429' })).toBe(0);
     const waiting = clock.pending;
     // The backoff alone (at most 5 ms) would have fired by now; retry-after's 200 ms has not.
     clock.advance(199);
@@ -85,6 +87,7 @@ describe('retries', () => {
     expect(answered.status).toBe(200);
     expect(answered.body.trace[0]).toMatchObject({ retries: 1 });
     expect(fake.requests).toHaveLength(2);
+    expect(await rt.metric('hal9_upstream_retries_total', { upstream: 'claude-api', status: '429' })).toBe(1);
   });
 });
 

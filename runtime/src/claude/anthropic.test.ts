@@ -20,7 +20,7 @@ import type { Hal9Error } from '../errors.ts';
 import { MAX_ANSWER_DEPTH } from './answer-json.ts';
 import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
 import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS } from './completion-of.ts';
-import { CANCEL, MAX_ANSWER_BYTES } from './dispatcher-fetch.ts';
+import { CANCEL, MAX_ANSWER_BYTES, STALE_RETRIES } from './dispatcher-fetch.ts';
 import { MAX_RETRY_AFTER_MS } from './upstream-error.ts';
 
 // The back-end's call path with the real SDK over the undici Agent, against the local fake: what the
@@ -176,10 +176,13 @@ describe('AnthropicBackend over the Agent', () => {
 
   it('says an answer broke off when its connection fails after the headers came, and a connection closed before any answer', async () => {
     const { fake, be } = await backend();
-    fake.script(brokenOff(), reset());
+    // A reset before any answer is sent again on another connection (STALE_RETRIES): only a reset
+    // every time fails the call.
+    fake.script(brokenOff(), ...Array.from({ length: STALE_RETRIES + 1 }, () => reset()));
 
     const cut = await failure(be.complete(neuron, 'x'));
     const closed = await failure(be.complete(neuron, 'y'));
+    expect(fake.requests).toHaveLength(2 + STALE_RETRIES);
 
     expect(cut.code).toBe('UPSTREAM_CONNECTION');
     expect(cut.message).toMatch(
@@ -192,11 +195,27 @@ describe('AnthropicBackend over the Agent', () => {
     );
   });
 
+  it('sends a request again when its connection was dropped before any answer (a pooled connection gone stale): the call succeeds', async () => {
+    const { fake, be } = await backend();
+    fake.script(reset(), message('RESULT: after a reset'));
+    const c = await be.complete(neuron, 'x');
+    expect(c.text).toBe('RESULT: after a reset');
+    // The same request twice: the first never got an answer.
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests[1]?.body).toEqual(fake.requests[0]?.body);
+    // An answer that broke off after its headers is not sent again: the API answered.
+    fake.script(brokenOff());
+    expect((await failure(be.complete(neuron, 'y'))).message).toContain('broke off');
+    expect(fake.requests).toHaveLength(3);
+  });
+
   it('says an upstream that answered in broken HTTP answered, rather than that it cannot be reached', async () => {
     const { fake, be } = await backend();
     const answers = [
       'NOT HTTP AT ALL\r\n\r\n',
       'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello',
+      // Valid headers, then a chunk whose size is not hexadecimal: broken HTTP after the headers.
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
     ];
     for (const bytes of answers) {
       fake.respond(garbled(bytes));

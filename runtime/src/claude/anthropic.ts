@@ -43,6 +43,13 @@ export const NO_TELEMETRY_HEADERS = Object.fromEntries(
   ),
 );
 
+/**
+ * Every client's default headers: no telemetry, and answers asked for unencoded. dispatcherFetch reads
+ * the body as it comes and decodes no content encoding; a request without Accept-Encoding says any
+ * is fine (RFC 9110), so a gzipped answer would fail as "not JSON".
+ */
+export const CLIENT_HEADERS = { ...NO_TELEMETRY_HEADERS, 'Accept-Encoding': 'identity' };
+
 export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
   const client = new Anthropic({
     apiKey: o.apiKey,
@@ -52,7 +59,7 @@ export function createAnthropicClient(o: AnthropicClientOptions): Anthropic {
     fetch: dispatcherFetch(o.dispatcher),
     // No tracer is installed: with spans on, the SDK would build and drop a span's attributes per call.
     openTelemetry: false,
-    defaultHeaders: NO_TELEMETRY_HEADERS,
+    defaultHeaders: CLIENT_HEADERS,
   });
   memoizeSdkHeaders(client);
   return client;

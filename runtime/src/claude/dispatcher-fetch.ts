@@ -105,6 +105,22 @@ export class AnswerBrokeOffError extends Error {
   }
 }
 
+/**
+ * How often a request is sent again when its connection was closed or reset before any answer came.
+ * A pooled keep-alive connection the upstream (or a proxy, a NAT between) dropped while idle fails the
+ * next request sent on it that way, which never reached the API: failed, it counted against the
+ * breaker while the API was well, and a pool of such connections opened it. undici drops the connection
+ * on the error, so each retry takes another, at worst a new one. As the SDK's own retries, which the
+ * runtime turns off, this resends a request the API may in rare cases have received already.
+ */
+export const STALE_RETRIES = 2;
+
+const STALE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const staleConnection = (err: Error): boolean => STALE_CODES.has((err as { code?: string }).code ?? '');
+/** A body that can be sent again as it is (the SDK's JSON is a string). */
+const resendable = (body: unknown): boolean =>
+  body === null || typeof body === 'string' || body instanceof Uint8Array;
+
 /** The SDK's per-call request options (its package does not export the type by name). */
 type RequestOptions = NonNullable<Parameters<Anthropic['messages']['create']>[1]>;
 
@@ -163,52 +179,67 @@ export function dispatcherFetch(
         signal?.removeEventListener('abort', onAbort);
         cancel?.removeEventListener('abort', onCancel);
       };
-      dispatcher.dispatch(
-        {
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-          // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
-          headers: (init.headers ?? undefined) as Dispatcher.DispatchOptions['headers'],
-          body: (init.body ?? null) as Dispatcher.DispatchOptions['body'],
-        },
-        {
-          onRequestStart(c) {
-            controller = c;
-            const cut = aborted();
-            if (cut) c.abort(abortReason(cut) as Error);
+      const body = init.body ?? null;
+      const send = (attempt: number): void => {
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: url.pathname + url.search,
+            method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+            // The SDK hands a Headers; undici takes any iterable of pairs, or a plain record.
+            headers: (init.headers ?? undefined) as Dispatcher.DispatchOptions['headers'],
+            body: body as Dispatcher.DispatchOptions['body'],
           },
-          onResponseStart(_c, statusCode, h) {
-            status = statusCode;
-            headers = h;
+          {
+            onRequestStart(c) {
+              controller = c;
+              const cut = aborted();
+              if (cut) c.abort(abortReason(cut) as Error);
+            },
+            onResponseStart(_c, statusCode, h) {
+              status = statusCode;
+              headers = h;
+            },
+            onResponseData(c, chunk) {
+              size += chunk.length;
+              if (size > maxBytes) c.abort(new AnswerTooLargeError(maxBytes));
+              else chunks.push(chunk);
+            },
+            onResponseEnd() {
+              settle();
+              const text = Buffer.concat(chunks, size).toString('utf8');
+              // A UTF-8 byte order mark is no part of the JSON (WHATWG's Response.text() drops it too).
+              resolve(
+                bufferedResponse(
+                  url.href,
+                  text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+                  status,
+                  headers,
+                ),
+              );
+            },
+            onResponseError(_c, err) {
+              // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
+              // is how the SDK tells them apart; anything else once the headers came broke off the answer.
+              const ours = aborted() !== undefined || err instanceof AnswerTooLargeError;
+              if (
+                status === 0 &&
+                !ours &&
+                attempt < STALE_RETRIES &&
+                staleConnection(err) &&
+                resendable(body)
+              ) {
+                controller = undefined;
+                send(attempt + 1);
+                return;
+              }
+              settle();
+              reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
+            },
           },
-          onResponseData(c, chunk) {
-            size += chunk.length;
-            if (size > maxBytes) c.abort(new AnswerTooLargeError(maxBytes));
-            else chunks.push(chunk);
-          },
-          onResponseEnd() {
-            settle();
-            const text = Buffer.concat(chunks, size).toString('utf8');
-            // A UTF-8 byte order mark is no part of the JSON (WHATWG's Response.text() drops it too).
-            resolve(
-              bufferedResponse(
-                url.href,
-                text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
-                status,
-                headers,
-              ),
-            );
-          },
-          onResponseError(_c, err) {
-            settle();
-            // Our own cuts (the SDK's timeout, a cancellation, the size limit) keep their error, which
-            // is how the SDK tells them apart; anything else once the headers came broke off the answer.
-            const ours = aborted() !== undefined || err instanceof AnswerTooLargeError;
-            reject(status !== 0 && !ours ? new AnswerBrokeOffError(size, err) : err);
-          },
-        },
-      );
+        );
+      };
+      send(0);
     });
   return f as typeof globalThis.fetch;
 }

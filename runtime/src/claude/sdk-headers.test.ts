@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FakeMessagesApi, message, startFakeMessagesApi } from '../../test/support/fake-messages-api.ts';
 import { neuronConfig } from '../testing/builders.ts';
-import { AnthropicBackend, createAnthropicClient, NO_TELEMETRY_HEADERS } from './anthropic.ts';
+import { AnthropicBackend, CLIENT_HEADERS, createAnthropicClient } from './anthropic.ts';
 import { dispatcherFetch } from './dispatcher-fetch.ts';
 
 // The SDK's headers are built once per client and reused: what reaches the wire must be exactly what
@@ -58,13 +58,18 @@ describe('memoized SDK headers', () => {
       timeout: 5000,
       maxRetries: 0,
       fetch: dispatcherFetch(agent),
-      defaultHeaders: NO_TELEMETRY_HEADERS,
+      defaultHeaders: CLIENT_HEADERS,
     });
     fake.respond(message('RESULT: ok'));
     await new AnthropicBackend(plain, MODEL, 64).complete(neuron, 'same');
 
     const sent = fake.requests.map((r) => withoutLength(r.headers));
-    expect(sent[0]).toMatchObject({ authorization: 'Bearer sk-test', 'content-type': 'application/json' });
+    expect(sent[0]).toMatchObject({
+      authorization: 'Bearer sk-test',
+      'content-type': 'application/json',
+      // dispatcherFetch decodes no content encoding: the answer is asked for as it is.
+      'accept-encoding': 'identity',
+    });
     expect(sent[1]).toEqual(sent[0]);
     expect(sent[2]).toEqual(sent[0]);
     expect(sent[3]).toEqual(sent[0]);

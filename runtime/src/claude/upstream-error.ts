@@ -11,40 +11,13 @@ import { Hal9Error, isHal9Error } from '../errors.ts';
 import { MalformedAnswerError } from './answer-json.ts';
 import { malformed } from './completion-of.ts';
 import { AnswerBrokeOffError, AnswerTooLargeError } from './dispatcher-fetch.ts';
+import { retryAfterMs } from './retry-after.ts';
 import { upstreamId } from './upstream-id.ts';
+
+export { MAX_RETRY_AFTER_MS, retryAfterMs } from './retry-after.ts';
 
 // What of a failed model API call the runtime's errors say: the catalogue's code, the status and
 // retry hint the retry stage and breaker act on, and a message that never quotes the upstream.
-
-/** The longest retry hint taken from the model API (an hour, as from a peer); a longer one is cut to it. */
-export const MAX_RETRY_AFTER_MS = 3_600_000;
-
-/**
- * The upstream's retry hint in milliseconds: retry-after-ms, else retry-after in seconds or as an
- * HTTP-date (RFC 9110; what a proxy or gateway at base_url may send), at most MAX_RETRY_AFTER_MS. An
- * upstream may send anything, and callers get it back as a Retry-After header, which must stay a
- * small whole number. A date already past is no wait; an empty or unreadable value is no hint.
- */
-export function retryAfterMs(
-  headers: { get?(name: string): string | null } | undefined,
-  now = Date.now(),
-): number | undefined {
-  const ms = numeric(headers?.get?.('retry-after-ms'));
-  if (ms !== undefined) return Math.min(ms, MAX_RETRY_AFTER_MS);
-  const raw = headers?.get?.('retry-after');
-  if (raw == null) return undefined;
-  const s = numeric(raw);
-  if (s !== undefined) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
-  // An HTTP-date starts with the day's name (Date.parse alone would read "-1" as a year).
-  const at = /^[A-Za-z]{3}/.test(raw) ? Date.parse(raw) : Number.NaN;
-  return Number.isFinite(at) ? Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS) : undefined;
-}
-
-const numeric = (v: string | null | undefined): number | undefined => {
-  if (v == null || v.trim() === '') return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-};
 
 /** A 429's or 529's hint: whole seconds for callers (an HTTP Retry-After), the exact one for the retry stage. */
 const retryHint = (e: APIError): { retryAfterSeconds?: number; retryAfterMs?: number } => {
@@ -158,19 +131,21 @@ export function upstreamError(e: unknown, { model, timeoutMs, origin }: CallFact
   if (e instanceof MalformedAnswerError) return malformed(e.message, e);
   if (e instanceof APIConnectionError && e.cause instanceof AnswerTooLargeError)
     return new Hal9Error('UPSTREAM_ERROR', e.cause.message, { upstream }, { cause: e });
-  if (e instanceof APIConnectionError && e.cause instanceof AnswerBrokeOffError)
-    return new Hal9Error(
-      'UPSTREAM_CONNECTION',
-      `the model API's answer${model ? ` for ${model}` : ''} broke off after ${e.cause.received} bytes: ${connectionCode(e.cause)}`,
-      { upstream },
-      { cause: e },
-    );
+  // Before a broken-off answer: a body that is not valid HTTP (a bad chunk) also ends the answer
+  // after its headers, and says the upstream answered wrongly, not that its connection went.
   const broken = e instanceof APIConnectionError ? answeredBroken(e) : undefined;
   if (broken)
     return new Hal9Error(
       'UPSTREAM_CONNECTION',
       `the model API${origin ? ` at ${origin} (claude.base_url)` : ''} answered with a response that is not valid HTTP: ${broken}`,
       { upstream, ...(origin ? { field: 'claude.base_url' } : {}) },
+      { cause: e },
+    );
+  if (e instanceof APIConnectionError && e.cause instanceof AnswerBrokeOffError)
+    return new Hal9Error(
+      'UPSTREAM_CONNECTION',
+      `the model API's answer${model ? ` for ${model}` : ''} broke off after ${e.cause.received} bytes: ${connectionCode(e.cause)}`,
+      { upstream },
       { cause: e },
     );
   if (e instanceof APIConnectionError)

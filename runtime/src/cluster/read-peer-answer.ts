@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Agent } from 'undici';
 import { nestsDeeperThan } from '../claude/answer-json.ts';
+import { retryAfterMs } from '../claude/retry-after.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { type ErrorCode, type ErrorInfo, Hal9Error } from '../errors.ts';
 import { cutTo } from '../pipeline/detached.ts';
@@ -70,7 +71,13 @@ export async function readPeerAnswer(
   const code = typeof payload?.error?.code === 'string' ? cutTo(payload.error.code, 64) : undefined;
   const message =
     typeof payload?.error?.message === 'string' ? cutTo(payload.error.message, 300) : 'malformed response';
-  const retryAfter = Number(res.headers['retry-after']);
+  // Seconds or an HTTP date, read as the model API's is.
+  const retryAfter = retryAfterMs({
+    get: (name) => {
+      const v = res.headers[name];
+      return typeof v === 'string' ? v : null;
+    },
+  });
   const passed = code !== undefined && PASSED_ON.has(code);
   // A 2xx here is an answer without its outcomes: malformed, not a refusal with that status.
   const ok = res.statusCode >= 200 && res.statusCode < 300;
@@ -80,9 +87,14 @@ export async function readPeerAnswer(
     {
       upstream: `peer:${target.id}`,
       ...(ok ? { malformed: true } : { status: res.statusCode }),
-      // Whole seconds within an hour, as a caller's Retry-After; anything else (a date, a fraction
-      // rounded up) the nearest such wait.
-      ...(passed ? { retryAfterSeconds: retryAfter > 0 ? Math.min(3600, Math.ceil(retryAfter)) : 1 } : {}),
+      // Whole seconds within an hour, as a caller's Retry-After (a fraction rounded up); none or a
+      // passed date: 1.
+      ...(passed
+        ? {
+            retryAfterSeconds:
+              retryAfter !== undefined && retryAfter > 0 ? Math.min(3600, Math.ceil(retryAfter / 1000)) : 1,
+          }
+        : {}),
     },
   );
 }

@@ -68,16 +68,16 @@ function setup(
     provider: 'anthropic',
     maxTokens: 64,
   });
-  const ctx = (deadline = 60_000): CallContext => ({
-    signal: new AbortController().signal,
+  const ctx = (deadline = 60_000, signal = new AbortController().signal): CallContext => ({
+    signal,
     span: noTracing().request({}, 'test', {}),
     deadline,
   });
   const neuron = neuronConfig('impl-1');
   /** Runs a call to its end, advancing the clock through each retry wait. */
-  const run = async (deadline?: number) => {
+  const run = async (deadline?: number, signal?: AbortSignal) => {
     let settled = false;
-    const p = call(neuron, 'build it', ctx(deadline)).finally(() => {
+    const p = call(neuron, 'build it', ctx(deadline, signal)).finally(() => {
       settled = true;
     });
     p.catch(() => {});
@@ -120,6 +120,17 @@ describe('the model-call chain', () => {
     expect(t.retried).toEqual(['claude-api 429', 'claude-api 429']);
     expect(t.seen.map((s) => s.status)).toEqual(['429', '429', '200']);
     expect(t.permits.held).toBe(0);
+  });
+
+  it('counts no retry for a call its caller cancelled while it waited to retry', async () => {
+    const t = setup({ m1: [limited(5_000), { text: 'never' }] });
+    const caller = new AbortController();
+    const p = failure(t.run(60_000, caller.signal));
+    await new Promise((r) => setImmediate(r));
+    caller.abort();
+    await p;
+    expect(t.calls).toEqual(['m1']);
+    expect(t.retried).toEqual([]);
   });
 
   it('waits at least the retry-after, and spreads the calls one 429 refused together past it', () => {

@@ -208,8 +208,9 @@ export const withRetry =
         // The wait and another attempt as long as the last one must fit: an attempt started just
         // before the deadline only adds load to an upstream that is already refusing.
         if (clock.now() + wait + took >= ctx.deadline) throw e;
-        observer.retried(upstreamFor(model), String(d.status ?? ''));
         await sleep(clock, wait, ctx.signal);
+        // Counted once it is made: a call cancelled in its wait was not retried.
+        observer.retried(upstreamFor(model), String(d.status ?? ''));
         tally.retries++;
         const started = clock.now();
         try {

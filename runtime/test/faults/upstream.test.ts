@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { STALE_RETRIES } from '../../src/claude/dispatcher-fetch.ts';
 import {
   apiError,
   type FakeMessagesApi,
@@ -68,6 +69,8 @@ async function expectBreakerFailFast(
   code: string,
   status: number,
   answers: any[],
+  /** Requests the upstream saw per failed call (a reset before any answer is sent again, STALE_RETRIES). */
+  sentPerCall = 1,
 ) {
   const t = sc.tally();
   expect(t.failed).toBe(BURST);
@@ -75,7 +78,7 @@ async function expectBreakerFailFast(
   expect(t.codes.BREAKER_OPEN).toBeGreaterThan(0);
   expect(t.codes[code]! + t.codes.BREAKER_OPEN!).toBe(BURST);
   // Fail-fast answers never reached the upstream.
-  expect(fake.requests.length).toBe(t.codes[code]);
+  expect(fake.requests.length).toBe(t.codes[code]! * sentPerCall);
   for (const { answer } of answers) {
     const c = answer.body.errors[0].code;
     expect(answer.status).toBe(c === 'BREAKER_OPEN' ? 503 : status);
@@ -233,7 +236,7 @@ describe('fault matrix: the Messages API', { timeout: 60_000 }, () => {
     const { fake, sc } = await start();
     fake.respond(reset());
     const answers = await sc.burst('runtime', BURST, job);
-    await expectBreakerFailFast(sc, fake, 'UPSTREAM_CONNECTION', 502, answers);
+    await expectBreakerFailFast(sc, fake, 'UPSTREAM_CONNECTION', 502, answers, 1 + STALE_RETRIES);
     fake.respond(message('RESULT: ok'));
     await recoverAndFinish(sc, {
       id: '05-upstream-reset',
