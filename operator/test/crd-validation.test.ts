@@ -549,6 +549,32 @@ describe('tracing', () => {
     }
   });
 
+  it('names only Secrets and keys that can exist: a dotted name or key is taken, ".." in a name or a key of dots is refused', async () => {
+    const refs = (name: string, key: string) => ({
+      claude: { mode: 'api' as const, apiKeySecretRef: { name, key } },
+      tracing: { endpoint: tls.endpoint, headersSecretRef: { name, key } },
+    });
+    for (const o of [cluster(refs('otlp.auth', '.dockercfg')), neuron(refs('a.b-c', 'k..1'))]) {
+      const r = await apply(o, ['--dry-run=server']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    for (const [name, key, field] of [
+      ['a..b', 'token', 'name'],
+      ['a.-b', 'token', 'name'],
+      ['ok', '..', 'key'],
+      ['ok', '.', 'key'],
+      ['ok', '..x', 'key'],
+    ] as const) {
+      for (const o of [cluster(refs(name, key)), neuron(refs(name, key))]) {
+        const r = await apply(o, ['--dry-run=server']);
+        expect(r.code, `${name} ${key}`).not.toBe(0);
+        expect(r.stderr).toContain(`spec.claude.apiKeySecretRef.${field}: Invalid value`);
+        expect(r.stderr).toContain(`spec.tracing.headersSecretRef.${field}: Invalid value`);
+      }
+    }
+  });
+
   it('renders the headers, CA and client certificate mounts into a Deployment the apiserver accepts (server-side dry run)', async () => {
     const n = aNeuron('traced-tls', {}, { namespace: ns });
     const deployment = renderNeuron({

@@ -35,6 +35,8 @@ export const ErrorCodes = {
     status: 504,
     message: 'The runtime hosting a neuron did not answer within the deadline it was given',
   },
+  // 508 marks a routing or budget failure inside a trace; a request that produced nothing else answers
+  // its caller 422 (http/error-response.ts).
   UNROUTABLE_ANSWER: {
     status: 508,
     message: 'The neuron answered with no result and nothing to forward',

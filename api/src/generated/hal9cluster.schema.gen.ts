@@ -11,12 +11,12 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "name": {
           "type": "string",
           "maxLength": 253,
-          "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+          "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
         },
         "key": {
           "type": "string",
           "maxLength": 253,
-          "pattern": "^[-._a-zA-Z0-9]+$"
+          "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
         }
       },
       "required": [
@@ -53,7 +53,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "type": "string",
             "minLength": 1,
             "maxLength": 253,
-            "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
           }
         }
       }
@@ -168,12 +168,12 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -871,12 +871,12 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -889,12 +889,12 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -907,7 +907,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             }
           },
           "required": [

@@ -776,12 +776,12 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -879,12 +879,12 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -897,12 +897,12 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[-._a-zA-Z0-9]+$"
+              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
             }
           },
           "required": [
@@ -915,7 +915,7 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
             }
           },
           "required": [

@@ -46,8 +46,12 @@ const byPattern: Readonly<Record<string, fc.Arbitrary<string>>> = {
   '^(https?://[^\\s]+)?$': fc.constantFrom('', 'http://127.0.0.1:9999', 'https://api.example.test/v1'),
   '^[a-z]([-a-z0-9]*[a-z0-9])?$': fc.constantFrom('a', 'impl-1', 'design-2'),
   '^[0-9]+(ms|s|m|h)$': fc.constantFrom('15s', '1m', '500ms'),
-  '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$': fc.constantFrom('s', 'anthropic-key', 'a.b'),
-  '^[-._a-zA-Z0-9]+$': fc.constantFrom('api-key', 'token', 'k.1'),
+  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$': fc.constantFrom(
+    's',
+    'anthropic-key',
+    'a.b',
+  ),
+  '^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$': fc.constantFrom('api-key', 'token', 'k.1', '.dockercfg'),
 };
 // Map keys the CEL rules constrain.
 const keysOf: Readonly<Record<string, fc.Arbitrary<string>>> = {
