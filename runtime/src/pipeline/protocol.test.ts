@@ -35,6 +35,19 @@ describe('parseAnswer', () => {
     ]);
   });
 
+  it('reads targets from the FORWARD_TO line alone: prose after it names no neuron, nor does a bare name', () => {
+    const prose = parseAnswer(
+      'FORWARD_TO: b\nPlease refine the API design, then hand it to e.\nCONTENT: the spec',
+    );
+    expect(prose.forwards).toEqual([{ targets: ['b'], content: 'the spec' }]);
+    const bare = parseAnswer('FORWARD_TO: zz\ne\nCONTENT: the spec');
+    expect(bare.forwards).toEqual([{ targets: ['zz'], content: 'the spec' }]);
+    expect(parseAnswer('BACKWARD_TO: a\nb\nERROR_TYPE: X').backward).toEqual({
+      targets: ['a'],
+      errorType: 'X',
+    });
+  });
+
   it('passes the content through when FORWARD_TO has no CONTENT', () => {
     expect(parseAnswer('FORWARD_TO: a').forwards).toEqual([{ targets: ['a'], content: undefined }]);
   });

@@ -1,6 +1,8 @@
 // The routing protocol: how a neuron's text answer says where the signal goes next.
 // Directives start at column 0 and are case-sensitive; a directive's text is the rest of its own
 // line plus every following line up to the next directive (the original dropped the inline text).
+// Targets (FORWARD_TO, BACKWARD_TO) are the comma-separated names on the directive's own line: prose
+// after it names no neuron, and a bare name on a later line is not a target.
 // A line ends at \r\n, \n or a lone \r; every other character (U+2028 included) is text, so no
 // line that starts with a directive is ever read as the previous directive's text.
 
@@ -56,8 +58,8 @@ function blocks(answer: string): Block[] {
 }
 
 const targetList = (text: string): string[] =>
-  text
-    .split(/[,\n]/)
+  (text.includes('\n') ? text.slice(0, text.indexOf('\n')) : text)
+    .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
 
