@@ -1,4 +1,4 @@
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import type { Neuron } from '../api-types.ts';
 
 /**
@@ -19,11 +19,7 @@ export function scaleIgnored(
   const running = deployment?.spec?.replicas;
   if (wanted === undefined || running === undefined || wanted === running) return undefined;
   const scaledBy = neuron.metadata?.managedFields?.find(
-    (e) =>
-      e.subresource === 'scale' &&
-      !ownManagers.has(e.manager ?? '') &&
-      (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
-        undefined,
+    (e) => e.subresource === 'scale' && !ownManagers.has(e.manager ?? '') && ownsReplicas(e),
   );
   // Unrecorded, the writer may also be the operator's own autoscaler before a switch to mode hpa.
   const how = scaledBy
@@ -46,9 +42,10 @@ export const crdDefaultReplicas = 1;
  */
 function unrecordedScale(neuron: Neuron, wanted: number): boolean {
   if (wanted === crdDefaultReplicas) return false;
-  return !neuron.metadata?.managedFields?.some(
-    (e) =>
-      (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
-      undefined,
-  );
+  return !neuron.metadata?.managedFields?.some(ownsReplicas);
 }
+
+/** The managedFields entry holds spec.replicas. */
+const ownsReplicas = (e: V1ManagedFieldsEntry): boolean =>
+  (e.fieldsV1 as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
+  undefined;

@@ -115,8 +115,14 @@ export class AnswerBrokeOffError extends Error {
  */
 export const STALE_RETRIES = 2;
 
-const STALE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
-const staleConnection = (err: Error): boolean => STALE_CODES.has((err as { code?: string }).code ?? '');
+/** A connection that was open and closed before the answer came (upstream-error.ts words it so). */
+export const CLOSED_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_CLOSED',
+]);
+const staleConnection = (err: Error): boolean => CLOSED_CODES.has((err as { code?: string }).code ?? '');
 /** A body that can be sent again as it is (the SDK's JSON is a string). */
 const resendable = (body: unknown): boolean =>
   body === null || typeof body === 'string' || body instanceof Uint8Array;

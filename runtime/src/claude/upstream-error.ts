@@ -10,7 +10,7 @@ import type { ErrorType } from '@anthropic-ai/sdk/resources/shared';
 import { Hal9Error, isHal9Error } from '../errors.ts';
 import { MalformedAnswerError } from './answer-json.ts';
 import { malformed } from './completion-of.ts';
-import { AnswerBrokeOffError, AnswerTooLargeError } from './dispatcher-fetch.ts';
+import { AnswerBrokeOffError, AnswerTooLargeError, CLOSED_CODES } from './dispatcher-fetch.ts';
 import { retryAfterMs } from './retry-after.ts';
 import { upstreamId } from './upstream-id.ts';
 
@@ -90,13 +90,6 @@ function answeredBroken(e: Error): string | undefined {
   }
   return undefined;
 }
-/** A connection that was open and closed before the answer came: the API was reached. */
-const CLOSED_CODES: ReadonlySet<string> = new Set([
-  'UND_ERR_SOCKET',
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_CLOSED',
-]);
 const BROKEN_ANSWER_CODES = new Set([
   'UND_ERR_HEADERS_OVERFLOW',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',

@@ -57,11 +57,13 @@ function blocks(answer: string): Block[] {
   return out;
 }
 
-const targetList = (text: string): string[] =>
-  (text.includes('\n') ? text.slice(0, text.indexOf('\n')) : text)
+const targetList = (text: string): string[] => {
+  const nl = text.indexOf('\n');
+  return (nl === -1 ? text : text.slice(0, nl))
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
+};
 
 export function parseAnswer(answer: string): ParsedAnswer {
   const bs = blocks(answer);
