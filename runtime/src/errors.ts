@@ -49,6 +49,10 @@ export const ErrorCodes = {
     status: 508,
     message: 'An answer held more RESULT blocks than one answer may give',
   },
+  MALFORMED_DIRECTIVE: {
+    status: 508,
+    message: 'A line of the answer was written as a directive but is not one',
+  },
   HOP_LIMIT_EXCEEDED: { status: 508, message: 'The signal exceeded the hop limit' },
   CYCLE_DETECTED: { status: 508, message: 'The signal would revisit a neuron on its path' },
   FANOUT_LIMIT_EXCEEDED: { status: 508, message: 'An answer named more targets than the fan-out limit' },

@@ -157,6 +157,26 @@ describe('routing', () => {
     expect(await rt.metric('hal9_signals_dropped_total', { reason: 'not_connected' })).toBe(2);
   });
 
+  it('tells the caller of a FORWARD_TO line the model mistyped, which routed nothing', async () => {
+    rt = await topology({
+      L4: [answer('default', 'FORWARD_TO\uff1a arch-a\nCONTENT: the plan')],
+    });
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    // The CONTENT had nowhere to go, so it is the result; the caller is told why nothing was forwarded.
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.results).toEqual([{ neuron: 'lead', layer: 'L4', content: 'the plan' }]);
+    const misread = expect.objectContaining({
+      code: 'MALFORMED_DIRECTIVE',
+      neuron: 'lead',
+      message: expect.stringContaining('"FORWARD_TO\uff1a arch-a"'),
+    });
+    expect(res.body.errors).toEqual([misread]);
+    expect(res.body.trace).toEqual([
+      expect.objectContaining({ neuron: 'lead', forwardedTo: [], errors: [misread] }),
+    ]);
+  });
+
   it('ends a cycle with a CYCLE_DETECTED error in the trace and keeps the other results', async () => {
     rt = await startRuntime({
       neurons: [neuron('a', 'L4', ['b']), neuron('b', 'L3', ['a', 'c']), neuron('c', 'L2')],
@@ -172,7 +192,12 @@ describe('routing', () => {
     expect(res.status).toBe(200);
     expect(res.body.results).toEqual([{ neuron: 'c', layer: 'L2', content: 'c done' }]);
     expect(res.body.errors).toEqual([expect.objectContaining({ code: 'CYCLE_DETECTED', neuron: 'b' })]);
-    expect(res.body.trace.find((t: any) => t.neuron === 'b').dropped).toEqual(['a']);
+    const b = res.body.trace.find((t: any) => t.neuron === 'b');
+    expect(b.dropped).toEqual(['a']);
+    // The branch went on to c, and b's trace entry still says why a was dropped.
+    expect(b.forwardedTo).toEqual(['c']);
+    expect(b.error).toBeUndefined();
+    expect(b.errors).toEqual([expect.objectContaining({ code: 'CYCLE_DETECTED', neuron: 'b' })]);
   });
 
   it('stops a runaway chain at the hop limit with a clear error', async () => {

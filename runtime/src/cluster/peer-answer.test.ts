@@ -59,6 +59,21 @@ describe('peerAnswerChecks', () => {
     ]);
   });
 
+  it('keeps a trace entry’s errors, each unknown code named as PEER_ERROR as the entry’s error is', () => {
+    const checks = peerAnswerChecks();
+    const cycle = { code: 'CYCLE_DETECTED', message: 'b → a would revisit a', neuron: 'b' };
+    const newer = { code: 'FROM_A_NEWER_PEER', message: 'm' };
+    const entry = { ...trace, errors: [cycle, { ...newer, hidden }] };
+    const known = { ...trace, errors: [cycle, { code: 'PEER_ERROR', message: 'FROM_A_NEWER_PEER: m' }] };
+    expect(checks.outcomes([{ results: [], trace: [entry], errors: [] }], 1)).toEqual([
+      { results: [], trace: [known], errors: [] },
+    ]);
+    expect(checks.progress(entry, undefined)).toEqual({ trace: known });
+    expect(
+      checks.outcomes([{ results: [], trace: [{ ...trace, errors: [{ code: 'X' }] }], errors: [] }], 1),
+    ).toContain('/0/trace/0/errors/0 must have required property');
+  });
+
   describe('bounds the numbers a request totals, naming the field and the bound', () => {
     const usage = { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 };
     const cases: [string, Record<string, unknown>, string][] = [

@@ -87,10 +87,19 @@ function knownCode(e: ErrorInfo): ErrorInfo {
   };
 }
 
+const unknownInEntry = (t: TraceEntry): boolean =>
+  (t.error !== undefined && unknownCode(t.error)) || (t.errors?.some(unknownCode) ?? false);
+
 const withKnownCode = (t: TraceEntry): TraceEntry =>
-  t.error && unknownCode(t.error) ? { ...t, error: knownCode(t.error) } : t;
+  unknownInEntry(t)
+    ? {
+        ...t,
+        ...(t.error ? { error: knownCode(t.error) } : {}),
+        ...(t.errors ? { errors: t.errors.map(knownCode) } : {}),
+      }
+    : t;
 
 function withKnownCodes(o: BranchOutcome): BranchOutcome {
-  if (!o.errors.some(unknownCode) && !o.trace.some((t) => t.error && unknownCode(t.error))) return o;
+  if (!o.errors.some(unknownCode) && !o.trace.some(unknownInEntry)) return o;
   return { results: o.results, trace: o.trace.map(withKnownCode), errors: o.errors.map(knownCode) };
 }

@@ -242,6 +242,7 @@ export const traceEntry = {
       properties: { targets: strings, errorType: { type: 'string' } },
     },
     error: errorInfo,
+    errors: { type: 'array', items: errorInfo },
   },
 } as const;
 

@@ -17,6 +17,14 @@ const fragment = fc.oneof(
   fc.stringMatching(/^[a-z0-9-]{1,12}$/),
   fc.constantFrom(...DIRECTIVES.map((d) => `${d}:`)),
   fc.constantFrom('forward_to:', ' RESULT:', 'CONTENT :', 'RESULT:\t', 'FORWARD_TO: ,', ', ,', ','),
+  fc.constantFrom(
+    '**FORWARD_TO:**',
+    '# RESULT:',
+    'FORWARD_TO\uff1a',
+    'Result:',
+    'content:',
+    '- Error_Type :',
+  ),
   fc.constantFrom(' ', '\t', '\u00a0', '\u2028', '\u2029', '\u0085', '\ufeff', '\u0000', '\ud800', '😀', 'é'),
   fc.constantFrom('\r', '\n', '\r\n', '\r\r\n'),
 );
@@ -63,7 +71,7 @@ describe('parseAnswer over generated answers', () => {
         const directives = a.split(BREAK).filter((l) => directiveOf(l) !== undefined).length;
         if (directives === 0) {
           // No directive: the whole answer is the one result.
-          expect(p).toEqual({
+          expect({ forwards: p.forwards, results: p.results, backward: p.backward }).toEqual({
             forwards: [],
             results: a.trim() === '' ? [] : [a.trim()],
             backward: undefined,
@@ -87,6 +95,44 @@ describe('parseAnswer over generated answers', () => {
           if (!hasContent) expect(f.content).toBeUndefined();
           else if (f.content !== undefined) expect(f.content.trim()).not.toBe('');
         }
+      }),
+      RUNS,
+    );
+  });
+
+  // Misread lines, told apart another way: the line's marks taken off one by one, then its name and colon.
+  const NAMES = ['FORWARD_TO', 'BACKWARD_TO', 'ERROR_TYPE'];
+  const COLONS = ':\uff1a\ufe55\ufe13\ua789\u2236';
+  function meantAsDirective(l: string): boolean {
+    if (directiveOf(l)) return false;
+    let rest = l.startsWith('\ufeff') ? l.slice(1) : l;
+    const marks = rest.match(/^[*_#>`~-]+/)?.[0] ?? '';
+    rest = rest.slice(marks.length);
+    if (marks) rest = rest.replace(/^[ \t]+/, '');
+    const name = [...NAMES, 'CONTENT', 'RESULT'].find((n) =>
+      NAMES.includes(n) ? rest.toUpperCase().startsWith(n) : rest.startsWith(n),
+    );
+    if (!name) return false;
+    rest = rest
+      .slice(name.length)
+      .replace(/^[*_`]+/, '')
+      .replace(/^[ \t]+/, '');
+    return rest !== '' && COLONS.includes(rest[0]!);
+  }
+
+  it('counts every line meant as a directive and not read as one, quoting the first three', () => {
+    fc.assert(
+      fc.property(answer, (a) => {
+        const meant = a.split(BREAK).filter(meantAsDirective);
+        const p = parseAnswer(a);
+        if (meant.length === 0) {
+          expect(p.misread).toBeUndefined();
+          return;
+        }
+        expect(p.misread?.count).toBe(meant.length);
+        expect(p.misread?.lines).toEqual(
+          meant.slice(0, 3).map((l) => (l.length > 63 ? `${l.slice(0, 63)}…` : l)),
+        );
       }),
       RUNS,
     );

@@ -91,4 +91,45 @@ describe('parseAnswer', () => {
       errorType: 'Timeout',
     });
   });
+
+  describe('notes lines written as directives that are not read as one', () => {
+    const meant: [string, string][] = [
+      ['a full-width colon', 'FORWARD_TO\uff1aimpl'],
+      ['a byte order mark', '\ufeffFORWARD_TO: impl'],
+      ['Markdown bold', '**FORWARD_TO:** impl'],
+      ['bold around the name', '**FORWARD_TO**: impl'],
+      ['a heading', '# RESULT: done'],
+      ['a list item', '- CONTENT: the plan'],
+      ['lower case', 'forward_to: impl'],
+      ['a space before the colon', 'ERROR_TYPE : Timeout'],
+      ['mixed case with an underscore', 'Backward_To: lead'],
+    ];
+    it.each(meant)('%s', (_, line) => {
+      const p = parseAnswer(`${line}\nCONTENT: the plan`);
+      expect(p.misread).toEqual({ lines: [line], count: 1 });
+      // Read as it stands: the line is not a directive, so the CONTENT is the result.
+      expect(p.forwards).toEqual([]);
+    });
+
+    const prose: [string, string][] = [
+      ['Result in prose', 'Result: 42 tests pass'],
+      ['Content in prose', 'Content: see above'],
+      ['an indented directive (quoted as data)', ' FORWARD_TO: impl'],
+      ['a name run on', 'RESULTS: many'],
+      ['a directive', 'FORWARD_TO: impl'],
+    ];
+    it.each(prose)('but not %s', (_, line) => {
+      expect(parseAnswer(`${line}\nRESULT: ok`).misread).toBeUndefined();
+    });
+
+    it('quotes the first three, cut to 63 characters, and counts the rest', () => {
+      const long = `forward_to: ${'x'.repeat(100)}`;
+      const p = parseAnswer([long, 'RESULT: ok', '**RESULT:** a', '# RESULT: b', '- RESULT: c'].join('\n'));
+      expect(p.misread).toEqual({
+        lines: [`${long.slice(0, 63)}…`, '**RESULT:** a', '# RESULT: b'],
+        count: 4,
+      });
+      expect(p.results).toEqual(['ok\n**RESULT:** a\n# RESULT: b\n- RESULT: c']);
+    });
+  });
 });

@@ -6,6 +6,8 @@
 // A line ends at \r\n, \n or a lone \r; every other character (U+2028 included) is text, so no
 // line that starts with a directive is ever read as the previous directive's text.
 
+import { excerpt } from './detached.ts';
+
 const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYPE'] as const;
 type Directive = (typeof DIRECTIVES)[number];
 
@@ -24,6 +26,42 @@ export interface ParsedAnswer {
   readonly forwards: readonly Forward[];
   readonly results: readonly string[];
   readonly backward: { readonly targets: readonly string[]; readonly errorType: string } | undefined;
+  /** Lines written as directives that are not read as any (see MISREAD); absent when none. */
+  readonly misread?: Misread;
+}
+
+export interface Misread {
+  /** The first MAX_MISREAD_QUOTED such lines, each cut to 63 characters. */
+  readonly lines: readonly string[];
+  readonly count: number;
+}
+
+/**
+ * A line at column 0 that a model meant as a directive but is not one: a directive name behind a
+ * byte order mark or Markdown marks (`**FORWARD_TO:**`, `# RESULT:`, `- CONTENT:`), a name with an
+ * underscore in another case (`forward_to:`), a space before the colon, or a full-width or other
+ * look-alike colon. Such a line is read as text (or, before the first directive, dropped), so the
+ * answer goes somewhere its writer did not mean: the caller is told (routeAnswer's MALFORMED_DIRECTIVE).
+ * CONTENT and RESULT count only in capitals: "Result: 42" is prose. An indented line is never one:
+ * indenting is how a directive is quoted as data (the mock's `inert`).
+ */
+const MISREAD_SOURCE =
+  '\\uFEFF?(?:[*_#>`~-]+[ \\t]*)?(?:[Ff][Oo][Rr][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Ee][Rr][Rr][Oo][Rr]_[Tt][Yy][Pp][Ee]|CONTENT|RESULT)[*_`]*[ \\t]*[:\\uFF1A\\uFE55\\uFE13\\uA789\\u2236]';
+const MISREAD = new RegExp(MISREAD_SOURCE, 'y');
+
+/** Every line start a directive or a misread directive begins at (the mock indents these). */
+export const DIRECTIVE_LIKE_START = new RegExp(`^(?=${MISREAD_SOURCE})`, 'gm');
+
+/** Misread lines quoted in an answer's error; the rest are counted. */
+export const MAX_MISREAD_QUOTED = 3;
+
+// The first characters a misread line can start with: most lines are skipped on one comparison.
+const MISREAD_FIRST = new Set([...'FfBbEeCR\uFEFF*_#>`~-'].map((c) => c.charCodeAt(0)));
+
+function misreadAt(text: string, at: number): boolean {
+  if (!MISREAD_FIRST.has(text.charCodeAt(at))) return false;
+  MISREAD.lastIndex = at;
+  return MISREAD.test(text);
 }
 
 /** The directive a line starting at `at` opens (`NAME:` at column 0), else undefined. */
@@ -35,26 +73,33 @@ function directiveAt(text: string, at: number): Directive | undefined {
 // One pass over the line starts with no per-line strings: a block's text is one slice of the answer
 // (its line breaks made \n first), from after `NAME:` and one optional space or tab to the line
 // before the next directive. The answer parsing was the largest allocation of a hop.
-function blocks(answer: string): Block[] {
+function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined } {
   const text = answer.includes('\r') ? answer.replace(/\r\n?/g, '\n') : answer;
   const out: Block[] = [];
   let open: Directive | undefined;
   let from = 0;
+  let lines: string[] | undefined;
+  let count = 0;
   for (let at = 0; at <= text.length; ) {
     const d = directiveAt(text, at);
+    const nl = text.indexOf('\n', at);
     if (d) {
       if (open) out.push({ directive: open, text: text.slice(from, at - 1).trim() });
       open = d;
       from = at + d.length + 1;
       const c = text.charCodeAt(from);
       if (c === 32 || c === 9) from++;
+    } else if (misreadAt(text, at)) {
+      count++;
+      lines ??= [];
+      if (lines.length < MAX_MISREAD_QUOTED)
+        lines.push(excerpt(text.slice(at, nl === -1 ? undefined : nl), 63));
     }
-    const nl = text.indexOf('\n', at);
     if (nl === -1) break;
     at = nl + 1;
   }
   if (open) out.push({ directive: open, text: text.slice(from).trim() });
-  return out;
+  return { blocks: out, misread: lines ? { lines, count } : undefined };
 }
 
 const targetList = (text: string): string[] => {
@@ -66,10 +111,11 @@ const targetList = (text: string): string[] => {
 };
 
 export function parseAnswer(answer: string): ParsedAnswer {
-  const bs = blocks(answer);
+  const { blocks: bs, misread } = blocks(answer);
+  const noted = misread ? { misread } : {};
   if (bs.length === 0) {
     const whole = answer.trim();
-    return { forwards: [], results: whole === '' ? [] : [whole], backward: undefined };
+    return { forwards: [], results: whole === '' ? [] : [whole], backward: undefined, ...noted };
   }
   const forwards: Forward[] = [];
   const results: string[] = [];
@@ -102,5 +148,5 @@ export function parseAnswer(answer: string): ParsedAnswer {
         errorType: bs.find((b) => b.directive === 'ERROR_TYPE')?.text || 'Unknown',
       }
     : undefined;
-  return { forwards, results, backward };
+  return { forwards, results, backward, ...noted };
 }

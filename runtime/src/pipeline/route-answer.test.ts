@@ -54,6 +54,28 @@ describe('routeAnswer', () => {
     ]);
   });
 
+  it('tells the caller of a line written as a directive and not read as one, last among the errors', () => {
+    // The mistyped FORWARD_TO goes before the first directive, so it was dropped without a word.
+    const r = route('FORWARD_TO\uff1a impl-a\nCONTENT: build it');
+    expect(r.children).toEqual([]);
+    expect(r.results).toEqual([{ neuron: 'design', layer: 'L3', content: 'build it' }]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        code: 'MALFORMED_DIRECTIVE',
+        neuron: 'design',
+        message: expect.stringContaining(
+          'design\'s answer has a line written as a directive but not read as one: "FORWARD_TO\uff1a impl-a"',
+        ),
+      }),
+    ]);
+    // With nothing else to go on, the misread line is the branch's last error, the one its trace names.
+    const nothing = route('**FORWARD_TO:** impl-a\n# RESULT: built\nCONTENT:');
+    expect(nothing.results).toEqual([]);
+    expect(nothing.errors.map((e) => e.code)).toEqual(['UNROUTABLE_ANSWER', 'MALFORMED_DIRECTIVE']);
+    expect(nothing.errors[1]!.message).toContain('2 lines written as a directive');
+    expect(route('RESULT: done\nResult: in prose').errors).toEqual([]);
+  });
+
   it('makes RESULT lines the neuron’s results and starts no child', () => {
     const r = route('RESULT: done\nRESULT: and more');
     expect(r.results).toEqual([

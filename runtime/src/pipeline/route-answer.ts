@@ -3,7 +3,7 @@ import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { signalLimit, withinSignalBudget } from './budget.ts';
 import type { BudgetLeft } from './budget-left.ts';
 import { detached } from './detached.ts';
-import { type ParsedAnswer, parseAnswer } from './protocol.ts';
+import { type Misread, type ParsedAnswer, parseAnswer } from './protocol.ts';
 import {
   contentIds,
   type DroppedTarget,
@@ -127,15 +127,36 @@ export function routeAnswer(i: RouteInput): RoutedAnswer {
     ),
     dropped: plan.dropped,
     ...(plan.unlisted ? { unlisted: plan.unlisted } : {}),
-    errors: unroutable
-      ? [...plan.errors, unroutableError(neuron.id, backward)]
-      : forwardedNowhere
-        ? [droppedAllError(neuron, plan)]
-        : over > 0
-          ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
-          : plan.errors,
+    errors: withMisread(
+      unroutable
+        ? [...plan.errors, unroutableError(neuron.id, backward)]
+        : forwardedNowhere
+          ? [droppedAllError(neuron, plan)]
+          : over > 0
+            ? [...plan.errors, resultLimitError(neuron.id, parsed.results.length)]
+            : plan.errors,
+      neuron.id,
+      parsed.misread,
+    ),
     backward,
   };
+}
+
+// Last: when the branch ends here with nothing, a line the model meant as a directive is the likelier cause.
+function withMisread(errors: readonly ErrorInfo[], id: string, m: Misread | undefined): readonly ErrorInfo[] {
+  if (!m) return errors;
+  const quoted = m.lines.map((l) => JSON.stringify(l)).join(', ');
+  const more = m.count > m.lines.length ? ` and ${m.count - m.lines.length} more` : '';
+  const error = toErrorInfo(
+    new Hal9Error(
+      'MALFORMED_DIRECTIVE',
+      `${id}'s answer has ${m.count === 1 ? 'a line' : `${m.count} lines`} written as a directive but not read as one: ${quoted}${more}. ` +
+        'A directive starts its line with its name in capitals and an ASCII colon (FORWARD_TO:, CONTENT:, RESULT:, BACKWARD_TO:, ERROR_TYPE:), ' +
+        'with no mark before it; such a line was read as text, or dropped before the first directive',
+    ),
+    id,
+  );
+  return [...errors, error];
 }
 
 // An answer that neither results nor forwards would end its branch with nothing to show: it is an

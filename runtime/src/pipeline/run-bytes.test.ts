@@ -30,6 +30,7 @@ describe('runBytes', () => {
       entry({ backward: { targets: [big], errorType: 'e' } }),
       entry({ backward: { targets: [], errorType: big } }),
       entry({ error: error(big) }),
+      entry({ errors: [error('e'), error(big)] }),
       entry({ model: big }),
       entry({ fellBackFrom: [big] }),
       entry({ neuron: big }),

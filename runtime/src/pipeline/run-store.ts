@@ -46,6 +46,13 @@ function errorBytes(e: ErrorInfo): number {
   return 256 + chars(e.code) + chars(e.message) + chars(e.neuron) + chars(e.field);
 }
 
+function errorsBytes(list: readonly ErrorInfo[] | undefined): number {
+  if (!list) return 0;
+  let bytes = 16 + 8 * list.length;
+  for (const e of list) bytes += errorBytes(e);
+  return bytes;
+}
+
 function traceBytes(t: TraceEntry): number {
   return (
     512 +
@@ -57,7 +64,8 @@ function traceBytes(t: TraceEntry): number {
     listBytes(t.dropped) +
     listBytes(t.fellBackFrom) +
     (t.backward ? listBytes(t.backward.targets) + chars(t.backward.errorType) : 0) +
-    (t.error ? errorBytes(t.error) : 0)
+    (t.error ? errorBytes(t.error) : 0) +
+    errorsBytes(t.errors)
   );
 }
 

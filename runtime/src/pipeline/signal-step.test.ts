@@ -172,6 +172,7 @@ describe('SignalStep', () => {
     const v = await w.run.done;
     expect(v.status).toBe('failed');
     expect(v.errors).toEqual([expect.objectContaining({ code: 'UNROUTABLE_ANSWER' })]);
+    expect(v.trace).toEqual([expect.objectContaining({ error: v.errors[0], errors: v.errors })]);
     // It held a slot and has an answer's latency: observed as processing, under outcome error.
     expect(finished).toEqual([expect.objectContaining({ outcome: 'error', processingMs: 0 })]);
     // GET /v1/neurons says the same: failed, not processed, and the slot is free.
@@ -189,7 +190,10 @@ describe('SignalStep', () => {
     await step.run(w);
     const v = await w.run.done;
     expect(v.results.length).toBeGreaterThan(0);
-    expect(v.errors).not.toEqual([]);
+    expect(v.errors).toEqual([expect.objectContaining({ code: 'RESULT_LIMIT_EXCEEDED' })]);
+    // The branch went on with its results, so no `error` ended it; its trace entry still says what failed.
+    expect(v.trace).toEqual([expect.not.objectContaining({ error: expect.anything() })]);
+    expect(v.trace[0]!.errors).toEqual(v.errors);
     expect(finished).toEqual([expect.objectContaining({ outcome: 'ok' })]);
     expect(counters.of('impl')).toMatchObject({ processed: 1, failed: 0 });
   });

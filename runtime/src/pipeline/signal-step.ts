@@ -166,9 +166,11 @@ export class SignalStep {
     // A branch that ends here with nothing to show failed: its trace entry names why.
     const ended = children.length === 0 && routed.results.length === 0 ? errors.at(-1) : undefined;
     d.counters.answered(neuron.id, cached, ended === undefined);
+    const entry = traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward);
     run.close(signal, {
       results: routed.results,
-      trace: [traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward)],
+      // The trace says why each target was dropped, whether or not the branch went on (product.md §2.2).
+      trace: [errors.length > 0 ? { ...entry, errors } : entry],
       errors,
     });
     if (d.tracing.enabled)

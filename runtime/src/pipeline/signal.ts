@@ -69,7 +69,14 @@ export interface TraceEntry {
   readonly fellBackFrom?: readonly string[];
   /** The answer's BACKWARD_TO / ERROR_TYPE, recorded and not acted on. */
   readonly backward?: { readonly targets: readonly string[]; readonly errorType: string };
+  /** The error that ended this branch here (also in the run's `errors`). */
   readonly error?: ErrorInfo;
+  /**
+   * Every error this signal's answer raised (a cycle, the hop limit, fan-out or a budget that dropped
+   * targets, results past the limit, an answer cut off), also when the branch went on with the rest:
+   * `dropped` names the targets, these say why. Absent when it raised none.
+   */
+  readonly errors?: readonly ErrorInfo[];
 }
 
 /** What a branch of signals produced; also the unit returned by a peer runtime per forwarded signal. */
