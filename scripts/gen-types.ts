@@ -195,11 +195,31 @@ export function generateTypes(crdYaml: string, options: GenerateOptions = {}): s
   return `${parts.join('\n').trimEnd()}\n`;
 }
 
-/** Keeps what validation needs; descriptions, defaults and CEL rules stay in the CRD. */
+interface CelRule {
+  readonly rule: string;
+  readonly message?: string;
+}
+
+/** A CEL rule that only matches its value against a regular expression (no quote or backslash in it). */
+const PATTERN_RULE = /^self\.matches\('([^'\\]*)'\)$/;
+
+/**
+ * Keeps what validation needs; descriptions, defaults and CEL rules stay in the CRD, but for the
+ * patterns written as rules (so the apiserver answers with their sentence), which are kept with it.
+ */
 function validationSchema(node: SchemaNode): SchemaNode {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === 'description' || key === 'default' || key === 'x-kubernetes-validations') continue;
+    if (key === 'x-kubernetes-validations') {
+      // A rule that is a pattern with a sentence (`self.matches('…')` and its message) is checked as one.
+      const pattern = (value as CelRule[]).find((r) => PATTERN_RULE.test(r.rule));
+      if (pattern) {
+        out.pattern = PATTERN_RULE.exec(pattern.rule)![1];
+        out.patternMessage = pattern.message;
+      }
+      continue;
+    }
+    if (key === 'description' || key === 'default') continue;
     if (key === 'properties') {
       out[key] = Object.fromEntries(
         Object.entries(value as Record<string, SchemaNode>).map(([k, v]) => [k, validationSchema(v)]),

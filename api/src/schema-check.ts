@@ -16,6 +16,8 @@ export interface SchemaNode {
   readonly maxItems?: number;
   readonly maxProperties?: number;
   readonly pattern?: string;
+  /** What a value off `pattern` is told (the message of the CRD rule the pattern came from). */
+  readonly patternMessage?: string;
   readonly format?: string;
   /** The value must fit at least one of these (an int-or-string field lists `integer` and `string`). */
   readonly anyOf?: readonly SchemaNode[];
@@ -160,7 +162,7 @@ function checkString(value: string, schema: SchemaNode, path: string): string[] 
     problems.push(`${path} has ${length} characters: must have at most ${schema.maxLength}`);
   }
   if (schema.pattern !== undefined && !re2Pattern(schema.pattern).test(value)) {
-    problems.push(`${path} is ${show(value)}: must match ${schema.pattern}`);
+    problems.push(`${path} is ${show(value)}: ${schema.patternMessage ?? `must match ${schema.pattern}`}`);
   }
   return problems;
 }

@@ -63,7 +63,11 @@ describe('Hal9Cluster', () => {
 
   it('checks claude.baseURL as the CRD does: a host, no credentials', () => {
     expect(() => synthCluster({ claude: { baseURL: 'http://messages-proxy.ai:8080' } })).not.toThrow();
-    for (const bad of ['http://user:pw@messages-proxy.ai', 'http://@messages-proxy.ai']) {
+    for (const bad of [
+      'http://user:pw@messages-proxy.ai',
+      'http://@messages-proxy.ai',
+      'ftp://messages-proxy.ai',
+    ]) {
       expect(problemsOf({ claude: { baseURL: bad } }).join('\n'), bad).toContain(
         'claude.baseURL must be an http:// or https:// URL with a host, a port from 1 to 65535 if any, and without credentials',
       );
@@ -361,7 +365,7 @@ describe('Hal9Cluster', () => {
     [
       'a node affinity value that is not a label value',
       { placement: { requiredNodeLabels: [{ key: 'a', values: ['not a label!'] }] } },
-      'spec.placement.requiredNodeLabels[0].values[0] is "not a label!": must match',
+      'spec.placement.requiredNodeLabels[0].values[0] is "not a label!": must be a label value: letters, digits',
     ],
     [
       'hugepages of 1000 bytes (not a whole 2Mi page)',
@@ -381,12 +385,12 @@ describe('Hal9Cluster', () => {
     [
       'an image with a leading space',
       { image: ' hal9/runtime:0.1.0' },
-      'spec.image (" hal9/runtime:0.1.0"): image must be a container image reference',
+      'spec.image is " hal9/runtime:0.1.0": image must be a container image reference',
     ],
     [
       'an empty init image',
       { nodeTuning: { initImage: '' } },
-      'spec.nodeTuning.initImage (""): nodeTuning.initImage must be a container image reference',
+      'spec.nodeTuning.initImage is "": nodeTuning.initImage must be a container image reference',
     ],
     [
       'cpuPinning with a CPU limit only (Burstable: no memory limit)',

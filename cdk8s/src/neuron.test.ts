@@ -52,7 +52,9 @@ describe('Neuron', () => {
   it('rejects a connection name that is not a DNS label', () => {
     expect(
       messageOf(() => make('impl-1', { cluster: 'hal9', layer: 'L2', backwardConnections: ['Design_1'] })),
-    ).toContain('spec.backwardConnections[0] is "Design_1": must match');
+    ).toContain(
+      'spec.backwardConnections[0] is "Design_1": must be the name of a Neuron: lower-case letters, digits and \'-\'',
+    );
   });
 
   it('rejects a name that is not a DNS label', () => {

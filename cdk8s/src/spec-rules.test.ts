@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { clusterRules, neuronRules, safeSysctls } from './spec-rules.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -23,7 +24,22 @@ describe('spec rules', () => {
       / \(\$\{[^}]*\}\)/g,
       '',
     );
-    const messages = [...crd.matchAll(/^\s+message: (.*)$/gm)]
+    // A rule that only matches a pattern is checked by the structural schema, which keeps its message.
+    const schema = readFileSync(
+      `${root}api/src/generated/${file.includes('neurons') ? 'neuron' : 'hal9cluster'}.schema.gen.ts`,
+      'utf8',
+    );
+    const patternMessages = [
+      ...crd.matchAll(/^\s+- rule: "self\.matches\('[^'\\]*'\)"\n\s+message: (.*)$/gm),
+    ];
+    expect(patternMessages.length).toBeGreaterThan(5);
+    for (const [, m] of patternMessages)
+      expect(schema).toContain(`"patternMessage": ${JSON.stringify(parse(m!) as string)}`);
+    const messages = [
+      ...crd
+        .replace(/^\s+- rule: "self\.matches\('[^'\\]*'\)"\n\s+message: .*$/gm, '')
+        .matchAll(/^\s+message: (.*)$/gm),
+    ]
       .map((m) =>
         m[1]!
           .trim()

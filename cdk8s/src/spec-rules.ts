@@ -1,5 +1,6 @@
 // Synth-time mirrors of the CRDs' CEL rules (x-kubernetes-validations), with the same messages, so a
-// mistake fails `npm run synth` instead of an Argo CD sync. The apiserver stays the authority: the
+// mistake fails `npm run synth` instead of an Argo CD sync. A rule that only matches a pattern
+// (`self.matches('…')`) is checked with the structural schema instead (api/src/generated, its message kept). The apiserver stays the authority: the
 // integration tests dry-run the synthesized objects against it.
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import {
@@ -62,9 +63,10 @@ function isCollectorURL(v: string): boolean {
     !v.includes('#')
   );
 }
-// The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, in printable ASCII as the
-// rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is).
-const isPrometheusURL = (v: string): boolean => v === '' || (printable.test(v) && isCollectorURL(v));
+// The CRD's CEL test of autoscaling.parallelism.prometheusURL: the same, with the scheme in lower case and
+// in printable ASCII as the rule asks (Go's URL parser, the apiserver's, takes a non-ASCII host as it is).
+const isPrometheusURL = (v: string): boolean =>
+  v === '' || (/^https?:\/\/[!-~]+$/.test(v) && isCollectorURL(v));
 
 // The CRDs' second rule on each URL field, on the text as CEL reads it (the same expressions): hosts
 // Go's parser takes but the runtime's and the operator's WHATWG parser refuses. The host is what follows
@@ -83,11 +85,12 @@ const unreadable = (v: string): boolean =>
   (unreadableHost.test(v) || (numericHost.test(v) && !ipv4Host.test(v)));
 const hostHow =
   'write a DNS name (an internationalized one in its xn-- form), an IPv4 address as four numbers from 0 to 255 without leading zeros such as 10.0.0.1, or an IPv6 address in brackets without a zone such as [fd00::1]; the runtime reads a host that ends in a number as an IPv4 address, so it refuses 256.1.1.1, 1.2.3.4.5 or 127.1, and it refuses an IPv6 zone (%25eth0), < > ] and characters outside ASCII';
-// The CRD's CEL test of claude.baseURL: a URL with a host, a port from 1 to 65535 if any, and no credentials
-// before it (the schema's pattern asks for http:// or https://).
+// The CRD's CEL test of claude.baseURL: an http:// or https:// URL with a host, a port from 1 to 65535 if
+// any, and no credentials before it.
 function isBaseURL(v: string): boolean {
   const u = goURL(v);
   return (
+    /^https?:\/\//.test(v) &&
     printable.test(v) &&
     u !== undefined &&
     u.hostname !== '' &&
@@ -319,10 +322,6 @@ function wholePages(q: Quantity, size: '2Mi' | '1Gi' | undefined): boolean {
   );
 }
 
-// The CRDs' rule on image fields: printable ASCII without spaces (a pod refuses an image with leading or
-// trailing whitespace, and no registry has a name with any).
-const imageReference = /^[!-~]+$/;
-
 /** Rules of the sections shared by Hal9Cluster and Neuron; `p` is the path of the spec. */
 export function sectionRules(s: Sections, p: string, model = s.claude?.model): string[] {
   const problems: string[] = [];
@@ -456,11 +455,6 @@ export function sectionRules(s: Sections, p: string, model = s.claude?.model): s
   if (hugepages !== undefined && !wholePages(hugepages, nt?.hugepages?.size)) {
     problems.push(
       `${p}.nodeTuning.hugepages.quantity (${JSON.stringify(hugepages)}): nodeTuning.hugepages.quantity must be a positive whole number of pages of nodeTuning.hugepages.size (2Mi unless set to 1Gi): round it to a multiple of the page size, for example "512Mi" of 2Mi pages or "2Gi" of 1Gi pages`,
-    );
-  }
-  if (nt?.initImage !== undefined && !imageReference.test(nt.initImage)) {
-    problems.push(
-      `${p}.nodeTuning.initImage (${JSON.stringify(nt.initImage)}): nodeTuning.initImage must be a container image reference such as "busybox:1.37": not empty, without spaces or other non-printing characters`,
     );
   }
   (nt?.sysctls ?? []).forEach((x, i) => {
@@ -630,11 +624,6 @@ export function clusterRules(name: string, spec: Hal9ClusterSpec): string[] {
   if (!dnsLabel.test(name) || runeLength(name) > 63) {
     problems.push(
       `metadata.name (${JSON.stringify(name)}): Hal9Cluster names must be DNS labels: at most 63 lowercase letters, digits and '-', starting with a letter (the name is used as a label value)`,
-    );
-  }
-  if (spec.image !== undefined && !imageReference.test(spec.image)) {
-    problems.push(
-      `spec.image (${JSON.stringify(spec.image)}): image must be a container image reference such as "hal9/runtime:0.1.0", without spaces or other non-printing characters: remove them`,
     );
   }
   // The apiserver defaults claude.model before the rules run: the rule on fallbackModels sees it.

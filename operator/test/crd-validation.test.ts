@@ -1226,7 +1226,7 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     [
       'a nodeSelector value that is not a label value',
       neuron({ placement: { nodeSelector: { 'node-type': 'fast/nodes' } } }),
-      'spec.placement.nodeSelector.node-type: Invalid value: "fast/nodes"',
+      'spec.placement.nodeSelector[node-type]: Invalid value: "fast/nodes": must be a label value',
     ],
     [
       'a serviceMonitorLabels key that is not a label key',
@@ -1236,7 +1236,7 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     [
       'a serviceMonitorLabels value that is not a label value',
       cluster({ monitoring: { serviceMonitorLabels: { release: 'a b' } } }),
-      'spec.monitoring.serviceMonitorLabels.release: Invalid value: "a b"',
+      'spec.monitoring.serviceMonitorLabels[release]: Invalid value: "a b": must be a label value',
     ],
     // Values a pod refuses (the Deployment's apply failed with 422): refused on apply instead.
     [
@@ -1326,6 +1326,73 @@ describe('invalid objects are rejected with a message that says what to fix', ()
     const r = await apply(object);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
+  });
+
+  it('names what to fix in every field checked against a pattern, never the raw pattern', async () => {
+    const bad = 'Not_Valid!';
+    const sections = {
+      claude: {
+        mode: 'api' as const,
+        model: bad,
+        fallbackModels: [bad],
+        apiKeySecretRef: { name: bad, key: '..' },
+      },
+      placement: {
+        nodeSelector: { pool: bad },
+        tolerations: [{ key: 'gpu', operator: 'Equal' as const, value: bad }],
+      },
+      nodeTuning: { sysctls: [{ name: 'Net.Core', value: '1;reboot' }] },
+      monitoring: { serviceMonitorLabels: { release: bad } },
+    };
+    const want: [string, string][] = [
+      ['spec.claude.model', 'must be a model name such as claude-sonnet-4-5'],
+      ['spec.claude.fallbackModels[0]', 'must be a model name such as claude-sonnet-4-5'],
+      ['spec.claude.apiKeySecretRef.name', 'must be the name of a Secret'],
+      ['spec.claude.apiKeySecretRef.key', 'must be a key of the Secret'],
+      ['spec.placement.nodeSelector[pool]', 'must be a label value'],
+      ['spec.placement.tolerations[0].value', 'must be a taint value'],
+      ['spec.nodeTuning.sysctls[0].name', 'must be a sysctl name such as net.core.somaxconn'],
+      ['spec.nodeTuning.sysctls[0].value', 'must be a sysctl value such as 1024'],
+      ['spec.monitoring.serviceMonitorLabels[release]', 'must be a label value'],
+    ];
+    const c = await apply(
+      cluster({
+        ...sections,
+        entryNeuron: 'Lead',
+        imagePullSecrets: [{ name: bad }],
+        claude: { ...sections.claude, baseURL: 'ftp://proxy' },
+      }),
+      ['--dry-run=server'],
+    );
+    const n = await apply(
+      neuron({ ...sections, cluster: 'Hal9', forwardConnections: ['Design_1'], backwardConnections: ['x_'] }),
+      ['--dry-run=server'],
+    );
+    for (const [r, extra] of [
+      [
+        c,
+        [
+          ['spec.entryNeuron', 'must be the name of a Neuron: lower-case letters'],
+          ['spec.imagePullSecrets[0].name', 'must be the name of a Secret'],
+          ['spec.claude.baseURL', 'claude.baseURL must be an http:// or https:// URL'],
+        ],
+      ],
+      [
+        n,
+        [
+          ['spec.cluster', 'must be the name of a Hal9Cluster in this namespace'],
+          ['spec.forwardConnections[0]', 'must be the name of a Neuron'],
+          ['spec.backwardConnections[0]', 'must be the name of a Neuron'],
+        ],
+      ],
+    ] as const) {
+      expect(r.code).not.toBe(0);
+      for (const [field, message] of [...want, ...extra]) {
+        const line = r.stderr.split('\n').find((l) => l.includes(` ${field}: Invalid value: `));
+        expect(line, field).toContain(message);
+      }
+      expect(r.stderr).not.toContain('should match');
+    }
   });
 
   it('a malformed quantity is reported once, by the rule that names the units, not by a raw pattern', async () => {

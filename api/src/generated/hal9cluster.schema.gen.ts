@@ -11,12 +11,14 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "name": {
           "type": "string",
           "maxLength": 253,
-          "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+          "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+          "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
         },
         "key": {
           "type": "string",
           "maxLength": 253,
-          "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+          "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+          "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
         }
       },
       "required": [
@@ -26,7 +28,9 @@ export const hal9ClusterSpecSchema: SchemaNode = {
     "image": {
       "type": "string",
       "maxLength": 512,
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[!-~]+$",
+      "patternMessage": "image must be a container image reference such as \"hal9/runtime:0.1.0\", without spaces or other non-printing characters: remove them"
     },
     "imagePullPolicy": {
       "type": "string",
@@ -53,7 +57,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "type": "string",
             "minLength": 1,
             "maxLength": 253,
-            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+            "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
           }
         }
       }
@@ -61,7 +66,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
     "entryNeuron": {
       "type": "string",
       "maxLength": 63,
-      "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+      "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+      "patternMessage": "must be the name of a Neuron: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as design-1"
     },
     "claude": {
       "type": "object",
@@ -76,7 +82,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         "model": {
           "type": "string",
           "maxLength": 128,
-          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$",
+          "patternMessage": "must be a model name such as claude-sonnet-4-5: letters, digits, '-', '.', '_', ':' and '@', starting with a letter or digit"
         },
         "maxTokens": {
           "type": "integer",
@@ -95,8 +102,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         },
         "baseURL": {
           "type": "string",
-          "maxLength": 2048,
-          "pattern": "^(https?://[^\\s]+)?$"
+          "maxLength": 2048
         },
         "fallbackModels": {
           "type": "array",
@@ -106,7 +112,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "type": "string",
             "maxLength": 128,
             "minLength": 1,
-            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$",
+            "patternMessage": "must be a model name such as claude-sonnet-4-5: letters, digits, '-', '.', '_', ':' and '@', starting with a letter or digit"
           }
         },
         "retry": {
@@ -168,12 +175,14 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -392,7 +401,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "additionalProperties": {
             "type": "string",
             "maxLength": 63,
-            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
           }
         },
         "requiredNodeLabels": {
@@ -422,7 +432,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 "items": {
                   "type": "string",
                   "maxLength": 63,
-                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                  "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
                 }
               }
             },
@@ -463,7 +474,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
                 "items": {
                   "type": "string",
                   "maxLength": 63,
-                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                  "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
                 }
               }
             },
@@ -493,7 +505,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               "value": {
                 "type": "string",
                 "maxLength": 63,
-                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                "patternMessage": "must be a taint value, which Kubernetes writes as a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
               },
               "effect": {
                 "type": "string",
@@ -550,13 +563,15 @@ export const hal9ClusterSpecSchema: SchemaNode = {
               "name": {
                 "type": "string",
                 "maxLength": 253,
-                "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"
+                "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$",
+                "patternMessage": "must be a sysctl name such as net.core.somaxconn: parts of lower-case letters, digits, '-' and '_' between dots, each starting and ending with a letter or digit"
               },
               "value": {
                 "type": "string",
                 "maxLength": 256,
                 "minLength": 1,
-                "pattern": "^[-0-9A-Za-z_.,:/ ]+$"
+                "pattern": "^[-0-9A-Za-z_.,:/ ]+$",
+                "patternMessage": "must be a sysctl value such as 1024 or 1024 65535: letters, digits, spaces and - _ . , : / only (the init container writes it to /proc/sys as it stands)"
               }
             },
             "required": [
@@ -604,7 +619,9 @@ export const hal9ClusterSpecSchema: SchemaNode = {
         },
         "initImage": {
           "type": "string",
-          "maxLength": 512
+          "maxLength": 512,
+          "pattern": "^[!-~]+$",
+          "patternMessage": "nodeTuning.initImage must be a container image reference such as \"busybox:1.37\": not empty, without spaces or other non-printing characters"
         }
       }
     },
@@ -806,8 +823,7 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             },
             "prometheusURL": {
               "type": "string",
-              "maxLength": 2048,
-              "pattern": "^(https?://[^\\s]+)?$"
+              "maxLength": 2048
             }
           }
         }
@@ -829,7 +845,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
           "additionalProperties": {
             "type": "string",
             "maxLength": 63,
-            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
           }
         }
       }
@@ -871,12 +888,14 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -889,12 +908,14 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -907,7 +928,8 @@ export const hal9ClusterSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             }
           },
           "required": [

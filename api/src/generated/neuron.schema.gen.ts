@@ -8,7 +8,8 @@ export const neuronSpecSchema: SchemaNode = {
     "cluster": {
       "type": "string",
       "maxLength": 63,
-      "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+      "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+      "patternMessage": "must be the name of a Hal9Cluster in this namespace: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as hal9"
     },
     "layer": {
       "type": "string",
@@ -35,7 +36,8 @@ export const neuronSpecSchema: SchemaNode = {
       "items": {
         "type": "string",
         "maxLength": 63,
-        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        "patternMessage": "must be the name of a Neuron: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as design-1"
       }
     },
     "backwardConnections": {
@@ -45,7 +47,8 @@ export const neuronSpecSchema: SchemaNode = {
       "items": {
         "type": "string",
         "maxLength": 63,
-        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+        "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        "patternMessage": "must be the name of a Neuron: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as design-1"
       }
     },
     "replicas": {
@@ -250,7 +253,8 @@ export const neuronSpecSchema: SchemaNode = {
           "additionalProperties": {
             "type": "string",
             "maxLength": 63,
-            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
           }
         },
         "requiredNodeLabels": {
@@ -280,7 +284,8 @@ export const neuronSpecSchema: SchemaNode = {
                 "items": {
                   "type": "string",
                   "maxLength": 63,
-                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                  "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
                 }
               }
             },
@@ -321,7 +326,8 @@ export const neuronSpecSchema: SchemaNode = {
                 "items": {
                   "type": "string",
                   "maxLength": 63,
-                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                  "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                  "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
                 }
               }
             },
@@ -351,7 +357,8 @@ export const neuronSpecSchema: SchemaNode = {
               "value": {
                 "type": "string",
                 "maxLength": 63,
-                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+                "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                "patternMessage": "must be a taint value, which Kubernetes writes as a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
               },
               "effect": {
                 "type": "string",
@@ -408,13 +415,15 @@ export const neuronSpecSchema: SchemaNode = {
               "name": {
                 "type": "string",
                 "maxLength": 253,
-                "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"
+                "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$",
+                "patternMessage": "must be a sysctl name such as net.core.somaxconn: parts of lower-case letters, digits, '-' and '_' between dots, each starting and ending with a letter or digit"
               },
               "value": {
                 "type": "string",
                 "maxLength": 256,
                 "minLength": 1,
-                "pattern": "^[-0-9A-Za-z_.,:/ ]+$"
+                "pattern": "^[-0-9A-Za-z_.,:/ ]+$",
+                "patternMessage": "must be a sysctl value such as 1024 or 1024 65535: letters, digits, spaces and - _ . , : / only (the init container writes it to /proc/sys as it stands)"
               }
             },
             "required": [
@@ -462,7 +471,9 @@ export const neuronSpecSchema: SchemaNode = {
         },
         "initImage": {
           "type": "string",
-          "maxLength": 512
+          "maxLength": 512,
+          "pattern": "^[!-~]+$",
+          "patternMessage": "nodeTuning.initImage must be a container image reference such as \"busybox:1.37\": not empty, without spaces or other non-printing characters"
         }
       }
     },
@@ -664,8 +675,7 @@ export const neuronSpecSchema: SchemaNode = {
             },
             "prometheusURL": {
               "type": "string",
-              "maxLength": 2048,
-              "pattern": "^(https?://[^\\s]+)?$"
+              "maxLength": 2048
             }
           }
         }
@@ -684,7 +694,8 @@ export const neuronSpecSchema: SchemaNode = {
         "model": {
           "type": "string",
           "maxLength": 128,
-          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+          "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$",
+          "patternMessage": "must be a model name such as claude-sonnet-4-5: letters, digits, '-', '.', '_', ':' and '@', starting with a letter or digit"
         },
         "maxTokens": {
           "type": "integer",
@@ -703,8 +714,7 @@ export const neuronSpecSchema: SchemaNode = {
         },
         "baseURL": {
           "type": "string",
-          "maxLength": 2048,
-          "pattern": "^(https?://[^\\s]+)?$"
+          "maxLength": 2048
         },
         "fallbackModels": {
           "type": "array",
@@ -714,7 +724,8 @@ export const neuronSpecSchema: SchemaNode = {
             "type": "string",
             "maxLength": 128,
             "minLength": 1,
-            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$"
+            "pattern": "^[A-Za-z0-9][-A-Za-z0-9._:@]*$",
+            "patternMessage": "must be a model name such as claude-sonnet-4-5: letters, digits, '-', '.', '_', ':' and '@', starting with a letter or digit"
           }
         },
         "retry": {
@@ -776,12 +787,14 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -837,7 +850,8 @@ export const neuronSpecSchema: SchemaNode = {
           "additionalProperties": {
             "type": "string",
             "maxLength": 63,
-            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+            "patternMessage": "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit, or empty (at most 63 characters)"
           }
         }
       }
@@ -879,12 +893,14 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -897,12 +913,14 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             },
             "key": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+              "pattern": "^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$",
+              "patternMessage": "must be a key of the Secret: letters, digits, '-', '_' and '.', not '.' or '..' alone and not starting with '..', such as token or .dockercfg (the apiserver takes no other key in a Secret)"
             }
           },
           "required": [
@@ -915,7 +933,8 @@ export const neuronSpecSchema: SchemaNode = {
             "name": {
               "type": "string",
               "maxLength": 253,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+              "patternMessage": "must be the name of a Secret: lower-case letters, digits, '-' and '.', each part between dots starting and ending with a letter or digit, such as hal9-api-key (the apiserver names Secrets so, and no Secret has another name)"
             }
           },
           "required": [

@@ -989,15 +989,15 @@ const cases: readonly Case[] = [
     'Hal9Cluster',
     'c',
     { autoscaling: { parallelism: { prometheusURL: 'HTTP://u:p@prometheus.monitoring.svc:9090' } } },
-    // The schema's pattern already takes only a lower-case scheme.
-    '(https?://[^\\s]+)?$',
+    // The rule takes only a lower-case scheme.
+    'autoscaling.parallelism.prometheusURL must be the http:// or https:// base URL of the Prometheus API',
   ],
   [
     'a base URL with credentials behind a mixed-case scheme, on a Neuron',
     'Neuron',
     'impl-1',
     { cluster: 'c', layer: 'L2', claude: { baseURL: 'Https://u:p@api.example.com' } },
-    '(https?://[^\\s]+)?$',
+    'claude.baseURL must be an http:// or https:// URL',
   ],
   [
     'a Prometheus URL with a user, on a Neuron',

@@ -28,6 +28,7 @@ interface Schema {
   readonly items?: Schema;
   readonly required?: readonly string[];
   readonly 'x-kubernetes-int-or-string'?: boolean;
+  readonly 'x-kubernetes-validations'?: readonly { readonly rule: string }[];
 }
 
 const specSchema = (file: string): Schema =>
@@ -43,16 +44,26 @@ const quantity = fc.constantFrom('100m', '1', '2', '500Mi', '1Gi', '4000m', '2Gi
 // Strings whose pattern the generator cannot invert: samples that match the CRD's pattern.
 const byPattern: Readonly<Record<string, fc.Arbitrary<string>>> = {
   '^[A-Za-z0-9][-A-Za-z0-9._:@]*$': modelId,
-  '^(https?://[^\\s]+)?$': fc.constantFrom('', 'http://127.0.0.1:9999', 'https://api.example.test/v1'),
   '^[a-z]([-a-z0-9]*[a-z0-9])?$': fc.constantFrom('a', 'impl-1', 'design-2'),
   '^[0-9]+(ms|s|m|h)$': fc.constantFrom('15s', '1m', '500ms'),
-  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$': fc.constantFrom(
+  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$': fc.constantFrom(
     's',
     'anthropic-key',
     'a.b',
   ),
-  '^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$': fc.constantFrom('api-key', 'token', 'k.1', '.dockercfg'),
+  '^[.]?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$': fc.constantFrom('api-key', 'token', 'k.1', '.dockercfg'),
 };
+// Fields whose CEL rules say more than a pattern (a URL with a host and port): samples they admit.
+const byField: Readonly<Record<string, fc.Arbitrary<string>>> = {
+  baseURL: fc.constantFrom('', 'http://127.0.0.1:9999', 'https://api.example.test/v1'),
+  prometheusURL: fc.constantFrom('', 'http://127.0.0.1:9090', 'https://prometheus.example.test'),
+};
+/** A pattern written as a CEL rule (`self.matches('…')`, so the apiserver answers with its message). */
+const patternOf = (schema: Schema): string | undefined =>
+  schema.pattern ??
+  schema['x-kubernetes-validations']
+    ?.map((r) => /^self\.matches\('([^'\\]*)'\)$/.exec(r.rule)?.[1])
+    .find((p) => p);
 // Map keys the CEL rules constrain.
 const keysOf: Readonly<Record<string, fc.Arbitrary<string>>> = {
   mockResponses: fc.constantFrom(...layers),
@@ -72,10 +83,13 @@ function arbitrary(schema: Schema, name: string): fc.Arbitrary<unknown> {
     case 'boolean':
       return fc.boolean();
     case 'string': {
-      if (schema.pattern !== undefined) {
-        const arb = byPattern[schema.pattern];
+      const field = byField[name.split('.').pop() ?? ''];
+      if (field) return field;
+      const pattern = patternOf(schema);
+      if (pattern !== undefined) {
+        const arb = byPattern[pattern];
         if (arb) return arb;
-        throw new Error(`no generator for the pattern of ${name}: ${schema.pattern}`);
+        throw new Error(`no generator for the pattern of ${name}: ${pattern}`);
       }
       return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 64, 64) });
     }
