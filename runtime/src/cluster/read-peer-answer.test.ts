@@ -65,6 +65,27 @@ describe('readPeerAnswer, streamed', () => {
     },
   );
 
+  it('refuses a trace entry sent twice for one signal, and a line after the outcomes', async () => {
+    const entry = {
+      signal: 's1',
+      parent: null,
+      neuron: 'impl',
+      layer: 'L2',
+      hop: 1,
+      cached: false,
+      durationMs: 1,
+      forwardedTo: [],
+      dropped: [],
+    };
+    const trace = JSON.stringify({ i: 0, trace: entry });
+    const end = JSON.stringify({ errors: [[], []] });
+    expect((await read([Buffer.from(`${trace}\n${end}\n`)])).outcomes).toHaveLength(2);
+    await expect(read([Buffer.from(`${trace}\n${trace}\n${end}\n`)])).rejects.toThrow(
+      'a line repeats the trace entry of signal "s1"',
+    );
+    await expect(read([Buffer.from(`${end}\n${trace}\n`)])).rejects.toThrow('a line came after the outcomes');
+  });
+
   it('reads a last line that has no line end', async () => {
     const { outcomes } = await read(cut(text.slice(0, -1), 5));
     expect(outcomes).toHaveLength(2);

@@ -143,8 +143,12 @@ async function readProgress(
   const decoder = new StringDecoder('utf8');
   let bytes = 0;
   let errors: ErrorInfo[][] | undefined;
+  // Signals whose trace entry came: a repeated one would be a second entry for one signal, and its
+  // model calls counted twice in the request's totals and budgets.
+  const traced = new Set<string>();
   const line = (text: string) => {
     if (text === '') return;
+    if (errors) throw bad('a line came after the outcomes');
     if (nestsDeeperThan(text, MAX_PEER_ANSWER_DEPTH)) throw bad(tooDeep);
     let msg: { i?: unknown; trace?: unknown; result?: unknown; errors?: unknown };
     try {
@@ -160,6 +164,11 @@ async function readProgress(
     } else if (typeof msg.i === 'number' && Number.isInteger(msg.i) && msg.i >= 0 && msg.i < count) {
       const p = checks.progress(msg.trace, msg.result);
       if (typeof p === 'string') throw bad(p);
+      if (p.trace) {
+        if (traced.has(p.trace.signal))
+          throw bad(`a line repeats the trace entry of signal ${JSON.stringify(cutTo(p.trace.signal, 64))}`);
+        traced.add(p.trace.signal);
+      }
       onProgress(msg.i, p);
     } else throw bad('a line names no signal');
   };

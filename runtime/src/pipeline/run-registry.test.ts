@@ -63,4 +63,37 @@ describe('RunRegistry', () => {
     ]);
     expect(reg.size).toBe(0);
   });
+
+  it('settle() waits, within the same limit, for runs opened while it waits', async () => {
+    const clock = new ManualClock();
+    const reg = new RunRegistry(clock);
+    const first = reg.open(run('first', 60_000));
+    first.open(ONLY);
+    let cut: number | undefined;
+    const settled = reg.settle(10_000, new Hal9Error('DRAINING', 'shut down')).then((n) => {
+      cut = n;
+    });
+    // A peer's batch for a request that still runs here, taken during the drain.
+    const late = reg.open(run('late', 60_000));
+    late.open(ONLY);
+    first.close(ONLY, { results: [] });
+    clock.advance(4_000);
+    await new Promise((r) => setImmediate(r));
+    expect(cut).toBeUndefined();
+    expect(late.status).toBe('running');
+    late.close(ONLY, { results: [{ neuron: 'impl', layer: 'L2', content: 'ok' }] });
+    await settled;
+    expect(cut).toBe(0);
+    expect(late.status).toBe('completed');
+    // And one that opens late and outlives the limit is cut at the limit, not before.
+    const last = reg.open(run('last', 60_000));
+    last.open(ONLY);
+    const again = reg.settle(1_000, new Hal9Error('DRAINING', 'shut down'));
+    const later = reg.open(run('later', 60_000));
+    later.open(ONLY);
+    last.close(ONLY, { results: [] });
+    clock.advance(1_000);
+    expect(await again).toBe(1);
+    expect(later.status).toBe('timed_out');
+  });
 });

@@ -84,13 +84,19 @@ export class RunRegistry {
   }
 
   /**
-   * Waits up to `timeoutMs` for every run to end; whatever still runs then ends visibly (timed_out,
-   * with `cause`) rather than vanishing with the process. Returns how many had to be cut off.
+   * Waits up to `timeoutMs` for every run to end, those opened during the wait included (a draining
+   * pod still takes a peer's batch for a request that runs here: forwarded-intake.ts); whatever still
+   * runs then ends visibly (timed_out, with `cause`) rather than vanishing with the process. Returns
+   * how many had to be cut off.
    */
   async settle(timeoutMs: number, cause: Hal9Error): Promise<number> {
-    const all = Promise.all(this.#runs.values().map((r) => r.done));
     let timer: ReturnType<Clock['setTimeout']> | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs)))]);
+    let expired = false;
+    const deadline = new Promise<void>((r) => (timer = this.#clock.setTimeout(r, timeoutMs))).then(() => {
+      expired = true;
+    });
+    while (this.#runs.size > 0 && !expired)
+      await Promise.race([Promise.all(this.#runs.values().map((r) => r.done)), deadline]);
     this.#clock.clearTimeout(timer);
     const unfinished = this.#runs.values();
     for (const r of unfinished) r.timeOut(cause);
