@@ -6,6 +6,7 @@ import {
   approxBytes,
   histogramQuantile,
   MAX_FANOUT,
+  MAX_QUEUE,
   windowPart,
   windowStats,
 } from './load-windows.ts';
@@ -374,6 +375,27 @@ describe('windowStats', () => {
     expect(s.utilization).toBeCloseTo(0.6, 9);
     // A claim within the limits stands: 9 busy, the limit 10 for the last 50 s of the minute.
     expect(windowStats([stepped], 'impl-1', o)!.active).toBeCloseTo(9, 9);
+  });
+
+  it('holds a pod to the signals its slots and queue can hold, live or departed', () => {
+    // Three honest pods hold 3 each; a fourth, otherwise honest, claims a billion signal-seconds a
+    // second. The replica law reads this concurrency alone: uncapped, it asked for maxReplicas.
+    const t0 = 1_700_000_000_000;
+    const run = () => aPodProcess('impl-1', t0 - 120_000).run([{ seconds: 120, active: 3, limit: 8 }]);
+    const honest = [0, 1, 2].map(() => history(run()));
+    const crafted = history(run().map((r) => ({ ...r, concurrencySeconds: (r.at - (t0 - 120_000)) * 1e6 })));
+    const o = { now: t0, windowMs: 60_000, staleMs: 3000, maxQueue: 100 };
+    expect(windowStats(honest, 'impl-1', o)!.concurrency).toBeCloseTo(9, 9);
+    // 9 + at most 8 slots and 100 waiting.
+    expect(windowStats([...honest, crafted], 'impl-1', o)!.concurrency).toBeCloseTo(9 + 108, 9);
+    // Without the Neuron's queue bound, the CRDs' largest.
+    expect(
+      windowStats([...honest, crafted], 'impl-1', { ...o, maxQueue: undefined })!.concurrency,
+    ).toBeCloseTo(9 + 8 + MAX_QUEUE, 6);
+    // A departed pod's claim is held the same way.
+    const left = windowStats(honest, 'impl-1', { ...o, departed: [crafted.slice(0, -10)] })!;
+    expect(left.concurrency).toBeLessThanOrEqual(9 + 108);
+    expect(left.concurrency).toBeGreaterThan(9);
   });
 
   it('counts a pod that started and left within the window from its start, its counters zero then', () => {

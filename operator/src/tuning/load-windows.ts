@@ -270,7 +270,15 @@ export interface WindowOptions {
    * are not forwards, and are scaled down to it.
    */
   readonly maxFanout?: number;
+  /**
+   * The most signals one pod may hold waiting (the Neuron's performance.max_queue_depth; default
+   * MAX_QUEUE). A pod's concurrency is held to its slots and this queue, as its busy time is to its slots.
+   */
+  readonly maxQueue?: number;
 }
+
+/** The CRDs' largest performance.maxQueueDepth: the bound when a Neuron's own is not given. */
+export const MAX_QUEUE = 1_000_000;
 
 /** Stats of one Neuron over a window, from its pods' histories; undefined when no pod spans one. */
 export function windowStats(
@@ -292,6 +300,7 @@ export function windowStats(
   let bounds: readonly number[] | undefined;
   let counts: number[] | undefined;
   const maxFanout = o.maxFanout ?? MAX_FANOUT;
+  const maxQueue = o.maxQueue ?? MAX_QUEUE;
   // Without a prototype: the keys are target names a pod reported (a Neuron may be named constructor).
   const forwarded: Record<string, number> = Object.create(null);
   const spans = histories.flatMap((h) => {
@@ -329,7 +338,7 @@ export function windowStats(
   for (const { h, newest, base, ms, young } of spans) {
     const dt = young ? Math.max(ms / 1000, shared) : ms / 1000;
     pods++;
-    concurrency += (newest.concurrencySeconds - base.concurrencySeconds) / dt;
+    concurrency += heldWithin(h, base, newest, ms, maxQueue) / dt;
     active += busyWithin(h, base, newest, ms) / dt;
     slots += newest.limit;
     throttledRate += (newest.throttled - base.throttled) / dt;
@@ -368,8 +377,8 @@ export function windowStats(
   // over the shared denominator: exactly its share of the window's time average.
   let departedConcurrency = 0;
   let departedArrivals = 0;
-  for (const { base, newest } of gone) {
-    departedConcurrency += (newest.concurrencySeconds - base.concurrencySeconds) / shared;
+  for (const { h, base, newest } of gone) {
+    departedConcurrency += heldWithin(h, base, newest, newest.at - base.at, maxQueue) / shared;
     const a1 = newest.neurons[neuron] ?? newest;
     const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
     departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / shared;
@@ -405,7 +414,7 @@ function departedSpans(
   neuron: string,
   end: number,
   windowMs: number,
-): { base: LoadReport; newest: LoadReport }[] {
+): { h: readonly LoadReport[]; base: LoadReport; newest: LoadReport }[] {
   const start = end - windowMs;
   return departed.flatMap((h) => {
     const newest = h.at(-1);
@@ -415,7 +424,7 @@ function departedSpans(
     if (base === h[0] && base.at > start && base.startedAt >= start && base.startedAt < base.at)
       base = started(base);
     if (newest.at <= base.at || wentBack(base, newest, neuron)) return [];
-    return [{ base, newest }];
+    return [{ h, base, newest }];
   });
 }
 
@@ -425,7 +434,27 @@ function departedSpans(
  * says anything) made its Neuron's utilization 5 × 10⁴ and raised every pod's slots as Saturated.
  */
 function busyWithin(h: readonly LoadReport[], base: LoadReport, newest: LoadReport, ms: number): number {
+  return Math.min(newest.busySeconds - base.busySeconds, (highestLimit(h, base, newest) * ms) / 1000);
+}
+
+/**
+ * A pod's signal-seconds (in its slots and its queue) between two of its reports, held to what it can
+ * hold: its highest limit there and `maxQueue` waiting, all the time. The replica law reads nothing
+ * else, so one pod claiming more (a bug, or a pod that says anything) scaled its Neuron to maxReplicas.
+ */
+function heldWithin(
+  h: readonly LoadReport[],
+  base: LoadReport,
+  newest: LoadReport,
+  ms: number,
+  maxQueue: number,
+): number {
+  const most = ((highestLimit(h, base, newest) + maxQueue) * ms) / 1000;
+  return Math.min(newest.concurrencySeconds - base.concurrencySeconds, most);
+}
+
+function highestLimit(h: readonly LoadReport[], base: LoadReport, newest: LoadReport): number {
   let limit = base.limit;
   for (const r of h) if (r.at > base.at && r.at <= newest.at && r.limit > limit) limit = r.limit;
-  return Math.min(newest.busySeconds - base.busySeconds, (limit * ms) / 1000);
+  return limit;
 }

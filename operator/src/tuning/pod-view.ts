@@ -84,7 +84,9 @@ export function podView(i: PodViewInput): PodView {
   // A pod's forwards are held to what its finished signals could forward (one bad pod of a Neuron
   // would otherwise pre-scale every Neuron downstream to its maximum).
   const maxFanout = t.spec.performance.requestBudget.maxFanout;
-  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed, maxFanout };
+  // And its concurrency to its slots and queue (one pod's claim would otherwise scale its Neuron to its maximum).
+  const maxQueue = t.spec.performance.maxQueueDepth;
+  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed, maxFanout, maxQueue };
   const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
   const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
   // Three quarters of an interval back reaches the read before the newest: one interval's span.

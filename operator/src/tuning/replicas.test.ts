@@ -450,4 +450,22 @@ describe('decideReplicas', () => {
     const values = run(calm(4), noisy).map((d) => d.value);
     expect(new Set(values)).toEqual(new Set([4]));
   });
+
+  it('adds no pod on the stable window alone when the panic window holds the load with the pods there are', () => {
+    // 56 s after a step up (the closed-loop tuner's figures): 6 pods hold a steady 30 in flight, but the
+    // stable window still averages the step's backlog, 43.3, as the quieter seconds before it left.
+    const b = { ...bounds, callsPerPod: 10 };
+    const x = load(43.3, 30, { readyPods: 6, panicDemand: 30, slotsPerPod: 10 });
+    expect(decideReplicas(calm(6), x, b, 1_000_000)).toMatchObject({ value: 6, changed: false });
+    // In a panic the same: its peak and the panic window decide what to add.
+    const panic = { ...calm(6), panicUntil: 1_010_000, panicPeak: 30 };
+    expect(decideReplicas(panic, x, b, 1_000_000)).toMatchObject({ value: 6, changed: false });
+    // A load still rising is in the panic window too, and then the stable window sizes the step.
+    expect(decideReplicas(calm(6), { ...x, panicConcurrency: 45 }, b, 1_000_000)).toMatchObject({
+      value: 7,
+      reason: 'Concurrency',
+    });
+    // Without a panic window, the stable window decides as before.
+    expect(decideReplicas(calm(6), { ...x, panicConcurrency: undefined }, b, 1_000_000).value).toBe(7);
+  });
 });

@@ -10,6 +10,9 @@
 // window does not scale straight back up. Graph-aware pre-scaling adds a predicted concurrency from upstream intake. No data
 // holds the value: an empty observation is never a zero.
 //
+// Pods are added on the stable window only while the panic window asks for more than the current
+// count too (a step's backlog lingers in the stable window after the load has settled).
+//
 // Hysteresis: pods are added when the load passes the per-pod target, but taken away only when the
 // smaller count would hold the load at `SCALE_DOWN_MARGIN` of it. Without the band a load that sits
 // on the target (a window's average crossing it by noise) adds a pod and removes it again seconds
@@ -226,7 +229,13 @@ export function decideReplicas(
     // is already a maximum, and a margin on it kept a pod a whole stable window for a peak 5 % over
     // what one pod holds (the graph bench of 2026-12-02).
     const held = panicPeak === undefined ? 0 : podsFor(panicPeak, perPod);
-    let value = inPanic ? Math.max(s, p, held) : inDrop ? p : s;
+    // Pods are added on the stable window only while the panic window asks for more than the current
+    // count too. After a step up, the backlog the step built (while new pods started) stays in the
+    // stable window as the quieter seconds before the step leave it, so its average rose above the
+    // steady load a minute later and added a pod the last seconds did not need (taken away again
+    // 10-20 s later). A load still rising is in the panic window first.
+    const stableUp = floor || p > state.current ? s : Math.min(s, state.current);
+    let value = inPanic ? Math.max(stableUp, p, held) : inDrop ? p : stableUp;
     let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
     const pre = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, per);
     if (prescaling && pre >= value) {
