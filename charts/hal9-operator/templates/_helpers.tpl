@@ -136,7 +136,10 @@ preflight.oneOperatorCheck false skips it. */}}
 {{- $release := index $annotations "meta.helm.sh/release-name" | default "" }}
 {{- $namespace := index $annotations "meta.helm.sh/release-namespace" | default "" }}
 {{- $theirs := index $annotations "hal9.ai/watch-namespace" | default "" }}
-{{- $ours := and (eq $release $.Release.Name) (eq $namespace $.Release.Namespace) }}
+{{- /* This release's, or the Deployment it would adopt (helm install --take-ownership of what
+       `helm template | kubectl apply` made): same namespace, same name. */}}
+{{- $adopted := and (eq .metadata.namespace $.Release.Namespace) (eq .metadata.name (include "hal9-operator.fullname" $)) }}
+{{- $ours := or (and (eq $release $.Release.Name) (eq $namespace $.Release.Namespace)) $adopted }}
 {{- $overlap := or (eq $mine "") (eq $theirs "") (eq $mine $theirs) }}
 {{- if and (eq (index $labels "app.kubernetes.io/part-of" | default "") "hal9") (eq (index $labels "app.kubernetes.io/component" | default "") "operator") (not $ours) $overlap }}
 {{- $by := printf "Deployment %s/%s" .metadata.namespace .metadata.name }}
@@ -148,6 +151,31 @@ preflight.oneOperatorCheck false skips it. */}}
 {{- $what := ternary (printf "namespace %q" $theirs) "every namespace" (ne $theirs "") }}
 {{- $why := "a second operator over the same namespaces would fight it over every Hal9Cluster and Neuron there" }}
 {{- fail (printf "the Hal9 operator is already installed by %s, reconciling %s: %s; %s, or give each release its own watchNamespace" $by $what $why $fix) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The namespaces the release grants RBAC in (watchNamespace, rbac.adminTokenSecrets) must exist: Helm
+would apply the rest and then fail on their Roles, leaving a release half-installed whose operator never
+syncs its caches. Checked only where lookup reads the cluster (not helm template or Argo CD). */}}
+{{- define "hal9-operator.namespacesExist" -}}
+{{- /* Namespaces are read at the cluster scope, as the one-operator check lists Deployments: a tenant who
+       turns that check off (it may not) skips this one too. */}}
+{{- $checks := and (dig "preflight" "namespacesCheck" true .Values.AsMap) (dig "preflight" "oneOperatorCheck" true .Values.AsMap) }}
+{{- if and $checks (lookup "v1" "Namespace" "" "default") }}
+{{- $needed := list }}
+{{- with .Values.watchNamespace }}
+{{- $needed = append $needed (list "watchNamespace" .) }}
+{{- end }}
+{{- range $i, $s := dig "rbac" "adminTokenSecrets" (list) .Values.AsMap }}
+{{- with $s.namespace }}
+{{- $needed = append $needed (list (printf "rbac.adminTokenSecrets[%d].namespace" $i) .) }}
+{{- end }}
+{{- end }}
+{{- range $needed }}
+{{- if not (lookup "v1" "Namespace" "" (index . 1)) }}
+{{- fail (printf "%s: namespace %q does not exist; create it first (kubectl create namespace %s), then install" (index . 0) (index . 1) (index . 1)) }}
 {{- end }}
 {{- end }}
 {{- end }}

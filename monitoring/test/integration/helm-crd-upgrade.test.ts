@@ -185,6 +185,60 @@ describe('a second release of the chart', () => {
     await kubectl(['delete', 'deployment', '-n', ns.name, 'argo-hal9-operator']);
   });
 
+  it('takes the Deployment it would adopt (helm install --take-ownership of what kubectl applied) as its own', async () => {
+    const chart = chartCopy('adopt', '0.1.0');
+    const rendered = helm('template', 'adopt', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(rendered.status, rendered.stderr).toBe(0);
+    await kubectl(['apply', '--server-side', '-n', ns.name, '-f', '-'], { stdin: rendered.stdout });
+    const adopted = helm(
+      'install',
+      'adopt',
+      chart,
+      '--namespace',
+      ns.name,
+      '--set',
+      'replicaCount=1',
+      '--take-ownership',
+    );
+    expect(adopted.stderr).toBe('');
+    expect(adopted.status).toBe(0);
+    // Another release beside it is still refused.
+    const second = helm('install', 'second', chart, '--namespace', ns.name, '--set', 'replicaCount=1');
+    expect(second.stderr).toContain(
+      `the Hal9 operator is already installed by release "adopt" in namespace "${ns.name}"`,
+    );
+    const removed = helm('uninstall', 'adopt', '--namespace', ns.name);
+    expect(removed.status, removed.stderr).toBe(0);
+  });
+
+  it('refuses a watchNamespace or admin token namespace that does not exist, before anything is applied', async () => {
+    const chart = chartCopy('missing', '0.1.0');
+    const before = await kubectl(['get', 'serviceaccount,deployment,service', '-n', ns.name, '-o', 'name']);
+    for (const [value, field] of [
+      ['watchNamespace=no-such-team', 'watchNamespace'],
+      ['rbac.adminTokenSecrets[0].namespace=no-such-team', 'rbac.adminTokenSecrets[0].namespace'],
+    ] as const) {
+      const extra = field === 'watchNamespace' ? [] : ['--set', 'rbac.adminTokenSecrets[0].names={tok}'];
+      const run = helm(
+        'install',
+        'missing',
+        chart,
+        '--namespace',
+        ns.name,
+        '--set',
+        'replicaCount=1',
+        '--set',
+        value,
+        ...extra,
+      );
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain(`${field}: namespace "no-such-team" does not exist; create it first`);
+      expect(helm('status', 'missing', '--namespace', ns.name).status).not.toBe(0);
+    }
+    const after = await kubectl(['get', 'serviceaccount,deployment,service', '-n', ns.name, '-o', 'name']);
+    expect(after.stdout).toBe(before.stdout);
+  });
+
   it('installs beside releases that watch other namespaces; one over the same namespace, or every namespace, is refused', async () => {
     const other = await createTestNamespace(kubeConfigFromInject(), 'helm-watch');
     try {

@@ -621,6 +621,46 @@ describe('charts/hal9-operator', () => {
     }
   });
 
+  it('renders no Prometheus URL or origin the operator refuses at start: each is refused here or read there', () => {
+    const refused = [
+      'http://10.96.0.300:9090',
+      'http://999.1.1.1',
+      'http://prometheus.monitoring.svc:9O90',
+      'http://[fd00::1:9090',
+      'http://[1:2:3]:9090',
+      'http://prom|x:9090',
+      'http://a%20b:9090',
+      'http://prometheus.1',
+    ];
+    for (const url of refused) {
+      const t = template('--set', `tuning.prometheusURL=${url}`);
+      expect(t.status, url).not.toBe(0);
+      expect(t.stderr).toContain(
+        `tuning.prometheusURL: "${url}" has a host or port the operator cannot read`,
+      );
+      const o = template('--set', `tuning.prometheusOrigins=http://ok:9090\\, ${url}`);
+      expect(o.status, url).not.toBe(0);
+      // (The schema's pattern refuses some of them first.)
+      expect(o.stderr).toContain('prometheusOrigins');
+      // The operator refuses each too: the chart only says so before any pod crash-loops.
+      expect(parseConfig(['--prometheus-url', url], {}).errors?.join('\n') ?? '', url).toContain(
+        '--prometheus-url',
+      );
+    }
+    for (const ok of [
+      'http://prometheus-k8s.monitoring.svc.cluster.local.:9090',
+      'http://10.96.0.30:9090',
+      'https://[fd00::1]:9090',
+      'http://my_prom',
+      'https://thanos-querier.openshift-monitoring.svc:9091/api/prom',
+      'http://1password-prom.example.com',
+    ]) {
+      const args: string[] = one(render('--set', `tuning.prometheusURL=${ok}`), 'Deployment').spec.template
+        .spec.containers[0].args;
+      expect(parseConfig(args, {}), ok).toMatchObject({ config: { prometheusURL: ok } });
+    }
+  });
+
   it('scales the operator to zero with replicaCount 0: no PodDisruptionBudget and no anti-affinity', () => {
     const objs = render('--set', 'replicaCount=0');
     expect(kinds(objs)).not.toContain('PodDisruptionBudget');
