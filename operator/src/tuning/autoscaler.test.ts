@@ -88,7 +88,7 @@ function harness(
       scales.push({ name, replicas });
       const n = neurons.find((x) => x.metadata?.name === name)!;
       Object.assign(n, { spec: { ...n.spec!, replicas } });
-      return true;
+      return '';
     },
     writeStatus: async (_ns, name, status) => {
       writes.push(name);

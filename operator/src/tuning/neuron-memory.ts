@@ -48,6 +48,8 @@ export interface NeuronMemory {
   writtenAt: number;
   /** spec.replicas as the cache showed it when the operator last wrote (a cache lagging still shows it). */
   before: number | undefined;
+  /** The Neuron's resourceVersion the operator's last write made ('' when unknown). */
+  writtenVersion: string;
   /** Last mean latency seen (seconds), for Little's law when the window has none. */
   latency: number | undefined;
   /** Learned fan-out per target neuron (stable window), and its snapshot in status. */
@@ -124,6 +126,7 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
     written: writtenBefore(t, a?.desiredReplicas),
     writtenAt: 0,
     before: undefined,
+    writtenVersion: '',
     latency: undefined,
     fanOut: {},
     fanOutStatus: { ...(a?.fanOut ?? {}) },
@@ -178,6 +181,7 @@ export function releaseReplicas(mem: NeuronMemory): void {
   mem.written = undefined;
   mem.writtenAt = 0;
   mem.before = undefined;
+  mem.writtenVersion = '';
   mem.fanOutStatus = {};
 }
 

@@ -36,8 +36,9 @@ export async function scaleReplicas(
   const w = o.write;
   if (w) {
     try {
-      await deps.scaleNeuron?.(namespace, name, w.target);
+      const version = await deps.scaleNeuron?.(namespace, name, w.target);
       mem.before = owner.live;
+      mem.writtenVersion = typeof version === 'string' ? version : '';
       mem.written = w.target;
       mem.writtenAt = now;
       deps.events.record(t.neuron, w.event.type, w.event.reason, w.event.message);

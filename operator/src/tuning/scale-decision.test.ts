@@ -25,6 +25,7 @@ const memory = (m: Partial<ScaleMemory> = {}): ScaleMemory => ({
   written: undefined,
   writtenAt: 0,
   before: undefined,
+  writtenVersion: '',
   ...m,
 });
 const load = (concurrency: number, ready: number): ReplicaSignals => ({
@@ -66,6 +67,22 @@ describe('replicaOwnership', () => {
     expect(replicaOwnership(target(1), mem, now)).toMatchObject({ lagging: true, overridden: undefined });
     const later = { ...mem, writtenAt: now - 10_000 };
     expect(replicaOwnership(target(1), later, now)).toMatchObject({ lagging: false, overridden: 1 });
+  });
+
+  it('tells a lagging cache from a scale back by resourceVersion: a cache that holds the write is not lagging', () => {
+    const at = (rv: string) => {
+      const t = target(1);
+      return { ...t, neuron: { ...t.neuron, metadata: { ...t.neuron.metadata, resourceVersion: rv } } };
+    };
+    // Written 2 s ago, at revision 1205; kubectl scale back to the count before it.
+    const mem = memory({ written: 3, before: 1, writtenAt: now - 2_000, writtenVersion: '1205' });
+    expect(replicaOwnership(at('1204'), mem, now)).toMatchObject({ lagging: true, overridden: undefined });
+    expect(replicaOwnership(at('1207'), mem, now)).toMatchObject({ lagging: false, overridden: 1 });
+    // Versions that are not revision numbers: the 10 s after the write, as before.
+    expect(replicaOwnership(at('x1207'), mem, now)).toMatchObject({ lagging: true });
+    expect(replicaOwnership(at('1207'), { ...mem, writtenVersion: '' }, now)).toMatchObject({
+      lagging: true,
+    });
   });
 });
 

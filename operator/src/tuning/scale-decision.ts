@@ -13,7 +13,10 @@ import type { TuningTarget } from './tuning-targets.ts';
 // and whether (and with what words) the operator writes the scale subresource.
 
 /** The operator's own writes to spec.replicas, as the tuner remembers them. */
-export type ScaleMemory = Pick<NeuronMemory, 'replicas' | 'written' | 'writtenAt' | 'before'>;
+export type ScaleMemory = Pick<
+  NeuronMemory,
+  'replicas' | 'written' | 'writtenAt' | 'before' | 'writtenVersion'
+>;
 
 export interface ReplicaOwnership {
   /** spec.replicas as the cache shows it. */
@@ -29,14 +32,24 @@ export interface ReplicaOwnership {
 /**
  * Another writer changed spec.replicas (kubectl scale, a GitOps sync): in operator mode the
  * operator owns it, so it is set back, and said so. The informer may still show the value from
- * before the operator's own last write for a moment: that one value, right after a write, is
- * not another writer.
+ * before the operator's own last write for a moment: that one value, while the cached Neuron is
+ * older than the write (its resourceVersion, an etcd revision, is lower), is not another writer.
+ * Once the cache holds the write, the same value is a writer that set it back (kubectl scale to
+ * the count before): judged by time alone, such a scale was obeyed for up to 10 s. Where the
+ * versions cannot be compared, the value right after a write (10 s) is taken for a lagging cache.
  */
 export function replicaOwnership(t: TuningTarget, mem: ScaleMemory, now: number): ReplicaOwnership {
   const live = t.neuron.spec?.replicas ?? 1;
-  const lagging = live === mem.before && now - mem.writtenAt < 10_000;
+  const older = olderThan(t.neuron.metadata?.resourceVersion, mem.writtenVersion);
+  const lagging = live === mem.before && (older ?? now - mem.writtenAt < 10_000);
   const overridden = mem.written !== undefined && live !== mem.written && !lagging ? live : undefined;
   return { live, overridden, lagging, base: mem.written ?? live };
+}
+
+/** Whether resourceVersion `seen` is older than `written`; undefined when either is not a revision number. */
+function olderThan(seen: string | undefined, written: string): boolean | undefined {
+  if (!seen || !/^[0-9]{1,30}$/.test(seen) || !/^[0-9]{1,30}$/.test(written)) return undefined;
+  return BigInt(seen) < BigInt(written);
 }
 
 export interface ScaleInput {

@@ -9,8 +9,11 @@ import type { WriteCounter } from '../kube/writer.ts';
  */
 export const autoscalerFieldManager = 'hal9-operator-autoscaler';
 
-/** Sets a Neuron's spec.replicas through its scale subresource; resolves false when it is gone. */
-export type NeuronScaler = (namespace: string, name: string, replicas: number) => Promise<boolean>;
+/**
+ * Sets a Neuron's spec.replicas through its scale subresource; resolves the Neuron's resourceVersion
+ * after the write ('' when the answer has none), or false when it is gone.
+ */
+export type NeuronScaler = (namespace: string, name: string, replicas: number) => Promise<string | false>;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -18,7 +21,7 @@ export function createNeuronScaler(custom: CustomObjectsApi, count: WriteCounter
   return async (namespace, name, replicas) => {
     count('neurons/scale', 'patch');
     try {
-      await custom.patchNamespacedCustomObjectScale(
+      const scale = (await custom.patchNamespacedCustomObjectScale(
         {
           group,
           version,
@@ -29,8 +32,8 @@ export function createNeuronScaler(custom: CustomObjectsApi, count: WriteCounter
           fieldManager: autoscalerFieldManager,
         },
         mergePatch,
-      );
-      return true;
+      )) as { metadata?: { resourceVersion?: string } } | undefined;
+      return scale?.metadata?.resourceVersion ?? '';
     } catch (err) {
       const e = fromApiError(err, `Scale of Neuron ${namespace}/${name}`);
       if (e.status === 404) return false;
