@@ -425,8 +425,15 @@ describe('peer breaker', () => {
         { timeout: 5_000, interval: 20 },
       );
       const view = (await lead.get(`/v1/signals/${body.id}`)).body;
-      // The peer's first entry came before the cut: the stream was cut mid-way.
-      expect(view.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['strategic-1', 'design-1']);
+      // The peer's first entry came before the cut: the stream was cut mid-way, and impl-1, which that
+      // entry named, is cut off here.
+      expect(
+        view.trace.map((t: { neuron: string; error?: { code: string } }) => [t.neuron, t.error?.code]),
+      ).toEqual([
+        ['strategic-1', undefined],
+        ['design-1', undefined],
+        ['impl-1', 'REQUEST_TIMEOUT'],
+      ]);
       // The peer call has settled (and its breaker has seen it).
       const calls = () => lead.metric('hal9_upstream_requests_total', peer);
       await vi.waitFor(async () => expect(await calls()).toBe(i + 1), { timeout: 5_000, interval: 10 });

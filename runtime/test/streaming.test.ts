@@ -173,6 +173,57 @@ describe('event streams', () => {
     }
   });
 
+  it.each([
+    ['cancelled (DELETE)', 'CANCELLED', ''],
+    ['timed out', 'REQUEST_TIMEOUT', '&timeout_ms=700'],
+  ])(
+    'in cluster mode, a followed request %s names the signals still running in another pod, as one pod does',
+    async (_, code, query) => {
+      const worker = await startRuntime({
+        neurons: [neuron('w1', 'L3', ['w2']), neuron('w2', 'L2')],
+        claude: { mock_responses: { L2: [answer('default', 'RESULT: slow part', 5_000)] } },
+      });
+      rt = await startRuntime({
+        neurons: [neuron('lead', 'L4', ['w1']), neuron('w1', 'L3', [], { endpoint: worker.url })],
+      });
+      try {
+        const accepted = await rt.post(`/v1/signals?wait=false${query}`, { content: 'across pods' });
+        const id = accepted.body.id;
+        // w1's entry has come from the worker pod, and w2 holds its slot there.
+        await vi.waitFor(
+          async () => {
+            const v = (await rt!.get(`/v1/signals/${id}`)).body;
+            expect(v.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['lead', 'w1']);
+          },
+          { timeout: 5_000 },
+        );
+        if (!query) await rt.delete(`/v1/signals/${id}`);
+        const view = await vi.waitFor(
+          async () => {
+            const v = (await rt!.get(`/v1/signals/${id}`)).body;
+            expect(v.status).not.toBe('running');
+            return v;
+          },
+          { timeout: 5_000 },
+        );
+        const w1 = view.trace.find((t: { neuron: string }) => t.neuron === 'w1');
+        // The worker's w2 had not reported when the request ended: it is in the trace, cut off, one entry.
+        expect(view.trace.filter((t: { neuron: string }) => t.neuron === 'w2')).toEqual([
+          expect.objectContaining({
+            parent: w1.signal,
+            layer: 'L2',
+            hop: w1.hop + 1,
+            error: expect.objectContaining({ code, neuron: 'w2' }),
+          }),
+        ]);
+        // The child list that named it stays between the pods.
+        for (const t of view.trace) expect(t).not.toHaveProperty('children');
+      } finally {
+        await worker.close();
+      }
+    },
+  );
+
   it('a peer that streams garbage fails that branch with PEER_ERROR, and the request ends', async () => {
     const bogus = createServer((req, res) => {
       req.resume();

@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { type ErrorCode, ErrorCodes, type ErrorInfo } from '../errors.ts';
-import { errorInfo, resultEntry, traceEntry } from '../http/schemas.ts';
+import { errorInfo, resultEntry, streamedTraceEntry, traceEntry } from '../http/schemas.ts';
 import { cutTo } from '../pipeline/detached.ts';
 import type { BranchOutcome, ResultEntry, TraceEntry } from '../pipeline/signal.ts';
 
@@ -45,7 +45,7 @@ export function peerAnswerChecks(): PeerAnswerChecks {
   const ajv = new Ajv({ allErrors: false, strict: false, removeAdditional: 'all', verbose: true });
   const outcomes = ajv.compile<BranchOutcome[]>({ type: 'array', items: outcome });
   const errors = ajv.compile<ErrorInfo[][]>({ type: 'array', items: { type: 'array', items: errorInfo } });
-  const trace = ajv.compile<TraceEntry>(traceEntry);
+  const trace = ajv.compile<TraceEntry>(streamedTraceEntry);
   const result = ajv.compile<ResultEntry>(resultEntry);
   const why = (v: ValidateFunction) => {
     const e = v.errors?.[0];

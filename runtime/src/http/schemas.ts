@@ -246,6 +246,26 @@ export const traceEntry = {
   },
 } as const;
 
+/**
+ * A trace entry a peer streams (NDJSON progress): the entry, and the children it forwarded
+ * (TraceEntry.children; at most one answer's fan-out).
+ */
+export const streamedTraceEntry = {
+  ...traceEntry,
+  properties: {
+    ...traceEntry.properties,
+    children: {
+      type: 'array',
+      maxItems: MAX_FORWARDED_SIGNALS,
+      items: {
+        type: 'object',
+        required: ['signal', 'layer'],
+        properties: { signal: { type: 'string' }, layer: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
 export const runView = {
   type: 'object',
   required: ['id', 'traceId', 'status', 'results', 'trace', 'errors', 'durationMs'],

@@ -152,7 +152,7 @@ export class ForwardedIntake {
       }
       // The sender's deadline is its caller's choice only when it is the one that cuts here.
       const byCaller = deadlineField === 'deadlineMs' && s.deadlineByCaller === true;
-      const run = this.#subRun(s, neuronId, timeoutMs, deadlineField, byCaller);
+      const run = this.#subRun(s, neuronId, timeoutMs, deadlineField, byCaller, onProgress !== undefined);
       this.#d.hold(run, sizes[i]!);
       runs.push(run);
       started?.(s.id, (cause) => {
@@ -200,6 +200,7 @@ export class ForwardedIntake {
     timeoutMs: number,
     deadlineField: string,
     deadlineByCaller: boolean,
+    streamed: boolean,
   ): RequestRun {
     const requestId = s.requestId;
     let shared = this.#ledgers.get(requestId);
@@ -219,6 +220,8 @@ export class ForwardedIntake {
       deadlineField,
       deadlineByCaller,
       cutOff: this.#d.cutOff,
+      // Streamed, its entries name their children, which the sender can then name when its request ends first.
+      ...(streamed ? { namesChildren: true } : {}),
       spent: shared.ledger,
       onEnd: () => {
         if (--shared.runs === 0) ledgers.delete(requestId);

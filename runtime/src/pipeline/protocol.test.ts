@@ -48,6 +48,14 @@ describe('parseAnswer', () => {
     });
   });
 
+  it('reads no target from an empty FORWARD_TO or BACKWARD_TO line: the next line is not its own', () => {
+    expect(parseAnswer('FORWARD_TO:\ndesign-1').forwards).toEqual([{ targets: [], content: undefined }]);
+    expect(parseAnswer('FORWARD_TO: \n\nreview this, then ship\nRESULT: r').forwards[0]!.targets).toEqual([]);
+    expect(parseAnswer('FORWARD_TO:\r\na, b\nCONTENT: c').forwards[0]!.targets).toEqual([]);
+    expect(parseAnswer('BACKWARD_TO:\nb\nERROR_TYPE: X').backward).toEqual({ targets: [], errorType: 'X' });
+    expect(parseAnswer('BACKWARD_TO: up-1 \nERROR_TYPE: X').backward?.targets).toEqual(['up-1']);
+  });
+
   it('passes the content through when FORWARD_TO has no CONTENT', () => {
     expect(parseAnswer('FORWARD_TO: a').forwards).toEqual([{ targets: ['a'], content: undefined }]);
   });

@@ -14,6 +14,8 @@ type Directive = (typeof DIRECTIVES)[number];
 interface Block {
   readonly directive: Directive;
   readonly text: string;
+  /** FORWARD_TO and BACKWARD_TO: the rest of the directive's own line, where their targets are. */
+  readonly own?: string;
 }
 
 export interface Forward {
@@ -78,17 +80,21 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
   const out: Block[] = [];
   let open: Directive | undefined;
   let from = 0;
+  let own: string | undefined;
   let lines: string[] | undefined;
   let count = 0;
   for (let at = 0; at <= text.length; ) {
     const d = directiveAt(text, at);
     const nl = text.indexOf('\n', at);
     if (d) {
-      if (open) out.push({ directive: open, text: text.slice(from, at - 1).trim() });
+      if (open) out.push(block(open, text.slice(from, at - 1).trim(), own));
       open = d;
       from = at + d.length + 1;
       const c = text.charCodeAt(from);
       if (c === 32 || c === 9) from++;
+      // Not the trimmed block's first line: an empty directive line would take the next line's.
+      own =
+        d === 'FORWARD_TO' || d === 'BACKWARD_TO' ? text.slice(from, nl === -1 ? undefined : nl) : undefined;
     } else if (misreadAt(text, at)) {
       count++;
       lines ??= [];
@@ -98,17 +104,18 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
     if (nl === -1) break;
     at = nl + 1;
   }
-  if (open) out.push({ directive: open, text: text.slice(from).trim() });
+  if (open) out.push(block(open, text.slice(from).trim(), own));
   return { blocks: out, misread: lines ? { lines, count } : undefined };
 }
 
-const targetList = (text: string): string[] => {
-  const nl = text.indexOf('\n');
-  return (nl === -1 ? text : text.slice(0, nl))
+const block = (directive: Directive, text: string, own: string | undefined): Block =>
+  own === undefined ? { directive, text } : { directive, text, own };
+
+const targetList = (own: string | undefined): string[] =>
+  (own ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
-};
 
 export function parseAnswer(answer: string): ParsedAnswer {
   const { blocks: bs, misread } = blocks(answer);
@@ -135,7 +142,7 @@ export function parseAnswer(answer: string): ParsedAnswer {
         break;
       }
     }
-    forwards.push({ targets: targetList(b.text), content: content ?? firstContent });
+    forwards.push({ targets: targetList(b.own), content: content ?? firstContent });
   });
   // CONTENT with no FORWARD_TO and no RESULT has nowhere to go: it is the neuron's result, not lost.
   if (forwards.length === 0 && results.length === 0) {
@@ -144,7 +151,7 @@ export function parseAnswer(answer: string): ParsedAnswer {
   const back = bs.find((b) => b.directive === 'BACKWARD_TO');
   const backward = back
     ? {
-        targets: targetList(back.text),
+        targets: targetList(back.own),
         errorType: bs.find((b) => b.directive === 'ERROR_TYPE')?.text || 'Unknown',
       }
     : undefined;

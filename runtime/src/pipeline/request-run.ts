@@ -5,7 +5,7 @@ import { type Ledger, newLedger, type Reservation } from './budget.ts';
 import type { Clock } from './clock.ts';
 import { addUsage, NO_USAGE, roundUsd, totalTokens } from './cost.ts';
 import type { Deadline, Deadlines } from './deadlines.ts';
-import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from './signal.ts';
+import type { BranchOutcome, ChildRef, ResultEntry, Signal, TraceEntry } from './signal.ts';
 
 // One external request (or one signal a peer runtime forwarded to us): the signals still pending in
 // its tree, and what the finished ones produced. It ends when nothing is pending, or at its deadline
@@ -74,6 +74,11 @@ export interface RunInit {
    * the caller sees which branches did not finish and where; none when absent.
    */
   readonly cutOff?: (signal: Signal, error: ErrorInfo, durationMs: number) => TraceEntry;
+  /**
+   * Its trace entries name the signals they forwarded (TraceEntry.children): a peer's sub-run whose
+   * entries are streamed to the pod that forwarded it.
+   */
+  readonly namesChildren?: boolean;
 }
 
 export class RequestRun {
@@ -111,6 +116,13 @@ export class RequestRun {
   readonly #deadlineField: string;
   /** RunInit.deadlineByCaller: sent on with the run's signals to peers (cluster/peer-body.ts). */
   readonly deadlineByCaller: boolean;
+  /** RunInit.namesChildren. */
+  readonly namesChildren: boolean;
+  /**
+   * Streamed entries of sub-trees still running at peers that name children, by the signal sent
+   * there, with when each came: a child that has not reported when the run ends is cut off here.
+   */
+  #remoteParents: Map<Signal, { readonly entry: TraceEntry; readonly at: number }[]> | undefined;
   /** The latest MAX_RECORDED_EVENTS events, a ring: event `id` is at (id - #recordFrom) % MAX. */
   #events: RunEvent[] | undefined;
   /** The id of the first event recorded (events before record() were never kept). */
@@ -133,6 +145,7 @@ export class RequestRun {
     this.#timeoutMs = init.timeoutMs;
     this.#deadlineField = init.deadlineField ?? 'performance.request_timeout_ms';
     this.deadlineByCaller = init.deadlineByCaller === true;
+    this.namesChildren = init.namesChildren === true;
     this.#cutOff = init.cutOff;
     this.#onEnd = init.onEnd;
     this.spent = init.spent ?? newLedger();
@@ -277,8 +290,9 @@ export class RequestRun {
     if (outcome.trace) this.#totalPeer(outcome.trace, sent.id);
     if (outcome.trace)
       for (const t of outcome.trace) {
-        this.trace.push(t);
-        this.#emit({ type: 'trace', data: t });
+        const entry = t.children ? this.#remember(t, sent) : t;
+        this.trace.push(entry);
+        this.#emit({ type: 'trace', data: entry });
       }
     if (outcome.results)
       for (const r of outcome.results) {
@@ -294,6 +308,7 @@ export class RequestRun {
   close(signal: Signal, outcome?: Partial<BranchOutcome>, from: 'local' | 'peer' = 'local'): void {
     if (!this.running) return;
     this.#inFlight.delete(signal);
+    this.#remoteParents?.delete(signal);
     if (from === 'peer' && outcome?.trace) this.#totalPeer(outcome.trace, signal.id);
     if (outcome?.trace)
       for (const t of outcome.trace) {
@@ -337,11 +352,37 @@ export class RequestRun {
         this.trace.push(entry);
         this.#emit({ type: 'trace', data: entry });
       }
+      // Their children running at the peer, which reports them after this end (or never): named here.
+      for (const [s] of this.#inFlight)
+        for (const { entry: p, at } of this.#remoteParents?.get(s) ?? [])
+          (p.children ?? []).forEach((c, i) => {
+            const neuron = p.forwardedTo[i];
+            if (traced.has(c.signal) || neuron === undefined) return;
+            traced.add(c.signal);
+            const error = toErrorInfo(e, neuron);
+            const entry = childCutOff(p, c, neuron, error, now - at);
+            this.trace.push(entry);
+            this.#emit({ type: 'trace', data: entry });
+          });
       this.#inFlight.clear();
+      this.#remoteParents = undefined;
     }
     this.errors.push(toErrorInfo(e));
     this.#finish('timed_out');
     this.#abort?.abort(e);
+  }
+
+  /** A streamed entry naming its children: kept (while its sub-tree runs), and recorded without them. */
+  #remember(t: TraceEntry, sent: Signal): TraceEntry {
+    const { children, ...entry } = t;
+    if (children && children.length > 0 && this.#inFlight.has(sent)) {
+      this.#remoteParents ??= new Map();
+      const list = this.#remoteParents.get(sent);
+      const kept = { entry: t, at: this.#clock.now() };
+      if (list) list.push(kept);
+      else this.#remoteParents.set(sent, [kept]);
+    }
+    return entry;
   }
 
   view(): RunView {
@@ -382,4 +423,26 @@ export class RequestRun {
     this.#listeners.clear();
     this.#resolve(view);
   }
+}
+
+/** A child a peer forwarded and had not reported when the run ended: where it was, and since when. */
+function childCutOff(
+  parent: TraceEntry,
+  child: ChildRef,
+  neuron: string,
+  error: ErrorInfo,
+  durationMs: number,
+): TraceEntry {
+  return {
+    signal: child.signal,
+    parent: parent.signal,
+    neuron,
+    layer: child.layer,
+    hop: parent.hop + 1,
+    cached: false,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+    forwardedTo: [],
+    dropped: [],
+    error,
+  };
 }

@@ -23,6 +23,8 @@ export interface NewRun {
   readonly spent?: Ledger;
   /** The trace entry of a signal the run's end cut off (RunInit.cutOff). */
   readonly cutOff?: RunInit['cutOff'];
+  /** RunInit.namesChildren. */
+  readonly namesChildren?: boolean;
 }
 
 export class RunRegistry {
@@ -70,6 +72,7 @@ export class RunRegistry {
       ...(init.deadlineField ? { deadlineField: init.deadlineField } : {}),
       ...(init.deadlineByCaller ? { deadlineByCaller: true } : {}),
       ...(init.cutOff ? { cutOff: init.cutOff } : {}),
+      ...(init.namesChildren ? { namesChildren: true } : {}),
       clock: this.#clock,
       deadlines: this.#deadlines,
       ...(init.spent ? { spent: init.spent } : {}),

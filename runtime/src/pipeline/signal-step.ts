@@ -11,7 +11,7 @@ import type { RequestRun } from './request-run.ts';
 import type { CacheLookup } from './response-cache.ts';
 import { cutOffError, routeAnswer } from './route-answer.ts';
 import { dropCounts } from './routing.ts';
-import type { Signal } from './signal.ts';
+import type { ChildRef, Signal } from './signal.ts';
 import { attemptFields, traceEntry } from './trace-entry.ts';
 
 // What a signal does in its executor slot: its answer (answer-source.ts), then the answer's routing
@@ -166,11 +166,16 @@ export class SignalStep {
     // A branch that ends here with nothing to show failed: its trace entry names why.
     const ended = children.length === 0 && routed.results.length === 0 ? errors.at(-1) : undefined;
     d.counters.answered(neuron.id, cached, ended === undefined);
-    const entry = traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward);
+    const made = traceEntry(signal, neuron, cached, ms, forwardedTo, listed, ended, answer, routed.backward);
+    // The trace says why each target was dropped, whether or not the branch went on (product.md §2.2).
+    const entry = errors.length > 0 ? { ...made, errors } : made;
     run.close(signal, {
       results: routed.results,
-      // The trace says why each target was dropped, whether or not the branch went on (product.md §2.2).
-      trace: [errors.length > 0 ? { ...entry, errors } : entry],
+      trace: [
+        run.namesChildren && children.length > 0
+          ? { ...entry, children: childRefs(children, d.neurons) }
+          : entry,
+      ],
       errors,
     });
     if (d.tracing.enabled)
@@ -209,3 +214,7 @@ export class SignalStep {
 }
 
 const DONE: Promise<void> = Promise.resolve();
+
+/** The children as a streamed trace entry names them (TraceEntry.children). */
+const childRefs = (children: readonly Signal[], neurons: ReadonlyMap<string, NeuronConfig>): ChildRef[] =>
+  children.map((c) => ({ signal: c.id, layer: neurons.get(c.to)!.layer }));

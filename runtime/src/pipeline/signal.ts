@@ -77,6 +77,18 @@ export interface TraceEntry {
    * `dropped` names the targets, these say why. Absent when it raised none.
    */
   readonly errors?: readonly ErrorInfo[];
+  /**
+   * The signals this one forwarded, in `forwardedTo`'s order: only in the entries a pod streams to the
+   * pod that forwarded it the signal (RequestRun.namesChildren), so that pod can still name each child
+   * in its trace when its request ends before they report. Never in a response.
+   */
+  readonly children?: readonly ChildRef[];
+}
+
+/** A forwarded signal as its parent's streamed trace entry names it. */
+export interface ChildRef {
+  readonly signal: string;
+  readonly layer: Layer;
 }
 
 /** What a branch of signals produced; also the unit returned by a peer runtime per forwarded signal. */
