@@ -214,3 +214,24 @@ describe('patterns match as RE2 does', () => {
     for (const p of patterns) expect(() => re2Pattern(p), p).not.toThrow();
   });
 });
+
+describe('characters a server-side apply cannot carry', () => {
+  const prose: SchemaNode = { type: 'object', properties: { note: { type: 'string' } } };
+  it.each([
+    ['DEL', 'a\u007fb', 'U+007F at character 2'],
+    ['a curly quote decoded as Latin-1', 'Answer \u0093briefly\u0094.', 'U+0093 at character 8'],
+    ['NEL, read as a line break', 'Do the work\u0085 then report.', 'U+0085 at character 12'],
+    ['a noncharacter', 'x\uffff', 'U+FFFF at character 2'],
+  ])('refuses %s, naming the field and the code point', (_, note, where) => {
+    expect(checkAgainstSchema({ note }, prose, 'spec')).toEqual([
+      expect.stringContaining(
+        `spec.note holds ${where}, a control character a server-side apply cannot carry`,
+      ),
+    ]);
+  });
+
+  it('takes tabs, line breaks, line separators and any other Unicode text', () => {
+    for (const note of ['a\tb', 'a\nb', 'a\u2028', 'é€😀'])
+      expect(checkAgainstSchema({ note }, prose, 'spec')).toEqual([]);
+  });
+});

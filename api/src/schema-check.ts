@@ -152,8 +152,24 @@ function translateRe2(pattern: string): string {
 }
 
 // Lengths are in code points, as the apiserver counts them (not UTF-16 code units).
+/**
+ * Characters a server-side apply cannot carry: the apiserver decodes an apply patch as YAML (JSON
+ * too), which refuses DEL, the C1 controls and U+FFFE/U+FFFF ("control characters are not allowed")
+ * and reads U+0085 as a line break. kubectl apply --server-side and Argo CD's ServerSideApply fail
+ * on the whole object. C1 controls are most often text decoded as Latin-1 (U+0093 and U+0094 were
+ * curly quotes, U+0085 an ellipsis).
+ */
+const UNAPPLIABLE = /[\u007f-\u009f\ufffe\uffff]/;
+
 function checkString(value: string, schema: SchemaNode, path: string): string[] {
   const problems: string[] = [];
+  const bad = UNAPPLIABLE.exec(value);
+  if (bad) {
+    const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    problems.push(
+      `${path} holds ${code} at character ${bad.index + 1}, a control character a server-side apply cannot carry (the apiserver reads an apply as YAML): remove it, or write the character it stood for (text decoded as Latin-1 turns curly quotes into U+0093 and U+0094)`,
+    );
+  }
   const length = runeLength(value);
   if (schema.minLength !== undefined && length < schema.minLength) {
     problems.push(`${path} is ${show(value)}: must have at least ${schema.minLength} characters`);

@@ -227,6 +227,36 @@ describe('objects of one name in the bundle', () => {
     ]);
   });
 
+  it('says how to fix two platforms that create their one namespace with different labels', () => {
+    const app = anApp({
+      '10-a': {
+        a: aPlatform({
+          name: 'a',
+          namespace: 'shared',
+          createNamespace: true,
+          labels: { team: 'a' },
+          neurons: [aNeuron('n1')],
+        }),
+      },
+      '20-b': {
+        b: aPlatform({
+          name: 'b',
+          namespace: 'shared',
+          createNamespace: true,
+          labels: { team: 'b' },
+          neurons: [aNeuron('n2')],
+        }),
+      },
+    });
+    const err = thrown(() => renderBundle(app));
+    expect(err.problems).toEqual([
+      expect.stringMatching(
+        /^Namespace "shared" .* is synthesized twice, differently.*Let one platform create the namespace \(createNamespace on one of them only\), or give both the same labels/,
+      ),
+    ]);
+    expect(err.problems[0]).not.toContain('Rename one of them');
+  });
+
   it('refuses the same within one chart', () => {
     const app = anApp({
       '10-platform': {

@@ -1,7 +1,8 @@
-import { ApiObject, App, Chart, Yaml } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
 import { type CrdDocument, Hal9Crds } from './hal9-crds.ts';
 import { Hal9Platform, type Hal9PlatformProps } from './hal9-platform.ts';
+import { manifestYaml } from './manifest-yaml.ts';
 
 /** Chart ids, which are also the bundle's folder names: Argo CD reads them in this order too. */
 export const BundleFolder = Object.freeze({ crds: '00-crds', platform: '10-platform' });
@@ -58,7 +59,7 @@ export function renderBundle(app: App): Map<string, string> {
         chart: chart.node.id,
         path: obj.node.path,
         manifest,
-        yaml: Yaml.stringify(manifest),
+        yaml: manifestYaml(manifest),
       };
       const key = identity(manifest);
       const first = kept.get(key);
@@ -126,7 +127,11 @@ function describe(m: Manifest): string {
 
 function conflict(a: Rendered, b: Rendered): string {
   const where = difference(a.manifest, b.manifest);
-  return `${describe(a.manifest)} is synthesized twice, differently, by ${a.path} and ${b.path}${where ? ` (${where})` : ''}: the apiserver keeps one object per API group, kind, namespace and name, so one would overwrite the other (a Neuron's spec.cluster cannot even change). Rename one of them (a platform's name, its neuron ids) or put its platform in another namespace`;
+  const fix =
+    a.manifest.kind === 'Namespace'
+      ? "Let one platform create the namespace (createNamespace on one of them only), or give both the same labels (a created Namespace carries its platform's labels): renaming cannot help, the Namespace is named for the namespace they share"
+      : "Rename one of them (a platform's name, its neuron ids) or put its platform in another namespace";
+  return `${describe(a.manifest)} is synthesized twice, differently, by ${a.path} and ${b.path}${where ? ` (${where})` : ''}: the apiserver keeps one object per API group, kind, namespace and name, so one would overwrite the other (a Neuron's spec.cluster cannot even change). ${fix}`;
 }
 
 /** The first field where two objects differ, with both values, for the message. */

@@ -124,6 +124,38 @@ describe('bundles past the sample on a real apiserver', () => {
     }
   });
 
+  it('writes strings kubectl reads back as the same strings: Go number syntax and line separators', async () => {
+    const app = new App({ outdir: join(tmpdir(), 'hal9-cdk8s-unwritten') });
+    const chart = new Chart(app, '10-platform');
+    const prompt = 'Plan the work.\u2028Be brief.\u2029Done.';
+    new Hal9Platform(chart, 'p', {
+      name: 'hal9',
+      namespace: ns,
+      neurons: [
+        {
+          id: 'odd',
+          layer: 'L1',
+          systemPrompt: prompt,
+          placement: { nodeSelector: { '0X1F': '0o644', rack: '1e1_0' } },
+        },
+      ],
+    });
+    const out = writeFiles(renderBundle(app));
+    try {
+      const file = join(out, '10-platform/neuron-odd.yaml');
+      const r = await kubectl(['apply', '--dry-run=server', '--server-side', '-o', 'json', '-f', file], {
+        allowFailure: true,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const applied = JSON.parse(r.stdout);
+      expect(applied.spec.systemPrompt).toBe(prompt);
+      expect(applied.spec.placement.nodeSelector).toEqual({ '0X1F': '0o644', rack: '1e1_0' });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('stores the largest dashboard ConfigMap synth allows, whose limit is below the one the apiserver enforces', async () => {
     const chart = Testing.chart();
     const name = 'd'.repeat(253 - 'hal9-dashboard-'.length);
