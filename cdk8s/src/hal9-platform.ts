@@ -117,17 +117,16 @@ export class Hal9Platform extends Construct {
     super(scope, id);
     this.name = props.name;
     this.namespace = props.namespace;
-    this.labels = props.labels ?? { 'app.kubernetes.io/part-of': 'hal9' };
-    this.argoCd = props.argoCd ?? true;
-
     const problems = propsProblems(props);
     if (problems.length > 0) {
       throw new Hal9Cdk8sError(
         Hal9Cdk8sErrorCode.InvalidPlatform,
-        `Hal9Platform "${props.name}" is invalid`,
+        `Hal9Platform ${JSON.stringify(props?.name ?? id)} is invalid`,
         problems,
       );
     }
+    this.labels = props.labels ?? { 'app.kubernetes.io/part-of': 'hal9' };
+    this.argoCd = props.argoCd ?? true;
 
     if (props.createNamespace && props.namespace) {
       this.namespaceObject = new kplus.Namespace(this, 'namespace', {
@@ -374,7 +373,37 @@ export class Hal9Platform extends Construct {
   }
 }
 
+const isPlainObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The props' shape: a platform module outside this repository is plain JavaScript to Node (types
+ * erased), so a missing list or a list where an object goes must be a problem listed, not a TypeError.
+ */
+function shapeProblems(props: Hal9PlatformProps): string[] {
+  const p = props as unknown as Record<string, unknown>;
+  if (!isPlainObject(p)) return ['the props must be an object with name and neurons'];
+  const problems: string[] = [];
+  if (typeof p.name !== 'string')
+    problems.push(
+      `name is ${JSON.stringify(p.name) ?? 'missing'}: it must be a string, the Hal9Cluster's name`,
+    );
+  if (!Array.isArray(p.neurons)) problems.push('neurons must be a list of neurons ({ id, layer, … })');
+  else
+    p.neurons.forEach((n: unknown, i) => {
+      if (!isPlainObject(n)) problems.push(`neurons[${i}] must be an object ({ id, layer, … })`);
+      else if (typeof (n as { id?: unknown }).id !== 'string')
+        problems.push(`neurons[${i}].id is required: a string, the Neuron's name`);
+    });
+  for (const field of ['dashboards'])
+    if (p[field] !== undefined && !Array.isArray(p[field])) problems.push(`${field} must be a list`);
+  for (const field of ['labels', 'prometheusRuleLabels', 'cluster'])
+    if (p[field] !== undefined && !isPlainObject(p[field])) problems.push(`${field} must be an object`);
+  return problems;
+}
+
 function propsProblems(props: Hal9PlatformProps): string[] {
+  const shape = shapeProblems(props);
+  if (shape.length > 0) return shape;
   const problems: string[] = [];
   const ids = props.neurons.map((n) => n.id);
   const dup = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];

@@ -275,6 +275,35 @@ describe('changes', () => {
     );
   });
 
+  it('gives a Neuron created paused its cluster as owner, so it goes with the cluster and holds nothing of it', async () => {
+    await apply([
+      aCluster('frozen'),
+      aNeuron('cold', 'frozen', {}, { annotations: { 'hal9.ai/paused': 'true' } }),
+      aNeuron('warm', 'frozen', { layer: 'L3' }),
+    ]);
+    await waitForNeuronReady(r, 'warm');
+    const cold = await waitFor(
+      'cold Paused and owned by frozen',
+      async () => {
+        const n = await r.neuron('cold');
+        const owned = (n?.metadata?.ownerReferences ?? []).some(
+          (o) => o.kind === 'Hal9Cluster' && o.name === 'frozen',
+        );
+        return condition(n, 'Paused')?.status === 'True' && owned ? n : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    // Nothing rendered for it, and it co-owns none of the cluster's shared objects.
+    expect(await r.deployment('cold')).toBeUndefined();
+    const owners = await kubectl([
+      ...['get', 'secrets,networkpolicies', '-n', space.name, '-o'],
+      'jsonpath={range .items[*]}{.metadata.name}:{.metadata.ownerReferences[*].name}{"\\n"}{end}',
+    ]);
+    for (const line of owners.stdout.split('\n').filter((l) => l.startsWith('frozen')))
+      expect(line.split(':')[1]?.split(' ')).not.toContain('cold');
+    expect(cold.metadata?.ownerReferences).toHaveLength(1);
+  });
+
   it('leaves its children to garbage collection when a Neuron is deleted', async () => {
     await apply([aCluster('gc'), aNeuron('gone', 'gc')]);
     await waitForNeuronReady(r, 'gone');

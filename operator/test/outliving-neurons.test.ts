@@ -8,6 +8,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterOwnerManager } from '../src/reconcile/cluster-owner.ts';
 import { aCluster, aNeuron, toYaml } from './support/builders.ts';
 import { useChartServiceAccount } from './support/chart-rbac.ts';
 import { type InProcessOperator, startInProcess } from './support/operator-harness.ts';
@@ -167,6 +168,49 @@ describe('a Hal9Cluster deleted while its Neurons stay (--no-neuron-cluster-owne
       async () =>
         [...(await policies()), ...(await secrets())].every((o) => o === undefined) ? true : undefined,
       gc,
+    );
+  });
+
+  it('takes back the cluster reference of a paused Neuron too, so the cluster deleted does not take it', async () => {
+    // A Neuron paused while the operator still added the reference (before --no-neuron-cluster-owner).
+    await kubectl(['apply', '-n', ns, '-f', '-'], { stdin: toYaml([aCluster('cold')]) });
+    const uid = (await kubectl(['get', 'hal9cluster', 'cold', '-n', ns, '-o', 'jsonpath={.metadata.uid}']))
+      .stdout;
+    const ref = { apiVersion: 'hal9.ai/v1alpha1', kind: 'Hal9Cluster', name: 'cold', uid };
+    // Server-side, as Argo CD applies it (a client-side apply's fields would move to the next manager).
+    await kubectl(['apply', '-n', ns, '--server-side', '--field-manager=argocd-controller', '-f', '-'], {
+      stdin: toYaml([aNeuron('held', 'cold', {}, { annotations: { 'hal9.ai/paused': 'true' } })]),
+    });
+    // Written as the operator writes it, under its field manager for the reference.
+    const owned = {
+      apiVersion: 'hal9.ai/v1alpha1',
+      kind: 'Neuron',
+      metadata: { name: 'held', ownerReferences: [ref] },
+    };
+    await kubectl(['apply', '-n', ns, '--server-side', `--field-manager=${clusterOwnerManager}`, '-f', '-'], {
+      stdin: toYaml([owned]),
+    });
+    // A spec edit while paused: the next pass (as at an operator's start) finds the reference.
+    await kubectl([
+      'patch',
+      'neuron',
+      'held',
+      '-n',
+      ns,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"systemPrompt":"edited"}}',
+    ]);
+    await waitFor(
+      'the paused Neuron no longer owned by its cluster',
+      async () => {
+        const refs = (
+          await kubectl(['get', 'neuron', 'held', '-n', ns, '-o', 'jsonpath={.metadata.ownerReferences}'])
+        ).stdout;
+        return refs === '' || refs === '[]' ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
     );
   });
 });

@@ -101,11 +101,12 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // The Neuron's lifecycle goes with its cluster from its first pass, whatever becomes of its
     // render or first rollout: a Neuron that writes its status without the reference counts as
     // outliving the cluster (render/shared-owners.ts), co-owns the cluster's NetworkPolicies and
-    // Secrets, and would keep them, and itself, after the cluster is deleted.
-    if (!paused) {
-      if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, refusedClusterOwners, log);
-      else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
-    }
+    // Secrets, and would keep them, and itself, after the cluster is deleted. A paused Neuron too: the
+    // reference is the Neuron's own metadata, not a child the pause holds, and skipped it left a Neuron
+    // created paused outliving its cluster, or one paused when --no-neuron-cluster-owner came in
+    // deleted, pods and all, with its cluster.
+    if (deps.clusterOwner ?? true) await ownByCluster(deps, neuron, cluster, refusedClusterOwners, log);
+    else await releaseFromCluster(deps, neuron, keptClusterOwners, log);
     // Recorded in the status: the Hal9Cluster's summary waits for each Neuron to render from its
     // current generation, or a cluster change would look rolled out before any Deployment changed.
     const rendering = { ...base, clusterFound: true, clusterGeneration: cluster.metadata?.generation ?? 0 };

@@ -54,6 +54,8 @@ describe('outlivingNeurons', () => {
       running('owned', { owned: true }),
       running('b-scaled-to-zero', { replicas: 0 }),
       running('new', { reconciled: false }),
+      // Paused since it was created: never rendered, no Deployment.
+      aNeuron('never-rendered', { cluster: 'brain' }, { status: { observedGeneration: 0 } }),
       running('elsewhere', { cluster: 'other' }),
       { ...running('leaving'), metadata: { ...running('leaving').metadata, deletionTimestamp: new Date() } },
     ];

@@ -35,7 +35,7 @@ export function sharingNeuronReference(neuron: Neuron): V1OwnerReference {
 
 /**
  * The Neurons of `cluster` that would outlive it with pods that need its shared objects, by name:
- * they name it, are not being deleted, have been reconciled (status.observedGeneration: their
+ * they name it, are not being deleted, have been rendered (status.observedGeneration above 0: their
  * Deployment exists), and carry no ownerReference to it (those the garbage collector deletes with
  * the cluster). Not by running pods: a Neuron scaled to zero, or whose pods' count status did not
  * show yet, may run pods later, and an owner coming and going with its replicas re-applied the
@@ -60,7 +60,8 @@ export function outlivingNeurons(cluster: Hal9Cluster, neurons: readonly Neuron[
         n.spec?.cluster === name &&
         n.metadata?.uid &&
         !n.metadata.deletionTimestamp &&
-        n.status?.observedGeneration !== undefined &&
+        // Rendered at least once (a Neuron paused since its creation writes 0 and has no Deployment).
+        (n.status?.observedGeneration ?? 0) > 0 &&
         !ownedByCluster(n),
     )
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
