@@ -83,12 +83,33 @@ describe('parallel executor', () => {
     expect(rejected[0]!.body.error).toEqual({
       code: 'QUEUE_FULL',
       field: 'performance.max_queue_depth',
-      message: 'the signal queue is full (performance.max_queue_depth, 2); retry later',
+      // Nothing served yet: no rate to size the wait by.
+      message: 'the signal queue is full (performance.max_queue_depth, 2); retry in 1 s',
       retryAfterSeconds: 1,
     });
     expect(accepted.every((r) => r.body.status === 'completed')).toBe(true);
     expect(await rt.metric('hal9_executor_rejections_total')).toBe(rejected.length);
     expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(rejected.length);
+  });
+
+  it('sizes Retry-After by the queue ahead and the rate served lately: a full queue of seconds is not "retry in 1 s"', async () => {
+    // 4 slots of 40 ms serve at most 100 signals a second: 200 waiting take 2 s at least.
+    rt = await slowNeuron(4, { max_queue_depth: 200 });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => rt!.post('/v1/signals', { content: `warm ${i}` })));
+    // A whole second with signals served is behind the rate.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const queued = await Promise.all(
+      Array.from({ length: 230 }, (_, i) => rt!.post('/v1/signals?wait=false', { content: `q${i}` })),
+    );
+    const refused = queued.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    const after = Number(refused[0]!.headers.get('retry-after'));
+    expect(after).toBeGreaterThanOrEqual(2);
+    expect(after).toBeLessThanOrEqual(30);
+    expect(refused[0]!.body.error).toMatchObject({
+      retryAfterSeconds: after,
+      message: expect.stringContaining(`retry in ${after} s`),
+    });
   });
 
   it('refuses 429 a request whose content would pass what requests in progress may hold, and takes it once they ended', async () => {

@@ -19,6 +19,19 @@ export interface SlotsNow {
   readonly maxQueue: number;
 }
 
+/** The most a refused caller is told to wait (Retry-After), however deep the backlog. */
+export const MAX_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * Seconds until `waiting` signals would be served at `perSecond` (this pod's recent rate), 1 to
+ * MAX_RETRY_AFTER_SECONDS: a caller told 1 s behind a queue of several seconds retried into a full
+ * queue again and again. With no rate known (nothing served lately), 1.
+ */
+export function retryAfterFor(waiting: number, perSecond: number): number {
+  if (!(perSecond > 0) || waiting <= 0) return 1;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(waiting / perSecond)));
+}
+
 /**
  * Why `incoming` new signals are refused, or undefined. The queue holds every signal waiting: for a
  * slot here (in the executor's queue, `pending` in the buffer, and the new ones the free slots do not
@@ -35,22 +48,26 @@ export function admissionRefusal(
     max: Number.POSITIVE_INFINITY,
     incoming: 0,
   },
+  /** Signals this pod served per second lately (service-rate.ts): how long the waiting ones take. */
+  servedPerSecond = 0,
 ): Hal9Error | undefined {
   if (draining) return new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
+  const free = Math.max(0, slots.limit - slots.active);
+  const local = Math.max(0, slots.queued + pending + incoming - free);
+  const waiting = Math.max(0, slots.queued + pending - free) + peerWaiting;
+  const retryAfterSeconds = retryAfterFor(waiting, servedPerSecond);
   // One request alone is always taken (its body passed server.body_limit_bytes already).
   if (content.held > 0 && content.held + content.incoming > content.max) {
     return new Hal9Error(
       'QUEUE_FULL',
-      `the requests in progress hold ${content.held} bytes of content, and ${content.incoming} more would pass performance.max_in_flight_content_bytes (${content.max}); retry later`,
-      { field: 'performance.max_in_flight_content_bytes', retryAfterSeconds: 1 },
+      `the requests in progress hold ${content.held} bytes of content, and ${content.incoming} more would pass performance.max_in_flight_content_bytes (${content.max}); retry in ${retryAfterSeconds} s`,
+      { field: 'performance.max_in_flight_content_bytes', retryAfterSeconds },
     );
   }
-  const free = Math.max(0, slots.limit - slots.active);
-  const local = Math.max(0, slots.queued + pending + incoming - free);
   if (local + peerWaiting <= slots.maxQueue) return undefined;
   return new Hal9Error(
     'QUEUE_FULL',
-    `the signal queue is full (performance.max_queue_depth, ${slots.maxQueue}); retry later`,
-    { field: 'performance.max_queue_depth', retryAfterSeconds: 1 },
+    `the signal queue is full (performance.max_queue_depth, ${slots.maxQueue}); retry in ${retryAfterSeconds} s`,
+    { field: 'performance.max_queue_depth', retryAfterSeconds },
   );
 }

@@ -15,7 +15,7 @@ import { createLocalSlots } from './local-slots.ts';
 import { createModelStack, type ModelStack } from './model-stack.ts';
 import { NeuronCounters } from './neuron-counters.ts';
 import { type NeuronView, type NeuronViewSources, neuronView } from './neuron-view.ts';
-import type { PipelineObserver } from './observer.ts';
+import { fanOut, type PipelineObserver, silentObserver } from './observer.ts';
 import { createPeerDispatches } from './peer-dispatches.ts';
 import type { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
@@ -27,6 +27,7 @@ import {
 } from './request-span.ts';
 import { RunRegistry } from './run-registry.ts';
 import { Semaphore } from './semaphore.ts';
+import { type ServiceRate, serviceRate } from './service-rate.ts';
 import {
   type BranchOutcome,
   type ForwardedSignal,
@@ -102,6 +103,8 @@ export class Engine {
   readonly #forwarded: ForwardedIntake;
   readonly #views: NeuronViewSources;
   #draining = false;
+  /** Signals served per second lately (Retry-After of a refusal). */
+  readonly #served: ServiceRate;
   #sweepScheduled = false;
   /** Fires when the oldest signal waiting for a slot passes performance.latency_slo_ms. */
   #objectiveTimer: Timer | undefined;
@@ -177,12 +180,15 @@ export class Engine {
       counters: (id) => this.#counters.of(id),
       caches: (layer) => this.#answers.caches(layer),
     };
+    this.#served = serviceRate(clock);
+    const served = this.#served;
     this.#step = new SignalStep({
       config,
       neurons: this.#neurons,
       answers: this.#answers,
       counters: this.#counters,
-      observer,
+      // Every finished signal passes here: the rate a refused caller's Retry-After is sized by.
+      observer: fanOut(observer, { ...silentObserver(), finished: (_n, f) => served.finished(f) }),
       clock,
       tracing: deps.tracing,
       nextSignalId: this.#signalId,
@@ -400,7 +406,15 @@ export class Engine {
       max: this.config.performance.max_in_flight_content_bytes,
       incoming: bytes,
     };
-    const refused = admissionRefusal(this.#draining, n, e, this.#local.pending, this.#peerWaiting(), content);
+    const refused = admissionRefusal(
+      this.#draining,
+      n,
+      e,
+      this.#local.pending,
+      this.#peerWaiting(),
+      content,
+      this.#served.perSecond(),
+    );
     if (!refused) return;
     this.#obs.rejected(
       refused.code === 'DRAINING'
