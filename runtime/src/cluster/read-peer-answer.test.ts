@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { neuronConfig } from '../testing/builders.ts';
+import { traceEntry } from '../pipeline/trace-entry.ts';
+import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { peerAnswerChecks } from './peer-answer.ts';
 import {
   MAX_PEER_ANSWER_BYTES,
@@ -66,17 +67,7 @@ describe('readPeerAnswer, streamed', () => {
   );
 
   it('refuses a trace entry sent twice for one signal, and a line after the outcomes', async () => {
-    const entry = {
-      signal: 's1',
-      parent: null,
-      neuron: 'impl',
-      layer: 'L2',
-      hop: 1,
-      cached: false,
-      durationMs: 1,
-      forwardedTo: [],
-      dropped: [],
-    };
+    const entry = traceEntry(signalTo('impl', { id: 's1' }), neuronConfig('impl'), false, 1, [], []);
     const trace = JSON.stringify({ i: 0, trace: entry });
     const end = JSON.stringify({ errors: [[], []] });
     expect((await read([Buffer.from(`${trace}\n${end}\n`)])).outcomes).toHaveLength(2);
