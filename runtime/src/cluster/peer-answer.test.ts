@@ -74,6 +74,19 @@ describe('peerAnswerChecks', () => {
     ).toContain('/0/trace/0/errors/0 must have required property');
   });
 
+  it('takes the children a streamed entry names, each id and layer bounded', () => {
+    const checks = peerAnswerChecks();
+    const named = { ...trace, children: [{ signal: 'c1', layer: 'L2' }] };
+    expect(checks.progress(named, undefined)).toEqual({ trace: named });
+    expect(
+      checks.progress({ ...trace, children: [{ signal: 'c'.repeat(65), layer: 'L2' }] }, undefined),
+    ).toContain('/children/0/signal must NOT have more than 64 characters');
+    // Not in a batch's outcomes: only a streamed entry names them.
+    expect(checks.outcomes([{ results: [], trace: [named], errors: [] }], 1)).toEqual([
+      { results: [], trace: [trace], errors: [] },
+    ]);
+  });
+
   describe('bounds the numbers a request totals, naming the field and the bound', () => {
     const usage = { input: 1, output: 1, cacheRead: 0, cacheCreation: 0 };
     const cases: [string, Record<string, unknown>, string][] = [

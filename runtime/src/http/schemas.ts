@@ -260,7 +260,8 @@ export const streamedTraceEntry = {
       items: {
         type: 'object',
         required: ['signal', 'layer'],
-        properties: { signal: { type: 'string' }, layer: { type: 'string' } },
+        // An id this runtime makes is 16 characters, a layer two: a peer's are held to a little more.
+        properties: { signal: { type: 'string', maxLength: 64 }, layer: { type: 'string', maxLength: 16 } },
       },
     },
   },
