@@ -230,6 +230,12 @@ describe('characters a server-side apply cannot carry', () => {
     ]);
   });
 
+  it('refuses half a surrogate pair (text cut through an emoji), which go-yaml cannot read', () => {
+    expect(checkAgainstSchema({ note: 'You are impl \ud83d.' }, prose, 'spec')).toEqual([
+      expect.stringContaining('spec.note holds U+D83D at UTF-16 unit 14, half of a surrogate pair'),
+    ]);
+  });
+
   it('takes tabs, line breaks, line separators and any other Unicode text', () => {
     for (const note of ['a\tb', 'a\nb', 'a\u2028', 'é€😀'])
       expect(checkAgainstSchema({ note }, prose, 'spec')).toEqual([]);

@@ -160,6 +160,8 @@ function translateRe2(pattern: string): string {
  * curly quotes, U+0085 an ellipsis).
  */
 const UNAPPLIABLE = /[\u007f-\u009f\ufffe\uffff]/;
+/** Half a surrogate pair: no Unicode text (a string cut through an emoji); YAML cannot carry it. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function checkString(value: string, schema: SchemaNode, path: string): string[] {
   const problems: string[] = [];
@@ -168,6 +170,13 @@ function checkString(value: string, schema: SchemaNode, path: string): string[] 
     const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
     problems.push(
       `${path} holds ${code} at character ${bad.index + 1}, a control character a server-side apply cannot carry (the apiserver reads an apply as YAML): remove it, or write the character it stood for (text decoded as Latin-1 turns curly quotes into U+0093 and U+0094)`,
+    );
+  }
+  const half = LONE_SURROGATE.exec(value);
+  if (half) {
+    const code = `U+${half[0].charCodeAt(0).toString(16).toUpperCase()}`;
+    problems.push(
+      `${path} holds ${code} at UTF-16 unit ${half.index + 1}, half of a surrogate pair (the text was cut through a character such as an emoji): go-yaml, which kubectl and Argo CD read the files with, refuses it, so remove it or keep the whole character`,
     );
   }
   const length = runeLength(value);

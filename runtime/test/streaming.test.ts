@@ -224,6 +224,45 @@ describe('event streams', () => {
     },
   );
 
+  it('in cluster mode, a followed request timed out names the signals still running two pods away', async () => {
+    // lead here → w1 on the middle pod → w2 on the far pod, whose w3 holds its slot when the deadline comes.
+    const far = await startRuntime({
+      neurons: [neuron('w2', 'L2', ['w3']), neuron('w3', 'L1')],
+      claude: { mock_responses: { L1: [answer('default', 'RESULT: slow part', 5_000)] } },
+    });
+    const middle = await startRuntime({
+      neurons: [neuron('w1', 'L3', ['w2']), neuron('w2', 'L2', [], { endpoint: far.url })],
+    });
+    rt = await startRuntime({
+      neurons: [neuron('lead', 'L4', ['w1']), neuron('w1', 'L3', [], { endpoint: middle.url })],
+    });
+    try {
+      const accepted = await rt.post('/v1/signals?wait=false&timeout_ms=1500', { content: 'across pods' });
+      const view = await vi.waitFor(
+        async () => {
+          const v = (await rt!.get(`/v1/signals/${accepted.body.id}`)).body;
+          expect(v.status).toBe('timed_out');
+          return v;
+        },
+        { timeout: 8_000, interval: 50 },
+      );
+      const w2 = view.trace.find((t: { neuron: string }) => t.neuron === 'w2');
+      expect(
+        view.trace.map((t: { neuron: string; error?: { code: string } }) => [t.neuron, t.error?.code]),
+      ).toEqual([
+        ['lead', undefined],
+        ['w1', undefined],
+        ['w2', undefined],
+        ['w3', 'REQUEST_TIMEOUT'],
+      ]);
+      expect(view.trace.at(-1)).toMatchObject({ parent: w2.signal, layer: 'L1' });
+      for (const t of view.trace) expect(t).not.toHaveProperty('children');
+    } finally {
+      await middle.close();
+      await far.close();
+    }
+  });
+
   it('a peer that streams garbage fails that branch with PEER_ERROR, and the request ends', async () => {
     const bogus = createServer((req, res) => {
       req.resume();

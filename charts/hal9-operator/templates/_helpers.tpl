@@ -174,7 +174,8 @@ syncs its caches. Checked only where lookup reads the cluster (not helm template
 {{- end }}
 {{- end }}
 {{- range $needed }}
-{{- if not (lookup "v1" "Namespace" "" (index . 1)) }}
+{{- /* The release's own namespace is Helm's to create (--create-namespace), after the templates render. */}}
+{{- if and (ne (index . 1) $.Release.Namespace) (not (lookup "v1" "Namespace" "" (index . 1))) }}
 {{- fail (printf "%s: namespace %q does not exist; create it first (kubectl create namespace %s), then install" (index . 0) (index . 1) (index . 1)) }}
 {{- end }}
 {{- end }}

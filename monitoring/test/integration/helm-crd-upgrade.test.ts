@@ -237,6 +237,16 @@ describe('a second release of the chart', () => {
     }
     const after = await kubectl(['get', 'serviceaccount,deployment,service', '-n', ns.name, '-o', 'name']);
     expect(after.stdout).toBe(before.stdout);
+    // The release's own namespace is Helm's to create (--create-namespace, after the templates render).
+    const own = `${ns.name}-own`;
+    const created = helm(
+      ...['install', 'own', chart, '--namespace', own, '--create-namespace'],
+      ...['--set', 'replicaCount=1', '--set', `watchNamespace=${own}`],
+    );
+    expect(created.stderr).toBe('');
+    expect(created.status).toBe(0);
+    expect(helm('uninstall', 'own', '--namespace', own).status).toBe(0);
+    await kubectl(['delete', 'namespace', own, '--wait=false']);
   });
 
   it('installs beside releases that watch other namespaces; one over the same namespace, or every namespace, is refused', async () => {

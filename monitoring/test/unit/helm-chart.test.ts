@@ -653,6 +653,9 @@ describe('charts/hal9-operator', () => {
       'http://my_prom',
       'https://thanos-querier.openshift-monitoring.svc:9091/api/prom',
       'http://1password-prom.example.com',
+      // A namespace may start with a digit: only a last label that is a number makes an IPv4 address.
+      'http://prometheus.2024-monitoring:9090',
+      'http://prom.0xfoo',
     ]) {
       const args: string[] = one(render('--set', `tuning.prometheusURL=${ok}`), 'Deployment').spec.template
         .spec.containers[0].args;

@@ -351,12 +351,15 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
     }
   });
 
-  it('is not added while the Neuron is paused (nothing of it changes)', async () => {
+  it('is added while the Neuron is paused too, and nothing else of it is applied', async () => {
+    // The reference is the Neuron's own metadata, not a child the pause holds: a Neuron created paused
+    // without it outlived its cluster, holding the cluster's shared objects.
     const n = aNeuron('a');
     const paused = { ...n, metadata: { ...n.metadata, annotations: { 'hal9.ai/paused': 'true' } } };
     const t = setup([paused as Neuron], cluster());
     await t.reconcile(`${testNamespace}/a`);
-    expect(ownerApplies(t.applied)).toEqual([]);
+    expect(ownerApplies(t.applied)).toHaveLength(1);
+    expect(t.applied.filter((o) => o.kind !== 'Neuron')).toEqual([]);
   });
 
   it('names the uid the apiserver holds, not a cache’s copy of a cluster deleted and re-created meanwhile', async () => {

@@ -24,6 +24,8 @@ const fragment = fc.oneof(
     'Result:',
     'content:',
     '- Error_Type :',
+    '```',
+    '~~~yaml',
   ),
   fc.constantFrom(' ', '\t', '\u00a0', '\u2028', '\u2029', '\u0085', '\ufeff', '\u0000', '\ud800', '😀', 'é'),
   fc.constantFrom('\r', '\n', '\r\n', '\r\r\n'),
@@ -103,14 +105,15 @@ describe('parseAnswer over generated answers', () => {
   // Misread lines, told apart another way: the line's marks taken off one by one, then its name and colon.
   const NAMES = ['FORWARD_TO', 'BACKWARD_TO', 'ERROR_TYPE'];
   const COLONS = ':\uff1a\ufe55\ufe13\ua789\u2236';
-  function meantAsDirective(l: string): boolean {
+  function meantAsDirective(l: string, inText: boolean): boolean {
     if (directiveOf(l)) return false;
     let rest = l.startsWith('\ufeff') ? l.slice(1) : l;
     const marks = rest.match(/^[*_#>`~-]+/)?.[0] ?? '';
     rest = rest.slice(marks.length);
     if (marks) rest = rest.replace(/^[ \t]+/, '');
+    // Names with an underscore in any case before the first directive; in a directive's text, capitals only.
     const name = [...NAMES, 'CONTENT', 'RESULT'].find((n) =>
-      NAMES.includes(n) ? rest.toUpperCase().startsWith(n) : rest.startsWith(n),
+      NAMES.includes(n) && !inText ? rest.toUpperCase().startsWith(n) : rest.startsWith(n),
     );
     if (!name) return false;
     rest = rest
@@ -120,10 +123,27 @@ describe('parseAnswer over generated answers', () => {
     return rest !== '' && COLONS.includes(rest[0]!);
   }
 
+  /** The answer's lines meant as directives: outside fenced code, by whether a directive came before. */
+  function meantLines(a: string): string[] {
+    let inText = false;
+    let fenced = false;
+    return a.split(BREAK).filter((l) => {
+      if (directiveOf(l)) {
+        inText = true;
+        return false;
+      }
+      if (l.startsWith('```') || l.startsWith('~~~')) {
+        fenced = !fenced;
+        return false;
+      }
+      return !fenced && meantAsDirective(l, inText);
+    });
+  }
+
   it('counts every line meant as a directive and not read as one, quoting the first three', () => {
     fc.assert(
       fc.property(answer, (a) => {
-        const meant = a.split(BREAK).filter(meantAsDirective);
+        const meant = meantLines(a);
         const p = parseAnswer(a);
         if (meant.length === 0) {
           expect(p.misread).toBeUndefined();

@@ -130,6 +130,17 @@ describe('parseAnswer', () => {
       expect(parseAnswer(`${line}\nRESULT: ok`).misread).toBeUndefined();
     });
 
+    it('but not, in a directive’s text, a name in lower case, nor any line of fenced code', () => {
+      // A RESULT holding YAML whose keys look like directives: data, not routing.
+      const yaml =
+        'RESULT: the config\n```yaml\nerror_type: timeout\nforward_to: audit-log\nFORWARD_TO\uff1a x\n```';
+      expect(parseAnswer(yaml).misread).toBeUndefined();
+      expect(parseAnswer('RESULT: done\nforward_to: audit-log').misread).toBeUndefined();
+      // Before the first directive, and in capitals anywhere outside a fence, they still count.
+      expect(parseAnswer('forward_to: x\nRESULT: done').misread?.count).toBe(1);
+      expect(parseAnswer('RESULT: done\n**FORWARD_TO:** x').misread?.count).toBe(1);
+    });
+
     it('quotes the first three, cut to 63 characters, and counts the rest', () => {
       const long = `forward_to: ${'x'.repeat(100)}`;
       const p = parseAnswer([long, 'RESULT: ok', '**RESULT:** a', '# RESULT: b', '- RESULT: c'].join('\n'));

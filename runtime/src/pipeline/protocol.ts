@@ -45,11 +45,19 @@ export interface Misread {
  * look-alike colon. Such a line is read as text (or, before the first directive, dropped), so the
  * answer goes somewhere its writer did not mean: the caller is told (routeAnswer's MALFORMED_DIRECTIVE).
  * CONTENT and RESULT count only in capitals: "Result: 42" is prose. An indented line is never one:
- * indenting is how a directive is quoted as data (the mock's `inert`).
+ * indenting is how a directive is quoted as data (the mock's `inert`). Nor is a line of a fenced
+ * code block (``` or ~~~), and inside a directive's text only names in capitals count: `forward_to:`
+ * there is more likely a key of the YAML or code a RESULT holds than a routing line.
  */
-const MISREAD_SOURCE =
-  '\\uFEFF?(?:[*_#>`~-]+[ \\t]*)?(?:[Ff][Oo][Rr][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Ee][Rr][Rr][Oo][Rr]_[Tt][Yy][Pp][Ee]|CONTENT|RESULT)[*_`]*[ \\t]*[:\\uFF1A\\uFE55\\uFE13\\uA789\\u2236]';
+const MISREAD_PREFIX = '\\uFEFF?(?:[*_#>`~-]+[ \\t]*)?';
+const MISREAD_SUFFIX = '[*_`]*[ \\t]*[:\\uFF1A\\uFE55\\uFE13\\uA789\\u2236]';
+const ANY_CASE =
+  '[Ff][Oo][Rr][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]_[Tt][Oo]|[Ee][Rr][Rr][Oo][Rr]_[Tt][Yy][Pp][Ee]|CONTENT|RESULT';
+const CAPITALS = 'FORWARD_TO|BACKWARD_TO|ERROR_TYPE|CONTENT|RESULT';
+const MISREAD_SOURCE = `${MISREAD_PREFIX}(?:${ANY_CASE})${MISREAD_SUFFIX}`;
 const MISREAD = new RegExp(MISREAD_SOURCE, 'y');
+/** Inside a directive's text: the names in capitals only. */
+const MISREAD_IN_TEXT = new RegExp(`${MISREAD_PREFIX}(?:${CAPITALS})${MISREAD_SUFFIX}`, 'y');
 
 /** Every line start a directive or a misread directive begins at (the mock indents these). */
 export const DIRECTIVE_LIKE_START = new RegExp(`^(?=${MISREAD_SOURCE})`, 'gm');
@@ -60,11 +68,16 @@ export const MAX_MISREAD_QUOTED = 3;
 // The first characters a misread line can start with: most lines are skipped on one comparison.
 const MISREAD_FIRST = new Set([...'FfBbEeCR\uFEFF*_#>`~-'].map((c) => c.charCodeAt(0)));
 
-function misreadAt(text: string, at: number): boolean {
+function misreadAt(text: string, at: number, inText: boolean): boolean {
   if (!MISREAD_FIRST.has(text.charCodeAt(at))) return false;
-  MISREAD.lastIndex = at;
-  return MISREAD.test(text);
+  const re = inText ? MISREAD_IN_TEXT : MISREAD;
+  re.lastIndex = at;
+  return re.test(text);
 }
+
+/** Whether the line at `at` opens or closes a fenced code block (``` or ~~~ at column 0). */
+const fenceAt = (text: string, at: number): boolean =>
+  text.startsWith('```', at) || text.startsWith('~~~', at);
 
 /** The directive a line starting at `at` opens (`NAME:` at column 0), else undefined. */
 function directiveAt(text: string, at: number): Directive | undefined {
@@ -83,6 +96,7 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
   let own: string | undefined;
   let lines: string[] | undefined;
   let count = 0;
+  let fenced = false;
   for (let at = 0; at <= text.length; ) {
     const d = directiveAt(text, at);
     const nl = text.indexOf('\n', at);
@@ -95,7 +109,9 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
       // Not the trimmed block's first line: an empty directive line would take the next line's.
       own =
         d === 'FORWARD_TO' || d === 'BACKWARD_TO' ? text.slice(from, nl === -1 ? undefined : nl) : undefined;
-    } else if (misreadAt(text, at)) {
+    } else if (fenceAt(text, at)) {
+      fenced = !fenced;
+    } else if (!fenced && misreadAt(text, at, open !== undefined)) {
       count++;
       lines ??= [];
       if (lines.length < MAX_MISREAD_QUOTED)

@@ -372,9 +372,14 @@ export class RequestRun {
     this.#abort?.abort(e);
   }
 
-  /** A streamed entry naming its children: kept (while its sub-tree runs), and recorded without them. */
+  /**
+   * A streamed entry naming its children: kept (while its sub-tree runs), and recorded without them,
+   * but by a run that streams its own entries on (namesChildren: a middle pod), which passes them to
+   * the pod before it, as it does its own.
+   */
   #remember(t: TraceEntry, sent: Signal): TraceEntry {
-    const { children, ...entry } = t;
+    const { children, ...stripped } = t;
+    const entry = this.namesChildren ? t : stripped;
     if (children && children.length > 0 && this.#inFlight.has(sent)) {
       this.#remoteParents ??= new Map();
       const list = this.#remoteParents.get(sent);
