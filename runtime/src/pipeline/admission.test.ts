@@ -52,12 +52,12 @@ describe('admissionRefusal', () => {
   it('tells a refused caller how long the signals waiting ahead take at the rate lately served', () => {
     // 200 waiting (queue full at 200), 80 served a second: 2.5 s, told 3.
     const full = slots({ limit: 4, active: 4, queued: 200, maxQueue: 200 });
-    expect(admissionRefusal(false, 1, full, 0, 0, undefined, 80)).toMatchObject({
+    expect(admissionRefusal(false, 1, full, 0, 0, undefined, () => 80)).toMatchObject({
       message: 'the signal queue is full (performance.max_queue_depth, 200); retry in 3 s',
       details: { retryAfterSeconds: 3 },
     });
     // Those waiting on peers are ahead too.
-    expect(admissionRefusal(false, 1, full, 0, 400, undefined, 80)?.details.retryAfterSeconds).toBe(8);
+    expect(admissionRefusal(false, 1, full, 0, 400, undefined, () => 80)?.details.retryAfterSeconds).toBe(8);
     // A slow drain is held to the most a caller is told; nothing served lately says nothing: 1.
     expect(retryAfterFor(10_000, 1)).toBe(MAX_RETRY_AFTER_SECONDS);
     expect(retryAfterFor(200, 0)).toBe(1);

@@ -48,16 +48,18 @@ export function admissionRefusal(
     max: Number.POSITIVE_INFINITY,
     incoming: 0,
   },
-  /** Signals this pod served per second lately (service-rate.ts): how long the waiting ones take. */
-  servedPerSecond = 0,
+  /** Signals this pod served per second lately (service-rate.ts), read only for a refusal. */
+  servedPerSecond: () => number = () => 0,
 ): Hal9Error | undefined {
   if (draining) return new Hal9Error('DRAINING', undefined, { retryAfterSeconds: 1 });
   const free = Math.max(0, slots.limit - slots.active);
   const local = Math.max(0, slots.queued + pending + incoming - free);
-  const waiting = Math.max(0, slots.queued + pending - free) + peerWaiting;
-  const retryAfterSeconds = retryAfterFor(waiting, servedPerSecond);
+  // How long the signals waiting ahead take to be served: what a refused caller is told to wait.
+  const retryAfter = () =>
+    retryAfterFor(Math.max(0, slots.queued + pending - free) + peerWaiting, servedPerSecond());
   // One request alone is always taken (its body passed server.body_limit_bytes already).
   if (content.held > 0 && content.held + content.incoming > content.max) {
+    const retryAfterSeconds = retryAfter();
     return new Hal9Error(
       'QUEUE_FULL',
       `the requests in progress hold ${content.held} bytes of content, and ${content.incoming} more would pass performance.max_in_flight_content_bytes (${content.max}); retry in ${retryAfterSeconds} s`,
@@ -65,6 +67,7 @@ export function admissionRefusal(
     );
   }
   if (local + peerWaiting <= slots.maxQueue) return undefined;
+  const retryAfterSeconds = retryAfter();
   return new Hal9Error(
     'QUEUE_FULL',
     `the signal queue is full (performance.max_queue_depth, ${slots.maxQueue}); retry in ${retryAfterSeconds} s`,

@@ -413,7 +413,7 @@ export class Engine {
       this.#local.pending,
       this.#peerWaiting(),
       content,
-      this.#served.perSecond(),
+      this.#served.perSecond,
     );
     if (!refused) return;
     this.#obs.rejected(
