@@ -378,15 +378,15 @@ export class RequestRun {
    * the pod before it, as it does its own.
    */
   #remember(t: TraceEntry, sent: Signal): TraceEntry {
-    const { children, ...stripped } = t;
-    const entry = this.namesChildren ? t : stripped;
-    if (children && children.length > 0 && this.#inFlight.has(sent)) {
+    if (t.children && t.children.length > 0 && this.#inFlight.has(sent)) {
       this.#remoteParents ??= new Map();
       const list = this.#remoteParents.get(sent);
       const kept = { entry: t, at: this.#clock.now() };
       if (list) list.push(kept);
       else this.#remoteParents.set(sent, [kept]);
     }
+    if (this.namesChildren) return t;
+    const { children: _named, ...entry } = t;
     return entry;
   }
 
