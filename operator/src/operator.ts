@@ -15,7 +15,7 @@ import { createEventRecorder } from './events/recorder.ts';
 import { closeServer, listenAll } from './http/listen.ts';
 import { createProbeServer } from './http/probe-server.ts';
 import { createKubeClients, readTimeoutMs } from './kube/clients.ts';
-import { createLiveClusterReader } from './kube/cluster-reader.ts';
+import { createLiveClusterReader, sharedLiveClusterReader } from './kube/cluster-reader.ts';
 import { apiResourceServed } from './kube/discovery.ts';
 import {
   childSources,
@@ -200,7 +200,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
             yaml: configYaml,
           }),
         writer,
-        readCluster: createLiveClusterReader(reads.custom),
+        readCluster: sharedLiveClusterReader(createLiveClusterReader(reads.custom), () => clock.now()),
         readChild: createLiveObjectReader(reads.objects),
         departedPeers,
         events,

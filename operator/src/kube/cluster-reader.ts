@@ -27,3 +27,39 @@ export function createLiveClusterReader(api: CustomObjectsApi): LiveClusterReade
     }
   };
 }
+
+/**
+ * How long one live read of a Hal9Cluster answers for it. The Neurons of one `kubectl apply` or Argo
+ * CD sync are reconciled within moments of each other, and each asked the apiserver for the same
+ * cluster: 200 reads for one answer. A cluster deleted and re-created within this window is named
+ * with its old uid, as it is when re-created between a read and the apply that follows it; the
+ * window the read closes, a cache behind by a watch that was down, stays closed.
+ */
+export const CLUSTER_READ_REUSE_MS = 1_000;
+
+/**
+ * `read`, with one request in flight per cluster, its answer reused for `reuseMs` from when it was
+ * asked. A failed read is not kept: the next caller asks again.
+ */
+export function sharedLiveClusterReader(
+  read: LiveClusterReader,
+  now: () => number,
+  reuseMs = CLUSTER_READ_REUSE_MS,
+): LiveClusterReader {
+  const reads = new Map<string, { readonly at: number; readonly answer: Promise<Hal9Cluster | undefined> }>();
+  return (namespace, name) => {
+    const t = now();
+    // Expired answers go when looked up, and all at once when many clusters were read.
+    if (reads.size > 64) for (const [k, r] of reads) if (t - r.at >= reuseMs) reads.delete(k);
+    const key = `${namespace}/${name}`;
+    const kept = reads.get(key);
+    if (kept && t - kept.at < reuseMs && t >= kept.at) return kept.answer;
+    const answer = read(namespace, name);
+    const entry = { at: t, answer };
+    reads.set(key, entry);
+    answer.catch(() => {
+      if (reads.get(key) === entry) reads.delete(key);
+    });
+    return answer;
+  };
+}

@@ -99,6 +99,8 @@ function setup(o: {
     },
     readCluster: async () => o.cluster,
     readChild: async () => undefined,
+    // Each pass's status is read here: a new Neuron's first one does not wait (first-status.ts).
+    firstStatusWaitMs: 0,
   });
   return {
     clock,

@@ -35,4 +35,6 @@ export interface NeuronReconcilerDeps {
    * caches): an object of that name the Neuron does not control is never applied over.
    */
   readonly readChild: LiveObjectReader;
+  /** How long a new Neuron's first status may wait for its first rollout (first-status.ts; 0: none). */
+  readonly firstStatusWaitMs?: number;
 }

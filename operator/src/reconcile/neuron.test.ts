@@ -22,6 +22,7 @@ import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { CLUSTER_COLLECTION_WAIT_MS } from './cluster-collection.ts';
 import { DepartedPeers, PEER_GRACE_MS } from './departed-peers.ts';
 import { FIRST_ROLLOUT_WAIT_MS } from './first-rollout.ts';
+import { FIRST_STATUS_WAIT_MS } from './first-status.ts';
 import { neuronReconciler } from './neuron.ts';
 
 function reader<T extends KubernetesObject>(objects: readonly T[]): OwnedReader<T> {
@@ -56,6 +57,8 @@ function setup(
     refuseStatus?: Error;
     /** Render throws this (a spec whose runtime configuration cannot be built). */
     renderFails?: Error;
+    /** How long a new Neuron's first status waits for its rollout (default 0: every pass writes its status). */
+    firstStatusWaitMs?: number;
   } = {},
 ) {
   /** `Kind name` of every live read of a child before its creation. */
@@ -159,6 +162,7 @@ function setup(
       clusterReads++;
       return 'liveCluster' in o ? o.liveCluster : cluster;
     },
+    firstStatusWaitMs: o.firstStatusWaitMs ?? 0,
     readChild: async (obj) => {
       reads.push(`${obj.kind} ${obj.metadata?.name}`);
       return o.existing?.find((x) => x.kind === obj.kind && x.metadata?.name === obj.metadata?.name);
@@ -469,6 +473,109 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
       await expect(t.reconcile(`${testNamespace}/a`)).resolves.toBeUndefined();
       expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
     });
+  });
+});
+
+describe('a new Neuron’s first status', () => {
+  const key = `${testNamespace}/a`;
+  const rolledOut = {
+    observedGeneration: 1,
+    replicas: 1,
+    updatedReplicas: 1,
+    readyReplicas: 1,
+    availableReplicas: 1,
+    conditions: [{ type: 'Available', status: 'True' }],
+  };
+  /** The apiserver answers a Deployment apply with the status its controller has reached by then. */
+  const rollout = (clock: FakeClock, o: Parameters<typeof setup>[2] = {}) => {
+    const state: { status: object | undefined } = { status: undefined };
+    const t = setup([aNeuron('a')], aHal9Cluster(), {
+      clock,
+      firstStatusWaitMs: FIRST_STATUS_WAIT_MS,
+      answer: (obj) => (obj.kind === 'Deployment' && state.status ? { ...obj, status: state.status } : obj),
+      ...o,
+    });
+    return { t, state };
+  };
+  const condition = (s: NeuronStatus | undefined, type: string) =>
+    s?.conditions?.find((c) => c.type === type);
+
+  it('waits for a rollout done within the wait, and is then written once, Ready', async () => {
+    const clock = new FakeClock();
+    const { t, state } = rollout(clock);
+    expect(await t.reconcile(key)).toEqual({ requeueAfterMs: FIRST_STATUS_WAIT_MS });
+    expect(t.applied.some((o) => o.kind === 'Deployment')).toBe(true);
+    expect(t.statuses).toEqual([]);
+    // The Deployment's status event brings the Neuron back before the wait is over.
+    clock.advance(500);
+    state.status = rolledOut;
+    await t.reconcile(key);
+    expect(t.statuses).toHaveLength(1);
+    expect(condition(t.statuses[0], 'Ready')?.status).toBe('True');
+    expect(t.statuses[0]?.observedGeneration).toBe(1);
+  });
+
+  it('says RollingOut once the wait is over, and a rollout still under way waits no longer', async () => {
+    const clock = new FakeClock();
+    const { t } = rollout(clock);
+    await t.reconcile(key);
+    clock.advance(1_500);
+    // Still within it: the pass asks back for what is left.
+    expect(await t.reconcile(key)).toEqual({ requeueAfterMs: 500 });
+    expect(t.statuses).toEqual([]);
+    clock.advance(500);
+    await t.reconcile(key);
+    expect(t.statuses).toHaveLength(1);
+    expect(condition(t.statuses[0], 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+  });
+
+  it('does not wait again after a write that failed', async () => {
+    const clock = new FakeClock();
+    const { t } = rollout(clock, {
+      refuseStatus: new OperatorError(OperatorErrorCode.ApiUnavailable, 'down', { status: 503 }),
+    });
+    await t.reconcile(key);
+    clock.advance(FIRST_STATUS_WAIT_MS);
+    await expect(t.reconcile(key)).rejects.toThrow('down');
+    await expect(t.reconcile(key)).rejects.toThrow('down');
+    expect(t.order.filter((w) => w === 'status')).toHaveLength(2);
+  });
+
+  it('is written at once when it has more to say than the rollout: a failed apply', async () => {
+    const clock = new FakeClock();
+    const { t } = rollout(clock, {
+      refuse: (obj) =>
+        obj.kind === 'Service'
+          ? new OperatorError(OperatorErrorCode.Rejected, 'Apply of Service refused', { status: 422 })
+          : undefined,
+    });
+    await expect(t.reconcile(key)).rejects.toThrow();
+    expect(t.statuses).toHaveLength(1);
+    expect(condition(t.statuses[0], 'Degraded')?.status).toBe('True');
+  });
+
+  it('is written at once when the Neuron is paused, or already has a status', async () => {
+    const clock = new FakeClock();
+    const base = aNeuron('a');
+    const paused: Neuron = {
+      ...base,
+      metadata: { ...base.metadata, annotations: { 'hal9.ai/paused': 'true' } },
+    };
+    const p = setup([paused], aHal9Cluster(), { clock, firstStatusWaitMs: FIRST_STATUS_WAIT_MS });
+    await p.reconcile(key);
+    expect(p.statuses).toHaveLength(1);
+
+    // A spec change of a Neuron that has a status: its new generation is said at once.
+    const first = rollout(clock);
+    await first.t.reconcile(key);
+    clock.advance(FIRST_STATUS_WAIT_MS);
+    await first.t.reconcile(key);
+    const status = first.t.statuses[0];
+    const edited = aNeuron('a', { replicas: 2 }, { generation: 2, ...(status ? { status } : {}) });
+    const e = setup([edited], aHal9Cluster(), { clock, firstStatusWaitMs: FIRST_STATUS_WAIT_MS });
+    await e.reconcile(key);
+    expect(e.statuses).toHaveLength(1);
+    expect(e.statuses[0]?.observedGeneration).toBe(2);
   });
 });
 

@@ -15,6 +15,7 @@ import { clusterCollection } from './cluster-collection.ts';
 import { ownByCluster, releaseFromCluster } from './cluster-owner-write.ts';
 import { deploymentName } from './deployment-name.ts';
 import { firstRolloutHold } from './first-rollout.ts';
+import { firstStatusWait } from './first-status.ts';
 import { connectedPeers, connectionNames } from './neuron-peers.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
 import { writeStatus } from './neuron-status-write.ts';
@@ -37,6 +38,8 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
   const rollouts = rolloutReader();
   // Neurons whose cluster is gone, left to the garbage collector a moment (cluster-collection.ts).
   const collection = clusterCollection();
+  // New Neurons whose first status waits a moment for their first rollout (first-status.ts).
+  const firstStatus = firstStatusWait(shared.firstStatusWaitMs);
   return async function reconcileNeuron(
     key: string,
     signal?: AbortSignal,
@@ -52,6 +55,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       deps.onParallelism?.(namespace, name, undefined);
       rollouts.forget(key);
       collection.forget(key);
+      firstStatus.forget(key);
       return undefined;
     }
     const log = deps.logger.child({ neuron: key });
@@ -232,12 +236,19 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       parallelism: reported,
       ...(problems ? { podProblems: problems } : {}),
     });
-    await writeStatus(deps, neuron, status, log);
+    // The Deployment's status brings the Neuron back as its rollout goes; at the latest, the wait's end.
+    const waitMs = firstStatus.waitMs(
+      key,
+      neuron.metadata?.uid ?? '',
+      { status, existing: neuron.status, podProblems: problems },
+      deps.clock.now(),
+    );
+    if (waitMs === undefined) await writeStatus(deps, neuron, status, log);
     if (failureError) throw failureError;
     // A held first rollout goes on when a peer appears (its watch event) or, at the latest, here.
     if (hold) return { requeueAfterMs: hold.retryAfterMs };
     // A deleted peer still rendered (departed-peers.ts) is left out once its grace is over.
-    const recheck = [graceLeftMs, recheckAfterMs].filter((ms) => ms !== undefined);
+    const recheck = [graceLeftMs, recheckAfterMs, waitMs].filter((ms) => ms !== undefined);
     return recheck.length > 0 ? { requeueAfterMs: Math.min(...recheck) } : undefined;
   };
 }
