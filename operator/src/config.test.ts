@@ -173,3 +173,29 @@ describe('parseConfig: ports', () => {
     expect('config' in parseConfig(['--metrics-port', '0', '--health-port', '0'], {})).toBe(true);
   });
 });
+
+describe('parseConfig: numbers', () => {
+  it("waits 2 s for a new Neuron's first rollout by default, and takes 0 to 10000 ms", () => {
+    const wait = (argv: string[]) => {
+      const parsed = parseConfig(argv, {});
+      return 'config' in parsed ? parsed.config.firstStatusWaitMs : parsed.errors;
+    };
+    expect(wait([])).toBe(2000);
+    expect(wait(['--first-status-wait-ms', '0'])).toBe(0);
+    expect(wait(['--first-status-wait-ms=10000'])).toBe(10_000);
+    expect(wait(['--first-status-wait-ms', '10001'])).toEqual([
+      '--first-status-wait-ms must be an integer from 0 to 10000, got "10001"',
+    ]);
+  });
+
+  it('refuses a number that is not written in digits, which Number() would read', () => {
+    for (const raw of ['', ' ', '0x10', '1e3', '-0', '2.0']) {
+      expect(parseConfig([`--first-status-wait-ms=${raw}`], {})).toEqual({
+        errors: [`--first-status-wait-ms must be an integer from 0 to 10000, got "${raw}"`],
+      });
+    }
+    expect(parseConfig(['--workers=0x10'], {})).toEqual({
+      errors: ['--workers must be an integer from 1 to 64, got "0x10"'],
+    });
+  });
+});

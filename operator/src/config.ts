@@ -21,6 +21,8 @@ export interface OperatorConfig {
   readonly kubeconfig: string | undefined;
   readonly workers: number;
   readonly resyncSeconds: number;
+  /** How long a new Neuron's first status may wait for its first rollout (reconcile/first-status.ts); 0: none. */
+  readonly firstStatusWaitMs: number;
   readonly logLevel: string;
   /** Seconds between passes of the parallelism tuner. */
   readonly tuningIntervalSeconds: number;
@@ -62,6 +64,7 @@ const defaults = Object.freeze({
   adminKeySecret: 'hal9-operator-admin-key',
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
+  firstStatusWaitMs: 2000, // a quick rollout is one status write, not two (reconcile/first-status.ts)
   logLevel: 'info',
   tuningIntervalSeconds: 2, // Knative reads its pods every 2 s: a first reaction within a panic window
   // kube-prometheus-stack's usual namespace; the label is set by the apiserver on every namespace.
@@ -81,6 +84,7 @@ const options = {
   kubeconfig: { type: 'string' },
   workers: { type: 'string' },
   'resync-seconds': { type: 'string' },
+  'first-status-wait-ms': { type: 'string' },
   'log-level': { type: 'string' },
   'tuning-interval': { type: 'string' },
   'tuning-window': { type: 'string' },
@@ -117,6 +121,8 @@ Flags:
   --health-port N                      /healthz and /readyz port (default: ${defaults.healthPort}; 0 picks a free one)
   --workers N                          concurrent Neuron reconciles, 1-64 (default: ${defaults.workers})
   --resync-seconds N                   full resync period, 10-86400 (default: ${defaults.resyncSeconds})
+  --first-status-wait-ms N             how long a new Neuron's first status waits for its first rollout, 0-10000
+                                       (default: ${defaults.firstStatusWaitMs}; 0 writes it at once, for kstatus tools)
   --log-level LEVEL                    trace, debug, info, warn, error, fatal, silent (default: ${defaults.logLevel})
   --tuning-interval N                  seconds between autoscaler passes, 1-3600 (default: ${defaults.tuningIntervalSeconds})
   --tuning-window N                    Prometheus query window in seconds, 2-3600 (default: 4 scrape intervals)
@@ -206,7 +212,8 @@ export function parseConfig(
   const int = (flag: string, fallback: number, min: number, max: number): number => {
     const raw = values[flag];
     if (raw === undefined) return fallback;
-    const n = Number(raw);
+    // Digits only: Number() reads "" as 0 and "0x10" as 16.
+    const n = typeof raw === 'string' && /^[0-9]{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       errors.push(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
       return fallback;
@@ -294,6 +301,7 @@ export function parseConfig(
     kubeconfig: str('kubeconfig'),
     workers: int('workers', defaults.workers, 1, 64),
     resyncSeconds: int('resync-seconds', defaults.resyncSeconds, 10, 86_400),
+    firstStatusWaitMs: int('first-status-wait-ms', defaults.firstStatusWaitMs, 0, 10_000),
     logLevel,
     tuningIntervalSeconds: int('tuning-interval', defaults.tuningIntervalSeconds, 1, 3600),
     tuningWindowSeconds: values['tuning-window'] === undefined ? undefined : int('tuning-window', 0, 2, 3600),

@@ -202,6 +202,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         writer,
         readCluster: sharedLiveClusterReader(createLiveClusterReader(reads.custom), () => clock.now()),
         readChild: createLiveObjectReader(reads.objects),
+        firstStatusWaitMs: config.firstStatusWaitMs,
         departedPeers,
         events,
         clock,

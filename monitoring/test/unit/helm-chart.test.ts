@@ -505,7 +505,7 @@ describe('charts/hal9-operator', () => {
     const operatorFlags = new Set(
       [...usage.matchAll(/^ {2}(?:-h, )?--(?:no-)?([a-z][-a-z0-9]*)/gm)].map((m) => m[1] ?? ''),
     );
-    const passed = ['workers', 'resync-seconds', 'tuning-window', 'kubeconfig'];
+    const passed = ['workers', 'resync-seconds', 'first-status-wait-ms', 'tuning-window', 'kubeconfig'];
     const refused = [...operatorFlags].filter((f) => !passed.includes(f));
     for (const f of rendered) expect(refused, f).toContain(f);
     expect(refused).toEqual(

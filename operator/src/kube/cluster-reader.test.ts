@@ -2,20 +2,25 @@ import { describe, expect, it } from 'vitest';
 import type { Hal9Cluster } from '../api-types.ts';
 import { CLUSTER_READ_REUSE_MS, type LiveClusterReader, sharedLiveClusterReader } from './cluster-reader.ts';
 
-const cluster = (name: string, uid: string): Hal9Cluster =>
+const cluster = (name: string, uid: string, deleting = false): Hal9Cluster =>
   ({
     apiVersion: 'hal9.ai/v1alpha1',
     kind: 'Hal9Cluster',
-    metadata: { namespace: 'ns', name, uid },
+    metadata: {
+      namespace: 'ns',
+      name,
+      uid,
+      ...(deleting ? { deletionTimestamp: new Date('2026-12-07T00:00:00Z') } : {}),
+    },
   }) as Hal9Cluster;
 
-/** A reader that counts its calls and answers with the uid it holds now (or fails when told to). */
+/** The apiserver's answer to a read: the cluster it holds now (none, being deleted) or a failure. */
 function apiserver() {
-  const state = { uid: 'u1', calls: 0, fail: false };
+  const state = { uid: 'u1' as string | undefined, deleting: false, calls: 0, fail: false };
   const read: LiveClusterReader = async (_ns, name) => {
     state.calls++;
     if (state.fail) throw new Error('apiserver unavailable');
-    return cluster(name, state.uid);
+    return state.uid === undefined ? undefined : cluster(name, state.uid, state.deleting);
   };
   return { state, read };
 }
@@ -25,24 +30,51 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     let t = 10_000;
     const shared = sharedLiveClusterReader(read, () => t);
-    const answers = await Promise.all(Array.from({ length: 50 }, () => shared('ns', 'c1')));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => shared('ns', 'c1', 'u1')));
     expect(state.calls).toBe(1);
     expect(new Set(answers.map((c) => c?.metadata?.uid))).toEqual(new Set(['u1']));
-    // Re-created: within the window the old answer stands, past it the new uid is read.
+    // Re-created while the cache still shows the old one: past the window the new uid is read.
     state.uid = 'u2';
     t += CLUSTER_READ_REUSE_MS - 1;
-    expect((await shared('ns', 'c1'))?.metadata?.uid).toBe('u1');
+    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u1');
     t += 1;
-    expect((await shared('ns', 'c1'))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u2');
     expect(state.calls).toBe(2);
+  });
+
+  it('reads again at once when the cache shows another cluster than the kept answer', async () => {
+    const { state, read } = apiserver();
+    const shared = sharedLiveClusterReader(read, () => 0);
+    await shared('ns', 'c1', 'u1');
+    // Deleted and re-created, and the cache already holds the new one: the old answer is not used.
+    state.uid = 'u2';
+    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
+    expect(state.calls).toBe(2);
+  });
+
+  it('reads again when the kept answer was a cluster gone or being deleted', async () => {
+    const { state, read } = apiserver();
+    const shared = sharedLiveClusterReader(read, () => 0);
+    state.uid = undefined;
+    expect(await shared('ns', 'c1', 'u1')).toBeUndefined();
+    state.uid = 'u2';
+    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
+
+    state.deleting = true;
+    const deleting = sharedLiveClusterReader(read, () => 0);
+    expect((await deleting('ns', 'c2', 'u2'))?.metadata?.deletionTimestamp).toBeDefined();
+    state.deleting = false;
+    expect((await deleting('ns', 'c2', 'u2'))?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(state.calls).toBe(4);
   });
 
   it('keeps each cluster apart', async () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
-    expect((await shared('ns', 'a'))?.metadata?.name).toBe('a');
-    expect((await shared('ns', 'b'))?.metadata?.name).toBe('b');
-    expect((await shared('other', 'a'))?.metadata?.name).toBe('a');
+    expect((await shared('ns', 'a', 'u1'))?.metadata?.name).toBe('a');
+    expect((await shared('ns', 'b', 'u1'))?.metadata?.name).toBe('b');
+    expect((await shared('other', 'a', 'u1'))?.metadata?.name).toBe('a');
     expect(state.calls).toBe(3);
   });
 
@@ -50,9 +82,9 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
     state.fail = true;
-    await expect(shared('ns', 'c1')).rejects.toThrow('apiserver unavailable');
+    await expect(shared('ns', 'c1', 'u1')).rejects.toThrow('apiserver unavailable');
     state.fail = false;
-    expect((await shared('ns', 'c1'))?.metadata?.uid).toBe('u1');
+    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u1');
     expect(state.calls).toBe(2);
   });
 
@@ -60,9 +92,9 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     let t = 5_000;
     const shared = sharedLiveClusterReader(read, () => t);
-    await shared('ns', 'c1');
+    await shared('ns', 'c1', 'u1');
     t = 4_000;
-    await shared('ns', 'c1');
+    await shared('ns', 'c1', 'u1');
     expect(state.calls).toBe(2);
   });
 });

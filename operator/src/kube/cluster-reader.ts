@@ -31,29 +31,35 @@ export function createLiveClusterReader(api: CustomObjectsApi): LiveClusterReade
 /**
  * How long one live read of a Hal9Cluster answers for it. The Neurons of one `kubectl apply` or Argo
  * CD sync are reconciled within moments of each other, and each asked the apiserver for the same
- * cluster: 200 reads for one answer. A cluster deleted and re-created within this window is named
- * with its old uid, as it is when re-created between a read and the apply that follows it; the
- * window the read closes, a cache behind by a watch that was down, stays closed.
+ * cluster: 200 reads for one answer.
  */
 export const CLUSTER_READ_REUSE_MS = 1_000;
 
 /**
  * `read`, with one request in flight per cluster, its answer reused for `reuseMs` from when it was
- * asked. A failed read is not kept: the next caller asks again.
+ * asked, and only while it agrees with the cache: a caller passes the uid its cache holds, and an
+ * answer naming another uid, none (not found), or a cluster being deleted is read again. So a cluster
+ * deleted and re-created is never named by an answer older than what the cache already shows (the
+ * new cluster's Neurons would be owned by the gone uid, and deleted), and the read still closes what
+ * it is for: a cache behind by a watch that was down. A failed read is not kept.
  */
 export function sharedLiveClusterReader(
   read: LiveClusterReader,
   now: () => number,
   reuseMs = CLUSTER_READ_REUSE_MS,
-): LiveClusterReader {
+): SharedClusterReader {
   const reads = new Map<string, { readonly at: number; readonly answer: Promise<Hal9Cluster | undefined> }>();
-  return (namespace, name) => {
+  return async (namespace, name, cachedUid) => {
     const t = now();
     // Expired answers go when looked up, and all at once when many clusters were read.
     if (reads.size > 64) for (const [k, r] of reads) if (t - r.at >= reuseMs) reads.delete(k);
     const key = `${namespace}/${name}`;
     const kept = reads.get(key);
-    if (kept && t - kept.at < reuseMs && t >= kept.at) return kept.answer;
+    if (kept && t - kept.at < reuseMs && t >= kept.at) {
+      const cluster = await kept.answer.catch(() => undefined);
+      const agrees = cluster?.metadata?.uid === cachedUid && !cluster?.metadata?.deletionTimestamp;
+      if (agrees) return cluster;
+    }
     const answer = read(namespace, name);
     const entry = { at: t, answer };
     reads.set(key, entry);
@@ -63,3 +69,10 @@ export function sharedLiveClusterReader(
     return answer;
   };
 }
+
+/** A LiveClusterReader told the uid the caller's cache holds for the cluster. */
+export type SharedClusterReader = (
+  namespace: string,
+  name: string,
+  cachedUid: string | undefined,
+) => Promise<Hal9Cluster | undefined>;

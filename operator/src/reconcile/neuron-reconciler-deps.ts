@@ -2,7 +2,7 @@ import type { Hal9Cluster, Neuron, RenderNeuron } from '../api-types.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { EventRecorder } from '../events/recorder.ts';
-import type { LiveClusterReader } from '../kube/cluster-reader.ts';
+import type { SharedClusterReader } from '../kube/cluster-reader.ts';
 import type { LiveObjectReader } from '../kube/live-object-reader.ts';
 import type { NeuronPodLister } from '../kube/pod-lister.ts';
 import type { KubeWriter } from '../kube/writer.ts';
@@ -29,7 +29,7 @@ export interface NeuronReconcilerDeps {
   /** Neurons deleted moments ago, still rendered as peers of those naming them (departed-peers.ts). */
   readonly departedPeers?: DepartedPeers;
   /** The cluster as the apiserver holds it: the uid an ownerReference names is never a cache's. */
-  readonly readCluster: LiveClusterReader;
+  readonly readCluster: SharedClusterReader;
   /**
    * A child as the apiserver holds it, read before one is created (absent from the labelled child
    * caches): an object of that name the Neuron does not control is never applied over.
