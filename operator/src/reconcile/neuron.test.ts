@@ -16,7 +16,13 @@ import { configMapForCache } from '../kube/config-map-cache.ts';
 import type { JsonPatchOp } from '../kube/name-conflicts.ts';
 import { gated, type KubeWriter } from '../kube/writer.ts';
 import { renderNeuron } from '../render/index.ts';
-import { aHal9Cluster, aNeuron, ownedByNeuron, testNamespace } from '../testing/builders.ts';
+import {
+  aHal9Cluster,
+  aNeuron,
+  aRolledOutStatus,
+  ownedByNeuron,
+  testNamespace,
+} from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { type ChildKind, type ChildReader, childKinds } from './child-kinds.ts';
 import { CLUSTER_COLLECTION_WAIT_MS } from './cluster-collection.ts';
@@ -478,14 +484,7 @@ describe('the Neuron’s owner reference to its Hal9Cluster', () => {
 
 describe('a new Neuron’s first status', () => {
   const key = `${testNamespace}/a`;
-  const rolledOut = {
-    observedGeneration: 1,
-    replicas: 1,
-    updatedReplicas: 1,
-    readyReplicas: 1,
-    availableReplicas: 1,
-    conditions: [{ type: 'Available', status: 'True' }],
-  };
+  const rolledOut = aRolledOutStatus();
   /** The apiserver answers a Deployment apply with the status its controller has reached by then. */
   const rollout = (clock: FakeClock, o: Parameters<typeof setup>[2] = {}) => {
     const state: { status: object | undefined } = { status: undefined };
@@ -686,14 +685,7 @@ describe('the status after an apply', () => {
         selector: { matchLabels: {} },
         template: { spec: { containers: [{ name: 'runtime', image }] } },
       },
-      status: {
-        observedGeneration: 1,
-        replicas: 1,
-        updatedReplicas: 1,
-        readyReplicas: 1,
-        availableReplicas: 1,
-        conditions: [{ type: 'Available', status: 'True' }],
-      },
+      status: aRolledOutStatus(),
     });
     const t = setup([neuron], aHal9Cluster(), {
       deployments: [rolledOut(1, 'old:1')],

@@ -104,3 +104,15 @@ export function aWaitingPod(o: {
     },
   };
 }
+
+/** A Deployment status as its controller writes it once `replicas` pods of generation 1 are available. */
+export function aRolledOutStatus(replicas = 1) {
+  return {
+    observedGeneration: 1,
+    replicas,
+    updatedReplicas: replicas,
+    readyReplicas: replicas,
+    availableReplicas: replicas,
+    conditions: [{ type: 'Available', status: 'True' }],
+  };
+}
