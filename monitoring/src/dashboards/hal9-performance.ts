@@ -20,6 +20,8 @@ const errorOutcomes = 'outcome=~"failed|timed_out"';
 // Requests that were admitted: rejected ones (queue full, 429) are backpressure, neither errors nor in the
 // error ratio's denominator, where a flood of them would hide the failures of the admitted ones.
 const admitted = 'outcome!="rejected"';
+// Signals that got their answer (ok or error): a cancelled one's request ended first, so it routed nothing.
+const completed = 'outcome!="cancelled"';
 
 const quantile = (q: number, bucket: string, selector: string, by: readonly string[] = []) =>
   `histogram_quantile(${q}, sum by (${[...by, 'le'].join(', ')}) (${rate(bucket, selector)}))`;
@@ -59,7 +61,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Latency p95 by neuron (arrival → answer)',
     description:
-      'p95 of hal9_signal_latency_seconds (arrival at the pod to answer, queue wait included) per neuron; Hal9HighLatency fires above the Hal9Cluster’s latency objective (cluster:hal9_latency_slo_seconds:effective; the line: the default 50 ms) for 5 minutes.',
+      'p95 of hal9_signal_latency_seconds (arrival at the pod to answer, queue wait included) per neuron, beside each Hal9Cluster’s latency objective (cluster:hal9_latency_slo_seconds:effective: 50 ms unless overridden); Hal9HighLatency fires when a neuron is above its cluster’s for 5 minutes. The red line is the default 50 ms. Signals whose request ended while they waited are not in the histogram (Signals per second: cancelled).',
     unit: units.Seconds,
     min: 0,
     thresholds: [{ value: 0.05, color: 'red' }],
@@ -67,6 +69,10 @@ const serviceLevel = [
       {
         expr: quantile(0.95, 'hal9_signal_latency_seconds_bucket', selNeuron, byNeuron),
         legend: neuronLegend,
+      },
+      {
+        expr: `max by (namespace, hal9_cluster) (cluster:hal9_latency_slo_seconds:effective{${sel}})`,
+        legend: 'objective {{namespace}}/{{hal9_cluster}}',
       },
     ],
   }),
@@ -150,7 +156,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Arrivals and completions per second by neuron',
     description:
-      'Signals that arrived at each neuron (hal9_signals_arrived_total: from clients, peers and local forwards) and signals it completed (hal9_signals_total). Arrivals above completions for long means a growing backlog.',
+      'Signals that arrived at each neuron (hal9_signals_arrived_total: from clients, peers and local forwards), signals it completed (hal9_signals_total, ok or error) and signals cancelled before their answer (their request ended first: deadline, caller gone, drain). Arrivals above completions and cancellations for long means a growing backlog; many cancelled means callers give up before the neuron answers.',
     unit: units.OpsPerSecond,
     min: 0,
     targets: [
@@ -159,8 +165,12 @@ const serviceLevel = [
         legend: `arrived ${neuronLegend}`,
       },
       {
-        expr: `sum ${perNeuron()} (${rate('hal9_signals_total', selNeuron)})`,
+        expr: `sum ${perNeuron()} (${rate('hal9_signals_total', `${selNeuron}, ${completed}`)})`,
         legend: `completed ${neuronLegend}`,
+      },
+      {
+        expr: `sum ${perNeuron()} (${rate('hal9_signals_total', `${selNeuron}, outcome="cancelled"`)})`,
+        legend: `cancelled ${neuronLegend}`,
       },
     ],
   }),
@@ -180,7 +190,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Error rate',
     description:
-      'Share of admitted requests that failed or timed out (rejected requests, 429 backpressure, and requests whose caller left are not errors), and share of signals that ended in an error. The SLO allows 0.1 %.',
+      'Share of admitted requests that failed or timed out (rejected requests, 429 backpressure, and requests whose caller left are not errors), and share of completed signals (ok or error; cancelled ones are their request’s) that ended in an error. The SLO allows 0.1 %.',
     unit: units.PercentUnit,
     width: 24,
     min: 0,
@@ -196,7 +206,7 @@ const serviceLevel = [
       {
         expr: ratio(
           rate('hal9_signals_total', `${selNeuron}, outcome="error"`),
-          rate('hal9_signals_total', selNeuron),
+          rate('hal9_signals_total', `${selNeuron}, ${completed}`),
         ),
         legend: 'signals',
       },
@@ -459,12 +469,12 @@ const routing = [
   timeSeriesPanel({
     title: 'Edge fan-out (signals sent per completed signal)',
     description:
-      'For each edge of the graph, signals the source neuron sent on it (hal9_edge_signals_total) per signal the source completed (hal9_signals_total). Intake × fan-out is the load an edge brings to its target.',
+      'For each edge of the graph, signals the source neuron sent on it (hal9_edge_signals_total) per signal the source completed (hal9_signals_total, ok or error: a cancelled signal routed nothing). Intake × fan-out is the load an edge brings to its target.',
     unit: units.Short,
     min: 0,
     targets: [
       {
-        expr: `sum ${perNeuron('target')} (${rate('hal9_edge_signals_total', selNeuron)}) / ${onNeuron} group_left () (sum ${perNeuron()} (${rate('hal9_signals_total', selNeuron)}) > 0)`,
+        expr: `sum ${perNeuron('target')} (${rate('hal9_edge_signals_total', selNeuron)}) / ${onNeuron} group_left () (sum ${perNeuron()} (${rate('hal9_signals_total', `${selNeuron}, ${completed}`)}) > 0)`,
         legend: `${neuronLegend} → {{target}}`,
       },
     ],

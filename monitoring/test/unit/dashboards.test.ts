@@ -82,11 +82,32 @@ describe('hal9-performance', () => {
       'Latency p95 by neuron (arrival → answer)',
       'Latency SLO: signals answered within the objective by neuron',
     ]) {
-      const exprs = panelExprs(title);
+      // The objective drawn beside a latency is no latency.
+      const exprs = panelExprs(title).filter(
+        (e) => !e.startsWith('max by (namespace, hal9_cluster) (cluster:'),
+      );
       expect(exprs.length, title).toBeGreaterThan(0);
       for (const e of exprs) {
         expect(e, title).toContain('hal9_signal_latency_seconds_');
         expect(e, title).not.toContain('hal9_processing_time');
+      }
+    }
+  });
+
+  it('draws each Hal9Cluster’s latency objective beside the p95 by neuron', () => {
+    expect(panelExprs('Latency p95 by neuron (arrival → answer)')).toContain(
+      'max by (namespace, hal9_cluster) (cluster:hal9_latency_slo_seconds:effective{namespace=~"$namespace", hal9_cluster=~"$hal9_cluster"})',
+    );
+  });
+
+  it('counts a cancelled signal in no completed-signal ratio: it had no answer to route or fail', () => {
+    for (const title of ['Edge fan-out (signals sent per completed signal)', 'Error rate']) {
+      const denominators = panelExprs(title).filter((e) => e.includes('hal9_signals_total'));
+      expect(denominators.length, title).toBeGreaterThan(0);
+      for (const e of denominators) {
+        for (const m of e.matchAll(/hal9_signals_total\{([^}]*)\}/g)) {
+          expect(m[1], title).toMatch(/outcome(!="cancelled"|="error")/);
+        }
       }
     }
   });

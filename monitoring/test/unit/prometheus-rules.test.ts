@@ -289,6 +289,7 @@ describe('alert rules', () => {
         'Hal9OperatorDown',
         'Hal9OperatorNoLeader',
         'Hal9OperatorReconcileErrors',
+        'Hal9OperatorWatchFailing',
         'Hal9QueueSaturated',
         'Hal9RequestsAbandoned',
         'Hal9RuleEvaluationFailing',
