@@ -189,7 +189,7 @@ describe('parseConfig: numbers', () => {
   });
 
   it('refuses a number that is not written in digits, which Number() would read', () => {
-    for (const raw of ['', ' ', '0x10', '1e3', '-0', '2.0']) {
+    for (const raw of ['', ' ', '0x10', '0b1', '1e3', '-0', '2.0', '1_000']) {
       expect(parseConfig([`--first-status-wait-ms=${raw}`], {})).toEqual({
         errors: [`--first-status-wait-ms must be an integer from 0 to 10000, got "${raw}"`],
       });
@@ -197,5 +197,10 @@ describe('parseConfig: numbers', () => {
     expect(parseConfig(['--workers=0x10'], {})).toEqual({
       errors: ['--workers must be an integer from 1 to 64, got "0x10"'],
     });
+    // Written as before, with a sign or spaces around the digits: still taken.
+    for (const raw of ['08', '+8', ' 8', '8 ']) {
+      const parsed = parseConfig([`--workers=${raw}`], {});
+      expect('config' in parsed && parsed.config.workers, raw).toBe(8);
+    }
   });
 });

@@ -212,8 +212,8 @@ export function parseConfig(
   const int = (flag: string, fallback: number, min: number, max: number): number => {
     const raw = values[flag];
     if (raw === undefined) return fallback;
-    // Digits only: Number() reads "" as 0 and "0x10" as 16.
-    const n = typeof raw === 'string' && /^[0-9]{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+    // Decimal digits (a sign and spaces around them allowed, as before): Number() reads "" as 0 and "0x10" as 16.
+    const n = typeof raw === 'string' && /^\s*\+?[0-9]{1,9}\s*$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       errors.push(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
       return fallback;

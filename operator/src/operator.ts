@@ -38,6 +38,7 @@ import { clusterReconciler } from './reconcile/cluster.ts';
 import { clusterAccess, secretCreator } from './reconcile/cluster-access.ts';
 import { DepartedPeers } from './reconcile/departed-peers.ts';
 import { neuronReconciler } from './reconcile/neuron.ts';
+import { NeuronSeen } from './reconcile/neuron-seen.ts';
 import { watchHandlers } from './reconcile/watches.ts';
 import { privilegedPolicy } from './render/tuning.ts';
 import { rememberingYamlText } from './render/yaml-text.ts';
@@ -169,6 +170,9 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   // Before the handlers that reconcile the Neurons naming a deleted one: they render it still.
   const departedPeers = new DepartedPeers(clock);
   neurons.on({ add: (n) => departedPeers.added(n), delete: (n) => departedPeers.deleted(n) });
+  // Before the handler that enqueues: a pass never sees a Neuron whose delivery is not recorded.
+  const neuronSeen = new NeuronSeen(() => clock.now());
+  neurons.on(neuronSeen.handler);
   neurons.on(handlers.neuron);
   clusters.on(handlers.cluster);
   for (const k of childKinds) children[k].on(handlers.child(k));
@@ -203,6 +207,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
         readCluster: sharedLiveClusterReader(createLiveClusterReader(reads.custom), () => clock.now()),
         readChild: createLiveObjectReader(reads.objects),
         firstStatusWaitMs: config.firstStatusWaitMs,
+        neuronSeenAt: (key) => neuronSeen.at(key),
         departedPeers,
         events,
         clock,

@@ -30,26 +30,44 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     let t = 10_000;
     const shared = sharedLiveClusterReader(read, () => t);
-    const answers = await Promise.all(Array.from({ length: 50 }, () => shared('ns', 'c1', 'u1')));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => shared('ns', 'c1', 'u1', 0)));
     expect(state.calls).toBe(1);
     expect(new Set(answers.map((c) => c?.metadata?.uid))).toEqual(new Set(['u1']));
     // Re-created while the cache still shows the old one: past the window the new uid is read.
     state.uid = 'u2';
     t += CLUSTER_READ_REUSE_MS - 1;
-    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u1');
+    expect((await shared('ns', 'c1', 'u1', 0))?.metadata?.uid).toBe('u1');
     t += 1;
-    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u1', 0))?.metadata?.uid).toBe('u2');
     expect(state.calls).toBe(2);
+  });
+
+  it('is shared only with Neurons delivered before it was asked: a later one may be the re-created cluster’s', async () => {
+    const { state, read } = apiserver();
+    let t = 1_000;
+    const shared = sharedLiveClusterReader(read, () => t);
+    await shared('ns', 'c1', 'u1', 500);
+    // Re-created at 1,200; a Neuron of the new cluster is delivered at 1,300, while the cluster cache
+    // still holds the old one: the answer from 1,000 is older than the Neuron, so it is read again.
+    state.uid = 'u2';
+    t = 1_400;
+    expect((await shared('ns', 'c1', 'u1', 1_300))?.metadata?.uid).toBe('u2');
+    // A Neuron never delivered (no time known) shares nothing either.
+    expect((await shared('ns', 'c1', 'u2', undefined))?.metadata?.uid).toBe('u2');
+    expect(state.calls).toBe(3);
+    // One delivered before the newest read shares it.
+    expect((await shared('ns', 'c1', 'u2', 1_350))?.metadata?.uid).toBe('u2');
+    expect(state.calls).toBe(3);
   });
 
   it('reads again at once when the cache shows another cluster than the kept answer', async () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
-    await shared('ns', 'c1', 'u1');
+    await shared('ns', 'c1', 'u1', 0);
     // Deleted and re-created, and the cache already holds the new one: the old answer is not used.
     state.uid = 'u2';
-    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
-    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u2', 0))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u2', 0))?.metadata?.uid).toBe('u2');
     expect(state.calls).toBe(2);
   });
 
@@ -57,24 +75,24 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
     state.uid = undefined;
-    expect(await shared('ns', 'c1', 'u1')).toBeUndefined();
+    expect(await shared('ns', 'c1', 'u1', 0)).toBeUndefined();
     state.uid = 'u2';
-    expect((await shared('ns', 'c1', 'u2'))?.metadata?.uid).toBe('u2');
+    expect((await shared('ns', 'c1', 'u2', 0))?.metadata?.uid).toBe('u2');
 
     state.deleting = true;
     const deleting = sharedLiveClusterReader(read, () => 0);
-    expect((await deleting('ns', 'c2', 'u2'))?.metadata?.deletionTimestamp).toBeDefined();
+    expect((await deleting('ns', 'c2', 'u2', 0))?.metadata?.deletionTimestamp).toBeDefined();
     state.deleting = false;
-    expect((await deleting('ns', 'c2', 'u2'))?.metadata?.deletionTimestamp).toBeUndefined();
+    expect((await deleting('ns', 'c2', 'u2', 0))?.metadata?.deletionTimestamp).toBeUndefined();
     expect(state.calls).toBe(4);
   });
 
   it('keeps each cluster apart', async () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
-    expect((await shared('ns', 'a', 'u1'))?.metadata?.name).toBe('a');
-    expect((await shared('ns', 'b', 'u1'))?.metadata?.name).toBe('b');
-    expect((await shared('other', 'a', 'u1'))?.metadata?.name).toBe('a');
+    expect((await shared('ns', 'a', 'u1', 0))?.metadata?.name).toBe('a');
+    expect((await shared('ns', 'b', 'u1', 0))?.metadata?.name).toBe('b');
+    expect((await shared('other', 'a', 'u1', 0))?.metadata?.name).toBe('a');
     expect(state.calls).toBe(3);
   });
 
@@ -82,9 +100,9 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     const shared = sharedLiveClusterReader(read, () => 0);
     state.fail = true;
-    await expect(shared('ns', 'c1', 'u1')).rejects.toThrow('apiserver unavailable');
+    await expect(shared('ns', 'c1', 'u1', 0)).rejects.toThrow('apiserver unavailable');
     state.fail = false;
-    expect((await shared('ns', 'c1', 'u1'))?.metadata?.uid).toBe('u1');
+    expect((await shared('ns', 'c1', 'u1', 0))?.metadata?.uid).toBe('u1');
     expect(state.calls).toBe(2);
   });
 
@@ -92,9 +110,9 @@ describe('sharedLiveClusterReader', () => {
     const { state, read } = apiserver();
     let t = 5_000;
     const shared = sharedLiveClusterReader(read, () => t);
-    await shared('ns', 'c1', 'u1');
+    await shared('ns', 'c1', 'u1', 0);
     t = 4_000;
-    await shared('ns', 'c1', 'u1');
+    await shared('ns', 'c1', 'u1', 0);
     expect(state.calls).toBe(2);
   });
 });

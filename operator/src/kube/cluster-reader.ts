@@ -37,11 +37,12 @@ export const CLUSTER_READ_REUSE_MS = 1_000;
 
 /**
  * `read`, with one request in flight per cluster, its answer reused for `reuseMs` from when it was
- * asked, and only while it agrees with the cache: a caller passes the uid its cache holds, and an
- * answer naming another uid, none (not found), or a cluster being deleted is read again. So a cluster
- * deleted and re-created is never named by an answer older than what the cache already shows (the
- * new cluster's Neurons would be owned by the gone uid, and deleted), and the read still closes what
- * it is for: a cache behind by a watch that was down. A failed read is not kept.
+ * asked, and only by a caller that saw its Neuron before the answer was asked (`seenAt`) and whose
+ * cache agrees with it (`cachedUid`). An answer asked after the Neuron was delivered was asked after the
+ * Neuron existed, so after any re-creation of the cluster before it: a Neuron made for a re-created
+ * cluster is never named as owned by the gone uid (the garbage collector would delete it), even when
+ * its cache still shows the old cluster. An answer naming another uid than the cache, none (not found),
+ * or a cluster being deleted is read again. A failed read is not kept.
  */
 export function sharedLiveClusterReader(
   read: LiveClusterReader,
@@ -49,13 +50,14 @@ export function sharedLiveClusterReader(
   reuseMs = CLUSTER_READ_REUSE_MS,
 ): SharedClusterReader {
   const reads = new Map<string, { readonly at: number; readonly answer: Promise<Hal9Cluster | undefined> }>();
-  return async (namespace, name, cachedUid) => {
+  return async (namespace, name, cachedUid, seenAt) => {
     const t = now();
     // Expired answers go when looked up, and all at once when many clusters were read.
     if (reads.size > 64) for (const [k, r] of reads) if (t - r.at >= reuseMs) reads.delete(k);
     const key = `${namespace}/${name}`;
     const kept = reads.get(key);
-    if (kept && t - kept.at < reuseMs && t >= kept.at) {
+    const fresh = kept !== undefined && t - kept.at < reuseMs && t >= kept.at;
+    if (fresh && seenAt !== undefined && kept.at >= seenAt) {
       const cluster = await kept.answer.catch(() => undefined);
       const agrees = cluster?.metadata?.uid === cachedUid && !cluster?.metadata?.deletionTimestamp;
       if (agrees) return cluster;
@@ -70,9 +72,13 @@ export function sharedLiveClusterReader(
   };
 }
 
-/** A LiveClusterReader told the uid the caller's cache holds for the cluster. */
+/**
+ * A LiveClusterReader told the uid the caller's cache holds for the cluster, and when the caller's
+ * Neuron was delivered (NeuronSeen; undefined: never shared).
+ */
 export type SharedClusterReader = (
   namespace: string,
   name: string,
   cachedUid: string | undefined,
+  seenAt: number | undefined,
 ) => Promise<Hal9Cluster | undefined>;

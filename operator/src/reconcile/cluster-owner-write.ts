@@ -13,8 +13,8 @@ import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
  * The Neuron goes with its Hal9Cluster (cluster-owner.ts); a refusal is logged, not fatal.
  * The uid it names is read live first: the cache may still hold a cluster deleted and re-created
  * while its watch was down (an apiserver restart), and a Neuron owned by that gone uid would be
- * deleted by the garbage collector at once. One read serves a burst of Neurons while it agrees with
- * the cache (cluster-reader.ts). A cluster gone or being deleted owns nothing new.
+ * deleted by the garbage collector at once. One read serves the Neurons of a burst delivered before it
+ * was asked, while it agrees with the cache (cluster-reader.ts). A cluster gone or being deleted owns nothing new.
  * A refusal by RBAC or admission (400, 401, 403, 422) would be the same at every pass: `refused`
  * remembers the cached Neuron it came on, so it is not asked again (nor logged) until the Neuron
  * changes or its informer relists; a failure that may pass (5xx, a timeout) is asked again.
@@ -29,7 +29,8 @@ export async function ownByCluster(
   if (refused.has(neuron) || !clusterOwnerApply(neuron, cached)) return;
   try {
     const { namespace = '', name = '' } = cached.metadata ?? {};
-    const cluster = await deps.readCluster(namespace, name, cached.metadata?.uid);
+    const key = `${neuron.metadata?.namespace ?? ''}/${neuron.metadata?.name ?? ''}`;
+    const cluster = await deps.readCluster(namespace, name, cached.metadata?.uid, deps.neuronSeenAt?.(key));
     if (!cluster || cluster.metadata?.deletionTimestamp) return;
     const patch = clusterOwnerApply(neuron, cluster);
     if (!patch) return;

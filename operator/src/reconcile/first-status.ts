@@ -53,12 +53,12 @@ export function firstStatusWait(waitMs = FIRST_STATUS_WAIT_MS) {
         return undefined;
       }
       let entry = since.get(key);
-      if (entry?.uid !== uid) {
+      // A clock that went back starts the wait again from now: kept, every pass would wait once more.
+      if (entry?.uid !== uid || nowMs < entry.at) {
         entry = { uid, at: nowMs };
         since.set(key, entry);
       }
-      // A clock that went back still waits no longer than the wait.
-      const left = Math.min(waitMs, entry.at + waitMs - nowMs);
+      const left = entry.at + waitMs - nowMs;
       // Past the wait the entry stays until a status is seen: a write that failed does not wait again.
       return left > 0 ? left : undefined;
     },

@@ -35,6 +35,8 @@ export interface NeuronReconcilerDeps {
    * caches): an object of that name the Neuron does not control is never applied over.
    */
   readonly readChild: LiveObjectReader;
+  /** When the informer delivered a Neuron's current version (NeuronSeen.at): shares cluster reads. */
+  readonly neuronSeenAt?: (key: string) => number | undefined;
   /** How long a new Neuron's first status may wait for its first rollout (first-status.ts; 0: none). */
   readonly firstStatusWaitMs?: number;
 }
