@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { errorMessage } from './errors.ts';
+import { FIRST_STATUS_WAIT_MS } from './reconcile/first-status.ts';
 import { type Cidr, parseCidrs } from './tuning/pod-cidrs.ts';
 import { withoutCredentials } from './without-credentials.ts';
 
@@ -64,7 +65,7 @@ const defaults = Object.freeze({
   adminKeySecret: 'hal9-operator-admin-key',
   workers: 4, // reconciles are I/O bound; a few in flight keep the apiserver busy without flooding it
   resyncSeconds: 600, // safety net only: level-triggered reconciles do not depend on it
-  firstStatusWaitMs: 2000, // a quick rollout is one status write, not two (reconcile/first-status.ts)
+  firstStatusWaitMs: FIRST_STATUS_WAIT_MS, // a quick rollout is one status write, not two
   logLevel: 'info',
   tuningIntervalSeconds: 2, // Knative reads its pods every 2 s: a first reaction within a panic window
   // kube-prometheus-stack's usual namespace; the label is set by the apiserver on every namespace.

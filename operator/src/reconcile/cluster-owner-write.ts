@@ -1,4 +1,5 @@
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
+import { keyOf } from '../controller/object-reader.ts';
 import { OperatorError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
@@ -29,8 +30,8 @@ export async function ownByCluster(
   if (refused.has(neuron) || !clusterOwnerApply(neuron, cached)) return;
   try {
     const { namespace = '', name = '' } = cached.metadata ?? {};
-    const key = `${neuron.metadata?.namespace ?? ''}/${neuron.metadata?.name ?? ''}`;
-    const cluster = await deps.readCluster(namespace, name, cached.metadata?.uid, deps.neuronSeenAt?.(key));
+    const seenAt = deps.neuronSeenAt?.(keyOf(neuron));
+    const cluster = await deps.readCluster(namespace, name, cached.metadata?.uid, seenAt);
     if (!cluster || cluster.metadata?.deletionTimestamp) return;
     const patch = clusterOwnerApply(neuron, cluster);
     if (!patch) return;
