@@ -33,6 +33,7 @@ export const runtimeMetrics: readonly MetricSpec[] = Object.freeze([
   runtime('hal9_peer_waiting', 'gauge'),
   runtime('hal9_requests_total', 'counter', ['outcome']),
   runtime('hal9_request_duration_seconds', 'histogram', ['outcome']),
+  runtime('hal9_http_errors_total', 'counter', ['code', 'status']),
   runtime('hal9_signals_total', 'counter', ['neuron', 'layer', 'outcome']),
   runtime('hal9_signals_forwarded_total', 'counter', ['neuron', 'layer', 'locality']),
   runtime('hal9_signals_dropped_total', 'counter', ['neuron', 'layer', 'reason']),
@@ -129,6 +130,7 @@ const clusterRequestMetrics: ReadonlySet<string> = new Set([
   'hal9_requests_total',
   'hal9_request_duration_seconds',
   'hal9_client_requests_total',
+  'hal9_http_errors_total',
 ]);
 
 /**

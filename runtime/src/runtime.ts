@@ -10,6 +10,7 @@ import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { listenWildcard } from './http/listen-wildcard.ts';
+import { httpErrorCounter } from './metrics/http-errors.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { metricsObserver } from './metrics/metrics-observer.ts';
 import { type Clock, systemClock } from './pipeline/clock.ts';
@@ -219,6 +220,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     // model calls, so it is never the one open door of a runtime whose signal API needs a key.
     peers: peerKeys?.credentials ?? clients,
     onClient: (name) => metrics.clientRequests.inc({ client: name }),
+    onErrorAnswer: httpErrorCounter(metrics.httpErrors),
     clock,
     sse: {
       clock,

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
-import { Hal9Error } from './errors.ts';
+import { type ErrorCode, Hal9Error } from './errors.ts';
 import type { Credentials } from './http/credentials.ts';
 import {
   answerUnservedRequests,
@@ -43,6 +43,8 @@ export interface ServerDeps {
   /** The cluster's peer token for the internal route (empty: peers unauthenticated). */
   readonly peers: Credentials;
   readonly onClient: (name: string) => void;
+  /** Each error answer to a request the runtime did not accept, by its code (hal9_http_errors_total). */
+  readonly onErrorAnswer: (code: ErrorCode) => void;
   readonly sse: SseOptions;
   /** Timers of the routes (a peer batch's head). */
   readonly clock: Clock;
@@ -82,16 +84,16 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
       ),
     },
     // Malformed HTTP (bad Content-Length, oversized headers) still gets the catalogue's format.
-    clientErrorHandler: (err, socket) => writeClientError(err, socket),
+    clientErrorHandler: (err, socket) => writeClientError(err, socket, deps.onErrorAnswer),
     // The router's own errors (a bad percent-encoding) too.
     frameworkErrors: (e, _req, reply) => {
-      sendError(reply, toHal9Error(e, limits));
+      sendError(reply, toHal9Error(e, limits), deps.onErrorAnswer);
     },
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
   });
 
-  answerUnservedRequests(app.server);
+  answerUnservedRequests(app.server, deps.onErrorAnswer);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
   // Every body is JSON: JSON sent as text/plain is refused for its content-type (400 naming the
@@ -109,7 +111,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
       { bodyAbsent: req.body === undefined },
     );
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
-    return sendError(reply, err);
+    return sendError(reply, err, deps.onErrorAnswer);
   });
   // A known path with another method is 405 with the methods it takes, not "no such route".
   const methods = routeMethods();
@@ -117,7 +119,11 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
   app.setNotFoundHandler((req, reply) => {
     const allow = methods.allowed(req.url);
     if (allow.length === 0)
-      return sendError(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`));
+      return sendError(
+        reply,
+        new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`),
+        deps.onErrorAnswer,
+      );
     reply.header('allow', allow.join(', '));
     return sendError(
       reply,
@@ -128,6 +134,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
           field: 'method',
         },
       ),
+      deps.onErrorAnswer,
     );
   });
 

@@ -146,6 +146,19 @@ const serviceLevel = [
     targets: [{ expr: `sum by (outcome) (${rate('hal9_requests_total', sel)})`, legend: '{{outcome}}' }],
   }),
   timeSeriesPanel({
+    title: 'Refused requests per second by error code',
+    description:
+      'Requests the runtime answered with an error without accepting them (hal9_http_errors_total), by the error code of the answer: INVALID_REQUEST (a schema error, malformed HTTP), INVALID_JSON, PAYLOAD_TOO_LARGE, UNAUTHORIZED (a missing, wrong or rotated-away key), NOT_FOUND, UNKNOWN_NEURON, QUEUE_FULL, DRAINING and the rest of the catalogue. A client sending the wrong thing shows here and nowhere else; accepted requests that fail are in the panel by outcome.',
+    unit: units.RequestsPerSecond,
+    min: 0,
+    targets: [
+      {
+        expr: `sum by (code, status) (${rate('hal9_http_errors_total', sel)})`,
+        legend: '{{code}} ({{status}})',
+      },
+    ],
+  }),
+  timeSeriesPanel({
     title: 'Requests per second by client',
     description:
       'Signal API requests per second by the name of the client key that authenticated them (hal9_client_requests_total; only when server.api_keys_file is set).',

@@ -59,7 +59,10 @@ function unitProblems(title: string, unit: string, exprs: readonly string[]): st
     const others = exprs.flatMap((e) =>
       seriesSelectors(e)
         .map((s) => s.name)
-        .filter((n) => resolveSeries(n) !== undefined && !/_requests_total$/.test(n)),
+        // Error answers count requests too (hal9_http_errors_total).
+        .filter(
+          (n) => resolveSeries(n) !== undefined && !/_requests_total$|^hal9_http_errors_total$/.test(n),
+        ),
     );
     if (others.length > 0)
       problems.push(`panel-units: reqps for series that are not requests (${others.join(', ')})`);

@@ -7,7 +7,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply } from 'fastify';
-import { ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
+import { type ErrorCode, ErrorCodes, Hal9Error, isHal9Error } from '../errors.ts';
 import type { RunView } from '../pipeline/request-run.ts';
 import { endError } from '../pipeline/request-span.ts';
 import { PATTERN_MEANINGS } from './schemas.ts';
@@ -166,7 +166,11 @@ function headerOverflow(err: Error & ParserError): Hal9Error {
 }
 
 /** Errors the HTTP parser raises before fastify sees a request, answered in the catalogue's format. */
-export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+export function writeClientError(
+  err: Error & { code?: string },
+  socket: Socket,
+  onAnswer: (code: ErrorCode) => void,
+): void {
   // A timeout is answered when the connection holds a request no answer has begun for: the first
   // request's bytes, or (kept alive) a request whose headers have arrived and whose answer has not
   // started (Node keeps that answer on the socket as `_httpMessage`; its own handler reads the same
@@ -188,6 +192,7 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket)
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new Hal9Error('CLIENT_TIMEOUT')
         : new Hal9Error('INVALID_REQUEST', 'malformed HTTP request');
+  onAnswer(e.code);
   endWithError(socket, e);
 }
 
@@ -204,7 +209,7 @@ function endWithError(socket: Socket, e: Hal9Error): void {
  * Requests Node's HTTP server answers itself unless told otherwise, in the catalogue's format: an
  * Expect other than 100-continue (Node's bare 417) and CONNECT (Node closes the socket unanswered).
  */
-export function answerUnservedRequests(server: Server): void {
+export function answerUnservedRequests(server: Server, onAnswer: (code: ErrorCode) => void): void {
   // HTTP/1.1 without Host: RFC 9112 wants a 400, which Node would write with no body (its
   // requireHostHeader, turned off in server.ts so that the answer is the catalogue's). HTTP/1.0 needs none.
   const [serve] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
@@ -215,6 +220,7 @@ export function answerUnservedRequests(server: Server): void {
       const e = new Hal9Error('INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header', {
         field: 'host',
       });
+      onAnswer(e.code);
       const body = JSON.stringify(errorBody(e));
       res.writeHead(e.status, {
         'content-type': 'application/json',
@@ -225,6 +231,7 @@ export function answerUnservedRequests(server: Server): void {
     });
   }
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    onAnswer('EXPECTATION_FAILED');
     const body = JSON.stringify(
       errorBody(
         new Hal9Error(
@@ -249,6 +256,7 @@ export function answerUnservedRequests(server: Server): void {
         field: 'method',
       },
     );
+    onAnswer(e.code);
     endWithError(socket, e);
   });
 }
@@ -266,8 +274,14 @@ export function errorBody(err: Hal9Error): ErrorBody {
   };
 }
 
-export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+/** Answers `e` in the catalogue's format, `onAnswer` told its code (hal9_http_errors_total). */
+export function sendError(
+  reply: FastifyReply,
+  e: unknown,
+  onAnswer: (code: ErrorCode) => void,
+): FastifyReply {
   const err = toHal9Error(e);
+  onAnswer(err.code);
   if (err.details.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(err.details.retryAfterSeconds));
   if (err.details.traceresponse) reply.header('traceresponse', err.details.traceresponse);

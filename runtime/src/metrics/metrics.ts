@@ -175,6 +175,12 @@ export function createMetrics(registry: Registry) {
       registers: r,
     }),
     requests: new FixedCounter(registry, 'hal9_requests_total', 'External requests by outcome', ['outcome']),
+    httpErrors: new FixedCounter(
+      registry,
+      'hal9_http_errors_total',
+      'Error answers to requests the runtime did not accept (invalid, too large, unauthenticated, unknown route or neuron, queue full, draining, malformed HTTP), by error code and HTTP status',
+      ['code', 'status'],
+    ),
     requestDuration: new FixedHistogram(
       registry,
       'hal9_request_duration_seconds',
