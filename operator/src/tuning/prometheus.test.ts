@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OperatorError } from '../errors.ts';
+import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { collect, createPrometheusClient, observationQueries, observe } from './prometheus.ts';
 
 // A stand-in for the Prometheus HTTP API at the unit level only: it answers each query with what
@@ -180,19 +180,25 @@ describe('createPrometheusClient', () => {
     const err = (await createPrometheusClient({ url })
       .query('up')
       .catch((e: unknown) => e)) as Error;
-    expect(err.message).toContain('(an unrecognized content type, 6 bytes)');
+    expect(err.message).toContain('(an unrecognized content type)');
     expect(err.message).not.toContain('SECRET');
   });
 
-  it('reports a body that is not the API’s JSON by its type and size, never its content', async () => {
-    // The URL is a custom resource's: whatever answers there would be published in the status.
-    const { url } = await promStub(() => ({ status: 200, body: 'SECRET-INTERNAL-DATA token=abc123' }));
-    const err = (await createPrometheusClient({ url })
-      .query('up')
-      .catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(
-      /HTTP 200 with an answer that is not the Prometheus API's JSON \(application\/json, 33 bytes\)/,
+  it('reports a body that is not the API’s JSON by its type, never its content or its length', async () => {
+    // The URL is a custom resource's: whatever answers there would be published in the status. And a
+    // gateway's error page whose length varies (a request id in it) must not change the message, which
+    // would rewrite the Neuron's status condition at every pass.
+    let n = 0;
+    const { url } = await promStub(() => ({
+      status: 200,
+      body: `SECRET-INTERNAL-DATA token=abc123 ${'x'.repeat(n++)}`,
+    }));
+    const client = createPrometheusClient({ url });
+    const err = (await client.query('up').catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(
+      `HAL9_ERR_METRICS_UNAVAILABLE: Prometheus ${url}: HTTP 200 with an answer that is not the Prometheus API's JSON (application/json)`,
     );
+    expect(((await client.query('up').catch((e: unknown) => e)) as Error).message).toBe(err.message);
     expect(err.message).not.toContain('SECRET');
     const other = await (await promStub(() => ({ status: 401, body: { error: 'SECRET-INTERNAL-DATA' } })))
       .url;
@@ -233,6 +239,21 @@ describe('createPrometheusClient', () => {
     // Just under the bound, the same shape is read.
     const { url: small } = await promStub(() => vector('1'));
     await expect(createPrometheusClient({ url: small }).query('up')).resolves.toHaveLength(1);
+  });
+
+  it('names an entry of the result that is not a series, with the error code, instead of a TypeError', async () => {
+    for (const entry of [null, 5, 'x', [1, '2']]) {
+      const { url } = await promStub(() => ({
+        status: 200,
+        body: { status: 'success', data: { resultType: 'vector', result: [entry] } },
+      }));
+      const err = (await createPrometheusClient({ url })
+        .query('up')
+        .catch((e: unknown) => e)) as OperatorError;
+      expect(err, JSON.stringify(entry)).toBeInstanceOf(OperatorError);
+      expect(err.code).toBe(OperatorErrorCode.MetricsUnavailable);
+      expect(err.message).toContain('an instant vector with an entry that is not a series');
+    }
   });
 
   it('refuses an answer of more series than any of its aggregating queries returns, naming the bound', async () => {
@@ -319,6 +340,24 @@ describe('observe', () => {
     const c = await collect(createPrometheusClient({ url }), series, 30);
     expect(c.observation).toBeUndefined();
     expect(c.missing).toEqual(['p95']);
+  });
+
+  it('is no data, named as missing, when a latency in seconds is past what milliseconds can hold', async () => {
+    const values = { p95: '1e306', util: '0.5', queue: '0', throughput: '5', service: '1e306' };
+    const { url } = await promStub(byMetric(values));
+    const c = await collect(createPrometheusClient({ url }), series, 30);
+    expect(c.observation).toBeUndefined();
+    expect(c.missing).toEqual(['p95']);
+    // A service time past it is left out as well, not kept as Infinity.
+    const ok = await promStub(byMetric({ ...values, p95: '0.01' }));
+    const d = await collect(createPrometheusClient({ url: ok.url }), series, 30);
+    expect(d.observation).toEqual({
+      p95Ms: 10,
+      utilization: 0.5,
+      queueDepth: 0,
+      throttledPerSecond: 0,
+      throughput: 5,
+    });
   });
 
   it('is no data, not a negative load, when a series is below zero', async () => {

@@ -100,7 +100,9 @@ export function createPrometheusClient(o: PrometheusClientOptions): PrometheusCl
           // service the operator can reach) would be published in the Neuron's status.
           const type = mediaTypeOf(res.headers.get('content-type'));
           throw fail(
-            `HTTP ${res.status} with an answer that is not the Prometheus API's JSON (${type}, ${Buffer.byteLength(text)} bytes)`,
+            // Nor its length: a gateway's error page of a varying length would rewrite the
+            // Neuron's status condition at every pass.
+            `HTTP ${res.status} with an answer that is not the Prometheus API's JSON (${type})`,
             {
               status: res.status,
             },
@@ -167,10 +169,19 @@ function samplesOf(data: ApiBody['data'], fail: (m: string) => OperatorError): S
     throw fail(
       `${data.result.length} series in an answer (at most ${PROMETHEUS_MAX_SAMPLES}: each query aggregates to one)`,
     );
-  return data.result.map((r: { metric?: Record<string, string>; value?: unknown }) => ({
-    labels: r.metric ?? {},
-    value: num(r.value),
-  }));
+  return data.result.map((r: unknown) => {
+    // `[null]` or `[5]` is not a series: named here, not a TypeError that drops the error's code.
+    if (r === null || typeof r !== 'object' || Array.isArray(r))
+      throw fail(
+        "an instant vector with an entry that is not a series (the Prometheus API's {metric, value})",
+      );
+    const { metric, value } = r as { metric?: unknown; value?: unknown };
+    const labels =
+      metric !== null && typeof metric === 'object' && !Array.isArray(metric)
+        ? (metric as Record<string, string>)
+        : {};
+    return { labels, value: num(value) };
+  });
 }
 
 /** Which series belong to one Neuron. */
@@ -281,13 +292,13 @@ export async function collect(
 ): Promise<Collected> {
   const q = observationQueries(series, windowSeconds);
   const [p95, utilization, queueDepth, throttled, throughput, concurrency, service] = await Promise.all([
-    prom.query(q.p95Seconds).then(one),
+    prom.query(q.p95Seconds).then(oneSeconds),
     prom.query(q.utilization).then(one),
     prom.query(q.queueDepth).then(one),
     prom.query(q.throttledPerSecond).then(one),
     prom.query(q.throughput).then(one),
     prom.query(q.concurrency).then(one),
-    prom.query(q.serviceSeconds).then(one),
+    prom.query(q.serviceSeconds).then(oneSeconds),
   ]);
   const missing = Object.entries({ p95, utilization, queueDepth, throughput })
     .filter(([, v]) => v === undefined)
@@ -332,4 +343,14 @@ export async function observe(
 function one(v: readonly Sample[]): number | undefined {
   const x = v[0]?.value;
   return x !== undefined && Number.isFinite(x) && x >= 0 ? x : undefined;
+}
+
+/**
+ * `one` of a duration in seconds, kept only when it is still finite in milliseconds (the decision's
+ * unit): 1e306 s is a finite sample but no latency, and as Infinity ms it left a condition saying only
+ * "no data" while the query had answered. Missing instead, it is named in the condition.
+ */
+function oneSeconds(v: readonly Sample[]): number | undefined {
+  const x = one(v);
+  return x !== undefined && Number.isFinite(x * 1000) ? x : undefined;
 }

@@ -84,6 +84,8 @@ function harness(
     authToken?: TunerDeps['authToken'];
     readLoad?: TunerDeps['readLoad'];
     intervalMs?: number;
+    /** Record the replica counts written through the scale subresource. */
+    recordScales?: boolean;
   } = {},
 ) {
   const clock = new FakeClock();
@@ -112,6 +114,7 @@ function harness(
     },
   };
   const puts: { url: string; value: number }[] = [];
+  const scales: { name: string; replicas: number }[] = [];
   const failing = new Set<string>();
   const hanging = new Set<string>();
   const held: (() => void)[] = [];
@@ -154,6 +157,14 @@ function harness(
     events: { record: (_obj, _type, reason, message) => events.push({ reason, message }) },
     ...(opts.authToken ? { authToken: opts.authToken } : {}),
     ...(opts.readLoad ? { readLoad: opts.readLoad } : {}),
+    ...(opts.recordScales
+      ? {
+          scaleNeuron: async (_namespace: string, name: string, replicas: number) => {
+            scales.push({ name, replicas });
+            return '';
+          },
+        }
+      : {}),
     clock,
     logger: pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) }),
     observer: {
@@ -171,6 +182,7 @@ function harness(
     clusters,
     pods,
     puts,
+    scales,
     failing,
     hanging,
     /** The pods in `hanging` answer the PUTs they hold. */
@@ -967,6 +979,89 @@ describe('the parallelism tuner', () => {
     expect(h.status()?.parallelism).toEqual({ current: 8 });
     expect(h.puts).toHaveLength(4);
     expect(h.decisions.at(-1)).toBe('WithinSLO');
+  });
+
+  describe('a Neuron that changes while its Prometheus read is in flight', () => {
+    // The pass's read is held; the change reaches the cache; the read answers (saturated load).
+    const changedDuringRead = async (h: ReturnType<typeof harness>, change: () => void) => {
+      const open = h.holdPrometheus();
+      const pass = h.tuner.tick();
+      await vi.waitFor(() => expect(h.queries).toHaveLength(7));
+      change();
+      open();
+      await pass;
+    };
+    const pause = (n: Neuron) =>
+      Object.assign(n, { metadata: { ...n.metadata, annotations: { 'hal9.ai/paused': 'true' } } });
+    const replicasFromPrometheus = (parallelism: boolean, mode: 'operator' | 'hpa' = 'operator') =>
+      aHal9Cluster({
+        performance: { maxConcurrentSignals: 8, maxConcurrentNeurons: 64 },
+        monitoring: { scrapeInterval: '5s' },
+        autoscaling: {
+          enabled: true,
+          mode,
+          minReplicas: 1,
+          maxReplicas: 20,
+          metricsSource: 'prometheus',
+          parallelism: { ...tuned().spec!.autoscaling!.parallelism, enabled: parallelism },
+        },
+      });
+
+    it('decides nothing for a Neuron paused meanwhile: no value, Event, status or decision', async () => {
+      const h = harness();
+      await changedDuringRead(h, () => pause(h.neurons[0]!));
+      expect({ puts: h.puts, writes: h.writes, events: h.events, decisions: h.decisions }).toEqual({
+        puts: [],
+        writes: [],
+        events: [],
+        decisions: [],
+      });
+    });
+
+    it('scales no replicas of a Neuron paused meanwhile, with parallelism tuning off', async () => {
+      const h = harness({
+        cluster: replicasFromPrometheus(false),
+        neurons: [aNeuron('impl-1', { replicas: 2 })],
+        recordScales: true,
+      });
+      await changedDuringRead(h, () => pause(h.neurons[0]!));
+      expect({ scales: h.scales, writes: h.writes, events: h.events }).toEqual({
+        scales: [],
+        writes: [],
+        events: [],
+      });
+    });
+
+    it('takes no replicas back from the HPA its cluster was switched to meanwhile', async () => {
+      const h = harness({
+        cluster: replicasFromPrometheus(true),
+        neurons: [aNeuron('impl-1', { replicas: 2 }, { status: { parallelism: { current: 8 } } })],
+        recordScales: true,
+      });
+      await changedDuringRead(h, () => {
+        h.clusters[0] = replicasFromPrometheus(true, 'hpa');
+      });
+      expect(h.scales).toEqual([]);
+      // Without the switch, the same pass scales it.
+      const control = harness({
+        cluster: replicasFromPrometheus(true),
+        neurons: [aNeuron('impl-1', { replicas: 2 }, { status: { parallelism: { current: 8 } } })],
+        recordScales: true,
+      });
+      await changedDuringRead(control, () => undefined);
+      expect(control.scales.map((x) => x.name)).toEqual(['impl-1']);
+    });
+
+    it('decides within the bounds set meanwhile', async () => {
+      const h = harness();
+      await changedDuringRead(h, () => {
+        h.clusters[0] = tuned({ max: 4 });
+      });
+      expect(h.puts.length).toBeGreaterThan(0);
+      for (const p of h.puts) expect(p.value).toBeLessThanOrEqual(4);
+      expect(h.status()?.parallelism?.lastDecision).toMatchObject({ value: 4, reason: 'OutOfBounds' });
+      expect(tunedCondition(h.status())?.message).toContain('within [2, 4]');
+    });
   });
 
   it('stops its loop', async () => {

@@ -14,6 +14,7 @@ import { createPrometheusReads } from './prometheus-reads.ts';
 import { scaleReplicas } from './replica-step.ts';
 import { createRetirement } from './retirement.ts';
 import { type RuntimePod, readyPodsByNeuron } from './runtime-pods.ts';
+import { targetAfterRead } from './target-after-read.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
@@ -140,11 +141,15 @@ export function startTuner(deps: TunerDeps): RunningTuner {
     // write its status (the reconciler renders new pods from it). Pod-sourced Neurons run beside the
     // Prometheus-sourced ones, so a Prometheus that does not answer holds only the Neurons reading it
     // (within the pass, and, as the next pass does not wait for them, across passes).
-    const pass = async (t: TuningTarget) => {
-      const mem = memory.get(t.key);
+    const pass = async (found: TuningTarget) => {
+      const mem = memory.get(found.key);
       // The Prometheus part may outlive this pass: a later one may have forgotten the Neuron (deleted,
       // paused, autoscaling off) or seeded a new one of the same name, or switched tuning since.
-      if (mem?.uid !== (t.neuron.metadata?.uid ?? '') || mem.parallelismTuned !== t.tuneParallelism) return;
+      if (mem?.uid !== (found.neuron.metadata?.uid ?? '') || mem.parallelismTuned !== found.tuneParallelism)
+        return;
+      // A Prometheus-sourced Neuron decides on what it is once its read is in (target-after-read.ts).
+      const t = found.fromPods ? found : await targetAfterRead(found, read, deps);
+      if (!t || memory.get(t.key) !== mem || mem.parallelismTuned !== t.tuneParallelism) return;
       // Its Neurons wait their turn on Prometheus: each decides, and is stamped, when its turn comes.
       const now = t.fromPods ? passNow : clock.now();
       // Decided with what stops a raise known now: a value that could not reach every Ready pod.
