@@ -178,6 +178,15 @@ describe('HTTP errors', () => {
     expect(pair.status).toBe(200);
     expect(JSON.stringify(await pair.json())).toContain('smile 😀');
     expect((await send('{"content":"a \\\\ud800 b"}')).status).toBe(200);
+    // Nested 900 levels deep (the body limit here is 2 KiB): the path names the first and last levels
+    // and counts the rest.
+    const n = 900;
+    const deep = await send(`{"content":"a","x":${'['.repeat(n)}"\\ud800"${']'.repeat(n)}}`);
+    const text = await deep.text();
+    expect(deep.status).toBe(400);
+    expect(text.length).toBeLessThan(600);
+    const error = (JSON.parse(text) as { error: { field: string } }).error;
+    expect(error.field).toBe(`x${'[0]'.repeat(7)}…(${n + 1 - 16} levels)…${'[0]'.repeat(8)}`);
   });
 
   it('says a POST that brought no body at all is empty, not that "body must be object"', async () => {

@@ -35,13 +35,21 @@ interface Visit {
   readonly parent: Visit | undefined;
 }
 
+/** Levels of a path an error names: the first and last PATH_ENDS, the count of those between. */
+export const PATH_ENDS = 8;
+
+// Each key is cut short, and so is the number of levels: a body nested 500,000 levels deep must not
+// get an error naming every one of them (an answer three times the body, echoed into logs).
 const pathOf = (v: Visit): string => {
   const keys: (string | number)[] = [];
   for (let at: Visit | undefined = v; at?.key !== undefined; at = at.parent) keys.push(at.key);
-  return keys
-    .reverse()
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${clip(k, 63)}`))
-    .join('');
+  keys.reverse();
+  const part = (k: string | number, first: boolean) =>
+    typeof k === 'number' ? `[${k}]` : `${first ? '' : '.'}${clip(k, 63)}`;
+  if (keys.length <= 2 * PATH_ENDS) return keys.map((k, i) => part(k, i === 0)).join('');
+  const head = keys.slice(0, PATH_ENDS).map((k, i) => part(k, i === 0));
+  const tail = keys.slice(-PATH_ENDS).map((k) => part(k, false));
+  return `${head.join('')}…(${keys.length - 2 * PATH_ENDS} levels)…${tail.join('')}`;
 };
 
 /** Where the first string (a key or a value) that is not well-formed Unicode is, or undefined. */
