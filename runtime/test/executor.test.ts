@@ -1,4 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  apiDoc,
+  type FakeMessagesApi,
+  gate,
+  message,
+  promptOf,
+  startFakeMessagesApi,
+} from './support/fake-messages-api.ts';
 import { type HeldAnswers, startWithHeldAnswers } from './support/held-answers.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -12,6 +20,12 @@ let held: HeldAnswers | undefined;
 afterEach(async () => {
   await held?.close();
   held = undefined;
+});
+
+let fake: FakeMessagesApi | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
 });
 
 /** A one-neuron api-mode runtime (into `rt`) whose every answer waits until the test opens the gate. */
@@ -52,6 +66,56 @@ async function upstreamConcurrency(n: number, limit: number): Promise<number> {
   expect(h.fake.requests).toHaveLength(n);
   return h.fake.maxInFlight;
 }
+
+describe('the order waiting signals start in', () => {
+  it('finishes the requests it accepted first: a forwarded signal starts before new requests’ first signals that waited longer', async () => {
+    // a → b → c, one slot; every answer waits until the test opens the gate once all four requests wait.
+    const hold = gate();
+    fake = await startFakeMessagesApi();
+    const next: Record<string, string> = { 'You are a.': 'b', 'You are b.': 'c' };
+    fake.respond((req) => {
+      const to = next[promptOf(req).system];
+      return message(
+        to ? `FORWARD_TO: ${to}\nCONTENT: ${promptOf(req).user}` : 'RESULT: done',
+        {},
+        { until: hold.promise },
+      );
+    });
+    rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('a', 'L4', ['b']), neuron('b', 'L3', ['c']), neuron('c', 'L2')],
+        performance: { max_concurrent_signals: 1 },
+      }),
+      { apiKey: 'k' },
+    );
+    const started = rt;
+    const ends: string[] = [];
+    const res = Promise.all(
+      ['r1', 'r2', 'r3', 'r4'].map((c) =>
+        started.post('/v1/signals', { content: c }).then((r) => {
+          ends.push(c);
+          return r;
+        }),
+      ),
+    );
+    await vi.waitFor(() => expect(started.runtime.engine.occupancy).toMatchObject({ active: 1, queued: 3 }), {
+      timeout: 5_000,
+      interval: 5,
+    });
+    hold.open();
+    const done = await res;
+    expect(done.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    // The upstream saw each request's three steps together, in the order the requests came.
+    const first = promptOf(fake.requests[0]!).user;
+    const seen = fake.requests.map((r) => `${promptOf(r).system.slice(8, 9)}:${promptOf(r).user}`);
+    expect(seen.slice(0, 3)).toEqual([`a:${first}`, `b:${first}`, `c:${first}`]);
+    for (let i = 0; i < 12; i += 3) {
+      const user = seen[i]!.slice(2);
+      expect(seen.slice(i, i + 3)).toEqual([`a:${user}`, `b:${user}`, `c:${user}`]);
+    }
+    expect(ends[0]).toBe(first);
+  });
+});
 
 describe('parallel executor', () => {
   it('never runs more than max_concurrent_signals at once, and reaches it under load', async () => {

@@ -1,4 +1,5 @@
 import type { Clock, Timer } from './clock.ts';
+import { TwoClassQueue } from './two-class-queue.ts';
 
 // Signal batching, work-conserving. A signal goes straight through while the consumer can take it
 // (immediately, or on the next microtask with `coalesce`, so a synchronous burst — one answer's
@@ -16,6 +17,8 @@ export interface BufferOptions<T> {
   capacity: () => number;
   /** Hands a batch to the consumer (which starts or queues it). */
   flush: (batch: T[]) => void;
+  /** Items that continue work already under way, handed over before the others (two-class-queue.ts). */
+  urgent?: (item: T) => boolean;
   /** Form batches from synchronous bursts (one microtask) instead of sending each item at once. */
   coalesce?: boolean;
   /**
@@ -27,7 +30,7 @@ export interface BufferOptions<T> {
 }
 
 export class SignalBuffer<T> {
-  #items: T[] = [];
+  readonly #items: TwoClassQueue<T>;
   #size: number;
   #flushMs: number;
   #timer: Timer | undefined;
@@ -39,6 +42,7 @@ export class SignalBuffer<T> {
   readonly #bounded: boolean;
 
   constructor(opts: BufferOptions<T>) {
+    this.#items = new TwoClassQueue<T>(opts.urgent);
     this.#size = opts.size;
     this.#flushMs = opts.flushMs;
     this.#clock = opts.clock;
@@ -52,9 +56,9 @@ export class SignalBuffer<T> {
     return this.#items.length;
   }
 
-  /** The item waiting longest, if any. */
-  get first(): T | undefined {
-    return this.#items[0];
+  /** The head of each class: the item waiting longest is one of them. */
+  get heads(): T[] {
+    return this.#items.heads();
   }
 
   resize(size: number, flushMs: number): void {
@@ -104,7 +108,7 @@ export class SignalBuffer<T> {
   /** Up to `n` items (at most one batch) for a consumer that pulls when a slot frees. */
   take(n: number): T[] {
     if (this.#items.length === 0) return [];
-    const batch = this.#items.splice(0, Math.min(n, this.#size));
+    const batch = this.#items.take(Math.min(n, this.#size));
     if (this.#items.length === 0) this.#disarm();
     return batch;
   }
@@ -116,7 +120,7 @@ export class SignalBuffer<T> {
   }
 
   #flushBatch(): void {
-    this.#flush(this.#items.splice(0, this.#size));
+    this.#flush(this.#items.take(this.#size));
     if (this.#items.length === 0) this.#disarm();
   }
 
@@ -138,19 +142,16 @@ export class SignalBuffer<T> {
 
   /** Removes the items `gone` names (their work ended while they waited). Returns how many. */
   drop(gone: (item: T) => boolean): number {
-    const before = this.#items.length;
-    if (before === 0) return 0;
-    this.#items = this.#items.filter((i) => !gone(i));
+    if (this.#items.length === 0) return 0;
+    const dropped = this.#items.drop(gone);
     if (this.#items.length === 0) this.#disarm();
-    return before - this.#items.length;
+    return dropped;
   }
 
-  /** Removes items from the front while `gone` names them (oldest first). Returns how many. */
+  /** Removes items from the head of each class while `gone` names them (oldest first). Returns how many. */
   shedFront(gone: (item: T) => boolean): number {
-    let n = 0;
-    while (n < this.#items.length && gone(this.#items[n]!)) n++;
+    const n = this.#items.shedHeads(gone);
     if (n === 0) return 0;
-    this.#items.splice(0, n);
     if (this.#items.length === 0) this.#disarm();
     return n;
   }

@@ -144,6 +144,8 @@ export class Engine {
       observer,
       process: (w) => this.#step.run(w),
       isStale: (w) => this.#step.abandoned(w) || this.#step.missedObjective(w),
+      // A forwarded signal continues a request already accepted: it starts before new requests do.
+      urgent: (w) => w.signal.hop > 0,
       onChange: () => this.#reportOccupancy(),
     });
     this.#local = slots.buffer;
@@ -458,15 +460,14 @@ export class Engine {
   /**
    * With a latency objective, a signal still waiting for a slot when it passes is refused then
    * (QUEUE_TIMEOUT), not when a slot frees: its caller learns at once, not after the slots ahead of it
-   * (up to its deadline). Signals wait in arrival order, so one timer, at the oldest one's objective,
-   * serves them all, and each firing looks only at the front of each queue.
+   * (up to its deadline). Signals wait in arrival order within each class of each queue (two-class-queue.ts), so one timer,
+   * at the oldest one's objective, serves them all, and each firing looks only at the heads.
    */
   #watchObjective(): void {
     if (this.#objectiveTimer) return;
-    const oldest = Math.min(
-      this.#local.first?.arrivedAt ?? Number.POSITIVE_INFINITY,
-      this.#executor.first?.arrivedAt ?? Number.POSITIVE_INFINITY,
-    );
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const w of this.#local.heads) oldest = Math.min(oldest, w.arrivedAt);
+    for (const w of this.#executor.heads) oldest = Math.min(oldest, w.arrivedAt);
     if (oldest === Number.POSITIVE_INFINITY) return;
     const due = oldest + this.config.performance.latency_slo_ms - this.#clock.now();
     this.#objectiveTimer = this.#clock.setTimeout(

@@ -84,7 +84,7 @@ describe('Executor', () => {
     ).toBe(2);
     expect(looked).toEqual([2, 3, 4]);
     expect(ex.queued).toBe(2);
-    expect(ex.first).toBe(4);
+    expect(ex.heads).toEqual([4]);
     gates.get(1)!.resolve();
     await Promise.resolve();
     await Promise.resolve();

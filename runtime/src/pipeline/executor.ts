@@ -1,7 +1,10 @@
 // Bounded concurrency with a bounded queue, work-conserving: a slot that frees starts the next waiting
 // item in the same turn (first from the queue, then pulled from the batching buffer), so nothing waits
 // for a timer while a slot is free. The limit can change while running (the operator tunes it):
-// raising it starts waiting items at once; lowering it lets running items finish.
+// raising it starts waiting items at once; lowering it lets running items finish. Waiting items start
+// in two classes (two-class-queue.ts): work of requests already under way before new requests.
+
+import { TwoClassQueue } from './two-class-queue.ts';
 
 export interface ExecutorOptions<T> {
   limit: number;
@@ -9,6 +12,8 @@ export interface ExecutorOptions<T> {
   process: (item: T) => Promise<void>;
   /** Items whose request already ended are dropped when their turn comes instead of started. */
   isStale?: (item: T) => boolean;
+  /** Items that continue work already under way, started before the others (two-class-queue.ts). */
+  urgent?: (item: T) => boolean;
   /** More work when a slot frees and the queue is empty (the batching buffer); at most `free` items. */
   pull?: (free: number) => readonly T[];
   /** Called whenever active or queued counts change (metrics, load report). */
@@ -19,8 +24,7 @@ export class Executor<T> {
   #limit: number;
   #maxQueue: number;
   #active = 0;
-  #queue: T[] = [];
-  #head = 0;
+  readonly #queue: TwoClassQueue<T>;
   readonly #process: (item: T) => Promise<void>;
   readonly #isStale: (item: T) => boolean;
   readonly #pull: (free: number) => readonly T[];
@@ -30,6 +34,7 @@ export class Executor<T> {
   constructor(opts: ExecutorOptions<T>) {
     this.#limit = opts.limit;
     this.#maxQueue = opts.maxQueue;
+    this.#queue = new TwoClassQueue<T>(opts.urgent);
     this.#process = opts.process;
     this.#isStale = opts.isStale ?? (() => false);
     this.#pull = opts.pull ?? (() => []);
@@ -46,11 +51,11 @@ export class Executor<T> {
     return this.#active;
   }
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
-  /** The item queued longest (the next to start), if any. */
-  get first(): T | undefined {
-    return this.queued > 0 ? this.#queue[this.#head] : undefined;
+  /** The head of each class of the queue: the item queued longest is one of them. */
+  get heads(): T[] {
+    return this.#queue.heads();
   }
   /** Slots an item would take right now (0 while anything queues). */
   get free(): number {
@@ -75,11 +80,8 @@ export class Executor<T> {
 
   /** Removes the queued items `gone` names (their work ended while they waited). Returns how many. */
   drop(gone: (item: T) => boolean): number {
-    const before = this.queued;
-    if (before === 0) return 0;
-    this.#queue = this.#queue.slice(this.#head).filter((i) => !gone(i));
-    this.#head = 0;
-    const dropped = before - this.#queue.length;
+    if (this.queued === 0) return 0;
+    const dropped = this.#queue.drop(gone);
     if (dropped > 0) {
       this.#changed();
       if (this.#active === 0 && this.queued === 0) for (const w of this.#idleWaiters.splice(0)) w();
@@ -87,18 +89,10 @@ export class Executor<T> {
     return dropped;
   }
 
-  /** Removes queued items from the front while `gone` names them (oldest first). Returns how many. */
+  /** Removes queued items from the head of each class while `gone` names them (oldest first). Returns how many. */
   shedFront(gone: (item: T) => boolean): number {
-    let n = 0;
-    while (this.queued > 0 && gone(this.#queue[this.#head]!)) {
-      this.#queue[this.#head++] = undefined as T;
-      n++;
-    }
+    const n = this.#queue.shedHeads(gone);
     if (n > 0) {
-      if (this.queued === 0) {
-        this.#queue = [];
-        this.#head = 0;
-      }
       this.#changed();
       if (this.#active === 0 && this.queued === 0) for (const w of this.#idleWaiters.splice(0)) w();
     }
@@ -134,12 +128,7 @@ export class Executor<T> {
   #pump(): void {
     while (this.#active < this.#limit) {
       if (this.queued > 0) {
-        const item = this.#queue[this.#head]!;
-        this.#queue[this.#head++] = undefined as T;
-        if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-          this.#queue = this.#queue.slice(this.#head);
-          this.#head = 0;
-        }
+        const item = this.#queue.shift()!;
         if (!this.#isStale(item)) this.#start(item);
         continue;
       }

@@ -31,6 +31,8 @@ function setup(limit = 1) {
       return new Promise<void>((r) => finish.set(item, r));
     },
     isStale: (item) => stale.has(item),
+    // `+x`: a signal continuing a request already under way (a forwarded one).
+    urgent: (item) => item.startsWith('+'),
     onChange: () => {},
   });
   const end = async (item: string) => {
@@ -63,6 +65,25 @@ describe('createLocalSlots', () => {
     expect(slots.buffer.pending).toBe(0);
     expect(slots.executor.queued).toBe(2);
     expect(started).toEqual(['a']);
+  });
+
+  it('starts a signal of a request under way before new requests’ signals that waited longer, in the buffer and in the queue', async () => {
+    const { clock, slots, started, end } = setup();
+    for (const i of ['a', 'b', 'c']) slots.buffer.add(i);
+    // b and c wait in the buffer; a's forwarded signal arrives after them.
+    slots.buffer.add('+a1');
+    await end('a');
+    expect(started).toEqual(['a', '+a1']);
+    // Now in the executor's queue: b to e flushed there (a full batch), then +b1 and +b2 after them.
+    for (const i of ['d', 'e']) slots.buffer.add(i);
+    expect(slots.executor.queued).toBe(4);
+    for (const i of ['+b1', '+b2']) slots.buffer.add(i);
+    clock.advance(50);
+    expect(slots.buffer.pending).toBe(0);
+    expect(slots.executor.queued).toBe(6);
+    for (const i of ['+a1', '+b1', '+b2', 'b', 'c', 'd']) await end(i);
+    // Each class in its own arrival order.
+    expect(started).toEqual(['a', '+a1', '+b1', '+b2', 'b', 'c', 'd', 'e']);
   });
 
   it('skips an item whose turn came too late', async () => {

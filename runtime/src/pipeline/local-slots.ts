@@ -7,7 +7,8 @@ import { LOCAL_BATCH_TARGET, type PipelineObserver } from './observer.ts';
 // This pod's slots (performance.max_concurrent_signals) and what waits for them. A signal arrives in
 // the buffer, which hands it over at once while a slot is free (buffer.ts); otherwise it waits there
 // until a slot frees and the executor pulls it (executor.ts), or until buffer_flush_ms sends its batch
-// to the executor's queue (bounded by max_queue_depth at admission). Each batch taken is observed.
+// to the executor's queue (bounded by max_queue_depth at admission). Each batch taken is observed. In
+// both, a signal that continues a request already under way goes before the first signal of a new one.
 
 export interface LocalSlotsDeps<T> {
   readonly performance: Pick<
@@ -20,6 +21,8 @@ export interface LocalSlotsDeps<T> {
   readonly process: (item: T) => Promise<void>;
   /** Items whose turn came too late (their request ended, or they missed their objective) are skipped. */
   readonly isStale: (item: T) => boolean;
+  /** Items that continue work already under way: they start before the others (two-class-queue.ts). */
+  readonly urgent: (item: T) => boolean;
   /** The executor's active or queued count changed. */
   readonly onChange: () => void;
 }
@@ -36,6 +39,7 @@ export function createLocalSlots<T>(d: LocalSlotsDeps<T>): LocalSlots<T> {
     flushMs: p.buffer_flush_ms,
     clock: d.clock,
     capacity: () => executor.free,
+    urgent: d.urgent,
     flush: (batch) => {
       observer.batch(LOCAL_BATCH_TARGET, batch.length);
       executor.submit(batch);
@@ -46,6 +50,7 @@ export function createLocalSlots<T>(d: LocalSlotsDeps<T>): LocalSlots<T> {
     maxQueue: p.max_queue_depth,
     process: d.process,
     isStale: d.isStale,
+    urgent: d.urgent,
     pull: (free) => {
       const batch = buffer.take(free);
       if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
