@@ -105,10 +105,13 @@ export class SignalBuffer<T> {
     this.#arm();
   }
 
-  /** Up to `n` items (at most one batch) for a consumer that pulls when a slot frees. */
-  take(n: number): T[] {
-    if (this.#items.length === 0) return [];
-    const batch = this.#items.take(Math.min(n, this.#size));
+  /**
+   * Up to `n` items (at most one batch) for a consumer that pulls when a slot frees; `urgentOnly`:
+   * only urgent ones (the consumer has others queued, which urgent ones go before).
+   */
+  take(n: number, urgentOnly = false): T[] {
+    if (this.#items.length === 0 || (urgentOnly && this.#items.urgent === 0)) return [];
+    const batch = this.#items.take(Math.min(n, this.#size), urgentOnly);
     if (this.#items.length === 0) this.#disarm();
     return batch;
   }

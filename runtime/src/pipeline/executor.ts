@@ -14,8 +14,11 @@ export interface ExecutorOptions<T> {
   isStale?: (item: T) => boolean;
   /** Items that continue work already under way, started before the others (two-class-queue.ts). */
   urgent?: (item: T) => boolean;
-  /** More work when a slot frees and the queue is empty (the batching buffer); at most `free` items. */
-  pull?: (free: number) => readonly T[];
+  /**
+   * More work when a slot frees (the batching buffer); at most `free` items. `urgentOnly` while the
+   * queue holds only items that are not urgent: urgent ones waiting there go before them.
+   */
+  pull?: (free: number, urgentOnly: boolean) => readonly T[];
   /** Called whenever active or queued counts change (metrics, load report). */
   onChange?: (active: number, queued: number, limit: number) => void;
 }
@@ -25,9 +28,11 @@ export class Executor<T> {
   #maxQueue: number;
   #active = 0;
   readonly #queue: TwoClassQueue<T>;
+  /** Whether items have an urgency (else one class: the buffer is pulled only once the queue is empty). */
+  readonly #ranked: boolean;
   readonly #process: (item: T) => Promise<void>;
   readonly #isStale: (item: T) => boolean;
-  readonly #pull: (free: number) => readonly T[];
+  readonly #pull: (free: number, urgentOnly: boolean) => readonly T[];
   readonly #onChange: ExecutorOptions<T>['onChange'];
   readonly #idleWaiters: (() => void)[] = [];
 
@@ -35,6 +40,7 @@ export class Executor<T> {
     this.#limit = opts.limit;
     this.#maxQueue = opts.maxQueue;
     this.#queue = new TwoClassQueue<T>(opts.urgent);
+    this.#ranked = opts.urgent !== undefined;
     this.#process = opts.process;
     this.#isStale = opts.isStale ?? (() => false);
     this.#pull = opts.pull ?? (() => []);
@@ -127,19 +133,30 @@ export class Executor<T> {
 
   #pump(): void {
     while (this.#active < this.#limit) {
-      if (this.queued > 0) {
-        const item = this.#queue.shift()!;
-        if (!this.#isStale(item)) this.#start(item);
+      // An urgent item still in the buffer goes before the queue's others.
+      const urgentOnly = this.#ranked && this.queued > 0 && this.#queue.urgent === 0;
+      if (this.queued > 0 && !urgentOnly) {
+        this.#next();
         continue;
       }
-      const more = this.#pull(this.#limit - this.#active);
-      if (more.length === 0) return;
+      const more = this.#pull(this.#limit - this.#active, urgentOnly);
+      if (more.length === 0) {
+        if (!urgentOnly) return;
+        this.#next();
+        continue;
+      }
       for (const item of more) {
         if (this.#isStale(item)) continue;
         if (this.#active < this.#limit) this.#start(item);
         else this.#queue.push(item);
       }
     }
+  }
+
+  /** Starts the next queued item (drops it if its work already ended). */
+  #next(): void {
+    const item = this.#queue.shift()!;
+    if (!this.#isStale(item)) this.#start(item);
   }
 
   #changed(): void {

@@ -86,6 +86,20 @@ describe('createLocalSlots', () => {
     expect(started).toEqual(['a', '+a1', '+b1', '+b2', 'b', 'c', 'd', 'e']);
   });
 
+  it('starts a forwarded signal still in the buffer before new requests’ signals already in the executor’s queue', async () => {
+    const { clock, slots, started, end } = setup();
+    for (const i of ['a', 'b', 'c']) slots.buffer.add(i);
+    clock.advance(50);
+    expect(slots.executor.queued).toBe(2);
+    // a's forwarded signal waits in the buffer (its flush timer not due) when a's slot frees.
+    slots.buffer.add('+a1');
+    expect(slots.buffer.pending).toBe(1);
+    await end('a');
+    expect(started).toEqual(['a', '+a1']);
+    await end('+a1');
+    expect(started).toEqual(['a', '+a1', 'b']);
+  });
+
   it('skips an item whose turn came too late', async () => {
     const { slots, started, stale, end } = setup();
     for (const i of ['a', 'b', 'c']) slots.buffer.add(i);

@@ -51,8 +51,8 @@ export function createLocalSlots<T>(d: LocalSlotsDeps<T>): LocalSlots<T> {
     process: d.process,
     isStale: d.isStale,
     urgent: d.urgent,
-    pull: (free) => {
-      const batch = buffer.take(free);
+    pull: (free, urgentOnly) => {
+      const batch = buffer.take(free, urgentOnly);
       if (batch.length > 0) observer.batch(LOCAL_BATCH_TARGET, batch.length);
       return batch;
     },

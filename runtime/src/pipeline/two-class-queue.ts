@@ -59,6 +59,11 @@ export class TwoClassQueue<T> {
     return this.#first.length + this.#rest.length;
   }
 
+  /** How many urgent items wait. */
+  get urgent(): number {
+    return this.#first.length;
+  }
+
   push(item: T): void {
     (this.#urgent(item) ? this.#first : this.#rest).items.push(item);
   }
@@ -70,10 +75,11 @@ export class TwoClassQueue<T> {
     return undefined;
   }
 
-  /** Up to `n` items in the order they start. */
-  take(n: number): T[] {
+  /** Up to `n` items in the order they start (`urgentOnly`: of the urgent class alone). */
+  take(n: number, urgentOnly = false): T[] {
     const out: T[] = [];
-    while (out.length < n && this.length > 0) out.push(this.shift()!);
+    const from = urgentOnly ? () => this.#first.length : () => this.length;
+    while (out.length < n && from() > 0) out.push(this.shift()!);
     return out;
   }
 
