@@ -143,6 +143,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     store,
     clients: deps.clients,
     onClient: deps.onClient,
+    onRefused: deps.onErrorAnswer,
     sse: deps.sse,
   });
   app.register(peerRoutes, { engine, peers: deps.peers, clock: deps.clock });

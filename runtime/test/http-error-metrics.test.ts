@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HTTP_ERROR_CODES } from '../src/metrics/http-errors.ts';
 import { type Started, startRuntime } from './support/runtime.ts';
 
@@ -88,6 +88,41 @@ describe('hal9_http_errors_total', () => {
     });
     // A refusal is not an accepted request's outcome.
     expect(await rt.metric('hal9_requests_total', { outcome: 'failed' })).toBe(0);
+  });
+
+  it('counts a body that stalled once, as the 408 it got, and a caller that reset mid-body not at all', async () => {
+    rt = await startRuntime({ server: { request_timeout_ms: 1000, headers_timeout_ms: 1000 } });
+    const partial =
+      'POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"content":';
+    expect(await rawStatus(rt.url, partial)).toBe('HTTP/1.1 408 Request Timeout');
+    const started = rt;
+    await vi.waitFor(async () => expect(await counted(started)).toEqual({ 'CLIENT_TIMEOUT 408': 1 }));
+    // The same body, then a reset: no answer is written, so none is counted.
+    const { hostname, port } = new URL(rt.url);
+    const s = connect(Number(port), hostname, () =>
+      s.write(partial, () => setTimeout(() => s.resetAndDestroy(), 50)),
+    );
+    s.on('error', () => undefined);
+    await new Promise((r) => s.on('close', r));
+    // The runtime has seen the reset once the next request is served on a new connection.
+    expect((await rt.get('/healthz')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await counted(rt)).toEqual({ 'CLIENT_TIMEOUT 408': 1 });
+  });
+
+  it('counts each refused item of a batch, whatever the batch is answered', async () => {
+    rt = await startRuntime({
+      performance: { max_concurrent_signals: 1, max_queue_depth: 1 },
+      claude: { mock_responses: { L4: [{ trigger: 'slow', response: 'RESULT: late', delay_ms: 1_500 }] } },
+    });
+    expect((await rt.post('/v1/signals?wait=false', { content: 'slow 1' })).status).toBe(202);
+    expect((await rt.post('/v1/signals?wait=false', { content: 'slow 2' })).status).toBe(202);
+    expect((await rt.post('/v1/signals', { content: 'x' })).status).toBe(429);
+    const batch = await rt.post('/v1/signals/batch', { signals: [{ content: 'a' }, { content: 'b' }] });
+    expect(batch.status).toBe(429);
+    expect(await counted(rt)).toEqual({ 'QUEUE_FULL 429': 3 });
+    // Queue-full refusals are also hal9_requests_total's `rejected` (as documented).
+    expect(await rt.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(3);
   });
 
   it('starts every refusal code at zero, with its status', async () => {

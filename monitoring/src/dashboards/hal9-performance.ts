@@ -148,7 +148,7 @@ const serviceLevel = [
   timeSeriesPanel({
     title: 'Refused requests per second by error code',
     description:
-      'Requests the runtime answered with an error without accepting them (hal9_http_errors_total), by the error code of the answer: INVALID_REQUEST (a schema error, malformed HTTP), INVALID_JSON, PAYLOAD_TOO_LARGE, UNAUTHORIZED (a missing, wrong or rotated-away key), NOT_FOUND, UNKNOWN_NEURON, QUEUE_FULL, DRAINING and the rest of the catalogue. A client sending the wrong thing shows here and nowhere else; accepted requests that fail are in the panel by outcome.',
+      'Requests the runtime answered with an error without accepting them (hal9_http_errors_total), by the error code of the answer: INVALID_REQUEST (a schema error, malformed HTTP), INVALID_JSON, PAYLOAD_TOO_LARGE, UNAUTHORIZED (a missing, wrong or rotated-away key), NOT_FOUND, UNKNOWN_NEURON, QUEUE_FULL, DRAINING and the rest of the catalogue. A refused item of a batch counts as one. A client sending the wrong thing shows here and nowhere else; QUEUE_FULL and DRAINING are also the `rejected` outcome of the panel by outcome, where accepted requests that fail are.',
     unit: units.RequestsPerSecond,
     min: 0,
     targets: [

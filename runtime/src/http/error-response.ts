@@ -274,14 +274,29 @@ export function errorBody(err: Hal9Error): ErrorBody {
   };
 }
 
-/** Answers `e` in the catalogue's format, `onAnswer` told its code (hal9_http_errors_total). */
+/**
+ * Whether an answer to `reply`'s request can still be written: not when its connection was closed or
+ * reset (a body cut off midway), ended by an answer below the routes (a 408 for a body that stalled),
+ * or answered already.
+ */
+export function answerable(reply: FastifyReply): boolean {
+  const socket = reply.request.raw.socket as Socket | null;
+  return (
+    !reply.raw.headersSent && !reply.raw.destroyed && !(socket && (socket.destroyed || socket.writableEnded))
+  );
+}
+
+/**
+ * Answers `e` in the catalogue's format, `onAnswer` told its code (hal9_http_errors_total) when the
+ * answer can be written: a caller gone or already answered is not counted as refused.
+ */
 export function sendError(
   reply: FastifyReply,
   e: unknown,
   onAnswer: (code: ErrorCode) => void,
 ): FastifyReply {
   const err = toHal9Error(e);
-  onAnswer(err.code);
+  if (answerable(reply)) onAnswer(err.code);
   if (err.details.retryAfterSeconds !== undefined)
     reply.header('retry-after', String(err.details.retryAfterSeconds));
   if (err.details.traceresponse) reply.header('traceresponse', err.details.traceresponse);

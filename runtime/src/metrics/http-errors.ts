@@ -3,8 +3,9 @@ import type { CounterSeries, FixedCounter } from './fixed-series.ts';
 
 // hal9_http_errors_total: the error answers the HTTP layer writes for requests it did not accept
 // (http/error-response.ts: bad JSON or schema, body over the limit, no credential, no such route or
-// neuron, queue full, draining, malformed HTTP). Accepted requests that end badly are
-// hal9_requests_total{outcome}; the two never count the same answer twice.
+// neuron, queue full, draining, malformed HTTP), each refused item of a batch as one. Accepted
+// requests that end badly are hal9_requests_total{outcome} only; queue-full and draining refusals
+// are in both (there as `rejected`).
 
 /**
  * The codes a refusal can carry, exported at zero so increase() sees the first one: the catalogue's

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCodes, Hal9Error } from '../../errors.ts';
+import { type ErrorCode, ErrorCodes, Hal9Error } from '../../errors.ts';
 import type { Engine, SubmitInput } from '../../pipeline/engine.ts';
 import { MAX_RECORDED_EVENTS, type RequestRun, type RunView } from '../../pipeline/request-run.ts';
 import { endError } from '../../pipeline/request-span.ts';
@@ -7,7 +7,15 @@ import type { RunStore } from '../../pipeline/run-store.ts';
 import { bearerGuard } from '../auth-hook.ts';
 import { cancelWhenCallerLeaves } from '../caller-gone.ts';
 import type { Credentials } from '../credentials.ts';
-import { type BatchItem, batchStatus, clip, errorBody, runStatus, toHal9Error } from '../error-response.ts';
+import {
+  answerable,
+  type BatchItem,
+  batchStatus,
+  clip,
+  errorBody,
+  runStatus,
+  toHal9Error,
+} from '../error-response.ts';
 import { requestAttributes } from '../request-attributes.ts';
 import {
   accepted,
@@ -30,6 +38,8 @@ export interface SignalRoutesOptions {
   readonly clients: Credentials;
   /** A request authenticated as this client (logs and metrics carry the name, never the key). */
   readonly onClient: (name: string) => void;
+  /** A batch item refused (queue full, draining, …), as sendError tells a refused request's code. */
+  readonly onRefused: (code: ErrorCode) => void;
   readonly sse: SseOptions;
 }
 
@@ -54,7 +64,7 @@ const publicView = (v: RunView) => ({
 
 export async function signalRoutes(
   app: FastifyInstance,
-  { engine, store, clients, onClient, sse }: SignalRoutesOptions,
+  { engine, store, clients, onClient, onRefused, sse }: SignalRoutesOptions,
 ) {
   // The client key each request came with: its kept runs are that client's share of the store.
   const clientOf = new WeakMap<FastifyRequest, string>();
@@ -252,6 +262,8 @@ export async function signalRoutes(
       });
       cancelWhenCallerLeaves(reply, runs);
       const items = await Promise.all(pending);
+      // Each item is a request of its own: a refused one counts as a refusal, once its answer can go.
+      if (answerable(reply)) for (const i of items) if ('refused' in i) onRefused(i.refused.code);
       const s = batchStatus(items);
       if (s.retryAfter !== undefined) reply.header('retry-after', String(s.retryAfter));
       if (s.close) reply.header('connection', 'close');
