@@ -100,6 +100,26 @@ describe('event streams', () => {
     expect(cancelled.body.errors.at(-1).code).toBe('CANCELLED');
   });
 
+  it('closes the connection after the end of a stream whose request asked for Connection: close', async () => {
+    rt = await startRuntime();
+    const { hostname, port } = new URL(rt.url);
+    const body = JSON.stringify({ content: 'close after' });
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(
+        `POST /v1/signals?stream=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+    });
+    // The runtime closes the connection once the stream ended (no keep-alive the caller refused).
+    await new Promise((r) => socket.on('close', r));
+    expect(text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(text).not.toMatch(/\r\nConnection: keep-alive\r\n/i);
+    expect(text).toContain('event: end');
+  });
+
   it('refuses ?stream=true with ?wait=false (two answers asked for) before it takes the request', async () => {
     rt = await startRuntime(slowImpl);
     const res = await rt.post('/v1/signals?stream=true&wait=false', { content: 'both' });

@@ -246,13 +246,34 @@ describe('streamRun backpressure', () => {
     expect(JSON.parse(data ?? 'null')).toMatchObject({ content });
   });
 
-  it('ends with EVENTS_EXPIRED when the next event to write is no longer kept', async () => {
-    const s = setup({ room: 1000, maxBufferedBytes: 1_000_000_000 });
-    s.results(10_100, 1); // one turn: the first events leave the run's 10,000 before they are written
-    await nextTurn();
-    s.res.drain();
-    expect(s.res.ended).toBe(true);
-    expect(s.res.text).toContain('EVENTS_EXPIRED');
+  it('writes a burst of more events than the run keeps to a reader that keeps up', async () => {
+    const s = setup({ room: 1000, maxBufferedBytes: 2000 });
+    // One turn: the first events leave the run's latest 10,000 before the stream can write them.
+    s.results(10_100, 1);
+    s.run.close(ONLY);
+    for (let i = 0; i < 5000 && !s.res.ended; i++) {
+      await nextTurn();
+      s.res.drain();
+    }
+    expect(s.res.text).not.toContain('event: error');
+    expect(s.ids()).toEqual(Array.from({ length: 10_101 }, (_, i) => i + 1));
+    expect(s.delivered()).toBe(true);
+  });
+
+  it('ends with EVENTS_EXPIRED a stream resumed after an event the run no longer keeps', () => {
+    const clock = new ManualClock();
+    const run = openRun(clock, ONLY);
+    run.record();
+    run.progress(
+      {
+        results: Array.from({ length: 10_100 }, () => ({ neuron: 'w', layer: 'L2' as const, content: 'x' })),
+      },
+      ONLY,
+    );
+    const res = new FakeSocket(1000);
+    streamRun(res as unknown as ServerResponse, run, 5, { clock, heartbeatMs: 1000, maxBufferedBytes: 2000 });
+    expect(res.ended).toBe(true);
+    expect(res.text).toContain('EVENTS_EXPIRED');
   });
 
   it('destroys the connection of a reader that takes nothing of what is left after an overflow', async () => {

@@ -53,7 +53,7 @@ export function streamHead(run: RequestRun): Record<string, string> {
   return {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
+    // No `connection`: Node's own (keep-alive, or close when the request asked for it) must stand.
     'x-accel-buffering': 'no',
     // The request's trace (W3C traceresponse), for a reader that correlates it with its own.
     ...(traced ? { traceresponse: traced } : {}),
@@ -90,6 +90,14 @@ export function streamRun(
   let countAfter: number | undefined;
   /** Bytes of those events not yet written. */
   let lagBytes = 0;
+  /**
+   * While waiting: the events after the cursor, as they came (from `heldAt` on). The run keeps only
+   * its latest MAX_RECORDED_EVENTS, which one burst can pass (an answer gives up to 100 results), and
+   * a reader that keeps up must get every event whatever the burst's size; later turns are bounded by
+   * the lag above. References to the run's own events, no copies.
+   */
+  let held: RunEvent[] = [];
+  let heldAt = 0;
   /**
    * The reader took something since the last heartbeat (a drain, or less left to send than then:
    * `left`); `stalled`: it did not in the interval before either.
@@ -176,6 +184,8 @@ export function streamRun(
     waiting = true;
     countAfter = undefined;
     lagBytes = 0;
+    held = [];
+    heldAt = 0;
     // What the run emits in this turn is its own burst; the reader's lag counts from the next turn.
     setImmediate(() => {
       if (waiting && !ended && countAfter === undefined) countAfter = run.lastEventId;
@@ -187,16 +197,25 @@ export function streamRun(
     if (ended || sending) return;
     drained = true;
     while (cursor < run.lastEventId) {
-      const e = run.event(cursor + 1);
+      while (heldAt < held.length && held[heldAt]!.id <= cursor) heldAt++;
+      const e = held[heldAt]?.id === cursor + 1 ? held[heldAt++] : run.event(cursor + 1);
       if (!e) {
         finish(expired(run, cursor));
         return;
       }
-      if (!write(e) || ended) return;
+      if (!write(e) || ended) {
+        if (heldAt > 1024 && heldAt * 2 > held.length) {
+          held = held.slice(heldAt);
+          heldAt = 0;
+        }
+        return;
+      }
     }
     waiting = false;
     countAfter = undefined;
     lagBytes = 0;
+    held = [];
+    heldAt = 0;
   }
   const beat = () => {
     // Two heartbeats in a row with nothing taken while events wait: a whole interval with nothing taken.
@@ -221,13 +240,15 @@ export function streamRun(
   unsubscribe = run.subscribe((e) => {
     if (ended || e.id <= cursor) return;
     if (waiting) {
-      if (countAfter === undefined || e.id <= countAfter) return;
-      // The unsent events before this one, while the reader has not drained since the last turn.
-      if (lagBytes > o.maxBufferedBytes) {
-        overflow(`over ${o.maxBufferedBytes} bytes waiting`);
-        return;
+      if (countAfter !== undefined && e.id > countAfter) {
+        // The unsent events before this one, while the reader has not drained since the last turn.
+        if (lagBytes > o.maxBufferedBytes) {
+          overflow(`over ${o.maxBufferedBytes} bytes waiting`);
+          return;
+        }
+        lagBytes += Buffer.byteLength(frame(e));
       }
-      lagBytes += Buffer.byteLength(frame(e));
+      held.push(e);
       return;
     }
     if (!write(e) && !ended) wait();
