@@ -6,7 +6,7 @@ import { MockBackend } from './claude/mock.ts';
 import { PEER_CANCEL_OUTCOMES } from './cluster/peer-cancels.ts';
 import { HttpPeerTransport, noPeers } from './cluster/peer-client.ts';
 import type { Config } from './config/types.ts';
-import { unpricedModels, unpricedWarning } from './config/unpriced.ts';
+import { strayPrices, strayPricesWarning, unpricedModels, unpricedWarning } from './config/unpriced.ts';
 import { Hal9Error } from './errors.ts';
 import { rotatingCredential, rotatingCredentials } from './http/credentials.ts';
 import { listenWildcard } from './http/listen-wildcard.ts';
@@ -247,6 +247,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       { field: 'performance.request_budget.max_cost_usd', models: unpriced },
       unpricedWarning(unpriced),
     );
+  const prices = strayPrices(config);
+  if (prices.stray.length > 0)
+    app.log.warn({ field: 'claude.prices', models: prices.stray }, strayPricesWarning(prices));
 
   return {
     config,

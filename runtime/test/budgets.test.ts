@@ -253,6 +253,18 @@ describe('a cost budget with models claude.prices does not price', () => {
     const price = { input: 3, output: 15 };
     expect(await start({ 'claude-test-1': price, 'claude-small-1': price })).toEqual([]);
   });
+
+  it('names a price of a model no call uses (a misspelt one), and the models left unpriced', async () => {
+    const price = { input: 3, output: 15 };
+    const logged = await start({ 'claude-tset-1': price, 'claude-small-1': price });
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        field: 'claude.prices',
+        msg: "claude.prices names claude-tset-1, which no call of this runtime uses (claude.model and the neurons' fallback_models), and has no price for claude-test-1: check the spelling; calls of an unpriced model count no cost",
+      }),
+    );
+  });
 });
 
 describe('request budgets on a peer pod', () => {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.ts';
 import type { Clock, Timer } from '../pipeline/clock.ts';
 import type { RequestRun, RunEvent } from '../pipeline/request-run.ts';
@@ -158,6 +159,15 @@ export function streamRun(
     else res.end();
     if (!res.writableFinished) reapUnlessTaken(unsent());
   };
+  /**
+   * Ends the connection of a reader that stopped reading, with a reset: closed gracefully, its socket
+   * would linger in the kernel (FIN-WAIT-1) with the unsent bytes (megabytes) for minutes.
+   */
+  const abort = () => {
+    const socket = res.socket as (Socket & { resetAndDestroy?: () => void }) | null | undefined;
+    if (socket?.resetAndDestroy) socket.resetAndDestroy();
+    else res.destroy();
+  };
   /** Destroys the connection when the reader took nothing of the `left` unsent bytes in an interval. */
   const reapUnlessTaken = (left: number) => {
     reaper = o.clock.setTimeout(() => {
@@ -165,7 +175,7 @@ export function streamRun(
       if (res.writableFinished || res.destroyed) return;
       const now = unsent();
       if (now < left) reapUnlessTaken(now);
-      else res.destroy();
+      else abort();
     }, o.heartbeatMs);
   };
   /** Writes one event; false when the socket's buffer is full (then the stream waits for a drain). */
