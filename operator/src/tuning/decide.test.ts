@@ -136,7 +136,11 @@ describe('decide', () => {
     const { serviceMs: _, ...unknown } = queued;
     expect(decide(state(8), unknown, bounds, T).reason).toBe('LatencyAboveSLO');
     // Upstream push-back wins over everything.
-    expect(decide(state(8), { ...queued, throttledPerSecond: 1 }, bounds, T).reason).toBe(
+    expect(decide(state(8), { ...queued, throttledPerSecond: 5 }, bounds, T).reason).toBe(
+      'UpstreamThrottling',
+    );
+    // A stray 429 among many answers (under THROTTLED_SHARE) is no push-back: the raise goes on.
+    expect(decide(state(8), { ...queued, throttledPerSecond: 0.5 }, bounds, T).reason).not.toBe(
       'UpstreamThrottling',
     );
   });
@@ -185,12 +189,12 @@ describe('decide', () => {
         },
         'trims on push-back instead': {
           s: state(20),
-          o: { ...band, utilization: 0.5, throttledPerSecond: 2 },
+          o: { ...band, utilization: 0.5, throttledPerSecond: 5 },
           want: { value: 13, reason: 'UpstreamThrottling' },
         },
         'holds full slots on push-back': {
           s: state(8),
-          o: { ...band, throttledPerSecond: 2 },
+          o: { ...band, throttledPerSecond: 5 },
           want: { value: 8, reason: 'UpstreamThrottling' },
         },
         'holds without a queue: the p95 is the service, which more slots would not shorten': {
@@ -250,7 +254,7 @@ describe('decide', () => {
       { value: 14, reason: 'PreScaled' },
     );
     // The upstream pushing back still cuts.
-    expect(decide(state(8), obs({ predictedPerPod: 11, throttledPerSecond: 1 }), bounds, T).reason).toBe(
+    expect(decide(state(8), obs({ predictedPerPod: 11, throttledPerSecond: 5 }), bounds, T).reason).toBe(
       'UpstreamThrottling',
     );
   });

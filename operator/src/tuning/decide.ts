@@ -1,3 +1,5 @@
+import { upstreamPushesBack } from './throttled.ts';
+
 // The parallelism tuner's decision: a pure function of what was observed and what was decided
 // before. Increase while the slots are saturated and the p95 keeps 20 % headroom under the SLO — also
 // when signals queue behind full slots and the service itself fits the SLO, whether the queue wait
@@ -153,7 +155,7 @@ export function decide(
   const ceiling =
     state.ceiling && now - state.ceiling.at < 5 * stable ? state.ceiling.value - 1 : Number.POSITIVE_INFINITY;
   const top = Math.min(b.max, ceiling);
-  if (obs.throttledPerSecond > 0) {
+  if (upstreamPushesBack(obs.throttledPerSecond, obs.throughput)) {
     // Push-back trims the slots the upstream's admissions leave idle, never those in use: under
     // open-loop load fewer slots do not mean fewer arrivals, so a deeper cut only turns fast
     // refusals into queue wait (the autoscaling bench's 429 storm).

@@ -3,6 +3,7 @@ import { concurrencyOverAllPods, demandOverAllPods } from './over-all-pods.ts';
 import { podCondition } from './pod-condition.ts';
 import type { PodView } from './pod-view.ts';
 import type { PrometheusRead, PrometheusSource } from './prometheus-source.ts';
+import { upstreamPushesBack } from './throttled.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 /** What the replica law sizes one Neuron from this pass, and the condition that says where it came from. */
@@ -35,7 +36,7 @@ export function podReplicaSignals(t: TuningTarget, view: PodView | undefined, ba
     panic: concurrencyOverAllPods(view?.panic, silent),
     stableCoveredMs: view?.stable?.coveredMs,
     demand: demandOverAllPods(view?.panic, silent),
-    throttled: (view?.panic?.throttledRate ?? 0) > 0,
+    throttled: upstreamPushesBack(view?.panic?.throttledRate ?? 0, view?.panic?.completionRate ?? 0),
     condition: podCondition(view, 'the first reports', `${base} replicas`) ?? {
       status: 'True',
       reason: ReplicasReason.MetricsAvailable,
@@ -84,7 +85,7 @@ export function prometheusReplicaSignals(
     ...none,
     stable,
     panic: stable,
-    throttled: (c.observation?.throttledPerSecond ?? 0) > 0,
+    throttled: upstreamPushesBack(c.observation?.throttledPerSecond ?? 0, c.observation?.throughput ?? 0),
     condition:
       stable === undefined
         ? {
