@@ -24,7 +24,8 @@ const isNum = (v: unknown): v is number =>
 // The runtime's executor limit (max_concurrent_signals): an integer from 1 to 10,000, as its config
 // and the PUT answer's check (runtime-pods.ts) hold it. The windows sum the pods' limits into the
 // Neuron's slots: one pod claiming 1e15 made every other pod's saturation look like an idle Neuron.
-const MAX_LIMIT = 10_000;
+/** The runtime's own bound on max_concurrent_signals. */
+export const MAX_LIMIT = 10_000;
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -377,6 +377,59 @@ describe('windowStats', () => {
     expect(windowStats([stepped], 'impl-1', o)!.active).toBeCloseTo(9, 9);
   });
 
+  it('holds the limit a pod reports to what its Neuron runs (maxLimit): a claim of 10,000 slots neither dilutes nor inflates', () => {
+    // Two honest pods saturated at 8 of 8; a third claims 10,000 slots, all busy, and 10,000 in flight.
+    const t0 = 1_700_000_000_000;
+    const run = () => aPodProcess('impl-1', t0 - 120_000).run([{ seconds: 120, active: 8, limit: 8 }]);
+    const honest = [0, 1].map(() => history(run()));
+    const crafted = history(
+      run().map((r) => ({
+        ...r,
+        limit: 10_000,
+        busySeconds: (r.at - (t0 - 120_000)) * 10,
+        concurrencySeconds: (r.at - (t0 - 120_000)) * 10,
+      })),
+    );
+    const o = { now: t0, windowMs: 60_000, staleMs: 3000, maxQueue: 0, maxLimit: 16 };
+    const s = windowStats([...honest, crafted], 'impl-1', o)!;
+    // Its slots count as 16 at most: 8 + 8 + 16, all busy (utilization 1, where 10,000 slots read 0.0016).
+    expect(s.slots).toBe(32);
+    expect(s.active).toBeCloseTo(32, 9);
+    expect(s.utilization).toBeCloseTo(1, 9);
+    expect(s.concurrency).toBeCloseTo(32, 9);
+    // Without the Neuron's bound, the runtime's own (10,000).
+    expect(windowStats([...honest, crafted], 'impl-1', { ...o, maxLimit: undefined })!.slots).toBe(10_016);
+  });
+
+  it('holds a pod to the arrivals it finished or holds, and to latencies within its deadline', () => {
+    // An honest pod finishes 10 signals a second at 50 ms; a second, otherwise the same, claims 10⁹
+    // arrivals a second and 10⁹ s for each signal it finished.
+    const t0 = 1_700_000_000_000;
+    const run = () =>
+      aPodProcess('impl-1', t0 - 120_000).run([{ seconds: 120, active: 1, rate: 10, limit: 8 }]);
+    const honest = history(run());
+    const crafted = history(
+      run().map((r) => {
+        const arrived = r.arrived + (r.at - (t0 - 120_000)) * 1e6;
+        const latency = { ...r.latency, sum: r.latency.sum * 2e10 };
+        return {
+          ...r,
+          arrived,
+          latency,
+          neurons: { 'impl-1': { ...r.neurons['impl-1']!, arrived, latency } },
+        };
+      }),
+    );
+    const o = { now: t0, windowMs: 60_000, staleMs: 3000, maxQueue: 100, maxLatencySeconds: 30 };
+    const s = windowStats([honest, crafted], 'impl-1', o)!;
+    // 10 + 10 finished a second, and at most 108 held across the minute.
+    expect(s.arrivalRate).toBeLessThanOrEqual(20 + 108 / 60 + 1e-9);
+    expect(s.arrivalRate).toBeGreaterThanOrEqual(20 - 1e-9);
+    // Half the signals at 50 ms, half held to the 30 s deadline.
+    expect(s.meanLatencySeconds).toBeCloseTo((0.05 + 30) / 2, 6);
+    expect(windowStats([honest], 'impl-1', o)!.meanLatencySeconds).toBeCloseTo(0.05, 9);
+  });
+
   it('holds a pod to the signals its slots and queue can hold, live or departed', () => {
     // Three honest pods hold 3 each; a fourth, otherwise honest, claims a billion signal-seconds a
     // second. The replica law reads this concurrency alone: uncapped, it asked for maxReplicas.

@@ -1,4 +1,4 @@
-import type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts';
+import { type LatencyHistogram, type LoadReport, MAX_LIMIT, type NeuronLoad } from './load-report.ts';
 
 // Windows over the pods' load reports (pure). Every figure is a difference of two cumulative
 // reports of the same process divided by the time between them, so a window's rate or average is
@@ -275,7 +275,23 @@ export interface WindowOptions {
    * MAX_QUEUE). A pod's concurrency is held to its slots and this queue, as its busy time is to its slots.
    */
   readonly maxQueue?: number;
+  /**
+   * The most slots a pod of the Neuron runs (the larger of its parallelism bound and its spec's
+   * max_concurrent_signals; default MAX_LIMIT, the runtime's bound). A pod's reported limit is held to
+   * it: busy time and concurrency are held to the limit a pod reports, so one pod claiming 10,000
+   * slots scaled its Neuron to maxReplicas in one pass, and its slots diluted every pod's utilization.
+   */
+  readonly maxLimit?: number;
+  /**
+   * The longest a signal of the Neuron can take (its request_timeout_ms; default the runtime's bound).
+   * A pod's latency sum is held to it for each signal it finished: the mean latency sizes the Neuron's
+   * in-flight prediction downstream, and one pod claiming 10⁹ s a signal pre-scaled it to its maximum.
+   */
+  readonly maxLatencySeconds?: number;
 }
+
+/** The runtime's bound on a request's timeout (timeout_ms up to 9,999,999 ms), in seconds. */
+export const MAX_LATENCY_SECONDS = 10_000;
 
 /** The CRDs' largest performance.maxQueueDepth: the bound when a Neuron's own is not given. */
 export const MAX_QUEUE = 1_000_000;
@@ -301,6 +317,8 @@ export function windowStats(
   let counts: number[] | undefined;
   const maxFanout = o.maxFanout ?? MAX_FANOUT;
   const maxQueue = o.maxQueue ?? MAX_QUEUE;
+  const maxLimit = o.maxLimit ?? MAX_LIMIT;
+  const maxLatency = o.maxLatencySeconds ?? MAX_LATENCY_SECONDS;
   // Without a prototype: the keys are target names a pod reported (a Neuron may be named constructor).
   const forwarded: Record<string, number> = Object.create(null);
   const spans = histories.flatMap((h) => {
@@ -338,16 +356,19 @@ export function windowStats(
   for (const { h, newest, base, ms, young } of spans) {
     const dt = young ? Math.max(ms / 1000, shared) : ms / 1000;
     pods++;
-    concurrency += heldWithin(h, base, newest, ms, maxQueue) / dt;
-    active += busyWithin(h, base, newest, ms) / dt;
-    slots += newest.limit;
+    concurrency += heldWithin(h, base, newest, ms, maxQueue, maxLimit) / dt;
+    active += busyWithin(h, base, newest, ms, maxLimit) / dt;
+    slots += Math.min(newest.limit, maxLimit);
     throttledRate += (newest.throttled - base.throttled) / dt;
     const n1 = newest.neurons[neuron];
     const n0 = base.neurons[neuron];
     const a1 = n1 ?? newest;
     const a0 = n0 ?? (n1 ? undefined : base);
-    const arrived = a1.arrived - (a0?.arrived ?? 0);
     const done = a1.completed - (a0?.completed ?? 0);
+    // Every signal that arrived has finished or is still held, in its slots or its queue: more claimed
+    // (one pod's 10⁹ a second) pre-scaled every Neuron downstream to its maximum.
+    const held = highestLimit(h, base, newest, maxLimit) + maxQueue;
+    const arrived = Math.min(a1.arrived - (a0?.arrived ?? 0), Math.max(0, done) + held);
     arrivalRate += arrived / dt;
     completionRate += done / dt;
     // A runtime from before `served` counted every finished signal as one that held a slot.
@@ -362,7 +383,8 @@ export function windowStats(
     }
     if (l1.counts.length === counts!.length && (!l0 || l0.counts.length === l1.counts.length)) {
       for (let i = 0; i < l1.counts.length; i++) counts![i]! += l1.counts[i]! - (l0?.counts[i] ?? 0);
-      latencySum += l1.sum - (l0?.sum ?? 0);
+      const podFinished = (l1.counts.at(-1) ?? 0) - (l0?.counts.at(-1) ?? 0);
+      latencySum += Math.min(l1.sum - (l0?.sum ?? 0), Math.max(0, podFinished) * maxLatency);
     }
     // Each signal finished here forwarded at most maxFanout signals (the runtime drops the rest): a
     // pod claiming more is held to that, per pod, so it weighs no more than its own finished signals
@@ -378,10 +400,12 @@ export function windowStats(
   let departedConcurrency = 0;
   let departedArrivals = 0;
   for (const { h, base, newest } of gone) {
-    departedConcurrency += heldWithin(h, base, newest, newest.at - base.at, maxQueue) / shared;
+    departedConcurrency += heldWithin(h, base, newest, newest.at - base.at, maxQueue, maxLimit) / shared;
     const a1 = newest.neurons[neuron] ?? newest;
     const a0 = newest.neurons[neuron] ? base.neurons[neuron] : base;
-    departedArrivals += (a1.arrived - (a0?.arrived ?? 0)) / shared;
+    const done = Math.max(0, a1.completed - (a0?.completed ?? 0));
+    const held = highestLimit(h, base, newest, maxLimit) + maxQueue;
+    departedArrivals += Math.min(a1.arrived - (a0?.arrived ?? 0), done + held) / shared;
   }
   const finished = counts?.at(-1) ?? 0;
   const fanOut: Record<string, number> = Object.create(null);
@@ -433,8 +457,17 @@ function departedSpans(
  * highest limit it reported there, busy all the time. One pod claiming more (a bug, or a pod that
  * says anything) made its Neuron's utilization 5 × 10⁴ and raised every pod's slots as Saturated.
  */
-function busyWithin(h: readonly LoadReport[], base: LoadReport, newest: LoadReport, ms: number): number {
-  return Math.min(newest.busySeconds - base.busySeconds, (highestLimit(h, base, newest) * ms) / 1000);
+function busyWithin(
+  h: readonly LoadReport[],
+  base: LoadReport,
+  newest: LoadReport,
+  ms: number,
+  maxLimit: number,
+): number {
+  return Math.min(
+    newest.busySeconds - base.busySeconds,
+    (highestLimit(h, base, newest, maxLimit) * ms) / 1000,
+  );
 }
 
 /**
@@ -448,13 +481,20 @@ function heldWithin(
   newest: LoadReport,
   ms: number,
   maxQueue: number,
+  maxLimit: number,
 ): number {
-  const most = ((highestLimit(h, base, newest) + maxQueue) * ms) / 1000;
+  const most = ((highestLimit(h, base, newest, maxLimit) + maxQueue) * ms) / 1000;
   return Math.min(newest.concurrencySeconds - base.concurrencySeconds, most);
 }
 
-function highestLimit(h: readonly LoadReport[], base: LoadReport, newest: LoadReport): number {
+/** The highest limit a pod reported between two reports, held to what its Neuron runs (`maxLimit`). */
+function highestLimit(
+  h: readonly LoadReport[],
+  base: LoadReport,
+  newest: LoadReport,
+  maxLimit: number,
+): number {
   let limit = base.limit;
   for (const r of h) if (r.at > base.at && r.at <= newest.at && r.limit > limit) limit = r.limit;
-  return limit;
+  return Math.min(limit, maxLimit);
 }

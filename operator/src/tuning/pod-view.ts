@@ -1,3 +1,4 @@
+import { parallelismBounds } from '../render/autoscaling.ts';
 import type { LoadReport } from './load-report.ts';
 import { type WindowStats, windowStats } from './load-windows.ts';
 import type { RuntimePod } from './runtime-pods.ts';
@@ -86,7 +87,19 @@ export function podView(i: PodViewInput): PodView {
   const maxFanout = t.spec.performance.requestBudget.maxFanout;
   // And its concurrency to its slots and queue (one pod's claim would otherwise scale its Neuron to its maximum).
   const maxQueue = t.spec.performance.maxQueueDepth;
-  const opts = { now: reportNow, staleMs: Number.POSITIVE_INFINITY, departed, maxFanout, maxQueue };
+  // And its slots to what the Neuron runs: its parallelism bound, or its spec's value (the larger).
+  const maxLimit = Math.max(parallelismBounds(t.spec).max, t.spec.performance.maxConcurrentSignals);
+  // And its signals' latency to their request's deadline.
+  const maxLatencySeconds = t.spec.performance.requestTimeoutMs / 1000;
+  const opts = {
+    now: reportNow,
+    staleMs: Number.POSITIVE_INFINITY,
+    departed,
+    maxFanout,
+    maxQueue,
+    maxLimit,
+    maxLatencySeconds,
+  };
   const stable = windowStats(fresh, name, { ...opts, windowMs: a.stableWindowSeconds * 1000 });
   const panic = windowStats(fresh, name, { ...opts, windowMs: a.panicWindowSeconds * 1000 });
   // Three quarters of an interval back reaches the read before the newest: one interval's span.
