@@ -16,6 +16,8 @@ export interface RefusedDelivery {
   readonly failures: number;
   /** Clock milliseconds before which this value and token are not sent again. */
   readonly retryAt: number;
+  /** Clock milliseconds when the refused PUT was sent: a report read later that shows the value proves it taken. */
+  readonly sentAt?: number;
 }
 
 /** What the tuner keeps about one Neuron between passes (in memory, seeded from its status). */

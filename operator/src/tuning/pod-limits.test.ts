@@ -102,6 +102,38 @@ describe('delivering a limit to the pods', () => {
     ]);
   });
 
+  it('takes a value as delivered once a report read after its failed PUT shows the pod running it', async () => {
+    const a = pod('impl-1-7d9f8-a', '127.0.0.2');
+    // The pod applies the value, then its answer misses the PUT's deadline.
+    const h = setUp(() => {
+      throw new Error('no answer within 3000 ms');
+    });
+    const readBefore = h.clock.now();
+    h.clock.advance(1000);
+    h.limits.deliver('ns/impl-1', h.mem, [a], 9, undefined);
+    await h.limits.settled();
+    expect(h.mem.refused.get(a.instance)?.value).toBe(9);
+    expect(undelivered(h.mem.refused, 9)).toContain('no answer within 3000 ms');
+    // A report read before the PUT went out proves nothing, nor one showing another value.
+    expect(
+      h.limits.forgetDrifted('ns/impl-1', h.mem, [a], new Map([[a.uid, { limit: 9, readAt: readBefore }]])),
+    ).toBe(false);
+    h.clock.advance(1000);
+    const later = h.clock.now();
+    h.limits.forgetDrifted('ns/impl-1', h.mem, [a], new Map([[a.uid, { limit: 8, readAt: later }]]));
+    expect(h.mem.refused.has(a.instance)).toBe(true);
+    // Read after it, the pod runs 9: delivered, the refusal gone, and the value in effect.
+    h.limits.forgetDrifted('ns/impl-1', h.mem, [a], new Map([[a.uid, { limit: 9, readAt: later }]]));
+    expect(h.mem.refused.has(a.instance)).toBe(false);
+    expect(h.mem.delivered.get(a.instance)).toBe(9);
+    expect(undelivered(h.mem.refused, 9)).toBeUndefined();
+    h.limits.deliver('ns/impl-1', h.mem, [a], 9, undefined);
+    expect(h.mem.published).toBe(9);
+    expect(h.mem.pending).toBe(false);
+    // Nothing sent again.
+    expect(h.puts).toHaveLength(1);
+  });
+
   it('forgets when a pod took its value once the pod is no longer listed (nothing kept of pods gone)', async () => {
     const a = pod('impl-1-7d9f8-a', '127.0.0.2');
     const b = pod('impl-2-7d9f8-b', '127.0.0.3');

@@ -60,11 +60,13 @@ export interface PodLimits {
   /**
    * Forgets a delivery a pod no longer runs (a hand-made PUT, a runtime that reset its executor):
    * `limits` are the pods' own reports (pod uid → limit). True when one was forgotten: the value is
-   * then pending again, and the next deliver sends it.
+   * then pending again, and the next deliver sends it. The other way round, a refused value that a
+   * report read after its PUT was sent shows the pod running (a PUT applied, then answered past its
+   * deadline) is taken as delivered: else its refusal held every raise of the Neuron for good.
    */
   forgetDrifted(
     key: string,
-    mem: Pick<NeuronMemory, 'delivered'>,
+    mem: Pick<NeuronMemory, 'delivered' | 'refused'>,
     pods: readonly RuntimePod[],
     limits: ReadonlyMap<string, { readonly limit: number; readonly readAt: number }>,
   ): boolean;
@@ -139,6 +141,7 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
           token,
           failures,
           retryAt: sentAt + wait,
+          sentAt,
         });
         return false;
       } finally {
@@ -204,6 +207,23 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
     forgetDrifted(key, mem, pods, limits) {
       let forgot = false;
       for (const pod of pods) {
+        const refused = mem.refused.get(pod.instance);
+        const shown = limits.get(pod.uid);
+        if (
+          refused?.sentAt !== undefined &&
+          shown !== undefined &&
+          shown.limit === refused.value &&
+          shown.readAt > refused.sentAt &&
+          !inFlight.has(pod.instance)
+        ) {
+          mem.refused.delete(pod.instance);
+          mem.delivered.set(pod.instance, refused.value);
+          deliveredAt.set(pod.instance, shown.readAt);
+          logger.info(
+            { neuron: key, pod: pod.name, value: refused.value, err: refused.error },
+            'Pod runs the parallelism value its PUT failed on: taken as delivered',
+          );
+        }
         const delivered = mem.delivered.get(pod.instance);
         const report = limits.get(pod.uid);
         const runs = report?.limit;
