@@ -46,6 +46,17 @@ describe('secretAdminToken', () => {
     expect(requests[0]?.headers.authorization).toBe('Bearer operator-token');
   });
 
+  it('reads a Secret once for the Neurons that ask for it at once', async () => {
+    const { kc, requests } = await stub(aSecret);
+    const read = secretAdminToken(createKubeClients(kc, adminTokenTimeoutMs).core);
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => read(cluster)));
+    expect(new Set(tokens)).toEqual(new Set(['rotate-me-0123456789']));
+    expect(requests).toHaveLength(1);
+    // Kept: the next ask reads nothing.
+    expect(await read(cluster)).toBe('rotate-me-0123456789');
+    expect(requests).toHaveLength(1);
+  });
+
   it("names the chart value to grant on a refused read, keeping the refusal's code and status", async () => {
     const { kc } = await stub({
       status: 403,

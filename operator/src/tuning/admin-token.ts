@@ -25,17 +25,30 @@ export interface AdminTokenOptions {
 export function secretAdminToken(api: CoreV1Api, options: AdminTokenOptions = {}): AdminTokenReader {
   const { ttlMs = 60_000, now = () => Date.now() } = options;
   const cache = new Map<string, { token: string | undefined; error?: Error; at: number }>();
-  return async (cluster) => {
+  // One read per Secret at a time: the Neurons of a pass ask for their tokens at once.
+  const reading = new Map<string, Promise<string | undefined>>();
+  return (cluster) => {
+    const ref = cluster.spec?.adminTokenSecretRef;
+    const namespace = cluster.metadata?.namespace;
+    if (!ref || !namespace) return Promise.resolve(undefined);
+    const key = `${namespace}/${ref.name}/${ref.key ?? 'token'}`;
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < (hit.error ? ttlMs / 10 : ttlMs))
+      return hit.error ? Promise.reject(hit.error) : Promise.resolve(hit.token);
+    let p = reading.get(key);
+    if (!p) {
+      p = read(cluster).finally(() => reading.delete(key));
+      reading.set(key, p);
+    }
+    return p;
+  };
+
+  async function read(cluster: Hal9Cluster): Promise<string | undefined> {
     const ref = cluster.spec?.adminTokenSecretRef;
     const namespace = cluster.metadata?.namespace;
     if (!ref || !namespace) return undefined;
     const keyName = ref.key ?? 'token';
     const key = `${namespace}/${ref.name}/${keyName}`;
-    const hit = cache.get(key);
-    if (hit && now() - hit.at < (hit.error ? ttlMs / 10 : ttlMs)) {
-      if (hit.error) throw hit.error;
-      return hit.token;
-    }
     for (const [k, v] of cache) if (now() - v.at >= ttlMs) cache.delete(k);
     let secret: Awaited<ReturnType<CoreV1Api['readNamespacedSecret']>>;
     try {
@@ -59,5 +72,5 @@ export function secretAdminToken(api: CoreV1Api, options: AdminTokenOptions = {}
     const token = raw ? Buffer.from(raw, 'base64').toString('utf8').trim() : undefined;
     cache.set(key, { token, at: now() });
     return token;
-  };
+  }
 }

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import type { Hal9ClusterSpec } from '../generated/hal9cluster.gen.ts';
@@ -12,7 +12,7 @@ import { FakeClock } from '../testing/fake-clock.ts';
 import { aLivePod, type LiveLoad, type LivePod } from '../testing/load-reports.ts';
 import { parseCidrs } from './pod-cidrs.ts';
 import { startTuner } from './tuner.ts';
-import type { TunerObserver } from './tuner-deps.ts';
+import type { TunerDeps, TunerObserver } from './tuner-deps.ts';
 
 // The autoscaler loop on the pods' load reports, with its edges replaced by plain objects: Neurons
 // and pods as data, pods whose load the test sets (read at the fake clock's time), a scale
@@ -53,7 +53,13 @@ const setAutoscaling = (c: Hal9Cluster, a: Spec) => {
 };
 
 function harness(
-  o: { cluster?: Hal9Cluster; neurons?: Neuron[]; cidrs?: string; observer?: TunerObserver } = {},
+  o: {
+    cluster?: Hal9Cluster;
+    neurons?: Neuron[];
+    cidrs?: string;
+    observer?: TunerObserver;
+    authToken?: TunerDeps['authToken'];
+  } = {},
 ) {
   const clock = new FakeClock();
   const neurons = o.neurons ?? [aNeuron('impl-1', { replicas: 2 })];
@@ -74,6 +80,7 @@ function harness(
     prometheus: () => {
       throw new Error('no Prometheus in these tests');
     },
+    ...(o.authToken ? { authToken: o.authToken } : {}),
     readLoad: async (url) => {
       reads.push(url);
       if (down.has(url)) throw new Error(`${url}: ECONNREFUSED`);
@@ -189,6 +196,27 @@ const limitsTo = (h: ReturnType<typeof harness>, ip: string): number[] =>
   h.puts.filter((p) => p.url.includes(ip)).map((p) => p.value);
 
 describe('the autoscaler on the pods’ load reports', () => {
+  it('asks for every Neuron’s admin token at once, not one after the other ahead of every pod read', async () => {
+    // Five Neurons; their token reads answer only once all five are asked (one at a time never would).
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    let asked = 0;
+    let open = () => {};
+    const all = new Promise<void>((r) => (open = r));
+    const h = harness({
+      neurons: names.map((n) => aNeuron(n, { replicas: 1 })),
+      authToken: async () => {
+        if (++asked === names.length) open();
+        await all;
+        return 'token-0123456789';
+      },
+    });
+    names.forEach((n, i) => h.pod(n, `127.0.0.${10 + i}`, { active: 1 }));
+    const pass = h.run(1);
+    await vi.waitFor(() => expect(asked).toBeGreaterThanOrEqual(names.length), { timeout: 2_000 });
+    await pass;
+    expect(new Set(h.reads)).toEqual(new Set(names.map((_, i) => `http://127.0.0.${10 + i}:8080`)));
+  });
+
   it('reacts to a step within 10 s and settles within 60 s at the shipped defaults', async () => {
     const h = harness({
       neurons: [aNeuron('impl-1', { replicas: 1 })],

@@ -81,14 +81,24 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
     const errors = new Map<string, string[]>();
     const failed = (key: string, message: string) => errors.set(key, [...(errors.get(key) ?? []), message]);
     const refused = new Map<string, number>();
-    for (const t of sourced) {
-      let token: string | undefined;
-      try {
-        token = await deps.tokenFor(t);
-      } catch (err) {
-        failed(t.key, `cannot read the runtime admin token: ${errorMessage(err)}`);
+    // Every Neuron's token at once: read one after the other, K clusters whose Secret reads hang
+    // stretched every pass by K of their deadlines before the first pod was read.
+    const tokens = await Promise.all(
+      sourced.map(async (t) => {
+        try {
+          return { token: await deps.tokenFor(t) };
+        } catch (err) {
+          return { error: errorMessage(err) };
+        }
+      }),
+    );
+    for (const [i, t] of sourced.entries()) {
+      const got = tokens[i]!;
+      if ('error' in got) {
+        failed(t.key, `cannot read the runtime admin token: ${got.error}`);
         continue;
       }
+      const { token } = got;
       for (const pod of pods.get(t.key) ?? []) {
         if (urlAllowed(pod.url, options.podCidrs)) {
           jobs.push({ t, pod, token });
