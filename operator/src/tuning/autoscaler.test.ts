@@ -210,7 +210,7 @@ describe('the autoscaler on the pods’ load reports', () => {
         return 'token-0123456789';
       },
     });
-    names.forEach((n, i) => h.pod(n, `127.0.0.${10 + i}`, { active: 1 }));
+    for (const [i, n] of names.entries()) h.pod(n, `127.0.0.${10 + i}`, { active: 1 });
     const pass = h.run(1);
     await vi.waitFor(() => expect(asked).toBeGreaterThanOrEqual(names.length), { timeout: 2_000 });
     await pass;
