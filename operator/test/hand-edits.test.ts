@@ -294,6 +294,34 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(service?.metadata?.ownerReferences ?? []).toEqual([]);
   });
 
+  it('is taken back when a Neuron deleted with --cascade=orphan left it and is made again', async () => {
+    await apply([aCluster('c1'), aNeuron('refunds', 'c1', { systemPrompt: 'first prompt' })]);
+    await rolledOutWith('refunds', 'first prompt');
+    const before = await r.deployment('refunds');
+    // Made again without downtime: the garbage collector strips the children's ownerReferences and
+    // leaves them running, with no controller.
+    await kubectl(['delete', 'neuron', 'refunds', '-n', space.name, '--cascade=orphan', '--wait=true']);
+    await waitFor(
+      'Neuron refunds gone, its Deployment orphaned',
+      async () => {
+        const d = await r.deployment('refunds');
+        const orphaned = d && !(d.metadata?.ownerReferences ?? []).some((o) => o.controller);
+        return orphaned && (await r.neuron('refunds')) === undefined ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    await apply([aNeuron('refunds', 'c1', { systemPrompt: 'second prompt' })]);
+    const n = await rolledOutWith('refunds', 'second prompt');
+    // The same objects, now controlled by the new Neuron (and deleted with it).
+    const uid = n.metadata?.uid;
+    const after = await r.deployment('refunds');
+    expect(after?.metadata?.uid).toBe(before?.metadata?.uid);
+    for (const child of [after, await r.service('refunds'), await r.configMap('refunds-config')])
+      expect(child?.metadata?.ownerReferences).toContainEqual(
+        expect.objectContaining({ uid, controller: true }),
+      );
+  });
+
   it('is applied over when it is the Neuron’s own child that lost the operator’s label (no cache holds it)', async () => {
     await apply([aNeuron('orders', 'c1')]);
     await waitForNeuronReady(r, 'orders');

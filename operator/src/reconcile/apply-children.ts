@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import { fieldManager, type Neuron } from '../api-types.ts';
+import { fieldManager, labels, type Neuron } from '../api-types.ts';
 import { errorMessage, OperatorError, OperatorErrorCode, requeueFor } from '../errors.ts';
-import { liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
+import { appliedHashAnnotation, liveDiffers, withAppliedHash } from '../kube/applied-hash.ts';
 import { ownsField } from '../kube/managed-fields.ts';
 import { nameConflictRepair } from '../kube/name-conflicts.ts';
 import { foreignTemplateOwners, takeOverTemplateSpec } from '../kube/template-takeover.ts';
@@ -122,7 +122,7 @@ export async function applyChildren(
       let exists = live !== undefined;
       let created: KubernetesObject | undefined;
       if (live) {
-        refuseUnlessControlled(neuron, obj, live);
+        await refuseUnlessOurs(deps, neuron, obj, live);
         await removeConflictingItems(deps, neuron, obj, live, log);
         if (foreign.length > 0) await takeBackTemplate(deps, neuron, obj, log);
       } else ({ created, exists } = await createUnlessTaken(deps, neuron, obj));
@@ -216,8 +216,38 @@ async function createUnlessTaken(
     if (!(err instanceof OperatorError && err.status === 409)) throw err;
   }
   const existing = await deps.readChild(obj);
-  if (existing) refuseUnlessControlled(neuron, obj, existing);
+  if (existing) await refuseUnlessOurs(deps, neuron, obj, existing, true);
   return { exists: existing !== undefined };
+}
+
+/**
+ * `refuseUnlessControlled`, except that a child orphaned from an earlier Neuron of this name is
+ * taken back: one with no controller at all, that carries this Neuron's label and the operator's
+ * applied hash, and that the operator's field manager applied (read live when `live` came from the
+ * cache, which keeps no managedFields). `kubectl delete neuron --cascade=orphan` (to make a Neuron
+ * again without downtime, say with another spec.cluster) leaves its children so; refused, the new
+ * Neuron stayed Degraded with NAME_TAKEN for good, and the children ran on with no owner. A user's
+ * own object of that name has none of these marks unless someone with write access put all three on.
+ */
+async function refuseUnlessOurs(
+  deps: NeuronReconcilerDeps,
+  neuron: Neuron,
+  obj: KubernetesObject,
+  live: KubernetesObject,
+  read = false,
+): Promise<void> {
+  const meta = live.metadata;
+  const orphan =
+    !meta?.ownerReferences?.some((r) => r.controller) &&
+    meta?.labels?.[labels.neuron] === neuron.metadata?.name &&
+    meta?.annotations?.[appliedHashAnnotation] !== undefined;
+  if (!orphan) return refuseUnlessControlled(neuron, obj, live);
+  const current = read ? live : await deps.readChild(obj);
+  const applied = current?.metadata?.managedFields?.some(
+    (f) => f.manager === fieldManager && f.operation === 'Apply' && !f.subresource,
+  );
+  if (current && !current.metadata?.ownerReferences?.some((r) => r.controller) && applied) return;
+  refuseUnlessControlled(neuron, obj, current ?? live);
 }
 
 /**
