@@ -148,6 +148,24 @@ describe("fields another writer updated in the Deployment's pod template", () =>
   });
 });
 
+describe('a Deployment paused by hand (kubectl rollout pause)', () => {
+  it('is set back, and the next change of the Neuron rolls out', async () => {
+    await apply([aCluster('c1'), aNeuron('audit', 'c1', { systemPrompt: 'first prompt' })]);
+    await rolledOutWith('audit', 'first prompt');
+    await kubectl(['rollout', 'pause', 'deployment/audit', '-n', space.name]);
+    // spec.paused is the operator's (false): the pause is a hand edit of it, set back as others are.
+    await waitFor(
+      'Deployment audit no longer paused',
+      async () => ((await r.deployment('audit'))?.spec?.paused ? undefined : true),
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    await setPrompt('audit', 'second prompt');
+    await rolledOutWith('audit', 'second prompt');
+    expect((await r.deployment('audit'))?.spec?.paused).toBeFalsy();
+    expect(condition(await r.neuron('audit'), 'Progressing')).toMatchObject({ status: 'False' });
+  });
+});
+
 describe('a child the apiserver refuses', () => {
   it('does not keep the others from being applied, and says which one failed', async () => {
     await apply([aNeuron('frozen', 'c1', { systemPrompt: 'first prompt' })]);

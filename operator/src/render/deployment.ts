@@ -237,6 +237,10 @@ export function renderDeployment(input: DeploymentInput): V1Deployment {
     },
     spec: {
       ...(input.hpa ? {} : { replicas: input.replicas }),
+      // Owned, so a `kubectl rollout pause` by hand is set back by the next change of the Neuron:
+      // paused, the Deployment rolled out nothing and, its progress deadline not checked while
+      // paused, left the Neuron (and Argo CD, kstatus) Progressing for good. Pause the Neuron instead.
+      paused: false,
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...input.selector } },
       strategy: {
