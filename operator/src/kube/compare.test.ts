@@ -27,6 +27,19 @@ describe('matchesLive', () => {
     ['sees a changed quantity', { cpu: '500m' }, { cpu: '1' }, false],
     ['treats a number and its string as equal quantities', { replicas: 2 }, { replicas: '2' }, true],
     ['does not equate unrelated strings', { mode: 'api' }, { mode: 'mock' }, false],
+    [
+      "treats a Deployment's spec.paused false as absent (omitempty)",
+      { spec: { paused: false } },
+      { spec: {} },
+      true,
+    ],
+    ['sees a Deployment paused by hand', { spec: { paused: false } }, { spec: { paused: true } }, false],
+    [
+      'sees a *bool false the live object lacks',
+      { spec: { automountServiceAccountToken: false } },
+      { spec: {} },
+      false,
+    ],
   ];
   it.each(cases)('%s', (_name, desired, live, expected) => {
     expect(matchesLive(desired, live)).toBe(expected);

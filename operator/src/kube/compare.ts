@@ -48,6 +48,9 @@ const associativeLists: ReadonlyMap<string, readonly ListKey[]> = new Map([
   ['.spec.ports', [{ field: 'port' }, { field: 'protocol', default: 'TCP' }]],
 ]);
 
+/** Paths of plain omitempty bools the operator renders as false: the apiserver stores them absent. */
+const omittedWhenFalse: ReadonlySet<string> = new Set(['.spec.paused']);
+
 /** The path of a list with its indexes dropped (`.spec.template.spec.containers[].ports`). */
 export const listPath = (path: string) => path.replace(/\[\d+\]/g, '[]');
 
@@ -66,6 +69,9 @@ export function firstMismatch(desired: unknown, live: unknown, path = ''): strin
   if (desired === null || desired === undefined) return undefined;
   // The apiserver leaves out empty strings of omitempty fields (a toleration's value): "" is absent.
   if (desired === '' && (live === undefined || live === null)) return undefined;
+  // And false of a plain omitempty bool (a Deployment's spec.paused); a *bool keeps its false.
+  if (desired === false && (live === undefined || live === null) && omittedWhenFalse.has(path))
+    return undefined;
   if (Array.isArray(desired)) {
     if (desired.length === 0) {
       return live === undefined || live === null || (Array.isArray(live) && live.length === 0)
