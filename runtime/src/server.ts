@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { type ErrorCode, Hal9Error } from './errors.ts';
@@ -61,6 +61,8 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
   const { engine, store, registry } = deps;
   const lifecycle: Lifecycle = { draining: false };
   const limits = { bodyLimitBytes: deps.bodyLimit };
+  // Every error answer of the app, counted by its code (hal9_http_errors_total).
+  const refuse = (reply: FastifyReply, e: unknown) => sendError(reply, e, deps.onErrorAnswer);
   const app = Fastify({
     logger: deps.logger ?? false,
     // Per-request logs would cost more than the work on the hot path; errors are still logged.
@@ -87,7 +89,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     clientErrorHandler: (err, socket) => writeClientError(err, socket, deps.onErrorAnswer),
     // The router's own errors (a bad percent-encoding) too.
     frameworkErrors: (e, _req, reply) => {
-      sendError(reply, toHal9Error(e, limits), deps.onErrorAnswer);
+      refuse(reply, toHal9Error(e, limits));
     },
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
@@ -111,7 +113,7 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
       { bodyAbsent: req.body === undefined },
     );
     if (err.code === 'INTERNAL') app.log.error({ err: e }, 'unhandled error');
-    return sendError(reply, err, deps.onErrorAnswer);
+    return refuse(reply, err);
   });
   // A known path with another method is 405 with the methods it takes, not "no such route".
   const methods = routeMethods();
@@ -119,13 +121,9 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
   app.setNotFoundHandler((req, reply) => {
     const allow = methods.allowed(req.url);
     if (allow.length === 0)
-      return sendError(
-        reply,
-        new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`),
-        deps.onErrorAnswer,
-      );
+      return refuse(reply, new Hal9Error('NOT_FOUND', `no route ${req.method} ${clip(req.url)}`));
     reply.header('allow', allow.join(', '));
-    return sendError(
+    return refuse(
       reply,
       new Hal9Error(
         'METHOD_NOT_ALLOWED',
@@ -134,7 +132,6 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
           field: 'method',
         },
       ),
-      deps.onErrorAnswer,
     );
   });
 

@@ -37,31 +37,27 @@ export function secretAdminToken(api: CoreV1Api, options: AdminTokenOptions = {}
       return hit.error ? Promise.reject(hit.error) : Promise.resolve(hit.token);
     let p = reading.get(key);
     if (!p) {
-      p = read(cluster).finally(() => reading.delete(key));
+      p = read(namespace, ref.name, ref.key ?? 'token', key).finally(() => reading.delete(key));
       reading.set(key, p);
     }
     return p;
   };
 
-  async function read(cluster: Hal9Cluster): Promise<string | undefined> {
-    const ref = cluster.spec?.adminTokenSecretRef;
-    const namespace = cluster.metadata?.namespace;
-    if (!ref || !namespace) return undefined;
-    const keyName = ref.key ?? 'token';
-    const key = `${namespace}/${ref.name}/${keyName}`;
+  /** Reads the Secret `name`'s `keyName` and keeps the token, or the refusal, under `key`. */
+  async function read(namespace: string, name: string, keyName: string, key: string) {
     for (const [k, v] of cache) if (now() - v.at >= ttlMs) cache.delete(k);
     let secret: Awaited<ReturnType<CoreV1Api['readNamespacedSecret']>>;
     try {
-      secret = await api.readNamespacedSecret({ name: ref.name, namespace });
+      secret = await api.readNamespacedSecret({ name: name, namespace });
     } catch (err) {
-      const e = fromApiError(err, `Read of Secret ${namespace}/${ref.name} (spec.adminTokenSecretRef)`);
+      const e = fromApiError(err, `Read of Secret ${namespace}/${name} (spec.adminTokenSecretRef)`);
       // The hint goes into an error of the same code and status, so what decides on retries and
       // conditions (isTransient, requeueFor) still sees the refusal.
       const error =
         e.status === 403
           ? new OperatorError(
               e.code,
-              `${e.message.slice(e.code.length + 2)}; the operator may read only the Secrets it is granted: add {namespace: ${namespace}, names: [${ref.name}]} to the chart value rbac.adminTokenSecrets (a Role with get on that name)`,
+              `${e.message.slice(e.code.length + 2)}; the operator may read only the Secrets it is granted: add {namespace: ${namespace}, names: [${name}]} to the chart value rbac.adminTokenSecrets (a Role with get on that name)`,
               { cause: e, status: e.status, ...(e.detail ? { detail: e.detail } : {}) },
             )
           : e;

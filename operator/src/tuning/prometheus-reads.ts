@@ -54,7 +54,7 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
     const reads = new Map<string, Promise<PrometheusRead | undefined>>();
     const down = new Map<string, string>();
     return (s) => {
-      const key = JSON.stringify([s.url, s.series, s.window]);
+      const key = readKey(s);
       let r = reads.get(key);
       if (!r) {
         const known = s.url ? down.get(originOf(s.url)) : undefined;
@@ -65,6 +65,9 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
     };
   };
 }
+
+/** What one read of a pass is known by: its URL, series and window. */
+export const readKey = (s: PrometheusSource): string => JSON.stringify([s.url, s.series, s.window]);
 
 /** No answer, or one that says the server cannot serve now: the same would meet its other paths. */
 const cannotServe = (status: number | undefined): boolean =>

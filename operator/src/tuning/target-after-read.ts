@@ -1,6 +1,6 @@
 import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
-import type { PassRead } from './prometheus-reads.ts';
+import { type PassRead, readKey } from './prometheus-reads.ts';
 import { prometheusSource } from './prometheus-source.ts';
 import type { TunerOptions } from './tuner-deps.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
@@ -13,7 +13,7 @@ export interface AfterReadDeps {
 
 const sourceKey = (t: TuningTarget, options: AfterReadDeps['options']) => {
   const s = prometheusSource(t, options);
-  return { s, key: JSON.stringify([s.url, s.series, s.window]) };
+  return { s, key: readKey(s) };
 };
 
 /**

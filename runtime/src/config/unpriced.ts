@@ -7,8 +7,11 @@ import type { Config } from './types.ts';
  */
 export function unpricedModels(config: Config): string[] {
   if (config.claude.mode !== 'api' || config.performance.request_budget.max_cost_usd === 0) return [];
-  return [...modelsInUse(config)].filter((m) => !Object.hasOwn(config.claude.prices, m));
+  return unpricedOf(config, modelsInUse(config));
 }
+
+const unpricedOf = (config: Config, models: Set<string>): string[] =>
+  [...models].filter((m) => !Object.hasOwn(config.claude.prices, m));
 
 /** claude.model and the hosted neurons' fallback_models: what this runtime's calls may end on. */
 function modelsInUse(config: Config): Set<string> {
@@ -26,8 +29,7 @@ export function strayPrices(config: Config): { stray: string[]; unpriced: string
   if (config.claude.mode !== 'api') return { stray: [], unpriced: [] };
   const models = modelsInUse(config);
   const stray = Object.keys(config.claude.prices).filter((k) => !models.has(k));
-  const unpriced = [...models].filter((m) => !Object.hasOwn(config.claude.prices, m));
-  return { stray, unpriced };
+  return { stray, unpriced: unpricedOf(config, models) };
 }
 
 /** The warning the runtime logs at start for strayPrices. */

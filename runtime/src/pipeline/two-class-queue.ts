@@ -78,8 +78,8 @@ export class TwoClassQueue<T> {
   /** Up to `n` items in the order they start (`urgentOnly`: of the urgent class alone). */
   take(n: number, urgentOnly = false): T[] {
     const out: T[] = [];
-    const from = urgentOnly ? () => this.#first.length : () => this.length;
-    while (out.length < n && from() > 0) out.push(this.shift()!);
+    while (out.length < n && this.#first.length > 0) out.push(this.#first.shift());
+    if (!urgentOnly) while (out.length < n && this.#rest.length > 0) out.push(this.#rest.shift());
     return out;
   }
 
