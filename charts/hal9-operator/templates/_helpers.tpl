@@ -14,16 +14,18 @@ watch other namespaces lead through Leases of their own). The Role grants readin
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Fully qualified app name: the release name, unless it already contains the chart name. */}}
+{{/* Fully qualified app name: the release name, unless it already contains the chart name. A release
+name may hold dots, which a Service name may not: they become dashes. */}}
 {{- define "hal9-operator.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $release := .Release.Name | replace "." "-" }}
+{{- if contains $name $release }}
+{{- $release | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" $release $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -44,8 +46,8 @@ Usage: include "hal9-operator.suffixedName" (list $ "metrics") */}}
 
 {{/* Selector labels: name and instance only, because Deployment selectors are immutable. */}}
 {{- define "hal9-operator.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "hal9-operator.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "hal9-operator.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
 {{- define "hal9-operator.labels" -}}

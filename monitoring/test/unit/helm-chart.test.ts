@@ -1472,4 +1472,60 @@ describe('charts/hal9-operator', () => {
     expect(comment).toContain('--set resources.limits.memory=64Mi');
     expect(readFileSync(join(repoRoot, 'charts/hal9-operator/README.md'), 'utf8')).toContain(fix);
   });
+
+  it('renders names YAML would read as booleans or numbers as strings, and a release name with dots as a Service name', () => {
+    // yes, on, 123 and 1e3 are valid namespace, object and label names; unquoted, the apiserver gets a
+    // bool or a number and refuses the object ("cannot unmarshal bool into ... namespace of type string").
+    const values = {
+      watchNamespace: 'on',
+      nameOverride: '123',
+      priorityClassName: 'yes',
+      serviceAccount: { create: true, name: '1e3' },
+      rbac: { create: true, adminTokenSecrets: [{ namespace: 'no', names: ['hal9-admin-token'] }] },
+    };
+    const objs = withValues(values, (file) => {
+      const run = helm(
+        ...['template', 'my.rel', '.', '--namespace', 'yes', '--kube-version', kubeVersion, '-f', file],
+        ...monitoringApi,
+        ...admissionApi,
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      return parseAllDocuments(run.stdout).flatMap((d) => (d.toJS() ? [d.toJS() as Obj] : []));
+    });
+    expect(kinds(objs)).toEqual(expect.arrayContaining(['Service', 'ServiceMonitor', 'PrometheusRule']));
+    const notStrings: string[] = [];
+    const scalarNames = new Set(['name', 'namespace', 'priorityClassName', 'serviceAccountName']);
+    const walk = (v: unknown, path: string): void => {
+      if (Array.isArray(v))
+        v.forEach((x, i) => {
+          walk(x, `${path}[${i}]`);
+        });
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return;
+      for (const [k, x] of Object.entries(v)) {
+        const at = `${path}.${k}`;
+        if (scalarNames.has(k) && (x === null || typeof x !== 'object') && typeof x !== 'string')
+          notStrings.push(`${at}: ${JSON.stringify(x)}`);
+        const values =
+          k === 'labels' || k === 'matchLabels' || k === 'matchNames' ? Object.values(x ?? {}) : [];
+        for (const label of values)
+          if (typeof label !== 'string') notStrings.push(`${at}: ${JSON.stringify(label)}`);
+        walk(x, at);
+      }
+    };
+    for (const o of objs) walk(o, `${o.kind}`);
+    expect(notStrings).toEqual([]);
+    const deployment = one(objs, 'Deployment');
+    expect(deployment.metadata.namespace).toBe('yes');
+    expect(deployment.spec.template.spec.priorityClassName).toBe('yes');
+    expect(deployment.spec.template.spec.serviceAccountName).toBe('1e3');
+    expect(deployment.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': '123',
+      'app.kubernetes.io/instance': 'my.rel',
+    });
+    // A Service name is a DNS label: the release name's dots become dashes in every name.
+    const service = one(objs, 'Service');
+    expect(service.metadata.name).toBe('my-rel-123-metrics');
+    expect(deployment.metadata.name).toBe('my-rel-123');
+  });
 });
