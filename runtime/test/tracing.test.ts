@@ -554,7 +554,17 @@ describe('tracing', () => {
     );
     expect(res.headers.get('traceresponse')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
     const own = await rt.post('/v1/signals?wait=false', { content: 'y' });
-    expect(own.headers.get('traceresponse')).toMatch(new RegExp(`^00-${own.body.traceId}-[0-9a-f]{16}-00$`));
+    const accepted = own.headers.get('traceresponse');
+    expect(accepted).toMatch(new RegExp(`^00-${own.body.traceId}-[0-9a-f]{16}-00$`));
+    // One request, one (unrecorded) span: its streams name the span its POST named.
+    for (let i = 0; i < 2; i++) {
+      const stream = await fetch(`${rt.url}/v1/signals/${own.body.id}/events`);
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('traceresponse')).toBe(accepted);
+      await stream.text();
+    }
+    const read = await fetch(`${rt.url}/v1/signals/${own.body.id}`);
+    expect(read.headers.get('traceresponse')).toBe(accepted);
   });
 
   it('bounds span attribute values an upstream answer sets (its id and stop reason)', async () => {
@@ -587,6 +597,53 @@ describe('tracing', () => {
     expect(id).toBeUndefined();
     expect(reason!.length).toBe(MAX_ANSWER_TAG_CHARS);
     expect(MAX_ANSWER_TAG_CHARS).toBeLessThan(DEFAULT_VALUE_LENGTH);
+  });
+
+  it('names the model the upstream answered with (a dated snapshot of the alias asked), priced as the model asked', async () => {
+    const exporter = new InMemorySpanExporter();
+    const fake = await runtimes.fake();
+    fake.respond(
+      raw({
+        id: 'msg_01',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test-1-20991231',
+        content: [{ type: 'text', text: 'RESULT: done' }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: 1000, output_tokens: 10 },
+      }),
+    );
+    const rt = await startRuntime(
+      apiDoc(fake, {
+        neurons: [neuron('impl-1', 'L2')],
+        claude: { prices: { 'claude-test-1': { input: 3, output: 15 } } },
+      }),
+      { apiKey: 'k', tracing: tracingWith(new SimpleSpanProcessor({ exporter }), 'hal9-test', 'test') },
+    );
+    started.push(rt);
+    const res = await rt.post('/v1/signals', { content: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.body.trace[0]).toMatchObject({
+      model: 'claude-test-1',
+      responseModel: 'claude-test-1-20991231',
+    });
+    const chat = exporter.getFinishedSpans().find((s) => s.name === 'chat claude-test-1')!;
+    expect(chat.attributes).toMatchObject({
+      'gen_ai.request.model': 'claude-test-1',
+      'gen_ai.response.model': 'claude-test-1-20991231',
+    });
+    const cost = (1000 * 3 + 10 * 15) / 1e6;
+    expect(res.body.costUsd).toBeCloseTo(cost, 10);
+    expect(await rt.metric('hal9_cost_usd_total', { neuron: 'impl-1', model: 'claude-test-1' })).toBeCloseTo(
+      cost,
+      10,
+    );
+    // An answer naming the model asked adds nothing to its trace entry.
+    fake.respond(() => message('RESULT: done'));
+    const same = await rt.post('/v1/signals', { content: 'y' });
+    expect(same.body.trace[0].model).toBe('claude-test-1');
+    expect(same.body.trace[0]).not.toHaveProperty('responseModel');
   });
 
   it('passes a caller’s tracestate over 512 characters on cut as W3C Trace Context recommends', async () => {

@@ -15,6 +15,12 @@ export interface Completion {
   readonly finishReason?: string;
   /** The upstream's id of this answer. */
   readonly id?: string;
+  /**
+   * The model the upstream says answered (its `model`), which may name another than the one asked (an
+   * alias answered by a dated snapshot). Shown, never priced or used as a metric label: it is the
+   * upstream's word, and an upstream could name a new model on every answer.
+   */
+  readonly responseModel?: string;
 }
 
 /**

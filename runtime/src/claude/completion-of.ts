@@ -84,6 +84,7 @@ export function completionOf(msg: Message, maxTokens: number): Completion {
   const u = usage as Record<string, unknown>;
   const finishReason = tag(body.stop_reason);
   const id = upstreamId(body.id);
+  const responseModel = tag(body.model);
   // Trimmed, the text is a view into the whole: padding of megabytes around a short answer would stay
   // with it in the response cache and the request store, whose estimates count what is left.
   const trimmed = text.trim();
@@ -91,6 +92,7 @@ export function completionOf(msg: Message, maxTokens: number): Completion {
     text: trimmed.length * 2 < text.length ? detached(trimmed) : trimmed,
     ...(finishReason !== undefined ? { finishReason } : {}),
     ...(id !== undefined ? { id } : {}),
+    ...(responseModel ? { responseModel } : {}),
     usage: {
       input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
       output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),

@@ -232,6 +232,7 @@ export const traceEntry = {
     forwardedTo: strings,
     dropped: strings,
     model: { type: 'string' },
+    responseModel: { type: 'string' },
     usage: callUsage,
     costUsd: bounded('number', MAX_COST_USD, "one call's most tokens at the largest claude.prices"),
     retries: bounded('integer', MAX_RETRIES, "the runtime's bound for one signal's retries"),

@@ -143,7 +143,7 @@ export const withTracing =
             const c = await next(neuron, content, model, ctx, callContext(span));
             span.end({
               attributes: {
-                'gen_ai.response.model': model,
+                'gen_ai.response.model': c.responseModel ?? model,
                 ...(c.id ? { 'gen_ai.response.id': c.id } : {}),
                 ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
                 ...(c.usage

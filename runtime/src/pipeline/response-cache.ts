@@ -65,6 +65,7 @@ class Inflight<V> implements SharedLoad {
 export interface ResponseCacheOptions<V> {
   readonly maxEntries: number;
   readonly maxBytes: number;
+  /** A value's estimated bytes; its key's (two a character) are added to it. */
   readonly sizeOf: (value: V) => number;
   readonly ttlMs: number;
   /** The clock entries age on (the runtime's: a test's manual clock expires them to the millisecond). */
@@ -88,7 +89,9 @@ export class ResponseCache<V extends {}> {
     this.#lru = new LRUCache<string, V>({
       max: opts.maxEntries,
       maxSize: opts.maxBytes,
-      sizeCalculation: opts.sizeOf,
+      // The key counts too: a content up to INLINE_KEY_MAX is its own key, often far larger than the
+      // answer it keys (a 1 KiB prompt with a one-line answer).
+      sizeCalculation: (value, key) => opts.sizeOf(value) + 2 * key.length,
       ttl: opts.ttlMs,
       ttlAutopurge: false,
       ttlResolution: 0,

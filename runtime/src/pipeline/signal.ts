@@ -59,6 +59,8 @@ export interface TraceEntry {
   readonly dropped: readonly string[];
   /** The model that answered (api mode); with an error, the one tried last (when retried or fallen back). */
   readonly model?: string;
+  /** The model the upstream named in its answer, when it is not `model` (an alias answered by a snapshot). */
+  readonly responseModel?: string;
   /** Tokens of this signal's model call (not on cache hits). */
   readonly usage?: TokenUsage;
   /** USD, when the model has a price in claude.prices. */

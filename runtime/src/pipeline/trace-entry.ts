@@ -17,7 +17,11 @@ export function traceEntry(
 ): TraceEntry {
   // Which model answered, what it cost and how it got there; only for real model calls (the mock has
   // no usage), and a cache hit names the model but was free.
-  const model = call?.usage ? { model: call.model } : {};
+  const model = call?.usage
+    ? call.responseModel && call.responseModel !== call.model
+      ? { model: call.model, responseModel: call.responseModel }
+      : { model: call.model }
+    : {};
   const paid =
     call?.usage && !cached
       ? {

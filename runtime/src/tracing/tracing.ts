@@ -68,14 +68,23 @@ export interface Tracing {
  */
 export function noTracing(): Tracing {
   const hex = randomHex();
-  const ref = (traceId: string, flags: string, tracestate?: string): SpanRef => ({
-    traceId,
-    traceparent: () => `00-${traceId}-${hex(8)}-${flags}`,
-    tracestate,
-    // Nothing is recorded here, whatever the caller decided.
-    traceresponse: () => `00-${traceId}-${hex(8)}-00`,
-    end() {},
-  });
+  // One span id per request, drawn when first named: its answer, each resumed stream of it and its
+  // calls out name the same (unrecorded) operation.
+  const ref = (traceId: string, flags: string, tracestate?: string): SpanRef => {
+    let id: string | undefined;
+    const spanId = (): string => {
+      id ??= hex(8);
+      return id;
+    };
+    return {
+      traceId,
+      traceparent: () => `00-${traceId}-${spanId()}-${flags}`,
+      tracestate,
+      // Nothing is recorded here, whatever the caller decided.
+      traceresponse: () => `00-${traceId}-${spanId()}-00`,
+      end() {},
+    };
+  };
   // A tracestate is only read beside a valid traceparent (W3C Trace Context).
   const continued = (caller: TraceContext): SpanRef => {
     const p = parseTraceparent(caller.traceparent);

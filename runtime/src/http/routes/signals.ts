@@ -136,8 +136,7 @@ export async function signalRoutes(
         httpOf(req, req.query.stream === 'true' ? 200 : req.query.wait === 'false' ? 202 : 'outcome'),
       );
       // Its trace (W3C traceresponse), however it is answered: a stream's head carries it too (sse.ts).
-      const traced = run.span?.traceresponse();
-      if (traced) reply.header('traceresponse', traced);
+      sendTrace(reply, run);
       if (req.query.stream === 'true') {
         // Kept by id like ?wait=false, so a client that loses the stream can resume it, or cancel it:
         // its head names it as the 202's does (streamRun's writeHead keeps a header set before).
@@ -170,7 +169,9 @@ export async function signalRoutes(
   };
 
   app.get<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
-    const view = keptRun(req, req.params.id).view();
+    const run = keptRun(req, req.params.id);
+    sendTrace(reply, run);
+    const view = run.view();
     // Its caller now knows how it ended: a draining runtime need not wait for this one any more. A
     // HEAD (fastify answers it with this handler) reads no result: it counts for nothing.
     if (view.status !== 'running' && req.method !== 'HEAD') store.delivered(view.id);
@@ -183,6 +184,7 @@ export async function signalRoutes(
   // how the request ended; one that had ended already is answered as it is.
   app.delete<{ Params: { id: string } }>('/v1/signals/:id', async (req, reply) => {
     const run = keptRun(req, req.params.id);
+    sendTrace(reply, run);
     run.timeOut(
       new Hal9Error('CANCELLED', `the request was cancelled by DELETE /v1/signals/${run.id}`, {
         field: 'id',
@@ -290,4 +292,10 @@ function spanHttp(req: FastifyRequest, answer: 'outcome' | 202 | 200 | undefined
   const attributes = requestAttributes(req);
   if (answer === 'outcome') return { attributes, answer: outcomeStatus };
   return answer ? { attributes, answer } : { attributes };
+}
+
+/** A request's trace (W3C traceresponse): its POST, its reads by id and its streams name the same span. */
+function sendTrace(reply: FastifyReply, run: RequestRun): void {
+  const header = run.span?.traceresponse();
+  if (header) reply.header('traceresponse', header);
 }
