@@ -57,6 +57,15 @@ export function peerAnswerChecks(): PeerAnswerChecks {
     outcomes(value, count) {
       if (!outcomes(value)) return why(outcomes);
       if (value.length !== count) return `${value.length} outcomes for ${count} signals`;
+      // A signal's entry twice would count its model calls twice in the request's totals and budgets
+      // (the streamed answer refuses a repeated line for the same reason: read-peer-answer.ts).
+      const traced = new Set<string>();
+      for (const o of value)
+        for (const t of o.trace) {
+          if (traced.has(t.signal))
+            return `the trace entry of signal ${JSON.stringify(cutTo(t.signal, 64))} repeats`;
+          traced.add(t.signal);
+        }
       return value.map(withKnownCodes);
     },
     progress(t, r) {

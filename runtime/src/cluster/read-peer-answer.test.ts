@@ -89,4 +89,45 @@ describe('readPeerAnswer, streamed', () => {
       `a line is longer than ${MAX_PEER_LINE_BYTES} bytes`,
     );
   });
+
+  it('counts a line’s bytes, not its characters: a line of 3-byte characters meets the same bound', async () => {
+    // 17 MiB of € (3 bytes each): under 6 million characters, far below the bound counted in characters.
+    const piece = Buffer.alloc(3 * 349_525, '€');
+    const chunks = Array.from({ length: 17 }, () => piece);
+    await expect(read([Buffer.from('{"i":0,"result":"'), ...chunks])).rejects.toThrow(
+      `a line is longer than ${MAX_PEER_LINE_BYTES} bytes`,
+    );
+    // Bytes after the last line end are the next line's only: many lines that add up past the bound are read.
+    const line = `${JSON.stringify({ i: 0, result: { neuron: 'impl', layer: 'L2', content: '€'.repeat(300_000) } })}\n`;
+    const many = Buffer.from(line.repeat(20));
+    const end = Buffer.from(`${JSON.stringify({ errors: [[], []] })}\n`);
+    const { got } = await read([...cut(many.toString(), 1_000_003), end]);
+    expect(got).toHaveLength(20);
+  });
+});
+
+describe('readPeerAnswer, JSON', () => {
+  const answer = (outcomes: unknown) =>
+    ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: (async function* () {
+        yield Buffer.from(JSON.stringify({ outcomes }));
+      })(),
+    }) as unknown as Parameters<typeof readPeerAnswer>[1];
+  const read = (outcomes: unknown, count: number) =>
+    readPeerAnswer(target, answer(outcomes), count, undefined, peerAnswerChecks(), MAX_PEER_ANSWER_BYTES);
+
+  it('refuses a trace entry repeated for one signal, within an outcome or across a batch’s outcomes', async () => {
+    const entry = traceEntry(signalTo('impl', { id: 's1' }), neuronConfig('impl'), false, 1, [], []);
+    const other = traceEntry(signalTo('impl', { id: 's2' }), neuronConfig('impl'), false, 1, [], []);
+    const outcome = (...trace: unknown[]) => ({ results: [], trace, errors: [] });
+    expect(await read([outcome(entry), outcome(other)], 2)).toHaveLength(2);
+    await expect(read([outcome(entry, entry, entry)], 1)).rejects.toThrow(
+      'the trace entry of signal "s1" repeats',
+    );
+    await expect(read([outcome(entry), outcome(entry)], 2)).rejects.toThrow(
+      'the trace entry of signal "s1" repeats',
+    );
+  });
 });

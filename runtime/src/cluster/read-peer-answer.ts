@@ -176,24 +176,25 @@ async function readProgress(
   // the line is joined once, when it ends. Appended to one string and searched from its start at
   // every chunk, a 16 MiB line in small writes cost seconds of CPU (its length squared over the chunk).
   let pending: string[] = [];
-  let pendingLength = 0;
+  // Bytes of the line in progress, counted on the wire (a newline is one byte in UTF-8 and in no
+  // other character's bytes): counted in decoded characters, a line of 3-byte characters was let
+  // through at three times the bound.
+  let pendingBytes = 0;
   for await (const chunk of body) {
     bytes += chunk.length;
     if (bytes > max) throw bad(`it is over ${max} bytes`);
+    const lastNewline = chunk.lastIndexOf(0x0a);
+    pendingBytes = lastNewline < 0 ? pendingBytes + chunk.length : chunk.length - lastNewline - 1;
     const piece = decoder.write(chunk);
     let from = 0;
     for (let nl = piece.indexOf('\n'); nl >= 0; nl = piece.indexOf('\n', from)) {
       pending.push(piece.slice(from, nl));
       line(pending.join(''));
       pending = [];
-      pendingLength = 0;
       from = nl + 1;
     }
-    if (from < piece.length) {
-      pending.push(piece.slice(from));
-      pendingLength += piece.length - from;
-    }
-    if (pendingLength > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
+    if (from < piece.length) pending.push(piece.slice(from));
+    if (pendingBytes > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
   }
   pending.push(decoder.end());
   line(pending.join(''));
