@@ -77,6 +77,7 @@ export const operatorMetrics: readonly MetricSpec[] = Object.freeze([
   operator('hal9_operator_reconcile_failing_keys', 'gauge', ['controller']),
   operator('hal9_operator_informer_restarts_total', 'counter', ['informer']),
   operator('hal9_operator_apply_skipped_total', 'counter', ['kind']),
+  operator('hal9_operator_events_dropped_total', 'counter', ['reason']),
   operator('workqueue_depth', 'gauge', ['name', 'controller']),
   operator('workqueue_adds_total', 'counter', ['name', 'controller']),
   operator('workqueue_queue_duration_seconds', 'histogram', ['name', 'controller']),

@@ -104,6 +104,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
     clock,
     logger,
     dedupeMs: Math.max(10 * 60_000, 2 * config.resyncSeconds * 1000),
+    onDropped: (reason) => metrics.eventsDropped.inc({ reason }),
   });
 
   const informer = <T extends KubernetesObject>(src: InformerSource<T>) => {

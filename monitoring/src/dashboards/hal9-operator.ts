@@ -186,7 +186,7 @@ const leadership = [
   timeSeriesPanel({
     title: 'API writes per second',
     description:
-      'Writes the operator sent to the Kubernetes API (hal9_operator_api_writes_total), near zero when idle, and the applies it skipped because the live child already matched (hal9_operator_apply_skipped_total).',
+      'Writes the operator sent to the Kubernetes API (hal9_operator_api_writes_total), near zero when idle, the applies it skipped because the live child already matched (hal9_operator_apply_skipped_total), and the Events it did not record: dropped waiting to be sent, or refused by the apiserver (hal9_operator_events_dropped_total; a refused one is recorded again at the next pass that reports it).',
     unit: units.OpsPerSecond,
     min: 0,
     width: 24,
@@ -198,6 +198,10 @@ const leadership = [
       {
         expr: `sum by (kind) (${rate('hal9_operator_apply_skipped_total', sel)})`,
         legend: 'skipped (unchanged) {{kind}}',
+      },
+      {
+        expr: `sum by (reason) (${rate('hal9_operator_events_dropped_total', sel)})`,
+        legend: 'Events dropped ({{reason}})',
       },
     ],
   }),

@@ -8,11 +8,13 @@ import { createEventRecorder } from './recorder.ts';
 
 const MIN = 60_000;
 
-function setup() {
+function setup(o: { refuse?: () => boolean; maxPending?: number } = {}) {
   const clock = new FakeClock();
   const sent: CoreV1Event[] = [];
+  const dropped: string[] = [];
   const writer = {
     createEvent: async (e: CoreV1Event) => {
+      if (o.refuse?.()) throw new Error('429 Too Many Requests');
       sent.push(e);
     },
   } as unknown as KubeWriter;
@@ -22,9 +24,15 @@ function setup() {
     logger: pino({ level: 'silent' }),
     dedupeMs: 20 * MIN,
     resendMs: 45 * MIN,
+    perSecond: 10,
+    burst: 25,
+    ...(o.maxPending ? { maxPending: o.maxPending } : {}),
+    onDropped: (why) => dropped.push(why),
   });
-  return { clock, sent, events };
+  return { clock, sent, events, dropped };
 }
+
+const settled = () => new Promise((r) => setImmediate(r));
 
 describe('createEventRecorder', () => {
   it('sends a state that recurs on every resync once, and again only before the apiserver would drop it', () => {
@@ -57,5 +65,61 @@ describe('createEventRecorder', () => {
     clock.advance(21 * MIN);
     failed();
     expect(sent).toHaveLength(2);
+  });
+
+  it('paces a burst: 25 at once, then 10 a second, in the order recorded', async () => {
+    const { clock, sent, events } = setup();
+    const neurons = Array.from({ length: 100 }, (_, i) => aNeuron(`n-${i}`));
+    for (const n of neurons) events.record(n, 'Warning', 'ClusterNotFound', 'Hal9Cluster "nope" not found');
+    await settled();
+    expect(sent).toHaveLength(25);
+    clock.advance(1_000);
+    await settled();
+    expect(sent).toHaveLength(35);
+    clock.advance(6_500);
+    await settled();
+    expect(sent).toHaveLength(100);
+    expect(sent.map((e) => e.involvedObject.name)).toEqual(neurons.map((n) => n.metadata?.name));
+    // Idle again, the bucket refills to its burst.
+    clock.advance(10_000);
+    for (const n of neurons.slice(0, 30)) events.record(n, 'Normal', 'Applied', 'Applied Deployment');
+    await settled();
+    expect(sent).toHaveLength(125);
+  });
+
+  it('sends an Event the apiserver refused again at the next pass that reports it', async () => {
+    let refuse = true;
+    const { sent, events, dropped } = setup({ refuse: () => refuse });
+    const neuron = aNeuron('impl-1');
+    const broken = () => events.record(neuron, 'Warning', 'ClusterNotFound', 'Hal9Cluster "nope" not found');
+    broken();
+    await settled();
+    expect(sent).toHaveLength(0);
+    expect(dropped).toEqual(['refused']);
+    refuse = false;
+    broken();
+    await settled();
+    expect(sent).toHaveLength(1);
+    // Sent, it is deduplicated as before.
+    broken();
+    await settled();
+    expect(sent).toHaveLength(1);
+  });
+
+  it('keeps at most maxPending waiting, dropping the oldest, which a later pass may record again', async () => {
+    const { clock, sent, events, dropped } = setup({ maxPending: 10 });
+    const neurons = Array.from({ length: 50 }, (_, i) => aNeuron(`n-${i}`));
+    for (const n of neurons) events.record(n, 'Normal', 'Applied', 'Applied Deployment');
+    // 25 sent at once, 10 wait, 15 dropped: the oldest waiting (n-25 … n-39).
+    expect(dropped).toEqual(Array(15).fill('overflow'));
+    clock.advance(1_000);
+    await settled();
+    expect(sent.map((e) => e.involvedObject.name).slice(25)).toEqual(
+      neurons.slice(40).map((n) => n.metadata?.name),
+    );
+    events.record(neurons[25]!, 'Normal', 'Applied', 'Applied Deployment');
+    clock.advance(1_000);
+    await settled();
+    expect(sent.at(-1)?.involvedObject.name).toBe('n-25');
   });
 });

@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { Clock } from '../controller/clock.ts';
 import { errorMessage } from '../errors.ts';
 import type { KubeWriter } from '../kube/writer.ts';
@@ -37,14 +37,69 @@ export interface EventRecorderOptions {
    */
   readonly resendMs?: number;
   readonly maxTracked?: number;
+  /**
+   * Events sent per second once `burst` is spent (a token bucket). A new leader reports every broken
+   * Neuron at once: unpaced, hundreds of creates in a second met the apiserver's priority-and-fairness
+   * limits, which refused them and the operator's own status writes in the same second.
+   */
+  readonly perSecond?: number;
+  readonly burst?: number;
+  /** Events waiting for a token at most; past it the oldest is dropped (and may be recorded again). */
+  readonly maxPending?: number;
+  /** An Event dropped unsent: past maxPending, or refused by the apiserver. */
+  readonly onDropped?: (why: 'overflow' | 'refused') => void;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly sentAt: number;
+  readonly event: CoreV1Event;
 }
 
 export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
   const dedupeMs = o.dedupeMs ?? 10 * 60_000;
   const resendMs = o.resendMs ?? 45 * 60_000;
   const maxTracked = o.maxTracked ?? 10_000;
-  /** Each event: when it was last recorded, and when last sent. */
+  const perSecond = o.perSecond ?? 10;
+  const burst = o.burst ?? 25;
+  const maxPending = o.maxPending ?? 1_000;
+  /** Each event: when it was last recorded, and when last sent (or queued to be). */
   const seen = new Map<string, { at: number; sentAt: number }>();
+  const pending: Pending[] = [];
+  let head = 0;
+  let tokens = burst;
+  let refilledAt = o.clock.now();
+  let timer: (() => void) | undefined;
+
+  /** Forgets an event that never reached the apiserver, so the next pass that records it sends it. */
+  const forget = (p: Pending) => {
+    if (seen.get(p.key)?.sentAt === p.sentAt) seen.delete(p.key);
+  };
+  const send = (p: Pending) =>
+    o.writer.createEvent(p.event).catch((err: unknown) => {
+      forget(p);
+      o.onDropped?.('refused');
+      o.logger.debug({ reason: p.event.reason, err: errorMessage(err) }, 'Failed to record Event');
+    });
+  const pump = () => {
+    timer = undefined;
+    const now = o.clock.now();
+    tokens = Math.min(burst, tokens + ((now - refilledAt) * perSecond) / 1000);
+    refilledAt = now;
+    while (head < pending.length && tokens >= 1) {
+      tokens--;
+      void send(pending[head++]!);
+    }
+    if (head === pending.length) {
+      pending.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > pending.length) {
+      pending.splice(0, head);
+      head = 0;
+    }
+    if (head < pending.length) timer = o.clock.setTimer(pump, Math.ceil(((1 - tokens) * 1000) / perSecond));
+  };
+
   return {
     record(obj, type, reason, message) {
       const m = obj.metadata ?? {};
@@ -60,8 +115,10 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
       // Map keeps insertion order: drop the oldest when the bound is reached.
       if (seen.size > maxTracked) seen.delete(seen.keys().next().value!);
       const time = new Date(now);
-      o.writer
-        .createEvent({
+      pending.push({
+        key,
+        sentAt: now,
+        event: {
           metadata: { namespace: m.namespace ?? 'default', name: `${m.name}.${now.toString(16)}${rand()}` },
           involvedObject: {
             apiVersion: obj.apiVersion,
@@ -78,10 +135,13 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
           firstTimestamp: time,
           lastTimestamp: time,
           count: 1,
-        })
-        .catch((err: unknown) =>
-          o.logger.debug({ reason, err: errorMessage(err) }, 'Failed to record Event'),
-        );
+        },
+      });
+      if (pending.length - head > maxPending) {
+        forget(pending[head++]!);
+        o.onDropped?.('overflow');
+      }
+      if (!timer) pump();
     },
   };
 }

@@ -198,6 +198,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['informer'] as const,
       registers,
     }),
+    eventsDropped: new Counter({
+      name: 'hal9_operator_events_dropped_total',
+      help: 'Events not recorded: more waiting to be sent than the operator keeps (overflow), or refused by the apiserver (refused; recorded again at the next pass that reports them)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     applySkipped: new Counter({
       name: 'hal9_operator_apply_skipped_total',
       help: 'Child applies skipped because the live object already matched',
@@ -211,6 +217,7 @@ export function createMetrics(registry: Registry) {
   for (const result of ['ok', 'error']) m.parallelismDeliveries.inc({ result }, 0);
   for (const reason of Object.keys(replicaReasons)) m.replicaDecisions.inc({ reason }, 0);
   for (const result of Object.keys(loadReadResults)) m.loadReads.inc({ result }, 0);
+  for (const reason of ['overflow', 'refused']) m.eventsDropped.inc({ reason }, 0);
   return m;
 }
 

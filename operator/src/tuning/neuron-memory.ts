@@ -60,6 +60,8 @@ export interface NeuronMemory {
   /** Why the runtime admin token could not be read, as last logged; undefined while it can be. A
    * failure is logged when it starts or changes and once when it ends, not at every pass. */
   tokenFailure: string | undefined;
+  /** When this process last wrote a NoData parallelism message (warm-up.ts steadyNoData). */
+  noDataNamedAt: number | undefined;
 }
 
 const directionOf = (reason: string | undefined): TunerState['lastDirection'] =>
@@ -133,6 +135,7 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
     fanOut: {},
     fanOutStatus: { ...(a?.fanOut ?? {}) },
     tokenFailure: undefined,
+    noDataNamedAt: undefined,
   };
 }
 

@@ -293,6 +293,30 @@ describe('the parallelism tuner', () => {
     expect(tunedCondition(h.status())?.message).toContain('utilization');
   });
 
+  it('does not rewrite NoData at every pass while only the missing series change (an HA pair answering in turn)', async () => {
+    const h = harness();
+    const replicaA: Metrics = { p95: 0.01, queue: 0, throughput: 10 }; // no utilization
+    const replicaB: Metrics = { util: 0.5 }; // only utilization
+    for (let pass = 0; pass < 10; pass++) {
+      h.setMetrics(pass % 2 === 0 ? replicaA : replicaB);
+      await h.tuner.tick();
+      h.clock.advance(2_000);
+    }
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'False', reason: 'NoData' });
+    expect(tunedCondition(h.status())?.message).toContain('utilization');
+    expect(h.writes).toHaveLength(1);
+    // Five minutes on, the message says what the last pass found.
+    h.clock.advance(5 * 60_000);
+    h.setMetrics(replicaB);
+    await h.tuner.tick();
+    expect(h.writes).toHaveLength(2);
+    expect(tunedCondition(h.status())?.message).toContain('p95');
+    // Data again: written at once.
+    h.setMetrics({ p95: 0.01, util: 0.5, queue: 0, throughput: 10 });
+    await h.tuner.tick();
+    expect(tunedCondition(h.status())).toMatchObject({ status: 'True', reason: 'MetricsAvailable' });
+  });
+
   it('seeds its memory from status.lastDecision, so a restart does not skip the stable window', async () => {
     const clock = new FakeClock();
     const last = { value: 8, reason: 'Saturated', time: new Date(clock.now() - 10_000).toISOString() };

@@ -18,7 +18,7 @@ import { targetAfterRead } from './target-after-read.ts';
 import type { TunerDeps } from './tuner-deps.ts';
 import { statusWriteNeeded, tunerStatusOf } from './tuner-status.ts';
 import { type TuningTarget, tuningTargets } from './tuning-targets.ts';
-import { answeredCondition, warmCondition, warmingUp } from './warm-up.ts';
+import { answeredCondition, steadyNoData, warmCondition, warmingUp } from './warm-up.ts';
 
 // The autoscaler loop (a thin shell around pure laws), on the leader only. Every interval:
 //  1. gather: list the runtime pods once; read every Ready pod's load report (GET /v1/admin/load)
@@ -177,16 +177,19 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         warmCondition(t.neuron, type, c, warming);
       // Nor does it know yet which pods refuse the value while its first PUTs are unanswered.
       const awaiting = podLimits.awaiting(mem, pods.get(t.key) ?? []);
+      const steady = steadyNoData(
+        t.neuron,
+        ParallelismCondition,
+        keep(ParallelismCondition, condition),
+        mem.noDataNamedAt,
+        now,
+      );
+      mem.noDataNamedAt = steady.namedAt;
       const status = tunerStatusOf(
         t,
         mem,
         {
-          condition: answeredCondition(
-            t.neuron,
-            ParallelismCondition,
-            keep(ParallelismCondition, condition),
-            awaiting,
-          ),
+          condition: answeredCondition(t.neuron, ParallelismCondition, steady.condition, awaiting),
           scale: scaled && { ...scaled, condition: keep(ReplicasCondition, scaled.condition)! },
         },
         now,

@@ -4,7 +4,7 @@ import type { ObjectReader } from '../controller/object-reader.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { tuningTargets } from './tuning-targets.ts';
-import { answeredCondition, warmCondition, warmingUp } from './warm-up.ts';
+import { answeredCondition, NO_DATA_MESSAGE_MS, steadyNoData, warmCondition, warmingUp } from './warm-up.ts';
 
 const targetOf = (metricsSource: 'pods' | 'prometheus') => {
   const c = aHal9Cluster({
@@ -84,5 +84,59 @@ describe('answeredCondition', () => {
   });
   it('no condition stays none', () => {
     expect(answeredCondition(live, 'ParallelismTuned', undefined, true)).toBeUndefined();
+  });
+});
+
+describe('steadyNoData', () => {
+  const noData = (missing: string) =>
+    ({
+      status: 'False',
+      reason: 'NoData',
+      message: `Prometheus returned no data for ${missing}; holding 4`,
+    }) as const;
+  const withLive = (c: { status: 'True' | 'False'; reason: string; message: string }): Neuron =>
+    aNeuron(
+      'impl-1',
+      {},
+      {
+        status: {
+          conditions: [{ type: 'ParallelismTuned', lastTransitionTime: '2026-01-01T00:00:00Z', ...c }],
+        },
+      },
+    );
+  const written = withLive(noData('utilization'));
+
+  it('keeps the message written while only the missing series change, then refreshes it', () => {
+    const clock = new FakeClock();
+    // The first pass of this process writes what it found.
+    let s = steadyNoData(written, 'ParallelismTuned', noData('p95, queueDepth'), undefined, clock.now());
+    expect(s.condition).toEqual(noData('p95, queueDepth'));
+    const namedAt = s.namedAt;
+    expect(namedAt).toBe(clock.now());
+    // Written, the passes after it find the other replica's gaps, then the first's: nothing new to write.
+    const live = withLive(noData('p95, queueDepth'));
+    for (const missing of ['utilization', 'p95, queueDepth', 'utilization']) {
+      clock.advance(2_000);
+      s = steadyNoData(live, 'ParallelismTuned', noData(missing), s.namedAt, clock.now());
+      expect(s.condition).toEqual(noData('p95, queueDepth'));
+      expect(s.namedAt).toBe(namedAt);
+    }
+    clock.advance(NO_DATA_MESSAGE_MS);
+    s = steadyNoData(live, 'ParallelismTuned', noData('utilization'), s.namedAt, clock.now());
+    expect(s.condition).toEqual(noData('utilization'));
+    expect(s.namedAt).toBe(clock.now());
+  });
+
+  it('writes any other condition at once, and NoData at once after one', () => {
+    const now = new FakeClock().now();
+    const available = { status: 'True', reason: 'MetricsAvailable', message: 'ok' } as const;
+    expect(steadyNoData(written, 'ParallelismTuned', available, now, now)).toEqual({
+      condition: available,
+      namedAt: undefined,
+    });
+    expect(steadyNoData(withLive(available), 'ParallelismTuned', noData('p95'), now, now).condition).toEqual(
+      noData('p95'),
+    );
+    expect(steadyNoData(written, 'ParallelismTuned', undefined, now, now).condition).toBeUndefined();
   });
 });

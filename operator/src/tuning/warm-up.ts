@@ -37,6 +37,32 @@ export function answeredCondition(
   return awaiting && c ? (liveCondition(neuron, type) ?? c) : c;
 }
 
+/** How long a NoData condition keeps its message while only the series it names change. */
+export const NO_DATA_MESSAGE_MS = 5 * 60_000;
+
+/**
+ * Pure: while a Neuron stays without data, its NoData condition keeps the message last written for up
+ * to NO_DATA_MESSAGE_MS, though the series a pass found missing change (two Prometheus replicas behind
+ * one URL, answering in turn, each lacking other series): each new list was a status write at every
+ * pass. `namedAt` is when this process last wrote a NoData message (undefined: not yet); returns the
+ * condition to write and the new `namedAt`.
+ */
+export function steadyNoData(
+  neuron: Neuron,
+  type: string,
+  c: ConditionInput | undefined,
+  namedAt: number | undefined,
+  now: number,
+): { condition: ConditionInput | undefined; namedAt: number | undefined } {
+  if (c?.reason !== ParallelismReason.NoData) return { condition: c, namedAt: undefined };
+  const live = liveCondition(neuron, type);
+  if (live?.reason !== ParallelismReason.NoData || live.status !== c.status)
+    return { condition: c, namedAt: now };
+  if (live.message === c.message) return { condition: c, namedAt: namedAt ?? now };
+  if (namedAt !== undefined && now - namedAt < NO_DATA_MESSAGE_MS) return { condition: live, namedAt };
+  return { condition: c, namedAt: now };
+}
+
 /** A condition of the Neuron's live status, as the tuner would write it. */
 function liveCondition(neuron: Neuron, type: string): ConditionInput | undefined {
   const c = neuron.status?.conditions?.find((x) => x.type === type);
