@@ -16,9 +16,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 /** Charsets whose bytes are UTF-8 (US-ASCII is a subset); an empty one says nothing. */
 const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', '']);
 
+const NO_CHARSETS: readonly string[] = [];
+
 /** The charsets a content-type names, lower case (none, one, or a contradiction). */
-function charsetsOf(contentType: string | undefined): string[] {
-  return [...(contentType ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]*)"?/gi)].map((m) =>
+function charsetsOf(contentType: string | undefined): readonly string[] {
+  // The usual `application/json` has no parameters: no pattern run, no array per request.
+  if (contentType === undefined || !contentType.includes(';')) return NO_CHARSETS;
+  return [...contentType.matchAll(/;\s*charset\s*=\s*"?([^";\s]*)"?/gi)].map((m) =>
     (m[1] ?? '').toLowerCase(),
   );
 }
