@@ -9,7 +9,24 @@ const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYP
 /** A line ends at \r\n, \n or a lone \r; any other character (U+2028 included) is text. */
 const BREAK = /\r\n|\r|\n/;
 const directiveOf = (line: string) => DIRECTIVES.find((d) => line.startsWith(`${d}:`));
-const count = (answer: string, d: string) => answer.split(BREAK).filter((l) => directiveOf(l) === d).length;
+const isFence = (s: string) => s.startsWith('```') || s.startsWith('~~~');
+/**
+ * Each line with the directive it opens, told apart another way: a fenced code block (``` or ~~~ at
+ * a line's start, or right after a directive's colon and one space or tab) is data, directives too.
+ */
+const readLines = (answer: string): { line: string; directive: string | undefined; fenced: boolean }[] => {
+  let fenced = false;
+  return answer.split(BREAK).map((line) => {
+    const d = fenced ? undefined : directiveOf(line);
+    const was = fenced;
+    if (d) {
+      const rest = line.slice(d.length + 1);
+      if (isFence(/^[ \t]/.test(rest) ? rest.slice(1) : rest)) fenced = true;
+    } else if (isFence(line)) fenced = !fenced;
+    return { line, directive: d, fenced: was };
+  });
+};
+const count = (answer: string, d: string) => readLines(answer).filter((l) => l.directive === d).length;
 const normalised = (s: string) => s.split(BREAK).join('\n');
 
 const fragment = fc.oneof(
@@ -70,7 +87,7 @@ describe('parseAnswer over generated answers', () => {
     fc.assert(
       fc.property(answer, (a) => {
         const p = parseAnswer(a);
-        const directives = a.split(BREAK).filter((l) => directiveOf(l) !== undefined).length;
+        const directives = readLines(a).filter((l) => l.directive !== undefined).length;
         if (directives === 0) {
           // No directive: the whole answer is the one result.
           expect({ forwards: p.forwards, results: p.results, backward: p.backward }).toEqual({
@@ -126,17 +143,12 @@ describe('parseAnswer over generated answers', () => {
   /** The answer's lines meant as directives: outside fenced code, by whether a directive came before. */
   function meantLines(a: string): string[] {
     let inText = false;
-    let fenced = false;
-    return a.split(BREAK).filter((l) => {
-      if (directiveOf(l)) {
+    return readLines(a).flatMap(({ line, directive, fenced }) => {
+      if (directive) {
         inText = true;
-        return false;
+        return [];
       }
-      if (l.startsWith('```') || l.startsWith('~~~')) {
-        fenced = !fenced;
-        return false;
-      }
-      return !fenced && meantAsDirective(l, inText);
+      return !fenced && !isFence(line) && meantAsDirective(line, inText) ? [line] : [];
     });
   }
 

@@ -93,6 +93,23 @@ describe('parseAnswer', () => {
     expect(parseAnswer('RESULT:\nCONTENT: has nowhere to go').results).toEqual(['has nowhere to go']);
   });
 
+  it('reads a fenced code block as data: a directive quoted in it neither routes nor splits its block', () => {
+    const quoted =
+      'RESULT: here is the config\n```yaml\nFORWARD_TO: design-1\nRESULT: not-a-result\n```\nthat is all';
+    const p = parseAnswer(quoted);
+    expect(p.forwards).toEqual([]);
+    expect(p.results).toEqual([
+      'here is the config\n```yaml\nFORWARD_TO: design-1\nRESULT: not-a-result\n```\nthat is all',
+    ]);
+    // A fence opened on the directive's own line, and ~~~ fences; after the fence, directives count again.
+    const opened = parseAnswer('CONTENT: ~~~\nFORWARD_TO: x\n~~~\nFORWARD_TO: impl');
+    expect(opened.forwards.map((f) => [f.targets, f.content])).toEqual([
+      [['impl'], '~~~\nFORWARD_TO: x\n~~~'],
+    ]);
+    // Before any directive, a fenced directive is data too: the whole answer is the result.
+    expect(parseAnswer('```\nRESULT: a\n```').results).toEqual(['```\nRESULT: a\n```']);
+  });
+
   it('parses BACKWARD_TO with ERROR_TYPE', () => {
     expect(parseAnswer('BACKWARD_TO: up-1\nERROR_TYPE: Timeout').backward).toEqual({
       targets: ['up-1'],

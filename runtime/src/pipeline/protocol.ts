@@ -98,7 +98,9 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
   let count = 0;
   let fenced = false;
   for (let at = 0; at <= text.length; ) {
-    const d = directiveAt(text, at);
+    // A fenced code block is data, as an indented line is: a directive quoted in it (a config or a
+    // transcript the answer shows) neither routes nor splits the block it is in.
+    const d = fenced ? undefined : directiveAt(text, at);
     const nl = text.indexOf('\n', at);
     if (d) {
       if (open) out.push(block(open, text.slice(from, at - 1).trim(), own));
@@ -106,6 +108,8 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
       from = at + d.length + 1;
       const c = text.charCodeAt(from);
       if (c === 32 || c === 9) from++;
+      // `RESULT: ```yaml` opens a fence as a line of its own would.
+      if (fenceAt(text, from)) fenced = true;
       // Not the trimmed block's first line: an empty directive line would take the next line's.
       own =
         d === 'FORWARD_TO' || d === 'BACKWARD_TO' ? text.slice(from, nl === -1 ? undefined : nl) : undefined;
