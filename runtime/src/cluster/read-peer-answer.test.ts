@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_ANSWER_TAG_CHARS } from '../claude/completion-of.ts';
 import { traceEntry } from '../pipeline/trace-entry.ts';
 import { neuronConfig, signalTo } from '../testing/builders.ts';
 import { peerAnswerChecks } from './peer-answer.ts';
@@ -128,6 +129,19 @@ describe('readPeerAnswer, JSON', () => {
     );
     await expect(read([outcome(entry), outcome(entry)], 2)).rejects.toThrow(
       'the trace entry of signal "s1" repeats',
+    );
+  });
+
+  it('refuses a responseModel longer than a back-end keeps (MAX_ANSWER_TAG_CHARS)', async () => {
+    const entry = traceEntry(signalTo('impl', { id: 's1' }), neuronConfig('impl'), false, 1, [], []);
+    const outcome = (responseModel: string) => ({
+      results: [],
+      trace: [{ ...entry, responseModel }],
+      errors: [],
+    });
+    expect(await read([outcome('m'.repeat(MAX_ANSWER_TAG_CHARS))], 1)).toHaveLength(1);
+    await expect(read([outcome('m'.repeat(MAX_ANSWER_TAG_CHARS + 1))], 1)).rejects.toThrow(
+      `must NOT have more than ${MAX_ANSWER_TAG_CHARS} characters`,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { MAX_INPUT_TOKENS } from '../claude/completion-of.ts';
+import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS } from '../claude/completion-of.ts';
 import { LAYERS, LIVE_TUNABLE_BOUNDS, LIVE_TUNABLES } from '../config/types.ts';
 
 // JSON schemas for request bodies; fastify validates with them before a handler runs.
@@ -232,7 +232,8 @@ export const traceEntry = {
     forwardedTo: strings,
     dropped: strings,
     model: { type: 'string' },
-    responseModel: { type: 'string' },
+    // The back-end keeps MAX_ANSWER_TAG_CHARS of it: a peer's may be no longer.
+    responseModel: { type: 'string', maxLength: MAX_ANSWER_TAG_CHARS },
     usage: callUsage,
     costUsd: bounded('number', MAX_COST_USD, "one call's most tokens at the largest claude.prices"),
     retries: bounded('integer', MAX_RETRIES, "the runtime's bound for one signal's retries"),

@@ -32,6 +32,7 @@ describe('runBytes', () => {
       entry({ error: error(big) }),
       entry({ errors: [error('e'), error(big)] }),
       entry({ model: big }),
+      entry({ responseModel: big }),
       entry({ fellBackFrom: [big] }),
       entry({ neuron: big }),
     ]) {

@@ -60,6 +60,7 @@ function traceBytes(t: TraceEntry): number {
     chars(t.parent) +
     chars(t.neuron) +
     chars(t.model) +
+    chars(t.responseModel) +
     listBytes(t.forwardedTo) +
     listBytes(t.dropped) +
     listBytes(t.fellBackFrom) +
