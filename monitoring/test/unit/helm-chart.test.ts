@@ -1491,7 +1491,10 @@ describe('charts/hal9-operator', () => {
       );
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      return parseAllDocuments(run.stdout).flatMap((d) => (d.toJS() ? [d.toJS() as Obj] : []));
+      // As the apiserver reads it (sigs.k8s.io/yaml, YAML 1.1): yes, on and no are booleans there.
+      return parseAllDocuments(run.stdout, { version: '1.1' }).flatMap((d) =>
+        d.toJS() ? [d.toJS() as Obj] : [],
+      );
     });
     expect(kinds(objs)).toEqual(expect.arrayContaining(['Service', 'ServiceMonitor', 'PrometheusRule']));
     const notStrings: string[] = [];

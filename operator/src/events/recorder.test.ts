@@ -122,4 +122,28 @@ describe('createEventRecorder', () => {
     await settled();
     expect(sent.at(-1)?.involvedObject.name).toBe('n-25');
   });
+
+  it('owes nothing for a wall clock stepped back: the next Event waits one token, not the step', () => {
+    let now = 1_700_000_100_000;
+    const timers: number[] = [];
+    const clock = {
+      now: () => now,
+      setTimer: (_fn: () => void, ms: number) => {
+        timers.push(ms);
+        return () => undefined;
+      },
+    };
+    const writer = { createEvent: async () => undefined } as unknown as KubeWriter;
+    const events = createEventRecorder({
+      writer,
+      clock,
+      logger: pino({ level: 'silent' }),
+      perSecond: 10,
+      burst: 1,
+    });
+    events.record(aNeuron('a'), 'Normal', 'Applied', 'Applied Deployment');
+    now -= 60_000;
+    events.record(aNeuron('b'), 'Normal', 'Applied', 'Applied Deployment');
+    expect(timers).toEqual([100]);
+  });
 });

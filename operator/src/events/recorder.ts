@@ -84,7 +84,8 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
   const pump = () => {
     timer = undefined;
     const now = o.clock.now();
-    tokens = Math.min(burst, tokens + ((now - refilledAt) * perSecond) / 1000);
+    // A wall clock stepped back refills nothing, rather than owing tokens for the step.
+    tokens = Math.min(burst, tokens + (Math.max(0, now - refilledAt) * perSecond) / 1000);
     refilledAt = now;
     while (head < pending.length && tokens >= 1) {
       tokens--;

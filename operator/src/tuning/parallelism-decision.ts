@@ -82,6 +82,10 @@ export function podParallelismInput(
   };
 }
 
+/** How a Prometheus NoData message names the series it missed: `${NO_DATA_FOR}<series>${NO_DATA_OVER}<window>s …`. */
+export const NO_DATA_FOR = 'Prometheus returned no data for ';
+export const NO_DATA_OVER = ' over the last ';
+
 /** From Prometheus; `read` is undefined when no Prometheus URL is set. */
 export function prometheusParallelismInput(
   t: TuningTarget,
@@ -114,7 +118,7 @@ export function prometheusParallelismInput(
     ...(c.observation
       ? {}
       : {
-          noData: `Prometheus returned no data for ${c.missing.join(', ') || 'the neuron'} over the last ${window}s (no traffic, or its pods are not scraped: the NetworkPolicy ${networkPolicyNames(t.spec.cluster).runtime} admits scrapes only from the namespaces the operator's --prometheus-namespace-selector matches, by default kubernetes.io/metadata.name=monitoring); holding ${current}`,
+          noData: `${NO_DATA_FOR}${c.missing.join(', ') || 'the neuron'}${NO_DATA_OVER}${window}s (no traffic, or its pods are not scraped: the NetworkPolicy ${networkPolicyNames(t.spec.cluster).runtime} admits scrapes only from the namespaces the operator's --prometheus-namespace-selector matches, by default kubernetes.io/metadata.name=monitoring); holding ${current}`,
         }),
   };
 }

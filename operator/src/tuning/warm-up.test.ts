@@ -3,6 +3,7 @@ import type { Hal9Cluster, Neuron } from '../api-types.ts';
 import type { ObjectReader } from '../controller/object-reader.ts';
 import { aHal9Cluster, aNeuron } from '../testing/builders.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
+import { NO_DATA_FOR, NO_DATA_OVER } from './parallelism-decision.ts';
 import { tuningTargets } from './tuning-targets.ts';
 import { answeredCondition, NO_DATA_MESSAGE_MS, steadyNoData, warmCondition, warmingUp } from './warm-up.ts';
 
@@ -92,7 +93,7 @@ describe('steadyNoData', () => {
     ({
       status: 'False',
       reason: 'NoData',
-      message: `Prometheus returned no data for ${missing}; holding 4`,
+      message: `${NO_DATA_FOR}${missing}${NO_DATA_OVER}60s (no traffic, or its pods are not scraped); holding 4`,
     }) as const;
   const withLive = (c: { status: 'True' | 'False'; reason: string; message: string }): Neuron =>
     aNeuron(
@@ -125,6 +126,22 @@ describe('steadyNoData', () => {
     s = steadyNoData(live, 'ParallelismTuned', noData('utilization'), s.namedAt, clock.now());
     expect(s.condition).toEqual(noData('utilization'));
     expect(s.namedAt).toBe(clock.now());
+  });
+
+  it('writes another cause of NoData at once: only the series list is held', () => {
+    const now = new FakeClock().now();
+    const pods = {
+      status: 'False',
+      reason: 'NoData',
+      message: 'No signal finished over the last 60s (no traffic); holding 4',
+    } as const;
+    const unreachable = { ...pods, message: 'No Ready pod with an address to read; holding 4' };
+    expect(steadyNoData(withLive(pods), 'ParallelismTuned', unreachable, now, now + 1_000).condition).toEqual(
+      unreachable,
+    );
+    // Another window is another message, not only other series.
+    const wider = { ...noData('p95'), message: noData('p95').message.replace('60s', '120s') };
+    expect(steadyNoData(written, 'ParallelismTuned', wider, now, now + 1_000).condition).toEqual(wider);
   });
 
   it('writes any other condition at once, and NoData at once after one', () => {

@@ -1,5 +1,6 @@
 import type { Neuron } from '../api-types.ts';
 import { type ConditionInput, ParallelismReason } from '../status/parallelism-status.ts';
+import { NO_DATA_FOR, NO_DATA_OVER } from './parallelism-decision.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 // Over its first stable window a new leader has no window of its own, whatever the pods' age: "no
@@ -42,7 +43,8 @@ export const NO_DATA_MESSAGE_MS = 5 * 60_000;
 
 /**
  * Pure: while a Neuron stays without data, its NoData condition keeps the message last written for up
- * to NO_DATA_MESSAGE_MS, though the series a pass found missing change (two Prometheus replicas behind
+ * to NO_DATA_MESSAGE_MS when only the Prometheus series a pass found missing change (any other change
+ * of the message, such as another cause, is written at once) (two Prometheus replicas behind
  * one URL, answering in turn, each lacking other series): each new list was a status write at every
  * pass. `namedAt` is when this process last wrote a NoData message (undefined: not yet); returns the
  * condition to write and the new `namedAt`.
@@ -59,8 +61,18 @@ export function steadyNoData(
   if (live?.reason !== ParallelismReason.NoData || live.status !== c.status)
     return { condition: c, namedAt: now };
   if (live.message === c.message) return { condition: c, namedAt: namedAt ?? now };
-  if (namedAt !== undefined && now - namedAt < NO_DATA_MESSAGE_MS) return { condition: live, namedAt };
+  const rest = seriesLeftOut(live.message);
+  const onlySeries = rest !== undefined && rest === seriesLeftOut(c.message);
+  if (onlySeries && namedAt !== undefined && now - namedAt < NO_DATA_MESSAGE_MS)
+    return { condition: live, namedAt };
   return { condition: c, namedAt: now };
+}
+
+/** A Prometheus NoData message without the series it names (any other message: undefined, never held). */
+function seriesLeftOut(message: string | undefined): string | undefined {
+  if (!message?.startsWith(NO_DATA_FOR)) return undefined;
+  const over = message.indexOf(NO_DATA_OVER, NO_DATA_FOR.length);
+  return over < 0 ? undefined : message.slice(over);
 }
 
 /** A condition of the Neuron's live status, as the tuner would write it. */
