@@ -146,4 +146,15 @@ describe('createEventRecorder', () => {
     events.record(aNeuron('b'), 'Normal', 'Applied', 'Applied Deployment');
     expect(timers).toEqual([100]);
   });
+
+  it('drops the oldest Normal Event past maxPending before any Warning', async () => {
+    const { clock, sent, events } = setup({ maxPending: 10 });
+    for (let i = 0; i < 25; i++)
+      events.record(aNeuron(`burst-${i}`), 'Normal', 'Applied', 'Applied Deployment');
+    events.record(aNeuron('broken'), 'Warning', 'ApplyFailed', 'refused');
+    for (let i = 0; i < 20; i++) events.record(aNeuron(`n-${i}`), 'Normal', 'Applied', 'Applied Deployment');
+    clock.advance(2_000);
+    await settled();
+    expect(sent.map((e) => e.involvedObject.name)).toContain('broken');
+  });
 });

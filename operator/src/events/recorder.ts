@@ -44,7 +44,7 @@ export interface EventRecorderOptions {
    */
   readonly perSecond?: number;
   readonly burst?: number;
-  /** Events waiting for a token at most; past it the oldest is dropped (and may be recorded again). */
+  /** Events waiting for a token at most; past it the oldest Normal one (else the oldest) is dropped, and may be recorded again. */
   readonly maxPending?: number;
   /** An Event dropped unsent: past maxPending, or refused by the apiserver. */
   readonly onDropped?: (why: 'overflow' | 'refused') => void;
@@ -139,7 +139,13 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
         },
       });
       if (pending.length - head > maxPending) {
-        forget(pending[head++]!);
+        // The oldest Normal goes first: a burst of `Applied` must not push out an `ApplyFailed`.
+        let drop = head;
+        while (drop < pending.length && pending[drop]!.event.type !== 'Normal') drop++;
+        if (drop === pending.length) drop = head;
+        forget(pending[drop]!);
+        if (drop === head) head++;
+        else pending.splice(drop, 1);
         o.onDropped?.('overflow');
       }
       if (!timer) pump();
