@@ -57,6 +57,10 @@ const FOUND: [string][] = [
   ['FORWARD_TO:\r\r\n'],
   ['forward_to:\nFORWARD_TO:\r\r\n\n'],
   ['RESULT: a\u2028b\nFORWARD_TO: x\u2029'],
+  // Fences: an unclosed one holding a directive, and an indented one a trim brings to a line's start.
+  ['```\nFORWARD_TO: ,\n'],
+  ['```\nFORWARD_TO:\n'],
+  ['RESULT:\n ~~~yaml\nRESULT:\u0000\n'],
 ];
 const RUNS = { numRuns: 2000, examples: FOUND };
 
@@ -174,6 +178,9 @@ describe('parseAnswer over generated answers', () => {
     fc.assert(
       fc.property(answer, (a) => {
         const results = parseAnswer(a).results;
+        // A result holding a fence marker at a line's start is not re-rendered by prefixing `RESULT: `:
+        // a fence is structure (trimmed, an indented ~~~ comes to a line's start and opens one).
+        fc.pre(results.every((r) => !r.split(BREAK).some(isFence)));
         const again = parseAnswer(results.map((r) => `RESULT: ${r}`).join('\n')).results;
         expect(again).toEqual(results.map(normalised));
       }),
