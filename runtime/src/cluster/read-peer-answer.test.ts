@@ -91,6 +91,14 @@ describe('readPeerAnswer, streamed', () => {
     );
   });
 
+  it('refuses a line past the bound that ends inside a chunk', async () => {
+    const end = `${JSON.stringify({ errors: [[], []] })}\n`;
+    const rest = Buffer.concat([Buffer.alloc(MAX_PEER_LINE_BYTES, 'x'), Buffer.from(`"}}\n${end}`)]);
+    await expect(read([Buffer.from('{"i":0,"result":{"content":"'), rest])).rejects.toThrow(
+      `a line is longer than ${MAX_PEER_LINE_BYTES} bytes`,
+    );
+  });
+
   it('counts a line’s bytes, not its characters: a line of 3-byte characters meets the same bound', async () => {
     // 17 MiB of € (3 bytes each): under 6 million characters, far below the bound counted in characters.
     const piece = Buffer.alloc(3 * 349_525, '€');

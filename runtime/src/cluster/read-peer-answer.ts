@@ -180,10 +180,14 @@ async function readProgress(
   // other character's bytes): counted in decoded characters, a line of 3-byte characters was let
   // through at three times the bound.
   let pendingBytes = 0;
+  const tooLong = () => bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
   for await (const chunk of body) {
     bytes += chunk.length;
     if (bytes > max) throw bad(`it is over ${max} bytes`);
     const lastNewline = chunk.lastIndexOf(0x0a);
+    // A line that ends in this chunk is checked too (its bytes before it and up to its end), not only
+    // the one left open: a 16 MiB line and its end in a large chunk were read.
+    if (lastNewline >= 0 && pendingBytes + chunk.indexOf(0x0a) > MAX_PEER_LINE_BYTES) throw tooLong();
     pendingBytes = lastNewline < 0 ? pendingBytes + chunk.length : chunk.length - lastNewline - 1;
     const piece = decoder.write(chunk);
     let from = 0;
@@ -194,7 +198,7 @@ async function readProgress(
       from = nl + 1;
     }
     if (from < piece.length) pending.push(piece.slice(from));
-    if (pendingBytes > MAX_PEER_LINE_BYTES) throw bad(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
+    if (pendingBytes > MAX_PEER_LINE_BYTES) throw tooLong();
   }
   pending.push(decoder.end());
   line(pending.join(''));
