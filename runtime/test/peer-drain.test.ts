@@ -43,8 +43,10 @@ describe('a peer pod that drains', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('completed');
     expect(res.body.results.map((r: { content: string }) => r.content)).toEqual(['worked']);
-    // The draining pod refused the first send; the one that serves ran the branch.
-    expect(await draining.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
+    // The draining pod refused the first send; the one that serves ran the branch. A peer's batch is
+    // no request of the draining pod's: the request is counted where it entered (lead), completed.
+    expect(await draining.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(0);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'completed' })).toBe(1);
     expect(await serving.metric('hal9_signals_total', { neuron: 'worker' })).toBe(1);
     expect(await draining.metric('hal9_signals_total', { neuron: 'worker' })).toBe(0);
     // The refusal ends the connection, so a keep-alive client's next request reconnects.
@@ -52,6 +54,7 @@ describe('a peer pod that drains', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('connection')).toBe('close');
     expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await draining.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
   });
 
   it('resends to a draining pod as often after a resend for an older peer’s schema', async () => {
@@ -144,7 +147,44 @@ describe('a peer pod that drains', () => {
     const res = await lead.post('/v1/signals', { content: 'nobody home' });
 
     expect(res.body.errors.map((e: { code: string }) => e.code)).toEqual(['DRAINING']);
-    // One send and two resends, each refused before any work.
-    expect(await only.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(3);
+    // One send and two resends, each refused before any work: no requests of the draining pod's. The
+    // request is counted once, where it entered, as the backpressure its caller got (503, Retry-After),
+    // not as an error of the error-rate and burn-rate alerts.
+    expect(res.status).toBe(503);
+    expect(await only.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(0);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(1);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'failed' })).toBe(0);
+  });
+});
+
+describe('a peer pod whose queue is full', () => {
+  it('refuses the batch (429), counted in its executor rejections; the request is rejected where it entered, not failed', async () => {
+    const worker = await start({
+      ...workerDoc,
+      claude: { mock_responses: { L2: [answer('default', 'RESULT: worked', 2000)] } },
+      performance: { max_concurrent_signals: 1, max_queue_depth: 1, signal_buffer_size: 1 },
+    });
+    const lead = await start({
+      neurons: [neuron('lead', 'L3', ['worker']), neuron('worker', 'L2', [], { endpoint: worker.url })],
+      claude: { mock_responses: { L3: [answer('default', 'FORWARD_TO: worker\nCONTENT: job')] } },
+      performance: { cache_layers: [] },
+    });
+
+    const all = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => lead.post('/v1/signals', { content: `job ${i}` })),
+    );
+
+    const refused = all.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused)
+      expect(r.body.errors.map((e: { code: string }) => e.code)).toEqual(['QUEUE_FULL']);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(refused.length);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'failed' })).toBe(0);
+    expect(await lead.metric('hal9_requests_total', { outcome: 'completed' })).toBe(4 - refused.length);
+    // The worker refused batches, not requests of its own.
+    expect(await worker.metric('hal9_executor_rejections_total', { reason: 'queue_full' })).toBeGreaterThan(
+      0,
+    );
+    expect(await worker.metric('hal9_requests_total', { outcome: 'rejected' })).toBe(0);
   });
 });

@@ -283,9 +283,9 @@ export function metricsObserver(
       m.requests.labels({ outcome }).inc();
       m.requestDuration.labels({ outcome }).observe(durationMs / 1000);
     },
-    rejected(reason) {
+    rejected(reason, from) {
       if (reason !== 'draining') m.rejections.inc({ reason });
-      m.requests.labels({ outcome: 'rejected' }).inc();
+      if (from === 'request') m.requests.labels({ outcome: 'rejected' }).inc();
     },
     shed(n) {
       per.get(n.id)?.shed.inc();

@@ -164,7 +164,7 @@ export function createMetrics(registry: Registry) {
     }),
     rejections: new Counter({
       name: 'hal9_executor_rejections_total',
-      help: 'Requests refused with 429: the queue was full (queue_full, performance.max_queue_depth), or the content of the requests in progress would pass performance.max_in_flight_content_bytes (content_limit)',
+      help: "Requests and peers' batches refused with 429: the queue was full (queue_full, performance.max_queue_depth), or the content of the requests in progress would pass performance.max_in_flight_content_bytes (content_limit)",
       labelNames: ['reason'] as const,
       registers: r,
     }),

@@ -20,6 +20,7 @@ import { createPeerDispatches } from './peer-dispatches.ts';
 import type { RemoteDispatch } from './remote-dispatch.ts';
 import type { RequestRun, RunView } from './request-run.ts';
 import {
+  endError,
   type RequestHttp,
   refusedSpanAttributes,
   requestSpanAttributes,
@@ -210,7 +211,7 @@ export class Engine {
       neurons: this.#neurons,
       runs: this.#runs,
       tracing: deps.tracing,
-      admit: (n, bytes) => this.#admit(n, bytes),
+      admit: (n, bytes) => this.#admit(n, bytes, 'peer'),
       hold: (run, bytes) => this.#hold(run, bytes),
       arrive: (run, parent, signal) => this.#arrive(run, parent, signal),
       cutOff: this.#cutOff,
@@ -311,7 +312,7 @@ export class Engine {
     try {
       // The neuron first: a request that can never run is told so (404/400), not to retry (429).
       entry = this.resolveEntry(input);
-      this.#admit(1, bytes);
+      this.#admit(1, bytes, 'request');
     } catch (e) {
       if (this.#tracing.enabled) {
         const error = toErrorInfo(e);
@@ -401,7 +402,7 @@ export class Engine {
   }
 
   /** Admits `n` new signals bringing `bytes` of content, or throws the refusal (admission.ts). */
-  #admit(n: number, bytes: number): void {
+  #admit(n: number, bytes: number, from: 'request' | 'peer'): void {
     const e = this.#executor;
     const content = {
       held: this.#heldContent,
@@ -424,6 +425,7 @@ export class Engine {
         : refused.details.field === 'performance.max_in_flight_content_bytes'
           ? 'content_limit'
           : 'queue_full',
+      from,
     );
     throw refused;
   }
@@ -492,14 +494,23 @@ export class Engine {
 }
 
 /**
- * hal9_requests_total's outcome: the run's status, except a caller that closed its connection before
- * the answer or cancelled the request (its run ends timed_out, CLIENT_CLOSED or CANCELLED last in its
- * errors), which is `cancelled`: the error-rate and burn-rate alerts count failed and timed_out, and a
- * client's own timeout or cancel is not ours.
+ * hal9_requests_total's outcome: the run's status, except
+ * - a caller that closed its connection before the answer or cancelled the request (its run ends
+ *   timed_out, CLIENT_CLOSED or CANCELLED last in its errors): `cancelled`, as a client's own timeout
+ *   or cancel is not ours;
+ * - a run that failed on a refusal to take its signals (a downstream pod full or draining: the caller
+ *   gets 429/503 with Retry-After, as from this pod's own full queue): `rejected`. A signal shed after
+ *   waiting past its latency objective (QUEUE_TIMEOUT) stays `failed`: its caller waited for it.
+ * The error-rate and burn-rate alerts count failed and timed_out; rejected is backpressure.
  */
 function requestOutcome(view: RunView): string {
-  const last = view.errors.at(-1)?.code;
-  return view.status === 'timed_out' && (last === 'CLIENT_CLOSED' || last === 'CANCELLED')
-    ? 'cancelled'
-    : view.status;
+  if (view.status === 'timed_out') {
+    const last = view.errors.at(-1)?.code;
+    return last === 'CLIENT_CLOSED' || last === 'CANCELLED' ? 'cancelled' : view.status;
+  }
+  if (view.status === 'failed') {
+    const ended = endError(view)?.code;
+    if (ended === 'QUEUE_FULL' || ended === 'DRAINING') return 'rejected';
+  }
+  return view.status;
 }

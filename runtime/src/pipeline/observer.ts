@@ -58,8 +58,12 @@ export interface PipelineObserver {
   fallback(neuron: NeuronConfig, from: string, to: string): void;
   breaker(upstream: string, state: BreakerState): void;
   request(outcome: string, durationMs: number): void;
-  /** A request refused at admission: queue_full (max_queue_depth) or content_limit (max_in_flight_content_bytes), 429; draining, 503. */
-  rejected(reason: 'queue_full' | 'content_limit' | 'draining'): void;
+  /**
+   * A request (`from: 'request'`) or a peer's batch (`'peer'`) refused at admission: queue_full
+   * (max_queue_depth) or content_limit (max_in_flight_content_bytes), 429; draining, 503. A peer's batch
+   * is no request of this runtime's: the request it belongs to is counted where it entered.
+   */
+  rejected(reason: 'queue_full' | 'content_limit' | 'draining', from: 'request' | 'peer'): void;
   /** A signal refused while waiting for a slot, as it passed its latency objective (QUEUE_TIMEOUT). */
   shed(neuron: NeuronConfig): void;
 }
