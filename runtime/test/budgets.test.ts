@@ -194,10 +194,11 @@ describe('request budgets', () => {
 describe('what a budget refusal says', () => {
   it('how far over its budget the request went when a call used more than its estimated worst case', async () => {
     fake = await startFakeMessagesApi();
-    // The prompt is a few bytes, so a's call is expected to use a few input tokens; it reports 5,000.
+    // The prompt is a few bytes, so a's call is expected to use a few input tokens; it reports 4,000
+    // (within the bytes plus the framing an answer may count: claude/completion-of.ts).
     fake.respond((req) =>
       req.body.system[0].text === 'You are a.'
-        ? message('FORWARD_TO: b\nCONTENT: next', { input_tokens: 5000, output_tokens: 5 })
+        ? message('FORWARD_TO: b\nCONTENT: next', { input_tokens: 4000, output_tokens: 5 })
         : message('RESULT: done'),
     );
     rt = await startRuntime(
@@ -209,14 +210,14 @@ describe('what a budget refusal says', () => {
     );
     const res = await rt.post('/v1/signals', { content: 'x' });
     expect(fake.requests).toHaveLength(1);
-    expect(res.body.usage).toEqual({ input: 5000, output: 5, cacheRead: 0, cacheCreation: 0 });
+    expect(res.body.usage).toEqual({ input: 4000, output: 5, cacheRead: 0, cacheCreation: 0 });
     expect(res.body.errors).toEqual([
       expect.objectContaining({
         code: 'BUDGET_EXCEEDED',
         field: 'performance.request_budget.max_tokens',
         neuron: 'b',
         message:
-          "the request spent 5005 tokens, 4005 more than the request's 1000 tokens (performance.request_budget.max_tokens)",
+          "the request spent 4005 tokens, 3005 more than the request's 1000 tokens (performance.request_budget.max_tokens)",
       }),
     ]);
     expect(await rt.metric('hal9_model_calls_refused_total', { neuron: 'b', budget: 'max_tokens' })).toBe(1);

@@ -19,7 +19,7 @@ import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import { MAX_ANSWER_DEPTH } from './answer-json.ts';
 import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
-import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS } from './completion-of.ts';
+import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS, PROMPT_TOKEN_SLACK } from './completion-of.ts';
 import { CANCEL, MAX_ANSWER_BYTES, STALE_RETRIES } from './dispatcher-fetch.ts';
 import { MAX_RETRY_AFTER_MS } from './upstream-error.ts';
 
@@ -549,22 +549,51 @@ describe('AnthropicBackend over the Agent', () => {
       expect(e.code, says).toBe('UPSTREAM_ERROR');
       expect(e.message, says).toContain(says);
     }
-    // At the bounds, the answer is taken.
+    // At the bounds, the answer is taken: the input side of a content of MAX_INPUT_TOKENS bytes.
+    const content = 'y'.repeat(MAX_INPUT_TOKENS);
     fake.respond(
       raw(
-        counts({
-          input_tokens: MAX_INPUT_TOKENS,
-          output_tokens: 64,
-          cache_read_input_tokens: MAX_INPUT_TOKENS,
-          cache_creation_input_tokens: MAX_INPUT_TOKENS,
-        }),
+        counts({ input_tokens: 1000, output_tokens: 64, cache_read_input_tokens: MAX_INPUT_TOKENS - 1000 }),
       ),
     );
-    expect((await be.complete(neuron, 'y')).usage).toEqual({
-      input: MAX_INPUT_TOKENS,
+    expect((await be.complete(neuron, content)).usage).toEqual({
+      input: 1000,
       output: 64,
-      cacheRead: MAX_INPUT_TOKENS,
-      cacheCreation: MAX_INPUT_TOKENS,
+      cacheRead: MAX_INPUT_TOKENS - 1000,
+      cacheCreation: 0,
     });
+  });
+
+  it('refuses input-side tokens past what the prompt could make: its bytes plus PROMPT_TOKEN_SLACK, named', async () => {
+    const { fake, be } = await backend();
+    const system = Buffer.byteLength(neuron.system_prompt);
+    // A few hundred bytes reported as 2 × 10⁷ tokens of cache: each count within its own bound.
+    const content = '€'.repeat(100); // 100 characters, 300 bytes
+    const bytes = system + 300;
+    const usage = (input: number, cacheRead: number, cacheCreation: number) =>
+      raw(
+        answer({
+          usage: {
+            input_tokens: input,
+            output_tokens: 1,
+            cache_read_input_tokens: cacheRead,
+            cache_creation_input_tokens: cacheCreation,
+          },
+        }),
+      );
+    fake.respond(usage(10, 9_999_999, 9_999_999));
+    const e = await failure(be.complete(neuron, content));
+    expect(e.code).toBe('UPSTREAM_ERROR');
+    expect(e.message).toContain(
+      `usage reports 20000008 input tokens (input, cache read and cache write) for a prompt of ${bytes} bytes, more than its bytes plus ${PROMPT_TOKEN_SLACK}`,
+    );
+    // Counted in bytes, not characters: up to the bound, the answer is taken, one past it is not.
+    const most = bytes + PROMPT_TOKEN_SLACK;
+    fake.respond(usage(most - 200, 100, 100));
+    expect((await be.complete(neuron, content)).usage?.input).toBe(most - 200);
+    fake.respond(usage(most - 200, 101, 100));
+    expect((await failure(be.complete(neuron, content))).message).toContain(
+      `usage reports ${most + 1} input tokens`,
+    );
   });
 });

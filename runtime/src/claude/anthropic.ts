@@ -108,16 +108,17 @@ export class AnthropicBackend implements ModelBackend {
     const client = this.#client;
     const cancel = client.maxRetries > 0 ? { signal: own.signal } : cancelledBy(own.signal);
     try {
+      const system = this.#system(neuron);
       const msg = await client.messages.create(
         {
           model: model ?? this.model,
           max_tokens: this.#maxTokens,
-          system: this.#system(neuron),
+          system,
           messages: [{ role: 'user', content }],
         },
         trace?.traceparent ? { ...cancel, headers: traceHeaders(trace) } : cancel,
       );
-      return completionOf(msg, this.#maxTokens);
+      return completionOf(msg, this.#maxTokens, { system: system[0]!.text, content });
     } catch (e) {
       // Cut off by its request's end: that end's reason (its deadline, its caller gone, a drain), as
       // the mock does, so the model-call and signal spans name it rather than a generic timeout.

@@ -24,6 +24,20 @@ export const MAX_INPUT_TOKENS = 10_000_000;
 const INPUT_BOUND = "the runtime's bound for an answer's input tokens";
 
 /**
+ * Input-side tokens an answer may report beyond its prompt's bytes: the Messages API's framing of a
+ * system prompt and one user message. A token is at least one byte of what was sent, so an answer that
+ * reports more (a gateway or fake that says anything) charged a request's budgets for a prompt it never
+ * had: 2 × 10⁷ cache tokens for a few hundred bytes, $40 against a $1 budget in one call.
+ */
+export const PROMPT_TOKEN_SLACK = 4096;
+
+/** What a call sent: its system prompt and content, whose size bounds the input tokens it may report. */
+export interface SentPrompt {
+  readonly system: string;
+  readonly content: string;
+}
+
+/**
  * The most characters kept of an answer's `stop_reason` (the API's are about 15; its `id` is kept only
  * in the API's shape, upstream-id.ts). It stays with the answer in the response cache, whose byte
  * count is its text's, and goes into traces: an upstream that sent a megabyte one would otherwise be
@@ -62,9 +76,10 @@ function tokens(
 
 /**
  * The completion in a Messages answer, checked: the SDK returns the body as the upstream sent it.
- * Output tokens are at most the call's `max_tokens`, input ones at most MAX_INPUT_TOKENS.
+ * Output tokens are at most the call's `max_tokens`, input ones at most MAX_INPUT_TOKENS each, and
+ * together at most the prompt's bytes plus PROMPT_TOKEN_SLACK.
  */
-export function completionOf(msg: Message, maxTokens: number): Completion {
+export function completionOf(msg: Message, maxTokens: number, sent: SentPrompt): Completion {
   // The SDK hands over the text of an answer whose content-type is not JSON.
   if (typeof msg === 'string') throw malformed('its content-type is not application/json');
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
@@ -88,16 +103,29 @@ export function completionOf(msg: Message, maxTokens: number): Completion {
   // Trimmed, the text is a view into the whole: padding of megabytes around a short answer would stay
   // with it in the response cache and the request store, whose estimates count what is left.
   const trimmed = text.trim();
+  const counts = {
+    input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
+    output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),
+    cacheRead: tokens(u, 'cache_read_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+    cacheCreation: tokens(u, 'cache_creation_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
+  };
+  checkInputOf(counts.input + counts.cacheRead + counts.cacheCreation, sent);
   return {
     text: trimmed.length * 2 < text.length ? detached(trimmed) : trimmed,
     ...(finishReason !== undefined ? { finishReason } : {}),
     ...(id !== undefined ? { id } : {}),
     ...(responseModel ? { responseModel } : {}),
-    usage: {
-      input: tokens(u, 'input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND, true),
-      output: tokens(u, 'output_tokens', maxTokens, "the call's max_tokens", true),
-      cacheRead: tokens(u, 'cache_read_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
-      cacheCreation: tokens(u, 'cache_creation_input_tokens', MAX_INPUT_TOKENS, INPUT_BOUND),
-    },
+    usage: counts,
   };
+}
+
+/** Fails the call when its input-side tokens are more than its prompt could make (PROMPT_TOKEN_SLACK). */
+function checkInputOf(total: number, sent: SentPrompt): void {
+  // A string's characters are at most its UTF-8 bytes: within them, no need to count the bytes.
+  if (total <= sent.system.length + sent.content.length + PROMPT_TOKEN_SLACK) return;
+  const bytes = Buffer.byteLength(sent.system) + Buffer.byteLength(sent.content);
+  if (total <= bytes + PROMPT_TOKEN_SLACK) return;
+  throw malformed(
+    `usage reports ${total} input tokens (input, cache read and cache write) for a prompt of ${bytes} bytes, more than its bytes plus ${PROMPT_TOKEN_SLACK} (the runtime's bound: a token is at least one byte of what was sent)`,
+  );
 }
