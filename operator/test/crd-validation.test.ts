@@ -1079,6 +1079,16 @@ describe('invalid objects are rejected with a message that says what to fix', ()
       'spec.nodeTuning.sysctls: Invalid value: nodeTuning.sysctls has a sysctl outside the safe set, net.ipv4.tcp_slow_start_after_idle: set nodeTuning.privilegedSysctlInitContainer: true',
     ],
     [
+      'a neuronSysctls pattern that would allow any kernel parameter',
+      cluster({ nodeTuning: { neuronSysctls: ['net.core.*', '*'] } }),
+      'spec.nodeTuning.neuronSysctls[1]: Invalid value: "*": nodeTuning.neuronSysctls holds sysctl names with dots (net.core.somaxconn), or a prefix ending in .* (net.core.*); a lone * or a name without a dot would allow any kernel parameter',
+    ],
+    [
+      'a neuronSysctls name without a dot',
+      cluster({ nodeTuning: { neuronSysctls: ['kernel'] } }),
+      'spec.nodeTuning.neuronSysctls[0]: Invalid value: "kernel": nodeTuning.neuronSysctls holds sysctl names with dots',
+    ],
+    [
       'two sysctls outside the safe set in a Neuron',
       neuron({
         nodeTuning: {

@@ -44,10 +44,11 @@ const serviceAccount = useChartServiceAccount(admin, {
   ],
 });
 
-// Privileged tuning is the Hal9Cluster's to allow: the cluster allows the sysctl init container, which
-// renders nothing for a Neuron without unsafe sysctls (tuned-1 below names one).
+// Privileged tuning is the Hal9Cluster's to allow: the cluster allows the sysctl init container and the
+// one sysctl outside the safe set a Neuron may write with it, which renders nothing for a Neuron without
+// it (tuned-1 below names it).
 const clusterSpec = {
-  nodeTuning: { privilegedSysctlInitContainer: true },
+  nodeTuning: { privilegedSysctlInitContainer: true, neuronSysctls: ['vm.swappiness'] },
   claude: {
     mockResponses: {
       L4: [{ trigger: 'default', response: 'FORWARD_TO: design-1\nCONTENT: plan the widget' }],

@@ -547,6 +547,10 @@ export interface Hal9ClusterSpecNodeTuning {
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
+   * Sysctls outside the safe set that a Neuron of this cluster may write in its own nodeTuning.sysctls (the privileged init container writes them as root): exact names, or a prefix ending in `*` as the kubelet's --allowed-unsafe-sysctls takes them (net.core.*). The names in this cluster's own sysctls are allowed too (a Neuron may change their values). Any other name outside the safe set in a Neuron's list is not written, with a warning on the Neuron. Default: none.
+   */
+  readonly neuronSysctls?: readonly string[];
+  /**
    * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod. Default: unset.
    * @default "unset"
    */

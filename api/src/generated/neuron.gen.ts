@@ -67,7 +67,7 @@ export interface NeuronSpec {
    */
   readonly placement?: NeuronSpecPlacement;
   /**
-   * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too, and initImage is set on the Hal9Cluster only.
+   * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too; past the safe set, the privileged init container writes only the sysctls the Hal9Cluster allows a Neuron (its nodeTuning.neuronSysctls, or the names of its own sysctls; any other is left out, with a warning); and initImage is set on the Hal9Cluster only.
    */
   readonly nodeTuning?: NeuronSpecNodeTuning;
   /**
@@ -370,7 +370,7 @@ export interface NeuronSpecPlacementTopologySpread {
 }
 
 /**
- * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too, and initImage is set on the Hal9Cluster only.
+ * Overrides of the cluster's nodeTuning, field by field; sysctls given here replace the cluster's list. Privileged tuning is the Hal9Cluster's to allow: a Neuron may turn privilegedSysctlInitContainer and thpInitContainer off, but either is on only where the Hal9Cluster's is on too; past the safe set, the privileged init container writes only the sysctls the Hal9Cluster allows a Neuron (its nodeTuning.neuronSysctls, or the names of its own sysctls; any other is left out, with a warning); and initImage is set on the Hal9Cluster only.
  */
 export interface NeuronSpecNodeTuning {
   /**

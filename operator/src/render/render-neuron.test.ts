@@ -1403,6 +1403,7 @@ describe("renderNeuron: privileged tuning is the Hal9Cluster's to allow", () => 
         privilegedSysctlInitContainer: true,
         thpInitContainer: true,
         transparentHugepages: 'madvise',
+        sysctls: [{ name: 'vm.swappiness', value: '10' }],
       },
     } as const;
     const own = render(cluster, {
@@ -1430,7 +1431,13 @@ describe("renderNeuron: privileged tuning is the Hal9Cluster's to allow", () => 
 
   it("runs the Hal9Cluster's init image, never a Neuron's (one stored before the CRD refused it), with a warning", () => {
     const { objects, warnings } = render(
-      { nodeTuning: { privilegedSysctlInitContainer: true, initImage: 'registry.example/busybox:1.37' } },
+      {
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          initImage: 'registry.example/busybox:1.37',
+          sysctls: unsafe,
+        },
+      },
       { nodeTuning: { sysctls: unsafe, initImage: 'evil/root:latest' } },
     );
     expect(pod(objects).initContainers?.map((c) => c.image)).toEqual(['registry.example/busybox:1.37']);

@@ -187,6 +187,7 @@ describe('effectiveSpec', () => {
           privilegedSysctlInitContainer: true,
           thpInitContainer: true,
           transparentHugepages: 'madvise',
+          sysctls: [{ name: 'vm.swappiness', value: '10' }],
         },
       });
       const spec = effectiveSpec(
@@ -202,6 +203,57 @@ describe('effectiveSpec', () => {
         sysctls: [{ name: 'vm.swappiness', value: '1' }],
       });
       expect(spec.repairs).toEqual([]);
+    });
+
+    it('writes as root only the sysctls outside the safe set that the Hal9Cluster lists: a Neuron may change their values, not add names', () => {
+      const cluster = aHal9Cluster({
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          sysctls: [{ name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' }],
+        },
+      });
+      const spec = effectiveSpec(
+        cluster,
+        aNeuron('n', {
+          nodeTuning: {
+            sysctls: [
+              { name: 'net.ipv4.tcp_slow_start_after_idle', value: '1' },
+              { name: 'kernel.modprobe', value: '/tmp/x' },
+              { name: 'kernel.randomize_va_space', value: '0' },
+              { name: 'net.ipv4.tcp_fin_timeout', value: '15' },
+            ],
+          },
+        }),
+      );
+      expect(spec.nodeTuning.sysctls).toEqual([
+        { name: 'net.ipv4.tcp_slow_start_after_idle', value: '1' },
+        { name: 'net.ipv4.tcp_fin_timeout', value: '15' },
+      ]);
+      expect(spec.repairs).toEqual([
+        "the Neuron's nodeTuning.sysctls kernel.modprobe, kernel.randomize_va_space are not applied: outside the safe set, the privileged init container writes only sysctls Hal9Cluster hal9 allows a Neuron (its nodeTuning.neuronSysctls, or the names of its own nodeTuning.sysctls); add them to the Hal9Cluster's nodeTuning.neuronSysctls, or remove them from the Neuron",
+      ]);
+      // Without the Neuron's own list, the cluster's is written as it is.
+      expect(effectiveSpec(cluster, aNeuron('m')).nodeTuning.sysctls).toEqual([
+        { name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' },
+      ]);
+      // neuronSysctls allows more, by name or by a prefix ending in *.
+      const allowing = aHal9Cluster({
+        nodeTuning: {
+          privilegedSysctlInitContainer: true,
+          neuronSysctls: ['kernel.randomize_va_space', 'net.core.*'],
+        },
+      });
+      const own = [
+        { name: 'net.core.somaxconn', value: '4096' },
+        { name: 'kernel.randomize_va_space', value: '0' },
+        { name: 'net.corex.x', value: '1' },
+        { name: 'kernel.modprobe', value: '/tmp/x' },
+      ];
+      const more = effectiveSpec(allowing, aNeuron('n', { nodeTuning: { sysctls: own } }));
+      expect(more.nodeTuning.sysctls).toEqual(own.slice(0, 2));
+      expect(more.repairs).toEqual([
+        expect.stringContaining('nodeTuning.sysctls net.corex.x, kernel.modprobe are not applied'),
+      ]);
     });
 
     it("takes the init image from the Hal9Cluster only, and reports a Neuron's (stored before the CRD refused it)", () => {

@@ -20,6 +20,7 @@ import {
   applyDefaults,
   compareQuantities,
   hal9ClusterSpecDefaults,
+  isSafeSysctl,
   neuronSpecDefaults,
   type Quantity,
   withDefaultResources,
@@ -280,12 +281,46 @@ function privilegedTuning(
       );
     }
   }
+  // The privileged init container writes, as root, what it is given, and a Neuron's list replaces the
+  // cluster's: past the safe set it holds only names the Hal9Cluster allows (neuronSysctls, or its own
+  // list). Otherwise a Neuron's author chose node-wide kernel parameters (kernel.modprobe, ASLR) where
+  // the cluster had turned the container on for one sysctl of its own.
+  if (nodeTuning.privilegedSysctlInitContainer && own?.sysctls !== undefined) {
+    const allowed = neuronMayWrite(cluster);
+    const all = merged.sysctls ?? [];
+    const kept = all.filter((s) => isSafeSysctl(dotted(s.name)) || allowed(dotted(s.name)));
+    if (kept.length < all.length) {
+      const refused = all.filter((s) => !kept.includes(s)).map((s) => s.name);
+      const [it, is] = refused.length === 1 ? ['it', 'is'] : ['them', 'are'];
+      nodeTuning.sysctls = kept;
+      repairs.push(
+        `the Neuron's nodeTuning.sysctls ${refused.join(', ')} ${is} not applied: outside the safe set, the privileged init container writes only sysctls Hal9Cluster ${clusterName} allows a Neuron (its nodeTuning.neuronSysctls, or the names of its own nodeTuning.sysctls); add ${it} to the Hal9Cluster's nodeTuning.neuronSysctls, or remove ${it} from the Neuron`,
+      );
+    }
+  }
   if (own?.initImage !== undefined) {
     repairs.push(
       `the Neuron's nodeTuning.initImage ${JSON.stringify(own.initImage)} is not used: the image the privileged init containers run as root on the node is the Hal9Cluster's to choose (${cluster.initImage}, of Hal9Cluster ${clusterName}); remove it from the Neuron (the CRD refuses a change of it), and set it on the Hal9Cluster`,
     );
   }
   return { nodeTuning, repairs };
+}
+
+const dotted = (name: string) => name.replaceAll('/', '.');
+
+/**
+ * Whether a Neuron of the cluster may have the privileged init container write a sysctl outside the
+ * safe set: a name of the cluster's own list, or one its neuronSysctls names (exactly, or by a prefix
+ * ending in `*`, as the kubelet's --allowed-unsafe-sysctls reads them).
+ */
+function neuronMayWrite(cluster: EffectiveNodeTuning): (name: string) => boolean {
+  const names = new Set((cluster.sysctls ?? []).map((s) => dotted(s.name)));
+  const prefixes: string[] = [];
+  for (const p of cluster.neuronSysctls ?? []) {
+    if (p.endsWith('*')) prefixes.push(p.slice(0, -1));
+    else names.add(p);
+  }
+  return (name) => names.has(name) || prefixes.some((p) => name.startsWith(p));
 }
 
 /**
