@@ -6,7 +6,14 @@ import { runtimePodForCache } from './runtime-pod-cache.ts';
 /** A pod as the apiserver serves it: spec, managed fields, every condition and container state. */
 function aServedPod(
   name: string,
-  o: { ready?: boolean; ip?: string; restarts?: number; deleting?: boolean; neuron?: string } = {},
+  o: {
+    ready?: boolean;
+    ip?: string;
+    restarts?: number;
+    deleting?: boolean;
+    neuron?: string;
+    hostNetwork?: boolean;
+  } = {},
 ): V1Pod {
   const time = new Date('2026-12-05T10:00:00Z');
   return {
@@ -34,6 +41,7 @@ function aServedPod(
       ...(o.deleting ? { deletionTimestamp: time } : {}),
     },
     spec: {
+      ...(o.hostNetwork ? { hostNetwork: true } : {}),
       containers: [
         {
           name: 'runtime',
@@ -73,6 +81,8 @@ describe('runtimePodForCache', () => {
     aServedPod('impl-1-d', { ip: '10.0.0.9', deleting: true }),
     aServedPod('impl-1-e'),
     aServedPod('impl-2-a', { ip: '10.0.0.10', neuron: 'impl-2' }),
+    // Made by hand with impl-1's labels, on the node's network (its IP is the node's).
+    aServedPod('impl-1-f', { ip: '192.168.0.4', hostNetwork: true }),
   ];
 
   it('keeps every field the tuner reads: the same Ready pods, addresses, instances and ready times', () => {

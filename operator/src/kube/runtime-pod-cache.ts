@@ -9,7 +9,7 @@ import { selectorLabels } from '../render/labels.ts';
 /** The runtime pods of every Neuron: the selector's constant label, and a neuron label present. */
 export const runtimePodSelector = `app.kubernetes.io/name=${selectorLabels('')['app.kubernetes.io/name']},${labels.neuron}`;
 
-/** A pod reduced to its identity, neuron label, readiness, addresses and restart counts. */
+/** A pod reduced to its identity, neuron label, host networking, readiness, addresses and restart counts. */
 export function runtimePodForCache(obj: KubernetesObject): KubernetesObject {
   const pod = obj as V1Pod;
   const m = pod.metadata ?? {};
@@ -26,6 +26,8 @@ export function runtimePodForCache(obj: KubernetesObject): KubernetesObject {
       ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
       ...(neuron !== undefined ? { labels: { [labels.neuron]: neuron } } : {}),
     },
+    // Kept only when set: such a pod is never sent the admin token (runtime-pods.ts).
+    ...(pod.spec?.hostNetwork ? { spec: { hostNetwork: true, containers: [] } } : {}),
     status: {
       ...(pod.status?.podIP !== undefined ? { podIP: pod.status.podIP } : {}),
       ...(ready ? { conditions: [ready] } : {}),

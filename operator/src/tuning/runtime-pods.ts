@@ -41,6 +41,9 @@ export function readyPodsByNeuron(pods: readonly V1Pod[], podURL: PodURL): Map<s
     const m = pod.metadata;
     const neuron = m?.labels?.[labels.neuron];
     if (!m?.name || !neuron || m.deletionTimestamp) continue;
+    // The pods the operator renders never share the node's network. One that does (made by hand with a
+    // Neuron's labels) has the node's address: the admin token would go to whatever listens there.
+    if (pod.spec?.hostNetwork) continue;
     const readyCondition = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
     const ready = readyCondition !== undefined;
     const url = ready ? podURL(pod) : undefined;
