@@ -58,6 +58,7 @@ afterAll(async () => {
 });
 
 const series = (neuron: string) => ({ namespace, neuron, cluster: 'hal9' });
+const bounds = { maxLimit: 64, maxQueue: 1000 };
 
 describe("the tuner's per-pod selectors on a real Prometheus", () => {
   it('select exactly one Neuron’s pods, by its target label or else by its pods’ names', async () => {
@@ -76,7 +77,7 @@ describe("the tuner's per-pod selectors on a real Prometheus", () => {
   });
 
   it('give the parallelism law its utilization and queue for a Neuron with a long name', async () => {
-    const c = await collect(createPrometheusClient({ url: prometheus!.url }), series(long), 30);
+    const c = await collect(createPrometheusClient({ url: prometheus!.url }), series(long), 30, bounds);
     // No traffic: latency and throughput have no samples yet; the per-pod figures are there.
     expect(c.missing).not.toContain('utilization');
     expect(c.missing).not.toContain('queueDepth');
@@ -101,7 +102,12 @@ describe("the tuner's per-pod selectors on a real Prometheus", () => {
     const c = await waitFor(
       'the signals scraped',
       async () => {
-        const got = await collect(createPrometheusClient({ url: prometheus!.url }), series(short), 30);
+        const got = await collect(
+          createPrometheusClient({ url: prometheus!.url }),
+          series(short),
+          30,
+          bounds,
+        );
         return got.observation?.serviceMs !== undefined ? got : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 500 },

@@ -58,6 +58,8 @@ function harness(
     neurons?: Neuron[];
     cidrs?: string;
     observer?: TunerObserver;
+    /** Neurons whose scale subresource answers 404 (deleted between the read and the write). */
+    gone?: ReadonlySet<string>;
     authToken?: TunerDeps['authToken'];
   } = {},
 ) {
@@ -92,6 +94,7 @@ function harness(
       return value;
     },
     scaleNeuron: async (_ns, name, replicas) => {
+      if (o.gone?.has(name)) return false;
       scales.push({ name, replicas });
       const n = neurons.find((x) => x.metadata?.name === name)!;
       Object.assign(n, { spec: { ...n.spec!, replicas } });
@@ -435,6 +438,21 @@ describe('the autoscaler on the pods’ load reports', () => {
     expect(h.neurons[0]!.spec?.replicas).toBe(decided);
     expect(h.events.find((e) => e.reason === 'ManualScaleOverridden')).toMatchObject({ type: 'Warning' });
     expect(h.status()?.autoscaling?.lastDecision).toMatchObject({ reason: 'ManualScaleOverridden' });
+  });
+
+  it('records no scale or Event for a Neuron deleted before its scale was written', async () => {
+    const gone = new Set<string>();
+    const h = harness({ gone });
+    h.pod('impl-1', '127.0.0.2', { active: 1, rate: 5, latency: 0.1 });
+    await h.run(5);
+    const decided = h.neurons[0]!.spec?.replicas;
+    gone.add('impl-1');
+    Object.assign(h.neurons[0]!, { spec: { ...h.neurons[0]!.spec!, replicas: 7 } }); // kubectl scale --replicas 7
+    await h.run(4);
+    expect(h.neurons[0]!.spec?.replicas).toBe(7);
+    expect(decided).not.toBe(7);
+    expect(h.events.filter((e) => e.reason === 'ManualScaleOverridden')).toEqual([]);
+    expect(h.status()?.autoscaling?.lastDecision).not.toMatchObject({ reason: 'ManualScaleOverridden' });
   });
 
   it('never writes replicas in hpa mode or with autoscaling off', async () => {

@@ -8,6 +8,7 @@ const source = (url: string): PrometheusSource => ({
   url,
   series: { namespace: 'team-a', neuron: 'impl-1', cluster: 'hal9' },
   window: 20,
+  bounds: { maxLimit: 64, maxQueue: 1000 },
 });
 
 describe('createPrometheusReads', () => {

@@ -38,7 +38,7 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
   ): Promise<PrometheusRead | undefined> => {
     if (!s.url) return undefined;
     try {
-      return { collected: await collect(clientFor(s.url), s.series, s.window) };
+      return { collected: await collect(clientFor(s.url), s.series, s.window, s.bounds) };
     } catch (err) {
       const error = errorMessage(err);
       if (err instanceof OperatorError && cannotServe(err.status)) down.set(originOf(s.url), error);
@@ -66,8 +66,8 @@ export function createPrometheusReads(prometheus: (url: string) => PrometheusCli
   };
 }
 
-/** What one read of a pass is known by: its URL, series and window. */
-export const readKey = (s: PrometheusSource): string => JSON.stringify([s.url, s.series, s.window]);
+/** What one read of a pass is known by: its URL, series, window and pod bounds. */
+export const readKey = (s: PrometheusSource): string => JSON.stringify([s.url, s.series, s.window, s.bounds]);
 
 /** No answer, or one that says the server cannot serve now: the same would meet its other paths. */
 const cannotServe = (status: number | undefined): boolean =>

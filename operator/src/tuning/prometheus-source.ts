@@ -1,5 +1,6 @@
+import { parallelismBounds } from '../render/autoscaling.ts';
 import { durationSeconds } from '../spec/duration-seconds.ts';
-import type { Collected, NeuronSeries } from './prometheus.ts';
+import type { Collected, NeuronSeries, PodBounds } from './prometheus.ts';
 import type { TunerOptions } from './tuner-deps.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
@@ -9,6 +10,8 @@ export interface PrometheusSource {
   /** Query window in seconds. */
   readonly window: number;
   readonly series: NeuronSeries;
+  /** What one of its pods can hold, which its figures are held to. */
+  readonly bounds: PodBounds;
 }
 
 /** The bounds of --tuning-window, which a window derived from the scrape interval keeps to as well. */
@@ -36,6 +39,11 @@ export function prometheusSource(
       namespace: t.neuron.metadata?.namespace ?? '',
       neuron: t.neuron.metadata?.name ?? '',
       cluster: t.cluster.metadata?.name ?? t.spec.cluster,
+    },
+    // As the pods source holds each pod (pod-view.ts).
+    bounds: {
+      maxLimit: Math.max(parallelismBounds(t.spec).max, t.spec.performance.maxConcurrentSignals),
+      maxQueue: t.spec.performance.maxQueueDepth,
     },
   };
 }

@@ -76,7 +76,7 @@ function check(
 }
 
 describe('the load the Prometheus source reads while pods come and go', () => {
-  const q = observationQueries(neuron, 60);
+  const q = observationQueries(neuron, 60, { maxLimit: 64, maxQueue: 1000 });
 
   it('counts a pod that left within the window only for the time it was there', () => {
     // Two pods at 10; pod a is gone after its scrape at 45 s, and pod b takes its load from 60 s.
@@ -107,9 +107,30 @@ describe('the load the Prometheus source reads while pods come and go', () => {
     expect(evaluate(pods, [q.concurrency, q.queueDepth.replace(/$/, ' + 20')], '105s', 20, jobs)).toContain(
       'SUCCESS',
     );
-    // Two pods, each 10 calls a second to each upstream, each 10 signals a second.
-    expect(evaluate(pods, [q.throttledPerSecond], '105s', 40, jobs)).toContain('SUCCESS');
+    // Two pods, each 10 throttled calls a second to the model API (a peer's 429s are not its push-back),
+    // each 10 signals a second.
+    expect(evaluate(pods, [q.throttledPerSecond], '105s', 20, jobs)).toContain('SUCCESS');
     expect(evaluate(pods, [q.throughput], '105s', 20, jobs)).toContain('SUCCESS');
+  });
+
+  it('holds a pod that exports more than it can hold to its bounds, as the pods source does', () => {
+    // Pod a is honest (4 busy of 8, 2 queued); pod b says 50,000 busy of 8 and 10¹² queued. Each pod
+    // counts for at most 64 slots busy (maxLimit) and 1,000 queued (maxQueue), and utilization for 1.
+    const at = (pod: string, metric: string, value: string) => ({
+      series: `${metric}{namespace="team-a",hal9_cluster="hal9",${neuronTargetLabel}="impl-1",pod="impl-1-7d9f8-${pod}",instance="10.244.0.${pod.charCodeAt(0)}:8080",job="hal9"}`,
+      values: `${value}x8`,
+    });
+    const series = [
+      at('a', 'hal9_parallel_tasks_active', '4+0'),
+      at('a', 'hal9_parallel_tasks_max', '8+0'),
+      at('a', 'hal9_queue_depth', '2+0'),
+      at('b', 'hal9_parallel_tasks_active', '50000+0'),
+      at('b', 'hal9_parallel_tasks_max', '8+0'),
+      at('b', 'hal9_queue_depth', '1e12+0'),
+    ];
+    expect(check(series, [q.concurrency], '105s', 4 + 2 + 64 + 1000)).toContain('SUCCESS');
+    expect(check(series, [q.queueDepth], '105s', 2 + 1000)).toContain('SUCCESS');
+    expect(check(series, [q.utilization], '105s', 1)).toContain('SUCCESS');
   });
 
   it('tells pods apart by name where a job relabels `instance` away', () => {

@@ -49,6 +49,7 @@ const vector = (...values: string[]) => ({
   },
 });
 const series = { namespace: 'team-a', neuron: 'impl-1', cluster: 'hal9' };
+const bounds = { maxLimit: 64, maxQueue: 1000 };
 
 /** Answers each of the five queries by the metric it reads. */
 const byMetric =
@@ -120,7 +121,7 @@ describe('createPrometheusClient', () => {
 
   it('is no data, not zero load, when a series answers a blank value', async () => {
     const { url } = await promStub(byMetric({ p95: '0.01', util: '', queue: '0', throughput: '5' }));
-    const c = await collect(createPrometheusClient({ url }), series, 30);
+    const c = await collect(createPrometheusClient({ url }), series, 30, bounds);
     expect(c.observation).toBeUndefined();
     expect(c.missing).toEqual(['utilization']);
   });
@@ -302,7 +303,7 @@ describe('observe', () => {
         service: '0.008',
       }),
     );
-    const obs = await observe(createPrometheusClient({ url }), series, 30);
+    const obs = await observe(createPrometheusClient({ url }), series, 30, bounds);
     expect(obs).toEqual({
       p95Ms: 42,
       utilization: 0.9,
@@ -311,33 +312,33 @@ describe('observe', () => {
       throughput: 120,
       serviceMs: 8,
     });
-    const q = observationQueries(series, 30);
+    const q = observationQueries(series, 30, bounds);
     expect(queries.sort()).toEqual(Object.values(q).sort());
   });
 
   it('selects one Neuron’s series by namespace, cluster, neuron label and its pods’ names', () => {
-    const q = observationQueries(series, 30);
+    const q = observationQueries(series, 30, bounds);
     // The runtime's `neuron` label, from this Neuron's pods only (another pod may write it too).
     expect(q.p95Seconds).toBe(
       'histogram_quantile(0.95, sum by (le) (rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1",neuron="impl-1"}[30s]) or rate(hal9_signal_latency_seconds_bucket{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+",neuron="impl-1"}[30s])))',
     );
     // By the Neuron's target label (our ServiceMonitor), else by its pods' names.
     expect(q.utilization).toContain(
-      'avg_over_time((sum(max by (instance, pod) (hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1"} or hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"})))[30s:1s])',
+      'avg_over_time((sum(clamp_max(max by (instance, pod) (hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="impl-1"} or hal9_parallel_tasks_active{namespace="team-a",hal9_cluster="hal9",hal9_ai_neuron="",pod=~"impl-1-[a-z0-9]+-[a-z0-9]+"}), 64)))[30s:1s])',
     );
     expect(q.throttledPerSecond).toContain('status=~"429|529"');
   });
 
   it('is no data, not zero, when a query returns an empty vector', async () => {
     const { url } = await promStub(byMetric({ p95: '0.01', queue: '0', throughput: '5' }));
-    const c = await collect(createPrometheusClient({ url }), series, 30);
+    const c = await collect(createPrometheusClient({ url }), series, 30, bounds);
     expect(c.observation).toBeUndefined();
     expect(c.missing).toEqual(['utilization']);
   });
 
   it('is no data when the window saw no traffic (histogram_quantile of zero rates is NaN)', async () => {
     const { url } = await promStub(byMetric({ p95: 'NaN', util: '0', queue: '0', throughput: '0' }));
-    const c = await collect(createPrometheusClient({ url }), series, 30);
+    const c = await collect(createPrometheusClient({ url }), series, 30, bounds);
     expect(c.observation).toBeUndefined();
     expect(c.missing).toEqual(['p95']);
   });
@@ -345,12 +346,12 @@ describe('observe', () => {
   it('is no data, named as missing, when a latency in seconds is past what milliseconds can hold', async () => {
     const values = { p95: '1e306', util: '0.5', queue: '0', throughput: '5', service: '1e306' };
     const { url } = await promStub(byMetric(values));
-    const c = await collect(createPrometheusClient({ url }), series, 30);
+    const c = await collect(createPrometheusClient({ url }), series, 30, bounds);
     expect(c.observation).toBeUndefined();
     expect(c.missing).toEqual(['p95']);
     // A service time past it is left out as well, not kept as Infinity.
     const ok = await promStub(byMetric({ ...values, p95: '0.01' }));
-    const d = await collect(createPrometheusClient({ url: ok.url }), series, 30);
+    const d = await collect(createPrometheusClient({ url: ok.url }), series, 30, bounds);
     expect(d.observation).toEqual({
       p95Ms: 10,
       utilization: 0.5,
@@ -362,7 +363,7 @@ describe('observe', () => {
 
   it('is no data, not a negative load, when a series is below zero', async () => {
     const { url } = await promStub(byMetric({ p95: '0.01', util: '-3', queue: '0', throughput: '5' }));
-    const c = await collect(createPrometheusClient({ url }), series, 30);
+    const c = await collect(createPrometheusClient({ url }), series, 30, bounds);
     expect(c.observation).toBeUndefined();
     expect(c.concurrency).toBeUndefined();
     expect(c.missing).toEqual(['utilization']);
@@ -370,7 +371,7 @@ describe('observe', () => {
 
   it('reads an absent 429/529 series as no throttling once the pods’ other series are there', async () => {
     const { url } = await promStub(byMetric({ p95: '0.01', util: '0.5', queue: '0', throughput: '5' }));
-    expect((await observe(createPrometheusClient({ url }), series, 30))?.throttledPerSecond).toBe(0);
+    expect((await observe(createPrometheusClient({ url }), series, 30, bounds))?.throttledPerSecond).toBe(0);
   });
 
   it('throws when Prometheus cannot answer, so the loop can report it', async () => {
@@ -378,7 +379,7 @@ describe('observe', () => {
       status: 503,
       body: { status: 'error', error: 'shutting down' },
     }));
-    await expect(observe(createPrometheusClient({ url }), series, 30)).rejects.toThrow(
+    await expect(observe(createPrometheusClient({ url }), series, 30, bounds)).rejects.toThrow(
       /query failed \(HTTP 503\)$/,
     );
   });

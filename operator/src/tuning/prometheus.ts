@@ -225,9 +225,21 @@ export function overPods(s: NeuronSeries, metric: string, fn: string, w: string,
  * them beside our ServiceMonitor) counts once: its series share the scrape target's `instance` and
  * `pod`.
  */
-export function meanOfPodSum(s: NeuronSeries, metric: string, w: string, step: string): string {
+export function meanOfPodSum(s: NeuronSeries, metric: string, w: string, step: string, cap?: number): string {
   const [labelled, named] = podSelectors(s, metric, '');
-  return `avg_over_time((sum(max by (instance, pod) (${labelled} or ${named})))[${w}:${step}])`;
+  const pod = `max by (instance, pod) (${labelled} or ${named})`;
+  return `avg_over_time((sum(${cap === undefined ? pod : `clamp_max(${pod}, ${cap})`}))[${w}:${step}])`;
+}
+
+/**
+ * What one pod can hold, as the pods source bounds it (load-windows.ts): slots up to what its Neuron
+ * runs (`maxLimit`: its parallelism bound or its spec's max_concurrent_signals, the larger), and
+ * `maxQueue` waiting. One pod exporting more (a bug, or a pod that says anything) would otherwise scale
+ * its Neuron to maxReplicas in one pass, and raise every pod's slots as Saturated.
+ */
+export interface PodBounds {
+  readonly maxLimit: number;
+  readonly maxQueue: number;
 }
 
 /** The two selectors of a Neuron's pods: by our target label, or (scraped otherwise) by their names. */
@@ -247,25 +259,29 @@ function podSelectors(s: NeuronSeries, metric: string, extra: string): [string, 
  * hosting a neuron of that id, or one that lies) would otherwise set this Neuron's p95 and service
  * time. Every selector also pins `namespace` and `hal9_cluster`.
  */
-export function observationQueries(s: NeuronSeries, windowSeconds: number) {
+export function observationQueries(s: NeuronSeries, windowSeconds: number, bounds: PodBounds) {
   const seconds = Math.max(1, Math.round(windowSeconds));
   const w = `${seconds}s`;
   // At most 30 points a window, and at least one a second: finer than any scrape interval a window
   // of four scrapes comes from, so each scrape of each pod is counted.
   const step = `${Math.max(1, Math.floor(seconds / 30))}s`;
   const own = (metric: string) => overPods(s, metric, 'rate', w, `,neuron=${quote(s.neuron)}`);
-  const mean = (metric: string) => meanOfPodSum(s, metric, w, step);
+  const mean = (metric: string, cap: number) => meanOfPodSum(s, metric, w, step, cap);
+  const active = mean('hal9_parallel_tasks_active', bounds.maxLimit);
+  const queued = mean('hal9_queue_depth', bounds.maxQueue);
   return {
     p95Seconds: `histogram_quantile(0.95, sum by (le) ${own('hal9_signal_latency_seconds_bucket')})`,
-    utilization: `${mean('hal9_parallel_tasks_active')} / ${mean('hal9_parallel_tasks_max')}`,
-    queueDepth: mean('hal9_queue_depth'),
-    // One rate per scrape target, upstream and status, however many jobs scrape it (meanOfPodSum).
-    throttledPerSecond: `sum(max by (instance, pod, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529"')})`,
+    // At most 1: a pod's active signals past its own slots are not more work than its slots hold.
+    utilization: `clamp_max(${active} / ${mean('hal9_parallel_tasks_max', bounds.maxLimit)}, 1)`,
+    queueDepth: queued,
+    // One rate per scrape target, upstream and status, however many jobs scrape it (meanOfPodSum). The
+    // model API's push-back only: a peer pod's 429 is its queue full, downstream capacity (load-report.ts).
+    throttledPerSecond: `sum(max by (instance, pod, upstream, status) ${overPods(s, 'hal9_upstream_requests_total', 'rate', w, ',status=~"429|529",upstream!~"peer:.*"')})`,
     throughput: `sum(max by (instance, pod) ${own('hal9_processing_time_count')})`,
     // Mean time a signal holds its slot (processing starts with the slot): the service time that
     // tells queue wait from slow service when the p95 breaks the SLO, as the pods' reports do.
     serviceSeconds: `sum(${own('hal9_processing_time_sum')}) / sum(${own('hal9_processing_time_count')})`,
-    concurrency: `${mean('hal9_parallel_tasks_active')} + ${mean('hal9_queue_depth')}`,
+    concurrency: `${active} + ${queued}`,
   } as const;
 }
 
@@ -289,8 +305,9 @@ export async function collect(
   prom: PrometheusClient,
   series: NeuronSeries,
   windowSeconds: number,
+  bounds: PodBounds,
 ): Promise<Collected> {
-  const q = observationQueries(series, windowSeconds);
+  const q = observationQueries(series, windowSeconds, bounds);
   const [p95, utilization, queueDepth, throttled, throughput, concurrency, service] = await Promise.all([
     prom.query(q.p95Seconds).then(oneSeconds),
     prom.query(q.utilization).then(one),
@@ -331,8 +348,9 @@ export async function observe(
   prom: PrometheusClient,
   series: NeuronSeries,
   windowSeconds: number,
+  bounds: PodBounds,
 ): Promise<Observation | undefined> {
-  return (await collect(prom, series, windowSeconds)).observation;
+  return (await collect(prom, series, windowSeconds, bounds)).observation;
 }
 
 /**

@@ -37,14 +37,17 @@ export async function scaleReplicas(
   if (w) {
     try {
       const version = await deps.scaleNeuron?.(namespace, name, w.target);
-      mem.before = owner.live;
-      mem.writtenVersion = typeof version === 'string' ? version : '';
-      mem.written = w.target;
-      mem.writtenAt = now;
-      deps.events.record(t.neuron, w.event.type, w.event.reason, w.event.message);
-      const detail = { neuron: t.key, from: owner.live, to: w.target, reason: o.reason, detail: w.message };
-      logger.info(detail, 'Scaled Neuron');
-      mem.replicaDecision = w.status;
+      // false: the Neuron is gone (404), so no scale was made, and no Event or log says one was.
+      if (version !== false) {
+        mem.before = owner.live;
+        mem.writtenVersion = typeof version === 'string' ? version : '';
+        mem.written = w.target;
+        mem.writtenAt = now;
+        deps.events.record(t.neuron, w.event.type, w.event.reason, w.event.message);
+        const detail = { neuron: t.key, from: owner.live, to: w.target, reason: o.reason, detail: w.message };
+        logger.info(detail, 'Scaled Neuron');
+        mem.replicaDecision = w.status;
+      }
     } catch (err) {
       logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Failed to scale Neuron');
     }

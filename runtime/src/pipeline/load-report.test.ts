@@ -40,6 +40,8 @@ describe('load report', () => {
     t.upstream('claude-api', '429', 1);
     t.upstream('claude-api', '529', 1);
     t.upstream('claude-api', '500', 1);
+    // A peer pod's full queue is downstream capacity, not the model API's push-back.
+    t.upstream('peer:b', '429', 1);
     const r = t.report();
     expect(r).toMatchObject({ arrived: 2, completed: 1, served: 1, throttled: 2 });
     expect(r.neurons.a).toMatchObject({ arrived: 2, completed: 1, served: 1, forwarded: { b: 2 } });

@@ -108,8 +108,10 @@ export function createLoadTracker(clock: Clock, neurons: readonly NeuronConfig[]
       const t = tallies.get(n.id);
       if (t) t.forwarded.set(target, (t.forwarded.get(target) ?? 0) + 1);
     },
-    upstream(_u, status) {
-      if (status === '429' || status === '529') throttled++;
+    // The model API's push-back only: a peer pod's 429 is its queue full, capacity downstream that its
+    // own Neuron scales for (the operator would otherwise trim this Neuron's slots and hold its pods).
+    upstream(u, status) {
+      if ((status === '429' || status === '529') && !u.startsWith('peer:')) throttled++;
     },
     report() {
       accumulate();
