@@ -379,6 +379,7 @@ describe('Hal9Platform', () => {
       cluster: {
         nodeTuning: {
           privilegedSysctlInitContainer: true,
+          neuronSysctls: ['vm.swappiness'],
           thpInitContainer: true,
           transparentHugepages: 'never',
         },
@@ -392,6 +393,26 @@ describe('Hal9Platform', () => {
       ],
     });
     expect(() => synth(allowed)).not.toThrow();
+    // Its sysctls past the safe set only where the cluster allows their names (neuronSysctls).
+    const names = (neuronSysctls?: string[]) =>
+      aPlatform({
+        cluster: {
+          nodeTuning: { privilegedSysctlInitContainer: true, ...(neuronSysctls ? { neuronSysctls } : {}) },
+        },
+        neurons: [
+          aNeuron('impl-1', {
+            nodeTuning: {
+              privilegedSysctlInitContainer: true,
+              sysctls: [...unsafe, { name: 'kernel.modprobe', value: '/x' }],
+            },
+          }),
+        ],
+      });
+    expect(() => synth(names())).toThrow(
+      'neuron "impl-1": nodeTuning.sysctls vm.swappiness, kernel.modprobe outside the safe set, which the Hal9Cluster does not allow a Neuron',
+    );
+    expect(() => synth(names(['vm.*']))).toThrow('nodeTuning.sysctls kernel.modprobe outside the safe set');
+    expect(() => synth(names(['vm.swappiness', 'kernel.modprobe']))).not.toThrow();
   });
 
   it('passes a neuron spec error through with the neuron named', () => {

@@ -1,6 +1,7 @@
 import type { Hal9ClusterSpec, NeuronSpec } from '@hal9/api';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { sysctlsNotAllowed } from '../../operator/src/spec/effective-spec.ts';
 import { SyncOption, SyncWave, syncIn } from './argocd.ts';
 import { Hal9Cdk8sError, Hal9Cdk8sErrorCode } from './errors.ts';
 import { type GrafanaDashboard, GrafanaDashboards, needsServerSideApply } from './grafana-dashboards.ts';
@@ -276,8 +277,9 @@ export class Hal9Platform extends Construct {
 
   /**
    * Privileged tuning is the Hal9Cluster's to allow: a Neuron's privilegedSysctlInitContainer or
-   * thpInitContainer is on only where the cluster's is, which neither object's own rules can tell. The
-   * operator renders it off (with a warning), so a synth says so first.
+   * thpInitContainer is on only where the cluster's is, and its sysctls past the safe set are written
+   * only where the cluster allows their names, which neither object's own rules can tell. The operator
+   * renders it off or leaves them out (with a warning), so a synth says so first.
    */
   private privilegedProblems(): string[] {
     const cluster = this.cluster.spec.nodeTuning;
@@ -289,6 +291,15 @@ export class Hal9Platform extends Construct {
             `neuron ${JSON.stringify(id)}: nodeTuning.${s} is true but the Hal9Cluster's is not: privileged tuning is the Hal9Cluster's to allow (a Neuron may only turn it off), so the operator would render it off. Set nodeTuning.${s}: true in cluster.nodeTuning, or remove it from the neuron`,
           );
         }
+      }
+      const own = neuron.spec.nodeTuning;
+      const on =
+        cluster?.privilegedSysctlInitContainer === true && own?.privilegedSysctlInitContainer !== false;
+      const refused = on && own?.sysctls ? sysctlsNotAllowed(cluster, own.sysctls) : [];
+      if (refused.length > 0) {
+        problems.push(
+          `neuron ${JSON.stringify(id)}: nodeTuning.sysctls ${refused.join(', ')} outside the safe set, which the Hal9Cluster does not allow a Neuron: the privileged init container writes only what cluster.nodeTuning.neuronSysctls allows (or the names of cluster.nodeTuning.sysctls), so the operator would leave them out. Add them to cluster.nodeTuning.neuronSysctls, or remove them from the neuron`,
+        );
       }
     }
     return problems;

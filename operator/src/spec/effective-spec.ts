@@ -286,13 +286,10 @@ function privilegedTuning(
   // list). Otherwise a Neuron's author chose node-wide kernel parameters (kernel.modprobe, ASLR) where
   // the cluster had turned the container on for one sysctl of its own.
   if (nodeTuning.privilegedSysctlInitContainer && own?.sysctls !== undefined) {
-    const allowed = neuronMayWrite(cluster);
-    const all = merged.sysctls ?? [];
-    const kept = all.filter((s) => isSafeSysctl(dotted(s.name)) || allowed(dotted(s.name)));
-    if (kept.length < all.length) {
-      const refused = all.filter((s) => !kept.includes(s)).map((s) => s.name);
+    const refused = sysctlsNotAllowed(cluster, merged.sysctls ?? []);
+    if (refused.length > 0) {
       const [it, is] = refused.length === 1 ? ['it', 'is'] : ['them', 'are'];
-      nodeTuning.sysctls = kept;
+      nodeTuning.sysctls = (merged.sysctls ?? []).filter((s) => !refused.includes(s.name));
       repairs.push(
         `the Neuron's nodeTuning.sysctls ${refused.join(', ')} ${is} not applied: outside the safe set, the privileged init container writes only sysctls Hal9Cluster ${clusterName} allows a Neuron (its nodeTuning.neuronSysctls, or the names of its own nodeTuning.sysctls); add ${it} to the Hal9Cluster's nodeTuning.neuronSysctls, or remove ${it} from the Neuron`,
       );
@@ -309,18 +306,23 @@ function privilegedTuning(
 const dotted = (name: string) => name.replaceAll('/', '.');
 
 /**
- * Whether a Neuron of the cluster may have the privileged init container write a sysctl outside the
- * safe set: a name of the cluster's own list, or one its neuronSysctls names (exactly, or by a prefix
- * ending in `*`, as the kubelet's --allowed-unsafe-sysctls reads them).
+ * The names of a Neuron's sysctls (as written) that the privileged init container may not write for it:
+ * outside the safe set, and neither a name of the cluster's own list nor one its neuronSysctls allows
+ * (exactly, or by a prefix ending in `*`, as the kubelet's --allowed-unsafe-sysctls reads them).
  */
-function neuronMayWrite(cluster: EffectiveNodeTuning): (name: string) => boolean {
-  const names = new Set((cluster.sysctls ?? []).map((s) => dotted(s.name)));
+export function sysctlsNotAllowed(
+  cluster: Pick<Hal9ClusterSpecNodeTuning, 'sysctls' | 'neuronSysctls'> | undefined,
+  own: readonly { readonly name: string }[],
+): string[] {
+  const names = new Set((cluster?.sysctls ?? []).map((s) => dotted(s.name)));
   const prefixes: string[] = [];
-  for (const p of cluster.neuronSysctls ?? []) {
+  for (const p of cluster?.neuronSysctls ?? []) {
     if (p.endsWith('*')) prefixes.push(p.slice(0, -1));
     else names.add(p);
   }
-  return (name) => names.has(name) || prefixes.some((p) => name.startsWith(p));
+  const allowed = (name: string) =>
+    isSafeSysctl(name) || names.has(name) || prefixes.some((p) => name.startsWith(p));
+  return own.filter((s) => !allowed(dotted(s.name))).map((s) => s.name);
 }
 
 /**
