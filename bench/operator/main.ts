@@ -365,7 +365,7 @@ const mib = (bytes: number) => bytes / 2 ** 20;
 
 /** RSS from /proc (before any GC), then the heap as the operator sees it, before and after a full GC. */
 async function memoryOf(child: ChildProcess): Promise<MemorySample> {
-  const rss = rssMiB(child.pid!);
+  const rss = rssMB(child.pid!);
   const reply = await ask<{ memory: { beforeGc: NodeJS.MemoryUsage; afterGc: NodeJS.MemoryUsage } }>(
     child,
     'memory',
@@ -432,15 +432,18 @@ async function census(kc: KubeConfig, namespace: string) {
   return rows;
 }
 
-function peakRssMiB(pid: number): number {
+// In MB (10⁶ bytes), as the target states it: /proc counts KiB, and 150 MiB is 157 MB.
+const KIB_PER_MB = 1e6 / 1024;
+
+function peakRssMB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / KIB_PER_MB;
 }
 
-function rssMiB(pid: number): number {
+function rssMB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return kb / KIB_PER_MB;
 }
 
 async function allReady(kc: KubeConfig, namespace: string, n: number) {
@@ -575,7 +578,7 @@ async function main() {
         900_000,
       );
       await sleep(10_000);
-      peakRss = peakRssMiB(op.child.pid!);
+      peakRss = peakRssMB(op.child.pid!);
       loaded = await memoryOf(op.child);
       counts = await census(kc, 'bench-rss');
       if (values['heap-snapshot']) {
@@ -662,8 +665,8 @@ async function main() {
     ...counts.map((c) => [
       c.kind,
       String(c.count),
-      `${(c.jsonKiB / 1024).toFixed(1)} MB`,
-      `${(c.managedFieldsKiB / 1024).toFixed(1)} MB`,
+      `${(c.jsonKiB / 1024).toFixed(1)} MiB`,
+      `${(c.managedFieldsKiB / 1024).toFixed(1)} MiB`,
     ]),
   ]);
 }

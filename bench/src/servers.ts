@@ -150,11 +150,11 @@ export const startServer = (
   nodeArgs: readonly string[] = [],
 ): Promise<ServerProcess> => start([...nodeArgs, here(file)], env);
 
-/** Resident-set figures from /proc (kB → MB): `hwm` is the peak since the process started. */
+/** Resident-set figures from /proc (KiB → MB, 10⁶ bytes): `hwm` is the peak since the process started. */
 export async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
   const s = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? Number.NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { rssMb: (kb('VmRSS') * 1024) / 1e6, hwmMb: (kb('VmHWM') * 1024) / 1e6 };
 }
 
 /** CPU time (user + system, milliseconds) the process has used so far, from /proc (10 ms ticks). */
