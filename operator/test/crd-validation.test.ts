@@ -2040,6 +2040,102 @@ describe("a Neuron stored with another layer's mock answers, before the CRD refu
   });
 });
 
+describe('a Neuron stored with a connection to itself, before the CRD refused one', () => {
+  // A copy of the Neuron CRD under a group of its own, first without the rules, then with them. They are
+  // on the object's root, which the apiserver does not ratchet: without their transition (optionalOldSelf)
+  // every write of the stored Neuron, its status and ownerReference included, was refused for good.
+  const group = () => `${ns}.loops.test`;
+  type Rule = { rule: string };
+  type Crd = {
+    metadata: { name: string };
+    spec: {
+      group: string;
+      names: Record<string, unknown>;
+      versions: { schema: { openAPIV3Schema: { 'x-kubernetes-validations'?: Rule[] } } }[];
+    };
+  };
+  const crd = (withRules: boolean): string => {
+    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
+    doc.metadata.name = `loopneurons.${group()}`;
+    doc.spec.group = group();
+    doc.spec.names = {
+      kind: 'LoopNeuron',
+      listKind: 'LoopNeuronList',
+      plural: 'loopneurons',
+      singular: 'loopneuron',
+    };
+    const schema = doc.spec.versions[0]!.schema.openAPIV3Schema;
+    const rules = schema['x-kubernetes-validations'] ?? [];
+    expect(rules.filter((r) => r.rule.includes('self.metadata.name in self.spec'))).toHaveLength(2);
+    if (!withRules)
+      schema['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes('self.metadata.name in'));
+    return JSON.stringify(doc);
+  };
+  const resource = () => `loopneurons.${group()}`;
+  const object = (name: string, spec: Record<string, unknown>) =>
+    JSON.stringify({ apiVersion: `${group()}/v1alpha1`, kind: 'LoopNeuron', metadata: { name }, spec });
+  const stored = { cluster: 'hal9', layer: 'L3', forwardConnections: ['loop', 'impl-1'] };
+
+  it('keeps it writable while the list stays as it is: status, labels and other fields; a new self-connection is refused', async () => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
+    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
+    const applyObject = (name: string, spec: Record<string, unknown>) =>
+      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
+        stdin: object(name, spec),
+        allowFailure: true,
+      });
+    try {
+      await waitFor(
+        'the copy of the CRD served',
+        async () => ((await applyObject('loop', stored)).code === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
+      const refused = await waitFor(
+        'the rules in force',
+        async () => {
+          const r = await applyObject('fresh', { ...stored, forwardConnections: ['fresh'] });
+          return r.code !== 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(refused.stderr).toContain('spec.forwardConnections must not contain the neuron itself');
+      // What the operator writes: the status, and the ownerReference (metadata), on the stored object.
+      const status = await kubectl(
+        [
+          'patch',
+          '-n',
+          ns,
+          resource(),
+          'loop',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          '{"status":{"observedGeneration":1}}',
+        ],
+        { allowFailure: true },
+      );
+      expect(status.stderr).toBe('');
+      const labelled = await kubectl(['label', '-n', ns, resource(), 'loop', 'team=a'], {
+        allowFailure: true,
+      });
+      expect(labelled.stderr).toBe('');
+      expect((await applyObject('loop', { ...stored, systemPrompt: 'plan' })).stderr).toBe('');
+      // A self-connection added, to the same list or the other one, is refused.
+      for (const change of [
+        { ...stored, forwardConnections: ['loop', 'impl-1', 'impl-2'] },
+        { ...stored, backwardConnections: ['loop'] },
+      ]) {
+        const r = await applyObject('loop', change);
+        expect(r.code, JSON.stringify(change)).not.toBe(0);
+        expect(r.stderr).toContain('must not contain the neuron itself');
+      }
+    } finally {
+      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
+    }
+  });
+});
+
 describe('what a Neuron may not choose for its Hal9Cluster: privileged tuning and where the credentials go', () => {
   const unsafe = [{ name: 'vm.swappiness', value: '1' }];
 

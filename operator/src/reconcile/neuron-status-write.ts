@@ -23,6 +23,15 @@ export async function writeStatus(
     // The status cannot say it: an Event does (sent once, and again every 45 minutes while it lasts).
     if (err instanceof OperatorError && err.code === OperatorErrorCode.CrdOutdated)
       deps.events.record(neuron, 'Warning', Reason.CRDOutdated, err.message);
+    // Refused (422): a validation rule the stored Neuron fails (one added after it was stored) refuses
+    // every write of it until its spec is changed. The status cannot say so; an Event does, naming it.
+    else if (err instanceof OperatorError && err.code === OperatorErrorCode.Rejected)
+      deps.events.record(
+        neuron,
+        'Warning',
+        Reason.StatusRejected,
+        `the apiserver refuses the Neuron's status, so its conditions are stale until the spec is changed to what the rule asks: ${err.message}`,
+      );
     throw err;
   }
 }

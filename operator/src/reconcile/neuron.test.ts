@@ -618,6 +618,26 @@ describe('the status after an apply', () => {
     expect(t.statuses.map((s) => s.clusterGeneration)).toEqual([7]);
   });
 
+  it('says on an Event why the apiserver refuses its status (a rule the stored Neuron fails), quoting the rule', async () => {
+    const message =
+      'Neuron.hal9.ai "a" is invalid: spec.forwardConnections: Invalid value: "array": spec.forwardConnections must not contain the neuron itself: remove its own name from the list';
+    const refused = fromApiError(
+      new ApiException(
+        422,
+        'Unprocessable Entity',
+        JSON.stringify({ kind: 'Status', code: 422, message }),
+        {},
+      ),
+      'Status apply of Neuron',
+    );
+    const t = setup([aNeuron('a')], aHal9Cluster(), { refuseStatus: refused });
+    await expect(t.reconcile(`${testNamespace}/a`)).rejects.toMatchObject({
+      code: OperatorErrorCode.Rejected,
+    });
+    expect(t.events).toContain('Warning StatusRejected');
+    expect(t.eventMessages.at(-1)).toContain('must not contain the neuron itself');
+  });
+
   it('says on an Event what to apply when the installed CRD lacks a status field (helm upgrade keeps old CRDs)', async () => {
     const refused = fromApiError(
       new ApiException(

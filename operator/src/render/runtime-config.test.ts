@@ -322,6 +322,25 @@ describe('runtime configuration', () => {
     expect(out.warnings).toEqual([expect.stringContaining('connection ghost: no Neuron named ghost')]);
   });
 
+  it('ignores a connection to the Neuron itself (stored before the CRDs refused one), and says so', () => {
+    const peers = [
+      aNeuron('design-1', {
+        layer: 'L3',
+        forwardConnections: ['impl-1', 'design-1'],
+        backwardConnections: ['design-1'],
+      }),
+      ...topology.slice(2),
+    ];
+    const out = renderNeuron({ cluster: aHal9Cluster(), neuron: peers[0]!, peers });
+    const doc = parse(out.runtimeConfig);
+    expect(doc.neurons[0].forward_connections).toEqual(['impl-1']);
+    expect(doc.neurons[0].backward_connections).toEqual([]);
+    expect(doc.neurons.map((n: { id: string }) => n.id)).toEqual(['design-1', 'impl-1']);
+    expect(out.warnings).toEqual([
+      "connection design-1: a Neuron's connection to itself is ignored; remove its own name from spec.forwardConnections and spec.backwardConnections",
+    ]);
+  });
+
   it('does not connect to a Neuron of another Hal9Cluster', () => {
     const peers = [aNeuron('a', { forwardConnections: ['b'] }), aNeuron('b', { cluster: 'other' })];
     const out = renderNeuron({ cluster: aHal9Cluster(), neuron: peers[0]!, peers });

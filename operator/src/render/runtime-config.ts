@@ -29,12 +29,19 @@ export interface RuntimeConfig {
   readonly warnings: readonly string[];
 }
 
-function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unknown>[]; missing: string[] } {
+function remoteNeurons(input: RuntimeConfigInput): {
+  entries: Record<string, unknown>[];
+  missing: string[];
+  itself: boolean;
+} {
   const wanted = [...new Set([...input.spec.forwardConnections, ...input.spec.backwardConnections])].sort();
   const byName = new Map(input.peers.map((p) => [p.metadata?.name, p]));
   const entries: Record<string, unknown>[] = [];
   const missing: string[] = [];
+  // A connection to itself (stored before the CRDs refused one) is no remote neuron: it is ignored.
+  const itself = wanted.includes(input.neuronName);
   for (const id of wanted) {
+    if (id === input.neuronName) continue;
     const peer = byName.get(id);
     if (!peer || peer.spec.cluster !== input.spec.cluster) {
       missing.push(id);
@@ -42,7 +49,7 @@ function remoteNeurons(input: RuntimeConfigInput): { entries: Record<string, unk
     }
     entries.push({ id, layer: peer.spec.layer, endpoint: neuronEndpoint(id, input.namespace) });
   }
-  return { entries, missing };
+  return { entries, missing, itself };
 }
 
 // Parallelism is tuned whenever parallelism.enabled is, whatever autoscaling.enabled (replicas) says
@@ -182,7 +189,7 @@ function runtimeTakesURL(value: string): boolean {
 
 /** Renders the runtime's configuration file for one neuron hosted in its own pods. */
 export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
-  const { entries, missing } = remoteNeurons(input);
+  const { entries, missing, itself } = remoteNeurons(input);
   const connected = new Set(entries.map((e) => e.id as string));
   const toYaml = (limit: number) => {
     const doc = document(input, connected, limit);
@@ -198,6 +205,11 @@ export function renderRuntimeConfig(input: RuntimeConfigInput): RuntimeConfig {
   const hashed = hashedLimit === input.maxConcurrentSignals ? yaml : toYaml(hashedLimit);
   const hash = createHash('sha256').update(hashed).digest('hex').slice(0, 16);
   const warnings = [
+    ...(itself
+      ? [
+          `connection ${input.neuronName}: a Neuron's connection to itself is ignored; remove its own name from spec.forwardConnections and spec.backwardConnections`,
+        ]
+      : []),
     ...missing.map(
       (id) =>
         `connection ${id}: no Neuron named ${id} of cluster ${input.spec.cluster} in namespace ${input.namespace}; it is left out of the runtime configuration until it exists`,

@@ -33,6 +33,8 @@ export const Reason = Object.freeze({
   PrivilegedNotAllowed: 'PrivilegedNotAllowed',
   /** Event: the status could not be written, as the installed CRD is older than the operator. */
   CRDOutdated: 'CRDOutdated',
+  /** Event: the apiserver refused the status (422): a validation rule the stored object fails. */
+  StatusRejected: 'StatusRejected',
   RenderWarnings: 'RenderWarnings',
   NoWarnings: 'NoWarnings',
   /** Hal9Cluster: spec.entryNeuron names no Neuron of the cluster (requests enter by the fallback). */
