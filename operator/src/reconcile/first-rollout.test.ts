@@ -27,6 +27,16 @@ describe('firstRolloutHold', () => {
       { missing: ['design-1'], retryAfterMs: FIRST_ROLLOUT_WAIT_MS },
     ],
     [
+      'a clock behind, held since its first hold: the rest of the wait from then',
+      input({ nowMs: at(-60_000), heldSinceMs: at(-60_000) - 3_000 }),
+      { missing: ['design-1'], retryAfterMs: 2_000 },
+    ],
+    [
+      'a clock behind, held for the wait already',
+      input({ nowMs: at(-60_000), heldSinceMs: at(-65_000) }),
+      undefined,
+    ],
+    [
       'a Date, names repeated and sorted',
       input({ created: new Date(created), named: ['z', 'a', 'z'], found: [] }),
       { missing: ['a', 'z'], retryAfterMs: 4_900 },

@@ -11,6 +11,11 @@ export interface FirstRolloutInput {
   /** metadata.creationTimestamp, as the informer holds it (an RFC 3339 string or a Date). */
   readonly created: string | Date | undefined;
   readonly nowMs: number;
+  /**
+   * When this operator first held it (its own clock; firstRolloutSight): a clock behind the
+   * apiserver's reads the creation as still to come at every pass, and held it for the whole skew.
+   */
+  readonly heldSinceMs?: number;
   /** The Neuron names its connections give (its own name left out). */
   readonly named: readonly string[];
   /** Those found, of its cluster. */
@@ -33,12 +38,35 @@ export function firstRolloutHold(input: FirstRolloutInput): FirstRolloutHold | u
   if (missing.length === 0) return undefined;
   const created = new Date(input.created).getTime();
   if (Number.isNaN(created)) return undefined;
-  // A clock behind the apiserver's reads a negative age: the wait is still bounded by its length.
-  const left = Math.min(FIRST_ROLLOUT_WAIT_MS, created + FIRST_ROLLOUT_WAIT_MS - input.nowMs);
+  // Whichever began first: the creation, or (a clock behind the apiserver's) this operator's first hold.
+  const since = Math.min(created, input.heldSinceMs ?? created);
+  const left = Math.min(FIRST_ROLLOUT_WAIT_MS, since + FIRST_ROLLOUT_WAIT_MS - input.nowMs);
   if (left <= 0) return undefined;
   return {
     missing,
     retryAfterMs: left,
     message: `the first rollout waits up to ${FIRST_ROLLOUT_WAIT_MS / 1000}s for the Neurons its connections name (${missing.join(', ')}), so its pods start with them instead of being replaced when they appear`,
+  };
+}
+
+/**
+ * Per Neuron key (and uid: one re-created under its name starts again), when this operator first held
+ * its first rollout, on its own clock. An entry lives while the Neuron is held; `forget` drops it.
+ */
+export function firstRolloutSight() {
+  const since = new Map<string, { readonly uid: string; readonly at: number }>();
+  return {
+    since(key: string, uid: string, nowMs: number): number {
+      let entry = since.get(key);
+      // A clock that went back starts again from now (as first-status.ts).
+      if (entry?.uid !== uid || nowMs < entry.at) {
+        entry = { uid, at: nowMs };
+        since.set(key, entry);
+      }
+      return entry.at;
+    },
+    forget(key: string) {
+      since.delete(key);
+    },
   };
 }

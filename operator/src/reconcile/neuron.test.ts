@@ -269,6 +269,23 @@ describe('a new Neuron’s first rollout', () => {
     );
   });
 
+  it('holds for the wait from its first hold when the operator’s clock runs behind the apiserver’s, not for the skew', async () => {
+    const clock = new FakeClock();
+    const ahead = justCreated('a', { layer: 'L4', forwardConnections: ['b'] });
+    // Created 60 s after the operator's "now": the apiserver's clock runs ahead.
+    const skewed = {
+      ...ahead,
+      metadata: { ...ahead.metadata, creationTimestamp: new Date(clock.now() + 60_000) },
+    } as Neuron;
+    const t = setup([skewed], undefined, { clock });
+    expect(await t.reconcile(`${testNamespace}/a`)).toEqual({ requeueAfterMs: FIRST_ROLLOUT_WAIT_MS });
+    clock.advance(FIRST_ROLLOUT_WAIT_MS / 2);
+    expect(await t.reconcile(`${testNamespace}/a`)).toEqual({ requeueAfterMs: FIRST_ROLLOUT_WAIT_MS / 2 });
+    clock.advance(FIRST_ROLLOUT_WAIT_MS / 2);
+    await t.reconcile(`${testNamespace}/a`);
+    expect(t.applied.map((o) => o.kind)).toContain('Deployment');
+  });
+
   it('rolls out with its peers once they exist: one Deployment, rendered with them', async () => {
     const t = setup([
       justCreated('a', { layer: 'L4', forwardConnections: ['b'] }),

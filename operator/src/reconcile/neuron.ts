@@ -14,7 +14,7 @@ import { applyChildren, childrenFailed } from './apply-children.ts';
 import { clusterCollection } from './cluster-collection.ts';
 import { ownByCluster, releaseFromCluster } from './cluster-owner-write.ts';
 import { deploymentName } from './deployment-name.ts';
-import { firstRolloutHold } from './first-rollout.ts';
+import { firstRolloutHold, firstRolloutSight } from './first-rollout.ts';
 import { firstStatusWait } from './first-status.ts';
 import { connectedPeers, connectionNames } from './neuron-peers.ts';
 import type { NeuronReconcilerDeps } from './neuron-reconciler-deps.ts';
@@ -40,6 +40,8 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
   const collection = clusterCollection();
   // New Neurons whose first status waits a moment for their first rollout (first-status.ts).
   const firstStatus = firstStatusWait(shared.firstStatusWaitMs);
+  // When a new Neuron's first rollout was first held for its peers, on the operator's clock.
+  const firstRollout = firstRolloutSight();
   return async function reconcileNeuron(
     key: string,
     signal?: AbortSignal,
@@ -56,6 +58,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
       rollouts.forget(key);
       collection.forget(key);
       firstStatus.forget(key);
+      firstRollout.forget(key);
       return undefined;
     }
     const log = deps.logger.child({ neuron: key });
@@ -150,15 +153,20 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     const reported = rendered.parallelismTuned
       ? (neuron.status?.parallelism?.current ?? parallelism)
       : parallelism;
-    const hold = paused
-      ? undefined
-      : firstRolloutHold({
-          created: neuron.metadata?.creationTimestamp,
-          nowMs: deps.clock.now(),
-          named: connectionNames(neuron),
-          found: peers.map((p) => p.metadata?.name ?? ''),
-          deploymentExists: liveDeployment() !== undefined,
-        });
+    const holdInput = {
+      created: neuron.metadata?.creationTimestamp,
+      nowMs: deps.clock.now(),
+      named: connectionNames(neuron),
+      found: peers.map((p) => p.metadata?.name ?? ''),
+      deploymentExists: liveDeployment() !== undefined,
+    };
+    let hold = paused ? undefined : firstRolloutHold(holdInput);
+    // Held: for no longer than the wait since this operator first held it, whatever its clock says.
+    if (hold) {
+      const heldSinceMs = firstRollout.since(key, neuron.metadata?.uid ?? '', holdInput.nowMs);
+      hold = firstRolloutHold({ ...holdInput, heldSinceMs });
+    }
+    if (!hold) firstRollout.forget(key);
     // Something render left out on purpose (privileged containers not allowed) keeps the Neuron Degraded.
     let failure: { reason: string; message: string } | undefined = rendered.failure;
     // A write that failed for the apiserver's moment: still progressing (neuron-status.ts decides how long).
