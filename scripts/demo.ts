@@ -2,10 +2,12 @@
 // through it, prints the request's results and trace, and stops it with SIGTERM.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_V8_FLAGS } from '../runtime/src/node-options.ts';
 
 const main = fileURLToPath(new URL('../runtime/src/main.ts', import.meta.url));
 const port = process.env.PORT ?? '8080';
-const child = spawn(process.execPath, [main], {
+// As `npm start` runs it: with the runtime's V8 flags.
+const child = spawn(process.execPath, [...RUNTIME_V8_FLAGS, main], {
   env: { ...process.env, PORT: port, HOST: '127.0.0.1' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });

@@ -10,6 +10,7 @@ import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { listenProblem } from './http/listen-problem.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
+import { missingV8Flags, relaunchWith } from './relaunch.ts';
 import { createRuntime } from './runtime.ts';
 import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
 import { OtlpTlsAgent, otlpTlsOf } from './tracing/otlp-tls-agent.ts';
@@ -315,9 +316,20 @@ async function main(): Promise<void> {
   // signals keep their default action: nothing was accepted yet.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Run by relaunch.ts: its parent forwards the signals, and if it is killed outright, the channel to
+  // it closes and this process drains as for SIGTERM rather than hold its port with nobody to stop it.
+  if (process.channel) {
+    process.channel.unref();
+    if (process.connected) process.once('disconnect', () => void stop('SIGTERM'));
+    else void stop('SIGTERM');
+  }
 }
 
-main().catch((e) => {
-  process.stderr.write(`hal9-runtime: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+// Started without the runtime's V8 flags (`node runtime/src/main.ts`): run again with them (relaunch.ts).
+const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+if (missing.length > 0) relaunchWith(process, missing);
+else
+  main().catch((e) => {
+    process.stderr.write(`hal9-runtime: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { STALE_RETRIES } from '../src/claude/dispatcher-fetch.ts';
 import { parseConfig } from '../src/config/parse.ts';
+import { RUNTIME_V8_FLAGS } from '../src/node-options.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { apiRuntimes } from './support/api-runtimes.ts';
 import {
@@ -328,16 +329,20 @@ describe('api mode: the API key', () => {
         file,
         stringify(apiDoc(fake, { neurons: single, server: { host: '127.0.0.1', port: 0 } })),
       );
-      const child = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), file], {
-        // The most verbose logging of the runtime and of the SDK, as an operator debugging would set it.
-        env: {
-          PATH: process.env.PATH ?? '',
-          ANTHROPIC_API_KEY: API_KEY,
-          HAL9_LOG_LEVEL: 'trace',
-          ANTHROPIC_LOG: 'debug',
+      const child = spawn(
+        process.execPath,
+        [...RUNTIME_V8_FLAGS, join(import.meta.dirname, '../src/main.ts'), file],
+        {
+          // The most verbose logging of the runtime and of the SDK, as an operator debugging would set it.
+          env: {
+            PATH: process.env.PATH ?? '',
+            ANTHROPIC_API_KEY: API_KEY,
+            HAL9_LOG_LEVEL: 'trace',
+            ANTHROPIC_LOG: 'debug',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      );
       let output = '';
       child.stdout.on('data', (c: Buffer) => {
         output += c.toString();

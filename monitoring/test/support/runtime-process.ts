@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { RUNTIME_V8_FLAGS } from '../../../runtime/src/node-options.ts';
 import { type Child, startChild, waitForHttp, waitForOutput } from './processes.ts';
 import { repoRoot } from './repo.ts';
 
@@ -25,7 +26,8 @@ export async function startRuntime(
   const server = { ...((config.server as object | undefined) ?? {}), host: '127.0.0.1', port: 0 };
   const file = join(dir, 'hal9.yaml');
   writeFileSync(file, stringify({ ...config, server }));
-  const child = startChild(process.execPath, ['runtime/src/main.ts', file], repoRoot, {
+  // As `npm start` and the image run it (with no flags it would run itself again as its child: relaunch.ts).
+  const child = startChild(process.execPath, [...RUNTIME_V8_FLAGS, 'runtime/src/main.ts', file], repoRoot, {
     // info: the listening line (the runtime logs no request at info).
     HAL9_LOG_LEVEL: 'info',
     ...env,

@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { RUNTIME_V8_FLAGS } from '../../src/node-options.ts';
 
-// Runs the runtime as a real process (`node runtime/src/main.ts config.yaml`) on a random loopback port.
+// Runs the runtime as a real process (`node <V8 flags> runtime/src/main.ts config.yaml`, as `npm start` and
+// the image run it) on a random loopback port.
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** The process's arguments: as shipped, or (`withoutFlags`) as a bare `node main.ts`, which relaunches itself. */
+const mainArgs = (file: string, opts: SpawnOptions) =>
+  opts.withoutFlags ? [MAIN, file] : [...RUNTIME_V8_FLAGS, MAIN, file];
 
 export interface RuntimeProcess {
   readonly url: string;
@@ -22,6 +27,8 @@ export interface SpawnOptions {
   readonly cleanEnv?: boolean;
   /** Kills a process still running after this long, so a config that should be refused fails the test without leaving it running. */
   readonly killAfterMs?: number;
+  /** Started as `node runtime/src/main.ts`, without the runtime's V8 flags (it runs itself again with them: relaunch.ts). */
+  readonly withoutFlags?: boolean;
 }
 
 const baseEnv = (opts: SpawnOptions) => (opts.cleanEnv ? { PATH: process.env.PATH ?? '' } : process.env);
@@ -40,7 +47,7 @@ export async function spawnRuntime(
   opts: SpawnOptions = {},
 ): Promise<RuntimeProcess> {
   const file = await writeConfig(doc);
-  const child = spawn(process.execPath, [MAIN, file], {
+  const child = spawn(process.execPath, mainArgs(file, opts), {
     env: { ...baseEnv(opts), PORT: '0', HOST: '127.0.0.1', HAL9_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -83,7 +90,7 @@ export async function runToExit(
   opts: SpawnOptions = {},
 ): Promise<{ code: number | null; output: string }> {
   const file = typeof doc === 'string' ? doc : await writeConfig(doc);
-  const child = spawn(process.execPath, [MAIN, file], {
+  const child = spawn(process.execPath, mainArgs(file, opts), {
     env: { ...baseEnv(opts), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
