@@ -10,7 +10,7 @@ import type { Config } from './config/types.ts';
 import { ConfigError } from './errors.ts';
 import { listenProblem } from './http/listen-problem.ts';
 import { collectProcessMetrics } from './metrics/process-metrics.ts';
-import { missingV8Flags, relaunchWith } from './relaunch.ts';
+import { debuggedOrProfiled, missingV8Flags, RELAUNCHED_ENV, relaunchWith } from './relaunch.ts';
 import { createRuntime } from './runtime.ts';
 import { type OtlpConnection, otlpConnection, tracesURL, withHeadersFile } from './tracing/otel-env.ts';
 import { OtlpTlsAgent, otlpTlsOf } from './tracing/otlp-tls-agent.ts';
@@ -318,7 +318,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   // Run by relaunch.ts: its parent forwards the signals, and if it is killed outright, the channel to
   // it closes and this process drains as for SIGTERM rather than hold its port with nobody to stop it.
-  if (process.channel) {
+  if (process.channel && process.env[RELAUNCHED_ENV] === '1') {
     process.channel.unref();
     if (process.connected) process.once('disconnect', () => void stop('SIGTERM'));
     else void stop('SIGTERM');
@@ -327,7 +327,8 @@ async function main(): Promise<void> {
 
 // Started without the runtime's V8 flags (`node runtime/src/main.ts`): run again with them (relaunch.ts).
 const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
-if (missing.length > 0) relaunchWith(process, missing);
+if (missing.length > 0 && !debuggedOrProfiled(process.execArgv, process.env.NODE_OPTIONS))
+  relaunchWith(process, missing);
 else
   main().catch((e) => {
     process.stderr.write(`hal9-runtime: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -13,10 +13,24 @@ import { RUNTIME_V8_FLAGS } from './node-options.ts';
  * own is kept: `--max-semi-space-size=4` is a choice), in its arguments or NODE_OPTIONS.
  */
 export function missingV8Flags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  const name = (arg: string) => arg.split('=')[0]!.replaceAll('_', '-');
+  // NODE_OPTIONS may quote an option ("--max-semi-space-size=4"): its name is read without the quotes.
+  const name = (arg: string) => arg.replace(/^["']/, '').split('=')[0]!.replaceAll('_', '-');
   const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].filter(Boolean).map(name));
   return RUNTIME_V8_FLAGS.filter((f) => !given.has(name(f)));
 }
+
+/**
+ * Options that attach a debugger or a profiler to this process: run under one, the runtime stays in
+ * it (a child would run without the debugger, or fail to open the same inspector port).
+ */
+export function debuggedOrProfiled(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((a) =>
+    /^["']?--(inspect|debug|cpu-prof|heap-prof|prof\b)/.test(a),
+  );
+}
+
+/** Set in the child's environment: the process it was started by is relaunchWith's (main.ts). */
+export const RELAUNCHED_ENV = 'HAL9_RELAUNCHED';
 
 /**
  * Runs this process's script again in a child with `flags`, and becomes its shell: SIGTERM and SIGINT
@@ -28,6 +42,7 @@ export function missingV8Flags(execArgv: readonly string[], nodeOptions: string 
 export function relaunchWith(proc: NodeJS.Process, flags: readonly string[]): void {
   const child = spawn(proc.execPath, [...flags, ...proc.execArgv, ...proc.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...proc.env, [RELAUNCHED_ENV]: '1' },
     detached: true,
   });
   const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RUNTIME_V8_FLAGS } from '../src/node-options.ts';
-import { missingV8Flags } from '../src/relaunch.ts';
+import { debuggedOrProfiled, missingV8Flags } from '../src/relaunch.ts';
 import { type RuntimeProcess, spawnRuntime } from './support/process.ts';
 import { neuron } from './support/runtime.ts';
 
@@ -72,8 +72,23 @@ describe('missingV8Flags', () => {
     ['in NODE_OPTIONS', [], `--enable-source-maps ${RUNTIME_V8_FLAGS.join(' ')}`, []],
     ['another value of the caller’s own', ['--max-semi-space-size=4'], undefined, []],
     ['written with underscores', ['--max_semi_space_size=8'], undefined, []],
+    ['quoted in NODE_OPTIONS', [], '"--max-semi-space-size=4"', []],
     ['other flags only', ['--enable-source-maps'], '--trace-warnings', [...RUNTIME_V8_FLAGS]],
   ])('%s', (_, execArgv, nodeOptions, missing) => {
     expect(missingV8Flags(execArgv, nodeOptions)).toEqual(missing);
+  });
+});
+
+describe('debuggedOrProfiled', () => {
+  it.each<[string[], string | undefined, boolean]>([
+    [['--inspect=127.0.0.1:9229'], undefined, true],
+    [[], '--inspect-brk', true],
+    [['--cpu-prof'], undefined, true],
+    [[], '"--heap-prof"', true],
+    [['--prof'], undefined, true],
+    [['--max-semi-space-size=16'], '--enable-source-maps', false],
+    [['--profile-something'], undefined, false],
+  ])('%j with NODE_OPTIONS %j: %s', (execArgv, nodeOptions, debugged) => {
+    expect(debuggedOrProfiled(execArgv, nodeOptions)).toBe(debugged);
   });
 });

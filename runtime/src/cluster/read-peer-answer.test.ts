@@ -91,12 +91,21 @@ describe('readPeerAnswer, streamed', () => {
     );
   });
 
-  it('refuses a line past the bound that ends inside a chunk', async () => {
+  it('refuses a line past the bound that ends inside a chunk, the first of it or a later one', async () => {
     const end = `${JSON.stringify({ errors: [[], []] })}\n`;
     const rest = Buffer.concat([Buffer.alloc(MAX_PEER_LINE_BYTES, 'x'), Buffer.from(`"}}\n${end}`)]);
     await expect(read([Buffer.from('{"i":0,"result":{"content":"'), rest])).rejects.toThrow(
       `a line is longer than ${MAX_PEER_LINE_BYTES} bytes`,
     );
+    // One chunk: a short line, then one past the bound, then the outcomes.
+    const one = Buffer.concat([
+      Buffer.from(
+        `${JSON.stringify(result('short'))}\n{"i":0,"result":{"neuron":"impl","layer":"L2","content":"`,
+      ),
+      Buffer.alloc(MAX_PEER_LINE_BYTES, 'x'),
+      Buffer.from(`"}}\n${end}`),
+    ]);
+    await expect(read([one])).rejects.toThrow(`a line is longer than ${MAX_PEER_LINE_BYTES} bytes`);
   });
 
   it('counts a line’s bytes, not its characters: a line of 3-byte characters meets the same bound', async () => {

@@ -184,10 +184,19 @@ async function readProgress(
   for await (const chunk of body) {
     bytes += chunk.length;
     if (bytes > max) throw bad(`it is over ${max} bytes`);
-    const lastNewline = chunk.lastIndexOf(0x0a);
-    // A line that ends in this chunk is checked too (its bytes before it and up to its end), not only
-    // the one left open: a 16 MiB line and its end in a large chunk were read.
-    if (lastNewline >= 0 && pendingBytes + chunk.indexOf(0x0a) > MAX_PEER_LINE_BYTES) throw tooLong();
+    // Each line that ends in this chunk is measured too, not only the one left open: a 16 MiB line
+    // and its end in one large chunk were read.
+    let lastNewline = chunk.indexOf(0x0a);
+    if (lastNewline >= 0) {
+      if (pendingBytes + lastNewline > MAX_PEER_LINE_BYTES) throw tooLong();
+      // The lines after the first lie within the chunk: only a chunk longer than the bound holds one too long.
+      if (chunk.length <= MAX_PEER_LINE_BYTES) lastNewline = chunk.lastIndexOf(0x0a);
+      else
+        for (let nl = chunk.indexOf(0x0a, lastNewline + 1); nl >= 0; nl = chunk.indexOf(0x0a, nl + 1)) {
+          if (nl - lastNewline - 1 > MAX_PEER_LINE_BYTES) throw tooLong();
+          lastNewline = nl;
+        }
+    }
     pendingBytes = lastNewline < 0 ? pendingBytes + chunk.length : chunk.length - lastNewline - 1;
     const piece = decoder.write(chunk);
     let from = 0;
