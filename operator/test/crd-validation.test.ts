@@ -1836,35 +1836,46 @@ describe('autoscaling mode hpa and cpuPinning: CPUs the HPA and the kubelet can 
   });
 });
 
-describe('a CRD upgrade that adds a rule (ratcheting)', () => {
-  // A copy of the Hal9Cluster CRD's schema under names and a group of its own (no short name or
-  // category), so that changing it leaves the shared CRD and what kubectl resolves alone.
-  const group = () => `${ns}.ratchet.test`;
-  type Crd = {
+/** A rule of a CRD's schema, and a schema node that holds rules. */
+type Rule = { rule: string };
+type RuleHolder = { 'x-kubernetes-validations'?: Rule[]; properties?: Record<string, RuleHolder> };
+
+/**
+ * A copy of a CRD from crds/ as `kind` under `group` (names of its own, no short name or category), so
+ * that changing it leaves the shared CRD and what kubectl resolves alone; `edit` sees its schema.
+ */
+function crdCopy(file: string, group: string, kind: string, edit: (schema: RuleHolder) => void): string {
+  const doc = parseYaml(readFileSync(`${root}crds/${file}`, 'utf8')) as {
     metadata: { name: string };
     spec: {
       group: string;
       names: Record<string, unknown>;
-      versions: { schema: { openAPIV3Schema: { properties: { spec: Rules } } } }[];
+      versions: { schema: { openAPIV3Schema: RuleHolder } }[];
     };
   };
-  type Rules = { 'x-kubernetes-validations': { rule: string }[] };
-  const crd = (withHpaRule: boolean): string => {
-    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_hal9clusters.yaml`, 'utf8')) as Crd;
-    doc.metadata.name = `ratchetclusters.${group()}`;
-    doc.spec.group = group();
-    doc.spec.names = {
-      kind: 'RatchetCluster',
-      listKind: 'RatchetClusterList',
-      plural: 'ratchetclusters',
-      singular: 'ratchetcluster',
-    };
-    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
-    const rules = spec['x-kubernetes-validations'];
-    expect(rules.some((r) => r.rule.includes("'hpa'"))).toBe(true);
-    if (!withHpaRule) spec['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes("'hpa'"));
-    return JSON.stringify(doc);
-  };
+  const lower = kind.toLowerCase();
+  doc.metadata.name = `${lower}s.${group}`;
+  doc.spec.group = group;
+  doc.spec.names = { kind, listKind: `${kind}List`, plural: `${lower}s`, singular: lower };
+  edit(doc.spec.versions[0]!.schema.openAPIV3Schema);
+  return JSON.stringify(doc);
+}
+
+/** A node's rules, `strip`ped of those `isNew` matches (there must be `expected` of them). */
+function rulesOf(node: RuleHolder, isNew: (r: Rule) => boolean, expected: number, strip: boolean): void {
+  const rules = node['x-kubernetes-validations'] ?? [];
+  expect(rules.filter(isNew)).toHaveLength(expected);
+  if (strip) node['x-kubernetes-validations'] = rules.filter((r) => !isNew(r));
+}
+
+describe('a CRD upgrade that adds a rule (ratcheting)', () => {
+  // A copy of the Hal9Cluster CRD's schema under names and a group of its own (no short name or
+  // category), so that changing it leaves the shared CRD and what kubectl resolves alone.
+  const group = () => `${ns}.ratchet.test`;
+  const crd = (withHpaRule: boolean): string =>
+    crdCopy('hal9.ai_hal9clusters.yaml', group(), 'RatchetCluster', (schema) =>
+      rulesOf(schema.properties!.spec!, (r) => r.rule.includes("'hpa'"), 2, !withHpaRule),
+    );
   const resource = () => `ratchetclusters.${group()}`;
 
   it('keeps a Hal9Cluster stored before the hpa rule until its spec changes, then says what to set', async () => {
@@ -1938,37 +1949,59 @@ describe('a CRD upgrade that adds a rule (ratcheting)', () => {
   });
 });
 
+type Spec = Record<string, unknown>;
+type Kubectl = Awaited<ReturnType<typeof kubectl>>;
+
+/**
+ * A CRD upgrade that adds rules, on a copy of a CRD under a group of its own: `crd(false)` is applied,
+ * `stored` is stored under it, then `crd(true)` is applied, and once an object with `fresh` is refused
+ * (the rules in force), `check` runs with the apply and that refusal. The copy is deleted after.
+ */
+async function afterRulesAdded(o: {
+  crd: (withRules: boolean) => string;
+  object: (name: string, spec: Spec) => string;
+  resource: string;
+  stored: { readonly name: string; readonly spec: Spec };
+  fresh: Spec;
+  check: (apply: (name: string, spec: Spec) => Promise<Kubectl>, refused: Kubectl) => Promise<void>;
+}): Promise<void> {
+  await kubectl(['apply', '--server-side', '-f', '-'], { stdin: o.crd(false) });
+  await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(o.crd(false)));
+  const apply = (name: string, spec: Spec) =>
+    kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
+      stdin: o.object(name, spec),
+      allowFailure: true,
+    });
+  try {
+    await waitFor(
+      'the copy of the CRD served',
+      async () => ((await apply(o.stored.name, o.stored.spec)).code === 0 ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: o.crd(true) });
+    const refused = await waitFor(
+      'the rules in force',
+      async () => {
+        const r = await apply('fresh', o.fresh);
+        return r.code !== 0 ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    await o.check(apply, refused);
+  } finally {
+    await kubectl(['delete', 'crd', o.resource, '--wait=false'], { allowFailure: true });
+  }
+}
+
 describe("a Neuron stored with another layer's mock answers, before the CRD refused them", () => {
   // A copy of the Neuron CRD under a group of its own, first without the rule, then with it. The rule is
   // on the whole spec: plain ratcheting re-runs it on any change of the spec, and the operator writes
   // spec.replicas through the scale subresource, so the rule keeps another layer's answers unchanged.
   const group = () => `${ns}.layers.test`;
-  type Crd = {
-    metadata: { name: string };
-    spec: {
-      group: string;
-      names: Record<string, unknown>;
-      versions: { schema: { openAPIV3Schema: { properties: { spec: Rules } } } }[];
-    };
-  };
-  type Rules = { 'x-kubernetes-validations'?: { rule: string }[] };
-  const crd = (withRule: boolean): string => {
-    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
-    doc.metadata.name = `layerneurons.${group()}`;
-    doc.spec.group = group();
-    doc.spec.names = {
-      kind: 'LayerNeuron',
-      listKind: 'LayerNeuronList',
-      plural: 'layerneurons',
-      singular: 'layerneuron',
-    };
-    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
-    const rules = spec['x-kubernetes-validations'] ?? [];
-    expect(rules.some((r) => r.rule.includes('self.claude.mockResponses.all(k, k == self.layer'))).toBe(true);
-    if (!withRule)
-      spec['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes('k == self.layer'));
-    return JSON.stringify(doc);
-  };
+  const crd = (withRule: boolean): string =>
+    crdCopy('hal9.ai_neurons.yaml', group(), 'LayerNeuron', (schema) =>
+      rulesOf(schema.properties!.spec!, (r) => r.rule.includes('k == self.layer'), 1, !withRule),
+    );
   const resource = () => `layerneurons.${group()}`;
   const answers = (text: string) => [{ trigger: 'default', response: `RESULT: ${text}` }];
   const object = (name: string, spec: Record<string, unknown>) =>
@@ -1980,63 +2013,47 @@ describe("a Neuron stored with another layer's mock answers, before the CRD refu
   };
 
   it('keeps them while they stay as they are: scale, prompt and own answers change; a new one or a change of them is refused', async () => {
-    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
-    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
-    const applyObject = (name: string, spec: Record<string, unknown>) =>
-      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
-        stdin: object(name, spec),
-        allowFailure: true,
-      });
-    try {
-      await waitFor(
-        'the copy of the CRD served',
-        async () => ((await applyObject('stored', stored)).code === 0 ? true : undefined),
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
-      const message =
-        'claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (the runtime never uses them)';
-      const refused = await waitFor(
-        'the rule in force',
-        async () => {
-          const r = await applyObject('fresh', stored);
-          return r.code !== 0 ? r : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      expect(refused.stderr).toContain(message);
-      // What the operator does (kubectl scale is the same subresource), and changes elsewhere.
-      const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
-        allowFailure: true,
-      });
-      expect(scaled.stderr).toBe('');
-      expect(scaled.code).toBe(0);
-      for (const change of [
-        { ...stored, replicas: 3, systemPrompt: 'plan' },
-        { ...stored, replicas: 3, claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
-      ]) {
-        const r = await applyObject('stored', change);
-        expect(r.stderr, JSON.stringify(change)).toBe('');
-      }
-      // Another layer's answers changed or added, or the Neuron's own made another's by a new layer.
-      for (const change of [
-        { ...stored, claude: { mockResponses: { L1: answers('changed'), L2: answers('owned') } } },
-        { ...stored, claude: { mockResponses: { ...stored.claude.mockResponses, L3: answers('three') } } },
-        { ...stored, layer: 'L1', claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
-      ]) {
-        const r = await applyObject('stored', change);
-        expect(r.code, JSON.stringify(change)).not.toBe(0);
-        expect(r.stderr).toContain('claude.mockResponses may hold only the answers of spec.layer');
-      }
-      // Removing them is a change like any other.
-      const removed = await applyObject('stored', {
-        ...stored,
-        claude: { mockResponses: { L2: answers('two') } },
-      });
-      expect(removed.stderr).toBe('');
-    } finally {
-      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
-    }
+    await afterRulesAdded({
+      crd,
+      object,
+      resource: resource(),
+      stored: { name: 'stored', spec: stored },
+      fresh: stored,
+      check: async (applyObject, refused) => {
+        const message =
+          'claude.mockResponses may hold only the answers of spec.layer, L2: remove the other layers (the runtime never uses them)';
+        expect(refused.stderr).toContain(message);
+        // What the operator does (kubectl scale is the same subresource), and changes elsewhere.
+        const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
+          allowFailure: true,
+        });
+        expect(scaled.stderr).toBe('');
+        expect(scaled.code).toBe(0);
+        for (const change of [
+          { ...stored, replicas: 3, systemPrompt: 'plan' },
+          { ...stored, replicas: 3, claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
+        ]) {
+          const r = await applyObject('stored', change);
+          expect(r.stderr, JSON.stringify(change)).toBe('');
+        }
+        // Another layer's answers changed or added, or the Neuron's own made another's by a new layer.
+        for (const change of [
+          { ...stored, claude: { mockResponses: { L1: answers('changed'), L2: answers('owned') } } },
+          { ...stored, claude: { mockResponses: { ...stored.claude.mockResponses, L3: answers('three') } } },
+          { ...stored, layer: 'L1', claude: { mockResponses: { L1: answers('one'), L2: answers('owned') } } },
+        ]) {
+          const r = await applyObject('stored', change);
+          expect(r.code, JSON.stringify(change)).not.toBe(0);
+          expect(r.stderr).toContain('claude.mockResponses may hold only the answers of spec.layer');
+        }
+        // Removing them is a change like any other.
+        const removed = await applyObject('stored', {
+          ...stored,
+          claude: { mockResponses: { L2: answers('two') } },
+        });
+        expect(removed.stderr).toBe('');
+      },
+    });
   });
 });
 
@@ -2045,94 +2062,56 @@ describe('a Neuron stored with a connection to itself, before the CRD refused on
   // on the object's root, which the apiserver does not ratchet: without their transition (optionalOldSelf)
   // every write of the stored Neuron, its status and ownerReference included, was refused for good.
   const group = () => `${ns}.loops.test`;
-  type Rule = { rule: string };
-  type Crd = {
-    metadata: { name: string };
-    spec: {
-      group: string;
-      names: Record<string, unknown>;
-      versions: { schema: { openAPIV3Schema: { 'x-kubernetes-validations'?: Rule[] } } }[];
-    };
-  };
-  const crd = (withRules: boolean): string => {
-    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
-    doc.metadata.name = `loopneurons.${group()}`;
-    doc.spec.group = group();
-    doc.spec.names = {
-      kind: 'LoopNeuron',
-      listKind: 'LoopNeuronList',
-      plural: 'loopneurons',
-      singular: 'loopneuron',
-    };
-    const schema = doc.spec.versions[0]!.schema.openAPIV3Schema;
-    const rules = schema['x-kubernetes-validations'] ?? [];
-    expect(rules.filter((r) => r.rule.includes('self.metadata.name in self.spec'))).toHaveLength(2);
-    if (!withRules)
-      schema['x-kubernetes-validations'] = rules.filter((r) => !r.rule.includes('self.metadata.name in'));
-    return JSON.stringify(doc);
-  };
+  const crd = (withRules: boolean): string =>
+    crdCopy('hal9.ai_neurons.yaml', group(), 'LoopNeuron', (schema) =>
+      rulesOf(schema, (r) => r.rule.includes('self.metadata.name in self.spec'), 2, !withRules),
+    );
   const resource = () => `loopneurons.${group()}`;
   const object = (name: string, spec: Record<string, unknown>) =>
     JSON.stringify({ apiVersion: `${group()}/v1alpha1`, kind: 'LoopNeuron', metadata: { name }, spec });
   const stored = { cluster: 'hal9', layer: 'L3', forwardConnections: ['loop', 'impl-1'] };
 
   it('keeps it writable while the list stays as it is: status, labels and other fields; a new self-connection is refused', async () => {
-    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
-    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
-    const applyObject = (name: string, spec: Record<string, unknown>) =>
-      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
-        stdin: object(name, spec),
-        allowFailure: true,
-      });
-    try {
-      await waitFor(
-        'the copy of the CRD served',
-        async () => ((await applyObject('loop', stored)).code === 0 ? true : undefined),
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
-      const refused = await waitFor(
-        'the rules in force',
-        async () => {
-          const r = await applyObject('fresh', { ...stored, forwardConnections: ['fresh'] });
-          return r.code !== 0 ? r : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      expect(refused.stderr).toContain('spec.forwardConnections must not contain the neuron itself');
-      // What the operator writes: the status, and the ownerReference (metadata), on the stored object.
-      const status = await kubectl(
-        [
-          'patch',
-          '-n',
-          ns,
-          resource(),
-          'loop',
-          '--subresource=status',
-          '--type=merge',
-          '-p',
-          '{"status":{"observedGeneration":1}}',
-        ],
-        { allowFailure: true },
-      );
-      expect(status.stderr).toBe('');
-      const labelled = await kubectl(['label', '-n', ns, resource(), 'loop', 'team=a'], {
-        allowFailure: true,
-      });
-      expect(labelled.stderr).toBe('');
-      expect((await applyObject('loop', { ...stored, systemPrompt: 'plan' })).stderr).toBe('');
-      // A self-connection added, to the same list or the other one, is refused.
-      for (const change of [
-        { ...stored, forwardConnections: ['loop', 'impl-1', 'impl-2'] },
-        { ...stored, backwardConnections: ['loop'] },
-      ]) {
-        const r = await applyObject('loop', change);
-        expect(r.code, JSON.stringify(change)).not.toBe(0);
-        expect(r.stderr).toContain('must not contain the neuron itself');
-      }
-    } finally {
-      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
-    }
+    await afterRulesAdded({
+      crd,
+      object,
+      resource: resource(),
+      stored: { name: 'loop', spec: stored },
+      fresh: { ...stored, forwardConnections: ['fresh'] },
+      check: async (applyObject, refused) => {
+        expect(refused.stderr).toContain('spec.forwardConnections must not contain the neuron itself');
+        // What the operator writes: the status, and the ownerReference (metadata), on the stored object.
+        const status = await kubectl(
+          [
+            'patch',
+            '-n',
+            ns,
+            resource(),
+            'loop',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            '{"status":{"observedGeneration":1}}',
+          ],
+          { allowFailure: true },
+        );
+        expect(status.stderr).toBe('');
+        const labelled = await kubectl(['label', '-n', ns, resource(), 'loop', 'team=a'], {
+          allowFailure: true,
+        });
+        expect(labelled.stderr).toBe('');
+        expect((await applyObject('loop', { ...stored, systemPrompt: 'plan' })).stderr).toBe('');
+        // A self-connection added, to the same list or the other one, is refused.
+        for (const change of [
+          { ...stored, forwardConnections: ['loop', 'impl-1', 'impl-2'] },
+          { ...stored, backwardConnections: ['loop'] },
+        ]) {
+          const r = await applyObject('loop', change);
+          expect(r.code, JSON.stringify(change)).not.toBe(0);
+          expect(r.stderr).toContain('must not contain the neuron itself');
+        }
+      },
+    });
   });
 });
 
@@ -2239,48 +2218,13 @@ describe('a Neuron stored with an init image or a base URL without its own key, 
   // init image's rule is on the whole spec (a transition rule: the operator writes spec.replicas through
   // the scale subresource); the base URL's on the claude section, which the apiserver ratchets.
   const group = () => `${ns}.deputies.test`;
-  type Rule = { rule: string };
-  type Crd = {
-    metadata: { name: string };
-    spec: {
-      group: string;
-      names: Record<string, unknown>;
-      versions: {
-        schema: {
-          openAPIV3Schema: {
-            properties: {
-              spec: {
-                'x-kubernetes-validations': Rule[];
-                properties: { claude: { 'x-kubernetes-validations': Rule[] } };
-              };
-            };
-          };
-        };
-      }[];
-    };
-  };
   const isNew = (r: Rule) => r.rule.includes('nodeTuning.initImage') || r.rule.includes('has(self.baseURL)');
-  const crd = (withRules: boolean): string => {
-    const doc = parseYaml(readFileSync(`${root}crds/hal9.ai_neurons.yaml`, 'utf8')) as Crd;
-    doc.metadata.name = `deputyneurons.${group()}`;
-    doc.spec.group = group();
-    doc.spec.names = {
-      kind: 'DeputyNeuron',
-      listKind: 'DeputyNeuronList',
-      plural: 'deputyneurons',
-      singular: 'deputyneuron',
-    };
-    const spec = doc.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
-    const claude = spec.properties.claude;
-    expect(
-      [...spec['x-kubernetes-validations'], ...claude['x-kubernetes-validations']].filter(isNew),
-    ).toHaveLength(2);
-    if (!withRules) {
-      spec['x-kubernetes-validations'] = spec['x-kubernetes-validations'].filter((r) => !isNew(r));
-      claude['x-kubernetes-validations'] = claude['x-kubernetes-validations'].filter((r) => !isNew(r));
-    }
-    return JSON.stringify(doc);
-  };
+  const crd = (withRules: boolean): string =>
+    crdCopy('hal9.ai_neurons.yaml', group(), 'DeputyNeuron', (schema) => {
+      const spec = schema.properties!.spec!;
+      rulesOf(spec, isNew, 1, !withRules);
+      rulesOf(spec.properties!.claude!, isNew, 1, !withRules);
+    });
   const resource = () => `deputyneurons.${group()}`;
   const object = (name: string, spec: Record<string, unknown>) =>
     JSON.stringify({ apiVersion: `${group()}/v1alpha1`, kind: 'DeputyNeuron', metadata: { name }, spec });
@@ -2292,74 +2236,58 @@ describe('a Neuron stored with an init image or a base URL without its own key, 
   };
 
   it('keeps them while they stay as they are (the operator ignores both): scale and other changes pass; a change of either is refused', async () => {
-    await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(false) });
-    await waitForCrdDiscovery(kubeConfigFromInject(), JSON.parse(crd(false)));
-    const applyObject = (name: string, spec: Record<string, unknown>) =>
-      kubectl(['apply', '-n', ns, '--server-side', '--force-conflicts', '-f', '-'], {
-        stdin: object(name, spec),
-        allowFailure: true,
-      });
-    try {
-      await waitFor(
-        'the copy of the CRD served',
-        async () => ((await applyObject('stored', stored)).code === 0 ? true : undefined),
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      await kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd(true) });
-      const refused = await waitFor(
-        'the rules in force',
-        async () => {
-          const r = await applyObject('fresh', stored);
-          return r.code !== 0 ? r : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 500 },
-      );
-      expect(refused.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
-      expect(refused.stderr).toContain(
-        "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
-      );
-      // What the operator does (kubectl scale is the same subresource), and changes elsewhere: accepted,
-      // the ratcheted claude section with a warning that says what to set (the init image's transition
-      // rule passes an unchanged value silently).
-      const warning =
-        "Warning: spec.claude.apiKeySecretRef: Required value: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef";
-      const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
-        allowFailure: true,
-      });
-      expect(scaled.code).toBe(0);
-      expect(scaled.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
-      const elsewhere = await applyObject('stored', { ...stored, replicas: 3, systemPrompt: 'plan' });
-      expect(elsewhere.code).toBe(0);
-      expect(elsewhere.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
-      // A change of either is refused with its rule's message.
-      const image = await applyObject('stored', {
-        ...stored,
-        replicas: 3,
-        nodeTuning: { initImage: 'evil/root:v2' },
-      });
-      expect(image.code).not.toBe(0);
-      expect(image.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
-      const claude = await applyObject('stored', {
-        ...stored,
-        replicas: 3,
-        claude: { ...stored.claude, maxTokens: 10 },
-      });
-      expect(claude.code).not.toBe(0);
-      expect(claude.stderr).toContain(
-        "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
-      );
-      // Removing the image, and naming a key of its own, are accepted.
-      const fixed = await applyObject('stored', {
-        cluster: stored.cluster,
-        layer: stored.layer,
-        replicas: 3,
-        claude: { ...stored.claude, apiKeySecretRef: { name: 'team-key' } },
-      });
-      expect(fixed.stderr).toBe('');
-      expect(fixed.code).toBe(0);
-    } finally {
-      await kubectl(['delete', 'crd', resource(), '--wait=false'], { allowFailure: true });
-    }
+    await afterRulesAdded({
+      crd,
+      object,
+      resource: resource(),
+      stored: { name: 'stored', spec: stored },
+      fresh: stored,
+      check: async (applyObject, refused) => {
+        expect(refused.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
+        expect(refused.stderr).toContain(
+          "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+        );
+        // What the operator does (kubectl scale is the same subresource), and changes elsewhere: accepted,
+        // the ratcheted claude section with a warning that says what to set (the init image's transition
+        // rule passes an unchanged value silently).
+        const warning =
+          "Warning: spec.claude.apiKeySecretRef: Required value: claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef";
+        const scaled = await kubectl(['scale', '-n', ns, resource(), 'stored', '--replicas=3'], {
+          allowFailure: true,
+        });
+        expect(scaled.code).toBe(0);
+        expect(scaled.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
+        const elsewhere = await applyObject('stored', { ...stored, replicas: 3, systemPrompt: 'plan' });
+        expect(elsewhere.code).toBe(0);
+        expect(elsewhere.stderr.trim().split('\n')).toEqual([expect.stringContaining(warning)]);
+        // A change of either is refused with its rule's message.
+        const image = await applyObject('stored', {
+          ...stored,
+          replicas: 3,
+          nodeTuning: { initImage: 'evil/root:v2' },
+        });
+        expect(image.code).not.toBe(0);
+        expect(image.stderr).toContain('nodeTuning.initImage may be set only on the Hal9Cluster');
+        const claude = await applyObject('stored', {
+          ...stored,
+          replicas: 3,
+          claude: { ...stored.claude, maxTokens: 10 },
+        });
+        expect(claude.code).not.toBe(0);
+        expect(claude.stderr).toContain(
+          "claude.baseURL on a Neuron needs the Neuron's own claude.apiKeySecretRef",
+        );
+        // Removing the image, and naming a key of its own, are accepted.
+        const fixed = await applyObject('stored', {
+          cluster: stored.cluster,
+          layer: stored.layer,
+          replicas: 3,
+          claude: { ...stored.claude, apiKeySecretRef: { name: 'team-key' } },
+        });
+        expect(fixed.stderr).toBe('');
+        expect(fixed.code).toBe(0);
+      },
+    });
   });
 });
 
