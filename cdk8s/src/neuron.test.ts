@@ -123,6 +123,11 @@ describe('Neuron', () => {
       'nodeTuning.initImage must be a container image reference',
     ],
     [
+      "the sysctls a Neuron may write, which are the Hal9Cluster's to allow",
+      { nodeTuning: { neuronSysctls: ['kernel.*'] } },
+      'spec.nodeTuning.neuronSysctls: nodeTuning.neuronSysctls may be set only on the Hal9Cluster',
+    ],
+    [
       "an init image, which is the Hal9Cluster's to choose",
       { nodeTuning: { initImage: 'evil/root:latest' } },
       'spec.nodeTuning.initImage ("evil/root:latest"): nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster',

@@ -755,6 +755,11 @@ export function neuronRules(name: string, spec: NeuronSpec): string[] {
       `spec.nodeTuning.initImage (${JSON.stringify(spec.nodeTuning.initImage)}): nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster`,
     );
   }
+  if (spec.nodeTuning?.neuronSysctls !== undefined) {
+    problems.push(
+      'spec.nodeTuning.neuronSysctls: nodeTuning.neuronSysctls may be set only on the Hal9Cluster: it says which sysctls the privileged init container may write for its Neurons; remove it from the Neuron, and set it on the Hal9Cluster',
+    );
+  }
   problems.push(...sectionRules(spec, 'spec'));
   return problems;
 }

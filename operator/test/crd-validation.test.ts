@@ -2120,6 +2120,11 @@ describe('what a Neuron may not choose for its Hal9Cluster: privileged tuning an
 
   it.each<[string, Hal9Cluster | Neuron, string]>([
     [
+      "a Neuron's own allowance of sysctls",
+      neuron({ nodeTuning: { neuronSysctls: ['kernel.*'] } }),
+      'spec.nodeTuning.neuronSysctls: Invalid value: nodeTuning.neuronSysctls may be set only on the Hal9Cluster: it says which sysctls the privileged init container may write for its Neurons; remove it from the Neuron, and set it on the Hal9Cluster',
+    ],
+    [
       "a Neuron's init image",
       neuron({ nodeTuning: { initImage: 'evil/root:latest' } }),
       'spec.nodeTuning.initImage: Invalid value: nodeTuning.initImage may be set only on the Hal9Cluster: the privileged init containers run it as root on the node, so a Neuron may not choose it; remove it from the Neuron, and set it on the Hal9Cluster',

@@ -382,6 +382,10 @@ export interface NeuronSpecNodeTuning {
    */
   readonly privilegedSysctlInitContainer?: boolean;
   /**
+   * Set on the Hal9Cluster only: which sysctls outside the safe set its Neurons may write with the privileged init container (refused here).
+   */
+  readonly neuronSysctls?: readonly string[];
+  /**
    * Transparent hugepages mode to write to /sys/kernel/mm/transparent_hugepage/enabled on the node (needs thpInitContainer: true). `unset` leaves the node alone. This is node-wide and outlives the pod. Default: the Hal9Cluster's (unset unless set there).
    */
   readonly transparentHugepages?: "always" | "madvise" | "never" | "unset";

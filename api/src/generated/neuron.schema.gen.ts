@@ -435,6 +435,17 @@ export const neuronSpecSchema: SchemaNode = {
         "privilegedSysctlInitContainer": {
           "type": "boolean"
         },
+        "neuronSysctls": {
+          "type": "array",
+          "maxItems": 64,
+          "x-kubernetes-list-type": "set",
+          "items": {
+            "type": "string",
+            "maxLength": 253,
+            "pattern": "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[.])+([a-z0-9]([-_a-z0-9]*[a-z0-9])?|[*])$",
+            "patternMessage": "nodeTuning.neuronSysctls holds sysctl names with dots (net.core.somaxconn), or a prefix ending in .* (net.core.*); a lone * or a name without a dot would allow any kernel parameter"
+          }
+        },
         "transparentHugepages": {
           "type": "string",
           "enum": [
