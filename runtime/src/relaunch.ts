@@ -9,13 +9,21 @@ import { RUNTIME_V8_FLAGS } from './node-options.ts';
 // pass them already, and run no child.
 
 /**
+ * The process's Node options: its arguments and NODE_OPTIONS, each without the quotes NODE_OPTIONS
+ * may put around it ("--max-semi-space-size=4").
+ */
+const nodeOptionsOf = (execArgv: readonly string[], nodeOptions: string | undefined): string[] =>
+  [...execArgv, ...(nodeOptions ?? '').split(/\s+/)]
+    .filter(Boolean)
+    .map((a) => a.replace(/^["']|["']$/g, ''));
+
+/**
  * The runtime's V8 flags the process was started without, compared by name (a value of the caller's
  * own is kept: `--max-semi-space-size=4` is a choice), in its arguments or NODE_OPTIONS.
  */
 export function missingV8Flags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  // NODE_OPTIONS may quote an option ("--max-semi-space-size=4"): its name is read without the quotes.
-  const name = (arg: string) => arg.replace(/^["']/, '').split('=')[0]!.replaceAll('_', '-');
-  const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].filter(Boolean).map(name));
+  const name = (arg: string) => arg.split('=')[0]!.replaceAll('_', '-');
+  const given = new Set(nodeOptionsOf(execArgv, nodeOptions).map(name));
   return RUNTIME_V8_FLAGS.filter((f) => !given.has(name(f)));
 }
 
@@ -24,8 +32,8 @@ export function missingV8Flags(execArgv: readonly string[], nodeOptions: string 
  * it (a child would run without the debugger, or fail to open the same inspector port).
  */
 export function debuggedOrProfiled(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((a) =>
-    /^["']?--(inspect|debug|cpu-prof|heap-prof|prof\b)/.test(a),
+  return nodeOptionsOf(execArgv, nodeOptions).some((a) =>
+    /^--(inspect|debug|cpu-prof|heap-prof|prof\b)/.test(a),
   );
 }
 
