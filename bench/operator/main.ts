@@ -279,12 +279,11 @@ interface OperatorChild {
 async function startOperator(kubeconfig: string, namespace: string | undefined): Promise<OperatorChild> {
   const args = [
     ...operatorFlags,
-    '--expose-gc',
     '--import',
     memoryProbe,
     operatorMain,
     '--kubeconfig',
-    kubeconfig,
+    (await shipped?.readable(kubeconfig)) ?? kubeconfig,
     '--metrics-port',
     '0',
     '--health-port',
@@ -301,6 +300,8 @@ async function startOperator(kubeconfig: string, namespace: string | undefined):
   );
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    // As the image's user, as a pod runs it (its compile cache is that user's).
+    ...shipped?.user,
     env: { ...inherited, ...shipped?.env, POD_NAMESPACE: operatorNamespace, POD_NAME: 'hal9-operator-bench' },
   });
   operators.add(child);
@@ -656,7 +657,7 @@ async function main() {
     ],
   ];
   console.log(
-    `operator: ${shipped ? 'as shipped (the bundled JS)' : 'operator/src/main.ts'}, node flags: ${operatorFlags.join(' ') || '(none)'}, image env: ${JSON.stringify(shipped?.env ?? {})}\n`,
+    `operator: ${shipped ? `as shipped (the bundled JS${shipped.user ? `, as uid ${shipped.user.uid}` : ', as this user: the image compile cache, keyed by uid, unused'})` : 'operator/src/main.ts'}, node flags: ${operatorFlags.join(' ') || '(none)'}, image env: ${JSON.stringify(shipped?.env ?? {})}\n`,
   );
   printTable(rows);
   console.log('');

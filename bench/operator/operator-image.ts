@@ -1,9 +1,9 @@
 // The operator as its image runs it, so the bench measures what ships: operator/Dockerfile's image
 // built by test/image (its own `npm ci`, the files its COPY lines take, its bundling step), started
 // with its ENTRYPOINT's node flags and its final ENV. The Dockerfile stays the one place they live.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildImage } from '@hal9/test';
 import ts from 'typescript';
 
@@ -16,6 +16,11 @@ export interface ShippedOperator {
   readonly env: Readonly<Record<string, string>>;
   /** bench/operator/memory-probe.ts as JavaScript, so no TypeScript is loaded into the operator. */
   readonly probe: string;
+  /** The image's user (USER), when this process may start one as it (root): the compile cache the
+   * image holds is keyed by uid, so the operator runs as a pod runs it. */
+  readonly user: { readonly uid: number; readonly gid: number } | undefined;
+  /** A copy of `file` the image's user can read (the control plane's kubeconfig is its owner's only). */
+  readable(file: string): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -30,7 +35,9 @@ export async function buildShippedOperator(repoRoot: string): Promise<ShippedOpe
       `operator/Dockerfile: the ENTRYPOINT does not start node on a script: ${image.entrypoint}`,
     );
   // The image's own ENV only, as a pod gets it (the command adds PATH and HOME for the build tree).
-  const { PATH: _path, HOME: _home, ...env } = image.command().env;
+  const command = image.command();
+  const { PATH: _path, HOME: _home, ...env } = command.env;
+  const user = command.uid !== undefined ? { uid: command.uid, gid: command.gid! } : undefined;
   const probe = join(dir, 'memory-probe.mjs');
   const source = await readFile(new URL('./memory-probe.ts', import.meta.url), 'utf8');
   const js = ts.transpileModule(source, {
@@ -42,6 +49,14 @@ export async function buildShippedOperator(repoRoot: string): Promise<ShippedOpe
     nodeFlags: rest.slice(0, -1),
     env,
     probe,
+    user,
+    async readable(file) {
+      if (!user) return file;
+      const copy = join(dir, basename(file));
+      await copyFile(file, copy);
+      await chown(copy, user.uid, user.gid);
+      return copy;
+    },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

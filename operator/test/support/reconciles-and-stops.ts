@@ -9,13 +9,13 @@ import { reads } from './reads.ts';
 /**
  * An operator process started out of the test's process (from a checkout or an image): a Neuron
  * applied to `ns` gets its Deployment, the log says it started, and SIGTERM stops it with exit 0.
- * An operator that exits first fails at once, with its last output.
+ * An operator that exits first fails at once, with its last output. Resolves to what it printed.
  */
 export async function expectReconcilesAndStops(
   child: ChildProcess,
   kc: KubeConfig,
   ns: string,
-): Promise<void> {
+): Promise<string[]> {
   const lines: string[] = [];
   createInterface(child.stdout!).on('line', (l) => lines.push(l));
   createInterface(child.stderr!).on('line', (l) => lines.push(l));
@@ -39,4 +39,5 @@ export async function expectReconcilesAndStops(
   expect(lines.some((l) => l.includes('"Started operator"'))).toBe(true);
   child.kill('SIGTERM');
   expect(await exited, lines.slice(-5).join('\n')).toBe(0);
+  return lines;
 }
