@@ -8,12 +8,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Condition, Neuron } from '../../operator/src/api-types.ts';
 import { fromApiError } from '../../operator/src/errors.ts';
+import { autoscalerFieldManager } from '../../operator/src/render/operator-replicas.ts';
 import { accessFailure } from '../../operator/src/status/access-failure.ts';
 import { type ClusterStatusInput, computeClusterStatus } from '../../operator/src/status/cluster-status.ts';
 import { computeNeuronStatus, type NeuronStatusInput } from '../../operator/src/status/neuron-status.ts';
 import { Reason } from '../../operator/src/status/reasons.ts';
 import { RETRYING_GRACE_MS } from '../../operator/src/status/retrying.ts';
-import { autoscalerFieldManager } from '../../operator/src/tuning/scale-writer.ts';
 import { buildHealthCli, type GoTestEvent, goTestJson, type Health, healthDir, repoRoot } from './go.ts';
 
 interface HealthTests {

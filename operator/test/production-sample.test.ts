@@ -66,9 +66,11 @@ describe('the production sample', () => {
     }
   });
 
-  it('owns the replica count in operator mode: a manual kubectl scale is set back, with a warning', {
+  it('owns the replica count in operator mode: a manual kubectl scale is set back, with a warning, and never run', {
     timeout: 90_000,
   }, async () => {
+    const before = await r.deployment('impl-1');
+    expect(before?.spec?.replicas).toBe(2);
     await kubectl(['scale', 'neuron', 'impl-1', '-n', space.name, '--replicas=5']);
     await waitFor(
       'the ManualScaleOverridden event',
@@ -92,6 +94,11 @@ describe('the production sample', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(neuron.spec?.replicas).toBe(2);
+    // The Deployment never took the 5: its spec did not change at all (a replica count would have
+    // raised its generation), so no pod started only to be stopped.
+    const after = await r.deployment('impl-1');
+    expect(after?.spec?.replicas).toBe(2);
+    expect(after?.metadata?.generation).toBe(before?.metadata?.generation);
   });
 
   it('hands replicas to a CPU HPA in mode hpa, and then never writes them', {

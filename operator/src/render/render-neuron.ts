@@ -13,6 +13,7 @@ import { limitBounds, parallelismBounds, renderHpa, renderPdb, replicaBounds } f
 import { renderConfigMap } from './config-map.ts';
 import { renderDeployment } from './deployment.ts';
 import { childNames, neuronLabels, neuronOwnerReference, selectorLabels } from './labels.ts';
+import { operatorReplicas } from './operator-replicas.ts';
 import { renderRuntimeConfig } from './runtime-config.ts';
 import { renderService } from './service.ts';
 import { renderServiceMonitor } from './service-monitor.ts';
@@ -85,10 +86,12 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
   const tuning = renderTuning(spec, input.privileged);
   const hpa = spec.autoscaling.enabled && spec.autoscaling.mode === 'hpa';
   const bounds = replicaBounds(spec);
-  // Operator mode: the operator writes the Neuron's spec.replicas (scale subresource); render keeps
-  // the Deployment within the bounds whatever was written there last.
+  // Operator mode: the operator writes the Neuron's spec.replicas (scale subresource); render runs
+  // its count, not another writer's (operator-replicas.ts), within the bounds.
   const operatorScaled = spec.autoscaling.enabled && spec.autoscaling.mode === 'operator';
-  const replicas = operatorScaled ? Math.min(Math.max(spec.replicas, bounds.min), bounds.max) : spec.replicas;
+  const replicas = operatorScaled
+    ? Math.min(Math.max(operatorReplicas(neuron, spec.replicas), bounds.min), bounds.max)
+    : spec.replicas;
   const scaling = {
     name: names.hpa,
     deploymentName: names.deployment,

@@ -1,9 +1,9 @@
 import { ownsField } from '../kube/managed-fields.ts';
+import { autoscalerFieldManager } from '../render/operator-replicas.ts';
 import { startingParallelism } from '../render/render-neuron.ts';
 import type { AutoscalingStatus, LastDecision, ReplicaDecisionStatus } from '../status/parallelism-status.ts';
 import type { TunerState } from './decide.ts';
 import type { ReplicaState } from './replicas.ts';
-import { autoscalerFieldManager } from './scale-writer.ts';
 import type { TuningTarget } from './tuning-targets.ts';
 
 /** A pod's failed PUTs of one value with one token, and when the next may go (pod-limits.ts). */

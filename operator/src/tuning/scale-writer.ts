@@ -3,11 +3,7 @@ import { group, version } from '../api-types.ts';
 import { fromApiError } from '../errors.ts';
 import type { WriteCounter } from '../kube/writer.ts';
 
-/**
- * Field manager of the replica count the autoscaler writes (the Neuron's spec.replicas, through the
- * scale subresource), so `kubectl get nrn -o yaml --show-managed-fields` tells who set it.
- */
-export const autoscalerFieldManager = 'hal9-operator-autoscaler';
+import { autoscalerFieldManager } from '../render/operator-replicas.ts';
 
 /**
  * Sets a Neuron's spec.replicas through its scale subresource; resolves the Neuron's resourceVersion
