@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -78,6 +78,31 @@ describe('main.ts with a kubeconfig it cannot use', () => {
       `HAL9_ERR_INVALID_KUBECONFIG: the kubeconfig from $KUBECONFIG (${empty}) has no current context naming a cluster`,
     );
   });
+});
+
+describe('main.ts with no kubeconfig anywhere', () => {
+  // No $KUBECONFIG, a home without ~/.kube/config and no service account token: client-node would
+  // make up a cluster at http://localhost:8080, and the operator would retry its watches for good.
+  it.skipIf(existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))(
+    'exits 2 saying where it looked and what to do',
+    () => {
+      const home = mkdtempSync(join(tmpdir(), 'hal9-home-'));
+      try {
+        const r = spawnSync(process.execPath, [main], {
+          encoding: 'utf8',
+          timeout: 30_000,
+          env: { PATH: process.env.PATH, HOME: home },
+        });
+        expect(r.status, r.stdout).toBe(2);
+        expect(r.stderr.trim().split('\n')).toEqual([
+          'HAL9_ERR_INVALID_KUBECONFIG: no kubeconfig found: $KUBECONFIG is not set, ~/.kube/config does not exist and no service account token is mounted (/var/run/secrets/kubernetes.io/serviceaccount/token): pass --kubeconfig, set $KUBECONFIG, or run in a pod whose service account token is mounted (automountServiceAccountToken)',
+        ]);
+        expect(r.stdout).not.toContain('Started operator');
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('main.ts with a port taken', () => {

@@ -93,6 +93,10 @@ export function buildServer(deps: ServerDeps): { app: FastifyInstance; lifecycle
     },
     // No type coercion: `{"content": 5}` is a client error, not the string "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
+    // A request that arrives on an open connection once the drain closes the server still reaches
+    // the routes: new work is refused there (503 DRAINING, Retry-After, the connection closed) and
+    // lookups answered, where fastify's own 503 had no code, no Retry-After and no count.
+    return503OnClosing: false,
   });
 
   answerUnservedRequests(app.server, deps.onErrorAnswer);

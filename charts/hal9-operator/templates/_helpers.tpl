@@ -250,11 +250,16 @@ apiserver's validation). Fails naming the entry. */}}
   "neuron-cluster-owner" "--[no-]neuron-cluster-owner comes from neuronClusterOwner: set that instead"
   "help" "--help prints the flags and exits, so the pod would restart for ever"
 }}
+{{- /* The operator's other flags: any other name would stop it at start (an unknown flag). */}}
+{{- $yours := list "workers" "resync-seconds" "first-status-wait-ms" "tuning-window" "kubeconfig" }}
 {{- range .Values.extraArgs }}
 {{- $flag := regexFind "^--[a-z][-a-z0-9]*" . | trimPrefix "--" }}
 {{- $reason := get $byChart $flag | default (get $byChart ($flag | trimPrefix "no-")) }}
 {{- if $reason }}
 {{- fail (printf "extraArgs: %q is refused: %s" . $reason) }}
+{{- end }}
+{{- if and $flag (not (has $flag $yours)) }}
+{{- fail (printf "extraArgs: %q is no flag of the operator's (it would exit at start): extraArgs takes --workers, --resync-seconds, --first-status-wait-ms, --tuning-window and --kubeconfig; the chart sets the others from its values" .) }}
 {{- end }}
 {{- end }}
 {{- $env := dict "POD_NAME" true "POD_NAMESPACE" true }}

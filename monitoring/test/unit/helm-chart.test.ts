@@ -527,6 +527,15 @@ describe('charts/hal9-operator', () => {
       expect(args.at(-1), f).toBe(arg);
       expect(parseConfig(args, {}), f).not.toHaveProperty('errors');
     }
+    // A flag the operator does not have (a typo) would stop it at start too: refused, naming the five.
+    for (const arg of ['--bogus-flag', '--worker=8', '--no-workers']) {
+      const bad = template('--set-string', `extraArgs[0]=${arg}`);
+      expect(bad.status, arg).not.toBe(0);
+      expect(bad.stderr, arg).toContain(
+        `extraArgs: "${arg}" is no flag of the operator's (it would exit at start): extraArgs takes --workers, --resync-seconds, --first-status-wait-ms, --tuning-window and --kubeconfig`,
+      );
+      expect(parseConfig([arg], {}), arg).toHaveProperty('errors');
+    }
     // A flag and its value in one item, or a short flag, would stop the operator at start.
     for (const arg of ['--workers 8', '-h']) {
       const bad = template('--set-string', `extraArgs[0]=${arg}`);
