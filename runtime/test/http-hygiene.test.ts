@@ -60,6 +60,30 @@ describe('HTTP hygiene', () => {
     expect(jsonOf(short).error.code).toBe('INVALID_REQUEST');
   });
 
+  it('refuses a transfer coding other than chunked, naming the header, and takes chunked alone', async () => {
+    rt = await startRuntime();
+    const chunk = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const post = (te: string) =>
+      `POST /v1/signals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${te}Connection: close\r\n\r\n`;
+    for (const te of [
+      'Transfer-Encoding: gzip, chunked\r\n',
+      'Transfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n',
+    ]) {
+      const answer = await raw(rt.url, post(te), chunk('{"content":"x"}'));
+      expect(answer, te).toMatch(/^HTTP\/1\.1 415/);
+      expect(jsonOf(answer).error, te).toMatchObject({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        field: 'transfer-encoding',
+      });
+      expect(jsonOf(answer).error.message, te).toContain(
+        'send it with chunked alone, or with a content-length',
+      );
+    }
+    const chunked = await raw(rt.url, post('Transfer-Encoding: chunked\r\n'), chunk('{"content":"x"}'));
+    expect(chunked).toMatch(/^HTTP\/1\.1 200/);
+    expect(jsonOf(chunked).status).toBe('completed');
+  });
+
   it('answers an Expect it cannot meet 417 and a CONNECT 405, in the catalogue format', async () => {
     rt = await startRuntime();
     const expectation = await raw(

@@ -18,6 +18,16 @@ const UTF8_CHARSETS: ReadonlySet<string> = new Set(['utf-8', 'utf8', 'us-ascii',
 
 const NO_CHARSETS: readonly string[] = [];
 
+/** Whether a transfer-encoding (Node joins repeated headers with ", ") is `chunked` and nothing else. */
+const onlyChunked = (te: string): boolean => {
+  const codings = te
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  return codings.length === 1 && codings[0] === 'chunked';
+};
+
 /** The charsets a content-type names, lower case (none, one, or a contradiction). */
 function charsetsOf(contentType: string | undefined): readonly string[] {
   // The usual `application/json` has no parameters: no pattern run, no array per request.
@@ -97,6 +107,20 @@ export function parseJsonBody(
         'UNSUPPORTED_MEDIA_TYPE',
         `the body is sent with content-encoding ${JSON.stringify(clip(encoding))}: send it uncompressed (no content-encoding, or identity)`,
         { field: 'content-encoding' },
+      ),
+    );
+    return;
+  }
+  // Node's parser undoes only `chunked` and hands on the bytes of any coding before it (`gzip,
+  // chunked`): read as they are, a body labelled gzip ran as plain text, and a gzipped one failed as
+  // "not valid UTF-8". A coding the runtime does not decode is refused, naming the header.
+  const transfer = req.headers['transfer-encoding'];
+  if (transfer !== undefined && !onlyChunked(transfer)) {
+    done(
+      new Hal9Error(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `the body is sent with transfer-encoding ${JSON.stringify(clip(transfer))}: send it with chunked alone, or with a content-length`,
+        { field: 'transfer-encoding' },
       ),
     );
     return;
