@@ -223,6 +223,31 @@ describe('parseLoadReport', () => {
     expect(typeof parseLoadReport({ ...report, busySeconds: 1e15 })).toBe('object');
   });
 
+  it('refuses a latency histogram whose quantile would mean nothing: no bounds, bounds out of order, counts not cumulative', () => {
+    const cases: [unknown, string][] = [
+      [
+        { bounds: [], counts: [5], sum: 1 },
+        'latency.bounds must be 1 to 64 increasing numbers from 0 to 1e15',
+      ],
+      [{ bounds: [0.5, 0.1], counts: [1, 2, 3], sum: 1 }, 'latency.bounds must be 1 to 64 increasing'],
+      [{ bounds: [0.1, 0.1], counts: [1, 2, 3], sum: 1 }, 'latency.bounds must be 1 to 64 increasing'],
+      [
+        { bounds: [0.1, 0.5], counts: [3, 2, 4], sum: 1 },
+        'latency.counts must be cumulative (each at least the one before it)',
+      ],
+    ];
+    for (const [latency, message] of cases) {
+      expect(parseLoadReport({ ...report, latency })).toContain(message);
+      expect(
+        parseLoadReport({ ...report, neurons: { impl: { ...report.neurons.impl, latency } } }),
+      ).toContain(`neurons.impl.${message}`);
+    }
+    // The runtime's own shape passes.
+    expect(
+      parseLoadReport({ ...report, latency: { bounds: [0.1, 0.5], counts: [1, 1, 3], sum: 1 } }),
+    ).not.toBeTypeOf('string');
+  });
+
   it('names a served count that is not a count', () => {
     expect(parseLoadReport({ ...report, served: -1 })).toBe('served must be a number from 0 to 1e15');
     expect(

@@ -32,10 +32,19 @@ const isObj = (v: unknown): v is Record<string, unknown> =>
 function histogram(v: unknown, where: string): LatencyHistogram | string {
   if (!isObj(v)) return `${where} is not an object`;
   const { bounds, counts, sum } = v;
-  if (!Array.isArray(bounds) || bounds.length > MAX_BUCKETS || !bounds.every(isNum))
-    return `${where}.bounds must be at most ${MAX_BUCKETS} numbers from 0 to 1e15`;
+  // Increasing bounds and cumulative counts, as the runtime's (and Prometheus') histograms are: the
+  // quantile the tuner reads from them means nothing otherwise.
+  if (
+    !Array.isArray(bounds) ||
+    bounds.length === 0 ||
+    bounds.length > MAX_BUCKETS ||
+    !bounds.every((b, i) => isNum(b) && (i === 0 || b > bounds[i - 1]))
+  )
+    return `${where}.bounds must be 1 to ${MAX_BUCKETS} increasing numbers from 0 to 1e15`;
   if (!Array.isArray(counts) || counts.length !== bounds.length + 1 || !counts.every(isNum))
     return `${where}.counts must hold one count per bound plus +Inf`;
+  if (counts.some((c, i) => i > 0 && c < counts[i - 1]!))
+    return `${where}.counts must be cumulative (each at least the one before it)`;
   if (!isNum(sum)) return `${where}.sum must be a number from 0 to 1e15`;
   return { bounds, counts, sum };
 }

@@ -572,6 +572,48 @@ describe('windowStats', () => {
     expect(split.fanOut['impl-3']).toBeCloseTo(5 / 4, 9);
   });
 
+  it("reads the latency of the bucket layout most pods report: one pod of another layout neither hides the others' nor decides", () => {
+    // One more bound (a runtime whose buckets changed, or a pod that says anything): the same counts.
+    const relaid = (l: LatencyHistogram): LatencyHistogram => ({
+      bounds: [...l.bounds, 60],
+      counts: [...l.counts, l.counts.at(-1)!],
+      sum: l.sum,
+    });
+    const otherLayout = (reports: readonly LoadReport[]) =>
+      reports.map((r) => ({
+        ...r,
+        latency: relaid(r.latency),
+        neurons: Object.fromEntries(
+          Object.entries(r.neurons).map(([id, n]) => [id, { ...n, latency: relaid(n.latency) }]),
+        ),
+      }));
+    const slow = () =>
+      history(aPodProcess('impl-1').run([{ seconds: 10, active: 8, rate: 100, latency: 0.8 }]));
+    const fast = (rate = 10) =>
+      history(otherLayout(aPodProcess('impl-1').run([{ seconds: 10, active: 1, rate, latency: 0.004 }])));
+    const at = slow().at(-1)!.at;
+    const o = { now: at, windowMs: 6000, staleMs: 3000 };
+    // Two slow pods of the runtime's layout and one fast pod of another, in either order.
+    for (const order of [
+      [fast(), slow(), slow()],
+      [slow(), slow(), fast()],
+      [slow(), fast(), slow()],
+    ]) {
+      const s = windowStats(order, 'impl-1', o)!;
+      expect(s.pods).toBe(3);
+      expect(s.p95Seconds).toBeGreaterThan(0.5);
+      expect(s.p95Seconds).toBeLessThanOrEqual(1);
+      expect(s.meanLatencySeconds).toBeCloseTo(0.8, 9);
+      // Every pod's load counts all the same.
+      expect(s.active).toBeCloseTo(17, 9);
+    }
+    // Most pods on the other layout: theirs is read.
+    expect(windowStats([slow(), fast(), fast()], 'impl-1', o)!.p95Seconds).toBeLessThanOrEqual(0.005);
+    // As many pods of each: the layout with more signals finished.
+    expect(windowStats([fast(10), slow()], 'impl-1', o)!.p95Seconds).toBeGreaterThan(0.5);
+    expect(windowStats([fast(1000), slow()], 'impl-1', o)!.p95Seconds).toBeLessThanOrEqual(0.005);
+  });
+
   it('has no latency when nothing finished, but a real zero concurrency for an idle pod', () => {
     const idle = history(aPodProcess('impl-1').run([{ seconds: 10, active: 0 }]));
     const s = windowStats([idle], 'impl-1', { now: idle.at(-1)!.at, windowMs: 6000, staleMs: 3000 })!;

@@ -312,9 +312,8 @@ export function windowStats(
   let servedRate = 0;
   let throttledRate = 0;
   let completed = 0;
-  let latencySum = 0;
-  let bounds: readonly number[] | undefined;
-  let counts: number[] | undefined;
+  // Each pod's latency in the window, by bucket layout: the Neuron's quantile is read from one.
+  const layouts = new Map<string, Layout>();
   const maxFanout = o.maxFanout ?? MAX_FANOUT;
   const maxQueue = o.maxQueue ?? MAX_QUEUE;
   const maxLimit = o.maxLimit ?? MAX_LIMIT;
@@ -377,15 +376,17 @@ export function windowStats(
     completed += done;
     const l1: LatencyHistogram = a1.latency;
     const l0: LatencyHistogram | undefined = a0?.latency;
-    if (!bounds) {
-      bounds = l1.bounds;
-      counts = new Array<number>(l1.counts.length).fill(0);
+    // A baseline of another layout was refused above (wentBack): l0, when given, has l1's bounds.
+    const key = l1.bounds.join(',');
+    let layout = layouts.get(key);
+    if (!layout) {
+      layout = { bounds: l1.bounds, counts: new Array<number>(l1.counts.length).fill(0), sum: 0, pods: 0 };
+      layouts.set(key, layout);
     }
-    if (l1.counts.length === counts!.length && (!l0 || l0.counts.length === l1.counts.length)) {
-      for (let i = 0; i < l1.counts.length; i++) counts![i]! += l1.counts[i]! - (l0?.counts[i] ?? 0);
-      const podFinished = (l1.counts.at(-1) ?? 0) - (l0?.counts.at(-1) ?? 0);
-      latencySum += Math.min(l1.sum - (l0?.sum ?? 0), Math.max(0, podFinished) * maxLatency);
-    }
+    layout.pods++;
+    for (let i = 0; i < l1.counts.length; i++) layout.counts[i]! += l1.counts[i]! - (l0?.counts[i] ?? 0);
+    const podFinished = (l1.counts.at(-1) ?? 0) - (l0?.counts.at(-1) ?? 0);
+    layout.sum += Math.min(l1.sum - (l0?.sum ?? 0), Math.max(0, podFinished) * maxLatency);
     // Each signal finished here forwarded at most maxFanout signals (the runtime drops the rest): a
     // pod claiming more is held to that, per pod, so it weighs no more than its own finished signals
     // allow (summed over the pods and then divided, one pod's claim was every pod's fan-out).
@@ -407,7 +408,8 @@ export function windowStats(
     const held = highestLimit(h, base, newest, maxLimit) + maxQueue;
     departedArrivals += Math.min(a1.arrived - (a0?.arrived ?? 0), done + held) / shared;
   }
-  const finished = counts?.at(-1) ?? 0;
+  const latency = commonLayout(layouts);
+  const finished = latency?.counts.at(-1) ?? 0;
   const fanOut: Record<string, number> = Object.create(null);
   if (completed > 0) for (const [t, c] of Object.entries(forwarded)) fanOut[t] = c / completed;
   return {
@@ -422,11 +424,35 @@ export function windowStats(
     servedRate,
     throttledRate,
     completed,
-    p95Seconds: bounds && counts ? histogramQuantile(0.95, bounds, counts) : undefined,
-    meanLatencySeconds: finished > 0 ? latencySum / finished : undefined,
+    p95Seconds: latency ? histogramQuantile(0.95, latency.bounds, latency.counts) : undefined,
+    meanLatencySeconds: finished > 0 ? latency!.sum / finished : undefined,
     fanOut,
     coveredMs,
   };
+}
+
+/** The pods' latency in the window that share one bucket layout: summed bucket by bucket. */
+interface Layout {
+  readonly bounds: readonly number[];
+  readonly counts: number[];
+  /** Seconds, each pod's held to its signals' longest latency. */
+  sum: number;
+  pods: number;
+}
+
+/**
+ * The layout the Neuron's latency is read from: the one most pods report (then the one with most
+ * signals finished). Buckets of other bounds cannot be added to it; a pod of another layout (a
+ * rollout that changed the runtime's buckets, or a pod that says anything) is left out of the latency
+ * only, where the first pod's layout used to decide: one pod could hide every other pod's latency, or
+ * blank it (parallelism then held as if nothing had finished).
+ */
+function commonLayout(layouts: ReadonlyMap<string, Layout>): Layout | undefined {
+  let best: Layout | undefined;
+  for (const l of layouts.values())
+    if (!best || l.pods > best.pods || (l.pods === best.pods && l.counts.at(-1)! > best.counts.at(-1)!))
+      best = l;
+  return best;
 }
 
 /**

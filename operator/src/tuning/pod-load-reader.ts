@@ -52,6 +52,28 @@ export function nextReports(
   return appendReport(history, windowPart(report, o.neuron, o.targets), o.keepMs, most, most * REPORT_BYTES);
 }
 
+/** The most earlier processes of one pod kept (a container in a crash loop restarts often). */
+export const MAX_EARLIER_PROCESSES = 4;
+
+/**
+ * A pod's earlier processes after a read whose history is `reports`: the prior history joins them
+ * when the container restarted (a new startedAt), and any whose newest report is older than `keepMs`
+ * before the new one (by the pod's clock), which no window reaches, leaves them; at most
+ * MAX_EARLIER_PROCESSES, the newest.
+ */
+export function earlierProcesses(
+  prior: Pick<PodHistory, 'reports' | 'earlier'> | undefined,
+  reports: readonly LoadReport[],
+  keepMs: number,
+): (readonly LoadReport[])[] {
+  const newest = reports.at(-1);
+  if (!prior || !newest) return [];
+  const before = prior.reports.at(-1);
+  const restarted = before !== undefined && before.startedAt !== newest.startedAt;
+  const all = [...(prior.earlier ?? []), ...(restarted ? [prior.reports] : [])];
+  return all.filter((h) => (h.at(-1)?.at ?? 0) > newest.at - keepMs).slice(-MAX_EARLIER_PROCESSES);
+}
+
 /** Reads the load of every Ready pod of the pod-sourced Neurons; returns each Neuron's view. */
 export type PodLoadReader = (
   list: readonly TuningTarget[],
@@ -128,7 +150,16 @@ export function createPodLoadReader(deps: PodLoadReaderDeps): PodLoadReader {
             keepMs,
             intervalMs: options.intervalMs,
           });
-          histories.set(pod.uid, { neuron: t.key, targets, reports, okAt: clock.now(), readAt, keepMs });
+          const earlier = earlierProcesses(histories.get(pod.uid), reports, keepMs);
+          histories.set(pod.uid, {
+            neuron: t.key,
+            targets,
+            reports,
+            ...(earlier.length > 0 ? { earlier } : {}),
+            okAt: clock.now(),
+            readAt,
+            keepMs,
+          });
           observer?.loadRead?.('ok');
           if (readErrors.delete(pod.uid))
             logger.info({ neuron: t.key, pod: pod.name }, 'Read the pod’s load report again');

@@ -10,6 +10,11 @@ export interface PodHistory {
   /** The Neuron's forwardConnections its reports were kept for (pod-load-reader.ts). */
   readonly targets?: readonly string[];
   readonly reports: LoadReport[];
+  /**
+   * The reports of the pod's earlier processes (its container restarted: a new startedAt) still
+   * within the window, oldest first: they count as a pod that left does (load-windows.ts `departed`).
+   */
+  readonly earlier?: readonly (readonly LoadReport[])[];
   readonly okAt: number;
   /** When the newest report's read was sent (operator clock): what the pod ran by then. */
   readonly readAt?: number;
@@ -79,9 +84,11 @@ export function podView(i: PodViewInput): PodView {
   const name = t.neuron.metadata?.name ?? '';
   // Pods that left still count with the load they carried in the window (load-windows.ts).
   const uids = new Set(ready.map((p) => p.uid));
+  // So does the process a pod's container ran before it restarted: its counters began again, and
+  // the new process, young, holds none of the load the old one carried.
   const departed = [...histories.entries()]
-    .filter(([uid, h]) => h.neuron === t.key && !uids.has(uid))
-    .map(([, h]) => h.reports);
+    .filter(([, h]) => h.neuron === t.key)
+    .flatMap(([uid, h]) => [...(h.earlier ?? []), ...(uids.has(uid) ? [] : [h.reports])]);
   // A pod's forwards are held to what its finished signals could forward (one bad pod of a Neuron
   // would otherwise pre-scale every Neuron downstream to its maximum).
   const maxFanout = t.spec.performance.requestBudget.maxFanout;
