@@ -128,6 +128,7 @@ describe('createEventRecorder', () => {
     const timers: number[] = [];
     const clock = {
       now: () => now,
+      monotonic: () => 0,
       setTimer: (_fn: () => void, ms: number) => {
         timers.push(ms);
         return () => undefined;

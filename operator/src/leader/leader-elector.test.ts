@@ -1,6 +1,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import type { Clock } from '../controller/clock.ts';
 import { OperatorError, OperatorErrorCode } from '../errors.ts';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { LeaderElector } from './leader-elector.ts';
@@ -49,11 +50,18 @@ const tick = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
-function candidate(client: LeaseClient, clock: FakeClock, identity: string) {
+/** `clock` with its wall clock `offset()` ms off (as another node's, or after an NTP step); timers and monotonic time as `clock`'s. */
+const offsetWall = (clock: FakeClock, offset: () => number): Clock => ({
+  now: () => clock.now() + offset(),
+  monotonic: () => clock.monotonic(),
+  setTimer: (fn, ms) => clock.setTimer(fn, ms),
+});
+
+function candidate(client: LeaseClient, clock: FakeClock, identity: string, own: Clock = clock) {
   const state = { leading: false, lost: false, ledAt: 0, lostAt: 0 };
   const elector = new LeaderElector({
     client,
-    clock,
+    clock: own,
     logger,
     identity,
     name: 'lease',
@@ -182,6 +190,94 @@ describe('LeaderElector', () => {
     await released;
     expect(lease.lease?.spec?.holderIdentity).toBe('');
     expect(a.elector.isLeader()).toBe(false);
+  });
+
+  it('never lets a standby whose wall clock jumped forward take the Lease while the leader still leads', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    let cut = false;
+    // The leader cut off from the apiserver: its calls fail, the standby's still reach it.
+    const aClient: LeaseClient = {
+      get: () => (cut ? Promise.reject(new Error('unreachable')) : lease.get()),
+      create: (l) => (cut ? Promise.reject(new Error('unreachable')) : lease.create(l)),
+      replace: (l) => (cut ? Promise.reject(new Error('unreachable')) : lease.replace(l)),
+    };
+    let offset = 0;
+    const a = candidate(aClient, clock, 'a');
+    a.elector.start();
+    await tick();
+    const b = candidate(
+      lease,
+      clock,
+      'b',
+      offsetWall(clock, () => offset),
+    );
+    b.elector.start();
+    await run(clock, 6000);
+    expect(a.elector.isLeader()).toBe(true);
+    cut = true;
+    await run(clock, 2500);
+    // An NTP step (or a resumed VM) moves the standby's wall clock 20 s on: more than a lease duration.
+    offset = 20_000;
+    let both = 0;
+    for (let t = 0; t < 30_000; t += 250) {
+      clock.advance(250);
+      await tick();
+      if (a.elector.isLeader() && b.elector.isLeader()) both++;
+    }
+    expect(both).toBe(0);
+    expect(a.state.lost).toBe(true);
+    expect(b.state.leading).toBe(true);
+    // And not before the leader's renew deadline had passed, by the monotonic clock both share here.
+    expect(b.state.ledAt).toBeGreaterThanOrEqual(a.state.lostAt);
+  });
+
+  it('steps down at its renew deadline even when its wall clock stepped back while a renewal was in flight', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    let slow = false;
+    let back = 0;
+    const client: LeaseClient = {
+      get: () => lease.get(),
+      create: (l) => lease.create(l),
+      // The renewal is stored at once; its answer comes 1 s later, after the wall clock stepped back 60 s.
+      replace: (l, signal) => {
+        const written = lease.replace(l);
+        if (!slow) return written;
+        return after(
+          clock,
+          1000,
+          () => {
+            back = -60_000;
+            return written;
+          },
+          signal,
+        );
+      },
+    };
+    const a = candidate(
+      client,
+      clock,
+      'a',
+      offsetWall(clock, () => back),
+    );
+    a.elector.start();
+    await tick();
+    expect(a.elector.isLeader()).toBe(true);
+    slow = true;
+    clock.advance(2000);
+    await tick();
+    const sent = clock.monotonic();
+    clock.advance(1000);
+    await tick();
+    slow = false;
+    lease.failing = true;
+    // Its leadership counts a renew deadline (10 s) from when that renewal was sent, not 60 s more.
+    await run(clock, 8500, 250);
+    expect(a.state.lost).toBe(false);
+    await run(clock, 1500, 250);
+    expect(a.state.lost).toBe(true);
+    expect(clock.monotonic() - sent).toBeLessThanOrEqual(11_000);
   });
 
   it('gives up leadership when renewals fail for the renew deadline', async () => {

@@ -23,15 +23,17 @@ export interface LeaderElectorOptions {
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
  * acquire when the holder is empty or its record has not changed for a lease duration (as
- * measured on our clock, never trusting the other node's), renew a retry period after each
+ * measured on our monotonic clock, never trusting the other node's, nor our own wall clock, which an
+ * NTP step or a resumed VM moves at once: a standby whose wall clock jumped took the Lease from a
+ * leader still leading), renew a retry period after each
  * attempt ends, and give up leadership when renewals fail for the renew deadline. `release`
  * empties the holder.
  *
  * A slow apiserver only slows attempts down: like client-go, an attempt may run as long as its
  * answer can still be of use, and the retry period is only the gap between attempts. A leader's
  * attempt is abandoned (its requests aborted) at its renew deadline, where a timer steps down
- * even while the attempt is pending; a candidate's after a lease duration. The renewTime a write
- * carries, and the deadline it sets, is our clock when the write was sent, so a leader stops
+ * even while the attempt is pending; a candidate's after a lease duration. The deadline a write sets
+ * counts from when it was sent (its renewTime, the wall clock then), so a leader stops
  * acting at most `renewDeadline` after the apiserver stored its last write. A standby counts the
  * lease duration from when its read of that write answered, so it cannot take the Lease before.
  *
@@ -47,8 +49,9 @@ export class LeaderElector {
   #leading = false;
   #stopped = false;
   #observedRecord = '';
+  /** When (monotonic) the read that first showed the current record answered. */
   #observedAt = 0;
-  /** When the last write that made or kept us leader was sent: the renewTime it wrote. */
+  /** When (monotonic) the last write that made or kept us leader was sent. */
   #lastRenew = 0;
   /** The Lease as our last successful write returned it. */
   #lease: V1Lease | undefined;
@@ -107,7 +110,7 @@ export class LeaderElector {
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
-    const started = this.#o.clock.now();
+    const started = this.#o.clock.monotonic();
     // A leader's renewal is of no use past its renew deadline, where it steps down anyway. A
     // candidate's read is stale after a lease duration.
     const budgetMs = this.#leading ? this.#lastRenew + this.#renewDeadlineMs - started : this.#leaseMs;
@@ -128,9 +131,9 @@ export class LeaderElector {
     this.#cancelTimer = this.#o.clock.setTimer(() => void this.#tick(), delay);
   }
 
-  /** Leads, or keeps leading, until a renew deadline after the write sent at `sentAt`. */
+  /** Leads, or keeps leading, until a renew deadline after the write sent at `sentAt` (monotonic). */
   #renewed(sentAt: number): void {
-    const leftMs = sentAt + this.#renewDeadlineMs - this.#o.clock.now();
+    const leftMs = sentAt + this.#renewDeadlineMs - this.#o.clock.monotonic();
     if (leftMs <= 0) {
       // Only an acquiring write can answer this late (a renewal is abandoned at the leader's
       // deadline): the Lease is ours, but the leadership it gave has run out by our clock. The next
@@ -182,7 +185,7 @@ export class LeaderElector {
     this.#cancelDeadline?.();
     this.#inFlight?.abort.abort(new DOMException('The renew deadline passed', 'AbortError'));
     this.#o.onStatus?.(false);
-    const sinceRenewMs = this.#o.clock.now() - this.#lastRenew;
+    const sinceRenewMs = this.#o.clock.monotonic() - this.#lastRenew;
     this.#o.logger.error({ lease: this.#o.name, sinceRenewMs }, 'Lost leader Lease');
     this.#o.onStoppedLeading();
   }
@@ -205,8 +208,8 @@ export class LeaderElector {
     const current = await client.get(signal);
     signal.throwIfAborted();
     if (!current) {
-      const sentAt = clock.now();
-      const now = new V1MicroTime(sentAt);
+      const sentAt = clock.monotonic();
+      const now = new V1MicroTime(clock.now());
       const created = await client.create(
         {
           apiVersion: 'coordination.k8s.io/v1',
@@ -229,7 +232,7 @@ export class LeaderElector {
     }
     const spec = current.spec ?? {};
     const record = `${spec.holderIdentity}|${spec.renewTime ? new Date(spec.renewTime).getTime() : ''}|${current.metadata?.resourceVersion}`;
-    const readAt = clock.now();
+    const readAt = clock.monotonic();
     if (record !== this.#observedRecord) {
       this.#observedRecord = record;
       // When the read answered, not when it was sent: the holder may have written this record at
@@ -248,8 +251,8 @@ export class LeaderElector {
    * when the write was sent: the renewTime it carries, and where our renew deadline counts from.
    */
   async #write(current: V1Lease, signal: AbortSignal): Promise<number> {
-    const sentAt = this.#o.clock.now();
-    const now = new V1MicroTime(sentAt);
+    const sentAt = this.#o.clock.monotonic();
+    const now = new V1MicroTime(this.#o.clock.now());
     const spec = current.spec ?? {};
     const ours = spec.holderIdentity === this.#o.identity;
     const written = await this.#o.client.replace(

@@ -1,8 +1,13 @@
 import type { Clock } from '../controller/clock.ts';
 
-/** A clock for tests: time moves only through `advance`, which fires due timers in order. */
+/**
+ * A clock for tests: time moves only through `advance`, which fires due timers in order; `jump`
+ * moves the wall clock alone, as an NTP step does.
+ */
 export class FakeClock implements Clock {
   #now: number;
+  /** How far the wall clock was stepped from the monotonic one. */
+  #wallOffset = 0;
   #timers: { at: number; seq: number; fn: () => void }[] = [];
   #seq = 0;
 
@@ -11,7 +16,16 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.#now + this.#wallOffset;
+  }
+
+  monotonic(): number {
     return this.#now;
+  }
+
+  /** Steps the wall clock (`now`) by `ms`, forward or back; timers and `monotonic` do not move. */
+  jump(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   setTimer(fn: () => void, ms: number): () => void {
