@@ -39,6 +39,14 @@ export interface NeuronMemory {
   /** A pod may not have the current value yet: deliver next tick. */
   pending: boolean;
   /**
+   * The parallelism value the Neuron's status is known to record as decided (its lastDecision's, else
+   * its current). A decided value goes to the pods only once status records it (tuner.ts): a new
+   * leader seeds its value from status, and would send an older one back over a value the pods took
+   * from a leader whose status write never landed (killed in between, or cut off from the apiserver
+   * while it still reached the pods), with no decision or Event to say so.
+   */
+  recorded: number;
+  /**
    * Why the value could not be sent to every Ready pod (some are outside --pod-cidrs, or the pods
    * could not be listed); undefined once it could. Raises hold meanwhile, as for a refused value.
    */
@@ -124,6 +132,7 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
     refused: new Map(),
     // After a restart or a leader change the pods' values are unknown: deliver once.
     pending: true,
+    recorded: current,
     unsent: undefined,
     replicas: heldReplicas(t, now),
     replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,

@@ -49,6 +49,16 @@ export interface PodLimits {
     value: number,
     token: string | undefined,
   ): void;
+  /**
+   * Sets `published` to the value every Ready pod took, as deliver does, sending nothing: for a pass
+   * that holds a decided value back until status records it (tuner.ts). `value`: what pods run when
+   * there are none to ask.
+   */
+  publish(
+    mem: Pick<NeuronMemory, 'delivered' | 'published'>,
+    ready: readonly RuntimePod[],
+    value: number,
+  ): void;
   /** Starts PUTs of `value` to the pods that do not have it yet (not waited for): true once every one has it. */
   restore(
     key: string,
@@ -162,6 +172,17 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
       : `${outside.length} Ready pod${outside.length === 1 ? ' is' : 's are'} outside --pod-cidrs (${outside.map((p) => p.name).sort()[0]}): the operator does not send max_concurrent_signals ${value} there`;
   };
 
+  const publish: PodLimits['publish'] = (mem, ready, value) => {
+    const pods = reachable(ready);
+    // A pod it was not sent to may run anything: no value is known to be in effect.
+    if (pods.length < ready.length) return;
+    // In effect: the value every Ready pod took (one decided since may still be on its way).
+    const taken = new Set(pods.map((p) => mem.delivered.get(p.instance)));
+    const [only] = taken;
+    if (pods.length === 0) mem.published = value;
+    else if (taken.size === 1 && only !== undefined) mem.published = only;
+  };
+
   return {
     deliver(key, mem, ready, value, token) {
       const pods = reachable(ready);
@@ -181,16 +202,10 @@ export function createPodLimits(deps: PodLimitsDeps): PodLimits {
         if (!inFlight.has(pod.instance) && mayRetry(mem.refused.get(pod.instance), value, token, now))
           void put(key, mem, pod, value, token);
       }
-      const withheld = pods.length < ready.length;
-      mem.pending = unsettled > 0 || withheld;
-      // A pod it was not sent to may run anything: no value is known to be in effect.
-      if (withheld) return;
-      // In effect: the value every Ready pod took (one decided since may still be on its way).
-      const taken = new Set(pods.map((p) => mem.delivered.get(p.instance)));
-      const [only] = taken;
-      if (pods.length === 0) mem.published = value;
-      else if (taken.size === 1 && only !== undefined) mem.published = only;
+      mem.pending = unsettled > 0 || pods.length < ready.length;
+      publish(mem, ready, value);
     },
+    publish,
     restore(key, mem, pods, value, token) {
       // Started beside the pass, as deliver's are: a pod that does not answer must not hold the
       // other Neurons' decisions for its PUT's timeout on every pass.

@@ -119,6 +119,8 @@ function harness(
   const hanging = new Set<string>();
   const held: (() => void)[] = [];
   const writes: { name: string; status: NeuronStatus }[] = [];
+  /** Set: every status write fails with it (an apiserver out of reach). */
+  const statusWrite: { failure?: Error } = {};
   const events: { reason: string; message: string }[] = [];
   const decisions: string[] = [];
   /** hal9_operator_neuron_parallelism as the observer last set it, by Neuron. */
@@ -144,6 +146,7 @@ function harness(
       return value;
     },
     writeStatus: async (_namespace, name, status) => {
+      if (statusWrite.failure) throw statusWrite.failure;
       writes.push({ name, status: structuredClone(status) as NeuronStatus });
       const n = neurons.find((x) => x.metadata?.name === name)!;
       const others = (n.status?.conditions ?? []).filter((c) => c.type !== 'ParallelismTuned');
@@ -191,6 +194,7 @@ function harness(
       for (const r of held.splice(0)) r();
     },
     writes,
+    statusWrite,
     events,
     decisions,
     parallelism,
@@ -602,6 +606,32 @@ describe('the parallelism tuner', () => {
       await next.tuner.stop();
       expect(next.puts.map((p) => p.value)).toEqual([8, 8]);
       expect(next.status()?.parallelism?.current).toBe(8);
+    });
+
+    it('sends a value it decided to the pods only once status records it: a successor never sends an older one back', async () => {
+      const first = harness();
+      // Cut off from the apiserver (still reaching the pods): the raise 8 → 9 cannot be recorded.
+      first.statusWrite.failure = new Error('apiserver unreachable');
+      for (let i = 0; i < 3; i++) {
+        await first.tuner.tick();
+        first.clock.advance(2_000);
+      }
+      expect(first.decisions[0]).toBe('Saturated');
+      expect(first.puts.map((p) => p.value)).not.toContain(9);
+      // A successor now would start from status (8) and find the pods at 8: nothing to undo.
+      expect(first.status()?.parallelism?.lastDecision?.value).toBeUndefined();
+      // The apiserver answers again: status records 9, and the pods get it in the same pass.
+      delete first.statusWrite.failure;
+      await first.tuner.tick();
+      expect(first.status()?.parallelism?.lastDecision?.value).toBe(9);
+      expect(first.puts.filter((p) => p.value === 9).map((p) => p.url)).toEqual([
+        'http://impl-1-a-1:8080',
+        'http://impl-1-a-2:8080',
+      ]);
+      first.clock.advance(2_000);
+      await first.tuner.tick();
+      await first.tuner.stop();
+      expect(first.status()?.parallelism?.current).toBe(9);
     });
 
     it('keeps the ceiling its predecessor found: a saturated Neuron is not raised into it again', async () => {

@@ -163,7 +163,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const scaled = t.scaleReplicas ? await scaleReplicas(deps, s) : undefined;
       if (s.view && podLimits.forgetDrifted(t.key, mem, pods.get(t.key) ?? [], s.view.limits))
         mem.pending = true;
-      if (listed && (mem.pending || resync)) await deliver(t, mem, pods);
+      // A value decided goes to the pods once status records it (below): if the write fails, or this
+      // process stops before it, a new leader seeded from status sends nothing older back over it.
+      const recorded = () => !t.tuneParallelism || mem.recorded === mem.state.current;
+      const delivering = listed && (mem.pending || resync);
+      if (delivering && recorded()) await deliver(t, mem, pods);
+      // Held back, the value in effect is still read from what the pods took, for this status.
+      else if (delivering) podLimits.publish(mem, pods.get(t.key) ?? [], mem.recorded);
       // The value in effect: the last one every Ready pod took (status says the same).
       if (t.tuneParallelism)
         observer?.parallelism(
@@ -194,13 +200,22 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         },
         now,
       );
-      if (!statusWriteNeeded(status, t.neuron)) return;
-      const { namespace = '', name = '' } = t.neuron.metadata ?? {};
-      try {
-        await deps.writeStatus(namespace, name, status);
-      } catch (err) {
-        logger.warn({ neuron: t.key, err: errorMessage(err) }, 'Failed to update Neuron autoscaling status');
+      if (statusWriteNeeded(status, t.neuron)) {
+        const { namespace = '', name = '' } = t.neuron.metadata ?? {};
+        try {
+          await deps.writeStatus(namespace, name, status);
+        } catch (err) {
+          logger.warn(
+            { neuron: t.key, err: errorMessage(err) },
+            'Failed to update Neuron autoscaling status',
+          );
+          return;
+        }
       }
+      // Status holds this pass's decision now (its lastDecision is the value decided).
+      if (recorded()) return;
+      mem.recorded = mem.state.current;
+      if (delivering && memory.get(t.key) === mem) await deliver(t, mem, pods);
     };
     let prometheus = prometheusPart;
     if (!prometheus) {
