@@ -35,11 +35,11 @@ async function heldAnswers(performance: Record<string, unknown>) {
   return held.hold;
 }
 
-const slowNeuron = (limit: number, extra: Record<string, unknown> = {}) =>
+const slowNeuron = (limit: number, extra: Record<string, unknown> = {}, delayMs = 40) =>
   startRuntime({
     neurons: [neuron('only', 'L2')],
     performance: { max_concurrent_signals: limit, cache_layers: [], ...extra },
-    claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', 40)] } },
+    claude: { mock_responses: { L2: [answer('default', 'RESULT: ok', delayMs)] } },
   });
 
 /**
@@ -157,13 +157,15 @@ describe('parallel executor', () => {
   });
 
   it('sizes Retry-After by the queue ahead and the rate served lately: a full queue of seconds is not "retry in 1 s"', async () => {
-    // 4 slots of 40 ms serve at most 100 signals a second: 200 waiting take 2 s at least.
-    rt = await slowNeuron(4, { max_queue_depth: 200 });
+    // 4 slots of 400 ms serve at most 10 signals a second: 20 waiting take 2 s at least. Slow
+    // enough that the 40 requests below fill the queue however slowly a busy machine sends them (by
+    // 800 ms only 8 have finished).
+    rt = await slowNeuron(4, { max_queue_depth: 20 }, 400);
     await Promise.all(Array.from({ length: 8 }, (_, i) => rt!.post('/v1/signals', { content: `warm ${i}` })));
     // A whole second with signals served is behind the rate.
     await new Promise((r) => setTimeout(r, 1_100));
     const queued = await Promise.all(
-      Array.from({ length: 230 }, (_, i) => rt!.post('/v1/signals?wait=false', { content: `q${i}` })),
+      Array.from({ length: 40 }, (_, i) => rt!.post('/v1/signals?wait=false', { content: `q${i}` })),
     );
     const refused = queued.filter((r) => r.status === 429);
     expect(refused.length).toBeGreaterThan(0);
