@@ -33,7 +33,7 @@ export interface LeaderElectorOptions {
  * answer can still be of use, and the retry period is only the gap between attempts. A leader's
  * attempt is abandoned (its requests aborted) at its renew deadline, where a timer steps down
  * even while the attempt is pending; a candidate's after a lease duration. The deadline a write sets
- * counts from when it was sent (its renewTime, the wall clock then), so a leader stops
+ * counts from when it was sent (on the monotonic clock; its renewTime is the wall clock then), so a leader stops
  * acting at most `renewDeadline` after the apiserver stored its last write. A standby counts the
  * lease duration from when its read of that write answered, so it cannot take the Lease before.
  *
@@ -248,7 +248,7 @@ export class LeaderElector {
 
   /**
    * Writes `current` back with us as holder, a compare-and-swap on its resourceVersion. Resolves to
-   * when the write was sent: the renewTime it carries, and where our renew deadline counts from.
+   * when (monotonic) the write was sent: where our renew deadline counts from.
    */
   async #write(current: V1Lease, signal: AbortSignal): Promise<number> {
     const sentAt = this.#o.clock.monotonic();

@@ -609,6 +609,10 @@ describe('windowStats', () => {
     }
     // Most pods on the other layout: theirs is read.
     expect(windowStats([slow(), fast(), fast()], 'impl-1', o)!.p95Seconds).toBeLessThanOrEqual(0.005);
+    // Pods of a layout that finished nothing in the window say nothing of latency: the other's is read.
+    const idle = () => history(otherLayout(aPodProcess('impl-1').run([{ seconds: 10, active: 0 }])));
+    expect(windowStats([slow(), idle(), idle()], 'impl-1', o)!.p95Seconds).toBeGreaterThan(0.5);
+    expect(windowStats([slow(), idle(), idle()], 'impl-1', o)!.meanLatencySeconds).toBeCloseTo(0.8, 9);
     // As many pods of each: the layout with more signals finished.
     expect(windowStats([fast(10), slow()], 'impl-1', o)!.p95Seconds).toBeGreaterThan(0.5);
     expect(windowStats([fast(1000), slow()], 'impl-1', o)!.p95Seconds).toBeLessThanOrEqual(0.005);

@@ -441,17 +441,19 @@ interface Layout {
 }
 
 /**
- * The layout the Neuron's latency is read from: the one most pods report (then the one with most
- * signals finished). Buckets of other bounds cannot be added to it; a pod of another layout (a
+ * The layout the Neuron's latency is read from: of those with signals finished in the window, the one
+ * most pods report (then the one with most finished). Buckets of other bounds cannot be added to it; a pod of another layout (a
  * rollout that changed the runtime's buckets, or a pod that says anything) is left out of the latency
  * only, where the first pod's layout used to decide: one pod could hide every other pod's latency, or
  * blank it (parallelism then held as if nothing had finished).
  */
 function commonLayout(layouts: ReadonlyMap<string, Layout>): Layout | undefined {
+  const finished = (l: Layout) => l.counts.at(-1) ?? 0;
   let best: Layout | undefined;
-  for (const l of layouts.values())
-    if (!best || l.pods > best.pods || (l.pods === best.pods && l.counts.at(-1)! > best.counts.at(-1)!))
-      best = l;
+  for (const l of layouts.values()) {
+    if (finished(l) <= 0) continue;
+    if (!best || l.pods > best.pods || (l.pods === best.pods && finished(l) > finished(best))) best = l;
+  }
   return best;
 }
 

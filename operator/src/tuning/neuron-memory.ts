@@ -46,6 +46,8 @@ export interface NeuronMemory {
    * while it still reached the pods), with no decision or Event to say so.
    */
   recorded: number;
+  /** Why the last status write failed, while a decided value waits for it (raises hold meanwhile). */
+  unrecorded: string | undefined;
   /**
    * Why the value could not be sent to every Ready pod (some are outside --pod-cidrs, or the pods
    * could not be listed); undefined once it could. Raises hold meanwhile, as for a refused value.
@@ -133,6 +135,7 @@ export function seedMemory(t: TuningTarget, now: number): NeuronMemory {
     // After a restart or a leader change the pods' values are unknown: deliver once.
     pending: true,
     recorded: current,
+    unrecorded: undefined,
     unsent: undefined,
     replicas: heldReplicas(t, now),
     replicaDecision: a?.lastDecision ? { ...a.lastDecision } : undefined,
@@ -211,4 +214,6 @@ export function reseedParallelism(mem: NeuronMemory, t: TuningTarget): void {
   mem.published = current;
   mem.lastDecision = undefined;
   mem.pending = true;
+  // The spec's value needs no decision recorded before the pods get it.
+  mem.recorded = current;
 }

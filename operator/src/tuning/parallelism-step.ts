@@ -14,6 +14,16 @@ import { undelivered } from './undelivered.ts';
 
 export type ParallelismStepDeps = Pick<TunerDeps, 'events' | 'logger' | 'observer' | 'options'>;
 
+/**
+ * Why the value decided has not gone to the pods: its status write failed (tuner.ts sends a value
+ * only once status records it). Raises hold on it, as on a value the pods refused: raising on their
+ * figures at the old value would climb, unrecorded, on a value no pod runs.
+ */
+const unrecorded = (mem: NeuronStep['mem']): string | undefined =>
+  mem.unrecorded !== undefined && mem.recorded !== mem.state.current
+    ? `max_concurrent_signals ${mem.state.current} is sent to the pods once the Neuron's status records it (${mem.unrecorded})`
+    : undefined;
+
 /** Parallelism for one Neuron: decide, remember, say why; returns its condition. */
 export async function tuneParallelism(
   deps: ParallelismStepDeps,
@@ -25,7 +35,7 @@ export async function tuneParallelism(
     ...(source
       ? prometheusParallelismInput(t, source, await read(source), mem.state.current)
       : podParallelismInput(t, view, prediction, mem.state.current, mem.written)),
-    undelivered: undelivered(mem.refused, mem.state.current) ?? mem.unsent,
+    undelivered: undelivered(mem.refused, mem.state.current) ?? mem.unsent ?? unrecorded(mem),
   };
   const { decision: d, counted, next, condition } = decideParallelism(mem.state, input, now);
   observer?.decided(counted);

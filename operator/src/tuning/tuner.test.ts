@@ -614,10 +614,14 @@ describe('the parallelism tuner', () => {
       first.statusWrite.failure = new Error('apiserver unreachable');
       for (let i = 0; i < 3; i++) {
         await first.tuner.tick();
-        first.clock.advance(2_000);
+        first.clock.advance(40_000); // past every window: only the unrecorded value holds a raise
       }
-      expect(first.decisions[0]).toBe('Saturated');
+      // No raise on the pods' figures at 8 while 9 waits: it would climb on a value no pod runs.
+      expect(first.decisions).toEqual(['Saturated', 'Undelivered', 'Undelivered']);
       expect(first.puts.map((p) => p.value)).not.toContain(9);
+      expect(first.logs.filter((l) => l.msg === 'Failed to update Neuron autoscaling status')).toHaveLength(
+        3,
+      );
       // A successor now would start from status (8) and find the pods at 8: nothing to undo.
       expect(first.status()?.parallelism?.lastDecision?.value).toBeUndefined();
       // The apiserver answers again: status records 9, and the pods get it in the same pass.
@@ -632,6 +636,25 @@ describe('the parallelism tuner', () => {
       await first.tuner.tick();
       await first.tuner.stop();
       expect(first.status()?.parallelism?.current).toBe(9);
+    });
+
+    it('keeps the live condition while its first decision waits to be recorded and sent: no True in between', async () => {
+      const first = await predecessor();
+      const next = harness({ neurons: structuredClone(first.neurons) });
+      for (const pod of ['impl-1-a-1', 'impl-1-a-2']) next.failing.add(`http://${pod}:8080`);
+      // Latency above the SLO: the first pass cuts, a value that waits for its status write.
+      next.setMetrics({ ...saturated, p95: 0.2 });
+      const seen: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await next.tuner.tick();
+        next.clock.advance(2_000);
+        const c = tunedCondition(next.status());
+        seen.push(`${c?.status} ${c?.reason}`);
+      }
+      await next.tuner.stop();
+      expect(next.decisions[0]).toBe('LatencyAboveSLO');
+      expect(seen).not.toContain('True MetricsAvailable');
+      expect(seen.at(-1)).toBe('False DeliveryFailed');
     });
 
     it('keeps the ceiling its predecessor found: a saturated Neuron is not raised into it again', async () => {
@@ -1033,6 +1056,31 @@ describe('the parallelism tuner', () => {
     expect(h.status()?.parallelism).toEqual({ current: 8 });
     expect(h.puts).toHaveLength(4);
     expect(h.decisions.at(-1)).toBe('WithinSLO');
+  });
+
+  it('starts over from the spec, not the value tuned before, when tuning is turned back on with no Ready pods', async () => {
+    const h = harness({ pods: [] });
+    await h.tuner.tick();
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    expect(h.status()?.parallelism?.current).toBeGreaterThan(8);
+    const replicasOnly = {
+      performance: { maxConcurrentSignals: 8 },
+      autoscaling: { enabled: true, mode: 'operator', metricsSource: 'prometheus' },
+    } as const;
+    h.clusters[0] = aHal9Cluster(replicasOnly);
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    Object.assign(h.status()!, { parallelism: { current: 8 } });
+    h.clusters[0] = aHal9Cluster({
+      ...replicasOnly,
+      autoscaling: { ...replicasOnly.autoscaling, parallelism: tuned().spec!.autoscaling!.parallelism },
+    });
+    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
+    h.clock.advance(60_000);
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toEqual({ current: 8 });
+    expect(h.parallelism.get('impl-1')).toBe(8);
   });
 
   describe('a Neuron that changes while its Prometheus read is in flight', () => {

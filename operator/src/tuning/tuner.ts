@@ -167,7 +167,8 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       // process stops before it, a new leader seeded from status sends nothing older back over it.
       const recorded = () => !t.tuneParallelism || mem.recorded === mem.state.current;
       const delivering = listed && (mem.pending || resync);
-      if (delivering && recorded()) await deliver(t, mem, pods);
+      const held = delivering && !recorded();
+      if (delivering && !held) await deliver(t, mem, pods);
       // Held back, the value in effect is still read from what the pods took, for this status.
       else if (delivering) podLimits.publish(mem, pods.get(t.key) ?? [], mem.recorded);
       // The value in effect: the last one every Ready pod took (status says the same).
@@ -181,8 +182,10 @@ export function startTuner(deps: TunerDeps): RunningTuner {
       const warming = warmingUp(t, startedAt, now);
       const keep = (type: string, c: Parameters<typeof warmCondition>[2]) =>
         warmCondition(t.neuron, type, c, warming);
-      // Nor does it know yet which pods refuse the value while its first PUTs are unanswered.
-      const awaiting = podLimits.awaiting(mem, pods.get(t.key) ?? []);
+      // Nor does it know yet which pods refuse the value while its first PUTs are unanswered, or
+      // not sent yet (its first value held until status records it).
+      const unknown = held && mem.delivered.size === 0 && mem.refused.size === 0;
+      const awaiting = unknown || podLimits.awaiting(mem, pods.get(t.key) ?? []);
       const steady = steadyNoData(
         t.neuron,
         ParallelismCondition,
@@ -205,13 +208,13 @@ export function startTuner(deps: TunerDeps): RunningTuner {
         try {
           await deps.writeStatus(namespace, name, status);
         } catch (err) {
-          logger.warn(
-            { neuron: t.key, err: errorMessage(err) },
-            'Failed to update Neuron autoscaling status',
-          );
+          const message = errorMessage(err);
+          logger.warn({ neuron: t.key, err: message }, 'Failed to update Neuron autoscaling status');
+          mem.unrecorded = `its status write failed: ${message}`;
           return;
         }
       }
+      mem.unrecorded = undefined;
       // Status holds this pass's decision now (its lastDecision is the value decided).
       if (recorded()) return;
       mem.recorded = mem.state.current;
