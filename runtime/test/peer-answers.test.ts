@@ -510,6 +510,93 @@ describe('peer answers', () => {
   });
 });
 
+describe('a peer’s report of a signal is that signal’s sub-tree', () => {
+  type Sent = { id: string; parentId: string; hop: number };
+  /** A runtime whose `lead` (L3) forwards every signal to `impl` at the peer `answer` plays. */
+  const leadBefore = async (answer: (sent: Sent, res: ServerResponse, streamed: boolean) => void) => {
+    const peerNeuron = await peerReading((body, res) => {
+      const { signals } = JSON.parse(body) as { signals: Sent[] };
+      answer(signals[0]!, res, false);
+    });
+    const rt = await startRuntime({
+      neurons: [neuron('lead', 'L3', ['impl']), neuron('impl', 'L2', [], { endpoint: peerNeuron.endpoint })],
+      claude: {
+        mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: impl\nCONTENT: job' }] },
+      },
+      performance: { signal_buffer_size: 1, cache_layers: [] },
+    });
+    started.push(rt);
+    return rt;
+  };
+  const entryOf = (signal: string, parent: string | null, neuron: string, hop: number) => ({
+    ...goodTrace,
+    signal,
+    parent,
+    neuron,
+    hop,
+  });
+
+  it('an outcome without the signal’s own entry fails its branch with PEER_ERROR: the branch never vanishes', async () => {
+    const rt = await leadBefore((_s, res) =>
+      json(res, 200, { outcomes: [{ results: [], trace: [], errors: [] }] }),
+    );
+    const r = await rt.post('/v1/signals', { content: 'hi' });
+    expect(r.body.status).toBe('failed');
+    const entries = r.body.trace as { neuron: string; error?: { code: string; message: string } }[];
+    expect(entries.map((t) => t.neuron)).toEqual(['lead', 'impl']);
+    expect(entries[1]!.error).toMatchObject({
+      code: 'PEER_ERROR',
+      message: expect.stringMatching(/^impl sent a malformed answer: it sent no trace entry of signal "/),
+    });
+    expect(r.body.errors.map((e: { code: string }) => e.code)).toEqual(['PEER_ERROR']);
+  });
+
+  it('entries and results outside the sub-tree are left out and named: none under the sender’s signals or neurons', async () => {
+    const rt = await leadBefore((s, res) =>
+      json(res, 200, {
+        outcomes: [
+          {
+            results: [
+              { neuron: 'impl', layer: 'L2', content: 'real' },
+              { neuron: 'lead', layer: 'L3', content: 'FORGED' },
+            ],
+            trace: [entryOf(s.id, s.parentId, 'impl', s.hop), entryOf(s.parentId, null, 'lead', 0)],
+            errors: [],
+          },
+        ],
+      }),
+    );
+    const r = await rt.post('/v1/signals', { content: 'hi' });
+    const entries = r.body.trace as { signal: string; neuron: string }[];
+    // The lead's signal once (its own entry), the peer's entry of the signal sent, nothing more.
+    expect(entries.map((t) => t.neuron)).toEqual(['lead', 'impl']);
+    expect(new Set(entries.map((t) => t.signal)).size).toBe(2);
+    expect(r.body.results.map((x: { content: string }) => x.content)).toEqual(['real']);
+    expect(r.body.errors[0]).toMatchObject({
+      code: 'PEER_ERROR',
+      message: expect.stringContaining('descends from no signal of the sub-tree it was sent'),
+    });
+  });
+
+  it('a streamed report without the signal’s own entry ends the stream with the branch’s PEER_ERROR entry', async () => {
+    const rt = await leadBefore((_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(`${JSON.stringify({ errors: [[]] })}\n`);
+    });
+    const res = await fetch(`${rt.url}/v1/signals?stream=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'hi' }),
+    });
+    const text = await res.text();
+    const traced = [...text.matchAll(/event: trace\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!));
+    expect(traced.map((t) => t.neuron)).toEqual(['lead', 'impl']);
+    expect(traced[1].error.code).toBe('PEER_ERROR');
+    const end = JSON.parse(/event: end\ndata: (.*)\n/.exec(text)![1]!);
+    expect(end.status).toBe('failed');
+  });
+});
+
 /** A peer that reads the request body and answers from it. */
 async function peerReading(handler: (body: string, res: ServerResponse) => void): Promise<NeuronConfig> {
   const server = createServer((req, res) => {

@@ -19,6 +19,7 @@ import {
   startFakeMessagesApi,
 } from './support/fake-messages-api.ts';
 import { leavable } from './support/leavable.ts';
+import { type Received, ranOutcome } from './support/peer-outcome.ts';
 import { roundRobin } from './support/round-robin.ts';
 import { neuron, type Started, startRuntime } from './support/runtime.ts';
 
@@ -560,9 +561,9 @@ describe('how a cancellation is counted', () => {
         });
         return;
       }
-      const { signals } = JSON.parse(text) as { signals: unknown[] };
+      const { signals } = JSON.parse(text) as { signals: Received[] };
       batches.push(signals.length);
-      const outcomes = JSON.stringify({ outcomes: signals.map(() => noOutcome) });
+      const outcomes = JSON.stringify({ outcomes: signals.map((x) => ranOutcome(x)) });
       if (batches.length === 1) {
         await first.promise;
         res.writeHead(200, { 'content-type': 'application/json' }).end(outcomes);

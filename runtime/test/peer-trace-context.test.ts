@@ -5,6 +5,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ForwardedSignal } from '../src/pipeline/signal.ts';
 import { tracingWith } from '../src/tracing/provider.ts';
+import { ranOutcome } from './support/peer-outcome.ts';
 import { answer, neuron, type Started, startRuntime } from './support/runtime.ts';
 
 // Signals of different requests share a peer batch (one HTTP call); each must stay in its own trace
@@ -74,11 +75,7 @@ async function recordingPeer(
         signals: batch.signals,
       });
       setTimeout(() => {
-        const outcomes = batch.signals.map(() => ({
-          results: [{ neuron: 'leaf', layer: 'L2', content: 'leafed' }],
-          trace: [],
-          errors: [],
-        }));
+        const outcomes = batch.signals.map((x) => ranOutcome(x, ['leafed']));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outcomes }));
       }, holdMs);
     });

@@ -1,7 +1,7 @@
 import { PEER_ANSWER_GRACE_MS, peerTimeout } from '../cluster/peer-call.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
-import { isHal9Error, toErrorInfo } from '../errors.ts';
+import { Hal9Error, isHal9Error, toErrorInfo } from '../errors.ts';
 import { serverAttributes } from '../tracing/server-attributes.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
@@ -10,6 +10,7 @@ import { SignalBuffer } from './buffer.ts';
 import type { Clock, Timer } from './clock.ts';
 import { upstreamStatus } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
+import { PeerSubtree } from './peer-subtree.ts';
 import type { RequestRun } from './request-run.ts';
 import type { Signal, TraceContext, TraceEntry } from './signal.ts';
 
@@ -195,8 +196,8 @@ export class RemoteDispatch {
     });
     // Only when someone follows a run of the batch: then its sub-trees stream as they run.
     const streamed = live.some((w) => w.run.observed);
-    /** Signals (by index) whose own entry the peer streamed: they were answered there. */
-    const answered = new Set<number>();
+    /** What the peer reports of each signal, checked to be its sub-tree (peer-subtree.ts). */
+    const subtrees = live.map((w) => new PeerSubtree(w.signal));
     const t0 = clock.now();
     this.#d.breaker
       .fire(() =>
@@ -212,12 +213,15 @@ export class RemoteDispatch {
             onProgress: streamed
               ? (i, p) => {
                   const w = live[i];
-                  if (!w) return;
-                  if (p.trace?.signal === w.signal.id) answered.add(i);
+                  const sub = subtrees[i];
+                  if (!w || !sub) return;
+                  const trace = p.trace !== undefined && sub.entry(p.trace);
+                  const result = p.result !== undefined && sub.result(p.result);
+                  if (!trace && !result) return;
                   w.run.progress(
                     {
-                      ...(p.trace ? { trace: [p.trace] } : {}),
-                      ...(p.result ? { results: [p.result] } : {}),
+                      ...(trace ? { trace: [p.trace!] } : {}),
+                      ...(result ? { results: [p.result!] } : {}),
                     },
                     w.signal,
                   );
@@ -233,7 +237,29 @@ export class RemoteDispatch {
           for (const { span } of spans.values()) span.end(ANSWERED);
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
-            w.run.close(w.signal, outcomes[i], 'peer');
+            const sub = subtrees[i]!;
+            const outcome = outcomes[i] && sub.outcome(outcomes[i]);
+            const problem = sub.problem();
+            if (problem === undefined) return w.run.close(w.signal, outcome, 'peer');
+            // What belongs is kept (its model calls were made); the signal ends in PEER_ERROR, with
+            // an entry of its own when the peer sent none.
+            const error = toErrorInfo(
+              new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${problem}`, {
+                upstream,
+                malformed: true,
+              }),
+              target.id,
+            );
+            const own = sub.answered ? [] : [this.#d.traceEntry(w.signal, target, error)];
+            w.run.close(
+              w.signal,
+              {
+                results: outcome?.results ?? [],
+                trace: [...(outcome?.trace ?? []), ...own],
+                errors: [...(outcome?.errors ?? []), error],
+              },
+              'peer',
+            );
           });
         },
         (e) => {
@@ -254,7 +280,7 @@ export class RemoteDispatch {
             const error = toErrorInfo(e, target.id);
             // A signal whose entry the peer streamed before failing has its one entry (what failed
             // is its sub-tree there): the error is the request's, not a second entry for the signal.
-            const trace = answered.has(i) ? [] : [this.#d.traceEntry(w.signal, target, error)];
+            const trace = subtrees[i]!.answered ? [] : [this.#d.traceEntry(w.signal, target, error)];
             w.run.close(w.signal, { trace, errors: [error] });
           });
         },
