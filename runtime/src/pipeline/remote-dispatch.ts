@@ -240,7 +240,10 @@ export class RemoteDispatch {
             const sub = subtrees[i]!;
             const outcome = outcomes[i] && sub.outcome(outcomes[i]);
             const problem = sub.problem();
-            if (problem === undefined) return w.run.close(w.signal, outcome, 'peer');
+            if (problem === undefined) {
+              w.run.close(w.signal, outcome, 'peer');
+              return;
+            }
             // What belongs is kept (its model calls were made); the signal ends in PEER_ERROR, with
             // an entry of its own when the peer sent none.
             const error = toErrorInfo(
