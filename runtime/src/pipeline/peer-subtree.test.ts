@@ -43,11 +43,30 @@ describe('PeerSubtree', () => {
       entry('p2', 's1', 'lead', 2),
       'names neuron "lead", which its branch had visited',
     ],
+    [
+      'the neuron of its parent',
+      entry('p2', 's1', 'worker', 2),
+      'names neuron "worker", which its branch had visited',
+    ],
   ])('leaves out %s, and names it', (_what, bad, why) => {
     const sub = new PeerSubtree(sent);
     if (bad.signal !== 's1') expect(sub.entry(root)).toBe(true);
     expect(sub.entry(bad)).toBe(false);
     expect(sub.problem()).toContain(why);
+  });
+
+  it('looks for a cycle along the entry’s own ancestors only: a sibling branch may run the same neuron', () => {
+    const sub = new PeerSubtree(sent);
+    expect(sub.entry(root)).toBe(true);
+    expect(sub.entry(entry('a2', 's1', 'impl', 2))).toBe(true);
+    expect(sub.entry(entry('b2', 's1', 'design', 2))).toBe(true);
+    // impl again under design: another branch. impl under impl's own child: a cycle.
+    expect(sub.entry(entry('b3', 'b2', 'impl', 3))).toBe(true);
+    expect(sub.entry(entry('a3', 'a2', 'leaf', 3))).toBe(true);
+    expect(sub.entry(entry('a4', 'a3', 'impl', 4))).toBe(false);
+    expect(sub.problem()).toBe(
+      'the trace entry of signal "a4" names neuron "impl", which its branch had visited',
+    );
   });
 
   it('leaves out a repeated entry and a result of a neuron that ran nothing there', () => {

@@ -15,6 +15,8 @@ export class PeerSubtree {
   readonly #sent: Signal;
   /** Accepted entries' signal ids → their hop. */
   readonly #hops = new Map<string, number>();
+  /** Accepted entries' signal ids → their parent's id and their neuron (the chain a cycle is looked for in). */
+  readonly #up = new Map<string, { readonly parent: string | null; readonly neuron: string }>();
   /** Neurons of the accepted entries: the only ones a result may name. */
   readonly #neurons = new Set<string>();
   #problem: string | undefined;
@@ -31,6 +33,7 @@ export class PeerSubtree {
       return false;
     }
     this.#hops.set(t.signal, t.hop);
+    this.#up.set(t.signal, { parent: t.parent, neuron: t.neuron });
     this.#neurons.add(t.neuron);
     return true;
   }
@@ -76,9 +79,20 @@ export class PeerSubtree {
       return `the trace entry of signal ${quoted(t.signal)} descends from no signal of the sub-tree it was sent`;
     if (t.hop !== parentHop + 1)
       return `the trace entry of signal ${quoted(t.signal)} is not one hop past its parent`;
-    if (s.path.includes(t.neuron))
+    if (s.path.includes(t.neuron) || this.#onChain(t.parent!, t.neuron))
       return `the trace entry of signal ${quoted(t.signal)} names neuron ${quoted(t.neuron)}, which its branch had visited`;
     return undefined;
+  }
+
+  /** Whether `neuron` ran an accepted signal from `id` up to the signal sent (hops bound the walk). */
+  #onChain(id: string, neuron: string): boolean {
+    for (let at: string | null = id; at !== null && at !== this.#sent.parentId; ) {
+      const e = this.#up.get(at);
+      if (e === undefined) return false;
+      if (e.neuron === neuron) return true;
+      at = e.parent;
+    }
+    return false;
   }
 }
 
