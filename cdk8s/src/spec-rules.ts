@@ -179,9 +179,9 @@ const sysctlValueBounds: readonly {
   },
   {
     names: ['net.ipv4.ip_unprivileged_port_start'],
-    ok: (v) => fits(v, 5, 0, 32768),
+    ok: (v) => fits(v, 5, 0, 8080),
     message:
-      "net.ipv4.ip_unprivileged_port_start must be at most 32768: the kernel refuses a start above the first port of net.ipv4.ip_local_port_range, which is 32768 until the range is written (the container runtime writes a pod's sysctls in no fixed order); lower it",
+      'net.ipv4.ip_unprivileged_port_start must be at most 8080: the runtime runs as a user without root or capabilities and listens on port 8080, which a higher start makes privileged (its listen fails with EACCES, and no pod becomes ready); lower it',
   },
   {
     names: ['net.ipv4.ip_local_port_range'],

@@ -1467,7 +1467,12 @@ describe('safe sysctls: a value the kernel refuses is refused on apply, its boun
     [
       'ip_unprivileged_port_start above the port range (32768 by default)',
       clusterWith(item('net.ipv4.ip_unprivileged_port_start', '40000')),
-      `${value}net.ipv4.ip_unprivileged_port_start must be at most 32768: the kernel refuses a start above the first port of net.ipv4.ip_local_port_range`,
+      `${value}net.ipv4.ip_unprivileged_port_start must be at most 8080: the runtime runs as a user without root or capabilities and listens on port 8080`,
+    ],
+    [
+      'ip_unprivileged_port_start above the runtime port, 8080 (the runtime could not listen)',
+      neuronWith(item('net.ipv4.ip_unprivileged_port_start', '8081')),
+      `${value}net.ipv4.ip_unprivileged_port_start must be at most 8080: the runtime runs as a user without root or capabilities and listens on port 8080, which a higher start makes privileged`,
     ],
     [
       'ip_unprivileged_port_start above the first port of the range set beside it',
@@ -1582,7 +1587,7 @@ describe('safe sysctls: a value the kernel refuses is refused on apply, its boun
     item('kernel.shm_rmid_forced', '1'),
     item('net.ipv4.ip_local_port_range', '32768   65535'),
     item('net.ipv4.ip_local_reserved_ports', '0-65535,8080,9000-9100'),
-    item('net.ipv4.ip_unprivileged_port_start', '32768'),
+    item('net.ipv4.ip_unprivileged_port_start', '8080'),
     item('net.ipv4.ping_group_range', '4294967294 4294967294'),
     item('net.ipv4.tcp_fin_timeout', '2147483'),
     item('net.ipv4.tcp_keepalive_intvl', '2147483'),

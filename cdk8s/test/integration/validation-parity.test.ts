@@ -354,7 +354,18 @@ const cases: readonly Case[] = [
     'Hal9Cluster',
     'c',
     { nodeTuning: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '40000' }] } },
-    'net.ipv4.ip_unprivileged_port_start must be at most 32768',
+    'net.ipv4.ip_unprivileged_port_start must be at most 8080',
+  ],
+  [
+    'an unprivileged port start above the runtime port',
+    'Neuron',
+    'n',
+    {
+      cluster: 'c',
+      layer: 'L2',
+      nodeTuning: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '8081' }] },
+    },
+    'net.ipv4.ip_unprivileged_port_start must be at most 8080: the runtime runs as a user without root or capabilities and listens on port 8080',
   ],
   [
     'an unprivileged port start above the range set beside it',

@@ -96,6 +96,29 @@ describe('renderNeuron: the objects', () => {
     }
   });
 
+  it('warns when hpa mode meets merged resources without a CPU request: the HPA would never scale', () => {
+    const hpaWarning = (w: string) => w.startsWith('autoscaling mode hpa scales on CPU utilization');
+    // The Neuron turns hpa mode on over a cluster whose resources have memory only.
+    const memoryOnly = render(
+      { resources: { requests: { memory: '256Mi' }, limits: { memory: '512Mi' } } },
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 2, maxReplicas: 4 } },
+    );
+    expect(memoryOnly.warnings.filter(hpaWarning)).toEqual([
+      'autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and the merged resources of the Neuron and its Hal9Cluster have none: the HPA never scales; set resources.requests.cpu (on the Neuron or its Hal9Cluster), or use autoscaling.mode: operator',
+    ]);
+    // A CPU request (or a limit, which is then the request), or operator mode: nothing to say.
+    const withCpu = render(
+      { resources: { requests: { memory: '256Mi' }, limits: { memory: '512Mi', cpu: '1' } } },
+      { autoscaling: { enabled: true, mode: 'hpa', minReplicas: 2, maxReplicas: 4 } },
+    );
+    expect(withCpu.warnings.filter(hpaWarning)).toEqual([]);
+    const operatorMode = render(
+      { resources: { requests: { memory: '256Mi' }, limits: { memory: '512Mi' } } },
+      { autoscaling: { enabled: true, mode: 'operator', minReplicas: 2, maxReplicas: 4 } },
+    );
+    expect(operatorMode.warnings.filter(hpaWarning)).toEqual([]);
+  });
+
   it('is deterministic: the same input renders byte-identical output', () => {
     const a = render({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } });
     const b = render({ nodeTuning: { sysctls: [{ name: 'net.ipv4.tcp_keepalive_time', value: '60' }] } });

@@ -2,11 +2,12 @@ import {
   compareAnyQuantities,
   type Hal9Cluster,
   isQuantity,
+  milliCpu,
   type Neuron,
   quantityString,
   runtimeMemoryProblem,
 } from '@hal9/api';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ResourceRequirements } from '@kubernetes/client-node';
 import { type EffectiveNeuronSpec, effectiveSpec } from '../spec/effective-spec.ts';
 import { adminSecretName, adminTokenKey } from './admin-secret.ts';
 import { limitBounds, parallelismBounds, renderHpa, renderPdb, replicaBounds } from './autoscaling.ts';
@@ -160,6 +161,7 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
       ...config.warnings,
       ...tuning.warnings,
       ...(spec.autoscaling.enabled ? bounds.warnings : []),
+      ...(hpa ? hpaCpuWarnings(tuning.resources) : []),
       ...(spec.autoscaling.parallelism.enabled
         ? parallelismBounds(spec, neuron.spec?.autoscaling?.parallelism).warnings
         : []),
@@ -169,6 +171,19 @@ export function renderNeuron(input: RenderNeuronInput): RenderNeuronOutput {
     parallelismTuned: spec.autoscaling.parallelism.enabled,
     ...(tuning.denied ? { failure: tuning.denied } : {}),
   };
+}
+
+/**
+ * An HPA on CPU utilization divides usage by the pods' CPU request: without one it never scales. The
+ * Hal9Cluster CRD refuses hpa mode without one, but a Neuron may turn hpa mode on over a cluster
+ * whose resources have none: said here, not only once the HPA reports FailedGetResourceMetric.
+ */
+function hpaCpuWarnings(resources: V1ResourceRequirements): string[] {
+  const cpu = resources.requests?.cpu ?? resources.limits?.cpu;
+  if ((milliCpu(cpu === undefined ? undefined : String(cpu)) ?? 0) > 0) return [];
+  return [
+    'autoscaling mode hpa scales on CPU utilization, a percentage of the CPU request, and the merged resources of the Neuron and its Hal9Cluster have none: the HPA never scales; set resources.requests.cpu (on the Neuron or its Hal9Cluster), or use autoscaling.mode: operator',
+  ];
 }
 
 /**

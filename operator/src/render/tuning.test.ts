@@ -71,3 +71,38 @@ describe('renderTuning: a slash sysctl name stored before the CRDs refused it', 
     ]);
   });
 });
+
+describe('renderTuning: an unprivileged port start above the runtime port, stored before the CRDs refused it', () => {
+  it('is left out, with a warning saying why, so the runtime can still listen on its port', () => {
+    const out = renderTuning(
+      effectiveSpec(
+        aHal9Cluster({
+          nodeTuning: {
+            sysctls: [
+              { name: 'net.ipv4.ip_unprivileged_port_start', value: '9000' },
+              { name: 'net.ipv4.tcp_keepalive_time', value: '600' },
+            ],
+          },
+        }),
+        aNeuron('impl-1', {}),
+      ),
+      privilegedPolicy([], 'default'),
+    );
+    expect(out.sysctls).toEqual([{ name: 'net.ipv4.tcp_keepalive_time', value: '600' }]);
+    expect(out.warnings).toEqual([
+      "nodeTuning.sysctls: net.ipv4.ip_unprivileged_port_start 9000 was not applied: above 8080, the runtime's port, the runtime (no root, no capabilities) could not listen; lower it to 8080 or less",
+    ]);
+    // At the port itself the runtime still binds: kept.
+    const at = renderTuning(
+      effectiveSpec(
+        aHal9Cluster({
+          nodeTuning: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '8080' }] },
+        }),
+        aNeuron('impl-1', {}),
+      ),
+      privilegedPolicy([], 'default'),
+    );
+    expect(at.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '8080' }]);
+    expect(at.warnings).toEqual([]);
+  });
+});

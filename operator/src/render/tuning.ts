@@ -7,6 +7,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { Reason } from '../status/reasons.ts';
+import { runtimePort } from './labels.ts';
 import {
   milliCpu,
   parseQuantity,
@@ -211,9 +212,20 @@ export function renderTuning(spec: EffectiveNeuronSpec, policy?: PrivilegedPolic
     warnings.push(
       `nodeTuning.sysctls: ${slashed.map((s) => `${s.name} is set as ${s.name.replaceAll('/', '.')}`).join(', ')}; write the dotted names in the spec (the CRDs now refuse slashes on a change of that list)`,
     );
-  const sysctls = (t.sysctls ?? [])
+  const written = (t.sysctls ?? [])
     .map((s) => (s.name.includes('/') ? { ...s, name: s.name.replaceAll('/', '.') } : s))
     .sort((a, b) => a.name.localeCompare(b.name));
+  // An unprivileged port start above the runtime's port, stored before the CRDs refused it: the
+  // runtime (no root, no capabilities) could not listen on its port, and no pod would become ready.
+  const portBlocking = (s: { name: string; value: string }) =>
+    s.name === 'net.ipv4.ip_unprivileged_port_start' &&
+    /^[0-9]+$/.test(s.value) &&
+    Number(s.value) > runtimePort;
+  for (const s of written.filter(portBlocking))
+    warnings.push(
+      `nodeTuning.sysctls: net.ipv4.ip_unprivileged_port_start ${s.value} was not applied: above ${runtimePort}, the runtime's port, the runtime (no root, no capabilities) could not listen; lower it to ${runtimePort} or less`,
+    );
+  const sysctls = written.filter((s) => !portBlocking(s));
   const safe = sysctls.filter((s) => isSafeSysctl(s.name));
   const unsafe = sysctls.filter((s) => !isSafeSysctl(s.name));
   if (unsafe.length > 0) {

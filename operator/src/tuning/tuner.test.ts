@@ -1029,11 +1029,12 @@ describe('the parallelism tuner', () => {
     expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]);
   });
 
-  it('starts over when parallelism tuning is turned back on while replicas stayed autoscaled', async () => {
-    const h = harness();
-    await h.tuner.tick();
-    await h.tuner.tick();
-    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 9 } });
+  /**
+   * Parallelism tuning turned off (replicas stay autoscaled), the spec's limit reported by the
+   * reconciler, then tuning turned back on with load that calls for no change. `off` runs once the
+   * off pass did.
+   */
+  const offThenOn = async (h: ReturnType<typeof harness>, off: () => void = () => undefined) => {
     const replicasOnly = {
       performance: { maxConcurrentSignals: 8 },
       autoscaling: { enabled: true, mode: 'operator', metricsSource: 'prometheus' },
@@ -1041,10 +1042,9 @@ describe('the parallelism tuner', () => {
     h.clusters[0] = aHal9Cluster(replicasOnly);
     h.clock.advance(60_000);
     await h.tuner.tick();
-    expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]);
+    off();
     // The reconciler reports the spec's limit the pods now run.
     Object.assign(h.status()!, { parallelism: { current: 8 } });
-    // Tuning back on, with load that calls for no change.
     h.clusters[0] = aHal9Cluster({
       ...replicasOnly,
       autoscaling: { ...replicasOnly.autoscaling, parallelism: tuned().spec!.autoscaling!.parallelism },
@@ -1052,6 +1052,14 @@ describe('the parallelism tuner', () => {
     h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
     h.clock.advance(60_000);
     await h.tuner.tick();
+  };
+
+  it('starts over when parallelism tuning is turned back on while replicas stayed autoscaled', async () => {
+    const h = harness();
+    await h.tuner.tick();
+    await h.tuner.tick();
+    expect(h.status()?.parallelism).toMatchObject({ current: 9, lastDecision: { value: 9 } });
+    await offThenOn(h, () => expect(h.puts.slice(2).map((p) => p.value)).toEqual([8, 8]));
     // Neither the value nor the decision from before it was turned off comes back.
     expect(h.status()?.parallelism).toEqual({ current: 8 });
     expect(h.puts).toHaveLength(4);
@@ -1064,21 +1072,7 @@ describe('the parallelism tuner', () => {
     h.clock.advance(60_000);
     await h.tuner.tick();
     expect(h.status()?.parallelism?.current).toBeGreaterThan(8);
-    const replicasOnly = {
-      performance: { maxConcurrentSignals: 8 },
-      autoscaling: { enabled: true, mode: 'operator', metricsSource: 'prometheus' },
-    } as const;
-    h.clusters[0] = aHal9Cluster(replicasOnly);
-    h.clock.advance(60_000);
-    await h.tuner.tick();
-    Object.assign(h.status()!, { parallelism: { current: 8 } });
-    h.clusters[0] = aHal9Cluster({
-      ...replicasOnly,
-      autoscaling: { ...replicasOnly.autoscaling, parallelism: tuned().spec!.autoscaling!.parallelism },
-    });
-    h.setMetrics({ ...saturated, util: 0.5, queue: 0 });
-    h.clock.advance(60_000);
-    await h.tuner.tick();
+    await offThenOn(h);
     expect(h.status()?.parallelism).toEqual({ current: 8 });
     expect(h.parallelism.get('impl-1')).toBe(8);
   });
