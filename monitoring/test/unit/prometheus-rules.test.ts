@@ -79,7 +79,13 @@ describe('promtool', () => {
   };
 
   it('fails the unit tests when an alert threshold (the default latency objective) is changed', () => {
-    const run = testMutated('runtime-alerts.test.yaml', 'expr: vector(0.05)', 'expr: vector(0.1)');
+    // The value and its bucket together: the alert reads both (p95 against the value, the share of
+    // signals over the objective from its bucket).
+    const run = testMutated(
+      'runtime-alerts.test.yaml',
+      'expr: vector(0.05)\n        labels: { le: "0.05" }',
+      'expr: vector(0.1)\n        labels: { le: "0.1" }',
+    );
     expect(run.status).not.toBe(0);
     expect(run.stdout + run.stderr).toContain('alertname: Hal9HighLatency');
   });
