@@ -211,17 +211,24 @@ describe('autoscaling on the pods’ load reports', () => {
 
   it('holds replicas and parallelism while no pod answers, and says why', { timeout: 120_000 }, async () => {
     expect((await r.neuron(NEURON))?.spec?.replicas).toBeGreaterThan(1);
-    // The processes stop; kwok keeps the pods Ready, so every read is refused.
-    await runner?.close();
-    runner = undefined;
-    await waitFor(
-      'ReplicasAutoscaled=False PodsUnreachable',
-      async () => {
-        const c = condition(await r.neuron(NEURON), 'ReplicasAutoscaled');
-        return c?.reason === 'PodsUnreachable' ? c : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    // Loaded up to the stop: pods left idle while the processes close (seconds on a busy machine)
+    // would be scaled down, as they should, before the reads start failing.
+    const load = startLoad('slow', 8);
+    try {
+      // The processes stop; kwok keeps the pods Ready, so every read is refused.
+      await runner?.close();
+      runner = undefined;
+      await waitFor(
+        'ReplicasAutoscaled=False PodsUnreachable',
+        async () => {
+          const c = condition(await r.neuron(NEURON), 'ReplicasAutoscaled');
+          return c?.reason === 'PodsUnreachable' ? c : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    } finally {
+      await load.stop();
+    }
     // From the first pass without data on, nothing may move (the last reports stay usable for two
     // intervals, so the values are taken once the condition says the pods are gone).
     const before = await r.neuron(NEURON);
