@@ -39,6 +39,13 @@ const PASSED_ON: ReadonlySet<string> = new Set<ErrorCode>([
   'BREAKER_OPEN',
 ]);
 
+/** A peer's answer that is not what a runtime sends: its branches fail with PEER_ERROR naming `why`. */
+export const malformedPeerAnswer = (target: Pick<NeuronConfig, 'id'>, why: string): Hal9Error =>
+  new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
+    upstream: `peer:${target.id}`,
+    malformed: true,
+  });
+
 /** The peer's answer to one batch of `count` signals: its streamed progress and errors, its outcomes, or its refusal. */
 export async function readPeerAnswer(
   target: NeuronConfig,
@@ -48,11 +55,7 @@ export async function readPeerAnswer(
   checks: PeerAnswerChecks,
   maxAnswerBytes: number,
 ): Promise<BranchOutcome[]> {
-  const bad = (why: string) =>
-    new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${why}`, {
-      upstream: `peer:${target.id}`,
-      malformed: true,
-    });
+  const bad = (why: string) => malformedPeerAnswer(target, why);
   if (res.statusCode === 200 && onProgress && String(res.headers['content-type']).includes('ndjson')) {
     return readProgress(res.body, count, onProgress, checks, bad, maxAnswerBytes);
   }

@@ -13,10 +13,8 @@ import type { BranchOutcome, ResultEntry, Signal, TraceEntry } from './signal.ts
 /** Where a peer's entries and results for one sent signal are checked, as they come. */
 export class PeerSubtree {
   readonly #sent: Signal;
-  /** Accepted entries' signal ids → their hop. */
-  readonly #hops = new Map<string, number>();
-  /** Accepted entries' signal ids → their parent's id and their neuron (the chain a cycle is looked for in). */
-  readonly #up = new Map<string, { readonly parent: string | null; readonly neuron: string }>();
+  /** Accepted entries by signal id: their hop, parent and neuron (the chain a cycle is looked for in). */
+  readonly #accepted = new Map<string, Pick<TraceEntry, 'hop' | 'parent' | 'neuron'>>();
   /** Neurons of the accepted entries: the only ones a result may name. */
   readonly #neurons = new Set<string>();
   #problem: string | undefined;
@@ -32,8 +30,7 @@ export class PeerSubtree {
       this.#problem ??= why;
       return false;
     }
-    this.#hops.set(t.signal, t.hop);
-    this.#up.set(t.signal, { parent: t.parent, neuron: t.neuron });
+    this.#accepted.set(t.signal, { hop: t.hop, parent: t.parent, neuron: t.neuron });
     this.#neurons.add(t.neuron);
     return true;
   }
@@ -56,7 +53,7 @@ export class PeerSubtree {
 
   /** The signal's own entry came. */
   get answered(): boolean {
-    return this.#hops.has(this.#sent.id);
+    return this.#accepted.has(this.#sent.id);
   }
 
   /** Why the peer's report of the signal is not its sub-tree (once it is complete), or undefined. */
@@ -69,12 +66,12 @@ export class PeerSubtree {
 
   #misplaced(t: TraceEntry): string | undefined {
     const s = this.#sent;
-    if (this.#hops.has(t.signal)) return `the trace entry of signal ${quoted(t.signal)} repeats`;
+    if (this.#accepted.has(t.signal)) return `the trace entry of signal ${quoted(t.signal)} repeats`;
     if (t.signal === s.id)
       return t.parent === s.parentId && t.hop === s.hop && t.neuron === s.to
         ? undefined
         : `the trace entry of signal ${quoted(s.id)} is not the signal sent (its parent, hop or neuron differs)`;
-    const parentHop = t.parent === null ? undefined : this.#hops.get(t.parent);
+    const parentHop = t.parent === null ? undefined : this.#accepted.get(t.parent)?.hop;
     if (parentHop === undefined)
       return `the trace entry of signal ${quoted(t.signal)} descends from no signal of the sub-tree it was sent`;
     if (t.hop !== parentHop + 1)
@@ -87,7 +84,7 @@ export class PeerSubtree {
   /** Whether `neuron` ran an accepted signal from `id` up to the signal sent (hops bound the walk). */
   #onChain(id: string, neuron: string): boolean {
     for (let at: string | null = id; at !== null && at !== this.#sent.parentId; ) {
-      const e = this.#up.get(at);
+      const e = this.#accepted.get(at);
       if (e === undefined) return false;
       if (e.neuron === neuron) return true;
       at = e.parent;

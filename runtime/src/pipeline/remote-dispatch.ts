@@ -1,7 +1,8 @@
 import { PEER_ANSWER_GRACE_MS, peerTimeout } from '../cluster/peer-call.ts';
 import type { PeerTransport } from '../cluster/peer-client.ts';
+import { malformedPeerAnswer } from '../cluster/read-peer-answer.ts';
 import type { NeuronConfig, RequestBudget } from '../config/types.ts';
-import { Hal9Error, isHal9Error, toErrorInfo } from '../errors.ts';
+import { isHal9Error, toErrorInfo } from '../errors.ts';
 import { serverAttributes } from '../tracing/server-attributes.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
 import type { UpstreamBreaker } from './breaker.ts';
@@ -246,13 +247,7 @@ export class RemoteDispatch {
             }
             // What belongs is kept (its model calls were made); the signal ends in PEER_ERROR, with
             // an entry of its own when the peer sent none.
-            const error = toErrorInfo(
-              new Hal9Error('PEER_ERROR', `${target.id} sent a malformed answer: ${problem}`, {
-                upstream,
-                malformed: true,
-              }),
-              target.id,
-            );
+            const error = toErrorInfo(malformedPeerAnswer(target, problem), target.id);
             const own = sub.answered ? [] : [this.#d.traceEntry(w.signal, target, error)];
             w.run.close(
               w.signal,
