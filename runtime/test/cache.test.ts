@@ -320,6 +320,30 @@ describe('response cache', () => {
     expect(cachedOf(await send('risky'))).toBe(false);
   });
 
+  it('takes a stop reason it does not know as not finished, and never reads it off Object', async () => {
+    const { fake } = await start();
+    for (const reason of ['constructor', 'a_future_reason']) {
+      fake.script(
+        cutOffMessage('RESULT: done, perhaps', reason),
+        cutOffMessage('RESULT: done, perhaps', reason),
+      );
+      const r = await send(`unknown ${reason}`);
+      expect(r.status).toBe(200);
+      expect(r.body.errors).toEqual([
+        {
+          code: 'ANSWER_TRUNCATED',
+          message: `impl-1's answer was cut off (stop_reason ${reason}: not a stop reason the runtime knows as finished (end_turn, stop_sequence)); what it held was routed as it stands`,
+          neuron: 'impl-1',
+        },
+      ]);
+      expect(cachedOf(await send(`unknown ${reason}`))).toBe(false);
+    }
+    // A stop sequence finishes an answer: cached, no error.
+    fake.script(cutOffMessage('RESULT: done', 'stop_sequence'));
+    expect((await send('stopped')).body.errors).toEqual([]);
+    expect(cachedOf(await send('stopped'))).toBe(true);
+  });
+
   it('keys on content and neuron (system prompt), and only caches the configured layers', async () => {
     const { fake, rt } = await start({}, [
       neuron('design-1', 'L3', ['impl-1']),

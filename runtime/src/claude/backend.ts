@@ -24,22 +24,17 @@ export interface Completion {
 }
 
 /**
- * Stop reasons of an answer the model did not finish: it hit `max_tokens`, its context window filled,
- * the API's policy classifiers stopped it (`refusal`), or it paused for a tool (`tool_use`,
- * `pause_turn`: the runtime offers none, so no turn follows). Its text is at most a prefix of what the
- * model meant to say (a RESULT cut mid-sentence, a CONTENT cut mid-spec), so it is never cached, and
- * its request says so (ANSWER_TRUNCATED).
+ * Stop reasons of an answer the model finished: it ended its turn or wrote a stop sequence. Any other
+ * (`max_tokens`, `model_context_window_exceeded`, `refusal`: the API's policy classifiers stopped it,
+ * `tool_use`/`pause_turn`: the runtime offers no tools, so no turn follows, or one the runtime does not
+ * know) leaves a text that is at most a prefix of what the model meant to say (a RESULT cut
+ * mid-sentence, a CONTENT cut mid-spec), so it is never cached, and its request says so
+ * (ANSWER_TRUNCATED). An answer with no stop reason (the mock's) is finished.
  */
-export const CUT_OFF_STOP_REASONS: ReadonlySet<string> = new Set([
-  'max_tokens',
-  'model_context_window_exceeded',
-  'refusal',
-  'tool_use',
-  'pause_turn',
-]);
+export const FINISHED_STOP_REASONS: ReadonlySet<string> = new Set(['end_turn', 'stop_sequence']);
 
 export const cutOff = (c: Completion): boolean =>
-  c.finishReason !== undefined && CUT_OFF_STOP_REASONS.has(c.finishReason);
+  c.finishReason !== undefined && !FINISHED_STOP_REASONS.has(c.finishReason);
 
 /** A model back-end: the mock or the Messages API. Failures throw Hal9Errors with upstream codes. */
 export interface ModelBackend {

@@ -235,12 +235,16 @@ function contentCopies(
   return (c) => copies.get(idOf(c)) ?? c;
 }
 
-const STOPPED_BY: Readonly<Record<string, string>> = {
-  model_context_window_exceeded: "the model's context window is full",
-  refusal: "the model API's policy classifiers stopped it",
-  tool_use: 'the model paused for a tool, and the runtime offers none',
-  pause_turn: 'the model paused its turn, and the runtime does not resume one',
-};
+// A Map: the stop reason is the upstream's string, and `constructor` must not read Object's.
+const STOPPED_BY: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    model_context_window_exceeded: "the model's context window is full",
+    refusal: "the model API's policy classifiers stopped it",
+    tool_use: 'the model paused for a tool, and the runtime offers none',
+    pause_turn: 'the model paused its turn, and the runtime does not resume one',
+  }),
+);
+const UNKNOWN_STOP = 'not a stop reason the runtime knows as finished (end_turn, stop_sequence)';
 
 /**
  * An answer the model did not finish (claude/backend.ts cutOff): what it held is routed as it stands,
@@ -251,7 +255,7 @@ export function cutOffError(id: string, finishReason: string, maxTokens: number)
   const atLimit = finishReason === 'max_tokens';
   const why = atLimit
     ? `at claude.max_tokens (${maxTokens} tokens)`
-    : `(stop_reason ${finishReason}: ${STOPPED_BY[finishReason] ?? 'the model did not finish'})`;
+    : `(stop_reason ${finishReason}: ${STOPPED_BY.get(finishReason) ?? UNKNOWN_STOP})`;
   return toErrorInfo(
     new Hal9Error(
       'ANSWER_TRUNCATED',
