@@ -210,6 +210,10 @@ describe('HTTP errors', () => {
     expect([admin.status, admin.headers.get('allow')]).toEqual([405, 'GET, HEAD, PUT']);
     const byId = await rt.post('/v1/signals/some-id', { content: 'x' });
     expect([byId.status, byId.headers.get('allow')]).toEqual([405, 'DELETE, GET, HEAD']);
+    // A path written percent-encoded is the same path: GET serves it, another method is 405 too.
+    expect((await rt.get('/v1/%6eeurons')).status).toBe(200);
+    const encoded = await fetch(`${rt.url}/v1/%6eeurons`, { method: 'DELETE' });
+    expect([encoded.status, encoded.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
   });
 
   it('answers 404 or 405 before reading the body of a request no route takes', async () => {

@@ -513,7 +513,10 @@ describe('peer answers', () => {
 describe('a peer’s report of a signal is that signal’s sub-tree', () => {
   type Sent = { id: string; parentId: string; hop: number };
   /** A runtime whose `lead` (L3) forwards every signal to `impl` at the peer `answer` plays. */
-  const leadBefore = async (answer: (sent: Sent, res: ServerResponse, streamed: boolean) => void) => {
+  const leadBefore = async (
+    answer: (sent: Sent, res: ServerResponse, streamed: boolean) => void,
+    performance: Record<string, unknown> = {},
+  ) => {
     const peerNeuron = await peerReading((body, res) => {
       const { signals } = JSON.parse(body) as { signals: Sent[] };
       answer(signals[0]!, res, false);
@@ -523,7 +526,7 @@ describe('a peer’s report of a signal is that signal’s sub-tree', () => {
       claude: {
         mock_responses: { L3: [{ trigger: 'default', response: 'FORWARD_TO: impl\nCONTENT: job' }] },
       },
-      performance: { signal_buffer_size: 1, cache_layers: [] },
+      performance: { signal_buffer_size: 1, cache_layers: [], ...performance },
     });
     started.push(rt);
     return rt;
@@ -576,6 +579,35 @@ describe('a peer’s report of a signal is that signal’s sub-tree', () => {
       code: 'PEER_ERROR',
       message: expect.stringContaining('descends from no signal of the sub-tree it was sent'),
     });
+  });
+
+  it('a report refused as not the sub-tree counts against the peer’s breaker, as a malformed answer does', async () => {
+    let calls = 0;
+    const rt = await leadBefore(
+      (_s, res) => {
+        calls++;
+        json(res, 200, { outcomes: [{ results: [], trace: [], errors: [] }] });
+      },
+      {
+        circuit_breaker: {
+          failure_threshold: 2,
+          success_threshold: 1,
+          timeout_seconds: 60,
+          window_seconds: 600,
+        },
+      },
+    );
+    for (const content of ['one', 'two']) {
+      const r = await rt.post('/v1/signals', { content });
+      expect(r.body.errors.map((e: { code: string }) => e.code)).toEqual(['PEER_ERROR']);
+    }
+    expect(await rt.metric('hal9_upstream_requests_total', { upstream: 'peer:impl', status: 'error' })).toBe(
+      2,
+    );
+    expect((await rt.get('/v1/neurons')).body.neurons[1].breakers).toEqual({ 'peer:impl': 'open' });
+    const third = await rt.post('/v1/signals', { content: 'three' });
+    expect(third.body.errors).toEqual([expect.objectContaining({ code: 'BREAKER_OPEN', neuron: 'impl' })]);
+    expect(calls).toBe(2);
   });
 
   it('a streamed report without the signal’s own entry ends the stream with the branch’s PEER_ERROR entry', async () => {

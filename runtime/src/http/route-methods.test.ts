@@ -27,4 +27,12 @@ describe('routeMethods', () => {
     expect(table.allowed('/aXb')).toEqual([]);
     expect(table.allowed('/a.b')).toEqual(['GET']);
   });
+
+  it('matches a percent-encoded path as the router does, never an encoded slash as a new segment', () => {
+    expect(table.allowed('/v1/%73ignals')).toEqual(['POST']);
+    expect(table.allowed('/v1/admin/%70erformance?x=%zz')).toEqual(['GET', 'PUT']);
+    expect(table.allowed('/v1/signals/a%2Fb')).toEqual(['GET', 'HEAD']);
+    expect(table.allowed('/v1%2Fsignals')).toEqual([]);
+    expect(table.allowed('/v1/signals/%zz')).toEqual(['GET', 'HEAD']);
+  });
 });

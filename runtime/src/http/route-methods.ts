@@ -5,7 +5,7 @@
 export interface RouteMethods {
   /** Records a route (fastify's onRoute hook). */
   add(route: { readonly method: string | readonly string[]; readonly url: string }): void;
-  /** The methods routes of this path take (its query aside), sorted; none when no route has it. */
+  /** The methods routes of this path take (its query aside, percent-decoded), sorted; none when no route has it. */
   allowed(url: string): string[];
 }
 
@@ -37,7 +37,13 @@ export function routeMethods(): RouteMethods {
     },
     allowed(url) {
       const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
+      let path = q === -1 ? url : url.slice(0, q);
+      // Matched as the router matches it: percent-decoded, with what would make a new segment (%2F)
+      // left encoded (decodeURI keeps reserved characters). A malformed escape is matched as sent.
+      if (path.includes('%'))
+        try {
+          path = decodeURI(path);
+        } catch {}
       const out = new Set<string>();
       for (const r of routes.values()) if (r.pattern.test(path)) for (const m of r.methods) out.add(m);
       return [...out].sort();

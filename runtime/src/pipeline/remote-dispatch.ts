@@ -13,7 +13,7 @@ import { upstreamStatus } from './model-call.ts';
 import type { PipelineObserver } from './observer.ts';
 import { PeerSubtree } from './peer-subtree.ts';
 import type { RequestRun } from './request-run.ts';
-import type { Signal, TraceContext, TraceEntry } from './signal.ts';
+import type { BranchOutcome, Signal, TraceContext, TraceEntry } from './signal.ts';
 
 // Forwarding to a neuron hosted by another runtime pod: signals are batched (one HTTP request per
 // batch), at most `maxInFlight` batches per peer; the rest wait here. The peer gets the longest
@@ -58,6 +58,12 @@ export interface RemoteDispatchDeps {
 }
 
 /** A peer call's span end when the peer answered its batch (a 200 is the only answer taken). */
+/** A signal's report from the peer, as its sub-tree check left it, and what did not belong (if anything). */
+interface Checked {
+  readonly outcome: BranchOutcome | undefined;
+  readonly problem: string | undefined;
+}
+
 const ANSWERED = { attributes: { 'http.response.status_code': 200 } } as const;
 
 export class RemoteDispatch {
@@ -199,68 +205,71 @@ export class RemoteDispatch {
     const streamed = live.some((w) => w.run.observed);
     /** What the peer reports of each signal, checked to be its sub-tree (peer-subtree.ts). */
     const subtrees = live.map((w) => new PeerSubtree(w.signal));
+    /**
+     * Set when the peer answered but some signal's report was not its sub-tree. The call then fails,
+     * so the peer's breaker counts it as it counts an answer the transport finds malformed, and each
+     * signal still keeps what belongs (its model calls were made).
+     */
+    let refused: readonly Checked[] | undefined;
     const t0 = clock.now();
     this.#d.breaker
       .fire(() =>
-        this.#d.peers.send(
-          target,
-          live.map((w) => w.signal),
-          deadline,
-          {
-            signal: cancel.signal,
-            contexts,
-            budgets: live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
-            callerDeadlines: live.map((w) => w.run.deadlineByCaller),
-            onProgress: streamed
-              ? (i, p) => {
-                  const w = live[i];
-                  const sub = subtrees[i];
-                  if (!w || !sub) return;
-                  const trace = p.trace !== undefined && sub.entry(p.trace);
-                  const result = p.result !== undefined && sub.result(p.result);
-                  if (!trace && !result) return;
-                  w.run.progress(
-                    {
-                      ...(trace ? { trace: [p.trace!] } : {}),
-                      ...(result ? { results: [p.result!] } : {}),
-                    },
-                    w.signal,
-                  );
-                }
-              : undefined,
-            // A request that ends while the batch runs on for others has its signals stopped there.
-            ends: live.map((w) => w.run.signal),
-          },
-        ),
+        this.#d.peers
+          .send(
+            target,
+            live.map((w) => w.signal),
+            deadline,
+            {
+              signal: cancel.signal,
+              contexts,
+              budgets: live.map((w) => budgetLeft(w.run.spent, this.#d.budget, sending.get(w.run))),
+              callerDeadlines: live.map((w) => w.run.deadlineByCaller),
+              onProgress: streamed
+                ? (i, p) => {
+                    const w = live[i];
+                    const sub = subtrees[i];
+                    if (!w || !sub) return;
+                    const trace = p.trace !== undefined && sub.entry(p.trace);
+                    const result = p.result !== undefined && sub.result(p.result);
+                    if (!trace && !result) return;
+                    w.run.progress(
+                      {
+                        ...(trace ? { trace: [p.trace!] } : {}),
+                        ...(result ? { results: [p.result!] } : {}),
+                      },
+                      w.signal,
+                    );
+                  }
+                : undefined,
+              // A request that ends while the batch runs on for others has its signals stopped there.
+              ends: live.map((w) => w.run.signal),
+            },
+          )
+          .then((outcomes) => {
+            const checked = subtrees.map((sub, i): Checked => {
+              const o = outcomes[i];
+              return { outcome: o && sub.outcome(o), problem: sub.problem() };
+            });
+            const first = checked.find((c) => c.problem !== undefined);
+            if (first === undefined) return checked;
+            refused = checked;
+            throw malformedPeerAnswer(target, first.problem!);
+          }),
       )
       .then(
-        (outcomes) => {
+        (checked) => {
           for (const { span } of spans.values()) span.end(ANSWERED);
           observer.upstream(upstream, '200', clock.now() - t0);
           live.forEach((w, i) => {
-            const sub = subtrees[i]!;
-            const outcome = outcomes[i] && sub.outcome(outcomes[i]);
-            const problem = sub.problem();
-            if (problem === undefined) {
-              w.run.close(w.signal, outcome, 'peer');
-              return;
-            }
-            // What belongs is kept (its model calls were made); the signal ends in PEER_ERROR, with
-            // an entry of its own when the peer sent none.
-            const error = toErrorInfo(malformedPeerAnswer(target, problem), target.id);
-            const own = sub.answered ? [] : [this.#d.traceEntry(w.signal, target, error)];
-            w.run.close(
-              w.signal,
-              {
-                results: outcome?.results ?? [],
-                trace: [...(outcome?.trace ?? []), ...own],
-                errors: [...(outcome?.errors ?? []), error],
-              },
-              'peer',
-            );
+            w.run.close(w.signal, checked[i]!.outcome, 'peer');
           });
         },
         (e) => {
+          observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
+          if (refused) {
+            this.#closeRefused(live, subtrees, refused, spans);
+            return;
+          }
           // A call cut off because its requests ended: each span names its own request's end (its
           // deadline, its caller gone, a drain), not the cancellation they share; a peer that did not
           // answer in its grace is named as such (its timeout is what the call ended with).
@@ -273,7 +282,6 @@ export class RemoteDispatch {
               attributes,
               error: toErrorInfo(run.running || hung ? e : (run.signal.reason ?? e), target.id),
             });
-          observer.upstream(upstream, upstreamStatus(e), clock.now() - t0);
           live.forEach((w, i) => {
             const error = toErrorInfo(e, target.id);
             // A signal whose entry the peer streamed before failing has its one entry (what failed
@@ -292,5 +300,43 @@ export class RemoteDispatch {
         this.#buffer.poke();
         this.#d.onChange?.();
       });
+  }
+
+  /**
+   * A batch the peer answered with some signal's report not its sub-tree: what belongs is kept, and
+   * each such signal ends in PEER_ERROR naming what did not belong, with an entry of its own when the
+   * peer sent none. A request's peer-call span fails only when one of its signals was refused.
+   */
+  #closeRefused(
+    live: readonly RemoteWork[],
+    subtrees: readonly PeerSubtree[],
+    checked: readonly Checked[],
+    spans: ReadonlyMap<SpanRef, { readonly span: SpanRef; readonly run: RequestRun }>,
+  ): void {
+    const { target } = this.#d;
+    const failed = new Map<SpanRef, ReturnType<typeof toErrorInfo>>();
+    live.forEach((w, i) => {
+      const { outcome, problem } = checked[i]!;
+      if (problem === undefined) {
+        w.run.close(w.signal, outcome, 'peer');
+        return;
+      }
+      const error = toErrorInfo(malformedPeerAnswer(target, problem), target.id);
+      if (!failed.has(w.parent)) failed.set(w.parent, error);
+      const own = subtrees[i]!.answered ? [] : [this.#d.traceEntry(w.signal, target, error)];
+      w.run.close(
+        w.signal,
+        {
+          results: outcome?.results ?? [],
+          trace: [...(outcome?.trace ?? []), ...own],
+          errors: [...(outcome?.errors ?? []), error],
+        },
+        'peer',
+      );
+    });
+    for (const [parent, { span }] of spans) {
+      const error = failed.get(parent);
+      span.end(error ? { attributes: {}, error } : ANSWERED);
+    }
   }
 }
