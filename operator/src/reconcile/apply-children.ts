@@ -125,7 +125,18 @@ export async function applyChildren(
         await refuseUnlessOurs(deps, neuron, obj, live);
         await removeConflictingItems(deps, neuron, obj, live, log);
         if (foreign.length > 0) await takeBackTemplate(deps, neuron, obj, log);
-      } else ({ created, exists } = await createUnlessTaken(deps, neuron, obj));
+      } else {
+        const taken = await createUnlessTaken(deps, neuron, obj);
+        ({ created, exists } = taken);
+        // Ours and as rendered: the operator's own create of a moment ago (a pass that ran before
+        // the caches caught up with it). Applied again, it would be a second write and a second
+        // `Applied` Event for one creation.
+        if (taken.existing && liveDiffers(obj, taken.existing) === undefined) {
+          if (kind === 'Deployment') deployment = taken.existing as V1Deployment;
+          deps.onApplySkipped?.(kind);
+          continue;
+        }
+      }
       if (handover) {
         // We are about to stop applying spec.replicas (an HPA takes over). Dropping a field only we
         // own deletes it and the apiserver defaults it to 1; another manager co-owning it keeps it.
@@ -199,13 +210,14 @@ export const absentVersion = '1';
  * no longer rendering the kind would then delete it. So the apply is conditional on the name being
  * free (absentVersion): one request for the usual creation, where a read and an apply were two.
  * Refused, the object is read: it is applied over (by the caller) only when its controller is this
- * Neuron (one the caches have not seen yet), and then `exists` says it was updated, not created.
+ * Neuron (one the caches have not seen yet) and it differs from what is rendered, and then `exists`
+ * says it was updated, not created.
  */
 async function createUnlessTaken(
   deps: NeuronReconcilerDeps,
   neuron: Neuron,
   obj: KubernetesObject,
-): Promise<{ created?: KubernetesObject; exists: boolean }> {
+): Promise<{ created?: KubernetesObject; existing?: KubernetesObject; exists: boolean }> {
   try {
     const created = await deps.writer.apply({
       ...obj,
@@ -216,8 +228,9 @@ async function createUnlessTaken(
     if (!(err instanceof OperatorError && err.status === 409)) throw err;
   }
   const existing = await deps.readChild(obj);
-  if (existing) await refuseUnlessOurs(deps, neuron, obj, existing, true);
-  return { exists: existing !== undefined };
+  if (!existing) return { exists: false };
+  await refuseUnlessOurs(deps, neuron, obj, existing, true);
+  return { existing, exists: true };
 }
 
 /**

@@ -1087,6 +1087,27 @@ describe('a name already taken by an object the operator did not create', () => 
     expect(t.infos).toContainEqual({ msg: 'Created ConfigMap', differs: '(absent)' });
   });
 
+  it('is not written again when it is what this Neuron rendered (its own create, not cached yet)', async () => {
+    const neuron = aNeuron('a', { replicas: 2 });
+    // A first pass creates every child; the caches have seen none of them when the next pass runs.
+    const first = setup([neuron], aHal9Cluster());
+    await first.reconcile(key);
+    const created = first.applied.filter((o) => o.kind !== 'Neuron');
+    expect(created.map((o) => o.kind)).toEqual(['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget']);
+    const live = created.map((o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } }));
+    const next = setup([neuron], aHal9Cluster(), { existing: live });
+    await next.reconcile(key);
+    expect(next.conditional).toEqual(created.map((o) => `${o.kind} ${o.metadata?.name}`));
+    expect(next.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual([]);
+    expect(next.skipped).toEqual(['ConfigMap', 'Service', 'Deployment', 'PodDisruptionBudget']);
+    expect(next.events).not.toContain('Normal Applied');
+    // One that differs from the render is still applied over.
+    const changed = live.map((o) => (o.kind === 'Service' ? { ...o, spec: { type: 'NodePort' } } : o));
+    const third = setup([neuron], aHal9Cluster(), { existing: changed });
+    await third.reconcile(key);
+    expect(third.applied.map((o) => o.kind).filter((k) => k !== 'Neuron')).toEqual(['Service']);
+  });
+
   it('is left alone when the cache holds it by our label alone, applied over when an earlier Neuron of this name controls it', async () => {
     const service = withAppliedHash(
       renderNeuron({ cluster: aHal9Cluster(), neuron: aNeuron('a'), peers: [] }).objects.find(
