@@ -399,6 +399,17 @@ describe('startingPods', () => {
       { conditions: [{ ...settled.conditions[0], status: 'False' }, settled.conditions[1]] },
       true,
     ],
+    [
+      'paused before it was ever rendered (not Ready)',
+      {
+        conditions: [
+          { ...settled.conditions[0], status: 'False' },
+          { ...settled.conditions[1], status: 'False', reason: 'Paused' },
+          { ...settled.conditions[0], type: 'Paused', status: 'True', reason: 'Paused' },
+        ],
+      },
+      false,
+    ],
   ] as const)('%s: %s', (_name, status, expected) => {
     const n = aNeuron('a', {}, status ? { status: structuredClone(status) as Neuron['status'] } : {});
     expect(startingPods(n as Neuron)).toBe(expected);

@@ -320,6 +320,9 @@ export function ownPolicies(cluster: Hal9Cluster, live: ObjectReader<KubernetesO
  */
 export function startingPods(neuron: Neuron): boolean {
   const conditions = neuron.status?.conditions;
+  // Paused, nothing of it is applied, so the operator starts none of its pods (one never rendered is
+  // not Ready for as long as it stays paused); its Secret is still checked every recheckMs.
+  if (findCondition(conditions, ConditionType.Paused)?.status === 'True') return false;
   return (
     findCondition(conditions, ConditionType.Ready)?.status !== 'True' ||
     findCondition(conditions, ConditionType.Progressing)?.status === 'True'
