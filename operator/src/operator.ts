@@ -98,11 +98,14 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
   const adminToken = adminKey
     ? async (cluster: Hal9Cluster) => derivedAdminToken(await adminKey(), cluster)
     : undefined;
+  const identity =
+    config.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
   // Longer than a resync: a broken Neuron reconciled on every resync gets one Event, not one each time.
   const events = createEventRecorder({
     writer,
     clock,
     logger,
+    instance: identity,
     dedupeMs: Math.max(10 * 60_000, 2 * config.resyncSeconds * 1000),
     onDropped: (reason) => metrics.eventsDropped.inc({ reason }),
   });
@@ -342,7 +345,7 @@ export async function startOperator(deps: OperatorDeps): Promise<RunningOperator
       ),
       name: leaseName,
       namespace: leaseNamespace,
-      identity: config.identity ?? `${hostname()}_${process.pid}_${Math.random().toString(16).slice(2, 10)}`,
+      identity,
       clock,
       logger,
       onStatus: (leading) => metrics.leaderStatus.set({ name: leaseName }, leading ? 1 : 0),

@@ -103,9 +103,9 @@ describe('the minimal sample', () => {
     ]);
   });
 
-  it('records an Event when it applied the children', async () => {
+  it('records an Event when it applied the children, naming the replica that reports it', async () => {
     // The recorder creates Events without waiting (fire and forget): wait for it.
-    await waitFor(
+    const event = await waitFor(
       'the Applied Event of impl-1',
       async () =>
         (await r.events()).find(
@@ -113,6 +113,8 @@ describe('the minimal sample', () => {
         ),
       { timeoutMs: 30_000 },
     );
+    expect(event.reportingComponent).toBe('hal9-operator');
+    expect(event.reportingInstance).toMatch(/^\S+_\d+_[0-9a-f]+$/);
   });
 });
 

@@ -22,6 +22,7 @@ function setup(o: { refuse?: () => boolean; maxPending?: number } = {}) {
     writer,
     clock,
     logger: pino({ level: 'silent' }),
+    instance: `op-a${'x'.repeat(200)}`,
     dedupeMs: 20 * MIN,
     resendMs: 45 * MIN,
     perSecond: 10,
@@ -52,6 +53,17 @@ describe('createEventRecorder', () => {
     // Another message is another event.
     events.record(neuron, 'Warning', 'ClusterNotFound', 'Hal9Cluster "other" not found');
     expect(sent).toHaveLength(3);
+  });
+
+  it('names the component and the replica that reports, within the apiserver’s 128 characters', async () => {
+    const { sent, events } = setup();
+    events.record(aNeuron('impl-1'), 'Normal', 'Applied', 'Applied Service impl-1');
+    await settled();
+    expect(sent[0]).toMatchObject({
+      source: { component: 'hal9-operator' },
+      reportingComponent: 'hal9-operator',
+      reportingInstance: `op-a${'x'.repeat(124)}`,
+    });
   });
 
   it('sends it again once it stopped recurring for the window and comes back', () => {

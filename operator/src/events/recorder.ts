@@ -26,6 +26,12 @@ export interface EventRecorderOptions {
   readonly logger: Logger;
   readonly component?: string;
   /**
+   * Which replica reports (its leader-election identity): the Event's `reportingInstance`, so with
+   * several replicas `kubectl get events` tells whose it is. At most 128 characters are kept, the
+   * apiserver's bound.
+   */
+  readonly instance?: string;
+  /**
    * The same event about the same object is sent again only once it has not recurred for this long
    * (client-go aggregates too): a state that stays as it is, reported on every resync, is one Event,
    * not one per resync. The composition root makes it longer than the resync period.
@@ -57,6 +63,8 @@ interface Pending {
 }
 
 export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
+  const component = o.component ?? 'hal9-operator';
+  const instance = o.instance?.slice(0, 128);
   const dedupeMs = o.dedupeMs ?? 10 * 60_000;
   const resendMs = o.resendMs ?? 45 * 60_000;
   const maxTracked = o.maxTracked ?? 10_000;
@@ -132,7 +140,9 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
           type,
           reason,
           message: message.slice(0, 1024),
-          source: { component: o.component ?? 'hal9-operator' },
+          source: { component },
+          reportingComponent: component,
+          ...(instance ? { reportingInstance: instance } : {}),
           firstTimestamp: time,
           lastTimestamp: time,
           count: 1,
