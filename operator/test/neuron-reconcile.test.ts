@@ -115,6 +115,7 @@ describe('the minimal sample', () => {
     );
     expect(event.reportingComponent).toBe('hal9-operator');
     expect(event.reportingInstance).toMatch(/^\S+_\d+_[0-9a-f]+$/);
+    expect(event.source).toEqual({ component: 'hal9-operator', host: event.reportingInstance });
   });
 });
 

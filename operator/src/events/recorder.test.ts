@@ -60,7 +60,7 @@ describe('createEventRecorder', () => {
     events.record(aNeuron('impl-1'), 'Normal', 'Applied', 'Applied Service impl-1');
     await settled();
     expect(sent[0]).toMatchObject({
-      source: { component: 'hal9-operator' },
+      source: { component: 'hal9-operator', host: `op-a${'x'.repeat(124)}` },
       reportingComponent: 'hal9-operator',
       reportingInstance: `op-a${'x'.repeat(124)}`,
     });

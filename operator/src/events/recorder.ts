@@ -140,7 +140,9 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
           type,
           reason,
           message: message.slice(0, 1024),
-          source: { component },
+          // kubectl's SOURCE column prints source.component and source.host (the reporting fields only
+          // when both are empty), so the replica goes in both.
+          source: instance ? { component, host: instance } : { component },
           reportingComponent: component,
           ...(instance ? { reportingInstance: instance } : {}),
           firstTimestamp: time,
