@@ -400,15 +400,26 @@ describe('startingPods', () => {
       true,
     ],
     [
-      'paused before it was ever rendered (not Ready)',
+      'paused before it was ever rendered (not Ready, no Deployment)',
       {
         conditions: [
-          { ...settled.conditions[0], status: 'False' },
+          { ...settled.conditions[0], status: 'False', reason: 'WaitingForDeployment' },
           { ...settled.conditions[1], status: 'False', reason: 'Paused' },
           { ...settled.conditions[0], type: 'Paused', status: 'True', reason: 'Paused' },
         ],
       },
       false,
+    ],
+    [
+      'paused with its Deployment rolling pods out (an eviction, its HPA, a rollout restart)',
+      {
+        conditions: [
+          { ...settled.conditions[0], status: 'False', reason: 'RollingOut' },
+          { ...settled.conditions[1], status: 'False', reason: 'Paused' },
+          { ...settled.conditions[0], type: 'Paused', status: 'True', reason: 'Paused' },
+        ],
+      },
+      true,
     ],
   ] as const)('%s: %s', (_name, status, expected) => {
     const n = aNeuron('a', {}, status ? { status: structuredClone(status) as Neuron['status'] } : {});

@@ -12,7 +12,7 @@ import { outlivingNeurons } from '../render/shared-owners.ts';
 import { entryNeuron } from '../spec/entry-neuron.ts';
 import { type AccessFailure, type AccessStep, accessFailure, firstToShow } from '../status/access-failure.ts';
 import { findCondition } from '../status/conditions.ts';
-import { ConditionType } from '../status/reasons.ts';
+import { ConditionType, Reason } from '../status/reasons.ts';
 import { clusterGoneAccess } from './cluster-gone.ts';
 import { type CreateSecret, createTokenSecrets } from './token-secrets.ts';
 
@@ -320,13 +320,17 @@ export function ownPolicies(cluster: Hal9Cluster, live: ObjectReader<KubernetesO
  */
 export function startingPods(neuron: Neuron): boolean {
   const conditions = neuron.status?.conditions;
-  // Paused, nothing of it is applied, so the operator starts none of its pods (one never rendered is
-  // not Ready for as long as it stays paused); its Secret is still checked every recheckMs.
-  if (findCondition(conditions, ConditionType.Paused)?.status === 'True') return false;
-  return (
-    findCondition(conditions, ConditionType.Ready)?.status !== 'True' ||
-    findCondition(conditions, ConditionType.Progressing)?.status === 'True'
-  );
+  const ready = findCondition(conditions, ConditionType.Ready);
+  // Paused before its Deployment was made, it has no pods to start, and it stays not Ready as long as
+  // it stays paused. One paused with a Deployment still starts pods (an eviction, a drain, its HPA, a
+  // rollout restart), which need the Secret as any others do.
+  if (
+    findCondition(conditions, ConditionType.Paused)?.status === 'True' &&
+    ready?.status !== 'True' &&
+    ready?.reason === Reason.WaitingForDeployment
+  )
+    return false;
+  return ready?.status !== 'True' || findCondition(conditions, ConditionType.Progressing)?.status === 'True';
 }
 
 function step(verb: AccessStep['verb'], obj: KubernetesObject): AccessStep {
