@@ -10,6 +10,7 @@ export type { LatencyHistogram, LoadReport, NeuronLoad } from './load-report.ts'
 export {
   compareAnyQuantities,
   compareQuantities,
+  cpuRoundedToMilli,
   isQuantity,
   isWholeQuantity,
   milliCpu,

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantity, milliCpu, parseQuantity, quantityString, sameQuantity } from './quantity.ts';
+import {
+  cpuRoundedToMilli,
+  isQuantity,
+  milliCpu,
+  parseQuantity,
+  quantityString,
+  sameQuantity,
+} from './quantity.ts';
 
 describe('quantities', () => {
   it.each([
@@ -31,6 +38,25 @@ describe('quantities', () => {
     expect(milliCpu('1500m')).toBe(1500);
     expect(milliCpu('0.1')).toBe(100);
   });
+
+  it.each([
+    ['0.0001', '1m'],
+    ['100u', '1m'],
+    ['1n', '1m'],
+    ['1e-10', '1m'],
+    ['1.5m', '2m'],
+    ['0.0015', '2m'],
+    ['2.0001', '2001m'],
+  ] as const)('rounds CPU %s finer than a millicore up to %s, as the apiserver keeps it', (q, rounded) => {
+    expect(cpuRoundedToMilli(q)).toBe(rounded);
+  });
+
+  it.each(['1m', '0.001', '1000u', '2', 2, '1.5', '1e-3', '0', 'garbage'] as const)(
+    'leaves CPU %j of whole millicores (or no quantity) as it is',
+    (q) => {
+      expect(cpuRoundedToMilli(q)).toBeUndefined();
+    },
+  );
 
   it('compares by value', () => {
     expect(sameQuantity('2', '2000m')).toBe(true);

@@ -104,6 +104,22 @@ function exact(q: Quantity): Decimal | undefined {
 }
 
 /**
+ * A CPU quantity finer than a millicore, rounded up to whole millicores as the apiserver stores a
+ * container's CPU ("0.0001" is kept as 1m, "1.5m" as 2m); undefined when it is whole millicores
+ * already, or not a quantity. Rendered unrounded, it never equals what the apiserver holds.
+ */
+export function cpuRoundedToMilli(q: Quantity): string | undefined {
+  const x = exact(q);
+  if (!x) return undefined;
+  // The value in millicores is digits × 10^(exp + 3).
+  const e = x.exp + 3;
+  if (e >= 0) return undefined;
+  const unit = 10n ** BigInt(-e);
+  if (x.digits % unit === 0n) return undefined;
+  return `${x.digits / unit + 1n}m`;
+}
+
+/**
  * Compares two quantities by value, exactly: negative when a < b, 0 when equal, positive when a > b;
  * undefined when either is not a quantity.
  */

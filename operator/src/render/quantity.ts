@@ -1,5 +1,6 @@
 // Quantities are part of the Hal9 API package (one parser for the operator and cdk8s).
 export {
+  cpuRoundedToMilli,
   milliCpu,
   parseQuantity,
   type Quantity,

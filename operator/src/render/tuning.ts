@@ -9,6 +9,7 @@ import type { EffectiveNeuronSpec } from '../spec/effective-spec.ts';
 import { Reason } from '../status/reasons.ts';
 import { runtimePort } from './labels.ts';
 import {
+  cpuRoundedToMilli,
   milliCpu,
   parseQuantity,
   type Quantity,
@@ -131,12 +132,28 @@ function quantityStrings(
   return out;
 }
 
+/**
+ * CPU finer than a millicore goes in rounded up, with a warning: the apiserver keeps a container's
+ * CPU in whole millicores, so the value as written never matched the Deployment it held, and every
+ * pass that looked at it applied it again.
+ */
+function wholeMillicores(q: Record<string, string>, field: string, warnings: string[]): void {
+  const rounded = q.cpu === undefined ? undefined : cpuRoundedToMilli(q.cpu);
+  if (rounded === undefined) return;
+  warnings.push(
+    `${field}.cpu ${q.cpu} is finer than a millicore, the least a container's CPU is counted in: ${rounded} is set (write it so in the Neuron or its Hal9Cluster)`,
+  );
+  q.cpu = rounded;
+}
+
 function cpuAndMemory(
   spec: EffectiveNeuronSpec,
   warnings: string[],
 ): { requests: Record<string, string>; limits: Record<string, string> } {
   const requests = quantityStrings(spec.resources.requests);
   const limits = quantityStrings(spec.resources.limits);
+  wholeMillicores(requests, 'resources.requests', warnings);
+  wholeMillicores(limits, 'resources.limits', warnings);
   if (!spec.nodeTuning.cpuPinning) return { requests, limits };
   const cpu = limits.cpu ?? requests.cpu;
   const memory = limits.memory ?? requests.memory;
