@@ -13,6 +13,7 @@ export {
   cpuRoundedToMilli,
   isQuantity,
   isWholeQuantity,
+  memoryRoundedToBytes,
   milliCpu,
   parseQuantity,
   type Quantity,

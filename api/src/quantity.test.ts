@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   cpuRoundedToMilli,
   isQuantity,
+  memoryRoundedToBytes,
   milliCpu,
   parseQuantity,
   quantityString,
@@ -47,6 +48,10 @@ describe('quantities', () => {
     ['1.5m', '2m'],
     ['0.0015', '2m'],
     ['2.0001', '2001m'],
+    ['1e-500', '1m'],
+    [`0.${'0'.repeat(500)}1`, '1m'],
+    [`1.${'0'.repeat(500)}1`, '1001m'],
+    ['0.0001Ki', '103m'],
   ] as const)('rounds CPU %s finer than a millicore up to %s, as the apiserver keeps it', (q, rounded) => {
     expect(cpuRoundedToMilli(q)).toBe(rounded);
   });
@@ -57,6 +62,19 @@ describe('quantities', () => {
       expect(cpuRoundedToMilli(q)).toBeUndefined();
     },
   );
+
+  it.each([
+    ['134217728.0001', '134217729'],
+    ['0.5', '1'],
+    ['100m', '1'],
+    ['1.5Ki', undefined],
+    ['0.0651Gi', '69900593'],
+    ['128Mi', undefined],
+    ['1e-500', '1'],
+    [134217728, undefined],
+  ] as const)('rounds memory %j up to whole bytes: %s', (q, rounded) => {
+    expect(memoryRoundedToBytes(q)).toBe(rounded);
+  });
 
   it('compares by value', () => {
     expect(sameQuantity('2', '2000m')).toBe(true);

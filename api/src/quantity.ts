@@ -88,7 +88,8 @@ interface Decimal {
   readonly exp: number;
 }
 
-function exact(q: Quantity): Decimal | undefined {
+/** The quantity's exact decimal value, whatever its exponent (Number() of "1e-500" is 0). */
+function decimalOf(q: Quantity): Decimal | undefined {
   // A number is its decimal digits, as CEL's string() writes it: 2 is "2", -1 is "-1" (not a quantity).
   const m = QUANTITY.exec(quantityString(q).trim());
   if (!m) return undefined;
@@ -99,24 +100,49 @@ function exact(q: Quantity): Decimal | undefined {
   if (suffix in BINARY_POWER) digits <<= BigInt(BINARY_POWER[suffix] as number);
   else if (suffix in DECIMAL_POWER) exp += DECIMAL_POWER[suffix] as number;
   else exp += Number(suffix.slice(1));
-  if (Math.abs(exp) > MAX_EXPONENT) return undefined;
   return { digits, exp };
+}
+
+function exact(q: Quantity): Decimal | undefined {
+  const x = decimalOf(q);
+  return x && Math.abs(x.exp) <= MAX_EXPONENT ? x : undefined;
+}
+
+/**
+ * `q` rounded up to whole units of 10^scale (the digits of that many units), or undefined when it is
+ * whole units already or not a quantity. Exact at any exponent, and never computes a power longer
+ * than the quantity's own digits: a value below one unit is one unit.
+ */
+function roundedUp(q: Quantity, scale: number): bigint | undefined {
+  const x = decimalOf(q);
+  if (!x || x.digits === 0n) return undefined;
+  // The value in units is digits × 10^(exp − scale).
+  const e = x.exp - scale;
+  if (e >= 0) return undefined;
+  if (-e > x.digits.toString().length) return 1n;
+  const unit = 10n ** BigInt(-e);
+  return x.digits % unit === 0n ? undefined : x.digits / unit + 1n;
 }
 
 /**
  * A CPU quantity finer than a millicore, rounded up to whole millicores as the apiserver stores a
- * container's CPU ("0.0001" is kept as 1m, "1.5m" as 2m); undefined when it is whole millicores
- * already, or not a quantity. Rendered unrounded, it never equals what the apiserver holds.
+ * container's CPU ("0.0001" is kept as 1m, "1.5m" as 2m, "1e-500" as 1m); undefined when it is whole
+ * millicores already, or not a quantity. Rendered unrounded, it never equals what the apiserver holds.
  */
 export function cpuRoundedToMilli(q: Quantity): string | undefined {
-  const x = exact(q);
-  if (!x) return undefined;
-  // The value in millicores is digits × 10^(exp + 3).
-  const e = x.exp + 3;
-  if (e >= 0) return undefined;
-  const unit = 10n ** BigInt(-e);
-  if (x.digits % unit === 0n) return undefined;
-  return `${x.digits / unit + 1n}m`;
+  const units = roundedUp(q, -3);
+  return units === undefined ? undefined : `${units}m`;
+}
+
+/**
+ * A memory quantity with a fraction of a byte, rounded up to whole bytes ("134217728.0001" is
+ * 134217729); undefined when it is whole bytes already, or not a quantity. The apiserver keeps a
+ * fraction to a thousandth of a byte, so one finer never equals what it holds, and a fraction of a
+ * byte means nothing to a container.
+ */
+export function memoryRoundedToBytes(q: Quantity): string | undefined {
+  const units = roundedUp(q, 0);
+  return units === undefined ? undefined : `${units}`;
 }
 
 /**

@@ -326,12 +326,12 @@ describe('when nothing changes', () => {
   it('sends no write requests over two resyncs and leaves every object untouched', {
     timeout: 180_000,
   }, async () => {
-    // A toleration with empty strings, which the apiserver leaves out of what it returns, and CPU
-    // finer than a millicore, which it rounds up: idle must still mean no write (rendered as written,
-    // either made every reconcile apply the Deployment again).
+    // A toleration with empty strings, which the apiserver leaves out of what it returns, CPU finer
+    // than a millicore and memory with a fraction of a byte, which it rounds: idle must still mean no
+    // write (rendered as written, each made every reconcile apply the Deployment again).
     await patch('hal9cluster', 'hal9', {
       spec: {
-        resources: { requests: { cpu: '0.0001' } },
+        resources: { requests: { cpu: '0.0001', memory: '134217728.0001' } },
         placement: {
           tolerations: [
             {

@@ -1,6 +1,7 @@
 // Quantities are part of the Hal9 API package (one parser for the operator and cdk8s).
 export {
   cpuRoundedToMilli,
+  memoryRoundedToBytes,
   milliCpu,
   parseQuantity,
   type Quantity,

@@ -107,19 +107,21 @@ describe('renderTuning: an unprivileged port start above the runtime port, store
   });
 });
 
-describe('renderTuning: CPU finer than a millicore', () => {
+describe('renderTuning: CPU finer than a millicore, memory with a fraction of a byte', () => {
   it('is rounded up as the apiserver keeps it, with a warning, so the Deployment it holds matches', () => {
     const out = renderTuning(
       effectiveSpec(
         aHal9Cluster({ resources: { limits: { cpu: '1.5m', memory: '512Mi' } } }),
-        aNeuron('impl-1', { resources: { requests: { cpu: '0.0001' } } }),
+        aNeuron('impl-1', { resources: { requests: { cpu: '1e-500', memory: '134217728.0001' } } }),
       ),
       privilegedPolicy([], 'default'),
     );
     expect(out.resources.requests?.cpu).toBe('1m');
+    expect(out.resources.requests?.memory).toBe('134217729');
     expect(out.resources.limits?.cpu).toBe('2m');
     expect(out.warnings).toEqual([
-      "resources.requests.cpu 0.0001 is finer than a millicore, the least a container's CPU is counted in: 1m is set (write it so in the Neuron or its Hal9Cluster)",
+      "resources.requests.cpu 1e-500 is finer than a millicore, the least a container's CPU is counted in: 1m is set (write it so in the Neuron or its Hal9Cluster)",
+      'resources.requests.memory 134217728.0001 holds a fraction of a byte: 134217729 (bytes) is set (write it so in the Neuron or its Hal9Cluster)',
       "resources.limits.cpu 1.5m is finer than a millicore, the least a container's CPU is counted in: 2m is set (write it so in the Neuron or its Hal9Cluster)",
     ]);
     // Whole millicores go in as written, with no warning.

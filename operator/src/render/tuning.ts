@@ -10,6 +10,7 @@ import { Reason } from '../status/reasons.ts';
 import { runtimePort } from './labels.ts';
 import {
   cpuRoundedToMilli,
+  memoryRoundedToBytes,
   milliCpu,
   parseQuantity,
   type Quantity,
@@ -133,17 +134,25 @@ function quantityStrings(
 }
 
 /**
- * CPU finer than a millicore goes in rounded up, with a warning: the apiserver keeps a container's
- * CPU in whole millicores, so the value as written never matched the Deployment it held, and every
- * pass that looked at it applied it again.
+ * CPU finer than a millicore and memory with a fraction of a byte go in rounded up, with a warning:
+ * the apiserver keeps a container's quantities to a thousandth, so a value finer than that never
+ * matched the Deployment it held, and every pass that looked at it applied it again.
  */
-function wholeMillicores(q: Record<string, string>, field: string, warnings: string[]): void {
-  const rounded = q.cpu === undefined ? undefined : cpuRoundedToMilli(q.cpu);
-  if (rounded === undefined) return;
-  warnings.push(
-    `${field}.cpu ${q.cpu} is finer than a millicore, the least a container's CPU is counted in: ${rounded} is set (write it so in the Neuron or its Hal9Cluster)`,
-  );
-  q.cpu = rounded;
+function roundedQuantities(q: Record<string, string>, field: string, warnings: string[]): void {
+  const cpu = q.cpu === undefined ? undefined : cpuRoundedToMilli(q.cpu);
+  if (cpu !== undefined) {
+    warnings.push(
+      `${field}.cpu ${q.cpu} is finer than a millicore, the least a container's CPU is counted in: ${cpu} is set (write it so in the Neuron or its Hal9Cluster)`,
+    );
+    q.cpu = cpu;
+  }
+  const memory = q.memory === undefined ? undefined : memoryRoundedToBytes(q.memory);
+  if (memory !== undefined) {
+    warnings.push(
+      `${field}.memory ${q.memory} holds a fraction of a byte: ${memory} (bytes) is set (write it so in the Neuron or its Hal9Cluster)`,
+    );
+    q.memory = memory;
+  }
 }
 
 function cpuAndMemory(
@@ -152,8 +161,8 @@ function cpuAndMemory(
 ): { requests: Record<string, string>; limits: Record<string, string> } {
   const requests = quantityStrings(spec.resources.requests);
   const limits = quantityStrings(spec.resources.limits);
-  wholeMillicores(requests, 'resources.requests', warnings);
-  wholeMillicores(limits, 'resources.limits', warnings);
+  roundedQuantities(requests, 'resources.requests', warnings);
+  roundedQuantities(limits, 'resources.limits', warnings);
   if (!spec.nodeTuning.cpuPinning) return { requests, limits };
   const cpu = limits.cpu ?? requests.cpu;
   const memory = limits.memory ?? requests.memory;
