@@ -57,13 +57,13 @@ export interface RemoteDispatchDeps {
   readonly onChange?: () => void;
 }
 
-/** A peer call's span end when the peer answered its batch (a 200 is the only answer taken). */
 /** A signal's report from the peer, as its sub-tree check left it, and what did not belong (if anything). */
 interface Checked {
   readonly outcome: BranchOutcome | undefined;
   readonly problem: string | undefined;
 }
 
+/** A peer call's span end when the peer answered its batch (a 200 is the only answer taken). */
 const ANSWERED = { attributes: { 'http.response.status_code': 200 } } as const;
 
 export class RemoteDispatch {
