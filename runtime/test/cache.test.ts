@@ -320,7 +320,7 @@ describe('response cache', () => {
     expect(cachedOf(await send('risky'))).toBe(false);
   });
 
-  it('takes a stop reason it does not know as not finished, and never reads it off Object', async () => {
+  it('takes a stop reason it does not know, or none, as not finished, and never reads it off Object', async () => {
     const { fake } = await start();
     for (const reason of ['constructor', 'a_future_reason']) {
       fake.script(
@@ -338,6 +338,18 @@ describe('response cache', () => {
       ]);
       expect(cachedOf(await send(`unknown ${reason}`))).toBe(false);
     }
+    // A Messages answer always says why it stopped: one that does not is not taken as finished.
+    fake.script(cutOffMessage('RESULT: done, perhaps', null), cutOffMessage('RESULT: done, perhaps', null));
+    const none = await send('no stop reason');
+    expect(none.body.errors).toEqual([
+      {
+        code: 'ANSWER_TRUNCATED',
+        message:
+          "impl-1's answer was cut off (it gave no stop_reason, which a finished Messages answer always gives); what it held was routed as it stands",
+        neuron: 'impl-1',
+      },
+    ]);
+    expect(cachedOf(await send('no stop reason'))).toBe(false);
     // A stop sequence finishes an answer: cached, no error.
     fake.script(cutOffMessage('RESULT: done', 'stop_sequence'));
     expect((await send('stopped')).body.errors).toEqual([]);

@@ -19,6 +19,7 @@ import type { NeuronConfig } from '../config/types.ts';
 import type { Hal9Error } from '../errors.ts';
 import { MAX_ANSWER_DEPTH } from './answer-json.ts';
 import { AnthropicBackend, createAnthropicClient } from './anthropic.ts';
+import { cutOff, NO_STOP_REASON } from './backend.ts';
 import { MAX_ANSWER_TAG_CHARS, MAX_INPUT_TOKENS, PROMPT_TOKEN_SLACK } from './completion-of.ts';
 import { CANCEL, MAX_ANSWER_BYTES, STALE_RETRIES } from './dispatcher-fetch.ts';
 import { MAX_RETRY_AFTER_MS } from './upstream-error.ts';
@@ -421,6 +422,16 @@ describe('AnthropicBackend over the Agent', () => {
     fake.respond(raw(answer({ id: 'msg_01XFDUDYJgAACzvnptvVoYEL', stop_reason: 'end_turn' })));
     const d = await be.complete(neuron, 'y');
     expect([d.id, d.finishReason]).toEqual(['msg_01XFDUDYJgAACzvnptvVoYEL', 'end_turn']);
+  });
+
+  it('takes an answer with no stop_reason (null, absent, not a string) as not finished', async () => {
+    const { fake, be } = await backend();
+    for (const stop of [{ stop_reason: null }, {}, { stop_reason: 7 }]) {
+      fake.respond(raw(answer(stop)));
+      const c = await be.complete(neuron, 'x');
+      expect(c.finishReason).toBe(NO_STOP_REASON);
+      expect(cutOff(c)).toBe(true);
+    }
   });
 
   it("shows an upstream error's type only when the API documents it: a type that echoes the key is `unknown`", async () => {

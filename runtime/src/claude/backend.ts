@@ -29,9 +29,13 @@ export interface Completion {
  * `tool_use`/`pause_turn`: the runtime offers no tools, so no turn follows, or one the runtime does not
  * know) leaves a text that is at most a prefix of what the model meant to say (a RESULT cut
  * mid-sentence, a CONTENT cut mid-spec), so it is never cached, and its request says so
- * (ANSWER_TRUNCATED). An answer with no stop reason (the mock's) is finished.
+ * (ANSWER_TRUNCATED). A completion with no stop reason (the mock's) is finished; a Messages answer
+ * always gives one, so one without is NO_STOP_REASON, not finished.
  */
 export const FINISHED_STOP_REASONS: ReadonlySet<string> = new Set(['end_turn', 'stop_sequence']);
+
+/** The finish reason of a Messages answer that gave no `stop_reason` (null, absent or not a string). */
+export const NO_STOP_REASON = '(none)';
 
 export const cutOff = (c: Completion): boolean =>
   c.finishReason !== undefined && !FINISHED_STOP_REASONS.has(c.finishReason);

@@ -1,7 +1,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { Hal9Error } from '../errors.ts';
 import { cutTo, detached } from '../pipeline/detached.ts';
-import type { Completion } from './backend.ts';
+import { type Completion, NO_STOP_REASON } from './backend.ts';
 import { upstreamId } from './upstream-id.ts';
 
 // A Messages answer read into a Completion, within bounds: the SDK returns the body as the
@@ -97,7 +97,9 @@ export function completionOf(msg: Message, maxTokens: number, sent: SentPrompt):
     text += b.text;
   }
   const u = usage as Record<string, unknown>;
-  const finishReason = tag(body.stop_reason);
+  // A non-streamed answer always says why it stopped: one that does not was cut short somewhere (a
+  // proxy, a truncating gateway), and is not cached as a finished one would be.
+  const finishReason = tag(body.stop_reason) ?? NO_STOP_REASON;
   const id = upstreamId(body.id);
   const responseModel = tag(body.model);
   // Trimmed, the text is a view into the whole: padding of megabytes around a short answer would stay
@@ -112,7 +114,7 @@ export function completionOf(msg: Message, maxTokens: number, sent: SentPrompt):
   checkInputOf(counts.input + counts.cacheRead + counts.cacheCreation, sent);
   return {
     text: trimmed.length * 2 < text.length ? detached(trimmed) : trimmed,
-    ...(finishReason !== undefined ? { finishReason } : {}),
+    finishReason,
     ...(id !== undefined ? { id } : {}),
     ...(responseModel ? { responseModel } : {}),
     usage: counts,

@@ -9,22 +9,33 @@ const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYP
 /** A line ends at \r\n, \n or a lone \r; any other character (U+2028 included) is text. */
 const BREAK = /\r\n|\r|\n/;
 const directiveOf = (line: string) => DIRECTIVES.find((d) => line.startsWith(`${d}:`));
-const isFence = (s: string) => s.startsWith('```') || s.startsWith('~~~');
+/** The fence a line opens, CommonMark's way: ``` (no backtick after) or ~~~, three or more. */
+const fenceOf = (s: string) => /^(`{3,})[^`]*$/.exec(s)?.[1] ?? /^(~{3,})/.exec(s)?.[1];
+const closes = (s: string, fence: string) => new RegExp(`^${fence[0]}{${fence.length},}[ \t]*$`).test(s);
 /**
- * Each line with the directive it opens, told apart another way: a fenced code block (``` or ~~~ at
- * a line's start, or right after a directive's colon and one space or tab) is data, directives too.
+ * Each line with the directive it opens, told apart another way: a fenced code block (at a line's
+ * start, or right after a directive's colon and one space or tab) is data, directives too, up to a
+ * line closing it; `unclosed` marks the lines of a fence still open at the answer's end.
  */
-const readLines = (answer: string): { line: string; directive: string | undefined; fenced: boolean }[] => {
-  let fenced = false;
-  return answer.split(BREAK).map((line) => {
-    const d = fenced ? undefined : directiveOf(line);
-    const was = fenced;
+const readLines = (
+  answer: string,
+): { line: string; directive: string | undefined; fenced: boolean; unclosed: boolean }[] => {
+  let fence: string | undefined;
+  const lines = answer.split(BREAK).map((line) => {
+    const d = fence ? undefined : directiveOf(line);
+    const was = fence !== undefined;
     if (d) {
       const rest = line.slice(d.length + 1);
-      if (isFence(/^[ \t]/.test(rest) ? rest.slice(1) : rest)) fenced = true;
-    } else if (isFence(line)) fenced = !fenced;
-    return { line, directive: d, fenced: was };
+      fence = fenceOf(/^[ \t]/.test(rest) ? rest.slice(1) : rest);
+    } else if (fence) {
+      if (closes(line, fence)) fence = undefined;
+    } else fence = fenceOf(line);
+    return { line, directive: d, fenced: was, unclosed: false };
   });
+  if (fence) {
+    for (let i = lines.length - 1; i >= 0 && lines[i]!.fenced; i--) lines[i]!.unclosed = true;
+  }
+  return lines;
 };
 const count = (answer: string, d: string) => readLines(answer).filter((l) => l.directive === d).length;
 const normalised = (s: string) => s.split(BREAK).join('\n');
@@ -43,6 +54,8 @@ const fragment = fc.oneof(
     '- Error_Type :',
     '```',
     '~~~yaml',
+    '````',
+    '```js x```',
   ),
   fc.constantFrom(' ', '\t', '\u00a0', '\u2028', '\u2029', '\u0085', '\ufeff', '\u0000', '\ud800', '😀', 'é'),
   fc.constantFrom('\r', '\n', '\r\n', '\r\r\n'),
@@ -61,6 +74,9 @@ const FOUND: [string][] = [
   ['```\nFORWARD_TO: ,\n'],
   ['```\nFORWARD_TO:\n'],
   ['RESULT:\n ~~~yaml\nRESULT:\u0000\n'],
+  // Inline code is no fence; a shorter run or the other character does not close one.
+  ['```js x```\nFORWARD_TO: a\n'],
+  ['````\n```\nFORWARD_TO: a\n~~~~\n````\nRESULT: b\n'],
 ];
 const RUNS = { numRuns: 2000, examples: FOUND };
 
@@ -152,20 +168,26 @@ describe('parseAnswer over generated answers', () => {
         inText = true;
         return [];
       }
-      return !fenced && !isFence(line) && meantAsDirective(line, inText) ? [line] : [];
+      return !fenced && !fenceOf(line) && meantAsDirective(line, inText) ? [line] : [];
     });
   }
+
+  /** Directive lines inside a fence the answer never closes. */
+  const unclosedLines = (a: string) =>
+    readLines(a).flatMap(({ line, unclosed }) => (unclosed && directiveOf(line) ? [line] : []));
 
   it('counts every line meant as a directive and not read as one, quoting the first three', () => {
     fc.assert(
       fc.property(answer, (a) => {
-        const meant = meantLines(a);
+        const unclosed = unclosedLines(a);
+        const meant = [...meantLines(a), ...unclosed];
         const p = parseAnswer(a);
         if (meant.length === 0) {
           expect(p.misread).toBeUndefined();
           return;
         }
         expect(p.misread?.count).toBe(meant.length);
+        expect(p.misread?.unclosedFence).toBe(unclosed.length || undefined);
         expect(p.misread?.lines).toEqual(
           meant.slice(0, 3).map((l) => (l.length > 63 ? `${l.slice(0, 63)}…` : l)),
         );
@@ -180,7 +202,7 @@ describe('parseAnswer over generated answers', () => {
         const results = parseAnswer(a).results;
         // A result holding a fence marker at a line's start is not re-rendered by prefixing `RESULT: `:
         // a fence is structure (trimmed, an indented ~~~ comes to a line's start and opens one).
-        fc.pre(results.every((r) => !r.split(BREAK).some(isFence)));
+        fc.pre(results.every((r) => !r.split(BREAK).some((l) => l.startsWith('```') || l.startsWith('~~~'))));
         const again = parseAnswer(results.map((r) => `RESULT: ${r}`).join('\n')).results;
         expect(again).toEqual(results.map(normalised));
       }),

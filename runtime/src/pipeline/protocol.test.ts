@@ -110,6 +110,35 @@ describe('parseAnswer', () => {
     expect(parseAnswer('```\nRESULT: a\n```').results).toEqual(['```\nRESULT: a\n```']);
   });
 
+  it('opens and closes fences as CommonMark does', () => {
+    // Backticks closed on the same line are inline code: the directives after it route.
+    const inline = parseAnswer('```js x=1```\nFORWARD_TO: x\nCONTENT: c');
+    expect(inline.forwards).toEqual([{ targets: ['x'], content: 'c' }]);
+    expect(parseAnswer('RESULT: ```a``` b\nFORWARD_TO: x').forwards.map((f) => f.targets)).toEqual([['x']]);
+    // A fence closes only on a line of its own character, at least as long, with nothing after it.
+    for (const notClosing of ['~~~', '``', '```js', '``` x']) {
+      const p = parseAnswer(
+        `RESULT: \`\`\`\nFORWARD_TO: x\n${notClosing}\nFORWARD_TO: y\n\`\`\`\nFORWARD_TO: z`,
+      );
+      expect(p.forwards.map((f) => f.targets)).toEqual([['z']]);
+    }
+    const longer = parseAnswer('RESULT: ````\n```\nFORWARD_TO: x\n```\n````  \nFORWARD_TO: z');
+    expect(longer.forwards.map((f) => f.targets)).toEqual([['z']]);
+    expect(longer.misread).toBeUndefined();
+  });
+
+  it('notes directives inside a fence the answer never closes, and routes as it reads', () => {
+    const p = parseAnswer('RESULT: ```\nthe plan\nFORWARD_TO: x\nCONTENT: c');
+    expect(p.forwards).toEqual([]);
+    expect(p.results).toEqual(['```\nthe plan\nFORWARD_TO: x\nCONTENT: c']);
+    expect(p.misread).toEqual({ lines: ['FORWARD_TO: x', 'CONTENT: c'], count: 2, unclosedFence: 2 });
+    // Closed, the same lines are quoted data and nothing is noted.
+    expect(parseAnswer('RESULT: ```\nFORWARD_TO: x\n```').misread).toBeUndefined();
+    // Misread lines before the fence come first.
+    const both = parseAnswer('forward_to: a\nRESULT: ~~~\nRESULT: b');
+    expect(both.misread).toEqual({ lines: ['forward_to: a', 'RESULT: b'], count: 2, unclosedFence: 1 });
+  });
+
   it('parses BACKWARD_TO with ERROR_TYPE', () => {
     expect(parseAnswer('BACKWARD_TO: up-1\nERROR_TYPE: Timeout').backward).toEqual({
       targets: ['up-1'],

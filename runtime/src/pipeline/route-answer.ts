@@ -1,3 +1,4 @@
+import { NO_STOP_REASON } from '../claude/backend.ts';
 import type { NeuronConfig, PerformanceConfig } from '../config/types.ts';
 import { type ErrorInfo, Hal9Error, toErrorInfo } from '../errors.ts';
 import { signalLimit, withinSignalBudget } from './budget.ts';
@@ -147,10 +148,13 @@ function withMisread(errors: readonly ErrorInfo[], id: string, m: Misread | unde
   if (!m) return errors;
   const quoted = m.lines.map((l) => JSON.stringify(l)).join(', ');
   const more = m.count > m.lines.length ? ` and ${m.count - m.lines.length} more` : '';
+  const fence = m.unclosedFence
+    ? `. ${m.unclosedFence === m.count ? (m.count === 1 ? 'It is' : 'They are') : `${m.unclosedFence} of them are`} inside a code fence (\`\`\` or ~~~) that the answer never closes, so everything after the fence's first line was read as quoted text`
+    : '';
   const error = toErrorInfo(
     new Hal9Error(
       'MALFORMED_DIRECTIVE',
-      `${id}'s answer has ${m.count === 1 ? 'a line' : `${m.count} lines`} written as a directive but not read as one: ${quoted}${more}. ` +
+      `${id}'s answer has ${m.count === 1 ? 'a line' : `${m.count} lines`} written as a directive but not read as one: ${quoted}${more}${fence}. ` +
         'A directive starts its line with its name in capitals and an ASCII colon (FORWARD_TO:, CONTENT:, RESULT:, BACKWARD_TO:, ERROR_TYPE:), ' +
         'with no mark before it; such a line was read as text, or dropped before the first directive',
     ),
@@ -255,7 +259,9 @@ export function cutOffError(id: string, finishReason: string, maxTokens: number)
   const atLimit = finishReason === 'max_tokens';
   const why = atLimit
     ? `at claude.max_tokens (${maxTokens} tokens)`
-    : `(stop_reason ${finishReason}: ${STOPPED_BY.get(finishReason) ?? UNKNOWN_STOP})`;
+    : finishReason === NO_STOP_REASON
+      ? '(it gave no stop_reason, which a finished Messages answer always gives)'
+      : `(stop_reason ${finishReason}: ${STOPPED_BY.get(finishReason) ?? UNKNOWN_STOP})`;
   return toErrorInfo(
     new Hal9Error(
       'ANSWER_TRUNCATED',

@@ -36,7 +36,8 @@ export type Reply = Timing &
         readonly text: string;
         readonly usage?: Partial<Usage>;
         /** Default end_turn. */
-        readonly stopReason?: string;
+        /** null: the answer gives none (a cut or broken proxy's answer). */
+        readonly stopReason?: string | null;
       }
     | {
         readonly kind: 'error';
@@ -106,7 +107,7 @@ export const apiError = (
 /** An answer the model did not finish: cut off at max_tokens (or another stop reason). */
 export const cutOffMessage = (
   text: string,
-  stopReason = 'max_tokens',
+  stopReason: string | null = 'max_tokens',
   usage: Partial<Usage> = {},
 ): Reply => ({
   kind: 'message',
@@ -251,7 +252,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
         role: 'assistant',
         model: req.body?.model ?? 'fake',
         content: [{ type: 'text', text: reply.text }],
-        stop_reason: reply.stopReason ?? 'end_turn',
+        stop_reason: reply.stopReason === undefined ? 'end_turn' : reply.stopReason,
         stop_sequence: null,
         usage,
       }),
