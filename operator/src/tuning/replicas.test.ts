@@ -351,6 +351,18 @@ describe('decideReplicas', () => {
     expect(ds.map((d) => d.value)).toEqual([1, 1, 1, 2]);
   });
 
+  it('sizes a burst during a drop on the panic window, not on the load that left the stable window', () => {
+    // 4 pods × 5.5 in flight (8 slots: 5.6 a pod), then idle: the drop takes the count down fast.
+    // A burst of 10 on the one pod left panics while the stable window still averages the old load
+    // (17): it needs 2 pods, not the 4 the stable window would ask for.
+    const idle: [number, number][] = Array.from({ length: 5 }, (_, i) => [21 - i, 0]);
+    const ds = run(calm(4), [[22, 22], ...idle, [17, 10], [16.5, 10], [16, 10]], bounds, { slotsPerPod: 8 });
+    expect(ds[5]!.value).toBe(1);
+    expect(ds[6]).toMatchObject({ value: 2, reason: 'Panic', panic: true });
+    // Held through the panic, and no more.
+    expect(ds.slice(6).map((d) => d.value)).toEqual([2, 2, 2]);
+  });
+
   it('does not read a dip of the panic window under steady load as a drop', () => {
     // 27 in the stable window, the panic window between 14 and 40: never at most half.
     const seq: [number, number][] = Array.from({ length: 30 }, (_, i) => [27, 14 + ((i * 7) % 27)]);

@@ -215,7 +215,10 @@ export function decideReplicas(
     x.panicConcurrency !== undefined &&
     burst < stable &&
     x.panicConcurrency * b.panicThreshold <= stableConcurrency;
-  const dropUntil = inPanic ? 0 : dropping ? now + b.stableWindowMs : (state.dropUntil ?? 0);
+  // A panic that starts inside a drop keeps it: the stable window still holds the load from before
+  // the drop, so sizing the burst on it would scale on load that has left (1 → 4 pods for a burst
+  // that needs 2), and hold that for a stable window.
+  const dropUntil = dropping ? now + b.stableWindowMs : (state.dropUntil ?? 0);
   const inDrop = now < dropUntil;
 
   // The count the windows ask for when each pod holds `per`: the per-pod target for a raise, the
@@ -235,7 +238,7 @@ export function decideReplicas(
     // steady load a minute later and added a pod the last seconds did not need (taken away again
     // 10-20 s later). A load still rising is in the panic window first.
     const stableUp = floor || p > state.current ? s : Math.min(s, state.current);
-    let value = inPanic ? Math.max(stableUp, p, held) : inDrop ? p : stableUp;
+    let value = inPanic ? Math.max(inDrop ? 0 : stableUp, p, held) : inDrop ? p : stableUp;
     let reason: ReplicaReason = inPanic ? 'Panic' : 'Concurrency';
     const pre = x.predictedConcurrency === undefined ? 0 : podsFor(x.predictedConcurrency, per);
     if (prescaling && pre >= value) {
