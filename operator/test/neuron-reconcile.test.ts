@@ -138,6 +138,37 @@ describe('changes', () => {
     expect(config.performance.max_concurrent_signals).toBe(12);
   });
 
+  it('records each change it applies, one back to an earlier spec too, though the message repeats', async () => {
+    const applied = async () =>
+      (await r.events()).filter((e) => e.involvedObject.name === 'impl-1' && e.reason === 'Applied');
+    const observed = (generation: number) =>
+      waitFor(
+        `impl-1 generation ${generation} observed`,
+        async () =>
+          (await r.neuron('impl-1'))?.status?.observedGeneration === generation ? true : undefined,
+        { timeoutMs: 30_000 },
+      );
+    const before = await applied();
+    await patch('neuron', 'impl-1', { spec: { performance: { maxConcurrentSignals: 16 } } });
+    await observed(3);
+    await patch('neuron', 'impl-1', { spec: { performance: { maxConcurrentSignals: 12 } } });
+    await observed(4);
+    // Recorded without waiting: both Events reach the apiserver a moment after the status.
+    const events = await waitFor(
+      'two more Applied Events of impl-1',
+      async () => {
+        const now = await applied();
+        return now.length >= before.length + 2 ? now : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const fresh = events.filter((e) => !before.some((b) => b.metadata?.name === e.metadata?.name));
+    expect(fresh.map((e) => e.message)).toEqual([
+      'Applied ConfigMap impl-1-config, Deployment impl-1',
+      'Applied ConfigMap impl-1-config, Deployment impl-1',
+    ]);
+  });
+
   it('recreates a deleted child', async () => {
     const before = await r.configMap('design-1-config');
     await kubectl(['delete', 'configmap', 'design-1-config', '-n', space.name]);

@@ -55,6 +55,25 @@ describe('createEventRecorder', () => {
     expect(sent).toHaveLength(3);
   });
 
+  it('sends the same event of another desired state at once, and one state once a window', () => {
+    const { clock, sent, events } = setup();
+    const neuron = aNeuron('impl-1');
+    const applied = (render: string) =>
+      events.record(neuron, 'Normal', 'Applied', 'Applied Deployment impl-1', render);
+    // An image changed and changed back within minutes: each apply is an Event.
+    for (const render of ['a', 'b', 'a']) {
+      applied(render);
+      clock.advance(MIN);
+    }
+    expect(sent.map((e) => e.message)).toEqual(Array(3).fill('Applied Deployment impl-1'));
+    // The same render applied again and again (a hand edit set back at every pass): one Event.
+    for (let i = 0; i < 5; i++) {
+      applied('a');
+      clock.advance(MIN);
+    }
+    expect(sent).toHaveLength(3);
+  });
+
   it('names the component and the replica that reports, within the apiserver’s 128 characters', async () => {
     const { sent, events } = setup();
     events.record(aNeuron('impl-1'), 'Normal', 'Applied', 'Applied Service impl-1');

@@ -7,8 +7,13 @@ import type { Logger } from '../logger.ts';
 export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorder {
-  /** Records a core/v1 Event about `obj`; never throws, never blocks the reconcile. */
-  record(obj: KubernetesObject, type: EventType, reason: string, message: string): void;
+  /**
+   * Records a core/v1 Event about `obj`; never throws, never blocks the reconcile. `state` tells
+   * apart the same event of another desired state (the render it applied): one of a state other than
+   * the last one recorded is another action, sent whatever the dedupe window says (an image changed
+   * and changed back is two Events, not one).
+   */
+  record(obj: KubernetesObject, type: EventType, reason: string, message: string, state?: string): void;
 }
 
 /** `events` for one reconcile: nothing is recorded once `signal` aborted (a pass past its deadline). */
@@ -72,7 +77,7 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
   const burst = o.burst ?? 25;
   const maxPending = o.maxPending ?? 1_000;
   /** Each event: when it was last recorded, and when last sent (or queued to be). */
-  const seen = new Map<string, { at: number; sentAt: number }>();
+  const seen = new Map<string, { at: number; sentAt: number; state: string | undefined }>();
   const pending: Pending[] = [];
   let head = 0;
   let tokens = burst;
@@ -110,17 +115,17 @@ export function createEventRecorder(o: EventRecorderOptions): EventRecorder {
   };
 
   return {
-    record(obj, type, reason, message) {
+    record(obj, type, reason, message, state) {
       const m = obj.metadata ?? {};
       const now = o.clock.now();
       const key = `${m.uid}/${type}/${reason}/${message}`;
       const last = seen.get(key);
       seen.delete(key);
-      if (last && now - last.at < dedupeMs && now - last.sentAt < resendMs) {
-        seen.set(key, { at: now, sentAt: last.sentAt });
+      if (last && last.state === state && now - last.at < dedupeMs && now - last.sentAt < resendMs) {
+        seen.set(key, { at: now, sentAt: last.sentAt, state });
         return;
       }
-      seen.set(key, { at: now, sentAt: now });
+      seen.set(key, { at: now, sentAt: now, state });
       // Map keeps insertion order: drop the oldest when the bound is reached.
       if (seen.size > maxTracked) seen.delete(seen.keys().next().value!);
       const time = new Date(now);

@@ -4,6 +4,7 @@ import type { ReconcileResult } from '../controller/controller.ts';
 import { splitKey } from '../controller/object-reader.ts';
 import { errorMessage, isTransient, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { eventsWithin } from '../events/recorder.ts';
+import { renderHash } from '../kube/applied-hash.ts';
 import { autoscalerFieldManager } from '../render/operator-replicas.ts';
 import { hpaCannotScale } from '../status/hpa-stuck.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
@@ -189,7 +190,13 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         );
         applied = deployment;
         if (changed.length > 0) {
-          deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`);
+          deps.events.record(
+            neuron,
+            'Normal',
+            'Applied',
+            `Applied ${changed.join(', ')}`,
+            renderHash(rendered.objects),
+          );
         }
         if (failures.length > 0) {
           failureError = childrenFailed(failures);
@@ -208,7 +215,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         const message = errorMessage(failureError);
         if (transient) retrying = { message };
         else failure = { reason: Reason.ApplyFailed, message };
-        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, message);
+        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, message, renderHash(rendered.objects));
       }
       deps.onParallelism?.(namespace, name, parallelism);
     }
