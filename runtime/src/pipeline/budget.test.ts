@@ -86,6 +86,10 @@ describe('reservations (concurrent model calls of one request)', () => {
     const third = modelCallRefusal(spent({ reservedTokens: 2200 }), budget({ max_tokens: 2500 }), need);
     expect(third?.details.field).toBe('performance.request_budget.max_tokens');
     expect(third?.message).toBe(
+      "a model call may use up to 1100 tokens, more than the 300 left of the request's 2500 tokens (spent 0, and 2200 held for its model calls in flight, each at its worst case) (performance.request_budget.max_tokens)",
+    );
+    // Nothing in flight, nothing said of it.
+    expect(modelCallRefusal(spent({ tokens: 2200 }), budget({ max_tokens: 2500 }), need)?.message).toBe(
       "a model call may use up to 1100 tokens, more than the 300 left of the request's 2500 tokens (performance.request_budget.max_tokens)",
     );
     // The cost budget the same way, spent and reserved together.

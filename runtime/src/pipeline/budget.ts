@@ -125,7 +125,7 @@ function spendRefusal(
     used > limit
       ? `the request spent ${round(used)} ${what}, ${round(used - limit)} more than ${of} (${field})`
       : used + held < limit
-        ? `a model call may use up to ${round(need)} ${what}, more than the ${round(limit - used - held)} left of ${of} (${field})`
+        ? `a model call may use up to ${round(need)} ${what}, more than the ${round(limit - used - held)} left of ${of}${held > 0 ? ` (spent ${round(used)}, and ${round(held)} held for its model calls in flight, each at its worst case)` : ''} (${field})`
         : used < limit
           ? `the request spent ${round(used)} ${what} of ${of}, and its model calls in flight hold the other ${round(limit - used)} (${field})`
           : `the request spent ${round(used)} ${what}, all of ${of} (${field})`;
