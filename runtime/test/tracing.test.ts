@@ -597,6 +597,24 @@ describe('tracing', () => {
     expect(id).toBeUndefined();
     expect(reason!.length).toBe(MAX_ANSWER_TAG_CHARS);
     expect(MAX_ANSWER_TAG_CHARS).toBeLessThan(DEFAULT_VALUE_LENGTH);
+    // An answer that gives no stop reason: the span names none (the request is told it was cut off).
+    exporter.reset();
+    fake.respond(
+      raw({
+        id: 'msg_02',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test-1',
+        content: [{ type: 'text', text: 'RESULT: done' }],
+        stop_reason: null,
+        usage: { input_tokens: 3, output_tokens: 2 },
+      }),
+    );
+    const none = await rt.post('/v1/signals', { content: 'y' });
+    expect(none.body.errors.map((e: { code: string }) => e.code)).toEqual(['ANSWER_TRUNCATED']);
+    const unsaid = exporter.getFinishedSpans().find((s) => s.name === 'chat claude-test-1')!;
+    expect(unsaid.attributes['gen_ai.response.id']).toBe('msg_02');
+    expect(unsaid.attributes).not.toHaveProperty('gen_ai.response.finish_reasons');
   });
 
   it('names the model the upstream answered with (a dated snapshot of the alias asked), priced as the model asked', async () => {

@@ -1,4 +1,4 @@
-import type { Completion, ModelBackend } from '../claude/backend.ts';
+import { type Completion, type ModelBackend, NO_STOP_REASON } from '../claude/backend.ts';
 import type { NeuronConfig } from '../config/types.ts';
 import { Hal9Error, isHal9Error } from '../errors.ts';
 import { callContext, type SpanRef, type Tracing } from '../tracing/tracing.ts';
@@ -145,7 +145,10 @@ export const withTracing =
               attributes: {
                 'gen_ai.response.model': c.responseModel ?? model,
                 ...(c.id ? { 'gen_ai.response.id': c.id } : {}),
-                ...(c.finishReason ? { 'gen_ai.response.finish_reasons': [c.finishReason] } : {}),
+                // An answer that gave no stop reason has none to report.
+                ...(c.finishReason && c.finishReason !== NO_STOP_REASON
+                  ? { 'gen_ai.response.finish_reasons': [c.finishReason] }
+                  : {}),
                 ...(c.usage
                   ? {
                       'gen_ai.usage.input_tokens': c.usage.input + c.usage.cacheRead + c.usage.cacheCreation,

@@ -15,27 +15,29 @@ const closes = (s: string, fence: string) => new RegExp(`^${fence[0]}{${fence.le
 /**
  * Each line with the directive it opens, told apart another way: a fenced code block (at a line's
  * start, or right after a directive's colon and one space or tab) is data, directives too, up to a
- * line closing it; `unclosed` marks the lines of a fence still open at the answer's end.
+ * line closing it; an opening line that no later line closes opens nothing.
  */
 const readLines = (
   answer: string,
-): { line: string; directive: string | undefined; fenced: boolean; unclosed: boolean }[] => {
+): { line: string; directive: string | undefined; fenced: boolean; opens: boolean }[] => {
+  const all = answer.split(BREAK);
+  const closedAfter = (i: number, fence: string | undefined) =>
+    fence !== undefined && all.slice(i + 1).some((l) => closes(l, fence));
   let fence: string | undefined;
-  const lines = answer.split(BREAK).map((line) => {
+  return all.map((line, i) => {
     const d = fence ? undefined : directiveOf(line);
     const was = fence !== undefined;
+    let opened: string | undefined;
     if (d) {
       const rest = line.slice(d.length + 1);
-      fence = fenceOf(/^[ \t]/.test(rest) ? rest.slice(1) : rest);
+      opened = fenceOf(/^[ \t]/.test(rest) ? rest.slice(1) : rest);
     } else if (fence) {
       if (closes(line, fence)) fence = undefined;
-    } else fence = fenceOf(line);
-    return { line, directive: d, fenced: was, unclosed: false };
+    } else opened = fenceOf(line);
+    const opens = !was && closedAfter(i, opened);
+    if (opens) fence = opened;
+    return { line, directive: d, fenced: was, opens };
   });
-  if (fence) {
-    for (let i = lines.length - 1; i >= 0 && lines[i]!.fenced; i--) lines[i]!.unclosed = true;
-  }
-  return lines;
 };
 const count = (answer: string, d: string) => readLines(answer).filter((l) => l.directive === d).length;
 const normalised = (s: string) => s.split(BREAK).join('\n');
@@ -70,13 +72,16 @@ const FOUND: [string][] = [
   ['FORWARD_TO:\r\r\n'],
   ['forward_to:\nFORWARD_TO:\r\r\n\n'],
   ['RESULT: a\u2028b\nFORWARD_TO: x\u2029'],
-  // Fences: an unclosed one holding a directive, and an indented one a trim brings to a line's start.
+  // Fences: an unclosed one (it opens nothing) before a directive, and an indented one a trim brings to a line's start.
   ['```\nFORWARD_TO: ,\n'],
   ['```\nFORWARD_TO:\n'],
   ['RESULT:\n ~~~yaml\nRESULT:\u0000\n'],
   // Inline code is no fence; a shorter run or the other character does not close one.
   ['```js x```\nFORWARD_TO: a\n'],
   ['````\n```\nFORWARD_TO: a\n~~~~\n````\nRESULT: b\n'],
+  // Nested fences of one length: the last ``` closes nothing later, so it opens nothing.
+  ['RESULT: x\n```markdown\n```js\ncode\n```\n```\nFORWARD_TO: a\n'],
+  ['``` FORWARD_TO: a\n'],
 ];
 const RUNS = { numRuns: 2000, examples: FOUND };
 
@@ -163,31 +168,25 @@ describe('parseAnswer over generated answers', () => {
   /** The answer's lines meant as directives: outside fenced code, by whether a directive came before. */
   function meantLines(a: string): string[] {
     let inText = false;
-    return readLines(a).flatMap(({ line, directive, fenced }) => {
+    return readLines(a).flatMap(({ line, directive, fenced, opens }) => {
       if (directive) {
         inText = true;
         return [];
       }
-      return !fenced && !fenceOf(line) && meantAsDirective(line, inText) ? [line] : [];
+      return !fenced && !opens && meantAsDirective(line, inText) ? [line] : [];
     });
   }
-
-  /** Directive lines inside a fence the answer never closes. */
-  const unclosedLines = (a: string) =>
-    readLines(a).flatMap(({ line, unclosed }) => (unclosed && directiveOf(line) ? [line] : []));
 
   it('counts every line meant as a directive and not read as one, quoting the first three', () => {
     fc.assert(
       fc.property(answer, (a) => {
-        const unclosed = unclosedLines(a);
-        const meant = [...meantLines(a), ...unclosed];
+        const meant = meantLines(a);
         const p = parseAnswer(a);
         if (meant.length === 0) {
           expect(p.misread).toBeUndefined();
           return;
         }
         expect(p.misread?.count).toBe(meant.length);
-        expect(p.misread?.unclosedFence).toBe(unclosed.length || undefined);
         expect(p.misread?.lines).toEqual(
           meant.slice(0, 3).map((l) => (l.length > 63 ? `${l.slice(0, 63)}…` : l)),
         );

@@ -127,16 +127,23 @@ describe('parseAnswer', () => {
     expect(longer.misread).toBeUndefined();
   });
 
-  it('notes directives inside a fence the answer never closes, and routes as it reads', () => {
+  it('reads a fence that no later line closes as text: the directives after it route', () => {
+    // Forgotten: the result is what the line held, and the forward is made.
     const p = parseAnswer('RESULT: ```\nthe plan\nFORWARD_TO: x\nCONTENT: c');
-    expect(p.forwards).toEqual([]);
-    expect(p.results).toEqual(['```\nthe plan\nFORWARD_TO: x\nCONTENT: c']);
-    expect(p.misread).toEqual({ lines: ['FORWARD_TO: x', 'CONTENT: c'], count: 2, unclosedFence: 2 });
-    // Closed, the same lines are quoted data and nothing is noted.
-    expect(parseAnswer('RESULT: ```\nFORWARD_TO: x\n```').misread).toBeUndefined();
-    // Misread lines before the fence come first.
-    const both = parseAnswer('forward_to: a\nRESULT: ~~~\nRESULT: b');
-    expect(both.misread).toEqual({ lines: ['forward_to: a', 'RESULT: b'], count: 2, unclosedFence: 1 });
+    expect(p.results).toEqual(['```\nthe plan']);
+    expect(p.forwards).toEqual([{ targets: ['x'], content: 'c' }]);
+    expect(p.misread).toBeUndefined();
+    // A Markdown file quoted with nested fences of one length: the inner ``` closes the outer, the last
+    // ``` closes nothing later.
+    const nested = parseAnswer(
+      'RESULT: Here is a README:\n```markdown\n# Title\n```js\ncode\n```\n```\nFORWARD_TO: impl-a\nCONTENT: build it',
+    );
+    expect(nested.forwards).toEqual([{ targets: ['impl-a'], content: 'build it' }]);
+    // Closed, the same lines are quoted data.
+    expect(parseAnswer('RESULT: ```\nFORWARD_TO: x\n```').forwards).toEqual([]);
+    // A fence closes at its first closing line, not at the last one.
+    const first = parseAnswer('RESULT: ~~~\nFORWARD_TO: a\n~~~\nFORWARD_TO: b\n~~~~\nFORWARD_TO: c');
+    expect(first.forwards.map((f) => f.targets)).toEqual([['b'], ['c']]);
   });
 
   it('parses BACKWARD_TO with ERROR_TYPE', () => {

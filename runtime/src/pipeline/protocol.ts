@@ -7,6 +7,7 @@
 // line that starts with a directive is ever read as the previous directive's text.
 
 import { excerpt } from './detached.ts';
+import { type Fence, fencesOf } from './fences.ts';
 
 const DIRECTIVES = ['FORWARD_TO', 'CONTENT', 'RESULT', 'BACKWARD_TO', 'ERROR_TYPE'] as const;
 type Directive = (typeof DIRECTIVES)[number];
@@ -36,8 +37,6 @@ export interface Misread {
   /** The first MAX_MISREAD_QUOTED such lines, each cut to 63 characters. */
   readonly lines: readonly string[];
   readonly count: number;
-  /** How many of them are directives inside a code fence the answer never closes. */
-  readonly unclosedFence?: number;
 }
 
 /**
@@ -77,51 +76,6 @@ function misreadAt(text: string, at: number, inText: boolean): boolean {
   return re.test(text);
 }
 
-/** An open fenced code block: its character (` or ~) and how many of them opened it. */
-interface Fence {
-  readonly char: number;
-  readonly length: number;
-}
-
-const BACKTICK = 96;
-const TILDE = 126;
-
-/** How many `char` the text has from `at` on. */
-function runOf(text: string, at: number, char: number): number {
-  let n = 0;
-  while (text.charCodeAt(at + n) === char) n++;
-  return n;
-}
-
-/**
- * The fence a line from `at` opens, as CommonMark reads one at column 0: three or more backticks or
- * tildes, and after backticks no other backtick on the line (```` ```js x``` ```` is inline code,
- * which closes itself and opens nothing).
- */
-function fenceOpenedAt(text: string, at: number): Fence | undefined {
-  const char = text.charCodeAt(at);
-  if (char !== BACKTICK && char !== TILDE) return undefined;
-  const length = runOf(text, at, char);
-  if (length < 3) return undefined;
-  if (char === BACKTICK) {
-    const nl = text.indexOf('\n', at + length);
-    const backtick = text.indexOf('`', at + length);
-    if (backtick !== -1 && (nl === -1 || backtick < nl)) return undefined;
-  }
-  return { char, length };
-}
-
-/** Whether the line from `at` closes `fence`: as many of its character or more, then only blanks. */
-function closesFence(text: string, at: number, fence: Fence): boolean {
-  const length = runOf(text, at, fence.char);
-  if (length < fence.length) return false;
-  for (let i = at + length; i < text.length && text.charCodeAt(i) !== 10; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9) return false;
-  }
-  return true;
-}
-
 /** The directive a line starting at `at` opens (`NAME:` at column 0), else undefined. */
 function directiveAt(text: string, at: number): Directive | undefined {
   for (const d of DIRECTIVES) if (text.startsWith(d, at) && text.charCodeAt(at + d.length) === 58) return d;
@@ -139,10 +93,8 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
   let own: string | undefined;
   let lines: string[] | undefined;
   let count = 0;
+  const fences = fencesOf(text);
   let fence: Fence | undefined;
-  // Directive lines inside the open fence: quoted data if it closes, lost routing if it never does.
-  let inFence: string[] | undefined;
-  let inFenceCount = 0;
   for (let at = 0; at <= text.length; ) {
     // A fenced code block is data, as an indented line is: a directive quoted in it (a config or a
     // transcript the answer shows) neither routes nor splits the block it is in.
@@ -155,23 +107,14 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
       const c = text.charCodeAt(from);
       if (c === 32 || c === 9) from++;
       // `RESULT: ```yaml` opens a fence as a line of its own would.
-      fence = fenceOpenedAt(text, from);
+      fence = fences.openedAt(from);
       // Not the trimmed block's first line: an empty directive line would take the next line's.
       own =
         d === 'FORWARD_TO' || d === 'BACKWARD_TO' ? text.slice(from, nl === -1 ? undefined : nl) : undefined;
     } else if (fence) {
-      if (closesFence(text, at, fence)) {
-        fence = undefined;
-        inFence = undefined;
-        inFenceCount = 0;
-      } else if (directiveAt(text, at)) {
-        inFenceCount++;
-        inFence ??= [];
-        if (inFence.length < MAX_MISREAD_QUOTED)
-          inFence.push(excerpt(text.slice(at, nl === -1 ? undefined : nl), 63));
-      }
+      if (fences.closes(at, fence)) fence = undefined;
     } else {
-      fence = fenceOpenedAt(text, at);
+      fence = fences.openedAt(at);
       if (!fence && misreadAt(text, at, open !== undefined)) {
         count++;
         lines ??= [];
@@ -183,14 +126,7 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
     at = nl + 1;
   }
   if (open) out.push(block(open, text.slice(from).trim(), own));
-  // A fence never closed runs to the answer's end (CommonMark), so the directives after it route
-  // nothing: a model that forgot to close one meant them, so the caller is told.
-  if (inFence) {
-    lines = [...(lines ?? []), ...inFence].slice(0, MAX_MISREAD_QUOTED);
-    count += inFenceCount;
-  }
-  const unclosed = inFence ? { unclosedFence: inFenceCount } : {};
-  return { blocks: out, misread: lines ? { lines, count, ...unclosed } : undefined };
+  return { blocks: out, misread: lines ? { lines, count } : undefined };
 }
 
 const block = (directive: Directive, text: string, own: string | undefined): Block =>

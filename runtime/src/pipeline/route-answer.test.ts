@@ -76,21 +76,11 @@ describe('routeAnswer', () => {
     expect(route('RESULT: done\nResult: in prose').errors).toEqual([]);
   });
 
-  it('tells the caller of directives a never-closed code fence turned into text', () => {
+  it('routes the directives after a code fence that never closes, and after inline code at a line start', () => {
     const r = route('RESULT: ```js\nlet x = 1;\nFORWARD_TO: impl-a\nCONTENT: build it');
-    expect(r.children).toEqual([]);
-    expect(r.results).toEqual([
-      { neuron: 'design', layer: 'L3', content: '```js\nlet x = 1;\nFORWARD_TO: impl-a\nCONTENT: build it' },
-    ]);
-    expect(r.errors).toEqual([
-      expect.objectContaining({
-        code: 'MALFORMED_DIRECTIVE',
-        message: expect.stringContaining(
-          '"FORWARD_TO: impl-a", "CONTENT: build it". They are inside a code fence (``` or ~~~) that the answer never closes',
-        ),
-      }),
-    ]);
-    // Inline code at a line's start is no fence: the directives after it route.
+    expect(r.children.map((c) => [c.to, c.content])).toEqual([['impl-a', 'build it']]);
+    expect(r.results).toEqual([{ neuron: 'design', layer: 'L3', content: '```js\nlet x = 1;' }]);
+    expect(r.errors).toEqual([]);
     const inline = route('```js x = 1```\nFORWARD_TO: impl-a\nCONTENT: build it');
     expect(inline.children.map((c) => [c.to, c.content])).toEqual([['impl-a', 'build it']]);
     expect(inline.errors).toEqual([]);

@@ -148,13 +148,10 @@ function withMisread(errors: readonly ErrorInfo[], id: string, m: Misread | unde
   if (!m) return errors;
   const quoted = m.lines.map((l) => JSON.stringify(l)).join(', ');
   const more = m.count > m.lines.length ? ` and ${m.count - m.lines.length} more` : '';
-  const fence = m.unclosedFence
-    ? `. ${m.unclosedFence === m.count ? (m.count === 1 ? 'It is' : 'They are') : `${m.unclosedFence} of them are`} inside a code fence (\`\`\` or ~~~) that the answer never closes, so everything after the fence's first line was read as quoted text`
-    : '';
   const error = toErrorInfo(
     new Hal9Error(
       'MALFORMED_DIRECTIVE',
-      `${id}'s answer has ${m.count === 1 ? 'a line' : `${m.count} lines`} written as a directive but not read as one: ${quoted}${more}${fence}. ` +
+      `${id}'s answer has ${m.count === 1 ? 'a line' : `${m.count} lines`} written as a directive but not read as one: ${quoted}${more}. ` +
         'A directive starts its line with its name in capitals and an ASCII colon (FORWARD_TO:, CONTENT:, RESULT:, BACKWARD_TO:, ERROR_TYPE:), ' +
         'with no mark before it; such a line was read as text, or dropped before the first directive',
     ),
