@@ -9,9 +9,9 @@ export type EventType = 'Normal' | 'Warning';
 export interface EventRecorder {
   /**
    * Records a core/v1 Event about `obj`; never throws, never blocks the reconcile. `state` tells
-   * apart the same event of another desired state (the render it applied): one of a state other than
-   * the last one recorded is another action, sent whatever the dedupe window says (an image changed
-   * and changed back is two Events, not one).
+   * apart the same event of another desired state (the generations a reconcile rendered): one of a
+   * state other than the last one recorded is another action, sent whatever the dedupe window says
+   * (an image changed and changed back is two Events, not one).
    */
   record(obj: KubernetesObject, type: EventType, reason: string, message: string, state?: string): void;
 }

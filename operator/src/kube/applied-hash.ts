@@ -16,13 +16,6 @@ export const appliedHashAnnotation = 'hal9.ai/applied-hash';
 export const contentHash = (obj: KubernetesObject): string =>
   createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
 
-/**
- * A short hash of a whole render (key order must be stable): what tells one desired state's Events
- * from another's (events/recorder.ts).
- */
-export const renderHash = (objects: readonly KubernetesObject[]): string =>
-  createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 16);
-
 /** The desired object with the hash of its content in the annotation (key order must be stable). */
 export function withAppliedHash<T extends KubernetesObject>(obj: T): T {
   const hash = contentHash(obj);

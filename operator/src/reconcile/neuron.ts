@@ -4,7 +4,6 @@ import type { ReconcileResult } from '../controller/controller.ts';
 import { splitKey } from '../controller/object-reader.ts';
 import { errorMessage, isTransient, OperatorError, OperatorErrorCode } from '../errors.ts';
 import { eventsWithin } from '../events/recorder.ts';
-import { renderHash } from '../kube/applied-hash.ts';
 import { autoscalerFieldManager } from '../render/operator-replicas.ts';
 import { hpaCannotScale } from '../status/hpa-stuck.ts';
 import { computeNeuronStatus } from '../status/neuron-status.ts';
@@ -178,6 +177,10 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // The Deployment as this pass's apply left it: the cache may not have seen that write yet, and a
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
+    // What tells this pass's Applied or ApplyFailed from the same Event of an earlier spec: the
+    // generations it rendered. Not the render itself, which also follows the tuner's parallelism (a
+    // new Event per tuning step) and a peer's arrival.
+    const desiredState = `${neuron.metadata?.generation ?? 0}/${cluster.metadata?.generation ?? 0}`;
     if (!paused && !hold) {
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
@@ -190,13 +193,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         );
         applied = deployment;
         if (changed.length > 0) {
-          deps.events.record(
-            neuron,
-            'Normal',
-            'Applied',
-            `Applied ${changed.join(', ')}`,
-            renderHash(rendered.objects),
-          );
+          deps.events.record(neuron, 'Normal', 'Applied', `Applied ${changed.join(', ')}`, desiredState);
         }
         if (failures.length > 0) {
           failureError = childrenFailed(failures);
@@ -215,7 +212,7 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
         const message = errorMessage(failureError);
         if (transient) retrying = { message };
         else failure = { reason: Reason.ApplyFailed, message };
-        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, message, renderHash(rendered.objects));
+        deps.events.record(neuron, 'Warning', Reason.ApplyFailed, message, desiredState);
       }
       deps.onParallelism?.(namespace, name, parallelism);
     }
