@@ -303,6 +303,22 @@ describe('response cache', () => {
     ]);
   });
 
+  it('reads a code fence a cut-off answer left open as the model meant it: the directives quoted in it do not route', async () => {
+    const { fake } = await start({}, [neuron('design-1', 'L3', ['impl-1']), neuron('impl-1', 'L2')]);
+    const quoted = 'RESULT: Here is how to hand over:\n```\nFORWARD_TO: impl-1\nCONTENT: ship it';
+    fake.script(cutOffMessage(quoted, 'max_tokens'), message(quoted));
+
+    const cut = await send('hand over', 'design-1');
+    expect(cut.status).toBe(200);
+    expect(cut.body.results).toEqual([{ neuron: 'design-1', layer: 'L3', content: quoted.slice(8) }]);
+    expect(cut.body.errors.map((e: { code: string }) => e.code)).toEqual(['ANSWER_TRUNCATED']);
+    expect(fake.requests).toHaveLength(1);
+    // Finished, the same text has a fence that never closes: an opener with no closing line is text.
+    const done = await send('hand over again', 'design-1');
+    expect(done.body.trace.map((t: { neuron: string }) => t.neuron)).toEqual(['design-1', 'impl-1']);
+    expect(fake.requests).toHaveLength(3);
+  });
+
   it('treats an answer the API’s classifiers stopped (refusal) as one the model did not finish', async () => {
     const { fake } = await start();
     fake.script(cutOffMessage('RESULT: the first step is', 'refusal'));

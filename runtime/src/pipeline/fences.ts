@@ -46,9 +46,15 @@ function closingRun(text: string, at: number, char: number): number {
 
 const NONE: Fences = { openedAt: () => undefined, closes: () => false };
 
-/** The fences of `text`, whose line breaks are \n. */
-export function fencesOf(text: string): Fences {
+/**
+ * The fences of `text`, whose line breaks are \n. `unclosedOpen`: a fence opens whether or not a
+ * later line closes it, as CommonMark reads them: for an answer the model did not finish, whose open
+ * fence it meant to close (a quoted example cut off must not route).
+ */
+export function fencesOf(text: string, unclosedOpen = false): Fences {
   if (!text.includes('```') && !text.includes('~~~')) return NONE;
+  if (unclosedOpen)
+    return { openedAt: (from) => openerAt(text, from), closes: (from, f) => closes(text, from, f) };
   // Every closing line, in order, and from each on the longest closing run of each character: a fence
   // opened before closing line k closes when its length is at most the longest run from k on.
   const at: number[] = [];
@@ -76,19 +82,29 @@ export function fencesOf(text: string): Fences {
   let next = 0;
   return {
     openedAt(from) {
-      const char = text.charCodeAt(from);
-      if (char !== BACKTICK && char !== TILDE) return undefined;
-      const length = runOf(text, from, char);
-      if (length < 3) return undefined;
-      if (char === BACKTICK) {
-        const nl = text.indexOf('\n', from + length);
-        const backtick = text.indexOf('`', from + length);
-        if (backtick !== -1 && (nl === -1 || backtick < nl)) return undefined;
-      }
+      const fence = openerAt(text, from);
+      if (!fence) return undefined;
       while (next < at.length && at[next]! <= from) next++;
-      const longest = char === BACKTICK ? longestBackticks : longestTildes;
-      return next < at.length && longest[next]! >= length ? { char, length } : undefined;
+      const longest = fence.char === BACKTICK ? longestBackticks : longestTildes;
+      return next < at.length && longest[next]! >= fence.length ? fence : undefined;
     },
-    closes: (from, fence) => closingRun(text, from, fence.char) >= fence.length,
+    closes: (from, fence) => closes(text, from, fence),
   };
 }
+
+/** The fence an opening line from `at` would open, closed later or not. */
+function openerAt(text: string, at: number): Fence | undefined {
+  const char = text.charCodeAt(at);
+  if (char !== BACKTICK && char !== TILDE) return undefined;
+  const length = runOf(text, at, char);
+  if (length < 3) return undefined;
+  if (char === BACKTICK) {
+    const nl = text.indexOf('\n', at + length);
+    const backtick = text.indexOf('`', at + length);
+    if (backtick !== -1 && (nl === -1 || backtick < nl)) return undefined;
+  }
+  return { char, length };
+}
+
+const closes = (text: string, at: number, fence: Fence): boolean =>
+  closingRun(text, at, fence.char) >= fence.length;

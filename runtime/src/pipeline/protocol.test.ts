@@ -141,6 +141,11 @@ describe('parseAnswer', () => {
     expect(nested.forwards).toEqual([{ targets: ['impl-a'], content: 'build it' }]);
     // Closed, the same lines are quoted data.
     expect(parseAnswer('RESULT: ```\nFORWARD_TO: x\n```').forwards).toEqual([]);
+    // An answer the model did not finish: the fence it left open is one it meant to close.
+    expect(parseAnswer('RESULT: ```\nthe plan\nFORWARD_TO: x\nCONTENT: c', true)).toMatchObject({
+      forwards: [],
+      results: ['```\nthe plan\nFORWARD_TO: x\nCONTENT: c'],
+    });
     // A fence closes at its first closing line, not at the last one.
     const first = parseAnswer('RESULT: ~~~\nFORWARD_TO: a\n~~~\nFORWARD_TO: b\n~~~~\nFORWARD_TO: c');
     expect(first.forwards.map((f) => f.targets)).toEqual([['b'], ['c']]);

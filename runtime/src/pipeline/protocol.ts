@@ -85,7 +85,7 @@ function directiveAt(text: string, at: number): Directive | undefined {
 // One pass over the line starts with no per-line strings: a block's text is one slice of the answer
 // (its line breaks made \n first), from after `NAME:` and one optional space or tab to the line
 // before the next directive. The answer parsing was the largest allocation of a hop.
-function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined } {
+function blocks(answer: string, cutOff: boolean): { blocks: Block[]; misread: Misread | undefined } {
   const text = answer.includes('\r') ? answer.replace(/\r\n?/g, '\n') : answer;
   const out: Block[] = [];
   let open: Directive | undefined;
@@ -93,7 +93,7 @@ function blocks(answer: string): { blocks: Block[]; misread: Misread | undefined
   let own: string | undefined;
   let lines: string[] | undefined;
   let count = 0;
-  const fences = fencesOf(text);
+  const fences = fencesOf(text, cutOff);
   let fence: Fence | undefined;
   for (let at = 0; at <= text.length; ) {
     // A fenced code block is data, as an indented line is: a directive quoted in it (a config or a
@@ -138,8 +138,12 @@ const targetList = (own: string | undefined): string[] =>
     .map((t) => t.trim())
     .filter((t) => t !== '');
 
-export function parseAnswer(answer: string): ParsedAnswer {
-  const { blocks: bs, misread } = blocks(answer);
+/**
+ * `cutOff`: the model did not finish the answer (claude/backend.ts cutOff), so a fence left open is
+ * one it meant to close, and what follows its opening line is quoted (fences.ts).
+ */
+export function parseAnswer(answer: string, cutOff = false): ParsedAnswer {
+  const { blocks: bs, misread } = blocks(answer, cutOff);
   const noted = misread ? { misread } : {};
   if (bs.length === 0) {
     const whole = answer.trim();

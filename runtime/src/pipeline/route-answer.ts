@@ -36,6 +36,8 @@ export interface RouteInput {
   readonly text: string;
   /** `text` parsed already (the cache parsed it to decide whether to store it), else parsed here. */
   readonly parsed?: ParsedAnswer;
+  /** The model did not finish the answer: a code fence it left open quotes the rest. */
+  readonly cutOff?: boolean;
   /** Neuron ids this runtime knows (local or remote). */
   readonly known: ReadonlyMap<string, unknown>;
   readonly performance: Pick<PerformanceConfig, 'hop_limit' | 'request_budget'>;
@@ -71,7 +73,9 @@ export function answerCanRoute(
 
 export function routeAnswer(i: RouteInput): RoutedAnswer {
   const { signal, neuron, performance } = i;
-  const parsed = i.parsed ?? parseAnswer(i.text);
+  // An answer cut off reads its open fence as CommonMark does (parseAnswer): the cache's parse of it,
+  // made for storing, is not that reading.
+  const parsed = i.cutOff ? parseAnswer(i.text, true) : (i.parsed ?? parseAnswer(i.text));
   const plan = withinSignalBudget(
     planForwards({
       neuron,

@@ -133,11 +133,13 @@ export class SignalStep {
     const ms = now - w.startedAt;
     const { run, signal } = w;
     const parsed = d.answers.parsed(answer);
+    const cut = cutOff(answer);
     const routed = routeAnswer({
       signal,
       neuron,
       text: answer.text,
       ...(parsed ? { parsed } : {}),
+      ...(cut ? { cutOff: true } : {}),
       known: d.neurons,
       performance: d.config.performance,
       spentSignals: run.spent.signals,
@@ -146,7 +148,7 @@ export class SignalStep {
     });
     const { children } = routed;
     // Last, so a branch that ends here with nothing names the cut as its cause.
-    const errors = cutOff(answer)
+    const errors = cut
       ? [...routed.errors, cutOffError(neuron.id, answer.finishReason!, d.config.claude.max_tokens)]
       : routed.errors;
     run.spent.signals += children.length;
