@@ -178,9 +178,10 @@ export function neuronReconciler(shared: NeuronReconcilerDeps) {
     // status from the older copy would call a rollout that has not started finished.
     let applied: V1Deployment | undefined;
     // What tells this pass's Applied or ApplyFailed from the same Event of an earlier spec: the
-    // generations it rendered. Not the render itself, which also follows the tuner's parallelism (a
-    // new Event per tuning step) and a peer's arrival.
-    const desiredState = `${neuron.metadata?.generation ?? 0}/${cluster.metadata?.generation ?? 0}`;
+    // generations it rendered (and the cluster's uid: one re-created starts again at 1). Not the
+    // render itself, which also follows the tuner's parallelism (a new Event per tuning step) and a
+    // peer's arrival.
+    const desiredState = `${neuron.metadata?.generation ?? 0}/${cluster.metadata?.uid}/${cluster.metadata?.generation ?? 0}`;
     if (!paused && !hold) {
       try {
         rendered = await handBackReplicas(deps, neuron, cluster, rendered, render, log);
