@@ -147,6 +147,39 @@ describe('LeaderElector', () => {
     expect(lease.lease?.spec?.leaseTransitions).toBe(1);
   });
 
+  it('waits a lease duration before it re-creates a Lease deleted while another held it', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    let aAlive = true;
+    const aClient: LeaseClient = {
+      get: () => (aAlive ? lease.get() : new Promise(() => {})),
+      create: (l) => (aAlive ? lease.create(l) : new Promise(() => {})),
+      replace: (l) => (aAlive ? lease.replace(l) : new Promise(() => {})),
+    };
+    const a = candidate(aClient, clock, 'a');
+    a.elector.start();
+    await tick();
+    const b = candidate(lease, clock, 'b');
+    b.elector.start();
+    await run(clock, 6_000);
+    expect(a.state.leading).toBe(true);
+    // Deleted while a leads: a makes it again, b does not take it.
+    lease.lease = undefined;
+    await run(clock, 20_000);
+    expect([a.state.leading, a.state.lost, b.state.leading]).toEqual([true, false, false]);
+    expect(lease.lease?.spec?.holderIdentity).toBe('a');
+    // Deleted as a stops answering: b leads only once a's renew deadline has passed, a lease duration
+    // after it last saw a's renewal, never beside a.
+    aAlive = false;
+    lease.lease = undefined;
+    await run(clock, 9_000);
+    expect(b.state.leading).toBe(false);
+    await run(clock, 10_000);
+    expect(b.state.leading).toBe(true);
+    expect(a.state.lost).toBe(true);
+    expect(b.state.ledAt).toBeGreaterThan(a.state.lostAt);
+  });
+
   it('releases the Lease so a standby takes over at once', async () => {
     const clock = new FakeClock();
     const lease = new MemoryLease();

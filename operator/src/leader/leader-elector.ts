@@ -51,6 +51,8 @@ export class LeaderElector {
   #observedRecord = '';
   /** When (monotonic) the read that first showed the current record answered. */
   #observedAt = 0;
+  /** Another holder the last record named, and until when (monotonic) it may lead on it. */
+  #otherLeadsUntil = 0;
   /** When (monotonic) the last write that made or kept us leader was sent. */
   #lastRenew = 0;
   /** The Lease as our last successful write returned it. */
@@ -208,6 +210,11 @@ export class LeaderElector {
     const current = await client.get(signal);
     signal.throwIfAborted();
     if (!current) {
+      // Deleted (by hand, or by a namespace's cleanup) while another held it: that holder leads
+      // until its renew deadline whatever became of the object, so a standby waits the lease
+      // duration from when it last saw the holder's record, as it would for a Lease left as it was.
+      // Created at once, two operators would lead together for up to the renew deadline.
+      if (!this.#leading && clock.monotonic() < this.#otherLeadsUntil) return undefined;
       const sentAt = clock.monotonic();
       const now = new V1MicroTime(clock.now());
       const created = await client.create(
@@ -242,6 +249,7 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? '';
     const heldByOther = holder !== '' && holder !== identity;
     const duration = (spec.leaseDurationSeconds ?? this.#leaseSeconds()) * 1000;
+    this.#otherLeadsUntil = heldByOther ? this.#observedAt + duration : 0;
     if (heldByOther && this.#observedAt + duration > readAt) return undefined;
     return this.#write(current, signal);
   }
