@@ -93,6 +93,7 @@ function after<T>(clock: FakeClock, ms: number, settle: () => Promise<T>, signal
   });
 }
 
+const holderOf = (lease: MemoryLease) => lease.lease?.spec?.holderIdentity;
 const renewTime = (lease: MemoryLease) => new Date(lease.lease?.spec?.renewTime ?? 0).getTime();
 
 /** How long the apiserver takes to answer each kind of call; 0 or absent: at once. Tests change it as they go. */
@@ -167,7 +168,7 @@ describe('LeaderElector', () => {
     lease.lease = undefined;
     await run(clock, 20_000);
     expect([a.state.leading, a.state.lost, b.state.leading]).toEqual([true, false, false]);
-    expect(lease.lease?.spec?.holderIdentity).toBe('a');
+    expect(holderOf(lease)).toBe('a');
     // Deleted as a stops answering: b leads only once a's renew deadline has passed, a lease duration
     // after it last saw a's renewal, never beside a.
     aAlive = false;
