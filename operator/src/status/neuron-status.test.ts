@@ -212,6 +212,26 @@ describe('computeNeuronStatus', () => {
     });
   });
 
+  it('while paused, keeps the Warning the last pass that acted left, not the unapplied render’s', () => {
+    const hpa = 'HorizontalPodAutoscaler n cannot scale (ScalingActive=False, FailedGetResourceMetric)';
+    const warned = computeNeuronStatus(anInput({ generation: 3, warnings: [hpa] }));
+    expect(cond(warned, 'Warning')).toMatchObject({ status: 'True', reason: 'RenderWarnings', message: hpa });
+    // Paused, then the cluster leaves hpa mode: the new render has no HPA and no warning, but the
+    // HPA is still there, unable to scale.
+    const paused = computeNeuronStatus(
+      anInput({ generation: 3, paused: true, warnings: [], existing: warned, now: '2026-12-08T03:00:00Z' }),
+    );
+    expect(cond(paused, 'Warning')).toMatchObject({
+      status: 'True',
+      reason: 'RenderWarnings',
+      message: hpa,
+      lastTransitionTime: cond(warned, 'Warning')?.lastTransitionTime,
+    });
+    // Resumed, the pass acts on the new render: its warnings decide.
+    const resumed = computeNeuronStatus(anInput({ generation: 3, warnings: [], existing: paused }));
+    expect(cond(resumed, 'Warning')).toMatchObject({ status: 'False', reason: 'NoWarnings' });
+  });
+
   it('warns about privileged init containers', () => {
     const rendered = [
       {

@@ -139,7 +139,16 @@ export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
         )
       : cond(ConditionType.Paused, 'False', Reason.NotPaused, 'Reconciling normally'),
   );
-  next.push(warningCondition(input.rendered, input.warnings, cond));
+  // Paused, the render was not applied: its warnings (and the checks of the HPA it would have) speak
+  // of a spec the pause holds back. The Warning stays as the last pass that acted left it.
+  const kept = input.paused
+    ? input.existing?.conditions?.find((c) => c.type === ConditionType.Warning)
+    : undefined;
+  next.push(
+    kept
+      ? cond(ConditionType.Warning, kept.status, kept.reason ?? Reason.NoWarnings, kept.message ?? '')
+      : warningCondition(input.rendered, input.warnings, cond),
+  );
   next.push(...kstatusConditions(next));
 
   // A paused Neuron did not act on its newest generation, so it keeps the old ones. A pass that
