@@ -93,6 +93,20 @@ function after<T>(clock: FakeClock, ms: number, settle: () => Promise<T>, signal
   });
 }
 
+/** A candidate's view of the Lease: once it "dies" its calls never reach the apiserver. */
+function mortal(lease: LeaseClient): LeaseClient & { die(): void } {
+  let alive = true;
+  const hang = () => new Promise<never>(() => {});
+  return {
+    get: (signal) => (alive ? lease.get(signal) : hang()),
+    create: (l, signal) => (alive ? lease.create(l, signal) : hang()),
+    replace: (l, signal) => (alive ? lease.replace(l, signal) : hang()),
+    die: () => {
+      alive = false;
+    },
+  };
+}
+
 const holderOf = (lease: MemoryLease) => lease.lease?.spec?.holderIdentity;
 const renewTime = (lease: MemoryLease) => new Date(lease.lease?.spec?.renewTime ?? 0).getTime();
 
@@ -123,13 +137,7 @@ describe('LeaderElector', () => {
   it('lets one of two candidates lead and the other take over once the leader stops renewing', async () => {
     const clock = new FakeClock();
     const lease = new MemoryLease();
-    let aAlive = true;
-    // a's view of the Lease: once a "dies" its calls never reach the apiserver.
-    const aClient: LeaseClient = {
-      get: () => (aAlive ? lease.get() : new Promise(() => {})),
-      create: (l) => (aAlive ? lease.create(l) : new Promise(() => {})),
-      replace: (l) => (aAlive ? lease.replace(l) : new Promise(() => {})),
-    };
+    const aClient = mortal(lease);
     const a = candidate(aClient, clock, 'a');
     a.elector.start();
     await tick();
@@ -139,7 +147,7 @@ describe('LeaderElector', () => {
     expect(a.state.leading).toBe(true);
     expect(b.state.leading).toBe(false);
     // a dies without releasing: b must wait a lease duration after a's last renewal.
-    aAlive = false;
+    aClient.die();
     await run(clock, 10_000);
     expect(b.state.leading).toBe(false);
     await run(clock, 10_000);
@@ -151,12 +159,7 @@ describe('LeaderElector', () => {
   it('waits a lease duration before it re-creates a Lease deleted while another held it', async () => {
     const clock = new FakeClock();
     const lease = new MemoryLease();
-    let aAlive = true;
-    const aClient: LeaseClient = {
-      get: () => (aAlive ? lease.get() : new Promise(() => {})),
-      create: (l) => (aAlive ? lease.create(l) : new Promise(() => {})),
-      replace: (l) => (aAlive ? lease.replace(l) : new Promise(() => {})),
-    };
+    const aClient = mortal(lease);
     const a = candidate(aClient, clock, 'a');
     a.elector.start();
     await tick();
@@ -171,7 +174,7 @@ describe('LeaderElector', () => {
     expect(holderOf(lease)).toBe('a');
     // Deleted as a stops answering: b leads only once a's renew deadline has passed, a lease duration
     // after it last saw a's renewal, never beside a.
-    aAlive = false;
+    aClient.die();
     lease.lease = undefined;
     await run(clock, 9_000);
     expect(b.state.leading).toBe(false);
