@@ -213,8 +213,15 @@ export class LeaderElector {
       // Deleted (by hand, or by a namespace's cleanup) while another held it: that holder leads
       // until its renew deadline whatever became of the object, so a standby waits the lease
       // duration from when it last saw the holder's record, as it would for a Lease left as it was.
-      // Created at once, two operators would lead together for up to the renew deadline.
-      if (!this.#leading && clock.monotonic() < this.#otherLeadsUntil) return undefined;
+      // Created at once, two operators would lead together for up to the renew deadline. Our own
+      // record sets no wait (below), so a leader makes its Lease again at once.
+      if (clock.monotonic() < this.#otherLeadsUntil) {
+        this.#o.logger.debug(
+          { lease: name, waitMs: this.#otherLeadsUntil - clock.monotonic() },
+          "Lease missing; waiting out the last holder's lease duration",
+        );
+        return undefined;
+      }
       const sentAt = clock.monotonic();
       const now = new V1MicroTime(clock.now());
       const created = await client.create(

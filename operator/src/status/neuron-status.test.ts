@@ -227,6 +227,12 @@ describe('computeNeuronStatus', () => {
       message: hpa,
       lastTransitionTime: cond(warned, 'Warning')?.lastTransitionTime,
     });
+    // Created paused, it never acted: each paused pass warns from its render, the newest one.
+    const first = computeNeuronStatus(anInput({ generation: 1, paused: true, warnings: [hpa] }));
+    const edited = computeNeuronStatus(
+      anInput({ generation: 2, paused: true, warnings: [], existing: { ...first, observedGeneration: 0 } }),
+    );
+    expect(cond(edited, 'Warning')).toMatchObject({ status: 'False', reason: 'NoWarnings' });
     // Resumed, the pass acts on the new render: its warnings decide.
     const resumed = computeNeuronStatus(anInput({ generation: 3, warnings: [], existing: paused }));
     expect(cond(resumed, 'Warning')).toMatchObject({ status: 'False', reason: 'NoWarnings' });

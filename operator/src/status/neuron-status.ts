@@ -141,12 +141,20 @@ export function computeNeuronStatus(raw: NeuronStatusInput): NeuronStatus {
   );
   // Paused, the render was not applied: its warnings (and the checks of the HPA it would have) speak
   // of a spec the pause holds back. The Warning stays as the last pass that acted left it.
-  const kept = input.paused
-    ? input.existing?.conditions?.find((c) => c.type === ConditionType.Warning)
-    : undefined;
+  // One never acted on (created paused) has no such pass: its render's warnings are all there is.
+  const hasActed = (input.existing?.observedGeneration ?? 0) > 0;
+  const kept =
+    input.paused && hasActed
+      ? input.existing?.conditions?.find((c) => c.type === ConditionType.Warning)
+      : undefined;
   next.push(
     kept
-      ? cond(ConditionType.Warning, kept.status, kept.reason ?? Reason.NoWarnings, kept.message ?? '')
+      ? cond(
+          ConditionType.Warning,
+          kept.status,
+          kept.reason ?? (kept.status === 'True' ? Reason.RenderWarnings : Reason.NoWarnings),
+          kept.message ?? '',
+        )
       : warningCondition(input.rendered, input.warnings, cond),
   );
   next.push(...kstatusConditions(next));
