@@ -133,16 +133,22 @@ async function run(clock: FakeClock, ms: number, step = 500) {
   }
 }
 
+/** Candidate a (which can stop answering) started first, then b, on one in-memory Lease. */
+async function leaderAndStandby() {
+  const clock = new FakeClock();
+  const lease = new MemoryLease();
+  const aClient = mortal(lease);
+  const a = candidate(aClient, clock, 'a');
+  a.elector.start();
+  await tick();
+  const b = candidate(lease, clock, 'b');
+  b.elector.start();
+  return { clock, lease, aClient, a, b };
+}
+
 describe('LeaderElector', () => {
   it('lets one of two candidates lead and the other take over once the leader stops renewing', async () => {
-    const clock = new FakeClock();
-    const lease = new MemoryLease();
-    const aClient = mortal(lease);
-    const a = candidate(aClient, clock, 'a');
-    a.elector.start();
-    await tick();
-    const b = candidate(lease, clock, 'b');
-    b.elector.start();
+    const { clock, lease, aClient, a, b } = await leaderAndStandby();
     await run(clock, 10_000);
     expect(a.state.leading).toBe(true);
     expect(b.state.leading).toBe(false);
@@ -157,14 +163,7 @@ describe('LeaderElector', () => {
   });
 
   it('waits a lease duration before it re-creates a Lease deleted while another held it', async () => {
-    const clock = new FakeClock();
-    const lease = new MemoryLease();
-    const aClient = mortal(lease);
-    const a = candidate(aClient, clock, 'a');
-    a.elector.start();
-    await tick();
-    const b = candidate(lease, clock, 'b');
-    b.elector.start();
+    const { clock, lease, aClient, a, b } = await leaderAndStandby();
     await run(clock, 6_000);
     expect(a.state.leading).toBe(true);
     // Deleted while a leads: a makes it again, b does not take it.
